@@ -1,0 +1,66 @@
+# The README's commands. Each target creates and fills its own virtual environment from the pinned files.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app lms
+export LMS_PORT ?= 5000
+
+.PHONY: run test test-sqlite test-postgresql lint typecheck bench refdata translations browser-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+translations: $(VENV)/.runtime
+	$(BIN)/pybabel compile --use-fuzzy -q -d lms/translations
+
+## make run: install, migrate, load reference + demo data on first run, start web + worker + beat.
+run: $(VENV)/.runtime translations
+	mkdir -p instance
+	$(FLASK) db upgrade
+	$(FLASK) setup-demo
+	$(BIN)/honcho start -f Procfile
+
+## make test: the whole suite on SQLite; also on PostgreSQL + the broker when LMS_TEST_DATABASE_URL and
+## LMS_TEST_BROKER_URL are set. A run that collects no test is a failure (pytest exit code 5).
+test: $(VENV)/.dev translations browser-deps
+	$(MAKE) --no-print-directory test-sqlite
+	@if [ -n "$$LMS_TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgresql; \
+	 else echo "LMS_TEST_DATABASE_URL is not set: the PostgreSQL run is not part of this run"; fi
+
+test-sqlite:
+	env -u LMS_TEST_DATABASE_URL -u LMS_TEST_BROKER_URL $(BIN)/pytest tests -p no:cacheprovider
+
+test-postgresql:
+	$(BIN)/pytest tests -p no:cacheprovider -m "not browser"
+
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "Chromium is missing: run 'sudo apt-get install chromium'" >&2; exit 1; fi; }
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy
+
+## make bench: generate province-scale data and measure loading it (see docs/benchmarks.md).
+bench: $(VENV)/.dev
+	$(FLASK) bench generate --scale province
+
+refdata: | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-refdata.txt
+	$(BIN)/python -m lms.registry.data.generate
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,135 @@
+"""Configuration: shape and defaults here, values from ``LMS_*`` environment variables.
+
+The defaults are the *embedded* deployment: a SQLite database and a SQLite-backed Celery broker in
+``instance/``, nothing to install but Python.  The scale-out deployment sets ``LMS_DATABASE_URL`` (PostgreSQL)
+and ``LMS_BROKER_URL`` (Redis or RabbitMQ).  ``LMS_ENV=production`` refuses to start without a secret key and a
+database URL.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("LMS_INSTANCE_PATH", BASE_DIR / "instance"))
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or wrong; the message says which variable to set."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _sqlite_url(filename: str) -> str:
+    return f"sqlite:///{INSTANCE_DIR / filename}"
+
+
+class Config:
+    ENV_NAME = "development"
+    SECRET_KEY = _env("LMS_SECRET_KEY", "dev-only-insecure-secret-key")
+    # Key for personal identification numbers (encryption + keyed look-up hash). Defaults to a key derived from
+    # SECRET_KEY so a development install works; production must set it separately (rotation of the session key
+    # must not make stored ID numbers unreadable).
+    PII_KEY = _env("LMS_PII_KEY")
+
+    SQLALCHEMY_DATABASE_URI = _env("LMS_DATABASE_URL", _sqlite_url("lms.sqlite"))
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+
+    CELERY = {
+        "broker_url": _env("LMS_BROKER_URL", "sqla+" + _sqlite_url("broker.sqlite")),
+        "result_backend": _env("LMS_RESULT_BACKEND", "db+" + _sqlite_url("celery-results.sqlite")),
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "timezone": "Asia/Ho_Chi_Minh",
+        "broker_connection_retry_on_startup": True,
+        "beat_schedule": {
+            "heartbeat": {"task": "lms.core.heartbeat", "schedule": 30.0},
+            "sweep-imports": {"task": "lms.registry.sweep_imports", "schedule": 60.0},
+        },
+    }
+
+    WTF_CSRF_TIME_LIMIT = None  # a form left open over a long attendance session must still submit
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = ("vi", "en")
+
+    RATELIMIT_STORAGE_URI = _env("LMS_RATELIMIT_STORAGE_URL", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = _env("LMS_LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+
+    MAX_CONTENT_LENGTH = int(_env("LMS_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)) or 0)
+    IMPORT_MAX_ROWS = int(_env("LMS_IMPORT_MAX_ROWS", "50000") or 0)
+    PAGE_SIZE = 50
+    API_MAX_PAGE_SIZE = 500
+    # Heartbeats older than this mean the worker (or beat) is not running.
+    WORKER_HEARTBEAT_MAX_AGE = timedelta(minutes=2)
+
+
+class DevelopmentConfig(Config):
+    pass
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"
+    PII_KEY = "testing-pii-key"
+    SQLALCHEMY_DATABASE_URI = _env("LMS_TEST_DATABASE_URL", "sqlite://")
+    WTF_CSRF_ENABLED = True
+    RATELIMIT_ENABLED = False
+    CELERY = {
+        **Config.CELERY,
+        "broker_url": "memory://",
+        "result_backend": "cache+memory://",
+        "task_always_eager": True,
+        "task_eager_propagates": True,
+    }
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def validate(cls) -> None:
+        missing = [name for name in ("LMS_SECRET_KEY", "LMS_DATABASE_URL", "LMS_PII_KEY") if not _env(name)]
+        if missing:
+            raise ConfigError(
+                "production configuration refuses to start: set " + ", ".join(missing) + " in the environment"
+            )
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def get_config(name: str | None = None) -> type[Config]:
+    name = name or _env("LMS_ENV", "development") or "development"
+    try:
+        config = CONFIGS[name]
+    except KeyError:
+        raise ConfigError(f"LMS_ENV={name!r} is not one of {', '.join(CONFIGS)}") from None
+    validate = getattr(config, "validate", None)
+    if validate:
+        validate()
+    return config

@@ -1,0 +1,80 @@
+"""The application factory: a table of contents, no side effects (no migrations, no network, no data)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, request, session
+
+from config import INSTANCE_DIR, get_config
+
+
+def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. ``config`` is a config name (``development``, ``testing``, ``production``) or a mapping of
+    overrides applied on top of the configuration chosen by ``LMS_ENV``."""
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    if isinstance(config, str):
+        app.config.from_object(get_config(config))
+    else:
+        app.config.from_object(get_config(config.get("ENV_NAME") if config else None))
+        if config:
+            app.config.update(config)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_cli(app)
+    register_celery(app)
+    register_template_helpers(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from lms.auth.loaders import init_login
+    from lms.extensions import babel, csrf, db, limiter, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True,
+                     compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    init_login(app)
+
+    def select_locale() -> str:
+        return session.get("locale") or request.accept_languages.best_match(app.config["LANGUAGES"]) or "vi"
+
+    babel.init_app(app, locale_selector=select_locale)
+
+
+def register_blueprints(app: Flask) -> None:
+    from lms import api, auth, core, registry
+    from lms.api import errors as api_errors
+
+    app.register_blueprint(core.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(registry.bp)
+    app.register_blueprint(api.bp)
+    api_errors.register_error_handlers(app)
+
+
+def register_cli(app: Flask) -> None:
+    from lms.auth.cli import register as register_auth_cli
+    from lms.registry.cli import register as register_registry_cli
+
+    register_auth_cli(app)
+    register_registry_cli(app)
+
+
+def register_celery(app: Flask) -> None:
+    from lms.celery import celery_init_app
+
+    celery_init_app(app)
+    # Import task modules so the worker knows every task name.
+    import lms.core.tasks
+    import lms.registry.tasks  # noqa: F401
+
+
+def register_template_helpers(app: Flask) -> None:
+    from lms.core.templating import init_templating
+
+    init_templating(app)

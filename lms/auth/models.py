@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import enum
+import hashlib
+import secrets
+from datetime import datetime
+from typing import TYPE_CHECKING, Optional
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from lms.extensions import db, utcnow
+
+if TYPE_CHECKING:
+    from lms.registry.models import AdminUnit
+
+# scrypt is werkzeug's strongest built-in; parameters are werkzeug's current defaults.
+PASSWORD_METHOD = "scrypt"  # noqa: S105 - the name of a hash method, not a password
+# Checked against when the e-mail is unknown, so a failed login costs the same time either way.
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method=PASSWORD_METHOD)
+
+
+class Role(enum.StrEnum):
+    ADMINISTRATOR = "administrator"
+    PROVINCE_LEADER = "province_leader"
+    COMMUNE_LEADER = "commune_leader"
+    CENTRE_MANAGER = "centre_manager"
+    INSTRUCTOR = "instructor"
+    ASSOCIATION_OFFICER = "association_officer"
+
+
+def _enum_check(column: str, enum_cls: type[enum.StrEnum]) -> CheckConstraint:
+    values = ", ".join(f"'{member.value}'" for member in enum_cls)
+    return CheckConstraint(f"{column} IN ({values})", name=f"{column}_valid")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(default=True)
+    locale: Mapped[Optional[str]] = mapped_column(String(8))
+    person_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[Optional[datetime]]
+
+    roles: Mapped[list[RoleAssignment]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+    tokens: WriteOnlyMapped[ApiToken] = relationship(back_populates="user", cascade="all, delete-orphan",
+                                                     passive_deletes=True)
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @staticmethod
+    def burn_password_check(password: str) -> None:
+        check_password_hash(_DUMMY_HASH, password)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+
+class RoleAssignment(db.Model):
+    """A role held on one unit of the hierarchy; it covers the unit's whole subtree (and its predecessors)."""
+
+    __tablename__ = "role_assignment"
+    __table_args__ = (
+        UniqueConstraint("user_id", "role", "unit_id"),
+        _enum_check("role", Role),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="roles")
+    unit: Mapped[AdminUnit] = relationship(lazy="joined")
+
+
+class ApiToken(db.Model):
+    """A bearer token for a device or an integration. Only its SHA-256 is stored; it acts as its user."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[Optional[datetime]]
+    revoked_at: Mapped[Optional[datetime]]
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+    @staticmethod
+    def hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, user: User, name: str) -> tuple[ApiToken, str]:
+        """Create a token; the clear text is returned once and never stored."""
+        secret = "lms_" + secrets.token_urlsafe(32)
+        token = cls(user=user, name=name, token_hash=cls.hash(secret), prefix=secret[:10])
+        db.session.add(token)
+        return token, secret

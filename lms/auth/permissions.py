@@ -1,0 +1,116 @@
+"""Permissions: what each role may do, and the one scoping helper every query of a scoped resource goes through.
+
+A role is held on a unit of the administrative hierarchy and covers that unit's subtree, plus the pre-2025
+units whose successors lie in that subtree (a commune leader of a merged commune sees the records made under
+the communes it replaced).  Deny by default: no assignment, no rows.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from typing import Any
+
+from flask import g, has_request_context
+from sqlalchemy import Select, false, or_, select
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from lms.auth.models import Role, User
+from lms.extensions import db
+from lms.registry.models import AdminUnit, UnitLineage, subtree
+
+
+class Permission(enum.StrEnum):
+    REGISTRY_VIEW = "registry.view"
+    REGISTRY_EDIT = "registry.edit"
+    REGISTRY_IMPORT = "registry.import"
+    PERSONAL_DATA = "registry.personal_data"  # sensitive fields (ethnicity) and personal-data exports
+    USERS_MANAGE = "users.manage"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMINISTRATOR: frozenset(Permission),
+    Role.PROVINCE_LEADER: frozenset({Permission.REGISTRY_VIEW, Permission.PERSONAL_DATA}),
+    Role.COMMUNE_LEADER: frozenset({Permission.REGISTRY_VIEW, Permission.REGISTRY_EDIT, Permission.PERSONAL_DATA}),
+    Role.CENTRE_MANAGER: frozenset(
+        {Permission.REGISTRY_VIEW, Permission.REGISTRY_EDIT, Permission.REGISTRY_IMPORT, Permission.PERSONAL_DATA}
+    ),
+    Role.INSTRUCTOR: frozenset({Permission.REGISTRY_VIEW}),
+    Role.ASSOCIATION_OFFICER: frozenset(),
+}
+
+
+def _assigned_paths(user: User, permission: Permission) -> list[str]:
+    return sorted(
+        {assignment.unit.path for assignment in user.roles if permission in ROLE_PERMISSIONS[Role(assignment.role)]}
+    )
+
+
+def _predecessor_paths(paths: Iterable[str]) -> list[str]:
+    """Paths of ended units whose successor lies under one of ``paths`` (one query)."""
+    paths = list(paths)
+    if not paths:
+        return []
+    old, new = aliased(AdminUnit), aliased(AdminUnit)
+    stmt = (
+        select(old.path)
+        .join(UnitLineage, UnitLineage.old_unit_id == old.id)
+        .join(new, UnitLineage.new_unit_id == new.id)
+        .where(or_(*(subtree(new.path, p) for p in paths)))
+        .distinct()
+    )
+    return list(db.session.scalars(stmt))
+
+
+def _minimal(paths: Iterable[str]) -> list[str]:
+    """Drop every path that lies under another one in the list."""
+    result: list[str] = []
+    for path in sorted(set(paths)):
+        if not any(path.startswith(kept) for kept in result):
+            result.append(path)
+    return result
+
+
+def scope_paths(user: Any, permission: Permission) -> list[str]:
+    """The subtree roots (materialised paths) in which ``user`` holds ``permission``; [] means nothing."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    cache: dict[tuple[int, str], list[str]] | None = None
+    if has_request_context():
+        cache = g.setdefault("_scope_cache", {})
+        if (user.id, permission) in cache:
+            return cache[(user.id, permission)]
+    assigned = _assigned_paths(user, permission)
+    paths = _minimal(assigned + _predecessor_paths(assigned))
+    if cache is not None:
+        cache[(user.id, permission)] = paths
+    return paths
+
+
+def in_scope(path_column: Any, user: Any, permission: Permission) -> ColumnElement[bool]:
+    """A predicate on a unit path column: true for units in the user's scope for ``permission``."""
+    paths = scope_paths(user, permission)
+    if not paths:
+        return false()
+    return or_(*(subtree(path_column, p) for p in paths))
+
+
+def scoped(stmt: Select, unit_id_column: Any, user: Any, permission: Permission) -> Select:
+    """Restrict ``stmt`` to rows whose ``unit_id_column`` names a unit in the user's scope.
+
+    This is the one scoping helper: every list, lookup, export and API query of a scoped resource calls it.
+    """
+    unit = aliased(AdminUnit, name="scope_unit")
+    return stmt.join(unit, unit.id == unit_id_column).where(in_scope(unit.path, user, permission))
+
+
+def can(user: Any, permission: Permission, unit: AdminUnit | None) -> bool:
+    """May ``user`` exercise ``permission`` on records attached to ``unit``?"""
+    if unit is None:
+        return False
+    return any(unit.path.startswith(p) for p in scope_paths(user, permission))
+
+
+def has_permission_anywhere(user: Any, permission: Permission) -> bool:
+    return bool(scope_paths(user, permission))

@@ -1,0 +1,55 @@
+"""Account operations. They flush; the caller commits."""
+
+from __future__ import annotations
+
+from lms.auth.models import Role, RoleAssignment, User
+from lms.core.services import audit
+from lms.extensions import db, utcnow
+from lms.registry.models import AdminUnit
+
+MIN_PASSWORD_LENGTH = 10
+
+
+class AccountError(ValueError):
+    pass
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_user(email: str, name: str, password: str, *, actor: User | None = None) -> User:
+    email = normalise_email(email)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if db.session.scalar(db.select(User.id).where(User.email == email)) is not None:
+        raise AccountError(f"a user with e-mail {email} already exists")
+    user = User(email=email, name=name.strip())
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    audit("user.create", user, user=actor, email=email)
+    return user
+
+
+def assign_role(user: User, role: Role, unit: AdminUnit, *, actor: User | None = None) -> RoleAssignment:
+    existing = next((a for a in user.roles if a.role == role and a.unit_id == unit.id), None)
+    if existing is not None:
+        return existing
+    assignment = RoleAssignment(user=user, role=role.value, unit=unit)
+    db.session.add(assignment)
+    db.session.flush()
+    audit("role.assign", user, user=actor, role=role.value, unit_id=unit.id)
+    return assignment
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user for these credentials, or None. Takes the same time whether or not the e-mail exists."""
+    user = db.session.scalar(db.select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        User.burn_password_check(password)
+        return None
+    if not user.check_password(password) or not user.active:
+        return None
+    user.last_login_at = utcnow()
+    return user

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from lms.auth import bp
+from lms.auth.forms import LoginForm, LogoutForm
+from lms.auth.models import ApiToken
+from lms.auth.services import authenticate
+from lms.core.services import audit
+from lms.extensions import db, limiter, utcnow
+
+
+def _login_limit() -> str:
+    from flask import current_app
+
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative targets: no open redirect through ``?next=``."""
+    if not target:
+        return url_for("core.home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("core.home")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.email.data or "", form.password.data or "")
+        if user is None:
+            # One message whatever was wrong: no user enumeration.
+            flash(_("Wrong e-mail or password."), "danger")
+        else:
+            login_user(user, remember=form.remember.data)
+            audit("user.login", user, user=user)
+            db.session.commit()
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    form = LogoutForm()
+    if not form.validate_on_submit():
+        abort(400)
+    logout_user()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/locale/<code>")
+def set_locale(code: str):
+    from flask import current_app
+
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400)
+    session["locale"] = code
+    return redirect(_safe_next(request.form.get("next")))
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@login_required
+def tokens():
+    form = TokenForm()
+    new_secret = None
+    if form.validate_on_submit():
+        token, new_secret = ApiToken.issue(current_user, form.name.data or "")
+        db.session.flush()
+        audit("token.issue", token, name=token.name)
+        db.session.commit()
+    rows = db.session.scalars(
+        db.select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.created_at.desc())
+    ).all()
+    return render_template("auth/tokens.html", form=form, tokens=rows, new_secret=new_secret,
+                           revoke_form=FlaskForm())
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400)
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != current_user.id:
+        abort(404)
+    token.revoked_at = token.revoked_at or utcnow()
+    audit("token.revoke", token)
+    db.session.commit()
+    flash(_("Token revoked."), "info")
+    return redirect(url_for("auth.tokens"))

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+from flask import Flask
+
+from lms.extensions import db
+from lms.registry import services
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("load-units")
+    def load_units_command() -> None:
+        """Load the official administrative units (current, and pre-2025 Kon Tum with lineage). Idempotent."""
+        counts = services.load_reference_units()
+        db.session.commit()
+        click.echo(", ".join(f"{k}={v}" for k, v in counts.items()))
+
+    @app.cli.command("import-file")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--kind", required=True, type=click.Choice(["villages", "households", "organisations",
+                                                              "officers"]))
+    @click.option("--unit", "unit_code", required=True, help="Code of the current unit the file belongs to.")
+    @click.option("--inline/--queue", default=False,
+                  help="Run in this process instead of sending the job to a worker.")
+    def import_file_command(path: Path, kind: str, unit_code: str, inline: bool) -> None:
+        """Import a spreadsheet (xlsx or csv), showing progress; exits non-zero if the file is refused."""
+        from lms.registry.importer import ImportRefused, create_job, execute_job
+        from lms.registry.models import ImportJob, ImportStatus
+
+        unit = services.find_unit(unit_code)
+        if unit is None:
+            raise click.ClickException(f"no current unit with code {unit_code!r}")
+        try:
+            job = create_job(kind=kind, filename=path.name, content=path.read_bytes(), unit=unit, user=None,
+                             enqueue=not inline)
+        except ImportRefused as exc:
+            raise click.ClickException(str(exc)) from exc
+        db.session.commit()
+        job_id = job.id
+        if inline:
+            execute_job(job_id)
+        with click.progressbar(length=100, label=f"import #{job_id}") as bar:
+            shown = 0
+            while True:
+                db.session.expire_all()
+                job = db.session.get(ImportJob, job_id)
+                assert job is not None
+                bar.update(job.progress - shown)
+                shown = job.progress
+                if job.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED):
+                    break
+                time.sleep(0.5)
+        if job.status == ImportStatus.FAILED:
+            click.echo(job.message, err=True)
+            for error in job.errors[:50]:
+                click.echo(f"  row {error.get('row')}, column {error.get('column')}: {error.get('message')}",
+                           err=True)
+            if len(job.errors) > 50:
+                click.echo(f"  … and {len(job.errors) - 50} more", err=True)
+            raise SystemExit(1)
+        click.echo(", ".join(f"{k}={v}" for k, v in job.summary.items()))

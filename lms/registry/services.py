@@ -1,0 +1,304 @@
+"""Registry operations: reference-data loading, look-ups, search, and edits. They flush; callers commit."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import aliased
+
+from lms.extensions import db
+from lms.registry.models import (
+    AdminUnit,
+    AreaClass,
+    Household,
+    Person,
+    UnitLevel,
+    UnitLineage,
+    subtree,
+)
+from lms.registry.pii import id_number_hash, normalise_id_number, protected_fields
+from lms.registry.text import collation_key, fold
+
+DATA_DIR = Path(__file__).parent / "data"
+COUNTRY_CODE = "VN"
+REFORM_DATE = date(2025, 7, 1)  # Resolution 202/2025/QH15: two-level local government
+LAST_DAY_BEFORE_REFORM = date(2025, 6, 30)
+KON_TUM_CODE = "62"
+
+
+class RegistryError(ValueError):
+    """A registry operation was refused; ``field`` names the input at fault when there is one."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+# --- the hierarchy -------------------------------------------------------------------------------------------
+
+
+def find_unit(code: str, level: str | None = None, on: date | None = None) -> AdminUnit | None:
+    """The unit with official ``code`` valid on ``on`` (default: a current unit)."""
+    stmt = select(AdminUnit).where(AdminUnit.code == code)
+    if level:
+        stmt = stmt.where(AdminUnit.level == level)
+    if on is None:
+        stmt = stmt.where(AdminUnit.valid_to.is_(None))
+    else:
+        stmt = stmt.where(
+            (AdminUnit.valid_from.is_(None)) | (AdminUnit.valid_from <= on),
+            (AdminUnit.valid_to.is_(None)) | (AdminUnit.valid_to >= on),
+        )
+    return db.session.scalars(stmt.order_by(AdminUnit.level)).first()
+
+
+def country() -> AdminUnit:
+    unit = find_unit(COUNTRY_CODE, UnitLevel.COUNTRY)
+    if unit is None:
+        unit = AdminUnit(code=COUNTRY_CODE, name="Việt Nam", kind="", level=UnitLevel.COUNTRY.value,
+                         path=f"tmp:{COUNTRY_CODE}")
+        db.session.add(unit)
+        db.session.flush()
+        unit.path = f"/{unit.id}/"
+        db.session.flush()
+    return unit
+
+
+@dataclass
+class UnitRow:
+    code: str
+    name: str
+    kind: str
+    level: str
+    parent_code: str
+
+
+def _read_units(filename: str) -> list[UnitRow]:
+    with (DATA_DIR / filename).open(encoding="utf-8", newline="") as fh:
+        return [UnitRow(r["code"], r["name"], r["kind"], r["level"], r["parent_code"]) for r in csv.DictReader(fh)]
+
+
+def _upsert_units(rows: list[UnitRow], *, valid_from: date | None, valid_to: date | None,
+                  root: AdminUnit, area_class: dict[str, str]) -> dict[tuple[str, str], AdminUnit]:
+    """Insert the missing units level by level (parents first), refresh names; returns them by (level, code)."""
+    by_key: dict[tuple[str, str], AdminUnit] = {}
+    existing = db.session.scalars(
+        select(AdminUnit).where(
+            AdminUnit.valid_to.is_(None) if valid_to is None else AdminUnit.valid_to == valid_to,
+            AdminUnit.level.in_({r.level for r in rows}),
+        )
+    ).all()
+    by_key.update({(u.level, u.code): u for u in existing})
+    parent_level = {UnitLevel.PROVINCE: None, UnitLevel.DISTRICT: UnitLevel.PROVINCE,
+                    UnitLevel.COMMUNE: UnitLevel.DISTRICT}
+    for level in (UnitLevel.PROVINCE, UnitLevel.DISTRICT, UnitLevel.COMMUNE):
+        level_rows = [r for r in rows if r.level == level]
+        new_rows = []
+        for row in level_rows:
+            unit = by_key.get((row.level, row.code))
+            if unit is not None:
+                if (unit.name, unit.kind) != (row.name, row.kind):
+                    unit.name, unit.kind = row.name, row.kind
+                continue
+            if row.parent_code:
+                parent = by_key.get((UnitLevel.DISTRICT.value, row.parent_code)) if level == UnitLevel.COMMUNE \
+                    else None
+                parent = parent or by_key.get((UnitLevel.PROVINCE.value, row.parent_code))
+                if parent is None or (parent_level[level] is None):
+                    raise RegistryError(f"unit {row.code}: parent {row.parent_code} not found")
+            else:
+                parent = root
+            new_rows.append({
+                "code": row.code, "name": row.name, "kind": row.kind, "level": row.level,
+                "parent_id": parent.id, "path": f"tmp:{row.level}:{row.code}:{valid_to}",
+                "valid_from": valid_from, "valid_to": valid_to,
+                "area_class": area_class.get(row.code, AreaClass.STANDARD.value),
+                "name_folded": fold(row.name), "sort_key": collation_key(row.name),
+                "_parent_path": parent.path,
+            })
+        if not new_rows:
+            continue
+        db.session.execute(db.insert(AdminUnit), [{k: v for k, v in r.items() if k != "_parent_path"}
+                                                   for r in new_rows])
+        inserted = {
+            u.code: u for u in db.session.scalars(
+                select(AdminUnit).where(AdminUnit.path.in_([r["path"] for r in new_rows]))
+            )
+        }
+        parent_paths = {r["code"]: r["_parent_path"] for r in new_rows}
+        db.session.execute(update(AdminUnit), [
+            {"id": u.id, "path": f"{parent_paths[code]}{u.id}/"} for code, u in inserted.items()
+        ])
+        db.session.expire_all()
+        for code, u in inserted.items():
+            by_key[(level.value, code)] = db.session.get(AdminUnit, u.id)  # type: ignore[assignment]
+    return by_key
+
+
+def load_reference_units() -> dict[str, int]:
+    """Load the official units: all current ones and the pre-2025 units of Kon Tum with their lineage.
+
+    Idempotent: existing units keep their ids (and so their records); names are refreshed.
+    """
+    root = country()
+    current = _read_units("units_2025.csv")
+    old = _read_units("units_kontum_pre2025.csv")
+    with (DATA_DIR / "lineage_kontum.csv").open(encoding="utf-8", newline="") as fh:
+        lineage_rows = list(csv.DictReader(fh))
+    # Kon Tum is a mountainous province in its entirety (provisional default; editable per commune).
+    kontum_successors = {r["new_code"] for r in lineage_rows}
+    old_area = {r.code: AreaClass.MOUNTAINOUS.value for r in old if r.level == UnitLevel.COMMUNE}
+    new_area = dict.fromkeys(kontum_successors, AreaClass.MOUNTAINOUS.value)
+    new_units = _upsert_units(current, valid_from=REFORM_DATE, valid_to=None, root=root, area_class=new_area)
+    old_units = _upsert_units(old, valid_from=None, valid_to=LAST_DAY_BEFORE_REFORM, root=root,
+                              area_class=old_area)
+
+    pairs: dict[tuple[int, int], Decimal] = {}
+    new_province_of_old: dict[int, set[int]] = defaultdict(set)
+    for r in lineage_rows:
+        old_unit = old_units[(UnitLevel.COMMUNE.value, r["old_code"])]
+        new_unit = new_units[(UnitLevel.COMMUNE.value, r["new_code"])]
+        pairs[(old_unit.id, new_unit.id)] = Decimal(r["share"])
+        assert new_unit.parent_id is not None
+        new_province_of_old[old_unit.parent_id or 0].add(new_unit.parent_id)
+    # Districts and the province map to the new province(s) their communes went to, so a province leader's
+    # scope covers the whole former area with one subtree each.
+    for old_unit in old_units.values():
+        if old_unit.level == UnitLevel.DISTRICT:
+            for province_id in new_province_of_old[old_unit.id]:
+                pairs[(old_unit.id, province_id)] = Decimal(1) / len(new_province_of_old[old_unit.id])
+    old_province = old_units[(UnitLevel.PROVINCE.value, KON_TUM_CODE)]
+    successor_provinces = set().union(*(new_province_of_old[u.id] for u in old_units.values()
+                                        if u.level == UnitLevel.DISTRICT))
+    for province_id in successor_provinces:
+        pairs[(old_province.id, province_id)] = Decimal(1) / len(successor_provinces)
+    have = set(db.session.execute(select(UnitLineage.old_unit_id, UnitLineage.new_unit_id)).tuples())
+    missing = [
+        {"old_unit_id": o, "new_unit_id": n, "share": s.quantize(Decimal("0.0001")), "effective_on": REFORM_DATE,
+         "source": "Resolution 202/2025/QH15; vietnamadminunits"}
+        for (o, n), s in pairs.items() if (o, n) not in have
+    ]
+    if missing:
+        db.session.execute(db.insert(UnitLineage), missing)
+    db.session.flush()
+    return {"current_units": len(new_units), "pre2025_units": len(old_units), "lineage_links": len(pairs)}
+
+
+def children(unit: AdminUnit) -> list[AdminUnit]:
+    return list(db.session.scalars(
+        select(AdminUnit).where(AdminUnit.parent_id == unit.id).order_by(AdminUnit.sort_key)
+    ))
+
+
+def subtree_counts(units: list[AdminUnit]) -> dict[int, dict[str, int]]:
+    """Households and persons under each unit (one grouped query each)."""
+    if not units:
+        return {}
+    root, leaf = aliased(AdminUnit), aliased(AdminUnit)
+    result: dict[int, dict[str, int]] = {u.id: {"households": 0, "persons": 0} for u in units}
+    ids = [u.id for u in units]
+    for key, model, column in (("households", Household, Household.village_id), ("persons", Person, Person.unit_id)):
+        stmt = (
+            select(root.id, func.count(model.id))
+            .join(leaf, (leaf.path >= root.path)
+                  & (leaf.path < func.substr(root.path, 1, func.length(root.path) - 1) + "0"))
+            .join(model, column == leaf.id)
+            .where(root.id.in_(ids))
+            .group_by(root.id)
+        )
+        for unit_id, count in db.session.execute(stmt):
+            result[unit_id][key] = count
+    return result
+
+
+def lineage_of(unit: AdminUnit) -> dict[str, list[UnitLineage]]:
+    return {
+        "successors": list(db.session.scalars(select(UnitLineage).where(UnitLineage.old_unit_id == unit.id))),
+        "predecessors": list(db.session.scalars(select(UnitLineage).where(UnitLineage.new_unit_id == unit.id))),
+    }
+
+
+def units_under(unit: AdminUnit) -> Select:
+    """Every unit in ``unit``'s subtree, ``unit`` included: one indexed range predicate."""
+    return select(AdminUnit).where(subtree(AdminUnit.path, unit.path))
+
+
+# --- people --------------------------------------------------------------------------------------------------
+
+
+def search_condition(query: str, column: Any) -> Any:
+    """Diacritic- and case-insensitive substring match on a folded-name column."""
+    folded = fold(query)
+    escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.like(f"%{escaped}%", escape="\\")
+
+
+def find_person_by_id_number(raw: str) -> Person | None:
+    return db.session.scalar(select(Person).where(Person.id_number_hash == id_number_hash(normalise_id_number(raw))))
+
+
+def set_id_number(person: Person, raw: str | None) -> None:
+    """Set, change or clear a person's ID number; refuses a number another person already has."""
+    if not raw:
+        person.id_number_hash = person.id_number_encrypted = person.id_number_hint = None
+        return
+    try:
+        fields = protected_fields(raw)
+    except ValueError as exc:
+        raise RegistryError(str(exc), field="id_number") from exc
+    other = db.session.scalar(
+        select(Person.id).where(Person.id_number_hash == fields["id_number_hash"], Person.id != person.id)
+    )
+    if other is not None:
+        raise RegistryError("another person already has this identification number", field="id_number")
+    for key, value in fields.items():
+        setattr(person, key, value)
+
+
+def update_person(person: Person, data: dict[str, Any]) -> Person:
+    """Apply edits to ``person``. ``data`` holds plain values; ``id_number`` is write-only."""
+    id_number = data.pop("id_number", None)
+    for key, value in data.items():
+        setattr(person, key, value)
+    if id_number is not None:
+        set_id_number(person, id_number)
+    if person.household is not None:
+        person.unit_id = person.household.village_id
+    db.session.flush()
+    return person
+
+
+# --- scoped look-ups -----------------------------------------------------------------------------------------
+
+
+def scope_column(model: type) -> Any:
+    """The column that attaches each scoped registry record to a unit of the hierarchy."""
+    from lms.registry.models import Clc, ImportJob, Organisation
+
+    return {
+        AdminUnit: AdminUnit.id,
+        Household: Household.village_id,
+        Person: Person.unit_id,
+        Organisation: Organisation.commune_id,
+        Clc: Clc.commune_id,
+        ImportJob: ImportJob.unit_id,
+    }[model]
+
+
+def scoped_select(model: type, user: Any, permission: Any) -> Select:
+    from lms.auth.permissions import scoped
+
+    return scoped(select(model), scope_column(model), user, permission)
+
+
+def get_in_scope(model: type, object_id: int, user: Any, permission: Any) -> Any:
+    """The record if it exists *and* is in the user's scope, else None (callers answer 404 either way, so a
+    guessed id reveals nothing)."""
+    return db.session.scalar(scoped_select(model, user, permission).where(model.id == object_id))

@@ -1,0 +1,261 @@
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from lms.auth.decorators import permission_required
+from lms.auth.permissions import Permission, can, scope_paths
+from lms.core.services import audit
+from lms.extensions import db
+from lms.registry import bp, services
+from lms.registry.forms import ClcForm, ImportForm, OrganisationForm, PersonForm
+from lms.registry.models import (
+    AdminUnit,
+    AssociationMembership,
+    Clc,
+    Household,
+    ImportJob,
+    Organisation,
+    OrganisationMember,
+    Person,
+    UnitLevel,
+)
+from lms.registry.pii import decrypt_id_number
+
+VIEW = Permission.REGISTRY_VIEW
+EDIT = Permission.REGISTRY_EDIT
+
+
+def _load(model: type, object_id: int, permission: Permission = VIEW):
+    obj = services.get_in_scope(model, object_id, current_user, permission)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def _ancestors(unit: AdminUnit) -> list[AdminUnit]:
+    """The unit's ancestors the user may see, root first (one query)."""
+    ids = [int(part) for part in unit.path.strip("/").split("/")]
+    rows = {u.id: u for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(ids)))}
+    return [rows[i] for i in ids if i in rows and can(current_user, VIEW, rows[i])]
+
+
+@bp.get("/units")
+@permission_required(VIEW)
+def units():
+    """The user's own units: straight to the one, a list when there are several."""
+    paths = scope_paths(current_user, VIEW)
+    roots = db.session.scalars(select(AdminUnit).where(AdminUnit.path.in_(paths)).order_by(AdminUnit.sort_key)).all()
+    if len(roots) == 1:
+        return redirect(url_for("registry.unit", unit_id=roots[0].id))
+    return render_template("registry/units.html", roots=roots, counts=services.subtree_counts(list(roots)))
+
+
+@bp.get("/units/<int:unit_id>")
+@permission_required(VIEW)
+def unit(unit_id: int):
+    unit = _load(AdminUnit, unit_id)
+    households = organisations = clcs = None
+    kids: list[AdminUnit] = []
+    if unit.level == UnitLevel.VILLAGE:
+        households = db.paginate(
+            select(Household).where(Household.village_id == unit.id).order_by(Household.code),
+            per_page=current_app.config["PAGE_SIZE"],
+        )
+    else:
+        kids = services.children(unit)
+        if unit.level == UnitLevel.COUNTRY:
+            # The country page lists current provinces first; ended ones follow.
+            kids.sort(key=lambda u: (u.valid_to is not None, u.sort_key))
+    if unit.level == UnitLevel.COMMUNE:
+        organisations = db.session.scalars(
+            select(Organisation).where(Organisation.commune_id == unit.id).order_by(Organisation.sort_key)
+        ).all()
+        clcs = db.session.scalars(select(Clc).where(Clc.commune_id == unit.id).order_by(Clc.sort_key)).all()
+    counts = services.subtree_counts([unit, *kids])
+    return render_template(
+        "registry/unit.html", unit=unit, ancestors=_ancestors(unit), children=kids, counts=counts,
+        households=households, organisations=organisations, clcs=clcs, lineage=services.lineage_of(unit),
+    )
+
+
+@bp.get("/households/<int:household_id>")
+@permission_required(VIEW)
+def household(household_id: int):
+    household = _load(Household, household_id)
+    return render_template("registry/household.html", household=household,
+                           ancestors=_ancestors(household.village))
+
+
+@bp.get("/persons/<int:person_id>")
+@permission_required(VIEW)
+def person(person_id: int):
+    person = _load(Person, person_id)
+    show_personal = can(current_user, Permission.PERSONAL_DATA, person.unit)
+    memberships = db.session.scalars(
+        select(AssociationMembership).where(AssociationMembership.person_id == person.id)
+    ).all()
+    organisations = db.session.scalars(
+        select(OrganisationMember).where(OrganisationMember.person_id == person.id)
+    ).all()
+    return render_template("registry/person.html", person=person, show_personal=show_personal,
+                           memberships=memberships, organisations=organisations,
+                           ancestors=_ancestors(person.unit))
+
+
+@bp.post("/persons/<int:person_id>/reveal-id")
+@permission_required(Permission.PERSONAL_DATA)
+def reveal_id_number(person_id: int):
+    """Show the full ID number once, on purpose, and log that it was seen."""
+    person = _load(Person, person_id, Permission.PERSONAL_DATA)
+    if not person.id_number_encrypted:
+        abort(404)
+    audit("person.reveal_id_number", person)
+    db.session.commit()
+    return render_template("registry/reveal.html", person=person,
+                           number=decrypt_id_number(person.id_number_encrypted))
+
+
+@bp.route("/persons/<int:person_id>/edit", methods=["GET", "POST"])
+@permission_required(EDIT)
+def edit_person(person_id: int):
+    person = _load(Person, person_id, EDIT)
+    show_personal = can(current_user, Permission.PERSONAL_DATA, person.unit)
+    form = PersonForm(obj=person)
+    if request.method == "GET":
+        form.id_number.data = ""
+    if not show_personal:
+        del form.ethnicity
+    if form.validate_on_submit():
+        data = {
+            "full_name": form.full_name.data, "birth_date": form.birth_date.data, "sex": form.sex.data or None,
+            "occupation_group": form.occupation_group.data, "relation_to_head": form.relation_to_head.data or None,
+            "phone": form.phone.data or None,
+        }
+        if show_personal:
+            data["ethnicity"] = form.ethnicity.data or None
+        if form.id_number.data:
+            data["id_number"] = form.id_number.data
+        try:
+            services.update_person(person, data)
+        except services.RegistryError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "full_name").errors.append(str(exc))
+        else:
+            audit("person.update", person, fields=sorted(k for k in data if k != "id_number")
+                  + (["id_number"] if "id_number" in data else []))
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("registry.person", person_id=person.id))
+    return render_template("registry/edit.html", form=form, title=person.full_name,
+                           back=url_for("registry.person", person_id=person.id))
+
+
+@bp.get("/organisations/<int:organisation_id>")
+@permission_required(VIEW)
+def organisation(organisation_id: int):
+    organisation = _load(Organisation, organisation_id)
+    members = db.session.execute(
+        select(OrganisationMember, Person).join(Person, OrganisationMember.person_id == Person.id)
+        .where(OrganisationMember.organisation_id == organisation.id).order_by(Person.sort_key)
+    ).all()
+    return render_template("registry/organisation.html", organisation=organisation, members=members,
+                           ancestors=_ancestors(organisation.commune))
+
+
+@bp.route("/organisations/<int:organisation_id>/edit", methods=["GET", "POST"])
+@permission_required(EDIT)
+def edit_organisation(organisation_id: int):
+    organisation = _load(Organisation, organisation_id, EDIT)
+    form = OrganisationForm(obj=organisation)
+    if form.validate_on_submit():
+        form.populate_obj(organisation)
+        audit("organisation.update", organisation)
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("registry.organisation", organisation_id=organisation.id))
+    return render_template("registry/edit.html", form=form, title=organisation.name,
+                           back=url_for("registry.organisation", organisation_id=organisation.id))
+
+
+@bp.get("/clcs/<int:clc_id>")
+@permission_required(VIEW)
+def clc(clc_id: int):
+    clc = _load(Clc, clc_id)
+    return render_template("registry/clc.html", clc=clc, ancestors=_ancestors(clc.commune))
+
+
+@bp.route("/clcs/<int:clc_id>/edit", methods=["GET", "POST"])
+@permission_required(EDIT)
+def edit_clc(clc_id: int):
+    clc = _load(Clc, clc_id, EDIT)
+    form = ClcForm(obj=clc)
+    if form.validate_on_submit():
+        form.populate_obj(clc)
+        audit("clc.update", clc)
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("registry.clc", clc_id=clc.id))
+    return render_template("registry/edit.html", form=form, title=clc.name,
+                           back=url_for("registry.clc", clc_id=clc.id))
+
+
+@bp.get("/search")
+@permission_required(VIEW)
+def search():
+    query = request.args.get("q", "").strip()
+    results = None
+    if query:
+        stmt = services.scoped_select(Person, current_user, VIEW).where(
+            services.search_condition(query, Person.name_folded)
+        ).order_by(Person.sort_key, Person.id)
+        results = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"])
+    return render_template("registry/search.html", query=query, results=results)
+
+
+def _import_units() -> list[AdminUnit]:
+    """Units a user may import into: their scope roots and the current communes under them."""
+    paths = scope_paths(current_user, Permission.REGISTRY_IMPORT)
+    from lms.auth.permissions import in_scope
+
+    return list(db.session.scalars(
+        select(AdminUnit).where(
+            in_scope(AdminUnit.path, current_user, Permission.REGISTRY_IMPORT),
+            AdminUnit.valid_to.is_(None),
+            (AdminUnit.level == UnitLevel.COMMUNE) | AdminUnit.path.in_(paths),
+        ).order_by(AdminUnit.level, AdminUnit.sort_key).limit(5000)
+    ))
+
+
+@bp.route("/imports/new", methods=["GET", "POST"])
+@permission_required(Permission.REGISTRY_IMPORT)
+def new_import():
+    from lms.registry.importer import ImportRefused, create_job
+
+    form = ImportForm()
+    form.unit.choices = [(u.id, f"{u.full_name}") for u in _import_units()]
+    if form.validate_on_submit():
+        unit = _load(AdminUnit, form.unit.data, Permission.REGISTRY_IMPORT)
+        upload = form.file.data
+        try:
+            job = create_job(kind=form.kind.data, filename=upload.filename or "upload", content=upload.read(),
+                             unit=unit, user=current_user)
+        except ImportRefused as exc:
+            form.file.errors.append(str(exc))
+        else:
+            db.session.commit()
+            return redirect(url_for("registry.import_job", job_id=job.id))
+    recent = db.session.scalars(
+        services.scoped_select(ImportJob, current_user, Permission.REGISTRY_IMPORT)
+        .order_by(ImportJob.created_at.desc()).limit(20)
+    ).all()
+    return render_template("registry/import_new.html", form=form, recent=recent)
+
+
+@bp.get("/imports/<int:job_id>")
+@permission_required(Permission.REGISTRY_IMPORT)
+def import_job(job_id: int):
+    job = _load(ImportJob, job_id, Permission.REGISTRY_IMPORT)
+    return render_template("registry/import_job.html", job=job)

@@ -1,0 +1,6 @@
+"""Entry point for Celery processes: ``celery -A lms.worker worker`` and ``celery -A lms.worker beat``."""
+
+from lms import create_app
+
+app = create_app()
+celery = app.extensions["celery"]
