@@ -13,7 +13,7 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from lms.extensions import db
 
@@ -40,7 +40,10 @@ def celery_init_app(app: Flask) -> Celery:
 
 def enqueue_after_commit(task: Task, **kwargs: Any) -> None:
     """Send ``task`` with keyword arguments when the current session commits; drop it on rollback."""
-    db.session.info.setdefault(_PENDING_KEY, []).append((task, kwargs))
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback, even with nothing written yet, discards the task
+    session.info.setdefault(_PENDING_KEY, []).append((task, kwargs))
 
 
 @event.listens_for(Session, "after_commit")
@@ -50,6 +53,9 @@ def _send_pending(session: Session) -> None:
         task.apply_async(kwargs=kwargs)
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop(_PENDING_KEY, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction: SessionTransaction) -> None:
+    # Only the rollback of the session's outermost transaction discards the work; rolling back a nested
+    # savepoint (begin_nested) leaves what was queued before it.
+    if not previous_transaction.nested:
+        session.info.pop(_PENDING_KEY, None)

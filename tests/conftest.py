@@ -7,6 +7,7 @@ data never. ``LMS_TEST_DATABASE_URL`` selects PostgreSQL; the default is a SQLit
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 from collections.abc import Iterator
@@ -156,8 +157,21 @@ def login(client: FlaskClient, user: User, password: str = PASSWORD) -> Any:
     return response
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in a fresh context, as in production: its own app context, ``g`` and database session.
+
+    Flask reuses an already pushed app context for test requests, which would let a request share the test's
+    session and ``g``; an empty ``contextvars.Context`` prevents that. All sessions still use the test's one
+    connection (and so its rolled-back transaction).
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 

@@ -17,8 +17,10 @@ def _csrf_for_cookie_sessions() -> None:
     from flask import request
     from flask_login import current_user
 
-    _ = current_user.is_authenticated  # runs the loaders, which set g.api_token for token requests
-    if request.method not in ("GET", "HEAD", "OPTIONS") and getattr(g, "api_token", None) is None:
+    # Reading current_user runs the loaders, which set g.api_token for token requests. Anonymous requests are
+    # left to the views, which answer 401: there is no session for a forged request to ride on.
+    if (current_user.is_authenticated and request.method not in ("GET", "HEAD", "OPTIONS")
+            and getattr(g, "api_token", None) is None):
         csrf.protect()
 
 

@@ -46,6 +46,7 @@ def init_templating(app: Flask) -> None:
             "board_role_names": labels.BOARD_ROLE_NAMES,
             "status_names": labels.STATUS_NAMES,
             "occupation_names": labels.OCCUPATION_NAMES,
+            "sex_names": labels.SEX_NAMES,
             "organisation_kind_names": labels.ORGANISATION_KIND_NAMES,
             "Permission": Permission,
             "has_permission": lambda p: has_permission_anywhere(current_user, p),

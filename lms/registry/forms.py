@@ -4,44 +4,27 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from lms.registry.models import ManagingLevel, OccupationGroup, OrganisationKind
+from lms.registry.labels import (
+    IMPORT_KIND_NAMES,
+    MANAGING_LEVEL_NAMES,
+    OCCUPATION_NAMES,
+    ORGANISATION_KIND_NAMES,
+    SEX_NAMES,
+)
 
-SEX_CHOICES = [("", "—"), ("M", _l("Male")), ("F", _l("Female"))]
-OCCUPATION_CHOICES = [
-    (OccupationGroup.WORKER.value, _l("Worker")),
-    (OccupationGroup.OFFICIAL.value, _l("Official or public employee")),
-    (OccupationGroup.PUPIL.value, _l("Pupil or student")),
-    (OccupationGroup.OTHER.value, _l("Other")),
-]
-ORGANISATION_KIND_CHOICES = [
-    (OrganisationKind.AGENCY.value, _l("State agency")),
-    (OrganisationKind.PUBLIC_SERVICE.value, _l("Public service unit")),
-    (OrganisationKind.SCHOOL.value, _l("School")),
-    (OrganisationKind.ENTERPRISE.value, _l("Enterprise")),
-    (OrganisationKind.ASSOCIATION.value, _l("Association or union")),
-    (OrganisationKind.OTHER.value, _l("Other")),
-]
-MANAGING_LEVEL_CHOICES = [
-    (ManagingLevel.COMMUNE.value, _l("Commune")),
-    (ManagingLevel.DISTRICT.value, _l("District (before 2025)")),
-    (ManagingLevel.PROVINCE.value, _l("Province")),
-    (ManagingLevel.CENTRAL.value, _l("Central")),
-]
-IMPORT_KIND_CHOICES = [
-    ("villages", _l("Villages")),
-    ("households", _l("Households and their members")),
-    ("organisations", _l("Organisations and their members")),
-    ("officers", _l("Association officers")),
-]
+
+def _choices(names: dict) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in names.items()]
 
 
 class PersonForm(FlaskForm):
     full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
     birth_date = DateField(_l("Date of birth"), validators=[Optional()])
-    sex = SelectField(_l("Sex"), choices=SEX_CHOICES, validators=[Optional()])
-    occupation_group = SelectField(_l("Occupation group"), choices=OCCUPATION_CHOICES)
+    sex = SelectField(_l("Sex"), choices=[SelectChoice("", "—"), *_choices(SEX_NAMES)], validators=[Optional()])
+    occupation_group = SelectField(_l("Occupation group"), choices=_choices(OCCUPATION_NAMES))
     relation_to_head = StringField(_l("Relation to the head of household"), validators=[Optional(), Length(max=40)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=20), Regexp(r"^[0-9+ .]*$")])
     ethnicity = StringField(_l("Ethnicity"), validators=[Optional(), Length(max=60)])
@@ -53,8 +36,8 @@ class PersonForm(FlaskForm):
 
 class OrganisationForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=300)])
-    kind = SelectField(_l("Type"), choices=ORGANISATION_KIND_CHOICES)
-    managing_level = SelectField(_l("Managed at level"), choices=MANAGING_LEVEL_CHOICES)
+    kind = SelectField(_l("Type"), choices=_choices(ORGANISATION_KIND_NAMES))
+    managing_level = SelectField(_l("Managed at level"), choices=_choices(MANAGING_LEVEL_NAMES))
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
 
 
@@ -65,6 +48,6 @@ class ClcForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    kind = SelectField(_l("What the file contains"), choices=IMPORT_KIND_CHOICES)
-    unit = SelectField(_l("For the unit"), coerce=int)
+    kind = SelectField(_l("What the file contains"), choices=_choices(IMPORT_KIND_NAMES))
+    unit = SelectField(_l("For the unit"), coerce=int, choices=[])
     file = FileField(_l("Spreadsheet (.xlsx or .csv)"), validators=[FileRequired()])

@@ -2,8 +2,6 @@
 
 from flask_babel import lazy_gettext as _l
 
-from lms.registry.forms import OCCUPATION_CHOICES, ORGANISATION_KIND_CHOICES
-
 LEVEL_NAMES = {
     "country": _l("Country"), "province": _l("Province"), "district": _l("District"),
     "commune": _l("Commune"), "village": _l("Village"),
@@ -18,5 +16,20 @@ ASSOCIATION_ROLE_NAMES = {
 BOARD_ROLE_NAMES = {"director": _l("Director"), "deputy_director": _l("Deputy director"), "member": _l("Member")}
 STATUS_NAMES = {"pending": _l("Waiting for a worker"), "running": _l("Running"), "succeeded": _l("Done"),
                 "failed": _l("Refused")}
-OCCUPATION_NAMES = dict(OCCUPATION_CHOICES)
-ORGANISATION_KIND_NAMES = dict(ORGANISATION_KIND_CHOICES)
+SEX_NAMES = {"M": _l("Male"), "F": _l("Female")}
+OCCUPATION_NAMES = {
+    "worker": _l("Worker"), "official": _l("Official or public employee"), "pupil": _l("Pupil or student"),
+    "other": _l("Other"),
+}
+ORGANISATION_KIND_NAMES = {
+    "agency": _l("State agency"), "public_service": _l("Public service unit"), "school": _l("School"),
+    "enterprise": _l("Enterprise"), "association": _l("Association or union"), "other": _l("Other"),
+}
+MANAGING_LEVEL_NAMES = {
+    "commune": _l("Commune"), "district": _l("District (before 2025)"), "province": _l("Province"),
+    "central": _l("Central"),
+}
+IMPORT_KIND_NAMES = {
+    "villages": _l("Villages"), "households": _l("Households and their members"),
+    "organisations": _l("Organisations and their members"), "officers": _l("Association officers"),
+}

@@ -91,6 +91,9 @@ class ManagingLevel(enum.StrEnum):
     CENTRAL = "central"
 
 
+HEAD_RELATIONS = frozenset({"Chủ hộ", "chủ hộ", "head"})
+
+
 def subtree(path_column: Any, prefix: str) -> ColumnElement[bool]:
     """``path_column`` lies in the subtree whose root has materialised path ``prefix`` (ending in "/").
 
@@ -191,6 +194,12 @@ class Household(db.Model):
 
     village: Mapped[AdminUnit] = relationship()
     members: Mapped[list[Person]] = relationship(back_populates="household", order_by="Person.sort_key")
+
+    @property
+    def head(self) -> Person | None:
+        """The member recorded as head of household (chủ hộ), else the first member."""
+        return next((p for p in self.members if p.relation_to_head in HEAD_RELATIONS),
+                    self.members[0] if self.members else None)
 
 
 clan_household = Table(

@@ -4,6 +4,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission, can, scope_paths
@@ -61,7 +62,8 @@ def unit(unit_id: int):
     kids: list[AdminUnit] = []
     if unit.level == UnitLevel.VILLAGE:
         households = db.paginate(
-            select(Household).where(Household.village_id == unit.id).order_by(Household.code),
+            select(Household).where(Household.village_id == unit.id).order_by(Household.code)
+            .options(selectinload(Household.members)),
             per_page=current_app.config["PAGE_SIZE"],
         )
     else:

@@ -227,11 +227,12 @@ def legacy_rows(province_code: str) -> list[dict[str, str]]:
     """Pre-2025 ward rows (with their district and province) from vietnamadminunits."""
     if not province_code.isdigit():
         raise ValueError(f"bad province code {province_code!r}")
+    # The only interpolated value is checked to be digits above.
     return query(
-        "SELECT province, provinceShort, provinceCode, provinceKey,"
+        "SELECT province, provinceShort, provinceCode, provinceKey,"  # noqa: S608
         " district, districtShort, districtCode, districtKey,"
         " ward, wardShort, wardCode, wardKey"
-        f" FROM admin_units_legacy WHERE provinceCode = '{province_code}'"  # noqa: S608 - digits, checked above
+        f" FROM admin_units_legacy WHERE provinceCode = '{province_code}'"
     )
 
 

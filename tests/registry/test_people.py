@@ -1,0 +1,144 @@
+"""People: diacritic-insensitive search, Vietnamese order, protected ID numbers, edits."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from lms.auth.models import Role
+from lms.core.models import AuditEvent
+from lms.extensions import db
+from lms.registry import services
+from lms.registry.models import Person
+from lms.registry.pii import decrypt_id_number
+from lms.registry.text import collation_key, fold, person_sort_key
+from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
+
+
+@pytest.mark.parametrize(("text", "folded"), [
+    ("Nguyễn Thị Đào", "nguyen thi dao"),
+    ("ĐINH VĂN ĐỨC", "dinh van duc"),
+    ("Y Blơng", "y blong"),
+    ("  Rơ  Châm   Thưởng ", "ro cham thuong"),
+])
+def test_fold(text, folded):
+    assert fold(text) == folded
+
+
+def test_vietnamese_alphabet_order():
+    words = ["Đào", "Dung", "Ân", "Ăn", "An", "Anh", "Bình", "Ơn", "Ôn", "On", "Ưng", "Uyên"]
+    assert sorted(words, key=collation_key) == [
+        "An", "Anh", "Ăn", "Ân", "Bình", "Dung", "Đào", "On", "Ôn", "Ơn", "Uyên", "Ưng",
+    ]
+
+
+def test_tones_only_break_ties_in_dictionary_order():
+    # ngang < huyền < hỏi < ngã < sắc < nặng, and letters decide before tones ("Má" < "Man").
+    assert sorted(["mạ", "má", "mã", "mả", "mà", "ma", "man"], key=collation_key) == [
+        "ma", "mà", "mả", "mã", "má", "mạ", "man",
+    ]
+
+
+def test_people_sort_by_given_name_first():
+    names = ["Trần Văn Bình", "Lê Thị An", "Nguyễn Văn An", "Y Ánh"]
+    assert sorted(names, key=person_sort_key) == ["Lê Thị An", "Nguyễn Văn An", "Y Ánh", "Trần Văn Bình"]
+
+
+@pytest.fixture
+def people(app_ctx):
+    village = make_village(unit_by_code("23293"), "PPL-1", "Thôn Người")
+    make_household(village, "1", "Nguyễn Văn Đức", "Trần Thị Ánh", "Đinh Văn Dũng", "Lê Văn An")
+    db.session.commit()
+    return village
+
+
+def test_search_matches_with_or_without_diacritics(app_ctx, client, people):
+    user = make_user(Role.CENTRE_MANAGER, unit_by_code("23293"))
+    db.session.commit()
+    login(client, user)
+    for query in ("Nguyen Van Duc", "nguyễn văn đức", "NGUYEN", "duc"):
+        names = [p["full_name"] for p in client.get(f"/api/v1/persons?q={query}").get_json()["items"]]
+        assert "Nguyễn Văn Đức" in names, query
+    # Đ folds to D: "dung" finds Đinh Văn Dũng, "dinh" too.
+    assert [p["full_name"] for p in client.get("/api/v1/persons?q=dinh").get_json()["items"]] == ["Đinh Văn Dũng"]
+    page = client.get("/registry/search?q=anh").get_data(as_text=True)
+    assert "Trần Thị Ánh" in page and "Nguyễn Văn Đức" not in page
+
+
+def test_search_treats_wildcards_literally(app_ctx, client, people):
+    user = make_user(Role.CENTRE_MANAGER, unit_by_code("23293"))
+    db.session.commit()
+    login(client, user)
+    assert client.get("/api/v1/persons?q=%25").get_json()["items"] == []
+    assert client.get("/api/v1/persons?q=_").get_json()["items"] == []
+
+
+def test_lists_come_in_vietnamese_order(app_ctx, client, people):
+    user = make_user(Role.CENTRE_MANAGER, unit_by_code("23293"))
+    db.session.commit()
+    login(client, user)
+    names = [p["full_name"] for p in client.get(f"/api/v1/persons?unit_id={people.id}").get_json()["items"]]
+    assert names == ["Lê Văn An", "Trần Thị Ánh", "Đinh Văn Dũng", "Nguyễn Văn Đức"]
+
+
+def test_id_numbers_are_encrypted_unique_and_masked(app_ctx, people):
+    first, second = db.session.scalars(select(Person).where(Person.unit_id == people.id).limit(2)).all()
+    services.set_id_number(first, "062 090 001 234")
+    db.session.flush()
+    assert first.id_number_hint == "234"
+    assert first.masked_id_number == "*********234"
+    assert b"062090001234" not in first.id_number_encrypted
+    assert decrypt_id_number(first.id_number_encrypted) == "062090001234"
+    assert services.find_person_by_id_number("062090001234") == first
+    with pytest.raises(services.RegistryError, match="another person"):
+        services.set_id_number(second, "062090001234")
+    with pytest.raises(services.RegistryError, match="12 digits"):
+        services.set_id_number(second, "12345")
+
+
+def test_person_page_masks_the_id_and_revealing_is_audited(app_ctx, client, people):
+    person = db.session.scalars(select(Person).where(Person.unit_id == people.id)).first()
+    services.set_id_number(person, "062090001234")
+    user = make_user(Role.CENTRE_MANAGER, unit_by_code("23293"))
+    db.session.commit()
+    login(client, user)
+    page = client.get(f"/registry/persons/{person.id}").get_data(as_text=True)
+    assert "*********234" in page and "062090001234" not in page
+    assert client.get(f"/api/v1/persons/{person.id}").get_json()["id_number_masked"] == "*********234"
+    token = csrf_token(client, f"/registry/persons/{person.id}")
+    revealed = client.post(f"/registry/persons/{person.id}/reveal-id", data={"csrf_token": token})
+    assert "062090001234" in revealed.get_data(as_text=True)
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "person.reveal_id_number",
+                                                     AuditEvent.object_id == str(person.id)))
+
+
+def test_instructor_sees_no_sensitive_fields(app_ctx, client, people):
+    person = db.session.scalars(select(Person).where(Person.unit_id == people.id)).first()
+    person.ethnicity = "Xơ Đăng"
+    user = make_user(Role.INSTRUCTOR, unit_by_code("23293"))
+    db.session.commit()
+    login(client, user)
+    assert "Xơ Đăng" not in client.get(f"/registry/persons/{person.id}").get_data(as_text=True)
+    assert "ethnicity" not in client.get(f"/api/v1/persons/{person.id}").get_json()
+
+
+def test_editing_a_person_through_the_form(app_ctx, client, people):
+    person = db.session.scalars(select(Person).where(Person.unit_id == people.id)).first()
+    user = make_user(Role.CENTRE_MANAGER, unit_by_code("23293"))
+    db.session.commit()
+    login(client, user)
+    url = f"/registry/persons/{person.id}/edit"
+    token = csrf_token(client, url)
+    form = {"csrf_token": token, "full_name": "Nguyễn  Văn   Đức ", "birth_date": "1980-02-03", "sex": "M",
+            "occupation_group": "worker", "relation_to_head": "Chủ hộ", "phone": "", "ethnicity": "Kinh",
+            "id_number": "062080009876"}
+    response = client.post(url, data=form)
+    assert response.status_code == 302
+    db.session.expire_all()
+    person = db.session.get(Person, person.id)
+    assert person.full_name == "Nguyễn Văn Đức" and person.name_folded == "nguyen van duc"
+    assert person.birth_date.isoformat() == "1980-02-03" and person.id_number_hint == "876"
+    bad = client.post(url, data={**form, "id_number": "12ab", "birth_date": "31/02/1980"})
+    assert bad.status_code == 200
+    body = bad.get_data(as_text=True)
+    assert "12" in body and "is-invalid" in body

@@ -1,0 +1,93 @@
+"""API conventions: token auth, problem+json with field errors, pagination, the OpenAPI document."""
+
+from __future__ import annotations
+
+import re
+
+from lms.auth.models import ApiToken, Role
+from lms.extensions import db, utcnow
+from lms.registry.models import Person
+from tests.conftest import login, make_household, make_user, make_village, unit_by_code
+
+
+def _token_user(role=Role.CENTRE_MANAGER, code="23293"):
+    user = make_user(role, unit_by_code(code))
+    _, secret = ApiToken.issue(user, "phone")
+    db.session.commit()
+    return user, {"Authorization": f"Bearer {secret}"}
+
+
+def test_bearer_token_authenticates_and_needs_no_csrf(app_ctx, client):
+    user, headers = _token_user()
+    village = make_village(unit_by_code("23293"), "API-1", "Thôn API")
+    db.session.commit()
+    response = client.post("/api/v1/persons", json={"full_name": "Y Hiên", "unit_id": village.id, "sex": "F"},
+                           headers=headers)
+    assert response.status_code == 201, response.get_json()
+    assert db.session.get(Person, response.get_json()["id"]).full_name == "Y Hiên"
+
+
+def test_revoked_and_unknown_tokens_are_refused(app_ctx, client):
+    user, headers = _token_user()
+    assert client.get("/api/v1/persons", headers={"Authorization": "Bearer nope"}).status_code == 401
+    token = db.session.scalars(db.select(ApiToken).where(ApiToken.user_id == user.id)).one()
+    token.revoked_at = utcnow()
+    db.session.commit()
+    assert client.get("/api/v1/persons", headers=headers).status_code == 401
+    assert len(token.token_hash) == 64 and "lms_" not in token.token_hash
+
+
+def test_cookie_session_posts_need_the_csrf_token(app_ctx, client):
+    user = make_user(Role.CENTRE_MANAGER, unit_by_code("23293"))
+    village = make_village(unit_by_code("23293"), "API-2", "Thôn API")
+    db.session.commit()
+    login(client, user)
+    response = client.post("/api/v1/persons", json={"full_name": "Y Hiên", "unit_id": village.id})
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+
+
+def test_validation_errors_name_every_field(app_ctx, client):
+    _, headers = _token_user()
+    response = client.post("/api/v1/persons", json={"full_name": "", "birth_date": "31/12/1990", "sex": "X",
+                                                    "colour": "blue"}, headers=headers)
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    fields = {e["field"] for e in response.get_json()["errors"]}
+    assert fields == {"full_name", "birth_date", "sex", "colour"}
+    assert db.session.query(Person).filter_by(full_name="").count() == 0
+
+
+def test_pagination(app_ctx, client):
+    _, headers = _token_user()
+    village = make_village(unit_by_code("23293"), "API-3", "Thôn Trang")
+    make_household(village, "1", *(f"Người Số {i:02d}" for i in range(7)))
+    db.session.commit()
+    first = client.get(f"/api/v1/persons?unit_id={village.id}&per_page=5", headers=headers).get_json()
+    second = client.get(f"/api/v1/persons?unit_id={village.id}&per_page=5&page=2", headers=headers).get_json()
+    assert first["total"] == 7 and len(first["items"]) == 5 and len(second["items"]) == 2
+    assert not {p["id"] for p in first["items"]} & {p["id"] for p in second["items"]}
+    bad = client.get("/api/v1/persons?per_page=100000", headers=headers)
+    assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "per_page"
+
+
+def test_unknown_api_route_is_problem_json(app_ctx, client):
+    _, headers = _token_user()
+    response = client.get("/api/v1/nothing-here", headers=headers)
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+
+
+def test_openapi_document_matches_the_routes(app, client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert document["openapi"].startswith("3.")
+    documented = {(path, method.upper()) for path, item in document["paths"].items() for method in item}
+    served = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/"):
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len("/api/v1"):])
+            served |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
+    assert documented == served
+    for path, item in document["paths"].items():
+        for name in re.findall(r"{(\w+)}", path):
+            for operation in item.values():
+                assert any(p["name"] == name for p in operation.get("parameters", [])), (path, name)

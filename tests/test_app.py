@@ -1,0 +1,63 @@
+"""The application shell: configuration, health, Celery binding, translations."""
+
+from __future__ import annotations
+
+import pytest
+from celery import shared_task
+
+import config
+from lms.celery import enqueue_after_commit
+from lms.core.models import Heartbeat
+from lms.core.tasks import heartbeat
+from lms.extensions import db
+
+RAN: list[str] = []
+
+
+@shared_task(name="tests.record")
+def record(*, label: str) -> None:
+    RAN.append(label)
+
+
+def test_production_refuses_to_start_without_secrets(monkeypatch):
+    for name in ("LMS_SECRET_KEY", "LMS_DATABASE_URL", "LMS_PII_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(config.ConfigError, match="LMS_SECRET_KEY, LMS_DATABASE_URL, LMS_PII_KEY"):
+        config.get_config("production")
+    for name in ("LMS_SECRET_KEY", "LMS_DATABASE_URL", "LMS_PII_KEY"):
+        monkeypatch.setenv(name, "x")
+    assert config.get_config("production") is config.ProductionConfig
+
+
+def test_unknown_environment_is_an_error():
+    with pytest.raises(config.ConfigError, match="not one of"):
+        config.get_config("staging")
+
+
+def test_healthz_reports_database_broker_and_worker(app_ctx, client):
+    body = client.get("/healthz").get_json()
+    assert body["checks"]["database"]["status"] == "ok"
+    assert body["checks"]["broker"]["status"] == "ok"
+    assert set(body["checks"]) == {"database", "broker", "worker"}
+
+
+def test_tasks_are_sent_after_commit_and_dropped_on_rollback(app_ctx):
+    RAN.clear()
+    enqueue_after_commit(record, label="rolled back")
+    db.session.rollback()
+    enqueue_after_commit(record, label="committed")
+    assert RAN == []  # nothing runs before the commit
+    db.session.commit()
+    assert RAN == ["committed"]
+
+
+def test_heartbeat_task_writes_its_row(app_ctx):
+    heartbeat.delay()
+    db.session.expire_all()
+    assert db.session.get(Heartbeat, "worker") is not None
+
+
+def test_pages_are_vietnamese_by_default_and_english_on_request(client):
+    assert "Đăng nhập" in client.get("/login").get_data(as_text=True)
+    english = client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Log in" in english

@@ -1,0 +1,167 @@
+"""The permissions table over every route of the app.
+
+For every rule in the URL map: anonymous callers are refused (a login redirect for pages, 401 for the API) unless
+the route is declared public below; and a user scoped to commune A gets 403 or 404 — never the data — for
+commune B's objects, by page, by API and by guessed ids. A new route with a new kind of id fails
+``test_every_route_parameter_is_covered`` until this table learns how to fill it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from flask import Flask
+
+from lms.auth.models import ApiToken, Role
+from lms.extensions import db
+from lms.registry.models import Clc, ImportJob, Organisation
+from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
+
+PUBLIC = {"static", "core.healthz", "auth.login", "api.openapi_json", "auth.set_locale"}
+# Public but only a redirect to the login page for anonymous users.
+REDIRECTS_ANONYMOUS = {"core.home"}
+
+
+def _rules(app: Flask):
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method
+
+
+@pytest.fixture
+def two_communes(app_ctx):
+    """Commune A and commune B, each with a village, a household, a person, an organisation, a CLC, an import."""
+    objects = {}
+    for label, code in (("a", "23293"), ("b", "23302")):
+        commune = unit_by_code(code)
+        village = make_village(commune, f"PERM-{label}", f"Thôn {label.upper()}")
+        household = make_household(village, f"H-{label}", f"Nguyễn Văn {label.upper()}")
+        organisation = Organisation(commune_id=commune.id, code=f"ORG-{label}", name=f"Trường {label.upper()}")
+        clc = Clc(commune_id=commune.id, name=f"Trung tâm học tập cộng đồng {label.upper()}",
+                  established_on=date(2010, 1, 1))
+        job = ImportJob(kind="villages", filename="x.csv", content=b"x", unit_id=commune.id,
+                        status="failed")
+        db.session.add_all([organisation, clc, job])
+        db.session.flush()
+        objects[label] = {
+            "unit_id": village.id, "household_id": household.id, "person_id": household.members[0].id,
+            "organisation_id": organisation.id, "clc_id": clc.id, "job_id": job.id, "commune": commune,
+        }
+    other = make_user(Role.CENTRE_MANAGER, objects["b"]["commune"], "other@example.vn")
+    token, _ = ApiToken.issue(other, "b's phone")
+    db.session.flush()
+    objects["b"]["token_id"] = token.id
+    db.session.commit()
+    return objects
+
+
+def _url(app: Flask, rule, values: dict) -> str:
+    args = {}
+    for name in rule.arguments:
+        if name == "filename":
+            args[name] = "lms.css"
+        elif name == "code":
+            args[name] = "en"
+        else:
+            args[name] = values.get(name, 0)
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(rule.endpoint, **args)
+
+
+def test_every_route_parameter_is_covered(app, two_communes):
+    known = set(two_communes["b"]) | {"filename", "code"}
+    unknown = {(rule.rule, arg) for rule, _ in _rules(app) for arg in rule.arguments if arg not in known}
+    assert not unknown, f"teach the permissions table these route parameters: {unknown}"
+
+
+def test_anonymous_users_are_refused_everywhere_but_public_routes(app, client, two_communes):
+    checked = 0
+    for rule, method in _rules(app):
+        if rule.endpoint in PUBLIC:
+            continue
+        url = _url(app, rule, two_communes["a"])
+        response = client.open(url, method=method)
+        if rule.rule.startswith("/api/"):
+            assert response.status_code == 401, (method, url, response.status_code)
+            assert response.mimetype == "application/problem+json"
+        else:
+            assert response.status_code in (302, 400), (method, url, response.status_code)
+            if response.status_code == 302:
+                assert "/login" in response.headers["Location"], (method, url)
+        checked += 1
+    assert checked >= 30
+
+
+def test_a_commune_a_user_never_reaches_commune_b_objects(app, client, two_communes):
+    """Pages, API and guessed ids: every route that names an object of commune B answers 403 or 404."""
+    user = make_user(Role.CENTRE_MANAGER, two_communes["a"]["commune"], "a-manager@example.vn")
+    db.session.commit()
+    login(client, user)
+    token = csrf_token(client, "/registry/search")
+    checked = 0
+    for rule, method in _rules(app):
+        if not rule.arguments - {"filename", "code"}:
+            continue
+        url = _url(app, rule, two_communes["b"])
+        data = {"csrf_token": token} if method in ("POST", "PATCH", "PUT", "DELETE") else None
+        headers = {"X-CSRFToken": token} if rule.rule.startswith("/api/") else {}
+        kwargs = {"json": {}} if rule.rule.startswith("/api/") and method != "GET" else {"data": data}
+        response = client.open(url, method=method, headers=headers, **kwargs)
+        assert response.status_code in (403, 404), (method, url, response.status_code)
+        checked += 1
+    assert checked >= 15
+
+
+def test_the_same_user_reaches_their_own_objects(app, client, two_communes):
+    """The mirror image, so the refusals above are about scope and not a broken route."""
+    user = make_user(Role.CENTRE_MANAGER, two_communes["a"]["commune"], "a-manager@example.vn")
+    db.session.commit()
+    login(client, user)
+    own = two_communes["a"]
+    for url in (f"/registry/units/{own['unit_id']}", f"/registry/households/{own['household_id']}",
+                f"/registry/persons/{own['person_id']}", f"/registry/organisations/{own['organisation_id']}",
+                f"/registry/clcs/{own['clc_id']}", f"/registry/imports/{own['job_id']}",
+                f"/api/v1/units/{own['unit_id']}", f"/api/v1/persons/{own['person_id']}",
+                f"/api/v1/households/{own['household_id']}", f"/api/v1/organisations/{own['organisation_id']}",
+                f"/api/v1/clcs/{own['clc_id']}", f"/api/v1/imports/{own['job_id']}"):
+        assert client.get(url).status_code == 200, url
+
+
+def test_lists_contain_only_the_callers_scope(app, client, two_communes):
+    user = make_user(Role.CENTRE_MANAGER, two_communes["a"]["commune"], "a-manager@example.vn")
+    db.session.commit()
+    login(client, user)
+    names = {p["full_name"] for p in client.get("/api/v1/persons?per_page=500").get_json()["items"]}
+    assert "Nguyễn Văn A" in names
+    assert "Nguyễn Văn B" not in names
+    assert "Nguyễn Văn B" not in client.get("/registry/search?q=nguyen").get_data(as_text=True)
+
+
+ROLE_TABLE = [
+    # role, can view the registry, can edit, can import
+    (Role.ADMINISTRATOR, True, True, True),
+    (Role.PROVINCE_LEADER, True, False, False),
+    (Role.COMMUNE_LEADER, True, True, False),
+    (Role.CENTRE_MANAGER, True, True, True),
+    (Role.INSTRUCTOR, True, False, False),
+    (Role.ASSOCIATION_OFFICER, False, False, False),
+]
+
+
+@pytest.mark.parametrize(("role", "view", "edit", "import_"), ROLE_TABLE)
+def test_role_by_action(app, client, two_communes, role, view, edit, import_):
+    unit = two_communes["a"]["commune"]
+    if role == Role.PROVINCE_LEADER:
+        unit = unit.parent
+    user = make_user(role, unit, f"{role.value}@example.vn")
+    db.session.commit()
+    login(client, user)
+    own = two_communes["a"]
+    expect = {True: 200, False: 403}
+    assert client.get(f"/registry/persons/{own['person_id']}").status_code == expect[view]
+    assert client.get(f"/registry/persons/{own['person_id']}/edit").status_code == expect[edit]
+    assert client.get("/registry/imports/new").status_code == expect[import_]
+    assert client.get(f"/api/v1/persons/{own['person_id']}").status_code == expect[view]
