@@ -36,11 +36,17 @@ test: $(VENV)/.dev translations browser-deps
 	@if [ -n "$$LMS_TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgresql; \
 	 else echo "LMS_TEST_DATABASE_URL is not set: the PostgreSQL run is not part of this run"; fi
 
+# pytest exits 5 when it collected no test: that is a broken run, never a pass.
+PYTEST = run_pytest() { $(BIN)/pytest -p no:cacheprovider "$$@"; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing the run" >&2; return 1; fi; return $$rc; }; run_pytest
+
 test-sqlite:
-	env -u LMS_TEST_DATABASE_URL -u LMS_TEST_BROKER_URL $(BIN)/pytest tests -p no:cacheprovider
+	@echo "== the whole suite on SQLite, the embedded broker and a real worker, browser tests included"
+	@env -u LMS_TEST_DATABASE_URL -u LMS_TEST_BROKER_URL sh -c '$(PYTEST) tests'
 
 test-postgresql:
-	$(BIN)/pytest tests -p no:cacheprovider -m "not browser"
+	@echo "== the suite on PostgreSQL ($$LMS_TEST_DATABASE_URL) with a real worker on $${LMS_TEST_BROKER_URL:-the embedded broker}"
+	@sh -c '$(PYTEST) tests -m "not browser"'
 
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || { \

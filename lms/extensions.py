@@ -41,24 +41,27 @@ babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
-    """WAL, a busy timeout and enforced foreign keys on every SQLite connection (no effect elsewhere)."""
-    module = type(dbapi_connection).__module__
-    if not module.startswith("sqlite3"):
+def configure_sqlite(engine: Engine) -> None:
+    """WAL, a busy timeout, enforced foreign keys and real transactions on the app's SQLite connections.
+
+    Registered on the application's engines only: the embedded Celery broker has its own SQLite engine and
+    keeps the sqlite3 module's default behaviour, which kombu's transport is written for.
+    """
+    if engine.dialect.name != "sqlite":
         return
-    # Let SQLAlchemy, not the sqlite3 module, open transactions, so that SAVEPOINT works (SQLAlchemy's
-    # documented recipe); the "begin" listener below emits the BEGIN.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
 
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record) -> None:  # noqa: ANN001 - DB-API objects
+        # Let SQLAlchemy, not the sqlite3 module, open transactions, so that SAVEPOINT works (SQLAlchemy's
+        # documented recipe); the "begin" listener below emits the BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
 
-@event.listens_for(Engine, "begin")
-def _sqlite_begin(conn) -> None:
-    if conn.dialect.name == "sqlite":
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # noqa: ANN001 - a Connection
         conn.exec_driver_sql("BEGIN")

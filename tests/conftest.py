@@ -72,8 +72,15 @@ def app(database_url: str) -> Flask:
 
 
 @pytest.fixture(autouse=True)
-def _transaction(app: Flask) -> Iterator[None]:
-    """Run the test inside one outer transaction and roll it back; sessions commit to savepoints inside it."""
+def _transaction(app: Flask, request: pytest.FixtureRequest) -> Iterator[None]:
+    """Run the test inside one outer transaction and roll it back; sessions commit to savepoints inside it.
+
+    Integration tests opt out: a worker in another process must see their data, so they commit for real and
+    clean up after themselves.
+    """
+    if request.node.get_closest_marker("integration"):
+        yield
+        return
     with app.app_context():
         engines = db.engines
         saved = dict(engines)

@@ -1,0 +1,99 @@
+"""A real Celery worker in its own process, on the test database and a real broker.
+
+The broker is ``LMS_TEST_BROKER_URL`` (Redis or RabbitMQ in CI) or, without it, the embedded SQLAlchemy
+transport on a SQLite file — the same one ``make run`` uses. Tests here commit for real (the worker must see
+their rows) and remove what they made.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from lms import create_app
+from lms.core.models import Heartbeat
+from lms.extensions import db
+
+ROOT = Path(__file__).resolve().parents[2]
+WAIT_SECONDS = 60
+
+
+@pytest.fixture(scope="session")
+def broker_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return os.environ.get("LMS_TEST_BROKER_URL") or (
+        f"sqla+sqlite:///{tmp_path_factory.mktemp('broker') / 'broker.sqlite'}"
+    )
+
+
+@pytest.fixture(scope="session")
+def live_app(app: Flask, database_url: str, broker_url: str) -> Iterator[Flask]:
+    """An app like the test app but sending tasks to the broker instead of running them in-process."""
+    celery = {**app.config["CELERY"], "broker_url": broker_url, "result_backend": None,
+              "task_always_eager": False}
+    live = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url, "CELERY": celery})
+    yield live
+    app.extensions["celery"].set_default()  # later tests run eagerly again
+
+
+@pytest.fixture(scope="session")
+def worker(live_app: Flask, database_url: str, broker_url: str, tmp_path_factory) -> Iterator[subprocess.Popen]:
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    env = {
+        **os.environ,
+        "LMS_ENV": "development",
+        "LMS_DATABASE_URL": database_url,
+        "LMS_BROKER_URL": broker_url,
+        "LMS_RESULT_BACKEND": "",
+        "LMS_SECRET_KEY": live_app.config["SECRET_KEY"],
+        "LMS_PII_KEY": live_app.config["PII_KEY"],
+    }
+    command = [sys.executable, "-m", "celery", "-A", "lms.worker", "worker", "--pool", "solo", "--loglevel",
+               "INFO", "--without-gossip", "--without-mingle", "--queues", "celery"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait_until_alive(live_app, process, log)
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _wait_until_alive(app: Flask, process: subprocess.Popen, log: Path) -> None:
+    """Send the heartbeat task until the worker has run it: proof that broker and worker both work."""
+    from lms.core.tasks import heartbeat
+
+    with app.app_context():
+        db.session.execute(db.delete(Heartbeat))
+        db.session.commit()
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"the Celery worker exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+            heartbeat.apply_async()
+            time.sleep(1)
+            db.session.rollback()
+            if db.session.get(Heartbeat, "worker") is not None:
+                return
+        pytest.fail(f"the Celery worker did not answer within {WAIT_SECONDS}s:\n{log.read_text()[-3000:]}")
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = WAIT_SECONDS, what: str = "the worker") -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        db.session.rollback()  # see other processes' commits
+        if condition():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"timed out after {seconds}s waiting for {what}")
