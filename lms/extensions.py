@@ -51,7 +51,7 @@ def configure_sqlite(engine: Engine) -> None:
         return
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, connection_record) -> None:  # noqa: ANN001 - DB-API objects
+    def _on_connect(dbapi_connection, connection_record) -> None:
         # Let SQLAlchemy, not the sqlite3 module, open transactions, so that SAVEPOINT works (SQLAlchemy's
         # documented recipe); the "begin" listener below emits the BEGIN.
         dbapi_connection.isolation_level = None
@@ -63,5 +63,5 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:  # noqa: ANN001 - a Connection
+    def _on_begin(conn) -> None:
         conn.exec_driver_sql("BEGIN")

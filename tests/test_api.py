@@ -18,7 +18,7 @@ def _token_user(role=Role.CENTRE_MANAGER, code="23293"):
 
 
 def test_bearer_token_authenticates_and_needs_no_csrf(app_ctx, client):
-    user, headers = _token_user()
+    _, headers = _token_user()
     village = make_village(unit_by_code("23293"), "API-1", "Thôn API")
     db.session.commit()
     response = client.post("/api/v1/persons", json={"full_name": "Y Hiên", "unit_id": village.id, "sex": "F"},
@@ -34,7 +34,8 @@ def test_revoked_and_unknown_tokens_are_refused(app_ctx, client):
     token.revoked_at = utcnow()
     db.session.commit()
     assert client.get("/api/v1/persons", headers=headers).status_code == 401
-    assert len(token.token_hash) == 64 and "lms_" not in token.token_hash
+    assert len(token.token_hash) == 64
+    assert "lms_" not in token.token_hash
 
 
 def test_cookie_session_posts_need_the_csrf_token(app_ctx, client):
@@ -65,16 +66,20 @@ def test_pagination(app_ctx, client):
     db.session.commit()
     first = client.get(f"/api/v1/persons?unit_id={village.id}&per_page=5", headers=headers).get_json()
     second = client.get(f"/api/v1/persons?unit_id={village.id}&per_page=5&page=2", headers=headers).get_json()
-    assert first["total"] == 7 and len(first["items"]) == 5 and len(second["items"]) == 2
+    assert first["total"] == 7
+    assert len(first["items"]) == 5
+    assert len(second["items"]) == 2
     assert not {p["id"] for p in first["items"]} & {p["id"] for p in second["items"]}
     bad = client.get("/api/v1/persons?per_page=100000", headers=headers)
-    assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "per_page"
+    assert bad.status_code == 422
+    assert bad.get_json()["errors"][0]["field"] == "per_page"
 
 
 def test_unknown_api_route_is_problem_json(app_ctx, client):
     _, headers = _token_user()
     response = client.get("/api/v1/nothing-here", headers=headers)
-    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
 
 
 def test_openapi_document_matches_the_routes(app, client):

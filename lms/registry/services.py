@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -273,6 +275,42 @@ def update_person(person: Person, data: dict[str, Any]) -> Person:
         person.unit_id = person.household.village_id
     db.session.flush()
     return person
+
+
+PERSON_EXPORT_COLUMNS = ("id", "full_name", "birth_date", "sex", "ethnicity", "occupation_group", "household_code",
+                         "relation_to_head", "id_number_masked", "unit_code")
+
+
+def person_export_select(scoped_ids: Select, unit: AdminUnit) -> Select:
+    """Plain columns (no ORM objects, so it can stream) of the persons in ``scoped_ids`` under ``unit``."""
+    home = aliased(AdminUnit)
+    return (
+        select(Person.id, Person.full_name, Person.birth_date, Person.sex, Person.ethnicity,
+               Person.occupation_group, Household.code, Person.relation_to_head, Person.id_number_hint, home.code)
+        .join(home, home.id == Person.unit_id)
+        .outerjoin(Household, Household.id == Person.household_id)
+        .where(subtree(home.path, unit.path), Person.id.in_(scoped_ids))
+        .order_by(Person.sort_key, Person.id)
+        .execution_options(yield_per=2000)
+    )
+
+
+def persons_csv(stmt: Select) -> Iterator[str]:
+    """Run ``stmt`` (from :func:`person_export_select`) and yield CSV chunks: UTF-8 with a BOM, so spreadsheet
+    programs read the diacritics, and ID numbers masked."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")
+    writer.writerow(PERSON_EXPORT_COLUMNS)
+    for row in db.session.execute(stmt):
+        (person_id, name, birth, sex, ethnicity, occupation, household, relation, hint, unit_code) = row
+        writer.writerow([person_id, name, birth.isoformat() if birth else "", sex or "", ethnicity or "",
+                         occupation, household or "", relation or "", f"*********{hint}" if hint else "", unit_code])
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
 # --- scoped look-ups -----------------------------------------------------------------------------------------

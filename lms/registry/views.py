@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -261,3 +261,21 @@ def new_import():
 def import_job(job_id: int):
     job = _load(ImportJob, job_id, Permission.REGISTRY_IMPORT)
     return render_template("registry/import_job.html", job=job)
+
+
+@bp.get("/units/<int:unit_id>/persons.csv")
+@permission_required(Permission.PERSONAL_DATA)
+def export_persons(unit_id: int):
+    """The register of persons under a unit as CSV, with sensitive columns; every export is an audit event."""
+    unit = _load(AdminUnit, unit_id, Permission.PERSONAL_DATA)
+    stmt = services.person_export_select(
+        services.scoped_select(Person, current_user, Permission.PERSONAL_DATA).with_only_columns(Person.id),
+        unit,
+    )
+    audit("export.persons", unit, format="csv", columns=list(services.PERSON_EXPORT_COLUMNS))
+    db.session.commit()
+    return Response(
+        stream_with_context(services.persons_csv(stmt)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="persons-{unit.code}.csv"'},
+    )

@@ -27,7 +27,8 @@ def test_official_units_are_loaded(app_ctx):
     assert _count(old, AdminUnit.level == UnitLevel.DISTRICT) == 10
     assert _count(old, AdminUnit.level == UnitLevel.COMMUNE) == 102
     kontum = services.find_unit("62", UnitLevel.PROVINCE, on=date(2024, 12, 31))
-    assert kontum is not None and kontum.name == "Kon Tum"
+    assert kontum is not None
+    assert kontum.name == "Kon Tum"
     assert services.find_unit("62", UnitLevel.PROVINCE) is None  # no current province 62
 
 
@@ -44,8 +45,11 @@ def test_reused_code_resolves_by_date(app_ctx):
     """23293 is both an old commune (Thắng Lợi) and the new Phường Kon Tum that absorbed it."""
     new = services.find_unit("23293", UnitLevel.COMMUNE)
     old = services.find_unit("23293", UnitLevel.COMMUNE, on=date(2024, 1, 1))
-    assert new is not None and old is not None and new.id != old.id
-    assert new.name == "Kon Tum" and new.valid_from == date(2025, 7, 1)
+    assert new is not None
+    assert old is not None
+    assert new.id != old.id
+    assert new.name == "Kon Tum"
+    assert new.valid_from == date(2025, 7, 1)
     assert old.valid_to == date(2025, 6, 30)
     links = services.lineage_of(old)["successors"]
     assert [link.new_unit_id for link in links] == [new.id]
@@ -132,6 +136,8 @@ def test_hierarchy_page_shows_counts_down_to_a_household(app_ctx, client):
     login(client, user)
     page = client.get(f"/registry/units/{commune.id}").get_data(as_text=True)
     assert "Thôn Đếm" in page
-    assert 'id="unit-persons">3<' in page and 'id="unit-households">2<' in page
+    assert 'id="unit-persons">3<' in page
+    assert 'id="unit-households">2<' in page
     village_page = client.get(f"/registry/units/{village.id}").get_data(as_text=True)
-    assert "A Thịnh" in village_page and "Nguyễn Văn Ba" in village_page
+    assert "A Thịnh" in village_page
+    assert "Nguyễn Văn Ba" in village_page
