@@ -34,6 +34,11 @@ class PersonForm(FlaskForm):
     )
 
 
+class HouseholdForm(FlaskForm):
+    code = StringField(_l("Household number"), validators=[DataRequired(), Length(max=40)])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
+
+
 class OrganisationForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=300)])
     kind = SelectField(_l("Type"), choices=_choices(ORGANISATION_KIND_NAMES))

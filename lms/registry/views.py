@@ -11,10 +11,11 @@ from lms.auth.permissions import Permission, can, scope_paths
 from lms.core.services import audit
 from lms.extensions import db
 from lms.registry import bp, services
-from lms.registry.forms import ClcForm, ImportForm, OrganisationForm, PersonForm
+from lms.registry.forms import ClcForm, HouseholdForm, ImportForm, OrganisationForm, PersonForm
 from lms.registry.models import (
     AdminUnit,
     AssociationMembership,
+    Clan,
     Clc,
     Household,
     ImportJob,
@@ -22,6 +23,7 @@ from lms.registry.models import (
     OrganisationMember,
     Person,
     UnitLevel,
+    clan_household,
 )
 from lms.registry.pii import decrypt_id_number
 
@@ -87,8 +89,32 @@ def unit(unit_id: int):
 @permission_required(VIEW)
 def household(household_id: int):
     household = _load(Household, household_id)
-    return render_template("registry/household.html", household=household,
+    clans = db.session.scalars(
+        select(Clan).join(clan_household).where(clan_household.c.household_id == household.id).order_by(Clan.sort_key)
+    ).all()
+    return render_template("registry/household.html", household=household, clans=clans,
                            ancestors=_ancestors(household.village))
+
+
+@bp.route("/households/<int:household_id>/edit", methods=["GET", "POST"])
+@permission_required(EDIT)
+def edit_household(household_id: int):
+    household = _load(Household, household_id, EDIT)
+    form = HouseholdForm(obj=household)
+    if form.validate_on_submit():
+        clash = db.session.scalar(select(Household.id).where(
+            Household.village_id == household.village_id, Household.code == form.code.data,
+            Household.id != household.id))
+        if clash is not None:
+            form.code.errors.append(_("Another household of this village has this number."))
+        else:
+            form.populate_obj(household)
+            audit("household.update", household)
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("registry.household", household_id=household.id))
+    return render_template("registry/edit.html", form=form, title=f"{_('Household')} {household.code}",
+                           back=url_for("registry.household", household_id=household.id))
 
 
 @bp.get("/persons/<int:person_id>")

@@ -180,3 +180,25 @@ def test_export_issues_a_constant_number_of_queries(app_ctx, client, people, cou
     with count_queries() as many:
         client.get(url).get_data()
     assert many.count == few.count
+
+
+def test_editing_a_household_refuses_a_duplicate_number(app_ctx, client, people):
+    from lms.registry.models import Clan, Household
+
+    second = make_household(people, "2", "Hồ Văn Hai")
+    first = db.session.scalar(select(Household).where(Household.village_id == people.id, Household.code == "1"))
+    clan = Clan(commune_id=people.parent_id, name="Họ Hồ")
+    clan.households.append(second)
+    db.session.add(clan)
+    user = make_user(Role.CENTRE_MANAGER, unit_by_code("23293"))
+    db.session.commit()
+    login(client, user)
+    assert "Họ Hồ" in client.get(f"/registry/households/{second.id}").get_data(as_text=True)
+    url = f"/registry/households/{first.id}/edit"
+    token = csrf_token(client, url)
+    refused = client.post(url, data={"csrf_token": token, "code": "2", "address": ""})
+    assert refused.status_code == 200
+    assert "is-invalid" in refused.get_data(as_text=True)
+    assert client.post(url, data={"csrf_token": token, "code": "1A", "address": "Tổ 3"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Household, first.id).code == "1A"
