@@ -11,7 +11,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from lms.extensions import db, utcnow
+from lms.extensions import Model, db, utcnow
 
 if TYPE_CHECKING:
     from lms.registry.models import AdminUnit
@@ -36,7 +36,7 @@ def _enum_check(column: str, enum_cls: type[enum.StrEnum]) -> CheckConstraint:
     return CheckConstraint(f"{column} IN ({values})", name=f"{column}_valid")
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "user"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,7 +73,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.email}>"
 
 
-class RoleAssignment(db.Model):
+class RoleAssignment(Model):
     """A role held on one unit of the hierarchy; it covers the unit's whole subtree (and its predecessors)."""
 
     __tablename__ = "role_assignment"
@@ -92,7 +92,7 @@ class RoleAssignment(db.Model):
     unit: Mapped[AdminUnit] = relationship(lazy="joined")
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token for a device or an integration. Only its SHA-256 is stored; it acts as its user."""
 
     __tablename__ = "api_token"

@@ -6,10 +6,10 @@ from typing import Any, Optional
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lms.extensions import db, utcnow
+from lms.extensions import Model, db, utcnow
 
 
-class Heartbeat(db.Model):
+class Heartbeat(Model):
     """The last time a process of each kind (worker, beat) proved it was alive."""
 
     __tablename__ = "heartbeat"
@@ -19,7 +19,7 @@ class Heartbeat(db.Model):
     detail: Mapped[Optional[str]] = mapped_column(String(200))
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Who did what to which record; exports of personal data are audit events too (Decree 13/2023)."""
 
     __tablename__ = "audit_event"

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship,
 from sqlalchemy.sql.elements import ColumnElement
 
 from lms.auth.models import _enum_check
-from lms.extensions import db, utcnow
+from lms.extensions import Model, db, utcnow
 from lms.registry.text import collation_key, fold, person_sort_key
 
 
@@ -114,7 +114,7 @@ class _Named:
         return value
 
 
-class AdminUnit(_Named, db.Model):
+class AdminUnit(_Named, Model):
     """A unit of the administrative hierarchy, valid for a period; villages are units too."""
 
     __tablename__ = "admin_unit"
@@ -160,7 +160,7 @@ class AdminUnit(_Named, db.Model):
         return f"<AdminUnit {self.level} {self.code} {self.name}>"
 
 
-class UnitLineage(db.Model):
+class UnitLineage(Model):
     """Old unit → new unit after a reorganisation; an old unit split among several carries a share for each."""
 
     __tablename__ = "unit_lineage"
@@ -181,7 +181,7 @@ class UnitLineage(db.Model):
     new_unit: Mapped[AdminUnit] = relationship(foreign_keys=[new_unit_id])
 
 
-class Household(db.Model):
+class Household(Model):
     __tablename__ = "household"
     __table_args__ = (UniqueConstraint("village_id", "code"),)
 
@@ -210,7 +210,7 @@ clan_household = Table(
 )
 
 
-class Clan(_Named, db.Model):
+class Clan(_Named, Model):
     __tablename__ = "clan"
     __table_args__ = (UniqueConstraint("commune_id", "name"),)
 
@@ -224,7 +224,7 @@ class Clan(_Named, db.Model):
     households: Mapped[list[Household]] = relationship(secondary=clan_household)
 
 
-class Person(_Named, db.Model):
+class Person(_Named, Model):
     """A resident. The personal ID number is optional; stored encrypted, looked up by a keyed hash."""
 
     __tablename__ = "person"
@@ -268,7 +268,7 @@ class Person(_Named, db.Model):
         return day.year - self.birth_date.year - before_birthday
 
 
-class Organisation(_Named, db.Model):
+class Organisation(_Named, Model):
     """A "unit" in the sense of the Learning Unit title: an agency, school, enterprise… in a commune."""
 
     __tablename__ = "organisation"
@@ -293,7 +293,7 @@ class Organisation(_Named, db.Model):
                                                                     passive_deletes=True)
 
 
-class OrganisationMember(db.Model):
+class OrganisationMember(Model):
     __tablename__ = "organisation_member"
     __table_args__ = (UniqueConstraint("organisation_id", "person_id"),)
 
@@ -308,7 +308,7 @@ class OrganisationMember(db.Model):
     person: Mapped[Person] = relationship()
 
 
-class AssociationMembership(db.Model):
+class AssociationMembership(Model):
     """Membership of the Hội Khuyến học branch of a unit (commune, village) with a role."""
 
     __tablename__ = "association_membership"
@@ -329,7 +329,7 @@ class AssociationMembership(db.Model):
     unit: Mapped[AdminUnit] = relationship()
 
 
-class Clc(_Named, db.Model):
+class Clc(_Named, Model):
     """A Community Learning Centre (Trung tâm học tập cộng đồng). One per commune in practice, not enforced."""
 
     __tablename__ = "clc"
@@ -347,7 +347,7 @@ class Clc(_Named, db.Model):
                                                         order_by="BoardMembership.role")
 
 
-class BoardMembership(db.Model):
+class BoardMembership(Model):
     __tablename__ = "board_membership"
     __table_args__ = (
         _enum_check("role", BoardRole),
@@ -372,7 +372,7 @@ class ImportStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class ImportJob(db.Model):
+class ImportJob(Model):
     """A spreadsheet upload and its fate. The file itself is kept in the row so any worker can read it."""
 
     __tablename__ = "import_job"

@@ -316,7 +316,7 @@ def persons_csv(stmt: Select) -> Iterator[str]:
 # --- scoped look-ups -----------------------------------------------------------------------------------------
 
 
-def scope_column(model: type) -> Any:
+def scope_column(model: Any) -> Any:
     """The column that attaches each scoped registry record to a unit of the hierarchy."""
     from lms.registry.models import Clc, ImportJob, Organisation
 
@@ -330,13 +330,13 @@ def scope_column(model: type) -> Any:
     }[model]
 
 
-def scoped_select(model: type, user: Any, permission: Any) -> Select:
+def scoped_select(model: Any, user: Any, permission: Any) -> Select:
     from lms.auth.permissions import scoped
 
     return scoped(select(model), scope_column(model), user, permission)
 
 
-def get_in_scope(model: type, object_id: int, user: Any, permission: Any) -> Any:
+def get_in_scope(model: Any, object_id: int, user: Any, permission: Any) -> Any:
     """The record if it exists *and* is in the user's scope, else None (callers answer 404 either way, so a
     guessed id reveals nothing)."""
     return db.session.scalar(scoped_select(model, user, permission).where(model.id == object_id))
