@@ -71,6 +71,17 @@ def app(database_url: str) -> Flask:
     return app
 
 
+def activate_celery(app: Flask) -> None:
+    """Make ``app``'s Celery app the one ``shared_task`` proxies resolve to.
+
+    Every ``Celery()`` makes itself *current* for its thread on creation, so a test that builds a second Flask
+    app (a live broker, another config) must hand the role back: current and default both.
+    """
+    celery = app.extensions["celery"]
+    celery.set_current()
+    celery.set_default()
+
+
 @pytest.fixture(autouse=True)
 def _transaction(app: Flask, request: pytest.FixtureRequest) -> Iterator[None]:
     """Run the test inside one outer transaction and roll it back; sessions commit to savepoints inside it.

@@ -1,5 +1,5 @@
 from lms import create_app
-from tests.conftest import csrf_token
+from tests.conftest import activate_celery, csrf_token
 
 
 def test_login_is_rate_limited(app, database_url):
@@ -14,4 +14,4 @@ def test_login_is_rate_limited(app, database_url):
         statuses.append(response.status_code)
     assert statuses[:3] == [200, 200, 200]
     assert statuses[3:] == [429, 429]
-    app.extensions["celery"].set_default()
+    activate_celery(app)

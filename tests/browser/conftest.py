@@ -22,6 +22,7 @@ from flask import Flask
 
 from lms import create_app
 from lms.extensions import db
+from tests.conftest import activate_celery
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -103,7 +104,7 @@ def stack_app(stack: dict, app: Flask) -> Flask:
         "PII_KEY": env["LMS_PII_KEY"],
         "CELERY": {**app.config["CELERY"], "broker_url": env["LMS_BROKER_URL"], "task_always_eager": False},
     })
-    app.extensions["celery"].set_default()  # the other tests keep running tasks eagerly
+    activate_celery(app)  # the other tests keep running tasks eagerly
     return stack_app
 
 

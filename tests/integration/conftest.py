@@ -21,6 +21,7 @@ from flask import Flask
 from lms import create_app
 from lms.core.models import Heartbeat
 from lms.extensions import db
+from tests.conftest import activate_celery
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 60
@@ -34,13 +35,22 @@ def broker_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def live_app(app: Flask, database_url: str, broker_url: str) -> Iterator[Flask]:
+def live_app(app: Flask, database_url: str, broker_url: str) -> Flask:
     """An app like the test app but sending tasks to the broker instead of running them in-process."""
     celery = {**app.config["CELERY"], "broker_url": broker_url, "result_backend": None,
               "task_always_eager": False}
     live = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url, "CELERY": celery})
-    yield live
-    app.extensions["celery"].set_default()  # later tests run eagerly again
+    activate_celery(app)  # only the integration tests send to the broker (below)
+    return live
+
+
+@pytest.fixture(autouse=True)
+def _send_to_the_broker(live_app: Flask, app: Flask) -> Iterator[None]:
+    """During an integration test, ``shared_task`` proxies resolve to the live Celery app; after it, the eager
+    one again."""
+    activate_celery(live_app)
+    yield
+    activate_celery(app)
 
 
 @pytest.fixture(scope="session")
@@ -72,8 +82,7 @@ def worker(live_app: Flask, database_url: str, broker_url: str, tmp_path_factory
 
 def _wait_until_alive(app: Flask, process: subprocess.Popen, log: Path) -> None:
     """Send the heartbeat task until the worker has run it: proof that broker and worker both work."""
-    from lms.core.tasks import heartbeat
-
+    heartbeat = app.extensions["celery"].tasks["lms.core.heartbeat"]
     with app.app_context():
         db.session.execute(db.delete(Heartbeat))
         db.session.commit()
