@@ -55,6 +55,7 @@ class Config:
         "beat_schedule": {
             "heartbeat": {"task": "lms.core.heartbeat", "schedule": 30.0},
             "sweep-imports": {"task": "lms.registry.sweep_imports", "schedule": 60.0},
+            "sweep-completions": {"task": "courses.sweep_completions", "schedule": 60.0},
         },
     }
 

@@ -1,4 +1,11 @@
-"""Courses, classes, schedules, enrolment, attendance, completion and the IT-skills programme (issue #3, #4).
+"""Courses, classes, schedules, enrolment, attendance, completion and the IT-skills programme.
 
-Depends on the registry and auth; never on titles (completions are written as learning records).
+Depends on the registry and auth; never on titles: a completion is written as a ``LearningRecord`` that the titles
+engine reads.
 """
+
+from flask import Blueprint
+
+bp = Blueprint("courses", __name__, template_folder="templates", url_prefix="/courses")
+
+from courses import api, models, views  # noqa: E402,F401 - registers the models and routes

@@ -43,11 +43,15 @@ def enqueue_after_commit(task: Task, **kwargs: Any) -> None:
     session = db.session()
     if not session.in_transaction():
         session.begin()  # so that a rollback, even with nothing written yet, discards the task
-    session.info.setdefault(_PENDING_KEY, []).append((task, kwargs))
+    pending = session.info.setdefault(_PENDING_KEY, [])
+    if not any(t.name == task.name and k == kwargs for t, k in pending):  # the same work once per commit
+        pending.append((task, kwargs))
 
 
 @event.listens_for(Session, "after_commit")
 def _send_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released (begin_nested): the real commit is still to come
     pending = session.info.pop(_PENDING_KEY, [])
     for task, kwargs in pending:
         task.apply_async(kwargs=kwargs)

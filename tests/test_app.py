@@ -61,3 +61,13 @@ def test_pages_are_vietnamese_by_default_and_english_on_request(client):
     assert "Đăng nhập" in client.get("/login").get_data(as_text=True)
     english = client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Log in" in english
+
+
+def test_releasing_a_savepoint_does_not_send_the_tasks(app_ctx):
+    RAN.clear()
+    enqueue_after_commit(record, label="outer")
+    with db.session.begin_nested():
+        db.session.add(Heartbeat(name="savepoint-test"))
+    assert RAN == []
+    db.session.commit()
+    assert RAN == ["outer"]

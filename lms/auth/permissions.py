@@ -27,16 +27,21 @@ class Permission(enum.StrEnum):
     REGISTRY_IMPORT = "registry.import"
     PERSONAL_DATA = "registry.personal_data"  # sensitive fields (ethnicity) and personal-data exports
     USERS_MANAGE = "users.manage"
+    COURSES_VIEW = "courses.view"
+    COURSES_MANAGE = "courses.manage"  # catalogue, classes, schedules, enrolment
+    ATTENDANCE_RECORD = "courses.attendance"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset(Permission),
-    Role.PROVINCE_LEADER: frozenset({Permission.REGISTRY_VIEW, Permission.PERSONAL_DATA}),
-    Role.COMMUNE_LEADER: frozenset({Permission.REGISTRY_VIEW, Permission.REGISTRY_EDIT, Permission.PERSONAL_DATA}),
-    Role.CENTRE_MANAGER: frozenset(
-        {Permission.REGISTRY_VIEW, Permission.REGISTRY_EDIT, Permission.REGISTRY_IMPORT, Permission.PERSONAL_DATA}
-    ),
-    Role.INSTRUCTOR: frozenset({Permission.REGISTRY_VIEW}),
+    Role.PROVINCE_LEADER: frozenset({Permission.REGISTRY_VIEW, Permission.PERSONAL_DATA, Permission.COURSES_VIEW}),
+    Role.COMMUNE_LEADER: frozenset({Permission.REGISTRY_VIEW, Permission.REGISTRY_EDIT, Permission.PERSONAL_DATA,
+                                    Permission.COURSES_VIEW}),
+    Role.CENTRE_MANAGER: frozenset({
+        Permission.REGISTRY_VIEW, Permission.REGISTRY_EDIT, Permission.REGISTRY_IMPORT, Permission.PERSONAL_DATA,
+        Permission.COURSES_VIEW, Permission.COURSES_MANAGE, Permission.ATTENDANCE_RECORD,
+    }),
+    Role.INSTRUCTOR: frozenset({Permission.REGISTRY_VIEW, Permission.COURSES_VIEW, Permission.ATTENDANCE_RECORD}),
     Role.ASSOCIATION_OFFICER: frozenset(),
 }
 

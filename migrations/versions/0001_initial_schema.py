@@ -1,6 +1,6 @@
 """initial schema
 
-Revision ID: f343bf6ccadb
+Revision ID: 0001
 Revises: 
 Create Date: 2026-11-29 05:51:25.189898
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'f343bf6ccadb'
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None

@@ -1,0 +1,3 @@
+"""The class programme under /api/v1 (being written)."""
+
+from lms.api import bp  # noqa: F401

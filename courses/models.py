@@ -1,0 +1,335 @@
+"""The class programme: catalogue, classes, rooms, sessions, enrolment, attendance, and the learning records and
+certificates that completion produces.
+
+Session times are local wall-clock times in Asia/Ho_Chi_Minh (no daylight saving), stored without a zone: a
+class "on Tuesdays at 19:00" must stay at 19:00 whatever the server's zone.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Optional
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.auth.models import _enum_check
+from lms.extensions import Model, db, utcnow
+from lms.registry.models import AdminUnit, Clc, Person, _binary, _Named
+
+
+class CourseCategory(enum.StrEnum):
+    LITERACY = "literacy"
+    NEEDS_BASED = "needs_based"
+    TECHNOLOGY_TRANSFER = "technology_transfer"
+    DIGITAL_SKILLS = "digital_skills"
+    POLICY_STUDY = "policy_study"
+    IT_SKILLS = "it_skills"
+
+
+class TargetGroup(enum.StrEnum):
+    EVERYONE = "everyone"
+    ASSOCIATION_OFFICERS = "association_officers"
+    ASSOCIATION_MEMBERS = "association_members"
+
+
+class SessionStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class EnrolmentStatus(enum.StrEnum):
+    ENROLLED = "enrolled"
+    WAITLISTED = "waitlisted"
+    WITHDRAWN = "withdrawn"
+
+
+class InstructorRole(enum.StrEnum):
+    INSTRUCTOR = "instructor"
+    ASSISTANT = "assistant"
+    ORGANISER = "organiser"
+
+
+class LearningKind(enum.StrEnum):
+    CLASS_COMPLETION = "class_completion"
+    IT_MODULE = "it_module"
+    POLICY_STUDY = "policy_study"
+    SELF_STUDY = "self_study"
+    EXTERNAL_CERTIFICATE = "external_certificate"
+    ACTIVITY_ORGANISED = "activity_organised"
+
+
+class Course(_Named, Model):
+    """A course of the catalogue and its completion rule."""
+
+    __tablename__ = "course"
+    __table_args__ = (
+        _enum_check("category", CourseCategory),
+        CheckConstraint("min_attendance_share > 0 AND min_attendance_share <= 1", name="share_range"),
+        CheckConstraint("planned_hours > 0", name="hours_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The unit whose catalogue holds the course (a province's shared catalogue, or a commune's own).
+    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    name_folded: Mapped[str] = mapped_column(String(300), index=True)
+    sort_key: Mapped[str] = mapped_column(_binary(600))
+    category: Mapped[str] = mapped_column(String(24))
+    planned_hours: Mapped[Decimal] = mapped_column(Numeric(6, 1))
+    description: Mapped[str] = mapped_column(Text, default="")
+    min_attendance_share: Mapped[Decimal] = mapped_column(Numeric(4, 3), default=Decimal("0.8"))
+    requires_assessment: Mapped[bool] = mapped_column(default=False)
+    # IT-skills modules (IU01–IU15) a completed class grants; the IT-skills issue gives them a table of their own.
+    module_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    unit: Mapped[AdminUnit] = relationship()
+
+
+class AttendanceStatus(Model):
+    """A mark a learner can get for a session; which ones count as attended is configuration."""
+
+    __tablename__ = "attendance_status"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name_vi: Mapped[str] = mapped_column(String(60))
+    name_en: Mapped[str] = mapped_column(String(60))
+    counts_as_attended: Mapped[bool]
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class Room(_Named, Model):
+    """A place where sessions happen: a CLC room, a village hall, a yard."""
+
+    __tablename__ = "room"
+    __table_args__ = (UniqueConstraint("clc_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clc_id: Mapped[int] = mapped_column(ForeignKey("clc.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_folded: Mapped[str] = mapped_column(String(200))
+    sort_key: Mapped[str] = mapped_column(_binary(400))
+    capacity: Mapped[Optional[int]]
+    outdoor: Mapped[bool] = mapped_column(default=False)
+
+    clc: Mapped[Clc] = relationship()
+
+
+class_instructor = Table(
+    "class_instructor",
+    db.metadata,
+    Column("class_id", ForeignKey("course_class.id", ondelete="CASCADE"), primary_key=True),
+    Column("person_id", ForeignKey("person.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("role", String(16), nullable=False, default=InstructorRole.INSTRUCTOR.value),
+)
+
+
+class CourseClass(_Named, Model):
+    """A course run by a CLC: a group of learners, a place, instructors and a period."""
+
+    __tablename__ = "course_class"
+    __table_args__ = (
+        _enum_check("target_group", TargetGroup),
+        CheckConstraint("starts_on <= ends_on", name="period"),
+        CheckConstraint("capacity > 0", name="capacity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id"), index=True)
+    clc_id: Mapped[int] = mapped_column(ForeignKey("clc.id"), index=True)
+    # Denormalised from the CLC: the scoping key, and the shard key of completion and evaluation work.
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    name_folded: Mapped[str] = mapped_column(String(300))
+    sort_key: Mapped[str] = mapped_column(_binary(600))
+    room_id: Mapped[Optional[int]] = mapped_column(ForeignKey("room.id", ondelete="SET NULL"))
+    capacity: Mapped[int]
+    target_group: Mapped[str] = mapped_column(String(24), default=TargetGroup.EVERYONE.value)
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    course: Mapped[Course] = relationship(lazy="joined")
+    clc: Mapped[Clc] = relationship()
+    room: Mapped[Optional[Room]] = relationship()
+    instructors: Mapped[list[Person]] = relationship(secondary=class_instructor, order_by="Person.sort_key")
+
+
+class ClassSession(Model):
+    """One meeting of a class. Cancelled sessions are kept (status) so the attendance book shows them."""
+
+    __tablename__ = "class_session"
+    __table_args__ = (
+        _enum_check("status", SessionStatus),
+        CheckConstraint("starts_at < ends_at", name="ends_after_start"),
+        Index("ix_class_session_class_start", "class_id", "starts_at"),
+        Index("ix_class_session_room_start", "room_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("course_class.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    room_id: Mapped[Optional[int]] = mapped_column(ForeignKey("room.id", ondelete="SET NULL"))
+    place: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default=SessionStatus.SCHEDULED.value)
+    # Set when the session was moved: where it was first planned.
+    original_starts_at: Mapped[Optional[datetime]]
+    note: Mapped[str] = mapped_column(String(300), default="")
+
+    course_class: Mapped[CourseClass] = relationship()
+    room: Mapped[Optional[Room]] = relationship()
+
+
+class Holiday(Model):
+    """A day with no sessions, for a unit's subtree (the country for Tết, a province for its own days)."""
+
+    __tablename__ = "holiday"
+    __table_args__ = (UniqueConstraint("unit_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    day: Mapped[date] = mapped_column(index=True)
+    name: Mapped[str] = mapped_column(String(120))
+
+
+class Enrolment(Model):
+    __tablename__ = "enrolment"
+    __table_args__ = (
+        UniqueConstraint("class_id", "person_id"),
+        _enum_check("status", EnrolmentStatus),
+        Index("ix_enrolment_person", "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("course_class.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default=EnrolmentStatus.ENROLLED.value)
+    enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[Optional[datetime]]
+    assessment_passed: Mapped[Optional[bool]]
+
+    person: Mapped[Person] = relationship()
+    course_class: Mapped[CourseClass] = relationship()
+
+
+class Attendance(Model):
+    """A learner's mark for a session. The latest ``recorded_at`` wins when two devices disagree."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("session_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("class_session.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(ForeignKey("attendance_status.code"))
+    recorded_at: Mapped[datetime]  # when the mark was taken, on the device (UTC)
+    recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    device: Mapped[str] = mapped_column(String(100), default="")
+    client_mark_id: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class IdempotentRequest(Model):
+    """The stored answer to a POST carrying an ``Idempotency-Key``: a retry gets the same answer, not a redo."""
+
+    __tablename__ = "idempotent_request"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int]
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class PendingWork(Model):
+    """The transactional outbox: work marked in the same transaction as the change that caused it.
+
+    A task queued after commit does the work and deletes the row; a periodic sweep re-queues rows a lost message
+    left behind. ``(kind, subject_id)`` is unique, so marking twice is one piece of work.
+    """
+
+    __tablename__ = "pending_work"
+    __table_args__ = (UniqueConstraint("kind", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[int]
+    marked_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class LearningRecord(Model):
+    """The one fact table the titles engine reads: a person learned something, in a year.
+
+    ``source_key`` makes writing idempotent: the completion of class 12 by person 34 is one row however many
+    times completion is recomputed.
+    """
+
+    __tablename__ = "learning_record"
+    __table_args__ = (
+        _enum_check("kind", LearningKind),
+        Index("ix_learning_record_person_year", "person_id", "year"),
+        Index("ix_learning_record_commune_year", "commune_id", "year"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    year: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(24))
+    category: Mapped[Optional[str]] = mapped_column(String(24))
+    module_code: Mapped[Optional[str]] = mapped_column(String(8))
+    hours: Mapped[Decimal] = mapped_column(Numeric(6, 1), default=Decimal(0))
+    completed_on: Mapped[date]
+    # The commune where the learning happened: the shard key of evaluation.
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"))
+    source_key: Mapped[str] = mapped_column(String(100), unique=True)
+    class_id: Mapped[Optional[int]] = mapped_column(ForeignKey("course_class.id", ondelete="SET NULL"), index=True)
+    evidence: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Certificate(Model):
+    """A certificate of completion of a class, verifiable by its code on a public page."""
+
+    __tablename__ = "certificate"
+    __table_args__ = (UniqueConstraint("class_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("course_class.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    issued_on: Mapped[date]
+    revoked_at: Mapped[Optional[datetime]]
+    revoked_reason: Mapped[str] = mapped_column(String(300), default="")
+
+    course_class: Mapped[CourseClass] = relationship()
+    person: Mapped[Person] = relationship()
+
+
+# Statuses every installation starts with (configurable afterwards, in the table).
+DEFAULT_ATTENDANCE_STATUSES = (
+    ("present", "Có mặt", "Present", True, 1),
+    ("late", "Đi muộn", "Late", True, 2),
+    ("excused", "Vắng có phép", "Excused", False, 3),
+    ("absent", "Vắng", "Absent", False, 4),
+)
+

@@ -1,0 +1,617 @@
+"""Operations of the class programme. They flush and never commit: the request or the task commits once.
+
+Anything that touches many rows (bulk enrolment, a session's attendance, completions) is a few set-based
+statements whatever the number of learners.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from courses.models import (
+    Attendance,
+    AttendanceStatus,
+    Certificate,
+    ClassSession,
+    Course,
+    CourseCategory,
+    CourseClass,
+    Enrolment,
+    EnrolmentStatus,
+    Holiday,
+    InstructorRole,
+    LearningKind,
+    LearningRecord,
+    PendingWork,
+    Room,
+    SessionStatus,
+    TargetGroup,
+    class_instructor,
+)
+from courses.scheduling import Interval, Recurrence, ScheduleError, check_within_class, expand, find_conflicts
+from lms.celery import enqueue_after_commit
+from lms.core.models import AuditEvent
+from lms.core.services import audit
+from lms.extensions import db, utcnow
+from lms.registry.models import (
+    AdminUnit,
+    AssociationMembership,
+    AssociationRole,
+    Clc,
+    Person,
+    subtree,
+)
+
+COMPLETION_WORK = "class_completion"
+CERTIFICATE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
+
+
+class CourseError(ValueError):
+    """A refused operation; ``field`` names the input at fault, ``details`` lists per-item problems."""
+
+    def __init__(self, message: str, field: str = "", details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.details = details or []
+
+
+def local_now() -> datetime:
+    """Wall-clock time in Vietnam (UTC+7 all year), the zone session times are stored in."""
+    return (datetime.now(UTC) + timedelta(hours=7)).replace(tzinfo=None)
+
+
+# --- scope ---------------------------------------------------------------------------------------------------
+
+
+def classes_in_scope(user: Any, permission: Any) -> Select:
+    """Classes of the communes where ``user`` holds ``permission`` (the one scoping helper underneath)."""
+    from lms.auth.permissions import scoped
+
+    return scoped(select(CourseClass), CourseClass.commune_id, user, permission)
+
+
+def get_class(class_id: int, user: Any, permission: Any) -> CourseClass | None:
+    return db.session.scalar(classes_in_scope(user, permission).where(CourseClass.id == class_id))
+
+
+def get_session(session_id: int, user: Any, permission: Any) -> ClassSession | None:
+    from lms.auth.permissions import scoped
+
+    return db.session.scalar(
+        scoped(select(ClassSession).join(CourseClass, CourseClass.id == ClassSession.class_id),
+               CourseClass.commune_id, user, permission).where(ClassSession.id == session_id)
+    )
+
+
+def visible_courses(user: Any, permission: Any) -> Select:
+    """Catalogue entries a user may use: those of units in their scope and those of the units above it (a
+    province's shared catalogue is visible to its communes)."""
+    from lms.auth.permissions import in_scope, scope_paths
+
+    ancestor_ids = {int(part) for path in scope_paths(user, permission) for part in path.strip("/").split("/")}
+    owner = AdminUnit.__table__.alias("owner")
+    return (select(Course).join(owner, owner.c.id == Course.unit_id)
+            .where(in_scope(owner.c.path, user, permission) | Course.unit_id.in_(ancestor_ids)))
+
+
+# --- catalogue and classes -----------------------------------------------------------------------------------
+
+
+def create_course(*, unit: AdminUnit, code: str, name: str, category: str, planned_hours: Decimal,
+                  min_attendance_share: Decimal = Decimal("0.8"), requires_assessment: bool = False,
+                  description: str = "", module_codes: Sequence[str] = ()) -> Course:
+    if category not in {c.value for c in CourseCategory}:
+        raise CourseError(f"unknown category {category!r}", "category")
+    if not Decimal(0) < min_attendance_share <= 1:
+        raise CourseError("the attendance share must be above 0 and at most 1", "min_attendance_share")
+    if db.session.scalar(select(Course.id).where(Course.code == code)) is not None:
+        raise CourseError(f"a course with code {code} already exists", "code")
+    course = Course(unit_id=unit.id, code=code, name=name, category=category, planned_hours=planned_hours,
+                    min_attendance_share=min_attendance_share, requires_assessment=requires_assessment,
+                    description=description, module_codes=list(module_codes))
+    db.session.add(course)
+    db.session.flush()
+    audit("course.create", course)
+    return course
+
+
+def create_class(*, course: Course, clc: Clc, name: str, capacity: int, starts_on: date, ends_on: date,
+                 room: Room | None = None, target_group: str = TargetGroup.EVERYONE.value,
+                 instructors: Iterable[Person] = ()) -> CourseClass:
+    if ends_on < starts_on:
+        raise CourseError("the class must end on or after the day it starts", "ends_on")
+    if capacity < 1:
+        raise CourseError("the capacity must be at least 1", "capacity")
+    if room is not None and room.clc_id != clc.id:
+        raise CourseError("the room belongs to another centre", "room_id")
+    course_class = CourseClass(course=course, clc=clc, commune_id=clc.commune_id, name=name, capacity=capacity,
+                               starts_on=starts_on, ends_on=ends_on, room=room, target_group=target_group)
+    db.session.add(course_class)
+    db.session.flush()
+    set_instructors(course_class, [(p.id, InstructorRole.INSTRUCTOR.value) for p in instructors])
+    audit("class.create", course_class)
+    return course_class
+
+
+def set_instructors(course_class: CourseClass, people: Sequence[tuple[int, str]]) -> None:
+    """Replace the class's instructors with ``(person_id, role)`` pairs."""
+    db.session.execute(delete(class_instructor).where(class_instructor.c.class_id == course_class.id))
+    if people:
+        db.session.execute(insert(class_instructor), [
+            {"class_id": course_class.id, "person_id": person_id, "role": role} for person_id, role in people
+        ])
+    db.session.expire(course_class, ["instructors"])
+
+
+def _instructor_ids(course_class: CourseClass) -> list[int]:
+    return list(db.session.scalars(select(class_instructor.c.person_id)
+                                   .where(class_instructor.c.class_id == course_class.id)))
+
+
+def _enrolled_ids(course_class: CourseClass) -> list[int]:
+    return list(db.session.scalars(select(Enrolment.person_id).where(
+        Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.ENROLLED)))
+
+
+# --- scheduling ----------------------------------------------------------------------------------------------
+
+
+def holidays_for(unit: AdminUnit, first: date, last: date) -> set[date]:
+    """Holidays that apply to ``unit``: those declared on it or on any of its ancestors (the country for Tết)."""
+    ancestor_ids = [int(part) for part in unit.path.strip("/").split("/")]
+    return set(db.session.scalars(select(Holiday.day).where(Holiday.unit_id.in_(ancestor_ids),
+                                                            Holiday.day.between(first, last))))
+
+
+def _check_free(course_class: CourseClass, intervals: Sequence[Interval], room_id: int | None,
+                ignore: Iterable[int] = ()) -> None:
+    report = find_conflicts(intervals, room_id=room_id, instructor_ids=_instructor_ids(course_class),
+                            learner_ids=_enrolled_ids(course_class), ignore_session_ids=ignore)
+    if report:
+        raise CourseError(
+            f"{len(report.conflicts)} conflicting booking(s): " + "; ".join(c.describe() for c in report.conflicts[:5]),
+            "starts_at",
+            [{"resource": c.resource, "resource_id": c.resource_id, "session_id": c.session_id,
+              "class_id": c.class_id, "starts_at": c.interval[0].isoformat(), "ends_at": c.interval[1].isoformat()}
+             for c in report.conflicts],
+        )
+
+
+def schedule(course_class: CourseClass, intervals: Sequence[Interval], *, room: Room | None = None,
+             place: str = "") -> list[ClassSession]:
+    """Add sessions to a class after checking dates and conflicts (room, instructors, enrolled learners)."""
+    for start, end in intervals:
+        if end <= start:
+            raise CourseError("a session must end after it starts", "ends_at")
+    try:
+        check_within_class(course_class, intervals)
+    except ScheduleError as exc:
+        raise CourseError(str(exc), exc.field) from exc
+    room_id = room.id if room is not None else course_class.room_id
+    own = list(intervals)
+    for i, a in enumerate(own):
+        for b in own[i + 1:]:
+            if a[0] < b[1] and b[0] < a[1]:
+                raise CourseError(f"two of the new sessions overlap on {a[0]:%d/%m/%Y}", "starts_at")
+    _check_free(course_class, own, room_id)
+    rows = [{"class_id": course_class.id, "starts_at": start, "ends_at": end, "room_id": room_id, "place": place,
+             "status": SessionStatus.SCHEDULED.value, "note": ""} for start, end in own]
+    db.session.execute(insert(ClassSession), rows)
+    sessions = list(db.session.scalars(select(ClassSession).where(
+        ClassSession.class_id == course_class.id, ClassSession.starts_at.in_([s for s, _ in own]))
+        .order_by(ClassSession.starts_at)))
+    audit("class.schedule", course_class, sessions=len(sessions))
+    return sessions
+
+
+def schedule_recurring(course_class: CourseClass, rule: Recurrence, *, room: Room | None = None,
+                       place: str = "") -> list[ClassSession]:
+    last = min(rule.until or course_class.ends_on, course_class.ends_on)
+    try:
+        if rule.first_day < course_class.starts_on or rule.first_day > course_class.ends_on:
+            raise ScheduleError("the first day is outside the class's dates", "first_day")
+        commune = db.session.get(AdminUnit, course_class.commune_id)
+        assert commune is not None
+        intervals = expand(rule, holidays_for(commune, rule.first_day, last), last_day=course_class.ends_on)
+    except ScheduleError as exc:
+        raise CourseError(str(exc), exc.field) from exc
+    return schedule(course_class, intervals, room=room, place=place)
+
+
+def reschedule(session: ClassSession, starts_at: datetime, ends_at: datetime, *, room: Room | None = None) -> None:
+    if session.status == SessionStatus.CANCELLED:
+        raise CourseError("a cancelled session cannot be moved", "status")
+    if ends_at <= starts_at:
+        raise CourseError("a session must end after it starts", "ends_at")
+    course_class = session.course_class
+    try:
+        check_within_class(course_class, [(starts_at, ends_at)])
+    except ScheduleError as exc:
+        raise CourseError(str(exc), exc.field) from exc
+    room_id = room.id if room is not None else session.room_id
+    _check_free(course_class, [(starts_at, ends_at)], room_id, ignore=[session.id])
+    if session.original_starts_at is None:
+        session.original_starts_at = session.starts_at
+    audit("session.reschedule", session, old=session.starts_at.isoformat(), new=starts_at.isoformat())
+    session.starts_at, session.ends_at, session.room_id = starts_at, ends_at, room_id
+    mark_dirty(course_class.id)
+    db.session.flush()
+
+
+def cancel(session: ClassSession, reason: str = "") -> None:
+    session.status = SessionStatus.CANCELLED.value
+    session.note = reason[:300]
+    audit("session.cancel", session, reason=reason)
+    mark_dirty(session.class_id)
+    db.session.flush()
+
+
+def timetable(*, clc_ids: Sequence[int], week_of: date) -> list[ClassSession]:
+    """The scheduled and cancelled sessions of the given centres in the week (Monday–Sunday) of ``week_of``."""
+    monday = week_of - timedelta(days=week_of.weekday())
+    start, end = datetime.combine(monday, datetime.min.time()), datetime.combine(monday + timedelta(days=7),
+                                                                                 datetime.min.time())
+    return list(db.session.scalars(
+        select(ClassSession).join(CourseClass, CourseClass.id == ClassSession.class_id)
+        .where(CourseClass.clc_id.in_(clc_ids), ClassSession.starts_at >= start, ClassSession.starts_at < end)
+        .order_by(ClassSession.starts_at)
+    ))
+
+
+# --- enrolment -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class EnrolmentResult:
+    enrolled: list[int]
+    waitlisted: list[int]
+    already: list[int]
+
+
+def _eligible_for_target_group(course_class: CourseClass, person_ids: Sequence[int]) -> set[int]:
+    if course_class.target_group == TargetGroup.EVERYONE:
+        return set(person_ids)
+    roles = [AssociationRole.CHAIR, AssociationRole.VICE_CHAIR, AssociationRole.OFFICER]
+    if course_class.target_group == TargetGroup.ASSOCIATION_MEMBERS:
+        roles.append(AssociationRole.MEMBER)
+    return set(db.session.scalars(select(AssociationMembership.person_id).where(
+        AssociationMembership.person_id.in_(person_ids), AssociationMembership.role.in_(roles),
+        AssociationMembership.ended_on.is_(None))))
+
+
+def enrol(course_class: CourseClass, person_ids: Sequence[int]) -> EnrolmentResult:
+    """Enrol people in the given order: seats first, then the waiting list. Three statements for any number."""
+    person_ids = list(dict.fromkeys(person_ids))
+    if not person_ids:
+        raise CourseError("choose at least one learner", "person_ids")
+    # Lock the class row so two managers enrolling at once cannot both take the last seat (PostgreSQL).
+    db.session.execute(select(CourseClass.id).where(CourseClass.id == course_class.id).with_for_update())
+    existing = dict(iter(db.session.execute(select(Enrolment.person_id, Enrolment.status).where(
+        Enrolment.class_id == course_class.id, Enrolment.person_id.in_(person_ids))).tuples()))
+    eligible = _eligible_for_target_group(course_class, person_ids)
+    refused = [p for p in person_ids if p not in eligible]
+    if refused:
+        raise CourseError(f"{len(refused)} person(s) are not in the class's target group "
+                          f"({course_class.target_group})", "person_ids",
+                          [{"person_id": p, "message": "not in the target group"} for p in refused])
+    taken = db.session.scalar(select(func.count()).select_from(Enrolment).where(
+        Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.ENROLLED)) or 0
+    seats = max(course_class.capacity - taken, 0)
+    result = EnrolmentResult([], [], [])
+    now = utcnow()
+    new_rows, rejoin = [], []
+    for person_id in person_ids:
+        status = existing.get(person_id)
+        if status in (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED):
+            result.already.append(person_id)
+            continue
+        target = EnrolmentStatus.ENROLLED if seats > 0 else EnrolmentStatus.WAITLISTED
+        seats -= target == EnrolmentStatus.ENROLLED
+        (result.enrolled if target == EnrolmentStatus.ENROLLED else result.waitlisted).append(person_id)
+        row = {"class_id": course_class.id, "person_id": person_id, "status": target.value, "enrolled_at": now}
+        (rejoin if status == EnrolmentStatus.WITHDRAWN else new_rows).append(row)
+    if new_rows:
+        db.session.execute(insert(Enrolment), new_rows)
+    for status in (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED):
+        ids = [r["person_id"] for r in rejoin if r["status"] == status]
+        if ids:
+            db.session.execute(update(Enrolment).where(Enrolment.class_id == course_class.id,
+                                                       Enrolment.person_id.in_(ids))
+                               .values(status=status.value, enrolled_at=now, withdrawn_at=None))
+    audit("class.enrol", course_class, enrolled=len(result.enrolled), waitlisted=len(result.waitlisted))
+    return result
+
+
+def people_for_bulk_enrolment(course_class: CourseClass, *, village_id: int | None = None,
+                              household_id: int | None = None, association_role: str | None = None) -> list[int]:
+    """Person ids for a bulk enrolment, in Vietnamese order, from the class's commune only."""
+    commune = db.session.get(AdminUnit, course_class.commune_id)
+    assert commune is not None
+    home = AdminUnit.__table__.alias("home")
+    stmt: Select = (select(Person.id).join(home, home.c.id == Person.unit_id)
+                    .where(subtree(home.c.path, commune.path)).order_by(Person.sort_key, Person.id))
+    if village_id is not None:
+        stmt = stmt.where(Person.unit_id == village_id)
+    if household_id is not None:
+        stmt = stmt.where(Person.household_id == household_id)
+    if association_role is not None:
+        stmt = stmt.where(Person.id.in_(select(AssociationMembership.person_id).where(
+            AssociationMembership.role == association_role, AssociationMembership.ended_on.is_(None))))
+    if village_id is None and household_id is None and association_role is None:
+        raise CourseError("choose a village, a household or an association role", "village_id")
+    return list(db.session.scalars(stmt))
+
+
+def withdraw(course_class: CourseClass, person_id: int) -> int | None:
+    """Withdraw a learner; the first on the waiting list takes the seat. Returns the promoted person's id."""
+    enrolment = db.session.scalar(select(Enrolment).where(Enrolment.class_id == course_class.id,
+                                                          Enrolment.person_id == person_id))
+    if enrolment is None or enrolment.status == EnrolmentStatus.WITHDRAWN:
+        raise CourseError("this person is not enrolled in the class", "person_id")
+    had_seat = enrolment.status == EnrolmentStatus.ENROLLED
+    enrolment.status, enrolment.withdrawn_at = EnrolmentStatus.WITHDRAWN.value, utcnow()
+    promoted = None
+    if had_seat:
+        waiting = db.session.scalar(select(Enrolment).where(
+            Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.WAITLISTED)
+            .order_by(Enrolment.enrolled_at, Enrolment.id).limit(1))
+        if waiting is not None:
+            waiting.status = EnrolmentStatus.ENROLLED.value
+            promoted = waiting.person_id
+    audit("class.withdraw", course_class, person_id=person_id, promoted=promoted)
+    mark_dirty(course_class.id)
+    db.session.flush()
+    return promoted
+
+
+# --- attendance ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mark:
+    person_id: int
+    status: str
+    recorded_at: datetime  # UTC, naive
+    client_mark_id: str | None = None
+    device: str = ""
+
+
+@dataclass
+class MarkResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def attendance_statuses() -> dict[str, AttendanceStatus]:
+    return {s.code: s for s in db.session.scalars(select(AttendanceStatus).order_by(AttendanceStatus.position))}
+
+
+def record_attendance(session: ClassSession, marks: Sequence[Mark], *, user_id: int | None) -> MarkResult:
+    """Apply a batch of marks for one session, all or nothing, in a constant number of statements.
+
+    Every mark is checked first and every problem reported with its index. Two devices marking the same learner
+    are resolved by the latest ``recorded_at``; an overwritten value is kept in the audit trail. A mark whose
+    ``client_mark_id`` was already applied is a retry and changes nothing.
+    """
+    if session.status == SessionStatus.CANCELLED:
+        raise CourseError("the session was cancelled: it takes no attendance", "session_id")
+    statuses = attendance_statuses()
+    enrolled = set(_enrolled_ids(session.course_class))
+    problems: list[dict[str, Any]] = []
+    seen: dict[int, int] = {}
+    latest_allowed = utcnow() + timedelta(minutes=10)  # device clocks drift a little, not a day
+    for index, mark in enumerate(marks):
+        if mark.status not in statuses:
+            problems.append({"index": index, "field": "status",
+                             "message": f"unknown status {mark.status!r}; one of {', '.join(statuses)}"})
+        if mark.person_id not in enrolled:
+            problems.append({"index": index, "field": "person_id",
+                             "message": f"person {mark.person_id} is not enrolled in this class"})
+        if mark.recorded_at > latest_allowed:
+            problems.append({"index": index, "field": "recorded_at", "message": "recorded in the future"})
+        if mark.person_id in seen and marks[seen[mark.person_id]].recorded_at == mark.recorded_at:
+            problems.append({"index": index, "field": "person_id",
+                             "message": f"two marks for person {mark.person_id} at the same time"})
+        seen[mark.person_id] = index if mark.person_id not in seen or \
+            mark.recorded_at > marks[seen[mark.person_id]].recorded_at else seen[mark.person_id]
+    if problems:
+        raise CourseError(f"{len(problems)} problem(s) in the batch; no mark was applied", "marks", problems)
+    if not marks:
+        return MarkResult()
+
+    # Within the batch, the latest mark per learner wins.
+    latest = {person_id: marks[index] for person_id, index in seen.items()}
+    client_ids = [m.client_mark_id for m in marks if m.client_mark_id]
+    applied = set(db.session.scalars(select(Attendance.client_mark_id).where(
+        Attendance.client_mark_id.in_(client_ids)))) if client_ids else set()
+    current = {row.person_id: row for row in db.session.execute(
+        select(Attendance.id, Attendance.person_id, Attendance.status, Attendance.recorded_at,
+               Attendance.client_mark_id, Attendance.device)
+        .where(Attendance.session_id == session.id, Attendance.person_id.in_(list(latest))))}
+    result = MarkResult()
+    inserts, updates, overwritten = [], [], []
+    for person_id, mark in latest.items():
+        if mark.client_mark_id and mark.client_mark_id in applied:
+            result.unchanged += 1
+            continue
+        row = current.get(person_id)
+        values = {"status": mark.status, "recorded_at": mark.recorded_at, "recorded_by_id": user_id,
+                  "device": mark.device[:100], "client_mark_id": mark.client_mark_id}
+        if row is None:
+            inserts.append({"session_id": session.id, "person_id": person_id, **values})
+        elif mark.recorded_at > row.recorded_at:
+            if row.status != mark.status:
+                overwritten.append({"person_id": person_id, "old_status": row.status,
+                                    "old_recorded_at": row.recorded_at.isoformat(), "old_device": row.device,
+                                    "new_status": mark.status, "new_recorded_at": mark.recorded_at.isoformat(),
+                                    "new_device": mark.device})
+            updates.append({"id": row.id, **values})
+        else:
+            result.unchanged += 1  # an older mark than the one we have: the newer one stands
+    if inserts:
+        db.session.execute(insert(Attendance), inserts)
+    if updates:
+        db.session.execute(update(Attendance), updates)
+    if overwritten:
+        db.session.execute(insert(AuditEvent), [{
+            "action": "attendance.overwrite", "object_type": "class_session", "object_id": str(session.id),
+            "user_id": user_id, "details": entry, "at": utcnow()} for entry in overwritten])
+    result.created, result.updated = len(inserts), len(updates)
+    if inserts or updates:
+        mark_dirty(session.class_id)
+    return result
+
+
+# --- completion ----------------------------------------------------------------------------------------------
+
+
+def mark_dirty(class_id: int) -> None:
+    """Record, in the caller's transaction, that the class's completions must be recomputed, and queue the task
+    for after the commit. Marking an already dirty class refreshes its time, so a run that started before this
+    change does not clear it (see :func:`clear_pending`)."""
+    from courses.tasks import recompute_completions
+
+    now = utcnow()
+    refreshed = db.session.execute(update(PendingWork).where(
+        PendingWork.kind == COMPLETION_WORK, PendingWork.subject_id == class_id).values(marked_at=now))
+    if refreshed.rowcount == 0:  # type: ignore[attr-defined]
+        try:
+            with db.session.begin_nested():
+                db.session.execute(insert(PendingWork).values(kind=COMPLETION_WORK, subject_id=class_id,
+                                                              marked_at=now))
+        except IntegrityError:
+            pass  # another transaction marked it first: one piece of work either way
+    enqueue_after_commit(recompute_completions, class_id=class_id)
+
+
+def held_sessions(course_class_id: int, as_of: datetime) -> Select:
+    return select(ClassSession.id).where(ClassSession.class_id == course_class_id,
+                                         ClassSession.status == SessionStatus.SCHEDULED,
+                                         ClassSession.starts_at <= as_of)
+
+
+@dataclass
+class CompletionResult:
+    completed: int
+    records_created: int
+    records_removed: int
+    certificates_issued: int
+
+
+def recompute_class(class_id: int, *, as_of: datetime | None = None) -> CompletionResult:
+    """Apply the course's completion rule to the class and make learning records and certificates match.
+
+    A class completes once no scheduled session is left in the future. A learner completes with at least the
+    course's share of the held sessions attended (by statuses that count as attended) and, where the course has a
+    final assessment, a pass. Idempotent: records are keyed by ``source_key``; a second run writes nothing.
+    """
+    as_of = as_of or local_now()
+    course_class = db.session.get(CourseClass, class_id)
+    if course_class is None:
+        return CompletionResult(0, 0, 0, 0)
+    course = course_class.course
+    held = db.session.scalar(select(func.count()).select_from(held_sessions(class_id, as_of).subquery())) or 0
+    upcoming = db.session.scalar(select(func.count()).select_from(ClassSession).where(
+        ClassSession.class_id == class_id, ClassSession.status == SessionStatus.SCHEDULED,
+        ClassSession.starts_at > as_of)) or 0
+    completed: dict[int, date] = {}
+    if held and not upcoming:
+        needed = math.ceil(Decimal(held) * course.min_attendance_share - Decimal("1e-9"))
+        attended = (
+            select(Attendance.person_id, func.count(Attendance.id).label("n"),
+                   func.max(ClassSession.starts_at).label("last"))
+            .join(ClassSession, ClassSession.id == Attendance.session_id)
+            .join(AttendanceStatus, AttendanceStatus.code == Attendance.status)
+            .where(Attendance.session_id.in_(held_sessions(class_id, as_of)), AttendanceStatus.counts_as_attended)
+            .group_by(Attendance.person_id).subquery()
+        )
+        stmt = (select(Enrolment.person_id, attended.c.last)
+                .join(attended, attended.c.person_id == Enrolment.person_id)
+                .where(Enrolment.class_id == class_id, Enrolment.status == EnrolmentStatus.ENROLLED,
+                       attended.c.n >= needed))
+        if course.requires_assessment:
+            stmt = stmt.where(Enrolment.assessment_passed.is_(True))
+        last_session = db.session.scalar(select(func.max(ClassSession.starts_at)).where(
+            ClassSession.class_id == class_id, ClassSession.status == SessionStatus.SCHEDULED))
+        for person_id, _ in db.session.execute(stmt):
+            completed[person_id] = last_session.date()
+    wanted = _wanted_records(course_class, course, completed)
+    have = dict(iter(db.session.execute(select(LearningRecord.source_key, LearningRecord.id).where(
+        LearningRecord.class_id == class_id)).tuples()))
+    new = [row for key, row in wanted.items() if key not in have]
+    stale = [record_id for key, record_id in have.items() if key not in wanted]
+    if new:
+        db.session.execute(insert(LearningRecord), new)
+    if stale:
+        db.session.execute(delete(LearningRecord).where(LearningRecord.id.in_(stale)))
+    issued = _sync_certificates(class_id, completed)
+    return CompletionResult(len(completed), len(new), len(stale), issued)
+
+
+def _wanted_records(course_class: CourseClass, course: Course, completed: dict[int, date]) -> dict[str, dict]:
+    kind = LearningKind.POLICY_STUDY if course.category == CourseCategory.POLICY_STUDY \
+        else LearningKind.CLASS_COMPLETION
+    wanted: dict[str, dict] = {}
+    now = utcnow()
+    for person_id, day in completed.items():
+        base = {"person_id": person_id, "year": day.year, "completed_on": day, "commune_id": course_class.commune_id,
+                "class_id": course_class.id, "category": course.category, "evidence": f"class {course_class.id}",
+                "created_at": now}
+        key = f"class:{course_class.id}:person:{person_id}"
+        wanted[key] = {**base, "kind": kind.value, "hours": course.planned_hours, "module_code": None,
+                       "source_key": key}
+        for module in course.module_codes or []:
+            module_key = f"{key}:module:{module}"
+            wanted[module_key] = {**base, "kind": LearningKind.IT_MODULE.value, "hours": Decimal(0),
+                                  "module_code": module, "source_key": module_key}
+    return wanted
+
+
+def _new_certificate_code() -> str:
+    return "-".join("".join(secrets.choice(CERTIFICATE_ALPHABET) for _ in range(4)) for _ in range(3))
+
+
+def _sync_certificates(class_id: int, completed: dict[int, date]) -> int:
+    rows = {row.person_id: row for row in db.session.execute(
+        select(Certificate.id, Certificate.person_id, Certificate.revoked_at).where(Certificate.class_id == class_id))}
+    issue = [{"class_id": class_id, "person_id": p, "issued_on": day, "code": _new_certificate_code(),
+              "revoked_reason": ""} for p, day in completed.items() if p not in rows]
+    if issue:
+        db.session.execute(insert(Certificate), issue)
+    revive = [row.id for p, row in rows.items() if p in completed and row.revoked_at is not None]
+    if revive:
+        db.session.execute(update(Certificate).where(Certificate.id.in_(revive))
+                           .values(revoked_at=None, revoked_reason=""))
+    revoke = [row.id for p, row in rows.items() if p not in completed and row.revoked_at is None]
+    if revoke:
+        db.session.execute(update(Certificate).where(Certificate.id.in_(revoke))
+                           .values(revoked_at=utcnow(), revoked_reason="the completion rule is no longer met"))
+    return len(issue)
+
+
+def take_pending(marked_before: datetime, limit: int = 1000) -> list[int]:
+    """Class ids marked dirty before ``marked_before``, oldest first (for the sweep)."""
+    return list(db.session.scalars(select(PendingWork.subject_id).where(
+        PendingWork.kind == COMPLETION_WORK, PendingWork.marked_at < marked_before)
+        .order_by(PendingWork.marked_at).limit(limit)))
+
+
+def clear_pending(class_id: int, marked_before: datetime) -> None:
+    """Remove the mark unless the class was marked again while we worked (then the next run picks it up)."""
+    db.session.execute(delete(PendingWork).where(PendingWork.kind == COMPLETION_WORK,
+                                                 PendingWork.subject_id == class_id,
+                                                 PendingWork.marked_at <= marked_before))
+
+
+def find_certificate(code: str) -> Certificate | None:
+    return db.session.scalar(select(Certificate).where(Certificate.code == code.strip().upper()))

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import shared_task
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from courses import services
+from courses.models import CourseClass
+from lms.extensions import db, utcnow
+
+
+@shared_task(name="courses.recompute_completions", bind=True, acks_late=True, max_retries=5,
+             autoretry_for=(OperationalError,), retry_backoff=True, ignore_result=True)
+def recompute_completions(self, *, class_id: int) -> None:  # noqa: ANN001 - bound task
+    """Recompute one class's completions, learning records and certificates. Idempotent; safe on many workers:
+    the class row is locked (PostgreSQL) so two runs for one class take turns, and the second finds nothing to
+    write."""
+    started = utcnow()
+    db.session.execute(select(CourseClass.id).where(CourseClass.id == class_id).with_for_update())
+    services.recompute_class(class_id)
+    services.clear_pending(class_id, started)
+    db.session.commit()
+
+
+@shared_task(name="courses.sweep_completions", ignore_result=True)
+def sweep_completions() -> None:
+    """Re-send the classes still marked dirty a minute after their mark: the message was lost or the worker died."""
+    for class_id in services.take_pending(utcnow() - timedelta(minutes=1)):
+        recompute_completions.apply_async(kwargs={"class_id": class_id})
+
+
+@shared_task(name="courses.recompute_all_completions", ignore_result=True)
+def recompute_all_completions(*, commune_id: int | None = None) -> int:
+    """Queue a recomputation of every class (of one commune, or everywhere): after a rule change."""
+    stmt = select(CourseClass.id)
+    if commune_id is not None:
+        stmt = stmt.where(CourseClass.commune_id == commune_id)
+    class_ids = db.session.scalars(stmt).all()
+    for class_id in class_ids:
+        recompute_completions.apply_async(kwargs={"class_id": class_id})
+    return len(class_ids)

@@ -1,0 +1,118 @@
+"""Attendance: all-or-nothing batches, idempotent retries, two devices, constant statement count."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from courses import services
+from courses.models import Attendance, PendingWork
+from courses.services import Mark
+from lms.core.models import AuditEvent
+from lms.extensions import db
+from tests.courses.conftest import make_centre, make_class
+
+T0 = datetime(2026, 3, 3, 12, 5)
+
+
+@pytest.fixture
+def session_with_learners(app_ctx):
+    centre = make_centre(learners=40)
+    course_class = make_class(centre, capacity=40)
+    services.enrol(course_class, [p.id for p in centre.learners])
+    (session,) = services.schedule(course_class, [(datetime(2026, 3, 3, 19), datetime(2026, 3, 3, 21))])
+    return session, centre.learners
+
+
+def _marks(learners, status="present", at=T0, prefix="dev1"):
+    return [Mark(p.id, status, at, f"{prefix}-{p.id}", prefix) for p in learners]
+
+
+def _rows(session):
+    return dict(iter(db.session.execute(select(Attendance.person_id, Attendance.status)
+                                        .where(Attendance.session_id == session.id)).tuples()))
+
+
+def test_same_batch_twice_changes_nothing(session_with_learners):
+    session, learners = session_with_learners
+    first = services.record_attendance(session, _marks(learners), user_id=None)
+    assert (first.created, first.updated) == (40, 0)
+    second = services.record_attendance(session, _marks(learners), user_id=None)
+    assert (second.created, second.updated, second.unchanged) == (0, 0, 40)
+    assert set(_rows(session).values()) == {"present"}
+
+
+def test_two_devices_latest_recorded_at_wins_and_the_loser_is_audited(session_with_learners):
+    session, learners = session_with_learners
+    learner = learners[0]
+    services.record_attendance(session, [Mark(learner.id, "absent", T0 + timedelta(minutes=5), "b-1", "phone-B")],
+                               user_id=None)
+    # Device A synchronises later, but its mark was taken earlier: it loses.
+    services.record_attendance(session, [Mark(learner.id, "present", T0, "a-1", "phone-A")], user_id=None)
+    assert _rows(session)[learner.id] == "absent"
+    # Device C's mark is the latest: it wins, and B's value is kept in the audit trail.
+    services.record_attendance(session, [Mark(learner.id, "late", T0 + timedelta(minutes=9), "c-1", "phone-C")],
+                               user_id=None)
+    assert _rows(session)[learner.id] == "late"
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "attendance.overwrite"))
+    assert event.details["old_status"] == "absent" and event.details["old_device"] == "phone-B"
+
+
+def test_a_bad_mark_among_good_ones_applies_none_and_names_it(session_with_learners, app_ctx):
+    session, learners = session_with_learners
+    outsider = make_centre("23302", learners=1, label="B").learners[0]
+    marks = _marks(learners[:5])
+    marks.insert(2, Mark(outsider.id, "present", T0, "x-1"))
+    marks.append(Mark(learners[6].id, "asleep", T0, "x-2"))
+    with pytest.raises(services.CourseError) as error:
+        services.record_attendance(session, marks, user_id=None)
+    problems = {(p["index"], p["field"]) for p in error.value.details}
+    assert problems == {(2, "person_id"), (6, "status")}
+    assert _rows(session) == {}
+
+
+def test_cancelled_session_takes_no_marks(session_with_learners):
+    session, learners = session_with_learners
+    services.cancel(session, "Bão")
+    with pytest.raises(services.CourseError) as error:
+        services.record_attendance(session, _marks(learners[:1]), user_id=None)
+    assert error.value.field == "session_id"
+
+
+def test_retry_after_a_crash_applies_once(session_with_learners):
+    """The first attempt's transaction dies before commit; the retry applies the batch exactly once."""
+    session, learners = session_with_learners
+    db.session.commit()
+    services.record_attendance(session, _marks(learners), user_id=None)
+    db.session.rollback()  # the crash: nothing of the first attempt remains
+    assert _rows(session) == {}
+    services.record_attendance(session, _marks(learners), user_id=None)
+    services.record_attendance(session, _marks(learners), user_id=None)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Attendance)
+                             .where(Attendance.session_id == session.id)) == 40
+
+
+def test_statement_count_does_not_grow_with_the_class(app_ctx, count_queries):
+    counts = {}
+    for size, code in ((5, "23293"), (40, "23302")):
+        centre = make_centre(code, learners=size, label=str(size))
+        course_class = make_class(centre, capacity=size)
+        services.enrol(course_class, [p.id for p in centre.learners])
+        (session,) = services.schedule(course_class, [(datetime(2026, 3, 4, 19), datetime(2026, 3, 4, 21))],
+                                       room=centre.hall)
+        marks = _marks(centre.learners)
+        db.session.flush()
+        db.session.expire_all()
+        with count_queries() as counter:
+            services.record_attendance(session, marks, user_id=None)
+        counts[size] = counter.count
+    assert counts[5] == counts[40]
+
+
+def test_marking_attendance_marks_the_class_dirty(session_with_learners):
+    session, learners = session_with_learners
+    services.record_attendance(session, _marks(learners[:3]), user_id=None)
+    assert db.session.scalar(select(PendingWork).where(PendingWork.subject_id == session.class_id)) is not None

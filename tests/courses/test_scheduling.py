@@ -1,0 +1,130 @@
+"""Intervals, recurrence with holidays and reschedules, conflicts for rooms, instructors and learners."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+import pytest
+
+from courses import services
+from courses.models import ClassSession, Holiday
+from courses.scheduling import Recurrence, ScheduleError, expand, overlaps
+from lms.extensions import db
+from lms.registry.services import country
+from tests.courses.conftest import make_class
+
+NINE, TEN, ELEVEN = datetime(2026, 3, 3, 9), datetime(2026, 3, 3, 10), datetime(2026, 3, 3, 11)
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), [
+    ((NINE, ELEVEN), (NINE, TEN), True),                     # same start
+    ((NINE, ELEVEN), (datetime(2026, 3, 3, 9, 30), TEN), True),  # contained
+    ((NINE, TEN), (datetime(2026, 3, 3, 9, 30), ELEVEN), True),  # overlapping
+    ((NINE, TEN), (TEN, ELEVEN), False),                     # touching
+    ((NINE, TEN), (datetime(2026, 3, 3, 10, 30), ELEVEN), False),  # disjoint
+    ((NINE, ELEVEN), (NINE, ELEVEN), True),                  # identical
+])
+def test_interval_truth_table(a, b, expected):
+    assert overlaps(a, b) is expected
+    assert overlaps(b, a) is expected  # symmetric
+
+
+def test_recurrence_over_a_month_skips_the_holiday():
+    rule = Recurrence(first_day=date(2026, 4, 1), weekdays=frozenset({1, 3}), start=time(19), end=time(21),
+                      until=date(2026, 4, 30))
+    sessions = expand(rule, holidays={date(2026, 4, 30)})  # Reunification Day is a Thursday in 2026
+    days = [start.date() for start, _ in sessions]
+    assert days == [date(2026, 4, d) for d in (2, 7, 9, 14, 16, 21, 23, 28)]
+    assert all(start.time() == time(19) and end.time() == time(21) for start, end in sessions)
+
+
+def test_recurrence_by_count_every_two_weeks_does_not_count_holidays():
+    rule = Recurrence(first_day=date(2026, 2, 2), weekdays=frozenset({0}), start=time(8), end=time(10),
+                      every_weeks=2, count=3)
+    days = [s.date() for s, _ in expand(rule, holidays={date(2026, 2, 16)})]  # Tết 2026
+    assert days == [date(2026, 2, 2), date(2026, 3, 2), date(2026, 3, 16)]
+
+
+@pytest.mark.parametrize(("kwargs", "field"), [
+    ({"start": time(10), "end": time(9)}, "end"),
+    ({"weekdays": frozenset()}, "weekdays"),
+    ({"until": date(2026, 4, 2), "weekdays": frozenset({6})}, "until"),  # no Sunday in 1–2 April
+    ({"until": None, "count": None}, "until"),
+])
+def test_recurrence_errors_name_the_field(kwargs, field):
+    base = {"first_day": date(2026, 4, 1), "weekdays": frozenset({1}), "start": time(9), "end": time(10),
+            "until": date(2026, 4, 30)}
+    with pytest.raises(ScheduleError) as error:
+        expand(Recurrence(**{**base, **kwargs}))
+    assert error.value.field == field
+
+
+def test_scheduling_skips_national_holidays_and_a_reschedule_keeps_its_origin(centre):
+    db.session.add(Holiday(unit_id=country().id, day=date(2026, 3, 10), name="Ngày nghỉ thử"))
+    course_class = make_class(centre)
+    sessions = services.schedule_recurring(course_class, Recurrence(
+        first_day=date(2026, 3, 3), weekdays=frozenset({1}), start=time(19), end=time(21), until=date(2026, 3, 31)))
+    assert [s.starts_at.day for s in sessions] == [3, 17, 24, 31]
+    moved = sessions[1]
+    services.reschedule(moved, datetime(2026, 3, 18, 19), datetime(2026, 3, 18, 21))
+    assert moved.original_starts_at == datetime(2026, 3, 17, 19)
+    assert moved.starts_at == datetime(2026, 3, 18, 19)
+    services.cancel(sessions[2], "Mưa lớn")
+    assert db.session.get(ClassSession, sessions[2].id).status == "cancelled"
+
+
+def test_room_conflicts_are_refused_and_touching_sessions_are_not(centre):
+    first = make_class(centre, name="Lớp sáng")
+    second = make_class(centre, name="Lớp trưa")
+    services.schedule(first, [(datetime(2026, 3, 5, 8), datetime(2026, 3, 5, 10))])
+    services.schedule(second, [(datetime(2026, 3, 5, 10), datetime(2026, 3, 5, 11))])  # touches: fine
+    with pytest.raises(services.CourseError) as error:
+        services.schedule(second, [(datetime(2026, 3, 5, 9), datetime(2026, 3, 5, 10))])
+    assert error.value.field == "starts_at"
+    assert error.value.details[0]["resource"] == "room"
+    # Another room at the same time is fine.
+    services.schedule(second, [(datetime(2026, 3, 5, 9), datetime(2026, 3, 5, 10))], room=centre.hall)
+
+
+def test_instructor_and_learner_conflicts(centre):
+    teacher, learner = centre.learners[0], centre.learners[1]
+    first = make_class(centre, name="Lớp một")
+    second = make_class(centre, name="Lớp hai")
+    services.set_instructors(first, [(teacher.id, "instructor")])
+    services.set_instructors(second, [(teacher.id, "instructor")])
+    services.schedule(first, [(datetime(2026, 3, 6, 8), datetime(2026, 3, 6, 10))])
+    with pytest.raises(services.CourseError) as error:
+        services.schedule(second, [(datetime(2026, 3, 6, 9), datetime(2026, 3, 6, 11))], room=centre.hall)
+    assert {d["resource"] for d in error.value.details} == {"instructor"}
+    services.set_instructors(second, [])
+    services.enrol(first, [learner.id])
+    services.enrol(second, [learner.id])
+    with pytest.raises(services.CourseError) as error:
+        services.schedule(second, [(datetime(2026, 3, 6, 9), datetime(2026, 3, 6, 11))], room=centre.hall)
+    assert {d["resource"] for d in error.value.details} == {"learner"}
+
+
+def test_sessions_outside_the_class_dates_or_backwards_are_refused(centre):
+    course_class = make_class(centre)
+    with pytest.raises(services.CourseError) as error:
+        services.schedule(course_class, [(datetime(2026, 4, 2, 8), datetime(2026, 4, 2, 9))])
+    assert error.value.field == "starts_at"
+    with pytest.raises(services.CourseError) as error:
+        services.schedule(course_class, [(datetime(2026, 3, 2, 9), datetime(2026, 3, 2, 8))])
+    assert error.value.field == "ends_at"
+    assert db.session.query(ClassSession).filter_by(class_id=course_class.id).count() == 0
+
+
+def test_database_refuses_double_booked_room_on_postgresql(centre):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the exclusion constraint is PostgreSQL's; SQLite relies on the application check above")
+    from sqlalchemy.exc import IntegrityError
+
+    course_class = make_class(centre)
+    db.session.add(ClassSession(class_id=course_class.id, starts_at=datetime(2026, 3, 9, 8),
+                                ends_at=datetime(2026, 3, 9, 10), room_id=centre.room.id))
+    db.session.flush()
+    with pytest.raises(IntegrityError), db.session.begin_nested():
+        db.session.add(ClassSession(class_id=course_class.id, starts_at=datetime(2026, 3, 9, 9),
+                                    ends_at=datetime(2026, 3, 9, 11), room_id=centre.room.id))
+        db.session.flush()
