@@ -75,7 +75,8 @@ def register_celery(app: Flask) -> None:
 
     celery_init_app(app)
     # Import task modules so the worker knows every task name.
-    import lms.core.tasks
+    import courses.tasks  # noqa: F401
+    import lms.core.tasks  # noqa: F401
     import lms.registry.tasks  # noqa: F401
 
 
