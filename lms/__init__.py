@@ -64,10 +64,14 @@ def register_blueprints(app: Flask) -> None:
 
 def register_cli(app: Flask) -> None:
     from lms.auth.cli import register as register_auth_cli
+    from lms.bench import register as register_bench_cli
     from lms.registry.cli import register as register_registry_cli
+    from lms.registry.demo_cli import register as register_demo_cli
 
     register_auth_cli(app)
     register_registry_cli(app)
+    register_demo_cli(app)
+    register_bench_cli(app)
 
 
 def register_celery(app: Flask) -> None:
@@ -76,7 +80,7 @@ def register_celery(app: Flask) -> None:
     celery_init_app(app)
     # Import task modules so the worker knows every task name.
     import courses.tasks  # noqa: F401
-    import lms.core.tasks  # noqa: F401
+    import lms.core.tasks
     import lms.registry.tasks  # noqa: F401
 
 

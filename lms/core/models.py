@@ -6,7 +6,7 @@ from typing import Any, Optional
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lms.extensions import Model, db, utcnow
+from lms.extensions import Model, utcnow
 
 
 class Heartbeat(Model):

@@ -19,13 +19,17 @@ def test_capacity_then_waiting_list_then_promotion_on_withdrawal(centre):
     course_class = make_class(centre, capacity=3)
     ids = [p.id for p in centre.learners[:5]]
     result = services.enrol(course_class, ids)
-    assert result.enrolled == ids[:3] and result.waitlisted == ids[3:]
+    assert result.enrolled == ids[:3]
+    assert result.waitlisted == ids[3:]
     again = services.enrol(course_class, ids[:2])
-    assert again.already == ids[:2] and not again.enrolled
+    assert again.already == ids[:2]
+    assert not again.enrolled
     promoted = services.withdraw(course_class, ids[0])
     assert promoted == ids[3]
     statuses = _statuses(course_class)
-    assert statuses[ids[0]] == "withdrawn" and statuses[ids[3]] == "enrolled" and statuses[ids[4]] == "waitlisted"
+    assert statuses[ids[0]] == "withdrawn"
+    assert statuses[ids[3]] == "enrolled"
+    assert statuses[ids[4]] == "waitlisted"
     # Coming back after withdrawing joins the end of the queue: the class is full.
     assert services.enrol(course_class, [ids[0]]).waitlisted == [ids[0]]
 
