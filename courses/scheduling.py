@@ -105,7 +105,7 @@ class ConflictReport:
         return bool(self.conflicts)
 
 
-def _overlapping(column_start, column_end, intervals: Sequence[Interval]):  # noqa: ANN001, ANN202 - columns
+def _overlapping(column_start, column_end, intervals: Sequence[Interval]):
     return or_(*(and_(column_start < end, start < column_end) for start, end in intervals))
 
 
@@ -131,7 +131,7 @@ def find_conflicts(
     if ignore:
         base = base.where(ClassSession.id.not_in(ignore))
 
-    def collect(resource: str, stmt) -> None:  # noqa: ANN001 - a Select
+    def collect(resource: str, stmt) -> None:
         for row in db.session.execute(stmt):
             for interval in intervals:
                 if overlaps(interval, (row.starts_at, row.ends_at)):
