@@ -20,7 +20,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@ $(VENV)/.runtime
 
 translations: $(VENV)/.runtime
-	$(BIN)/pybabel compile --use-fuzzy -q -d lms/translations
+	$(BIN)/pybabel compile --use-fuzzy -d lms/translations >/dev/null
 
 ## make run: install, migrate, load reference + demo data on first run, start web + worker + beat.
 run: $(VENV)/.runtime translations

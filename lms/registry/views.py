@@ -7,7 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from lms.auth.decorators import permission_required
-from lms.auth.permissions import Permission, can, scope_paths
+from lms.auth.models import Role
+from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, scope_paths
 from lms.core.services import audit
 from lms.extensions import db
 from lms.registry import bp, services
@@ -48,9 +49,10 @@ def _ancestors(unit: AdminUnit) -> list[AdminUnit]:
 @bp.get("/units")
 @permission_required(VIEW)
 def units():
-    """The user's own units: straight to the one, a list when there are several."""
-    paths = scope_paths(current_user, VIEW)
-    roots = db.session.scalars(select(AdminUnit).where(AdminUnit.path.in_(paths)).order_by(AdminUnit.sort_key)).all()
+    """The units the user's roles are held on: straight to the one, a list when there are several. (Units they
+    replaced are in scope too, and reached from the successor's page.)"""
+    roots = sorted({a.unit for a in current_user.roles if VIEW in ROLE_PERMISSIONS[Role(a.role)]},
+                   key=lambda u: u.sort_key)
     if len(roots) == 1:
         return redirect(url_for("registry.unit", unit_id=roots[0].id))
     return render_template("registry/units.html", roots=roots, counts=services.subtree_counts(list(roots)))
