@@ -1,3 +1,220 @@
-"""Documents of the class programme (being written)."""
+"""Documents of the class programme: certificates and their public verification, the attendance book, the paper
+attendance sheet, and the centre report.
 
-from courses import bp  # noqa: F401
+Conventions as everywhere: a permission decorator, then every object loaded through the scoping helper (not found
+and not yours are the same 404), and an audit event for every export of personal data. The verification pages
+are the only public ones: rate-limited, and they show the minimum a third party needs.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+
+from courses import bp, documents, reports, services, sheet_import
+from courses.models import CourseClass
+from lms.auth.decorators import permission_required
+from lms.auth.permissions import Permission
+from lms.core.services import audit
+from lms.extensions import db, limiter
+from lms.registry import services as registry_services
+from lms.registry.models import AdminUnit, Clc
+
+VIEW = Permission.COURSES_VIEW
+RECORD = Permission.ATTENDANCE_RECORD
+# One budget for both verification pages, per client address: enough for people, too little to guess codes.
+verify_limit = limiter.shared_limit("30 per minute", scope="certificate-verify")
+
+
+def normalise_code(raw: str) -> str:
+    """A code as people type it ("abcd efgh jklm", "ABCDEFGHJKLM") → as printed ("ABCD-EFGH-JKLM")."""
+    letters = re.sub(r"[^0-9A-Za-z]", "", raw).upper()
+    if len(letters) == 12:
+        return "-".join(letters[i:i + 4] for i in range(0, 12, 4))
+    return " ".join(raw.split()).upper()[:40]
+
+
+def _class(class_id: int, permission: Permission) -> CourseClass:
+    course_class = services.get_class(class_id, current_user, permission)
+    if course_class is None:
+        abort(404)
+    return course_class
+
+
+def _download(content: bytes, mimetype: str, filename: str, *, inline: bool = False) -> Response:
+    disposition = "inline" if inline else "attachment"
+    return Response(content, mimetype=mimetype, headers={
+        "Content-Disposition": f'{disposition}; filename="{filename}"',
+        "Cache-Control": "private, no-store",  # personal data: no shared cache keeps a copy
+    })
+
+
+# --- certificates ----------------------------------------------------------------------------------------------
+
+
+@bp.get("/certificates/<code>.pdf")
+@permission_required(VIEW)
+def certificate_pdf(code: str):
+    certificate = services.find_certificate(code) if len(code) <= 40 else None
+    if certificate is None:
+        abort(404)
+    _class(certificate.class_id, VIEW)  # outside the user's scope: the same 404
+    if certificate.revoked_at is not None:
+        abort(410, description=_("Certificate %(code)s was revoked (%(reason)s): it can no longer be downloaded.",
+                                 code=certificate.code, reason=certificate.revoked_reason or "—"))
+    data = documents.certificate_data(certificate, documents.verification_url(certificate.code))
+    content = documents.certificate_pdf(data)
+    audit("certificate.download", certificate, code=certificate.code)
+    db.session.commit()
+    return _download(content, "application/pdf", f"chung-nhan-{certificate.code}.pdf", inline=True)
+
+
+@bp.get("/verify")
+@verify_limit
+def verify_form():
+    """Public: a form to type a certificate's code (the QR code leads straight to the result)."""
+    code = normalise_code(request.args.get("code", ""))
+    if code:
+        return redirect(url_for("courses.verify", code=code))
+    return render_template("courses/documents/verify_form.html")
+
+
+@bp.get("/verify/<code>")
+@verify_limit
+def verify(code: str):
+    """Public: is this certificate genuine? The holder's name in initials, the course, the centre, the date."""
+    certificate = services.find_certificate(normalise_code(code)) if len(code) <= 40 else None
+    if certificate is None:
+        response = Response(render_template("courses/documents/verify_unknown.html", code=code[:40]), status=404)
+    else:
+        course_class = certificate.course_class
+        clc = db.session.get(Clc, course_class.clc_id)
+        response = Response(render_template(
+            "courses/documents/verify.html", certificate=certificate,
+            holder=documents.short_name(certificate.person.full_name), course_name=course_class.course.name,
+            centre_name=clc.name if clc else "",
+        ))
+    response.headers["X-Robots-Tag"] = "noindex"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- attendance book ---------------------------------------------------------------------------------------------
+
+
+@bp.get("/classes/<int:class_id>/attendance-book.xlsx")
+@permission_required(VIEW)
+def attendance_book_xlsx(class_id: int):
+    course_class = _class(class_id, VIEW)
+    content = documents.attendance_book_xlsx(documents.attendance_book(course_class))
+    audit("export.attendance_book", course_class, format="xlsx")
+    db.session.commit()
+    return _download(content, documents.XLSX_MIMETYPE, f"so-diem-danh-lop-{course_class.id}.xlsx")
+
+
+@bp.get("/classes/<int:class_id>/attendance-book.pdf")
+@permission_required(VIEW)
+def attendance_book_pdf(class_id: int):
+    course_class = _class(class_id, VIEW)
+    content = documents.attendance_book_pdf(documents.attendance_book(course_class))
+    audit("export.attendance_book", course_class, format="pdf")
+    db.session.commit()
+    return _download(content, "application/pdf", f"so-diem-danh-lop-{course_class.id}.pdf")
+
+
+# --- paper attendance sheet ----------------------------------------------------------------------------------------
+
+
+class AttendanceSheetForm(FlaskForm):
+    file = FileField(_l("Attendance sheet (.xlsx)"), validators=[FileRequired()])
+
+
+@bp.route("/classes/<int:class_id>/attendance-sheet", methods=["GET", "POST"])
+@permission_required(RECORD)
+def attendance_sheet(class_id: int):
+    """Upload a paper attendance sheet typed into a spreadsheet: checked whole, applied whole or not at all."""
+    course_class = _class(class_id, RECORD)
+    form = AttendanceSheetForm()
+    errors: list[dict] = []
+    error_count, status = 0, 200
+    if form.validate_on_submit():
+        upload = form.file.data
+        filename = upload.filename or "sheet.xlsx"
+        try:
+            summary = sheet_import.import_sheet(course_class, upload.read(sheet_import.MAX_BYTES + 1),
+                                                filename=filename, user_id=current_user.id)
+        except sheet_import.SheetRejected as exc:
+            db.session.rollback()
+            errors, error_count, status = exc.errors, exc.count, 422
+        else:
+            db.session.commit()
+            flash(_("Sheet applied: %(marks)d marks for %(learners)d learners over %(sessions)d sessions "
+                    "(%(created)d new, %(updated)d changed, %(unchanged)d unchanged).",
+                    marks=summary.marks, learners=summary.learners, sessions=summary.sessions,
+                    created=summary.created, updated=summary.updated, unchanged=summary.unchanged), "success")
+            return redirect(url_for("courses.attendance_sheet", class_id=course_class.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template("courses/documents/attendance_sheet.html", course_class=course_class, form=form,
+                           errors=errors, error_count=error_count, locale=str(get_locale())), status
+
+
+@bp.get("/classes/<int:class_id>/attendance-sheet.xlsx")
+@permission_required(RECORD)
+def attendance_sheet_template(class_id: int):
+    """The blank sheet of the class (its learners × its sessions), to print or to fill in and upload."""
+    course_class = _class(class_id, RECORD)
+    content = sheet_import.blank_sheet(course_class)
+    audit("export.attendance_sheet", course_class)
+    db.session.commit()
+    return _download(content, documents.XLSX_MIMETYPE, f"phieu-diem-danh-lop-{course_class.id}.xlsx")
+
+
+# --- centre report -----------------------------------------------------------------------------------------------
+
+
+def _clc(clc_id: int) -> Clc:
+    clc = registry_services.get_in_scope(Clc, clc_id, current_user, VIEW)
+    if clc is None:
+        abort(404)
+    return clc
+
+
+@bp.get("/clcs/<int:clc_id>/report")
+@permission_required(VIEW)
+def centre_report(clc_id: int):
+    clc = _clc(clc_id)
+    today = services.local_now().date()
+    try:
+        first, last = reports.parse_period(request.args.get("from"), request.args.get("to"), today=today)
+    except reports.ReportPeriodError as exc:
+        first, last = reports.parse_period(None, None, today=today)
+        return render_template("courses/documents/report.html", clc=clc, report=None, first=first, last=last,
+                               error=str(exc), locale=str(get_locale())), 400
+    report = reports.centre_report(clc, first, last)
+    return render_template("courses/documents/report.html", clc=clc, report=report, first=first, last=last,
+                           error=None, locale=str(get_locale()), category_label=reports.category_label,
+                           percent=reports.percent)
+
+
+@bp.get("/clcs/<int:clc_id>/report.xlsx")
+@permission_required(VIEW)
+def centre_report_xlsx(clc_id: int):
+    clc = _clc(clc_id)
+    try:
+        first, last = reports.parse_period(request.args.get("from"), request.args.get("to"),
+                                           today=services.local_now().date())
+    except reports.ReportPeriodError as exc:
+        abort(400, description=str(exc))
+    report = reports.centre_report(clc, first, last)
+    commune = db.session.get(AdminUnit, clc.commune_id)
+    content = reports.centre_report_xlsx(report, centre_name=clc.name,
+                                         commune_name=commune.full_name if commune else "")
+    return _download(content, documents.XLSX_MIMETYPE, f"bao-cao-tthtcd-{clc.id}-{first:%Y%m%d}-{last:%Y%m%d}.xlsx")

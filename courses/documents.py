@@ -1,0 +1,594 @@
+"""Documents of the class programme: the certificate of completion (PDF), the class's attendance book (xlsx and
+PDF) and the helpers they share.
+
+Builders take plain data (dataclasses filled by the loaders here, a constant number of queries each) and return
+bytes, so they can be tested without a request. Text is Vietnamese with diacritics: PDFs embed the vendored DejaVu
+fonts, since the 14 standard PDF fonts have no glyphs for "ễ" or "ở".
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from flask import url_for
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from reportlab.graphics import renderPDF
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from sqlalchemy import select
+
+import lms
+from courses.models import (
+    Attendance,
+    AttendanceStatus,
+    Certificate,
+    ClassSession,
+    CourseClass,
+    Enrolment,
+    EnrolmentStatus,
+    LearningRecord,
+    SessionStatus,
+)
+from courses.services import attendance_statuses, local_now
+from lms.extensions import db
+from lms.registry.models import AdminUnit, BoardMembership, BoardRole, Clc, Person, Sex
+
+FONT = "DejaVuSans"
+FONT_BOLD = "DejaVuSans-Bold"
+_FONT_DIR = Path(lms.__file__).resolve().parent / "static" / "vendor" / "dejavu"
+
+DARK_RED = colors.HexColor("#9b1c1c")
+NAVY = colors.HexColor("#1f3864")
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def register_fonts() -> None:
+    """Register the DejaVu faces with reportlab once per process (registration is global and idempotent)."""
+    if FONT in pdfmetrics.getRegisteredFontNames():
+        return
+    pdfmetrics.registerFont(TTFont(FONT, str(_FONT_DIR / "DejaVuSans.ttf")))
+    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(_FONT_DIR / "DejaVuSans-Bold.ttf")))
+    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD)
+
+
+# --- small formatting helpers --------------------------------------------------------------------------------
+
+
+def vi_date(day: date | None) -> str:
+    return day.strftime("%d/%m/%Y") if day else ""
+
+
+def vi_long_date(day: date) -> str:
+    """"ngày 05 tháng 03 năm 2026", as written under a place name on Vietnamese documents."""
+    return f"ngày {day:%d} tháng {day:%m} năm {day.year}"
+
+
+def vi_number(value: Decimal | float | int) -> str:
+    """12 → "12", 1.5 → "1,5" (Vietnamese decimal comma), without trailing zeros."""
+    text = f"{Decimal(value).normalize():f}"
+    return text.replace(".", ",")
+
+
+def short_name(full_name: str) -> str:
+    """Family and middle names reduced to initials: "Nguyễn Văn An" → "N. V. An". Enough for someone who knows
+    the holder to recognise them; not enough to find them in a register."""
+    words = full_name.split()
+    if len(words) <= 1:
+        return full_name.strip()
+    return " ".join([*(f"{w[0].upper()}." for w in words[:-1]), words[-1]])
+
+
+# --- certificate of completion -------------------------------------------------------------------------------
+
+
+def verification_url(code: str) -> str:
+    """The absolute address of the public verification page of a certificate: what its QR code encodes."""
+    return url_for("courses.verify", code=code, _external=True)
+
+
+@dataclass(frozen=True)
+class CertificateData:
+    code: str
+    learner_name: str
+    learner_sex: str | None
+    birth_date: date | None
+    course_name: str
+    class_name: str
+    centre_name: str
+    commune_name: str  # with its kind: "Xã Ea Tu"
+    place: str  # the place of issue, as written before the date: "Ea Tu"
+    hours: Decimal
+    starts_on: date
+    ends_on: date
+    issued_on: date
+    verify_url: str
+    director_name: str = ""
+
+
+def certificate_data(certificate: Certificate, verify_url: str) -> CertificateData:
+    course_class = certificate.course_class
+    clc = db.session.get(Clc, course_class.clc_id)
+    commune = db.session.get(AdminUnit, course_class.commune_id)
+    assert clc is not None
+    assert commune is not None
+    director = db.session.scalar(
+        select(Person.full_name).join(BoardMembership, BoardMembership.person_id == Person.id)
+        .where(BoardMembership.clc_id == clc.id, BoardMembership.role == BoardRole.DIRECTOR,
+               BoardMembership.started_on <= certificate.issued_on,
+               (BoardMembership.ended_on.is_(None)) | (BoardMembership.ended_on >= certificate.issued_on))
+        .order_by(BoardMembership.started_on.desc()).limit(1)
+    )
+    person = certificate.person
+    return CertificateData(
+        code=certificate.code, learner_name=person.full_name, learner_sex=person.sex, birth_date=person.birth_date,
+        course_name=course_class.course.name, class_name=course_class.name, centre_name=clc.name,
+        commune_name=commune.full_name, place=commune.name, hours=course_class.course.planned_hours,
+        starts_on=course_class.starts_on, ends_on=course_class.ends_on, issued_on=certificate.issued_on,
+        verify_url=verify_url, director_name=director or "",
+    )
+
+
+def qr_drawing(payload: str, size: float) -> Drawing:
+    """A square drawing of the QR code of ``payload`` (error correction M: survives a crease or a smudge)."""
+    widget = QrCodeWidget(payload, barLevel="M", barBorder=2)
+    x0, y0, x1, y1 = widget.getBounds()
+    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
+    drawing.add(widget)
+    return drawing
+
+
+def _centred_lines(canvas: Canvas, lines: list[str], x: float, y: float, font: str, size: float,
+                   leading: float) -> float:
+    canvas.setFont(font, size)
+    for line in lines:
+        canvas.drawCentredString(x, y, line)
+        y -= leading
+    return y
+
+
+def certificate_pdf(data: CertificateData) -> bytes:
+    """The certificate of completion: A4 landscape, in Vietnamese, with the verification code and its QR."""
+    register_fonts()
+    buffer = io.BytesIO()
+    width, height = landscape(A4)
+    canvas = Canvas(buffer, pagesize=(width, height), pageCompression=1)
+    canvas.setTitle(f"Giấy chứng nhận hoàn thành khóa học {data.code}")
+    canvas.setAuthor(data.centre_name)
+    canvas.setSubject(data.course_name)
+
+    # A double frame.
+    canvas.setStrokeColor(DARK_RED)
+    canvas.setLineWidth(3)
+    canvas.rect(18, 18, width - 36, height - 36)
+    canvas.setLineWidth(0.8)
+    canvas.rect(26, 26, width - 52, height - 52)
+
+    # Header: the issuing body on the left, the national motto on the right.
+    canvas.setFillColor(colors.black)
+    left_x, right_x, top = 205, width - 215, height - 62
+    issuer = [f"UBND {data.commune_name.upper()}"]
+    y = _centred_lines(canvas, issuer, left_x, top, FONT, 11, 15)
+    centre_lines = simpleSplit(data.centre_name.upper(), FONT_BOLD, 11, 330)
+    y = _centred_lines(canvas, centre_lines, left_x, y, FONT_BOLD, 11, 15)
+    canvas.setLineWidth(0.6)
+    canvas.setStrokeColor(colors.black)
+    canvas.line(left_x - 40, y + 7, left_x + 40, y + 7)
+    _centred_lines(canvas, ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"], right_x, top, FONT_BOLD, 11.5, 15)
+    _centred_lines(canvas, ["Độc lập - Tự do - Hạnh phúc"], right_x, top - 16, FONT_BOLD, 12, 15)
+    motto_width = pdfmetrics.stringWidth("Độc lập - Tự do - Hạnh phúc", FONT_BOLD, 12)
+    canvas.line(right_x - motto_width / 2, top - 22, right_x + motto_width / 2, top - 22)
+
+    # Title.
+    canvas.setFillColor(DARK_RED)
+    canvas.setFont(FONT_BOLD, 25)
+    canvas.drawCentredString(width / 2, height - 165, "GIẤY CHỨNG NHẬN HOÀN THÀNH KHÓA HỌC")
+    canvas.setFillColor(colors.black)
+    canvas.setFont(FONT, 13)
+    canvas.drawCentredString(width / 2, height - 192, f"GIÁM ĐỐC {data.centre_name.upper()}"
+                             if len(data.centre_name) < 60 else "GIÁM ĐỐC TRUNG TÂM HỌC TẬP CỘNG ĐỒNG")
+    canvas.drawCentredString(width / 2, height - 210, "CHỨNG NHẬN")
+
+    # Body: label, value.
+    salutations: dict[str, str] = {Sex.MALE.value: "Ông", Sex.FEMALE.value: "Bà"}
+    salutation = salutations.get(data.learner_sex or "", "Ông/Bà")
+    label_x, value_x, top_y, lowest_y = 150, 330, height - 248, 172  # above the signature block
+    rows: list[tuple[str, str, str, float]] = [
+        (f"{salutation}:", data.learner_name, FONT_BOLD, 17),
+        ("Ngày sinh:", vi_date(data.birth_date) or "—", FONT, 13),
+        ("Đã hoàn thành khóa học:", data.course_name, FONT_BOLD, 14),
+        ("Lớp:", data.class_name, FONT, 13),
+        ("Thời lượng:", f"{vi_number(data.hours)} giờ, từ ngày {vi_date(data.starts_on)} đến ngày "
+                        f"{vi_date(data.ends_on)}", FONT, 13),
+        ("Tại:", data.centre_name, FONT, 13),
+    ]
+
+    def layout(scale: float) -> tuple[list[tuple[str, list[str], str, float]], float]:
+        """Lines of each row at ``scale``, and where the body would end."""
+        laid, y = [], top_y
+        for label, value, font, size in rows:
+            lines = simpleSplit(value, font, size * scale, width - value_x - 90)
+            laid.append((label, lines, font, size * scale))
+            y -= len(lines) * (size + 6) * scale + 6 * scale
+        return laid, y
+
+    # Long course, class or centre names: shrink the body until it clears the signature block.
+    scale = 1.0
+    laid, end = layout(scale)
+    while end < lowest_y and scale > 0.6:
+        scale -= 0.05
+        laid, end = layout(scale)
+    y = top_y
+    for label, lines, font, size in laid:
+        canvas.setFont(FONT, 13 * scale)
+        canvas.drawString(label_x, y, label)
+        canvas.setFillColor(NAVY if font == FONT_BOLD else colors.black)
+        canvas.setFont(font, size)
+        for line in lines:
+            canvas.drawString(value_x, y, line)
+            y -= size + 6 * scale
+        canvas.setFillColor(colors.black)
+        y -= 6 * scale
+
+    # Place and date of issue, and the signature block.
+    sign_x = width - 215
+    canvas.setFont(FONT, 12)
+    canvas.drawCentredString(sign_x, 150, f"{data.place}, {vi_long_date(data.issued_on)}")
+    canvas.setFont(FONT_BOLD, 12)
+    canvas.drawCentredString(sign_x, 132, "GIÁM ĐỐC")
+    canvas.setFont(FONT, 9)
+    canvas.drawCentredString(sign_x, 119, "(Ký, ghi rõ họ tên, đóng dấu)")
+    if data.director_name:
+        canvas.setFont(FONT_BOLD, 12)
+        canvas.drawCentredString(sign_x, 52, data.director_name)
+
+    # Verification: the QR code of the public page and the code, readable over the phone.
+    qr_size = 92
+    renderPDF.draw(qr_drawing(data.verify_url, qr_size), canvas, 48, 40)
+    text_x = 48 + qr_size + 10
+    canvas.setFont(FONT, 9)
+    canvas.drawString(text_x, 118, "Mã xác thực:")
+    canvas.setFont(FONT_BOLD, 12)
+    canvas.drawString(text_x, 102, data.code)
+    canvas.setFont(FONT, 8)
+    y = 86
+    for line in ["Quét mã QR hoặc tra cứu tại:", *simpleSplit(data.verify_url, FONT, 8, 250)]:
+        canvas.drawString(text_x, y, line)
+        y -= 10
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+# --- attendance book -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BookStatus:
+    code: str
+    abbreviation: str
+    name_vi: str
+    name_en: str
+    counts_as_attended: bool
+
+
+@dataclass
+class BookSession:
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+    cancelled: bool
+    held: bool  # scheduled and already started: the sessions a learner could attend
+    note: str = ""
+    attended: int = 0
+    marked: int = 0
+
+
+@dataclass
+class BookLearner:
+    person_id: int
+    full_name: str
+    birth_year: int | None
+    withdrawn: bool
+    marks: dict[int, str] = field(default_factory=dict)  # session id → status code
+    attended: int = 0
+    completed: bool = False
+    certificate_code: str = ""
+
+
+@dataclass
+class AttendanceBook:
+    class_id: int
+    class_name: str
+    course_name: str
+    centre_name: str
+    commune_name: str
+    starts_on: date
+    ends_on: date
+    min_attendance_share: Decimal
+    sessions: list[BookSession]
+    learners: list[BookLearner]
+    statuses: list[BookStatus]
+    as_of: datetime
+
+    @property
+    def held_count(self) -> int:
+        return sum(1 for s in self.sessions if s.held)
+
+    @property
+    def abbreviations(self) -> dict[str, str]:
+        return {s.code: s.abbreviation for s in self.statuses}
+
+    def session_header(self, session: BookSession) -> str:
+        same_day = sum(1 for s in self.sessions if s.starts_at.date() == session.starts_at.date())
+        return f"{session.starts_at:%d/%m/%Y %H:%M}" if same_day > 1 else f"{session.starts_at:%d/%m/%Y}"
+
+
+def status_abbreviations(statuses: list[AttendanceStatus]) -> dict[str, str]:
+    """One or two letters per status, from its English name (present → P, late → L, excused → E, absent → A);
+    statuses are configuration, so a clash falls back to the first two letters of the code."""
+    result: dict[str, str] = {}
+    for status in statuses:
+        abbreviation = (status.name_en or status.code)[:1].upper()
+        if abbreviation in result.values():
+            abbreviation = status.code[:2].upper()
+        result[status.code] = abbreviation
+    return result
+
+
+def attendance_book(course_class: CourseClass, *, as_of: datetime | None = None) -> AttendanceBook:
+    """Everything the attendance book shows, in seven queries whatever the number of learners and sessions."""
+    as_of = as_of or local_now()
+    clc = db.session.get(Clc, course_class.clc_id)
+    commune = db.session.get(AdminUnit, course_class.commune_id)
+    assert clc is not None
+    assert commune is not None
+    statuses = list(attendance_statuses().values())
+    abbreviations = status_abbreviations(statuses)
+    attended_codes = {s.code for s in statuses if s.counts_as_attended}
+    sessions = [
+        BookSession(id=row.id, starts_at=row.starts_at, ends_at=row.ends_at,
+                    cancelled=row.status == SessionStatus.CANCELLED,
+                    held=row.status == SessionStatus.SCHEDULED and row.starts_at <= as_of, note=row.note)
+        for row in db.session.execute(
+            select(ClassSession.id, ClassSession.starts_at, ClassSession.ends_at, ClassSession.status,
+                   ClassSession.note)
+            .where(ClassSession.class_id == course_class.id).order_by(ClassSession.starts_at, ClassSession.id))
+    ]
+    learners = [
+        BookLearner(person_id=row.id, full_name=row.full_name,
+                    birth_year=row.birth_date.year if row.birth_date else None,
+                    withdrawn=row.status == EnrolmentStatus.WITHDRAWN)
+        for row in db.session.execute(
+            select(Person.id, Person.full_name, Person.birth_date, Enrolment.status)
+            .join(Enrolment, Enrolment.person_id == Person.id)
+            .where(Enrolment.class_id == course_class.id,
+                   Enrolment.status.in_([EnrolmentStatus.ENROLLED, EnrolmentStatus.WITHDRAWN]))
+            .order_by(Person.sort_key, Person.id))
+    ]
+    by_person = {learner.person_id: learner for learner in learners}
+    by_session = {session.id: session for session in sessions}
+    marks = db.session.execute(
+        select(Attendance.session_id, Attendance.person_id, Attendance.status)
+        .join(ClassSession, ClassSession.id == Attendance.session_id)
+        .where(ClassSession.class_id == course_class.id))
+    for session_id, person_id, status in marks:
+        learner, session = by_person.get(person_id), by_session[session_id]
+        if learner is None:
+            continue  # a mark left from an enrolment that no longer exists
+        if session.cancelled:
+            continue  # taken before the session was cancelled: it counts nowhere, and the book shows none
+        learner.marks[session_id] = status
+        if session.held:
+            session.marked += 1
+            if status in attended_codes:
+                session.attended += 1
+                learner.attended += 1
+    completions = db.session.execute(
+        select(LearningRecord.person_id, Certificate.code)
+        .outerjoin(Certificate, (Certificate.class_id == LearningRecord.class_id)
+                   & (Certificate.person_id == LearningRecord.person_id) & Certificate.revoked_at.is_(None))
+        .where(LearningRecord.class_id == course_class.id, LearningRecord.module_code.is_(None)))
+    for person_id, code in completions:
+        if person_id in by_person:
+            by_person[person_id].completed = True
+            by_person[person_id].certificate_code = code or ""
+    return AttendanceBook(
+        class_id=course_class.id, class_name=course_class.name, course_name=course_class.course.name,
+        centre_name=clc.name, commune_name=commune.full_name, starts_on=course_class.starts_on,
+        ends_on=course_class.ends_on, min_attendance_share=course_class.course.min_attendance_share,
+        sessions=sessions, learners=learners, as_of=as_of,
+        statuses=[BookStatus(s.code, abbreviations[s.code], s.name_vi, s.name_en, s.counts_as_attended)
+                  for s in statuses],
+    )
+
+
+def _share(numerator: int, denominator: int) -> str:
+    return f"{round(100 * numerator / denominator)} %" if denominator else "—"
+
+
+BOOK_TITLE = "SỔ ĐIỂM DANH LỚP HỌC"
+CANCELLED_VI = "hủy"
+THIN = Side(style="thin", color="999999")
+GREY = PatternFill("solid", fgColor="D9D9D9")
+HEAD = PatternFill("solid", fgColor="DCE6F1")
+
+
+def _book_legend(book: AttendanceBook) -> str:
+    parts = [f"{s.abbreviation} = {s.name_vi}" for s in book.statuses]
+    return "Ký hiệu: " + "; ".join(parts) + f". Cột \"{CANCELLED_VI}\": buổi học bị hủy."
+
+
+def attendance_book_xlsx(book: AttendanceBook) -> bytes:
+    """The book as one sheet: a row per learner, a column per session, totals on the right and at the bottom."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Sổ điểm danh"
+    abbreviations = book.abbreviations
+    bold = Font(bold=True)
+    sheet["A1"] = BOOK_TITLE
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet["A2"] = f"Lớp: {book.class_name} — Khóa học: {book.course_name}"
+    sheet["A3"] = (f"{book.centre_name}, {book.commune_name} — từ {vi_date(book.starts_on)} "
+                   f"đến {vi_date(book.ends_on)}")
+    sheet["A4"] = _book_legend(book)
+
+    header_row = 6
+    first_session_col = 4
+    headers = ["STT", "Họ và tên", "Năm sinh"]
+    for session in book.sessions:
+        label = book.session_header(session)
+        headers.append(f"{label} ({CANCELLED_VI})" if session.cancelled else label)
+    total_col = first_session_col + len(book.sessions)
+    headers += ["Số buổi có mặt", f"Trên số buổi đã học ({book.held_count})", "Tỷ lệ", "Hoàn thành",
+                "Mã giấy chứng nhận"]
+    for col, text in enumerate(headers, start=1):
+        cell = sheet.cell(row=header_row, column=col, value=text)
+        cell.font, cell.fill = bold, HEAD
+        cell.alignment = Alignment(wrap_text=True, horizontal="center", vertical="center")
+        cell.border = Border(top=THIN, bottom=THIN, left=THIN, right=THIN)
+    row = header_row
+    for index, learner in enumerate(book.learners, start=1):
+        row = header_row + index
+        name = f"{learner.full_name} (đã rút)" if learner.withdrawn else learner.full_name
+        sheet.cell(row=row, column=1, value=index)
+        sheet.cell(row=row, column=2, value=name)
+        sheet.cell(row=row, column=3, value=learner.birth_year)
+        for offset, session in enumerate(book.sessions):
+            status = learner.marks.get(session.id)
+            cell = sheet.cell(row=row, column=first_session_col + offset,
+                              value=abbreviations.get(status, status) if status else None)
+            cell.alignment = Alignment(horizontal="center")
+            if session.cancelled:
+                cell.fill = GREY
+        sheet.cell(row=row, column=total_col, value=learner.attended)
+        sheet.cell(row=row, column=total_col + 1, value=book.held_count)
+        sheet.cell(row=row, column=total_col + 2, value=_share(learner.attended, book.held_count))
+        sheet.cell(row=row, column=total_col + 3, value="Hoàn thành" if learner.completed else "")
+        sheet.cell(row=row, column=total_col + 4, value=learner.certificate_code)
+    totals_row = row + 1
+    sheet.cell(row=totals_row, column=2, value="Số học viên có mặt").font = bold
+    for offset, session in enumerate(book.sessions):
+        cell = sheet.cell(row=totals_row, column=first_session_col + offset,
+                          value=session.attended if session.held else None)
+        cell.font, cell.alignment = bold, Alignment(horizontal="center")
+        if session.cancelled:
+            cell.fill = GREY
+    sheet.cell(row=totals_row, column=total_col, value=sum(s.attended for s in book.sessions)).font = bold
+    sheet.cell(row=totals_row + 1, column=2,
+               value=f"Hoàn thành: {sum(1 for learner in book.learners if learner.completed)} / "
+                     f"{sum(1 for learner in book.learners if not learner.withdrawn)} học viên")
+
+    sheet.column_dimensions["A"].width = 5
+    sheet.column_dimensions["B"].width = 30
+    sheet.column_dimensions["C"].width = 9
+    for offset in range(len(book.sessions)):
+        sheet.column_dimensions[get_column_letter(first_session_col + offset)].width = 11
+    for offset, width in enumerate((10, 12, 8, 12, 18)):
+        sheet.column_dimensions[get_column_letter(total_col + offset)].width = width
+    sheet.row_dimensions[header_row].height = 45
+    sheet.freeze_panes = sheet.cell(row=header_row + 1, column=first_session_col)
+    sheet.print_options.gridLines = True
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+SESSIONS_PER_TABLE = 16  # columns that fit a landscape A4 page next to the names and totals
+
+
+def attendance_book_pdf(book: AttendanceBook) -> bytes:
+    """The book as a printable PDF; a long class is split into blocks of sessions, the names repeated."""
+    register_fonts()
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
+                                 topMargin=12 * mm, bottomMargin=12 * mm, title=f"{BOOK_TITLE} — {book.class_name}",
+                                 author=book.centre_name)
+    title = ParagraphStyle("title", fontName=FONT_BOLD, fontSize=14, leading=18, alignment=1, spaceAfter=4)
+    text = ParagraphStyle("text", fontName=FONT, fontSize=9, leading=12)
+    cell = ParagraphStyle("cell", fontName=FONT, fontSize=7.5, leading=9)
+    head = ParagraphStyle("head", fontName=FONT_BOLD, fontSize=7, leading=8.5, alignment=1)
+    story: list = [
+        Paragraph(BOOK_TITLE, title),
+        Paragraph(f"Lớp: <b>{_escape(book.class_name)}</b> — Khóa học: <b>{_escape(book.course_name)}</b>", text),
+        Paragraph(f"{_escape(book.centre_name)}, {_escape(book.commune_name)} — từ {vi_date(book.starts_on)} "
+                  f"đến {vi_date(book.ends_on)}. Số buổi đã học: {book.held_count}. Điều kiện hoàn thành: có mặt "
+                  f"ít nhất {vi_number(book.min_attendance_share * 100)} % số buổi.", text),
+        Paragraph(_escape(_book_legend(book)), text),
+        Spacer(1, 4 * mm),
+    ]
+    abbreviations = book.abbreviations
+    blocks = [book.sessions[i:i + SESSIONS_PER_TABLE] for i in range(0, len(book.sessions), SESSIONS_PER_TABLE)]
+    blocks = blocks or [[]]
+    for number, block in enumerate(blocks):
+        last = number == len(blocks) - 1
+        header = [Paragraph("STT", head), Paragraph("Họ và tên", head)]
+        for session in block:
+            label = f"{session.starts_at:%d/%m}<br/>{session.starts_at:%H:%M}"
+            header.append(Paragraph(f"{label}<br/>({CANCELLED_VI})" if session.cancelled else label, head))
+        if last:
+            header += [Paragraph("Có mặt", head), Paragraph("Tỷ lệ", head), Paragraph("Hoàn thành", head)]
+        data = [header]
+        for index, learner in enumerate(book.learners, start=1):
+            name = f"{learner.full_name} (đã rút)" if learner.withdrawn else learner.full_name
+            row = [str(index), Paragraph(_escape(name), cell)]
+            for session in block:
+                status = learner.marks.get(session.id)
+                row.append(abbreviations.get(status, status) if status else "")
+            if last:
+                row += [f"{learner.attended}/{book.held_count}", _share(learner.attended, book.held_count),
+                        "✓" if learner.completed else ""]
+            data.append(row)
+        totals = ["", Paragraph("<b>Số học viên có mặt</b>", cell)]
+        totals += [str(session.attended) if session.held else "" for session in block]
+        if last:
+            totals += [str(sum(s.attended for s in book.sessions)), "", str(sum(1 for x in book.learners
+                                                                                if x.completed))]
+        data.append(totals)
+        widths = [9 * mm, 52 * mm] + [11.5 * mm] * len(block) + ([15 * mm, 13 * mm, 16 * mm] if last else [])
+        table = Table(data, colWidths=widths, repeatRows=1)
+        style = [
+            ("FONT", (0, 0), (-1, -1), FONT, 7.5),
+            ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dce6f1")),
+            ("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#f2f2f2")),
+            ("FONT", (0, -1), (-1, -1), FONT_BOLD, 7.5),
+            ("ALIGN", (2, 1), (-1, -1), "CENTER"),
+            ("ALIGN", (0, 1), (0, -1), "RIGHT"),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ("LEFTPADDING", (0, 0), (-1, -1), 2),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+        ]
+        for offset, session in enumerate(block):
+            if session.cancelled:
+                style.append(("BACKGROUND", (2 + offset, 1), (2 + offset, -2), colors.HexColor("#d9d9d9")))
+        table.setStyle(TableStyle(style))
+        story += [table, Spacer(1, 6 * mm)] if last else [table, PageBreak()]
+    completed = sum(1 for learner in book.learners if learner.completed)
+    active = sum(1 for learner in book.learners if not learner.withdrawn)
+    story.append(Paragraph(f"Hoàn thành: {completed} / {active} học viên. Lập ngày {vi_date(book.as_of.date())}.",
+                           text))
+    document.build(story)
+    return buffer.getvalue()
+
+
+def _escape(value: str) -> str:
+    """Paragraph text is a small markup language: escape what the data may contain."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

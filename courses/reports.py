@@ -1,0 +1,275 @@
+"""The centre report: what a CLC did in a period, the numbers of its annual report (báo cáo tổng kết).
+
+Two set-based statements whatever the number of classes, sessions, learners or marks: one GROUP BY per class
+(sessions held, learner-turns, enrolled learners) and one GROUP BY per course category (completions). The totals
+are sums of the per-class numerators and denominators, never an average of percentages.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from fractions import Fraction
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from sqlalchemy import case, distinct, func, select
+
+from courses.models import (
+    Attendance,
+    AttendanceStatus,
+    ClassSession,
+    Course,
+    CourseCategory,
+    CourseClass,
+    Enrolment,
+    EnrolmentStatus,
+    LearningKind,
+    LearningRecord,
+    SessionStatus,
+)
+from courses.services import local_now
+from lms.extensions import db
+from lms.registry.models import Clc
+
+# (Vietnamese, English): the xlsx is Vietnamese whatever the page's language, as the annual report is.
+CATEGORY_LABELS: dict[str, tuple[str, str]] = {
+    CourseCategory.LITERACY: ("Xóa mù chữ", "Literacy"),
+    CourseCategory.NEEDS_BASED: ("Kiến thức, kỹ năng theo nhu cầu", "Needs-based knowledge and skills"),
+    CourseCategory.TECHNOLOGY_TRANSFER: ("Chuyển giao khoa học kỹ thuật", "Technology transfer"),
+    CourseCategory.DIGITAL_SKILLS: ("Kỹ năng số", "Digital skills"),
+    CourseCategory.POLICY_STUDY: ("Học tập chủ trương, chính sách", "Policy study"),
+    CourseCategory.IT_SKILLS: ("Kỹ năng công nghệ thông tin", "IT skills"),
+}
+
+
+def category_label(category: str, locale: str = "vi") -> str:
+    vi, en = CATEGORY_LABELS.get(category, (category, category))
+    return vi if locale == "vi" else en
+
+
+@dataclass(frozen=True)
+class ClassLine:
+    class_id: int
+    class_name: str
+    course_name: str
+    category: str
+    sessions_held: int
+    enrolled: int
+    learner_turns: int  # attended marks in the period, whoever gave them
+    attended_by_enrolled: int  # the same, counting only learners still enrolled: the rate's numerator
+
+    @property
+    def expected_turns(self) -> int:
+        return self.sessions_held * self.enrolled
+
+    @property
+    def attendance_rate(self) -> Fraction | None:
+        return Fraction(self.attended_by_enrolled, self.expected_turns) if self.expected_turns else None
+
+
+@dataclass(frozen=True)
+class CategoryLine:
+    category: str
+    completions: int
+    learners: int
+    hours: Decimal
+
+
+@dataclass(frozen=True)
+class CentreReport:
+    clc_id: int
+    first: date
+    last: date
+    as_of: datetime
+    classes: list[ClassLine]
+    categories: list[CategoryLine]
+
+    @property
+    def classes_held(self) -> int:
+        return len(self.classes)
+
+    @property
+    def sessions_held(self) -> int:
+        return sum(line.sessions_held for line in self.classes)
+
+    @property
+    def learner_turns(self) -> int:
+        return sum(line.learner_turns for line in self.classes)
+
+    @property
+    def attendance_numerator(self) -> int:
+        return sum(line.attended_by_enrolled for line in self.classes)
+
+    @property
+    def attendance_denominator(self) -> int:
+        return sum(line.expected_turns for line in self.classes)
+
+    @property
+    def attendance_rate(self) -> Fraction | None:
+        denominator = self.attendance_denominator
+        return Fraction(self.attendance_numerator, denominator) if denominator else None
+
+    @property
+    def completions(self) -> int:
+        return sum(line.completions for line in self.categories)
+
+
+class ReportPeriodError(ValueError):
+    pass
+
+
+def parse_period(raw_from: str | None, raw_to: str | None, *, today: date) -> tuple[date, date]:
+    """``from`` and ``to`` as YYYY-MM-DD; the calendar year of ``today`` by default (the titles' year)."""
+    try:
+        first = date.fromisoformat(raw_from) if raw_from else date(today.year, 1, 1)
+        last = date.fromisoformat(raw_to) if raw_to else date(today.year, 12, 31)
+    except ValueError as exc:
+        raise ReportPeriodError("dates are written YYYY-MM-DD") from exc
+    if last < first:
+        raise ReportPeriodError("the end of the period is before its start")
+    if (last - first).days > 366 * 5:
+        raise ReportPeriodError("the period is longer than five years")
+    return first, last
+
+
+def centre_report(clc: Clc, first: date, last: date, *, as_of: datetime | None = None) -> CentreReport:
+    """The report of ``clc`` for the days ``first``–``last`` (inclusive).
+
+    A session is *held* when it was not cancelled and started in the period, no later than ``as_of``; a class is
+    held when it has at least one held session. Learner-turns are the marks on held sessions whose status counts
+    as attended. The attendance rate is attended marks / (held sessions × enrolled learners), counting learners
+    enrolled now (a withdrawn learner's early marks stay in the learner-turns, not in the rate). Completions are
+    the learning records of the centre's classes completed in the period, by course category.
+    """
+    as_of = as_of or local_now()
+    start = datetime.combine(first, time.min)
+    end = datetime.combine(last + timedelta(days=1), time.min)
+    held = (
+        select(ClassSession.id.label("session_id"), ClassSession.class_id.label("class_id"))
+        .join(CourseClass, CourseClass.id == ClassSession.class_id)
+        .where(CourseClass.clc_id == clc.id, ClassSession.status == SessionStatus.SCHEDULED,
+               ClassSession.starts_at >= start, ClassSession.starts_at < end, ClassSession.starts_at <= as_of)
+        .cte("held")
+    )
+    sessions = (select(held.c.class_id, func.count().label("n")).group_by(held.c.class_id).subquery("sessions"))
+    still_enrolled = case((Enrolment.status == EnrolmentStatus.ENROLLED, 1), else_=0)
+    attended = (
+        select(held.c.class_id, func.count(Attendance.id).label("turns"),
+               func.coalesce(func.sum(still_enrolled), 0).label("by_enrolled"))
+        .select_from(held)
+        .join(Attendance, Attendance.session_id == held.c.session_id)
+        .join(AttendanceStatus, AttendanceStatus.code == Attendance.status)
+        .outerjoin(Enrolment, (Enrolment.class_id == held.c.class_id) & (Enrolment.person_id == Attendance.person_id))
+        .where(AttendanceStatus.counts_as_attended)
+        .group_by(held.c.class_id)
+        .subquery("attended")
+    )
+    enrolled = (
+        select(Enrolment.class_id, func.count().label("n"))
+        .join(CourseClass, CourseClass.id == Enrolment.class_id)
+        .where(CourseClass.clc_id == clc.id, Enrolment.status == EnrolmentStatus.ENROLLED)
+        .group_by(Enrolment.class_id)
+        .subquery("enrolled")
+    )
+    rows = db.session.execute(
+        select(CourseClass.id, CourseClass.name, Course.name, Course.category, sessions.c.n,
+               func.coalesce(enrolled.c.n, 0), func.coalesce(attended.c.turns, 0),
+               func.coalesce(attended.c.by_enrolled, 0))
+        .join(Course, Course.id == CourseClass.course_id)
+        .join(sessions, sessions.c.class_id == CourseClass.id)
+        .outerjoin(attended, attended.c.class_id == CourseClass.id)
+        .outerjoin(enrolled, enrolled.c.class_id == CourseClass.id)
+        .order_by(CourseClass.sort_key, CourseClass.id)
+    ).all()
+    classes = [ClassLine(class_id, class_name, course_name, category, int(held_n), int(enrolled_n), int(turns),
+                         int(by_enrolled))
+               for class_id, class_name, course_name, category, held_n, enrolled_n, turns, by_enrolled in rows]
+
+    completion_rows = db.session.execute(
+        select(LearningRecord.category, func.count(LearningRecord.id), func.count(distinct(LearningRecord.person_id)),
+               func.coalesce(func.sum(LearningRecord.hours), 0))
+        .join(CourseClass, CourseClass.id == LearningRecord.class_id)
+        .where(CourseClass.clc_id == clc.id,
+               LearningRecord.kind.in_([LearningKind.CLASS_COMPLETION, LearningKind.POLICY_STUDY]),
+               LearningRecord.completed_on >= first, LearningRecord.completed_on <= last)
+        .group_by(LearningRecord.category)
+    ).all()
+    order = list(CATEGORY_LABELS)
+    categories = sorted(
+        (CategoryLine(category or "", int(n), int(people), Decimal(hours)) for category, n, people, hours
+         in completion_rows),
+        key=lambda line: (order.index(line.category) if line.category in order else len(order), line.category))
+    return CentreReport(clc.id, first, last, as_of, classes, categories)
+
+
+def percent(rate: Fraction | None) -> str:
+    return "—" if rate is None else f"{float(rate) * 100:.1f} %"
+
+
+def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: str) -> bytes:
+    """The report as a workbook labelled in Vietnamese: a summary sheet and a per-class sheet."""
+    workbook = Workbook()
+    bold = Font(bold=True)
+    head_fill = PatternFill("solid", fgColor="DCE6F1")
+    summary = workbook.active
+    summary.title = "Tổng hợp"
+    summary["A1"] = "BÁO CÁO HOẠT ĐỘNG TRUNG TÂM HỌC TẬP CỘNG ĐỒNG"
+    summary["A1"].font = Font(bold=True, size=14)
+    summary["A2"] = f"Trung tâm: {centre_name}"
+    summary["A3"] = f"Đơn vị: {commune_name}"
+    summary["A4"] = f"Kỳ báo cáo: từ {report.first:%d/%m/%Y} đến {report.last:%d/%m/%Y}"
+    summary.append([])
+    summary.append(["Chỉ tiêu", "Số liệu"])
+    header_row = summary.max_row
+    rate = report.attendance_rate
+    lines: list[tuple[str, object]] = [
+        ("Số lớp đã tổ chức", report.classes_held),
+        ("Số buổi học đã tổ chức", report.sessions_held),
+        ("Số lượt người học (lượt có mặt)", report.learner_turns),
+        ("Số lượt có mặt của học viên đang theo học", report.attendance_numerator),
+        ("Số lượt phải học (số buổi × số học viên)", report.attendance_denominator),
+        ("Tỷ lệ chuyên cần", float(rate) if rate is not None else None),
+        ("Số lượt hoàn thành khóa học", report.completions),
+    ]
+    for label, value in lines:
+        summary.append([label, value])
+        if label == "Tỷ lệ chuyên cần":
+            summary.cell(row=summary.max_row, column=2).number_format = "0.0%"
+    summary.append([])
+    summary.append(["Hoàn thành khóa học theo lĩnh vực", "Số lượt hoàn thành", "Số người", "Số giờ học"])
+    category_header = summary.max_row
+    for line in report.categories:
+        summary.append([category_label(line.category), line.completions, line.learners, float(line.hours)])
+    summary.append(["Tổng cộng", report.completions, None, float(sum((c.hours for c in report.categories),
+                                                                       Decimal(0)))])
+    for row in (header_row, category_header, summary.max_row):
+        for cell in summary[row]:
+            cell.font = bold
+    for row in (header_row, category_header):
+        for cell in summary[row]:
+            cell.fill = head_fill
+            cell.alignment = Alignment(wrap_text=True, vertical="center")
+    summary.column_dimensions["A"].width = 48
+    for column in "BCD":
+        summary.column_dimensions[column].width = 18
+
+    per_class = workbook.create_sheet("Theo lớp")
+    per_class.append(["STT", "Lớp", "Khóa học", "Lĩnh vực", "Số buổi đã học", "Số học viên", "Số lượt có mặt",
+                      "Tỷ lệ chuyên cần"])
+    for cell in per_class[1]:
+        cell.font, cell.fill = bold, head_fill
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    for index, class_line in enumerate(report.classes, start=1):
+        class_rate = class_line.attendance_rate
+        per_class.append([index, class_line.class_name, class_line.course_name, category_label(class_line.category),
+                          class_line.sessions_held, class_line.enrolled, class_line.learner_turns,
+                          float(class_rate) if class_rate is not None else None])
+        per_class.cell(row=per_class.max_row, column=8).number_format = "0.0%"
+    for column, width in zip("ABCDEFGH", (5, 34, 34, 28, 12, 12, 14, 14), strict=True):
+        per_class.column_dimensions[column].width = width
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
