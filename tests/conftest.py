@@ -82,6 +82,27 @@ def activate_celery(app: Flask) -> None:
     celery.set_default()
 
 
+@pytest.fixture
+def rate_limited_app(app: Flask, database_url: str) -> Iterator[Any]:
+    """``rate_limited_app(**config)`` builds an app with rate limiting on (the test app has it off).
+
+    The limiter is a process-wide singleton that such an app switches on: it is handed back switched off with its
+    counters cleared, and the test app's Celery made current again, or later tests would count against limits.
+    """
+    from lms.extensions import limiter
+
+    def build(**config: Any) -> Flask:
+        return create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
+                           "RATELIMIT_ENABLED": True, **config})
+
+    try:
+        yield build
+    finally:
+        limiter.reset()
+        limiter.enabled = app.config["RATELIMIT_ENABLED"]
+        activate_celery(app)
+
+
 @pytest.fixture(autouse=True)
 def _transaction(app: Flask, request: pytest.FixtureRequest) -> Iterator[None]:
     """Run the test inside one outer transaction and roll it back; sessions commit to savepoints inside it.

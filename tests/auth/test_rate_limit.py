@@ -1,11 +1,8 @@
-from lms import create_app
-from tests.conftest import activate_celery, csrf_token
+from tests.conftest import csrf_token
 
 
-def test_login_is_rate_limited(app, database_url):
-    limited = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
-                          "RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per minute"})
-    client = limited.test_client()
+def test_login_is_rate_limited(rate_limited_app):
+    client = rate_limited_app(LOGIN_RATE_LIMIT="3 per minute").test_client()
     statuses = []
     for _ in range(5):
         token = csrf_token(client, "/login")
@@ -14,4 +11,3 @@ def test_login_is_rate_limited(app, database_url):
         statuses.append(response.status_code)
     assert statuses[:3] == [200, 200, 200]
     assert statuses[3:] == [429, 429]
-    activate_celery(app)

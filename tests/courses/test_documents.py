@@ -21,11 +21,10 @@ from courses import documents, reports, services
 from courses.models import Attendance, Certificate, ClassSession
 from courses.scheduling import Recurrence
 from courses.services import Mark
-from lms import create_app
 from lms.auth.models import Role
 from lms.core.models import AuditEvent
-from lms.extensions import db, limiter
-from tests.conftest import activate_celery, csrf_token, login, make_user
+from lms.extensions import db
+from tests.conftest import csrf_token, login, make_user
 from tests.courses.conftest import make_centre, make_class
 
 AFTER = datetime(2026, 4, 1, 12)
@@ -235,20 +234,12 @@ def test_the_verification_form_leads_to_the_result(client, certified):
     assert client.get(f"/courses/verify/{certificate.code.replace('-', '')}").status_code == 200
 
 
-def test_verification_is_rate_limited_against_guessing(app, database_url):
-    limited = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": True})
-    try:
-        client = limited.test_client()
-        statuses = [client.get(f"/courses/verify/GUES-SCOD-E{i:03d}").status_code for i in range(31)]
-        assert statuses[:30] == [404] * 30
-        assert statuses[30] == 429
-        assert client.get("/courses/verify").status_code == 429  # the form shares the budget
-    finally:
-        # The limiter is a process-wide singleton that the second app switched on: hand it back switched off,
-        # with its counters cleared, or every later login in the run would count against a limit.
-        limiter.reset()
-        limiter.enabled = app.config["RATELIMIT_ENABLED"]
-        activate_celery(app)
+def test_verification_is_rate_limited_against_guessing(rate_limited_app):
+    client = rate_limited_app().test_client()
+    statuses = [client.get(f"/courses/verify/GUES-SCOD-E{i:03d}").status_code for i in range(31)]
+    assert statuses[:30] == [404] * 30
+    assert statuses[30] == 429
+    assert client.get("/courses/verify").status_code == 429  # the form shares the budget
 
 
 # --- attendance book -------------------------------------------------------------------------------------------
