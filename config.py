@@ -69,6 +69,10 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
     LANGUAGES = ("vi", "en")
 
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust (0: none). Needed for
+    # absolute URLs (the certificate's QR code) and client addresses (rate limits, audit) behind a proxy.
+    PROXY_COUNT = int(_env("LMS_PROXY_COUNT", "0") or 0)
+
     RATELIMIT_STORAGE_URI = _env("LMS_RATELIMIT_STORAGE_URL", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = _env("LMS_LOGIN_RATE_LIMIT", "10 per minute;50 per hour")

@@ -52,6 +52,8 @@ from lms.registry.models import (
 )
 
 COMPLETION_WORK = "class_completion"
+# Shown on the public verification page, whose readers are Vietnamese: stored in Vietnamese.
+REVOKED_NOT_COMPLETED = "Không còn đáp ứng điều kiện hoàn thành khóa học (điểm danh đã được sửa)"
 CERTIFICATE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
 
 
@@ -595,7 +597,7 @@ def _sync_certificates(class_id: int, completed: dict[int, date]) -> int:
     revoke = [row.id for p, row in rows.items() if p not in completed and row.revoked_at is None]
     if revoke:
         db.session.execute(update(Certificate).where(Certificate.id.in_(revoke))
-                           .values(revoked_at=utcnow(), revoked_reason="the completion rule is no longer met"))
+                           .values(revoked_at=utcnow(), revoked_reason=REVOKED_NOT_COMPLETED))
     return len(issue)
 
 

@@ -21,6 +21,12 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
         if config:
             app.config.update(config)
 
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
+
     register_extensions(app)
     register_blueprints(app)
     register_cli(app)
