@@ -1,7 +1,1339 @@
-"""Placeholder replaced by the importer work in progress."""
+"""Spreadsheet import (xlsx and csv): villages, households with their persons, organisations with their members,
+and association officers.
+
+An upload becomes an :class:`ImportJob` through :func:`create_job`, which only makes the cheap checks a user
+should hear about at once. A worker then runs :func:`execute_job` in two phases:
+
+1. *Check.* Read every row, convert every cell and resolve every code against the database (a few queries per
+   file, none per row), collecting **every** error with its row, column and reason in English and Vietnamese.
+   Only the job row is written in this phase, to publish progress.
+2. *Apply.* Only if no row had an error: write everything in one transaction with a few set-based statements
+   per table, upserting on natural keys, so importing the same file again changes nothing.
+
+The column layouts are explained to users in ``lms/static/import-templates/README.txt``; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from abc import ABC, abstractmethod
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import PurePosixPath
+from typing import Any, ClassVar, NamedTuple, cast
+
+from flask import current_app
+from openpyxl import load_workbook
+from sqlalchemy import CursorResult, Select, insert, select, update
+from sqlalchemy.orm import aliased
+
+from lms.auth.models import User
+from lms.celery import enqueue_after_commit
+from lms.core.services import audit
+from lms.extensions import db, utcnow
+from lms.registry.models import (
+    AdminUnit,
+    AssociationMembership,
+    AssociationRole,
+    Household,
+    ImportJob,
+    ImportStatus,
+    ManagingLevel,
+    OccupationGroup,
+    Organisation,
+    OrganisationKind,
+    OrganisationMember,
+    Person,
+    Sex,
+    UnitLevel,
+    subtree,
+)
+from lms.registry.pii import InvalidIdNumber, id_number_hash, normalise_id_number, protected_fields
+from lms.registry.text import collation_key, fold, person_sort_key
+
+KINDS = ("villages", "households", "organisations", "officers")
+EXTENSIONS = (".xlsx", ".csv")
+XLSX_MAGIC = b"PK\x03\x04"  # an .xlsx file is a zip archive
+PROGRESS_EVERY = 500  # rows checked between two progress commits
+MAX_LISTED_ERRORS = 5000  # all errors are counted; this many are stored and shown, so a wrong file stays viewable
+# A job still "running" after this long lost its worker; the same limit makes sweep_imports re-send it.
+RUN_TIMEOUT = timedelta(minutes=30)
+# Look-ups by many values go in chunks, below SQLite's limit of 32,766 parameters per statement.
+IN_CHUNK = 10_000
 
 
 class ImportRefused(ValueError):
+    """The upload was refused before a job was created; ``field`` names the form field at fault."""
+
     def __init__(self, message: str, field: str = "file") -> None:
         super().__init__(message)
         self.field = field
+
+
+# --- messages ------------------------------------------------------------------------------------------------
+
+# Each error code with its English and Vietnamese template. Parameters ending in "_vi" are the Vietnamese
+# wording of the parameter of the same name.
+MESSAGES: dict[str, tuple[str, str]] = {
+    "not_xlsx": ("the file is not a readable .xlsx workbook",
+                 "tệp không phải là bảng tính .xlsx đọc được"),
+    "not_csv": ("the file is not readable CSV text",
+                "tệp không phải là văn bản CSV đọc được"),
+    "not_utf8": ("the CSV file is not UTF-8 text; save it as “CSV UTF-8”",
+                 "tệp CSV không dùng mã UTF-8; hãy lưu lại theo dạng “CSV UTF-8”"),
+    "empty_file": ("the file is empty",
+                   "tệp trống, không có dữ liệu"),
+    "no_rows": ("the file has a header row but no data rows",
+                "tệp chỉ có dòng tiêu đề, không có dòng dữ liệu nào"),
+    "too_many_rows": ("the file has more than {limit} data rows; split it into smaller files",
+                      "tệp có hơn {limit} dòng dữ liệu; hãy chia thành các tệp nhỏ hơn"),
+    "missing_column": ("the column {key} ({vi}) is missing from the first row",
+                       "dòng đầu tiên thiếu cột {vi} ({key})"),
+    "duplicate_column": ("the column {key} appears twice in the first row",
+                         "cột {vi} xuất hiện hai lần ở dòng đầu tiên"),
+    "missing_identity_columns": ("add the column {id_key}, or the columns {name_key}, {village_key} and "
+                                 "{household_key}, to say who each row is about",
+                                 "cần có cột {id_key}, hoặc các cột {name_key}, {village_key} và {household_key}, "
+                                 "để biết mỗi dòng nói về ai"),
+    "required": ("a value is required",
+                 "ô này không được để trống"),
+    "too_long": ("longer than {limit} characters",
+                 "dài quá {limit} ký tự"),
+    "bad_digits": ("must be exactly {digits} digits",
+                   "phải gồm đúng {digits} chữ số"),
+    "bad_id_number": ("a personal ID number has exactly 12 digits",
+                      "số định danh cá nhân phải gồm đúng 12 chữ số"),
+    "bad_date": ("“{value}” is not a date; write dd/mm/yyyy",
+                 "“{value}” không phải là ngày; hãy ghi theo dạng dd/mm/yyyy"),
+    "future_date": ("the date {value} is in the future",
+                    "ngày {value} ở tương lai"),
+    "bad_choice": ("“{value}” is not one of: {choices}",
+                   "“{value}” không phải một trong các giá trị: {choices_vi}"),
+    "unknown_commune": ("there is no current commune with code {code}",
+                        "không có xã hiện hành nào mã {code}"),
+    "commune_out_of_scope": ("commune {code} is not in {unit}",
+                             "xã {code} không thuộc {unit}"),
+    "unknown_village": ("there is no village with code {code}",
+                        "không có thôn nào mã {code}"),
+    "village_out_of_scope": ("village {code} is not in {unit}",
+                             "thôn {code} không thuộc {unit}"),
+    "unknown_unit": ("there is no current commune or village with code {code}",
+                     "không có xã hoặc thôn hiện hành nào mã {code}"),
+    "unit_out_of_scope": ("{code} is not in {unit}",
+                          "{code} không thuộc {unit}"),
+    "ambiguous_unit": ("{code} is the code of a commune and of a village",
+                       "{code} vừa là mã xã vừa là mã thôn"),
+    "village_in_other_commune": ("village code {code} already belongs to {commune}",
+                                 "mã thôn {code} đã thuộc {commune}"),
+    "duplicate_village": ("village {code} is also on row {other}",
+                          "thôn {code} đã có ở dòng {other}"),
+    "conflict": ("differs from row {other} for the same {entity}",
+                 "khác với dòng {other} của cùng {entity_vi}"),
+    "duplicate_id_number": ("the same ID number is on row {other}",
+                            "số định danh cá nhân trùng với dòng {other}"),
+    "id_number_taken": ("another person, not of this household, already has this ID number",
+                        "số định danh cá nhân này đã thuộc về một người khác, không ở hộ này"),
+    "duplicate_person": ("the same person is on row {other}",
+                         "người này đã có ở dòng {other}"),
+    "person_not_found_by_id": ("no person with this ID number lives in {unit}",
+                               "không có người nào mang số định danh này ở {unit}"),
+    "person_not_found": ("no person named {name}, born {birth}, in household {household} of village {village}",
+                         "không có người tên {name}, sinh {birth_vi}, ở hộ {household} thôn {village}"),
+    "ambiguous_person": ("{count} persons match; give the ID number instead",
+                         "có {count} người trùng khớp; hãy ghi số định danh cá nhân"),
+    "person_identity": ("give {id_key}, or {name_key}, {village_key} and {household_key}",
+                        "hãy ghi {id_key}, hoặc {name_key}, {village_key} và {household_key}"),
+    "duplicate_member": ("this person is a member of the same organisation on row {other}",
+                         "người này đã là thành viên của cùng đơn vị ở dòng {other}"),
+    "duplicate_officer": ("the same person, unit, role and start date are on row {other}",
+                          "cùng người, đơn vị, vai trò và ngày bắt đầu đã có ở dòng {other}"),
+    "ends_before_start": ("ends before it starts",
+                          "ngày kết thúc trước ngày bắt đầu"),
+    "crashed": ("the import stopped on an unexpected error; nothing was imported",
+                "việc nhập dừng lại do một lỗi không lường trước; chưa có dữ liệu nào được nhập"),
+}
+
+
+class _Invalid(Exception):
+    """A cell (or the whole file) cannot be used: a message code and its parameters."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+class _Report:
+    """Every error found in a file, named with the headers the file itself uses."""
+
+    def __init__(self) -> None:
+        self.headers: dict[str, str] = {}  # layout key → header as written in the file
+        self.positions: dict[str, int] = {}  # layout key → index of its column in the file
+        # (row, column position, error): the checks find errors column by column, users read them row by row
+        self._entries: list[tuple[int, int, dict[str, Any]]] = []
+        self._rows: set[int] = set()
+
+    def add(self, row: int | None, key: str | None, code: str, /, **params: Any) -> None:
+        """Record error ``code`` of ``row`` (None: the whole file) in the column of layout key ``key``."""
+        english, vietnamese = MESSAGES[code]
+        params_vi = {**params, **{name[:-3]: value for name, value in params.items() if name.endswith("_vi")}}
+        if row is not None:
+            self._rows.add(row)
+        position = self.positions.get(key, -1) if key else -1
+        self._entries.append((row or 0, position, {
+            "row": row,
+            "column": self.headers.get(key, key) if key else None,
+            "message": english.format(**params),
+            "message_vi": vietnamese.format(**params_vi),
+        }))
+
+    def __bool__(self) -> bool:
+        return bool(self._entries)
+
+    def listed(self) -> list[dict[str, Any]]:
+        """The errors in row and column order, at most MAX_LISTED_ERRORS of them."""
+        ordered = sorted(self._entries, key=lambda entry: entry[:2])
+        return [error for _, _, error in ordered[:MAX_LISTED_ERRORS]]
+
+    def summary(self) -> str:
+        """One line in English, e.g. "12 errors in 9 rows; nothing was imported"."""
+        count = len(self._entries)
+        if count == 1 and not self._rows:
+            return f"{self._entries[0][2]['message']}; nothing was imported"
+        text = _plural(count, "error")
+        if self._rows:
+            text += f" in {_plural(len(self._rows), 'row')}"
+        if count > MAX_LISTED_ERRORS:
+            text += f" (the first {MAX_LISTED_ERRORS:,} are listed)"
+        return text + "; nothing was imported"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+# --- cells ---------------------------------------------------------------------------------------------------
+
+Parser = Callable[[Any], Any]
+
+
+def _key(text: str) -> str:
+    """How headers and coded values are compared: folded, with "_" and "-" as spaces ("Mã thôn" = "ma thon")."""
+    return " ".join(fold(text).replace("_", " ").replace("-", " ").split())
+
+
+def _as_text(raw: Any) -> str:
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))  # a number typed into a spreadsheet comes back as 12.0
+    return str(raw).strip()
+
+
+def _shown(raw: Any) -> str:
+    text = _as_text(raw)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _text(limit: int) -> Parser:
+    def parse(raw: Any) -> str:
+        value = " ".join(_as_text(raw).split())
+        if len(value) > limit:
+            raise _Invalid("too_long", limit=limit)
+        return value
+
+    return parse
+
+
+def _code(limit: int, *, digits: int | None = None) -> Parser:
+    """An identifier. A spreadsheet drops the leading zeros of a code typed as a number; ``digits`` restores
+    them and requires exactly that many digits."""
+
+    def parse(raw: Any) -> str:
+        value = "".join(_as_text(raw).split())
+        if digits:
+            if isinstance(raw, int | float):
+                value = value.zfill(digits)
+            if len(value) != digits or not value.isdigit():
+                raise _Invalid("bad_digits", digits=digits)
+        if len(value) > limit:
+            raise _Invalid("too_long", limit=limit)
+        return value
+
+    return parse
+
+
+class IdNumber(NamedTuple):
+    number: str
+    hash: str
+
+
+def _id_number(raw: Any) -> IdNumber:
+    text = _as_text(raw)
+    if isinstance(raw, int | float):
+        text = text.zfill(12)  # ID numbers start with the 0 of the province of birth
+    try:
+        number = normalise_id_number(text)
+    except InvalidIdNumber as exc:
+        raise _Invalid("bad_id_number") from exc
+    return IdNumber(number, id_number_hash(number))
+
+
+_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+_YMD = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?")
+
+
+def _date(raw: Any) -> date:
+    """A real spreadsheet date, or text as dd/mm/yyyy (Vietnamese order) or yyyy-mm-dd."""
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    text = _as_text(raw)
+    if match := _DMY.fullmatch(text):
+        day, month, year = (int(part) for part in match.groups())
+    elif match := _YMD.fullmatch(text):
+        year, month, day = (int(part) for part in match.groups())
+    else:
+        raise _Invalid("bad_date", value=_shown(raw))
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise _Invalid("bad_date", value=_shown(raw)) from None
+
+
+def _past_date(raw: Any) -> date:
+    value = _date(raw)
+    if value > date.today():
+        raise _Invalid("future_date", value=value.strftime("%d/%m/%Y"))
+    return value
+
+
+def _choice(options: dict[str, tuple[str, ...]]) -> Parser:
+    """A coded value, given as its code or any of its names (English or Vietnamese, with or without marks).
+    The first name of each option is its Vietnamese label, quoted in error messages."""
+    lookup = {_key(name): value for value, names in options.items() for name in (value, *names)}
+    listed = ", ".join(options)
+    listed_vi = ", ".join(names[0] for names in options.values())
+
+    def parse(raw: Any) -> str:
+        value = lookup.get(_key(_as_text(raw)))
+        if value is None:
+            raise _Invalid("bad_choice", value=_shown(raw), choices=listed, choices_vi=listed_vi)
+        return value
+
+    return parse
+
+
+SEX = _choice({Sex.MALE: ("Nam", "male"), Sex.FEMALE: ("Nữ", "female")})
+OCCUPATION = _choice({
+    OccupationGroup.WORKER: ("Người lao động", "Lao động", "Công nhân"),
+    OccupationGroup.OFFICIAL: ("Cán bộ, công chức, viên chức", "Cán bộ", "Công chức", "Viên chức"),
+    OccupationGroup.PUPIL: ("Học sinh, sinh viên", "Học sinh", "Sinh viên", "student"),
+    OccupationGroup.OTHER: ("Khác",),
+})
+ORGANISATION_KIND = _choice({
+    OrganisationKind.AGENCY: ("Cơ quan nhà nước", "Cơ quan"),
+    OrganisationKind.PUBLIC_SERVICE: ("Đơn vị sự nghiệp công lập", "Đơn vị sự nghiệp"),
+    OrganisationKind.SCHOOL: ("Trường học", "Trường"),
+    OrganisationKind.ENTERPRISE: ("Doanh nghiệp",),
+    OrganisationKind.ASSOCIATION: ("Hội, đoàn thể", "Hội", "Đoàn thể"),
+    OrganisationKind.OTHER: ("Khác",),
+})
+MANAGING_LEVEL = _choice({
+    ManagingLevel.COMMUNE: ("Xã", "Cấp xã"),
+    ManagingLevel.DISTRICT: ("Huyện", "Cấp huyện"),
+    ManagingLevel.PROVINCE: ("Tỉnh", "Cấp tỉnh"),
+    ManagingLevel.CENTRAL: ("Trung ương",),
+})
+ROLE = _choice({
+    AssociationRole.CHAIR: ("Chủ tịch",),
+    AssociationRole.VICE_CHAIR: ("Phó Chủ tịch", "vice chairman"),
+    AssociationRole.OFFICER: ("Cán bộ",),
+    AssociationRole.MEMBER: ("Hội viên",),
+})
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a layout: its English key (also a valid header), its Vietnamese header, and how to read it.
+
+    ``required`` columns must be in the header row and filled on every row; the others may be left out.
+    """
+
+    key: str
+    vi: str
+    parse: Parser
+    required: bool = True
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.key, self.vi, *self.aliases)
+
+
+def _optional(key: str, vi: str, parse: Parser, *aliases: str) -> Column:
+    return Column(key, vi, parse, required=False, aliases=aliases)
+
+
+COMMUNE_CODE = Column("commune_code", "Mã xã", _code(5, digits=5))
+VILLAGE_CODE = Column("village_code", "Mã thôn", _code(32))
+HOUSEHOLD_CODE = Column("household_code", "Mã hộ", _code(40), aliases=("Số hộ",))
+ID_NUMBER = _optional("id_number", "Số định danh cá nhân", _id_number, "Số CCCD", "CCCD", "Số định danh")
+
+
+@dataclass
+class Line:
+    """One data row of the file: its spreadsheet row number (the header is row 1) and its converted cells.
+
+    A key is missing from ``values`` when its cell is empty or invalid; invalid ones are also in ``bad``.
+    """
+
+    number: int
+    values: dict[str, Any]
+    bad: set[str] = field(default_factory=set)
+
+    def get(self, key: str) -> Any:
+        return self.values.get(key)
+
+
+# --- reading files -------------------------------------------------------------------------------------------
+
+
+def _xlsx_rows(content: bytes) -> Iterator[Sequence[Any]]:
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl reports a damaged or foreign archive with many kinds of error
+        raise _Invalid("not_xlsx") from exc
+    try:
+        yield from workbook.worksheets[0].iter_rows(values_only=True)
+    except Exception as exc:  # read-only mode parses the sheet lazily, so damage shows up here
+        raise _Invalid("not_xlsx") from exc
+    finally:
+        workbook.close()
+
+
+def _csv_rows(content: bytes) -> Iterator[Sequence[Any]]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _Invalid("not_utf8") from exc
+    if "\x00" in text:
+        raise _Invalid("not_csv")
+    # Spreadsheet programs set to Vietnamese (decimal comma) save CSV with ";"; take what the header row uses.
+    first_line = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=first_line.count)
+    try:
+        yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    except csv.Error as exc:
+        raise _Invalid("not_csv") from exc
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def read_table(filename: str, content: bytes, max_rows: int) -> tuple[list[Any], list[tuple[int, list[Any]]]]:
+    """The header cells and the non-blank data rows (with their spreadsheet row numbers) of the first sheet.
+
+    Raises :class:`_Invalid` for a file that cannot be read, is empty, or has more than ``max_rows`` data rows.
+    """
+    reader = _csv_rows if filename.lower().endswith(".csv") else _xlsx_rows
+    header: list[Any] | None = None
+    rows: list[tuple[int, list[Any]]] = []
+    for number, cells in enumerate(reader(content), start=1):
+        cleaned = [_clean(cell) for cell in cells]
+        if header is None:
+            header = cleaned
+        elif any(cell is not None for cell in cleaned):
+            if len(rows) == max_rows:
+                raise _Invalid("too_many_rows", limit=f"{max_rows:,}")
+            rows.append((number, cleaned))
+    if header is None or (not rows and all(cell is None for cell in header)):
+        raise _Invalid("empty_file")
+    if not rows:
+        raise _Invalid("no_rows")
+    return header, rows
+
+
+def _match_headers(header: list[Any], layout: tuple[Column, ...], report: _Report) -> tuple[dict[str, int],
+                                                                                           list[str]]:
+    """The cell index of each column of ``layout`` found in the header row, and the headers matching none."""
+    by_name = {_key(name): column for column in layout for name in column.names}
+    found: dict[str, int] = {}
+    ignored: list[str] = []
+    for index, cell in enumerate(header):
+        if cell is None:
+            continue
+        text = _as_text(cell)
+        column = by_name.get(_key(text))
+        if column is None:
+            ignored.append(text)
+        elif column.key in found:
+            report.add(1, column.key, "duplicate_column", key=column.key, vi=column.vi)
+        else:
+            found[column.key] = index
+            report.headers[column.key] = text
+            report.positions[column.key] = index
+    for column in layout:
+        if column.required and column.key not in found:
+            report.add(1, column.key, "missing_column", key=column.key, vi=column.vi)
+    return found, ignored
+
+
+def _convert(number: int, cells: list[Any], columns: dict[str, tuple[Column, int]], report: _Report) -> Line:
+    line = Line(number, {})
+    for key, (column, index) in columns.items():
+        raw = cells[index] if index < len(cells) else None
+        if raw is None:
+            if column.required:
+                report.add(number, key, "required")
+                line.bad.add(key)
+            continue
+        try:
+            line.values[key] = column.parse(raw)
+        except _Invalid as exc:
+            report.add(number, key, exc.code, **exc.params)
+            line.bad.add(key)
+    return line
+
+
+# --- look-ups ------------------------------------------------------------------------------------------------
+
+
+def _fetch_in(stmt: Select[Any], column: Any, values: Collection[Any]) -> list[Any]:
+    """The rows of ``stmt`` where ``column`` is one of ``values``: one statement per ``IN_CHUNK`` values."""
+    ordered = sorted(values)
+    rows: list[Any] = []
+    for start in range(0, len(ordered), IN_CHUNK):
+        rows.extend(db.session.execute(stmt.where(column.in_(ordered[start:start + IN_CHUNK]))).all())
+    return rows
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The unit a job imports into; every row must fall inside its subtree."""
+
+    id: int
+    path: str
+    name: str
+
+
+class UnitRef(NamedTuple):
+    id: int
+    code: str
+    level: str
+    name: str
+    path: str
+    in_scope: bool
+    valid_from: date | None
+    area_class: str
+
+
+def _current_units(scope: Scope, levels: Collection[str], codes: Collection[str]) -> list[UnitRef]:
+    """Current units of ``levels`` with ``codes``, anywhere, each saying whether it lies in ``scope``."""
+    stmt = select(
+        AdminUnit.id, AdminUnit.code, AdminUnit.level, AdminUnit.name, AdminUnit.path,
+        subtree(AdminUnit.path, scope.path).label("in_scope"), AdminUnit.valid_from, AdminUnit.area_class,
+    ).where(AdminUnit.level.in_(levels), AdminUnit.valid_to.is_(None))
+    return [UnitRef(row.id, row.code, row.level, row.name, row.path, bool(row.in_scope), row.valid_from,
+                    row.area_class) for row in _fetch_in(stmt, AdminUnit.code, codes)]
+
+
+class _UnitResolver:
+    """Resolves the unit codes of a column to current units inside the scope, reporting the ones that are not."""
+
+    def __init__(self, scope: Scope, report: _Report, levels: tuple[str, ...], what: str) -> None:
+        self.scope, self.report, self.levels, self.what = scope, report, levels, what
+        self.units: dict[str, list[UnitRef]] = {}
+
+    def load(self, lines: list[Line], key: str) -> None:
+        codes = {line.get(key) for line in lines} - {None}
+        for unit in _current_units(self.scope, self.levels, codes):
+            self.units.setdefault(unit.code, []).append(unit)
+
+    def resolve(self, line: Line, key: str) -> UnitRef | None:
+        code = line.get(key)
+        if code is None:
+            return None
+        found = self.units.get(code, [])
+        if not found:
+            self.report.add(line.number, key, f"unknown_{self.what}", code=code)
+            return None
+        if len(found) > 1:
+            self.report.add(line.number, key, "ambiguous_unit", code=code)
+            return None
+        if not found[0].in_scope:
+            self.report.add(line.number, key, f"{self.what}_out_of_scope", code=code, unit=self.scope.name)
+            return None
+        return found[0]
+
+
+@dataclass(frozen=True)
+class PersonColumns:
+    """The columns that name an existing person: an ID number, or name, birth date, village and household."""
+
+    id_number: str
+    full_name: str
+    birth_date: str
+    village_code: str
+    household_code: str
+
+    def message_params(self, report: _Report) -> dict[str, str]:
+        return {name: report.headers.get(key, key) for name, key in (
+            ("id_key", self.id_number), ("name_key", self.full_name), ("village_key", self.village_code),
+            ("household_key", self.household_code))}
+
+
+class _PersonFinder:
+    """Finds the existing persons, inside the scope, that rows name (two queries for the whole file)."""
+
+    def __init__(self, scope: Scope, report: _Report, columns: PersonColumns) -> None:
+        self.scope, self.report, self.columns = scope, report, columns
+        self.by_hash: dict[str, int] = {}
+        self.by_key: dict[tuple[str, str, str, date | None], list[int]] = defaultdict(list)
+
+    def load(self, lines: list[Line]) -> None:
+        c = self.columns
+        hashes = {line.get(c.id_number).hash for line in lines if line.get(c.id_number)}
+        home = aliased(AdminUnit)
+        by_hash = (select(Person.id_number_hash, Person.id).join(home, home.id == Person.unit_id)
+                   .where(subtree(home.path, self.scope.path)))
+        self.by_hash = dict(_fetch_in(by_hash, Person.id_number_hash, hashes))
+        village_codes = {line.get(c.village_code) for line in lines if line.get(c.full_name)} - {None}
+        village = aliased(AdminUnit)
+        by_key = (
+            select(village.code, Household.code, Person.name_folded, Person.birth_date, Person.id)
+            .join(Household, Household.id == Person.household_id)
+            .join(village, village.id == Household.village_id)
+            .where(village.level == UnitLevel.VILLAGE, village.valid_to.is_(None),
+                   subtree(village.path, self.scope.path))
+            .order_by(Person.id)
+        )
+        for village_code, household_code, name_folded, birth_date, person_id in _fetch_in(by_key, village.code,
+                                                                                           village_codes):
+            self.by_key[(village_code, household_code, name_folded, birth_date)].append(person_id)
+
+    def wanted(self, line: Line) -> bool:
+        """Whether the row names a person at all (organisation rows without a member do not)."""
+        c = self.columns
+        return any(line.get(key) is not None or key in line.bad
+                   for key in (c.id_number, c.full_name, c.birth_date, c.village_code, c.household_code))
+
+    def find(self, line: Line) -> int | None:
+        c = self.columns
+        if line.bad.intersection((c.id_number, c.full_name, c.birth_date, c.village_code, c.household_code)):
+            return None  # already reported
+        id_number: IdNumber | None = line.get(c.id_number)
+        if id_number is not None:
+            person_id = self.by_hash.get(id_number.hash)
+            if person_id is None:
+                self.report.add(line.number, c.id_number, "person_not_found_by_id", unit=self.scope.name)
+            return person_id
+        name, village_code, household_code = (line.get(k) for k in (c.full_name, c.village_code, c.household_code))
+        if name is None or village_code is None or household_code is None:
+            self.report.add(line.number, c.id_number, "person_identity", **self.columns.message_params(self.report))
+            return None
+        birth: date | None = line.get(c.birth_date)
+        found = self.by_key.get((village_code, household_code, fold(name), birth), [])
+        if len(found) > 1:
+            self.report.add(line.number, c.full_name, "ambiguous_person", count=len(found))
+            return None
+        if not found:
+            self.report.add(
+                line.number, c.full_name, "person_not_found", name=name, household=household_code,
+                village=village_code, birth=birth.strftime("%d/%m/%Y") if birth else "(no date)",
+                birth_vi=birth.strftime("%d/%m/%Y") if birth else "(không rõ ngày)",
+            )
+            return None
+        return found[0]
+
+
+# --- applying ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+
+
+def _write(model: type, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
+    """Bulk INSERT of new rows and bulk UPDATE by primary key of changed ones: one statement each.
+
+    SQLAlchemy sends one batch per run of rows with the same keys, so every dictionary of a list must have the
+    same keys; ``render_nulls`` keeps None values as NULLs instead of dropping their keys, which would split
+    rows with and without, say, an ID number into alternating batches of one.
+    """
+    if inserts:
+        db.session.execute(insert(model).execution_options(render_nulls=True), inserts)
+    if updates:
+        db.session.execute(update(model), updates)
+
+
+def _name_columns(name: str, *, person: bool = False) -> dict[str, str]:
+    """The name and the derived keys the ``_Named`` validator fills on ORM writes (bulk writes bypass it)."""
+    name = " ".join(name.split())
+    return {
+        "full_name" if person else "name": name,
+        "name_folded": fold(name),
+        "sort_key": person_sort_key(name) if person else collation_key(name),
+    }
+
+
+def _first_row(seen: dict[Any, int], key: Any, line: Line) -> int | None:
+    """The row where ``key`` was first seen, if another one; remembers ``line`` otherwise."""
+    first = seen.setdefault(key, line.number)
+    return first if first != line.number else None
+
+
+# --- the four layouts ----------------------------------------------------------------------------------------
+
+
+class _Layout(ABC):
+    """A kind of file: its columns, how its rows are checked against the database, and how they are applied.
+
+    ``prepare`` loads what the rows refer to (a few queries for the whole file); ``check`` looks at one row
+    without any query; ``apply`` runs only when no row had an error.
+    """
+
+    columns: ClassVar[tuple[Column, ...]]
+
+    def __init__(self, scope: Scope, report: _Report, job_id: int) -> None:
+        self.scope, self.report, self.job_id = scope, report, job_id
+
+    def check_headers(self, found: Collection[str]) -> None:  # noqa: B027 - optional hook; most layouts need none
+        """Header rules beyond the required columns; ``found`` holds the keys of the columns present."""
+
+    @abstractmethod
+    def prepare(self, lines: list[Line]) -> None: ...
+
+    @abstractmethod
+    def check(self, line: Line) -> None: ...
+
+    @abstractmethod
+    def apply(self) -> dict[str, dict[str, int]]: ...
+
+
+class _ExistingVillage(NamedTuple):
+    id: int
+    parent_id: int
+    kind: str
+    name: str
+    commune: str
+
+
+# Words that name the kind of a village when they begin its name ("Thôn Hòa Bình" → kind "Thôn").
+VILLAGE_KINDS = ("Tổ dân phố", "Thôn", "Làng", "Bản", "Buôn", "Xóm", "Ấp", "Khối", "Tổ")
+
+
+def split_village_name(text: str) -> tuple[str, str]:
+    """(kind, name) of a village as the hierarchy stores it, like the reference data: "Làng Kon Klor" →
+    ("Làng", "Kon Klor"); a name without a kind word keeps an empty kind."""
+    words = text.split()
+    for kind in VILLAGE_KINDS:
+        size = len(kind.split())
+        if len(words) > size and _key(" ".join(words[:size])) == _key(kind):
+            return " ".join(words[:size]), " ".join(words[size:])
+    return "", text
+
+
+class _Villages(_Layout):
+    columns = (COMMUNE_CODE, VILLAGE_CODE, Column("village_name", "Tên thôn", _text(200)))
+
+    def __init__(self, scope: Scope, report: _Report, job_id: int) -> None:
+        super().__init__(scope, report, job_id)
+        self.communes = _UnitResolver(scope, report, (UnitLevel.COMMUNE,), "commune")
+        self.existing: dict[str, _ExistingVillage] = {}
+        self.seen: dict[str, int] = {}
+        self.wanted: dict[str, tuple[UnitRef, str, str]] = {}  # village code → (commune, kind, name)
+
+    def prepare(self, lines: list[Line]) -> None:
+        self.communes.load(lines, "commune_code")
+        parent = aliased(AdminUnit)
+        stmt = (select(AdminUnit.code, AdminUnit.id, AdminUnit.parent_id, AdminUnit.kind, AdminUnit.name,
+                       parent.kind + " " + parent.name)
+                .join(parent, parent.id == AdminUnit.parent_id)
+                .where(AdminUnit.level == UnitLevel.VILLAGE, AdminUnit.valid_to.is_(None)))
+        codes = {line.get("village_code") for line in lines} - {None}
+        self.existing = {row[0]: _ExistingVillage(*row[1:]) for row in _fetch_in(stmt, AdminUnit.code, codes)}
+
+    def check(self, line: Line) -> None:
+        commune = self.communes.resolve(line, "commune_code")
+        code = line.get("village_code")
+        if code is None:
+            return
+        if (other := _first_row(self.seen, code, line)) is not None:
+            self.report.add(line.number, "village_code", "duplicate_village", code=code, other=other)
+            return
+        existing = self.existing.get(code)
+        if existing is not None and commune is not None and existing.parent_id != commune.id:
+            self.report.add(line.number, "village_code", "village_in_other_commune", code=code,
+                            commune=existing.commune.strip())
+        elif commune is not None and line.get("village_name") is not None:
+            self.wanted[code] = (commune, *split_village_name(line.get("village_name")))
+
+    def apply(self) -> dict[str, dict[str, int]]:
+        tally = Tally()
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        parent_paths: dict[str, str] = {}  # temporary path → path of the commune
+        for code, (commune, kind, name) in self.wanted.items():
+            existing = self.existing.get(code)
+            if existing is None:
+                # The path needs the new id: insert under a unique temporary path, then set it (as
+                # services._upsert_units does for the reference units).
+                temporary = f"tmp:import:{self.job_id}:{code}"
+                parent_paths[temporary] = commune.path
+                inserts.append({
+                    "code": code, "kind": kind, "level": UnitLevel.VILLAGE.value, "parent_id": commune.id,
+                    "path": temporary, "valid_from": commune.valid_from, "valid_to": None,
+                    "area_class": commune.area_class, **_name_columns(name),
+                })
+                tally.created += 1
+            elif (existing.kind, existing.name) != (kind, name):
+                updates.append({"id": existing.id, "kind": kind, **_name_columns(name)})
+                tally.updated += 1
+            else:
+                tally.unchanged += 1
+        _write(AdminUnit, inserts, updates)
+        if inserts:
+            created = _fetch_in(select(AdminUnit.id, AdminUnit.path), AdminUnit.path, parent_paths)
+            db.session.execute(update(AdminUnit), [
+                {"id": unit_id, "path": f"{parent_paths[temporary]}{unit_id}/"} for unit_id, temporary in created
+            ])
+        return {"villages": tally.as_dict()}
+
+
+class _ExistingPerson(NamedTuple):
+    id: int
+    household_id: int
+    full_name: str
+    name_folded: str
+    birth_date: date | None
+    sex: str | None
+    relation_to_head: str | None
+    ethnicity: str | None
+    occupation_group: str
+    id_number_hash: str | None
+    id_number_encrypted: bytes | None
+    id_number_hint: str | None
+
+
+# The person columns a households file may set; an empty cell keeps what is stored.
+PERSON_FIELDS = ("birth_date", "sex", "relation_to_head", "ethnicity", "occupation_group")
+# What an import compares to tell an updated person from an unchanged one (the name keys follow full_name).
+STORED_PERSON_FIELDS = (*PERSON_FIELDS, "full_name", "id_number_hash", "id_number_encrypted", "id_number_hint")
+HouseholdKey = tuple[int, str]  # (village id, household code): the natural key of a household
+
+
+class _Households(_Layout):
+    columns = (
+        VILLAGE_CODE,
+        HOUSEHOLD_CODE,
+        _optional("address", "Địa chỉ", _text(300)),
+        Column("full_name", "Họ và tên", _text(200), aliases=("Họ tên",)),
+        _optional("birth_date", "Ngày sinh", _past_date),
+        _optional("sex", "Giới tính", SEX),
+        _optional("relation_to_head", "Quan hệ với chủ hộ", _text(40)),
+        ID_NUMBER,
+        _optional("ethnicity", "Dân tộc", _text(60)),
+        _optional("occupation_group", "Nhóm nghề nghiệp", OCCUPATION, "Nghề nghiệp"),
+    )
+
+    def __init__(self, scope: Scope, report: _Report, job_id: int) -> None:
+        super().__init__(scope, report, job_id)
+        self.villages = _UnitResolver(scope, report, (UnitLevel.VILLAGE,), "village")
+        self.households: dict[HouseholdKey, tuple[int, str]] = {}  # existing: key → (id, address)
+        self.persons: dict[int, _ExistingPerson] = {}
+        self.by_key: dict[tuple[int, str, date | None], list[int]] = defaultdict(list)
+        self.by_hash: dict[str, tuple[int, int | None]] = {}  # any person's hash → (id, household id)
+        self.addresses: dict[HouseholdKey, tuple[int, str]] = {}  # key → (first row giving one, address)
+        self.seen_ids: dict[str, int] = {}
+        self.seen_keys: dict[tuple[HouseholdKey, str, date | None], int] = {}
+        self.claimed: dict[int, int] = {}  # existing person id → row
+        self.rows: list[tuple[Line, HouseholdKey, int | None]] = []  # each person row, with its match
+
+    def prepare(self, lines: list[Line]) -> None:
+        self.villages.load(lines, "village_code")
+        village_ids = {u.id for units in self.villages.units.values() for u in units if u.in_scope}
+        self._load_households(village_ids)
+        members = select(*(getattr(Person, name) for name in _ExistingPerson._fields)).join(
+            Household, Household.id == Person.household_id)
+        for row in _fetch_in(members, Household.village_id, village_ids):
+            person = _ExistingPerson(*row)
+            self.persons[person.id] = person
+            self.by_key[(person.household_id, person.name_folded, person.birth_date)].append(person.id)
+        # Anyone's ID number counts, not only that of the persons in these villages: it is unique nationwide.
+        hashes = {line.get("id_number").hash for line in lines if line.get("id_number")}
+        holders = select(Person.id_number_hash, Person.id, Person.household_id)
+        self.by_hash = {h: (i, hh) for h, i, hh in _fetch_in(holders, Person.id_number_hash, hashes)}
+
+    def _load_households(self, village_ids: Collection[int]) -> None:
+        stmt = select(Household.village_id, Household.code, Household.id, Household.address)
+        self.households = {(v, c): (i, a) for v, c, i, a in _fetch_in(stmt, Household.village_id, village_ids)}
+
+    def check(self, line: Line) -> None:
+        village = self.villages.resolve(line, "village_code")
+        code = line.get("household_code")
+        if village is None or code is None:
+            return
+        key = (village.id, code)
+        if (address := line.get("address")) is not None:
+            first, first_address = self.addresses.setdefault(key, (line.number, address))
+            if first_address != address:
+                self.report.add(line.number, "address", "conflict", other=first, entity="household",
+                                entity_vi="hộ")
+        if line.get("full_name") is not None and not line.bad.intersection(("id_number", "birth_date")):
+            self.rows.append((line, key, self._match(line, key)))
+
+    def _match(self, line: Line, key: HouseholdKey) -> int | None:
+        """The existing person this row updates, or None for a new one; reports rows that clash.
+
+        A person is the holder of the row's ID number, else the member of the same household with the same
+        name (diacritics ignored) and birth date.
+        """
+        name, birth = fold(line.get("full_name")), line.get("birth_date")
+        id_number: IdNumber | None = line.get("id_number")
+        if id_number is None and (other := _first_row(self.seen_keys, (key, name, birth), line)) is not None:
+            self.report.add(line.number, "full_name", "duplicate_person", other=other)
+            return None
+        if id_number is not None and (other := _first_row(self.seen_ids, id_number.hash, line)) is not None:
+            self.report.add(line.number, "id_number", "duplicate_id_number", other=other)
+            return None
+        household_id = self.households[key][0] if key in self.households else None
+        holder = self.by_hash.get(id_number.hash) if id_number is not None else None
+        if holder is not None and (household_id is None or holder[1] != household_id):
+            self.report.add(line.number, "id_number", "id_number_taken")
+            return None
+        if holder is not None:
+            return self._claim(line, holder[0])
+        if household_id is None:
+            return None
+        candidates = self.by_key.get((household_id, name, birth), [])
+        if id_number is not None:
+            # A new ID number may complete a person recorded without one, never replace another number.
+            candidates = [p for p in candidates if self.persons[p].id_number_hash is None]
+        return self._claim(line, candidates[0]) if candidates else None
+
+    def _claim(self, line: Line, person_id: int) -> int | None:
+        if (other := _first_row(self.claimed, person_id, line)) is not None:
+            self.report.add(line.number, "full_name", "duplicate_person", other=other)
+            return None
+        return person_id
+
+    def apply(self) -> dict[str, dict[str, int]]:
+        households = self._apply_households()
+        persons = self._apply_persons()
+        return {"households": households.as_dict(), "persons": persons.as_dict()}
+
+    def _apply_households(self) -> Tally:
+        tally, now = Tally(), utcnow()
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for key in dict.fromkeys(key for _, key, _ in self.rows):
+            address = self.addresses[key][1] if key in self.addresses else None
+            if key not in self.households:
+                inserts.append({"village_id": key[0], "code": key[1], "address": address or "",
+                                "created_at": now, "updated_at": now})
+                tally.created += 1
+            elif address is not None and address != self.households[key][1]:
+                updates.append({"id": self.households[key][0], "address": address, "updated_at": now})
+                tally.updated += 1
+            else:
+                tally.unchanged += 1
+        _write(Household, inserts, updates)
+        if inserts:  # the new households' ids, for their members
+            self._load_households({key[0] for _, key, _ in self.rows})
+        return tally
+
+    def _apply_persons(self) -> Tally:
+        tally, now = Tally(), utcnow()
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for line, key, person_id in self.rows:
+            existing = self.persons[person_id] if person_id is not None else None
+            values = _person_values(line, existing)
+            if existing is None:
+                inserts.append({**values, "household_id": self.households[key][0], "unit_id": key[0],
+                                "phone": None, "created_at": now, "updated_at": now})
+                tally.created += 1
+            elif any(values[name] != getattr(existing, name) for name in STORED_PERSON_FIELDS):
+                updates.append({**values, "id": existing.id, "updated_at": now})
+                tally.updated += 1
+            else:
+                tally.unchanged += 1
+        _write(Person, inserts, updates)
+        return tally
+
+
+def _person_values(line: Line, existing: _ExistingPerson | None) -> dict[str, Any]:
+    """The person columns after applying ``line`` to ``existing`` (or to nothing, for a new person).
+
+    An empty cell keeps the stored value; the derived name keys and the protected ID columns are filled here
+    because bulk writes bypass the ORM validators. Every result has the same keys, so one statement writes all.
+    """
+    values = {name: getattr(existing, name) if existing else None for name in STORED_PERSON_FIELDS}
+    values.update({name: line.get(name) for name in PERSON_FIELDS if line.get(name) is not None})
+    values["occupation_group"] = values["occupation_group"] or OccupationGroup.OTHER.value
+    values.update(_name_columns(line.get("full_name"), person=True))
+    id_number: IdNumber | None = line.get("id_number")
+    if id_number is not None and values["id_number_hash"] != id_number.hash:
+        values.update(protected_fields(id_number.number))
+    return values
+
+
+class _ExistingOrganisation(NamedTuple):
+    id: int
+    name: str
+    kind: str
+    managing_level: str
+
+
+MEMBER = PersonColumns("member_id_number", "member_full_name", "member_birth_date", "member_village_code",
+                       "member_household_code")
+OrganisationKey = tuple[int, str]  # (commune id, organisation code)
+
+
+class _Organisations(_Layout):
+    columns = (
+        COMMUNE_CODE,
+        Column("organisation_code", "Mã đơn vị", _code(40)),
+        Column("organisation_name", "Tên đơn vị", _text(300)),
+        Column("kind", "Loại hình", ORGANISATION_KIND),
+        Column("managing_level", "Cấp quản lý", MANAGING_LEVEL),
+        _optional(MEMBER.id_number, "Số định danh thành viên", _id_number),
+        _optional(MEMBER.full_name, "Họ tên thành viên", _text(200)),
+        _optional(MEMBER.birth_date, "Ngày sinh thành viên", _past_date),
+        _optional(MEMBER.village_code, "Mã thôn thành viên", _code(32)),
+        _optional(MEMBER.household_code, "Mã hộ thành viên", _code(40)),
+        _optional("position", "Chức vụ", _text(120)),
+    )
+    FIELDS = ("organisation_name", "kind", "managing_level")
+
+    def __init__(self, scope: Scope, report: _Report, job_id: int) -> None:
+        super().__init__(scope, report, job_id)
+        self.communes = _UnitResolver(scope, report, (UnitLevel.COMMUNE,), "commune")
+        self.members = _PersonFinder(scope, report, MEMBER)
+        self.existing: dict[OrganisationKey, _ExistingOrganisation] = {}
+        self.memberships: dict[tuple[int, int], tuple[int, str]] = {}  # (org id, person id) → (id, position)
+        self.organisations: dict[OrganisationKey, tuple[int, dict[str, str]]] = {}  # → (first row, fields)
+        self.wanted_members: dict[tuple[OrganisationKey, int], tuple[int, str | None]] = {}  # → (row, position)
+
+    def prepare(self, lines: list[Line]) -> None:
+        self.communes.load(lines, "commune_code")
+        self.members.load(lines)
+        commune_ids = {u.id for units in self.communes.units.values() for u in units if u.in_scope}
+        stmt = select(Organisation.commune_id, Organisation.code, Organisation.id, Organisation.name,
+                      Organisation.kind, Organisation.managing_level)
+        self.existing = {(row[0], row[1]): _ExistingOrganisation(*row[2:])
+                         for row in _fetch_in(stmt, Organisation.commune_id, commune_ids)}
+        members = (select(OrganisationMember.organisation_id, OrganisationMember.person_id, OrganisationMember.id,
+                          OrganisationMember.position)
+                   .join(Organisation, Organisation.id == OrganisationMember.organisation_id))
+        self.memberships = {(o, p): (i, pos) for o, p, i, pos in _fetch_in(members, Organisation.commune_id,
+                                                                           commune_ids)}
+
+    def check(self, line: Line) -> None:
+        commune = self.communes.resolve(line, "commune_code")
+        person_id = self.members.find(line) if self.members.wanted(line) else None
+        code = line.get("organisation_code")
+        if commune is None or code is None or line.bad.intersection(self.FIELDS):
+            return
+        key = (commune.id, code)
+        fields = {name: line.get(name) for name in self.FIELDS}
+        first, first_fields = self.organisations.setdefault(key, (line.number, fields))
+        for name in self.FIELDS:
+            if fields[name] != first_fields[name]:
+                self.report.add(line.number, name, "conflict", other=first, entity="organisation",
+                                entity_vi="đơn vị")
+        if person_id is not None:
+            row, _ = self.wanted_members.setdefault((key, person_id), (line.number, line.get("position")))
+            if row != line.number:
+                self.report.add(line.number, MEMBER.full_name if line.get(MEMBER.full_name) else MEMBER.id_number,
+                                "duplicate_member", other=row)
+
+    def apply(self) -> dict[str, dict[str, int]]:
+        organisations = Tally()
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for key, (_, fields) in self.organisations.items():
+            values = {"kind": fields["kind"], "managing_level": fields["managing_level"],
+                      **_name_columns(fields["organisation_name"])}
+            existing = self.existing.get(key)
+            if existing is None:
+                inserts.append({"commune_id": key[0], "code": key[1], "address": "", **values})
+                organisations.created += 1
+            elif (existing.name, existing.kind, existing.managing_level) != (values["name"], values["kind"],
+                                                                             values["managing_level"]):
+                updates.append({"id": existing.id, **values})
+                organisations.updated += 1
+            else:
+                organisations.unchanged += 1
+        _write(Organisation, inserts, updates)
+        ids = {key: existing.id for key, existing in self.existing.items()}
+        if inserts:
+            stmt = select(Organisation.commune_id, Organisation.code, Organisation.id)
+            ids = {(c, code): i for c, code, i in _fetch_in(stmt, Organisation.commune_id,
+                                                            {row["commune_id"] for row in inserts})} | ids
+        members = self._apply_members(ids)
+        return {"organisations": organisations.as_dict(), "members": members.as_dict()}
+
+    def _apply_members(self, ids: dict[OrganisationKey, int]) -> Tally:
+        tally = Tally()
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for (key, person_id), (_, position) in self.wanted_members.items():
+            existing = self.memberships.get((ids[key], person_id))
+            if existing is None:
+                inserts.append({"organisation_id": ids[key], "person_id": person_id, "position": position or "",
+                                "started_on": None, "ended_on": None})
+                tally.created += 1
+            elif position is not None and position != existing[1]:
+                updates.append({"id": existing[0], "position": position})
+                tally.updated += 1
+            else:
+                tally.unchanged += 1
+        _write(OrganisationMember, inserts, updates)
+        return tally
+
+
+OFFICER = PersonColumns("id_number", "full_name", "birth_date", "village_code", "household_code")
+OfficerKey = tuple[int, int, str, date | None]  # (person, unit, role, started on): natural key of a membership
+
+
+class _Officers(_Layout):
+    columns = (
+        Column("unit_code", "Mã xã/thôn", _code(32), aliases=("Mã đơn vị hành chính",)),
+        ID_NUMBER,
+        _optional(OFFICER.full_name, "Họ và tên", _text(200), "Họ tên"),
+        _optional(OFFICER.birth_date, "Ngày sinh", _past_date),
+        _optional(OFFICER.village_code, "Mã thôn", _code(32)),
+        _optional(OFFICER.household_code, "Mã hộ", _code(40), "Số hộ"),
+        Column("role", "Vai trò", ROLE, aliases=("Chức danh",)),
+        _optional("started_on", "Ngày bắt đầu", _date),
+        _optional("ended_on", "Ngày kết thúc", _date),
+    )
+
+    def __init__(self, scope: Scope, report: _Report, job_id: int) -> None:
+        super().__init__(scope, report, job_id)
+        self.units = _UnitResolver(scope, report, (UnitLevel.COMMUNE, UnitLevel.VILLAGE), "unit")
+        self.persons = _PersonFinder(scope, report, OFFICER)
+        self.existing: dict[OfficerKey, tuple[int, date | None]] = {}  # key → (id, ended on)
+        self.wanted: dict[OfficerKey, tuple[int, date | None]] = {}  # key → (row, ended on)
+
+    def check_headers(self, found: Collection[str]) -> None:
+        by_name = {OFFICER.full_name, OFFICER.village_code, OFFICER.household_code}
+        if OFFICER.id_number not in found and not by_name <= set(found):
+            self.report.add(1, None, "missing_identity_columns", **OFFICER.message_params(self.report))
+
+    def prepare(self, lines: list[Line]) -> None:
+        self.units.load(lines, "unit_code")
+        self.persons.load(lines)
+        unit_ids = {u.id for units in self.units.units.values() for u in units if u.in_scope}
+        m = AssociationMembership
+        stmt = select(m.person_id, m.unit_id, m.role, m.started_on, m.id, m.ended_on)
+        self.existing = {(p, u, r, s): (i, e) for p, u, r, s, i, e in _fetch_in(stmt, m.unit_id, unit_ids)}
+
+    def check(self, line: Line) -> None:
+        unit = self.units.resolve(line, "unit_code")
+        person_id = self.persons.find(line)
+        started, ended = line.get("started_on"), line.get("ended_on")
+        if started and ended and ended < started:
+            self.report.add(line.number, "ended_on", "ends_before_start")
+        if unit is None or person_id is None or line.get("role") is None or "started_on" in line.bad:
+            return
+        key = (person_id, unit.id, line.get("role"), started)
+        row, _ = self.wanted.setdefault(key, (line.number, ended))
+        if row != line.number:
+            self.report.add(line.number, "role", "duplicate_officer", other=row)
+
+    def apply(self) -> dict[str, dict[str, int]]:
+        tally = Tally()
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for (person_id, unit_id, role, started), (_, ended) in self.wanted.items():
+            existing = self.existing.get((person_id, unit_id, role, started))
+            if existing is None:
+                inserts.append({"person_id": person_id, "unit_id": unit_id, "role": role, "started_on": started,
+                                "ended_on": ended})
+                tally.created += 1
+            elif ended is not None and ended != existing[1]:
+                updates.append({"id": existing[0], "ended_on": ended})
+                tally.updated += 1
+            else:
+                tally.unchanged += 1
+        _write(AssociationMembership, inserts, updates)
+        return {"officers": tally.as_dict()}
+
+
+LAYOUTS: dict[str, type[_Layout]] = {
+    "villages": _Villages,
+    "households": _Households,
+    "organisations": _Organisations,
+    "officers": _Officers,
+}
+
+
+# --- jobs ----------------------------------------------------------------------------------------------------
+
+
+def _refuse_upload(kind: str, filename: str, content: bytes) -> None:
+    """Refuse at once what no worker could use, so the user hears about it on the upload page."""
+    if kind not in LAYOUTS:
+        raise ImportRefused(f"unknown import kind {kind!r}; expected one of: {', '.join(KINDS)}", field="kind")
+    if not content:
+        raise ImportRefused("the file is empty")
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and len(content) > limit:
+        raise ImportRefused(f"the file is too large ({len(content) / 1e6:.1f} MB); "
+                            f"the limit is {limit / 1e6:.1f} MB")
+    suffix = PurePosixPath(filename.lower()).suffix
+    if suffix == ".xls":
+        raise ImportRefused("old .xls workbooks cannot be read; save the file as .xlsx or .csv")
+    if suffix not in EXTENSIONS:
+        raise ImportRefused("only .xlsx and .csv files can be imported")
+    if suffix == ".xlsx" and not content.startswith(XLSX_MAGIC):
+        raise ImportRefused("the file is not an .xlsx workbook, although its name ends in .xlsx")
+
+
+def create_job(*, kind: str, filename: str, content: bytes, unit: AdminUnit, user: User | None,
+               enqueue: bool = True) -> ImportJob:
+    """Accept an upload as a pending job (after cheap checks) and queue its run for after the commit.
+
+    Raises :class:`ImportRefused` for what can be told without reading the rows. Flushes; the caller commits.
+    """
+    filename = PurePosixPath(filename.replace("\\", "/")).name[-255:] or "upload"
+    _refuse_upload(kind, filename, content)
+    job = ImportJob(kind=kind, filename=filename, content=content, status=ImportStatus.PENDING.value,
+                    unit_id=unit.id, created_by_id=user.id if user else None)
+    db.session.add(job)
+    db.session.flush()
+    audit("import.create", job, user=user, kind=kind, filename=filename, size=len(content), unit=unit.code)
+    if enqueue:
+        from lms.registry.tasks import run_import
+
+        enqueue_after_commit(run_import, job_id=job.id)
+    return job
+
+
+def _claim(job_id: int) -> bool:
+    """Mark the job running, unless it has finished or another worker started it less than RUN_TIMEOUT ago.
+
+    One conditional UPDATE, so two workers handed the same job cannot both run it. Commits, so the page
+    shows the job running.
+    """
+    now = utcnow()
+    claimable = (ImportJob.status == ImportStatus.PENDING) | (
+        (ImportJob.status == ImportStatus.RUNNING) & (ImportJob.started_at < now - RUN_TIMEOUT))
+    result = db.session.execute(
+        update(ImportJob).where(ImportJob.id == job_id, claimable)
+        .values(status=ImportStatus.RUNNING.value, started_at=now, processed_rows=0)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return cast(CursorResult[Any], result).rowcount == 1
+
+
+class _Progress:
+    """Publishes how many rows have been checked, committing every PROGRESS_EVERY rows.
+
+    Only safe during the check phase, which writes nothing but the job row: a commit there never publishes
+    half an import.
+    """
+
+    def __init__(self, job: ImportJob, total: int) -> None:
+        self.job, self.total, self.done = job, total, 0
+        job.total_rows = total
+        db.session.commit()
+
+    def tick(self) -> None:
+        self.done += 1
+        if self.done % PROGRESS_EVERY == 0 or self.done == self.total:
+            self.job.processed_rows = self.done
+            db.session.commit()
+
+
+def _finish(job: ImportJob, status: ImportStatus, message: str, *, errors: list[dict[str, Any]] | None = None,
+            summary: dict[str, Any] | None = None) -> None:
+    job.status = status.value
+    job.message = message
+    job.errors = errors or []
+    job.summary = summary or {}
+    job.finished_at = utcnow()
+    db.session.commit()
+
+
+def _success_message(summary: dict[str, dict[str, int]]) -> str:
+    parts = [f"{entity}: {counts['created']} created, {counts['updated']} updated, {counts['unchanged']} unchanged"
+             for entity, counts in summary.items()]
+    return "; ".join(parts)
+
+
+def _check(job: ImportJob, report: _Report) -> tuple[_Layout, list[str]]:
+    """Phase 1: read the job's file and check every row, filling ``report``.
+
+    Returns the layout, ready to apply if ``report`` stayed empty, and the headers it ignored.
+    """
+    unit = job.unit
+    layout = LAYOUTS[job.kind](Scope(unit.id, unit.path, unit.full_name), report, job.id)
+    try:
+        header, rows = read_table(job.filename, job.content, current_app.config["IMPORT_MAX_ROWS"])
+    except _Invalid as exc:
+        report.add(None, None, exc.code, **exc.params)
+        return layout, []
+    found, ignored = _match_headers(header, layout.columns, report)
+    layout.check_headers(found)
+    if report:
+        return layout, ignored  # rows cannot be read without their columns
+    progress = _Progress(job, len(rows))
+    columns = {column.key: (column, found[column.key]) for column in layout.columns if column.key in found}
+    lines = [_convert(number, cells, columns, report) for number, cells in rows]
+    layout.prepare(lines)
+    for line in lines:
+        layout.check(line)
+        progress.tick()
+    return layout, ignored
+
+
+def _run(job: ImportJob) -> None:
+    report = _Report()
+    layout, ignored = _check(job, report)
+    if report:
+        _finish(job, ImportStatus.FAILED, report.summary(), errors=report.listed())
+        return
+    summary: dict[str, Any] = layout.apply()  # phase 2, committed with the job's new status by _finish
+    message = _success_message(summary)
+    if ignored:
+        summary["ignored_columns"] = ignored
+        message += f"; ignored columns: {', '.join(ignored)}"
+    _finish(job, ImportStatus.SUCCEEDED, message, summary=summary)
+
+
+def execute_job(job_id: int) -> None:
+    """Check every row of the job's file, then apply them all in one transaction, or none (runs in a worker).
+
+    Idempotent: a finished job is left alone, and applying a file again upserts on natural keys. On an
+    unexpected error the transaction is rolled back, the job marked failed, and the error re-raised.
+    """
+    if not _claim(job_id):
+        return
+    try:
+        job = db.session.get_one(ImportJob, job_id)
+        _run(job)
+    except Exception:
+        db.session.rollback()
+        report = _Report()
+        report.add(None, None, "crashed")
+        _finish(db.session.get_one(ImportJob, job_id), ImportStatus.FAILED, MESSAGES["crashed"][0],
+                errors=report.listed())
+        raise
