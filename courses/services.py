@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from courses.models import (
     Attendance,
@@ -207,10 +208,8 @@ def schedule(course_class: CourseClass, intervals: Sequence[Interval], *, room: 
     _check_free(course_class, own, room_id)
     rows = [{"class_id": course_class.id, "starts_at": start, "ends_at": end, "room_id": room_id, "place": place,
              "status": SessionStatus.SCHEDULED.value, "note": ""} for start, end in own]
-    db.session.execute(insert(ClassSession), rows)
-    sessions = list(db.session.scalars(select(ClassSession).where(
-        ClassSession.class_id == course_class.id, ClassSession.starts_at.in_([s for s, _ in own]))
-        .order_by(ClassSession.starts_at)))
+    sessions = sorted(db.session.scalars(insert(ClassSession).returning(ClassSession), rows),
+                      key=lambda session: session.starts_at)
     audit("class.schedule", course_class, sessions=len(sessions))
     return sessions
 
@@ -250,6 +249,8 @@ def reschedule(session: ClassSession, starts_at: datetime, ends_at: datetime, *,
 
 
 def cancel(session: ClassSession, reason: str = "") -> None:
+    if session.status == SessionStatus.CANCELLED:
+        raise CourseError("the session is already cancelled", "status")
     session.status = SessionStatus.CANCELLED.value
     session.note = reason[:300]
     audit("session.cancel", session, reason=reason)
@@ -265,6 +266,7 @@ def timetable(*, clc_ids: Sequence[int], week_of: date) -> list[ClassSession]:
     return list(db.session.scalars(
         select(ClassSession).join(CourseClass, CourseClass.id == ClassSession.class_id)
         .where(CourseClass.clc_id.in_(clc_ids), ClassSession.starts_at >= start, ClassSession.starts_at < end)
+        .options(selectinload(ClassSession.course_class), selectinload(ClassSession.room))
         .order_by(ClassSession.starts_at)
     ))
 
@@ -346,8 +348,11 @@ def people_for_bulk_enrolment(course_class: CourseClass, *, village_id: int | No
     if household_id is not None:
         stmt = stmt.where(Person.household_id == household_id)
     if association_role is not None:
-        stmt = stmt.where(Person.id.in_(select(AssociationMembership.person_id).where(
-            AssociationMembership.role == association_role, AssociationMembership.ended_on.is_(None))))
+        branch = AdminUnit.__table__.alias("branch")
+        stmt = stmt.where(Person.id.in_(
+            select(AssociationMembership.person_id).join(branch, branch.c.id == AssociationMembership.unit_id)
+            .where(AssociationMembership.role == association_role, AssociationMembership.ended_on.is_(None),
+                   subtree(branch.c.path, commune.path))))
     if village_id is None and household_id is None and association_role is None:
         raise CourseError("choose a village, a household or an association role", "village_id")
     return list(db.session.scalars(stmt))

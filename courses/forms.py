@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    Field,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+# Display names of the class programme's coded values, translated.
+CATEGORY_NAMES = {
+    "literacy": _l("Literacy"), "needs_based": _l("Needs-based knowledge and skills"),
+    "technology_transfer": _l("Technology transfer"), "digital_skills": _l("Digital skills"),
+    "policy_study": _l("Policy study for association members"), "it_skills": _l("IT-skills modules"),
+}
+TARGET_GROUP_NAMES = {
+    "everyone": _l("Everyone"), "association_officers": _l("Association officers only"),
+    "association_members": _l("Association members only"),
+}
+ENROLMENT_STATUS_NAMES = {"enrolled": _l("Enrolled"), "waitlisted": _l("Waiting list"), "withdrawn": _l("Withdrawn")}
+RESOURCE_NAMES = {"room": _l("Room"), "instructor": _l("Instructor"), "learner": _l("Learner")}
+WEEKDAY_NAMES = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"),
+                 _l("Sunday"))
+WEEKDAY_SHORT = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
+
+
+def _choices(names: dict) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in names.items()]
+
+
+class PersonListField(Field):
+    """Person ids chosen with the person picker (checkboxes named after the field, filled by search-as-you-type).
+
+    The form only parses ids; the view checks that each one is a person of the class's commune.
+    """
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        ids: list[int] = []
+        for value in valuelist:
+            if not value.strip().isdigit():
+                raise ValueError(_l("Choose people from the list."))
+            ids.append(int(value))
+        self.data = list(dict.fromkeys(ids))
+
+    def process_data(self, value: object) -> None:
+        self.data = list(value) if value else []  # type: ignore[call-overload]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class CourseForm(FlaskForm):
+    unit = SelectField(_l("In the catalogue of"), coerce=int, choices=[])
+    code = StringField(_l("Code"), validators=[
+        DataRequired(), Length(max=40),
+        Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", message=_l("Letters, digits, dots, dashes and underscores only.")),
+    ])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=300)])
+    category = SelectField(_l("Category"), choices=_choices(CATEGORY_NAMES))
+    planned_hours = DecimalField(_l("Planned hours"), places=1,
+                                 validators=[InputRequired(), NumberRange(min=Decimal("0.5"), max=Decimal(9999))])
+    min_attendance_percent = IntegerField(_l("Minimum attendance, % of held sessions"), default=80,
+                                          validators=[InputRequired(), NumberRange(min=1, max=100)])
+    requires_assessment = BooleanField(_l("A final assessment must be passed"))
+    module_codes = StringField(_l("IT-skills modules covered (e.g. IU01, IU02)"), validators=[
+        Optional(), Regexp(r"^\s*IU\d\d(\s*,\s*IU\d\d)*\s*$", flags=re.IGNORECASE,
+                           message=_l("Codes IU01 to IU15, separated by commas.")),
+    ])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+
+    def module_list(self) -> list[str]:
+        return [c.strip().upper() for c in (self.module_codes.data or "").split(",") if c.strip()]
+
+
+class ClassForm(FlaskForm):
+    course = SelectField(_l("Course"), coerce=int, choices=[])
+    name = StringField(_l("Name of the class"), validators=[DataRequired(), Length(max=300)])
+    room = SelectField(_l("Usual room"), coerce=int, choices=[])
+    capacity = IntegerField(_l("Capacity"), default=30, validators=[InputRequired(), NumberRange(min=1, max=1000)])
+    target_group = SelectField(_l("Who may enrol"), choices=_choices(TARGET_GROUP_NAMES))
+    starts_on = DateField(_l("First day"), validators=[InputRequired()])
+    ends_on = DateField(_l("Last day"), validators=[InputRequired()])
+    instructors = PersonListField(_l("Instructors"))
+
+    def validate_ends_on(self, field: DateField) -> None:
+        if self.starts_on.data and field.data and field.data < self.starts_on.data:
+            raise ValidationError(_l("The class must end on or after its first day."))
+
+
+class SingleSessionForm(FlaskForm):
+    day = DateField(_l("Date"), validators=[InputRequired()])
+    start = TimeField(_l("Starts at"), validators=[InputRequired()])
+    end = TimeField(_l("Ends at"), validators=[InputRequired()])
+    room = SelectField(_l("Room"), coerce=int, choices=[])
+
+    def validate_end(self, field: TimeField) -> None:
+        if self.start.data and field.data and field.data <= self.start.data:
+            raise ValidationError(_l("A session must end after it starts."))
+
+
+class RecurringForm(FlaskForm):
+    first_day = DateField(_l("From"), validators=[InputRequired()])
+    weekdays = MultiCheckboxField(_l("On"), coerce=int,
+                                  choices=[SelectChoice(i, name) for i, name in enumerate(WEEKDAY_SHORT)],
+                                  validators=[DataRequired(message=_l("Choose at least one weekday."))])
+    start = TimeField(_l("Starts at"), validators=[InputRequired()])
+    end = TimeField(_l("Ends at"), validators=[InputRequired()])
+    every_weeks = IntegerField(_l("Every … weeks"), default=1, validators=[InputRequired(), NumberRange(1, 52)])
+    until = DateField(_l("Until"), validators=[Optional()])
+    count = IntegerField(_l("or for … sessions"), validators=[Optional(), NumberRange(1, 500)])
+    room = SelectField(_l("Room"), coerce=int, choices=[])
+
+    def validate_end(self, field: TimeField) -> None:
+        if self.start.data and field.data and field.data <= self.start.data:
+            raise ValidationError(_l("A session must end after it starts."))
+
+    def validate_until(self, field: DateField) -> None:
+        if field.data is None and self.count.data is None:
+            raise ValidationError(_l("Give an end date or a number of sessions."))
+        if field.data and self.first_day.data and field.data < self.first_day.data:
+            raise ValidationError(_l("The end date is before the first day."))
+
+
+class RescheduleForm(FlaskForm):
+    day = DateField(_l("New date"), validators=[InputRequired()])
+    start = TimeField(_l("Starts at"), validators=[InputRequired()])
+    end = TimeField(_l("Ends at"), validators=[InputRequired()])
+    room = SelectField(_l("Room"), coerce=int, choices=[])
+
+    def validate_end(self, field: TimeField) -> None:
+        if self.start.data and field.data and field.data <= self.start.data:
+            raise ValidationError(_l("A session must end after it starts."))
+
+
+class CancelForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
+
+
+class EnrolForm(FlaskForm):
+    person_ids = PersonListField(_l("Learners"), validators=[DataRequired(message=_l("Choose at least one person."))])
+
+
+class BulkEnrolForm(FlaskForm):
+    village = SelectField(_l("Village"), coerce=int, choices=[])
+    household = StringField(_l("Household number (in the village)"), validators=[Optional(), Length(max=40)])
+    association_role = SelectField(_l("Association role"), choices=[])
+
+    def validate_household(self, field: StringField) -> None:
+        if field.data and not self.village.data:
+            raise ValidationError(_l("Choose the household's village."))
+
+    def validate_village(self, field: SelectField) -> None:
+        if not field.data and not self.household.data and not self.association_role.data:
+            raise ValidationError(_l("Choose a village, a household or an association role."))
+
+
+class WithdrawForm(FlaskForm):
+    person_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d+$")])
+
+
+class AttendanceForm(FlaskForm):
+    """Only the CSRF token: the marks are one radio group per enrolled learner (``status-<person id>``), read by
+    the view, and the "everyone present" button is a submit named ``everyone``."""

@@ -1,0 +1,465 @@
+"""The class programme's pages, driven through their HTML forms: catalogue, classes, scheduling (with conflicts),
+enrolment, the phone attendance sheet, timetables, and scope (another commune's ids answer 404)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from courses import services
+from courses.models import Attendance, ClassSession, Course, CourseClass, Enrolment, class_instructor
+from lms.auth.models import Role
+from lms.extensions import db
+from lms.registry.models import AssociationMembership
+from tests.conftest import csrf_token, login, make_household, make_user
+from tests.courses.conftest import make_centre, make_class
+
+
+@pytest.fixture(autouse=True)
+def _english(client):
+    """Pages in English, so assertions do not depend on the state of the Vietnamese catalogue."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+
+@pytest.fixture
+def manager(app_ctx):
+    centre = make_centre()
+    user = make_user(Role.CENTRE_MANAGER, centre.commune, "manager-a@example.vn")
+    db.session.commit()
+    return centre, user
+
+
+def _token(client) -> str:
+    return csrf_token(client, "/courses/classes")
+
+
+def _sessions(course_class: CourseClass) -> list[ClassSession]:
+    return list(db.session.scalars(select(ClassSession).where(ClassSession.class_id == course_class.id)
+                                   .order_by(ClassSession.starts_at)))
+
+
+def _enrolments(course_class: CourseClass) -> dict[int, str]:
+    return dict(iter(db.session.execute(select(Enrolment.person_id, Enrolment.status)
+                                        .where(Enrolment.class_id == course_class.id)).tuples()))
+
+
+# --- catalogue and classes -----------------------------------------------------------------------------------
+
+
+def test_create_a_course_then_a_class_through_the_forms(client, manager):
+    centre, user = manager
+    login(client, user)
+    token = csrf_token(client, "/courses/new")
+    response = client.post("/courses/new", data={
+        "csrf_token": token, "unit": centre.commune.id, "code": "tin-hoc-1", "name": "Tin học cơ bản",
+        "category": "digital_skills", "planned_hours": "24", "min_attendance_percent": "70",
+        "module_codes": "IU01, iu02", "description": "Máy tính và điện thoại",
+    })
+    assert response.status_code == 302
+    course = db.session.scalar(select(Course).where(Course.code == "TIN-HOC-1"))
+    assert course is not None
+    assert (course.unit_id, course.category, float(course.min_attendance_share)) == (centre.commune.id,
+                                                                                    "digital_skills", 0.7)
+    assert course.module_codes == ["IU01", "IU02"]
+    assert "Tin học cơ bản" in client.get("/courses/").get_data(as_text=True)
+
+    # The centre manager has one centre: the form is that centre's, with its rooms and its commune's people.
+    page = client.get("/courses/classes/new").get_data(as_text=True)
+    assert centre.clc.name in page
+    assert "Nhà văn hóa" in page
+    instructor = centre.learners[0]
+    response = client.post("/courses/classes/new", data={
+        "csrf_token": token, "course": course.id, "name": "Lớp tin học tháng 4", "room": centre.hall.id,
+        "capacity": "20", "target_group": "everyone", "starts_on": "2026-04-01", "ends_on": "2026-04-30",
+        "instructors": [str(instructor.id)],
+    })
+    assert response.status_code == 302, response.get_data(as_text=True)
+    course_class = db.session.scalar(select(CourseClass).where(CourseClass.name == "Lớp tin học tháng 4"))
+    assert (course_class.clc_id, course_class.room_id, course_class.capacity) == (centre.clc.id, centre.hall.id, 20)
+    assert db.session.scalars(select(class_instructor.c.person_id)
+                              .where(class_instructor.c.class_id == course_class.id)).all() == [instructor.id]
+    assert response.headers["Location"].endswith(f"/courses/classes/{course_class.id}")
+    assert "Lớp tin học tháng 4" in client.get(f"/courses/classes/{course_class.id}").get_data(as_text=True)
+
+
+def test_a_duplicate_course_code_is_shown_on_the_field(client, manager):
+    centre, user = manager
+    login(client, user)
+    response = client.post("/courses/new", data={
+        "csrf_token": _token(client), "unit": centre.commune.id, "code": centre.course.code, "name": "Trùng mã",
+        "category": "literacy", "planned_hours": "10", "min_attendance_percent": "80",
+    })
+    assert response.status_code == 200
+    assert "already exists" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Course).where(Course.name == "Trùng mã")) == 0
+
+
+def test_an_instructor_from_another_commune_is_refused(client, manager):
+    centre, user = manager
+    stranger = make_centre("23302", learners=1, label="B").learners[0]
+    db.session.commit()
+    login(client, user)
+    response = client.post("/courses/classes/new", data={
+        "csrf_token": _token(client), "course": centre.course.id, "name": "Lớp lạ", "room": centre.room.id,
+        "capacity": "20", "target_group": "everyone", "starts_on": "2026-04-01", "ends_on": "2026-04-30",
+        "instructors": [str(stranger.id)],
+    })
+    assert response.status_code == 200
+    assert "live in the commune" in response.get_data(as_text=True)
+    assert db.session.scalar(select(CourseClass).where(CourseClass.name == "Lớp lạ")) is None
+
+
+def test_person_search_puts_association_officers_first_and_stays_in_the_commune(client, manager):
+    centre, user = manager
+    officer = centre.learners[-1]
+    db.session.add(AssociationMembership(person_id=officer.id, unit_id=centre.commune.id, role="officer"))
+    make_centre("23302", learners=2, label="B")
+    db.session.commit()
+    login(client, user)
+    items = client.get(f"/courses/clcs/{centre.clc.id}/people?q=hoc vien").get_json()["items"]
+    assert items[0]["id"] == officer.id
+    assert {i["id"] for i in items} == {p.id for p in centre.learners}  # nobody from commune B
+
+
+# --- scheduling ----------------------------------------------------------------------------------------------
+
+
+def test_scheduling_a_recurring_class_through_the_form_creates_the_right_sessions(client, manager):
+    centre, user = manager
+    course_class = make_class(centre)  # 2 – 31 March 2026
+    db.session.commit()
+    login(client, user)
+    response = client.post(f"/courses/classes/{course_class.id}/sessions/recurring", data={
+        "csrf_token": _token(client), "rec-first_day": "2026-03-03", "rec-weekdays": ["1", "3"],
+        "rec-start": "19:00", "rec-end": "21:00", "rec-every_weeks": "1", "rec-until": "2026-03-31",
+        "rec-room": centre.room.id,
+    })
+    assert response.status_code == 302, response.get_data(as_text=True)
+    sessions = _sessions(course_class)
+    assert [s.starts_at.day for s in sessions] == [3, 5, 10, 12, 17, 19, 24, 26, 31]
+    assert {(s.starts_at.hour, s.ends_at.hour, s.room_id) for s in sessions} == {(19, 21, centre.room.id)}
+    page = client.get(f"/courses/classes/{course_class.id}").get_data(as_text=True)
+    assert page.count('class="list-group-item py-2 session-row') == 9
+
+
+def test_every_other_week_with_a_count(client, manager):
+    centre, user = manager
+    course_class = make_class(centre)
+    db.session.commit()
+    login(client, user)
+    client.post(f"/courses/classes/{course_class.id}/sessions/recurring", data={
+        "csrf_token": _token(client), "rec-first_day": "2026-03-02", "rec-weekdays": ["0"], "rec-start": "08:00",
+        "rec-end": "10:00", "rec-every_weeks": "2", "rec-count": "2", "rec-room": centre.room.id,
+    })
+    assert [s.starts_at.date() for s in _sessions(course_class)] == [date(2026, 3, 2), date(2026, 3, 16)]
+
+
+def test_a_conflict_shows_which_room_class_and_time_and_creates_nothing(client, manager):
+    centre, user = manager
+    other = make_class(centre, name="Lớp đan lát")
+    services.schedule(other, [(datetime(2026, 3, 12, 19, 30), datetime(2026, 3, 12, 20, 30))])
+    course_class = make_class(centre)
+    db.session.commit()
+    login(client, user)
+    response = client.post(f"/courses/classes/{course_class.id}/sessions/recurring", data={
+        "csrf_token": _token(client), "rec-first_day": "2026-03-03", "rec-weekdays": ["3"], "rec-start": "19:00",
+        "rec-end": "21:00", "rec-every_weeks": "1", "rec-until": "2026-03-31", "rec-room": centre.room.id,
+    })
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'id="conflicts"' in page
+    assert "Phòng học 1" in page
+    assert "Lớp đan lát" in page
+    assert "12/03/2026" in page
+    assert "19:30" in page
+    assert _sessions(course_class) == []
+
+
+def test_a_single_session_outside_the_class_dates_is_refused_on_its_field(client, manager):
+    centre, user = manager
+    course_class = make_class(centre)
+    db.session.commit()
+    login(client, user)
+    response = client.post(f"/courses/classes/{course_class.id}/sessions", data={
+        "csrf_token": _token(client), "single-day": "2026-04-02", "single-start": "08:00", "single-end": "09:00",
+        "single-room": centre.room.id,
+    })
+    assert response.status_code == 200
+    assert "outside the class" in response.get_data(as_text=True)
+    assert _sessions(course_class) == []
+
+
+def test_reschedule_and_cancel_a_session(client, manager):
+    centre, user = manager
+    course_class = make_class(centre)
+    (session,) = services.schedule(course_class, [(datetime(2026, 3, 10, 19), datetime(2026, 3, 10, 21))])
+    db.session.commit()
+    login(client, user)
+    token = _token(client)
+    response = client.post(f"/courses/sessions/{session.id}/reschedule", data={
+        "csrf_token": token, "move-day": "2026-03-11", "move-start": "18:00", "move-end": "20:00",
+        "move-room": centre.hall.id})
+    assert response.status_code == 302
+    db.session.refresh(session)
+    assert (session.starts_at, session.original_starts_at, session.room_id) == (
+        datetime(2026, 3, 11, 18), datetime(2026, 3, 10, 19), centre.hall.id)
+    response = client.post(f"/courses/sessions/{session.id}/cancel", data={"csrf_token": token,
+                                                                          "cancel-reason": "Mưa lũ"})
+    assert response.status_code == 302
+    db.session.refresh(session)
+    assert (session.status, session.note) == ("cancelled", "Mưa lũ")
+    page = client.get(f"/courses/sessions/{session.id}/attendance").get_data(as_text=True)
+    assert "takes no attendance" in page
+    assert 'id="attendance-form"' not in page
+
+
+# --- enrolment -----------------------------------------------------------------------------------------------
+
+
+def test_bulk_enrolment_by_household_with_a_waiting_list(client, manager):
+    centre, user = manager
+    other = make_household(centre.village, "2", "Lò Văn Một", "Lò Thị Hai", "Lò Văn Ba")
+    course_class = make_class(centre, capacity=2)
+    db.session.commit()
+    login(client, user)
+    response = client.post(f"/courses/classes/{course_class.id}/enrol/bulk", data={
+        "csrf_token": _token(client), "bulk-village": centre.village.id, "bulk-household": "2",
+        "bulk-association_role": ""})
+    assert response.status_code == 302
+    rows = _enrolments(course_class)
+    members = {p.id: p.full_name for p in other.members}
+    assert set(rows) == set(members)  # only that household
+    assert sorted(rows.values()) == ["enrolled", "enrolled", "waitlisted"]
+    page = client.get(f"/courses/classes/{course_class.id}").get_data(as_text=True)
+    assert 'id="waiting"' in page
+    waiting = next(members[p] for p, s in rows.items() if s == "waitlisted")
+    assert waiting in page.split('id="waiting"')[1]
+
+
+def test_bulk_enrolment_of_an_unknown_household_is_refused(client, manager):
+    centre, user = manager
+    course_class = make_class(centre)
+    db.session.commit()
+    login(client, user)
+    response = client.post(f"/courses/classes/{course_class.id}/enrol/bulk", data={
+        "csrf_token": _token(client), "bulk-village": centre.village.id, "bulk-household": "999",
+        "bulk-association_role": ""})
+    assert response.status_code == 200
+    assert "no household with this number" in response.get_data(as_text=True)
+    assert _enrolments(course_class) == {}
+
+
+def test_individual_enrolment_and_withdrawal_promotes_the_waiting_list(client, manager):
+    centre, user = manager
+    course_class = make_class(centre, capacity=1)
+    db.session.commit()
+    login(client, user)
+    token = _token(client)
+    first, second = centre.learners[0], centre.learners[1]
+    response = client.post(f"/courses/classes/{course_class.id}/enrol", data={
+        "csrf_token": token, "enrol-person_ids": [str(first.id), str(second.id)]})
+    assert response.status_code == 302
+    assert _enrolments(course_class) == {first.id: "enrolled", second.id: "waitlisted"}
+    page = client.get(f"/courses/classes/{course_class.id}").get_data(as_text=True)
+    assert "waiting list" in page.lower()
+    assert second.full_name in page
+    response = client.post(f"/courses/classes/{course_class.id}/withdraw", data={"csrf_token": token,
+                                                                                "person_id": first.id})
+    assert response.status_code == 302
+    assert _enrolments(course_class) == {first.id: "withdrawn", second.id: "enrolled"}
+
+
+def test_enrolling_someone_from_another_commune_is_refused(client, manager):
+    centre, user = manager
+    stranger = make_centre("23302", learners=1, label="B").learners[0]
+    course_class = make_class(centre)
+    db.session.commit()
+    login(client, user)
+    response = client.post(f"/courses/classes/{course_class.id}/enrol", data={
+        "csrf_token": _token(client), "enrol-person_ids": [str(stranger.id)]})
+    assert response.status_code == 200
+    assert _enrolments(course_class) == {}
+
+
+# --- attendance ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def roll(manager):
+    centre, user = manager
+    course_class = make_class(centre)
+    learners = centre.learners[:4]
+    services.enrol(course_class, [p.id for p in learners])
+    (session,) = services.schedule(course_class, [(datetime(2026, 3, 3, 19), datetime(2026, 3, 3, 21))])
+    db.session.commit()
+    return centre, user, course_class, session, learners
+
+
+def _marks(session: ClassSession) -> dict[int, tuple[str, str, int | None]]:
+    return {row.person_id: (row.status, row.device, row.recorded_by_id) for row in db.session.scalars(
+        select(Attendance).where(Attendance.session_id == session.id))}
+
+
+def test_taking_attendance_on_the_phone_form_writes_the_rows(client, roll):
+    _, user, _, session, learners = roll
+    login(client, user)
+    url = f"/courses/sessions/{session.id}/attendance"
+    page = client.get(url).get_data(as_text=True)
+    assert all(f'name="status-{p.id}"' in page for p in learners)
+    statuses = ["present", "late", "absent"]
+    data = {"csrf_token": _token(client)} | {f"status-{p.id}": s for p, s in zip(learners, statuses, strict=False)}
+    response = client.post(url, data=data)  # the fourth learner is left unmarked
+    assert response.status_code == 302
+    assert _marks(session) == {p.id: (s, "web", user.id) for p, s in zip(learners, statuses, strict=False)}
+    # The saved marks are shown, ticked, when the sheet opens again.
+    page = client.get(url).get_data(as_text=True)
+    assert f'id="s{learners[1].id}-late" value="late" autocomplete="off" checked' in page
+
+    # A second save with one change writes that one change only.
+    data[f"status-{learners[2].id}"] = "excused"
+    client.post(url, data=data)
+    assert _marks(session)[learners[2].id][0] == "excused"
+    assert _marks(session)[learners[0].id][0] == "present"
+
+
+def test_everyone_present(client, roll):
+    _, user, _, session, learners = roll
+    login(client, user)
+    url = f"/courses/sessions/{session.id}/attendance"
+    response = client.post(url, data={"csrf_token": _token(client), "everyone": "present",
+                                      f"status-{learners[0].id}": "absent"})
+    assert response.status_code == 302
+    assert {status for status, _, _ in _marks(session).values()} == {"present"}
+    assert set(_marks(session)) == {p.id for p in learners}
+
+
+def test_the_attendance_sheet_takes_a_constant_number_of_statements(client, roll, count_queries):
+    centre, user, course_class, session, _learners = roll
+    login(client, user)
+    url = f"/courses/sessions/{session.id}/attendance"
+    token = _token(client)
+
+    def save() -> int:
+        with count_queries() as counter:
+            client.post(url, data={"csrf_token": token, "everyone": "present"})
+        db.session.execute(Attendance.__table__.delete().where(Attendance.session_id == session.id))
+        db.session.commit()
+        return counter.count
+
+    small = save()
+    services.enrol(course_class, [p.id for p in make_household(centre.village, "9", *(f"Người {i}" for i in
+                                                                                       range(20))).members])
+    db.session.commit()
+    assert save() == small
+    with count_queries() as counter:
+        client.get(url)
+    reading = counter.count
+    services.enrol(course_class, [p.id for p in make_household(centre.village, "10", *(f"Người B{i}" for i in
+                                                                                        range(5))).members])
+    db.session.commit()
+    with count_queries() as counter:
+        client.get(url)
+    assert counter.count == reading
+
+
+def test_an_instructor_takes_attendance_but_cannot_create_classes(client, roll):
+    centre, _, course_class, session, _learners = roll
+    instructor = make_user(Role.INSTRUCTOR, centre.commune, "instructor@example.vn")
+    db.session.commit()
+    login(client, instructor)
+    token = _token(client)
+    url = f"/courses/sessions/{session.id}/attendance"
+    assert client.get(url).status_code == 200
+    assert client.post(url, data={"csrf_token": token, "everyone": "present"}).status_code == 302
+    assert {r[2] for r in _marks(session).values()} == {instructor.id}
+    assert client.get("/courses/classes/new").status_code == 403
+    assert client.post("/courses/classes/new", data={"csrf_token": token}).status_code == 403
+    assert client.get("/courses/new").status_code == 403
+    assert client.post(f"/courses/classes/{course_class.id}/sessions/recurring",
+                       data={"csrf_token": token}).status_code == 403
+    assert client.post(f"/courses/classes/{course_class.id}/enrol", data={"csrf_token": token}).status_code == 403
+    page = client.get(f"/courses/classes/{course_class.id}").get_data(as_text=True)
+    assert "Attendance" in page
+    assert "Repeat every week" not in page
+
+
+def test_another_communes_class_session_and_sheet_answer_404(client, app_ctx):
+    own = make_centre("23293", learners=2, label="A")
+    user = make_user(Role.CENTRE_MANAGER, own.commune, "manager-own@example.vn")
+    theirs = make_centre("23302", learners=2, label="B")
+    their_class = make_class(theirs)
+    services.enrol(their_class, [p.id for p in theirs.learners])
+    (their_session,) = services.schedule(their_class, [(datetime(2026, 3, 3, 19), datetime(2026, 3, 3, 21))])
+    db.session.commit()
+    login(client, user)
+    token = _token(client)
+    guessed = their_session.id + 1000
+    for url in (f"/courses/classes/{their_class.id}", f"/courses/sessions/{their_session.id}",
+                f"/courses/sessions/{their_session.id}/attendance", f"/courses/clcs/{theirs.clc.id}/timetable",
+                f"/courses/units/{theirs.commune.id}/timetable", f"/courses/clcs/{theirs.clc.id}/people",
+                f"/courses/classes/{guessed}", f"/courses/sessions/{guessed}/attendance"):
+        assert client.get(url).status_code == 404, url
+    for url, data in ((f"/courses/sessions/{their_session.id}/attendance", {"everyone": "present"}),
+                      (f"/courses/classes/{their_class.id}/enrol", {"enrol-person_ids": [str(own.learners[0].id)]}),
+                      (f"/courses/classes/{their_class.id}/sessions", {}),
+                      (f"/courses/classes/{their_class.id}/withdraw", {"person_id": theirs.learners[0].id}),
+                      (f"/courses/sessions/{their_session.id}/cancel", {"cancel-reason": "x"})):
+        assert client.post(url, data={"csrf_token": token, **data}).status_code == 404, url
+    assert _marks(their_session) == {}
+    assert their_class.name not in client.get("/courses/classes").get_data(as_text=True)
+
+
+def test_the_class_page_takes_a_constant_number_of_statements(client, roll, count_queries):
+    centre, user, course_class, session, learners = roll
+    services.record_attendance(session, [services.Mark(p.id, "present", datetime(2026, 3, 3, 12)) for p in learners],
+                               user_id=None)
+    db.session.commit()
+    login(client, user)
+    url = f"/courses/classes/{course_class.id}"
+    with count_queries() as counter:
+        assert client.get(url).status_code == 200
+    few = counter.count
+    more = make_household(centre.village, "11", *(f"Người C{i}" for i in range(15))).members
+    services.enrol(course_class, [p.id for p in more])
+    services.schedule(course_class, [(datetime(2026, 3, 5, 19), datetime(2026, 3, 5, 21))])
+    db.session.commit()
+    with count_queries() as counter:
+        assert client.get(url).status_code == 200
+    assert counter.count == few
+
+
+# --- timetables and lists ------------------------------------------------------------------------------------
+
+
+def test_week_timetables_of_a_centre_and_a_commune(client, manager):
+    centre, user = manager
+    course_class = make_class(centre, name="Lớp dệt thổ cẩm")
+    services.schedule(course_class, [(datetime(2026, 3, 4, 7, 30), datetime(2026, 3, 4, 9)),
+                                     (datetime(2026, 3, 11, 7, 30), datetime(2026, 3, 11, 9))])
+    db.session.commit()
+    login(client, user)
+    page = client.get(f"/courses/clcs/{centre.clc.id}/timetable?week=2026-03-05").get_data(as_text=True)
+    assert "Lớp dệt thổ cẩm" in page
+    assert "07:30" in page
+    assert "04/03/2026" in page
+    assert "11/03/2026" not in page.split('id="week"')[1]
+    assert "week=2026-02-23" in page
+    assert "week=2026-03-09" in page
+    page = client.get(f"/courses/units/{centre.commune.id}/timetable?week=2026-03-09").get_data(as_text=True)
+    assert "Lớp dệt thổ cẩm" in page
+    assert "11/03/2026" in page
+    assert centre.clc.name in page
+
+
+def test_class_list_filters_by_centre_and_counts_seats(client, manager):
+    centre, user = manager
+    course_class = make_class(centre, name="Lớp đếm chỗ", capacity=3)
+    services.enrol(course_class, [p.id for p in centre.learners[:4]])
+    db.session.commit()
+    login(client, user)
+    page = client.get(f"/courses/classes?clc_id={centre.clc.id}").get_data(as_text=True)
+    assert "Lớp đếm chỗ" in page
+    assert "3 of 3 seats taken" in page
+    assert "1 waiting" in page
