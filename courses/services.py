@@ -410,6 +410,9 @@ def record_attendance(session: ClassSession, marks: Sequence[Mark], *, user_id: 
     are resolved by the latest ``recorded_at``; an overwritten value is kept in the audit trail. A mark whose
     ``client_mark_id`` was already applied is a retry and changes nothing.
     """
+    # Two devices uploading the same session at once take turns (PostgreSQL row lock; SQLite serialises writers):
+    # "the latest recorded_at wins" is decided on rows nobody else is changing.
+    db.session.execute(select(ClassSession.id).where(ClassSession.id == session.id).with_for_update())
     if session.status == SessionStatus.CANCELLED:
         raise CourseError("the session was cancelled: it takes no attendance", "session_id")
     statuses = attendance_statuses()

@@ -27,6 +27,11 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
 
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # psycopg2: bulk UPDATEs by primary key (imports, attendance) in pages, not one round trip per row.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"executemany_mode": "values_plus_batch",
+                                                   **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
+
     register_extensions(app)
     register_blueprints(app)
     register_cli(app)

@@ -65,7 +65,13 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock at the start. A deferred transaction that read first and writes later
+        # fails at once with "database is locked" when another writer committed in between (WAL snapshots
+        # cannot be upgraded); an immediate one waits its turn under busy_timeout instead. Transactions here
+        # are short, so serialising them costs little (Rails 8 made the same choice for SQLite).
+        # The test harness opts its outer per-test transaction out (see tests/conftest.py): it spans a whole test,
+        # during which other apps in the same process only read.
+        conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'IMMEDIATE')}")
 
 # Models subclass ``Model``: at run time Flask-SQLAlchemy's ``db.Model`` (a subclass of ``Base`` with
 # ``query`` and table-name defaults); for the type checker, the typed declarative ``Base`` itself.

@@ -118,7 +118,9 @@ def _transaction(app: Flask, request: pytest.FixtureRequest) -> Iterator[None]:
         saved = dict(engines)
         connections = {}
         for key, engine in saved.items():
-            connection = engine.connect()
+            # Deferred on SQLite: this transaction spans the whole test, and a second app in the test (a
+            # rate-limited one) must still be able to read.
+            connection = engine.connect().execution_options(sqlite_begin="DEFERRED")
             connections[key] = (connection, connection.begin())
             engines[key] = connection  # type: ignore[assignment]
         db.session.remove()

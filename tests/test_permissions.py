@@ -22,7 +22,7 @@ from lms.registry.models import Clc, ImportJob, Organisation
 from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
 
 PUBLIC = {"static", "core.healthz", "auth.login", "api.openapi_json", "auth.set_locale",
-          "courses.verify", "courses.verify_form"}
+          "courses.verify", "courses.verify_form", "api.verify_certificate"}
 # Public but only a redirect to the login page for anonymous users.
 REDIRECTS_ANONYMOUS = {"core.home"}
 

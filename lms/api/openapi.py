@@ -48,6 +48,203 @@ def _item(tag: str, schema: str, id_name: str) -> dict[str, Any]:
                     "responses": {"200": _json(_ref(schema)), **ERRORS}}}
 
 
+# --- the class programme (courses/api.py) --------------------------------------------------------------------
+
+IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string",
+                   "maxLength": 200}, "description": "Retry-safe POST: the same key and body replay the stored "
+                   "answer (header Idempotent-Replayed: true) and apply nothing again; the same key with another "
+                   "body is a 422. Only successful answers are kept."}
+CONFLICT = {"description": "Conflicting bookings (room, instructor or learner), listed in `conflicts`",
+            "content": {"application/problem+json": {"schema": {"allOf": [_ref("Problem"), {"type": "object",
+                        "properties": {"conflicts": {"type": "array", "items": _ref("Conflict")}}}]}}}}
+LOCAL_TIME = {"type": "string", "format": "date-time",
+              "description": "Local time in Vietnam; without an offset it is taken as +07:00"}
+
+
+def _post(tag: str, summary: str, body: dict[str, Any], answer: dict[str, Any], *path_ids: str,
+          status: str = "201", conflicts: bool = False) -> dict[str, Any]:
+    responses = {status: _json(answer, "Created" if status == "201" else "OK"), **ERRORS}
+    if conflicts:
+        responses["409"] = CONFLICT
+    return {"tags": [tag], "summary": summary, "parameters": [*(_id(name) for name in path_ids), IDEMPOTENCY_KEY],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+            "responses": responses}
+
+
+def _courses_paths() -> dict[str, Any]:
+    sessions = {"type": "object", "properties": {"items": {"type": "array", "items": _ref("Session")}}}
+    course_write = {"type": "object", "required": ["unit_id", "code", "name", "category", "planned_hours"],
+                    "properties": {
+                        "unit_id": {"type": "integer", "description": "the unit whose catalogue holds it"},
+                        "code": {"type": "string", "maxLength": 40}, "name": {"type": "string", "maxLength": 300},
+                        "category": {"enum": ["literacy", "needs_based", "technology_transfer", "digital_skills",
+                                              "policy_study", "it_skills"]},
+                        "planned_hours": {"type": "number", "exclusiveMinimum": 0},
+                        "min_attendance_share": {"type": "number", "exclusiveMinimum": 0, "maximum": 1,
+                                                 "default": 0.8},
+                        "requires_assessment": {"type": "boolean"}, "description": {"type": "string"},
+                        "module_codes": {"type": "array", "items": {"type": "string"}}}}
+    class_write = {"type": "object", "required": ["course_id", "clc_id", "name", "capacity", "starts_on", "ends_on"],
+                   "properties": {
+                       "course_id": {"type": "integer"}, "clc_id": {"type": "integer"},
+                       "name": {"type": "string", "maxLength": 300}, "capacity": {"type": "integer", "minimum": 1},
+                       "starts_on": {"type": "string", "format": "date"},
+                       "ends_on": {"type": "string", "format": "date"},
+                       "room_id": {"type": "integer", "description": "a room of the centre"},
+                       "target_group": {"enum": ["everyone", "association_officers", "association_members"]},
+                       "instructor_ids": {"type": "array", "items": {"type": "integer"}}}}
+    single = {"type": "object", "required": ["starts_at", "ends_at"], "properties": {
+        "starts_at": LOCAL_TIME, "ends_at": LOCAL_TIME, "room_id": {"type": "integer"},
+        "place": {"type": "string", "maxLength": 200}}}
+    recurring = {"type": "object", "required": ["first_day", "weekdays", "start", "end"], "properties": {
+        "first_day": {"type": "string", "format": "date"},
+        "weekdays": {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 0, "maximum": 6},
+                     "description": "0 = Monday … 6 = Sunday"},
+        "start": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+        "end": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+        "every_weeks": {"type": "integer", "minimum": 1, "default": 1},
+        "until": {"type": "string", "format": "date", "description": "until or count (or both)"},
+        "count": {"type": "integer", "minimum": 1}, "room_id": {"type": "integer"},
+        "place": {"type": "string", "maxLength": 200}},
+        "description": "Holidays of the commune and its ancestors (Tết) are skipped and do not use up the count."}
+    enrol = {"type": "object", "description": "Exactly one of the properties", "properties": {
+        "person_id": {"type": "integer"},
+        "person_ids": {"type": "array", "items": {"type": "integer"}, "description": "enrolled in this order"},
+        "village_id": {"type": "integer"}, "household_id": {"type": "integer"},
+        "association_role": {"enum": ["chair", "vice_chair", "officer", "member"]}}}
+    marks = {"type": "object", "required": ["marks"], "properties": {
+        "device": {"type": "string", "maxLength": 100},
+        "marks": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {
+            "type": "object", "required": ["person_id", "status", "recorded_at"], "properties": {
+                "client_mark_id": {"type": "string", "maxLength": 64},
+                "person_id": {"type": "integer"}, "status": {"type": "string", "examples": ["present"]},
+                "recorded_at": {"type": "string", "format": "date-time",
+                                "description": "when the mark was taken, with its offset (Z or +07:00)"}}}}}}
+    class_filters = [{"name": "clc_id", "in": "query", "schema": {"type": "integer"}},
+                     {"name": "course_id", "in": "query", "schema": {"type": "integer"}},
+                     {"name": "from", "in": "query", "description": "classes running on or after this day",
+                      "schema": {"type": "string", "format": "date"}},
+                     {"name": "to", "in": "query", "description": "classes running on or before this day",
+                      "schema": {"type": "string", "format": "date"}}]
+    status_filter = {"name": "status", "in": "query", "schema": {"type": "string"}}
+    listing = {"get": {"tags": ["courses"], "summary": "Courses of your catalogue (your units' and those above)",
+                       "parameters": [*PAGING, SEARCH, {"name": "category", "in": "query",
+                                                        "schema": {"type": "string"}}],
+                       "responses": {"200": _json(_page_of("Course")), **ERRORS}}}
+    return {
+        "/courses": {**listing, "post": _post("courses", "Create a course", course_write, _ref("Course"))},
+        "/courses/{course_id}": _item("courses", "Course", "course_id"),
+        "/classes": {
+            "get": {"tags": ["classes"], "summary": "Classes in your scope", "parameters": [*PAGING, *class_filters],
+                    "responses": {"200": _json(_page_of("Class")), **ERRORS}},
+            "post": _post("classes", "Create a class", class_write, _ref("Class")),
+        },
+        "/classes/{class_id}": _item("classes", "ClassDetail", "class_id"),
+        "/classes/{class_id}/sessions": {
+            "get": {"tags": ["sessions"], "summary": "Sessions of a class", "parameters": [
+                _id("class_id"), *PAGING, status_filter], "responses": {"200": _json(_page_of("Session")), **ERRORS}},
+            "post": _post("sessions", "Schedule one session", single, sessions, "class_id", conflicts=True),
+        },
+        "/classes/{class_id}/sessions/recurring": {
+            "post": _post("sessions", "Schedule recurring sessions", recurring, sessions, "class_id",
+                          conflicts=True)},
+        "/sessions/{session_id}": {
+            "get": _item("sessions", "Session", "session_id")["get"],
+            "patch": {"tags": ["sessions"], "summary": "Reschedule a session (a new time, room or both)",
+                      "parameters": [_id("session_id")],
+                      "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                          "type": "object", "properties": {"starts_at": LOCAL_TIME, "ends_at": LOCAL_TIME,
+                                                           "room_id": {"type": "integer"}}}}}},
+                      "responses": {"200": _json(_ref("Session")), **ERRORS, "409": CONFLICT}},
+        },
+        "/sessions/{session_id}/cancel": {
+            "post": _post("sessions", "Cancel a session (kept in the attendance book)", {
+                "type": "object", "properties": {"reason": {"type": "string", "maxLength": 300}}},
+                _ref("Session"), "session_id", status="200")},
+        "/classes/{class_id}/enrolments": {
+            "get": {"tags": ["enrolments"], "summary": "Enrolments of a class",
+                    "parameters": [_id("class_id"), *PAGING, status_filter],
+                    "responses": {"200": _json(_page_of("Enrolment")), **ERRORS}},
+            "post": _post("enrolments", "Enrol one learner, a list, or a village, household or association role",
+                          enrol, _ref("EnrolmentResult"), "class_id", status="200"),
+        },
+        "/classes/{class_id}/enrolments/{person_id}": {"delete": {
+            "tags": ["enrolments"], "summary": "Withdraw a learner; the first on the waiting list takes the seat",
+            "parameters": [_id("class_id"), _id("person_id")],
+            "responses": {"200": _json({"type": "object", "properties": {
+                "class_id": {"type": "integer"}, "person_id": {"type": "integer"}, "status": {"const": "withdrawn"},
+                "promoted": {"type": ["integer", "null"]}}}), **ERRORS}}},
+        "/sessions/{session_id}/attendance": {
+            "get": {"tags": ["attendance"], "summary": "The marks of a session", "parameters": [
+                _id("session_id"), *PAGING], "responses": {"200": _json(_page_of("Mark")), **ERRORS}},
+            "post": _post("attendance", "A batch of marks for a session (all or nothing; the latest recorded_at "
+                                        "wins; errors name the mark, e.g. marks[2].person_id)", marks,
+                          _ref("AttendanceResult"), "session_id", status="200"),
+        },
+        "/classes/{class_id}/completions": {"get": {
+            "tags": ["completions"], "summary": "Completions of a class (learning records) and their certificates",
+            "parameters": [_id("class_id"), *PAGING],
+            "responses": {"200": _json(_page_of("Completion")), **ERRORS}}},
+        "/certificates/{code}": {"get": {
+            "tags": ["certificates"], "summary": "Verify a certificate (public; the minimum of personal data)",
+            "security": [], "parameters": [{"name": "code", "in": "path", "required": True,
+                                            "schema": {"type": "string"}}],
+            "responses": {"200": _json(_ref("CertificateVerification")), "404": PROBLEM}}},
+    }
+
+
+def _courses_schemas() -> dict[str, Any]:
+    integer, text, day = {"type": "integer"}, {"type": "string"}, {"type": "string", "format": "date"}
+    utc = {"type": "string", "format": "date-time"}
+    return {
+        "Course": {"type": "object", "properties": {
+            "id": integer, "unit_id": integer, "code": text, "name": text, "category": text,
+            "planned_hours": {"type": "number"}, "min_attendance_share": {"type": "number"},
+            "requires_assessment": {"type": "boolean"}, "description": text,
+            "module_codes": {"type": "array", "items": text}, "active": {"type": "boolean"}}},
+        "Class": {"type": "object", "properties": {
+            "id": integer, "course_id": integer, "course_name": text, "clc_id": integer, "commune_id": integer,
+            "name": text, "room_id": {"type": ["integer", "null"]}, "capacity": integer, "target_group": text,
+            "starts_on": day, "ends_on": day}},
+        "ClassDetail": {"allOf": [_ref("Class"), {"type": "object", "properties": {
+            "instructors": {"type": "array", "items": {"type": "object", "properties": {
+                "person_id": integer, "full_name": text, "role": text}}},
+            "counts": {"type": "object", "properties": dict.fromkeys((
+                "enrolled", "waitlisted", "withdrawn", "seats_left", "sessions_scheduled", "sessions_cancelled",
+                "sessions_held"), integer)}}}]},
+        "Session": {"type": "object", "properties": {
+            "id": integer, "class_id": integer, "starts_at": LOCAL_TIME, "ends_at": LOCAL_TIME,
+            "room_id": {"type": ["integer", "null"]}, "place": text, "status": {"enum": ["scheduled", "cancelled"]},
+            "original_starts_at": {"type": ["string", "null"], "format": "date-time"}, "note": text}},
+        "Conflict": {"type": "object", "properties": {
+            "resource": {"enum": ["room", "instructor", "learner"]}, "resource_id": integer, "session_id": integer,
+            "class_id": integer, "starts_at": text, "ends_at": text}},
+        "Enrolment": {"type": "object", "properties": {
+            "person_id": integer, "full_name": text, "status": {"enum": ["enrolled", "waitlisted", "withdrawn"]},
+            "enrolled_at": utc, "withdrawn_at": {"type": ["string", "null"], "format": "date-time"},
+            "assessment_passed": {"type": ["boolean", "null"]}}},
+        "EnrolmentResult": {"type": "object", "properties": {
+            "class_id": integer, "enrolled": {"type": "array", "items": integer},
+            "waitlisted": {"type": "array", "items": integer}, "already": {"type": "array", "items": integer}}},
+        "Mark": {"type": "object", "properties": {
+            "person_id": integer, "status": text, "recorded_at": utc, "device": text,
+            "client_mark_id": {"type": ["string", "null"]}, "received_at": utc}},
+        "AttendanceResult": {"type": "object", "properties": {
+            "session_id": integer, "created": integer, "updated": integer,
+            "unchanged": {"type": "integer", "description": "retries, and marks older than the one stored"}}},
+        "Completion": {"type": "object", "properties": {
+            "person_id": integer, "full_name": text, "kind": {"enum": ["class_completion", "policy_study"]},
+            "category": text, "hours": {"type": "number"}, "year": integer, "completed_on": day,
+            "certificate": {"type": ["object", "null"], "properties": {
+                "code": text, "issued_on": day, "revoked": {"type": "boolean"}}}}},
+        "CertificateVerification": {"type": "object", "properties": {
+            "code": text, "valid": {"type": "boolean"}, "status": {"enum": ["valid", "revoked"]},
+            "issued_on": day, "revoked_on": {"type": ["string", "null"], "format": "date"},
+            "learner": {"type": "string", "description": "family and middle names as initials: N. V. An"},
+            "course": text, "class": text, "centre": text}},
+    }
+
+
 def document() -> dict[str, Any]:
     person_write = {"type": "object", "properties": {
         "full_name": {"type": "string", "maxLength": 200}, "birth_date": {"type": "string", "format": "date"},
@@ -100,6 +297,7 @@ def document() -> dict[str, Any]:
                         "unit_id": {"type": "integer"}, "file": {"type": "string", "format": "binary"}}}}}},
                 "responses": {"202": _json(_ref("ImportJob"), "Accepted"), **ERRORS}}},
             "/imports/{job_id}": _item("imports", "ImportJob", "job_id"),
+            **_courses_paths(),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
@@ -148,6 +346,7 @@ def document() -> dict[str, Any]:
                         "row": {"type": "integer"}, "column": {"type": "string"},
                         "message": {"type": "string"}, "message_vi": {"type": "string"}}}},
                     "unit_id": {"type": "integer"}}},
+                **_courses_schemas(),
             },
         },
     }

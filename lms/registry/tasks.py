@@ -6,6 +6,7 @@ from celery import shared_task
 from sqlalchemy import select
 
 from lms.extensions import db, utcnow
+from lms.registry.importer import RUN_TIMEOUT
 from lms.registry.models import ImportJob, ImportStatus
 
 
@@ -26,7 +27,7 @@ def sweep_imports() -> None:
     stale = db.session.scalars(
         select(ImportJob.id).where(
             ((ImportJob.status == ImportStatus.PENDING) & (ImportJob.created_at < now - timedelta(minutes=1)))
-            | ((ImportJob.status == ImportStatus.RUNNING) & (ImportJob.started_at < now - timedelta(minutes=30)))
+            | ((ImportJob.status == ImportStatus.RUNNING) & (ImportJob.started_at < now - RUN_TIMEOUT))
         )
     ).all()
     for job_id in stale:

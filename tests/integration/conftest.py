@@ -92,8 +92,9 @@ def _wait_until_alive(app: Flask, process: subprocess.Popen, log: Path) -> None:
                 pytest.fail(f"the Celery worker exited with {process.returncode}:\n{log.read_text()[-3000:]}")
             heartbeat.apply_async()
             time.sleep(1)
-            db.session.rollback()
-            if db.session.get(Heartbeat, "worker") is not None:
+            alive = db.session.get(Heartbeat, "worker") is not None
+            db.session.rollback()  # never sleep inside a transaction: on SQLite it holds the write lock
+            if alive:
                 return
         pytest.fail(f"the Celery worker did not answer within {WAIT_SECONDS}s:\n{log.read_text()[-3000:]}")
 
@@ -102,7 +103,9 @@ def wait_for(condition: Callable[[], bool], seconds: float = WAIT_SECONDS, what:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         db.session.rollback()  # see other processes' commits
-        if condition():
+        done = condition()
+        db.session.rollback()  # never sleep inside a transaction: on SQLite it holds the write lock
+        if done:
             return
         time.sleep(0.2)
     pytest.fail(f"timed out after {seconds}s waiting for {what}")

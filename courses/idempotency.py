@@ -1,0 +1,154 @@
+"""``Idempotency-Key`` for API POSTs that devices retry (a phone on a rural connection rarely knows whether its
+request arrived).
+
+A view decorated with :func:`idempotent` does its work and returns its answer **without committing**; the
+decorator owns the request's one commit. With an ``Idempotency-Key`` header it also:
+
+1. looks the key up for the caller (``(user_id, key)`` is unique); a stored answer is replayed as it was (status
+   and body, header ``Idempotent-Replayed: true``) and nothing is applied again; the same key with another
+   request (another body or URL) is refused with a 422;
+2. otherwise claims the key by inserting its row *before* running the view, so a concurrent duplicate waits on
+   the unique index (PostgreSQL) or on the database lock (SQLite) instead of doing the work a second time; when
+   the winner commits, the loser's insert fails and it replays the winner's stored answer;
+3. writes the answer into that row and commits it in the **same transaction** as the effect: a crash before the
+   commit leaves neither, and the retry does the work once.
+
+Only successful answers (2xx) are kept: a refused request changed nothing, so the client may fix it (or the data
+may change) and send it again with the same key.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from flask import Response, jsonify, make_response, request
+from flask_login import current_user
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from courses.models import IdempotentRequest
+from lms.api.errors import ApiValidationError, problem
+from lms.extensions import db
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 200  # the column's length
+IN_PROGRESS = 0  # status_code of a claimed key whose answer is not written yet (never visible after a commit)
+
+
+def request_hash() -> str:
+    """SHA-256 of the method, the path and the canonical JSON of the body (keys sorted, no spaces), so that the
+    same request sent again hashes the same however its client serialised it. A body that is not JSON is hashed
+    as sent."""
+    payload = request.get_json(silent=True)
+    if payload is None:
+        body = request.get_data()
+    else:
+        body = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def _key() -> str | None:
+    raw = request.headers.get(HEADER)
+    if raw is None:
+        return None
+    key = raw.strip()
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise ApiValidationError([{"field": HEADER, "message": f"1 to {MAX_KEY_LENGTH} printable characters "
+                                                               "(a UUID is a good key)"}])
+    return key
+
+
+def _stored(user_id: int, key: str) -> IdempotentRequest | None:
+    return db.session.scalar(select(IdempotentRequest).where(IdempotentRequest.user_id == user_id,
+                                                             IdempotentRequest.key == key))
+
+
+def _replay(stored: IdempotentRequest | None, digest: str) -> Response:
+    if stored is None or stored.status_code == IN_PROGRESS:
+        # Only reachable if a view committed on its own before answering: the first request is still at work.
+        return problem(409, "Request in progress",
+                       f"A request with this {HEADER} is still being processed; retry in a moment.")
+    if stored.request_hash != digest:
+        raise ApiValidationError(
+            [{"field": HEADER, "message": "this key was already used for another request (a different body or "
+                                          "URL); send a new key with a new request"}],
+            f"The {HEADER} was used for another request.")
+    response = jsonify(stored.response)
+    response.status_code = stored.status_code
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _save(record: IdempotentRequest, response: Response) -> None:
+    """Write the answer into the claimed row (flushed with the effect; the caller commits both at once)."""
+    record.status_code = response.status_code
+    record.response = response.get_json(silent=True) or {}
+    db.session.flush()
+
+
+def _finish(response: Response) -> Response:
+    if response.status_code < 400:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
+
+
+def idempotent(view: Callable[..., Any]) -> Callable[..., Response]:
+    """Honour ``Idempotency-Key`` on a POST view (place it under ``login_required``). The view must not commit."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        key = _key()
+        if key is None:
+            try:
+                return _finish(make_response(view(*args, **kwargs)))
+            except BaseException:
+                db.session.rollback()
+                raise
+        user_id = current_user.id
+        digest = request_hash()
+        stored = _stored(user_id, key)
+        if stored is not None:
+            return _replay(stored, digest)
+
+        record = IdempotentRequest(user_id=user_id, key=key, request_hash=digest, status_code=IN_PROGRESS,
+                                   response={})
+        db.session.add(record)
+        try:
+            db.session.flush()  # claim the key: a concurrent duplicate blocks here until we commit or roll back
+        except IntegrityError:
+            db.session.rollback()  # it committed first: answer what it answered
+            return _replay(_stored(user_id, key), digest)
+        try:
+            response = make_response(view(*args, **kwargs))
+            if response.status_code >= 400:
+                db.session.rollback()  # refused: nothing applied, the key stays free
+                return response
+            _save(record, response)
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            stored = _stored(user_id, key)
+            if stored is None:
+                raise
+            return _replay(stored, digest)
+        except BaseException:
+            db.session.rollback()
+            raise
+        return response
+
+    return wrapper
+
+
+def purge(older_than: datetime) -> int:
+    """Forget stored answers older than ``older_than`` (a device retries within hours, not weeks)."""
+    result = db.session.execute(delete(IdempotentRequest).where(IdempotentRequest.created_at < older_than))
+    return result.rowcount  # type: ignore[attr-defined]
