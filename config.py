@@ -56,6 +56,7 @@ class Config:
             "heartbeat": {"task": "lms.core.heartbeat", "schedule": 30.0},
             "sweep-imports": {"task": "lms.registry.sweep_imports", "schedule": 60.0},
             "sweep-completions": {"task": "courses.sweep_completions", "schedule": 60.0},
+            "purge-idempotency-keys": {"task": "courses.purge_idempotency_keys", "schedule": 86400.0},
         },
     }
 

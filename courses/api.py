@@ -48,6 +48,7 @@ from lms.core.services import audit
 from lms.extensions import db, limiter
 from lms.registry import services as registry
 from lms.registry.models import AdminUnit, AssociationRole, Clc, Household, Person, UnitLevel
+from lms.registry.text import initials_name
 
 VIEW = Permission.COURSES_VIEW
 MANAGE = Permission.COURSES_MANAGE
@@ -311,12 +312,6 @@ def enrolment_json(enrolment: Enrolment) -> dict[str, Any]:
 def mark_json(mark: Attendance) -> dict[str, Any]:
     return {"person_id": mark.person_id, "status": mark.status, "recorded_at": _utc_iso(mark.recorded_at),
             "device": mark.device, "client_mark_id": mark.client_mark_id, "received_at": _utc_iso(mark.received_at)}
-
-
-def initials_name(full_name: str) -> str:
-    """The family and middle names reduced to initials: "Nguyễn Văn An" → "N. V. An"."""
-    parts = full_name.split()
-    return " ".join([f"{part[0].upper()}." for part in parts[:-1]] + parts[-1:])
 
 
 # --- courses -------------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from lms.core.services import audit
 from lms.extensions import db, limiter
 from lms.registry import services as registry_services
 from lms.registry.models import AdminUnit, Clc
+from lms.registry.text import initials_name
 
 VIEW = Permission.COURSES_VIEW
 RECORD = Permission.ATTENDANCE_RECORD
@@ -98,7 +99,7 @@ def verify(code: str):
         clc = db.session.get(Clc, course_class.clc_id)
         response = Response(render_template(
             "courses/documents/verify.html", certificate=certificate,
-            holder=documents.short_name(certificate.person.full_name), course_name=course_class.course.name,
+            holder=initials_name(certificate.person.full_name), course_name=course_class.course.name,
             centre_name=clc.name if clc else "",
         ))
     response.headers["X-Robots-Tag"] = "noindex"

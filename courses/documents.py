@@ -85,15 +85,6 @@ def vi_number(value: Decimal | float | int) -> str:
     return text.replace(".", ",")
 
 
-def short_name(full_name: str) -> str:
-    """Family and middle names reduced to initials: "Nguyễn Văn An" → "N. V. An". Enough for someone who knows
-    the holder to recognise them; not enough to find them in a register."""
-    words = full_name.split()
-    if len(words) <= 1:
-        return full_name.strip()
-    return " ".join([*(f"{w[0].upper()}." for w in words[:-1]), words[-1]])
-
-
 # --- certificate of completion -------------------------------------------------------------------------------
 
 

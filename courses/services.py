@@ -199,6 +199,8 @@ def schedule(course_class: CourseClass, intervals: Sequence[Interval], *, room: 
         check_within_class(course_class, intervals)
     except ScheduleError as exc:
         raise CourseError(str(exc), exc.field) from exc
+    if room is not None and room.clc_id != course_class.clc_id:
+        raise CourseError("the room belongs to another centre", "room_id")
     room_id = room.id if room is not None else course_class.room_id
     own = list(intervals)
     for i, a in enumerate(own):
@@ -238,9 +240,11 @@ def reschedule(session: ClassSession, starts_at: datetime, ends_at: datetime, *,
         check_within_class(course_class, [(starts_at, ends_at)])
     except ScheduleError as exc:
         raise CourseError(str(exc), exc.field) from exc
+    if room is not None and room.clc_id != course_class.clc_id:
+        raise CourseError("the room belongs to another centre", "room_id")
     room_id = room.id if room is not None else session.room_id
     _check_free(course_class, [(starts_at, ends_at)], room_id, ignore=[session.id])
-    if session.original_starts_at is None:
+    if session.original_starts_at is None and starts_at != session.starts_at:
         session.original_starts_at = session.starts_at
     audit("session.reschedule", session, old=session.starts_at.isoformat(), new=starts_at.isoformat())
     session.starts_at, session.ends_at, session.room_id = starts_at, ends_at, room_id

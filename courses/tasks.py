@@ -41,3 +41,13 @@ def recompute_all_completions(*, commune_id: int | None = None) -> int:
     for class_id in class_ids:
         recompute_completions.apply_async(kwargs={"class_id": class_id})
     return len(class_ids)
+
+
+@shared_task(name="courses.purge_idempotency_keys", ignore_result=True)
+def purge_idempotency_keys() -> int:
+    """Forget stored answers to ``Idempotency-Key`` requests after a week: devices retry within hours."""
+    from courses import idempotency
+
+    purged = idempotency.purge(utcnow() - timedelta(days=7))
+    db.session.commit()
+    return purged

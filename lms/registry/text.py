@@ -68,3 +68,12 @@ def person_sort_key(full_name: str) -> str:
     words = full_name.split()
     reordered = words[-1:] + words[:-1]
     return collation_key(" ".join(reordered))
+
+
+def initials_name(full_name: str) -> str:
+    """Family and middle names reduced to initials: ``"Nguyễn Văn An"`` → ``"N. V. An"``. Enough for someone who
+    knows the holder to recognise them (public verification pages); not enough to find them in a register."""
+    words = full_name.split()
+    if len(words) <= 1:
+        return full_name.strip()
+    return " ".join([*(f"{w[0].upper()}." for w in words[:-1]), words[-1]])

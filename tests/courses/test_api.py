@@ -566,7 +566,7 @@ def test_completions_and_the_public_certificate_shows_initials_only(centre, clie
 
 
 def test_initials_keep_the_given_name():
-    from courses.api import initials_name
+    from lms.registry.text import initials_name
 
     assert initials_name("Nguyễn Văn An") == "N. V. An"
     assert initials_name("  đặng   thị  Hồng Nhung ") == "Đ. T. H. Nhung"

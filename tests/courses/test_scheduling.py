@@ -131,3 +131,36 @@ def test_database_refuses_double_booked_room_on_postgresql(centre):
     with pytest.raises(IntegrityError):
         db.session.flush()
     savepoint.rollback()
+
+
+def test_a_room_of_another_centre_is_refused_and_a_room_change_keeps_the_time(centre, app_ctx):
+    from tests.courses.conftest import make_centre
+
+    other = make_centre("23302", learners=1, label="R")
+    course_class = make_class(centre)
+    with pytest.raises(services.CourseError) as error:
+        services.schedule(course_class, [(datetime(2026, 3, 5, 8), datetime(2026, 3, 5, 9))], room=other.room)
+    assert error.value.field == "room_id"
+    (session,) = services.schedule(course_class, [(datetime(2026, 3, 5, 8), datetime(2026, 3, 5, 9))])
+    services.reschedule(session, session.starts_at, session.ends_at, room=centre.hall)
+    assert session.room_id == centre.hall.id
+    assert session.original_starts_at is None  # only the room changed
+
+
+def test_old_idempotency_answers_are_purged(app_ctx):
+    from datetime import timedelta
+
+    from courses.models import IdempotentRequest
+    from courses.tasks import purge_idempotency_keys
+    from lms.auth.models import Role
+    from lms.extensions import utcnow
+    from tests.conftest import make_user, unit_by_code
+
+    user = make_user(Role.CENTRE_MANAGER, unit_by_code("23293"))
+    for key, age in (("old", 8), ("recent", 1)):
+        db.session.add(IdempotentRequest(user_id=user.id, key=key, request_hash="x" * 64, status_code=200,
+                                         response={}, created_at=utcnow() - timedelta(days=age)))
+    db.session.commit()
+    purge_idempotency_keys.delay()
+    db.session.expire_all()
+    assert sorted(db.session.scalars(db.select(IdempotentRequest.key))) == ["recent"]
