@@ -76,7 +76,7 @@ class CourseForm(FlaskForm):
     category = SelectField(_l("Category"), choices=_choices(CATEGORY_NAMES))
     planned_hours = DecimalField(_l("Planned hours"), places=1,
                                  validators=[InputRequired(), NumberRange(min=Decimal("0.5"), max=Decimal(9999))])
-    min_attendance_percent = IntegerField(_l("Minimum attendance, % of held sessions"), default=80,
+    min_attendance_percent = IntegerField(_l("Minimum attendance (percent of held sessions)"), default=80,
                                           validators=[InputRequired(), NumberRange(min=1, max=100)])
     requires_assessment = BooleanField(_l("A final assessment must be passed"))
     module_codes = StringField(_l("IT-skills modules covered (e.g. IU01, IU02)"), validators=[

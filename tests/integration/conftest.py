@@ -59,6 +59,9 @@ def worker(live_app: Flask, database_url: str, broker_url: str, tmp_path_factory
     env = {
         **os.environ,
         "LMS_ENV": "development",
+        # The embedded defaults (result backend, beat schedule) live in the instance folder, which a fresh
+        # clone does not have: give the worker one of its own.
+        "LMS_INSTANCE_PATH": str(log.parent),
         "LMS_DATABASE_URL": database_url,
         "LMS_BROKER_URL": broker_url,
         "LMS_RESULT_BACKEND": "",
