@@ -316,7 +316,8 @@ def enrol(course_class: CourseClass, person_ids: Sequence[int]) -> EnrolmentResu
     seats = max(course_class.capacity - taken, 0)
     result = EnrolmentResult([], [], [])
     now = utcnow()
-    new_rows, rejoin = [], []
+    new_rows: list[dict[str, Any]] = []
+    rejoin: list[dict[str, Any]] = []
     for person_id in person_ids:
         status = existing.get(person_id)
         if status in (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED):
@@ -557,6 +558,7 @@ def recompute_class(class_id: int, *, as_of: datetime | None = None) -> Completi
             stmt = stmt.where(Enrolment.assessment_passed.is_(True))
         last_session = db.session.scalar(select(func.max(ClassSession.starts_at)).where(
             ClassSession.class_id == class_id, ClassSession.status == SessionStatus.SCHEDULED))
+        assert last_session is not None  # held > 0
         for person_id, _ in db.session.execute(stmt):
             completed[person_id] = last_session.date()
     wanted = _wanted_records(course_class, course, completed)

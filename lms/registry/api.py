@@ -294,7 +294,7 @@ def create_import():
     unit = services.get_in_scope(AdminUnit, unit_id, current_user, Permission.REGISTRY_IMPORT) if unit_id else None
     if unit is None:
         errors.append({"field": "unit_id", "message": "no such unit in your scope"})
-    if errors or upload is None:
+    if errors or upload is None or unit is None:
         raise ApiValidationError(errors)
     try:
         job = create_job(kind=kind, filename=upload.filename or "upload", content=upload.read(), unit=unit,

@@ -46,8 +46,9 @@ def register(app: Flask) -> None:
             shown = 0
             while True:
                 db.session.expire_all()
-                job = db.session.get(ImportJob, job_id)
-                assert job is not None
+                current = db.session.get(ImportJob, job_id)
+                assert current is not None
+                job = current
                 bar.update(job.progress - shown)
                 shown = job.progress
                 if job.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED):
