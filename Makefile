@@ -27,6 +27,7 @@ run: $(VENV)/.runtime translations
 	mkdir -p instance
 	$(FLASK) db upgrade
 	$(FLASK) setup-demo
+	$(FLASK) load-holidays
 	$(BIN)/honcho start -f Procfile
 
 ## make test: the whole suite on SQLite; also on PostgreSQL + the broker when LMS_TEST_DATABASE_URL and

@@ -6,12 +6,14 @@ statements whatever the number of learners.
 
 from __future__ import annotations
 
+import csv
 import math
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, delete, func, insert, select, update
@@ -166,6 +168,35 @@ def _enrolled_ids(course_class: CourseClass) -> list[int]:
 
 
 # --- scheduling ----------------------------------------------------------------------------------------------
+
+
+HOLIDAYS_FILE = Path(__file__).parent / "data" / "holidays.csv"
+
+
+def load_national_holidays(path: Path = HOLIDAYS_FILE) -> int:
+    """Load the national public holidays (Labour Code 2019 art. 112, with Tết) onto the country unit; returns
+    how many were new. Idempotent. Rows marked provisional follow the usual pattern of the government's annual
+    notice and should be checked against it; provinces add their own days on their own unit."""
+    from lms.registry.services import country
+
+    root = country()
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = [(date.fromisoformat(r["day"]), r["name"]) for r in csv.DictReader(fh)]
+    have = set(db.session.scalars(select(Holiday.day).where(Holiday.unit_id == root.id)))
+    new = [{"unit_id": root.id, "day": day, "name": name} for day, name in rows if day not in have]
+    if new:
+        db.session.execute(insert(Holiday), new)
+    return len(new)
+
+
+def add_holiday(unit: AdminUnit, day: date, name: str) -> Holiday:
+    if db.session.scalar(select(Holiday.id).where(Holiday.unit_id == unit.id, Holiday.day == day)) is not None:
+        raise CourseError(f"{day:%d/%m/%Y} is already a holiday of {unit.full_name}", "day")
+    holiday = Holiday(unit_id=unit.id, day=day, name=name)
+    db.session.add(holiday)
+    db.session.flush()
+    audit("holiday.add", holiday, day=day.isoformat())
+    return holiday
 
 
 def holidays_for(unit: AdminUnit, first: date, last: date) -> set[date]:

@@ -74,6 +74,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from courses.cli import register as register_courses_cli
     from lms.auth.cli import register as register_auth_cli
     from lms.bench import register as register_bench_cli
     from lms.registry.cli import register as register_registry_cli
@@ -82,6 +83,7 @@ def register_cli(app: Flask) -> None:
     register_auth_cli(app)
     register_registry_cli(app)
     register_demo_cli(app)
+    register_courses_cli(app)
     register_bench_cli(app)
 
 

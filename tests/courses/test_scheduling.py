@@ -164,3 +164,27 @@ def test_old_idempotency_answers_are_purged(app_ctx):
     purge_idempotency_keys.delay()
     db.session.expire_all()
     assert sorted(db.session.scalars(db.select(IdempotentRequest.key))) == ["recent"]
+
+
+def test_shipped_national_holidays_make_a_weekly_class_skip_tet(centre, app_ctx):
+    assert services.load_national_holidays() > 30
+    assert services.load_national_holidays() == 0  # idempotent
+    course_class = make_class(centre, starts_on=date(2026, 2, 1), ends_on=date(2026, 3, 1))
+    sessions = services.schedule_recurring(course_class, Recurrence(
+        first_day=date(2026, 2, 2), weekdays=frozenset({0, 2}), start=time(19), end=time(21), count=6))
+    days = [s.starts_at.date() for s in sessions]
+    assert date(2026, 2, 16) not in days  # the eve of Tết Bính Ngọ
+    assert date(2026, 2, 18) not in days  # the second day of Tết
+    assert days == [date(2026, 2, d) for d in (2, 4, 9, 11, 23, 25)]
+
+
+def test_a_province_holiday_applies_only_under_that_province(centre, app_ctx):
+    from tests.conftest import unit_by_code
+
+    province = unit_by_code("51", "province")
+    services.add_holiday(province, date(2026, 3, 10), "Ngày hội của tỉnh")
+    with pytest.raises(services.CourseError):
+        services.add_holiday(province, date(2026, 3, 10), "again")
+    assert date(2026, 3, 10) in services.holidays_for(centre.commune, date(2026, 3, 1), date(2026, 3, 31))
+    elsewhere = unit_by_code("01", "province")  # Hà Nội
+    assert date(2026, 3, 10) not in services.holidays_for(elsewhere, date(2026, 3, 1), date(2026, 3, 31))
