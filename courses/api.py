@@ -364,6 +364,10 @@ def create_course():
     if unit_id is not None and unit is None:
         body.error("unit_id", "no such unit in your scope")
     body.check()
+    # body.check() raised if a required field was missing: tell the type checker.
+    assert unit is not None
+    assert category is not None
+    assert hours is not None
     try:
         course = services.create_course(unit=unit, code=code, name=name, category=category, planned_hours=hours,
                                         min_attendance_share=share if share is not None else Decimal("0.8"),
@@ -478,6 +482,8 @@ def create_class():
     body.check()
     assert course is not None
     assert clc is not None
+    assert starts_on is not None
+    assert ends_on is not None
     assert capacity is not None
     instructors = list(db.session.scalars(select(Person).where(Person.id.in_(instructor_ids))))
     try:
@@ -545,6 +551,7 @@ def create_recurring_sessions(class_id: int):
     room = _room(body, course_class)
     body.check()
     assert first_day is not None
+    assert isinstance(weekdays, list)
     assert start is not None
     assert end is not None
     rule = Recurrence(first_day=first_day, weekdays=frozenset(weekdays), start=start, end=end,
@@ -694,6 +701,7 @@ def _marks(payload: Any) -> tuple[str, list[Mark]]:
     if not isinstance(raw, list) or not raw or len(raw) > MAX_MARKS:
         body.error("marks", f"a list of 1 to {MAX_MARKS} marks")
         body.check()
+    assert isinstance(raw, list)
     marks: list[Mark] = []
     seen_ids: dict[str, int] = {}
     for index, item in enumerate(raw):

@@ -130,7 +130,7 @@ def _detail_lines(exc: services.CourseError) -> list[str]:
     for d in exc.details:
         if "resource" in d:
             continue  # conflicts are shown by describe_conflicts
-        who = names.get(d.get("person_id"), "") if "person_id" in d else ""
+        who = names.get(int(d["person_id"]), "") if "person_id" in d else ""
         lines.append(f"{who}: {d.get('message', '')}" if who else str(d.get("message", d)))
     return lines
 
