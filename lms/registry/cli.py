@@ -10,6 +10,9 @@ from lms.extensions import db
 from lms.registry import services
 
 
+PICK_UP_SECONDS = 60
+
+
 def register(app: Flask) -> None:
     @app.cli.command("load-units")
     def load_units_command() -> None:
@@ -42,6 +45,7 @@ def register(app: Flask) -> None:
         job_id = job.id
         if inline:
             execute_job(job_id)
+        waited_since = time.monotonic()
         with click.progressbar(length=100, label=f"import #{job_id}") as bar:
             shown = 0
             while True:
@@ -53,6 +57,11 @@ def register(app: Flask) -> None:
                 shown = job.progress
                 if job.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED):
                     break
+                if job.status == ImportStatus.PENDING and time.monotonic() - waited_since > PICK_UP_SECONDS:
+                    raise click.ClickException(
+                        f"no worker picked up import #{job_id} within {PICK_UP_SECONDS} s: start the worker "
+                        "(make run, or celery -A lms.worker worker), or run again with --inline")
+                db.session.rollback()  # never sleep inside a transaction (SQLite: it holds the write lock)
                 time.sleep(0.5)
         if job.status == ImportStatus.FAILED:
             click.echo(job.message, err=True)

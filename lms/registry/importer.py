@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -29,6 +30,7 @@ from typing import Any, ClassVar, NamedTuple, cast
 from flask import current_app
 from openpyxl import load_workbook
 from sqlalchemy import CursorResult, Select, insert, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
 
 from lms.auth.models import User
@@ -233,7 +235,9 @@ def _as_text(raw: Any) -> str:
 
 
 def _shown(raw: Any) -> str:
-    text = _as_text(raw)
+    """A cell's value as quoted in an error message, never with an ID number in clear (a shifted column can put
+    one under any header)."""
+    text = re.sub(r"\d{9,}", lambda m: "*" * (len(m.group()) - 3) + m.group()[-3:], _as_text(raw))
     return text if len(text) <= 40 else text[:39] + "…"
 
 
@@ -256,7 +260,8 @@ def _code(limit: int, *, digits: int | None = None) -> Parser:
         if digits:
             if isinstance(raw, int | float):
                 value = value.zfill(digits)
-            if len(value) != digits or not value.isdigit():
+            value = unicodedata.normalize("NFKC", value)
+            if len(value) != digits or not (value.isascii() and value.isdigit()):
                 raise _Invalid("bad_digits", digits=digits)
         if len(value) > limit:
             raise _Invalid("too_long", limit=limit)
@@ -446,11 +451,17 @@ def read_table(filename: str, content: bytes, max_rows: int) -> tuple[list[Any],
     reader = _csv_rows if filename.lower().endswith(".csv") else _xlsx_rows
     header: list[Any] | None = None
     rows: list[tuple[int, list[Any]]] = []
+    width = 0
     for number, cells in enumerate(reader(content), start=1):
-        cleaned = [_clean(cell) for cell in cells]
         if header is None:
-            header = cleaned
-        elif any(cell is not None for cell in cleaned):
+            header = [_clean(cell) for cell in cells]
+            # Read no further right than the last header: one stray cell far to the right makes openpyxl pad every
+            # row of a read-only sheet to that width, and keeping those rows would exhaust the worker's memory.
+            width = max((i + 1 for i, cell in enumerate(header) if cell is not None), default=0)
+            header = header[:width]
+            continue
+        cleaned = [_clean(cell) for cell in cells[:width]]
+        if any(cell is not None for cell in cleaned):
             if len(rows) == max_rows:
                 raise _Invalid("too_many_rows", limit=f"{max_rows:,}")
             rows.append((number, cleaned))
@@ -904,7 +915,9 @@ class _Households(_Layout):
         """
         name, birth = fold(line.get("full_name")), line.get("birth_date")
         id_number: IdNumber | None = line.get("id_number")
-        if id_number is None and (other := _first_row(self.seen_keys, (key, name, birth), line)) is not None:
+        # Every row's natural key is remembered, with or without an ID number: "A, 1980, 0620…" and "A, 1980, (no
+        # number)" in one household are one person written twice, not two people.
+        if (other := _first_row(self.seen_keys, (key, name, birth), line)) is not None:
             self.report.add(line.number, "full_name", "duplicate_person", other=other)
             return None
         if id_number is not None and (other := _first_row(self.seen_ids, id_number.hash, line)) is not None:
@@ -923,6 +936,7 @@ class _Households(_Layout):
         if id_number is not None:
             # A new ID number may complete a person recorded without one, never replace another number.
             candidates = [p for p in candidates if self.persons[p].id_number_hash is None]
+        candidates = sorted(p for p in candidates if p not in self.claimed)
         return self._claim(line, candidates[0]) if candidates else None
 
     def _claim(self, line: Line, person_id: int) -> int | None:
@@ -1227,16 +1241,15 @@ def create_job(*, kind: str, filename: str, content: bytes, unit: AdminUnit, use
 
 
 def _claim(job_id: int) -> bool:
-    """Mark the job running, unless it has finished or another worker started it less than RUN_TIMEOUT ago.
+    """Mark a pending job running. A running or finished job is left alone: a job whose worker died is failed by
+    the sweep (``lms.registry.tasks.sweep_imports``), never run a second time behind the first one's back.
 
     One conditional UPDATE, so two workers handed the same job cannot both run it. Commits, so the page
     shows the job running.
     """
     now = utcnow()
-    claimable = (ImportJob.status == ImportStatus.PENDING) | (
-        (ImportJob.status == ImportStatus.RUNNING) & (ImportJob.started_at < now - RUN_TIMEOUT))
     result = db.session.execute(
-        update(ImportJob).where(ImportJob.id == job_id, claimable)
+        update(ImportJob).where(ImportJob.id == job_id, ImportJob.status == ImportStatus.PENDING)
         .values(status=ImportStatus.RUNNING.value, started_at=now, processed_rows=0)
         .execution_options(synchronize_session=False)
     )
@@ -1270,6 +1283,8 @@ def _finish(job: ImportJob, status: ImportStatus, message: str, *, errors: list[
     job.errors = errors or []
     job.summary = summary or {}
     job.finished_at = utcnow()
+    # The upload holds ID numbers and ethnicity in clear: keep it only while the job may still run.
+    job.content = b""
     db.session.commit()
 
 
@@ -1279,7 +1294,7 @@ def _success_message(summary: dict[str, dict[str, int]]) -> str:
     return "; ".join(parts)
 
 
-def _check(job: ImportJob, report: _Report) -> tuple[_Layout, list[str]]:
+def _check(job: ImportJob, report: _Report, *, publish_progress: bool = True) -> tuple[_Layout, list[str]]:
     """Phase 1: read the job's file and check every row, filling ``report``.
 
     Returns the layout, ready to apply if ``report`` stayed empty, and the headers it ignored.
@@ -1295,20 +1310,38 @@ def _check(job: ImportJob, report: _Report) -> tuple[_Layout, list[str]]:
     layout.check_headers(found)
     if report:
         return layout, ignored  # rows cannot be read without their columns
-    progress = _Progress(job, len(rows))
+    progress = _Progress(job, len(rows)) if publish_progress else None
     columns = {column.key: (column, found[column.key]) for column in layout.columns if column.key in found}
     lines = [_convert(number, cells, columns, report) for number, cells in rows]
     layout.prepare(lines)
     for line in lines:
         layout.check(line)
-        progress.tick()
+        if progress is not None:
+            progress.tick()
     return layout, ignored
+
+
+def _lock_province(job: ImportJob) -> None:
+    """One import at a time per province (PostgreSQL row lock, held to the commit; SQLite serialises writers)."""
+    parts = job.unit.path.strip("/").split("/")
+    top = int(parts[1]) if len(parts) > 1 else int(parts[0])
+    db.session.execute(select(AdminUnit.id).where(AdminUnit.id == top).with_for_update())
 
 
 def _run(job: ImportJob) -> None:
     report = _Report()
     layout, ignored = _check(job, report)
     if report:
+        _finish(job, ImportStatus.FAILED, report.summary(), errors=report.listed())
+        return
+    # Phase 2 starts by taking the province's lock and checking again inside the write transaction, so rows
+    # another import wrote since the first check (a double-clicked upload) are seen, not duplicated. The check
+    # makes no per-row query, so doing it twice is cheap.
+    _lock_province(job)
+    report = _Report()
+    layout, ignored = _check(job, report, publish_progress=False)
+    if report:
+        db.session.rollback()
         _finish(job, ImportStatus.FAILED, report.summary(), errors=report.listed())
         return
     summary: dict[str, Any] = layout.apply()  # phase 2, committed with the job's new status by _finish
@@ -1319,21 +1352,35 @@ def _run(job: ImportJob) -> None:
     _finish(job, ImportStatus.SUCCEEDED, message, summary=summary)
 
 
-def execute_job(job_id: int) -> None:
+def execute_job(job_id: int, *, final_attempt: bool = True) -> None:
     """Check every row of the job's file, then apply them all in one transaction, or none (runs in a worker).
 
-    Idempotent: a finished job is left alone, and applying a file again upserts on natural keys. On an
-    unexpected error the transaction is rolled back, the job marked failed, and the error re-raised.
+    Idempotent: a finished job is left alone, and applying a file again upserts on natural keys. A transient
+    database error (a lock, a dropped connection) puts the job back to pending and re-raises for Celery to retry,
+    unless this is the ``final_attempt``; any other error rolls back, fails the job and re-raises.
     """
     if not _claim(job_id):
         return
     try:
         job = db.session.get_one(ImportJob, job_id)
         _run(job)
+    except OperationalError:
+        db.session.rollback()
+        if not final_attempt:
+            db.session.execute(update(ImportJob).where(ImportJob.id == job_id)
+                               .values(status=ImportStatus.PENDING.value, processed_rows=0))
+            db.session.commit()
+            raise
+        _fail_crashed(job_id)
+        raise
     except Exception:
         db.session.rollback()
-        report = _Report()
-        report.add(None, None, "crashed")
-        _finish(db.session.get_one(ImportJob, job_id), ImportStatus.FAILED, MESSAGES["crashed"][0],
-                errors=report.listed())
+        _fail_crashed(job_id)
         raise
+
+
+def _fail_crashed(job_id: int) -> None:
+    report = _Report()
+    report.add(None, None, "crashed")
+    _finish(db.session.get_one(ImportJob, job_id), ImportStatus.FAILED, MESSAGES["crashed"][0],
+            errors=report.listed())

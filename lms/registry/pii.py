@@ -10,13 +10,14 @@ import base64
 import hashlib
 import hmac
 import re
+import unicodedata
 
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
-ID_NUMBER_RE = re.compile(r"^\d{12}$")
+ID_NUMBER_RE = re.compile(r"^[0-9]{12}$")
 
 
 class InvalidIdNumber(ValueError):
@@ -29,8 +30,9 @@ def _derive(label: bytes) -> bytes:
 
 
 def normalise_id_number(raw: str) -> str:
-    """Strip spaces and dots; a personal ID number is exactly 12 digits."""
-    value = re.sub(r"[\s.\-]", "", str(raw))
+    """Strip spaces and dots; a personal ID number is exactly 12 ASCII digits. Full-width or other Unicode digits
+    are folded to ASCII first (NFKC), so one number cannot be stored twice under two spellings."""
+    value = re.sub(r"[\s.\-]", "", unicodedata.normalize("NFKC", str(raw)))
     if not ID_NUMBER_RE.match(value):
         raise InvalidIdNumber("a personal identification number has exactly 12 digits")
     return value

@@ -373,7 +373,9 @@ def test_an_unexpected_error_while_applying_rolls_everything_back(villages, monk
     assert counts() == {**before, "import_job": before["import_job"] + 1}  # no household either
 
 
-def test_a_job_runs_once_unless_its_worker_was_lost(villages):
+def test_a_job_runs_once_and_a_lost_worker_fails_it(villages):
+    from lms.registry.tasks import sweep_imports
+
     job = create_job(kind="households", filename="h.csv", content=csv_bytes(GOOD_HOUSEHOLDS),
                      unit=villages[0].parent, user=None, enqueue=False)
     job.status, job.started_at = "running", utcnow() - timedelta(minutes=5)  # another worker is on it
@@ -383,11 +385,58 @@ def test_a_job_runs_once_unless_its_worker_was_lost(villages):
     db.session.expire_all()
     assert (job.status, counts()["person"]) == ("running", 0)
 
-    job.started_at = utcnow() - timedelta(hours=1)  # that worker died; the sweep re-sends the job
+    # That worker died (perhaps the file killed it): the sweep fails the job instead of running it again.
+    job.started_at = utcnow() - timedelta(hours=1)
     db.session.commit()
-    execute_job(job.id)
+    sweep_imports.delay()
     db.session.expire_all()
-    assert (job.status, counts()["person"]) == ("succeeded", 3)
+    job = db.session.get_one(ImportJob, job.id)
+    assert job.status == "failed"
+    assert "worker stopped" in job.message
+    assert job.content == b""
+    execute_job(job.id)
+    assert counts()["person"] == 0
+
+
+def test_a_finished_job_forgets_its_file(villages):
+    job = run("households", csv_bytes(GOOD_HOUSEHOLDS), villages[0].parent)
+    db.session.expire_all()
+    assert db.session.get_one(ImportJob, job.id).content == b""  # it held ID numbers in clear
+
+
+def test_a_stray_cell_far_to_the_right_is_ignored(villages):
+    rows = [list(r) for r in GOOD_HOUSEHOLDS]
+    rows[1] = rows[1] + [None] * 200 + ["stray"]
+    job = run("households", xlsx_bytes(rows), villages[0].parent, "h.xlsx")
+    assert job.status == "succeeded", job.errors
+    assert counts()["person"] == 3
+
+
+def test_full_width_digits_are_the_same_id_number(villages):
+    rows = [list(r) for r in GOOD_HOUSEHOLDS]
+    rows[3][7] = "０６２０８００００００１"  # the head's number again, typed in full-width digits
+    job = run("households", csv_bytes(rows), villages[0].parent)
+    assert job.status == "failed"
+    assert {(e["row"], e["column"]) for e in job.errors} >= {(4, rows[0][7])}
+    assert counts()["person"] == 0
+
+
+def test_one_person_written_with_and_without_the_id_number_is_a_duplicate(villages):
+    rows = [list(r) for r in GOOD_HOUSEHOLDS]
+    rows.append(["IMP-1", "H1", "", "Nguyen Van Duc", "01/02/1980", "Nam", "", "", "", ""])
+    job = run("households", csv_bytes(rows), villages[0].parent)
+    assert job.status == "failed"
+    assert any(e["row"] == 5 and e["column"] == rows[0][3] for e in job.errors), job.errors
+
+
+def test_error_messages_never_quote_an_id_number_in_clear(villages):
+    rows = [list(r) for r in GOOD_HOUSEHOLDS]
+    rows[2][4] = "062080000777"  # an ID number in the birth-date column
+    job = run("households", csv_bytes(rows), villages[0].parent)
+    assert job.status == "failed"
+    text = repr(job.errors) + job.message
+    assert "062080000777" not in text
+    assert "777" in text
 
 
 def test_a_finished_job_is_not_run_again(villages):
