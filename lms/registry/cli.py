@@ -9,7 +9,6 @@ from flask import Flask
 from lms.extensions import db
 from lms.registry import services
 
-
 PICK_UP_SECONDS = 60
 
 
