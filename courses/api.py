@@ -88,8 +88,13 @@ def _refused(exc: CourseError, *, indexes: dict[int, int] | None = None) -> Resp
     for per-item problems: ``marks[2].person_id``, ``person_ids[0]``)."""
     db.session.rollback()
     if exc.details and all("resource" in d for d in exc.details):
-        return problem(409, "Conflict", str(exc), [{"field": exc.field, "message": str(exc)}],
-                       conflicts=exc.details)
+        # Name only the caller's own classes: a clash with another commune's class must not reveal it.
+        own = set(db.session.scalars(services.classes_in_scope(current_user, VIEW).with_only_columns(CourseClass.id)
+                                     .where(CourseClass.id.in_({d["class_id"] for d in exc.details}))))
+        conflicts = [d if d["class_id"] in own else {**d, "class_id": None, "session_id": None}
+                     for d in exc.details]
+        message = f"{len(conflicts)} conflicting booking(s) of a room, an instructor or a learner"
+        return problem(409, "Conflict", message, [{"field": exc.field, "message": message}], conflicts=conflicts)
     errors: list[dict[str, Any]] = []
     for detail in exc.details:
         if "index" in detail:

@@ -233,7 +233,11 @@ class Attendance(Model):
     """A learner's mark for a session. The latest ``recorded_at`` wins when two devices disagree."""
 
     __tablename__ = "attendance"
-    __table_args__ = (UniqueConstraint("session_id", "person_id"),)
+    __table_args__ = (
+        UniqueConstraint("session_id", "person_id"),
+        # A device numbers its marks its own way (1, 2, 3… or m-<person>): an id means something within a session.
+        UniqueConstraint("session_id", "client_mark_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("class_session.id", ondelete="CASCADE"))
@@ -242,7 +246,7 @@ class Attendance(Model):
     recorded_at: Mapped[datetime]  # when the mark was taken, on the device (UTC)
     recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     device: Mapped[str] = mapped_column(String(100), default="")
-    client_mark_id: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    client_mark_id: Mapped[Optional[str]] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -479,23 +479,26 @@ def record_attendance(session: ClassSession, marks: Sequence[Mark], *, user_id: 
     latest = {person_id: marks[index] for person_id, index in seen.items()}
     client_ids = [m.client_mark_id for m in marks if m.client_mark_id]
     applied = set(db.session.scalars(select(Attendance.client_mark_id).where(
-        Attendance.client_mark_id.in_(client_ids)))) if client_ids else set()
+        Attendance.session_id == session.id, Attendance.client_mark_id.in_(client_ids)))) if client_ids else set()
     current = {row.person_id: row for row in db.session.execute(
         select(Attendance.id, Attendance.person_id, Attendance.status, Attendance.recorded_at,
                Attendance.client_mark_id, Attendance.device)
         .where(Attendance.session_id == session.id, Attendance.person_id.in_(list(latest))))}
     result = MarkResult()
+    now = utcnow()
     inserts, updates, overwritten = [], [], []
     for person_id, mark in latest.items():
         if mark.client_mark_id and mark.client_mark_id in applied:
             result.unchanged += 1
             continue
         row = current.get(person_id)
-        values = {"status": mark.status, "recorded_at": mark.recorded_at, "recorded_by_id": user_id,
+        # A device clock may run a few minutes fast (allowed above); stored as no later than now, so a correction
+        # made on the page a minute later still wins.
+        values = {"status": mark.status, "recorded_at": min(mark.recorded_at, now), "recorded_by_id": user_id,
                   "device": mark.device[:100], "client_mark_id": mark.client_mark_id}
         if row is None:
             inserts.append({"session_id": session.id, "person_id": person_id, **values})
-        elif mark.recorded_at > row.recorded_at:
+        elif min(mark.recorded_at, now) > row.recorded_at:
             if row.status != mark.status:
                 overwritten.append({"person_id": person_id, "old_status": row.status,
                                     "old_recorded_at": row.recorded_at.isoformat(), "old_device": row.device,

@@ -117,3 +117,28 @@ def test_marking_attendance_marks_the_class_dirty(session_with_learners):
     session, learners = session_with_learners
     services.record_attendance(session, _marks(learners[:3]), user_id=None)
     assert db.session.scalar(select(PendingWork).where(PendingWork.subject_id == session.class_id)) is not None
+
+
+def test_the_same_mark_ids_in_another_session_are_new_marks(app_ctx):
+    """Devices number marks their own way: "m-17" in session 2 is not a retry of "m-17" in session 1."""
+    centre = make_centre(learners=3, label="IDS")
+    course_class = make_class(centre)
+    services.enrol(course_class, [p.id for p in centre.learners])
+    first, second = services.schedule(course_class, [(datetime(2026, 3, 3, 19), datetime(2026, 3, 3, 21)),
+                                                     (datetime(2026, 3, 10, 19), datetime(2026, 3, 10, 21))])
+    marks = [Mark(p.id, "present", T0, f"m-{p.id}") for p in centre.learners]
+    assert services.record_attendance(first, marks, user_id=None).created == 3
+    assert services.record_attendance(second, marks, user_id=None).created == 3
+    assert len(_rows(second)) == 3
+
+
+def test_a_fast_device_clock_does_not_beat_a_later_correction(session_with_learners):
+    session, learners = session_with_learners
+    learner = learners[0]
+    from lms.extensions import utcnow
+
+    services.record_attendance(session, [Mark(learner.id, "absent", utcnow() + timedelta(minutes=5), "fast-1")],
+                               user_id=None)
+    services.record_attendance(session, [Mark(learner.id, "present", utcnow() + timedelta(seconds=1))],
+                               user_id=None)
+    assert _rows(session)[learner.id] == "present"
