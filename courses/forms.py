@@ -104,32 +104,31 @@ class ClassForm(FlaskForm):
             raise ValidationError(_l("The class must end on or after its first day."))
 
 
-class SingleSessionForm(FlaskForm):
-    day = DateField(_l("Date"), validators=[InputRequired()])
+class _TimeSpanForm(FlaskForm):
+    """Start and end times of a session, the end after the start."""
+
     start = TimeField(_l("Starts at"), validators=[InputRequired()])
     end = TimeField(_l("Ends at"), validators=[InputRequired()])
-    room = SelectField(_l("Room"), coerce=int, choices=[])
 
     def validate_end(self, field: TimeField) -> None:
         if self.start.data and field.data and field.data <= self.start.data:
             raise ValidationError(_l("A session must end after it starts."))
 
 
-class RecurringForm(FlaskForm):
+class SingleSessionForm(_TimeSpanForm):
+    day = DateField(_l("Date"), validators=[InputRequired()])
+    room = SelectField(_l("Room"), coerce=int, choices=[])
+
+
+class RecurringForm(_TimeSpanForm):
     first_day = DateField(_l("From"), validators=[InputRequired()])
     weekdays = MultiCheckboxField(_l("On"), coerce=int,
                                   choices=[SelectChoice(i, name) for i, name in enumerate(WEEKDAY_SHORT)],
                                   validators=[DataRequired(message=_l("Choose at least one weekday."))])
-    start = TimeField(_l("Starts at"), validators=[InputRequired()])
-    end = TimeField(_l("Ends at"), validators=[InputRequired()])
     every_weeks = IntegerField(_l("Every … weeks"), default=1, validators=[InputRequired(), NumberRange(1, 52)])
     until = DateField(_l("Until"), validators=[Optional()])
     count = IntegerField(_l("or for … sessions"), validators=[Optional(), NumberRange(1, 500)])
     room = SelectField(_l("Room"), coerce=int, choices=[])
-
-    def validate_end(self, field: TimeField) -> None:
-        if self.start.data and field.data and field.data <= self.start.data:
-            raise ValidationError(_l("A session must end after it starts."))
 
     def validate_until(self, field: DateField) -> None:
         if field.data is None and self.count.data is None:
@@ -138,15 +137,9 @@ class RecurringForm(FlaskForm):
             raise ValidationError(_l("The end date is before the first day."))
 
 
-class RescheduleForm(FlaskForm):
+class RescheduleForm(_TimeSpanForm):
     day = DateField(_l("New date"), validators=[InputRequired()])
-    start = TimeField(_l("Starts at"), validators=[InputRequired()])
-    end = TimeField(_l("Ends at"), validators=[InputRequired()])
     room = SelectField(_l("Room"), coerce=int, choices=[])
-
-    def validate_end(self, field: TimeField) -> None:
-        if self.start.data and field.data and field.data <= self.start.data:
-            raise ValidationError(_l("A session must end after it starts."))
 
 
 class CancelForm(FlaskForm):
