@@ -79,6 +79,8 @@ class Config:
     LOGIN_RATE_LIMIT = _env("LMS_LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
 
     MAX_CONTENT_LENGTH = int(_env("LMS_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)) or 0)
+    # Evidence scans and photos (certificates, assessments): PDF, JPEG or PNG up to this size.
+    MAX_EVIDENCE_BYTES = int(_env("LMS_MAX_EVIDENCE_BYTES", str(5 * 1024 * 1024)) or 0)
     IMPORT_MAX_ROWS = int(_env("LMS_IMPORT_MAX_ROWS", "50000") or 0)
     PAGE_SIZE = 50
     API_MAX_PAGE_SIZE = 500
