@@ -62,13 +62,14 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     import courses
-    from lms import api, auth, core, registry
+    from lms import api, auth, core, registry, titles
     from lms.api import errors as api_errors
 
     app.register_blueprint(core.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(registry.bp)
     app.register_blueprint(courses.bp)
+    app.register_blueprint(titles.bp)
     app.register_blueprint(api.bp)
     api_errors.register_error_handlers(app)
 

@@ -1,0 +1,11 @@
+"""Titles: criteria sets as versioned data, the evaluation engine (bottom-up, set-based, one Celery task per commune
+and year), eligibility with its explanation, assessments with evidence, registrations and recognitions.
+
+Reads the registry and the learning records courses write; never imported by registry or courses.
+"""
+
+from flask import Blueprint
+
+bp = Blueprint("titles", __name__, template_folder="templates", url_prefix="/titles")
+
+from lms.titles import models  # noqa: E402,F401 - registers the models

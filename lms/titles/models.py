@@ -1,0 +1,302 @@
+"""Titles: criteria sets (versioned data), assessments, eligibility, registrations and recognitions.
+
+Every row about a subject names it by ``(subject_type, subject_id)``: a person, household, clan, village (an
+``admin_unit`` of level village), organisation or commune. ``commune_id`` on every such row is the shard key of
+evaluation (one Celery task per commune and year) and the scope key for permissions: a commune leader sees the rows
+whose commune lies in their subtree.
+
+Eligibility is what the engine computes (a proposal, recomputed whenever inputs change); a recognition is what a
+person decided (a decision number and date). Once a subject's title for a year is recognised, that year is frozen:
+later evaluations leave its eligibility row alone.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Optional
+
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.auth.models import _enum_check
+from lms.extensions import Model, utcnow
+
+
+class Title(enum.StrEnum):
+    """The five lifelong-learning titles; the learning community is awarded at village and at commune level."""
+
+    CITIZEN = "citizen"  # Công dân học tập — Decision 324/QĐ-KHVN (2023)
+    FAMILY = "family"  # Gia đình học tập — Decision 448/QĐ-KHVN (2015) part A
+    CLAN = "clan"  # Dòng họ học tập — 448 part B
+    VILLAGE_COMMUNITY = "village_community"  # Cộng đồng học tập cấp thôn — 448 part C
+    UNIT = "unit"  # Đơn vị học tập — 448 part D (commune-managed), Circular 24/2023 (district/province-managed)
+    COMMUNE_COMMUNITY = "commune_community"  # Cộng đồng học tập cấp xã — Circular 25/2023
+
+
+class SubjectType(enum.StrEnum):
+    PERSON = "person"
+    HOUSEHOLD = "household"
+    CLAN = "clan"
+    VILLAGE = "village"
+    ORGANISATION = "organisation"
+    COMMUNE = "commune"
+
+
+# The subject each title is about, and the order evaluation runs in (members before the groups made of them).
+TITLE_SUBJECT: dict[Title, SubjectType] = {
+    Title.CITIZEN: SubjectType.PERSON,
+    Title.FAMILY: SubjectType.HOUSEHOLD,
+    Title.CLAN: SubjectType.CLAN,
+    Title.VILLAGE_COMMUNITY: SubjectType.VILLAGE,
+    Title.UNIT: SubjectType.ORGANISATION,
+    Title.COMMUNE_COMMUNITY: SubjectType.COMMUNE,
+}
+EVALUATION_ORDER: tuple[Title, ...] = tuple(TITLE_SUBJECT)
+
+
+class Scoring(enum.StrEnum):
+    POINTS = "points"  # maximum per indicator, a pass total and a minimum per indicator
+    LEVELS = "levels"  # every indicator met or not; a level is reached when all its indicators are met
+
+
+class CriteriaStatus(enum.StrEnum):
+    OFFICIAL = "official"
+    PROVISIONAL = "provisional"  # the official text could not be read in full: values to be checked
+
+
+class CriteriaSet(Model):
+    """One version of one criteria set, as loaded from its data file (``lms/titles/criteria/*.toml``).
+
+    ``definition`` is the validated file content; evaluations point at the version they used, so loading a new
+    version never changes an old result. At most one version of a code is ``active`` (used by new evaluations).
+    """
+
+    __tablename__ = "criteria_set"
+    __table_args__ = (
+        UniqueConstraint("code", "version"),
+        _enum_check("title", Title),
+        _enum_check("subject_type", SubjectType),
+        _enum_check("scoring", Scoring),
+        _enum_check("status", CriteriaStatus),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(60))  # e.g. "qd-324-2023-citizen"
+    version: Mapped[int]
+    title: Mapped[str] = mapped_column(String(24))
+    subject_type: Mapped[str] = mapped_column(String(16))
+    scoring: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(12))
+    validity_years: Mapped[int]
+    name: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(300))  # the legal text: "Quyết định 324/QĐ-KHVN ngày 25/10/2023"
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(default=True)
+    loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    loaded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+
+class AssessmentSource(enum.StrEnum):
+    EVALUATOR = "evaluator"  # entered by an evaluator: counts as soon as it is entered
+    SELF = "self"  # self-assessed: counts once verified
+
+
+class Assessment(Model):
+    """An assessed indicator value for a subject and year, with its evidence.
+
+    ``indicator`` is the indicator's code in the criteria set (stable across versions of the set). ``value`` is read
+    as the indicator's definition says: points awarded, 1/0 for met/not met, or a measured share in per cent.
+    """
+
+    __tablename__ = "assessment"
+    __table_args__ = (
+        UniqueConstraint("subject_type", "subject_id", "year", "indicator"),
+        Index("ix_assessment_commune_year", "commune_id", "year"),
+        _enum_check("subject_type", SubjectType),
+        _enum_check("source", AssessmentSource),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_type: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[int]
+    year: Mapped[int]
+    indicator: Mapped[str] = mapped_column(String(40))
+    value: Mapped[Decimal] = mapped_column(Numeric(7, 2))
+    source: Mapped[str] = mapped_column(String(12), default=AssessmentSource.EVALUATOR.value)
+    verified_at: Mapped[Optional[datetime]]
+    verified_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    evidence_file_id: Mapped[Optional[int]] = mapped_column(ForeignKey("evidence_file.id", ondelete="SET NULL"))
+    evidence_ref: Mapped[str] = mapped_column(String(300), default="")  # "minutes of 12/3/2025, CLC archive no. 7"
+    note: Mapped[str] = mapped_column(Text, default="")
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"))
+    assessed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    assessed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def counts(self) -> bool:
+        """Whether the engine uses the value: evaluator entries at once, self-assessments once verified."""
+        return self.source == AssessmentSource.EVALUATOR or self.verified_at is not None
+
+    @property
+    def has_evidence(self) -> bool:
+        return self.evidence_file_id is not None or bool(self.evidence_ref.strip())
+
+
+class Eligibility(Model):
+    """The engine's result for one subject, title and year.
+
+    ``breakdown`` lists every indicator: ``{"indicator", "value", "points" | "met", "source", "missing"}`` where
+    ``source`` names where the value came from ("learning records", "assessment 17", "share of members") and
+    ``missing`` says in words what is lacking (empty when the indicator is satisfied). ``missing`` (the column) holds
+    the codes of the unsatisfied indicators as ``|code|code|`` so lists can filter by one with a portable LIKE.
+    """
+
+    __tablename__ = "eligibility"
+    __table_args__ = (
+        UniqueConstraint("subject_type", "subject_id", "title", "year"),
+        Index("ix_eligibility_commune_year_title", "commune_id", "year", "title"),
+        Index("ix_eligibility_village_year_title", "village_id", "year", "title"),
+        _enum_check("title", Title),
+        _enum_check("subject_type", SubjectType),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_type: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[int]
+    title: Mapped[str] = mapped_column(String(24))
+    year: Mapped[int]
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"))
+    # The village the subject belongs to (persons, households, villages themselves); NULL for other subjects.
+    village_id: Mapped[Optional[int]] = mapped_column(ForeignKey("admin_unit.id"))
+    criteria_set_id: Mapped[int] = mapped_column(ForeignKey("criteria_set.id"))
+    eligible: Mapped[bool]
+    score: Mapped[Optional[Decimal]] = mapped_column(Numeric(6, 2))  # points style
+    level: Mapped[Optional[int]]  # levels style: the highest level reached (0: none)
+    missing: Mapped[str] = mapped_column(String(400), default="")
+    breakdown: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    criteria_set: Mapped[CriteriaSet] = relationship()
+
+
+class Registration(Model):
+    """A subject registered for a year's title (January, by form or by import)."""
+
+    __tablename__ = "title_registration"
+    __table_args__ = (
+        UniqueConstraint("subject_type", "subject_id", "title", "year"),
+        Index("ix_title_registration_commune_year", "commune_id", "year"),
+        _enum_check("title", Title),
+        _enum_check("subject_type", SubjectType),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_type: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[int]
+    title: Mapped[str] = mapped_column(String(24))
+    year: Mapped[int]
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"))
+    registered_on: Mapped[date]
+    registered_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+
+class RecognitionStatus(enum.StrEnum):
+    PROPOSED = "proposed"  # a commune leader put the subject on the list
+    RECOGNISED = "recognised"  # an approver recorded the decision: the year is frozen
+    REJECTED = "rejected"
+    REVOKED = "revoked"
+
+
+class Recognition(Model):
+    """A title recognised (or proposed) for a subject and year, with the decision that made it official.
+
+    The eligibility the proposal was based on is copied (``score``, ``level``, ``breakdown``, ``criteria_set_id``):
+    the record of why stays even if the criteria or the inputs change later.
+    """
+
+    __tablename__ = "recognition"
+    __table_args__ = (
+        UniqueConstraint("subject_type", "subject_id", "title", "year"),
+        Index("ix_recognition_commune_year_title", "commune_id", "year", "title"),
+        _enum_check("title", Title),
+        _enum_check("subject_type", SubjectType),
+        _enum_check("status", RecognitionStatus),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_type: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[int]
+    title: Mapped[str] = mapped_column(String(24))
+    year: Mapped[int]
+    level: Mapped[Optional[int]]
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"))
+    village_id: Mapped[Optional[int]] = mapped_column(ForeignKey("admin_unit.id"))
+    status: Mapped[str] = mapped_column(String(12), default=RecognitionStatus.PROPOSED.value)
+    criteria_set_id: Mapped[Optional[int]] = mapped_column(ForeignKey("criteria_set.id"))
+    score: Mapped[Optional[Decimal]] = mapped_column(Numeric(6, 2))
+    breakdown: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    proposed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    decision_number: Mapped[str] = mapped_column(String(60), default="")
+    decision_date: Mapped[Optional[date]]
+    authority: Mapped[str] = mapped_column(String(200), default="")  # who decided: "UBND xã …", "Hội Khuyến học …"
+    decided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    valid_until: Mapped[Optional[date]]  # 31 Dec of the last year the recognition is valid
+    revoked_at: Mapped[Optional[datetime]]
+    revoked_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(Text, default="")  # why rejected or revoked
+    certificate_code: Mapped[Optional[str]] = mapped_column(String(20), unique=True)  # printed under the QR code
+
+
+class EvaluationState(Model):
+    """One row per (commune, year) ever evaluated or marked: the dirty mark, the lock and the last result.
+
+    A new learning record, assessment, registration or recognition sets ``marked_at`` in the same transaction
+    (the outbox). The evaluation task locks this row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite transactions
+    are serialised anyway), evaluates, and clears the mark unless it was set again meanwhile.
+    """
+
+    __tablename__ = "evaluation_state"
+
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    marked_at: Mapped[Optional[datetime]] = mapped_column(index=True)
+    evaluated_at: Mapped[Optional[datetime]]
+    # Counts of the last evaluation, by title: {"citizen": {"subjects": 812, "eligible": 301, "changed": 4}, …}
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RunStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class EvaluationRun(Model):
+    """A requested evaluation of a scope (a commune, a province, the country) for a year, with its progress.
+
+    A province run is a Celery chord: one task per commune (each adds one to ``done``), then a roll-up that closes
+    the run. A nightly reconciliation is a run of ``kind`` "reconcile" and records the drift it found.
+    """
+
+    __tablename__ = "evaluation_run"
+    __table_args__ = (_enum_check("status", RunStatus),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    year: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(16), default="full")  # full | reconcile
+    status: Mapped[str] = mapped_column(String(12), default=RunStatus.QUEUED.value)
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    failed: Mapped[int] = mapped_column(default=0)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[Optional[datetime]]
+    finished_at: Mapped[Optional[datetime]]
