@@ -62,7 +62,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     import courses
-    from lms import api, auth, core, registry, titles
+    from lms import api, auth, core, registry, targets, titles
     from lms.api import errors as api_errors
 
     app.register_blueprint(core.bp)
@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(registry.bp)
     app.register_blueprint(courses.bp)
     app.register_blueprint(titles.bp)
+    app.register_blueprint(targets.bp)
     app.register_blueprint(api.bp)
     api_errors.register_error_handlers(app)
 

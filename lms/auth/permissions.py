@@ -30,16 +30,30 @@ class Permission(enum.StrEnum):
     COURSES_VIEW = "courses.view"
     COURSES_MANAGE = "courses.manage"  # catalogue, classes, schedules, enrolment
     ATTENDANCE_RECORD = "courses.attendance"
+    TITLES_VIEW = "titles.view"  # eligibility lists, explanations, recognitions, evaluation runs
+    TITLES_ASSESS = "titles.assess"  # enter and verify assessments and their evidence; register subjects
+    TITLES_PROPOSE = "titles.propose"  # put eligible subjects on the list for recognition
+    TITLES_APPROVE = "titles.approve"  # record a decision (number and date), reject, revoke
+    TITLES_ADMIN = "titles.admin"  # load criteria-set versions, start evaluations of a whole scope
+    TARGETS_VIEW = "targets.view"  # plan indicators, dashboards, periodic reports
+    TARGETS_ADMIN = "targets.admin"  # load plan versions, recompute indicator values
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset(Permission),
-    Role.PROVINCE_LEADER: frozenset({Permission.REGISTRY_VIEW, Permission.PERSONAL_DATA, Permission.COURSES_VIEW}),
-    Role.COMMUNE_LEADER: frozenset({Permission.REGISTRY_VIEW, Permission.REGISTRY_EDIT, Permission.PERSONAL_DATA,
-                                    Permission.COURSES_VIEW}),
+    Role.PROVINCE_LEADER: frozenset({
+        Permission.REGISTRY_VIEW, Permission.PERSONAL_DATA, Permission.COURSES_VIEW, Permission.TITLES_VIEW,
+        Permission.TITLES_APPROVE, Permission.TITLES_ADMIN, Permission.TARGETS_VIEW, Permission.TARGETS_ADMIN,
+    }),
+    Role.COMMUNE_LEADER: frozenset({
+        Permission.REGISTRY_VIEW, Permission.REGISTRY_EDIT, Permission.PERSONAL_DATA, Permission.COURSES_VIEW,
+        Permission.TITLES_VIEW, Permission.TITLES_ASSESS, Permission.TITLES_PROPOSE, Permission.TITLES_APPROVE,
+        Permission.TARGETS_VIEW,
+    }),
     Role.CENTRE_MANAGER: frozenset({
         Permission.REGISTRY_VIEW, Permission.REGISTRY_EDIT, Permission.REGISTRY_IMPORT, Permission.PERSONAL_DATA,
-        Permission.COURSES_VIEW, Permission.COURSES_MANAGE, Permission.ATTENDANCE_RECORD,
+        Permission.COURSES_VIEW, Permission.COURSES_MANAGE, Permission.ATTENDANCE_RECORD, Permission.TITLES_VIEW,
+        Permission.TITLES_ASSESS,
     }),
     Role.INSTRUCTOR: frozenset({Permission.REGISTRY_VIEW, Permission.COURSES_VIEW, Permission.ATTENDANCE_RECORD}),
     Role.ASSOCIATION_OFFICER: frozenset(),
