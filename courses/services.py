@@ -44,6 +44,7 @@ from courses.scheduling import Interval, Recurrence, ScheduleError, check_within
 from lms.celery import enqueue_after_commit
 from lms.core.models import AuditEvent
 from lms.core.services import audit
+from lms.core.signals import learning_records_changed
 from lms.extensions import db, utcnow
 from lms.registry.models import (
     AdminUnit,
@@ -596,14 +597,19 @@ def recompute_class(class_id: int, *, as_of: datetime | None = None) -> Completi
         for person_id, _ in db.session.execute(stmt):
             completed[person_id] = last_session.date()
     wanted = _wanted_records(course_class, course, completed)
-    have = dict(iter(db.session.execute(select(LearningRecord.source_key, LearningRecord.id).where(
-        LearningRecord.class_id == class_id)).tuples()))
+    have = {key: (record_id, commune_id, year) for key, record_id, commune_id, year in db.session.execute(
+        select(LearningRecord.source_key, LearningRecord.id, LearningRecord.commune_id, LearningRecord.year)
+        .where(LearningRecord.class_id == class_id)).tuples()}
     new = [row for key, row in wanted.items() if key not in have]
-    stale = [record_id for key, record_id in have.items() if key not in wanted]
+    stale = [value for key, value in have.items() if key not in wanted]
     if new:
         db.session.execute(insert(LearningRecord), new)
     if stale:
-        db.session.execute(delete(LearningRecord).where(LearningRecord.id.in_(stale)))
+        db.session.execute(delete(LearningRecord).where(LearningRecord.id.in_([record_id for record_id, *_ in stale])))
+    if new or stale:
+        # Whoever evaluates titles learns which communes and years to look at again, in this transaction.
+        learning_records_changed.send(None, pairs={(row["commune_id"], row["year"]) for row in new}
+                                      | {(commune_id, year) for _, commune_id, year in stale})
     issued = _sync_certificates(class_id, completed)
     return CompletionResult(len(completed), len(new), len(stale), issued)
 

@@ -96,7 +96,8 @@ def register_celery(app: Flask) -> None:
     # Import task modules so the worker knows every task name.
     import courses.tasks  # noqa: F401
     import lms.core.tasks
-    import lms.registry.tasks  # noqa: F401
+    import lms.registry.tasks
+    import lms.titles.tasks  # noqa: F401
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -1,0 +1,10 @@
+"""Signals that let a lower layer announce a change without knowing who cares (DESIGN §2: courses never imports
+titles). Receivers run synchronously, inside the sender's transaction, so what they write commits or rolls back
+with the change that caused it."""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: Learning records were written or removed. Keyword argument ``pairs``: a set of ``(commune_id, year)``.
+learning_records_changed = _signals.signal("learning-records-changed")

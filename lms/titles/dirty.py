@@ -1,0 +1,43 @@
+"""The titles outbox: which (commune, year) must be evaluated again.
+
+Anything that changes an input of evaluation — a learning record (through the ``learning_records_changed`` signal),
+an assessment, a registration, a recognition — calls :func:`mark_dirty` in its own transaction. The mark commits with
+the change; the evaluation task is queued after the commit, and the periodic sweep finds marks whose message was
+lost. Marking an already marked commune-year refreshes its time, so a run that started before this change does not
+clear it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+
+from lms.celery import enqueue_after_commit
+from lms.core.signals import learning_records_changed
+from lms.extensions import db, utcnow
+from lms.titles.models import EvaluationState
+
+
+def mark_dirty(pairs: Iterable[tuple[int, int]]) -> None:
+    """Mark each ``(commune_id, year)`` for evaluation, in the caller's transaction, and queue the tasks."""
+    from lms.titles.tasks import evaluate_commune
+
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return
+    now = utcnow()
+    rows = [{"commune_id": commune_id, "year": year, "marked_at": now, "summary": {}} for commune_id, year in wanted]
+    # One statement whatever is already there; PostgreSQL and SQLite spell the upsert the same way.
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(EvaluationState).values(rows)
+    db.session.execute(stmt.on_conflict_do_update(index_elements=["commune_id", "year"],
+                                                  set_={"marked_at": stmt.excluded.marked_at}))
+    for commune_id, year in wanted:
+        enqueue_after_commit(evaluate_commune, commune_id=commune_id, year=year)
+
+
+@learning_records_changed.connect
+def _on_learning_records_changed(sender: Any, *, pairs: Iterable[tuple[int, int]], **_: Any) -> None:
+    mark_dirty(pairs)
