@@ -12,6 +12,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
+
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("LMS_INSTANCE_PATH", BASE_DIR / "instance"))
 
@@ -57,6 +59,11 @@ class Config:
             "sweep-imports": {"task": "lms.registry.sweep_imports", "schedule": 60.0},
             "sweep-completions": {"task": "courses.sweep_completions", "schedule": 60.0},
             "purge-idempotency-keys": {"task": "courses.purge_idempotency_keys", "schedule": 86400.0},
+            # Marks whose evaluation message was lost are re-sent after 20 s: an eligibility follows a new learning
+            # record within a minute even on the embedded default.
+            "sweep-titles": {"task": "titles.sweep", "schedule": 15.0},
+            # Nightly (Vietnam time): re-evaluate every commune-year of the year, report drift (ADR 9).
+            "reconcile-titles": {"task": "titles.reconcile", "schedule": crontab(hour=1, minute=30)},
         },
     }
 

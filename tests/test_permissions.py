@@ -19,6 +19,7 @@ from courses.models import Certificate
 from lms.auth.models import ApiToken, Role
 from lms.extensions import db
 from lms.registry.models import Clc, ImportJob, Organisation
+from lms.titles.models import EvaluationRun
 from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
 
 PUBLIC = {"static", "core.healthz", "auth.login", "api.openapi_json", "auth.set_locale",
@@ -46,7 +47,8 @@ def two_communes(app_ctx):
                   established_on=date(2010, 1, 1))
         job = ImportJob(kind="villages", filename="x.csv", content=b"x", unit_id=commune.id,
                         status="failed")
-        db.session.add_all([organisation, clc, job])
+        run = EvaluationRun(unit_id=commune.id, year=2026, status="done", summary={})
+        db.session.add_all([organisation, clc, job, run])
         db.session.flush()
         course = services.create_course(unit=commune, code=f"PERM-{label}", name=f"Khóa {label}",
                                         category="literacy", planned_hours=Decimal(10))
@@ -63,7 +65,7 @@ def two_communes(app_ctx):
             "unit_id": village.id, "household_id": household.id, "person_id": person.id,
             "organisation_id": organisation.id, "clc_id": clc.id, "job_id": job.id, "commune": commune,
             "course_id": course.id, "class_id": course_class.id, "session_id": session.id,
-            "code": certificate.code,
+            "code": certificate.code, "run_id": run.id,
         }
     other = make_user(Role.CENTRE_MANAGER, objects["b"]["commune"], "other@example.vn")
     token, _ = ApiToken.issue(other, "b's phone")
@@ -141,6 +143,7 @@ def test_the_same_user_reaches_their_own_objects(app, client, two_communes):
     for url in (f"/registry/units/{own['unit_id']}", f"/registry/households/{own['household_id']}",
                 f"/registry/persons/{own['person_id']}", f"/registry/organisations/{own['organisation_id']}",
                 f"/registry/clcs/{own['clc_id']}", f"/registry/imports/{own['job_id']}",
+                f"/titles/runs/{own['run_id']}", f"/api/v1/titles/runs/{own['run_id']}",
                 f"/api/v1/units/{own['unit_id']}", f"/api/v1/persons/{own['person_id']}",
                 f"/api/v1/households/{own['household_id']}", f"/api/v1/organisations/{own['organisation_id']}",
                 f"/api/v1/clcs/{own['clc_id']}", f"/api/v1/imports/{own['job_id']}"):
@@ -155,6 +158,10 @@ def test_lists_contain_only_the_callers_scope(app, client, two_communes):
     assert "Nguyễn Văn A" in names
     assert "Nguyễn Văn B" not in names
     assert "Nguyễn Văn B" not in client.get("/registry/search?q=nguyen").get_data(as_text=True)
+    runs = {r["id"] for r in client.get("/api/v1/titles/runs").get_json()["items"]}
+    assert two_communes["a"]["run_id"] in runs
+    assert two_communes["b"]["run_id"] not in runs
+    assert f"/titles/runs/{two_communes['b']['run_id']}\"" not in client.get("/titles/runs").get_data(as_text=True)
 
 
 ROLE_TABLE = [

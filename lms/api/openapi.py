@@ -298,6 +298,7 @@ def document() -> dict[str, Any]:
                 "responses": {"202": _json(_ref("ImportJob"), "Accepted"), **ERRORS}}},
             "/imports/{job_id}": _item("imports", "ImportJob", "job_id"),
             **_courses_paths(),
+            **_titles_run_paths(),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
@@ -347,8 +348,56 @@ def document() -> dict[str, Any]:
                         "message": {"type": "string"}, "message_vi": {"type": "string"}}}},
                     "unit_id": {"type": "integer"}}},
                 **_courses_schemas(),
+                **_titles_run_schemas(),
             },
         },
+    }
+
+
+# --- titles: evaluation runs (lms/titles/run_api.py) -------------------------------------------------------------
+
+
+def _titles_run_paths() -> dict[str, Any]:
+    return {
+        "/titles/runs": {
+            "get": {"tags": ["titles"], "summary": "Evaluation runs of units in your scope, newest first",
+                    "parameters": [*PAGING, UNIT_FILTER,
+                                   {"name": "year", "in": "query", "schema": {"type": "integer"}},
+                                   {"name": "status", "in": "query",
+                                    "schema": {"enum": ["queued", "running", "done", "failed"]}}],
+                    "responses": {"200": _json(_page_of("EvaluationRun")), **ERRORS}},
+            "post": {"tags": ["titles"], "summary": "Evaluate every commune under a unit for a year (TITLES_ADMIN); "
+                                                    "follow the run at its Location",
+                     "parameters": [IDEMPOTENCY_KEY],
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                         "type": "object", "required": ["unit_id", "year"], "properties": {
+                             "unit_id": {"type": "integer", "description": "a current commune, province or the "
+                                                                           "country"},
+                             "year": {"type": "integer", "minimum": 2000, "maximum": 2100}}}}}},
+                     "responses": {"202": _json(_ref("EvaluationRunDetail"), "Accepted"), **ERRORS}},
+        },
+        "/titles/runs/{run_id}": _item("titles", "EvaluationRunDetail", "run_id"),
+    }
+
+
+def _titles_run_schemas() -> dict[str, Any]:
+    return {
+        "EvaluationRun": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "unit_id": {"type": "integer"}, "year": {"type": "integer"},
+            "kind": {"enum": ["full", "reconcile"]}, "status": {"enum": ["queued", "running", "done", "failed"]},
+            "total": {"type": "integer", "description": "communes in the run"},
+            "done": {"type": "integer", "description": "communes evaluated"},
+            "failed": {"type": "integer", "description": "communes that failed"},
+            "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+            "summary": {"type": "object", "description": "once closed: communes, evaluated, failed, changed, "
+                                                         "drift, and per title subjects / eligible / changed"},
+            "message": {"type": "string"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "started_at": {"type": ["string", "null"], "format": "date-time"},
+            "finished_at": {"type": ["string", "null"], "format": "date-time"}}},
+        "EvaluationRunDetail": {"allOf": [_ref("EvaluationRun"), {"type": "object", "properties": {
+            "failures": {"type": "array", "items": {"type": "object", "properties": {
+                "commune_id": {"type": "integer"}, "message": {"type": "string"}}}}}}]},
     }
 
 

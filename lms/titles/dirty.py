@@ -10,8 +10,10 @@ clear it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lms.celery import enqueue_after_commit
@@ -41,3 +43,15 @@ def mark_dirty(pairs: Iterable[tuple[int, int]]) -> None:
 @learning_records_changed.connect
 def _on_learning_records_changed(sender: Any, *, pairs: Iterable[tuple[int, int]], **_: Any) -> None:
     mark_dirty(pairs)
+
+
+def marked_before(moment: datetime, limit: int = 10_000) -> list[tuple[int, int]]:
+    """The ``(commune_id, year)`` still marked since before ``moment``, oldest first: their task was lost (a
+    message dropped, a worker killed) or is stuck behind a long queue. One indexed range read."""
+    rows = db.session.execute(
+        select(EvaluationState.commune_id, EvaluationState.year)
+        .where(EvaluationState.marked_at < moment)
+        .order_by(EvaluationState.marked_at)
+        .limit(limit)
+    )
+    return [(commune_id, year) for commune_id, year in rows]

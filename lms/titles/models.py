@@ -300,3 +300,22 @@ class EvaluationRun(Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[Optional[datetime]]
     finished_at: Mapped[Optional[datetime]]
+
+
+class EvaluationRunCommune(Model):
+    """One commune of a run whose task has finished, evaluated or failed.
+
+    The primary key makes the count exact: a task delivered twice (``acks_late`` after a worker died between the
+    commit and the acknowledgement) finds its row and adds nothing to the run's ``done`` or ``failed``. The rows
+    also say which communes failed and why, and where the reconciliation found drift.
+    """
+
+    __tablename__ = "evaluation_run_commune"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("evaluation_run.id", ondelete="CASCADE"), primary_key=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), primary_key=True)
+    failed: Mapped[bool] = mapped_column(default=False)
+    changed: Mapped[int] = mapped_column(default=0)  # eligibility rows the evaluation changed
+    drift: Mapped[int] = mapped_column(default=0)  # of those, changed although no mark was pending
+    message: Mapped[str] = mapped_column(Text, default="")
+    finished_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,30 +1,133 @@
-"""Celery tasks of the titles pipeline. (Scaffold: the orchestration — province chords, progress, sweep,
-reconciliation — is being built on branch wt-runs.)"""
+"""Celery tasks of the titles pipeline (ADR 9).
+
+* ``titles.evaluate_commune`` — one commune-year, because something marked it (the outbox in ``dirty.py``);
+* ``titles.launch_run`` → ``chord(group(titles.evaluate_commune_in_run …), titles.finish_run)`` — a whole scope;
+* ``titles.sweep`` — every 15 s: re-sends marks older than 20 s, closes or resumes runs whose messages were lost;
+* ``titles.reconcile`` — nightly: re-evaluates every commune-year of the year and reports drift.
+
+All take ids and plain values, are idempotent and acknowledged late; the work itself is in ``runs.py``.
+"""
 
 from __future__ import annotations
 
-from celery import shared_task
-from sqlalchemy import select, update
+import logging
+from datetime import timedelta
+
+from celery import chord, current_app, group, shared_task
+from celery.backends.base import DisabledBackend
 from sqlalchemy.exc import OperationalError
 
 from lms.extensions import db, utcnow
-from lms.titles import engine
-from lms.titles.models import EvaluationState
+from lms.titles import dirty, runs
+from lms.titles.models import EvaluationRun
+
+log = logging.getLogger(__name__)
+SWEEP_AGE = timedelta(seconds=20)  # a mark older than this lost its message (the task runs within a second)
+STALL_AGE = timedelta(minutes=10)  # a run with no commune finished for this long lost messages
+MAX_RETRIES = 5
 
 
-@shared_task(name="titles.evaluate_commune", bind=True, acks_late=True, max_retries=5,
+@shared_task(name="titles.evaluate_commune", bind=True, acks_late=True, max_retries=MAX_RETRIES,
              autoretry_for=(OperationalError,), retry_backoff=True, ignore_result=True)
 def evaluate_commune(self, *, commune_id: int, year: int) -> None:
-    """Evaluate every title of one commune and year. The state row is locked (PostgreSQL) so two runs of one
-    commune-year take turns; the mark is cleared unless it was set again while the evaluation ran."""
-    started = utcnow()
-    db.session.execute(select(EvaluationState.commune_id).where(
-        EvaluationState.commune_id == commune_id, EvaluationState.year == year).with_for_update())
-    summary = engine.evaluate_commune(commune_id, year)
-    db.session.execute(update(EvaluationState).where(
-        EvaluationState.commune_id == commune_id, EvaluationState.year == year,
-        EvaluationState.marked_at <= started).values(marked_at=None))
-    db.session.execute(update(EvaluationState).where(
-        EvaluationState.commune_id == commune_id, EvaluationState.year == year).values(
-        evaluated_at=utcnow(), summary=summary))
+    """Evaluate one commune and year because it was marked. Waits for the commune-year's lock; skips if the mark
+    was cleared meanwhile by an evaluation that saw every marked change."""
+    runs.evaluate_locked(commune_id, year, force=False)
     db.session.commit()
+
+
+@shared_task(name="titles.launch_run", bind=True, acks_late=True, max_retries=MAX_RETRIES,
+             autoretry_for=(OperationalError,), retry_backoff=True, ignore_result=True)
+def launch_run(self, *, run_id: int) -> None:
+    """Count the run's communes and send one task each, followed by the roll-up. A second delivery finds the run
+    no longer queued and sends nothing."""
+    launched = runs.launch(run_id)
+    db.session.commit()
+    if launched is None:
+        return
+    _, communes = launched
+    if not communes:
+        runs.close_if_complete(run_id)
+        db.session.commit()
+        return
+    send_communes(run_id, communes)
+
+
+def send_communes(run_id: int, communes: list[int]) -> None:
+    """A chord when the app has a result backend (the chord counts the results there); otherwise a plain group, in
+    which the commune task that finishes last closes the run. Both end in ``runs.close_if_complete``."""
+    header = [evaluate_commune_in_run.si(run_id=run_id, commune_id=commune_id) for commune_id in communes]
+    if isinstance(current_app.backend, DisabledBackend):
+        group(header).apply_async()
+    else:
+        chord(header)(finish_run.si(run_id=run_id))
+
+
+@shared_task(name="titles.evaluate_commune_in_run", bind=True, acks_late=True, max_retries=MAX_RETRIES,
+             ignore_result=False)  # the chord counts results
+def evaluate_commune_in_run(self, *, run_id: int, commune_id: int) -> bool:
+    """Evaluate one commune of a run and count it, once. A transient database error is retried with backoff; an
+    error that outlives the retries, or any other, is counted as a failed commune with its message, so the run
+    still closes and says what failed. Returns whether this delivery counted the commune."""
+    run = db.session.get(EvaluationRun, run_id)
+    if run is None or runs.already_recorded(run_id, commune_id):
+        db.session.rollback()
+        return False
+    year = run.year
+    try:
+        outcome = runs.evaluate_locked(commune_id, year, force=True)
+        counted = runs.record(run_id, commune_id, outcome)
+        db.session.commit()
+    except OperationalError as exc:
+        db.session.rollback()
+        if self.request.retries < self.max_retries:
+            raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 60)) from exc
+        counted = _count_failure(run_id, commune_id, exc)
+    except Exception as exc:  # noqa: BLE001 - any error of one commune must not stop the run; logged in full
+        db.session.rollback()
+        counted = _count_failure(run_id, commune_id, exc)
+    runs.close_if_complete(run_id)
+    db.session.commit()
+    return counted
+
+
+def _count_failure(run_id: int, commune_id: int, exc: BaseException) -> bool:
+    log.exception("titles: run %s, commune %s failed", run_id, commune_id, exc_info=exc)
+    counted = runs.record(run_id, commune_id, None, error=f"{type(exc).__name__}: {exc}")
+    db.session.commit()
+    return counted
+
+
+@shared_task(name="titles.finish_run", bind=True, acks_late=True, max_retries=MAX_RETRIES,
+             autoretry_for=(OperationalError,), retry_backoff=True, ignore_result=True)
+def finish_run(self, *, run_id: int) -> None:
+    """The chord's roll-up: close the run with its summary (a no-op if a commune task already did)."""
+    runs.close_if_complete(run_id)
+    db.session.commit()
+
+
+@shared_task(name="titles.sweep", ignore_result=True)
+def sweep() -> int:
+    """Re-send marked commune-years whose task did not run within ``SWEEP_AGE``; close runs whose roll-up was
+    lost; re-send the missing communes of runs that made no progress for ``STALL_AGE``. Returns marks re-sent."""
+    marked = dirty.marked_before(utcnow() - SWEEP_AGE)
+    closed = runs.close_stale()
+    stalled = runs.stalled(utcnow() - STALL_AGE)
+    db.session.commit()
+    for commune_id, year in marked:
+        evaluate_commune.apply_async(kwargs={"commune_id": commune_id, "year": year})
+    for run_id, communes in stalled:
+        log.warning("titles: run %s stalled, re-sending %s communes", run_id, len(communes))
+        group(evaluate_commune_in_run.si(run_id=run_id, commune_id=c) for c in communes).apply_async()
+    if marked or closed:
+        log.info("titles: sweep re-sent %s marks, closed %s runs", len(marked), closed)
+    return len(marked)
+
+
+@shared_task(name="titles.reconcile", bind=True, acks_late=True, max_retries=MAX_RETRIES,
+             autoretry_for=(OperationalError,), retry_backoff=True, ignore_result=True)
+def reconcile(self, *, year: int | None = None) -> list[int]:
+    """Nightly: a reconciliation run per year (the current one; the previous one too until the end of March)."""
+    started = runs.start_reconciliation(year)
+    db.session.commit()
+    return [run.id for run in started]

@@ -1,0 +1,307 @@
+"""Evaluation runs: one commune-year evaluated under its lock, and a whole scope evaluated as a Celery chord.
+
+The lock is the ``EvaluationState`` row of the commune-year: inserted if missing, then ``SELECT … FOR UPDATE``
+(PostgreSQL). SQLite ignores ``FOR UPDATE`` but every transaction here begins IMMEDIATE (ADR 3), which serialises
+writers anyway. Two tasks for one commune-year therefore take turns, and what the second does depends on why it
+runs (ADR 9):
+
+* a **mark** (a new learning record, an assessment…): if the mark is already clear when it gets the lock, the
+  evaluation that cleared it ran after the marking transaction had committed (the marking upsert holds the same
+  row lock until its commit), so its result is current: skip;
+* a **run** (a full evaluation of a province, a re-run after loading criteria, the nightly reconciliation):
+  always evaluate. The engine is idempotent, so a second evaluation of unchanged inputs changes nothing.
+
+A run's progress is counted in SQL (``done = done + 1``), exactly once per commune thanks to the
+``evaluation_run_commune`` row written in the same transaction as the evaluation. Whoever sees the last commune
+finish (the chord's roll-up or, without a result backend, the last commune task) closes the run with its summary.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from lms.celery import enqueue_after_commit
+from lms.extensions import db, utcnow
+from lms.registry.models import AdminUnit, UnitLevel, subtree
+from lms.titles import engine
+from lms.titles.models import EvaluationRun, EvaluationRunCommune, EvaluationState, RunStatus
+
+log = logging.getLogger(__name__)
+LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+FULL = "full"
+RECONCILE = "reconcile"
+FINISHED = (RunStatus.DONE.value, RunStatus.FAILED.value)
+
+
+class RunRefused(ValueError):
+    """A run cannot be started; the message says why and what to choose instead."""
+
+
+@dataclass
+class Outcome:
+    """What one evaluation of a commune-year did."""
+
+    evaluated: bool  # False: skipped, an evaluation after the last mark had already run
+    summary: dict[str, Any] = field(default_factory=dict)
+    pending: bool = False  # a mark was set when the evaluation got the lock
+
+    @property
+    def changed(self) -> int:
+        return sum(int(counts.get("changed", 0)) for counts in self.summary.values())
+
+    @property
+    def drift(self) -> int:
+        """Rows the engine changed although nothing had announced a change: inputs written behind the outbox's
+        back (a script, a lost mark) or an engine that is not deterministic. Should be 0."""
+        return 0 if self.pending else self.changed
+
+
+def _upsert(model: type, rows: list[dict[str, Any]], keys: list[str]) -> Any:
+    """``INSERT … ON CONFLICT (keys) DO NOTHING``; PostgreSQL and SQLite spell it the same way."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return db.session.execute(dialect.insert(model).values(rows).on_conflict_do_nothing(index_elements=keys))
+
+
+# --- one commune-year --------------------------------------------------------------------------------------------
+
+
+def evaluate_locked(commune_id: int, year: int, *, force: bool) -> Outcome:
+    """Evaluate one commune and year under its lock, in the caller's transaction (the caller commits).
+
+    ``force=False`` (a mark's task) skips when the mark is clear by the time the lock is ours; ``force=True`` (a
+    run) always evaluates. The mark is cleared only if it was not set again after this evaluation started.
+    """
+    started = utcnow()
+    _upsert(EvaluationState, [{"commune_id": commune_id, "year": year, "summary": {}}], ["commune_id", "year"])
+    marked_at = db.session.execute(
+        select(EvaluationState.marked_at)
+        .where(EvaluationState.commune_id == commune_id, EvaluationState.year == year)
+        .with_for_update()
+    ).scalar_one()
+    if marked_at is None and not force:
+        return Outcome(evaluated=False)
+    summary = engine.evaluate_commune(commune_id, year)
+    where = (EvaluationState.commune_id == commune_id, EvaluationState.year == year)
+    db.session.execute(update(EvaluationState).where(*where, EvaluationState.marked_at <= started)
+                       .values(marked_at=None))
+    db.session.execute(update(EvaluationState).where(*where).values(evaluated_at=utcnow(), summary=summary))
+    return Outcome(evaluated=True, summary=summary, pending=marked_at is not None)
+
+
+# --- runs --------------------------------------------------------------------------------------------------------
+
+
+def communes_under(unit: AdminUnit) -> Select:
+    """The ids of the current communes in ``unit``'s subtree (the unit itself if it is a commune)."""
+    return (select(AdminUnit.id)
+            .where(subtree(AdminUnit.path, unit.path), AdminUnit.level == UnitLevel.COMMUNE.value,
+                   AdminUnit.valid_to.is_(None))
+            .order_by(AdminUnit.id))
+
+
+def _run_communes(run: EvaluationRun) -> list[int]:
+    if run.kind == RECONCILE:
+        # Every commune-year ever evaluated or marked for the year, under the run's unit.
+        unit = db.session.get(AdminUnit, run.unit_id)
+        assert unit is not None
+        stmt = (select(EvaluationState.commune_id)
+                .join(AdminUnit, AdminUnit.id == EvaluationState.commune_id)
+                .where(EvaluationState.year == run.year, subtree(AdminUnit.path, unit.path))
+                .order_by(EvaluationState.commune_id))
+        return list(db.session.scalars(stmt))
+    unit = db.session.get(AdminUnit, run.unit_id)
+    assert unit is not None
+    return list(db.session.scalars(communes_under(unit)))
+
+
+def start_run(unit: AdminUnit, year: int, *, kind: str = FULL, user: Any = None) -> EvaluationRun:
+    """Record a run of ``unit`` (a commune, a province, the country) for ``year``; the chord is launched by a
+    task sent after the caller commits."""
+    if kind not in (FULL, RECONCILE):
+        raise RunRefused(f"unknown kind of run {kind!r}: use {FULL!r} or {RECONCILE!r}")
+    if unit.level == UnitLevel.VILLAGE or unit.valid_to is not None:
+        raise RunRefused("choose a current commune, province or the country: evaluation works commune by commune")
+    if not 2000 <= year <= 2100:
+        raise RunRefused(f"year {year} is out of range (2000–2100)")
+    run = EvaluationRun(unit_id=unit.id, year=year, kind=kind, status=RunStatus.QUEUED.value,
+                        created_by_id=getattr(user, "id", None), summary={}, message="")
+    db.session.add(run)
+    db.session.flush()
+    from lms.titles.tasks import launch_run
+
+    enqueue_after_commit(launch_run, run_id=run.id)
+    return run
+
+
+def start_reconciliation(year: int | None = None, *, today: date | None = None) -> list[EvaluationRun]:
+    """Reconciliation runs over the whole country: the current year, and the previous one until the end of March
+    (late records and assessments for last year's titles arrive in the first quarter)."""
+    from lms.registry.services import country
+
+    local = today or datetime.now(LOCAL).date()
+    years = [year] if year is not None else ([local.year, local.year - 1] if local.month <= 3 else [local.year])
+    root = country()
+    return [start_run(root, y, kind=RECONCILE) for y in years]
+
+
+def launch(run_id: int) -> tuple[EvaluationRun, list[int]] | None:
+    """Mark the run as running with its total; the caller sends the commune tasks after committing. ``None`` if
+    it is no longer queued (a second delivery of the launch)."""
+    run = db.session.execute(select(EvaluationRun).where(EvaluationRun.id == run_id).with_for_update()).scalar_one()
+    if run.status != RunStatus.QUEUED:
+        return None
+    communes = _run_communes(run)
+    run.status = RunStatus.RUNNING.value
+    run.started_at = utcnow()
+    run.total = len(communes)
+    return run, communes
+
+
+def record(run_id: int, commune_id: int, outcome: Outcome | None, *, error: str = "") -> bool:
+    """Count one commune of a run, exactly once: ``outcome`` None means it failed with ``error``. In the caller's
+    transaction (with the evaluation, so a rolled-back evaluation is not counted). True if it was counted now."""
+    failed = outcome is None
+    inserted = _upsert(EvaluationRunCommune, [{
+        "run_id": run_id, "commune_id": commune_id, "failed": failed,
+        "changed": outcome.changed if outcome else 0, "drift": outcome.drift if outcome else 0,
+        "message": error[:2000], "finished_at": utcnow()}], ["run_id", "commune_id"]).rowcount
+    if inserted != 1:
+        return False
+    counter = EvaluationRun.failed if failed else EvaluationRun.done
+    db.session.execute(update(EvaluationRun).where(EvaluationRun.id == run_id)
+                       .values({counter: counter + 1}))
+    if outcome is not None and outcome.drift:
+        log.warning("titles: drift in commune %s, year of run %s: %s eligibility rows changed with no mark "
+                    "pending", commune_id, run_id, outcome.drift)
+    return True
+
+
+def already_recorded(run_id: int, commune_id: int) -> bool:
+    return db.session.get(EvaluationRunCommune, (run_id, commune_id)) is not None
+
+
+def close_if_complete(run_id: int) -> bool:
+    """Close the run if every commune has been counted: status, finish time, summary. Idempotent and safe to call
+    from several places at once: the guarded UPDATE lets one caller through."""
+    closed: int = db.session.execute(  # type: ignore[attr-defined]  # an UPDATE's CursorResult
+        update(EvaluationRun)
+        .where(EvaluationRun.id == run_id, EvaluationRun.status == RunStatus.RUNNING.value,
+               EvaluationRun.done + EvaluationRun.failed >= EvaluationRun.total)
+        .values(status=case((EvaluationRun.failed > 0, RunStatus.FAILED.value), else_=RunStatus.DONE.value),
+                finished_at=utcnow())
+    ).rowcount
+    if closed != 1:
+        return False
+    run = db.session.get(EvaluationRun, run_id)
+    assert run is not None
+    db.session.refresh(run)
+    run.summary = roll_up(run)
+    if run.failed:
+        run.message = f"{run.failed} of {run.total} communes failed; see the list of failures"
+    elif run.summary.get("drift"):
+        run.message = f"drift: {run.summary['drift']} eligibility rows changed with no mark pending"
+    log.info("titles: run %s (%s, year %s) %s: %s", run.id, run.kind, run.year, run.status, run.summary)
+    return True
+
+
+def roll_up(run: EvaluationRun) -> dict[str, Any]:
+    """The run's totals: per title, the sums of the communes' last evaluation; drift and failures from the run's
+    commune rows. Two queries whatever the size of the run."""
+    counts = db.session.execute(
+        select(func.coalesce(func.sum(EvaluationRunCommune.changed), 0),
+               func.coalesce(func.sum(EvaluationRunCommune.drift), 0),
+               func.count().filter(EvaluationRunCommune.failed))
+        .where(EvaluationRunCommune.run_id == run.id)
+    ).one()
+    titles: dict[str, dict[str, int]] = {}
+    summaries = db.session.scalars(
+        select(EvaluationState.summary)
+        .join(EvaluationRunCommune, (EvaluationRunCommune.commune_id == EvaluationState.commune_id)
+              & (EvaluationRunCommune.run_id == run.id) & (EvaluationRunCommune.failed.is_(False)))
+        .where(EvaluationState.year == run.year))
+    for summary in summaries:
+        for title, values in (summary or {}).items():
+            into = titles.setdefault(title, {"subjects": 0, "eligible": 0, "changed": 0})
+            for key in into:
+                into[key] += int(values.get(key, 0))
+    return {"communes": run.total, "evaluated": run.done, "failed": int(counts[2]), "changed": int(counts[0]),
+            "drift": int(counts[1]), "titles": titles}
+
+
+def failures(run: EvaluationRun, limit: int = 200) -> list[EvaluationRunCommune]:
+    return list(db.session.scalars(
+        select(EvaluationRunCommune).where(EvaluationRunCommune.run_id == run.id, EvaluationRunCommune.failed)
+        .order_by(EvaluationRunCommune.commune_id).limit(limit)))
+
+
+def close_stale() -> int:
+    """Close runs whose last commune was counted but that are still open (the roll-up's message was lost)."""
+    ids = db.session.scalars(select(EvaluationRun.id).where(
+        EvaluationRun.status == RunStatus.RUNNING.value,
+        EvaluationRun.done + EvaluationRun.failed >= EvaluationRun.total)).all()
+    return sum(close_if_complete(run_id) for run_id in ids)
+
+
+def stalled(before: datetime) -> list[tuple[int, list[int]]]:
+    """Open runs in which no commune has finished since ``before`` (nor was re-sent): their messages were lost
+    (a broker restart without persistence, a purged queue). Returns each with the communes still missing; the
+    re-send is noted in the run's summary so the next sweep waits again."""
+    last = (select(EvaluationRunCommune.run_id, func.max(EvaluationRunCommune.finished_at).label("last"))
+            .group_by(EvaluationRunCommune.run_id).subquery())
+    candidates = db.session.scalars(
+        select(EvaluationRun).outerjoin(last, last.c.run_id == EvaluationRun.id)
+        .where(EvaluationRun.status == RunStatus.RUNNING.value, EvaluationRun.started_at < before,
+               func.coalesce(last.c.last, EvaluationRun.started_at) < before)).all()
+    result = []
+    for run in candidates:
+        resumed = run.summary.get("resumed_at") if run.summary else None
+        if resumed and datetime.fromisoformat(resumed) >= before:
+            continue
+        done = set(db.session.scalars(select(EvaluationRunCommune.commune_id)
+                                      .where(EvaluationRunCommune.run_id == run.id)))
+        missing = [c for c in _run_communes(run) if c not in done]
+        run.summary = {**(run.summary or {}), "resumed_at": utcnow().isoformat()}
+        result.append((run.id, missing))
+    return result
+
+
+def run_json(run: EvaluationRun) -> dict[str, Any]:
+    finished = run.done + run.failed
+    return {"id": run.id, "unit_id": run.unit_id, "year": run.year, "kind": run.kind, "status": run.status,
+            "total": run.total, "done": run.done, "failed": run.failed,
+            "progress": 100 if run.status in FINISHED else (100 * finished // run.total if run.total else 0),
+            "summary": run.summary, "message": run.message,
+            "created_at": _iso(run.created_at), "started_at": _iso(run.started_at),
+            "finished_at": _iso(run.finished_at)}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() + "Z" if value else None
+
+
+def run_inline(run_id: int) -> None:
+    """Launch and evaluate a queued run in this process, commune by commune (the CLI's ``--inline``: no worker)."""
+    launched = launch(run_id)
+    db.session.commit()
+    if launched is None:
+        return
+    run, communes = launched
+    year = run.year
+    for commune_id in communes:
+        try:
+            record(run_id, commune_id, evaluate_locked(commune_id, year, force=True))
+            db.session.commit()
+        except Exception as exc:
+            db.session.rollback()
+            log.exception("titles: run %s, commune %s failed", run_id, commune_id)
+            record(run_id, commune_id, None, error=f"{type(exc).__name__}: {exc}")
+            db.session.commit()
+    close_if_complete(run_id)
+    db.session.commit()

@@ -1,0 +1,176 @@
+"""The evaluation of one commune-year: the lock, the mark, the tasks (eager Celery), and two real concurrent
+sessions on one commune-year."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import delete, select
+
+from lms.extensions import db, utcnow
+from lms.titles import dirty, engine, runs, tasks
+from lms.titles.models import EvaluationState
+from tests.conftest import unit_by_code
+
+YEAR = 2026
+
+
+def _state(commune_id: int, year: int = YEAR) -> EvaluationState | None:
+    db.session.expire_all()
+    return db.session.get(EvaluationState, (commune_id, year))
+
+
+def test_a_mark_is_evaluated_after_commit_and_cleared(app_ctx):
+    commune = unit_by_code("23293")
+    dirty.mark_dirty([(commune.id, YEAR)])
+    assert _state(commune.id).marked_at is not None  # written in the caller's transaction: the outbox
+    assert _state(commune.id).evaluated_at is None  # nothing runs before the commit
+    db.session.commit()
+    state = _state(commune.id)
+    assert state.marked_at is None
+    assert state.evaluated_at is not None
+
+
+def test_a_rolled_back_mark_queues_nothing(app_ctx):
+    commune = unit_by_code("23293")
+    dirty.mark_dirty([(commune.id, YEAR)])
+    db.session.rollback()
+    assert _state(commune.id) is None
+
+
+def test_a_mark_set_again_during_the_evaluation_survives_it(app_ctx, monkeypatch):
+    """A learning record committed while the engine runs must be evaluated again: its mark stays."""
+    commune = unit_by_code("23293")
+    real = engine.evaluate_commune
+
+    def evaluate_while_a_record_arrives(commune_id: int, year: int) -> dict[str, Any]:
+        result = real(commune_id, year)
+        time.sleep(0.01)
+        db.session.execute(EvaluationState.__table__.update().where(
+            EvaluationState.commune_id == commune_id).values(marked_at=utcnow()))
+        return result
+
+    monkeypatch.setattr(engine, "evaluate_commune", evaluate_while_a_record_arrives)
+    outcome = runs.evaluate_locked(commune.id, YEAR, force=True)
+    db.session.commit()
+    assert outcome.evaluated
+    assert _state(commune.id).marked_at is not None
+
+
+def test_a_task_for_a_clear_mark_skips_and_a_run_does_not(app_ctx, monkeypatch):
+    commune = unit_by_code("23293")
+    calls: list[int] = []
+    real = engine.evaluate_commune
+
+    def counting(commune_id: int, year: int) -> dict[str, Any]:
+        calls.append(commune_id)
+        return real(commune_id, year)
+
+    monkeypatch.setattr(engine, "evaluate_commune", counting)
+    tasks.evaluate_commune.apply(kwargs={"commune_id": commune.id, "year": YEAR})
+    assert calls == []  # no mark: a duplicate delivery, nothing to do
+    assert not runs.evaluate_locked(commune.id, YEAR, force=False).evaluated
+    assert runs.evaluate_locked(commune.id, YEAR, force=True).evaluated
+    assert calls == [commune.id]
+
+
+def test_drift_counts_changes_only_when_no_mark_was_pending(app_ctx, monkeypatch):
+    commune = unit_by_code("23293")
+    monkeypatch.setattr(engine, "evaluate_commune", lambda commune_id, year: {
+        "citizen": {"subjects": 10, "eligible": 4, "changed": 3}, "family": {"subjects": 3, "eligible": 1,
+                                                                           "changed": 1}})
+    clean = runs.evaluate_locked(commune.id, YEAR, force=True)
+    assert (clean.changed, clean.drift) == (4, 4)
+    dirty.mark_dirty([(commune.id, YEAR)])
+    db.session.flush()
+    marked = runs.evaluate_locked(commune.id, YEAR, force=True)
+    assert (marked.changed, marked.drift) == (4, 0)
+    db.session.rollback()
+
+
+def test_the_sweep_resends_old_marks_only(app_ctx):
+    old, fresh = unit_by_code("23293"), unit_by_code("23302")
+    for commune, age in ((old, 60), (fresh, 1)):
+        db.session.add(EvaluationState(commune_id=commune.id, year=YEAR, summary={},
+                                       marked_at=utcnow() - timedelta(seconds=age)))
+    db.session.flush()
+    assert dirty.marked_before(utcnow() - tasks.SWEEP_AGE) == [(old.id, YEAR)]
+    db.session.commit()
+    assert tasks.sweep.apply().get() == 1
+    assert _state(old.id).marked_at is None
+    assert _state(old.id).evaluated_at is not None
+    assert _state(fresh.id).marked_at is not None
+
+
+# --- two real sessions at once -----------------------------------------------------------------------------------
+
+
+@pytest.mark.integration  # commits for real: the two sessions must see each other's commits
+@pytest.mark.parametrize("force", [False, True], ids=["marks", "runs"])
+def test_two_workers_on_one_commune_year_take_turns_and_produce_one_result(app: Flask, monkeypatch, force):
+    """Two sessions evaluate the same commune-year at the same moment. The second waits for the first's lock;
+    for a mark it then finds the mark clear and skips, for a run it evaluates again and changes nothing."""
+    commune_id = 0
+    spans: list[tuple[str, float, float, int]] = []
+    real = engine.evaluate_commune
+
+    def slow(cid: int, year: int) -> dict[str, Any]:
+        started = time.monotonic()
+        time.sleep(0.5)  # widen the window in which the other session would run at once without the lock
+        result = real(cid, year)
+        changed = sum(v.get("changed", 0) for v in result.values())
+        spans.append((threading.current_thread().name, started, time.monotonic(), changed))
+        return result
+
+    monkeypatch.setattr(engine, "evaluate_commune", slow)
+    with app.app_context():
+        commune_id = unit_by_code("23317").id
+        db.session.execute(delete(EvaluationState).where(EvaluationState.commune_id == commune_id))
+        db.session.add(EvaluationState(commune_id=commune_id, year=YEAR, summary={}, marked_at=utcnow()))
+        db.session.commit()
+    outcomes: dict[str, Any] = {}
+    start = threading.Barrier(2)
+
+    def worker(name: str) -> None:
+        with app.app_context():
+            start.wait()
+            try:
+                outcomes[name] = runs.evaluate_locked(commune_id, YEAR, force=force)
+                db.session.commit()
+            except Exception as exc:  # noqa: BLE001 - reported below
+                outcomes[name] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(name,), name=name) for name in ("w1", "w2")]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert not [o for o in outcomes.values() if isinstance(o, Exception)], outcomes
+        evaluated = sorted(name for name, o in outcomes.items() if o.evaluated)
+        if force:
+            assert len(spans) == 2
+            (_, _, first_end, _), (_, second_start, _, second_changed) = sorted(spans, key=lambda s: s[1])
+            assert second_start >= first_end  # one after the other, never both at once
+            assert second_changed == 0  # the engine is idempotent: the second evaluation finds nothing to change
+        else:
+            assert len(evaluated) == 1, outcomes  # the second found the mark cleared by the first
+            assert len(spans) == 1
+        with app.app_context():
+            state = db.session.get(EvaluationState, (commune_id, YEAR))
+            assert state is not None
+            assert state.marked_at is None
+            assert state.evaluated_at is not None
+    finally:
+        with app.app_context():
+            db.session.execute(delete(EvaluationState).where(EvaluationState.commune_id == commune_id))
+            db.session.commit()
+            assert db.session.scalar(select(EvaluationState.year).where(
+                EvaluationState.commune_id == commune_id)) is None
