@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import time
 from pathlib import Path
 
@@ -27,18 +26,20 @@ def register(app: Flask) -> None:
 @titles.command("load-criteria")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def load_criteria_command(files: tuple[Path, ...]) -> None:
-    """Load criteria-set files (default: the shipped ones) as new versions; unchanged files are skipped."""
+    """Load criteria-set files (default: the shipped ones) as new versions; a file already loaded is left as is.
+    All or nothing: any error in any file loads none. Then re-evaluate with ``flask titles evaluate``."""
+    from lms.titles.criteria import CriteriaError, load_criteria, load_shipped_criteria
+
     try:
-        criteria = importlib.import_module("lms.titles.criteria")
-    except ImportError as exc:
-        raise click.ClickException("this build has no criteria loader (lms.titles.criteria)") from exc
-    try:
-        loaded = [criteria.load_criteria(path) for path in files] if files else criteria.load_shipped_criteria()
-    except ValueError as exc:  # the loader's validation errors say which file and which field
-        raise click.ClickException(str(exc)) from exc
+        loaded = [load_criteria(path) for path in files] if files else load_shipped_criteria()
+    except CriteriaError as exc:
+        db.session.rollback()
+        for error in exc.errors:
+            click.echo(f"  {error}", err=True)
+        raise click.ClickException("no criteria set was loaded; fix the errors above") from exc
     db.session.commit()
-    for item in loaded if isinstance(loaded, list | tuple) else [loaded]:
-        click.echo(str(getattr(item, "code", item)) + (f" v{item.version}" if hasattr(item, "version") else ""))
+    for row in loaded:
+        click.echo(f"{row.code} v{row.version} ({row.status}{', active' if row.active else ''})")
 
 
 @titles.command("evaluate")

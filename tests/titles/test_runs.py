@@ -262,3 +262,20 @@ def test_the_cli_evaluates_with_progress_and_fails_on_a_failed_commune(app, app_
     result = runner.invoke(args=["titles", "evaluate", "--unit", "nowhere", "--year", str(YEAR)])
     assert result.exit_code != 0
     assert "no current unit" in result.output
+
+
+def test_the_cli_loads_the_shipped_criteria_and_refuses_a_bad_file(app, app_ctx, tmp_path):
+    from lms.titles.models import CriteriaSet
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["titles", "load-criteria"])
+    assert result.exit_code == 0, result.output
+    assert "qd-324-2023-citizen v1" in result.output
+    loaded = db.session.scalar(select(func.count()).select_from(CriteriaSet))
+    assert loaded >= 7
+    bad = tmp_path / "bad.toml"
+    bad.write_text('code = "x"\n', encoding="utf-8")
+    result = runner.invoke(args=["titles", "load-criteria", str(bad)])
+    assert result.exit_code == 1
+    assert "no criteria set was loaded" in result.output
+    assert db.session.scalar(select(func.count()).select_from(CriteriaSet)) == loaded
