@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
+from courses.models import LearningRecord
 from lms.extensions import db, utcnow
+from lms.registry.models import AdminUnit, Household, Person
 from lms.titles import dirty, engine, runs, tasks
-from lms.titles.models import EvaluationState
-from tests.conftest import unit_by_code
+from lms.titles.criteria import load_shipped_criteria
+from lms.titles.models import CriteriaSet, Eligibility, EvaluationState
+from tests.conftest import make_household, make_village, unit_by_code
 
 YEAR = 2026
+COMMUNE = "21100"  # Bình Chương: the concurrent test below commits for real; no other test uses it
 
 
 def _state(commune_id: int, year: int = YEAR) -> EvaluationState | None:
@@ -114,14 +119,14 @@ def test_the_sweep_resends_old_marks_only(app_ctx):
 @pytest.mark.parametrize("force", [False, True], ids=["marks", "runs"])
 def test_two_workers_on_one_commune_year_take_turns_and_produce_one_result(app: Flask, monkeypatch, force):
     """Two sessions evaluate the same commune-year at the same moment. The second waits for the first's lock;
-    for a mark it then finds the mark clear and skips, for a run it evaluates again and changes nothing."""
-    commune_id = 0
+    for a mark it then finds the mark clear and skips, for a run it evaluates again and changes nothing. Either
+    way one eligibility row per person (without the lock the second insert would break the unique key)."""
     spans: list[tuple[str, float, float, int]] = []
     real = engine.evaluate_commune
 
     def slow(cid: int, year: int) -> dict[str, Any]:
         started = time.monotonic()
-        time.sleep(0.5)  # widen the window in which the other session would run at once without the lock
+        time.sleep(0.3)  # widen the window in which the other session would run at once without the lock
         result = real(cid, year)
         changed = sum(v.get("changed", 0) for v in result.values())
         spans.append((threading.current_thread().name, started, time.monotonic(), changed))
@@ -129,7 +134,17 @@ def test_two_workers_on_one_commune_year_take_turns_and_produce_one_result(app: 
 
     monkeypatch.setattr(engine, "evaluate_commune", slow)
     with app.app_context():
-        commune_id = unit_by_code("23317").id
+        commune = unit_by_code(COMMUNE)
+        commune_id = commune.id
+        criteria_before = set(db.session.scalars(select(CriteriaSet.id)))
+        load_shipped_criteria()
+        village = make_village(commune, f"LOCK-{force}", "Thôn Khóa")
+        household = make_household(village, f"LOCK-{force}", "Nguyễn Văn Một", "Trần Thị Hai", "Lê Văn Ba")
+        person_ids = [p.id for p in household.members]
+        made = {"village_id": village.id, "household_id": household.id}
+        db.session.add(LearningRecord(person_id=person_ids[0], year=YEAR, kind="class_completion",
+                                      category="literacy", hours=Decimal(40), completed_on=date(YEAR, 3, 1),
+                                      commune_id=commune_id, source_key=f"lock-test:{force}"))
         db.session.execute(delete(EvaluationState).where(EvaluationState.commune_id == commune_id))
         db.session.add(EvaluationState(commune_id=commune_id, year=YEAR, summary={}, marked_at=utcnow()))
         db.session.commit()
@@ -157,8 +172,10 @@ def test_two_workers_on_one_commune_year_take_turns_and_produce_one_result(app: 
         evaluated = sorted(name for name, o in outcomes.items() if o.evaluated)
         if force:
             assert len(spans) == 2
-            (_, _, first_end, _), (_, second_start, _, second_changed) = sorted(spans, key=lambda s: s[1])
+            (_, _, first_end, first_changed), (_, second_start, _, second_changed) = sorted(spans,
+                                                                                           key=lambda s: s[1])
             assert second_start >= first_end  # one after the other, never both at once
+            assert first_changed >= 3
             assert second_changed == 0  # the engine is idempotent: the second evaluation finds nothing to change
         else:
             assert len(evaluated) == 1, outcomes  # the second found the mark cleared by the first
@@ -168,9 +185,20 @@ def test_two_workers_on_one_commune_year_take_turns_and_produce_one_result(app: 
             assert state is not None
             assert state.marked_at is None
             assert state.evaluated_at is not None
+            assert db.session.scalar(select(func.count()).select_from(Eligibility).where(
+                Eligibility.year == YEAR, Eligibility.title == "citizen", Eligibility.subject_type == "person",
+                Eligibility.subject_id.in_(person_ids))) == 3
     finally:
         with app.app_context():
-            db.session.execute(delete(EvaluationState).where(EvaluationState.commune_id == commune_id))
+            db.session.rollback()
+            for statement in (
+                delete(Eligibility).where(Eligibility.commune_id == commune_id, Eligibility.year == YEAR),
+                delete(EvaluationState).where(EvaluationState.commune_id == commune_id),
+                delete(LearningRecord).where(LearningRecord.person_id.in_(person_ids)),
+                delete(Person).where(Person.id.in_(person_ids)),
+                delete(Household).where(Household.id == made["household_id"]),
+                delete(AdminUnit).where(AdminUnit.id == made["village_id"]),
+                delete(CriteriaSet).where(CriteriaSet.id.not_in(criteria_before or {0})),
+            ):
+                db.session.execute(statement)
             db.session.commit()
-            assert db.session.scalar(select(EvaluationState.year).where(
-                EvaluationState.commune_id == commune_id)) is None
