@@ -168,18 +168,22 @@ def record(run_id: int, commune_id: int, outcome: Outcome | None, *, error: str 
     """Count one commune of a run, exactly once: ``outcome`` None means it failed with ``error``. In the caller's
     transaction (with the evaluation, so a rolled-back evaluation is not counted). True if it was counted now."""
     failed = outcome is None
+    run = db.session.get(EvaluationRun, run_id)
+    # Drift is what a reconciliation looks for. A full run changes rows for good reasons nobody marked (a new
+    # criteria set, the first evaluation of a year): not drift.
+    drift = outcome.drift if outcome is not None and run is not None and run.kind == RECONCILE else 0
     inserted = _upsert(EvaluationRunCommune, [{
         "run_id": run_id, "commune_id": commune_id, "failed": failed,
-        "changed": outcome.changed if outcome else 0, "drift": outcome.drift if outcome else 0,
+        "changed": outcome.changed if outcome else 0, "drift": drift,
         "message": error[:2000], "finished_at": utcnow()}], ["run_id", "commune_id"]).rowcount
     if inserted != 1:
         return False
     counter = EvaluationRun.failed if failed else EvaluationRun.done
     db.session.execute(update(EvaluationRun).where(EvaluationRun.id == run_id)
                        .values({counter: counter + 1}))
-    if outcome is not None and outcome.drift:
-        log.warning("titles: drift in commune %s, year of run %s: %s eligibility rows changed with no mark "
-                    "pending", commune_id, run_id, outcome.drift)
+    if drift:
+        log.warning("titles: drift in commune %s (reconciliation run %s): %s eligibility rows changed with no "
+                    "mark pending", commune_id, run_id, drift)
     return True
 
 

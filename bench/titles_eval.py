@@ -1,0 +1,450 @@
+"""Evaluation of a province on PostgreSQL with real Celery workers (results in docs/benchmarks.md).
+
+    # 1. the province population (kept), then millions of learning records on top of it
+    .venv/bin/flask --app lms bench generate --scale province --keep --yes \\
+        --database-url postgresql://postgres@127.0.0.1/lms_bench6
+    .venv/bin/python bench/titles_eval.py records --database-url postgresql://postgres@127.0.0.1/lms_bench6
+    # 2. the measurement
+    .venv/bin/python bench/titles_eval.py run --database-url postgresql://postgres@127.0.0.1/lms_bench6 \\
+        --broker-url redis://127.0.0.1:6379/6 --workers 1 2
+
+``records`` bulk-inserts learning records for the year (Core ``insert()`` of complete rows in batches; 0–10 per
+person, ~5 on average, seeded) and ANALYZEs the tables.
+
+``run``, on the same data in one go:
+
+1. the **floor**: one grouped scan of the year's learning records, ``SELECT person_id, count(*), sum(hours) …
+   GROUP BY person_id`` (rows fetched by the client; best of 3, the first run warms the cache);
+2. for each worker count: the year's eligibility rows deleted (every run starts from the same state), N worker
+   processes started (``--pool solo``: one process each, so a worker's peak memory is its process's VmHWM), a
+   province run started and timed from its commit to its close, as the CLI and the page see it;
+3. a re-run with the last worker count (nothing changes: the idempotent path);
+4. the **latency** from a new learning record to its updated eligibility: a record written and announced as
+   courses does, committed, then the person's eligibility polled every 20 ms, five times;
+5. where the time goes: the engine run in this process on the largest commune with every statement timed, and
+   ``EXPLAIN (ANALYZE, BUFFERS)`` of the slowest one (in a transaction rolled back).
+
+Only a database and a Redis on 127.0.0.1, never the test suite's (``test``; Redis 14/15).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from flask import Flask  # noqa: E402
+from sqlalchemy import case, delete, event, func, insert, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+BATCH = 10_000
+KINDS = [  # kind, category, module code, hours low–high, weight
+    ("class_completion", "literacy", None, 20, 60, 2),
+    ("class_completion", "needs_based", None, 8, 30, 4),
+    ("class_completion", "technology_transfer", None, 8, 24, 3),
+    ("class_completion", "digital_skills", None, 8, 20, 2),
+    ("it_module", "it_skills", "IU", 4, 8, 2),
+    ("policy_study", "policy_study", None, 2, 8, 3),
+    ("self_study", None, None, 1, 20, 4),
+]
+
+
+def _refuse(message: str) -> None:
+    sys.exit(f"titles_eval: {message}")
+
+
+def _check(args: argparse.Namespace) -> None:
+    url = make_url(args.database_url)
+    if url.get_backend_name() != "postgresql" or url.host not in LOCAL_HOSTS:
+        _refuse("the benchmark runs on PostgreSQL on 127.0.0.1 (--database-url postgresql://…@127.0.0.1/…)")
+    if url.database in {"test", "postgres", "template0", "template1"}:
+        _refuse(f"the database {url.database!r} is not the benchmark's own")
+    configured = os.environ.get("LMS_DATABASE_URL")
+    if configured and make_url(configured).database == url.database:
+        _refuse("that is the database the app is configured with (LMS_DATABASE_URL)")
+    broker = getattr(args, "broker_url", None)
+    if broker is not None:
+        parsed = make_url(broker)
+        if not broker.startswith("redis://") or parsed.host not in LOCAL_HOSTS:
+            _refuse("the broker must be Redis on 127.0.0.1")
+        if parsed.database in {"14", "15"}:
+            _refuse("Redis databases 14 and 15 belong to the test suite")
+
+
+def _app(args: argparse.Namespace) -> Flask:
+    from lms import create_app
+
+    celery: dict[str, Any] = {"task_always_eager": False}
+    if getattr(args, "broker_url", None):
+        celery.update(broker_url=args.broker_url, result_backend=args.broker_url)
+    from config import Config
+
+    return create_app({"ENV_NAME": "development", "SQLALCHEMY_DATABASE_URI": args.database_url,
+                       "CELERY": {**Config.CELERY, **celery}})
+
+
+# --- learning records ----------------------------------------------------------------------------------------
+
+
+def generate_records(args: argparse.Namespace) -> None:
+    from courses.models import LearningRecord
+    from lms.extensions import db, utcnow
+    from lms.registry.models import AdminUnit, Person
+
+    app = _app(args)
+    rng = random.Random(args.seed)  # noqa: S311 - reproducible data, not secrets
+    weights = [k[5] for k in KINDS]
+    first = date(args.year, 1, 1)
+    with app.app_context():
+        existing = db.session.scalar(select(func.count()).select_from(LearningRecord)
+                                     .where(LearningRecord.year == args.year))
+        if existing and not args.replace:
+            _refuse(f"{existing:,} learning records of {args.year} exist already; --replace deletes them first")
+        if existing:
+            db.session.execute(delete(LearningRecord).where(LearningRecord.year == args.year))
+            db.session.commit()
+        commune = case((AdminUnit.level == "village", AdminUnit.parent_id), else_=AdminUnit.id)
+        stmt = (select(Person.id, commune.label("commune_id"))
+                .join(AdminUnit, AdminUnit.id == Person.unit_id).order_by(Person.id))
+        started = time.perf_counter()
+        rows: list[dict[str, Any]] = []
+        written = persons = 0
+        insert_seconds = 0.0
+        connection = db.session.connection()
+        now = utcnow()
+        for person_id, commune_id in db.session.execute(stmt.execution_options(yield_per=20_000)):
+            persons += 1
+            for index in range(min(rng.choices(range(11), weights=[9, 8, 9, 10, 11, 11, 10, 9, 9, 8, 6])[0], 10)):
+                kind, category, module, low, high, _ = rng.choices(KINDS, weights=weights)[0]
+                rows.append({
+                    "person_id": person_id, "year": args.year, "kind": kind, "category": category,
+                    "module_code": f"IU{rng.randint(1, 15):02d}" if module else None,
+                    "hours": Decimal(rng.randint(low * 2, high * 2)) / 2,
+                    "completed_on": first + timedelta(days=rng.randrange(330)),
+                    "commune_id": commune_id,
+                    "source_key": f"bench:{args.year}:{person_id}:{index}", "class_id": None, "evidence": "",
+                    "created_at": now})
+            if len(rows) >= BATCH:
+                t = time.perf_counter()
+                connection.execute(insert(LearningRecord.__table__), rows)
+                insert_seconds += time.perf_counter() - t
+                written += len(rows)
+                rows = []
+                if written % 500_000 < BATCH:
+                    print(f"  {written:,} records for {persons:,} persons", file=sys.stderr)
+        if rows:
+            t = time.perf_counter()
+            connection.execute(insert(LearningRecord.__table__), rows)
+            insert_seconds += time.perf_counter() - t
+            written += len(rows)
+        db.session.commit()
+        wall = time.perf_counter() - started
+        db.session.commit()
+        print(f"{written:,} learning records of {args.year} for {persons:,} persons in {wall:.1f} s "
+              f"({written / wall:,.0f} rows/s; INSERTs {insert_seconds:.1f} s)")
+    analyze(args.database_url)
+
+
+def analyze(url: str) -> None:
+    """ANALYZE the whole database, as after any bulk load: ``bench generate`` does not, and without statistics
+    the planner takes the subtree of a commune for 2 rows and joins eligibility by nested loops (see
+    docs/benchmarks.md)."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+    finally:
+        engine.dispose()
+
+
+# --- the measurement -------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def workers(args: argparse.Namespace, count: int, log_dir: Path) -> Iterator[list[subprocess.Popen]]:
+    env = {**os.environ, "LMS_ENV": "development", "LMS_INSTANCE_PATH": str(log_dir),
+           "LMS_DATABASE_URL": args.database_url, "LMS_BROKER_URL": args.broker_url,
+           "LMS_RESULT_BACKEND": args.broker_url}
+    processes = []
+    try:
+        for index in range(count):
+            log = (log_dir / f"worker-{count}-{index}.log").open("wb")
+            processes.append(subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "lms.worker", "worker", "--pool", "solo", "--loglevel",
+                 "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat",
+                 "-n", f"bench{count}-{index}@%h"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+        yield processes
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _peak_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _wait_alive(app: Flask, processes: list[subprocess.Popen]) -> None:
+    """Until every worker answers a ping (the broker connection is up, tasks are registered)."""
+    celery = app.extensions["celery"]
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        for process in processes:
+            if process.poll() is not None:
+                _refuse(f"a worker exited with {process.returncode}")
+        replies = celery.control.ping(timeout=1.0) or []
+        if len(replies) >= len(processes):
+            return
+    _refuse("the workers did not answer within 90 s")
+
+
+def floor(app: Flask, year: int) -> dict[str, float]:
+    from lms.extensions import db
+
+    grouped = "SELECT person_id, count(*), sum(hours) FROM learning_record WHERE year = :year GROUP BY person_id"
+    sql = text(grouped)
+    times = []
+    with app.app_context():
+        for _ in range(3):
+            started = time.perf_counter()
+            rows = db.session.execute(sql, {"year": year}).all()
+            times.append(time.perf_counter() - started)
+            db.session.rollback()
+        server = []
+        for _ in range(3):
+            started = time.perf_counter()
+            counted = text("SELECT count(*) FROM (" + grouped + ") g")  # noqa: S608 - a constant
+            db.session.execute(counted, {"year": year}).scalar()
+            server.append(time.perf_counter() - started)
+            db.session.rollback()
+    return {"fetched": min(times), "server": min(server), "first": times[0], "persons": len(rows)}
+
+
+def evaluate_province(app: Flask, province_code: str, year: int, *, reset: bool) -> dict[str, Any]:
+    from lms.extensions import db
+    from lms.registry import services as registry
+    from lms.titles import runs
+    from lms.titles.models import Eligibility, EvaluationRun
+
+    with app.app_context():
+        if reset:
+            db.session.execute(delete(Eligibility).where(Eligibility.year == year))
+            db.session.commit()
+        unit = registry.find_unit(province_code, "province")
+        assert unit is not None, province_code
+        run = runs.start_run(unit, year)
+        db.session.commit()
+        started = time.perf_counter()
+        run_id = run.id
+        seen = -1
+        while True:
+            db.session.expire_all()
+            current = db.session.get(EvaluationRun, run_id)
+            assert current is not None
+            if current.done + current.failed != seen:
+                seen = current.done + current.failed
+                print(f"  run #{run_id}: {seen}/{current.total}", file=sys.stderr)
+            if current.status in runs.FINISHED:
+                break
+            db.session.rollback()
+            time.sleep(0.2)
+        wall = time.perf_counter() - started
+        rows = db.session.scalar(select(func.count()).select_from(Eligibility).where(Eligibility.year == year))
+        return {"run_id": run_id, "wall": wall, "status": current.status, "total": current.total,
+                "failed": current.failed, "summary": current.summary, "eligibility_rows": rows,
+                "server": (current.finished_at - current.started_at).total_seconds()
+                if current.finished_at and current.started_at else float("nan")}
+
+
+def latency(app: Flask, year: int, samples: int) -> list[float]:
+    """A new learning record, announced as courses does, committed; then the person's eligibility polled."""
+    from courses.models import LearningRecord
+    from lms.core.signals import learning_records_changed
+    from lms.extensions import db, utcnow
+    from lms.titles.models import Eligibility
+
+    results = []
+    with app.app_context():
+        persons = db.session.execute(
+            select(Eligibility.subject_id, Eligibility.commune_id)
+            .where(Eligibility.year == year, Eligibility.title == "citizen")
+            .order_by(Eligibility.subject_id).limit(samples)).all()
+        if not persons:
+            _refuse("no citizen eligibility to follow: is the engine merged and were criteria loaded?")
+        db.session.rollback()
+        for person_id, commune_id in persons:
+            before = utcnow()
+            db.session.add(LearningRecord(person_id=person_id, year=year, kind="self_study", hours=Decimal(3),
+                                          completed_on=date(year, 6, 1), commune_id=commune_id,
+                                          source_key=f"bench-latency:{uuid.uuid4().hex}"))
+            learning_records_changed.send(None, pairs={(commune_id, year)})
+            db.session.commit()
+            started = time.perf_counter()
+            deadline = started + 120
+            while time.perf_counter() < deadline:
+                computed = db.session.scalar(select(Eligibility.computed_at).where(
+                    Eligibility.subject_type == "person", Eligibility.subject_id == person_id,
+                    Eligibility.title == "citizen", Eligibility.year == year))
+                db.session.rollback()
+                if computed is not None and computed >= before:
+                    break
+                time.sleep(0.02)
+            results.append(time.perf_counter() - started)
+            time.sleep(0.5)
+    return results
+
+
+def where_the_time_goes(app: Flask, year: int) -> tuple[int, float, list[tuple[float, str]], str]:
+    """The engine on the largest commune, in this process, with every statement timed; the slowest explained."""
+    from lms.extensions import db
+    from lms.registry.models import AdminUnit, Person
+    from lms.titles import engine
+
+    timings: list[tuple[float, str, Any]] = []
+    with app.app_context():
+        commune = case((AdminUnit.level == "village", AdminUnit.parent_id), else_=AdminUnit.id)
+        biggest = db.session.execute(
+            select(commune, func.count()).select_from(Person).join(AdminUnit, AdminUnit.id == Person.unit_id)
+            .group_by(commune).order_by(func.count().desc()).limit(1)).one()
+        db.session.rollback()
+        bind = db.engine
+
+        def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+            conn.info.setdefault("t", []).append(time.perf_counter())
+
+        def after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+            timings.append((time.perf_counter() - conn.info["t"].pop(), statement, parameters))
+
+        event.listen(bind, "before_cursor_execute", before)
+        event.listen(bind, "after_cursor_execute", after)
+        started = time.perf_counter()
+        try:
+            engine.evaluate_commune(biggest[0], year)
+        finally:
+            total = time.perf_counter() - started
+            db.session.rollback()
+            event.remove(bind, "before_cursor_execute", before)
+            event.remove(bind, "after_cursor_execute", after)
+        timings.sort(key=lambda t: t[0], reverse=True)
+        plan = ""
+        if timings:
+            _, statement, parameters = timings[0]
+            conn = db.session.connection()
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            with raw.cursor() as cursor:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+            db.session.rollback()
+    return biggest[1], total, [(t, s) for t, s, _ in timings[:8]], plan
+
+
+def run(args: argparse.Namespace) -> None:
+    from lms.extensions import db
+    from lms.titles.criteria import load_shipped_criteria
+
+    app = _app(args)
+    with app.app_context():
+        load_shipped_criteria()
+        db.session.commit()
+        records = db.session.scalar(text("SELECT count(*) FROM learning_record WHERE year = :y"), {"y": args.year})
+        persons = db.session.scalar(text("SELECT count(*) FROM person"))
+        households = db.session.scalar(text("SELECT count(*) FROM household"))
+        version = db.session.scalar(text("SHOW server_version"))
+    if args.analyze:
+        analyze(args.database_url)
+    print(f"data: {persons:,} persons, {households:,} households, {records:,} learning records of {args.year}; "
+          f"PostgreSQL {version}; {os.cpu_count()} CPUs; Python {platform.python_version()}")
+    import redis
+
+    redis.Redis.from_url(args.broker_url).flushdb()  # the benchmark's own Redis database
+    base = floor(app, args.year)
+    print(f"floor (grouped scan, {base['persons']:,} groups): fetched {base['fetched']:.2f} s (first "
+          f"{base['first']:.2f} s), server only {base['server']:.2f} s")
+    log_dir = Path(tempfile.mkdtemp(prefix="lms-titles-bench-"))
+    results = []
+    for count in args.workers:
+        with workers(args, count, log_dir) as processes:
+            _wait_alive(app, processes)
+            result = evaluate_province(app, args.province, args.year, reset=True)
+            result["workers"] = count
+            if count == args.workers[-1]:
+                rerun = evaluate_province(app, args.province, args.year, reset=False)
+                result["rerun"] = rerun
+                result["latency"] = latency(app, args.year, args.samples)
+            result["peak_mib"] = [_peak_mib(p.pid) for p in processes]
+        results.append(result)
+        print(f"{count} worker(s): {result['status']}, {result['total']} communes, {result['failed']} failed, "
+              f"wall {result['wall']:.1f} s (run {result['server']:.1f} s), ratio to floor "
+              f"{result['wall'] / base['fetched']:.1f}×, {result['eligibility_rows']:,} eligibility rows, "
+              f"peak RSS per worker {', '.join(f'{m:.0f}' for m in result['peak_mib'])} MiB")
+        if "rerun" in result:
+            rerun = result["rerun"]
+            print(f"  re-run: wall {rerun['wall']:.1f} s, changed {rerun['summary'].get('changed')}, "
+                  f"drift {rerun['summary'].get('drift')}")
+            samples = result["latency"]
+            print(f"  latency record → eligibility: median {statistics.median(samples):.2f} s, "
+                  f"max {max(samples):.2f} s ({len(samples)} samples)")
+        print(f"  summary: {result['summary']}")
+    persons_biggest, engine_seconds, slowest, plan = where_the_time_goes(app, args.year)
+    print(f"\nlargest commune ({persons_biggest:,} persons): engine {engine_seconds:.2f} s in this process; "
+          "slowest statements:")
+    for seconds, statement in slowest:
+        print(f"  {seconds:7.3f} s  {' '.join(statement.split())[:160]}")
+    print("\nEXPLAIN (ANALYZE, BUFFERS) of the slowest:\n" + plan)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    records = sub.add_parser("records", help="bulk-insert learning records on a province database")
+    records.add_argument("--database-url", required=True)
+    records.add_argument("--year", type=int, default=2026)
+    records.add_argument("--seed", type=int, default=2025)
+    records.add_argument("--replace", action="store_true", help="delete the year's records first")
+    measure = sub.add_parser("run", help="floor, full evaluation with N workers, re-run, latency")
+    measure.add_argument("--database-url", required=True)
+    measure.add_argument("--broker-url", default="redis://127.0.0.1:6379/6")
+    measure.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    measure.add_argument("--year", type=int, default=2026)
+    measure.add_argument("--province", default="51", help="code of the generated province (Quảng Ngãi: 51)")
+    measure.add_argument("--samples", type=int, default=5)
+    measure.add_argument("--no-analyze", dest="analyze", action="store_false",
+                         help="do not ANALYZE the database before measuring")
+    args = parser.parse_args(argv)
+    _check(args)
+    if args.command == "records":
+        generate_records(args)
+    else:
+        run(args)
+
+
+if __name__ == "__main__":
+    main()
