@@ -9,6 +9,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from lms.celery import _PENDING_KEY as PENDING_TASKS
 from lms.extensions import db
 from lms.registry import services as registry
 from lms.titles import runs
@@ -70,7 +71,7 @@ def _start_and_follow(start, *, wait: bool, inline: bool) -> None:  # type: igno
     except runs.RunRefused as exc:
         raise click.ClickException(str(exc)) from exc
     if inline:
-        db.session.info.pop("lms_pending_tasks", None)  # the launch task is not needed: run it here
+        db.session.info.pop(PENDING_TASKS, None)  # no launch task: the run is launched here
     db.session.commit()
     run_ids = [run.id for run in started]
     failed = False
