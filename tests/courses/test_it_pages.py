@@ -4,7 +4,7 @@ figures on the page, in the xlsx and in the API."""
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, datetime, time
 
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -95,6 +95,8 @@ def test_an_officer_enrols_in_an_open_it_class(app_ctx, client):
     open_class = services.create_class(course=it_course(c.unit, "IT-OPEN", ["IU06"]), clc=clc, name="Internet",
                                        capacity=5, starts_on=today, ends_on=today + timedelta(days=30),
                                        target_group="association_officers")
+    tomorrow = today + timedelta(days=1)
+    services.schedule(open_class, [(datetime.combine(tomorrow, time(19)), datetime.combine(tomorrow, time(21)))])
     db.session.commit()
     _officer_login(client, c.five_modules, c.unit)
     html = client.get("/courses/it/me").get_data(as_text=True)
@@ -102,6 +104,9 @@ def test_an_officer_enrols_in_an_open_it_class(app_ctx, client):
     token = csrf_token(client, "/courses/it/me")
     assert client.post(f"/courses/it/me/classes/{open_class.id}/enrol", data={"csrf_token": token}).status_code == 302
     assert c.five_modules.id in services._enrolled_ids(open_class)
+    page = client.get("/courses/it/me")
+    assert page.status_code == 200
+    assert "Internet" in page.get_data(as_text=True).split('id="upcoming"')[1]
     # Enrolled now: no longer offered, and a second try is refused.
     assert client.post(f"/courses/it/me/classes/{open_class.id}/enrol", data={"csrf_token": token}).status_code == 404
 
