@@ -371,17 +371,18 @@ def _module_counts(person_ids: Any, period: Period, definition: TrainedDefinitio
             .group_by(LearningRecord.person_id).subquery("modules"))
 
 
-def _organisers(period: Period) -> Any:
-    """Persons who organised CLC activities in the period (instructor, assistant or organiser of a class with a
-    held session in it, or a learning record of kind activity_organised)."""
+def _organisers(person_ids: Any, period: Period) -> Any:
+    """Those of ``person_ids`` who organised CLC activities in the period (instructor, assistant or organiser of a
+    class with a held session in it, or a learning record of kind activity_organised), once each (UNION)."""
     roles = framework().definitions["organising_roles"]
     by_class = (select(class_instructor.c.person_id)
                 .join(ClassSession, ClassSession.class_id == class_instructor.c.class_id)
-                .where(class_instructor.c.role.in_(roles), ClassSession.status == SessionStatus.SCHEDULED,
+                .where(class_instructor.c.person_id.in_(person_ids), class_instructor.c.role.in_(roles),
+                       ClassSession.status == SessionStatus.SCHEDULED,
                        ClassSession.starts_at >= period.start, ClassSession.starts_at < period.end))
     by_record = select(LearningRecord.person_id).where(
-        LearningRecord.kind == LearningKind.ACTIVITY_ORGANISED, LearningRecord.completed_on >= period.first,
-        LearningRecord.completed_on <= period.last)
+        LearningRecord.person_id.in_(person_ids), LearningRecord.kind == LearningKind.ACTIVITY_ORGANISED,
+        LearningRecord.completed_on >= period.first, LearningRecord.completed_on <= period.last)
     return union(by_class, by_record).subquery("organisers")
 
 
@@ -391,7 +392,7 @@ def _flags(scope: AdminUnit, period: Period) -> tuple[Any, Any, Any]:
     definition = trained_definition()
     officers = _officers(scope, period)
     modules = _module_counts(select(officers.c.person_id), period, definition)
-    organisers = _organisers(period)
+    organisers = _organisers(select(officers.c.person_id), period)
     basic_n = len(fw.standards["basic"].requires_all)
     meets_basic = func.coalesce(modules.c.basic, 0) >= basic_n
     if definition.standard == "basic":
@@ -402,10 +403,12 @@ def _flags(scope: AdminUnit, period: Period) -> tuple[Any, Any, Any]:
                        func.coalesce(modules.c.advanced, 0) >= std.at_least)
     else:
         trained = func.coalesce(modules.c.wanted, 0) >= len(set(definition.modules))
-    organised = exists(select(literal(1)).select_from(organisers).where(organisers.c.person_id == officers.c.person_id))
+    # Joined, not a correlated EXISTS: each subquery is computed once for the scope's officers.
+    organised = organisers.c.person_id.is_not(None)
     stmt = (select(officers.c.person_id, officers.c.commune_id, meets_basic.label("meets_basic"),
                    trained.label("trained"), organised.label("organised"))
-            .select_from(officers).outerjoin(modules, modules.c.person_id == officers.c.person_id))
+            .select_from(officers).outerjoin(modules, modules.c.person_id == officers.c.person_id)
+            .outerjoin(organisers, organisers.c.person_id == officers.c.person_id))
     return stmt, officers, modules
 
 
@@ -478,21 +481,22 @@ def _policy_study(scope: AdminUnit, period: Period) -> Select:
                .where(commune.level == UnitLevel.COMMUNE, subtree(commune.path, scope.path),
                       _active(AssociationMembership.started_on, AssociationMembership.ended_on, period))
                .distinct().subquery("members"))
+    people = select(members.c.person_id)
     attended = (select(Attendance.person_id)
                 .join(ClassSession, ClassSession.id == Attendance.session_id)
                 .join(CourseClass, CourseClass.id == ClassSession.class_id)
                 .join(Course, Course.id == CourseClass.course_id)
                 .join(AttendanceStatus, AttendanceStatus.code == Attendance.status)
-                .where(Course.category == CourseCategory.POLICY_STUDY,
+                .where(Attendance.person_id.in_(people), Course.category == CourseCategory.POLICY_STUDY,
                        AttendanceStatus.counts_as_attended, ClassSession.status == SessionStatus.SCHEDULED,
                        ClassSession.starts_at >= period.start, ClassSession.starts_at < period.end))
     recorded = select(LearningRecord.person_id).where(
-        LearningRecord.kind == LearningKind.POLICY_STUDY, LearningRecord.completed_on >= period.first,
-        LearningRecord.completed_on <= period.last)
+        LearningRecord.person_id.in_(people), LearningRecord.kind == LearningKind.POLICY_STUDY,
+        LearningRecord.completed_on >= period.first, LearningRecord.completed_on <= period.last)
     studied = union(attended, recorded).subquery("studied")
-    did = exists(select(literal(1)).select_from(studied).where(studied.c.person_id == members.c.person_id))
     return (select(members.c.commune_id, func.count().label("members"),
-                   func.sum(case((did, 1), else_=0)).label("studied"))
+                   func.count(studied.c.person_id).label("studied"))
+            .select_from(members).outerjoin(studied, studied.c.person_id == members.c.person_id)
             .group_by(members.c.commune_id))
 
 
