@@ -28,6 +28,7 @@ run: $(VENV)/.runtime translations
 	$(FLASK) db upgrade
 	$(FLASK) setup-demo
 	$(FLASK) load-holidays
+	$(FLASK) seed-it-demo
 	$(BIN)/honcho start -f Procfile
 
 ## make test: the whole suite on SQLite; also on PostgreSQL + the broker when LMS_TEST_DATABASE_URL and
