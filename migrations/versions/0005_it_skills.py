@@ -1,7 +1,7 @@
 """IT skills: national IT certificates (the framework itself is data, courses/data/it_skills.toml)
 
 Revision ID: 0005
-Revises: 0007
+Revises: 0004
 Create Date: 2026-11-29 09:07:03.537093
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005'
-down_revision = '0007'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
