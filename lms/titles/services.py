@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask_babel import get_locale
-from flask_babel import gettext as _
+from flask import has_request_context
+from flask_babel import get_locale, gettext
 from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
@@ -51,6 +51,13 @@ ASSESS = Permission.TITLES_ASSESS
 SUBJECT_TITLE: dict[str, str] = {subject.value: title.value for title, subject in TITLE_SUBJECT.items()}
 INDICATOR_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 MAX_IMPORT_ROWS = 5000
+
+
+def _(message: str, **params: Any) -> str:
+    """The message in the request's language; in English outside a request (a task, the shell)."""
+    if has_request_context():
+        return gettext(message, **params)
+    return message % params if params else message
 
 
 class TitlesError(ValueError):
@@ -441,7 +448,7 @@ def update_assessment(assessment: Assessment, *, user: Any, value: Any = None, s
                       evidence_ref: str | None = None, note: str | None = None,
                       evidence: EvidenceFile | None = None, remove_evidence: bool = False) -> Assessment:
     """Change an assessment. A new value or source of a self-assessment needs verifying again."""
-    _, indicator = _check_subject(AssessmentInput(
+    __, indicator = _check_subject(AssessmentInput(
         assessment.subject_type, assessment.subject_id, assessment.year, assessment.indicator, None,
         source or assessment.source), user)
     changed: list[str] = []
@@ -474,7 +481,7 @@ def update_assessment(assessment: Assessment, *, user: Any, value: Any = None, s
 
 def verify_assessment(assessment: Assessment, *, user: Any) -> Assessment:
     """Accept a self-assessment: from now on the engine counts it. Refused without evidence where it is needed."""
-    _, indicator = _check_subject(AssessmentInput(
+    __, indicator = _check_subject(AssessmentInput(
         assessment.subject_type, assessment.subject_id, assessment.year, assessment.indicator, None,
         assessment.source), user)
     if assessment.source != AssessmentSource.SELF:
@@ -554,7 +561,7 @@ def import_assessments(filename: str, content: bytes, *, user: Any) -> ImportRes
         if code not in MESSAGES:
             raise
         english, vietnamese = MESSAGES[code]
-        text = english if str(get_locale()) == "en" else vietnamese
+        text = vietnamese if has_request_context() and str(get_locale()) == "vi" else english
         result.errors.append({"row": None, "column": None, "message": text.format(**getattr(exc, "params", {}))})
         return result
     aliases = {_fold(alias): key for key, names in IMPORT_COLUMNS.items() for alias in names}
@@ -617,6 +624,7 @@ def import_assessments(filename: str, content: bytes, *, user: Any) -> ImportRes
     ).tuples()))
     existing = _existing_assessments([d for _, d in parsed])
     seen: dict[tuple[str, int, int, str], int] = {}
+    allowed: dict[int, bool] = {}
     checked: list[tuple[AssessmentInput, int, Decimal]] = []
     for number, data in parsed:
         def error(key: str, message: str, number: int = number) -> None:
@@ -625,7 +633,9 @@ def import_assessments(filename: str, content: bytes, *, user: Any) -> ImportRes
 
         place = places.get((data.subject_type, data.subject_id))
         commune = communes.get(place[0]) if place else None
-        if commune is None or not can(user, ASSESS, commune):
+        if commune is not None and commune.id not in allowed:
+            allowed[commune.id] = can(user, ASSESS, commune)
+        if commune is None or not allowed[commune.id]:
             error("subject_id", _("no %(kind)s %(id)s in your scope", kind=data.subject_type, id=data.subject_id))
             continue
         level = levels.get(data.subject_id) if data.subject_type == SubjectType.ORGANISATION else None
