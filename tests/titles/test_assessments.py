@@ -64,12 +64,15 @@ def test_a_self_assessment_counts_once_verified(world):
     assert not assessment.counts
     db.session.execute(EvaluationState.__table__.update().values(marked_at=None))
     services.verify_assessment(assessment, user=world["user"])
-    assert assessment.counts and assessment.verified_by_id == world["user"].id
+    assert assessment.counts
+    assert assessment.verified_by_id == world["user"].id
     assert _marked(world["commune"].id, 2026)
     # A new value needs verifying again.
     services.update_assessment(assessment, user=world["user"], value="9")
-    assert assessment.value == Decimal(9) and not assessment.counts
-    assert _audits("assessment.verify") == 1 and _audits("assessment.update") == 1
+    assert assessment.value == Decimal(9)
+    assert not assessment.counts
+    assert _audits("assessment.verify") == 1
+    assert _audits("assessment.update") == 1
 
 
 def test_verification_needs_evidence_where_the_indicator_asks_for_it(world):
@@ -139,10 +142,12 @@ def test_entry_page_with_an_evidence_file_then_verify(world, client):
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     assert response.headers["Location"].endswith(f"/titles/eligibility/{row.id}")
     assessment = db.session.scalar(select(Assessment).where(Assessment.subject_id == person.id))
-    assert assessment.source == "self" and assessment.evidence_file_id is not None
+    assert assessment.source == "self"
+    assert assessment.evidence_file_id is not None
     assert db.session.get(EvidenceFile, assessment.evidence_file_id).filename == "tu-sach.png"
     evidence = client.get(f"/titles/assessments/{assessment.id}/evidence")
-    assert evidence.status_code == 200 and evidence.data == PNG
+    assert evidence.status_code == 200
+    assert evidence.data == PNG
     assert evidence.headers["Cache-Control"] == "private, no-store"
     page = client.get(f"/titles/assessments/{assessment.id}").get_data(as_text=True)
     assert "verify" in page
@@ -253,7 +258,8 @@ def test_import_from_xlsx_through_the_page(world, client):
     html = client.post("/titles/assessments/import", data={
         "csrf_token": token, "file": (io.BytesIO(content.getvalue()), "danh-gia.xlsx")},
         content_type="multipart/form-data").get_data(as_text=True)
-    assert 'id="import-errors"' in html and "<td>3</td>" in html
+    assert 'id="import-errors"' in html
+    assert "<td>3</td>" in html
     assert db.session.scalar(select(func.count()).select_from(Assessment)) == 0
     sheet.delete_rows(3)
     content = io.BytesIO()

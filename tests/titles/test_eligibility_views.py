@@ -62,7 +62,8 @@ def test_commune_list_shows_only_the_callers_commune_with_counts(world, client):
     html = client.get("/titles/eligibility").get_data(as_text=True)
     assert _names(html, world) == {"Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường", "Phạm Thị Dung"}
     counts = html[html.index('id="status-counts"'):html.index("</div>", html.index('id="status-counts"'))]
-    assert ">1</span>" in counts and ">3</span>" in counts  # 1 eligible, 3 not yet
+    assert ">1</span>" in counts
+    assert ">3</span>" in counts
 
 
 def test_filters_status_missing_village(world, client):
@@ -154,9 +155,11 @@ def test_explanation_page(world, client):
     db.session.commit()
     html = client.get(f"/titles/eligibility/{row.id}").get_data(as_text=True)
     assert "Trần Thị Bình" in html
-    assert "Công dân học tập (thử)" in html and "Quyết định 324/QĐ-KHVN" in html
+    assert "Công dân học tập (thử)" in html
+    assert "Quyết định 324/QĐ-KHVN" in html
     assert 'id="provisional"' not in html
-    assert "Tham gia hoạt động học tập" in html and "Tự học" in html  # indicator names, in Vietnamese
+    assert "Tham gia hoạt động học tập" in html
+    assert "Tự học" in html
     assert "below the minimum of 5" in html
     assert f"/titles/assessments/{assessment.id}/evidence" in html
     assert "Sổ tay số 7" in html

@@ -40,13 +40,15 @@ def world(app_ctx):
 def test_eligibility_list_filters_paginates_and_counts(world, client):
     headers = world["headers"]
     first = client.get("/api/v1/titles/eligibility?title=citizen&year=2026&per_page=4", headers=headers).get_json()
-    assert first["total"] == 7 and len(first["items"]) == 4
+    assert first["total"] == 7
+    assert len(first["items"]) == 4
     assert first["counts"] == {"eligible": 3, "not_eligible": 4}
     second = client.get("/api/v1/titles/eligibility?title=citizen&per_page=4&page=2", headers=headers).get_json()
     ids = {r["id"] for r in first["items"]} | {r["id"] for r in second["items"]}
     assert ids == {r.id for r in world["rows"]}  # never the other commune's row
     not_yet = client.get("/api/v1/titles/eligibility?status=not_eligible&missing=C_2", headers=headers).get_json()
-    assert not_yet["total"] == 4 and all(r["missing"] == ["C_2"] for r in not_yet["items"])
+    assert not_yet["total"] == 4
+    assert all(r["missing"] == ["C_2"] for r in not_yet["items"])
     assert not_yet["items"][0]["subject_name"].startswith("Người Thử")
     village = client.get(f"/api/v1/titles/eligibility?unit_id={world['village'].id}", headers=headers).get_json()
     assert village["total"] == 7
@@ -55,7 +57,8 @@ def test_eligibility_list_filters_paginates_and_counts(world, client):
 def test_eligibility_list_names_bad_filters(world, client):
     response = client.get("/api/v1/titles/eligibility?title=king&status=maybe&year=soon&missing=%25",
                           headers=world["headers"])
-    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
     assert {e["field"] for e in response.get_json()["errors"]} == {"title", "status", "year", "missing"}
     other = client.get(f"/api/v1/titles/eligibility?unit_id={world['stranger'].unit_id}", headers=world["headers"])
     assert other.status_code == 404
@@ -66,9 +69,13 @@ def test_one_eligibility_with_its_explanation_in_the_request_language(world, cli
     english = client.get(f"/api/v1/titles/eligibility/{row.id}",
                          headers={**world["headers"], "Accept-Language": "en"}).get_json()
     assert english["criteria_set"]["status"] == "provisional"
-    assert english["eligible"] is False and english["score"] == 50.0 and english["missing"] == ["C_2"]
+    assert english["eligible"] is False
+    assert english["score"] == 50.0
+    assert english["missing"] == ["C_2"]
     (item,) = english["explanation"]
-    assert item["indicator"] == "C_2" and item["points"] == 2 and item["satisfied"] is False
+    assert item["indicator"] == "C_2"
+    assert item["points"] == 2
+    assert item["satisfied"] is False
     assert item["name"] == "Self-learning"
     assert item["missing_text"]
     vietnamese = client.get(f"/api/v1/titles/eligibility/{row.id}",
@@ -85,20 +92,26 @@ def test_assessments_create_change_verify_delete(world, client):
         "source": "self", "evidence_ref": "Phiếu tự đánh giá"})
     assert created.status_code == 201, created.get_json()
     body = created.get_json()
-    assert body["counts"] is False and body["value"] == 6.0 and body["has_evidence"] is True
+    assert body["counts"] is False
+    assert body["value"] == 6.0
+    assert body["has_evidence"] is True
     one = f"/api/v1/titles/assessments/{body['id']}"
     verified = client.post(f"{one}/verify", headers=headers).get_json()
-    assert verified["counts"] is True and verified["verified_by_id"] == world["user"].id
+    assert verified["counts"] is True
+    assert verified["verified_by_id"] == world["user"].id
     changed = client.patch(one, headers=headers, json={"value": "7.5"}).get_json()
-    assert changed["value"] == 7.5 and changed["counts"] is False  # a new value is verified again
+    assert changed["value"] == 7.5
+    assert changed["counts"] is False
     listed = client.get(f"/api/v1/titles/assessments?subject_id={person.id}&unverified=true",
                         headers=headers).get_json()
     assert [a["id"] for a in listed["items"]] == [body["id"]]
     uploaded = client.post(f"{one}/evidence", headers=headers, data={"file": (io.BytesIO(PNG), "anh.png")},
                            content_type="multipart/form-data")
-    assert uploaded.status_code == 200 and uploaded.get_json()["evidence_file"] is True
+    assert uploaded.status_code == 200
+    assert uploaded.get_json()["evidence_file"] is True
     download = client.get(f"{one}/evidence", headers=headers)
-    assert download.status_code == 200 and download.data == PNG
+    assert download.status_code == 200
+    assert download.data == PNG
     assert client.delete(one, headers=headers).status_code == 204
     assert db.session.scalar(select(func.count()).select_from(Assessment)) == 0
     # Every commit queued the evaluation of the commune and year (eager in tests), which ran.
@@ -117,17 +130,20 @@ def test_assessment_errors_name_the_fields(world, client):
     response = client.post("/api/v1/titles/assessments", headers=headers, json={
         "subject_type": "person", "subject_id": world["people"][0].id, "year": 2026, "indicator": "C_2",
         "value": 42})
-    assert response.status_code == 422 and response.get_json()["errors"][0]["field"] == "value"
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "value"
     response = client.post("/api/v1/titles/assessments", headers=headers, json={
         "subject_type": "person", "subject_id": world["stranger"].id, "year": 2026, "indicator": "C_2",
         "value": 4})
-    assert response.status_code == 422 and response.get_json()["errors"][0]["field"] == "subject_id"
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "subject_id"
     bad_file = client.post("/api/v1/titles/assessments", headers=headers, json={
         "subject_type": "person", "subject_id": world["people"][0].id, "year": 2026, "indicator": "C_2",
         "value": 4}).get_json()["id"]
     refused = client.post(f"/api/v1/titles/assessments/{bad_file}/evidence", headers=headers,
                           data={"file": (io.BytesIO(b"MZ\x90\x00"), "virus.png")}, content_type="multipart/form-data")
-    assert refused.status_code == 422 and refused.get_json()["errors"][0]["field"] == "file"
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"][0]["field"] == "file"
 
 
 def test_cookie_requests_need_the_csrf_token(world, client):
@@ -135,7 +151,8 @@ def test_cookie_requests_need_the_csrf_token(world, client):
     response = client.post("/api/v1/titles/assessments", json={
         "subject_type": "person", "subject_id": world["people"][0].id, "year": 2026, "indicator": "C_2",
         "value": 4})
-    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
     assert db.session.scalar(select(func.count()).select_from(Assessment)) == 0
 
 
