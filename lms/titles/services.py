@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import has_request_context
 from flask_babel import get_locale, gettext
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import Select, and_, case, func, insert, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from lms.auth.permissions import Permission, can, scoped
@@ -80,7 +80,8 @@ class IndicatorInfo:
     name_en: str
     kind: str  # metric | share | assessment
     requires_evidence: bool = False
-    scale: str = "points"  # how an assessed value reads: points | met | percent
+    scale: str = ""  # how an assessed value reads: points | met | percent ("" for a computed-only indicator)
+    assessable: bool = False  # an assessment indicator, or a computed one an assessed value may stand in for
     max_points: Decimal | None = None
 
     def label(self, locale: str) -> str:
@@ -95,34 +96,35 @@ class IndicatorInfo:
         return Decimal(0), self.max_points if self.max_points is not None else Decimal(100)
 
 
-def _attr(obj: Any, name: str, default: Any = None) -> Any:
-    return obj.get(name, default) if isinstance(obj, dict) else getattr(obj, name, default)
-
-
 def indicators_of(criteria_set: CriteriaSet) -> list[IndicatorInfo]:
     """The indicators of a criteria-set version, read through the criteria parser (the one reader of the files)."""
     from lms.titles import criteria
 
-    parsed = criteria.parse(criteria_set.definition)
-    result = []
-    for indicator in _attr(parsed, "indicators", []):
-        assessment = _attr(indicator, "assessment")
-        scale = _attr(assessment, "scale") or _attr(indicator, "scale") or "points"
-        maximum = _attr(indicator, "max_points") or _attr(assessment, "max_points")
-        result.append(IndicatorInfo(
-            code=str(_attr(indicator, "code")), name=str(_attr(indicator, "name", "") or ""),
-            name_en=str(_attr(indicator, "name_en", "") or ""), kind=str(_attr(indicator, "kind", "")),
-            requires_evidence=bool(_attr(indicator, "requires_evidence", False)), scale=str(scale),
-            max_points=Decimal(str(maximum)) if maximum is not None else None,
-        ))
-    return result
+    return [IndicatorInfo(code=i.code, name=i.name, name_en=i.name_en, kind=i.kind,
+                          requires_evidence=i.requires_evidence, scale=i.scale or "", assessable=i.reads_assessment,
+                          max_points=Decimal(i.max_points) if i.max_points is not None else None)
+            for i in criteria.definition_of(criteria_set).indicators]
 
 
 def active_criteria(title: str, managing_level: str | None = None) -> CriteriaSet | None:
     """The criteria-set version new evaluations of ``title`` use (a unit's depends on who manages it)."""
     from lms.titles import criteria
 
+    if not criteria.active_sets(title):  # nothing loaded yet for this title
+        return None
     return criteria.active_set(title, managing_level=managing_level)
+
+
+def title_indicators(title: str) -> list[IndicatorInfo]:
+    """Every indicator of the active sets of a title (the unit title has two), each code once: the choices of the
+    "missing indicator" filter."""
+    from lms.titles import criteria
+
+    seen: dict[str, IndicatorInfo] = {}
+    for row in criteria.active_sets(title):
+        for info in indicators_of(row):
+            seen.setdefault(info.code, info)
+    return list(seen.values())
 
 
 def _subject_managing_level(subject_type: str, subject_id: int) -> str | None:
@@ -137,7 +139,7 @@ def assessable_indicators(subject_type: str, subject_id: int) -> tuple[CriteriaS
     criteria_set = active_criteria(title, _subject_managing_level(subject_type, subject_id))
     if criteria_set is None:
         return None, []
-    return criteria_set, [i for i in indicators_of(criteria_set) if i.kind == "assessment"]
+    return criteria_set, [i for i in indicators_of(criteria_set) if i.assessable]
 
 
 # --- subjects ------------------------------------------------------------------------------------------------
@@ -567,10 +569,10 @@ def import_assessments(filename: str, content: bytes, *, user: Any) -> ImportRes
     aliases = {_fold(alias): key for key, names in IMPORT_COLUMNS.items() for alias in names}
     columns: dict[str, int] = {}
     shown: dict[str, str] = {}
-    for index, cell in enumerate(header):
-        key = aliases.get(_fold(str(cell))) if cell is not None else None
-        if key and key not in columns:
-            columns[key], shown[key] = index, str(cell)
+    for index, raw in enumerate(header):
+        found = aliases.get(_fold(str(raw))) if raw is not None else None
+        if found and found not in columns:
+            columns[found], shown[found] = index, str(raw)
     for key in REQUIRED_COLUMNS:
         if key not in columns:
             result.errors.append({"row": 1, "column": IMPORT_COLUMNS[key][0],
@@ -639,18 +641,18 @@ def import_assessments(filename: str, content: bytes, *, user: Any) -> ImportRes
             error("subject_id", _("no %(kind)s %(id)s in your scope", kind=data.subject_type, id=data.subject_id))
             continue
         level = levels.get(data.subject_id) if data.subject_type == SubjectType.ORGANISATION else None
-        key = (SUBJECT_TITLE[data.subject_type], level)
-        if key not in indicator_sets:
-            criteria_set = active_criteria(*key)
-            indicator_sets[key] = {i.code: i for i in indicators_of(criteria_set) if i.kind == "assessment"} \
+        set_key = (SUBJECT_TITLE[data.subject_type], level)
+        if set_key not in indicator_sets:
+            criteria_set = active_criteria(*set_key)
+            indicator_sets[set_key] = {i.code: i for i in indicators_of(criteria_set) if i.assessable} \
                 if criteria_set else {}
-        indicator = indicator_sets[key].get(data.indicator)
-        if indicator is None:
+        info = indicator_sets[set_key].get(data.indicator)
+        if info is None:
             error("indicator", _("“%(code)s” is not an assessed indicator for a %(kind)s", code=data.indicator,
                                       kind=data.subject_type))
             continue
         try:
-            value = parse_value(data.value, indicator)
+            value = parse_value(data.value, info)
         except TitlesError as exc:
             error("value", str(exc))
             continue
@@ -683,7 +685,7 @@ def import_assessments(filename: str, content: bytes, *, user: Any) -> ImportRes
             current.note = data.note.strip()
         result.updated += 1
     if inserts:
-        db.session.execute(Assessment.__table__.insert(), inserts)
+        db.session.execute(insert(Assessment), inserts)
     result.created = len(inserts)
     db.session.flush()
     audit("assessment.import", object_type="assessment", user=user, filename=filename, created=result.created,
@@ -772,10 +774,11 @@ def explain(eligibility: Eligibility, locale: str) -> list[ExplainedItem]:
     """The breakdown of a row with the indicators' names and sentences in ``locale`` (the request's), and the
     subject's assessment of each assessed indicator (one query for all of them)."""
     from lms.titles import explain as sentences
+    from lms.titles.criteria import CriteriaError
 
     try:
         indicators = {i.code: i for i in indicators_of(eligibility.criteria_set)}
-    except Exception:  # noqa: BLE001 - an old version the parser no longer reads still shows its codes
+    except CriteriaError:  # an old version the parser no longer reads still shows its codes
         indicators = {}
     assessments = subject_assessments(eligibility.subject_type, eligibility.subject_id, eligibility.year)
     result = []

@@ -7,6 +7,7 @@ validates, calls one service, commits once, flashes and redirects.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -96,11 +97,8 @@ def eligibility_list():
     filters.status = status if status in services.STATUSES else None
     sort = request.args.get("sort", "name")
     sort = sort if sort in services.SORTS else "name"
-    missing_choices: list[tuple[str, str]] = []
-    criteria_set = services.active_criteria(filters.title, organisation.managing_level if organisation else None)
-    if criteria_set is not None:
-        missing_choices = [(i.code, f"{i.code} · {i.label(str(get_locale()))}")
-                           for i in services.indicators_of(criteria_set)]
+    missing_choices = [(i.code, f"{i.code} · {i.label(str(get_locale()))}")
+                       for i in services.title_indicators(filters.title)]
     missing = request.args.get("missing", "")
     filters.missing = missing if services.INDICATOR_CODE.match(missing) else None
     rows = db.paginate(services.eligibility_select(current_user, filters, sort),
@@ -127,7 +125,7 @@ def explanation(eligibility_id: int):
     label = services.subject_labels([(eligibility.subject_type, eligibility.subject_id)]).get(
         (eligibility.subject_type, eligibility.subject_id)) or services.SubjectLabel(
         f"{eligibility.subject_type} {eligibility.subject_id}")
-    learning = []
+    learning: Sequence[Any] = []
     if eligibility.subject_type == SubjectType.PERSON:
         learning = db.session.execute(
             select(LearningRecord, CourseClass.name).outerjoin(CourseClass, CourseClass.id == LearningRecord.class_id)

@@ -8,38 +8,90 @@ from typing import Any
 
 from lms.extensions import db
 from lms.registry.models import AdminUnit, Person
+from lms.titles import criteria
 from lms.titles.models import CriteriaSet, Eligibility
 
-# A points-style citizen set with one computed indicator and three assessed ones of each value scale.
-CITIZEN_DEFINITION: dict[str, Any] = {"indicators": [
-    {"code": "C1", "name": "Tham gia hoạt động học tập", "name_en": "Takes part in learning", "kind": "metric",
-     "max_points": 10},
-    {"code": "C_2", "name": "Tự học", "name_en": "Self-learning", "kind": "assessment", "scale": "points",
-     "max_points": 10},
-    {"code": "C3", "name": "Có minh chứng", "name_en": "With evidence", "kind": "assessment", "scale": "met",
-     "requires_evidence": True},
-    {"code": "CX2", "name": "Tỉ lệ", "name_en": "Share", "kind": "assessment", "scale": "percent"},
-]}
+# A points-style citizen set: one computed indicator and one assessed indicator of each value scale.
+CITIZEN_TOML = """
+code = "test-citizen"
+title = "citizen"
+subject = "person"
+name = "Công dân học tập (thử)"
+name_en = "Learning citizen (test)"
+source = "Quyết định 324/QĐ-KHVN"
+status = "{status}"
+validity_years = 1
+scoring = "points"
+pass_total = 20
+
+[[indicators]]
+code = "C1"
+name = "Tham gia hoạt động học tập"
+name_en = "Takes part in learning"
+source_ref = "-"
+kind = "metric"
+metric = {{measure = "activities"}}
+max_points = 10
+thresholds = [[1, 5], [2, 10]]
+
+[[indicators]]
+code = "C_2"
+name = "Tự học"
+name_en = "Self-learning"
+source_ref = "-"
+kind = "assessment"
+scale = "points"
+max_points = 10
+
+[[indicators]]
+code = "C3"
+name = "Có minh chứng"
+name_en = "With evidence"
+source_ref = "-"
+kind = "assessment"
+scale = "met"
+requires_evidence = true
+max_points = 10
+
+[[indicators]]
+code = "CX2"
+name = "Tỉ lệ"
+name_en = "Share"
+source_ref = "-"
+kind = "assessment"
+scale = "percent"
+max_points = 10
+thresholds = [[50, 5], [90, 10]]
+"""
+
+FAMILY_TOML = """
+code = "test-family"
+title = "family"
+subject = "household"
+name = "Gia đình học tập (thử)"
+source = "Quyết định 448/QĐ-KHVN"
+status = "provisional"
+validity_years = 1
+scoring = "points"
+pass_total = 20
+
+[[indicators]]
+code = "F1"
+name = "Người lớn học tập"
+source_ref = "-"
+kind = "share"
+share = {of = "persons", title = "citizen", count = "eligible"}
+max_points = 30
+thresholds = [[50, 15], [100, 30]]
+"""
 
 
 def citizen_criteria(status: str = "official") -> CriteriaSet:
-    criteria = CriteriaSet(code="test-citizen", version=1, title="citizen", subject_type="person",
-                           scoring="points", status=status, validity_years=1, name="Công dân học tập (thử)",
-                           source="Quyết định 324/QĐ-KHVN", definition=CITIZEN_DEFINITION, content_sha256="0" * 64)
-    db.session.add(criteria)
-    db.session.flush()
-    return criteria
+    return criteria.load_criteria(CITIZEN_TOML.format(status=status).encode(), filename="test-citizen.toml")
 
 
 def family_criteria() -> CriteriaSet:
-    criteria = CriteriaSet(code="test-family", version=1, title="family", subject_type="household",
-                           scoring="points", status="provisional", validity_years=1, name="Gia đình học tập (thử)",
-                           source="Quyết định 448/QĐ-KHVN", content_sha256="1" * 64,
-                           definition={"indicators": [{"code": "F1", "name": "Người lớn học tập",
-                                                       "kind": "share", "max_points": 30}]})
-    db.session.add(criteria)
-    db.session.flush()
-    return criteria
+    return criteria.load_criteria(FAMILY_TOML.encode(), filename="test-family.toml")
 
 
 def eligibility(person_or_subject: Any, criteria: CriteriaSet, *, eligible: bool, score: int | None = None,
@@ -55,8 +107,9 @@ def eligibility(person_or_subject: Any, criteria: CriteriaSet, *, eligible: bool
                       eligible=eligible, score=Decimal(score) if score is not None else None,
                       missing="".join(f"|{c}" for c in missing) + ("|" if missing else ""),
                       breakdown=breakdown if breakdown is not None else [
-                          {"indicator": c, "value": 0, "points": 0, "source": "learning records",
-                           "missing": f"needs {c}"} for c in missing])
+                          {"indicator": c, "value": 0, "points": 0, "max": 10,
+                           "source": {"kind": "records", "measure": "activities"},
+                           "missing": {"code": "more_activities", "need": 1, "points": 5}} for c in missing])
     db.session.add(row)
     db.session.flush()
     return row

@@ -139,8 +139,12 @@ def test_explanation_page(world, client):
     binh = world["people"]["binh"]
     row = world["rows"]["binh"]
     row.breakdown = [
-        {"indicator": "C1", "value": 2, "points": 10, "source": "learning records", "missing": ""},
-        {"indicator": "C_2", "value": 3, "points": 3, "source": "assessment", "missing": "below the minimum of 5"},
+        {"indicator": "C1", "value": 2, "points": 10, "max": 10, "source": {"kind": "records",
+                                                                              "measure": "activities"},
+         "missing": None},
+        {"indicator": "C_2", "value": 3, "points": 3, "max": 10, "missing": {"code": "below_minimum", "value": 3,
+                                                                             "minimum": 5},
+         "source": {"kind": "assessment", "id": 0, "by": "evaluator", "evidence": "file"}},
     ]
     evidence = EvidenceFile(sha256="2" * 64, media_type="image/png", size=8, filename="so-tay.png",
                             content=b"\x89PNG\r\n\x1a\n")
@@ -154,13 +158,16 @@ def test_explanation_page(world, client):
         completed_on=date(2026, 3, 31), commune_id=world["commune_a"].id, source_key="elv-binh-1")])
     db.session.commit()
     html = client.get(f"/titles/eligibility/{row.id}").get_data(as_text=True)
+    english = client.get(f"/titles/eligibility/{row.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "learning records of the year: 2 learning activities" in english
+    assert "assessed at 3 points, at least 5 are required" in english
+    assert "assessment by an evaluator, with an evidence file" in english
     assert "Trần Thị Bình" in html
     assert "Công dân học tập (thử)" in html
     assert "Quyết định 324/QĐ-KHVN" in html
     assert 'id="provisional"' not in html
     assert "Tham gia hoạt động học tập" in html
     assert "Tự học" in html
-    assert "below the minimum of 5" in html
     assert f"/titles/assessments/{assessment.id}/evidence" in html
     assert "Sổ tay số 7" in html
     assert "31/03/2026" in html  # the learning record of the year

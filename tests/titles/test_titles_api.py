@@ -26,8 +26,9 @@ def world(app_ctx):
     criteria = citizen_criteria(status="provisional")
     rows = [eligibility(p, criteria, eligible=i < 3, score=90 if i < 3 else 50,
                         missing=() if i < 3 else ("C_2",),
-                        breakdown=[{"indicator": "C_2", "value": 2, "points": 2, "source": "assessment",
-                                    "missing": "" if i < 3 else "below the minimum of 5"}])
+                        breakdown=[{"indicator": "C_2", "value": 2, "points": 2, "max": 10,
+                                    "source": {"kind": "assessment", "id": 0, "by": "self", "evidence": None},
+                                    "missing": None if i < 3 else {"code": "not_verified"}}])
             for i, p in enumerate(people)]
     theirs = eligibility(stranger, criteria, eligible=True, score=99)
     user = make_user(Role.CENTRE_MANAGER, commune)
@@ -77,7 +78,8 @@ def test_one_eligibility_with_its_explanation_in_the_request_language(world, cli
     assert item["points"] == 2
     assert item["satisfied"] is False
     assert item["name"] == "Self-learning"
-    assert item["missing_text"]
+    assert item["missing_text"] == "self-assessment awaiting verification"
+    assert item["missing"] == {"code": "not_verified"}
     vietnamese = client.get(f"/api/v1/titles/eligibility/{row.id}",
                             headers={**world["headers"], "Accept-Language": "vi"}).get_json()
     assert vietnamese["explanation"][0]["name"] == "Tự học"
