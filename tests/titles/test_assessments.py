@@ -281,3 +281,35 @@ def test_import_queries_do_not_grow_with_rows(world, count_queries):
     with count_queries() as large:
         assert services.import_assessments("a.csv", _csv(rows), user=world["user"]).created == 40
     assert large.count == small.count
+
+
+def test_an_assessment_flows_through_the_engine_to_the_explanation(app_ctx, client):
+    """The shipped citizen criteria and the real engine: an evaluator's points for c3 are in the person's result
+    (and its explanation) as soon as the request that entered them has committed."""
+    from lms.titles import criteria
+    from lms.titles.models import Eligibility
+
+    criteria.load_shipped_criteria()
+    commune = unit_by_code("23293")
+    person = make_household(make_village(commune, "ASV-E", "Thôn Máy"), "E1", "Y Hoa").members[0]
+    user = make_user(Role.COMMUNE_LEADER, commune)
+    db.session.commit()
+    login(client, user)
+    url = f"/titles/assessments/new?subject_type=person&subject_id={person.id}&year=2026"
+    form = client.get(url).get_data(as_text=True)
+    assert 'value="c3"' in form and 'value="c1"' in form  # assessed, and computed-but-assessable, indicators
+    response = client.post(url, data={"csrf_token": csrf_token(client, url), "subject_type": "person",
+                                      "subject_id": str(person.id), "year": "2026", "indicator": "c3",
+                                      "value": "10", "source": "evaluator"})
+    assert response.status_code == 302
+    row = db.session.scalar(select(Eligibility).where(Eligibility.subject_type == "person",
+                                                      Eligibility.subject_id == person.id,
+                                                      Eligibility.title == "citizen", Eligibility.year == 2026))
+    assert row is not None
+    item = next(i for i in row.breakdown if i["indicator"] == "c3")
+    assert item["points"] == 10
+    assert item["source"]["kind"] == "assessment"
+    english = client.get(f"/titles/eligibility/{row.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "assessment by an evaluator" in english
+    assert "|c3|" not in row.missing  # full points: nothing lacking for c3 …
+    assert "|c1|" in row.missing  # … while the learning indicators still say what is
