@@ -307,6 +307,7 @@ def _titles_eligibility_paths() -> dict[str, Any]:
                     "parameters": [*PAGING, *ASSESSMENT_FILTERS],
                     "responses": {"200": _json(_page_of("Assessment")), **ERRORS}},
             "post": {"tags": ["assessments"], "summary": "Enter an assessed indicator value",
+                     "parameters": [IDEMPOTENCY_KEY],
                      "requestBody": {"required": True, "content": {"application/json": {"schema": assessment_write}}},
                      "responses": {"201": _json(_ref("Assessment"), "Created"), **ERRORS}},
         },
@@ -321,11 +322,13 @@ def _titles_eligibility_paths() -> dict[str, Any]:
         },
         "/titles/assessments/{assessment_id}/verify": {"post": {
             "tags": ["assessments"], "summary": "Verify a self-assessment (refused without evidence where the "
-            "indicator needs it)", "parameters": one, "responses": {"200": _json(_ref("Assessment")), **ERRORS}}},
+            "indicator needs it)", "parameters": [*one, IDEMPOTENCY_KEY],
+            "responses": {"200": _json(_ref("Assessment")), **ERRORS}}},
         "/titles/assessments/{assessment_id}/evidence": {
             "get": {"tags": ["assessments"], "summary": "The evidence file", "parameters": one,
                     "responses": {"200": EVIDENCE_FILE, **ERRORS}},
-            "post": {"tags": ["assessments"], "summary": "Attach or replace the evidence file", "parameters": one,
+            "post": {"tags": ["assessments"], "summary": "Attach or replace the evidence file",
+                     "parameters": [*one, IDEMPOTENCY_KEY],
                      "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                          "type": "object", "required": ["file"],
                          "properties": {"file": {"type": "string", "format": "binary"}}}}}},

@@ -14,6 +14,7 @@ from flask_babel import get_locale
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from courses.idempotency import idempotent
 from lms.api import bp
 from lms.api.errors import ApiValidationError
 from lms.api.pagination import paginate
@@ -197,6 +198,7 @@ def list_assessments():
 
 @bp.post("/titles/assessments")
 @login_required
+@idempotent
 def create_assessment():
     _require(ASSESS)
     payload = _body({"subject_type", "subject_id", "year", "indicator", "value", "source", "evidence_ref", "note"})
@@ -220,7 +222,6 @@ def create_assessment():
             payload.get("source") or AssessmentSource.EVALUATOR.value, evidence_ref, note), user=current_user)
     except services.TitlesError as exc:
         raise _refused(exc) from None
-    db.session.commit()
     return assessment_json(assessment), 201
 
 
@@ -266,13 +267,13 @@ def delete_assessment(assessment_id: int):
 
 @bp.post("/titles/assessments/<int:assessment_id>/verify")
 @login_required
+@idempotent
 def verify_assessment(assessment_id: int):
     assessment = _assessment(assessment_id, ASSESS)
     try:
         services.verify_assessment(assessment, user=current_user)
     except services.TitlesError as exc:
         raise _refused(exc) from None
-    db.session.commit()
     return assessment_json(assessment)
 
 
@@ -288,6 +289,7 @@ def get_assessment_evidence(assessment_id: int):
 
 @bp.post("/titles/assessments/<int:assessment_id>/evidence")
 @login_required
+@idempotent
 def upload_assessment_evidence(assessment_id: int):
     """Attach (or replace) the evidence file: multipart form data with the file in ``file``."""
     assessment = _assessment(assessment_id, ASSESS)
@@ -299,5 +301,4 @@ def upload_assessment_evidence(assessment_id: int):
         raise ApiValidationError([{"field": "file", "message": str(exc)}], str(exc)) from None
     except services.TitlesError as exc:
         raise _refused(exc) from None
-    db.session.commit()
     return assessment_json(assessment)

@@ -170,3 +170,15 @@ def test_viewers_cannot_write(world, client):
     assert client.patch(f"/api/v1/titles/assessments/{theirs.id}", headers=headers,
                         json={"value": 9}).status_code == 403
     assert client.post("/api/v1/titles/assessments", headers=headers, json={}).status_code == 403
+
+
+def test_a_retried_post_with_the_same_idempotency_key_is_applied_once(world, client):
+    headers = {**world["headers"], "Idempotency-Key": "tablet-7-assessment-1"}
+    body = {"subject_type": "person", "subject_id": world["people"][1].id, "year": 2026, "indicator": "C_2",
+            "value": 6}
+    first = client.post("/api/v1/titles/assessments", headers=headers, json=body)
+    again = client.post("/api/v1/titles/assessments", headers=headers, json=body)
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert db.session.scalar(select(func.count()).select_from(Assessment)) == 1
