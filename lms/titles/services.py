@@ -359,6 +359,16 @@ def subject_assessments(subject_type: str, subject_id: int, year: int) -> dict[s
     return {a.indicator: a for a in rows}
 
 
+def user_names(assessments: Iterable[Assessment]) -> dict[int, str]:
+    """Names of the users who entered or verified these assessments (one query)."""
+    from lms.auth.models import User
+
+    ids = {i for a in assessments for i in (a.assessed_by_id, a.verified_by_id) if i is not None}
+    if not ids:
+        return {}
+    return dict(iter(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).tuples()))
+
+
 def parse_value(raw: Any, indicator: IndicatorInfo) -> Decimal:
     """An assessed value as the indicator reads it; the message says what is accepted."""
     low, high = indicator.value_range

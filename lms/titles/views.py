@@ -135,6 +135,7 @@ def explanation(eligibility_id: int):
     return render_template(
         "titles/explanation.html", eligibility=eligibility, criteria_set=eligibility.criteria_set, items=items,
         label=label, learning=learning, members=services.members_filter(eligibility),
+        users=services.user_names(x.assessment for x in items if x.assessment),
         can_assess=can(current_user, ASSESS, commune), commune=commune)
 
 
@@ -254,7 +255,8 @@ def assessment(assessment_id: int):
     label = services.subject_labels([(assessment.subject_type, assessment.subject_id)]).get(
         (assessment.subject_type, assessment.subject_id))
     return render_template("titles/assessment_form.html", form=form, assessment=assessment, label=label,
-                           can_assess=can_assess, action_form=ActionForm(), **context)
+                           can_assess=can_assess, action_form=ActionForm(), users=services.user_names([assessment]),
+                           **context)
 
 
 @bp.post("/assessments/<int:assessment_id>/verify")

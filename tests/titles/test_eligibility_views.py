@@ -170,6 +170,7 @@ def test_explanation_page(world, client):
     assert "Tự học" in html
     assert f"/titles/assessments/{assessment.id}/evidence" in html
     assert "Sổ tay số 7" in html
+    assert user.name in html  # who entered the assessment
     assert "31/03/2026" in html  # the learning record of the year
     assert f"/registry/persons/{binh.id}" in html
     assert client.get(f"/titles/eligibility/{world['rows']['be'].id}").status_code == 404
