@@ -36,7 +36,7 @@ class AssessmentForm(FlaskForm):
     year = IntegerField(_l("Year"), validators=[InputRequired(), NumberRange(min=2000, max=2100)])
     indicator = SelectField(_l("Indicator"), choices=[], validators=[DataRequired()])
     value = StringField(_l("Value (points, 1 = met / 0 = not met, or per cent, as the indicator says)"),
-                        validators=[DataRequired(), Length(max=20)])
+                        validators=[DataRequired(), Length(max=20)], render_kw={"inputmode": "decimal"})
     source = SelectField(_l("Who assessed"), choices=_choices(SOURCE_NAMES))
     evidence_file = FileField(_l("Evidence file (PDF, JPEG or PNG; optional)"))
     evidence_ref = StringField(_l("Evidence reference (where the paper is kept; optional)"),

@@ -22,11 +22,17 @@ from lms.registry import services
 from lms.registry.models import AdminUnit, Clc, Household, Person, UnitLevel
 from lms.titles import criteria, engine
 from lms.titles.models import Eligibility
-from tests.browser.conftest import commit
+from tests.browser.conftest import ROOT, commit
 
 PASSWORD = "mật khẩu danh hiệu"
 LEARNER = "Y Hoa ELG"
 CLASS_NAME = "Lớp trồng cà phê ELG"
+
+
+def _shots():
+    out = ROOT / "test-results"
+    out.mkdir(exist_ok=True)
+    return out
 
 
 def _arrange() -> dict:
@@ -83,6 +89,7 @@ def test_an_attendance_mark_changes_the_learners_eligibility_and_its_explanation
     page.goto(f"/titles/eligibility?unit_id={arranged['village_id']}&year={arranged['year']}")
     row = page.locator(".eligibility-row", has_text=LEARNER)
     expect(row).to_contain_text("Chưa đủ điều kiện")
+    page.screenshot(path=str(_shots() / "titles-eligibility-list.png"), full_page=True)
     row.click()
     activity = page.locator('.indicator-row[data-code="c1"]')
     expect(activity.locator(".indicator-value")).to_have_text("0")
@@ -113,4 +120,10 @@ def test_an_attendance_mark_changes_the_learners_eligibility_and_its_explanation
     expect(page.locator("#learning-records")).to_contain_text(CLASS_NAME)
     expect(page.locator("#provisional")).to_be_visible()  # the shipped 324 set is marked provisional
     page.locator("#learning-records").scroll_into_view_if_needed()
+    page.screenshot(path=str(_shots() / "titles-explanation.png"), full_page=True)
+
+    # From the explanation, the form to assess an indicator that records cannot measure (c3), pre-selected.
+    page.locator('.indicator-row[data-code="c3"]').get_by_role("link", name="Nhập đánh giá").click()
+    expect(page.get_by_label("Tiêu chí", exact=True)).to_have_value("c3")
+    page.screenshot(path=str(_shots() / "titles-assessment-form.png"), full_page=True)
     assert errors == []
