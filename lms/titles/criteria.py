@@ -49,7 +49,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from courses.models import LearningKind
 from lms.extensions import db, utcnow
@@ -531,7 +531,8 @@ def load_criteria(source: Path | bytes, *, filename: str = "", loaded_by_id: int
 
     The same content as an existing version of the code returns that version unchanged (loading is idempotent,
     and reloading the shipped files never undoes an administrator's newer upload); changed content becomes a new
-    version, active, and the earlier versions of the code inactive. Raises :class:`CriteriaError`.
+    version, active, and the set it replaces inactive: the earlier versions of the code and any other set of the
+    title (for the unit title, of the same managing levels). Raises :class:`CriteriaError`.
     """
     data = read_toml(source, filename)
     definition = parse(data)
@@ -541,7 +542,13 @@ def load_criteria(source: Path | bytes, *, filename: str = "", loaded_by_id: int
     if existing is not None:
         return existing
     last = db.session.scalar(select(db.func.max(CriteriaSet.version)).where(CriteriaSet.code == definition.code))
-    db.session.execute(update(CriteriaSet).where(CriteriaSet.code == definition.code).values(active=False))
+    # The new version replaces the active set of its title: the earlier versions of its code, and any other code
+    # for the same title (for the unit title: only a set for the same managing levels).
+    replaced = [row.id for row in active_sets(definition.title)
+                if row.code == definition.code or not definition.managing_levels
+                or set(definition_of(row).managing_levels) & set(definition.managing_levels)]
+    db.session.execute(update(CriteriaSet).where(or_(CriteriaSet.code == definition.code,
+                                                     CriteriaSet.id.in_(replaced))).values(active=False))
     row = CriteriaSet(code=definition.code, version=(last or 0) + 1, title=definition.title,
                       subject_type=definition.subject, scoring=definition.scoring, status=definition.status,
                       validity_years=definition.validity_years, name=definition.name[:300],

@@ -1,13 +1,16 @@
 """The evaluation engine: every title of one commune and year, bottom-up, set-based.
 
-For each title, in :data:`EVALUATION_ORDER` (persons, households, clans, villages, organisations, the commune):
+First, one ``INSERT … SELECT`` groups the year's learning records of the commune's persons into a temporary table
+of per-person metrics (every metric any active set uses: conditional aggregates). Then for each title, in
+:data:`EVALUATION_ORDER` (persons, households, clans, villages, organisations, the commune):
 
 1. **One wide statement per criteria set** reads, for every subject of the commune, the inputs of every computed
-   indicator: learning-record metrics (conditional aggregates over the year's records of the commune's persons)
-   and member shares (conditional counts over the members, joined to the members' eligibility rows that the
-   previous level wrote moments earlier in the same transaction). One statement reads the subjects' assessments.
+   indicator: the persons' metrics, and member shares (conditional counts over the members, joined to the metrics
+   and to the members' eligibility rows that the previous level wrote moments earlier in the same transaction).
+   One statement reads the subjects' assessments.
 2. Python turns each row into points or met / not met, the score or level, and the breakdown (codes and numbers,
-   see :mod:`lms.titles.explain`) — in memory, without a database call per subject.
+   see :mod:`lms.titles.explain`) — in memory, without a database call per subject, and once per distinct
+   combination of inputs (most persons share a few: no records, one class…).
 3. One statement reads the existing rows and one the recognised (frozen) subjects; then one bulk insert, one bulk
    update and one delete write the difference. A row is rewritten only when the digest of its inputs changed, so
    a second run writes nothing and leaves ``computed_at`` alone.
@@ -18,6 +21,7 @@ The number of statements depends on the number of titles and criteria sets, neve
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,9 +29,14 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any, cast
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
+    Integer,
+    MetaData,
+    Numeric,
     Select,
     Table,
+    Text,
     and_,
     bindparam,
     case,
@@ -122,11 +131,13 @@ def evaluate_commune(commune_id: int, year: int) -> dict[str, Any]:
     if unit is None or unit.level != UnitLevel.COMMUNE:
         raise ValueError(f"{commune_id} is not a commune")
     commune = _Commune(unit.id, unit.path, year)
+    sets = {title: crit.active_sets(title) for title in EVALUATION_ORDER}
+    metrics = _Metrics(commune, [crit.definition_of(row) for rows in sets.values() for row in rows])
     summary: dict[str, Any] = {}
     for title in EVALUATION_ORDER:
-        sets = crit.active_sets(title)
-        if sets:
-            summary[title.value] = _evaluate_title(commune, title, sets)
+        if sets[title]:
+            summary[title.value] = _evaluate_title(commune, title, sets[title], metrics)
+    metrics.drop()
     return summary
 
 
@@ -228,6 +239,51 @@ def _age_filter(commune: _Commune, birth_date: Any, age: tuple[int, int | None] 
     return and_(*parts)
 
 
+class _Metrics:
+    """Every learning-record metric the commune's criteria sets use, aggregated once per person of the year.
+
+    Persons and several group levels read the same records (a citizen's activities, a family's adults who learned,
+    a village's residents who learned): the year's records of the commune's persons (and of its organisations'
+    members) are grouped once into a temporary table that every level joins, instead of one scan per level.
+    A person's records count wherever they learned: ``learning_record.commune_id`` is not a filter.
+    """
+
+    def __init__(self, commune: _Commune, definitions: list[crit.CriteriaDefinition]) -> None:
+        found: list[crit.Metric] = []
+        for definition in definitions:
+            for indicator in definition.indicators:
+                metric = indicator.metric or (indicator.share.metric if indicator.share else None)
+                if metric is not None and metric not in found:
+                    found.append(metric)
+        self.metrics = found
+        self.table: Table | None = None
+        if not found:
+            return
+        self.table = Table(f"tmp_title_metrics_{commune.id}_{commune.year}", MetaData(),
+                           Column("person_id", Integer, primary_key=True),
+                           *[Column(f"m{n}", Numeric(12, 1)) for n in range(len(found))], prefixes=["TEMPORARY"])
+        connection = db.session.connection()
+        self.table.create(connection)
+        persons = (select(P.c.id).select_from(P.join(U, P.c.unit_id == U.c.id))
+                   .where(commune.in_commune(U.c.path))
+                   .union(select(OM.c.person_id).select_from(OM.join(O, OM.c.organisation_id == O.c.id))
+                          .where(O.c.commune_id == commune.id)))
+        aggregate = (select(LR.c.person_id, *[_metric_column(m).label(f"m{n}") for n, m in enumerate(found)])
+                     .where(LR.c.year == commune.year, LR.c.person_id.in_(persons))
+                     .group_by(LR.c.person_id))
+        db.session.execute(insert(self.table).from_select(["person_id", *[f"m{n}" for n in range(len(found))]],
+                                                          aggregate))
+
+    def column(self, metric: crit.Metric) -> Any:
+        assert self.table is not None
+        return self.table.c[f"m{self.metrics.index(metric)}"]
+
+    def drop(self) -> None:
+        if self.table is not None:
+            self.table.drop(db.session.connection())
+            self.table = None
+
+
 # --- the wide statement ---------------------------------------------------------------------------------------
 
 
@@ -239,24 +295,20 @@ class _Plan:
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # indicator code → result column names
 
 
-def _plan(commune: _Commune, definition: crit.CriteriaDefinition) -> _Plan:
+def _plan(commune: _Commune, definition: crit.CriteriaDefinition, metrics: _Metrics) -> _Plan:
     subject = definition.subject
     subjects = _subjects(commune, subject, definition).subquery("s")
     joins: FromClause = subjects
     out: list[Any] = [subjects.c.subject_id, subjects.c.village_id]
     plan = _Plan(stmt=select())
 
-    metrics = [i for i in definition.indicators if i.kind == "metric" and i.metric is not None]
-    if metrics:
-        # Records of the commune's persons, wherever they learned (learning_record.commune_id is not a filter).
-        agg = (select(LR.c.person_id, *[_metric_column(i.metric).label(f"m{n}")  # type: ignore[arg-type]
-                                        for n, i in enumerate(metrics)])
-               .select_from(LR.join(P, LR.c.person_id == P.c.id).join(U, P.c.unit_id == U.c.id))
-               .where(LR.c.year == commune.year, commune.in_commune(U.c.path))
-               .group_by(LR.c.person_id).subquery("lr"))
-        joins = joins.outerjoin(agg, agg.c.person_id == subjects.c.subject_id)
-        for n, indicator in enumerate(metrics):
-            out.append(agg.c[f"m{n}"])
+    indicators = [i for i in definition.indicators if i.kind == "metric" and i.metric is not None]
+    if indicators:
+        table = metrics.table
+        assert table is not None
+        joins = joins.outerjoin(table, table.c.person_id == subjects.c.subject_id)
+        for n, indicator in enumerate(indicators):
+            out.append(func.coalesce(metrics.column(indicator.metric), 0).label(f"m{n}"))  # type: ignore[arg-type]
             plan.columns[indicator.code] = (f"m{n}",)
 
     shares = [i for i in definition.indicators if i.kind == "share" and i.share is not None]
@@ -264,7 +316,7 @@ def _plan(commune: _Commune, definition: crit.CriteriaDefinition) -> _Plan:
         group = [i for i in shares if i.share and i.share.of == of]
         if not group:
             continue
-        sub = _share_subquery(commune, subject, of, group, f"sh_{of}")
+        sub = _share_subquery(commune, subject, of, group, f"sh_{of}", metrics)
         joins = joins.outerjoin(sub, sub.c.key == subjects.c.subject_id)
         for indicator in group:
             names = (f"{indicator.code}_num", f"{indicator.code}_den", f"{indicator.code}_unk")
@@ -274,7 +326,8 @@ def _plan(commune: _Commune, definition: crit.CriteriaDefinition) -> _Plan:
     return plan
 
 
-def _share_subquery(commune: _Commune, subject: str, of: str, group: list[crit.Indicator], name: str) -> Any:
+def _share_subquery(commune: _Commune, subject: str, of: str, group: list[crit.Indicator], name: str,
+                    metrics: _Metrics) -> Any:
     """Per subject: for each share indicator, members counted, members in the denominator, members of unknown age."""
     if of == "persons":
         members = _member_persons(commune, subject).subquery("mp")
@@ -285,23 +338,15 @@ def _share_subquery(commune: _Commune, subject: str, of: str, group: list[crit.I
     member_type = MEMBER_SUBJECT[of]
     joins: FromClause = members
     cols: list[Any] = [members.c.key]
-    metric_shares = [i for i in group if i.share and i.share.metric is not None]
-    metric_sub = None
-    if metric_shares:
-        # The members' records of the year, aggregated once per person (persons of several subjects count once).
-        member_ids = select(_member_persons(commune, subject).subquery("mp2").c.member_id)
-        metric_sub = (select(LR.c.person_id, *[_metric_column(i.share.metric).label(f"pm{n}")  # type: ignore[union-attr,arg-type]
-                                               for n, i in enumerate(metric_shares)])
-                      .where(LR.c.year == commune.year, LR.c.person_id.in_(member_ids))
-                      .group_by(LR.c.person_id).subquery("pm"))
-        joins = joins.outerjoin(metric_sub, metric_sub.c.person_id == members.c.member_id)
+    if any(i.share and i.share.metric is not None for i in group):
+        assert metrics.table is not None
+        joins = joins.outerjoin(metrics.table, metrics.table.c.person_id == members.c.member_id)
     titles_joined: dict[tuple[str, str], Any] = {}
     for indicator in group:
         share = indicator.share
         assert share is not None
-        if share.metric is not None and metric_sub is not None:
-            column = metric_sub.c[f"pm{metric_shares.index(indicator)}"]
-            counted: ColumnElement[bool] = func.coalesce(column, 0) >= share.metric_at_least
+        if share.metric is not None:
+            counted: ColumnElement[bool] = func.coalesce(metrics.column(share.metric), 0) >= share.metric_at_least
         else:
             key = (share.title or "", share.count)
             if key not in titles_joined:
@@ -583,29 +628,32 @@ def _digest(*parts: Any) -> str:
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
-def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet]) -> dict[str, int]:
+def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], metrics: _Metrics
+                    ) -> dict[str, int]:
     subject = TITLE_SUBJECT[title].value
     plans = []
     for row in sets:
         definition = crit.definition_of(row)
-        plans.append((row, definition, _plan(commune, definition)))
+        plans.append((row, definition, _plan(commune, definition, metrics)))
 
     # Existing rows: this commune's, and those of its current subjects still filed under another commune.
     all_subjects = [_subjects(commune, subject, d) for _, d, _ in plans]
     subject_ids = all_subjects[0] if len(all_subjects) == 1 else all_subjects[0].union(*all_subjects[1:])
     ids_sub = subject_ids.subquery("ids")
-    existing = {
-        row.subject_id: row for row in db.session.execute(
-            select(E.c.id, E.c.subject_id, E.c.eligible, E.c.inputs_digest)
-            .where(E.c.subject_type == subject, E.c.title == title.value, E.c.year == commune.year,
-                   or_(E.c.commune_id == commune.id, E.c.subject_id.in_(select(ids_sub.c.subject_id)))))}
+    # Two halves of a UNION rather than one OR, so each half uses its index on PostgreSQL.
+    mine = (E.c.subject_type == subject, E.c.title == title.value, E.c.year == commune.year)
+    existing_cols = (E.c.id, E.c.subject_id, E.c.eligible, E.c.inputs_digest)
+    existing = {row.subject_id: row for row in db.session.execute(
+        select(*existing_cols).where(*mine, E.c.commune_id == commune.id)
+        .union(select(*existing_cols).where(*mine, E.c.subject_id.in_(select(ids_sub.c.subject_id)))))}
+    recognised = (R.c.subject_type == subject, R.c.title == title.value, R.c.year == commune.year,
+                  R.c.status == RecognitionStatus.RECOGNISED.value)
     frozen = set(db.session.scalars(
-        select(R.c.subject_id).where(R.c.subject_type == subject, R.c.title == title.value,
-                                     R.c.year == commune.year, R.c.status == RecognitionStatus.RECOGNISED.value,
-                                     or_(R.c.commune_id == commune.id,
-                                         R.c.subject_id.in_(select(ids_sub.c.subject_id))))))
+        select(R.c.subject_id).where(*recognised, R.c.commune_id == commune.id)
+        .union(select(R.c.subject_id).where(*recognised, R.c.subject_id.in_(select(ids_sub.c.subject_id))))))
 
     now = utcnow()
+    title_value = title.value
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     seen: set[int] = set()
@@ -614,7 +662,11 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet]) ->
         codes = [i.code for i in definition.indicators if i.reads_assessment]
         assessed = _assessments(commune, subject, _subjects(commune, subject, definition), codes)
         scorer = _Scorer(definition)
-        for result in db.session.execute(plan.stmt):
+        # Subjects with the same inputs get the same result: most persons of a commune share a handful of input
+        # combinations (no records, one class, …), so each combination is scored and digested once.
+        results: dict[Any, tuple[bool, Decimal | None, int | None, str, str]] = {}
+        digests: dict[Any, str] = {}
+        for result in db.session.execute(plan.stmt).all():
             subject_id = result.subject_id
             if subject_id in seen:
                 continue
@@ -624,27 +676,41 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet]) ->
             if subject_id in frozen:
                 eligible += bool(old is not None and old.eligible)
                 continue
-            mine = assessed.get(subject_id, {})
-            digest = _digest(ENGINE_VERSION, row.id, commune.id, tuple(result),
-                             sorted((code, a.id, a.value, a.counts, a.evidence) for code, a in mine.items()))
+            theirs = assessed.get(subject_id)
+            inputs = (tuple(result)[2:], tuple(sorted(
+                (code, a.id, a.value, a.counts, a.evidence) for code, a in theirs.items())) if theirs else ())
+            key = (inputs, result.village_id)
+            digest = digests.get(key)
+            if digest is None:
+                digest = digests[key] = _digest(ENGINE_VERSION, row.id, commune.id, key)
             if old is not None and old.inputs_digest == digest:
                 eligible += bool(old.eligible)
                 continue
-            is_eligible, score, level, missing, breakdown = scorer.score(result, plan, mine)
+            scored = results.get(inputs)
+            if scored is None:
+                outcome = scorer.score(result, plan, theirs or {})
+                # Serialised once per combination of inputs, not once per subject.
+                scored = results[inputs] = (*outcome[:3], outcome[3][:400],
+                                            json.dumps(outcome[4], separators=(",", ":")))
+            is_eligible, score, level, missing, breakdown = scored
             eligible += is_eligible
             values = {"commune_id": commune.id, "village_id": result.village_id, "criteria_set_id": row.id,
-                      "eligible": is_eligible, "score": score, "level": level, "missing": missing[:400],
+                      "eligible": is_eligible, "score": score, "level": level, "missing": missing,
                       "breakdown": breakdown, "computed_at": now, "inputs_digest": digest}
             if old is None:
-                inserts.append({"subject_type": subject, "subject_id": subject_id, "title": title.value,
+                inserts.append({"subject_type": subject, "subject_id": subject_id, "title": title_value,
                                 "year": commune.year, **values})
             else:
                 updates.append({"_id": old.id, **values})
     gone = [old.id for subject_id, old in existing.items() if subject_id not in seen and subject_id not in frozen]
+    # The breakdown goes in already serialised (as text: both engines take it into their JSON column).
     if inserts:
-        db.session.execute(insert(E), inserts)
+        db.session.execute(insert(E).values({name: bindparam(name, type_=Text if name == "breakdown" else None)
+                                             for name in inserts[0]}), inserts)
     if updates:
-        db.session.execute(update(E).where(E.c.id == bindparam("_id")), updates)
+        db.session.execute(update(E).where(E.c.id == bindparam("_id")).values(
+            {name: bindparam(name, type_=Text if name == "breakdown" else None)
+             for name in updates[0] if name != "_id"}), updates)
     if gone:
         db.session.execute(delete(E).where(E.c.id.in_(gone)))
     return {"subjects": subjects, "eligible": eligible, "changed": len(inserts) + len(updates) + len(gone)}

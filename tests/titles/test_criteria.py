@@ -1,0 +1,261 @@
+"""Criteria sets as data: the shipped files, validation that names the place of every error, versions."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from lms.extensions import db
+from lms.registry.models import Person
+from lms.titles import criteria, engine, explain
+from lms.titles.criteria import CriteriaError
+from lms.titles.models import CriteriaSet, Eligibility, Recognition, RecognitionStatus
+from tests.conftest import make_village, unit_by_code
+
+MINIMAL = """
+code = "test-citizen"
+title = "citizen"
+subject = "person"
+name = "Công dân (thử)"
+source = "test"
+status = "provisional"
+validity_years = 1
+scoring = "points"
+pass_total = 10
+[[indicators]]
+code = "c1"
+name = "Hoạt động"
+source_ref = "test"
+kind = "metric"
+metric = {measure = "activities"}
+max_points = 10
+thresholds = [[1, 5], [2, 10]]
+"""
+
+
+def shipped() -> dict[str, criteria.CriteriaDefinition]:
+    return {path.stem: criteria.parse(criteria.read_toml(path)) for path in criteria.SHIPPED_DIR.glob("*.toml")}
+
+
+def errors_of(text: str) -> list[str]:
+    with pytest.raises(CriteriaError) as caught:
+        criteria.parse(tomllib.loads(text))
+    return caught.value.errors
+
+
+# --- the shipped sets -----------------------------------------------------------------------------------------
+
+
+def test_the_shipped_sets_cover_every_title_and_cite_their_source() -> None:
+    sets = shipped()
+    assert sorted(sets) == ["qd-324-2023-citizen", "qd-448-2015-a-family", "qd-448-2015-b-clan",
+                            "qd-448-2015-c-village", "qd-448-2015-d-unit", "tt-24-2023-unit", "tt-25-2023-commune"]
+    for name, definition in sets.items():
+        assert definition.code == name
+        for indicator in definition.indicators:
+            assert indicator.source_ref.strip(), f"{name} {indicator.code} has no source reference"
+            assert indicator.name
+            assert indicator.name_en
+
+
+def test_decision_324_is_ten_indicators_of_ten_points_pass_80_none_below_5() -> None:
+    citizen = shipped()["qd-324-2023-citizen"]
+    assert citizen.scoring == "points"
+    assert citizen.pass_total == 80
+    assert [i.max_points for i in citizen.indicators] == [10] * 10
+    assert {i.min_points for i in citizen.indicators} == {5}
+    assert {i.group for i in citizen.indicators} == {
+        "Năng lực tự học", "Năng lực sử dụng công cụ học tập, làm việc", "Năng lực xã hội"}
+
+
+def test_decision_448_and_324_are_marked_provisional_circulars_official() -> None:
+    for name, definition in shipped().items():
+        if name.startswith("qd-"):
+            assert definition.status == "provisional"
+            assert definition.validity_years == 1
+            assert all(i.provisional for i in definition.indicators), name
+        else:
+            assert definition.status == "official"
+            assert definition.validity_years == 3
+            assert definition.scoring == "levels"
+            assert definition.max_level == 2
+
+
+def test_circular_25_asks_60_then_80_per_cent_learning_citizens() -> None:
+    t51 = shipped()["tt-25-2023-commune"].indicator("t5.1")
+    assert t51 is not None
+    assert t51.share is not None
+    assert t51.share.title == "citizen"
+    assert [int(v) for v in t51.at_least] == [60, 80]
+    assert "Điều 6 khoản 5 điểm a" in t51.source_ref
+
+
+def test_circular_24_thresholds_per_level() -> None:
+    unit = shipped()["tt-24-2023-unit"]
+    assert unit.managing_levels == ("district", "province")
+    assert [int(v) for v in unit.indicator("t3.1").at_least] == [90, 95]  # type: ignore[union-attr]
+    assert [int(v) for v in unit.indicator("t2.4").at_least] == [50, 70]  # type: ignore[union-attr]
+    assert all(i.requires_evidence for i in unit.indicators if i.kind == "assessment")
+
+
+# --- validation -----------------------------------------------------------------------------------------------
+
+
+def test_a_valid_file_parses() -> None:
+    definition = criteria.parse(tomllib.loads(MINIMAL))
+    assert definition.indicators[0].thresholds[1][1] == 10
+
+
+def test_every_error_is_reported_with_its_place() -> None:
+    text = MINIMAL.replace('subject = "person"', 'subject = "household"').replace(
+        "thresholds = [[1, 5], [2, 10]]", "thresholds = [[2, 5], [1, 10]]").replace(
+        'kind = "metric"', 'kind = "metric"\ncolour = "red"')
+    errors = errors_of(text)
+    assert "subject: the title 'citizen' is about a person, not a household" in errors
+    assert "indicators[0].thresholds: must rise: each value and its points above the previous" in errors
+    assert "indicators[0].colour: is not a known field" in errors
+    assert any(e.startswith("indicators[0].kind: a metric over learning records is for persons") for e in errors)
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (("pass_total = 10\n", ""), "pass_total: is required for the points scoring style"),
+    (("pass_total = 10", "pass_total = 30"), "pass_total: is above the most points the indicators can give (10)"),
+    (("validity_years = 1", "validity_years = 2"), "validity_years: must be 1 or 3"),
+    (('status = "provisional"', 'status = "draft"'), "status: must be one of official, provisional, not 'draft'"),
+    (('measure = "activities"', 'measure = "minutes"'),
+     "indicators[0].metric.measure: must be one of activities, courses, hours, modules, not 'minutes'"),
+    (("[2, 10]]", "[2, 12]]"), "indicators[0].thresholds[1][1]: must not be above max_points (10)"),
+    (('source_ref = "test"\n', ""), "indicators[0].source_ref: is required"),
+])
+def test_single_errors(change: tuple[str, str], expected: str) -> None:
+    assert expected in errors_of(MINIMAL.replace(*change))
+
+
+def test_levels_need_one_threshold_per_level_and_must_not_fall() -> None:
+    text = """
+code = "x"
+title = "commune_community"
+subject = "commune"
+name = "x"
+source = "x"
+status = "official"
+validity_years = 3
+scoring = "levels"
+levels = [{level = 1, name = "1"}, {level = 2, name = "2"}]
+[[indicators]]
+code = "s"
+name = "share"
+source_ref = "x"
+kind = "share"
+share = {of = "households", title = "citizen", age = [15, -1]}
+at_least = [80, 60]
+[[indicators]]
+code = "a"
+name = "a"
+source_ref = "x"
+kind = "assessment"
+scale = "percent"
+at_least = [50]
+"""
+    errors = errors_of(text)
+    assert "indicators[0].at_least: must not fall from one level to the next" in errors
+    assert "indicators[0].share.title: households hold the title 'family' (or give a metric)" in errors
+    assert "indicators[0].share.age: only persons have an age" in errors
+    assert "indicators[1].at_least: is required: one threshold for each of the levels [1, 2]" in errors
+
+
+def test_a_file_that_is_not_toml_says_so() -> None:
+    with pytest.raises(CriteriaError) as caught:
+        criteria.load_criteria(b"code = ", filename="broken.toml")
+    assert caught.value.errors[0].startswith("broken.toml: not valid TOML")
+
+
+# --- versions -------------------------------------------------------------------------------------------------
+
+
+def test_loading_is_idempotent_and_a_change_makes_a_new_active_version(app_ctx: Any) -> None:
+    first = criteria.load_criteria(MINIMAL.encode())
+    assert (first.version, first.active) == (1, True)
+    assert criteria.load_criteria(("# a comment only\n" + MINIMAL).encode()).id == first.id
+    second = criteria.load_criteria(MINIMAL.replace("pass_total = 10", "pass_total = 5").encode())
+    db.session.refresh(first)
+    assert (second.version, second.active, first.active) == (2, True, False)
+    # Loading the first content again returns the first version and leaves the newer one active.
+    again = criteria.load_criteria(MINIMAL.encode())
+    db.session.refresh(second)
+    assert again.id == first.id
+    assert not again.active
+    assert second.active
+    assert criteria.active_set("citizen").id == second.id  # type: ignore[union-attr]
+
+
+def test_shipped_sets_load_and_the_unit_title_picks_by_managing_level(app_ctx: Any) -> None:
+    rows = criteria.load_shipped_criteria()
+    assert len(rows) == 7
+    assert [r.id for r in criteria.load_shipped_criteria()] == [r.id for r in rows]
+    assert criteria.active_set("unit", managing_level="commune").code == "qd-448-2015-d-unit"  # type: ignore[union-attr]
+    assert criteria.active_set("unit", managing_level="district").code == "tt-24-2023-unit"  # type: ignore[union-attr]
+    assert criteria.active_set("unit", managing_level="central") is None
+    assert criteria.active_set("commune_community").code == "tt-25-2023-commune"  # type: ignore[union-attr]
+
+
+def test_a_new_version_applies_to_new_evaluations_and_a_recognised_year_keeps_its_own(app_ctx: Any) -> None:
+    criteria.load_shipped_criteria()
+    commune = unit_by_code("23293")
+    village = make_village(commune, "T01", "Thôn 1")
+    kept, moved = (Person(full_name=n, unit_id=village.id, birth_date=date(1990, 1, 1)) for n in ("An", "Bình"))
+    db.session.add_all([kept, moved])
+    db.session.flush()
+    engine.evaluate_commune(commune.id, 2025)
+    v1 = criteria.active_set("citizen")
+    assert v1 is not None
+    db.session.add(Recognition(subject_type="person", subject_id=kept.id, title="citizen", year=2025,
+                               commune_id=commune.id, status=RecognitionStatus.RECOGNISED.value))
+    text = (criteria.SHIPPED_DIR / "qd-324-2023-citizen.toml").read_text().replace("pass_total = 80", "pass_total = 75")
+    v2 = criteria.load_criteria(text.encode())
+    assert v2.version == v1.version + 1
+    assert criteria.active_set("citizen").id == v2.id
+
+    engine.evaluate_commune(commune.id, 2025)
+
+    db.session.expire_all()
+    used = dict(db.session.execute(select(Eligibility.subject_id, Eligibility.criteria_set_id)
+                                   .where(Eligibility.title == "citizen")).tuples().all())
+    assert used == {kept.id: v1.id, moved.id: v2.id}
+    assert db.session.get(CriteriaSet, v1.id).definition["pass_total"] == 80  # type: ignore[union-attr]
+
+
+# --- explanations ---------------------------------------------------------------------------------------------
+
+
+def test_missing_and_source_in_words(app_ctx: Any) -> None:
+    from flask_babel import force_locale
+
+    need_one = {"indicator": "c1", "value": 0, "points": 0,
+                "source": {"kind": "records", "measure": "activities"},
+                "missing": {"code": "more_activities", "need": 1, "points": 5, "minimum": 5}}
+    no_evidence = {"indicator": "t1.3", "value": 1, "met": False, "levels": [],
+                   "source": {"kind": "assessment", "id": 3, "by": "evaluator", "evidence": None},
+                   "missing": {"code": "no_evidence", "level": 1}}
+    share = {"indicator": "t5.1", "value": 59.9, "met": False, "levels": [],
+             "source": {"kind": "share", "of": "persons", "title": "citizen", "numerator": 599,
+                        "denominator": 1000, "unknown_age": 2},
+             "missing": {"code": "share_below", "numerator": 599, "denominator": 1000, "at_least": 60, "need": 1,
+                         "level": 1}}
+    with force_locale("en"):
+        assert explain.describe_missing(need_one) == (
+            "needs 1 more learning activity for 5 points (below the minimum of 5 points)")
+        assert explain.describe_missing(no_evidence) == "has no evidence"
+        assert explain.describe_missing(share) == (
+            "599 of 1000 counted (59.9 per cent); at least 60 per cent is required: 1 more for level 1")
+        assert explain.describe_source(need_one) == "learning records of the year: 0 learning activities"
+        assert explain.describe_source(no_evidence) == "assessment by an evaluator"
+        assert explain.describe_source(share) == "share of members: 599 of 1000 (2 without a birth date not counted)"
+        assert explain.describe_missing({"indicator": "x", "missing": None}) == ""
+    with force_locale("vi"):
+        assert explain.describe_missing(no_evidence) == "chưa có minh chứng"
+        assert explain.describe_missing(need_one).startswith("cần thêm 1 hoạt động học tập")
