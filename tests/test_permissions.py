@@ -19,8 +19,10 @@ from werkzeug.datastructures import FileStorage
 from courses import it_skills, services
 from courses.models import Certificate
 from lms.auth.models import ApiToken, Role
+from lms.core.models import EvidenceFile
 from lms.extensions import db
 from lms.registry.models import Clc, ImportJob, Organisation, Person
+from lms.titles.models import Assessment, CriteriaSet, Eligibility
 from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
 
 SCAN = b"%PDF-1.4\n%%EOF\n"
@@ -65,11 +67,13 @@ def two_communes(app_ctx):
         it_certificate = it_skills.record_certificate(
             person=person, number=f"CNTT-{label}", issuer="Trung tâm sát hạch", issued_on=date(2025, 5, 1),
             upload=FileStorage(io.BytesIO(SCAN), filename="scan.pdf"), recorded_by_id=None)
+        eligibility, assessment = _titles_objects(commune, village, person)
         objects[label] = {
             "unit_id": village.id, "household_id": household.id, "person_id": person.id,
             "organisation_id": organisation.id, "clc_id": clc.id, "job_id": job.id, "commune": commune,
             "course_id": course.id, "class_id": course_class.id, "session_id": session.id,
             "code": certificate.code, "it_certificate_id": it_certificate.id,
+            "eligibility_id": eligibility.id, "assessment_id": assessment.id,
         }
     other = make_user(Role.CENTRE_MANAGER, objects["b"]["commune"], "other@example.vn")
     token, _ = ApiToken.issue(other, "b's phone")
@@ -77,6 +81,29 @@ def two_communes(app_ctx):
     objects["b"]["token_id"] = token.id
     db.session.commit()
     return objects
+
+
+def _titles_objects(commune, village, person):
+    """A person's eligibility and an assessment with an evidence file, in the person's commune."""
+    criteria = db.session.scalar(db.select(CriteriaSet).where(CriteriaSet.code == "perm-citizen"))
+    if criteria is None:
+        criteria = CriteriaSet(code="perm-citizen", version=1, title="citizen", subject_type="person",
+                               scoring="points", status="official", validity_years=1, name="Perm", source="-",
+                               definition={}, content_sha256="0" * 64, active=False)
+        db.session.add(criteria)
+        db.session.flush()
+    evidence = EvidenceFile(sha256="1" * 64, media_type="application/pdf", size=8, filename="e.pdf",
+                            content=b"%PDF-1.4")
+    db.session.add(evidence)
+    db.session.flush()
+    eligibility = Eligibility(subject_type="person", subject_id=person.id, title="citizen", year=2026,
+                              commune_id=commune.id, village_id=village.id, criteria_set_id=criteria.id,
+                              eligible=False, score=Decimal(40), missing="|C1|", breakdown=[])
+    assessment = Assessment(subject_type="person", subject_id=person.id, year=2026, indicator="C1",
+                            value=Decimal(5), source="self", commune_id=commune.id, evidence_file_id=evidence.id)
+    db.session.add_all([eligibility, assessment])
+    db.session.flush()
+    return eligibility, assessment
 
 
 def _url(app: Flask, rule, values: dict) -> str:
@@ -149,7 +176,11 @@ def test_the_same_user_reaches_their_own_objects(app, client, two_communes):
                 f"/registry/clcs/{own['clc_id']}", f"/registry/imports/{own['job_id']}",
                 f"/api/v1/units/{own['unit_id']}", f"/api/v1/persons/{own['person_id']}",
                 f"/api/v1/households/{own['household_id']}", f"/api/v1/organisations/{own['organisation_id']}",
-                f"/api/v1/clcs/{own['clc_id']}", f"/api/v1/imports/{own['job_id']}"):
+                f"/api/v1/clcs/{own['clc_id']}", f"/api/v1/imports/{own['job_id']}",
+                f"/titles/eligibility/{own['eligibility_id']}", f"/api/v1/titles/eligibility/{own['eligibility_id']}",
+                f"/titles/assessments/{own['assessment_id']}", f"/api/v1/titles/assessments/{own['assessment_id']}",
+                f"/titles/assessments/{own['assessment_id']}/evidence",
+                f"/api/v1/titles/assessments/{own['assessment_id']}/evidence"):
         assert client.get(url).status_code == 200, url
 
 

@@ -343,6 +343,133 @@ def _courses_schemas() -> dict[str, Any]:
     }
 
 
+# --- eligibility and assessments (lms/titles/api.py) ---------------------------------------------------------
+
+ELIGIBILITY_FILTERS = [
+    {"name": "unit_id", "in": "query", "description": "A village (its rows) or a commune or any unit above (the "
+     "rows of the communes under it)", "schema": {"type": "integer"}},
+    {"name": "organisation_id", "in": "query", "description": "The organisation and its current members",
+     "schema": {"type": "integer"}},
+    {"name": "household_id", "in": "query", "description": "The household and its members",
+     "schema": {"type": "integer"}},
+    {"name": "clan_id", "in": "query", "description": "The clan and its households", "schema": {"type": "integer"}},
+    {"name": "title", "in": "query", "schema": {"enum": ["citizen", "family", "clan", "village_community", "unit",
+                                                         "commune_community"]}},
+    {"name": "year", "in": "query", "schema": {"type": "integer"}},
+    {"name": "status", "in": "query", "schema": {"enum": ["eligible", "not_eligible"]}},
+    {"name": "missing", "in": "query", "description": "Only rows missing this indicator (its code)",
+     "schema": {"type": "string"}},
+    {"name": "sort", "in": "query", "schema": {"enum": ["name", "score", "computed"], "default": "name"}},
+]
+ASSESSMENT_FILTERS = [
+    {"name": "subject_type", "in": "query", "schema": {"type": "string"}},
+    {"name": "subject_id", "in": "query", "schema": {"type": "integer"}},
+    {"name": "year", "in": "query", "schema": {"type": "integer"}},
+    {"name": "indicator", "in": "query", "schema": {"type": "string"}},
+    {"name": "unverified", "in": "query", "description": "true: only self-assessments waiting for verification",
+     "schema": {"type": "string", "enum": ["true"]}},
+]
+EVIDENCE_FILE = {"description": "The evidence file (PDF, JPEG or PNG), as a private download",
+                 "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+
+
+def _titles_eligibility_paths() -> dict[str, Any]:
+    eligibility_page = {"allOf": [_page_of("Eligibility"), {"type": "object", "properties": {"counts": {
+        "type": "object", "description": "Rows of the list by status, whatever the status filter",
+        "properties": {"eligible": {"type": "integer"}, "not_eligible": {"type": "integer"}}}}}]}
+    assessment_write = {"type": "object", "required": ["subject_type", "subject_id", "year", "indicator", "value"],
+                        "properties": {
+                            "subject_type": {"enum": ["person", "household", "clan", "village", "organisation",
+                                                      "commune"]},
+                            "subject_id": {"type": "integer"}, "year": {"type": "integer"},
+                            "indicator": {"type": "string", "description": "an assessed indicator of the active "
+                                                                            "criteria set for the subject's title"},
+                            "value": {"type": ["number", "string"], "description": "points, 1/0 (met/not met) or "
+                                                                                    "per cent, as the indicator says"},
+                            "source": {"enum": ["evaluator", "self"], "default": "evaluator"},
+                            "evidence_ref": {"type": "string", "maxLength": 300},
+                            "note": {"type": "string", "maxLength": 2000}}}
+    assessment_change = {"type": "object", "properties": {
+        "value": {"type": ["number", "string"]}, "source": {"enum": ["evaluator", "self"]},
+        "evidence_ref": {"type": "string", "maxLength": 300}, "note": {"type": "string", "maxLength": 2000},
+        "remove_evidence": {"type": "boolean"}},
+        "description": "A changed value or source of a self-assessment clears its verification"}
+    one = [_id("assessment_id")]
+    return {
+        "/titles/eligibility": {"get": {
+            "tags": ["titles"], "summary": "Eligibility in your scope, filtered", "parameters": [
+                *PAGING, *ELIGIBILITY_FILTERS], "responses": {"200": _json(eligibility_page), **ERRORS}}},
+        "/titles/eligibility/{eligibility_id}": _item("titles", "EligibilityDetail", "eligibility_id"),
+        "/titles/assessments": {
+            "get": {"tags": ["assessments"], "summary": "Assessments in your scope",
+                    "parameters": [*PAGING, *ASSESSMENT_FILTERS],
+                    "responses": {"200": _json(_page_of("Assessment")), **ERRORS}},
+            "post": {"tags": ["assessments"], "summary": "Enter an assessed indicator value",
+                     "parameters": [IDEMPOTENCY_KEY],
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": assessment_write}}},
+                     "responses": {"201": _json(_ref("Assessment"), "Created"), **ERRORS}},
+        },
+        "/titles/assessments/{assessment_id}": {
+            "get": _item("assessments", "Assessment", "assessment_id")["get"],
+            "patch": {"tags": ["assessments"], "summary": "Change an assessment", "parameters": one,
+                      "requestBody": {"required": True,
+                                      "content": {"application/json": {"schema": assessment_change}}},
+                      "responses": {"200": _json(_ref("Assessment")), **ERRORS}},
+            "delete": {"tags": ["assessments"], "summary": "Delete an assessment", "parameters": one,
+                       "responses": {"204": {"description": "Deleted"}, **ERRORS}},
+        },
+        "/titles/assessments/{assessment_id}/verify": {"post": {
+            "tags": ["assessments"], "summary": "Verify a self-assessment (refused without evidence where the "
+            "indicator needs it)", "parameters": [*one, IDEMPOTENCY_KEY],
+            "responses": {"200": _json(_ref("Assessment")), **ERRORS}}},
+        "/titles/assessments/{assessment_id}/evidence": {
+            "get": {"tags": ["assessments"], "summary": "The evidence file", "parameters": one,
+                    "responses": {"200": EVIDENCE_FILE, **ERRORS}},
+            "post": {"tags": ["assessments"], "summary": "Attach or replace the evidence file",
+                     "parameters": [*one, IDEMPOTENCY_KEY],
+                     "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                         "type": "object", "required": ["file"],
+                         "properties": {"file": {"type": "string", "format": "binary"}}}}}},
+                     "responses": {"200": _json(_ref("Assessment")), **ERRORS}},
+        },
+    }
+
+
+def _titles_eligibility_schemas() -> dict[str, Any]:
+    nullable_number = {"type": ["number", "null"]}
+    return {
+        "Eligibility": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "subject_type": {"type": "string"}, "subject_id": {"type": "integer"},
+            "subject_name": {"type": ["string", "null"]}, "title": {"type": "string"}, "year": {"type": "integer"},
+            "commune_id": {"type": "integer"}, "village_id": {"type": ["integer", "null"]},
+            "criteria_set_id": {"type": "integer"}, "eligible": {"type": "boolean"}, "score": nullable_number,
+            "level": {"type": ["integer", "null"]}, "missing": {"type": "array", "items": {"type": "string"}},
+            "computed_at": {"type": "string", "format": "date-time"}}},
+        "EligibilityDetail": {"allOf": [_ref("Eligibility"), {"type": "object", "properties": {
+            "criteria_set": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "code": {"type": "string"}, "version": {"type": "integer"},
+                "name": {"type": "string"}, "status": {"enum": ["official", "provisional"]},
+                "source": {"type": "string"}}},
+            "explanation": {"type": "array", "items": {"type": "object", "description": "The engine's breakdown "
+                            "item (indicator, value, points or met, source, missing) with sentences in the "
+                            "request's language", "properties": {
+                                "indicator": {"type": "string"}, "name": {"type": "string"},
+                                "kind": {"type": "string"}, "satisfied": {"type": "boolean"},
+                                "source_text": {"type": "string"}, "missing_text": {"type": "string"},
+                                "assessment_id": {"type": ["integer", "null"]}}}},
+            "members": {"type": ["object", "null"], "description": "Query arguments of the members' list"}}}]},
+        "Assessment": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "subject_type": {"type": "string"}, "subject_id": {"type": "integer"},
+            "year": {"type": "integer"}, "indicator": {"type": "string"}, "value": {"type": "number"},
+            "source": {"enum": ["evaluator", "self"]}, "counts": {"type": "boolean"},
+            "verified_at": {"type": ["string", "null"], "format": "date-time"},
+            "verified_by_id": {"type": ["integer", "null"]}, "has_evidence": {"type": "boolean"},
+            "evidence_file": {"type": "boolean"}, "evidence_ref": {"type": "string"}, "note": {"type": "string"},
+            "commune_id": {"type": "integer"}, "assessed_by_id": {"type": ["integer", "null"]},
+            "assessed_at": {"type": "string", "format": "date-time"}}},
+    }
+
+
 def document() -> dict[str, Any]:
     person_write = {"type": "object", "properties": {
         "full_name": {"type": "string", "maxLength": 200}, "birth_date": {"type": "string", "format": "date"},
@@ -397,6 +524,7 @@ def document() -> dict[str, Any]:
             "/imports/{job_id}": _item("imports", "ImportJob", "job_id"),
             **_courses_paths(),
             **_it_paths(),
+            **_titles_eligibility_paths(),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
@@ -447,6 +575,7 @@ def document() -> dict[str, Any]:
                     "unit_id": {"type": "integer"}}},
                 **_courses_schemas(),
                 **_it_schemas(),
+                **_titles_eligibility_schemas(),
             },
         },
     }

@@ -8,4 +8,4 @@ from flask import Blueprint
 
 bp = Blueprint("titles", __name__, template_folder="templates", url_prefix="/titles")
 
-from lms.titles import dirty, models  # noqa: E402,F401 - registers the models and the signal receiver
+from lms.titles import api, dirty, models, views  # noqa: E402,F401 - models, signal receiver, pages and API
