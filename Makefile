@@ -25,7 +25,7 @@ translations: $(VENV)/.runtime
 ## make messages: collect new strings into the Vietnamese catalogue (lazy strings of forms are marked with _l).
 messages: $(VENV)/.dev
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o /tmp/lms-messages.pot . >/dev/null
-	$(BIN)/pybabel update -i /tmp/lms-messages.pot -d lms/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i /tmp/lms-messages.pot -d lms/translations --no-fuzzy-matching -w 120
 
 ## make run: install, migrate, load reference + demo data on first run, start web + worker + beat.
 run: $(VENV)/.runtime translations
