@@ -336,9 +336,12 @@ def import_registrations(content: bytes, filename: str, *, commune: AdminUnit, t
     if errors:
         raise ImportRejected(errors)
 
-    def cell(row: list[Any], column: str) -> str:
+    def raw(row: list[Any], column: str) -> Any:
         index = position.get(column)
-        return _text(row[index]) if index is not None and index < len(row) else ""
+        return row[index] if index is not None and index < len(row) else None
+
+    def cell(row: list[Any], column: str) -> str:
+        return _text(raw(row, column))
 
     data = [(number, row) for number, row in enumerate(rows[1:], start=2) if any(_text(c) for c in row)]
     villages = dict(db.session.execute(select(AdminUnit.code, AdminUnit.id).where(
@@ -393,22 +396,26 @@ def import_registrations(content: bytes, filename: str, *, commune: AdminUnit, t
             else:
                 chosen.append(clans[fold(name)])
     else:
-        chosen = _resolve_persons(data, cell, fail, commune, villages)
+        chosen = _resolve_persons(data, raw, fail, commune, villages)
     if errors:
         raise ImportRejected(errors)
     return register(title=title, year=year, subject_ids=chosen, user=user)
 
 
-def _resolve_persons(data: list[tuple[int, list[Any]]], cell: Any, fail: Any, commune: AdminUnit,
+def _resolve_persons(data: list[tuple[int, list[Any]]], raw: Any, fail: Any, commune: AdminUnit,
                      villages: dict[str, int]) -> list[int]:
     """Persons of the commune by ID number (keyed hash), else by folded name and birth date: two queries."""
+
+    def cell(row: list[Any], column: str) -> str:
+        return _text(raw(row, column))
+
     unit_ids = [commune.id, *villages.values()]
     hashes: dict[int, str] = {}
     for number, row in data:
-        raw = cell(row, "id_number")
-        if raw:
+        typed = cell(row, "id_number")
+        if typed:
             try:
-                hashes[number] = id_number_hash(normalise_id_number(raw))
+                hashes[number] = id_number_hash(normalise_id_number(typed))
             except InvalidIdNumber:
                 fail(number, "id_number", "a personal identification number has exactly 12 digits")
     by_hash = dict(db.session.execute(select(Person.id_number_hash, Person.id).where(
@@ -438,7 +445,7 @@ def _resolve_persons(data: list[tuple[int, list[Any]]], cell: Any, fail: Any, co
         if not raw_born:
             fail(number, "birth_date", "required when there is no ID number")
         else:
-            born = _date(raw_born)
+            born = _date(raw(row, "birth_date"))
             if born is None:
                 fail(number, "birth_date", f"{raw_born} is not a date (dd/mm/yyyy)")
         if not name or born is None:
