@@ -19,10 +19,12 @@ from courses.models import Certificate
 from lms.auth.models import ApiToken, Role
 from lms.extensions import db
 from lms.registry.models import Clc, ImportJob, Organisation
+from lms.titles.models import Recognition
 from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
 
 PUBLIC = {"static", "core.healthz", "auth.login", "api.openapi_json", "auth.set_locale",
-          "courses.verify", "courses.verify_form", "api.verify_certificate"}
+          "courses.verify", "courses.verify_form", "api.verify_certificate",
+          "titles.recognition_verify", "titles.recognition_verify_form", "api.verify_recognition"}
 # Public but only a redirect to the login page for anonymous users.
 REDIRECTS_ANONYMOUS = {"core.home"}
 
@@ -58,12 +60,17 @@ def two_communes(app_ctx):
         certificate = Certificate(class_id=course_class.id, person_id=person.id, issued_on=date(2026, 3, 31),
                                   code=f"PERM-{label.upper()}-0001")
         db.session.add(certificate)
+        recognition = Recognition(subject_type="household", subject_id=household.id, title="family", year=2025,
+                                  commune_id=commune.id, village_id=village.id, status="recognised",
+                                  decision_number="1/QĐ", decision_date=date(2026, 1, 10), authority="UBND",
+                                  valid_until=date(2025, 12, 31), certificate_code=f"PERM-R-{label.upper()}")
+        db.session.add(recognition)
         db.session.flush()
         objects[label] = {
             "unit_id": village.id, "household_id": household.id, "person_id": person.id,
             "organisation_id": organisation.id, "clc_id": clc.id, "job_id": job.id, "commune": commune,
             "course_id": course.id, "class_id": course_class.id, "session_id": session.id,
-            "code": certificate.code,
+            "code": certificate.code, "recognition_id": recognition.id,
         }
     other = make_user(Role.CENTRE_MANAGER, objects["b"]["commune"], "other@example.vn")
     token, _ = ApiToken.issue(other, "b's phone")

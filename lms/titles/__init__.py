@@ -8,4 +8,10 @@ from flask import Blueprint
 
 bp = Blueprint("titles", __name__, template_folder="templates", url_prefix="/titles")
 
-from lms.titles import dirty, models  # noqa: E402,F401 - registers the models and the signal receiver
+from lms.titles import (  # noqa: E402,F401 - registers the models, the signal receiver and the routes
+    dirty,
+    documents,
+    models,
+    recognition_api,
+    recognition_views,
+)

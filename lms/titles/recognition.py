@@ -27,14 +27,23 @@ from datetime import date, datetime
 from typing import Any
 
 from openpyxl import load_workbook
-from sqlalchemy import Select, case, insert, literal, null, select
+from sqlalchemy import Select, case, false, insert, literal, null, select
 from sqlalchemy.orm import aliased
 
-from lms.auth.permissions import Permission, in_scope
+from lms.auth.permissions import Permission, in_scope, scoped
 from lms.core.models import AuditEvent
 from lms.core.pdf import new_code
 from lms.extensions import db, utcnow
-from lms.registry.models import HEAD_RELATIONS, AdminUnit, Clan, Household, Organisation, Person, UnitLevel
+from lms.registry.models import (
+    HEAD_RELATIONS,
+    AdminUnit,
+    Clan,
+    Household,
+    Organisation,
+    Person,
+    UnitLevel,
+    subtree,
+)
 from lms.registry.pii import InvalidIdNumber, id_number_hash, normalise_id_number
 from lms.registry.text import fold
 from lms.titles import approvals
@@ -61,6 +70,12 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     RecognitionStatus.REVOKED: frozenset(),
 }
 
+# The titles as printed on certificates and shown on the public page (Vietnamese, whatever the reader's language).
+TITLE_NAMES_VI = {
+    Title.CITIZEN: "Công dân học tập", Title.FAMILY: "Gia đình học tập", Title.CLAN: "Dòng họ học tập",
+    Title.VILLAGE_COMMUNITY: "Cộng đồng học tập cấp thôn", Title.UNIT: "Đơn vị học tập",
+    Title.COMMUNE_COMMUNITY: "Cộng đồng học tập cấp xã",
+}
 SUBJECT_LABELS_VI = {
     SubjectType.PERSON: "người", SubjectType.HOUSEHOLD: "hộ gia đình", SubjectType.CLAN: "dòng họ",
     SubjectType.VILLAGE: "thôn", SubjectType.ORGANISATION: "đơn vị", SubjectType.COMMUNE: "xã",
@@ -106,12 +121,12 @@ def subjects(subject_type: str, ids: Iterable[int]) -> dict[int, Subject]:
         return {}
     result: dict[int, Subject] = {}
     if subject_type == SubjectType.PERSON:
-        unit = aliased(AdminUnit)
-        is_village = unit.level == UnitLevel.VILLAGE.value
+        home = aliased(AdminUnit)
+        is_village = home.level == UnitLevel.VILLAGE.value
         rows = db.session.execute(
-            select(Person.id, Person.full_name, case((is_village, unit.parent_id), else_=unit.id),
-                   case((is_village, unit.id), else_=null()))
-            .join(unit, unit.id == Person.unit_id).where(Person.id.in_(ids)))
+            select(Person.id, Person.full_name, case((is_village, home.parent_id), else_=home.id),
+                   case((is_village, home.id), else_=null()))
+            .join(home, home.id == Person.unit_id).where(Person.id.in_(ids)))
         for pid, name, commune_id, village_id in rows:
             result[pid] = Subject(pid, name, commune_id, village_id, _initials(name))
     elif subject_type == SubjectType.HOUSEHOLD:
@@ -424,10 +439,10 @@ def _resolve_persons(data: list[tuple[int, list[Any]]], raw: Any, fail: Any, com
     wanted_names = {fold(cell(row, "full_name")) for number, row in data if number not in hashes}
     namesakes: dict[tuple[str, date | None], list[tuple[int, int]]] = {}
     if wanted_names:
-        for pid, folded, born, unit_id in db.session.execute(
+        for pid, folded, birth, unit_id in db.session.execute(
                 select(Person.id, Person.name_folded, Person.birth_date, Person.unit_id)
                 .where(Person.name_folded.in_(wanted_names), Person.unit_id.in_(unit_ids))):
-            namesakes.setdefault((folded, born), []).append((pid, unit_id))
+            namesakes.setdefault((folded, birth), []).append((pid, unit_id))
     chosen: list[int] = []
     for number, row in data:
         if number in hashes:
@@ -704,6 +719,111 @@ def find_by_code(raw: str) -> Recognition | None:
     return db.session.scalar(select(Recognition).where(Recognition.certificate_code == code))
 
 
+def public_view(row: Recognition, today: date | None = None) -> dict[str, Any]:
+    """What anyone holding the code may see: never an ID number, a birth date or a full personal name."""
+    subject = subjects(row.subject_type, [row.subject_id]).get(row.subject_id)
+    commune = db.session.get(AdminUnit, row.commune_id)
+    status = verification_status(row, today)
+    return {
+        "code": row.certificate_code, "title": row.title, "title_name": TITLE_NAMES_VI[Title(row.title)],
+        "year": row.year, "level": row.level, "status": status, "valid": status == "valid",
+        "valid_until": row.valid_until.isoformat() if row.valid_until else None,
+        "decision_number": row.decision_number, "authority": row.authority,
+        "decision_date": row.decision_date.isoformat() if row.decision_date else None,
+        "revoked_on": row.revoked_at.date().isoformat() if row.revoked_at else None,
+        "holder": subject.public_name if subject else "", "commune": commune.full_name if commune else "",
+    }
+
+
 def counts_by_status(stmt: Select) -> Counter[str]:
     return Counter(dict(db.session.execute(stmt.with_only_columns(Recognition.status, db.func.count())
                                            .group_by(Recognition.status)).tuples().all()))
+
+
+def recognitions_select(user: Any, *, unit_id: int | None = None, year: int | None = None, title: str | None = None,
+                        status: str | None = None) -> Select:
+    """Recognitions in the user's view scope, newest year first, filtered (``unit_id``: a commune, a village or any
+    unit above them)."""
+    stmt = scoped(select(Recognition), Recognition.commune_id, user, Permission.TITLES_VIEW)
+    if unit_id is not None:
+        unit = db.session.get(AdminUnit, unit_id)
+        if unit is None:
+            return stmt.where(false())
+        if unit.level == UnitLevel.VILLAGE:
+            stmt = stmt.where(Recognition.village_id == unit.id)
+        else:
+            place = aliased(AdminUnit)
+            stmt = stmt.join(place, place.id == Recognition.commune_id).where(subtree(place.path, unit.path))
+    if year is not None:
+        stmt = stmt.where(Recognition.year == year)
+    if title:
+        stmt = stmt.where(Recognition.title == title)
+    if status:
+        stmt = stmt.where(Recognition.status == status)
+    return stmt.order_by(Recognition.year.desc(), Recognition.title, Recognition.id)
+
+
+def registrations_select(user: Any, *, unit_id: int | None = None, year: int | None = None,
+                         title: str | None = None) -> Select:
+    stmt = scoped(select(Registration), Registration.commune_id, user, Permission.TITLES_VIEW)
+    if unit_id is not None:
+        unit = db.session.get(AdminUnit, unit_id)
+        if unit is None:
+            return stmt.where(false())
+        place = aliased(AdminUnit)
+        stmt = stmt.join(place, place.id == Registration.commune_id).where(subtree(place.path, unit.path))
+    if year is not None:
+        stmt = stmt.where(Registration.year == year)
+    if title:
+        stmt = stmt.where(Registration.title == title)
+    return stmt.order_by(Registration.year.desc(), Registration.title, Registration.id)
+
+
+def proposable_select(user: Any, *, commune_id: int, year: int, title: str, village_id: int | None = None) -> Select:
+    """Eligible subjects of one commune not yet on any list, in the user's scope for ``titles.propose``."""
+    stmt = scoped(proposable(title, year), Eligibility.commune_id, user, Permission.TITLES_PROPOSE).where(
+        Eligibility.commune_id == commune_id)
+    if village_id is not None:
+        stmt = stmt.where(Eligibility.village_id == village_id)
+    return stmt.order_by(Eligibility.village_id, Eligibility.subject_id)
+
+
+def names(rows: Sequence[Recognition | Registration | Eligibility]) -> dict[tuple[str, int], Subject]:
+    """The subjects of ``rows``, one or two queries per subject type."""
+    by_type: dict[str, set[int]] = {}
+    for row in rows:
+        by_type.setdefault(row.subject_type, set()).add(row.subject_id)
+    return {(kind, sid): subject for kind, ids in by_type.items() for sid, subject in subjects(kind, ids).items()}
+
+
+def unregistered(title: str, year: int, commune: AdminUnit, *, village_id: int | None = None,
+                 limit: int = 500) -> list[Subject]:
+    """Subjects of ``commune`` (optionally one village) not yet registered for ``title`` in ``year``: the
+    registration screen's checklist. Two or three queries."""
+    subject_type = TITLE_SUBJECT[Title(title)]
+    villages = select(AdminUnit.id).where(AdminUnit.parent_id == commune.id,
+                                          AdminUnit.level == UnitLevel.VILLAGE.value)
+    if village_id is not None:
+        villages = villages.where(AdminUnit.id == village_id)
+    column: Any
+    if subject_type == SubjectType.HOUSEHOLD:
+        column, stmt = Household.id, select(Household.id).where(Household.village_id.in_(villages))
+        stmt = stmt.order_by(Household.code)
+    elif subject_type == SubjectType.PERSON:
+        units = villages if village_id is not None else villages.union(select(literal(commune.id)))
+        column, stmt = Person.id, select(Person.id).where(Person.unit_id.in_(units)).order_by(Person.sort_key)
+    elif subject_type == SubjectType.CLAN:
+        column, stmt = Clan.id, select(Clan.id).where(Clan.commune_id == commune.id).order_by(Clan.sort_key)
+    elif subject_type == SubjectType.ORGANISATION:
+        column = Organisation.id
+        stmt = select(Organisation.id).where(Organisation.commune_id == commune.id).order_by(Organisation.sort_key)
+    elif subject_type == SubjectType.VILLAGE:
+        column, stmt = AdminUnit.id, villages.order_by(AdminUnit.sort_key)
+    else:
+        column, stmt = AdminUnit.id, select(AdminUnit.id).where(AdminUnit.id == commune.id)
+    taken = select(Registration.id).where(Registration.subject_type == subject_type,
+                                          Registration.subject_id == column, Registration.title == title,
+                                          Registration.year == year).exists()
+    ids = list(db.session.scalars(stmt.where(~taken).limit(limit)))
+    found = subjects(subject_type, ids)
+    return [found[i] for i in ids if i in found]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from lms.extensions import db
-from lms.titles.models import CriteriaSet, Eligibility, Title, TITLE_SUBJECT
+from lms.titles.models import TITLE_SUBJECT, CriteriaSet, Eligibility, Title
 
 
 def criteria_set(title: Title = Title.FAMILY, validity_years: int = 1, code: str | None = None) -> CriteriaSet:

@@ -49,7 +49,8 @@ def test_propose_copies_the_eligibility_snapshot(commune_a):
     assert first.score == Decimal("85")
     assert first.criteria_set_id == commune_a["criteria"].id
     assert first.breakdown[0]["indicator"] == "A1"
-    assert first.village_id == commune_a["village"].id and first.commune_id == commune_a["commune"].id
+    assert first.village_id == commune_a["village"].id
+    assert first.commune_id == commune_a["commune"].id
     assert first.proposed_by_id == commune_a["leader"].id
     # The snapshot stays when the eligibility changes later.
     commune_a["rows"][0].score = Decimal("40")
@@ -67,7 +68,8 @@ def test_a_non_eligible_subject_is_refused_with_what_it_lacks_and_nothing_is_pro
                             user=commune_a["leader"])
     (detail,) = caught.value.details
     assert detail["index"] == 1
-    assert "not eligible" in detail["message"] and "one more learning activity" in detail["message"]
+    assert "not eligible" in detail["message"]
+    assert "one more learning activity" in detail["message"]
     assert db.session.scalar(select(db.func.count()).select_from(Recognition)) == 0
 
 
@@ -93,9 +95,11 @@ def test_decide_in_bulk_sets_validity_code_authority_and_marks_the_commune(commu
     assert rows[0].authority == f"Chủ tịch UBND xã {commune_a['commune'].name}".replace(
         "xã", commune_a["commune"].kind[:1].lower() + commune_a["commune"].kind[1:])
     codes = {r.certificate_code for r in rows}
-    assert len(codes) == 2 and all(len(c) == 14 for c in codes)
+    assert len(codes) == 2
+    assert all(len(c) == 14 for c in codes)
     state = db.session.get(EvaluationState, (commune_a["commune"].id, YEAR))
-    assert state is not None and state.marked_at is not None
+    assert state is not None
+    assert state.marked_at is not None
 
 
 def test_validity_follows_the_criteria_set(commune_a):
@@ -120,7 +124,9 @@ def test_transitions_move_forward_only(commune_a):
     with pytest.raises(recognition.RecognitionError, match="why"):
         recognition.revoke([first], reason="  ", user=leader)
     (row,) = recognition.revoke([first], reason="Quyết định bị hủy", user=leader)
-    assert row.status == "revoked" and row.reason == "Quyết định bị hủy" and row.revoked_at is not None
+    assert row.status == "revoked"
+    assert row.reason == "Quyết định bị hủy"
+    assert row.revoked_at is not None
     with pytest.raises(recognition.TransitionConflict):
         recognition.revoke([first], reason="again", user=leader)
     actions = [e.action for e in recognition.history(row)]
@@ -134,7 +140,8 @@ def test_the_second_approver_gets_a_conflict_and_the_first_decision_stands(commu
     other = make_user(Role.COMMUNE_LEADER, commune_a["commune"], "leader-a2@example.vn")
     db.session.commit()
     stale = db.session.get(Recognition, first)
-    assert stale is not None and stale.status == "proposed"
+    assert stale is not None
+    assert stale.status == "proposed"
     # The first approver's decision commits through another path; this session's copy is now stale.
     db.session.execute(update(Recognition).where(Recognition.id == first).values(
         status="recognised", decision_number="3/QĐ"))
@@ -146,7 +153,8 @@ def test_the_second_approver_gets_a_conflict_and_the_first_decision_stands(commu
                                      "message": f"recognition {first} is recognised: it cannot become recognised"}]
     db.session.rollback()
     row = db.session.get(Recognition, first)
-    assert row is not None and row.decision_number == "3/QĐ"
+    assert row is not None
+    assert row.decision_number == "3/QĐ"
     assert db.session.get(Recognition, second).status == "proposed"
 
 

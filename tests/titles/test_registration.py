@@ -41,13 +41,16 @@ def _registered(subject_type: str = "household") -> set[int]:
 def test_register_in_bulk_is_idempotent_and_marks_the_commune(commune):
     ids = [h.id for h in commune["households"]]
     result = recognition.register(title="family", year=YEAR, subject_ids=ids[:2], user=commune["manager"])
-    assert result.created == ids[:2] and result.already == []
+    assert result.created == ids[:2]
+    assert result.already == []
     result = recognition.register(title="family", year=YEAR, subject_ids=ids, user=commune["manager"],
                                   registered_on=date(2026, 1, 5))
-    assert result.created == ids[2:] and result.already == ids[:2]
+    assert result.created == ids[2:]
+    assert result.already == ids[:2]
     assert _registered() == set(ids)
     row = db.session.scalar(select(Registration).where(Registration.subject_id == ids[2]))
-    assert row.commune_id == commune["commune"].id and row.registered_on == date(2026, 1, 5)
+    assert row.commune_id == commune["commune"].id
+    assert row.registered_on == date(2026, 1, 5)
     assert db.session.get(EvaluationState, (commune["commune"].id, YEAR)).marked_at is not None
 
 
@@ -78,7 +81,7 @@ def test_import_households_from_xlsx(commune):
 
 
 def test_import_reports_every_error_with_row_and_column_and_applies_nothing(commune):
-    content = ("household_code;village_code\nH0;REG-V1\nH7;REG-V1\n;REG-V1\nH1;NOPE\n").encode()
+    content = (b"household_code;village_code\nH0;REG-V1\nH7;REG-V1\n;REG-V1\nH1;NOPE\n")
     with pytest.raises(recognition.ImportRejected) as caught:
         recognition.import_registrations(content, "x.csv", commune=commune["commune"], title="family", year=YEAR,
                                          user=commune["manager"])
@@ -95,7 +98,8 @@ def test_import_missing_column_is_named(commune):
     with pytest.raises(recognition.ImportRejected) as caught:
         recognition.import_registrations(b"household_code\nH0\n", "x.csv", commune=commune["commune"],
                                          title="family", year=YEAR, user=commune["manager"])
-    assert caught.value.errors[0]["row"] == 1 and caught.value.errors[0]["column"] == "village_code"
+    assert caught.value.errors[0]["row"] == 1
+    assert caught.value.errors[0]["column"] == "village_code"
 
 
 def test_import_persons_by_id_number_or_name_and_birth_date(commune):
