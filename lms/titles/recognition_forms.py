@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from lms.titles.models import RecognitionStatus, Title
@@ -27,21 +28,26 @@ class SelectionForm(FlaskForm):
 
 
 class DecisionForm(FlaskForm):
-    action = RadioField(_l("Decision"), choices=[("recognise", _l("Recognise")), ("reject", _l("Reject"))],
-                        default="recognise")
-    decision_number = StringField(_l("Decision number"), validators=[Optional(), Length(max=60)],
+    action = RadioField(_l("Decision"), choices=[SelectChoice("recognise", _l("Recognise")),
+                                                 SelectChoice("reject", _l("Reject"))], default="recognise")
+    decision_number = StringField(_l("Decision number"), validators=[Length(max=60)],
                                   description=_l("As written on the decision, e.g. 15/QĐ-UBND"))
     decision_date = DateField(_l("Decision date"), validators=[Optional()])
     authority = StringField(_l("Authority"), validators=[Optional(), Length(max=200)])
-    reason = TextAreaField(_l("Reason for rejecting"), validators=[Optional(), Length(max=2000)])
+    reason = TextAreaField(_l("Reason for rejecting"), validators=[Length(max=2000)])
 
     def validate_decision_number(self, field: StringField) -> None:
         if self.action.data == "recognise" and not (field.data or "").strip():
             raise ValidationError(_l("The decision number is required to recognise."))
 
-    def validate_decision_date(self, field: DateField) -> None:
-        if self.action.data == "recognise" and field.data is None:
-            raise ValidationError(_l("The decision date is required to recognise."))
+    def validate(self, extra_validators: object = None) -> bool:
+        valid = super().validate(extra_validators)  # type: ignore[arg-type]
+        # Checked here, not in a field validator: Optional() on the date stops its chain when it is empty.
+        if self.action.data == "recognise" and self.decision_date.data is None and not self.decision_date.errors:
+            self.decision_date.errors = [*self.decision_date.errors, _l("The decision date is required to "
+                                                                           "recognise.")]
+            valid = False
+        return valid
 
     def validate_reason(self, field: TextAreaField) -> None:
         if self.action.data == "reject" and not (field.data or "").strip():

@@ -117,11 +117,11 @@ def registration_new():
                                           user=current_user)
         except recognition.RecognitionError as exc:
             _flash_refusal(exc)
-        else:
-            db.session.commit()
-            flash(_("%(n)d registered (%(already)d already were).", n=len(result.created),
-                    already=len(result.already)), "success")
-            return _back("titles.registrations", ctx)
+            return _back("titles.registration_new", ctx)
+        db.session.commit()
+        flash(_("%(n)d registered (%(already)d already were).", n=len(result.created),
+                already=len(result.already)), "success")
+        return _back("titles.registrations", ctx)
     village_id = _int("village_id")
     candidates = recognition.unregistered(ctx["title"], ctx["year"], ctx["commune"], village_id=village_id)
     villages = db.session.scalars(select(AdminUnit).where(AdminUnit.parent_id == ctx["commune"].id,
@@ -181,7 +181,7 @@ def recognition_propose():
         else:
             db.session.commit()
             flash(_("%(n)d proposed for recognition.", n=len(ids)), "success")
-            return _back("titles.recognition_propose", ctx)
+        return _back("titles.recognition_propose", ctx)
     rows: list = []
     names: dict = {}
     village_id = _int("village_id")
@@ -213,11 +213,11 @@ def recognition_decide():
                 message = _("%(n)d recognised under decision %(number)s.", n=len(rows),
                             number=form.decision_number.data)
         except recognition.RecognitionError as exc:
-            _flash_refusal(exc)
+            _flash_refusal(exc)  # e.g. decided by someone else meanwhile: the list, reloaded, shows what is left
         else:
             db.session.commit()
             flash(message, "success")
-            return _back("titles.recognition_decide", ctx)
+        return _back("titles.recognition_decide", ctx)
     rows, names, authorities = [], {}, {}
     if ctx["commune"] is not None:
         rows = list(db.session.scalars(recognition.recognitions_select(
