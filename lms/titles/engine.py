@@ -1,10 +1,650 @@
-"""The evaluation engine. (Scaffold: the engine is being built on branch wt-engine.)"""
+"""The evaluation engine: every title of one commune and year, bottom-up, set-based.
+
+For each title, in :data:`EVALUATION_ORDER` (persons, households, clans, villages, organisations, the commune):
+
+1. **One wide statement per criteria set** reads, for every subject of the commune, the inputs of every computed
+   indicator: learning-record metrics (conditional aggregates over the year's records of the commune's persons)
+   and member shares (conditional counts over the members, joined to the members' eligibility rows that the
+   previous level wrote moments earlier in the same transaction). One statement reads the subjects' assessments.
+2. Python turns each row into points or met / not met, the score or level, and the breakdown (codes and numbers,
+   see :mod:`lms.titles.explain`) — in memory, without a database call per subject.
+3. One statement reads the existing rows and one the recognised (frozen) subjects; then one bulk insert, one bulk
+   update and one delete write the difference. A row is rewritten only when the digest of its inputs changed, so
+   a second run writes nothing and leaves ``computed_at`` alone.
+
+The number of statements depends on the number of titles and criteria sets, never on the population.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_CEILING, Decimal
+from typing import Any, cast
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.sql import FromClause
+
+from courses.models import LearningKind, LearningRecord
+from lms.extensions import db, utcnow
+from lms.registry.models import (
+    AdminUnit,
+    Clan,
+    Household,
+    Organisation,
+    OrganisationMember,
+    Person,
+    UnitLevel,
+    clan_household,
+    subtree,
+)
+from lms.titles import criteria as crit
+from lms.titles.models import (
+    EVALUATION_ORDER,
+    TITLE_SUBJECT,
+    AssessmentSource,
+    CriteriaSet,
+    Eligibility,
+    Recognition,
+    RecognitionStatus,
+    Scoring,
+    SubjectType,
+    Title,
+)
+from lms.titles.models import Assessment as AssessmentModel
+
+#: Part of every inputs digest: bump it when the way results are computed changes, so the next run rewrites rows.
+ENGINE_VERSION = "1"
+
+def _table(model: Any) -> Table:
+    return cast(Table, model.__table__)
+
+
+P = _table(Person)
+H = _table(Household)
+U = _table(AdminUnit)
+LR = _table(LearningRecord)
+E = _table(Eligibility)
+R = _table(Recognition)
+A = _table(AssessmentModel)
+C = _table(Clan)
+O = _table(Organisation)  # noqa: E741 - the table, named like its siblings
+OM = _table(OrganisationMember)
+CH = clan_household
+
+MEMBER_SUBJECT = {"persons": SubjectType.PERSON.value, "households": SubjectType.HOUSEHOLD.value,
+                  "villages": SubjectType.VILLAGE.value}
+
+
+@dataclass
+class _Commune:
+    id: int
+    path: str
+    year: int
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, 1, 1)
+
+    @property
+    def last_day(self) -> date:
+        return date(self.year, 12, 31)
+
+    def in_commune(self, path_column: Any) -> ColumnElement[bool]:
+        return subtree(path_column, self.path)
 
 
 def evaluate_commune(commune_id: int, year: int) -> dict[str, Any]:
-    """Evaluate every title for one commune and year, bottom-up, in the caller's transaction."""
-    return {}
+    """Evaluate every title for one commune and year, bottom-up, in the caller's transaction (never commits).
+
+    Returns ``{title: {"subjects": n, "eligible": n, "changed": n}}``; ``changed`` counts rows inserted, updated
+    or deleted. Titles without an active criteria set are skipped (and absent from the summary).
+    """
+    unit = db.session.get(AdminUnit, commune_id)
+    if unit is None or unit.level != UnitLevel.COMMUNE:
+        raise ValueError(f"{commune_id} is not a commune")
+    commune = _Commune(unit.id, unit.path, year)
+    summary: dict[str, Any] = {}
+    for title in EVALUATION_ORDER:
+        sets = crit.active_sets(title)
+        if sets:
+            summary[title.value] = _evaluate_title(commune, title, sets)
+    return summary
+
+
+# --- subjects and their members -------------------------------------------------------------------------------
+
+
+def _subjects(commune: _Commune, subject: str, definition: crit.CriteriaDefinition) -> Select[Any]:
+    """``subject_id`` and ``village_id`` of every subject of the commune (for the unit title: of the set's kinds)."""
+    if subject == SubjectType.PERSON:
+        return (select(P.c.id.label("subject_id"),
+                       case((U.c.level == UnitLevel.VILLAGE.value, U.c.id)).label("village_id"))
+                .select_from(P.join(U, P.c.unit_id == U.c.id)).where(commune.in_commune(U.c.path)))
+    if subject == SubjectType.HOUSEHOLD:
+        return (select(H.c.id.label("subject_id"), H.c.village_id.label("village_id"))
+                .select_from(H.join(U, H.c.village_id == U.c.id)).where(commune.in_commune(U.c.path)))
+    if subject == SubjectType.CLAN:
+        return select(C.c.id.label("subject_id"), literal(None).label("village_id")).where(
+            C.c.commune_id == commune.id)
+    if subject == SubjectType.VILLAGE:
+        return select(U.c.id.label("subject_id"), U.c.id.label("village_id")).where(
+            U.c.level == UnitLevel.VILLAGE.value, commune.in_commune(U.c.path))
+    if subject == SubjectType.ORGANISATION:
+        return select(O.c.id.label("subject_id"), literal(None).label("village_id")).where(
+            O.c.commune_id == commune.id, O.c.managing_level.in_(definition.managing_levels))
+    return select(literal(commune.id).label("subject_id"), literal(None).label("village_id"))
+
+
+def _member_persons(commune: _Commune, subject: str) -> Select[Any]:
+    """``key`` (the subject), ``member_id``, ``birth_date``, ``occupation_group`` of the persons of each subject."""
+    cols = (P.c.id.label("member_id"), P.c.birth_date, P.c.occupation_group)
+    if subject == SubjectType.HOUSEHOLD:
+        return (select(P.c.household_id.label("key"), *cols)
+                .select_from(P.join(H, P.c.household_id == H.c.id).join(U, H.c.village_id == U.c.id))
+                .where(commune.in_commune(U.c.path)))
+    if subject == SubjectType.CLAN:
+        return (select(CH.c.clan_id.label("key"), *cols)
+                .select_from(CH.join(C, CH.c.clan_id == C.c.id).join(P, P.c.household_id == CH.c.household_id))
+                .where(C.c.commune_id == commune.id))
+    if subject == SubjectType.VILLAGE:
+        return (select(P.c.unit_id.label("key"), *cols).select_from(P.join(U, P.c.unit_id == U.c.id))
+                .where(U.c.level == UnitLevel.VILLAGE.value, commune.in_commune(U.c.path)))
+    if subject == SubjectType.ORGANISATION:
+        # Members during the year; they may live in another commune (their citizen rows come from its run).
+        return (select(OM.c.organisation_id.label("key"), *cols)
+                .select_from(OM.join(O, OM.c.organisation_id == O.c.id).join(P, P.c.id == OM.c.person_id))
+                .where(O.c.commune_id == commune.id,
+                       or_(OM.c.started_on.is_(None), OM.c.started_on <= commune.last_day),
+                       or_(OM.c.ended_on.is_(None), OM.c.ended_on >= commune.first_day)))
+    return (select(literal(commune.id).label("key"), *cols).select_from(P.join(U, P.c.unit_id == U.c.id))
+            .where(commune.in_commune(U.c.path)))
+
+
+def _member_households(commune: _Commune, subject: str) -> Select[Any]:
+    if subject == SubjectType.CLAN:
+        return (select(CH.c.clan_id.label("key"), CH.c.household_id.label("member_id"))
+                .select_from(CH.join(C, CH.c.clan_id == C.c.id)).where(C.c.commune_id == commune.id))
+    key = H.c.village_id if subject == SubjectType.VILLAGE else literal(commune.id)
+    return (select(key.label("key"), H.c.id.label("member_id"))
+            .select_from(H.join(U, H.c.village_id == U.c.id)).where(commune.in_commune(U.c.path)))
+
+
+def _member_villages(commune: _Commune) -> Select[Any]:
+    return select(literal(commune.id).label("key"), U.c.id.label("member_id")).where(
+        U.c.level == UnitLevel.VILLAGE.value, commune.in_commune(U.c.path))
+
+
+# --- metric expressions ---------------------------------------------------------------------------------------
+
+
+def _metric_column(metric: crit.Metric) -> ColumnElement[Any]:
+    """The aggregate of one metric over ``learning_record`` rows grouped by person."""
+    conditions: list[ColumnElement[bool]] = []
+    kinds = list(metric.kinds)
+    if metric.measure == "courses":
+        kinds = [k for k in kinds if k == LearningKind.CLASS_COMPLETION] if kinds else [
+            LearningKind.CLASS_COMPLETION.value]
+    if kinds:
+        conditions.append(LR.c.kind.in_(kinds))
+    if metric.categories:
+        conditions.append(LR.c.category.in_(metric.categories))
+    if metric.modules:
+        conditions.append(LR.c.module_code.in_(metric.modules))
+    condition = and_(true(), *conditions) if conditions else true()
+    if metric.measure == "hours":
+        return func.coalesce(func.sum(case((condition, LR.c.hours), else_=0)), 0)
+    if metric.measure == "modules":
+        return func.count(func.distinct(case((and_(condition, LR.c.module_code.is_not(None)), LR.c.module_code))))
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _age_filter(commune: _Commune, birth_date: Any, age: tuple[int, int | None] | None) -> ColumnElement[bool]:
+    """Age at 31 December in [low, high]: born between 1 January of year − high and 31 December of year − low."""
+    if age is None:
+        return true()
+    low, high = age
+    parts = [birth_date <= date(commune.year - low, 12, 31)]
+    if high is not None:
+        parts.append(birth_date >= date(commune.year - high, 1, 1))
+    return and_(*parts)
+
+
+# --- the wide statement ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    """The statement of one criteria set and how to read each indicator's inputs from its rows."""
+
+    stmt: Select[Any]
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # indicator code → result column names
+
+
+def _plan(commune: _Commune, definition: crit.CriteriaDefinition) -> _Plan:
+    subject = definition.subject
+    subjects = _subjects(commune, subject, definition).subquery("s")
+    joins: FromClause = subjects
+    out: list[Any] = [subjects.c.subject_id, subjects.c.village_id]
+    plan = _Plan(stmt=select())
+
+    metrics = [i for i in definition.indicators if i.kind == "metric" and i.metric is not None]
+    if metrics:
+        # Records of the commune's persons, wherever they learned (learning_record.commune_id is not a filter).
+        agg = (select(LR.c.person_id, *[_metric_column(i.metric).label(f"m{n}")  # type: ignore[arg-type]
+                                        for n, i in enumerate(metrics)])
+               .select_from(LR.join(P, LR.c.person_id == P.c.id).join(U, P.c.unit_id == U.c.id))
+               .where(LR.c.year == commune.year, commune.in_commune(U.c.path))
+               .group_by(LR.c.person_id).subquery("lr"))
+        joins = joins.outerjoin(agg, agg.c.person_id == subjects.c.subject_id)
+        for n, indicator in enumerate(metrics):
+            out.append(agg.c[f"m{n}"])
+            plan.columns[indicator.code] = (f"m{n}",)
+
+    shares = [i for i in definition.indicators if i.kind == "share" and i.share is not None]
+    for of in ("persons", "households", "villages"):
+        group = [i for i in shares if i.share and i.share.of == of]
+        if not group:
+            continue
+        sub = _share_subquery(commune, subject, of, group, f"sh_{of}")
+        joins = joins.outerjoin(sub, sub.c.key == subjects.c.subject_id)
+        for indicator in group:
+            names = (f"{indicator.code}_num", f"{indicator.code}_den", f"{indicator.code}_unk")
+            out.extend(sub.c[name] for name in names)
+            plan.columns[indicator.code] = names
+    plan.stmt = select(*out).select_from(joins).order_by(subjects.c.subject_id)
+    return plan
+
+
+def _share_subquery(commune: _Commune, subject: str, of: str, group: list[crit.Indicator], name: str) -> Any:
+    """Per subject: for each share indicator, members counted, members in the denominator, members of unknown age."""
+    if of == "persons":
+        members = _member_persons(commune, subject).subquery("mp")
+    elif of == "households":
+        members = _member_households(commune, subject).subquery("mh")
+    else:
+        members = _member_villages(commune).subquery("mv")
+    member_type = MEMBER_SUBJECT[of]
+    joins: FromClause = members
+    cols: list[Any] = [members.c.key]
+    metric_shares = [i for i in group if i.share and i.share.metric is not None]
+    metric_sub = None
+    if metric_shares:
+        # The members' records of the year, aggregated once per person (persons of several subjects count once).
+        member_ids = select(_member_persons(commune, subject).subquery("mp2").c.member_id)
+        metric_sub = (select(LR.c.person_id, *[_metric_column(i.share.metric).label(f"pm{n}")  # type: ignore[union-attr,arg-type]
+                                               for n, i in enumerate(metric_shares)])
+                      .where(LR.c.year == commune.year, LR.c.person_id.in_(member_ids))
+                      .group_by(LR.c.person_id).subquery("pm"))
+        joins = joins.outerjoin(metric_sub, metric_sub.c.person_id == members.c.member_id)
+    titles_joined: dict[tuple[str, str], Any] = {}
+    for indicator in group:
+        share = indicator.share
+        assert share is not None
+        if share.metric is not None and metric_sub is not None:
+            column = metric_sub.c[f"pm{metric_shares.index(indicator)}"]
+            counted: ColumnElement[bool] = func.coalesce(column, 0) >= share.metric_at_least
+        else:
+            key = (share.title or "", share.count)
+            if key not in titles_joined:
+                if share.count == "recognised":
+                    alias = R.alias(f"r{len(titles_joined)}")
+                    condition = and_(alias.c.status == RecognitionStatus.RECOGNISED.value)
+                else:
+                    alias = E.alias(f"e{len(titles_joined)}")
+                    condition = and_(true())
+                joins = joins.outerjoin(alias, and_(
+                    alias.c.subject_type == member_type, alias.c.subject_id == members.c.member_id,
+                    alias.c.title == share.title, alias.c.year == commune.year, condition))
+                titles_joined[key] = alias
+            alias = titles_joined[key]
+            counted = (alias.c.status == RecognitionStatus.RECOGNISED.value if share.count == "recognised"
+                       else alias.c.eligible.is_(True))
+        in_band: ColumnElement[bool] = true()
+        unknown: ColumnElement[bool] = false()
+        if of == "persons":
+            occupation = members.c.occupation_group.in_(share.occupations) if share.occupations else true()
+            in_band = and_(occupation, _age_filter(commune, members.c.birth_date, share.age))
+            if share.age is not None:
+                unknown = and_(occupation, members.c.birth_date.is_(None))
+        cols.append(func.sum(case((and_(in_band, counted), 1), else_=0)).label(f"{indicator.code}_num"))
+        cols.append(func.sum(case((in_band, 1), else_=0)).label(f"{indicator.code}_den"))
+        cols.append(func.sum(case((unknown, 1), else_=0)).label(f"{indicator.code}_unk"))
+    return select(*cols).select_from(joins).group_by(members.c.key).subquery(name)
+
+
+# --- from inputs to results -----------------------------------------------------------------------------------
+
+
+def _json_number(value: Decimal | int | None) -> int | float | None:
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _decimal(value: Any) -> Decimal:
+    if value is None:
+        return Decimal(0)
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))
+
+
+@dataclass(frozen=True)
+class _Assessed:
+    id: int
+    value: Decimal
+    counts: bool
+    by: str
+    evidence: str | None  # "file" | "ref" | None
+
+
+@dataclass
+class _Outcome:
+    value: Any  # Decimal | None; shares: (numerator, denominator)
+    source: dict[str, Any]
+    missing: dict[str, Any] | None  # the cause when the value does not reach what is asked
+    usable: bool  # a value that can be scored (an assessment without evidence or verification is not)
+
+
+def _assessment_outcome(indicator: crit.Indicator, assessed: _Assessed | None) -> _Outcome:
+    if assessed is None:
+        return _Outcome(None, {"kind": "none"}, {"code": "not_assessed"}, False)
+    source = {"kind": "assessment", "id": assessed.id, "by": assessed.by, "evidence": assessed.evidence}
+    if not assessed.counts:
+        return _Outcome(assessed.value, source, {"code": "not_verified"}, False)
+    if indicator.requires_evidence and assessed.evidence is None:
+        return _Outcome(assessed.value, source, {"code": "no_evidence"}, False)
+    return _Outcome(assessed.value, source, None, True)
+
+
+def _points_of(thresholds: Sequence[tuple[Decimal, int]], reached: Callable[[Decimal], bool]) -> int:
+    points = 0
+    for at, pts in thresholds:
+        if reached(at):
+            points = pts
+    return points
+
+
+def _share_need(at_least: Decimal, numerator: int, denominator: int) -> int:
+    """How many more members must count for ``numerator / denominator`` to reach ``at_least`` per cent."""
+    needed = (at_least * denominator / 100).to_integral_value(rounding=ROUND_CEILING)
+    return max(int(needed) - numerator, 0)
+
+
+class _Scorer:
+    """Scores the inputs of one subject under one criteria set."""
+
+    def __init__(self, definition: crit.CriteriaDefinition) -> None:
+        self.d = definition
+
+    # Each indicator gives (value for display, source, reached(at) → bool, base missing, usable)
+    def _inputs(self, indicator: crit.Indicator, row: Any, columns: tuple[str, ...],
+                assessed: _Assessed | None) -> tuple[Any, dict[str, Any], Callable[[Decimal], bool] | None,
+                                                     dict[str, Any] | None, bool, tuple[int, int] | None]:
+        if indicator.kind == "metric":
+            metric = indicator.metric
+            assert metric is not None
+            value = _decimal(getattr(row, columns[0]))
+            if metric.measure == "hours":
+                value = value.quantize(Decimal("0.1"))
+            return (value, {"kind": "records", "measure": metric.measure}, lambda at: value >= at, None, True, None)
+        if indicator.kind == "share":
+            share = indicator.share
+            assert share is not None
+            num = int(getattr(row, columns[0]) or 0)
+            den = int(getattr(row, columns[1]) or 0)
+            unk = int(getattr(row, columns[2]) or 0)
+            source = {"kind": "share", "of": share.of, "title": share.title,
+                      "measure": share.metric.measure if share.metric else None,
+                      "numerator": num, "denominator": den, "unknown_age": unk}
+            if den == 0:
+                return (None, source, None, {"code": "no_members"}, False, (num, den))
+            value = (Decimal(num * 100) / den).quantize(Decimal("0.01"))
+            return (value, source, lambda at: num * 100 >= at * den, None, True, (num, den))
+        outcome = _assessment_outcome(indicator, assessed)
+        if not outcome.usable:
+            return (outcome.value, outcome.source, None, outcome.missing, False, None)
+        value = outcome.value
+        if indicator.scale == "met":
+            return (value, outcome.source, lambda at: value >= 1, None, True, None)
+        return (value, outcome.source, lambda at: value >= at, None, True, None)
+
+    def points_item(self, indicator: crit.Indicator, row: Any, columns: tuple[str, ...],
+                    assessed: _Assessed | None) -> tuple[dict[str, Any], Decimal]:
+        max_points = indicator.max_points or 0
+        value, source, reached, missing, usable, fraction = self._inputs(indicator, row, columns, assessed)
+        points = Decimal(0)
+        hint: dict[str, Any] | None = missing
+        if usable and reached is not None:
+            if indicator.kind == "assessment" and indicator.scale == "points":
+                points = min(_decimal(value), Decimal(max_points))
+                hint = None if points >= max_points else (
+                    {"code": "below_minimum", "value": _json_number(points), "minimum": indicator.min_points}
+                    if points < (indicator.min_points or 0) else
+                    {"code": "assessed_below", "value": _json_number(points), "at_least": max_points})
+            elif indicator.kind == "assessment" and indicator.scale == "met":
+                points = Decimal(max_points) if reached(Decimal(1)) else Decimal(0)
+                hint = None if points else {"code": "assessed_below", "value": _json_number(value), "at_least": 1}
+            else:
+                points = Decimal(_points_of(indicator.thresholds, reached))
+                step = next(((at, pts) for at, pts in indicator.thresholds if not reached(at)), None)
+                hint = None if step is None else self._more(indicator, value, step[0], fraction, {"points": step[1]})
+        if indicator.assessable and points < max_points:
+            # A counting assessment may stand in for records the system does not hold (learning elsewhere).
+            alt = self._assessed_points(indicator, assessed)
+            if alt is not None and alt[0] > points:
+                points, value, source, hint = alt
+        item: dict[str, Any] = {"indicator": indicator.code, "value": _json_number(value),
+                                "points": _json_number(points), "max": max_points, "source": source,
+                                "missing": hint}
+        return item, points
+
+    def _assessed_points(self, indicator: crit.Indicator, assessed: _Assessed | None
+                         ) -> tuple[Decimal, Any, dict[str, Any], dict[str, Any] | None] | None:
+        outcome = _assessment_outcome(indicator, assessed)
+        if not outcome.usable:
+            return None
+        value = _decimal(outcome.value)
+        max_points = indicator.max_points or 0
+        if indicator.scale == "points":
+            points = min(value, Decimal(max_points))
+        elif indicator.scale == "met":
+            points = Decimal(max_points) if value >= 1 else Decimal(0)
+        else:
+            points = Decimal(_points_of(indicator.thresholds, lambda at: value >= at))
+        hint = None if points >= max_points else {"code": "assessed_below", "value": _json_number(value),
+                                                  "at_least": max_points}
+        return points, value, outcome.source, hint
+
+    def _more(self, indicator: crit.Indicator, value: Any, at: Decimal, fraction: tuple[int, int] | None,
+              target: dict[str, Any]) -> dict[str, Any]:
+        if indicator.kind == "metric" and indicator.metric is not None:
+            need = at - _decimal(value)
+            return {"code": f"more_{indicator.metric.measure}", "need": _json_number(need), **target}
+        if indicator.kind == "share" and fraction is not None:
+            num, den = fraction
+            return {"code": "share_below", "numerator": num, "denominator": den, "at_least": _json_number(at),
+                    "need": _share_need(at, num, den), **target}
+        return {"code": "assessed_below", "value": _json_number(value), "at_least": _json_number(at), **target}
+
+    def levels_item(self, indicator: crit.Indicator, row: Any, columns: tuple[str, ...],
+                    assessed: _Assessed | None) -> dict[str, Any]:
+        value, source, reached, missing, usable, fraction = self._inputs(indicator, row, columns, assessed)
+        met_levels: list[int] = []
+        if usable and reached is not None:
+            if indicator.at_least:
+                met_levels = [lv for lv, at in zip(indicator.for_levels, indicator.at_least, strict=True)
+                              if reached(at)]
+            elif reached(Decimal(1)):
+                met_levels = list(indicator.for_levels)
+        if indicator.assessable and len(met_levels) < len(indicator.for_levels):
+            outcome = _assessment_outcome(indicator, assessed)
+            if outcome.usable:
+                v = _decimal(outcome.value)
+                alt = ([lv for lv, at in zip(indicator.for_levels, indicator.at_least, strict=True) if v >= at]
+                       if indicator.scale == "percent" else (list(indicator.for_levels) if v >= 1 else []))
+                if len(alt) > len(met_levels):
+                    met_levels, value, source = alt, v, outcome.source
+        return {"indicator": indicator.code, "value": _json_number(value),
+                "met": indicator.for_levels[0] in met_levels, "levels": met_levels, "source": source,
+                "missing": missing, "_fraction": fraction}
+
+    def score(self, row: Any, plan: _Plan, assessed: dict[str, _Assessed]
+              ) -> tuple[bool, Decimal | None, int | None, str, list[dict[str, Any]]]:
+        d = self.d
+        items: list[dict[str, Any]] = []
+        if d.scoring == Scoring.POINTS:
+            total = Decimal(0)
+            below_min = False
+            for indicator in d.indicators:
+                item, points = self.points_item(indicator, row, plan.columns.get(indicator.code, ()),
+                                                assessed.get(indicator.code))
+                total += points
+                if points < (indicator.min_points or 0):
+                    below_min = True
+                    if item["missing"] is not None and item["missing"]["code"] != "below_minimum":
+                        item["missing"]["minimum"] = indicator.min_points
+                items.append(item)
+            eligible = total >= (d.pass_total or 0) and not below_min
+            for indicator, item in zip(d.indicators, items, strict=True):
+                if eligible or (item["points"] >= (indicator.max_points or 0)):
+                    item["missing"] = None
+            missing = "".join(f"|{i['indicator']}" for i in items if i["missing"])
+            return eligible, total, None, (missing + "|") if missing else "", items
+        for indicator in d.indicators:
+            items.append(self.levels_item(indicator, row, plan.columns.get(indicator.code, ()),
+                                          assessed.get(indicator.code)))
+        level = 0
+        for lv in (level.level for level in d.levels):
+            if all(lv in item["levels"] for indicator, item in zip(d.indicators, items, strict=True)
+                   if lv in indicator.for_levels):
+                level = lv
+            else:
+                break
+        goal = level + 1 if level < d.max_level else None
+        for indicator, item in zip(d.indicators, items, strict=True):
+            fraction = item.pop("_fraction")
+            if goal is None or goal not in indicator.for_levels or goal in item["levels"]:
+                item["missing"] = None
+                continue
+            if item["missing"] is None:
+                at = indicator.at_least[indicator.for_levels.index(goal)] if indicator.at_least else Decimal(1)
+                item["missing"] = self._more(indicator, item["value"], at, fraction, {})
+            item["missing"] = {**item["missing"], "level": goal}
+        missing = "".join(f"|{i['indicator']}" for i in items if i["missing"])
+        return level >= 1, None, level, (missing + "|") if missing else "", items
+
+
+# --- one title ------------------------------------------------------------------------------------------------
+
+
+def _assessments(commune: _Commune, subject: str, subjects: Select[Any], codes: list[str]
+                 ) -> dict[int, dict[str, _Assessed]]:
+    if not codes:
+        return {}
+    ids = subjects.subquery("sa")
+    rows = db.session.execute(
+        select(A.c.id, A.c.subject_id, A.c.indicator, A.c.value, A.c.source, A.c.verified_at,
+               A.c.evidence_file_id, A.c.evidence_ref)
+        .where(A.c.subject_type == subject, A.c.year == commune.year, A.c.indicator.in_(codes),
+               A.c.subject_id.in_(select(ids.c.subject_id))))
+    found: dict[int, dict[str, _Assessed]] = {}
+    for row in rows:
+        evidence = "file" if row.evidence_file_id is not None else ("ref" if (row.evidence_ref or "").strip()
+                                                                    else None)
+        counts = row.source == AssessmentSource.EVALUATOR or row.verified_at is not None
+        found.setdefault(row.subject_id, {})[row.indicator] = _Assessed(
+            row.id, _decimal(row.value), counts, row.source, evidence)
+    return found
+
+
+def _digest(*parts: Any) -> str:
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+
+
+def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet]) -> dict[str, int]:
+    subject = TITLE_SUBJECT[title].value
+    plans = []
+    for row in sets:
+        definition = crit.definition_of(row)
+        plans.append((row, definition, _plan(commune, definition)))
+
+    # Existing rows: this commune's, and those of its current subjects still filed under another commune.
+    all_subjects = [_subjects(commune, subject, d) for _, d, _ in plans]
+    subject_ids = all_subjects[0] if len(all_subjects) == 1 else all_subjects[0].union(*all_subjects[1:])
+    ids_sub = subject_ids.subquery("ids")
+    existing = {
+        row.subject_id: row for row in db.session.execute(
+            select(E.c.id, E.c.subject_id, E.c.eligible, E.c.inputs_digest)
+            .where(E.c.subject_type == subject, E.c.title == title.value, E.c.year == commune.year,
+                   or_(E.c.commune_id == commune.id, E.c.subject_id.in_(select(ids_sub.c.subject_id)))))}
+    frozen = set(db.session.scalars(
+        select(R.c.subject_id).where(R.c.subject_type == subject, R.c.title == title.value,
+                                     R.c.year == commune.year, R.c.status == RecognitionStatus.RECOGNISED.value,
+                                     or_(R.c.commune_id == commune.id,
+                                         R.c.subject_id.in_(select(ids_sub.c.subject_id))))))
+
+    now = utcnow()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    subjects = eligible = 0
+    for row, definition, plan in plans:
+        codes = [i.code for i in definition.indicators if i.reads_assessment]
+        assessed = _assessments(commune, subject, _subjects(commune, subject, definition), codes)
+        scorer = _Scorer(definition)
+        for result in db.session.execute(plan.stmt):
+            subject_id = result.subject_id
+            if subject_id in seen:
+                continue
+            seen.add(subject_id)
+            subjects += 1
+            old = existing.get(subject_id)
+            if subject_id in frozen:
+                eligible += bool(old is not None and old.eligible)
+                continue
+            mine = assessed.get(subject_id, {})
+            digest = _digest(ENGINE_VERSION, row.id, commune.id, tuple(result),
+                             sorted((code, a.id, a.value, a.counts, a.evidence) for code, a in mine.items()))
+            if old is not None and old.inputs_digest == digest:
+                eligible += bool(old.eligible)
+                continue
+            is_eligible, score, level, missing, breakdown = scorer.score(result, plan, mine)
+            eligible += is_eligible
+            values = {"commune_id": commune.id, "village_id": result.village_id, "criteria_set_id": row.id,
+                      "eligible": is_eligible, "score": score, "level": level, "missing": missing[:400],
+                      "breakdown": breakdown, "computed_at": now, "inputs_digest": digest}
+            if old is None:
+                inserts.append({"subject_type": subject, "subject_id": subject_id, "title": title.value,
+                                "year": commune.year, **values})
+            else:
+                updates.append({"_id": old.id, **values})
+    gone = [old.id for subject_id, old in existing.items() if subject_id not in seen and subject_id not in frozen]
+    if inserts:
+        db.session.execute(insert(E), inserts)
+    if updates:
+        db.session.execute(update(E).where(E.c.id == bindparam("_id")), updates)
+    if gone:
+        db.session.execute(delete(E).where(E.c.id.in_(gone)))
+    return {"subjects": subjects, "eligible": eligible, "changed": len(inserts) + len(updates) + len(gone)}

@@ -178,6 +178,9 @@ class Eligibility(Model):
     missing: Mapped[str] = mapped_column(String(400), default="")
     breakdown: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A digest of everything the result was computed from (criteria version, measured values, assessments): the
+    # engine rewrites a row only when it changes, without reading the breakdown back (ADR 8).
+    inputs_digest: Mapped[str] = mapped_column(String(32), default="", server_default="")
 
     criteria_set: Mapped[CriteriaSet] = relationship()
 
