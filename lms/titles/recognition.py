@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from flask import has_request_context
 from openpyxl import load_workbook
 from sqlalchemy import Select, case, false, insert, literal, null, select
 from sqlalchemy.orm import aliased
@@ -46,7 +47,7 @@ from lms.registry.models import (
 )
 from lms.registry.pii import InvalidIdNumber, id_number_hash, normalise_id_number
 from lms.registry.text import fold
-from lms.titles import approvals
+from lms.titles import approvals, explain
 from lms.titles.dirty import mark_dirty
 from lms.titles.models import (
     TITLE_SUBJECT,
@@ -494,6 +495,14 @@ def proposable(title: str, year: int) -> Select:
                                      Eligibility.eligible.is_(True), ~taken)
 
 
+def _missing_words(item: dict[str, Any]) -> str:
+    """What an indicator lacks, in the reader's language inside a request; its code outside one (CLI, tests)."""
+    if has_request_context():
+        return explain.describe_missing(item)
+    missing = item.get("missing")
+    return str(missing.get("code") if isinstance(missing, dict) else missing)
+
+
 def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> list[int]:
     """Put eligible subjects on the list for recognition; returns the new recognitions' ids.
 
@@ -527,7 +536,8 @@ def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> 
         elif sid in existing:
             message = f"{subject_type} {sid} is already {existing[sid]} for {year}"
         elif not row.eligible:
-            lacking = "; ".join(item.get("missing", "") for item in row.breakdown or [] if item.get("missing"))
+            lacking = "; ".join(f"{item.get('indicator')}: {_missing_words(item)}"
+                                for item in row.breakdown or [] if item.get("missing"))
             message = f"{subject_type} {sid} is not eligible" + (f": {lacking}" if lacking else "")
         else:
             continue

@@ -20,7 +20,7 @@ from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission, can, in_scope
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
-from lms.titles import bp, recognition
+from lms.titles import bp, explain, recognition
 from lms.titles.models import Recognition, RecognitionStatus, Title
 from lms.titles.recognition_forms import (
     RECOGNITION_STATUS_NAMES,
@@ -266,7 +266,7 @@ def recognition_page(recognition_id: int):
     commune = db.session.get(AdminUnit, row.commune_id)
     return render_template("titles/recognition/recognition.html", row=row, subject=subject, commune=commune,
                            history=recognition.history(row), form=RevokeForm(), title_names=TITLE_NAMES,
-                           status_names=RECOGNITION_STATUS_NAMES,
+                           status_names=RECOGNITION_STATUS_NAMES, explain=explain,
                            verification=recognition.verification_status(row),
                            may_revoke=row.status == RecognitionStatus.RECOGNISED
                            and can(current_user, APPROVE, commune))

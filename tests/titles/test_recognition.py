@@ -69,7 +69,7 @@ def test_a_non_eligible_subject_is_refused_with_what_it_lacks_and_nothing_is_pro
     (detail,) = caught.value.details
     assert detail["index"] == 1
     assert "not eligible" in detail["message"]
-    assert "one more learning activity" in detail["message"]
+    assert "A2: more_activities" in detail["message"]
     assert db.session.scalar(select(db.func.count()).select_from(Recognition)) == 0
 
 
@@ -241,3 +241,46 @@ def test_bulk_decision_is_a_constant_number_of_queries(commune_a, count_queries)
         ids = recognition.propose(title="family", year=YEAR, subject_ids=[h.id for h in many[3:]], user=leader)
         recognition.decide(ids, decision_number="10/QĐ", decision_date=DAY, user=leader)
     assert big.count <= small.count + 2  # executemany batches may split; never one query per row
+
+
+def test_a_recognised_year_is_frozen_through_the_workflow(app_ctx):
+    """Approve → the inputs change → evaluate again: the recognised subject's eligibility row is untouched, while a
+    subject that was only proposed follows its inputs; once revoked, the year thaws."""
+    from courses.models import LearningRecord
+    from lms.titles import criteria, engine
+    from lms.titles.models import Eligibility
+    from tests.titles.test_engine import SIMPLE_CITIZEN, person, records
+
+    criteria.load_criteria(SIMPLE_CITIZEN.encode())
+    commune = unit_by_code("23293")
+    village = make_village(commune, "FZ-V1", "Thôn Đóng Băng")
+    recognised, proposed = person(village, "Y Bình"), person(village, "A Hùng")
+    records([recognised.id, proposed.id], commune)
+    engine.evaluate_commune(commune.id, YEAR)
+    leader = make_user(Role.COMMUNE_LEADER, commune, "frozen@example.vn")
+    first, second = recognition.propose(title="citizen", year=YEAR, subject_ids=[recognised.id, proposed.id],
+                                        user=leader)
+    recognition.decide([first], decision_number="30/QĐ", decision_date=DAY, user=leader)
+
+    def row(subject_id: int) -> Eligibility:
+        db.session.expire_all()
+        found = db.session.scalar(select(Eligibility).where(Eligibility.subject_id == subject_id,
+                                                            Eligibility.title == "citizen", Eligibility.year == YEAR))
+        assert found is not None
+        return found
+
+    before = row(recognised.id)
+    kept = (before.id, before.eligible, before.score, before.computed_at, before.breakdown)
+    assert before.eligible
+    db.session.execute(LearningRecord.__table__.delete())  # the inputs change after the decision
+
+    engine.evaluate_commune(commune.id, YEAR)
+
+    after = row(recognised.id)
+    assert (after.id, after.eligible, after.score, after.computed_at, after.breakdown) == kept
+    assert not row(proposed.id).eligible  # only proposed: not frozen
+    assert db.session.get(Recognition, second).score == before.score  # the proposal keeps its snapshot
+
+    recognition.revoke([first], reason="Sai sót hồ sơ", user=leader)
+    engine.evaluate_commune(commune.id, YEAR)
+    assert not row(recognised.id).eligible

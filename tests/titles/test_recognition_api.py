@@ -91,6 +91,7 @@ def test_propose_refuses_a_non_eligible_subject_by_index(client, world):
     (error,) = response.get_json()["errors"]
     assert error["field"] == "subject_ids[1]"
     assert "not eligible" in error["message"]
+    assert "A2: " in error["message"]  # what it lacks, in words
     assert db.session.scalar(select(func.count()).select_from(Recognition)) == 0
 
 

@@ -124,7 +124,8 @@ def test_propose_decide_and_the_recognition_page(client, world):
     page = client.get(f"/titles/recognitions/{row.id}").get_data(as_text=True)
     assert 'data-status="recognised"' in page
     assert "12/QĐ-UBND" in page
-    assert "learning records" in page
+    # The snapshot of why, in words (English until the engine's phrases are translated).
+    assert "3 learning activities" in page or "3 hoạt động học tập" in page
     assert row.certificate_code in page
     listing = client.get(f"/titles/recognitions?unit_id={world['commune'].id}&status=recognised")
     assert "Nguyễn Văn Hộ0" in listing.get_data(as_text=True)
