@@ -28,7 +28,7 @@ from typing import Any
 
 from flask import has_request_context
 from openpyxl import load_workbook
-from sqlalchemy import Select, case, false, insert, literal, null, select
+from sqlalchemy import DateTime, Integer, Select, case, cast, false, insert, literal, null, select
 from sqlalchemy.orm import aliased
 
 from lms.auth.permissions import Permission, in_scope, scoped
@@ -552,8 +552,8 @@ def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> 
     source = select(Eligibility.subject_type, Eligibility.subject_id, Eligibility.title, Eligibility.year,
                     Eligibility.level, Eligibility.commune_id, Eligibility.village_id,
                     literal(RecognitionStatus.PROPOSED.value), Eligibility.criteria_set_id, Eligibility.score,
-                    Eligibility.breakdown, literal(now), literal(user_id), literal(""), literal(""), literal("")
-                    ).where(Eligibility.id.in_([rows[sid].id for sid in wanted]))
+                    Eligibility.breakdown, literal(now, DateTime), cast(literal(user_id), Integer), literal(""),
+                    literal(""), literal("")).where(Eligibility.id.in_([rows[sid].id for sid in wanted]))
     db.session.execute(insert(Recognition).from_select(columns, source))
     ids = list(db.session.scalars(select(Recognition.id).where(
         Recognition.subject_type == subject_type, Recognition.title == title, Recognition.year == year,

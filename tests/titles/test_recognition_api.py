@@ -176,3 +176,17 @@ def test_public_verification_shows_the_minimum(client, world):
     assert "Trần Văn" not in response.get_data(as_text=True)
     assert "RA-H0" not in response.get_data(as_text=True)
     assert client.get("/api/v1/titles/verify/ZZZZ-ZZZZ-ZZZZ").status_code == 404
+
+
+def test_ids_in_a_body_are_scoped_too(client, world):
+    """Commune B's leader holds titles.approve, but not over commune A: A's ids sent in a body are refused."""
+    ids = [item["id"] for item in _propose(client, world, 0).get_json()["items"]]
+    response = client.post("/api/v1/titles/recognitions/decide", headers=world["headers"]["other"],
+                           json={"recognition_ids": ids, "decision_number": "9/QĐ", "decision_date": "2026-01-09"})
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == [{"field": "recognition_ids[0]",
+                                              "message": f"no recognition {ids[0]} in your scope"}]
+    response = client.post("/api/v1/titles/recognitions/propose", headers=world["headers"]["other"],
+                           json={"title": "family", "year": YEAR, "subject_ids": [world["households"][1].id]})
+    assert response.status_code == 422
+    assert db.session.get(Recognition, ids[0]).status == "proposed"
