@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from lms.auth.models import Role
 from lms.core.models import AuditEvent
 from lms.extensions import db
-from lms.registry.models import Organisation
+from lms.registry.models import AdminUnit, Household, Organisation
 from lms.titles import approvals, recognition
 from lms.titles.models import EvaluationState, Recognition, RecognitionStatus, Title
 from tests.conftest import make_household, make_user, make_village, unit_by_code
@@ -284,3 +284,80 @@ def test_a_recognised_year_is_frozen_through_the_workflow(app_ctx):
     recognition.revoke([first], reason="Sai sót hồ sơ", user=leader)
     engine.evaluate_commune(commune.id, YEAR)
     assert not row(recognised.id).eligible
+
+
+@pytest.mark.integration
+def test_two_approvers_at_the_same_time_one_wins(app):
+    """PostgreSQL, real transactions in two threads: approver A locks the proposal and records decision 40; approver
+    B, deciding the same proposal meanwhile, waits on the row lock, then sees it recognised and gets the conflict."""
+    import threading
+    import time
+
+    from lms.auth.models import User
+    from lms.titles.models import CriteriaSet, Eligibility
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("row locks are PostgreSQL's; SQLite serialises write transactions (ADR 3)")
+    with app.app_context():
+        commune = unit_by_code("23293")
+        village = make_village(commune, "CC-V1", "Thôn Đồng Thời")
+        household = make_household(village, "CC-H1", "Đinh Văn Một")
+        family = criteria_set(code="test-concurrency")
+        eligibility(family, household.id, commune.id, YEAR, village_id=village.id)
+        users = [make_user(Role.COMMUNE_LEADER, commune, f"cc-{name}@example.vn") for name in ("a", "b")]
+        (rid,) = recognition.propose(title="family", year=YEAR, subject_ids=[household.id], user=users[0])
+        db.session.commit()
+        ids = {"village": village.id, "household": household.id, "criteria": family.id,
+               "users": [u.id for u in users], "commune": commune.id}
+    locked, results = threading.Event(), {}
+
+    def approver(name: str, number: str, hold: bool) -> None:
+        with app.app_context():
+            user = db.session.scalar(select(User).where(User.email == f"cc-{name}@example.vn"))
+            try:
+                recognition.decide([rid], decision_number=number, decision_date=DAY, user=user)
+                if hold:
+                    locked.set()
+                    time.sleep(1.0)  # B arrives while A still holds the row
+                db.session.commit()
+                results[name] = "won"
+            except recognition.TransitionConflict as exc:
+                db.session.rollback()
+                results[name] = str(exc)
+            finally:
+                locked.set()
+                db.session.remove()
+
+    try:
+        first = threading.Thread(target=approver, args=("a", "40/QĐ", True))
+        first.start()
+        assert locked.wait(30)
+        second = threading.Thread(target=approver, args=("b", "41/QĐ", False))
+        second.start()
+        first.join(30)
+        second.join(30)
+        assert results["a"] == "won"
+        assert "cannot become recognised" in results["b"]
+        with app.app_context():
+            row = db.session.get(Recognition, rid)
+            assert row is not None
+            assert row.decision_number == "40/QĐ"
+            assert row.decided_by_id == ids["users"][0]
+    finally:
+        with app.app_context():
+            db.session.execute(AuditEvent.__table__.delete().where(AuditEvent.object_type == "recognition",
+                                                                   AuditEvent.object_id == str(rid)))
+            db.session.execute(Recognition.__table__.delete().where(Recognition.id == rid))
+            db.session.execute(Eligibility.__table__.delete().where(Eligibility.criteria_set_id == ids["criteria"]))
+            db.session.execute(CriteriaSet.__table__.delete().where(CriteriaSet.id == ids["criteria"]))
+            db.session.execute(EvaluationState.__table__.delete().where(EvaluationState.commune_id == ids["commune"],
+                                                                        EvaluationState.year == YEAR))
+            for user_id in ids["users"]:
+                db.session.delete(db.session.get(User, user_id))
+            household_row = db.session.get(Household, ids["household"])
+            for member in household_row.members:
+                db.session.delete(member)
+            db.session.delete(household_row)
+            db.session.flush()
+            db.session.delete(db.session.get(AdminUnit, ids["village"]))
+            db.session.commit()
