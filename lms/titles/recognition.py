@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -33,7 +32,7 @@ from sqlalchemy.orm import aliased
 
 from lms.auth.permissions import Permission, in_scope, scoped
 from lms.core.models import AuditEvent
-from lms.core.pdf import new_code
+from lms.core.pdf import new_code, normalise_code
 from lms.extensions import db, utcnow
 from lms.registry.models import (
     HEAD_RELATIONS,
@@ -46,7 +45,7 @@ from lms.registry.models import (
     subtree,
 )
 from lms.registry.pii import InvalidIdNumber, id_number_hash, normalise_id_number
-from lms.registry.text import fold
+from lms.registry.text import fold, initials_name
 from lms.titles import approvals, explain
 from lms.titles.dirty import mark_dirty
 from lms.titles.models import (
@@ -77,10 +76,6 @@ TITLE_NAMES_VI = {
     Title.VILLAGE_COMMUNITY: "Cộng đồng học tập cấp thôn", Title.UNIT: "Đơn vị học tập",
     Title.COMMUNE_COMMUNITY: "Cộng đồng học tập cấp xã",
 }
-SUBJECT_LABELS_VI = {
-    SubjectType.PERSON: "người", SubjectType.HOUSEHOLD: "hộ gia đình", SubjectType.CLAN: "dòng họ",
-    SubjectType.VILLAGE: "thôn", SubjectType.ORGANISATION: "đơn vị", SubjectType.COMMUNE: "xã",
-}
 
 
 class RecognitionError(ValueError):
@@ -109,12 +104,6 @@ class Subject:
     public_name: str  # as shown on the public verification page: initials for persons and households
 
 
-def _initials(name: str) -> str:
-    from lms.registry.text import initials_name
-
-    return initials_name(name)
-
-
 def subjects(subject_type: str, ids: Iterable[int]) -> dict[int, Subject]:
     """The named subjects of one type with their commune and village (one or two queries whatever the number)."""
     ids = set(ids)
@@ -129,7 +118,7 @@ def subjects(subject_type: str, ids: Iterable[int]) -> dict[int, Subject]:
                    case((is_village, home.id), else_=null()))
             .join(home, home.id == Person.unit_id).where(Person.id.in_(ids)))
         for pid, name, commune_id, village_id in rows:
-            result[pid] = Subject(pid, name, commune_id, village_id, _initials(name))
+            result[pid] = Subject(pid, name, commune_id, village_id, initials_name(name))
     elif subject_type == SubjectType.HOUSEHOLD:
         village = aliased(AdminUnit)
         rows = db.session.execute(select(Household.id, Household.code, village.parent_id, village.id)
@@ -147,7 +136,7 @@ def subjects(subject_type: str, ids: Iterable[int]) -> dict[int, Subject]:
         for hid, code, commune_id, village_id in rows:
             head = heads.get(hid, "")
             name = f"Hộ {head} ({code})" if head else f"Hộ {code}"
-            public = f"Hộ {_initials(head)}" if head else "Hộ gia đình"
+            public = f"Hộ {initials_name(head)}" if head else "Hộ gia đình"
             result[hid] = Subject(hid, name, commune_id, village_id, public)
     elif subject_type == SubjectType.CLAN:
         for cid, name, commune_id in db.session.execute(select(Clan.id, Clan.name, Clan.commune_id)
@@ -721,8 +710,6 @@ def verification_status(recognition: Recognition, today: date | None = None) -> 
 
 def find_by_code(raw: str) -> Recognition | None:
     """A recognised or revoked recognition by its certificate code (proposals have none)."""
-    from lms.core.pdf import normalise_code
-
     code = normalise_code(raw)
     if not code or len(code) > 20:
         return None
@@ -743,11 +730,6 @@ def public_view(row: Recognition, today: date | None = None) -> dict[str, Any]:
         "revoked_on": row.revoked_at.date().isoformat() if row.revoked_at else None,
         "holder": subject.public_name if subject else "", "commune": commune.full_name if commune else "",
     }
-
-
-def counts_by_status(stmt: Select) -> Counter[str]:
-    return Counter(dict(db.session.execute(stmt.with_only_columns(Recognition.status, db.func.count())
-                                           .group_by(Recognition.status)).tuples().all()))
 
 
 def recognitions_select(user: Any, *, unit_id: int | None = None, year: int | None = None, title: str | None = None,
