@@ -17,8 +17,9 @@ from courses.idempotency import idempotent
 from lms.api import bp
 from lms.api.errors import ApiValidationError, problem
 from lms.api.pagination import paginate
-from lms.auth.permissions import Permission, has_permission_anywhere
+from lms.auth.permissions import Permission, can, has_permission_anywhere
 from lms.extensions import db, limiter
+from lms.registry.models import AdminUnit, UnitLevel
 from lms.titles import recognition
 from lms.titles.models import Recognition, RecognitionStatus, Registration, Title
 
@@ -187,9 +188,6 @@ def title_registrations_create():
 def title_registrations_import():
     """Register the subjects a spreadsheet lists (multipart: ``file``, ``commune_id``, ``title``, ``year``)."""
     _require(Permission.TITLES_ASSESS)
-    from lms.auth.permissions import can
-    from lms.registry.models import AdminUnit, UnitLevel
-
     errors: list[dict[str, str]] = []
     upload = request.files.get("file")
     title = request.form.get("title")
