@@ -22,12 +22,13 @@ from lms.auth.models import ApiToken, Role
 from lms.core.models import EvidenceFile
 from lms.extensions import db
 from lms.registry.models import Clc, ImportJob, Organisation, Person
-from lms.titles.models import Assessment, CriteriaSet, Eligibility
+from lms.titles.models import Assessment, CriteriaSet, Eligibility, Recognition
 from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
 
 SCAN = b"%PDF-1.4\n%%EOF\n"
 PUBLIC = {"static", "core.healthz", "auth.login", "api.openapi_json", "auth.set_locale",
-          "courses.verify", "courses.verify_form", "api.verify_certificate"}
+          "courses.verify", "courses.verify_form", "api.verify_certificate",
+          "titles.recognition_verify", "titles.recognition_verify_form", "api.verify_recognition"}
 # Public but only a redirect to the login page for anonymous users.
 REDIRECTS_ANONYMOUS = {"core.home"}
 
@@ -63,6 +64,11 @@ def two_communes(app_ctx):
         certificate = Certificate(class_id=course_class.id, person_id=person.id, issued_on=date(2026, 3, 31),
                                   code=f"PERM-{label.upper()}-0001")
         db.session.add(certificate)
+        recognition = Recognition(subject_type="household", subject_id=household.id, title="family", year=2025,
+                                  commune_id=commune.id, village_id=village.id, status="recognised",
+                                  decision_number="1/QĐ", decision_date=date(2026, 1, 10), authority="UBND",
+                                  valid_until=date(2025, 12, 31), certificate_code=f"PERM-R-{label.upper()}")
+        db.session.add(recognition)
         db.session.flush()
         it_certificate = it_skills.record_certificate(
             person=person, number=f"CNTT-{label}", issuer="Trung tâm sát hạch", issued_on=date(2025, 5, 1),
@@ -73,7 +79,7 @@ def two_communes(app_ctx):
             "organisation_id": organisation.id, "clc_id": clc.id, "job_id": job.id, "commune": commune,
             "course_id": course.id, "class_id": course_class.id, "session_id": session.id,
             "code": certificate.code, "it_certificate_id": it_certificate.id,
-            "eligibility_id": eligibility.id, "assessment_id": assessment.id,
+            "eligibility_id": eligibility.id, "assessment_id": assessment.id, "recognition_id": recognition.id,
         }
     other = make_user(Role.CENTRE_MANAGER, objects["b"]["commune"], "other@example.vn")
     token, _ = ApiToken.issue(other, "b's phone")

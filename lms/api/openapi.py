@@ -470,6 +470,118 @@ def _titles_eligibility_schemas() -> dict[str, Any]:
     }
 
 
+# --- registrations and recognitions (lms/titles/recognition_api.py) ---------------------------------------------
+
+TITLE_ENUM = {"enum": ["citizen", "family", "clan", "village_community", "unit", "commune_community"]}
+RECOGNITION_STATUS_ENUM = {"enum": ["proposed", "recognised", "rejected", "revoked"]}
+TRANSITION_CONFLICT = {"description": "The status no longer allows the change (decided by someone else meanwhile); "
+                                      "`errors` names each recognition", "content": {
+                           "application/problem+json": {"schema": _ref("Problem")}}}
+
+
+def _titles_paths() -> dict[str, Any]:
+    year = {"type": "integer", "minimum": 2000, "maximum": 2100}
+    ids = {"type": "array", "minItems": 1, "maxItems": 5000, "items": {"type": "integer"}}
+    filters = [{"name": "year", "in": "query", "schema": {"type": "integer"}},
+               {"name": "title", "in": "query", "schema": TITLE_ENUM}]
+    reason = {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string",
+                                                                                 "maxLength": 2000}}}
+    items = {"type": "object", "properties": {"items": {"type": "array", "items": _ref("Recognition")}}}
+
+    def single(summary: str) -> dict[str, Any]:
+        return {"post": {"tags": ["recognitions"], "summary": summary, "parameters": [_id("recognition_id")],
+                         "requestBody": {"required": True, "content": {"application/json": {"schema": reason}}},
+                         "responses": {"200": _json(_ref("Recognition")), "409": TRANSITION_CONFLICT, **ERRORS}}}
+
+    return {
+        "/titles/registrations": {
+            "get": _list("registrations", "Registration", *filters)["get"],
+            "post": _post("registrations", "Register one subject (subject_id) or many (subject_ids) for a title "
+                          "and year; subjects registered before are listed in `already`",
+                          {"type": "object", "required": ["title", "year"], "properties": {
+                              "title": TITLE_ENUM, "year": year, "subject_id": {"type": "integer"},
+                              "subject_ids": ids}},
+                          _ref("RegistrationResult")),
+        },
+        "/titles/registrations/import": {"post": {
+            "tags": ["registrations"], "summary": "Register the subjects a spreadsheet lists; every error with its "
+                                                  "row and column; all or nothing",
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file", "commune_id", "title", "year"], "properties": {
+                    "file": {"type": "string", "format": "binary"}, "commune_id": {"type": "integer"},
+                    "title": TITLE_ENUM, "year": year}}}}},
+            "responses": {"201": _json(_ref("RegistrationResult"), "Created"), **ERRORS}}},
+        "/titles/recognitions": _list("recognitions", "Recognition", *filters,
+                                      {"name": "status", "in": "query", "schema": RECOGNITION_STATUS_ENUM}),
+        "/titles/recognitions/{recognition_id}": _item("recognitions", "RecognitionDetail", "recognition_id"),
+        "/titles/proposable": {"get": {
+            "tags": ["recognitions"], "summary": "Eligible subjects of a commune not yet proposed",
+            "parameters": [*PAGING, {"name": "commune_id", "in": "query", "required": True,
+                                     "schema": {"type": "integer"}},
+                           {"name": "year", "in": "query", "required": True, "schema": {"type": "integer"}},
+                           {"name": "title", "in": "query", "required": True, "schema": TITLE_ENUM},
+                           {"name": "village_id", "in": "query", "schema": {"type": "integer"}}],
+            "responses": {"200": _json(_page_of("Proposable")), **ERRORS}}},
+        "/titles/recognitions/propose": {"post": _post(
+            "recognitions", "Propose eligible subjects (all or nothing; a non-eligible one is named with what it "
+            "lacks)", {"type": "object", "required": ["title", "year", "subject_ids"], "properties": {
+                "title": TITLE_ENUM, "year": year, "subject_ids": ids}}, items)},
+        "/titles/recognitions/decide": {"post": {**_post(
+            "recognitions", "Recognise proposals under one decision; an empty authority is taken from the "
+            "approvals configuration", {"type": "object", "required": ["recognition_ids", "decision_number",
+                                                                       "decision_date"], "properties": {
+                "recognition_ids": ids, "decision_number": {"type": "string", "maxLength": 60},
+                "decision_date": {"type": "string", "format": "date"},
+                "authority": {"type": "string", "maxLength": 200}}}, items, status="200"),
+            "responses": {"200": _json(items), "409": TRANSITION_CONFLICT, **ERRORS}}},
+        "/titles/recognitions/{recognition_id}/reject": single("Reject a proposal, with the reason"),
+        "/titles/recognitions/{recognition_id}/revoke": single("Revoke a recognition, with the reason"),
+        "/titles/verify/{code}": {"get": {
+            "tags": ["recognitions"], "summary": "Public verification of a certificate of recognition",
+            "security": [], "parameters": [{"name": "code", "in": "path", "required": True,
+                                            "schema": {"type": "string"}}],
+            "responses": {"200": _json(_ref("RecognitionVerification")), "404": PROBLEM}}},
+    }
+
+
+def _titles_schemas() -> dict[str, Any]:
+    integer, text, day = {"type": "integer"}, {"type": "string"}, {"type": "string", "format": "date"}
+    maybe_day = {"type": ["string", "null"], "format": "date"}
+    maybe_text = {"type": ["string", "null"]}
+    return {
+        "Registration": {"type": "object", "properties": {
+            "id": integer, "subject_type": text, "subject_id": integer, "subject_name": maybe_text,
+            "title": TITLE_ENUM, "year": integer, "commune_id": integer, "registered_on": day}},
+        "RegistrationResult": {"type": "object", "properties": {
+            "title": TITLE_ENUM, "year": integer, "created": {"type": "array", "items": integer},
+            "already": {"type": "array", "items": integer}}},
+        "Proposable": {"type": "object", "properties": {
+            "subject_type": text, "subject_id": integer, "subject_name": maybe_text,
+            "village_id": {"type": ["integer", "null"]}, "score": {"type": ["number", "null"]},
+            "level": {"type": ["integer", "null"]}}},
+        "Recognition": {"type": "object", "properties": {
+            "id": integer, "subject_type": text, "subject_id": integer, "subject_name": maybe_text,
+            "title": TITLE_ENUM, "year": integer, "level": {"type": ["integer", "null"]},
+            "status": RECOGNITION_STATUS_ENUM, "commune_id": integer, "village_id": {"type": ["integer", "null"]},
+            "score": {"type": ["number", "null"]}, "criteria_set_id": {"type": ["integer", "null"]},
+            "decision_number": maybe_text, "decision_date": maybe_day, "authority": maybe_text,
+            "valid_until": maybe_day, "certificate_code": maybe_text, "reason": maybe_text,
+            "proposed_at": {"type": "string", "format": "date-time"},
+            "revoked_at": {"type": ["string", "null"], "format": "date-time"}}},
+        "RecognitionDetail": {"allOf": [_ref("Recognition"), {"type": "object", "properties": {
+            "breakdown": {"type": "array", "items": {"type": "object"},
+                          "description": "the eligibility snapshot the proposal was based on"}}}]},
+        "RecognitionVerification": {"type": "object", "properties": {
+            "code": text, "title": TITLE_ENUM, "title_name": text, "year": integer,
+            "level": {"type": ["integer", "null"]}, "status": {"enum": ["valid", "expired", "revoked"]},
+            "valid": {"type": "boolean"}, "valid_until": maybe_day, "decision_number": text,
+            "decision_date": maybe_day, "authority": text, "revoked_on": maybe_day,
+            "holder": {"type": "string", "description": "persons and households: family and middle names as "
+                                                         "initials (Hộ N. V. An)"},
+            "commune": text}},
+    }
+
+
 def document() -> dict[str, Any]:
     person_write = {"type": "object", "properties": {
         "full_name": {"type": "string", "maxLength": 200}, "birth_date": {"type": "string", "format": "date"},
@@ -525,6 +637,7 @@ def document() -> dict[str, Any]:
             **_courses_paths(),
             **_it_paths(),
             **_titles_eligibility_paths(),
+            **_titles_paths(),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
@@ -576,6 +689,7 @@ def document() -> dict[str, Any]:
                 **_courses_schemas(),
                 **_it_schemas(),
                 **_titles_eligibility_schemas(),
+                **_titles_schemas(),
             },
         },
     }

@@ -8,4 +8,12 @@ from flask import Blueprint
 
 bp = Blueprint("titles", __name__, template_folder="templates", url_prefix="/titles")
 
-from lms.titles import api, dirty, models, views  # noqa: E402,F401 - models, signal receiver, pages and API
+from lms.titles import (  # noqa: E402,F401 - registers the models, the signal receiver and the routes
+    api,
+    dirty,
+    documents,
+    models,
+    recognition_api,
+    recognition_views,
+    views,
+)
