@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app lms
 export LMS_PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgresql lint typecheck bench refdata translations browser-deps clean
+.PHONY: run test test-sqlite test-postgresql lint typecheck bench refdata translations messages browser-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,12 +22,18 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 translations: $(VENV)/.runtime
 	$(BIN)/pybabel compile --use-fuzzy -d lms/translations >/dev/null
 
+## make messages: collect new strings into the Vietnamese catalogue (lazy strings of forms are marked with _l).
+messages: $(VENV)/.dev
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o /tmp/lms-messages.pot . >/dev/null
+	$(BIN)/pybabel update -i /tmp/lms-messages.pot -d lms/translations --no-fuzzy-matching -w 120
+
 ## make run: install, migrate, load reference + demo data on first run, start web + worker + beat.
 run: $(VENV)/.runtime translations
 	mkdir -p instance
 	$(FLASK) db upgrade
 	$(FLASK) setup-demo
 	$(FLASK) load-holidays
+	$(FLASK) seed-it-demo
 	$(BIN)/honcho start -f Procfile
 
 ## make test: the whole suite on SQLite; also on PostgreSQL + the broker when LMS_TEST_DATABASE_URL and

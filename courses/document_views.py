@@ -8,8 +8,6 @@ are the only public ones: rate-limited, and they show the minimum a third party 
 
 from __future__ import annotations
 
-import re
-
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -22,6 +20,7 @@ from courses import bp, documents, reports, services, sheet_import
 from courses.models import CourseClass
 from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission
+from lms.core.pdf import normalise_code
 from lms.core.services import audit
 from lms.extensions import db, limiter
 from lms.registry import services as registry_services
@@ -32,14 +31,6 @@ VIEW = Permission.COURSES_VIEW
 RECORD = Permission.ATTENDANCE_RECORD
 # One budget for both verification pages, per client address: enough for people, too little to guess codes.
 verify_limit = limiter.shared_limit("30 per minute", scope="certificate-verify")
-
-
-def normalise_code(raw: str) -> str:
-    """A code as people type it ("abcd efgh jklm", "ABCDEFGHJKLM") → as printed ("ABCD-EFGH-JKLM")."""
-    letters = re.sub(r"[^0-9A-Za-z]", "", raw).upper()
-    if len(letters) == 12:
-        return "-".join(letters[i:i + 4] for i in range(0, 12, 4))
-    return " ".join(raw.split()).upper()[:40]
 
 
 def _class(class_id: int, permission: Permission) -> CourseClass:

@@ -12,27 +12,22 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 from flask import url_for
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from reportlab.graphics import renderPDF
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy import select
 
-import lms
 from courses.models import (
     Attendance,
     AttendanceStatus,
@@ -45,44 +40,22 @@ from courses.models import (
     SessionStatus,
 )
 from courses.services import attendance_statuses, local_now
+from lms.core.pdf import (
+    DARK_RED,
+    FONT,
+    FONT_BOLD,
+    NAVY,
+    centred_lines,
+    qr_drawing,
+    register_fonts,
+    vi_date,
+    vi_long_date,
+    vi_number,
+)
 from lms.extensions import db
 from lms.registry.models import AdminUnit, BoardMembership, BoardRole, Clc, Person, Sex
 
-FONT = "DejaVuSans"
-FONT_BOLD = "DejaVuSans-Bold"
-_FONT_DIR = Path(lms.__file__).resolve().parent / "static" / "vendor" / "dejavu"
-
-DARK_RED = colors.HexColor("#9b1c1c")
-NAVY = colors.HexColor("#1f3864")
-
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def register_fonts() -> None:
-    """Register the DejaVu faces with reportlab once per process (registration is global and idempotent)."""
-    if FONT in pdfmetrics.getRegisteredFontNames():
-        return
-    pdfmetrics.registerFont(TTFont(FONT, str(_FONT_DIR / "DejaVuSans.ttf")))
-    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(_FONT_DIR / "DejaVuSans-Bold.ttf")))
-    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD)
-
-
-# --- small formatting helpers --------------------------------------------------------------------------------
-
-
-def vi_date(day: date | None) -> str:
-    return day.strftime("%d/%m/%Y") if day else ""
-
-
-def vi_long_date(day: date) -> str:
-    """"ngày 05 tháng 03 năm 2026", as written under a place name on Vietnamese documents."""
-    return f"ngày {day:%d} tháng {day:%m} năm {day.year}"
-
-
-def vi_number(value: Decimal | float | int) -> str:
-    """12 → "12", 1.5 → "1,5" (Vietnamese decimal comma), without trailing zeros."""
-    text = f"{Decimal(value).normalize():f}"
-    return text.replace(".", ",")
 
 
 # --- certificate of completion -------------------------------------------------------------------------------
@@ -135,24 +108,6 @@ def certificate_data(certificate: Certificate, verify_url: str) -> CertificateDa
     )
 
 
-def qr_drawing(payload: str, size: float) -> Drawing:
-    """A square drawing of the QR code of ``payload`` (error correction M: survives a crease or a smudge)."""
-    widget = QrCodeWidget(payload, barLevel="M", barBorder=2)
-    x0, y0, x1, y1 = widget.getBounds()
-    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
-    drawing.add(widget)
-    return drawing
-
-
-def _centred_lines(canvas: Canvas, lines: list[str], x: float, y: float, font: str, size: float,
-                   leading: float) -> float:
-    canvas.setFont(font, size)
-    for line in lines:
-        canvas.drawCentredString(x, y, line)
-        y -= leading
-    return y
-
-
 def certificate_pdf(data: CertificateData) -> bytes:
     """The certificate of completion: A4 landscape, in Vietnamese, with the verification code and its QR."""
     register_fonts()
@@ -174,14 +129,14 @@ def certificate_pdf(data: CertificateData) -> bytes:
     canvas.setFillColor(colors.black)
     left_x, right_x, top = 205, width - 215, height - 62
     issuer = [f"UBND {data.commune_name.upper()}"]
-    y = _centred_lines(canvas, issuer, left_x, top, FONT, 11, 15)
+    y = centred_lines(canvas, issuer, left_x, top, FONT, 11, 15)
     centre_lines = simpleSplit(data.centre_name.upper(), FONT_BOLD, 11, 330)
-    y = _centred_lines(canvas, centre_lines, left_x, y, FONT_BOLD, 11, 15)
+    y = centred_lines(canvas, centre_lines, left_x, y, FONT_BOLD, 11, 15)
     canvas.setLineWidth(0.6)
     canvas.setStrokeColor(colors.black)
     canvas.line(left_x - 40, y + 7, left_x + 40, y + 7)
-    _centred_lines(canvas, ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"], right_x, top, FONT_BOLD, 11.5, 15)
-    _centred_lines(canvas, ["Độc lập - Tự do - Hạnh phúc"], right_x, top - 16, FONT_BOLD, 12, 15)
+    centred_lines(canvas, ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"], right_x, top, FONT_BOLD, 11.5, 15)
+    centred_lines(canvas, ["Độc lập - Tự do - Hạnh phúc"], right_x, top - 16, FONT_BOLD, 12, 15)
     motto_width = pdfmetrics.stringWidth("Độc lập - Tự do - Hạnh phúc", FONT_BOLD, 12)
     canvas.line(right_x - motto_width / 2, top - 22, right_x + motto_width / 2, top - 22)
 

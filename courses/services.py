@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import math
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -43,6 +42,7 @@ from courses.models import (
 from courses.scheduling import Interval, Recurrence, ScheduleError, check_within_class, expand, find_conflicts
 from lms.celery import enqueue_after_commit
 from lms.core.models import AuditEvent
+from lms.core.pdf import new_code
 from lms.core.services import audit
 from lms.core.signals import learning_records_changed
 from lms.extensions import db, utcnow
@@ -58,7 +58,6 @@ from lms.registry.models import (
 COMPLETION_WORK = "class_completion"
 # Shown on the public verification page, whose readers are Vietnamese: stored in Vietnamese.
 REVOKED_NOT_COMPLETED = "Không còn đáp ứng điều kiện hoàn thành khóa học (điểm danh đã được sửa)"
-CERTIFICATE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
 
 
 class CourseError(ValueError):
@@ -121,6 +120,10 @@ def create_course(*, unit: AdminUnit, code: str, name: str, category: str, plann
         raise CourseError("the attendance share must be above 0 and at most 1", "min_attendance_share")
     if db.session.scalar(select(Course.id).where(Course.code == code)) is not None:
         raise CourseError(f"a course with code {code} already exists", "code")
+    from courses.it_skills import unknown_modules
+
+    if unknown := unknown_modules(module_codes):
+        raise CourseError(f"unknown IT-skills modules {', '.join(unknown)} (IU01 to IU15)", "module_codes")
     course = Course(unit_id=unit.id, code=code, name=name, category=category, planned_hours=planned_hours,
                     min_attendance_share=min_attendance_share, requires_assessment=requires_assessment,
                     description=description, module_codes=list(module_codes))
@@ -634,7 +637,7 @@ def _wanted_records(course_class: CourseClass, course: Course, completed: dict[i
 
 
 def _new_certificate_code() -> str:
-    return "-".join("".join(secrets.choice(CERTIFICATE_ALPHABET) for _ in range(4)) for _ in range(3))
+    return new_code()
 
 
 def _sync_certificates(class_id: int, completed: dict[int, date]) -> int:

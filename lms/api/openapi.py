@@ -193,6 +193,104 @@ def _courses_paths() -> dict[str, Any]:
     }
 
 
+def _it_paths() -> dict[str, Any]:
+    """The IT-skills programme (courses/it_api.py)."""
+    certificate_id = _id("it_certificate_id")
+    status = {"name": "status", "in": "query", "schema": {"enum": ["pending", "verified", "rejected"]}}
+    person = {"name": "person_id", "in": "query", "schema": {"type": "integer"}}
+    period = [{"name": "from", "in": "query", "schema": {"type": "string", "format": "date"},
+               "description": "first day of the period (default: 1 January of this year)"},
+              {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"},
+               "description": "last day of the period (default: 31 December of this year)"}]
+    upload = {"type": "object", "required": ["number", "issuer", "issued_on", "file"], "properties": {
+        "person_id": {"type": "integer", "description": "default: the caller's own person; another person needs "
+                                                        "the certificate-verification permission over them"},
+        "number": {"type": "string", "maxLength": 60}, "issuer": {"type": "string", "maxLength": 300,
+                                                                  "description": "the accredited test centre"},
+        "issued_on": {"type": "string", "format": "date"},
+        "file": {"type": "string", "format": "binary",
+                 "description": "PDF, JPEG or PNG within LMS_MAX_EVIDENCE_BYTES"}}}
+    return {
+        "/it/modules": {"get": {"tags": ["it-skills"], "summary": "Modules IU01–IU15, the standards' rules and the "
+                                "definition of trained in IT", "responses": {"200": _json(_ref("ItFramework")),
+                                                                             **ERRORS}}},
+        "/it/me/progress": {"get": {"tags": ["it-skills"], "summary": "The caller's own modules and standards",
+                                    "responses": {"200": _json(_ref("ItProgress")), **ERRORS}}},
+        "/it/persons/{person_id}/progress": {"get": {
+            "tags": ["it-skills"], "summary": "A person's modules (done, where from, missing) and standards met",
+            "parameters": [_id("person_id")], "responses": {"200": _json(_ref("ItProgress")), **ERRORS}}},
+        "/it/certificates": {
+            "get": {"tags": ["it-skills"], "summary": "National IT certificates: your own and those in your scope",
+                    "parameters": [*PAGING, status, person], "responses": {"200": _json(_page_of("ItCertificate")),
+                                                                           **ERRORS}},
+            "post": {"tags": ["it-skills"], "summary": "Record a national IT certificate with its scan (pending)",
+                     "parameters": [IDEMPOTENCY_KEY],
+                     "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": upload}}},
+                     "responses": {"201": _json(_ref("ItCertificate"), "Created"), **ERRORS}}},
+        "/it/certificates/{it_certificate_id}": {"get": {
+            "tags": ["it-skills"], "summary": "One certificate", "parameters": [certificate_id],
+            "responses": {"200": _json(_ref("ItCertificate")), **ERRORS}}},
+        "/it/certificates/{it_certificate_id}/scan": {"get": {
+            "tags": ["it-skills"], "summary": "The scan (private download; the person or a manager in scope)",
+            "parameters": [certificate_id], "responses": {"200": {"description": "The file", "content": {
+                "application/pdf": {}, "image/jpeg": {}, "image/png": {}}}, **ERRORS}}},
+        "/it/certificates/{it_certificate_id}/verify": {"post": _post(
+            "it-skills", "Verify: the person gets the basic modules", {"type": "object"}, _ref("ItCertificate"),
+            "it_certificate_id", status="200")},
+        "/it/certificates/{it_certificate_id}/reject": {"post": _post(
+            "it-skills", "Reject (or withdraw a verification): the modules it granted are removed",
+            {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string",
+                                                                                 "maxLength": 300}}},
+            _ref("ItCertificate"), "it_certificate_id", status="200")},
+        "/it/figures": {"get": {
+            "tags": ["it-skills"], "summary": "The plan figures of a commune or a province: numerators and "
+            "denominators, in total and per commune",
+            "parameters": [{"name": "unit_id", "in": "query", "required": True, "schema": {"type": "integer"}},
+                           *period], "responses": {"200": _json(_ref("ItFigures")), **ERRORS}}},
+    }
+
+
+def _it_schemas() -> dict[str, Any]:
+    integer, text, codes = {"type": "integer"}, {"type": "string"}, {"type": "array", "items": {"type": "string"}}
+    ratio = {"type": "object", "properties": {"numerator": integer, "denominator": integer, "denominator_is": text}}
+    nullable_day = {"type": ["string", "null"], "format": "date"}
+    return {
+        "ItFramework": {"type": "object", "properties": {
+            "source": text,
+            "modules": {"type": "array", "items": {"type": "object", "properties": {
+                "code": text, "level": {"enum": ["basic", "advanced"]}, "name_vi": text, "name_en": text}}},
+            "standards": {"type": "array", "items": {"type": "object", "properties": {
+                "code": text, "name_vi": text, "name_en": text, "requires_all": codes, "requires_standards": codes,
+                "choose_from": codes, "at_least": integer}}},
+            "certificate_grants": codes,
+            "trained_in_it": {"type": "object", "properties": {"standard": {"type": ["string", "null"]},
+                                                               "modules": codes}}}},
+        "ItProgress": {"type": "object", "properties": {
+            "person_id": integer, "full_name": text,
+            "modules": {"type": "array", "items": {"type": "object", "properties": {
+                "code": text, "level": text, "done": {"type": "boolean"}, "done_on": nullable_day,
+                "sources": {"type": "array", "items": text, "description": "class:12 or itcert:3"}}}},
+            "standards": {"type": "object", "additionalProperties": {"type": "boolean"}},
+            "trained_in_it": {"type": "boolean"}, "missing_basic": codes}},
+        "ItCertificate": {"type": "object", "properties": {
+            "id": integer, "person_id": integer, "number": text, "issuer": text,
+            "issued_on": {"type": "string", "format": "date"},
+            "status": {"enum": ["pending", "verified", "rejected"]}, "note": text,
+            "recorded_at": {"type": "string", "format": "date-time"},
+            "decided_at": {"type": ["string", "null"], "format": "date-time"}, "scan_url": text}},
+        "ItFigures": {"type": "object", "properties": {
+            "unit_id": integer, "from": {"type": "string", "format": "date"}, "to": {"type": "string",
+                                                                                     "format": "date"},
+            "trained_in_it": {"type": "object"}, "officers_organising_and_trained": ratio,
+            "associations_leader_manages_clc": ratio, "policy_study": ratio,
+            "communes": {"type": "array", "items": {"type": "object", "properties": {
+                "commune_id": integer, "name": text, "officers": integer, "meets_basic": integer,
+                "trained": integer, "organised": integer, "organised_and_trained": integer,
+                "has_association": {"type": "boolean"}, "leader_on_board": {"type": "boolean"},
+                "members": integer, "studied_policy": integer}}}}},
+    }
+
+
 def _courses_schemas() -> dict[str, Any]:
     integer, text, day = {"type": "integer"}, {"type": "string"}, {"type": "string", "format": "date"}
     utc = {"type": "string", "format": "date-time"}
@@ -242,6 +340,245 @@ def _courses_schemas() -> dict[str, Any]:
             "issued_on": day, "revoked_on": {"type": ["string", "null"], "format": "date"},
             "learner": {"type": "string", "description": "family and middle names as initials: N. V. An"},
             "course": text, "class": text, "centre": text}},
+    }
+
+
+# --- eligibility and assessments (lms/titles/api.py) ---------------------------------------------------------
+
+ELIGIBILITY_FILTERS = [
+    {"name": "unit_id", "in": "query", "description": "A village (its rows) or a commune or any unit above (the "
+     "rows of the communes under it)", "schema": {"type": "integer"}},
+    {"name": "organisation_id", "in": "query", "description": "The organisation and its current members",
+     "schema": {"type": "integer"}},
+    {"name": "household_id", "in": "query", "description": "The household and its members",
+     "schema": {"type": "integer"}},
+    {"name": "clan_id", "in": "query", "description": "The clan and its households", "schema": {"type": "integer"}},
+    {"name": "title", "in": "query", "schema": {"enum": ["citizen", "family", "clan", "village_community", "unit",
+                                                         "commune_community"]}},
+    {"name": "year", "in": "query", "schema": {"type": "integer"}},
+    {"name": "status", "in": "query", "schema": {"enum": ["eligible", "not_eligible"]}},
+    {"name": "missing", "in": "query", "description": "Only rows missing this indicator (its code)",
+     "schema": {"type": "string"}},
+    {"name": "sort", "in": "query", "schema": {"enum": ["name", "score", "computed"], "default": "name"}},
+]
+ASSESSMENT_FILTERS = [
+    {"name": "subject_type", "in": "query", "schema": {"type": "string"}},
+    {"name": "subject_id", "in": "query", "schema": {"type": "integer"}},
+    {"name": "year", "in": "query", "schema": {"type": "integer"}},
+    {"name": "indicator", "in": "query", "schema": {"type": "string"}},
+    {"name": "unverified", "in": "query", "description": "true: only self-assessments waiting for verification",
+     "schema": {"type": "string", "enum": ["true"]}},
+]
+EVIDENCE_FILE = {"description": "The evidence file (PDF, JPEG or PNG), as a private download",
+                 "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+
+
+def _titles_eligibility_paths() -> dict[str, Any]:
+    eligibility_page = {"allOf": [_page_of("Eligibility"), {"type": "object", "properties": {"counts": {
+        "type": "object", "description": "Rows of the list by status, whatever the status filter",
+        "properties": {"eligible": {"type": "integer"}, "not_eligible": {"type": "integer"}}}}}]}
+    assessment_write = {"type": "object", "required": ["subject_type", "subject_id", "year", "indicator", "value"],
+                        "properties": {
+                            "subject_type": {"enum": ["person", "household", "clan", "village", "organisation",
+                                                      "commune"]},
+                            "subject_id": {"type": "integer"}, "year": {"type": "integer"},
+                            "indicator": {"type": "string", "description": "an assessed indicator of the active "
+                                                                            "criteria set for the subject's title"},
+                            "value": {"type": ["number", "string"], "description": "points, 1/0 (met/not met) or "
+                                                                                    "per cent, as the indicator says"},
+                            "source": {"enum": ["evaluator", "self"], "default": "evaluator"},
+                            "evidence_ref": {"type": "string", "maxLength": 300},
+                            "note": {"type": "string", "maxLength": 2000}}}
+    assessment_change = {"type": "object", "properties": {
+        "value": {"type": ["number", "string"]}, "source": {"enum": ["evaluator", "self"]},
+        "evidence_ref": {"type": "string", "maxLength": 300}, "note": {"type": "string", "maxLength": 2000},
+        "remove_evidence": {"type": "boolean"}},
+        "description": "A changed value or source of a self-assessment clears its verification"}
+    one = [_id("assessment_id")]
+    return {
+        "/titles/eligibility": {"get": {
+            "tags": ["titles"], "summary": "Eligibility in your scope, filtered", "parameters": [
+                *PAGING, *ELIGIBILITY_FILTERS], "responses": {"200": _json(eligibility_page), **ERRORS}}},
+        "/titles/eligibility/{eligibility_id}": _item("titles", "EligibilityDetail", "eligibility_id"),
+        "/titles/assessments": {
+            "get": {"tags": ["assessments"], "summary": "Assessments in your scope",
+                    "parameters": [*PAGING, *ASSESSMENT_FILTERS],
+                    "responses": {"200": _json(_page_of("Assessment")), **ERRORS}},
+            "post": {"tags": ["assessments"], "summary": "Enter an assessed indicator value",
+                     "parameters": [IDEMPOTENCY_KEY],
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": assessment_write}}},
+                     "responses": {"201": _json(_ref("Assessment"), "Created"), **ERRORS}},
+        },
+        "/titles/assessments/{assessment_id}": {
+            "get": _item("assessments", "Assessment", "assessment_id")["get"],
+            "patch": {"tags": ["assessments"], "summary": "Change an assessment", "parameters": one,
+                      "requestBody": {"required": True,
+                                      "content": {"application/json": {"schema": assessment_change}}},
+                      "responses": {"200": _json(_ref("Assessment")), **ERRORS}},
+            "delete": {"tags": ["assessments"], "summary": "Delete an assessment", "parameters": one,
+                       "responses": {"204": {"description": "Deleted"}, **ERRORS}},
+        },
+        "/titles/assessments/{assessment_id}/verify": {"post": {
+            "tags": ["assessments"], "summary": "Verify a self-assessment (refused without evidence where the "
+            "indicator needs it)", "parameters": [*one, IDEMPOTENCY_KEY],
+            "responses": {"200": _json(_ref("Assessment")), **ERRORS}}},
+        "/titles/assessments/{assessment_id}/evidence": {
+            "get": {"tags": ["assessments"], "summary": "The evidence file", "parameters": one,
+                    "responses": {"200": EVIDENCE_FILE, **ERRORS}},
+            "post": {"tags": ["assessments"], "summary": "Attach or replace the evidence file",
+                     "parameters": [*one, IDEMPOTENCY_KEY],
+                     "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                         "type": "object", "required": ["file"],
+                         "properties": {"file": {"type": "string", "format": "binary"}}}}}},
+                     "responses": {"200": _json(_ref("Assessment")), **ERRORS}},
+        },
+    }
+
+
+def _titles_eligibility_schemas() -> dict[str, Any]:
+    nullable_number = {"type": ["number", "null"]}
+    return {
+        "Eligibility": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "subject_type": {"type": "string"}, "subject_id": {"type": "integer"},
+            "subject_name": {"type": ["string", "null"]}, "title": {"type": "string"}, "year": {"type": "integer"},
+            "commune_id": {"type": "integer"}, "village_id": {"type": ["integer", "null"]},
+            "criteria_set_id": {"type": "integer"}, "eligible": {"type": "boolean"}, "score": nullable_number,
+            "level": {"type": ["integer", "null"]}, "missing": {"type": "array", "items": {"type": "string"}},
+            "computed_at": {"type": "string", "format": "date-time"}}},
+        "EligibilityDetail": {"allOf": [_ref("Eligibility"), {"type": "object", "properties": {
+            "criteria_set": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "code": {"type": "string"}, "version": {"type": "integer"},
+                "name": {"type": "string"}, "status": {"enum": ["official", "provisional"]},
+                "source": {"type": "string"}}},
+            "explanation": {"type": "array", "items": {"type": "object", "description": "The engine's breakdown "
+                            "item (indicator, value, points or met, source, missing) with sentences in the "
+                            "request's language", "properties": {
+                                "indicator": {"type": "string"}, "name": {"type": "string"},
+                                "kind": {"type": "string"}, "satisfied": {"type": "boolean"},
+                                "source_text": {"type": "string"}, "missing_text": {"type": "string"},
+                                "assessment_id": {"type": ["integer", "null"]}}}},
+            "members": {"type": ["object", "null"], "description": "Query arguments of the members' list"}}}]},
+        "Assessment": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "subject_type": {"type": "string"}, "subject_id": {"type": "integer"},
+            "year": {"type": "integer"}, "indicator": {"type": "string"}, "value": {"type": "number"},
+            "source": {"enum": ["evaluator", "self"]}, "counts": {"type": "boolean"},
+            "verified_at": {"type": ["string", "null"], "format": "date-time"},
+            "verified_by_id": {"type": ["integer", "null"]}, "has_evidence": {"type": "boolean"},
+            "evidence_file": {"type": "boolean"}, "evidence_ref": {"type": "string"}, "note": {"type": "string"},
+            "commune_id": {"type": "integer"}, "assessed_by_id": {"type": ["integer", "null"]},
+            "assessed_at": {"type": "string", "format": "date-time"}}},
+    }
+
+
+# --- registrations and recognitions (lms/titles/recognition_api.py) ---------------------------------------------
+
+TITLE_ENUM = {"enum": ["citizen", "family", "clan", "village_community", "unit", "commune_community"]}
+RECOGNITION_STATUS_ENUM = {"enum": ["proposed", "recognised", "rejected", "revoked"]}
+TRANSITION_CONFLICT = {"description": "The status no longer allows the change (decided by someone else meanwhile); "
+                                      "`errors` names each recognition", "content": {
+                           "application/problem+json": {"schema": _ref("Problem")}}}
+
+
+def _titles_paths() -> dict[str, Any]:
+    year = {"type": "integer", "minimum": 2000, "maximum": 2100}
+    ids = {"type": "array", "minItems": 1, "maxItems": 5000, "items": {"type": "integer"}}
+    filters = [{"name": "year", "in": "query", "schema": {"type": "integer"}},
+               {"name": "title", "in": "query", "schema": TITLE_ENUM}]
+    reason = {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string",
+                                                                                 "maxLength": 2000}}}
+    items = {"type": "object", "properties": {"items": {"type": "array", "items": _ref("Recognition")}}}
+
+    def single(summary: str) -> dict[str, Any]:
+        return {"post": {"tags": ["recognitions"], "summary": summary, "parameters": [_id("recognition_id")],
+                         "requestBody": {"required": True, "content": {"application/json": {"schema": reason}}},
+                         "responses": {"200": _json(_ref("Recognition")), "409": TRANSITION_CONFLICT, **ERRORS}}}
+
+    return {
+        "/titles/registrations": {
+            "get": _list("registrations", "Registration", *filters)["get"],
+            "post": _post("registrations", "Register one subject (subject_id) or many (subject_ids) for a title "
+                          "and year; subjects registered before are listed in `already`",
+                          {"type": "object", "required": ["title", "year"], "properties": {
+                              "title": TITLE_ENUM, "year": year, "subject_id": {"type": "integer"},
+                              "subject_ids": ids}},
+                          _ref("RegistrationResult")),
+        },
+        "/titles/registrations/import": {"post": {
+            "tags": ["registrations"], "summary": "Register the subjects a spreadsheet lists; every error with its "
+                                                  "row and column; all or nothing",
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file", "commune_id", "title", "year"], "properties": {
+                    "file": {"type": "string", "format": "binary"}, "commune_id": {"type": "integer"},
+                    "title": TITLE_ENUM, "year": year}}}}},
+            "responses": {"201": _json(_ref("RegistrationResult"), "Created"), **ERRORS}}},
+        "/titles/recognitions": _list("recognitions", "Recognition", *filters,
+                                      {"name": "status", "in": "query", "schema": RECOGNITION_STATUS_ENUM}),
+        "/titles/recognitions/{recognition_id}": _item("recognitions", "RecognitionDetail", "recognition_id"),
+        "/titles/proposable": {"get": {
+            "tags": ["recognitions"], "summary": "Eligible subjects of a commune not yet proposed",
+            "parameters": [*PAGING, {"name": "commune_id", "in": "query", "required": True,
+                                     "schema": {"type": "integer"}},
+                           {"name": "year", "in": "query", "required": True, "schema": {"type": "integer"}},
+                           {"name": "title", "in": "query", "required": True, "schema": TITLE_ENUM},
+                           {"name": "village_id", "in": "query", "schema": {"type": "integer"}}],
+            "responses": {"200": _json(_page_of("Proposable")), **ERRORS}}},
+        "/titles/recognitions/propose": {"post": _post(
+            "recognitions", "Propose eligible subjects (all or nothing; a non-eligible one is named with what it "
+            "lacks)", {"type": "object", "required": ["title", "year", "subject_ids"], "properties": {
+                "title": TITLE_ENUM, "year": year, "subject_ids": ids}}, items)},
+        "/titles/recognitions/decide": {"post": {**_post(
+            "recognitions", "Recognise proposals under one decision; an empty authority is taken from the "
+            "approvals configuration", {"type": "object", "required": ["recognition_ids", "decision_number",
+                                                                       "decision_date"], "properties": {
+                "recognition_ids": ids, "decision_number": {"type": "string", "maxLength": 60},
+                "decision_date": {"type": "string", "format": "date"},
+                "authority": {"type": "string", "maxLength": 200}}}, items, status="200"),
+            "responses": {"200": _json(items), "409": TRANSITION_CONFLICT, **ERRORS}}},
+        "/titles/recognitions/{recognition_id}/reject": single("Reject a proposal, with the reason"),
+        "/titles/recognitions/{recognition_id}/revoke": single("Revoke a recognition, with the reason"),
+        "/titles/verify/{code}": {"get": {
+            "tags": ["recognitions"], "summary": "Public verification of a certificate of recognition",
+            "security": [], "parameters": [{"name": "code", "in": "path", "required": True,
+                                            "schema": {"type": "string"}}],
+            "responses": {"200": _json(_ref("RecognitionVerification")), "404": PROBLEM}}},
+    }
+
+
+def _titles_schemas() -> dict[str, Any]:
+    integer, text, day = {"type": "integer"}, {"type": "string"}, {"type": "string", "format": "date"}
+    maybe_day = {"type": ["string", "null"], "format": "date"}
+    maybe_text = {"type": ["string", "null"]}
+    return {
+        "Registration": {"type": "object", "properties": {
+            "id": integer, "subject_type": text, "subject_id": integer, "subject_name": maybe_text,
+            "title": TITLE_ENUM, "year": integer, "commune_id": integer, "registered_on": day}},
+        "RegistrationResult": {"type": "object", "properties": {
+            "title": TITLE_ENUM, "year": integer, "created": {"type": "array", "items": integer},
+            "already": {"type": "array", "items": integer}}},
+        "Proposable": {"type": "object", "properties": {
+            "subject_type": text, "subject_id": integer, "subject_name": maybe_text,
+            "village_id": {"type": ["integer", "null"]}, "score": {"type": ["number", "null"]},
+            "level": {"type": ["integer", "null"]}}},
+        "Recognition": {"type": "object", "properties": {
+            "id": integer, "subject_type": text, "subject_id": integer, "subject_name": maybe_text,
+            "title": TITLE_ENUM, "year": integer, "level": {"type": ["integer", "null"]},
+            "status": RECOGNITION_STATUS_ENUM, "commune_id": integer, "village_id": {"type": ["integer", "null"]},
+            "score": {"type": ["number", "null"]}, "criteria_set_id": {"type": ["integer", "null"]},
+            "decision_number": maybe_text, "decision_date": maybe_day, "authority": maybe_text,
+            "valid_until": maybe_day, "certificate_code": maybe_text, "reason": maybe_text,
+            "proposed_at": {"type": "string", "format": "date-time"},
+            "revoked_at": {"type": ["string", "null"], "format": "date-time"}}},
+        "RecognitionDetail": {"allOf": [_ref("Recognition"), {"type": "object", "properties": {
+            "breakdown": {"type": "array", "items": {"type": "object"},
+                          "description": "the eligibility snapshot the proposal was based on"}}}]},
+        "RecognitionVerification": {"type": "object", "properties": {
+            "code": text, "title": TITLE_ENUM, "title_name": text, "year": integer,
+            "level": {"type": ["integer", "null"]}, "status": {"enum": ["valid", "expired", "revoked"]},
+            "valid": {"type": "boolean"}, "valid_until": maybe_day, "decision_number": text,
+            "decision_date": maybe_day, "authority": text, "revoked_on": maybe_day,
+            "holder": {"type": "string", "description": "persons and households: family and middle names as "
+                                                         "initials (Hộ N. V. An)"},
+            "commune": text}},
     }
 
 
@@ -298,6 +635,9 @@ def document() -> dict[str, Any]:
                 "responses": {"202": _json(_ref("ImportJob"), "Accepted"), **ERRORS}}},
             "/imports/{job_id}": _item("imports", "ImportJob", "job_id"),
             **_courses_paths(),
+            **_it_paths(),
+            **_titles_eligibility_paths(),
+            **_titles_paths(),
             **_titles_run_paths(),
         },
         "components": {
@@ -348,6 +688,9 @@ def document() -> dict[str, Any]:
                         "message": {"type": "string"}, "message_vi": {"type": "string"}}}},
                     "unit_id": {"type": "integer"}}},
                 **_courses_schemas(),
+                **_it_schemas(),
+                **_titles_eligibility_schemas(),
+                **_titles_schemas(),
                 **_titles_run_schemas(),
             },
         },

@@ -8,4 +8,14 @@ from flask import Blueprint
 
 bp = Blueprint("titles", __name__, template_folder="templates", url_prefix="/titles")
 
-from lms.titles import dirty, models, run_api, run_views  # noqa: E402,F401 - models, the signal receiver, routes
+from lms.titles import (  # noqa: E402,F401 - registers the models, the signal receiver and the routes
+    api,
+    dirty,
+    documents,
+    models,
+    recognition_api,
+    recognition_views,
+    run_api,
+    run_views,
+    views,
+)

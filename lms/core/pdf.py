@@ -1,0 +1,88 @@
+"""What every printed document shares: the vendored DejaVu fonts (the 14 standard PDF fonts have no glyphs for
+"ễ" or "ở"), Vietnamese date and number formats, the QR code, and the verification codes printed under it.
+
+Used by the course certificates (``courses/documents.py``) and the certificates of recognition
+(``lms/titles/documents.py``); neither reaches into the other.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib import colors
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+import lms
+
+FONT = "DejaVuSans"
+FONT_BOLD = "DejaVuSans-Bold"
+_FONT_DIR = Path(lms.__file__).resolve().parent / "static" / "vendor" / "dejavu"
+
+DARK_RED = colors.HexColor("#9b1c1c")
+NAVY = colors.HexColor("#1f3864")
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
+
+
+def register_fonts() -> None:
+    """Register the DejaVu faces with reportlab once per process (registration is global and idempotent)."""
+    if FONT in pdfmetrics.getRegisteredFontNames():
+        return
+    pdfmetrics.registerFont(TTFont(FONT, str(_FONT_DIR / "DejaVuSans.ttf")))
+    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(_FONT_DIR / "DejaVuSans-Bold.ttf")))
+    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD)
+
+
+def vi_date(day: date | None) -> str:
+    return day.strftime("%d/%m/%Y") if day else ""
+
+
+def vi_long_date(day: date) -> str:
+    """"ngày 05 tháng 03 năm 2026", as written under a place name on Vietnamese documents."""
+    return f"ngày {day:%d} tháng {day:%m} năm {day.year}"
+
+
+def vi_number(value: Decimal | float | int) -> str:
+    """12 → "12", 1.5 → "1,5" (Vietnamese decimal comma), without trailing zeros."""
+    text = f"{Decimal(value).normalize():f}"
+    return text.replace(".", ",")
+
+
+def qr_drawing(payload: str, size: float) -> Drawing:
+    """A square drawing of the QR code of ``payload`` (error correction M: survives a crease or a smudge)."""
+    widget = QrCodeWidget(payload, barLevel="M", barBorder=2)
+    x0, y0, x1, y1 = widget.getBounds()
+    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
+    drawing.add(widget)
+    return drawing
+
+
+def centred_lines(canvas: Canvas, lines: list[str], x: float, y: float, font: str, size: float,
+                  leading: float) -> float:
+    """Draw ``lines`` centred on ``x`` from ``y`` down; returns the baseline after the last one."""
+    canvas.setFont(font, size)
+    for line in lines:
+        canvas.drawCentredString(x, y, line)
+        y -= leading
+    return y
+
+
+def new_code() -> str:
+    """A fresh verification code as printed: three groups of four letters and digits ("ABCD-EFGH-JKLM")."""
+    return "-".join("".join(secrets.choice(CODE_ALPHABET) for _ in range(4)) for _ in range(3))
+
+
+def normalise_code(raw: str) -> str:
+    """A code as people type it ("abcd efgh jklm", "ABCDEFGHJKLM") → as printed ("ABCD-EFGH-JKLM")."""
+    letters = re.sub(r"[^0-9A-Za-z]", "", raw).upper()
+    if len(letters) == 12:
+        return "-".join(letters[i:i + 4] for i in range(0, 12, 4))
+    return " ".join(raw.split()).upper()[:40]

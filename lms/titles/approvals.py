@@ -1,0 +1,135 @@
+"""Who decides which title: configuration, not code (the post-2025 authorities differ from those in the circulars).
+
+``lms/titles/data/approvals.toml`` says, for each title (and, for a Learning Unit, the level that manages the
+organisation), which level of the hierarchy decides — commune or province — and the authority's name as written on
+the decision. An administrator replaces the file through the app config ``TITLES_APPROVALS_FILE``.
+
+A user may decide a recognition only if they hold ``titles.approve`` on a unit **of that level** whose subtree
+contains the subject's commune (or a pre-2025 commune that a unit of theirs replaced): a province leader does not
+sign a family's recognition, and a commune leader does not sign their own commune's learning-community title.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import or_, select
+from sqlalchemy.orm import aliased
+
+from lms.auth.models import Role
+from lms.auth.permissions import ROLE_PERMISSIONS, Permission
+from lms.extensions import db
+from lms.registry.models import AdminUnit, Organisation, UnitLevel, UnitLineage, subtree
+from lms.titles.models import Title
+
+DEFAULT_FILE = Path(__file__).resolve().parent / "data" / "approvals.toml"
+LEVELS = (UnitLevel.COMMUNE.value, UnitLevel.PROVINCE.value)
+
+
+class ApprovalsConfigError(ValueError):
+    """The approvals file is malformed: the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    level: str  # the level whose approvers decide: "commune" or "province"
+    authority: str  # a pattern with {commune} and {province}
+
+
+def _rule(entry: Any, where: str) -> Rule:
+    if not isinstance(entry, dict) or entry.get("level") not in LEVELS or not isinstance(entry.get("authority"), str):
+        raise ApprovalsConfigError(f"{where}: needs level = \"commune\" or \"province\" and an authority text")
+    return Rule(level=entry["level"], authority=entry["authority"])
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, mtime: float) -> dict[str, Any]:
+    with open(path, "rb") as handle:
+        data = tomllib.load(handle)
+    table: dict[str, Any] = {}
+    for title in Title:
+        if title.value not in data:
+            raise ApprovalsConfigError(f"{path}: no entry for the title {title.value!r}")
+        entry = data[title.value]
+        by_level = {level: _rule(sub, f"{path} [{title.value}.managing_level.{level}]")
+                    for level, sub in (entry.get("managing_level") or {}).items()}
+        table[title.value] = (_rule(entry, f"{path} [{title.value}]"), by_level)
+    return table
+
+
+def _table() -> dict[str, Any]:
+    path = str(current_app.config.get("TITLES_APPROVALS_FILE") or DEFAULT_FILE)
+    return _load(path, Path(path).stat().st_mtime)
+
+
+def rule_for(title: str, managing_level: str | None = None) -> Rule:
+    """The rule of ``title``; for a Learning Unit, the one of the level that manages the organisation."""
+    default, by_level = _table()[title]
+    return by_level.get(managing_level or "", default)
+
+
+def rules_for(rows: Iterable[tuple[int, str, str, int]]) -> dict[int, Rule]:
+    """Rules of many recognitions at once: ``rows`` are ``(key, title, subject_type, subject_id)``; one query for
+    the organisations' managing levels."""
+    rows = list(rows)
+    organisation_ids = {subject_id for _, title, _, subject_id in rows if title == Title.UNIT}
+    levels = dict(db.session.execute(select(Organisation.id, Organisation.managing_level)
+                                     .where(Organisation.id.in_(organisation_ids))).tuples().all()) \
+        if organisation_ids else {}
+    return {key: rule_for(title, levels.get(subject_id) if title == Title.UNIT else None)
+            for key, title, _, subject_id in rows}
+
+
+def _place(unit: AdminUnit | None) -> str:
+    """"xã Ea Tu", "tỉnh Quảng Ngãi": the kind in lower case, as written inside a sentence."""
+    if unit is None:
+        return ""
+    return f"{unit.kind[:1].lower()}{unit.kind[1:]} {unit.name}".strip()
+
+
+def places(commune_ids: Iterable[int]) -> dict[int, tuple[AdminUnit, AdminUnit | None]]:
+    """Each commune with its province (two queries whatever the number)."""
+    communes = list(db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(set(commune_ids)))))
+    ancestor_ids = {int(part) for c in communes for part in c.path.strip("/").split("/") if part.isdigit()}
+    provinces = {u.id: u for u in db.session.scalars(select(AdminUnit).where(
+        AdminUnit.id.in_(ancestor_ids), AdminUnit.level == UnitLevel.PROVINCE.value))}
+    result = {}
+    for commune in communes:
+        ids = [int(p) for p in commune.path.strip("/").split("/") if p.isdigit()]
+        province = next((provinces[i] for i in ids if i in provinces), None)
+        result[commune.id] = (commune, province)
+    return result
+
+
+def authority_name(rule: Rule, commune: AdminUnit, province: AdminUnit | None) -> str:
+    return rule.authority.format(commune=_place(commune), province=_place(province))
+
+
+def deciding_paths(user: Any, level: str) -> list[str]:
+    """Subtree roots where ``user`` holds ``titles.approve`` on a unit of ``level``, with the pre-2025 units those
+    replaced (one query for the lineage)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    assigned = sorted({a.unit.path for a in user.roles if a.unit.level == level
+                       and Permission.TITLES_APPROVE in ROLE_PERMISSIONS[Role(a.role)]})
+    if not assigned:
+        return []
+    old, new = aliased(AdminUnit), aliased(AdminUnit)
+    predecessors = db.session.scalars(
+        select(old.path).join(UnitLineage, UnitLineage.old_unit_id == old.id)
+        .join(new, UnitLineage.new_unit_id == new.id)
+        .where(or_(*(subtree(new.path, p) for p in assigned))).distinct())
+    return [*assigned, *predecessors]
+
+
+def refused(user: Any, rules: dict[int, Rule], commune_paths: dict[int, str]) -> set[int]:
+    """Keys (of ``rules``) the user may not decide; ``commune_paths`` maps the same keys to the commune's path."""
+    paths = {level: deciding_paths(user, level) for level in {rule.level for rule in rules.values()}}
+    return {key for key, rule in rules.items()
+            if not any(commune_paths[key].startswith(p) for p in paths[rule.level])}

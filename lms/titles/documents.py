@@ -1,0 +1,219 @@
+"""Certificates of recognition (PDF, Vietnamese, with the QR code of the public verification page) and that page.
+
+The builder takes plain data and returns bytes (testable without a request); fonts, dates and the QR code come
+from ``lms/core/pdf.py``, shared with the course certificates. The verification pages are the only public pages of
+titles: rate-limited with the same budget as the course certificates (enough for people, too little to guess
+codes), not indexed, and they show the minimum a third party needs — never an ID number, a birth date or a full
+personal name.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date
+
+from flask import Response, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from reportlab.graphics import renderPDF
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfgen.canvas import Canvas
+
+from lms.auth.decorators import permission_required
+from lms.auth.permissions import Permission
+from lms.core.pdf import (
+    DARK_RED,
+    FONT,
+    FONT_BOLD,
+    NAVY,
+    centred_lines,
+    normalise_code,
+    qr_drawing,
+    register_fonts,
+    vi_date,
+    vi_long_date,
+)
+from lms.core.services import audit
+from lms.extensions import db, limiter
+from lms.registry.models import AdminUnit
+from lms.titles import approvals, bp, recognition
+from lms.titles.models import Recognition, RecognitionStatus, Title
+from lms.titles.recognition_forms import TITLE_NAMES
+
+verify_limit = limiter.shared_limit("30 per minute", scope="certificate-verify")
+
+
+def verification_url(code: str) -> str:
+    """What the certificate's QR code encodes: the absolute address of its public verification page."""
+    return url_for("titles.recognition_verify", code=code, _external=True)
+
+
+@dataclass(frozen=True)
+class RecognitionCertificate:
+    code: str
+    title_name: str  # "Gia đình học tập"
+    year: int
+    level: int | None
+    subject_label: str  # "Gia đình", "Công dân", "Đơn vị"…
+    subject_name: str
+    address: str  # "Thôn Một, xã Ea Tu, tỉnh Quảng Ngãi"
+    place: str  # the place name written before the date: "Ea Tu"
+    decision_number: str
+    decision_date: date
+    authority: str
+    valid_until: date | None
+    verify_url: str
+
+
+SUBJECT_LABELS = {
+    Title.CITIZEN: "Công dân", Title.FAMILY: "Gia đình", Title.CLAN: "Dòng họ", Title.VILLAGE_COMMUNITY: "Thôn",
+    Title.UNIT: "Đơn vị", Title.COMMUNE_COMMUNITY: "Xã",
+}
+
+
+def certificate_data(row: Recognition, verify_url: str) -> RecognitionCertificate:
+    """The certificate of a recognised subject (a constant number of queries)."""
+    assert row.decision_date is not None
+    assert row.certificate_code is not None
+    subject = recognition.subjects(row.subject_type, [row.subject_id]).get(row.subject_id)
+    commune, province = approvals.places([row.commune_id])[row.commune_id]
+    village = db.session.get(AdminUnit, row.village_id) if row.village_id else None
+    parts = [u.full_name for u in (village, commune, province) if u is not None and u.id != row.subject_id]
+    return RecognitionCertificate(
+        code=row.certificate_code, title_name=recognition.TITLE_NAMES_VI[Title(row.title)], year=row.year,
+        level=row.level, subject_label=SUBJECT_LABELS[Title(row.title)],
+        subject_name=subject.name if subject else "", address=", ".join(parts), place=commune.name,
+        decision_number=row.decision_number, decision_date=row.decision_date, authority=row.authority,
+        valid_until=row.valid_until, verify_url=verify_url)
+
+
+def certificate_pdf(data: RecognitionCertificate) -> bytes:
+    """The certificate of recognition: A4 landscape, in Vietnamese, with the verification code and its QR."""
+    register_fonts()
+    buffer = io.BytesIO()
+    width, height = landscape(A4)
+    canvas = Canvas(buffer, pagesize=(width, height), pageCompression=1)
+    canvas.setTitle(f"Giấy công nhận {data.title_name} năm {data.year} — {data.code}")
+    canvas.setAuthor(data.authority)
+    canvas.setSubject(f"{data.title_name} năm {data.year}")
+
+    canvas.setStrokeColor(DARK_RED)
+    canvas.setLineWidth(3)
+    canvas.rect(18, 18, width - 36, height - 36)
+    canvas.setLineWidth(0.8)
+    canvas.rect(26, 26, width - 52, height - 52)
+
+    canvas.setFillColor(colors.black)
+    left_x, right_x, top = 205, width - 215, height - 62
+    issuer = simpleSplit(data.authority.upper(), FONT_BOLD, 11, 330)
+    y = centred_lines(canvas, issuer, left_x, top, FONT_BOLD, 11, 15)
+    canvas.setLineWidth(0.6)
+    canvas.setStrokeColor(colors.black)
+    canvas.line(left_x - 40, y + 7, left_x + 40, y + 7)
+    centred_lines(canvas, ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"], right_x, top, FONT_BOLD, 11.5, 15)
+    centred_lines(canvas, ["Độc lập - Tự do - Hạnh phúc"], right_x, top - 16, FONT_BOLD, 12, 15)
+    motto_width = pdfmetrics.stringWidth("Độc lập - Tự do - Hạnh phúc", FONT_BOLD, 12)
+    canvas.line(right_x - motto_width / 2, top - 22, right_x + motto_width / 2, top - 22)
+
+    canvas.setFillColor(DARK_RED)
+    canvas.setFont(FONT_BOLD, 26)
+    canvas.drawCentredString(width / 2, height - 165, "GIẤY CÔNG NHẬN")
+    canvas.setFont(FONT_BOLD, 20)
+    level = f" — mức độ {data.level}" if data.level else ""
+    canvas.drawCentredString(width / 2, height - 195, f"“{data.title_name.upper()}” NĂM {data.year}{level}")
+    canvas.setFillColor(colors.black)
+
+    label_x, value_x = 150, 320
+    rows = [
+        (f"{data.subject_label}:", data.subject_name, FONT_BOLD, 16),
+        ("Địa chỉ:", data.address, FONT, 12.5),
+        ("Theo Quyết định số:", f"{data.decision_number} ngày {vi_date(data.decision_date)}", FONT, 12.5),
+        ("Của:", data.authority, FONT, 12.5),
+        ("Có giá trị đến hết ngày:", vi_date(data.valid_until) or "—", FONT, 12.5),
+    ]
+    y = height - 240
+    for label, value, font, size in rows:
+        canvas.setFont(FONT, 12.5)
+        canvas.drawString(label_x, y, label)
+        canvas.setFillColor(NAVY if font == FONT_BOLD else colors.black)
+        for line in simpleSplit(value, font, size, width - value_x - 90)[:3]:
+            canvas.setFont(font, size)
+            canvas.drawString(value_x, y, line)
+            y -= size + 6
+        canvas.setFillColor(colors.black)
+        y -= 6
+
+    sign_x = width - 215
+    canvas.setFont(FONT, 12)
+    canvas.drawCentredString(sign_x, 150, f"{data.place}, {vi_long_date(data.decision_date)}")
+    centred_lines(canvas, simpleSplit(data.authority.upper(), FONT_BOLD, 11, 300)[:2], sign_x, 132, FONT_BOLD, 11,
+                  14)
+    canvas.setFont(FONT, 9)
+    canvas.drawCentredString(sign_x, 104, "(Ký, ghi rõ họ tên, đóng dấu)")
+
+    qr_size = 92
+    renderPDF.draw(qr_drawing(data.verify_url, qr_size), canvas, 48, 40)
+    text_x = 48 + qr_size + 10
+    canvas.setFont(FONT, 9)
+    canvas.drawString(text_x, 118, "Mã xác thực:")
+    canvas.setFont(FONT_BOLD, 12)
+    canvas.drawString(text_x, 102, data.code)
+    canvas.setFont(FONT, 8)
+    y = 86
+    for line in ["Quét mã QR hoặc tra cứu tại:", *simpleSplit(data.verify_url, FONT, 8, 250)]:
+        canvas.drawString(text_x, y, line)
+        y -= 10
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+# --- routes ----------------------------------------------------------------------------------------------------
+
+
+@bp.get("/recognitions/<int:recognition_id>/certificate.pdf")
+@permission_required(Permission.TITLES_VIEW)
+def recognition_certificate(recognition_id: int):
+    row = db.session.scalar(recognition.recognitions_select(current_user).where(Recognition.id == recognition_id))
+    if row is None:
+        abort(404)
+    if row.status != RecognitionStatus.RECOGNISED:
+        abort(409 if row.status == RecognitionStatus.PROPOSED else 410,
+              description=_("Only a recognised title has a certificate (this one is %(status)s).",
+                            status=row.status))
+    content = certificate_pdf(certificate_data(row, verification_url(row.certificate_code or "")))
+    audit("recognition.certificate", row, code=row.certificate_code)
+    db.session.commit()
+    return Response(content, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="cong-nhan-{row.certificate_code}.pdf"',
+        "Cache-Control": "private, no-store"})
+
+
+@bp.get("/verify")
+@verify_limit
+def recognition_verify_form():
+    """Public: type the code printed under the QR code."""
+    code = normalise_code(request.args.get("code", ""))
+    if code:
+        return redirect(url_for("titles.recognition_verify", code=code))
+    return render_template("titles/recognition/verify_form.html")
+
+
+@bp.get("/verify/<code>")
+@verify_limit
+def recognition_verify(code: str):
+    """Public: is this certificate of recognition genuine, and still valid?"""
+    row = recognition.find_by_code(code) if len(code) <= 40 else None
+    if row is None:
+        response = Response(render_template("titles/recognition/verify_unknown.html", code=code[:40]), status=404)
+    else:
+        response = Response(render_template("titles/recognition/verify.html", view=recognition.public_view(row),
+                                            title_names=TITLE_NAMES))
+    response.headers["X-Robots-Tag"] = "noindex"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+

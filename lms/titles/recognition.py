@@ -1,0 +1,821 @@
+"""Registration and the recognition workflow: register → (the engine evaluates) → propose → decide → (revoke).
+
+Statuses move forward only::
+
+    proposed ──► recognised ──► revoked
+        └──────► rejected
+
+A proposal copies the eligibility row it stands on (score, level, breakdown, criteria-set version), so the record
+of why survives later changes. A decision is recorded for many proposals at once (one decision number, date and
+authority). Two approvers deciding the same proposal: the rows are read ``FOR UPDATE`` (PostgreSQL; SQLite write
+transactions are serialised, ADR 3) and only ``proposed`` rows move, so the second one gets a
+:class:`TransitionConflict` naming the rows that are no longer proposals.
+
+Services flush and never commit; every operation is all or nothing (one refused item refuses the call) and over
+many rows costs a few statements, not one per row. Registrations and decisions mark the commune-year for
+evaluation (``mark_dirty``): group titles may count recognised members.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from flask import has_request_context
+from openpyxl import load_workbook
+from sqlalchemy import DateTime, Integer, Select, case, cast, false, insert, literal, null, select
+from sqlalchemy.orm import aliased
+
+from lms.auth.permissions import Permission, in_scope, scoped
+from lms.core.models import AuditEvent
+from lms.core.pdf import new_code, normalise_code
+from lms.extensions import db, utcnow
+from lms.registry.models import (
+    HEAD_RELATIONS,
+    AdminUnit,
+    Clan,
+    Household,
+    Organisation,
+    Person,
+    UnitLevel,
+    subtree,
+)
+from lms.registry.pii import InvalidIdNumber, id_number_hash, normalise_id_number
+from lms.registry.text import fold, initials_name
+from lms.titles import approvals, explain
+from lms.titles.dirty import mark_dirty
+from lms.titles.models import (
+    TITLE_SUBJECT,
+    CriteriaSet,
+    Eligibility,
+    Recognition,
+    RecognitionStatus,
+    Registration,
+    SubjectType,
+    Title,
+)
+
+MAX_ITEMS = 5000  # one commune's households fit; a province does not belong in one request
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+
+# Allowed moves: from → to.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    RecognitionStatus.PROPOSED: frozenset({RecognitionStatus.RECOGNISED, RecognitionStatus.REJECTED}),
+    RecognitionStatus.RECOGNISED: frozenset({RecognitionStatus.REVOKED}),
+    RecognitionStatus.REJECTED: frozenset(),
+    RecognitionStatus.REVOKED: frozenset(),
+}
+
+# The titles as printed on certificates and shown on the public page (Vietnamese, whatever the reader's language).
+TITLE_NAMES_VI = {
+    Title.CITIZEN: "Công dân học tập", Title.FAMILY: "Gia đình học tập", Title.CLAN: "Dòng họ học tập",
+    Title.VILLAGE_COMMUNITY: "Cộng đồng học tập cấp thôn", Title.UNIT: "Đơn vị học tập",
+    Title.COMMUNE_COMMUNITY: "Cộng đồng học tập cấp xã",
+}
+
+
+class RecognitionError(ValueError):
+    """A refused operation. ``field`` names the input at fault; ``details`` lists per-item problems as
+    ``{"index", "subject_id" | "recognition_id", "message"}``."""
+
+    def __init__(self, message: str, field: str = "", details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.details = details or []
+
+
+class TransitionConflict(RecognitionError):
+    """A status change the record's current status does not allow (decided twice, revoking a proposal…): a 409."""
+
+
+# --- subjects --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subject:
+    id: int
+    name: str  # as shown to people who may see the registry
+    commune_id: int
+    village_id: int | None
+    public_name: str  # as shown on the public verification page: initials for persons and households
+
+
+def subjects(subject_type: str, ids: Iterable[int]) -> dict[int, Subject]:
+    """The named subjects of one type with their commune and village (one or two queries whatever the number)."""
+    ids = set(ids)
+    if not ids:
+        return {}
+    result: dict[int, Subject] = {}
+    if subject_type == SubjectType.PERSON:
+        home = aliased(AdminUnit)
+        is_village = home.level == UnitLevel.VILLAGE.value
+        rows = db.session.execute(
+            select(Person.id, Person.full_name, case((is_village, home.parent_id), else_=home.id),
+                   case((is_village, home.id), else_=null()))
+            .join(home, home.id == Person.unit_id).where(Person.id.in_(ids)))
+        for pid, name, commune_id, village_id in rows:
+            result[pid] = Subject(pid, name, commune_id, village_id, initials_name(name))
+    elif subject_type == SubjectType.HOUSEHOLD:
+        village = aliased(AdminUnit)
+        rows = db.session.execute(select(Household.id, Household.code, village.parent_id, village.id)
+                                  .join(village, village.id == Household.village_id).where(Household.id.in_(ids)))
+        heads: dict[int, str] = {}
+        with_head: set[int] = set()
+        for household_id, name, relation in db.session.execute(
+                select(Person.household_id, Person.full_name, Person.relation_to_head)
+                .where(Person.household_id.in_(ids)).order_by(Person.household_id, Person.sort_key)):
+            # The recorded head (chủ hộ) wins; otherwise the first member in name order.
+            if household_id not in heads or (relation in HEAD_RELATIONS and household_id not in with_head):
+                heads[household_id] = name
+                if relation in HEAD_RELATIONS:
+                    with_head.add(household_id)
+        for hid, code, commune_id, village_id in rows:
+            head = heads.get(hid, "")
+            name = f"Hộ {head} ({code})" if head else f"Hộ {code}"
+            public = f"Hộ {initials_name(head)}" if head else "Hộ gia đình"
+            result[hid] = Subject(hid, name, commune_id, village_id, public)
+    elif subject_type == SubjectType.CLAN:
+        for cid, name, commune_id in db.session.execute(select(Clan.id, Clan.name, Clan.commune_id)
+                                                        .where(Clan.id.in_(ids))):
+            result[cid] = Subject(cid, f"Dòng họ {name}", commune_id, None, f"Dòng họ {name}")
+    elif subject_type == SubjectType.ORGANISATION:
+        for oid, name, commune_id in db.session.execute(
+                select(Organisation.id, Organisation.name, Organisation.commune_id).where(Organisation.id.in_(ids))):
+            result[oid] = Subject(oid, name, commune_id, None, name)
+    else:
+        level = UnitLevel.VILLAGE if subject_type == SubjectType.VILLAGE else UnitLevel.COMMUNE
+        for unit in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(ids),
+                                                               AdminUnit.level == level.value)):
+            commune_id = unit.parent_id if level == UnitLevel.VILLAGE else unit.id
+            assert commune_id is not None
+            result[unit.id] = Subject(unit.id, unit.full_name, commune_id,
+                                      unit.id if level == UnitLevel.VILLAGE else None, unit.full_name)
+    return result
+
+
+def _communes_in_scope(commune_ids: Iterable[int], user: Any, permission: Permission) -> set[int]:
+    ids = set(commune_ids)
+    if not ids:
+        return set()
+    return set(db.session.scalars(select(AdminUnit.id).where(AdminUnit.id.in_(ids),
+                                                             in_scope(AdminUnit.path, user, permission))))
+
+
+def _check_year(year: int) -> None:
+    if not 2000 <= year <= 2100:
+        raise RecognitionError("The year must be between 2000 and 2100.", "year")
+
+
+def _audit_many(action: str, ids: Sequence[int], user: Any, **details: Any) -> None:
+    """One audit event per recognition, written in one statement."""
+    if ids:
+        db.session.execute(insert(AuditEvent), [
+            {"action": action, "object_type": "recognition", "object_id": str(rid),
+             "user_id": getattr(user, "id", None), "details": details, "at": utcnow()} for rid in ids])
+
+
+# --- registration ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RegistrationResult:
+    created: list[int] = field(default_factory=list)  # subject ids newly registered
+    already: list[int] = field(default_factory=list)  # subject ids registered before
+
+
+def register(*, title: str, year: int, subject_ids: Sequence[int], user: Any,
+             registered_on: date | None = None) -> RegistrationResult:
+    """Register subjects for ``title`` in ``year`` (idempotent: a subject registered before is reported, not
+    doubled). Every subject must exist and lie in the user's scope for ``titles.assess``."""
+    if title not in Title.__members__.values():
+        raise RecognitionError(f"Unknown title {title!r}.", "title")
+    _check_year(year)
+    if not subject_ids:
+        raise RecognitionError("Name at least one subject.", "subject_ids")
+    if len(subject_ids) > MAX_ITEMS:
+        raise RecognitionError(f"At most {MAX_ITEMS} subjects at once.", "subject_ids")
+    subject_type = TITLE_SUBJECT[Title(title)]
+    found = subjects(subject_type, subject_ids)
+    allowed = _communes_in_scope({s.commune_id for s in found.values()}, user, Permission.TITLES_ASSESS)
+    details = [{"index": i, "subject_id": sid,
+                "message": f"no {subject_type} with id {sid} in your scope"}
+               for i, sid in enumerate(subject_ids) if sid not in found or found[sid].commune_id not in allowed]
+    if details:
+        raise RecognitionError(f"{len(details)} subject(s) cannot be registered.", "subject_ids", details)
+    wanted = list(dict.fromkeys(subject_ids))
+    existing = set(db.session.scalars(select(Registration.subject_id).where(
+        Registration.subject_type == subject_type, Registration.title == title, Registration.year == year,
+        Registration.subject_id.in_(wanted))))
+    new = [sid for sid in wanted if sid not in existing]
+    if new:
+        day = registered_on or date.today()
+        db.session.execute(insert(Registration), [
+            {"subject_type": subject_type, "subject_id": sid, "title": title, "year": year,
+             "commune_id": found[sid].commune_id, "registered_on": day, "registered_by_id": getattr(user, "id", None)}
+            for sid in new])
+        db.session.add(AuditEvent(action="titles.register", object_type="title_registration", object_id=None,
+                                  user_id=getattr(user, "id", None),
+                                  details={"title": title, "year": year, "subject_type": subject_type,
+                                           "count": len(new)}))
+        mark_dirty({(found[sid].commune_id, year) for sid in new})
+    return RegistrationResult(created=new, already=[sid for sid in wanted if sid in existing])
+
+
+# --- registration import ---------------------------------------------------------------------------------------
+
+# Header names a file may use for each column (compared folded: "Mã hộ" = "ma ho" = "household_code").
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "household_code": ("household_code", "mã hộ", "ma ho gia dinh", "mã hộ gia đình"),
+    "village_code": ("village_code", "mã thôn", "ma thon to dan pho"),
+    "id_number": ("id_number", "số định danh", "so dinh danh ca nhan", "cccd", "số cccd"),
+    "full_name": ("full_name", "họ và tên", "ho ten"),
+    "birth_date": ("birth_date", "ngày sinh"),
+    "organisation_code": ("organisation_code", "mã đơn vị", "ma to chuc", "mã cơ quan"),
+    "clan_name": ("clan_name", "tên dòng họ", "dòng họ", "dong ho"),
+}
+LAYOUTS: dict[str, tuple[str, ...]] = {  # the columns each subject type reads (the first ones identify)
+    SubjectType.HOUSEHOLD: ("household_code", "village_code"),
+    SubjectType.PERSON: ("id_number", "full_name", "birth_date", "village_code"),
+    SubjectType.ORGANISATION: ("organisation_code",),
+    SubjectType.CLAN: ("clan_name",),
+    SubjectType.VILLAGE: ("village_code",),
+}
+
+
+class ImportRejected(RecognitionError):
+    """The file was refused as a whole; ``errors`` lists every problem as ``{"row", "column", "message"}``."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(f"{len(errors)} error(s) in the file: nothing was registered.", "file")
+        self.errors = errors
+
+
+def _key(text: Any) -> str:
+    return " ".join(fold(str(text)).replace("_", " ").replace("-", " ").split())
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return " ".join(str(value).split()) if value is not None else ""
+
+
+def _read(content: bytes, filename: str) -> list[list[Any]]:
+    if len(content) > MAX_IMPORT_BYTES:
+        raise ImportRejected([{"row": None, "column": None, "message": "the file is larger than 5 MB"}])
+    if filename.lower().endswith(".csv"):
+        try:
+            text = content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ImportRejected([{"row": None, "column": None,
+                                   "message": "the CSV file is not UTF-8 text; save it as “CSV UTF-8”"}]) from None
+        first = text.split("\n", 1)[0]
+        return [list(r) for r in csv.reader(io.StringIO(text), delimiter=max((",", ";", "\t"), key=first.count))]
+    if not filename.lower().endswith(".xlsx"):
+        raise ImportRejected([{"row": None, "column": None, "message": "only .xlsx and .csv files can be imported"}])
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        rows = [list(r) for r in workbook.worksheets[0].iter_rows(values_only=True)]
+        workbook.close()
+    except Exception:  # noqa: BLE001 - openpyxl reports a damaged or foreign archive with many kinds of error
+        raise ImportRejected([{"row": None, "column": None,
+                               "message": "the file is not a readable .xlsx workbook"}]) from None
+    return rows
+
+
+def _date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _text(value)
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a calendar date, no time
+        except ValueError:
+            continue
+    return None
+
+
+def import_registrations(content: bytes, filename: str, *, commune: AdminUnit, title: str, year: int,
+                         user: Any) -> RegistrationResult:
+    """Register the subjects a spreadsheet lists (xlsx or csv; first row = headers), all in ``commune``.
+
+    Columns by title — family: household code + village code; citizen: personal ID number, or full name + birth
+    date (village code optional, to tell namesakes apart); unit: organisation code; clan: clan name; village
+    community: village code. Every row is checked first and every error reported with its row and column; if any
+    row is wrong nothing is registered.
+    """
+    subject_type = TITLE_SUBJECT[Title(title)]
+    if subject_type not in LAYOUTS:
+        raise ImportRejected([{"row": None, "column": None,
+                               "message": "a commune registers itself on the registration page, not by import"}])
+    rows = _read(content, filename)
+    while rows and not any(_text(c) for c in rows[-1]):
+        rows.pop()
+    if len(rows) < 2:
+        raise ImportRejected([{"row": None, "column": None, "message": "the file has no data rows"}])
+    if len(rows) - 1 > MAX_ITEMS:
+        raise ImportRejected([{"row": None, "column": None,
+                               "message": f"the file has more than {MAX_ITEMS} rows; split it"}])
+    names = {_key(alias): column for column, aliases in COLUMNS.items() for alias in aliases}
+    header = [names.get(_key(cell)) if cell is not None else None for cell in rows[0]]
+    position = {column: index for index, column in reversed(list(enumerate(header))) if column}
+    layout = LAYOUTS[subject_type]
+    labels = {column: _text(rows[0][position[column]]) for column in position}
+    errors: list[dict[str, Any]] = []
+    required = [layout[0]] if subject_type != SubjectType.PERSON else []
+    if subject_type == SubjectType.HOUSEHOLD:
+        required.append("village_code")
+    if subject_type == SubjectType.PERSON and "id_number" not in position and not {"full_name", "birth_date"} <= \
+            set(position):
+        required = ["id_number"]
+    for column in required:
+        if column not in position:
+            errors.append({"row": 1, "column": column,
+                           "message": f"the column {column} ({COLUMNS[column][1]}) is missing from the first row"})
+    if errors:
+        raise ImportRejected(errors)
+
+    def raw(row: list[Any], column: str) -> Any:
+        index = position.get(column)
+        return row[index] if index is not None and index < len(row) else None
+
+    def cell(row: list[Any], column: str) -> str:
+        return _text(raw(row, column))
+
+    data = [(number, row) for number, row in enumerate(rows[1:], start=2) if any(_text(c) for c in row)]
+    villages = dict(db.session.execute(select(AdminUnit.code, AdminUnit.id).where(
+        AdminUnit.parent_id == commune.id, AdminUnit.level == UnitLevel.VILLAGE.value)).tuples().all())
+    chosen: list[int] = []
+
+    def fail(number: int, column: str, message: str) -> None:
+        errors.append({"row": number, "column": labels.get(column, column), "message": message})
+
+    if subject_type == SubjectType.HOUSEHOLD:
+        households = {(vid, code): hid for hid, vid, code in db.session.execute(
+            select(Household.id, Household.village_id, Household.code)
+            .where(Household.village_id.in_(villages.values())))}
+        for number, row in data:
+            code, village_code = cell(row, "household_code"), cell(row, "village_code")
+            if not village_code:
+                fail(number, "village_code", "required")
+            elif village_code not in villages:
+                fail(number, "village_code", f"no village with code {village_code} in {commune.full_name}")
+            if not code:
+                fail(number, "household_code", "required")
+            elif village_code in villages:
+                if (hid := households.get((villages[village_code], code))) is None:
+                    fail(number, "household_code", f"no household {code} in village {village_code}")
+                else:
+                    chosen.append(hid)
+    elif subject_type == SubjectType.VILLAGE:
+        for number, row in data:
+            code = cell(row, "village_code")
+            if code not in villages:
+                fail(number, "village_code", f"no village with code {code} in {commune.full_name}" if code
+                     else "required")
+            else:
+                chosen.append(villages[code])
+    elif subject_type == SubjectType.ORGANISATION:
+        organisations = dict(db.session.execute(select(Organisation.code, Organisation.id)
+                                                .where(Organisation.commune_id == commune.id)).tuples().all())
+        for number, row in data:
+            code = cell(row, "organisation_code")
+            if code not in organisations:
+                fail(number, "organisation_code", f"no organisation with code {code} in {commune.full_name}"
+                     if code else "required")
+            else:
+                chosen.append(organisations[code])
+    elif subject_type == SubjectType.CLAN:
+        clans = dict(db.session.execute(select(Clan.name_folded, Clan.id)
+                                        .where(Clan.commune_id == commune.id)).tuples().all())
+        for number, row in data:
+            name = cell(row, "clan_name")
+            if fold(name) not in clans:
+                fail(number, "clan_name", f"no clan named {name} in {commune.full_name}" if name else "required")
+            else:
+                chosen.append(clans[fold(name)])
+    else:
+        chosen = _resolve_persons(data, raw, fail, commune, villages)
+    if errors:
+        raise ImportRejected(errors)
+    return register(title=title, year=year, subject_ids=chosen, user=user)
+
+
+def _resolve_persons(data: list[tuple[int, list[Any]]], raw: Any, fail: Any, commune: AdminUnit,
+                     villages: dict[str, int]) -> list[int]:
+    """Persons of the commune by ID number (keyed hash), else by folded name and birth date: two queries."""
+
+    def cell(row: list[Any], column: str) -> str:
+        return _text(raw(row, column))
+
+    unit_ids = [commune.id, *villages.values()]
+    hashes: dict[int, str] = {}
+    for number, row in data:
+        typed = cell(row, "id_number")
+        if typed:
+            try:
+                hashes[number] = id_number_hash(normalise_id_number(typed))
+            except InvalidIdNumber:
+                fail(number, "id_number", "a personal identification number has exactly 12 digits")
+    by_hash = dict(db.session.execute(select(Person.id_number_hash, Person.id).where(
+        Person.id_number_hash.in_(set(hashes.values())), Person.unit_id.in_(unit_ids))).tuples().all()) \
+        if hashes else {}
+    wanted_names = {fold(cell(row, "full_name")) for number, row in data if number not in hashes}
+    namesakes: dict[tuple[str, date | None], list[tuple[int, int]]] = {}
+    if wanted_names:
+        for pid, folded, birth, unit_id in db.session.execute(
+                select(Person.id, Person.name_folded, Person.birth_date, Person.unit_id)
+                .where(Person.name_folded.in_(wanted_names), Person.unit_id.in_(unit_ids))):
+            namesakes.setdefault((folded, birth), []).append((pid, unit_id))
+    chosen: list[int] = []
+    for number, row in data:
+        if number in hashes:
+            if hashes[number] not in by_hash:
+                fail(number, "id_number", f"no person with this ID number in {commune.full_name}")
+            else:
+                chosen.append(by_hash[hashes[number]])
+            continue
+        if cell(row, "id_number"):
+            continue  # already reported as malformed
+        name, raw_born = cell(row, "full_name"), cell(row, "birth_date")
+        born: date | None = None
+        if not name:
+            fail(number, "full_name", "required when there is no ID number")
+        if not raw_born:
+            fail(number, "birth_date", "required when there is no ID number")
+        else:
+            born = _date(raw(row, "birth_date"))
+            if born is None:
+                fail(number, "birth_date", f"{raw_born} is not a date (dd/mm/yyyy)")
+        if not name or born is None:
+            continue
+        candidates = namesakes.get((fold(name), born), [])
+        village_code = cell(row, "village_code")
+        if village_code:
+            if village_code not in villages:
+                fail(number, "village_code", f"no village with code {village_code} in {commune.full_name}")
+                continue
+            candidates = [c for c in candidates if c[1] == villages[village_code]]
+        if not candidates:
+            fail(number, "full_name", f"no person {name} born {born:%d/%m/%Y} in {commune.full_name}")
+        elif len(candidates) > 1:
+            fail(number, "full_name", f"{len(candidates)} persons named {name} born {born:%d/%m/%Y}: give the ID "
+                                      "number or the village code")
+        else:
+            chosen.append(candidates[0][0])
+    return chosen
+
+
+# --- proposals -------------------------------------------------------------------------------------------------
+
+
+def proposable(title: str, year: int) -> Select:
+    """Eligible rows of ``title`` and ``year`` that have no recognition row yet (scope it with ``scoped``)."""
+    taken = select(Recognition.id).where(
+        Recognition.subject_type == Eligibility.subject_type, Recognition.subject_id == Eligibility.subject_id,
+        Recognition.title == Eligibility.title, Recognition.year == Eligibility.year).exists()
+    return select(Eligibility).where(Eligibility.title == title, Eligibility.year == year,
+                                     Eligibility.eligible.is_(True), ~taken)
+
+
+def _missing_words(item: dict[str, Any]) -> str:
+    """What an indicator lacks, in the reader's language inside a request; its code outside one (CLI, tests)."""
+    if has_request_context():
+        return explain.describe_missing(item)
+    missing = item.get("missing")
+    return str(missing.get("code") if isinstance(missing, dict) else missing)
+
+
+def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> list[int]:
+    """Put eligible subjects on the list for recognition; returns the new recognitions' ids.
+
+    Refuses, all or nothing and with one message per subject: a subject not evaluated, not eligible (with what it
+    lacks), already proposed or decided, or outside the user's scope for ``titles.propose``. The eligibility
+    snapshot is copied by one ``INSERT … SELECT``.
+    """
+    if title not in Title.__members__.values():
+        raise RecognitionError(f"Unknown title {title!r}.", "title")
+    _check_year(year)
+    if not subject_ids:
+        raise RecognitionError("Choose at least one subject.", "subject_ids")
+    if len(subject_ids) > MAX_ITEMS:
+        raise RecognitionError(f"At most {MAX_ITEMS} subjects at once.", "subject_ids")
+    subject_type = TITLE_SUBJECT[Title(title)]
+    wanted = list(dict.fromkeys(subject_ids))
+    rows = {row.subject_id: row for row in db.session.execute(
+        select(Eligibility.id, Eligibility.subject_id, Eligibility.eligible, Eligibility.commune_id,
+               Eligibility.breakdown)
+        .where(Eligibility.subject_type == subject_type, Eligibility.title == title, Eligibility.year == year,
+               Eligibility.subject_id.in_(wanted)))}
+    existing = dict(db.session.execute(select(Recognition.subject_id, Recognition.status).where(
+        Recognition.subject_type == subject_type, Recognition.title == title, Recognition.year == year,
+        Recognition.subject_id.in_(wanted))).tuples().all())
+    allowed = _communes_in_scope({r.commune_id for r in rows.values()}, user, Permission.TITLES_PROPOSE)
+    details = []
+    for index, sid in enumerate(subject_ids):
+        row = rows.get(sid)
+        if row is None or row.commune_id not in allowed:
+            message = f"{subject_type} {sid} has no evaluation for {year} in your scope"
+        elif sid in existing:
+            message = f"{subject_type} {sid} is already {existing[sid]} for {year}"
+        elif not row.eligible:
+            lacking = "; ".join(f"{item.get('indicator')}: {_missing_words(item)}"
+                                for item in row.breakdown or [] if item.get("missing"))
+            message = f"{subject_type} {sid} is not eligible" + (f": {lacking}" if lacking else "")
+        else:
+            continue
+        details.append({"index": index, "subject_id": sid, "message": message})
+    if details:
+        raise RecognitionError(f"{len(details)} subject(s) cannot be proposed.", "subject_ids", details)
+    now = utcnow()
+    user_id = getattr(user, "id", None)
+    columns = ["subject_type", "subject_id", "title", "year", "level", "commune_id", "village_id", "status",
+               "criteria_set_id", "score", "breakdown", "proposed_at", "proposed_by_id", "decision_number",
+               "authority", "reason"]
+    source = select(Eligibility.subject_type, Eligibility.subject_id, Eligibility.title, Eligibility.year,
+                    Eligibility.level, Eligibility.commune_id, Eligibility.village_id,
+                    literal(RecognitionStatus.PROPOSED.value), Eligibility.criteria_set_id, Eligibility.score,
+                    Eligibility.breakdown, literal(now, DateTime), cast(literal(user_id), Integer), literal(""),
+                    literal(""), literal("")).where(Eligibility.id.in_([rows[sid].id for sid in wanted]))
+    db.session.execute(insert(Recognition).from_select(columns, source))
+    ids = list(db.session.scalars(select(Recognition.id).where(
+        Recognition.subject_type == subject_type, Recognition.title == title, Recognition.year == year,
+        Recognition.subject_id.in_(wanted)).order_by(Recognition.id)))
+    _audit_many("recognition.propose", ids, user, title=title, year=year)
+    return ids
+
+
+# --- decisions -------------------------------------------------------------------------------------------------
+
+
+def valid_until(year: int, validity_years: int) -> date:
+    """31 December of the last year the recognition holds: a one-year title of 2025 → 31/12/2025."""
+    return date(year + max(validity_years, 1) - 1, 12, 31)
+
+
+def _lock(recognition_ids: Sequence[int], user: Any, *, field_name: str = "recognition_ids") -> list[Recognition]:
+    """The recognitions, locked and read fresh; an id unknown or outside the user's view scope is refused."""
+    if not recognition_ids:
+        raise RecognitionError("Choose at least one recognition.", field_name)
+    if len(recognition_ids) > MAX_ITEMS:
+        raise RecognitionError(f"At most {MAX_ITEMS} recognitions at once.", field_name)
+    wanted = list(dict.fromkeys(recognition_ids))
+    unit = aliased(AdminUnit)
+    found = {r.id: r for r in db.session.scalars(
+        select(Recognition).join(unit, unit.id == Recognition.commune_id)
+        .where(Recognition.id.in_(wanted), in_scope(unit.path, user, Permission.TITLES_VIEW))
+        .order_by(Recognition.id).with_for_update(of=Recognition).execution_options(populate_existing=True))}
+    missing = [{"index": i, "recognition_id": rid, "message": f"no recognition {rid} in your scope"}
+               for i, rid in enumerate(recognition_ids) if rid not in found]
+    if missing:
+        raise RecognitionError(f"{len(missing)} recognition(s) not found.", field_name, missing)
+    return [found[rid] for rid in wanted]
+
+
+def _check_transition(rows: list[Recognition], target: str, ids: Sequence[int]) -> None:
+    index = {rid: i for i, rid in reversed(list(enumerate(ids)))}
+    wrong = [{"index": index[r.id], "recognition_id": r.id,
+              "message": f"recognition {r.id} is {r.status}: it cannot become {target}"}
+             for r in rows if target not in TRANSITIONS[r.status]]
+    if wrong:
+        raise TransitionConflict(f"{len(wrong)} recognition(s) cannot become {target} (someone may have decided "
+                                 "them meanwhile: reload the list).", "recognition_ids", wrong)
+
+
+def _check_decider(rows: list[Recognition], user: Any, ids: Sequence[int]) -> dict[int, approvals.Rule]:
+    rules = approvals.rules_for((r.id, r.title, r.subject_type, r.subject_id) for r in rows)
+    paths = dict(db.session.execute(select(AdminUnit.id, AdminUnit.path).where(
+        AdminUnit.id.in_({r.commune_id for r in rows}))).tuples().all())
+    refused = approvals.refused(user, rules, {r.id: paths[r.commune_id] for r in rows})
+    if refused:
+        index = {rid: i for i, rid in reversed(list(enumerate(ids)))}
+        details = [{"index": index[r.id], "recognition_id": r.id,
+                    "message": f"recognition {r.id} is decided at {rules[r.id].level} level; you hold no approval "
+                               f"right on that {rules[r.id].level}"} for r in rows if r.id in refused]
+        levels = " / ".join(sorted({rules[rid].level for rid in refused}))
+        raise RecognitionError(f"You may not decide {len(details)} of these recognition(s): they are decided at "
+                               f"{levels} level.", "recognition_ids", details)
+    return rules
+
+
+def default_authorities(rows: Sequence[Recognition]) -> dict[int, str]:
+    """The authority each recognition's decision is written in the name of, from the approvals configuration."""
+    rules = approvals.rules_for((r.id, r.title, r.subject_type, r.subject_id) for r in rows)
+    places = approvals.places({r.commune_id for r in rows})
+    return {r.id: approvals.authority_name(rules[r.id], *places[r.commune_id]) for r in rows}
+
+
+def decide(recognition_ids: Sequence[int], *, decision_number: str, decision_date: date, user: Any,
+           authority: str = "", today: date | None = None) -> list[Recognition]:
+    """Recognise proposals under one decision (number, date, authority; an empty authority is taken from the
+    approvals configuration). Sets the validity and the certificate code; freezes the year."""
+    decision_number = " ".join(decision_number.split())
+    if not decision_number:
+        raise RecognitionError("The decision number is required (as written on the decision: 12/QĐ-UBND).",
+                               "decision_number")
+    if len(decision_number) > 60:
+        raise RecognitionError("The decision number has at most 60 characters.", "decision_number")
+    if len(authority) > 200:
+        raise RecognitionError("The authority has at most 200 characters.", "authority")
+    today = today or date.today()
+    if decision_date > today:
+        raise RecognitionError("The decision date cannot be in the future.", "decision_date")
+    rows = _lock(recognition_ids, user)
+    _check_transition(rows, RecognitionStatus.RECOGNISED, recognition_ids)
+    _check_decider(rows, user, recognition_ids)
+    early = [r for r in rows if decision_date < date(r.year, 1, 1)]
+    if early:
+        raise RecognitionError(f"The decision date is before the year evaluated ({early[0].year}).", "decision_date")
+    validity = dict(db.session.execute(select(CriteriaSet.id, CriteriaSet.validity_years).where(
+        CriteriaSet.id.in_({r.criteria_set_id for r in rows if r.criteria_set_id}))).tuples().all())
+    authorities = default_authorities(rows) if not authority.strip() else {}
+    user_id = getattr(user, "id", None)
+    for row in rows:  # attributes only: the flush sends them as one executemany UPDATE
+        row.status = RecognitionStatus.RECOGNISED.value
+        row.decision_number = decision_number
+        row.decision_date = decision_date
+        row.authority = " ".join(authority.split()) or authorities[row.id]
+        row.decided_by_id = user_id
+        row.valid_until = valid_until(row.year, validity.get(row.criteria_set_id or 0, 1))
+        row.certificate_code = new_code()
+    db.session.flush()
+    _audit_many("recognition.recognise", [r.id for r in rows], user, decision_number=decision_number,
+                decision_date=decision_date.isoformat())
+    mark_dirty({(r.commune_id, r.year) for r in rows})
+    return rows
+
+
+def reject(recognition_ids: Sequence[int], *, reason: str, user: Any) -> list[Recognition]:
+    """Refuse proposals, with the reason (shown to the commune that proposed them)."""
+    reason = reason.strip()
+    if not reason:
+        raise RecognitionError("Say why the proposal is rejected.", "reason")
+    rows = _lock(recognition_ids, user)
+    _check_transition(rows, RecognitionStatus.REJECTED, recognition_ids)
+    _check_decider(rows, user, recognition_ids)
+    for row in rows:
+        row.status = RecognitionStatus.REJECTED.value
+        row.reason = reason
+        row.decided_by_id = getattr(user, "id", None)
+    db.session.flush()
+    _audit_many("recognition.reject", [r.id for r in rows], user, reason=reason)
+    return rows
+
+
+def revoke(recognition_ids: Sequence[int], *, reason: str, user: Any) -> list[Recognition]:
+    """Withdraw recognitions (a decision annulled, a fraud found), with the reason; the certificate then verifies
+    as revoked. Only an approver of the deciding level may revoke."""
+    reason = reason.strip()
+    if not reason:
+        raise RecognitionError("Say why the recognition is revoked.", "reason")
+    rows = _lock(recognition_ids, user)
+    _check_transition(rows, RecognitionStatus.REVOKED, recognition_ids)
+    _check_decider(rows, user, recognition_ids)
+    now = utcnow()
+    for row in rows:
+        row.status = RecognitionStatus.REVOKED.value
+        row.reason = reason
+        row.revoked_at = now
+        row.revoked_by_id = getattr(user, "id", None)
+    db.session.flush()
+    _audit_many("recognition.revoke", [r.id for r in rows], user, reason=reason)
+    mark_dirty({(r.commune_id, r.year) for r in rows})
+    return rows
+
+
+# --- reading ---------------------------------------------------------------------------------------------------
+
+
+def history(recognition: Recognition) -> list[AuditEvent]:
+    """The recognition's status changes, oldest first (from the audit trail)."""
+    return list(db.session.scalars(select(AuditEvent).where(
+        AuditEvent.object_type == "recognition", AuditEvent.object_id == str(recognition.id))
+        .order_by(AuditEvent.at, AuditEvent.id)))
+
+
+def verification_status(recognition: Recognition, today: date | None = None) -> str:
+    """What the public page says: valid, expired or revoked."""
+    if recognition.status == RecognitionStatus.REVOKED:
+        return "revoked"
+    if recognition.valid_until is not None and recognition.valid_until < (today or date.today()):
+        return "expired"
+    return "valid"
+
+
+def find_by_code(raw: str) -> Recognition | None:
+    """A recognised or revoked recognition by its certificate code (proposals have none)."""
+    code = normalise_code(raw)
+    if not code or len(code) > 20:
+        return None
+    return db.session.scalar(select(Recognition).where(Recognition.certificate_code == code))
+
+
+def public_view(row: Recognition, today: date | None = None) -> dict[str, Any]:
+    """What anyone holding the code may see: never an ID number, a birth date or a full personal name."""
+    subject = subjects(row.subject_type, [row.subject_id]).get(row.subject_id)
+    commune = db.session.get(AdminUnit, row.commune_id)
+    status = verification_status(row, today)
+    return {
+        "code": row.certificate_code, "title": row.title, "title_name": TITLE_NAMES_VI[Title(row.title)],
+        "year": row.year, "level": row.level, "status": status, "valid": status == "valid",
+        "valid_until": row.valid_until.isoformat() if row.valid_until else None,
+        "decision_number": row.decision_number, "authority": row.authority,
+        "decision_date": row.decision_date.isoformat() if row.decision_date else None,
+        "revoked_on": row.revoked_at.date().isoformat() if row.revoked_at else None,
+        "holder": subject.public_name if subject else "", "commune": commune.full_name if commune else "",
+    }
+
+
+def recognitions_select(user: Any, *, unit_id: int | None = None, year: int | None = None, title: str | None = None,
+                        status: str | None = None) -> Select:
+    """Recognitions in the user's view scope, newest year first, filtered (``unit_id``: a commune, a village or any
+    unit above them)."""
+    stmt = scoped(select(Recognition), Recognition.commune_id, user, Permission.TITLES_VIEW)
+    if unit_id is not None:
+        unit = db.session.get(AdminUnit, unit_id)
+        if unit is None:
+            return stmt.where(false())
+        if unit.level == UnitLevel.VILLAGE:
+            stmt = stmt.where(Recognition.village_id == unit.id)
+        else:
+            place = aliased(AdminUnit)
+            stmt = stmt.join(place, place.id == Recognition.commune_id).where(subtree(place.path, unit.path))
+    if year is not None:
+        stmt = stmt.where(Recognition.year == year)
+    if title:
+        stmt = stmt.where(Recognition.title == title)
+    if status:
+        stmt = stmt.where(Recognition.status == status)
+    return stmt.order_by(Recognition.year.desc(), Recognition.title, Recognition.id)
+
+
+def registrations_select(user: Any, *, unit_id: int | None = None, year: int | None = None,
+                         title: str | None = None) -> Select:
+    stmt = scoped(select(Registration), Registration.commune_id, user, Permission.TITLES_VIEW)
+    if unit_id is not None:
+        unit = db.session.get(AdminUnit, unit_id)
+        if unit is None:
+            return stmt.where(false())
+        place = aliased(AdminUnit)
+        stmt = stmt.join(place, place.id == Registration.commune_id).where(subtree(place.path, unit.path))
+    if year is not None:
+        stmt = stmt.where(Registration.year == year)
+    if title:
+        stmt = stmt.where(Registration.title == title)
+    return stmt.order_by(Registration.year.desc(), Registration.title, Registration.id)
+
+
+def proposable_select(user: Any, *, commune_id: int, year: int, title: str, village_id: int | None = None) -> Select:
+    """Eligible subjects of one commune not yet on any list, in the user's scope for ``titles.propose``."""
+    stmt = scoped(proposable(title, year), Eligibility.commune_id, user, Permission.TITLES_PROPOSE).where(
+        Eligibility.commune_id == commune_id)
+    if village_id is not None:
+        stmt = stmt.where(Eligibility.village_id == village_id)
+    return stmt.order_by(Eligibility.village_id, Eligibility.subject_id)
+
+
+def names(rows: Sequence[Recognition | Registration | Eligibility]) -> dict[tuple[str, int], Subject]:
+    """The subjects of ``rows``, one or two queries per subject type."""
+    by_type: dict[str, set[int]] = {}
+    for row in rows:
+        by_type.setdefault(row.subject_type, set()).add(row.subject_id)
+    return {(kind, sid): subject for kind, ids in by_type.items() for sid, subject in subjects(kind, ids).items()}
+
+
+def unregistered(title: str, year: int, commune: AdminUnit, *, village_id: int | None = None,
+                 limit: int = 500) -> list[Subject]:
+    """Subjects of ``commune`` (optionally one village) not yet registered for ``title`` in ``year``: the
+    registration screen's checklist. Two or three queries."""
+    subject_type = TITLE_SUBJECT[Title(title)]
+    villages = select(AdminUnit.id).where(AdminUnit.parent_id == commune.id,
+                                          AdminUnit.level == UnitLevel.VILLAGE.value)
+    if village_id is not None:
+        villages = villages.where(AdminUnit.id == village_id)
+    column: Any
+    if subject_type == SubjectType.HOUSEHOLD:
+        column, stmt = Household.id, select(Household.id).where(Household.village_id.in_(villages))
+        stmt = stmt.order_by(Household.code)
+    elif subject_type == SubjectType.PERSON:
+        units = villages if village_id is not None else villages.union(select(literal(commune.id)))
+        column, stmt = Person.id, select(Person.id).where(Person.unit_id.in_(units)).order_by(Person.sort_key)
+    elif subject_type == SubjectType.CLAN:
+        column, stmt = Clan.id, select(Clan.id).where(Clan.commune_id == commune.id).order_by(Clan.sort_key)
+    elif subject_type == SubjectType.ORGANISATION:
+        column = Organisation.id
+        stmt = select(Organisation.id).where(Organisation.commune_id == commune.id).order_by(Organisation.sort_key)
+    elif subject_type == SubjectType.VILLAGE:
+        column, stmt = AdminUnit.id, villages.order_by(AdminUnit.sort_key)
+    else:
+        column, stmt = AdminUnit.id, select(AdminUnit.id).where(AdminUnit.id == commune.id)
+    taken = select(Registration.id).where(Registration.subject_type == subject_type,
+                                          Registration.subject_id == column, Registration.title == title,
+                                          Registration.year == year).exists()
+    ids = list(db.session.scalars(stmt.where(~taken).limit(limit)))
+    found = subjects(subject_type, ids)
+    return [found[i] for i in ids if i in found]

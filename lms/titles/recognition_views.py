@@ -1,0 +1,290 @@
+"""Pages of registration and recognition: registrations of a commune (list, add, import), the proposal checklist,
+the approver's decision screen, the recognitions list and a recognition's page.
+
+Conventions as everywhere: a permission decorator, then every query through the scoping helper (a commune or a
+recognition outside the user's scope is a 404), one service call, one commit, a flash and a redirect. A status
+change someone else made first is a flash, not an error page.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import case, select
+
+from lms.auth.decorators import permission_required
+from lms.auth.permissions import Permission, can, in_scope
+from lms.extensions import db
+from lms.registry.models import AdminUnit, UnitLevel
+from lms.titles import bp, explain, recognition
+from lms.titles.models import Recognition, RecognitionStatus, Title
+from lms.titles.recognition_forms import (
+    RECOGNITION_STATUS_NAMES,
+    TITLE_NAMES,
+    DecisionForm,
+    ImportForm,
+    RevokeForm,
+    SelectionForm,
+)
+
+VIEW, ASSESS = Permission.TITLES_VIEW, Permission.TITLES_ASSESS
+PROPOSE, APPROVE = Permission.TITLES_PROPOSE, Permission.TITLES_APPROVE
+
+
+def _communes(permission: Permission) -> list[AdminUnit]:
+    """Communes where the user holds ``permission`` (current ones first), for the commune picker."""
+    return list(db.session.scalars(
+        select(AdminUnit).where(AdminUnit.level == UnitLevel.COMMUNE.value,
+                                in_scope(AdminUnit.path, current_user, permission))
+        .order_by(case((AdminUnit.valid_to.is_(None), 0), else_=1), AdminUnit.sort_key).limit(500)))
+
+
+def _int(name: str) -> int | None:
+    raw = request.values.get(name, "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _context(permission: Permission, *, default_year: int) -> dict[str, Any]:
+    """The commune, year and title the screen is about, from the query string; a commune outside the user's scope
+    for ``permission`` is a 404."""
+    communes = _communes(permission)
+    commune_id = _int("commune_id")
+    commune = None
+    if commune_id is not None:
+        commune = db.session.get(AdminUnit, commune_id)
+        if commune is None or commune.level != UnitLevel.COMMUNE or not can(current_user, permission, commune):
+            abort(404)
+    elif len(communes) == 1:
+        commune = communes[0]
+    year = _int("year") or default_year
+    if not 2000 <= year <= 2100:
+        abort(400, description=_("The year must be between 2000 and 2100."))
+    title = request.values.get("title") or Title.FAMILY.value
+    if title not in TITLE_NAMES:
+        abort(400, description=_("Unknown title."))
+    return {"communes": communes, "commune": commune, "year": year, "title": title, "title_names": TITLE_NAMES,
+            "status_names": RECOGNITION_STATUS_NAMES}
+
+
+def _selected_ids() -> list[int]:
+    return [int(v) for v in request.form.getlist("ids") if v.isdigit()]
+
+
+def _flash_refusal(exc: recognition.RecognitionError) -> None:
+    db.session.rollback()
+    flash(str(exc), "warning" if isinstance(exc, recognition.TransitionConflict) else "danger")
+    for detail in exc.details[:20]:
+        flash(detail["message"], "secondary")
+
+
+def _back(endpoint: str, ctx: dict[str, Any], **extra: Any) -> Any:
+    commune = ctx["commune"]
+    return redirect(url_for(endpoint, commune_id=commune.id if commune else None, year=ctx["year"],
+                            title=ctx["title"], **extra))
+
+
+# --- registrations ---------------------------------------------------------------------------------------------
+
+
+@bp.get("/registrations")
+@permission_required(VIEW)
+def registrations():
+    ctx = _context(VIEW, default_year=date.today().year)
+    page = None
+    names: dict = {}
+    if ctx["commune"] is not None:
+        stmt = recognition.registrations_select(current_user, unit_id=ctx["commune"].id, year=ctx["year"],
+                                                title=ctx["title"])
+        page = db.paginate(stmt, per_page=100, error_out=False)
+        names = recognition.names(page.items)
+    return render_template("titles/recognition/registrations.html", page=page, names=names, **ctx)
+
+
+@bp.route("/registrations/new", methods=["GET", "POST"])
+@permission_required(ASSESS)
+def registration_new():
+    ctx = _context(ASSESS, default_year=date.today().year)
+    form = SelectionForm()
+    if ctx["commune"] is None:
+        return render_template("titles/recognition/registration_new.html", form=form, candidates=[], **ctx)
+    if form.validate_on_submit():
+        try:
+            result = recognition.register(title=ctx["title"], year=ctx["year"], subject_ids=_selected_ids(),
+                                          user=current_user)
+        except recognition.RecognitionError as exc:
+            _flash_refusal(exc)
+            return _back("titles.registration_new", ctx)
+        db.session.commit()
+        flash(_("%(n)d registered (%(already)d already were).", n=len(result.created),
+                already=len(result.already)), "success")
+        return _back("titles.registrations", ctx)
+    village_id = _int("village_id")
+    candidates = recognition.unregistered(ctx["title"], ctx["year"], ctx["commune"], village_id=village_id)
+    villages = db.session.scalars(select(AdminUnit).where(AdminUnit.parent_id == ctx["commune"].id,
+                                                          AdminUnit.level == UnitLevel.VILLAGE.value)
+                                  .order_by(AdminUnit.sort_key)).all()
+    return render_template("titles/recognition/registration_new.html", form=form, candidates=candidates,
+                           villages=villages, village_id=village_id, **ctx)
+
+
+@bp.route("/registrations/import", methods=["GET", "POST"])
+@permission_required(ASSESS)
+def registration_import():
+    """Upload a list of subjects (xlsx or csv): checked whole, registered whole or not at all."""
+    ctx = _context(ASSESS, default_year=date.today().year)
+    form = ImportForm()
+    errors: list[dict[str, Any]] = []
+    status = 200
+    if ctx["commune"] is not None and form.validate_on_submit():
+        upload = form.file.data
+        try:
+            result = recognition.import_registrations(
+                upload.read(recognition.MAX_IMPORT_BYTES + 1), upload.filename or "file.xlsx",
+                commune=ctx["commune"], title=ctx["title"], year=ctx["year"], user=current_user)
+        except recognition.ImportRejected as exc:
+            db.session.rollback()
+            errors, status = exc.errors, 422
+        except recognition.RecognitionError as exc:
+            _flash_refusal(exc)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("%(n)d registered (%(already)d already were).", n=len(result.created),
+                    already=len(result.already)), "success")
+            return _back("titles.registrations", ctx)
+    elif request.method == "POST":
+        status = 422
+    return render_template("titles/recognition/registration_import.html", form=form, errors=errors,
+                           layouts=recognition.LAYOUTS, columns=recognition.COLUMNS,
+                           subject_type=recognition.TITLE_SUBJECT[Title(ctx["title"])], **ctx), status
+
+
+# --- proposals and decisions -----------------------------------------------------------------------------------
+
+
+@bp.route("/recognitions/propose", methods=["GET", "POST"])
+@permission_required(PROPOSE)
+def recognition_propose():
+    """The eligible subjects of a commune not yet proposed, with checkboxes: propose the selection."""
+    ctx = _context(PROPOSE, default_year=date.today().year - 1)
+    form = SelectionForm()
+    if ctx["commune"] is not None and form.validate_on_submit():
+        try:
+            ids = recognition.propose(title=ctx["title"], year=ctx["year"], subject_ids=_selected_ids(),
+                                      user=current_user)
+        except recognition.RecognitionError as exc:
+            _flash_refusal(exc)
+        else:
+            db.session.commit()
+            flash(_("%(n)d proposed for recognition.", n=len(ids)), "success")
+        return _back("titles.recognition_propose", ctx)
+    rows: list = []
+    names: dict = {}
+    village_id = _int("village_id")
+    if ctx["commune"] is not None:
+        rows = list(db.session.scalars(recognition.proposable_select(
+            current_user, commune_id=ctx["commune"].id, year=ctx["year"], title=ctx["title"],
+            village_id=village_id).limit(1000)))
+        names = recognition.names(rows)
+    return render_template("titles/recognition/propose.html", form=form, rows=rows, names=names,
+                           village_id=village_id, **ctx)
+
+
+@bp.route("/recognitions/decide", methods=["GET", "POST"])
+@permission_required(APPROVE)
+def recognition_decide():
+    """The proposals of a commune, and one decision (number, date, authority) for the selection — or a rejection."""
+    ctx = _context(APPROVE, default_year=date.today().year - 1)
+    form = DecisionForm()
+    if ctx["commune"] is not None and form.validate_on_submit():
+        ids = _selected_ids()
+        try:
+            if form.action.data == "reject":
+                rows = recognition.reject(ids, reason=form.reason.data or "", user=current_user)
+                message = _("%(n)d proposal(s) rejected.", n=len(rows))
+            else:
+                rows = recognition.decide(ids, decision_number=form.decision_number.data or "",
+                                          decision_date=form.decision_date.data, authority=form.authority.data or "",
+                                          user=current_user)
+                message = _("%(n)d recognised under decision %(number)s.", n=len(rows),
+                            number=form.decision_number.data)
+        except recognition.RecognitionError as exc:
+            _flash_refusal(exc)  # e.g. decided by someone else meanwhile: the list, reloaded, shows what is left
+        else:
+            db.session.commit()
+            flash(message, "success")
+        return _back("titles.recognition_decide", ctx)
+    rows, names, authorities = [], {}, {}
+    if ctx["commune"] is not None:
+        rows = list(db.session.scalars(recognition.recognitions_select(
+            current_user, unit_id=ctx["commune"].id, year=ctx["year"], title=ctx["title"],
+            status=RecognitionStatus.PROPOSED.value).limit(1000)))
+        names = recognition.names(rows)
+        authorities = recognition.default_authorities(rows) if rows else {}
+        if rows and not form.authority.data:
+            form.authority.data = authorities[rows[0].id]
+    status = 422 if request.method == "POST" else 200
+    return render_template("titles/recognition/decide.html", form=form, rows=rows, names=names, **ctx), status
+
+
+# --- recognitions ----------------------------------------------------------------------------------------------
+
+
+@bp.get("/recognitions")
+@permission_required(VIEW)
+def recognitions():
+    status = request.args.get("status") or None
+    if status is not None and status not in RECOGNITION_STATUS_NAMES:
+        abort(400, description=_("Unknown status."))
+    title = request.args.get("title") or None
+    if title is not None and title not in TITLE_NAMES:
+        abort(400, description=_("Unknown title."))
+    year, unit_id = _int("year"), _int("unit_id")
+    stmt = recognition.recognitions_select(current_user, unit_id=unit_id, year=year, title=title, status=status)
+    page = db.paginate(stmt, per_page=50, error_out=False)
+    return render_template("titles/recognition/recognitions.html", page=page, names=recognition.names(page.items),
+                           communes=_communes(VIEW), unit_id=unit_id, year=year, title=title, status=status,
+                           title_names=TITLE_NAMES, status_names=RECOGNITION_STATUS_NAMES)
+
+
+def _recognition(recognition_id: int) -> Recognition:
+    row = db.session.scalar(recognition.recognitions_select(current_user).where(Recognition.id == recognition_id))
+    if row is None:
+        abort(404)
+    return row
+
+
+@bp.get("/recognitions/<int:recognition_id>")
+@permission_required(VIEW)
+def recognition_page(recognition_id: int):
+    row = _recognition(recognition_id)
+    subject = recognition.names([row]).get((row.subject_type, row.subject_id))
+    commune = db.session.get(AdminUnit, row.commune_id)
+    return render_template("titles/recognition/recognition.html", row=row, subject=subject, commune=commune,
+                           history=recognition.history(row), form=RevokeForm(), title_names=TITLE_NAMES,
+                           status_names=RECOGNITION_STATUS_NAMES, explain=explain,
+                           verification=recognition.verification_status(row),
+                           may_revoke=row.status == RecognitionStatus.RECOGNISED
+                           and can(current_user, APPROVE, commune))
+
+
+@bp.post("/recognitions/<int:recognition_id>/revoke")
+@permission_required(APPROVE)
+def recognition_revoke(recognition_id: int):
+    row = _recognition(recognition_id)
+    form = RevokeForm()
+    if not form.validate_on_submit():
+        flash(_("Say why the recognition is revoked."), "danger")
+        return redirect(url_for("titles.recognition_page", recognition_id=row.id))
+    try:
+        recognition.revoke([row.id], reason=form.reason.data or "", user=current_user)
+    except recognition.RecognitionError as exc:
+        _flash_refusal(exc)
+    else:
+        db.session.commit()
+        flash(_("The recognition was revoked."), "success")
+    return redirect(url_for("titles.recognition_page", recognition_id=recognition_id))

@@ -1,0 +1,816 @@
+"""Titles' business operations for pages and the API: eligibility in scope, subject names, assessments.
+
+Every query of eligibility or assessments goes through :func:`lms.auth.permissions.scoped` on the row's
+``commune_id``: a user sees the rows of the communes in their subtree and nothing else, whatever the filter or id.
+Services flush; the request commits. Anything that changes an assessment marks its commune and year for evaluation
+(:func:`lms.titles.dirty.mark_dirty`) in the same transaction and leaves an audit event.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import has_request_context
+from flask_babel import get_locale, gettext
+from sqlalchemy import Select, and_, case, func, insert, literal, or_, select
+from sqlalchemy.orm import aliased
+
+from lms.auth.permissions import Permission, can, scoped
+from lms.core.models import EvidenceFile
+from lms.core.services import audit
+from lms.extensions import db, utcnow
+from lms.registry.models import (
+    HEAD_RELATIONS,
+    AdminUnit,
+    Clan,
+    Household,
+    Organisation,
+    OrganisationMember,
+    Person,
+    UnitLevel,
+    clan_household,
+    subtree,
+)
+from lms.titles.dirty import mark_dirty
+from lms.titles.models import (
+    TITLE_SUBJECT,
+    Assessment,
+    AssessmentSource,
+    CriteriaSet,
+    Eligibility,
+    SubjectType,
+    Title,
+)
+
+VIEW = Permission.TITLES_VIEW
+ASSESS = Permission.TITLES_ASSESS
+SUBJECT_TITLE: dict[str, str] = {subject.value: title.value for title, subject in TITLE_SUBJECT.items()}
+INDICATOR_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+MAX_IMPORT_ROWS = 5000
+
+
+def _(message: str, **params: Any) -> str:
+    """The message in the request's language; in English outside a request (a task, the shell)."""
+    if has_request_context():
+        return gettext(message, **params)
+    return message % params if params else message
+
+
+class TitlesError(ValueError):
+    """A refused operation; ``field`` names the input at fault (form field or API field)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+# --- criteria sets, as the pages need them ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndicatorInfo:
+    """What a page needs to know about one indicator of a criteria set."""
+
+    code: str
+    name: str
+    name_en: str
+    kind: str  # metric | share | assessment
+    requires_evidence: bool = False
+    scale: str = ""  # how an assessed value reads: points | met | percent ("" for a computed-only indicator)
+    assessable: bool = False  # an assessment indicator, or a computed one an assessed value may stand in for
+    max_points: Decimal | None = None
+
+    def label(self, locale: str) -> str:
+        return (self.name_en if locale == "en" and self.name_en else self.name) or self.code
+
+    @property
+    def value_range(self) -> tuple[Decimal, Decimal]:
+        if self.scale == "met":
+            return Decimal(0), Decimal(1)
+        if self.scale == "percent":
+            return Decimal(0), Decimal(100)
+        return Decimal(0), self.max_points if self.max_points is not None else Decimal(100)
+
+
+def indicators_of(criteria_set: CriteriaSet) -> list[IndicatorInfo]:
+    """The indicators of a criteria-set version, read through the criteria parser (the one reader of the files)."""
+    from lms.titles import criteria
+
+    return [IndicatorInfo(code=i.code, name=i.name, name_en=i.name_en, kind=i.kind,
+                          requires_evidence=i.requires_evidence, scale=i.scale or "", assessable=i.reads_assessment,
+                          max_points=Decimal(i.max_points) if i.max_points is not None else None)
+            for i in criteria.definition_of(criteria_set).indicators]
+
+
+def active_criteria(title: str, managing_level: str | None = None) -> CriteriaSet | None:
+    """The criteria-set version new evaluations of ``title`` use (a unit's depends on who manages it)."""
+    from lms.titles import criteria
+
+    if not criteria.active_sets(title):  # nothing loaded yet for this title
+        return None
+    return criteria.active_set(title, managing_level=managing_level)
+
+
+def title_indicators(title: str) -> list[IndicatorInfo]:
+    """Every indicator of the active sets of a title (the unit title has two), each code once: the choices of the
+    "missing indicator" filter."""
+    from lms.titles import criteria
+
+    seen: dict[str, IndicatorInfo] = {}
+    for row in criteria.active_sets(title):
+        for info in indicators_of(row):
+            seen.setdefault(info.code, info)
+    return list(seen.values())
+
+
+def _subject_managing_level(subject_type: str, subject_id: int) -> str | None:
+    if subject_type != SubjectType.ORGANISATION:
+        return None
+    return db.session.scalar(select(Organisation.managing_level).where(Organisation.id == subject_id))
+
+
+def assessable_indicators(subject_type: str, subject_id: int) -> tuple[CriteriaSet | None, list[IndicatorInfo]]:
+    """The active criteria set for the subject's title and its indicators that are assessed (not computed)."""
+    title = SUBJECT_TITLE[subject_type]
+    criteria_set = active_criteria(title, _subject_managing_level(subject_type, subject_id))
+    if criteria_set is None:
+        return None, []
+    return criteria_set, [i for i in indicators_of(criteria_set) if i.assessable]
+
+
+# --- subjects ------------------------------------------------------------------------------------------------
+
+
+def subject_place(subject_type: str, subject_id: int) -> tuple[int, int | None] | None:
+    """``(commune_id, village_id)`` of a subject, or None if there is no such subject (one query)."""
+    parent = aliased(AdminUnit)
+    stmt: Select[Any]
+    if subject_type == SubjectType.PERSON:
+        unit = aliased(AdminUnit)
+        stmt = (select(case((unit.level == UnitLevel.VILLAGE, unit.parent_id), else_=unit.id),
+                       case((unit.level == UnitLevel.VILLAGE, unit.id), else_=None))
+                .join(Person, Person.unit_id == unit.id).where(Person.id == subject_id))
+    elif subject_type == SubjectType.HOUSEHOLD:
+        stmt = (select(parent.parent_id, Household.village_id).join(parent, parent.id == Household.village_id)
+                .where(Household.id == subject_id))
+    elif subject_type == SubjectType.CLAN:
+        stmt = select(Clan.commune_id, literal(None)).where(Clan.id == subject_id)
+    elif subject_type == SubjectType.VILLAGE:
+        stmt = select(parent.parent_id, parent.id).where(parent.id == subject_id, parent.level == UnitLevel.VILLAGE)
+    elif subject_type == SubjectType.ORGANISATION:
+        stmt = select(Organisation.commune_id, literal(None)).where(Organisation.id == subject_id)
+    elif subject_type == SubjectType.COMMUNE:
+        stmt = select(parent.id, literal(None)).where(parent.id == subject_id, parent.level == UnitLevel.COMMUNE)
+    else:
+        return None
+    row = db.session.execute(stmt).first()
+    if row is None or row[0] is None:
+        return None
+    return int(row[0]), (int(row[1]) if row[1] is not None else None)
+
+
+@dataclass
+class SubjectLabel:
+    """How a subject is shown in a list: its name and a second line (birth date and village, head, …)."""
+
+    name: str
+    detail: str = ""
+    registry_url: tuple[str, dict[str, int]] | None = None  # (endpoint, values) of its registry page
+
+
+def subject_labels(pairs: Iterable[tuple[str, int]]) -> dict[tuple[str, int], SubjectLabel]:
+    """Names of the subjects of a page of rows: one query per subject type present, never one per row."""
+    wanted: dict[str, set[int]] = {}
+    for subject_type, subject_id in pairs:
+        wanted.setdefault(subject_type, set()).add(subject_id)
+    labels: dict[tuple[str, int], SubjectLabel] = {}
+    for subject_type, ids in wanted.items():
+        if subject_type == SubjectType.PERSON:
+            unit = aliased(AdminUnit)
+            rows = db.session.execute(select(Person.id, Person.full_name, Person.birth_date, unit.kind, unit.name)
+                                      .join(unit, unit.id == Person.unit_id).where(Person.id.in_(ids)))
+            for pid, name, born, kind, place in rows:
+                detail = " · ".join(part for part in (born.strftime("%d/%m/%Y") if born else "",
+                                                      f"{kind} {place}".strip()) if part)
+                labels[(subject_type, pid)] = SubjectLabel(name, detail, ("registry.person", {"person_id": pid}))
+        elif subject_type == SubjectType.HOUSEHOLD:
+            unit = aliased(AdminUnit)
+            head = (select(func.min(Person.full_name)).where(Person.household_id == Household.id,
+                                                             Person.relation_to_head.in_(HEAD_RELATIONS))
+                    .correlate(Household).scalar_subquery())
+            rows = db.session.execute(select(Household.id, Household.code, head, unit.kind, unit.name)
+                                      .join(unit, unit.id == Household.village_id).where(Household.id.in_(ids)))
+            for hid, code, head_name, kind, place in rows:
+                labels[(subject_type, hid)] = SubjectLabel(
+                    head_name or code, " · ".join(p for p in (code, f"{kind} {place}".strip()) if p),
+                    ("registry.household", {"household_id": hid}))
+        elif subject_type == SubjectType.CLAN:
+            for cid, name in db.session.execute(select(Clan.id, Clan.name).where(Clan.id.in_(ids))):
+                labels[(subject_type, cid)] = SubjectLabel(name)
+        elif subject_type == SubjectType.ORGANISATION:
+            for oid, name in db.session.execute(select(Organisation.id, Organisation.name)
+                                                .where(Organisation.id.in_(ids))):
+                labels[(subject_type, oid)] = SubjectLabel(name, "", ("registry.organisation",
+                                                                      {"organisation_id": oid}))
+        else:  # village, commune
+            for uid, kind, name in db.session.execute(select(AdminUnit.id, AdminUnit.kind, AdminUnit.name)
+                                                      .where(AdminUnit.id.in_(ids))):
+                labels[(subject_type, uid)] = SubjectLabel(f"{kind} {name}".strip(), "",
+                                                           ("registry.unit", {"unit_id": uid}))
+    return labels
+
+
+# --- eligibility ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class EligibilityFilter:
+    """What a list of eligibility rows is narrowed to. ``None`` everywhere means "all in scope"."""
+
+    title: str | None = None
+    year: int | None = None
+    status: str | None = None  # "eligible" | "not_eligible"
+    missing: str | None = None  # an indicator code
+    unit: AdminUnit | None = None  # a village, a commune or anything above
+    organisation_id: int | None = None  # the organisation and its current members
+    household_id: int | None = None  # the household and its members
+    clan_id: int | None = None  # the clan and its households
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+STATUSES = ("eligible", "not_eligible")
+SORTS = ("name", "score", "computed")
+
+
+def _like_code(code: str) -> str:
+    escaped = code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%|{escaped}|%"
+
+
+def _filtered(stmt: Select[Any], f: EligibilityFilter, *, with_status: bool = True) -> Select[Any]:
+    if f.title:
+        stmt = stmt.where(Eligibility.title == f.title)
+    if f.year is not None:
+        stmt = stmt.where(Eligibility.year == f.year)
+    if with_status and f.status in STATUSES:
+        stmt = stmt.where(Eligibility.eligible.is_(f.status == "eligible"))
+    if f.missing:
+        stmt = stmt.where(Eligibility.missing.like(_like_code(f.missing), escape="\\"))
+    if f.unit is not None:
+        if f.unit.level == UnitLevel.VILLAGE:
+            stmt = stmt.where(Eligibility.village_id == f.unit.id)
+        else:
+            under = select(AdminUnit.id).where(subtree(AdminUnit.path, f.unit.path))
+            stmt = stmt.where(Eligibility.commune_id.in_(under))
+    if f.organisation_id is not None:
+        members = select(OrganisationMember.person_id).where(OrganisationMember.organisation_id == f.organisation_id,
+                                                             OrganisationMember.ended_on.is_(None))
+        stmt = stmt.where(or_(
+            and_(Eligibility.subject_type == SubjectType.PERSON, Eligibility.subject_id.in_(members)),
+            and_(Eligibility.subject_type == SubjectType.ORGANISATION, Eligibility.subject_id == f.organisation_id)))
+    if f.household_id is not None:
+        members = select(Person.id).where(Person.household_id == f.household_id)
+        stmt = stmt.where(or_(
+            and_(Eligibility.subject_type == SubjectType.PERSON, Eligibility.subject_id.in_(members)),
+            and_(Eligibility.subject_type == SubjectType.HOUSEHOLD, Eligibility.subject_id == f.household_id)))
+    if f.clan_id is not None:
+        households = select(clan_household.c.household_id).where(clan_household.c.clan_id == f.clan_id)
+        stmt = stmt.where(or_(
+            and_(Eligibility.subject_type == SubjectType.HOUSEHOLD, Eligibility.subject_id.in_(households)),
+            and_(Eligibility.subject_type == SubjectType.CLAN, Eligibility.subject_id == f.clan_id)))
+    return stmt
+
+
+def eligibility_in_scope(user: Any) -> Select[Any]:
+    return scoped(select(Eligibility), Eligibility.commune_id, user, VIEW)
+
+
+def eligibility_select(user: Any, f: EligibilityFilter, sort: str = "name") -> Select[Any]:
+    """The rows of a list, in scope and filtered, in the order asked for (ties broken by id, so pages are stable).
+
+    Sorting by name joins the subject's table; it is offered when the list is of one title (one subject type).
+    """
+    stmt = _filtered(eligibility_in_scope(user), f)
+    if sort == "score":
+        return stmt.order_by(Eligibility.eligible.desc(), Eligibility.score.desc(), Eligibility.level.desc(),
+                             Eligibility.id)
+    if sort == "computed":
+        return stmt.order_by(Eligibility.computed_at.desc(), Eligibility.id)
+    subject = TITLE_SUBJECT.get(Title(f.title)) if f.title in set(Title) else None
+    key: Any = None
+    if subject == SubjectType.PERSON:
+        stmt, key = stmt.outerjoin(Person, Person.id == Eligibility.subject_id), Person.sort_key
+    elif subject == SubjectType.HOUSEHOLD:
+        stmt, key = stmt.outerjoin(Household, Household.id == Eligibility.subject_id), Household.code
+    elif subject == SubjectType.CLAN:
+        stmt, key = stmt.outerjoin(Clan, Clan.id == Eligibility.subject_id), Clan.sort_key
+    elif subject == SubjectType.ORGANISATION:
+        stmt, key = stmt.outerjoin(Organisation, Organisation.id == Eligibility.subject_id), Organisation.sort_key
+    elif subject in (SubjectType.VILLAGE, SubjectType.COMMUNE):
+        named = aliased(AdminUnit, name="subject_unit")
+        stmt, key = stmt.outerjoin(named, named.id == Eligibility.subject_id), named.sort_key
+    if key is None:
+        return stmt.order_by(Eligibility.subject_type, Eligibility.subject_id, Eligibility.title, Eligibility.id)
+    return stmt.order_by(key, Eligibility.id)
+
+
+def status_counts(user: Any, f: EligibilityFilter) -> dict[str, int]:
+    """How many rows of the list (all statuses) are eligible and not: one grouped query."""
+    stmt = _filtered(scoped(select(Eligibility.eligible, func.count()), Eligibility.commune_id, user, VIEW), f,
+                     with_status=False).group_by(Eligibility.eligible)
+    counts = {"eligible": 0, "not_eligible": 0}
+    for eligible, count in db.session.execute(stmt):
+        counts["eligible" if eligible else "not_eligible"] += count
+    return counts
+
+
+def latest_year(user: Any) -> int | None:
+    return db.session.scalar(scoped(select(func.max(Eligibility.year)), Eligibility.commune_id, user, VIEW))
+
+
+def get_eligibility(eligibility_id: int, user: Any) -> Eligibility | None:
+    """The row if it exists and lies in the user's scope; None otherwise (callers answer 404 either way)."""
+    return db.session.scalar(eligibility_in_scope(user).where(Eligibility.id == eligibility_id))
+
+
+def missing_codes(eligibility: Eligibility) -> list[str]:
+    return [code for code in eligibility.missing.split("|") if code]
+
+
+# --- assessments ---------------------------------------------------------------------------------------------
+
+
+def assessments_in_scope(user: Any, permission: Permission = VIEW) -> Select[Any]:
+    return scoped(select(Assessment), Assessment.commune_id, user, permission)
+
+
+def get_assessment(assessment_id: int, user: Any, permission: Permission = VIEW) -> Assessment | None:
+    return db.session.scalar(assessments_in_scope(user, permission).where(Assessment.id == assessment_id))
+
+
+def subject_assessments(subject_type: str, subject_id: int, year: int) -> dict[str, Assessment]:
+    """A subject's assessments of a year by indicator code (one query)."""
+    rows = db.session.scalars(select(Assessment).where(
+        Assessment.subject_type == subject_type, Assessment.subject_id == subject_id, Assessment.year == year))
+    return {a.indicator: a for a in rows}
+
+
+def user_names(assessments: Iterable[Assessment]) -> dict[int, str]:
+    """Names of the users who entered or verified these assessments (one query)."""
+    from lms.auth.models import User
+
+    ids = {i for a in assessments for i in (a.assessed_by_id, a.verified_by_id) if i is not None}
+    if not ids:
+        return {}
+    return dict(iter(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).tuples()))
+
+
+def parse_value(raw: Any, indicator: IndicatorInfo) -> Decimal:
+    """An assessed value as the indicator reads it; the message says what is accepted."""
+    low, high = indicator.value_range
+    if indicator.scale == "met" and isinstance(raw, str) and raw.strip().casefold() in MET_WORDS:
+        return MET_WORDS[raw.strip().casefold()]
+    try:
+        if isinstance(raw, bool) or raw is None or (isinstance(raw, str) and not raw.strip()):
+            raise InvalidOperation
+        value = Decimal(str(raw).strip().replace(",", ".")) if isinstance(raw, str) else Decimal(str(raw))
+        if not value.is_finite() or value < low or value > high or value != value.quantize(Decimal("0.01")):
+            raise InvalidOperation
+        if indicator.scale == "met" and value not in (0, 1):
+            raise InvalidOperation
+    except InvalidOperation:
+        if indicator.scale == "met":
+            raise TitlesError(_("Enter 1 (met) or 0 (not met)."), "value") from None
+        if indicator.scale == "percent":
+            raise TitlesError(_("Enter a share from %(low)s to %(high)s per cent.", low=low, high=high),
+                              "value") from None
+        raise TitlesError(_("Enter a number of points from %(low)s to %(high)s.", low=low, high=high),
+                          "value") from None
+    return value
+
+
+MET_WORDS = {"met": Decimal(1), "đạt": Decimal(1), "yes": Decimal(1), "có": Decimal(1),
+             "not met": Decimal(0), "không đạt": Decimal(0), "no": Decimal(0), "không": Decimal(0)}
+
+
+@dataclass
+class AssessmentInput:
+    """One assessment as entered on the form, in the API or on a spreadsheet row."""
+
+    subject_type: str
+    subject_id: int
+    year: int
+    indicator: str
+    value: Any
+    source: str = AssessmentSource.EVALUATOR.value
+    evidence_ref: str = ""
+    note: str = ""
+
+
+def _check_subject(data: AssessmentInput, user: Any) -> tuple[int, IndicatorInfo]:
+    """The commune of the subject (in the user's scope for assessing) and the indicator definition."""
+    if data.subject_type not in SUBJECT_TITLE:
+        raise TitlesError(_("Unknown kind of subject."), "subject_type")
+    if not 2000 <= data.year <= 2100:
+        raise TitlesError(_("Enter a year such as 2026."), "year")
+    place = subject_place(data.subject_type, data.subject_id)
+    commune = db.session.get(AdminUnit, place[0]) if place else None
+    if commune is None or not can(user, ASSESS, commune):
+        raise TitlesError(_("No such subject in your scope."), "subject_id")
+    criteria_set, indicators = assessable_indicators(data.subject_type, data.subject_id)
+    if criteria_set is None:
+        raise TitlesError(_("No criteria set is loaded for this title."), "indicator")
+    by_code = {i.code: i for i in indicators}
+    if data.indicator not in by_code:
+        raise TitlesError(_("“%(code)s” is not an assessed indicator of %(name)s.", code=data.indicator,
+                                   name=criteria_set.name), "indicator")
+    if data.source not in set(AssessmentSource):
+        raise TitlesError(_("Choose evaluator or self-assessment."), "source")
+    return commune.id, by_code[data.indicator]
+
+
+def create_assessment(data: AssessmentInput, *, user: Any, evidence: EvidenceFile | None = None) -> Assessment:
+    """Record an assessed value. An evaluator's value counts at once; a self-assessment once verified."""
+    commune_id, indicator = _check_subject(data, user)
+    value = parse_value(data.value, indicator)
+    exists = db.session.scalar(select(Assessment.id).where(
+        Assessment.subject_type == data.subject_type, Assessment.subject_id == data.subject_id,
+        Assessment.year == data.year, Assessment.indicator == data.indicator))
+    if exists is not None:
+        raise TitlesError(_("This indicator is already assessed for this subject and year: change that "
+                            "assessment."), "indicator")
+    assessment = Assessment(
+        subject_type=data.subject_type, subject_id=data.subject_id, year=data.year, indicator=data.indicator,
+        value=value, source=data.source, evidence_ref=data.evidence_ref.strip(), note=data.note.strip(),
+        evidence_file_id=evidence.id if evidence else None, commune_id=commune_id,
+        assessed_by_id=getattr(user, "id", None), assessed_at=utcnow())
+    db.session.add(assessment)
+    db.session.flush()
+    audit("assessment.create", assessment, user=user, indicator=assessment.indicator, value=str(value),
+          source=assessment.source)
+    mark_dirty([(commune_id, assessment.year)])
+    return assessment
+
+
+def update_assessment(assessment: Assessment, *, user: Any, value: Any = None, source: str | None = None,
+                      evidence_ref: str | None = None, note: str | None = None,
+                      evidence: EvidenceFile | None = None, remove_evidence: bool = False) -> Assessment:
+    """Change an assessment. A new value or source of a self-assessment needs verifying again."""
+    __, indicator = _check_subject(AssessmentInput(
+        assessment.subject_type, assessment.subject_id, assessment.year, assessment.indicator, None,
+        source or assessment.source), user)
+    changed: list[str] = []
+    if value is not None:
+        new = parse_value(value, indicator)
+        if new != assessment.value:
+            assessment.value, changed = new, [*changed, "value"]
+    if source is not None and source != assessment.source:
+        assessment.source, changed = source, [*changed, "source"]
+    if evidence_ref is not None and evidence_ref.strip() != assessment.evidence_ref:
+        assessment.evidence_ref, changed = evidence_ref.strip(), [*changed, "evidence_ref"]
+    if note is not None and note.strip() != assessment.note:
+        assessment.note, changed = note.strip(), [*changed, "note"]
+    if evidence is not None:
+        assessment.evidence_file_id, changed = evidence.id, [*changed, "evidence_file"]
+    elif remove_evidence and assessment.evidence_file_id is not None:
+        assessment.evidence_file_id, changed = None, [*changed, "evidence_file"]
+    if not changed:
+        return assessment
+    if {"value", "source"} & set(changed) and assessment.verified_at is not None:
+        assessment.verified_at = assessment.verified_by_id = None
+        changed.append("verification_cleared")
+    assessment.assessed_by_id = getattr(user, "id", None)
+    assessment.assessed_at = utcnow()
+    db.session.flush()
+    audit("assessment.update", assessment, user=user, fields=changed, value=str(assessment.value))
+    mark_dirty([(assessment.commune_id, assessment.year)])
+    return assessment
+
+
+def verify_assessment(assessment: Assessment, *, user: Any) -> Assessment:
+    """Accept a self-assessment: from now on the engine counts it. Refused without evidence where it is needed."""
+    __, indicator = _check_subject(AssessmentInput(
+        assessment.subject_type, assessment.subject_id, assessment.year, assessment.indicator, None,
+        assessment.source), user)
+    if assessment.source != AssessmentSource.SELF:
+        raise TitlesError(_("Only self-assessments are verified; an evaluator's value counts as entered."),
+                          "source")
+    if assessment.verified_at is not None:
+        return assessment
+    if indicator.requires_evidence and not assessment.has_evidence:
+        raise TitlesError(_("Attach evidence (a file or a reference) before verifying: this indicator needs it."),
+                          "evidence")
+    assessment.verified_at = utcnow()
+    assessment.verified_by_id = getattr(user, "id", None)
+    db.session.flush()
+    audit("assessment.verify", assessment, user=user, indicator=assessment.indicator)
+    mark_dirty([(assessment.commune_id, assessment.year)])
+    return assessment
+
+
+def delete_assessment(assessment: Assessment, *, user: Any) -> None:
+    if not can(user, ASSESS, db.session.get(AdminUnit, assessment.commune_id)):
+        raise TitlesError(_("No such subject in your scope."), "subject_id")
+    pair = (assessment.commune_id, assessment.year)
+    audit("assessment.delete", assessment, user=user, subject_type=assessment.subject_type,
+          subject_id=assessment.subject_id, year=assessment.year, indicator=assessment.indicator,
+          value=str(assessment.value))
+    db.session.delete(assessment)
+    db.session.flush()
+    mark_dirty([pair])
+
+
+# --- bulk import -----------------------------------------------------------------------------------------------
+
+# Column key → accepted headers (Vietnamese first; matching ignores case and accents).
+IMPORT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "subject_type": ("Loại đối tượng", "subject_type", "subject type"),
+    "subject_id": ("Mã đối tượng", "subject_id", "subject id"),
+    "year": ("Năm", "year"),
+    "indicator": ("Tiêu chí", "indicator"),
+    "value": ("Giá trị", "value"),
+    "source": ("Nguồn", "source"),
+    "evidence_ref": ("Minh chứng", "evidence_ref", "evidence"),
+    "note": ("Ghi chú", "note"),
+}
+REQUIRED_COLUMNS = ("subject_type", "subject_id", "year", "indicator", "value")
+SUBJECT_WORDS = {"người": "person", "cá nhân": "person", "hộ": "household", "gia đình": "household",
+                 "dòng họ": "clan", "thôn": "village", "đơn vị": "organisation", "xã": "commune"}
+SOURCE_WORDS = {"đánh giá": "evaluator", "tự đánh giá": "self"}
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _fold(text: str) -> str:
+    from lms.registry.text import fold
+
+    return fold(text)
+
+
+def import_assessments(filename: str, content: bytes, *, user: Any) -> ImportResult:
+    """Create or update assessments from a spreadsheet (.xlsx or .csv, first sheet, one header row).
+
+    Every row is checked first and every error reported with its row and column; if there is any error nothing is
+    written. Then all rows are written in the caller's transaction, the communes and years marked once.
+    Synchronous: files are limited to :data:`MAX_IMPORT_ROWS` rows.
+    """
+    from lms.registry.importer import MESSAGES, read_table
+
+    result = ImportResult()
+    try:
+        header, rows = read_table(filename, content, MAX_IMPORT_ROWS)
+    except Exception as exc:  # the registry reader's _Invalid: a code and its parameters
+        code = getattr(exc, "code", None)
+        if code not in MESSAGES:
+            raise
+        english, vietnamese = MESSAGES[code]
+        text = vietnamese if has_request_context() and str(get_locale()) == "vi" else english
+        result.errors.append({"row": None, "column": None, "message": text.format(**getattr(exc, "params", {}))})
+        return result
+    aliases = {_fold(alias): key for key, names in IMPORT_COLUMNS.items() for alias in names}
+    columns: dict[str, int] = {}
+    shown: dict[str, str] = {}
+    for index, raw in enumerate(header):
+        found = aliases.get(_fold(str(raw))) if raw is not None else None
+        if found and found not in columns:
+            columns[found], shown[found] = index, str(raw)
+    for key in REQUIRED_COLUMNS:
+        if key not in columns:
+            result.errors.append({"row": 1, "column": IMPORT_COLUMNS[key][0],
+                                  "message": _("missing column “%(name)s”", name=IMPORT_COLUMNS[key][0])})
+    if result.errors:
+        return result
+
+    def cell(cells: list[Any], key: str) -> Any:
+        index = columns.get(key)
+        return cells[index] if index is not None and index < len(cells) else None
+
+    # Rows are read and checked with a handful of queries per subject type, not per row.
+    parsed: list[tuple[int, AssessmentInput]] = []
+    for number, cells in rows:
+        errors_before = len(result.errors)
+
+        def error(key: str, message: str, number: int = number) -> None:
+            result.errors.append({"row": number, "column": shown.get(key, IMPORT_COLUMNS[key][0]),
+                                  "message": message})
+
+        raw_type = str(cell(cells, "subject_type") or "").strip()
+        subject_type = SUBJECT_WORDS.get(raw_type.casefold(), raw_type.casefold())
+        if subject_type not in SUBJECT_TITLE:
+            error("subject_type", _("one of: %(names)s", names=", ".join(SUBJECT_TITLE)))
+        subject_id = _as_int(cell(cells, "subject_id"))
+        if subject_id is None:
+            error("subject_id", _("a whole number: the subject's id in the register"))
+        year = _as_int(cell(cells, "year"))
+        if year is None or not 2000 <= year <= 2100:
+            error("year", _("a year such as 2026"))
+        indicator = str(cell(cells, "indicator") or "").strip()
+        if not INDICATOR_CODE.match(indicator):
+            error("indicator", _("an indicator code of the criteria set"))
+        raw_source = str(cell(cells, "source") or "evaluator").strip().casefold()
+        source = SOURCE_WORDS.get(raw_source, raw_source)
+        if source not in set(AssessmentSource):
+            error("source", _("evaluator or self"))
+        evidence_ref = str(cell(cells, "evidence_ref") or "")
+        if len(evidence_ref) > 300:
+            error("evidence_ref", _("at most 300 characters"))
+        if len(result.errors) == errors_before:
+            parsed.append((number, AssessmentInput(subject_type, subject_id or 0, year or 0, indicator,
+                                                   cell(cells, "value"), source, evidence_ref,
+                                                   str(cell(cells, "note") or ""))))
+    places = _places([(d.subject_type, d.subject_id) for _, d in parsed])
+    communes = {u.id: u for u in db.session.scalars(select(AdminUnit).where(
+        AdminUnit.id.in_({p[0] for p in places.values()})))} if places else {}
+    indicator_sets: dict[tuple[str, str | None], dict[str, IndicatorInfo]] = {}
+    levels = dict(iter(db.session.execute(select(Organisation.id, Organisation.managing_level).where(
+        Organisation.id.in_([d.subject_id for _, d in parsed if d.subject_type == SubjectType.ORGANISATION]))
+    ).tuples()))
+    existing = _existing_assessments([d for _, d in parsed])
+    seen: dict[tuple[str, int, int, str], int] = {}
+    allowed: dict[int, bool] = {}
+    checked: list[tuple[AssessmentInput, int, Decimal]] = []
+    for number, data in parsed:
+        def error(key: str, message: str, number: int = number) -> None:
+            result.errors.append({"row": number, "column": shown.get(key, IMPORT_COLUMNS[key][0]),
+                                  "message": message})
+
+        place = places.get((data.subject_type, data.subject_id))
+        commune = communes.get(place[0]) if place else None
+        if commune is not None and commune.id not in allowed:
+            allowed[commune.id] = can(user, ASSESS, commune)
+        if commune is None or not allowed[commune.id]:
+            error("subject_id", _("no %(kind)s %(id)s in your scope", kind=data.subject_type, id=data.subject_id))
+            continue
+        level = levels.get(data.subject_id) if data.subject_type == SubjectType.ORGANISATION else None
+        set_key = (SUBJECT_TITLE[data.subject_type], level)
+        if set_key not in indicator_sets:
+            criteria_set = active_criteria(*set_key)
+            indicator_sets[set_key] = {i.code: i for i in indicators_of(criteria_set) if i.assessable} \
+                if criteria_set else {}
+        info = indicator_sets[set_key].get(data.indicator)
+        if info is None:
+            error("indicator", _("“%(code)s” is not an assessed indicator for a %(kind)s", code=data.indicator,
+                                      kind=data.subject_type))
+            continue
+        try:
+            value = parse_value(data.value, info)
+        except TitlesError as exc:
+            error("value", str(exc))
+            continue
+        identity = (data.subject_type, data.subject_id, data.year, data.indicator)
+        if identity in seen:
+            error("indicator", _("the same subject, year and indicator as row %(row)s", row=seen[identity]))
+            continue
+        seen[identity] = number
+        checked.append((data, commune.id, value))
+    if result.errors:
+        result.errors.sort(key=lambda e: (e["row"] or 0))
+        return result
+    now, user_id = utcnow(), getattr(user, "id", None)
+    inserts: list[dict[str, Any]] = []
+    for data, commune_id, value in checked:
+        current = existing.get((data.subject_type, data.subject_id, data.year, data.indicator))
+        if current is None:
+            inserts.append({"subject_type": data.subject_type, "subject_id": data.subject_id, "year": data.year,
+                            "indicator": data.indicator, "value": value, "source": data.source,
+                            "evidence_ref": data.evidence_ref.strip(), "note": data.note.strip(),
+                            "commune_id": commune_id, "assessed_by_id": user_id, "assessed_at": now})
+            continue
+        # The few updates go through the ORM; a changed value of a self-assessment needs verifying again.
+        if value != current.value or data.source != current.source:
+            current.verified_at = current.verified_by_id = None
+        current.value, current.source, current.assessed_by_id, current.assessed_at = value, data.source, user_id, now
+        if data.evidence_ref.strip():
+            current.evidence_ref = data.evidence_ref.strip()
+        if data.note.strip():
+            current.note = data.note.strip()
+        result.updated += 1
+    if inserts:
+        db.session.execute(insert(Assessment), inserts)
+    result.created = len(inserts)
+    db.session.flush()
+    audit("assessment.import", object_type="assessment", user=user, filename=filename, created=result.created,
+          updated=result.updated)
+    mark_dirty({(commune_id, data.year) for data, commune_id, _ in checked})
+    return result
+
+
+def _as_int(raw: Any) -> int | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    if isinstance(raw, str) and raw.strip().isdigit():
+        return int(raw.strip())
+    return None
+
+
+def _places(pairs: Sequence[tuple[str, int]]) -> dict[tuple[str, int], tuple[int, int | None]]:
+    """:func:`subject_place` for many subjects: one query per subject type present."""
+    wanted: dict[str, set[int]] = {}
+    for subject_type, subject_id in pairs:
+        wanted.setdefault(subject_type, set()).add(subject_id)
+    found: dict[tuple[str, int], tuple[int, int | None]] = {}
+    parent = aliased(AdminUnit)
+    for subject_type, ids in wanted.items():
+        stmt: Select[Any]
+        if subject_type == SubjectType.PERSON:
+            unit = aliased(AdminUnit)
+            stmt = (select(Person.id, case((unit.level == UnitLevel.VILLAGE, unit.parent_id), else_=unit.id))
+                    .join(unit, unit.id == Person.unit_id).where(Person.id.in_(ids)))
+        elif subject_type == SubjectType.HOUSEHOLD:
+            stmt = (select(Household.id, parent.parent_id).join(parent, parent.id == Household.village_id)
+                    .where(Household.id.in_(ids)))
+        elif subject_type == SubjectType.CLAN:
+            stmt = select(Clan.id, Clan.commune_id).where(Clan.id.in_(ids))
+        elif subject_type == SubjectType.VILLAGE:
+            stmt = select(parent.id, parent.parent_id).where(parent.id.in_(ids), parent.level == UnitLevel.VILLAGE)
+        elif subject_type == SubjectType.ORGANISATION:
+            stmt = select(Organisation.id, Organisation.commune_id).where(Organisation.id.in_(ids))
+        else:
+            stmt = select(parent.id, parent.id).where(parent.id.in_(ids), parent.level == UnitLevel.COMMUNE)
+        for subject_id, commune_id in db.session.execute(stmt):
+            if commune_id is not None:
+                found[(subject_type, subject_id)] = (commune_id, None)
+    return found
+
+
+def _existing_assessments(rows: Sequence[AssessmentInput]) -> dict[tuple[str, int, int, str], Assessment]:
+    """The assessments the rows would overwrite, one query per subject type."""
+    wanted: dict[str, set[int]] = {}
+    for data in rows:
+        wanted.setdefault(data.subject_type, set()).add(data.subject_id)
+    found: dict[tuple[str, int, int, str], Assessment] = {}
+    for subject_type, ids in wanted.items():
+        for a in db.session.scalars(select(Assessment).where(Assessment.subject_type == subject_type,
+                                                             Assessment.subject_id.in_(ids))):
+            found[(a.subject_type, a.subject_id, a.year, a.indicator)] = a
+    return found
+
+
+# --- explanations --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ExplainedItem:
+    """One indicator of an eligibility row, ready for a page or the API."""
+
+    code: str
+    name: str
+    kind: str
+    item: dict[str, Any]  # the breakdown entry as the engine wrote it
+    source_text: str
+    missing_text: str
+    assessment: Assessment | None
+    indicator: IndicatorInfo | None
+
+    @property
+    def satisfied(self) -> bool:
+        return not self.item.get("missing")
+
+
+def explain(eligibility: Eligibility, locale: str) -> list[ExplainedItem]:
+    """The breakdown of a row with the indicators' names and sentences in ``locale`` (the request's), and the
+    subject's assessment of each assessed indicator (one query for all of them)."""
+    from lms.titles import explain as sentences
+    from lms.titles.criteria import CriteriaError
+
+    try:
+        indicators = {i.code: i for i in indicators_of(eligibility.criteria_set)}
+    except CriteriaError:  # an old version the parser no longer reads still shows its codes
+        indicators = {}
+    assessments = subject_assessments(eligibility.subject_type, eligibility.subject_id, eligibility.year)
+    result = []
+    for item in eligibility.breakdown or []:
+        code = str(item.get("indicator", ""))
+        info = indicators.get(code)
+        result.append(ExplainedItem(
+            code=code, name=info.label(locale) if info else code, kind=info.kind if info else "",
+            item=item, source_text=str(sentences.describe_source(item) or ""),
+            missing_text=str(sentences.describe_missing(item) or "") if item.get("missing") else "",
+            assessment=assessments.get(code), indicator=info))
+    return result
+
+
+def members_filter(eligibility: Eligibility) -> dict[str, Any] | None:
+    """The list (as query arguments) of the rows a group subject's result is made of; None for a person."""
+    subject, subject_id = eligibility.subject_type, eligibility.subject_id
+    year = eligibility.year
+    return {
+        SubjectType.HOUSEHOLD: {"household_id": subject_id, "title": Title.CITIZEN.value, "year": year},
+        SubjectType.CLAN: {"clan_id": subject_id, "title": Title.FAMILY.value, "year": year},
+        SubjectType.VILLAGE: {"unit_id": subject_id, "title": Title.FAMILY.value, "year": year},
+        SubjectType.ORGANISATION: {"organisation_id": subject_id, "title": Title.CITIZEN.value, "year": year},
+        SubjectType.COMMUNE: {"unit_id": subject_id, "title": Title.CITIZEN.value, "year": year},
+    }.get(SubjectType(subject))
