@@ -32,6 +32,7 @@ from lms.auth.models import ApiToken, Role, RoleAssignment, User
 from lms.core.models import AuditEvent
 from lms.extensions import db
 from lms.registry.models import AdminUnit, Clc, Household, Person
+from lms.titles.models import Eligibility, EvaluationState
 from tests.conftest import unit_by_code
 from tests.courses.conftest import Centre, make_centre
 from tests.integration.conftest import wait_for
@@ -72,6 +73,9 @@ def _cleanup(made: dict[str, Any]) -> None:
     objects = [("course", centre.course.id), ("course_class", class_id), ("user", user_id),
                *(("class_session", s) for s in session_ids)]
     statements = [
+        # The completion marked the commune for evaluation; a worker may have evaluated it (no other test uses it).
+        delete(Eligibility).where(Eligibility.commune_id == centre.commune.id),
+        delete(EvaluationState).where(EvaluationState.commune_id == centre.commune.id),
         delete(Certificate).where(Certificate.class_id == class_id),
         delete(LearningRecord).where(LearningRecord.class_id == class_id),
         delete(Attendance).where(Attendance.session_id.in_(session_ids)),
