@@ -15,9 +15,9 @@ from lms.registry.models import UnitLevel
 from lms.registry.services import LAST_DAY_BEFORE_REFORM, find_unit
 from lms.targets import compute
 from lms.targets.plans import PLANS_DIR, PlanError, load_plans
+from lms.targets.tasks import CHUNK
 
 targets = AppGroup("targets", help="Plan targets: load plans, recompute indicator values.")
-CHUNK = 200  # communes per recomputation (each is a fixed number of statements, whatever its size)
 
 
 def register(app: Flask) -> None:

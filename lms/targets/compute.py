@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -75,18 +75,12 @@ from lms.targets.models import (
     Structure,
     TargetState,
 )
-from lms.targets.services import month_end, year_end
+from lms.targets.services import VN_OFFSET, local_today, month_end, year_end
 from lms.titles.models import Eligibility, EvaluationState, Recognition, RecognitionStatus, Registration
 
 SUBJECT_TYPE = {"household": "household", "clan": "clan", "village": "village", "organisation": "organisation",
                 "person": "person"}
 ROLLUP_LEVELS = (UnitLevel.DISTRICT.value, UnitLevel.PROVINCE.value, UnitLevel.COUNTRY.value)
-VN_OFFSET = timedelta(hours=7)
-
-
-def local_today() -> date:
-    """Today in Vietnam (periods are Vietnamese months and years)."""
-    return (utcnow() + VN_OFFSET).date()
 
 
 # --- what holds a title ------------------------------------------------------------------------------------------

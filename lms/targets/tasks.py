@@ -14,6 +14,7 @@ from lms.celery import enqueue_after_commit
 from lms.extensions import db
 from lms.targets import compute
 
+CHUNK = 200  # communes per recomputation: each is a fixed number of statements, whatever its size
 RETRY = {"bind": True, "acks_late": True, "max_retries": 5, "retry_backoff": True, "ignore_result": True,
          # OperationalError: a lock timeout or a lost connection; IntegrityError: a concurrent run replaced the
          # same rows first (the retry recomputes from the data then committed).
@@ -26,6 +27,23 @@ def recompute_commune(self, *, commune_id: int, year: int) -> None:
     year's roll-up after the commit."""
     compute.recompute([commune_id], year)
     enqueue_after_commit(rollup, year=year)
+    db.session.commit()
+
+
+@shared_task(name="targets.recompute_unit", **RETRY)
+def recompute_unit(self, *, unit_id: int, year: int) -> None:
+    """Recount every commune under a unit (a province: a few hundred statements in all), committing per chunk, then
+    roll up. Asked for by an administrator after loading a plan, or through the API."""
+    from lms.registry.models import AdminUnit
+
+    unit = db.session.get(AdminUnit, unit_id)
+    if unit is None:
+        return
+    communes = compute.communes_under(unit)
+    for start in range(0, len(communes), CHUNK):
+        compute.recompute(communes[start:start + CHUNK], year)
+        db.session.commit()
+    compute.rollup_if_needed(year)
     db.session.commit()
 
 
