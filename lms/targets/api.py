@@ -105,7 +105,8 @@ def list_values():
     place = aliased(AdminUnit, name="place")
     stmt = (select(IndicatorValue).join(IndicatorValue.indicator).join(Indicator.plan)
             .join(place, place.id == IndicatorValue.unit_id)
-            .options(contains_eager(IndicatorValue.indicator).contains_eager(Indicator.plan))
+            .options(contains_eager(IndicatorValue.indicator).contains_eager(Indicator.plan),
+                     contains_eager(IndicatorValue.unit.of_type(place)))
             .where(IndicatorValue.structure == structure, IndicatorValue.basis == basis,
                    IndicatorValue.period_end == period_end, IndicatorValue.period_kind == period_kind,
                    Plan.active.is_(True)))
@@ -121,10 +122,10 @@ def list_values():
         stmt = stmt.where(Plan.code == plan_code)
     if indicator_code := request.args.get("indicator"):
         stmt = stmt.where(Indicator.code == indicator_code)
-    stmt = stmt.order_by(Plan.code, Indicator.position, place.sort_key, place.id).add_columns(place)
+    stmt = stmt.order_by(Plan.code, Indicator.position, place.sort_key, place.id)
 
-    def serialise(row: Any) -> dict[str, Any]:
-        value, unit_row = row
+    def serialise(value: IndicatorValue) -> dict[str, Any]:
+        unit_row = value.unit
         indicator = value.indicator
         area = unit_row.area_class if unit_row.level == UnitLevel.COMMUNE else None
         return {
