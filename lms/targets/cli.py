@@ -21,6 +21,8 @@ targets = AppGroup("targets", help="Plan targets: load plans, recompute indicato
 
 
 def register(app: Flask) -> None:
+    from lms.targets import bench  # noqa: F401 - adds "flask bench targets" to the benchmark group
+
     app.cli.add_command(targets)
 
 
