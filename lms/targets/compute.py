@@ -47,12 +47,22 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from courses.models import CourseClass, LearningKind, LearningRecord, class_instructor
+from courses.models import (
+    Attendance,
+    AttendanceStatus,
+    ClassSession,
+    Course,
+    CourseCategory,
+    CourseClass,
+    LearningKind,
+    LearningRecord,
+    SessionStatus,
+    class_instructor,
+)
 from lms.extensions import db, utcnow
 from lms.registry.models import (
     AdminUnit,
     AssociationMembership,
-    AssociationRole,
     BoardMembership,
     Clan,
     Clc,
@@ -134,6 +144,8 @@ def count_select(metric: dict[str, Any], *, year: int, basis: str, communes: Seq
     """``SELECT commune_id, count`` of what ``metric`` counts in each of ``communes`` for ``year`` and ``basis``."""
     subject = metric["subject"]
     title = metric.get("title")
+    if "it_skills" in metric:
+        return it_skills_select(metric["it_skills"], year=year, communes=communes)
     if subject == "household":
         village = aliased(AdminUnit)
         stmt: Select = (select(village.parent_id.label("commune_id"), func.count(Household.id))
@@ -155,8 +167,6 @@ def count_select(metric: dict[str, Any], *, year: int, basis: str, communes: Seq
         if "managing_levels" in metric:
             stmt = stmt.where(Organisation.managing_level.in_(metric["managing_levels"]))
         key = Organisation.id
-    elif subject == "association":
-        return _association_select(metric, year=year, communes=communes)
     else:
         return _person_select(metric, year=year, basis=basis, communes=communes)
     subject_type = SUBJECT_TYPE[subject]
@@ -164,20 +174,6 @@ def count_select(metric: dict[str, Any], *, year: int, basis: str, communes: Seq
         stmt = stmt.where(key.in_(held(title, subject_type, year, basis, communes)))
     if "registered_for" in metric:
         stmt = stmt.where(key.in_(_registered(metric["registered_for"], subject_type, year, communes)))
-    return stmt
-
-
-def _association_select(metric: dict[str, Any], *, year: int, communes: Sequence[int]) -> Select:
-    """Commune branches of the association: one per commune with a member during the year; with
-    ``chair_on_clc_board``, only those whose chair or a vice-chair sits on the board of a CLC of the commune."""
-    am = AssociationMembership
-    stmt = (select(am.unit_id, func.count(distinct(am.unit_id)))
-            .where(am.unit_id.in_(communes), _active(am.started_on, am.ended_on, year)).group_by(am.unit_id))
-    if metric.get("chair_on_clc_board"):
-        stmt = (stmt.join(BoardMembership, BoardMembership.person_id == am.person_id)
-                .join(Clc, and_(Clc.id == BoardMembership.clc_id, Clc.commune_id == am.unit_id))
-                .where(am.role.in_([AssociationRole.CHAIR.value, AssociationRole.VICE_CHAIR.value]),
-                       _active(BoardMembership.started_on, BoardMembership.ended_on, year)))
     return stmt
 
 
@@ -200,7 +196,10 @@ def _person_select(metric: dict[str, Any], *, year: int, basis: str, communes: S
     if org_group is not None:
         om, org = OrganisationMember, Organisation
         commune_col: Any = org.commune_id
-        stmt = (select(commune_col, func.count(distinct(Person.id)))
+        # "+ 0": SQLite must not drive this query from the title holders' list through the (organisation,
+        # person) index — one probe per holder and recognised organisation; from the organisations it is cheap.
+        person_key: Any = om.person_id + 0
+        stmt = (select(commune_col, func.count(distinct(om.person_id))).select_from(Person)
                 .join(om, om.person_id == Person.id).join(org, org.id == om.organisation_id))
         conditions += [org.commune_id.in_(communes), _active(om.started_on, om.ended_on, year)]
         if "title" in org_group:
@@ -208,7 +207,8 @@ def _person_select(metric: dict[str, Any], *, year: int, basis: str, communes: S
     elif "association_roles" in metric:
         am, branch = AssociationMembership, aliased(AdminUnit)
         commune_col = _commune_of(branch)
-        stmt = (select(commune_col, func.count(distinct(Person.id)))
+        person_key = am.person_id
+        stmt = (select(commune_col, func.count(distinct(person_key))).select_from(Person)
                 .join(am, am.person_id == Person.id).join(branch, branch.id == am.unit_id))
         conditions += [am.role.in_(metric["association_roles"]), _active(am.started_on, am.ended_on, year)]
         if metric.get("association_branches") == "commune":
@@ -218,7 +218,9 @@ def _person_select(metric: dict[str, Any], *, year: int, basis: str, communes: S
     else:
         home = aliased(AdminUnit)
         commune_col = _commune_of(home)
-        stmt = select(commune_col, func.count(distinct(Person.id))).join(home, home.id == Person.unit_id)
+        person_key = Person.id
+        stmt = select(commune_col, func.count(distinct(person_key))).select_from(Person) \
+            .join(home, home.id == Person.unit_id)
         conditions.append(_in_communes(home, communes))
 
     if "occupation_groups" in metric:
@@ -230,22 +232,17 @@ def _person_select(metric: dict[str, Any], *, year: int, basis: str, communes: S
     other_groups = [g for g in groups if g["subject"] != "organisation"]
     if other_groups:
         conditions.append(or_(*(_member_of(g, year, basis, communes) for g in other_groups)))
+    # Title and learning filters test the membership's person column, not person.id: SQLite would otherwise
+    # drive the query from the (large) list of title holders and probe every membership for each of them.
     if "title" in metric:
-        conditions.append(Person.id.in_(held(metric["title"], "person", year, basis)))
+        conditions.append(person_key.in_(held(metric["title"], "person", year, basis)))
     if "registered_for" in metric:
-        conditions.append(Person.id.in_(select(Registration.subject_id).where(
+        conditions.append(person_key.in_(select(Registration.subject_id).where(
             Registration.subject_type == "person", Registration.title == metric["registered_for"],
             Registration.year == year)))
     if "learning" in metric:
-        conditions.append(Person.id.in_(select(LearningRecord.person_id).where(
+        conditions.append(person_key.in_(select(LearningRecord.person_id).where(
             LearningRecord.year == year, LearningRecord.kind.in_(metric["learning"]))))
-    if "it_trained" in metric:
-        conditions.append(Person.id.in_(it_trained(metric["it_trained"], year)))
-    if metric.get("organises_clc"):
-        conditions.append(Person.id.in_(clc_organisers(year)))
-    if metric.get("clc_board"):
-        conditions.append(Person.id.in_(select(BoardMembership.person_id).where(
-            _active(BoardMembership.started_on, BoardMembership.ended_on, year))))
     return stmt.where(*conditions).group_by(commune_col)
 
 
@@ -266,24 +263,103 @@ def _member_of(group: dict[str, Any], year: int, basis: str, communes: Sequence[
     return false()  # organisations are handled by the caller (they change the commune a person counts in)
 
 
-def it_trained(modules: Sequence[str], year: int) -> Select:
-    """Persons who completed every one of ``modules`` (IT-module learning records) in ``year`` or before."""
+# --- the IT-skills programme's figures, by its definitions (courses/data/it_skills.toml) ----------------------
+
+
+def it_skills_select(figure: str, *, year: int, communes: Sequence[int]) -> Select:
+    """``SELECT commune_id, count`` of one IT-skills figure for many communes at once.
+
+    The definitions — officer, leader and board roles, what "trained in IT" and "organises CLC activities" mean —
+    are the IT-skills programme's (``courses.it_skills``), so its pages and these indicators count the same people.
+    ``it_skills.figures`` answers one scope at a time; this answers a set of communes in one statement per figure.
+    """
+    from courses import it_skills
+
+    d = it_skills.framework().definitions
+    am = AssociationMembership
+    active = _active(am.started_on, am.ended_on, year)
+    if figure in ("associations", "associations_led_in_clc"):
+        stmt = (select(am.unit_id, func.count(distinct(am.unit_id)))
+                .where(am.unit_id.in_(communes), active).group_by(am.unit_id))
+        if figure == "associations_led_in_clc":
+            stmt = (stmt.join(BoardMembership, BoardMembership.person_id == am.person_id)
+                    .join(Clc, and_(Clc.id == BoardMembership.clc_id, Clc.commune_id == am.unit_id))
+                    .where(am.role.in_(d["leader_roles"]), BoardMembership.role.in_(d["board_roles"]),
+                           _active(BoardMembership.started_on, BoardMembership.ended_on, year)))
+        return stmt
+    if figure in ("members", "studied_policy"):
+        branch = aliased(AdminUnit)
+        commune_col = _commune_of(branch)
+        stmt = (select(commune_col, func.count(distinct(am.person_id))).join(branch, branch.id == am.unit_id)
+                .where(_in_communes(branch, communes), active).group_by(commune_col))
+        if figure == "studied_policy":
+            stmt = stmt.where((am.person_id + 0).in_(_policy_students(year)))
+        return stmt
+    stmt = (select(am.unit_id, func.count(distinct(am.person_id)))
+            .where(am.unit_id.in_(communes), am.role.in_(d["officer_roles"]), active).group_by(am.unit_id))
+    if figure in ("trained", "organised_and_trained"):
+        stmt = stmt.where((am.person_id + 0).in_(_it_trained(year)))
+    if figure == "meets_basic":
+        stmt = stmt.where((am.person_id + 0).in_(_it_trained(year, standard="basic")))
+    if figure in ("organised", "organised_and_trained"):
+        stmt = stmt.where((am.person_id + 0).in_(_clc_organisers(year, d["organising_roles"])))
+    return stmt
+
+
+def _it_trained(year: int, standard: str | None = None) -> Select:
+    """Persons trained in IT by the end of ``year``: the configured definition (a standard, or modules all
+    needed), from IT-module learning records whatever their origin (a class, a verified certificate)."""
+    from courses import it_skills
+
+    fw = it_skills.framework()
+    definition = it_skills.trained_definition()
+    standard = standard or definition.standard
+    required = sorted(fw.all_required(standard)) if standard else sorted(set(definition.modules))
+    code = LearningRecord.module_code
+    having = [func.count(distinct(case((code.in_(required), code)))) >= len(required)]
+    if standard and fw.standards[standard].at_least:
+        chosen = fw.standards[standard]
+        having.append(func.count(distinct(case((code.in_(chosen.choose_from), code)))) >= chosen.at_least)
     return (select(LearningRecord.person_id)
-            .where(LearningRecord.kind == LearningKind.IT_MODULE.value, LearningRecord.module_code.in_(modules),
-                   LearningRecord.year <= year)
-            .group_by(LearningRecord.person_id)
-            .having(func.count(distinct(LearningRecord.module_code)) == len(set(modules))))
+            .where(LearningRecord.kind == LearningKind.IT_MODULE.value, LearningRecord.completed_on <= year_end(year))
+            .group_by(LearningRecord.person_id).having(*having))
 
 
-def clc_organisers(year: int) -> Select:
-    """Persons who taught, assisted or organised a CLC class running in ``year``, or recorded an organised
-    activity in it."""
-    taught = (select(class_instructor.c.person_id)
-              .join(CourseClass, CourseClass.id == class_instructor.c.class_id)
-              .where(CourseClass.starts_on <= year_end(year), CourseClass.ends_on >= date(year, 1, 1)))
-    organised = select(LearningRecord.person_id).where(
-        LearningRecord.year == year, LearningRecord.kind == LearningKind.ACTIVITY_ORGANISED.value)
-    return union(taught, organised)  # type: ignore[return-value]
+def _year_start(year: int) -> datetime:
+    """1 January 00:00 of ``year`` as stored (naive); sessions are compared by their stored start."""
+    return datetime.combine(date(year, 1, 1), time.min)
+
+
+def _clc_organisers(year: int, roles: Sequence[str]) -> Select:
+    """Instructors, assistants or organisers of a class with a held session in ``year``, or persons with an
+    organised-activity learning record in it."""
+    start, end = _year_start(year), _year_start(year + 1)
+    by_class = (select(class_instructor.c.person_id)
+                .join(ClassSession, ClassSession.class_id == class_instructor.c.class_id)
+                .where(class_instructor.c.role.in_(roles), ClassSession.status == SessionStatus.SCHEDULED.value,
+                       ClassSession.starts_at >= start, ClassSession.starts_at < end))
+    by_record = select(LearningRecord.person_id).where(
+        LearningRecord.kind == LearningKind.ACTIVITY_ORGANISED.value,
+        LearningRecord.completed_on >= date(year, 1, 1), LearningRecord.completed_on <= year_end(year))
+    return union(by_class, by_record)  # type: ignore[return-value]
+
+
+def _policy_students(year: int) -> Select:
+    """Persons who attended a held session of a policy-study class in ``year`` or hold a policy-study learning
+    record of it."""
+    start, end = _year_start(year), _year_start(year + 1)
+    attended = (select(Attendance.person_id)
+                .join(ClassSession, ClassSession.id == Attendance.session_id)
+                .join(CourseClass, CourseClass.id == ClassSession.class_id)
+                .join(Course, Course.id == CourseClass.course_id)
+                .join(AttendanceStatus, AttendanceStatus.code == Attendance.status)
+                .where(Course.category == CourseCategory.POLICY_STUDY.value, AttendanceStatus.counts_as_attended,
+                       ClassSession.status == SessionStatus.SCHEDULED.value,
+                       ClassSession.starts_at >= start, ClassSession.starts_at < end))
+    recorded = select(LearningRecord.person_id).where(
+        LearningRecord.kind == LearningKind.POLICY_STUDY.value,
+        LearningRecord.completed_on >= date(year, 1, 1), LearningRecord.completed_on <= year_end(year))
+    return union(attended, recorded)  # type: ignore[return-value]
 
 
 # --- step 1: source values ---------------------------------------------------------------------------------------

@@ -23,11 +23,11 @@ A metric definition (after the numerator is merged over the denominator):
                          in the branch's commune); ``association_branches`` = ``commune`` (the commune branch only)
                          or ``all`` (commune and village branches, the default)
 ``learning``             persons: with a learning record of one of these kinds in the year
-``it_trained``           persons: with every one of these IT modules (``IU01``…) completed in the year or before
-``organises_clc``        persons: taught or organised a class of a CLC running in the year, or have an
-                         ``activity_organised`` learning record in the year
-``clc_board``            persons: on the board of a CLC during the year
-``chair_on_clc_board``   associations: the branch's chair or a vice-chair is on the board of a CLC of the commune
+``it_skills``            a figure of the IT-skills programme (``courses.it_skills.figures``), whose definitions —
+                         officer roles, what "trained in IT" and "organises CLC activities" mean, leader and board
+                         roles — are data in ``courses/data/it_skills.toml``: persons ``officers``, ``trained``,
+                         ``organised``, ``organised_and_trained``, ``members``, ``studied_policy``; associations
+                         ``associations``, ``associations_led_in_clc``. No other filter combines with it.
 
 Loading follows criteria sets: the same content loads as the same version (nothing changes); new content becomes a
 new version, active, and the plan's earlier versions are deactivated (their values stay, for history).
@@ -60,10 +60,13 @@ SUBJECT_TITLE = {"household": "family", "clan": "clan", "village": "village_comm
 GROUPS = ("household", "clan", "village", "organisation")
 LEARNING_KINDS = ("class_completion", "it_module", "policy_study", "self_study", "external_certificate",
                   "activity_organised")
-IT_MODULES = tuple(f"IU{n:02d}" for n in range(1, 16))
-PERSON_KEYS = {"occupation_groups", "age", "member_of", "association_roles", "association_branches", "learning",
-               "it_trained", "organises_clc", "clc_board"}
-METRIC_KEYS = {"subject", "title", "registered_for", "managing_levels", "chair_on_clc_board"} | PERSON_KEYS
+PERSON_KEYS = {"occupation_groups", "age", "member_of", "association_roles", "association_branches", "learning"}
+IT_SKILLS_FIGURES = {
+    "person": ("officers", "meets_basic", "trained", "organised", "organised_and_trained", "members",
+               "studied_policy"),
+    "association": ("associations", "associations_led_in_clc"),
+}
+METRIC_KEYS = {"subject", "title", "registered_for", "managing_levels", "it_skills"} | PERSON_KEYS
 
 
 class PlanError(ValueError):
@@ -106,6 +109,15 @@ def validate_metric(metric: Any, place: str, errors: _Errors) -> dict[str, Any]:
         errors.add(f"{place}.subject", f"{subject!r} is not one of {_choices(SUBJECTS)}")
         return dict(metric)
     result = dict(metric)
+    if "it_skills" in metric:
+        figures = IT_SKILLS_FIGURES.get(subject, ())
+        if metric["it_skills"] not in figures:
+            errors.add(f"{place}.it_skills", f"{metric['it_skills']!r} is not an IT-skills figure for {subject}s"
+                       + (f"; expected one of {_choices(figures)}" if figures else ""))
+        for key in sorted(set(metric) - {"subject", "it_skills"}):
+            errors.add(f"{place}.{key}", "cannot be combined with it_skills (the figure is defined in "
+                       "courses/data/it_skills.toml)")
+        return result
     for key in ("title", "registered_for"):
         if key in metric:
             expected = SUBJECT_TITLE.get(subject)
@@ -119,11 +131,6 @@ def validate_metric(metric: Any, place: str, errors: _Errors) -> dict[str, Any]:
         if subject != "organisation":
             errors.add(f"{place}.managing_levels", "only organisations have a managing level")
         _str_list(metric["managing_levels"], f"{place}.managing_levels", [m.value for m in ManagingLevel], errors)
-    if "chair_on_clc_board" in metric:
-        if subject != "association":
-            errors.add(f"{place}.chair_on_clc_board", "only for subject \"association\"")
-        if not isinstance(metric["chair_on_clc_board"], bool):
-            errors.add(f"{place}.chair_on_clc_board", "true or false")
     if subject != "person":
         return result
     if "occupation_groups" in metric:
@@ -169,11 +176,6 @@ def validate_metric(metric: Any, place: str, errors: _Errors) -> dict[str, Any]:
             errors.add(f"{place}.association_branches", "\"commune\" or \"all\"")
     if "learning" in metric:
         _str_list(metric["learning"], f"{place}.learning", LEARNING_KINDS, errors)
-    if "it_trained" in metric:
-        _str_list(metric["it_trained"], f"{place}.it_trained", IT_MODULES, errors)
-    for key in ("organises_clc", "clc_board"):
-        if key in metric and not isinstance(metric[key], bool):
-            errors.add(f"{place}.{key}", "true or false")
     return result
 
 

@@ -131,7 +131,8 @@ def _record(person, commune, kind, year, module=None):
 
 def test_association_indicators_of_the_kon_tum_plan(app_ctx):
     """The shipped plan on a current Kon Tum commune: policy study, IT-trained officers who organise CLC
-    activities, the chair or a vice-chair on the CLC board, and staff of learning units."""
+    activities, the chair or a vice-chair on the CLC board (these three through the IT-skills programme's figures),
+    and staff of learning units."""
     from tests.conftest import unit_by_code
 
     load_plans()
@@ -179,6 +180,13 @@ def test_association_indicators_of_the_kon_tum_plan(app_ctx):
     assert kon_tum("it_trained_officers") == (1, 4)  # officer only: officer2 lacks IU06
     assert kon_tum("chair_in_clc") == (1, 1)
     assert kon_tum("citizen_staff") == (1, 2)
+    # The IT-skills programme's own page figures count the same people.
+    from courses import it_skills
+
+    (line,) = it_skills.figures(commune, it_skills.Period.year(2025)).communes
+    assert (line.studied_policy, line.members) == (2, 5)
+    assert (line.organised_and_trained, line.officers) == (1, 4)
+    assert (line.has_association, line.leader_on_board) == (True, True)
     # The Kon Tum plan and the national ones are kept apart.
     plans = {p.code for p in db.session.scalars(db.select(Plan).where(Plan.active.is_(True)))}
     assert plans == {"kon-tum-1514-2022", "qd-387-2022", "qd-677-2022"}
@@ -200,8 +208,8 @@ def test_the_chair_indicator_is_not_met_when_no_chair_sits_on_the_board(province
 code = "chair_in_clc"
 name = "Chủ tịch hoặc Phó Chủ tịch tham gia quản lý TTHTCĐ"
 denominator_text = "commune branches"
-denominator = { subject = "association" }
-numerator = { chair_on_clc_board = true }
+denominator = { subject = "association", it_skills = "associations" }
+numerator = { it_skills = "associations_led_in_clc" }
 targets = [{ year = 2025, share = 100 }]
 '''))
     run([commune], 2025)

@@ -144,3 +144,31 @@ def test_load_plans_command_fails_with_the_places(app, tmp_path: Path):
     result = app.test_cli_runner().invoke(args=["targets", "load-plans", "--dir", str(tmp_path)])
     assert result.exit_code != 0
     assert "famly" in result.output
+
+
+def test_an_it_skills_figure_stands_alone():
+    text = plan_text("country", "VN", '''
+[[indicators]]
+code = "it"
+name = "IT"
+denominator_text = "officers"
+denominator = { subject = "person", it_skills = "officers", occupation_groups = ["worker"] }
+numerator = { it_skills = "organised_and_trained" }
+targets = [{ year = 2025, share = 40 }]
+
+[[indicators]]
+code = "assoc"
+name = "Associations"
+denominator_text = "branches"
+denominator = { subject = "association", it_skills = "trained" }
+numerator = { it_skills = "associations_led_in_clc" }
+targets = [{ year = 2025, share = 100 }]
+''')
+    with pytest.raises(PlanError) as caught:
+        parse_plan(text, "it.toml")
+    assert caught.value.errors == [
+        "indicators[0] (it).denominator.occupation_groups: cannot be combined with it_skills (the figure is defined "
+        "in courses/data/it_skills.toml)",
+        "indicators[1] (assoc).denominator.it_skills: 'trained' is not an IT-skills figure for associations; "
+        "expected one of associations, associations_led_in_clc",
+    ]
