@@ -285,3 +285,22 @@ def test_the_service_reads_values_for_a_dashboard(province):
     june = services.trend(commune.id, family.id, year=2026)
     assert [(v.period_end, v.numerator, v.denominator) for v in june] == [(date(2026, 6, 30), 1, 2)]
     assert db.session.get(Indicator, family.id).denominator_text == "all households"
+
+
+def test_the_recompute_command_reports_progress_and_refuses_the_future(app, province):
+    commune = make_unit(province, "TC19", "Xã Lệnh", "commune")
+    village = make_village(commune, "V-TC19", "Thôn 1")
+    (h1, _) = households(village, 2)
+    recognise("household", h1.id, "family", 2025, commune)
+    load_text(plan_text("province", "TP99", FAMILY))
+    db.session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["targets", "recompute", "--unit", "TP99", "--year", "2025"])
+    assert result.exit_code == 0, result.output
+    assert "1 communes recomputed and rolled up" in result.output
+    assert value(province, "family", year=2025) == (1, 2)
+    future = runner.invoke(args=["targets", "recompute", "--unit", "TP99", "--year", "2099"])
+    assert future.exit_code != 0
+    assert "2099 has not begun" in future.output
+    unknown = runner.invoke(args=["targets", "recompute", "--unit", "NOPE", "--year", "2025"])
+    assert "no current unit with code 'NOPE'" in unknown.output
