@@ -44,7 +44,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from courses.models import (
@@ -101,7 +101,7 @@ def held(title: str, subject_type: str, year: int, basis: str, communes: Sequenc
 
     Official: a recognition of that year, or of an earlier year still valid on 31 December (the three-year titles).
     Projection: that, or eligible in that year. ``communes`` narrows by the row's commune (an index) where the
-    subject's commune is the row's commune — not for persons, who may work in another commune than they live in.
+    subject is counted in the row's commune — not for persons counted where they work, for instance.
     """
     rec = select(Recognition.subject_id).where(
         Recognition.subject_type == subject_type, Recognition.title == title,
@@ -235,7 +235,10 @@ def _person_select(metric: dict[str, Any], *, year: int, basis: str, communes: S
     # Title and learning filters test the membership's person column, not person.id: SQLite would otherwise
     # drive the query from the (large) list of title holders and probe every membership for each of them.
     if "title" in metric:
-        conditions.append(person_key.in_(held(metric["title"], "person", year, basis)))
+        # A person's titles are filed under the commune they live in: when that is where they are counted, the
+        # holders' list is narrowed to these communes (one commune's recount reads one commune's titles).
+        narrow = communes if org_group is None and "association_roles" not in metric else None
+        conditions.append(person_key.in_(held(metric["title"], "person", year, basis, narrow)))
     if "registered_for" in metric:
         conditions.append(person_key.in_(select(Registration.subject_id).where(
             Registration.subject_type == "person", Registration.title == metric["registered_for"],
@@ -600,7 +603,9 @@ def recompute(commune_ids: Iterable[int], year: int, *, today: date | None = Non
     now = utcnow()
     hood = neighbourhood(requested)
     _lock_states(hood.counted, year)
-    plans = list(db.session.scalars(select(Plan).where(Plan.active.is_(True)).order_by(Plan.code)))
+    plans = list(db.session.scalars(select(Plan).where(Plan.active.is_(True)).order_by(Plan.code)
+                                    .options(selectinload(Plan.indicators))
+                                    .execution_options(populate_existing=True)))
     indicators: list[tuple[Indicator, list[int]]] = []
     for plan in plans:
         communes = plan_communes(plan, hood.counted)

@@ -15,6 +15,7 @@ from lms.extensions import db
 from lms.targets import compute
 
 CHUNK = 200  # communes per recomputation: each is a fixed number of statements, whatever its size
+SWEEP_BATCH = 50  # communes per task sent by the sweep: several workers share a burst of changes
 RETRY = {"bind": True, "acks_late": True, "max_retries": 5, "retry_backoff": True, "ignore_result": True,
          # OperationalError: a lock timeout or a lost connection; IntegrityError: a concurrent run replaced the
          # same rows first (the retry recomputes from the data then committed).
@@ -26,6 +27,15 @@ def recompute_commune(self, *, commune_id: int, year: int) -> None:
     """Recount one commune's indicators for ``year`` (and what its lineage partners' values read), then queue the
     year's roll-up after the commit."""
     compute.recompute([commune_id], year)
+    enqueue_after_commit(rollup, year=year)
+    db.session.commit()
+
+
+@shared_task(name="targets.recompute_communes", **RETRY)
+def recompute_communes(self, *, commune_ids: list[int], year: int) -> None:
+    """Recount several communes of one year at once: the statements are the same whatever their number, so the
+    sweep sends the communes that changed together."""
+    compute.recompute(commune_ids, year)
     enqueue_after_commit(rollup, year=year)
     db.session.commit()
 
@@ -57,10 +67,14 @@ def rollup(self, *, year: int) -> None:
 
 @shared_task(name="targets.sweep", **RETRY)
 def sweep(self, *, limit: int = 500) -> int:
-    """Beat-driven: queue a recomputation for every commune-year whose titles changed after its values were
-    computed (and one a month for this year's communes, so each month has its row)."""
+    """Beat-driven: queue recomputations (in batches per year) for every commune-year whose titles changed after its
+    values were computed (and one a month for this year's communes, so each month has its row)."""
     pairs = compute.stale_pairs(limit)
+    by_year: dict[int, list[int]] = {}
     for commune_id, year in pairs:
-        enqueue_after_commit(recompute_commune, commune_id=commune_id, year=year)
+        by_year.setdefault(year, []).append(commune_id)
+    for year, communes in sorted(by_year.items()):
+        for start in range(0, len(communes), SWEEP_BATCH):
+            enqueue_after_commit(recompute_communes, commune_ids=communes[start:start + SWEEP_BATCH], year=year)
     db.session.commit()
     return len(pairs)
