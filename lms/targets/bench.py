@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 from flask_migrate import upgrade
-from sqlalchemy import String, and_, case, cast, event, func, insert, literal, literal_column, null, select
+from sqlalchemy import Integer, String, and_, case, cast, event, func, insert, literal, literal_column, null, select
 from sqlalchemy.orm import aliased
 
 from courses.models import LearningRecord
@@ -110,10 +110,10 @@ def add_titles(year: int = YEAR) -> dict[str, int]:
          .join(home, home.id == Person.unit_id), 4),
         ("household", "family", select(Household.id, village.parent_id, village.id)
          .join(village, village.id == Household.village_id), 8),
-        ("clan", "clan", select(Clan.id, Clan.commune_id, null()), 7),
+        ("clan", "clan", select(Clan.id, Clan.commune_id, cast(null(), Integer)), 7),
         ("village", "village_community", select(AdminUnit.id, AdminUnit.parent_id, AdminUnit.id)
          .where(AdminUnit.level == UnitLevel.VILLAGE.value), 7),
-        ("organisation", "unit", select(Organisation.id, Organisation.commune_id, null()), 8),
+        ("organisation", "unit", select(Organisation.id, Organisation.commune_id, cast(null(), Integer)), 8),
     ]
     rows: dict[str, int] = {}
     for subject_type, title, base, tenths in subjects:
