@@ -508,6 +508,20 @@ def _lock(name: str, year: int) -> None:
                            {"name": f"targets.{name}", "year": year})
 
 
+def _ancestry() -> Any:
+    """(commune_id, ancestor_id) for every commune and each unit above it — district, province, country — as
+    equality joins up the parent chain (a range join on paths is slow on PostgreSQL when the range is computed)."""
+    commune, up1, up2 = aliased(AdminUnit), aliased(AdminUnit), aliased(AdminUnit)
+    is_commune = commune.level == UnitLevel.COMMUNE.value
+    first = select(commune.id.label("commune_id"), commune.parent_id.label("ancestor_id")).where(
+        is_commune, commune.parent_id.is_not(None))
+    second = (select(commune.id, up1.parent_id).join(up1, up1.id == commune.parent_id)
+              .where(is_commune, up1.parent_id.is_not(None)))
+    third = (select(commune.id, up2.parent_id).join(up1, up1.id == commune.parent_id)
+             .join(up2, up2.id == up1.parent_id).where(is_commune, up2.parent_id.is_not(None)))
+    return union_all(first, second, third).subquery("ancestry")
+
+
 def rollup(year: int, *, now: datetime | None = None) -> int:
     """Every district, province and the country: the sums of its communes' numerators and denominators, for every
     period of ``year``, structure and basis. One DELETE and one INSERT … SELECT … GROUP BY per structure; returns
@@ -515,24 +529,20 @@ def rollup(year: int, *, now: datetime | None = None) -> int:
     now = now or utcnow()
     _lock("rollup", year)
     value = IndicatorValue
-    commune, above = aliased(AdminUnit), aliased(AdminUnit)
+    ancestry = _ancestry()
     in_year = and_(value.period_end >= date(year, 1, 1), value.period_end <= year_end(year))
     written = 0
     for structure in (Structure.CURRENT.value, Structure.PRE_2025.value):
         db.session.execute(delete(value).where(
             value.structure == structure, in_year,
             value.unit_id.in_(select(AdminUnit.id).where(AdminUnit.level.in_(ROLLUP_LEVELS)))))
-        sums = (select(value.indicator_id, above.id, value.period_end, value.period_kind, value.structure,
-                       value.basis, func.sum(value.numerator), func.sum(value.denominator), literal(now))
-                .select_from(above)
-                .join(commune, and_(commune.path > above.path,
-                                    commune.path < func.substr(above.path, 1, func.length(above.path) - 1)
-                                    .concat("0")))
-                .join(value, value.unit_id == commune.id)
-                .where(above.level.in_(ROLLUP_LEVELS), commune.level == UnitLevel.COMMUNE.value,
-                       value.structure == structure, in_year)
-                .group_by(value.indicator_id, above.id, value.period_end, value.period_kind, value.structure,
-                          value.basis))
+        sums = (select(value.indicator_id, ancestry.c.ancestor_id, value.period_end, value.period_kind,
+                       value.structure, value.basis, func.sum(value.numerator), func.sum(value.denominator),
+                       literal(now))
+                .join(ancestry, ancestry.c.commune_id == value.unit_id)
+                .where(value.structure == structure, in_year)
+                .group_by(value.indicator_id, ancestry.c.ancestor_id, value.period_end, value.period_kind,
+                          value.structure, value.basis))
         result = db.session.execute(insert(value).from_select(
             ["indicator_id", "unit_id", "period_end", "period_kind", "structure", "basis", "numerator",
              "denominator", "computed_at"], sums))
