@@ -64,6 +64,8 @@ class Config:
             "sweep-titles": {"task": "titles.sweep", "schedule": 15.0},
             # Nightly (Vietnam time): re-evaluate every commune-year of the year, report drift (ADR 9).
             "reconcile-titles": {"task": "titles.reconcile", "schedule": crontab(hour=1, minute=30)},
+            # Indicator values follow title changes within a minute (lms/targets/tasks.py).
+            "sweep-targets": {"task": "targets.sweep", "schedule": 30.0},
         },
     }
 

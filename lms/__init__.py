@@ -81,6 +81,7 @@ def register_cli(app: Flask) -> None:
     from lms.bench import register as register_bench_cli
     from lms.registry.cli import register as register_registry_cli
     from lms.registry.demo_cli import register as register_demo_cli
+    from lms.targets.cli import register as register_targets_cli
     from lms.titles.cli import register as register_titles_cli
 
     register_auth_cli(app)
@@ -89,6 +90,7 @@ def register_cli(app: Flask) -> None:
     register_courses_cli(app)
     register_bench_cli(app)
     register_titles_cli(app)
+    register_targets_cli(app)
 
 
 def register_celery(app: Flask) -> None:
@@ -99,6 +101,7 @@ def register_celery(app: Flask) -> None:
     import courses.tasks  # noqa: F401
     import lms.core.tasks
     import lms.registry.tasks
+    import lms.targets.tasks
     import lms.titles.tasks  # noqa: F401
 
 
