@@ -58,6 +58,8 @@ class Indicator(Model):
     denominator: Mapped[dict[str, Any]] = mapped_column(JSON)
     denominator_text: Mapped[str] = mapped_column(Text)  # "registered households" vs "all households"
     source_ref: Mapped[str] = mapped_column(String(300), default="")  # section of the plan
+    # True when the definition (what is counted) was not read from the source text: to be checked.
+    provisional: Mapped[bool] = mapped_column(default=False)
 
     plan: Mapped[Plan] = relationship(back_populates="indicators")
     targets: Mapped[list[Target]] = relationship(back_populates="indicator", cascade="all, delete-orphan",
@@ -75,6 +77,7 @@ class Target(Model):
     year: Mapped[int]
     area_class: Mapped[Optional[str]] = mapped_column(String(24))
     share: Mapped[Decimal] = mapped_column(Numeric(5, 2))  # per cent
+    provisional: Mapped[bool] = mapped_column(default=False)  # the figure was not read from the source text
 
     indicator: Mapped[Indicator] = relationship(back_populates="targets")
 
@@ -129,3 +132,46 @@ class IndicatorValue(Model):
         if not self.denominator:
             return None
         return self.numerator * 100 / self.denominator
+
+
+class IndicatorSourceValue(Model):
+    """What one commune's own records give for one indicator and period, before the lineage shares.
+
+    A commune's published value (:class:`IndicatorValue`) under either structure is its own source value plus the
+    shares of its lineage neighbours' source values; keeping the source values lets one commune be recomputed
+    without recounting its neighbours.
+    """
+
+    __tablename__ = "indicator_source_value"
+    __table_args__ = (
+        UniqueConstraint("indicator_id", "commune_id", "period_end", "period_kind", "basis"),
+        Index("ix_indicator_source_value_commune_period", "commune_id", "period_end"),
+        _enum_check("basis", Basis),
+        _enum_check("period_kind", PeriodKind),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id", ondelete="CASCADE"))
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"))
+    period_end: Mapped[date]
+    period_kind: Mapped[str] = mapped_column(String(8))
+    basis: Mapped[str] = mapped_column(String(12))
+    numerator: Mapped[Decimal] = mapped_column(Numeric(14, 4))
+    denominator: Mapped[Decimal] = mapped_column(Numeric(14, 4))
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TargetState(Model):
+    """When a commune's indicator values of a year were last computed, and last included in a roll-up.
+
+    The sweep recomputes a commune-year whose titles changed after ``computed_at`` (its evaluation state moved, or a
+    recognition was proposed or revoked, or a plan version was loaded); the roll-up of a year runs when some commune
+    was computed after it was last rolled up.
+    """
+
+    __tablename__ = "target_state"
+
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    computed_at: Mapped[Optional[datetime]] = mapped_column(index=True)
+    rolled_up_at: Mapped[Optional[datetime]]

@@ -1,0 +1,141 @@
+"""Reading plans and indicator values: the public surface of targets for pages (dashboards, reports) and the API.
+
+Values are stored as a numerator and a denominator per unit, period, structure and basis; the share is computed on
+reading, and a denominator of zero is "no data" (``share`` None), never 0 %.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
+
+from lms.extensions import db
+from lms.targets.models import Basis, Indicator, IndicatorValue, PeriodKind, Plan, Structure, Target
+
+
+def year_end(year: int) -> date:
+    return date(year, 12, 31)
+
+
+def month_end(day: date) -> date:
+    return date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
+
+
+def parse_period(text: str) -> tuple[date, PeriodKind]:
+    """``"2025"`` → (31 Dec 2025, year); ``"2025-06"`` → (30 Jun 2025, month). Raises ValueError otherwise."""
+    text = text.strip()
+    if len(text) == 4 and text.isdigit():
+        return year_end(int(text)), PeriodKind.YEAR
+    if len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit() and 1 <= int(text[5:]) <= 12:
+        return month_end(date(int(text[:4]), int(text[5:]), 1)), PeriodKind.MONTH
+    raise ValueError("a year (2025) or a month (2025-06)")
+
+
+def active_plans() -> list[Plan]:
+    return list(db.session.scalars(
+        select(Plan).where(Plan.active.is_(True)).order_by(Plan.code)
+        .options(selectinload(Plan.indicators).selectinload(Indicator.targets))
+    ))
+
+
+def plan_by_code(code: str, version: int | None = None) -> Plan | None:
+    """The active version of plan ``code`` (or the given version)."""
+    stmt = select(Plan).where(Plan.code == code).options(
+        selectinload(Plan.indicators).selectinload(Indicator.targets))
+    stmt = stmt.where(Plan.version == version) if version is not None else stmt.where(Plan.active.is_(True))
+    return db.session.scalar(stmt)
+
+
+def targets_for(indicator: Indicator, area_class: str | None) -> list[Target]:
+    """The indicator's milestones for a unit of ``area_class``: per year, the area class's own target when the plan
+    sets one, else the general one. Aggregates (provinces, the country) pass None and get the general targets."""
+    by_year: dict[int, Target] = {}
+    for target in indicator.targets:
+        if target.area_class is None:
+            by_year.setdefault(target.year, target)
+    for target in indicator.targets:
+        if area_class is not None and target.area_class == area_class:
+            by_year[target.year] = target
+    return [by_year[y] for y in sorted(by_year)]
+
+
+def milestone(indicator: Indicator, year: int, area_class: str | None) -> Target | None:
+    """The target that applies to ``year``: the first milestone at or after it (None after the last one)."""
+    return next((t for t in targets_for(indicator, area_class) if t.year >= year), None)
+
+
+@dataclass(frozen=True)
+class Value:
+    """One stored value, ready to show: the share is None when the denominator is 0 ("no data")."""
+
+    indicator_id: int
+    unit_id: int
+    period_end: date
+    period_kind: str
+    structure: str
+    basis: str
+    numerator: Decimal
+    denominator: Decimal
+    computed_at: Any
+
+    @property
+    def share(self) -> Decimal | None:
+        if not self.denominator:
+            return None
+        return self.numerator * 100 / self.denominator
+
+
+def values_select(unit_ids: Iterable[int] | Select | None = None, *, indicator_ids: Iterable[int] | None = None,
+                  period_end: date | None = None, period_kind: str | None = None,
+                  structure: str = Structure.CURRENT.value, basis: str | None = Basis.OFFICIAL.value) -> Select:
+    """The SELECT behind :func:`values_for` (callers may scope it, order it or page it)."""
+    stmt = select(IndicatorValue).where(IndicatorValue.structure == str(structure))
+    if unit_ids is not None:
+        stmt = stmt.where(IndicatorValue.unit_id.in_(unit_ids if isinstance(unit_ids, Select) else list(unit_ids)))
+    if indicator_ids is not None:
+        stmt = stmt.where(IndicatorValue.indicator_id.in_(list(indicator_ids)))
+    if period_end is not None:
+        stmt = stmt.where(IndicatorValue.period_end == period_end)
+    if period_kind is not None:
+        stmt = stmt.where(IndicatorValue.period_kind == str(period_kind))
+    if basis is not None:
+        stmt = stmt.where(IndicatorValue.basis == str(basis))
+    return stmt
+
+
+def values_for(unit_ids: Iterable[int] | Select, *, indicator_ids: Iterable[int] | None = None,
+               period_end: date, period_kind: str | None = None, structure: str = Structure.CURRENT.value,
+               basis: str = Basis.OFFICIAL.value) -> dict[tuple[int, int], Value]:
+    """Stored values keyed by ``(unit_id, indicator_id)`` for one period, structure and basis (one query).
+
+    ``period_end`` is 31 December for a year or the month's last day; when both a year and a month row end on
+    31 December, ``period_kind`` chooses (default: the year row wins).
+    """
+    stmt = values_select(unit_ids, indicator_ids=indicator_ids, period_end=period_end, period_kind=period_kind,
+                         structure=structure, basis=basis)
+    result: dict[tuple[int, int], Value] = {}
+    for row in db.session.scalars(stmt.order_by(IndicatorValue.period_kind.desc())):
+        key = (row.unit_id, row.indicator_id)
+        if key in result and row.period_kind != PeriodKind.YEAR:
+            continue
+        result[key] = Value(row.indicator_id, row.unit_id, row.period_end, row.period_kind, row.structure,
+                            row.basis, row.numerator, row.denominator, row.computed_at)
+    return result
+
+
+def trend(unit_id: int, indicator_id: int, *, year: int, structure: str = Structure.CURRENT.value,
+          basis: str = Basis.OFFICIAL.value) -> list[Value]:
+    """The month values of one unit and indicator in ``year``, oldest first (for drawing a trend)."""
+    stmt = values_select([unit_id], indicator_ids=[indicator_id], period_kind=PeriodKind.MONTH.value,
+                         structure=structure, basis=basis).where(
+        IndicatorValue.period_end >= date(year, 1, 1), IndicatorValue.period_end <= year_end(year))
+    return [Value(r.indicator_id, r.unit_id, r.period_end, r.period_kind, r.structure, r.basis, r.numerator,
+                  r.denominator, r.computed_at)
+            for r in db.session.scalars(stmt.order_by(IndicatorValue.period_end))]
