@@ -32,6 +32,7 @@ from sqlalchemy.orm import selectinload
 from courses.documents import FONT, FONT_BOLD, register_fonts, vi_date, vi_number
 from lms.extensions import db
 from lms.registry.models import AdminUnit
+from lms.targets import services
 from lms.targets.models import Basis, Indicator, IndicatorValue, PeriodKind, Plan, Structure
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -146,17 +147,22 @@ def active_plans() -> list[tuple[Plan, str]]:
     return [(plan, path) for plan, path in rows]
 
 
-def default_plan(plans: Sequence[tuple[Plan, str]], unit: AdminUnit) -> Plan | None:
-    """The most specific plan whose unit contains ``unit`` (a province's plan before the national one), else the
-    first active plan."""
-    own = [(len(path), plan) for plan, path in plans if unit.path.startswith(path)]
-    if own:
-        return max(own, key=lambda pair: pair[0])[1]
+def default_plan(plans: Sequence[tuple[Plan, str]], unit: AdminUnit, with_values: set[int]) -> Plan | None:
+    """The plan to show first: among the plans with figures stored for ``unit`` (``with_values``), else among the
+    plans whose unit contains it, the most specific one (a province's plan before the national one)."""
+    candidates = [(plan, path) for plan, path in plans if plan.id in with_values]
+    candidates = candidates or [(plan, path) for plan, path in plans if unit.path.startswith(path)]
+    if candidates:
+        return max(candidates, key=lambda pair: len(pair[1]))[0]
     return plans[0][0] if plans else None
 
 
-def _figures(rows) -> dict[tuple[int, int], Figure]:
-    return {(row.indicator_id, row.unit_id): Figure(row.numerator, row.denominator) for row in rows}
+def plans_with_values(unit: AdminUnit) -> set[int]:
+    """The plans that have any figure stored for ``unit`` (one query)."""
+    return set(db.session.scalars(
+        select(Indicator.plan_id).join(IndicatorValue, IndicatorValue.indicator_id == Indicator.id)
+        .where(IndicatorValue.unit_id == unit.id).distinct()
+    ))
 
 
 def scope_table(plan: Plan, unit: AdminUnit, *, period_end: date | None = None, period_kind: str = PeriodKind.YEAR,
@@ -170,32 +176,25 @@ def scope_table(plan: Plan, unit: AdminUnit, *, period_end: date | None = None, 
         select(Indicator).where(Indicator.plan_id == plan.id).order_by(Indicator.position, Indicator.code)
         .options(selectinload(Indicator.targets))
     ))
+    ids = [indicator.id for indicator in indicators]
     children = list(db.session.scalars(
         select(AdminUnit).where(AdminUnit.parent_id == unit.id).order_by(AdminUnit.sort_key)
     ))
+    # Every stored period of the unit at once: the trend, the period picker and the period's own figures.
     own_rows = db.session.execute(
-        select(IndicatorValue.indicator_id, IndicatorValue.unit_id, IndicatorValue.period_end,
-               IndicatorValue.numerator, IndicatorValue.denominator)
-        .join(Indicator, Indicator.id == IndicatorValue.indicator_id)
-        .where(Indicator.plan_id == plan.id, IndicatorValue.unit_id == unit.id,
-               IndicatorValue.period_kind == period_kind, IndicatorValue.structure == structure,
-               IndicatorValue.basis == basis)
-        .order_by(IndicatorValue.period_end)
+        services.values_select([unit.id], indicator_ids=ids, period_kind=period_kind, structure=structure,
+                               basis=basis)
+        .with_only_columns(IndicatorValue.indicator_id, IndicatorValue.period_end, IndicatorValue.numerator,
+                           IndicatorValue.denominator)
     ).all()
     periods = sorted({row.period_end for row in own_rows}, reverse=True)
     if period_end is None and periods:
         period_end = periods[0]
-    child_figures: dict[tuple[int, int], Figure] = {}
+    child_values: dict[tuple[int, int], services.Value] = {}
     if period_end is not None and children:
-        child_figures = _figures(db.session.execute(
-            select(IndicatorValue.indicator_id, IndicatorValue.unit_id, IndicatorValue.numerator,
-                   IndicatorValue.denominator)
-            .join(Indicator, Indicator.id == IndicatorValue.indicator_id)
-            .join(AdminUnit, AdminUnit.id == IndicatorValue.unit_id)
-            .where(Indicator.plan_id == plan.id, AdminUnit.parent_id == unit.id,
-                   IndicatorValue.period_end == period_end, IndicatorValue.period_kind == period_kind,
-                   IndicatorValue.structure == structure, IndicatorValue.basis == basis)
-        ))
+        child_values = services.values_for(
+            select(AdminUnit.id).where(AdminUnit.parent_id == unit.id), indicator_ids=ids, period_end=period_end,
+            period_kind=period_kind, structure=structure, basis=basis)
     by_period: dict[tuple[int, date], Figure] = {
         (row.indicator_id, row.period_end): Figure(row.numerator, row.denominator) for row in own_rows
     }
@@ -205,23 +204,20 @@ def scope_table(plan: Plan, unit: AdminUnit, *, period_end: date | None = None, 
     milestone = table.milestone
     for indicator in indicators:
         general = {t.year: t.share for t in indicator.targets if t.area_class is None}
-        line = IndicatorLine(
+        lines = []
+        for child in children:
+            stored = child_values.get((child.id, indicator.id))
+            target = _target_for(indicator, child.area_class, milestone) if milestone is not None else None
+            lines.append(ChildLine(unit=child, figure=Figure(stored.numerator, stored.denominator) if stored else None,
+                                   target=target))
+        table.lines.append(IndicatorLine(
             indicator=indicator,
             figure=by_period.get((indicator.id, period_end)) if period_end else None,
             targets=general,
             class_targets=_class_targets(indicator, unit.area_class, general),
             trend=[(p, by_period.get((indicator.id, p))) for p in reversed(periods)],
-        )
-        if milestone is not None:
-            line.children = rank([
-                ChildLine(unit=child, figure=child_figures.get((indicator.id, child.id)),
-                          target=_target_for(indicator, child.area_class, milestone))
-                for child in children
-            ])
-        else:
-            line.children = [ChildLine(unit=c, figure=child_figures.get((indicator.id, c.id)), target=None)
-                             for c in children]
-        table.lines.append(line)
+            children=rank(lines),
+        ))
     return table
 
 
@@ -232,15 +228,8 @@ def _class_targets(indicator: Indicator, area_class: str, general: dict[int, Dec
 
 
 def _target_for(indicator: Indicator, area_class: str, year: int) -> Decimal | None:
-    general = None
-    for target in indicator.targets:
-        if target.year != year:
-            continue
-        if target.area_class == area_class:
-            return target.share
-        if target.area_class is None:
-            general = target.share
-    return general
+    """The target of ``year`` for a unit of ``area_class`` (its own where the plan sets one, else the general)."""
+    return next((t.share for t in services.targets_for(indicator, area_class) if t.year == year), None)
 
 
 def rank(lines: list[ChildLine]) -> list[ChildLine]:

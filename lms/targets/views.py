@@ -110,7 +110,7 @@ def _table(unit: AdminUnit) -> tuple[reports.ScopeTable | None, list[tuple[Plan,
         if plan is None:
             abort(404)
     else:
-        plan = reports.default_plan(plans, unit)
+        plan = reports.default_plan(plans, unit, reports.plans_with_values(unit))
     if plan is None:
         return None, plans
     # Units that ended with the 2025 reform are shown under the structure they belonged to.
