@@ -1,0 +1,143 @@
+"""Breakdown items in words, in the reader's language.
+
+The engine stores each indicator's result as codes and numbers (``Eligibility.breakdown``), never prose, so a page
+can say it in Vietnamese or English. One breakdown item::
+
+    {"indicator": "c1", "value": 3,                      # the measured value (None: nothing to measure)
+     "points": 8, "max": 10,                             # points style …
+     "met": true, "levels": [1],                         # … or levels style: met at its first level; levels met
+     "source": {"kind": "records", "measure": "activities"}
+             | {"kind": "assessment", "id": 17, "by": "evaluator" | "self", "evidence": "file" | "ref" | null}
+             | {"kind": "share", "of": "persons", "title": "citizen" | null, "measure": "activities" | null,
+                "numerator": 3, "denominator": 4, "unknown_age": 0}
+             | {"kind": "none"},
+     "missing": null | {"code": …, numbers…}}
+
+Missing codes: ``more_activities`` / ``more_courses`` / ``more_hours`` / ``more_modules`` (``need``: how many
+more, ``points`` or ``level``: what they would give), ``share_below`` (``numerator``, ``denominator``,
+``at_least`` per cent, ``need`` members more), ``no_members``, ``not_assessed``, ``not_verified``, ``no_evidence``,
+``assessed_below`` (``value``, ``at_least``), ``below_minimum`` (an assessed number of points under the minimum).
+Points-style items below their indicator's minimum also carry ``minimum``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+
+def _number(value: Any) -> str:
+    """12 → "12", 12.5 → "12.5", Decimal("60.00") → "60"."""
+    if value is None:
+        return "–"
+    number = Decimal(str(value))
+    text = format(number.normalize(), "f") if number == number.to_integral_value() else format(number, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _target(missing: dict[str, Any]) -> str:
+    if "level" in missing:
+        return _("for level %(level)s", level=missing["level"])
+    if "points" in missing:
+        return ngettext("for %(num)s point", "for %(num)s points", int(missing["points"]))
+    return ""
+
+
+def describe_missing(item: dict[str, Any]) -> str:
+    """What is lacking for one indicator ("" when nothing is), e.g. "needs 1 more learning activity for 7 points"."""
+    missing = item.get("missing")
+    if not missing:
+        return ""
+    code = missing.get("code")
+    need = missing.get("need")
+    target = _target(missing)
+    if code == "more_activities":
+        text = ngettext("needs %(num)s more learning activity", "needs %(num)s more learning activities",
+                        int(need or 1))
+    elif code == "more_courses":
+        text = ngettext("needs %(num)s more completed course", "needs %(num)s more completed courses",
+                        int(need or 1))
+    elif code == "more_modules":
+        text = ngettext("needs %(num)s more IT module", "needs %(num)s more IT modules", int(need or 1))
+    elif code == "more_hours":
+        text = _("needs %(hours)s more hours of learning", hours=_number(need))
+    elif code == "share_below":
+        text = _("%(numerator)s of %(denominator)s counted (%(share)s per cent); at least %(at_least)s per cent "
+                 "is required: %(need)s more",
+                 numerator=missing.get("numerator"), denominator=missing.get("denominator"),
+                 share=_number(item.get("value")), at_least=_number(missing.get("at_least")), need=need)
+    elif code == "no_members":
+        text = _("no members to count")
+    elif code == "not_assessed":
+        text = _("not assessed yet")
+    elif code == "not_verified":
+        text = _("self-assessment awaiting verification")
+    elif code == "no_evidence":
+        text = _("has no evidence")
+    elif code == "assessed_below":
+        text = _("assessed at %(value)s, at least %(at_least)s is required",
+                 value=_number(missing.get("value")), at_least=_number(missing.get("at_least")))
+    elif code == "below_minimum":
+        text = _("assessed at %(value)s points, at least %(minimum)s are required",
+                 value=_number(missing.get("value")), minimum=_number(missing.get("minimum")))
+    else:
+        text = _("not satisfied")
+    if target and code not in ("not_assessed", "not_verified", "no_evidence", "no_members", "below_minimum"):
+        text = f"{text} {target}"
+    if "minimum" in missing and code != "below_minimum":
+        text = f"{text} " + _("(below the minimum of %(minimum)s points)", minimum=_number(missing["minimum"]))
+    return text
+
+
+_MEASURES = {"activities": "learning activities", "courses": "completed courses", "hours": "hours of learning",
+             "modules": "IT modules"}
+
+
+def describe_source(item: dict[str, Any]) -> str:
+    """Where the value came from, e.g. "learning records: 3 learning activities", "assessment by an evaluator"."""
+    source = item.get("source") or {}
+    kind = source.get("kind")
+    if kind == "records":
+        measure = source.get("measure")
+        if measure == "hours":
+            what = _("%(num)s hours of learning", num=_number(item.get("value") or 0))
+        elif measure == "courses":
+            what = ngettext("%(num)s completed course", "%(num)s completed courses", int(item.get("value") or 0))
+        elif measure == "modules":
+            what = ngettext("%(num)s IT module", "%(num)s IT modules", int(item.get("value") or 0))
+        else:
+            what = ngettext("%(num)s learning activity", "%(num)s learning activities", int(item.get("value") or 0))
+        return _("learning records of the year: %(what)s", what=what)
+    if kind == "assessment":
+        who = _("self-assessment, verified") if source.get("by") == "self" else _("assessment by an evaluator")
+        evidence = source.get("evidence")
+        if evidence == "file":
+            return _("%(who)s, with an evidence file", who=who)
+        if evidence == "ref":
+            return _("%(who)s, with an evidence reference", who=who)
+        return who
+    if kind == "share":
+        of = source.get("of")
+        if of == "households":
+            members = _("households")
+        elif of == "villages":
+            members = _("villages")
+        else:
+            members = _("members")
+        text = _("share of %(members)s: %(numerator)s of %(denominator)s", members=members,
+                 numerator=source.get("numerator", 0), denominator=source.get("denominator", 0))
+        if source.get("unknown_age"):
+            text = f"{text} " + ngettext("(%(num)s without a birth date not counted)",
+                                         "(%(num)s without a birth date not counted)", int(source["unknown_age"]))
+        return text
+    return _("no data")
+
+
+def describe_result(eligibility: Any) -> str:
+    """One line for an Eligibility row: "82 points" or "level 1" (the eligible flag is shown separately)."""
+    if eligibility.level is not None:
+        return _("level %(level)s", level=eligibility.level) if eligibility.level else _("no level reached")
+    return _("%(score)s points", score=_number(eligibility.score))
