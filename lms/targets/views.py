@@ -30,6 +30,7 @@ from lms.extensions import db
 from lms.registry.models import HEAD_RELATIONS, AdminUnit, Household, Person, UnitLevel
 from lms.targets import bp, charts, reports
 from lms.targets.models import Basis, PeriodKind, Plan, Structure
+from lms.titles.explain import describe_missing
 from lms.titles.models import Eligibility, Title
 
 VIEW = Permission.TARGETS_VIEW
@@ -176,20 +177,13 @@ def _ranked(line: reports.IndicatorLine) -> Any:
 # --- the drill-down's last step: who is not yet eligible, and why -----------------------------------------------
 
 
-def _describe(item: dict[str, Any]) -> str:
-    try:
-        from lms.titles.explain import describe_missing  # the engine's wording, when it is installed
-    except ImportError:  # pragma: no cover - until the titles explanation module lands
-        return str(item.get("missing") or item.get("indicator", ""))
-    return describe_missing(item)
-
-
 def reasons(row: Eligibility) -> list[str]:
-    """What the subject lacks, one sentence per unsatisfied indicator (the codes when there is no breakdown)."""
+    """What the subject lacks: one sentence per unsatisfied indicator, prefixed with the indicator's code (the codes
+    alone when the row has no breakdown)."""
     items = [item for item in row.breakdown or [] if item.get("missing")]
     if items:
-        return [_describe(item) for item in items]
-    return [code for code in row.missing.split("|") if code]
+        return [f"{str(item.get('indicator', '')).upper()}: {describe_missing(item)}" for item in items]
+    return [code.upper() for code in row.missing.split("|") if code]
 
 
 def _pending(village: AdminUnit, title: str, year: int) -> tuple[Any, dict[int, str]]:

@@ -73,8 +73,10 @@ def criteria_set(title: str = Title.FAMILY, subject: str = SubjectType.HOUSEHOLD
     return row
 
 
-MISSING_ITEM = {"indicator": "A3", "value": 0, "met": False, "source": "learning records",
-                "missing": "Cần thêm một hoạt động học tập trong năm"}
+# A breakdown item as the engine writes it (lms/titles/explain.py): indicator a3 lacks one learning activity.
+MISSING_ITEM = {"indicator": "a3", "value": 0, "met": False, "levels": [],
+                "source": {"kind": "records", "measure": "activities"},
+                "missing": {"code": "more_activities", "need": 1, "level": 1}}
 
 
 def pending_household(village: AdminUnit, commune: AdminUnit, code: str, head: str, year: int = 2025) -> Household:
@@ -86,8 +88,9 @@ def pending_household(village: AdminUnit, commune: AdminUnit, code: str, head: s
     db.session.add(Eligibility(
         subject_type=SubjectType.HOUSEHOLD, subject_id=household.id, title=Title.FAMILY, year=year,
         commune_id=commune.id, village_id=village.id, criteria_set_id=criteria_set().id, eligible=False, level=0,
-        missing="|A3|", breakdown=[{"indicator": "A1", "value": 1, "met": True, "source": "assessment 1",
-                                    "missing": ""}, MISSING_ITEM],
+        missing="|a3|", breakdown=[{"indicator": "a1", "value": 1, "met": True, "levels": [1],
+                                    "source": {"kind": "assessment", "id": 1, "by": "evaluator", "evidence": "ref"},
+                                    "missing": None}, MISSING_ITEM],
     ))
     db.session.flush()
     return household
