@@ -190,11 +190,15 @@ def scope_table(plan: Plan, unit: AdminUnit, *, period_end: date | None = None, 
     periods = sorted({row.period_end for row in own_rows}, reverse=True)
     if period_end is None and periods:
         period_end = periods[0]
-    child_values: dict[tuple[int, int], services.Value] = {}
+    child_values: dict[tuple[int, int], Figure] = {}
     if period_end is not None and children:
-        child_values = services.values_for(
-            select(AdminUnit.id).where(AdminUnit.parent_id == unit.id), indicator_ids=ids, period_end=period_end,
-            period_kind=period_kind, structure=structure, basis=basis)
+        # Plain columns, not ORM objects: a province has a hundred communes times a dozen indicators.
+        child_values = {(row.unit_id, row.indicator_id): Figure(row.numerator, row.denominator)
+                        for row in db.session.execute(
+            services.values_select(select(AdminUnit.id).where(AdminUnit.parent_id == unit.id), indicator_ids=ids,
+                                   period_end=period_end, period_kind=period_kind, structure=structure, basis=basis)
+            .with_only_columns(IndicatorValue.unit_id, IndicatorValue.indicator_id, IndicatorValue.numerator,
+                               IndicatorValue.denominator))}
     by_period: dict[tuple[int, date], Figure] = {
         (row.indicator_id, row.period_end): Figure(row.numerator, row.denominator) for row in own_rows
     }
@@ -204,12 +208,14 @@ def scope_table(plan: Plan, unit: AdminUnit, *, period_end: date | None = None, 
     milestone = table.milestone
     for indicator in indicators:
         general = {t.year: t.share for t in indicator.targets if t.area_class is None}
+        by_class: dict[str, Decimal | None] = {}  # the milestone's target per area class
         lines = []
         for child in children:
-            stored = child_values.get((child.id, indicator.id))
-            target = _target_for(indicator, child.area_class, milestone) if milestone is not None else None
-            lines.append(ChildLine(unit=child, figure=Figure(stored.numerator, stored.denominator) if stored else None,
-                                   target=target))
+            if child.area_class not in by_class:
+                by_class[child.area_class] = (_target_for(indicator, child.area_class, milestone)
+                                              if milestone is not None else None)
+            lines.append(ChildLine(unit=child, figure=child_values.get((child.id, indicator.id)),
+                                   target=by_class[child.area_class]))
         table.lines.append(IndicatorLine(
             indicator=indicator,
             figure=by_period.get((indicator.id, period_end)) if period_end else None,

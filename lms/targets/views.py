@@ -16,8 +16,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from flask import Response, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import format_decimal
+from babel.numbers import get_decimal_symbol, get_group_symbol
+from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -47,17 +48,35 @@ PENDING_TITLES = {Title.FAMILY: _l("Households not yet a Learning Family"),
                   Title.CITIZEN: _l("Persons not yet a Learning Citizen")}
 
 
+def _symbols() -> tuple[str, str]:
+    """The decimal and grouping marks of the page's language, looked up once per request (babel's formatter is
+    too slow for the thousand numbers of a province's ranking)."""
+    if "_number_symbols" not in g:
+        locale = get_locale() or "en"
+        g._number_symbols = (get_decimal_symbol(locale), get_group_symbol(locale))
+    return g._number_symbols
+
+
+def _format(value: Decimal | float | int, places: int) -> str:
+    decimal, group = _symbols()
+    text = f"{Decimal(value):,.{places}f}"
+    if places and "." in text:
+        text = text.rstrip("0").rstrip(".") if places > 1 else text
+    return text.replace(",", "\0").replace(".", decimal).replace("\0", group)
+
+
 def share_text(value: Decimal | float | int | None) -> str:
     """A share in the page's language (one decimal: "45,3" in Vietnamese); an em dash when there is no data."""
     if value is None:
         return "—"
-    return format_decimal(round(Decimal(value), 1), format="#,##0.0")
+    return _format(value, 1)
 
 
 def number_text(value: Decimal | float | int | None) -> str:
+    """A count or a (possibly fractional) numerator: "1.234" or "12,5" in Vietnamese."""
     if value is None:
         return "—"
-    return format_decimal(Decimal(value).normalize(), format="#,##0.##")
+    return _format(value, 2)
 
 
 @bp.context_processor
