@@ -57,6 +57,8 @@ class Config:
             "sweep-imports": {"task": "lms.registry.sweep_imports", "schedule": 60.0},
             "sweep-completions": {"task": "courses.sweep_completions", "schedule": 60.0},
             "purge-idempotency-keys": {"task": "courses.purge_idempotency_keys", "schedule": 86400.0},
+            # Indicator values follow title changes within a minute (lms/targets/tasks.py).
+            "sweep-targets": {"task": "targets.sweep", "schedule": 30.0},
         },
     }
 

@@ -81,12 +81,14 @@ def register_cli(app: Flask) -> None:
     from lms.bench import register as register_bench_cli
     from lms.registry.cli import register as register_registry_cli
     from lms.registry.demo_cli import register as register_demo_cli
+    from lms.targets.cli import register as register_targets_cli
 
     register_auth_cli(app)
     register_registry_cli(app)
     register_demo_cli(app)
     register_courses_cli(app)
     register_bench_cli(app)
+    register_targets_cli(app)
 
 
 def register_celery(app: Flask) -> None:
@@ -97,6 +99,7 @@ def register_celery(app: Flask) -> None:
     import courses.tasks  # noqa: F401
     import lms.core.tasks
     import lms.registry.tasks
+    import lms.targets.tasks
     import lms.titles.tasks  # noqa: F401
 
 

@@ -224,3 +224,70 @@ def test_a_commune_leader_never_reaches_another_communes_dashboard(app, client, 
         for route in TARGET_ROUTES:
             assert client.get(route.format(unit_id=unit_id)).status_code == 404, route
     assert client.get(f"/targets/units/{two_communes['a']['unit_id']}").status_code == 200
+
+
+# --- plan targets: TARGETS_VIEW reads values in scope, TARGETS_ADMIN asks for recomputation ----------------------
+
+TARGETS_TABLE = [
+    # role, can view plans and values, can ask for a recomputation
+    (Role.ADMINISTRATOR, True, True),
+    (Role.PROVINCE_LEADER, True, True),
+    (Role.COMMUNE_LEADER, True, False),
+    (Role.CENTRE_MANAGER, False, False),
+    (Role.INSTRUCTOR, False, False),
+    (Role.ASSOCIATION_OFFICER, False, False),
+]
+
+
+@pytest.fixture
+def target_values(two_communes):
+    """A small national plan with values computed for communes A and B (and rolled up)."""
+    from lms.targets import compute
+    from tests.targets.conftest import FAMILY, TODAY, load_text, plan_text
+
+    load_text(plan_text("country", "VN", FAMILY))
+    communes = [two_communes[label]["commune"].id for label in ("a", "b")]
+    compute.recompute(communes, 2025, today=TODAY)
+    compute.rollup(2025)
+    db.session.commit()
+    return two_communes
+
+
+@pytest.mark.parametrize(("role", "view", "admin"), TARGETS_TABLE)
+def test_targets_role_by_action(app, client, target_values, role, view, admin):
+    unit = target_values["a"]["commune"]
+    if role in (Role.PROVINCE_LEADER, Role.ADMINISTRATOR):
+        unit = unit.parent
+    user = make_user(role, unit, f"{role.value}@example.vn")
+    _, secret = ApiToken.issue(user, "phone")
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    expect = {True: 200, False: 403}
+    assert client.get("/api/v1/targets/plans", headers=headers).status_code == expect[view]
+    assert client.get("/api/v1/targets/plans/test-plan", headers=headers).status_code == expect[view]
+    assert client.get(f"/api/v1/targets/values?unit={unit.id}&period=2025",
+                      headers=headers).status_code == expect[view]
+    response = client.post("/api/v1/targets/recompute", json={"unit_id": unit.id, "year": 2025}, headers=headers)
+    assert response.status_code == (202 if admin else 403)
+
+
+def test_a_commune_a_leader_never_sees_commune_b_values(app, client, target_values):
+    a, b = target_values["a"]["commune"], target_values["b"]["commune"]
+    user = make_user(Role.COMMUNE_LEADER, a, "a-leader@example.vn")
+    db.session.commit()
+    login(client, user)
+    rows = client.get("/api/v1/targets/values?period=2025&per_page=500").get_json()["items"]
+    assert rows
+    assert {r["unit"]["id"] for r in rows} <= {a.id} | set(_predecessors(a))
+    assert b.id not in {r["unit"]["id"] for r in rows}
+    assert client.get(f"/api/v1/targets/values?unit={b.id}&period=2025").status_code == 422
+    assert client.get(f"/api/v1/targets/values?unit={a.parent_id}&period=2025").status_code == 422
+    token = csrf_token(client, "/registry/search")
+    assert client.post("/api/v1/targets/recompute", json={"unit_id": b.id, "year": 2025},
+                       headers={"X-CSRFToken": token}).status_code == 403
+
+
+def _predecessors(unit):
+    from lms.registry.models import UnitLineage
+
+    return set(db.session.scalars(db.select(UnitLineage.old_unit_id).where(UnitLineage.new_unit_id == unit.id)))

@@ -245,6 +245,83 @@ def _courses_schemas() -> dict[str, Any]:
     }
 
 
+# --- plan targets (lms/targets/api.py) ------------------------------------------------------------------------
+
+
+def _targets_paths() -> dict[str, Any]:
+    def query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+        return {"name": name, "in": "query", "schema": schema, "description": description}
+
+    values_filters = [
+        query("unit", {"type": "integer"}, "A unit id in your scope (default: every unit in your scope)"),
+        query("below", {"enum": ["self", "children", "communes"], "default": "self"},
+              "With unit: the unit itself, its children, or every commune under it"),
+        query("plan", {"type": "string"}, "A plan code, e.g. kon-tum-1514-2022 (default: every active plan)"),
+        query("indicator", {"type": "string"}, "An indicator code, e.g. family"),
+        query("period", {"type": "string", "pattern": "^[0-9]{4}(-[0-9]{2})?$"},
+              "A year (2025: the year-end value) or a month (2025-06); default: this year"),
+        query("structure", {"enum": ["current", "pre2025"], "default": "current"},
+              "Today's map, or the pre-2025 one (values carried through the lineage shares)"),
+        query("basis", {"enum": ["official", "projection"], "default": "official"},
+              "Recognitions, or eligibility (a projection)"),
+    ]
+    return {
+        "/targets/plans": {"get": {"tags": ["targets"], "summary": "Active plan versions",
+                                   "responses": {"200": _json({"type": "object", "properties": {
+                                       "items": {"type": "array", "items": _ref("Plan")}}}), **ERRORS}}},
+        "/targets/plans/{code}": {"get": {
+            "tags": ["targets"], "summary": "A plan with its indicators, definitions and targets",
+            "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}},
+                           query("version", {"type": "integer"}, "A version (default: the active one)")],
+            "responses": {"200": _json(_ref("PlanDetail")), **ERRORS}}},
+        "/targets/values": {"get": {
+            "tags": ["targets"], "summary": "Indicator values (numerator, denominator, share, target) in your scope",
+            "parameters": [*PAGING, *values_filters],
+            "responses": {"200": _json(_page_of("IndicatorValue")), **ERRORS}}},
+        "/targets/recompute": {"post": {
+            "tags": ["targets"], "summary": "Queue the recomputation of a unit's communes for a year",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["unit_id", "year"], "properties": {
+                    "unit_id": {"type": "integer"}, "year": {"type": "integer"}}}}}},
+            "responses": {"202": _json({"type": "object", "properties": {
+                "unit_id": {"type": "integer"}, "year": {"type": "integer"}, "status": {"const": "queued"}}},
+                "Accepted"), **ERRORS}}},
+    }
+
+
+def _targets_schemas() -> dict[str, Any]:
+    target = {"type": "object", "properties": {
+        "year": {"type": "integer"}, "share": {"type": "number", "description": "per cent"},
+        "area_class": {"type": ["string", "null"]}, "provisional": {"type": "boolean"}}}
+    return {
+        "Target": target,
+        "Plan": {"type": "object", "properties": {
+            "code": {"type": "string"}, "version": {"type": "integer"}, "name": {"type": "string"},
+            "source": {"type": "string"}, "unit_id": {"type": "integer"}, "active": {"type": "boolean"},
+            "loaded_at": {"type": "string", "format": "date-time"}, "indicator_count": {"type": "integer"}}},
+        "PlanDetail": {"allOf": [_ref("Plan"), {"type": "object", "properties": {"indicators": {
+            "type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "code": {"type": "string"}, "name": {"type": "string"},
+                "name_en": {"type": "string"}, "source_ref": {"type": "string"}, "provisional": {"type": "boolean"},
+                "denominator_text": {"type": "string"}, "numerator": {"type": "object"},
+                "denominator": {"type": "object"}, "targets": {"type": "array", "items": _ref("Target")}}}}}}]},
+        "IndicatorValue": {"type": "object", "properties": {
+            "unit": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "code": {"type": "string"}, "name": {"type": "string"},
+                "level": {"type": "string"}, "area_class": {"type": "string"}}},
+            "plan": {"type": "string"}, "indicator": {"type": "string"}, "indicator_id": {"type": "integer"},
+            "period_end": {"type": "string", "format": "date"}, "period_kind": {"enum": ["year", "month"]},
+            "structure": {"enum": ["current", "pre2025"]}, "basis": {"enum": ["official", "projection"]},
+            "numerator": {"type": "number"}, "denominator": {"type": "number"},
+            "share": {"type": ["number", "null"], "description": "per cent; null when the denominator is 0 "
+                                                                 "(no data)"},
+            "target": {"oneOf": [_ref("Target"), {"type": "null"}],
+                       "description": "the milestone that applies to the period's year (the commune's area "
+                                      "class where the plan sets one)"},
+            "computed_at": {"type": "string", "format": "date-time"}}},
+    }
+
+
 def document() -> dict[str, Any]:
     person_write = {"type": "object", "properties": {
         "full_name": {"type": "string", "maxLength": 200}, "birth_date": {"type": "string", "format": "date"},
@@ -298,6 +375,7 @@ def document() -> dict[str, Any]:
                 "responses": {"202": _json(_ref("ImportJob"), "Accepted"), **ERRORS}}},
             "/imports/{job_id}": _item("imports", "ImportJob", "job_id"),
             **_courses_paths(),
+            **_targets_paths(),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
@@ -347,6 +425,7 @@ def document() -> dict[str, Any]:
                         "message": {"type": "string"}, "message_vi": {"type": "string"}}}},
                     "unit_id": {"type": "integer"}}},
                 **_courses_schemas(),
+                **_targets_schemas(),
             },
         },
     }

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.models import _enum_check
 from lms.extensions import Model, utcnow
+from lms.registry.models import AdminUnit
 
 
 class Plan(Model):
@@ -125,6 +126,7 @@ class IndicatorValue(Model):
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     indicator: Mapped[Indicator] = relationship()
+    unit: Mapped[AdminUnit] = relationship()
 
     @property
     def share(self) -> Decimal | None:

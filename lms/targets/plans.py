@@ -263,13 +263,13 @@ def parse_plan(text: str, source: str = "<plan>") -> dict[str, Any]:
             if not isinstance(ind.get(key), str) or not ind[key].strip():
                 errors.add(f"{place}.{key}", "required text")
         before = len(errors)
+        numerator: dict[str, Any] = {}
         denominator = validate_metric(ind.get("denominator"), f"{place}.denominator", errors)
         numerator_raw = ind.get("numerator")
         if len(errors) > before:
-            numerator = {}  # the denominator's problems would only be repeated under the numerator
+            pass  # the denominator's problems would only be repeated under the numerator
         elif not isinstance(numerator_raw, dict) or not numerator_raw:
             errors.add(f"{place}.numerator", "a table of the conditions the numerator adds to the denominator")
-            numerator: dict[str, Any] = {}
         else:
             if "subject" in numerator_raw and numerator_raw["subject"] != denominator.get("subject"):
                 errors.add(f"{place}.numerator.subject", "the numerator counts the denominator's subjects")

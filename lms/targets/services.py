@@ -9,15 +9,26 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
-from lms.extensions import db
+from lms.extensions import db, utcnow
 from lms.targets.models import Basis, Indicator, IndicatorValue, PeriodKind, Plan, Structure, Target
+
+VN_OFFSET = timedelta(hours=7)
+
+
+def local_today() -> date:
+    """Today in Vietnam (periods are Vietnamese months and years)."""
+    return (utcnow() + VN_OFFSET).date()
+
+
+def local_year() -> int:
+    return local_today().year
 
 
 def year_end(year: int) -> date:

@@ -1,0 +1,595 @@
+"""Indicator values: counted per commune, carried across the 2025 reform by the lineage shares, rolled up by sums.
+
+Three steps, each set-based:
+
+1. **Source values** — for each indicator of the active plans and each basis (official: recognitions; projection:
+   eligibility or recognition), the numerator and the denominator of every commune of a set, counted from the
+   records attached to that commune: one grouped SELECT per metric (see :func:`count_select`), whatever the number
+   of communes. Written to ``indicator_source_value``.
+2. **Commune values** under both structures (``indicator_value``): a current commune's value is its own source value
+   plus ``share ×`` the source value of every old commune that went into it (a 2024 figure shown on today's map);
+   an old commune's value is its own plus, for each successor, the successor's source value × the part of the
+   successor the old commune made up — ``share(old → new) / Σ share(any → new)`` — so that a merged commune's
+   figures are divided among its predecessors and no household is counted twice (ADR 12). One INSERT … SELECT per
+   structure.
+3. **Roll-up**: every district, province and the country gets the sum of its communes' numerators and the sum of
+   their denominators — never an average of percentages. One INSERT … SELECT … GROUP BY per structure.
+
+Periods: the year (31 December) and, for the current year, the current month (its last day), so that month rows
+accumulate into a trend. Functions flush; the task or command commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Select,
+    and_,
+    case,
+    delete,
+    distinct,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    union,
+    union_all,
+    update,
+)
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from courses.models import CourseClass, LearningKind, LearningRecord, class_instructor
+from lms.extensions import db, utcnow
+from lms.registry.models import (
+    AdminUnit,
+    AssociationMembership,
+    AssociationRole,
+    BoardMembership,
+    Clan,
+    Clc,
+    Household,
+    Organisation,
+    OrganisationMember,
+    Person,
+    UnitLevel,
+    UnitLineage,
+    clan_household,
+    subtree,
+)
+from lms.targets.models import (
+    Basis,
+    Indicator,
+    IndicatorSourceValue,
+    IndicatorValue,
+    PeriodKind,
+    Plan,
+    Structure,
+    TargetState,
+)
+from lms.targets.services import VN_OFFSET, local_today, month_end, year_end
+from lms.titles.models import Eligibility, EvaluationState, Recognition, RecognitionStatus, Registration
+
+SUBJECT_TYPE = {"household": "household", "clan": "clan", "village": "village", "organisation": "organisation",
+                "person": "person"}
+ROLLUP_LEVELS = (UnitLevel.DISTRICT.value, UnitLevel.PROVINCE.value, UnitLevel.COUNTRY.value)
+
+
+# --- what holds a title ------------------------------------------------------------------------------------------
+
+
+def held(title: str, subject_type: str, year: int, basis: str, communes: Sequence[int] | None = None) -> Select:
+    """Ids of the subjects holding ``title`` in ``year``.
+
+    Official: a recognition of that year, or of an earlier year still valid on 31 December (the three-year titles).
+    Projection: that, or eligible in that year. ``communes`` narrows by the row's commune (an index) where the
+    subject's commune is the row's commune — not for persons, who may work in another commune than they live in.
+    """
+    rec = select(Recognition.subject_id).where(
+        Recognition.subject_type == subject_type, Recognition.title == title,
+        Recognition.status == RecognitionStatus.RECOGNISED.value,
+        or_(Recognition.year == year, and_(Recognition.year < year, Recognition.valid_until >= year_end(year))),
+    )
+    if communes is not None:
+        rec = rec.where(Recognition.commune_id.in_(communes))
+    if basis == Basis.OFFICIAL:
+        return rec
+    elig = select(Eligibility.subject_id).where(
+        Eligibility.subject_type == subject_type, Eligibility.title == title, Eligibility.year == year,
+        Eligibility.eligible.is_(True))
+    if communes is not None:
+        elig = elig.where(Eligibility.commune_id.in_(communes))
+    return union(rec, elig)  # type: ignore[return-value]
+
+
+def _registered(title: str, subject_type: str, year: int, communes: Sequence[int]) -> Select:
+    return select(Registration.subject_id).where(
+        Registration.subject_type == subject_type, Registration.title == title, Registration.year == year,
+        Registration.commune_id.in_(communes))
+
+
+def _active(start: Any, end: Any, year: int) -> ColumnElement[bool]:
+    """A period [start, end] (either open) overlaps the calendar year."""
+    return and_(or_(start.is_(None), start <= year_end(year)), or_(end.is_(None), end >= date(year, 1, 1)))
+
+
+def uses_titles(metric: dict[str, Any]) -> bool:
+    """Whether the metric reads titles (then official and projection differ)."""
+    return ("title" in metric or "registered_for" in metric
+            or any("title" in group for group in metric.get("member_of", [])))
+
+
+# --- one metric as one grouped SELECT ------------------------------------------------------------------------------
+
+
+def count_select(metric: dict[str, Any], *, year: int, basis: str, communes: Sequence[int]) -> Select:
+    """``SELECT commune_id, count`` of what ``metric`` counts in each of ``communes`` for ``year`` and ``basis``."""
+    subject = metric["subject"]
+    title = metric.get("title")
+    if subject == "household":
+        village = aliased(AdminUnit)
+        stmt: Select = (select(village.parent_id.label("commune_id"), func.count(Household.id))
+                .join(village, village.id == Household.village_id).where(village.parent_id.in_(communes))
+                .group_by(village.parent_id))
+        key: Any = Household.id
+    elif subject == "clan":
+        stmt = select(Clan.commune_id, func.count(Clan.id)).where(Clan.commune_id.in_(communes)) \
+            .group_by(Clan.commune_id)
+        key = Clan.id
+    elif subject == "village":
+        stmt = (select(AdminUnit.parent_id, func.count(AdminUnit.id))
+                .where(AdminUnit.level == UnitLevel.VILLAGE.value, AdminUnit.parent_id.in_(communes))
+                .group_by(AdminUnit.parent_id))
+        key = AdminUnit.id
+    elif subject == "organisation":
+        stmt = select(Organisation.commune_id, func.count(Organisation.id)) \
+            .where(Organisation.commune_id.in_(communes)).group_by(Organisation.commune_id)
+        if "managing_levels" in metric:
+            stmt = stmt.where(Organisation.managing_level.in_(metric["managing_levels"]))
+        key = Organisation.id
+    elif subject == "association":
+        return _association_select(metric, year=year, communes=communes)
+    else:
+        return _person_select(metric, year=year, basis=basis, communes=communes)
+    subject_type = SUBJECT_TYPE[subject]
+    if title:
+        stmt = stmt.where(key.in_(held(title, subject_type, year, basis, communes)))
+    if "registered_for" in metric:
+        stmt = stmt.where(key.in_(_registered(metric["registered_for"], subject_type, year, communes)))
+    return stmt
+
+
+def _association_select(metric: dict[str, Any], *, year: int, communes: Sequence[int]) -> Select:
+    """Commune branches of the association: one per commune with a member during the year; with
+    ``chair_on_clc_board``, only those whose chair or a vice-chair sits on the board of a CLC of the commune."""
+    am = AssociationMembership
+    stmt = (select(am.unit_id, func.count(distinct(am.unit_id)))
+            .where(am.unit_id.in_(communes), _active(am.started_on, am.ended_on, year)).group_by(am.unit_id))
+    if metric.get("chair_on_clc_board"):
+        stmt = (stmt.join(BoardMembership, BoardMembership.person_id == am.person_id)
+                .join(Clc, and_(Clc.id == BoardMembership.clc_id, Clc.commune_id == am.unit_id))
+                .where(am.role.in_([AssociationRole.CHAIR.value, AssociationRole.VICE_CHAIR.value]),
+                       _active(BoardMembership.started_on, BoardMembership.ended_on, year)))
+    return stmt
+
+
+def _commune_of(unit: Any) -> ColumnElement[Any]:
+    """The commune of a unit that is a commune or a village."""
+    return case((unit.level == UnitLevel.VILLAGE.value, unit.parent_id), else_=unit.id)
+
+
+def _in_communes(unit: Any, communes: Sequence[int]) -> ColumnElement[bool]:
+    return or_(and_(unit.level == UnitLevel.COMMUNE.value, unit.id.in_(communes)),
+               and_(unit.level == UnitLevel.VILLAGE.value, unit.parent_id.in_(communes)))
+
+
+def _person_select(metric: dict[str, Any], *, year: int, basis: str, communes: Sequence[int]) -> Select:
+    """Persons, counted once per commune: where they work (organisation staff), where their association branch is
+    (officers and members), else where they live."""
+    groups = metric.get("member_of", [])
+    org_group = next((g for g in groups if g["subject"] == "organisation"), None)
+    conditions: list[ColumnElement[bool]] = []
+    if org_group is not None:
+        om, org = OrganisationMember, Organisation
+        commune_col: Any = org.commune_id
+        stmt = (select(commune_col, func.count(distinct(Person.id)))
+                .join(om, om.person_id == Person.id).join(org, org.id == om.organisation_id))
+        conditions += [org.commune_id.in_(communes), _active(om.started_on, om.ended_on, year)]
+        if "title" in org_group:
+            conditions.append(org.id.in_(held(org_group["title"], "organisation", year, basis, communes)))
+    elif "association_roles" in metric:
+        am, branch = AssociationMembership, aliased(AdminUnit)
+        commune_col = _commune_of(branch)
+        stmt = (select(commune_col, func.count(distinct(Person.id)))
+                .join(am, am.person_id == Person.id).join(branch, branch.id == am.unit_id))
+        conditions += [am.role.in_(metric["association_roles"]), _active(am.started_on, am.ended_on, year)]
+        if metric.get("association_branches") == "commune":
+            conditions += [branch.level == UnitLevel.COMMUNE.value, branch.id.in_(communes)]
+        else:
+            conditions.append(_in_communes(branch, communes))
+    else:
+        home = aliased(AdminUnit)
+        commune_col = _commune_of(home)
+        stmt = select(commune_col, func.count(distinct(Person.id))).join(home, home.id == Person.unit_id)
+        conditions.append(_in_communes(home, communes))
+
+    if "occupation_groups" in metric:
+        conditions.append(Person.occupation_group.in_(metric["occupation_groups"]))
+    if "age" in metric:
+        youngest, oldest = metric["age"]
+        conditions += [Person.birth_date.is_not(None), Person.birth_date >= date(year - oldest, 1, 1),
+                       Person.birth_date <= date(year - youngest, 12, 31)]
+    other_groups = [g for g in groups if g["subject"] != "organisation"]
+    if other_groups:
+        conditions.append(or_(*(_member_of(g, year, basis, communes) for g in other_groups)))
+    if "title" in metric:
+        conditions.append(Person.id.in_(held(metric["title"], "person", year, basis)))
+    if "registered_for" in metric:
+        conditions.append(Person.id.in_(select(Registration.subject_id).where(
+            Registration.subject_type == "person", Registration.title == metric["registered_for"],
+            Registration.year == year)))
+    if "learning" in metric:
+        conditions.append(Person.id.in_(select(LearningRecord.person_id).where(
+            LearningRecord.year == year, LearningRecord.kind.in_(metric["learning"]))))
+    if "it_trained" in metric:
+        conditions.append(Person.id.in_(it_trained(metric["it_trained"], year)))
+    if metric.get("organises_clc"):
+        conditions.append(Person.id.in_(clc_organisers(year)))
+    if metric.get("clc_board"):
+        conditions.append(Person.id.in_(select(BoardMembership.person_id).where(
+            _active(BoardMembership.started_on, BoardMembership.ended_on, year))))
+    return stmt.where(*conditions).group_by(commune_col)
+
+
+def _member_of(group: dict[str, Any], year: int, basis: str, communes: Sequence[int]) -> ColumnElement[bool]:
+    subject, title = group["subject"], group.get("title")
+    if subject == "household":
+        if title:
+            return Person.household_id.in_(held(title, "household", year, basis, communes))
+        return Person.household_id.is_not(None)
+    if subject == "clan":
+        clans = held(title, "clan", year, basis, communes) if title else select(Clan.id)
+        return Person.household_id.in_(select(clan_household.c.household_id)
+                                       .where(clan_household.c.clan_id.in_(clans)))
+    if subject == "village":
+        if title:
+            return Person.unit_id.in_(held(title, "village", year, basis, communes))
+        return Person.unit_id.in_(select(AdminUnit.id).where(AdminUnit.level == UnitLevel.VILLAGE.value))
+    return false()  # organisations are handled by the caller (they change the commune a person counts in)
+
+
+def it_trained(modules: Sequence[str], year: int) -> Select:
+    """Persons who completed every one of ``modules`` (IT-module learning records) in ``year`` or before."""
+    return (select(LearningRecord.person_id)
+            .where(LearningRecord.kind == LearningKind.IT_MODULE.value, LearningRecord.module_code.in_(modules),
+                   LearningRecord.year <= year)
+            .group_by(LearningRecord.person_id)
+            .having(func.count(distinct(LearningRecord.module_code)) == len(set(modules))))
+
+
+def clc_organisers(year: int) -> Select:
+    """Persons who taught, assisted or organised a CLC class running in ``year``, or recorded an organised
+    activity in it."""
+    taught = (select(class_instructor.c.person_id)
+              .join(CourseClass, CourseClass.id == class_instructor.c.class_id)
+              .where(CourseClass.starts_on <= year_end(year), CourseClass.ends_on >= date(year, 1, 1)))
+    organised = select(LearningRecord.person_id).where(
+        LearningRecord.year == year, LearningRecord.kind == LearningKind.ACTIVITY_ORGANISED.value)
+    return union(taught, organised)  # type: ignore[return-value]
+
+
+# --- step 1: source values ---------------------------------------------------------------------------------------
+
+
+def periods_of(year: int, today: date) -> list[tuple[date, str]]:
+    if year > today.year:
+        raise ValueError(f"{year} has not begun: values are computed for this year ({today.year}) or earlier")
+    periods = [(year_end(year), PeriodKind.YEAR.value)]
+    if year == today.year:
+        periods.append((month_end(today), PeriodKind.MONTH.value))
+    return periods
+
+
+def _counts(metric: dict[str, Any], *, year: int, basis: str, communes: Sequence[int]) -> dict[int, int]:
+    result = db.session.execute(count_select(metric, year=year, basis=basis, communes=communes))
+    return {commune_id: count for commune_id, count in result.tuples()}  # noqa: C416 - a Result has keys(): dict() would read it as a mapping
+
+
+def source_values(indicator: Indicator, communes: Sequence[int], *, year: int, periods: list[tuple[date, str]],
+                  now: datetime) -> int:
+    """Count ``indicator`` in every commune of ``communes`` and replace their source values; returns rows written.
+
+    Two grouped SELECTs per basis (one when the indicator reads no title: the bases are then equal), one DELETE,
+    one multi-row INSERT. A commune with nothing to count gets 0 / 0 ("no data").
+    """
+    if not communes:
+        return 0
+    rows = []
+    computed: dict[str, tuple[dict[int, int], dict[int, int]]] = {}
+    for basis in (Basis.OFFICIAL.value, Basis.PROJECTION.value):
+        if basis == Basis.PROJECTION and not (uses_titles(indicator.numerator) or uses_titles(indicator.denominator)):
+            computed[basis] = computed[Basis.OFFICIAL.value]
+        else:
+            computed[basis] = (_counts(indicator.numerator, year=year, basis=basis, communes=communes),
+                               _counts(indicator.denominator, year=year, basis=basis, communes=communes))
+        numerators, denominators = computed[basis]
+        for commune_id in communes:
+            for period_end, kind in periods:
+                rows.append({"indicator_id": indicator.id, "commune_id": commune_id, "period_end": period_end,
+                             "period_kind": kind, "basis": basis,
+                             "numerator": Decimal(numerators.get(commune_id, 0)),
+                             "denominator": Decimal(denominators.get(commune_id, 0)), "computed_at": now})
+    src = IndicatorSourceValue
+    db.session.execute(delete(src).where(
+        src.indicator_id == indicator.id, src.commune_id.in_(communes),
+        or_(*(and_(src.period_end == end, src.period_kind == kind) for end, kind in periods))))
+    db.session.execute(insert(src), rows)
+    return len(rows)
+
+
+# --- step 2: commune values under both structures ----------------------------------------------------------------
+
+
+@dataclass
+class Neighbourhood:
+    """The communes one recomputation touches: ``current`` and ``old`` get new values; ``counted`` (a superset)
+    are recounted, because those values read them through the lineage."""
+
+    current: set[int]
+    old: set[int]
+    counted: set[int]
+
+
+def _commune_lineage() -> Any:
+    old, new = aliased(AdminUnit), aliased(AdminUnit)
+    return (select(UnitLineage.old_unit_id, UnitLineage.new_unit_id)
+            .join(old, old.id == UnitLineage.old_unit_id).join(new, new.id == UnitLineage.new_unit_id)
+            .where(old.level == UnitLevel.COMMUNE.value, new.level == UnitLevel.COMMUNE.value))
+
+
+def neighbourhood(commune_ids: Iterable[int]) -> Neighbourhood:
+    """Which communes a change in ``commune_ids`` reaches: each one under its own structure, its lineage partners
+    under theirs, and (to be recounted) the other partners those depend on. Three small queries."""
+    ids = sorted(set(commune_ids))
+    units = db.session.execute(select(AdminUnit.id, AdminUnit.valid_to).where(
+        AdminUnit.id.in_(ids), AdminUnit.level == UnitLevel.COMMUNE.value)).all()
+    current = {u.id for u in units if u.valid_to is None}
+    old = {u.id for u in units if u.valid_to is not None}
+    links = _commune_lineage().subquery()
+    pairs = db.session.execute(select(links.c.old_unit_id, links.c.new_unit_id).where(
+        or_(links.c.old_unit_id.in_(old), links.c.new_unit_id.in_(current)))).all()
+    current |= {n for o, n in pairs if o in old}
+    old |= {o for o, n in pairs if n in current}
+    second = db.session.execute(select(links.c.old_unit_id, links.c.new_unit_id).where(
+        or_(links.c.old_unit_id.in_(old), links.c.new_unit_id.in_(current)))).all()
+    counted = current | old | {o for o, _ in second} | {n for _, n in second}
+    return Neighbourhood(current, old, counted)
+
+
+def _period_filter(column_end: Any, column_kind: Any, periods: list[tuple[date, str]]) -> ColumnElement[bool]:
+    return or_(*(and_(column_end == end, column_kind == kind) for end, kind in periods))
+
+
+def commune_values(indicator_ids: Sequence[int], hood: Neighbourhood, *, periods: list[tuple[date, str]],
+                   now: datetime) -> None:
+    """Replace the published values of the neighbourhood's communes from the source values (one DELETE and one
+    INSERT … SELECT per structure)."""
+    src, value = IndicatorSourceValue, IndicatorValue
+    base = [src.indicator_id.in_(indicator_ids), _period_filter(src.period_end, src.period_kind, periods)]
+    columns = ["indicator_id", "unit_id", "period_end", "period_kind", "structure", "basis", "numerator",
+               "denominator", "computed_at"]
+    links = _commune_lineage().add_columns(UnitLineage.share).subquery()
+    for structure, targets in ((Structure.CURRENT.value, hood.current), (Structure.PRE_2025.value, hood.old)):
+        db.session.execute(delete(value).where(
+            value.structure == structure, value.indicator_id.in_(indicator_ids),
+            value.unit_id.in_(sorted(targets)), _period_filter(value.period_end, value.period_kind, periods)))
+        if not targets:
+            continue
+        own = select(src.indicator_id, src.commune_id.label("unit_id"), src.period_end, src.period_kind, src.basis,
+                     src.numerator.label("n"), src.denominator.label("d")).where(
+            *base, src.commune_id.in_(sorted(targets)))
+        if structure == Structure.CURRENT:
+            # A current commune receives share × the figures of each old commune that went into it.
+            carried = (select(src.indicator_id, links.c.new_unit_id, src.period_end, src.period_kind, src.basis,
+                              src.numerator * links.c.share, src.denominator * links.c.share)
+                       .join(links, links.c.old_unit_id == src.commune_id)
+                       .where(*base, links.c.new_unit_id.in_(sorted(targets))))
+        else:
+            # An old commune receives, from each successor, the part of it the old commune made up.
+            whole = select(links.c.new_unit_id, func.sum(links.c.share).label("total")) \
+                .group_by(links.c.new_unit_id).subquery()
+            carried = (select(src.indicator_id, links.c.old_unit_id, src.period_end, src.period_kind, src.basis,
+                              src.numerator * links.c.share / whole.c.total,
+                              src.denominator * links.c.share / whole.c.total)
+                       .join(links, links.c.new_unit_id == src.commune_id)
+                       .join(whole, whole.c.new_unit_id == src.commune_id)
+                       .where(*base, links.c.old_unit_id.in_(sorted(targets))))
+        parts = union_all(own, carried).subquery()
+        db.session.execute(insert(value).from_select(columns, select(
+            parts.c.indicator_id, parts.c.unit_id, parts.c.period_end, parts.c.period_kind, literal(structure),
+            parts.c.basis, func.sum(parts.c.n), func.sum(parts.c.d), literal(now),
+        ).group_by(parts.c.indicator_id, parts.c.unit_id, parts.c.period_end, parts.c.period_kind, parts.c.basis)))
+
+
+# --- step 3: roll-up ---------------------------------------------------------------------------------------------
+
+
+def _lock(name: str, year: int) -> None:
+    """Serialise one kind of work for one year across workers (PostgreSQL; SQLite serialises writers anyway)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name), :year)"),
+                           {"name": f"targets.{name}", "year": year})
+
+
+def rollup(year: int, *, now: datetime | None = None) -> int:
+    """Every district, province and the country: the sums of its communes' numerators and denominators, for every
+    period of ``year``, structure and basis. One DELETE and one INSERT … SELECT … GROUP BY per structure; returns
+    the rows written."""
+    now = now or utcnow()
+    _lock("rollup", year)
+    value = IndicatorValue
+    commune, above = aliased(AdminUnit), aliased(AdminUnit)
+    in_year = and_(value.period_end >= date(year, 1, 1), value.period_end <= year_end(year))
+    written = 0
+    for structure in (Structure.CURRENT.value, Structure.PRE_2025.value):
+        db.session.execute(delete(value).where(
+            value.structure == structure, in_year,
+            value.unit_id.in_(select(AdminUnit.id).where(AdminUnit.level.in_(ROLLUP_LEVELS)))))
+        sums = (select(value.indicator_id, above.id, value.period_end, value.period_kind, value.structure,
+                       value.basis, func.sum(value.numerator), func.sum(value.denominator), literal(now))
+                .select_from(above)
+                .join(commune, and_(commune.path > above.path,
+                                    commune.path < func.substr(above.path, 1, func.length(above.path) - 1)
+                                    .concat("0")))
+                .join(value, value.unit_id == commune.id)
+                .where(above.level.in_(ROLLUP_LEVELS), commune.level == UnitLevel.COMMUNE.value,
+                       value.structure == structure, in_year)
+                .group_by(value.indicator_id, above.id, value.period_end, value.period_kind, value.structure,
+                          value.basis))
+        result = db.session.execute(insert(value).from_select(
+            ["indicator_id", "unit_id", "period_end", "period_kind", "structure", "basis", "numerator",
+             "denominator", "computed_at"], sums))
+        written += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+    db.session.flush()
+    return written
+
+
+# --- the whole recomputation -------------------------------------------------------------------------------------
+
+
+def plan_communes(plan: Plan, candidates: Iterable[int]) -> list[int]:
+    """The candidates the plan applies to: communes under the plan's unit, and their lineage partners (Kon Tum's
+    plan reaches the current communes that succeeded Kon Tum's)."""
+    root = db.session.get(AdminUnit, plan.unit_id)
+    assert root is not None
+    candidates = sorted(set(candidates))
+    if not candidates:
+        return []
+    inside = select(AdminUnit.id).where(subtree(AdminUnit.path, root.path))
+    links = _commune_lineage().subquery()
+    stmt = select(AdminUnit.id).where(AdminUnit.id.in_(candidates), or_(
+        subtree(AdminUnit.path, root.path),
+        AdminUnit.id.in_(select(links.c.new_unit_id).where(links.c.old_unit_id.in_(inside))),
+        AdminUnit.id.in_(select(links.c.old_unit_id).where(links.c.new_unit_id.in_(inside))),
+    ))
+    return sorted(db.session.scalars(stmt))
+
+
+def _lock_states(commune_ids: Iterable[int], year: int) -> None:
+    """Create the state rows if missing and lock them in id order (so overlapping recomputations take turns and
+    never deadlock)."""
+    ids = sorted(set(commune_ids))
+    if not ids:
+        return
+    have = set(db.session.scalars(select(TargetState.commune_id).where(
+        TargetState.year == year, TargetState.commune_id.in_(ids))))
+    missing = [{"commune_id": c, "year": year} for c in ids if c not in have]
+    if missing:
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+        db.session.execute(dialect.insert(TargetState).values(missing).on_conflict_do_nothing())
+    db.session.execute(select(TargetState.commune_id).where(
+        TargetState.year == year, TargetState.commune_id.in_(ids)).order_by(TargetState.commune_id)
+        .with_for_update())
+
+
+@dataclass
+class RecomputeResult:
+    communes: int  # communes whose published values were replaced
+    counted: int  # communes counted (with the lineage partners those values read)
+    source_rows: int
+    indicators: int
+
+
+def recompute(commune_ids: Iterable[int], year: int, *, today: date | None = None,
+              progress: Any = None) -> RecomputeResult:
+    """Recount every active plan's indicators for ``commune_ids`` (and what their values read through the lineage),
+    publish their commune values under both structures and mark them computed. The roll-up is separate
+    (:func:`rollup`): one roll-up serves many communes.
+
+    The number of statements depends on the number of indicators, not of communes: a province is recomputed by
+    passing all its communes at once. ``progress(done, total)`` is called after each indicator.
+    """
+    requested = sorted(set(commune_ids))
+    periods = periods_of(year, today or local_today())
+    now = utcnow()
+    hood = neighbourhood(requested)
+    _lock_states(hood.counted, year)
+    plans = list(db.session.scalars(select(Plan).where(Plan.active.is_(True)).order_by(Plan.code)))
+    indicators: list[tuple[Indicator, list[int]]] = []
+    for plan in plans:
+        communes = plan_communes(plan, hood.counted)
+        indicators += [(indicator, communes) for indicator in plan.indicators]
+    rows = 0
+    for done, (indicator, communes) in enumerate(indicators, 1):
+        rows += source_values(indicator, communes, year=year, periods=periods, now=now)
+        if progress:
+            progress(done, len(indicators))
+    commune_values([i.id for i, _ in indicators], hood, periods=periods, now=now)
+    db.session.execute(update(TargetState).where(
+        TargetState.year == year, TargetState.commune_id.in_(requested)).values(computed_at=now))
+    db.session.flush()
+    return RecomputeResult(len(hood.current | hood.old), len(hood.counted), rows, len(indicators))
+
+
+def rollup_if_needed(year: int) -> bool:
+    """Roll ``year`` up if some commune was computed after its last roll-up; mark them rolled up. Idempotent: a
+    second call finds nothing to do."""
+    started = utcnow()
+    pending = db.session.scalar(select(func.count()).select_from(TargetState).where(
+        TargetState.year == year, TargetState.computed_at.is_not(None),
+        or_(TargetState.rolled_up_at.is_(None), TargetState.computed_at > TargetState.rolled_up_at)))
+    if not pending:
+        return False
+    rollup(year, now=started)
+    db.session.execute(update(TargetState).where(
+        TargetState.year == year, TargetState.computed_at <= started).values(rolled_up_at=started))
+    db.session.flush()
+    return True
+
+
+def communes_under(unit: AdminUnit) -> list[int]:
+    """The communes of ``unit``'s subtree (the unit itself if it is one)."""
+    return list(db.session.scalars(select(AdminUnit.id).where(
+        subtree(AdminUnit.path, unit.path), AdminUnit.level == UnitLevel.COMMUNE.value).order_by(AdminUnit.id)))
+
+
+def stale_pairs(limit: int = 500, *, today: date | None = None) -> list[tuple[int, int]]:
+    """The (commune, year) pairs whose values are behind: titles evaluated or marked after the last computation,
+    a recognition proposed or revoked after it, an active plan version loaded after it, or (this year) not yet
+    computed this month — so every month gets its row. Oldest computation first; at most ``limit``."""
+    today = today or local_today()
+    es, ts = EvaluationState, TargetState
+    month_start = datetime.combine(today.replace(day=1), time.min) - VN_OFFSET
+    plan_loaded = select(func.max(Plan.loaded_at)).where(Plan.active.is_(True)).scalar_subquery()
+    from_titles = (
+        select(es.commune_id, es.year, ts.computed_at)
+        .outerjoin(ts, and_(ts.commune_id == es.commune_id, ts.year == es.year))
+        .where(es.year <= today.year, or_(ts.computed_at.is_(None), es.evaluated_at > ts.computed_at,
+                                           es.marked_at > ts.computed_at, plan_loaded > ts.computed_at))
+    )
+    rec = Recognition
+    from_recognitions = (
+        select(rec.commune_id, rec.year, ts.computed_at)
+        .outerjoin(ts, and_(ts.commune_id == rec.commune_id, ts.year == rec.year))
+        .where(rec.year <= today.year, or_(ts.computed_at.is_(None), rec.proposed_at > ts.computed_at,
+                                            rec.revoked_at > ts.computed_at))
+    )
+    monthly = select(ts.commune_id, ts.year, ts.computed_at).where(
+        ts.year == today.year, or_(ts.computed_at.is_(None), ts.computed_at < month_start,
+                                   plan_loaded > ts.computed_at))
+    parts = union(from_titles, from_recognitions, monthly).subquery()
+    stmt = (select(parts.c.commune_id, parts.c.year).group_by(parts.c.commune_id, parts.c.year)
+            .order_by(func.min(parts.c.computed_at).nulls_first(), parts.c.year,
+                      parts.c.commune_id)
+            .limit(limit))
+    return [(c, y) for c, y in db.session.execute(stmt)]
