@@ -330,7 +330,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--port", type=int, default=8710)
     parser.add_argument("--seed", type=int, default=2025)
-    parser.add_argument("--api-query", default="units=children&unit={province}&period=2025",
+    parser.add_argument("--api-query",
+                        default="unit={province}&below=children&period=2025&plan=kon-tum-1514-2022&per_page=100",
                         help="query string of GET /api/v1/targets/values ({province}, {plan} are filled in)")
     parser.add_argument("--yes", action="store_true")
     parser.add_argument("--keep", action="store_true")
