@@ -76,18 +76,32 @@ def bullet(share: Number | None, markers: Sequence[Marker], *, title: str, no_da
     else:
         reached = bool(markers) and float(share) >= float(markers[0].share)
         colour = REACHED if reached else BAR
+        end = _x(share, left, scale)
         body.append(f'<rect x="{left}" y="27" width="{_x(share, 0, scale)}" height="12" fill="{colour}"/>')
+        # The value written at the end of its bar: inside it in white when there is no room after it.
+        inside = end > width - 50
+        body.append(f'<text x="{end - 3 if inside else end + 3}" y="37" font-size="11" font-weight="bold" '
+                    f'text-anchor="{"end" if inside else "start"}" fill="{"#fff" if inside else INK}">'
+                    f"{escape(fmt(share))}</text>")
         words.append(f"{fmt(share)} %")
+    taken: dict[int, list[tuple[float, float]]] = {13: [], 60: []}  # label rows above and below the scale
     for index, marker in enumerate(markers):
         x = _x(marker.share, left, scale)
         dash = ' stroke-dasharray="3 2"' if marker.dashed else ""
         body.append(f'<line x1="{x}" y1="18" x2="{x}" y2="48" stroke="{INK}" stroke-width="2.5"{dash}/>')
-        anchor = "end" if x > width - 40 else ("start" if x < 40 else "middle")
-        # Labels of close targets would overlap: alternate above and below the scale.
-        y = 13 if index % 2 == 0 else 60
-        body.append(f'<text x="{x}" y="{y}" font-size="11" text-anchor="{anchor}" fill="{INK}">'
-                    f"{escape(marker.label)} · {fmt(marker.share)}</text>")
         words.append(f"{marker.label}{' ' + marker.note if marker.note else ''}: {fmt(marker.share)} %")
+        label = f"{marker.label} · {fmt(marker.share)}"
+        span = len(label) * 6.2 + 6  # about 6 px a character at 11 px
+        start = min(max(x - span / 2, 0), width - span)
+        # The first free row, above first (the applicable target), else below; no room: the title and the table
+        # beside the chart still say it.
+        rows = (13, 60) if index % 2 == 0 else (60, 13)
+        row = next((r for r in rows if all(start + span <= a or start >= b for a, b in taken[r])), None)
+        if row is None:
+            continue
+        taken[row].append((start, start + span))
+        body.append(f'<text x="{round(start + span / 2, 2)}" y="{row}" font-size="11" text-anchor="middle" '
+                    f'fill="{INK}">{escape(label)}</text>')
     for tick in (0, 50, 100):
         x = _x(tick, left, scale)
         anchor = {0: "start", 50: "middle", 100: "end"}[tick]

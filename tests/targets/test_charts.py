@@ -34,6 +34,28 @@ def test_bullet_draws_the_value_and_each_target_on_a_0_to_100_scale():
     ticks = root.findall(f"{SVG}line")
     assert [float(t.get("x1", 0)) for t in ticks] == [282.0, 299.0]  # 10 + 340 × 0.80 and × 0.85
     assert ticks[1].get("stroke-dasharray")
+    texts = [t.text for t in root.findall(f"{SVG}text")]
+    assert "40.0" in texts  # the value, written at the end of its bar
+    assert "2025 · 80.0" in texts
+
+
+def test_bullet_labels_never_overlap():
+    """Close targets: labels go above, then below; one with no room left is left to the title and the table."""
+    markers = [charts.Marker("2025 (area)", 60), charts.Marker("2025", 80), charts.Marker("2030", 85)]
+    root = _parse(charts.bullet(50, markers, title="GD", no_data="-"))
+    labels = [t for t in root.findall(f"{SVG}text") if "·" in (t.text or "")]
+    assert len(root.findall(f"{SVG}line")) == 3  # every target keeps its tick
+    rows: dict[str, list[tuple[float, float]]] = {}
+    for label in labels:
+        half = len(label.text or "") * 6.2 / 2
+        x = float(label.get("x", 0))
+        for start, end in rows.get(label.get("y", ""), []):
+            assert x + half <= start or x - half >= end, "two labels overlap"
+        rows.setdefault(label.get("y", ""), []).append((x - half, x + half))
+    assert "2025 (area) · 60.0" in {t.text for t in labels}  # the first (applicable) target is always labelled
+    title = root.find(f"{SVG}title")
+    assert title is not None
+    assert "2030: 85.0 %" in (title.text or "")
 
 
 def test_bullet_turns_green_at_the_target_and_clamps_over_100():
