@@ -168,7 +168,8 @@ def plans_with_values(unit: AdminUnit) -> set[int]:
 def scope_table(plan: Plan, unit: AdminUnit, *, period_end: date | None = None, period_kind: str = PeriodKind.YEAR,
                 structure: str = Structure.CURRENT, basis: str = Basis.OFFICIAL) -> ScopeTable:
     """The indicator table of ``unit`` for one period: its figures against the targets, its trend, and its
-    children ranked by their gap to target. ``period_end`` None means the latest stored period of the kind.
+    children ranked by their gap to target. ``period_end`` None means the latest stored period of the kind; a date
+    with nothing stored means the latest period stored by that date.
 
     Five statements whatever the number of children or stored rows under them (the caller has checked scope).
     """
@@ -188,8 +189,11 @@ def scope_table(plan: Plan, unit: AdminUnit, *, period_end: date | None = None, 
                            IndicatorValue.denominator)
     ).all()
     periods = sorted({row.period_end for row in own_rows}, reverse=True)
-    if period_end is None and periods:
-        period_end = periods[0]
+    if periods and period_end not in periods:
+        # "As of" the date asked for: the latest stored period that ended by then (a year end asked for on the
+        # month view gives that December); nothing stored by then: the date stays, and the page says "no data".
+        earlier = [p for p in periods if period_end is None or p <= period_end]
+        period_end = earlier[0] if earlier else period_end
     child_values: dict[tuple[int, int], Figure] = {}
     if period_end is not None and children:
         # Plain columns, not ORM objects: a province has a hundred communes times a dozen indicators.

@@ -46,6 +46,21 @@ def test_scope_table_reads_stored_figures_and_ranks_children(app_ctx):
     assert ranked[1][0] == data.communes[1].code
 
 
+def test_a_date_without_figures_shows_the_latest_period_stored_by_then(app_ctx):
+    data = build_province(1)
+    value(data.family, data.province, 1, 4, period_end=date(2025, 6, 30), kind="month")
+    value(data.family, data.province, 3, 4, period_end=date(2025, 9, 30), kind="month")
+    db.session.flush()
+    table = reports.scope_table(data.plan, data.province, period_end=date(2025, 8, 15), period_kind="month")
+    assert table.period_end == date(2025, 6, 30)
+    assert table.line("GD").share == Decimal(25)  # type: ignore[union-attr]
+    table = reports.scope_table(data.plan, data.province, period_end=date(2024, 12, 31), period_kind="month")
+    assert table.period_end == date(2024, 12, 31)  # nothing stored by then: no data, not another period
+    assert table.line("GD").figure is None  # type: ignore[union-attr]
+    assert reports.scope_table(data.plan, data.province, period_end=date(2025, 12, 31)).period_end == date(2025, 12,
+                                                                                                          31)
+
+
 def test_a_zero_denominator_is_no_data_and_ranks_last(app_ctx):
     data = build_province(2)
     extra = make_unit(data.province, "TPC99", "Xã Không Số Liệu", UnitLevel.COMMUNE)
