@@ -28,7 +28,7 @@ from lms.auth.decorators import permission_required
 from lms.auth.models import Role
 from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, in_scope, scoped
 from lms.extensions import db
-from lms.registry.models import HEAD_RELATIONS, AdminUnit, Household, Person, UnitLevel
+from lms.registry.models import HEAD_RELATIONS, AdminUnit, Household, Person, UnitLevel, UnitLineage
 from lms.targets import bp, charts, reports
 from lms.targets.models import Basis, PeriodKind, Plan, Structure
 from lms.titles.explain import describe_missing
@@ -233,6 +233,22 @@ def _pending(village: AdminUnit, title: str, year: int) -> tuple[Any, dict[int, 
     return page, names
 
 
+def _other_map(unit: AdminUnit, structure: str) -> list[AdminUnit]:
+    """Figures of the other map are stored on that map's units: a current unit viewed under the map before 2025
+    links to the units it replaced, an ended unit viewed under the current map to its successors (one query)."""
+    if structure == Structure.PRE_2025 and unit.valid_to is None:
+        near, far = UnitLineage.new_unit_id, UnitLineage.old_unit_id
+    elif structure == Structure.CURRENT and unit.valid_to is not None:
+        near, far = UnitLineage.old_unit_id, UnitLineage.new_unit_id
+    else:
+        return []
+    return list(db.session.scalars(
+        select(AdminUnit).join(UnitLineage, far == AdminUnit.id)
+        .where(near == unit.id, in_scope(AdminUnit.path, current_user, VIEW))
+        .order_by(AdminUnit.sort_key).distinct()
+    ))
+
+
 # --- routes --------------------------------------------------------------------------------------------------
 
 
@@ -269,7 +285,7 @@ def unit(unit_id: int):
         ranked_chart=_ranked(ranked) if ranked is not None and ranked.children else None,
         args=_args(table, indicator=ranked.indicator.code if ranked else None), pending=pending, names=names,
         pending_title=pending_title, year=year, reasons=reasons, period_label=period_label,
-        registry_link=can(current_user, Permission.REGISTRY_VIEW, unit),
+        registry_link=can(current_user, Permission.REGISTRY_VIEW, unit), other_map=_other_map(unit, table.structure),
     )
 
 

@@ -181,3 +181,29 @@ def test_the_nav_links_leaders_to_the_dashboard(app, client):
     response = client.get("/targets/")
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/targets/units/{data.communes[0].id}")
+
+
+def test_the_other_map_links_to_the_units_that_hold_its_figures(app, client):
+    """A merged commune under the map before 2025 links to the communes it replaced, and back."""
+    from lms.registry import services as registry
+    from lms.registry.models import UnitLineage
+    from tests.conftest import unit_by_code
+    from tests.targets.dashboard_data import make_plan
+
+    commune = unit_by_code("23293")
+    plan = make_plan(registry.country())
+    old_ids = set(db.session.scalars(db.select(UnitLineage.old_unit_id).where(UnitLineage.new_unit_id == commune.id)))
+    assert old_ids
+    old = db.session.get(reports.AdminUnit, sorted(old_ids)[0])
+    assert old is not None
+    leader = make_user(Role.COMMUNE_LEADER, commune, "leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get(f"/targets/units/{commune.id}?plan={plan.id}&structure=pre2025").get_data(as_text=True)
+    links = html[html.index('id="other-map"'):]
+    links = links[:links.index("</div>")]
+    assert f"/targets/units/{old.id}?" in links
+    assert len(re.findall(r"/targets/units/\d+\?", links)) == len(old_ids)
+    back = client.get(f"/targets/units/{old.id}?plan={plan.id}&structure=current").get_data(as_text=True)
+    assert f"/targets/units/{commune.id}?" in back[back.index('id="other-map"'):]
+    assert 'id="other-map"' not in client.get(f"/targets/units/{commune.id}?plan={plan.id}").get_data(as_text=True)
