@@ -229,7 +229,8 @@ def _pending(village: AdminUnit, title: str, year: int) -> tuple[Any, dict[int, 
             names[row.id] = row.code
         names = {i: f"{code} — {heads[i]}" if i in heads else code for i, code in names.items()}
     elif ids:
-        names = dict(db.session.execute(select(Person.id, Person.full_name).where(Person.id.in_(ids))).tuples())
+        names = {row.id: row.full_name
+                 for row in db.session.execute(select(Person.id, Person.full_name).where(Person.id.in_(ids)))}
     return page, names
 
 

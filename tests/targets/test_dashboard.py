@@ -207,3 +207,31 @@ def test_the_other_map_links_to_the_units_that_hold_its_figures(app, client):
     back = client.get(f"/targets/units/{old.id}?plan={plan.id}&structure=current").get_data(as_text=True)
     assert f"/targets/units/{commune.id}?" in back[back.index('id="other-map"'):]
     assert 'id="other-map"' not in client.get(f"/targets/units/{commune.id}?plan={plan.id}").get_data(as_text=True)
+
+
+def test_the_village_page_lists_persons_not_yet_learning_citizens(app, client):
+    from lms.registry.models import Person
+    from lms.titles.models import SubjectType, Title
+    from tests.targets.dashboard_data import criteria_set
+
+    data = build_province(1, households_per_village=0)
+    village = data.villages[0]
+    person = Person(full_name="Y Hằng", unit_id=village.id)
+    db.session.add(person)
+    db.session.flush()
+    db.session.add(Eligibility(
+        subject_type=SubjectType.PERSON, subject_id=person.id, title=Title.CITIZEN, year=2025,
+        commune_id=data.communes[0].id, village_id=village.id,
+        criteria_set_id=criteria_set(Title.CITIZEN, SubjectType.PERSON).id, eligible=False, score=Decimal(72),
+        missing="|c1|c7|", breakdown=[],  # no breakdown: the codes are the reason
+    ))
+    leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get(f"/targets/units/{village.id}?title=citizen").get_data(as_text=True)
+    pending = _text(html[html.index('id="pending-table"'):])
+    assert "Y Hằng" in pending
+    assert "C1" in pending
+    assert "C7" in pending
+    assert f'href="/registry/persons/{person.id}"' in html
+    assert client.get(f"/targets/units/{village.id}?title=clan").status_code == 400
