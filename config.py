@@ -83,6 +83,9 @@ class Config:
     MAX_CONTENT_LENGTH = int(_env("LMS_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)) or 0)
     # Evidence scans and photos (certificates, assessments): PDF, JPEG or PNG up to this size.
     MAX_EVIDENCE_BYTES = int(_env("LMS_MAX_EVIDENCE_BYTES", str(5 * 1024 * 1024)) or 0)
+    # What "trained in IT" means for the plan indicator: a standard of courses/data/it_skills.toml ("basic",
+    # "advanced") or module codes that are all needed ("IU01,IU02,IU06"); empty: the data file's definition.
+    IT_TRAINED_DEFINITION = _env("LMS_IT_TRAINED_DEFINITION", "") or ""
     IMPORT_MAX_ROWS = int(_env("LMS_IMPORT_MAX_ROWS", "50000") or 0)
     PAGE_SIZE = 50
     API_MAX_PAGE_SIZE = 500

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -171,3 +172,27 @@ class WithdrawForm(FlaskForm):
 class AttendanceForm(FlaskForm):
     """Only the CSRF token: the marks are one radio group per enrolled learner (``status-<person id>``), read by
     the view, and the "everyone present" button is a submit named ``everyone``."""
+
+
+# --- IT skills -------------------------------------------------------------------------------------------------
+
+
+class ItCertificateForm(FlaskForm):
+    """A national IT-skills certificate and its scan (the scan's type and size are checked on the bytes)."""
+
+    number = StringField(_l("Certificate number"), validators=[DataRequired(), Length(max=60)])
+    issuer = StringField(_l("Accredited centre that issued it"), validators=[DataRequired(), Length(max=300)])
+    issued_on = DateField(_l("Date of issue"), validators=[InputRequired()])
+    file = FileField(_l("Scan or photo of the certificate (PDF, JPEG or PNG)"), validators=[FileRequired()])
+
+
+class VerifyForm(FlaskForm):
+    """Only the CSRF token."""
+
+
+class RejectForm(FlaskForm):
+    reason = StringField(_l("Why it is rejected"), validators=[DataRequired(), Length(max=300)])
+
+
+class SelfEnrolForm(FlaskForm):
+    """Only the CSRF token."""

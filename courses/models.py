@@ -94,7 +94,7 @@ class Course(_Named, Model):
     description: Mapped[str] = mapped_column(Text, default="")
     min_attendance_share: Mapped[Decimal] = mapped_column(Numeric(4, 3), default=Decimal("0.8"))
     requires_assessment: Mapped[bool] = mapped_column(default=False)
-    # IT-skills modules (IU01–IU15) a completed class grants; the IT-skills issue gives them a table of their own.
+    # IT-skills modules (IU01–IU15) a completed class grants; the framework is data (courses/data/it_skills.toml).
     module_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -309,6 +309,40 @@ class LearningRecord(Model):
     class_id: Mapped[Optional[int]] = mapped_column(ForeignKey("course_class.id", ondelete="SET NULL"), index=True)
     evidence: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ItCertificateStatus(enum.StrEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class ItCertificate(Model):
+    """A national IT-skills certificate a person brings (issued by an accredited test centre, Joint Circular
+    17/2016), with its scan as evidence. Verified, it grants the modules of the basic standard as learning records
+    (``itcert:{id}:module:{code}``); rejected or pending, it grants nothing.
+    """
+
+    __tablename__ = "it_certificate"
+    __table_args__ = (
+        _enum_check("status", ItCertificateStatus),
+        UniqueConstraint("person_id", "number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    number: Mapped[str] = mapped_column(String(60))
+    issuer: Mapped[str] = mapped_column(String(300))  # the accredited test centre
+    issued_on: Mapped[date]
+    evidence_file_id: Mapped[int] = mapped_column(ForeignKey("evidence_file.id"))
+    status: Mapped[str] = mapped_column(String(16), default=ItCertificateStatus.PENDING.value, index=True)
+    note: Mapped[str] = mapped_column(String(300), default="")  # why it was rejected
+    recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    decided_at: Mapped[Optional[datetime]]
+
+    person: Mapped[Person] = relationship()
 
 
 class Certificate(Model):

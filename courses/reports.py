@@ -8,10 +8,12 @@ are sums of the per-class numerators and denominators, never an average of perce
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -270,6 +272,75 @@ def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: 
         per_class.cell(row=per_class.max_row, column=8).number_format = "0.0%"
     for column, width in zip("ABCDEFGH", (5, 34, 34, 28, 12, 12, 14, 14), strict=True):
         per_class.column_dimensions[column].width = width
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def it_figures_xlsx(result: Any, matrix: Sequence[Any]) -> bytes:
+    """The IT-skills figures of a commune or a province (``courses.it_skills.figures``) as a Vietnamese workbook:
+    the two plan indicators with numerator and denominator, the figures per commune, and officers × modules."""
+    from courses.it_skills import framework
+
+    fw = framework()
+    workbook = Workbook()
+    bold = Font(bold=True)
+    head_fill = PatternFill("solid", fgColor="DCE6F1")
+
+    def header(sheet: Any, row: int) -> None:
+        for cell in sheet[row]:
+            cell.font, cell.fill = bold, head_fill
+            cell.alignment = Alignment(wrap_text=True, vertical="center")
+
+    summary = workbook.active
+    summary.title = "Chỉ tiêu"
+    summary["A1"] = "CÁN BỘ HỘI KHUYẾN HỌC ĐƯỢC BỒI DƯỠNG KỸ NĂNG CÔNG NGHỆ THÔNG TIN"
+    summary["A1"].font = Font(bold=True, size=14)
+    summary["A2"] = f"Đơn vị: {result.scope.full_name}"
+    summary["A3"] = f"Kỳ: từ {result.period.first:%d/%m/%Y} đến {result.period.last:%d/%m/%Y}"
+    summary["A4"] = f"Được bồi dưỡng CNTT: {result.definition.describe('vi')}"
+    summary.append([])
+    summary.append(["Chỉ tiêu", "Tử số", "Mẫu số", "Tỷ lệ", "Mẫu số là"])
+    header(summary, summary.max_row)
+    indicators = [
+        ("Cán bộ Hội cấp xã tham gia tổ chức hoạt động TTHTCĐ và được bồi dưỡng CNTT",
+         result.total("organised_and_trained"), result.total("officers"), "cán bộ Hội cấp xã (chủ tịch, phó chủ tịch, "
+         "cán bộ) trong kỳ"),
+        ("Hội Khuyến học cấp xã có chủ tịch hoặc phó chủ tịch tham gia quản lý TTHTCĐ",
+         result.associations_led_in_clc, result.associations, "xã có Hội Khuyến học (có hội viên trong kỳ)"),
+        ("Cán bộ, hội viên Hội Khuyến học học tập chủ trương, chính sách", result.total("studied_policy"),
+         result.total("members"), "cán bộ, hội viên của các chi hội trong xã"),
+    ]
+    for label, numerator, denominator, meaning in indicators:
+        summary.append([label, numerator, denominator, numerator / denominator if denominator else None, meaning])
+        summary.cell(row=summary.max_row, column=4).number_format = "0.0%"
+    summary.column_dimensions["A"].width = 70
+    summary.column_dimensions["E"].width = 50
+
+    communes = workbook.create_sheet("Theo xã")
+    communes.append(["Xã", "Số cán bộ Hội", "Đạt chuẩn CNTT cơ bản", "Được bồi dưỡng CNTT",
+                     "Tham gia tổ chức hoạt động", "Tổ chức hoạt động và được bồi dưỡng", "Có Hội Khuyến học",
+                     "Chủ tịch/phó chủ tịch tham gia quản lý", "Số cán bộ, hội viên",
+                     "Đã học tập chủ trương, chính sách"])
+    header(communes, 1)
+    for line in result.communes:
+        communes.append([line.commune_name, line.officers, line.meets_basic, line.trained, line.organised,
+                         line.organised_and_trained, "có" if line.has_association else "không",
+                         "có" if line.leader_on_board else "không", line.members, line.studied_policy])
+    communes.column_dimensions["A"].width = 30
+
+    officers = workbook.create_sheet("Cán bộ × mô đun")
+    names = {line.commune_id: line.commune_name for line in result.communes}
+    officers.append(["STT", "Họ và tên", "Xã", *fw.codes, "Đạt chuẩn cơ bản", "Đạt chuẩn nâng cao",
+                     "Được bồi dưỡng CNTT", "Tham gia tổ chức hoạt động"])
+    header(officers, 1)
+    for index, officer in enumerate(matrix, start=1):
+        officers.append([index, officer.full_name, names.get(officer.commune_id, ""),
+                         *("x" if code in officer.modules else "" for code in fw.codes),
+                         "có" if officer.meets_basic else "", "có" if officer.meets_advanced else "",
+                         "có" if officer.trained else "", "có" if officer.organised else ""])
+    officers.column_dimensions["B"].width = 28
+    officers.column_dimensions["C"].width = 24
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -121,6 +121,10 @@ def create_course(*, unit: AdminUnit, code: str, name: str, category: str, plann
         raise CourseError("the attendance share must be above 0 and at most 1", "min_attendance_share")
     if db.session.scalar(select(Course.id).where(Course.code == code)) is not None:
         raise CourseError(f"a course with code {code} already exists", "code")
+    from courses.it_skills import unknown_modules
+
+    if unknown := unknown_modules(module_codes):
+        raise CourseError(f"unknown IT-skills modules {', '.join(unknown)} (IU01 to IU15)", "module_codes")
     course = Course(unit_id=unit.id, code=code, name=name, category=category, planned_hours=planned_hours,
                     min_attendance_share=min_attendance_share, requires_assessment=requires_assessment,
                     description=description, module_codes=list(module_codes))

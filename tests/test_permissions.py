@@ -8,20 +8,23 @@ commune B's objects, by page, by API and by guessed ids. A new route with a new 
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
 from flask import Flask
+from werkzeug.datastructures import FileStorage
 
-from courses import services
+from courses import it_skills, services
 from courses.models import Certificate
 from lms.auth.models import ApiToken, Role
 from lms.extensions import db
-from lms.registry.models import Clc, ImportJob, Organisation
+from lms.registry.models import Clc, ImportJob, Organisation, Person
 from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
 from tests.targets.dashboard_data import make_plan
 
+SCAN = b"%PDF-1.4\n%%EOF\n"
 PUBLIC = {"static", "core.healthz", "auth.login", "api.openapi_json", "auth.set_locale",
           "courses.verify", "courses.verify_form", "api.verify_certificate"}
 # Public but only a redirect to the login page for anonymous users.
@@ -60,11 +63,14 @@ def two_communes(app_ctx):
                                   code=f"PERM-{label.upper()}-0001")
         db.session.add(certificate)
         db.session.flush()
+        it_certificate = it_skills.record_certificate(
+            person=person, number=f"CNTT-{label}", issuer="Trung tâm sát hạch", issued_on=date(2025, 5, 1),
+            upload=FileStorage(io.BytesIO(SCAN), filename="scan.pdf"), recorded_by_id=None)
         objects[label] = {
             "unit_id": village.id, "household_id": household.id, "person_id": person.id,
             "organisation_id": organisation.id, "clc_id": clc.id, "job_id": job.id, "commune": commune,
             "course_id": course.id, "class_id": course_class.id, "session_id": session.id,
-            "code": certificate.code,
+            "code": certificate.code, "it_certificate_id": it_certificate.id,
         }
     other = make_user(Role.CENTRE_MANAGER, objects["b"]["commune"], "other@example.vn")
     token, _ = ApiToken.issue(other, "b's phone")
@@ -291,3 +297,81 @@ def _predecessors(unit):
     from lms.registry.models import UnitLineage
 
     return set(db.session.scalars(db.select(UnitLineage.old_unit_id).where(UnitLineage.new_unit_id == unit.id)))
+
+
+IT_TABLE = [
+    # role, sees the IT figures of commune A, may verify A's certificates, sees the scans of A's certificates
+    (Role.ADMINISTRATOR, True, True, True),
+    (Role.PROVINCE_LEADER, True, False, True),
+    (Role.COMMUNE_LEADER, True, False, True),
+    (Role.CENTRE_MANAGER, True, True, True),
+    (Role.INSTRUCTOR, False, False, False),
+    (Role.ASSOCIATION_OFFICER, False, False, False),
+]
+
+
+@pytest.mark.parametrize(("role", "figures", "verify", "scan"), IT_TABLE)
+def test_it_skills_role_by_action(app, client, two_communes, role, figures, verify, scan):
+    own = two_communes["a"]
+    unit = own["commune"].parent if role == Role.PROVINCE_LEADER else own["commune"]
+    user = make_user(role, unit, f"it-{role.value}@example.vn")
+    db.session.commit()
+    login(client, user)
+    assert client.get(f"/courses/it/units/{own['commune'].id}").status_code == (200 if figures else 403)
+    assert client.get(f"/api/v1/it/figures?unit_id={own['commune'].id}").status_code == (200 if figures else 403)
+    token = csrf_token(client, "/courses/it/me")
+    response = client.post(f"/courses/it/certificates/{own['it_certificate_id']}/verify",
+                           data={"csrf_token": token})
+    assert response.status_code == (302 if verify else 403)
+    response = client.get(f"/courses/it/certificates/{own['it_certificate_id']}/scan")
+    assert response.status_code == (200 if scan else 404)
+    if scan:
+        assert response.data == SCAN
+        assert response.headers["Cache-Control"] == "private, no-store"
+
+
+def test_an_officer_sees_only_their_own_certificate_and_scan(app, client, two_communes):
+    own = two_communes["a"]
+    officer_person = db.session.get(Person, own["person_id"])
+    neighbour = Person(full_name="Trần Thị Bên", unit_id=officer_person.unit_id)
+    db.session.add(neighbour)
+    db.session.flush()
+    theirs = it_skills.record_certificate(person=neighbour, number="CNTT-N", issuer="Trung tâm",
+                                          issued_on=date(2025, 1, 1), upload=FileStorage(io.BytesIO(SCAN),
+                                                                                          filename="n.pdf"),
+                                          recorded_by_id=None)
+    officer = make_user(Role.ASSOCIATION_OFFICER, own["commune"], "officer-a@example.vn")
+    officer.person_id = officer_person.id
+    db.session.commit()
+    login(client, officer)
+    mine = own["it_certificate_id"]
+    assert client.get(f"/courses/it/certificates/{mine}/scan").status_code == 200
+    assert client.get(f"/api/v1/it/certificates/{mine}/scan").status_code == 200
+    for url in (f"/courses/it/certificates/{theirs.id}/scan", f"/courses/it/certificates/{theirs.id}",
+                f"/api/v1/it/certificates/{theirs.id}/scan", f"/api/v1/it/certificates/{theirs.id}",
+                f"/api/v1/it/persons/{neighbour.id}/progress",
+                f"/courses/it/certificates/{two_communes['b']['it_certificate_id']}/scan"):
+        assert client.get(url).status_code == 404, url
+    listed = client.get("/api/v1/it/certificates").get_json()["items"]
+    assert [c["id"] for c in listed] == [mine]
+    # Nor can an officer verify their own certificate.
+    token = csrf_token(client, "/courses/it/me")
+    assert client.post(f"/courses/it/certificates/{mine}/verify", data={"csrf_token": token}).status_code == 403
+    assert client.get("/api/v1/it/me/progress").get_json()["person_id"] == officer_person.id
+
+
+def test_a_commune_leader_sees_only_their_commune(app, client, two_communes):
+    a, b = two_communes["a"], two_communes["b"]
+    leader = make_user(Role.COMMUNE_LEADER, a["commune"], "leader-a@example.vn")
+    db.session.commit()
+    login(client, leader)
+    assert client.get(f"/courses/it/certificates/{a['it_certificate_id']}/scan").status_code == 200
+    assert client.get(f"/api/v1/it/persons/{a['person_id']}/progress").status_code == 200
+    for url in (f"/courses/it/certificates/{b['it_certificate_id']}/scan",
+                f"/api/v1/it/certificates/{b['it_certificate_id']}/scan",
+                f"/courses/it/units/{b['commune'].id}", f"/courses/it/units/{b['commune'].id}.xlsx",
+                f"/api/v1/it/figures?unit_id={b['commune'].id}", f"/courses/it/persons/{b['person_id']}",
+                f"/api/v1/it/persons/{b['person_id']}/progress"):
+        assert client.get(url).status_code == 404, url
+    listed = {c["id"] for c in client.get("/api/v1/it/certificates").get_json()["items"]}
+    assert listed == {a["it_certificate_id"]}

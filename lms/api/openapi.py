@@ -193,6 +193,104 @@ def _courses_paths() -> dict[str, Any]:
     }
 
 
+def _it_paths() -> dict[str, Any]:
+    """The IT-skills programme (courses/it_api.py)."""
+    certificate_id = _id("it_certificate_id")
+    status = {"name": "status", "in": "query", "schema": {"enum": ["pending", "verified", "rejected"]}}
+    person = {"name": "person_id", "in": "query", "schema": {"type": "integer"}}
+    period = [{"name": "from", "in": "query", "schema": {"type": "string", "format": "date"},
+               "description": "first day of the period (default: 1 January of this year)"},
+              {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"},
+               "description": "last day of the period (default: 31 December of this year)"}]
+    upload = {"type": "object", "required": ["number", "issuer", "issued_on", "file"], "properties": {
+        "person_id": {"type": "integer", "description": "default: the caller's own person; another person needs "
+                                                        "the certificate-verification permission over them"},
+        "number": {"type": "string", "maxLength": 60}, "issuer": {"type": "string", "maxLength": 300,
+                                                                  "description": "the accredited test centre"},
+        "issued_on": {"type": "string", "format": "date"},
+        "file": {"type": "string", "format": "binary",
+                 "description": "PDF, JPEG or PNG within LMS_MAX_EVIDENCE_BYTES"}}}
+    return {
+        "/it/modules": {"get": {"tags": ["it-skills"], "summary": "Modules IU01–IU15, the standards' rules and the "
+                                "definition of trained in IT", "responses": {"200": _json(_ref("ItFramework")),
+                                                                             **ERRORS}}},
+        "/it/me/progress": {"get": {"tags": ["it-skills"], "summary": "The caller's own modules and standards",
+                                    "responses": {"200": _json(_ref("ItProgress")), **ERRORS}}},
+        "/it/persons/{person_id}/progress": {"get": {
+            "tags": ["it-skills"], "summary": "A person's modules (done, where from, missing) and standards met",
+            "parameters": [_id("person_id")], "responses": {"200": _json(_ref("ItProgress")), **ERRORS}}},
+        "/it/certificates": {
+            "get": {"tags": ["it-skills"], "summary": "National IT certificates: your own and those in your scope",
+                    "parameters": [*PAGING, status, person], "responses": {"200": _json(_page_of("ItCertificate")),
+                                                                           **ERRORS}},
+            "post": {"tags": ["it-skills"], "summary": "Record a national IT certificate with its scan (pending)",
+                     "parameters": [IDEMPOTENCY_KEY],
+                     "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": upload}}},
+                     "responses": {"201": _json(_ref("ItCertificate"), "Created"), **ERRORS}}},
+        "/it/certificates/{it_certificate_id}": {"get": {
+            "tags": ["it-skills"], "summary": "One certificate", "parameters": [certificate_id],
+            "responses": {"200": _json(_ref("ItCertificate")), **ERRORS}}},
+        "/it/certificates/{it_certificate_id}/scan": {"get": {
+            "tags": ["it-skills"], "summary": "The scan (private download; the person or a manager in scope)",
+            "parameters": [certificate_id], "responses": {"200": {"description": "The file", "content": {
+                "application/pdf": {}, "image/jpeg": {}, "image/png": {}}}, **ERRORS}}},
+        "/it/certificates/{it_certificate_id}/verify": {"post": _post(
+            "it-skills", "Verify: the person gets the basic modules", {"type": "object"}, _ref("ItCertificate"),
+            "it_certificate_id", status="200")},
+        "/it/certificates/{it_certificate_id}/reject": {"post": _post(
+            "it-skills", "Reject (or withdraw a verification): the modules it granted are removed",
+            {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string",
+                                                                                 "maxLength": 300}}},
+            _ref("ItCertificate"), "it_certificate_id", status="200")},
+        "/it/figures": {"get": {
+            "tags": ["it-skills"], "summary": "The plan figures of a commune or a province: numerators and "
+            "denominators, in total and per commune",
+            "parameters": [{"name": "unit_id", "in": "query", "required": True, "schema": {"type": "integer"}},
+                           *period], "responses": {"200": _json(_ref("ItFigures")), **ERRORS}}},
+    }
+
+
+def _it_schemas() -> dict[str, Any]:
+    integer, text, codes = {"type": "integer"}, {"type": "string"}, {"type": "array", "items": {"type": "string"}}
+    ratio = {"type": "object", "properties": {"numerator": integer, "denominator": integer, "denominator_is": text}}
+    nullable_day = {"type": ["string", "null"], "format": "date"}
+    return {
+        "ItFramework": {"type": "object", "properties": {
+            "source": text,
+            "modules": {"type": "array", "items": {"type": "object", "properties": {
+                "code": text, "level": {"enum": ["basic", "advanced"]}, "name_vi": text, "name_en": text}}},
+            "standards": {"type": "array", "items": {"type": "object", "properties": {
+                "code": text, "name_vi": text, "name_en": text, "requires_all": codes, "requires_standards": codes,
+                "choose_from": codes, "at_least": integer}}},
+            "certificate_grants": codes,
+            "trained_in_it": {"type": "object", "properties": {"standard": {"type": ["string", "null"]},
+                                                               "modules": codes}}}},
+        "ItProgress": {"type": "object", "properties": {
+            "person_id": integer, "full_name": text,
+            "modules": {"type": "array", "items": {"type": "object", "properties": {
+                "code": text, "level": text, "done": {"type": "boolean"}, "done_on": nullable_day,
+                "sources": {"type": "array", "items": text, "description": "class:12 or itcert:3"}}}},
+            "standards": {"type": "object", "additionalProperties": {"type": "boolean"}},
+            "trained_in_it": {"type": "boolean"}, "missing_basic": codes}},
+        "ItCertificate": {"type": "object", "properties": {
+            "id": integer, "person_id": integer, "number": text, "issuer": text,
+            "issued_on": {"type": "string", "format": "date"},
+            "status": {"enum": ["pending", "verified", "rejected"]}, "note": text,
+            "recorded_at": {"type": "string", "format": "date-time"},
+            "decided_at": {"type": ["string", "null"], "format": "date-time"}, "scan_url": text}},
+        "ItFigures": {"type": "object", "properties": {
+            "unit_id": integer, "from": {"type": "string", "format": "date"}, "to": {"type": "string",
+                                                                                     "format": "date"},
+            "trained_in_it": {"type": "object"}, "officers_organising_and_trained": ratio,
+            "associations_leader_manages_clc": ratio, "policy_study": ratio,
+            "communes": {"type": "array", "items": {"type": "object", "properties": {
+                "commune_id": integer, "name": text, "officers": integer, "meets_basic": integer,
+                "trained": integer, "organised": integer, "organised_and_trained": integer,
+                "has_association": {"type": "boolean"}, "leader_on_board": {"type": "boolean"},
+                "members": integer, "studied_policy": integer}}}}},
+    }
+
+
 def _courses_schemas() -> dict[str, Any]:
     integer, text, day = {"type": "integer"}, {"type": "string"}, {"type": "string", "format": "date"}
     utc = {"type": "string", "format": "date-time"}
@@ -376,6 +474,7 @@ def document() -> dict[str, Any]:
             "/imports/{job_id}": _item("imports", "ImportJob", "job_id"),
             **_courses_paths(),
             **_targets_paths(),
+            **_it_paths(),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
@@ -426,6 +525,7 @@ def document() -> dict[str, Any]:
                     "unit_id": {"type": "integer"}}},
                 **_courses_schemas(),
                 **_targets_schemas(),
+                **_it_schemas(),
             },
         },
     }

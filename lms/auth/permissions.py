@@ -30,6 +30,8 @@ class Permission(enum.StrEnum):
     COURSES_VIEW = "courses.view"
     COURSES_MANAGE = "courses.manage"  # catalogue, classes, schedules, enrolment
     ATTENDANCE_RECORD = "courses.attendance"
+    IT_TRAINING_VIEW = "courses.it_training_view"  # officers' IT-skills progress, the leaders' figures, scans
+    IT_CERTIFICATE_VERIFY = "courses.it_certificate_verify"  # record and verify national IT certificates
     TITLES_VIEW = "titles.view"  # eligibility lists, explanations, recognitions, evaluation runs
     TITLES_ASSESS = "titles.assess"  # enter and verify assessments and their evidence; register subjects
     TITLES_PROPOSE = "titles.propose"  # put eligible subjects on the list for recognition
@@ -42,18 +44,20 @@ class Permission(enum.StrEnum):
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset(Permission),
     Role.PROVINCE_LEADER: frozenset({
-        Permission.REGISTRY_VIEW, Permission.PERSONAL_DATA, Permission.COURSES_VIEW, Permission.TITLES_VIEW,
-        Permission.TITLES_APPROVE, Permission.TITLES_ADMIN, Permission.TARGETS_VIEW, Permission.TARGETS_ADMIN,
+        Permission.REGISTRY_VIEW, Permission.PERSONAL_DATA, Permission.COURSES_VIEW, Permission.IT_TRAINING_VIEW,
+        Permission.TITLES_VIEW, Permission.TITLES_APPROVE, Permission.TITLES_ADMIN, Permission.TARGETS_VIEW,
+        Permission.TARGETS_ADMIN,
     }),
     Role.COMMUNE_LEADER: frozenset({
         Permission.REGISTRY_VIEW, Permission.REGISTRY_EDIT, Permission.PERSONAL_DATA, Permission.COURSES_VIEW,
-        Permission.TITLES_VIEW, Permission.TITLES_ASSESS, Permission.TITLES_PROPOSE, Permission.TITLES_APPROVE,
+        Permission.IT_TRAINING_VIEW, Permission.TITLES_VIEW, Permission.TITLES_ASSESS, Permission.TITLES_PROPOSE,
+        Permission.TITLES_APPROVE,
         Permission.TARGETS_VIEW,
     }),
     Role.CENTRE_MANAGER: frozenset({
         Permission.REGISTRY_VIEW, Permission.REGISTRY_EDIT, Permission.REGISTRY_IMPORT, Permission.PERSONAL_DATA,
         Permission.COURSES_VIEW, Permission.COURSES_MANAGE, Permission.ATTENDANCE_RECORD, Permission.TITLES_VIEW,
-        Permission.TITLES_ASSESS,
+        Permission.TITLES_ASSESS, Permission.IT_TRAINING_VIEW, Permission.IT_CERTIFICATE_VERIFY,
     }),
     Role.INSTRUCTOR: frozenset({Permission.REGISTRY_VIEW, Permission.COURSES_VIEW, Permission.ATTENDANCE_RECORD}),
     Role.ASSOCIATION_OFFICER: frozenset(),

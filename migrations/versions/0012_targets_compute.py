@@ -1,7 +1,7 @@
 """targets compute: source values per commune, target state, provisional flags
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0005
 Create Date: 2026-11-29 09:10:28.300183
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0012'
-down_revision = '0007'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -154,7 +154,7 @@ def test_statement_count_does_not_grow_with_the_scope(app, count_queries, level)
         assert response.status_code == 200
         counts.append(counter.count)
     assert counts[0] == counts[1], counts
-    assert counts[0] <= 16, counts
+    assert counts[0] <= 20, counts  # the page and its layout (user, roles, nav), not one per row
 
 
 def test_structure_and_basis_choose_the_rows(app, client):

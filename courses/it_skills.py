@@ -1,0 +1,577 @@
+"""The IT-skills programme for association officers (Circular 03/2014/TT-BTTTT): the framework and its rules as
+data, a person's progress, national certificates and their verification, and the leaders' figures.
+
+Modules are learning records of kind ``it_module`` whatever their origin: a completed class of a course that
+covers them (``class:{id}:person:{pid}:module:{code}``, written by completion) or a verified national certificate
+(``itcert:{id}:module:{code}``, written here). Every rule reads those records only, so the titles engine and these
+figures agree.
+
+The figures are set-based: a handful of statements for a commune or a whole province, whatever the number of
+officers (``tests/courses/test_it_skills.py`` counts them).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy import Select, and_, case, delete, distinct, exists, func, insert, literal, or_, select, union
+from sqlalchemy.orm import aliased
+from werkzeug.datastructures import FileStorage
+
+from courses.models import (
+    Attendance,
+    AttendanceStatus,
+    ClassSession,
+    Course,
+    CourseCategory,
+    CourseClass,
+    ItCertificate,
+    ItCertificateStatus,
+    LearningKind,
+    LearningRecord,
+    SessionStatus,
+    class_instructor,
+)
+from lms.core.evidence import EvidenceError, store_evidence
+from lms.core.services import audit
+from lms.core.signals import learning_records_changed
+from lms.extensions import db, utcnow
+from lms.registry.models import (
+    AdminUnit,
+    AssociationMembership,
+    BoardMembership,
+    Clc,
+    Person,
+    UnitLevel,
+    subtree,
+)
+
+DATA_FILE = Path(__file__).parent / "data" / "it_skills.toml"
+
+
+class ItSkillsError(ValueError):
+    """A refused operation; ``field`` names the input at fault."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+# --- the framework -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Module:
+    code: str
+    level: str  # basic | advanced
+    name_vi: str
+    name_en: str
+
+    def name(self, locale: str = "vi") -> str:
+        return self.name_vi if locale == "vi" else self.name_en
+
+
+@dataclass(frozen=True)
+class Standard:
+    """A standard is met with all of ``requires_all``, every standard of ``requires_standards`` and at least
+    ``at_least`` of ``choose_from``."""
+
+    code: str
+    name_vi: str
+    name_en: str
+    requires_all: tuple[str, ...] = ()
+    requires_standards: tuple[str, ...] = ()
+    choose_from: tuple[str, ...] = ()
+    at_least: int = 0
+
+    def name(self, locale: str = "vi") -> str:
+        return self.name_vi if locale == "vi" else self.name_en
+
+
+@dataclass(frozen=True)
+class Framework:
+    source: str
+    modules: tuple[Module, ...]
+    standards: dict[str, Standard]
+    certificate_standard: str
+    definitions: dict[str, Any]
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(m.code for m in self.modules)
+
+    def module(self, code: str) -> Module | None:
+        return next((m for m in self.modules if m.code == code), None)
+
+    def all_required(self, standard: str) -> set[str]:
+        """Modules every holder of ``standard`` has (its own and those of the standards it requires)."""
+        std = self.standards[standard]
+        needed = set(std.requires_all)
+        for other in std.requires_standards:
+            needed |= self.all_required(other)
+        return needed
+
+    def meets(self, standard: str, held: Iterable[str]) -> bool:
+        std = self.standards[standard]
+        held = set(held)
+        return (set(std.requires_all) <= held and all(self.meets(s, held) for s in std.requires_standards)
+                and len(held & set(std.choose_from)) >= std.at_least)
+
+
+def _load(path: Path) -> Framework:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    modules = tuple(Module(m["code"], m["level"], m["name_vi"], m["name_en"]) for m in data["modules"])
+    codes = {m.code for m in modules}
+    standards = {}
+    for code, s in data["standards"].items():
+        standards[code] = Standard(code, s["name_vi"], s["name_en"], tuple(s.get("requires_all", ())),
+                                   tuple(s.get("requires_standards", ())), tuple(s.get("choose_from", ())),
+                                   int(s.get("at_least", 0)))
+        unknown = (set(standards[code].requires_all) | set(standards[code].choose_from)) - codes
+        if unknown:
+            raise ValueError(f"{path}: standard {code} names unknown modules {sorted(unknown)}")
+    return Framework(data.get("source", ""), modules, standards, data["certificates"]["grants_standard"],
+                     dict(data["definitions"]))
+
+
+@cache
+def framework() -> Framework:
+    return _load(DATA_FILE)
+
+
+def unknown_modules(codes: Iterable[str]) -> list[str]:
+    known = set(framework().codes)
+    return [c for c in codes if c not in known]
+
+
+@dataclass(frozen=True)
+class TrainedDefinition:
+    """What "trained in IT" means for the plan indicator: a standard, or a set of modules all needed."""
+
+    standard: str | None
+    modules: tuple[str, ...]
+
+    def describe(self, locale: str = "vi") -> str:
+        if self.standard:
+            return framework().standards[self.standard].name(locale)
+        return ", ".join(self.modules)
+
+
+def trained_definition() -> TrainedDefinition:
+    """From ``IT_TRAINED_DEFINITION`` when the app sets it, else the data file's ``definitions.trained_in_it``."""
+    fw = framework()
+    value: Any = current_app.config.get("IT_TRAINED_DEFINITION") if has_app_context() else None
+    value = value or fw.definitions["trained_in_it"]
+    if isinstance(value, str) and value.strip() in fw.standards:
+        return TrainedDefinition(value.strip(), ())
+    codes = value.split(",") if isinstance(value, str) else list(value)
+    codes = [c.strip().upper() for c in codes if c.strip()]
+    if not codes or unknown_modules(codes):
+        raise ValueError(f"IT_TRAINED_DEFINITION: {value!r} is neither a standard nor a list of module codes")
+    return TrainedDefinition(None, tuple(codes))
+
+
+def is_trained(held: Iterable[str], definition: TrainedDefinition | None = None) -> bool:
+    definition = definition or trained_definition()
+    if definition.standard:
+        return framework().meets(definition.standard, held)
+    return set(definition.modules) <= set(held)
+
+
+# --- one person ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ModuleLine:
+    module: Module
+    done_on: date | None = None
+    sources: list[str] = field(default_factory=list)  # "class:12", "itcert:3"
+
+
+@dataclass
+class Progress:
+    person_id: int
+    modules: list[ModuleLine]
+    standards: dict[str, bool]
+    trained: bool
+
+    @property
+    def held(self) -> set[str]:
+        return {line.module.code for line in self.modules if line.done_on is not None}
+
+    @property
+    def missing_basic(self) -> list[Module]:
+        return [line.module for line in self.modules if line.done_on is None and line.module.level == "basic"]
+
+
+def _source(source_key: str) -> str:
+    parts = source_key.split(":")
+    return f"{parts[0]}:{parts[1]}" if len(parts) > 1 else source_key
+
+
+def progress(person_id: int, *, as_of: date | None = None) -> Progress:
+    """Modules done (earliest day, and where from) and missing, and the standards met, from learning records."""
+    fw = framework()
+    stmt = select(LearningRecord.module_code, LearningRecord.completed_on, LearningRecord.source_key).where(
+        LearningRecord.person_id == person_id, LearningRecord.kind == LearningKind.IT_MODULE)
+    if as_of is not None:
+        stmt = stmt.where(LearningRecord.completed_on <= as_of)
+    lines = {m.code: ModuleLine(m) for m in fw.modules}
+    for code, day, key in db.session.execute(stmt.order_by(LearningRecord.completed_on, LearningRecord.id)):
+        line = lines.get(code)
+        if line is None:
+            continue
+        line.done_on = line.done_on or day
+        line.sources.append(_source(key))
+    held = {code for code, line in lines.items() if line.done_on is not None}
+    return Progress(person_id, list(lines.values()), {code: fw.meets(code, held) for code in fw.standards},
+                    is_trained(held))
+
+
+def commune_of(person: Person) -> AdminUnit:
+    """The commune a person lives in (``Person.unit_id`` is a village or a commune)."""
+    unit = person.unit
+    if unit.level == UnitLevel.VILLAGE and unit.parent is not None:
+        return unit.parent
+    return unit
+
+
+# --- national certificates -----------------------------------------------------------------------------------
+
+
+def record_certificate(*, person: Person, number: str, issuer: str, issued_on: date, upload: FileStorage | None,
+                       recorded_by_id: int | None) -> ItCertificate:
+    """Record a national certificate with its scan, pending verification (it grants nothing yet)."""
+    number, issuer = " ".join(number.split()), " ".join(issuer.split())
+    if not number:
+        raise ItSkillsError("give the certificate's number", "number")
+    if not issuer:
+        raise ItSkillsError("give the accredited centre that issued it", "issuer")
+    if issued_on > date.today():
+        raise ItSkillsError("the issue date is in the future", "issued_on")
+    if db.session.scalar(select(ItCertificate.id).where(ItCertificate.person_id == person.id,
+                                                         ItCertificate.number == number)) is not None:
+        raise ItSkillsError(f"certificate {number} is already recorded for this person", "number")
+    try:
+        scan = store_evidence(upload, uploaded_by_id=recorded_by_id)
+    except EvidenceError as exc:
+        raise ItSkillsError(str(exc), "file") from exc
+    certificate = ItCertificate(person_id=person.id, number=number, issuer=issuer, issued_on=issued_on,
+                                evidence_file_id=scan.id, recorded_by_id=recorded_by_id)
+    db.session.add(certificate)
+    db.session.flush()
+    audit("it_certificate.record", certificate, person_id=person.id)
+    return certificate
+
+
+def _grant_key(certificate_id: int) -> str:
+    return f"itcert:{certificate_id}:module:"
+
+
+def verify_certificate(certificate: ItCertificate, *, user_id: int | None) -> int:
+    """Verify: the person gets the modules of the certificate's standard. Returns the records written."""
+    if certificate.status == ItCertificateStatus.VERIFIED:
+        return 0
+    commune = commune_of(certificate.person)
+    modules = sorted(framework().all_required(framework().certificate_standard))
+    now = utcnow()
+    rows = [{"person_id": certificate.person_id, "year": certificate.issued_on.year,
+             "kind": LearningKind.IT_MODULE.value, "category": CourseCategory.IT_SKILLS.value, "module_code": code,
+             "hours": 0,
+             "completed_on": certificate.issued_on, "commune_id": commune.id, "class_id": None,
+             "source_key": _grant_key(certificate.id) + code, "evidence": f"IT certificate {certificate.number}"[:300],
+             "created_at": now} for code in modules]
+    db.session.execute(delete(LearningRecord).where(LearningRecord.source_key.startswith(_grant_key(certificate.id))))
+    db.session.execute(insert(LearningRecord), rows)
+    certificate.status, certificate.note = ItCertificateStatus.VERIFIED.value, ""
+    certificate.decided_by_id, certificate.decided_at = user_id, now
+    learning_records_changed.send(None, pairs={(commune.id, certificate.issued_on.year)})
+    audit("it_certificate.verify", certificate, person_id=certificate.person_id)
+    db.session.flush()
+    return len(rows)
+
+
+def reject_certificate(certificate: ItCertificate, *, reason: str, user_id: int | None) -> int:
+    """Reject (or withdraw a verification): the modules it granted are removed. Returns the records removed."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ItSkillsError("say why the certificate is rejected", "reason")
+    gone = db.session.execute(select(LearningRecord.commune_id, LearningRecord.year).where(
+        LearningRecord.source_key.startswith(_grant_key(certificate.id)))).all()
+    if gone:
+        db.session.execute(delete(LearningRecord).where(
+            LearningRecord.source_key.startswith(_grant_key(certificate.id))))
+        learning_records_changed.send(None, pairs={(c, y) for c, y in gone})
+    certificate.status, certificate.note = ItCertificateStatus.REJECTED.value, reason[:300]
+    certificate.decided_by_id, certificate.decided_at = user_id, utcnow()
+    audit("it_certificate.reject", certificate, person_id=certificate.person_id, removed=len(gone))
+    db.session.flush()
+    return len(gone)
+
+
+# --- the leaders' figures ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    first: date
+    last: date
+
+    @classmethod
+    def year(cls, year: int) -> Period:
+        return cls(date(year, 1, 1), date(year, 12, 31))
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time.min)
+
+    @property
+    def end(self) -> datetime:  # exclusive
+        return datetime.combine(self.last + timedelta(days=1), time.min)
+
+
+def _active(started: Any, ended: Any, period: Period) -> Any:
+    return and_(or_(started.is_(None), started <= period.last), or_(ended.is_(None), ended >= period.first))
+
+
+def _communes(scope: AdminUnit) -> Select:
+    """The communes of ``scope``'s subtree (the scope itself when it is a commune)."""
+    return select(AdminUnit.id).where(AdminUnit.level == UnitLevel.COMMUNE, subtree(AdminUnit.path, scope.path))
+
+
+def _officers(scope: AdminUnit, period: Period) -> Any:
+    """(person_id, commune_id) of the commune branches' officers active in the period."""
+    roles = framework().definitions["officer_roles"]
+    return (select(AssociationMembership.person_id, AssociationMembership.unit_id.label("commune_id"))
+            .where(AssociationMembership.unit_id.in_(_communes(scope)), AssociationMembership.role.in_(roles),
+                   _active(AssociationMembership.started_on, AssociationMembership.ended_on, period))
+            .distinct().subquery("officers"))
+
+
+def _module_counts(person_ids: Any, period: Period, definition: TrainedDefinition) -> Any:
+    """Per person: the distinct basic, advanced and definition modules held by the end of the period."""
+    fw = framework()
+    basic = sorted(fw.standards["basic"].requires_all)
+    advanced = sorted(fw.standards["advanced"].choose_from) if "advanced" in fw.standards else []
+    wanted = sorted(fw.all_required(definition.standard)) if definition.standard else list(definition.modules)
+    code = LearningRecord.module_code
+    return (select(LearningRecord.person_id,
+                   func.count(distinct(case((code.in_(basic), code)))).label("basic"),
+                   func.count(distinct(case((code.in_(advanced), code)))).label("advanced"),
+                   func.count(distinct(case((code.in_(wanted), code)))).label("wanted"))
+            .where(LearningRecord.kind == LearningKind.IT_MODULE, LearningRecord.completed_on <= period.last,
+                   LearningRecord.person_id.in_(person_ids))
+            .group_by(LearningRecord.person_id).subquery("modules"))
+
+
+def _organisers(period: Period) -> Any:
+    """Persons who organised CLC activities in the period (instructor, assistant or organiser of a class with a
+    held session in it, or a learning record of kind activity_organised)."""
+    roles = framework().definitions["organising_roles"]
+    by_class = (select(class_instructor.c.person_id)
+                .join(ClassSession, ClassSession.class_id == class_instructor.c.class_id)
+                .where(class_instructor.c.role.in_(roles), ClassSession.status == SessionStatus.SCHEDULED,
+                       ClassSession.starts_at >= period.start, ClassSession.starts_at < period.end))
+    by_record = select(LearningRecord.person_id).where(
+        LearningRecord.kind == LearningKind.ACTIVITY_ORGANISED, LearningRecord.completed_on >= period.first,
+        LearningRecord.completed_on <= period.last)
+    return union(by_class, by_record).subquery("organisers")
+
+
+def _flags(scope: AdminUnit, period: Period) -> tuple[Any, Any, Any]:
+    """Columns per officer: meets basic, trained (by the definition), organised."""
+    fw = framework()
+    definition = trained_definition()
+    officers = _officers(scope, period)
+    modules = _module_counts(select(officers.c.person_id), period, definition)
+    organisers = _organisers(period)
+    basic_n = len(fw.standards["basic"].requires_all)
+    meets_basic = func.coalesce(modules.c.basic, 0) >= basic_n
+    if definition.standard == "basic":
+        trained = meets_basic
+    elif definition.standard:
+        std = fw.standards[definition.standard]
+        trained = and_(func.coalesce(modules.c.wanted, 0) >= len(fw.all_required(definition.standard)),
+                       func.coalesce(modules.c.advanced, 0) >= std.at_least)
+    else:
+        trained = func.coalesce(modules.c.wanted, 0) >= len(set(definition.modules))
+    organised = exists(select(literal(1)).select_from(organisers).where(organisers.c.person_id == officers.c.person_id))
+    stmt = (select(officers.c.person_id, officers.c.commune_id, meets_basic.label("meets_basic"),
+                   trained.label("trained"), organised.label("organised"))
+            .select_from(officers).outerjoin(modules, modules.c.person_id == officers.c.person_id))
+    return stmt, officers, modules
+
+
+@dataclass
+class CommuneFigures:
+    commune_id: int
+    commune_name: str
+    officers: int = 0
+    meets_basic: int = 0
+    trained: int = 0
+    organised: int = 0
+    organised_and_trained: int = 0  # the plan's numerator; the denominator is ``officers``
+    has_association: bool = False
+    leader_on_board: bool = False
+    members: int = 0  # policy study: association members and officers of the commune's branches
+    studied_policy: int = 0
+
+
+@dataclass
+class Figures:
+    scope: AdminUnit
+    period: Period
+    definition: TrainedDefinition
+    communes: list[CommuneFigures]
+
+    def total(self, name: str) -> int:
+        return sum(int(getattr(c, name)) for c in self.communes)
+
+    @property
+    def associations(self) -> int:
+        return self.total("has_association")
+
+    @property
+    def associations_led_in_clc(self) -> int:
+        return sum(1 for c in self.communes if c.has_association and c.leader_on_board)
+
+
+def _leaders_on_board(scope: AdminUnit, period: Period) -> Select:
+    """(commune_id, has an association, chair or vice-chair on a board of the commune's CLC) per commune."""
+    d = framework().definitions
+    branch_active = _active(AssociationMembership.started_on, AssociationMembership.ended_on, period)
+    has_association = exists(select(literal(1)).where(AssociationMembership.unit_id == AdminUnit.id, branch_active))
+    leader = aliased(AssociationMembership)
+    on_board = exists(
+        select(literal(1)).select_from(leader)
+        .join(BoardMembership, BoardMembership.person_id == leader.person_id)
+        .join(Clc, Clc.id == BoardMembership.clc_id)
+        .where(leader.unit_id == AdminUnit.id, leader.role.in_(d["leader_roles"]),
+               _active(leader.started_on, leader.ended_on, period), Clc.commune_id == AdminUnit.id,
+               BoardMembership.role.in_(d["board_roles"]),
+               _active(BoardMembership.started_on, BoardMembership.ended_on, period)))
+    return (select(AdminUnit.id, AdminUnit.kind, AdminUnit.name, AdminUnit.sort_key, has_association.label("assoc"),
+                   on_board.label("on_board"))
+            .where(AdminUnit.level == UnitLevel.COMMUNE, subtree(AdminUnit.path, scope.path),
+                   or_(AdminUnit.valid_from.is_(None), AdminUnit.valid_from <= period.last),
+                   or_(AdminUnit.valid_to.is_(None), AdminUnit.valid_to >= period.first)))
+
+
+def _policy_study(scope: AdminUnit, period: Period) -> Select:
+    """Per commune: association members and officers (every branch in the commune) and those of them who studied
+    the programme's directives in the period — attended a held session of a policy-study class, or hold a
+    policy-study learning record."""
+    commune = aliased(AdminUnit, name="commune")
+    branch = aliased(AdminUnit, name="branch")
+    members = (select(AssociationMembership.person_id, commune.id.label("commune_id"))
+               .join(branch, branch.id == AssociationMembership.unit_id)
+               # A branch is the commune's own or a village's (villages are the communes' children).
+               .join(commune, commune.id == case((branch.level == UnitLevel.VILLAGE, branch.parent_id),
+                                                 else_=branch.id))
+               .where(commune.level == UnitLevel.COMMUNE, subtree(commune.path, scope.path),
+                      _active(AssociationMembership.started_on, AssociationMembership.ended_on, period))
+               .distinct().subquery("members"))
+    attended = (select(Attendance.person_id)
+                .join(ClassSession, ClassSession.id == Attendance.session_id)
+                .join(CourseClass, CourseClass.id == ClassSession.class_id)
+                .join(Course, Course.id == CourseClass.course_id)
+                .join(AttendanceStatus, AttendanceStatus.code == Attendance.status)
+                .where(Course.category == CourseCategory.POLICY_STUDY,
+                       AttendanceStatus.counts_as_attended, ClassSession.status == SessionStatus.SCHEDULED,
+                       ClassSession.starts_at >= period.start, ClassSession.starts_at < period.end))
+    recorded = select(LearningRecord.person_id).where(
+        LearningRecord.kind == LearningKind.POLICY_STUDY, LearningRecord.completed_on >= period.first,
+        LearningRecord.completed_on <= period.last)
+    studied = union(attended, recorded).subquery("studied")
+    did = exists(select(literal(1)).select_from(studied).where(studied.c.person_id == members.c.person_id))
+    return (select(members.c.commune_id, func.count().label("members"),
+                   func.sum(case((did, 1), else_=0)).label("studied"))
+            .group_by(members.c.commune_id))
+
+
+def figures(scope: AdminUnit, period: Period) -> Figures:
+    """The plan figures for a commune or a province: four statements whatever the number of officers."""
+    lines: dict[int, CommuneFigures] = {}
+    for row in db.session.execute(_leaders_on_board(scope, period).order_by(AdminUnit.sort_key, AdminUnit.id)):
+        lines[row.id] = CommuneFigures(row.id, f"{row.kind} {row.name}".strip(), has_association=bool(row.assoc),
+                                       leader_on_board=bool(row.on_board))
+    flags, _, _ = _flags(scope, period)
+    per_officer = flags.subquery("flags")
+    as_int = lambda column: func.sum(case((column, 1), else_=0))  # noqa: E731 - a local shorthand
+    for row in db.session.execute(
+            select(per_officer.c.commune_id, func.count().label("officers"),
+                   as_int(per_officer.c.meets_basic).label("meets_basic"),
+                   as_int(per_officer.c.trained).label("trained"),
+                   as_int(per_officer.c.organised).label("organised"),
+                   as_int(and_(per_officer.c.organised, per_officer.c.trained)).label("both"))
+            .group_by(per_officer.c.commune_id)):
+        line = lines.get(row.commune_id)
+        if line is None:
+            continue
+        line.officers, line.meets_basic, line.trained = row.officers, row.meets_basic or 0, row.trained or 0
+        line.organised, line.organised_and_trained = row.organised or 0, row.both or 0
+    for row in db.session.execute(_policy_study(scope, period)):
+        line = lines.get(row.commune_id)
+        if line is not None:
+            line.members, line.studied_policy = row.members, row.studied or 0
+    return Figures(scope, period, trained_definition(), list(lines.values()))
+
+
+@dataclass
+class OfficerLine:
+    person_id: int
+    full_name: str
+    commune_id: int
+    meets_basic: bool
+    meets_advanced: bool
+    trained: bool
+    organised: bool
+    modules: set[str]
+
+
+def officers_matrix(scope: AdminUnit, period: Period, *, limit: int = 5000) -> list[OfficerLine]:
+    """Officers × modules for the scope: two statements (the officers with their flags, their modules)."""
+    fw = framework()
+    flags, officers, _ = _flags(scope, period)
+    stmt = (flags.add_columns(Person.full_name).join(Person, Person.id == officers.c.person_id)
+            .order_by(officers.c.commune_id, Person.sort_key, Person.id).limit(limit))
+    lines = [OfficerLine(row.person_id, row.full_name, row.commune_id, bool(row.meets_basic), False,
+                         bool(row.trained), bool(row.organised), set()) for row in db.session.execute(stmt)]
+    by_person: dict[int, list[OfficerLine]] = {}
+    for line in lines:
+        by_person.setdefault(line.person_id, []).append(line)
+    if by_person:
+        held = db.session.execute(
+            select(LearningRecord.person_id, LearningRecord.module_code).distinct()
+            .where(LearningRecord.kind == LearningKind.IT_MODULE, LearningRecord.completed_on <= period.last,
+                   LearningRecord.person_id.in_(select(officers.c.person_id))))
+        for person_id, code in held:
+            for line in by_person.get(person_id, []):
+                line.modules.add(code)
+    for line in lines:
+        line.meets_advanced = fw.meets("advanced", line.modules) if "advanced" in fw.standards else False
+    return lines
+
+
+def certificates_in_scope(user: Any, permission: Any) -> Select:
+    """Certificates of persons living in the units where ``user`` holds ``permission``."""
+    from lms.auth.permissions import scoped
+
+    return scoped(select(ItCertificate).join(Person, Person.id == ItCertificate.person_id), Person.unit_id, user,
+                  permission)
+
+
+def may_see_certificate(user: Any, certificate: ItCertificate, permissions: Sequence[Any]) -> bool:
+    """The person themself, or a holder of one of ``permissions`` over the person's unit."""
+    from lms.auth.permissions import can
+
+    if getattr(user, "person_id", None) is not None and user.person_id == certificate.person_id:
+        return True
+    return any(can(user, p, certificate.person.unit) for p in permissions)

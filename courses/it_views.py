@@ -1,0 +1,351 @@
+"""Pages of the IT-skills programme: an officer's "My training", a person's progress for managers and leaders,
+national certificates (record, verify, reject, the scan), and the leaders' figures with their xlsx export.
+
+An officer reaches their own pages through ``User.person_id``, not through a role's permission: the login is the
+person. Everybody else goes through a permission in the person's (or the unit's) scope; out of scope and missing
+are the same 404.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from courses import bp, documents, it_skills, reports, services
+from courses.document_views import _download
+from courses.forms import ItCertificateForm, RejectForm, SelfEnrolForm, VerifyForm
+from courses.it_skills import ItSkillsError, Period
+from courses.models import (
+    Certificate,
+    ClassSession,
+    Course,
+    CourseCategory,
+    CourseClass,
+    Enrolment,
+    EnrolmentStatus,
+    ItCertificate,
+    ItCertificateStatus,
+    SessionStatus,
+    TargetGroup,
+)
+from lms.auth.decorators import permission_required
+from lms.auth.permissions import Permission, can
+from lms.core.evidence import evidence_response
+from lms.core.models import EvidenceFile
+from lms.core.services import audit
+from lms.extensions import db
+from lms.registry import services as registry
+from lms.registry.models import AdminUnit, AssociationMembership, Person, UnitLevel
+
+VIEW_IT = Permission.IT_TRAINING_VIEW
+VERIFY = Permission.IT_CERTIFICATE_VERIFY
+FIGURE_LEVELS = (UnitLevel.COUNTRY, UnitLevel.PROVINCE, UnitLevel.DISTRICT, UnitLevel.COMMUNE)
+CERTIFICATE_FIELDS = {"number": "number", "issuer": "issuer", "issued_on": "issued_on", "file": "file"}
+
+
+def _locale() -> str:
+    return str(get_locale())
+
+
+def _linked_person() -> Person | None:
+    person_id = getattr(current_user, "person_id", None)
+    return db.session.get(Person, person_id) if person_id else None
+
+
+def _person_in_scope(person_id: int, *permissions: Permission) -> Person | None:
+    for permission in permissions:
+        person = registry.get_in_scope(Person, person_id, current_user, permission)
+        if person is not None:
+            return person
+    return None
+
+
+def _certificate_or_404(certificate_id: int) -> ItCertificate:
+    """The certificate, for its own person or for a holder of VIEW_IT / VERIFY over the person's unit."""
+    certificate = db.session.get(ItCertificate, certificate_id)
+    if certificate is None or not it_skills.may_see_certificate(current_user, certificate, (VIEW_IT, VERIFY)):
+        abort(404)
+    return certificate
+
+
+def _today() -> date:
+    return services.local_now().date()
+
+
+def _open_classes(person: Person, commune: AdminUnit) -> list[CourseClass]:
+    """IT-skills classes of the person's commune not yet over, whose target group admits them, not yet joined."""
+    is_officer = db.session.scalar(select(AssociationMembership.id).where(
+        AssociationMembership.person_id == person.id, AssociationMembership.role.in_(
+            it_skills.framework().definitions["officer_roles"]), AssociationMembership.ended_on.is_(None)).limit(1))
+    is_member = is_officer or db.session.scalar(select(AssociationMembership.id).where(
+        AssociationMembership.person_id == person.id, AssociationMembership.ended_on.is_(None)).limit(1))
+    groups = [TargetGroup.EVERYONE.value]
+    if is_officer:
+        groups.append(TargetGroup.ASSOCIATION_OFFICERS.value)
+    if is_member:
+        groups.append(TargetGroup.ASSOCIATION_MEMBERS.value)
+    joined = select(Enrolment.class_id).where(Enrolment.person_id == person.id,
+                                              Enrolment.status != EnrolmentStatus.WITHDRAWN)
+    return list(db.session.scalars(
+        select(CourseClass).join(Course, Course.id == CourseClass.course_id)
+        .where(CourseClass.commune_id == commune.id, Course.category == CourseCategory.IT_SKILLS,
+               CourseClass.ends_on >= _today(), CourseClass.target_group.in_(groups), CourseClass.id.not_in(joined))
+        .options(selectinload(CourseClass.clc)).order_by(CourseClass.starts_on, CourseClass.id).limit(20)))
+
+
+def _training_context(person: Person) -> dict[str, Any]:
+    commune = it_skills.commune_of(person)
+    upcoming = list(db.session.scalars(
+        select(ClassSession).join(Enrolment, Enrolment.class_id == ClassSession.class_id)
+        .where(Enrolment.person_id == person.id, Enrolment.status == EnrolmentStatus.ENROLLED,
+               ClassSession.status == SessionStatus.SCHEDULED, ClassSession.starts_at >= services.local_now())
+        .options(selectinload(ClassSession.course_class), selectinload(ClassSession.room))
+        .order_by(ClassSession.starts_at).limit(10)))
+    completions = list(db.session.scalars(
+        select(Certificate).where(Certificate.person_id == person.id, Certificate.revoked_at.is_(None))
+        .options(selectinload(Certificate.course_class)).order_by(Certificate.issued_on.desc())))
+    national = list(db.session.scalars(select(ItCertificate).where(ItCertificate.person_id == person.id)
+                                       .order_by(ItCertificate.issued_on.desc(), ItCertificate.id.desc())))
+    return {"person": person, "commune": commune, "progress": it_skills.progress(person.id),
+            "fw": it_skills.framework(), "upcoming": upcoming, "completions": completions,
+            "national": national, "locale": _locale()}
+
+
+# --- an officer's own pages ----------------------------------------------------------------------------------
+
+
+@bp.get("/it/me")
+@login_required
+def my_training():
+    person = _linked_person()
+    if person is None:
+        return render_template("courses/it/no_person.html")
+    context = _training_context(person)
+    return render_template("courses/it/my_training.html", own=True, open_classes=_open_classes(person, context[
+        "commune"]), enrol_form=SelfEnrolForm(), **context)
+
+
+@bp.post("/it/me/classes/<int:class_id>/enrol")
+@login_required
+def enrol_myself(class_id: int):
+    person = _linked_person()
+    if person is None:
+        abort(404)
+    course_class = next((c for c in _open_classes(person, it_skills.commune_of(person)) if c.id == class_id), None)
+    if course_class is None or not SelfEnrolForm().validate_on_submit():
+        abort(404)
+    try:
+        result = services.enrol(course_class, [person.id])
+    except services.CourseError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+    else:
+        db.session.commit()
+        if result.enrolled:
+            flash(_("You are enrolled in %(name)s.", name=course_class.name), "success")
+        else:
+            flash(_("The class is full: you are on its waiting list."), "warning")
+    return redirect(url_for("courses.my_training"))
+
+
+def _record_certificate(person: Person, form: ItCertificateForm) -> ItCertificate | None:
+    if not form.validate_on_submit():
+        return None
+    try:
+        certificate = it_skills.record_certificate(
+            person=person, number=form.number.data or "", issuer=form.issuer.data or "",
+            issued_on=form.issued_on.data, upload=form.file.data, recorded_by_id=current_user.id)
+    except ItSkillsError as exc:
+        db.session.rollback()
+        field = getattr(form, CERTIFICATE_FIELDS.get(exc.field, ""), None)
+        if field is not None:
+            field.errors = [*field.errors, str(exc)]
+        else:
+            form.form_errors.append(str(exc))
+        return None
+    db.session.commit()
+    flash(_("Certificate %(number)s recorded; a centre manager will check it.", number=certificate.number),
+          "success")
+    return certificate
+
+
+@bp.route("/it/me/certificates/new", methods=["GET", "POST"])
+@login_required
+def my_new_certificate():
+    person = _linked_person()
+    if person is None:
+        return render_template("courses/it/no_person.html")
+    form = ItCertificateForm()
+    if _record_certificate(person, form) is not None:
+        return redirect(url_for("courses.my_training"))
+    return render_template("courses/it/certificate_form.html", form=form, person=person, own=True)
+
+
+# --- managers and leaders ------------------------------------------------------------------------------------
+
+
+@bp.get("/it/persons/<int:person_id>")
+@login_required
+def it_person(person_id: int):
+    if getattr(current_user, "person_id", None) == person_id:
+        return redirect(url_for("courses.my_training"))
+    person = _person_in_scope(person_id, VIEW_IT, VERIFY)
+    if person is None:
+        abort(404)
+    return render_template("courses/it/my_training.html", own=False, open_classes=[], enrol_form=None,
+                           may_record=can(current_user, VERIFY, person.unit), **_training_context(person))
+
+
+@bp.route("/it/persons/<int:person_id>/certificates/new", methods=["GET", "POST"])
+@permission_required(VERIFY)
+def new_certificate(person_id: int):
+    person = _person_in_scope(person_id, VERIFY)
+    if person is None:
+        abort(404)
+    form = ItCertificateForm()
+    certificate = _record_certificate(person, form)
+    if certificate is not None:
+        return redirect(url_for("courses.it_certificate", it_certificate_id=certificate.id))
+    return render_template("courses/it/certificate_form.html", form=form, person=person, own=False)
+
+
+@bp.get("/it/certificates")
+@permission_required(VERIFY)
+def it_certificates():
+    status = request.args.get("status", ItCertificateStatus.PENDING.value)
+    stmt = it_skills.certificates_in_scope(current_user, VERIFY).options(selectinload(ItCertificate.person))
+    if status in {s.value for s in ItCertificateStatus}:
+        stmt = stmt.where(ItCertificate.status == status)
+    page = db.paginate(stmt.order_by(ItCertificate.recorded_at.desc(), ItCertificate.id.desc()), per_page=50)
+    return render_template("courses/it/certificates.html", certificates=page, status=status)
+
+
+@bp.get("/it/certificates/<int:it_certificate_id>")
+@login_required
+def it_certificate(it_certificate_id: int):
+    certificate = _certificate_or_404(it_certificate_id)
+    scan = db.session.get(EvidenceFile, certificate.evidence_file_id)
+    may_decide = can(current_user, VERIFY, certificate.person.unit)
+    return render_template("courses/it/certificate.html", certificate=certificate, scan=scan, may_decide=may_decide,
+                           verify_form=VerifyForm(), reject_form=RejectForm(), fw=it_skills.framework())
+
+
+@bp.get("/it/certificates/<int:it_certificate_id>/scan")
+@login_required
+def it_certificate_scan(it_certificate_id: int):
+    certificate = _certificate_or_404(it_certificate_id)
+    scan = db.session.get(EvidenceFile, certificate.evidence_file_id)
+    if scan is None:
+        abort(404)
+    if current_user.person_id != certificate.person_id:
+        audit("it_certificate.scan_viewed", certificate, person_id=certificate.person_id)
+        db.session.commit()
+    return evidence_response(scan)
+
+
+def _decidable_or_404(certificate_id: int) -> ItCertificate:
+    certificate = db.session.get(ItCertificate, certificate_id)
+    if certificate is None or not can(current_user, VERIFY, certificate.person.unit):
+        abort(404)
+    return certificate
+
+
+@bp.post("/it/certificates/<int:it_certificate_id>/verify")
+@permission_required(VERIFY)
+def verify_it_certificate(it_certificate_id: int):
+    certificate = _decidable_or_404(it_certificate_id)
+    if not VerifyForm().validate_on_submit():
+        abort(400)
+    it_skills.verify_certificate(certificate, user_id=current_user.id)
+    db.session.commit()
+    flash(_("Certificate %(number)s verified: the basic modules are granted.", number=certificate.number), "success")
+    return redirect(url_for("courses.it_certificate", it_certificate_id=certificate.id))
+
+
+@bp.post("/it/certificates/<int:it_certificate_id>/reject")
+@permission_required(VERIFY)
+def reject_it_certificate(it_certificate_id: int):
+    certificate = _decidable_or_404(it_certificate_id)
+    form = RejectForm()
+    if form.validate_on_submit():
+        it_skills.reject_certificate(certificate, reason=form.reason.data or "", user_id=current_user.id)
+        db.session.commit()
+        flash(_("Certificate %(number)s rejected.", number=certificate.number), "warning")
+        return redirect(url_for("courses.it_certificate", it_certificate_id=certificate.id))
+    scan = db.session.get(EvidenceFile, certificate.evidence_file_id)
+    return render_template("courses/it/certificate.html", certificate=certificate, scan=scan, may_decide=True,
+                           verify_form=VerifyForm(), reject_form=form, fw=it_skills.framework()), 400
+
+
+# --- the leaders' figures ------------------------------------------------------------------------------------
+
+
+def _figures_unit_or_404(unit_id: int) -> AdminUnit:
+    unit = db.session.get(AdminUnit, unit_id)
+    if unit is None or unit.level not in FIGURE_LEVELS or not can(current_user, VIEW_IT, unit):
+        abort(404)
+    return unit
+
+
+def _period() -> Period | str:
+    try:
+        first, last = reports.parse_period(request.args.get("from"), request.args.get("to"), today=_today())
+    except reports.ReportPeriodError as exc:
+        return str(exc)
+    return Period(first, last)
+
+
+@bp.get("/it/figures")
+@permission_required(VIEW_IT)
+def it_figures():
+    from courses import queries
+
+    units = [u for u in queries.scope_units(current_user, VIEW_IT) if u.level in FIGURE_LEVELS]
+    if len(units) == 1:
+        return redirect(url_for("courses.it_unit", unit_id=units[0].id))
+    return render_template("courses/it/choose_unit.html", units=units)
+
+
+@bp.get("/it/units/<int:unit_id>")
+@permission_required(VIEW_IT)
+def it_unit(unit_id: int):
+    unit = _figures_unit_or_404(unit_id)
+    period = _period()
+    if isinstance(period, str):
+        default = reports.parse_period(None, None, today=_today())
+        return render_template("courses/it/figures.html", unit=unit, error=period, result=None, matrix=[],
+                               first=default[0], last=default[1]), 400
+    result = it_skills.figures(unit, period)
+    matrix = it_skills.officers_matrix(unit, period, limit=500) if unit.level == UnitLevel.COMMUNE else []
+    return render_template("courses/it/figures.html", unit=unit, error=None, result=result, matrix=matrix,
+                           first=period.first, last=period.last, fw=it_skills.framework(), locale=_locale(),
+                           percent=reports.percent, fraction=_fraction)
+
+
+def _fraction(numerator: int, denominator: int) -> Any:
+    from fractions import Fraction
+
+    return Fraction(numerator, denominator) if denominator else None
+
+
+@bp.get("/it/units/<int:unit_id>.xlsx")
+@permission_required(VIEW_IT)
+def it_unit_xlsx(unit_id: int):
+    unit = _figures_unit_or_404(unit_id)
+    period = _period()
+    if isinstance(period, str):
+        abort(400, description=period)
+    result = it_skills.figures(unit, period)
+    matrix = it_skills.officers_matrix(unit, period)
+    content = reports.it_figures_xlsx(result, matrix)
+    audit("it_figures.export", unit, officers=len(matrix))  # names of officers: personal data
+    db.session.commit()
+    return _download(content, documents.XLSX_MIMETYPE,
+                     f"cntt-can-bo-hoi-{unit.code}-{period.first:%Y%m%d}-{period.last:%Y%m%d}.xlsx")

@@ -1,0 +1,188 @@
+"""The IT-skills pages and API: "My training", certificates recorded with their scan and verified, the leaders'
+figures on the page, in the xlsx and in the API."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, time
+
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from courses.models import ItCertificate
+from lms.auth.models import Role
+from lms.extensions import db
+from lms.registry.models import Clc
+from tests.conftest import csrf_token, login, make_user
+from tests.courses.test_it_skills import BASIC, PDF, hand_made_commune, modules_of, people
+
+
+def _officer_login(client, person, commune, email="officer@example.vn"):
+    user = make_user(Role.ASSOCIATION_OFFICER, commune, email)
+    user.person_id = person.id
+    db.session.commit()
+    login(client, user)
+    return user
+
+
+def test_my_training_shows_modules_done_and_missing(app_ctx, client):
+    c = hand_made_commune()
+    _officer_login(client, c.five_modules, c.unit)
+    html = client.get("/courses/it/me").get_data(as_text=True)
+    for code in BASIC[:5]:
+        assert f'data-module="{code}" data-done="yes"' in html
+    assert 'data-module="IU06" data-done="no"' in html
+    assert 'data-standard="basic" data-met="no"' in html
+    assert "Sử dụng Internet cơ bản" in html  # the module's official name (pages are Vietnamese by default)
+
+
+def test_a_login_without_a_person_gets_a_clear_page(app_ctx, client):
+    from tests.conftest import unit_by_code
+
+    user = make_user(Role.ASSOCIATION_OFFICER, unit_by_code("23293"), "nobody@example.vn")
+    db.session.commit()
+    login(client, user)
+    response = client.get("/courses/it/me")
+    assert response.status_code == 200
+    assert 'id="no-person"' in response.get_data(as_text=True)
+    assert client.get("/api/v1/it/me/progress").status_code == 404
+
+
+def test_an_officer_records_a_certificate_and_a_manager_verifies_it(app_ctx, client):
+    c = hand_made_commune()
+    _officer_login(client, c.vice, c.unit)
+    token = csrf_token(client, "/courses/it/me/certificates/new")
+    bad = client.post("/courses/it/me/certificates/new", data={
+        "csrf_token": token, "number": "CC-9", "issuer": "Trung tâm sát hạch", "issued_on": "2025-03-01",
+        "file": (io.BytesIO(b"<html>not a scan</html>"), "scan.pdf")}, content_type="multipart/form-data")
+    assert bad.status_code == 200
+    assert db.session.scalar(select(ItCertificate).where(ItCertificate.person_id == c.vice.id)) is None
+    response = client.post("/courses/it/me/certificates/new", data={
+        "csrf_token": token, "number": "CC-9", "issuer": "Trung tâm sát hạch", "issued_on": "2025-03-01",
+        "file": (io.BytesIO(PDF), "scan.pdf")}, content_type="multipart/form-data")
+    assert response.status_code == 302
+    certificate = db.session.scalar(select(ItCertificate).where(ItCertificate.person_id == c.vice.id))
+    assert certificate is not None
+    assert certificate.status == "pending"
+    assert modules_of(c.vice) == set()
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/courses/it/me")})
+
+    manager = make_user(Role.CENTRE_MANAGER, c.unit, "manager@example.vn")
+    db.session.commit()
+    login(client, manager)
+    assert "CC-9" in client.get("/courses/it/certificates").get_data(as_text=True)
+    token = csrf_token(client, f"/courses/it/certificates/{certificate.id}")
+    assert client.post(f"/courses/it/certificates/{certificate.id}/verify",
+                       data={"csrf_token": token}).status_code == 302
+    assert modules_of(c.vice) == set(BASIC)
+    assert client.post(f"/courses/it/certificates/{certificate.id}/reject",
+                       data={"csrf_token": token, "reason": ""}).status_code == 400
+    assert modules_of(c.vice) == set(BASIC)
+    assert client.post(f"/courses/it/certificates/{certificate.id}/reject",
+                       data={"csrf_token": token, "reason": "Ảnh chụp mờ"}).status_code == 302
+    assert modules_of(c.vice) == set()
+
+
+def test_an_officer_enrols_in_an_open_it_class(app_ctx, client):
+    from datetime import timedelta
+
+    from courses import services
+    from tests.courses.test_it_skills import it_course
+
+    c = hand_made_commune()
+    clc = db.session.scalar(select(Clc).where(Clc.commune_id == c.unit.id))
+    today = services.local_now().date()
+    open_class = services.create_class(course=it_course(c.unit, "IT-OPEN", ["IU06"]), clc=clc, name="Internet",
+                                       capacity=5, starts_on=today, ends_on=today + timedelta(days=30),
+                                       target_group="association_officers")
+    tomorrow = today + timedelta(days=1)
+    services.schedule(open_class, [(datetime.combine(tomorrow, time(19)), datetime.combine(tomorrow, time(21)))])
+    db.session.commit()
+    _officer_login(client, c.five_modules, c.unit)
+    html = client.get("/courses/it/me").get_data(as_text=True)
+    assert "Internet" in html
+    token = csrf_token(client, "/courses/it/me")
+    assert client.post(f"/courses/it/me/classes/{open_class.id}/enrol", data={"csrf_token": token}).status_code == 302
+    assert c.five_modules.id in services._enrolled_ids(open_class)
+    page = client.get("/courses/it/me")
+    assert page.status_code == 200
+    assert "Internet" in page.get_data(as_text=True).split('id="upcoming"')[1]
+    # Enrolled now: no longer offered, and a second try is refused.
+    assert client.post(f"/courses/it/me/classes/{open_class.id}/enrol", data={"csrf_token": token}).status_code == 404
+
+
+def test_the_leaders_page_and_xlsx_show_the_known_figures(app_ctx, client):
+    c = hand_made_commune()
+    leader = make_user(Role.COMMUNE_LEADER, c.unit, "leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get(f"/courses/it/units/{c.unit.id}?from=2026-01-01&to=2026-12-31").get_data(as_text=True)
+    assert 'data-figure="officers"' in html
+    assert '<span data-part="numerator">2</span> / <span data-part="denominator">5</span>' in html
+    assert '<span data-part="numerator">1</span> / <span data-part="denominator">1</span>' in html
+    assert f'data-person="{c.five_modules.id}"' in html
+    assert f'data-person="{c.former.id}"' not in html
+    response = client.get(f"/courses/it/units/{c.unit.id}.xlsx?from=2026-01-01&to=2026-12-31")
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(response.data))
+    summary = workbook["Chỉ tiêu"]
+    rows = {row[0]: row[1:3] for row in summary.iter_rows(min_row=7, values_only=True) if row[0]}
+    assert rows["Cán bộ Hội cấp xã tham gia tổ chức hoạt động TTHTCĐ và được bồi dưỡng CNTT"] == (2, 5)
+    assert rows["Hội Khuyến học cấp xã có chủ tịch hoặc phó chủ tịch tham gia quản lý TTHTCĐ"] == (1, 1)
+    officers = workbook["Cán bộ × mô đun"]
+    assert officers.max_row == 6  # a header and five officers
+    assert client.get(f"/courses/it/units/{c.unit.id}?from=2026-12-31&to=2026-01-01").status_code == 400
+
+
+def test_the_api_records_verifies_and_counts(app_ctx, client):
+    c = hand_made_commune()
+    (newcomer,) = people(c.unit, "API", "Phan Văn Mới")
+    manager = make_user(Role.CENTRE_MANAGER, c.unit, "api-manager@example.vn")
+    db.session.commit()
+    login(client, manager)
+    token = csrf_token(client, "/courses/it/certificates")
+    headers = {"X-CSRFToken": token}
+    modules = client.get("/api/v1/it/modules").get_json()
+    assert [m["code"] for m in modules["modules"]][:2] == ["IU01", "IU02"]
+    assert {s["code"]: s["at_least"] for s in modules["standards"]}["advanced"] == 3
+
+    refused = client.post("/api/v1/it/certificates", headers=headers, content_type="multipart/form-data", data={
+        "person_id": str(newcomer.id), "number": "", "issuer": "Trung tâm", "issued_on": "2025-13-01"})
+    assert refused.status_code == 422
+    assert {e["field"] for e in refused.get_json()["errors"]} == {"number", "issued_on"}
+    created = client.post("/api/v1/it/certificates", headers=headers, content_type="multipart/form-data", data={
+        "person_id": str(newcomer.id), "number": "API-1", "issuer": "Trung tâm", "issued_on": "2025-04-01",
+        "file": (io.BytesIO(PDF), "scan.pdf")})
+    assert created.status_code == 201
+    certificate_id = created.get_json()["id"]
+    assert client.get(f"/api/v1/it/persons/{newcomer.id}/progress").get_json()["standards"]["basic"] is False
+    verified = client.post(f"/api/v1/it/certificates/{certificate_id}/verify", headers=headers, json={})
+    assert verified.get_json()["status"] == "verified"
+    progress = client.get(f"/api/v1/it/persons/{newcomer.id}/progress").get_json()
+    assert progress["standards"]["basic"] is True
+    assert progress["modules"][0]["sources"] == [f"itcert:{certificate_id}"]
+    assert client.post(f"/api/v1/it/certificates/{certificate_id}/reject", headers=headers,
+                       json={}).status_code == 422
+
+    figures = client.get(f"/api/v1/it/figures?unit_id={c.unit.id}&from=2026-01-01&to=2026-12-31").get_json()
+    assert figures["officers_organising_and_trained"]["numerator"] == 2
+    assert figures["officers_organising_and_trained"]["denominator"] == 5
+    chairs = figures["associations_leader_manages_clc"]
+    assert (chairs["numerator"], chairs["denominator"]) == (1, 1)
+    assert figures["policy_study"]["numerator"] == 2
+    assert client.get(f"/api/v1/it/figures?unit_id={c.unit.id}&from=x").status_code == 422
+
+
+def test_a_scan_over_the_size_limit_is_refused(app_ctx, client):
+    c = hand_made_commune()
+    _officer_login(client, c.vice, c.unit)
+    app_ctx.config["MAX_EVIDENCE_BYTES"] = 1000
+    try:
+        response = client.post("/api/v1/it/certificates", headers={"X-CSRFToken": csrf_token(client, "/courses/it/me")},
+                               content_type="multipart/form-data", data={
+                                   "number": "BIG", "issuer": "Trung tâm", "issued_on": date(2025, 1, 1).isoformat(),
+                                   "file": (io.BytesIO(PDF + b"0" * 2000), "big.pdf")})
+    finally:
+        app_ctx.config["MAX_EVIDENCE_BYTES"] = 5 * 1024 * 1024
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "file"
