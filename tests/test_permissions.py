@@ -24,6 +24,7 @@ from lms.extensions import db
 from lms.registry.models import Clc, ImportJob, Organisation, Person
 from lms.titles.models import Assessment, CriteriaSet, Eligibility, EvaluationRun, Recognition
 from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
+from tests.targets.dashboard_data import make_plan
 
 SCAN = b"%PDF-1.4\n%%EOF\n"
 PUBLIC = {"static", "core.healthz", "auth.login", "api.openapi_json", "auth.set_locale",
@@ -232,6 +233,47 @@ def test_role_by_action(app, client, two_communes, role, view, edit, import_):
     assert client.get(f"/registry/persons/{own['person_id']}/edit").status_code == expect[edit]
     assert client.get("/registry/imports/new").status_code == expect[import_]
     assert client.get(f"/api/v1/persons/{own['person_id']}").status_code == expect[view]
+
+
+TARGET_ROUTES = ("/targets/units/{unit_id}", "/targets/units/{unit_id}/report.xlsx",
+                 "/targets/units/{unit_id}/report.pdf")
+
+
+@pytest.mark.parametrize(("role", "allowed"), [
+    (Role.ADMINISTRATOR, True), (Role.PROVINCE_LEADER, True), (Role.COMMUNE_LEADER, True),
+    (Role.CENTRE_MANAGER, False), (Role.INSTRUCTOR, False), (Role.ASSOCIATION_OFFICER, False),
+])
+def test_targets_dashboard_and_reports_by_role(app, client, two_communes, role, allowed):
+    """Leaders see the dashboard and its reports for their own commune; other roles are refused (403)."""
+    from lms.registry import services as registry
+
+    unit = two_communes["a"]["commune"]
+    if role == Role.PROVINCE_LEADER:
+        unit = unit.parent
+    elif role == Role.ADMINISTRATOR:
+        unit = registry.country()
+    make_plan(two_communes["a"]["commune"].parent)  # reports need a plan; figures may be missing
+    user = make_user(role, unit, f"{role.value}@example.vn")
+    db.session.commit()
+    login(client, user)
+    commune_id = two_communes["a"]["commune"].id
+    for route in TARGET_ROUTES:
+        url = route.format(unit_id=commune_id)
+        assert client.get(url).status_code == (200 if allowed else 403), (role, url)
+    assert client.get("/targets/").status_code == (302 if allowed else 403)
+
+
+def test_a_commune_leader_never_reaches_another_communes_dashboard(app, client, two_communes):
+    """Commune B's unit, its village (the drill-down's household list) and its reports: 404 for A's leader."""
+    make_plan(two_communes["a"]["commune"].parent)
+    user = make_user(Role.COMMUNE_LEADER, two_communes["a"]["commune"], "a-leader@example.vn")
+    db.session.commit()
+    login(client, user)
+    b = two_communes["b"]
+    for unit_id in (b["commune"].id, b["unit_id"]):
+        for route in TARGET_ROUTES:
+            assert client.get(route.format(unit_id=unit_id)).status_code == 404, route
+    assert client.get(f"/targets/units/{two_communes['a']['unit_id']}").status_code == 200
 
 
 # --- plan targets: TARGETS_VIEW reads values in scope, TARGETS_ADMIN asks for recomputation ----------------------

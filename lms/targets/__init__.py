@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("targets", __name__, template_folder="templates", url_prefix="/targets")
 
-from lms.targets import api, models  # noqa: E402,F401 - registers the models and the API routes
+from lms.targets import api, models, views  # noqa: E402,F401 - registers the models, the pages and the API routes

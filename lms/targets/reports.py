@@ -1,0 +1,444 @@
+"""The indicator table of a scope and period — what the dashboard shows and the periodic reports print.
+
+Built from stored ``IndicatorValue`` rows only (the computation writes them; nothing here counts households or
+persons), in a fixed number of statements whatever the size of the scope: the plan's indicators, their targets,
+the unit's children, the unit's values over every stored period (the trend, and the period's own figures), and the
+children's values for the period. A share is always a stored numerator over its stored denominator; a denominator
+of zero is "no data", never 0 %.
+
+The reports (Vietnamese, as the documents are filed): the annual report (báo cáo năm) and the 2025 and 2030
+reviews (sơ kết, tổng kết) — an xlsx workbook (indicators; sub-units; for the reviews, the unit's figures year by
+year) and a printable PDF of the same tables.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from courses.documents import FONT, FONT_BOLD, register_fonts, vi_date, vi_number
+from lms.extensions import db
+from lms.registry.models import AdminUnit
+from lms.targets import services
+from lms.targets.models import Basis, Indicator, IndicatorValue, PeriodKind, Plan, Structure
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class ReportKind:
+    ANNUAL = "annual"
+    REVIEW_2025 = "review2025"
+    REVIEW_2030 = "review2030"
+    ALL = (ANNUAL, REVIEW_2025, REVIEW_2030)
+
+
+# The document titles, as the association files them.
+REPORT_TITLES = {
+    ReportKind.ANNUAL: "BÁO CÁO KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU NĂM {year}",
+    ReportKind.REVIEW_2025: "BÁO CÁO SƠ KẾT GIAI ĐOẠN 2021–2025",
+    ReportKind.REVIEW_2030: "BÁO CÁO TỔNG KẾT GIAI ĐOẠN 2021–2030",
+}
+STRUCTURE_VI: dict[str, str] = {Structure.CURRENT: "địa giới hiện hành (sau 01/7/2025)",
+                Structure.PRE_2025: "địa giới trước 01/7/2025"}
+BASIS_VI: dict[str, str] = {Basis.OFFICIAL: "đã công nhận", Basis.PROJECTION: "dự kiến (đủ điều kiện, chưa công nhận)"}
+
+
+@dataclass(frozen=True)
+class Figure:
+    numerator: Decimal
+    denominator: Decimal
+
+    @property
+    def share(self) -> Decimal | None:
+        """Per cent, or None when nothing is counted."""
+        if not self.denominator:
+            return None
+        return self.numerator * 100 / self.denominator
+
+
+@dataclass
+class ChildLine:
+    unit: AdminUnit
+    figure: Figure | None
+    target: Decimal | None  # the milestone's target for this unit (its area class's where the plan sets one)
+
+    @property
+    def share(self) -> Decimal | None:
+        return self.figure.share if self.figure else None
+
+    @property
+    def gap(self) -> Decimal | None:
+        """Percentage points still to go to the target (negative: ahead of it); None without data or target."""
+        if self.share is None or self.target is None:
+            return None
+        return self.target - self.share
+
+
+@dataclass
+class IndicatorLine:
+    indicator: Indicator
+    figure: Figure | None
+    targets: dict[int, Decimal]  # year → share for every commune (area class NULL)
+    class_targets: dict[int, Decimal]  # year → share for the unit's own area class, where the plan sets one
+    trend: list[tuple[date, Figure | None]]  # every stored period of the table's kind, oldest first
+    children: list[ChildLine] = field(default_factory=list)  # ranked: furthest behind first, no data last
+
+    @property
+    def share(self) -> Decimal | None:
+        return self.figure.share if self.figure else None
+
+    def target(self, year: int) -> Decimal | None:
+        return self.class_targets.get(year, self.targets.get(year))
+
+    def gap(self, year: int | None) -> Decimal | None:
+        target = self.target(year) if year is not None else None
+        if self.share is None or target is None:
+            return None
+        return target - self.share
+
+
+@dataclass
+class ScopeTable:
+    plan: Plan
+    unit: AdminUnit
+    period_end: date | None  # None: nothing stored yet for this plan, unit, structure and basis
+    period_kind: str
+    structure: str
+    basis: str
+    periods: list[date]  # the stored periods of this kind, newest first (the period picker)
+    lines: list[IndicatorLine]
+    children: list[AdminUnit]
+    milestone_years: list[int]  # every target year of the plan, ascending
+
+    @property
+    def milestone(self) -> int | None:
+        """The target year the period is measured against: the first milestone not yet past, else the last."""
+        if not self.milestone_years:
+            return None
+        year = self.period_end.year if self.period_end else date.today().year
+        return next((y for y in self.milestone_years if y >= year), self.milestone_years[-1])
+
+    def line(self, code: str) -> IndicatorLine | None:
+        return next((line for line in self.lines if line.indicator.code == code), None)
+
+
+# --- reading -------------------------------------------------------------------------------------------------
+
+
+def active_plans() -> list[tuple[Plan, str]]:
+    """Active plans with the path of the unit each applies to (one query)."""
+    rows = db.session.execute(
+        select(Plan, AdminUnit.path).join(AdminUnit, AdminUnit.id == Plan.unit_id)
+        .where(Plan.active).order_by(Plan.code, Plan.version.desc())
+    ).all()
+    return [(plan, path) for plan, path in rows]
+
+
+def default_plan(plans: Sequence[tuple[Plan, str]], unit: AdminUnit, with_values: set[int]) -> Plan | None:
+    """The plan to show first: among the plans with figures stored for ``unit`` (``with_values``), else among the
+    plans whose unit contains it, the most specific one (a province's plan before the national one)."""
+    candidates = [(plan, path) for plan, path in plans if plan.id in with_values]
+    candidates = candidates or [(plan, path) for plan, path in plans if unit.path.startswith(path)]
+    if candidates:
+        return max(candidates, key=lambda pair: len(pair[1]))[0]
+    return plans[0][0] if plans else None
+
+
+def plans_with_values(unit: AdminUnit) -> set[int]:
+    """The plans that have any figure stored for ``unit`` (one query)."""
+    return set(db.session.scalars(
+        select(Indicator.plan_id).join(IndicatorValue, IndicatorValue.indicator_id == Indicator.id)
+        .where(IndicatorValue.unit_id == unit.id).distinct()
+    ))
+
+
+def scope_table(plan: Plan, unit: AdminUnit, *, period_end: date | None = None, period_kind: str = PeriodKind.YEAR,
+                structure: str = Structure.CURRENT, basis: str = Basis.OFFICIAL) -> ScopeTable:
+    """The indicator table of ``unit`` for one period: its figures against the targets, its trend, and its
+    children ranked by their gap to target. ``period_end`` None means the latest stored period of the kind; a date
+    with nothing stored means the latest period stored by that date.
+
+    Five statements whatever the number of children or stored rows under them (the caller has checked scope).
+    """
+    indicators = list(db.session.scalars(
+        select(Indicator).where(Indicator.plan_id == plan.id).order_by(Indicator.position, Indicator.code)
+        .options(selectinload(Indicator.targets))
+    ))
+    ids = [indicator.id for indicator in indicators]
+    children = list(db.session.scalars(
+        select(AdminUnit).where(AdminUnit.parent_id == unit.id).order_by(AdminUnit.sort_key)
+    ))
+    # Every stored period of the unit at once: the trend, the period picker and the period's own figures.
+    own_rows = db.session.execute(
+        services.values_select([unit.id], indicator_ids=ids, period_kind=period_kind, structure=structure,
+                               basis=basis)
+        .with_only_columns(IndicatorValue.indicator_id, IndicatorValue.period_end, IndicatorValue.numerator,
+                           IndicatorValue.denominator)
+    ).all()
+    periods = sorted({row.period_end for row in own_rows}, reverse=True)
+    if periods and period_end not in periods:
+        # "As of" the date asked for: the latest stored period that ended by then (a year end asked for on the
+        # month view gives that December); nothing stored by then: the date stays, and the page says "no data".
+        earlier = [p for p in periods if period_end is None or p <= period_end]
+        period_end = earlier[0] if earlier else period_end
+    child_values: dict[tuple[int, int], Figure] = {}
+    if period_end is not None and children:
+        # Plain columns, not ORM objects: a province has a hundred communes times a dozen indicators.
+        child_values = {(row.unit_id, row.indicator_id): Figure(row.numerator, row.denominator)
+                        for row in db.session.execute(
+            services.values_select(select(AdminUnit.id).where(AdminUnit.parent_id == unit.id), indicator_ids=ids,
+                                   period_end=period_end, period_kind=period_kind, structure=structure, basis=basis)
+            .with_only_columns(IndicatorValue.unit_id, IndicatorValue.indicator_id, IndicatorValue.numerator,
+                               IndicatorValue.denominator))}
+    by_period: dict[tuple[int, date], Figure] = {
+        (row.indicator_id, row.period_end): Figure(row.numerator, row.denominator) for row in own_rows
+    }
+    years = sorted({t.year for i in indicators for t in i.targets})
+    table = ScopeTable(plan=plan, unit=unit, period_end=period_end, period_kind=period_kind, structure=structure,
+                       basis=basis, periods=periods, lines=[], children=children, milestone_years=years)
+    milestone = table.milestone
+    for indicator in indicators:
+        general = {t.year: t.share for t in indicator.targets if t.area_class is None}
+        by_class: dict[str, Decimal | None] = {}  # the milestone's target per area class
+        lines = []
+        for child in children:
+            if child.area_class not in by_class:
+                by_class[child.area_class] = (_target_for(indicator, child.area_class, milestone)
+                                              if milestone is not None else None)
+            lines.append(ChildLine(unit=child, figure=child_values.get((child.id, indicator.id)),
+                                   target=by_class[child.area_class]))
+        table.lines.append(IndicatorLine(
+            indicator=indicator,
+            figure=by_period.get((indicator.id, period_end)) if period_end else None,
+            targets=general,
+            class_targets=_class_targets(indicator, unit.area_class, general),
+            trend=[(p, by_period.get((indicator.id, p))) for p in reversed(periods)],
+            children=rank(lines),
+        ))
+    return table
+
+
+def _class_targets(indicator: Indicator, area_class: str, general: dict[int, Decimal]) -> dict[int, Decimal]:
+    """The targets set for ``area_class`` that differ from the general ones."""
+    return {t.year: t.share for t in indicator.targets
+            if t.area_class == area_class and general.get(t.year) != t.share}
+
+
+def _target_for(indicator: Indicator, area_class: str, year: int) -> Decimal | None:
+    """The target of ``year`` for a unit of ``area_class`` (its own where the plan sets one, else the general)."""
+    return next((t.share for t in services.targets_for(indicator, area_class) if t.year == year), None)
+
+
+def rank(lines: list[ChildLine]) -> list[ChildLine]:
+    """Furthest behind target first; then those with data but no target (lowest share first); no data last."""
+    def key(line: ChildLine) -> tuple:
+        if line.gap is not None:
+            return (0, -line.gap, line.unit.sort_key)
+        if line.share is not None:
+            return (1, line.share, line.unit.sort_key)
+        return (2, 0, line.unit.sort_key)
+
+    return sorted(lines, key=key)
+
+
+# --- documents -----------------------------------------------------------------------------------------------
+
+
+def report_title(table: ScopeTable, kind: str) -> str:
+    year = table.period_end.year if table.period_end else ""
+    return REPORT_TITLES.get(kind, REPORT_TITLES[ReportKind.ANNUAL]).format(year=year)
+
+
+def period_words(table: ScopeTable) -> str:
+    if table.period_end is None:
+        return "chưa có số liệu"
+    if table.period_kind == PeriodKind.MONTH:
+        return f"tháng {table.period_end:%m/%Y} (đến ngày {vi_date(table.period_end)})"
+    return f"năm {table.period_end.year} (đến ngày {vi_date(table.period_end)})"
+
+
+def _percent(value: Decimal | None) -> str:
+    return "" if value is None else vi_number(round(value, 1))
+
+
+def _float(value: Decimal | None) -> float | None:
+    return None if value is None else float(round(value, 2))
+
+
+def yearly(table: ScopeTable) -> list[tuple[int, list[Figure | None]]]:
+    """For the reviews: the unit's figures at each stored year end, one row per year (from the trend)."""
+    if table.period_kind != PeriodKind.YEAR:
+        return []
+    years = sorted({p.year for line in table.lines for p, _ in line.trend
+                    if table.period_end is None or p <= table.period_end})
+    by_year = [{p.year: f for p, f in line.trend} for line in table.lines]
+    return [(year, [lookup.get(year) for lookup in by_year]) for year in years]
+
+
+def _header_lines(table: ScopeTable) -> list[str]:
+    return [
+        f"Kế hoạch: {table.plan.name}",
+        f"Căn cứ: {table.plan.source}",
+        f"Đơn vị: {table.unit.full_name}",
+        f"Kỳ báo cáo: {period_words(table)}",
+        f"Địa giới: {STRUCTURE_VI.get(table.structure, table.structure)}; "
+        f"số liệu: {BASIS_VI.get(table.basis, table.basis)}",
+    ]
+
+
+def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
+    """The workbook: the indicators of the unit, the sub-units' figures, and (reviews) the unit year by year."""
+    workbook = Workbook()
+    bold = Font(bold=True)
+    head_fill = PatternFill("solid", fgColor="DCE6F1")
+    milestone = table.milestone
+    sheet = workbook.active
+    sheet.title = "Chỉ tiêu"
+    sheet["A1"] = report_title(table, kind)
+    sheet["A1"].font = Font(bold=True, size=14)
+    for text in _header_lines(table):
+        sheet.append([text])
+    sheet.append([])
+    years = table.milestone_years
+    sheet.append(["Mã", "Chỉ tiêu", "Tử số", "Mẫu số", "Tỷ lệ (%)", "Định nghĩa mẫu số",
+                  *[f"Mục tiêu {y} (%)" for y in years],
+                  f"Còn thiếu so với mục tiêu {milestone} (điểm %)" if milestone else "Còn thiếu (điểm %)"])
+    _style_header(sheet[sheet.max_row], bold, head_fill)
+    for line in table.lines:
+        figure = line.figure
+        sheet.append([
+            line.indicator.code, line.indicator.name,
+            _float(figure.numerator) if figure else None, _float(figure.denominator) if figure else None,
+            _float(line.share), line.indicator.denominator_text,
+            *[_float(line.target(y)) for y in years],
+            _float(line.gap(milestone)),
+        ])
+        sheet.cell(row=sheet.max_row, column=2).alignment = Alignment(wrap_text=True, vertical="top")
+        sheet.cell(row=sheet.max_row, column=6).alignment = Alignment(wrap_text=True, vertical="top")
+    for column, width in zip("ABCDEF", (10, 60, 12, 12, 10, 40), strict=True):
+        sheet.column_dimensions[column].width = width
+
+    children = workbook.create_sheet("Đơn vị trực thuộc")
+    children.append(["Đơn vị", "Mã chỉ tiêu", "Chỉ tiêu", "Tử số", "Mẫu số", "Tỷ lệ (%)",
+                     f"Mục tiêu {milestone} (%)" if milestone else "Mục tiêu (%)", "Còn thiếu (điểm %)"])
+    _style_header(children[1], bold, head_fill)
+    for line in table.lines:
+        for child in sorted(line.children, key=lambda c: c.unit.sort_key):
+            figure = child.figure
+            children.append([child.unit.full_name, line.indicator.code, line.indicator.name,
+                             _float(figure.numerator) if figure else None,
+                             _float(figure.denominator) if figure else None,
+                             _float(child.share), _float(child.target), _float(child.gap)])
+    for column, width in zip("ABCDEFGH", (34, 10, 50, 12, 12, 10, 12, 14), strict=True):
+        children.column_dimensions[column].width = width
+
+    if kind != ReportKind.ANNUAL:
+        by_year = workbook.create_sheet("Theo năm")
+        by_year.append(["Năm", *[f"{line.indicator.code} (%)" for line in table.lines]])
+        _style_header(by_year[1], bold, head_fill)
+        for year, figures in yearly(table):
+            by_year.append([year, *[_float(f.share) if f else None for f in figures]])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _style_header(row, bold: Font, fill: PatternFill) -> None:
+    for cell in row:
+        cell.font, cell.fill = bold, fill
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+
+
+def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
+    """The same tables as a printable landscape A4 PDF (DejaVu, so Vietnamese prints)."""
+    register_fonts()
+    buffer = io.BytesIO()
+    title_text = report_title(table, kind)
+    document = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
+                                 topMargin=12 * mm, bottomMargin=12 * mm, title=title_text,
+                                 author=table.unit.full_name)
+    title = ParagraphStyle("title", fontName=FONT_BOLD, fontSize=14, leading=18, alignment=1, spaceAfter=4)
+    text = ParagraphStyle("text", fontName=FONT, fontSize=9, leading=12)
+    cell = ParagraphStyle("cell", fontName=FONT, fontSize=8, leading=10)
+    head = ParagraphStyle("head", fontName=FONT_BOLD, fontSize=8, leading=10, alignment=1)
+    milestone = table.milestone
+    years = table.milestone_years
+    story: list = [Paragraph(_escape(title_text), title)]
+    story += [Paragraph(_escape(line), text) for line in _header_lines(table)]
+    story.append(Spacer(1, 4 * mm))
+    data: list[list] = [[Paragraph(h, head) for h in (
+        "Mã", "Chỉ tiêu", "Tử số", "Mẫu số", "Tỷ lệ (%)", "Định nghĩa mẫu số",
+        *[f"Mục tiêu {y} (%)" for y in years], f"Còn thiếu (điểm %) so với {milestone}" if milestone else "")]]
+    for line in table.lines:
+        figure = line.figure
+        data.append([
+            line.indicator.code, Paragraph(_escape(line.indicator.name), cell),
+            vi_number(figure.numerator) if figure else "", vi_number(figure.denominator) if figure else "",
+            _percent(line.share), Paragraph(_escape(line.indicator.denominator_text), cell),
+            *[_percent(line.target(y)) for y in years], _percent(line.gap(milestone)),
+        ])
+    fixed = [16, 80, 18, 18, 16, 64]
+    widths = [w * mm for w in fixed] + [16 * mm] * len(years) + [22 * mm]
+    story += [_table(data, widths), Spacer(1, 6 * mm)]
+
+    if table.children:
+        story.append(Paragraph("Các đơn vị trực thuộc (tỷ lệ %, mục tiêu "
+                               f"{milestone if milestone else ''})", ParagraphStyle("h2", parent=text,
+                                                                                  fontName=FONT_BOLD)))
+        header = [Paragraph("Đơn vị", head)] + [Paragraph(line.indicator.code, head) for line in table.lines]
+        rows: list[list] = [header]
+        lookup = [{c.unit.id: c for c in line.children} for line in table.lines]
+        for child in table.children:
+            row: list = [Paragraph(_escape(child.full_name), cell)]
+            for index in range(len(table.lines)):
+                child_line = lookup[index].get(child.id)
+                share = child_line.share if child_line else None
+                target = child_line.target if child_line else None
+                row.append(f"{_percent(share)}" + (f" / {_percent(target)}" if target is not None and share is not None
+                                                   else ""))
+            rows.append(row)
+        per = max((273 - 60) / max(len(table.lines), 1), 14)
+        story += [_table(rows, [60 * mm] + [per * mm] * len(table.lines)), Spacer(1, 6 * mm)]
+
+    if kind != ReportKind.ANNUAL:
+        rows = [[Paragraph("Năm", head)] + [Paragraph(line.indicator.code, head) for line in table.lines]]
+        for year, figures in yearly(table):
+            rows.append([str(year), *[_percent(f.share) if f else "" for f in figures]])
+        if len(rows) > 1:
+            story.append(Paragraph("Kết quả theo năm (tỷ lệ %)", ParagraphStyle("h2", parent=text,
+                                                                               fontName=FONT_BOLD)))
+            per = max((273 - 20) / max(len(table.lines), 1), 14)
+            story.append(_table(rows, [20 * mm] + [per * mm] * len(table.lines)))
+    document.build(story)
+    return buffer.getvalue()
+
+
+def _table(data: list[list], widths: list[float]) -> Table:
+    table = Table(data, colWidths=widths, repeatRows=1)
+    table.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, -1), FONT, 8),
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dce6f1")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("ALIGN", (2, 1), (-1, -1), "RIGHT"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 2),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+    ]))
+    return table
+
+
+def _escape(value: str) -> str:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

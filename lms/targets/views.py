@@ -1,0 +1,323 @@
+"""Leaders' dashboards: progress against the plan's targets for a unit of their scope, and the periodic reports.
+
+Every page reads stored rows only — ``IndicatorValue`` for the figures, ``Eligibility`` for the households and
+persons not yet eligible — in a fixed number of statements whatever the number of communes, villages or households
+under the unit (``reports.scope_table``). Units are loaded through the scoping helper: outside the user's scope and
+not found are the same 404.
+
+Drill-down: province → commune → village (the sub-units ranked by their gap to target, each a link to its own
+page), then at a village the households (Learning Family) or persons (Learning Citizen) not yet eligible, with the
+reason for each, one page at a time.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from babel.numbers import get_decimal_symbol, get_group_symbol
+from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from lms.auth.decorators import permission_required
+from lms.auth.models import Role
+from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, in_scope, scoped
+from lms.extensions import db
+from lms.registry.models import HEAD_RELATIONS, AdminUnit, Household, Person, UnitLevel, UnitLineage
+from lms.targets import bp, charts, reports
+from lms.targets.models import Basis, PeriodKind, Plan, Structure
+from lms.titles.explain import describe_missing
+from lms.titles.models import Eligibility, Title
+
+VIEW = Permission.TARGETS_VIEW
+
+STRUCTURE_NAMES = {Structure.CURRENT: _l("Current map (from 1 July 2025)"),
+                   Structure.PRE_2025: _l("Map before 1 July 2025")}
+BASIS_NAMES = {Basis.OFFICIAL: _l("Recognised (official)"), Basis.PROJECTION: _l("Projection (eligible)")}
+KIND_NAMES = {PeriodKind.YEAR: _l("Year"), PeriodKind.MONTH: _l("Month")}
+REPORT_NAMES = {reports.ReportKind.ANNUAL: _l("Annual report"),
+                reports.ReportKind.REVIEW_2025: _l("2025 review (sơ kết)"),
+                reports.ReportKind.REVIEW_2030: _l("2030 review (tổng kết)")}
+# The drill-down's lists at a village: whose eligibility they show.
+PENDING_TITLES = {Title.FAMILY: _l("Households not yet a Learning Family"),
+                  Title.CITIZEN: _l("Persons not yet a Learning Citizen")}
+
+
+def _symbols() -> tuple[str, str]:
+    """The decimal and grouping marks of the page's language, looked up once per request (babel's formatter is
+    too slow for the thousand numbers of a province's ranking)."""
+    if "_number_symbols" not in g:
+        locale = get_locale() or "en"
+        g._number_symbols = (get_decimal_symbol(locale), get_group_symbol(locale))
+    return g._number_symbols
+
+
+def _format(value: Decimal | float | int, places: int) -> str:
+    decimal, group = _symbols()
+    text = f"{Decimal(value):,.{places}f}"
+    if places and "." in text:
+        text = text.rstrip("0").rstrip(".") if places > 1 else text
+    return text.replace(",", "\0").replace(".", decimal).replace("\0", group)
+
+
+def share_text(value: Decimal | float | int | None) -> str:
+    """A share in the page's language (one decimal: "45,3" in Vietnamese); an em dash when there is no data."""
+    if value is None:
+        return "—"
+    return _format(value, 1)
+
+
+def number_text(value: Decimal | float | int | None) -> str:
+    """A count or a (possibly fractional) numerator: "1.234" or "12,5" in Vietnamese."""
+    if value is None:
+        return "—"
+    return _format(value, 2)
+
+
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    return {"share_text": share_text, "number_text": number_text, "structure_names": STRUCTURE_NAMES,
+            "basis_names": BASIS_NAMES, "kind_names": KIND_NAMES, "report_names": REPORT_NAMES,
+            "pending_titles": PENDING_TITLES}
+
+
+# --- loading -------------------------------------------------------------------------------------------------
+
+
+def _unit_or_404(unit_id: int) -> AdminUnit:
+    unit = db.session.scalar(select(AdminUnit).where(AdminUnit.id == unit_id,
+                                                     in_scope(AdminUnit.path, current_user, VIEW)))
+    if unit is None:
+        abort(404)
+    return unit
+
+
+def _ancestors(unit: AdminUnit) -> list[AdminUnit]:
+    """The unit's ancestors the user may see, root first (one query)."""
+    ids = [int(part) for part in unit.path.strip("/").split("/")[:-1]]
+    rows = {u.id: u for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(ids)))} if ids else {}
+    return [rows[i] for i in ids if i in rows and can(current_user, VIEW, rows[i])]
+
+
+def _choice(name: str, allowed: Any, default: str) -> str:
+    value = request.args.get(name) or default
+    if value not in {str(a) for a in allowed}:
+        abort(400, description=_("Unknown %(name)s: %(value)s.", name=name, value=value))
+    return value
+
+
+def _period() -> date | None:
+    raw = request.args.get("period")
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        abort(400, description=_("The period must be a date such as 2025-12-31, not %(value)s.", value=raw))
+
+
+def _table(unit: AdminUnit) -> tuple[reports.ScopeTable | None, list[tuple[Plan, str]]]:
+    """The scope table the query string asks for (plan, period, kind, structure, basis), defaults filled in."""
+    plans = reports.active_plans()
+    plan: Plan | None
+    if request.args.get("plan"):
+        plan = next((p for p, _path in plans if str(p.id) == request.args["plan"]), None)
+        if plan is None:
+            abort(404)
+    else:
+        plan = reports.default_plan(plans, unit, reports.plans_with_values(unit))
+    if plan is None:
+        return None, plans
+    # Units that ended with the 2025 reform are shown under the structure they belonged to.
+    default_structure = Structure.PRE_2025 if unit.valid_to is not None else Structure.CURRENT
+    table = reports.scope_table(
+        plan, unit, period_end=_period(),
+        period_kind=_choice("kind", PeriodKind, PeriodKind.YEAR),
+        structure=_choice("structure", Structure, default_structure),
+        basis=_choice("basis", Basis, Basis.OFFICIAL),
+    )
+    return table, plans
+
+
+def _args(table: reports.ScopeTable, **extra: Any) -> dict[str, Any]:
+    """The query string that keeps the page's choices when moving to another unit or page."""
+    args: dict[str, Any] = {"plan": table.plan.id, "kind": table.period_kind, "structure": table.structure,
+                            "basis": table.basis}
+    if table.period_end is not None:
+        args["period"] = table.period_end.isoformat()
+    args.update({k: v for k, v in extra.items() if v is not None})
+    return args
+
+
+def period_label(day: date, kind: str) -> str:
+    return f"{day:%m/%Y}" if kind == PeriodKind.MONTH else str(day.year)
+
+
+# --- charts --------------------------------------------------------------------------------------------------
+
+
+def _bullet(table: reports.ScopeTable, line: reports.IndicatorLine) -> Any:
+    """Value against every milestone's target; the target that applies to the unit now comes first, so the bar
+    turns green when it is reached (the area class's target where the plan sets one for this unit)."""
+    applying: list[charts.Marker] = []
+    others: list[charts.Marker] = []
+    for index, year in enumerate(table.milestone_years):
+        general, own = line.targets.get(year), line.class_targets.get(year)
+        dashed = index > 0
+        if general is not None:
+            marker = charts.Marker(str(year), general, dashed=dashed)
+            (applying if year == table.milestone and own is None else others).append(marker)
+        if own is not None:
+            marker = charts.Marker(_("%(year)s (area)", year=year), own, dashed=dashed,
+                                   note=_("for this area class"))
+            (applying if year == table.milestone else others).append(marker)
+    return charts.bullet(line.share, applying + others, no_data=_("No data"), fmt=share_text,
+                         title=_("%(indicator)s: value against targets", indicator=line.indicator.code))
+
+
+def _sparkline(table: reports.ScopeTable, line: reports.IndicatorLine) -> Any:
+    points = [(period_label(p, table.period_kind), f.share if f else None) for p, f in line.trend]
+    milestone = table.milestone
+    return charts.sparkline(points, title=_("%(indicator)s: trend", indicator=line.indicator.code),
+                            target=line.target(milestone) if milestone else None, fmt=share_text)
+
+
+def _ranked(line: reports.IndicatorLine) -> Any:
+    bars = [charts.RankedBar(c.unit.name, c.share, c.target) for c in line.children]
+    return charts.ranked_bars(bars, title=_("%(indicator)s: sub-units ranked by gap to target",
+                                            indicator=line.indicator.code), no_data=_("No data"), fmt=share_text)
+
+
+# --- the drill-down's last step: who is not yet eligible, and why -----------------------------------------------
+
+
+def reasons(row: Eligibility) -> list[str]:
+    """What the subject lacks: one sentence per unsatisfied indicator, prefixed with the indicator's code (the codes
+    alone when the row has no breakdown)."""
+    items = [item for item in row.breakdown or [] if item.get("missing")]
+    if items:
+        return [f"{str(item.get('indicator', '')).upper()}: {describe_missing(item)}" for item in items]
+    return [code.upper() for code in row.missing.split("|") if code]
+
+
+def _pending(village: AdminUnit, title: str, year: int) -> tuple[Any, dict[int, str]]:
+    """One page of the village's subjects not yet eligible for ``title`` in ``year``, and their names."""
+    stmt = scoped(
+        select(Eligibility).where(Eligibility.village_id == village.id, Eligibility.title == title,
+                                  Eligibility.year == year, Eligibility.eligible.is_(False))
+        .order_by(Eligibility.subject_id),
+        Eligibility.commune_id, current_user, VIEW,
+    )
+    page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    ids = [row.subject_id for row in page.items]
+    names: dict[int, str] = {}
+    if ids and title == Title.FAMILY:
+        heads: dict[int, str] = {}
+        rows = db.session.execute(
+            select(Household.id, Household.code, Person.full_name, Person.relation_to_head)
+            .outerjoin(Person, Person.household_id == Household.id)
+            .where(Household.id.in_(ids)).order_by(Household.id, Person.sort_key)
+        ).all()
+        for row in rows:
+            if row.full_name and (row.id not in heads or row.relation_to_head in HEAD_RELATIONS):
+                heads[row.id] = row.full_name
+            names[row.id] = row.code
+        names = {i: f"{code} — {heads[i]}" if i in heads else code for i, code in names.items()}
+    elif ids:
+        names = {row.id: row.full_name
+                 for row in db.session.execute(select(Person.id, Person.full_name).where(Person.id.in_(ids)))}
+    return page, names
+
+
+def _other_map(unit: AdminUnit, structure: str) -> list[AdminUnit]:
+    """Figures of the other map are stored on that map's units: a current unit viewed under the map before 2025
+    links to the units it replaced, an ended unit viewed under the current map to its successors (one query)."""
+    if structure == Structure.PRE_2025 and unit.valid_to is None:
+        near, far = UnitLineage.new_unit_id, UnitLineage.old_unit_id
+    elif structure == Structure.CURRENT and unit.valid_to is not None:
+        near, far = UnitLineage.old_unit_id, UnitLineage.new_unit_id
+    else:
+        return []
+    return list(db.session.scalars(
+        select(AdminUnit).join(UnitLineage, far == AdminUnit.id)
+        .where(near == unit.id, in_scope(AdminUnit.path, current_user, VIEW))
+        .order_by(AdminUnit.sort_key).distinct()
+    ))
+
+
+# --- routes --------------------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@permission_required(VIEW)
+def index():
+    """Straight to the dashboard of the unit the user's role is held on; a list when there are several."""
+    roots = sorted({a.unit for a in current_user.roles if VIEW in ROLE_PERMISSIONS[Role(a.role)]},
+                   key=lambda u: u.sort_key)
+    if len(roots) == 1:
+        return redirect(url_for("targets.unit", unit_id=roots[0].id))
+    return render_template("targets/index.html", roots=roots)
+
+
+@bp.get("/units/<int:unit_id>")
+@permission_required(VIEW)
+def unit(unit_id: int):
+    unit = _unit_or_404(unit_id)
+    table, plans = _table(unit)
+    ancestors = _ancestors(unit)
+    if table is None:
+        return render_template("targets/unit.html", unit=unit, table=None, plans=plans, ancestors=ancestors)
+    code = request.args.get("indicator")
+    ranked = (table.line(code) if code else None) or (table.lines[0] if table.lines else None)
+    pending = names = None
+    pending_title = _choice("title", PENDING_TITLES, Title.FAMILY)
+    year = table.period_end.year if table.period_end else date.today().year
+    if unit.level == UnitLevel.VILLAGE:
+        pending, names = _pending(unit, pending_title, year)
+    return render_template(
+        "targets/unit.html", unit=unit, table=table, plans=plans, ancestors=ancestors, ranked=ranked,
+        bullets={line.indicator.id: _bullet(table, line) for line in table.lines},
+        sparklines={line.indicator.id: _sparkline(table, line) for line in table.lines},
+        ranked_chart=_ranked(ranked) if ranked is not None and ranked.children else None,
+        args=_args(table, indicator=ranked.indicator.code if ranked else None), pending=pending, names=names,
+        pending_title=pending_title, year=year, reasons=reasons, period_label=period_label,
+        registry_link=can(current_user, Permission.REGISTRY_VIEW, unit), other_map=_other_map(unit, table.structure),
+    )
+
+
+def _report(unit_id: int) -> tuple[reports.ScopeTable, str]:
+    unit = _unit_or_404(unit_id)
+    table, _plans = _table(unit)
+    if table is None:
+        abort(404)
+    kind = _choice("report", reports.ReportKind.ALL, reports.ReportKind.ANNUAL)
+    return table, kind
+
+
+def _download(content: bytes, mimetype: str, filename: str) -> Response:
+    return Response(content, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"})
+
+
+def _filename(table: reports.ScopeTable, kind: str, extension: str) -> str:
+    period = table.period_end.isoformat() if table.period_end else "chua-co-so-lieu"
+    return f"chi-tieu-{kind}-{table.unit.code}-{period}.{extension}"
+
+
+@bp.get("/units/<int:unit_id>/report.xlsx")
+@permission_required(VIEW)
+def report_xlsx(unit_id: int):
+    table, kind = _report(unit_id)
+    return _download(reports.indicator_xlsx(table, kind), reports.XLSX_MIMETYPE, _filename(table, kind, "xlsx"))
+
+
+@bp.get("/units/<int:unit_id>/report.pdf")
+@permission_required(VIEW)
+def report_pdf(unit_id: int):
+    table, kind = _report(unit_id)
+    return _download(reports.indicator_pdf(table, kind), "application/pdf", _filename(table, kind, "pdf"))

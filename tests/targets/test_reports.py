@@ -1,0 +1,77 @@
+"""The periodic reports: the indicator table of a scope and period as xlsx and PDF, with numerators,
+denominators, their definitions, the targets and the gap; the sub-units; the year-by-year sheet of the reviews."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+from openpyxl import load_workbook
+
+from lms.auth.models import Role
+from lms.extensions import db
+from lms.targets import reports
+from tests.conftest import login, make_user
+from tests.targets.dashboard_data import build_province, value
+
+
+def _rows(sheet) -> list[list]:
+    return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def test_annual_workbook_has_the_indicator_table_and_the_sub_units(app_ctx):
+    data = build_province(2)
+    table = reports.scope_table(data.plan, data.province)
+    book = load_workbook(io.BytesIO(reports.indicator_xlsx(table)))
+    assert book.sheetnames == ["Chỉ tiêu", "Đơn vị trực thuộc"]
+    rows = _rows(book["Chỉ tiêu"])
+    assert rows[0][0] == "BÁO CÁO KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU NĂM 2025"
+    assert any(r[0] == f"Đơn vị: {data.province.full_name}" for r in rows)
+    header = next(r for r in rows if r[0] == "Mã")
+    assert header[:8] == ["Mã", "Chỉ tiêu", "Tử số", "Mẫu số", "Tỷ lệ (%)", "Định nghĩa mẫu số",
+                          "Mục tiêu 2025 (%)", "Mục tiêu 2030 (%)"]
+    family = next(r for r in rows if r[0] == "GD")
+    # 65 × 2 over 100 × 2 stored for the province: 65 %, 15 points short of 80 %.
+    assert family[2:9] == [130.0, 200.0, 65.0, "Tổng số hộ gia đình", 80.0, 85.0, 15.0]
+    children = _rows(book["Đơn vị trực thuộc"])
+    lagging = next(r for r in children if r[0] == data.communes[0].full_name and r[1] == "GD")
+    assert lagging[3:] == [20.0, 100.0, 20.0, 80.0, 60.0]
+
+
+def test_review_adds_the_years(app_ctx):
+    data = build_province(1)
+    value(data.family, data.province, 50, 100, period_end=date(2023, 12, 31))
+    db.session.flush()
+    table = reports.scope_table(data.plan, data.province)
+    book = load_workbook(io.BytesIO(reports.indicator_xlsx(table, reports.ReportKind.REVIEW_2025)))
+    assert _rows(book["Chỉ tiêu"])[0][0] == "BÁO CÁO SƠ KẾT GIAI ĐOẠN 2021–2025"
+    years = _rows(book["Theo năm"])
+    assert years[0] == ["Năm", "GD (%)", "CD (%)"]
+    assert years[1:] == [[2023, 50.0, None], [2024, 65.0, 30.0], [2025, 65.0, 30.0]]
+
+
+def test_pdf_is_a_printable_document(app_ctx):
+    data = build_province(2)
+    table = reports.scope_table(data.plan, data.province)
+    content = reports.indicator_pdf(table, reports.ReportKind.REVIEW_2030)
+    assert content.startswith(b"%PDF")
+    assert b"DejaVu" in content  # the Vietnamese font is embedded
+    assert len(content) > 5000
+
+
+def test_report_routes_download_the_scope_and_period_asked_for(app, client):
+    data = build_province(2)
+    leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    response = client.get(f"/targets/units/{data.province.id}/report.xlsx?report=annual&period=2024-12-31"
+                          f"&plan={data.plan.id}")
+    assert response.status_code == 200
+    assert response.mimetype == reports.XLSX_MIMETYPE
+    assert "2024-12-31" in response.headers["Content-Disposition"]
+    book = load_workbook(io.BytesIO(response.data))
+    assert _rows(book["Chỉ tiêu"])[0][0].endswith("NĂM 2024")
+    pdf = client.get(f"/targets/units/{data.province.id}/report.pdf?report=review2025")
+    assert pdf.status_code == 200
+    assert pdf.mimetype == "application/pdf"
+    assert client.get(f"/targets/units/{data.province.id}/report.pdf?report=weekly").status_code == 400
