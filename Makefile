@@ -27,13 +27,17 @@ messages: $(VENV)/.dev
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o /tmp/lms-messages.pot . >/dev/null
 	$(BIN)/pybabel update -i /tmp/lms-messages.pot -d lms/translations --no-fuzzy-matching -w 120
 
-## make run: install, migrate, load reference + demo data on first run, start web + worker + beat.
+## make run: install, migrate, load reference + demo data on first run (criteria sets and plans too), start web +
+## worker + beat; the worker evaluates the demo communes' titles and indicators within a minute of starting.
 run: $(VENV)/.runtime translations
 	mkdir -p instance
 	$(FLASK) db upgrade
 	$(FLASK) setup-demo
 	$(FLASK) load-holidays
 	$(FLASK) seed-it-demo
+	$(FLASK) titles load-criteria
+	$(FLASK) targets load-plans
+	$(FLASK) titles seed-demo
 	$(BIN)/honcho start -f Procfile
 
 ## make test: the whole suite on SQLite; also on PostgreSQL + the broker when LMS_TEST_DATABASE_URL and

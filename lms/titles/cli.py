@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from datetime import date
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from lms.celery import _PENDING_KEY as PENDING_TASKS
@@ -41,6 +42,20 @@ def load_criteria_command(files: tuple[Path, ...]) -> None:
     db.session.commit()
     for row in loaded:
         click.echo(f"{row.code} v{row.version} ({row.status}{', active' if row.active else ''})")
+
+
+@titles.command("seed-demo")
+@click.option("--year", type=int, default=lambda: date.today().year, show_default="this year")
+def seed_demo_command(year: int) -> None:
+    """Demo learning and assessments in the demo communes (after setup-demo and load-criteria), so eligibility,
+    recognitions and dashboards are not empty. Idempotent; refused in production."""
+    from lms.titles.demo import seed_titles_demo
+
+    if current_app.config.get("ENV_NAME") == "production":
+        raise click.ClickException("demo data is refused in production")
+    added = seed_titles_demo(year)
+    db.session.commit()
+    click.echo(", ".join(f"{count} {what.replace('_', ' ')}" for what, count in added.items()) + f" added for {year}")
 
 
 @titles.command("evaluate")
