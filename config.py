@@ -94,6 +94,8 @@ class Config:
     # "advanced") or module codes that are all needed ("IU01,IU02,IU06"); empty: the data file's definition.
     IT_TRAINED_DEFINITION = _env("LMS_IT_TRAINED_DEFINITION", "") or ""
     IMPORT_MAX_ROWS = int(_env("LMS_IMPORT_MAX_ROWS", "50000") or 0)
+    # Who decides which title at which level (default: lms/titles/data/approvals.toml; ADR 11).
+    TITLES_APPROVALS_FILE = _env("LMS_TITLES_APPROVALS_FILE", "") or None
     PAGE_SIZE = 50
     API_MAX_PAGE_SIZE = 500
     # Heartbeats older than this mean the worker (or beat) is not running.
