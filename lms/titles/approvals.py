@@ -2,7 +2,7 @@
 
 ``lms/titles/data/approvals.toml`` says, for each title (and, for a Learning Unit, the level that manages the
 organisation), which level of the hierarchy decides — commune or province — and the authority's name as written on
-the decision. An administrator replaces the file through ``LMS_TITLES_APPROVALS_FILE`` (app config ``TITLES_APPROVALS_FILE``).
+the decision. An administrator replaces the file through ``LMS_TITLES_APPROVALS_FILE``.
 
 A user may decide a recognition only if they hold ``titles.approve`` on a unit **of that level** whose subtree
 contains the subject's commune (or a pre-2025 commune that a unit of theirs replaced): a province leader does not
