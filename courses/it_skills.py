@@ -292,7 +292,8 @@ def verify_certificate(certificate: ItCertificate, *, user_id: int | None) -> in
     db.session.execute(insert(LearningRecord), rows)
     certificate.status, certificate.note = ItCertificateStatus.VERIFIED.value, ""
     certificate.decided_by_id, certificate.decided_at = user_id, now
-    learning_records_changed.send(None, pairs={(commune.id, certificate.issued_on.year)})
+    learning_records_changed.send(None, pairs={(commune.id, certificate.issued_on.year)},
+                                  persons={(certificate.person_id, certificate.issued_on.year)})
     audit("it_certificate.verify", certificate, person_id=certificate.person_id)
     db.session.flush()
     return len(rows)
@@ -308,7 +309,8 @@ def reject_certificate(certificate: ItCertificate, *, reason: str, user_id: int 
     if gone:
         db.session.execute(delete(LearningRecord).where(
             LearningRecord.source_key.startswith(_grant_key(certificate.id))))
-        learning_records_changed.send(None, pairs={(c, y) for c, y in gone})
+        learning_records_changed.send(None, pairs={(c, y) for c, y in gone},
+                                      persons={(certificate.person_id, y) for _, y in gone})
     certificate.status, certificate.note = ItCertificateStatus.REJECTED.value, reason[:300]
     certificate.decided_by_id, certificate.decided_at = user_id, utcnow()
     audit("it_certificate.reject", certificate, person_id=certificate.person_id, removed=len(gone))

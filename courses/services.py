@@ -600,9 +600,10 @@ def recompute_class(class_id: int, *, as_of: datetime | None = None) -> Completi
         for person_id, _ in db.session.execute(stmt):
             completed[person_id] = last_session.date()
     wanted = _wanted_records(course_class, course, completed)
-    have = {key: (record_id, commune_id, year) for key, record_id, commune_id, year in db.session.execute(
-        select(LearningRecord.source_key, LearningRecord.id, LearningRecord.commune_id, LearningRecord.year)
-        .where(LearningRecord.class_id == class_id)).tuples()}
+    have = {key: (record_id, commune_id, year, person_id) for key, record_id, commune_id, year, person_id in
+            db.session.execute(select(LearningRecord.source_key, LearningRecord.id, LearningRecord.commune_id,
+                                      LearningRecord.year, LearningRecord.person_id)
+                               .where(LearningRecord.class_id == class_id)).tuples()}
     new = [row for key, row in wanted.items() if key not in have]
     stale = [value for key, value in have.items() if key not in wanted]
     if new:
@@ -610,9 +611,11 @@ def recompute_class(class_id: int, *, as_of: datetime | None = None) -> Completi
     if stale:
         db.session.execute(delete(LearningRecord).where(LearningRecord.id.in_([record_id for record_id, *_ in stale])))
     if new or stale:
-        # Whoever evaluates titles learns which communes and years to look at again, in this transaction.
+        # Whoever evaluates titles learns where the learning happened and whose it was, in this transaction.
         learning_records_changed.send(None, pairs={(row["commune_id"], row["year"]) for row in new}
-                                      | {(commune_id, year) for _, commune_id, year in stale})
+                                      | {(commune_id, year) for _, commune_id, year, _ in stale},
+                                      persons={(row["person_id"], row["year"]) for row in new}
+                                      | {(person_id, year) for _, _, year, person_id in stale})
     issued = _sync_certificates(class_id, completed)
     return CompletionResult(len(completed), len(new), len(stale), issued)
 

@@ -6,5 +6,6 @@ from blinker import Namespace
 
 _signals = Namespace()
 
-#: Learning records were written or removed. Keyword argument ``pairs``: a set of ``(commune_id, year)``.
+#: Learning records were written or removed. Keyword arguments: ``pairs``, a set of ``(commune_id, year)`` where the
+#: learning happened; ``persons`` (optional), a set of ``(person_id, year)`` whose learning it was.
 learning_records_changed = _signals.signal("learning-records-changed")

@@ -9,16 +9,19 @@ clear it.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 
 from lms.celery import enqueue_after_commit
 from lms.core.signals import learning_records_changed
 from lms.extensions import db, utcnow
+from lms.registry.models import AdminUnit, Organisation, OrganisationMember, Person, UnitLevel
 from lms.titles.models import EvaluationState
 
 
@@ -40,9 +43,33 @@ def mark_dirty(pairs: Iterable[tuple[int, int]]) -> None:
         enqueue_after_commit(evaluate_commune, commune_id=commune_id, year=year)
 
 
+def home_pairs(persons: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+    """The ``(commune_id, year)`` pairs whose evaluation reads these persons' learning: the commune they live in
+    (the engine evaluates people where they live, whatever the place they learned) and the communes of the
+    organisations they belong to (a unit's share of Learning Citizens). Two statements, whatever the number."""
+    persons = set(persons)
+    if not persons:
+        return set()
+    ids = sorted({person_id for person_id, _ in persons})
+    unit = aliased(AdminUnit)
+    home = case((unit.level == UnitLevel.COMMUNE, unit.id), else_=unit.parent_id)
+    communes: dict[int, set[int]] = defaultdict(set)
+    for person_id, commune_id in db.session.execute(
+            select(Person.id, home).join(unit, unit.id == Person.unit_id).where(Person.id.in_(ids))).tuples():
+        if commune_id is not None:
+            communes[person_id].add(commune_id)
+    for person_id, commune_id in db.session.execute(
+            select(OrganisationMember.person_id, Organisation.commune_id)
+            .join(Organisation, Organisation.id == OrganisationMember.organisation_id)
+            .where(OrganisationMember.person_id.in_(ids))).tuples():
+        communes[person_id].add(commune_id)
+    return {(commune_id, year) for person_id, year in persons for commune_id in communes[person_id]}
+
+
 @learning_records_changed.connect
-def _on_learning_records_changed(sender: Any, *, pairs: Iterable[tuple[int, int]], **_: Any) -> None:
-    mark_dirty(pairs)
+def _on_learning_records_changed(sender: Any, *, pairs: Iterable[tuple[int, int]],
+                                 persons: Iterable[tuple[int, int]] = (), **_: Any) -> None:
+    mark_dirty(set(pairs) | home_pairs(persons))
 
 
 def marked_before(moment: datetime, limit: int = 10_000) -> list[tuple[int, int]]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from courses.models import LearningRecord
 from lms.extensions import db, utcnow
@@ -202,3 +202,31 @@ def test_two_workers_on_one_commune_year_take_turns_and_produce_one_result(app: 
             ):
                 db.session.execute(statement)
             db.session.commit()
+
+
+def test_learning_at_another_communes_centre_marks_the_learners_home_and_organisation_communes(app_ctx):
+    """The engine evaluates people where they live: a class in commune A completed by a learner from commune B
+    (a member of an organisation in commune C) must mark A, B and C for evaluation."""
+    from courses import services as courses
+    from courses.services import Mark
+    from lms.registry.models import Organisation, OrganisationMember
+    from tests.courses.conftest import make_centre, make_class
+
+    centre = make_centre("23293")
+    home, work = unit_by_code("23302"), unit_by_code("23317")
+    visitor = make_household(make_village(home, "HOME-B", "Thôn B"), "HB-1", "Lê Văn Khách").members[0]
+    organisation = Organisation(commune_id=work.id, code="ORG-C", name="Trường C")
+    db.session.add(organisation)
+    db.session.flush()
+    db.session.add(OrganisationMember(organisation_id=organisation.id, person_id=visitor.id))
+    course_class = make_class(centre)
+    (session,) = courses.schedule(course_class, [(datetime(2026, 3, 3, 8), datetime(2026, 3, 3, 10))])
+    courses.enrol(course_class, [visitor.id])
+    courses.record_attendance(session, [Mark(visitor.id, "present", datetime(2026, 3, 3, 8))], user_id=None)
+    db.session.execute(update(EvaluationState).values(marked_at=None))
+
+    courses.recompute_class(course_class.id, as_of=datetime(2026, 4, 1))
+
+    marked = set(db.session.execute(select(EvaluationState.commune_id, EvaluationState.year)
+                                    .where(EvaluationState.marked_at.is_not(None))).tuples())
+    assert marked == {(centre.commune.id, 2026), (home.id, 2026), (work.id, 2026)}
