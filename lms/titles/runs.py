@@ -24,14 +24,22 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, case, func, select, update
+from sqlalchemy import Select, and_, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lms.celery import enqueue_after_commit
 from lms.extensions import db, utcnow
-from lms.registry.models import AdminUnit, UnitLevel, subtree
+from lms.registry.models import AdminUnit, Organisation, OrganisationMember, UnitLevel, subtree
 from lms.titles import engine
-from lms.titles.models import EvaluationRun, EvaluationRunCommune, EvaluationState, RunStatus
+from lms.titles.models import (
+    Eligibility,
+    EvaluationRun,
+    EvaluationRunCommune,
+    EvaluationState,
+    RunStatus,
+    SubjectType,
+    Title,
+)
 
 log = logging.getLogger(__name__)
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -88,11 +96,31 @@ def evaluate_locked(commune_id: int, year: int, *, force: bool) -> Outcome:
     if marked_at is None and not force:
         return Outcome(evaluated=False)
     summary = engine.evaluate_commune(commune_id, year)
+    if summary.get(Title.CITIZEN.value, {}).get("changed"):
+        _mark_organisations_elsewhere(commune_id, year, started)
     where = (EvaluationState.commune_id == commune_id, EvaluationState.year == year)
     db.session.execute(update(EvaluationState).where(*where, EvaluationState.marked_at <= started)
                        .values(marked_at=None))
     db.session.execute(update(EvaluationState).where(*where).values(evaluated_at=utcnow(), summary=summary))
     return Outcome(evaluated=True, summary=summary, pending=marked_at is not None)
+
+
+def _mark_organisations_elsewhere(commune_id: int, year: int, since: datetime) -> None:
+    """A unit's title counts its members' citizen results, and members may live in another commune: when this
+    evaluation changed citizens who belong to organisations of other communes, those communes are marked too — by a
+    task after the commit, so this transaction never waits on another commune's lock."""
+    from lms.titles.tasks import mark_communes
+
+    communes = sorted(set(db.session.scalars(
+        select(Organisation.commune_id).distinct()
+        .join(OrganisationMember, OrganisationMember.organisation_id == Organisation.id)
+        .join(Eligibility, and_(Eligibility.subject_type == SubjectType.PERSON.value,
+                                Eligibility.subject_id == OrganisationMember.person_id))
+        .where(Eligibility.commune_id == commune_id, Eligibility.year == year,
+               Eligibility.title == Title.CITIZEN.value, Eligibility.computed_at >= since,
+               Organisation.commune_id != commune_id))))
+    if communes:
+        enqueue_after_commit(mark_communes, pairs=[[other, year] for other in communes])
 
 
 # --- runs --------------------------------------------------------------------------------------------------------

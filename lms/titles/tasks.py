@@ -36,6 +36,14 @@ def evaluate_commune(self, *, commune_id: int, year: int) -> None:
     db.session.commit()
 
 
+@shared_task(name="titles.mark_communes", bind=True, acks_late=True, max_retries=MAX_RETRIES,
+             autoretry_for=(OperationalError,), retry_backoff=True, ignore_result=True)
+def mark_communes(self, *, pairs: list[list[int]]) -> None:
+    """Mark commune-years for evaluation (their evaluation reads results another commune's evaluation changed)."""
+    dirty.mark_dirty((commune_id, year) for commune_id, year in pairs)
+    db.session.commit()
+
+
 @shared_task(name="titles.launch_run", bind=True, acks_late=True, max_retries=MAX_RETRIES,
              autoretry_for=(OperationalError,), retry_backoff=True, ignore_result=True)
 def launch_run(self, *, run_id: int) -> None:

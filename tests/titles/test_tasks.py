@@ -230,3 +230,25 @@ def test_learning_at_another_communes_centre_marks_the_learners_home_and_organis
     marked = set(db.session.execute(select(EvaluationState.commune_id, EvaluationState.year)
                                     .where(EvaluationState.marked_at.is_not(None))).tuples())
     assert marked == {(centre.commune.id, 2026), (home.id, 2026), (work.id, 2026)}
+
+
+def test_a_members_changed_result_marks_the_organisation_in_another_commune(app_ctx):
+    from lms.registry.models import Organisation, OrganisationMember
+
+    load_shipped_criteria()
+    home, work = unit_by_code("23302"), unit_by_code("23293")
+    member = make_household(make_village(home, "HOME-M", "Thôn M"), "HM-1", "Đinh Thị Hội Viên").members[0]
+    organisation = Organisation(commune_id=work.id, code="ORG-W", name="Trường tiểu học W")
+    db.session.add(organisation)
+    db.session.flush()
+    db.session.add(OrganisationMember(organisation_id=organisation.id, person_id=member.id))
+    db.session.add(LearningRecord(person_id=member.id, year=YEAR, kind="self_study", hours=Decimal(6),
+                                  completed_on=date(YEAR, 5, 1), commune_id=home.id, source_key="t:member:1"))
+    dirty.mark_dirty([(home.id, YEAR)])
+    db.session.commit()  # home is evaluated after the commit; its changed citizen marks the work commune
+
+    assert _state(home.id).evaluated_at is not None
+    assert _state(work.id) is not None
+    assert _state(work.id).evaluated_at is not None
+    assert db.session.scalar(select(func.count()).select_from(Eligibility).where(
+        Eligibility.subject_type == "organisation", Eligibility.subject_id == organisation.id)) == 1
