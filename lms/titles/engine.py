@@ -20,7 +20,9 @@ The number of statements depends on the number of titles and criteria sets, neve
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -721,7 +723,7 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], me
         for values in (*inserts, *updates):
             values["breakdown_id"] = ids[values["breakdown_id"]]
     if inserts:
-        db.session.execute(insert(E), inserts)
+        _insert_rows(inserts)
     if updates:
         db.session.execute(update(E).where(E.c.id == bindparam("_id")).values(
             {name: bindparam(name) for name in updates[0] if name != "_id"}), updates)
@@ -755,3 +757,25 @@ def _breakdown_ids(breakdowns: dict[str, str]) -> dict[str, int]:
         found.update(added.tuples().all())
     return found
 
+
+
+def _insert_rows(rows: list[dict[str, Any]]) -> None:
+    """Insert new eligibility rows: by ``COPY`` on PostgreSQL (about half the server time of multi-row INSERTs,
+    no statement to parse per page), by one bulk ``INSERT`` elsewhere. Every row has the same keys."""
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        db.session.execute(insert(E), rows)
+        return
+    names = list(rows[0])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerows([r"\N" if value is None else value for value in (row[name] for name in names)] for row in rows)
+    buffer.seek(0)
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    cursor: Any = raw.cursor()  # the session's connection: the same transaction
+    try:
+        cursor.copy_expert(f"COPY {E.name} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
+                           buffer)
+    finally:
+        cursor.close()

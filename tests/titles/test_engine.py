@@ -598,9 +598,11 @@ def test_statement_count_does_not_grow_with_the_population(commune: AdminUnit, c
     # The metrics of the year's records (create, fill, drop a temporary table); per title: the active sets, the
     # wide statement, assessments, existing rows, frozen subjects (the unit title has two sets: one more wide
     # statement and assessments read); a first run adds, per title, the look-up of its breakdowns by digest, the
-    # insert of the new ones and the insert of the rows. A re-run with nothing changed needs no breakdown at all.
+    # insert of the new ones and the insert of the rows — on PostgreSQL a COPY, which the DBAPI cursor sends outside
+    # SQLAlchemy's statement events, so not counted here. A re-run with nothing changed needs no breakdown at all.
     reads = 3 + 6 * 5 + 2
-    assert counts[3] == (reads + 6 * 3, reads)
+    writes = 3 if db.engine.dialect.name != "postgresql" else 2
+    assert counts[3] == (reads + 6 * writes, reads)
 
 
 def test_second_run_changes_nothing(commune: AdminUnit) -> None:
