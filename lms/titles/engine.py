@@ -11,9 +11,11 @@ of per-person metrics (every metric any active set uses: conditional aggregates)
 2. Python turns each row into points or met / not met, the score or level, and the breakdown (codes and numbers,
    see :mod:`lms.titles.explain`) — in memory, without a database call per subject, and once per distinct
    combination of inputs (most persons share a few: no records, one class…).
-3. One statement reads the existing rows and one the recognised (frozen) subjects; then one bulk insert, one bulk
-   update and one delete write the difference. A row is rewritten only when the digest of its inputs changed, so
-   a second run writes nothing and leaves ``computed_at`` alone.
+3. One statement reads the existing rows and one the recognised (frozen) subjects; then one bulk insert (``COPY``
+   on PostgreSQL), one bulk update and one delete write the difference. A row is rewritten only when the digest of
+   its inputs changed, so a second run writes nothing and leaves ``computed_at`` alone. Rows name their breakdown
+   (``eligibility_breakdown``, stored once per distinct content): the ones a title's changed rows need are looked
+   up by digest in one statement and the missing ones added in one.
 
 The number of statements depends on the number of titles and criteria sets, never on the population.
 """
