@@ -354,8 +354,10 @@ def where_the_time_goes(app: Flask, year: int) -> tuple[int, float, list[tuple[f
             event.remove(bind, "after_cursor_execute", after)
         timings.sort(key=lambda t: t[0], reverse=True)
         plan = ""
-        if timings:
-            _, statement, parameters = timings[0]
+        # The slowest statement that can be explained afterwards (the metrics table is temporary: dropped by then).
+        explainable = [t for t in timings if "tmp_title_metrics" not in t[1] and not t[1].lstrip().startswith("COPY")]
+        if explainable:
+            _, statement, parameters = explainable[0]
             conn = db.session.connection()
             raw = conn.connection.dbapi_connection
             assert raw is not None

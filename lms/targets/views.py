@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from lms.auth.decorators import permission_required
 from lms.auth.models import Role
@@ -210,7 +211,7 @@ def _pending(village: AdminUnit, title: str, year: int) -> tuple[Any, dict[int, 
     stmt = scoped(
         select(Eligibility).where(Eligibility.village_id == village.id, Eligibility.title == title,
                                   Eligibility.year == year, Eligibility.eligible.is_(False))
-        .order_by(Eligibility.subject_id),
+        .order_by(Eligibility.subject_id).options(selectinload(Eligibility.breakdown_row)),
         Eligibility.commune_id, current_user, VIEW,
     )
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)

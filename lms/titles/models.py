@@ -13,6 +13,8 @@ later evaluations leave its eligibility row alone.
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Optional
@@ -145,6 +147,28 @@ class Assessment(Model):
         return self.evidence_file_id is not None or bool(self.evidence_ref.strip())
 
 
+def breakdown_digest(content: str) -> str:
+    """The address of a breakdown: a digest of its JSON text (compact separators, as the engine writes it)."""
+    return hashlib.blake2b(content.encode(), digest_size=16).hexdigest()
+
+
+class EligibilityBreakdown(Model):
+    """One distinct breakdown, stored once and shared by every eligibility row that has it (ADR 8).
+
+    Most subjects of a commune share a handful of breakdowns (no records, one class…), so rows name theirs by id
+    instead of carrying ~1.4 kB of JSON each. Rows are immutable: never updated, looked up by ``digest`` (of the
+    JSON text). The digest is indexed but not unique: two workers evaluating two communes at once may each add the
+    same breakdown, which is harmless (identical content) and avoids making one worker wait on the other's
+    transaction.
+    """
+
+    __tablename__ = "eligibility_breakdown"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(32), index=True)
+    content: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
 class Eligibility(Model):
     """The engine's result for one subject, title and year.
 
@@ -176,13 +200,28 @@ class Eligibility(Model):
     score: Mapped[Optional[Decimal]] = mapped_column(Numeric(6, 2))  # points style
     level: Mapped[Optional[int]]  # levels style: the highest level reached (0: none)
     missing: Mapped[str] = mapped_column(String(400), default="")
-    breakdown: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # The breakdown, shared with every row that has the same one (read it as ``breakdown``).
+    breakdown_id: Mapped[Optional[int]] = mapped_column(ForeignKey("eligibility_breakdown.id"))
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
     # A digest of everything the result was computed from (criteria version, measured values, assessments): the
     # engine rewrites a row only when it changes, without reading the breakdown back (ADR 8).
     inputs_digest: Mapped[str] = mapped_column(String(32), default="", server_default="")
 
     criteria_set: Mapped[CriteriaSet] = relationship()
+    breakdown_row: Mapped[Optional[EligibilityBreakdown]] = relationship()
+
+    # A property, so ``Eligibility(breakdown=[...])`` and ``row.breakdown = [...]`` keep working (the declarative
+    # constructor sets any class attribute); set-based readers join ``eligibility_breakdown`` themselves.
+    @property
+    def breakdown(self) -> list[dict[str, Any]]:
+        """Every indicator's result (see the class docstring); ``[]`` when the row has none."""
+        return list(self.breakdown_row.content) if self.breakdown_row is not None else []
+
+    @breakdown.setter
+    def breakdown(self, items: list[dict[str, Any]]) -> None:
+        """Point the row at a new breakdown row (breakdown rows are never updated in place)."""
+        content = json.dumps(items, separators=(",", ":"))
+        self.breakdown_row = EligibilityBreakdown(digest=breakdown_digest(content), content=items)
 
 
 class Registration(Model):

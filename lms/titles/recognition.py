@@ -27,7 +27,7 @@ from typing import Any
 
 from flask import has_request_context
 from openpyxl import load_workbook
-from sqlalchemy import DateTime, Integer, Select, case, cast, false, insert, literal, null, select
+from sqlalchemy import JSON, DateTime, Integer, Select, case, cast, false, func, insert, literal, null, select
 from sqlalchemy.orm import aliased
 
 from lms.auth.permissions import Permission, in_scope, scoped
@@ -52,6 +52,7 @@ from lms.titles.models import (
     TITLE_SUBJECT,
     CriteriaSet,
     Eligibility,
+    EligibilityBreakdown,
     Recognition,
     RecognitionStatus,
     Registration,
@@ -510,7 +511,8 @@ def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> 
     wanted = list(dict.fromkeys(subject_ids))
     rows = {row.subject_id: row for row in db.session.execute(
         select(Eligibility.id, Eligibility.subject_id, Eligibility.eligible, Eligibility.commune_id,
-               Eligibility.breakdown)
+               EligibilityBreakdown.content.label("breakdown"))
+        .outerjoin(EligibilityBreakdown, EligibilityBreakdown.id == Eligibility.breakdown_id)
         .where(Eligibility.subject_type == subject_type, Eligibility.title == title, Eligibility.year == year,
                Eligibility.subject_id.in_(wanted)))}
     existing = dict(db.session.execute(select(Recognition.subject_id, Recognition.status).where(
@@ -541,8 +543,11 @@ def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> 
     source = select(Eligibility.subject_type, Eligibility.subject_id, Eligibility.title, Eligibility.year,
                     Eligibility.level, Eligibility.commune_id, Eligibility.village_id,
                     literal(RecognitionStatus.PROPOSED.value), Eligibility.criteria_set_id, Eligibility.score,
-                    Eligibility.breakdown, literal(now, DateTime), cast(literal(user_id), Integer), literal(""),
-                    literal(""), literal("")).where(Eligibility.id.in_([rows[sid].id for sid in wanted]))
+                    func.coalesce(EligibilityBreakdown.content, literal([], JSON)), literal(now, DateTime),
+                    cast(literal(user_id), Integer), literal(""), literal(""), literal("")
+                    ).select_from(Eligibility).outerjoin(
+        EligibilityBreakdown, EligibilityBreakdown.id == Eligibility.breakdown_id
+    ).where(Eligibility.id.in_([rows[sid].id for sid in wanted]))
     db.session.execute(insert(Recognition).from_select(columns, source))
     ids = list(db.session.scalars(select(Recognition.id).where(
         Recognition.subject_type == subject_type, Recognition.title == title, Recognition.year == year,

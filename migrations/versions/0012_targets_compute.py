@@ -1,7 +1,7 @@
 """targets compute: source values per commune, target state, provisional flags
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-29 09:10:28.300183
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0012'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

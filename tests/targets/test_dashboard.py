@@ -115,7 +115,7 @@ def test_the_village_page_lists_households_not_yet_eligible_with_the_reason(app,
     village = data.villages[0]
     eligible = pending_household(village, data.communes[0], "OK-1", "Người Đã Đạt")
     db.session.execute(db.update(Eligibility).where(Eligibility.subject_id == eligible.id)
-                       .values(eligible=True, missing="", breakdown=[]))
+                       .values(eligible=True, missing=""))
     leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
     db.session.commit()
     login(client, leader)
