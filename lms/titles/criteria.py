@@ -30,7 +30,7 @@ without a deployment and old evaluations keep pointing at the version they used.
     requires_evidence = true              # assessment: overrides the set default
     metric = {measure = "activities", kinds = ["class_completion"], categories = [], modules = []}
     share = {of = "persons", title = "citizen", count = "eligible", age = [15, -1], occupations = ["worker"]}
-    share = {of = "persons", metric = {measure = "activities"}, metric_at_least = 1, age = [19, 60]}
+    share = {of = "persons", metric = {measure = "activities"}, metric_at_least = 1, age = [19, 60], when_none = "met"}
 
 Measures: ``activities`` (learning records), ``courses`` (class completions), ``hours`` (sum of hours),
 ``modules`` (distinct IT module codes). Shares are per cent (0–100) of members: ``of`` persons, households or
@@ -99,6 +99,9 @@ class Share:
     metric_at_least: Decimal | None
     age: tuple[int, int | None] | None  # persons only: age at 31 December, bounds included
     occupations: tuple[str, ...]  # persons only: occupation groups (empty: all)
+    # What a share of nobody means: "not_met" (nothing shows it) or "met" ("every adult learned" holds vacuously in
+    # a household with no adult of the age band).
+    when_none: str = "not_met"
 
 
 @dataclass(frozen=True)
@@ -264,7 +267,8 @@ def _share(c: _Checker, data: Any, place: str, subject: str) -> Share | None:
     if not isinstance(data, dict):
         c.error(place, "must be a table such as {of = \"persons\", title = \"citizen\"}")
         return None
-    c.unknown(data, {"of", "title", "count", "metric", "metric_at_least", "age", "occupations"}, f"{place}.")
+    c.unknown(data, {"of", "title", "count", "metric", "metric_at_least", "age", "occupations", "when_none"},
+              f"{place}.")
     allowed = SHARE_OF.get(subject, ())
     if not allowed:
         c.error(place, f"a {subject} has no members to take a share of")
@@ -300,7 +304,8 @@ def _share(c: _Checker, data: Any, place: str, subject: str) -> Share | None:
     occupations = c.texts(data, "occupations", f"{place}.", tuple(o.value for o in OccupationGroup))
     if occupations and of != "persons":
         c.error(f"{place}.occupations", "only persons have an occupation")
-    return Share(of, title if metric is None else None, count, metric, metric_at_least, age, occupations)
+    when_none = c.choice(data, "when_none", f"{place}.", ("not_met", "met"), default="not_met") or "not_met"
+    return Share(of, title if metric is None else None, count, metric, metric_at_least, age, occupations, when_none)
 
 
 def _indicator(c: _Checker, data: Any, index: int, scoring: str, subject: str, levels: tuple[int, ...],

@@ -471,6 +471,8 @@ class _Scorer:
                       "measure": share.metric.measure if share.metric else None,
                       "numerator": num, "denominator": den, "unknown_age": unk}
             if den == 0:
+                if share.when_none == "met":  # nobody to hold it to: met, and the explanation says why
+                    return (None, {**source, "none_counted_as_met": True}, lambda at: True, None, True, None)
                 return (None, source, None, {"code": "no_members"}, False, (num, den))
             value = (Decimal(num * 100) / den).quantize(Decimal("0.01"))
             return (value, source, lambda at: num * 100 >= at * den, None, True, (num, den))

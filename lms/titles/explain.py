@@ -129,6 +129,8 @@ def describe_source(item: dict[str, Any]) -> str:
             members = _("members")
         text = _("share of %(members)s: %(numerator)s of %(denominator)s", members=members,
                  numerator=source.get("numerator", 0), denominator=source.get("denominator", 0))
+        if source.get("none_counted_as_met"):
+            text = f"{text} " + _("(nobody to count: met)")
         if source.get("unknown_age"):
             text = f"{text} " + ngettext("(%(num)s without a birth date not counted)",
                                          "(%(num)s without a birth date not counted)", int(source["unknown_age"]))
