@@ -304,3 +304,42 @@ def test_the_recompute_command_reports_progress_and_refuses_the_future(app, prov
     assert "2099 has not begun" in future.output
     unknown = runner.invoke(args=["targets", "recompute", "--unit", "NOPE", "--year", "2025"])
     assert "no current unit with code 'NOPE'" in unknown.output
+
+
+def _mark_after(monkeypatch, name):
+    """Wrap ``compute.<name>`` (a lock) so the time just after it returns is recorded."""
+    import time as clock
+
+    original = getattr(compute, name)
+    marks = []
+
+    def locked(*args, **kwargs):
+        original(*args, **kwargs)
+        clock.sleep(0.005)
+        marks.append(utcnow())
+
+    monkeypatch.setattr(compute, name, locked)
+    return marks
+
+
+def test_a_recomputation_is_stamped_after_it_holds_its_locks(province, monkeypatch):
+    """A roll-up that started while we waited for the locks must not cover us: ``computed_at`` is taken after."""
+    commune = make_unit(province, "TC40", "Xã Khoá", "commune")
+    load_text(plan_text("province", "TP99", FAMILY))
+    marks = _mark_after(monkeypatch, "_lock_states")
+    compute.recompute([commune.id], 2025, today=TODAY)
+    state = db.session.get(TargetState, (commune.id, 2025))
+    assert marks and state.computed_at >= marks[0]
+
+
+def test_a_rollup_locks_the_years_states_before_it_takes_its_time(province, monkeypatch, count_queries):
+    commune = make_unit(province, "TC41", "Xã Khoá Hai", "commune")
+    load_text(plan_text("province", "TP99", FAMILY))
+    compute.recompute([commune.id], 2025, today=TODAY)
+    marks = _mark_after(monkeypatch, "_lock_year_states")
+    with count_queries() as seen:
+        assert compute.rollup_if_needed(2025)
+    state = db.session.get(TargetState, (commune.id, 2025))
+    assert marks and state.rolled_up_at >= marks[0]
+    if db.session.get_bind().dialect.name == "postgresql":  # the lock comes first, on every state row of the year
+        assert "FROM target_state" in seen.statements[0] and "FOR UPDATE" in seen.statements[0]
