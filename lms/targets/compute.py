@@ -33,6 +33,7 @@ from sqlalchemy import (
     case,
     delete,
     distinct,
+    extract,
     false,
     func,
     insert,
@@ -686,11 +687,19 @@ def stale_pairs(limit: int = 500, *, today: date | None = None) -> list[tuple[in
                                            es.marked_at > ts.computed_at, plan_loaded > ts.computed_at))
     )
     rec = Recognition
+    # A recognition counts in every year it is valid (a three-year title: Y, Y+1, Y+2), so a change to it makes all
+    # of them stale. The offsets 0..longest validity come from a recursive CTE (the same on SQLite and PostgreSQL).
+    last_year = func.coalesce(extract("year", rec.valid_until), rec.year)
+    offsets = select(literal(0).label("n")).cte("offsets", recursive=True)
+    offsets = offsets.union_all(select((offsets.c.n + 1).label("n")).where(
+        offsets.c.n < select(func.max(last_year - rec.year)).where(rec.year <= today.year).scalar_subquery()))
+    valid_year = (rec.year + offsets.c.n).label("year")
     from_recognitions = (
-        select(rec.commune_id, rec.year, ts.computed_at)
-        .outerjoin(ts, and_(ts.commune_id == rec.commune_id, ts.year == rec.year))
-        .where(rec.year <= today.year, or_(ts.computed_at.is_(None), rec.proposed_at > ts.computed_at,
-                                            rec.revoked_at > ts.computed_at))
+        select(rec.commune_id, valid_year, ts.computed_at)
+        .join(offsets, rec.year + offsets.c.n <= last_year)
+        .outerjoin(ts, and_(ts.commune_id == rec.commune_id, ts.year == rec.year + offsets.c.n))
+        .where(rec.year + offsets.c.n <= today.year,
+               or_(ts.computed_at.is_(None), rec.proposed_at > ts.computed_at, rec.revoked_at > ts.computed_at))
     )
     monthly = select(ts.commune_id, ts.year, ts.computed_at).where(
         ts.year == today.year, or_(ts.computed_at.is_(None), ts.computed_at < month_start,
