@@ -314,3 +314,18 @@ def test_an_assessment_flows_through_the_engine_to_the_explanation(app_ctx, clie
     assert "assessment by an evaluator" in english
     assert "|c3|" not in row.missing  # full points: nothing lacking for c3 …
     assert "|c1|" in row.missing  # … while the learning indicators still say what is
+
+
+def test_a_change_posted_without_a_value_is_refused_not_a_500(world, client):
+    person = world["people"][0]
+    assessment = services.create_assessment(_input(person, value="7"), user=world["user"])
+    db.session.commit()
+    login(client, world["user"])
+    url = f"/titles/assessments/{assessment.id}"
+    token = csrf_token(client, url)
+    response = client.post(url, data={"csrf_token": token, "source": "evaluator", "note": "thiếu giá trị"})
+    assert response.status_code == 200  # the form again, with the error on the value
+    assert 'name="value"' in response.get_data(as_text=True)
+    db.session.refresh(assessment)
+    assert assessment.value == Decimal(7)
+    assert assessment.note != "thiếu giá trị"
