@@ -169,6 +169,9 @@ def _upload(form: AssessmentForm) -> tuple[EvidenceFile | None, bool]:
 
 
 def _show_error(form: AssessmentForm, exc: services.TitlesError) -> None:
+    if isinstance(exc, services.RecognisedYear):  # not a field to correct: the subject-year is frozen
+        flash(str(exc), "danger")
+        return
     name = {"subject_type": "indicator", "subject_id": "indicator", "evidence": "evidence_ref"}.get(
         exc.field or "", exc.field or "value")
     target = getattr(form, name, form.value)
