@@ -254,6 +254,10 @@ def record_certificate(*, person: Person, number: str, issuer: str, issued_on: d
         raise ItSkillsError("give the certificate's number", "number")
     if not issuer:
         raise ItSkillsError("give the accredited centre that issued it", "issuer")
+    for name, given in (("number", number), ("issuer", issuer)):
+        longest = getattr(ItCertificate.__table__.c[name].type, "length", None)  # String(60), String(300)
+        if longest is not None and len(given) > longest:
+            raise ItSkillsError(f"the {name} has {len(given)} characters: at most {longest}", name)
     if issued_on > date.today():
         raise ItSkillsError("the issue date is in the future", "issued_on")
     if db.session.scalar(select(ItCertificate.id).where(ItCertificate.person_id == person.id,

@@ -419,3 +419,41 @@ def test_a_commune_leader_sees_only_their_commune(app, client, two_communes):
         assert client.get(url).status_code == 404, url
     listed = {c["id"] for c in client.get("/api/v1/it/certificates").get_json()["items"]}
     assert listed == {a["it_certificate_id"]}
+
+
+def test_a_commune_leader_never_reaches_commune_b_objects(app, client, two_communes):
+    """The centre manager above is refused some routes by permission alone (revoking and rejecting recognitions, the
+    targets pages, plans), which proves nothing about scope there. A commune leader holds those permissions: every
+    route naming a commune-B object still answers 403 or 404, and the routes the role permits answer their own
+    objects with something other than 403."""
+    make_plan(two_communes["a"]["commune"].parent, code="perm-plan")  # the province's plan, public to its leaders
+    leader = make_user(Role.COMMUNE_LEADER, two_communes["a"]["commune"], "a-leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    token = csrf_token(client, "/registry/search")
+    checked = 0
+    for rule, method in _rules(app):
+        if rule.endpoint in PUBLIC or not rule.arguments - {"filename"}:
+            continue
+        url = _url(app, rule, two_communes["b"])
+        data = {"csrf_token": token} if method in ("POST", "PATCH", "PUT", "DELETE") else None
+        headers = {"X-CSRFToken": token} if rule.rule.startswith("/api/") else {}
+        kwargs = {"json": {}} if rule.rule.startswith("/api/") and method != "GET" else {"data": data}
+        response = client.open(url, method=method, headers=headers, **kwargs)
+        assert response.status_code in (403, 404), (method, url, response.status_code)
+        checked += 1
+    assert checked >= 15
+
+    own = two_communes["a"]
+    recognition, unit = own["recognition_id"], own["unit_id"]
+    gets = [f"/targets/units/{unit}", f"/targets/units/{unit}/report.xlsx", f"/targets/units/{unit}/report.pdf",
+            f"/targets/units/{own['commune'].id}", "/api/v1/targets/plans/perm-plan",
+            f"/titles/recognitions/{recognition}/certificate.pdf", f"/api/v1/titles/recognitions/{recognition}"]
+    for url in gets:
+        assert client.get(url).status_code == 200, url
+    assert client.get("/api/v1/targets/plans/no-such-plan").status_code == 404
+    api = {"X-CSRFToken": token}
+    posts = [client.post(f"/api/v1/titles/recognitions/{recognition}/reject", headers=api, json={}),
+             client.post(f"/titles/recognitions/{recognition}/revoke", data={"csrf_token": token}),
+             client.post(f"/api/v1/titles/recognitions/{recognition}/revoke", headers=api, json={})]
+    assert [r.status_code for r in posts if r.status_code in (401, 403, 404)] == []

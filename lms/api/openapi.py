@@ -407,21 +407,21 @@ def _titles_eligibility_paths() -> dict[str, Any]:
             "post": {"tags": ["assessments"], "summary": "Enter an assessed indicator value",
                      "parameters": [IDEMPOTENCY_KEY],
                      "requestBody": {"required": True, "content": {"application/json": {"schema": assessment_write}}},
-                     "responses": {"201": _json(_ref("Assessment"), "Created"), **ERRORS}},
+                     "responses": {"201": _json(_ref("Assessment"), "Created"), **ERRORS, "409": FROZEN_YEAR}},
         },
         "/titles/assessments/{assessment_id}": {
             "get": _item("assessments", "Assessment", "assessment_id")["get"],
             "patch": {"tags": ["assessments"], "summary": "Change an assessment", "parameters": one,
                       "requestBody": {"required": True,
                                       "content": {"application/json": {"schema": assessment_change}}},
-                      "responses": {"200": _json(_ref("Assessment")), **ERRORS}},
+                      "responses": {"200": _json(_ref("Assessment")), **ERRORS, "409": FROZEN_YEAR}},
             "delete": {"tags": ["assessments"], "summary": "Delete an assessment", "parameters": one,
-                       "responses": {"204": {"description": "Deleted"}, **ERRORS}},
+                       "responses": {"204": {"description": "Deleted"}, **ERRORS, "409": FROZEN_YEAR}},
         },
         "/titles/assessments/{assessment_id}/verify": {"post": {
             "tags": ["assessments"], "summary": "Verify a self-assessment (refused without evidence where the "
             "indicator needs it)", "parameters": [*one, IDEMPOTENCY_KEY],
-            "responses": {"200": _json(_ref("Assessment")), **ERRORS}}},
+            "responses": {"200": _json(_ref("Assessment")), **ERRORS, "409": FROZEN_YEAR}}},
         "/titles/assessments/{assessment_id}/evidence": {
             "get": {"tags": ["assessments"], "summary": "The evidence file", "parameters": one,
                     "responses": {"200": EVIDENCE_FILE, **ERRORS}},
@@ -474,6 +474,8 @@ def _titles_eligibility_schemas() -> dict[str, Any]:
 
 TITLE_ENUM = {"enum": ["citizen", "family", "clan", "village_community", "unit", "commune_community"]}
 RECOGNITION_STATUS_ENUM = {"enum": ["proposed", "recognised", "rejected", "revoked"]}
+FROZEN_YEAR = {"description": "The subject's title is recognised for that year: its assessments are frozen",
+               "content": {"application/problem+json": {"schema": _ref("Problem")}}}
 TRANSITION_CONFLICT = {"description": "The status no longer allows the change (decided by someone else meanwhile); "
                                       "`errors` names each recognition", "content": {
                            "application/problem+json": {"schema": _ref("Problem")}}}

@@ -33,6 +33,7 @@ from sqlalchemy import (
     case,
     delete,
     distinct,
+    extract,
     false,
     func,
     insert,
@@ -591,6 +592,12 @@ def _lock_states(commune_ids: Iterable[int], year: int) -> None:
         .with_for_update())
 
 
+def _lock_year_states(year: int) -> None:
+    """Lock every state row of ``year`` in commune order (a no-op on SQLite, whose writers are serialised)."""
+    db.session.execute(select(TargetState.commune_id).where(TargetState.year == year)
+                       .order_by(TargetState.commune_id).with_for_update())
+
+
 @dataclass
 class RecomputeResult:
     communes: int  # communes whose published values were replaced
@@ -610,9 +617,11 @@ def recompute(commune_ids: Iterable[int], year: int, *, today: date | None = Non
     """
     requested = sorted(set(commune_ids))
     periods = periods_of(year, today or local_today())
-    now = utcnow()
     hood = neighbourhood(requested)
     _lock_states(hood.counted, year)
+    # Stamped after the locks: a roll-up that started before we held them has either finished (and we are counted
+    # as pending by the next one) or waits for our commit in :func:`rollup_if_needed` and reads our values.
+    now = utcnow()
     plans = list(db.session.scalars(select(Plan).where(Plan.active.is_(True)).order_by(Plan.code)
                                     .options(selectinload(Plan.indicators))
                                     .execution_options(populate_existing=True)))
@@ -634,7 +643,16 @@ def recompute(commune_ids: Iterable[int], year: int, *, today: date | None = Non
 
 def rollup_if_needed(year: int) -> bool:
     """Roll ``year`` up if some commune was computed after its last roll-up; mark them rolled up. Idempotent: a
-    second call finds nothing to do."""
+    second call finds nothing to do.
+
+    The year's state rows are locked first (in commune order, as :func:`_lock_states` does), and ``started`` is taken
+    after: a recomputation in flight holds some of them, so the roll-up waits for its commit and reads its values;
+    one that starts later stamps ``computed_at`` after ``started`` and stays pending. Without the lock a roll-up
+    could read a commune's old values and then, once the recomputation commits, mark it rolled up. FOR UPDATE rather
+    than FOR SHARE: two roll-ups of a year would otherwise both hold the rows shared and deadlock when each updates
+    ``rolled_up_at``.
+    """
+    _lock_year_states(year)
     started = utcnow()
     pending = db.session.scalar(select(func.count()).select_from(TargetState).where(
         TargetState.year == year, TargetState.computed_at.is_not(None),
@@ -669,11 +687,19 @@ def stale_pairs(limit: int = 500, *, today: date | None = None) -> list[tuple[in
                                            es.marked_at > ts.computed_at, plan_loaded > ts.computed_at))
     )
     rec = Recognition
+    # A recognition counts in every year it is valid (a three-year title: Y, Y+1, Y+2), so a change to it makes all
+    # of them stale. The offsets 0..longest validity come from a recursive CTE (the same on SQLite and PostgreSQL).
+    last_year = func.coalesce(extract("year", rec.valid_until), rec.year)
+    offsets = select(literal(0).label("n")).cte("offsets", recursive=True)
+    offsets = offsets.union_all(select((offsets.c.n + 1).label("n")).where(
+        offsets.c.n < select(func.max(last_year - rec.year)).where(rec.year <= today.year).scalar_subquery()))
+    valid_year = (rec.year + offsets.c.n).label("year")
     from_recognitions = (
-        select(rec.commune_id, rec.year, ts.computed_at)
-        .outerjoin(ts, and_(ts.commune_id == rec.commune_id, ts.year == rec.year))
-        .where(rec.year <= today.year, or_(ts.computed_at.is_(None), rec.proposed_at > ts.computed_at,
-                                            rec.revoked_at > ts.computed_at))
+        select(rec.commune_id, valid_year, ts.computed_at)
+        .join(offsets, rec.year + offsets.c.n <= last_year)
+        .outerjoin(ts, and_(ts.commune_id == rec.commune_id, ts.year == rec.year + offsets.c.n))
+        .where(rec.year + offsets.c.n <= today.year,
+               or_(ts.computed_at.is_(None), rec.proposed_at > ts.computed_at, rec.revoked_at > ts.computed_at))
     )
     monthly = select(ts.commune_id, ts.year, ts.computed_at).where(
         ts.year == today.year, or_(ts.computed_at.is_(None), ts.computed_at < month_start,

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from courses.idempotency import idempotent
 from lms.api import bp
-from lms.api.errors import ApiValidationError
+from lms.api.errors import ApiValidationError, problem
 from lms.api.pagination import paginate
 from lms.auth.permissions import Permission, has_permission_anywhere, scoped
 from lms.core.evidence import EvidenceError, evidence_response, store_evidence
@@ -36,8 +36,12 @@ def _require(permission: Permission) -> None:
 
 
 def _refused(exc: services.TitlesError) -> ApiValidationError:
+    """A 422 naming the field; a 409 when the subject-year is recognised (frozen), whatever the request says."""
     db.session.rollback()
-    return ApiValidationError([{"field": exc.field or "", "message": str(exc)}], str(exc))
+    errors = [{"field": exc.field or "", "message": str(exc)}]
+    if isinstance(exc, services.RecognisedYear):
+        abort(problem(409, "Conflict", str(exc), errors))
+    return ApiValidationError(errors, str(exc))
 
 
 def _number(value: Decimal | None) -> float | None:
@@ -260,7 +264,10 @@ def update_assessment(assessment_id: int):
 @login_required
 def delete_assessment(assessment_id: int):
     assessment = _assessment(assessment_id, ASSESS)
-    services.delete_assessment(assessment, user=current_user)
+    try:
+        services.delete_assessment(assessment, user=current_user)
+    except services.TitlesError as exc:
+        raise _refused(exc) from None
     db.session.commit()
     return Response(status=204)
 

@@ -265,6 +265,19 @@ def _text(value: Any) -> str:
     return " ".join(str(value).split()) if value is not None else ""
 
 
+def _take(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
+    """The rows, but no more than the header, ``MAX_ITEMS`` rows with something in them and one more (enough to see
+    that the file is too long): a huge sheet is never held whole. Blank rows do not count, as they are dropped."""
+    taken: list[list[Any]] = []
+    filled = 0
+    for row in rows:
+        taken.append(list(row))
+        filled += any(_text(c) for c in row)
+        if filled >= MAX_ITEMS + 2:
+            break
+    return taken
+
+
 def _read(content: bytes, filename: str) -> list[list[Any]]:
     if len(content) > MAX_IMPORT_BYTES:
         raise ImportRejected([{"row": None, "column": None, "message": "the file is larger than 5 MB"}])
@@ -275,12 +288,18 @@ def _read(content: bytes, filename: str) -> list[list[Any]]:
             raise ImportRejected([{"row": None, "column": None,
                                    "message": "the CSV file is not UTF-8 text; save it as “CSV UTF-8”"}]) from None
         first = text.split("\n", 1)[0]
-        return [list(r) for r in csv.reader(io.StringIO(text), delimiter=max((",", ";", "\t"), key=first.count))]
+        reader = csv.reader(io.StringIO(text), delimiter=max((",", ";", "\t"), key=first.count))
+        try:
+            return _take(reader)
+        except csv.Error as exc:  # a cell over 128 KiB, usually a quote that is never closed
+            raise ImportRejected([{"row": reader.line_num, "column": None, "message": (
+                f"the CSV file cannot be read from this line ({exc}): close every quote (\") you open and keep "
+                "each cell under 128 KiB")}]) from None
     if not filename.lower().endswith(".xlsx"):
         raise ImportRejected([{"row": None, "column": None, "message": "only .xlsx and .csv files can be imported"}])
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        rows = [list(r) for r in workbook.worksheets[0].iter_rows(values_only=True)]
+        rows = _take(workbook.worksheets[0].iter_rows(values_only=True))
         workbook.close()
     except Exception:  # noqa: BLE001 - openpyxl reports a damaged or foreign archive with many kinds of error
         raise ImportRejected([{"row": None, "column": None,

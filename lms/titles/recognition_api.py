@@ -325,14 +325,15 @@ def title_recognitions_decide():
 
 def _single(recognition_id: int, action: Any) -> Any:
     _require(Permission.TITLES_APPROVE)
+    # Scope before the body: a recognition outside the caller's units is a 404 whatever the request says.
+    if db.session.scalar(recognition.recognitions_select(current_user).where(Recognition.id == recognition_id)) \
+            is None:
+        abort(404)
     payload = _body({"reason"})
     errors: list[dict[str, str]] = []
     reason = _text(payload, "reason", errors, required=True, max_length=2000)
     if errors:
         raise ApiValidationError(errors)
-    if db.session.scalar(recognition.recognitions_select(current_user).where(Recognition.id == recognition_id)) \
-            is None:
-        abort(404)
     try:
         (row,) = action([recognition_id], reason=reason, user=current_user)
     except recognition.RecognitionError as exc:

@@ -42,6 +42,8 @@ from lms.titles.models import (
     AssessmentSource,
     CriteriaSet,
     Eligibility,
+    Recognition,
+    RecognitionStatus,
     SubjectType,
     Title,
 )
@@ -66,6 +68,25 @@ class TitlesError(ValueError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class RecognisedYear(TitlesError):
+    """The subject's title is recognised for that year: its assessments are frozen with the decision (a 409)."""
+
+
+def _recognised(subject_type: str, subject_id: int, year: int) -> bool:
+    return db.session.scalar(select(Recognition.id).where(
+        Recognition.subject_type == subject_type, Recognition.subject_id == subject_id, Recognition.year == year,
+        Recognition.status == RecognitionStatus.RECOGNISED.value).limit(1)) is not None
+
+
+def _refuse_if_recognised(subject_type: str, subject_id: int, year: int) -> None:
+    """The engine no longer evaluates a recognised subject-year, so a changed assessment would no longer match the
+    frozen result and its explanation: refuse it. (Revoke the recognition first if the decision was wrong.)"""
+    if _recognised(subject_type, subject_id, year):
+        raise RecognisedYear(_("The title is already recognised for this subject in %(year)s: its assessments can "
+                               "no longer be changed. Revoke the recognition first if it was wrong.", year=year),
+                             "year")
 
 
 # --- criteria sets, as the pages need them ---------------------------------------------------------------------
@@ -436,6 +457,7 @@ def _check_subject(data: AssessmentInput, user: Any) -> tuple[int, IndicatorInfo
 def create_assessment(data: AssessmentInput, *, user: Any, evidence: EvidenceFile | None = None) -> Assessment:
     """Record an assessed value. An evaluator's value counts at once; a self-assessment once verified."""
     commune_id, indicator = _check_subject(data, user)
+    _refuse_if_recognised(data.subject_type, data.subject_id, data.year)
     value = parse_value(data.value, indicator)
     exists = db.session.scalar(select(Assessment.id).where(
         Assessment.subject_type == data.subject_type, Assessment.subject_id == data.subject_id,
@@ -459,10 +481,11 @@ def create_assessment(data: AssessmentInput, *, user: Any, evidence: EvidenceFil
 def update_assessment(assessment: Assessment, *, user: Any, value: Any = None, source: str | None = None,
                       evidence_ref: str | None = None, note: str | None = None,
                       evidence: EvidenceFile | None = None, remove_evidence: bool = False) -> Assessment:
-    """Change an assessment. A new value or source of a self-assessment needs verifying again."""
+    """Change an assessment. A new value, source or evidence of a self-assessment needs verifying again."""
     __, indicator = _check_subject(AssessmentInput(
         assessment.subject_type, assessment.subject_id, assessment.year, assessment.indicator, None,
         source or assessment.source), user)
+    _refuse_if_recognised(assessment.subject_type, assessment.subject_id, assessment.year)
     changed: list[str] = []
     if value is not None:
         new = parse_value(value, indicator)
@@ -480,7 +503,7 @@ def update_assessment(assessment: Assessment, *, user: Any, value: Any = None, s
         assessment.evidence_file_id, changed = None, [*changed, "evidence_file"]
     if not changed:
         return assessment
-    if {"value", "source"} & set(changed) and assessment.verified_at is not None:
+    if {"value", "source", "evidence_ref", "evidence_file"} & set(changed) and assessment.verified_at is not None:
         assessment.verified_at = assessment.verified_by_id = None
         changed.append("verification_cleared")
     assessment.assessed_by_id = getattr(user, "id", None)
@@ -496,6 +519,7 @@ def verify_assessment(assessment: Assessment, *, user: Any) -> Assessment:
     __, indicator = _check_subject(AssessmentInput(
         assessment.subject_type, assessment.subject_id, assessment.year, assessment.indicator, None,
         assessment.source), user)
+    _refuse_if_recognised(assessment.subject_type, assessment.subject_id, assessment.year)
     if assessment.source != AssessmentSource.SELF:
         raise TitlesError(_("Only self-assessments are verified; an evaluator's value counts as entered."),
                           "source")
@@ -515,6 +539,7 @@ def verify_assessment(assessment: Assessment, *, user: Any) -> Assessment:
 def delete_assessment(assessment: Assessment, *, user: Any) -> None:
     if not can(user, ASSESS, db.session.get(AdminUnit, assessment.commune_id)):
         raise TitlesError(_("No such subject in your scope."), "subject_id")
+    _refuse_if_recognised(assessment.subject_type, assessment.subject_id, assessment.year)
     pair = (assessment.commune_id, assessment.year)
     audit("assessment.delete", assessment, user=user, subject_type=assessment.subject_type,
           subject_id=assessment.subject_id, year=assessment.year, indicator=assessment.indicator,
@@ -635,6 +660,9 @@ def import_assessments(filename: str, content: bytes, *, user: Any) -> ImportRes
         Organisation.id.in_([d.subject_id for _, d in parsed if d.subject_type == SubjectType.ORGANISATION]))
     ).tuples()))
     existing = _existing_assessments([d for _, d in parsed])
+    frozen = set(db.session.execute(select(Recognition.subject_type, Recognition.subject_id, Recognition.year).where(
+        Recognition.subject_id.in_({d.subject_id for _, d in parsed}),
+        Recognition.status == RecognitionStatus.RECOGNISED.value)).tuples()) if parsed else set()
     seen: dict[tuple[str, int, int, str], int] = {}
     allowed: dict[int, bool] = {}
     checked: list[tuple[AssessmentInput, int, Decimal]] = []
@@ -649,6 +677,10 @@ def import_assessments(filename: str, content: bytes, *, user: Any) -> ImportRes
             allowed[commune.id] = can(user, ASSESS, commune)
         if commune is None or not allowed[commune.id]:
             error("subject_id", _("no %(kind)s %(id)s in your scope", kind=data.subject_type, id=data.subject_id))
+            continue
+        if (data.subject_type, data.subject_id, data.year) in frozen:
+            error("year", _("the title is already recognised for this subject in %(year)s: its assessments can no "
+                            "longer be changed", year=data.year))
             continue
         level = levels.get(data.subject_id) if data.subject_type == SubjectType.ORGANISATION else None
         set_key = (SUBJECT_TITLE[data.subject_type], level)
@@ -686,7 +718,8 @@ def import_assessments(filename: str, content: bytes, *, user: Any) -> ImportRes
                             "commune_id": commune_id, "assessed_by_id": user_id, "assessed_at": now})
             continue
         # The few updates go through the ORM; a changed value of a self-assessment needs verifying again.
-        if value != current.value or data.source != current.source:
+        if value != current.value or data.source != current.source or (
+                data.evidence_ref.strip() and data.evidence_ref.strip() != current.evidence_ref):
             current.verified_at = current.verified_by_id = None
         current.value, current.source, current.assessed_by_id, current.assessed_at = value, data.source, user_id, now
         if data.evidence_ref.strip():

@@ -169,6 +169,9 @@ def _upload(form: AssessmentForm) -> tuple[EvidenceFile | None, bool]:
 
 
 def _show_error(form: AssessmentForm, exc: services.TitlesError) -> None:
+    if isinstance(exc, services.RecognisedYear):  # not a field to correct: the subject-year is frozen
+        flash(str(exc), "danger")
+        return
     name = {"subject_type": "indicator", "subject_id": "indicator", "evidence": "evidence_ref"}.get(
         exc.field or "", exc.field or "value")
     target = getattr(form, name, form.value)
@@ -230,7 +233,9 @@ def assessment(assessment_id: int):
     can_assess = can(current_user, ASSESS, commune)
     if request.method == "POST" and not can_assess:
         abort(403)
-    form = AssessmentForm(obj=assessment)
+    # The stored values fill the form on GET only: on POST a field left out must fail validation, not fall back to
+    # the stored Decimal (which the Length validator cannot measure).
+    form = AssessmentForm(obj=assessment if request.method == "GET" else None)
     context = _indicator_choices(form, assessment.subject_type, assessment.subject_id)
     if request.method == "GET":
         form.value.data = f"{assessment.value.normalize():f}"

@@ -186,3 +186,20 @@ def test_a_scan_over_the_size_limit_is_refused(app_ctx, client):
         app_ctx.config["MAX_EVIDENCE_BYTES"] = 5 * 1024 * 1024
     assert response.status_code == 422
     assert response.get_json()["errors"][0]["field"] == "file"
+
+
+def test_an_over_long_number_or_issuer_is_refused_by_field(app_ctx, client):
+    """The columns hold 60 and 300 characters: longer is a 422 naming the field (it was a 500 on PostgreSQL)."""
+    c = hand_made_commune()
+    _officer_login(client, c.vice, c.unit)
+    headers = {"X-CSRFToken": csrf_token(client, "/courses/it/me")}
+    for field, given in (("number", "N" * 61), ("issuer", "T" * 301)):
+        data = {"number": "LONG-1", "issuer": "Trung tâm", "issued_on": "2025-01-01",
+                "file": (io.BytesIO(PDF), "scan.pdf"), field: given}
+        response = client.post("/api/v1/it/certificates", headers=headers, content_type="multipart/form-data",
+                               data=data)
+        assert response.status_code == 422, field
+        assert response.get_json()["errors"][0]["field"] == field
+    exact = client.post("/api/v1/it/certificates", headers=headers, content_type="multipart/form-data", data={
+        "number": "N" * 60, "issuer": "T" * 300, "issued_on": "2025-01-01", "file": (io.BytesIO(PDF), "scan.pdf")})
+    assert exact.status_code == 201

@@ -304,3 +304,59 @@ def test_the_recompute_command_reports_progress_and_refuses_the_future(app, prov
     assert "2099 has not begun" in future.output
     unknown = runner.invoke(args=["targets", "recompute", "--unit", "NOPE", "--year", "2025"])
     assert "no current unit with code 'NOPE'" in unknown.output
+
+
+def _mark_after(monkeypatch, name):
+    """Wrap ``compute.<name>`` (a lock) so the time just after it returns is recorded."""
+    import time as clock
+
+    original = getattr(compute, name)
+    marks = []
+
+    def locked(*args, **kwargs):
+        original(*args, **kwargs)
+        clock.sleep(0.005)
+        marks.append(utcnow())
+
+    monkeypatch.setattr(compute, name, locked)
+    return marks
+
+
+def test_a_recomputation_is_stamped_after_it_holds_its_locks(province, monkeypatch):
+    """A roll-up that started while we waited for the locks must not cover us: ``computed_at`` is taken after."""
+    commune = make_unit(province, "TC40", "Xã Khoá", "commune")
+    load_text(plan_text("province", "TP99", FAMILY))
+    marks = _mark_after(monkeypatch, "_lock_states")
+    compute.recompute([commune.id], 2025, today=TODAY)
+    state = db.session.get(TargetState, (commune.id, 2025))
+    assert marks
+    assert state.computed_at >= marks[0]
+
+
+def test_a_rollup_locks_the_years_states_before_it_takes_its_time(province, monkeypatch, count_queries):
+    commune = make_unit(province, "TC41", "Xã Khoá Hai", "commune")
+    load_text(plan_text("province", "TP99", FAMILY))
+    compute.recompute([commune.id], 2025, today=TODAY)
+    marks = _mark_after(monkeypatch, "_lock_year_states")
+    with count_queries() as seen:
+        assert compute.rollup_if_needed(2025)
+    state = db.session.get(TargetState, (commune.id, 2025))
+    assert marks
+    assert state.rolled_up_at >= marks[0]
+    if db.session.get_bind().dialect.name == "postgresql":  # the lock comes first, on every state row of the year
+        assert "FROM target_state" in seen.statements[0]
+        assert "FOR UPDATE" in seen.statements[0]
+
+
+def test_a_change_to_a_three_year_recognition_makes_every_year_it_is_valid_stale(province):
+    commune = make_unit(province, "TC42", "Xã Ba Năm", "commune")
+    village = make_village(commune, "V-TC42", "Thôn 1")
+    (h1,) = households(village, 1)
+    load_text(plan_text("province", "TP99", FAMILY))
+    for year in (2023, 2024, 2025, 2026):
+        compute.recompute([commune.id], year, today=TODAY)
+    later = utcnow() + timedelta(seconds=1)
+    recognise("household", h1.id, "family", 2023, commune, proposed_at=later, valid_until=date(2025, 12, 31))
+    stale = set(compute.stale_pairs(today=TODAY))
+    assert {(commune.id, y) for y in (2023, 2024, 2025)} <= stale
+    assert (commune.id, 2026) not in stale  # no longer valid then

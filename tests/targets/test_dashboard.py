@@ -96,8 +96,19 @@ def test_the_unit_page_shows_figures_targets_charts_and_the_ranking(app, client)
     assert f'/targets/units/{data.communes[0].id}?' in ranking
 
 
-def test_the_page_aggregates_nothing_raw(app, client):
-    """Households and eligibility exist for a commune with no stored values: the page says "no data"."""
+RAW_TABLES = {"household", "person", "learning_record", "attendance", "eligibility"}
+
+
+def _tables_read(statements: list[str]) -> set[str]:
+    """The tables the statements name after FROM or JOIN (quoted or not)."""
+    return {name.lower() for statement in statements
+            for name in re.findall(r'\b(?:FROM|JOIN)\s+"?(\w+)"?', statement, flags=re.IGNORECASE)}
+
+
+def test_the_page_aggregates_nothing_raw(app, client, count_queries):
+    """The province and commune pages read only the stored figures: no statement touches households, people,
+    learning records, attendance or eligibility (only the village drill-down lists eligibility). A commune with
+    households but no stored values says "no data"."""
     data = build_province(1)
     commune = make_unit(data.province, "TPC77", "Xã Chưa Tính", UnitLevel.COMMUNE)
     village = make_unit(commune, "TPV77", "Thôn Chưa Tính", UnitLevel.VILLAGE)
@@ -106,8 +117,17 @@ def test_the_page_aggregates_nothing_raw(app, client):
     leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
     db.session.commit()
     login(client, leader)
-    html = client.get(f"/targets/units/{commune.id}").get_data(as_text=True)
+    for unit in (data.province, data.communes[0], commune):
+        with count_queries() as seen:
+            response = client.get(f"/targets/units/{unit.id}")
+        assert response.status_code == 200
+        assert seen.statements  # the recorder saw the page's statements
+        assert not _tables_read(seen.statements) & RAW_TABLES, unit.name
+    html = response.get_data(as_text=True)
     assert "No figures have been computed yet" in html or "Chưa có số liệu" in _text(html)
+    with count_queries() as seen:  # the recorder does see the drill-down's legitimate read
+        assert client.get(f"/targets/units/{data.villages[0].id}").status_code == 200
+    assert "eligibility" in _tables_read(seen.statements)
 
 
 def test_the_village_page_lists_households_not_yet_eligible_with_the_reason(app, client):

@@ -314,3 +314,81 @@ def test_an_assessment_flows_through_the_engine_to_the_explanation(app_ctx, clie
     assert "assessment by an evaluator" in english
     assert "|c3|" not in row.missing  # full points: nothing lacking for c3 …
     assert "|c1|" in row.missing  # … while the learning indicators still say what is
+
+
+def test_a_change_posted_without_a_value_is_refused_not_a_500(world, client):
+    person = world["people"][0]
+    assessment = services.create_assessment(_input(person, value="7"), user=world["user"])
+    db.session.commit()
+    login(client, world["user"])
+    url = f"/titles/assessments/{assessment.id}"
+    token = csrf_token(client, url)
+    response = client.post(url, data={"csrf_token": token, "year": "2026", "source": "evaluator",
+                                           "note": "thiếu giá trị"})
+    assert response.status_code == 200  # the form again, with the error on the value
+    assert 'name="value"' in response.get_data(as_text=True)
+    db.session.refresh(assessment)
+    assert assessment.value == Decimal(7)
+    assert assessment.note != "thiếu giá trị"
+
+
+def test_new_evidence_for_a_self_assessment_needs_verifying_again(world):
+    person = world["people"][0]
+    assessment = services.create_assessment(_input(person, source="self", evidence_ref="Sổ 1"), user=world["user"])
+    services.verify_assessment(assessment, user=world["user"])
+    services.update_assessment(assessment, user=world["user"], evidence_ref="Sổ 1", note="chỉ ghi chú")
+    assert assessment.counts  # a note is not evidence
+    services.update_assessment(assessment, user=world["user"], evidence_ref="Ảnh khác")
+    assert not assessment.counts
+    services.verify_assessment(assessment, user=world["user"])
+    scan = EvidenceFile(filename="a.png", media_type="image/png", size=len(PNG), sha256="0" * 64, content=PNG)
+    db.session.add(scan)
+    db.session.flush()
+    services.update_assessment(assessment, user=world["user"], evidence=scan)
+    assert not assessment.counts
+
+
+def _recognised(person, commune, year=2026):
+    from lms.titles.models import Recognition
+
+    row = Recognition(subject_type="person", subject_id=person.id, title="citizen", year=year,
+                      commune_id=commune.id, status="recognised", decision_number="9/QĐ")
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def test_a_recognised_subject_years_assessments_are_frozen(world):
+    a, b, _ = world["people"]
+    kept = services.create_assessment(_input(a, "C_2", "7", source="self"), user=world["user"])
+    _recognised(a, world["commune"])
+    with pytest.raises(services.RecognisedYear):
+        services.create_assessment(_input(a, "C3", "1"), user=world["user"])
+    with pytest.raises(services.RecognisedYear):
+        services.update_assessment(kept, user=world["user"], value="8")
+    with pytest.raises(services.RecognisedYear):
+        services.verify_assessment(kept, user=world["user"])
+    with pytest.raises(services.RecognisedYear):
+        services.delete_assessment(kept, user=world["user"])
+    assert kept.value == Decimal(7)
+    result = services.import_assessments("a.csv", _csv([["person", a.id, 2026, "C_2", 9, "", ""],
+                                                        ["person", b.id, 2026, "C_2", 9, "", ""]]),
+                                         user=world["user"])
+    assert [(e["row"], e["column"]) for e in result.errors] == [(2, "Năm")]
+    other_year = services.AssessmentInput("person", a.id, 2025, "C3", "1")
+    assert services.create_assessment(other_year, user=world["user"])  # another year is open
+
+
+def test_the_page_flashes_why_a_recognised_years_assessment_cannot_change(world, client):
+    person = world["people"][0]
+    assessment = services.create_assessment(_input(person, value="7"), user=world["user"])
+    _recognised(person, world["commune"])
+    db.session.commit()
+    login(client, world["user"])
+    url = f"/titles/assessments/{assessment.id}"
+    token = csrf_token(client, url)
+    response = client.post(url, data={"csrf_token": token, "year": "2026", "value": "8", "source": "evaluator"})
+    assert response.status_code == 200
+    assert "hãy thu hồi công nhận trước" in response.get_data(as_text=True)  # flashed, in Vietnamese
+    db.session.refresh(assessment)
+    assert assessment.value == Decimal(7)

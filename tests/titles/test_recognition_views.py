@@ -70,6 +70,37 @@ def test_import_page_shows_every_error_and_registers_nothing(client, world):
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 1
 
 
+
+def test_a_csv_cell_over_128_kib_is_refused_with_what_to_fix(client, world):
+    login(client, world["manager"])
+    url = f"/titles/registrations/import?{_context(world)}"
+    token = csrf_token(client, url)
+    content = b'household_code,village_code\nRV-H0,"RV-V1\n' + b"x" * (130 * 1024) + b"\n"  # a quote never closed
+    response = client.post(url, data={"csrf_token": token, "file": (io.BytesIO(content), "ds.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert "close every quote" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
+
+
+def test_a_long_workbook_is_read_only_to_the_row_limit(world, monkeypatch):
+    from openpyxl import Workbook
+
+    monkeypatch.setattr(recognition, "MAX_ITEMS", 10)
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["household_code", "village_code"])
+    for i in range(200):
+        sheet.append([f"RV-X{i}", "RV-V1"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    assert len(recognition._read(buffer.getvalue(), "ds.xlsx")) == 12  # the header, the limit and one more
+    with pytest.raises(recognition.ImportRejected) as refused:
+        recognition.import_registrations(buffer.getvalue(), "ds.xlsx", commune=world["commune"], title="family",
+                                         year=YEAR, user=world["manager"])
+    assert "more than 10 rows" in refused.value.errors[0]["message"]
+
+
 def test_another_communes_context_is_a_404(client, world):
     login(client, world["leader"])
     other = unit_by_code("23302")

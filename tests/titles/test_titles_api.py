@@ -182,3 +182,22 @@ def test_a_retried_post_with_the_same_idempotency_key_is_applied_once(world, cli
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.get_json()["id"] == first.get_json()["id"]
     assert db.session.scalar(select(func.count()).select_from(Assessment)) == 1
+
+
+def test_a_recognised_subject_years_assessments_are_a_409(world, client):
+    from lms.titles.models import Recognition
+
+    headers, person = world["headers"], world["people"][0]
+    created = client.post("/api/v1/titles/assessments", headers=headers, json={
+        "subject_type": "person", "subject_id": person.id, "year": 2026, "indicator": "C_2", "value": 6})
+    one = f"/api/v1/titles/assessments/{created.get_json()['id']}"
+    db.session.add(Recognition(subject_type="person", subject_id=person.id, title="citizen", year=2026,
+                               commune_id=world["commune"].id, status="recognised", decision_number="9/QĐ"))
+    db.session.commit()
+    answers = [client.patch(one, headers=headers, json={"value": "7"}), client.delete(one, headers=headers),
+               client.post("/api/v1/titles/assessments", headers=headers, json={
+                   "subject_type": "person", "subject_id": person.id, "year": 2026, "indicator": "C3",
+                   "value": 1})]
+    assert [a.status_code for a in answers] == [409, 409, 409]
+    assert answers[0].get_json()["errors"][0]["field"] == "year"
+    assert db.session.scalar(select(func.count()).select_from(Assessment)) == 1
