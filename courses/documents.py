@@ -17,7 +17,6 @@ from flask import url_for
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from reportlab.graphics import renderPDF
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
@@ -46,7 +45,7 @@ from lms.core.pdf import (
     FONT_BOLD,
     NAVY,
     centred_lines,
-    qr_drawing,
+    draw_verification,
     register_fonts,
     vi_date,
     vi_long_date,
@@ -204,18 +203,7 @@ def certificate_pdf(data: CertificateData) -> bytes:
         canvas.drawCentredString(sign_x, 52, data.director_name)
 
     # Verification: the QR code of the public page and the code, readable over the phone.
-    qr_size = 92
-    renderPDF.draw(qr_drawing(data.verify_url, qr_size), canvas, 48, 40)
-    text_x = 48 + qr_size + 10
-    canvas.setFont(FONT, 9)
-    canvas.drawString(text_x, 118, "Mã xác thực:")
-    canvas.setFont(FONT_BOLD, 12)
-    canvas.drawString(text_x, 102, data.code)
-    canvas.setFont(FONT, 8)
-    y = 86
-    for line in ["Quét mã QR hoặc tra cứu tại:", *simpleSplit(data.verify_url, FONT, 8, 250)]:
-        canvas.drawString(text_x, y, line)
-        y -= 10
+    draw_verification(canvas, data.verify_url, data.code)
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()

@@ -26,8 +26,6 @@ from lms.api.errors import ApiValidationError
 from lms.api.pagination import paginate
 from lms.auth.permissions import Permission, can, in_scope
 from lms.core.evidence import evidence_response
-from lms.core.models import EvidenceFile
-from lms.core.services import audit
 from lms.extensions import db
 from lms.registry import services as registry
 from lms.registry.models import AdminUnit, Person, UnitLevel
@@ -190,13 +188,10 @@ def get_it_certificate(it_certificate_id: int):
 @bp.get("/it/certificates/<int:it_certificate_id>/scan")
 @login_required
 def it_certificate_scan(it_certificate_id: int):
-    certificate = _certificate(it_certificate_id)
-    scan = db.session.get(EvidenceFile, certificate.evidence_file_id)
+    scan = it_skills.scan_for(_certificate(it_certificate_id), viewer_person_id=current_user.person_id)
     if scan is None:
         abort(404)
-    if current_user.person_id != certificate.person_id:
-        audit("it_certificate.scan_viewed", certificate, person_id=certificate.person_id)
-        db.session.commit()
+    db.session.commit()
     return evidence_response(scan)
 
 

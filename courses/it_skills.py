@@ -40,6 +40,7 @@ from courses.models import (
     class_instructor,
 )
 from lms.core.evidence import EvidenceError, store_evidence
+from lms.core.models import EvidenceFile
 from lms.core.services import audit
 from lms.core.signals import learning_records_changed
 from lms.extensions import db, utcnow
@@ -585,3 +586,12 @@ def may_see_certificate(user: Any, certificate: ItCertificate, permissions: Sequ
     if getattr(user, "person_id", None) is not None and user.person_id == certificate.person_id:
         return True
     return any(can(user, p, certificate.person.unit) for p in permissions)
+
+
+def scan_for(certificate: ItCertificate, *, viewer_person_id: int | None) -> EvidenceFile | None:
+    """The certificate's scan, for a caller already allowed to see the certificate. Someone else's scan being
+    viewed is an audit event (personal data); the caller commits it."""
+    scan = db.session.get(EvidenceFile, certificate.evidence_file_id)
+    if scan is not None and viewer_person_id != certificate.person_id:
+        audit("it_certificate.scan_viewed", certificate, person_id=certificate.person_id)
+    return scan

@@ -240,13 +240,10 @@ def it_certificate(it_certificate_id: int):
 @bp.get("/it/certificates/<int:it_certificate_id>/scan")
 @login_required
 def it_certificate_scan(it_certificate_id: int):
-    certificate = _certificate_or_404(it_certificate_id)
-    scan = db.session.get(EvidenceFile, certificate.evidence_file_id)
+    scan = it_skills.scan_for(_certificate_or_404(it_certificate_id), viewer_person_id=current_user.person_id)
     if scan is None:
         abort(404)
-    if current_user.person_id != certificate.person_id:
-        audit("it_certificate.scan_viewed", certificate, person_id=certificate.person_id)
-        db.session.commit()
+    db.session.commit()
     return evidence_response(scan)
 
 

@@ -13,9 +13,11 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
@@ -63,6 +65,23 @@ def qr_drawing(payload: str, size: float) -> Drawing:
     drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
     drawing.add(widget)
     return drawing
+
+
+def draw_verification(canvas: Canvas, verify_url: str, code: str, *, x: float = 48, y: float = 40) -> None:
+    """The bottom-left block every certificate carries: the QR code of its public verification page, and the code
+    and address printed beside it so it can be checked by reading it out over the phone."""
+    qr_size = 92
+    renderPDF.draw(qr_drawing(verify_url, qr_size), canvas, x, y)
+    text_x = x + qr_size + 10
+    canvas.setFont(FONT, 9)
+    canvas.drawString(text_x, y + 78, "Mã xác thực:")
+    canvas.setFont(FONT_BOLD, 12)
+    canvas.drawString(text_x, y + 62, code)
+    canvas.setFont(FONT, 8)
+    line_y = y + 46
+    for line in ["Quét mã QR hoặc tra cứu tại:", *simpleSplit(verify_url, FONT, 8, 250)]:
+        canvas.drawString(text_x, line_y, line)
+        line_y -= 10
 
 
 def centred_lines(canvas: Canvas, lines: list[str], x: float, y: float, font: str, size: float,

@@ -16,7 +16,6 @@ from datetime import date
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from reportlab.graphics import renderPDF
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.utils import simpleSplit
@@ -31,8 +30,8 @@ from lms.core.pdf import (
     FONT_BOLD,
     NAVY,
     centred_lines,
+    draw_verification,
     normalise_code,
-    qr_drawing,
     register_fonts,
     vi_date,
     vi_long_date,
@@ -155,18 +154,7 @@ def certificate_pdf(data: RecognitionCertificate) -> bytes:
     canvas.setFont(FONT, 9)
     canvas.drawCentredString(sign_x, 104, "(Ký, ghi rõ họ tên, đóng dấu)")
 
-    qr_size = 92
-    renderPDF.draw(qr_drawing(data.verify_url, qr_size), canvas, 48, 40)
-    text_x = 48 + qr_size + 10
-    canvas.setFont(FONT, 9)
-    canvas.drawString(text_x, 118, "Mã xác thực:")
-    canvas.setFont(FONT_BOLD, 12)
-    canvas.drawString(text_x, 102, data.code)
-    canvas.setFont(FONT, 8)
-    y = 86
-    for line in ["Quét mã QR hoặc tra cứu tại:", *simpleSplit(data.verify_url, FONT, 8, 250)]:
-        canvas.drawString(text_x, y, line)
-        y -= 10
+    draw_verification(canvas, data.verify_url, data.code)
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
