@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import case, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
@@ -33,12 +33,13 @@ def mark_dirty(pairs: Iterable[tuple[int, int]]) -> None:
     if not wanted:
         return
     now = utcnow()
-    rows = [{"commune_id": commune_id, "year": year, "marked_at": now, "summary": {}} for commune_id, year in wanted]
+    rows = [{"commune_id": commune_id, "year": year, "marked_at": now, "sent_at": now, "summary": {}}
+            for commune_id, year in wanted]
     # One statement whatever is already there; PostgreSQL and SQLite spell the upsert the same way.
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(EvaluationState).values(rows)
-    db.session.execute(stmt.on_conflict_do_update(index_elements=["commune_id", "year"],
-                                                  set_={"marked_at": stmt.excluded.marked_at}))
+    db.session.execute(stmt.on_conflict_do_update(index_elements=["commune_id", "year"], set_={
+        "marked_at": stmt.excluded.marked_at, "sent_at": stmt.excluded.sent_at}))
     for commune_id, year in wanted:
         enqueue_after_commit(evaluate_commune, commune_id=commune_id, year=year)
 
@@ -72,13 +73,18 @@ def _on_learning_records_changed(sender: Any, *, pairs: Iterable[tuple[int, int]
     mark_dirty(set(pairs) | home_pairs(persons))
 
 
-def marked_before(moment: datetime, limit: int = 10_000) -> list[tuple[int, int]]:
-    """The ``(commune_id, year)`` still marked since before ``moment``, oldest first: their task was lost (a
-    message dropped, a worker killed) or is stuck behind a long queue. One indexed range read."""
-    rows = db.session.execute(
+def due_for_resend(marked_before: datetime, sent_before: datetime, limit: int = 10_000) -> list[tuple[int, int]]:
+    """The ``(commune_id, year)`` still marked since before ``marked_before`` whose task was last sent before
+    ``sent_before``, oldest first — their task was lost (a message dropped, a worker killed) — stamped as sent now.
+    A mark whose task is merely waiting in a long queue is not sent again until ``sent_before`` passes it."""
+    rows = [(commune_id, year) for commune_id, year in db.session.execute(
         select(EvaluationState.commune_id, EvaluationState.year)
-        .where(EvaluationState.marked_at < moment)
+        .where(EvaluationState.marked_at < marked_before,
+               or_(EvaluationState.sent_at.is_(None), EvaluationState.sent_at < sent_before))
         .order_by(EvaluationState.marked_at)
         .limit(limit)
-    )
-    return [(commune_id, year) for commune_id, year in rows]
+    )]
+    if rows:
+        key = tuple_(EvaluationState.commune_id, EvaluationState.year)
+        db.session.execute(update(EvaluationState).where(key.in_(rows)).values(sent_at=utcnow()))
+    return rows

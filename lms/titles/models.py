@@ -306,6 +306,9 @@ class EvaluationState(Model):
     commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), primary_key=True)
     year: Mapped[int] = mapped_column(primary_key=True)
     marked_at: Mapped[Optional[datetime]] = mapped_column(index=True)
+    # When a task for the mark was last sent: the sweep re-sends a mark at most once per ``RESEND_AGE``, so a long
+    # queue does not fill up with duplicates of the same commune-year waiting on its lock.
+    sent_at: Mapped[Optional[datetime]]
     evaluated_at: Mapped[Optional[datetime]]
     # Counts of the last evaluation, by title: {"citizen": {"subjects": 812, "eligible": 301, "changed": 4}, …}
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

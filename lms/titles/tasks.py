@@ -23,6 +23,7 @@ from lms.titles.models import EvaluationRun
 
 log = logging.getLogger(__name__)
 SWEEP_AGE = timedelta(seconds=20)  # a mark older than this lost its message (the task runs within a second)
+RESEND_AGE = timedelta(minutes=1)  # a mark's task is sent again at most this often (it may just be queued)
 STALL_AGE = timedelta(minutes=10)  # a run with no commune finished for this long lost messages
 MAX_RETRIES = 5
 
@@ -116,9 +117,11 @@ def finish_run(self, *, run_id: int) -> None:
 
 @shared_task(name="titles.sweep", ignore_result=True)
 def sweep() -> int:
-    """Re-send marked commune-years whose task did not run within ``SWEEP_AGE``; close runs whose roll-up was
+    """Re-send marked commune-years whose task did not run within ``SWEEP_AGE`` (each at most once per
+    ``RESEND_AGE``); close runs whose roll-up was
     lost; re-send the missing communes of runs that made no progress for ``STALL_AGE``. Returns marks re-sent."""
-    marked = dirty.marked_before(utcnow() - SWEEP_AGE)
+    now = utcnow()
+    marked = dirty.due_for_resend(now - SWEEP_AGE, now - RESEND_AGE)
     closed = runs.close_stale()
     stalled = runs.stalled(utcnow() - STALL_AGE)
     db.session.commit()

@@ -104,12 +104,25 @@ def test_the_sweep_resends_old_marks_only(app_ctx):
         db.session.add(EvaluationState(commune_id=commune.id, year=YEAR, summary={},
                                        marked_at=utcnow() - timedelta(seconds=age)))
     db.session.flush()
-    assert dirty.marked_before(utcnow() - tasks.SWEEP_AGE) == [(old.id, YEAR)]
     db.session.commit()
     assert tasks.sweep.apply().get() == 1
     assert _state(old.id).marked_at is None
     assert _state(old.id).evaluated_at is not None
     assert _state(fresh.id).marked_at is not None
+
+
+def test_a_queued_mark_is_sent_again_at_most_once_a_minute(app_ctx):
+    """A mark whose task waits in a long queue is not re-sent by every sweep (duplicates would pile up behind the
+    commune-year's lock); one whose task was lost is re-sent once ``RESEND_AGE`` has passed."""
+    commune = unit_by_code("23293")
+    db.session.add(EvaluationState(commune_id=commune.id, year=YEAR, summary={},
+                                   marked_at=utcnow() - timedelta(minutes=5), sent_at=utcnow() - timedelta(seconds=30)))
+    db.session.flush()
+    now = utcnow()
+    assert dirty.due_for_resend(now - tasks.SWEEP_AGE, now - tasks.RESEND_AGE) == []  # sent 30 s ago: queued
+    later = now + tasks.RESEND_AGE
+    assert dirty.due_for_resend(later - tasks.SWEEP_AGE, later - tasks.RESEND_AGE) == [(commune.id, YEAR)]
+    assert dirty.due_for_resend(later - tasks.SWEEP_AGE, later - tasks.RESEND_AGE) == []  # stamped as sent
 
 
 # --- two real sessions at once -----------------------------------------------------------------------------------
