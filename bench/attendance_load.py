@@ -44,10 +44,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from flask import Flask  # noqa: E402
-from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import func, insert, select, text  # noqa: E402
 
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+from bench._common import check_broker, check_database, empty_schema, percentile, refuse, reset_database  # noqa: E402
+
+SCRIPT = "attendance_load"
 COMMUNE = "23293"  # Phường Kon Tum
 MAX_REQUESTS = 20_000
 MAX_CLASSES = 5_000
@@ -57,49 +58,14 @@ MAX_CLASSES = 5_000
 
 
 def _refuse(message: str) -> None:
-    sys.exit(f"attendance_load: {message}")
+    refuse(SCRIPT, message)
 
 
 def _check_targets(args: argparse.Namespace) -> None:
-    url = make_url(args.database_url)
-    if url.get_backend_name() != "postgresql":
-        _refuse("the benchmark runs on PostgreSQL (--database-url postgresql://…)")
-    if url.host not in LOCAL_HOSTS:
-        _refuse(f"only a database on 127.0.0.1 is allowed, not {url.host!r}")
-    if url.database in {"test", "postgres", "template0", "template1"}:
-        _refuse(f"the database {url.database!r} is not the benchmark's own; use e.g. lms_bench")
-    configured = os.environ.get("LMS_DATABASE_URL")
-    if configured and make_url(configured).database == url.database:
-        _refuse("that is the database the app is configured with (LMS_DATABASE_URL)")
-    broker = make_url(args.broker_url) if args.broker_url.startswith("redis") else None
-    if broker is None or broker.host not in LOCAL_HOSTS:
-        _refuse("the broker must be Redis on 127.0.0.1")
-    if broker.database in {"14", "15"}:
-        _refuse("Redis databases 14 and 15 belong to the test suite; choose another")
+    check_database(SCRIPT, args.database_url)
+    check_broker(SCRIPT, args.broker_url)
     if args.requests > MAX_REQUESTS or args.classes > MAX_CLASSES:
         _refuse(f"at most {MAX_REQUESTS} requests and {MAX_CLASSES} classes")
-
-
-def _reset_database(url: str, *, yes: bool) -> None:
-    """Create the database if it is missing; drop and rebuild its schema ``public``."""
-    parsed = make_url(url)
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database})
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
-    if not yes and input(f"Drop everything in {parsed.database}? [y/N] ").strip().lower() != "y":
-        _refuse("cancelled")
-    _empty_schema(url)
-
-
-def _empty_schema(url: str) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def _app(args: argparse.Namespace) -> Flask:
@@ -299,11 +265,6 @@ class RunResult:
     wall: float
     latencies: list[float]
     first_error: str = ""
-
-
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered) + 0.5) - 1))]  # nearest rank
 
 
 def _run(args: argparse.Namespace, devices: list[Device], clients: int, *, resync: bool) -> RunResult:
@@ -536,8 +497,8 @@ def _report(args: argparse.Namespace, machine: str, runs: list[RunResult],
         for run in runs:
             values = run.latencies or [0.0]
             rate = len(run.latencies) / run.wall if run.wall else 0.0
-            print(f"| {run.kind} | {run.clients} | {run.requests} | {run.errors} | {_ms(_percentile(values, 0.50))} | "
-                  f"{_ms(_percentile(values, 0.95))} | {_ms(_percentile(values, 0.99))} | {_ms(max(values))} | "
+            print(f"| {run.kind} | {run.clients} | {run.requests} | {run.errors} | {_ms(percentile(values, 0.50))} | "
+                  f"{_ms(percentile(values, 0.95))} | {_ms(percentile(values, 0.99))} | {_ms(max(values))} | "
                   f"{rate:.1f} | {rate * args.learners:.0f} |")
         for run in runs:
             if run.first_error:
@@ -556,8 +517,8 @@ def _report(args: argparse.Namespace, machine: str, runs: list[RunResult],
         print(f"| The same class again (nothing to write) | {_ms(c.one_class_again)} ms |")
         print(f"| All {c.classes} classes, first run | {c.all_first:.2f} s "
               f"({c.classes / c.all_first:.0f} classes/s) |")
-        print(f"| Per class, first run: p50 / p95 | {_ms(_percentile(ordered, 0.5))} / "
-              f"{_ms(_percentile(ordered, 0.95))} ms |")
+        print(f"| Per class, first run: p50 / p95 | {_ms(percentile(ordered, 0.5))} / "
+              f"{_ms(percentile(ordered, 0.95))} ms |")
         print(f"| All {c.classes} classes again (idempotent: nothing written) | {c.all_again:.2f} s |")
         print(f"\nWritten: {c.records:,} learning records and {c.certificates:,} certificates; the second pass "
               f"wrote none. Work is per class and sharded by commune, so workers add throughput.\n")
@@ -591,7 +552,7 @@ def main(argv: list[str] | None = None) -> None:
     _check_targets(args)
 
     rng = random.Random(args.seed)  # noqa: S311 - generated names and marks, not secrets
-    _reset_database(args.database_url, yes=args.yes)
+    reset_database(SCRIPT, args.database_url, yes=args.yes)
     app = _app(args)
     setup = _migrate(app)
     print(f"schema and reference units: {setup:.1f} s", file=sys.stderr)
@@ -619,7 +580,7 @@ def main(argv: list[str] | None = None) -> None:
             for engine in db.engines.values():
                 engine.dispose()
         if not args.keep:
-            _empty_schema(args.database_url)
+            empty_schema(args.database_url)
 
 
 if __name__ == "__main__":

@@ -43,11 +43,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from flask import Flask  # noqa: E402
-from sqlalchemy import String, cast, create_engine, insert, select, text, update  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import String, cast, insert, select, text, update  # noqa: E402
 from sqlalchemy.orm import aliased  # noqa: E402
 
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+from bench._common import check_database, empty_schema, percentile, refuse, reset_database  # noqa: E402
+
+SCRIPT = "dashboard_load"
 PROVINCE = "51"  # Quảng Ngãi, which took in Kon Tum in 2025
 OLD_PROVINCE = "62"  # Kon Tum before 2025
 PASSWORD = "bench-password-long-enough"  # noqa: S105 - a throw-away user of the benchmark database
@@ -55,43 +56,13 @@ MAX_REQUESTS = 5_000
 
 
 def _refuse(message: str) -> None:
-    sys.exit(f"dashboard_load: {message}")
+    refuse(SCRIPT, message)
 
 
 def _check_targets(args: argparse.Namespace) -> None:
-    url = make_url(args.database_url)
-    if url.get_backend_name() != "postgresql":
-        _refuse("the benchmark runs on PostgreSQL (--database-url postgresql://…)")
-    if url.host not in LOCAL_HOSTS:
-        _refuse(f"only a database on 127.0.0.1 is allowed, not {url.host!r}")
-    if url.database in {"test", "postgres", "template0", "template1"}:
-        _refuse(f"the database {url.database!r} is not the benchmark's own; use e.g. lms_bench")
-    configured = os.environ.get("LMS_DATABASE_URL")
-    if configured and make_url(configured).database == url.database:
-        _refuse("that is the database the app is configured with (LMS_DATABASE_URL)")
+    check_database(SCRIPT, args.database_url)
     if args.requests > MAX_REQUESTS or args.villages > 40:
         _refuse(f"at most {MAX_REQUESTS} requests and 40 villages per commune")
-
-
-def _reset_database(url: str, *, yes: bool) -> None:
-    parsed = make_url(url)
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database})
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
-    if not yes and input(f"Drop everything in {parsed.database}? [y/N] ").strip().lower() != "y":
-        _refuse("cancelled")
-    _empty_schema(url)
-
-
-def _empty_schema(url: str) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def _app(args: argparse.Namespace) -> Flask:
@@ -268,11 +239,6 @@ class RunResult:
     first_error: str = ""
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered) + 0.5) - 1))]  # nearest rank
-
-
 def _run(args: argparse.Namespace, cookie: str, name: str, path: str, clients: int) -> RunResult:
     per_client = args.requests // clients
     latencies: list[list[float]] = [[] for _ in range(clients)]
@@ -311,8 +277,8 @@ def _report(results: list[RunResult]) -> None:
         if not r.latencies:
             print(f"| {r.name} | {r.clients} | {r.requests} | {r.errors} | – | – | – | – |  {r.first_error}")
             continue
-        print(f"| {r.name} | {r.clients} | {r.requests} | {r.errors} | {_percentile(r.latencies, .5) * 1000:.0f} | "
-              f"{_percentile(r.latencies, .95) * 1000:.0f} | {_percentile(r.latencies, .99) * 1000:.0f} | "
+        print(f"| {r.name} | {r.clients} | {r.requests} | {r.errors} | {percentile(r.latencies, .5) * 1000:.0f} | "
+              f"{percentile(r.latencies, .95) * 1000:.0f} | {percentile(r.latencies, .99) * 1000:.0f} | "
               f"{len(r.latencies) / r.wall:.1f} |")
     for r in results:
         if r.first_error:
@@ -337,7 +303,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     _check_targets(args)
-    _reset_database(args.database_url, yes=args.yes)
+    reset_database(SCRIPT, args.database_url, yes=args.yes)
     try:
         app = _app(args)
         arranged = _arrange(app, args)
@@ -362,7 +328,7 @@ def main() -> None:
         _report(results)
     finally:
         if not args.keep:
-            _empty_schema(args.database_url)
+            empty_schema(args.database_url)
 
 
 if __name__ == "__main__":

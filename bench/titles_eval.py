@@ -52,9 +52,10 @@ sys.path.insert(0, str(ROOT))
 
 from flask import Flask  # noqa: E402
 from sqlalchemy import case, delete, event, func, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+from bench._common import check_broker, check_database, refuse  # noqa: E402
+
+SCRIPT = "titles_eval"
 BATCH = 10_000
 KINDS = [  # kind, category, module code, hours low–high, weight
     ("class_completion", "literacy", None, 20, 60, 2),
@@ -68,25 +69,14 @@ KINDS = [  # kind, category, module code, hours low–high, weight
 
 
 def _refuse(message: str) -> None:
-    sys.exit(f"titles_eval: {message}")
+    refuse(SCRIPT, message)
 
 
 def _check(args: argparse.Namespace) -> None:
-    url = make_url(args.database_url)
-    if url.get_backend_name() != "postgresql" or url.host not in LOCAL_HOSTS:
-        _refuse("the benchmark runs on PostgreSQL on 127.0.0.1 (--database-url postgresql://…@127.0.0.1/…)")
-    if url.database in {"test", "postgres", "template0", "template1"}:
-        _refuse(f"the database {url.database!r} is not the benchmark's own")
-    configured = os.environ.get("LMS_DATABASE_URL")
-    if configured and make_url(configured).database == url.database:
-        _refuse("that is the database the app is configured with (LMS_DATABASE_URL)")
+    check_database(SCRIPT, args.database_url)
     broker = getattr(args, "broker_url", None)
     if broker is not None:
-        parsed = make_url(broker)
-        if not broker.startswith("redis://") or parsed.host not in LOCAL_HOSTS:
-            _refuse("the broker must be Redis on 127.0.0.1")
-        if parsed.database in {"14", "15"}:
-            _refuse("Redis databases 14 and 15 belong to the test suite")
+        check_broker(SCRIPT, broker)
 
 
 def _app(args: argparse.Namespace) -> Flask:
