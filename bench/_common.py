@@ -4,8 +4,14 @@ nearest-rank percentiles."""
 
 from __future__ import annotations
 
+import http.client
 import os
+import subprocess
 import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -70,3 +76,38 @@ def percentile(values: list[float], share: float) -> float:
     """The nearest-rank percentile (``share`` 0.5 for the median, 0.95 for p95)."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered) + 0.5) - 1))]
+
+
+@contextmanager
+def gunicorn(script: str, *, database_url: str, broker_url: str, workers: int, port: int, log: Path,
+             access_log: bool = False) -> Iterator[None]:
+    """The app under gunicorn in production mode on the benchmark's database, until the block ends; refuses (exits)
+    if it does not answer ``/healthz`` within a minute, with the end of its log."""
+    env = {**os.environ, "LMS_ENV": "production", "LMS_DATABASE_URL": database_url,
+           "LMS_BROKER_URL": broker_url, "LMS_RESULT_BACKEND": broker_url,
+           "LMS_SECRET_KEY": "bench-" + uuid.uuid4().hex, "LMS_PII_KEY": "bench-pii-" + uuid.uuid4().hex}
+    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+               *(["--access-logfile", "-"] if access_log else []), "--log-level", "warning", "lms:create_app()"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=out)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                refuse(script, f"gunicorn exited with {process.returncode}:\n{log.read_text()[-2000:]}")
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                connection.request("GET", "/healthz")
+                connection.getresponse().read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    refuse(script, "gunicorn did not answer within 60 s")
+                time.sleep(0.3)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()

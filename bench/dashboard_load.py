@@ -25,15 +25,12 @@ import os
 import platform
 import random
 import re
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.parse
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -46,7 +43,7 @@ from flask import Flask  # noqa: E402
 from sqlalchemy import String, cast, insert, select, text, update  # noqa: E402
 from sqlalchemy.orm import aliased  # noqa: E402
 
-from bench._common import check_database, empty_schema, percentile, refuse, reset_database  # noqa: E402
+from bench._common import check_database, empty_schema, gunicorn, percentile, refuse, reset_database  # noqa: E402
 
 SCRIPT = "dashboard_load"
 PROVINCE = "51"  # Quảng Ngãi, which took in Kon Tum in 2025
@@ -167,36 +164,9 @@ def _arrange(app: Flask, args: argparse.Namespace) -> Arranged:
 # --- HTTP ----------------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _gunicorn(args: argparse.Namespace, log: Path) -> Iterator[None]:
-    env = {**os.environ, "LMS_ENV": "production", "LMS_DATABASE_URL": args.database_url,
-           "LMS_BROKER_URL": args.broker_url, "LMS_RESULT_BACKEND": args.broker_url,
-           "LMS_SECRET_KEY": "bench-" + uuid.uuid4().hex, "LMS_PII_KEY": "bench-pii-" + uuid.uuid4().hex}
-    command = [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-b", f"127.0.0.1:{args.port}",
-               "--log-level", "warning", "lms:create_app()"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=out)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                _refuse(f"gunicorn exited with {process.returncode}:\n{log.read_text()[-2000:]}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", args.port, timeout=5)
-                connection.request("GET", "/healthz")
-                connection.getresponse().read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    _refuse("gunicorn did not answer within 60 s")
-                time.sleep(0.3)
-        yield
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def _gunicorn(args: argparse.Namespace, log: Path) -> AbstractContextManager[None]:
+    return gunicorn(SCRIPT, database_url=args.database_url, broker_url=args.broker_url, workers=args.workers,
+                    port=args.port, log=log)
 
 
 def _request(port: int, method: str, path: str, cookie: str = "", body: str | None = None,
