@@ -22,7 +22,6 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
-from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy import select
@@ -44,7 +43,7 @@ from lms.core.pdf import (
     FONT,
     FONT_BOLD,
     NAVY,
-    centred_lines,
+    draw_frame_and_heading,
     draw_verification,
     register_fonts,
     vi_date,
@@ -117,27 +116,8 @@ def certificate_pdf(data: CertificateData) -> bytes:
     canvas.setAuthor(data.centre_name)
     canvas.setSubject(data.course_name)
 
-    # A double frame.
-    canvas.setStrokeColor(DARK_RED)
-    canvas.setLineWidth(3)
-    canvas.rect(18, 18, width - 36, height - 36)
-    canvas.setLineWidth(0.8)
-    canvas.rect(26, 26, width - 52, height - 52)
-
-    # Header: the issuing body on the left, the national motto on the right.
-    canvas.setFillColor(colors.black)
-    left_x, right_x, top = 205, width - 215, height - 62
-    issuer = [f"UBND {data.commune_name.upper()}"]
-    y = centred_lines(canvas, issuer, left_x, top, FONT, 11, 15)
-    centre_lines = simpleSplit(data.centre_name.upper(), FONT_BOLD, 11, 330)
-    y = centred_lines(canvas, centre_lines, left_x, y, FONT_BOLD, 11, 15)
-    canvas.setLineWidth(0.6)
-    canvas.setStrokeColor(colors.black)
-    canvas.line(left_x - 40, y + 7, left_x + 40, y + 7)
-    centred_lines(canvas, ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"], right_x, top, FONT_BOLD, 11.5, 15)
-    centred_lines(canvas, ["Độc lập - Tự do - Hạnh phúc"], right_x, top - 16, FONT_BOLD, 12, 15)
-    motto_width = pdfmetrics.stringWidth("Độc lập - Tự do - Hạnh phúc", FONT_BOLD, 12)
-    canvas.line(right_x - motto_width / 2, top - 22, right_x + motto_width / 2, top - 22)
+    draw_frame_and_heading(canvas, width, height, [(f"UBND {data.commune_name.upper()}", FONT),
+                                                    (data.centre_name.upper(), FONT_BOLD)])
 
     # Title.
     canvas.setFillColor(DARK_RED)

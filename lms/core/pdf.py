@@ -67,6 +67,28 @@ def qr_drawing(payload: str, size: float) -> Drawing:
     return drawing
 
 
+def draw_frame_and_heading(canvas: Canvas, width: float, height: float, issuer: list[tuple[str, str]]) -> None:
+    """The top of every certificate: a double red frame, the issuing body on the left (``(text, font)`` lines,
+    underlined) and the national motto on the right (Decree 30/2020 layout of administrative documents)."""
+    canvas.setStrokeColor(DARK_RED)
+    canvas.setLineWidth(3)
+    canvas.rect(18, 18, width - 36, height - 36)
+    canvas.setLineWidth(0.8)
+    canvas.rect(26, 26, width - 52, height - 52)
+    canvas.setFillColor(colors.black)
+    left_x, right_x, top = 205, width - 215, height - 62
+    y = top
+    for text, font in issuer:
+        y = centred_lines(canvas, simpleSplit(text, font, 11, 330), left_x, y, font, 11, 15)
+    canvas.setLineWidth(0.6)
+    canvas.setStrokeColor(colors.black)
+    canvas.line(left_x - 40, y + 7, left_x + 40, y + 7)
+    centred_lines(canvas, ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"], right_x, top, FONT_BOLD, 11.5, 15)
+    centred_lines(canvas, ["Độc lập - Tự do - Hạnh phúc"], right_x, top - 16, FONT_BOLD, 12, 15)
+    motto_width = pdfmetrics.stringWidth("Độc lập - Tự do - Hạnh phúc", FONT_BOLD, 12)
+    canvas.line(right_x - motto_width / 2, top - 22, right_x + motto_width / 2, top - 22)
+
+
 def draw_verification(canvas: Canvas, verify_url: str, code: str, *, x: float = 48, y: float = 40) -> None:
     """The bottom-left block every certificate carries: the QR code of its public verification page, and the code
     and address printed beside it so it can be checked by reading it out over the phone."""

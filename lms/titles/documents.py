@@ -19,7 +19,6 @@ from flask_login import current_user
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.utils import simpleSplit
-from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from lms.auth.decorators import permission_required
@@ -30,6 +29,7 @@ from lms.core.pdf import (
     FONT_BOLD,
     NAVY,
     centred_lines,
+    draw_frame_and_heading,
     draw_verification,
     normalise_code,
     register_fonts,
@@ -100,23 +100,7 @@ def certificate_pdf(data: RecognitionCertificate) -> bytes:
     canvas.setAuthor(data.authority)
     canvas.setSubject(f"{data.title_name} năm {data.year}")
 
-    canvas.setStrokeColor(DARK_RED)
-    canvas.setLineWidth(3)
-    canvas.rect(18, 18, width - 36, height - 36)
-    canvas.setLineWidth(0.8)
-    canvas.rect(26, 26, width - 52, height - 52)
-
-    canvas.setFillColor(colors.black)
-    left_x, right_x, top = 205, width - 215, height - 62
-    issuer = simpleSplit(data.authority.upper(), FONT_BOLD, 11, 330)
-    y = centred_lines(canvas, issuer, left_x, top, FONT_BOLD, 11, 15)
-    canvas.setLineWidth(0.6)
-    canvas.setStrokeColor(colors.black)
-    canvas.line(left_x - 40, y + 7, left_x + 40, y + 7)
-    centred_lines(canvas, ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"], right_x, top, FONT_BOLD, 11.5, 15)
-    centred_lines(canvas, ["Độc lập - Tự do - Hạnh phúc"], right_x, top - 16, FONT_BOLD, 12, 15)
-    motto_width = pdfmetrics.stringWidth("Độc lập - Tự do - Hạnh phúc", FONT_BOLD, 12)
-    canvas.line(right_x - motto_width / 2, top - 22, right_x + motto_width / 2, top - 22)
+    draw_frame_and_heading(canvas, width, height, [(data.authority.upper(), FONT_BOLD)])
 
     canvas.setFillColor(DARK_RED)
     canvas.setFont(FONT_BOLD, 26)
