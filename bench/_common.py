@@ -79,15 +79,33 @@ def percentile(values: list[float], share: float) -> float:
 
 
 @contextmanager
-def gunicorn(script: str, *, database_url: str, broker_url: str, workers: int, port: int, log: Path,
-             access_log: bool = False) -> Iterator[None]:
+def gunicorn(
+    script: str, *, database_url: str, broker_url: str, workers: int, port: int, log: Path, access_log: bool = False
+) -> Iterator[None]:
     """The app under gunicorn in production mode on the benchmark's database, until the block ends; refuses (exits)
     if it does not answer ``/healthz`` within a minute, with the end of its log."""
-    env = {**os.environ, "LMS_ENV": "production", "LMS_DATABASE_URL": database_url,
-           "LMS_BROKER_URL": broker_url, "LMS_RESULT_BACKEND": broker_url,
-           "LMS_SECRET_KEY": "bench-" + uuid.uuid4().hex, "LMS_PII_KEY": "bench-pii-" + uuid.uuid4().hex}
-    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-               *(["--access-logfile", "-"] if access_log else []), "--log-level", "warning", "lms:create_app()"]
+    env = {
+        **os.environ,
+        "LMS_ENV": "production",
+        "LMS_DATABASE_URL": database_url,
+        "LMS_BROKER_URL": broker_url,
+        "LMS_RESULT_BACKEND": broker_url,
+        "LMS_SECRET_KEY": "bench-" + uuid.uuid4().hex,
+        "LMS_PII_KEY": "bench-pii-" + uuid.uuid4().hex,
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        str(workers),
+        "-b",
+        f"127.0.0.1:{port}",
+        *(["--access-logfile", "-"] if access_log else []),
+        "--log-level",
+        "warning",
+        "lms:create_app()",
+    ]
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=out)
     try:

@@ -69,9 +69,18 @@ def _check_targets(args: argparse.Namespace) -> None:
 def _app(args: argparse.Namespace) -> Flask:
     from lms import create_app
 
-    return create_app({"ENV_NAME": "development", "SQLALCHEMY_DATABASE_URI": args.database_url,
-                       "CELERY": {"broker_url": args.broker_url, "result_backend": None,
-                                  "task_always_eager": False, "task_ignore_result": True}})
+    return create_app(
+        {
+            "ENV_NAME": "development",
+            "SQLALCHEMY_DATABASE_URI": args.database_url,
+            "CELERY": {
+                "broker_url": args.broker_url,
+                "result_backend": None,
+                "task_always_eager": False,
+                "task_ignore_result": True,
+            },
+        }
+    )
 
 
 def _migrate(app: Flask) -> float:
@@ -95,8 +104,16 @@ def _village(commune: Any, label: str) -> Any:
     from lms.extensions import db
     from lms.registry.models import AdminUnit, UnitLevel
 
-    village = AdminUnit(code=f"BENCH-{label}", name=f"Thôn {label}", kind="Thôn", level=UnitLevel.VILLAGE.value,
-                        parent=commune, path=f"tmp:{label}", valid_from=commune.valid_from, area_class="standard")
+    village = AdminUnit(
+        code=f"BENCH-{label}",
+        name=f"Thôn {label}",
+        kind="Thôn",
+        level=UnitLevel.VILLAGE.value,
+        parent=commune,
+        path=f"tmp:{label}",
+        valid_from=commune.valid_from,
+        area_class="standard",
+    )
     db.session.add(village)
     db.session.flush()
     village.path = f"{commune.path}{village.id}/"
@@ -116,13 +133,15 @@ def _people(village_id: int, count: int, rng: random.Random) -> list[int]:
     rows = []
     for _ in range(count):
         name = " ".join(w for w in (rng.choice(families), rng.choice(middles), rng.choice(given)) if w)
-        rows.append({"full_name": name, "name_folded": fold(name), "sort_key": person_sort_key(name),
-                     "unit_id": village_id})
+        rows.append(
+            {"full_name": name, "name_folded": fold(name), "sort_key": person_sort_key(name), "unit_id": village_id}
+        )
     first = db.session.scalar(select(func.coalesce(func.max(Person.id), 0)))
     for start in range(0, len(rows), 5000):
-        db.session.execute(insert(Person), rows[start:start + 5000])
-    return list(db.session.scalars(select(Person.id).where(Person.unit_id == village_id, Person.id > first)
-                                   .order_by(Person.id)))
+        db.session.execute(insert(Person), rows[start : start + 5000])
+    return list(
+        db.session.scalars(select(Person.id).where(Person.unit_id == village_id, Person.id > first).order_by(Person.id))
+    )
 
 
 @dataclass
@@ -148,17 +167,27 @@ def _load_devices(app: Flask, clients: int, learners: int, rng: random.Random) -
         clc = Clc(commune_id=commune.id, name=f"Trung tâm học tập cộng đồng {commune.name}")
         db.session.add(clc)
         db.session.flush()
-        course = services.create_course(unit=commune, code="BENCH-HTTP", name="Kỹ thuật trồng cà phê",
-                                        category="technology_transfer", planned_hours=Decimal(12))
+        course = services.create_course(
+            unit=commune,
+            code="BENCH-HTTP",
+            name="Kỹ thuật trồng cà phê",
+            category="technology_transfer",
+            planned_hours=Decimal(12),
+        )
         user = create_user("bench.manager@example.vn", "Bench manager", "bench-password-long-enough")
         assign_role(user, Role.CENTRE_MANAGER, commune)
         devices = []
         for index in range(clients):
             village = _village(commune, f"H{index}")
             people = _people(village.id, learners, rng)
-            course_class = services.create_class(course=course, clc=clc, name=f"Lớp {index + 1}",
-                                                 capacity=learners, starts_on=date(2026, 1, 5),
-                                                 ends_on=date(2026, 12, 31))
+            course_class = services.create_class(
+                course=course,
+                clc=clc,
+                name=f"Lớp {index + 1}",
+                capacity=learners,
+                starts_on=date(2026, 1, 5),
+                ends_on=date(2026, 12, 31),
+            )
             services.enrol(course_class, people)
             _, secret = ApiToken.issue(user, f"phone-{index}")
             devices.append(Device(course_class.id, people, secret))
@@ -175,12 +204,25 @@ def _add_sessions(app: Flask, devices: list[Device], per_device: int) -> None:
         for device in devices:
             offset = len(device.session_ids)
             base = datetime(2026, 1, 5, 7)  # noqa: DTZ001 - session times are naive local wall-clock times
-            rows = [{"class_id": device.class_id, "starts_at": base + timedelta(hours=3 * (offset + i)),
-                     "ends_at": base + timedelta(hours=3 * (offset + i) + 2), "status": "scheduled", "place": "",
-                     "note": ""} for i in range(per_device)]
+            rows = [
+                {
+                    "class_id": device.class_id,
+                    "starts_at": base + timedelta(hours=3 * (offset + i)),
+                    "ends_at": base + timedelta(hours=3 * (offset + i) + 2),
+                    "status": "scheduled",
+                    "place": "",
+                    "note": "",
+                }
+                for i in range(per_device)
+            ]
             db.session.execute(insert(ClassSession), rows)
-            device.session_ids = list(db.session.scalars(select(ClassSession.id).where(
-                ClassSession.class_id == device.class_id).order_by(ClassSession.starts_at)))
+            device.session_ids = list(
+                db.session.scalars(
+                    select(ClassSession.id)
+                    .where(ClassSession.class_id == device.class_id)
+                    .order_by(ClassSession.starts_at)
+                )
+            )
         db.session.commit()
 
 
@@ -188,8 +230,15 @@ def _add_sessions(app: Flask, devices: list[Device], per_device: int) -> None:
 
 
 def _gunicorn(args: argparse.Namespace, log: Path) -> AbstractContextManager[None]:
-    return gunicorn(SCRIPT, database_url=args.database_url, broker_url=args.broker_url, workers=args.workers,
-                    port=args.port, log=log, access_log=True)
+    return gunicorn(
+        SCRIPT,
+        database_url=args.database_url,
+        broker_url=args.broker_url,
+        workers=args.workers,
+        port=args.port,
+        log=log,
+        access_log=True,
+    )
 
 
 STATUSES = ["present"] * 34 + ["late"] * 3 + ["excused", "absent", "absent"]
@@ -200,17 +249,31 @@ def _batch(device: Device, resync: bool) -> bytes:
     different: every mark updates the stored one and most overwrite a status (kept in the audit trail)."""
     at = datetime.now().astimezone() - timedelta(seconds=1 if resync else 300)
     shift = 5 if resync else 0
-    return json.dumps({"device": "bench-tablet" if resync else "bench-phone", "marks": [
-        {"client_mark_id": str(uuid.uuid4()), "person_id": person_id,
-         "status": STATUSES[(index + shift) % len(STATUSES)] if not resync else
-         ["present", "late", "absent", "excused"][index % 4], "recorded_at": at.isoformat(timespec="seconds")}
-        for index, person_id in enumerate(device.person_ids)]}).encode()
+    return json.dumps(
+        {
+            "device": "bench-tablet" if resync else "bench-phone",
+            "marks": [
+                {
+                    "client_mark_id": str(uuid.uuid4()),
+                    "person_id": person_id,
+                    "status": STATUSES[(index + shift) % len(STATUSES)]
+                    if not resync
+                    else ["present", "late", "absent", "excused"][index % 4],
+                    "recorded_at": at.isoformat(timespec="seconds"),
+                }
+                for index, person_id in enumerate(device.person_ids)
+            ],
+        }
+    ).encode()
 
 
 def _post(port: int, device: Device, session_id: int, resync: bool = False) -> tuple[float, int, dict[str, Any]]:
     body = _batch(device, resync)
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {device.secret}",
-               "Idempotency-Key": str(uuid.uuid4())}
+    headers = {
+        "Content-Type": "application/json",
+        "Authorization": f"Bearer {device.secret}",
+        "Idempotency-Key": str(uuid.uuid4()),
+    }
     started = time.perf_counter()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
@@ -251,7 +314,7 @@ def _run(args: argparse.Namespace, devices: list[Device], clients: int, *, resyn
 
     def client(index: int) -> None:
         device = devices[index]
-        sessions = iter(device.session_ids[-(per_client + warmup):])
+        sessions = iter(device.session_ids[-(per_client + warmup) :])
         for _ in range(warmup):
             _post(args.port, device, next(sessions), resync)
         start.wait()
@@ -270,8 +333,15 @@ def _run(args: argparse.Namespace, devices: list[Device], clients: int, *, resyn
     wall = time.perf_counter() - clock["start"]
     flat = [value for chunk in latencies for value in chunk]
     all_errors = [e for chunk in errors for e in chunk]
-    return RunResult("re-sync (40 updates)" if resync else "first upload (40 inserts)", clients,
-                     per_client * clients, len(all_errors), wall, flat, all_errors[0] if all_errors else "")
+    return RunResult(
+        "re-sync (40 updates)" if resync else "first upload (40 inserts)",
+        clients,
+        per_client * clients,
+        len(all_errors),
+        wall,
+        flat,
+        all_errors[0] if all_errors else "",
+    )
 
 
 def _clean_broker(app: Flask, url: str) -> None:
@@ -319,8 +389,14 @@ def _load_completion_data(app: Flask, args: argparse.Namespace, rng: random.Rand
         clc = Clc(commune_id=commune.id, name=f"Trung tâm học tập cộng đồng {commune.name}")
         db.session.add(clc)
         db.session.flush()
-        course = Course(unit_id=commune.id, code="BENCH-COMPLETION", name="Tin học cơ bản", category="digital_skills",
-                        planned_hours=Decimal(24), min_attendance_share=Decimal("0.8"))
+        course = Course(
+            unit_id=commune.id,
+            code="BENCH-COMPLETION",
+            name="Tin học cơ bản",
+            category="digital_skills",
+            planned_hours=Decimal(24),
+            min_attendance_share=Decimal("0.8"),
+        )
         db.session.add(course)
         db.session.flush()
         village = _village(commune, "COMPLETION")
@@ -329,42 +405,82 @@ def _load_completion_data(app: Flask, args: argparse.Namespace, rng: random.Rand
         class_rows = []
         for index in range(args.classes):
             name = f"Lớp tin học {index + 1}"
-            class_rows.append({"course_id": course.id, "clc_id": clc.id, "commune_id": commune.id, "name": name,
-                               "name_folded": fold(name), "sort_key": collation_key(name),
-                               "capacity": args.learners, "target_group": "everyone", "starts_on": first_day,
-                               "ends_on": first_day + timedelta(days=90)})
+            class_rows.append(
+                {
+                    "course_id": course.id,
+                    "clc_id": clc.id,
+                    "commune_id": commune.id,
+                    "name": name,
+                    "name_folded": fold(name),
+                    "sort_key": collation_key(name),
+                    "capacity": args.learners,
+                    "target_group": "everyone",
+                    "starts_on": first_day,
+                    "ends_on": first_day + timedelta(days=90),
+                }
+            )
         db.session.execute(insert(CourseClass), class_rows)
-        class_ids = list(db.session.scalars(select(CourseClass.id).where(CourseClass.course_id == course.id)
-                                            .order_by(CourseClass.id)))
+        class_ids = list(
+            db.session.scalars(
+                select(CourseClass.id).where(CourseClass.course_id == course.id).order_by(CourseClass.id)
+            )
+        )
         enrolments, sessions = [], []
         for index, class_id in enumerate(class_ids):
-            for person_id in people[index * args.learners:(index + 1) * args.learners]:
-                enrolments.append({"class_id": class_id, "person_id": person_id, "status": "enrolled",
-                                   "enrolled_at": datetime(2025, 8, 25)})  # noqa: DTZ001 - naive UTC, as stored
+            for person_id in people[index * args.learners : (index + 1) * args.learners]:
+                enrolments.append(
+                    {
+                        "class_id": class_id,
+                        "person_id": person_id,
+                        "status": "enrolled",
+                        "enrolled_at": datetime(2025, 8, 25),  # noqa: DTZ001 - naive UTC, as stored
+                    }
+                )
             for week in range(args.sessions):
-                start = datetime.combine(first_day + timedelta(days=7 * week + index % 5), datetime.min.time()) \
-                    + timedelta(hours=19)
-                sessions.append({"class_id": class_id, "starts_at": start, "ends_at": start + timedelta(hours=2),
-                                 "status": "scheduled", "place": "", "note": ""})
+                start = datetime.combine(
+                    first_day + timedelta(days=7 * week + index % 5), datetime.min.time()
+                ) + timedelta(hours=19)
+                sessions.append(
+                    {
+                        "class_id": class_id,
+                        "starts_at": start,
+                        "ends_at": start + timedelta(hours=2),
+                        "status": "scheduled",
+                        "place": "",
+                        "note": "",
+                    }
+                )
         for rows, model in ((enrolments, Enrolment), (sessions, ClassSession)):
             for start in range(0, len(rows), 5000):
-                db.session.execute(insert(model), rows[start:start + 5000])
-        session_rows = db.session.execute(select(ClassSession.id, ClassSession.class_id, ClassSession.starts_at)
-                                          .where(ClassSession.class_id.in_(class_ids))).all()
-        learners_of = {class_id: people[i * args.learners:(i + 1) * args.learners]
-                       for i, class_id in enumerate(class_ids)}
+                db.session.execute(insert(model), rows[start : start + 5000])
+        session_rows = db.session.execute(
+            select(ClassSession.id, ClassSession.class_id, ClassSession.starts_at).where(
+                ClassSession.class_id.in_(class_ids)
+            )
+        ).all()
+        learners_of = {
+            class_id: people[i * args.learners : (i + 1) * args.learners] for i, class_id in enumerate(class_ids)
+        }
         # Most learners attend most sessions; a few drop out: roughly four in five complete.
         marks = []
         for session_id, class_id, starts_at in session_rows:
             for person_id in learners_of[class_id]:
                 keen = person_id % 5 != 0
-                status = rng.choices(["present", "late", "excused", "absent"],
-                                     [85, 5, 5, 5] if keen else [45, 5, 20, 30])[0]
-                marks.append({"session_id": session_id, "person_id": person_id, "status": status,
-                              "recorded_at": starts_at - timedelta(hours=7) + timedelta(minutes=10),
-                              "device": "bench", "received_at": starts_at})
+                status = rng.choices(
+                    ["present", "late", "excused", "absent"], [85, 5, 5, 5] if keen else [45, 5, 20, 30]
+                )[0]
+                marks.append(
+                    {
+                        "session_id": session_id,
+                        "person_id": person_id,
+                        "status": status,
+                        "recorded_at": starts_at - timedelta(hours=7) + timedelta(minutes=10),
+                        "device": "bench",
+                        "received_at": starts_at,
+                    }
+                )
         for start in range(0, len(marks), 10_000):
-            db.session.execute(insert(Attendance), marks[start:start + 10_000])
+            db.session.execute(insert(Attendance), marks[start : start + 10_000])
         db.session.commit()
         db.session.execute(text("ANALYZE"))
         db.session.commit()
@@ -406,15 +522,39 @@ def _completion(app: Flask, args: argparse.Namespace, rng: random.Random) -> Com
         _recompute(app, class_id)
     all_again = time.perf_counter() - started
     with app.app_context():
-        records = db.session.scalar(select(func.count()).select_from(LearningRecord)
-                                    .where(LearningRecord.class_id.in_(class_ids))) or 0
-        certificates = db.session.scalar(select(func.count()).select_from(Certificate)
-                                         .where(Certificate.class_id.in_(class_ids))) or 0
-        rows = db.session.scalar(select(func.count()).select_from(Attendance)
-                                 .join(ClassSession, ClassSession.id == Attendance.session_id)
-                                 .where(ClassSession.class_id.in_(class_ids))) or 0
-    return CompletionResult(len(class_ids), args.learners, args.sessions, rows, load_seconds, one_first, one_again,
-                            all_first, all_again, [one_first, *per_class], records, certificates)
+        records = (
+            db.session.scalar(
+                select(func.count()).select_from(LearningRecord).where(LearningRecord.class_id.in_(class_ids))
+            )
+            or 0
+        )
+        certificates = (
+            db.session.scalar(select(func.count()).select_from(Certificate).where(Certificate.class_id.in_(class_ids)))
+            or 0
+        )
+        rows = (
+            db.session.scalar(
+                select(func.count())
+                .select_from(Attendance)
+                .join(ClassSession, ClassSession.id == Attendance.session_id)
+                .where(ClassSession.class_id.in_(class_ids))
+            )
+            or 0
+        )
+    return CompletionResult(
+        len(class_ids),
+        args.learners,
+        args.sessions,
+        rows,
+        load_seconds,
+        one_first,
+        one_again,
+        all_first,
+        all_again,
+        [one_first, *per_class],
+        records,
+        certificates,
+    )
 
 
 # --- report --------------------------------------------------------------------------------------------------
@@ -434,43 +574,52 @@ def _machine(app: Flask) -> str:
     except OSError:
         pass
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    return (f"{os.cpu_count()} × {cpu}; PostgreSQL {version} and Redis on the same machine; "
-            f"Python {platform.python_version()}; load average at the end {load}")
+    return (
+        f"{os.cpu_count()} × {cpu}; PostgreSQL {version} and Redis on the same machine; "
+        f"Python {platform.python_version()}; load average at the end {load}"
+    )
 
 
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f}"
 
 
-def _report(args: argparse.Namespace, machine: str, runs: list[RunResult],
-            completion: CompletionResult | None) -> None:
+def _report(args: argparse.Namespace, machine: str, runs: list[RunResult], completion: CompletionResult | None) -> None:
     print("\n## Bulk attendance and completion (bench/attendance_load.py)\n")
     print(f"Machine: {machine}.\n")
     print("Command:\n")
     print("```sh")
-    print(f".venv/bin/python bench/attendance_load.py --clients {' '.join(map(str, args.clients))} "
-          f"--requests {args.requests} --workers {args.workers} --classes {args.classes} "
-          f"--learners {args.learners} --sessions {args.sessions} --yes")
+    print(
+        f".venv/bin/python bench/attendance_load.py --clients {' '.join(map(str, args.clients))} "
+        f"--requests {args.requests} --workers {args.workers} --classes {args.classes} "
+        f"--learners {args.learners} --sessions {args.sessions} --yes"
+    )
     print("```\n")
     if runs:
-        print(f"**Bulk attendance**: `POST /api/v1/sessions/<id>/attendance` with a whole session "
-              f"({args.learners} marks, a fresh `Idempotency-Key`, a bearer token per device) to "
-              f"`gunicorn -w {args.workers}` (sync workers, `LMS_ENV=production`); each client is one "
-              f"device with its own class. *First upload*: sessions never marked (40 inserts). *Re-sync*: the same "
-              f"sessions again from another device with later marks (40 updates, most changing the status, so the "
-              f"overwritten values go to the audit trail). {args.requests} requests per row after {args.warmup} "
-              f"warm-up requests per client; latency is the client's, from sending to the last byte of the "
-              f"answer. The completion task each commit queues goes to Redis, and no worker runs during the "
-              f"measurement.\n")
-        print("| Batch | Concurrent clients | Requests | Errors | p50 (ms) | p95 (ms) | p99 (ms) | max (ms) "
-              "| Batches/s | Marks/s |")
+        print(
+            f"**Bulk attendance**: `POST /api/v1/sessions/<id>/attendance` with a whole session "
+            f"({args.learners} marks, a fresh `Idempotency-Key`, a bearer token per device) to "
+            f"`gunicorn -w {args.workers}` (sync workers, `LMS_ENV=production`); each client is one "
+            f"device with its own class. *First upload*: sessions never marked (40 inserts). *Re-sync*: the same "
+            f"sessions again from another device with later marks (40 updates, most changing the status, so the "
+            f"overwritten values go to the audit trail). {args.requests} requests per row after {args.warmup} "
+            f"warm-up requests per client; latency is the client's, from sending to the last byte of the "
+            f"answer. The completion task each commit queues goes to Redis, and no worker runs during the "
+            f"measurement.\n"
+        )
+        print(
+            "| Batch | Concurrent clients | Requests | Errors | p50 (ms) | p95 (ms) | p99 (ms) | max (ms) "
+            "| Batches/s | Marks/s |"
+        )
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for run in runs:
             values = run.latencies or [0.0]
             rate = len(run.latencies) / run.wall if run.wall else 0.0
-            print(f"| {run.kind} | {run.clients} | {run.requests} | {run.errors} | {_ms(percentile(values, 0.50))} | "
-                  f"{_ms(percentile(values, 0.95))} | {_ms(percentile(values, 0.99))} | {_ms(max(values))} | "
-                  f"{rate:.1f} | {rate * args.learners:.0f} |")
+            print(
+                f"| {run.kind} | {run.clients} | {run.requests} | {run.errors} | {_ms(percentile(values, 0.50))} | "
+                f"{_ms(percentile(values, 0.95))} | {_ms(percentile(values, 0.99))} | {_ms(max(values))} | "
+                f"{rate:.1f} | {rate * args.learners:.0f} |"
+            )
         for run in runs:
             if run.first_error:
                 print(f"\nFirst error ({run.kind}, {run.clients} clients): `{run.first_error}`")
@@ -478,31 +627,40 @@ def _report(args: argparse.Namespace, machine: str, runs: list[RunResult],
     if completion:
         c = completion
         ordered = sorted(c.per_class)
-        print(f"**Completion recomputation**: {c.classes} finished classes × {c.learners} learners × {c.sessions} "
-              f"held sessions ({c.attendance_rows:,} attendance rows, bulk-inserted in {c.load_seconds:.1f} s), "
-              f"one commune. Each class as the Celery task does it (lock the class row, "
-              f"`services.recompute_class`, commit), one after the other in one process.\n")
+        print(
+            f"**Completion recomputation**: {c.classes} finished classes × {c.learners} learners × {c.sessions} "
+            f"held sessions ({c.attendance_rows:,} attendance rows, bulk-inserted in {c.load_seconds:.1f} s), "
+            f"one commune. Each class as the Celery task does it (lock the class row, "
+            f"`services.recompute_class`, commit), one after the other in one process.\n"
+        )
         print("| Measurement | Time |")
         print("|---|---:|")
         print(f"| One class, first run (writes its records and certificates) | {_ms(c.one_class_first)} ms |")
         print(f"| The same class again (nothing to write) | {_ms(c.one_class_again)} ms |")
-        print(f"| All {c.classes} classes, first run | {c.all_first:.2f} s "
-              f"({c.classes / c.all_first:.0f} classes/s) |")
-        print(f"| Per class, first run: p50 / p95 | {_ms(percentile(ordered, 0.5))} / "
-              f"{_ms(percentile(ordered, 0.95))} ms |")
+        print(f"| All {c.classes} classes, first run | {c.all_first:.2f} s ({c.classes / c.all_first:.0f} classes/s) |")
+        print(
+            f"| Per class, first run: p50 / p95 | {_ms(percentile(ordered, 0.5))} / "
+            f"{_ms(percentile(ordered, 0.95))} ms |"
+        )
         print(f"| All {c.classes} classes again (idempotent: nothing written) | {c.all_again:.2f} s |")
-        print(f"\nWritten: {c.records:,} learning records and {c.certificates:,} certificates; the second pass "
-              f"wrote none. Work is per class and sharded by commune, so workers add throughput.\n")
+        print(
+            f"\nWritten: {c.records:,} learning records and {c.certificates:,} certificates; the second pass "
+            f"wrote none. Work is per class and sharded by commune, so workers add throughput.\n"
+        )
 
 
 # --- main ----------------------------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1/lms_bench",
-                        help="a PostgreSQL database of the benchmark's own on 127.0.0.1; its schema is rebuilt")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--database-url",
+        default="postgresql://postgres@127.0.0.1/lms_bench",
+        help="a PostgreSQL database of the benchmark's own on 127.0.0.1; its schema is rebuilt",
+    )
     parser.add_argument("--broker-url", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--clients", type=int, nargs="+", default=[4, 8], help="concurrent clients, one run each")
     parser.add_argument("--requests", type=int, default=400, help="measured requests per run")

@@ -65,8 +65,13 @@ def _check_targets(args: argparse.Namespace) -> None:
 def _app(args: argparse.Namespace) -> Flask:
     from lms import create_app
 
-    return create_app({"ENV_NAME": "development", "SQLALCHEMY_DATABASE_URI": args.database_url,
-                       "CELERY": {"broker_url": "memory://", "result_backend": None, "task_always_eager": True}})
+    return create_app(
+        {
+            "ENV_NAME": "development",
+            "SQLALCHEMY_DATABASE_URI": args.database_url,
+            "CELERY": {"broker_url": "memory://", "result_backend": None, "task_always_eager": True},
+        }
+    )
 
 
 # --- data ----------------------------------------------------------------------------------------------------
@@ -107,33 +112,51 @@ def _arrange(app: Flask, args: argparse.Namespace) -> Arranged:
         plan = db.session.scalar(select(Plan).where(Plan.code == "kon-tum-1514-2022", Plan.active.is_(True)))
         assert plan is not None, "the Kon Tum plan was not loaded"
         indicator_ids = list(db.session.scalars(select(Indicator.id).where(Indicator.plan_id == plan.id)))
-        communes = list(db.session.scalars(select(AdminUnit).where(AdminUnit.parent_id == province.id)
-                                           .order_by(AdminUnit.sort_key)))
+        communes = list(
+            db.session.scalars(select(AdminUnit).where(AdminUnit.parent_id == province.id).order_by(AdminUnit.sort_key))
+        )
         # Villages: bulk-inserted with temporary paths, then their paths set in one statement.
         rows = []
         for commune in communes:
             for number in range(1, args.villages + 1):
                 name = f"Thôn {number}"
-                rows.append({"code": f"B{commune.code}-{number:02d}", "name": name, "kind": "Thôn",
-                             "level": UnitLevel.VILLAGE.value, "parent_id": commune.id,
-                             "path": f"tmp:{commune.code}:{number}", "area_class": commune.area_class,
-                             "name_folded": fold(name), "sort_key": collation_key(name)})
+                rows.append(
+                    {
+                        "code": f"B{commune.code}-{number:02d}",
+                        "name": name,
+                        "kind": "Thôn",
+                        "level": UnitLevel.VILLAGE.value,
+                        "parent_id": commune.id,
+                        "path": f"tmp:{commune.code}:{number}",
+                        "area_class": commune.area_class,
+                        "name_folded": fold(name),
+                        "sort_key": collation_key(name),
+                    }
+                )
         if rows:
             db.session.execute(insert(AdminUnit), rows)
             parent = aliased(AdminUnit)
             db.session.execute(
-                update(AdminUnit).where(AdminUnit.path.like("tmp:%"))
-                .values(path=select(parent.path).where(parent.id == AdminUnit.parent_id).scalar_subquery()
-                        + cast(AdminUnit.id, String) + "/")
+                update(AdminUnit)
+                .where(AdminUnit.path.like("tmp:%"))
+                .values(
+                    path=select(parent.path).where(parent.id == AdminUnit.parent_id).scalar_subquery()
+                    + cast(AdminUnit.id, String)
+                    + "/"
+                )
                 .execution_options(synchronize_session=False)
             )
         current = [province.id] + [c.id for c in communes]
-        current += list(db.session.scalars(select(AdminUnit.id).where(AdminUnit.level == UnitLevel.VILLAGE.value,
-                                                                      AdminUnit.code.like("B%-%"))))
+        current += list(
+            db.session.scalars(
+                select(AdminUnit.id).where(AdminUnit.level == UnitLevel.VILLAGE.value, AdminUnit.code.like("B%-%"))
+            )
+        )
         legacy = list(db.session.scalars(select(AdminUnit.id).where(AdminUnit.path.startswith(old.path))))
         periods = [(date(y, 12, 31), "year") for y in (2022, 2023, 2024, 2025)]
-        periods += [(date(2025, m + 1, 1) - date.resolution if m < 12 else date(2025, 12, 31), "month")
-                    for m in range(1, 13)]
+        periods += [
+            (date(2025, m + 1, 1) - date.resolution if m < 12 else date(2025, 12, 31), "month") for m in range(1, 13)
+        ]
         started = time.perf_counter()
         count = 0
         batch: list[dict[str, Any]] = []
@@ -143,9 +166,18 @@ def _arrange(app: Flask, args: argparse.Namespace) -> Arranged:
                     for period_end, kind in periods:
                         for basis in ("official", "projection"):
                             denominator = rng.randint(50, 400)
-                            batch.append({"indicator_id": indicator_id, "unit_id": unit_id, "period_end": period_end,
-                                          "period_kind": kind, "structure": structure, "basis": basis,
-                                          "numerator": rng.randint(0, denominator), "denominator": denominator})
+                            batch.append(
+                                {
+                                    "indicator_id": indicator_id,
+                                    "unit_id": unit_id,
+                                    "period_end": period_end,
+                                    "period_kind": kind,
+                                    "structure": structure,
+                                    "basis": basis,
+                                    "numerator": rng.randint(0, denominator),
+                                    "denominator": denominator,
+                                }
+                            )
                 if len(batch) >= 5000:
                     db.session.execute(insert(IndicatorValue), batch)
                     count += len(batch)
@@ -165,12 +197,23 @@ def _arrange(app: Flask, args: argparse.Namespace) -> Arranged:
 
 
 def _gunicorn(args: argparse.Namespace, log: Path) -> AbstractContextManager[None]:
-    return gunicorn(SCRIPT, database_url=args.database_url, broker_url=args.broker_url, workers=args.workers,
-                    port=args.port, log=log)
+    return gunicorn(
+        SCRIPT,
+        database_url=args.database_url,
+        broker_url=args.broker_url,
+        workers=args.workers,
+        port=args.port,
+        log=log,
+    )
 
 
-def _request(port: int, method: str, path: str, cookie: str = "", body: str | None = None,
-             ) -> tuple[int, dict[str, str], bytes]:
+def _request(
+    port: int,
+    method: str,
+    path: str,
+    cookie: str = "",
+    body: str | None = None,
+) -> tuple[int, dict[str, str], bytes]:
     headers = {"Cookie": cookie} if cookie else {}
     if body is not None:
         headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -190,8 +233,9 @@ def _login(port: int) -> str:
     match = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page)
     if status != 200 or match is None:
         _refuse("no login form")
-    body = urllib.parse.urlencode({"email": "bench.leader@example.vn", "password": PASSWORD,
-                                   "csrf_token": match.group(1).decode()})
+    body = urllib.parse.urlencode(
+        {"email": "bench.leader@example.vn", "password": PASSWORD, "csrf_token": match.group(1).decode()}
+    )
     status, headers, _ = _request(port, "POST", "/login", cookie, body)
     if status != 302:
         _refuse(f"login answered {status}")
@@ -247,9 +291,11 @@ def _report(results: list[RunResult]) -> None:
         if not r.latencies:
             print(f"| {r.name} | {r.clients} | {r.requests} | {r.errors} | – | – | – | – |  {r.first_error}")
             continue
-        print(f"| {r.name} | {r.clients} | {r.requests} | {r.errors} | {percentile(r.latencies, .5) * 1000:.0f} | "
-              f"{percentile(r.latencies, .95) * 1000:.0f} | {percentile(r.latencies, .99) * 1000:.0f} | "
-              f"{len(r.latencies) / r.wall:.1f} |")
+        print(
+            f"| {r.name} | {r.clients} | {r.requests} | {r.errors} | {percentile(r.latencies, 0.5) * 1000:.0f} | "
+            f"{percentile(r.latencies, 0.95) * 1000:.0f} | {percentile(r.latencies, 0.99) * 1000:.0f} | "
+            f"{len(r.latencies) / r.wall:.1f} |"
+        )
     for r in results:
         if r.first_error:
             print(f"first error ({r.name}, {r.clients} clients): {r.first_error}")
@@ -266,9 +312,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--port", type=int, default=8710)
     parser.add_argument("--seed", type=int, default=2025)
-    parser.add_argument("--api-query",
-                        default="unit={province}&below=children&period=2025&plan=kon-tum-1514-2022&per_page=100",
-                        help="query string of GET /api/v1/targets/values ({province}, {plan} are filled in)")
+    parser.add_argument(
+        "--api-query",
+        default="unit={province}&below=children&period=2025&plan=kon-tum-1514-2022&per_page=100",
+        help="query string of GET /api/v1/targets/values ({province}, {plan} are filled in)",
+    )
     parser.add_argument("--yes", action="store_true")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
@@ -277,15 +325,16 @@ def main() -> None:
     try:
         app = _app(args)
         arranged = _arrange(app, args)
-        print(f"stored {arranged.values:,} indicator values ({arranged.villages} villages) in "
-              f"{arranged.seconds:.1f} s")
-        print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-              f"gunicorn {args.workers} workers")
+        print(f"stored {arranged.values:,} indicator values ({arranged.villages} villages) in {arranged.seconds:.1f} s")
+        print(
+            f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"gunicorn {args.workers} workers"
+        )
         urls = {
             "province dashboard": f"/targets/units/{arranged.province_id}",
             "commune dashboard": f"/targets/units/{arranged.commune_id}",
-            "values API": "/api/v1/targets/values?" + args.api_query.format(province=arranged.province_id,
-                                                                          plan=arranged.plan_id),
+            "values API": "/api/v1/targets/values?"
+            + args.api_query.format(province=arranged.province_id, plan=arranged.plan_id),
         }
         results = []
         with tempfile.TemporaryDirectory() as tmp, _gunicorn(args, Path(tmp) / "gunicorn.log"):

@@ -87,8 +87,9 @@ def _app(args: argparse.Namespace) -> Flask:
         celery.update(broker_url=args.broker_url, result_backend=args.broker_url)
     from config import Config
 
-    return create_app({"ENV_NAME": "development", "SQLALCHEMY_DATABASE_URI": args.database_url,
-                       "CELERY": {**Config.CELERY, **celery}})
+    return create_app(
+        {"ENV_NAME": "development", "SQLALCHEMY_DATABASE_URI": args.database_url, "CELERY": {**Config.CELERY, **celery}}
+    )
 
 
 # --- learning records ----------------------------------------------------------------------------------------
@@ -104,16 +105,20 @@ def generate_records(args: argparse.Namespace) -> None:
     weights = [k[5] for k in KINDS]
     first = date(args.year, 1, 1)
     with app.app_context():
-        existing = db.session.scalar(select(func.count()).select_from(LearningRecord)
-                                     .where(LearningRecord.year == args.year))
+        existing = db.session.scalar(
+            select(func.count()).select_from(LearningRecord).where(LearningRecord.year == args.year)
+        )
         if existing and not args.replace:
             _refuse(f"{existing:,} learning records of {args.year} exist already; --replace deletes them first")
         if existing:
             db.session.execute(delete(LearningRecord).where(LearningRecord.year == args.year))
             db.session.commit()
         commune = case((AdminUnit.level == "village", AdminUnit.parent_id), else_=AdminUnit.id)
-        stmt = (select(Person.id, commune.label("commune_id"))
-                .join(AdminUnit, AdminUnit.id == Person.unit_id).order_by(Person.id))
+        stmt = (
+            select(Person.id, commune.label("commune_id"))
+            .join(AdminUnit, AdminUnit.id == Person.unit_id)
+            .order_by(Person.id)
+        )
         started = time.perf_counter()
         rows: list[dict[str, Any]] = []
         written = persons = 0
@@ -124,14 +129,22 @@ def generate_records(args: argparse.Namespace) -> None:
             persons += 1
             for index in range(min(rng.choices(range(11), weights=[9, 8, 9, 10, 11, 11, 10, 9, 9, 8, 6])[0], 10)):
                 kind, category, module, low, high, _ = rng.choices(KINDS, weights=weights)[0]
-                rows.append({
-                    "person_id": person_id, "year": args.year, "kind": kind, "category": category,
-                    "module_code": f"IU{rng.randint(1, 15):02d}" if module else None,
-                    "hours": Decimal(rng.randint(low * 2, high * 2)) / 2,
-                    "completed_on": first + timedelta(days=rng.randrange(330)),
-                    "commune_id": commune_id,
-                    "source_key": f"bench:{args.year}:{person_id}:{index}", "class_id": None, "evidence": "",
-                    "created_at": now})
+                rows.append(
+                    {
+                        "person_id": person_id,
+                        "year": args.year,
+                        "kind": kind,
+                        "category": category,
+                        "module_code": f"IU{rng.randint(1, 15):02d}" if module else None,
+                        "hours": Decimal(rng.randint(low * 2, high * 2)) / 2,
+                        "completed_on": first + timedelta(days=rng.randrange(330)),
+                        "commune_id": commune_id,
+                        "source_key": f"bench:{args.year}:{person_id}:{index}",
+                        "class_id": None,
+                        "evidence": "",
+                        "created_at": now,
+                    }
+                )
             if len(rows) >= BATCH:
                 t = time.perf_counter()
                 connection.execute(insert(LearningRecord.__table__), rows)
@@ -148,8 +161,10 @@ def generate_records(args: argparse.Namespace) -> None:
         db.session.commit()
         wall = time.perf_counter() - started
         db.session.commit()
-        print(f"{written:,} learning records of {args.year} for {persons:,} persons in {wall:.1f} s "
-              f"({written / wall:,.0f} rows/s; INSERTs {insert_seconds:.1f} s)")
+        print(
+            f"{written:,} learning records of {args.year} for {persons:,} persons in {wall:.1f} s "
+            f"({written / wall:,.0f} rows/s; INSERTs {insert_seconds:.1f} s)"
+        )
     analyze(args.database_url)
 
 
@@ -172,17 +187,43 @@ def analyze(url: str) -> None:
 
 @contextmanager
 def workers(args: argparse.Namespace, count: int, log_dir: Path) -> Iterator[list[subprocess.Popen]]:
-    env = {**os.environ, "LMS_ENV": "development", "LMS_INSTANCE_PATH": str(log_dir),
-           "LMS_DATABASE_URL": args.database_url, "LMS_BROKER_URL": args.broker_url,
-           "LMS_RESULT_BACKEND": args.broker_url}
+    env = {
+        **os.environ,
+        "LMS_ENV": "development",
+        "LMS_INSTANCE_PATH": str(log_dir),
+        "LMS_DATABASE_URL": args.database_url,
+        "LMS_BROKER_URL": args.broker_url,
+        "LMS_RESULT_BACKEND": args.broker_url,
+    }
     processes = []
     try:
         for index in range(count):
             log = (log_dir / f"worker-{count}-{index}.log").open("wb")
-            processes.append(subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "lms.worker", "worker", "--pool", "solo", "--loglevel",
-                 "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat",
-                 "-n", f"bench{count}-{index}@%h"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+            processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "lms.worker",
+                        "worker",
+                        "--pool",
+                        "solo",
+                        "--loglevel",
+                        "WARNING",
+                        "--without-gossip",
+                        "--without-mingle",
+                        "--without-heartbeat",
+                        "-n",
+                        f"bench{count}-{index}@%h",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         yield processes
     finally:
         for process in processes:
@@ -267,10 +308,18 @@ def evaluate_province(app: Flask, province_code: str, year: int, *, reset: bool)
             time.sleep(0.2)
         wall = time.perf_counter() - started
         rows = db.session.scalar(select(func.count()).select_from(Eligibility).where(Eligibility.year == year))
-        return {"run_id": run_id, "wall": wall, "status": current.status, "total": current.total,
-                "failed": current.failed, "summary": current.summary, "eligibility_rows": rows,
-                "server": (current.finished_at - current.started_at).total_seconds()
-                if current.finished_at and current.started_at else float("nan")}
+        return {
+            "run_id": run_id,
+            "wall": wall,
+            "status": current.status,
+            "total": current.total,
+            "failed": current.failed,
+            "summary": current.summary,
+            "eligibility_rows": rows,
+            "server": (current.finished_at - current.started_at).total_seconds()
+            if current.finished_at and current.started_at
+            else float("nan"),
+        }
 
 
 def latency(app: Flask, year: int, samples: int) -> list[float]:
@@ -285,23 +334,38 @@ def latency(app: Flask, year: int, samples: int) -> list[float]:
         persons = db.session.execute(
             select(Eligibility.subject_id, Eligibility.commune_id)
             .where(Eligibility.year == year, Eligibility.title == "citizen")
-            .order_by(Eligibility.subject_id).limit(samples)).all()
+            .order_by(Eligibility.subject_id)
+            .limit(samples)
+        ).all()
         if not persons:
             _refuse("no citizen eligibility to follow: is the engine merged and were criteria loaded?")
         db.session.rollback()
         for person_id, commune_id in persons:
             before = utcnow()
-            db.session.add(LearningRecord(person_id=person_id, year=year, kind="self_study", hours=Decimal(3),
-                                          completed_on=date(year, 6, 1), commune_id=commune_id,
-                                          source_key=f"bench-latency:{uuid.uuid4().hex}"))
+            db.session.add(
+                LearningRecord(
+                    person_id=person_id,
+                    year=year,
+                    kind="self_study",
+                    hours=Decimal(3),
+                    completed_on=date(year, 6, 1),
+                    commune_id=commune_id,
+                    source_key=f"bench-latency:{uuid.uuid4().hex}",
+                )
+            )
             learning_records_changed.send(None, pairs={(commune_id, year)})
             db.session.commit()
             started = time.perf_counter()
             deadline = started + 120
             while time.perf_counter() < deadline:
-                computed = db.session.scalar(select(Eligibility.computed_at).where(
-                    Eligibility.subject_type == "person", Eligibility.subject_id == person_id,
-                    Eligibility.title == "citizen", Eligibility.year == year))
+                computed = db.session.scalar(
+                    select(Eligibility.computed_at).where(
+                        Eligibility.subject_type == "person",
+                        Eligibility.subject_id == person_id,
+                        Eligibility.title == "citizen",
+                        Eligibility.year == year,
+                    )
+                )
                 db.session.rollback()
                 if computed is not None and computed >= before:
                     break
@@ -321,8 +385,13 @@ def where_the_time_goes(app: Flask, year: int) -> tuple[int, float, list[tuple[f
     with app.app_context():
         commune = case((AdminUnit.level == "village", AdminUnit.parent_id), else_=AdminUnit.id)
         biggest = db.session.execute(
-            select(commune, func.count()).select_from(Person).join(AdminUnit, AdminUnit.id == Person.unit_id)
-            .group_by(commune).order_by(func.count().desc()).limit(1)).one()
+            select(commune, func.count())
+            .select_from(Person)
+            .join(AdminUnit, AdminUnit.id == Person.unit_id)
+            .group_by(commune)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).one()
         db.session.rollback()
         bind = db.engine
 
@@ -372,14 +441,18 @@ def run(args: argparse.Namespace) -> None:
         version = db.session.scalar(text("SHOW server_version"))
     if args.analyze:
         analyze(args.database_url)
-    print(f"data: {persons:,} persons, {households:,} households, {records:,} learning records of {args.year}; "
-          f"PostgreSQL {version}; {os.cpu_count()} CPUs; Python {platform.python_version()}")
+    print(
+        f"data: {persons:,} persons, {households:,} households, {records:,} learning records of {args.year}; "
+        f"PostgreSQL {version}; {os.cpu_count()} CPUs; Python {platform.python_version()}"
+    )
     import redis
 
     redis.Redis.from_url(args.broker_url).flushdb()  # the benchmark's own Redis database
     base = floor(app, args.year)
-    print(f"floor (grouped scan, {base['persons']:,} groups): fetched {base['fetched']:.2f} s (first "
-          f"{base['first']:.2f} s), server only {base['server']:.2f} s")
+    print(
+        f"floor (grouped scan, {base['persons']:,} groups): fetched {base['fetched']:.2f} s (first "
+        f"{base['first']:.2f} s), server only {base['server']:.2f} s"
+    )
     log_dir = Path(tempfile.mkdtemp(prefix="lms-titles-bench-"))
     results = []
     for count in args.workers:
@@ -393,21 +466,29 @@ def run(args: argparse.Namespace) -> None:
                 result["latency"] = latency(app, args.year, args.samples)
             result["peak_mib"] = [_peak_mib(p.pid) for p in processes]
         results.append(result)
-        print(f"{count} worker(s): {result['status']}, {result['total']} communes, {result['failed']} failed, "
-              f"wall {result['wall']:.1f} s (run {result['server']:.1f} s), ratio to floor "
-              f"{result['wall'] / base['fetched']:.1f}×, {result['eligibility_rows']:,} eligibility rows, "
-              f"peak RSS per worker {', '.join(f'{m:.0f}' for m in result['peak_mib'])} MiB")
+        print(
+            f"{count} worker(s): {result['status']}, {result['total']} communes, {result['failed']} failed, "
+            f"wall {result['wall']:.1f} s (run {result['server']:.1f} s), ratio to floor "
+            f"{result['wall'] / base['fetched']:.1f}×, {result['eligibility_rows']:,} eligibility rows, "
+            f"peak RSS per worker {', '.join(f'{m:.0f}' for m in result['peak_mib'])} MiB"
+        )
         if "rerun" in result:
             rerun = result["rerun"]
-            print(f"  re-run: wall {rerun['wall']:.1f} s, changed {rerun['summary'].get('changed')}, "
-                  f"drift {rerun['summary'].get('drift')}")
+            print(
+                f"  re-run: wall {rerun['wall']:.1f} s, changed {rerun['summary'].get('changed')}, "
+                f"drift {rerun['summary'].get('drift')}"
+            )
             samples = result["latency"]
-            print(f"  latency record → eligibility: median {statistics.median(samples):.2f} s, "
-                  f"max {max(samples):.2f} s ({len(samples)} samples)")
+            print(
+                f"  latency record → eligibility: median {statistics.median(samples):.2f} s, "
+                f"max {max(samples):.2f} s ({len(samples)} samples)"
+            )
         print(f"  summary: {result['summary']}")
     persons_biggest, engine_seconds, slowest, plan = where_the_time_goes(app, args.year)
-    print(f"\nlargest commune ({persons_biggest:,} persons): engine {engine_seconds:.2f} s in this process; "
-          "slowest statements:")
+    print(
+        f"\nlargest commune ({persons_biggest:,} persons): engine {engine_seconds:.2f} s in this process; "
+        "slowest statements:"
+    )
     for seconds, statement in slowest:
         print(f"  {seconds:7.3f} s  {' '.join(statement.split())[:160]}")
     print("\nEXPLAIN (ANALYZE, BUFFERS) of the slowest:\n" + plan)
@@ -428,8 +509,9 @@ def main(argv: list[str] | None = None) -> None:
     measure.add_argument("--year", type=int, default=2026)
     measure.add_argument("--province", default="51", help="code of the generated province (Quảng Ngãi: 51)")
     measure.add_argument("--samples", type=int, default=5)
-    measure.add_argument("--no-analyze", dest="analyze", action="store_false",
-                         help="do not ANALYZE the database before measuring")
+    measure.add_argument(
+        "--no-analyze", dest="analyze", action="store_false", help="do not ANALYZE the database before measuring"
+    )
     args = parser.parse_args(argv)
     _check(args)
     if args.command == "records":

@@ -89,20 +89,27 @@ def _refused(exc: CourseError, *, indexes: dict[int, int] | None = None) -> Resp
     db.session.rollback()
     if exc.details and all("resource" in d for d in exc.details):
         # Name only the caller's own classes: a clash with another commune's class must not reveal it.
-        own = set(db.session.scalars(services.classes_in_scope(current_user, VIEW).with_only_columns(CourseClass.id)
-                                     .where(CourseClass.id.in_({d["class_id"] for d in exc.details}))))
-        conflicts = [d if d["class_id"] in own else {**d, "class_id": None, "session_id": None}
-                     for d in exc.details]
+        own = set(
+            db.session.scalars(
+                services.classes_in_scope(current_user, VIEW)
+                .with_only_columns(CourseClass.id)
+                .where(CourseClass.id.in_({d["class_id"] for d in exc.details}))
+            )
+        )
+        conflicts = [d if d["class_id"] in own else {**d, "class_id": None, "session_id": None} for d in exc.details]
         message = f"{len(conflicts)} conflicting booking(s) of a room, an instructor or a learner"
         return problem(409, "Conflict", message, [{"field": exc.field, "message": message}], conflicts=conflicts)
     errors: list[dict[str, Any]] = []
     for detail in exc.details:
         if "index" in detail:
-            errors.append({"field": f"{exc.field}[{detail['index']}].{detail['field']}",
-                           "message": detail["message"]})
+            errors.append({"field": f"{exc.field}[{detail['index']}].{detail['field']}", "message": detail["message"]})
         elif "person_id" in detail and indexes and detail["person_id"] in indexes:
-            errors.append({"field": f"{exc.field}[{indexes[detail['person_id']]}]",
-                           "message": f"person {detail['person_id']}: {detail['message']}"})
+            errors.append(
+                {
+                    "field": f"{exc.field}[{indexes[detail['person_id']]}]",
+                    "message": f"person {detail['person_id']}: {detail['message']}",
+                }
+            )
         else:
             errors.append({"field": exc.field, "message": detail.get("message", str(exc))})
     raise ApiValidationError(errors or [{"field": exc.field, "message": str(exc)}], str(exc))
@@ -137,8 +144,9 @@ class _Body:
             raise ApiValidationError([{"field": prefix.rstrip("."), "message": "must be a JSON object"}])
         self.data: dict[str, Any] = payload
         self.prefix = prefix
-        self.errors: list[dict[str, str]] = [{"field": prefix + name, "message": "unknown field"}
-                                             for name in sorted(set(payload) - allowed)]
+        self.errors: list[dict[str, str]] = [
+            {"field": prefix + name, "message": "unknown field"} for name in sorted(set(payload) - allowed)
+        ]
 
     def error(self, name: str, message: str) -> None:
         self.errors.append({"field": self.prefix + name, "message": message})
@@ -158,21 +166,22 @@ class _Body:
             return default
         return value.strip()
 
-    def integer(self, name: str, *, required: bool = False, minimum: int | None = None,
-                maximum: int | None = None) -> int | None:
+    def integer(
+        self, name: str, *, required: bool = False, minimum: int | None = None, maximum: int | None = None
+    ) -> int | None:
         value = self._get(name, required)
         if value is None:
             return None
-        if not _is_int(value) or (minimum is not None and value < minimum) or \
-                (maximum is not None and value > maximum):
+        if not _is_int(value) or (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
             bounds = f" from {minimum}" if minimum is not None else ""
             bounds += f" to {maximum}" if maximum is not None else ""
             self.error(name, f"an integer{bounds}")
             return None
         return value
 
-    def number(self, name: str, *, required: bool = False, low: Decimal, high: Decimal,
-               low_open: bool = False) -> Decimal | None:
+    def number(
+        self, name: str, *, required: bool = False, low: Decimal, high: Decimal, low_open: bool = False
+    ) -> Decimal | None:
         value = self._get(name, required)
         if value is None:
             return None
@@ -276,47 +285,89 @@ def _room(body: _Body, course_class: CourseClass) -> Room | None:
 
 def _people_in_scope(ids: Sequence[int], field: str, permission: Permission) -> list[dict[str, str]]:
     """Errors for the ids that are not persons in the caller's scope (one query)."""
-    found = set(db.session.scalars(registry.scoped_select(Person, current_user, permission)
-                                   .with_only_columns(Person.id).where(Person.id.in_(list(ids)))))
-    return [{"field": f"{field}[{i}]", "message": f"no person {pid} in your scope"}
-            for i, pid in enumerate(ids) if pid not in found]
+    found = set(
+        db.session.scalars(
+            registry.scoped_select(Person, current_user, permission)
+            .with_only_columns(Person.id)
+            .where(Person.id.in_(list(ids)))
+        )
+    )
+    return [
+        {"field": f"{field}[{i}]", "message": f"no person {pid} in your scope"}
+        for i, pid in enumerate(ids)
+        if pid not in found
+    ]
 
 
 # --- serialisers ---------------------------------------------------------------------------------------------
 
 
 def course_json(course: Course) -> dict[str, Any]:
-    return {"id": course.id, "unit_id": course.unit_id, "code": course.code, "name": course.name,
-            "category": course.category, "planned_hours": float(course.planned_hours),
-            "min_attendance_share": float(course.min_attendance_share),
-            "requires_assessment": course.requires_assessment, "description": course.description,
-            "module_codes": list(course.module_codes or []), "active": course.active}
+    return {
+        "id": course.id,
+        "unit_id": course.unit_id,
+        "code": course.code,
+        "name": course.name,
+        "category": course.category,
+        "planned_hours": float(course.planned_hours),
+        "min_attendance_share": float(course.min_attendance_share),
+        "requires_assessment": course.requires_assessment,
+        "description": course.description,
+        "module_codes": list(course.module_codes or []),
+        "active": course.active,
+    }
 
 
 def class_json(course_class: CourseClass) -> dict[str, Any]:
-    return {"id": course_class.id, "course_id": course_class.course_id, "course_name": course_class.course.name,
-            "clc_id": course_class.clc_id, "commune_id": course_class.commune_id, "name": course_class.name,
-            "room_id": course_class.room_id, "capacity": course_class.capacity,
-            "target_group": course_class.target_group, "starts_on": course_class.starts_on.isoformat(),
-            "ends_on": course_class.ends_on.isoformat()}
+    return {
+        "id": course_class.id,
+        "course_id": course_class.course_id,
+        "course_name": course_class.course.name,
+        "clc_id": course_class.clc_id,
+        "commune_id": course_class.commune_id,
+        "name": course_class.name,
+        "room_id": course_class.room_id,
+        "capacity": course_class.capacity,
+        "target_group": course_class.target_group,
+        "starts_on": course_class.starts_on.isoformat(),
+        "ends_on": course_class.ends_on.isoformat(),
+    }
 
 
 def session_json(session: ClassSession) -> dict[str, Any]:
-    return {"id": session.id, "class_id": session.class_id, "starts_at": _local_iso(session.starts_at),
-            "ends_at": _local_iso(session.ends_at), "room_id": session.room_id, "place": session.place,
-            "status": session.status, "original_starts_at": _local_iso(session.original_starts_at),
-            "note": session.note}
+    return {
+        "id": session.id,
+        "class_id": session.class_id,
+        "starts_at": _local_iso(session.starts_at),
+        "ends_at": _local_iso(session.ends_at),
+        "room_id": session.room_id,
+        "place": session.place,
+        "status": session.status,
+        "original_starts_at": _local_iso(session.original_starts_at),
+        "note": session.note,
+    }
 
 
 def enrolment_json(enrolment: Enrolment) -> dict[str, Any]:
-    return {"person_id": enrolment.person_id, "full_name": enrolment.person.full_name, "status": enrolment.status,
-            "enrolled_at": _utc_iso(enrolment.enrolled_at), "withdrawn_at": _utc_iso(enrolment.withdrawn_at),
-            "assessment_passed": enrolment.assessment_passed}
+    return {
+        "person_id": enrolment.person_id,
+        "full_name": enrolment.person.full_name,
+        "status": enrolment.status,
+        "enrolled_at": _utc_iso(enrolment.enrolled_at),
+        "withdrawn_at": _utc_iso(enrolment.withdrawn_at),
+        "assessment_passed": enrolment.assessment_passed,
+    }
 
 
 def mark_json(mark: Attendance) -> dict[str, Any]:
-    return {"person_id": mark.person_id, "status": mark.status, "recorded_at": _utc_iso(mark.recorded_at),
-            "device": mark.device, "client_mark_id": mark.client_mark_id, "received_at": _utc_iso(mark.received_at)}
+    return {
+        "person_id": mark.person_id,
+        "status": mark.status,
+        "recorded_at": _utc_iso(mark.recorded_at),
+        "device": mark.device,
+        "client_mark_id": mark.client_mark_id,
+        "received_at": _utc_iso(mark.received_at),
+    }
 
 
 # --- courses -------------------------------------------------------------------------------------------------
@@ -344,8 +395,17 @@ def get_course(course_id: int):
     return course_json(course)
 
 
-COURSE_FIELDS = {"unit_id", "code", "name", "category", "planned_hours", "min_attendance_share",
-                 "requires_assessment", "description", "module_codes"}
+COURSE_FIELDS = {
+    "unit_id",
+    "code",
+    "name",
+    "category",
+    "planned_hours",
+    "min_attendance_share",
+    "requires_assessment",
+    "description",
+    "module_codes",
+}
 
 
 @bp.post("/courses")
@@ -374,10 +434,17 @@ def create_course():
     assert category is not None
     assert hours is not None
     try:
-        course = services.create_course(unit=unit, code=code, name=name, category=category, planned_hours=hours,
-                                        min_attendance_share=share if share is not None else Decimal("0.8"),
-                                        requires_assessment=bool(assessment), description=description,
-                                        module_codes=modules)
+        course = services.create_course(
+            unit=unit,
+            code=code,
+            name=name,
+            category=category,
+            planned_hours=hours,
+            min_attendance_share=share if share is not None else Decimal("0.8"),
+            requires_assessment=bool(assessment),
+            description=description,
+            module_codes=modules,
+        )
     except CourseError as exc:
         return _refused(exc)
     return course_json(course), 201, {"Location": url_for("api.get_course", course_id=course.id)}
@@ -430,29 +497,48 @@ def get_class(class_id: int):
         for person_id, full_name, role in db.session.execute(
             select(Person.id, Person.full_name, class_instructor.c.role)
             .join(class_instructor, class_instructor.c.person_id == Person.id)
-            .where(class_instructor.c.class_id == class_id).order_by(Person.sort_key))
+            .where(class_instructor.c.class_id == class_id)
+            .order_by(Person.sort_key)
+        )
     ]
-    enrolments = dict(iter(db.session.execute(
-        select(Enrolment.status, func.count()).where(Enrolment.class_id == class_id)
-        .group_by(Enrolment.status)).tuples()))
+    enrolments = dict(
+        iter(
+            db.session.execute(
+                select(Enrolment.status, func.count()).where(Enrolment.class_id == class_id).group_by(Enrolment.status)
+            ).tuples()
+        )
+    )
     now = services.local_now()
     sessions = db.session.execute(
-        select(func.count().filter(ClassSession.status == SessionStatus.SCHEDULED),
-               func.count().filter(ClassSession.status == SessionStatus.CANCELLED),
-               func.count().filter(ClassSession.status == SessionStatus.SCHEDULED, ClassSession.starts_at <= now))
-        .where(ClassSession.class_id == class_id)).one()
+        select(
+            func.count().filter(ClassSession.status == SessionStatus.SCHEDULED),
+            func.count().filter(ClassSession.status == SessionStatus.CANCELLED),
+            func.count().filter(ClassSession.status == SessionStatus.SCHEDULED, ClassSession.starts_at <= now),
+        ).where(ClassSession.class_id == class_id)
+    ).one()
     body["counts"] = {
         "enrolled": enrolments.get(EnrolmentStatus.ENROLLED.value, 0),
         "waitlisted": enrolments.get(EnrolmentStatus.WAITLISTED.value, 0),
         "withdrawn": enrolments.get(EnrolmentStatus.WITHDRAWN.value, 0),
         "seats_left": max(course_class.capacity - enrolments.get(EnrolmentStatus.ENROLLED.value, 0), 0),
-        "sessions_scheduled": sessions[0], "sessions_cancelled": sessions[1], "sessions_held": sessions[2],
+        "sessions_scheduled": sessions[0],
+        "sessions_cancelled": sessions[1],
+        "sessions_held": sessions[2],
     }
     return body
 
 
-CLASS_FIELDS = {"course_id", "clc_id", "name", "capacity", "starts_on", "ends_on", "room_id", "target_group",
-                "instructor_ids"}
+CLASS_FIELDS = {
+    "course_id",
+    "clc_id",
+    "name",
+    "capacity",
+    "starts_on",
+    "ends_on",
+    "room_id",
+    "target_group",
+    "instructor_ids",
+}
 
 
 @bp.post("/classes")
@@ -492,9 +578,17 @@ def create_class():
     assert capacity is not None
     instructors = list(db.session.scalars(select(Person).where(Person.id.in_(instructor_ids))))
     try:
-        course_class = services.create_class(course=course, clc=clc, name=name, capacity=capacity,
-                                             starts_on=starts_on, ends_on=ends_on, room=room,
-                                             target_group=target_group, instructors=instructors)
+        course_class = services.create_class(
+            course=course,
+            clc=clc,
+            name=name,
+            capacity=capacity,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            room=room,
+            target_group=target_group,
+            instructors=instructors,
+        )
     except CourseError as exc:
         return _refused(exc)
     return class_json(course_class), 201, {"Location": url_for("api.get_class", class_id=course_class.id)}
@@ -543,8 +637,7 @@ def create_recurring_sessions(class_id: int):
     body = _Body(RECURRENCE_FIELDS)
     first_day = body.day("first_day", required=True)
     weekdays = body.data.get("weekdays")
-    if not isinstance(weekdays, list) or not weekdays or \
-            not all(_is_int(d) and 0 <= d <= 6 for d in weekdays):
+    if not isinstance(weekdays, list) or not weekdays or not all(_is_int(d) and 0 <= d <= 6 for d in weekdays):
         body.error("weekdays", "a list of weekdays, 0 = Monday … 6 = Sunday")
     start, end = body.clock("start", required=True), body.clock("end", required=True)
     every_weeks = body.integer("every_weeks", minimum=1, maximum=52)
@@ -559,8 +652,15 @@ def create_recurring_sessions(class_id: int):
     assert isinstance(weekdays, list)
     assert start is not None
     assert end is not None
-    rule = Recurrence(first_day=first_day, weekdays=frozenset(weekdays), start=start, end=end,
-                      every_weeks=every_weeks or 1, until=until, count=count)
+    rule = Recurrence(
+        first_day=first_day,
+        weekdays=frozenset(weekdays),
+        start=start,
+        end=end,
+        every_weeks=every_weeks or 1,
+        until=until,
+        count=count,
+    )
     try:
         sessions = services.schedule_recurring(course_class, rule, room=room, place=place)
     except CourseError as exc:
@@ -616,8 +716,12 @@ def cancel_session(session_id: int):
 @login_required
 def list_enrolments(class_id: int):
     _class(class_id)
-    stmt = (select(Enrolment).join(Person, Person.id == Enrolment.person_id)
-            .options(contains_eager(Enrolment.person)).where(Enrolment.class_id == class_id))
+    stmt = (
+        select(Enrolment)
+        .join(Person, Person.id == Enrolment.person_id)
+        .options(contains_eager(Enrolment.person))
+        .where(Enrolment.class_id == class_id)
+    )
     if status := request.args.get("status"):
         stmt = stmt.where(Enrolment.status == status)
     return paginate(stmt.order_by(Person.sort_key, Person.id), enrolment_json)
@@ -636,8 +740,7 @@ def create_enrolments(class_id: int):
     body = _Body(set(ENROL_SELECTORS))
     chosen = [name for name in ENROL_SELECTORS if body.data.get(name) is not None]
     if len(chosen) != 1:
-        body.error(chosen[1] if len(chosen) > 1 else "person_ids",
-                   "give exactly one of " + ", ".join(ENROL_SELECTORS))
+        body.error(chosen[1] if len(chosen) > 1 else "person_ids", "give exactly one of " + ", ".join(ENROL_SELECTORS))
         body.check()
     selector = chosen[0]
     person_ids: list[int] = []
@@ -659,12 +762,12 @@ def create_enrolments(class_id: int):
             village = registry.get_in_scope(AdminUnit, village_id, current_user, MANAGE)
             if village is None or village.level != UnitLevel.VILLAGE:
                 body.error("village_id", "no such village in your scope")
-        if household_id is not None and registry.get_in_scope(Household, household_id, current_user,
-                                                              MANAGE) is None:
+        if household_id is not None and registry.get_in_scope(Household, household_id, current_user, MANAGE) is None:
             body.error("household_id", "no such household in your scope")
         body.check()
-        person_ids = services.people_for_bulk_enrolment(course_class, village_id=village_id,
-                                                        household_id=household_id, association_role=role)
+        person_ids = services.people_for_bulk_enrolment(
+            course_class, village_id=village_id, household_id=household_id, association_role=role
+        )
         if not person_ids:
             body.error(selector, "nobody of the class's commune matches")
     body.check()
@@ -676,8 +779,12 @@ def create_enrolments(class_id: int):
             exc.field = "person_id"
             exc.details = [{"message": f"person {d['person_id']}: {d['message']}"} for d in exc.details]
         return _refused(exc, indexes=indexes)
-    return {"class_id": course_class.id, "enrolled": result.enrolled, "waitlisted": result.waitlisted,
-            "already": result.already}
+    return {
+        "class_id": course_class.id,
+        "enrolled": result.enrolled,
+        "waitlisted": result.waitlisted,
+        "already": result.already,
+    }
 
 
 @bp.delete("/classes/<int:class_id>/enrolments/<int:person_id>")
@@ -689,8 +796,12 @@ def withdraw_enrolment(class_id: int, person_id: int):
     except CourseError as exc:
         return _refused(exc)
     db.session.commit()
-    return {"class_id": class_id, "person_id": person_id, "status": EnrolmentStatus.WITHDRAWN.value,
-            "promoted": promoted}
+    return {
+        "class_id": class_id,
+        "person_id": person_id,
+        "status": EnrolmentStatus.WITHDRAWN.value,
+        "promoted": promoted,
+    }
 
 
 # --- attendance ----------------------------------------------------------------------------------------------
@@ -746,18 +857,32 @@ def record_attendance(session_id: int):
         result = services.record_attendance(session, marks, user_id=current_user.id)
     except CourseError as exc:
         return _refused(exc)
-    audit("attendance.record", session, device=device, created=result.created, updated=result.updated,
-          unchanged=result.unchanged)
-    return {"session_id": session.id, "created": result.created, "updated": result.updated,
-            "unchanged": result.unchanged}
+    audit(
+        "attendance.record",
+        session,
+        device=device,
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
+    )
+    return {
+        "session_id": session.id,
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+    }
 
 
 @bp.get("/sessions/<int:session_id>/attendance")
 @login_required
 def list_attendance(session_id: int):
     _session(session_id)
-    stmt = (select(Attendance).join(Person, Person.id == Attendance.person_id)
-            .where(Attendance.session_id == session_id).order_by(Person.sort_key, Person.id))
+    stmt = (
+        select(Attendance)
+        .join(Person, Person.id == Attendance.person_id)
+        .where(Attendance.session_id == session_id)
+        .order_by(Person.sort_key, Person.id)
+    )
     return paginate(stmt, mark_json)
 
 
@@ -768,26 +893,50 @@ def list_attendance(session_id: int):
 @login_required
 def list_completions(class_id: int):
     _class(class_id)
-    stmt = (select(LearningRecord).join(Person, Person.id == LearningRecord.person_id)
-            .where(LearningRecord.class_id == class_id, LearningRecord.kind.in_(COMPLETION_KINDS))
-            .order_by(Person.sort_key, Person.id))
+    stmt = (
+        select(LearningRecord)
+        .join(Person, Person.id == LearningRecord.person_id)
+        .where(LearningRecord.class_id == class_id, LearningRecord.kind.in_(COMPLETION_KINDS))
+        .order_by(Person.sort_key, Person.id)
+    )
     page = paginate(stmt, lambda record: record)
     person_ids = [record.person_id for record in page["items"]]
-    names = dict(iter(db.session.execute(select(Person.id, Person.full_name)
-                                         .where(Person.id.in_(person_ids))).tuples())) if person_ids else {}
-    certificates = {c.person_id: c for c in db.session.scalars(select(Certificate).where(
-        Certificate.class_id == class_id, Certificate.person_id.in_(person_ids)))} if person_ids else {}
+    names = (
+        dict(iter(db.session.execute(select(Person.id, Person.full_name).where(Person.id.in_(person_ids))).tuples()))
+        if person_ids
+        else {}
+    )
+    certificates = (
+        {
+            c.person_id: c
+            for c in db.session.scalars(
+                select(Certificate).where(Certificate.class_id == class_id, Certificate.person_id.in_(person_ids))
+            )
+        }
+        if person_ids
+        else {}
+    )
     items = []
     for record in page["items"]:
         certificate = certificates.get(record.person_id)
-        items.append({
-            "person_id": record.person_id, "full_name": names.get(record.person_id), "kind": record.kind,
-            "category": record.category, "hours": float(record.hours), "year": record.year,
-            "completed_on": record.completed_on.isoformat(),
-            "certificate": None if certificate is None else {
-                "code": certificate.code, "issued_on": certificate.issued_on.isoformat(),
-                "revoked": certificate.revoked_at is not None},
-        })
+        items.append(
+            {
+                "person_id": record.person_id,
+                "full_name": names.get(record.person_id),
+                "kind": record.kind,
+                "category": record.category,
+                "hours": float(record.hours),
+                "year": record.year,
+                "completed_on": record.completed_on.isoformat(),
+                "certificate": None
+                if certificate is None
+                else {
+                    "code": certificate.code,
+                    "issued_on": certificate.issued_on.isoformat(),
+                    "revoked": certificate.revoked_at is not None,
+                },
+            }
+        )
     return {**page, "items": items}
 
 
@@ -804,11 +953,18 @@ def verify_certificate(code: str):
     if certificate is None:
         abort(404, description="No certificate has this code.")
     course_class = certificate.course_class
-    return {
-        "code": certificate.code, "valid": certificate.revoked_at is None,
-        "status": "valid" if certificate.revoked_at is None else "revoked",
-        "issued_on": certificate.issued_on.isoformat(),
-        "revoked_on": certificate.revoked_at.date().isoformat() if certificate.revoked_at else None,
-        "learner": initials_name(certificate.person.full_name), "course": course_class.course.name,
-        "class": course_class.name, "centre": course_class.clc.name,
-    }, 200, {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+    return (
+        {
+            "code": certificate.code,
+            "valid": certificate.revoked_at is None,
+            "status": "valid" if certificate.revoked_at is None else "revoked",
+            "issued_on": certificate.issued_on.isoformat(),
+            "revoked_on": certificate.revoked_at.date().isoformat() if certificate.revoked_at else None,
+            "learner": initials_name(certificate.person.full_name),
+            "course": course_class.course.name,
+            "class": course_class.name,
+            "centre": course_class.clc.name,
+        },
+        200,
+        {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"},
+    )

@@ -24,8 +24,13 @@ def register(app: Flask) -> None:
         click.echo(f"{added} national holidays added")
 
     @app.cli.command("add-holiday")
-    @click.option("--unit", "unit_code", default="VN", show_default=True,
-                  help="Code of the current unit whose subtree the day off applies to.")
+    @click.option(
+        "--unit",
+        "unit_code",
+        default="VN",
+        show_default=True,
+        help="Code of the current unit whose subtree the day off applies to.",
+    )
     @click.option("--day", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), required=True)
     @click.option("--name", required=True)
     def add_holiday_command(unit_code: str, day: date, name: str) -> None:
@@ -65,57 +70,127 @@ def seed_it_demo(as_of: datetime | None = None) -> int:
     made = 0
     for code in DEMO_COMMUNES:
         commune = find_unit(code, UnitLevel.COMMUNE)
-        clc = db.session.scalar(select(Clc).where(Clc.commune_id == commune.id).order_by(Clc.id).limit(1)) \
-            if commune is not None else None
-        if commune is None or clc is None or db.session.scalar(select(Course.id).where(
-                Course.code == f"DEMO-IT-{code}")):
+        clc = (
+            db.session.scalar(select(Clc).where(Clc.commune_id == commune.id).order_by(Clc.id).limit(1))
+            if commune is not None
+            else None
+        )
+        if (
+            commune is None
+            or clc is None
+            or db.session.scalar(select(Course.id).where(Course.code == f"DEMO-IT-{code}"))
+        ):
             continue
-        officers = list(dict.fromkeys(db.session.scalars(
-            select(AssociationMembership.person_id).where(
-                AssociationMembership.unit_id == commune.id, AssociationMembership.role.in_(roles),
-                AssociationMembership.ended_on.is_(None)).order_by(AssociationMembership.id))))
+        officers = list(
+            dict.fromkeys(
+                db.session.scalars(
+                    select(AssociationMembership.person_id)
+                    .where(
+                        AssociationMembership.unit_id == commune.id,
+                        AssociationMembership.role.in_(roles),
+                        AssociationMembership.ended_on.is_(None),
+                    )
+                    .order_by(AssociationMembership.id)
+                )
+            )
+        )
         if len(officers) < 2:
             continue
         branch = aliased(AdminUnit)
-        members = list(dict.fromkeys(db.session.scalars(
-            select(AssociationMembership.person_id).join(branch, branch.id == AssociationMembership.unit_id)
-            .where(branch.parent_id == commune.id, AssociationMembership.role == "member",
-                   AssociationMembership.ended_on.is_(None)).order_by(AssociationMembership.id).limit(30))))
+        members = list(
+            dict.fromkeys(
+                db.session.scalars(
+                    select(AssociationMembership.person_id)
+                    .join(branch, branch.id == AssociationMembership.unit_id)
+                    .where(
+                        branch.parent_id == commune.id,
+                        AssociationMembership.role == "member",
+                        AssociationMembership.ended_on.is_(None),
+                    )
+                    .order_by(AssociationMembership.id)
+                    .limit(30)
+                )
+            )
+        )
         it_class = _held_class(
-            services.create_course(unit=commune, code=f"DEMO-IT-{code}", category="it_skills",
-                                   name="Tin học cơ bản cho cán bộ Hội Khuyến học", planned_hours=Decimal(24),
-                                   module_codes=basic),
-            clc, "Lớp tin học cán bộ Hội (dữ liệu mẫu)", "association_officers", first_day, last_month_end,
-            days=[first_day + timedelta(days=6), first_day + timedelta(days=13)], learners=officers,
-            completing=officers[: max(2, (2 * len(officers)) // 3)])
+            services.create_course(
+                unit=commune,
+                code=f"DEMO-IT-{code}",
+                category="it_skills",
+                name="Tin học cơ bản cho cán bộ Hội Khuyến học",
+                planned_hours=Decimal(24),
+                module_codes=basic,
+            ),
+            clc,
+            "Lớp tin học cán bộ Hội (dữ liệu mẫu)",
+            "association_officers",
+            first_day,
+            last_month_end,
+            days=[first_day + timedelta(days=6), first_day + timedelta(days=13)],
+            learners=officers,
+            completing=officers[: max(2, (2 * len(officers)) // 3)],
+        )
         services.recompute_class(it_class.id, as_of=now)
         if members:
             policy = _held_class(
-                services.create_course(unit=commune, code=f"DEMO-NQ-{code}", category="policy_study",
-                                       name="Học tập chủ trương, chính sách về xây dựng xã hội học tập",
-                                       planned_hours=Decimal(2)),
-                clc, "Hội nghị học tập nghị quyết (dữ liệu mẫu)", "association_members", first_day, last_month_end,
-                days=[first_day + timedelta(days=20)], learners=members,
-                completing=[p for i, p in enumerate(members) if i % 4], instructors=[
-                    (officers[0], "organiser"), (officers[1], "assistant")])
+                services.create_course(
+                    unit=commune,
+                    code=f"DEMO-NQ-{code}",
+                    category="policy_study",
+                    name="Học tập chủ trương, chính sách về xây dựng xã hội học tập",
+                    planned_hours=Decimal(2),
+                ),
+                clc,
+                "Hội nghị học tập nghị quyết (dữ liệu mẫu)",
+                "association_members",
+                first_day,
+                last_month_end,
+                days=[first_day + timedelta(days=20)],
+                learners=members,
+                completing=[p for i, p in enumerate(members) if i % 4],
+                instructors=[(officers[0], "organiser"), (officers[1], "assistant")],
+            )
             services.recompute_class(policy.id, as_of=now)
         made += 1
     return made
 
 
-def _held_class(course: Course, clc: Clc, name: str, target_group: str, first: date, last: date, *,
-                days: list[date], learners: list[int], completing: list[int],
-                instructors: list[tuple[int, str]] | None = None) -> CourseClass:
+def _held_class(
+    course: Course,
+    clc: Clc,
+    name: str,
+    target_group: str,
+    first: date,
+    last: date,
+    *,
+    days: list[date],
+    learners: list[int],
+    completing: list[int],
+    instructors: list[tuple[int, str]] | None = None,
+) -> CourseClass:
     """A class with morning sessions on ``days``: every learner came to the first, ``completing`` to all."""
-    course_class = services.create_class(course=course, clc=clc, name=name, capacity=max(30, len(learners)),
-                                         starts_on=first, ends_on=last, target_group=target_group)
+    course_class = services.create_class(
+        course=course,
+        clc=clc,
+        name=name,
+        capacity=max(30, len(learners)),
+        starts_on=first,
+        ends_on=last,
+        target_group=target_group,
+    )
     if instructors:
         services.set_instructors(course_class, instructors)
-    sessions = services.schedule(course_class, [(datetime.combine(d, time(8)), datetime.combine(d, time(11)))
-                                                for d in days])
+    sessions = services.schedule(
+        course_class, [(datetime.combine(d, time(8)), datetime.combine(d, time(11))) for d in days]
+    )
     services.enrol(course_class, learners)
     for index, session in enumerate(sessions):
-        services.record_attendance(session, [
-            services.Mark(p, "present", datetime.combine(days[index], time(2)))
-            for p in (learners if index == 0 and len(sessions) > 1 else completing)], user_id=None)
+        services.record_attendance(
+            session,
+            [
+                services.Mark(p, "present", datetime.combine(days[index], time(2)))
+                for p in (learners if index == 0 and len(sessions) > 1 else completing)
+            ],
+            user_id=None,
+        )
     return course_class

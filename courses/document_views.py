@@ -42,10 +42,14 @@ def _class(class_id: int, permission: Permission) -> CourseClass:
 
 def _download(content: bytes, mimetype: str, filename: str, *, inline: bool = False) -> Response:
     disposition = "inline" if inline else "attachment"
-    return Response(content, mimetype=mimetype, headers={
-        "Content-Disposition": f'{disposition}; filename="{filename}"',
-        "Cache-Control": "private, no-store",  # personal data: no shared cache keeps a copy
-    })
+    return Response(
+        content,
+        mimetype=mimetype,
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{filename}"',
+            "Cache-Control": "private, no-store",  # personal data: no shared cache keeps a copy
+        },
+    )
 
 
 # --- certificates ----------------------------------------------------------------------------------------------
@@ -59,8 +63,14 @@ def certificate_pdf(code: str):
         abort(404)
     _class(certificate.class_id, VIEW)  # outside the user's scope: the same 404
     if certificate.revoked_at is not None:
-        abort(410, description=_("Certificate %(code)s was revoked (%(reason)s): it can no longer be downloaded.",
-                                 code=certificate.code, reason=certificate.revoked_reason or "—"))
+        abort(
+            410,
+            description=_(
+                "Certificate %(code)s was revoked (%(reason)s): it can no longer be downloaded.",
+                code=certificate.code,
+                reason=certificate.revoked_reason or "—",
+            ),
+        )
     data = documents.certificate_data(certificate, documents.verification_url(certificate.code))
     content = documents.certificate_pdf(data)
     audit("certificate.download", certificate, code=certificate.code)
@@ -88,11 +98,15 @@ def verify(code: str):
     else:
         course_class = certificate.course_class
         clc = db.session.get(Clc, course_class.clc_id)
-        response = Response(render_template(
-            "courses/documents/verify.html", certificate=certificate,
-            holder=initials_name(certificate.person.full_name), course_name=course_class.course.name,
-            centre_name=clc.name if clc else "",
-        ))
+        response = Response(
+            render_template(
+                "courses/documents/verify.html",
+                certificate=certificate,
+                holder=initials_name(certificate.person.full_name),
+                course_name=course_class.course.name,
+                centre_name=clc.name if clc else "",
+            )
+        )
     response.headers["X-Robots-Tag"] = "noindex"
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -140,22 +154,38 @@ def attendance_sheet(class_id: int):
         upload = form.file.data
         filename = upload.filename or "sheet.xlsx"
         try:
-            summary = sheet_import.import_sheet(course_class, upload.read(sheet_import.MAX_BYTES + 1),
-                                                filename=filename, user_id=current_user.id)
+            summary = sheet_import.import_sheet(
+                course_class, upload.read(sheet_import.MAX_BYTES + 1), filename=filename, user_id=current_user.id
+            )
         except sheet_import.SheetRejected as exc:
             db.session.rollback()
             errors, error_count, status = exc.errors, exc.count, 422
         else:
             db.session.commit()
-            flash(_("Sheet applied: %(marks)d marks for %(learners)d learners over %(sessions)d sessions "
+            flash(
+                _(
+                    "Sheet applied: %(marks)d marks for %(learners)d learners over %(sessions)d sessions "
                     "(%(created)d new, %(updated)d changed, %(unchanged)d unchanged).",
-                    marks=summary.marks, learners=summary.learners, sessions=summary.sessions,
-                    created=summary.created, updated=summary.updated, unchanged=summary.unchanged), "success")
+                    marks=summary.marks,
+                    learners=summary.learners,
+                    sessions=summary.sessions,
+                    created=summary.created,
+                    updated=summary.updated,
+                    unchanged=summary.unchanged,
+                ),
+                "success",
+            )
             return redirect(url_for("courses.attendance_sheet", class_id=course_class.id))
     elif request.method == "POST":
         status = 422
-    return render_template("courses/documents/attendance_sheet.html", course_class=course_class, form=form,
-                           errors=errors, error_count=error_count, locale=str(get_locale())), status
+    return render_template(
+        "courses/documents/attendance_sheet.html",
+        course_class=course_class,
+        form=form,
+        errors=errors,
+        error_count=error_count,
+        locale=str(get_locale()),
+    ), status
 
 
 @bp.get("/classes/<int:class_id>/attendance-sheet.xlsx")
@@ -188,12 +218,27 @@ def centre_report(clc_id: int):
         first, last = reports.parse_period(request.args.get("from"), request.args.get("to"), today=today)
     except reports.ReportPeriodError as exc:
         first, last = reports.parse_period(None, None, today=today)
-        return render_template("courses/documents/report.html", clc=clc, report=None, first=first, last=last,
-                               error=str(exc), locale=str(get_locale())), 400
+        return render_template(
+            "courses/documents/report.html",
+            clc=clc,
+            report=None,
+            first=first,
+            last=last,
+            error=str(exc),
+            locale=str(get_locale()),
+        ), 400
     report = reports.centre_report(clc, first, last)
-    return render_template("courses/documents/report.html", clc=clc, report=report, first=first, last=last,
-                           error=None, locale=str(get_locale()), category_label=reports.category_label,
-                           percent=reports.percent)
+    return render_template(
+        "courses/documents/report.html",
+        clc=clc,
+        report=report,
+        first=first,
+        last=last,
+        error=None,
+        locale=str(get_locale()),
+        category_label=reports.category_label,
+        percent=reports.percent,
+    )
 
 
 @bp.get("/clcs/<int:clc_id>/report.xlsx")
@@ -201,12 +246,14 @@ def centre_report(clc_id: int):
 def centre_report_xlsx(clc_id: int):
     clc = _clc(clc_id)
     try:
-        first, last = reports.parse_period(request.args.get("from"), request.args.get("to"),
-                                           today=services.local_now().date())
+        first, last = reports.parse_period(
+            request.args.get("from"), request.args.get("to"), today=services.local_now().date()
+        )
     except reports.ReportPeriodError as exc:
         abort(400, description=str(exc))
     report = reports.centre_report(clc, first, last)
     commune = db.session.get(AdminUnit, clc.commune_id)
-    content = reports.centre_report_xlsx(report, centre_name=clc.name,
-                                         commune_name=commune.full_name if commune else "")
+    content = reports.centre_report_xlsx(
+        report, centre_name=clc.name, commune_name=commune.full_name if commune else ""
+    )
     return _download(content, documents.XLSX_MIMETYPE, f"bao-cao-tthtcd-{clc.id}-{first:%Y%m%d}-{last:%Y%m%d}.xlsx")

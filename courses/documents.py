@@ -90,19 +90,34 @@ def certificate_data(certificate: Certificate, verify_url: str) -> CertificateDa
     assert clc is not None
     assert commune is not None
     director = db.session.scalar(
-        select(Person.full_name).join(BoardMembership, BoardMembership.person_id == Person.id)
-        .where(BoardMembership.clc_id == clc.id, BoardMembership.role == BoardRole.DIRECTOR,
-               BoardMembership.started_on <= certificate.issued_on,
-               (BoardMembership.ended_on.is_(None)) | (BoardMembership.ended_on >= certificate.issued_on))
-        .order_by(BoardMembership.started_on.desc()).limit(1)
+        select(Person.full_name)
+        .join(BoardMembership, BoardMembership.person_id == Person.id)
+        .where(
+            BoardMembership.clc_id == clc.id,
+            BoardMembership.role == BoardRole.DIRECTOR,
+            BoardMembership.started_on <= certificate.issued_on,
+            (BoardMembership.ended_on.is_(None)) | (BoardMembership.ended_on >= certificate.issued_on),
+        )
+        .order_by(BoardMembership.started_on.desc())
+        .limit(1)
     )
     person = certificate.person
     return CertificateData(
-        code=certificate.code, learner_name=person.full_name, learner_sex=person.sex, birth_date=person.birth_date,
-        course_name=course_class.course.name, class_name=course_class.name, centre_name=clc.name,
-        commune_name=commune.full_name, place=commune.name, hours=course_class.course.planned_hours,
-        starts_on=course_class.starts_on, ends_on=course_class.ends_on, issued_on=certificate.issued_on,
-        verify_url=verify_url, director_name=director or "",
+        code=certificate.code,
+        learner_name=person.full_name,
+        learner_sex=person.sex,
+        birth_date=person.birth_date,
+        course_name=course_class.course.name,
+        class_name=course_class.name,
+        centre_name=clc.name,
+        commune_name=commune.full_name,
+        place=commune.name,
+        hours=course_class.course.planned_hours,
+        starts_on=course_class.starts_on,
+        ends_on=course_class.ends_on,
+        issued_on=certificate.issued_on,
+        verify_url=verify_url,
+        director_name=director or "",
     )
 
 
@@ -116,8 +131,9 @@ def certificate_pdf(data: CertificateData) -> bytes:
     canvas.setAuthor(data.centre_name)
     canvas.setSubject(data.course_name)
 
-    draw_frame_and_heading(canvas, width, height, [(f"UBND {data.commune_name.upper()}", FONT),
-                                                    (data.centre_name.upper(), FONT_BOLD)])
+    draw_frame_and_heading(
+        canvas, width, height, [(f"UBND {data.commune_name.upper()}", FONT), (data.centre_name.upper(), FONT_BOLD)]
+    )
 
     # Title.
     canvas.setFillColor(DARK_RED)
@@ -125,8 +141,13 @@ def certificate_pdf(data: CertificateData) -> bytes:
     canvas.drawCentredString(width / 2, height - 165, "GIẤY CHỨNG NHẬN HOÀN THÀNH KHÓA HỌC")
     canvas.setFillColor(colors.black)
     canvas.setFont(FONT, 13)
-    canvas.drawCentredString(width / 2, height - 192, f"GIÁM ĐỐC {data.centre_name.upper()}"
-                             if len(data.centre_name) < 60 else "GIÁM ĐỐC TRUNG TÂM HỌC TẬP CỘNG ĐỒNG")
+    canvas.drawCentredString(
+        width / 2,
+        height - 192,
+        f"GIÁM ĐỐC {data.centre_name.upper()}"
+        if len(data.centre_name) < 60
+        else "GIÁM ĐỐC TRUNG TÂM HỌC TẬP CỘNG ĐỒNG",
+    )
     canvas.drawCentredString(width / 2, height - 210, "CHỨNG NHẬN")
 
     # Body: label, value.
@@ -138,8 +159,12 @@ def certificate_pdf(data: CertificateData) -> bytes:
         ("Ngày sinh:", vi_date(data.birth_date) or "—", FONT, 13),
         ("Đã hoàn thành khóa học:", data.course_name, FONT_BOLD, 14),
         ("Lớp:", data.class_name, FONT, 13),
-        ("Thời lượng:", f"{vi_number(data.hours)} giờ, từ ngày {vi_date(data.starts_on)} đến ngày "
-                        f"{vi_date(data.ends_on)}", FONT, 13),
+        (
+            "Thời lượng:",
+            f"{vi_number(data.hours)} giờ, từ ngày {vi_date(data.starts_on)} đến ngày {vi_date(data.ends_on)}",
+            FONT,
+            13,
+        ),
         ("Tại:", data.centre_name, FONT, 13),
     ]
 
@@ -276,31 +301,46 @@ def attendance_book(course_class: CourseClass, *, as_of: datetime | None = None)
     abbreviations = status_abbreviations(statuses)
     attended_codes = {s.code for s in statuses if s.counts_as_attended}
     sessions = [
-        BookSession(id=row.id, starts_at=row.starts_at, ends_at=row.ends_at,
-                    cancelled=row.status == SessionStatus.CANCELLED,
-                    held=row.status == SessionStatus.SCHEDULED and row.starts_at <= as_of, note=row.note)
+        BookSession(
+            id=row.id,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            cancelled=row.status == SessionStatus.CANCELLED,
+            held=row.status == SessionStatus.SCHEDULED and row.starts_at <= as_of,
+            note=row.note,
+        )
         for row in db.session.execute(
-            select(ClassSession.id, ClassSession.starts_at, ClassSession.ends_at, ClassSession.status,
-                   ClassSession.note)
-            .where(ClassSession.class_id == course_class.id).order_by(ClassSession.starts_at, ClassSession.id))
+            select(
+                ClassSession.id, ClassSession.starts_at, ClassSession.ends_at, ClassSession.status, ClassSession.note
+            )
+            .where(ClassSession.class_id == course_class.id)
+            .order_by(ClassSession.starts_at, ClassSession.id)
+        )
     ]
     learners = [
-        BookLearner(person_id=row.id, full_name=row.full_name,
-                    birth_year=row.birth_date.year if row.birth_date else None,
-                    withdrawn=row.status == EnrolmentStatus.WITHDRAWN)
+        BookLearner(
+            person_id=row.id,
+            full_name=row.full_name,
+            birth_year=row.birth_date.year if row.birth_date else None,
+            withdrawn=row.status == EnrolmentStatus.WITHDRAWN,
+        )
         for row in db.session.execute(
             select(Person.id, Person.full_name, Person.birth_date, Enrolment.status)
             .join(Enrolment, Enrolment.person_id == Person.id)
-            .where(Enrolment.class_id == course_class.id,
-                   Enrolment.status.in_([EnrolmentStatus.ENROLLED, EnrolmentStatus.WITHDRAWN]))
-            .order_by(Person.sort_key, Person.id))
+            .where(
+                Enrolment.class_id == course_class.id,
+                Enrolment.status.in_([EnrolmentStatus.ENROLLED, EnrolmentStatus.WITHDRAWN]),
+            )
+            .order_by(Person.sort_key, Person.id)
+        )
     ]
     by_person = {learner.person_id: learner for learner in learners}
     by_session = {session.id: session for session in sessions}
     marks = db.session.execute(
         select(Attendance.session_id, Attendance.person_id, Attendance.status)
         .join(ClassSession, ClassSession.id == Attendance.session_id)
-        .where(ClassSession.class_id == course_class.id))
+        .where(ClassSession.class_id == course_class.id)
+    )
     for session_id, person_id, status in marks:
         learner, session = by_person.get(person_id), by_session[session_id]
         if learner is None:
@@ -315,20 +355,33 @@ def attendance_book(course_class: CourseClass, *, as_of: datetime | None = None)
                 learner.attended += 1
     completions = db.session.execute(
         select(LearningRecord.person_id, Certificate.code)
-        .outerjoin(Certificate, (Certificate.class_id == LearningRecord.class_id)
-                   & (Certificate.person_id == LearningRecord.person_id) & Certificate.revoked_at.is_(None))
-        .where(LearningRecord.class_id == course_class.id, LearningRecord.module_code.is_(None)))
+        .outerjoin(
+            Certificate,
+            (Certificate.class_id == LearningRecord.class_id)
+            & (Certificate.person_id == LearningRecord.person_id)
+            & Certificate.revoked_at.is_(None),
+        )
+        .where(LearningRecord.class_id == course_class.id, LearningRecord.module_code.is_(None))
+    )
     for person_id, code in completions:
         if person_id in by_person:
             by_person[person_id].completed = True
             by_person[person_id].certificate_code = code or ""
     return AttendanceBook(
-        class_id=course_class.id, class_name=course_class.name, course_name=course_class.course.name,
-        centre_name=clc.name, commune_name=commune.full_name, starts_on=course_class.starts_on,
-        ends_on=course_class.ends_on, min_attendance_share=course_class.course.min_attendance_share,
-        sessions=sessions, learners=learners, as_of=as_of,
-        statuses=[BookStatus(s.code, abbreviations[s.code], s.name_vi, s.name_en, s.counts_as_attended)
-                  for s in statuses],
+        class_id=course_class.id,
+        class_name=course_class.name,
+        course_name=course_class.course.name,
+        centre_name=clc.name,
+        commune_name=commune.full_name,
+        starts_on=course_class.starts_on,
+        ends_on=course_class.ends_on,
+        min_attendance_share=course_class.course.min_attendance_share,
+        sessions=sessions,
+        learners=learners,
+        as_of=as_of,
+        statuses=[
+            BookStatus(s.code, abbreviations[s.code], s.name_vi, s.name_en, s.counts_as_attended) for s in statuses
+        ],
     )
 
 
@@ -345,7 +398,7 @@ HEAD = PatternFill("solid", fgColor="DCE6F1")
 
 def _book_legend(book: AttendanceBook) -> str:
     parts = [f"{s.abbreviation} = {s.name_vi}" for s in book.statuses]
-    return "Ký hiệu: " + "; ".join(parts) + f". Cột \"{CANCELLED_VI}\": buổi học bị hủy."
+    return "Ký hiệu: " + "; ".join(parts) + f'. Cột "{CANCELLED_VI}": buổi học bị hủy.'
 
 
 def attendance_book_xlsx(book: AttendanceBook) -> bytes:
@@ -358,8 +411,7 @@ def attendance_book_xlsx(book: AttendanceBook) -> bytes:
     sheet["A1"] = BOOK_TITLE
     sheet["A1"].font = Font(bold=True, size=14)
     sheet["A2"] = f"Lớp: {book.class_name} — Khóa học: {book.course_name}"
-    sheet["A3"] = (f"{book.centre_name}, {book.commune_name} — từ {vi_date(book.starts_on)} "
-                   f"đến {vi_date(book.ends_on)}")
+    sheet["A3"] = f"{book.centre_name}, {book.commune_name} — từ {vi_date(book.starts_on)} đến {vi_date(book.ends_on)}"
     sheet["A4"] = _book_legend(book)
 
     header_row = 6
@@ -369,8 +421,13 @@ def attendance_book_xlsx(book: AttendanceBook) -> bytes:
         label = book.session_header(session)
         headers.append(f"{label} ({CANCELLED_VI})" if session.cancelled else label)
     total_col = first_session_col + len(book.sessions)
-    headers += ["Số buổi có mặt", f"Trên số buổi đã học ({book.held_count})", "Tỷ lệ", "Hoàn thành",
-                "Mã giấy chứng nhận"]
+    headers += [
+        "Số buổi có mặt",
+        f"Trên số buổi đã học ({book.held_count})",
+        "Tỷ lệ",
+        "Hoàn thành",
+        "Mã giấy chứng nhận",
+    ]
     for col, text in enumerate(headers, start=1):
         cell = sheet.cell(row=header_row, column=col, value=text)
         cell.font, cell.fill = bold, HEAD
@@ -385,8 +442,9 @@ def attendance_book_xlsx(book: AttendanceBook) -> bytes:
         sheet.cell(row=row, column=3, value=learner.birth_year)
         for offset, session in enumerate(book.sessions):
             status = learner.marks.get(session.id)
-            cell = sheet.cell(row=row, column=first_session_col + offset,
-                              value=abbreviations.get(status, status) if status else None)
+            cell = sheet.cell(
+                row=row, column=first_session_col + offset, value=abbreviations.get(status, status) if status else None
+            )
             cell.alignment = Alignment(horizontal="center")
             if session.cancelled:
                 cell.fill = GREY
@@ -398,15 +456,19 @@ def attendance_book_xlsx(book: AttendanceBook) -> bytes:
     totals_row = row + 1
     sheet.cell(row=totals_row, column=2, value="Số học viên có mặt").font = bold
     for offset, session in enumerate(book.sessions):
-        cell = sheet.cell(row=totals_row, column=first_session_col + offset,
-                          value=session.attended if session.held else None)
+        cell = sheet.cell(
+            row=totals_row, column=first_session_col + offset, value=session.attended if session.held else None
+        )
         cell.font, cell.alignment = bold, Alignment(horizontal="center")
         if session.cancelled:
             cell.fill = GREY
     sheet.cell(row=totals_row, column=total_col, value=sum(s.attended for s in book.sessions)).font = bold
-    sheet.cell(row=totals_row + 1, column=2,
-               value=f"Hoàn thành: {sum(1 for learner in book.learners if learner.completed)} / "
-                     f"{sum(1 for learner in book.learners if not learner.withdrawn)} học viên")
+    sheet.cell(
+        row=totals_row + 1,
+        column=2,
+        value=f"Hoàn thành: {sum(1 for learner in book.learners if learner.completed)} / "
+        f"{sum(1 for learner in book.learners if not learner.withdrawn)} học viên",
+    )
 
     sheet.column_dimensions["A"].width = 5
     sheet.column_dimensions["B"].width = 30
@@ -432,9 +494,16 @@ def attendance_book_pdf(book: AttendanceBook) -> bytes:
     """The book as a printable PDF; a long class is split into blocks of sessions, the names repeated."""
     register_fonts()
     buffer = io.BytesIO()
-    document = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
-                                 topMargin=12 * mm, bottomMargin=12 * mm, title=f"{BOOK_TITLE} — {book.class_name}",
-                                 author=book.centre_name)
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=landscape(A4),
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=12 * mm,
+        bottomMargin=12 * mm,
+        title=f"{BOOK_TITLE} — {book.class_name}",
+        author=book.centre_name,
+    )
     title = ParagraphStyle("title", fontName=FONT_BOLD, fontSize=14, leading=18, alignment=1, spaceAfter=4)
     text = ParagraphStyle("text", fontName=FONT, fontSize=9, leading=12)
     cell = ParagraphStyle("cell", fontName=FONT, fontSize=7.5, leading=9)
@@ -442,14 +511,17 @@ def attendance_book_pdf(book: AttendanceBook) -> bytes:
     story: list = [
         Paragraph(BOOK_TITLE, title),
         Paragraph(f"Lớp: <b>{_escape(book.class_name)}</b> — Khóa học: <b>{_escape(book.course_name)}</b>", text),
-        Paragraph(f"{_escape(book.centre_name)}, {_escape(book.commune_name)} — từ {vi_date(book.starts_on)} "
-                  f"đến {vi_date(book.ends_on)}. Số buổi đã học: {book.held_count}. Điều kiện hoàn thành: có mặt "
-                  f"ít nhất {vi_number(book.min_attendance_share * 100)} % số buổi.", text),
+        Paragraph(
+            f"{_escape(book.centre_name)}, {_escape(book.commune_name)} — từ {vi_date(book.starts_on)} "
+            f"đến {vi_date(book.ends_on)}. Số buổi đã học: {book.held_count}. Điều kiện hoàn thành: có mặt "
+            f"ít nhất {vi_number(book.min_attendance_share * 100)} % số buổi.",
+            text,
+        ),
         Paragraph(_escape(_book_legend(book)), text),
         Spacer(1, 4 * mm),
     ]
     abbreviations = book.abbreviations
-    blocks = [book.sessions[i:i + SESSIONS_PER_TABLE] for i in range(0, len(book.sessions), SESSIONS_PER_TABLE)]
+    blocks = [book.sessions[i : i + SESSIONS_PER_TABLE] for i in range(0, len(book.sessions), SESSIONS_PER_TABLE)]
     blocks = blocks or [[]]
     for number, block in enumerate(blocks):
         last = number == len(blocks) - 1
@@ -467,14 +539,20 @@ def attendance_book_pdf(book: AttendanceBook) -> bytes:
                 status = learner.marks.get(session.id)
                 row.append(abbreviations.get(status, status) if status else "")
             if last:
-                row += [f"{learner.attended}/{book.held_count}", _share(learner.attended, book.held_count),
-                        "✓" if learner.completed else ""]
+                row += [
+                    f"{learner.attended}/{book.held_count}",
+                    _share(learner.attended, book.held_count),
+                    "✓" if learner.completed else "",
+                ]
             data.append(row)
         totals = ["", Paragraph("<b>Số học viên có mặt</b>", cell)]
         totals += [str(session.attended) if session.held else "" for session in block]
         if last:
-            totals += [str(sum(s.attended for s in book.sessions)), "", str(sum(1 for x in book.learners
-                                                                                if x.completed))]
+            totals += [
+                str(sum(s.attended for s in book.sessions)),
+                "",
+                str(sum(1 for x in book.learners if x.completed)),
+            ]
         data.append(totals)
         widths = [9 * mm, 52 * mm] + [11.5 * mm] * len(block) + ([15 * mm, 13 * mm, 16 * mm] if last else [])
         table = Table(data, colWidths=widths, repeatRows=1)
@@ -497,8 +575,9 @@ def attendance_book_pdf(book: AttendanceBook) -> bytes:
         story += [table, Spacer(1, 6 * mm)] if last else [table, PageBreak()]
     completed = sum(1 for learner in book.learners if learner.completed)
     active = sum(1 for learner in book.learners if not learner.withdrawn)
-    story.append(Paragraph(f"Hoàn thành: {completed} / {active} học viên. Lập ngày {vi_date(book.as_of.date())}.",
-                           text))
+    story.append(
+        Paragraph(f"Hoàn thành: {completed} / {active} học viên. Lập ngày {vi_date(book.as_of.date())}.", text)
+    )
     document.build(story)
     return buffer.getvalue()
 

@@ -25,18 +25,29 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 # Display names of the class programme's coded values, translated.
 CATEGORY_NAMES = {
-    "literacy": _l("Literacy"), "needs_based": _l("Needs-based knowledge and skills"),
-    "technology_transfer": _l("Technology transfer"), "digital_skills": _l("Digital skills"),
-    "policy_study": _l("Policy study for association members"), "it_skills": _l("IT-skills modules"),
+    "literacy": _l("Literacy"),
+    "needs_based": _l("Needs-based knowledge and skills"),
+    "technology_transfer": _l("Technology transfer"),
+    "digital_skills": _l("Digital skills"),
+    "policy_study": _l("Policy study for association members"),
+    "it_skills": _l("IT-skills modules"),
 }
 TARGET_GROUP_NAMES = {
-    "everyone": _l("Everyone"), "association_officers": _l("Association officers only"),
+    "everyone": _l("Everyone"),
+    "association_officers": _l("Association officers only"),
     "association_members": _l("Association members only"),
 }
 ENROLMENT_STATUS_NAMES = {"enrolled": _l("Enrolled"), "waitlisted": _l("Waiting list"), "withdrawn": _l("Withdrawn")}
 RESOURCE_NAMES = {"room": _l("Room"), "instructor": _l("Instructor"), "learner": _l("Learner")}
-WEEKDAY_NAMES = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"),
-                 _l("Sunday"))
+WEEKDAY_NAMES = (
+    _l("Monday"),
+    _l("Tuesday"),
+    _l("Wednesday"),
+    _l("Thursday"),
+    _l("Friday"),
+    _l("Saturday"),
+    _l("Sunday"),
+)
 WEEKDAY_SHORT = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
 
 
@@ -69,21 +80,36 @@ class MultiCheckboxField(SelectMultipleField):
 
 class CourseForm(FlaskForm):
     unit = SelectField(_l("In the catalogue of"), coerce=int, choices=[])
-    code = StringField(_l("Code"), validators=[
-        DataRequired(), Length(max=40),
-        Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", message=_l("Letters, digits, dots, dashes and underscores only.")),
-    ])
+    code = StringField(
+        _l("Code"),
+        validators=[
+            DataRequired(),
+            Length(max=40),
+            Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", message=_l("Letters, digits, dots, dashes and underscores only.")),
+        ],
+    )
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=300)])
     category = SelectField(_l("Category"), choices=_choices(CATEGORY_NAMES))
-    planned_hours = DecimalField(_l("Planned hours"), places=1,
-                                 validators=[InputRequired(), NumberRange(min=Decimal("0.5"), max=Decimal(9999))])
-    min_attendance_percent = IntegerField(_l("Minimum attendance (percent of held sessions)"), default=80,
-                                          validators=[InputRequired(), NumberRange(min=1, max=100)])
+    planned_hours = DecimalField(
+        _l("Planned hours"), places=1, validators=[InputRequired(), NumberRange(min=Decimal("0.5"), max=Decimal(9999))]
+    )
+    min_attendance_percent = IntegerField(
+        _l("Minimum attendance (percent of held sessions)"),
+        default=80,
+        validators=[InputRequired(), NumberRange(min=1, max=100)],
+    )
     requires_assessment = BooleanField(_l("A final assessment must be passed"))
-    module_codes = StringField(_l("IT-skills modules covered (e.g. IU01, IU02)"), validators=[
-        Optional(), Regexp(r"^\s*IU\d\d(\s*,\s*IU\d\d)*\s*$", flags=re.IGNORECASE,
-                           message=_l("Codes IU01 to IU15, separated by commas.")),
-    ])
+    module_codes = StringField(
+        _l("IT-skills modules covered (e.g. IU01, IU02)"),
+        validators=[
+            Optional(),
+            Regexp(
+                r"^\s*IU\d\d(\s*,\s*IU\d\d)*\s*$",
+                flags=re.IGNORECASE,
+                message=_l("Codes IU01 to IU15, separated by commas."),
+            ),
+        ],
+    )
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
 
     def module_list(self) -> list[str]:
@@ -123,9 +149,12 @@ class SingleSessionForm(_TimeSpanForm):
 
 class RecurringForm(_TimeSpanForm):
     first_day = DateField(_l("From"), validators=[InputRequired()])
-    weekdays = MultiCheckboxField(_l("On"), coerce=int,
-                                  choices=[SelectChoice(i, name) for i, name in enumerate(WEEKDAY_SHORT)],
-                                  validators=[DataRequired(message=_l("Choose at least one weekday."))])
+    weekdays = MultiCheckboxField(
+        _l("On"),
+        coerce=int,
+        choices=[SelectChoice(i, name) for i, name in enumerate(WEEKDAY_SHORT)],
+        validators=[DataRequired(message=_l("Choose at least one weekday."))],
+    )
     every_weeks = IntegerField(_l("Every … weeks"), default=1, validators=[InputRequired(), NumberRange(1, 52)])
     until = DateField(_l("Until"), validators=[Optional()])
     count = IntegerField(_l("or for … sessions"), validators=[Optional(), NumberRange(1, 500)])

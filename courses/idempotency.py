@@ -60,26 +60,35 @@ def _key() -> str | None:
         return None
     key = raw.strip()
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise ApiValidationError([{"field": HEADER, "message": f"1 to {MAX_KEY_LENGTH} printable characters "
-                                                               "(a UUID is a good key)"}])
+        raise ApiValidationError(
+            [{"field": HEADER, "message": f"1 to {MAX_KEY_LENGTH} printable characters (a UUID is a good key)"}]
+        )
     return key
 
 
 def _stored(user_id: int, key: str) -> IdempotentRequest | None:
-    return db.session.scalar(select(IdempotentRequest).where(IdempotentRequest.user_id == user_id,
-                                                             IdempotentRequest.key == key))
+    return db.session.scalar(
+        select(IdempotentRequest).where(IdempotentRequest.user_id == user_id, IdempotentRequest.key == key)
+    )
 
 
 def _replay(stored: IdempotentRequest | None, digest: str) -> Response:
     if stored is None or stored.status_code == IN_PROGRESS:
         # Only reachable if a view committed on its own before answering: the first request is still at work.
-        return problem(409, "Request in progress",
-                       f"A request with this {HEADER} is still being processed; retry in a moment.")
+        return problem(
+            409, "Request in progress", f"A request with this {HEADER} is still being processed; retry in a moment."
+        )
     if stored.request_hash != digest:
         raise ApiValidationError(
-            [{"field": HEADER, "message": "this key was already used for another request (a different body or "
-                                          "URL); send a new key with a new request"}],
-            f"The {HEADER} was used for another request.")
+            [
+                {
+                    "field": HEADER,
+                    "message": "this key was already used for another request (a different body or "
+                    "URL); send a new key with a new request",
+                }
+            ],
+            f"The {HEADER} was used for another request.",
+        )
     response = jsonify(stored.response)
     response.status_code = stored.status_code
     response.headers["Idempotent-Replayed"] = "true"
@@ -119,8 +128,7 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Response]:
         if stored is not None:
             return _replay(stored, digest)
 
-        record = IdempotentRequest(user_id=user_id, key=key, request_hash=digest, status_code=IN_PROGRESS,
-                                   response={})
+        record = IdempotentRequest(user_id=user_id, key=key, request_hash=digest, status_code=IN_PROGRESS, response={})
         db.session.add(record)
         try:
             db.session.flush()  # claim the key: a concurrent duplicate blocks here until we commit or roll back

@@ -37,20 +37,38 @@ FIGURE_LEVELS = (UnitLevel.COUNTRY, UnitLevel.PROVINCE, UnitLevel.DISTRICT, Unit
 
 def progress_json(person: Person) -> dict[str, Any]:
     progress = it_skills.progress(person.id)
-    return {"person_id": person.id, "full_name": person.full_name,
-            "modules": [{"code": line.module.code, "level": line.module.level, "done": line.done_on is not None,
-                         "done_on": line.done_on.isoformat() if line.done_on else None,
-                         "sources": line.sources} for line in progress.modules],
-            "standards": progress.standards, "trained_in_it": progress.trained,
-            "missing_basic": [m.code for m in progress.missing_basic]}
+    return {
+        "person_id": person.id,
+        "full_name": person.full_name,
+        "modules": [
+            {
+                "code": line.module.code,
+                "level": line.module.level,
+                "done": line.done_on is not None,
+                "done_on": line.done_on.isoformat() if line.done_on else None,
+                "sources": line.sources,
+            }
+            for line in progress.modules
+        ],
+        "standards": progress.standards,
+        "trained_in_it": progress.trained,
+        "missing_basic": [m.code for m in progress.missing_basic],
+    }
 
 
 def certificate_json(certificate: ItCertificate) -> dict[str, Any]:
-    return {"id": certificate.id, "person_id": certificate.person_id, "number": certificate.number,
-            "issuer": certificate.issuer, "issued_on": certificate.issued_on.isoformat(),
-            "status": certificate.status, "note": certificate.note, "recorded_at": _utc_iso(certificate.recorded_at),
-            "decided_at": _utc_iso(certificate.decided_at),
-            "scan_url": url_for("api.it_certificate_scan", it_certificate_id=certificate.id)}
+    return {
+        "id": certificate.id,
+        "person_id": certificate.person_id,
+        "number": certificate.number,
+        "issuer": certificate.issuer,
+        "issued_on": certificate.issued_on.isoformat(),
+        "status": certificate.status,
+        "note": certificate.note,
+        "recorded_at": _utc_iso(certificate.recorded_at),
+        "decided_at": _utc_iso(certificate.decided_at),
+        "scan_url": url_for("api.it_certificate_scan", it_certificate_id=certificate.id),
+    }
 
 
 def _person(person_id: int, *permissions: Permission) -> Person:
@@ -80,15 +98,24 @@ def _certificate(certificate_id: int) -> ItCertificate:
 def it_modules():
     fw = it_skills.framework()
     definition = it_skills.trained_definition()
-    return {"source": fw.source,
-            "modules": [{"code": m.code, "level": m.level, "name_vi": m.name_vi, "name_en": m.name_en}
-                        for m in fw.modules],
-            "standards": [{"code": s.code, "name_vi": s.name_vi, "name_en": s.name_en,
-                           "requires_all": list(s.requires_all), "requires_standards": list(s.requires_standards),
-                           "choose_from": list(s.choose_from), "at_least": s.at_least}
-                          for s in fw.standards.values()],
-            "certificate_grants": sorted(fw.all_required(fw.certificate_standard)),
-            "trained_in_it": {"standard": definition.standard, "modules": list(definition.modules)}}
+    return {
+        "source": fw.source,
+        "modules": [{"code": m.code, "level": m.level, "name_vi": m.name_vi, "name_en": m.name_en} for m in fw.modules],
+        "standards": [
+            {
+                "code": s.code,
+                "name_vi": s.name_vi,
+                "name_en": s.name_en,
+                "requires_all": list(s.requires_all),
+                "requires_standards": list(s.requires_standards),
+                "choose_from": list(s.choose_from),
+                "at_least": s.at_least,
+            }
+            for s in fw.standards.values()
+        ],
+        "certificate_grants": sorted(fw.all_required(fw.certificate_standard)),
+        "trained_in_it": {"standard": definition.standard, "modules": list(definition.modules)},
+    }
 
 
 @bp.get("/it/me/progress")
@@ -117,8 +144,12 @@ def list_it_certificates():
     unit = aliased(AdminUnit, name="person_unit")
     mine = ItCertificate.person_id == current_user.person_id if current_user.person_id else None
     visible = [in_scope(unit.path, current_user, VIEW_IT), in_scope(unit.path, current_user, VERIFY)]
-    stmt = (select(ItCertificate).join(Person, Person.id == ItCertificate.person_id)
-            .join(unit, unit.id == Person.unit_id).where(or_(*([mine] if mine is not None else []), *visible)))
+    stmt = (
+        select(ItCertificate)
+        .join(Person, Person.id == ItCertificate.person_id)
+        .join(unit, unit.id == Person.unit_id)
+        .where(or_(*([mine] if mine is not None else []), *visible))
+    )
     errors = []
     status = request.args.get("status")
     if status is not None:
@@ -142,8 +173,11 @@ def list_it_certificates():
 def create_it_certificate():
     """multipart/form-data: number, issuer, issued_on, file, and person_id (default: the caller's own person)."""
     form = request.form
-    errors: list[dict[str, str]] = [{"field": name, "message": "required"}
-                                    for name in ("number", "issuer", "issued_on") if not form.get(name, "").strip()]
+    errors: list[dict[str, str]] = [
+        {"field": name, "message": "required"}
+        for name in ("number", "issuer", "issued_on")
+        if not form.get(name, "").strip()
+    ]
     issued_on: date | None = None
     if form.get("issued_on"):
         try:
@@ -170,13 +204,21 @@ def create_it_certificate():
     assert person is not None
     assert issued_on is not None
     try:
-        certificate = it_skills.record_certificate(person=person, number=form["number"], issuer=form["issuer"],
-                                                   issued_on=issued_on, upload=request.files.get("file"),
-                                                   recorded_by_id=current_user.id)
+        certificate = it_skills.record_certificate(
+            person=person,
+            number=form["number"],
+            issuer=form["issuer"],
+            issued_on=issued_on,
+            upload=request.files.get("file"),
+            recorded_by_id=current_user.id,
+        )
     except ItSkillsError as exc:
         raise ApiValidationError([{"field": exc.field, "message": str(exc)}], str(exc)) from exc
-    return certificate_json(certificate), 201, {
-        "Location": url_for("api.get_it_certificate", it_certificate_id=certificate.id)}
+    return (
+        certificate_json(certificate),
+        201,
+        {"Location": url_for("api.get_it_certificate", it_certificate_id=certificate.id)},
+    )
 
 
 @bp.get("/it/certificates/<int:it_certificate_id>")
@@ -244,27 +286,47 @@ def it_figures():
     if unit is None or unit.level not in FIGURE_LEVELS or not can(current_user, VIEW_IT, unit):
         abort(404)
     try:
-        first, last = reports.parse_period(request.args.get("from"), request.args.get("to"),
-                                           today=services.local_now().date())
+        first, last = reports.parse_period(
+            request.args.get("from"), request.args.get("to"), today=services.local_now().date()
+        )
     except reports.ReportPeriodError as exc:
         errors.append({"field": "from", "message": str(exc)})
         raise ApiValidationError(errors) from exc
     result = it_skills.figures(unit, Period(first, last))
     return {
-        "unit_id": unit.id, "from": first.isoformat(), "to": last.isoformat(),
+        "unit_id": unit.id,
+        "from": first.isoformat(),
+        "to": last.isoformat(),
         "trained_in_it": {"standard": result.definition.standard, "modules": list(result.definition.modules)},
-        "officers_organising_and_trained": {"numerator": result.total("organised_and_trained"),
-                                            "denominator": result.total("officers"),
-                                            "denominator_is": "commune association officers (chair, vice-chair, "
-                                                              "officer) active in the period"},
-        "associations_leader_manages_clc": {"numerator": result.associations_led_in_clc,
-                                            "denominator": result.associations,
-                                            "denominator_is": "communes with association members in the period"},
-        "policy_study": {"numerator": result.total("studied_policy"), "denominator": result.total("members"),
-                         "denominator_is": "association officers and members of the communes' branches"},
-        "communes": [{"commune_id": c.commune_id, "name": c.commune_name, "officers": c.officers,
-                      "meets_basic": c.meets_basic, "trained": c.trained, "organised": c.organised,
-                      "organised_and_trained": c.organised_and_trained, "has_association": c.has_association,
-                      "leader_on_board": c.leader_on_board, "members": c.members,
-                      "studied_policy": c.studied_policy} for c in result.communes],
+        "officers_organising_and_trained": {
+            "numerator": result.total("organised_and_trained"),
+            "denominator": result.total("officers"),
+            "denominator_is": "commune association officers (chair, vice-chair, officer) active in the period",
+        },
+        "associations_leader_manages_clc": {
+            "numerator": result.associations_led_in_clc,
+            "denominator": result.associations,
+            "denominator_is": "communes with association members in the period",
+        },
+        "policy_study": {
+            "numerator": result.total("studied_policy"),
+            "denominator": result.total("members"),
+            "denominator_is": "association officers and members of the communes' branches",
+        },
+        "communes": [
+            {
+                "commune_id": c.commune_id,
+                "name": c.commune_name,
+                "officers": c.officers,
+                "meets_basic": c.meets_basic,
+                "trained": c.trained,
+                "organised": c.organised,
+                "organised_and_trained": c.organised_and_trained,
+                "has_association": c.has_association,
+                "leader_on_board": c.leader_on_board,
+                "members": c.members,
+                "studied_policy": c.studied_policy,
+            }
+            for c in result.communes
+        ],
     }

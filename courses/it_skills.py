@@ -122,8 +122,11 @@ class Framework:
     def meets(self, standard: str, held: Iterable[str]) -> bool:
         std = self.standards[standard]
         held = set(held)
-        return (set(std.requires_all) <= held and all(self.meets(s, held) for s in std.requires_standards)
-                and len(held & set(std.choose_from)) >= std.at_least)
+        return (
+            set(std.requires_all) <= held
+            and all(self.meets(s, held) for s in std.requires_standards)
+            and len(held & set(std.choose_from)) >= std.at_least
+        )
 
 
 def _load(path: Path) -> Framework:
@@ -132,14 +135,21 @@ def _load(path: Path) -> Framework:
     codes = {m.code for m in modules}
     standards = {}
     for code, s in data["standards"].items():
-        standards[code] = Standard(code, s["name_vi"], s["name_en"], tuple(s.get("requires_all", ())),
-                                   tuple(s.get("requires_standards", ())), tuple(s.get("choose_from", ())),
-                                   int(s.get("at_least", 0)))
+        standards[code] = Standard(
+            code,
+            s["name_vi"],
+            s["name_en"],
+            tuple(s.get("requires_all", ())),
+            tuple(s.get("requires_standards", ())),
+            tuple(s.get("choose_from", ())),
+            int(s.get("at_least", 0)),
+        )
         unknown = (set(standards[code].requires_all) | set(standards[code].choose_from)) - codes
         if unknown:
             raise ValueError(f"{path}: standard {code} names unknown modules {sorted(unknown)}")
-    return Framework(data.get("source", ""), modules, standards, data["certificates"]["grants_standard"],
-                     dict(data["definitions"]))
+    return Framework(
+        data.get("source", ""), modules, standards, data["certificates"]["grants_standard"], dict(data["definitions"])
+    )
 
 
 @cache
@@ -221,7 +231,8 @@ def progress(person_id: int, *, as_of: date | None = None) -> Progress:
     """Modules done (earliest day, and where from) and missing, and the standards met, from learning records."""
     fw = framework()
     stmt = select(LearningRecord.module_code, LearningRecord.completed_on, LearningRecord.source_key).where(
-        LearningRecord.person_id == person_id, LearningRecord.kind == LearningKind.IT_MODULE)
+        LearningRecord.person_id == person_id, LearningRecord.kind == LearningKind.IT_MODULE
+    )
     if as_of is not None:
         stmt = stmt.where(LearningRecord.completed_on <= as_of)
     lines = {m.code: ModuleLine(m) for m in fw.modules}
@@ -232,8 +243,9 @@ def progress(person_id: int, *, as_of: date | None = None) -> Progress:
         line.done_on = line.done_on or day
         line.sources.append(_source(key))
     held = {code for code, line in lines.items() if line.done_on is not None}
-    return Progress(person_id, list(lines.values()), {code: fw.meets(code, held) for code in fw.standards},
-                    is_trained(held))
+    return Progress(
+        person_id, list(lines.values()), {code: fw.meets(code, held) for code in fw.standards}, is_trained(held)
+    )
 
 
 def commune_of(person: Person) -> AdminUnit:
@@ -247,8 +259,9 @@ def commune_of(person: Person) -> AdminUnit:
 # --- national certificates -----------------------------------------------------------------------------------
 
 
-def record_certificate(*, person: Person, number: str, issuer: str, issued_on: date, upload: FileStorage | None,
-                       recorded_by_id: int | None) -> ItCertificate:
+def record_certificate(
+    *, person: Person, number: str, issuer: str, issued_on: date, upload: FileStorage | None, recorded_by_id: int | None
+) -> ItCertificate:
     """Record a national certificate with its scan, pending verification (it grants nothing yet)."""
     number, issuer = " ".join(number.split()), " ".join(issuer.split())
     if not number:
@@ -261,15 +274,25 @@ def record_certificate(*, person: Person, number: str, issuer: str, issued_on: d
             raise ItSkillsError(f"the {name} has {len(given)} characters: at most {longest}", name)
     if issued_on > date.today():
         raise ItSkillsError("the issue date is in the future", "issued_on")
-    if db.session.scalar(select(ItCertificate.id).where(ItCertificate.person_id == person.id,
-                                                         ItCertificate.number == number)) is not None:
+    if (
+        db.session.scalar(
+            select(ItCertificate.id).where(ItCertificate.person_id == person.id, ItCertificate.number == number)
+        )
+        is not None
+    ):
         raise ItSkillsError(f"certificate {number} is already recorded for this person", "number")
     try:
         scan = store_evidence(upload, uploaded_by_id=recorded_by_id)
     except EvidenceError as exc:
         raise ItSkillsError(str(exc), "file") from exc
-    certificate = ItCertificate(person_id=person.id, number=number, issuer=issuer, issued_on=issued_on,
-                                evidence_file_id=scan.id, recorded_by_id=recorded_by_id)
+    certificate = ItCertificate(
+        person_id=person.id,
+        number=number,
+        issuer=issuer,
+        issued_on=issued_on,
+        evidence_file_id=scan.id,
+        recorded_by_id=recorded_by_id,
+    )
     db.session.add(certificate)
     db.session.flush()
     audit("it_certificate.record", certificate, person_id=person.id)
@@ -287,18 +310,32 @@ def verify_certificate(certificate: ItCertificate, *, user_id: int | None) -> in
     commune = commune_of(certificate.person)
     modules = sorted(framework().all_required(framework().certificate_standard))
     now = utcnow()
-    rows = [{"person_id": certificate.person_id, "year": certificate.issued_on.year,
-             "kind": LearningKind.IT_MODULE.value, "category": CourseCategory.IT_SKILLS.value, "module_code": code,
-             "hours": 0,
-             "completed_on": certificate.issued_on, "commune_id": commune.id, "class_id": None,
-             "source_key": _grant_key(certificate.id) + code, "evidence": f"IT certificate {certificate.number}"[:300],
-             "created_at": now} for code in modules]
+    rows = [
+        {
+            "person_id": certificate.person_id,
+            "year": certificate.issued_on.year,
+            "kind": LearningKind.IT_MODULE.value,
+            "category": CourseCategory.IT_SKILLS.value,
+            "module_code": code,
+            "hours": 0,
+            "completed_on": certificate.issued_on,
+            "commune_id": commune.id,
+            "class_id": None,
+            "source_key": _grant_key(certificate.id) + code,
+            "evidence": f"IT certificate {certificate.number}"[:300],
+            "created_at": now,
+        }
+        for code in modules
+    ]
     db.session.execute(delete(LearningRecord).where(LearningRecord.source_key.startswith(_grant_key(certificate.id))))
     db.session.execute(insert(LearningRecord), rows)
     certificate.status, certificate.note = ItCertificateStatus.VERIFIED.value, ""
     certificate.decided_by_id, certificate.decided_at = user_id, now
-    learning_records_changed.send(None, pairs={(commune.id, certificate.issued_on.year)},
-                                  persons={(certificate.person_id, certificate.issued_on.year)})
+    learning_records_changed.send(
+        None,
+        pairs={(commune.id, certificate.issued_on.year)},
+        persons={(certificate.person_id, certificate.issued_on.year)},
+    )
     audit("it_certificate.verify", certificate, person_id=certificate.person_id)
     db.session.flush()
     return len(rows)
@@ -309,13 +346,18 @@ def reject_certificate(certificate: ItCertificate, *, reason: str, user_id: int 
     reason = " ".join(reason.split())
     if not reason:
         raise ItSkillsError("say why the certificate is rejected", "reason")
-    gone = db.session.execute(select(LearningRecord.commune_id, LearningRecord.year).where(
-        LearningRecord.source_key.startswith(_grant_key(certificate.id)))).all()
+    gone = db.session.execute(
+        select(LearningRecord.commune_id, LearningRecord.year).where(
+            LearningRecord.source_key.startswith(_grant_key(certificate.id))
+        )
+    ).all()
     if gone:
-        db.session.execute(delete(LearningRecord).where(
-            LearningRecord.source_key.startswith(_grant_key(certificate.id))))
-        learning_records_changed.send(None, pairs={(c, y) for c, y in gone},
-                                      persons={(certificate.person_id, y) for _, y in gone})
+        db.session.execute(
+            delete(LearningRecord).where(LearningRecord.source_key.startswith(_grant_key(certificate.id)))
+        )
+        learning_records_changed.send(
+            None, pairs={(c, y) for c, y in gone}, persons={(certificate.person_id, y) for _, y in gone}
+        )
     certificate.status, certificate.note = ItCertificateStatus.REJECTED.value, reason[:300]
     certificate.decided_by_id, certificate.decided_at = user_id, utcnow()
     audit("it_certificate.reject", certificate, person_id=certificate.person_id, removed=len(gone))
@@ -356,10 +398,16 @@ def _communes(scope: AdminUnit) -> Select:
 def _officers(scope: AdminUnit, period: Period) -> Any:
     """(person_id, commune_id) of the commune branches' officers active in the period."""
     roles = framework().definitions["officer_roles"]
-    return (select(AssociationMembership.person_id, AssociationMembership.unit_id.label("commune_id"))
-            .where(AssociationMembership.unit_id.in_(_communes(scope)), AssociationMembership.role.in_(roles),
-                   _active(AssociationMembership.started_on, AssociationMembership.ended_on, period))
-            .distinct().subquery("officers"))
+    return (
+        select(AssociationMembership.person_id, AssociationMembership.unit_id.label("commune_id"))
+        .where(
+            AssociationMembership.unit_id.in_(_communes(scope)),
+            AssociationMembership.role.in_(roles),
+            _active(AssociationMembership.started_on, AssociationMembership.ended_on, period),
+        )
+        .distinct()
+        .subquery("officers")
+    )
 
 
 def _module_counts(person_ids: Any, period: Period, definition: TrainedDefinition) -> Any:
@@ -369,27 +417,44 @@ def _module_counts(person_ids: Any, period: Period, definition: TrainedDefinitio
     advanced = sorted(fw.standards["advanced"].choose_from) if "advanced" in fw.standards else []
     wanted = sorted(fw.all_required(definition.standard)) if definition.standard else list(definition.modules)
     code = LearningRecord.module_code
-    return (select(LearningRecord.person_id,
-                   func.count(distinct(case((code.in_(basic), code)))).label("basic"),
-                   func.count(distinct(case((code.in_(advanced), code)))).label("advanced"),
-                   func.count(distinct(case((code.in_(wanted), code)))).label("wanted"))
-            .where(LearningRecord.kind == LearningKind.IT_MODULE, LearningRecord.completed_on <= period.last,
-                   LearningRecord.person_id.in_(person_ids))
-            .group_by(LearningRecord.person_id).subquery("modules"))
+    return (
+        select(
+            LearningRecord.person_id,
+            func.count(distinct(case((code.in_(basic), code)))).label("basic"),
+            func.count(distinct(case((code.in_(advanced), code)))).label("advanced"),
+            func.count(distinct(case((code.in_(wanted), code)))).label("wanted"),
+        )
+        .where(
+            LearningRecord.kind == LearningKind.IT_MODULE,
+            LearningRecord.completed_on <= period.last,
+            LearningRecord.person_id.in_(person_ids),
+        )
+        .group_by(LearningRecord.person_id)
+        .subquery("modules")
+    )
 
 
 def _organisers(person_ids: Any, period: Period) -> Any:
     """Those of ``person_ids`` who organised CLC activities in the period (instructor, assistant or organiser of a
     class with a held session in it, or a learning record of kind activity_organised), once each (UNION)."""
     roles = framework().definitions["organising_roles"]
-    by_class = (select(class_instructor.c.person_id)
-                .join(ClassSession, ClassSession.class_id == class_instructor.c.class_id)
-                .where(class_instructor.c.person_id.in_(person_ids), class_instructor.c.role.in_(roles),
-                       ClassSession.status == SessionStatus.SCHEDULED,
-                       ClassSession.starts_at >= period.start, ClassSession.starts_at < period.end))
+    by_class = (
+        select(class_instructor.c.person_id)
+        .join(ClassSession, ClassSession.class_id == class_instructor.c.class_id)
+        .where(
+            class_instructor.c.person_id.in_(person_ids),
+            class_instructor.c.role.in_(roles),
+            ClassSession.status == SessionStatus.SCHEDULED,
+            ClassSession.starts_at >= period.start,
+            ClassSession.starts_at < period.end,
+        )
+    )
     by_record = select(LearningRecord.person_id).where(
-        LearningRecord.person_id.in_(person_ids), LearningRecord.kind == LearningKind.ACTIVITY_ORGANISED,
-        LearningRecord.completed_on >= period.first, LearningRecord.completed_on <= period.last)
+        LearningRecord.person_id.in_(person_ids),
+        LearningRecord.kind == LearningKind.ACTIVITY_ORGANISED,
+        LearningRecord.completed_on >= period.first,
+        LearningRecord.completed_on <= period.last,
+    )
     return union(by_class, by_record).subquery("organisers")
 
 
@@ -406,16 +471,26 @@ def _flags(scope: AdminUnit, period: Period) -> tuple[Any, Any, Any]:
         trained = meets_basic
     elif definition.standard:
         std = fw.standards[definition.standard]
-        trained = and_(func.coalesce(modules.c.wanted, 0) >= len(fw.all_required(definition.standard)),
-                       func.coalesce(modules.c.advanced, 0) >= std.at_least)
+        trained = and_(
+            func.coalesce(modules.c.wanted, 0) >= len(fw.all_required(definition.standard)),
+            func.coalesce(modules.c.advanced, 0) >= std.at_least,
+        )
     else:
         trained = func.coalesce(modules.c.wanted, 0) >= len(set(definition.modules))
     # Joined, not a correlated EXISTS: each subquery is computed once for the scope's officers.
     organised = organisers.c.person_id.is_not(None)
-    stmt = (select(officers.c.person_id, officers.c.commune_id, meets_basic.label("meets_basic"),
-                   trained.label("trained"), organised.label("organised"))
-            .select_from(officers).outerjoin(modules, modules.c.person_id == officers.c.person_id)
-            .outerjoin(organisers, organisers.c.person_id == officers.c.person_id))
+    stmt = (
+        select(
+            officers.c.person_id,
+            officers.c.commune_id,
+            meets_basic.label("meets_basic"),
+            trained.label("trained"),
+            organised.label("organised"),
+        )
+        .select_from(officers)
+        .outerjoin(modules, modules.c.person_id == officers.c.person_id)
+        .outerjoin(organisers, organisers.c.person_id == officers.c.person_id)
+    )
     return stmt, officers, modules
 
 
@@ -460,18 +535,32 @@ def _leaders_on_board(scope: AdminUnit, period: Period) -> Select:
     has_association = exists(select(literal(1)).where(AssociationMembership.unit_id == AdminUnit.id, branch_active))
     leader = aliased(AssociationMembership)
     on_board = exists(
-        select(literal(1)).select_from(leader)
+        select(literal(1))
+        .select_from(leader)
         .join(BoardMembership, BoardMembership.person_id == leader.person_id)
         .join(Clc, Clc.id == BoardMembership.clc_id)
-        .where(leader.unit_id == AdminUnit.id, leader.role.in_(d["leader_roles"]),
-               _active(leader.started_on, leader.ended_on, period), Clc.commune_id == AdminUnit.id,
-               BoardMembership.role.in_(d["board_roles"]),
-               _active(BoardMembership.started_on, BoardMembership.ended_on, period)))
-    return (select(AdminUnit.id, AdminUnit.kind, AdminUnit.name, AdminUnit.sort_key, has_association.label("assoc"),
-                   on_board.label("on_board"))
-            .where(AdminUnit.level == UnitLevel.COMMUNE, subtree(AdminUnit.path, scope.path),
-                   or_(AdminUnit.valid_from.is_(None), AdminUnit.valid_from <= period.last),
-                   or_(AdminUnit.valid_to.is_(None), AdminUnit.valid_to >= period.first)))
+        .where(
+            leader.unit_id == AdminUnit.id,
+            leader.role.in_(d["leader_roles"]),
+            _active(leader.started_on, leader.ended_on, period),
+            Clc.commune_id == AdminUnit.id,
+            BoardMembership.role.in_(d["board_roles"]),
+            _active(BoardMembership.started_on, BoardMembership.ended_on, period),
+        )
+    )
+    return select(
+        AdminUnit.id,
+        AdminUnit.kind,
+        AdminUnit.name,
+        AdminUnit.sort_key,
+        has_association.label("assoc"),
+        on_board.label("on_board"),
+    ).where(
+        AdminUnit.level == UnitLevel.COMMUNE,
+        subtree(AdminUnit.path, scope.path),
+        or_(AdminUnit.valid_from.is_(None), AdminUnit.valid_from <= period.last),
+        or_(AdminUnit.valid_to.is_(None), AdminUnit.valid_to >= period.first),
+    )
 
 
 def _policy_study(scope: AdminUnit, period: Period) -> Select:
@@ -480,49 +569,73 @@ def _policy_study(scope: AdminUnit, period: Period) -> Select:
     policy-study learning record."""
     commune = aliased(AdminUnit, name="commune")
     branch = aliased(AdminUnit, name="branch")
-    members = (select(AssociationMembership.person_id, commune.id.label("commune_id"))
-               .join(branch, branch.id == AssociationMembership.unit_id)
-               # A branch is the commune's own or a village's (villages are the communes' children).
-               .join(commune, commune.id == case((branch.level == UnitLevel.VILLAGE, branch.parent_id),
-                                                 else_=branch.id))
-               .where(commune.level == UnitLevel.COMMUNE, subtree(commune.path, scope.path),
-                      _active(AssociationMembership.started_on, AssociationMembership.ended_on, period))
-               .distinct().subquery("members"))
+    members = (
+        select(AssociationMembership.person_id, commune.id.label("commune_id"))
+        .join(branch, branch.id == AssociationMembership.unit_id)
+        # A branch is the commune's own or a village's (villages are the communes' children).
+        .join(commune, commune.id == case((branch.level == UnitLevel.VILLAGE, branch.parent_id), else_=branch.id))
+        .where(
+            commune.level == UnitLevel.COMMUNE,
+            subtree(commune.path, scope.path),
+            _active(AssociationMembership.started_on, AssociationMembership.ended_on, period),
+        )
+        .distinct()
+        .subquery("members")
+    )
     people = select(members.c.person_id)
-    attended = (select(Attendance.person_id)
-                .join(ClassSession, ClassSession.id == Attendance.session_id)
-                .join(CourseClass, CourseClass.id == ClassSession.class_id)
-                .join(Course, Course.id == CourseClass.course_id)
-                .join(AttendanceStatus, AttendanceStatus.code == Attendance.status)
-                .where(Attendance.person_id.in_(people), Course.category == CourseCategory.POLICY_STUDY,
-                       AttendanceStatus.counts_as_attended, ClassSession.status == SessionStatus.SCHEDULED,
-                       ClassSession.starts_at >= period.start, ClassSession.starts_at < period.end))
+    attended = (
+        select(Attendance.person_id)
+        .join(ClassSession, ClassSession.id == Attendance.session_id)
+        .join(CourseClass, CourseClass.id == ClassSession.class_id)
+        .join(Course, Course.id == CourseClass.course_id)
+        .join(AttendanceStatus, AttendanceStatus.code == Attendance.status)
+        .where(
+            Attendance.person_id.in_(people),
+            Course.category == CourseCategory.POLICY_STUDY,
+            AttendanceStatus.counts_as_attended,
+            ClassSession.status == SessionStatus.SCHEDULED,
+            ClassSession.starts_at >= period.start,
+            ClassSession.starts_at < period.end,
+        )
+    )
     recorded = select(LearningRecord.person_id).where(
-        LearningRecord.person_id.in_(people), LearningRecord.kind == LearningKind.POLICY_STUDY,
-        LearningRecord.completed_on >= period.first, LearningRecord.completed_on <= period.last)
+        LearningRecord.person_id.in_(people),
+        LearningRecord.kind == LearningKind.POLICY_STUDY,
+        LearningRecord.completed_on >= period.first,
+        LearningRecord.completed_on <= period.last,
+    )
     studied = union(attended, recorded).subquery("studied")
-    return (select(members.c.commune_id, func.count().label("members"),
-                   func.count(studied.c.person_id).label("studied"))
-            .select_from(members).outerjoin(studied, studied.c.person_id == members.c.person_id)
-            .group_by(members.c.commune_id))
+    return (
+        select(members.c.commune_id, func.count().label("members"), func.count(studied.c.person_id).label("studied"))
+        .select_from(members)
+        .outerjoin(studied, studied.c.person_id == members.c.person_id)
+        .group_by(members.c.commune_id)
+    )
 
 
 def figures(scope: AdminUnit, period: Period) -> Figures:
     """The plan figures for a commune or a province: four statements whatever the number of officers."""
     lines: dict[int, CommuneFigures] = {}
     for row in db.session.execute(_leaders_on_board(scope, period).order_by(AdminUnit.sort_key, AdminUnit.id)):
-        lines[row.id] = CommuneFigures(row.id, f"{row.kind} {row.name}".strip(), has_association=bool(row.assoc),
-                                       leader_on_board=bool(row.on_board))
+        lines[row.id] = CommuneFigures(
+            row.id,
+            f"{row.kind} {row.name}".strip(),
+            has_association=bool(row.assoc),
+            leader_on_board=bool(row.on_board),
+        )
     flags, _, _ = _flags(scope, period)
     per_officer = flags.subquery("flags")
     as_int = lambda column: func.sum(case((column, 1), else_=0))  # noqa: E731 - a local shorthand
     for row in db.session.execute(
-            select(per_officer.c.commune_id, func.count().label("officers"),
-                   as_int(per_officer.c.meets_basic).label("meets_basic"),
-                   as_int(per_officer.c.trained).label("trained"),
-                   as_int(per_officer.c.organised).label("organised"),
-                   as_int(and_(per_officer.c.organised, per_officer.c.trained)).label("both"))
-            .group_by(per_officer.c.commune_id)):
+        select(
+            per_officer.c.commune_id,
+            func.count().label("officers"),
+            as_int(per_officer.c.meets_basic).label("meets_basic"),
+            as_int(per_officer.c.trained).label("trained"),
+            as_int(per_officer.c.organised).label("organised"),
+            as_int(and_(per_officer.c.organised, per_officer.c.trained)).label("both"),
+        ).group_by(per_officer.c.commune_id)
+    ):
         line = lines.get(row.commune_id)
         if line is None:
             continue
@@ -551,18 +664,38 @@ def officers_matrix(scope: AdminUnit, period: Period, *, limit: int = 5000) -> l
     """Officers × modules for the scope: two statements (the officers with their flags, their modules)."""
     fw = framework()
     flags, officers, _ = _flags(scope, period)
-    stmt = (flags.add_columns(Person.full_name).join(Person, Person.id == officers.c.person_id)
-            .order_by(officers.c.commune_id, Person.sort_key, Person.id).limit(limit))
-    lines = [OfficerLine(row.person_id, row.full_name, row.commune_id, bool(row.meets_basic), False,
-                         bool(row.trained), bool(row.organised), set()) for row in db.session.execute(stmt)]
+    stmt = (
+        flags.add_columns(Person.full_name)
+        .join(Person, Person.id == officers.c.person_id)
+        .order_by(officers.c.commune_id, Person.sort_key, Person.id)
+        .limit(limit)
+    )
+    lines = [
+        OfficerLine(
+            row.person_id,
+            row.full_name,
+            row.commune_id,
+            bool(row.meets_basic),
+            False,
+            bool(row.trained),
+            bool(row.organised),
+            set(),
+        )
+        for row in db.session.execute(stmt)
+    ]
     by_person: dict[int, list[OfficerLine]] = {}
     for line in lines:
         by_person.setdefault(line.person_id, []).append(line)
     if by_person:
         held = db.session.execute(
-            select(LearningRecord.person_id, LearningRecord.module_code).distinct()
-            .where(LearningRecord.kind == LearningKind.IT_MODULE, LearningRecord.completed_on <= period.last,
-                   LearningRecord.person_id.in_(select(officers.c.person_id))))
+            select(LearningRecord.person_id, LearningRecord.module_code)
+            .distinct()
+            .where(
+                LearningRecord.kind == LearningKind.IT_MODULE,
+                LearningRecord.completed_on <= period.last,
+                LearningRecord.person_id.in_(select(officers.c.person_id)),
+            )
+        )
         for person_id, code in held:
             for line in by_person.get(person_id, []):
                 line.modules.add(code)
@@ -575,8 +708,9 @@ def certificates_in_scope(user: Any, permission: Any) -> Select:
     """Certificates of persons living in the units where ``user`` holds ``permission``."""
     from lms.auth.permissions import scoped
 
-    return scoped(select(ItCertificate).join(Person, Person.id == ItCertificate.person_id), Person.unit_id, user,
-                  permission)
+    return scoped(
+        select(ItCertificate).join(Person, Person.id == ItCertificate.person_id), Person.unit_id, user, permission
+    )
 
 
 def may_see_certificate(user: Any, certificate: ItCertificate, permissions: Sequence[Any]) -> bool:

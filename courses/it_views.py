@@ -81,41 +81,88 @@ def _today() -> date:
 
 def _open_classes(person: Person, commune: AdminUnit) -> list[CourseClass]:
     """IT-skills classes of the person's commune not yet over, whose target group admits them, not yet joined."""
-    is_officer = db.session.scalar(select(AssociationMembership.id).where(
-        AssociationMembership.person_id == person.id, AssociationMembership.role.in_(
-            it_skills.framework().definitions["officer_roles"]), AssociationMembership.ended_on.is_(None)).limit(1))
-    is_member = is_officer or db.session.scalar(select(AssociationMembership.id).where(
-        AssociationMembership.person_id == person.id, AssociationMembership.ended_on.is_(None)).limit(1))
+    is_officer = db.session.scalar(
+        select(AssociationMembership.id)
+        .where(
+            AssociationMembership.person_id == person.id,
+            AssociationMembership.role.in_(it_skills.framework().definitions["officer_roles"]),
+            AssociationMembership.ended_on.is_(None),
+        )
+        .limit(1)
+    )
+    is_member = is_officer or db.session.scalar(
+        select(AssociationMembership.id)
+        .where(AssociationMembership.person_id == person.id, AssociationMembership.ended_on.is_(None))
+        .limit(1)
+    )
     groups = [TargetGroup.EVERYONE.value]
     if is_officer:
         groups.append(TargetGroup.ASSOCIATION_OFFICERS.value)
     if is_member:
         groups.append(TargetGroup.ASSOCIATION_MEMBERS.value)
-    joined = select(Enrolment.class_id).where(Enrolment.person_id == person.id,
-                                              Enrolment.status != EnrolmentStatus.WITHDRAWN)
-    return list(db.session.scalars(
-        select(CourseClass).join(Course, Course.id == CourseClass.course_id)
-        .where(CourseClass.commune_id == commune.id, Course.category == CourseCategory.IT_SKILLS,
-               CourseClass.ends_on >= _today(), CourseClass.target_group.in_(groups), CourseClass.id.not_in(joined))
-        .options(selectinload(CourseClass.clc)).order_by(CourseClass.starts_on, CourseClass.id).limit(20)))
+    joined = select(Enrolment.class_id).where(
+        Enrolment.person_id == person.id, Enrolment.status != EnrolmentStatus.WITHDRAWN
+    )
+    return list(
+        db.session.scalars(
+            select(CourseClass)
+            .join(Course, Course.id == CourseClass.course_id)
+            .where(
+                CourseClass.commune_id == commune.id,
+                Course.category == CourseCategory.IT_SKILLS,
+                CourseClass.ends_on >= _today(),
+                CourseClass.target_group.in_(groups),
+                CourseClass.id.not_in(joined),
+            )
+            .options(selectinload(CourseClass.clc))
+            .order_by(CourseClass.starts_on, CourseClass.id)
+            .limit(20)
+        )
+    )
 
 
 def _training_context(person: Person) -> dict[str, Any]:
     commune = it_skills.commune_of(person)
-    upcoming = list(db.session.scalars(
-        select(ClassSession).join(Enrolment, Enrolment.class_id == ClassSession.class_id)
-        .where(Enrolment.person_id == person.id, Enrolment.status == EnrolmentStatus.ENROLLED,
-               ClassSession.status == SessionStatus.SCHEDULED, ClassSession.starts_at >= services.local_now())
-        .options(selectinload(ClassSession.course_class), selectinload(ClassSession.room))
-        .order_by(ClassSession.starts_at).limit(10)))
-    completions = list(db.session.scalars(
-        select(Certificate).where(Certificate.person_id == person.id, Certificate.revoked_at.is_(None))
-        .options(selectinload(Certificate.course_class)).order_by(Certificate.issued_on.desc())))
-    national = list(db.session.scalars(select(ItCertificate).where(ItCertificate.person_id == person.id)
-                                       .order_by(ItCertificate.issued_on.desc(), ItCertificate.id.desc())))
-    return {"person": person, "commune": commune, "progress": it_skills.progress(person.id),
-            "fw": it_skills.framework(), "upcoming": upcoming, "completions": completions,
-            "national": national, "locale": _locale()}
+    upcoming = list(
+        db.session.scalars(
+            select(ClassSession)
+            .join(Enrolment, Enrolment.class_id == ClassSession.class_id)
+            .where(
+                Enrolment.person_id == person.id,
+                Enrolment.status == EnrolmentStatus.ENROLLED,
+                ClassSession.status == SessionStatus.SCHEDULED,
+                ClassSession.starts_at >= services.local_now(),
+            )
+            .options(selectinload(ClassSession.course_class), selectinload(ClassSession.room))
+            .order_by(ClassSession.starts_at)
+            .limit(10)
+        )
+    )
+    completions = list(
+        db.session.scalars(
+            select(Certificate)
+            .where(Certificate.person_id == person.id, Certificate.revoked_at.is_(None))
+            .options(selectinload(Certificate.course_class))
+            .order_by(Certificate.issued_on.desc())
+        )
+    )
+    national = list(
+        db.session.scalars(
+            select(ItCertificate)
+            .where(ItCertificate.person_id == person.id)
+            .order_by(ItCertificate.issued_on.desc(), ItCertificate.id.desc())
+        )
+    )
+    return {
+        "person": person,
+        "commune": commune,
+        "progress": it_skills.progress(person.id),
+        "fw": it_skills.framework(),
+        "upcoming": upcoming,
+        "completions": completions,
+        "national": national,
+        "locale": _locale(),
+    }
 
 
 # --- an officer's own pages ----------------------------------------------------------------------------------
@@ -128,8 +175,13 @@ def my_training():
     if person is None:
         return render_template("courses/it/no_person.html")
     context = _training_context(person)
-    return render_template("courses/it/my_training.html", own=True, open_classes=_open_classes(person, context[
-        "commune"]), enrol_form=SelfEnrolForm(), **context)
+    return render_template(
+        "courses/it/my_training.html",
+        own=True,
+        open_classes=_open_classes(person, context["commune"]),
+        enrol_form=SelfEnrolForm(),
+        **context,
+    )
 
 
 @bp.post("/it/me/classes/<int:class_id>/enrol")
@@ -160,8 +212,13 @@ def _record_certificate(person: Person, form: ItCertificateForm) -> ItCertificat
         return None
     try:
         certificate = it_skills.record_certificate(
-            person=person, number=form.number.data or "", issuer=form.issuer.data or "",
-            issued_on=form.issued_on.data, upload=form.file.data, recorded_by_id=current_user.id)
+            person=person,
+            number=form.number.data or "",
+            issuer=form.issuer.data or "",
+            issued_on=form.issued_on.data,
+            upload=form.file.data,
+            recorded_by_id=current_user.id,
+        )
     except ItSkillsError as exc:
         db.session.rollback()
         field = getattr(form, CERTIFICATE_FIELDS.get(exc.field, ""), None)
@@ -171,8 +228,7 @@ def _record_certificate(person: Person, form: ItCertificateForm) -> ItCertificat
             form.form_errors.append(str(exc))
         return None
     db.session.commit()
-    flash(_("Certificate %(number)s recorded; a centre manager will check it.", number=certificate.number),
-          "success")
+    flash(_("Certificate %(number)s recorded; a centre manager will check it.", number=certificate.number), "success")
     return certificate
 
 
@@ -199,8 +255,14 @@ def it_person(person_id: int):
     person = _person_in_scope(person_id, VIEW_IT, VERIFY)
     if person is None:
         abort(404)
-    return render_template("courses/it/my_training.html", own=False, open_classes=[], enrol_form=None,
-                           may_record=can(current_user, VERIFY, person.unit), **_training_context(person))
+    return render_template(
+        "courses/it/my_training.html",
+        own=False,
+        open_classes=[],
+        enrol_form=None,
+        may_record=can(current_user, VERIFY, person.unit),
+        **_training_context(person),
+    )
 
 
 @bp.route("/it/persons/<int:person_id>/certificates/new", methods=["GET", "POST"])
@@ -233,8 +295,15 @@ def it_certificate(it_certificate_id: int):
     certificate = _certificate_or_404(it_certificate_id)
     scan = db.session.get(EvidenceFile, certificate.evidence_file_id)
     may_decide = can(current_user, VERIFY, certificate.person.unit)
-    return render_template("courses/it/certificate.html", certificate=certificate, scan=scan, may_decide=may_decide,
-                           verify_form=VerifyForm(), reject_form=RejectForm(), fw=it_skills.framework())
+    return render_template(
+        "courses/it/certificate.html",
+        certificate=certificate,
+        scan=scan,
+        may_decide=may_decide,
+        verify_form=VerifyForm(),
+        reject_form=RejectForm(),
+        fw=it_skills.framework(),
+    )
 
 
 @bp.get("/it/certificates/<int:it_certificate_id>/scan")
@@ -277,8 +346,15 @@ def reject_it_certificate(it_certificate_id: int):
         flash(_("Certificate %(number)s rejected.", number=certificate.number), "warning")
         return redirect(url_for("courses.it_certificate", it_certificate_id=certificate.id))
     scan = db.session.get(EvidenceFile, certificate.evidence_file_id)
-    return render_template("courses/it/certificate.html", certificate=certificate, scan=scan, may_decide=True,
-                           verify_form=VerifyForm(), reject_form=form, fw=it_skills.framework()), 400
+    return render_template(
+        "courses/it/certificate.html",
+        certificate=certificate,
+        scan=scan,
+        may_decide=True,
+        verify_form=VerifyForm(),
+        reject_form=form,
+        fw=it_skills.framework(),
+    ), 400
 
 
 # --- the leaders' figures ------------------------------------------------------------------------------------
@@ -317,13 +393,30 @@ def it_unit(unit_id: int):
     period = _period()
     if isinstance(period, str):
         default = reports.parse_period(None, None, today=_today())
-        return render_template("courses/it/figures.html", unit=unit, error=period, result=None, matrix=[],
-                               first=default[0], last=default[1]), 400
+        return render_template(
+            "courses/it/figures.html",
+            unit=unit,
+            error=period,
+            result=None,
+            matrix=[],
+            first=default[0],
+            last=default[1],
+        ), 400
     result = it_skills.figures(unit, period)
     matrix = it_skills.officers_matrix(unit, period, limit=500) if unit.level == UnitLevel.COMMUNE else []
-    return render_template("courses/it/figures.html", unit=unit, error=None, result=result, matrix=matrix,
-                           first=period.first, last=period.last, fw=it_skills.framework(), locale=_locale(),
-                           percent=reports.percent, fraction=_fraction)
+    return render_template(
+        "courses/it/figures.html",
+        unit=unit,
+        error=None,
+        result=result,
+        matrix=matrix,
+        first=period.first,
+        last=period.last,
+        fw=it_skills.framework(),
+        locale=_locale(),
+        percent=reports.percent,
+        fraction=_fraction,
+    )
 
 
 def _fraction(numerator: int, denominator: int) -> Any:
@@ -344,5 +437,6 @@ def it_unit_xlsx(unit_id: int):
     content = reports.it_figures_xlsx(result, matrix)
     audit("it_figures.export", unit, officers=len(matrix))  # names of officers: personal data
     db.session.commit()
-    return _download(content, documents.XLSX_MIMETYPE,
-                     f"cntt-can-bo-hoi-{unit.code}-{period.first:%Y%m%d}-{period.last:%Y%m%d}.xlsx")
+    return _download(
+        content, documents.XLSX_MIMETYPE, f"cntt-can-bo-hoi-{unit.code}-{period.first:%Y%m%d}-{period.last:%Y%m%d}.xlsx"
+    )

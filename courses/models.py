@@ -370,4 +370,3 @@ DEFAULT_ATTENDANCE_STATUSES = (
     ("excused", "Vắng có phép", "Excused", False, 3),
     ("absent", "Vắng", "Absent", False, 4),
 )
-

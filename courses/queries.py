@@ -57,8 +57,11 @@ def get_commune(unit_id: int, user: Any, permission: Any) -> AdminUnit | None:
     """A commune in the user's scope (None for any other unit, so a guessed id answers 404)."""
     from lms.auth.permissions import scoped
 
-    return db.session.scalar(scoped(select(AdminUnit), AdminUnit.id, user, permission)
-                             .where(AdminUnit.id == unit_id, AdminUnit.level == UnitLevel.COMMUNE))
+    return db.session.scalar(
+        scoped(select(AdminUnit), AdminUnit.id, user, permission).where(
+            AdminUnit.id == unit_id, AdminUnit.level == UnitLevel.COMMUNE
+        )
+    )
 
 
 def scope_units(user: Any, permission: Any) -> list[AdminUnit]:
@@ -68,8 +71,11 @@ def scope_units(user: Any, permission: Any) -> list[AdminUnit]:
     paths = scope_paths(user, permission)
     if not paths:
         return []
-    return list(db.session.scalars(select(AdminUnit).where(AdminUnit.path.in_(paths))
-                                   .order_by(AdminUnit.level, AdminUnit.sort_key)))
+    return list(
+        db.session.scalars(
+            select(AdminUnit).where(AdminUnit.path.in_(paths)).order_by(AdminUnit.level, AdminUnit.sort_key)
+        )
+    )
 
 
 def rooms_of(clc_id: int) -> list[Room]:
@@ -77,9 +83,15 @@ def rooms_of(clc_id: int) -> list[Room]:
 
 
 def villages_of(commune: AdminUnit) -> list[AdminUnit]:
-    return list(db.session.scalars(select(AdminUnit).where(
-        AdminUnit.parent_id == commune.id, AdminUnit.level == UnitLevel.VILLAGE, AdminUnit.valid_to.is_(None))
-        .order_by(AdminUnit.sort_key)))
+    return list(
+        db.session.scalars(
+            select(AdminUnit)
+            .where(
+                AdminUnit.parent_id == commune.id, AdminUnit.level == UnitLevel.VILLAGE, AdminUnit.valid_to.is_(None)
+            )
+            .order_by(AdminUnit.sort_key)
+        )
+    )
 
 
 def find_household(commune: AdminUnit, village_id: int, code: str) -> Household | None:
@@ -87,8 +99,9 @@ def find_household(commune: AdminUnit, village_id: int, code: str) -> Household 
     village = db.session.get(AdminUnit, village_id)
     if village is None or not village.path.startswith(commune.path):
         return None
-    return db.session.scalar(select(Household).where(Household.village_id == village_id,
-                                                     Household.code == code.strip()))
+    return db.session.scalar(
+        select(Household).where(Household.village_id == village_id, Household.code == code.strip())
+    )
 
 
 # --- people of a commune -------------------------------------------------------------------------------------
@@ -104,47 +117,89 @@ class PersonChoice:
     organisation: str | None
 
     def as_json(self, role_names: dict) -> dict[str, Any]:
-        detail = [part for part in (
-            self.birth_date.strftime("%Y") if self.birth_date else "",
-            self.village,
-            str(role_names.get(self.role, self.role)) if self.role else "",
-            self.organisation or "",
-        ) if part]
+        detail = [
+            part
+            for part in (
+                self.birth_date.strftime("%Y") if self.birth_date else "",
+                self.village,
+                str(role_names.get(self.role, self.role)) if self.role else "",
+                self.organisation or "",
+            )
+            if part
+        ]
         return {"id": self.id, "name": self.name, "detail": " · ".join(detail)}
 
 
-_ROLE_RANK = {AssociationRole.CHAIR.value: 1, AssociationRole.VICE_CHAIR.value: 2,
-              AssociationRole.OFFICER.value: 3, AssociationRole.MEMBER.value: 4}
+_ROLE_RANK = {
+    AssociationRole.CHAIR.value: 1,
+    AssociationRole.VICE_CHAIR.value: 2,
+    AssociationRole.OFFICER.value: 3,
+    AssociationRole.MEMBER.value: 4,
+}
 
 
-def people_choices(commune: AdminUnit, *, query: str = "", exclude_class_id: int | None = None,
-                   only_ids: Iterable[int] | None = None, limit: int = 20) -> list[PersonChoice]:
+def people_choices(
+    commune: AdminUnit,
+    *,
+    query: str = "",
+    exclude_class_id: int | None = None,
+    only_ids: Iterable[int] | None = None,
+    limit: int = 20,
+) -> list[PersonChoice]:
     """People living in ``commune`` for a picker: association officers and members first, then members of the
     commune's organisations, then everyone else; Vietnamese order within each group. One statement."""
-    rank = (select(func.min(case(_ROLE_RANK, value=AssociationMembership.role, else_=9)))
-            .where(AssociationMembership.person_id == Person.id, AssociationMembership.ended_on.is_(None))
-            .correlate(Person).scalar_subquery())
-    role = (select(AssociationMembership.role)
-            .where(AssociationMembership.person_id == Person.id, AssociationMembership.ended_on.is_(None))
-            .order_by(case(_ROLE_RANK, value=AssociationMembership.role, else_=9)).limit(1)
-            .correlate(Person).scalar_subquery())
-    organisation = (select(Organisation.name).join(OrganisationMember,
-                                                   OrganisationMember.organisation_id == Organisation.id)
-                    .where(OrganisationMember.person_id == Person.id, OrganisationMember.ended_on.is_(None),
-                           Organisation.commune_id == commune.id)
-                    .order_by(Organisation.sort_key).limit(1).correlate(Person).scalar_subquery())
+    rank = (
+        select(func.min(case(_ROLE_RANK, value=AssociationMembership.role, else_=9)))
+        .where(AssociationMembership.person_id == Person.id, AssociationMembership.ended_on.is_(None))
+        .correlate(Person)
+        .scalar_subquery()
+    )
+    role = (
+        select(AssociationMembership.role)
+        .where(AssociationMembership.person_id == Person.id, AssociationMembership.ended_on.is_(None))
+        .order_by(case(_ROLE_RANK, value=AssociationMembership.role, else_=9))
+        .limit(1)
+        .correlate(Person)
+        .scalar_subquery()
+    )
+    organisation = (
+        select(Organisation.name)
+        .join(OrganisationMember, OrganisationMember.organisation_id == Organisation.id)
+        .where(
+            OrganisationMember.person_id == Person.id,
+            OrganisationMember.ended_on.is_(None),
+            Organisation.commune_id == commune.id,
+        )
+        .order_by(Organisation.sort_key)
+        .limit(1)
+        .correlate(Person)
+        .scalar_subquery()
+    )
     home = AdminUnit.__table__.alias("home")
-    stmt = (select(Person.id, Person.full_name, Person.birth_date, home.c.name, role.label("role"),
-                   organisation.label("organisation"))
-            .join(home, home.c.id == Person.unit_id)
-            .where(subtree(home.c.path, commune.path))
-            .order_by(func.coalesce(rank, literal(9)), organisation.is_(None), Person.sort_key, Person.id)
-            .limit(limit))
+    stmt = (
+        select(
+            Person.id,
+            Person.full_name,
+            Person.birth_date,
+            home.c.name,
+            role.label("role"),
+            organisation.label("organisation"),
+        )
+        .join(home, home.c.id == Person.unit_id)
+        .where(subtree(home.c.path, commune.path))
+        .order_by(func.coalesce(rank, literal(9)), organisation.is_(None), Person.sort_key, Person.id)
+        .limit(limit)
+    )
     if query.strip():
         stmt = stmt.where(search_condition(query, Person.name_folded))
     if exclude_class_id is not None:
-        stmt = stmt.where(Person.id.not_in(select(Enrolment.person_id).where(
-            Enrolment.class_id == exclude_class_id, Enrolment.status != EnrolmentStatus.WITHDRAWN)))
+        stmt = stmt.where(
+            Person.id.not_in(
+                select(Enrolment.person_id).where(
+                    Enrolment.class_id == exclude_class_id, Enrolment.status != EnrolmentStatus.WITHDRAWN
+                )
+            )
+        )
     if only_ids is not None:
         stmt = stmt.where(Person.id.in_(list(only_ids)))
     return [PersonChoice(*row) for row in db.session.execute(stmt)]
@@ -155,8 +210,14 @@ def people_in_commune(commune: AdminUnit, person_ids: Sequence[int]) -> list[Per
     if not person_ids:
         return []
     home = AdminUnit.__table__.alias("home")
-    rows = {p.id: p for p in db.session.scalars(select(Person).join(home, home.c.id == Person.unit_id).where(
-        Person.id.in_(list(person_ids)), subtree(home.c.path, commune.path)))}
+    rows = {
+        p.id: p
+        for p in db.session.scalars(
+            select(Person)
+            .join(home, home.c.id == Person.unit_id)
+            .where(Person.id.in_(list(person_ids)), subtree(home.c.path, commune.path))
+        )
+    }
     return [rows[i] for i in person_ids if i in rows]
 
 
@@ -175,32 +236,48 @@ def seat_counts(class_ids: Sequence[int]) -> dict[int, dict[str, int]]:
     counts: dict[int, dict[str, int]] = {i: {"enrolled": 0, "waitlisted": 0} for i in class_ids}
     if class_ids:
         for class_id, status, n in db.session.execute(
-                select(Enrolment.class_id, Enrolment.status, func.count())
-                .where(Enrolment.class_id.in_(list(class_ids)), Enrolment.status != EnrolmentStatus.WITHDRAWN)
-                .group_by(Enrolment.class_id, Enrolment.status)):
+            select(Enrolment.class_id, Enrolment.status, func.count())
+            .where(Enrolment.class_id.in_(list(class_ids)), Enrolment.status != EnrolmentStatus.WITHDRAWN)
+            .group_by(Enrolment.class_id, Enrolment.status)
+        ):
             counts[class_id][status] = n
     return counts
 
 
 def class_sessions(class_id: int) -> list[ClassSession]:
-    return list(db.session.scalars(select(ClassSession).where(ClassSession.class_id == class_id)
-                                   .options(selectinload(ClassSession.room)).order_by(ClassSession.starts_at)))
+    return list(
+        db.session.scalars(
+            select(ClassSession)
+            .where(ClassSession.class_id == class_id)
+            .options(selectinload(ClassSession.room))
+            .order_by(ClassSession.starts_at)
+        )
+    )
 
 
 def marks_per_session(session_ids: Sequence[int]) -> dict[int, int]:
     if not session_ids:
         return {}
-    return dict(iter(db.session.execute(select(Attendance.session_id, func.count())
-                                        .where(Attendance.session_id.in_(list(session_ids)))
-                                        .group_by(Attendance.session_id)).tuples()))
+    return dict(
+        iter(
+            db.session.execute(
+                select(Attendance.session_id, func.count())
+                .where(Attendance.session_id.in_(list(session_ids)))
+                .group_by(Attendance.session_id)
+            ).tuples()
+        )
+    )
 
 
 def enrolments(class_id: int) -> dict[str, list[Enrolment]]:
     """The class's learners by status: seats in Vietnamese order, the waiting list in its order of arrival."""
-    rows = db.session.scalars(select(Enrolment).join(Person, Person.id == Enrolment.person_id)
-                              .where(Enrolment.class_id == class_id)
-                              .options(selectinload(Enrolment.person).selectinload(Person.unit))
-                              .order_by(Person.sort_key, Person.id)).all()
+    rows = db.session.scalars(
+        select(Enrolment)
+        .join(Person, Person.id == Enrolment.person_id)
+        .where(Enrolment.class_id == class_id)
+        .options(selectinload(Enrolment.person).selectinload(Person.unit))
+        .order_by(Person.sort_key, Person.id)
+    ).all()
     result: dict[str, list[Enrolment]] = {s.value: [] for s in EnrolmentStatus}
     for row in rows:
         result[row.status].append(row)
@@ -210,23 +287,35 @@ def enrolments(class_id: int) -> dict[str, list[Enrolment]]:
 
 def attended_counts(class_id: int, as_of: datetime) -> tuple[int, dict[int, int]]:
     """Held sessions of the class and, per learner, how many of them count as attended (two queries)."""
-    held = (select(ClassSession.id).where(ClassSession.class_id == class_id,
-                                          ClassSession.status == SessionStatus.SCHEDULED,
-                                          ClassSession.starts_at <= as_of))
+    held = select(ClassSession.id).where(
+        ClassSession.class_id == class_id,
+        ClassSession.status == SessionStatus.SCHEDULED,
+        ClassSession.starts_at <= as_of,
+    )
     total = db.session.scalar(select(func.count()).select_from(held.subquery())) or 0
-    per_person = dict(iter(db.session.execute(
-        select(Attendance.person_id, func.count())
-        .join(AttendanceStatus, AttendanceStatus.code == Attendance.status)
-        .where(Attendance.session_id.in_(held), AttendanceStatus.counts_as_attended)
-        .group_by(Attendance.person_id)).tuples()))
+    per_person = dict(
+        iter(
+            db.session.execute(
+                select(Attendance.person_id, func.count())
+                .join(AttendanceStatus, AttendanceStatus.code == Attendance.status)
+                .where(Attendance.session_id.in_(held), AttendanceStatus.counts_as_attended)
+                .group_by(Attendance.person_id)
+            ).tuples()
+        )
+    )
     return total, per_person
 
 
 def certificates(class_id: int) -> list[Certificate]:
-    return list(db.session.scalars(select(Certificate).join(Person, Person.id == Certificate.person_id)
-                                   .where(Certificate.class_id == class_id)
-                                   .options(selectinload(Certificate.person))
-                                   .order_by(Certificate.revoked_at.is_not(None), Person.sort_key)))
+    return list(
+        db.session.scalars(
+            select(Certificate)
+            .join(Person, Person.id == Certificate.person_id)
+            .where(Certificate.class_id == class_id)
+            .options(selectinload(Certificate.person))
+            .order_by(Certificate.revoked_at.is_not(None), Person.sort_key)
+        )
+    )
 
 
 # --- sessions ------------------------------------------------------------------------------------------------
@@ -239,18 +328,28 @@ def roll_call(session: ClassSession) -> list[tuple[Person, Attendance | None]]:
         .join(Enrolment, Enrolment.person_id == Person.id)
         .outerjoin(Attendance, (Attendance.person_id == Person.id) & (Attendance.session_id == session.id))
         .where(Enrolment.class_id == session.class_id, Enrolment.status == EnrolmentStatus.ENROLLED)
-        .order_by(Person.sort_key, Person.id)).all()
+        .order_by(Person.sort_key, Person.id)
+    ).all()
     return [(person, mark) for person, mark in rows]
 
 
 def neighbours(session: ClassSession) -> tuple[ClassSession | None, ClassSession | None]:
     """The class's previous and next sessions that take attendance, for walking the sheet session by session."""
-    base = select(ClassSession).where(ClassSession.class_id == session.class_id,
-                                      ClassSession.status == SessionStatus.SCHEDULED, ClassSession.id != session.id)
-    before = db.session.scalar(base.where(ClassSession.starts_at <= session.starts_at)
-                               .order_by(ClassSession.starts_at.desc(), ClassSession.id.desc()).limit(1))
-    after = db.session.scalar(base.where(ClassSession.starts_at > session.starts_at)
-                              .order_by(ClassSession.starts_at, ClassSession.id).limit(1))
+    base = select(ClassSession).where(
+        ClassSession.class_id == session.class_id,
+        ClassSession.status == SessionStatus.SCHEDULED,
+        ClassSession.id != session.id,
+    )
+    before = db.session.scalar(
+        base.where(ClassSession.starts_at <= session.starts_at)
+        .order_by(ClassSession.starts_at.desc(), ClassSession.id.desc())
+        .limit(1)
+    )
+    after = db.session.scalar(
+        base.where(ClassSession.starts_at > session.starts_at)
+        .order_by(ClassSession.starts_at, ClassSession.id)
+        .limit(1)
+    )
     return before, after
 
 
@@ -259,8 +358,9 @@ def week_sessions(sessions: Sequence[ClassSession]) -> None:
     class_ids = {s.class_id for s in sessions}
     room_ids = {s.room_id for s in sessions if s.room_id is not None}
     if class_ids:
-        db.session.scalars(select(CourseClass).where(CourseClass.id.in_(class_ids))
-                           .options(selectinload(CourseClass.clc))).all()
+        db.session.scalars(
+            select(CourseClass).where(CourseClass.id.in_(class_ids)).options(selectinload(CourseClass.clc))
+        ).all()
     if room_ids:
         db.session.scalars(select(Room).where(Room.id.in_(room_ids))).all()
 
@@ -290,21 +390,35 @@ def describe_conflicts(details: Sequence[dict[str, Any]], user: Any, permission:
     user's scope is not named: a clash with another commune's class must not reveal it."""
     from courses.services import classes_in_scope
 
-    rooms = {r.id: r.name for r in db.session.scalars(select(Room).where(
-        Room.id.in_([d["resource_id"] for d in details if d.get("resource") == "room"])))}
+    rooms = {
+        r.id: r.name
+        for r in db.session.scalars(
+            select(Room).where(Room.id.in_([d["resource_id"] for d in details if d.get("resource") == "room"]))
+        )
+    }
     people = names_of(d["resource_id"] for d in details if d.get("resource") in ("instructor", "learner"))
     class_ids = {d["class_id"] for d in details if d.get("class_id") is not None}
-    classes = {c.id: c.name for c in db.session.scalars(
-        classes_in_scope(user, permission).where(CourseClass.id.in_(class_ids)))} if class_ids else {}
+    classes = (
+        {
+            c.id: c.name
+            for c in db.session.scalars(classes_in_scope(user, permission).where(CourseClass.id.in_(class_ids)))
+        }
+        if class_ids
+        else {}
+    )
     result = []
     for d in details:
         if "resource" not in d:
             continue
         names = rooms if d["resource"] == "room" else people
-        result.append(ConflictView(
-            resource=d["resource"], resource_name=names.get(d["resource_id"], f"#{d['resource_id']}"),
-            class_id=d["class_id"] if d["class_id"] in classes else None,
-            class_name=classes.get(d["class_id"], ""),
-            starts_at=datetime.fromisoformat(d["starts_at"]), ends_at=datetime.fromisoformat(d["ends_at"]),
-        ))
+        result.append(
+            ConflictView(
+                resource=d["resource"],
+                resource_name=names.get(d["resource_id"], f"#{d['resource_id']}"),
+                class_id=d["class_id"] if d["class_id"] in classes else None,
+                class_name=classes.get(d["class_id"], ""),
+                starts_at=datetime.fromisoformat(d["starts_at"]),
+                ends_at=datetime.fromisoformat(d["ends_at"]),
+            )
+        )
     return result

@@ -152,15 +152,23 @@ def centre_report(clc: Clc, first: date, last: date, *, as_of: datetime | None =
     held = (
         select(ClassSession.id.label("session_id"), ClassSession.class_id.label("class_id"))
         .join(CourseClass, CourseClass.id == ClassSession.class_id)
-        .where(CourseClass.clc_id == clc.id, ClassSession.status == SessionStatus.SCHEDULED,
-               ClassSession.starts_at >= start, ClassSession.starts_at < end, ClassSession.starts_at <= as_of)
+        .where(
+            CourseClass.clc_id == clc.id,
+            ClassSession.status == SessionStatus.SCHEDULED,
+            ClassSession.starts_at >= start,
+            ClassSession.starts_at < end,
+            ClassSession.starts_at <= as_of,
+        )
         .cte("held")
     )
-    sessions = (select(held.c.class_id, func.count().label("n")).group_by(held.c.class_id).subquery("sessions"))
+    sessions = select(held.c.class_id, func.count().label("n")).group_by(held.c.class_id).subquery("sessions")
     still_enrolled = case((Enrolment.status == EnrolmentStatus.ENROLLED, 1), else_=0)
     attended = (
-        select(held.c.class_id, func.count(Attendance.id).label("turns"),
-               func.coalesce(func.sum(still_enrolled), 0).label("by_enrolled"))
+        select(
+            held.c.class_id,
+            func.count(Attendance.id).label("turns"),
+            func.coalesce(func.sum(still_enrolled), 0).label("by_enrolled"),
+        )
         .select_from(held)
         .join(Attendance, Attendance.session_id == held.c.session_id)
         .join(AttendanceStatus, AttendanceStatus.code == Attendance.status)
@@ -177,33 +185,53 @@ def centre_report(clc: Clc, first: date, last: date, *, as_of: datetime | None =
         .subquery("enrolled")
     )
     rows = db.session.execute(
-        select(CourseClass.id, CourseClass.name, Course.name, Course.category, sessions.c.n,
-               func.coalesce(enrolled.c.n, 0), func.coalesce(attended.c.turns, 0),
-               func.coalesce(attended.c.by_enrolled, 0))
+        select(
+            CourseClass.id,
+            CourseClass.name,
+            Course.name,
+            Course.category,
+            sessions.c.n,
+            func.coalesce(enrolled.c.n, 0),
+            func.coalesce(attended.c.turns, 0),
+            func.coalesce(attended.c.by_enrolled, 0),
+        )
         .join(Course, Course.id == CourseClass.course_id)
         .join(sessions, sessions.c.class_id == CourseClass.id)
         .outerjoin(attended, attended.c.class_id == CourseClass.id)
         .outerjoin(enrolled, enrolled.c.class_id == CourseClass.id)
         .order_by(CourseClass.sort_key, CourseClass.id)
     ).all()
-    classes = [ClassLine(class_id, class_name, course_name, category, int(held_n), int(enrolled_n), int(turns),
-                         int(by_enrolled))
-               for class_id, class_name, course_name, category, held_n, enrolled_n, turns, by_enrolled in rows]
+    classes = [
+        ClassLine(
+            class_id, class_name, course_name, category, int(held_n), int(enrolled_n), int(turns), int(by_enrolled)
+        )
+        for class_id, class_name, course_name, category, held_n, enrolled_n, turns, by_enrolled in rows
+    ]
 
     completion_rows = db.session.execute(
-        select(LearningRecord.category, func.count(LearningRecord.id), func.count(distinct(LearningRecord.person_id)),
-               func.coalesce(func.sum(LearningRecord.hours), 0))
+        select(
+            LearningRecord.category,
+            func.count(LearningRecord.id),
+            func.count(distinct(LearningRecord.person_id)),
+            func.coalesce(func.sum(LearningRecord.hours), 0),
+        )
         .join(CourseClass, CourseClass.id == LearningRecord.class_id)
-        .where(CourseClass.clc_id == clc.id,
-               LearningRecord.kind.in_([LearningKind.CLASS_COMPLETION, LearningKind.POLICY_STUDY]),
-               LearningRecord.completed_on >= first, LearningRecord.completed_on <= last)
+        .where(
+            CourseClass.clc_id == clc.id,
+            LearningRecord.kind.in_([LearningKind.CLASS_COMPLETION, LearningKind.POLICY_STUDY]),
+            LearningRecord.completed_on >= first,
+            LearningRecord.completed_on <= last,
+        )
         .group_by(LearningRecord.category)
     ).all()
     order = list(CATEGORY_LABELS)
     categories = sorted(
-        (CategoryLine(category or "", int(n), int(people), Decimal(hours)) for category, n, people, hours
-         in completion_rows),
-        key=lambda line: (order.index(line.category) if line.category in order else len(order), line.category))
+        (
+            CategoryLine(category or "", int(n), int(people), Decimal(hours))
+            for category, n, people, hours in completion_rows
+        ),
+        key=lambda line: (order.index(line.category) if line.category in order else len(order), line.category),
+    )
     return CentreReport(clc.id, first, last, as_of, classes, categories)
 
 
@@ -245,8 +273,9 @@ def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: 
     category_header = summary.max_row
     for line in report.categories:
         summary.append([category_label(line.category), line.completions, line.learners, float(line.hours)])
-    summary.append(["Tổng cộng", report.completions, None, float(sum((c.hours for c in report.categories),
-                                                                       Decimal(0)))])
+    summary.append(
+        ["Tổng cộng", report.completions, None, float(sum((c.hours for c in report.categories), Decimal(0)))]
+    )
     for row in (header_row, category_header, summary.max_row):
         for cell in summary[row]:
             cell.font = bold
@@ -259,16 +288,26 @@ def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: 
         summary.column_dimensions[column].width = 18
 
     per_class = workbook.create_sheet("Theo lớp")
-    per_class.append(["STT", "Lớp", "Khóa học", "Lĩnh vực", "Số buổi đã học", "Số học viên", "Số lượt có mặt",
-                      "Tỷ lệ chuyên cần"])
+    per_class.append(
+        ["STT", "Lớp", "Khóa học", "Lĩnh vực", "Số buổi đã học", "Số học viên", "Số lượt có mặt", "Tỷ lệ chuyên cần"]
+    )
     for cell in per_class[1]:
         cell.font, cell.fill = bold, head_fill
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     for index, class_line in enumerate(report.classes, start=1):
         class_rate = class_line.attendance_rate
-        per_class.append([index, class_line.class_name, class_line.course_name, category_label(class_line.category),
-                          class_line.sessions_held, class_line.enrolled, class_line.learner_turns,
-                          float(class_rate) if class_rate is not None else None])
+        per_class.append(
+            [
+                index,
+                class_line.class_name,
+                class_line.course_name,
+                category_label(class_line.category),
+                class_line.sessions_held,
+                class_line.enrolled,
+                class_line.learner_turns,
+                float(class_rate) if class_rate is not None else None,
+            ]
+        )
         per_class.cell(row=per_class.max_row, column=8).number_format = "0.0%"
     for column, width in zip("ABCDEFGH", (5, 34, 34, 28, 12, 12, 14, 14), strict=True):
         per_class.column_dimensions[column].width = width
@@ -303,13 +342,24 @@ def it_figures_xlsx(result: Any, matrix: Sequence[Any]) -> bytes:
     summary.append(["Chỉ tiêu", "Tử số", "Mẫu số", "Tỷ lệ", "Mẫu số là"])
     header(summary, summary.max_row)
     indicators = [
-        ("Cán bộ Hội cấp xã tham gia tổ chức hoạt động TTHTCĐ và được bồi dưỡng CNTT",
-         result.total("organised_and_trained"), result.total("officers"), "cán bộ Hội cấp xã (chủ tịch, phó chủ tịch, "
-         "cán bộ) trong kỳ"),
-        ("Hội Khuyến học cấp xã có chủ tịch hoặc phó chủ tịch tham gia quản lý TTHTCĐ",
-         result.associations_led_in_clc, result.associations, "xã có Hội Khuyến học (có hội viên trong kỳ)"),
-        ("Cán bộ, hội viên Hội Khuyến học học tập chủ trương, chính sách", result.total("studied_policy"),
-         result.total("members"), "cán bộ, hội viên của các chi hội trong xã"),
+        (
+            "Cán bộ Hội cấp xã tham gia tổ chức hoạt động TTHTCĐ và được bồi dưỡng CNTT",
+            result.total("organised_and_trained"),
+            result.total("officers"),
+            "cán bộ Hội cấp xã (chủ tịch, phó chủ tịch, cán bộ) trong kỳ",
+        ),
+        (
+            "Hội Khuyến học cấp xã có chủ tịch hoặc phó chủ tịch tham gia quản lý TTHTCĐ",
+            result.associations_led_in_clc,
+            result.associations,
+            "xã có Hội Khuyến học (có hội viên trong kỳ)",
+        ),
+        (
+            "Cán bộ, hội viên Hội Khuyến học học tập chủ trương, chính sách",
+            result.total("studied_policy"),
+            result.total("members"),
+            "cán bộ, hội viên của các chi hội trong xã",
+        ),
     ]
     for label, numerator, denominator, meaning in indicators:
         summary.append([label, numerator, denominator, numerator / denominator if denominator else None, meaning])
@@ -318,27 +368,66 @@ def it_figures_xlsx(result: Any, matrix: Sequence[Any]) -> bytes:
     summary.column_dimensions["E"].width = 50
 
     communes = workbook.create_sheet("Theo xã")
-    communes.append(["Xã", "Số cán bộ Hội", "Đạt chuẩn CNTT cơ bản", "Được bồi dưỡng CNTT",
-                     "Tham gia tổ chức hoạt động", "Tổ chức hoạt động và được bồi dưỡng", "Có Hội Khuyến học",
-                     "Chủ tịch/phó chủ tịch tham gia quản lý", "Số cán bộ, hội viên",
-                     "Đã học tập chủ trương, chính sách"])
+    communes.append(
+        [
+            "Xã",
+            "Số cán bộ Hội",
+            "Đạt chuẩn CNTT cơ bản",
+            "Được bồi dưỡng CNTT",
+            "Tham gia tổ chức hoạt động",
+            "Tổ chức hoạt động và được bồi dưỡng",
+            "Có Hội Khuyến học",
+            "Chủ tịch/phó chủ tịch tham gia quản lý",
+            "Số cán bộ, hội viên",
+            "Đã học tập chủ trương, chính sách",
+        ]
+    )
     header(communes, 1)
     for line in result.communes:
-        communes.append([line.commune_name, line.officers, line.meets_basic, line.trained, line.organised,
-                         line.organised_and_trained, "có" if line.has_association else "không",
-                         "có" if line.leader_on_board else "không", line.members, line.studied_policy])
+        communes.append(
+            [
+                line.commune_name,
+                line.officers,
+                line.meets_basic,
+                line.trained,
+                line.organised,
+                line.organised_and_trained,
+                "có" if line.has_association else "không",
+                "có" if line.leader_on_board else "không",
+                line.members,
+                line.studied_policy,
+            ]
+        )
     communes.column_dimensions["A"].width = 30
 
     officers = workbook.create_sheet("Cán bộ × mô đun")
     names = {line.commune_id: line.commune_name for line in result.communes}
-    officers.append(["STT", "Họ và tên", "Xã", *fw.codes, "Đạt chuẩn cơ bản", "Đạt chuẩn nâng cao",
-                     "Được bồi dưỡng CNTT", "Tham gia tổ chức hoạt động"])
+    officers.append(
+        [
+            "STT",
+            "Họ và tên",
+            "Xã",
+            *fw.codes,
+            "Đạt chuẩn cơ bản",
+            "Đạt chuẩn nâng cao",
+            "Được bồi dưỡng CNTT",
+            "Tham gia tổ chức hoạt động",
+        ]
+    )
     header(officers, 1)
     for index, officer in enumerate(matrix, start=1):
-        officers.append([index, officer.full_name, names.get(officer.commune_id, ""),
-                         *("x" if code in officer.modules else "" for code in fw.codes),
-                         "có" if officer.meets_basic else "", "có" if officer.meets_advanced else "",
-                         "có" if officer.trained else "", "có" if officer.organised else ""])
+        officers.append(
+            [
+                index,
+                officer.full_name,
+                names.get(officer.commune_id, ""),
+                *("x" if code in officer.modules else "" for code in fw.codes),
+                "có" if officer.meets_basic else "",
+                "có" if officer.meets_advanced else "",
+                "có" if officer.trained else "",
+                "có" if officer.organised else "",
+            ]
+        )
     officers.column_dimensions["B"].width = 28
     officers.column_dimensions["C"].width = 24
     buffer = io.BytesIO()

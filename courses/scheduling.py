@@ -93,8 +93,10 @@ class Conflict:
     class_id: int
 
     def describe(self) -> str:
-        return (f"{self.resource} {self.resource_id} is already booked by class {self.class_id} "
-                f"from {self.interval[0]:%d/%m/%Y %H:%M} to {self.interval[1]:%H:%M}")
+        return (
+            f"{self.resource} {self.resource_id} is already booked by class {self.class_id} "
+            f"from {self.interval[0]:%d/%m/%Y %H:%M} to {self.interval[1]:%H:%M}"
+        )
 
 
 @dataclass
@@ -123,10 +125,9 @@ def find_conflicts(
     if not intervals:
         return report
     ignore = list(ignore_session_ids)
-    base = (
-        select(ClassSession.id, ClassSession.class_id, ClassSession.starts_at, ClassSession.ends_at)
-        .where(ClassSession.status == SessionStatus.SCHEDULED,
-               _overlapping(ClassSession.starts_at, ClassSession.ends_at, intervals))
+    base = select(ClassSession.id, ClassSession.class_id, ClassSession.starts_at, ClassSession.ends_at).where(
+        ClassSession.status == SessionStatus.SCHEDULED,
+        _overlapping(ClassSession.starts_at, ClassSession.ends_at, intervals),
     )
     if ignore:
         base = base.where(ClassSession.id.not_in(ignore))
@@ -135,21 +136,29 @@ def find_conflicts(
         for row in db.session.execute(stmt):
             for interval in intervals:
                 if overlaps(interval, (row.starts_at, row.ends_at)):
-                    report.conflicts.append(Conflict(resource, row.resource_id, (row.starts_at, row.ends_at),
-                                                     row.id, row.class_id))
+                    report.conflicts.append(
+                        Conflict(resource, row.resource_id, (row.starts_at, row.ends_at), row.id, row.class_id)
+                    )
                     break
 
     if room_id is not None:
-        collect("room", base.add_columns(ClassSession.room_id.label("resource_id"))
-                .where(ClassSession.room_id == room_id))
+        collect(
+            "room", base.add_columns(ClassSession.room_id.label("resource_id")).where(ClassSession.room_id == room_id)
+        )
     instructors = list(instructor_ids)
     if instructors:
-        collect("instructor", base.add_columns(class_instructor.c.person_id.label("resource_id"))
-                .join(class_instructor, class_instructor.c.class_id == ClassSession.class_id)
-                .where(class_instructor.c.person_id.in_(instructors)))
+        collect(
+            "instructor",
+            base.add_columns(class_instructor.c.person_id.label("resource_id"))
+            .join(class_instructor, class_instructor.c.class_id == ClassSession.class_id)
+            .where(class_instructor.c.person_id.in_(instructors)),
+        )
     learners = list(learner_ids)
     if learners:
-        collect("learner", base.add_columns(Enrolment.person_id.label("resource_id"))
-                .join(Enrolment, Enrolment.class_id == ClassSession.class_id)
-                .where(Enrolment.person_id.in_(learners), Enrolment.status == EnrolmentStatus.ENROLLED))
+        collect(
+            "learner",
+            base.add_columns(Enrolment.person_id.label("resource_id"))
+            .join(Enrolment, Enrolment.class_id == ClassSession.class_id)
+            .where(Enrolment.person_id.in_(learners), Enrolment.status == EnrolmentStatus.ENROLLED),
+        )
     return report

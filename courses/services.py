@@ -92,8 +92,12 @@ def get_session(session_id: int, user: Any, permission: Any) -> ClassSession | N
     from lms.auth.permissions import scoped
 
     return db.session.scalar(
-        scoped(select(ClassSession).join(CourseClass, CourseClass.id == ClassSession.class_id),
-               CourseClass.commune_id, user, permission).where(ClassSession.id == session_id)
+        scoped(
+            select(ClassSession).join(CourseClass, CourseClass.id == ClassSession.class_id),
+            CourseClass.commune_id,
+            user,
+            permission,
+        ).where(ClassSession.id == session_id)
     )
 
 
@@ -104,16 +108,28 @@ def visible_courses(user: Any, permission: Any) -> Select:
 
     ancestor_ids = {int(part) for path in scope_paths(user, permission) for part in path.strip("/").split("/")}
     owner = AdminUnit.__table__.alias("owner")
-    return (select(Course).join(owner, owner.c.id == Course.unit_id)
-            .where(in_scope(owner.c.path, user, permission) | Course.unit_id.in_(ancestor_ids)))
+    return (
+        select(Course)
+        .join(owner, owner.c.id == Course.unit_id)
+        .where(in_scope(owner.c.path, user, permission) | Course.unit_id.in_(ancestor_ids))
+    )
 
 
 # --- catalogue and classes -----------------------------------------------------------------------------------
 
 
-def create_course(*, unit: AdminUnit, code: str, name: str, category: str, planned_hours: Decimal,
-                  min_attendance_share: Decimal = Decimal("0.8"), requires_assessment: bool = False,
-                  description: str = "", module_codes: Sequence[str] = ()) -> Course:
+def create_course(
+    *,
+    unit: AdminUnit,
+    code: str,
+    name: str,
+    category: str,
+    planned_hours: Decimal,
+    min_attendance_share: Decimal = Decimal("0.8"),
+    requires_assessment: bool = False,
+    description: str = "",
+    module_codes: Sequence[str] = (),
+) -> Course:
     if category not in {c.value for c in CourseCategory}:
         raise CourseError(f"unknown category {category!r}", "category")
     if not Decimal(0) < min_attendance_share <= 1:
@@ -124,26 +140,52 @@ def create_course(*, unit: AdminUnit, code: str, name: str, category: str, plann
 
     if unknown := unknown_modules(module_codes):
         raise CourseError(f"unknown IT-skills modules {', '.join(unknown)} (IU01 to IU15)", "module_codes")
-    course = Course(unit_id=unit.id, code=code, name=name, category=category, planned_hours=planned_hours,
-                    min_attendance_share=min_attendance_share, requires_assessment=requires_assessment,
-                    description=description, module_codes=list(module_codes))
+    course = Course(
+        unit_id=unit.id,
+        code=code,
+        name=name,
+        category=category,
+        planned_hours=planned_hours,
+        min_attendance_share=min_attendance_share,
+        requires_assessment=requires_assessment,
+        description=description,
+        module_codes=list(module_codes),
+    )
     db.session.add(course)
     db.session.flush()
     audit("course.create", course)
     return course
 
 
-def create_class(*, course: Course, clc: Clc, name: str, capacity: int, starts_on: date, ends_on: date,
-                 room: Room | None = None, target_group: str = TargetGroup.EVERYONE.value,
-                 instructors: Iterable[Person] = ()) -> CourseClass:
+def create_class(
+    *,
+    course: Course,
+    clc: Clc,
+    name: str,
+    capacity: int,
+    starts_on: date,
+    ends_on: date,
+    room: Room | None = None,
+    target_group: str = TargetGroup.EVERYONE.value,
+    instructors: Iterable[Person] = (),
+) -> CourseClass:
     if ends_on < starts_on:
         raise CourseError("the class must end on or after the day it starts", "ends_on")
     if capacity < 1:
         raise CourseError("the capacity must be at least 1", "capacity")
     if room is not None and room.clc_id != clc.id:
         raise CourseError("the room belongs to another centre", "room_id")
-    course_class = CourseClass(course=course, clc=clc, commune_id=clc.commune_id, name=name, capacity=capacity,
-                               starts_on=starts_on, ends_on=ends_on, room=room, target_group=target_group)
+    course_class = CourseClass(
+        course=course,
+        clc=clc,
+        commune_id=clc.commune_id,
+        name=name,
+        capacity=capacity,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        room=room,
+        target_group=target_group,
+    )
     db.session.add(course_class)
     db.session.flush()
     set_instructors(course_class, [(p.id, InstructorRole.INSTRUCTOR.value) for p in instructors])
@@ -155,20 +197,27 @@ def set_instructors(course_class: CourseClass, people: Sequence[tuple[int, str]]
     """Replace the class's instructors with ``(person_id, role)`` pairs."""
     db.session.execute(delete(class_instructor).where(class_instructor.c.class_id == course_class.id))
     if people:
-        db.session.execute(insert(class_instructor), [
-            {"class_id": course_class.id, "person_id": person_id, "role": role} for person_id, role in people
-        ])
+        db.session.execute(
+            insert(class_instructor),
+            [{"class_id": course_class.id, "person_id": person_id, "role": role} for person_id, role in people],
+        )
     db.session.expire(course_class, ["instructors"])
 
 
 def _instructor_ids(course_class: CourseClass) -> list[int]:
-    return list(db.session.scalars(select(class_instructor.c.person_id)
-                                   .where(class_instructor.c.class_id == course_class.id)))
+    return list(
+        db.session.scalars(select(class_instructor.c.person_id).where(class_instructor.c.class_id == course_class.id))
+    )
 
 
 def _enrolled_ids(course_class: CourseClass) -> list[int]:
-    return list(db.session.scalars(select(Enrolment.person_id).where(
-        Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.ENROLLED)))
+    return list(
+        db.session.scalars(
+            select(Enrolment.person_id).where(
+                Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.ENROLLED
+            )
+        )
+    )
 
 
 # --- scheduling ----------------------------------------------------------------------------------------------
@@ -206,26 +255,44 @@ def add_holiday(unit: AdminUnit, day: date, name: str) -> Holiday:
 def holidays_for(unit: AdminUnit, first: date, last: date) -> set[date]:
     """Holidays that apply to ``unit``: those declared on it or on any of its ancestors (the country for Tết)."""
     ancestor_ids = [int(part) for part in unit.path.strip("/").split("/")]
-    return set(db.session.scalars(select(Holiday.day).where(Holiday.unit_id.in_(ancestor_ids),
-                                                            Holiday.day.between(first, last))))
+    return set(
+        db.session.scalars(
+            select(Holiday.day).where(Holiday.unit_id.in_(ancestor_ids), Holiday.day.between(first, last))
+        )
+    )
 
 
-def _check_free(course_class: CourseClass, intervals: Sequence[Interval], room_id: int | None,
-                ignore: Iterable[int] = ()) -> None:
-    report = find_conflicts(intervals, room_id=room_id, instructor_ids=_instructor_ids(course_class),
-                            learner_ids=_enrolled_ids(course_class), ignore_session_ids=ignore)
+def _check_free(
+    course_class: CourseClass, intervals: Sequence[Interval], room_id: int | None, ignore: Iterable[int] = ()
+) -> None:
+    report = find_conflicts(
+        intervals,
+        room_id=room_id,
+        instructor_ids=_instructor_ids(course_class),
+        learner_ids=_enrolled_ids(course_class),
+        ignore_session_ids=ignore,
+    )
     if report:
         raise CourseError(
             f"{len(report.conflicts)} conflicting booking(s): " + "; ".join(c.describe() for c in report.conflicts[:5]),
             "starts_at",
-            [{"resource": c.resource, "resource_id": c.resource_id, "session_id": c.session_id,
-              "class_id": c.class_id, "starts_at": c.interval[0].isoformat(), "ends_at": c.interval[1].isoformat()}
-             for c in report.conflicts],
+            [
+                {
+                    "resource": c.resource,
+                    "resource_id": c.resource_id,
+                    "session_id": c.session_id,
+                    "class_id": c.class_id,
+                    "starts_at": c.interval[0].isoformat(),
+                    "ends_at": c.interval[1].isoformat(),
+                }
+                for c in report.conflicts
+            ],
         )
 
 
-def schedule(course_class: CourseClass, intervals: Sequence[Interval], *, room: Room | None = None,
-             place: str = "") -> list[ClassSession]:
+def schedule(
+    course_class: CourseClass, intervals: Sequence[Interval], *, room: Room | None = None, place: str = ""
+) -> list[ClassSession]:
     """Add sessions to a class after checking dates and conflicts (room, instructors, enrolled learners)."""
     for start, end in intervals:
         if end <= start:
@@ -239,20 +306,32 @@ def schedule(course_class: CourseClass, intervals: Sequence[Interval], *, room: 
     room_id = room.id if room is not None else course_class.room_id
     own = list(intervals)
     for i, a in enumerate(own):
-        for b in own[i + 1:]:
+        for b in own[i + 1 :]:
             if a[0] < b[1] and b[0] < a[1]:
                 raise CourseError(f"two of the new sessions overlap on {a[0]:%d/%m/%Y}", "starts_at")
     _check_free(course_class, own, room_id)
-    rows = [{"class_id": course_class.id, "starts_at": start, "ends_at": end, "room_id": room_id, "place": place,
-             "status": SessionStatus.SCHEDULED.value, "note": ""} for start, end in own]
-    sessions = sorted(db.session.scalars(insert(ClassSession).returning(ClassSession), rows),
-                      key=lambda session: session.starts_at)
+    rows = [
+        {
+            "class_id": course_class.id,
+            "starts_at": start,
+            "ends_at": end,
+            "room_id": room_id,
+            "place": place,
+            "status": SessionStatus.SCHEDULED.value,
+            "note": "",
+        }
+        for start, end in own
+    ]
+    sessions = sorted(
+        db.session.scalars(insert(ClassSession).returning(ClassSession), rows), key=lambda session: session.starts_at
+    )
     audit("class.schedule", course_class, sessions=len(sessions))
     return sessions
 
 
-def schedule_recurring(course_class: CourseClass, rule: Recurrence, *, room: Room | None = None,
-                       place: str = "") -> list[ClassSession]:
+def schedule_recurring(
+    course_class: CourseClass, rule: Recurrence, *, room: Room | None = None, place: str = ""
+) -> list[ClassSession]:
     last = min(rule.until or course_class.ends_on, course_class.ends_on)
     try:
         if rule.first_day < course_class.starts_on or rule.first_day > course_class.ends_on:
@@ -300,14 +379,19 @@ def cancel(session: ClassSession, reason: str = "") -> None:
 def timetable(*, clc_ids: Sequence[int], week_of: date) -> list[ClassSession]:
     """The scheduled and cancelled sessions of the given centres in the week (Monday–Sunday) of ``week_of``."""
     monday = week_of - timedelta(days=week_of.weekday())
-    start, end = datetime.combine(monday, datetime.min.time()), datetime.combine(monday + timedelta(days=7),
-                                                                                 datetime.min.time())
-    return list(db.session.scalars(
-        select(ClassSession).join(CourseClass, CourseClass.id == ClassSession.class_id)
-        .where(CourseClass.clc_id.in_(clc_ids), ClassSession.starts_at >= start, ClassSession.starts_at < end)
-        .options(selectinload(ClassSession.course_class), selectinload(ClassSession.room))
-        .order_by(ClassSession.starts_at)
-    ))
+    start, end = (
+        datetime.combine(monday, datetime.min.time()),
+        datetime.combine(monday + timedelta(days=7), datetime.min.time()),
+    )
+    return list(
+        db.session.scalars(
+            select(ClassSession)
+            .join(CourseClass, CourseClass.id == ClassSession.class_id)
+            .where(CourseClass.clc_id.in_(clc_ids), ClassSession.starts_at >= start, ClassSession.starts_at < end)
+            .options(selectinload(ClassSession.course_class), selectinload(ClassSession.room))
+            .order_by(ClassSession.starts_at)
+        )
+    )
 
 
 # --- enrolment -----------------------------------------------------------------------------------------------
@@ -326,9 +410,15 @@ def _eligible_for_target_group(course_class: CourseClass, person_ids: Sequence[i
     roles = [AssociationRole.CHAIR, AssociationRole.VICE_CHAIR, AssociationRole.OFFICER]
     if course_class.target_group == TargetGroup.ASSOCIATION_MEMBERS:
         roles.append(AssociationRole.MEMBER)
-    return set(db.session.scalars(select(AssociationMembership.person_id).where(
-        AssociationMembership.person_id.in_(person_ids), AssociationMembership.role.in_(roles),
-        AssociationMembership.ended_on.is_(None))))
+    return set(
+        db.session.scalars(
+            select(AssociationMembership.person_id).where(
+                AssociationMembership.person_id.in_(person_ids),
+                AssociationMembership.role.in_(roles),
+                AssociationMembership.ended_on.is_(None),
+            )
+        )
+    )
 
 
 def enrol(course_class: CourseClass, person_ids: Sequence[int]) -> EnrolmentResult:
@@ -338,16 +428,31 @@ def enrol(course_class: CourseClass, person_ids: Sequence[int]) -> EnrolmentResu
         raise CourseError("choose at least one learner", "person_ids")
     # Lock the class row so two managers enrolling at once cannot both take the last seat (PostgreSQL).
     db.session.execute(select(CourseClass.id).where(CourseClass.id == course_class.id).with_for_update())
-    existing = dict(iter(db.session.execute(select(Enrolment.person_id, Enrolment.status).where(
-        Enrolment.class_id == course_class.id, Enrolment.person_id.in_(person_ids))).tuples()))
+    existing = dict(
+        iter(
+            db.session.execute(
+                select(Enrolment.person_id, Enrolment.status).where(
+                    Enrolment.class_id == course_class.id, Enrolment.person_id.in_(person_ids)
+                )
+            ).tuples()
+        )
+    )
     eligible = _eligible_for_target_group(course_class, person_ids)
     refused = [p for p in person_ids if p not in eligible]
     if refused:
-        raise CourseError(f"{len(refused)} person(s) are not in the class's target group "
-                          f"({course_class.target_group})", "person_ids",
-                          [{"person_id": p, "message": "not in the target group"} for p in refused])
-    taken = db.session.scalar(select(func.count()).select_from(Enrolment).where(
-        Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.ENROLLED)) or 0
+        raise CourseError(
+            f"{len(refused)} person(s) are not in the class's target group ({course_class.target_group})",
+            "person_ids",
+            [{"person_id": p, "message": "not in the target group"} for p in refused],
+        )
+    taken = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Enrolment)
+            .where(Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.ENROLLED)
+        )
+        or 0
+    )
     seats = max(course_class.capacity - taken, 0)
     result = EnrolmentResult([], [], [])
     now = utcnow()
@@ -368,31 +473,49 @@ def enrol(course_class: CourseClass, person_ids: Sequence[int]) -> EnrolmentResu
     for status in (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED):
         ids = [r["person_id"] for r in rejoin if r["status"] == status]
         if ids:
-            db.session.execute(update(Enrolment).where(Enrolment.class_id == course_class.id,
-                                                       Enrolment.person_id.in_(ids))
-                               .values(status=status.value, enrolled_at=now, withdrawn_at=None))
+            db.session.execute(
+                update(Enrolment)
+                .where(Enrolment.class_id == course_class.id, Enrolment.person_id.in_(ids))
+                .values(status=status.value, enrolled_at=now, withdrawn_at=None)
+            )
     audit("class.enrol", course_class, enrolled=len(result.enrolled), waitlisted=len(result.waitlisted))
     return result
 
 
-def people_for_bulk_enrolment(course_class: CourseClass, *, village_id: int | None = None,
-                              household_id: int | None = None, association_role: str | None = None) -> list[int]:
+def people_for_bulk_enrolment(
+    course_class: CourseClass,
+    *,
+    village_id: int | None = None,
+    household_id: int | None = None,
+    association_role: str | None = None,
+) -> list[int]:
     """Person ids for a bulk enrolment, in Vietnamese order, from the class's commune only."""
     commune = db.session.get(AdminUnit, course_class.commune_id)
     assert commune is not None
     home = AdminUnit.__table__.alias("home")
-    stmt: Select = (select(Person.id).join(home, home.c.id == Person.unit_id)
-                    .where(subtree(home.c.path, commune.path)).order_by(Person.sort_key, Person.id))
+    stmt: Select = (
+        select(Person.id)
+        .join(home, home.c.id == Person.unit_id)
+        .where(subtree(home.c.path, commune.path))
+        .order_by(Person.sort_key, Person.id)
+    )
     if village_id is not None:
         stmt = stmt.where(Person.unit_id == village_id)
     if household_id is not None:
         stmt = stmt.where(Person.household_id == household_id)
     if association_role is not None:
         branch = AdminUnit.__table__.alias("branch")
-        stmt = stmt.where(Person.id.in_(
-            select(AssociationMembership.person_id).join(branch, branch.c.id == AssociationMembership.unit_id)
-            .where(AssociationMembership.role == association_role, AssociationMembership.ended_on.is_(None),
-                   subtree(branch.c.path, commune.path))))
+        stmt = stmt.where(
+            Person.id.in_(
+                select(AssociationMembership.person_id)
+                .join(branch, branch.c.id == AssociationMembership.unit_id)
+                .where(
+                    AssociationMembership.role == association_role,
+                    AssociationMembership.ended_on.is_(None),
+                    subtree(branch.c.path, commune.path),
+                )
+            )
+        )
     if village_id is None and household_id is None and association_role is None:
         raise CourseError("choose a village, a household or an association role", "village_id")
     return list(db.session.scalars(stmt))
@@ -400,17 +523,21 @@ def people_for_bulk_enrolment(course_class: CourseClass, *, village_id: int | No
 
 def withdraw(course_class: CourseClass, person_id: int) -> int | None:
     """Withdraw a learner; the first on the waiting list takes the seat. Returns the promoted person's id."""
-    enrolment = db.session.scalar(select(Enrolment).where(Enrolment.class_id == course_class.id,
-                                                          Enrolment.person_id == person_id))
+    enrolment = db.session.scalar(
+        select(Enrolment).where(Enrolment.class_id == course_class.id, Enrolment.person_id == person_id)
+    )
     if enrolment is None or enrolment.status == EnrolmentStatus.WITHDRAWN:
         raise CourseError("this person is not enrolled in the class", "person_id")
     had_seat = enrolment.status == EnrolmentStatus.ENROLLED
     enrolment.status, enrolment.withdrawn_at = EnrolmentStatus.WITHDRAWN.value, utcnow()
     promoted = None
     if had_seat:
-        waiting = db.session.scalar(select(Enrolment).where(
-            Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.WAITLISTED)
-            .order_by(Enrolment.enrolled_at, Enrolment.id).limit(1))
+        waiting = db.session.scalar(
+            select(Enrolment)
+            .where(Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.WAITLISTED)
+            .order_by(Enrolment.enrolled_at, Enrolment.id)
+            .limit(1)
+        )
         if waiting is not None:
             waiting.status = EnrolmentStatus.ENROLLED.value
             promoted = waiting.person_id
@@ -462,18 +589,36 @@ def record_attendance(session: ClassSession, marks: Sequence[Mark], *, user_id: 
     latest_allowed = utcnow() + timedelta(minutes=10)  # device clocks drift a little, not a day
     for index, mark in enumerate(marks):
         if mark.status not in statuses:
-            problems.append({"index": index, "field": "status",
-                             "message": f"unknown status {mark.status!r}; one of {', '.join(statuses)}"})
+            problems.append(
+                {
+                    "index": index,
+                    "field": "status",
+                    "message": f"unknown status {mark.status!r}; one of {', '.join(statuses)}",
+                }
+            )
         if mark.person_id not in enrolled:
-            problems.append({"index": index, "field": "person_id",
-                             "message": f"person {mark.person_id} is not enrolled in this class"})
+            problems.append(
+                {
+                    "index": index,
+                    "field": "person_id",
+                    "message": f"person {mark.person_id} is not enrolled in this class",
+                }
+            )
         if mark.recorded_at > latest_allowed:
             problems.append({"index": index, "field": "recorded_at", "message": "recorded in the future"})
         if mark.person_id in seen and marks[seen[mark.person_id]].recorded_at == mark.recorded_at:
-            problems.append({"index": index, "field": "person_id",
-                             "message": f"two marks for person {mark.person_id} at the same time"})
-        seen[mark.person_id] = index if mark.person_id not in seen or \
-            mark.recorded_at > marks[seen[mark.person_id]].recorded_at else seen[mark.person_id]
+            problems.append(
+                {
+                    "index": index,
+                    "field": "person_id",
+                    "message": f"two marks for person {mark.person_id} at the same time",
+                }
+            )
+        seen[mark.person_id] = (
+            index
+            if mark.person_id not in seen or mark.recorded_at > marks[seen[mark.person_id]].recorded_at
+            else seen[mark.person_id]
+        )
     if problems:
         raise CourseError(f"{len(problems)} problem(s) in the batch; no mark was applied", "marks", problems)
     if not marks:
@@ -482,12 +627,30 @@ def record_attendance(session: ClassSession, marks: Sequence[Mark], *, user_id: 
     # Within the batch, the latest mark per learner wins.
     latest = {person_id: marks[index] for person_id, index in seen.items()}
     client_ids = [m.client_mark_id for m in marks if m.client_mark_id]
-    applied = set(db.session.scalars(select(Attendance.client_mark_id).where(
-        Attendance.session_id == session.id, Attendance.client_mark_id.in_(client_ids)))) if client_ids else set()
-    current = {row.person_id: row for row in db.session.execute(
-        select(Attendance.id, Attendance.person_id, Attendance.status, Attendance.recorded_at,
-               Attendance.client_mark_id, Attendance.device)
-        .where(Attendance.session_id == session.id, Attendance.person_id.in_(list(latest))))}
+    applied = (
+        set(
+            db.session.scalars(
+                select(Attendance.client_mark_id).where(
+                    Attendance.session_id == session.id, Attendance.client_mark_id.in_(client_ids)
+                )
+            )
+        )
+        if client_ids
+        else set()
+    )
+    current = {
+        row.person_id: row
+        for row in db.session.execute(
+            select(
+                Attendance.id,
+                Attendance.person_id,
+                Attendance.status,
+                Attendance.recorded_at,
+                Attendance.client_mark_id,
+                Attendance.device,
+            ).where(Attendance.session_id == session.id, Attendance.person_id.in_(list(latest)))
+        )
+    }
     result = MarkResult()
     now = utcnow()
     inserts, updates, overwritten = [], [], []
@@ -498,16 +661,28 @@ def record_attendance(session: ClassSession, marks: Sequence[Mark], *, user_id: 
         row = current.get(person_id)
         # A device clock may run a few minutes fast (allowed above); stored as no later than now, so a correction
         # made on the page a minute later still wins.
-        values = {"status": mark.status, "recorded_at": min(mark.recorded_at, now), "recorded_by_id": user_id,
-                  "device": mark.device[:100], "client_mark_id": mark.client_mark_id}
+        values = {
+            "status": mark.status,
+            "recorded_at": min(mark.recorded_at, now),
+            "recorded_by_id": user_id,
+            "device": mark.device[:100],
+            "client_mark_id": mark.client_mark_id,
+        }
         if row is None:
             inserts.append({"session_id": session.id, "person_id": person_id, **values})
         elif min(mark.recorded_at, now) > row.recorded_at:
             if row.status != mark.status:
-                overwritten.append({"person_id": person_id, "old_status": row.status,
-                                    "old_recorded_at": row.recorded_at.isoformat(), "old_device": row.device,
-                                    "new_status": mark.status, "new_recorded_at": mark.recorded_at.isoformat(),
-                                    "new_device": mark.device})
+                overwritten.append(
+                    {
+                        "person_id": person_id,
+                        "old_status": row.status,
+                        "old_recorded_at": row.recorded_at.isoformat(),
+                        "old_device": row.device,
+                        "new_status": mark.status,
+                        "new_recorded_at": mark.recorded_at.isoformat(),
+                        "new_device": mark.device,
+                    }
+                )
             updates.append({"id": row.id, **values})
         else:
             result.unchanged += 1  # an older mark than the one we have: the newer one stands
@@ -516,9 +691,20 @@ def record_attendance(session: ClassSession, marks: Sequence[Mark], *, user_id: 
     if updates:
         db.session.execute(update(Attendance), updates)
     if overwritten:
-        db.session.execute(insert(AuditEvent), [{
-            "action": "attendance.overwrite", "object_type": "class_session", "object_id": str(session.id),
-            "user_id": user_id, "details": entry, "at": utcnow()} for entry in overwritten])
+        db.session.execute(
+            insert(AuditEvent),
+            [
+                {
+                    "action": "attendance.overwrite",
+                    "object_type": "class_session",
+                    "object_id": str(session.id),
+                    "user_id": user_id,
+                    "details": entry,
+                    "at": utcnow(),
+                }
+                for entry in overwritten
+            ],
+        )
     result.created, result.updated = len(inserts), len(updates)
     if inserts or updates:
         mark_dirty(session.class_id)
@@ -535,22 +721,26 @@ def mark_dirty(class_id: int) -> None:
     from courses.tasks import recompute_completions
 
     now = utcnow()
-    refreshed = db.session.execute(update(PendingWork).where(
-        PendingWork.kind == COMPLETION_WORK, PendingWork.subject_id == class_id).values(marked_at=now))
+    refreshed = db.session.execute(
+        update(PendingWork)
+        .where(PendingWork.kind == COMPLETION_WORK, PendingWork.subject_id == class_id)
+        .values(marked_at=now)
+    )
     if refreshed.rowcount == 0:  # type: ignore[attr-defined]
         try:
             with db.session.begin_nested():
-                db.session.execute(insert(PendingWork).values(kind=COMPLETION_WORK, subject_id=class_id,
-                                                              marked_at=now))
+                db.session.execute(insert(PendingWork).values(kind=COMPLETION_WORK, subject_id=class_id, marked_at=now))
         except IntegrityError:
             pass  # another transaction marked it first: one piece of work either way
     enqueue_after_commit(recompute_completions, class_id=class_id)
 
 
 def held_sessions(course_class_id: int, as_of: datetime) -> Select:
-    return select(ClassSession.id).where(ClassSession.class_id == course_class_id,
-                                         ClassSession.status == SessionStatus.SCHEDULED,
-                                         ClassSession.starts_at <= as_of)
+    return select(ClassSession.id).where(
+        ClassSession.class_id == course_class_id,
+        ClassSession.status == SessionStatus.SCHEDULED,
+        ClassSession.starts_at <= as_of,
+    )
 
 
 @dataclass
@@ -574,36 +764,61 @@ def recompute_class(class_id: int, *, as_of: datetime | None = None) -> Completi
         return CompletionResult(0, 0, 0, 0)
     course = course_class.course
     held = db.session.scalar(select(func.count()).select_from(held_sessions(class_id, as_of).subquery())) or 0
-    upcoming = db.session.scalar(select(func.count()).select_from(ClassSession).where(
-        ClassSession.class_id == class_id, ClassSession.status == SessionStatus.SCHEDULED,
-        ClassSession.starts_at > as_of)) or 0
+    upcoming = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(ClassSession)
+            .where(
+                ClassSession.class_id == class_id,
+                ClassSession.status == SessionStatus.SCHEDULED,
+                ClassSession.starts_at > as_of,
+            )
+        )
+        or 0
+    )
     completed: dict[int, date] = {}
     if held and not upcoming:
         needed = math.ceil(Decimal(held) * course.min_attendance_share - Decimal("1e-9"))
         attended = (
-            select(Attendance.person_id, func.count(Attendance.id).label("n"),
-                   func.max(ClassSession.starts_at).label("last"))
+            select(
+                Attendance.person_id,
+                func.count(Attendance.id).label("n"),
+                func.max(ClassSession.starts_at).label("last"),
+            )
             .join(ClassSession, ClassSession.id == Attendance.session_id)
             .join(AttendanceStatus, AttendanceStatus.code == Attendance.status)
             .where(Attendance.session_id.in_(held_sessions(class_id, as_of)), AttendanceStatus.counts_as_attended)
-            .group_by(Attendance.person_id).subquery()
+            .group_by(Attendance.person_id)
+            .subquery()
         )
-        stmt = (select(Enrolment.person_id, attended.c.last)
-                .join(attended, attended.c.person_id == Enrolment.person_id)
-                .where(Enrolment.class_id == class_id, Enrolment.status == EnrolmentStatus.ENROLLED,
-                       attended.c.n >= needed))
+        stmt = (
+            select(Enrolment.person_id, attended.c.last)
+            .join(attended, attended.c.person_id == Enrolment.person_id)
+            .where(Enrolment.class_id == class_id, Enrolment.status == EnrolmentStatus.ENROLLED, attended.c.n >= needed)
+        )
         if course.requires_assessment:
             stmt = stmt.where(Enrolment.assessment_passed.is_(True))
-        last_session = db.session.scalar(select(func.max(ClassSession.starts_at)).where(
-            ClassSession.class_id == class_id, ClassSession.status == SessionStatus.SCHEDULED))
+        last_session = db.session.scalar(
+            select(func.max(ClassSession.starts_at)).where(
+                ClassSession.class_id == class_id, ClassSession.status == SessionStatus.SCHEDULED
+            )
+        )
         assert last_session is not None  # held > 0
         for person_id, _ in db.session.execute(stmt):
             completed[person_id] = last_session.date()
     wanted = _wanted_records(course_class, course, completed)
-    have = {key: (record_id, commune_id, year, person_id) for key, record_id, commune_id, year, person_id in
-            db.session.execute(select(LearningRecord.source_key, LearningRecord.id, LearningRecord.commune_id,
-                                      LearningRecord.year, LearningRecord.person_id)
-                               .where(LearningRecord.class_id == class_id)).tuples()}
+    have = {
+        key: (record_id, commune_id, year, person_id)
+        for key, record_id, commune_id, year, person_id in db.session.execute(
+            select(
+                LearningRecord.source_key,
+                LearningRecord.id,
+                LearningRecord.commune_id,
+                LearningRecord.year,
+                LearningRecord.person_id,
+            ).where(LearningRecord.class_id == class_id)
+        ).tuples()
+    }
     new = [row for key, row in wanted.items() if key not in have]
     stale = [value for key, value in have.items() if key not in wanted]
     if new:
@@ -612,30 +827,51 @@ def recompute_class(class_id: int, *, as_of: datetime | None = None) -> Completi
         db.session.execute(delete(LearningRecord).where(LearningRecord.id.in_([record_id for record_id, *_ in stale])))
     if new or stale:
         # Whoever evaluates titles learns where the learning happened and whose it was, in this transaction.
-        learning_records_changed.send(None, pairs={(row["commune_id"], row["year"]) for row in new}
-                                      | {(commune_id, year) for _, commune_id, year, _ in stale},
-                                      persons={(row["person_id"], row["year"]) for row in new}
-                                      | {(person_id, year) for _, _, year, person_id in stale})
+        learning_records_changed.send(
+            None,
+            pairs={(row["commune_id"], row["year"]) for row in new}
+            | {(commune_id, year) for _, commune_id, year, _ in stale},
+            persons={(row["person_id"], row["year"]) for row in new}
+            | {(person_id, year) for _, _, year, person_id in stale},
+        )
     issued = _sync_certificates(class_id, completed)
     return CompletionResult(len(completed), len(new), len(stale), issued)
 
 
 def _wanted_records(course_class: CourseClass, course: Course, completed: dict[int, date]) -> dict[str, dict]:
-    kind = LearningKind.POLICY_STUDY if course.category == CourseCategory.POLICY_STUDY \
-        else LearningKind.CLASS_COMPLETION
+    kind = (
+        LearningKind.POLICY_STUDY if course.category == CourseCategory.POLICY_STUDY else LearningKind.CLASS_COMPLETION
+    )
     wanted: dict[str, dict] = {}
     now = utcnow()
     for person_id, day in completed.items():
-        base = {"person_id": person_id, "year": day.year, "completed_on": day, "commune_id": course_class.commune_id,
-                "class_id": course_class.id, "category": course.category, "evidence": f"class {course_class.id}",
-                "created_at": now}
+        base = {
+            "person_id": person_id,
+            "year": day.year,
+            "completed_on": day,
+            "commune_id": course_class.commune_id,
+            "class_id": course_class.id,
+            "category": course.category,
+            "evidence": f"class {course_class.id}",
+            "created_at": now,
+        }
         key = f"class:{course_class.id}:person:{person_id}"
-        wanted[key] = {**base, "kind": kind.value, "hours": course.planned_hours, "module_code": None,
-                       "source_key": key}
+        wanted[key] = {
+            **base,
+            "kind": kind.value,
+            "hours": course.planned_hours,
+            "module_code": None,
+            "source_key": key,
+        }
         for module in course.module_codes or []:
             module_key = f"{key}:module:{module}"
-            wanted[module_key] = {**base, "kind": LearningKind.IT_MODULE.value, "hours": Decimal(0),
-                                  "module_code": module, "source_key": module_key}
+            wanted[module_key] = {
+                **base,
+                "kind": LearningKind.IT_MODULE.value,
+                "hours": Decimal(0),
+                "module_code": module,
+                "source_key": module_key,
+            }
     return wanted
 
 
@@ -644,35 +880,57 @@ def _new_certificate_code() -> str:
 
 
 def _sync_certificates(class_id: int, completed: dict[int, date]) -> int:
-    rows = {row.person_id: row for row in db.session.execute(
-        select(Certificate.id, Certificate.person_id, Certificate.revoked_at).where(Certificate.class_id == class_id))}
-    issue = [{"class_id": class_id, "person_id": p, "issued_on": day, "code": _new_certificate_code(),
-              "revoked_reason": ""} for p, day in completed.items() if p not in rows]
+    rows = {
+        row.person_id: row
+        for row in db.session.execute(
+            select(Certificate.id, Certificate.person_id, Certificate.revoked_at).where(
+                Certificate.class_id == class_id
+            )
+        )
+    }
+    issue = [
+        {"class_id": class_id, "person_id": p, "issued_on": day, "code": _new_certificate_code(), "revoked_reason": ""}
+        for p, day in completed.items()
+        if p not in rows
+    ]
     if issue:
         db.session.execute(insert(Certificate), issue)
     revive = [row.id for p, row in rows.items() if p in completed and row.revoked_at is not None]
     if revive:
-        db.session.execute(update(Certificate).where(Certificate.id.in_(revive))
-                           .values(revoked_at=None, revoked_reason=""))
+        db.session.execute(
+            update(Certificate).where(Certificate.id.in_(revive)).values(revoked_at=None, revoked_reason="")
+        )
     revoke = [row.id for p, row in rows.items() if p not in completed and row.revoked_at is None]
     if revoke:
-        db.session.execute(update(Certificate).where(Certificate.id.in_(revoke))
-                           .values(revoked_at=utcnow(), revoked_reason=REVOKED_NOT_COMPLETED))
+        db.session.execute(
+            update(Certificate)
+            .where(Certificate.id.in_(revoke))
+            .values(revoked_at=utcnow(), revoked_reason=REVOKED_NOT_COMPLETED)
+        )
     return len(issue)
 
 
 def take_pending(marked_before: datetime, limit: int = 1000) -> list[int]:
     """Class ids marked dirty before ``marked_before``, oldest first (for the sweep)."""
-    return list(db.session.scalars(select(PendingWork.subject_id).where(
-        PendingWork.kind == COMPLETION_WORK, PendingWork.marked_at < marked_before)
-        .order_by(PendingWork.marked_at).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(PendingWork.subject_id)
+            .where(PendingWork.kind == COMPLETION_WORK, PendingWork.marked_at < marked_before)
+            .order_by(PendingWork.marked_at)
+            .limit(limit)
+        )
+    )
 
 
 def clear_pending(class_id: int, marked_before: datetime) -> None:
     """Remove the mark unless the class was marked again while we worked (then the next run picks it up)."""
-    db.session.execute(delete(PendingWork).where(PendingWork.kind == COMPLETION_WORK,
-                                                 PendingWork.subject_id == class_id,
-                                                 PendingWork.marked_at <= marked_before))
+    db.session.execute(
+        delete(PendingWork).where(
+            PendingWork.kind == COMPLETION_WORK,
+            PendingWork.subject_id == class_id,
+            PendingWork.marked_at <= marked_before,
+        )
+    )
 
 
 def find_certificate(code: str) -> Certificate | None:

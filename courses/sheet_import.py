@@ -56,13 +56,19 @@ class SheetRejected(ValueError):
     def __init__(self, errors: list[dict[str, Any]]) -> None:
         super().__init__(f"{len(errors)} problem(s) in the sheet; nothing was applied")
         self.count = len(errors)
-        self.errors = sorted(errors, key=lambda e: (e["row"] or 0, column_index_from_string(e["column"])
-                                                     if e["column"] else 0))[:MAX_LISTED_ERRORS]
+        self.errors = sorted(
+            errors, key=lambda e: (e["row"] or 0, column_index_from_string(e["column"]) if e["column"] else 0)
+        )[:MAX_LISTED_ERRORS]
 
 
 def sheet_error(row: int | None, column: int | None, header: str, message: str, message_vi: str) -> dict[str, Any]:
-    return {"row": row, "column": get_column_letter(column) if column else None, "header": header,
-            "message": message, "message_vi": message_vi}
+    return {
+        "row": row,
+        "column": get_column_letter(column) if column else None,
+        "header": header,
+        "message": message,
+        "message_vi": message_vi,
+    }
 
 
 @dataclass
@@ -108,11 +114,24 @@ def _read_grid(content: bytes) -> list[tuple[Any, ...]]:
     if not content:
         raise SheetRejected([sheet_error(None, None, "", "The file is empty.", "Tệp trống.")])
     if len(content) > MAX_BYTES:
-        raise SheetRejected([sheet_error(
-            None, None, "", f"The file is too large ({len(content) // 1024} KB; at most {MAX_BYTES // 1024} KB).",
-            f"Tệp quá lớn ({len(content) // 1024} KB; tối đa {MAX_BYTES // 1024} KB).")])
-    not_xlsx = sheet_error(None, None, "", "The file is not an Excel workbook (.xlsx). Save it as .xlsx and retry.",
-                           "Tệp không phải bảng tính Excel (.xlsx). Hãy lưu lại dưới dạng .xlsx rồi tải lên.")
+        raise SheetRejected(
+            [
+                sheet_error(
+                    None,
+                    None,
+                    "",
+                    f"The file is too large ({len(content) // 1024} KB; at most {MAX_BYTES // 1024} KB).",
+                    f"Tệp quá lớn ({len(content) // 1024} KB; tối đa {MAX_BYTES // 1024} KB).",
+                )
+            ]
+        )
+    not_xlsx = sheet_error(
+        None,
+        None,
+        "",
+        "The file is not an Excel workbook (.xlsx). Save it as .xlsx and retry.",
+        "Tệp không phải bảng tính Excel (.xlsx). Hãy lưu lại dưới dạng .xlsx rồi tải lên.",
+    )
     if not zipfile.is_zipfile(io.BytesIO(content)):
         raise SheetRejected([not_xlsx])
     try:
@@ -130,24 +149,48 @@ def _read_grid(content: bytes) -> list[tuple[Any, ...]]:
                 blank_run += 1
                 continue
             if len(rows) > MAX_ROWS:
-                raise SheetRejected([sheet_error(
-                    None, None, "", f"The sheet has too many rows (at most {MAX_ROWS} learners).",
-                    f"Bảng có quá nhiều dòng (tối đa {MAX_ROWS} học viên).")])
-            if len(values) > MAX_COLUMNS + 1 and any(_text(v) != "" for v in values[MAX_COLUMNS + 1:]):
-                raise SheetRejected([sheet_error(
-                    None, None, "", f"The sheet has too many columns (at most {MAX_COLUMNS} sessions).",
-                    f"Bảng có quá nhiều cột (tối đa {MAX_COLUMNS} buổi học).")])
+                raise SheetRejected(
+                    [
+                        sheet_error(
+                            None,
+                            None,
+                            "",
+                            f"The sheet has too many rows (at most {MAX_ROWS} learners).",
+                            f"Bảng có quá nhiều dòng (tối đa {MAX_ROWS} học viên).",
+                        )
+                    ]
+                )
+            if len(values) > MAX_COLUMNS + 1 and any(_text(v) != "" for v in values[MAX_COLUMNS + 1 :]):
+                raise SheetRejected(
+                    [
+                        sheet_error(
+                            None,
+                            None,
+                            "",
+                            f"The sheet has too many columns (at most {MAX_COLUMNS} sessions).",
+                            f"Bảng có quá nhiều cột (tối đa {MAX_COLUMNS} buổi học).",
+                        )
+                    ]
+                )
             rows.extend([()] * blank_run)
             blank_run = 0
-            rows.append(tuple(values[:MAX_COLUMNS + 1]))
+            rows.append(tuple(values[: MAX_COLUMNS + 1]))
     finally:
         workbook.close()
     if not rows:
         raise SheetRejected([sheet_error(None, None, "", "The sheet is empty.", "Bảng tính trống.")])
     if all(_text(v) == "" for v in rows[0]):
-        raise SheetRejected([sheet_error(1, None, "", "Row 1 must be the header row: the learner column, then the "
-                                         "session dates.", "Dòng 1 phải là dòng tiêu đề: cột học viên, rồi các ngày "
-                                         "học.")])
+        raise SheetRejected(
+            [
+                sheet_error(
+                    1,
+                    None,
+                    "",
+                    "Row 1 must be the header row: the learner column, then the session dates.",
+                    "Dòng 1 phải là dòng tiêu đề: cột học viên, rồi các ngày học.",
+                )
+            ]
+        )
     return rows
 
 
@@ -188,8 +231,11 @@ def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSe
     width = max(len(r) for r in rows)
     learner_header = _text(header[0]) or LEARNER_HEADER
 
-    sessions = list(db.session.scalars(select(ClassSession).where(ClassSession.class_id == course_class.id)
-                                       .order_by(ClassSession.starts_at)))
+    sessions = list(
+        db.session.scalars(
+            select(ClassSession).where(ClassSession.class_id == course_class.id).order_by(ClassSession.starts_at)
+        )
+    )
     by_day: dict[date, list[ClassSession]] = defaultdict(list)
     for session in sessions:
         by_day[session.starts_at.date()].append(session)
@@ -205,49 +251,90 @@ def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSe
         column = _Column(c + 1, label)
         if label == "":
             if c in marked_columns:
-                errors.append(sheet_error(1, c + 1, "", "This column has marks but no session date in the header.",
-                                          "Cột này có điểm danh nhưng dòng tiêu đề không có ngày học."))
+                errors.append(
+                    sheet_error(
+                        1,
+                        c + 1,
+                        "",
+                        "This column has marks but no session date in the header.",
+                        "Cột này có điểm danh nhưng dòng tiêu đề không có ngày học.",
+                    )
+                )
             continue
         parsed = _parse_header(raw)
         if parsed is None:
-            errors.append(sheet_error(1, c + 1, label, f"“{label}” is not a date: write dd/mm/yyyy, or dd/mm/yyyy "
-                                      "HH:MM on a day with two sessions.",
-                                      f"“{label}” không phải là ngày: ghi dd/mm/yyyy, hoặc dd/mm/yyyy HH:MM nếu "
-                                      "ngày đó có hai buổi học."))
+            errors.append(
+                sheet_error(
+                    1,
+                    c + 1,
+                    label,
+                    f"“{label}” is not a date: write dd/mm/yyyy, or dd/mm/yyyy HH:MM on a day with two sessions.",
+                    f"“{label}” không phải là ngày: ghi dd/mm/yyyy, hoặc dd/mm/yyyy HH:MM nếu ngày đó có hai buổi học.",
+                )
+            )
             continue
         day, at = parsed
         candidates = by_day.get(day, [])
         if at is not None:
             candidates = [s for s in candidates if s.starts_at.time().replace(second=0, microsecond=0) == at]
         if not candidates:
-            errors.append(sheet_error(1, c + 1, label, f"The class has no session on {label}.",
-                                      f"Lớp không có buổi học vào {label}."))
+            errors.append(
+                sheet_error(
+                    1, c + 1, label, f"The class has no session on {label}.", f"Lớp không có buổi học vào {label}."
+                )
+            )
             continue
         if len(candidates) > 1:
             times = ", ".join(f"{s.starts_at:%H:%M}" for s in candidates)
-            errors.append(sheet_error(1, c + 1, label, f"The class has {len(candidates)} sessions on {label} ({times}):"
-                                      " add the start time, as dd/mm/yyyy HH:MM.",
-                                      f"Lớp có {len(candidates)} buổi học vào {label} ({times}): ghi thêm giờ bắt "
-                                      "đầu, dạng dd/mm/yyyy HH:MM."))
+            errors.append(
+                sheet_error(
+                    1,
+                    c + 1,
+                    label,
+                    f"The class has {len(candidates)} sessions on {label} ({times}):"
+                    " add the start time, as dd/mm/yyyy HH:MM.",
+                    f"Lớp có {len(candidates)} buổi học vào {label} ({times}): ghi thêm giờ bắt "
+                    "đầu, dạng dd/mm/yyyy HH:MM.",
+                )
+            )
             continue
         session = candidates[0]
         if session.id in seen_sessions:
-            errors.append(sheet_error(1, c + 1, label, f"The session {label} already has a column "
-                                      f"({seen_sessions[session.id]}).",
-                                      f"Buổi học {label} đã có một cột khác ({seen_sessions[session.id]})."))
+            errors.append(
+                sheet_error(
+                    1,
+                    c + 1,
+                    label,
+                    f"The session {label} already has a column ({seen_sessions[session.id]}).",
+                    f"Buổi học {label} đã có một cột khác ({seen_sessions[session.id]}).",
+                )
+            )
             continue
         seen_sessions[session.id] = get_column_letter(c + 1)
         if session.status == SessionStatus.CANCELLED and c in marked_columns:
-            errors.append(sheet_error(1, c + 1, label, f"The session of {label} was cancelled: it takes no "
-                                      "attendance.", f"Buổi học {label} đã bị hủy: không điểm danh được."))
+            errors.append(
+                sheet_error(
+                    1,
+                    c + 1,
+                    label,
+                    f"The session of {label} was cancelled: it takes no attendance.",
+                    f"Buổi học {label} đã bị hủy: không điểm danh được.",
+                )
+            )
             continue
         column.session = session
         columns[c] = column
 
     # Learners: look every id and name up at once (enrolled ones, then anyone else of the commune).
-    enrolled = dict(iter(db.session.execute(
-        select(Person.id, Person.name_folded).join(Enrolment, Enrolment.person_id == Person.id)
-        .where(Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.ENROLLED)).tuples()))
+    enrolled = dict(
+        iter(
+            db.session.execute(
+                select(Person.id, Person.name_folded)
+                .join(Enrolment, Enrolment.person_id == Person.id)
+                .where(Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.ENROLLED)
+            ).tuples()
+        )
+    )
     enrolled_by_name: dict[str, list[int]] = defaultdict(list)
     for person_id, name_folded in enrolled.items():
         enrolled_by_name[name_folded].append(person_id)
@@ -268,18 +355,42 @@ def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSe
                 wanted_names.add(fold(learner_text))
         parsed_rows.append(row)
     if not parsed_rows:
-        raise SheetRejected([sheet_error(None, None, "", "The sheet has no learner rows under the header row.",
-                                         "Bảng không có dòng học viên nào dưới dòng tiêu đề.")])
+        raise SheetRejected(
+            [
+                sheet_error(
+                    None,
+                    None,
+                    "",
+                    "The sheet has no learner rows under the header row.",
+                    "Bảng không có dòng học viên nào dưới dòng tiêu đề.",
+                )
+            ]
+        )
     commune = db.session.get(AdminUnit, course_class.commune_id)
     assert commune is not None
     home = AdminUnit.__table__.alias("home")
-    in_commune = select(Person.id, Person.name_folded).join(home, home.c.id == Person.unit_id).where(
-        subtree(home.c.path, commune.path))
-    known_ids = set(db.session.scalars(in_commune.with_only_columns(Person.id).where(
-        Person.id.in_(wanted_ids - set(enrolled))))) if wanted_ids - set(enrolled) else set()
+    in_commune = (
+        select(Person.id, Person.name_folded)
+        .join(home, home.c.id == Person.unit_id)
+        .where(subtree(home.c.path, commune.path))
+    )
+    known_ids = (
+        set(
+            db.session.scalars(in_commune.with_only_columns(Person.id).where(Person.id.in_(wanted_ids - set(enrolled))))
+        )
+        if wanted_ids - set(enrolled)
+        else set()
+    )
     other_names = wanted_names - set(enrolled_by_name)
-    known_names = set(db.session.scalars(in_commune.with_only_columns(Person.name_folded).where(
-        Person.name_folded.in_(other_names)))) if other_names else set()
+    known_names = (
+        set(
+            db.session.scalars(
+                in_commune.with_only_columns(Person.name_folded).where(Person.name_folded.in_(other_names))
+            )
+        )
+        if other_names
+        else set()
+    )
 
     statuses = services.attendance_statuses()
     lookup = status_lookup(statuses)
@@ -289,38 +400,86 @@ def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSe
         values = body[row.number - 2]
         learner_ok = False
         if not row.learner_text:
-            errors.append(sheet_error(row.number, 1, learner_header, "The row has marks but no learner.",
-                                      "Dòng có điểm danh nhưng không ghi học viên."))
+            errors.append(
+                sheet_error(
+                    row.number,
+                    1,
+                    learner_header,
+                    "The row has marks but no learner.",
+                    "Dòng có điểm danh nhưng không ghi học viên.",
+                )
+            )
         elif row.person_id is not None:
             if row.person_id in enrolled:
                 learner_ok = True
             elif row.person_id in known_ids:
-                errors.append(sheet_error(row.number, 1, learner_header, f"Person #{row.person_id} is not enrolled "
-                                          "in this class.", f"Người #{row.person_id} không có tên trong lớp này."))
+                errors.append(
+                    sheet_error(
+                        row.number,
+                        1,
+                        learner_header,
+                        f"Person #{row.person_id} is not enrolled in this class.",
+                        f"Người #{row.person_id} không có tên trong lớp này.",
+                    )
+                )
             else:
-                errors.append(sheet_error(row.number, 1, learner_header, f"Unknown learner: no person #{row.person_id}"
-                                          " in this commune.", f"Không tìm thấy học viên số #{row.person_id} "
-                                          "trong xã."))
+                errors.append(
+                    sheet_error(
+                        row.number,
+                        1,
+                        learner_header,
+                        f"Unknown learner: no person #{row.person_id} in this commune.",
+                        f"Không tìm thấy học viên số #{row.person_id} trong xã.",
+                    )
+                )
         else:
             matches = enrolled_by_name.get(fold(row.learner_text), [])
             if len(matches) == 1:
                 row.person_id, learner_ok = matches[0], True
             elif len(matches) > 1:
-                errors.append(sheet_error(row.number, 1, learner_header, f"{len(matches)} learners of the class are "
-                                          f"called “{row.learner_text}”: write the person number, as "
-                                          "“Name (#123)”.", f"Lớp có {len(matches)} học viên tên “"
-                                          f"{row.learner_text}”: ghi thêm mã người, dạng “Họ tên (#123)”."))
+                errors.append(
+                    sheet_error(
+                        row.number,
+                        1,
+                        learner_header,
+                        f"{len(matches)} learners of the class are "
+                        f"called “{row.learner_text}”: write the person number, as "
+                        "“Name (#123)”.",
+                        f"Lớp có {len(matches)} học viên tên “"
+                        f"{row.learner_text}”: ghi thêm mã người, dạng “Họ tên (#123)”.",
+                    )
+                )
             elif fold(row.learner_text) in known_names:
-                errors.append(sheet_error(row.number, 1, learner_header, f"“{row.learner_text}” is not enrolled in "
-                                          "this class.", f"“{row.learner_text}” không có tên trong lớp này."))
+                errors.append(
+                    sheet_error(
+                        row.number,
+                        1,
+                        learner_header,
+                        f"“{row.learner_text}” is not enrolled in this class.",
+                        f"“{row.learner_text}” không có tên trong lớp này.",
+                    )
+                )
             else:
-                errors.append(sheet_error(row.number, 1, learner_header, f"Unknown learner “{row.learner_text}”.",
-                                          f"Không tìm thấy học viên “{row.learner_text}”."))
+                errors.append(
+                    sheet_error(
+                        row.number,
+                        1,
+                        learner_header,
+                        f"Unknown learner “{row.learner_text}”.",
+                        f"Không tìm thấy học viên “{row.learner_text}”.",
+                    )
+                )
         if learner_ok and row.person_id is not None:
             if row.person_id in seen_people:
-                errors.append(sheet_error(row.number, 1, learner_header, f"This learner already has row "
-                                          f"{seen_people[row.person_id]}.", f"Học viên này đã có ở dòng "
-                                          f"{seen_people[row.person_id]}."))
+                errors.append(
+                    sheet_error(
+                        row.number,
+                        1,
+                        learner_header,
+                        f"This learner already has row {seen_people[row.person_id]}.",
+                        f"Học viên này đã có ở dòng {seen_people[row.person_id]}.",
+                    )
+                )
                 learner_ok = False
             else:
                 seen_people[row.person_id] = row.number
@@ -331,9 +490,15 @@ def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSe
             header_label = _text(header[c]) if c < len(header) else ""
             code = lookup.get(fold(raw))
             if code is None:
-                errors.append(sheet_error(row.number, c + 1, header_label, f"“{raw}” is not an attendance status; use "
-                                          f"one of {accepted}.", f"“{raw}” không phải ký hiệu điểm danh; dùng "
-                                          f"một trong: {accepted}."))
+                errors.append(
+                    sheet_error(
+                        row.number,
+                        c + 1,
+                        header_label,
+                        f"“{raw}” is not an attendance status; use one of {accepted}.",
+                        f"“{raw}” không phải ký hiệu điểm danh; dùng một trong: {accepted}.",
+                    )
+                )
             elif learner_ok:
                 row.marks[c] = code
 
@@ -348,8 +513,7 @@ def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSe
             assert target is not None
             plan.setdefault(target, []).append(services.Mark(row.person_id, code, now, None, DEVICE))
     if not plan:
-        raise SheetRejected([sheet_error(None, None, "", "The sheet has no marks.",
-                                         "Bảng chưa có ô điểm danh nào.")])
+        raise SheetRejected([sheet_error(None, None, "", "The sheet has no marks.", "Bảng chưa có ô điểm danh nào.")])
     return plan, sum(1 for row in parsed_rows if row.marks)
 
 
@@ -367,10 +531,18 @@ def import_sheet(course_class: CourseClass, content: bytes, *, filename: str, us
                 summary.updated += result.updated
                 summary.unchanged += result.unchanged
     except services.CourseError as exc:
-        raise SheetRejected([sheet_error(None, None, "", str(exc), "Không ghi được điểm danh; không có thay đổi "
-                                         "nào được lưu.")]) from exc
-    audit("class.attendance_import", course_class, filename=filename[:200], sessions=summary.sessions,
-          marks=summary.marks, created=summary.created, updated=summary.updated)
+        raise SheetRejected(
+            [sheet_error(None, None, "", str(exc), "Không ghi được điểm danh; không có thay đổi nào được lưu.")]
+        ) from exc
+    audit(
+        "class.attendance_import",
+        course_class,
+        filename=filename[:200],
+        sessions=summary.sessions,
+        marks=summary.marks,
+        created=summary.created,
+        updated=summary.updated,
+    )
     return summary
 
 
@@ -382,20 +554,28 @@ def session_headers(sessions: list[ClassSession]) -> dict[int, str]:
     per_day: dict[date, int] = defaultdict(int)
     for session in sessions:
         per_day[session.starts_at.date()] += 1
-    return {s.id: f"{s.starts_at:%d/%m/%Y %H:%M}" if per_day[s.starts_at.date()] > 1 else f"{s.starts_at:%d/%m/%Y}"
-            for s in sessions}
+    return {
+        s.id: f"{s.starts_at:%d/%m/%Y %H:%M}" if per_day[s.starts_at.date()] > 1 else f"{s.starts_at:%d/%m/%Y}"
+        for s in sessions
+    }
 
 
 def blank_sheet(course_class: CourseClass) -> bytes:
     """The sheet to print (or fill in) for a class: its enrolled learners × its sessions that were not cancelled.
     Three queries whatever the size of the class."""
-    sessions = list(db.session.scalars(select(ClassSession).where(
-        ClassSession.class_id == course_class.id, ClassSession.status == SessionStatus.SCHEDULED)
-        .order_by(ClassSession.starts_at)))
+    sessions = list(
+        db.session.scalars(
+            select(ClassSession)
+            .where(ClassSession.class_id == course_class.id, ClassSession.status == SessionStatus.SCHEDULED)
+            .order_by(ClassSession.starts_at)
+        )
+    )
     learners = db.session.execute(
-        select(Person.id, Person.full_name, Person.name_folded).join(Enrolment, Enrolment.person_id == Person.id)
+        select(Person.id, Person.full_name, Person.name_folded)
+        .join(Enrolment, Enrolment.person_id == Person.id)
         .where(Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.ENROLLED)
-        .order_by(Person.sort_key, Person.id)).all()
+        .order_by(Person.sort_key, Person.id)
+    ).all()
     name_count: dict[str, int] = defaultdict(int)
     for learner in learners:
         name_count[learner.name_folded] += 1
@@ -416,15 +596,20 @@ def blank_sheet(course_class: CourseClass) -> bytes:
         cell.alignment = Alignment(horizontal="center")
     for r, learner in enumerate(learners, start=2):
         # A name shared by two learners of the class carries the person number, so the sheet stays unambiguous.
-        name = (f"{learner.full_name} (#{learner.id})" if name_count[learner.name_folded] > 1
-                else learner.full_name)
+        name = f"{learner.full_name} (#{learner.id})" if name_count[learner.name_folded] > 1 else learner.full_name
         sheet.cell(row=r, column=1, value=name)
     sheet.column_dimensions["A"].width = 34
     sheet.freeze_panes = "B2"
     if sessions and learners:
-        validation = DataValidation(type="list", formula1='"x,m,p,v"', allow_blank=True, errorStyle="warning",
-                                    showErrorMessage=True, error="x, có, m, p, v, k",
-                                    errorTitle="Ký hiệu điểm danh")
+        validation = DataValidation(
+            type="list",
+            formula1='"x,m,p,v"',
+            allow_blank=True,
+            errorStyle="warning",
+            showErrorMessage=True,
+            error="x, có, m, p, v, k",
+            errorTitle="Ký hiệu điểm danh",
+        )
         validation.add(f"B2:{get_column_letter(len(sessions) + 1)}{len(learners) + 1}")
         sheet.add_data_validation(validation)
 

@@ -11,8 +11,15 @@ from courses.models import CourseClass
 from lms.extensions import db, utcnow
 
 
-@shared_task(name="courses.recompute_completions", bind=True, acks_late=True, max_retries=5,
-             autoretry_for=(OperationalError,), retry_backoff=True, ignore_result=True)
+@shared_task(
+    name="courses.recompute_completions",
+    bind=True,
+    acks_late=True,
+    max_retries=5,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    ignore_result=True,
+)
 def recompute_completions(self, *, class_id: int) -> None:
     """Recompute one class's completions, learning records and certificates. Idempotent; safe on many workers:
     the class row is locked (PostgreSQL) so two runs for one class take turns, and the second finds nothing to

@@ -66,9 +66,14 @@ BULK_FIELDS = {"person_ids": "village", "village_id": "village"}
 
 @bp.context_processor
 def _labels() -> dict[str, Any]:
-    return {"category_names": CATEGORY_NAMES, "target_group_names": TARGET_GROUP_NAMES,
-            "enrolment_status_names": ENROLMENT_STATUS_NAMES, "resource_names": RESOURCE_NAMES,
-            "weekday_names": WEEKDAY_NAMES, "weekday_short": WEEKDAY_SHORT}
+    return {
+        "category_names": CATEGORY_NAMES,
+        "target_group_names": TARGET_GROUP_NAMES,
+        "enrolment_status_names": ENROLMENT_STATUS_NAMES,
+        "resource_names": RESOURCE_NAMES,
+        "weekday_names": WEEKDAY_NAMES,
+        "weekday_short": WEEKDAY_SHORT,
+    }
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
@@ -171,8 +176,11 @@ def _status_name(status: Any) -> str:
 def catalogue():
     query = request.args.get("q", "").strip()
     category = request.args.get("category", "")
-    stmt = (services.visible_courses(current_user, VIEW).options(selectinload(Course.unit))
-            .order_by(Course.sort_key, Course.id))
+    stmt = (
+        services.visible_courses(current_user, VIEW)
+        .options(selectinload(Course.unit))
+        .order_by(Course.sort_key, Course.id)
+    )
     if query:
         stmt = stmt.where(search_condition(query, Course.name_folded) | (Course.code == query.upper()))
     if category in CATEGORY_NAMES:
@@ -191,11 +199,16 @@ def new_course():
         unit = next(u for u in units if u.id == form.unit.data)
         try:
             course = services.create_course(
-                unit=unit, code=(form.code.data or "").strip().upper(), name=form.name.data or "",
-                category=form.category.data or "", planned_hours=Decimal(form.planned_hours.data or 0),
+                unit=unit,
+                code=(form.code.data or "").strip().upper(),
+                name=form.name.data or "",
+                category=form.category.data or "",
+                planned_hours=Decimal(form.planned_hours.data or 0),
                 min_attendance_share=Decimal(form.min_attendance_percent.data or 0) / 100,
-                requires_assessment=bool(form.requires_assessment.data), description=form.description.data or "",
-                module_codes=form.module_list())
+                requires_assessment=bool(form.requires_assessment.data),
+                description=form.description.data or "",
+                module_codes=form.module_list(),
+            )
         except services.CourseError as exc:
             db.session.rollback()
             _refuse(form, exc, COURSE_FIELDS)
@@ -210,11 +223,16 @@ def new_course():
 @permission_required(VIEW)
 def course(course_id: int):
     course = _course_or_404(course_id)
-    stmt = (services.classes_in_scope(current_user, VIEW).where(CourseClass.course_id == course.id)
-            .options(selectinload(CourseClass.clc)).order_by(CourseClass.starts_on.desc(), CourseClass.id.desc()))
+    stmt = (
+        services.classes_in_scope(current_user, VIEW)
+        .where(CourseClass.course_id == course.id)
+        .options(selectinload(CourseClass.clc))
+        .order_by(CourseClass.starts_on.desc(), CourseClass.id.desc())
+    )
     classes = db.paginate(stmt, per_page=_page_size())
-    return render_template("courses/course.html", course=course, classes=classes,
-                           seats=queries.seat_counts([c.id for c in classes.items]))
+    return render_template(
+        "courses/course.html", course=course, classes=classes, seats=queries.seat_counts([c.id for c in classes.items])
+    )
 
 
 # --- classes -------------------------------------------------------------------------------------------------
@@ -227,8 +245,9 @@ def classes():
     course_id = request.args.get("course_id", type=int)
     when = request.args.get("when", "")
     today = services.local_now().date()
-    stmt = services.classes_in_scope(current_user, VIEW).options(selectinload(CourseClass.clc),
-                                                                 selectinload(CourseClass.room))
+    stmt = services.classes_in_scope(current_user, VIEW).options(
+        selectinload(CourseClass.clc), selectinload(CourseClass.room)
+    )
     if clc_id:
         stmt = stmt.where(CourseClass.clc_id == clc_id)
     if course_id:
@@ -240,11 +259,21 @@ def classes():
     else:
         stmt = stmt.order_by(CourseClass.ends_on.desc(), CourseClass.starts_on.desc(), CourseClass.id.desc())
     page = db.paginate(stmt, per_page=_page_size())
-    clcs = db.session.scalars(queries.clcs_in_scope(current_user, VIEW).options(selectinload(Clc.commune))
-                              .limit(1000)).all()
+    clcs = db.session.scalars(
+        queries.clcs_in_scope(current_user, VIEW).options(selectinload(Clc.commune)).limit(1000)
+    ).all()
     selected = next((c for c in clcs if c.id == clc_id), clcs[0] if len(clcs) == 1 else None)
-    return render_template("courses/classes.html", classes=page, seats=queries.seat_counts([c.id for c in page.items]),
-                           clcs=clcs, clc_id=clc_id, course_id=course_id, when=when, selected=selected, today=today)
+    return render_template(
+        "courses/classes.html",
+        classes=page,
+        seats=queries.seat_counts([c.id for c in page.items]),
+        clcs=clcs,
+        clc_id=clc_id,
+        course_id=course_id,
+        when=when,
+        selected=selected,
+        today=today,
+    )
 
 
 @bp.route("/classes/new", methods=["GET", "POST"])
@@ -263,8 +292,12 @@ def new_class():
         return render_template("courses/class_form.html", form=None, clc=None, clcs=clcs)
     commune = clc.commune
     rooms = queries.rooms_of(clc.id)
-    courses = db.session.scalars(services.visible_courses(current_user, MANAGE).where(Course.active)
-                                 .order_by(Course.sort_key, Course.id).limit(1000)).all()
+    courses = db.session.scalars(
+        services.visible_courses(current_user, MANAGE)
+        .where(Course.active)
+        .order_by(Course.sort_key, Course.id)
+        .limit(1000)
+    ).all()
     form = ClassForm()
     form.course.choices = [SelectChoice(c.id, f"{c.name} ({c.code})") for c in courses]
     form.room.choices = _room_choices(rooms)
@@ -279,23 +312,39 @@ def new_class():
             course = next(c for c in courses if c.id == form.course.data)
             try:
                 course_class = services.create_class(
-                    course=course, clc=clc, name=form.name.data or "", capacity=form.capacity.data or 0,
-                    starts_on=form.starts_on.data, ends_on=form.ends_on.data, room=_room(rooms, form.room.data),
-                    target_group=form.target_group.data or "everyone", instructors=instructors)
+                    course=course,
+                    clc=clc,
+                    name=form.name.data or "",
+                    capacity=form.capacity.data or 0,
+                    starts_on=form.starts_on.data,
+                    ends_on=form.ends_on.data,
+                    room=_room(rooms, form.room.data),
+                    target_group=form.target_group.data or "everyone",
+                    instructors=instructors,
+                )
             except services.CourseError as exc:
                 db.session.rollback()
                 _refuse(form, exc, CLASS_FIELDS)
             else:
                 db.session.commit()
-                flash(_("Class %(name)s created. Now schedule its sessions and enrol learners.",
-                        name=course_class.name), "success")
+                flash(
+                    _("Class %(name)s created. Now schedule its sessions and enrol learners.", name=course_class.name),
+                    "success",
+                )
                 return redirect(url_for("courses.course_class", class_id=course_class.id))
     find = request.args.get("find", "").strip()
-    chosen = queries.people_choices(commune, only_ids=form.instructors.data, limit=100) \
-        if form.instructors.data else []
+    chosen = queries.people_choices(commune, only_ids=form.instructors.data, limit=100) if form.instructors.data else []
     suggestions = queries.people_choices(commune, query=find, limit=20)
-    return render_template("courses/class_form.html", form=form, clc=clc, clcs=clcs, courses=courses,
-                           chosen=chosen, suggestions=suggestions, find=find)
+    return render_template(
+        "courses/class_form.html",
+        form=form,
+        clc=clc,
+        clcs=clcs,
+        courses=courses,
+        chosen=chosen,
+        suggestions=suggestions,
+        find=find,
+    )
 
 
 def _unbound(submitted: bool) -> dict[str, Any]:
@@ -323,17 +372,26 @@ def _recurring_form(course_class: CourseClass, rooms: list[Room], submitted: boo
 
 def _bulk_form(commune: AdminUnit, submitted: bool = False) -> BulkEnrolForm:
     form = BulkEnrolForm(prefix="bulk", **_unbound(submitted))
-    form.village.choices = [SelectChoice(0, "—")] + [SelectChoice(v.id, v.full_name)
-                                                     for v in queries.villages_of(commune)]
+    form.village.choices = [SelectChoice(0, "—")] + [
+        SelectChoice(v.id, v.full_name) for v in queries.villages_of(commune)
+    ]
     form.association_role.choices = [SelectChoice("", "—")] + [
-        SelectChoice(r.value, str(ASSOCIATION_ROLE_NAMES[r.value])) for r in AssociationRole]
+        SelectChoice(r.value, str(ASSOCIATION_ROLE_NAMES[r.value])) for r in AssociationRole
+    ]
     return form
 
 
-def _render_class(course_class: CourseClass, *, single: SingleSessionForm | None = None,
-                  recurring: RecurringForm | None = None, enrol: EnrolForm | None = None,
-                  bulk: BulkEnrolForm | None = None, conflicts: list | None = None,
-                  problems: list[str] | None = None, open_form: str = ""):
+def _render_class(
+    course_class: CourseClass,
+    *,
+    single: SingleSessionForm | None = None,
+    recurring: RecurringForm | None = None,
+    enrol: EnrolForm | None = None,
+    bulk: BulkEnrolForm | None = None,
+    conflicts: list | None = None,
+    problems: list[str] | None = None,
+    open_form: str = "",
+):
     commune = _commune(course_class)
     can_manage = can(current_user, MANAGE, commune)
     can_record = can(current_user, RECORD, commune)
@@ -342,21 +400,34 @@ def _render_class(course_class: CourseClass, *, single: SingleSessionForm | None
     now = services.local_now()
     held, attended = queries.attended_counts(course_class.id, now)
     context: dict[str, Any] = {
-        "course_class": course_class, "commune": commune, "can_manage": can_manage, "can_record": can_record,
-        "sessions": sessions, "marks": queries.marks_per_session([s.id for s in sessions]), "now": now,
-        "learners": queries.enrolments(course_class.id), "held": held, "attended": attended,
-        "certificates": queries.certificates(course_class.id), "instructors": course_class.instructors,
-        "conflicts": conflicts or [], "problems": problems or [], "open_form": open_form,
+        "course_class": course_class,
+        "commune": commune,
+        "can_manage": can_manage,
+        "can_record": can_record,
+        "sessions": sessions,
+        "marks": queries.marks_per_session([s.id for s in sessions]),
+        "now": now,
+        "learners": queries.enrolments(course_class.id),
+        "held": held,
+        "attended": attended,
+        "certificates": queries.certificates(course_class.id),
+        "instructors": course_class.instructors,
+        "conflicts": conflicts or [],
+        "problems": problems or [],
+        "open_form": open_form,
     }
     if can_manage:
         enrol = enrol or EnrolForm(prefix="enrol", formdata=None)
         find = request.args.get("find", "").strip()
         context.update(
-            single=single or _single_form(course_class, rooms), recurring=recurring or _recurring_form(
-                course_class, rooms), enrol=enrol, bulk=bulk or _bulk_form(commune),
+            single=single or _single_form(course_class, rooms),
+            recurring=recurring or _recurring_form(course_class, rooms),
+            enrol=enrol,
+            bulk=bulk or _bulk_form(commune),
             find=find,
             chosen=queries.people_choices(commune, only_ids=enrol.person_ids.data, limit=100)
-            if enrol.person_ids.data else [],
+            if enrol.person_ids.data
+            else [],
             suggestions=queries.people_choices(commune, query=find, exclude_class_id=course_class.id, limit=20),
         )
     return render_template("courses/class.html", **context)
@@ -369,8 +440,9 @@ def course_class(class_id: int):
     return _render_class(course_class, open_form="enrol" if request.args.get("find") else "")
 
 
-def _schedule_refused(course_class: CourseClass, form: Form, exc: Exception, fields: dict[str, str],
-                      form_name: str, **forms: Any):
+def _schedule_refused(
+    course_class: CourseClass, form: Form, exc: Exception, fields: dict[str, str], form_name: str, **forms: Any
+):
     db.session.rollback()
     conflicts: list = []
     problems: list[str] = []
@@ -394,8 +466,11 @@ def schedule_session(class_id: int):
     if form.validate_on_submit():
         day, start, end = form.day.data, form.start.data, form.end.data
         try:
-            services.schedule(course_class, [(datetime.combine(day, start), datetime.combine(day, end))],
-                              room=_room(rooms, form.room.data))
+            services.schedule(
+                course_class,
+                [(datetime.combine(day, start), datetime.combine(day, end))],
+                room=_room(rooms, form.room.data),
+            )
         except (services.CourseError, IntegrityError) as exc:
             return _schedule_refused(course_class, form, exc, SINGLE_FIELDS, "single", single=form)
         db.session.commit()
@@ -411,17 +486,29 @@ def schedule_recurring(class_id: int):
     rooms = queries.rooms_of(course_class.clc_id)
     form = _recurring_form(course_class, rooms, submitted=True)
     if form.validate_on_submit():
-        rule = Recurrence(first_day=form.first_day.data, weekdays=frozenset(form.weekdays.data or ()),
-                          start=form.start.data, end=form.end.data, every_weeks=form.every_weeks.data or 1,
-                          until=form.until.data, count=form.count.data)
+        rule = Recurrence(
+            first_day=form.first_day.data,
+            weekdays=frozenset(form.weekdays.data or ()),
+            start=form.start.data,
+            end=form.end.data,
+            every_weeks=form.every_weeks.data or 1,
+            until=form.until.data,
+            count=form.count.data,
+        )
         try:
             sessions = services.schedule_recurring(course_class, rule, room=_room(rooms, form.room.data))
         except (services.CourseError, IntegrityError) as exc:
             return _schedule_refused(course_class, form, exc, RECURRING_FIELDS, "recurring", recurring=form)
         db.session.commit()
-        flash(_("%(n)s sessions scheduled, from %(first)s to %(last)s.", n=len(sessions),
-                first=sessions[0].starts_at.strftime("%d/%m/%Y"), last=sessions[-1].starts_at.strftime("%d/%m/%Y")),
-              "success")
+        flash(
+            _(
+                "%(n)s sessions scheduled, from %(first)s to %(last)s.",
+                n=len(sessions),
+                first=sessions[0].starts_at.strftime("%d/%m/%Y"),
+                last=sessions[-1].starts_at.strftime("%d/%m/%Y"),
+            ),
+            "success",
+        )
         return redirect(url_for("courses.course_class", class_id=course_class.id, _anchor="sessions"))
     return _render_class(course_class, recurring=form, open_form="recurring")
 
@@ -429,14 +516,28 @@ def schedule_recurring(class_id: int):
 def _flash_enrolment(result: services.EnrolmentResult) -> None:
     names = queries.names_of(result.enrolled + result.waitlisted + result.already)
     if result.enrolled:
-        flash(_("Enrolled (%(n)s): %(names)s.", n=len(result.enrolled),
-                names=_names_line(result.enrolled, names)), "success")
+        flash(
+            _("Enrolled (%(n)s): %(names)s.", n=len(result.enrolled), names=_names_line(result.enrolled, names)),
+            "success",
+        )
     if result.waitlisted:
-        flash(_("The class is full. On the waiting list (%(n)s): %(names)s.", n=len(result.waitlisted),
-                names=_names_line(result.waitlisted, names)), "warning")
+        flash(
+            _(
+                "The class is full. On the waiting list (%(n)s): %(names)s.",
+                n=len(result.waitlisted),
+                names=_names_line(result.waitlisted, names),
+            ),
+            "warning",
+        )
     if result.already:
-        flash(_("Already in the class (%(n)s): %(names)s.", n=len(result.already),
-                names=_names_line(result.already, names)), "info")
+        flash(
+            _(
+                "Already in the class (%(n)s): %(names)s.",
+                n=len(result.already),
+                names=_names_line(result.already, names),
+            ),
+            "info",
+        )
 
 
 @bp.post("/classes/<int:class_id>/enrol")
@@ -477,8 +578,11 @@ def enrol_bulk(class_id: int):
             household_id = household.id
         try:
             person_ids = services.people_for_bulk_enrolment(
-                course_class, village_id=form.village.data or None, household_id=household_id,
-                association_role=form.association_role.data or None)
+                course_class,
+                village_id=form.village.data or None,
+                household_id=household_id,
+                association_role=form.association_role.data or None,
+            )
             if not person_ids:
                 form.form_errors.append(_("Nobody matches this choice."))
                 return _render_class(course_class, bulk=form, open_form="bulk")
@@ -526,8 +630,9 @@ def people(clc_id: int):
     if exclude is not None:
         course_class = services.get_class(exclude, current_user, MANAGE)
         exclude = course_class.id if course_class is not None and course_class.clc_id == clc.id else None
-    choices = queries.people_choices(clc.commune, query=request.args.get("q", "")[:100], exclude_class_id=exclude,
-                                     limit=20)
+    choices = queries.people_choices(
+        clc.commune, query=request.args.get("q", "")[:100], exclude_class_id=exclude, limit=20
+    )
     return jsonify(items=[c.as_json(ASSOCIATION_ROLE_NAMES) for c in choices])
 
 
@@ -543,19 +648,31 @@ def _reschedule_form(session: ClassSession, rooms: list[Room], submitted: bool =
     return form
 
 
-def _render_session(session: ClassSession, *, move: RescheduleForm | None = None, cancel: CancelForm | None = None,
-                    conflicts: list | None = None):
+def _render_session(
+    session: ClassSession,
+    *,
+    move: RescheduleForm | None = None,
+    cancel: CancelForm | None = None,
+    conflicts: list | None = None,
+):
     course_class = session.course_class
     commune = _commune(course_class)
     rooms = queries.rooms_of(course_class.clc_id)
     roll = queries.roll_call(session)
     statuses = services.attendance_statuses()
     return render_template(
-        "courses/session.html", session=session, course_class=course_class, roll=roll,
+        "courses/session.html",
+        session=session,
+        course_class=course_class,
+        roll=roll,
         statuses={code: _status_name(s) for code, s in statuses.items()},
-        can_manage=can(current_user, MANAGE, commune), can_record=can(current_user, RECORD, commune),
-        move=move or _reschedule_form(session, rooms), cancel=cancel or CancelForm(prefix="cancel", formdata=None),
-        conflicts=conflicts or [], now=services.local_now())
+        can_manage=can(current_user, MANAGE, commune),
+        can_record=can(current_user, RECORD, commune),
+        move=move or _reschedule_form(session, rooms),
+        cancel=cancel or CancelForm(prefix="cancel", formdata=None),
+        conflicts=conflicts or [],
+        now=services.local_now(),
+    )
 
 
 @bp.get("/sessions/<int:session_id>")
@@ -573,8 +690,12 @@ def reschedule_session(session_id: int):
     if form.validate_on_submit():
         day = form.day.data
         try:
-            services.reschedule(session, datetime.combine(day, form.start.data), datetime.combine(day, form.end.data),
-                                room=_room(rooms, form.room.data))
+            services.reschedule(
+                session,
+                datetime.combine(day, form.start.data),
+                datetime.combine(day, form.end.data),
+                room=_room(rooms, form.room.data),
+            )
         except (services.CourseError, IntegrityError) as exc:
             db.session.rollback()
             conflicts = []
@@ -645,10 +766,20 @@ def attendance(session_id: int):
     previous, following = queries.neighbours(session)
     tally = Counter(mark.status if mark else "" for _person, mark in roll)
     return render_template(
-        "courses/attendance.html", session=session, course_class=session.course_class, roll=roll, form=form,
-        statuses={code: _status_name(s) for code, s in statuses.items()}, errors=errors, cancelled=cancelled,
-        now=services.local_now(), previous=previous, following=following, tally=tally,
-        everyone="present" if "present" in statuses else next(iter(statuses), ""))
+        "courses/attendance.html",
+        session=session,
+        course_class=session.course_class,
+        roll=roll,
+        form=form,
+        statuses={code: _status_name(s) for code, s in statuses.items()},
+        errors=errors,
+        cancelled=cancelled,
+        now=services.local_now(),
+        previous=previous,
+        following=following,
+        tally=tally,
+        everyone="present" if "present" in statuses else next(iter(statuses), ""),
+    )
 
 
 # --- timetables ----------------------------------------------------------------------------------------------
@@ -660,10 +791,18 @@ def _render_timetable(title: str, clc_ids: list[int], link: Callable[..., str], 
     queries.week_sessions(sessions)
     days = queries.by_day(sessions)
     return render_template(
-        "courses/timetable.html", title=title, week=week, days=[week + timedelta(days=i) for i in range(7)],
-        sessions=days, show_clc=show_clc, today=services.local_now().date(),
+        "courses/timetable.html",
+        title=title,
+        week=week,
+        days=[week + timedelta(days=i) for i in range(7)],
+        sessions=days,
+        show_clc=show_clc,
+        today=services.local_now().date(),
         previous=link(week=(week - timedelta(days=7)).isoformat()),
-        next=link(week=(week + timedelta(days=7)).isoformat()), this_week=link(), **context)
+        next=link(week=(week + timedelta(days=7)).isoformat()),
+        this_week=link(),
+        **context,
+    )
 
 
 @bp.get("/clcs/<int:clc_id>/timetable")
@@ -672,8 +811,14 @@ def clc_timetable(clc_id: int):
     clc = queries.get_clc(clc_id, current_user, VIEW)
     if clc is None:
         abort(404)
-    return _render_timetable(clc.name, [clc.id], lambda **kw: url_for("courses.clc_timetable", clc_id=clc.id, **kw),
-                             show_clc=False, commune=clc.commune, clc=clc)
+    return _render_timetable(
+        clc.name,
+        [clc.id],
+        lambda **kw: url_for("courses.clc_timetable", clc_id=clc.id, **kw),
+        show_clc=False,
+        commune=clc.commune,
+        clc=clc,
+    )
 
 
 @bp.get("/units/<int:unit_id>/timetable")
@@ -683,6 +828,11 @@ def commune_timetable(unit_id: int):
     if commune is None:
         abort(404)
     clc_ids = list(db.session.scalars(select(Clc.id).where(Clc.commune_id == commune.id)))
-    return _render_timetable(commune.full_name, clc_ids,
-                             lambda **kw: url_for("courses.commune_timetable", unit_id=commune.id, **kw),
-                             show_clc=True, commune=commune, clc=None)
+    return _render_timetable(
+        commune.full_name,
+        clc_ids,
+        lambda **kw: url_for("courses.commune_timetable", unit_id=commune.id, **kw),
+        show_clc=True,
+        commune=commune,
+        clc=None,
+    )

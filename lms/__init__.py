@@ -29,8 +29,10 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         # psycopg2: bulk UPDATEs by primary key (imports, attendance) in pages, not one round trip per row.
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"executemany_mode": "values_plus_batch",
-                                                   **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "executemany_mode": "values_plus_batch",
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+        }
 
     register_extensions(app)
     register_blueprints(app)
@@ -48,8 +50,7 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         for engine in db.engines.values():
             configure_sqlite(engine)
-    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True,
-                     compare_type=True)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)
     init_login(app)

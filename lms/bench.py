@@ -61,13 +61,15 @@ class _Result:
 @bench.command("generate")
 @click.option("--scale", type=click.Choice(list(demo.SCALES)), default="province", show_default=True)
 @click.option("--seed", type=int, default=demo.DEFAULT_SEED, show_default=True)
-@click.option("--database-url", help="Default: a new SQLite file in a temporary directory. For PostgreSQL, the "
-                                     "schema public of that database is dropped and rebuilt.")
+@click.option(
+    "--database-url",
+    help="Default: a new SQLite file in a temporary directory. For PostgreSQL, the "
+    "schema public of that database is dropped and rebuilt.",
+)
 @click.option("--batch-size", type=click.IntRange(100, 100_000), default=demo.BATCH_SIZE, show_default=True)
 @click.option("--keep", is_flag=True, help="Keep the generated database instead of discarding it.")
 @click.option("--yes", is_flag=True, help="Drop the PostgreSQL schema without asking.")
-def generate_command(scale: str, seed: int, database_url: str | None, batch_size: int, keep: bool,
-                     yes: bool) -> None:
+def generate_command(scale: str, seed: int, database_url: str | None, batch_size: int, keep: bool, yes: bool) -> None:
     """Generate demo data at SCALE and load it into an empty database; report rows/s per table and overall,
     wall time, and peak memory, as Markdown."""
     target = _prepare(database_url, yes)
@@ -145,8 +147,9 @@ def _measure(url: str, scale: str, seed: int, batch_size: int) -> _Result:
             stats = demo.load_demo_data(plan, progress=report, batch_size=batch_size)
             db.session.commit()
         wall_seconds = perf_counter() - started
-        result = _Result(scale, seed, _database_name(), setup_seconds, stats, wall_seconds, _peak_rss_mib(),
-                         _database_mib())
+        result = _Result(
+            scale, seed, _database_name(), setup_seconds, stats, wall_seconds, _peak_rss_mib(), _database_mib()
+        )
         db.session.remove()
         db.engine.dispose()
     return result
@@ -188,9 +191,11 @@ def _database_mib() -> float:
 
 def _report(result: _Result) -> None:
     stats = result.stats
-    click.echo(f"\n{result.scale} scale, seed {result.seed}, into {result.database}; {os.cpu_count()} CPUs, "
-               f"Python {platform.python_version()}; schema and reference units took "
-               f"{result.setup_seconds:.1f} s (not counted).")
+    click.echo(
+        f"\n{result.scale} scale, seed {result.seed}, into {result.database}; {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}; schema and reference units took "
+        f"{result.setup_seconds:.1f} s (not counted)."
+    )
     click.echo(f"{describe(stats)}.\n")
     click.echo("| Table | Rows | INSERT time (s) | Rows/s |\n|---|---:|---:|---:|")
     for table, rows in stats.rows.items():
@@ -198,13 +203,17 @@ def _report(result: _Result) -> None:
         click.echo(f"| {table} | {rows:,} | {seconds:.2f} | {_rate(rows, seconds)} |")
     generating = result.wall_seconds - sum(stats.insert_seconds.values())
     click.echo(f"| (generating rows in Python, committing) | | {generating:.2f} | |")
-    click.echo(f"| **all, wall time** | **{stats.total_rows:,}** | **{result.wall_seconds:.2f}** | "
-               f"**{_rate(stats.total_rows, result.wall_seconds)}** |\n")
+    click.echo(
+        f"| **all, wall time** | **{stats.total_rows:,}** | **{result.wall_seconds:.2f}** | "
+        f"**{_rate(stats.total_rows, result.wall_seconds)}** |\n"
+    )
     click.echo("| Scale | Database | Households | Persons | Rows | Wall time | Rows/s | Peak RSS | Database size |")
     click.echo("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    click.echo(f"| {result.scale} | {result.database} | {stats.rows['household']:,} | {stats.rows['person']:,} | "
-               f"{stats.total_rows:,} | {result.wall_seconds:.1f} s | {_rate(stats.total_rows, result.wall_seconds)} "
-               f"| {result.peak_rss_mib:,.0f} MiB | {result.database_mib:,.0f} MiB |")
+    click.echo(
+        f"| {result.scale} | {result.database} | {stats.rows['household']:,} | {stats.rows['person']:,} | "
+        f"{stats.total_rows:,} | {result.wall_seconds:.1f} s | {_rate(stats.total_rows, result.wall_seconds)} "
+        f"| {result.peak_rss_mib:,.0f} MiB | {result.database_mib:,.0f} MiB |"
+    )
 
 
 def _rate(rows: int, seconds: float) -> str:

@@ -73,6 +73,7 @@ def configure_sqlite(engine: Engine) -> None:
         # during which other apps in the same process only read.
         conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'IMMEDIATE')}")
 
+
 # Models subclass ``Model``: at run time Flask-SQLAlchemy's ``db.Model`` (a subclass of ``Base`` with
 # ``query`` and table-name defaults); for the type checker, the typed declarative ``Base`` itself.
 if TYPE_CHECKING:

@@ -92,8 +92,9 @@ def rate_limited_app(app: Flask, database_url: str) -> Iterator[Any]:
     from lms.extensions import limiter
 
     def build(**config: Any) -> Flask:
-        return create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
-                           "RATELIMIT_ENABLED": True, **config})
+        return create_app(
+            {"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": True, **config}
+        )
 
     try:
         yield build
@@ -152,9 +153,17 @@ def unit_by_code(code: str, level: str = UnitLevel.COMMUNE) -> AdminUnit:
 
 
 def make_village(commune: AdminUnit, code: str, name: str) -> AdminUnit:
-    village = AdminUnit(code=code, name=name, kind="Thôn", level=UnitLevel.VILLAGE.value, parent=commune,
-                        path=f"tmp:{code}", valid_from=commune.valid_from, valid_to=commune.valid_to,
-                        area_class=commune.area_class)
+    village = AdminUnit(
+        code=code,
+        name=name,
+        kind="Thôn",
+        level=UnitLevel.VILLAGE.value,
+        parent=commune,
+        path=f"tmp:{code}",
+        valid_from=commune.valid_from,
+        valid_to=commune.valid_to,
+        area_class=commune.area_class,
+    )
     db.session.add(village)
     db.session.flush()
     village.path = f"{commune.path}{village.id}/"
@@ -167,8 +176,14 @@ def make_household(village: AdminUnit, code: str, *members: str) -> Household:
     db.session.add(household)
     db.session.flush()
     for index, name in enumerate(members):
-        db.session.add(Person(full_name=name, unit_id=village.id, household_id=household.id,
-                              relation_to_head="Chủ hộ" if index == 0 else None))
+        db.session.add(
+            Person(
+                full_name=name,
+                unit_id=village.id,
+                household_id=household.id,
+                relation_to_head="Chủ hộ" if index == 0 else None,
+            )
+        )
     db.session.flush()
     return household
 
@@ -248,5 +263,3 @@ def count_queries(app: Flask) -> Any:
             event.remove(target, "before_cursor_execute", counter)
 
     return counting
-
-

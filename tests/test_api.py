@@ -21,8 +21,9 @@ def test_bearer_token_authenticates_and_needs_no_csrf(app_ctx, client):
     _, headers = _token_user()
     village = make_village(unit_by_code("23293"), "API-1", "Thôn API")
     db.session.commit()
-    response = client.post("/api/v1/persons", json={"full_name": "Y Hiên", "unit_id": village.id, "sex": "F"},
-                           headers=headers)
+    response = client.post(
+        "/api/v1/persons", json={"full_name": "Y Hiên", "unit_id": village.id, "sex": "F"}, headers=headers
+    )
     assert response.status_code == 201, response.get_json()
     assert db.session.get(Person, response.get_json()["id"]).full_name == "Y Hiên"
 
@@ -50,8 +51,11 @@ def test_cookie_session_posts_need_the_csrf_token(app_ctx, client):
 
 def test_validation_errors_name_every_field(app_ctx, client):
     _, headers = _token_user()
-    response = client.post("/api/v1/persons", json={"full_name": "", "birth_date": "31/12/1990", "sex": "X",
-                                                    "colour": "blue"}, headers=headers)
+    response = client.post(
+        "/api/v1/persons",
+        json={"full_name": "", "birth_date": "31/12/1990", "sex": "X", "colour": "blue"},
+        headers=headers,
+    )
     assert response.status_code == 422
     assert response.mimetype == "application/problem+json"
     fields = {e["field"] for e in response.get_json()["errors"]}
@@ -89,7 +93,7 @@ def test_openapi_document_matches_the_routes(app, client):
     served = set()
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1/"):
-            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len("/api/v1"):])
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len("/api/v1") :])
             served |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert documented == served
     for path, item in document["paths"].items():

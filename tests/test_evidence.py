@@ -23,11 +23,14 @@ def test_a_png_is_kept_with_its_type_read_from_its_bytes(app_ctx):
     assert "/" not in kept.filename
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (b"", "empty"),
-    (b"MZ\x90\x00 an executable", "Only PDF, JPEG or PNG"),
-    (b"<svg onload=alert(1)>", "Only PDF, JPEG or PNG"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"MZ\x90\x00 an executable", "Only PDF, JPEG or PNG"),
+        (b"<svg onload=alert(1)>", "Only PDF, JPEG or PNG"),
+    ],
+)
 def test_other_files_are_refused_with_what_to_do(app_ctx, content, message):
     with pytest.raises(EvidenceError, match=message):
         store_evidence(upload(content), uploaded_by_id=None)

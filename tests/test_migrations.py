@@ -10,10 +10,13 @@ from lms.extensions import db
 def test_the_migrated_schema_matches_the_models(app_ctx):
     migrate: Migrate = app_ctx.extensions["migrate"]
     connection = db.session.connection()
-    context = MigrationContext.configure(connection, opts={
-        "compare_type": migrate.configure_args.get("compare_type", True),
-        "include_object": migrate.configure_args.get("include_object"),
-    })
+    context = MigrationContext.configure(
+        connection,
+        opts={
+            "compare_type": migrate.configure_args.get("compare_type", True),
+            "include_object": migrate.configure_args.get("include_object"),
+        },
+    )
     assert compare_metadata(context, db.metadata) == []
 
 

@@ -27,9 +27,19 @@ from tests.conftest import csrf_token, login, make_household, make_user, make_vi
 from tests.targets.dashboard_data import make_plan
 
 SCAN = b"%PDF-1.4\n%%EOF\n"
-PUBLIC = {"static", "core.healthz", "auth.login", "api.openapi_json", "auth.set_locale",
-          "courses.verify", "courses.verify_form", "api.verify_certificate",
-          "titles.recognition_verify", "titles.recognition_verify_form", "api.verify_recognition"}
+PUBLIC = {
+    "static",
+    "core.healthz",
+    "auth.login",
+    "api.openapi_json",
+    "auth.set_locale",
+    "courses.verify",
+    "courses.verify_form",
+    "api.verify_certificate",
+    "titles.recognition_verify",
+    "titles.recognition_verify_form",
+    "api.verify_recognition",
+}
 # Public but only a redirect to the login page for anonymous users.
 REDIRECTS_ANONYMOUS = {"core.home"}
 
@@ -49,39 +59,75 @@ def two_communes(app_ctx):
         village = make_village(commune, f"PERM-{label}", f"Thôn {label.upper()}")
         household = make_household(village, f"H-{label}", f"Nguyễn Văn {label.upper()}")
         organisation = Organisation(commune_id=commune.id, code=f"ORG-{label}", name=f"Trường {label.upper()}")
-        clc = Clc(commune_id=commune.id, name=f"Trung tâm học tập cộng đồng {label.upper()}",
-                  established_on=date(2010, 1, 1))
-        job = ImportJob(kind="villages", filename="x.csv", content=b"x", unit_id=commune.id,
-                        status="failed")
+        clc = Clc(
+            commune_id=commune.id, name=f"Trung tâm học tập cộng đồng {label.upper()}", established_on=date(2010, 1, 1)
+        )
+        job = ImportJob(kind="villages", filename="x.csv", content=b"x", unit_id=commune.id, status="failed")
         run = EvaluationRun(unit_id=commune.id, year=2026, status="done", summary={})
         db.session.add_all([organisation, clc, job, run])
         db.session.flush()
-        course = services.create_course(unit=commune, code=f"PERM-{label}", name=f"Khóa {label}",
-                                        category="literacy", planned_hours=Decimal(10))
-        course_class = services.create_class(course=course, clc=clc, name=f"Lớp {label}", capacity=10,
-                                             starts_on=date(2026, 3, 1), ends_on=date(2026, 3, 31))
+        course = services.create_course(
+            unit=commune, code=f"PERM-{label}", name=f"Khóa {label}", category="literacy", planned_hours=Decimal(10)
+        )
+        course_class = services.create_class(
+            course=course,
+            clc=clc,
+            name=f"Lớp {label}",
+            capacity=10,
+            starts_on=date(2026, 3, 1),
+            ends_on=date(2026, 3, 31),
+        )
         person = household.members[0]
         services.enrol(course_class, [person.id])
         (session,) = services.schedule(course_class, [(datetime(2026, 3, 2, 8), datetime(2026, 3, 2, 10))])
-        certificate = Certificate(class_id=course_class.id, person_id=person.id, issued_on=date(2026, 3, 31),
-                                  code=f"PERM-{label.upper()}-0001")
+        certificate = Certificate(
+            class_id=course_class.id,
+            person_id=person.id,
+            issued_on=date(2026, 3, 31),
+            code=f"PERM-{label.upper()}-0001",
+        )
         db.session.add(certificate)
-        recognition = Recognition(subject_type="household", subject_id=household.id, title="family", year=2025,
-                                  commune_id=commune.id, village_id=village.id, status="recognised",
-                                  decision_number="1/QĐ", decision_date=date(2026, 1, 10), authority="UBND",
-                                  valid_until=date(2025, 12, 31), certificate_code=f"PERM-R-{label.upper()}")
+        recognition = Recognition(
+            subject_type="household",
+            subject_id=household.id,
+            title="family",
+            year=2025,
+            commune_id=commune.id,
+            village_id=village.id,
+            status="recognised",
+            decision_number="1/QĐ",
+            decision_date=date(2026, 1, 10),
+            authority="UBND",
+            valid_until=date(2025, 12, 31),
+            certificate_code=f"PERM-R-{label.upper()}",
+        )
         db.session.add(recognition)
         db.session.flush()
         it_certificate = it_skills.record_certificate(
-            person=person, number=f"CNTT-{label}", issuer="Trung tâm sát hạch", issued_on=date(2025, 5, 1),
-            upload=FileStorage(io.BytesIO(SCAN), filename="scan.pdf"), recorded_by_id=None)
+            person=person,
+            number=f"CNTT-{label}",
+            issuer="Trung tâm sát hạch",
+            issued_on=date(2025, 5, 1),
+            upload=FileStorage(io.BytesIO(SCAN), filename="scan.pdf"),
+            recorded_by_id=None,
+        )
         eligibility, assessment = _titles_objects(commune, village, person)
         objects[label] = {
-            "unit_id": village.id, "household_id": household.id, "person_id": person.id,
-            "organisation_id": organisation.id, "clc_id": clc.id, "job_id": job.id, "commune": commune,
-            "course_id": course.id, "class_id": course_class.id, "session_id": session.id,
-            "code": certificate.code, "it_certificate_id": it_certificate.id,
-            "eligibility_id": eligibility.id, "assessment_id": assessment.id, "recognition_id": recognition.id,
+            "unit_id": village.id,
+            "household_id": household.id,
+            "person_id": person.id,
+            "organisation_id": organisation.id,
+            "clc_id": clc.id,
+            "job_id": job.id,
+            "commune": commune,
+            "course_id": course.id,
+            "class_id": course_class.id,
+            "session_id": session.id,
+            "code": certificate.code,
+            "it_certificate_id": it_certificate.id,
+            "eligibility_id": eligibility.id,
+            "assessment_id": assessment.id,
+            "recognition_id": recognition.id,
             "run_id": run.id,
         }
     other = make_user(Role.CENTRE_MANAGER, objects["b"]["commune"], "other@example.vn")
@@ -96,20 +142,50 @@ def _titles_objects(commune, village, person):
     """A person's eligibility and an assessment with an evidence file, in the person's commune."""
     criteria = db.session.scalar(db.select(CriteriaSet).where(CriteriaSet.code == "perm-citizen"))
     if criteria is None:
-        criteria = CriteriaSet(code="perm-citizen", version=1, title="citizen", subject_type="person",
-                               scoring="points", status="official", validity_years=1, name="Perm", source="-",
-                               definition={}, content_sha256="0" * 64, active=False)
+        criteria = CriteriaSet(
+            code="perm-citizen",
+            version=1,
+            title="citizen",
+            subject_type="person",
+            scoring="points",
+            status="official",
+            validity_years=1,
+            name="Perm",
+            source="-",
+            definition={},
+            content_sha256="0" * 64,
+            active=False,
+        )
         db.session.add(criteria)
         db.session.flush()
-    evidence = EvidenceFile(sha256="1" * 64, media_type="application/pdf", size=8, filename="e.pdf",
-                            content=b"%PDF-1.4")
+    evidence = EvidenceFile(
+        sha256="1" * 64, media_type="application/pdf", size=8, filename="e.pdf", content=b"%PDF-1.4"
+    )
     db.session.add(evidence)
     db.session.flush()
-    eligibility = Eligibility(subject_type="person", subject_id=person.id, title="citizen", year=2026,
-                              commune_id=commune.id, village_id=village.id, criteria_set_id=criteria.id,
-                              eligible=False, score=Decimal(40), missing="|C1|", breakdown=[])
-    assessment = Assessment(subject_type="person", subject_id=person.id, year=2026, indicator="C1",
-                            value=Decimal(5), source="self", commune_id=commune.id, evidence_file_id=evidence.id)
+    eligibility = Eligibility(
+        subject_type="person",
+        subject_id=person.id,
+        title="citizen",
+        year=2026,
+        commune_id=commune.id,
+        village_id=village.id,
+        criteria_set_id=criteria.id,
+        eligible=False,
+        score=Decimal(40),
+        missing="|C1|",
+        breakdown=[],
+    )
+    assessment = Assessment(
+        subject_type="person",
+        subject_id=person.id,
+        year=2026,
+        indicator="C1",
+        value=Decimal(5),
+        source="self",
+        commune_id=commune.id,
+        evidence_file_id=evidence.id,
+    )
     db.session.add_all([eligibility, assessment])
     db.session.flush()
     return eligibility, assessment
@@ -180,17 +256,28 @@ def test_the_same_user_reaches_their_own_objects(app, client, two_communes):
     db.session.commit()
     login(client, user)
     own = two_communes["a"]
-    for url in (f"/registry/units/{own['unit_id']}", f"/registry/households/{own['household_id']}",
-                f"/registry/persons/{own['person_id']}", f"/registry/organisations/{own['organisation_id']}",
-                f"/registry/clcs/{own['clc_id']}", f"/registry/imports/{own['job_id']}",
-                f"/titles/runs/{own['run_id']}", f"/api/v1/titles/runs/{own['run_id']}",
-                f"/api/v1/units/{own['unit_id']}", f"/api/v1/persons/{own['person_id']}",
-                f"/api/v1/households/{own['household_id']}", f"/api/v1/organisations/{own['organisation_id']}",
-                f"/api/v1/clcs/{own['clc_id']}", f"/api/v1/imports/{own['job_id']}",
-                f"/titles/eligibility/{own['eligibility_id']}", f"/api/v1/titles/eligibility/{own['eligibility_id']}",
-                f"/titles/assessments/{own['assessment_id']}", f"/api/v1/titles/assessments/{own['assessment_id']}",
-                f"/titles/assessments/{own['assessment_id']}/evidence",
-                f"/api/v1/titles/assessments/{own['assessment_id']}/evidence"):
+    for url in (
+        f"/registry/units/{own['unit_id']}",
+        f"/registry/households/{own['household_id']}",
+        f"/registry/persons/{own['person_id']}",
+        f"/registry/organisations/{own['organisation_id']}",
+        f"/registry/clcs/{own['clc_id']}",
+        f"/registry/imports/{own['job_id']}",
+        f"/titles/runs/{own['run_id']}",
+        f"/api/v1/titles/runs/{own['run_id']}",
+        f"/api/v1/units/{own['unit_id']}",
+        f"/api/v1/persons/{own['person_id']}",
+        f"/api/v1/households/{own['household_id']}",
+        f"/api/v1/organisations/{own['organisation_id']}",
+        f"/api/v1/clcs/{own['clc_id']}",
+        f"/api/v1/imports/{own['job_id']}",
+        f"/titles/eligibility/{own['eligibility_id']}",
+        f"/api/v1/titles/eligibility/{own['eligibility_id']}",
+        f"/titles/assessments/{own['assessment_id']}",
+        f"/api/v1/titles/assessments/{own['assessment_id']}",
+        f"/titles/assessments/{own['assessment_id']}/evidence",
+        f"/api/v1/titles/assessments/{own['assessment_id']}/evidence",
+    ):
         assert client.get(url).status_code == 200, url
 
 
@@ -205,7 +292,7 @@ def test_lists_contain_only_the_callers_scope(app, client, two_communes):
     runs = {r["id"] for r in client.get("/api/v1/titles/runs").get_json()["items"]}
     assert two_communes["a"]["run_id"] in runs
     assert two_communes["b"]["run_id"] not in runs
-    assert f"/titles/runs/{two_communes['b']['run_id']}\"" not in client.get("/titles/runs").get_data(as_text=True)
+    assert f'/titles/runs/{two_communes["b"]["run_id"]}"' not in client.get("/titles/runs").get_data(as_text=True)
 
 
 ROLE_TABLE = [
@@ -235,14 +322,24 @@ def test_role_by_action(app, client, two_communes, role, view, edit, import_):
     assert client.get(f"/api/v1/persons/{own['person_id']}").status_code == expect[view]
 
 
-TARGET_ROUTES = ("/targets/units/{unit_id}", "/targets/units/{unit_id}/report.xlsx",
-                 "/targets/units/{unit_id}/report.pdf")
+TARGET_ROUTES = (
+    "/targets/units/{unit_id}",
+    "/targets/units/{unit_id}/report.xlsx",
+    "/targets/units/{unit_id}/report.pdf",
+)
 
 
-@pytest.mark.parametrize(("role", "allowed"), [
-    (Role.ADMINISTRATOR, True), (Role.PROVINCE_LEADER, True), (Role.COMMUNE_LEADER, True),
-    (Role.CENTRE_MANAGER, False), (Role.INSTRUCTOR, False), (Role.ASSOCIATION_OFFICER, False),
-])
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [
+        (Role.ADMINISTRATOR, True),
+        (Role.PROVINCE_LEADER, True),
+        (Role.COMMUNE_LEADER, True),
+        (Role.CENTRE_MANAGER, False),
+        (Role.INSTRUCTOR, False),
+        (Role.ASSOCIATION_OFFICER, False),
+    ],
+)
 def test_targets_dashboard_and_reports_by_role(app, client, two_communes, role, allowed):
     """Leaders see the dashboard and its reports for their own commune; other roles are refused (403)."""
     from lms.registry import services as registry
@@ -315,8 +412,7 @@ def test_targets_role_by_action(app, client, target_values, role, view, admin):
     expect = {True: 200, False: 403}
     assert client.get("/api/v1/targets/plans", headers=headers).status_code == expect[view]
     assert client.get("/api/v1/targets/plans/test-plan", headers=headers).status_code == expect[view]
-    assert client.get(f"/api/v1/targets/values?unit={unit.id}&period=2025",
-                      headers=headers).status_code == expect[view]
+    assert client.get(f"/api/v1/targets/values?unit={unit.id}&period=2025", headers=headers).status_code == expect[view]
     response = client.post("/api/v1/targets/recompute", json={"unit_id": unit.id, "year": 2025}, headers=headers)
     assert response.status_code == (202 if admin else 403)
 
@@ -333,8 +429,12 @@ def test_a_commune_a_leader_never_sees_commune_b_values(app, client, target_valu
     assert client.get(f"/api/v1/targets/values?unit={b.id}&period=2025").status_code == 422
     assert client.get(f"/api/v1/targets/values?unit={a.parent_id}&period=2025").status_code == 422
     token = csrf_token(client, "/registry/search")
-    assert client.post("/api/v1/targets/recompute", json={"unit_id": b.id, "year": 2025},
-                       headers={"X-CSRFToken": token}).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/targets/recompute", json={"unit_id": b.id, "year": 2025}, headers={"X-CSRFToken": token}
+        ).status_code
+        == 403
+    )
 
 
 def _predecessors(unit):
@@ -364,8 +464,7 @@ def test_it_skills_role_by_action(app, client, two_communes, role, figures, veri
     assert client.get(f"/courses/it/units/{own['commune'].id}").status_code == (200 if figures else 403)
     assert client.get(f"/api/v1/it/figures?unit_id={own['commune'].id}").status_code == (200 if figures else 403)
     token = csrf_token(client, "/courses/it/me")
-    response = client.post(f"/courses/it/certificates/{own['it_certificate_id']}/verify",
-                           data={"csrf_token": token})
+    response = client.post(f"/courses/it/certificates/{own['it_certificate_id']}/verify", data={"csrf_token": token})
     assert response.status_code == (302 if verify else 403)
     response = client.get(f"/courses/it/certificates/{own['it_certificate_id']}/scan")
     assert response.status_code == (200 if scan else 404)
@@ -380,10 +479,14 @@ def test_an_officer_sees_only_their_own_certificate_and_scan(app, client, two_co
     neighbour = Person(full_name="Trần Thị Bên", unit_id=officer_person.unit_id)
     db.session.add(neighbour)
     db.session.flush()
-    theirs = it_skills.record_certificate(person=neighbour, number="CNTT-N", issuer="Trung tâm",
-                                          issued_on=date(2025, 1, 1), upload=FileStorage(io.BytesIO(SCAN),
-                                                                                          filename="n.pdf"),
-                                          recorded_by_id=None)
+    theirs = it_skills.record_certificate(
+        person=neighbour,
+        number="CNTT-N",
+        issuer="Trung tâm",
+        issued_on=date(2025, 1, 1),
+        upload=FileStorage(io.BytesIO(SCAN), filename="n.pdf"),
+        recorded_by_id=None,
+    )
     officer = make_user(Role.ASSOCIATION_OFFICER, own["commune"], "officer-a@example.vn")
     officer.person_id = officer_person.id
     db.session.commit()
@@ -391,10 +494,14 @@ def test_an_officer_sees_only_their_own_certificate_and_scan(app, client, two_co
     mine = own["it_certificate_id"]
     assert client.get(f"/courses/it/certificates/{mine}/scan").status_code == 200
     assert client.get(f"/api/v1/it/certificates/{mine}/scan").status_code == 200
-    for url in (f"/courses/it/certificates/{theirs.id}/scan", f"/courses/it/certificates/{theirs.id}",
-                f"/api/v1/it/certificates/{theirs.id}/scan", f"/api/v1/it/certificates/{theirs.id}",
-                f"/api/v1/it/persons/{neighbour.id}/progress",
-                f"/courses/it/certificates/{two_communes['b']['it_certificate_id']}/scan"):
+    for url in (
+        f"/courses/it/certificates/{theirs.id}/scan",
+        f"/courses/it/certificates/{theirs.id}",
+        f"/api/v1/it/certificates/{theirs.id}/scan",
+        f"/api/v1/it/certificates/{theirs.id}",
+        f"/api/v1/it/persons/{neighbour.id}/progress",
+        f"/courses/it/certificates/{two_communes['b']['it_certificate_id']}/scan",
+    ):
         assert client.get(url).status_code == 404, url
     listed = client.get("/api/v1/it/certificates").get_json()["items"]
     assert [c["id"] for c in listed] == [mine]
@@ -411,11 +518,15 @@ def test_a_commune_leader_sees_only_their_commune(app, client, two_communes):
     login(client, leader)
     assert client.get(f"/courses/it/certificates/{a['it_certificate_id']}/scan").status_code == 200
     assert client.get(f"/api/v1/it/persons/{a['person_id']}/progress").status_code == 200
-    for url in (f"/courses/it/certificates/{b['it_certificate_id']}/scan",
-                f"/api/v1/it/certificates/{b['it_certificate_id']}/scan",
-                f"/courses/it/units/{b['commune'].id}", f"/courses/it/units/{b['commune'].id}.xlsx",
-                f"/api/v1/it/figures?unit_id={b['commune'].id}", f"/courses/it/persons/{b['person_id']}",
-                f"/api/v1/it/persons/{b['person_id']}/progress"):
+    for url in (
+        f"/courses/it/certificates/{b['it_certificate_id']}/scan",
+        f"/api/v1/it/certificates/{b['it_certificate_id']}/scan",
+        f"/courses/it/units/{b['commune'].id}",
+        f"/courses/it/units/{b['commune'].id}.xlsx",
+        f"/api/v1/it/figures?unit_id={b['commune'].id}",
+        f"/courses/it/persons/{b['person_id']}",
+        f"/api/v1/it/persons/{b['person_id']}/progress",
+    ):
         assert client.get(url).status_code == 404, url
     listed = {c["id"] for c in client.get("/api/v1/it/certificates").get_json()["items"]}
     assert listed == {a["it_certificate_id"]}
@@ -446,14 +557,22 @@ def test_a_commune_leader_never_reaches_commune_b_objects(app, client, two_commu
 
     own = two_communes["a"]
     recognition, unit = own["recognition_id"], own["unit_id"]
-    gets = [f"/targets/units/{unit}", f"/targets/units/{unit}/report.xlsx", f"/targets/units/{unit}/report.pdf",
-            f"/targets/units/{own['commune'].id}", "/api/v1/targets/plans/perm-plan",
-            f"/titles/recognitions/{recognition}/certificate.pdf", f"/api/v1/titles/recognitions/{recognition}"]
+    gets = [
+        f"/targets/units/{unit}",
+        f"/targets/units/{unit}/report.xlsx",
+        f"/targets/units/{unit}/report.pdf",
+        f"/targets/units/{own['commune'].id}",
+        "/api/v1/targets/plans/perm-plan",
+        f"/titles/recognitions/{recognition}/certificate.pdf",
+        f"/api/v1/titles/recognitions/{recognition}",
+    ]
     for url in gets:
         assert client.get(url).status_code == 200, url
     assert client.get("/api/v1/targets/plans/no-such-plan").status_code == 404
     api = {"X-CSRFToken": token}
-    posts = [client.post(f"/api/v1/titles/recognitions/{recognition}/reject", headers=api, json={}),
-             client.post(f"/titles/recognitions/{recognition}/revoke", data={"csrf_token": token}),
-             client.post(f"/api/v1/titles/recognitions/{recognition}/revoke", headers=api, json={})]
+    posts = [
+        client.post(f"/api/v1/titles/recognitions/{recognition}/reject", headers=api, json={}),
+        client.post(f"/titles/recognitions/{recognition}/revoke", data={"csrf_token": token}),
+        client.post(f"/api/v1/titles/recognitions/{recognition}/revoke", headers=api, json={}),
+    ]
     assert [r.status_code for r in posts if r.status_code in (401, 403, 404)] == []

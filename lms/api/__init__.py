@@ -19,8 +19,11 @@ def _csrf_for_cookie_sessions() -> None:
 
     # Reading current_user runs the loaders, which set g.api_token for token requests. Anonymous requests are
     # left to the views, which answer 401: there is no session for a forged request to ride on.
-    if (current_user.is_authenticated and request.method not in ("GET", "HEAD", "OPTIONS")
-            and getattr(g, "api_token", None) is None):
+    if (
+        current_user.is_authenticated
+        and request.method not in ("GET", "HEAD", "OPTIONS")
+        and getattr(g, "api_token", None) is None
+    ):
         csrf.protect()
 
 

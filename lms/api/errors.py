@@ -9,8 +9,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 
-def problem(status: int, title: str, detail: str | None = None,
-            errors: list[dict[str, Any]] | None = None, **extra: Any) -> Response:
+def problem(
+    status: int, title: str, detail: str | None = None, errors: list[dict[str, Any]] | None = None, **extra: Any
+) -> Response:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail

@@ -30,5 +30,9 @@ def paginate(stmt: Select, serialise: Any) -> dict[str, Any]:
     if errors:
         raise ApiValidationError(errors, "Invalid pagination parameters.")
     result = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
-    return {"items": [serialise(item) for item in result.items], "page": page, "per_page": per_page,
-            "total": result.total}
+    return {
+        "items": [serialise(item) for item in result.items],
+        "page": page,
+        "per_page": per_page,
+        "total": result.total,
+    }

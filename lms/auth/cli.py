@@ -14,10 +14,16 @@ def register(app: Flask) -> None:
     @click.option("--email", required=True)
     @click.option("--name", required=True)
     @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-    @click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.ADMINISTRATOR.value,
-                  show_default=True)
-    @click.option("--unit", "unit_code", default="VN", show_default=True,
-                  help="Code of the unit the role is held on (VN = the whole country).")
+    @click.option(
+        "--role", type=click.Choice([r.value for r in Role]), default=Role.ADMINISTRATOR.value, show_default=True
+    )
+    @click.option(
+        "--unit",
+        "unit_code",
+        default="VN",
+        show_default=True,
+        help="Code of the unit the role is held on (VN = the whole country).",
+    )
     def create_user_command(email: str, name: str, password: str, role: str, unit_code: str) -> None:
         """Create a user holding ROLE on a unit (the first administrator: the defaults)."""
         unit = find_unit(unit_code)

@@ -30,8 +30,9 @@ def init_login(app: Flask) -> None:
         if not header.startswith("Bearer "):
             return None
         token = db.session.scalar(
-            db.select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(header[7:].strip()),
-                                      ApiToken.revoked_at.is_(None))
+            db.select(ApiToken).where(
+                ApiToken.token_hash == ApiToken.hash(header[7:].strip()), ApiToken.revoked_at.is_(None)
+            )
         )
         if token is None or not token.user.active:
             return None
@@ -44,7 +45,7 @@ def init_login(app: Flask) -> None:
         if wants_json():
             from lms.api.errors import problem
 
-            return problem(401, "Authentication required",
-                           "Send a session cookie or an 'Authorization: Bearer <token>' header.")
+            return problem(
+                401, "Authentication required", "Send a session cookie or an 'Authorization: Bearer <token>' header."
+            )
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-

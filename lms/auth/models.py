@@ -52,8 +52,9 @@ class User(UserMixin, Model):
     roles: Mapped[list[RoleAssignment]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
-    tokens: WriteOnlyMapped[ApiToken] = relationship(back_populates="user", cascade="all, delete-orphan",
-                                                     passive_deletes=True)
+    tokens: WriteOnlyMapped[ApiToken] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]

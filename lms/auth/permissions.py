@@ -43,22 +43,48 @@ class Permission(enum.StrEnum):
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset(Permission),
-    Role.PROVINCE_LEADER: frozenset({
-        Permission.REGISTRY_VIEW, Permission.PERSONAL_DATA, Permission.COURSES_VIEW, Permission.IT_TRAINING_VIEW,
-        Permission.TITLES_VIEW, Permission.TITLES_APPROVE, Permission.TITLES_ADMIN, Permission.TARGETS_VIEW,
-        Permission.TARGETS_ADMIN,
-    }),
-    Role.COMMUNE_LEADER: frozenset({
-        Permission.REGISTRY_VIEW, Permission.REGISTRY_EDIT, Permission.PERSONAL_DATA, Permission.COURSES_VIEW,
-        Permission.IT_TRAINING_VIEW, Permission.TITLES_VIEW, Permission.TITLES_ASSESS, Permission.TITLES_PROPOSE,
-        Permission.TITLES_APPROVE,
-        Permission.TARGETS_VIEW,
-    }),
-    Role.CENTRE_MANAGER: frozenset({
-        Permission.REGISTRY_VIEW, Permission.REGISTRY_EDIT, Permission.REGISTRY_IMPORT, Permission.PERSONAL_DATA,
-        Permission.COURSES_VIEW, Permission.COURSES_MANAGE, Permission.ATTENDANCE_RECORD, Permission.TITLES_VIEW,
-        Permission.TITLES_ASSESS, Permission.IT_TRAINING_VIEW, Permission.IT_CERTIFICATE_VERIFY,
-    }),
+    Role.PROVINCE_LEADER: frozenset(
+        {
+            Permission.REGISTRY_VIEW,
+            Permission.PERSONAL_DATA,
+            Permission.COURSES_VIEW,
+            Permission.IT_TRAINING_VIEW,
+            Permission.TITLES_VIEW,
+            Permission.TITLES_APPROVE,
+            Permission.TITLES_ADMIN,
+            Permission.TARGETS_VIEW,
+            Permission.TARGETS_ADMIN,
+        }
+    ),
+    Role.COMMUNE_LEADER: frozenset(
+        {
+            Permission.REGISTRY_VIEW,
+            Permission.REGISTRY_EDIT,
+            Permission.PERSONAL_DATA,
+            Permission.COURSES_VIEW,
+            Permission.IT_TRAINING_VIEW,
+            Permission.TITLES_VIEW,
+            Permission.TITLES_ASSESS,
+            Permission.TITLES_PROPOSE,
+            Permission.TITLES_APPROVE,
+            Permission.TARGETS_VIEW,
+        }
+    ),
+    Role.CENTRE_MANAGER: frozenset(
+        {
+            Permission.REGISTRY_VIEW,
+            Permission.REGISTRY_EDIT,
+            Permission.REGISTRY_IMPORT,
+            Permission.PERSONAL_DATA,
+            Permission.COURSES_VIEW,
+            Permission.COURSES_MANAGE,
+            Permission.ATTENDANCE_RECORD,
+            Permission.TITLES_VIEW,
+            Permission.TITLES_ASSESS,
+            Permission.IT_TRAINING_VIEW,
+            Permission.IT_CERTIFICATE_VERIFY,
+        }
+    ),
     Role.INSTRUCTOR: frozenset({Permission.REGISTRY_VIEW, Permission.COURSES_VIEW, Permission.ATTENDANCE_RECORD}),
     Role.ASSOCIATION_OFFICER: frozenset(),
 }

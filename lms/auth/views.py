@@ -93,8 +93,7 @@ def tokens():
     rows = db.session.scalars(
         db.select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.created_at.desc())
     ).all()
-    return render_template("auth/tokens.html", form=form, tokens=rows, new_secret=new_secret,
-                           revoke_form=FlaskForm())
+    return render_template("auth/tokens.html", form=form, tokens=rows, new_secret=new_secret, revoke_form=FlaskForm())
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")

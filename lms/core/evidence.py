@@ -46,15 +46,23 @@ def store_evidence(upload: FileStorage | None, *, uploaded_by_id: int | None) ->
     if not content:
         raise EvidenceError("The file is empty.")
     if len(content) > limit:
-        raise EvidenceError(f"The file is larger than {limit // (1024 * 1024)} MB: scan at a lower resolution "
-                            "or upload a photo instead.")
+        raise EvidenceError(
+            f"The file is larger than {limit // (1024 * 1024)} MB: scan at a lower resolution "
+            "or upload a photo instead."
+        )
     sniffed = sniff_media_type(content[:16])
     if sniffed is None:
         raise EvidenceError("Only PDF, JPEG or PNG files are accepted.")
     media_type, extension = sniffed
     stem = PurePath(secure_filename(upload.filename) or "evidence").stem[:150] or "evidence"
-    file = EvidenceFile(sha256=hashlib.sha256(content).hexdigest(), media_type=media_type, size=len(content),
-                        filename=f"{stem}.{extension}", content=content, uploaded_by_id=uploaded_by_id)
+    file = EvidenceFile(
+        sha256=hashlib.sha256(content).hexdigest(),
+        media_type=media_type,
+        size=len(content),
+        filename=f"{stem}.{extension}",
+        content=content,
+        uploaded_by_id=uploaded_by_id,
+    )
     db.session.add(file)
     db.session.flush()
     return file

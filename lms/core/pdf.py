@@ -48,7 +48,7 @@ def vi_date(day: date | None) -> str:
 
 
 def vi_long_date(day: date) -> str:
-    """"ngày 05 tháng 03 năm 2026", as written under a place name on Vietnamese documents."""
+    """ "ngày 05 tháng 03 năm 2026", as written under a place name on Vietnamese documents."""
     return f"ngày {day:%d} tháng {day:%m} năm {day.year}"
 
 
@@ -106,8 +106,9 @@ def draw_verification(canvas: Canvas, verify_url: str, code: str, *, x: float = 
         line_y -= 10
 
 
-def centred_lines(canvas: Canvas, lines: list[str], x: float, y: float, font: str, size: float,
-                  leading: float) -> float:
+def centred_lines(
+    canvas: Canvas, lines: list[str], x: float, y: float, font: str, size: float, leading: float
+) -> float:
     """Draw ``lines`` centred on ``x`` from ``y`` down; returns the baseline after the last one."""
     canvas.setFont(font, size)
     for line in lines:
@@ -125,5 +126,5 @@ def normalise_code(raw: str) -> str:
     """A code as people type it ("abcd efgh jklm", "ABCDEFGHJKLM") → as printed ("ABCD-EFGH-JKLM")."""
     letters = re.sub(r"[^0-9A-Za-z]", "", raw).upper()
     if len(letters) == 12:
-        return "-".join(letters[i:i + 4] for i in range(0, 12, 4))
+        return "-".join(letters[i : i + 4] for i in range(0, 12, 4))
     return " ".join(raw.split()).upper()[:40]

@@ -11,8 +11,15 @@ from lms.core.models import AuditEvent, Heartbeat
 from lms.extensions import db, utcnow
 
 
-def audit(action: str, obj: Any = None, *, object_type: str | None = None, object_id: Any = None,
-          user: Any = None, **details: Any) -> AuditEvent:
+def audit(
+    action: str,
+    obj: Any = None,
+    *,
+    object_type: str | None = None,
+    object_id: Any = None,
+    user: Any = None,
+    **details: Any,
+) -> AuditEvent:
     """Record an audit event for ``obj`` (or an explicit type and id) by ``user`` (default: the current user)."""
     if user is None and has_request_context() and current_user.is_authenticated:
         user = current_user

@@ -30,8 +30,10 @@ def _check_broker() -> dict:
     try:
         with celery.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
-        return {"status": "ok", "transport": conn.transport_cls if isinstance(conn.transport_cls, str)
-                else type(conn.transport).__name__}
+        return {
+            "status": "ok",
+            "transport": conn.transport_cls if isinstance(conn.transport_cls, str) else type(conn.transport).__name__,
+        }
     except Exception as exc:  # noqa: BLE001
         return {"status": "error", "detail": type(exc).__name__}
 
@@ -56,6 +58,8 @@ def healthz():
     """Public, and shows no data: the state of the database, the broker and the worker (via its heartbeat)."""
     checks = {"database": _check_database(), "broker": _check_broker(), "worker": _check_worker()}
     healthy = checks["database"]["status"] == "ok" and checks["broker"]["status"] == "ok"
-    body = {"status": "ok" if healthy and checks["worker"]["status"] == "ok" else "degraded" if healthy
-            else "error", "checks": checks}
+    body = {
+        "status": "ok" if healthy and checks["worker"]["status"] == "ok" else "degraded" if healthy else "error",
+        "checks": checks,
+    }
     return jsonify(body), 200 if healthy else 503

@@ -45,18 +45,28 @@ def _get(model: type, object_id: int, permission: Permission = VIEW) -> Any:
 
 def unit_json(unit: AdminUnit) -> dict[str, Any]:
     return {
-        "id": unit.id, "code": unit.code, "name": unit.name, "kind": unit.kind, "level": unit.level,
-        "parent_id": unit.parent_id, "valid_from": unit.valid_from.isoformat() if unit.valid_from else None,
-        "valid_to": unit.valid_to.isoformat() if unit.valid_to else None, "area_class": unit.area_class,
+        "id": unit.id,
+        "code": unit.code,
+        "name": unit.name,
+        "kind": unit.kind,
+        "level": unit.level,
+        "parent_id": unit.parent_id,
+        "valid_from": unit.valid_from.isoformat() if unit.valid_from else None,
+        "valid_to": unit.valid_to.isoformat() if unit.valid_to else None,
+        "area_class": unit.area_class,
     }
 
 
 def person_json(person: Person, *, personal: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "id": person.id, "full_name": person.full_name,
+        "id": person.id,
+        "full_name": person.full_name,
         "birth_date": person.birth_date.isoformat() if person.birth_date else None,
-        "sex": person.sex, "occupation_group": person.occupation_group, "household_id": person.household_id,
-        "relation_to_head": person.relation_to_head, "unit_id": person.unit_id,
+        "sex": person.sex,
+        "occupation_group": person.occupation_group,
+        "household_id": person.household_id,
+        "relation_to_head": person.relation_to_head,
+        "unit_id": person.unit_id,
         "id_number_masked": person.masked_id_number or None,
     }
     if personal:
@@ -65,26 +75,59 @@ def person_json(person: Person, *, personal: bool = False) -> dict[str, Any]:
 
 
 def household_json(household: Household) -> dict[str, Any]:
-    return {"id": household.id, "code": household.code, "village_id": household.village_id,
-            "address": household.address}
+    return {
+        "id": household.id,
+        "code": household.code,
+        "village_id": household.village_id,
+        "address": household.address,
+    }
 
 
 def organisation_json(org: Organisation) -> dict[str, Any]:
-    return {"id": org.id, "code": org.code, "name": org.name, "kind": org.kind,
-            "managing_level": org.managing_level, "commune_id": org.commune_id, "address": org.address}
+    return {
+        "id": org.id,
+        "code": org.code,
+        "name": org.name,
+        "kind": org.kind,
+        "managing_level": org.managing_level,
+        "commune_id": org.commune_id,
+        "address": org.address,
+    }
 
 
 def clc_json(clc: Clc) -> dict[str, Any]:
-    return {"id": clc.id, "name": clc.name, "commune_id": clc.commune_id, "address": clc.address,
-            "established_on": clc.established_on.isoformat() if clc.established_on else None,
-            "board": [{"person_id": b.person_id, "role": b.role, "started_on": b.started_on.isoformat(),
-                       "ended_on": b.ended_on.isoformat() if b.ended_on else None} for b in clc.board]}
+    return {
+        "id": clc.id,
+        "name": clc.name,
+        "commune_id": clc.commune_id,
+        "address": clc.address,
+        "established_on": clc.established_on.isoformat() if clc.established_on else None,
+        "board": [
+            {
+                "person_id": b.person_id,
+                "role": b.role,
+                "started_on": b.started_on.isoformat(),
+                "ended_on": b.ended_on.isoformat() if b.ended_on else None,
+            }
+            for b in clc.board
+        ],
+    }
 
 
 def import_json(job: ImportJob) -> dict[str, Any]:
-    return {"id": job.id, "kind": job.kind, "filename": job.filename, "status": job.status,
-            "progress": job.progress, "total_rows": job.total_rows, "processed_rows": job.processed_rows,
-            "message": job.message, "errors": job.errors, "summary": job.summary, "unit_id": job.unit_id}
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "filename": job.filename,
+        "status": job.status,
+        "progress": job.progress,
+        "total_rows": job.total_rows,
+        "processed_rows": job.processed_rows,
+        "message": job.message,
+        "errors": job.errors,
+        "summary": job.summary,
+        "unit_id": job.unit_id,
+    }
 
 
 def _filtered(model: type, *, name_column: Any = None) -> Any:
@@ -95,8 +138,9 @@ def _filtered(model: type, *, name_column: Any = None) -> Any:
         unit = services.get_in_scope(AdminUnit, unit_id, current_user, VIEW)
         if unit is None:
             raise ApiValidationError([{"field": "unit_id", "message": "no such unit in your scope"}])
-        stmt = stmt.where(services.scope_column(model).in_(select(AdminUnit.id).where(
-            subtree(AdminUnit.path, unit.path))))
+        stmt = stmt.where(
+            services.scope_column(model).in_(select(AdminUnit.id).where(subtree(AdminUnit.path, unit.path)))
+        )
     query = request.args.get("q", "").strip()
     if query and name_column is not None:
         stmt = stmt.where(services.search_condition(query, name_column))
@@ -122,8 +166,7 @@ def get_unit(unit_id: int):
     body = unit_json(unit)
     lineage = services.lineage_of(unit)
     body["successors"] = [{"unit_id": link.new_unit_id, "share": str(link.share)} for link in lineage["successors"]]
-    body["predecessors"] = [{"unit_id": link.old_unit_id, "share": str(link.share)}
-                            for link in lineage["predecessors"]]
+    body["predecessors"] = [{"unit_id": link.old_unit_id, "share": str(link.share)} for link in lineage["predecessors"]]
     body["counts"] = services.subtree_counts([unit])[unit.id]
     return body
 
@@ -144,8 +187,18 @@ def get_person(person_id: int):
     return person_json(person, personal=can(current_user, Permission.PERSONAL_DATA, person.unit))
 
 
-PERSON_FIELDS = {"full_name", "birth_date", "sex", "occupation_group", "relation_to_head", "phone", "ethnicity",
-                 "id_number", "household_id", "unit_id"}
+PERSON_FIELDS = {
+    "full_name",
+    "birth_date",
+    "sex",
+    "occupation_group",
+    "relation_to_head",
+    "phone",
+    "ethnicity",
+    "id_number",
+    "household_id",
+    "unit_id",
+}
 
 
 def _person_data(payload: Any, *, creating: bool) -> dict[str, Any]:
@@ -176,8 +229,9 @@ def _person_data(payload: Any, *, creating: bool) -> dict[str, Any]:
             data["sex"] = payload["sex"]
     if payload.get("occupation_group") is not None:
         if payload["occupation_group"] not in {o.value for o in OccupationGroup}:
-            errors.append({"field": "occupation_group",
-                           "message": "one of " + ", ".join(o.value for o in OccupationGroup)})
+            errors.append(
+                {"field": "occupation_group", "message": "one of " + ", ".join(o.value for o in OccupationGroup)}
+            )
         else:
             data["occupation_group"] = payload["occupation_group"]
     for key in ("relation_to_head", "phone", "ethnicity", "id_number"):
@@ -204,8 +258,9 @@ def create_person():
     unit_id = household.village_id if household else data.get("unit_id")
     unit = services.get_in_scope(AdminUnit, unit_id, current_user, Permission.REGISTRY_EDIT) if unit_id else None
     if unit is None:
-        raise ApiValidationError([{"field": "unit_id", "message": "give a unit (village or commune) in your scope, "
-                                                                   "or a household"}])
+        raise ApiValidationError(
+            [{"field": "unit_id", "message": "give a unit (village or commune) in your scope, or a household"}]
+        )
     person = Person(full_name=data.pop("full_name"), unit_id=unit.id)
     db.session.add(person)
     data.pop("unit_id", None)
@@ -225,8 +280,13 @@ def update_person(person_id: int):
     person = _get(Person, person_id, Permission.REGISTRY_EDIT)
     data = _person_data(request.get_json(silent=True), creating=False)
     if "unit_id" in data or "household_id" in data:
-        raise ApiValidationError([{"field": k, "message": "moving a person is not supported here"}
-                                  for k in ("unit_id", "household_id") if k in data])
+        raise ApiValidationError(
+            [
+                {"field": k, "message": "moving a person is not supported here"}
+                for k in ("unit_id", "household_id")
+                if k in data
+            ]
+        )
     if "ethnicity" in data and not can(current_user, Permission.PERSONAL_DATA, person.unit):
         raise ApiValidationError([{"field": "ethnicity", "message": "you may not edit sensitive personal data"}])
     try:
@@ -297,8 +357,9 @@ def create_import():
     if errors or upload is None or unit is None:
         raise ApiValidationError(errors)
     try:
-        job = create_job(kind=kind, filename=upload.filename or "upload", content=upload.read(), unit=unit,
-                         user=current_user)
+        job = create_job(
+            kind=kind, filename=upload.filename or "upload", content=upload.read(), unit=unit, user=current_user
+        )
     except ImportRefused as exc:
         raise ApiValidationError([{"field": exc.field, "message": str(exc)}]) from exc
     db.session.commit()
@@ -309,5 +370,3 @@ def create_import():
 @login_required
 def get_import(job_id: int):
     return import_json(_get(ImportJob, job_id, Permission.REGISTRY_IMPORT))
-
-

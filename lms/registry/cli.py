@@ -22,11 +22,9 @@ def register(app: Flask) -> None:
 
     @app.cli.command("import-file")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    @click.option("--kind", required=True, type=click.Choice(["villages", "households", "organisations",
-                                                              "officers"]))
+    @click.option("--kind", required=True, type=click.Choice(["villages", "households", "organisations", "officers"]))
     @click.option("--unit", "unit_code", required=True, help="Code of the current unit the file belongs to.")
-    @click.option("--inline/--queue", default=False,
-                  help="Run in this process instead of sending the job to a worker.")
+    @click.option("--inline/--queue", default=False, help="Run in this process instead of sending the job to a worker.")
     def import_file_command(path: Path, kind: str, unit_code: str, inline: bool) -> None:
         """Import a spreadsheet (xlsx or csv), showing progress; exits non-zero if the file is refused."""
         from lms.registry.importer import ImportRefused, create_job, execute_job
@@ -36,8 +34,9 @@ def register(app: Flask) -> None:
         if unit is None:
             raise click.ClickException(f"no current unit with code {unit_code!r}")
         try:
-            job = create_job(kind=kind, filename=path.name, content=path.read_bytes(), unit=unit, user=None,
-                             enqueue=not inline)
+            job = create_job(
+                kind=kind, filename=path.name, content=path.read_bytes(), unit=unit, user=None, enqueue=not inline
+            )
         except ImportRefused as exc:
             raise click.ClickException(str(exc)) from exc
         db.session.commit()
@@ -59,14 +58,14 @@ def register(app: Flask) -> None:
                 if job.status == ImportStatus.PENDING and time.monotonic() - waited_since > PICK_UP_SECONDS:
                     raise click.ClickException(
                         f"no worker picked up import #{job_id} within {PICK_UP_SECONDS} s: start the worker "
-                        "(make run, or celery -A lms.worker worker), or run again with --inline")
+                        "(make run, or celery -A lms.worker worker), or run again with --inline"
+                    )
                 db.session.rollback()  # never sleep inside a transaction (SQLite: it holds the write lock)
                 time.sleep(0.5)
         if job.status == ImportStatus.FAILED:
             click.echo(job.message, err=True)
             for error in job.errors[:50]:
-                click.echo(f"  row {error.get('row')}, column {error.get('column')}: {error.get('message')}",
-                           err=True)
+                click.echo(f"  row {error.get('row')}, column {error.get('column')}: {error.get('message')}", err=True)
             if len(job.errors) > 50:
                 click.echo(f"  … and {len(job.errors) - 50} more", err=True)
             raise SystemExit(1)

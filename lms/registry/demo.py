@@ -74,8 +74,18 @@ GENERATE_ACTION = "registry.demo.generate"
 REMOVE_ACTION = "registry.demo.remove"
 
 # Parents before children: the order rows must reach the database in, given the foreign keys.
-_TARGETS: tuple[Target, ...] = (AdminUnit, Household, Clan, clan_household, Person, Organisation,
-                                OrganisationMember, AssociationMembership, Clc, BoardMembership)
+_TARGETS: tuple[Target, ...] = (
+    AdminUnit,
+    Household,
+    Clan,
+    clan_household,
+    Person,
+    Organisation,
+    OrganisationMember,
+    AssociationMembership,
+    Clc,
+    BoardMembership,
+)
 
 
 class DemoError(RuntimeError):
@@ -93,11 +103,14 @@ class Scale:
     households_per_commune: int | None  # None: the commune's realistic share of PROVINCE_HOUSEHOLDS
 
 
-SCALES: dict[str, Scale] = {s.name: s for s in (
-    Scale("demo", "3 communes, 100 households each", DEMO_COMMUNES, 100),
-    Scale("commune", "1 commune of realistic size", DEMO_COMMUNES[:1], None),
-    Scale("province", f"the 40 communes, ~{PROVINCE_HOUSEHOLDS:,} households", None, None),
-)}
+SCALES: dict[str, Scale] = {
+    s.name: s
+    for s in (
+        Scale("demo", "3 communes, 100 households each", DEMO_COMMUNES, 100),
+        Scale("commune", "1 commune of realistic size", DEMO_COMMUNES[:1], None),
+        Scale("province", f"the 40 communes, ~{PROVINCE_HOUSEHOLDS:,} households", None, None),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -178,8 +191,7 @@ def plan_demo(seed: int = DEFAULT_SEED, scale: Scale | str = "demo") -> DemoPlan
     if unknown:
         raise DemoError(f"not a successor of a Kon Tum commune: {', '.join(unknown)}")
     communes = tuple(
-        _commune_plan(successors[code][0], successors[code][1],
-                      scale.households_per_commune or realistic[code])
+        _commune_plan(successors[code][0], successors[code][1], scale.households_per_commune or realistic[code])
         for code in codes
     )
     return DemoPlan(seed, scale, communes)
@@ -189,17 +201,31 @@ def _kontum_successors() -> dict[str, tuple[Row, list[_Predecessor]]]:
     """Current communes that succeed a Kon Tum commune, with their predecessors' kind and district."""
     new, old, district, old_province, province = (aliased(AdminUnit) for _ in range(5))
     stmt = (
-        select(new.id, new.code, new.name, new.kind, new.path, new.valid_from, new.area_class,
-               province.name.label("province_name"), province.kind.label("province_kind"),
-               old.kind.label("old_kind"), district.code.label("district_code"))
+        select(
+            new.id,
+            new.code,
+            new.name,
+            new.kind,
+            new.path,
+            new.valid_from,
+            new.area_class,
+            province.name.label("province_name"),
+            province.kind.label("province_kind"),
+            old.kind.label("old_kind"),
+            district.code.label("district_code"),
+        )
         .select_from(UnitLineage)
         .join(new, new.id == UnitLineage.new_unit_id)
         .join(province, province.id == new.parent_id)
         .join(old, old.id == UnitLineage.old_unit_id)
         .join(district, district.id == old.parent_id)
         .join(old_province, old_province.id == district.parent_id)
-        .where(new.level == UnitLevel.COMMUNE, new.valid_to.is_(None), old.level == UnitLevel.COMMUNE,
-               old_province.code == KON_TUM_CODE)
+        .where(
+            new.level == UnitLevel.COMMUNE,
+            new.valid_to.is_(None),
+            old.level == UnitLevel.COMMUNE,
+            old_province.code == KON_TUM_CODE,
+        )
         .order_by(new.code, old.code)
     )
     result: dict[str, tuple[Row, list[_Predecessor]]] = {}
@@ -211,18 +237,27 @@ def _kontum_successors() -> dict[str, tuple[Row, list[_Predecessor]]]:
 def _commune_plan(unit: Row, predecessors: list[_Predecessor], households: int) -> CommunePlan:
     districts = [_DISTRICTS[p.district] for p in predecessors]
     weights = [_DENSITY.get(p.kind, 1.0) for p in predecessors]
-    minority = sum(w * d.minority_share * _URBAN_MINORITY_FACTOR.get(p.kind, 1.0)
-                   for w, d, p in zip(weights, districts, predecessors, strict=True)) / sum(weights)
+    minority = sum(
+        w * d.minority_share * _URBAN_MINORITY_FACTOR.get(p.kind, 1.0)
+        for w, d, p in zip(weights, districts, predecessors, strict=True)
+    ) / sum(weights)
     peoples: Counter[str] = Counter()
     for district in districts:
         peoples.update(district.peoples)
     peoples.update(_LOCAL_PEOPLES.get(unit["code"], {}))
     return CommunePlan(
-        id=unit["id"], code=unit["code"], name=unit["name"], kind=unit["kind"], path=unit["path"],
-        valid_from=unit["valid_from"], area_class=unit["area_class"],
+        id=unit["id"],
+        code=unit["code"],
+        name=unit["name"],
+        kind=unit["kind"],
+        path=unit["path"],
+        valid_from=unit["valid_from"],
+        area_class=unit["area_class"],
         address_suffix=f"{unit['kind'].lower()} {unit['name']}, {unit['province_kind'].lower()} "
-                       f"{unit['province_name']}",
-        households=households, minority_share=round(minority, 3), peoples=tuple(sorted(peoples.items())),
+        f"{unit['province_name']}",
+        households=households,
+        minority_share=round(minority, 3),
+        peoples=tuple(sorted(peoples.items())),
         urban=unit["kind"] == "Phường",
     )
 
@@ -243,38 +278,242 @@ def _apportion(total: int, weights: Sequence[float]) -> list[int]:
 _M, _F = Sex.MALE.value, Sex.FEMALE.value
 KINH = "Kinh"
 
-_KINH_FAMILY = {"Nguyễn": 38, "Trần": 11, "Lê": 9, "Phạm": 7, "Hoàng": 4, "Huỳnh": 3, "Phan": 4, "Vũ": 2,
-                "Võ": 4, "Đặng": 2, "Bùi": 2, "Đỗ": 2, "Hồ": 2, "Ngô": 1, "Dương": 1, "Lý": 1}
-_OTHER_FAMILY = {"Mường": ("Bùi", "Đinh", "Quách", "Hà", "Phạm"), "Tày": ("Nông", "Hoàng", "Lường", "Ma", "Hà"),
-                 "Nùng": ("Nông", "Hoàng", "Lục", "Chu", "Mã"), "Thái": ("Lò", "Lường", "Quàng", "Vi", "Cầm")}
-_KINH_MIDDLE = {_M: ("Văn", "Văn", "Đức", "Minh", "Quang", "Hữu", "Công", "Thành", "Ngọc", "Đình", "Xuân"),
-                _F: ("Thị", "Thị", "Thị", "Ngọc", "Thu", "Thanh", "Kim", "Hồng", "Minh", "Mỹ")}
+_KINH_FAMILY = {
+    "Nguyễn": 38,
+    "Trần": 11,
+    "Lê": 9,
+    "Phạm": 7,
+    "Hoàng": 4,
+    "Huỳnh": 3,
+    "Phan": 4,
+    "Vũ": 2,
+    "Võ": 4,
+    "Đặng": 2,
+    "Bùi": 2,
+    "Đỗ": 2,
+    "Hồ": 2,
+    "Ngô": 1,
+    "Dương": 1,
+    "Lý": 1,
+}
+_OTHER_FAMILY = {
+    "Mường": ("Bùi", "Đinh", "Quách", "Hà", "Phạm"),
+    "Tày": ("Nông", "Hoàng", "Lường", "Ma", "Hà"),
+    "Nùng": ("Nông", "Hoàng", "Lục", "Chu", "Mã"),
+    "Thái": ("Lò", "Lường", "Quàng", "Vi", "Cầm"),
+}
+_KINH_MIDDLE = {
+    _M: ("Văn", "Văn", "Đức", "Minh", "Quang", "Hữu", "Công", "Thành", "Ngọc", "Đình", "Xuân"),
+    _F: ("Thị", "Thị", "Thị", "Ngọc", "Thu", "Thanh", "Kim", "Hồng", "Minh", "Mỹ"),
+}
 _KINH_GIVEN = {
-    _M: ("An", "Bình", "Cường", "Dũng", "Đạt", "Hải", "Hùng", "Huy", "Khoa", "Long", "Minh", "Nam", "Phong",
-         "Phúc", "Quân", "Sơn", "Tài", "Thắng", "Thành", "Trung", "Tuấn", "Việt", "Vinh", "Hoàng", "Hiếu",
-         "Khánh", "Lâm", "Lộc", "Nghĩa", "Tâm", "Toàn", "Bảo", "Đông", "Kiên", "Tú"),
-    _F: ("Anh", "Chi", "Dung", "Giang", "Hà", "Hạnh", "Hằng", "Hoa", "Hương", "Lan", "Linh", "Loan", "Mai",
-         "My", "Ngân", "Ngọc", "Nhung", "Oanh", "Phương", "Quỳnh", "Thảo", "Thu", "Trang", "Tuyết", "Vân",
-         "Yến", "Hiền", "Huyền", "Nga", "Xuân", "Lụa", "Thủy", "Diệp", "Ánh"),
+    _M: (
+        "An",
+        "Bình",
+        "Cường",
+        "Dũng",
+        "Đạt",
+        "Hải",
+        "Hùng",
+        "Huy",
+        "Khoa",
+        "Long",
+        "Minh",
+        "Nam",
+        "Phong",
+        "Phúc",
+        "Quân",
+        "Sơn",
+        "Tài",
+        "Thắng",
+        "Thành",
+        "Trung",
+        "Tuấn",
+        "Việt",
+        "Vinh",
+        "Hoàng",
+        "Hiếu",
+        "Khánh",
+        "Lâm",
+        "Lộc",
+        "Nghĩa",
+        "Tâm",
+        "Toàn",
+        "Bảo",
+        "Đông",
+        "Kiên",
+        "Tú",
+    ),
+    _F: (
+        "Anh",
+        "Chi",
+        "Dung",
+        "Giang",
+        "Hà",
+        "Hạnh",
+        "Hằng",
+        "Hoa",
+        "Hương",
+        "Lan",
+        "Linh",
+        "Loan",
+        "Mai",
+        "My",
+        "Ngân",
+        "Ngọc",
+        "Nhung",
+        "Oanh",
+        "Phương",
+        "Quỳnh",
+        "Thảo",
+        "Thu",
+        "Trang",
+        "Tuyết",
+        "Vân",
+        "Yến",
+        "Hiền",
+        "Huyền",
+        "Nga",
+        "Xuân",
+        "Lụa",
+        "Thủy",
+        "Diệp",
+        "Ánh",
+    ),
 }
 # Xơ Đăng, Ba Na, Giẻ Triêng and Rơ Măm names: often only "A" (men) or "Y" (women) and a given name, as in
 # "A Thịnh", "Y Blơng"; otherwise a family name such as Đinh or Hồ with Văn / Thị.
 _HIGHLAND_FAMILY = {"Đinh": 5, "Hồ": 3, "Lê": 1, "Nguyễn": 1, "Võ": 1}
 _HIGHLAND_GIVEN = {
-    _M: ("Thịnh", "Blông", "Brưl", "Dút", "Đum", "Gai", "Hiêng", "Hmưn", "Jơ", "Jrăng", "Khoa", "Kiêm", "Kông",
-         "Krêm", "Lơi", "Lưu", "Mlô", "Ngái", "Nhót", "Pao", "Pêng", "Phiên", "Pớt", "Quyn", "Rin", "Rưn",
-         "Sang", "Sơn", "Tít", "Tru", "Tuyn", "Vang", "Vương", "Xíu", "Bloanh", "Hyên", "Rết", "Điều", "Thư"),
-    _F: ("Blơng", "Hiên", "Nhung", "Hlinh", "Khiên", "Mai", "Phương", "Rơm", "Thơm", "Xuân", "Yên", "Bông",
-         "Dít", "Lia", "Hnu", "Pren", "Ngọc", "Huyền", "Nghi", "Lé", "Thuy", "Đeo", "Hmơ", "Jen", "Klâu",
-         "Nhíp", "Rinh", "Sương", "Tuyết", "Vân", "Hơ", "Bích", "Diễm", "Krih", "Mlen", "Ngân", "Rông", "Sen"),
+    _M: (
+        "Thịnh",
+        "Blông",
+        "Brưl",
+        "Dút",
+        "Đum",
+        "Gai",
+        "Hiêng",
+        "Hmưn",
+        "Jơ",
+        "Jrăng",
+        "Khoa",
+        "Kiêm",
+        "Kông",
+        "Krêm",
+        "Lơi",
+        "Lưu",
+        "Mlô",
+        "Ngái",
+        "Nhót",
+        "Pao",
+        "Pêng",
+        "Phiên",
+        "Pớt",
+        "Quyn",
+        "Rin",
+        "Rưn",
+        "Sang",
+        "Sơn",
+        "Tít",
+        "Tru",
+        "Tuyn",
+        "Vang",
+        "Vương",
+        "Xíu",
+        "Bloanh",
+        "Hyên",
+        "Rết",
+        "Điều",
+        "Thư",
+    ),
+    _F: (
+        "Blơng",
+        "Hiên",
+        "Nhung",
+        "Hlinh",
+        "Khiên",
+        "Mai",
+        "Phương",
+        "Rơm",
+        "Thơm",
+        "Xuân",
+        "Yên",
+        "Bông",
+        "Dít",
+        "Lia",
+        "Hnu",
+        "Pren",
+        "Ngọc",
+        "Huyền",
+        "Nghi",
+        "Lé",
+        "Thuy",
+        "Đeo",
+        "Hmơ",
+        "Jen",
+        "Klâu",
+        "Nhíp",
+        "Rinh",
+        "Sương",
+        "Tuyết",
+        "Vân",
+        "Hơ",
+        "Bích",
+        "Diễm",
+        "Krih",
+        "Mlen",
+        "Ngân",
+        "Rông",
+        "Sen",
+    ),
 }
 # Gia Rai family names are the names of matrilineal clans; children take their mother's.
 _JARAI_FAMILY = ("Siu", "Rơ Châm", "Ksor", "Rơ Mah", "Kpă", "Puih", "Nay", "Rah Lan")
 _JARAI_GIVEN = {
-    _M: ("Thơm", "Nhiên", "Blik", "Dơk", "Hyuk", "Jek", "Kơn", "Lôk", "Nhă", "Phun", "Tih", "Yung", "Đin",
-         "Hlơ", "Luă", "Mơn", "Nglăh", "Pil", "Rơh", "Thoan"),
-    _F: ("Bia", "Lan", "Ly", "Nhung", "Hlin", "Juê", "Kim", "Blum", "Dung", "Hyơn", "Lê", "Mlô", "Nhôn", "Phơ",
-         "Thuyên", "Yơ", "Hơn", "Grơm", "Jing", "Loan"),
+    _M: (
+        "Thơm",
+        "Nhiên",
+        "Blik",
+        "Dơk",
+        "Hyuk",
+        "Jek",
+        "Kơn",
+        "Lôk",
+        "Nhă",
+        "Phun",
+        "Tih",
+        "Yung",
+        "Đin",
+        "Hlơ",
+        "Luă",
+        "Mơn",
+        "Nglăh",
+        "Pil",
+        "Rơh",
+        "Thoan",
+    ),
+    _F: (
+        "Bia",
+        "Lan",
+        "Ly",
+        "Nhung",
+        "Hlin",
+        "Juê",
+        "Kim",
+        "Blum",
+        "Dung",
+        "Hyơn",
+        "Lê",
+        "Mlô",
+        "Nhôn",
+        "Phơ",
+        "Thuyên",
+        "Yơ",
+        "Hơn",
+        "Grơm",
+        "Jing",
+        "Loan",
+    ),
 }
 
 
@@ -318,14 +557,57 @@ def _naming(rng: random.Random, ethnicity: str) -> _Naming:
 
 # --- villages ---------------------------------------------------------------------------------------------------
 
-_KINH_VILLAGES = ("Tân Lập", "Tân Hương", "Thanh Xuân", "Đông Thành", "Bình Minh", "Quyết Thắng", "Thống Nhất",
-                  "Hòa Bình", "Đoàn Kết", "Tiến Thành", "Thắng Lợi", "Tân An", "Tân Bình", "Tân Phú",
-                  "Trung Thành", "Hải Hà", "Kim Thành", "Phú Thịnh", "Đồng Tâm", "Nghĩa Long", "Xuân Thái",
-                  "Ninh Khánh", "Thạnh Mỹ", "Hà Mòn")
+_KINH_VILLAGES = (
+    "Tân Lập",
+    "Tân Hương",
+    "Thanh Xuân",
+    "Đông Thành",
+    "Bình Minh",
+    "Quyết Thắng",
+    "Thống Nhất",
+    "Hòa Bình",
+    "Đoàn Kết",
+    "Tiến Thành",
+    "Thắng Lợi",
+    "Tân An",
+    "Tân Bình",
+    "Tân Phú",
+    "Trung Thành",
+    "Hải Hà",
+    "Kim Thành",
+    "Phú Thịnh",
+    "Đồng Tâm",
+    "Nghĩa Long",
+    "Xuân Thái",
+    "Ninh Khánh",
+    "Thạnh Mỹ",
+    "Hà Mòn",
+)
 _HIGHLAND_VILLAGE_HEAD = ("Kon", "Plei", "Đăk", "Ngọk", "Tê", "Vi", "Măng", "Tu", "Kạch", "Ia")
-_HIGHLAND_VILLAGE_TAIL = ("Rơ Wang", "Klor", "Jri", "Đôn", "Tơ Nglong", "Hra", "Rbàng", "Mơ Nú", "Lấp",
-                          "Kơ Nâm", "Chờ", "Tum", "Năng", "Pơ Rang", "Xiêm", "Rế", "Drei", "Brông", "Sơ Tiêu",
-                          "Gung", "Rơ Hai", "Kơ Jên")
+_HIGHLAND_VILLAGE_TAIL = (
+    "Rơ Wang",
+    "Klor",
+    "Jri",
+    "Đôn",
+    "Tơ Nglong",
+    "Hra",
+    "Rbàng",
+    "Mơ Nú",
+    "Lấp",
+    "Kơ Nâm",
+    "Chờ",
+    "Tum",
+    "Năng",
+    "Pơ Rang",
+    "Xiêm",
+    "Rế",
+    "Drei",
+    "Brông",
+    "Sơ Tiêu",
+    "Gung",
+    "Rơ Hai",
+    "Kơ Jên",
+)
 _LANG_SHARE, _THON_SHARE = 0.92, 0.10  # minority households in a "làng" and in a mixed "thôn" / "tổ dân phố"
 
 
@@ -359,8 +641,7 @@ def _villages(rng: random.Random, plan: CommunePlan, ids: IdAllocator) -> list[_
     kinh_names = list(_KINH_VILLAGES)
     rng.shuffle(kinh_names)
     villages = []
-    for number, code, lang, households in zip(range(1, count + 1), _village_codes(plan), is_lang, sizes,
-                                              strict=True):
+    for number, code, lang, households in zip(range(1, count + 1), _village_codes(plan), is_lang, sizes, strict=True):
         if lang:
             kind, name = "Làng", _highland_village_name(rng, used)
         elif plan.urban:
@@ -368,8 +649,9 @@ def _villages(rng: random.Random, plan: CommunePlan, ids: IdAllocator) -> list[_
         else:
             kind, name = "Thôn", kinh_names.pop() if kinh_names else str(number)
         used.add(name)
-        villages.append(_Village(ids.take(AdminUnit), code, kind, name,
-                                 _LANG_SHARE if lang else _THON_SHARE, households))
+        villages.append(
+            _Village(ids.take(AdminUnit), code, kind, name, _LANG_SHARE if lang else _THON_SHARE, households)
+        )
     return villages
 
 
@@ -382,10 +664,18 @@ def _highland_village_name(rng: random.Random, used: set[str]) -> str:
 
 def _village_row(village: _Village, plan: CommunePlan) -> Row:
     return {
-        "id": village.id, "code": village.code, "name": village.name, "kind": village.kind,
-        "level": UnitLevel.VILLAGE.value, "parent_id": plan.id, "path": f"{plan.path}{village.id}/",
-        "valid_from": plan.valid_from, "valid_to": None, "area_class": plan.area_class,
-        "name_folded": fold(village.name), "sort_key": collation_key(village.name),
+        "id": village.id,
+        "code": village.code,
+        "name": village.name,
+        "kind": village.kind,
+        "level": UnitLevel.VILLAGE.value,
+        "parent_id": plan.id,
+        "path": f"{plan.path}{village.id}/",
+        "valid_from": plan.valid_from,
+        "valid_to": None,
+        "area_class": plan.area_class,
+        "name_folded": fold(village.name),
+        "sort_key": collation_key(village.name),
     }
 
 
@@ -399,8 +689,33 @@ _CUM_SIZE_WEIGHTS = {k: list(accumulate(v)) for k, v in _SIZE_WEIGHTS.items()}
 # Province-of-birth codes of ID numbers: most were born in Kon Tum (062); Kinh adults often came from the coast
 # or the north (Quảng Ngãi, Bình Định, Quảng Nam, Nghệ An, Hà Tĩnh, Thanh Hóa, Thái Bình).
 _BIRTH_PROVINCES = ("051", "052", "049", "040", "042", "038", "034")
-_PHONE_PREFIXES = ("032", "033", "034", "035", "036", "037", "038", "039", "086", "096", "097", "098", "070",
-                   "076", "077", "078", "079", "081", "082", "083", "084", "085", "088", "091", "094")
+_PHONE_PREFIXES = (
+    "032",
+    "033",
+    "034",
+    "035",
+    "036",
+    "037",
+    "038",
+    "039",
+    "086",
+    "096",
+    "097",
+    "098",
+    "070",
+    "076",
+    "077",
+    "078",
+    "079",
+    "081",
+    "082",
+    "083",
+    "084",
+    "085",
+    "088",
+    "091",
+    "094",
+)
 
 
 @dataclass(slots=True)
@@ -449,7 +764,7 @@ def _compose(rng: random.Random, size: int) -> list[_Slot]:
         slots.append(_Slot(WIFE if head_sex == _M else HUSBAND, spouse_sex, max(18, head_age + gap)))
         mother_age = slots[-1].age if spouse_sex == _F else head_age
     if len(slots) < size and head_age < 50 and rng.random() < 0.2:
-        for relation, sex in ((FATHER, _M), (MOTHER, _F))[rng.randrange(2):]:
+        for relation, sex in ((FATHER, _M), (MOTHER, _F))[rng.randrange(2) :]:
             if len(slots) < size:
                 slots.append(_Slot(relation, sex, min(95, head_age + rng.randint(22, 32))))
     if head_age >= 55 and size - len(slots) >= 2 and rng.random() < 0.6:
@@ -498,8 +813,9 @@ class _IdNumbers:
                 return number
 
 
-def _population(rng: random.Random, plan: CommunePlan, villages: list[_Village], ids: IdAllocator,
-                id_numbers: _IdNumbers) -> list[_Household]:
+def _population(
+    rng: random.Random, plan: CommunePlan, villages: list[_Village], ids: IdAllocator, id_numbers: _IdNumbers
+) -> list[_Household]:
     peoples, weights = zip(*plan.peoples, strict=True)
     households = []
     for village in villages:
@@ -511,8 +827,15 @@ def _population(rng: random.Random, plan: CommunePlan, villages: list[_Village],
     return households
 
 
-def _household(rng: random.Random, village: _Village, number: int, ethnicity: str, slots: list[_Slot],
-               ids: IdAllocator, id_numbers: _IdNumbers) -> _Household:
+def _household(
+    rng: random.Random,
+    village: _Village,
+    number: int,
+    ethnicity: str,
+    slots: list[_Slot],
+    ids: IdAllocator,
+    id_numbers: _IdNumbers,
+) -> _Household:
     naming = _naming(rng, ethnicity)
     head_family = naming.family(rng)
     has_spouse = len(slots) > 1 and slots[1].relation in (WIFE, HUSBAND)
@@ -520,22 +843,36 @@ def _household(rng: random.Random, village: _Village, number: int, ethnicity: st
     # Children carry the father's family name, or the mother's among the matrilineal Gia Rai.
     head_passes_name = not has_spouse or (slots[0].sex == _F) == naming.matrilineal
     line, other = (head_family, spouse_family) if head_passes_name else (spouse_family, head_family)
-    family_of = {HEAD: head_family, WIFE: spouse_family, HUSBAND: spouse_family, CHILD: line, GRANDCHILD: line,
-                 FATHER: head_family}
+    family_of = {
+        HEAD: head_family,
+        WIFE: spouse_family,
+        HUSBAND: spouse_family,
+        CHILD: line,
+        GRANDCHILD: line,
+        FATHER: head_family,
+    }
     clans = list(dict.fromkeys(f for f in (line, other) if f))
     household = _Household(ids.take(Household), village, number, [], clans)
     for slot in slots:
         family = family_of.get(slot.relation) or naming.family(rng)
         birth = _birth_date(rng, slot.age)
         adult = slot.age >= 18
-        household.members.append(_Resident(
-            id=ids.take(Person), household_id=household.id, village_id=village.id, relation=slot.relation,
-            sex=slot.sex, age=slot.age, birth_date=birth,
-            full_name=naming.full_name(rng, ethnicity, slot.sex, family), ethnicity=ethnicity,
-            occupation=_occupation(rng, slot.age),
-            id_number=id_numbers.issue(rng, birth, slot.sex, ethnicity) if adult and rng.random() < 0.5 else None,
-            phone=_phone(rng) if adult and slot.age <= 65 and rng.random() < 0.55 else None,
-        ))
+        household.members.append(
+            _Resident(
+                id=ids.take(Person),
+                household_id=household.id,
+                village_id=village.id,
+                relation=slot.relation,
+                sex=slot.sex,
+                age=slot.age,
+                birth_date=birth,
+                full_name=naming.full_name(rng, ethnicity, slot.sex, family),
+                ethnicity=ethnicity,
+                occupation=_occupation(rng, slot.age),
+                id_number=id_numbers.issue(rng, birth, slot.sex, ethnicity) if adult and rng.random() < 0.5 else None,
+                phone=_phone(rng) if adult and slot.age <= 65 and rng.random() < 0.55 else None,
+            )
+        )
     return household
 
 
@@ -546,8 +883,11 @@ def _phone(rng: random.Random) -> str:
 def _household_row(household: _Household, plan: CommunePlan, made_at: datetime) -> Row:
     village = household.village
     return {
-        "id": household.id, "village_id": village.id, "code": f"{village.code}-{household.number:04d}",
-        "address": f"{village.kind} {village.name}, {plan.address_suffix}", "created_at": made_at,
+        "id": household.id,
+        "village_id": village.id,
+        "code": f"{village.code}-{household.number:04d}",
+        "address": f"{village.kind} {village.name}, {plan.address_suffix}",
+        "created_at": made_at,
         "updated_at": made_at,
     }
 
@@ -565,11 +905,20 @@ def _person_name_keys(full_name: str) -> tuple[str, str]:
 def _person_row(resident: _Resident, made_at: datetime) -> Row:
     name_folded, sort_key = _person_name_keys(resident.full_name)
     return {
-        "id": resident.id, "full_name": resident.full_name, "name_folded": name_folded,
-        "sort_key": sort_key, "birth_date": resident.birth_date, "sex": resident.sex,
-        "ethnicity": resident.ethnicity, "occupation_group": resident.occupation,
-        "household_id": resident.household_id, "relation_to_head": resident.relation,
-        "unit_id": resident.village_id, "phone": resident.phone, "created_at": made_at, "updated_at": made_at,
+        "id": resident.id,
+        "full_name": resident.full_name,
+        "name_folded": name_folded,
+        "sort_key": sort_key,
+        "birth_date": resident.birth_date,
+        "sex": resident.sex,
+        "ethnicity": resident.ethnicity,
+        "occupation_group": resident.occupation,
+        "household_id": resident.household_id,
+        "relation_to_head": resident.relation,
+        "unit_id": resident.village_id,
+        "phone": resident.phone,
+        "created_at": made_at,
+        "updated_at": made_at,
         **(protected_fields(resident.id_number) if resident.id_number else _NO_ID_NUMBER),
     }
 
@@ -579,8 +928,9 @@ def _person_row(resident: _Resident, made_at: datetime) -> Row:
 _CLAN_MIN_HOUSEHOLDS = 3
 
 
-def _clans(rng: random.Random, plan: CommunePlan, households: list[_Household],
-           ids: IdAllocator) -> tuple[list[Row], list[Row]]:
+def _clans(
+    rng: random.Random, plan: CommunePlan, households: list[_Household], ids: IdAllocator
+) -> tuple[list[Row], list[Row]]:
     """A clan ("dòng họ") per family name with a few households in a village; many households join their own
     line's clan, some also the spouse's."""
     by_key: dict[tuple[int, str], list[_Household]] = defaultdict(list)
@@ -595,8 +945,15 @@ def _clans(rng: random.Random, plan: CommunePlan, households: list[_Household],
         village = members[0].village
         name = f"Dòng họ {family} {village.kind.lower()} {village.name}"
         clan_ids[(village_id, family)] = ids.take(Clan)
-        clans.append({"id": clan_ids[(village_id, family)], "commune_id": plan.id, "name": name,
-                      "name_folded": fold(name), "sort_key": collation_key(name)})
+        clans.append(
+            {
+                "id": clan_ids[(village_id, family)],
+                "commune_id": plan.id,
+                "name": name,
+                "name_folded": fold(name),
+                "sort_key": collation_key(name),
+            }
+        )
     links = []
     for household in households:
         for rank, family in enumerate(household.clans):
@@ -624,12 +981,41 @@ def _clamp(value: float, low: int, high: int) -> int:
     return int(min(high, max(low, round(value))))
 
 
-_SCHOOL_PATRONS = ("Lê Lợi", "Nguyễn Huệ", "Trần Phú", "Võ Thị Sáu", "Kim Đồng", "Phan Chu Trinh", "Lý Tự Trọng",
-                   "Nguyễn Du", "Hùng Vương", "Quang Trung", "Chu Văn An", "Nguyễn Bỉnh Khiêm", "Hoa Mai",
-                   "Họa Mi", "Anh Đào", "Sơn Ca", "Ngô Mây", "Nguyễn Trãi", "Lê Quý Đôn", "Trần Quốc Toản")
+_SCHOOL_PATRONS = (
+    "Lê Lợi",
+    "Nguyễn Huệ",
+    "Trần Phú",
+    "Võ Thị Sáu",
+    "Kim Đồng",
+    "Phan Chu Trinh",
+    "Lý Tự Trọng",
+    "Nguyễn Du",
+    "Hùng Vương",
+    "Quang Trung",
+    "Chu Văn An",
+    "Nguyễn Bỉnh Khiêm",
+    "Hoa Mai",
+    "Họa Mi",
+    "Anh Đào",
+    "Sơn Ca",
+    "Ngô Mây",
+    "Nguyễn Trãi",
+    "Lê Quý Đôn",
+    "Trần Quốc Toản",
+)
 _TRADES = ("Cà phê", "Cao su", "Sâm Ngọc Linh", "Chế biến nông sản", "Xây dựng", "Vận tải", "Dược liệu", "Gỗ")
-_BRANDS = ("Tây Nguyên", "Ngọc Linh", "Đăk Bla", "Hưng Thịnh", "Phú An", "Kon Tum Xanh", "Măng Đen", "Sao Mai",
-           "Trường Thành", "An Phát")
+_BRANDS = (
+    "Tây Nguyên",
+    "Ngọc Linh",
+    "Đăk Bla",
+    "Hưng Thịnh",
+    "Phú An",
+    "Kon Tum Xanh",
+    "Măng Đen",
+    "Sao Mai",
+    "Trường Thành",
+    "An Phát",
+)
 _SCHOOL_LEVELS = (("MN", "Trường Mầm non", 1500), ("TH", "Trường Tiểu học", 1300), ("THCS", "Trường THCS", 3000))
 
 
@@ -637,16 +1023,41 @@ def _organisation_specs(rng: random.Random, plan: CommunePlan) -> list[_OrgSpec]
     """The People's Committee, the police, the health station, schools, a cooperative and a few enterprises,
     staffed in proportion to the commune's size."""
     hh, place = plan.households, f"{plan.kind.lower()} {plan.name}"
-    agency, public, school, enterprise = (OrganisationKind.AGENCY.value, OrganisationKind.PUBLIC_SERVICE.value,
-                                          OrganisationKind.SCHOOL.value, OrganisationKind.ENTERPRISE.value)
+    agency, public, school, enterprise = (
+        OrganisationKind.AGENCY.value,
+        OrganisationKind.PUBLIC_SERVICE.value,
+        OrganisationKind.SCHOOL.value,
+        OrganisationKind.ENTERPRISE.value,
+    )
     commune_level, province_level = ManagingLevel.COMMUNE.value, ManagingLevel.PROVINCE.value
     specs = [
-        _OrgSpec("UBND", f"Ủy ban nhân dân {place}", agency, commune_level, _clamp(hh / 150, 5, 35),
-                 ("Chủ tịch", "Phó Chủ tịch", "Phó Chủ tịch", "Công chức"), officials=True),
-        _OrgSpec("CA", f"Công an {place}", agency, province_level, _clamp(hh / 300, 3, 15),
-                 ("Trưởng Công an", "Phó Trưởng Công an", "Cán bộ"), officials=True),
-        _OrgSpec("TYT", f"Trạm Y tế {place}", public, commune_level, _clamp(hh / 500, 3, 10),
-                 ("Trạm trưởng", "Y sĩ", "Nhân viên y tế"), officials=True),
+        _OrgSpec(
+            "UBND",
+            f"Ủy ban nhân dân {place}",
+            agency,
+            commune_level,
+            _clamp(hh / 150, 5, 35),
+            ("Chủ tịch", "Phó Chủ tịch", "Phó Chủ tịch", "Công chức"),
+            officials=True,
+        ),
+        _OrgSpec(
+            "CA",
+            f"Công an {place}",
+            agency,
+            province_level,
+            _clamp(hh / 300, 3, 15),
+            ("Trưởng Công an", "Phó Trưởng Công an", "Cán bộ"),
+            officials=True,
+        ),
+        _OrgSpec(
+            "TYT",
+            f"Trạm Y tế {place}",
+            public,
+            commune_level,
+            _clamp(hh / 500, 3, 10),
+            ("Trạm trưởng", "Y sĩ", "Nhân viên y tế"),
+            officials=True,
+        ),
     ]
     schools = [(prefix, label, max(1, round(hh / per))) for prefix, label, per in _SCHOOL_LEVELS]
     teachers = max(3, round(hh / 20 / sum(n for *_, n in schools)))
@@ -654,14 +1065,41 @@ def _organisation_specs(rng: random.Random, plan: CommunePlan) -> list[_OrgSpec]
     for prefix, label, count in schools:
         for number in range(1, count + 1):
             patron = patrons.pop() if patrons else f"số {number} {plan.name}"
-            specs.append(_OrgSpec(f"{prefix}-{number}", f"{label} {patron}", school, commune_level, teachers,
-                                  ("Hiệu trưởng", "Phó Hiệu trưởng", "Giáo viên"), officials=True))
-    specs.append(_OrgSpec("HTX-1", f"Hợp tác xã Nông nghiệp {plan.name}", enterprise, commune_level,
-                          _clamp(hh / 60, 5, 80), ("Giám đốc", "Phó Giám đốc", "Thành viên"), officials=False))
+            specs.append(
+                _OrgSpec(
+                    f"{prefix}-{number}",
+                    f"{label} {patron}",
+                    school,
+                    commune_level,
+                    teachers,
+                    ("Hiệu trưởng", "Phó Hiệu trưởng", "Giáo viên"),
+                    officials=True,
+                )
+            )
+    specs.append(
+        _OrgSpec(
+            "HTX-1",
+            f"Hợp tác xã Nông nghiệp {plan.name}",
+            enterprise,
+            commune_level,
+            _clamp(hh / 60, 5, 80),
+            ("Giám đốc", "Phó Giám đốc", "Thành viên"),
+            officials=False,
+        )
+    )
     names = {f"Công ty TNHH {trade} {brand}" for trade in _TRADES for brand in _BRANDS}
     for number, name in enumerate(rng.sample(sorted(names), max(1, hh // 1200)), start=1):
-        specs.append(_OrgSpec(f"DN-{number}", name, enterprise, province_level, _clamp(hh / 120, 4, 40),
-                              ("Giám đốc", "Phó Giám đốc", "Người lao động"), officials=False))
+        specs.append(
+            _OrgSpec(
+                f"DN-{number}",
+                name,
+                enterprise,
+                province_level,
+                _clamp(hh / 120, 4, 40),
+                ("Giám đốc", "Phó Giám đốc", "Người lao động"),
+                officials=False,
+            )
+        )
     return specs
 
 
@@ -685,16 +1123,30 @@ class _KeyPeople:
     village_chairs: list[_Resident] = field(default_factory=list)
 
 
-def _organisations(rng: random.Random, plan: CommunePlan, residents: list[_Resident], ids: IdAllocator,
-                   key: _KeyPeople) -> Iterator[tuple[Target, list[Row]]]:
+def _organisations(
+    rng: random.Random, plan: CommunePlan, residents: list[_Resident], ids: IdAllocator, key: _KeyPeople
+) -> Iterator[tuple[Target, list[Row]]]:
     """Organisations and their staff. Staff of agencies, public services and schools become officials."""
     working_age = [r for r in residents if 23 <= r.age <= 58]
     taken: set[int] = set()
     for spec in _organisation_specs(rng, plan):
         org_id = ids.take(Organisation)
-        yield Organisation, [{"id": org_id, "commune_id": plan.id, "code": spec.code, "name": spec.name,
-                              "name_folded": fold(spec.name), "sort_key": collation_key(spec.name),
-                              "kind": spec.kind, "managing_level": spec.managing_level, "address": plan.address_suffix}]
+        yield (
+            Organisation,
+            [
+                {
+                    "id": org_id,
+                    "commune_id": plan.id,
+                    "code": spec.code,
+                    "name": spec.name,
+                    "name_folded": fold(spec.name),
+                    "sort_key": collation_key(spec.name),
+                    "kind": spec.kind,
+                    "managing_level": spec.managing_level,
+                    "address": plan.address_suffix,
+                }
+            ],
+        )
         staff = _pick(rng, working_age, spec.staff, taken)
         members = []
         for rank, person in enumerate(staff):
@@ -702,8 +1154,16 @@ def _organisations(rng: random.Random, plan: CommunePlan, residents: list[_Resid
             position = spec.positions[min(rank, len(spec.positions) - 1)]
             # The People's Committee of a merged commune took office with the commune itself.
             started = plan.valid_from if spec.code == "UBND" else date(rng.randint(2000, 2024), rng.randint(1, 12), 1)
-            members.append({"id": ids.take(OrganisationMember), "organisation_id": org_id, "person_id": person.id,
-                            "position": position, "started_on": started, "ended_on": None})
+            members.append(
+                {
+                    "id": ids.take(OrganisationMember),
+                    "organisation_id": org_id,
+                    "person_id": person.id,
+                    "position": position,
+                    "started_on": started,
+                    "ended_on": None,
+                }
+            )
         yield OrganisationMember, members
         if spec.code == "UBND":
             key.committee = staff[:3]
@@ -712,23 +1172,33 @@ def _organisations(rng: random.Random, plan: CommunePlan, residents: list[_Resid
             key.teachers.extend(staff[2:3])
 
 
-def _association(rng: random.Random, plan: CommunePlan, villages: list[_Village], residents: list[_Resident],
-                 ids: IdAllocator, key: _KeyPeople) -> list[Row]:
+def _association(
+    rng: random.Random,
+    plan: CommunePlan,
+    villages: list[_Village],
+    residents: list[_Resident],
+    ids: IdAllocator,
+    key: _KeyPeople,
+) -> list[Row]:
     """The commune branch of the Hội Khuyến học (chair, two vice-chairs, officers), formed anew after the July
     2025 merger, and a branch per village (a chair and about a third of the adults as members)."""
     adults = [r for r in residents if r.age >= 18]
     officials = [r for r in adults if r.occupation == OccupationGroup.OFFICIAL]
     taken: set[int] = set()
     key.association_chair = next(iter(_pick(rng, [r for r in adults if 50 <= r.age <= 70], 1, taken)), None)
-    key.association_vice_chairs = (_pick(rng, officials, 1, taken)
-                                   + _pick(rng, [r for r in adults if 35 <= r.age <= 65], 1, taken))
-    officers = (_pick(rng, officials, rng.randint(1, 3), taken)
-                + _pick(rng, [r for r in adults if 25 <= r.age <= 60], rng.randint(2, 4), taken))
+    key.association_vice_chairs = _pick(rng, officials, 1, taken) + _pick(
+        rng, [r for r in adults if 35 <= r.age <= 65], 1, taken
+    )
+    officers = _pick(rng, officials, rng.randint(1, 3), taken) + _pick(
+        rng, [r for r in adults if 25 <= r.age <= 60], rng.randint(2, 4), taken
+    )
     formed = date(2025, 8, rng.randint(1, 28))
-    rows = [_membership(ids, person, plan.id, role, formed) for person, role in (
-        [(key.association_chair, AssociationRole.CHAIR)] if key.association_chair else []) + [
-        (p, AssociationRole.VICE_CHAIR) for p in key.association_vice_chairs] + [
-        (p, AssociationRole.OFFICER) for p in officers]]
+    rows = [
+        _membership(ids, person, plan.id, role, formed)
+        for person, role in ([(key.association_chair, AssociationRole.CHAIR)] if key.association_chair else [])
+        + [(p, AssociationRole.VICE_CHAIR) for p in key.association_vice_chairs]
+        + [(p, AssociationRole.OFFICER) for p in officers]
+    ]
     by_village: dict[int, list[_Resident]] = defaultdict(list)
     for person in adults:
         by_village[person.village_id].append(person)
@@ -736,17 +1206,31 @@ def _association(rng: random.Random, plan: CommunePlan, villages: list[_Village]
         villagers = by_village[village.id]
         chairs = _pick(rng, [r for r in villagers if 35 <= r.age <= 70], 1, set())
         key.village_chairs.extend(chairs)
-        rows.extend(_membership(ids, person, village.id, AssociationRole.CHAIR,
-                                date(rng.randint(2020, 2024), rng.randint(1, 12), 1)) for person in chairs)
-        rows.extend(_membership(ids, person, village.id, AssociationRole.MEMBER,
-                                date(rng.randint(2008, 2025), rng.randint(1, 8), 1))
-                    for person in villagers if person not in chairs and rng.random() < 0.3)
+        rows.extend(
+            _membership(
+                ids, person, village.id, AssociationRole.CHAIR, date(rng.randint(2020, 2024), rng.randint(1, 12), 1)
+            )
+            for person in chairs
+        )
+        rows.extend(
+            _membership(
+                ids, person, village.id, AssociationRole.MEMBER, date(rng.randint(2008, 2025), rng.randint(1, 8), 1)
+            )
+            for person in villagers
+            if person not in chairs and rng.random() < 0.3
+        )
     return rows
 
 
 def _membership(ids: IdAllocator, person: _Resident, unit_id: int, role: AssociationRole, started: date) -> Row:
-    return {"id": ids.take(AssociationMembership), "person_id": person.id, "unit_id": unit_id, "role": role.value,
-            "started_on": started, "ended_on": None}
+    return {
+        "id": ids.take(AssociationMembership),
+        "person_id": person.id,
+        "unit_id": unit_id,
+        "role": role.value,
+        "started_on": started,
+        "ended_on": None,
+    }
 
 
 @dataclass
@@ -774,14 +1258,31 @@ def _centre(rng: random.Random, plan: CommunePlan, ids: IdAllocator, board: _Boa
     """The commune's CLC, re-established after the merger (Decree 142/2025), and its board."""
     name = f"Trung tâm học tập cộng đồng {plan.kind.lower()} {plan.name}"
     established = date(2025, rng.randint(7, 9), rng.randint(1, 28))
-    centre = {"id": ids.take(Clc), "commune_id": plan.id, "name": name, "name_folded": fold(name),
-              "sort_key": collation_key(name), "address": plan.address_suffix, "established_on": established}
-    seats = ([(board.director, BoardRole.DIRECTOR)] + [(p, BoardRole.DEPUTY_DIRECTOR) for p in board.deputies]
-             + [(p, BoardRole.MEMBER) for p in board.members])
+    centre = {
+        "id": ids.take(Clc),
+        "commune_id": plan.id,
+        "name": name,
+        "name_folded": fold(name),
+        "sort_key": collation_key(name),
+        "address": plan.address_suffix,
+        "established_on": established,
+    }
+    seats = (
+        [(board.director, BoardRole.DIRECTOR)]
+        + [(p, BoardRole.DEPUTY_DIRECTOR) for p in board.deputies]
+        + [(p, BoardRole.MEMBER) for p in board.members]
+    )
     return centre, [
-        {"id": ids.take(BoardMembership), "clc_id": centre["id"], "person_id": person.id, "role": role.value,
-         "started_on": established, "ended_on": None}
-        for person, role in seats if person is not None
+        {
+            "id": ids.take(BoardMembership),
+            "clc_id": centre["id"],
+            "person_id": person.id,
+            "role": role.value,
+            "started_on": established,
+            "ended_on": None,
+        }
+        for person, role in seats
+        if person is not None
     ]
 
 
@@ -862,8 +1363,9 @@ class IdAllocator:
     def from_database(cls) -> IdAllocator:
         """One statement reads the maximum id of every table the load writes."""
         tables = [_table(t) for t in _TARGETS if "id" in _table(t).c]
-        maxima = db.session.execute(select(*(select(func.coalesce(func.max(t.c.id), 0)).scalar_subquery()
-                                             for t in tables))).one()
+        maxima = db.session.execute(
+            select(*(select(func.coalesce(func.max(t.c.id), 0)).scalar_subquery() for t in tables))
+        ).one()
         return cls(dict(zip((t.name for t in tables), maxima, strict=True)))
 
     def take(self, target: Target) -> int:
@@ -874,8 +1376,7 @@ class IdAllocator:
 
     def ranges(self) -> dict[str, list[int]]:
         """``{table: [first, last]}`` for every table that got ids."""
-        return {name: [first, self._next[name] - 1] for name, first in self._first.items()
-                if self._next[name] > first}
+        return {name: [first, self._next[name] - 1] for name, first in self._first.items() if self._next[name] > first}
 
 
 @dataclass
@@ -934,8 +1435,9 @@ class _BatchWriter:
             self._on_households(self._stats.rows[name])
 
 
-def load_demo_data(plan: DemoPlan, *, progress: ProgressCallback | None = None,
-                   batch_size: int = BATCH_SIZE) -> LoadStats:
+def load_demo_data(
+    plan: DemoPlan, *, progress: ProgressCallback | None = None, batch_size: int = BATCH_SIZE
+) -> LoadStats:
     """Generate ``plan`` and insert it in batches; an audit event marks the data as demo data (and records the
     id ranges, so ``remove_demo_data`` can take it out again).
 
@@ -954,9 +1456,17 @@ def load_demo_data(plan: DemoPlan, *, progress: ProgressCallback | None = None,
     writer.flush()
     id_ranges = ctx.ids.ranges()
     _sync_sequences(_table(t) for t in _TARGETS if _table(t).name in id_ranges)
-    audit(GENERATE_ACTION, object_type="demo_data", object_id=str(plan.seed), seed=plan.seed,
-          scale=plan.scale.name, communes=[c.code for c in plan.communes], rows=dict(stats.rows),
-          id_ranges=id_ranges, login_people=ctx.login_people)
+    audit(
+        GENERATE_ACTION,
+        object_type="demo_data",
+        object_id=str(plan.seed),
+        seed=plan.seed,
+        scale=plan.scale.name,
+        communes=[c.code for c in plan.communes],
+        rows=dict(stats.rows),
+        id_ranges=id_ranges,
+        login_people=ctx.login_people,
+    )
     db.session.flush()
     report(plan.households, plan.households)
     stats.seconds = perf_counter() - started
@@ -965,8 +1475,11 @@ def load_demo_data(plan: DemoPlan, *, progress: ProgressCallback | None = None,
 
 def _refuse_village_code_clash(plan: DemoPlan) -> None:
     codes = [code for commune in plan.communes for code in _village_codes(commune)]
-    clash = db.session.scalar(select(AdminUnit.code).where(
-        AdminUnit.level == UnitLevel.VILLAGE, AdminUnit.valid_to.is_(None), AdminUnit.code.in_(codes)).limit(1))
+    clash = db.session.scalar(
+        select(AdminUnit.code)
+        .where(AdminUnit.level == UnitLevel.VILLAGE, AdminUnit.valid_to.is_(None), AdminUnit.code.in_(codes))
+        .limit(1)
+    )
     if clash is not None:
         raise DemoError(f"a current village already has the code {clash} that the demo data would use")
 
@@ -979,8 +1492,13 @@ def _sync_sequences(tables: Iterable[Table]) -> None:
     if db.session.get_bind().dialect.name != "postgresql":
         return
     for table in tables:
-        db.session.execute(select(func.setval(func.pg_get_serial_sequence(table.name, "id"),
-                                              select(func.max(table.c.id)).scalar_subquery())))
+        db.session.execute(
+            select(
+                func.setval(
+                    func.pg_get_serial_sequence(table.name, "id"), select(func.max(table.c.id)).scalar_subquery()
+                )
+            )
+        )
 
 
 # --- finding and removing demo data -----------------------------------------------------------------------------
@@ -989,8 +1507,10 @@ def _sync_sequences(tables: Iterable[Table]) -> None:
 def demo_marker() -> AuditEvent | None:
     """The audit event of the demo data in this database, or None when there is none (or it was removed)."""
     latest = db.session.scalar(
-        select(AuditEvent).where(AuditEvent.action.in_((GENERATE_ACTION, REMOVE_ACTION)))
-        .order_by(AuditEvent.id.desc()).limit(1)
+        select(AuditEvent)
+        .where(AuditEvent.action.in_((GENERATE_ACTION, REMOVE_ACTION)))
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
     )
     return latest if latest is not None and latest.action == GENERATE_ACTION else None
 

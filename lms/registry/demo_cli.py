@@ -38,8 +38,7 @@ DEMO_LOGINS = (
     DemoLogin("xa@demo.example.vn", "Lãnh đạo xã (demo)", Role.COMMUNE_LEADER, UnitLevel.COMMUNE),
     DemoLogin("trungtam@demo.example.vn", "Quản lý trung tâm (demo)", Role.CENTRE_MANAGER, UnitLevel.COMMUNE),
     DemoLogin("giangvien@demo.example.vn", "Hướng dẫn viên (demo)", Role.INSTRUCTOR, UnitLevel.COMMUNE),
-    DemoLogin("khuyenhoc@demo.example.vn", "Cán bộ khuyến học (demo)", Role.ASSOCIATION_OFFICER,
-              UnitLevel.COMMUNE),
+    DemoLogin("khuyenhoc@demo.example.vn", "Cán bộ khuyến học (demo)", Role.ASSOCIATION_OFFICER, UnitLevel.COMMUNE),
 )
 
 
@@ -64,10 +63,20 @@ def register(app: Flask) -> None:
         _print_logins(logins)
 
     @app.cli.command("seed-demo")
-    @click.option("--seed", type=int, default=demo.DEFAULT_SEED, show_default=True,
-                  help="The same seed and scale always give the same data.")
-    @click.option("--scale", type=click.Choice(list(demo.SCALES)), default="demo", show_default=True,
-                  help="; ".join(f"{s.name}: {s.description}" for s in demo.SCALES.values()))
+    @click.option(
+        "--seed",
+        type=int,
+        default=demo.DEFAULT_SEED,
+        show_default=True,
+        help="The same seed and scale always give the same data.",
+    )
+    @click.option(
+        "--scale",
+        type=click.Choice(list(demo.SCALES)),
+        default="demo",
+        show_default=True,
+        help="; ".join(f"{s.name}: {s.description}" for s in demo.SCALES.values()),
+    )
     @click.option("--force", is_flag=True, help="Delete the demo data generated earlier, then generate anew.")
     def seed_demo_command(seed: int, scale: str, force: bool) -> None:
         """Generate a demo population for the former Kon Tum communes into this database, showing progress."""
@@ -89,9 +98,11 @@ def register(app: Flask) -> None:
 
 def describe(stats: demo.LoadStats) -> str:
     rows = stats.rows
-    return (f"{rows['household']:,} households, {rows['person']:,} persons, {rows['admin_unit']:,} villages, "
-            f"{rows['clan']:,} clans, {rows['organisation']:,} organisations, "
-            f"{rows['association_membership']:,} association memberships, {rows['clc']:,} centres")
+    return (
+        f"{rows['household']:,} households, {rows['person']:,} persons, {rows['admin_unit']:,} villages, "
+        f"{rows['clan']:,} clans, {rows['organisation']:,} organisations, "
+        f"{rows['association_membership']:,} association memberships, {rows['clc']:,} centres"
+    )
 
 
 @contextmanager
@@ -103,8 +114,7 @@ def progress_bar(length: int, label: str) -> Iterator[demo.ProgressCallback]:
 
 def _refuse_in_production() -> None:
     if current_app.config.get("ENV_NAME") == "production":
-        raise click.ClickException("demo data and demo logins (with a published password) are refused in "
-                                   "production")
+        raise click.ClickException("demo data and demo logins (with a published password) are refused in production")
 
 
 def _ensure_reference_units() -> bool:
@@ -121,8 +131,10 @@ def _remove_demo_data() -> None:
         deleted = demo.remove_demo_data()
     except IntegrityError as exc:
         db.session.rollback()
-        raise click.ClickException("other records refer to the demo data (users' work, enrolments…), so it "
-                                   "cannot be replaced; use a fresh database instead") from exc
+        raise click.ClickException(
+            "other records refer to the demo data (users' work, enrolments…), so it "
+            "cannot be replaced; use a fresh database instead"
+        ) from exc
     click.echo(f"Removed the earlier demo data ({sum(deleted.values()):,} rows).")
 
 
@@ -143,8 +155,11 @@ def _ensure_demo_users(marker: AuditEvent) -> list[_Account]:
         UnitLevel.COMMUNE: commune,
     }
     people: dict[str, int] = marker.details.get("login_people", {}).get(commune.code, {})
-    existing = set(db.session.scalars(select(User.email).where(
-        User.email.in_([normalise_email(login.email) for login in DEMO_LOGINS]))))
+    existing = set(
+        db.session.scalars(
+            select(User.email).where(User.email.in_([normalise_email(login.email) for login in DEMO_LOGINS]))
+        )
+    )
     accounts = []
     for login in DEMO_LOGINS:
         unit = units[login.level]
@@ -172,8 +187,10 @@ def _print_logins(accounts: list[_Account]) -> None:
     created = sum(account.created for account in accounts)
     click.echo(f"\nDemo logins (development only{f'; {created} created now' if created else ''}):")
     rows = [("E-mail", "Password", "Role", "Unit")] + [
-        (a.login.email, DEMO_PASSWORD, a.login.role.value, a.unit.full_name) for a in accounts]
+        (a.login.email, DEMO_PASSWORD, a.login.role.value, a.unit.full_name) for a in accounts
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
-        click.echo("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
-                   + "  " + row[3])
+        click.echo(
+            "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[3]
+        )

@@ -81,82 +81,89 @@ class ImportRefused(ValueError):
 # Each error code with its English and Vietnamese template. Parameters ending in "_vi" are the Vietnamese
 # wording of the parameter of the same name.
 MESSAGES: dict[str, tuple[str, str]] = {
-    "not_xlsx": ("the file is not a readable .xlsx workbook",
-                 "tệp không phải là bảng tính .xlsx đọc được"),
-    "not_csv": ("the file is not readable CSV text",
-                "tệp không phải là văn bản CSV đọc được"),
-    "not_utf8": ("the CSV file is not UTF-8 text; save it as “CSV UTF-8”",
-                 "tệp CSV không dùng mã UTF-8; hãy lưu lại theo dạng “CSV UTF-8”"),
-    "empty_file": ("the file is empty",
-                   "tệp trống, không có dữ liệu"),
-    "no_rows": ("the file has a header row but no data rows",
-                "tệp chỉ có dòng tiêu đề, không có dòng dữ liệu nào"),
-    "too_many_rows": ("the file has more than {limit} data rows; split it into smaller files",
-                      "tệp có hơn {limit} dòng dữ liệu; hãy chia thành các tệp nhỏ hơn"),
-    "missing_column": ("the column {key} ({vi}) is missing from the first row",
-                       "dòng đầu tiên thiếu cột {vi} ({key})"),
-    "duplicate_column": ("the column {key} appears twice in the first row",
-                         "cột {vi} xuất hiện hai lần ở dòng đầu tiên"),
-    "missing_identity_columns": ("add the column {id_key}, or the columns {name_key}, {village_key} and "
-                                 "{household_key}, to say who each row is about",
-                                 "cần có cột {id_key}, hoặc các cột {name_key}, {village_key} và {household_key}, "
-                                 "để biết mỗi dòng nói về ai"),
-    "required": ("a value is required",
-                 "ô này không được để trống"),
-    "too_long": ("longer than {limit} characters",
-                 "dài quá {limit} ký tự"),
-    "bad_digits": ("must be exactly {digits} digits",
-                   "phải gồm đúng {digits} chữ số"),
-    "bad_id_number": ("a personal ID number has exactly 12 digits",
-                      "số định danh cá nhân phải gồm đúng 12 chữ số"),
-    "bad_date": ("“{value}” is not a date; write dd/mm/yyyy",
-                 "“{value}” không phải là ngày; hãy ghi theo dạng dd/mm/yyyy"),
-    "future_date": ("the date {value} is in the future",
-                    "ngày {value} ở tương lai"),
-    "bad_choice": ("“{value}” is not one of: {choices}",
-                   "“{value}” không phải một trong các giá trị: {choices_vi}"),
-    "unknown_commune": ("there is no current commune with code {code}",
-                        "không có xã hiện hành nào mã {code}"),
-    "commune_out_of_scope": ("commune {code} is not in {unit}",
-                             "xã {code} không thuộc {unit}"),
-    "unknown_village": ("there is no village with code {code}",
-                        "không có thôn nào mã {code}"),
-    "village_out_of_scope": ("village {code} is not in {unit}",
-                             "thôn {code} không thuộc {unit}"),
-    "unknown_unit": ("there is no current commune or village with code {code}",
-                     "không có xã hoặc thôn hiện hành nào mã {code}"),
-    "unit_out_of_scope": ("{code} is not in {unit}",
-                          "{code} không thuộc {unit}"),
-    "ambiguous_unit": ("{code} is the code of a commune and of a village",
-                       "{code} vừa là mã xã vừa là mã thôn"),
-    "village_in_other_commune": ("village code {code} already belongs to {commune}",
-                                 "mã thôn {code} đã thuộc {commune}"),
-    "duplicate_village": ("village {code} is also on row {other}",
-                          "thôn {code} đã có ở dòng {other}"),
-    "conflict": ("differs from row {other} for the same {entity}",
-                 "khác với dòng {other} của cùng {entity_vi}"),
-    "duplicate_id_number": ("the same ID number is on row {other}",
-                            "số định danh cá nhân trùng với dòng {other}"),
-    "id_number_taken": ("another person, not of this household, already has this ID number",
-                        "số định danh cá nhân này đã thuộc về một người khác, không ở hộ này"),
-    "duplicate_person": ("the same person is on row {other}",
-                         "người này đã có ở dòng {other}"),
-    "person_not_found_by_id": ("no person with this ID number lives in {unit}",
-                               "không có người nào mang số định danh này ở {unit}"),
-    "person_not_found": ("no person named {name}, born {birth}, in household {household} of village {village}",
-                         "không có người tên {name}, sinh {birth_vi}, ở hộ {household} thôn {village}"),
-    "ambiguous_person": ("{count} persons match; give the ID number instead",
-                         "có {count} người trùng khớp; hãy ghi số định danh cá nhân"),
-    "person_identity": ("give {id_key}, or {name_key}, {village_key} and {household_key}",
-                        "hãy ghi {id_key}, hoặc {name_key}, {village_key} và {household_key}"),
-    "duplicate_member": ("this person is a member of the same organisation on row {other}",
-                         "người này đã là thành viên của cùng đơn vị ở dòng {other}"),
-    "duplicate_officer": ("the same person, unit, role and start date are on row {other}",
-                          "cùng người, đơn vị, vai trò và ngày bắt đầu đã có ở dòng {other}"),
-    "ends_before_start": ("ends before it starts",
-                          "ngày kết thúc trước ngày bắt đầu"),
-    "crashed": ("the import stopped on an unexpected error; nothing was imported",
-                "việc nhập dừng lại do một lỗi không lường trước; chưa có dữ liệu nào được nhập"),
+    "not_xlsx": ("the file is not a readable .xlsx workbook", "tệp không phải là bảng tính .xlsx đọc được"),
+    "not_csv": ("the file is not readable CSV text", "tệp không phải là văn bản CSV đọc được"),
+    "not_utf8": (
+        "the CSV file is not UTF-8 text; save it as “CSV UTF-8”",
+        "tệp CSV không dùng mã UTF-8; hãy lưu lại theo dạng “CSV UTF-8”",
+    ),
+    "empty_file": ("the file is empty", "tệp trống, không có dữ liệu"),
+    "no_rows": ("the file has a header row but no data rows", "tệp chỉ có dòng tiêu đề, không có dòng dữ liệu nào"),
+    "too_many_rows": (
+        "the file has more than {limit} data rows; split it into smaller files",
+        "tệp có hơn {limit} dòng dữ liệu; hãy chia thành các tệp nhỏ hơn",
+    ),
+    "missing_column": ("the column {key} ({vi}) is missing from the first row", "dòng đầu tiên thiếu cột {vi} ({key})"),
+    "duplicate_column": (
+        "the column {key} appears twice in the first row",
+        "cột {vi} xuất hiện hai lần ở dòng đầu tiên",
+    ),
+    "missing_identity_columns": (
+        "add the column {id_key}, or the columns {name_key}, {village_key} and "
+        "{household_key}, to say who each row is about",
+        "cần có cột {id_key}, hoặc các cột {name_key}, {village_key} và {household_key}, để biết mỗi dòng nói về ai",
+    ),
+    "required": ("a value is required", "ô này không được để trống"),
+    "too_long": ("longer than {limit} characters", "dài quá {limit} ký tự"),
+    "bad_digits": ("must be exactly {digits} digits", "phải gồm đúng {digits} chữ số"),
+    "bad_id_number": ("a personal ID number has exactly 12 digits", "số định danh cá nhân phải gồm đúng 12 chữ số"),
+    "bad_date": (
+        "“{value}” is not a date; write dd/mm/yyyy",
+        "“{value}” không phải là ngày; hãy ghi theo dạng dd/mm/yyyy",
+    ),
+    "future_date": ("the date {value} is in the future", "ngày {value} ở tương lai"),
+    "bad_choice": ("“{value}” is not one of: {choices}", "“{value}” không phải một trong các giá trị: {choices_vi}"),
+    "unknown_commune": ("there is no current commune with code {code}", "không có xã hiện hành nào mã {code}"),
+    "commune_out_of_scope": ("commune {code} is not in {unit}", "xã {code} không thuộc {unit}"),
+    "unknown_village": ("there is no village with code {code}", "không có thôn nào mã {code}"),
+    "village_out_of_scope": ("village {code} is not in {unit}", "thôn {code} không thuộc {unit}"),
+    "unknown_unit": (
+        "there is no current commune or village with code {code}",
+        "không có xã hoặc thôn hiện hành nào mã {code}",
+    ),
+    "unit_out_of_scope": ("{code} is not in {unit}", "{code} không thuộc {unit}"),
+    "ambiguous_unit": ("{code} is the code of a commune and of a village", "{code} vừa là mã xã vừa là mã thôn"),
+    "village_in_other_commune": (
+        "village code {code} already belongs to {commune}",
+        "mã thôn {code} đã thuộc {commune}",
+    ),
+    "duplicate_village": ("village {code} is also on row {other}", "thôn {code} đã có ở dòng {other}"),
+    "conflict": ("differs from row {other} for the same {entity}", "khác với dòng {other} của cùng {entity_vi}"),
+    "duplicate_id_number": ("the same ID number is on row {other}", "số định danh cá nhân trùng với dòng {other}"),
+    "id_number_taken": (
+        "another person, not of this household, already has this ID number",
+        "số định danh cá nhân này đã thuộc về một người khác, không ở hộ này",
+    ),
+    "duplicate_person": ("the same person is on row {other}", "người này đã có ở dòng {other}"),
+    "person_not_found_by_id": (
+        "no person with this ID number lives in {unit}",
+        "không có người nào mang số định danh này ở {unit}",
+    ),
+    "person_not_found": (
+        "no person named {name}, born {birth}, in household {household} of village {village}",
+        "không có người tên {name}, sinh {birth_vi}, ở hộ {household} thôn {village}",
+    ),
+    "ambiguous_person": (
+        "{count} persons match; give the ID number instead",
+        "có {count} người trùng khớp; hãy ghi số định danh cá nhân",
+    ),
+    "person_identity": (
+        "give {id_key}, or {name_key}, {village_key} and {household_key}",
+        "hãy ghi {id_key}, hoặc {name_key}, {village_key} và {household_key}",
+    ),
+    "duplicate_member": (
+        "this person is a member of the same organisation on row {other}",
+        "người này đã là thành viên của cùng đơn vị ở dòng {other}",
+    ),
+    "duplicate_officer": (
+        "the same person, unit, role and start date are on row {other}",
+        "cùng người, đơn vị, vai trò và ngày bắt đầu đã có ở dòng {other}",
+    ),
+    "ends_before_start": ("ends before it starts", "ngày kết thúc trước ngày bắt đầu"),
+    "crashed": (
+        "the import stopped on an unexpected error; nothing was imported",
+        "việc nhập dừng lại do một lỗi không lường trước; chưa có dữ liệu nào được nhập",
+    ),
 }
 
 
@@ -186,12 +193,18 @@ class _Report:
         if row is not None:
             self._rows.add(row)
         position = self.positions.get(key, -1) if key else -1
-        self._entries.append((row or 0, position, {
-            "row": row,
-            "column": self.headers.get(key, key) if key else None,
-            "message": english.format(**params),
-            "message_vi": vietnamese.format(**params_vi),
-        }))
+        self._entries.append(
+            (
+                row or 0,
+                position,
+                {
+                    "row": row,
+                    "column": self.headers.get(key, key) if key else None,
+                    "message": english.format(**params),
+                    "message_vi": vietnamese.format(**params_vi),
+                },
+            )
+        )
 
     def __bool__(self) -> bool:
         return bool(self._entries)
@@ -333,32 +346,40 @@ def _choice(options: dict[str, tuple[str, ...]]) -> Parser:
 
 
 SEX = _choice({Sex.MALE: ("Nam", "male"), Sex.FEMALE: ("Nữ", "female")})
-OCCUPATION = _choice({
-    OccupationGroup.WORKER: ("Người lao động", "Lao động", "Công nhân"),
-    OccupationGroup.OFFICIAL: ("Cán bộ, công chức, viên chức", "Cán bộ", "Công chức", "Viên chức"),
-    OccupationGroup.PUPIL: ("Học sinh, sinh viên", "Học sinh", "Sinh viên", "student"),
-    OccupationGroup.OTHER: ("Khác",),
-})
-ORGANISATION_KIND = _choice({
-    OrganisationKind.AGENCY: ("Cơ quan nhà nước", "Cơ quan"),
-    OrganisationKind.PUBLIC_SERVICE: ("Đơn vị sự nghiệp công lập", "Đơn vị sự nghiệp"),
-    OrganisationKind.SCHOOL: ("Trường học", "Trường"),
-    OrganisationKind.ENTERPRISE: ("Doanh nghiệp",),
-    OrganisationKind.ASSOCIATION: ("Hội, đoàn thể", "Hội", "Đoàn thể"),
-    OrganisationKind.OTHER: ("Khác",),
-})
-MANAGING_LEVEL = _choice({
-    ManagingLevel.COMMUNE: ("Xã", "Cấp xã"),
-    ManagingLevel.DISTRICT: ("Huyện", "Cấp huyện"),
-    ManagingLevel.PROVINCE: ("Tỉnh", "Cấp tỉnh"),
-    ManagingLevel.CENTRAL: ("Trung ương",),
-})
-ROLE = _choice({
-    AssociationRole.CHAIR: ("Chủ tịch",),
-    AssociationRole.VICE_CHAIR: ("Phó Chủ tịch", "vice chairman"),
-    AssociationRole.OFFICER: ("Cán bộ",),
-    AssociationRole.MEMBER: ("Hội viên",),
-})
+OCCUPATION = _choice(
+    {
+        OccupationGroup.WORKER: ("Người lao động", "Lao động", "Công nhân"),
+        OccupationGroup.OFFICIAL: ("Cán bộ, công chức, viên chức", "Cán bộ", "Công chức", "Viên chức"),
+        OccupationGroup.PUPIL: ("Học sinh, sinh viên", "Học sinh", "Sinh viên", "student"),
+        OccupationGroup.OTHER: ("Khác",),
+    }
+)
+ORGANISATION_KIND = _choice(
+    {
+        OrganisationKind.AGENCY: ("Cơ quan nhà nước", "Cơ quan"),
+        OrganisationKind.PUBLIC_SERVICE: ("Đơn vị sự nghiệp công lập", "Đơn vị sự nghiệp"),
+        OrganisationKind.SCHOOL: ("Trường học", "Trường"),
+        OrganisationKind.ENTERPRISE: ("Doanh nghiệp",),
+        OrganisationKind.ASSOCIATION: ("Hội, đoàn thể", "Hội", "Đoàn thể"),
+        OrganisationKind.OTHER: ("Khác",),
+    }
+)
+MANAGING_LEVEL = _choice(
+    {
+        ManagingLevel.COMMUNE: ("Xã", "Cấp xã"),
+        ManagingLevel.DISTRICT: ("Huyện", "Cấp huyện"),
+        ManagingLevel.PROVINCE: ("Tỉnh", "Cấp tỉnh"),
+        ManagingLevel.CENTRAL: ("Trung ương",),
+    }
+)
+ROLE = _choice(
+    {
+        AssociationRole.CHAIR: ("Chủ tịch",),
+        AssociationRole.VICE_CHAIR: ("Phó Chủ tịch", "vice chairman"),
+        AssociationRole.OFFICER: ("Cán bộ",),
+        AssociationRole.MEMBER: ("Hội viên",),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -472,8 +493,7 @@ def read_table(filename: str, content: bytes, max_rows: int) -> tuple[list[Any],
     return header, rows
 
 
-def _match_headers(header: list[Any], layout: tuple[Column, ...], report: _Report) -> tuple[dict[str, int],
-                                                                                           list[str]]:
+def _match_headers(header: list[Any], layout: tuple[Column, ...], report: _Report) -> tuple[dict[str, int], list[str]]:
     """The cell index of each column of ``layout`` found in the header row, and the headers matching none."""
     by_name = {_key(name): column for column in layout for name in column.names}
     found: dict[str, int] = {}
@@ -522,7 +542,7 @@ def _fetch_in(stmt: Select[Any], column: Any, values: Collection[Any]) -> list[A
     ordered = sorted(values)
     rows: list[Any] = []
     for start in range(0, len(ordered), IN_CHUNK):
-        rows.extend(db.session.execute(stmt.where(column.in_(ordered[start:start + IN_CHUNK]))).all())
+        rows.extend(db.session.execute(stmt.where(column.in_(ordered[start : start + IN_CHUNK]))).all())
     return rows
 
 
@@ -549,11 +569,19 @@ class UnitRef(NamedTuple):
 def _current_units(scope: Scope, levels: Collection[str], codes: Collection[str]) -> list[UnitRef]:
     """Current units of ``levels`` with ``codes``, anywhere, each saying whether it lies in ``scope``."""
     stmt = select(
-        AdminUnit.id, AdminUnit.code, AdminUnit.level, AdminUnit.name, AdminUnit.path,
-        subtree(AdminUnit.path, scope.path).label("in_scope"), AdminUnit.valid_from, AdminUnit.area_class,
+        AdminUnit.id,
+        AdminUnit.code,
+        AdminUnit.level,
+        AdminUnit.name,
+        AdminUnit.path,
+        subtree(AdminUnit.path, scope.path).label("in_scope"),
+        AdminUnit.valid_from,
+        AdminUnit.area_class,
     ).where(AdminUnit.level.in_(levels), AdminUnit.valid_to.is_(None))
-    return [UnitRef(row.id, row.code, row.level, row.name, row.path, bool(row.in_scope), row.valid_from,
-                    row.area_class) for row in _fetch_in(stmt, AdminUnit.code, codes)]
+    return [
+        UnitRef(row.id, row.code, row.level, row.name, row.path, bool(row.in_scope), row.valid_from, row.area_class)
+        for row in _fetch_in(stmt, AdminUnit.code, codes)
+    ]
 
 
 class _UnitResolver:
@@ -596,9 +624,15 @@ class PersonColumns:
     household_code: str
 
     def message_params(self, report: _Report) -> dict[str, str]:
-        return {name: report.headers.get(key, key) for name, key in (
-            ("id_key", self.id_number), ("name_key", self.full_name), ("village_key", self.village_code),
-            ("household_key", self.household_code))}
+        return {
+            name: report.headers.get(key, key)
+            for name, key in (
+                ("id_key", self.id_number),
+                ("name_key", self.full_name),
+                ("village_key", self.village_code),
+                ("household_key", self.household_code),
+            )
+        }
 
 
 class _PersonFinder:
@@ -613,8 +647,11 @@ class _PersonFinder:
         c = self.columns
         hashes = {line.get(c.id_number).hash for line in lines if line.get(c.id_number)}
         home = aliased(AdminUnit)
-        by_hash = (select(Person.id_number_hash, Person.id).join(home, home.id == Person.unit_id)
-                   .where(subtree(home.path, self.scope.path)))
+        by_hash = (
+            select(Person.id_number_hash, Person.id)
+            .join(home, home.id == Person.unit_id)
+            .where(subtree(home.path, self.scope.path))
+        )
         self.by_hash = dict(_fetch_in(by_hash, Person.id_number_hash, hashes))
         village_codes = {line.get(c.village_code) for line in lines if line.get(c.full_name)} - {None}
         village = aliased(AdminUnit)
@@ -622,19 +659,23 @@ class _PersonFinder:
             select(village.code, Household.code, Person.name_folded, Person.birth_date, Person.id)
             .join(Household, Household.id == Person.household_id)
             .join(village, village.id == Household.village_id)
-            .where(village.level == UnitLevel.VILLAGE, village.valid_to.is_(None),
-                   subtree(village.path, self.scope.path))
+            .where(
+                village.level == UnitLevel.VILLAGE, village.valid_to.is_(None), subtree(village.path, self.scope.path)
+            )
             .order_by(Person.id)
         )
-        for village_code, household_code, name_folded, birth_date, person_id in _fetch_in(by_key, village.code,
-                                                                                           village_codes):
+        for village_code, household_code, name_folded, birth_date, person_id in _fetch_in(
+            by_key, village.code, village_codes
+        ):
             self.by_key[(village_code, household_code, name_folded, birth_date)].append(person_id)
 
     def wanted(self, line: Line) -> bool:
         """Whether the row names a person at all (organisation rows without a member do not)."""
         c = self.columns
-        return any(line.get(key) is not None or key in line.bad
-                   for key in (c.id_number, c.full_name, c.birth_date, c.village_code, c.household_code))
+        return any(
+            line.get(key) is not None or key in line.bad
+            for key in (c.id_number, c.full_name, c.birth_date, c.village_code, c.household_code)
+        )
 
     def find(self, line: Line) -> int | None:
         c = self.columns
@@ -657,8 +698,13 @@ class _PersonFinder:
             return None
         if not found:
             self.report.add(
-                line.number, c.full_name, "person_not_found", name=name, household=household_code,
-                village=village_code, birth=birth.strftime("%d/%m/%Y") if birth else "(no date)",
+                line.number,
+                c.full_name,
+                "person_not_found",
+                name=name,
+                household=household_code,
+                village=village_code,
+                birth=birth.strftime("%d/%m/%Y") if birth else "(no date)",
                 birth_vi=birth.strftime("%d/%m/%Y") if birth else "(không rõ ngày)",
             )
             return None
@@ -771,10 +817,18 @@ class _Villages(_Layout):
     def prepare(self, lines: list[Line]) -> None:
         self.communes.load(lines, "commune_code")
         parent = aliased(AdminUnit)
-        stmt = (select(AdminUnit.code, AdminUnit.id, AdminUnit.parent_id, AdminUnit.kind, AdminUnit.name,
-                       parent.kind + " " + parent.name)
-                .join(parent, parent.id == AdminUnit.parent_id)
-                .where(AdminUnit.level == UnitLevel.VILLAGE, AdminUnit.valid_to.is_(None)))
+        stmt = (
+            select(
+                AdminUnit.code,
+                AdminUnit.id,
+                AdminUnit.parent_id,
+                AdminUnit.kind,
+                AdminUnit.name,
+                parent.kind + " " + parent.name,
+            )
+            .join(parent, parent.id == AdminUnit.parent_id)
+            .where(AdminUnit.level == UnitLevel.VILLAGE, AdminUnit.valid_to.is_(None))
+        )
         codes = {line.get("village_code") for line in lines} - {None}
         self.existing = {row[0]: _ExistingVillage(*row[1:]) for row in _fetch_in(stmt, AdminUnit.code, codes)}
 
@@ -788,8 +842,9 @@ class _Villages(_Layout):
             return
         existing = self.existing.get(code)
         if existing is not None and commune is not None and existing.parent_id != commune.id:
-            self.report.add(line.number, "village_code", "village_in_other_commune", code=code,
-                            commune=existing.commune.strip())
+            self.report.add(
+                line.number, "village_code", "village_in_other_commune", code=code, commune=existing.commune.strip()
+            )
         elif commune is not None and line.get("village_name") is not None:
             self.wanted[code] = (commune, *split_village_name(line.get("village_name")))
 
@@ -805,11 +860,19 @@ class _Villages(_Layout):
                 # services._upsert_units does for the reference units).
                 temporary = f"tmp:import:{self.job_id}:{code}"
                 parent_paths[temporary] = commune.path
-                inserts.append({
-                    "code": code, "kind": kind, "level": UnitLevel.VILLAGE.value, "parent_id": commune.id,
-                    "path": temporary, "valid_from": commune.valid_from, "valid_to": None,
-                    "area_class": commune.area_class, **_name_columns(name),
-                })
+                inserts.append(
+                    {
+                        "code": code,
+                        "kind": kind,
+                        "level": UnitLevel.VILLAGE.value,
+                        "parent_id": commune.id,
+                        "path": temporary,
+                        "valid_from": commune.valid_from,
+                        "valid_to": None,
+                        "area_class": commune.area_class,
+                        **_name_columns(name),
+                    }
+                )
                 tally.created += 1
             elif (existing.kind, existing.name) != (kind, name):
                 updates.append({"id": existing.id, "kind": kind, **_name_columns(name)})
@@ -819,9 +882,10 @@ class _Villages(_Layout):
         _write(AdminUnit, inserts, updates)
         if inserts:
             created = _fetch_in(select(AdminUnit.id, AdminUnit.path), AdminUnit.path, parent_paths)
-            db.session.execute(update(AdminUnit), [
-                {"id": unit_id, "path": f"{parent_paths[temporary]}{unit_id}/"} for unit_id, temporary in created
-            ])
+            db.session.execute(
+                update(AdminUnit),
+                [{"id": unit_id, "path": f"{parent_paths[temporary]}{unit_id}/"} for unit_id, temporary in created],
+            )
         return {"villages": tally.as_dict()}
 
 
@@ -879,7 +943,8 @@ class _Households(_Layout):
         village_ids = {u.id for units in self.villages.units.values() for u in units if u.in_scope}
         self._load_households(village_ids)
         members = select(*(getattr(Person, name) for name in _ExistingPerson._fields)).join(
-            Household, Household.id == Person.household_id)
+            Household, Household.id == Person.household_id
+        )
         for row in _fetch_in(members, Household.village_id, village_ids):
             person = _ExistingPerson(*row)
             self.persons[person.id] = person
@@ -902,8 +967,7 @@ class _Households(_Layout):
         if (address := line.get("address")) is not None:
             first, first_address = self.addresses.setdefault(key, (line.number, address))
             if first_address != address:
-                self.report.add(line.number, "address", "conflict", other=first, entity="household",
-                                entity_vi="hộ")
+                self.report.add(line.number, "address", "conflict", other=first, entity="household", entity_vi="hộ")
         if line.get("full_name") is not None and not line.bad.intersection(("id_number", "birth_date")):
             self.rows.append((line, key, self._match(line, key)))
 
@@ -957,8 +1021,15 @@ class _Households(_Layout):
         for key in dict.fromkeys(key for _, key, _ in self.rows):
             address = self.addresses[key][1] if key in self.addresses else None
             if key not in self.households:
-                inserts.append({"village_id": key[0], "code": key[1], "address": address or "",
-                                "created_at": now, "updated_at": now})
+                inserts.append(
+                    {
+                        "village_id": key[0],
+                        "code": key[1],
+                        "address": address or "",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
                 tally.created += 1
             elif address is not None and address != self.households[key][1]:
                 updates.append({"id": self.households[key][0], "address": address, "updated_at": now})
@@ -978,8 +1049,16 @@ class _Households(_Layout):
             existing = self.persons[person_id] if person_id is not None else None
             values = _person_values(line, existing)
             if existing is None:
-                inserts.append({**values, "household_id": self.households[key][0], "unit_id": key[0],
-                                "phone": None, "created_at": now, "updated_at": now})
+                inserts.append(
+                    {
+                        **values,
+                        "household_id": self.households[key][0],
+                        "unit_id": key[0],
+                        "phone": None,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
                 tally.created += 1
             elif any(values[name] != getattr(existing, name) for name in STORED_PERSON_FIELDS):
                 updates.append({**values, "id": existing.id, "updated_at": now})
@@ -1013,8 +1092,9 @@ class _ExistingOrganisation(NamedTuple):
     managing_level: str
 
 
-MEMBER = PersonColumns("member_id_number", "member_full_name", "member_birth_date", "member_village_code",
-                       "member_household_code")
+MEMBER = PersonColumns(
+    "member_id_number", "member_full_name", "member_birth_date", "member_village_code", "member_household_code"
+)
 OrganisationKey = tuple[int, str]  # (commune id, organisation code)
 
 
@@ -1047,15 +1127,27 @@ class _Organisations(_Layout):
         self.communes.load(lines, "commune_code")
         self.members.load(lines)
         commune_ids = {u.id for units in self.communes.units.values() for u in units if u.in_scope}
-        stmt = select(Organisation.commune_id, Organisation.code, Organisation.id, Organisation.name,
-                      Organisation.kind, Organisation.managing_level)
-        self.existing = {(row[0], row[1]): _ExistingOrganisation(*row[2:])
-                         for row in _fetch_in(stmt, Organisation.commune_id, commune_ids)}
-        members = (select(OrganisationMember.organisation_id, OrganisationMember.person_id, OrganisationMember.id,
-                          OrganisationMember.position)
-                   .join(Organisation, Organisation.id == OrganisationMember.organisation_id))
-        self.memberships = {(o, p): (i, pos) for o, p, i, pos in _fetch_in(members, Organisation.commune_id,
-                                                                           commune_ids)}
+        stmt = select(
+            Organisation.commune_id,
+            Organisation.code,
+            Organisation.id,
+            Organisation.name,
+            Organisation.kind,
+            Organisation.managing_level,
+        )
+        self.existing = {
+            (row[0], row[1]): _ExistingOrganisation(*row[2:])
+            for row in _fetch_in(stmt, Organisation.commune_id, commune_ids)
+        }
+        members = select(
+            OrganisationMember.organisation_id,
+            OrganisationMember.person_id,
+            OrganisationMember.id,
+            OrganisationMember.position,
+        ).join(Organisation, Organisation.id == OrganisationMember.organisation_id)
+        self.memberships = {
+            (o, p): (i, pos) for o, p, i, pos in _fetch_in(members, Organisation.commune_id, commune_ids)
+        }
 
     def check(self, line: Line) -> None:
         commune = self.communes.resolve(line, "commune_code")
@@ -1068,27 +1160,36 @@ class _Organisations(_Layout):
         first, first_fields = self.organisations.setdefault(key, (line.number, fields))
         for name in self.FIELDS:
             if fields[name] != first_fields[name]:
-                self.report.add(line.number, name, "conflict", other=first, entity="organisation",
-                                entity_vi="đơn vị")
+                self.report.add(line.number, name, "conflict", other=first, entity="organisation", entity_vi="đơn vị")
         if person_id is not None:
             row, _ = self.wanted_members.setdefault((key, person_id), (line.number, line.get("position")))
             if row != line.number:
-                self.report.add(line.number, MEMBER.full_name if line.get(MEMBER.full_name) else MEMBER.id_number,
-                                "duplicate_member", other=row)
+                self.report.add(
+                    line.number,
+                    MEMBER.full_name if line.get(MEMBER.full_name) else MEMBER.id_number,
+                    "duplicate_member",
+                    other=row,
+                )
 
     def apply(self) -> dict[str, dict[str, int]]:
         organisations = Tally()
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         for key, (_, fields) in self.organisations.items():
-            values = {"kind": fields["kind"], "managing_level": fields["managing_level"],
-                      **_name_columns(fields["organisation_name"])}
+            values = {
+                "kind": fields["kind"],
+                "managing_level": fields["managing_level"],
+                **_name_columns(fields["organisation_name"]),
+            }
             existing = self.existing.get(key)
             if existing is None:
                 inserts.append({"commune_id": key[0], "code": key[1], "address": "", **values})
                 organisations.created += 1
-            elif (existing.name, existing.kind, existing.managing_level) != (values["name"], values["kind"],
-                                                                             values["managing_level"]):
+            elif (existing.name, existing.kind, existing.managing_level) != (
+                values["name"],
+                values["kind"],
+                values["managing_level"],
+            ):
                 updates.append({"id": existing.id, **values})
                 organisations.updated += 1
             else:
@@ -1097,8 +1198,10 @@ class _Organisations(_Layout):
         ids = {key: existing.id for key, existing in self.existing.items()}
         if inserts:
             stmt = select(Organisation.commune_id, Organisation.code, Organisation.id)
-            ids = {(c, code): i for c, code, i in _fetch_in(stmt, Organisation.commune_id,
-                                                            {row["commune_id"] for row in inserts})} | ids
+            ids = {
+                (c, code): i
+                for c, code, i in _fetch_in(stmt, Organisation.commune_id, {row["commune_id"] for row in inserts})
+            } | ids
         members = self._apply_members(ids)
         return {"organisations": organisations.as_dict(), "members": members.as_dict()}
 
@@ -1109,8 +1212,15 @@ class _Organisations(_Layout):
         for (key, person_id), (_, position) in self.wanted_members.items():
             existing = self.memberships.get((ids[key], person_id))
             if existing is None:
-                inserts.append({"organisation_id": ids[key], "person_id": person_id, "position": position or "",
-                                "started_on": None, "ended_on": None})
+                inserts.append(
+                    {
+                        "organisation_id": ids[key],
+                        "person_id": person_id,
+                        "position": position or "",
+                        "started_on": None,
+                        "ended_on": None,
+                    }
+                )
                 tally.created += 1
             elif position is not None and position != existing[1]:
                 updates.append({"id": existing[0], "position": position})
@@ -1178,8 +1288,9 @@ class _Officers(_Layout):
         for (person_id, unit_id, role, started), (_, ended) in self.wanted.items():
             existing = self.existing.get((person_id, unit_id, role, started))
             if existing is None:
-                inserts.append({"person_id": person_id, "unit_id": unit_id, "role": role, "started_on": started,
-                                "ended_on": ended})
+                inserts.append(
+                    {"person_id": person_id, "unit_id": unit_id, "role": role, "started_on": started, "ended_on": ended}
+                )
                 tally.created += 1
             elif ended is not None and ended != existing[1]:
                 updates.append({"id": existing[0], "ended_on": ended})
@@ -1209,8 +1320,7 @@ def _refuse_upload(kind: str, filename: str, content: bytes) -> None:
         raise ImportRefused("the file is empty")
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if limit and len(content) > limit:
-        raise ImportRefused(f"the file is too large ({len(content) / 1e6:.1f} MB); "
-                            f"the limit is {limit / 1e6:.1f} MB")
+        raise ImportRefused(f"the file is too large ({len(content) / 1e6:.1f} MB); the limit is {limit / 1e6:.1f} MB")
     suffix = PurePosixPath(filename.lower()).suffix
     if suffix == ".xls":
         raise ImportRefused("old .xls workbooks cannot be read; save the file as .xlsx or .csv")
@@ -1220,16 +1330,23 @@ def _refuse_upload(kind: str, filename: str, content: bytes) -> None:
         raise ImportRefused("the file is not an .xlsx workbook, although its name ends in .xlsx")
 
 
-def create_job(*, kind: str, filename: str, content: bytes, unit: AdminUnit, user: User | None,
-               enqueue: bool = True) -> ImportJob:
+def create_job(
+    *, kind: str, filename: str, content: bytes, unit: AdminUnit, user: User | None, enqueue: bool = True
+) -> ImportJob:
     """Accept an upload as a pending job (after cheap checks) and queue its run for after the commit.
 
     Raises :class:`ImportRefused` for what can be told without reading the rows. Flushes; the caller commits.
     """
     filename = PurePosixPath(filename.replace("\\", "/")).name[-255:] or "upload"
     _refuse_upload(kind, filename, content)
-    job = ImportJob(kind=kind, filename=filename, content=content, status=ImportStatus.PENDING.value,
-                    unit_id=unit.id, created_by_id=user.id if user else None)
+    job = ImportJob(
+        kind=kind,
+        filename=filename,
+        content=content,
+        status=ImportStatus.PENDING.value,
+        unit_id=unit.id,
+        created_by_id=user.id if user else None,
+    )
     db.session.add(job)
     db.session.flush()
     audit("import.create", job, user=user, kind=kind, filename=filename, size=len(content), unit=unit.code)
@@ -1249,7 +1366,8 @@ def _claim(job_id: int) -> bool:
     """
     now = utcnow()
     result = db.session.execute(
-        update(ImportJob).where(ImportJob.id == job_id, ImportJob.status == ImportStatus.PENDING)
+        update(ImportJob)
+        .where(ImportJob.id == job_id, ImportJob.status == ImportStatus.PENDING)
         .values(status=ImportStatus.RUNNING.value, started_at=now, processed_rows=0)
         .execution_options(synchronize_session=False)
     )
@@ -1276,8 +1394,14 @@ class _Progress:
             db.session.commit()
 
 
-def _finish(job: ImportJob, status: ImportStatus, message: str, *, errors: list[dict[str, Any]] | None = None,
-            summary: dict[str, Any] | None = None) -> None:
+def _finish(
+    job: ImportJob,
+    status: ImportStatus,
+    message: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    summary: dict[str, Any] | None = None,
+) -> None:
     job.status = status.value
     job.message = message
     job.errors = errors or []
@@ -1289,8 +1413,10 @@ def _finish(job: ImportJob, status: ImportStatus, message: str, *, errors: list[
 
 
 def _success_message(summary: dict[str, dict[str, int]]) -> str:
-    parts = [f"{entity}: {counts['created']} created, {counts['updated']} updated, {counts['unchanged']} unchanged"
-             for entity, counts in summary.items()]
+    parts = [
+        f"{entity}: {counts['created']} created, {counts['updated']} updated, {counts['unchanged']} unchanged"
+        for entity, counts in summary.items()
+    ]
     return "; ".join(parts)
 
 
@@ -1367,8 +1493,11 @@ def execute_job(job_id: int, *, final_attempt: bool = True) -> None:
     except OperationalError:
         db.session.rollback()
         if not final_attempt:
-            db.session.execute(update(ImportJob).where(ImportJob.id == job_id)
-                               .values(status=ImportStatus.PENDING.value, processed_rows=0))
+            db.session.execute(
+                update(ImportJob)
+                .where(ImportJob.id == job_id)
+                .values(status=ImportStatus.PENDING.value, processed_rows=0)
+            )
             db.session.commit()
             raise
         _fail_crashed(job_id)
@@ -1382,5 +1511,4 @@ def execute_job(job_id: int, *, final_attempt: bool = True) -> None:
 def _fail_crashed(job_id: int) -> None:
     report = _Report()
     report.add(None, None, "crashed")
-    _finish(db.session.get_one(ImportJob, job_id), ImportStatus.FAILED, MESSAGES["crashed"][0],
-            errors=report.listed())
+    _finish(db.session.get_one(ImportJob, job_id), ImportStatus.FAILED, MESSAGES["crashed"][0], errors=report.listed())

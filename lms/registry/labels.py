@@ -3,33 +3,55 @@
 from flask_babel import lazy_gettext as _l
 
 LEVEL_NAMES = {
-    "country": _l("Country"), "province": _l("Province"), "district": _l("District"),
-    "commune": _l("Commune"), "village": _l("Village"),
+    "country": _l("Country"),
+    "province": _l("Province"),
+    "district": _l("District"),
+    "commune": _l("Commune"),
+    "village": _l("Village"),
 }
 AREA_NAMES = {
-    "standard": _l("Standard area"), "mountainous": _l("Mountainous area"),
-    "especially_difficult": _l("Especially difficult area"), "border": _l("Border area"),
+    "standard": _l("Standard area"),
+    "mountainous": _l("Mountainous area"),
+    "especially_difficult": _l("Especially difficult area"),
+    "border": _l("Border area"),
 }
 ASSOCIATION_ROLE_NAMES = {
-    "chair": _l("Chair"), "vice_chair": _l("Vice-chair"), "officer": _l("Officer"), "member": _l("Member"),
+    "chair": _l("Chair"),
+    "vice_chair": _l("Vice-chair"),
+    "officer": _l("Officer"),
+    "member": _l("Member"),
 }
 BOARD_ROLE_NAMES = {"director": _l("Director"), "deputy_director": _l("Deputy director"), "member": _l("Member")}
-STATUS_NAMES = {"pending": _l("Waiting for a worker"), "running": _l("Running"), "succeeded": _l("Done"),
-                "failed": _l("Refused")}
+STATUS_NAMES = {
+    "pending": _l("Waiting for a worker"),
+    "running": _l("Running"),
+    "succeeded": _l("Done"),
+    "failed": _l("Refused"),
+}
 SEX_NAMES = {"M": _l("Male"), "F": _l("Female")}
 OCCUPATION_NAMES = {
-    "worker": _l("Worker"), "official": _l("Official or public employee"), "pupil": _l("Pupil or student"),
+    "worker": _l("Worker"),
+    "official": _l("Official or public employee"),
+    "pupil": _l("Pupil or student"),
     "other": _l("Other"),
 }
 ORGANISATION_KIND_NAMES = {
-    "agency": _l("State agency"), "public_service": _l("Public service unit"), "school": _l("School"),
-    "enterprise": _l("Enterprise"), "association": _l("Association or union"), "other": _l("Other"),
+    "agency": _l("State agency"),
+    "public_service": _l("Public service unit"),
+    "school": _l("School"),
+    "enterprise": _l("Enterprise"),
+    "association": _l("Association or union"),
+    "other": _l("Other"),
 }
 MANAGING_LEVEL_NAMES = {
-    "commune": _l("Commune"), "district": _l("District (before 2025)"), "province": _l("Province"),
+    "commune": _l("Commune"),
+    "district": _l("District (before 2025)"),
+    "province": _l("Province"),
     "central": _l("Central"),
 }
 IMPORT_KIND_NAMES = {
-    "villages": _l("Villages"), "households": _l("Households and their members"),
-    "organisations": _l("Organisations and their members"), "officers": _l("Association officers"),
+    "villages": _l("Villages"),
+    "households": _l("Households and their members"),
+    "organisations": _l("Organisations and their members"),
+    "officers": _l("Association officers"),
 }

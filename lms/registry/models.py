@@ -124,10 +124,23 @@ class AdminUnit(_Named, Model):
         CheckConstraint("valid_to IS NULL OR valid_from IS NULL OR valid_from <= valid_to", name="valid_period"),
         # Official codes are reused across the 2025 reform, so a code is unique only among units of one level
         # that are valid at the same time: current units by code, ended units by code and end date.
-        Index("uq_admin_unit_current_code", "level", "code", unique=True,
-              sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),
-        Index("uq_admin_unit_ended_code", "level", "code", "valid_to", unique=True,
-              sqlite_where=text("valid_to IS NOT NULL"), postgresql_where=text("valid_to IS NOT NULL")),
+        Index(
+            "uq_admin_unit_current_code",
+            "level",
+            "code",
+            unique=True,
+            sqlite_where=text("valid_to IS NULL"),
+            postgresql_where=text("valid_to IS NULL"),
+        ),
+        Index(
+            "uq_admin_unit_ended_code",
+            "level",
+            "code",
+            "valid_to",
+            unique=True,
+            sqlite_where=text("valid_to IS NOT NULL"),
+            postgresql_where=text("valid_to IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -198,8 +211,9 @@ class Household(Model):
     @property
     def head(self) -> Person | None:
         """The member recorded as head of household (chủ hộ), else the first member."""
-        return next((p for p in self.members if p.relation_to_head in HEAD_RELATIONS),
-                    self.members[0] if self.members else None)
+        return next(
+            (p for p in self.members if p.relation_to_head in HEAD_RELATIONS), self.members[0] if self.members else None
+        )
 
 
 clan_household = Table(
@@ -242,8 +256,7 @@ class Person(_Named, Model):
     sex: Mapped[Optional[str]] = mapped_column(String(1))
     ethnicity: Mapped[Optional[str]] = mapped_column(String(60))  # sensitive (Decree 13/2023)
     occupation_group: Mapped[str] = mapped_column(String(16), default=OccupationGroup.OTHER.value)
-    household_id: Mapped[Optional[int]] = mapped_column(ForeignKey("household.id", ondelete="SET NULL"),
-                                                        index=True)
+    household_id: Mapped[Optional[int]] = mapped_column(ForeignKey("household.id", ondelete="SET NULL"), index=True)
     relation_to_head: Mapped[Optional[str]] = mapped_column(String(40))
     # The smallest unit the person is known to live in (village, else commune): the scoping key.
     unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
@@ -289,8 +302,7 @@ class Organisation(_Named, Model):
     address: Mapped[str] = mapped_column(String(300), default="")
 
     commune: Mapped[AdminUnit] = relationship()
-    memberships: WriteOnlyMapped[OrganisationMember] = relationship(back_populates="organisation",
-                                                                    passive_deletes=True)
+    memberships: WriteOnlyMapped[OrganisationMember] = relationship(back_populates="organisation", passive_deletes=True)
 
 
 class OrganisationMember(Model):
@@ -343,8 +355,9 @@ class Clc(_Named, Model):
     established_on: Mapped[Optional[date]]
 
     commune: Mapped[AdminUnit] = relationship()
-    board: Mapped[list[BoardMembership]] = relationship(back_populates="clc", cascade="all, delete-orphan",
-                                                        order_by="BoardMembership.role")
+    board: Mapped[list[BoardMembership]] = relationship(
+        back_populates="clc", cascade="all, delete-orphan", order_by="BoardMembership.role"
+    )
 
 
 class BoardMembership(Model):

@@ -64,8 +64,9 @@ def find_unit(code: str, level: str | None = None, on: date | None = None) -> Ad
 def country() -> AdminUnit:
     unit = find_unit(COUNTRY_CODE, UnitLevel.COUNTRY)
     if unit is None:
-        unit = AdminUnit(code=COUNTRY_CODE, name="Việt Nam", kind="", level=UnitLevel.COUNTRY.value,
-                         path=f"tmp:{COUNTRY_CODE}")
+        unit = AdminUnit(
+            code=COUNTRY_CODE, name="Việt Nam", kind="", level=UnitLevel.COUNTRY.value, path=f"tmp:{COUNTRY_CODE}"
+        )
         db.session.add(unit)
         db.session.flush()
         unit.path = f"/{unit.id}/"
@@ -87,8 +88,9 @@ def _read_units(filename: str) -> list[UnitRow]:
         return [UnitRow(r["code"], r["name"], r["kind"], r["level"], r["parent_code"]) for r in csv.DictReader(fh)]
 
 
-def _upsert_units(rows: list[UnitRow], *, valid_from: date | None, valid_to: date | None,
-                  root: AdminUnit, area_class: dict[str, str]) -> dict[tuple[str, str], AdminUnit]:
+def _upsert_units(
+    rows: list[UnitRow], *, valid_from: date | None, valid_to: date | None, root: AdminUnit, area_class: dict[str, str]
+) -> dict[tuple[str, str], AdminUnit]:
     """Insert the missing units level by level (parents first), refresh names; returns them by (level, code)."""
     by_key: dict[tuple[str, str], AdminUnit] = {}
     existing = db.session.scalars(
@@ -98,8 +100,11 @@ def _upsert_units(rows: list[UnitRow], *, valid_from: date | None, valid_to: dat
         )
     ).all()
     by_key.update({(u.level, u.code): u for u in existing})
-    parent_level = {UnitLevel.PROVINCE: None, UnitLevel.DISTRICT: UnitLevel.PROVINCE,
-                    UnitLevel.COMMUNE: UnitLevel.DISTRICT}
+    parent_level = {
+        UnitLevel.PROVINCE: None,
+        UnitLevel.DISTRICT: UnitLevel.PROVINCE,
+        UnitLevel.COMMUNE: UnitLevel.DISTRICT,
+    }
     for level in (UnitLevel.PROVINCE, UnitLevel.DISTRICT, UnitLevel.COMMUNE):
         level_rows = [r for r in rows if r.level == level]
         new_rows = []
@@ -110,34 +115,41 @@ def _upsert_units(rows: list[UnitRow], *, valid_from: date | None, valid_to: dat
                     unit.name, unit.kind = row.name, row.kind
                 continue
             if row.parent_code:
-                parent = by_key.get((UnitLevel.DISTRICT.value, row.parent_code)) if level == UnitLevel.COMMUNE \
-                    else None
+                parent = by_key.get((UnitLevel.DISTRICT.value, row.parent_code)) if level == UnitLevel.COMMUNE else None
                 parent = parent or by_key.get((UnitLevel.PROVINCE.value, row.parent_code))
                 if parent is None or (parent_level[level] is None):
                     raise RegistryError(f"unit {row.code}: parent {row.parent_code} not found")
             else:
                 parent = root
-            new_rows.append({
-                "code": row.code, "name": row.name, "kind": row.kind, "level": row.level,
-                "parent_id": parent.id, "path": f"tmp:{row.level}:{row.code}:{valid_to}",
-                "valid_from": valid_from, "valid_to": valid_to,
-                "area_class": area_class.get(row.code, AreaClass.STANDARD.value),
-                "name_folded": fold(row.name), "sort_key": collation_key(row.name),
-                "_parent_path": parent.path,
-            })
+            new_rows.append(
+                {
+                    "code": row.code,
+                    "name": row.name,
+                    "kind": row.kind,
+                    "level": row.level,
+                    "parent_id": parent.id,
+                    "path": f"tmp:{row.level}:{row.code}:{valid_to}",
+                    "valid_from": valid_from,
+                    "valid_to": valid_to,
+                    "area_class": area_class.get(row.code, AreaClass.STANDARD.value),
+                    "name_folded": fold(row.name),
+                    "sort_key": collation_key(row.name),
+                    "_parent_path": parent.path,
+                }
+            )
         if not new_rows:
             continue
-        db.session.execute(db.insert(AdminUnit), [{k: v for k, v in r.items() if k != "_parent_path"}
-                                                   for r in new_rows])
+        db.session.execute(
+            db.insert(AdminUnit), [{k: v for k, v in r.items() if k != "_parent_path"} for r in new_rows]
+        )
         inserted = {
-            u.code: u for u in db.session.scalars(
-                select(AdminUnit).where(AdminUnit.path.in_([r["path"] for r in new_rows]))
-            )
+            u.code: u
+            for u in db.session.scalars(select(AdminUnit).where(AdminUnit.path.in_([r["path"] for r in new_rows])))
         }
         parent_paths = {r["code"]: r["_parent_path"] for r in new_rows}
-        db.session.execute(update(AdminUnit), [
-            {"id": u.id, "path": f"{parent_paths[code]}{u.id}/"} for code, u in inserted.items()
-        ])
+        db.session.execute(
+            update(AdminUnit), [{"id": u.id, "path": f"{parent_paths[code]}{u.id}/"} for code, u in inserted.items()]
+        )
         db.session.expire_all()
         for code, u in inserted.items():
             by_key[(level.value, code)] = db.session.get(AdminUnit, u.id)  # type: ignore[assignment]
@@ -159,8 +171,7 @@ def load_reference_units() -> dict[str, int]:
     old_area = {r.code: AreaClass.MOUNTAINOUS.value for r in old if r.level == UnitLevel.COMMUNE}
     new_area = dict.fromkeys(kontum_successors, AreaClass.MOUNTAINOUS.value)
     new_units = _upsert_units(current, valid_from=REFORM_DATE, valid_to=None, root=root, area_class=new_area)
-    old_units = _upsert_units(old, valid_from=None, valid_to=LAST_DAY_BEFORE_REFORM, root=root,
-                              area_class=old_area)
+    old_units = _upsert_units(old, valid_from=None, valid_to=LAST_DAY_BEFORE_REFORM, root=root, area_class=old_area)
 
     pairs: dict[tuple[int, int], Decimal] = {}
     new_province_of_old: dict[int, set[int]] = defaultdict(set)
@@ -177,15 +188,22 @@ def load_reference_units() -> dict[str, int]:
             for province_id in new_province_of_old[old_unit.id]:
                 pairs[(old_unit.id, province_id)] = Decimal(1) / len(new_province_of_old[old_unit.id])
     old_province = old_units[(UnitLevel.PROVINCE.value, KON_TUM_CODE)]
-    successor_provinces = set().union(*(new_province_of_old[u.id] for u in old_units.values()
-                                        if u.level == UnitLevel.DISTRICT))
+    successor_provinces = set().union(
+        *(new_province_of_old[u.id] for u in old_units.values() if u.level == UnitLevel.DISTRICT)
+    )
     for province_id in successor_provinces:
         pairs[(old_province.id, province_id)] = Decimal(1) / len(successor_provinces)
     have = set(db.session.execute(select(UnitLineage.old_unit_id, UnitLineage.new_unit_id)).tuples())
     missing = [
-        {"old_unit_id": o, "new_unit_id": n, "share": s.quantize(Decimal("0.0001")), "effective_on": REFORM_DATE,
-         "source": "Resolution 202/2025/QH15; vietnamadminunits"}
-        for (o, n), s in pairs.items() if (o, n) not in have
+        {
+            "old_unit_id": o,
+            "new_unit_id": n,
+            "share": s.quantize(Decimal("0.0001")),
+            "effective_on": REFORM_DATE,
+            "source": "Resolution 202/2025/QH15; vietnamadminunits",
+        }
+        for (o, n), s in pairs.items()
+        if (o, n) not in have
     ]
     if missing:
         db.session.execute(db.insert(UnitLineage), missing)
@@ -194,9 +212,9 @@ def load_reference_units() -> dict[str, int]:
 
 
 def children(unit: AdminUnit) -> list[AdminUnit]:
-    return list(db.session.scalars(
-        select(AdminUnit).where(AdminUnit.parent_id == unit.id).order_by(AdminUnit.sort_key)
-    ))
+    return list(
+        db.session.scalars(select(AdminUnit).where(AdminUnit.parent_id == unit.id).order_by(AdminUnit.sort_key))
+    )
 
 
 def subtree_counts(units: list[AdminUnit]) -> dict[int, dict[str, int]]:
@@ -209,8 +227,10 @@ def subtree_counts(units: list[AdminUnit]) -> dict[int, dict[str, int]]:
     for key, model, column in (("households", Household, Household.village_id), ("persons", Person, Person.unit_id)):
         stmt = (
             select(root.id, func.count(model.id))
-            .join(leaf, (leaf.path >= root.path)
-                  & (leaf.path < func.substr(root.path, 1, func.length(root.path) - 1) + "0"))
+            .join(
+                leaf,
+                (leaf.path >= root.path) & (leaf.path < func.substr(root.path, 1, func.length(root.path) - 1) + "0"),
+            )
             .join(model, column == leaf.id)
             .where(root.id.in_(ids))
             .group_by(root.id)
@@ -277,16 +297,36 @@ def update_person(person: Person, data: dict[str, Any]) -> Person:
     return person
 
 
-PERSON_EXPORT_COLUMNS = ("id", "full_name", "birth_date", "sex", "ethnicity", "occupation_group", "household_code",
-                         "relation_to_head", "id_number_masked", "unit_code")
+PERSON_EXPORT_COLUMNS = (
+    "id",
+    "full_name",
+    "birth_date",
+    "sex",
+    "ethnicity",
+    "occupation_group",
+    "household_code",
+    "relation_to_head",
+    "id_number_masked",
+    "unit_code",
+)
 
 
 def person_export_select(scoped_ids: Select, unit: AdminUnit) -> Select:
     """Plain columns (no ORM objects, so it can stream) of the persons in ``scoped_ids`` under ``unit``."""
     home = aliased(AdminUnit)
     return (
-        select(Person.id, Person.full_name, Person.birth_date, Person.sex, Person.ethnicity,
-               Person.occupation_group, Household.code, Person.relation_to_head, Person.id_number_hint, home.code)
+        select(
+            Person.id,
+            Person.full_name,
+            Person.birth_date,
+            Person.sex,
+            Person.ethnicity,
+            Person.occupation_group,
+            Household.code,
+            Person.relation_to_head,
+            Person.id_number_hint,
+            home.code,
+        )
         .join(home, home.id == Person.unit_id)
         .outerjoin(Household, Household.id == Person.household_id)
         .where(subtree(home.path, unit.path), Person.id.in_(scoped_ids))
@@ -304,8 +344,20 @@ def persons_csv(stmt: Select) -> Iterator[str]:
     writer.writerow(PERSON_EXPORT_COLUMNS)
     for row in db.session.execute(stmt):
         (person_id, name, birth, sex, ethnicity, occupation, household, relation, hint, unit_code) = row
-        writer.writerow([person_id, name, birth.isoformat() if birth else "", sex or "", ethnicity or "",
-                         occupation, household or "", relation or "", f"*********{hint}" if hint else "", unit_code])
+        writer.writerow(
+            [
+                person_id,
+                name,
+                birth.isoformat() if birth else "",
+                sex or "",
+                ethnicity or "",
+                occupation,
+                household or "",
+                relation or "",
+                f"*********{hint}" if hint else "",
+                unit_code,
+            ]
+        )
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue()
             buffer.seek(0)

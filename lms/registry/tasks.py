@@ -11,8 +11,15 @@ from lms.registry.importer import RUN_TIMEOUT
 from lms.registry.models import ImportJob, ImportStatus
 
 
-@shared_task(name="lms.registry.run_import", bind=True, acks_late=True, max_retries=3,
-             autoretry_for=(OperationalError,), retry_backoff=True, ignore_result=True)
+@shared_task(
+    name="lms.registry.run_import",
+    bind=True,
+    acks_late=True,
+    max_retries=3,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    ignore_result=True,
+)
 def run_import(self, *, job_id: int) -> None:
     """Validate and apply one uploaded spreadsheet (all or nothing). Safe to run twice: a finished job is left
     alone, and re-applying a file upserts on natural keys."""
@@ -32,11 +39,18 @@ def sweep_imports() -> None:
     db.session.execute(
         update(ImportJob)
         .where(ImportJob.status == ImportStatus.RUNNING, ImportJob.started_at < now - RUN_TIMEOUT)
-        .values(status=ImportStatus.FAILED.value, finished_at=now, content=b"",
-                message="the worker stopped while importing this file; upload it again, or split it")
+        .values(
+            status=ImportStatus.FAILED.value,
+            finished_at=now,
+            content=b"",
+            message="the worker stopped while importing this file; upload it again, or split it",
+        )
     )
     db.session.commit()
-    lost = db.session.scalars(select(ImportJob.id).where(
-        ImportJob.status == ImportStatus.PENDING, ImportJob.created_at < now - timedelta(minutes=1))).all()
+    lost = db.session.scalars(
+        select(ImportJob.id).where(
+            ImportJob.status == ImportStatus.PENDING, ImportJob.created_at < now - timedelta(minutes=1)
+        )
+    ).all()
     for job_id in lost:
         run_import.apply_async(kwargs={"job_id": job_id})

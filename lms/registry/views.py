@@ -51,8 +51,9 @@ def _ancestors(unit: AdminUnit) -> list[AdminUnit]:
 def units():
     """The units the user's roles are held on: straight to the one, a list when there are several. (Units they
     replaced are in scope too, and reached from the successor's page.)"""
-    roots = sorted({a.unit for a in current_user.roles if VIEW in ROLE_PERMISSIONS[Role(a.role)]},
-                   key=lambda u: u.sort_key)
+    roots = sorted(
+        {a.unit for a in current_user.roles if VIEW in ROLE_PERMISSIONS[Role(a.role)]}, key=lambda u: u.sort_key
+    )
     if len(roots) == 1:
         return redirect(url_for("registry.unit", unit_id=roots[0].id))
     return render_template("registry/units.html", roots=roots, counts=services.subtree_counts(list(roots)))
@@ -66,7 +67,9 @@ def unit(unit_id: int):
     kids: list[AdminUnit] = []
     if unit.level == UnitLevel.VILLAGE:
         households = db.paginate(
-            select(Household).where(Household.village_id == unit.id).order_by(Household.code)
+            select(Household)
+            .where(Household.village_id == unit.id)
+            .order_by(Household.code)
             .options(selectinload(Household.members)),
             per_page=current_app.config["PAGE_SIZE"],
         )
@@ -82,8 +85,15 @@ def unit(unit_id: int):
         clcs = db.session.scalars(select(Clc).where(Clc.commune_id == unit.id).order_by(Clc.sort_key)).all()
     counts = services.subtree_counts([unit, *kids])
     return render_template(
-        "registry/unit.html", unit=unit, ancestors=_ancestors(unit), children=kids, counts=counts,
-        households=households, organisations=organisations, clcs=clcs, lineage=services.lineage_of(unit),
+        "registry/unit.html",
+        unit=unit,
+        ancestors=_ancestors(unit),
+        children=kids,
+        counts=counts,
+        households=households,
+        organisations=organisations,
+        clcs=clcs,
+        lineage=services.lineage_of(unit),
     )
 
 
@@ -94,8 +104,9 @@ def household(household_id: int):
     clans = db.session.scalars(
         select(Clan).join(clan_household).where(clan_household.c.household_id == household.id).order_by(Clan.sort_key)
     ).all()
-    return render_template("registry/household.html", household=household, clans=clans,
-                           ancestors=_ancestors(household.village))
+    return render_template(
+        "registry/household.html", household=household, clans=clans, ancestors=_ancestors(household.village)
+    )
 
 
 @bp.route("/households/<int:household_id>/edit", methods=["GET", "POST"])
@@ -104,9 +115,13 @@ def edit_household(household_id: int):
     household = _load(Household, household_id, EDIT)
     form = HouseholdForm(obj=household)
     if form.validate_on_submit():
-        clash = db.session.scalar(select(Household.id).where(
-            Household.village_id == household.village_id, Household.code == form.code.data,
-            Household.id != household.id))
+        clash = db.session.scalar(
+            select(Household.id).where(
+                Household.village_id == household.village_id,
+                Household.code == form.code.data,
+                Household.id != household.id,
+            )
+        )
         if clash is not None:
             form.code.errors.append(_("Another household of this village has this number."))
         else:
@@ -115,8 +130,12 @@ def edit_household(household_id: int):
             db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("registry.household", household_id=household.id))
-    return render_template("registry/edit.html", form=form, title=f"{_('Household')} {household.code}",
-                           back=url_for("registry.household", household_id=household.id))
+    return render_template(
+        "registry/edit.html",
+        form=form,
+        title=f"{_('Household')} {household.code}",
+        back=url_for("registry.household", household_id=household.id),
+    )
 
 
 @bp.get("/persons/<int:person_id>")
@@ -130,9 +149,14 @@ def person(person_id: int):
     organisations = db.session.scalars(
         select(OrganisationMember).where(OrganisationMember.person_id == person.id)
     ).all()
-    return render_template("registry/person.html", person=person, show_personal=show_personal,
-                           memberships=memberships, organisations=organisations,
-                           ancestors=_ancestors(person.unit))
+    return render_template(
+        "registry/person.html",
+        person=person,
+        show_personal=show_personal,
+        memberships=memberships,
+        organisations=organisations,
+        ancestors=_ancestors(person.unit),
+    )
 
 
 @bp.post("/persons/<int:person_id>/reveal-id")
@@ -144,8 +168,7 @@ def reveal_id_number(person_id: int):
         abort(404)
     audit("person.reveal_id_number", person)
     db.session.commit()
-    return render_template("registry/reveal.html", person=person,
-                           number=decrypt_id_number(person.id_number_encrypted))
+    return render_template("registry/reveal.html", person=person, number=decrypt_id_number(person.id_number_encrypted))
 
 
 @bp.route("/persons/<int:person_id>/edit", methods=["GET", "POST"])
@@ -160,8 +183,11 @@ def edit_person(person_id: int):
         del form.ethnicity
     if form.validate_on_submit():
         data = {
-            "full_name": form.full_name.data, "birth_date": form.birth_date.data, "sex": form.sex.data or None,
-            "occupation_group": form.occupation_group.data, "relation_to_head": form.relation_to_head.data or None,
+            "full_name": form.full_name.data,
+            "birth_date": form.birth_date.data,
+            "sex": form.sex.data or None,
+            "occupation_group": form.occupation_group.data,
+            "relation_to_head": form.relation_to_head.data or None,
             "phone": form.phone.data or None,
         }
         if show_personal:
@@ -174,13 +200,17 @@ def edit_person(person_id: int):
             db.session.rollback()
             getattr(form, exc.field or "full_name").errors.append(str(exc))
         else:
-            audit("person.update", person, fields=sorted(k for k in data if k != "id_number")
-                  + (["id_number"] if "id_number" in data else []))
+            audit(
+                "person.update",
+                person,
+                fields=sorted(k for k in data if k != "id_number") + (["id_number"] if "id_number" in data else []),
+            )
             db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("registry.person", person_id=person.id))
-    return render_template("registry/edit.html", form=form, title=person.full_name,
-                           back=url_for("registry.person", person_id=person.id))
+    return render_template(
+        "registry/edit.html", form=form, title=person.full_name, back=url_for("registry.person", person_id=person.id)
+    )
 
 
 @bp.get("/organisations/<int:organisation_id>")
@@ -188,11 +218,17 @@ def edit_person(person_id: int):
 def organisation(organisation_id: int):
     organisation = _load(Organisation, organisation_id)
     members = db.session.execute(
-        select(OrganisationMember, Person).join(Person, OrganisationMember.person_id == Person.id)
-        .where(OrganisationMember.organisation_id == organisation.id).order_by(Person.sort_key)
+        select(OrganisationMember, Person)
+        .join(Person, OrganisationMember.person_id == Person.id)
+        .where(OrganisationMember.organisation_id == organisation.id)
+        .order_by(Person.sort_key)
     ).all()
-    return render_template("registry/organisation.html", organisation=organisation, members=members,
-                           ancestors=_ancestors(organisation.commune))
+    return render_template(
+        "registry/organisation.html",
+        organisation=organisation,
+        members=members,
+        ancestors=_ancestors(organisation.commune),
+    )
 
 
 @bp.route("/organisations/<int:organisation_id>/edit", methods=["GET", "POST"])
@@ -206,8 +242,12 @@ def edit_organisation(organisation_id: int):
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("registry.organisation", organisation_id=organisation.id))
-    return render_template("registry/edit.html", form=form, title=organisation.name,
-                           back=url_for("registry.organisation", organisation_id=organisation.id))
+    return render_template(
+        "registry/edit.html",
+        form=form,
+        title=organisation.name,
+        back=url_for("registry.organisation", organisation_id=organisation.id),
+    )
 
 
 @bp.get("/clcs/<int:clc_id>")
@@ -228,8 +268,7 @@ def edit_clc(clc_id: int):
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("registry.clc", clc_id=clc.id))
-    return render_template("registry/edit.html", form=form, title=clc.name,
-                           back=url_for("registry.clc", clc_id=clc.id))
+    return render_template("registry/edit.html", form=form, title=clc.name, back=url_for("registry.clc", clc_id=clc.id))
 
 
 @bp.get("/search")
@@ -238,9 +277,11 @@ def search():
     query = request.args.get("q", "").strip()
     results = None
     if query:
-        stmt = services.scoped_select(Person, current_user, VIEW).where(
-            services.search_condition(query, Person.name_folded)
-        ).order_by(Person.sort_key, Person.id)
+        stmt = (
+            services.scoped_select(Person, current_user, VIEW)
+            .where(services.search_condition(query, Person.name_folded))
+            .order_by(Person.sort_key, Person.id)
+        )
         results = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"])
     return render_template("registry/search.html", query=query, results=results)
 
@@ -250,13 +291,18 @@ def _import_units() -> list[AdminUnit]:
     paths = scope_paths(current_user, Permission.REGISTRY_IMPORT)
     from lms.auth.permissions import in_scope
 
-    return list(db.session.scalars(
-        select(AdminUnit).where(
-            in_scope(AdminUnit.path, current_user, Permission.REGISTRY_IMPORT),
-            AdminUnit.valid_to.is_(None),
-            (AdminUnit.level == UnitLevel.COMMUNE) | AdminUnit.path.in_(paths),
-        ).order_by(AdminUnit.level, AdminUnit.sort_key).limit(5000)
-    ))
+    return list(
+        db.session.scalars(
+            select(AdminUnit)
+            .where(
+                in_scope(AdminUnit.path, current_user, Permission.REGISTRY_IMPORT),
+                AdminUnit.valid_to.is_(None),
+                (AdminUnit.level == UnitLevel.COMMUNE) | AdminUnit.path.in_(paths),
+            )
+            .order_by(AdminUnit.level, AdminUnit.sort_key)
+            .limit(5000)
+        )
+    )
 
 
 @bp.route("/imports/new", methods=["GET", "POST"])
@@ -270,8 +316,13 @@ def new_import():
         unit = _load(AdminUnit, form.unit.data, Permission.REGISTRY_IMPORT)
         upload = form.file.data
         try:
-            job = create_job(kind=form.kind.data, filename=upload.filename or "upload", content=upload.read(),
-                             unit=unit, user=current_user)
+            job = create_job(
+                kind=form.kind.data,
+                filename=upload.filename or "upload",
+                content=upload.read(),
+                unit=unit,
+                user=current_user,
+            )
         except ImportRefused as exc:
             form.file.errors.append(str(exc))
         else:
@@ -279,7 +330,8 @@ def new_import():
             return redirect(url_for("registry.import_job", job_id=job.id))
     recent = db.session.scalars(
         services.scoped_select(ImportJob, current_user, Permission.REGISTRY_IMPORT)
-        .order_by(ImportJob.created_at.desc()).limit(20)
+        .order_by(ImportJob.created_at.desc())
+        .limit(20)
     ).all()
     return render_template("registry/import_new.html", form=form, recent=recent)
 

@@ -38,20 +38,41 @@ def _share(numerator: Any, denominator: Any) -> float | None:
 def _target_json(target: Target | None) -> dict[str, Any] | None:
     if target is None:
         return None
-    return {"year": target.year, "share": float(target.share), "area_class": target.area_class,
-            "provisional": target.provisional}
+    return {
+        "year": target.year,
+        "share": float(target.share),
+        "area_class": target.area_class,
+        "provisional": target.provisional,
+    }
 
 
 def plan_json(plan: Plan, *, indicators: bool = False) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": plan.code, "version": plan.version, "name": plan.name, "source": plan.source,
-                            "unit_id": plan.unit_id, "active": plan.active,
-                            "loaded_at": plan.loaded_at.isoformat(), "indicator_count": len(plan.indicators)}
+    body: dict[str, Any] = {
+        "code": plan.code,
+        "version": plan.version,
+        "name": plan.name,
+        "source": plan.source,
+        "unit_id": plan.unit_id,
+        "active": plan.active,
+        "loaded_at": plan.loaded_at.isoformat(),
+        "indicator_count": len(plan.indicators),
+    }
     if indicators:
-        body["indicators"] = [{
-            "id": i.id, "code": i.code, "name": i.name, "name_en": i.name_en, "source_ref": i.source_ref,
-            "provisional": i.provisional, "denominator_text": i.denominator_text, "numerator": i.numerator,
-            "denominator": i.denominator, "targets": [_target_json(t) for t in i.targets],
-        } for i in plan.indicators]
+        body["indicators"] = [
+            {
+                "id": i.id,
+                "code": i.code,
+                "name": i.name,
+                "name_en": i.name_en,
+                "source_ref": i.source_ref,
+                "provisional": i.provisional,
+                "denominator_text": i.denominator_text,
+                "numerator": i.numerator,
+                "denominator": i.denominator,
+                "targets": [_target_json(t) for t in i.targets],
+            }
+            for i in plan.indicators
+        ]
     return body
 
 
@@ -103,13 +124,23 @@ def list_values():
         raise ApiValidationError(errors)
 
     place = aliased(AdminUnit, name="place")
-    stmt = (select(IndicatorValue).join(IndicatorValue.indicator).join(Indicator.plan)
-            .join(place, place.id == IndicatorValue.unit_id)
-            .options(contains_eager(IndicatorValue.indicator).contains_eager(Indicator.plan),
-                     contains_eager(IndicatorValue.unit.of_type(place)))
-            .where(IndicatorValue.structure == structure, IndicatorValue.basis == basis,
-                   IndicatorValue.period_end == period_end, IndicatorValue.period_kind == period_kind,
-                   Plan.active.is_(True)))
+    stmt = (
+        select(IndicatorValue)
+        .join(IndicatorValue.indicator)
+        .join(Indicator.plan)
+        .join(place, place.id == IndicatorValue.unit_id)
+        .options(
+            contains_eager(IndicatorValue.indicator).contains_eager(Indicator.plan),
+            contains_eager(IndicatorValue.unit.of_type(place)),
+        )
+        .where(
+            IndicatorValue.structure == structure,
+            IndicatorValue.basis == basis,
+            IndicatorValue.period_end == period_end,
+            IndicatorValue.period_kind == period_kind,
+            Plan.active.is_(True),
+        )
+    )
     stmt = scoped(stmt, IndicatorValue.unit_id, current_user, VIEW)
     if unit is not None:
         if below == "children":
@@ -129,12 +160,22 @@ def list_values():
         indicator = value.indicator
         area = unit_row.area_class if unit_row.level == UnitLevel.COMMUNE else None
         return {
-            "unit": {"id": unit_row.id, "code": unit_row.code, "name": unit_row.full_name, "level": unit_row.level,
-                     "area_class": unit_row.area_class},
-            "plan": indicator.plan.code, "indicator": indicator.code, "indicator_id": indicator.id,
-            "period_end": value.period_end.isoformat(), "period_kind": value.period_kind,
-            "structure": value.structure, "basis": value.basis,
-            "numerator": float(value.numerator), "denominator": float(value.denominator),
+            "unit": {
+                "id": unit_row.id,
+                "code": unit_row.code,
+                "name": unit_row.full_name,
+                "level": unit_row.level,
+                "area_class": unit_row.area_class,
+            },
+            "plan": indicator.plan.code,
+            "indicator": indicator.code,
+            "indicator_id": indicator.id,
+            "period_end": value.period_end.isoformat(),
+            "period_kind": value.period_kind,
+            "structure": value.structure,
+            "basis": value.basis,
+            "numerator": float(value.numerator),
+            "denominator": float(value.denominator),
             "share": _share(value.numerator, value.denominator),
             "target": _target_json(services.milestone(indicator, value.period_end.year, area)),
             "computed_at": value.computed_at.isoformat(),

@@ -95,9 +95,19 @@ def _json_list() -> Any:
 def add_titles(year: int = YEAR) -> dict[str, int]:
     """Eligibility, recognitions, registrations and learning records in bulk, chosen by id (deterministic)."""
     now = utcnow()
-    criteria = CriteriaSet(code="bench", version=1, title="family", subject_type="household", scoring="points",
-                           status="provisional", validity_years=1, name="bench", source="bench", definition={},
-                           content_sha256="0" * 64)
+    criteria = CriteriaSet(
+        code="bench",
+        version=1,
+        title="family",
+        subject_type="household",
+        scoring="points",
+        status="provisional",
+        validity_years=1,
+        name="bench",
+        source="bench",
+        definition={},
+        content_sha256="0" * 64,
+    )
     db.session.add(criteria)
     db.session.flush()
     village = aliased(AdminUnit)
@@ -106,73 +116,197 @@ def add_titles(year: int = YEAR) -> dict[str, int]:
     person_village = case((home.level == UnitLevel.VILLAGE.value, home.id), else_=None)
     # (subject_type, title, SELECT id, commune_id, village_id, share eligible in tenths)
     subjects = [
-        ("person", "citizen", select(Person.id, person_commune, person_village)
-         .join(home, home.id == Person.unit_id), 4),
-        ("household", "family", select(Household.id, village.parent_id, village.id)
-         .join(village, village.id == Household.village_id), 8),
+        (
+            "person",
+            "citizen",
+            select(Person.id, person_commune, person_village).join(home, home.id == Person.unit_id),
+            4,
+        ),
+        (
+            "household",
+            "family",
+            select(Household.id, village.parent_id, village.id).join(village, village.id == Household.village_id),
+            8,
+        ),
         ("clan", "clan", select(Clan.id, Clan.commune_id, cast(null(), Integer)), 7),
-        ("village", "village_community", select(AdminUnit.id, AdminUnit.parent_id, AdminUnit.id)
-         .where(AdminUnit.level == UnitLevel.VILLAGE.value), 7),
+        (
+            "village",
+            "village_community",
+            select(AdminUnit.id, AdminUnit.parent_id, AdminUnit.id).where(AdminUnit.level == UnitLevel.VILLAGE.value),
+            7,
+        ),
         ("organisation", "unit", select(Organisation.id, Organisation.commune_id, cast(null(), Integer)), 8),
     ]
     rows: dict[str, int] = {}
     for subject_type, title, base, tenths in subjects:
         sub = base.subquery()
         subject_id, commune_id, village_id = sub.c
-        eligible = select(literal(subject_type), subject_id, literal(title), literal(year), commune_id, village_id,
-                          literal(criteria.id), (subject_id % 10) < tenths, literal(""), _json_list(),
-                          literal(now))
-        result = db.session.execute(insert(Eligibility).from_select(
-            ["subject_type", "subject_id", "title", "year", "commune_id", "village_id", "criteria_set_id",
-             "eligible", "missing", "breakdown", "computed_at"], eligible))
+        eligible = select(
+            literal(subject_type),
+            subject_id,
+            literal(title),
+            literal(year),
+            commune_id,
+            village_id,
+            literal(criteria.id),
+            (subject_id % 10) < tenths,
+            literal(""),
+            _json_list(),
+            literal(now),
+        )
+        result = db.session.execute(
+            insert(Eligibility).from_select(
+                [
+                    "subject_type",
+                    "subject_id",
+                    "title",
+                    "year",
+                    "commune_id",
+                    "village_id",
+                    "criteria_set_id",
+                    "eligible",
+                    "missing",
+                    "breakdown",
+                    "computed_at",
+                ],
+                eligible,
+            )
+        )
         rows[f"eligibility ({subject_type})"] = result.rowcount  # type: ignore[attr-defined]
         # Four in five of the eligible are recognised; the rest wait as proposals.
         recognised = select(
-            literal(subject_type), subject_id, literal(title), literal(year), commune_id, village_id,
-            case(((subject_id % 5) == 0, literal("proposed")), else_=literal("recognised")), literal(criteria.id),
-            _json_list(), literal(now), literal("bench"), literal(""), literal(""),
+            literal(subject_type),
+            subject_id,
+            literal(title),
+            literal(year),
+            commune_id,
+            village_id,
+            case(((subject_id % 5) == 0, literal("proposed")), else_=literal("recognised")),
+            literal(criteria.id),
+            _json_list(),
+            literal(now),
+            literal("bench"),
+            literal(""),
+            literal(""),
         ).where((subject_id % 10) < tenths)
-        result = db.session.execute(insert(Recognition).from_select(
-            ["subject_type", "subject_id", "title", "year", "commune_id", "village_id", "status",
-             "criteria_set_id", "breakdown", "proposed_at", "decision_number", "authority", "reason"], recognised))
+        result = db.session.execute(
+            insert(Recognition).from_select(
+                [
+                    "subject_type",
+                    "subject_id",
+                    "title",
+                    "year",
+                    "commune_id",
+                    "village_id",
+                    "status",
+                    "criteria_set_id",
+                    "breakdown",
+                    "proposed_at",
+                    "decision_number",
+                    "authority",
+                    "reason",
+                ],
+                recognised,
+            )
+        )
         rows[f"recognition ({subject_type})"] = result.rowcount  # type: ignore[attr-defined]
-    households = select(Household.id, village.parent_id).join(village, village.id == Household.village_id) \
-        .subquery()
-    result = db.session.execute(insert(Registration).from_select(
-        ["subject_type", "subject_id", "title", "year", "commune_id", "registered_on"],
-        select(literal("household"), households.c.id, literal("family"), literal(year), households.c.parent_id,
-               literal(date(year, 1, 15))).where((households.c.id % 10) < 9)))
+    households = select(Household.id, village.parent_id).join(village, village.id == Household.village_id).subquery()
+    result = db.session.execute(
+        insert(Registration).from_select(
+            ["subject_type", "subject_id", "title", "year", "commune_id", "registered_on"],
+            select(
+                literal("household"),
+                households.c.id,
+                literal("family"),
+                literal(year),
+                households.c.parent_id,
+                literal(date(year, 1, 15)),
+            ).where((households.c.id % 10) < 9),
+        )
+    )
     rows["registration (household)"] = result.rowcount  # type: ignore[attr-defined]
     branch = aliased(AdminUnit)
-    members = select(AssociationMembership.person_id, case(
-        (branch.level == UnitLevel.VILLAGE.value, branch.parent_id), else_=branch.id).label("commune_id"),
-        AssociationMembership.role).join(branch, branch.id == AssociationMembership.unit_id).subquery()
-    studied = select(members.c.person_id, func.min(members.c.commune_id).label("commune_id")) \
-        .where((members.c.person_id % 3) != 0).group_by(members.c.person_id).subquery()
-    result = db.session.execute(insert(LearningRecord).from_select(
-        ["person_id", "year", "kind", "hours", "completed_on", "commune_id", "source_key", "evidence"],
-        select(studied.c.person_id, literal(year), literal("policy_study"), literal(4), literal(date(year, 4, 1)),
-               studied.c.commune_id,
-               literal("bench:").concat(cast(studied.c.person_id, String)).concat(":policy"), literal(""))))
+    members = (
+        select(
+            AssociationMembership.person_id,
+            case((branch.level == UnitLevel.VILLAGE.value, branch.parent_id), else_=branch.id).label("commune_id"),
+            AssociationMembership.role,
+        )
+        .join(branch, branch.id == AssociationMembership.unit_id)
+        .subquery()
+    )
+    studied = (
+        select(members.c.person_id, func.min(members.c.commune_id).label("commune_id"))
+        .where((members.c.person_id % 3) != 0)
+        .group_by(members.c.person_id)
+        .subquery()
+    )
+    result = db.session.execute(
+        insert(LearningRecord).from_select(
+            ["person_id", "year", "kind", "hours", "completed_on", "commune_id", "source_key", "evidence"],
+            select(
+                studied.c.person_id,
+                literal(year),
+                literal("policy_study"),
+                literal(4),
+                literal(date(year, 4, 1)),
+                studied.c.commune_id,
+                literal("bench:").concat(cast(studied.c.person_id, String)).concat(":policy"),
+                literal(""),
+            ),
+        )
+    )
     rows["learning record (policy study)"] = result.rowcount  # type: ignore[attr-defined]
-    officers = select(members.c.person_id, func.min(members.c.commune_id).label("commune_id")) \
-        .where(members.c.role != "member", (members.c.person_id % 2) == 0).group_by(members.c.person_id).subquery()
+    officers = (
+        select(members.c.person_id, func.min(members.c.commune_id).label("commune_id"))
+        .where(members.c.role != "member", (members.c.person_id % 2) == 0)
+        .group_by(members.c.person_id)
+        .subquery()
+    )
     written = 0
     for module in ("IU01", "IU02", "IU03", "IU04", "IU05", "IU06"):
-        result = db.session.execute(insert(LearningRecord).from_select(
-            ["person_id", "year", "kind", "module_code", "hours", "completed_on", "commune_id", "source_key",
-             "evidence"],
-            select(officers.c.person_id, literal(year), literal("it_module"), literal(module), literal(0),
-                   literal(date(year, 6, 1)), officers.c.commune_id,
-                   literal("bench:").concat(cast(officers.c.person_id, String)).concat(f":{module}"),
-                   literal(""))))
+        result = db.session.execute(
+            insert(LearningRecord).from_select(
+                [
+                    "person_id",
+                    "year",
+                    "kind",
+                    "module_code",
+                    "hours",
+                    "completed_on",
+                    "commune_id",
+                    "source_key",
+                    "evidence",
+                ],
+                select(
+                    officers.c.person_id,
+                    literal(year),
+                    literal("it_module"),
+                    literal(module),
+                    literal(0),
+                    literal(date(year, 6, 1)),
+                    officers.c.commune_id,
+                    literal("bench:").concat(cast(officers.c.person_id, String)).concat(f":{module}"),
+                    literal(""),
+                ),
+            )
+        )
         written += result.rowcount  # type: ignore[attr-defined]
-    result = db.session.execute(insert(LearningRecord).from_select(
-        ["person_id", "year", "kind", "hours", "completed_on", "commune_id", "source_key", "evidence"],
-        select(officers.c.person_id, literal(year), literal("activity_organised"), literal(0),
-               literal(date(year, 10, 5)), officers.c.commune_id,
-               literal("bench:").concat(cast(officers.c.person_id, String)).concat(":activity"), literal(""))
-        .where((officers.c.person_id % 4) == 0)))
+    result = db.session.execute(
+        insert(LearningRecord).from_select(
+            ["person_id", "year", "kind", "hours", "completed_on", "commune_id", "source_key", "evidence"],
+            select(
+                officers.c.person_id,
+                literal(year),
+                literal("activity_organised"),
+                literal(0),
+                literal(date(year, 10, 5)),
+                officers.c.commune_id,
+                literal("bench:").concat(cast(officers.c.person_id, String)).concat(":activity"),
+                literal(""),
+            ).where((officers.c.person_id % 4) == 0),
+        )
+    )
     rows["learning record (IT modules, activities)"] = written + result.rowcount  # type: ignore[attr-defined]
     db.session.flush()
     return rows
@@ -220,9 +354,11 @@ def _run(url: str, repeats: int, scale: str) -> _Outcome:
             outcome.rollup = _Timing(perf_counter() - started, counter[0])
         outcome.rollup_rows = _count(IndicatorValue) - outcome.value_rows
         busiest = db.session.scalar(select(Household.id).limit(1))
-        commune_id = db.session.scalar(select(AdminUnit.parent_id).join(Household, Household.village_id ==
-                                                                         AdminUnit.id).where(
-            and_(Household.id == busiest)))
+        commune_id = db.session.scalar(
+            select(AdminUnit.parent_id)
+            .join(Household, Household.village_id == AdminUnit.id)
+            .where(and_(Household.id == busiest))
+        )
         assert commune_id is not None
         for _ in range(repeats):
             with _counting() as counter:
@@ -238,10 +374,18 @@ def _run(url: str, repeats: int, scale: str) -> _Outcome:
 
 
 @bench.command("targets")
-@click.option("--database-url", help="Default: a new SQLite file in a temporary directory. For PostgreSQL, the "
-                                     "schema public of that database is dropped and rebuilt.")
-@click.option("--repeats", type=click.IntRange(1, 50), default=5, show_default=True,
-              help="How many times to time the recomputation of one commune.")
+@click.option(
+    "--database-url",
+    help="Default: a new SQLite file in a temporary directory. For PostgreSQL, the "
+    "schema public of that database is dropped and rebuilt.",
+)
+@click.option(
+    "--repeats",
+    type=click.IntRange(1, 50),
+    default=5,
+    show_default=True,
+    help="How many times to time the recomputation of one commune.",
+)
 @click.option("--scale", type=click.Choice(list(demo.SCALES)), default="province", show_default=True)
 @click.option("--yes", is_flag=True, help="Drop the PostgreSQL schema without asking.")
 def targets_command(database_url: str | None, repeats: int, scale: str, yes: bool) -> None:
@@ -258,10 +402,16 @@ def targets_command(database_url: str | None, repeats: int, scale: str, yes: boo
     for name, count in outcome.title_rows.items():
         click.echo(f"| {name} | {count:,} |")
     click.echo("\n| Step | Wall time | Statements | Rows written |\n|---|---:|---:|---:|")
-    click.echo(f"| recompute {outcome.communes} communes ({outcome.counted} counted with their lineage partners), "
-               f"{outcome.indicators} indicators × 2 bases × 2 periods | {outcome.full.seconds:.1f} s | "
-               f"{outcome.full.statements} | {outcome.source_rows:,} source + {outcome.value_rows:,} commune values |")
-    click.echo(f"| roll-up (districts, provinces, country; both structures) | {outcome.rollup.seconds:.2f} s | "
-               f"{outcome.rollup.statements} | {outcome.rollup_rows:,} |")
-    click.echo(f"| one commune after a change (recompute + roll-up), median of {len(outcome.single)} | "
-               f"{statistics.median(outcome.single):.2f} s | {outcome.single_statements} | |")
+    click.echo(
+        f"| recompute {outcome.communes} communes ({outcome.counted} counted with their lineage partners), "
+        f"{outcome.indicators} indicators × 2 bases × 2 periods | {outcome.full.seconds:.1f} s | "
+        f"{outcome.full.statements} | {outcome.source_rows:,} source + {outcome.value_rows:,} commune values |"
+    )
+    click.echo(
+        f"| roll-up (districts, provinces, country; both structures) | {outcome.rollup.seconds:.2f} s | "
+        f"{outcome.rollup.statements} | {outcome.rollup_rows:,} |"
+    )
+    click.echo(
+        f"| one commune after a change (recompute + roll-up), median of {len(outcome.single)} | "
+        f"{statistics.median(outcome.single):.2f} s | {outcome.single_statements} | |"
+    )

@@ -57,8 +57,9 @@ class Marker:
     note: str = ""  # said in the title only, e.g. "target for especially difficult communes"
 
 
-def bullet(share: Number | None, markers: Sequence[Marker], *, title: str, no_data: str,
-           fmt: Formatter = one_decimal) -> Markup:
+def bullet(
+    share: Number | None, markers: Sequence[Marker], *, title: str, no_data: str, fmt: Formatter = one_decimal
+) -> Markup:
     """A horizontal bullet chart on a 0–100 % scale: the value as a bar, each target as a tick with its label.
 
     The bar is green once it reaches the first (nearest) target. ``share`` None (a denominator of zero) draws
@@ -80,9 +81,11 @@ def bullet(share: Number | None, markers: Sequence[Marker], *, title: str, no_da
         body.append(f'<rect x="{left}" y="27" width="{_x(share, 0, scale)}" height="12" fill="{colour}"/>')
         # The value written at the end of its bar: inside it in white when there is no room after it.
         inside = end > width - 50
-        body.append(f'<text x="{end - 3 if inside else end + 3}" y="37" font-size="11" font-weight="bold" '
-                    f'text-anchor="{"end" if inside else "start"}" fill="{"#fff" if inside else INK}">'
-                    f"{escape(fmt(share))}</text>")
+        body.append(
+            f'<text x="{end - 3 if inside else end + 3}" y="37" font-size="11" font-weight="bold" '
+            f'text-anchor="{"end" if inside else "start"}" fill="{"#fff" if inside else INK}">'
+            f"{escape(fmt(share))}</text>"
+        )
         words.append(f"{fmt(share)} %")
     taken: dict[int, list[tuple[float, float]]] = {13: [], 60: []}  # label rows above and below the scale
     for index, marker in enumerate(markers):
@@ -100,8 +103,10 @@ def bullet(share: Number | None, markers: Sequence[Marker], *, title: str, no_da
         if row is None:
             continue
         taken[row].append((start, start + span))
-        body.append(f'<text x="{round(start + span / 2, 2)}" y="{row}" font-size="11" text-anchor="middle" '
-                    f'fill="{INK}">{escape(label)}</text>')
+        body.append(
+            f'<text x="{round(start + span / 2, 2)}" y="{row}" font-size="11" text-anchor="middle" '
+            f'fill="{INK}">{escape(label)}</text>'
+        )
     for tick in (0, 50, 100):
         x = _x(tick, left, scale)
         anchor = {0: "start", 50: "middle", 100: "end"}[tick]
@@ -109,8 +114,13 @@ def bullet(share: Number | None, markers: Sequence[Marker], *, title: str, no_da
     return _svg(width, 78, "; ".join(words), body, "chart-bullet")
 
 
-def sparkline(points: Sequence[tuple[str, Number | None]], *, title: str, target: Number | None = None,
-              fmt: Formatter = one_decimal) -> Markup:
+def sparkline(
+    points: Sequence[tuple[str, Number | None]],
+    *,
+    title: str,
+    target: Number | None = None,
+    fmt: Formatter = one_decimal,
+) -> Markup:
     """The share over the stored periods, oldest first, on a fixed 0–100 % scale (so two lines compare).
 
     A period without data (None) breaks the line rather than being drawn as zero; ``target`` is a dashed line.
@@ -124,8 +134,10 @@ def sparkline(points: Sequence[tuple[str, Number | None]], *, title: str, target
         return round(bottom - (bottom - top) * clamped / 100.0, 2)
 
     if target is not None:
-        body.append(f'<line x1="{left}" y1="{y(target)}" x2="{right}" y2="{y(target)}" stroke="{MUTED}" '
-                    f'stroke-width="1" stroke-dasharray="4 3"/>')
+        body.append(
+            f'<line x1="{left}" y1="{y(target)}" x2="{right}" y2="{y(target)}" stroke="{MUTED}" '
+            f'stroke-width="1" stroke-dasharray="4 3"/>'
+        )
     step = (right - left) / max(len(points) - 1, 1)
     segment: list[str] = []
     segments: list[list[str]] = []
@@ -169,8 +181,9 @@ def ranked_bars(rows: Sequence[RankedBar], *, title: str, no_data: str, fmt: For
     for index, row in enumerate(rows):
         top = index * row_height + 2
         name = row.name if len(row.name) <= 18 else row.name[:17] + "…"
-        body.append(f'<text x="{name_width}" y="{top + 15}" font-size="11" text-anchor="end" fill="{INK}">'
-                    f"{escape(name)}</text>")
+        body.append(
+            f'<text x="{name_width}" y="{top + 15}" font-size="11" text-anchor="end" fill="{INK}">{escape(name)}</text>'
+        )
         body.append(f'<rect x="{left}" y="{top + 3}" width="{scale}" height="16" fill="{TRACK}"/>')
         if row.share is None:
             body.append(f'<text x="{left + 4}" y="{top + 15}" font-size="10" fill="{MUTED}">{escape(no_data)}</text>')
@@ -178,10 +191,12 @@ def ranked_bars(rows: Sequence[RankedBar], *, title: str, no_data: str, fmt: For
         else:
             reached = row.target is not None and float(row.share) >= float(row.target)
             colour = REACHED if reached else BAR
-            body.append(f'<rect x="{left}" y="{top + 5}" width="{_x(row.share, 0, scale)}" height="12" '
-                        f'fill="{colour}"/>')
-            body.append(f'<text x="{left + scale + 4}" y="{top + 15}" font-size="11" fill="{INK}">'
-                        f"{fmt(row.share)}</text>")
+            body.append(
+                f'<rect x="{left}" y="{top + 5}" width="{_x(row.share, 0, scale)}" height="12" fill="{colour}"/>'
+            )
+            body.append(
+                f'<text x="{left + scale + 4}" y="{top + 15}" font-size="11" fill="{INK}">{fmt(row.share)}</text>'
+            )
             words.append(f"{row.name}: {fmt(row.share)} %")
         if row.target is not None:
             x = _x(row.target, left, scale)

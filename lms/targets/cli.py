@@ -27,8 +27,14 @@ def register(app: Flask) -> None:
 
 
 @targets.command("load-plans")
-@click.option("--dir", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=PLANS_DIR, show_default=True, help="Folder of plan files (*.toml).")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=PLANS_DIR,
+    show_default=True,
+    help="Folder of plan files (*.toml).",
+)
 def load_plans_command(directory: Path) -> None:
     """Load every plan file: unchanged content keeps its version, new content becomes the active version."""
     try:
@@ -45,16 +51,25 @@ def load_plans_command(directory: Path) -> None:
 
 
 @targets.command("recompute")
-@click.option("--unit", "unit_code", default="VN", show_default=True,
-              help="Code of the unit whose communes to recompute (a commune, a province, VN).")
-@click.option("--level", type=click.Choice([lv.value for lv in UnitLevel]), default=None,
-              help="The unit's level, when a code is used at several levels.")
+@click.option(
+    "--unit",
+    "unit_code",
+    default="VN",
+    show_default=True,
+    help="Code of the unit whose communes to recompute (a commune, a province, VN).",
+)
+@click.option(
+    "--level",
+    type=click.Choice([lv.value for lv in UnitLevel]),
+    default=None,
+    help="The unit's level, when a code is used at several levels.",
+)
 @click.option("--pre2025", is_flag=True, help="The unit is a pre-2025 one (e.g. Kon Tum province 62).")
 @click.option("--year", type=int, required=True)
 def recompute_command(unit_code: str, level: str | None, pre2025: bool, year: int) -> None:
     """Recount every active plan's indicators for the unit's communes and year, then roll up; shows progress."""
     unit = None
-    for candidate in ([level] if level else ["country", "province", "commune", "district", "village"]):
+    for candidate in [level] if level else ["country", "province", "commune", "district", "village"]:
         unit = find_unit(unit_code, candidate, on=LAST_DAY_BEFORE_REFORM if pre2025 else None)
         if unit is not None:
             break
@@ -67,7 +82,7 @@ def recompute_command(unit_code: str, level: str | None, pre2025: bool, year: in
     try:
         with click.progressbar(length=len(communes), label=f"{unit.full_name} {year}", file=sys.stderr) as bar:
             for start in range(0, len(communes), CHUNK):
-                chunk = communes[start:start + CHUNK]
+                chunk = communes[start : start + CHUNK]
                 compute.recompute(chunk, year)
                 db.session.commit()
                 bar.update(len(chunk))

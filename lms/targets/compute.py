@@ -89,8 +89,13 @@ from lms.targets.models import (
 from lms.targets.services import VN_OFFSET, local_today, month_end, year_end
 from lms.titles.models import Eligibility, EvaluationState, Recognition, RecognitionStatus, Registration
 
-SUBJECT_TYPE = {"household": "household", "clan": "clan", "village": "village", "organisation": "organisation",
-                "person": "person"}
+SUBJECT_TYPE = {
+    "household": "household",
+    "clan": "clan",
+    "village": "village",
+    "organisation": "organisation",
+    "person": "person",
+}
 ROLLUP_LEVELS = (UnitLevel.DISTRICT.value, UnitLevel.PROVINCE.value, UnitLevel.COUNTRY.value)
 
 
@@ -105,7 +110,8 @@ def held(title: str, subject_type: str, year: int, basis: str, communes: Sequenc
     subject is counted in the row's commune — not for persons counted where they work, for instance.
     """
     rec = select(Recognition.subject_id).where(
-        Recognition.subject_type == subject_type, Recognition.title == title,
+        Recognition.subject_type == subject_type,
+        Recognition.title == title,
         Recognition.status == RecognitionStatus.RECOGNISED.value,
         or_(Recognition.year == year, and_(Recognition.year < year, Recognition.valid_until >= year_end(year))),
     )
@@ -114,8 +120,11 @@ def held(title: str, subject_type: str, year: int, basis: str, communes: Sequenc
     if basis == Basis.OFFICIAL:
         return rec
     elig = select(Eligibility.subject_id).where(
-        Eligibility.subject_type == subject_type, Eligibility.title == title, Eligibility.year == year,
-        Eligibility.eligible.is_(True))
+        Eligibility.subject_type == subject_type,
+        Eligibility.title == title,
+        Eligibility.year == year,
+        Eligibility.eligible.is_(True),
+    )
     if communes is not None:
         elig = elig.where(Eligibility.commune_id.in_(communes))
     return union(rec, elig)  # type: ignore[return-value]
@@ -123,8 +132,11 @@ def held(title: str, subject_type: str, year: int, basis: str, communes: Sequenc
 
 def _registered(title: str, subject_type: str, year: int, communes: Sequence[int]) -> Select:
     return select(Registration.subject_id).where(
-        Registration.subject_type == subject_type, Registration.title == title, Registration.year == year,
-        Registration.commune_id.in_(communes))
+        Registration.subject_type == subject_type,
+        Registration.title == title,
+        Registration.year == year,
+        Registration.commune_id.in_(communes),
+    )
 
 
 def _active(start: Any, end: Any, year: int) -> ColumnElement[bool]:
@@ -134,8 +146,11 @@ def _active(start: Any, end: Any, year: int) -> ColumnElement[bool]:
 
 def uses_titles(metric: dict[str, Any]) -> bool:
     """Whether the metric reads titles (then official and projection differ)."""
-    return ("title" in metric or "registered_for" in metric
-            or any("title" in group for group in metric.get("member_of", [])))
+    return (
+        "title" in metric
+        or "registered_for" in metric
+        or any("title" in group for group in metric.get("member_of", []))
+    )
 
 
 # --- one metric as one grouped SELECT ------------------------------------------------------------------------------
@@ -149,22 +164,31 @@ def count_select(metric: dict[str, Any], *, year: int, basis: str, communes: Seq
         return it_skills_select(metric["it_skills"], year=year, communes=communes)
     if subject == "household":
         village = aliased(AdminUnit)
-        stmt: Select = (select(village.parent_id.label("commune_id"), func.count(Household.id))
-                .join(village, village.id == Household.village_id).where(village.parent_id.in_(communes))
-                .group_by(village.parent_id))
+        stmt: Select = (
+            select(village.parent_id.label("commune_id"), func.count(Household.id))
+            .join(village, village.id == Household.village_id)
+            .where(village.parent_id.in_(communes))
+            .group_by(village.parent_id)
+        )
         key: Any = Household.id
     elif subject == "clan":
-        stmt = select(Clan.commune_id, func.count(Clan.id)).where(Clan.commune_id.in_(communes)) \
-            .group_by(Clan.commune_id)
+        stmt = (
+            select(Clan.commune_id, func.count(Clan.id)).where(Clan.commune_id.in_(communes)).group_by(Clan.commune_id)
+        )
         key = Clan.id
     elif subject == "village":
-        stmt = (select(AdminUnit.parent_id, func.count(AdminUnit.id))
-                .where(AdminUnit.level == UnitLevel.VILLAGE.value, AdminUnit.parent_id.in_(communes))
-                .group_by(AdminUnit.parent_id))
+        stmt = (
+            select(AdminUnit.parent_id, func.count(AdminUnit.id))
+            .where(AdminUnit.level == UnitLevel.VILLAGE.value, AdminUnit.parent_id.in_(communes))
+            .group_by(AdminUnit.parent_id)
+        )
         key = AdminUnit.id
     elif subject == "organisation":
-        stmt = select(Organisation.commune_id, func.count(Organisation.id)) \
-            .where(Organisation.commune_id.in_(communes)).group_by(Organisation.commune_id)
+        stmt = (
+            select(Organisation.commune_id, func.count(Organisation.id))
+            .where(Organisation.commune_id.in_(communes))
+            .group_by(Organisation.commune_id)
+        )
         if "managing_levels" in metric:
             stmt = stmt.where(Organisation.managing_level.in_(metric["managing_levels"]))
         key = Organisation.id
@@ -184,8 +208,10 @@ def _commune_of(unit: Any) -> ColumnElement[Any]:
 
 
 def _in_communes(unit: Any, communes: Sequence[int]) -> ColumnElement[bool]:
-    return or_(and_(unit.level == UnitLevel.COMMUNE.value, unit.id.in_(communes)),
-               and_(unit.level == UnitLevel.VILLAGE.value, unit.parent_id.in_(communes)))
+    return or_(
+        and_(unit.level == UnitLevel.COMMUNE.value, unit.id.in_(communes)),
+        and_(unit.level == UnitLevel.VILLAGE.value, unit.parent_id.in_(communes)),
+    )
 
 
 def _person_select(metric: dict[str, Any], *, year: int, basis: str, communes: Sequence[int]) -> Select:
@@ -200,8 +226,12 @@ def _person_select(metric: dict[str, Any], *, year: int, basis: str, communes: S
         # "+ 0": SQLite must not drive this query from the title holders' list through the (organisation,
         # person) index — one probe per holder and recognised organisation; from the organisations it is cheap.
         person_key: Any = om.person_id + 0
-        stmt = (select(commune_col, func.count(distinct(om.person_id))).select_from(Person)
-                .join(om, om.person_id == Person.id).join(org, org.id == om.organisation_id))
+        stmt = (
+            select(commune_col, func.count(distinct(om.person_id)))
+            .select_from(Person)
+            .join(om, om.person_id == Person.id)
+            .join(org, org.id == om.organisation_id)
+        )
         conditions += [org.commune_id.in_(communes), _active(om.started_on, om.ended_on, year)]
         if "title" in org_group:
             conditions.append(org.id.in_(held(org_group["title"], "organisation", year, basis, communes)))
@@ -209,8 +239,12 @@ def _person_select(metric: dict[str, Any], *, year: int, basis: str, communes: S
         am, branch = AssociationMembership, aliased(AdminUnit)
         commune_col = _commune_of(branch)
         person_key = am.person_id
-        stmt = (select(commune_col, func.count(distinct(person_key))).select_from(Person)
-                .join(am, am.person_id == Person.id).join(branch, branch.id == am.unit_id))
+        stmt = (
+            select(commune_col, func.count(distinct(person_key)))
+            .select_from(Person)
+            .join(am, am.person_id == Person.id)
+            .join(branch, branch.id == am.unit_id)
+        )
         conditions += [am.role.in_(metric["association_roles"]), _active(am.started_on, am.ended_on, year)]
         if metric.get("association_branches") == "commune":
             conditions += [branch.level == UnitLevel.COMMUNE.value, branch.id.in_(communes)]
@@ -220,16 +254,22 @@ def _person_select(metric: dict[str, Any], *, year: int, basis: str, communes: S
         home = aliased(AdminUnit)
         commune_col = _commune_of(home)
         person_key = Person.id
-        stmt = select(commune_col, func.count(distinct(person_key))).select_from(Person) \
+        stmt = (
+            select(commune_col, func.count(distinct(person_key)))
+            .select_from(Person)
             .join(home, home.id == Person.unit_id)
+        )
         conditions.append(_in_communes(home, communes))
 
     if "occupation_groups" in metric:
         conditions.append(Person.occupation_group.in_(metric["occupation_groups"]))
     if "age" in metric:
         youngest, oldest = metric["age"]
-        conditions += [Person.birth_date.is_not(None), Person.birth_date >= date(year - oldest, 1, 1),
-                       Person.birth_date <= date(year - youngest, 12, 31)]
+        conditions += [
+            Person.birth_date.is_not(None),
+            Person.birth_date >= date(year - oldest, 1, 1),
+            Person.birth_date <= date(year - youngest, 12, 31),
+        ]
     other_groups = [g for g in groups if g["subject"] != "organisation"]
     if other_groups:
         conditions.append(or_(*(_member_of(g, year, basis, communes) for g in other_groups)))
@@ -241,12 +281,23 @@ def _person_select(metric: dict[str, Any], *, year: int, basis: str, communes: S
         narrow = communes if org_group is None and "association_roles" not in metric else None
         conditions.append(person_key.in_(held(metric["title"], "person", year, basis, narrow)))
     if "registered_for" in metric:
-        conditions.append(person_key.in_(select(Registration.subject_id).where(
-            Registration.subject_type == "person", Registration.title == metric["registered_for"],
-            Registration.year == year)))
+        conditions.append(
+            person_key.in_(
+                select(Registration.subject_id).where(
+                    Registration.subject_type == "person",
+                    Registration.title == metric["registered_for"],
+                    Registration.year == year,
+                )
+            )
+        )
     if "learning" in metric:
-        conditions.append(person_key.in_(select(LearningRecord.person_id).where(
-            LearningRecord.year == year, LearningRecord.kind.in_(metric["learning"]))))
+        conditions.append(
+            person_key.in_(
+                select(LearningRecord.person_id).where(
+                    LearningRecord.year == year, LearningRecord.kind.in_(metric["learning"])
+                )
+            )
+        )
     return stmt.where(*conditions).group_by(commune_col)
 
 
@@ -258,8 +309,7 @@ def _member_of(group: dict[str, Any], year: int, basis: str, communes: Sequence[
         return Person.household_id.is_not(None)
     if subject == "clan":
         clans = held(title, "clan", year, basis, communes) if title else select(Clan.id)
-        return Person.household_id.in_(select(clan_household.c.household_id)
-                                       .where(clan_household.c.clan_id.in_(clans)))
+        return Person.household_id.in_(select(clan_household.c.household_id).where(clan_household.c.clan_id.in_(clans)))
     if subject == "village":
         if title:
             return Person.unit_id.in_(held(title, "village", year, basis, communes))
@@ -283,24 +333,39 @@ def it_skills_select(figure: str, *, year: int, communes: Sequence[int]) -> Sele
     am = AssociationMembership
     active = _active(am.started_on, am.ended_on, year)
     if figure in ("associations", "associations_led_in_clc"):
-        stmt = (select(am.unit_id, func.count(distinct(am.unit_id)))
-                .where(am.unit_id.in_(communes), active).group_by(am.unit_id))
+        stmt = (
+            select(am.unit_id, func.count(distinct(am.unit_id)))
+            .where(am.unit_id.in_(communes), active)
+            .group_by(am.unit_id)
+        )
         if figure == "associations_led_in_clc":
-            stmt = (stmt.join(BoardMembership, BoardMembership.person_id == am.person_id)
-                    .join(Clc, and_(Clc.id == BoardMembership.clc_id, Clc.commune_id == am.unit_id))
-                    .where(am.role.in_(d["leader_roles"]), BoardMembership.role.in_(d["board_roles"]),
-                           _active(BoardMembership.started_on, BoardMembership.ended_on, year)))
+            stmt = (
+                stmt.join(BoardMembership, BoardMembership.person_id == am.person_id)
+                .join(Clc, and_(Clc.id == BoardMembership.clc_id, Clc.commune_id == am.unit_id))
+                .where(
+                    am.role.in_(d["leader_roles"]),
+                    BoardMembership.role.in_(d["board_roles"]),
+                    _active(BoardMembership.started_on, BoardMembership.ended_on, year),
+                )
+            )
         return stmt
     if figure in ("members", "studied_policy"):
         branch = aliased(AdminUnit)
         commune_col = _commune_of(branch)
-        stmt = (select(commune_col, func.count(distinct(am.person_id))).join(branch, branch.id == am.unit_id)
-                .where(_in_communes(branch, communes), active).group_by(commune_col))
+        stmt = (
+            select(commune_col, func.count(distinct(am.person_id)))
+            .join(branch, branch.id == am.unit_id)
+            .where(_in_communes(branch, communes), active)
+            .group_by(commune_col)
+        )
         if figure == "studied_policy":
             stmt = stmt.where((am.person_id + 0).in_(_policy_students(year)))
         return stmt
-    stmt = (select(am.unit_id, func.count(distinct(am.person_id)))
-            .where(am.unit_id.in_(communes), am.role.in_(d["officer_roles"]), active).group_by(am.unit_id))
+    stmt = (
+        select(am.unit_id, func.count(distinct(am.person_id)))
+        .where(am.unit_id.in_(communes), am.role.in_(d["officer_roles"]), active)
+        .group_by(am.unit_id)
+    )
     if figure in ("trained", "organised_and_trained"):
         stmt = stmt.where((am.person_id + 0).in_(_it_trained(year)))
     if figure == "meets_basic":
@@ -324,9 +389,12 @@ def _it_trained(year: int, standard: str | None = None) -> Select:
     if standard and fw.standards[standard].at_least:
         chosen = fw.standards[standard]
         having.append(func.count(distinct(case((code.in_(chosen.choose_from), code)))) >= chosen.at_least)
-    return (select(LearningRecord.person_id)
-            .where(LearningRecord.kind == LearningKind.IT_MODULE.value, LearningRecord.completed_on <= year_end(year))
-            .group_by(LearningRecord.person_id).having(*having))
+    return (
+        select(LearningRecord.person_id)
+        .where(LearningRecord.kind == LearningKind.IT_MODULE.value, LearningRecord.completed_on <= year_end(year))
+        .group_by(LearningRecord.person_id)
+        .having(*having)
+    )
 
 
 def _year_start(year: int) -> datetime:
@@ -338,13 +406,21 @@ def _clc_organisers(year: int, roles: Sequence[str]) -> Select:
     """Instructors, assistants or organisers of a class with a held session in ``year``, or persons with an
     organised-activity learning record in it."""
     start, end = _year_start(year), _year_start(year + 1)
-    by_class = (select(class_instructor.c.person_id)
-                .join(ClassSession, ClassSession.class_id == class_instructor.c.class_id)
-                .where(class_instructor.c.role.in_(roles), ClassSession.status == SessionStatus.SCHEDULED.value,
-                       ClassSession.starts_at >= start, ClassSession.starts_at < end))
+    by_class = (
+        select(class_instructor.c.person_id)
+        .join(ClassSession, ClassSession.class_id == class_instructor.c.class_id)
+        .where(
+            class_instructor.c.role.in_(roles),
+            ClassSession.status == SessionStatus.SCHEDULED.value,
+            ClassSession.starts_at >= start,
+            ClassSession.starts_at < end,
+        )
+    )
     by_record = select(LearningRecord.person_id).where(
         LearningRecord.kind == LearningKind.ACTIVITY_ORGANISED.value,
-        LearningRecord.completed_on >= date(year, 1, 1), LearningRecord.completed_on <= year_end(year))
+        LearningRecord.completed_on >= date(year, 1, 1),
+        LearningRecord.completed_on <= year_end(year),
+    )
     return union(by_class, by_record)  # type: ignore[return-value]
 
 
@@ -352,17 +428,25 @@ def _policy_students(year: int) -> Select:
     """Persons who attended a held session of a policy-study class in ``year`` or hold a policy-study learning
     record of it."""
     start, end = _year_start(year), _year_start(year + 1)
-    attended = (select(Attendance.person_id)
-                .join(ClassSession, ClassSession.id == Attendance.session_id)
-                .join(CourseClass, CourseClass.id == ClassSession.class_id)
-                .join(Course, Course.id == CourseClass.course_id)
-                .join(AttendanceStatus, AttendanceStatus.code == Attendance.status)
-                .where(Course.category == CourseCategory.POLICY_STUDY.value, AttendanceStatus.counts_as_attended,
-                       ClassSession.status == SessionStatus.SCHEDULED.value,
-                       ClassSession.starts_at >= start, ClassSession.starts_at < end))
+    attended = (
+        select(Attendance.person_id)
+        .join(ClassSession, ClassSession.id == Attendance.session_id)
+        .join(CourseClass, CourseClass.id == ClassSession.class_id)
+        .join(Course, Course.id == CourseClass.course_id)
+        .join(AttendanceStatus, AttendanceStatus.code == Attendance.status)
+        .where(
+            Course.category == CourseCategory.POLICY_STUDY.value,
+            AttendanceStatus.counts_as_attended,
+            ClassSession.status == SessionStatus.SCHEDULED.value,
+            ClassSession.starts_at >= start,
+            ClassSession.starts_at < end,
+        )
+    )
     recorded = select(LearningRecord.person_id).where(
         LearningRecord.kind == LearningKind.POLICY_STUDY.value,
-        LearningRecord.completed_on >= date(year, 1, 1), LearningRecord.completed_on <= year_end(year))
+        LearningRecord.completed_on >= date(year, 1, 1),
+        LearningRecord.completed_on <= year_end(year),
+    )
     return union(attended, recorded)  # type: ignore[return-value]
 
 
@@ -383,8 +467,9 @@ def _counts(metric: dict[str, Any], *, year: int, basis: str, communes: Sequence
     return {commune_id: count for commune_id, count in result.tuples()}  # noqa: C416 - a Result has keys(): dict() would read it as a mapping
 
 
-def source_values(indicator: Indicator, communes: Sequence[int], *, year: int, periods: list[tuple[date, str]],
-                  now: datetime) -> int:
+def source_values(
+    indicator: Indicator, communes: Sequence[int], *, year: int, periods: list[tuple[date, str]], now: datetime
+) -> int:
     """Count ``indicator`` in every commune of ``communes`` and replace their source values; returns rows written.
 
     Two grouped SELECTs per basis (one when the indicator reads no title: the bases are then equal), one DELETE,
@@ -398,19 +483,33 @@ def source_values(indicator: Indicator, communes: Sequence[int], *, year: int, p
         if basis == Basis.PROJECTION and not (uses_titles(indicator.numerator) or uses_titles(indicator.denominator)):
             computed[basis] = computed[Basis.OFFICIAL.value]
         else:
-            computed[basis] = (_counts(indicator.numerator, year=year, basis=basis, communes=communes),
-                               _counts(indicator.denominator, year=year, basis=basis, communes=communes))
+            computed[basis] = (
+                _counts(indicator.numerator, year=year, basis=basis, communes=communes),
+                _counts(indicator.denominator, year=year, basis=basis, communes=communes),
+            )
         numerators, denominators = computed[basis]
         for commune_id in communes:
             for period_end, kind in periods:
-                rows.append({"indicator_id": indicator.id, "commune_id": commune_id, "period_end": period_end,
-                             "period_kind": kind, "basis": basis,
-                             "numerator": Decimal(numerators.get(commune_id, 0)),
-                             "denominator": Decimal(denominators.get(commune_id, 0)), "computed_at": now})
+                rows.append(
+                    {
+                        "indicator_id": indicator.id,
+                        "commune_id": commune_id,
+                        "period_end": period_end,
+                        "period_kind": kind,
+                        "basis": basis,
+                        "numerator": Decimal(numerators.get(commune_id, 0)),
+                        "denominator": Decimal(denominators.get(commune_id, 0)),
+                        "computed_at": now,
+                    }
+                )
     src = IndicatorSourceValue
-    db.session.execute(delete(src).where(
-        src.indicator_id == indicator.id, src.commune_id.in_(communes),
-        or_(*(and_(src.period_end == end, src.period_kind == kind) for end, kind in periods))))
+    db.session.execute(
+        delete(src).where(
+            src.indicator_id == indicator.id,
+            src.commune_id.in_(communes),
+            or_(*(and_(src.period_end == end, src.period_kind == kind) for end, kind in periods)),
+        )
+    )
     db.session.execute(insert(src), rows)
     return len(rows)
 
@@ -430,26 +529,38 @@ class Neighbourhood:
 
 def _commune_lineage() -> Any:
     old, new = aliased(AdminUnit), aliased(AdminUnit)
-    return (select(UnitLineage.old_unit_id, UnitLineage.new_unit_id)
-            .join(old, old.id == UnitLineage.old_unit_id).join(new, new.id == UnitLineage.new_unit_id)
-            .where(old.level == UnitLevel.COMMUNE.value, new.level == UnitLevel.COMMUNE.value))
+    return (
+        select(UnitLineage.old_unit_id, UnitLineage.new_unit_id)
+        .join(old, old.id == UnitLineage.old_unit_id)
+        .join(new, new.id == UnitLineage.new_unit_id)
+        .where(old.level == UnitLevel.COMMUNE.value, new.level == UnitLevel.COMMUNE.value)
+    )
 
 
 def neighbourhood(commune_ids: Iterable[int]) -> Neighbourhood:
     """Which communes a change in ``commune_ids`` reaches: each one under its own structure, its lineage partners
     under theirs, and (to be recounted) the other partners those depend on. Three small queries."""
     ids = sorted(set(commune_ids))
-    units = db.session.execute(select(AdminUnit.id, AdminUnit.valid_to).where(
-        AdminUnit.id.in_(ids), AdminUnit.level == UnitLevel.COMMUNE.value)).all()
+    units = db.session.execute(
+        select(AdminUnit.id, AdminUnit.valid_to).where(
+            AdminUnit.id.in_(ids), AdminUnit.level == UnitLevel.COMMUNE.value
+        )
+    ).all()
     current = {u.id for u in units if u.valid_to is None}
     old = {u.id for u in units if u.valid_to is not None}
     links = _commune_lineage().subquery()
-    pairs = db.session.execute(select(links.c.old_unit_id, links.c.new_unit_id).where(
-        or_(links.c.old_unit_id.in_(old), links.c.new_unit_id.in_(current)))).all()
+    pairs = db.session.execute(
+        select(links.c.old_unit_id, links.c.new_unit_id).where(
+            or_(links.c.old_unit_id.in_(old), links.c.new_unit_id.in_(current))
+        )
+    ).all()
     current |= {n for o, n in pairs if o in old}
     old |= {o for o, n in pairs if n in current}
-    second = db.session.execute(select(links.c.old_unit_id, links.c.new_unit_id).where(
-        or_(links.c.old_unit_id.in_(old), links.c.new_unit_id.in_(current)))).all()
+    second = db.session.execute(
+        select(links.c.old_unit_id, links.c.new_unit_id).where(
+            or_(links.c.old_unit_id.in_(old), links.c.new_unit_id.in_(current))
+        )
+    ).all()
     counted = current | old | {o for o, _ in second} | {n for _, n in second}
     return Neighbourhood(current, old, counted)
 
@@ -458,45 +569,100 @@ def _period_filter(column_end: Any, column_kind: Any, periods: list[tuple[date, 
     return or_(*(and_(column_end == end, column_kind == kind) for end, kind in periods))
 
 
-def commune_values(indicator_ids: Sequence[int], hood: Neighbourhood, *, periods: list[tuple[date, str]],
-                   now: datetime) -> None:
+def commune_values(
+    indicator_ids: Sequence[int], hood: Neighbourhood, *, periods: list[tuple[date, str]], now: datetime
+) -> None:
     """Replace the published values of the neighbourhood's communes from the source values (one DELETE and one
     INSERT … SELECT per structure)."""
     src, value = IndicatorSourceValue, IndicatorValue
     base = [src.indicator_id.in_(indicator_ids), _period_filter(src.period_end, src.period_kind, periods)]
-    columns = ["indicator_id", "unit_id", "period_end", "period_kind", "structure", "basis", "numerator",
-               "denominator", "computed_at"]
+    columns = [
+        "indicator_id",
+        "unit_id",
+        "period_end",
+        "period_kind",
+        "structure",
+        "basis",
+        "numerator",
+        "denominator",
+        "computed_at",
+    ]
     links = _commune_lineage().add_columns(UnitLineage.share).subquery()
     for structure, targets in ((Structure.CURRENT.value, hood.current), (Structure.PRE_2025.value, hood.old)):
-        db.session.execute(delete(value).where(
-            value.structure == structure, value.indicator_id.in_(indicator_ids),
-            value.unit_id.in_(sorted(targets)), _period_filter(value.period_end, value.period_kind, periods)))
+        db.session.execute(
+            delete(value).where(
+                value.structure == structure,
+                value.indicator_id.in_(indicator_ids),
+                value.unit_id.in_(sorted(targets)),
+                _period_filter(value.period_end, value.period_kind, periods),
+            )
+        )
         if not targets:
             continue
-        own = select(src.indicator_id, src.commune_id.label("unit_id"), src.period_end, src.period_kind, src.basis,
-                     src.numerator.label("n"), src.denominator.label("d")).where(
-            *base, src.commune_id.in_(sorted(targets)))
+        own = select(
+            src.indicator_id,
+            src.commune_id.label("unit_id"),
+            src.period_end,
+            src.period_kind,
+            src.basis,
+            src.numerator.label("n"),
+            src.denominator.label("d"),
+        ).where(*base, src.commune_id.in_(sorted(targets)))
         if structure == Structure.CURRENT:
             # A current commune receives share × the figures of each old commune that went into it.
-            carried = (select(src.indicator_id, links.c.new_unit_id, src.period_end, src.period_kind, src.basis,
-                              src.numerator * links.c.share, src.denominator * links.c.share)
-                       .join(links, links.c.old_unit_id == src.commune_id)
-                       .where(*base, links.c.new_unit_id.in_(sorted(targets))))
+            carried = (
+                select(
+                    src.indicator_id,
+                    links.c.new_unit_id,
+                    src.period_end,
+                    src.period_kind,
+                    src.basis,
+                    src.numerator * links.c.share,
+                    src.denominator * links.c.share,
+                )
+                .join(links, links.c.old_unit_id == src.commune_id)
+                .where(*base, links.c.new_unit_id.in_(sorted(targets)))
+            )
         else:
             # An old commune receives, from each successor, the part of it the old commune made up.
-            whole = select(links.c.new_unit_id, func.sum(links.c.share).label("total")) \
-                .group_by(links.c.new_unit_id).subquery()
-            carried = (select(src.indicator_id, links.c.old_unit_id, src.period_end, src.period_kind, src.basis,
-                              src.numerator * links.c.share / whole.c.total,
-                              src.denominator * links.c.share / whole.c.total)
-                       .join(links, links.c.new_unit_id == src.commune_id)
-                       .join(whole, whole.c.new_unit_id == src.commune_id)
-                       .where(*base, links.c.old_unit_id.in_(sorted(targets))))
+            whole = (
+                select(links.c.new_unit_id, func.sum(links.c.share).label("total"))
+                .group_by(links.c.new_unit_id)
+                .subquery()
+            )
+            carried = (
+                select(
+                    src.indicator_id,
+                    links.c.old_unit_id,
+                    src.period_end,
+                    src.period_kind,
+                    src.basis,
+                    src.numerator * links.c.share / whole.c.total,
+                    src.denominator * links.c.share / whole.c.total,
+                )
+                .join(links, links.c.new_unit_id == src.commune_id)
+                .join(whole, whole.c.new_unit_id == src.commune_id)
+                .where(*base, links.c.old_unit_id.in_(sorted(targets)))
+            )
         parts = union_all(own, carried).subquery()
-        db.session.execute(insert(value).from_select(columns, select(
-            parts.c.indicator_id, parts.c.unit_id, parts.c.period_end, parts.c.period_kind, literal(structure),
-            parts.c.basis, func.sum(parts.c.n), func.sum(parts.c.d), literal(now),
-        ).group_by(parts.c.indicator_id, parts.c.unit_id, parts.c.period_end, parts.c.period_kind, parts.c.basis)))
+        db.session.execute(
+            insert(value).from_select(
+                columns,
+                select(
+                    parts.c.indicator_id,
+                    parts.c.unit_id,
+                    parts.c.period_end,
+                    parts.c.period_kind,
+                    literal(structure),
+                    parts.c.basis,
+                    func.sum(parts.c.n),
+                    func.sum(parts.c.d),
+                    literal(now),
+                ).group_by(
+                    parts.c.indicator_id, parts.c.unit_id, parts.c.period_end, parts.c.period_kind, parts.c.basis
+                ),
+            )
+        )
 
 
 # --- step 3: roll-up ---------------------------------------------------------------------------------------------
@@ -505,8 +671,9 @@ def commune_values(indicator_ids: Sequence[int], hood: Neighbourhood, *, periods
 def _lock(name: str, year: int) -> None:
     """Serialise one kind of work for one year across workers (PostgreSQL; SQLite serialises writers anyway)."""
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name), :year)"),
-                           {"name": f"targets.{name}", "year": year})
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:name), :year)"), {"name": f"targets.{name}", "year": year}
+        )
 
 
 def _ancestry() -> Any:
@@ -515,11 +682,19 @@ def _ancestry() -> Any:
     commune, up1, up2 = aliased(AdminUnit), aliased(AdminUnit), aliased(AdminUnit)
     is_commune = commune.level == UnitLevel.COMMUNE.value
     first = select(commune.id.label("commune_id"), commune.parent_id.label("ancestor_id")).where(
-        is_commune, commune.parent_id.is_not(None))
-    second = (select(commune.id, up1.parent_id).join(up1, up1.id == commune.parent_id)
-              .where(is_commune, up1.parent_id.is_not(None)))
-    third = (select(commune.id, up2.parent_id).join(up1, up1.id == commune.parent_id)
-             .join(up2, up2.id == up1.parent_id).where(is_commune, up2.parent_id.is_not(None)))
+        is_commune, commune.parent_id.is_not(None)
+    )
+    second = (
+        select(commune.id, up1.parent_id)
+        .join(up1, up1.id == commune.parent_id)
+        .where(is_commune, up1.parent_id.is_not(None))
+    )
+    third = (
+        select(commune.id, up2.parent_id)
+        .join(up1, up1.id == commune.parent_id)
+        .join(up2, up2.id == up1.parent_id)
+        .where(is_commune, up2.parent_id.is_not(None))
+    )
     return union_all(first, second, third).subquery("ancestry")
 
 
@@ -534,19 +709,52 @@ def rollup(year: int, *, now: datetime | None = None) -> int:
     in_year = and_(value.period_end >= date(year, 1, 1), value.period_end <= year_end(year))
     written = 0
     for structure in (Structure.CURRENT.value, Structure.PRE_2025.value):
-        db.session.execute(delete(value).where(
-            value.structure == structure, in_year,
-            value.unit_id.in_(select(AdminUnit.id).where(AdminUnit.level.in_(ROLLUP_LEVELS)))))
-        sums = (select(value.indicator_id, ancestry.c.ancestor_id, value.period_end, value.period_kind,
-                       value.structure, value.basis, func.sum(value.numerator), func.sum(value.denominator),
-                       literal(now))
-                .join(ancestry, ancestry.c.commune_id == value.unit_id)
-                .where(value.structure == structure, in_year)
-                .group_by(value.indicator_id, ancestry.c.ancestor_id, value.period_end, value.period_kind,
-                          value.structure, value.basis))
-        result = db.session.execute(insert(value).from_select(
-            ["indicator_id", "unit_id", "period_end", "period_kind", "structure", "basis", "numerator",
-             "denominator", "computed_at"], sums))
+        db.session.execute(
+            delete(value).where(
+                value.structure == structure,
+                in_year,
+                value.unit_id.in_(select(AdminUnit.id).where(AdminUnit.level.in_(ROLLUP_LEVELS))),
+            )
+        )
+        sums = (
+            select(
+                value.indicator_id,
+                ancestry.c.ancestor_id,
+                value.period_end,
+                value.period_kind,
+                value.structure,
+                value.basis,
+                func.sum(value.numerator),
+                func.sum(value.denominator),
+                literal(now),
+            )
+            .join(ancestry, ancestry.c.commune_id == value.unit_id)
+            .where(value.structure == structure, in_year)
+            .group_by(
+                value.indicator_id,
+                ancestry.c.ancestor_id,
+                value.period_end,
+                value.period_kind,
+                value.structure,
+                value.basis,
+            )
+        )
+        result = db.session.execute(
+            insert(value).from_select(
+                [
+                    "indicator_id",
+                    "unit_id",
+                    "period_end",
+                    "period_kind",
+                    "structure",
+                    "basis",
+                    "numerator",
+                    "denominator",
+                    "computed_at",
+                ],
+                sums,
+            )
+        )
         written += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
     db.session.flush()
     return written
@@ -565,11 +773,14 @@ def plan_communes(plan: Plan, candidates: Iterable[int]) -> list[int]:
         return []
     inside = select(AdminUnit.id).where(subtree(AdminUnit.path, root.path))
     links = _commune_lineage().subquery()
-    stmt = select(AdminUnit.id).where(AdminUnit.id.in_(candidates), or_(
-        subtree(AdminUnit.path, root.path),
-        AdminUnit.id.in_(select(links.c.new_unit_id).where(links.c.old_unit_id.in_(inside))),
-        AdminUnit.id.in_(select(links.c.old_unit_id).where(links.c.new_unit_id.in_(inside))),
-    ))
+    stmt = select(AdminUnit.id).where(
+        AdminUnit.id.in_(candidates),
+        or_(
+            subtree(AdminUnit.path, root.path),
+            AdminUnit.id.in_(select(links.c.new_unit_id).where(links.c.old_unit_id.in_(inside))),
+            AdminUnit.id.in_(select(links.c.old_unit_id).where(links.c.new_unit_id.in_(inside))),
+        ),
+    )
     return sorted(db.session.scalars(stmt))
 
 
@@ -579,23 +790,33 @@ def _lock_states(commune_ids: Iterable[int], year: int) -> None:
     ids = sorted(set(commune_ids))
     if not ids:
         return
-    have = set(db.session.scalars(select(TargetState.commune_id).where(
-        TargetState.year == year, TargetState.commune_id.in_(ids))))
+    have = set(
+        db.session.scalars(
+            select(TargetState.commune_id).where(TargetState.year == year, TargetState.commune_id.in_(ids))
+        )
+    )
     missing = [{"commune_id": c, "year": year} for c in ids if c not in have]
     if missing:
         from sqlalchemy.dialects import postgresql, sqlite
 
         dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
         db.session.execute(dialect.insert(TargetState).values(missing).on_conflict_do_nothing())
-    db.session.execute(select(TargetState.commune_id).where(
-        TargetState.year == year, TargetState.commune_id.in_(ids)).order_by(TargetState.commune_id)
-        .with_for_update())
+    db.session.execute(
+        select(TargetState.commune_id)
+        .where(TargetState.year == year, TargetState.commune_id.in_(ids))
+        .order_by(TargetState.commune_id)
+        .with_for_update()
+    )
 
 
 def _lock_year_states(year: int) -> None:
     """Lock every state row of ``year`` in commune order (a no-op on SQLite, whose writers are serialised)."""
-    db.session.execute(select(TargetState.commune_id).where(TargetState.year == year)
-                       .order_by(TargetState.commune_id).with_for_update())
+    db.session.execute(
+        select(TargetState.commune_id)
+        .where(TargetState.year == year)
+        .order_by(TargetState.commune_id)
+        .with_for_update()
+    )
 
 
 @dataclass
@@ -606,8 +827,9 @@ class RecomputeResult:
     indicators: int
 
 
-def recompute(commune_ids: Iterable[int], year: int, *, today: date | None = None,
-              progress: Any = None) -> RecomputeResult:
+def recompute(
+    commune_ids: Iterable[int], year: int, *, today: date | None = None, progress: Any = None
+) -> RecomputeResult:
     """Recount every active plan's indicators for ``commune_ids`` (and what their values read through the lineage),
     publish their commune values under both structures and mark them computed. The roll-up is separate
     (:func:`rollup`): one roll-up serves many communes.
@@ -622,9 +844,15 @@ def recompute(commune_ids: Iterable[int], year: int, *, today: date | None = Non
     # Stamped after the locks: a roll-up that started before we held them has either finished (and we are counted
     # as pending by the next one) or waits for our commit in :func:`rollup_if_needed` and reads our values.
     now = utcnow()
-    plans = list(db.session.scalars(select(Plan).where(Plan.active.is_(True)).order_by(Plan.code)
-                                    .options(selectinload(Plan.indicators))
-                                    .execution_options(populate_existing=True)))
+    plans = list(
+        db.session.scalars(
+            select(Plan)
+            .where(Plan.active.is_(True))
+            .order_by(Plan.code)
+            .options(selectinload(Plan.indicators))
+            .execution_options(populate_existing=True)
+        )
+    )
     indicators: list[tuple[Indicator, list[int]]] = []
     for plan in plans:
         communes = plan_communes(plan, hood.counted)
@@ -635,8 +863,11 @@ def recompute(commune_ids: Iterable[int], year: int, *, today: date | None = Non
         if progress:
             progress(done, len(indicators))
     commune_values([i.id for i, _ in indicators], hood, periods=periods, now=now)
-    db.session.execute(update(TargetState).where(
-        TargetState.year == year, TargetState.commune_id.in_(requested)).values(computed_at=now))
+    db.session.execute(
+        update(TargetState)
+        .where(TargetState.year == year, TargetState.commune_id.in_(requested))
+        .values(computed_at=now)
+    )
     db.session.flush()
     return RecomputeResult(len(hood.current | hood.old), len(hood.counted), rows, len(indicators))
 
@@ -654,22 +885,36 @@ def rollup_if_needed(year: int) -> bool:
     """
     _lock_year_states(year)
     started = utcnow()
-    pending = db.session.scalar(select(func.count()).select_from(TargetState).where(
-        TargetState.year == year, TargetState.computed_at.is_not(None),
-        or_(TargetState.rolled_up_at.is_(None), TargetState.computed_at > TargetState.rolled_up_at)))
+    pending = db.session.scalar(
+        select(func.count())
+        .select_from(TargetState)
+        .where(
+            TargetState.year == year,
+            TargetState.computed_at.is_not(None),
+            or_(TargetState.rolled_up_at.is_(None), TargetState.computed_at > TargetState.rolled_up_at),
+        )
+    )
     if not pending:
         return False
     rollup(year, now=started)
-    db.session.execute(update(TargetState).where(
-        TargetState.year == year, TargetState.computed_at <= started).values(rolled_up_at=started))
+    db.session.execute(
+        update(TargetState)
+        .where(TargetState.year == year, TargetState.computed_at <= started)
+        .values(rolled_up_at=started)
+    )
     db.session.flush()
     return True
 
 
 def communes_under(unit: AdminUnit) -> list[int]:
     """The communes of ``unit``'s subtree (the unit itself if it is one)."""
-    return list(db.session.scalars(select(AdminUnit.id).where(
-        subtree(AdminUnit.path, unit.path), AdminUnit.level == UnitLevel.COMMUNE.value).order_by(AdminUnit.id)))
+    return list(
+        db.session.scalars(
+            select(AdminUnit.id)
+            .where(subtree(AdminUnit.path, unit.path), AdminUnit.level == UnitLevel.COMMUNE.value)
+            .order_by(AdminUnit.id)
+        )
+    )
 
 
 def stale_pairs(limit: int = 500, *, today: date | None = None) -> list[tuple[int, int]]:
@@ -683,30 +928,44 @@ def stale_pairs(limit: int = 500, *, today: date | None = None) -> list[tuple[in
     from_titles = (
         select(es.commune_id, es.year, ts.computed_at)
         .outerjoin(ts, and_(ts.commune_id == es.commune_id, ts.year == es.year))
-        .where(es.year <= today.year, or_(ts.computed_at.is_(None), es.evaluated_at > ts.computed_at,
-                                           es.marked_at > ts.computed_at, plan_loaded > ts.computed_at))
+        .where(
+            es.year <= today.year,
+            or_(
+                ts.computed_at.is_(None),
+                es.evaluated_at > ts.computed_at,
+                es.marked_at > ts.computed_at,
+                plan_loaded > ts.computed_at,
+            ),
+        )
     )
     rec = Recognition
     # A recognition counts in every year it is valid (a three-year title: Y, Y+1, Y+2), so a change to it makes all
     # of them stale. The offsets 0..longest validity come from a recursive CTE (the same on SQLite and PostgreSQL).
     last_year = func.coalesce(extract("year", rec.valid_until), rec.year)
     offsets = select(literal(0).label("n")).cte("offsets", recursive=True)
-    offsets = offsets.union_all(select((offsets.c.n + 1).label("n")).where(
-        offsets.c.n < select(func.max(last_year - rec.year)).where(rec.year <= today.year).scalar_subquery()))
+    offsets = offsets.union_all(
+        select((offsets.c.n + 1).label("n")).where(
+            offsets.c.n < select(func.max(last_year - rec.year)).where(rec.year <= today.year).scalar_subquery()
+        )
+    )
     valid_year = (rec.year + offsets.c.n).label("year")
     from_recognitions = (
         select(rec.commune_id, valid_year, ts.computed_at)
         .join(offsets, rec.year + offsets.c.n <= last_year)
         .outerjoin(ts, and_(ts.commune_id == rec.commune_id, ts.year == rec.year + offsets.c.n))
-        .where(rec.year + offsets.c.n <= today.year,
-               or_(ts.computed_at.is_(None), rec.proposed_at > ts.computed_at, rec.revoked_at > ts.computed_at))
+        .where(
+            rec.year + offsets.c.n <= today.year,
+            or_(ts.computed_at.is_(None), rec.proposed_at > ts.computed_at, rec.revoked_at > ts.computed_at),
+        )
     )
     monthly = select(ts.commune_id, ts.year, ts.computed_at).where(
-        ts.year == today.year, or_(ts.computed_at.is_(None), ts.computed_at < month_start,
-                                   plan_loaded > ts.computed_at))
+        ts.year == today.year, or_(ts.computed_at.is_(None), ts.computed_at < month_start, plan_loaded > ts.computed_at)
+    )
     parts = union(from_titles, from_recognitions, monthly).subquery()
-    stmt = (select(parts.c.commune_id, parts.c.year).group_by(parts.c.commune_id, parts.c.year)
-            .order_by(func.min(parts.c.computed_at).nulls_first(), parts.c.year,
-                      parts.c.commune_id)
-            .limit(limit))
+    stmt = (
+        select(parts.c.commune_id, parts.c.year)
+        .group_by(parts.c.commune_id, parts.c.year)
+        .order_by(func.min(parts.c.computed_at).nulls_first(), parts.c.year, parts.c.commune_id)
+        .limit(limit)
+    )
     return [(c, y) for c, y in db.session.execute(stmt)]

@@ -39,8 +39,9 @@ class Plan(Model):
     loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
     loaded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
 
-    indicators: Mapped[list[Indicator]] = relationship(back_populates="plan", order_by="Indicator.position",
-                                                       cascade="all, delete-orphan")
+    indicators: Mapped[list[Indicator]] = relationship(
+        back_populates="plan", order_by="Indicator.position", cascade="all, delete-orphan"
+    )
 
 
 class Indicator(Model):
@@ -63,8 +64,9 @@ class Indicator(Model):
     provisional: Mapped[bool] = mapped_column(default=False)
 
     plan: Mapped[Plan] = relationship(back_populates="indicators")
-    targets: Mapped[list[Target]] = relationship(back_populates="indicator", cascade="all, delete-orphan",
-                                                 order_by="Target.year")
+    targets: Mapped[list[Target]] = relationship(
+        back_populates="indicator", cascade="all, delete-orphan", order_by="Target.year"
+    )
 
 
 class Target(Model):

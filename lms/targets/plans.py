@@ -55,15 +55,25 @@ PLANS_DIR = Path(__file__).parent / "plans"
 
 SUBJECTS = ("household", "clan", "village", "organisation", "person", "association")
 # The title each subject can hold (titles' TITLE_SUBJECT, seen from the subject).
-SUBJECT_TITLE = {"household": "family", "clan": "clan", "village": "village_community", "organisation": "unit",
-                 "person": "citizen"}
+SUBJECT_TITLE = {
+    "household": "family",
+    "clan": "clan",
+    "village": "village_community",
+    "organisation": "unit",
+    "person": "citizen",
+}
 GROUPS = ("household", "clan", "village", "organisation")
-LEARNING_KINDS = ("class_completion", "it_module", "policy_study", "self_study", "external_certificate",
-                  "activity_organised")
+LEARNING_KINDS = (
+    "class_completion",
+    "it_module",
+    "policy_study",
+    "self_study",
+    "external_certificate",
+    "activity_organised",
+)
 PERSON_KEYS = {"occupation_groups", "age", "member_of", "association_roles", "association_branches", "learning"}
 IT_SKILLS_FIGURES = {
-    "person": ("officers", "meets_basic", "trained", "organised", "organised_and_trained", "members",
-               "studied_policy"),
+    "person": ("officers", "meets_basic", "trained", "organised", "organised_and_trained", "members", "studied_policy"),
     "association": ("associations", "associations_led_in_clc"),
 }
 METRIC_KEYS = {"subject", "title", "registered_for", "managing_levels", "it_skills"} | PERSON_KEYS
@@ -100,7 +110,7 @@ def _str_list(value: Any, place: str, allowed: Any, errors: _Errors) -> list[str
 def validate_metric(metric: Any, place: str, errors: _Errors) -> dict[str, Any]:
     """Check one metric definition; returns it with defaults filled in (``association_branches``)."""
     if not isinstance(metric, dict):
-        errors.add(place, "a table, e.g. { subject = \"household\" }")
+        errors.add(place, 'a table, e.g. { subject = "household" }')
         return {}
     for key in sorted(set(metric) - METRIC_KEYS):
         errors.add(f"{place}.{key}", f"unknown key; expected one of {_choices(sorted(METRIC_KEYS))}")
@@ -112,18 +122,26 @@ def validate_metric(metric: Any, place: str, errors: _Errors) -> dict[str, Any]:
     if "it_skills" in metric:
         figures = IT_SKILLS_FIGURES.get(subject, ())
         if metric["it_skills"] not in figures:
-            errors.add(f"{place}.it_skills", f"{metric['it_skills']!r} is not an IT-skills figure for {subject}s"
-                       + (f"; expected one of {_choices(figures)}" if figures else ""))
+            errors.add(
+                f"{place}.it_skills",
+                f"{metric['it_skills']!r} is not an IT-skills figure for {subject}s"
+                + (f"; expected one of {_choices(figures)}" if figures else ""),
+            )
         for key in sorted(set(metric) - {"subject", "it_skills"}):
-            errors.add(f"{place}.{key}", "cannot be combined with it_skills (the figure is defined in "
-                       "courses/data/it_skills.toml)")
+            errors.add(
+                f"{place}.{key}",
+                "cannot be combined with it_skills (the figure is defined in courses/data/it_skills.toml)",
+            )
         return result
     for key in ("title", "registered_for"):
         if key in metric:
             expected = SUBJECT_TITLE.get(subject)
             if metric[key] != expected:
-                errors.add(f"{place}.{key}", f"{metric[key]!r} is not a title a {subject} holds"
-                           + (f" (expected {expected!r})" if expected else ""))
+                errors.add(
+                    f"{place}.{key}",
+                    f"{metric[key]!r} is not a title a {subject} holds"
+                    + (f" (expected {expected!r})" if expected else ""),
+                )
     if subject != "person":
         for key in sorted(PERSON_KEYS & set(metric)):
             errors.add(f"{place}.{key}", "only persons can be filtered this way")
@@ -134,12 +152,15 @@ def validate_metric(metric: Any, place: str, errors: _Errors) -> dict[str, Any]:
     if subject != "person":
         return result
     if "occupation_groups" in metric:
-        _str_list(metric["occupation_groups"], f"{place}.occupation_groups", [o.value for o in OccupationGroup],
-                  errors)
+        _str_list(metric["occupation_groups"], f"{place}.occupation_groups", [o.value for o in OccupationGroup], errors)
     if "age" in metric:
         age = metric["age"]
-        if (not isinstance(age, list) or len(age) != 2 or not all(isinstance(a, int) for a in age)
-                or not 0 <= age[0] <= age[1] <= 150):
+        if (
+            not isinstance(age, list)
+            or len(age) != 2
+            or not all(isinstance(a, int) for a in age)
+            or not 0 <= age[0] <= age[1] <= 150
+        ):
             errors.add(f"{place}.age", "[min, max] in whole years, min ≤ max, e.g. [19, 60]")
     if "member_of" in metric:
         groups = metric["member_of"]
@@ -156,24 +177,31 @@ def validate_metric(metric: Any, place: str, errors: _Errors) -> dict[str, Any]:
                 if group.get("subject") not in GROUPS:
                     errors.add(f"{gplace}.subject", f"{group.get('subject')!r} is not one of {_choices(GROUPS)}")
                 elif "title" in group and group["title"] != SUBJECT_TITLE[group["subject"]]:
-                    errors.add(f"{gplace}.title", f"{group['title']!r} is not a title a {group['subject']} holds "
-                               f"(expected {SUBJECT_TITLE[group['subject']]!r})")
+                    errors.add(
+                        f"{gplace}.title",
+                        f"{group['title']!r} is not a title a {group['subject']} holds "
+                        f"(expected {SUBJECT_TITLE[group['subject']]!r})",
+                    )
             subjects = [g.get("subject") for g in groups if isinstance(g, dict)]
             if "organisation" in subjects and len(subjects) > 1:
-                errors.add(f"{place}.member_of", "membership of an organisation counts the person in the "
-                           "organisation's commune: it cannot be mixed with other groups")
+                errors.add(
+                    f"{place}.member_of",
+                    "membership of an organisation counts the person in the "
+                    "organisation's commune: it cannot be mixed with other groups",
+                )
             if "organisation" in subjects and "association_roles" in metric:
-                errors.add(f"{place}.member_of", "cannot be combined with association_roles (which commune "
-                           "would count the person?)")
+                errors.add(
+                    f"{place}.member_of",
+                    "cannot be combined with association_roles (which commune would count the person?)",
+                )
     if "association_roles" in metric:
-        _str_list(metric["association_roles"], f"{place}.association_roles", [r.value for r in AssociationRole],
-                  errors)
+        _str_list(metric["association_roles"], f"{place}.association_roles", [r.value for r in AssociationRole], errors)
         result.setdefault("association_branches", "all")
     if "association_branches" in metric:
         if "association_roles" not in metric:
             errors.add(f"{place}.association_branches", "needs association_roles")
         if metric["association_branches"] not in ("commune", "all"):
-            errors.add(f"{place}.association_branches", "\"commune\" or \"all\"")
+            errors.add(f"{place}.association_branches", '"commune" or "all"')
     if "learning" in metric:
         _str_list(metric["learning"], f"{place}.learning", LEARNING_KINDS, errors)
     return result
@@ -228,10 +256,15 @@ def parse_plan(text: str, source: str = "<plan>") -> dict[str, Any]:
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             errors.add(key, "required text")
     unit = raw.get("unit")
-    if (not isinstance(unit, dict) or unit.get("level") not in [lv.value for lv in UnitLevel]
-            or not isinstance(unit.get("code"), str)):
-        errors.add("unit", "{ level = \"province\", code = \"62\", on = \"2022-05-19\" } (on: optional, for a "
-                   "unit that has since ended)")
+    if (
+        not isinstance(unit, dict)
+        or unit.get("level") not in [lv.value for lv in UnitLevel]
+        or not isinstance(unit.get("code"), str)
+    ):
+        errors.add(
+            "unit",
+            '{ level = "province", code = "62", on = "2022-05-19" } (on: optional, for a unit that has since ended)',
+        )
     elif "on" in unit:
         try:
             date.fromisoformat(str(unit["on"]))
@@ -246,8 +279,17 @@ def parse_plan(text: str, source: str = "<plan>") -> dict[str, Any]:
         errors.add("indicators", "at least one [[indicators]] table")
         indicators = []
     codes: set[str] = set()
-    allowed = {"code", "name", "name_en", "source_ref", "provisional", "denominator_text", "denominator",
-               "numerator", "targets"}
+    allowed = {
+        "code",
+        "name",
+        "name_en",
+        "source_ref",
+        "provisional",
+        "denominator_text",
+        "denominator",
+        "numerator",
+        "targets",
+    }
     for index, ind in enumerate(indicators):
         code = ind.get("code") if isinstance(ind, dict) else None
         place = f"indicators[{index}]" + (f" ({code})" if code else "")
@@ -279,16 +321,30 @@ def parse_plan(text: str, source: str = "<plan>") -> dict[str, Any]:
         provisional = ind.get("provisional", False)
         if not isinstance(provisional, bool):
             errors.add(f"{place}.provisional", "true or false")
-        result_indicators.append({
-            "code": code, "name": ind.get("name"), "name_en": ind.get("name_en", ""),
-            "source_ref": ind.get("source_ref", ""), "provisional": bool(provisional),
-            "denominator_text": ind.get("denominator_text"), "denominator": denominator, "numerator": numerator,
-            "targets": _targets(ind.get("targets"), f"{place}.targets", bool(plan_provisional), errors),
-        })
+        result_indicators.append(
+            {
+                "code": code,
+                "name": ind.get("name"),
+                "name_en": ind.get("name_en", ""),
+                "source_ref": ind.get("source_ref", ""),
+                "provisional": bool(provisional),
+                "denominator_text": ind.get("denominator_text"),
+                "denominator": denominator,
+                "numerator": numerator,
+                "targets": _targets(ind.get("targets"), f"{place}.targets", bool(plan_provisional), errors),
+            }
+        )
     if errors:
         raise PlanError(source, list(errors))
-    return {"code": raw["code"], "name": raw["name"], "name_en": raw.get("name_en", ""), "source": raw["source"],
-            "unit": unit, "provisional": plan_provisional, "indicators": result_indicators}
+    return {
+        "code": raw["code"],
+        "name": raw["name"],
+        "name_en": raw.get("name_en", ""),
+        "source": raw["source"],
+        "unit": unit,
+        "provisional": plan_provisional,
+        "indicators": result_indicators,
+    }
 
 
 @dataclass
@@ -307,12 +363,19 @@ def load_plan(text: str, source: str = "<plan>", *, loaded_by_id: int | None = N
     on = date.fromisoformat(str(unit_spec["on"])) if "on" in unit_spec else None
     unit = find_unit(unit_spec["code"], unit_spec["level"], on=on)
     if unit is None:
-        raise PlanError(source, [f"unit: no {unit_spec['level']} with code {unit_spec['code']!r}"
-                                 + (f" on {on}" if on else " today") + " — load the reference units first"])
+        raise PlanError(
+            source,
+            [
+                f"unit: no {unit_spec['level']} with code {unit_spec['code']!r}"
+                + (f" on {on}" if on else " today")
+                + " — load the reference units first"
+            ],
+        )
     digest = hashlib.sha256(json.dumps(definition, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     code = definition["code"]
-    existing = db.session.scalar(select(Plan).where(Plan.code == code, Plan.content_sha256 == digest)
-                                 .order_by(Plan.version.desc()))
+    existing = db.session.scalar(
+        select(Plan).where(Plan.code == code, Plan.content_sha256 == digest).order_by(Plan.version.desc())
+    )
     if existing is not None:
         if not existing.active:
             db.session.execute(update(Plan).where(Plan.code == code).values(active=False))
@@ -321,16 +384,33 @@ def load_plan(text: str, source: str = "<plan>", *, loaded_by_id: int | None = N
         return LoadResult(existing, False)
     version = (db.session.scalar(select(func.max(Plan.version)).where(Plan.code == code)) or 0) + 1
     db.session.execute(update(Plan).where(Plan.code == code).values(active=False))
-    plan = Plan(code=code, version=version, name=definition["name"], source=definition["source"],
-                unit_id=unit.id, definition=definition, content_sha256=digest, active=True,
-                loaded_by_id=loaded_by_id)
+    plan = Plan(
+        code=code,
+        version=version,
+        name=definition["name"],
+        source=definition["source"],
+        unit_id=unit.id,
+        definition=definition,
+        content_sha256=digest,
+        active=True,
+        loaded_by_id=loaded_by_id,
+    )
     for position, ind in enumerate(definition["indicators"]):
-        indicator = Indicator(code=ind["code"], position=position, name=ind["name"], name_en=ind["name_en"],
-                              numerator=ind["numerator"], denominator=ind["denominator"],
-                              denominator_text=ind["denominator_text"], source_ref=ind["source_ref"],
-                              provisional=ind["provisional"])
-        indicator.targets = [Target(year=t["year"], area_class=t["area_class"], share=Decimal(t["share"]),
-                                    provisional=t["provisional"]) for t in ind["targets"]]
+        indicator = Indicator(
+            code=ind["code"],
+            position=position,
+            name=ind["name"],
+            name_en=ind["name_en"],
+            numerator=ind["numerator"],
+            denominator=ind["denominator"],
+            denominator_text=ind["denominator_text"],
+            source_ref=ind["source_ref"],
+            provisional=ind["provisional"],
+        )
+        indicator.targets = [
+            Target(year=t["year"], area_class=t["area_class"], share=Decimal(t["share"]), provisional=t["provisional"])
+            for t in ind["targets"]
+        ]
         plan.indicators.append(indicator)
     db.session.add(plan)
     db.session.flush()

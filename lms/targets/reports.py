@@ -51,8 +51,10 @@ REPORT_TITLES = {
     ReportKind.REVIEW_2025: "BÁO CÁO SƠ KẾT GIAI ĐOẠN 2021–2025",
     ReportKind.REVIEW_2030: "BÁO CÁO TỔNG KẾT GIAI ĐOẠN 2021–2030",
 }
-STRUCTURE_VI: dict[str, str] = {Structure.CURRENT: "địa giới hiện hành (sau 01/7/2025)",
-                Structure.PRE_2025: "địa giới trước 01/7/2025"}
+STRUCTURE_VI: dict[str, str] = {
+    Structure.CURRENT: "địa giới hiện hành (sau 01/7/2025)",
+    Structure.PRE_2025: "địa giới trước 01/7/2025",
+}
 BASIS_VI: dict[str, str] = {Basis.OFFICIAL: "đã công nhận", Basis.PROJECTION: "dự kiến (đủ điều kiện, chưa công nhận)"}
 
 
@@ -141,8 +143,10 @@ class ScopeTable:
 def active_plans() -> list[tuple[Plan, str]]:
     """Active plans with the path of the unit each applies to (one query)."""
     rows = db.session.execute(
-        select(Plan, AdminUnit.path).join(AdminUnit, AdminUnit.id == Plan.unit_id)
-        .where(Plan.active).order_by(Plan.code, Plan.version.desc())
+        select(Plan, AdminUnit.path)
+        .join(AdminUnit, AdminUnit.id == Plan.unit_id)
+        .where(Plan.active)
+        .order_by(Plan.code, Plan.version.desc())
     ).all()
     return [(plan, path) for plan, path in rows]
 
@@ -159,34 +163,50 @@ def default_plan(plans: Sequence[tuple[Plan, str]], unit: AdminUnit, with_values
 
 def plans_with_values(unit: AdminUnit) -> set[int]:
     """The plans that have any figure stored for ``unit`` (one query)."""
-    return set(db.session.scalars(
-        select(Indicator.plan_id).join(IndicatorValue, IndicatorValue.indicator_id == Indicator.id)
-        .where(IndicatorValue.unit_id == unit.id).distinct()
-    ))
+    return set(
+        db.session.scalars(
+            select(Indicator.plan_id)
+            .join(IndicatorValue, IndicatorValue.indicator_id == Indicator.id)
+            .where(IndicatorValue.unit_id == unit.id)
+            .distinct()
+        )
+    )
 
 
-def scope_table(plan: Plan, unit: AdminUnit, *, period_end: date | None = None, period_kind: str = PeriodKind.YEAR,
-                structure: str = Structure.CURRENT, basis: str = Basis.OFFICIAL) -> ScopeTable:
+def scope_table(
+    plan: Plan,
+    unit: AdminUnit,
+    *,
+    period_end: date | None = None,
+    period_kind: str = PeriodKind.YEAR,
+    structure: str = Structure.CURRENT,
+    basis: str = Basis.OFFICIAL,
+) -> ScopeTable:
     """The indicator table of ``unit`` for one period: its figures against the targets, its trend, and its
     children ranked by their gap to target. ``period_end`` None means the latest stored period of the kind; a date
     with nothing stored means the latest period stored by that date.
 
     Five statements whatever the number of children or stored rows under them (the caller has checked scope).
     """
-    indicators = list(db.session.scalars(
-        select(Indicator).where(Indicator.plan_id == plan.id).order_by(Indicator.position, Indicator.code)
-        .options(selectinload(Indicator.targets))
-    ))
+    indicators = list(
+        db.session.scalars(
+            select(Indicator)
+            .where(Indicator.plan_id == plan.id)
+            .order_by(Indicator.position, Indicator.code)
+            .options(selectinload(Indicator.targets))
+        )
+    )
     ids = [indicator.id for indicator in indicators]
-    children = list(db.session.scalars(
-        select(AdminUnit).where(AdminUnit.parent_id == unit.id).order_by(AdminUnit.sort_key)
-    ))
+    children = list(
+        db.session.scalars(select(AdminUnit).where(AdminUnit.parent_id == unit.id).order_by(AdminUnit.sort_key))
+    )
     # Every stored period of the unit at once: the trend, the period picker and the period's own figures.
     own_rows = db.session.execute(
-        services.values_select([unit.id], indicator_ids=ids, period_kind=period_kind, structure=structure,
-                               basis=basis)
-        .with_only_columns(IndicatorValue.indicator_id, IndicatorValue.period_end, IndicatorValue.numerator,
-                           IndicatorValue.denominator)
+        services.values_select(
+            [unit.id], indicator_ids=ids, period_kind=period_kind, structure=structure, basis=basis
+        ).with_only_columns(
+            IndicatorValue.indicator_id, IndicatorValue.period_end, IndicatorValue.numerator, IndicatorValue.denominator
+        )
     ).all()
     periods = sorted({row.period_end for row in own_rows}, reverse=True)
     if periods and period_end not in periods:
@@ -197,18 +217,40 @@ def scope_table(plan: Plan, unit: AdminUnit, *, period_end: date | None = None, 
     child_values: dict[tuple[int, int], Figure] = {}
     if period_end is not None and children:
         # Plain columns, not ORM objects: a province has a hundred communes times a dozen indicators.
-        child_values = {(row.unit_id, row.indicator_id): Figure(row.numerator, row.denominator)
-                        for row in db.session.execute(
-            services.values_select(select(AdminUnit.id).where(AdminUnit.parent_id == unit.id), indicator_ids=ids,
-                                   period_end=period_end, period_kind=period_kind, structure=structure, basis=basis)
-            .with_only_columns(IndicatorValue.unit_id, IndicatorValue.indicator_id, IndicatorValue.numerator,
-                               IndicatorValue.denominator))}
+        child_values = {
+            (row.unit_id, row.indicator_id): Figure(row.numerator, row.denominator)
+            for row in db.session.execute(
+                services.values_select(
+                    select(AdminUnit.id).where(AdminUnit.parent_id == unit.id),
+                    indicator_ids=ids,
+                    period_end=period_end,
+                    period_kind=period_kind,
+                    structure=structure,
+                    basis=basis,
+                ).with_only_columns(
+                    IndicatorValue.unit_id,
+                    IndicatorValue.indicator_id,
+                    IndicatorValue.numerator,
+                    IndicatorValue.denominator,
+                )
+            )
+        }
     by_period: dict[tuple[int, date], Figure] = {
         (row.indicator_id, row.period_end): Figure(row.numerator, row.denominator) for row in own_rows
     }
     years = sorted({t.year for i in indicators for t in i.targets})
-    table = ScopeTable(plan=plan, unit=unit, period_end=period_end, period_kind=period_kind, structure=structure,
-                       basis=basis, periods=periods, lines=[], children=children, milestone_years=years)
+    table = ScopeTable(
+        plan=plan,
+        unit=unit,
+        period_end=period_end,
+        period_kind=period_kind,
+        structure=structure,
+        basis=basis,
+        periods=periods,
+        lines=[],
+        children=children,
+        milestone_years=years,
+    )
     milestone = table.milestone
     for indicator in indicators:
         general = {t.year: t.share for t in indicator.targets if t.area_class is None}
@@ -216,25 +258,30 @@ def scope_table(plan: Plan, unit: AdminUnit, *, period_end: date | None = None, 
         lines = []
         for child in children:
             if child.area_class not in by_class:
-                by_class[child.area_class] = (_target_for(indicator, child.area_class, milestone)
-                                              if milestone is not None else None)
-            lines.append(ChildLine(unit=child, figure=child_values.get((child.id, indicator.id)),
-                                   target=by_class[child.area_class]))
-        table.lines.append(IndicatorLine(
-            indicator=indicator,
-            figure=by_period.get((indicator.id, period_end)) if period_end else None,
-            targets=general,
-            class_targets=_class_targets(indicator, unit.area_class, general),
-            trend=[(p, by_period.get((indicator.id, p))) for p in reversed(periods)],
-            children=rank(lines),
-        ))
+                by_class[child.area_class] = (
+                    _target_for(indicator, child.area_class, milestone) if milestone is not None else None
+                )
+            lines.append(
+                ChildLine(
+                    unit=child, figure=child_values.get((child.id, indicator.id)), target=by_class[child.area_class]
+                )
+            )
+        table.lines.append(
+            IndicatorLine(
+                indicator=indicator,
+                figure=by_period.get((indicator.id, period_end)) if period_end else None,
+                targets=general,
+                class_targets=_class_targets(indicator, unit.area_class, general),
+                trend=[(p, by_period.get((indicator.id, p))) for p in reversed(periods)],
+                children=rank(lines),
+            )
+        )
     return table
 
 
 def _class_targets(indicator: Indicator, area_class: str, general: dict[int, Decimal]) -> dict[int, Decimal]:
     """The targets set for ``area_class`` that differ from the general ones."""
-    return {t.year: t.share for t in indicator.targets
-            if t.area_class == area_class and general.get(t.year) != t.share}
+    return {t.year: t.share for t in indicator.targets if t.area_class == area_class and general.get(t.year) != t.share}
 
 
 def _target_for(indicator: Indicator, area_class: str, year: int) -> Decimal | None:
@@ -244,6 +291,7 @@ def _target_for(indicator: Indicator, area_class: str, year: int) -> Decimal | N
 
 def rank(lines: list[ChildLine]) -> list[ChildLine]:
     """Furthest behind target first; then those with data but no target (lowest share first); no data last."""
+
     def key(line: ChildLine) -> tuple:
         if line.gap is not None:
             return (0, -line.gap, line.unit.sort_key)
@@ -282,8 +330,9 @@ def yearly(table: ScopeTable) -> list[tuple[int, list[Figure | None]]]:
     """For the reviews: the unit's figures at each stored year end, one row per year (from the trend)."""
     if table.period_kind != PeriodKind.YEAR:
         return []
-    years = sorted({p.year for line in table.lines for p, _ in line.trend
-                    if table.period_end is None or p <= table.period_end})
+    years = sorted(
+        {p.year for line in table.lines for p, _ in line.trend if table.period_end is None or p <= table.period_end}
+    )
     by_year = [{p.year: f for p, f in line.trend} for line in table.lines]
     return [(year, [lookup.get(year) for lookup in by_year]) for year in years]
 
@@ -313,35 +362,67 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
         sheet.append([text])
     sheet.append([])
     years = table.milestone_years
-    sheet.append(["Mã", "Chỉ tiêu", "Tử số", "Mẫu số", "Tỷ lệ (%)", "Định nghĩa mẫu số",
-                  *[f"Mục tiêu {y} (%)" for y in years],
-                  f"Còn thiếu so với mục tiêu {milestone} (điểm %)" if milestone else "Còn thiếu (điểm %)"])
+    sheet.append(
+        [
+            "Mã",
+            "Chỉ tiêu",
+            "Tử số",
+            "Mẫu số",
+            "Tỷ lệ (%)",
+            "Định nghĩa mẫu số",
+            *[f"Mục tiêu {y} (%)" for y in years],
+            f"Còn thiếu so với mục tiêu {milestone} (điểm %)" if milestone else "Còn thiếu (điểm %)",
+        ]
+    )
     _style_header(sheet[sheet.max_row], bold, head_fill)
     for line in table.lines:
         figure = line.figure
-        sheet.append([
-            line.indicator.code, line.indicator.name,
-            _float(figure.numerator) if figure else None, _float(figure.denominator) if figure else None,
-            _float(line.share), line.indicator.denominator_text,
-            *[_float(line.target(y)) for y in years],
-            _float(line.gap(milestone)),
-        ])
+        sheet.append(
+            [
+                line.indicator.code,
+                line.indicator.name,
+                _float(figure.numerator) if figure else None,
+                _float(figure.denominator) if figure else None,
+                _float(line.share),
+                line.indicator.denominator_text,
+                *[_float(line.target(y)) for y in years],
+                _float(line.gap(milestone)),
+            ]
+        )
         sheet.cell(row=sheet.max_row, column=2).alignment = Alignment(wrap_text=True, vertical="top")
         sheet.cell(row=sheet.max_row, column=6).alignment = Alignment(wrap_text=True, vertical="top")
     for column, width in zip("ABCDEF", (10, 60, 12, 12, 10, 40), strict=True):
         sheet.column_dimensions[column].width = width
 
     children = workbook.create_sheet("Đơn vị trực thuộc")
-    children.append(["Đơn vị", "Mã chỉ tiêu", "Chỉ tiêu", "Tử số", "Mẫu số", "Tỷ lệ (%)",
-                     f"Mục tiêu {milestone} (%)" if milestone else "Mục tiêu (%)", "Còn thiếu (điểm %)"])
+    children.append(
+        [
+            "Đơn vị",
+            "Mã chỉ tiêu",
+            "Chỉ tiêu",
+            "Tử số",
+            "Mẫu số",
+            "Tỷ lệ (%)",
+            f"Mục tiêu {milestone} (%)" if milestone else "Mục tiêu (%)",
+            "Còn thiếu (điểm %)",
+        ]
+    )
     _style_header(children[1], bold, head_fill)
     for line in table.lines:
         for child in sorted(line.children, key=lambda c: c.unit.sort_key):
             figure = child.figure
-            children.append([child.unit.full_name, line.indicator.code, line.indicator.name,
-                             _float(figure.numerator) if figure else None,
-                             _float(figure.denominator) if figure else None,
-                             _float(child.share), _float(child.target), _float(child.gap)])
+            children.append(
+                [
+                    child.unit.full_name,
+                    line.indicator.code,
+                    line.indicator.name,
+                    _float(figure.numerator) if figure else None,
+                    _float(figure.denominator) if figure else None,
+                    _float(child.share),
+                    _float(child.target),
+                    _float(child.gap),
+                ]
+            )
     for column, width in zip("ABCDEFGH", (34, 10, 50, 12, 12, 10, 12, 14), strict=True):
         children.column_dimensions[column].width = width
 
@@ -367,9 +448,16 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
     register_fonts()
     buffer = io.BytesIO()
     title_text = report_title(table, kind)
-    document = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
-                                 topMargin=12 * mm, bottomMargin=12 * mm, title=title_text,
-                                 author=table.unit.full_name)
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=landscape(A4),
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=12 * mm,
+        bottomMargin=12 * mm,
+        title=title_text,
+        author=table.unit.full_name,
+    )
     title = ParagraphStyle("title", fontName=FONT_BOLD, fontSize=14, leading=18, alignment=1, spaceAfter=4)
     text = ParagraphStyle("text", fontName=FONT, fontSize=9, leading=12)
     cell = ParagraphStyle("cell", fontName=FONT, fontSize=8, leading=10)
@@ -379,25 +467,46 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
     story: list = [Paragraph(_escape(title_text), title)]
     story += [Paragraph(_escape(line), text) for line in _header_lines(table)]
     story.append(Spacer(1, 4 * mm))
-    data: list[list] = [[Paragraph(h, head) for h in (
-        "Mã", "Chỉ tiêu", "Tử số", "Mẫu số", "Tỷ lệ (%)", "Định nghĩa mẫu số",
-        *[f"Mục tiêu {y} (%)" for y in years], f"Còn thiếu (điểm %) so với {milestone}" if milestone else "")]]
+    data: list[list] = [
+        [
+            Paragraph(h, head)
+            for h in (
+                "Mã",
+                "Chỉ tiêu",
+                "Tử số",
+                "Mẫu số",
+                "Tỷ lệ (%)",
+                "Định nghĩa mẫu số",
+                *[f"Mục tiêu {y} (%)" for y in years],
+                f"Còn thiếu (điểm %) so với {milestone}" if milestone else "",
+            )
+        ]
+    ]
     for line in table.lines:
         figure = line.figure
-        data.append([
-            line.indicator.code, Paragraph(_escape(line.indicator.name), cell),
-            vi_number(figure.numerator) if figure else "", vi_number(figure.denominator) if figure else "",
-            _percent(line.share), Paragraph(_escape(line.indicator.denominator_text), cell),
-            *[_percent(line.target(y)) for y in years], _percent(line.gap(milestone)),
-        ])
+        data.append(
+            [
+                line.indicator.code,
+                Paragraph(_escape(line.indicator.name), cell),
+                vi_number(figure.numerator) if figure else "",
+                vi_number(figure.denominator) if figure else "",
+                _percent(line.share),
+                Paragraph(_escape(line.indicator.denominator_text), cell),
+                *[_percent(line.target(y)) for y in years],
+                _percent(line.gap(milestone)),
+            ]
+        )
     fixed = [16, 80, 18, 18, 16, 64]
     widths = [w * mm for w in fixed] + [16 * mm] * len(years) + [22 * mm]
     story += [_table(data, widths), Spacer(1, 6 * mm)]
 
     if table.children:
-        story.append(Paragraph("Các đơn vị trực thuộc (tỷ lệ %, mục tiêu "
-                               f"{milestone if milestone else ''})", ParagraphStyle("h2", parent=text,
-                                                                                  fontName=FONT_BOLD)))
+        story.append(
+            Paragraph(
+                f"Các đơn vị trực thuộc (tỷ lệ %, mục tiêu {milestone if milestone else ''})",
+                ParagraphStyle("h2", parent=text, fontName=FONT_BOLD),
+            )
+        )
         header = [Paragraph("Đơn vị", head)] + [Paragraph(line.indicator.code, head) for line in table.lines]
         rows: list[list] = [header]
         lookup = [{c.unit.id: c for c in line.children} for line in table.lines]
@@ -407,8 +516,10 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
                 child_line = lookup[index].get(child.id)
                 share = child_line.share if child_line else None
                 target = child_line.target if child_line else None
-                row.append(f"{_percent(share)}" + (f" / {_percent(target)}" if target is not None and share is not None
-                                                   else ""))
+                row.append(
+                    f"{_percent(share)}"
+                    + (f" / {_percent(target)}" if target is not None and share is not None else "")
+                )
             rows.append(row)
         per = max((273 - 60) / max(len(table.lines), 1), 14)
         story += [_table(rows, [60 * mm] + [per * mm] * len(table.lines)), Spacer(1, 6 * mm)]
@@ -418,8 +529,7 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
         for year, figures in yearly(table):
             rows.append([str(year), *[_percent(f.share) if f else "" for f in figures]])
         if len(rows) > 1:
-            story.append(Paragraph("Kết quả theo năm (tỷ lệ %)", ParagraphStyle("h2", parent=text,
-                                                                               fontName=FONT_BOLD)))
+            story.append(Paragraph("Kết quả theo năm (tỷ lệ %)", ParagraphStyle("h2", parent=text, fontName=FONT_BOLD)))
             per = max((273 - 20) / max(len(table.lines), 1), 14)
             story.append(_table(rows, [20 * mm] + [per * mm] * len(table.lines)))
     document.build(story)
@@ -428,15 +538,19 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
 
 def _table(data: list[list], widths: list[float]) -> Table:
     table = Table(data, colWidths=widths, repeatRows=1)
-    table.setStyle(TableStyle([
-        ("FONT", (0, 0), (-1, -1), FONT, 8),
-        ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dce6f1")),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("ALIGN", (2, 1), (-1, -1), "RIGHT"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 2),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 2),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), FONT, 8),
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dce6f1")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("ALIGN", (2, 1), (-1, -1), "RIGHT"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 2),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+            ]
+        )
+    )
     return table
 
 

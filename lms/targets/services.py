@@ -50,16 +50,19 @@ def parse_period(text: str) -> tuple[date, PeriodKind]:
 
 
 def active_plans() -> list[Plan]:
-    return list(db.session.scalars(
-        select(Plan).where(Plan.active.is_(True)).order_by(Plan.code)
-        .options(selectinload(Plan.indicators).selectinload(Indicator.targets))
-    ))
+    return list(
+        db.session.scalars(
+            select(Plan)
+            .where(Plan.active.is_(True))
+            .order_by(Plan.code)
+            .options(selectinload(Plan.indicators).selectinload(Indicator.targets))
+        )
+    )
 
 
 def plan_by_code(code: str, version: int | None = None) -> Plan | None:
     """The active version of plan ``code`` (or the given version)."""
-    stmt = select(Plan).where(Plan.code == code).options(
-        selectinload(Plan.indicators).selectinload(Indicator.targets))
+    stmt = select(Plan).where(Plan.code == code).options(selectinload(Plan.indicators).selectinload(Indicator.targets))
     stmt = stmt.where(Plan.version == version) if version is not None else stmt.where(Plan.active.is_(True))
     return db.session.scalar(stmt)
 
@@ -103,9 +106,15 @@ class Value:
         return self.numerator * 100 / self.denominator
 
 
-def values_select(unit_ids: Iterable[int] | Select | None = None, *, indicator_ids: Iterable[int] | None = None,
-                  period_end: date | None = None, period_kind: str | None = None,
-                  structure: str = Structure.CURRENT.value, basis: str | None = Basis.OFFICIAL.value) -> Select:
+def values_select(
+    unit_ids: Iterable[int] | Select | None = None,
+    *,
+    indicator_ids: Iterable[int] | None = None,
+    period_end: date | None = None,
+    period_kind: str | None = None,
+    structure: str = Structure.CURRENT.value,
+    basis: str | None = Basis.OFFICIAL.value,
+) -> Select:
     """The SELECT behind :func:`values_for` (callers may scope it, order it or page it)."""
     stmt = select(IndicatorValue).where(IndicatorValue.structure == str(structure))
     if unit_ids is not None:
@@ -121,32 +130,70 @@ def values_select(unit_ids: Iterable[int] | Select | None = None, *, indicator_i
     return stmt
 
 
-def values_for(unit_ids: Iterable[int] | Select, *, indicator_ids: Iterable[int] | None = None,
-               period_end: date, period_kind: str | None = None, structure: str = Structure.CURRENT.value,
-               basis: str = Basis.OFFICIAL.value) -> dict[tuple[int, int], Value]:
+def values_for(
+    unit_ids: Iterable[int] | Select,
+    *,
+    indicator_ids: Iterable[int] | None = None,
+    period_end: date,
+    period_kind: str | None = None,
+    structure: str = Structure.CURRENT.value,
+    basis: str = Basis.OFFICIAL.value,
+) -> dict[tuple[int, int], Value]:
     """Stored values keyed by ``(unit_id, indicator_id)`` for one period, structure and basis (one query).
 
     ``period_end`` is 31 December for a year or the month's last day; when both a year and a month row end on
     31 December, ``period_kind`` chooses (default: the year row wins).
     """
-    stmt = values_select(unit_ids, indicator_ids=indicator_ids, period_end=period_end, period_kind=period_kind,
-                         structure=structure, basis=basis)
+    stmt = values_select(
+        unit_ids,
+        indicator_ids=indicator_ids,
+        period_end=period_end,
+        period_kind=period_kind,
+        structure=structure,
+        basis=basis,
+    )
     result: dict[tuple[int, int], Value] = {}
     for row in db.session.scalars(stmt.order_by(IndicatorValue.period_kind.desc())):
         key = (row.unit_id, row.indicator_id)
         if key in result and row.period_kind != PeriodKind.YEAR:
             continue
-        result[key] = Value(row.indicator_id, row.unit_id, row.period_end, row.period_kind, row.structure,
-                            row.basis, row.numerator, row.denominator, row.computed_at)
+        result[key] = Value(
+            row.indicator_id,
+            row.unit_id,
+            row.period_end,
+            row.period_kind,
+            row.structure,
+            row.basis,
+            row.numerator,
+            row.denominator,
+            row.computed_at,
+        )
     return result
 
 
-def trend(unit_id: int, indicator_id: int, *, year: int, structure: str = Structure.CURRENT.value,
-          basis: str = Basis.OFFICIAL.value) -> list[Value]:
+def trend(
+    unit_id: int,
+    indicator_id: int,
+    *,
+    year: int,
+    structure: str = Structure.CURRENT.value,
+    basis: str = Basis.OFFICIAL.value,
+) -> list[Value]:
     """The month values of one unit and indicator in ``year``, oldest first (for drawing a trend)."""
-    stmt = values_select([unit_id], indicator_ids=[indicator_id], period_kind=PeriodKind.MONTH.value,
-                         structure=structure, basis=basis).where(
-        IndicatorValue.period_end >= date(year, 1, 1), IndicatorValue.period_end <= year_end(year))
-    return [Value(r.indicator_id, r.unit_id, r.period_end, r.period_kind, r.structure, r.basis, r.numerator,
-                  r.denominator, r.computed_at)
-            for r in db.session.scalars(stmt.order_by(IndicatorValue.period_end))]
+    stmt = values_select(
+        [unit_id], indicator_ids=[indicator_id], period_kind=PeriodKind.MONTH.value, structure=structure, basis=basis
+    ).where(IndicatorValue.period_end >= date(year, 1, 1), IndicatorValue.period_end <= year_end(year))
+    return [
+        Value(
+            r.indicator_id,
+            r.unit_id,
+            r.period_end,
+            r.period_kind,
+            r.structure,
+            r.basis,
+            r.numerator,
+            r.denominator,
+            r.computed_at,
+        )
+        for r in db.session.scalars(stmt.order_by(IndicatorValue.period_end))
+    ]

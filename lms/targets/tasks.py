@@ -16,10 +16,16 @@ from lms.targets import compute
 
 CHUNK = 200  # communes per recomputation: each is a fixed number of statements, whatever its size
 SWEEP_BATCH = 50  # communes per task sent by the sweep: several workers share a burst of changes
-RETRY = {"bind": True, "acks_late": True, "max_retries": 5, "retry_backoff": True, "ignore_result": True,
-         # OperationalError: a lock timeout or a lost connection; IntegrityError: a concurrent run replaced the
-         # same rows first (the retry recomputes from the data then committed).
-         "autoretry_for": (OperationalError, IntegrityError)}
+RETRY = {
+    "bind": True,
+    "acks_late": True,
+    "max_retries": 5,
+    "retry_backoff": True,
+    "ignore_result": True,
+    # OperationalError: a lock timeout or a lost connection; IntegrityError: a concurrent run replaced the
+    # same rows first (the retry recomputes from the data then committed).
+    "autoretry_for": (OperationalError, IntegrityError),
+}
 
 
 @shared_task(name="targets.recompute_commune", **RETRY)
@@ -51,7 +57,7 @@ def recompute_unit(self, *, unit_id: int, year: int) -> None:
         return
     communes = compute.communes_under(unit)
     for start in range(0, len(communes), CHUNK):
-        compute.recompute(communes[start:start + CHUNK], year)
+        compute.recompute(communes[start : start + CHUNK], year)
         db.session.commit()
     compute.rollup_if_needed(year)
     db.session.commit()
@@ -75,6 +81,6 @@ def sweep(self, *, limit: int = 500) -> int:
         by_year.setdefault(year, []).append(commune_id)
     for year, communes in sorted(by_year.items()):
         for start in range(0, len(communes), SWEEP_BATCH):
-            enqueue_after_commit(recompute_communes, commune_ids=communes[start:start + SWEEP_BATCH], year=year)
+            enqueue_after_commit(recompute_communes, commune_ids=communes[start : start + SWEEP_BATCH], year=year)
     db.session.commit()
     return len(pairs)

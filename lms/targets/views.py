@@ -37,16 +37,22 @@ from lms.titles.models import Eligibility, Title
 
 VIEW = Permission.TARGETS_VIEW
 
-STRUCTURE_NAMES = {Structure.CURRENT: _l("Current map (from 1 July 2025)"),
-                   Structure.PRE_2025: _l("Map before 1 July 2025")}
+STRUCTURE_NAMES = {
+    Structure.CURRENT: _l("Current map (from 1 July 2025)"),
+    Structure.PRE_2025: _l("Map before 1 July 2025"),
+}
 BASIS_NAMES = {Basis.OFFICIAL: _l("Recognised (official)"), Basis.PROJECTION: _l("Projection (eligible)")}
 KIND_NAMES = {PeriodKind.YEAR: _l("Year"), PeriodKind.MONTH: _l("Month")}
-REPORT_NAMES = {reports.ReportKind.ANNUAL: _l("Annual report"),
-                reports.ReportKind.REVIEW_2025: _l("2025 review (sơ kết)"),
-                reports.ReportKind.REVIEW_2030: _l("2030 review (tổng kết)")}
+REPORT_NAMES = {
+    reports.ReportKind.ANNUAL: _l("Annual report"),
+    reports.ReportKind.REVIEW_2025: _l("2025 review (sơ kết)"),
+    reports.ReportKind.REVIEW_2030: _l("2030 review (tổng kết)"),
+}
 # The drill-down's lists at a village: whose eligibility they show.
-PENDING_TITLES = {Title.FAMILY: _l("Households not yet a Learning Family"),
-                  Title.CITIZEN: _l("Persons not yet a Learning Citizen")}
+PENDING_TITLES = {
+    Title.FAMILY: _l("Households not yet a Learning Family"),
+    Title.CITIZEN: _l("Persons not yet a Learning Citizen"),
+}
 
 
 def _symbols() -> tuple[str, str]:
@@ -82,17 +88,24 @@ def number_text(value: Decimal | float | int | None) -> str:
 
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
-    return {"share_text": share_text, "number_text": number_text, "structure_names": STRUCTURE_NAMES,
-            "basis_names": BASIS_NAMES, "kind_names": KIND_NAMES, "report_names": REPORT_NAMES,
-            "pending_titles": PENDING_TITLES}
+    return {
+        "share_text": share_text,
+        "number_text": number_text,
+        "structure_names": STRUCTURE_NAMES,
+        "basis_names": BASIS_NAMES,
+        "kind_names": KIND_NAMES,
+        "report_names": REPORT_NAMES,
+        "pending_titles": PENDING_TITLES,
+    }
 
 
 # --- loading -------------------------------------------------------------------------------------------------
 
 
 def _unit_or_404(unit_id: int) -> AdminUnit:
-    unit = db.session.scalar(select(AdminUnit).where(AdminUnit.id == unit_id,
-                                                     in_scope(AdminUnit.path, current_user, VIEW)))
+    unit = db.session.scalar(
+        select(AdminUnit).where(AdminUnit.id == unit_id, in_scope(AdminUnit.path, current_user, VIEW))
+    )
     if unit is None:
         abort(404)
     return unit
@@ -137,7 +150,9 @@ def _table(unit: AdminUnit) -> tuple[reports.ScopeTable | None, list[tuple[Plan,
     # Units that ended with the 2025 reform are shown under the structure they belonged to.
     default_structure = Structure.PRE_2025 if unit.valid_to is not None else Structure.CURRENT
     table = reports.scope_table(
-        plan, unit, period_end=_period(),
+        plan,
+        unit,
+        period_end=_period(),
         period_kind=_choice("kind", PeriodKind, PeriodKind.YEAR),
         structure=_choice("structure", Structure, default_structure),
         basis=_choice("basis", Basis, Basis.OFFICIAL),
@@ -147,8 +162,12 @@ def _table(unit: AdminUnit) -> tuple[reports.ScopeTable | None, list[tuple[Plan,
 
 def _args(table: reports.ScopeTable, **extra: Any) -> dict[str, Any]:
     """The query string that keeps the page's choices when moving to another unit or page."""
-    args: dict[str, Any] = {"plan": table.plan.id, "kind": table.period_kind, "structure": table.structure,
-                            "basis": table.basis}
+    args: dict[str, Any] = {
+        "plan": table.plan.id,
+        "kind": table.period_kind,
+        "structure": table.structure,
+        "basis": table.basis,
+    }
     if table.period_end is not None:
         args["period"] = table.period_end.isoformat()
     args.update({k: v for k, v in extra.items() if v is not None})
@@ -174,24 +193,36 @@ def _bullet(table: reports.ScopeTable, line: reports.IndicatorLine) -> Any:
             marker = charts.Marker(str(year), general, dashed=dashed)
             (applying if year == table.milestone and own is None else others).append(marker)
         if own is not None:
-            marker = charts.Marker(_("%(year)s (area)", year=year), own, dashed=dashed,
-                                   note=_("for this area class"))
+            marker = charts.Marker(_("%(year)s (area)", year=year), own, dashed=dashed, note=_("for this area class"))
             (applying if year == table.milestone else others).append(marker)
-    return charts.bullet(line.share, applying + others, no_data=_("No data"), fmt=share_text,
-                         title=_("%(indicator)s: value against targets", indicator=line.indicator.code))
+    return charts.bullet(
+        line.share,
+        applying + others,
+        no_data=_("No data"),
+        fmt=share_text,
+        title=_("%(indicator)s: value against targets", indicator=line.indicator.code),
+    )
 
 
 def _sparkline(table: reports.ScopeTable, line: reports.IndicatorLine) -> Any:
     points = [(period_label(p, table.period_kind), f.share if f else None) for p, f in line.trend]
     milestone = table.milestone
-    return charts.sparkline(points, title=_("%(indicator)s: trend", indicator=line.indicator.code),
-                            target=line.target(milestone) if milestone else None, fmt=share_text)
+    return charts.sparkline(
+        points,
+        title=_("%(indicator)s: trend", indicator=line.indicator.code),
+        target=line.target(milestone) if milestone else None,
+        fmt=share_text,
+    )
 
 
 def _ranked(line: reports.IndicatorLine) -> Any:
     bars = [charts.RankedBar(c.unit.name, c.share, c.target) for c in line.children]
-    return charts.ranked_bars(bars, title=_("%(indicator)s: sub-units ranked by gap to target",
-                                            indicator=line.indicator.code), no_data=_("No data"), fmt=share_text)
+    return charts.ranked_bars(
+        bars,
+        title=_("%(indicator)s: sub-units ranked by gap to target", indicator=line.indicator.code),
+        no_data=_("No data"),
+        fmt=share_text,
+    )
 
 
 # --- the drill-down's last step: who is not yet eligible, and why -----------------------------------------------
@@ -209,10 +240,18 @@ def reasons(row: Eligibility) -> list[str]:
 def _pending(village: AdminUnit, title: str, year: int) -> tuple[Any, dict[int, str]]:
     """One page of the village's subjects not yet eligible for ``title`` in ``year``, and their names."""
     stmt = scoped(
-        select(Eligibility).where(Eligibility.village_id == village.id, Eligibility.title == title,
-                                  Eligibility.year == year, Eligibility.eligible.is_(False))
-        .order_by(Eligibility.subject_id).options(selectinload(Eligibility.breakdown_row)),
-        Eligibility.commune_id, current_user, VIEW,
+        select(Eligibility)
+        .where(
+            Eligibility.village_id == village.id,
+            Eligibility.title == title,
+            Eligibility.year == year,
+            Eligibility.eligible.is_(False),
+        )
+        .order_by(Eligibility.subject_id)
+        .options(selectinload(Eligibility.breakdown_row)),
+        Eligibility.commune_id,
+        current_user,
+        VIEW,
     )
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     ids = [row.subject_id for row in page.items]
@@ -222,7 +261,8 @@ def _pending(village: AdminUnit, title: str, year: int) -> tuple[Any, dict[int, 
         rows = db.session.execute(
             select(Household.id, Household.code, Person.full_name, Person.relation_to_head)
             .outerjoin(Person, Person.household_id == Household.id)
-            .where(Household.id.in_(ids)).order_by(Household.id, Person.sort_key)
+            .where(Household.id.in_(ids))
+            .order_by(Household.id, Person.sort_key)
         ).all()
         for row in rows:
             if row.full_name and (row.id not in heads or row.relation_to_head in HEAD_RELATIONS):
@@ -230,8 +270,10 @@ def _pending(village: AdminUnit, title: str, year: int) -> tuple[Any, dict[int, 
             names[row.id] = row.code
         names = {i: f"{code} — {heads[i]}" if i in heads else code for i, code in names.items()}
     elif ids:
-        names = {row.id: row.full_name
-                 for row in db.session.execute(select(Person.id, Person.full_name).where(Person.id.in_(ids)))}
+        names = {
+            row.id: row.full_name
+            for row in db.session.execute(select(Person.id, Person.full_name).where(Person.id.in_(ids)))
+        }
     return page, names
 
 
@@ -244,11 +286,15 @@ def _other_map(unit: AdminUnit, structure: str) -> list[AdminUnit]:
         near, far = UnitLineage.old_unit_id, UnitLineage.new_unit_id
     else:
         return []
-    return list(db.session.scalars(
-        select(AdminUnit).join(UnitLineage, far == AdminUnit.id)
-        .where(near == unit.id, in_scope(AdminUnit.path, current_user, VIEW))
-        .order_by(AdminUnit.sort_key).distinct()
-    ))
+    return list(
+        db.session.scalars(
+            select(AdminUnit)
+            .join(UnitLineage, far == AdminUnit.id)
+            .where(near == unit.id, in_scope(AdminUnit.path, current_user, VIEW))
+            .order_by(AdminUnit.sort_key)
+            .distinct()
+        )
+    )
 
 
 # --- routes --------------------------------------------------------------------------------------------------
@@ -258,8 +304,9 @@ def _other_map(unit: AdminUnit, structure: str) -> list[AdminUnit]:
 @permission_required(VIEW)
 def index():
     """Straight to the dashboard of the unit the user's role is held on; a list when there are several."""
-    roots = sorted({a.unit for a in current_user.roles if VIEW in ROLE_PERMISSIONS[Role(a.role)]},
-                   key=lambda u: u.sort_key)
+    roots = sorted(
+        {a.unit for a in current_user.roles if VIEW in ROLE_PERMISSIONS[Role(a.role)]}, key=lambda u: u.sort_key
+    )
     if len(roots) == 1:
         return redirect(url_for("targets.unit", unit_id=roots[0].id))
     return render_template("targets/index.html", roots=roots)
@@ -281,13 +328,24 @@ def unit(unit_id: int):
     if unit.level == UnitLevel.VILLAGE:
         pending, names = _pending(unit, pending_title, year)
     return render_template(
-        "targets/unit.html", unit=unit, table=table, plans=plans, ancestors=ancestors, ranked=ranked,
+        "targets/unit.html",
+        unit=unit,
+        table=table,
+        plans=plans,
+        ancestors=ancestors,
+        ranked=ranked,
         bullets={line.indicator.id: _bullet(table, line) for line in table.lines},
         sparklines={line.indicator.id: _sparkline(table, line) for line in table.lines},
         ranked_chart=_ranked(ranked) if ranked is not None and ranked.children else None,
-        args=_args(table, indicator=ranked.indicator.code if ranked else None), pending=pending, names=names,
-        pending_title=pending_title, year=year, reasons=reasons, period_label=period_label,
-        registry_link=can(current_user, Permission.REGISTRY_VIEW, unit), other_map=_other_map(unit, table.structure),
+        args=_args(table, indicator=ranked.indicator.code if ranked else None),
+        pending=pending,
+        names=names,
+        pending_title=pending_title,
+        year=year,
+        reasons=reasons,
+        period_label=period_label,
+        registry_link=can(current_user, Permission.REGISTRY_VIEW, unit),
+        other_map=_other_map(unit, table.structure),
     )
 
 
@@ -301,8 +359,11 @@ def _report(unit_id: int) -> tuple[reports.ScopeTable, str]:
 
 
 def _download(content: bytes, mimetype: str, filename: str) -> Response:
-    return Response(content, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"})
+    return Response(
+        content,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"},
+    )
 
 
 def _filename(table: reports.ScopeTable, kind: str, extension: str) -> str:

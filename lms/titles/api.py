@@ -56,20 +56,44 @@ def _iso(moment: Any) -> str | None:
 
 
 def eligibility_json(row: Eligibility, label: services.SubjectLabel | None = None) -> dict[str, Any]:
-    return {"id": row.id, "subject_type": row.subject_type, "subject_id": row.subject_id,
-            "subject_name": label.name if label else None, "title": row.title, "year": row.year,
-            "commune_id": row.commune_id, "village_id": row.village_id, "criteria_set_id": row.criteria_set_id,
-            "eligible": row.eligible, "score": _number(row.score), "level": row.level,
-            "missing": services.missing_codes(row), "computed_at": _iso(row.computed_at)}
+    return {
+        "id": row.id,
+        "subject_type": row.subject_type,
+        "subject_id": row.subject_id,
+        "subject_name": label.name if label else None,
+        "title": row.title,
+        "year": row.year,
+        "commune_id": row.commune_id,
+        "village_id": row.village_id,
+        "criteria_set_id": row.criteria_set_id,
+        "eligible": row.eligible,
+        "score": _number(row.score),
+        "level": row.level,
+        "missing": services.missing_codes(row),
+        "computed_at": _iso(row.computed_at),
+    }
 
 
 def assessment_json(a: Assessment) -> dict[str, Any]:
-    return {"id": a.id, "subject_type": a.subject_type, "subject_id": a.subject_id, "year": a.year,
-            "indicator": a.indicator, "value": float(a.value), "source": a.source, "counts": a.counts,
-            "verified_at": _iso(a.verified_at), "verified_by_id": a.verified_by_id,
-            "has_evidence": a.has_evidence, "evidence_file": a.evidence_file_id is not None,
-            "evidence_ref": a.evidence_ref, "note": a.note, "commune_id": a.commune_id,
-            "assessed_by_id": a.assessed_by_id, "assessed_at": _iso(a.assessed_at)}
+    return {
+        "id": a.id,
+        "subject_type": a.subject_type,
+        "subject_id": a.subject_id,
+        "year": a.year,
+        "indicator": a.indicator,
+        "value": float(a.value),
+        "source": a.source,
+        "counts": a.counts,
+        "verified_at": _iso(a.verified_at),
+        "verified_by_id": a.verified_by_id,
+        "has_evidence": a.has_evidence,
+        "evidence_file": a.evidence_file_id is not None,
+        "evidence_ref": a.evidence_ref,
+        "note": a.note,
+        "commune_id": a.commune_id,
+        "assessed_by_id": a.assessed_by_id,
+        "assessed_at": _iso(a.assessed_at),
+    }
 
 
 # --- eligibility ---------------------------------------------------------------------------------------------
@@ -112,19 +136,29 @@ def list_eligibility():
     if errors:
         raise ApiValidationError(errors, "Invalid filters.")
     if unit_id is not None:
-        filters.unit = db.session.scalar(scoped(select(AdminUnit), AdminUnit.id, current_user, VIEW)
-                                         .where(AdminUnit.id == unit_id))
+        filters.unit = db.session.scalar(
+            scoped(select(AdminUnit), AdminUnit.id, current_user, VIEW).where(AdminUnit.id == unit_id)
+        )
         if filters.unit is None:
             abort(404)
-    if filters.organisation_id is not None and db.session.scalar(
-            scoped(select(Organisation.id), Organisation.commune_id, current_user, VIEW)
-            .where(Organisation.id == filters.organisation_id)) is None:
+    if (
+        filters.organisation_id is not None
+        and db.session.scalar(
+            scoped(select(Organisation.id), Organisation.commune_id, current_user, VIEW).where(
+                Organisation.id == filters.organisation_id
+            )
+        )
+        is None
+    ):
         abort(404)
     page = paginate(services.eligibility_select(current_user, filters, sort), lambda row: row)
     labels = services.subject_labels((r.subject_type, r.subject_id) for r in page["items"])
     counts = services.status_counts(current_user, filters)
-    return {**page, "items": [eligibility_json(r, labels.get((r.subject_type, r.subject_id)))
-                              for r in page["items"]], "counts": counts}
+    return {
+        **page,
+        "items": [eligibility_json(r, labels.get((r.subject_type, r.subject_id))) for r in page["items"]],
+        "counts": counts,
+    }
 
 
 @bp.get("/titles/eligibility/<int:eligibility_id>")
@@ -139,11 +173,26 @@ def get_eligibility(eligibility_id: int):
     items = services.explain(row, str(get_locale()))
     return {
         **eligibility_json(row, label),
-        "criteria_set": {"id": criteria_set.id, "code": criteria_set.code, "version": criteria_set.version,
-                         "name": criteria_set.name, "status": criteria_set.status, "source": criteria_set.source},
-        "explanation": [{**x.item, "name": x.name, "kind": x.kind, "satisfied": x.satisfied,
-                         "source_text": x.source_text, "missing_text": x.missing_text,
-                         "assessment_id": x.assessment.id if x.assessment else None} for x in items],
+        "criteria_set": {
+            "id": criteria_set.id,
+            "code": criteria_set.code,
+            "version": criteria_set.version,
+            "name": criteria_set.name,
+            "status": criteria_set.status,
+            "source": criteria_set.source,
+        },
+        "explanation": [
+            {
+                **x.item,
+                "name": x.name,
+                "kind": x.kind,
+                "satisfied": x.satisfied,
+                "source_text": x.source_text,
+                "missing_text": x.missing_text,
+                "assessment_id": x.assessment.id if x.assessment else None,
+            }
+            for x in items
+        ],
         "members": services.members_filter(row),
     }
 
@@ -221,9 +270,19 @@ def create_assessment():
     if errors:
         raise ApiValidationError(errors)
     try:
-        assessment = services.create_assessment(services.AssessmentInput(
-            payload["subject_type"], payload["subject_id"], payload["year"], payload["indicator"], payload["value"],
-            payload.get("source") or AssessmentSource.EVALUATOR.value, evidence_ref, note), user=current_user)
+        assessment = services.create_assessment(
+            services.AssessmentInput(
+                payload["subject_type"],
+                payload["subject_id"],
+                payload["year"],
+                payload["indicator"],
+                payload["value"],
+                payload.get("source") or AssessmentSource.EVALUATOR.value,
+                evidence_ref,
+                note,
+            ),
+            user=current_user,
+        )
     except services.TitlesError as exc:
         raise _refused(exc) from None
     return assessment_json(assessment), 201
@@ -252,8 +311,15 @@ def update_assessment(assessment_id: int):
     if errors:
         raise ApiValidationError(errors)
     try:
-        services.update_assessment(assessment, user=current_user, value=payload.get("value"), source=source,
-                                   evidence_ref=evidence_ref, note=note, remove_evidence=remove)
+        services.update_assessment(
+            assessment,
+            user=current_user,
+            value=payload.get("value"),
+            source=source,
+            evidence_ref=evidence_ref,
+            note=note,
+            remove_evidence=remove,
+        )
     except services.TitlesError as exc:
         raise _refused(exc) from None
     db.session.commit()

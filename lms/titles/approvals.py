@@ -44,7 +44,7 @@ class Rule:
 
 def _rule(entry: Any, where: str) -> Rule:
     if not isinstance(entry, dict) or entry.get("level") not in LEVELS or not isinstance(entry.get("authority"), str):
-        raise ApprovalsConfigError(f"{where}: needs level = \"commune\" or \"province\" and an authority text")
+        raise ApprovalsConfigError(f'{where}: needs level = "commune" or "province" and an authority text')
     return Rule(level=entry["level"], authority=entry["authority"])
 
 
@@ -57,8 +57,10 @@ def _load(path: str, mtime: float) -> dict[str, Any]:
         if title.value not in data:
             raise ApprovalsConfigError(f"{path}: no entry for the title {title.value!r}")
         entry = data[title.value]
-        by_level = {level: _rule(sub, f"{path} [{title.value}.managing_level.{level}]")
-                    for level, sub in (entry.get("managing_level") or {}).items()}
+        by_level = {
+            level: _rule(sub, f"{path} [{title.value}.managing_level.{level}]")
+            for level, sub in (entry.get("managing_level") or {}).items()
+        }
         table[title.value] = (_rule(entry, f"{path} [{title.value}]"), by_level)
     return table
 
@@ -79,15 +81,25 @@ def rules_for(rows: Iterable[tuple[int, str, str, int]]) -> dict[int, Rule]:
     the organisations' managing levels."""
     rows = list(rows)
     organisation_ids = {subject_id for _, title, _, subject_id in rows if title == Title.UNIT}
-    levels = dict(db.session.execute(select(Organisation.id, Organisation.managing_level)
-                                     .where(Organisation.id.in_(organisation_ids))).tuples().all()) \
-        if organisation_ids else {}
-    return {key: rule_for(title, levels.get(subject_id) if title == Title.UNIT else None)
-            for key, title, _, subject_id in rows}
+    levels = (
+        dict(
+            db.session.execute(
+                select(Organisation.id, Organisation.managing_level).where(Organisation.id.in_(organisation_ids))
+            )
+            .tuples()
+            .all()
+        )
+        if organisation_ids
+        else {}
+    )
+    return {
+        key: rule_for(title, levels.get(subject_id) if title == Title.UNIT else None)
+        for key, title, _, subject_id in rows
+    }
 
 
 def _place(unit: AdminUnit | None) -> str:
-    """"xã Ea Tu", "tỉnh Quảng Ngãi": the kind in lower case, as written inside a sentence."""
+    """ "xã Ea Tu", "tỉnh Quảng Ngãi": the kind in lower case, as written inside a sentence."""
     if unit is None:
         return ""
     return f"{unit.kind[:1].lower()}{unit.kind[1:]} {unit.name}".strip()
@@ -97,8 +109,12 @@ def places(commune_ids: Iterable[int]) -> dict[int, tuple[AdminUnit, AdminUnit |
     """Each commune with its province (two queries whatever the number)."""
     communes = list(db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(set(commune_ids)))))
     ancestor_ids = {int(part) for c in communes for part in c.path.strip("/").split("/") if part.isdigit()}
-    provinces = {u.id: u for u in db.session.scalars(select(AdminUnit).where(
-        AdminUnit.id.in_(ancestor_ids), AdminUnit.level == UnitLevel.PROVINCE.value))}
+    provinces = {
+        u.id: u
+        for u in db.session.scalars(
+            select(AdminUnit).where(AdminUnit.id.in_(ancestor_ids), AdminUnit.level == UnitLevel.PROVINCE.value)
+        )
+    }
     result = {}
     for commune in communes:
         ids = [int(p) for p in commune.path.strip("/").split("/") if p.isdigit()]
@@ -116,20 +132,27 @@ def deciding_paths(user: Any, level: str) -> list[str]:
     replaced (one query for the lineage)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return []
-    assigned = sorted({a.unit.path for a in user.roles if a.unit.level == level
-                       and Permission.TITLES_APPROVE in ROLE_PERMISSIONS[Role(a.role)]})
+    assigned = sorted(
+        {
+            a.unit.path
+            for a in user.roles
+            if a.unit.level == level and Permission.TITLES_APPROVE in ROLE_PERMISSIONS[Role(a.role)]
+        }
+    )
     if not assigned:
         return []
     old, new = aliased(AdminUnit), aliased(AdminUnit)
     predecessors = db.session.scalars(
-        select(old.path).join(UnitLineage, UnitLineage.old_unit_id == old.id)
+        select(old.path)
+        .join(UnitLineage, UnitLineage.old_unit_id == old.id)
         .join(new, UnitLineage.new_unit_id == new.id)
-        .where(or_(*(subtree(new.path, p) for p in assigned))).distinct())
+        .where(or_(*(subtree(new.path, p) for p in assigned)))
+        .distinct()
+    )
     return [*assigned, *predecessors]
 
 
 def refused(user: Any, rules: dict[int, Rule], commune_paths: dict[int, str]) -> set[int]:
     """Keys (of ``rules``) the user may not decide; ``commune_paths`` maps the same keys to the commune's path."""
     paths = {level: deciding_paths(user, level) for level in {rule.level for rule in rules.values()}}
-    return {key for key, rule in rules.items()
-            if not any(commune_paths[key].startswith(p) for p in paths[rule.level])}
+    return {key for key, rule in rules.items() if not any(commune_paths[key].startswith(p) for p in paths[rule.level])}

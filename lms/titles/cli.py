@@ -119,15 +119,20 @@ def _follow(run_id: int) -> bool:
             if run.status == RunStatus.QUEUED and time.monotonic() - waited_since > PICK_UP_SECONDS:
                 raise click.ClickException(
                     f"no worker picked up run #{run_id} within {PICK_UP_SECONDS} s: start the worker (make run, "
-                    "or celery -A lms.worker worker), or run again with --inline")
+                    "or celery -A lms.worker worker), or run again with --inline"
+                )
             db.session.rollback()  # never sleep inside a transaction (SQLite: it holds the write lock)
             time.sleep(0.5)
     summary = run.summary or {}
-    click.echo(f"run #{run_id}: {run.status}; {run.done} of {run.total} communes evaluated, {run.failed} failed, "
-               f"{summary.get('changed', 0)} eligibility rows changed, drift {summary.get('drift', 0)}")
+    click.echo(
+        f"run #{run_id}: {run.status}; {run.done} of {run.total} communes evaluated, {run.failed} failed, "
+        f"{summary.get('changed', 0)} eligibility rows changed, drift {summary.get('drift', 0)}"
+    )
     for title, counts in sorted((summary.get("titles") or {}).items()):
-        click.echo(f"  {title}: {counts.get('eligible', 0)} eligible of {counts.get('subjects', 0)}, "
-                   f"{counts.get('changed', 0)} changed")
+        click.echo(
+            f"  {title}: {counts.get('eligible', 0)} eligible of {counts.get('subjects', 0)}, "
+            f"{counts.get('changed', 0)} changed"
+        )
     if run.status == RunStatus.FAILED:
         for item in runs.failures(run, limit=50):
             click.echo(f"  commune {item.commune_id}: {item.message}", err=True)

@@ -61,8 +61,11 @@ SHIPPED_DIR = Path(__file__).parent / "criteria"
 KINDS = ("metric", "share", "assessment")
 MEASURES = ("activities", "courses", "hours", "modules")
 SCALES = ("points", "met", "percent")
-SHARE_OF_TITLE = {"persons": Title.CITIZEN.value, "households": Title.FAMILY.value,
-                  "villages": Title.VILLAGE_COMMUNITY.value}
+SHARE_OF_TITLE = {
+    "persons": Title.CITIZEN.value,
+    "households": Title.FAMILY.value,
+    "villages": Title.VILLAGE_COMMUNITY.value,
+}
 # Which members a subject has, by kind of member.
 SHARE_OF: dict[str, tuple[str, ...]] = {
     SubjectType.HOUSEHOLD.value: ("persons",),
@@ -183,8 +186,9 @@ class _Checker:
             return default
         return value.strip()
 
-    def choice(self, data: dict[str, Any], key: str, place: str, choices: tuple[str, ...], *,
-               default: str | None = None) -> str | None:
+    def choice(
+        self, data: dict[str, Any], key: str, place: str, choices: tuple[str, ...], *, default: str | None = None
+    ) -> str | None:
         value = data.get(key, default)
         if value is None:
             self.error(f"{place}{key}", f"is required (one of {', '.join(choices)})")
@@ -194,8 +198,9 @@ class _Checker:
             return None
         return str(value)
 
-    def integer(self, data: dict[str, Any], key: str, place: str, *, required: bool = True,
-                minimum: int = 0) -> int | None:
+    def integer(
+        self, data: dict[str, Any], key: str, place: str, *, required: bool = True, minimum: int = 0
+    ) -> int | None:
         value = data.get(key)
         if value is None:
             if required:
@@ -226,8 +231,9 @@ class _Checker:
             return default
         return value
 
-    def texts(self, data: dict[str, Any], key: str, place: str, choices: tuple[str, ...] | None = None
-              ) -> tuple[str, ...]:
+    def texts(
+        self, data: dict[str, Any], key: str, place: str, choices: tuple[str, ...] | None = None
+    ) -> tuple[str, ...]:
         value = data.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             self.error(f"{place}{key}", "must be a list of texts")
@@ -243,17 +249,49 @@ class _Checker:
             self.error(f"{place}{key}", "is not a known field")
 
 
-_SET_KEYS = {"code", "title", "subject", "name", "name_en", "source", "status", "validity_years", "scoring",
-             "pass_total", "min_per_indicator", "levels", "managing_levels", "assessments_require_evidence",
-             "indicators", "description"}
-_INDICATOR_KEYS = {"code", "name", "name_en", "group", "source_ref", "kind", "provisional", "requires_evidence",
-                   "max_points", "min_points", "thresholds", "at_least", "for_levels", "scale", "assessable",
-                   "metric", "share", "note"}
+_SET_KEYS = {
+    "code",
+    "title",
+    "subject",
+    "name",
+    "name_en",
+    "source",
+    "status",
+    "validity_years",
+    "scoring",
+    "pass_total",
+    "min_per_indicator",
+    "levels",
+    "managing_levels",
+    "assessments_require_evidence",
+    "indicators",
+    "description",
+}
+_INDICATOR_KEYS = {
+    "code",
+    "name",
+    "name_en",
+    "group",
+    "source_ref",
+    "kind",
+    "provisional",
+    "requires_evidence",
+    "max_points",
+    "min_points",
+    "thresholds",
+    "at_least",
+    "for_levels",
+    "scale",
+    "assessable",
+    "metric",
+    "share",
+    "note",
+}
 
 
 def _metric(c: _Checker, data: Any, place: str) -> Metric | None:
     if not isinstance(data, dict):
-        c.error(place, "must be a table such as {measure = \"activities\"}")
+        c.error(place, 'must be a table such as {measure = "activities"}')
         return None
     c.unknown(data, {"measure", "kinds", "categories", "modules"}, f"{place}.")
     measure = c.choice(data, "measure", f"{place}.", MEASURES)
@@ -265,10 +303,11 @@ def _metric(c: _Checker, data: Any, place: str) -> Metric | None:
 
 def _share(c: _Checker, data: Any, place: str, subject: str) -> Share | None:
     if not isinstance(data, dict):
-        c.error(place, "must be a table such as {of = \"persons\", title = \"citizen\"}")
+        c.error(place, 'must be a table such as {of = "persons", title = "citizen"}')
         return None
-    c.unknown(data, {"of", "title", "count", "metric", "metric_at_least", "age", "occupations", "when_none"},
-              f"{place}.")
+    c.unknown(
+        data, {"of", "title", "count", "metric", "metric_at_least", "age", "occupations", "when_none"}, f"{place}."
+    )
     allowed = SHARE_OF.get(subject, ())
     if not allowed:
         c.error(place, f"a {subject} has no members to take a share of")
@@ -292,9 +331,12 @@ def _share(c: _Checker, data: Any, place: str, subject: str) -> Share | None:
         raw = data["age"]
         if of != "persons":
             c.error(f"{place}.age", "only persons have an age")
-        elif (not isinstance(raw, list) or len(raw) != 2
-              or not all(isinstance(v, int) and not isinstance(v, bool) and v >= -1 for v in raw)
-              or raw[0] < 0):
+        elif (
+            not isinstance(raw, list)
+            or len(raw) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= -1 for v in raw)
+            or raw[0] < 0
+        ):
             c.error(f"{place}.age", "must be [from, to] in whole years (to = -1: no upper bound)")
         else:
             low, high = raw
@@ -308,8 +350,9 @@ def _share(c: _Checker, data: Any, place: str, subject: str) -> Share | None:
     return Share(of, title if metric is None else None, count, metric, metric_at_least, age, occupations, when_none)
 
 
-def _indicator(c: _Checker, data: Any, index: int, scoring: str, subject: str, levels: tuple[int, ...],
-               evidence_default: bool) -> Indicator | None:
+def _indicator(
+    c: _Checker, data: Any, index: int, scoring: str, subject: str, levels: tuple[int, ...], evidence_default: bool
+) -> Indicator | None:
     place = f"indicators[{index}]"
     if not isinstance(data, dict):
         c.error(place, "must be a table")
@@ -392,8 +435,12 @@ def _indicator(c: _Checker, data: Any, index: int, scoring: str, subject: str, l
             if key in data:
                 c.error(f"{p}{key}", "is for the points scoring style")
         raw_levels = data.get("for_levels", list(levels))
-        if (not isinstance(raw_levels, list) or not raw_levels
-                or any(v not in levels for v in raw_levels) or raw_levels != sorted(set(raw_levels))):
+        if (
+            not isinstance(raw_levels, list)
+            or not raw_levels
+            or any(v not in levels for v in raw_levels)
+            or raw_levels != sorted(set(raw_levels))
+        ):
             c.error(f"{p}for_levels", f"must be a rising list of the set's levels {list(levels)}")
             raw_levels = list(levels)
         for_levels = tuple(raw_levels)
@@ -411,10 +458,25 @@ def _indicator(c: _Checker, data: Any, index: int, scoring: str, subject: str, l
             c.error(f"{p}at_least", f"is not used by a {scale} assessment")
     if share is not None and any(v > 100 for v in ([t[0] for t in thresholds] + list(at_least))):
         c.error(f"{p}{'thresholds' if thresholds else 'at_least'}", "a share is a percentage: at most 100")
-    return Indicator(code=code, name=name, name_en=name_en, group=group, source_ref=source_ref, kind=kind,
-                     provisional=provisional, requires_evidence=requires_evidence, max_points=max_points,
-                     min_points=min_points, thresholds=thresholds, at_least=at_least, for_levels=for_levels,
-                     scale=scale, assessable=assessable, metric=metric, share=share)
+    return Indicator(
+        code=code,
+        name=name,
+        name_en=name_en,
+        group=group,
+        source_ref=source_ref,
+        kind=kind,
+        provisional=provisional,
+        requires_evidence=requires_evidence,
+        max_points=max_points,
+        min_points=min_points,
+        thresholds=thresholds,
+        at_least=at_least,
+        for_levels=for_levels,
+        scale=scale,
+        assessable=assessable,
+        metric=metric,
+        share=share,
+    )
 
 
 def parse(definition: dict[str, Any]) -> CriteriaDefinition:
@@ -456,7 +518,7 @@ def parse(definition: dict[str, Any]) -> CriteriaDefinition:
                 c.error(key, "is for the points scoring style")
         raw_levels = definition.get("levels")
         if not isinstance(raw_levels, list) or not raw_levels:
-            c.error("levels", "is required: a list such as [{level = 1, name = \"Mức độ 1\"}]")
+            c.error("levels", 'is required: a list such as [{level = 1, name = "Mức độ 1"}]')
         else:
             for n, item in enumerate(raw_levels):
                 if not isinstance(item, dict) or item.get("level") != n + 1:
@@ -497,13 +559,23 @@ def parse(definition: dict[str, Any]) -> CriteriaDefinition:
     if c.errors:
         raise CriteriaError(c.errors)
     return CriteriaDefinition(
-        code=code, title=title or "", subject=subject or "", name=name, name_en=name_en, source=source,
-        status=status or "", validity_years=validity if isinstance(validity, int) else 1, scoring=scoring,
-        pass_total=pass_total, min_per_indicator=min_per_indicator, levels=tuple(levels),
+        code=code,
+        title=title or "",
+        subject=subject or "",
+        name=name,
+        name_en=name_en,
+        source=source,
+        status=status or "",
+        validity_years=validity if isinstance(validity, int) else 1,
+        scoring=scoring,
+        pass_total=pass_total,
+        min_per_indicator=min_per_indicator,
+        levels=tuple(levels),
         managing_levels=managing_levels,
         indicators=tuple(
-            i if i.min_points is not None or scoring != Scoring.POINTS
-            else _with_min(i, min_per_indicator or 0) for i in indicators),
+            i if i.min_points is not None or scoring != Scoring.POINTS else _with_min(i, min_per_indicator or 0)
+            for i in indicators
+        ),
     )
 
 
@@ -542,23 +614,42 @@ def load_criteria(source: Path | bytes, *, filename: str = "", loaded_by_id: int
     data = read_toml(source, filename)
     definition = parse(data)
     digest = content_digest(data)
-    existing = db.session.scalar(select(CriteriaSet).where(CriteriaSet.code == definition.code,
-                                                           CriteriaSet.content_sha256 == digest))
+    existing = db.session.scalar(
+        select(CriteriaSet).where(CriteriaSet.code == definition.code, CriteriaSet.content_sha256 == digest)
+    )
     if existing is not None:
         return existing
     last = db.session.scalar(select(db.func.max(CriteriaSet.version)).where(CriteriaSet.code == definition.code))
     # The new version replaces the active set of its title: the earlier versions of its code, and any other code
     # for the same title (for the unit title: only a set for the same managing levels).
-    replaced = [row.id for row in active_sets(definition.title)
-                if row.code == definition.code or not definition.managing_levels
-                or set(definition_of(row).managing_levels) & set(definition.managing_levels)]
-    db.session.execute(update(CriteriaSet).where(or_(CriteriaSet.code == definition.code,
-                                                     CriteriaSet.id.in_(replaced))).values(active=False))
-    row = CriteriaSet(code=definition.code, version=(last or 0) + 1, title=definition.title,
-                      subject_type=definition.subject, scoring=definition.scoring, status=definition.status,
-                      validity_years=definition.validity_years, name=definition.name[:300],
-                      source=definition.source[:300], definition=data, content_sha256=digest, active=True,
-                      loaded_at=utcnow(), loaded_by_id=loaded_by_id)
+    replaced = [
+        row.id
+        for row in active_sets(definition.title)
+        if row.code == definition.code
+        or not definition.managing_levels
+        or set(definition_of(row).managing_levels) & set(definition.managing_levels)
+    ]
+    db.session.execute(
+        update(CriteriaSet)
+        .where(or_(CriteriaSet.code == definition.code, CriteriaSet.id.in_(replaced)))
+        .values(active=False)
+    )
+    row = CriteriaSet(
+        code=definition.code,
+        version=(last or 0) + 1,
+        title=definition.title,
+        subject_type=definition.subject,
+        scoring=definition.scoring,
+        status=definition.status,
+        validity_years=definition.validity_years,
+        name=definition.name[:300],
+        source=definition.source[:300],
+        definition=data,
+        content_sha256=digest,
+        active=True,
+        loaded_at=utcnow(),
+        loaded_by_id=loaded_by_id,
+    )
     db.session.add(row)
     db.session.flush()
     _cache.pop(row.id, None)
@@ -591,9 +682,13 @@ def definition_of(row: CriteriaSet) -> CriteriaDefinition:
 
 
 def active_sets(title: str) -> list[CriteriaSet]:
-    return list(db.session.scalars(select(CriteriaSet).where(CriteriaSet.title == str(title),
-                                                             CriteriaSet.active.is_(True))
-                                   .order_by(CriteriaSet.code)))
+    return list(
+        db.session.scalars(
+            select(CriteriaSet)
+            .where(CriteriaSet.title == str(title), CriteriaSet.active.is_(True))
+            .order_by(CriteriaSet.code)
+        )
+    )
 
 
 def active_set(title: str, *, managing_level: str | None = None) -> CriteriaSet | None:

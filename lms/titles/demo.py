@@ -33,8 +33,9 @@ def seed_titles_demo(year: int, commune_codes: tuple[str, ...] | None = None) ->
     from lms.registry.demo import DEMO_COMMUNES
 
     added = {"learning_records": 0, "assessments": 0, "registrations": 0}
-    communes = [unit for code in (commune_codes or DEMO_COMMUNES)
-                if (unit := find_unit(code, UnitLevel.COMMUNE)) is not None]
+    communes = [
+        unit for code in (commune_codes or DEMO_COMMUNES) if (unit := find_unit(code, UnitLevel.COMMUNE)) is not None
+    ]
     definitions = [criteria.definition_of(row) for title in Title for row in criteria.active_sets(title)]
     for commune in communes:
         subjects = _subjects(commune)
@@ -48,15 +49,30 @@ def seed_titles_demo(year: int, commune_codes: tuple[str, ...] | None = None) ->
 def _subjects(commune: AdminUnit) -> dict[str, list[int]]:
     inside = subtree(AdminUnit.path, commune.path)
     return {
-        "person": list(db.session.scalars(select(Person.id).join(AdminUnit, AdminUnit.id == Person.unit_id)
-                                          .where(inside).order_by(Person.id))),
-        "household": list(db.session.scalars(select(Household.id).join(AdminUnit, AdminUnit.id == Household.village_id)
-                                             .where(inside).order_by(Household.id))),
+        "person": list(
+            db.session.scalars(
+                select(Person.id).join(AdminUnit, AdminUnit.id == Person.unit_id).where(inside).order_by(Person.id)
+            )
+        ),
+        "household": list(
+            db.session.scalars(
+                select(Household.id)
+                .join(AdminUnit, AdminUnit.id == Household.village_id)
+                .where(inside)
+                .order_by(Household.id)
+            )
+        ),
         "clan": list(db.session.scalars(select(Clan.id).where(Clan.commune_id == commune.id).order_by(Clan.id))),
-        "village": list(db.session.scalars(select(AdminUnit.id).where(inside, AdminUnit.level == UnitLevel.VILLAGE)
-                                           .order_by(AdminUnit.id))),
-        "organisation": list(db.session.scalars(select(Organisation.id).where(Organisation.commune_id == commune.id)
-                                                .order_by(Organisation.id))),
+        "village": list(
+            db.session.scalars(
+                select(AdminUnit.id).where(inside, AdminUnit.level == UnitLevel.VILLAGE).order_by(AdminUnit.id)
+            )
+        ),
+        "organisation": list(
+            db.session.scalars(
+                select(Organisation.id).where(Organisation.commune_id == commune.id).order_by(Organisation.id)
+            )
+        ),
         "commune": [commune.id],
     }
 
@@ -68,13 +84,29 @@ def _self_study(commune: AdminUnit, year: int, person_ids: list[int]) -> int:
         if person_id % 3 == 0:
             continue
         for n in range(1 + person_id % 4):
-            rows.append({"person_id": person_id, "year": year, "kind": LearningKind.SELF_STUDY.value,
-                         "category": "other", "module_code": None, "hours": Decimal(4 + 3 * ((person_id + n) % 5)),
-                         "completed_on": date(year, 1 + (person_id + 3 * n) % 10, 1 + n * 7),
-                         "commune_id": commune.id, "source_key": f"demo:self-study:{year}:{person_id}:{n}",
-                         "class_id": None, "evidence": "demo", "created_at": utcnow()})
-    have = set(db.session.scalars(select(LearningRecord.source_key).where(
-        LearningRecord.source_key.like(f"demo:self-study:{year}:%"), LearningRecord.commune_id == commune.id)))
+            rows.append(
+                {
+                    "person_id": person_id,
+                    "year": year,
+                    "kind": LearningKind.SELF_STUDY.value,
+                    "category": "other",
+                    "module_code": None,
+                    "hours": Decimal(4 + 3 * ((person_id + n) % 5)),
+                    "completed_on": date(year, 1 + (person_id + 3 * n) % 10, 1 + n * 7),
+                    "commune_id": commune.id,
+                    "source_key": f"demo:self-study:{year}:{person_id}:{n}",
+                    "class_id": None,
+                    "evidence": "demo",
+                    "created_at": utcnow(),
+                }
+            )
+    have = set(
+        db.session.scalars(
+            select(LearningRecord.source_key).where(
+                LearningRecord.source_key.like(f"demo:self-study:{year}:%"), LearningRecord.commune_id == commune.id
+            )
+        )
+    )
     new = [row for row in rows if row["source_key"] not in have]
     if new:
         db.session.execute(insert(LearningRecord), new)
@@ -90,26 +122,47 @@ def _value(indicator: criteria.Indicator, subject_id: int) -> Decimal:
     if indicator.scale == "percent":
         return Decimal((97, 92, 60)[0 if band < 6 else 1 if band < 8 else 2])
     top = Decimal(indicator.max_points or 10)
-    return top if band < 6 else (top * Decimal("0.8")).quantize(Decimal(1)) if band < 8 else \
-        (top * Decimal("0.4")).quantize(Decimal(1))
+    return (
+        top
+        if band < 6
+        else (top * Decimal("0.8")).quantize(Decimal(1))
+        if band < 8
+        else (top * Decimal("0.4")).quantize(Decimal(1))
+    )
 
 
-def _assessments(commune: AdminUnit, year: int, subjects: dict[str, list[int]],
-                 definitions: list[criteria.CriteriaDefinition]) -> int:
+def _assessments(
+    commune: AdminUnit, year: int, subjects: dict[str, list[int]], definitions: list[criteria.CriteriaDefinition]
+) -> int:
     rows: list[dict[str, Any]] = []
     for definition in definitions:
         for indicator in definition.indicators:
             if not indicator.reads_assessment:
                 continue
             for subject_id in subjects.get(definition.subject, []):
-                rows.append({"subject_type": definition.subject, "subject_id": subject_id, "year": year,
-                             "indicator": indicator.code, "value": _value(indicator, subject_id),
-                             "source": AssessmentSource.EVALUATOR.value, "evidence_ref": DEMO_EVIDENCE.format(
-                                 year=year), "note": "", "commune_id": commune.id, "assessed_at": utcnow()})
+                rows.append(
+                    {
+                        "subject_type": definition.subject,
+                        "subject_id": subject_id,
+                        "year": year,
+                        "indicator": indicator.code,
+                        "value": _value(indicator, subject_id),
+                        "source": AssessmentSource.EVALUATOR.value,
+                        "evidence_ref": DEMO_EVIDENCE.format(year=year),
+                        "note": "",
+                        "commune_id": commune.id,
+                        "assessed_at": utcnow(),
+                    }
+                )
     # One subject type may be covered by two sets (the unit title): the same indicator code once.
     unique = list({(r["subject_type"], r["subject_id"], r["indicator"]): r for r in rows}.values())
-    have = set(db.session.execute(select(Assessment.subject_type, Assessment.subject_id, Assessment.indicator)
-                                  .where(Assessment.commune_id == commune.id, Assessment.year == year)).tuples())
+    have = set(
+        db.session.execute(
+            select(Assessment.subject_type, Assessment.subject_id, Assessment.indicator).where(
+                Assessment.commune_id == commune.id, Assessment.year == year
+            )
+        ).tuples()
+    )
     new = [r for r in unique if (r["subject_type"], r["subject_id"], r["indicator"]) not in have]
     if new:
         db.session.execute(insert(Assessment), new)
@@ -117,11 +170,28 @@ def _assessments(commune: AdminUnit, year: int, subjects: dict[str, list[int]],
 
 
 def _registrations(commune: AdminUnit, year: int, household_ids: list[int]) -> int:
-    have = set(db.session.scalars(select(Registration.subject_id).where(
-        Registration.subject_type == "household", Registration.title == Title.FAMILY, Registration.year == year,
-        Registration.commune_id == commune.id)))
-    new = [{"subject_type": "household", "subject_id": h, "title": Title.FAMILY.value, "year": year,
-            "commune_id": commune.id, "registered_on": date(year, 1, 15)} for h in household_ids if h not in have]
+    have = set(
+        db.session.scalars(
+            select(Registration.subject_id).where(
+                Registration.subject_type == "household",
+                Registration.title == Title.FAMILY,
+                Registration.year == year,
+                Registration.commune_id == commune.id,
+            )
+        )
+    )
+    new = [
+        {
+            "subject_type": "household",
+            "subject_id": h,
+            "title": Title.FAMILY.value,
+            "year": year,
+            "commune_id": commune.id,
+            "registered_on": date(year, 1, 15),
+        }
+        for h in household_ids
+        if h not in have
+    ]
     if new:
         db.session.execute(insert(Registration), new)
     return len(new)

@@ -33,13 +33,19 @@ def mark_dirty(pairs: Iterable[tuple[int, int]]) -> None:
     if not wanted:
         return
     now = utcnow()
-    rows = [{"commune_id": commune_id, "year": year, "marked_at": now, "sent_at": now, "summary": {}}
-            for commune_id, year in wanted]
+    rows = [
+        {"commune_id": commune_id, "year": year, "marked_at": now, "sent_at": now, "summary": {}}
+        for commune_id, year in wanted
+    ]
     # One statement whatever is already there; PostgreSQL and SQLite spell the upsert the same way.
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(EvaluationState).values(rows)
-    db.session.execute(stmt.on_conflict_do_update(index_elements=["commune_id", "year"], set_={
-        "marked_at": stmt.excluded.marked_at, "sent_at": stmt.excluded.sent_at}))
+    db.session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["commune_id", "year"],
+            set_={"marked_at": stmt.excluded.marked_at, "sent_at": stmt.excluded.sent_at},
+        )
+    )
     for commune_id, year in wanted:
         enqueue_after_commit(evaluate_commune, commune_id=commune_id, year=year)
 
@@ -56,20 +62,23 @@ def home_pairs(persons: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
     home = case((unit.level == UnitLevel.COMMUNE, unit.id), else_=unit.parent_id)
     communes: dict[int, set[int]] = defaultdict(set)
     for person_id, commune_id in db.session.execute(
-            select(Person.id, home).join(unit, unit.id == Person.unit_id).where(Person.id.in_(ids))).tuples():
+        select(Person.id, home).join(unit, unit.id == Person.unit_id).where(Person.id.in_(ids))
+    ).tuples():
         if commune_id is not None:
             communes[person_id].add(commune_id)
     for person_id, commune_id in db.session.execute(
-            select(OrganisationMember.person_id, Organisation.commune_id)
-            .join(Organisation, Organisation.id == OrganisationMember.organisation_id)
-            .where(OrganisationMember.person_id.in_(ids))).tuples():
+        select(OrganisationMember.person_id, Organisation.commune_id)
+        .join(Organisation, Organisation.id == OrganisationMember.organisation_id)
+        .where(OrganisationMember.person_id.in_(ids))
+    ).tuples():
         communes[person_id].add(commune_id)
     return {(commune_id, year) for person_id, year in persons for commune_id in communes[person_id]}
 
 
 @learning_records_changed.connect
-def _on_learning_records_changed(sender: Any, *, pairs: Iterable[tuple[int, int]],
-                                 persons: Iterable[tuple[int, int]] = (), **_: Any) -> None:
+def _on_learning_records_changed(
+    sender: Any, *, pairs: Iterable[tuple[int, int]], persons: Iterable[tuple[int, int]] = (), **_: Any
+) -> None:
     mark_dirty(set(pairs) | home_pairs(persons))
 
 
@@ -77,13 +86,18 @@ def due_for_resend(marked_before: datetime, sent_before: datetime, limit: int = 
     """The ``(commune_id, year)`` still marked since before ``marked_before`` whose task was last sent before
     ``sent_before``, oldest first — their task was lost (a message dropped, a worker killed) — stamped as sent now.
     A mark whose task is merely waiting in a long queue is not sent again until ``sent_before`` passes it."""
-    rows = [(commune_id, year) for commune_id, year in db.session.execute(
-        select(EvaluationState.commune_id, EvaluationState.year)
-        .where(EvaluationState.marked_at < marked_before,
-               or_(EvaluationState.sent_at.is_(None), EvaluationState.sent_at < sent_before))
-        .order_by(EvaluationState.marked_at)
-        .limit(limit)
-    )]
+    rows = [
+        (commune_id, year)
+        for commune_id, year in db.session.execute(
+            select(EvaluationState.commune_id, EvaluationState.year)
+            .where(
+                EvaluationState.marked_at < marked_before,
+                or_(EvaluationState.sent_at.is_(None), EvaluationState.sent_at < sent_before),
+            )
+            .order_by(EvaluationState.marked_at)
+            .limit(limit)
+        )
+    ]
     if rows:
         key = tuple_(EvaluationState.commune_id, EvaluationState.year)
         db.session.execute(update(EvaluationState).where(key.in_(rows)).values(sent_at=utcnow()))

@@ -69,8 +69,12 @@ class RecognitionCertificate:
 
 
 SUBJECT_LABELS = {
-    Title.CITIZEN: "Công dân", Title.FAMILY: "Gia đình", Title.CLAN: "Dòng họ", Title.VILLAGE_COMMUNITY: "Thôn",
-    Title.UNIT: "Đơn vị", Title.COMMUNE_COMMUNITY: "Xã",
+    Title.CITIZEN: "Công dân",
+    Title.FAMILY: "Gia đình",
+    Title.CLAN: "Dòng họ",
+    Title.VILLAGE_COMMUNITY: "Thôn",
+    Title.UNIT: "Đơn vị",
+    Title.COMMUNE_COMMUNITY: "Xã",
 }
 
 
@@ -83,11 +87,20 @@ def certificate_data(row: Recognition, verify_url: str) -> RecognitionCertificat
     village = db.session.get(AdminUnit, row.village_id) if row.village_id else None
     parts = [u.full_name for u in (village, commune, province) if u is not None and u.id != row.subject_id]
     return RecognitionCertificate(
-        code=row.certificate_code, title_name=recognition.TITLE_NAMES_VI[Title(row.title)], year=row.year,
-        level=row.level, subject_label=SUBJECT_LABELS[Title(row.title)],
-        subject_name=subject.name if subject else "", address=", ".join(parts), place=commune.name,
-        decision_number=row.decision_number, decision_date=row.decision_date, authority=row.authority,
-        valid_until=row.valid_until, verify_url=verify_url)
+        code=row.certificate_code,
+        title_name=recognition.TITLE_NAMES_VI[Title(row.title)],
+        year=row.year,
+        level=row.level,
+        subject_label=SUBJECT_LABELS[Title(row.title)],
+        subject_name=subject.name if subject else "",
+        address=", ".join(parts),
+        place=commune.name,
+        decision_number=row.decision_number,
+        decision_date=row.decision_date,
+        authority=row.authority,
+        valid_until=row.valid_until,
+        verify_url=verify_url,
+    )
 
 
 def certificate_pdf(data: RecognitionCertificate) -> bytes:
@@ -133,8 +146,7 @@ def certificate_pdf(data: RecognitionCertificate) -> bytes:
     sign_x = width - 215
     canvas.setFont(FONT, 12)
     canvas.drawCentredString(sign_x, 150, f"{data.place}, {vi_long_date(data.decision_date)}")
-    centred_lines(canvas, simpleSplit(data.authority.upper(), FONT_BOLD, 11, 300)[:2], sign_x, 132, FONT_BOLD, 11,
-                  14)
+    centred_lines(canvas, simpleSplit(data.authority.upper(), FONT_BOLD, 11, 300)[:2], sign_x, 132, FONT_BOLD, 11, 14)
     canvas.setFont(FONT, 9)
     canvas.drawCentredString(sign_x, 104, "(Ký, ghi rõ họ tên, đóng dấu)")
 
@@ -154,15 +166,21 @@ def recognition_certificate(recognition_id: int):
     if row is None:
         abort(404)
     if row.status != RecognitionStatus.RECOGNISED:
-        abort(409 if row.status == RecognitionStatus.PROPOSED else 410,
-              description=_("Only a recognised title has a certificate (this one is %(status)s).",
-                            status=row.status))
+        abort(
+            409 if row.status == RecognitionStatus.PROPOSED else 410,
+            description=_("Only a recognised title has a certificate (this one is %(status)s).", status=row.status),
+        )
     content = certificate_pdf(certificate_data(row, verification_url(row.certificate_code or "")))
     audit("recognition.certificate", row, code=row.certificate_code)
     db.session.commit()
-    return Response(content, mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="cong-nhan-{row.certificate_code}.pdf"',
-        "Cache-Control": "private, no-store"})
+    return Response(
+        content,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="cong-nhan-{row.certificate_code}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @bp.get("/verify")
@@ -183,9 +201,11 @@ def recognition_verify(code: str):
     if row is None:
         response = Response(render_template("titles/recognition/verify_unknown.html", code=code[:40]), status=404)
     else:
-        response = Response(render_template("titles/recognition/verify.html", view=recognition.public_view(row),
-                                            title_names=TITLE_NAMES))
+        response = Response(
+            render_template(
+                "titles/recognition/verify.html", view=recognition.public_view(row), title_names=TITLE_NAMES
+            )
+        )
     response.headers["X-Robots-Tag"] = "noindex"
     response.headers["Cache-Control"] = "no-store"
     return response
-

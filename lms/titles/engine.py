@@ -89,6 +89,7 @@ from lms.titles.models import Assessment as AssessmentModel
 #: Part of every inputs digest: bump it when the way results are computed changes, so the next run rewrites rows.
 ENGINE_VERSION = "1"
 
+
 def _table(model: Any) -> Table:
     return cast(Table, model.__table__)
 
@@ -106,8 +107,11 @@ O = _table(Organisation)  # noqa: E741 - the table, named like its siblings
 OM = _table(OrganisationMember)
 CH = clan_household
 
-MEMBER_SUBJECT = {"persons": SubjectType.PERSON.value, "households": SubjectType.HOUSEHOLD.value,
-                  "villages": SubjectType.VILLAGE.value}
+MEMBER_SUBJECT = {
+    "persons": SubjectType.PERSON.value,
+    "households": SubjectType.HOUSEHOLD.value,
+    "villages": SubjectType.VILLAGE.value,
+}
 
 
 @dataclass
@@ -154,21 +158,27 @@ def evaluate_commune(commune_id: int, year: int) -> dict[str, Any]:
 def _subjects(commune: _Commune, subject: str, definition: crit.CriteriaDefinition) -> Select[Any]:
     """``subject_id`` and ``village_id`` of every subject of the commune (for the unit title: of the set's kinds)."""
     if subject == SubjectType.PERSON:
-        return (select(P.c.id.label("subject_id"),
-                       case((U.c.level == UnitLevel.VILLAGE.value, U.c.id)).label("village_id"))
-                .select_from(P.join(U, P.c.unit_id == U.c.id)).where(commune.in_commune(U.c.path)))
+        return (
+            select(P.c.id.label("subject_id"), case((U.c.level == UnitLevel.VILLAGE.value, U.c.id)).label("village_id"))
+            .select_from(P.join(U, P.c.unit_id == U.c.id))
+            .where(commune.in_commune(U.c.path))
+        )
     if subject == SubjectType.HOUSEHOLD:
-        return (select(H.c.id.label("subject_id"), H.c.village_id.label("village_id"))
-                .select_from(H.join(U, H.c.village_id == U.c.id)).where(commune.in_commune(U.c.path)))
+        return (
+            select(H.c.id.label("subject_id"), H.c.village_id.label("village_id"))
+            .select_from(H.join(U, H.c.village_id == U.c.id))
+            .where(commune.in_commune(U.c.path))
+        )
     if subject == SubjectType.CLAN:
-        return select(C.c.id.label("subject_id"), literal(None).label("village_id")).where(
-            C.c.commune_id == commune.id)
+        return select(C.c.id.label("subject_id"), literal(None).label("village_id")).where(C.c.commune_id == commune.id)
     if subject == SubjectType.VILLAGE:
         return select(U.c.id.label("subject_id"), U.c.id.label("village_id")).where(
-            U.c.level == UnitLevel.VILLAGE.value, commune.in_commune(U.c.path))
+            U.c.level == UnitLevel.VILLAGE.value, commune.in_commune(U.c.path)
+        )
     if subject == SubjectType.ORGANISATION:
         return select(O.c.id.label("subject_id"), literal(None).label("village_id")).where(
-            O.c.commune_id == commune.id, O.c.managing_level.in_(definition.managing_levels))
+            O.c.commune_id == commune.id, O.c.managing_level.in_(definition.managing_levels)
+        )
     return select(literal(commune.id).label("subject_id"), literal(None).label("village_id"))
 
 
@@ -176,39 +186,60 @@ def _member_persons(commune: _Commune, subject: str) -> Select[Any]:
     """``key`` (the subject), ``member_id``, ``birth_date``, ``occupation_group`` of the persons of each subject."""
     cols = (P.c.id.label("member_id"), P.c.birth_date, P.c.occupation_group)
     if subject == SubjectType.HOUSEHOLD:
-        return (select(P.c.household_id.label("key"), *cols)
-                .select_from(P.join(H, P.c.household_id == H.c.id).join(U, H.c.village_id == U.c.id))
-                .where(commune.in_commune(U.c.path)))
+        return (
+            select(P.c.household_id.label("key"), *cols)
+            .select_from(P.join(H, P.c.household_id == H.c.id).join(U, H.c.village_id == U.c.id))
+            .where(commune.in_commune(U.c.path))
+        )
     if subject == SubjectType.CLAN:
-        return (select(CH.c.clan_id.label("key"), *cols)
-                .select_from(CH.join(C, CH.c.clan_id == C.c.id).join(P, P.c.household_id == CH.c.household_id))
-                .where(C.c.commune_id == commune.id))
+        return (
+            select(CH.c.clan_id.label("key"), *cols)
+            .select_from(CH.join(C, CH.c.clan_id == C.c.id).join(P, P.c.household_id == CH.c.household_id))
+            .where(C.c.commune_id == commune.id)
+        )
     if subject == SubjectType.VILLAGE:
-        return (select(P.c.unit_id.label("key"), *cols).select_from(P.join(U, P.c.unit_id == U.c.id))
-                .where(U.c.level == UnitLevel.VILLAGE.value, commune.in_commune(U.c.path)))
+        return (
+            select(P.c.unit_id.label("key"), *cols)
+            .select_from(P.join(U, P.c.unit_id == U.c.id))
+            .where(U.c.level == UnitLevel.VILLAGE.value, commune.in_commune(U.c.path))
+        )
     if subject == SubjectType.ORGANISATION:
         # Members during the year; they may live in another commune (their citizen rows come from its run).
-        return (select(OM.c.organisation_id.label("key"), *cols)
-                .select_from(OM.join(O, OM.c.organisation_id == O.c.id).join(P, P.c.id == OM.c.person_id))
-                .where(O.c.commune_id == commune.id,
-                       or_(OM.c.started_on.is_(None), OM.c.started_on <= commune.last_day),
-                       or_(OM.c.ended_on.is_(None), OM.c.ended_on >= commune.first_day)))
-    return (select(literal(commune.id).label("key"), *cols).select_from(P.join(U, P.c.unit_id == U.c.id))
-            .where(commune.in_commune(U.c.path)))
+        return (
+            select(OM.c.organisation_id.label("key"), *cols)
+            .select_from(OM.join(O, OM.c.organisation_id == O.c.id).join(P, P.c.id == OM.c.person_id))
+            .where(
+                O.c.commune_id == commune.id,
+                or_(OM.c.started_on.is_(None), OM.c.started_on <= commune.last_day),
+                or_(OM.c.ended_on.is_(None), OM.c.ended_on >= commune.first_day),
+            )
+        )
+    return (
+        select(literal(commune.id).label("key"), *cols)
+        .select_from(P.join(U, P.c.unit_id == U.c.id))
+        .where(commune.in_commune(U.c.path))
+    )
 
 
 def _member_households(commune: _Commune, subject: str) -> Select[Any]:
     if subject == SubjectType.CLAN:
-        return (select(CH.c.clan_id.label("key"), CH.c.household_id.label("member_id"))
-                .select_from(CH.join(C, CH.c.clan_id == C.c.id)).where(C.c.commune_id == commune.id))
+        return (
+            select(CH.c.clan_id.label("key"), CH.c.household_id.label("member_id"))
+            .select_from(CH.join(C, CH.c.clan_id == C.c.id))
+            .where(C.c.commune_id == commune.id)
+        )
     key = H.c.village_id if subject == SubjectType.VILLAGE else literal(commune.id)
-    return (select(key.label("key"), H.c.id.label("member_id"))
-            .select_from(H.join(U, H.c.village_id == U.c.id)).where(commune.in_commune(U.c.path)))
+    return (
+        select(key.label("key"), H.c.id.label("member_id"))
+        .select_from(H.join(U, H.c.village_id == U.c.id))
+        .where(commune.in_commune(U.c.path))
+    )
 
 
 def _member_villages(commune: _Commune) -> Select[Any]:
     return select(literal(commune.id).label("key"), U.c.id.label("member_id")).where(
-        U.c.level == UnitLevel.VILLAGE.value, commune.in_commune(U.c.path))
+        U.c.level == UnitLevel.VILLAGE.value, commune.in_commune(U.c.path)
+    )
 
 
 # --- metric expressions ---------------------------------------------------------------------------------------
@@ -219,8 +250,9 @@ def _metric_column(metric: crit.Metric) -> ColumnElement[Any]:
     conditions: list[ColumnElement[bool]] = []
     kinds = list(metric.kinds)
     if metric.measure == "courses":
-        kinds = [k for k in kinds if k == LearningKind.CLASS_COMPLETION] if kinds else [
-            LearningKind.CLASS_COMPLETION.value]
+        kinds = (
+            [k for k in kinds if k == LearningKind.CLASS_COMPLETION] if kinds else [LearningKind.CLASS_COMPLETION.value]
+        )
     if kinds:
         conditions.append(LR.c.kind.in_(kinds))
     if metric.categories:
@@ -266,20 +298,33 @@ class _Metrics:
         self.table: Table | None = None
         if not found:
             return
-        self.table = Table(f"tmp_title_metrics_{commune.id}_{commune.year}", MetaData(),
-                           Column("person_id", Integer, primary_key=True),
-                           *[Column(f"m{n}", Numeric(12, 1)) for n in range(len(found))], prefixes=["TEMPORARY"])
+        self.table = Table(
+            f"tmp_title_metrics_{commune.id}_{commune.year}",
+            MetaData(),
+            Column("person_id", Integer, primary_key=True),
+            *[Column(f"m{n}", Numeric(12, 1)) for n in range(len(found))],
+            prefixes=["TEMPORARY"],
+        )
         connection = db.session.connection()
         self.table.create(connection)
-        persons = (select(P.c.id).select_from(P.join(U, P.c.unit_id == U.c.id))
-                   .where(commune.in_commune(U.c.path))
-                   .union(select(OM.c.person_id).select_from(OM.join(O, OM.c.organisation_id == O.c.id))
-                          .where(O.c.commune_id == commune.id)))
-        aggregate = (select(LR.c.person_id, *[_metric_column(m).label(f"m{n}") for n, m in enumerate(found)])
-                     .where(LR.c.year == commune.year, LR.c.person_id.in_(persons))
-                     .group_by(LR.c.person_id))
-        db.session.execute(insert(self.table).from_select(["person_id", *[f"m{n}" for n in range(len(found))]],
-                                                          aggregate))
+        persons = (
+            select(P.c.id)
+            .select_from(P.join(U, P.c.unit_id == U.c.id))
+            .where(commune.in_commune(U.c.path))
+            .union(
+                select(OM.c.person_id)
+                .select_from(OM.join(O, OM.c.organisation_id == O.c.id))
+                .where(O.c.commune_id == commune.id)
+            )
+        )
+        aggregate = (
+            select(LR.c.person_id, *[_metric_column(m).label(f"m{n}") for n, m in enumerate(found)])
+            .where(LR.c.year == commune.year, LR.c.person_id.in_(persons))
+            .group_by(LR.c.person_id)
+        )
+        db.session.execute(
+            insert(self.table).from_select(["person_id", *[f"m{n}" for n in range(len(found))]], aggregate)
+        )
 
     def column(self, metric: crit.Metric) -> Any:
         assert self.table is not None
@@ -333,8 +378,9 @@ def _plan(commune: _Commune, definition: crit.CriteriaDefinition, metrics: _Metr
     return plan
 
 
-def _share_subquery(commune: _Commune, subject: str, of: str, group: list[crit.Indicator], name: str,
-                    metrics: _Metrics) -> Any:
+def _share_subquery(
+    commune: _Commune, subject: str, of: str, group: list[crit.Indicator], name: str, metrics: _Metrics
+) -> Any:
     """Per subject: for each share indicator, members counted, members in the denominator, members of unknown age."""
     if of == "persons":
         members = _member_persons(commune, subject).subquery("mp")
@@ -363,13 +409,23 @@ def _share_subquery(commune: _Commune, subject: str, of: str, group: list[crit.I
                 else:
                     alias = E.alias(f"e{len(titles_joined)}")
                     condition = and_(true())
-                joins = joins.outerjoin(alias, and_(
-                    alias.c.subject_type == member_type, alias.c.subject_id == members.c.member_id,
-                    alias.c.title == share.title, alias.c.year == commune.year, condition))
+                joins = joins.outerjoin(
+                    alias,
+                    and_(
+                        alias.c.subject_type == member_type,
+                        alias.c.subject_id == members.c.member_id,
+                        alias.c.title == share.title,
+                        alias.c.year == commune.year,
+                        condition,
+                    ),
+                )
                 titles_joined[key] = alias
             alias = titles_joined[key]
-            counted = (alias.c.status == RecognitionStatus.RECOGNISED.value if share.count == "recognised"
-                       else alias.c.eligible.is_(True))
+            counted = (
+                alias.c.status == RecognitionStatus.RECOGNISED.value
+                if share.count == "recognised"
+                else alias.c.eligible.is_(True)
+            )
         in_band: ColumnElement[bool] = true()
         unknown: ColumnElement[bool] = false()
         if of == "persons":
@@ -451,9 +507,11 @@ class _Scorer:
         self.d = definition
 
     # Each indicator gives (value for display, source, reached(at) → bool, base missing, usable)
-    def _inputs(self, indicator: crit.Indicator, row: Any, columns: tuple[str, ...],
-                assessed: _Assessed | None) -> tuple[Any, dict[str, Any], Callable[[Decimal], bool] | None,
-                                                     dict[str, Any] | None, bool, tuple[int, int] | None]:
+    def _inputs(
+        self, indicator: crit.Indicator, row: Any, columns: tuple[str, ...], assessed: _Assessed | None
+    ) -> tuple[
+        Any, dict[str, Any], Callable[[Decimal], bool] | None, dict[str, Any] | None, bool, tuple[int, int] | None
+    ]:
         if indicator.kind == "metric":
             metric = indicator.metric
             assert metric is not None
@@ -467,9 +525,15 @@ class _Scorer:
             num = int(getattr(row, columns[0]) or 0)
             den = int(getattr(row, columns[1]) or 0)
             unk = int(getattr(row, columns[2]) or 0)
-            source = {"kind": "share", "of": share.of, "title": share.title,
-                      "measure": share.metric.measure if share.metric else None,
-                      "numerator": num, "denominator": den, "unknown_age": unk}
+            source = {
+                "kind": "share",
+                "of": share.of,
+                "title": share.title,
+                "measure": share.metric.measure if share.metric else None,
+                "numerator": num,
+                "denominator": den,
+                "unknown_age": unk,
+            }
             if den == 0:
                 if share.when_none == "met":  # nobody to hold it to: met, and the explanation says why
                     return (None, {**source, "none_counted_as_met": True}, lambda at: True, None, True, None)
@@ -484,8 +548,9 @@ class _Scorer:
             return (value, outcome.source, lambda at: value >= 1, None, True, None)
         return (value, outcome.source, lambda at: value >= at, None, True, None)
 
-    def points_item(self, indicator: crit.Indicator, row: Any, columns: tuple[str, ...],
-                    assessed: _Assessed | None) -> tuple[dict[str, Any], Decimal]:
+    def points_item(
+        self, indicator: crit.Indicator, row: Any, columns: tuple[str, ...], assessed: _Assessed | None
+    ) -> tuple[dict[str, Any], Decimal]:
         max_points = indicator.max_points or 0
         value, source, reached, missing, usable, fraction = self._inputs(indicator, row, columns, assessed)
         points = Decimal(0)
@@ -493,10 +558,15 @@ class _Scorer:
         if usable and reached is not None:
             if indicator.kind == "assessment" and indicator.scale == "points":
                 points = min(_decimal(value), Decimal(max_points))
-                hint = None if points >= max_points else (
-                    {"code": "below_minimum", "value": _json_number(points), "minimum": indicator.min_points}
-                    if points < (indicator.min_points or 0) else
-                    {"code": "assessed_below", "value": _json_number(points), "at_least": max_points})
+                hint = (
+                    None
+                    if points >= max_points
+                    else (
+                        {"code": "below_minimum", "value": _json_number(points), "minimum": indicator.min_points}
+                        if points < (indicator.min_points or 0)
+                        else {"code": "assessed_below", "value": _json_number(points), "at_least": max_points}
+                    )
+                )
             elif indicator.kind == "assessment" and indicator.scale == "met":
                 points = Decimal(max_points) if reached(Decimal(1)) else Decimal(0)
                 hint = None if points else {"code": "assessed_below", "value": _json_number(value), "at_least": 1}
@@ -509,13 +579,19 @@ class _Scorer:
             alt = self._assessed_points(indicator, assessed)
             if alt is not None and alt[0] > points:
                 points, value, source, hint = alt
-        item: dict[str, Any] = {"indicator": indicator.code, "value": _json_number(value),
-                                "points": _json_number(points), "max": max_points, "source": source,
-                                "missing": hint}
+        item: dict[str, Any] = {
+            "indicator": indicator.code,
+            "value": _json_number(value),
+            "points": _json_number(points),
+            "max": max_points,
+            "source": source,
+            "missing": hint,
+        }
         return item, points
 
-    def _assessed_points(self, indicator: crit.Indicator, assessed: _Assessed | None
-                         ) -> tuple[Decimal, Any, dict[str, Any], dict[str, Any] | None] | None:
+    def _assessed_points(
+        self, indicator: crit.Indicator, assessed: _Assessed | None
+    ) -> tuple[Decimal, Any, dict[str, Any], dict[str, Any] | None] | None:
         outcome = _assessment_outcome(indicator, assessed)
         if not outcome.usable:
             return None
@@ -527,53 +603,81 @@ class _Scorer:
             points = Decimal(max_points) if value >= 1 else Decimal(0)
         else:
             points = Decimal(_points_of(indicator.thresholds, lambda at: value >= at))
-        hint = None if points >= max_points else {"code": "assessed_below", "value": _json_number(value),
-                                                  "at_least": max_points}
+        hint = (
+            None
+            if points >= max_points
+            else {"code": "assessed_below", "value": _json_number(value), "at_least": max_points}
+        )
         return points, value, outcome.source, hint
 
-    def _more(self, indicator: crit.Indicator, value: Any, at: Decimal, fraction: tuple[int, int] | None,
-              target: dict[str, Any]) -> dict[str, Any]:
+    def _more(
+        self,
+        indicator: crit.Indicator,
+        value: Any,
+        at: Decimal,
+        fraction: tuple[int, int] | None,
+        target: dict[str, Any],
+    ) -> dict[str, Any]:
         if indicator.kind == "metric" and indicator.metric is not None:
             need = at - _decimal(value)
             return {"code": f"more_{indicator.metric.measure}", "need": _json_number(need), **target}
         if indicator.kind == "share" and fraction is not None:
             num, den = fraction
-            return {"code": "share_below", "numerator": num, "denominator": den, "at_least": _json_number(at),
-                    "need": _share_need(at, num, den), **target}
+            return {
+                "code": "share_below",
+                "numerator": num,
+                "denominator": den,
+                "at_least": _json_number(at),
+                "need": _share_need(at, num, den),
+                **target,
+            }
         return {"code": "assessed_below", "value": _json_number(value), "at_least": _json_number(at), **target}
 
-    def levels_item(self, indicator: crit.Indicator, row: Any, columns: tuple[str, ...],
-                    assessed: _Assessed | None) -> dict[str, Any]:
+    def levels_item(
+        self, indicator: crit.Indicator, row: Any, columns: tuple[str, ...], assessed: _Assessed | None
+    ) -> dict[str, Any]:
         value, source, reached, missing, usable, fraction = self._inputs(indicator, row, columns, assessed)
         met_levels: list[int] = []
         if usable and reached is not None:
             if indicator.at_least:
-                met_levels = [lv for lv, at in zip(indicator.for_levels, indicator.at_least, strict=True)
-                              if reached(at)]
+                met_levels = [
+                    lv for lv, at in zip(indicator.for_levels, indicator.at_least, strict=True) if reached(at)
+                ]
             elif reached(Decimal(1)):
                 met_levels = list(indicator.for_levels)
         if indicator.assessable and len(met_levels) < len(indicator.for_levels):
             outcome = _assessment_outcome(indicator, assessed)
             if outcome.usable:
                 v = _decimal(outcome.value)
-                alt = ([lv for lv, at in zip(indicator.for_levels, indicator.at_least, strict=True) if v >= at]
-                       if indicator.scale == "percent" else (list(indicator.for_levels) if v >= 1 else []))
+                alt = (
+                    [lv for lv, at in zip(indicator.for_levels, indicator.at_least, strict=True) if v >= at]
+                    if indicator.scale == "percent"
+                    else (list(indicator.for_levels) if v >= 1 else [])
+                )
                 if len(alt) > len(met_levels):
                     met_levels, value, source = alt, v, outcome.source
-        return {"indicator": indicator.code, "value": _json_number(value),
-                "met": indicator.for_levels[0] in met_levels, "levels": met_levels, "source": source,
-                "missing": missing, "_fraction": fraction}
+        return {
+            "indicator": indicator.code,
+            "value": _json_number(value),
+            "met": indicator.for_levels[0] in met_levels,
+            "levels": met_levels,
+            "source": source,
+            "missing": missing,
+            "_fraction": fraction,
+        }
 
-    def score(self, row: Any, plan: _Plan, assessed: dict[str, _Assessed]
-              ) -> tuple[bool, Decimal | None, int | None, str, list[dict[str, Any]]]:
+    def score(
+        self, row: Any, plan: _Plan, assessed: dict[str, _Assessed]
+    ) -> tuple[bool, Decimal | None, int | None, str, list[dict[str, Any]]]:
         d = self.d
         items: list[dict[str, Any]] = []
         if d.scoring == Scoring.POINTS:
             total = Decimal(0)
             below_min = False
             for indicator in d.indicators:
-                item, points = self.points_item(indicator, row, plan.columns.get(indicator.code, ()),
-                                                assessed.get(indicator.code))
+                item, points = self.points_item(
+                    indicator, row, plan.columns.get(indicator.code, ()), assessed.get(indicator.code)
+                )
                 total += points
                 if points < (indicator.min_points or 0):
                     below_min = True
@@ -587,12 +691,16 @@ class _Scorer:
             missing = "".join(f"|{i['indicator']}" for i in items if i["missing"])
             return eligible, total, None, (missing + "|") if missing else "", items
         for indicator in d.indicators:
-            items.append(self.levels_item(indicator, row, plan.columns.get(indicator.code, ()),
-                                          assessed.get(indicator.code)))
+            items.append(
+                self.levels_item(indicator, row, plan.columns.get(indicator.code, ()), assessed.get(indicator.code))
+            )
         level = 0
         for lv in (level.level for level in d.levels):
-            if all(lv in item["levels"] for indicator, item in zip(d.indicators, items, strict=True)
-                   if lv in indicator.for_levels):
+            if all(
+                lv in item["levels"]
+                for indicator, item in zip(d.indicators, items, strict=True)
+                if lv in indicator.for_levels
+            ):
                 level = lv
             else:
                 break
@@ -613,23 +721,36 @@ class _Scorer:
 # --- one title ------------------------------------------------------------------------------------------------
 
 
-def _assessments(commune: _Commune, subject: str, subjects: Select[Any], codes: list[str]
-                 ) -> dict[int, dict[str, _Assessed]]:
+def _assessments(
+    commune: _Commune, subject: str, subjects: Select[Any], codes: list[str]
+) -> dict[int, dict[str, _Assessed]]:
     if not codes:
         return {}
     ids = subjects.subquery("sa")
     rows = db.session.execute(
-        select(A.c.id, A.c.subject_id, A.c.indicator, A.c.value, A.c.source, A.c.verified_at,
-               A.c.evidence_file_id, A.c.evidence_ref)
-        .where(A.c.subject_type == subject, A.c.year == commune.year, A.c.indicator.in_(codes),
-               A.c.subject_id.in_(select(ids.c.subject_id))))
+        select(
+            A.c.id,
+            A.c.subject_id,
+            A.c.indicator,
+            A.c.value,
+            A.c.source,
+            A.c.verified_at,
+            A.c.evidence_file_id,
+            A.c.evidence_ref,
+        ).where(
+            A.c.subject_type == subject,
+            A.c.year == commune.year,
+            A.c.indicator.in_(codes),
+            A.c.subject_id.in_(select(ids.c.subject_id)),
+        )
+    )
     found: dict[int, dict[str, _Assessed]] = {}
     for row in rows:
-        evidence = "file" if row.evidence_file_id is not None else ("ref" if (row.evidence_ref or "").strip()
-                                                                    else None)
+        evidence = "file" if row.evidence_file_id is not None else ("ref" if (row.evidence_ref or "").strip() else None)
         counts = row.source == AssessmentSource.EVALUATOR or row.verified_at is not None
         found.setdefault(row.subject_id, {})[row.indicator] = _Assessed(
-            row.id, _decimal(row.value), counts, row.source, evidence)
+            row.id, _decimal(row.value), counts, row.source, evidence
+        )
     return found
 
 
@@ -637,8 +758,7 @@ def _digest(*parts: Any) -> str:
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
-def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], metrics: _Metrics
-                    ) -> dict[str, int]:
+def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], metrics: _Metrics) -> dict[str, int]:
     subject = TITLE_SUBJECT[title].value
     plans = []
     for row in sets:
@@ -655,18 +775,42 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], me
     mine = (E.c.subject_type == subject, E.c.title == title.value, E.c.year == commune.year)
     existing_cols = (E.c.id, E.c.subject_id, E.c.eligible, E.c.inputs_digest)
     here = E.alias("here")
-    has_row_here = (select(here.c.id).where(here.c.subject_type == subject, here.c.title == title.value,
-                                            here.c.year == commune.year, here.c.commune_id == commune.id,
-                                            here.c.subject_id == ids_sub.c.subject_id).exists())
-    existing = {row.subject_id: row for row in db.session.execute(
-        select(*existing_cols).where(*mine, E.c.commune_id == commune.id)
-        .union_all(select(*existing_cols).select_from(ids_sub.join(E, E.c.subject_id == ids_sub.c.subject_id))
-                   .where(*mine, E.c.commune_id != commune.id, ~has_row_here)))}
-    recognised = (R.c.subject_type == subject, R.c.title == title.value, R.c.year == commune.year,
-                  R.c.status == RecognitionStatus.RECOGNISED.value)
-    frozen = set(db.session.scalars(
-        select(R.c.subject_id).where(*recognised, R.c.commune_id == commune.id)
-        .union(select(R.c.subject_id).where(*recognised, R.c.subject_id.in_(select(ids_sub.c.subject_id))))))
+    has_row_here = (
+        select(here.c.id)
+        .where(
+            here.c.subject_type == subject,
+            here.c.title == title.value,
+            here.c.year == commune.year,
+            here.c.commune_id == commune.id,
+            here.c.subject_id == ids_sub.c.subject_id,
+        )
+        .exists()
+    )
+    existing = {
+        row.subject_id: row
+        for row in db.session.execute(
+            select(*existing_cols)
+            .where(*mine, E.c.commune_id == commune.id)
+            .union_all(
+                select(*existing_cols)
+                .select_from(ids_sub.join(E, E.c.subject_id == ids_sub.c.subject_id))
+                .where(*mine, E.c.commune_id != commune.id, ~has_row_here)
+            )
+        )
+    }
+    recognised = (
+        R.c.subject_type == subject,
+        R.c.title == title.value,
+        R.c.year == commune.year,
+        R.c.status == RecognitionStatus.RECOGNISED.value,
+    )
+    frozen = set(
+        db.session.scalars(
+            select(R.c.subject_id)
+            .where(*recognised, R.c.commune_id == commune.id)
+            .union(select(R.c.subject_id).where(*recognised, R.c.subject_id.in_(select(ids_sub.c.subject_id))))
+        )
+    )
 
     now = utcnow()
     title_value = title.value
@@ -694,8 +838,12 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], me
                 eligible += bool(old is not None and old.eligible)
                 continue
             theirs = assessed.get(subject_id)
-            inputs = (tuple(result)[2:], tuple(sorted(
-                (code, a.id, a.value, a.counts, a.evidence) for code, a in theirs.items())) if theirs else ())
+            inputs = (
+                tuple(result)[2:],
+                tuple(sorted((code, a.id, a.value, a.counts, a.evidence) for code, a in theirs.items()))
+                if theirs
+                else (),
+            )
             key = (inputs, result.village_id)
             digest = digests.get(key)
             if digest is None:
@@ -713,12 +861,28 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], me
                 scored = results[inputs] = (*outcome[:3], outcome[3][:400], address)
             is_eligible, score, level, missing, address = scored
             eligible += is_eligible
-            values = {"commune_id": commune.id, "village_id": result.village_id, "criteria_set_id": row.id,
-                      "eligible": is_eligible, "score": score, "level": level, "missing": missing,
-                      "breakdown_id": address, "computed_at": now, "inputs_digest": digest}
+            values = {
+                "commune_id": commune.id,
+                "village_id": result.village_id,
+                "criteria_set_id": row.id,
+                "eligible": is_eligible,
+                "score": score,
+                "level": level,
+                "missing": missing,
+                "breakdown_id": address,
+                "computed_at": now,
+                "inputs_digest": digest,
+            }
             if old is None:
-                inserts.append({"subject_type": subject, "subject_id": subject_id, "title": title_value,
-                                "year": commune.year, **values})
+                inserts.append(
+                    {
+                        "subject_type": subject,
+                        "subject_id": subject_id,
+                        "title": title_value,
+                        "year": commune.year,
+                        **values,
+                    }
+                )
             else:
                 updates.append({"_id": old.id, **values})
     gone = [old.id for subject_id, old in existing.items() if subject_id not in seen and subject_id not in frozen]
@@ -729,8 +893,12 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], me
     if inserts:
         _insert_rows(inserts)
     if updates:
-        db.session.execute(update(E).where(E.c.id == bindparam("_id")).values(
-            {name: bindparam(name) for name in updates[0] if name != "_id"}), updates)
+        db.session.execute(
+            update(E)
+            .where(E.c.id == bindparam("_id"))
+            .values({name: bindparam(name) for name in updates[0] if name != "_id"}),
+            updates,
+        )
     if gone:
         db.session.execute(delete(E).where(E.c.id.in_(gone)))
     return {"subjects": subjects, "eligible": eligible, "changed": len(inserts) + len(updates) + len(gone)}
@@ -749,18 +917,26 @@ def _breakdown_ids(breakdowns: dict[str, str]) -> dict[str, int]:
     found: dict[str, int] = {}
     digests = list(breakdowns)
     for start in range(0, len(digests), _IN_LIST):  # one statement below 10,000 distinct breakdowns per title
-        found.update(db.session.execute(
-            select(B.c.digest, func.min(B.c.id)).where(B.c.digest.in_(digests[start:start + _IN_LIST]))
-            .group_by(B.c.digest)).tuples().all())
+        found.update(
+            db.session.execute(
+                select(B.c.digest, func.min(B.c.id))
+                .where(B.c.digest.in_(digests[start : start + _IN_LIST]))
+                .group_by(B.c.digest)
+            )
+            .tuples()
+            .all()
+        )
     missing = [{"digest": d, "content": text} for d, text in breakdowns.items() if d not in found]
     if missing:
         # Already serialised: sent as text, which both engines take into their JSON column.
         added = db.session.execute(
-            insert(B).values(digest=bindparam("digest"), content=bindparam("content", type_=Text))
-            .returning(B.c.digest, B.c.id), missing)
+            insert(B)
+            .values(digest=bindparam("digest"), content=bindparam("content", type_=Text))
+            .returning(B.c.digest, B.c.id),
+            missing,
+        )
         found.update(added.tuples().all())
     return found
-
 
 
 def _insert_rows(rows: list[dict[str, Any]]) -> None:
@@ -779,7 +955,6 @@ def _insert_rows(rows: list[dict[str, Any]]) -> None:
     assert raw is not None
     cursor: Any = raw.cursor()  # the session's connection: the same transaction
     try:
-        cursor.copy_expert(f"COPY {E.name} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
-                           buffer)
+        cursor.copy_expert(f"COPY {E.name} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
     finally:
         cursor.close()

@@ -55,20 +55,25 @@ def describe_missing(item: dict[str, Any]) -> str:
     need = missing.get("need")
     target = _target(missing)
     if code == "more_activities":
-        text = ngettext("needs %(num)s more learning activity", "needs %(num)s more learning activities",
-                        int(need or 1))
+        text = ngettext(
+            "needs %(num)s more learning activity", "needs %(num)s more learning activities", int(need or 1)
+        )
     elif code == "more_courses":
-        text = ngettext("needs %(num)s more completed course", "needs %(num)s more completed courses",
-                        int(need or 1))
+        text = ngettext("needs %(num)s more completed course", "needs %(num)s more completed courses", int(need or 1))
     elif code == "more_modules":
         text = ngettext("needs %(num)s more IT module", "needs %(num)s more IT modules", int(need or 1))
     elif code == "more_hours":
         text = _("needs %(hours)s more hours of learning", hours=_number(need))
     elif code == "share_below":
-        text = _("%(numerator)s of %(denominator)s counted (%(share)s per cent); at least %(at_least)s per cent "
-                 "is required: %(need)s more",
-                 numerator=missing.get("numerator"), denominator=missing.get("denominator"),
-                 share=_number(item.get("value")), at_least=_number(missing.get("at_least")), need=need)
+        text = _(
+            "%(numerator)s of %(denominator)s counted (%(share)s per cent); at least %(at_least)s per cent "
+            "is required: %(need)s more",
+            numerator=missing.get("numerator"),
+            denominator=missing.get("denominator"),
+            share=_number(item.get("value")),
+            at_least=_number(missing.get("at_least")),
+            need=need,
+        )
     elif code == "no_members":
         text = _("no members to count")
     elif code == "not_assessed":
@@ -78,11 +83,17 @@ def describe_missing(item: dict[str, Any]) -> str:
     elif code == "no_evidence":
         text = _("has no evidence")
     elif code == "assessed_below":
-        text = _("assessed at %(value)s, at least %(at_least)s is required",
-                 value=_number(missing.get("value")), at_least=_number(missing.get("at_least")))
+        text = _(
+            "assessed at %(value)s, at least %(at_least)s is required",
+            value=_number(missing.get("value")),
+            at_least=_number(missing.get("at_least")),
+        )
     elif code == "below_minimum":
-        text = _("assessed at %(value)s points, at least %(minimum)s are required",
-                 value=_number(missing.get("value")), minimum=_number(missing.get("minimum")))
+        text = _(
+            "assessed at %(value)s points, at least %(minimum)s are required",
+            value=_number(missing.get("value")),
+            minimum=_number(missing.get("minimum")),
+        )
     else:
         text = _("not satisfied")
     if target and code not in ("not_assessed", "not_verified", "no_evidence", "no_members", "below_minimum"):
@@ -92,8 +103,12 @@ def describe_missing(item: dict[str, Any]) -> str:
     return text
 
 
-_MEASURES = {"activities": "learning activities", "courses": "completed courses", "hours": "hours of learning",
-             "modules": "IT modules"}
+_MEASURES = {
+    "activities": "learning activities",
+    "courses": "completed courses",
+    "hours": "hours of learning",
+    "modules": "IT modules",
+}
 
 
 def describe_source(item: dict[str, Any]) -> str:
@@ -127,13 +142,20 @@ def describe_source(item: dict[str, Any]) -> str:
             members = _("villages")
         else:
             members = _("members")
-        text = _("share of %(members)s: %(numerator)s of %(denominator)s", members=members,
-                 numerator=source.get("numerator", 0), denominator=source.get("denominator", 0))
+        text = _(
+            "share of %(members)s: %(numerator)s of %(denominator)s",
+            members=members,
+            numerator=source.get("numerator", 0),
+            denominator=source.get("denominator", 0),
+        )
         if source.get("none_counted_as_met"):
             text = f"{text} " + _("(nobody to count: met)")
         if source.get("unknown_age"):
-            text = f"{text} " + ngettext("(%(num)s without a birth date not counted)",
-                                         "(%(num)s without a birth date not counted)", int(source["unknown_age"]))
+            text = f"{text} " + ngettext(
+                "(%(num)s without a birth date not counted)",
+                "(%(num)s without a birth date not counted)",
+                int(source["unknown_age"]),
+            )
         return text
     return _("no data")
 

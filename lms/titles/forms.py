@@ -9,13 +9,20 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 # Display names of the titles' coded values, translated.
 TITLE_NAMES = {
-    "citizen": _l("Learning citizen"), "family": _l("Learning family"), "clan": _l("Learning clan"),
-    "village_community": _l("Learning community (village)"), "unit": _l("Learning unit"),
+    "citizen": _l("Learning citizen"),
+    "family": _l("Learning family"),
+    "clan": _l("Learning clan"),
+    "village_community": _l("Learning community (village)"),
+    "unit": _l("Learning unit"),
     "commune_community": _l("Learning community (commune)"),
 }
 SUBJECT_NAMES = {
-    "person": _l("Person"), "household": _l("Household"), "clan": _l("Clan"), "village": _l("Village"),
-    "organisation": _l("Organisation"), "commune": _l("Commune"),
+    "person": _l("Person"),
+    "household": _l("Household"),
+    "clan": _l("Clan"),
+    "village": _l("Village"),
+    "organisation": _l("Organisation"),
+    "commune": _l("Commune"),
 }
 SOURCE_NAMES = {"evaluator": _l("Entered by an evaluator"), "self": _l("Self-assessed (counts once verified)")}
 STATUS_NAMES = {"eligible": _l("Eligible"), "not_eligible": _l("Not yet eligible")}
@@ -35,12 +42,16 @@ class AssessmentForm(FlaskForm):
     subject_id = HiddenField(validators=[DataRequired()])
     year = IntegerField(_l("Year"), validators=[InputRequired(), NumberRange(min=2000, max=2100)])
     indicator = SelectField(_l("Indicator"), choices=[], validators=[DataRequired()])
-    value = StringField(_l("Value (points, 1 = met / 0 = not met, or per cent, as the indicator says)"),
-                        validators=[DataRequired(), Length(max=20)], render_kw={"inputmode": "decimal"})
+    value = StringField(
+        _l("Value (points, 1 = met / 0 = not met, or per cent, as the indicator says)"),
+        validators=[DataRequired(), Length(max=20)],
+        render_kw={"inputmode": "decimal"},
+    )
     source = SelectField(_l("Who assessed"), choices=_choices(SOURCE_NAMES))
     evidence_file = FileField(_l("Evidence file (PDF, JPEG or PNG; optional)"))
-    evidence_ref = StringField(_l("Evidence reference (where the paper is kept; optional)"),
-                               validators=[Optional(), Length(max=300)])
+    evidence_ref = StringField(
+        _l("Evidence reference (where the paper is kept; optional)"), validators=[Optional(), Length(max=300)]
+    )
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
     remove_evidence = BooleanField(_l("Remove the attached file"))
 

@@ -73,8 +73,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 # The titles as printed on certificates and shown on the public page (Vietnamese, whatever the reader's language).
 TITLE_NAMES_VI = {
-    Title.CITIZEN: "Công dân học tập", Title.FAMILY: "Gia đình học tập", Title.CLAN: "Dòng họ học tập",
-    Title.VILLAGE_COMMUNITY: "Cộng đồng học tập cấp thôn", Title.UNIT: "Đơn vị học tập",
+    Title.CITIZEN: "Công dân học tập",
+    Title.FAMILY: "Gia đình học tập",
+    Title.CLAN: "Dòng họ học tập",
+    Title.VILLAGE_COMMUNITY: "Cộng đồng học tập cấp thôn",
+    Title.UNIT: "Đơn vị học tập",
     Title.COMMUNE_COMMUNITY: "Cộng đồng học tập cấp xã",
 }
 
@@ -115,20 +118,31 @@ def subjects(subject_type: str, ids: Iterable[int]) -> dict[int, Subject]:
         home = aliased(AdminUnit)
         is_village = home.level == UnitLevel.VILLAGE.value
         rows = db.session.execute(
-            select(Person.id, Person.full_name, case((is_village, home.parent_id), else_=home.id),
-                   case((is_village, home.id), else_=null()))
-            .join(home, home.id == Person.unit_id).where(Person.id.in_(ids)))
+            select(
+                Person.id,
+                Person.full_name,
+                case((is_village, home.parent_id), else_=home.id),
+                case((is_village, home.id), else_=null()),
+            )
+            .join(home, home.id == Person.unit_id)
+            .where(Person.id.in_(ids))
+        )
         for pid, name, commune_id, village_id in rows:
             result[pid] = Subject(pid, name, commune_id, village_id, initials_name(name))
     elif subject_type == SubjectType.HOUSEHOLD:
         village = aliased(AdminUnit)
-        rows = db.session.execute(select(Household.id, Household.code, village.parent_id, village.id)
-                                  .join(village, village.id == Household.village_id).where(Household.id.in_(ids)))
+        rows = db.session.execute(
+            select(Household.id, Household.code, village.parent_id, village.id)
+            .join(village, village.id == Household.village_id)
+            .where(Household.id.in_(ids))
+        )
         heads: dict[int, str] = {}
         with_head: set[int] = set()
         for household_id, name, relation in db.session.execute(
-                select(Person.household_id, Person.full_name, Person.relation_to_head)
-                .where(Person.household_id.in_(ids)).order_by(Person.household_id, Person.sort_key)):
+            select(Person.household_id, Person.full_name, Person.relation_to_head)
+            .where(Person.household_id.in_(ids))
+            .order_by(Person.household_id, Person.sort_key)
+        ):
             # The recorded head (chủ hộ) wins; otherwise the first member in name order.
             if household_id not in heads or (relation in HEAD_RELATIONS and household_id not in with_head):
                 heads[household_id] = name
@@ -140,21 +154,23 @@ def subjects(subject_type: str, ids: Iterable[int]) -> dict[int, Subject]:
             public = f"Hộ {initials_name(head)}" if head else "Hộ gia đình"
             result[hid] = Subject(hid, name, commune_id, village_id, public)
     elif subject_type == SubjectType.CLAN:
-        for cid, name, commune_id in db.session.execute(select(Clan.id, Clan.name, Clan.commune_id)
-                                                        .where(Clan.id.in_(ids))):
+        for cid, name, commune_id in db.session.execute(
+            select(Clan.id, Clan.name, Clan.commune_id).where(Clan.id.in_(ids))
+        ):
             result[cid] = Subject(cid, f"Dòng họ {name}", commune_id, None, f"Dòng họ {name}")
     elif subject_type == SubjectType.ORGANISATION:
         for oid, name, commune_id in db.session.execute(
-                select(Organisation.id, Organisation.name, Organisation.commune_id).where(Organisation.id.in_(ids))):
+            select(Organisation.id, Organisation.name, Organisation.commune_id).where(Organisation.id.in_(ids))
+        ):
             result[oid] = Subject(oid, name, commune_id, None, name)
     else:
         level = UnitLevel.VILLAGE if subject_type == SubjectType.VILLAGE else UnitLevel.COMMUNE
-        for unit in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(ids),
-                                                               AdminUnit.level == level.value)):
+        for unit in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(ids), AdminUnit.level == level.value)):
             commune_id = unit.parent_id if level == UnitLevel.VILLAGE else unit.id
             assert commune_id is not None
-            result[unit.id] = Subject(unit.id, unit.full_name, commune_id,
-                                      unit.id if level == UnitLevel.VILLAGE else None, unit.full_name)
+            result[unit.id] = Subject(
+                unit.id, unit.full_name, commune_id, unit.id if level == UnitLevel.VILLAGE else None, unit.full_name
+            )
     return result
 
 
@@ -162,8 +178,11 @@ def _communes_in_scope(commune_ids: Iterable[int], user: Any, permission: Permis
     ids = set(commune_ids)
     if not ids:
         return set()
-    return set(db.session.scalars(select(AdminUnit.id).where(AdminUnit.id.in_(ids),
-                                                             in_scope(AdminUnit.path, user, permission))))
+    return set(
+        db.session.scalars(
+            select(AdminUnit.id).where(AdminUnit.id.in_(ids), in_scope(AdminUnit.path, user, permission))
+        )
+    )
 
 
 def _check_year(year: int) -> None:
@@ -174,9 +193,20 @@ def _check_year(year: int) -> None:
 def _audit_many(action: str, ids: Sequence[int], user: Any, **details: Any) -> None:
     """One audit event per recognition, written in one statement."""
     if ids:
-        db.session.execute(insert(AuditEvent), [
-            {"action": action, "object_type": "recognition", "object_id": str(rid),
-             "user_id": getattr(user, "id", None), "details": details, "at": utcnow()} for rid in ids])
+        db.session.execute(
+            insert(AuditEvent),
+            [
+                {
+                    "action": action,
+                    "object_type": "recognition",
+                    "object_id": str(rid),
+                    "user_id": getattr(user, "id", None),
+                    "details": details,
+                    "at": utcnow(),
+                }
+                for rid in ids
+            ],
+        )
 
 
 # --- registration ----------------------------------------------------------------------------------------------
@@ -188,8 +218,9 @@ class RegistrationResult:
     already: list[int] = field(default_factory=list)  # subject ids registered before
 
 
-def register(*, title: str, year: int, subject_ids: Sequence[int], user: Any,
-             registered_on: date | None = None) -> RegistrationResult:
+def register(
+    *, title: str, year: int, subject_ids: Sequence[int], user: Any, registered_on: date | None = None
+) -> RegistrationResult:
     """Register subjects for ``title`` in ``year`` (idempotent: a subject registered before is reported, not
     doubled). Every subject must exist and lie in the user's scope for ``titles.assess``."""
     if title not in Title.__members__.values():
@@ -202,26 +233,51 @@ def register(*, title: str, year: int, subject_ids: Sequence[int], user: Any,
     subject_type = TITLE_SUBJECT[Title(title)]
     found = subjects(subject_type, subject_ids)
     allowed = _communes_in_scope({s.commune_id for s in found.values()}, user, Permission.TITLES_ASSESS)
-    details = [{"index": i, "subject_id": sid,
-                "message": f"no {subject_type} with id {sid} in your scope"}
-               for i, sid in enumerate(subject_ids) if sid not in found or found[sid].commune_id not in allowed]
+    details = [
+        {"index": i, "subject_id": sid, "message": f"no {subject_type} with id {sid} in your scope"}
+        for i, sid in enumerate(subject_ids)
+        if sid not in found or found[sid].commune_id not in allowed
+    ]
     if details:
         raise RecognitionError(f"{len(details)} subject(s) cannot be registered.", "subject_ids", details)
     wanted = list(dict.fromkeys(subject_ids))
-    existing = set(db.session.scalars(select(Registration.subject_id).where(
-        Registration.subject_type == subject_type, Registration.title == title, Registration.year == year,
-        Registration.subject_id.in_(wanted))))
+    existing = set(
+        db.session.scalars(
+            select(Registration.subject_id).where(
+                Registration.subject_type == subject_type,
+                Registration.title == title,
+                Registration.year == year,
+                Registration.subject_id.in_(wanted),
+            )
+        )
+    )
     new = [sid for sid in wanted if sid not in existing]
     if new:
         day = registered_on or date.today()
-        db.session.execute(insert(Registration), [
-            {"subject_type": subject_type, "subject_id": sid, "title": title, "year": year,
-             "commune_id": found[sid].commune_id, "registered_on": day, "registered_by_id": getattr(user, "id", None)}
-            for sid in new])
-        db.session.add(AuditEvent(action="titles.register", object_type="title_registration", object_id=None,
-                                  user_id=getattr(user, "id", None),
-                                  details={"title": title, "year": year, "subject_type": subject_type,
-                                           "count": len(new)}))
+        db.session.execute(
+            insert(Registration),
+            [
+                {
+                    "subject_type": subject_type,
+                    "subject_id": sid,
+                    "title": title,
+                    "year": year,
+                    "commune_id": found[sid].commune_id,
+                    "registered_on": day,
+                    "registered_by_id": getattr(user, "id", None),
+                }
+                for sid in new
+            ],
+        )
+        db.session.add(
+            AuditEvent(
+                action="titles.register",
+                object_type="title_registration",
+                object_id=None,
+                user_id=getattr(user, "id", None),
+                details={"title": title, "year": year, "subject_type": subject_type, "count": len(new)},
+            )
+        )
         mark_dirty({(found[sid].commune_id, year) for sid in new})
     return RegistrationResult(created=new, already=[sid for sid in wanted if sid in existing])
 
@@ -285,16 +341,26 @@ def _read(content: bytes, filename: str) -> list[list[Any]]:
         try:
             text = content.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise ImportRejected([{"row": None, "column": None,
-                                   "message": "the CSV file is not UTF-8 text; save it as “CSV UTF-8”"}]) from None
+            raise ImportRejected(
+                [{"row": None, "column": None, "message": "the CSV file is not UTF-8 text; save it as “CSV UTF-8”"}]
+            ) from None
         first = text.split("\n", 1)[0]
         reader = csv.reader(io.StringIO(text), delimiter=max((",", ";", "\t"), key=first.count))
         try:
             return _take(reader)
         except csv.Error as exc:  # a cell over 128 KiB, usually a quote that is never closed
-            raise ImportRejected([{"row": reader.line_num, "column": None, "message": (
-                f"the CSV file cannot be read from this line ({exc}): close every quote (\") you open and keep "
-                "each cell under 128 KiB")}]) from None
+            raise ImportRejected(
+                [
+                    {
+                        "row": reader.line_num,
+                        "column": None,
+                        "message": (
+                            f"the CSV file cannot be read from this line ({exc}): "
+                            'close every quote (") you open and keep each cell under 128 KiB'
+                        ),
+                    }
+                ]
+            ) from None
     if not filename.lower().endswith(".xlsx"):
         raise ImportRejected([{"row": None, "column": None, "message": "only .xlsx and .csv files can be imported"}])
     try:
@@ -302,8 +368,9 @@ def _read(content: bytes, filename: str) -> list[list[Any]]:
         rows = _take(workbook.worksheets[0].iter_rows(values_only=True))
         workbook.close()
     except Exception:  # noqa: BLE001 - openpyxl reports a damaged or foreign archive with many kinds of error
-        raise ImportRejected([{"row": None, "column": None,
-                               "message": "the file is not a readable .xlsx workbook"}]) from None
+        raise ImportRejected(
+            [{"row": None, "column": None, "message": "the file is not a readable .xlsx workbook"}]
+        ) from None
     return rows
 
 
@@ -321,8 +388,9 @@ def _date(value: Any) -> date | None:
     return None
 
 
-def import_registrations(content: bytes, filename: str, *, commune: AdminUnit, title: str, year: int,
-                         user: Any) -> RegistrationResult:
+def import_registrations(
+    content: bytes, filename: str, *, commune: AdminUnit, title: str, year: int, user: Any
+) -> RegistrationResult:
     """Register the subjects a spreadsheet lists (xlsx or csv; first row = headers), all in ``commune``.
 
     Columns by title — family: household code + village code; citizen: personal ID number, or full name + birth
@@ -332,16 +400,24 @@ def import_registrations(content: bytes, filename: str, *, commune: AdminUnit, t
     """
     subject_type = TITLE_SUBJECT[Title(title)]
     if subject_type not in LAYOUTS:
-        raise ImportRejected([{"row": None, "column": None,
-                               "message": "a commune registers itself on the registration page, not by import"}])
+        raise ImportRejected(
+            [
+                {
+                    "row": None,
+                    "column": None,
+                    "message": "a commune registers itself on the registration page, not by import",
+                }
+            ]
+        )
     rows = _read(content, filename)
     while rows and not any(_text(c) for c in rows[-1]):
         rows.pop()
     if len(rows) < 2:
         raise ImportRejected([{"row": None, "column": None, "message": "the file has no data rows"}])
     if len(rows) - 1 > MAX_ITEMS:
-        raise ImportRejected([{"row": None, "column": None,
-                               "message": f"the file has more than {MAX_ITEMS} rows; split it"}])
+        raise ImportRejected(
+            [{"row": None, "column": None, "message": f"the file has more than {MAX_ITEMS} rows; split it"}]
+        )
     names = {_key(alias): column for column, aliases in COLUMNS.items() for alias in aliases}
     header = [names.get(_key(cell)) if cell is not None else None for cell in rows[0]]
     position = {column: index for index, column in reversed(list(enumerate(header))) if column}
@@ -351,13 +427,21 @@ def import_registrations(content: bytes, filename: str, *, commune: AdminUnit, t
     required = [layout[0]] if subject_type != SubjectType.PERSON else []
     if subject_type == SubjectType.HOUSEHOLD:
         required.append("village_code")
-    if subject_type == SubjectType.PERSON and "id_number" not in position and not {"full_name", "birth_date"} <= \
-            set(position):
+    if (
+        subject_type == SubjectType.PERSON
+        and "id_number" not in position
+        and not {"full_name", "birth_date"} <= set(position)
+    ):
         required = ["id_number"]
     for column in required:
         if column not in position:
-            errors.append({"row": 1, "column": column,
-                           "message": f"the column {column} ({COLUMNS[column][1]}) is missing from the first row"})
+            errors.append(
+                {
+                    "row": 1,
+                    "column": column,
+                    "message": f"the column {column} ({COLUMNS[column][1]}) is missing from the first row",
+                }
+            )
     if errors:
         raise ImportRejected(errors)
 
@@ -369,17 +453,29 @@ def import_registrations(content: bytes, filename: str, *, commune: AdminUnit, t
         return _text(raw(row, column))
 
     data = [(number, row) for number, row in enumerate(rows[1:], start=2) if any(_text(c) for c in row)]
-    villages = dict(db.session.execute(select(AdminUnit.code, AdminUnit.id).where(
-        AdminUnit.parent_id == commune.id, AdminUnit.level == UnitLevel.VILLAGE.value)).tuples().all())
+    villages = dict(
+        db.session.execute(
+            select(AdminUnit.code, AdminUnit.id).where(
+                AdminUnit.parent_id == commune.id, AdminUnit.level == UnitLevel.VILLAGE.value
+            )
+        )
+        .tuples()
+        .all()
+    )
     chosen: list[int] = []
 
     def fail(number: int, column: str, message: str) -> None:
         errors.append({"row": number, "column": labels.get(column, column), "message": message})
 
     if subject_type == SubjectType.HOUSEHOLD:
-        households = {(vid, code): hid for hid, vid, code in db.session.execute(
-            select(Household.id, Household.village_id, Household.code)
-            .where(Household.village_id.in_(villages.values())))}
+        households = {
+            (vid, code): hid
+            for hid, vid, code in db.session.execute(
+                select(Household.id, Household.village_id, Household.code).where(
+                    Household.village_id.in_(villages.values())
+                )
+            )
+        }
         for number, row in data:
             code, village_code = cell(row, "household_code"), cell(row, "village_code")
             if not village_code:
@@ -397,23 +493,33 @@ def import_registrations(content: bytes, filename: str, *, commune: AdminUnit, t
         for number, row in data:
             code = cell(row, "village_code")
             if code not in villages:
-                fail(number, "village_code", f"no village with code {code} in {commune.full_name}" if code
-                     else "required")
+                fail(
+                    number,
+                    "village_code",
+                    f"no village with code {code} in {commune.full_name}" if code else "required",
+                )
             else:
                 chosen.append(villages[code])
     elif subject_type == SubjectType.ORGANISATION:
-        organisations = dict(db.session.execute(select(Organisation.code, Organisation.id)
-                                                .where(Organisation.commune_id == commune.id)).tuples().all())
+        organisations = dict(
+            db.session.execute(select(Organisation.code, Organisation.id).where(Organisation.commune_id == commune.id))
+            .tuples()
+            .all()
+        )
         for number, row in data:
             code = cell(row, "organisation_code")
             if code not in organisations:
-                fail(number, "organisation_code", f"no organisation with code {code} in {commune.full_name}"
-                     if code else "required")
+                fail(
+                    number,
+                    "organisation_code",
+                    f"no organisation with code {code} in {commune.full_name}" if code else "required",
+                )
             else:
                 chosen.append(organisations[code])
     elif subject_type == SubjectType.CLAN:
-        clans = dict(db.session.execute(select(Clan.name_folded, Clan.id)
-                                        .where(Clan.commune_id == commune.id)).tuples().all())
+        clans = dict(
+            db.session.execute(select(Clan.name_folded, Clan.id).where(Clan.commune_id == commune.id)).tuples().all()
+        )
         for number, row in data:
             name = cell(row, "clan_name")
             if fold(name) not in clans:
@@ -427,8 +533,9 @@ def import_registrations(content: bytes, filename: str, *, commune: AdminUnit, t
     return register(title=title, year=year, subject_ids=chosen, user=user)
 
 
-def _resolve_persons(data: list[tuple[int, list[Any]]], raw: Any, fail: Any, commune: AdminUnit,
-                     villages: dict[str, int]) -> list[int]:
+def _resolve_persons(
+    data: list[tuple[int, list[Any]]], raw: Any, fail: Any, commune: AdminUnit, villages: dict[str, int]
+) -> list[int]:
     """Persons of the commune by ID number (keyed hash), else by folded name and birth date: two queries."""
 
     def cell(row: list[Any], column: str) -> str:
@@ -443,15 +550,27 @@ def _resolve_persons(data: list[tuple[int, list[Any]]], raw: Any, fail: Any, com
                 hashes[number] = id_number_hash(normalise_id_number(typed))
             except InvalidIdNumber:
                 fail(number, "id_number", "a personal identification number has exactly 12 digits")
-    by_hash = dict(db.session.execute(select(Person.id_number_hash, Person.id).where(
-        Person.id_number_hash.in_(set(hashes.values())), Person.unit_id.in_(unit_ids))).tuples().all()) \
-        if hashes else {}
+    by_hash = (
+        dict(
+            db.session.execute(
+                select(Person.id_number_hash, Person.id).where(
+                    Person.id_number_hash.in_(set(hashes.values())), Person.unit_id.in_(unit_ids)
+                )
+            )
+            .tuples()
+            .all()
+        )
+        if hashes
+        else {}
+    )
     wanted_names = {fold(cell(row, "full_name")) for number, row in data if number not in hashes}
     namesakes: dict[tuple[str, date | None], list[tuple[int, int]]] = {}
     if wanted_names:
         for pid, folded, birth, unit_id in db.session.execute(
-                select(Person.id, Person.name_folded, Person.birth_date, Person.unit_id)
-                .where(Person.name_folded.in_(wanted_names), Person.unit_id.in_(unit_ids))):
+            select(Person.id, Person.name_folded, Person.birth_date, Person.unit_id).where(
+                Person.name_folded.in_(wanted_names), Person.unit_id.in_(unit_ids)
+            )
+        ):
             namesakes.setdefault((folded, birth), []).append((pid, unit_id))
     chosen: list[int] = []
     for number, row in data:
@@ -485,8 +604,11 @@ def _resolve_persons(data: list[tuple[int, list[Any]]], raw: Any, fail: Any, com
         if not candidates:
             fail(number, "full_name", f"no person {name} born {born:%d/%m/%Y} in {commune.full_name}")
         elif len(candidates) > 1:
-            fail(number, "full_name", f"{len(candidates)} persons named {name} born {born:%d/%m/%Y}: give the ID "
-                                      "number or the village code")
+            fail(
+                number,
+                "full_name",
+                f"{len(candidates)} persons named {name} born {born:%d/%m/%Y}: give the ID number or the village code",
+            )
         else:
             chosen.append(candidates[0][0])
     return chosen
@@ -497,11 +619,19 @@ def _resolve_persons(data: list[tuple[int, list[Any]]], raw: Any, fail: Any, com
 
 def proposable(title: str, year: int) -> Select:
     """Eligible rows of ``title`` and ``year`` that have no recognition row yet (scope it with ``scoped``)."""
-    taken = select(Recognition.id).where(
-        Recognition.subject_type == Eligibility.subject_type, Recognition.subject_id == Eligibility.subject_id,
-        Recognition.title == Eligibility.title, Recognition.year == Eligibility.year).exists()
-    return select(Eligibility).where(Eligibility.title == title, Eligibility.year == year,
-                                     Eligibility.eligible.is_(True), ~taken)
+    taken = (
+        select(Recognition.id)
+        .where(
+            Recognition.subject_type == Eligibility.subject_type,
+            Recognition.subject_id == Eligibility.subject_id,
+            Recognition.title == Eligibility.title,
+            Recognition.year == Eligibility.year,
+        )
+        .exists()
+    )
+    return select(Eligibility).where(
+        Eligibility.title == title, Eligibility.year == year, Eligibility.eligible.is_(True), ~taken
+    )
 
 
 def _missing_words(item: dict[str, Any]) -> str:
@@ -528,15 +658,37 @@ def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> 
         raise RecognitionError(f"At most {MAX_ITEMS} subjects at once.", "subject_ids")
     subject_type = TITLE_SUBJECT[Title(title)]
     wanted = list(dict.fromkeys(subject_ids))
-    rows = {row.subject_id: row for row in db.session.execute(
-        select(Eligibility.id, Eligibility.subject_id, Eligibility.eligible, Eligibility.commune_id,
-               EligibilityBreakdown.content.label("breakdown"))
-        .outerjoin(EligibilityBreakdown, EligibilityBreakdown.id == Eligibility.breakdown_id)
-        .where(Eligibility.subject_type == subject_type, Eligibility.title == title, Eligibility.year == year,
-               Eligibility.subject_id.in_(wanted)))}
-    existing = dict(db.session.execute(select(Recognition.subject_id, Recognition.status).where(
-        Recognition.subject_type == subject_type, Recognition.title == title, Recognition.year == year,
-        Recognition.subject_id.in_(wanted))).tuples().all())
+    rows = {
+        row.subject_id: row
+        for row in db.session.execute(
+            select(
+                Eligibility.id,
+                Eligibility.subject_id,
+                Eligibility.eligible,
+                Eligibility.commune_id,
+                EligibilityBreakdown.content.label("breakdown"),
+            )
+            .outerjoin(EligibilityBreakdown, EligibilityBreakdown.id == Eligibility.breakdown_id)
+            .where(
+                Eligibility.subject_type == subject_type,
+                Eligibility.title == title,
+                Eligibility.year == year,
+                Eligibility.subject_id.in_(wanted),
+            )
+        )
+    }
+    existing = dict(
+        db.session.execute(
+            select(Recognition.subject_id, Recognition.status).where(
+                Recognition.subject_type == subject_type,
+                Recognition.title == title,
+                Recognition.year == year,
+                Recognition.subject_id.in_(wanted),
+            )
+        )
+        .tuples()
+        .all()
+    )
     allowed = _communes_in_scope({r.commune_id for r in rows.values()}, user, Permission.TITLES_PROPOSE)
     details = []
     for index, sid in enumerate(subject_ids):
@@ -546,8 +698,11 @@ def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> 
         elif sid in existing:
             message = f"{subject_type} {sid} is already {existing[sid]} for {year}"
         elif not row.eligible:
-            lacking = "; ".join(f"{item.get('indicator')}: {_missing_words(item)}"
-                                for item in row.breakdown or [] if item.get("missing"))
+            lacking = "; ".join(
+                f"{item.get('indicator')}: {_missing_words(item)}"
+                for item in row.breakdown or []
+                if item.get("missing")
+            )
             message = f"{subject_type} {sid} is not eligible" + (f": {lacking}" if lacking else "")
         else:
             continue
@@ -556,21 +711,60 @@ def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> 
         raise RecognitionError(f"{len(details)} subject(s) cannot be proposed.", "subject_ids", details)
     now = utcnow()
     user_id = getattr(user, "id", None)
-    columns = ["subject_type", "subject_id", "title", "year", "level", "commune_id", "village_id", "status",
-               "criteria_set_id", "score", "breakdown", "proposed_at", "proposed_by_id", "decision_number",
-               "authority", "reason"]
-    source = select(Eligibility.subject_type, Eligibility.subject_id, Eligibility.title, Eligibility.year,
-                    Eligibility.level, Eligibility.commune_id, Eligibility.village_id,
-                    literal(RecognitionStatus.PROPOSED.value), Eligibility.criteria_set_id, Eligibility.score,
-                    func.coalesce(EligibilityBreakdown.content, literal([], JSON)), literal(now, DateTime),
-                    cast(literal(user_id), Integer), literal(""), literal(""), literal("")
-                    ).select_from(Eligibility).outerjoin(
-        EligibilityBreakdown, EligibilityBreakdown.id == Eligibility.breakdown_id
-    ).where(Eligibility.id.in_([rows[sid].id for sid in wanted]))
+    columns = [
+        "subject_type",
+        "subject_id",
+        "title",
+        "year",
+        "level",
+        "commune_id",
+        "village_id",
+        "status",
+        "criteria_set_id",
+        "score",
+        "breakdown",
+        "proposed_at",
+        "proposed_by_id",
+        "decision_number",
+        "authority",
+        "reason",
+    ]
+    source = (
+        select(
+            Eligibility.subject_type,
+            Eligibility.subject_id,
+            Eligibility.title,
+            Eligibility.year,
+            Eligibility.level,
+            Eligibility.commune_id,
+            Eligibility.village_id,
+            literal(RecognitionStatus.PROPOSED.value),
+            Eligibility.criteria_set_id,
+            Eligibility.score,
+            func.coalesce(EligibilityBreakdown.content, literal([], JSON)),
+            literal(now, DateTime),
+            cast(literal(user_id), Integer),
+            literal(""),
+            literal(""),
+            literal(""),
+        )
+        .select_from(Eligibility)
+        .outerjoin(EligibilityBreakdown, EligibilityBreakdown.id == Eligibility.breakdown_id)
+        .where(Eligibility.id.in_([rows[sid].id for sid in wanted]))
+    )
     db.session.execute(insert(Recognition).from_select(columns, source))
-    ids = list(db.session.scalars(select(Recognition.id).where(
-        Recognition.subject_type == subject_type, Recognition.title == title, Recognition.year == year,
-        Recognition.subject_id.in_(wanted)).order_by(Recognition.id)))
+    ids = list(
+        db.session.scalars(
+            select(Recognition.id)
+            .where(
+                Recognition.subject_type == subject_type,
+                Recognition.title == title,
+                Recognition.year == year,
+                Recognition.subject_id.in_(wanted),
+            )
+            .order_by(Recognition.id)
+        )
+    )
     _audit_many("recognition.propose", ids, user, title=title, year=year)
     return ids
 
@@ -591,12 +785,22 @@ def _lock(recognition_ids: Sequence[int], user: Any, *, field_name: str = "recog
         raise RecognitionError(f"At most {MAX_ITEMS} recognitions at once.", field_name)
     wanted = list(dict.fromkeys(recognition_ids))
     unit = aliased(AdminUnit)
-    found = {r.id: r for r in db.session.scalars(
-        select(Recognition).join(unit, unit.id == Recognition.commune_id)
-        .where(Recognition.id.in_(wanted), in_scope(unit.path, user, Permission.TITLES_VIEW))
-        .order_by(Recognition.id).with_for_update(of=Recognition).execution_options(populate_existing=True))}
-    missing = [{"index": i, "recognition_id": rid, "message": f"no recognition {rid} in your scope"}
-               for i, rid in enumerate(recognition_ids) if rid not in found]
+    found = {
+        r.id: r
+        for r in db.session.scalars(
+            select(Recognition)
+            .join(unit, unit.id == Recognition.commune_id)
+            .where(Recognition.id.in_(wanted), in_scope(unit.path, user, Permission.TITLES_VIEW))
+            .order_by(Recognition.id)
+            .with_for_update(of=Recognition)
+            .execution_options(populate_existing=True)
+        )
+    }
+    missing = [
+        {"index": i, "recognition_id": rid, "message": f"no recognition {rid} in your scope"}
+        for i, rid in enumerate(recognition_ids)
+        if rid not in found
+    ]
     if missing:
         raise RecognitionError(f"{len(missing)} recognition(s) not found.", field_name, missing)
     return [found[rid] for rid in wanted]
@@ -604,27 +808,50 @@ def _lock(recognition_ids: Sequence[int], user: Any, *, field_name: str = "recog
 
 def _check_transition(rows: list[Recognition], target: str, ids: Sequence[int]) -> None:
     index = {rid: i for i, rid in reversed(list(enumerate(ids)))}
-    wrong = [{"index": index[r.id], "recognition_id": r.id,
-              "message": f"recognition {r.id} is {r.status}: it cannot become {target}"}
-             for r in rows if target not in TRANSITIONS[r.status]]
+    wrong = [
+        {
+            "index": index[r.id],
+            "recognition_id": r.id,
+            "message": f"recognition {r.id} is {r.status}: it cannot become {target}",
+        }
+        for r in rows
+        if target not in TRANSITIONS[r.status]
+    ]
     if wrong:
-        raise TransitionConflict(f"{len(wrong)} recognition(s) cannot become {target} (someone may have decided "
-                                 "them meanwhile: reload the list).", "recognition_ids", wrong)
+        raise TransitionConflict(
+            f"{len(wrong)} recognition(s) cannot become {target} (someone may have decided "
+            "them meanwhile: reload the list).",
+            "recognition_ids",
+            wrong,
+        )
 
 
 def _check_decider(rows: list[Recognition], user: Any, ids: Sequence[int]) -> dict[int, approvals.Rule]:
     rules = approvals.rules_for((r.id, r.title, r.subject_type, r.subject_id) for r in rows)
-    paths = dict(db.session.execute(select(AdminUnit.id, AdminUnit.path).where(
-        AdminUnit.id.in_({r.commune_id for r in rows}))).tuples().all())
+    paths = dict(
+        db.session.execute(select(AdminUnit.id, AdminUnit.path).where(AdminUnit.id.in_({r.commune_id for r in rows})))
+        .tuples()
+        .all()
+    )
     refused = approvals.refused(user, rules, {r.id: paths[r.commune_id] for r in rows})
     if refused:
         index = {rid: i for i, rid in reversed(list(enumerate(ids)))}
-        details = [{"index": index[r.id], "recognition_id": r.id,
-                    "message": f"recognition {r.id} is decided at {rules[r.id].level} level; you hold no approval "
-                               f"right on that {rules[r.id].level}"} for r in rows if r.id in refused]
+        details = [
+            {
+                "index": index[r.id],
+                "recognition_id": r.id,
+                "message": f"recognition {r.id} is decided at {rules[r.id].level} level; you hold no approval "
+                f"right on that {rules[r.id].level}",
+            }
+            for r in rows
+            if r.id in refused
+        ]
         levels = " / ".join(sorted({rules[rid].level for rid in refused}))
-        raise RecognitionError(f"You may not decide {len(details)} of these recognition(s): they are decided at "
-                               f"{levels} level.", "recognition_ids", details)
+        raise RecognitionError(
+            f"You may not decide {len(details)} of these recognition(s): they are decided at {levels} level.",
+            "recognition_ids",
+            details,
+        )
     return rules
 
 
@@ -635,14 +862,22 @@ def default_authorities(rows: Sequence[Recognition]) -> dict[int, str]:
     return {r.id: approvals.authority_name(rules[r.id], *places[r.commune_id]) for r in rows}
 
 
-def decide(recognition_ids: Sequence[int], *, decision_number: str, decision_date: date, user: Any,
-           authority: str = "", today: date | None = None) -> list[Recognition]:
+def decide(
+    recognition_ids: Sequence[int],
+    *,
+    decision_number: str,
+    decision_date: date,
+    user: Any,
+    authority: str = "",
+    today: date | None = None,
+) -> list[Recognition]:
     """Recognise proposals under one decision (number, date, authority; an empty authority is taken from the
     approvals configuration). Sets the validity and the certificate code; freezes the year."""
     decision_number = " ".join(decision_number.split())
     if not decision_number:
-        raise RecognitionError("The decision number is required (as written on the decision: 12/QĐ-UBND).",
-                               "decision_number")
+        raise RecognitionError(
+            "The decision number is required (as written on the decision: 12/QĐ-UBND).", "decision_number"
+        )
     if len(decision_number) > 60:
         raise RecognitionError("The decision number has at most 60 characters.", "decision_number")
     if len(authority) > 200:
@@ -656,8 +891,15 @@ def decide(recognition_ids: Sequence[int], *, decision_number: str, decision_dat
     early = [r for r in rows if decision_date < date(r.year, 1, 1)]
     if early:
         raise RecognitionError(f"The decision date is before the year evaluated ({early[0].year}).", "decision_date")
-    validity = dict(db.session.execute(select(CriteriaSet.id, CriteriaSet.validity_years).where(
-        CriteriaSet.id.in_({r.criteria_set_id for r in rows if r.criteria_set_id}))).tuples().all())
+    validity = dict(
+        db.session.execute(
+            select(CriteriaSet.id, CriteriaSet.validity_years).where(
+                CriteriaSet.id.in_({r.criteria_set_id for r in rows if r.criteria_set_id})
+            )
+        )
+        .tuples()
+        .all()
+    )
     authorities = default_authorities(rows) if not authority.strip() else {}
     user_id = getattr(user, "id", None)
     for row in rows:  # attributes only: the flush sends them as one executemany UPDATE
@@ -669,8 +911,13 @@ def decide(recognition_ids: Sequence[int], *, decision_number: str, decision_dat
         row.valid_until = valid_until(row.year, validity.get(row.criteria_set_id or 0, 1))
         row.certificate_code = new_code()
     db.session.flush()
-    _audit_many("recognition.recognise", [r.id for r in rows], user, decision_number=decision_number,
-                decision_date=decision_date.isoformat())
+    _audit_many(
+        "recognition.recognise",
+        [r.id for r in rows],
+        user,
+        decision_number=decision_number,
+        decision_date=decision_date.isoformat(),
+    )
     mark_dirty({(r.commune_id, r.year) for r in rows})
     return rows
 
@@ -718,9 +965,13 @@ def revoke(recognition_ids: Sequence[int], *, reason: str, user: Any) -> list[Re
 
 def history(recognition: Recognition) -> list[AuditEvent]:
     """The recognition's status changes, oldest first (from the audit trail)."""
-    return list(db.session.scalars(select(AuditEvent).where(
-        AuditEvent.object_type == "recognition", AuditEvent.object_id == str(recognition.id))
-        .order_by(AuditEvent.at, AuditEvent.id)))
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.object_type == "recognition", AuditEvent.object_id == str(recognition.id))
+            .order_by(AuditEvent.at, AuditEvent.id)
+        )
+    )
 
 
 def verification_status(recognition: Recognition, today: date | None = None) -> str:
@@ -746,18 +997,31 @@ def public_view(row: Recognition, today: date | None = None) -> dict[str, Any]:
     commune = db.session.get(AdminUnit, row.commune_id)
     status = verification_status(row, today)
     return {
-        "code": row.certificate_code, "title": row.title, "title_name": TITLE_NAMES_VI[Title(row.title)],
-        "year": row.year, "level": row.level, "status": status, "valid": status == "valid",
+        "code": row.certificate_code,
+        "title": row.title,
+        "title_name": TITLE_NAMES_VI[Title(row.title)],
+        "year": row.year,
+        "level": row.level,
+        "status": status,
+        "valid": status == "valid",
         "valid_until": row.valid_until.isoformat() if row.valid_until else None,
-        "decision_number": row.decision_number, "authority": row.authority,
+        "decision_number": row.decision_number,
+        "authority": row.authority,
         "decision_date": row.decision_date.isoformat() if row.decision_date else None,
         "revoked_on": row.revoked_at.date().isoformat() if row.revoked_at else None,
-        "holder": subject.public_name if subject else "", "commune": commune.full_name if commune else "",
+        "holder": subject.public_name if subject else "",
+        "commune": commune.full_name if commune else "",
     }
 
 
-def recognitions_select(user: Any, *, unit_id: int | None = None, year: int | None = None, title: str | None = None,
-                        status: str | None = None) -> Select:
+def recognitions_select(
+    user: Any,
+    *,
+    unit_id: int | None = None,
+    year: int | None = None,
+    title: str | None = None,
+    status: str | None = None,
+) -> Select:
     """Recognitions in the user's view scope, newest year first, filtered (``unit_id``: a commune, a village or any
     unit above them)."""
     stmt = scoped(select(Recognition), Recognition.commune_id, user, Permission.TITLES_VIEW)
@@ -779,8 +1043,9 @@ def recognitions_select(user: Any, *, unit_id: int | None = None, year: int | No
     return stmt.order_by(Recognition.year.desc(), Recognition.title, Recognition.id)
 
 
-def registrations_select(user: Any, *, unit_id: int | None = None, year: int | None = None,
-                         title: str | None = None) -> Select:
+def registrations_select(
+    user: Any, *, unit_id: int | None = None, year: int | None = None, title: str | None = None
+) -> Select:
     stmt = scoped(select(Registration), Registration.commune_id, user, Permission.TITLES_VIEW)
     if unit_id is not None:
         unit = db.session.get(AdminUnit, unit_id)
@@ -798,7 +1063,8 @@ def registrations_select(user: Any, *, unit_id: int | None = None, year: int | N
 def proposable_select(user: Any, *, commune_id: int, year: int, title: str, village_id: int | None = None) -> Select:
     """Eligible subjects of one commune not yet on any list, in the user's scope for ``titles.propose``."""
     stmt = scoped(proposable(title, year), Eligibility.commune_id, user, Permission.TITLES_PROPOSE).where(
-        Eligibility.commune_id == commune_id)
+        Eligibility.commune_id == commune_id
+    )
     if village_id is not None:
         stmt = stmt.where(Eligibility.village_id == village_id)
     return stmt.order_by(Eligibility.village_id, Eligibility.subject_id)
@@ -812,13 +1078,13 @@ def names(rows: Sequence[Recognition | Registration | Eligibility]) -> dict[tupl
     return {(kind, sid): subject for kind, ids in by_type.items() for sid, subject in subjects(kind, ids).items()}
 
 
-def unregistered(title: str, year: int, commune: AdminUnit, *, village_id: int | None = None,
-                 limit: int = 500) -> list[Subject]:
+def unregistered(
+    title: str, year: int, commune: AdminUnit, *, village_id: int | None = None, limit: int = 500
+) -> list[Subject]:
     """Subjects of ``commune`` (optionally one village) not yet registered for ``title`` in ``year``: the
     registration screen's checklist. Two or three queries."""
     subject_type = TITLE_SUBJECT[Title(title)]
-    villages = select(AdminUnit.id).where(AdminUnit.parent_id == commune.id,
-                                          AdminUnit.level == UnitLevel.VILLAGE.value)
+    villages = select(AdminUnit.id).where(AdminUnit.parent_id == commune.id, AdminUnit.level == UnitLevel.VILLAGE.value)
     if village_id is not None:
         villages = villages.where(AdminUnit.id == village_id)
     column: Any
@@ -837,9 +1103,16 @@ def unregistered(title: str, year: int, commune: AdminUnit, *, village_id: int |
         column, stmt = AdminUnit.id, villages.order_by(AdminUnit.sort_key)
     else:
         column, stmt = AdminUnit.id, select(AdminUnit.id).where(AdminUnit.id == commune.id)
-    taken = select(Registration.id).where(Registration.subject_type == subject_type,
-                                          Registration.subject_id == column, Registration.title == title,
-                                          Registration.year == year).exists()
+    taken = (
+        select(Registration.id)
+        .where(
+            Registration.subject_type == subject_type,
+            Registration.subject_id == column,
+            Registration.title == title,
+            Registration.year == year,
+        )
+        .exists()
+    )
     ids = list(db.session.scalars(stmt.where(~taken).limit(limit)))
     found = subjects(subject_type, ids)
     return [found[i] for i in ids if i in found]

@@ -71,14 +71,16 @@ def _ids(payload: dict[str, Any], name: str, errors: list[dict[str, str]]) -> li
     return [] if bad else value
 
 
-def _text(payload: dict[str, Any], name: str, errors: list[dict[str, str]], *, required: bool = False,
-          max_length: int = 200) -> str:
+def _text(
+    payload: dict[str, Any], name: str, errors: list[dict[str, str]], *, required: bool = False, max_length: int = 200
+) -> str:
     value = payload.get(name)
     if value is None and not required:
         return ""
     if not isinstance(value, str) or (required and not value.strip()) or len(value) > max_length:
-        errors.append({"field": name, "message": f"{'required ' if required else ''}text of at most {max_length} "
-                                                 "characters"})
+        errors.append(
+            {"field": name, "message": f"{'required ' if required else ''}text of at most {max_length} characters"}
+        )
         return ""
     return value
 
@@ -103,8 +105,10 @@ def _title_year(payload: dict[str, Any], errors: list[dict[str, str]]) -> tuple[
 def _refused(exc: recognition.RecognitionError) -> Response:
     """A refused operation: a 409 for a transition no longer allowed, else a 422 naming each item."""
     db.session.rollback()
-    errors = [{"field": f"{exc.field}[{d['index']}]" if "index" in d else exc.field, "message": d["message"]}
-              for d in exc.details] or [{"field": exc.field, "message": str(exc)}]
+    errors = [
+        {"field": f"{exc.field}[{d['index']}]" if "index" in d else exc.field, "message": d["message"]}
+        for d in exc.details
+    ] or [{"field": exc.field, "message": str(exc)}]
     if isinstance(exc, recognition.TransitionConflict):
         return problem(409, "Conflict", str(exc), errors)
     raise ApiValidationError(errors, str(exc))
@@ -115,23 +119,41 @@ def _refused(exc: recognition.RecognitionError) -> Response:
 
 def registration_json(row: Registration, names: dict[tuple[str, int], recognition.Subject]) -> dict[str, Any]:
     subject = names.get((row.subject_type, row.subject_id))
-    return {"id": row.id, "subject_type": row.subject_type, "subject_id": row.subject_id,
-            "subject_name": subject.name if subject else None, "title": row.title, "year": row.year,
-            "commune_id": row.commune_id, "registered_on": row.registered_on.isoformat()}
+    return {
+        "id": row.id,
+        "subject_type": row.subject_type,
+        "subject_id": row.subject_id,
+        "subject_name": subject.name if subject else None,
+        "title": row.title,
+        "year": row.year,
+        "commune_id": row.commune_id,
+        "registered_on": row.registered_on.isoformat(),
+    }
 
 
-def recognition_json(row: Recognition, names: dict[tuple[str, int], recognition.Subject], *,
-                     detail: bool = False) -> dict[str, Any]:
+def recognition_json(
+    row: Recognition, names: dict[tuple[str, int], recognition.Subject], *, detail: bool = False
+) -> dict[str, Any]:
     subject = names.get((row.subject_type, row.subject_id))
     body: dict[str, Any] = {
-        "id": row.id, "subject_type": row.subject_type, "subject_id": row.subject_id,
-        "subject_name": subject.name if subject else None, "title": row.title, "year": row.year,
-        "level": row.level, "status": row.status, "commune_id": row.commune_id, "village_id": row.village_id,
-        "score": float(row.score) if row.score is not None else None, "criteria_set_id": row.criteria_set_id,
+        "id": row.id,
+        "subject_type": row.subject_type,
+        "subject_id": row.subject_id,
+        "subject_name": subject.name if subject else None,
+        "title": row.title,
+        "year": row.year,
+        "level": row.level,
+        "status": row.status,
+        "commune_id": row.commune_id,
+        "village_id": row.village_id,
+        "score": float(row.score) if row.score is not None else None,
+        "criteria_set_id": row.criteria_set_id,
         "decision_number": row.decision_number or None,
         "decision_date": row.decision_date.isoformat() if row.decision_date else None,
-        "authority": row.authority or None, "valid_until": row.valid_until.isoformat() if row.valid_until else None,
-        "certificate_code": row.certificate_code, "reason": row.reason or None,
+        "authority": row.authority or None,
+        "valid_until": row.valid_until.isoformat() if row.valid_until else None,
+        "certificate_code": row.certificate_code,
+        "reason": row.reason or None,
         "proposed_at": row.proposed_at.isoformat() + "Z",
         "revoked_at": row.revoked_at.isoformat() + "Z" if row.revoked_at else None,
     }
@@ -158,8 +180,9 @@ def title_registrations():
     title = _choice_arg("title", TITLES, errors)
     if errors:
         raise ApiValidationError(errors)
-    return _page_of(recognition.registrations_select(current_user, unit_id=unit_id, year=year, title=title),
-                    registration_json)
+    return _page_of(
+        recognition.registrations_select(current_user, unit_id=unit_id, year=year, title=title), registration_json
+    )
 
 
 @bp.post("/titles/registrations")
@@ -204,21 +227,33 @@ def title_registrations_import():
         commune = db.session.get(AdminUnit, int(request.form.get("commune_id", "")))
     except ValueError:
         commune = None
-    if commune is None or commune.level != UnitLevel.COMMUNE or not can(current_user, Permission.TITLES_ASSESS,
-                                                                       commune):
+    if (
+        commune is None
+        or commune.level != UnitLevel.COMMUNE
+        or not can(current_user, Permission.TITLES_ASSESS, commune)
+    ):
         errors.append({"field": "commune_id", "message": "a commune in your scope"})
     if errors:
         raise ApiValidationError(errors)
     assert upload is not None
     assert commune is not None
     try:
-        result = recognition.import_registrations(upload.read(recognition.MAX_IMPORT_BYTES + 1),
-                                                  upload.filename or "file.xlsx", commune=commune,
-                                                  title=str(title), year=year, user=current_user)
+        result = recognition.import_registrations(
+            upload.read(recognition.MAX_IMPORT_BYTES + 1),
+            upload.filename or "file.xlsx",
+            commune=commune,
+            title=str(title),
+            year=year,
+            user=current_user,
+        )
     except recognition.ImportRejected as exc:
         db.session.rollback()
-        return problem(422, "Unprocessable Entity", str(exc), [
-            {"field": "file", "row": e["row"], "column": e["column"], "message": e["message"]} for e in exc.errors])
+        return problem(
+            422,
+            "Unprocessable Entity",
+            str(exc),
+            [{"field": "file", "row": e["row"], "column": e["column"], "message": e["message"]} for e in exc.errors],
+        )
     except recognition.RecognitionError as exc:
         return _refused(exc)
     db.session.commit()
@@ -237,8 +272,10 @@ def title_recognitions():
     title, status = _choice_arg("title", TITLES, errors), _choice_arg("status", STATUSES, errors)
     if errors:
         raise ApiValidationError(errors)
-    return _page_of(recognition.recognitions_select(current_user, unit_id=unit_id, year=year, title=title,
-                                                    status=status), recognition_json)
+    return _page_of(
+        recognition.recognitions_select(current_user, unit_id=unit_id, year=year, title=title, status=status),
+        recognition_json,
+    )
 
 
 @bp.get("/titles/recognitions/<int:recognition_id>")
@@ -267,14 +304,20 @@ def title_proposable():
     assert commune_id is not None
     assert year is not None
     assert title is not None
-    stmt = recognition.proposable_select(current_user, commune_id=commune_id, year=year, title=title,
-                                         village_id=_int_arg("village_id", errors))
+    stmt = recognition.proposable_select(
+        current_user, commune_id=commune_id, year=year, title=title, village_id=_int_arg("village_id", errors)
+    )
 
     def serialise(row: Any, names: dict[tuple[str, int], recognition.Subject]) -> dict[str, Any]:
         subject = names.get((row.subject_type, row.subject_id))
-        return {"subject_type": row.subject_type, "subject_id": row.subject_id,
-                "subject_name": subject.name if subject else None, "village_id": row.village_id,
-                "score": float(row.score) if row.score is not None else None, "level": row.level}
+        return {
+            "subject_type": row.subject_type,
+            "subject_id": row.subject_id,
+            "subject_name": subject.name if subject else None,
+            "village_id": row.village_id,
+            "score": float(row.score) if row.score is not None else None,
+            "level": row.level,
+        }
 
     return _page_of(stmt, serialise)
 
@@ -315,8 +358,9 @@ def title_recognitions_decide():
         raise ApiValidationError(errors)
     assert day is not None
     try:
-        rows = recognition.decide(ids, decision_number=number, decision_date=day, authority=authority,
-                                  user=current_user)
+        rows = recognition.decide(
+            ids, decision_number=number, decision_date=day, authority=authority, user=current_user
+        )
     except recognition.RecognitionError as exc:
         return _refused(exc)
     names = recognition.names(rows)
@@ -326,8 +370,7 @@ def title_recognitions_decide():
 def _single(recognition_id: int, action: Any) -> Any:
     _require(Permission.TITLES_APPROVE)
     # Scope before the body: a recognition outside the caller's units is a 404 whatever the request says.
-    if db.session.scalar(recognition.recognitions_select(current_user).where(Recognition.id == recognition_id)) \
-            is None:
+    if db.session.scalar(recognition.recognitions_select(current_user).where(Recognition.id == recognition_id)) is None:
         abort(404)
     payload = _body({"reason"})
     errors: list[dict[str, str]] = []

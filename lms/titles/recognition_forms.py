@@ -13,13 +13,18 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from lms.titles.models import RecognitionStatus, Title
 
 TITLE_NAMES = {
-    Title.CITIZEN.value: _l("Learning Citizen"), Title.FAMILY.value: _l("Learning Family"),
-    Title.CLAN.value: _l("Learning Clan"), Title.VILLAGE_COMMUNITY.value: _l("Village learning community"),
-    Title.UNIT.value: _l("Learning Unit"), Title.COMMUNE_COMMUNITY.value: _l("Commune learning community"),
+    Title.CITIZEN.value: _l("Learning Citizen"),
+    Title.FAMILY.value: _l("Learning Family"),
+    Title.CLAN.value: _l("Learning Clan"),
+    Title.VILLAGE_COMMUNITY.value: _l("Village learning community"),
+    Title.UNIT.value: _l("Learning Unit"),
+    Title.COMMUNE_COMMUNITY.value: _l("Commune learning community"),
 }
 RECOGNITION_STATUS_NAMES = {
-    RecognitionStatus.PROPOSED.value: _l("Proposed"), RecognitionStatus.RECOGNISED.value: _l("Recognised"),
-    RecognitionStatus.REJECTED.value: _l("Rejected"), RecognitionStatus.REVOKED.value: _l("Revoked"),
+    RecognitionStatus.PROPOSED.value: _l("Proposed"),
+    RecognitionStatus.RECOGNISED.value: _l("Recognised"),
+    RecognitionStatus.REJECTED.value: _l("Rejected"),
+    RecognitionStatus.REVOKED.value: _l("Revoked"),
 }
 
 
@@ -28,10 +33,16 @@ class SelectionForm(FlaskForm):
 
 
 class DecisionForm(FlaskForm):
-    action = RadioField(_l("Decision"), choices=[SelectChoice("recognise", _l("Recognise")),
-                                                 SelectChoice("reject", _l("Reject"))], default="recognise")
-    decision_number = StringField(_l("Decision number"), validators=[Length(max=60)],
-                                  description=_l("As written on the decision, e.g. 15/QĐ-UBND"))
+    action = RadioField(
+        _l("Decision"),
+        choices=[SelectChoice("recognise", _l("Recognise")), SelectChoice("reject", _l("Reject"))],
+        default="recognise",
+    )
+    decision_number = StringField(
+        _l("Decision number"),
+        validators=[Length(max=60)],
+        description=_l("As written on the decision, e.g. 15/QĐ-UBND"),
+    )
     decision_date = DateField(_l("Decision date"), validators=[Optional()])
     authority = StringField(_l("Authority"), validators=[Optional(), Length(max=200)])
     reason = TextAreaField(_l("Reason for rejecting"), validators=[Length(max=2000)])
@@ -44,8 +55,7 @@ class DecisionForm(FlaskForm):
         valid = super().validate(extra_validators)  # type: ignore[arg-type]
         # Checked here, not in a field validator: Optional() on the date stops its chain when it is empty.
         if self.action.data == "recognise" and self.decision_date.data is None and not self.decision_date.errors:
-            self.decision_date.errors = [*self.decision_date.errors, _l("The decision date is required to "
-                                                                           "recognise.")]
+            self.decision_date.errors = [*self.decision_date.errors, _l("The decision date is required to recognise.")]
             valid = False
         return valid
 

@@ -37,10 +37,14 @@ PROPOSE, APPROVE = Permission.TITLES_PROPOSE, Permission.TITLES_APPROVE
 
 def _communes(permission: Permission) -> list[AdminUnit]:
     """Communes where the user holds ``permission`` (current ones first), for the commune picker."""
-    return list(db.session.scalars(
-        select(AdminUnit).where(AdminUnit.level == UnitLevel.COMMUNE.value,
-                                in_scope(AdminUnit.path, current_user, permission))
-        .order_by(case((AdminUnit.valid_to.is_(None), 0), else_=1), AdminUnit.sort_key).limit(500)))
+    return list(
+        db.session.scalars(
+            select(AdminUnit)
+            .where(AdminUnit.level == UnitLevel.COMMUNE.value, in_scope(AdminUnit.path, current_user, permission))
+            .order_by(case((AdminUnit.valid_to.is_(None), 0), else_=1), AdminUnit.sort_key)
+            .limit(500)
+        )
+    )
 
 
 def _int(name: str) -> int | None:
@@ -66,8 +70,14 @@ def _context(permission: Permission, *, default_year: int) -> dict[str, Any]:
     title = request.values.get("title") or Title.FAMILY.value
     if title not in TITLE_NAMES:
         abort(400, description=_("Unknown title."))
-    return {"communes": communes, "commune": commune, "year": year, "title": title, "title_names": TITLE_NAMES,
-            "status_names": RECOGNITION_STATUS_NAMES}
+    return {
+        "communes": communes,
+        "commune": commune,
+        "year": year,
+        "title": title,
+        "title_names": TITLE_NAMES,
+        "status_names": RECOGNITION_STATUS_NAMES,
+    }
 
 
 def _selected_ids() -> list[int]:
@@ -83,8 +93,9 @@ def _flash_refusal(exc: recognition.RecognitionError) -> None:
 
 def _back(endpoint: str, ctx: dict[str, Any], **extra: Any) -> Any:
     commune = ctx["commune"]
-    return redirect(url_for(endpoint, commune_id=commune.id if commune else None, year=ctx["year"],
-                            title=ctx["title"], **extra))
+    return redirect(
+        url_for(endpoint, commune_id=commune.id if commune else None, year=ctx["year"], title=ctx["title"], **extra)
+    )
 
 
 # --- registrations ---------------------------------------------------------------------------------------------
@@ -97,8 +108,9 @@ def registrations():
     page = None
     names: dict = {}
     if ctx["commune"] is not None:
-        stmt = recognition.registrations_select(current_user, unit_id=ctx["commune"].id, year=ctx["year"],
-                                                title=ctx["title"])
+        stmt = recognition.registrations_select(
+            current_user, unit_id=ctx["commune"].id, year=ctx["year"], title=ctx["title"]
+        )
         page = db.paginate(stmt, per_page=100, error_out=False)
         names = recognition.names(page.items)
     return render_template("titles/recognition/registrations.html", page=page, names=names, **ctx)
@@ -113,22 +125,33 @@ def registration_new():
         return render_template("titles/recognition/registration_new.html", form=form, candidates=[], **ctx)
     if form.validate_on_submit():
         try:
-            result = recognition.register(title=ctx["title"], year=ctx["year"], subject_ids=_selected_ids(),
-                                          user=current_user)
+            result = recognition.register(
+                title=ctx["title"], year=ctx["year"], subject_ids=_selected_ids(), user=current_user
+            )
         except recognition.RecognitionError as exc:
             _flash_refusal(exc)
             return _back("titles.registration_new", ctx)
         db.session.commit()
-        flash(_("%(n)d registered (%(already)d already were).", n=len(result.created),
-                already=len(result.already)), "success")
+        flash(
+            _("%(n)d registered (%(already)d already were).", n=len(result.created), already=len(result.already)),
+            "success",
+        )
         return _back("titles.registrations", ctx)
     village_id = _int("village_id")
     candidates = recognition.unregistered(ctx["title"], ctx["year"], ctx["commune"], village_id=village_id)
-    villages = db.session.scalars(select(AdminUnit).where(AdminUnit.parent_id == ctx["commune"].id,
-                                                          AdminUnit.level == UnitLevel.VILLAGE.value)
-                                  .order_by(AdminUnit.sort_key)).all()
-    return render_template("titles/recognition/registration_new.html", form=form, candidates=candidates,
-                           villages=villages, village_id=village_id, **ctx)
+    villages = db.session.scalars(
+        select(AdminUnit)
+        .where(AdminUnit.parent_id == ctx["commune"].id, AdminUnit.level == UnitLevel.VILLAGE.value)
+        .order_by(AdminUnit.sort_key)
+    ).all()
+    return render_template(
+        "titles/recognition/registration_new.html",
+        form=form,
+        candidates=candidates,
+        villages=villages,
+        village_id=village_id,
+        **ctx,
+    )
 
 
 @bp.route("/registrations/import", methods=["GET", "POST"])
@@ -143,8 +166,13 @@ def registration_import():
         upload = form.file.data
         try:
             result = recognition.import_registrations(
-                upload.read(recognition.MAX_IMPORT_BYTES + 1), upload.filename or "file.xlsx",
-                commune=ctx["commune"], title=ctx["title"], year=ctx["year"], user=current_user)
+                upload.read(recognition.MAX_IMPORT_BYTES + 1),
+                upload.filename or "file.xlsx",
+                commune=ctx["commune"],
+                title=ctx["title"],
+                year=ctx["year"],
+                user=current_user,
+            )
         except recognition.ImportRejected as exc:
             db.session.rollback()
             errors, status = exc.errors, 422
@@ -153,14 +181,22 @@ def registration_import():
             status = 422
         else:
             db.session.commit()
-            flash(_("%(n)d registered (%(already)d already were).", n=len(result.created),
-                    already=len(result.already)), "success")
+            flash(
+                _("%(n)d registered (%(already)d already were).", n=len(result.created), already=len(result.already)),
+                "success",
+            )
             return _back("titles.registrations", ctx)
     elif request.method == "POST":
         status = 422
-    return render_template("titles/recognition/registration_import.html", form=form, errors=errors,
-                           layouts=recognition.LAYOUTS, columns=recognition.COLUMNS,
-                           subject_type=recognition.TITLE_SUBJECT[Title(ctx["title"])], **ctx), status
+    return render_template(
+        "titles/recognition/registration_import.html",
+        form=form,
+        errors=errors,
+        layouts=recognition.LAYOUTS,
+        columns=recognition.COLUMNS,
+        subject_type=recognition.TITLE_SUBJECT[Title(ctx["title"])],
+        **ctx,
+    ), status
 
 
 # --- proposals and decisions -----------------------------------------------------------------------------------
@@ -174,8 +210,9 @@ def recognition_propose():
     form = SelectionForm()
     if ctx["commune"] is not None and form.validate_on_submit():
         try:
-            ids = recognition.propose(title=ctx["title"], year=ctx["year"], subject_ids=_selected_ids(),
-                                      user=current_user)
+            ids = recognition.propose(
+                title=ctx["title"], year=ctx["year"], subject_ids=_selected_ids(), user=current_user
+            )
         except recognition.RecognitionError as exc:
             _flash_refusal(exc)
         else:
@@ -186,12 +223,21 @@ def recognition_propose():
     names: dict = {}
     village_id = _int("village_id")
     if ctx["commune"] is not None:
-        rows = list(db.session.scalars(recognition.proposable_select(
-            current_user, commune_id=ctx["commune"].id, year=ctx["year"], title=ctx["title"],
-            village_id=village_id).limit(1000)))
+        rows = list(
+            db.session.scalars(
+                recognition.proposable_select(
+                    current_user,
+                    commune_id=ctx["commune"].id,
+                    year=ctx["year"],
+                    title=ctx["title"],
+                    village_id=village_id,
+                ).limit(1000)
+            )
+        )
         names = recognition.names(rows)
-    return render_template("titles/recognition/propose.html", form=form, rows=rows, names=names,
-                           village_id=village_id, **ctx)
+    return render_template(
+        "titles/recognition/propose.html", form=form, rows=rows, names=names, village_id=village_id, **ctx
+    )
 
 
 @bp.route("/recognitions/decide", methods=["GET", "POST"])
@@ -207,11 +253,16 @@ def recognition_decide():
                 rows = recognition.reject(ids, reason=form.reason.data or "", user=current_user)
                 message = _("%(n)d proposal(s) rejected.", n=len(rows))
             else:
-                rows = recognition.decide(ids, decision_number=form.decision_number.data or "",
-                                          decision_date=form.decision_date.data, authority=form.authority.data or "",
-                                          user=current_user)
-                message = _("%(n)d recognised under decision %(number)s.", n=len(rows),
-                            number=form.decision_number.data)
+                rows = recognition.decide(
+                    ids,
+                    decision_number=form.decision_number.data or "",
+                    decision_date=form.decision_date.data,
+                    authority=form.authority.data or "",
+                    user=current_user,
+                )
+                message = _(
+                    "%(n)d recognised under decision %(number)s.", n=len(rows), number=form.decision_number.data
+                )
         except recognition.RecognitionError as exc:
             _flash_refusal(exc)  # e.g. decided by someone else meanwhile: the list, reloaded, shows what is left
         else:
@@ -220,9 +271,17 @@ def recognition_decide():
         return _back("titles.recognition_decide", ctx)
     rows, names, authorities = [], {}, {}
     if ctx["commune"] is not None:
-        rows = list(db.session.scalars(recognition.recognitions_select(
-            current_user, unit_id=ctx["commune"].id, year=ctx["year"], title=ctx["title"],
-            status=RecognitionStatus.PROPOSED.value).limit(1000)))
+        rows = list(
+            db.session.scalars(
+                recognition.recognitions_select(
+                    current_user,
+                    unit_id=ctx["commune"].id,
+                    year=ctx["year"],
+                    title=ctx["title"],
+                    status=RecognitionStatus.PROPOSED.value,
+                ).limit(1000)
+            )
+        )
         names = recognition.names(rows)
         authorities = recognition.default_authorities(rows) if rows else {}
         if rows and not form.authority.data:
@@ -246,9 +305,18 @@ def recognitions():
     year, unit_id = _int("year"), _int("unit_id")
     stmt = recognition.recognitions_select(current_user, unit_id=unit_id, year=year, title=title, status=status)
     page = db.paginate(stmt, per_page=50, error_out=False)
-    return render_template("titles/recognition/recognitions.html", page=page, names=recognition.names(page.items),
-                           communes=_communes(VIEW), unit_id=unit_id, year=year, title=title, status=status,
-                           title_names=TITLE_NAMES, status_names=RECOGNITION_STATUS_NAMES)
+    return render_template(
+        "titles/recognition/recognitions.html",
+        page=page,
+        names=recognition.names(page.items),
+        communes=_communes(VIEW),
+        unit_id=unit_id,
+        year=year,
+        title=title,
+        status=status,
+        title_names=TITLE_NAMES,
+        status_names=RECOGNITION_STATUS_NAMES,
+    )
 
 
 def _recognition(recognition_id: int) -> Recognition:
@@ -264,12 +332,19 @@ def recognition_page(recognition_id: int):
     row = _recognition(recognition_id)
     subject = recognition.names([row]).get((row.subject_type, row.subject_id))
     commune = db.session.get(AdminUnit, row.commune_id)
-    return render_template("titles/recognition/recognition.html", row=row, subject=subject, commune=commune,
-                           history=recognition.history(row), form=RevokeForm(), title_names=TITLE_NAMES,
-                           status_names=RECOGNITION_STATUS_NAMES, explain=explain,
-                           verification=recognition.verification_status(row),
-                           may_revoke=row.status == RecognitionStatus.RECOGNISED
-                           and can(current_user, APPROVE, commune))
+    return render_template(
+        "titles/recognition/recognition.html",
+        row=row,
+        subject=subject,
+        commune=commune,
+        history=recognition.history(row),
+        form=RevokeForm(),
+        title_names=TITLE_NAMES,
+        status_names=RECOGNITION_STATUS_NAMES,
+        explain=explain,
+        verification=recognition.verification_status(row),
+        may_revoke=row.status == RecognitionStatus.RECOGNISED and can(current_user, APPROVE, commune),
+    )
 
 
 @bp.post("/recognitions/<int:recognition_id>/revoke")

@@ -34,8 +34,9 @@ def _require(permission: Permission) -> None:
 
 def get_run(run_id: int, permission: Permission = VIEW) -> EvaluationRun | None:
     """The run if it exists and its unit is in the user's scope for ``permission`` (else None: a 404)."""
-    return db.session.scalar(scoped(select(EvaluationRun), EvaluationRun.unit_id, current_user, permission)
-                             .where(EvaluationRun.id == run_id))
+    return db.session.scalar(
+        scoped(select(EvaluationRun), EvaluationRun.unit_id, current_user, permission).where(EvaluationRun.id == run_id)
+    )
 
 
 def run_detail_json(run: EvaluationRun) -> dict[str, Any]:
@@ -94,8 +95,7 @@ def list_titles_runs():
         if unit is None:
             errors.append({"field": "unit_id", "message": "no such unit in your scope"})
         else:
-            stmt = stmt.where(EvaluationRun.unit_id.in_(select(AdminUnit.id).where(subtree(AdminUnit.path,
-                                                                                           unit.path))))
+            stmt = stmt.where(EvaluationRun.unit_id.in_(select(AdminUnit.id).where(subtree(AdminUnit.path, unit.path))))
     if (year := request.args.get("year")) is not None:
         if not year.isdigit():
             errors.append({"field": "year", "message": "a year such as 2026"})

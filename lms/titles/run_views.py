@@ -37,12 +37,19 @@ class RunForm(FlaskForm):
 def _run_units() -> list[AdminUnit]:
     """The current units the user may evaluate: the roots of their scope and every commune under them."""
     paths = scope_paths(current_user, ADMIN)
-    return list(db.session.scalars(
-        select(AdminUnit).where(
-            in_scope(AdminUnit.path, current_user, ADMIN), AdminUnit.valid_to.is_(None),
-            (AdminUnit.level == UnitLevel.COMMUNE) | AdminUnit.path.in_(paths),
-            AdminUnit.level != UnitLevel.VILLAGE,
-        ).order_by(AdminUnit.path.in_(paths).desc(), AdminUnit.sort_key).limit(5000)))
+    return list(
+        db.session.scalars(
+            select(AdminUnit)
+            .where(
+                in_scope(AdminUnit.path, current_user, ADMIN),
+                AdminUnit.valid_to.is_(None),
+                (AdminUnit.level == UnitLevel.COMMUNE) | AdminUnit.path.in_(paths),
+                AdminUnit.level != UnitLevel.VILLAGE,
+            )
+            .order_by(AdminUnit.path.in_(paths).desc(), AdminUnit.sort_key)
+            .limit(5000)
+        )
+    )
 
 
 @bp.route("/runs", methods=["GET", "POST"])
@@ -71,7 +78,9 @@ def runs_page():
     recent = db.session.execute(
         scoped(select(EvaluationRun, AdminUnit), EvaluationRun.unit_id, current_user, VIEW)
         .join(AdminUnit, AdminUnit.id == EvaluationRun.unit_id)
-        .order_by(EvaluationRun.created_at.desc(), EvaluationRun.id.desc()).limit(50)).all()
+        .order_by(EvaluationRun.created_at.desc(), EvaluationRun.id.desc())
+        .limit(50)
+    ).all()
     return render_template("titles/runs.html", form=form, recent=recent, status_names=status_names())
 
 
@@ -84,14 +93,26 @@ def run_page(run_id: int):
     unit = db.session.get(AdminUnit, run.unit_id)
     failures = runs.failures(run)
     names: dict[int, str] = {}
-    for unit_id, name in db.session.execute(select(AdminUnit.id, AdminUnit.name).where(
-            AdminUnit.id.in_([f.commune_id for f in failures]))):
+    for unit_id, name in db.session.execute(
+        select(AdminUnit.id, AdminUnit.name).where(AdminUnit.id.in_([f.commune_id for f in failures]))
+    ):
         names[unit_id] = name
-    return render_template("titles/run.html", run=run, unit=unit, data=runs.run_json(run), failures=failures,
-                           commune_names=names, status_names=status_names(),
-                           open=run.status not in runs.FINISHED)
+    return render_template(
+        "titles/run.html",
+        run=run,
+        unit=unit,
+        data=runs.run_json(run),
+        failures=failures,
+        commune_names=names,
+        status_names=status_names(),
+        open=run.status not in runs.FINISHED,
+    )
 
 
 def status_names() -> dict[str, str]:
-    return {RunStatus.QUEUED.value: _("queued"), RunStatus.RUNNING.value: _("running"),
-            RunStatus.DONE.value: _("done"), RunStatus.FAILED.value: _("failed")}
+    return {
+        RunStatus.QUEUED.value: _("queued"),
+        RunStatus.RUNNING.value: _("running"),
+        RunStatus.DONE.value: _("done"),
+        RunStatus.FAILED.value: _("failed"),
+    }

@@ -99,8 +99,9 @@ def evaluate_locked(commune_id: int, year: int, *, force: bool) -> Outcome:
     if summary.get(Title.CITIZEN.value, {}).get("changed"):
         _mark_organisations_elsewhere(commune_id, year, started)
     where = (EvaluationState.commune_id == commune_id, EvaluationState.year == year)
-    db.session.execute(update(EvaluationState).where(*where, EvaluationState.marked_at <= started)
-                       .values(marked_at=None))
+    db.session.execute(
+        update(EvaluationState).where(*where, EvaluationState.marked_at <= started).values(marked_at=None)
+    )
     db.session.execute(update(EvaluationState).where(*where).values(evaluated_at=utcnow(), summary=summary))
     return Outcome(evaluated=True, summary=summary, pending=marked_at is not None)
 
@@ -111,14 +112,29 @@ def _mark_organisations_elsewhere(commune_id: int, year: int, since: datetime) -
     task after the commit, so this transaction never waits on another commune's lock."""
     from lms.titles.tasks import mark_communes
 
-    communes = sorted(set(db.session.scalars(
-        select(Organisation.commune_id).distinct()
-        .join(OrganisationMember, OrganisationMember.organisation_id == Organisation.id)
-        .join(Eligibility, and_(Eligibility.subject_type == SubjectType.PERSON.value,
-                                Eligibility.subject_id == OrganisationMember.person_id))
-        .where(Eligibility.commune_id == commune_id, Eligibility.year == year,
-               Eligibility.title == Title.CITIZEN.value, Eligibility.computed_at >= since,
-               Organisation.commune_id != commune_id))))
+    communes = sorted(
+        set(
+            db.session.scalars(
+                select(Organisation.commune_id)
+                .distinct()
+                .join(OrganisationMember, OrganisationMember.organisation_id == Organisation.id)
+                .join(
+                    Eligibility,
+                    and_(
+                        Eligibility.subject_type == SubjectType.PERSON.value,
+                        Eligibility.subject_id == OrganisationMember.person_id,
+                    ),
+                )
+                .where(
+                    Eligibility.commune_id == commune_id,
+                    Eligibility.year == year,
+                    Eligibility.title == Title.CITIZEN.value,
+                    Eligibility.computed_at >= since,
+                    Organisation.commune_id != commune_id,
+                )
+            )
+        )
+    )
     if communes:
         enqueue_after_commit(mark_communes, pairs=[[other, year] for other in communes])
 
@@ -128,10 +144,13 @@ def _mark_organisations_elsewhere(commune_id: int, year: int, since: datetime) -
 
 def communes_under(unit: AdminUnit) -> Select:
     """The ids of the current communes in ``unit``'s subtree (the unit itself if it is a commune)."""
-    return (select(AdminUnit.id)
-            .where(subtree(AdminUnit.path, unit.path), AdminUnit.level == UnitLevel.COMMUNE.value,
-                   AdminUnit.valid_to.is_(None))
-            .order_by(AdminUnit.id))
+    return (
+        select(AdminUnit.id)
+        .where(
+            subtree(AdminUnit.path, unit.path), AdminUnit.level == UnitLevel.COMMUNE.value, AdminUnit.valid_to.is_(None)
+        )
+        .order_by(AdminUnit.id)
+    )
 
 
 def _run_communes(run: EvaluationRun) -> list[int]:
@@ -139,10 +158,12 @@ def _run_communes(run: EvaluationRun) -> list[int]:
         # Every commune-year ever evaluated or marked for the year, under the run's unit.
         unit = db.session.get(AdminUnit, run.unit_id)
         assert unit is not None
-        stmt = (select(EvaluationState.commune_id)
-                .join(AdminUnit, AdminUnit.id == EvaluationState.commune_id)
-                .where(EvaluationState.year == run.year, subtree(AdminUnit.path, unit.path))
-                .order_by(EvaluationState.commune_id))
+        stmt = (
+            select(EvaluationState.commune_id)
+            .join(AdminUnit, AdminUnit.id == EvaluationState.commune_id)
+            .where(EvaluationState.year == run.year, subtree(AdminUnit.path, unit.path))
+            .order_by(EvaluationState.commune_id)
+        )
         return list(db.session.scalars(stmt))
     unit = db.session.get(AdminUnit, run.unit_id)
     assert unit is not None
@@ -158,8 +179,15 @@ def start_run(unit: AdminUnit, year: int, *, kind: str = FULL, user: Any = None)
         raise RunRefused("choose a current commune, province or the country: evaluation works commune by commune")
     if not 2000 <= year <= 2100:
         raise RunRefused(f"year {year} is out of range (2000–2100)")
-    run = EvaluationRun(unit_id=unit.id, year=year, kind=kind, status=RunStatus.QUEUED.value,
-                        created_by_id=getattr(user, "id", None), summary={}, message="")
+    run = EvaluationRun(
+        unit_id=unit.id,
+        year=year,
+        kind=kind,
+        status=RunStatus.QUEUED.value,
+        created_by_id=getattr(user, "id", None),
+        summary={},
+        message="",
+    )
     db.session.add(run)
     db.session.flush()
     from lms.titles.tasks import launch_run
@@ -200,18 +228,32 @@ def record(run_id: int, commune_id: int, outcome: Outcome | None, *, error: str 
     # Drift is what a reconciliation looks for. A full run changes rows for good reasons nobody marked (a new
     # criteria set, the first evaluation of a year): not drift.
     drift = outcome.drift if outcome is not None and run is not None and run.kind == RECONCILE else 0
-    inserted = _upsert(EvaluationRunCommune, [{
-        "run_id": run_id, "commune_id": commune_id, "failed": failed,
-        "changed": outcome.changed if outcome else 0, "drift": drift,
-        "message": error[:2000], "finished_at": utcnow()}], ["run_id", "commune_id"]).rowcount
+    inserted = _upsert(
+        EvaluationRunCommune,
+        [
+            {
+                "run_id": run_id,
+                "commune_id": commune_id,
+                "failed": failed,
+                "changed": outcome.changed if outcome else 0,
+                "drift": drift,
+                "message": error[:2000],
+                "finished_at": utcnow(),
+            }
+        ],
+        ["run_id", "commune_id"],
+    ).rowcount
     if inserted != 1:
         return False
     counter = EvaluationRun.failed if failed else EvaluationRun.done
-    db.session.execute(update(EvaluationRun).where(EvaluationRun.id == run_id)
-                       .values({counter: counter + 1}))
+    db.session.execute(update(EvaluationRun).where(EvaluationRun.id == run_id).values({counter: counter + 1}))
     if drift:
-        log.warning("titles: drift in commune %s (reconciliation run %s): %s eligibility rows changed with no "
-                    "mark pending", commune_id, run_id, drift)
+        log.warning(
+            "titles: drift in commune %s (reconciliation run %s): %s eligibility rows changed with no mark pending",
+            commune_id,
+            run_id,
+            drift,
+        )
     return True
 
 
@@ -224,10 +266,15 @@ def close_if_complete(run_id: int) -> bool:
     from several places at once: the guarded UPDATE lets one caller through."""
     closed: int = db.session.execute(  # type: ignore[attr-defined]  # an UPDATE's CursorResult
         update(EvaluationRun)
-        .where(EvaluationRun.id == run_id, EvaluationRun.status == RunStatus.RUNNING.value,
-               EvaluationRun.done + EvaluationRun.failed >= EvaluationRun.total)
-        .values(status=case((EvaluationRun.failed > 0, RunStatus.FAILED.value), else_=RunStatus.DONE.value),
-                finished_at=utcnow())
+        .where(
+            EvaluationRun.id == run_id,
+            EvaluationRun.status == RunStatus.RUNNING.value,
+            EvaluationRun.done + EvaluationRun.failed >= EvaluationRun.total,
+        )
+        .values(
+            status=case((EvaluationRun.failed > 0, RunStatus.FAILED.value), else_=RunStatus.DONE.value),
+            finished_at=utcnow(),
+        )
     ).rowcount
     if closed != 1:
         return False
@@ -247,37 +294,57 @@ def roll_up(run: EvaluationRun) -> dict[str, Any]:
     """The run's totals: per title, the sums of the communes' last evaluation; drift and failures from the run's
     commune rows. Two queries whatever the size of the run."""
     counts = db.session.execute(
-        select(func.coalesce(func.sum(EvaluationRunCommune.changed), 0),
-               func.coalesce(func.sum(EvaluationRunCommune.drift), 0),
-               func.count().filter(EvaluationRunCommune.failed))
-        .where(EvaluationRunCommune.run_id == run.id)
+        select(
+            func.coalesce(func.sum(EvaluationRunCommune.changed), 0),
+            func.coalesce(func.sum(EvaluationRunCommune.drift), 0),
+            func.count().filter(EvaluationRunCommune.failed),
+        ).where(EvaluationRunCommune.run_id == run.id)
     ).one()
     titles: dict[str, dict[str, int]] = {}
     summaries = db.session.scalars(
         select(EvaluationState.summary)
-        .join(EvaluationRunCommune, (EvaluationRunCommune.commune_id == EvaluationState.commune_id)
-              & (EvaluationRunCommune.run_id == run.id) & (EvaluationRunCommune.failed.is_(False)))
-        .where(EvaluationState.year == run.year))
+        .join(
+            EvaluationRunCommune,
+            (EvaluationRunCommune.commune_id == EvaluationState.commune_id)
+            & (EvaluationRunCommune.run_id == run.id)
+            & (EvaluationRunCommune.failed.is_(False)),
+        )
+        .where(EvaluationState.year == run.year)
+    )
     for summary in summaries:
         for title, values in (summary or {}).items():
             into = titles.setdefault(title, {"subjects": 0, "eligible": 0, "changed": 0})
             for key in into:
                 into[key] += int(values.get(key, 0))
-    return {"communes": run.total, "evaluated": run.done, "failed": int(counts[2]), "changed": int(counts[0]),
-            "drift": int(counts[1]), "titles": titles}
+    return {
+        "communes": run.total,
+        "evaluated": run.done,
+        "failed": int(counts[2]),
+        "changed": int(counts[0]),
+        "drift": int(counts[1]),
+        "titles": titles,
+    }
 
 
 def failures(run: EvaluationRun, limit: int = 200) -> list[EvaluationRunCommune]:
-    return list(db.session.scalars(
-        select(EvaluationRunCommune).where(EvaluationRunCommune.run_id == run.id, EvaluationRunCommune.failed)
-        .order_by(EvaluationRunCommune.commune_id).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(EvaluationRunCommune)
+            .where(EvaluationRunCommune.run_id == run.id, EvaluationRunCommune.failed)
+            .order_by(EvaluationRunCommune.commune_id)
+            .limit(limit)
+        )
+    )
 
 
 def close_stale() -> int:
     """Close runs whose last commune was counted but that are still open (the roll-up's message was lost)."""
-    ids = db.session.scalars(select(EvaluationRun.id).where(
-        EvaluationRun.status == RunStatus.RUNNING.value,
-        EvaluationRun.done + EvaluationRun.failed >= EvaluationRun.total)).all()
+    ids = db.session.scalars(
+        select(EvaluationRun.id).where(
+            EvaluationRun.status == RunStatus.RUNNING.value,
+            EvaluationRun.done + EvaluationRun.failed >= EvaluationRun.total,
+        )
+    ).all()
     return sum(close_if_complete(run_id) for run_id in ids)
 
 
@@ -285,19 +352,28 @@ def stalled(before: datetime) -> list[tuple[int, list[int]]]:
     """Open runs in which no commune has finished since ``before`` (nor was re-sent): their messages were lost
     (a broker restart without persistence, a purged queue). Returns each with the communes still missing; the
     re-send is noted in the run's summary so the next sweep waits again."""
-    last = (select(EvaluationRunCommune.run_id, func.max(EvaluationRunCommune.finished_at).label("last"))
-            .group_by(EvaluationRunCommune.run_id).subquery())
+    last = (
+        select(EvaluationRunCommune.run_id, func.max(EvaluationRunCommune.finished_at).label("last"))
+        .group_by(EvaluationRunCommune.run_id)
+        .subquery()
+    )
     candidates = db.session.scalars(
-        select(EvaluationRun).outerjoin(last, last.c.run_id == EvaluationRun.id)
-        .where(EvaluationRun.status == RunStatus.RUNNING.value, EvaluationRun.started_at < before,
-               func.coalesce(last.c.last, EvaluationRun.started_at) < before)).all()
+        select(EvaluationRun)
+        .outerjoin(last, last.c.run_id == EvaluationRun.id)
+        .where(
+            EvaluationRun.status == RunStatus.RUNNING.value,
+            EvaluationRun.started_at < before,
+            func.coalesce(last.c.last, EvaluationRun.started_at) < before,
+        )
+    ).all()
     result = []
     for run in candidates:
         resumed = run.summary.get("resumed_at") if run.summary else None
         if resumed and datetime.fromisoformat(resumed) >= before:
             continue
-        done = set(db.session.scalars(select(EvaluationRunCommune.commune_id)
-                                      .where(EvaluationRunCommune.run_id == run.id)))
+        done = set(
+            db.session.scalars(select(EvaluationRunCommune.commune_id).where(EvaluationRunCommune.run_id == run.id))
+        )
         missing = [c for c in _run_communes(run) if c not in done]
         run.summary = {**(run.summary or {}), "resumed_at": utcnow().isoformat()}
         result.append((run.id, missing))
@@ -306,12 +382,22 @@ def stalled(before: datetime) -> list[tuple[int, list[int]]]:
 
 def run_json(run: EvaluationRun) -> dict[str, Any]:
     finished = run.done + run.failed
-    return {"id": run.id, "unit_id": run.unit_id, "year": run.year, "kind": run.kind, "status": run.status,
-            "total": run.total, "done": run.done, "failed": run.failed,
-            "progress": 100 if run.status in FINISHED else (100 * finished // run.total if run.total else 0),
-            "summary": run.summary, "message": run.message,
-            "created_at": _iso(run.created_at), "started_at": _iso(run.started_at),
-            "finished_at": _iso(run.finished_at)}
+    return {
+        "id": run.id,
+        "unit_id": run.unit_id,
+        "year": run.year,
+        "kind": run.kind,
+        "status": run.status,
+        "total": run.total,
+        "done": run.done,
+        "failed": run.failed,
+        "progress": 100 if run.status in FINISHED else (100 * finished // run.total if run.total else 0),
+        "summary": run.summary,
+        "message": run.message,
+        "created_at": _iso(run.created_at),
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+    }
 
 
 def _iso(value: datetime | None) -> str | None:

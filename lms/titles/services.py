@@ -75,18 +75,33 @@ class RecognisedYear(TitlesError):
 
 
 def _recognised(subject_type: str, subject_id: int, year: int) -> bool:
-    return db.session.scalar(select(Recognition.id).where(
-        Recognition.subject_type == subject_type, Recognition.subject_id == subject_id, Recognition.year == year,
-        Recognition.status == RecognitionStatus.RECOGNISED.value).limit(1)) is not None
+    return (
+        db.session.scalar(
+            select(Recognition.id)
+            .where(
+                Recognition.subject_type == subject_type,
+                Recognition.subject_id == subject_id,
+                Recognition.year == year,
+                Recognition.status == RecognitionStatus.RECOGNISED.value,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _refuse_if_recognised(subject_type: str, subject_id: int, year: int) -> None:
     """The engine no longer evaluates a recognised subject-year, so a changed assessment would no longer match the
     frozen result and its explanation: refuse it. (Revoke the recognition first if the decision was wrong.)"""
     if _recognised(subject_type, subject_id, year):
-        raise RecognisedYear(_("The title is already recognised for this subject in %(year)s: its assessments can "
-                               "no longer be changed. Revoke the recognition first if it was wrong.", year=year),
-                             "year")
+        raise RecognisedYear(
+            _(
+                "The title is already recognised for this subject in %(year)s: its assessments can "
+                "no longer be changed. Revoke the recognition first if it was wrong.",
+                year=year,
+            ),
+            "year",
+        )
 
 
 # --- criteria sets, as the pages need them ---------------------------------------------------------------------
@@ -121,10 +136,19 @@ def indicators_of(criteria_set: CriteriaSet) -> list[IndicatorInfo]:
     """The indicators of a criteria-set version, read through the criteria parser (the one reader of the files)."""
     from lms.titles import criteria
 
-    return [IndicatorInfo(code=i.code, name=i.name, name_en=i.name_en, kind=i.kind,
-                          requires_evidence=i.requires_evidence, scale=i.scale or "", assessable=i.reads_assessment,
-                          max_points=Decimal(i.max_points) if i.max_points is not None else None)
-            for i in criteria.definition_of(criteria_set).indicators]
+    return [
+        IndicatorInfo(
+            code=i.code,
+            name=i.name,
+            name_en=i.name_en,
+            kind=i.kind,
+            requires_evidence=i.requires_evidence,
+            scale=i.scale or "",
+            assessable=i.reads_assessment,
+            max_points=Decimal(i.max_points) if i.max_points is not None else None,
+        )
+        for i in criteria.definition_of(criteria_set).indicators
+    ]
 
 
 def active_criteria(title: str, managing_level: str | None = None) -> CriteriaSet | None:
@@ -172,12 +196,20 @@ def subject_place(subject_type: str, subject_id: int) -> tuple[int, int | None] 
     stmt: Select[Any]
     if subject_type == SubjectType.PERSON:
         unit = aliased(AdminUnit)
-        stmt = (select(case((unit.level == UnitLevel.VILLAGE, unit.parent_id), else_=unit.id),
-                       case((unit.level == UnitLevel.VILLAGE, unit.id), else_=None))
-                .join(Person, Person.unit_id == unit.id).where(Person.id == subject_id))
+        stmt = (
+            select(
+                case((unit.level == UnitLevel.VILLAGE, unit.parent_id), else_=unit.id),
+                case((unit.level == UnitLevel.VILLAGE, unit.id), else_=None),
+            )
+            .join(Person, Person.unit_id == unit.id)
+            .where(Person.id == subject_id)
+        )
     elif subject_type == SubjectType.HOUSEHOLD:
-        stmt = (select(parent.parent_id, Household.village_id).join(parent, parent.id == Household.village_id)
-                .where(Household.id == subject_id))
+        stmt = (
+            select(parent.parent_id, Household.village_id)
+            .join(parent, parent.id == Household.village_id)
+            .where(Household.id == subject_id)
+        )
     elif subject_type == SubjectType.CLAN:
         stmt = select(Clan.commune_id, literal(None)).where(Clan.id == subject_id)
     elif subject_type == SubjectType.VILLAGE:
@@ -212,36 +244,52 @@ def subject_labels(pairs: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Su
     for subject_type, ids in wanted.items():
         if subject_type == SubjectType.PERSON:
             unit = aliased(AdminUnit)
-            rows = db.session.execute(select(Person.id, Person.full_name, Person.birth_date, unit.kind, unit.name)
-                                      .join(unit, unit.id == Person.unit_id).where(Person.id.in_(ids)))
+            rows = db.session.execute(
+                select(Person.id, Person.full_name, Person.birth_date, unit.kind, unit.name)
+                .join(unit, unit.id == Person.unit_id)
+                .where(Person.id.in_(ids))
+            )
             for pid, name, born, kind, place in rows:
-                detail = " · ".join(part for part in (born.strftime("%d/%m/%Y") if born else "",
-                                                      f"{kind} {place}".strip()) if part)
+                detail = " · ".join(
+                    part for part in (born.strftime("%d/%m/%Y") if born else "", f"{kind} {place}".strip()) if part
+                )
                 labels[(subject_type, pid)] = SubjectLabel(name, detail, ("registry.person", {"person_id": pid}))
         elif subject_type == SubjectType.HOUSEHOLD:
             unit = aliased(AdminUnit)
-            head = (select(func.min(Person.full_name)).where(Person.household_id == Household.id,
-                                                             Person.relation_to_head.in_(HEAD_RELATIONS))
-                    .correlate(Household).scalar_subquery())
-            rows = db.session.execute(select(Household.id, Household.code, head, unit.kind, unit.name)
-                                      .join(unit, unit.id == Household.village_id).where(Household.id.in_(ids)))
+            head = (
+                select(func.min(Person.full_name))
+                .where(Person.household_id == Household.id, Person.relation_to_head.in_(HEAD_RELATIONS))
+                .correlate(Household)
+                .scalar_subquery()
+            )
+            rows = db.session.execute(
+                select(Household.id, Household.code, head, unit.kind, unit.name)
+                .join(unit, unit.id == Household.village_id)
+                .where(Household.id.in_(ids))
+            )
             for hid, code, head_name, kind, place in rows:
                 labels[(subject_type, hid)] = SubjectLabel(
-                    head_name or code, " · ".join(p for p in (code, f"{kind} {place}".strip()) if p),
-                    ("registry.household", {"household_id": hid}))
+                    head_name or code,
+                    " · ".join(p for p in (code, f"{kind} {place}".strip()) if p),
+                    ("registry.household", {"household_id": hid}),
+                )
         elif subject_type == SubjectType.CLAN:
             for cid, name in db.session.execute(select(Clan.id, Clan.name).where(Clan.id.in_(ids))):
                 labels[(subject_type, cid)] = SubjectLabel(name)
         elif subject_type == SubjectType.ORGANISATION:
-            for oid, name in db.session.execute(select(Organisation.id, Organisation.name)
-                                                .where(Organisation.id.in_(ids))):
-                labels[(subject_type, oid)] = SubjectLabel(name, "", ("registry.organisation",
-                                                                      {"organisation_id": oid}))
+            for oid, name in db.session.execute(
+                select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))
+            ):
+                labels[(subject_type, oid)] = SubjectLabel(
+                    name, "", ("registry.organisation", {"organisation_id": oid})
+                )
         else:  # village, commune
-            for uid, kind, name in db.session.execute(select(AdminUnit.id, AdminUnit.kind, AdminUnit.name)
-                                                      .where(AdminUnit.id.in_(ids))):
-                labels[(subject_type, uid)] = SubjectLabel(f"{kind} {name}".strip(), "",
-                                                           ("registry.unit", {"unit_id": uid}))
+            for uid, kind, name in db.session.execute(
+                select(AdminUnit.id, AdminUnit.kind, AdminUnit.name).where(AdminUnit.id.in_(ids))
+            ):
+                labels[(subject_type, uid)] = SubjectLabel(
+                    f"{kind} {name}".strip(), "", ("registry.unit", {"unit_id": uid})
+                )
     return labels
 
 
@@ -288,21 +336,31 @@ def _filtered(stmt: Select[Any], f: EligibilityFilter, *, with_status: bool = Tr
             under = select(AdminUnit.id).where(subtree(AdminUnit.path, f.unit.path))
             stmt = stmt.where(Eligibility.commune_id.in_(under))
     if f.organisation_id is not None:
-        members = select(OrganisationMember.person_id).where(OrganisationMember.organisation_id == f.organisation_id,
-                                                             OrganisationMember.ended_on.is_(None))
-        stmt = stmt.where(or_(
-            and_(Eligibility.subject_type == SubjectType.PERSON, Eligibility.subject_id.in_(members)),
-            and_(Eligibility.subject_type == SubjectType.ORGANISATION, Eligibility.subject_id == f.organisation_id)))
+        members = select(OrganisationMember.person_id).where(
+            OrganisationMember.organisation_id == f.organisation_id, OrganisationMember.ended_on.is_(None)
+        )
+        stmt = stmt.where(
+            or_(
+                and_(Eligibility.subject_type == SubjectType.PERSON, Eligibility.subject_id.in_(members)),
+                and_(Eligibility.subject_type == SubjectType.ORGANISATION, Eligibility.subject_id == f.organisation_id),
+            )
+        )
     if f.household_id is not None:
         members = select(Person.id).where(Person.household_id == f.household_id)
-        stmt = stmt.where(or_(
-            and_(Eligibility.subject_type == SubjectType.PERSON, Eligibility.subject_id.in_(members)),
-            and_(Eligibility.subject_type == SubjectType.HOUSEHOLD, Eligibility.subject_id == f.household_id)))
+        stmt = stmt.where(
+            or_(
+                and_(Eligibility.subject_type == SubjectType.PERSON, Eligibility.subject_id.in_(members)),
+                and_(Eligibility.subject_type == SubjectType.HOUSEHOLD, Eligibility.subject_id == f.household_id),
+            )
+        )
     if f.clan_id is not None:
         households = select(clan_household.c.household_id).where(clan_household.c.clan_id == f.clan_id)
-        stmt = stmt.where(or_(
-            and_(Eligibility.subject_type == SubjectType.HOUSEHOLD, Eligibility.subject_id.in_(households)),
-            and_(Eligibility.subject_type == SubjectType.CLAN, Eligibility.subject_id == f.clan_id)))
+        stmt = stmt.where(
+            or_(
+                and_(Eligibility.subject_type == SubjectType.HOUSEHOLD, Eligibility.subject_id.in_(households)),
+                and_(Eligibility.subject_type == SubjectType.CLAN, Eligibility.subject_id == f.clan_id),
+            )
+        )
     return stmt
 
 
@@ -317,8 +375,9 @@ def eligibility_select(user: Any, f: EligibilityFilter, sort: str = "name") -> S
     """
     stmt = _filtered(eligibility_in_scope(user), f)
     if sort == "score":
-        return stmt.order_by(Eligibility.eligible.desc(), Eligibility.score.desc(), Eligibility.level.desc(),
-                             Eligibility.id)
+        return stmt.order_by(
+            Eligibility.eligible.desc(), Eligibility.score.desc(), Eligibility.level.desc(), Eligibility.id
+        )
     if sort == "computed":
         return stmt.order_by(Eligibility.computed_at.desc(), Eligibility.id)
     subject = TITLE_SUBJECT.get(Title(f.title)) if f.title in set(Title) else None
@@ -341,8 +400,9 @@ def eligibility_select(user: Any, f: EligibilityFilter, sort: str = "name") -> S
 
 def status_counts(user: Any, f: EligibilityFilter) -> dict[str, int]:
     """How many rows of the list (all statuses) are eligible and not: one grouped query."""
-    stmt = _filtered(scoped(select(Eligibility.eligible, func.count()), Eligibility.commune_id, user, VIEW), f,
-                     with_status=False).group_by(Eligibility.eligible)
+    stmt = _filtered(
+        scoped(select(Eligibility.eligible, func.count()), Eligibility.commune_id, user, VIEW), f, with_status=False
+    ).group_by(Eligibility.eligible)
     counts = {"eligible": 0, "not_eligible": 0}
     for eligible, count in db.session.execute(stmt):
         counts["eligible" if eligible else "not_eligible"] += count
@@ -375,8 +435,11 @@ def get_assessment(assessment_id: int, user: Any, permission: Permission = VIEW)
 
 def subject_assessments(subject_type: str, subject_id: int, year: int) -> dict[str, Assessment]:
     """A subject's assessments of a year by indicator code (one query)."""
-    rows = db.session.scalars(select(Assessment).where(
-        Assessment.subject_type == subject_type, Assessment.subject_id == subject_id, Assessment.year == year))
+    rows = db.session.scalars(
+        select(Assessment).where(
+            Assessment.subject_type == subject_type, Assessment.subject_id == subject_id, Assessment.year == year
+        )
+    )
     return {a.indicator: a for a in rows}
 
 
@@ -407,15 +470,25 @@ def parse_value(raw: Any, indicator: IndicatorInfo) -> Decimal:
         if indicator.scale == "met":
             raise TitlesError(_("Enter 1 (met) or 0 (not met)."), "value") from None
         if indicator.scale == "percent":
-            raise TitlesError(_("Enter a share from %(low)s to %(high)s per cent.", low=low, high=high),
-                              "value") from None
-        raise TitlesError(_("Enter a number of points from %(low)s to %(high)s.", low=low, high=high),
-                          "value") from None
+            raise TitlesError(
+                _("Enter a share from %(low)s to %(high)s per cent.", low=low, high=high), "value"
+            ) from None
+        raise TitlesError(
+            _("Enter a number of points from %(low)s to %(high)s.", low=low, high=high), "value"
+        ) from None
     return value
 
 
-MET_WORDS = {"met": Decimal(1), "đạt": Decimal(1), "yes": Decimal(1), "có": Decimal(1),
-             "not met": Decimal(0), "không đạt": Decimal(0), "no": Decimal(0), "không": Decimal(0)}
+MET_WORDS = {
+    "met": Decimal(1),
+    "đạt": Decimal(1),
+    "yes": Decimal(1),
+    "có": Decimal(1),
+    "not met": Decimal(0),
+    "không đạt": Decimal(0),
+    "no": Decimal(0),
+    "không": Decimal(0),
+}
 
 
 @dataclass
@@ -447,8 +520,10 @@ def _check_subject(data: AssessmentInput, user: Any) -> tuple[int, IndicatorInfo
         raise TitlesError(_("No criteria set is loaded for this title."), "indicator")
     by_code = {i.code: i for i in indicators}
     if data.indicator not in by_code:
-        raise TitlesError(_("“%(code)s” is not an assessed indicator of %(name)s.", code=data.indicator,
-                                   name=criteria_set.name), "indicator")
+        raise TitlesError(
+            _("“%(code)s” is not an assessed indicator of %(name)s.", code=data.indicator, name=criteria_set.name),
+            "indicator",
+        )
     if data.source not in set(AssessmentSource):
         raise TitlesError(_("Choose evaluator or self-assessment."), "source")
     return commune.id, by_code[data.indicator]
@@ -459,32 +534,69 @@ def create_assessment(data: AssessmentInput, *, user: Any, evidence: EvidenceFil
     commune_id, indicator = _check_subject(data, user)
     _refuse_if_recognised(data.subject_type, data.subject_id, data.year)
     value = parse_value(data.value, indicator)
-    exists = db.session.scalar(select(Assessment.id).where(
-        Assessment.subject_type == data.subject_type, Assessment.subject_id == data.subject_id,
-        Assessment.year == data.year, Assessment.indicator == data.indicator))
+    exists = db.session.scalar(
+        select(Assessment.id).where(
+            Assessment.subject_type == data.subject_type,
+            Assessment.subject_id == data.subject_id,
+            Assessment.year == data.year,
+            Assessment.indicator == data.indicator,
+        )
+    )
     if exists is not None:
-        raise TitlesError(_("This indicator is already assessed for this subject and year: change that "
-                            "assessment."), "indicator")
+        raise TitlesError(
+            _("This indicator is already assessed for this subject and year: change that assessment."), "indicator"
+        )
     assessment = Assessment(
-        subject_type=data.subject_type, subject_id=data.subject_id, year=data.year, indicator=data.indicator,
-        value=value, source=data.source, evidence_ref=data.evidence_ref.strip(), note=data.note.strip(),
-        evidence_file_id=evidence.id if evidence else None, commune_id=commune_id,
-        assessed_by_id=getattr(user, "id", None), assessed_at=utcnow())
+        subject_type=data.subject_type,
+        subject_id=data.subject_id,
+        year=data.year,
+        indicator=data.indicator,
+        value=value,
+        source=data.source,
+        evidence_ref=data.evidence_ref.strip(),
+        note=data.note.strip(),
+        evidence_file_id=evidence.id if evidence else None,
+        commune_id=commune_id,
+        assessed_by_id=getattr(user, "id", None),
+        assessed_at=utcnow(),
+    )
     db.session.add(assessment)
     db.session.flush()
-    audit("assessment.create", assessment, user=user, indicator=assessment.indicator, value=str(value),
-          source=assessment.source)
+    audit(
+        "assessment.create",
+        assessment,
+        user=user,
+        indicator=assessment.indicator,
+        value=str(value),
+        source=assessment.source,
+    )
     mark_dirty([(commune_id, assessment.year)])
     return assessment
 
 
-def update_assessment(assessment: Assessment, *, user: Any, value: Any = None, source: str | None = None,
-                      evidence_ref: str | None = None, note: str | None = None,
-                      evidence: EvidenceFile | None = None, remove_evidence: bool = False) -> Assessment:
+def update_assessment(
+    assessment: Assessment,
+    *,
+    user: Any,
+    value: Any = None,
+    source: str | None = None,
+    evidence_ref: str | None = None,
+    note: str | None = None,
+    evidence: EvidenceFile | None = None,
+    remove_evidence: bool = False,
+) -> Assessment:
     """Change an assessment. A new value, source or evidence of a self-assessment needs verifying again."""
-    __, indicator = _check_subject(AssessmentInput(
-        assessment.subject_type, assessment.subject_id, assessment.year, assessment.indicator, None,
-        source or assessment.source), user)
+    __, indicator = _check_subject(
+        AssessmentInput(
+            assessment.subject_type,
+            assessment.subject_id,
+            assessment.year,
+            assessment.indicator,
+            None,
+            source or assessment.source,
+        ),
+        user,
+    )
     _refuse_if_recognised(assessment.subject_type, assessment.subject_id, assessment.year)
     changed: list[str] = []
     if value is not None:
@@ -516,18 +628,26 @@ def update_assessment(assessment: Assessment, *, user: Any, value: Any = None, s
 
 def verify_assessment(assessment: Assessment, *, user: Any) -> Assessment:
     """Accept a self-assessment: from now on the engine counts it. Refused without evidence where it is needed."""
-    __, indicator = _check_subject(AssessmentInput(
-        assessment.subject_type, assessment.subject_id, assessment.year, assessment.indicator, None,
-        assessment.source), user)
+    __, indicator = _check_subject(
+        AssessmentInput(
+            assessment.subject_type,
+            assessment.subject_id,
+            assessment.year,
+            assessment.indicator,
+            None,
+            assessment.source,
+        ),
+        user,
+    )
     _refuse_if_recognised(assessment.subject_type, assessment.subject_id, assessment.year)
     if assessment.source != AssessmentSource.SELF:
-        raise TitlesError(_("Only self-assessments are verified; an evaluator's value counts as entered."),
-                          "source")
+        raise TitlesError(_("Only self-assessments are verified; an evaluator's value counts as entered."), "source")
     if assessment.verified_at is not None:
         return assessment
     if indicator.requires_evidence and not assessment.has_evidence:
-        raise TitlesError(_("Attach evidence (a file or a reference) before verifying: this indicator needs it."),
-                          "evidence")
+        raise TitlesError(
+            _("Attach evidence (a file or a reference) before verifying: this indicator needs it."), "evidence"
+        )
     assessment.verified_at = utcnow()
     assessment.verified_by_id = getattr(user, "id", None)
     db.session.flush()
@@ -541,9 +661,16 @@ def delete_assessment(assessment: Assessment, *, user: Any) -> None:
         raise TitlesError(_("No such subject in your scope."), "subject_id")
     _refuse_if_recognised(assessment.subject_type, assessment.subject_id, assessment.year)
     pair = (assessment.commune_id, assessment.year)
-    audit("assessment.delete", assessment, user=user, subject_type=assessment.subject_type,
-          subject_id=assessment.subject_id, year=assessment.year, indicator=assessment.indicator,
-          value=str(assessment.value))
+    audit(
+        "assessment.delete",
+        assessment,
+        user=user,
+        subject_type=assessment.subject_type,
+        subject_id=assessment.subject_id,
+        year=assessment.year,
+        indicator=assessment.indicator,
+        value=str(assessment.value),
+    )
     db.session.delete(assessment)
     db.session.flush()
     mark_dirty([pair])
@@ -563,8 +690,16 @@ IMPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "note": ("Ghi chú", "note"),
 }
 REQUIRED_COLUMNS = ("subject_type", "subject_id", "year", "indicator", "value")
-SUBJECT_WORDS = {"người": "person", "cá nhân": "person", "hộ": "household", "gia đình": "household",
-                 "dòng họ": "clan", "thôn": "village", "đơn vị": "organisation", "xã": "commune"}
+SUBJECT_WORDS = {
+    "người": "person",
+    "cá nhân": "person",
+    "hộ": "household",
+    "gia đình": "household",
+    "dòng họ": "clan",
+    "thôn": "village",
+    "đơn vị": "organisation",
+    "xã": "commune",
+}
 SOURCE_WORDS = {"đánh giá": "evaluator", "tự đánh giá": "self"}
 
 
@@ -610,8 +745,13 @@ def import_assessments(filename: str, content: bytes, *, user: Any) -> ImportRes
             columns[found], shown[found] = index, str(raw)
     for key in REQUIRED_COLUMNS:
         if key not in columns:
-            result.errors.append({"row": 1, "column": IMPORT_COLUMNS[key][0],
-                                  "message": _("missing column “%(name)s”", name=IMPORT_COLUMNS[key][0])})
+            result.errors.append(
+                {
+                    "row": 1,
+                    "column": IMPORT_COLUMNS[key][0],
+                    "message": _("missing column “%(name)s”", name=IMPORT_COLUMNS[key][0]),
+                }
+            )
     if result.errors:
         return result
 
@@ -625,8 +765,7 @@ def import_assessments(filename: str, content: bytes, *, user: Any) -> ImportRes
         errors_before = len(result.errors)
 
         def error(key: str, message: str, number: int = number) -> None:
-            result.errors.append({"row": number, "column": shown.get(key, IMPORT_COLUMNS[key][0]),
-                                  "message": message})
+            result.errors.append({"row": number, "column": shown.get(key, IMPORT_COLUMNS[key][0]), "message": message})
 
         raw_type = str(cell(cells, "subject_type") or "").strip()
         subject_type = SUBJECT_WORDS.get(raw_type.casefold(), raw_type.casefold())
@@ -649,27 +788,60 @@ def import_assessments(filename: str, content: bytes, *, user: Any) -> ImportRes
         if len(evidence_ref) > 300:
             error("evidence_ref", _("at most 300 characters"))
         if len(result.errors) == errors_before:
-            parsed.append((number, AssessmentInput(subject_type, subject_id or 0, year or 0, indicator,
-                                                   cell(cells, "value"), source, evidence_ref,
-                                                   str(cell(cells, "note") or ""))))
+            parsed.append(
+                (
+                    number,
+                    AssessmentInput(
+                        subject_type,
+                        subject_id or 0,
+                        year or 0,
+                        indicator,
+                        cell(cells, "value"),
+                        source,
+                        evidence_ref,
+                        str(cell(cells, "note") or ""),
+                    ),
+                )
+            )
     places = _places([(d.subject_type, d.subject_id) for _, d in parsed])
-    communes = {u.id: u for u in db.session.scalars(select(AdminUnit).where(
-        AdminUnit.id.in_({p[0] for p in places.values()})))} if places else {}
+    communes = (
+        {
+            u.id: u
+            for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_({p[0] for p in places.values()})))
+        }
+        if places
+        else {}
+    )
     indicator_sets: dict[tuple[str, str | None], dict[str, IndicatorInfo]] = {}
-    levels = dict(iter(db.session.execute(select(Organisation.id, Organisation.managing_level).where(
-        Organisation.id.in_([d.subject_id for _, d in parsed if d.subject_type == SubjectType.ORGANISATION]))
-    ).tuples()))
+    levels = dict(
+        iter(
+            db.session.execute(
+                select(Organisation.id, Organisation.managing_level).where(
+                    Organisation.id.in_([d.subject_id for _, d in parsed if d.subject_type == SubjectType.ORGANISATION])
+                )
+            ).tuples()
+        )
+    )
     existing = _existing_assessments([d for _, d in parsed])
-    frozen = set(db.session.execute(select(Recognition.subject_type, Recognition.subject_id, Recognition.year).where(
-        Recognition.subject_id.in_({d.subject_id for _, d in parsed}),
-        Recognition.status == RecognitionStatus.RECOGNISED.value)).tuples()) if parsed else set()
+    frozen = (
+        set(
+            db.session.execute(
+                select(Recognition.subject_type, Recognition.subject_id, Recognition.year).where(
+                    Recognition.subject_id.in_({d.subject_id for _, d in parsed}),
+                    Recognition.status == RecognitionStatus.RECOGNISED.value,
+                )
+            ).tuples()
+        )
+        if parsed
+        else set()
+    )
     seen: dict[tuple[str, int, int, str], int] = {}
     allowed: dict[int, bool] = {}
     checked: list[tuple[AssessmentInput, int, Decimal]] = []
     for number, data in parsed:
+
         def error(key: str, message: str, number: int = number) -> None:
-            result.errors.append({"row": number, "column": shown.get(key, IMPORT_COLUMNS[key][0]),
-                                  "message": message})
+            result.errors.append({"row": number, "column": shown.get(key, IMPORT_COLUMNS[key][0]), "message": message})
 
         place = places.get((data.subject_type, data.subject_id))
         commune = communes.get(place[0]) if place else None
@@ -679,19 +851,32 @@ def import_assessments(filename: str, content: bytes, *, user: Any) -> ImportRes
             error("subject_id", _("no %(kind)s %(id)s in your scope", kind=data.subject_type, id=data.subject_id))
             continue
         if (data.subject_type, data.subject_id, data.year) in frozen:
-            error("year", _("the title is already recognised for this subject in %(year)s: its assessments can no "
-                            "longer be changed", year=data.year))
+            error(
+                "year",
+                _(
+                    "the title is already recognised for this subject in %(year)s: its assessments can no "
+                    "longer be changed",
+                    year=data.year,
+                ),
+            )
             continue
         level = levels.get(data.subject_id) if data.subject_type == SubjectType.ORGANISATION else None
         set_key = (SUBJECT_TITLE[data.subject_type], level)
         if set_key not in indicator_sets:
             criteria_set = active_criteria(*set_key)
-            indicator_sets[set_key] = {i.code: i for i in indicators_of(criteria_set) if i.assessable} \
-                if criteria_set else {}
+            indicator_sets[set_key] = (
+                {i.code: i for i in indicators_of(criteria_set) if i.assessable} if criteria_set else {}
+            )
         info = indicator_sets[set_key].get(data.indicator)
         if info is None:
-            error("indicator", _("“%(code)s” is not an assessed indicator for a %(kind)s", code=data.indicator,
-                                      kind=data.subject_type))
+            error(
+                "indicator",
+                _(
+                    "“%(code)s” is not an assessed indicator for a %(kind)s",
+                    code=data.indicator,
+                    kind=data.subject_type,
+                ),
+            )
             continue
         try:
             value = parse_value(data.value, info)
@@ -705,21 +890,35 @@ def import_assessments(filename: str, content: bytes, *, user: Any) -> ImportRes
         seen[identity] = number
         checked.append((data, commune.id, value))
     if result.errors:
-        result.errors.sort(key=lambda e: (e["row"] or 0))
+        result.errors.sort(key=lambda e: e["row"] or 0)
         return result
     now, user_id = utcnow(), getattr(user, "id", None)
     inserts: list[dict[str, Any]] = []
     for data, commune_id, value in checked:
         current = existing.get((data.subject_type, data.subject_id, data.year, data.indicator))
         if current is None:
-            inserts.append({"subject_type": data.subject_type, "subject_id": data.subject_id, "year": data.year,
-                            "indicator": data.indicator, "value": value, "source": data.source,
-                            "evidence_ref": data.evidence_ref.strip(), "note": data.note.strip(),
-                            "commune_id": commune_id, "assessed_by_id": user_id, "assessed_at": now})
+            inserts.append(
+                {
+                    "subject_type": data.subject_type,
+                    "subject_id": data.subject_id,
+                    "year": data.year,
+                    "indicator": data.indicator,
+                    "value": value,
+                    "source": data.source,
+                    "evidence_ref": data.evidence_ref.strip(),
+                    "note": data.note.strip(),
+                    "commune_id": commune_id,
+                    "assessed_by_id": user_id,
+                    "assessed_at": now,
+                }
+            )
             continue
         # The few updates go through the ORM; a changed value of a self-assessment needs verifying again.
-        if value != current.value or data.source != current.source or (
-                data.evidence_ref.strip() and data.evidence_ref.strip() != current.evidence_ref):
+        if (
+            value != current.value
+            or data.source != current.source
+            or (data.evidence_ref.strip() and data.evidence_ref.strip() != current.evidence_ref)
+        ):
             current.verified_at = current.verified_by_id = None
         current.value, current.source, current.assessed_by_id, current.assessed_at = value, data.source, user_id, now
         if data.evidence_ref.strip():
@@ -731,8 +930,14 @@ def import_assessments(filename: str, content: bytes, *, user: Any) -> ImportRes
         db.session.execute(insert(Assessment), inserts)
     result.created = len(inserts)
     db.session.flush()
-    audit("assessment.import", object_type="assessment", user=user, filename=filename, created=result.created,
-          updated=result.updated)
+    audit(
+        "assessment.import",
+        object_type="assessment",
+        user=user,
+        filename=filename,
+        created=result.created,
+        updated=result.updated,
+    )
     mark_dirty({(commune_id, data.year) for data, commune_id, _ in checked})
     return result
 
@@ -760,11 +965,17 @@ def _places(pairs: Sequence[tuple[str, int]]) -> dict[tuple[str, int], tuple[int
         stmt: Select[Any]
         if subject_type == SubjectType.PERSON:
             unit = aliased(AdminUnit)
-            stmt = (select(Person.id, case((unit.level == UnitLevel.VILLAGE, unit.parent_id), else_=unit.id))
-                    .join(unit, unit.id == Person.unit_id).where(Person.id.in_(ids)))
+            stmt = (
+                select(Person.id, case((unit.level == UnitLevel.VILLAGE, unit.parent_id), else_=unit.id))
+                .join(unit, unit.id == Person.unit_id)
+                .where(Person.id.in_(ids))
+            )
         elif subject_type == SubjectType.HOUSEHOLD:
-            stmt = (select(Household.id, parent.parent_id).join(parent, parent.id == Household.village_id)
-                    .where(Household.id.in_(ids)))
+            stmt = (
+                select(Household.id, parent.parent_id)
+                .join(parent, parent.id == Household.village_id)
+                .where(Household.id.in_(ids))
+            )
         elif subject_type == SubjectType.CLAN:
             stmt = select(Clan.id, Clan.commune_id).where(Clan.id.in_(ids))
         elif subject_type == SubjectType.VILLAGE:
@@ -786,8 +997,9 @@ def _existing_assessments(rows: Sequence[AssessmentInput]) -> dict[tuple[str, in
         wanted.setdefault(data.subject_type, set()).add(data.subject_id)
     found: dict[tuple[str, int, int, str], Assessment] = {}
     for subject_type, ids in wanted.items():
-        for a in db.session.scalars(select(Assessment).where(Assessment.subject_type == subject_type,
-                                                             Assessment.subject_id.in_(ids))):
+        for a in db.session.scalars(
+            select(Assessment).where(Assessment.subject_type == subject_type, Assessment.subject_id.in_(ids))
+        ):
             found[(a.subject_type, a.subject_id, a.year, a.indicator)] = a
     return found
 
@@ -828,11 +1040,18 @@ def explain(eligibility: Eligibility, locale: str) -> list[ExplainedItem]:
     for item in eligibility.breakdown or []:
         code = str(item.get("indicator", ""))
         info = indicators.get(code)
-        result.append(ExplainedItem(
-            code=code, name=info.label(locale) if info else code, kind=info.kind if info else "",
-            item=item, source_text=str(sentences.describe_source(item) or ""),
-            missing_text=str(sentences.describe_missing(item) or "") if item.get("missing") else "",
-            assessment=assessments.get(code), indicator=info))
+        result.append(
+            ExplainedItem(
+                code=code,
+                name=info.label(locale) if info else code,
+                kind=info.kind if info else "",
+                item=item,
+                source_text=str(sentences.describe_source(item) or ""),
+                missing_text=str(sentences.describe_missing(item) or "") if item.get("missing") else "",
+                assessment=assessments.get(code),
+                indicator=info,
+            )
+        )
     return result
 
 

@@ -28,8 +28,15 @@ STALL_AGE = timedelta(minutes=10)  # a run with no commune finished for this lon
 MAX_RETRIES = 5
 
 
-@shared_task(name="titles.evaluate_commune", bind=True, acks_late=True, max_retries=MAX_RETRIES,
-             autoretry_for=(OperationalError,), retry_backoff=True, ignore_result=True)
+@shared_task(
+    name="titles.evaluate_commune",
+    bind=True,
+    acks_late=True,
+    max_retries=MAX_RETRIES,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    ignore_result=True,
+)
 def evaluate_commune(self, *, commune_id: int, year: int) -> None:
     """Evaluate one commune and year because it was marked. Waits for the commune-year's lock; skips if the mark
     was cleared meanwhile by an evaluation that saw every marked change."""
@@ -37,16 +44,30 @@ def evaluate_commune(self, *, commune_id: int, year: int) -> None:
     db.session.commit()
 
 
-@shared_task(name="titles.mark_communes", bind=True, acks_late=True, max_retries=MAX_RETRIES,
-             autoretry_for=(OperationalError,), retry_backoff=True, ignore_result=True)
+@shared_task(
+    name="titles.mark_communes",
+    bind=True,
+    acks_late=True,
+    max_retries=MAX_RETRIES,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    ignore_result=True,
+)
 def mark_communes(self, *, pairs: list[list[int]]) -> None:
     """Mark commune-years for evaluation (their evaluation reads results another commune's evaluation changed)."""
     dirty.mark_dirty((commune_id, year) for commune_id, year in pairs)
     db.session.commit()
 
 
-@shared_task(name="titles.launch_run", bind=True, acks_late=True, max_retries=MAX_RETRIES,
-             autoretry_for=(OperationalError,), retry_backoff=True, ignore_result=True)
+@shared_task(
+    name="titles.launch_run",
+    bind=True,
+    acks_late=True,
+    max_retries=MAX_RETRIES,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    ignore_result=True,
+)
 def launch_run(self, *, run_id: int) -> None:
     """Count the run's communes and send one task each, followed by the roll-up. A second delivery finds the run
     no longer queued and sends nothing."""
@@ -72,8 +93,9 @@ def send_communes(run_id: int, communes: list[int]) -> None:
         chord(header)(finish_run.si(run_id=run_id))
 
 
-@shared_task(name="titles.evaluate_commune_in_run", bind=True, acks_late=True, max_retries=MAX_RETRIES,
-             ignore_result=False)  # the chord counts results
+@shared_task(
+    name="titles.evaluate_commune_in_run", bind=True, acks_late=True, max_retries=MAX_RETRIES, ignore_result=False
+)  # the chord counts results
 def evaluate_commune_in_run(self, *, run_id: int, commune_id: int) -> bool:
     """Evaluate one commune of a run and count it, once. A transient database error is retried with backoff; an
     error that outlives the retries, or any other, is counted as a failed commune with its message, so the run
@@ -90,7 +112,7 @@ def evaluate_commune_in_run(self, *, run_id: int, commune_id: int) -> bool:
     except OperationalError as exc:
         db.session.rollback()
         if self.request.retries < self.max_retries:
-            raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 60)) from exc
+            raise self.retry(exc=exc, countdown=min(2**self.request.retries, 60)) from exc
         counted = _count_failure(run_id, commune_id, exc)
     except Exception as exc:  # noqa: BLE001 - any error of one commune must not stop the run; logged in full
         db.session.rollback()
@@ -107,8 +129,15 @@ def _count_failure(run_id: int, commune_id: int, exc: BaseException) -> bool:
     return counted
 
 
-@shared_task(name="titles.finish_run", bind=True, acks_late=True, max_retries=MAX_RETRIES,
-             autoretry_for=(OperationalError,), retry_backoff=True, ignore_result=True)
+@shared_task(
+    name="titles.finish_run",
+    bind=True,
+    acks_late=True,
+    max_retries=MAX_RETRIES,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    ignore_result=True,
+)
 def finish_run(self, *, run_id: int) -> None:
     """The chord's roll-up: close the run with its summary (a no-op if a commune task already did)."""
     runs.close_if_complete(run_id)
@@ -135,8 +164,15 @@ def sweep() -> int:
     return len(marked)
 
 
-@shared_task(name="titles.reconcile", bind=True, acks_late=True, max_retries=MAX_RETRIES,
-             autoretry_for=(OperationalError,), retry_backoff=True, ignore_result=True)
+@shared_task(
+    name="titles.reconcile",
+    bind=True,
+    acks_late=True,
+    max_retries=MAX_RETRIES,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    ignore_result=True,
+)
 def reconcile(self, *, year: int | None = None) -> list[int]:
     """Nightly: a reconciliation run per year (the current one; the previous one too until the end of March)."""
     started = runs.start_reconciliation(year)

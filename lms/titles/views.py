@@ -45,8 +45,13 @@ ASSESS = Permission.TITLES_ASSESS
 
 @bp.app_context_processor
 def _names() -> dict[str, Any]:
-    return {"title_names": TITLE_NAMES, "subject_names": SUBJECT_NAMES, "source_names": SOURCE_NAMES,
-            "eligibility_status_names": STATUS_NAMES, "criteria_status_names": CRITERIA_STATUS_NAMES}
+    return {
+        "title_names": TITLE_NAMES,
+        "subject_names": SUBJECT_NAMES,
+        "source_names": SOURCE_NAMES,
+        "eligibility_status_names": STATUS_NAMES,
+        "criteria_status_names": CRITERIA_STATUS_NAMES,
+    }
 
 
 def _int_arg(name: str) -> int | None:
@@ -55,8 +60,9 @@ def _int_arg(name: str) -> int | None:
 
 
 def _scope_roots() -> list[AdminUnit]:
-    return sorted({a.unit for a in current_user.roles if VIEW in ROLE_PERMISSIONS[Role(a.role)]},
-                  key=lambda u: u.sort_key)
+    return sorted(
+        {a.unit for a in current_user.roles if VIEW in ROLE_PERMISSIONS[Role(a.role)]}, key=lambda u: u.sort_key
+    )
 
 
 @bp.get("/")
@@ -73,16 +79,20 @@ def eligibility_list():
     unit_id, organisation_id = _int_arg("unit_id"), _int_arg("organisation_id")
     organisation = None
     if organisation_id is not None:
-        organisation = db.session.scalar(scoped(select(Organisation), Organisation.commune_id, current_user, VIEW)
-                                         .where(Organisation.id == organisation_id))
+        organisation = db.session.scalar(
+            scoped(select(Organisation), Organisation.commune_id, current_user, VIEW).where(
+                Organisation.id == organisation_id
+            )
+        )
         if organisation is None:
             abort(404)
         filters.organisation_id = organisation.id
     roots = _scope_roots()
     unit = None
     if unit_id is not None:
-        unit = db.session.scalar(scoped(select(AdminUnit), AdminUnit.id, current_user, VIEW)
-                                 .where(AdminUnit.id == unit_id))
+        unit = db.session.scalar(
+            scoped(select(AdminUnit), AdminUnit.id, current_user, VIEW).where(AdminUnit.id == unit_id)
+        )
         if unit is None:
             abort(404)
     elif organisation is None and len(roots) == 1:
@@ -97,21 +107,41 @@ def eligibility_list():
     filters.status = status if status in services.STATUSES else None
     sort = request.args.get("sort", "name")
     sort = sort if sort in services.SORTS else "name"
-    missing_choices = [(i.code, f"{i.code} · {i.label(str(get_locale()))}")
-                       for i in services.title_indicators(filters.title)]
+    missing_choices = [
+        (i.code, f"{i.code} · {i.label(str(get_locale()))}") for i in services.title_indicators(filters.title)
+    ]
     missing = request.args.get("missing", "")
     filters.missing = missing if services.INDICATOR_CODE.match(missing) else None
-    rows = db.paginate(services.eligibility_select(current_user, filters, sort),
-                       per_page=current_app.config["PAGE_SIZE"])
+    rows = db.paginate(
+        services.eligibility_select(current_user, filters, sort), per_page=current_app.config["PAGE_SIZE"]
+    )
     labels = services.subject_labels((r.subject_type, r.subject_id) for r in rows.items)
     counts = services.status_counts(current_user, filters)
-    args = {"unit_id": unit.id if unit else "", "organisation_id": organisation.id if organisation else "",
-            "household_id": filters.household_id or "", "clan_id": filters.clan_id or "",
-            "title": filters.title, "year": filters.year or "", "status": filters.status or "",
-            "missing": filters.missing or "", "sort": sort}
-    return render_template("titles/eligibility_list.html", rows=rows, labels=labels, counts=counts,
-                           filters=filters, unit=unit, organisation=organisation, roots=roots, sort=sort,
-                           missing_choices=missing_choices, args=args, sort_names=SORT_NAMES)
+    args = {
+        "unit_id": unit.id if unit else "",
+        "organisation_id": organisation.id if organisation else "",
+        "household_id": filters.household_id or "",
+        "clan_id": filters.clan_id or "",
+        "title": filters.title,
+        "year": filters.year or "",
+        "status": filters.status or "",
+        "missing": filters.missing or "",
+        "sort": sort,
+    }
+    return render_template(
+        "titles/eligibility_list.html",
+        rows=rows,
+        labels=labels,
+        counts=counts,
+        filters=filters,
+        unit=unit,
+        organisation=organisation,
+        roots=roots,
+        sort=sort,
+        missing_choices=missing_choices,
+        args=args,
+        sort_names=SORT_NAMES,
+    )
 
 
 @bp.get("/eligibility/<int:eligibility_id>")
@@ -123,20 +153,29 @@ def explanation(eligibility_id: int):
         abort(404)
     items = services.explain(eligibility, str(get_locale()))
     label = services.subject_labels([(eligibility.subject_type, eligibility.subject_id)]).get(
-        (eligibility.subject_type, eligibility.subject_id)) or services.SubjectLabel(
-        f"{eligibility.subject_type} {eligibility.subject_id}")
+        (eligibility.subject_type, eligibility.subject_id)
+    ) or services.SubjectLabel(f"{eligibility.subject_type} {eligibility.subject_id}")
     learning: Sequence[Any] = []
     if eligibility.subject_type == SubjectType.PERSON:
         learning = db.session.execute(
-            select(LearningRecord, CourseClass.name).outerjoin(CourseClass, CourseClass.id == LearningRecord.class_id)
+            select(LearningRecord, CourseClass.name)
+            .outerjoin(CourseClass, CourseClass.id == LearningRecord.class_id)
             .where(LearningRecord.person_id == eligibility.subject_id, LearningRecord.year == eligibility.year)
-            .order_by(LearningRecord.completed_on, LearningRecord.id)).all()
+            .order_by(LearningRecord.completed_on, LearningRecord.id)
+        ).all()
     commune = db.session.get(AdminUnit, eligibility.commune_id)
     return render_template(
-        "titles/explanation.html", eligibility=eligibility, criteria_set=eligibility.criteria_set, items=items,
-        label=label, learning=learning, members=services.members_filter(eligibility),
+        "titles/explanation.html",
+        eligibility=eligibility,
+        criteria_set=eligibility.criteria_set,
+        items=items,
+        label=label,
+        learning=learning,
+        members=services.members_filter(eligibility),
         users=services.user_names(x.assessment for x in items if x.assessment),
-        can_assess=can(current_user, ASSESS, commune), commune=commune)
+        can_assess=can(current_user, ASSESS, commune),
+        commune=commune,
+    )
 
 
 # --- assessments ---------------------------------------------------------------------------------------------
@@ -173,7 +212,8 @@ def _show_error(form: AssessmentForm, exc: services.TitlesError) -> None:
         flash(str(exc), "danger")
         return
     name = {"subject_type": "indicator", "subject_id": "indicator", "evidence": "evidence_ref"}.get(
-        exc.field or "", exc.field or "value")
+        exc.field or "", exc.field or "value"
+    )
     target = getattr(form, name, form.value)
     target.errors = [*target.errors, str(exc)]
 
@@ -182,9 +222,14 @@ def _show_error(form: AssessmentForm, exc: services.TitlesError) -> None:
 @permission_required(ASSESS)
 def new_assessment():
     """Enter one assessed value for a subject (named in the query: ``subject_type``, ``subject_id``, ``year``)."""
-    form = AssessmentForm(data={"subject_type": request.args.get("subject_type", ""),
-                                "subject_id": request.args.get("subject_id", ""),
-                                "year": _int_arg("year"), "indicator": request.args.get("indicator", "")})
+    form = AssessmentForm(
+        data={
+            "subject_type": request.args.get("subject_type", ""),
+            "subject_id": request.args.get("subject_id", ""),
+            "year": _int_arg("year"),
+            "indicator": request.args.get("indicator", ""),
+        }
+    )
     subject_type, subject_id = form.subject_type.data or "", form.subject_id.data or ""
     if subject_type not in services.SUBJECT_TITLE or not str(subject_id).isdigit():
         abort(404)
@@ -196,10 +241,20 @@ def new_assessment():
         evidence, ok = _upload(form)
         if ok:
             try:
-                assessment = services.create_assessment(services.AssessmentInput(
-                    subject_type, int(subject_id), form.year.data or 0, form.indicator.data or "",
-                    form.value.data, form.source.data or AssessmentSource.EVALUATOR.value,
-                    form.evidence_ref.data or "", form.note.data or ""), user=current_user, evidence=evidence)
+                assessment = services.create_assessment(
+                    services.AssessmentInput(
+                        subject_type,
+                        int(subject_id),
+                        form.year.data or 0,
+                        form.indicator.data or "",
+                        form.value.data,
+                        form.source.data or AssessmentSource.EVALUATOR.value,
+                        form.evidence_ref.data or "",
+                        form.note.data or "",
+                    ),
+                    user=current_user,
+                    evidence=evidence,
+                )
             except services.TitlesError as exc:
                 db.session.rollback()
                 _show_error(form, exc)
@@ -216,9 +271,14 @@ def _back(assessment: Assessment) -> str:
     from lms.titles.models import TITLE_SUBJECT, Eligibility
 
     title = next(t for t, s in TITLE_SUBJECT.items() if s == assessment.subject_type)
-    eligibility_id = db.session.scalar(select(Eligibility.id).where(
-        Eligibility.subject_type == assessment.subject_type, Eligibility.subject_id == assessment.subject_id,
-        Eligibility.title == title, Eligibility.year == assessment.year))
+    eligibility_id = db.session.scalar(
+        select(Eligibility.id).where(
+            Eligibility.subject_type == assessment.subject_type,
+            Eligibility.subject_id == assessment.subject_id,
+            Eligibility.title == title,
+            Eligibility.year == assessment.year,
+        )
+    )
     if eligibility_id is not None:
         return url_for("titles.explanation", eligibility_id=eligibility_id)
     return url_for("titles.assessment", assessment_id=assessment.id)
@@ -247,9 +307,15 @@ def assessment(assessment_id: int):
         if ok:
             try:
                 services.update_assessment(
-                    assessment, user=current_user, value=form.value.data, source=form.source.data,
-                    evidence_ref=form.evidence_ref.data or "", note=form.note.data or "", evidence=evidence,
-                    remove_evidence=bool(form.remove_evidence.data))
+                    assessment,
+                    user=current_user,
+                    value=form.value.data,
+                    source=form.source.data,
+                    evidence_ref=form.evidence_ref.data or "",
+                    note=form.note.data or "",
+                    evidence=evidence,
+                    remove_evidence=bool(form.remove_evidence.data),
+                )
             except services.TitlesError as exc:
                 db.session.rollback()
                 _show_error(form, exc)
@@ -258,10 +324,18 @@ def assessment(assessment_id: int):
                 flash(_("Assessment saved; the eligibility is being recomputed."), "success")
                 return redirect(_back(assessment))
     label = services.subject_labels([(assessment.subject_type, assessment.subject_id)]).get(
-        (assessment.subject_type, assessment.subject_id))
-    return render_template("titles/assessment_form.html", form=form, assessment=assessment, label=label,
-                           can_assess=can_assess, action_form=ActionForm(), users=services.user_names([assessment]),
-                           **context)
+        (assessment.subject_type, assessment.subject_id)
+    )
+    return render_template(
+        "titles/assessment_form.html",
+        form=form,
+        assessment=assessment,
+        label=label,
+        can_assess=can_assess,
+        action_form=ActionForm(),
+        users=services.user_names([assessment]),
+        **context,
+    )
 
 
 @bp.post("/assessments/<int:assessment_id>/verify")
@@ -322,8 +396,19 @@ def import_assessments():
                 db.session.rollback()
             else:
                 db.session.commit()
-                flash(_("%(created)s assessments added, %(updated)s changed.", created=result.created,
-                        updated=result.updated), "success")
+                flash(
+                    _(
+                        "%(created)s assessments added, %(updated)s changed.",
+                        created=result.created,
+                        updated=result.updated,
+                    ),
+                    "success",
+                )
                 return redirect(url_for("titles.import_assessments"))
-    return render_template("titles/assessment_import.html", form=form, result=result,
-                           columns=services.IMPORT_COLUMNS, required=services.REQUIRED_COLUMNS)
+    return render_template(
+        "titles/assessment_import.html",
+        form=form,
+        result=result,
+        columns=services.IMPORT_COLUMNS,
+        required=services.REQUIRED_COLUMNS,
+    )

@@ -9,8 +9,10 @@ def test_login_and_logout(client, app_ctx):
     response = login(client, user)
     assert response.headers["Location"] == "/"
     assert user.name in client.get("/").get_data(as_text=True)
-    assert db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "user.login",
-                                                        AuditEvent.user_id == user.id)) is not None
+    assert (
+        db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "user.login", AuditEvent.user_id == user.id))
+        is not None
+    )
     token = csrf_token(client, "/")
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/").headers["Location"].startswith("/login")
@@ -38,8 +40,9 @@ def test_login_form_without_csrf_token_is_refused(client, app_ctx):
 def test_open_redirect_through_next_is_refused(client, app_ctx):
     user = make_user(Role.COMMUNE_LEADER, unit_by_code("23293"))
     token = csrf_token(client, "/login")
-    response = client.post("/login?next=https://evil.example/x",
-                           data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/login?next=https://evil.example/x", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
+    )
     assert response.headers["Location"] == "/"
 
 

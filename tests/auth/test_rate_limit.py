@@ -6,8 +6,9 @@ def test_login_is_rate_limited(rate_limited_app):
     statuses = []
     for _ in range(5):
         token = csrf_token(client, "/login")
-        response = client.post("/login", data={"email": "nobody@example.vn", "password": "wrong password",
-                                               "csrf_token": token})
+        response = client.post(
+            "/login", data={"email": "nobody@example.vn", "password": "wrong password", "csrf_token": token}
+        )
         statuses.append(response.status_code)
     assert statuses[:3] == [200, 200, 200]
     assert statuses[3:] == [429, 429]

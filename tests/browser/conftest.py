@@ -59,8 +59,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     processes = []
     for name, command in {
         "web": [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2", "lms:create_app()"],
-        "worker": [str(BIN / "celery"), "-A", "lms.worker", "worker", "--pool", "solo", "--without-gossip",
-                   "--without-mingle", "--loglevel", "INFO"],
+        "worker": [
+            str(BIN / "celery"),
+            "-A",
+            "lms.worker",
+            "worker",
+            "--pool",
+            "solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "INFO",
+        ],
     }.items():
         out = (logs / f"{name}.log").open("wb")
         processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
@@ -97,13 +107,15 @@ def _wait_for_http(url: str, processes: list[subprocess.Popen], logs: Path) -> N
 def stack_app(stack: dict, app: Flask) -> Flask:
     """An app on the stack's database, for the tests to arrange data in (it commits: other processes read it)."""
     env = stack["env"]
-    stack_app = create_app({
-        "ENV_NAME": "development",
-        "SQLALCHEMY_DATABASE_URI": env["LMS_DATABASE_URL"],
-        "SECRET_KEY": env["LMS_SECRET_KEY"],
-        "PII_KEY": env["LMS_PII_KEY"],
-        "CELERY": {**app.config["CELERY"], "broker_url": env["LMS_BROKER_URL"], "task_always_eager": False},
-    })
+    stack_app = create_app(
+        {
+            "ENV_NAME": "development",
+            "SQLALCHEMY_DATABASE_URI": env["LMS_DATABASE_URL"],
+            "SECRET_KEY": env["LMS_SECRET_KEY"],
+            "PII_KEY": env["LMS_PII_KEY"],
+            "CELERY": {**app.config["CELERY"], "broker_url": env["LMS_BROKER_URL"], "task_always_eager": False},
+        }
+    )
     activate_celery(app)  # the other tests keep running tasks eagerly
     return stack_app
 
@@ -119,8 +131,15 @@ def browser() -> Iterator[object]:
         browser = playwright.chromium.launch(
             executable_path=executable,
             headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield browser
         browser.close()
@@ -129,8 +148,9 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def phone(browser, stack: dict, request: pytest.FixtureRequest) -> Iterator[object]:
     """A page in a phone-sized viewport; its last screen is kept in test-results/ for a person to look at."""
-    context = browser.new_context(viewport=PHONE, base_url=stack["base_url"], locale="vi-VN",
-                                  is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        viewport=PHONE, base_url=stack["base_url"], locale="vi-VN", is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page

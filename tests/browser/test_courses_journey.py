@@ -31,8 +31,9 @@ HOUSEHOLD = ["Y Nhi BRC", "A Khoa BRC", "Y Bình BRC"]
 @pytest.fixture
 def phone_en(browser, stack: dict, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A phone-sized page in English (the pages' source language), keeping its last screen in test-results/."""
-    context = browser.new_context(viewport=PHONE, base_url=stack["base_url"], locale="en-US",
-                                  is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        viewport=PHONE, base_url=stack["base_url"], locale="en-US", is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
@@ -53,8 +54,15 @@ def _previous_month() -> tuple[date, date]:
 
 def _arrange() -> dict:
     commune = services.find_unit("23293", UnitLevel.COMMUNE)
-    village = AdminUnit(code="BRC-01", name="Thôn Kon Rờ Bàng", kind="Thôn", level=UnitLevel.VILLAGE.value,
-                        parent=commune, path="tmp:BRC-01", valid_from=commune.valid_from)
+    village = AdminUnit(
+        code="BRC-01",
+        name="Thôn Kon Rờ Bàng",
+        kind="Thôn",
+        level=UnitLevel.VILLAGE.value,
+        parent=commune,
+        path="tmp:BRC-01",
+        valid_from=commune.valid_from,
+    )
     db.session.add(village)
     db.session.flush()
     village.path = f"{commune.path}{village.id}/"
@@ -71,8 +79,14 @@ def _arrange() -> dict:
     db.session.add(clc)
     db.session.flush()
     db.session.add(Room(clc_id=clc.id, name="Phòng tin học BRC", capacity=20))
-    courses.create_course(unit=commune, code="BRC-TIN-01", name="Tin học cho hội viên BRC",
-                          category="digital_skills", planned_hours=Decimal(6), min_attendance_share=Decimal("0.75"))
+    courses.create_course(
+        unit=commune,
+        code="BRC-TIN-01",
+        name="Tin học cho hội viên BRC",
+        category="digital_skills",
+        planned_hours=Decimal(6),
+        min_attendance_share=Decimal("0.75"),
+    )
     user = create_user("quanly.lop@example.vn", "Lê Văn Lớp", PASSWORD)
     assign_role(user, Role.CENTRE_MANAGER, commune)
     return {"clc_id": clc.id, "village": village.full_name}
@@ -175,11 +189,17 @@ def test_a_month_of_classes_from_schedule_to_certificates(stack_app, phone_en):
 
     with stack_app.app_context():
         class_id = db.session.scalar(select(CourseClass.id).where(CourseClass.name == CLASS_NAME))
-        sessions = db.session.scalar(select(func.count()).select_from(ClassSession)
-                                     .where(ClassSession.class_id == class_id))
-        marks = db.session.scalar(select(func.count()).select_from(Attendance).join(
-            ClassSession, ClassSession.id == Attendance.session_id).where(ClassSession.class_id == class_id))
-        records = db.session.scalar(select(func.count()).select_from(LearningRecord)
-                                    .where(LearningRecord.class_id == class_id))
+        sessions = db.session.scalar(
+            select(func.count()).select_from(ClassSession).where(ClassSession.class_id == class_id)
+        )
+        marks = db.session.scalar(
+            select(func.count())
+            .select_from(Attendance)
+            .join(ClassSession, ClassSession.id == Attendance.session_id)
+            .where(ClassSession.class_id == class_id)
+        )
+        records = db.session.scalar(
+            select(func.count()).select_from(LearningRecord).where(LearningRecord.class_id == class_id)
+        )
     assert (sessions, marks, records) == (3, 12, 3)
     assert errors == []  # no script on these pages failed

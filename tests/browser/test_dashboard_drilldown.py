@@ -20,8 +20,11 @@ def _arrange() -> dict:
     data = build_province(4, households_per_village=3, tag="B")
     user = create_user("lanhdao.tinh@example.vn", "Lê Văn Lãnh Đạo", PASSWORD)
     assign_role(user, Role.PROVINCE_LEADER, data.province)
-    return {"province": data.province.full_name, "commune": data.communes[0].full_name,
-            "village": data.villages[0].full_name}
+    return {
+        "province": data.province.full_name,
+        "commune": data.communes[0].full_name,
+        "village": data.villages[0].full_name,
+    }
 
 
 def test_leader_drills_down_from_province_to_a_household(stack_app, phone):

@@ -25,36 +25,68 @@ PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\x
 
 def _arrange() -> dict:
     commune = services.find_unit("23293", UnitLevel.COMMUNE)
-    village = AdminUnit(code="ITM-01", name="Thôn Đắk Tin", kind="Thôn", level=UnitLevel.VILLAGE.value,
-                        parent=commune, path="tmp:ITM-01", valid_from=commune.valid_from)
+    village = AdminUnit(
+        code="ITM-01",
+        name="Thôn Đắk Tin",
+        kind="Thôn",
+        level=UnitLevel.VILLAGE.value,
+        parent=commune,
+        path="tmp:ITM-01",
+        valid_from=commune.valid_from,
+    )
     db.session.add(village)
     db.session.flush()
     village.path = f"{commune.path}{village.id}/"
     officer = Person(full_name="Y Hoa ITM", unit_id=village.id)
     db.session.add(officer)
     db.session.flush()
-    db.session.add(AssociationMembership(person_id=officer.id, unit_id=commune.id, role="officer",
-                                         started_on=date(2024, 1, 1)))
+    db.session.add(
+        AssociationMembership(person_id=officer.id, unit_id=commune.id, role="officer", started_on=date(2024, 1, 1))
+    )
     clc = Clc(commune_id=commune.id, name="Trung tâm học tập cộng đồng ITM")
     db.session.add(clc)
     db.session.flush()
     # A class held in January covered IU01–IU03.
-    done = courses.create_course(unit=commune, code="ITM-CB-1", name="Tin học cơ bản 1 ITM", category="it_skills",
-                                 planned_hours=Decimal(12), module_codes=["IU01", "IU02", "IU03"])
-    held = courses.create_class(course=done, clc=clc, name="Lớp tin học 1 ITM", capacity=10,
-                                starts_on=date(2026, 1, 5), ends_on=date(2026, 1, 5),
-                                target_group="association_officers")
+    done = courses.create_course(
+        unit=commune,
+        code="ITM-CB-1",
+        name="Tin học cơ bản 1 ITM",
+        category="it_skills",
+        planned_hours=Decimal(12),
+        module_codes=["IU01", "IU02", "IU03"],
+    )
+    held = courses.create_class(
+        course=done,
+        clc=clc,
+        name="Lớp tin học 1 ITM",
+        capacity=10,
+        starts_on=date(2026, 1, 5),
+        ends_on=date(2026, 1, 5),
+        target_group="association_officers",
+    )
     (session,) = courses.schedule(held, [(datetime(2026, 1, 5, 8), datetime(2026, 1, 5, 10))])
     courses.enrol(held, [officer.id])
     courses.record_attendance(session, [Mark(officer.id, "present", datetime(2026, 1, 5, 1))], user_id=None)
     courses.recompute_class(held.id, as_of=datetime(2026, 1, 6))
     # An open class for the rest, whose next session is tomorrow evening.
-    rest = courses.create_course(unit=commune, code="ITM-CB-2", name="Tin học cơ bản 2 ITM", category="it_skills",
-                                 planned_hours=Decimal(12), module_codes=["IU04", "IU05", "IU06"])
+    rest = courses.create_course(
+        unit=commune,
+        code="ITM-CB-2",
+        name="Tin học cơ bản 2 ITM",
+        category="it_skills",
+        planned_hours=Decimal(12),
+        module_codes=["IU04", "IU05", "IU06"],
+    )
     today = courses.local_now().date()
-    upcoming = courses.create_class(course=rest, clc=clc, name="Lớp tin học 2 ITM", capacity=10,
-                                    starts_on=today, ends_on=today + timedelta(days=30),
-                                    target_group="association_officers")
+    upcoming = courses.create_class(
+        course=rest,
+        clc=clc,
+        name="Lớp tin học 2 ITM",
+        capacity=10,
+        starts_on=today,
+        ends_on=today + timedelta(days=30),
+        target_group="association_officers",
+    )
     tomorrow = today + timedelta(days=1)
     courses.schedule(upcoming, [(datetime.combine(tomorrow, time(19)), datetime.combine(tomorrow, time(21)))])
     user = create_user(EMAIL, "Y Hoa ITM", PASSWORD)

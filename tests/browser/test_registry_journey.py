@@ -19,18 +19,27 @@ PASSWORD = "mật khẩu thử nghiệm"
 
 def _arrange() -> dict:
     commune = services.find_unit("23293", UnitLevel.COMMUNE)
-    village = AdminUnit(code="BR-01", name="Thôn Plei Đôn", kind="Thôn", level=UnitLevel.VILLAGE.value,
-                        parent=commune, path="tmp:BR-01", valid_from=commune.valid_from)
+    village = AdminUnit(
+        code="BR-01",
+        name="Thôn Plei Đôn",
+        kind="Thôn",
+        level=UnitLevel.VILLAGE.value,
+        parent=commune,
+        path="tmp:BR-01",
+        valid_from=commune.valid_from,
+    )
     db.session.add(village)
     db.session.flush()
     village.path = f"{commune.path}{village.id}/"
     household = Household(village_id=village.id, code="HB-7")
     db.session.add(household)
     db.session.flush()
-    db.session.add_all([
-        Person(full_name="A Thịnh", unit_id=village.id, household_id=household.id, relation_to_head="Chủ hộ"),
-        Person(full_name="Y Blơng", unit_id=village.id, household_id=household.id, relation_to_head="Vợ"),
-    ])
+    db.session.add_all(
+        [
+            Person(full_name="A Thịnh", unit_id=village.id, household_id=household.id, relation_to_head="Chủ hộ"),
+            Person(full_name="Y Blơng", unit_id=village.id, household_id=household.id, relation_to_head="Vợ"),
+        ]
+    )
     user = create_user("quanly@example.vn", "Trần Thị Quản Lý", PASSWORD)
     assign_role(user, Role.CENTRE_MANAGER, commune)
     return {"commune": commune.full_name, "commune_id": commune.id}

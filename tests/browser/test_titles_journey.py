@@ -39,38 +39,60 @@ def _arrange() -> dict:
     """A learner enrolled in a one-session class held yesterday, and the commune evaluated once before any mark."""
     criteria.load_shipped_criteria()
     commune = services.find_unit("23293", UnitLevel.COMMUNE)
-    village = AdminUnit(code="ELG-01", name="Đăk Hring", kind="Thôn", level=UnitLevel.VILLAGE.value,
-                        parent=commune, path="tmp:ELG-01", valid_from=commune.valid_from)
+    village = AdminUnit(
+        code="ELG-01",
+        name="Đăk Hring",
+        kind="Thôn",
+        level=UnitLevel.VILLAGE.value,
+        parent=commune,
+        path="tmp:ELG-01",
+        valid_from=commune.valid_from,
+    )
     db.session.add(village)
     db.session.flush()
     village.path = f"{commune.path}{village.id}/"
     household = Household(village_id=village.id, code="HE-1")
     db.session.add(household)
     db.session.flush()
-    learner = Person(full_name=LEARNER, unit_id=village.id, household_id=household.id, relation_to_head="Chủ hộ",
-                     birth_date=date(1985, 4, 2))
+    learner = Person(
+        full_name=LEARNER,
+        unit_id=village.id,
+        household_id=household.id,
+        relation_to_head="Chủ hộ",
+        birth_date=date(1985, 4, 2),
+    )
     db.session.add(learner)
     clc = Clc(commune_id=commune.id, name="Trung tâm học tập cộng đồng ELG")
     db.session.add(clc)
     db.session.flush()
     day = date.today() - timedelta(days=1)
-    course = courses.create_course(unit=commune, code="ELG-CF-01", name="Kỹ thuật trồng cà phê ELG",
-                                   category="technology_transfer", planned_hours=Decimal(2),
-                                   min_attendance_share=Decimal(1))
-    course_class = courses.create_class(course=course, clc=clc, name=CLASS_NAME, capacity=10, starts_on=day,
-                                        ends_on=day)
+    course = courses.create_course(
+        unit=commune,
+        code="ELG-CF-01",
+        name="Kỹ thuật trồng cà phê ELG",
+        category="technology_transfer",
+        planned_hours=Decimal(2),
+        min_attendance_share=Decimal(1),
+    )
+    course_class = courses.create_class(
+        course=course, clc=clc, name=CLASS_NAME, capacity=10, starts_on=day, ends_on=day
+    )
     courses.enrol(course_class, [learner.id])
     (session,) = courses.schedule(course_class, [(datetime.combine(day, clock(8)), datetime.combine(day, clock(10)))])
     user = create_user("danhhieu@example.vn", "Hà Thị Danh Hiệu", PASSWORD)
     assign_role(user, Role.CENTRE_MANAGER, commune)
     engine.evaluate_commune(commune.id, day.year)
     db.session.flush()
-    eligibility_id = db.session.scalar(select(Eligibility.id).where(
-        Eligibility.subject_type == "person", Eligibility.subject_id == learner.id, Eligibility.title == "citizen",
-        Eligibility.year == day.year))
+    eligibility_id = db.session.scalar(
+        select(Eligibility.id).where(
+            Eligibility.subject_type == "person",
+            Eligibility.subject_id == learner.id,
+            Eligibility.title == "citizen",
+            Eligibility.year == day.year,
+        )
+    )
     assert eligibility_id is not None
-    return {"session_id": session.id, "village_id": village.id, "eligibility_id": eligibility_id,
-            "year": day.year}
+    return {"session_id": session.id, "village_id": village.id, "eligibility_id": eligibility_id, "year": day.year}
 
 
 def test_an_attendance_mark_changes_the_learners_eligibility_and_its_explanation(stack_app, phone):

@@ -35,16 +35,34 @@ def make_centre(code: str = "23293", *, learners: int = 6, label: str = "A") -> 
     room, hall = Room(clc_id=clc.id, name="Phòng học 1", capacity=30), Room(clc_id=clc.id, name="Nhà văn hóa")
     db.session.add_all([room, hall])
     db.session.flush()
-    course = services.create_course(unit=commune, code=f"KT-{label}-{code}", name="Kỹ thuật trồng cà phê",
-                                    category="technology_transfer", planned_hours=Decimal(12),
-                                    min_attendance_share=Decimal("0.75"))
+    course = services.create_course(
+        unit=commune,
+        code=f"KT-{label}-{code}",
+        name="Kỹ thuật trồng cà phê",
+        category="technology_transfer",
+        planned_hours=Decimal(12),
+        min_attendance_share=Decimal("0.75"),
+    )
     return Centre(commune, village, clc, room, hall, course, list(household.members), household)
 
 
-def make_class(centre: Centre, *, capacity: int = 30, starts_on=date(2026, 3, 2), ends_on=date(2026, 3, 31),
-               name: str = "Lớp cà phê tháng 3") -> CourseClass:
-    return services.create_class(course=centre.course, clc=centre.clc, name=name, capacity=capacity,
-                                 starts_on=starts_on, ends_on=ends_on, room=centre.room)
+def make_class(
+    centre: Centre,
+    *,
+    capacity: int = 30,
+    starts_on=date(2026, 3, 2),
+    ends_on=date(2026, 3, 31),
+    name: str = "Lớp cà phê tháng 3",
+) -> CourseClass:
+    return services.create_class(
+        course=centre.course,
+        clc=centre.clc,
+        name=name,
+        capacity=capacity,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        room=centre.room,
+    )
 
 
 @pytest.fixture

@@ -64,14 +64,20 @@ def attendance_class(app_ctx):
 
 
 def _batch(learners, status="present", at=T0, device="phone-7", prefix="m"):
-    return {"device": device, "marks": [
-        {"client_mark_id": f"{prefix}-{p.id}", "person_id": p.id, "status": status, "recorded_at": at}
-        for p in learners]}
+    return {
+        "device": device,
+        "marks": [
+            {"client_mark_id": f"{prefix}-{p.id}", "person_id": p.id, "status": status, "recorded_at": at}
+            for p in learners
+        ],
+    }
 
 
 def _rows(session_id):
-    return {row.person_id: (row.status, row.recorded_at, row.device, row.received_at)
-            for row in db.session.execute(select(Attendance).where(Attendance.session_id == session_id)).scalars()}
+    return {
+        row.person_id: (row.status, row.recorded_at, row.device, row.received_at)
+        for row in db.session.execute(select(Attendance).where(Attendance.session_id == session_id)).scalars()
+    }
 
 
 def _post_marks(client, session, body, headers, key=None):
@@ -83,8 +89,15 @@ def _post_marks(client, session, body, headers, key=None):
 
 
 def test_courses_create_get_and_list(centre, client, manager):
-    body = {"unit_id": centre.commune.id, "code": "TH-01", "name": "Tin học cơ bản", "category": "digital_skills",
-            "planned_hours": 24, "min_attendance_share": 0.9, "module_codes": ["IU01"]}
+    body = {
+        "unit_id": centre.commune.id,
+        "code": "TH-01",
+        "name": "Tin học cơ bản",
+        "category": "digital_skills",
+        "planned_hours": 24,
+        "min_attendance_share": 0.9,
+        "module_codes": ["IU01"],
+    }
     created = client.post("/api/v1/courses", json=body, headers=manager)
     assert created.status_code == 201, created.get_json()
     course = created.get_json()
@@ -101,14 +114,30 @@ def test_courses_create_get_and_list(centre, client, manager):
 def test_course_field_errors(centre, client, manager):
     other = make_centre("23302", learners=1, label="B").commune
     db.session.commit()
-    bad = client.post("/api/v1/courses", json={"unit_id": other.id, "name": "", "category": "cooking",
-                                               "planned_hours": 0, "min_attendance_share": 1.5, "colour": "red"},
-                      headers=manager)
-    assert _fields(bad) == {"unit_id", "code", "name", "category", "planned_hours", "min_attendance_share",
-                            "colour"}
-    duplicate = client.post("/api/v1/courses", json={"unit_id": centre.commune.id, "code": centre.course.code,
-                                                     "name": "Khác", "category": "literacy", "planned_hours": 2},
-                            headers=manager)
+    bad = client.post(
+        "/api/v1/courses",
+        json={
+            "unit_id": other.id,
+            "name": "",
+            "category": "cooking",
+            "planned_hours": 0,
+            "min_attendance_share": 1.5,
+            "colour": "red",
+        },
+        headers=manager,
+    )
+    assert _fields(bad) == {"unit_id", "code", "name", "category", "planned_hours", "min_attendance_share", "colour"}
+    duplicate = client.post(
+        "/api/v1/courses",
+        json={
+            "unit_id": centre.commune.id,
+            "code": centre.course.code,
+            "name": "Khác",
+            "category": "literacy",
+            "planned_hours": 2,
+        },
+        headers=manager,
+    )
     assert _fields(duplicate) == {"code"}
     assert client.post("/api/v1/courses", data="not json", headers=manager).status_code == 422
 
@@ -126,9 +155,16 @@ def test_an_instructor_may_not_manage_the_catalogue(centre, client):
 
 def test_classes_create_get_and_filtered_list(centre, client, manager):
     teacher = centre.learners[0]
-    body = {"course_id": centre.course.id, "clc_id": centre.clc.id, "name": "Lớp cà phê tháng 4", "capacity": 20,
-            "starts_on": "2026-04-01", "ends_on": "2026-04-30", "room_id": centre.room.id,
-            "instructor_ids": [teacher.id]}
+    body = {
+        "course_id": centre.course.id,
+        "clc_id": centre.clc.id,
+        "name": "Lớp cà phê tháng 4",
+        "capacity": 20,
+        "starts_on": "2026-04-01",
+        "ends_on": "2026-04-30",
+        "room_id": centre.room.id,
+        "instructor_ids": [teacher.id],
+    }
     created = client.post("/api/v1/classes", json=body, headers=manager)
     assert created.status_code == 201, created.get_json()
     class_id = created.get_json()["id"]
@@ -142,8 +178,10 @@ def test_classes_create_get_and_filtered_list(centre, client, manager):
 
     make_class(centre, name="Lớp tháng 3")
     db.session.commit()
-    names = lambda query: [c["name"] for c in client.get(f"/api/v1/classes?{query}", headers=manager)  # noqa: E731
-                           .get_json()["items"]]
+
+    def names(query: str) -> list[str]:
+        return [c["name"] for c in client.get(f"/api/v1/classes?{query}", headers=manager).get_json()["items"]]
+
     assert sorted(names(f"clc_id={centre.clc.id}")) == ["Lớp cà phê tháng 4", "Lớp tháng 3"]
     assert names("from=2026-04-05&to=2026-04-06") == ["Lớp cà phê tháng 4"]
     assert names("to=2026-03-15") == ["Lớp tháng 3"]
@@ -154,18 +192,46 @@ def test_classes_create_get_and_filtered_list(centre, client, manager):
 def test_class_field_errors(centre, client, manager):
     other = make_centre("23302", learners=1, label="B")
     db.session.commit()
-    response = client.post("/api/v1/classes", json={
-        "course_id": centre.course.id, "clc_id": other.clc.id, "name": "Lớp", "capacity": 0,
-        "starts_on": "2026-04-01", "ends_on": "30/04/2026", "instructor_ids": [other.learners[0].id]},
-        headers=manager)
+    response = client.post(
+        "/api/v1/classes",
+        json={
+            "course_id": centre.course.id,
+            "clc_id": other.clc.id,
+            "name": "Lớp",
+            "capacity": 0,
+            "starts_on": "2026-04-01",
+            "ends_on": "30/04/2026",
+            "instructor_ids": [other.learners[0].id],
+        },
+        headers=manager,
+    )
     assert _fields(response) == {"clc_id", "capacity", "ends_on", "instructor_ids[0]"}
-    backwards = client.post("/api/v1/classes", json={
-        "course_id": centre.course.id, "clc_id": centre.clc.id, "name": "Lớp", "capacity": 5,
-        "starts_on": "2026-04-30", "ends_on": "2026-04-01"}, headers=manager)
+    backwards = client.post(
+        "/api/v1/classes",
+        json={
+            "course_id": centre.course.id,
+            "clc_id": centre.clc.id,
+            "name": "Lớp",
+            "capacity": 5,
+            "starts_on": "2026-04-30",
+            "ends_on": "2026-04-01",
+        },
+        headers=manager,
+    )
     assert _fields(backwards) == {"ends_on"}  # the service's check, named by its field
-    foreign_room = client.post("/api/v1/classes", json={
-        "course_id": centre.course.id, "clc_id": centre.clc.id, "name": "Lớp", "capacity": 5,
-        "starts_on": "2026-04-01", "ends_on": "2026-04-30", "room_id": other.room.id}, headers=manager)
+    foreign_room = client.post(
+        "/api/v1/classes",
+        json={
+            "course_id": centre.course.id,
+            "clc_id": centre.clc.id,
+            "name": "Lớp",
+            "capacity": 5,
+            "starts_on": "2026-04-01",
+            "ends_on": "2026-04-30",
+            "room_id": other.room.id,
+        },
+        headers=manager,
+    )
     assert _fields(foreign_room) == {"room_id"}
 
 
@@ -177,20 +243,33 @@ def test_sessions_single_recurring_reschedule_and_cancel(centre, client, manager
     db.session.add(Holiday(unit_id=centre.commune.id, day=date(2026, 3, 17), name="Lễ hội của xã"))
     db.session.commit()
     url = f"/api/v1/classes/{course_class.id}/sessions"
-    single = client.post(url, json={"starts_at": "2026-03-02T08:00", "ends_at": "2026-03-02T10:00+07:00",
-                                    "place": "Sân đình"}, headers=manager)
+    single = client.post(
+        url,
+        json={"starts_at": "2026-03-02T08:00", "ends_at": "2026-03-02T10:00+07:00", "place": "Sân đình"},
+        headers=manager,
+    )
     assert single.status_code == 201, single.get_json()
     (first,) = single.get_json()["items"]
     assert first["starts_at"] == "2026-03-02T08:00:00+07:00"
     assert first["place"] == "Sân đình"
     # The same moment sent in UTC lands on the same local time.
-    utc = client.post(url, json={"starts_at": "2026-03-04T01:00:00Z", "ends_at": "2026-03-04T03:00:00Z"},
-                      headers=manager)
+    utc = client.post(
+        url, json={"starts_at": "2026-03-04T01:00:00Z", "ends_at": "2026-03-04T03:00:00Z"}, headers=manager
+    )
     assert utc.get_json()["items"][0]["starts_at"] == "2026-03-04T08:00:00+07:00"
 
-    recurring = client.post(f"{url}/recurring", json={
-        "first_day": "2026-03-03", "weekdays": [1], "start": "19:00", "end": "21:00", "until": "2026-03-31",
-        "room_id": centre.hall.id}, headers=manager)
+    recurring = client.post(
+        f"{url}/recurring",
+        json={
+            "first_day": "2026-03-03",
+            "weekdays": [1],
+            "start": "19:00",
+            "end": "21:00",
+            "until": "2026-03-31",
+            "room_id": centre.hall.id,
+        },
+        headers=manager,
+    )
     assert recurring.status_code == 201, recurring.get_json()
     days = [s["starts_at"][:10] for s in recurring.get_json()["items"]]
     assert days == ["2026-03-03", "2026-03-10", "2026-03-24", "2026-03-31"]  # the 17th is the commune's holiday
@@ -203,15 +282,17 @@ def test_sessions_single_recurring_reschedule_and_cancel(centre, client, manager
     assert moved.get_json()["original_starts_at"] == "2026-03-10T19:00:00+07:00"
 
     key = {"Idempotency-Key": str(uuid.uuid4())}
-    cancelled = client.post(f"/api/v1/sessions/{moved_id}/cancel", json={"reason": "Mưa lũ"},
-                            headers={**manager, **key})
+    cancelled = client.post(
+        f"/api/v1/sessions/{moved_id}/cancel", json={"reason": "Mưa lũ"}, headers={**manager, **key}
+    )
     assert cancelled.get_json()["status"] == "cancelled"
     assert cancelled.get_json()["note"] == "Mưa lũ"
     retry = client.post(f"/api/v1/sessions/{moved_id}/cancel", json={"reason": "Mưa lũ"}, headers={**manager, **key})
     assert retry.get_json() == cancelled.get_json()
     assert retry.headers["Idempotent-Replayed"] == "true"
     assert _fields(client.post(f"/api/v1/sessions/{moved_id}/cancel", json={"reason": "x"}, headers=manager)) == {
-        "status"}  # a second, different cancellation is refused
+        "status"
+    }  # a second, different cancellation is refused
 
     listed = client.get(f"{url}?status=scheduled", headers=manager).get_json()
     assert listed["total"] == 5
@@ -222,19 +303,28 @@ def test_session_conflicts_are_409_and_list_them(centre, client, manager):
     first, second = make_class(centre, name="Lớp sáng"), make_class(centre, name="Lớp trưa")
     (taken,) = services.schedule(first, [(datetime(2026, 3, 5, 8), datetime(2026, 3, 5, 10))])
     db.session.commit()
-    response = client.post(f"/api/v1/classes/{second.id}/sessions",
-                           json={"starts_at": "2026-03-05T09:00", "ends_at": "2026-03-05T11:00"}, headers=manager)
+    response = client.post(
+        f"/api/v1/classes/{second.id}/sessions",
+        json={"starts_at": "2026-03-05T09:00", "ends_at": "2026-03-05T11:00"},
+        headers=manager,
+    )
     assert response.status_code == 409
     assert response.mimetype == "application/problem+json"
     (conflict,) = response.get_json()["conflicts"]
     assert conflict["resource"] == "room"
     assert conflict["session_id"] == taken.id
     assert conflict["class_id"] == first.id
-    touching = client.post(f"/api/v1/classes/{second.id}/sessions",
-                           json={"starts_at": "2026-03-05T10:00", "ends_at": "2026-03-05T11:00"}, headers=manager)
+    touching = client.post(
+        f"/api/v1/classes/{second.id}/sessions",
+        json={"starts_at": "2026-03-05T10:00", "ends_at": "2026-03-05T11:00"},
+        headers=manager,
+    )
     assert touching.status_code == 201
-    moved = client.patch(f"/api/v1/sessions/{touching.get_json()['items'][0]['id']}",
-                         json={"starts_at": "2026-03-05T09:30"}, headers=manager)
+    moved = client.patch(
+        f"/api/v1/sessions/{touching.get_json()['items'][0]['id']}",
+        json={"starts_at": "2026-03-05T09:30"},
+        headers=manager,
+    )
     assert moved.status_code == 409
 
 
@@ -243,23 +333,42 @@ def test_session_field_errors(centre, client, manager):
     other = make_centre("23302", learners=1, label="B")
     db.session.commit()
     url = f"/api/v1/classes/{course_class.id}/sessions"
-    assert _fields(client.post(url, json={"starts_at": "2026-03-02 8h", "room_id": other.room.id},
-                               headers=manager)) == {"starts_at", "ends_at", "room_id"}
-    assert _fields(client.post(url, json={"starts_at": "2026-03-02T10:00", "ends_at": "2026-03-02T08:00"},
-                               headers=manager)) == {"ends_at"}
-    assert _fields(client.post(url, json={"starts_at": "2026-05-02T08:00", "ends_at": "2026-05-02T10:00"},
-                               headers=manager)) == {"starts_at"}  # outside the class's dates
-    assert _fields(client.post(f"{url}/recurring", json={"first_day": "2026-03-02", "weekdays": [7],
-                                                         "start": "7pm", "end": "21:00"},
-                               headers=manager)) == {"weekdays", "start", "until"}
-    assert _fields(client.post(f"{url}/recurring", json={"first_day": "2026-03-02", "weekdays": [6], "start": "08:00",
-                                                         "end": "09:00", "until": "2026-03-07"},
-                               headers=manager)) == {"until"}  # no Sunday between the 2nd and the 7th
-    assert _fields(client.post(f"{url}/recurring", json={"first_day": "2026-05-04", "weekdays": [0], "start": "08:00",
-                                                         "end": "09:00", "count": 2},
-                               headers=manager)) == {"first_day"}
-    assert db.session.scalar(select(func.count()).select_from(ClassSession)
-                             .where(ClassSession.class_id == course_class.id)) == 0
+    assert _fields(
+        client.post(url, json={"starts_at": "2026-03-02 8h", "room_id": other.room.id}, headers=manager)
+    ) == {"starts_at", "ends_at", "room_id"}
+    assert _fields(
+        client.post(url, json={"starts_at": "2026-03-02T10:00", "ends_at": "2026-03-02T08:00"}, headers=manager)
+    ) == {"ends_at"}
+    assert _fields(
+        client.post(url, json={"starts_at": "2026-05-02T08:00", "ends_at": "2026-05-02T10:00"}, headers=manager)
+    ) == {"starts_at"}  # outside the class's dates
+    assert _fields(
+        client.post(
+            f"{url}/recurring",
+            json={"first_day": "2026-03-02", "weekdays": [7], "start": "7pm", "end": "21:00"},
+            headers=manager,
+        )
+    ) == {"weekdays", "start", "until"}
+    assert _fields(
+        client.post(
+            f"{url}/recurring",
+            json={"first_day": "2026-03-02", "weekdays": [6], "start": "08:00", "end": "09:00", "until": "2026-03-07"},
+            headers=manager,
+        )
+    ) == {"until"}  # no Sunday between the 2nd and the 7th
+    assert _fields(
+        client.post(
+            f"{url}/recurring",
+            json={"first_day": "2026-05-04", "weekdays": [0], "start": "08:00", "end": "09:00", "count": 2},
+            headers=manager,
+        )
+    ) == {"first_day"}
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(ClassSession).where(ClassSession.class_id == course_class.id)
+        )
+        == 0
+    )
 
 
 # --- enrolments ----------------------------------------------------------------------------------------------
@@ -281,11 +390,16 @@ def test_enrolment_individual_bulk_waiting_list_and_withdrawal(centre, client, m
     assert household["waitlisted"] == [ids[5]]
 
     withdrawn = client.delete(f"{url}/{ids[1]}", headers=manager)
-    assert withdrawn.get_json() == {"class_id": course_class.id, "person_id": ids[1], "status": "withdrawn",
-                                    "promoted": ids[3]}
+    assert withdrawn.get_json() == {
+        "class_id": course_class.id,
+        "person_id": ids[1],
+        "status": "withdrawn",
+        "promoted": ids[3],
+    }
     listed = client.get(f"{url}?status=enrolled", headers=manager).get_json()
-    assert [e["person_id"] for e in listed["items"]] == sorted([ids[0], ids[2], ids[3]],
-                                                               key=lambda i: db.session.get(Person, i).sort_key)
+    assert [e["person_id"] for e in listed["items"]] == sorted(
+        [ids[0], ids[2], ids[3]], key=lambda i: db.session.get(Person, i).sort_key
+    )
     assert listed["items"][0]["full_name"].startswith("Học Viên")
     assert _fields(client.delete(f"{url}/{ids[1]}", headers=manager)) == {"person_id"}  # not enrolled any more
 
@@ -297,12 +411,13 @@ def test_enrolment_field_errors_and_nothing_half_written(centre, client, manager
     url = f"/api/v1/classes/{course_class.id}/enrolments"
     ids = [p.id for p in centre.learners]
     assert _fields(client.post(url, json={"person_ids": [ids[0], outsider.id, "x"]}, headers=manager)) == {
-        "person_ids[2]"}
-    assert _fields(client.post(url, json={"person_ids": [ids[0], outsider.id]}, headers=manager)) == {
-        "person_ids[1]"}
+        "person_ids[2]"
+    }
+    assert _fields(client.post(url, json={"person_ids": [ids[0], outsider.id]}, headers=manager)) == {"person_ids[1]"}
     assert _fields(client.post(url, json={}, headers=manager)) == {"person_ids"}
-    assert _fields(client.post(url, json={"person_id": ids[0], "village_id": centre.village.id},
-                               headers=manager)) == {"village_id"}
+    assert _fields(client.post(url, json={"person_id": ids[0], "village_id": centre.village.id}, headers=manager)) == {
+        "village_id"
+    }
     assert _fields(client.post(url, json={"village_id": outsider.unit_id}, headers=manager)) == {"village_id"}
     assert _fields(client.post(url, json={"association_role": "king"}, headers=manager)) == {"association_role"}
     assert _fields(client.post(url, json={"association_role": "chair"}, headers=manager)) == {"association_role"}
@@ -310,8 +425,9 @@ def test_enrolment_field_errors_and_nothing_half_written(centre, client, manager
     db.session.commit()
     refused = client.post(url, json={"person_ids": ids[:2]}, headers=manager)
     assert _fields(refused) == {"person_ids[0]", "person_ids[1]"}
-    assert db.session.scalar(select(func.count()).select_from(Enrolment)
-                             .where(Enrolment.class_id == course_class.id)) == 0
+    assert (
+        db.session.scalar(select(func.count()).select_from(Enrolment).where(Enrolment.class_id == course_class.id)) == 0
+    )
 
 
 # --- bulk attendance -----------------------------------------------------------------------------------------
@@ -331,8 +447,10 @@ def test_same_batch_twice_with_the_same_key_is_answered_the_same_and_changes_not
     db.session.expire_all()
     assert _rows(session.id) == rows  # not even received_at moved
     assert db.session.scalar(select(func.count()).select_from(IdempotentRequest)) == 1
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
-                             .where(AuditEvent.action == "attendance.record")) == 1
+    assert (
+        db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "attendance.record"))
+        == 1
+    )
     # Without the key, the service still recognises the client mark ids: nothing changes either.
     third = _post_marks(client, session, _batch(learners), headers)
     assert third.get_json()["unchanged"] == 40
@@ -358,16 +476,23 @@ def test_the_same_key_with_another_body_is_refused(attendance_class, client):
 def test_two_devices_the_latest_recorded_at_wins_and_the_overwritten_mark_is_audited(attendance_class, client):
     session, learners, headers = attendance_class
     learner = learners[:1]
-    b = _post_marks(client, session, _batch(learner, "absent", "2026-03-03T12:10:00Z", "phone-B", "b"), headers,
-                    str(uuid.uuid4()))
+    b = _post_marks(
+        client, session, _batch(learner, "absent", "2026-03-03T12:10:00Z", "phone-B", "b"), headers, str(uuid.uuid4())
+    )
     assert b.get_json()["created"] == 1
     # Phone A synchronises later, but its mark was taken earlier (in local time, 19:05 = 12:05 UTC): it loses.
-    a = _post_marks(client, session, _batch(learner, "present", "2026-03-03T19:05:00+07:00", "phone-A", "a"),
-                    headers, str(uuid.uuid4()))
+    a = _post_marks(
+        client,
+        session,
+        _batch(learner, "present", "2026-03-03T19:05:00+07:00", "phone-A", "a"),
+        headers,
+        str(uuid.uuid4()),
+    )
     assert a.get_json()["unchanged"] == 1
     assert _rows(session.id)[learner[0].id][:3] == ("absent", datetime(2026, 3, 3, 12, 10), "phone-B")
-    c = _post_marks(client, session, _batch(learner, "late", "2026-03-03T12:14:00Z", "phone-C", "c"), headers,
-                    str(uuid.uuid4()))
+    c = _post_marks(
+        client, session, _batch(learner, "late", "2026-03-03T12:14:00Z", "phone-C", "c"), headers, str(uuid.uuid4())
+    )
     assert c.get_json()["updated"] == 1
     assert _rows(session.id)[learner[0].id][:3] == ("late", datetime(2026, 3, 3, 12, 14), "phone-C")
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "attendance.overwrite"))
@@ -375,9 +500,16 @@ def test_two_devices_the_latest_recorded_at_wins_and_the_overwritten_mark_is_aud
     assert event.details["old_device"] == "phone-B"
     assert event.details["new_status"] == "late"
     listed = client.get(f"/api/v1/sessions/{session.id}/attendance", headers=headers).get_json()
-    assert listed["items"] == [{"person_id": learner[0].id, "status": "late", "recorded_at": "2026-03-03T12:14:00Z",
-                                "device": "phone-C", "client_mark_id": f"c-{learner[0].id}",
-                                "received_at": listed["items"][0]["received_at"]}]
+    assert listed["items"] == [
+        {
+            "person_id": learner[0].id,
+            "status": "late",
+            "recorded_at": "2026-03-03T12:14:00Z",
+            "device": "phone-C",
+            "client_mark_id": f"c-{learner[0].id}",
+            "received_at": listed["items"][0]["received_at"],
+        }
+    ]
 
 
 def test_a_retry_after_a_crash_before_the_commit_applies_the_batch_once(attendance_class, client, monkeypatch):
@@ -404,12 +536,14 @@ def test_a_retry_after_a_crash_before_the_commit_applies_the_batch_once(attendan
     again = _post_marks(client, session, _batch(learners), headers, key)
     assert again.get_json() == retry.get_json()
     assert again.headers["Idempotent-Replayed"] == "true"
-    assert db.session.scalar(select(func.count()).select_from(Attendance)
-                             .where(Attendance.session_id == session.id)) == 40
+    assert (
+        db.session.scalar(select(func.count()).select_from(Attendance).where(Attendance.session_id == session.id)) == 40
+    )
 
 
-def test_a_duplicate_that_loses_the_race_for_the_key_answers_what_the_winner_answered(attendance_class, client,
-                                                                                      monkeypatch):
+def test_a_duplicate_that_loses_the_race_for_the_key_answers_what_the_winner_answered(
+    attendance_class, client, monkeypatch
+):
     """Two deliveries of one request: the second looked the key up before the first committed, so its own claim
     of the key hits the unique constraint; it must answer with the winner's stored response, not redo the work."""
     session, learners, headers = attendance_class
@@ -428,8 +562,10 @@ def test_a_duplicate_that_loses_the_race_for_the_key_answers_what_the_winner_ans
     assert loser.status_code == 200
     assert loser.get_json() == winner.get_json()
     assert loser.headers["Idempotent-Replayed"] == "true"
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
-                             .where(AuditEvent.action == "attendance.record")) == 1
+    assert (
+        db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "attendance.record"))
+        == 1
+    )
 
 
 def test_one_bad_mark_among_good_ones_is_named_and_nothing_is_applied(attendance_class, client):
@@ -449,8 +585,7 @@ def test_one_bad_mark_among_good_ones_is_named_and_nothing_is_applied(attendance
     body["marks"][5]["client_mark_id"] = body["marks"][0]["client_mark_id"]
     body["marks"].append("present")
     response = _post_marks(client, session, body, headers, str(uuid.uuid4()))
-    assert _fields(response) == {"marks[1].recorded_at", "marks[3].person_id", "marks[5].client_mark_id",
-                                 "marks[6]"}
+    assert _fields(response) == {"marks[1].recorded_at", "marks[3].person_id", "marks[5].client_mark_id", "marks[6]"}
     assert _fields(_post_marks(client, session, {"marks": []}, headers)) == {"marks"}
     assert _rows(session.id) == {}
     assert db.session.scalar(select(func.count()).select_from(IdempotentRequest)) == 0
@@ -463,8 +598,7 @@ def test_recorded_at_with_an_offset_is_stored_in_utc_and_a_cancelled_session_tak
     assert _rows(session.id)[learners[0].id][1] == datetime(2026, 3, 3, 12, 5)
     services.cancel(session, "Bão")
     db.session.commit()
-    assert _fields(_post_marks(client, session, _batch(learners[1:2]), headers, str(uuid.uuid4()))) == {
-        "session_id"}
+    assert _fields(_post_marks(client, session, _batch(learners[1:2]), headers, str(uuid.uuid4()))) == {"session_id"}
 
 
 def test_a_whole_session_is_a_constant_number_of_statements_whatever_the_class_size(app_ctx, client, count_queries):
@@ -473,8 +607,9 @@ def test_a_whole_session_is_a_constant_number_of_statements_whatever_the_class_s
         centre = make_centre(code, learners=size, label=f"Q{size}")
         course_class = make_class(centre, capacity=size)
         services.enrol(course_class, [p.id for p in centre.learners])
-        (session,) = services.schedule(course_class, [(datetime(2026, 3, 4, 19), datetime(2026, 3, 4, 21))],
-                                       room=centre.hall)
+        (session,) = services.schedule(
+            course_class, [(datetime(2026, 3, 4, 19), datetime(2026, 3, 4, 21))], room=centre.hall
+        )
         _, headers = _bearer(unit=centre.commune)
         body = _batch(centre.learners)
         with count_queries() as counter:
@@ -496,14 +631,17 @@ def test_a_centre_manager_gets_404_for_another_communes_class_and_session(app_ct
     _, headers = _bearer(unit=own.commune)
     c, s = their_class.id, their_session.id
     for method, url, body in [
-        ("GET", f"/api/v1/classes/{c}", None), ("GET", f"/api/v1/classes/{c}/sessions", None),
+        ("GET", f"/api/v1/classes/{c}", None),
+        ("GET", f"/api/v1/classes/{c}/sessions", None),
         ("POST", f"/api/v1/classes/{c}/sessions", {"starts_at": "2026-03-05T08:00", "ends_at": "2026-03-05T09:00"}),
         ("GET", f"/api/v1/classes/{c}/enrolments", None),
         ("POST", f"/api/v1/classes/{c}/enrolments", {"person_id": theirs.learners[0].id}),
         ("DELETE", f"/api/v1/classes/{c}/enrolments/{theirs.learners[0].id}", None),
-        ("GET", f"/api/v1/classes/{c}/completions", None), ("GET", f"/api/v1/sessions/{s}", None),
+        ("GET", f"/api/v1/classes/{c}/completions", None),
+        ("GET", f"/api/v1/sessions/{s}", None),
         ("PATCH", f"/api/v1/sessions/{s}", {"starts_at": "2026-03-03T20:00"}),
-        ("POST", f"/api/v1/sessions/{s}/cancel", {}), ("GET", f"/api/v1/sessions/{s}/attendance", None),
+        ("POST", f"/api/v1/sessions/{s}/cancel", {}),
+        ("GET", f"/api/v1/sessions/{s}/attendance", None),
         ("POST", f"/api/v1/sessions/{s}/attendance", _batch(theirs.learners)),
         ("GET", f"/api/v1/courses/{theirs.course.id}", None),
     ]:
@@ -519,24 +657,39 @@ def test_a_centre_manager_gets_404_for_another_communes_class_and_session(app_ct
 
 
 def test_completions_and_the_public_certificate_shows_initials_only(centre, client, manager):
-    learner = Person(full_name="Nguyễn Văn An", unit_id=centre.village.id, birth_date=date(1990, 5, 17),
-                     phone="0905123456")
+    learner = Person(
+        full_name="Nguyễn Văn An", unit_id=centre.village.id, birth_date=date(1990, 5, 17), phone="0905123456"
+    )
     db.session.add(learner)
     db.session.flush()
     course_class = make_class(centre)
-    sessions = services.schedule_recurring(course_class, Recurrence(
-        first_day=date(2026, 3, 2), weekdays=frozenset({0}), start=time(19), end=time(21), count=2))
+    sessions = services.schedule_recurring(
+        course_class,
+        Recurrence(first_day=date(2026, 3, 2), weekdays=frozenset({0}), start=time(19), end=time(21), count=2),
+    )
     services.enrol(course_class, [learner.id, centre.learners[0].id])
     db.session.commit()
     for session in sessions:
-        body = {"device": "phone-7", "marks": [
-            {"client_mark_id": str(uuid.uuid4()), "person_id": learner.id, "status": "present",
-             "recorded_at": (session.starts_at - timedelta(hours=7)).isoformat() + "Z"}]}
+        body = {
+            "device": "phone-7",
+            "marks": [
+                {
+                    "client_mark_id": str(uuid.uuid4()),
+                    "person_id": learner.id,
+                    "status": "present",
+                    "recorded_at": (session.starts_at - timedelta(hours=7)).isoformat() + "Z",
+                }
+            ],
+        }
         assert _post_marks(client, session, body, manager, str(uuid.uuid4())).status_code == 200
     # The commit queued the completion task (eager in tests): the record and the certificate exist.
     db.session.expire_all()
-    assert db.session.scalar(select(func.count()).select_from(LearningRecord)
-                             .where(LearningRecord.class_id == course_class.id)) == 1
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(LearningRecord).where(LearningRecord.class_id == course_class.id)
+        )
+        == 1
+    )
     completions = client.get(f"/api/v1/classes/{course_class.id}/completions", headers=manager).get_json()
     (item,) = completions["items"]
     assert (item["person_id"], item["full_name"], item["kind"]) == (learner.id, "Nguyễn Văn An", "class_completion")
@@ -548,8 +701,15 @@ def test_completions_and_the_public_certificate_shows_initials_only(centre, clie
     public = client.get(f"/api/v1/certificates/{code.lower()}")  # no credentials at all
     assert public.status_code == 200
     assert public.get_json() == {
-        "code": code, "valid": True, "status": "valid", "issued_on": "2026-03-09", "revoked_on": None,
-        "learner": "N. V. An", "course": centre.course.name, "class": course_class.name, "centre": centre.clc.name,
+        "code": code,
+        "valid": True,
+        "status": "valid",
+        "issued_on": "2026-03-09",
+        "revoked_on": None,
+        "learner": "N. V. An",
+        "course": centre.course.name,
+        "class": course_class.name,
+        "centre": centre.clc.name,
     }
     text = json.dumps(public.get_json(), ensure_ascii=False)
     for secret in ("Nguyễn", "Văn", "1990-05-17", "0905123456", centre.village.name):

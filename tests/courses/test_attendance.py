@@ -31,8 +31,13 @@ def _marks(learners, status="present", at=T0, prefix="dev1"):
 
 
 def _rows(session):
-    return dict(iter(db.session.execute(select(Attendance.person_id, Attendance.status)
-                                        .where(Attendance.session_id == session.id)).tuples()))
+    return dict(
+        iter(
+            db.session.execute(
+                select(Attendance.person_id, Attendance.status).where(Attendance.session_id == session.id)
+            ).tuples()
+        )
+    )
 
 
 def test_same_batch_twice_changes_nothing(session_with_learners):
@@ -47,14 +52,16 @@ def test_same_batch_twice_changes_nothing(session_with_learners):
 def test_two_devices_latest_recorded_at_wins_and_the_loser_is_audited(session_with_learners):
     session, learners = session_with_learners
     learner = learners[0]
-    services.record_attendance(session, [Mark(learner.id, "absent", T0 + timedelta(minutes=5), "b-1", "phone-B")],
-                               user_id=None)
+    services.record_attendance(
+        session, [Mark(learner.id, "absent", T0 + timedelta(minutes=5), "b-1", "phone-B")], user_id=None
+    )
     # Device A synchronises later, but its mark was taken earlier: it loses.
     services.record_attendance(session, [Mark(learner.id, "present", T0, "a-1", "phone-A")], user_id=None)
     assert _rows(session)[learner.id] == "absent"
     # Device C's mark is the latest: it wins, and B's value is kept in the audit trail.
-    services.record_attendance(session, [Mark(learner.id, "late", T0 + timedelta(minutes=9), "c-1", "phone-C")],
-                               user_id=None)
+    services.record_attendance(
+        session, [Mark(learner.id, "late", T0 + timedelta(minutes=9), "c-1", "phone-C")], user_id=None
+    )
     assert _rows(session)[learner.id] == "late"
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "attendance.overwrite"))
     assert event.details["old_status"] == "absent"
@@ -92,8 +99,9 @@ def test_retry_after_a_crash_applies_once(session_with_learners):
     services.record_attendance(session, _marks(learners), user_id=None)
     services.record_attendance(session, _marks(learners), user_id=None)
     db.session.commit()
-    assert db.session.scalar(select(func.count()).select_from(Attendance)
-                             .where(Attendance.session_id == session.id)) == 40
+    assert (
+        db.session.scalar(select(func.count()).select_from(Attendance).where(Attendance.session_id == session.id)) == 40
+    )
 
 
 def test_statement_count_does_not_grow_with_the_class(app_ctx, count_queries):
@@ -102,8 +110,9 @@ def test_statement_count_does_not_grow_with_the_class(app_ctx, count_queries):
         centre = make_centre(code, learners=size, label=str(size))
         course_class = make_class(centre, capacity=size)
         services.enrol(course_class, [p.id for p in centre.learners])
-        (session,) = services.schedule(course_class, [(datetime(2026, 3, 4, 19), datetime(2026, 3, 4, 21))],
-                                       room=centre.hall)
+        (session,) = services.schedule(
+            course_class, [(datetime(2026, 3, 4, 19), datetime(2026, 3, 4, 21))], room=centre.hall
+        )
         marks = _marks(centre.learners)
         db.session.flush()
         db.session.expire_all()
@@ -124,8 +133,10 @@ def test_the_same_mark_ids_in_another_session_are_new_marks(app_ctx):
     centre = make_centre(learners=3, label="IDS")
     course_class = make_class(centre)
     services.enrol(course_class, [p.id for p in centre.learners])
-    first, second = services.schedule(course_class, [(datetime(2026, 3, 3, 19), datetime(2026, 3, 3, 21)),
-                                                     (datetime(2026, 3, 10, 19), datetime(2026, 3, 10, 21))])
+    first, second = services.schedule(
+        course_class,
+        [(datetime(2026, 3, 3, 19), datetime(2026, 3, 3, 21)), (datetime(2026, 3, 10, 19), datetime(2026, 3, 10, 21))],
+    )
     marks = [Mark(p.id, "present", T0, f"m-{p.id}") for p in centre.learners]
     assert services.record_attendance(first, marks, user_id=None).created == 3
     assert services.record_attendance(second, marks, user_id=None).created == 3
@@ -137,8 +148,8 @@ def test_a_fast_device_clock_does_not_beat_a_later_correction(session_with_learn
     learner = learners[0]
     from lms.extensions import utcnow
 
-    services.record_attendance(session, [Mark(learner.id, "absent", utcnow() + timedelta(minutes=5), "fast-1")],
-                               user_id=None)
-    services.record_attendance(session, [Mark(learner.id, "present", utcnow() + timedelta(seconds=1))],
-                               user_id=None)
+    services.record_attendance(
+        session, [Mark(learner.id, "absent", utcnow() + timedelta(minutes=5), "fast-1")], user_id=None
+    )
+    services.record_attendance(session, [Mark(learner.id, "present", utcnow() + timedelta(seconds=1))], user_id=None)
     assert _rows(session)[learner.id] == "present"

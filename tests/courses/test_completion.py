@@ -18,8 +18,11 @@ AFTER = datetime(2026, 4, 1, 12)
 
 
 def _records(course_class):
-    return db.session.scalars(select(LearningRecord).where(LearningRecord.class_id == course_class.id)
-                              .order_by(LearningRecord.person_id, LearningRecord.kind)).all()
+    return db.session.scalars(
+        select(LearningRecord)
+        .where(LearningRecord.class_id == course_class.id)
+        .order_by(LearningRecord.person_id, LearningRecord.kind)
+    ).all()
 
 
 def _attend(sessions, learner, statuses):
@@ -31,20 +34,28 @@ def _attend(sessions, learner, statuses):
 def test_share_of_held_sessions_decides_and_rerunning_writes_nothing(centre):
     centre.course.module_codes = ["IU01", "IU02"]
     course_class = make_class(centre)
-    sessions = services.schedule_recurring(course_class, Recurrence(
-        first_day=datetime(2026, 3, 2).date(), weekdays=frozenset({0}), start=time(19), end=time(21), count=4))
+    sessions = services.schedule_recurring(
+        course_class,
+        Recurrence(
+            first_day=datetime(2026, 3, 2).date(), weekdays=frozenset({0}), start=time(19), end=time(21), count=4
+        ),
+    )
     good, late_ok, short, excused = centre.learners[:4]
     services.enrol(course_class, [good.id, late_ok.id, short.id, excused.id])
     _attend(sessions, good, ["present"] * 4)
-    _attend(sessions, late_ok, ["present", "late", "late", None])   # 3 of 4 = 75 %: enough
-    _attend(sessions, short, ["present", "present", None, None])    # 50 %: not enough
+    _attend(sessions, late_ok, ["present", "late", "late", None])  # 3 of 4 = 75 %: enough
+    _attend(sessions, short, ["present", "present", None, None])  # 50 %: not enough
     _attend(sessions, excused, ["present", "present", "excused", "excused"])  # excused does not count
     result = services.recompute_class(course_class.id, as_of=AFTER)
     assert result.completed == 2
     by_person = {(r.person_id, r.kind, r.module_code) for r in _records(course_class)}
     assert by_person == {
-        (good.id, "class_completion", None), (good.id, "it_module", "IU01"), (good.id, "it_module", "IU02"),
-        (late_ok.id, "class_completion", None), (late_ok.id, "it_module", "IU01"), (late_ok.id, "it_module", "IU02"),
+        (good.id, "class_completion", None),
+        (good.id, "it_module", "IU01"),
+        (good.id, "it_module", "IU02"),
+        (late_ok.id, "class_completion", None),
+        (late_ok.id, "it_module", "IU01"),
+        (late_ok.id, "it_module", "IU02"),
     }
     completion = next(r for r in _records(course_class) if r.kind == "class_completion")
     assert completion.hours == Decimal(12)
@@ -60,8 +71,10 @@ def test_share_of_held_sessions_decides_and_rerunning_writes_nothing(centre):
 
 def test_no_completion_while_sessions_remain(centre):
     course_class = make_class(centre)
-    sessions = services.schedule(course_class, [(datetime(2026, 3, 2, 19), datetime(2026, 3, 2, 21)),
-                                                 (datetime(2026, 3, 30, 19), datetime(2026, 3, 30, 21))])
+    sessions = services.schedule(
+        course_class,
+        [(datetime(2026, 3, 2, 19), datetime(2026, 3, 2, 21)), (datetime(2026, 3, 30, 19), datetime(2026, 3, 30, 21))],
+    )
     services.enrol(course_class, [centre.learners[0].id])
     _attend(sessions[:1], centre.learners[0], ["present"])
     assert services.recompute_class(course_class.id, as_of=datetime(2026, 3, 10)).completed == 0
@@ -90,8 +103,9 @@ def test_completion_task_clears_the_dirty_mark(centre):
     course_class = make_class(centre)
     (session,) = services.schedule(course_class, [(datetime(2026, 3, 2, 19), datetime(2026, 3, 2, 21))])
     services.enrol(course_class, [centre.learners[0].id])
-    services.record_attendance(session, [Mark(centre.learners[0].id, "present", datetime(2026, 3, 2, 12))],
-                               user_id=None)
+    services.record_attendance(
+        session, [Mark(centre.learners[0].id, "present", datetime(2026, 3, 2, 12))], user_id=None
+    )
     db.session.commit()  # the task runs (eagerly) after the commit
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(PendingWork)) == 0

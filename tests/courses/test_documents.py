@@ -33,8 +33,9 @@ LEARNER = "Nguyễn Thị Ánh Dương"
 
 
 def _mondays(course_class, count=4, start=time(19), end=time(21)):
-    return services.schedule_recurring(course_class, Recurrence(
-        first_day=date(2026, 3, 2), weekdays=frozenset({0}), start=start, end=end, count=count))
+    return services.schedule_recurring(
+        course_class, Recurrence(first_day=date(2026, 3, 2), weekdays=frozenset({0}), start=start, end=end, count=count)
+    )
 
 
 def _mark(session, person, status):
@@ -68,8 +69,14 @@ def _pdf_text(content: bytes) -> str:
 
 def _multiply(a, b):
     """Compose PDF matrices [a b c d e f]: ``a`` applied first, then ``b``."""
-    return [a[0] * b[0] + a[1] * b[2], a[0] * b[1] + a[1] * b[3], a[2] * b[0] + a[3] * b[2],
-            a[2] * b[1] + a[3] * b[3], a[4] * b[0] + a[5] * b[2] + b[4], a[4] * b[1] + a[5] * b[3] + b[5]]
+    return [
+        a[0] * b[0] + a[1] * b[2],
+        a[0] * b[1] + a[1] * b[3],
+        a[2] * b[0] + a[3] * b[2],
+        a[2] * b[1] + a[3] * b[3],
+        a[4] * b[0] + a[5] * b[2] + b[4],
+        a[4] * b[1] + a[5] * b[3] + b[5],
+    ]
 
 
 def _decode_qr(content: bytes) -> str:
@@ -102,8 +109,9 @@ def _decode_qr(content: bytes) -> str:
         col, row = round((x - left) / module), round((top - (y + h)) / module)
         for c in range(col, col + round(w / module)):
             for r in range(row, row + round(h / module)):
-                image.paste(0, ((c + quiet) * scale, (r + quiet) * scale, (c + quiet + 1) * scale,
-                                (r + quiet + 1) * scale))
+                image.paste(
+                    0, ((c + quiet) * scale, (r + quiet) * scale, (c + quiet + 1) * scale, (r + quiet + 1) * scale)
+                )
     result = zxingcpp.read_barcode(image)
     assert result is not None, "the QR code does not decode"
     return result.text
@@ -121,9 +129,11 @@ def _xlsx(rows) -> bytes:
 
 def _marks(course_class):
     """(session id, person id) → status of every mark of the class."""
-    rows = db.session.execute(select(Attendance.session_id, Attendance.person_id, Attendance.status)
-                              .join(ClassSession, ClassSession.id == Attendance.session_id)
-                              .where(ClassSession.class_id == course_class.id))
+    rows = db.session.execute(
+        select(Attendance.session_id, Attendance.person_id, Attendance.status)
+        .join(ClassSession, ClassSession.id == Attendance.session_id)
+        .where(ClassSession.class_id == course_class.id)
+    )
     return {(session_id, person_id): status for session_id, person_id, status in rows}
 
 
@@ -149,9 +159,18 @@ def test_certificate_pdf_is_vietnamese_and_its_qr_leads_to_the_verification_page
     content = response.get_data()
     assert content.startswith(b"%PDF")
     text = _pdf_text(content)
-    for expected in (LEARNER, certificate.code, "GIẤY CHỨNG NHẬN HOÀN THÀNH KHÓA HỌC",
-                     "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc", "Kỹ thuật trồng cà phê",
-                     course_class.name, "07/04/1985", "12 giờ", "Kon Tum, ngày 23 tháng 03 năm 2026"):
+    for expected in (
+        LEARNER,
+        certificate.code,
+        "GIẤY CHỨNG NHẬN HOÀN THÀNH KHÓA HỌC",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "Kỹ thuật trồng cà phê",
+        course_class.name,
+        "07/04/1985",
+        "12 giờ",
+        "Kon Tum, ngày 23 tháng 03 năm 2026",
+    ):
         assert expected in text, expected
     assert _decode_qr(content) == f"http://localhost/courses/verify/{certificate.code}"
     assert _audits("certificate.download") == 1
@@ -160,13 +179,15 @@ def test_certificate_pdf_is_vietnamese_and_its_qr_leads_to_the_verification_page
 def test_a_revoked_certificate_cannot_be_downloaded(client, certified):
     centre, course_class, certificate, manager = certified
     session = db.session.scalar(select(ClassSession).where(ClassSession.class_id == course_class.id).limit(1))
-    services.record_attendance(session, [Mark(centre.learners[0].id, "absent", datetime(2026, 3, 2, 22))],
-                               user_id=None)
+    services.record_attendance(session, [Mark(centre.learners[0].id, "absent", datetime(2026, 3, 2, 22))], user_id=None)
     services.recompute_class(course_class.id, as_of=AFTER)  # 3 of 4 = 75 %: still enough
     services.record_attendance(
-        db.session.scalars(select(ClassSession).where(ClassSession.class_id == course_class.id)
-                           .order_by(ClassSession.starts_at.desc())).first(),
-        [Mark(centre.learners[0].id, "absent", datetime(2026, 3, 23, 22))], user_id=None)
+        db.session.scalars(
+            select(ClassSession).where(ClassSession.class_id == course_class.id).order_by(ClassSession.starts_at.desc())
+        ).first(),
+        [Mark(centre.learners[0].id, "absent", datetime(2026, 3, 23, 22))],
+        user_id=None,
+    )
     services.recompute_class(course_class.id, as_of=AFTER)  # 2 of 4: revoked
     db.session.commit()
     db.session.refresh(certificate)
@@ -245,8 +266,12 @@ def marked_class(app_ctx):
     sessions = _mondays(course_class)
     services.enrol(course_class, [p.id for p in centre.learners])
     a, b, c, d = centre.learners
-    grid = {a: ["present", "present", None, "present"], b: ["late", "absent", None, "present"],
-            c: ["excused", None, None, "absent"], d: [None, None, None, None]}
+    grid = {
+        a: ["present", "present", None, "present"],
+        b: ["late", "absent", None, "present"],
+        c: ["excused", None, None, "absent"],
+        d: [None, None, None, None],
+    }
     for learner, statuses in grid.items():
         for session, status in zip(sessions, statuses, strict=True):
             if status:
@@ -270,7 +295,7 @@ def test_attendance_book_xlsx_shows_the_marks_totals_and_cancelled_sessions(clie
     assert header[3:7] == ["02/03/2026", "09/03/2026", "16/03/2026 (hủy)", "23/03/2026"]
     assert header[7] == "Số buổi có mặt"
     abbreviation = {"present": "P", "late": "L", "excused": "E", "absent": "A", None: None}
-    by_name = {r[1]: r for r in rows[header_index + 1:] if r[1] and r[0] is not None}
+    by_name = {r[1]: r for r in rows[header_index + 1 :] if r[1] and r[0] is not None}
     for learner, statuses in grid.items():
         row = by_name[learner.full_name]
         assert row[3:7] == [abbreviation[s] for s in statuses], learner.full_name
@@ -294,8 +319,7 @@ def test_attendance_book_is_a_constant_number_of_queries(app_ctx, count_queries)
         sessions = _mondays(course_class)
         services.enrol(course_class, [p.id for p in centre.learners])
         for session in sessions:
-            services.record_attendance(session, [Mark(p.id, "present", MARKED) for p in centre.learners],
-                                       user_id=None)
+            services.record_attendance(session, [Mark(p.id, "present", MARKED) for p in centre.learners], user_id=None)
         db.session.expire_all()
         course_class = db.session.get(type(course_class), course_class.id)
         with count_queries() as counter:
@@ -332,10 +356,15 @@ def sheet_class(app_ctx):
     and 19:00), and 16/3 (cancelled); some marks already taken on a phone."""
     centre = make_centre(learners=5)
     course_class = make_class(centre)
-    s1, s2, s3, s4 = services.schedule(course_class, [
-        (datetime(2026, 3, 2, 19), datetime(2026, 3, 2, 21)), (datetime(2026, 3, 9, 8), datetime(2026, 3, 9, 10)),
-        (datetime(2026, 3, 9, 19), datetime(2026, 3, 9, 21)), (datetime(2026, 3, 16, 19), datetime(2026, 3, 16, 21)),
-    ])
+    s1, s2, s3, s4 = services.schedule(
+        course_class,
+        [
+            (datetime(2026, 3, 2, 19), datetime(2026, 3, 2, 21)),
+            (datetime(2026, 3, 9, 8), datetime(2026, 3, 9, 10)),
+            (datetime(2026, 3, 9, 19), datetime(2026, 3, 9, 21)),
+            (datetime(2026, 3, 16, 19), datetime(2026, 3, 16, 21)),
+        ],
+    )
     services.cancel(s4, "bão")
     enrolled, outsider = centre.learners[:4], centre.learners[4]
     services.enrol(course_class, [p.id for p in enrolled])
@@ -348,8 +377,12 @@ def sheet_class(app_ctx):
 def _upload(client, course_class, content, filename="sheet.xlsx", language="en"):
     url = f"/courses/classes/{course_class.id}/attendance-sheet"
     token = csrf_token(client, url)
-    return client.post(url, data={"csrf_token": token, "file": (io.BytesIO(content), filename)},
-                       content_type="multipart/form-data", headers={"Accept-Language": language})
+    return client.post(
+        url,
+        data={"csrf_token": token, "file": (io.BytesIO(content), filename)},
+        content_type="multipart/form-data",
+        headers={"Accept-Language": language},
+    )
 
 
 def _good_rows(enrolled):
@@ -370,9 +403,14 @@ def test_a_good_sheet_applies_every_mark(client, sheet_class):
     response = _upload(client, course_class, _xlsx(_good_rows(enrolled)))
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     assert _marks(course_class) == {
-        (s1.id, a.id): "present", (s2.id, a.id): "present", (s3.id, a.id): "late",  # the phone's mark replaced
-        (s1.id, b.id): "excused", (s2.id, b.id): "absent", (s3.id, b.id): "absent",
-        (s1.id, c.id): "present", (s3.id, c.id): "excused",
+        (s1.id, a.id): "present",
+        (s2.id, a.id): "present",
+        (s3.id, a.id): "late",  # the phone's mark replaced
+        (s1.id, b.id): "excused",
+        (s2.id, b.id): "absent",
+        (s3.id, b.id): "absent",
+        (s1.id, c.id): "present",
+        (s3.id, c.id): "excused",
     }
     page = client.get(response.headers["Location"], headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "8 marks for 3 learners over 3 sessions (7 new, 1 changed, 0 unchanged)" in page
@@ -403,8 +441,9 @@ def _errors(response):
 
     html = response.get_data(as_text=True)
     body = html.split('id="sheet-errors"', 1)[1]
-    return [(int(row) if row else None, col or None) for row, col in
-            re.findall(r"<tr><td>(\d*)</td>\s*<td>([A-Z]*)", body)], html
+    return [
+        (int(row) if row else None, col or None) for row, col in re.findall(r"<tr><td>(\d*)</td>\s*<td>([A-Z]*)", body)
+    ], html
 
 
 BAD_SHEETS = {
@@ -416,8 +455,11 @@ BAD_SHEETS = {
     "a date with no session": (lambda rows, e, o: rows[0].__setitem__(1, "03/03/2026"), [(1, "B")], "no session"),
     "not a date": (lambda rows, e, o: rows[0].__setitem__(1, "thứ hai"), [(1, "B")], "not a date"),
     "two sessions that day": (lambda rows, e, o: rows[0].__setitem__(2, "09/03/2026"), [(1, "C")], "start time"),
-    "a cancelled session": (lambda rows, e, o: [rows[0].append("16/03/2026"), rows[1].append("x")], [(1, "E")],
-                            "cancelled"),
+    "a cancelled session": (
+        lambda rows, e, o: [rows[0].append("16/03/2026"), rows[1].append("x")],
+        [(1, "E")],
+        "cancelled",
+    ),
     "bad status": (lambda rows, e, o: rows[2].__setitem__(2, "y"), [(3, "C")], "not an attendance status"),
     "a learner twice": (lambda rows, e, o: rows.append([e[0].full_name, "x"]), [(6, "A")], "already has row 2"),
     "marks without a learner": (lambda rows, e, o: rows.append([None, "x"]), [(6, "A")], "no learner"),
@@ -471,15 +513,18 @@ def test_every_problem_of_a_sheet_is_reported_at_once_in_both_languages(app_ctx,
     assert "Không tìm thấy học viên" in errors[1]["message_vi"]
 
 
-@pytest.mark.parametrize(("content", "words"), [
-    (b"", "empty"),
-    (b"Hoc vien;02/03/2026\nAn;x\n", "not an Excel workbook"),
-    (b"PK\x03\x04 not really a zip", "not an Excel workbook"),
-    (_xlsx([]), "empty"),
-    (_xlsx([["Học viên", "02/03/2026"]]), "no learner rows"),
-    (_xlsx([["Học viên", "02/03/2026"], ["x"]]), "Unknown learner"),
-    (b"PK\x03\x04" + b"\0" * (2 * 1024 * 1024), "too large"),
-])
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"", "empty"),
+        (b"Hoc vien;02/03/2026\nAn;x\n", "not an Excel workbook"),
+        (b"PK\x03\x04 not really a zip", "not an Excel workbook"),
+        (_xlsx([]), "empty"),
+        (_xlsx([["Học viên", "02/03/2026"]]), "no learner rows"),
+        (_xlsx([["Học viên", "02/03/2026"], ["x"]]), "Unknown learner"),
+        (b"PK\x03\x04" + b"\0" * (2 * 1024 * 1024), "too large"),
+    ],
+)
 def test_files_that_are_not_a_sheet_are_refused_whole(client, sheet_class, content, words):
     _, course_class, _, _, _, manager = sheet_class
     before = _marks(course_class)
@@ -507,31 +552,68 @@ def report_centre(app_ctx):
     """A centre whose March 2026 figures are worked out by hand in the test below."""
     centre = make_centre(learners=6, label="R")
     l0, l1, l2, l3, l4, l5 = centre.learners
-    digital = services.create_course(unit=centre.commune, code="KNS-R", name="Dùng điện thoại thông minh",
-                                     category="digital_skills", planned_hours=Decimal(8))
+    digital = services.create_course(
+        unit=centre.commune,
+        code="KNS-R",
+        name="Dùng điện thoại thông minh",
+        category="digital_skills",
+        planned_hours=Decimal(8),
+    )
     # Class 1 (technology transfer): Mondays 2, 9, 16 (cancelled), 23 March.
     first = make_class(centre, name="Lớp cà phê")
     s2, s9, s16, s23 = _mondays(first)
     services.cancel(s16, "mưa")
     services.enrol(first, [l0.id, l1.id, l2.id, l5.id])
-    for session, person, status in [(s2, l0, "present"), (s2, l1, "late"), (s2, l2, "absent"), (s2, l5, "present"),
-                                    (s9, l0, "present"), (s9, l1, "excused"), (s9, l2, "present"),
-                                    (s23, l0, "present"), (s23, l1, "present")]:
+    for session, person, status in [
+        (s2, l0, "present"),
+        (s2, l1, "late"),
+        (s2, l2, "absent"),
+        (s2, l5, "present"),
+        (s9, l0, "present"),
+        (s9, l1, "excused"),
+        (s9, l2, "present"),
+        (s23, l0, "present"),
+        (s23, l1, "present"),
+    ]:
         _mark(session, person, status)
     services.withdraw(first, l5.id)  # left after one session: the mark stays a learner-turn
     # Class 2 (digital skills): Tuesdays 3 and 10 March, and 2 April (outside the period).
-    second = services.create_class(course=digital, clc=centre.clc, name="Lớp điện thoại", capacity=20,
-                                   starts_on=date(2026, 3, 1), ends_on=date(2026, 4, 30), room=centre.hall)
-    t3, t10, a2 = services.schedule(second, [(datetime(2026, 3, 3, 8), datetime(2026, 3, 3, 10)),
-                                             (datetime(2026, 3, 10, 8), datetime(2026, 3, 10, 10)),
-                                             (datetime(2026, 4, 2, 8), datetime(2026, 4, 2, 10))])
+    second = services.create_class(
+        course=digital,
+        clc=centre.clc,
+        name="Lớp điện thoại",
+        capacity=20,
+        starts_on=date(2026, 3, 1),
+        ends_on=date(2026, 4, 30),
+        room=centre.hall,
+    )
+    t3, t10, a2 = services.schedule(
+        second,
+        [
+            (datetime(2026, 3, 3, 8), datetime(2026, 3, 3, 10)),
+            (datetime(2026, 3, 10, 8), datetime(2026, 3, 10, 10)),
+            (datetime(2026, 4, 2, 8), datetime(2026, 4, 2, 10)),
+        ],
+    )
     services.enrol(second, [l3.id, l4.id])
-    for session, person, status in [(t3, l3, "present"), (t3, l4, "present"), (t10, l3, "late"),
-                                    (t10, l4, "absent"), (a2, l3, "present")]:
+    for session, person, status in [
+        (t3, l3, "present"),
+        (t3, l4, "present"),
+        (t10, l3, "late"),
+        (t10, l4, "absent"),
+        (a2, l3, "present"),
+    ]:
         _mark(session, person, status)
     # Class 3: only April; another centre's class in March: neither counts.
-    third = services.create_class(course=centre.course, clc=centre.clc, name="Lớp tháng tư", capacity=20,
-                                  starts_on=date(2026, 4, 1), ends_on=date(2026, 4, 30), room=centre.hall)
+    third = services.create_class(
+        course=centre.course,
+        clc=centre.clc,
+        name="Lớp tháng tư",
+        capacity=20,
+        starts_on=date(2026, 4, 1),
+        ends_on=date(2026, 4, 30),
+        room=centre.hall,
+    )
     services.schedule(third, [(datetime(2026, 4, 6, 8), datetime(2026, 4, 6, 10))])
     other = make_centre("23302", learners=2, label="O")
     other_class = make_class(other)
@@ -562,10 +644,13 @@ def test_centre_report_numbers_worked_out_by_hand(report_centre, count_queries):
     # Completions: class 1 needs ceil(3 × 0.75) = 3 sessions: only l0, on 23 March (its last session). Class 2
     # needs ceil(3 × 0.8) = 3 of its three sessions: l3, on 2 April, outside March.
     assert [(c.category, c.completions, c.learners, c.hours) for c in report.categories] == [
-        ("technology_transfer", 1, 1, Decimal(12))]
+        ("technology_transfer", 1, 1, Decimal(12))
+    ]
     spring = reports.centre_report(centre.clc, date(2026, 3, 1), date(2026, 4, 30), as_of=datetime(2026, 4, 30))
     assert [(c.category, c.completions) for c in spring.categories] == [
-        ("technology_transfer", 1), ("digital_skills", 1)]
+        ("technology_transfer", 1),
+        ("digital_skills", 1),
+    ]
     assert spring.classes_held == 3
 
 
@@ -624,9 +709,11 @@ def test_a_manager_of_another_commune_gets_404_for_every_document_route(client, 
     ]:
         assert client.open(url, method=method).status_code == 404, url
     sheet = _xlsx([["Học viên", "02/03/2026"], [other.learners[0].full_name, "v"]])
-    response = client.post(f"/courses/classes/{other_class.id}/attendance-sheet",
-                           data={"csrf_token": token, "file": (io.BytesIO(sheet), "s.xlsx")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        f"/courses/classes/{other_class.id}/attendance-sheet",
+        data={"csrf_token": token, "file": (io.BytesIO(sheet), "s.xlsx")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 404
     assert _marks(other_class) == before
     # The mirror image: the same manager reaches their own class's documents.
@@ -636,9 +723,12 @@ def test_a_manager_of_another_commune_gets_404_for_every_document_route(client, 
 
 def test_document_routes_need_a_login_but_verification_does_not(client, certified):
     centre, course_class, certificate, _ = certified
-    for url in (f"/courses/certificates/{certificate.code}.pdf",
-                f"/courses/classes/{course_class.id}/attendance-book.pdf",
-                f"/courses/classes/{course_class.id}/attendance-sheet", f"/courses/clcs/{centre.clc.id}/report"):
+    for url in (
+        f"/courses/certificates/{certificate.code}.pdf",
+        f"/courses/classes/{course_class.id}/attendance-book.pdf",
+        f"/courses/classes/{course_class.id}/attendance-sheet",
+        f"/courses/clcs/{centre.clc.id}/report",
+    ):
         response = client.get(url)
         assert response.status_code == 302, url
         assert "/login" in response.headers["Location"], url

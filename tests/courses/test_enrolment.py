@@ -11,8 +11,13 @@ from tests.courses.conftest import make_class
 
 
 def _statuses(course_class):
-    return dict(iter(db.session.execute(select(Enrolment.person_id, Enrolment.status)
-                                        .where(Enrolment.class_id == course_class.id)).tuples()))
+    return dict(
+        iter(
+            db.session.execute(
+                select(Enrolment.person_id, Enrolment.status).where(Enrolment.class_id == course_class.id)
+            ).tuples()
+        )
+    )
 
 
 def test_capacity_then_waiting_list_then_promotion_on_withdrawal(centre):

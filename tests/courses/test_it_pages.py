@@ -52,14 +52,30 @@ def test_an_officer_records_a_certificate_and_a_manager_verifies_it(app_ctx, cli
     c = hand_made_commune()
     _officer_login(client, c.vice, c.unit)
     token = csrf_token(client, "/courses/it/me/certificates/new")
-    bad = client.post("/courses/it/me/certificates/new", data={
-        "csrf_token": token, "number": "CC-9", "issuer": "Trung tâm sát hạch", "issued_on": "2025-03-01",
-        "file": (io.BytesIO(b"<html>not a scan</html>"), "scan.pdf")}, content_type="multipart/form-data")
+    bad = client.post(
+        "/courses/it/me/certificates/new",
+        data={
+            "csrf_token": token,
+            "number": "CC-9",
+            "issuer": "Trung tâm sát hạch",
+            "issued_on": "2025-03-01",
+            "file": (io.BytesIO(b"<html>not a scan</html>"), "scan.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     assert bad.status_code == 200
     assert db.session.scalar(select(ItCertificate).where(ItCertificate.person_id == c.vice.id)) is None
-    response = client.post("/courses/it/me/certificates/new", data={
-        "csrf_token": token, "number": "CC-9", "issuer": "Trung tâm sát hạch", "issued_on": "2025-03-01",
-        "file": (io.BytesIO(PDF), "scan.pdf")}, content_type="multipart/form-data")
+    response = client.post(
+        "/courses/it/me/certificates/new",
+        data={
+            "csrf_token": token,
+            "number": "CC-9",
+            "issuer": "Trung tâm sát hạch",
+            "issued_on": "2025-03-01",
+            "file": (io.BytesIO(PDF), "scan.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     certificate = db.session.scalar(select(ItCertificate).where(ItCertificate.person_id == c.vice.id))
     assert certificate is not None
@@ -72,14 +88,23 @@ def test_an_officer_records_a_certificate_and_a_manager_verifies_it(app_ctx, cli
     login(client, manager)
     assert "CC-9" in client.get("/courses/it/certificates").get_data(as_text=True)
     token = csrf_token(client, f"/courses/it/certificates/{certificate.id}")
-    assert client.post(f"/courses/it/certificates/{certificate.id}/verify",
-                       data={"csrf_token": token}).status_code == 302
+    assert (
+        client.post(f"/courses/it/certificates/{certificate.id}/verify", data={"csrf_token": token}).status_code == 302
+    )
     assert modules_of(c.vice) == set(BASIC)
-    assert client.post(f"/courses/it/certificates/{certificate.id}/reject",
-                       data={"csrf_token": token, "reason": ""}).status_code == 400
+    assert (
+        client.post(
+            f"/courses/it/certificates/{certificate.id}/reject", data={"csrf_token": token, "reason": ""}
+        ).status_code
+        == 400
+    )
     assert modules_of(c.vice) == set(BASIC)
-    assert client.post(f"/courses/it/certificates/{certificate.id}/reject",
-                       data={"csrf_token": token, "reason": "Ảnh chụp mờ"}).status_code == 302
+    assert (
+        client.post(
+            f"/courses/it/certificates/{certificate.id}/reject", data={"csrf_token": token, "reason": "Ảnh chụp mờ"}
+        ).status_code
+        == 302
+    )
     assert modules_of(c.vice) == set()
 
 
@@ -92,9 +117,15 @@ def test_an_officer_enrols_in_an_open_it_class(app_ctx, client):
     c = hand_made_commune()
     clc = db.session.scalar(select(Clc).where(Clc.commune_id == c.unit.id))
     today = services.local_now().date()
-    open_class = services.create_class(course=it_course(c.unit, "IT-OPEN", ["IU06"]), clc=clc, name="Internet",
-                                       capacity=5, starts_on=today, ends_on=today + timedelta(days=30),
-                                       target_group="association_officers")
+    open_class = services.create_class(
+        course=it_course(c.unit, "IT-OPEN", ["IU06"]),
+        clc=clc,
+        name="Internet",
+        capacity=5,
+        starts_on=today,
+        ends_on=today + timedelta(days=30),
+        target_group="association_officers",
+    )
     tomorrow = today + timedelta(days=1)
     services.schedule(open_class, [(datetime.combine(tomorrow, time(19)), datetime.combine(tomorrow, time(21)))])
     db.session.commit()
@@ -146,13 +177,26 @@ def test_the_api_records_verifies_and_counts(app_ctx, client):
     assert [m["code"] for m in modules["modules"]][:2] == ["IU01", "IU02"]
     assert {s["code"]: s["at_least"] for s in modules["standards"]}["advanced"] == 3
 
-    refused = client.post("/api/v1/it/certificates", headers=headers, content_type="multipart/form-data", data={
-        "person_id": str(newcomer.id), "number": "", "issuer": "Trung tâm", "issued_on": "2025-13-01"})
+    refused = client.post(
+        "/api/v1/it/certificates",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={"person_id": str(newcomer.id), "number": "", "issuer": "Trung tâm", "issued_on": "2025-13-01"},
+    )
     assert refused.status_code == 422
     assert {e["field"] for e in refused.get_json()["errors"]} == {"number", "issued_on"}
-    created = client.post("/api/v1/it/certificates", headers=headers, content_type="multipart/form-data", data={
-        "person_id": str(newcomer.id), "number": "API-1", "issuer": "Trung tâm", "issued_on": "2025-04-01",
-        "file": (io.BytesIO(PDF), "scan.pdf")})
+    created = client.post(
+        "/api/v1/it/certificates",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={
+            "person_id": str(newcomer.id),
+            "number": "API-1",
+            "issuer": "Trung tâm",
+            "issued_on": "2025-04-01",
+            "file": (io.BytesIO(PDF), "scan.pdf"),
+        },
+    )
     assert created.status_code == 201
     certificate_id = created.get_json()["id"]
     assert client.get(f"/api/v1/it/persons/{newcomer.id}/progress").get_json()["standards"]["basic"] is False
@@ -161,8 +205,7 @@ def test_the_api_records_verifies_and_counts(app_ctx, client):
     progress = client.get(f"/api/v1/it/persons/{newcomer.id}/progress").get_json()
     assert progress["standards"]["basic"] is True
     assert progress["modules"][0]["sources"] == [f"itcert:{certificate_id}"]
-    assert client.post(f"/api/v1/it/certificates/{certificate_id}/reject", headers=headers,
-                       json={}).status_code == 422
+    assert client.post(f"/api/v1/it/certificates/{certificate_id}/reject", headers=headers, json={}).status_code == 422
 
     figures = client.get(f"/api/v1/it/figures?unit_id={c.unit.id}&from=2026-01-01&to=2026-12-31").get_json()
     assert figures["officers_organising_and_trained"]["numerator"] == 2
@@ -178,10 +221,17 @@ def test_a_scan_over_the_size_limit_is_refused(app_ctx, client):
     _officer_login(client, c.vice, c.unit)
     app_ctx.config["MAX_EVIDENCE_BYTES"] = 1000
     try:
-        response = client.post("/api/v1/it/certificates", headers={"X-CSRFToken": csrf_token(client, "/courses/it/me")},
-                               content_type="multipart/form-data", data={
-                                   "number": "BIG", "issuer": "Trung tâm", "issued_on": date(2025, 1, 1).isoformat(),
-                                   "file": (io.BytesIO(PDF + b"0" * 2000), "big.pdf")})
+        response = client.post(
+            "/api/v1/it/certificates",
+            headers={"X-CSRFToken": csrf_token(client, "/courses/it/me")},
+            content_type="multipart/form-data",
+            data={
+                "number": "BIG",
+                "issuer": "Trung tâm",
+                "issued_on": date(2025, 1, 1).isoformat(),
+                "file": (io.BytesIO(PDF + b"0" * 2000), "big.pdf"),
+            },
+        )
     finally:
         app_ctx.config["MAX_EVIDENCE_BYTES"] = 5 * 1024 * 1024
     assert response.status_code == 422
@@ -194,12 +244,27 @@ def test_an_over_long_number_or_issuer_is_refused_by_field(app_ctx, client):
     _officer_login(client, c.vice, c.unit)
     headers = {"X-CSRFToken": csrf_token(client, "/courses/it/me")}
     for field, given in (("number", "N" * 61), ("issuer", "T" * 301)):
-        data = {"number": "LONG-1", "issuer": "Trung tâm", "issued_on": "2025-01-01",
-                "file": (io.BytesIO(PDF), "scan.pdf"), field: given}
-        response = client.post("/api/v1/it/certificates", headers=headers, content_type="multipart/form-data",
-                               data=data)
+        data = {
+            "number": "LONG-1",
+            "issuer": "Trung tâm",
+            "issued_on": "2025-01-01",
+            "file": (io.BytesIO(PDF), "scan.pdf"),
+            field: given,
+        }
+        response = client.post(
+            "/api/v1/it/certificates", headers=headers, content_type="multipart/form-data", data=data
+        )
         assert response.status_code == 422, field
         assert response.get_json()["errors"][0]["field"] == field
-    exact = client.post("/api/v1/it/certificates", headers=headers, content_type="multipart/form-data", data={
-        "number": "N" * 60, "issuer": "T" * 300, "issued_on": "2025-01-01", "file": (io.BytesIO(PDF), "scan.pdf")})
+    exact = client.post(
+        "/api/v1/it/certificates",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={
+            "number": "N" * 60,
+            "issuer": "T" * 300,
+            "issued_on": "2025-01-01",
+            "file": (io.BytesIO(PDF), "scan.pdf"),
+        },
+    )
     assert exact.status_code == 201

@@ -34,35 +34,50 @@ def people(commune: AdminUnit, label: str, *names: str) -> list[Person]:
     return list(make_household(village, f"IT-{label}", *names).members)
 
 
-def member(person: Person, unit: AdminUnit, role: str, started: date | None = date(2024, 1, 1),
-           ended: date | None = None) -> None:
-    db.session.add(AssociationMembership(person_id=person.id, unit_id=unit.id, role=role, started_on=started,
-                                         ended_on=ended))
+def member(
+    person: Person, unit: AdminUnit, role: str, started: date | None = date(2024, 1, 1), ended: date | None = None
+) -> None:
+    db.session.add(
+        AssociationMembership(person_id=person.id, unit_id=unit.id, role=role, started_on=started, ended_on=ended)
+    )
 
 
 def it_course(unit: AdminUnit, code: str, modules: list[str]):
-    return services.create_course(unit=unit, code=code, name=f"Tin học {code}", category="it_skills",
-                                  planned_hours=Decimal(24), module_codes=modules)
+    return services.create_course(
+        unit=unit,
+        code=code,
+        name=f"Tin học {code}",
+        category="it_skills",
+        planned_hours=Decimal(24),
+        module_codes=modules,
+    )
 
 
 def completed_class(clc: Clc, course, learners: list[Person], *, instructors=(), day=date(2026, 3, 2)):
     """A class of one held session that every learner attended, completed."""
-    course_class = services.create_class(course=course, clc=clc, name=f"Lớp {course.code}", capacity=30,
-                                         starts_on=day, ends_on=day)
+    course_class = services.create_class(
+        course=course, clc=clc, name=f"Lớp {course.code}", capacity=30, starts_on=day, ends_on=day
+    )
     if instructors:
         services.set_instructors(course_class, list(instructors))
     (session,) = services.schedule(course_class, [(datetime.combine(day, time(8)), datetime.combine(day, time(10)))])
     if learners:
         services.enrol(course_class, [p.id for p in learners])
-        services.record_attendance(session, [Mark(p.id, "present", datetime(2026, 1, 1)) for p in learners],
-                                   user_id=None)
+        services.record_attendance(
+            session, [Mark(p.id, "present", datetime(2026, 1, 1)) for p in learners], user_id=None
+        )
     services.recompute_class(course_class.id, as_of=datetime.combine(day, time(12)))
     return course_class
 
 
 def modules_of(person: Person) -> set[str]:
-    return set(db.session.scalars(select(LearningRecord.module_code).where(
-        LearningRecord.person_id == person.id, LearningRecord.kind == "it_module")))
+    return set(
+        db.session.scalars(
+            select(LearningRecord.module_code).where(
+                LearningRecord.person_id == person.id, LearningRecord.kind == "it_module"
+            )
+        )
+    )
 
 
 # --- the framework -------------------------------------------------------------------------------------------
@@ -123,8 +138,9 @@ def test_a_completed_class_grants_its_modules(app_ctx):
     db.session.add(clc)
     learner, absent = people(commune, "G", "Trần Thị Học", "Lê Văn Vắng")
     course = it_course(commune, "IT-G", ["IU01", "IU02", "IU03"])
-    course_class = services.create_class(course=course, clc=clc, name="Tin học cơ bản", capacity=10,
-                                         starts_on=date(2026, 3, 2), ends_on=date(2026, 3, 2))
+    course_class = services.create_class(
+        course=course, clc=clc, name="Tin học cơ bản", capacity=10, starts_on=date(2026, 3, 2), ends_on=date(2026, 3, 2)
+    )
     (session,) = services.schedule(course_class, [(datetime(2026, 3, 2, 8), datetime(2026, 3, 2, 10))])
     services.enrol(course_class, [learner.id, absent.id])
     services.record_attendance(session, [Mark(learner.id, "present", datetime(2026, 3, 2))], user_id=None)
@@ -143,8 +159,14 @@ def test_a_completed_class_grants_its_modules(app_ctx):
 def test_a_verified_certificate_grants_the_basic_standard_an_unverified_one_does_not(app_ctx):
     commune = unit_by_code("23293")
     (holder,) = people(commune, "C", "Phạm Văn Chứng")
-    certificate = it_skills.record_certificate(person=holder, number="CNTT-0001", issuer="Trường ĐH Đà Nẵng",
-                                               issued_on=date(2025, 6, 1), upload=scan(), recorded_by_id=None)
+    certificate = it_skills.record_certificate(
+        person=holder,
+        number="CNTT-0001",
+        issuer="Trường ĐH Đà Nẵng",
+        issued_on=date(2025, 6, 1),
+        upload=scan(),
+        recorded_by_id=None,
+    )
     assert certificate.status == "pending"
     assert modules_of(holder) == set()
     assert not it_skills.progress(holder.id).standards["basic"]
@@ -168,8 +190,14 @@ def test_a_verified_certificate_grants_the_basic_standard_an_unverified_one_does
 def test_a_certificate_scan_must_be_a_pdf_jpeg_or_png(app_ctx):
     (holder,) = people(unit_by_code("23293"), "S", "Đỗ Văn Quét")
     with pytest.raises(it_skills.ItSkillsError) as refused:
-        it_skills.record_certificate(person=holder, number="X1", issuer="Trung tâm", issued_on=date(2025, 1, 1),
-                                     upload=scan(b"MZ\x90\x00 not a scan", "scan.pdf"), recorded_by_id=None)
+        it_skills.record_certificate(
+            person=holder,
+            number="X1",
+            issuer="Trung tâm",
+            issued_on=date(2025, 1, 1),
+            upload=scan(b"MZ\x90\x00 not a scan", "scan.pdf"),
+            recorded_by_id=None,
+        )
     assert refused.value.field == "file"
     assert db.session.scalar(select(ItCertificate.id).where(ItCertificate.person_id == holder.id)) is None
 
@@ -196,8 +224,17 @@ def hand_made_commune(code: str = "23293", *, leader_on_board: bool = True, labe
     attended a policy-study session."""
     unit = unit_by_code(code)
     chair, vice, cert, unverified, five, former, m1, m2 = people(
-        unit, label, "Nguyễn Văn Chủ", "Lê Thị Phó", "Trần Văn Chứng", "Hoàng Văn Chờ", "Vũ Thị Năm", "Đinh Văn Cũ",
-        "Mai Văn Hội", "Lý Thị Viên")
+        unit,
+        label,
+        "Nguyễn Văn Chủ",
+        "Lê Thị Phó",
+        "Trần Văn Chứng",
+        "Hoàng Văn Chờ",
+        "Vũ Thị Năm",
+        "Đinh Văn Cũ",
+        "Mai Văn Hội",
+        "Lý Thị Viên",
+    )
     clc = Clc(commune_id=unit.id, name=f"TTHTCĐ {unit.name}")
     db.session.add(clc)
     db.session.flush()
@@ -209,26 +246,51 @@ def hand_made_commune(code: str = "23293", *, leader_on_board: bool = True, labe
     village = db.session.get(AdminUnit, m1.unit_id)
     member(m1, village, "member")
     member(m2, village, "member")
-    db.session.add(BoardMembership(clc_id=clc.id, person_id=vice.id, role="deputy_director",
-                                   started_on=date(2024, 1, 1),
-                                   ended_on=None if leader_on_board else date(2025, 6, 30)))
+    db.session.add(
+        BoardMembership(
+            clc_id=clc.id,
+            person_id=vice.id,
+            role="deputy_director",
+            started_on=date(2024, 1, 1),
+            ended_on=None if leader_on_board else date(2025, 6, 30),
+        )
+    )
     db.session.flush()
     # The chair completes a basic class, and teaches a literacy class in 2026.
     completed_class(clc, it_course(unit, f"IT-B-{label}", BASIC), [chair], day=date(2026, 2, 2))
-    literacy = services.create_course(unit=unit, code=f"XMC-{label}", name="Xóa mù chữ", category="literacy",
-                                      planned_hours=Decimal(40))
-    completed_class(clc, literacy, [], instructors=[(chair.id, "instructor"), (cert.id, "organiser"),
-                                                    (unverified.id, "assistant")], day=date(2026, 5, 4))
+    literacy = services.create_course(
+        unit=unit, code=f"XMC-{label}", name="Xóa mù chữ", category="literacy", planned_hours=Decimal(40)
+    )
+    completed_class(
+        clc,
+        literacy,
+        [],
+        instructors=[(chair.id, "instructor"), (cert.id, "organiser"), (unverified.id, "assistant")],
+        day=date(2026, 5, 4),
+    )
     # Five modules only, from a 2025 class; the former officer has the basic standard, but left.
     completed_class(clc, it_course(unit, f"IT-5-{label}", BASIC[:5]), [five, former], day=date(2025, 9, 1))
     completed_class(clc, it_course(unit, f"IT-6-{label}", ["IU06"]), [former], day=date(2025, 10, 1))
-    verified = it_skills.record_certificate(person=cert, number=f"CC-{label}-1", issuer="Trung tâm sát hạch",
-                                            issued_on=date(2024, 5, 1), upload=scan(), recorded_by_id=None)
+    verified = it_skills.record_certificate(
+        person=cert,
+        number=f"CC-{label}-1",
+        issuer="Trung tâm sát hạch",
+        issued_on=date(2024, 5, 1),
+        upload=scan(),
+        recorded_by_id=None,
+    )
     it_skills.verify_certificate(verified, user_id=None)
-    it_skills.record_certificate(person=unverified, number=f"CC-{label}-2", issuer="Trung tâm sát hạch",
-                                 issued_on=date(2025, 5, 1), upload=scan(), recorded_by_id=None)
-    policy = services.create_course(unit=unit, code=f"NQ-{label}", name="Học tập nghị quyết",
-                                    category="policy_study", planned_hours=Decimal(2))
+    it_skills.record_certificate(
+        person=unverified,
+        number=f"CC-{label}-2",
+        issuer="Trung tâm sát hạch",
+        issued_on=date(2025, 5, 1),
+        upload=scan(),
+        recorded_by_id=None,
+    )
+    policy = services.create_course(
+        unit=unit, code=f"NQ-{label}", name="Học tập nghị quyết", category="policy_study", planned_hours=Decimal(2)
+    )
     completed_class(clc, policy, [m1, chair], day=date(2026, 6, 1))
     return Commune(unit, chair, vice, cert, unverified, five, former, [m1, m2])
 

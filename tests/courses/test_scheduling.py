@@ -16,22 +16,26 @@ from tests.courses.conftest import make_class
 NINE, TEN, ELEVEN = datetime(2026, 3, 3, 9), datetime(2026, 3, 3, 10), datetime(2026, 3, 3, 11)
 
 
-@pytest.mark.parametrize(("a", "b", "expected"), [
-    ((NINE, ELEVEN), (NINE, TEN), True),                     # same start
-    ((NINE, ELEVEN), (datetime(2026, 3, 3, 9, 30), TEN), True),  # contained
-    ((NINE, TEN), (datetime(2026, 3, 3, 9, 30), ELEVEN), True),  # overlapping
-    ((NINE, TEN), (TEN, ELEVEN), False),                     # touching
-    ((NINE, TEN), (datetime(2026, 3, 3, 10, 30), ELEVEN), False),  # disjoint
-    ((NINE, ELEVEN), (NINE, ELEVEN), True),                  # identical
-])
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ((NINE, ELEVEN), (NINE, TEN), True),  # same start
+        ((NINE, ELEVEN), (datetime(2026, 3, 3, 9, 30), TEN), True),  # contained
+        ((NINE, TEN), (datetime(2026, 3, 3, 9, 30), ELEVEN), True),  # overlapping
+        ((NINE, TEN), (TEN, ELEVEN), False),  # touching
+        ((NINE, TEN), (datetime(2026, 3, 3, 10, 30), ELEVEN), False),  # disjoint
+        ((NINE, ELEVEN), (NINE, ELEVEN), True),  # identical
+    ],
+)
 def test_interval_truth_table(a, b, expected):
     assert overlaps(a, b) is expected
     assert overlaps(b, a) is expected  # symmetric
 
 
 def test_recurrence_over_a_month_skips_the_holiday():
-    rule = Recurrence(first_day=date(2026, 4, 1), weekdays=frozenset({1, 3}), start=time(19), end=time(21),
-                      until=date(2026, 4, 30))
+    rule = Recurrence(
+        first_day=date(2026, 4, 1), weekdays=frozenset({1, 3}), start=time(19), end=time(21), until=date(2026, 4, 30)
+    )
     sessions = expand(rule, holidays={date(2026, 4, 30)})  # Reunification Day is a Thursday in 2026
     days = [start.date() for start, _ in sessions]
     assert days == [date(2026, 4, d) for d in (2, 7, 9, 14, 16, 21, 23, 28)]
@@ -39,21 +43,30 @@ def test_recurrence_over_a_month_skips_the_holiday():
 
 
 def test_recurrence_by_count_every_two_weeks_does_not_count_holidays():
-    rule = Recurrence(first_day=date(2026, 2, 2), weekdays=frozenset({0}), start=time(8), end=time(10),
-                      every_weeks=2, count=3)
+    rule = Recurrence(
+        first_day=date(2026, 2, 2), weekdays=frozenset({0}), start=time(8), end=time(10), every_weeks=2, count=3
+    )
     days = [s.date() for s, _ in expand(rule, holidays={date(2026, 2, 16)})]  # Tết 2026
     assert days == [date(2026, 2, 2), date(2026, 3, 2), date(2026, 3, 16)]
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"start": time(10), "end": time(9)}, "end"),
-    ({"weekdays": frozenset()}, "weekdays"),
-    ({"until": date(2026, 4, 2), "weekdays": frozenset({6})}, "until"),  # no Sunday in 1–2 April
-    ({"until": None, "count": None}, "until"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"start": time(10), "end": time(9)}, "end"),
+        ({"weekdays": frozenset()}, "weekdays"),
+        ({"until": date(2026, 4, 2), "weekdays": frozenset({6})}, "until"),  # no Sunday in 1–2 April
+        ({"until": None, "count": None}, "until"),
+    ],
+)
 def test_recurrence_errors_name_the_field(kwargs, field):
-    base = {"first_day": date(2026, 4, 1), "weekdays": frozenset({1}), "start": time(9), "end": time(10),
-            "until": date(2026, 4, 30)}
+    base = {
+        "first_day": date(2026, 4, 1),
+        "weekdays": frozenset({1}),
+        "start": time(9),
+        "end": time(10),
+        "until": date(2026, 4, 30),
+    }
     with pytest.raises(ScheduleError) as error:
         expand(Recurrence(**{**base, **kwargs}))
     assert error.value.field == field
@@ -62,8 +75,12 @@ def test_recurrence_errors_name_the_field(kwargs, field):
 def test_scheduling_skips_national_holidays_and_a_reschedule_keeps_its_origin(centre):
     db.session.add(Holiday(unit_id=country().id, day=date(2026, 3, 10), name="Ngày nghỉ thử"))
     course_class = make_class(centre)
-    sessions = services.schedule_recurring(course_class, Recurrence(
-        first_day=date(2026, 3, 3), weekdays=frozenset({1}), start=time(19), end=time(21), until=date(2026, 3, 31)))
+    sessions = services.schedule_recurring(
+        course_class,
+        Recurrence(
+            first_day=date(2026, 3, 3), weekdays=frozenset({1}), start=time(19), end=time(21), until=date(2026, 3, 31)
+        ),
+    )
     assert [s.starts_at.day for s in sessions] == [3, 17, 24, 31]
     moved = sessions[1]
     services.reschedule(moved, datetime(2026, 3, 18, 19), datetime(2026, 3, 18, 21))
@@ -121,11 +138,21 @@ def test_database_refuses_double_booked_room_on_postgresql(centre):
     from sqlalchemy.exc import IntegrityError
 
     course_class = make_class(centre)
-    db.session.add(ClassSession(class_id=course_class.id, starts_at=datetime(2026, 3, 9, 8),
-                                ends_at=datetime(2026, 3, 9, 10), room_id=centre.room.id))
+    db.session.add(
+        ClassSession(
+            class_id=course_class.id,
+            starts_at=datetime(2026, 3, 9, 8),
+            ends_at=datetime(2026, 3, 9, 10),
+            room_id=centre.room.id,
+        )
+    )
     db.session.flush()
-    clash = ClassSession(class_id=course_class.id, starts_at=datetime(2026, 3, 9, 9),
-                         ends_at=datetime(2026, 3, 9, 11), room_id=centre.room.id)
+    clash = ClassSession(
+        class_id=course_class.id,
+        starts_at=datetime(2026, 3, 9, 9),
+        ends_at=datetime(2026, 3, 9, 11),
+        room_id=centre.room.id,
+    )
     savepoint = db.session.begin_nested()
     db.session.add(clash)
     with pytest.raises(IntegrityError):
@@ -158,8 +185,16 @@ def test_old_idempotency_answers_are_purged(app_ctx):
 
     user = make_user(Role.CENTRE_MANAGER, unit_by_code("23293"))
     for key, age in (("old", 8), ("recent", 1)):
-        db.session.add(IdempotentRequest(user_id=user.id, key=key, request_hash="x" * 64, status_code=200,
-                                         response={}, created_at=utcnow() - timedelta(days=age)))
+        db.session.add(
+            IdempotentRequest(
+                user_id=user.id,
+                key=key,
+                request_hash="x" * 64,
+                status_code=200,
+                response={},
+                created_at=utcnow() - timedelta(days=age),
+            )
+        )
     db.session.commit()
     purge_idempotency_keys.delay()
     db.session.expire_all()
@@ -170,8 +205,10 @@ def test_shipped_national_holidays_make_a_weekly_class_skip_tet(centre, app_ctx)
     assert services.load_national_holidays() > 30
     assert services.load_national_holidays() == 0  # idempotent
     course_class = make_class(centre, starts_on=date(2026, 2, 1), ends_on=date(2026, 3, 1))
-    sessions = services.schedule_recurring(course_class, Recurrence(
-        first_day=date(2026, 2, 2), weekdays=frozenset({0, 2}), start=time(19), end=time(21), count=6))
+    sessions = services.schedule_recurring(
+        course_class,
+        Recurrence(first_day=date(2026, 2, 2), weekdays=frozenset({0, 2}), start=time(19), end=time(21), count=6),
+    )
     days = [s.starts_at.date() for s in sessions]
     assert date(2026, 2, 16) not in days  # the eve of Tết Bính Ngọ
     assert date(2026, 2, 18) not in days  # the second day of Tết

@@ -36,13 +36,21 @@ def _token(client) -> str:
 
 
 def _sessions(course_class: CourseClass) -> list[ClassSession]:
-    return list(db.session.scalars(select(ClassSession).where(ClassSession.class_id == course_class.id)
-                                   .order_by(ClassSession.starts_at)))
+    return list(
+        db.session.scalars(
+            select(ClassSession).where(ClassSession.class_id == course_class.id).order_by(ClassSession.starts_at)
+        )
+    )
 
 
 def _enrolments(course_class: CourseClass) -> dict[int, str]:
-    return dict(iter(db.session.execute(select(Enrolment.person_id, Enrolment.status)
-                                        .where(Enrolment.class_id == course_class.id)).tuples()))
+    return dict(
+        iter(
+            db.session.execute(
+                select(Enrolment.person_id, Enrolment.status).where(Enrolment.class_id == course_class.id)
+            ).tuples()
+        )
+    )
 
 
 # --- catalogue and classes -----------------------------------------------------------------------------------
@@ -52,16 +60,28 @@ def test_create_a_course_then_a_class_through_the_forms(client, manager):
     centre, user = manager
     login(client, user)
     token = csrf_token(client, "/courses/new")
-    response = client.post("/courses/new", data={
-        "csrf_token": token, "unit": centre.commune.id, "code": "tin-hoc-1", "name": "Tin học cơ bản",
-        "category": "digital_skills", "planned_hours": "24", "min_attendance_percent": "70",
-        "module_codes": "IU01, iu02", "description": "Máy tính và điện thoại",
-    })
+    response = client.post(
+        "/courses/new",
+        data={
+            "csrf_token": token,
+            "unit": centre.commune.id,
+            "code": "tin-hoc-1",
+            "name": "Tin học cơ bản",
+            "category": "digital_skills",
+            "planned_hours": "24",
+            "min_attendance_percent": "70",
+            "module_codes": "IU01, iu02",
+            "description": "Máy tính và điện thoại",
+        },
+    )
     assert response.status_code == 302
     course = db.session.scalar(select(Course).where(Course.code == "TIN-HOC-1"))
     assert course is not None
-    assert (course.unit_id, course.category, float(course.min_attendance_share)) == (centre.commune.id,
-                                                                                    "digital_skills", 0.7)
+    assert (course.unit_id, course.category, float(course.min_attendance_share)) == (
+        centre.commune.id,
+        "digital_skills",
+        0.7,
+    )
     assert course.module_codes == ["IU01", "IU02"]
     assert "Tin học cơ bản" in client.get("/courses/").get_data(as_text=True)
 
@@ -70,16 +90,26 @@ def test_create_a_course_then_a_class_through_the_forms(client, manager):
     assert centre.clc.name in page
     assert "Nhà văn hóa" in page
     instructor = centre.learners[0]
-    response = client.post("/courses/classes/new", data={
-        "csrf_token": token, "course": course.id, "name": "Lớp tin học tháng 4", "room": centre.hall.id,
-        "capacity": "20", "target_group": "everyone", "starts_on": "2026-04-01", "ends_on": "2026-04-30",
-        "instructors": [str(instructor.id)],
-    })
+    response = client.post(
+        "/courses/classes/new",
+        data={
+            "csrf_token": token,
+            "course": course.id,
+            "name": "Lớp tin học tháng 4",
+            "room": centre.hall.id,
+            "capacity": "20",
+            "target_group": "everyone",
+            "starts_on": "2026-04-01",
+            "ends_on": "2026-04-30",
+            "instructors": [str(instructor.id)],
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     course_class = db.session.scalar(select(CourseClass).where(CourseClass.name == "Lớp tin học tháng 4"))
     assert (course_class.clc_id, course_class.room_id, course_class.capacity) == (centre.clc.id, centre.hall.id, 20)
-    assert db.session.scalars(select(class_instructor.c.person_id)
-                              .where(class_instructor.c.class_id == course_class.id)).all() == [instructor.id]
+    assert db.session.scalars(
+        select(class_instructor.c.person_id).where(class_instructor.c.class_id == course_class.id)
+    ).all() == [instructor.id]
     assert response.headers["Location"].endswith(f"/courses/classes/{course_class.id}")
     assert "Lớp tin học tháng 4" in client.get(f"/courses/classes/{course_class.id}").get_data(as_text=True)
 
@@ -87,10 +117,18 @@ def test_create_a_course_then_a_class_through_the_forms(client, manager):
 def test_a_duplicate_course_code_is_shown_on_the_field(client, manager):
     centre, user = manager
     login(client, user)
-    response = client.post("/courses/new", data={
-        "csrf_token": _token(client), "unit": centre.commune.id, "code": centre.course.code, "name": "Trùng mã",
-        "category": "literacy", "planned_hours": "10", "min_attendance_percent": "80",
-    })
+    response = client.post(
+        "/courses/new",
+        data={
+            "csrf_token": _token(client),
+            "unit": centre.commune.id,
+            "code": centre.course.code,
+            "name": "Trùng mã",
+            "category": "literacy",
+            "planned_hours": "10",
+            "min_attendance_percent": "80",
+        },
+    )
     assert response.status_code == 200
     assert "already exists" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Course).where(Course.name == "Trùng mã")) == 0
@@ -101,11 +139,20 @@ def test_an_instructor_from_another_commune_is_refused(client, manager):
     stranger = make_centre("23302", learners=1, label="B").learners[0]
     db.session.commit()
     login(client, user)
-    response = client.post("/courses/classes/new", data={
-        "csrf_token": _token(client), "course": centre.course.id, "name": "Lớp lạ", "room": centre.room.id,
-        "capacity": "20", "target_group": "everyone", "starts_on": "2026-04-01", "ends_on": "2026-04-30",
-        "instructors": [str(stranger.id)],
-    })
+    response = client.post(
+        "/courses/classes/new",
+        data={
+            "csrf_token": _token(client),
+            "course": centre.course.id,
+            "name": "Lớp lạ",
+            "room": centre.room.id,
+            "capacity": "20",
+            "target_group": "everyone",
+            "starts_on": "2026-04-01",
+            "ends_on": "2026-04-30",
+            "instructors": [str(stranger.id)],
+        },
+    )
     assert response.status_code == 200
     assert "live in the commune" in response.get_data(as_text=True)
     assert db.session.scalar(select(CourseClass).where(CourseClass.name == "Lớp lạ")) is None
@@ -131,11 +178,19 @@ def test_scheduling_a_recurring_class_through_the_form_creates_the_right_session
     course_class = make_class(centre)  # 2 – 31 March 2026
     db.session.commit()
     login(client, user)
-    response = client.post(f"/courses/classes/{course_class.id}/sessions/recurring", data={
-        "csrf_token": _token(client), "rec-first_day": "2026-03-03", "rec-weekdays": ["1", "3"],
-        "rec-start": "19:00", "rec-end": "21:00", "rec-every_weeks": "1", "rec-until": "2026-03-31",
-        "rec-room": centre.room.id,
-    })
+    response = client.post(
+        f"/courses/classes/{course_class.id}/sessions/recurring",
+        data={
+            "csrf_token": _token(client),
+            "rec-first_day": "2026-03-03",
+            "rec-weekdays": ["1", "3"],
+            "rec-start": "19:00",
+            "rec-end": "21:00",
+            "rec-every_weeks": "1",
+            "rec-until": "2026-03-31",
+            "rec-room": centre.room.id,
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     sessions = _sessions(course_class)
     assert [s.starts_at.day for s in sessions] == [3, 5, 10, 12, 17, 19, 24, 26, 31]
@@ -149,10 +204,19 @@ def test_every_other_week_with_a_count(client, manager):
     course_class = make_class(centre)
     db.session.commit()
     login(client, user)
-    client.post(f"/courses/classes/{course_class.id}/sessions/recurring", data={
-        "csrf_token": _token(client), "rec-first_day": "2026-03-02", "rec-weekdays": ["0"], "rec-start": "08:00",
-        "rec-end": "10:00", "rec-every_weeks": "2", "rec-count": "2", "rec-room": centre.room.id,
-    })
+    client.post(
+        f"/courses/classes/{course_class.id}/sessions/recurring",
+        data={
+            "csrf_token": _token(client),
+            "rec-first_day": "2026-03-02",
+            "rec-weekdays": ["0"],
+            "rec-start": "08:00",
+            "rec-end": "10:00",
+            "rec-every_weeks": "2",
+            "rec-count": "2",
+            "rec-room": centre.room.id,
+        },
+    )
     assert [s.starts_at.date() for s in _sessions(course_class)] == [date(2026, 3, 2), date(2026, 3, 16)]
 
 
@@ -163,10 +227,19 @@ def test_a_conflict_shows_which_room_class_and_time_and_creates_nothing(client, 
     course_class = make_class(centre)
     db.session.commit()
     login(client, user)
-    response = client.post(f"/courses/classes/{course_class.id}/sessions/recurring", data={
-        "csrf_token": _token(client), "rec-first_day": "2026-03-03", "rec-weekdays": ["3"], "rec-start": "19:00",
-        "rec-end": "21:00", "rec-every_weeks": "1", "rec-until": "2026-03-31", "rec-room": centre.room.id,
-    })
+    response = client.post(
+        f"/courses/classes/{course_class.id}/sessions/recurring",
+        data={
+            "csrf_token": _token(client),
+            "rec-first_day": "2026-03-03",
+            "rec-weekdays": ["3"],
+            "rec-start": "19:00",
+            "rec-end": "21:00",
+            "rec-every_weeks": "1",
+            "rec-until": "2026-03-31",
+            "rec-room": centre.room.id,
+        },
+    )
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert 'id="conflicts"' in page
@@ -182,10 +255,16 @@ def test_a_single_session_outside_the_class_dates_is_refused_on_its_field(client
     course_class = make_class(centre)
     db.session.commit()
     login(client, user)
-    response = client.post(f"/courses/classes/{course_class.id}/sessions", data={
-        "csrf_token": _token(client), "single-day": "2026-04-02", "single-start": "08:00", "single-end": "09:00",
-        "single-room": centre.room.id,
-    })
+    response = client.post(
+        f"/courses/classes/{course_class.id}/sessions",
+        data={
+            "csrf_token": _token(client),
+            "single-day": "2026-04-02",
+            "single-start": "08:00",
+            "single-end": "09:00",
+            "single-room": centre.room.id,
+        },
+    )
     assert response.status_code == 200
     assert "outside the class" in response.get_data(as_text=True)
     assert _sessions(course_class) == []
@@ -198,15 +277,26 @@ def test_reschedule_and_cancel_a_session(client, manager):
     db.session.commit()
     login(client, user)
     token = _token(client)
-    response = client.post(f"/courses/sessions/{session.id}/reschedule", data={
-        "csrf_token": token, "move-day": "2026-03-11", "move-start": "18:00", "move-end": "20:00",
-        "move-room": centre.hall.id})
+    response = client.post(
+        f"/courses/sessions/{session.id}/reschedule",
+        data={
+            "csrf_token": token,
+            "move-day": "2026-03-11",
+            "move-start": "18:00",
+            "move-end": "20:00",
+            "move-room": centre.hall.id,
+        },
+    )
     assert response.status_code == 302
     db.session.refresh(session)
     assert (session.starts_at, session.original_starts_at, session.room_id) == (
-        datetime(2026, 3, 11, 18), datetime(2026, 3, 10, 19), centre.hall.id)
-    response = client.post(f"/courses/sessions/{session.id}/cancel", data={"csrf_token": token,
-                                                                          "cancel-reason": "Mưa lũ"})
+        datetime(2026, 3, 11, 18),
+        datetime(2026, 3, 10, 19),
+        centre.hall.id,
+    )
+    response = client.post(
+        f"/courses/sessions/{session.id}/cancel", data={"csrf_token": token, "cancel-reason": "Mưa lũ"}
+    )
     assert response.status_code == 302
     db.session.refresh(session)
     assert (session.status, session.note) == ("cancelled", "Mưa lũ")
@@ -224,9 +314,15 @@ def test_bulk_enrolment_by_household_with_a_waiting_list(client, manager):
     course_class = make_class(centre, capacity=2)
     db.session.commit()
     login(client, user)
-    response = client.post(f"/courses/classes/{course_class.id}/enrol/bulk", data={
-        "csrf_token": _token(client), "bulk-village": centre.village.id, "bulk-household": "2",
-        "bulk-association_role": ""})
+    response = client.post(
+        f"/courses/classes/{course_class.id}/enrol/bulk",
+        data={
+            "csrf_token": _token(client),
+            "bulk-village": centre.village.id,
+            "bulk-household": "2",
+            "bulk-association_role": "",
+        },
+    )
     assert response.status_code == 302
     rows = _enrolments(course_class)
     members = {p.id: p.full_name for p in other.members}
@@ -243,9 +339,15 @@ def test_bulk_enrolment_of_an_unknown_household_is_refused(client, manager):
     course_class = make_class(centre)
     db.session.commit()
     login(client, user)
-    response = client.post(f"/courses/classes/{course_class.id}/enrol/bulk", data={
-        "csrf_token": _token(client), "bulk-village": centre.village.id, "bulk-household": "999",
-        "bulk-association_role": ""})
+    response = client.post(
+        f"/courses/classes/{course_class.id}/enrol/bulk",
+        data={
+            "csrf_token": _token(client),
+            "bulk-village": centre.village.id,
+            "bulk-household": "999",
+            "bulk-association_role": "",
+        },
+    )
     assert response.status_code == 200
     assert "no household with this number" in response.get_data(as_text=True)
     assert _enrolments(course_class) == {}
@@ -258,15 +360,18 @@ def test_individual_enrolment_and_withdrawal_promotes_the_waiting_list(client, m
     login(client, user)
     token = _token(client)
     first, second = centre.learners[0], centre.learners[1]
-    response = client.post(f"/courses/classes/{course_class.id}/enrol", data={
-        "csrf_token": token, "enrol-person_ids": [str(first.id), str(second.id)]})
+    response = client.post(
+        f"/courses/classes/{course_class.id}/enrol",
+        data={"csrf_token": token, "enrol-person_ids": [str(first.id), str(second.id)]},
+    )
     assert response.status_code == 302
     assert _enrolments(course_class) == {first.id: "enrolled", second.id: "waitlisted"}
     page = client.get(f"/courses/classes/{course_class.id}").get_data(as_text=True)
     assert "waiting list" in page.lower()
     assert second.full_name in page
-    response = client.post(f"/courses/classes/{course_class.id}/withdraw", data={"csrf_token": token,
-                                                                                "person_id": first.id})
+    response = client.post(
+        f"/courses/classes/{course_class.id}/withdraw", data={"csrf_token": token, "person_id": first.id}
+    )
     assert response.status_code == 302
     assert _enrolments(course_class) == {first.id: "withdrawn", second.id: "enrolled"}
 
@@ -277,8 +382,10 @@ def test_enrolling_someone_from_another_commune_is_refused(client, manager):
     course_class = make_class(centre)
     db.session.commit()
     login(client, user)
-    response = client.post(f"/courses/classes/{course_class.id}/enrol", data={
-        "csrf_token": _token(client), "enrol-person_ids": [str(stranger.id)]})
+    response = client.post(
+        f"/courses/classes/{course_class.id}/enrol",
+        data={"csrf_token": _token(client), "enrol-person_ids": [str(stranger.id)]},
+    )
     assert response.status_code == 200
     assert _enrolments(course_class) == {}
 
@@ -298,8 +405,10 @@ def roll(manager):
 
 
 def _marks(session: ClassSession) -> dict[int, tuple[str, str, int | None]]:
-    return {row.person_id: (row.status, row.device, row.recorded_by_id) for row in db.session.scalars(
-        select(Attendance).where(Attendance.session_id == session.id))}
+    return {
+        row.person_id: (row.status, row.device, row.recorded_by_id)
+        for row in db.session.scalars(select(Attendance).where(Attendance.session_id == session.id))
+    }
 
 
 def test_taking_attendance_on_the_phone_form_writes_the_rows(client, roll):
@@ -328,8 +437,9 @@ def test_everyone_present(client, roll):
     _, user, _, session, learners = roll
     login(client, user)
     url = f"/courses/sessions/{session.id}/attendance"
-    response = client.post(url, data={"csrf_token": _token(client), "everyone": "present",
-                                      f"status-{learners[0].id}": "absent"})
+    response = client.post(
+        url, data={"csrf_token": _token(client), "everyone": "present", f"status-{learners[0].id}": "absent"}
+    )
     assert response.status_code == 302
     assert {status for status, _, _ in _marks(session).values()} == {"present"}
     assert set(_marks(session)) == {p.id for p in learners}
@@ -349,15 +459,17 @@ def test_the_attendance_sheet_takes_a_constant_number_of_statements(client, roll
         return counter.count
 
     small = save()
-    services.enrol(course_class, [p.id for p in make_household(centre.village, "9", *(f"Người {i}" for i in
-                                                                                       range(20))).members])
+    services.enrol(
+        course_class, [p.id for p in make_household(centre.village, "9", *(f"Người {i}" for i in range(20))).members]
+    )
     db.session.commit()
     assert save() == small
     with count_queries() as counter:
         client.get(url)
     reading = counter.count
-    services.enrol(course_class, [p.id for p in make_household(centre.village, "10", *(f"Người B{i}" for i in
-                                                                                        range(5))).members])
+    services.enrol(
+        course_class, [p.id for p in make_household(centre.village, "10", *(f"Người B{i}" for i in range(5))).members]
+    )
     db.session.commit()
     with count_queries() as counter:
         client.get(url)
@@ -377,8 +489,10 @@ def test_an_instructor_takes_attendance_but_cannot_create_classes(client, roll):
     assert client.get("/courses/classes/new").status_code == 403
     assert client.post("/courses/classes/new", data={"csrf_token": token}).status_code == 403
     assert client.get("/courses/new").status_code == 403
-    assert client.post(f"/courses/classes/{course_class.id}/sessions/recurring",
-                       data={"csrf_token": token}).status_code == 403
+    assert (
+        client.post(f"/courses/classes/{course_class.id}/sessions/recurring", data={"csrf_token": token}).status_code
+        == 403
+    )
     assert client.post(f"/courses/classes/{course_class.id}/enrol", data={"csrf_token": token}).status_code == 403
     page = client.get(f"/courses/classes/{course_class.id}").get_data(as_text=True)
     assert "Attendance" in page
@@ -396,16 +510,24 @@ def test_another_communes_class_session_and_sheet_answer_404(client, app_ctx):
     login(client, user)
     token = _token(client)
     guessed = their_session.id + 1000
-    for url in (f"/courses/classes/{their_class.id}", f"/courses/sessions/{their_session.id}",
-                f"/courses/sessions/{their_session.id}/attendance", f"/courses/clcs/{theirs.clc.id}/timetable",
-                f"/courses/units/{theirs.commune.id}/timetable", f"/courses/clcs/{theirs.clc.id}/people",
-                f"/courses/classes/{guessed}", f"/courses/sessions/{guessed}/attendance"):
+    for url in (
+        f"/courses/classes/{their_class.id}",
+        f"/courses/sessions/{their_session.id}",
+        f"/courses/sessions/{their_session.id}/attendance",
+        f"/courses/clcs/{theirs.clc.id}/timetable",
+        f"/courses/units/{theirs.commune.id}/timetable",
+        f"/courses/clcs/{theirs.clc.id}/people",
+        f"/courses/classes/{guessed}",
+        f"/courses/sessions/{guessed}/attendance",
+    ):
         assert client.get(url).status_code == 404, url
-    for url, data in ((f"/courses/sessions/{their_session.id}/attendance", {"everyone": "present"}),
-                      (f"/courses/classes/{their_class.id}/enrol", {"enrol-person_ids": [str(own.learners[0].id)]}),
-                      (f"/courses/classes/{their_class.id}/sessions", {}),
-                      (f"/courses/classes/{their_class.id}/withdraw", {"person_id": theirs.learners[0].id}),
-                      (f"/courses/sessions/{their_session.id}/cancel", {"cancel-reason": "x"})):
+    for url, data in (
+        (f"/courses/sessions/{their_session.id}/attendance", {"everyone": "present"}),
+        (f"/courses/classes/{their_class.id}/enrol", {"enrol-person_ids": [str(own.learners[0].id)]}),
+        (f"/courses/classes/{their_class.id}/sessions", {}),
+        (f"/courses/classes/{their_class.id}/withdraw", {"person_id": theirs.learners[0].id}),
+        (f"/courses/sessions/{their_session.id}/cancel", {"cancel-reason": "x"}),
+    ):
         assert client.post(url, data={"csrf_token": token, **data}).status_code == 404, url
     assert _marks(their_session) == {}
     assert their_class.name not in client.get("/courses/classes").get_data(as_text=True)
@@ -413,8 +535,9 @@ def test_another_communes_class_session_and_sheet_answer_404(client, app_ctx):
 
 def test_the_class_page_takes_a_constant_number_of_statements(client, roll, count_queries):
     centre, user, course_class, session, learners = roll
-    services.record_attendance(session, [services.Mark(p.id, "present", datetime(2026, 3, 3, 12)) for p in learners],
-                               user_id=None)
+    services.record_attendance(
+        session, [services.Mark(p.id, "present", datetime(2026, 3, 3, 12)) for p in learners], user_id=None
+    )
     db.session.commit()
     login(client, user)
     url = f"/courses/classes/{course_class.id}"
@@ -436,8 +559,13 @@ def test_the_class_page_takes_a_constant_number_of_statements(client, roll, coun
 def test_week_timetables_of_a_centre_and_a_commune(client, manager):
     centre, user = manager
     course_class = make_class(centre, name="Lớp dệt thổ cẩm")
-    services.schedule(course_class, [(datetime(2026, 3, 4, 7, 30), datetime(2026, 3, 4, 9)),
-                                     (datetime(2026, 3, 11, 7, 30), datetime(2026, 3, 11, 9))])
+    services.schedule(
+        course_class,
+        [
+            (datetime(2026, 3, 4, 7, 30), datetime(2026, 3, 4, 9)),
+            (datetime(2026, 3, 11, 7, 30), datetime(2026, 3, 11, 9)),
+        ],
+    )
     db.session.commit()
     login(client, user)
     page = client.get(f"/courses/clcs/{centre.clc.id}/timetable?week=2026-03-05").get_data(as_text=True)

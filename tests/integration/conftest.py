@@ -37,8 +37,7 @@ def broker_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def live_app(app: Flask, database_url: str, broker_url: str) -> Flask:
     """An app like the test app but sending tasks to the broker instead of running them in-process."""
-    celery = {**app.config["CELERY"], "broker_url": broker_url, "result_backend": None,
-              "task_always_eager": False}
+    celery = {**app.config["CELERY"], "broker_url": broker_url, "result_backend": None, "task_always_eager": False}
     live = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url, "CELERY": celery})
     activate_celery(app)  # only the integration tests send to the broker (below)
     return live
@@ -68,8 +67,22 @@ def worker(live_app: Flask, database_url: str, broker_url: str, tmp_path_factory
         "LMS_SECRET_KEY": live_app.config["SECRET_KEY"],
         "LMS_PII_KEY": live_app.config["PII_KEY"],
     }
-    command = [sys.executable, "-m", "celery", "-A", "lms.worker", "worker", "--pool", "solo", "--loglevel",
-               "INFO", "--without-gossip", "--without-mingle", "--queues", "celery"]
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "lms.worker",
+        "worker",
+        "--pool",
+        "solo",
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--queues",
+        "celery",
+    ]
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:

@@ -47,21 +47,38 @@ def _setup(learners: int, sessions: int) -> dict[str, Any]:
     tag = uuid.uuid4().hex[:6]
     centre = make_centre(COMMUNE, learners=learners, label=f"W{tag}")
     first = date.today() - timedelta(days=40)
-    course_class = services.create_class(course=centre.course, clc=centre.clc, name=f"Lớp {tag}", capacity=learners,
-                                         starts_on=first, ends_on=first + timedelta(days=20), room=centre.room)
+    course_class = services.create_class(
+        course=centre.course,
+        clc=centre.clc,
+        name=f"Lớp {tag}",
+        capacity=learners,
+        starts_on=first,
+        ends_on=first + timedelta(days=20),
+        room=centre.room,
+    )
     services.enrol(course_class, [p.id for p in centre.learners])
-    slots = [(datetime.combine(first + timedelta(days=2 * i), datetime.min.time()) + timedelta(hours=19),
-              datetime.combine(first + timedelta(days=2 * i), datetime.min.time()) + timedelta(hours=21))
-             for i in range(sessions)]
+    slots = [
+        (
+            datetime.combine(first + timedelta(days=2 * i), datetime.min.time()) + timedelta(hours=19),
+            datetime.combine(first + timedelta(days=2 * i), datetime.min.time()) + timedelta(hours=21),
+        )
+        for i in range(sessions)
+    ]
     scheduled = services.schedule(course_class, slots)
     user = make_user(Role.CENTRE_MANAGER, unit_by_code(COMMUNE), f"worker-{tag}@example.vn")
     _, secret = ApiToken.issue(user, "phone")
     _, second_secret = ApiToken.issue(user, "tablet")
     db.session.commit()
-    return {"centre": centre, "class_id": course_class.id, "session_ids": [s.id for s in scheduled],
-            "starts": [s.starts_at for s in scheduled], "person_ids": [p.id for p in centre.learners],
-            "user_id": user.id, "headers": {"Authorization": f"Bearer {secret}"},
-            "second_headers": {"Authorization": f"Bearer {second_secret}"}}
+    return {
+        "centre": centre,
+        "class_id": course_class.id,
+        "session_ids": [s.id for s in scheduled],
+        "starts": [s.starts_at for s in scheduled],
+        "person_ids": [p.id for p in centre.learners],
+        "user_id": user.id,
+        "headers": {"Authorization": f"Bearer {secret}"},
+        "second_headers": {"Authorization": f"Bearer {second_secret}"},
+    }
 
 
 def _cleanup(made: dict[str, Any]) -> None:
@@ -70,8 +87,12 @@ def _cleanup(made: dict[str, Any]) -> None:
     class_id, session_ids, user_id = made["class_id"], made["session_ids"], made["user_id"]
     person_ids = made["person_ids"]
     db.session.rollback()
-    objects = [("course", centre.course.id), ("course_class", class_id), ("user", user_id),
-               *(("class_session", s) for s in session_ids)]
+    objects = [
+        ("course", centre.course.id),
+        ("course_class", class_id),
+        ("user", user_id),
+        *(("class_session", s) for s in session_ids),
+    ]
     statements = [
         # The completion marked the commune for evaluation; a worker may have evaluated it (no other test uses it).
         delete(Eligibility).where(Eligibility.commune_id == centre.commune.id),
@@ -81,9 +102,15 @@ def _cleanup(made: dict[str, Any]) -> None:
         delete(Attendance).where(Attendance.session_id.in_(session_ids)),
         delete(PendingWork).where(PendingWork.subject_id == class_id, PendingWork.kind == services.COMPLETION_WORK),
         delete(IdempotentRequest).where(IdempotentRequest.user_id == user_id),
-        delete(AuditEvent).where(or_(AuditEvent.user_id == user_id, *(
-            (AuditEvent.object_type == kind) & (AuditEvent.object_id == str(object_id))
-            for kind, object_id in objects))),
+        delete(AuditEvent).where(
+            or_(
+                AuditEvent.user_id == user_id,
+                *(
+                    (AuditEvent.object_type == kind) & (AuditEvent.object_id == str(object_id))
+                    for kind, object_id in objects
+                ),
+            )
+        ),
         delete(ClassSession).where(ClassSession.class_id == class_id),
         delete(Enrolment).where(Enrolment.class_id == class_id),
         delete(class_instructor).where(class_instructor.c.class_id == class_id),
@@ -117,9 +144,18 @@ def _pending(class_id: int) -> int:
 
 def _marks(made: dict[str, Any], statuses: list[str], session_index: int = 0) -> dict[str, Any]:
     at = made["starts"][session_index] - timedelta(hours=7) + timedelta(minutes=5)  # local → UTC, during it
-    return {"device": "phone-7", "marks": [
-        {"client_mark_id": str(uuid.uuid4()), "person_id": person_id, "status": status,
-         "recorded_at": at.isoformat() + "Z"} for person_id, status in zip(made["person_ids"], statuses, strict=True)]}
+    return {
+        "device": "phone-7",
+        "marks": [
+            {
+                "client_mark_id": str(uuid.uuid4()),
+                "person_id": person_id,
+                "status": status,
+                "recorded_at": at.isoformat() + "Z",
+            }
+            for person_id, status in zip(made["person_ids"], statuses, strict=True)
+        ],
+    }
 
 
 def test_attendance_posted_through_the_api_becomes_a_learning_record_on_the_worker(live_app, worker):
@@ -128,31 +164,37 @@ def test_attendance_posted_through_the_api_becomes_a_learning_record_on_the_work
         class_id = made["class_id"]
         try:
             client = live_app.test_client()
-            response = _request(client, "POST", f"/api/v1/sessions/{made['session_ids'][0]}/attendance",
-                                json=_marks(made, ["present", "late", "absent"]),
-                                headers={**made["headers"], "Idempotency-Key": str(uuid.uuid4())})
+            response = _request(
+                client,
+                "POST",
+                f"/api/v1/sessions/{made['session_ids'][0]}/attendance",
+                json=_marks(made, ["present", "late", "absent"]),
+                headers={**made["headers"], "Idempotency-Key": str(uuid.uuid4())},
+            )
             assert response.status_code == 200, response.get_json()
             assert response.get_json()["created"] == 3
 
             def completed() -> bool:
-                records = db.session.scalars(select(LearningRecord.person_id)
-                                             .where(LearningRecord.class_id == class_id)).all()
+                records = db.session.scalars(
+                    select(LearningRecord.person_id).where(LearningRecord.class_id == class_id)
+                ).all()
                 return len(records) == 2 and _pending(class_id) == 0
 
             wait_for(completed, what="the worker to write the class's learning records")
             present, late, _absent = made["person_ids"]
-            assert set(db.session.scalars(select(LearningRecord.person_id).where(
-                LearningRecord.class_id == class_id))) == {present, late}  # late counts as attended, absent not
-            completions = _request(client, "GET", f"/api/v1/classes/{class_id}/completions",
-                                   headers=made["headers"]).get_json()
+            assert set(
+                db.session.scalars(select(LearningRecord.person_id).where(LearningRecord.class_id == class_id))
+            ) == {present, late}  # late counts as attended, absent not
+            completions = _request(
+                client, "GET", f"/api/v1/classes/{class_id}/completions", headers=made["headers"]
+            ).get_json()
             codes = {item["person_id"]: item["certificate"]["code"] for item in completions["items"]}
             assert set(codes) == {present, late}
             public = _request(live_app.test_client(), "GET", f"/api/v1/certificates/{codes[present]}").get_json()
             assert public["valid"] is True
         finally:
             _cleanup(made)
-        assert db.session.scalar(select(func.count()).select_from(CourseClass)
-                                 .where(CourseClass.id == class_id)) == 0
+        assert db.session.scalar(select(func.count()).select_from(CourseClass).where(CourseClass.id == class_id)) == 0
 
 
 def test_concurrent_deliveries_of_one_request_apply_it_once(live_app, worker):
@@ -170,14 +212,17 @@ def test_concurrent_deliveries_of_one_request_apply_it_once(live_app, worker):
                 client = live_app.test_client()
                 start.wait()
                 try:
-                    answers[index] = _request(client, "POST", url, json=body,
-                                              headers={**headers, "Idempotency-Key": key})
+                    answers[index] = _request(
+                        client, "POST", url, json=body, headers={**headers, "Idempotency-Key": key}
+                    )
                 except Exception as exc:  # noqa: BLE001 - the testing app propagates the view's exception
                     answers[index] = repr(exc)[:300]
 
             db.session.rollback()  # nothing of the test's session may hold the database while they run
-            threads = [threading.Thread(target=deliver, args=(0, made["headers"])),
-                       threading.Thread(target=deliver, args=(1, made["second_headers"]))]
+            threads = [
+                threading.Thread(target=deliver, args=(0, made["headers"])),
+                threading.Thread(target=deliver, args=(1, made["second_headers"])),
+            ]
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -189,10 +234,20 @@ def test_concurrent_deliveries_of_one_request_apply_it_once(live_app, worker):
             assert answers[0].get_json()["created"] == 40
             assert sorted(a.headers.get("Idempotent-Replayed", "") for a in answers) == ["", "true"]
             db.session.rollback()
-            assert db.session.scalar(select(func.count()).select_from(Attendance)
-                                     .where(Attendance.session_id == made["session_ids"][0])) == 40
-            assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-                AuditEvent.action == "attendance.record", AuditEvent.user_id == made["user_id"])) == 1
+            assert (
+                db.session.scalar(
+                    select(func.count()).select_from(Attendance).where(Attendance.session_id == made["session_ids"][0])
+                )
+                == 40
+            )
+            assert (
+                db.session.scalar(
+                    select(func.count())
+                    .select_from(AuditEvent)
+                    .where(AuditEvent.action == "attendance.record", AuditEvent.user_id == made["user_id"])
+                )
+                == 1
+            )
             wait_for(lambda: _pending(made["class_id"]) == 0, what="the worker to finish with the class")
         finally:
             _cleanup(made)
@@ -215,22 +270,26 @@ def test_two_devices_uploading_one_session_at_once_both_succeed_and_the_later_ma
                 client = live_app.test_client()
                 start.wait()
                 try:
-                    answers[index] = _request(client, "POST", url, json=body,
-                                              headers={**headers, "Idempotency-Key": str(uuid.uuid4())}).status_code
+                    answers[index] = _request(
+                        client, "POST", url, json=body, headers={**headers, "Idempotency-Key": str(uuid.uuid4())}
+                    ).status_code
                 except Exception as exc:  # noqa: BLE001 - the testing app propagates the view's exception
                     answers[index] = repr(exc)[:300]
 
             db.session.rollback()  # nothing of the test's session may hold the database while they run
-            threads = [threading.Thread(target=deliver, args=(0, made["headers"], early)),
-                       threading.Thread(target=deliver, args=(1, made["second_headers"], late))]
+            threads = [
+                threading.Thread(target=deliver, args=(0, made["headers"], early)),
+                threading.Thread(target=deliver, args=(1, made["second_headers"], late)),
+            ]
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join(60)
             assert answers == [200, 200]
             db.session.rollback()
-            statuses = set(db.session.scalars(select(Attendance.status).where(
-                Attendance.session_id == made["session_ids"][0])))
+            statuses = set(
+                db.session.scalars(select(Attendance.status).where(Attendance.session_id == made["session_ids"][0]))
+            )
             assert statuses == {"present"}  # the later marks, whichever request committed last
         finally:
             wait_for(lambda: _pending(made["class_id"]) == 0, what="the worker to finish with the class")

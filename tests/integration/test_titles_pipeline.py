@@ -47,9 +47,14 @@ def village(live_app, worker) -> Iterator[dict[str, Any]]:
         criteria_before = set(db.session.scalars(select(CriteriaSet.id)))
         load_shipped_criteria()
         db.session.commit()
-        made = {"commune_id": commune.id, "village_id": place.id, "household_id": household.id,
-                "person_ids": [p.id for p in household.members], "province_id": commune.parent_id,
-                "criteria_before": criteria_before}
+        made = {
+            "commune_id": commune.id,
+            "village_id": place.id,
+            "household_id": household.id,
+            "person_ids": [p.id for p in household.members],
+            "province_id": commune.parent_id,
+            "criteria_before": criteria_before,
+        }
     try:
         yield made
     finally:
@@ -77,9 +82,18 @@ def _cleanup(made: dict[str, Any]) -> None:
 
 def _learn(person_id: int, commune_id: int, hours: int, label: str) -> None:
     """What courses does on a completion: write the record and announce it (titles marks the commune-year)."""
-    db.session.add(LearningRecord(person_id=person_id, year=YEAR, kind="class_completion", category="literacy",
-                                  hours=Decimal(hours), completed_on=date(YEAR, 3, 1), commune_id=commune_id,
-                                  source_key=f"titles-pipeline:{label}:{uuid.uuid4().hex}"))
+    db.session.add(
+        LearningRecord(
+            person_id=person_id,
+            year=YEAR,
+            kind="class_completion",
+            category="literacy",
+            hours=Decimal(hours),
+            completed_on=date(YEAR, 3, 1),
+            commune_id=commune_id,
+            source_key=f"titles-pipeline:{label}:{uuid.uuid4().hex}",
+        )
+    )
     learning_records_changed.send(None, pairs={(commune_id, YEAR)})
     db.session.commit()
 
@@ -106,9 +120,16 @@ def test_a_new_learning_record_is_evaluated_by_the_worker(live_app, worker, vill
         state = _state(commune_id)
         assert state is not None
         assert state.summary["citizen"]["subjects"] >= 2
-        rows = db.session.scalar(select(func.count()).select_from(Eligibility).where(
-            Eligibility.year == YEAR, Eligibility.subject_type == "person", Eligibility.title == "citizen",
-            Eligibility.subject_id.in_(village["person_ids"])))
+        rows = db.session.scalar(
+            select(func.count())
+            .select_from(Eligibility)
+            .where(
+                Eligibility.year == YEAR,
+                Eligibility.subject_type == "person",
+                Eligibility.title == "citizen",
+                Eligibility.subject_id.in_(village["person_ids"]),
+            )
+        )
         assert rows == 2  # one row per person and title
 
 
@@ -134,10 +155,13 @@ def test_a_province_run_on_the_worker_closes_and_a_rerun_changes_nothing(live_ap
             done = db.session.get(EvaluationRun, run_id)
             assert done is not None
             results.append(done)
-            assert (done.status, done.total, done.done, done.failed) == (RunStatus.DONE, total, total, 0), \
-                done.message
-            assert db.session.scalar(select(func.count()).select_from(EvaluationRunCommune)
-                                     .where(EvaluationRunCommune.run_id == run_id)) == total
+            assert (done.status, done.total, done.done, done.failed) == (RunStatus.DONE, total, total, 0), done.message
+            assert (
+                db.session.scalar(
+                    select(func.count()).select_from(EvaluationRunCommune).where(EvaluationRunCommune.run_id == run_id)
+                )
+                == total
+            )
         first, second = results
         assert second.summary["changed"] == 0  # idempotent: the same inputs, the same eligibility
         assert second.summary["drift"] == 0

@@ -61,16 +61,29 @@ def _snapshot(seed: int) -> _Snapshot:
     persons = [
         (*row[:-1], decrypt_id_number(row[-1]) if row[-1] else None)
         for row in db.session.execute(
-            select(Person.id, Person.full_name, Person.birth_date, Person.sex, Person.ethnicity,
-                   Person.occupation_group, Person.relation_to_head, Person.household_id, Person.unit_id,
-                   Person.id_number_encrypted)
-            .where(Person.id.between(*_id_range("person"))).order_by(Person.id)
+            select(
+                Person.id,
+                Person.full_name,
+                Person.birth_date,
+                Person.sex,
+                Person.ethnicity,
+                Person.occupation_group,
+                Person.relation_to_head,
+                Person.household_id,
+                Person.unit_id,
+                Person.id_number_encrypted,
+            )
+            .where(Person.id.between(*_id_range("person")))
+            .order_by(Person.id)
         )
     ]
-    villages = list(db.session.execute(
-        select(AdminUnit.id, AdminUnit.code, AdminUnit.kind, AdminUnit.name, AdminUnit.path)
-        .where(AdminUnit.id.between(*_id_range("admin_unit"))).order_by(AdminUnit.id)
-    ).tuples())
+    villages = list(
+        db.session.execute(
+            select(AdminUnit.id, AdminUnit.code, AdminUnit.kind, AdminUnit.name, AdminUnit.path)
+            .where(AdminUnit.id.between(*_id_range("admin_unit")))
+            .order_by(AdminUnit.id)
+        ).tuples()
+    )
     savepoint.rollback()
     return _Snapshot(dict(stats.rows), persons, villages)
 
@@ -99,15 +112,19 @@ def test_households_have_one_head_and_live_in_their_village(app_ctx):
     stats = _load()
     is_head = case((Person.relation_to_head == "Chủ hộ", 1), else_=0)
     sizes = db.session.execute(
-        select(func.count(Person.id), func.sum(is_head)).select_from(Household)
+        select(func.count(Person.id), func.sum(is_head))
+        .select_from(Household)
         .join(Person, Person.household_id == Household.id)
-        .where(Household.id.between(*_id_range("household"))).group_by(Household.id)
+        .where(Household.id.between(*_id_range("household")))
+        .group_by(Household.id)
     ).all()
     assert len(sizes) == stats.rows["household"] == 300
     assert all(1 <= size <= 8 and heads == 1 for size, heads in sizes)
     assert 3.5 <= mean(size for size, _ in sizes) <= 4.6
     elsewhere = db.session.scalar(
-        select(func.count()).select_from(Person).join(Household, Person.household_id == Household.id)
+        select(func.count())
+        .select_from(Person)
+        .join(Household, Person.household_id == Household.id)
         .where(Person.unit_id != Household.village_id)
     )
     assert elsewhere == 0
@@ -117,8 +134,9 @@ def test_villages_sit_under_the_demo_communes_with_paths_and_keys(app_ctx):
     _load()
     for code in demo.DEMO_COMMUNES:
         commune = unit_by_code(code)
-        villages = db.session.scalars(select(AdminUnit).where(AdminUnit.parent_id == commune.id,
-                                                              AdminUnit.level == UnitLevel.VILLAGE)).all()
+        villages = db.session.scalars(
+            select(AdminUnit).where(AdminUnit.parent_id == commune.id, AdminUnit.level == UnitLevel.VILLAGE)
+        ).all()
         assert 8 <= len(villages) <= 20
         assert len({v.name for v in villages}) == len(villages)
         for village in villages:
@@ -133,8 +151,9 @@ def test_villages_sit_under_the_demo_communes_with_paths_and_keys(app_ctx):
 
 def test_about_half_are_ethnic_minorities_with_their_own_names(app_ctx):
     _load()
-    persons = db.session.execute(select(Person.full_name, Person.ethnicity)
-                                 .where(Person.id.between(*_id_range("person")))).all()
+    persons = db.session.execute(
+        select(Person.full_name, Person.ethnicity).where(Person.id.between(*_id_range("person")))
+    ).all()
     minority = [name for name, ethnicity in persons if ethnicity != "Kinh"]
     assert 0.4 <= len(minority) / len(persons) <= 0.65
     # Highland names such as "A Thịnh" and "Y Blơng" are there, and Vietnamese diacritics are kept.
@@ -145,8 +164,9 @@ def test_about_half_are_ethnic_minorities_with_their_own_names(app_ctx):
 def test_about_half_of_adults_have_a_unique_well_formed_id_number(app_ctx):
     _load()
     adults = db.session.execute(
-        select(Person.birth_date, Person.sex, Person.id_number_encrypted, Person.id_number_hint)
-        .where(Person.id.between(*_id_range("person")), Person.birth_date <= demo.REFERENCE_DAY.replace(year=2007))
+        select(Person.birth_date, Person.sex, Person.id_number_encrypted, Person.id_number_hint).where(
+            Person.id.between(*_id_range("person")), Person.birth_date <= demo.REFERENCE_DAY.replace(year=2007)
+        )
     ).all()
     numbered = [(birth, sex, decrypt_id_number(token), hint) for birth, sex, token, hint in adults if token]
     assert 0.35 <= len(numbered) / len(adults) <= 0.65
@@ -170,13 +190,22 @@ def test_each_commune_has_one_centre_with_a_board_tied_to_the_association(app_ct
         roles = [m.role for m in centres[0].board]
         assert roles.count(BoardRole.DIRECTOR) == 1
         assert 1 <= roles.count(BoardRole.DEPUTY_DIRECTOR) <= 2
-        leaders = set(db.session.scalars(select(AssociationMembership.person_id).where(
-            AssociationMembership.unit_id == commune.id,
-            AssociationMembership.role.in_([AssociationRole.CHAIR, AssociationRole.VICE_CHAIR]))))
+        leaders = set(
+            db.session.scalars(
+                select(AssociationMembership.person_id).where(
+                    AssociationMembership.unit_id == commune.id,
+                    AssociationMembership.role.in_([AssociationRole.CHAIR, AssociationRole.VICE_CHAIR]),
+                )
+            )
+        )
         assert len(leaders) == 3
         assert any(m.person_id in leaders for m in centres[0].board if m.role == BoardRole.DEPUTY_DIRECTOR)
-        assert db.session.scalar(select(func.count()).select_from(Organisation)
-                                 .where(Organisation.commune_id == commune.id)) >= 6
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(Organisation).where(Organisation.commune_id == commune.id)
+            )
+            >= 6
+        )
         assert db.session.scalar(select(func.count()).select_from(Clan).where(Clan.commune_id == commune.id)) > 0
 
 
@@ -210,13 +239,16 @@ def test_removing_demo_data_takes_out_exactly_what_was_loaded(app_ctx):
     deleted = demo.remove_demo_data()
     assert deleted["person"] == stats.rows["person"]
     assert {k: v for k, v in _counts().items() if k != "audit_event"} == {
-        k: v for k, v in before.items() if k != "audit_event"}
+        k: v for k, v in before.items() if k != "audit_event"
+    }
     assert demo.demo_marker() is None
 
 
 def _counts() -> dict[str, int]:
-    return {model.__tablename__: db.session.scalar(select(func.count()).select_from(model))
-            for model in (AdminUnit, Household, Person, Clan, Clc, User, RoleAssignment, AuditEvent)}
+    return {
+        model.__tablename__: db.session.scalar(select(func.count()).select_from(model))
+        for model in (AdminUnit, Household, Person, Clan, Clc, User, RoleAssignment, AuditEvent)
+    }
 
 
 def test_setup_demo_is_idempotent_and_always_prints_the_logins(app: Flask):
@@ -270,7 +302,8 @@ def test_setup_and_seed_refuse_to_run_in_production(app: Flask):
 def test_bench_generate_measures_on_a_database_of_its_own(app: Flask, tmp_path):
     target = tmp_path / "bench.sqlite"
     result = app.test_cli_runner().invoke(
-        args=["bench", "generate", "--scale", "demo", "--database-url", f"sqlite:///{target}"])
+        args=["bench", "generate", "--scale", "demo", "--database-url", f"sqlite:///{target}"]
+    )
     assert result.exit_code == 0, result.output
     assert re.search(r"\| demo \| SQLite [\d.]+ \| 300 \| [\d,]+ \|", result.output)
     assert "| person |" in result.output
@@ -280,7 +313,6 @@ def test_bench_generate_measures_on_a_database_of_its_own(app: Flask, tmp_path):
 
 def test_bench_refuses_the_apps_own_database(app: Flask):
     url = app.config["SQLALCHEMY_DATABASE_URI"]
-    result = app.test_cli_runner().invoke(args=["bench", "generate", "--scale", "demo", "--database-url", url,
-                                                "--yes"])
+    result = app.test_cli_runner().invoke(args=["bench", "generate", "--scale", "demo", "--database-url", url, "--yes"])
     assert result.exit_code != 0
     assert "database of their own" in result.output

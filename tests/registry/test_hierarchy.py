@@ -105,10 +105,12 @@ def test_a_split_commune_maps_to_all_its_successors(app_ctx):
     first, second = unit_by_code("23293"), unit_by_code("23302")
     for link in services.lineage_of(old)["successors"]:
         db.session.delete(link)
-    db.session.add_all([
-        UnitLineage(old_unit_id=old.id, new_unit_id=first.id, share=Decimal("0.6"), effective_on=date(2025, 7, 1)),
-        UnitLineage(old_unit_id=old.id, new_unit_id=second.id, share=Decimal("0.4"), effective_on=date(2025, 7, 1)),
-    ])
+    db.session.add_all(
+        [
+            UnitLineage(old_unit_id=old.id, new_unit_id=first.id, share=Decimal("0.6"), effective_on=date(2025, 7, 1)),
+            UnitLineage(old_unit_id=old.id, new_unit_id=second.id, share=Decimal("0.4"), effective_on=date(2025, 7, 1)),
+        ]
+    )
     village = make_village(old, "SPLIT-1", "Thôn Tách")
     for new in (first, second):
         leader = make_user(Role.COMMUNE_LEADER, new)

@@ -30,8 +30,18 @@ from lms.registry.pii import decrypt_id_number, id_number_hash, protected_fields
 from lms.registry.text import collation_key, person_sort_key
 from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
 
-HOUSEHOLD_HEADER = ["village_code", "household_code", "address", "full_name", "birth_date", "sex",
-                    "relation_to_head", "id_number", "ethnicity", "occupation_group"]
+HOUSEHOLD_HEADER = [
+    "village_code",
+    "household_code",
+    "address",
+    "full_name",
+    "birth_date",
+    "sex",
+    "relation_to_head",
+    "id_number",
+    "ethnicity",
+    "occupation_group",
+]
 NOTHING_IMPORTED = "; nothing was imported"
 
 
@@ -93,8 +103,18 @@ def villages(commune) -> tuple[AdminUnit, AdminUnit]:
 
 GOOD_HOUSEHOLDS = [
     HOUSEHOLD_HEADER,
-    ["IMP-1", "H1", "12 Trần Phú", "Nguyễn  Văn Đức", "01/02/1980", "Nam", "Chủ hộ", "062 080 000 001", "Kinh",
-     "Cán bộ"],
+    [
+        "IMP-1",
+        "H1",
+        "12 Trần Phú",
+        "Nguyễn  Văn Đức",
+        "01/02/1980",
+        "Nam",
+        "Chủ hộ",
+        "062 080 000 001",
+        "Kinh",
+        "Cán bộ",
+    ],
     ["IMP-1", "H1", "", "Trần Thị Ánh", "1982-03-04", "Nữ", "Vợ", "", "Kinh", "worker"],
     ["IMP-2", "H7", "", "Y Hiên", "", "F", "", "", "Ba Na", ""],
 ]
@@ -108,13 +128,19 @@ def test_households_file_creates_households_and_persons(villages):
     job = run("households", csv_bytes(GOOD_HOUSEHOLDS), first.parent)
 
     assert job.status == "succeeded", job.errors
-    assert job.summary == {"households": {"created": 2, "updated": 0, "unchanged": 0},
-                           "persons": {"created": 3, "updated": 0, "unchanged": 0}}
+    assert job.summary == {
+        "households": {"created": 2, "updated": 0, "unchanged": 0},
+        "persons": {"created": 3, "updated": 0, "unchanged": 0},
+    }
     assert (job.total_rows, job.processed_rows, job.progress) == (3, 3, 100)
     head = person("Nguyễn Văn Đức")  # spaces collapsed, as the ORM validator does
     assert (head.name_folded, head.sort_key) == ("nguyen van duc", person_sort_key("Nguyễn Văn Đức"))
     assert (head.birth_date, head.sex, head.relation_to_head, head.occupation_group) == (
-        date(1980, 2, 1), "M", "Chủ hộ", "official")
+        date(1980, 2, 1),
+        "M",
+        "Chủ hộ",
+        "official",
+    )
     assert head.id_number_hash == id_number_hash("062080000001")
     assert decrypt_id_number(head.id_number_encrypted) == "062080000001"
     assert head.id_number_hint == "001"
@@ -122,7 +148,12 @@ def test_households_file_creates_households_and_persons(villages):
     assert [p.full_name for p in head.household.members] == ["Trần Thị Ánh", "Nguyễn Văn Đức"]  # Vietnamese order
     hien = person("Y Hiên")
     assert (hien.household.village_id, hien.birth_date, hien.sex, hien.occupation_group, hien.id_number_hash) == (
-        second.id, None, "F", "other", None)
+        second.id,
+        None,
+        "F",
+        "other",
+        None,
+    )
 
 
 def test_importing_the_same_file_again_changes_nothing(villages):
@@ -136,8 +167,10 @@ def test_importing_the_same_file_again_changes_nothing(villages):
     again = run("households", content, villages[0].parent, "h.xlsx")
 
     assert again.status == "succeeded", again.errors
-    assert again.summary == {"households": {"created": 0, "updated": 0, "unchanged": 2},
-                             "persons": {"created": 0, "updated": 0, "unchanged": 3}}
+    assert again.summary == {
+        "households": {"created": 0, "updated": 0, "unchanged": 2},
+        "persons": {"created": 0, "updated": 0, "unchanged": 3},
+    }
     assert counts() == {**before, "import_job": before["import_job"] + 1}
     assert {p.id: (p.updated_at, p.id_number_encrypted) for p in db.session.scalars(select(Person))} == stamps
     assert {h.id: h.updated_at for h in db.session.scalars(select(Household))} == household_stamps
@@ -154,8 +187,10 @@ def test_a_changed_file_updates_in_place_and_empty_cells_keep_stored_values(vill
     job = run("households", csv_bytes(changed), villages[0].parent)
 
     assert job.status == "succeeded", job.errors
-    assert job.summary == {"households": {"created": 0, "updated": 1, "unchanged": 1},
-                           "persons": {"created": 0, "updated": 2, "unchanged": 0}}
+    assert job.summary == {
+        "households": {"created": 0, "updated": 1, "unchanged": 1},
+        "persons": {"created": 0, "updated": 2, "unchanged": 0},
+    }
     head = person("Nguyen Van Duc")
     assert (head.sex, head.occupation_group, head.name_folded) == ("M", "official", "nguyen van duc")
     assert head.id_number_hash == id_number_hash("062080000001")  # no id_number column: the number stays
@@ -165,8 +200,10 @@ def test_a_changed_file_updates_in_place_and_empty_cells_keep_stored_values(vill
 
 
 def test_vietnamese_headers_semicolons_and_a_byte_order_mark(villages):
-    rows = [["Mã thôn", "ma ho", "HỌ VÀ TÊN", "Ngày sinh", "Giới tính", "Số CCCD", "Ghi chú"],
-            ["IMP-1", "H2", "Lê Văn An", "5/6/1990", "nam", "062090000002", "không cần"]]
+    rows = [
+        ["Mã thôn", "ma ho", "HỌ VÀ TÊN", "Ngày sinh", "Giới tính", "Số CCCD", "Ghi chú"],
+        ["IMP-1", "H2", "Lê Văn An", "5/6/1990", "nam", "062090000002", "không cần"],
+    ]
     job = run("households", csv_bytes(rows, delimiter=";", bom=True), villages[0].parent)
 
     assert job.status == "succeeded", job.errors
@@ -177,10 +214,12 @@ def test_vietnamese_headers_semicolons_and_a_byte_order_mark(villages):
 
 
 def test_xlsx_cells_typed_as_numbers_and_dates(villages):
-    rows = [HOUSEHOLD_HEADER,
-            ["IMP-1", 15, None, "Đinh Văn Dũng", datetime(1975, 12, 31), "M", None, 62075000003, None, None],
-            [None] * 10,  # blank rows are skipped
-            ["IMP-1", 15.0, None, "Rơ Châm Thưởng", date(2001, 1, 2), "F", None, None, None, None]]
+    rows = [
+        HOUSEHOLD_HEADER,
+        ["IMP-1", 15, None, "Đinh Văn Dũng", datetime(1975, 12, 31), "M", None, 62075000003, None, None],
+        [None] * 10,  # blank rows are skipped
+        ["IMP-1", 15.0, None, "Rơ Châm Thưởng", date(2001, 1, 2), "F", None, None, None, None],
+    ]
     job = run("households", xlsx_bytes(rows), villages[0].parent, "people.xlsx")
 
     assert job.status == "succeeded", job.errors
@@ -242,8 +281,11 @@ def test_every_bad_row_is_reported_not_only_the_first(villages):
     job = run("households", xlsx_bytes(rows), villages[0].parent, "many.xlsx")
 
     assert job.status == "failed"
-    assert [(row, column) for row, column, _ in errors_of(job)] == [(4, "birth_date"), (7, "birth_date"),
-                                                                   (10, "birth_date")]
+    assert [(row, column) for row, column, _ in errors_of(job)] == [
+        (4, "birth_date"),
+        (7, "birth_date"),
+        (10, "birth_date"),
+    ]
     assert job.message == "3 errors in 3 rows" + NOTHING_IMPORTED
     assert counts()["person"] == 0
 
@@ -277,10 +319,12 @@ def test_unknown_villages_and_villages_outside_the_importers_commune(villages, c
     outside = make_village(unit_by_code("23302"), "OUT-1", "Thôn Ngoài")
     db.session.commit()
     before = counts()
-    rows = [HOUSEHOLD_HEADER,
-            ["OUT-1", "H1", "", "A Lưu", "", "", "", "", "", ""],
-            ["NOPE-9", "H1", "", "A Lư", "", "", "", "", "", ""],
-            ["IMP-1", "H1", "", "A Lứ", "", "", "", "", "", ""]]
+    rows = [
+        HOUSEHOLD_HEADER,
+        ["OUT-1", "H1", "", "A Lưu", "", "", "", "", "", ""],
+        ["NOPE-9", "H1", "", "A Lư", "", "", "", "", "", ""],
+        ["IMP-1", "H1", "", "A Lứ", "", "", "", "", "", ""],
+    ]
     job = run("households", csv_bytes(rows), commune)
 
     assert job.status == "failed"
@@ -295,13 +339,16 @@ def test_unknown_villages_and_villages_outside_the_importers_commune(villages, c
     assert person("A Lưu").unit_id == outside.id
 
 
-@pytest.mark.parametrize(("kind", "filename", "content", "field", "message"), [
-    ("people", "a.csv", b"x", "kind", "unknown import kind 'people'"),
-    ("households", "a.csv", b"", "file", "the file is empty"),
-    ("households", "a.txt", b"x", "file", "only .xlsx and .csv files can be imported"),
-    ("households", "a.xls", b"\xd0\xcf\x11\xe0", "file", "old .xls workbooks cannot be read"),
-    ("households", "photo.xlsx", b"\x89PNG\r\n\x1a\n....", "file", "the file is not an .xlsx workbook"),
-])
+@pytest.mark.parametrize(
+    ("kind", "filename", "content", "field", "message"),
+    [
+        ("people", "a.csv", b"x", "kind", "unknown import kind 'people'"),
+        ("households", "a.csv", b"", "file", "the file is empty"),
+        ("households", "a.txt", b"x", "file", "only .xlsx and .csv files can be imported"),
+        ("households", "a.xls", b"\xd0\xcf\x11\xe0", "file", "old .xls workbooks cannot be read"),
+        ("households", "photo.xlsx", b"\x89PNG\r\n\x1a\n....", "file", "the file is not an .xlsx workbook"),
+    ],
+)
 def test_uploads_refused_at_once(commune, kind, filename, content, field, message):
     before = counts()
     with pytest.raises(ImportRefused, match=message) as refused:
@@ -317,15 +364,18 @@ def test_a_file_over_the_size_limit_is_refused(app, commune, monkeypatch):
     assert create_job(kind="households", filename="a.csv", content=b"x" * 2_000_000, unit=commune, user=None)
 
 
-@pytest.mark.parametrize(("filename", "content", "message"), [
-    ("book.xlsx", b"PK\x03\x04 not really a zip", "the file is not a readable .xlsx workbook"),
-    ("book.xlsx", "zip", "the file is not a readable .xlsx workbook"),
-    ("list.csv", "Mã thôn;Tên thôn\n".encode("latin-1"), "the CSV file is not UTF-8 text; save it as “CSV UTF-8”"),
-    ("list.csv", b"village_code,full_name\x00\x00", "the file is not readable CSV text"),
-    ("list.csv", b"\n\n", "the file is empty"),
-    ("list.csv", b"village_code,household_code,full_name\n", "the file has a header row but no data rows"),
-    ("book.xlsx", "empty workbook", "the file is empty"),
-])
+@pytest.mark.parametrize(
+    ("filename", "content", "message"),
+    [
+        ("book.xlsx", b"PK\x03\x04 not really a zip", "the file is not a readable .xlsx workbook"),
+        ("book.xlsx", "zip", "the file is not a readable .xlsx workbook"),
+        ("list.csv", "Mã thôn;Tên thôn\n".encode("latin-1"), "the CSV file is not UTF-8 text; save it as “CSV UTF-8”"),
+        ("list.csv", b"village_code,full_name\x00\x00", "the file is not readable CSV text"),
+        ("list.csv", b"\n\n", "the file is empty"),
+        ("list.csv", b"village_code,household_code,full_name\n", "the file has a header row but no data rows"),
+        ("book.xlsx", "empty workbook", "the file is empty"),
+    ],
+)
 def test_unreadable_and_empty_files_fail_the_job(villages, filename, content, message):
     if content == "zip":  # a zip archive, but not a workbook (a .docx renamed, say)
         buffer = io.BytesIO()
@@ -361,8 +411,9 @@ def test_an_unexpected_error_while_applying_rolls_everything_back(villages, monk
 
     monkeypatch.setattr(importer, "protected_fields", broken)
     before = counts()
-    job = create_job(kind="households", filename="h.csv", content=csv_bytes(GOOD_HOUSEHOLDS),
-                     unit=villages[0].parent, user=None)
+    job = create_job(
+        kind="households", filename="h.csv", content=csv_bytes(GOOD_HOUSEHOLDS), unit=villages[0].parent, user=None
+    )
     with pytest.raises(RuntimeError, match="key store unavailable"):
         db.session.commit()  # the eager task re-raises after recording the failure
     db.session.remove()  # the exception left this session inside its commit
@@ -376,8 +427,14 @@ def test_an_unexpected_error_while_applying_rolls_everything_back(villages, monk
 def test_a_job_runs_once_and_a_lost_worker_fails_it(villages):
     from lms.registry.tasks import sweep_imports
 
-    job = create_job(kind="households", filename="h.csv", content=csv_bytes(GOOD_HOUSEHOLDS),
-                     unit=villages[0].parent, user=None, enqueue=False)
+    job = create_job(
+        kind="households",
+        filename="h.csv",
+        content=csv_bytes(GOOD_HOUSEHOLDS),
+        unit=villages[0].parent,
+        user=None,
+        enqueue=False,
+    )
     job.status, job.started_at = "running", utcnow() - timedelta(minutes=5)  # another worker is on it
     db.session.commit()
 
@@ -459,9 +516,20 @@ def households_file(village_codes: list[str], rows: int, start: int = 0) -> byte
     """``rows`` persons, four to a household, half of them with an ID number."""
     lines = [HOUSEHOLD_HEADER]
     for n in range(start, start + rows):
-        lines.append([village_codes[n // 4 % len(village_codes)], f"H{n // 4}", f"{n // 4} Đường Lê Lợi",
-                      f"Nguyễn Văn Thứ {n}", "15/08/1985", "M" if n % 2 else "F", "",
-                      f"0620{n:08d}" if n % 2 else "", "Kinh", "worker"])
+        lines.append(
+            [
+                village_codes[n // 4 % len(village_codes)],
+                f"H{n // 4}",
+                f"{n // 4} Đường Lê Lợi",
+                f"Nguyễn Văn Thứ {n}",
+                "15/08/1985",
+                "M" if n % 2 else "F",
+                "",
+                f"0620{n:08d}" if n % 2 else "",
+                "Kinh",
+                "worker",
+            ]
+        )
     return csv_bytes(lines)
 
 
@@ -482,8 +550,10 @@ def test_ten_thousand_rows_import_with_a_fixed_number_of_statements(commune, cou
         job = run("households", households_file(codes, 10_000, start=1_000), commune)
 
     assert job.status == "succeeded", job.errors[:5]
-    assert job.summary == {"households": {"created": 2_500, "updated": 0, "unchanged": 0},
-                           "persons": {"created": 10_000, "updated": 0, "unchanged": 0}}
+    assert job.summary == {
+        "households": {"created": 2_500, "updated": 0, "unchanged": 0},
+        "persons": {"created": 10_000, "updated": 0, "unchanged": 0},
+    }
     assert counts()["person"] == 11_000
     assert db.session.scalar(select(func.count()).where(Person.id_number_hash.is_not(None))) == 5_500
     assert (job.total_rows, job.processed_rows) == (10_000, 10_000)
@@ -501,20 +571,30 @@ def test_ten_thousand_rows_import_with_a_fixed_number_of_statements(commune, cou
 
 def test_villages_are_created_under_their_commune_and_renamed_on_reimport(villages, commune):
     existing = villages[0]
-    rows = [["commune_code", "village_code", "village_name"],
-            ["23293", "NEW-1", "Thôn Hòa Bình"],
-            [23293, "NEW-2", "Làng Kon Klor"],
-            ["23293", "IMP-1", "Thôn Một Mới"]]
+    rows = [
+        ["commune_code", "village_code", "village_name"],
+        ["23293", "NEW-1", "Thôn Hòa Bình"],
+        [23293, "NEW-2", "Làng Kon Klor"],
+        ["23293", "IMP-1", "Thôn Một Mới"],
+    ]
     job = run("villages", xlsx_bytes(rows), commune, "villages.xlsx")
 
     assert job.status == "succeeded", job.errors
     assert job.summary == {"villages": {"created": 2, "updated": 1, "unchanged": 0}}
     new = db.session.scalars(select(AdminUnit).where(AdminUnit.code == "NEW-1")).one()
-    assert (new.kind, new.name, new.level, new.parent_id, new.valid_to) == ("Thôn", "Hòa Bình", "village",
-                                                                          commune.id, None)
+    assert (new.kind, new.name, new.level, new.parent_id, new.valid_to) == (
+        "Thôn",
+        "Hòa Bình",
+        "village",
+        commune.id,
+        None,
+    )
     assert new.path == f"{commune.path}{new.id}/"  # as make_village builds it
-    assert (new.name_folded, new.sort_key, new.area_class) == ("hoa binh", collation_key("Hòa Bình"),
-                                                              commune.area_class)
+    assert (new.name_folded, new.sort_key, new.area_class) == (
+        "hoa binh",
+        collation_key("Hòa Bình"),
+        commune.area_class,
+    )
     db.session.refresh(existing)
     assert (existing.kind, existing.name) == ("Thôn", "Một Mới")
 
@@ -526,13 +606,15 @@ def test_village_rows_outside_scope_or_clashing_are_refused(villages, commune):
     make_village(unit_by_code("23302"), "TAKEN-1", "Thôn Khác")
     db.session.commit()
     before = counts()
-    rows = [["Mã xã", "Mã thôn", "Tên thôn"],
-            ["23302", "V-1", "Thôn Một"],
-            ["23281", "V-2", "Thôn Hai"],  # a commune that ended in 2025
-            ["2329", "V-3", "Thôn Ba"],
-            ["23293", "V-4", "Thôn Bốn"],
-            ["23293", "V-4", "Thôn Bốn B"],
-            ["23293", "TAKEN-1", "Thôn Khác"]]
+    rows = [
+        ["Mã xã", "Mã thôn", "Tên thôn"],
+        ["23302", "V-1", "Thôn Một"],
+        ["23281", "V-2", "Thôn Hai"],  # a commune that ended in 2025
+        ["2329", "V-3", "Thôn Ba"],
+        ["23293", "V-4", "Thôn Bốn"],
+        ["23293", "V-4", "Thôn Bốn B"],
+        ["23293", "TAKEN-1", "Thôn Khác"],
+    ]
     job = run("villages", csv_bytes(rows), commune)
 
     assert job.status == "failed"
@@ -559,39 +641,71 @@ def residents(villages) -> dict[str, Person]:
     return {"duc": duc, "anh": anh}
 
 
-ORGANISATION_HEADER = ["commune_code", "organisation_code", "organisation_name", "kind", "managing_level",
-                       "member_id_number", "member_full_name", "member_birth_date", "member_village_code",
-                       "member_household_code", "position"]
+ORGANISATION_HEADER = [
+    "commune_code",
+    "organisation_code",
+    "organisation_name",
+    "kind",
+    "managing_level",
+    "member_id_number",
+    "member_full_name",
+    "member_birth_date",
+    "member_village_code",
+    "member_household_code",
+    "position",
+]
 
 
 def test_organisations_with_their_members(residents, commune):
-    rows = [ORGANISATION_HEADER,
-            ["23293", "TH-1", "Trường Tiểu học Lê Lợi", "Trường học", "Xã", "062080000001", "", "", "", "",
-             "Hiệu trưởng"],
-            ["23293", "TH-1", "Trường Tiểu học Lê Lợi", "school", "commune", "", "tran thi anh", "04/03/1982",
-             "IMP-1", "H1", ""],
-            ["23293", "UB-1", "Ủy ban nhân dân phường", "agency", "commune", "", "", "", "", "", ""]]
+    rows = [
+        ORGANISATION_HEADER,
+        ["23293", "TH-1", "Trường Tiểu học Lê Lợi", "Trường học", "Xã", "062080000001", "", "", "", "", "Hiệu trưởng"],
+        [
+            "23293",
+            "TH-1",
+            "Trường Tiểu học Lê Lợi",
+            "school",
+            "commune",
+            "",
+            "tran thi anh",
+            "04/03/1982",
+            "IMP-1",
+            "H1",
+            "",
+        ],
+        ["23293", "UB-1", "Ủy ban nhân dân phường", "agency", "commune", "", "", "", "", "", ""],
+    ]
     job = run("organisations", csv_bytes(rows), commune)
 
     assert job.status == "succeeded", job.errors
-    assert job.summary == {"organisations": {"created": 2, "updated": 0, "unchanged": 0},
-                           "members": {"created": 2, "updated": 0, "unchanged": 0}}
+    assert job.summary == {
+        "organisations": {"created": 2, "updated": 0, "unchanged": 0},
+        "members": {"created": 2, "updated": 0, "unchanged": 0},
+    }
     school = db.session.scalars(select(Organisation).where(Organisation.code == "TH-1")).one()
     assert (school.kind, school.managing_level, school.commune_id, school.name_folded) == (
-        "school", "commune", commune.id, "truong tieu hoc le loi")
+        "school",
+        "commune",
+        commune.id,
+        "truong tieu hoc le loi",
+    )
     members = {m.person_id: m.position for m in db.session.scalars(select(OrganisationMember))}
     assert members == {residents["duc"].id: "Hiệu trưởng", residents["anh"].id: ""}
 
     again = run("organisations", csv_bytes(rows), commune)
-    assert again.summary == {"organisations": {"created": 0, "updated": 0, "unchanged": 2},
-                             "members": {"created": 0, "updated": 0, "unchanged": 2}}
+    assert again.summary == {
+        "organisations": {"created": 0, "updated": 0, "unchanged": 2},
+        "members": {"created": 0, "updated": 0, "unchanged": 2},
+    }
 
 
 def test_organisation_rows_that_name_nobody_or_disagree(residents, commune):
-    rows = [ORGANISATION_HEADER,
-            ["23293", "TH-1", "Trường Lê Lợi", "school", "commune", "062099999999", "", "", "", "", ""],
-            ["23293", "TH-1", "Trường Lê Lợi", "agency", "commune", "", "Trần Thị Ánh", "", "IMP-1", "H1", ""],
-            ["23293", "TH-1", "Trường Lê Lợi", "school", "commune", "", "Trần Thị Ánh", "", "IMP-1", "", ""]]
+    rows = [
+        ORGANISATION_HEADER,
+        ["23293", "TH-1", "Trường Lê Lợi", "school", "commune", "062099999999", "", "", "", "", ""],
+        ["23293", "TH-1", "Trường Lê Lợi", "agency", "commune", "", "Trần Thị Ánh", "", "IMP-1", "H1", ""],
+        ["23293", "TH-1", "Trường Lê Lợi", "school", "commune", "", "Trần Thị Ánh", "", "IMP-1", "", ""],
+    ]
     job = run("organisations", csv_bytes(rows), commune)
 
     assert job.status == "failed"
@@ -599,24 +713,40 @@ def test_organisation_rows_that_name_nobody_or_disagree(residents, commune):
         (2, "member_id_number", f"no person with this ID number lives in {commune.full_name}"),
         (3, "kind", "differs from row 2 for the same organisation"),
         (3, "member_full_name", "no person named Trần Thị Ánh, born (no date), in household H1 of village IMP-1"),
-        (4, "member_id_number", "give member_id_number, or member_full_name, member_village_code and "
-                                "member_household_code"),
+        (
+            4,
+            "member_id_number",
+            "give member_id_number, or member_full_name, member_village_code and member_household_code",
+        ),
     ]
     assert counts()["organisation"] == 0
 
 
 def test_association_officers(residents, commune, villages):
-    rows = [["unit_code", "id_number", "full_name", "birth_date", "village_code", "household_code", "role",
-             "started_on", "ended_on"],
-            ["23293", "062080000001", "", "", "", "", "Chủ tịch", "01/01/2023", ""],
-            ["IMP-1", "", "Trần Thị Ánh", "1982-03-04", "IMP-1", "H1", "hoi vien", "", ""]]
+    rows = [
+        [
+            "unit_code",
+            "id_number",
+            "full_name",
+            "birth_date",
+            "village_code",
+            "household_code",
+            "role",
+            "started_on",
+            "ended_on",
+        ],
+        ["23293", "062080000001", "", "", "", "", "Chủ tịch", "01/01/2023", ""],
+        ["IMP-1", "", "Trần Thị Ánh", "1982-03-04", "IMP-1", "H1", "hoi vien", "", ""],
+    ]
     job = run("officers", csv_bytes(rows), commune)
 
     assert job.status == "succeeded", job.errors
     assert job.summary == {"officers": {"created": 2, "updated": 0, "unchanged": 0}}
     held = {(m.person_id, m.unit_id, m.role, m.started_on) for m in db.session.scalars(select(AssociationMembership))}
-    assert held == {(residents["duc"].id, commune.id, "chair", date(2023, 1, 1)),
-                    (residents["anh"].id, villages[0].id, "member", None)}
+    assert held == {
+        (residents["duc"].id, commune.id, "chair", date(2023, 1, 1)),
+        (residents["anh"].id, villages[0].id, "member", None),
+    }
 
     rows[1][-1] = "31/12/2025"  # the chair's term ends: same membership, updated
     again = run("officers", csv_bytes(rows), commune)
@@ -628,10 +758,12 @@ def test_association_officers(residents, commune, villages):
 def test_officer_rows_are_checked(residents, commune):
     make_village(unit_by_code("23302"), "OUT-1", "Thôn Ngoài")
     db.session.commit()
-    rows = [["Mã xã/thôn", "Số định danh cá nhân", "Vai trò", "Ngày bắt đầu", "Ngày kết thúc"],
-            ["OUT-1", "062080000001", "Hội viên", "", ""],
-            ["23293", "062080000001", "Chủ tịch", "01/01/2024", "01/01/2023"],
-            ["23293", "062080000001", "Thủ quỹ", "", ""]]
+    rows = [
+        ["Mã xã/thôn", "Số định danh cá nhân", "Vai trò", "Ngày bắt đầu", "Ngày kết thúc"],
+        ["OUT-1", "062080000001", "Hội viên", "", ""],
+        ["23293", "062080000001", "Chủ tịch", "01/01/2024", "01/01/2023"],
+        ["23293", "062080000001", "Thủ quỹ", "", ""],
+    ]
     job = run("officers", csv_bytes(rows), commune)
 
     assert job.status == "failed"
@@ -642,8 +774,12 @@ def test_officer_rows_are_checked(residents, commune):
     ]
     no_identity = run("officers", csv_bytes([["unit_code", "role"], ["23293", "member"]]), commune)
     assert errors_of(no_identity) == [
-        (1, None, "add the column id_number, or the columns full_name, village_code and household_code, "
-                  "to say who each row is about"),
+        (
+            1,
+            None,
+            "add the column id_number, or the columns full_name, village_code and household_code, "
+            "to say who each row is about",
+        ),
     ]
     assert counts()["association_membership"] == 0
 
@@ -678,10 +814,16 @@ def test_upload_through_the_page_shows_the_result(client, villages, commune):
     db.session.commit()
     login(client, manager)
     token = csrf_token(client, "/registry/imports/new")
-    response = client.post("/registry/imports/new", data={
-        "csrf_token": token, "kind": "households", "unit": str(commune.id),
-        "file": (io.BytesIO(csv_bytes(GOOD_HOUSEHOLDS)), "ho-gia-dinh.csv"),
-    }, content_type="multipart/form-data")
+    response = client.post(
+        "/registry/imports/new",
+        data={
+            "csrf_token": token,
+            "kind": "households",
+            "unit": str(commune.id),
+            "file": (io.BytesIO(csv_bytes(GOOD_HOUSEHOLDS)), "ho-gia-dinh.csv"),
+        },
+        content_type="multipart/form-data",
+    )
 
     assert response.status_code == 302
     job = db.session.scalars(select(ImportJob).order_by(ImportJob.id.desc())).first()
@@ -692,10 +834,16 @@ def test_upload_through_the_page_shows_the_result(client, villages, commune):
     assert "persons: {&#39;created&#39;: 3" in page
     assert counts()["person"] == 3
 
-    bad = client.post("/registry/imports/new", data={
-        "csrf_token": token, "kind": "households", "unit": str(commune.id),
-        "file": (io.BytesIO(csv_bytes([["Mã thôn"], ["IMP-1"]])), "thieu-cot.csv"),
-    }, content_type="multipart/form-data")
+    bad = client.post(
+        "/registry/imports/new",
+        data={
+            "csrf_token": token,
+            "kind": "households",
+            "unit": str(commune.id),
+            "file": (io.BytesIO(csv_bytes([["Mã thôn"], ["IMP-1"]])), "thieu-cot.csv"),
+        },
+        content_type="multipart/form-data",
+    )
     page = client.get(bad.headers["Location"]).get_data(as_text=True)
     assert "dòng đầu tiên thiếu cột Mã hộ (household_code)" in page  # Vietnamese by default
 
@@ -705,9 +853,16 @@ def test_upload_through_the_api(client, villages, commune):
     _, secret = ApiToken.issue(user, "x")
     db.session.commit()
     headers = {"Authorization": f"Bearer {secret}"}
-    response = client.post("/api/v1/imports", headers=headers, content_type="multipart/form-data", data={
-        "kind": "households", "unit_id": str(commune.id), "file": (io.BytesIO(csv_bytes(GOOD_HOUSEHOLDS)), "h.csv"),
-    })
+    response = client.post(
+        "/api/v1/imports",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={
+            "kind": "households",
+            "unit_id": str(commune.id),
+            "file": (io.BytesIO(csv_bytes(GOOD_HOUSEHOLDS)), "h.csv"),
+        },
+    )
 
     assert response.status_code == 202, response.get_json()
     job_id = response.get_json()["id"]
@@ -715,9 +870,16 @@ def test_upload_through_the_api(client, villages, commune):
     body = client.get(f"/api/v1/imports/{job_id}", headers=headers).get_json()
     assert (body["status"], body["progress"], body["summary"]["persons"]["created"]) == ("succeeded", 100, 3)
 
-    refused = client.post("/api/v1/imports", headers=headers, content_type="multipart/form-data", data={
-        "kind": "pets", "unit_id": str(commune.id), "file": (io.BytesIO(b"x"), "h.csv"),
-    })
+    refused = client.post(
+        "/api/v1/imports",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={
+            "kind": "pets",
+            "unit_id": str(commune.id),
+            "file": (io.BytesIO(b"x"), "h.csv"),
+        },
+    )
     assert refused.status_code == 422
     assert refused.get_json()["errors"][0]["field"] == "kind"
 
@@ -725,14 +887,16 @@ def test_upload_through_the_api(client, villages, commune):
 def test_cli_imports_a_file_and_fails_on_errors(app, villages, commune, tmp_path):
     good = tmp_path / "h.csv"
     good.write_bytes(csv_bytes(GOOD_HOUSEHOLDS))
-    result = app.test_cli_runner().invoke(args=["import-file", str(good), "--kind", "households",
-                                                "--unit", "23293", "--inline"])
+    result = app.test_cli_runner().invoke(
+        args=["import-file", str(good), "--kind", "households", "--unit", "23293", "--inline"]
+    )
     assert result.exit_code == 0, result.output
     assert "persons={'created': 3" in result.output
 
     bad = tmp_path / "bad.csv"
     bad.write_bytes(csv_bytes([HOUSEHOLD_HEADER, ["NOPE", "H1", "", "A", "", "", "", "", "", ""]]))
-    result = app.test_cli_runner().invoke(args=["import-file", str(bad), "--kind", "households",
-                                                "--unit", "23293", "--inline"])
+    result = app.test_cli_runner().invoke(
+        args=["import-file", str(bad), "--kind", "households", "--unit", "23293", "--inline"]
+    )
     assert result.exit_code == 1
     assert "row 2, column village_code: there is no village with code NOPE" in result.output

@@ -15,12 +15,15 @@ from lms.registry.text import collation_key, fold, person_sort_key
 from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
 
 
-@pytest.mark.parametrize(("text", "folded"), [
-    ("Nguyễn Thị Đào", "nguyen thi dao"),
-    ("ĐINH VĂN ĐỨC", "dinh van duc"),
-    ("Y Blơng", "y blong"),
-    ("  Rơ  Châm   Thưởng ", "ro cham thuong"),
-])
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("Nguyễn Thị Đào", "nguyen thi dao"),
+        ("ĐINH VĂN ĐỨC", "dinh van duc"),
+        ("Y Blơng", "y blong"),
+        ("  Rơ  Châm   Thưởng ", "ro cham thuong"),
+    ],
+)
 def test_fold(text, folded):
     assert fold(text) == folded
 
@@ -28,14 +31,31 @@ def test_fold(text, folded):
 def test_vietnamese_alphabet_order():
     words = ["Đào", "Dung", "Ân", "Ăn", "An", "Anh", "Bình", "Ơn", "Ôn", "On", "Ưng", "Uyên"]
     assert sorted(words, key=collation_key) == [
-        "An", "Anh", "Ăn", "Ân", "Bình", "Dung", "Đào", "On", "Ôn", "Ơn", "Uyên", "Ưng",
+        "An",
+        "Anh",
+        "Ăn",
+        "Ân",
+        "Bình",
+        "Dung",
+        "Đào",
+        "On",
+        "Ôn",
+        "Ơn",
+        "Uyên",
+        "Ưng",
     ]
 
 
 def test_tones_only_break_ties_in_dictionary_order():
     # ngang < huyền < hỏi < ngã < sắc < nặng, and letters decide before tones ("Má" < "Man").
     assert sorted(["mạ", "má", "mã", "mả", "mà", "ma", "man"], key=collation_key) == [
-        "ma", "mà", "mả", "mã", "má", "mạ", "man",
+        "ma",
+        "mà",
+        "mả",
+        "mã",
+        "má",
+        "mạ",
+        "man",
     ]
 
 
@@ -110,8 +130,9 @@ def test_person_page_masks_the_id_and_revealing_is_audited(app_ctx, client, peop
     token = csrf_token(client, f"/registry/persons/{person.id}")
     revealed = client.post(f"/registry/persons/{person.id}/reveal-id", data={"csrf_token": token})
     assert "062090001234" in revealed.get_data(as_text=True)
-    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "person.reveal_id_number",
-                                                     AuditEvent.object_id == str(person.id)))
+    assert db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "person.reveal_id_number", AuditEvent.object_id == str(person.id))
+    )
 
 
 def test_instructor_sees_no_sensitive_fields(app_ctx, client, people):
@@ -131,9 +152,17 @@ def test_editing_a_person_through_the_form(app_ctx, client, people):
     login(client, user)
     url = f"/registry/persons/{person.id}/edit"
     token = csrf_token(client, url)
-    form = {"csrf_token": token, "full_name": "Nguyễn  Văn   Đức ", "birth_date": "1980-02-03", "sex": "M",
-            "occupation_group": "worker", "relation_to_head": "Chủ hộ", "phone": "", "ethnicity": "Kinh",
-            "id_number": "062080009876"}
+    form = {
+        "csrf_token": token,
+        "full_name": "Nguyễn  Văn   Đức ",
+        "birth_date": "1980-02-03",
+        "sex": "M",
+        "occupation_group": "worker",
+        "relation_to_head": "Chủ hộ",
+        "phone": "",
+        "ethnicity": "Kinh",
+        "id_number": "062080009876",
+    }
     response = client.post(url, data=form)
     assert response.status_code == 302
     db.session.expire_all()
@@ -161,7 +190,8 @@ def test_exporting_the_register_is_audited_and_scoped(app_ctx, client, people):
     lines = response.get_data(as_text=True).lstrip("\ufeff").splitlines()
     assert lines[0].startswith("id,full_name,birth_date")
     assert sorted(line.split(",")[1] for line in lines[1:]) == sorted(
-        ["Nguyễn Văn Đức", "Trần Thị Ánh", "Đinh Văn Dũng", "Lê Văn An"])
+        ["Nguyễn Văn Đức", "Trần Thị Ánh", "Đinh Văn Dũng", "Lê Văn An"]
+    )
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "export.persons"))
     assert event is not None
     assert event.user_id == user.id

@@ -22,10 +22,20 @@ ENDED = date(2025, 6, 30)
 TODAY = date(2026, 6, 15)  # the recomputations of the tests run "on" this day: June 2026 is the current month
 
 
-def make_unit(parent: AdminUnit, code: str, name: str, level: str, *, old: bool = False,
-              area_class: str = "standard") -> AdminUnit:
-    unit = AdminUnit(code=code, name=name, kind="", level=level, parent=parent, path=f"tmp:{code}:{old}",
-                     valid_from=None if old else REFORM, valid_to=ENDED if old else None, area_class=area_class)
+def make_unit(
+    parent: AdminUnit, code: str, name: str, level: str, *, old: bool = False, area_class: str = "standard"
+) -> AdminUnit:
+    unit = AdminUnit(
+        code=code,
+        name=name,
+        kind="",
+        level=level,
+        parent=parent,
+        path=f"tmp:{code}:{old}",
+        valid_from=None if old else REFORM,
+        valid_to=ENDED if old else None,
+        area_class=area_class,
+    )
     db.session.add(unit)
     db.session.flush()
     unit.path = f"{parent.path}{unit.id}/"
@@ -39,17 +49,21 @@ def link(old: AdminUnit, new: AdminUnit, share: str) -> None:
 
 
 def households(village: AdminUnit, count: int, prefix: str = "H", *, members: int = 1) -> list[Household]:
-    return [make_household(village, f"{prefix}{village.id}-{n}", *[f"Người {n}-{m}" for m in range(members)])
-            for n in range(count)]
+    return [
+        make_household(village, f"{prefix}{village.id}-{n}", *[f"Người {n}-{m}" for m in range(members)])
+        for n in range(count)
+    ]
 
 
 def plan_text(unit_level: str, unit_code: str, indicators: str, *, code: str = "test-plan", on: str = "") -> str:
     unit_on = f', on = "{on}"' if on else ""
-    return (f'code = "{code}"\nname = "Kế hoạch thử"\nsource = "Test"\n'
-            f'unit = {{ level = "{unit_level}", code = "{unit_code}"{unit_on} }}\n' + indicators)
+    return (
+        f'code = "{code}"\nname = "Kế hoạch thử"\nsource = "Test"\n'
+        f'unit = {{ level = "{unit_level}", code = "{unit_code}"{unit_on} }}\n' + indicators
+    )
 
 
-FAMILY = '''
+FAMILY = """
 [[indicators]]
 code = "family"
 name = "Gia đình học tập"
@@ -58,9 +72,9 @@ denominator = { subject = "household" }
 numerator = { title = "family" }
 targets = [{ year = 2025, share = 80 }, { year = 2025, share = 60, area_class = "especially_difficult" },
            { year = 2030, share = 85 }]
-'''
+"""
 
-WORKERS = '''
+WORKERS = """
 [[indicators]]
 code = "citizen_workers"
 name = "Người lao động trong gia đình học tập là công dân học tập"
@@ -70,7 +84,7 @@ denominator = { subject = "person", occupation_groups = ["worker"], member_of = 
     { subject = "village", title = "village_community" }] }
 numerator = { title = "citizen" }
 targets = [{ year = 2025, share = 40 }]
-'''
+"""
 
 
 def load_text(text: str) -> Plan:
@@ -84,40 +98,89 @@ def criteria_set_id() -> int:
     existing = db.session.scalar(db.select(CriteriaSet.id).where(CriteriaSet.code == "test-criteria"))
     if existing:
         return existing
-    cs = CriteriaSet(code="test-criteria", version=1, title="family", subject_type="household", scoring="points",
-                     status="provisional", validity_years=1, name="test", source="test", definition={},
-                     content_sha256="0" * 64)
+    cs = CriteriaSet(
+        code="test-criteria",
+        version=1,
+        title="family",
+        subject_type="household",
+        scoring="points",
+        status="provisional",
+        validity_years=1,
+        name="test",
+        source="test",
+        definition={},
+        content_sha256="0" * 64,
+    )
     db.session.add(cs)
     db.session.flush()
     return cs.id
 
 
-def recognise(subject_type: str, subject_id: int, title: str, year: int, commune: AdminUnit,
-              status: str = "recognised", **extra: Any) -> Recognition:
-    row = Recognition(subject_type=subject_type, subject_id=subject_id, title=title, year=year,
-                      commune_id=commune.id, status=status, decision_number="1/QĐ", **extra)
+def recognise(
+    subject_type: str,
+    subject_id: int,
+    title: str,
+    year: int,
+    commune: AdminUnit,
+    status: str = "recognised",
+    **extra: Any,
+) -> Recognition:
+    row = Recognition(
+        subject_type=subject_type,
+        subject_id=subject_id,
+        title=title,
+        year=year,
+        commune_id=commune.id,
+        status=status,
+        decision_number="1/QĐ",
+        **extra,
+    )
     db.session.add(row)
     db.session.flush()
     return row
 
 
 def make_eligible(subject_type: str, subject_id: int, title: str, year: int, commune: AdminUnit) -> Eligibility:
-    row = Eligibility(subject_type=subject_type, subject_id=subject_id, title=title, year=year,
-                      commune_id=commune.id, criteria_set_id=criteria_set_id(), eligible=True)
+    row = Eligibility(
+        subject_type=subject_type,
+        subject_id=subject_id,
+        title=title,
+        year=year,
+        commune_id=commune.id,
+        criteria_set_id=criteria_set_id(),
+        eligible=True,
+    )
     db.session.add(row)
     db.session.flush()
     return row
 
 
-def value(unit: AdminUnit, indicator_code: str, *, year: int, structure: str = "current",
-          basis: str = "official", kind: str = "year", period_end: date | None = None) -> tuple[Decimal, Decimal]:
+def value(
+    unit: AdminUnit,
+    indicator_code: str,
+    *,
+    year: int,
+    structure: str = "current",
+    basis: str = "official",
+    kind: str = "year",
+    period_end: date | None = None,
+) -> tuple[Decimal, Decimal]:
     from lms.targets.models import Indicator
 
     row = db.session.scalar(
-        db.select(IndicatorValue).join(Indicator).join(Plan).where(
-            Plan.active.is_(True), Indicator.code == indicator_code, IndicatorValue.unit_id == unit.id,
-            IndicatorValue.structure == structure, IndicatorValue.basis == basis,
-            IndicatorValue.period_kind == kind, IndicatorValue.period_end == (period_end or date(year, 12, 31))))
+        db.select(IndicatorValue)
+        .join(Indicator)
+        .join(Plan)
+        .where(
+            Plan.active.is_(True),
+            Indicator.code == indicator_code,
+            IndicatorValue.unit_id == unit.id,
+            IndicatorValue.structure == structure,
+            IndicatorValue.basis == basis,
+            IndicatorValue.period_kind == kind,
+            IndicatorValue.period_end == (period_end or date(year, 12, 31)),
+        )
+    )
     assert row is not None, f"no {structure}/{basis} value of {indicator_code} for {unit.code} in {year}"
     return row.numerator, row.denominator
 

@@ -15,8 +15,9 @@ from lms.titles.models import CriteriaSet, Eligibility, Scoring, SubjectType, Ti
 
 
 def make_unit(parent: AdminUnit, code: str, name: str, level: str, area_class: str = AreaClass.STANDARD) -> AdminUnit:
-    unit = AdminUnit(code=code, name=name, kind="", level=level, parent=parent, path=f"tmp:{code}:{level}",
-                     area_class=area_class)
+    unit = AdminUnit(
+        code=code, name=name, kind="", level=level, parent=parent, path=f"tmp:{code}:{level}", area_class=area_class
+    )
     db.session.add(unit)
     db.session.flush()
     unit.path = f"{parent.path}{unit.id}/"
@@ -27,36 +28,75 @@ def make_unit(parent: AdminUnit, code: str, name: str, level: str, area_class: s
 def make_plan(unit: AdminUnit, code: str = "test-plan") -> Plan:
     """Two indicators: households recognised (80 % by 2025, 85 % by 2030; 60 % by 2025 in especially difficult
     communes) and citizens (40 % / 60 %)."""
-    plan = Plan(code=code, version=1, name="Kế hoạch thử nghiệm", source="Kế hoạch 1/KH-TEST", unit_id=unit.id,
-                definition={}, content_sha256="0" * 64)
+    plan = Plan(
+        code=code,
+        version=1,
+        name="Kế hoạch thử nghiệm",
+        source="Kế hoạch 1/KH-TEST",
+        unit_id=unit.id,
+        definition={},
+        content_sha256="0" * 64,
+    )
     db.session.add(plan)
     db.session.flush()
-    family = Indicator(plan_id=plan.id, code="GD", position=1, name="Hộ gia đình đạt danh hiệu Gia đình học tập",
-                       name_en="Learning families", numerator={}, denominator={},
-                       denominator_text="Tổng số hộ gia đình")
-    citizen = Indicator(plan_id=plan.id, code="CD", position=2, name="Người lao động đạt Công dân học tập",
-                        name_en="Learning citizens", numerator={}, denominator={},
-                        denominator_text="Người lao động trong gia đình học tập")
+    family = Indicator(
+        plan_id=plan.id,
+        code="GD",
+        position=1,
+        name="Hộ gia đình đạt danh hiệu Gia đình học tập",
+        name_en="Learning families",
+        numerator={},
+        denominator={},
+        denominator_text="Tổng số hộ gia đình",
+    )
+    citizen = Indicator(
+        plan_id=plan.id,
+        code="CD",
+        position=2,
+        name="Người lao động đạt Công dân học tập",
+        name_en="Learning citizens",
+        numerator={},
+        denominator={},
+        denominator_text="Người lao động trong gia đình học tập",
+    )
     db.session.add_all([family, citizen])
     db.session.flush()
-    db.session.add_all([
-        Target(indicator_id=family.id, year=2025, area_class=None, share=Decimal(80)),
-        Target(indicator_id=family.id, year=2030, area_class=None, share=Decimal(85)),
-        Target(indicator_id=family.id, year=2025, area_class=AreaClass.ESPECIALLY_DIFFICULT.value,
-               share=Decimal(60)),
-        Target(indicator_id=citizen.id, year=2025, area_class=None, share=Decimal(40)),
-        Target(indicator_id=citizen.id, year=2030, area_class=None, share=Decimal(60)),
-    ])
+    db.session.add_all(
+        [
+            Target(indicator_id=family.id, year=2025, area_class=None, share=Decimal(80)),
+            Target(indicator_id=family.id, year=2030, area_class=None, share=Decimal(85)),
+            Target(
+                indicator_id=family.id, year=2025, area_class=AreaClass.ESPECIALLY_DIFFICULT.value, share=Decimal(60)
+            ),
+            Target(indicator_id=citizen.id, year=2025, area_class=None, share=Decimal(40)),
+            Target(indicator_id=citizen.id, year=2030, area_class=None, share=Decimal(60)),
+        ]
+    )
     db.session.flush()
     return plan
 
 
-def value(indicator: Indicator, unit: AdminUnit, numerator: float, denominator: float, *,
-          period_end: date = date(2025, 12, 31), kind: str = PeriodKind.YEAR, structure: str = Structure.CURRENT,
-          basis: str = Basis.OFFICIAL) -> IndicatorValue:
-    row = IndicatorValue(indicator_id=indicator.id, unit_id=unit.id, period_end=period_end, period_kind=kind,
-                         structure=structure, basis=basis, numerator=Decimal(str(numerator)),
-                         denominator=Decimal(str(denominator)))
+def value(
+    indicator: Indicator,
+    unit: AdminUnit,
+    numerator: float,
+    denominator: float,
+    *,
+    period_end: date = date(2025, 12, 31),
+    kind: str = PeriodKind.YEAR,
+    structure: str = Structure.CURRENT,
+    basis: str = Basis.OFFICIAL,
+) -> IndicatorValue:
+    row = IndicatorValue(
+        indicator_id=indicator.id,
+        unit_id=unit.id,
+        period_end=period_end,
+        period_kind=kind,
+        structure=structure,
+        basis=basis,
+        numerator=Decimal(str(numerator)),
+        denominator=Decimal(str(denominator)),
+    )
     db.session.add(row)
     return row
 
@@ -65,18 +105,33 @@ def criteria_set(title: str = Title.FAMILY, subject: str = SubjectType.HOUSEHOLD
     existing = db.session.scalar(db.select(CriteriaSet).where(CriteriaSet.code == f"test-{title}"))
     if existing is not None:
         return existing
-    row = CriteriaSet(code=f"test-{title}", version=1, title=title, subject_type=subject, scoring=Scoring.LEVELS,
-                      status="official", validity_years=1, name=f"Tiêu chí thử {title}", source="QĐ thử",
-                      definition={}, content_sha256="0" * 64)
+    row = CriteriaSet(
+        code=f"test-{title}",
+        version=1,
+        title=title,
+        subject_type=subject,
+        scoring=Scoring.LEVELS,
+        status="official",
+        validity_years=1,
+        name=f"Tiêu chí thử {title}",
+        source="QĐ thử",
+        definition={},
+        content_sha256="0" * 64,
+    )
     db.session.add(row)
     db.session.flush()
     return row
 
 
 # A breakdown item as the engine writes it (lms/titles/explain.py): indicator a3 lacks one learning activity.
-MISSING_ITEM = {"indicator": "a3", "value": 0, "met": False, "levels": [],
-                "source": {"kind": "records", "measure": "activities"},
-                "missing": {"code": "more_activities", "need": 1, "level": 1}}
+MISSING_ITEM = {
+    "indicator": "a3",
+    "value": 0,
+    "met": False,
+    "levels": [],
+    "source": {"kind": "records", "measure": "activities"},
+    "missing": {"code": "more_activities", "need": 1, "level": 1},
+}
 
 
 def pending_household(village: AdminUnit, commune: AdminUnit, code: str, head: str, year: int = 2025) -> Household:
@@ -85,13 +140,31 @@ def pending_household(village: AdminUnit, commune: AdminUnit, code: str, head: s
     db.session.add(household)
     db.session.flush()
     db.session.add(Person(full_name=head, unit_id=village.id, household_id=household.id, relation_to_head="Chủ hộ"))
-    db.session.add(Eligibility(
-        subject_type=SubjectType.HOUSEHOLD, subject_id=household.id, title=Title.FAMILY, year=year,
-        commune_id=commune.id, village_id=village.id, criteria_set_id=criteria_set().id, eligible=False, level=0,
-        missing="|a3|", breakdown=[{"indicator": "a1", "value": 1, "met": True, "levels": [1],
-                                    "source": {"kind": "assessment", "id": 1, "by": "evaluator", "evidence": "ref"},
-                                    "missing": None}, MISSING_ITEM],
-    ))
+    db.session.add(
+        Eligibility(
+            subject_type=SubjectType.HOUSEHOLD,
+            subject_id=household.id,
+            title=Title.FAMILY,
+            year=year,
+            commune_id=commune.id,
+            village_id=village.id,
+            criteria_set_id=criteria_set().id,
+            eligible=False,
+            level=0,
+            missing="|a3|",
+            breakdown=[
+                {
+                    "indicator": "a1",
+                    "value": 1,
+                    "met": True,
+                    "levels": [1],
+                    "source": {"kind": "assessment", "id": 1, "by": "evaluator", "evidence": "ref"},
+                    "missing": None,
+                },
+                MISSING_ITEM,
+            ],
+        )
+    )
     db.session.flush()
     return household
 

@@ -97,9 +97,11 @@ def test_sparkline_breaks_at_missing_periods_and_marks_the_last_point():
 
 
 def test_ranked_bars_keep_the_given_order_and_shorten_long_names():
-    rows = [charts.RankedBar("Xã Có Tên Rất Dài Hơn Mười Tám Chữ", Decimal(20), Decimal(80)),
-            charts.RankedBar("Xã B", Decimal(90), Decimal(80)),
-            charts.RankedBar("Xã C", None, Decimal(80))]
+    rows = [
+        charts.RankedBar("Xã Có Tên Rất Dài Hơn Mười Tám Chữ", Decimal(20), Decimal(80)),
+        charts.RankedBar("Xã B", Decimal(90), Decimal(80)),
+        charts.RankedBar("Xã C", None, Decimal(80)),
+    ]
     markup = charts.ranked_bars(rows, title="GD", no_data="Chưa có số liệu", fmt=lambda v: f"{v:.0f}")
     root = _parse(markup)
     names = [t.text for t in root.findall(f"{SVG}text") if t.get("text-anchor") == "end" and "%" not in (t.text or "")]

@@ -90,7 +90,11 @@ def test_a_three_year_recognition_counts_in_the_years_it_is_valid(province):
     db.session.add_all([org, other])
     db.session.flush()
     recognise("organisation", org.id, "unit", 2024, commune, valid_until=date(2026, 12, 31))
-    load_text(plan_text("province", "TP99", '''
+    load_text(
+        plan_text(
+            "province",
+            "TP99",
+            """
 [[indicators]]
 code = "unit"
 name = "Đơn vị học tập"
@@ -98,7 +102,9 @@ denominator_text = "all organisations"
 denominator = { subject = "organisation" }
 numerator = { title = "unit" }
 targets = [{ year = 2025, share = 80 }]
-'''))
+""",
+        )
+    )
     run([commune], 2025)
     assert value(commune, "unit", year=2025) == (1, 2)
 
@@ -114,19 +120,28 @@ def test_an_area_class_target_applies_to_communes_of_that_class_only(province):
     assert services.milestone(family, 2026, difficult.area_class).share == 85  # no class-specific 2030 figure
     assert services.milestone(family, 2025, None).share == 80  # aggregates: the general target
     assert services.milestone(family, 2031, None) is None
-    assert [(t.year, t.share) for t in services.targets_for(family, "especially_difficult")] == [(2025, 60),
-                                                                                                (2030, 85)]
+    assert [(t.year, t.share) for t in services.targets_for(family, "especially_difficult")] == [(2025, 60), (2030, 85)]
 
 
 def _membership(person, unit, role, started=date(2020, 1, 1), ended=None):
-    db.session.add(AssociationMembership(person_id=person.id, unit_id=unit.id, role=role, started_on=started,
-                                         ended_on=ended))
+    db.session.add(
+        AssociationMembership(person_id=person.id, unit_id=unit.id, role=role, started_on=started, ended_on=ended)
+    )
 
 
 def _record(person, commune, kind, year, module=None):
     key = f"test:{person.id}:{kind}:{module}:{year}"
-    db.session.add(LearningRecord(person_id=person.id, year=year, kind=kind, module_code=module,
-                                  completed_on=date(year, 5, 1), commune_id=commune.id, source_key=key))
+    db.session.add(
+        LearningRecord(
+            person_id=person.id,
+            year=year,
+            kind=kind,
+            module_code=module,
+            completed_on=date(year, 5, 1),
+            commune_id=commune.id,
+            source_key=key,
+        )
+    )
 
 
 def test_association_indicators_of_the_kon_tum_plan(app_ctx):
@@ -140,9 +155,13 @@ def test_association_indicators_of_the_kon_tum_plan(app_ctx):
     village = make_village(commune, "V-KT", "Thôn Kon Tum")
     (household,) = households(village, 1, members=6)
     chair, vice, officer, officer2, member, staff = household.members
-    for person, unit, role in ((chair, commune, "chair"), (vice, commune, "vice_chair"),
-                               (officer, commune, "officer"), (officer2, commune, "officer"),
-                               (member, village, "member")):
+    for person, unit, role in (
+        (chair, commune, "chair"),
+        (vice, commune, "vice_chair"),
+        (officer, commune, "officer"),
+        (officer2, commune, "officer"),
+        (member, village, "member"),
+    ):
         _membership(person, unit, role)
     _membership(staff, commune, "officer", date(2020, 1, 1), date(2024, 12, 31))  # left before 2025: not counted
     # Policy study: the chair and the village member studied in 2025.
@@ -159,8 +178,9 @@ def test_association_indicators_of_the_kon_tum_plan(app_ctx):
     clc = Clc(commune_id=commune.id, name="TTHTCĐ Kon Tum")
     db.session.add(clc)
     db.session.flush()
-    db.session.add(BoardMembership(clc_id=clc.id, person_id=vice.id, role="deputy_director",
-                                   started_on=date(2023, 1, 1)))
+    db.session.add(
+        BoardMembership(clc_id=clc.id, person_id=vice.id, role="deputy_director", started_on=date(2023, 1, 1))
+    )
     # Staff of a recognised learning unit: two members, one a Learning Citizen.
     school = Organisation(commune_id=commune.id, code="THKT", name="Trường THCS")
     db.session.add(school)
@@ -201,9 +221,12 @@ def test_the_chair_indicator_is_not_met_when_no_chair_sits_on_the_board(province
     clc = Clc(commune_id=commune.id, name="TTHTCĐ")
     db.session.add(clc)
     db.session.flush()
-    db.session.add(BoardMembership(clc_id=clc.id, person_id=director.id, role="director",
-                                   started_on=date(2023, 1, 1)))
-    load_text(plan_text("province", "TP99", '''
+    db.session.add(BoardMembership(clc_id=clc.id, person_id=director.id, role="director", started_on=date(2023, 1, 1)))
+    load_text(
+        plan_text(
+            "province",
+            "TP99",
+            """
 [[indicators]]
 code = "chair_in_clc"
 name = "Chủ tịch hoặc Phó Chủ tịch tham gia quản lý TTHTCĐ"
@@ -211,7 +234,9 @@ denominator_text = "commune branches"
 denominator = { subject = "association", it_skills = "associations" }
 numerator = { it_skills = "associations_led_in_clc" }
 targets = [{ year = 2025, share = 100 }]
-'''))
+""",
+        )
+    )
     run([commune], 2025)
     assert value(commune, "chair_in_clc", year=2025) == (0, 1)
 
@@ -261,8 +286,9 @@ def test_a_new_plan_version_makes_every_computed_commune_stale(province):
     commune = make_unit(province, "TC17", "Xã Kế Hoạch", "commune")
     load_text(plan_text("province", "TP99", FAMILY))
     compute.recompute([commune.id], 2025, today=TODAY)
-    db.session.add(EvaluationState(commune_id=commune.id, year=2025, evaluated_at=utcnow() - timedelta(hours=1),
-                                   summary={}))
+    db.session.add(
+        EvaluationState(commune_id=commune.id, year=2025, evaluated_at=utcnow() - timedelta(hours=1), summary={})
+    )
     db.session.flush()
     assert (commune.id, 2025) not in compute.stale_pairs(today=TODAY)
     new = load_text(plan_text("province", "TP99", FAMILY.replace("share = 85", "share = 90")))
@@ -281,7 +307,9 @@ def test_the_service_reads_values_for_a_dashboard(province):
     (family,) = plan.indicators
     year = services.values_for([commune.id, province.id], period_end=date(2026, 12, 31))
     assert {k: (v.numerator, v.denominator, v.share) for k, v in year.items()} == {
-        (commune.id, family.id): (1, 2, Decimal(50)), (province.id, family.id): (1, 2, Decimal(50))}
+        (commune.id, family.id): (1, 2, Decimal(50)),
+        (province.id, family.id): (1, 2, Decimal(50)),
+    }
     june = services.trend(commune.id, family.id, year=2026)
     assert [(v.period_end, v.numerator, v.denominator) for v in june] == [(date(2026, 6, 30), 1, 2)]
     assert db.session.get(Indicator, family.id).denominator_text == "all households"

@@ -57,8 +57,7 @@ def test_a_date_without_figures_shows_the_latest_period_stored_by_then(app_ctx):
     table = reports.scope_table(data.plan, data.province, period_end=date(2024, 12, 31), period_kind="month")
     assert table.period_end == date(2024, 12, 31)  # nothing stored by then: no data, not another period
     assert table.line("GD").figure is None  # type: ignore[union-attr]
-    assert reports.scope_table(data.plan, data.province, period_end=date(2025, 12, 31)).period_end == date(2025, 12,
-                                                                                                          31)
+    assert reports.scope_table(data.plan, data.province, period_end=date(2025, 12, 31)).period_end == date(2025, 12, 31)
 
 
 def test_a_zero_denominator_is_no_data_and_ranks_last(app_ctx):
@@ -90,10 +89,10 @@ def test_the_unit_page_shows_figures_targets_charts_and_the_ranking(app, client)
     assert html.count('class="chart-sparkline"') == 2  # two stored years: a trend
     assert 'class="chart-ranked"' in html
     assert "<title>" in html
-    ranking = html[html.index('id="ranking-table"'):]
+    ranking = html[html.index('id="ranking-table"') :]
     positions = [ranking.index(c.name) for c in data.communes]
     assert positions[0] == min(positions), "the lagging commune heads the ranking"
-    assert f'/targets/units/{data.communes[0].id}?' in ranking
+    assert f"/targets/units/{data.communes[0].id}?" in ranking
 
 
 RAW_TABLES = {"household", "person", "learning_record", "attendance", "eligibility"}
@@ -101,8 +100,11 @@ RAW_TABLES = {"household", "person", "learning_record", "attendance", "eligibili
 
 def _tables_read(statements: list[str]) -> set[str]:
     """The tables the statements name after FROM or JOIN (quoted or not)."""
-    return {name.lower() for statement in statements
-            for name in re.findall(r'\b(?:FROM|JOIN)\s+"?(\w+)"?', statement, flags=re.IGNORECASE)}
+    return {
+        name.lower()
+        for statement in statements
+        for name in re.findall(r'\b(?:FROM|JOIN)\s+"?(\w+)"?', statement, flags=re.IGNORECASE)
+    }
 
 
 def test_the_page_aggregates_nothing_raw(app, client, count_queries):
@@ -134,13 +136,14 @@ def test_the_village_page_lists_households_not_yet_eligible_with_the_reason(app,
     data = build_province(2)
     village = data.villages[0]
     eligible = pending_household(village, data.communes[0], "OK-1", "Người Đã Đạt")
-    db.session.execute(db.update(Eligibility).where(Eligibility.subject_id == eligible.id)
-                       .values(eligible=True, missing=""))
+    db.session.execute(
+        db.update(Eligibility).where(Eligibility.subject_id == eligible.id).values(eligible=True, missing="")
+    )
     leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
     db.session.commit()
     login(client, leader)
     html = client.get(f"/targets/units/{village.id}").get_data(as_text=True)
-    pending = _text(html[html.index('id="pending"'):])
+    pending = _text(html[html.index('id="pending"') :])
     assert "Chủ Hộ P 1 0" in pending
     assert "Chủ Hộ P 1 1" in pending
     assert "Người Đã Đạt" not in pending
@@ -166,8 +169,7 @@ def test_statement_count_does_not_grow_with_the_scope(app, count_queries, level)
         db.session.commit()
         client = app.test_client()  # a fresh browser for each leader
         login(client, leader)
-        url = (f"/targets/units/{data.province.id}" if level == "province"
-               else f"/targets/units/{data.villages[0].id}")
+        url = f"/targets/units/{data.province.id}" if level == "province" else f"/targets/units/{data.villages[0].id}"
         client.get(url)  # warm: the login's own statements, caches
         with count_queries() as counter:
             response = client.get(url)
@@ -220,12 +222,12 @@ def test_the_other_map_links_to_the_units_that_hold_its_figures(app, client):
     db.session.commit()
     login(client, leader)
     html = client.get(f"/targets/units/{commune.id}?plan={plan.id}&structure=pre2025").get_data(as_text=True)
-    links = html[html.index('id="other-map"'):]
-    links = links[:links.index("</div>")]
+    links = html[html.index('id="other-map"') :]
+    links = links[: links.index("</div>")]
     assert f"/targets/units/{old.id}?" in links
     assert len(re.findall(r"/targets/units/\d+\?", links)) == len(old_ids)
     back = client.get(f"/targets/units/{old.id}?plan={plan.id}&structure=current").get_data(as_text=True)
-    assert f"/targets/units/{commune.id}?" in back[back.index('id="other-map"'):]
+    assert f"/targets/units/{commune.id}?" in back[back.index('id="other-map"') :]
     assert 'id="other-map"' not in client.get(f"/targets/units/{commune.id}?plan={plan.id}").get_data(as_text=True)
 
 
@@ -239,17 +241,26 @@ def test_the_village_page_lists_persons_not_yet_learning_citizens(app, client):
     person = Person(full_name="Y Hằng", unit_id=village.id)
     db.session.add(person)
     db.session.flush()
-    db.session.add(Eligibility(
-        subject_type=SubjectType.PERSON, subject_id=person.id, title=Title.CITIZEN, year=2025,
-        commune_id=data.communes[0].id, village_id=village.id,
-        criteria_set_id=criteria_set(Title.CITIZEN, SubjectType.PERSON).id, eligible=False, score=Decimal(72),
-        missing="|c1|c7|", breakdown=[],  # no breakdown: the codes are the reason
-    ))
+    db.session.add(
+        Eligibility(
+            subject_type=SubjectType.PERSON,
+            subject_id=person.id,
+            title=Title.CITIZEN,
+            year=2025,
+            commune_id=data.communes[0].id,
+            village_id=village.id,
+            criteria_set_id=criteria_set(Title.CITIZEN, SubjectType.PERSON).id,
+            eligible=False,
+            score=Decimal(72),
+            missing="|c1|c7|",
+            breakdown=[],  # no breakdown: the codes are the reason
+        )
+    )
     leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
     db.session.commit()
     login(client, leader)
     html = client.get(f"/targets/units/{village.id}?title=citizen").get_data(as_text=True)
-    pending = _text(html[html.index('id="pending-table"'):])
+    pending = _text(html[html.index('id="pending-table"') :])
     assert "Y Hằng" in pending
     assert "C1" in pending
     assert "C7" in pending

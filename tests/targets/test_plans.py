@@ -19,11 +19,16 @@ def test_the_shipped_plans_load_with_every_indicator_and_milestone(app_ctx):
     kon_tum = plans["kon-tum-1514-2022"]
     targets = {i.code: {t.year: int(t.share) for t in i.targets} for i in kon_tum.indicators}
     assert targets == {
-        "policy_study": {2025: 100, 2030: 100}, "family": {2025: 80, 2030: 85},
-        "family_registered": {2025: 80, 2030: 85}, "clan": {2025: 65, 2030: 75},
-        "village_community": {2025: 70, 2030: 75}, "unit": {2025: 80, 2030: 90},
-        "citizen_workers": {2025: 40, 2030: 60}, "citizen_staff": {2025: 60, 2030: 80},
-        "chair_in_clc": {2025: 100, 2030: 100}, "it_trained_officers": {2025: 40, 2030: 70},
+        "policy_study": {2025: 100, 2030: 100},
+        "family": {2025: 80, 2030: 85},
+        "family_registered": {2025: 80, 2030: 85},
+        "clan": {2025: 65, 2030: 75},
+        "village_community": {2025: 70, 2030: 75},
+        "unit": {2025: 80, 2030: 90},
+        "citizen_workers": {2025: 40, 2030: 60},
+        "citizen_staff": {2025: 60, 2030: 80},
+        "chair_in_clc": {2025: 100, 2030: 100},
+        "it_trained_officers": {2025: 40, 2030: 70},
     }
     by_code = {i.code: i for i in kon_tum.indicators}
     # Two denominators for households, said in words; the conditional one is data.
@@ -33,7 +38,8 @@ def test_the_shipped_plans_load_with_every_indicator_and_milestone(app_ctx):
     assert by_code["citizen_workers"].numerator["title"] == "citizen"
     # Only what was not read from a source is provisional: Kon Tum's unstated 2030 chair target, all of 387/677.
     assert [(i.code, t.year) for i in kon_tum.indicators for t in i.targets if t.provisional] == [
-        ("chair_in_clc", 2030)]
+        ("chair_in_clc", 2030)
+    ]
     assert all(t.provisional for i in plans["qd-387-2022"].indicators for t in i.targets)
     assert {i.code: int(i.targets[0].share) for i in plans["qd-387-2022"].indicators}["family"] == 70
     assert all(i.provisional for i in plans["qd-677-2022"].indicators)
@@ -64,11 +70,15 @@ def test_new_content_becomes_the_active_version_and_old_versions_stay(app_ctx):
     db.session.refresh(v2)
     assert v1.active
     assert not v2.active
-    assert db.session.scalar(db.select(db.func.count()).select_from(Indicator).where(
-        Indicator.plan_id.in_([v1.id, v2.id]))) == 2
+    assert (
+        db.session.scalar(
+            db.select(db.func.count()).select_from(Indicator).where(Indicator.plan_id.in_([v1.id, v2.id]))
+        )
+        == 2
+    )
 
 
-BAD = '''
+BAD = """
 code = "bad"
 name = "Bad"
 source = "nowhere"
@@ -90,7 +100,7 @@ denominator_text = ""
 denominator = { subject = "clan", age = [19, 60] }
 numerator = { title = "family" }
 targets = []
-'''
+"""
 
 
 def test_every_problem_is_reported_with_its_place():
@@ -147,7 +157,10 @@ def test_load_plans_command_fails_with_the_places(app, tmp_path: Path):
 
 
 def test_an_it_skills_figure_stands_alone():
-    text = plan_text("country", "VN", '''
+    text = plan_text(
+        "country",
+        "VN",
+        """
 [[indicators]]
 code = "it"
 name = "IT"
@@ -163,7 +176,8 @@ denominator_text = "branches"
 denominator = { subject = "association", it_skills = "trained" }
 numerator = { it_skills = "associations_led_in_clc" }
 targets = [{ year = 2025, share = 100 }]
-''')
+""",
+    )
     with pytest.raises(PlanError) as caught:
         parse_plan(text, "it.toml")
     assert caught.value.errors == [

@@ -28,8 +28,16 @@ def test_annual_workbook_has_the_indicator_table_and_the_sub_units(app_ctx):
     assert rows[0][0] == "BÁO CÁO KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU NĂM 2025"
     assert any(r[0] == f"Đơn vị: {data.province.full_name}" for r in rows)
     header = next(r for r in rows if r[0] == "Mã")
-    assert header[:8] == ["Mã", "Chỉ tiêu", "Tử số", "Mẫu số", "Tỷ lệ (%)", "Định nghĩa mẫu số",
-                          "Mục tiêu 2025 (%)", "Mục tiêu 2030 (%)"]
+    assert header[:8] == [
+        "Mã",
+        "Chỉ tiêu",
+        "Tử số",
+        "Mẫu số",
+        "Tỷ lệ (%)",
+        "Định nghĩa mẫu số",
+        "Mục tiêu 2025 (%)",
+        "Mục tiêu 2030 (%)",
+    ]
     family = next(r for r in rows if r[0] == "GD")
     # 65 × 2 over 100 × 2 stored for the province: 65 %, 15 points short of 80 %.
     assert family[2:9] == [130.0, 200.0, 65.0, "Tổng số hộ gia đình", 80.0, 85.0, 15.0]
@@ -64,8 +72,9 @@ def test_report_routes_download_the_scope_and_period_asked_for(app, client):
     leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
     db.session.commit()
     login(client, leader)
-    response = client.get(f"/targets/units/{data.province.id}/report.xlsx?report=annual&period=2024-12-31"
-                          f"&plan={data.plan.id}")
+    response = client.get(
+        f"/targets/units/{data.province.id}/report.xlsx?report=annual&period=2024-12-31&plan={data.plan.id}"
+    )
     assert response.status_code == 200
     assert response.mimetype == reports.XLSX_MIMETYPE
     assert "2024-12-31" in response.headers["Content-Disposition"]

@@ -130,6 +130,7 @@ def test_recomputing_one_commune_refreshes_its_lineage_partners_and_is_idempoten
     assert value(x, "family", year=2024) == (2, 2)
     assert value(province, "family", year=2024) == (2, 2)
     assert value(old_province, "family", year=2024, structure="pre2025") == (2, 2)
-    rows = db.session.scalar(db.select(db.func.count()).select_from(IndicatorValue).where(
-        IndicatorValue.unit_id == x.id))
+    rows = db.session.scalar(
+        db.select(db.func.count()).select_from(IndicatorValue).where(IndicatorValue.unit_id == x.id)
+    )
     assert rows == 2  # one per basis for the year 2024: no duplicates after three runs

@@ -36,16 +36,15 @@ def test_values_of_a_unit_and_of_its_communes(client, vn, province):
     login(client, make_user(Role.PROVINCE_LEADER, province, "leader@example.vn"))
     body = client.get(f"/api/v1/targets/values?unit={province.id}&period=2025").get_json()
     (row,) = body["items"]
-    assert (row["unit"]["id"], row["indicator"], row["numerator"], row["denominator"]) == (province.id, "family",
-                                                                                         4, 9)
+    assert (row["unit"]["id"], row["indicator"], row["numerator"], row["denominator"]) == (province.id, "family", 4, 9)
     assert row["share"] == 44.44
     assert row["target"] == {"year": 2025, "share": 80.0, "area_class": None, "provisional": False}
 
-    body = client.get(f"/api/v1/targets/values?unit={province.id}&below=communes&period=2025&plan=test-plan"
-                      "&indicator=family").get_json()
+    body = client.get(
+        f"/api/v1/targets/values?unit={province.id}&below=communes&period=2025&plan=test-plan&indicator=family"
+    ).get_json()
     rows = {r["unit"]["code"]: r for r in body["items"]}
-    assert {code: (r["numerator"], r["denominator"]) for code, r in rows.items()} == {"TA01": (3, 4),
-                                                                                      "TA02": (1, 5)}
+    assert {code: (r["numerator"], r["denominator"]) for code, r in rows.items()} == {"TA01": (3, 4), "TA02": (1, 5)}
     # The especially difficult commune is measured against its own, lower target.
     assert rows["TA02"]["target"]["share"] == 60.0
     assert rows["TA01"]["target"]["share"] == 80.0
@@ -66,8 +65,9 @@ def test_values_under_the_old_structure_and_by_basis(client, vn, province):
     login(client, make_user(Role.ADMINISTRATOR, vn, "admin@example.vn"))
     current = client.get(f"/api/v1/targets/values?unit={new.id}&period=2024").get_json()["items"]
     assert [(r["numerator"], r["denominator"], r["structure"]) for r in current] == [(1, 2, "current")]
-    before = client.get(f"/api/v1/targets/values?unit={old_province.id}&period=2024&structure=pre2025"
-                        ).get_json()["items"]
+    before = client.get(f"/api/v1/targets/values?unit={old_province.id}&period=2024&structure=pre2025").get_json()[
+        "items"
+    ]
     assert [(r["numerator"], r["denominator"]) for r in before] == [(1, 2)]
     projection = client.get(f"/api/v1/targets/values?unit={new.id}&period=2024&basis=projection").get_json()
     assert projection["items"][0]["basis"] == "projection"
@@ -93,7 +93,10 @@ def test_plans_are_listed_and_shown(client, vn, province):
     assert indicator["denominator"] == {"subject": "household"}
     assert indicator["denominator_text"] == "all households"
     assert {(t["year"], t["area_class"]) for t in indicator["targets"]} == {
-        (2025, None), (2025, "especially_difficult"), (2030, None)}
+        (2025, None),
+        (2025, "especially_difficult"),
+        (2030, None),
+    }
     assert client.get("/api/v1/targets/plans/nope").status_code == 404
 
 
@@ -112,20 +115,27 @@ def test_recompute_is_for_target_administrators_in_their_scope(app, client, vn, 
     db.session.execute(db.delete(IndicatorValue))
     db.session.commit()
     login(client, make_user(Role.COMMUNE_LEADER, easy, "easy@example.vn"))
-    response = client.post("/api/v1/targets/recompute", json={"unit_id": province.id, "year": 2025},
-                           headers={"X-CSRFToken": _token(client)})
+    response = client.post(
+        "/api/v1/targets/recompute",
+        json={"unit_id": province.id, "year": 2025},
+        headers={"X-CSRFToken": _token(client)},
+    )
     assert response.status_code == 403
 
     leader = app.test_client()
     login(leader, make_user(Role.PROVINCE_LEADER, province, "p@example.vn"))
-    response = leader.post("/api/v1/targets/recompute", json={"unit_id": province.id, "year": 2025},
-                           headers={"X-CSRFToken": _token(leader)})
+    response = leader.post(
+        "/api/v1/targets/recompute",
+        json={"unit_id": province.id, "year": 2025},
+        headers={"X-CSRFToken": _token(leader)},
+    )
     assert response.status_code == 202, response.get_json()
     # Eager in tests: the task ran after the commit and the values are back.
     rows = leader.get(f"/api/v1/targets/values?unit={province.id}&period=2025").get_json()["items"]
     assert [(r["numerator"], r["denominator"]) for r in rows] == [(4, 9)]
-    bad = leader.post("/api/v1/targets/recompute", json={"unit_id": vn.id, "year": 2099},
-                      headers={"X-CSRFToken": _token(leader)})
+    bad = leader.post(
+        "/api/v1/targets/recompute", json={"unit_id": vn.id, "year": 2099}, headers={"X-CSRFToken": _token(leader)}
+    )
     assert {e["field"] for e in bad.get_json()["errors"]} == {"unit_id", "year"}
 
 

@@ -94,22 +94,48 @@ def family_criteria() -> CriteriaSet:
     return criteria.load_criteria(FAMILY_TOML.encode(), filename="test-family.toml")
 
 
-def eligibility(person_or_subject: Any, criteria: CriteriaSet, *, eligible: bool, score: int | None = None,
-                missing: tuple[str, ...] = (), year: int = 2026, subject_type: str = "person",
-                commune: AdminUnit | None = None, village: AdminUnit | None = None,
-                breakdown: list[dict[str, Any]] | None = None) -> Eligibility:
+def eligibility(
+    person_or_subject: Any,
+    criteria: CriteriaSet,
+    *,
+    eligible: bool,
+    score: int | None = None,
+    missing: tuple[str, ...] = (),
+    year: int = 2026,
+    subject_type: str = "person",
+    commune: AdminUnit | None = None,
+    village: AdminUnit | None = None,
+    breakdown: list[dict[str, Any]] | None = None,
+) -> Eligibility:
     if isinstance(person_or_subject, Person):
         village = village or person_or_subject.unit
         commune = commune or village.parent
     assert commune is not None
-    row = Eligibility(subject_type=subject_type, subject_id=person_or_subject.id, title=criteria.title, year=year,
-                      commune_id=commune.id, village_id=village.id if village else None, criteria_set_id=criteria.id,
-                      eligible=eligible, score=Decimal(score) if score is not None else None,
-                      missing="".join(f"|{c}" for c in missing) + ("|" if missing else ""),
-                      breakdown=breakdown if breakdown is not None else [
-                          {"indicator": c, "value": 0, "points": 0, "max": 10,
-                           "source": {"kind": "records", "measure": "activities"},
-                           "missing": {"code": "more_activities", "need": 1, "points": 5}} for c in missing])
+    row = Eligibility(
+        subject_type=subject_type,
+        subject_id=person_or_subject.id,
+        title=criteria.title,
+        year=year,
+        commune_id=commune.id,
+        village_id=village.id if village else None,
+        criteria_set_id=criteria.id,
+        eligible=eligible,
+        score=Decimal(score) if score is not None else None,
+        missing="".join(f"|{c}" for c in missing) + ("|" if missing else ""),
+        breakdown=breakdown
+        if breakdown is not None
+        else [
+            {
+                "indicator": c,
+                "value": 0,
+                "points": 0,
+                "max": 10,
+                "source": {"kind": "records", "measure": "activities"},
+                "missing": {"code": "more_activities", "need": 1, "points": 5},
+            }
+            for c in missing
+        ],
+    )
     db.session.add(row)
     db.session.flush()
     return row

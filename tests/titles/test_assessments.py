@@ -31,8 +31,15 @@ def world(app_ctx):
     criteria = citizen_criteria()
     user = make_user(Role.CENTRE_MANAGER, commune)
     db.session.flush()
-    return {"commune": commune, "other": other, "village": village, "people": people, "stranger": stranger,
-            "criteria": criteria, "user": user}
+    return {
+        "commune": commune,
+        "other": other,
+        "village": village,
+        "people": people,
+        "stranger": stranger,
+        "criteria": criteria,
+        "user": user,
+    }
 
 
 def _input(person, indicator="C_2", value="7", **kw):
@@ -86,12 +93,22 @@ def test_verification_needs_evidence_where_the_indicator_asks_for_it(world):
     assert assessment.counts
 
 
-@pytest.mark.parametrize(("indicator", "value", "ok"), [
-    ("C_2", "10", True), ("C_2", "10.5", False), ("C_2", "-1", False), ("C_2", "7,5", True),
-    ("C3", "1", True), ("C3", "đạt", True), ("C3", "0.5", False), ("CX2", "97.5", True), ("CX2", "101", False),
-    ("C1", "5", False),  # a computed indicator is never assessed
-    ("ZZ", "5", False),
-])
+@pytest.mark.parametrize(
+    ("indicator", "value", "ok"),
+    [
+        ("C_2", "10", True),
+        ("C_2", "10.5", False),
+        ("C_2", "-1", False),
+        ("C_2", "7,5", True),
+        ("C3", "1", True),
+        ("C3", "đạt", True),
+        ("C3", "0.5", False),
+        ("CX2", "97.5", True),
+        ("CX2", "101", False),
+        ("C1", "5", False),  # a computed indicator is never assessed
+        ("ZZ", "5", False),
+    ],
+)
 def test_values_are_read_as_the_indicator_says(world, indicator, value, ok):
     person = world["people"][0]
     if ok:
@@ -135,10 +152,21 @@ def test_entry_page_with_an_evidence_file_then_verify(world, client):
     login(client, world["user"])
     url = f"/titles/assessments/new?subject_type=person&subject_id={person.id}&year=2026&indicator=C3"
     token = csrf_token(client, url)
-    response = client.post(url, data={
-        "csrf_token": token, "subject_type": "person", "subject_id": str(person.id), "year": "2026",
-        "indicator": "C3", "value": "1", "source": "self", "evidence_ref": "",
-        "evidence_file": (io.BytesIO(PNG), "tu-sach.png")}, content_type="multipart/form-data")
+    response = client.post(
+        url,
+        data={
+            "csrf_token": token,
+            "subject_type": "person",
+            "subject_id": str(person.id),
+            "year": "2026",
+            "indicator": "C3",
+            "value": "1",
+            "source": "self",
+            "evidence_ref": "",
+            "evidence_file": (io.BytesIO(PNG), "tu-sach.png"),
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     assert response.headers["Location"].endswith(f"/titles/eligibility/{row.id}")
     assessment = db.session.scalar(select(Assessment).where(Assessment.subject_id == person.id))
@@ -152,8 +180,7 @@ def test_entry_page_with_an_evidence_file_then_verify(world, client):
     page = client.get(f"/titles/assessments/{assessment.id}").get_data(as_text=True)
     assert "verify" in page
     token = csrf_token(client, f"/titles/assessments/{assessment.id}")
-    assert client.post(f"/titles/assessments/{assessment.id}/verify",
-                       data={"csrf_token": token}).status_code == 302
+    assert client.post(f"/titles/assessments/{assessment.id}/verify", data={"csrf_token": token}).status_code == 302
     db.session.refresh(assessment)
     assert assessment.verified_at is not None
     # The commit queued the evaluation of the commune and year (eager here): it ran.
@@ -166,9 +193,18 @@ def test_entry_page_shows_what_to_fix(world, client):
     login(client, world["user"])
     url = f"/titles/assessments/new?subject_type=person&subject_id={person.id}&year=2026"
     token = csrf_token(client, url)
-    html = client.post(url, data={"csrf_token": token, "subject_type": "person", "subject_id": str(person.id),
-                                  "year": "2026", "indicator": "C_2", "value": "12", "source": "evaluator"},
-                       ).get_data(as_text=True)
+    html = client.post(
+        url,
+        data={
+            "csrf_token": token,
+            "subject_type": "person",
+            "subject_id": str(person.id),
+            "year": "2026",
+            "indicator": "C_2",
+            "value": "12",
+            "source": "evaluator",
+        },
+    ).get_data(as_text=True)
     assert "0 đến 10" in html or "from 0 to 10" in html
     assert db.session.scalar(select(func.count()).select_from(Assessment)) == 0
 
@@ -182,8 +218,9 @@ def test_other_communes_subjects_and_evidence_are_out_of_reach(world, client):
     theirs.evidence_file_id = file.id
     db.session.commit()
     login(client, world["user"])
-    assert client.get(f"/titles/assessments/new?subject_type=person&subject_id={stranger.id}"
-                      "&year=2026").status_code == 404
+    assert (
+        client.get(f"/titles/assessments/new?subject_type=person&subject_id={stranger.id}&year=2026").status_code == 404
+    )
     assert client.get(f"/titles/assessments/{theirs.id}/evidence").status_code == 404
     assert client.get(f"/api/v1/titles/assessments/{theirs.id}/evidence").status_code == 404
 
@@ -208,11 +245,17 @@ def _csv(rows: list[list[object]]) -> bytes:
 def test_import_applies_every_row_and_updates_existing(world):
     a, b, c = world["people"]
     services.create_assessment(_input(a, "C_2", "2"), user=world["user"])
-    result = services.import_assessments("a.csv", _csv([
-        ["person", a.id, 2026, "C_2", 8, "evaluator", "Sổ 1"],
-        ["person", b.id, 2026, "C3", "đạt", "tự đánh giá", "Ảnh tủ sách"],
-        ["người", c.id, 2026, "CX2", '"95,5"', "", ""],
-    ]), user=world["user"])
+    result = services.import_assessments(
+        "a.csv",
+        _csv(
+            [
+                ["person", a.id, 2026, "C_2", 8, "evaluator", "Sổ 1"],
+                ["person", b.id, 2026, "C3", "đạt", "tự đánh giá", "Ảnh tủ sách"],
+                ["người", c.id, 2026, "CX2", '"95,5"', "", ""],
+            ]
+        ),
+        user=world["user"],
+    )
     assert result.errors == []
     assert (result.created, result.updated) == (2, 1)
     values = dict(db.session.execute(select(Assessment.subject_id, Assessment.value)).tuples().all())
@@ -223,18 +266,30 @@ def test_import_applies_every_row_and_updates_existing(world):
 
 def test_import_reports_every_error_with_row_and_column_and_writes_nothing(world):
     a, b, _ = world["people"]
-    result = services.import_assessments("a.csv", _csv([
-        ["person", a.id, 2026, "C_2", 8, "evaluator", ""],  # fine
-        ["robot", b.id, 2026, "C_2", 8, "", ""],  # row 3: subject type
-        ["person", world["stranger"].id, 2026, "C_2", 8, "", ""],  # row 4: out of scope
-        ["person", b.id, 1990, "C_2", 11, "", ""],  # row 5: year
-        ["person", b.id, 2026, "C_2", 11, "", ""],  # row 6: value
-        ["person", b.id, 2026, "C1", 5, "", ""],  # row 7: computed indicator
-        ["person", a.id, 2026, "C_2", 7, "", ""],  # row 8: repeats row 2
-    ]), user=world["user"])
+    result = services.import_assessments(
+        "a.csv",
+        _csv(
+            [
+                ["person", a.id, 2026, "C_2", 8, "evaluator", ""],  # fine
+                ["robot", b.id, 2026, "C_2", 8, "", ""],  # row 3: subject type
+                ["person", world["stranger"].id, 2026, "C_2", 8, "", ""],  # row 4: out of scope
+                ["person", b.id, 1990, "C_2", 11, "", ""],  # row 5: year
+                ["person", b.id, 2026, "C_2", 11, "", ""],  # row 6: value
+                ["person", b.id, 2026, "C1", 5, "", ""],  # row 7: computed indicator
+                ["person", a.id, 2026, "C_2", 7, "", ""],  # row 8: repeats row 2
+            ]
+        ),
+        user=world["user"],
+    )
     found = {(e["row"], e["column"]) for e in result.errors}
-    assert found == {(3, "Loại đối tượng"), (4, "Mã đối tượng"), (5, "Năm"), (6, "Giá trị"), (7, "Tiêu chí"),
-                     (8, "Tiêu chí")}
+    assert found == {
+        (3, "Loại đối tượng"),
+        (4, "Mã đối tượng"),
+        (5, "Năm"),
+        (6, "Giá trị"),
+        (7, "Tiêu chí"),
+        (8, "Tiêu chí"),
+    }
     assert db.session.scalar(select(func.count()).select_from(Assessment)) == 0
 
 
@@ -255,18 +310,22 @@ def test_import_from_xlsx_through_the_page(world, client):
     db.session.commit()
     login(client, world["user"])
     token = csrf_token(client, "/titles/assessments/import")
-    html = client.post("/titles/assessments/import", data={
-        "csrf_token": token, "file": (io.BytesIO(content.getvalue()), "danh-gia.xlsx")},
-        content_type="multipart/form-data").get_data(as_text=True)
+    html = client.post(
+        "/titles/assessments/import",
+        data={"csrf_token": token, "file": (io.BytesIO(content.getvalue()), "danh-gia.xlsx")},
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
     assert 'id="import-errors"' in html
     assert "<td>3</td>" in html
     assert db.session.scalar(select(func.count()).select_from(Assessment)) == 0
     sheet.delete_rows(3)
     content = io.BytesIO()
     book.save(content)
-    response = client.post("/titles/assessments/import", data={
-        "csrf_token": token, "file": (io.BytesIO(content.getvalue()), "danh-gia.xlsx")},
-        content_type="multipart/form-data")
+    response = client.post(
+        "/titles/assessments/import",
+        data={"csrf_token": token, "file": (io.BytesIO(content.getvalue()), "danh-gia.xlsx")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     assert db.session.scalar(select(Assessment.value).where(Assessment.subject_id == a.id)) == Decimal(6)
 
@@ -299,13 +358,27 @@ def test_an_assessment_flows_through_the_engine_to_the_explanation(app_ctx, clie
     form = client.get(url).get_data(as_text=True)
     assert 'value="c3"' in form
     assert 'value="c1"' in form
-    response = client.post(url, data={"csrf_token": csrf_token(client, url), "subject_type": "person",
-                                      "subject_id": str(person.id), "year": "2026", "indicator": "c3",
-                                      "value": "10", "source": "evaluator"})
+    response = client.post(
+        url,
+        data={
+            "csrf_token": csrf_token(client, url),
+            "subject_type": "person",
+            "subject_id": str(person.id),
+            "year": "2026",
+            "indicator": "c3",
+            "value": "10",
+            "source": "evaluator",
+        },
+    )
     assert response.status_code == 302
-    row = db.session.scalar(select(Eligibility).where(Eligibility.subject_type == "person",
-                                                      Eligibility.subject_id == person.id,
-                                                      Eligibility.title == "citizen", Eligibility.year == 2026))
+    row = db.session.scalar(
+        select(Eligibility).where(
+            Eligibility.subject_type == "person",
+            Eligibility.subject_id == person.id,
+            Eligibility.title == "citizen",
+            Eligibility.year == 2026,
+        )
+    )
     assert row is not None
     item = next(i for i in row.breakdown if i["indicator"] == "c3")
     assert item["points"] == 10
@@ -323,8 +396,9 @@ def test_a_change_posted_without_a_value_is_refused_not_a_500(world, client):
     login(client, world["user"])
     url = f"/titles/assessments/{assessment.id}"
     token = csrf_token(client, url)
-    response = client.post(url, data={"csrf_token": token, "year": "2026", "source": "evaluator",
-                                           "note": "thiếu giá trị"})
+    response = client.post(
+        url, data={"csrf_token": token, "year": "2026", "source": "evaluator", "note": "thiếu giá trị"}
+    )
     assert response.status_code == 200  # the form again, with the error on the value
     assert 'name="value"' in response.get_data(as_text=True)
     db.session.refresh(assessment)
@@ -351,8 +425,15 @@ def test_new_evidence_for_a_self_assessment_needs_verifying_again(world):
 def _recognised(person, commune, year=2026):
     from lms.titles.models import Recognition
 
-    row = Recognition(subject_type="person", subject_id=person.id, title="citizen", year=year,
-                      commune_id=commune.id, status="recognised", decision_number="9/QĐ")
+    row = Recognition(
+        subject_type="person",
+        subject_id=person.id,
+        title="citizen",
+        year=year,
+        commune_id=commune.id,
+        status="recognised",
+        decision_number="9/QĐ",
+    )
     db.session.add(row)
     db.session.flush()
     return row
@@ -371,9 +452,11 @@ def test_a_recognised_subject_years_assessments_are_frozen(world):
     with pytest.raises(services.RecognisedYear):
         services.delete_assessment(kept, user=world["user"])
     assert kept.value == Decimal(7)
-    result = services.import_assessments("a.csv", _csv([["person", a.id, 2026, "C_2", 9, "", ""],
-                                                        ["person", b.id, 2026, "C_2", 9, "", ""]]),
-                                         user=world["user"])
+    result = services.import_assessments(
+        "a.csv",
+        _csv([["person", a.id, 2026, "C_2", 9, "", ""], ["person", b.id, 2026, "C_2", 9, "", ""]]),
+        user=world["user"],
+    )
     assert [(e["row"], e["column"]) for e in result.errors] == [(2, "Năm")]
     other_year = services.AssessmentInput("person", a.id, 2025, "C3", "1")
     assert services.create_assessment(other_year, user=world["user"])  # another year is open

@@ -52,8 +52,15 @@ def errors_of(text: str) -> list[str]:
 
 def test_the_shipped_sets_cover_every_title_and_cite_their_source() -> None:
     sets = shipped()
-    assert sorted(sets) == ["qd-324-2023-citizen", "qd-448-2015-a-family", "qd-448-2015-b-clan",
-                            "qd-448-2015-c-village", "qd-448-2015-d-unit", "tt-24-2023-unit", "tt-25-2023-commune"]
+    assert sorted(sets) == [
+        "qd-324-2023-citizen",
+        "qd-448-2015-a-family",
+        "qd-448-2015-b-clan",
+        "qd-448-2015-c-village",
+        "qd-448-2015-d-unit",
+        "tt-24-2023-unit",
+        "tt-25-2023-commune",
+    ]
     for name, definition in sets.items():
         assert definition.code == name
         for indicator in definition.indicators:
@@ -69,7 +76,10 @@ def test_decision_324_is_ten_indicators_of_ten_points_pass_80_none_below_5() -> 
     assert [i.max_points for i in citizen.indicators] == [10] * 10
     assert {i.min_points for i in citizen.indicators} == {5}
     assert {i.group for i in citizen.indicators} == {
-        "Năng lực tự học", "Năng lực sử dụng công cụ học tập, làm việc", "Năng lực xã hội"}
+        "Năng lực tự học",
+        "Năng lực sử dụng công cụ học tập, làm việc",
+        "Năng lực xã hội",
+    }
 
 
 def test_decision_448_and_324_are_marked_provisional_circulars_official() -> None:
@@ -111,9 +121,11 @@ def test_a_valid_file_parses() -> None:
 
 
 def test_every_error_is_reported_with_its_place() -> None:
-    text = MINIMAL.replace('subject = "person"', 'subject = "household"').replace(
-        "thresholds = [[1, 5], [2, 10]]", "thresholds = [[2, 5], [1, 10]]").replace(
-        'kind = "metric"', 'kind = "metric"\ncolour = "red"')
+    text = (
+        MINIMAL.replace('subject = "person"', 'subject = "household"')
+        .replace("thresholds = [[1, 5], [2, 10]]", "thresholds = [[2, 5], [1, 10]]")
+        .replace('kind = "metric"', 'kind = "metric"\ncolour = "red"')
+    )
     errors = errors_of(text)
     assert "subject: the title 'citizen' is about a person, not a household" in errors
     assert "indicators[0].thresholds: must rise: each value and its points above the previous" in errors
@@ -121,16 +133,21 @@ def test_every_error_is_reported_with_its_place() -> None:
     assert any(e.startswith("indicators[0].kind: a metric over learning records is for persons") for e in errors)
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    (("pass_total = 10\n", ""), "pass_total: is required for the points scoring style"),
-    (("pass_total = 10", "pass_total = 30"), "pass_total: is above the most points the indicators can give (10)"),
-    (("validity_years = 1", "validity_years = 2"), "validity_years: must be 1 or 3"),
-    (('status = "provisional"', 'status = "draft"'), "status: must be one of official, provisional, not 'draft'"),
-    (('measure = "activities"', 'measure = "minutes"'),
-     "indicators[0].metric.measure: must be one of activities, courses, hours, modules, not 'minutes'"),
-    (("[2, 10]]", "[2, 12]]"), "indicators[0].thresholds[1][1]: must not be above max_points (10)"),
-    (('source_ref = "test"\n', ""), "indicators[0].source_ref: is required"),
-])
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("pass_total = 10\n", ""), "pass_total: is required for the points scoring style"),
+        (("pass_total = 10", "pass_total = 30"), "pass_total: is above the most points the indicators can give (10)"),
+        (("validity_years = 1", "validity_years = 2"), "validity_years: must be 1 or 3"),
+        (('status = "provisional"', 'status = "draft"'), "status: must be one of official, provisional, not 'draft'"),
+        (
+            ('measure = "activities"', 'measure = "minutes"'),
+            "indicators[0].metric.measure: must be one of activities, courses, hours, modules, not 'minutes'",
+        ),
+        (("[2, 10]]", "[2, 12]]"), "indicators[0].thresholds[1][1]: must not be above max_points (10)"),
+        (('source_ref = "test"\n', ""), "indicators[0].source_ref: is required"),
+    ],
+)
 def test_single_errors(change: tuple[str, str], expected: str) -> None:
     assert expected in errors_of(MINIMAL.replace(*change))
 
@@ -213,8 +230,16 @@ def test_a_new_version_applies_to_new_evaluations_and_a_recognised_year_keeps_it
     engine.evaluate_commune(commune.id, 2025)
     v1 = criteria.active_set("citizen")
     assert v1 is not None
-    db.session.add(Recognition(subject_type="person", subject_id=kept.id, title="citizen", year=2025,
-                               commune_id=commune.id, status=RecognitionStatus.RECOGNISED.value))
+    db.session.add(
+        Recognition(
+            subject_type="person",
+            subject_id=kept.id,
+            title="citizen",
+            year=2025,
+            commune_id=commune.id,
+            status=RecognitionStatus.RECOGNISED.value,
+        )
+    )
     text = (criteria.SHIPPED_DIR / "qd-324-2023-citizen.toml").read_text().replace("pass_total = 80", "pass_total = 75")
     v2 = criteria.load_criteria(text.encode())
     assert v2.version == v1.version + 1
@@ -223,8 +248,13 @@ def test_a_new_version_applies_to_new_evaluations_and_a_recognised_year_keeps_it
     engine.evaluate_commune(commune.id, 2025)
 
     db.session.expire_all()
-    used = dict(db.session.execute(select(Eligibility.subject_id, Eligibility.criteria_set_id)
-                                   .where(Eligibility.title == "citizen")).tuples().all())
+    used = dict(
+        db.session.execute(
+            select(Eligibility.subject_id, Eligibility.criteria_set_id).where(Eligibility.title == "citizen")
+        )
+        .tuples()
+        .all()
+    )
     assert used == {kept.id: v1.id, moved.id: v2.id}
     assert db.session.get(CriteriaSet, v1.id).definition["pass_total"] == 80  # type: ignore[union-attr]
 
@@ -235,23 +265,51 @@ def test_a_new_version_applies_to_new_evaluations_and_a_recognised_year_keeps_it
 def test_missing_and_source_in_words(app_ctx: Any) -> None:
     from flask_babel import force_locale
 
-    need_one = {"indicator": "c1", "value": 0, "points": 0,
-                "source": {"kind": "records", "measure": "activities"},
-                "missing": {"code": "more_activities", "need": 1, "points": 5, "minimum": 5}}
-    no_evidence = {"indicator": "t1.3", "value": 1, "met": False, "levels": [],
-                   "source": {"kind": "assessment", "id": 3, "by": "evaluator", "evidence": None},
-                   "missing": {"code": "no_evidence", "level": 1}}
-    share = {"indicator": "t5.1", "value": 59.9, "met": False, "levels": [],
-             "source": {"kind": "share", "of": "persons", "title": "citizen", "numerator": 599,
-                        "denominator": 1000, "unknown_age": 2},
-             "missing": {"code": "share_below", "numerator": 599, "denominator": 1000, "at_least": 60, "need": 1,
-                         "level": 1}}
+    need_one = {
+        "indicator": "c1",
+        "value": 0,
+        "points": 0,
+        "source": {"kind": "records", "measure": "activities"},
+        "missing": {"code": "more_activities", "need": 1, "points": 5, "minimum": 5},
+    }
+    no_evidence = {
+        "indicator": "t1.3",
+        "value": 1,
+        "met": False,
+        "levels": [],
+        "source": {"kind": "assessment", "id": 3, "by": "evaluator", "evidence": None},
+        "missing": {"code": "no_evidence", "level": 1},
+    }
+    share = {
+        "indicator": "t5.1",
+        "value": 59.9,
+        "met": False,
+        "levels": [],
+        "source": {
+            "kind": "share",
+            "of": "persons",
+            "title": "citizen",
+            "numerator": 599,
+            "denominator": 1000,
+            "unknown_age": 2,
+        },
+        "missing": {
+            "code": "share_below",
+            "numerator": 599,
+            "denominator": 1000,
+            "at_least": 60,
+            "need": 1,
+            "level": 1,
+        },
+    }
     with force_locale("en"):
         assert explain.describe_missing(need_one) == (
-            "needs 1 more learning activity for 5 points (below the minimum of 5 points)")
+            "needs 1 more learning activity for 5 points (below the minimum of 5 points)"
+        )
         assert explain.describe_missing(no_evidence) == "has no evidence"
         assert explain.describe_missing(share) == (
-            "599 of 1000 counted (59.9 per cent); at least 60 per cent is required: 1 more for level 1")
+            "599 of 1000 counted (59.9 per cent); at least 60 per cent is required: 1 more for level 1"
+        )
         assert explain.describe_source(need_one) == "learning records of the year: 0 learning activities"
         assert explain.describe_source(no_evidence) == "assessment by an evaluator"
         assert explain.describe_source(share) == "share of members: 599 of 1000 (2 without a birth date not counted)"

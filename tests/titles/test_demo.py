@@ -29,8 +29,16 @@ def test_the_titles_demo_gives_a_mix_of_eligible_and_not_yet_and_is_idempotent(a
     assert again == {"learning_records": 0, "assessments": 0, "registrations": 0}
     assert db.session.get(EvaluationState, (commune.id, 2026)).marked_at is not None
     engine.evaluate_commune(commune.id, 2026)
-    citizens = dict(list(db.session.execute(select(Eligibility.eligible, func.count()).where(
-        Eligibility.title == Title.CITIZEN, Eligibility.commune_id == commune.id, Eligibility.year == 2026)
-        .group_by(Eligibility.eligible)).tuples()))
+    citizens = dict(
+        list(
+            db.session.execute(
+                select(Eligibility.eligible, func.count())
+                .where(
+                    Eligibility.title == Title.CITIZEN, Eligibility.commune_id == commune.id, Eligibility.year == 2026
+                )
+                .group_by(Eligibility.eligible)
+            ).tuples()
+        )
+    )
     assert citizens.get(True, 0) > 0
     assert citizens.get(False, 0) > 0

@@ -40,9 +40,16 @@ def world(app_ctx):
         "be": eligibility(be, criteria, eligible=True, score=95),
     }
     db.session.commit()
-    return {"commune_a": commune_a, "commune_b": commune_b, "village_1": village_1, "village_2": village_2,
-            "h1": h1, "rows": rows, "criteria": criteria, "people": {"an": an, "binh": binh, "cuong": cuong,
-                                                                      "dung": dung, "be": be}}
+    return {
+        "commune_a": commune_a,
+        "commune_b": commune_b,
+        "village_1": village_1,
+        "village_2": village_2,
+        "h1": h1,
+        "rows": rows,
+        "criteria": criteria,
+        "people": {"an": an, "binh": binh, "cuong": cuong, "dung": dung, "be": be},
+    }
 
 
 def _leader(world, client, role=Role.COMMUNE_LEADER):
@@ -53,15 +60,18 @@ def _leader(world, client, role=Role.COMMUNE_LEADER):
 
 
 def _names(html: str, world) -> set[str]:
-    return {name for name in ("Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường", "Phạm Thị Dung", "Võ Văn Bê")
-            if name in html}
+    return {
+        name
+        for name in ("Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường", "Phạm Thị Dung", "Võ Văn Bê")
+        if name in html
+    }
 
 
 def test_commune_list_shows_only_the_callers_commune_with_counts(world, client):
     _leader(world, client)
     html = client.get("/titles/eligibility").get_data(as_text=True)
     assert _names(html, world) == {"Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường", "Phạm Thị Dung"}
-    counts = html[html.index('id="status-counts"'):html.index("</div>", html.index('id="status-counts"'))]
+    counts = html[html.index('id="status-counts"') : html.index("</div>", html.index('id="status-counts"'))]
     assert ">1</span>" in counts
     assert ">3</span>" in counts
 
@@ -98,9 +108,14 @@ def test_organisation_list_is_its_members(world, client):
     organisation = Organisation(commune_id=world["commune_a"].id, code="ORG-EL", name="Trường Tiểu học Một")
     db.session.add(organisation)
     db.session.flush()
-    db.session.add_all([OrganisationMember(organisation_id=organisation.id, person_id=world["people"]["an"].id),
-                        OrganisationMember(organisation_id=organisation.id, person_id=world["people"]["dung"].id,
-                                           ended_on=date(2025, 1, 1))])
+    db.session.add_all(
+        [
+            OrganisationMember(organisation_id=organisation.id, person_id=world["people"]["an"].id),
+            OrganisationMember(
+                organisation_id=organisation.id, person_id=world["people"]["dung"].id, ended_on=date(2025, 1, 1)
+            ),
+        ]
+    )
     db.session.commit()
     _leader(world, client)
     html = client.get(f"/titles/eligibility?organisation_id={organisation.id}").get_data(as_text=True)
@@ -139,23 +154,55 @@ def test_explanation_page(world, client):
     binh = world["people"]["binh"]
     row = world["rows"]["binh"]
     row.breakdown = [
-        {"indicator": "C1", "value": 2, "points": 10, "max": 10, "source": {"kind": "records",
-                                                                              "measure": "activities"},
-         "missing": None},
-        {"indicator": "C_2", "value": 3, "points": 3, "max": 10, "missing": {"code": "below_minimum", "value": 3,
-                                                                             "minimum": 5},
-         "source": {"kind": "assessment", "id": 0, "by": "evaluator", "evidence": "file"}},
+        {
+            "indicator": "C1",
+            "value": 2,
+            "points": 10,
+            "max": 10,
+            "source": {"kind": "records", "measure": "activities"},
+            "missing": None,
+        },
+        {
+            "indicator": "C_2",
+            "value": 3,
+            "points": 3,
+            "max": 10,
+            "missing": {"code": "below_minimum", "value": 3, "minimum": 5},
+            "source": {"kind": "assessment", "id": 0, "by": "evaluator", "evidence": "file"},
+        },
     ]
-    evidence = EvidenceFile(sha256="2" * 64, media_type="image/png", size=8, filename="so-tay.png",
-                            content=b"\x89PNG\r\n\x1a\n")
+    evidence = EvidenceFile(
+        sha256="2" * 64, media_type="image/png", size=8, filename="so-tay.png", content=b"\x89PNG\r\n\x1a\n"
+    )
     db.session.add(evidence)
     db.session.flush()
-    assessment = Assessment(subject_type="person", subject_id=binh.id, year=2026, indicator="C_2",
-                            value=Decimal(3), source="evaluator", commune_id=world["commune_a"].id,
-                            assessed_by_id=user.id, evidence_file_id=evidence.id, evidence_ref="Sổ tay số 7")
-    db.session.add_all([assessment, LearningRecord(
-        person_id=binh.id, year=2026, kind="class_completion", category="literacy", hours=Decimal(12),
-        completed_on=date(2026, 3, 31), commune_id=world["commune_a"].id, source_key="elv-binh-1")])
+    assessment = Assessment(
+        subject_type="person",
+        subject_id=binh.id,
+        year=2026,
+        indicator="C_2",
+        value=Decimal(3),
+        source="evaluator",
+        commune_id=world["commune_a"].id,
+        assessed_by_id=user.id,
+        evidence_file_id=evidence.id,
+        evidence_ref="Sổ tay số 7",
+    )
+    db.session.add_all(
+        [
+            assessment,
+            LearningRecord(
+                person_id=binh.id,
+                year=2026,
+                kind="class_completion",
+                category="literacy",
+                hours=Decimal(12),
+                completed_on=date(2026, 3, 31),
+                commune_id=world["commune_a"].id,
+                source_key="elv-binh-1",
+            ),
+        ]
+    )
     db.session.commit()
     html = client.get(f"/titles/eligibility/{row.id}").get_data(as_text=True)
     english = client.get(f"/titles/eligibility/{row.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
@@ -179,8 +226,16 @@ def test_explanation_page(world, client):
 def test_provisional_criteria_are_shown_as_such(world, client):
     _leader(world, client)
     family = family_criteria()
-    row = eligibility(world["h1"], family, eligible=False, score=60, missing=("F1",), subject_type="household",
-                      commune=world["commune_a"], village=world["village_1"])
+    row = eligibility(
+        world["h1"],
+        family,
+        eligible=False,
+        score=60,
+        missing=("F1",),
+        subject_type="household",
+        commune=world["commune_a"],
+        village=world["village_1"],
+    )
     db.session.commit()
     html = client.get(f"/titles/eligibility/{row.id}").get_data(as_text=True)
     assert 'id="provisional"' in html
@@ -190,10 +245,15 @@ def test_provisional_criteria_are_shown_as_such(world, client):
     assert _names(members, world) == {"Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường"}
 
 
-@pytest.mark.parametrize(("role", "status"), [
-    (Role.COMMUNE_LEADER, 200), (Role.CENTRE_MANAGER, 200), (Role.INSTRUCTOR, 403),
-    (Role.ASSOCIATION_OFFICER, 403),
-])
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        (Role.COMMUNE_LEADER, 200),
+        (Role.CENTRE_MANAGER, 200),
+        (Role.INSTRUCTOR, 403),
+        (Role.ASSOCIATION_OFFICER, 403),
+    ],
+)
 def test_who_sees_eligibility(world, client, role, status):
     _leader(world, client, role)
     assert client.get(f"/titles/eligibility/{world['rows']['an'].id}").status_code == status

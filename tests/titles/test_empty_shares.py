@@ -14,8 +14,11 @@ from tests.conftest import make_household, make_village, unit_by_code
 
 
 def _family_item(household_id: int, code: str) -> dict:
-    row = db.session.scalar(select(Eligibility).where(
-        Eligibility.title == Title.FAMILY, Eligibility.subject_id == household_id, Eligibility.year == 2026))
+    row = db.session.scalar(
+        select(Eligibility).where(
+            Eligibility.title == Title.FAMILY, Eligibility.subject_id == household_id, Eligibility.year == 2026
+        )
+    )
     return next(item for item in row.breakdown if item["indicator"] == code)
 
 

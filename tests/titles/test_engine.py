@@ -37,8 +37,13 @@ def commune(app_ctx: Any) -> AdminUnit:
 # --- builders ---------------------------------------------------------------------------------------------------
 
 
-def person(unit: AdminUnit, name: str = "Nguyễn Văn A", *, born: date | None = date(1985, 5, 1),
-           household: Household | None = None) -> Person:
+def person(
+    unit: AdminUnit,
+    name: str = "Nguyễn Văn A",
+    *,
+    born: date | None = date(1985, 5, 1),
+    household: Household | None = None,
+) -> Person:
     row = Person(full_name=name, unit_id=unit.id, birth_date=born, household_id=household.id if household else None)
     db.session.add(row)
     db.session.flush()
@@ -47,26 +52,71 @@ def person(unit: AdminUnit, name: str = "Nguyễn Văn A", *, born: date | None 
 
 def bulk_persons(unit: AdminUnit, count: int, *, born: date | None = date(1980, 1, 1)) -> list[int]:
     """``count`` persons in one statement (a commune of a thousand is built in milliseconds)."""
-    rows = [{"full_name": f"Người {n}", "name_folded": fold(f"Người {n}"), "sort_key": person_sort_key(f"Người {n}"),
-             "unit_id": unit.id, "birth_date": born} for n in range(count)]
+    rows = [
+        {
+            "full_name": f"Người {n}",
+            "name_folded": fold(f"Người {n}"),
+            "sort_key": person_sort_key(f"Người {n}"),
+            "unit_id": unit.id,
+            "birth_date": born,
+        }
+        for n in range(count)
+    ]
     db.session.execute(insert(Person), rows)
     return list(db.session.scalars(select(Person.id).where(Person.unit_id == unit.id).order_by(Person.id)))
 
 
-def records(person_ids: list[int], commune: AdminUnit, *, year: int = YEAR, kind: str = LearningKind.CLASS_COMPLETION,
-            hours: str = "4", category: str | None = "needs_based", module: str | None = None, each: int = 1) -> None:
-    rows = [{"person_id": pid, "year": year, "kind": kind, "category": category, "module_code": module,
-             "hours": Decimal(hours), "completed_on": date(year, 6, 1), "commune_id": commune.id,
-             "source_key": f"t:{pid}:{kind}:{module}:{category}:{n}:{year}"}
-            for pid in person_ids for n in range(each)]
+def records(
+    person_ids: list[int],
+    commune: AdminUnit,
+    *,
+    year: int = YEAR,
+    kind: str = LearningKind.CLASS_COMPLETION,
+    hours: str = "4",
+    category: str | None = "needs_based",
+    module: str | None = None,
+    each: int = 1,
+) -> None:
+    rows = [
+        {
+            "person_id": pid,
+            "year": year,
+            "kind": kind,
+            "category": category,
+            "module_code": module,
+            "hours": Decimal(hours),
+            "completed_on": date(year, 6, 1),
+            "commune_id": commune.id,
+            "source_key": f"t:{pid}:{kind}:{module}:{category}:{n}:{year}",
+        }
+        for pid in person_ids
+        for n in range(each)
+    ]
     db.session.execute(insert(LearningRecord), rows)
 
 
-def assess(subject_type: str, subject_id: int, indicator: str, value: Any, commune: AdminUnit, *,
-           evidence: str = "biên bản", source: str = AssessmentSource.EVALUATOR, verified: bool = False) -> Assessment:
-    row = Assessment(subject_type=subject_type, subject_id=subject_id, year=YEAR, indicator=indicator,
-                     value=Decimal(str(value)), source=source, evidence_ref=evidence, commune_id=commune.id,
-                     verified_at=utcnow() if verified else None)
+def assess(
+    subject_type: str,
+    subject_id: int,
+    indicator: str,
+    value: Any,
+    commune: AdminUnit,
+    *,
+    evidence: str = "biên bản",
+    source: str = AssessmentSource.EVALUATOR,
+    verified: bool = False,
+) -> Assessment:
+    row = Assessment(
+        subject_type=subject_type,
+        subject_id=subject_id,
+        year=YEAR,
+        indicator=indicator,
+        value=Decimal(str(value)),
+        source=source,
+        evidence_ref=evidence,
+        commune_id=commune.id,
+        verified_at=utcnow() if verified else None,
+    )
     db.session.add(row)
     db.session.flush()
     return row
@@ -74,9 +124,14 @@ def assess(subject_type: str, subject_id: int, indicator: str, value: Any, commu
 
 def eligibility(subject_type: str, subject_id: int, title: str) -> Eligibility | None:
     db.session.expire_all()
-    return db.session.scalar(select(Eligibility).where(
-        Eligibility.subject_type == subject_type, Eligibility.subject_id == subject_id,
-        Eligibility.title == title, Eligibility.year == YEAR))
+    return db.session.scalar(
+        select(Eligibility).where(
+            Eligibility.subject_type == subject_type,
+            Eligibility.subject_id == subject_id,
+            Eligibility.title == title,
+            Eligibility.year == YEAR,
+        )
+    )
 
 
 def item(row: Eligibility, code: str) -> dict[str, Any]:
@@ -269,8 +324,15 @@ def test_family_where_one_adult_had_no_learning_activity_fails(commune: AdminUni
     assert a5["points"] == 0
     assert a5["source"]["numerator"] == 1
     assert a5["source"]["denominator"] == 2
-    assert a5["missing"] == {"code": "share_below", "numerator": 1, "denominator": 2, "at_least": 100, "need": 1,
-                             "points": 10, "minimum": 10}
+    assert a5["missing"] == {
+        "code": "share_below",
+        "numerator": 1,
+        "denominator": 2,
+        "at_least": 100,
+        "need": 1,
+        "points": 10,
+        "minimum": 10,
+    }
     assert row.missing == "|a5|"
 
     records([mother.id], commune)
@@ -300,6 +362,7 @@ def test_adult_without_birth_date_is_outside_the_age_band(commune: AdminUnit) ->
 
 # --- Decision 448/2015 part B: Learning Clan ---------------------------------------------------------------------
 
+
 def test_clan_share_of_learning_families(commune: AdminUnit) -> None:
     from lms.registry.models import Clan
 
@@ -328,6 +391,7 @@ def test_clan_share_of_learning_families(commune: AdminUnit) -> None:
 
 # --- Decision 448/2015 part C: village learning community ----------------------------------------------------------
 
+
 def village_with_families(commune: AdminUnit, learning_families: int) -> AdminUnit:
     """Ten households of one adult each (who learned this year); ``learning_families`` of them assessed as learning
     families; the village's branch and no-drop-out indicators met with evidence."""
@@ -352,8 +416,15 @@ def test_village_just_under_the_required_share_of_learning_families_fails(commun
     assert row is not None
     assert not row.eligible
     assert row.score == Decimal(60)
-    assert item(row, "v1")["missing"] == {"code": "share_below", "numerator": 6, "denominator": 10, "at_least": 70,
-                                          "need": 1, "points": 30, "minimum": 30}
+    assert item(row, "v1")["missing"] == {
+        "code": "share_below",
+        "numerator": 6,
+        "denominator": 10,
+        "at_least": 70,
+        "need": 1,
+        "points": 30,
+        "minimum": 30,
+    }
 
 
 def test_village_at_the_required_share_of_learning_families_passes(commune: AdminUnit) -> None:
@@ -369,8 +440,24 @@ def test_village_at_the_required_share_of_learning_families_passes(commune: Admi
 
 # --- Circular 25/2023: commune learning community ----------------------------------------------------------------
 
-COMMUNE_ASSESSED = ["t1.1", "t1.2", "t1.3", "t2.1", "t2.2", "t2.3", "t3.1", "t3.2", "t3.3", "t4.1", "t4.2",
-                    "t4.2b", "t4.3", "t4.3b", "t4.4", "t4.4b"]
+COMMUNE_ASSESSED = [
+    "t1.1",
+    "t1.2",
+    "t1.3",
+    "t2.1",
+    "t2.2",
+    "t2.3",
+    "t3.1",
+    "t3.2",
+    "t3.3",
+    "t4.1",
+    "t4.2",
+    "t4.2b",
+    "t4.3",
+    "t4.3b",
+    "t4.4",
+    "t4.4b",
+]
 
 
 def commune_with_citizens(commune: AdminUnit, citizens: int, population: int = 1000) -> None:
@@ -385,8 +472,7 @@ def commune_with_citizens(commune: AdminUnit, citizens: int, population: int = 1
 
 
 @pytest.mark.parametrize(("citizens", "level"), [(599, 0), (600, 1), (799, 1), (800, 2)])
-def test_commune_level_follows_the_share_of_learning_citizens(commune: AdminUnit, citizens: int,
-                                                               level: int) -> None:
+def test_commune_level_follows_the_share_of_learning_citizens(commune: AdminUnit, citizens: int, level: int) -> None:
     commune_with_citizens(commune, citizens)
     summary = engine.evaluate_commune(commune.id, YEAR)
     row = eligibility("commune", commune.id, "commune_community")
@@ -401,13 +487,25 @@ def test_commune_level_follows_the_share_of_learning_citizens(commune: AdminUnit
     if level == 0:
         assert t51["value"] == 59.9
         assert not t51["met"]
-        assert t51["missing"] == {"code": "share_below", "numerator": 599, "denominator": 1000, "at_least": 60,
-                                  "need": 1, "level": 1}
+        assert t51["missing"] == {
+            "code": "share_below",
+            "numerator": 599,
+            "denominator": 1000,
+            "at_least": 60,
+            "need": 1,
+            "level": 1,
+        }
     elif level == 1:
         assert t51["met"]
         assert t51["levels"] == [1]
-        assert t51["missing"] == {"code": "share_below", "numerator": citizens, "denominator": 1000,
-                                  "at_least": 80, "need": 800 - citizens, "level": 2}
+        assert t51["missing"] == {
+            "code": "share_below",
+            "numerator": citizens,
+            "denominator": 1000,
+            "at_least": 80,
+            "need": 800 - citizens,
+            "level": 2,
+        }
         assert row.missing == "|t5.1|"
     else:
         assert t51["levels"] == [1, 2]
@@ -428,8 +526,23 @@ def test_commune_indicator_without_evidence_is_not_met(commune: AdminUnit) -> No
 
 # --- Circular 24/2023 and 448 part D: Learning Unit ----------------------------------------------------------------
 
-UNIT_ASSESSED = {"t1.1": 1, "t1.2": 1, "t1.3": 1, "t1.4": 1, "t1.5": 1, "t2.1": 96, "t2.2": 96, "t2.3": 92,
-                 "t2.4": 75, "t2.5": 96, "t3.2": 1, "t3.3": 1, "t3.4": 1, "t3.4b": 1, "t3.5": 1}
+UNIT_ASSESSED = {
+    "t1.1": 1,
+    "t1.2": 1,
+    "t1.3": 1,
+    "t1.4": 1,
+    "t1.5": 1,
+    "t2.1": 96,
+    "t2.2": 96,
+    "t2.3": 92,
+    "t2.4": 75,
+    "t2.5": 96,
+    "t3.2": 1,
+    "t3.3": 1,
+    "t3.4": 1,
+    "t3.4b": 1,
+    "t3.5": 1,
+}
 
 
 def organisation(commune: AdminUnit, code: str, managing_level: str, members: list[Person]) -> Organisation:
@@ -464,8 +577,9 @@ def test_organisation_missing_evidence_for_one_indicator(commune: AdminUnit) -> 
     assert item(row, "t3.1")["met"]
     assert summary["unit"] == {"subjects": 1, "eligible": 0, "changed": 1}
 
-    db.session.execute(Assessment.__table__.update().where(Assessment.indicator == "t1.3")
-                       .values(evidence_ref="dự toán 2025"))
+    db.session.execute(
+        Assessment.__table__.update().where(Assessment.indicator == "t1.3").values(evidence_ref="dự toán 2025")
+    )
     engine.evaluate_commune(commune.id, YEAR)
     row = eligibility("organisation", org.id, "unit")
     # Level 1; level 2 wants 95 per cent trained for digital transformation (t2.3 is at 92).
@@ -563,7 +677,13 @@ def test_a_change_in_one_person_flows_up_to_household_village_and_commune(commun
     assert eligibility("village", village.id, "village_community").eligible  # type: ignore[union-attr]
     assert eligibility("commune", commune.id, "commune_community").level == 1  # type: ignore[union-attr]
     assert {title: s["changed"] for title, s in second.items()} == {
-        "citizen": 1, "family": 1, "clan": 0, "village_community": 1, "unit": 0, "commune_community": 1}
+        "citizen": 1,
+        "family": 1,
+        "clan": 0,
+        "village_community": 1,
+        "unit": 0,
+        "commune_community": 1,
+    }
 
 
 def populate(commune: AdminUnit, persons: int) -> None:
@@ -615,12 +735,16 @@ def test_statement_count_does_not_grow_with_the_population(commune: AdminUnit, c
 def test_second_run_changes_nothing(commune: AdminUnit) -> None:
     populate(commune, 9)
     engine.evaluate_commune(commune.id, YEAR)
-    before = {(r.subject_type, r.subject_id, r.title): (r.computed_at, r.breakdown, r.inputs_digest)
-              for r in db.session.scalars(select(Eligibility))}
+    before = {
+        (r.subject_type, r.subject_id, r.title): (r.computed_at, r.breakdown, r.inputs_digest)
+        for r in db.session.scalars(select(Eligibility))
+    }
     summary = engine.evaluate_commune(commune.id, YEAR)
     db.session.expire_all()
-    after = {(r.subject_type, r.subject_id, r.title): (r.computed_at, r.breakdown, r.inputs_digest)
-             for r in db.session.scalars(select(Eligibility))}
+    after = {
+        (r.subject_type, r.subject_id, r.title): (r.computed_at, r.breakdown, r.inputs_digest)
+        for r in db.session.scalars(select(Eligibility))
+    }
     assert before == after
     assert len(before) > 10
     assert all(s["changed"] == 0 for s in summary.values())
@@ -636,8 +760,16 @@ def test_a_recognised_year_is_frozen(commune: AdminUnit) -> None:
     assert row is not None
     assert row.eligible
     kept = (row.id, row.computed_at, row.breakdown, row.inputs_digest)
-    db.session.add(Recognition(subject_type="person", subject_id=p.id, title="citizen", year=YEAR,
-                               commune_id=commune.id, status=RecognitionStatus.RECOGNISED.value))
+    db.session.add(
+        Recognition(
+            subject_type="person",
+            subject_id=p.id,
+            title="citizen",
+            year=YEAR,
+            commune_id=commune.id,
+            status=RecognitionStatus.RECOGNISED.value,
+        )
+    )
     db.session.execute(LearningRecord.__table__.delete())  # the inputs change after the decision
 
     summary = engine.evaluate_commune(commune.id, YEAR)
@@ -741,8 +873,16 @@ def test_a_share_can_count_recognised_members_of_some_occupations(commune: Admin
     records([p.id for p in [*officials, worker]], commune)  # all five eligible this year
     org = organisation(commune, "UB", "commune", [*officials, worker])
     for p in [officials[0], worker]:
-        db.session.add(Recognition(subject_type="person", subject_id=p.id, title="citizen", year=YEAR,
-                                   commune_id=commune.id, status=RecognitionStatus.RECOGNISED.value))
+        db.session.add(
+            Recognition(
+                subject_type="person",
+                subject_id=p.id,
+                title="citizen",
+                year=YEAR,
+                commune_id=commune.id,
+                status=RecognitionStatus.RECOGNISED.value,
+            )
+        )
     db.session.flush()
 
     engine.evaluate_commune(commune.id, YEAR)
@@ -753,8 +893,16 @@ def test_a_share_can_count_recognised_members_of_some_occupations(commune: Admin
     assert (u1["source"]["numerator"], u1["source"]["denominator"]) == (1, 4)  # the worker is not counted
     assert not row.eligible
 
-    db.session.add(Recognition(subject_type="person", subject_id=officials[1].id, title="citizen", year=YEAR,
-                               commune_id=commune.id, status=RecognitionStatus.RECOGNISED.value))
+    db.session.add(
+        Recognition(
+            subject_type="person",
+            subject_id=officials[1].id,
+            title="citizen",
+            year=YEAR,
+            commune_id=commune.id,
+            status=RecognitionStatus.RECOGNISED.value,
+        )
+    )
     db.session.flush()
     engine.evaluate_commune(commune.id, YEAR)
     row = eligibility("organisation", org.id, "unit")

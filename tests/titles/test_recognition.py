@@ -28,16 +28,25 @@ def commune_a(app_ctx):
     village = make_village(commune, "R-V1", "Thôn Một")
     households = [make_household(village, f"R-H{i}", f"Nguyễn Văn Hộ{i}", f"Trần Thị Vợ{i}") for i in range(3)]
     family = criteria_set(Title.FAMILY, validity_years=1)
-    rows = [eligibility(family, h.id, commune.id, YEAR, village_id=village.id, eligible=i < 2)
-            for i, h in enumerate(households)]
+    rows = [
+        eligibility(family, h.id, commune.id, YEAR, village_id=village.id, eligible=i < 2)
+        for i, h in enumerate(households)
+    ]
     leader = make_user(Role.COMMUNE_LEADER, commune, "leader-a@example.vn")
-    return {"commune": commune, "village": village, "households": households, "rows": rows, "leader": leader,
-            "criteria": family}
+    return {
+        "commune": commune,
+        "village": village,
+        "households": households,
+        "rows": rows,
+        "leader": leader,
+        "criteria": family,
+    }
 
 
 def _propose_two(data) -> list[int]:
-    return recognition.propose(title="family", year=YEAR, subject_ids=[h.id for h in data["households"][:2]],
-                               user=data["leader"])
+    return recognition.propose(
+        title="family", year=YEAR, subject_ids=[h.id for h in data["households"][:2]], user=data["leader"]
+    )
 
 
 def test_propose_copies_the_eligibility_snapshot(commune_a):
@@ -57,15 +66,20 @@ def test_propose_copies_the_eligibility_snapshot(commune_a):
     db.session.flush()
     db.session.refresh(first)
     assert first.score == Decimal("85")
-    assert db.session.scalar(select(db.func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "recognition.propose")) == 2
+    assert (
+        db.session.scalar(
+            select(db.func.count()).select_from(AuditEvent).where(AuditEvent.action == "recognition.propose")
+        )
+        == 2
+    )
 
 
 def test_a_non_eligible_subject_is_refused_with_what_it_lacks_and_nothing_is_proposed(commune_a):
     households = commune_a["households"]
     with pytest.raises(recognition.RecognitionError) as caught:
-        recognition.propose(title="family", year=YEAR, subject_ids=[households[0].id, households[2].id],
-                            user=commune_a["leader"])
+        recognition.propose(
+            title="family", year=YEAR, subject_ids=[households[0].id, households[2].id], user=commune_a["leader"]
+        )
     (detail,) = caught.value.details
     assert detail["index"] == 1
     assert "not eligible" in detail["message"]
@@ -76,8 +90,9 @@ def test_a_non_eligible_subject_is_refused_with_what_it_lacks_and_nothing_is_pro
 def test_proposing_twice_and_outside_scope_are_refused(commune_a):
     _propose_two(commune_a)
     with pytest.raises(recognition.RecognitionError, match="cannot be proposed") as caught:
-        recognition.propose(title="family", year=YEAR, subject_ids=[commune_a["households"][0].id],
-                            user=commune_a["leader"])
+        recognition.propose(
+            title="family", year=YEAR, subject_ids=[commune_a["households"][0].id], user=commune_a["leader"]
+        )
     assert "already proposed" in caught.value.details[0]["message"]
     other = make_user(Role.COMMUNE_LEADER, unit_by_code("23302"), "leader-b@example.vn")
     with pytest.raises(recognition.RecognitionError) as caught:
@@ -93,7 +108,8 @@ def test_decide_in_bulk_sets_validity_code_authority_and_marks_the_commune(commu
     assert {r.decision_number for r in rows} == {"15/QĐ-UBND"}
     assert {r.valid_until for r in rows} == {date(2025, 12, 31)}  # one-year title
     assert rows[0].authority == f"Chủ tịch UBND xã {commune_a['commune'].name}".replace(
-        "xã", commune_a["commune"].kind[:1].lower() + commune_a["commune"].kind[1:])
+        "xã", commune_a["commune"].kind[:1].lower() + commune_a["commune"].kind[1:]
+    )
     codes = {r.certificate_code for r in rows}
     assert len(codes) == 2
     assert all(len(c) == 14 for c in codes)
@@ -106,8 +122,9 @@ def test_validity_follows_the_criteria_set(commune_a):
     assert recognition.valid_until(2025, 3) == date(2027, 12, 31)
     commune_a["criteria"].validity_years = 3
     ids = _propose_two(commune_a)
-    (row, _) = recognition.decide(ids, decision_number="1/QĐ", decision_date=DAY, user=commune_a["leader"],
-                                  authority="UBND xã thử")
+    (row, _) = recognition.decide(
+        ids, decision_number="1/QĐ", decision_date=DAY, user=commune_a["leader"], authority="UBND xã thử"
+    )
     assert row.valid_until == date(2027, 12, 31)
     assert row.authority == "UBND xã thử"
 
@@ -143,14 +160,20 @@ def test_the_second_approver_gets_a_conflict_and_the_first_decision_stands(commu
     assert stale is not None
     assert stale.status == "proposed"
     # The first approver's decision commits through another path; this session's copy is now stale.
-    db.session.execute(update(Recognition).where(Recognition.id == first).values(
-        status="recognised", decision_number="3/QĐ"))
+    db.session.execute(
+        update(Recognition).where(Recognition.id == first).values(status="recognised", decision_number="3/QĐ")
+    )
     db.session.commit()
     stale.__dict__["status"] = "proposed"  # what the second approver's page still shows
     with pytest.raises(recognition.TransitionConflict) as caught:
         recognition.decide([second, first], decision_number="4/QĐ", decision_date=DAY, user=other)
-    assert caught.value.details == [{"index": 1, "recognition_id": first,
-                                     "message": f"recognition {first} is recognised: it cannot become recognised"}]
+    assert caught.value.details == [
+        {
+            "index": 1,
+            "recognition_id": first,
+            "message": f"recognition {first} is recognised: it cannot become recognised",
+        }
+    ]
     db.session.rollback()
     row = db.session.get(Recognition, first)
     assert row is not None
@@ -189,7 +212,8 @@ def test_who_decides_is_configuration(commune_a, tmp_path, app):
     custom = tmp_path / "approvals.toml"
     text = approvals.DEFAULT_FILE.read_text(encoding="utf-8").replace(
         '[family]\nlevel = "commune"\nauthority = "Chủ tịch UBND {commune}"',
-        '[family]\nlevel = "province"\nauthority = "Chủ tịch UBND {province}"')
+        '[family]\nlevel = "province"\nauthority = "Chủ tịch UBND {province}"',
+    )
     custom.write_text(text, encoding="utf-8")
     app.config["TITLES_APPROVALS_FILE"] = str(custom)
     try:
@@ -203,8 +227,9 @@ def test_who_decides_is_configuration(commune_a, tmp_path, app):
 
 def test_a_unit_managed_by_the_province_is_decided_at_province_level(commune_a):
     commune = commune_a["commune"]
-    school = Organisation(commune_id=commune.id, code="THPT-1", name="Trường THPT Một", kind="school",
-                          managing_level="province")
+    school = Organisation(
+        commune_id=commune.id, code="THPT-1", name="Trường THPT Một", kind="school", managing_level="province"
+    )
     db.session.add(school)
     db.session.flush()
     unit_set = criteria_set(Title.UNIT, validity_years=3)
@@ -213,8 +238,12 @@ def test_a_unit_managed_by_the_province_is_decided_at_province_level(commune_a):
     with pytest.raises(recognition.RecognitionError, match="province level"):
         recognition.decide([rid], decision_number="7/QĐ", decision_date=DAY, user=commune_a["leader"])
     _, province = approvals.places([commune.id])[commune.id]
-    (row,) = recognition.decide([rid], decision_number="7/QĐ-UBND", decision_date=DAY,
-                                user=make_user(Role.PROVINCE_LEADER, province, "p2@example.vn"))
+    (row,) = recognition.decide(
+        [rid],
+        decision_number="7/QĐ-UBND",
+        decision_date=DAY,
+        user=make_user(Role.PROVINCE_LEADER, province, "p2@example.vn"),
+    )
     assert row.valid_until == date(2027, 12, 31)
 
 
@@ -258,14 +287,18 @@ def test_a_recognised_year_is_frozen_through_the_workflow(app_ctx):
     records([recognised.id, proposed.id], commune)
     engine.evaluate_commune(commune.id, YEAR)
     leader = make_user(Role.COMMUNE_LEADER, commune, "frozen@example.vn")
-    first, second = recognition.propose(title="citizen", year=YEAR, subject_ids=[recognised.id, proposed.id],
-                                        user=leader)
+    first, second = recognition.propose(
+        title="citizen", year=YEAR, subject_ids=[recognised.id, proposed.id], user=leader
+    )
     recognition.decide([first], decision_number="30/QĐ", decision_date=DAY, user=leader)
 
     def row(subject_id: int) -> Eligibility:
         db.session.expire_all()
-        found = db.session.scalar(select(Eligibility).where(Eligibility.subject_id == subject_id,
-                                                            Eligibility.title == "citizen", Eligibility.year == YEAR))
+        found = db.session.scalar(
+            select(Eligibility).where(
+                Eligibility.subject_id == subject_id, Eligibility.title == "citizen", Eligibility.year == YEAR
+            )
+        )
         assert found is not None
         return found
 
@@ -307,8 +340,13 @@ def test_two_approvers_at_the_same_time_one_wins(app):
         users = [make_user(Role.COMMUNE_LEADER, commune, f"cc-{name}@example.vn") for name in ("a", "b")]
         (rid,) = recognition.propose(title="family", year=YEAR, subject_ids=[household.id], user=users[0])
         db.session.commit()
-        ids = {"village": village.id, "household": household.id, "criteria": family.id,
-               "users": [u.id for u in users], "commune": commune.id}
+        ids = {
+            "village": village.id,
+            "household": household.id,
+            "criteria": family.id,
+            "users": [u.id for u in users],
+            "commune": commune.id,
+        }
     locked, results = threading.Event(), {}
 
     def approver(name: str, number: str, hold: bool) -> None:
@@ -345,13 +383,19 @@ def test_two_approvers_at_the_same_time_one_wins(app):
             assert row.decided_by_id == ids["users"][0]
     finally:
         with app.app_context():
-            db.session.execute(AuditEvent.__table__.delete().where(AuditEvent.object_type == "recognition",
-                                                                   AuditEvent.object_id == str(rid)))
+            db.session.execute(
+                AuditEvent.__table__.delete().where(
+                    AuditEvent.object_type == "recognition", AuditEvent.object_id == str(rid)
+                )
+            )
             db.session.execute(Recognition.__table__.delete().where(Recognition.id == rid))
             db.session.execute(Eligibility.__table__.delete().where(Eligibility.criteria_set_id == ids["criteria"]))
             db.session.execute(CriteriaSet.__table__.delete().where(CriteriaSet.id == ids["criteria"]))
-            db.session.execute(EvaluationState.__table__.delete().where(EvaluationState.commune_id == ids["commune"],
-                                                                        EvaluationState.year == YEAR))
+            db.session.execute(
+                EvaluationState.__table__.delete().where(
+                    EvaluationState.commune_id == ids["commune"], EvaluationState.year == YEAR
+                )
+            )
             for user_id in ids["users"]:
                 db.session.delete(db.session.get(User, user_id))
             household_row = db.session.get(Household, ids["household"])

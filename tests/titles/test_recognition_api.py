@@ -36,52 +36,73 @@ def world(app_ctx):
 
 
 def _propose(client, world, *indexes: int):
-    return client.post("/api/v1/titles/recognitions/propose", headers=world["headers"]["leader"],
-                       json={"title": "family", "year": YEAR,
-                             "subject_ids": [world["households"][i].id for i in indexes]})
+    return client.post(
+        "/api/v1/titles/recognitions/propose",
+        headers=world["headers"]["leader"],
+        json={"title": "family", "year": YEAR, "subject_ids": [world["households"][i].id for i in indexes]},
+    )
 
 
 def test_registrations_create_and_list(client, world):
     headers = world["headers"]["leader"]
     ids = [h.id for h in world["households"]]
-    response = client.post("/api/v1/titles/registrations", headers=headers,
-                           json={"title": "family", "year": 2026, "subject_ids": ids[:2]})
+    response = client.post(
+        "/api/v1/titles/registrations", headers=headers, json={"title": "family", "year": 2026, "subject_ids": ids[:2]}
+    )
     assert response.status_code == 201
     assert response.get_json()["created"] == ids[:2]
-    response = client.post("/api/v1/titles/registrations", headers=headers,
-                           json={"title": "family", "year": 2026, "subject_id": ids[0]})
+    response = client.post(
+        "/api/v1/titles/registrations", headers=headers, json={"title": "family", "year": 2026, "subject_id": ids[0]}
+    )
     assert response.get_json() == {"title": "family", "year": 2026, "created": [], "already": [ids[0]]}
-    listing = client.get(f"/api/v1/titles/registrations?year=2026&unit_id={world['commune'].id}",
-                         headers=headers).get_json()
+    listing = client.get(
+        f"/api/v1/titles/registrations?year=2026&unit_id={world['commune'].id}", headers=headers
+    ).get_json()
     assert listing["total"] == 2
     assert listing["items"][0]["subject_name"].startswith("Hộ Trần Văn Hộ")
     # Commune B's leader sees none of them and cannot register them.
     other = world["headers"]["other"]
     assert client.get("/api/v1/titles/registrations?year=2026", headers=other).get_json()["total"] == 0
-    response = client.post("/api/v1/titles/registrations", headers=other,
-                           json={"title": "family", "year": 2026, "subject_ids": [ids[2]]})
+    response = client.post(
+        "/api/v1/titles/registrations", headers=other, json={"title": "family", "year": 2026, "subject_ids": [ids[2]]}
+    )
     assert response.status_code == 422
     assert response.get_json()["errors"][0]["field"] == "subject_ids[0]"
 
 
 def test_registration_import_reports_rows_and_columns(client, world):
-    data = {"commune_id": str(world["commune"].id), "title": "family", "year": "2026",
-            "file": (io.BytesIO(b"household_code,village_code\nRA-H0,RA-V1\nRA-H9,RA-V1\n"), "ds.csv")}
-    response = client.post("/api/v1/titles/registrations/import", headers=world["headers"]["leader"], data=data,
-                           content_type="multipart/form-data")
+    data = {
+        "commune_id": str(world["commune"].id),
+        "title": "family",
+        "year": "2026",
+        "file": (io.BytesIO(b"household_code,village_code\nRA-H0,RA-V1\nRA-H9,RA-V1\n"), "ds.csv"),
+    }
+    response = client.post(
+        "/api/v1/titles/registrations/import",
+        headers=world["headers"]["leader"],
+        data=data,
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 422
-    assert response.get_json()["errors"] == [{"field": "file", "row": 3, "column": "household_code",
-                                              "message": "no household RA-H9 in village RA-V1"}]
+    assert response.get_json()["errors"] == [
+        {"field": "file", "row": 3, "column": "household_code", "message": "no household RA-H9 in village RA-V1"}
+    ]
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
 
 
 def test_validation_names_fields(client, world):
-    response = client.post("/api/v1/titles/recognitions/propose", headers=world["headers"]["leader"],
-                           json={"title": "nope", "year": "x", "subject_ids": [1, "a"], "extra": 1})
+    response = client.post(
+        "/api/v1/titles/recognitions/propose",
+        headers=world["headers"]["leader"],
+        json={"title": "nope", "year": "x", "subject_ids": [1, "a"], "extra": 1},
+    )
     assert response.status_code == 422
     assert {e["field"] for e in response.get_json()["errors"]} == {"extra"}
-    response = client.post("/api/v1/titles/recognitions/propose", headers=world["headers"]["leader"],
-                           json={"title": "nope", "year": "x", "subject_ids": [1, "a"]})
+    response = client.post(
+        "/api/v1/titles/recognitions/propose",
+        headers=world["headers"]["leader"],
+        json={"title": "nope", "year": "x", "subject_ids": [1, "a"]},
+    )
     assert {e["field"] for e in response.get_json()["errors"]} == {"title", "year", "subject_ids[1]"}
 
 
@@ -98,11 +119,14 @@ def test_propose_refuses_a_non_eligible_subject_by_index(client, world):
 def test_proposable_lists_eligible_subjects_not_yet_proposed(client, world):
     url = f"/api/v1/titles/proposable?commune_id={world['commune'].id}&year={YEAR}&title=family"
     headers = world["headers"]["leader"]
-    assert {i["subject_id"] for i in client.get(url, headers=headers).get_json()["items"]} == \
-        {world["households"][0].id, world["households"][1].id}
+    assert {i["subject_id"] for i in client.get(url, headers=headers).get_json()["items"]} == {
+        world["households"][0].id,
+        world["households"][1].id,
+    }
     _propose(client, world, 0)
-    assert [i["subject_id"] for i in client.get(url, headers=headers).get_json()["items"]] == \
-        [world["households"][1].id]
+    assert [i["subject_id"] for i in client.get(url, headers=headers).get_json()["items"]] == [
+        world["households"][1].id
+    ]
     assert client.get(url, headers=world["headers"]["other"]).get_json()["total"] == 0
 
 
@@ -123,8 +147,9 @@ def test_decide_in_bulk_with_idempotency_and_the_409_of_a_second_decision(client
     assert replay.status_code == 200
     assert replay.headers["Idempotent-Replayed"] == "true"
     assert replay.get_json() == first.get_json()
-    again = client.post("/api/v1/titles/recognitions/decide", headers=headers,
-                        json={**body, "decision_number": "21/QĐ"})
+    again = client.post(
+        "/api/v1/titles/recognitions/decide", headers=headers, json={**body, "decision_number": "21/QĐ"}
+    )
     assert again.status_code == 409
     assert again.mimetype == "application/problem+json"
     assert again.get_json()["errors"][0]["field"] == "recognition_ids[0]"
@@ -140,19 +165,27 @@ def test_get_reject_revoke_and_scope(client, world):
     assert detail["breakdown"][0]["indicator"] == "A1"
     other = world["headers"]["other"]
     assert client.get(f"/api/v1/titles/recognitions/{ids[0]}", headers=other).status_code == 404
-    assert client.post(f"/api/v1/titles/recognitions/{ids[0]}/reject", headers=other,
-                       json={"reason": "x"}).status_code == 404
-    assert client.post(f"/api/v1/titles/recognitions/{ids[0]}/revoke", headers=headers,
-                       json={"reason": "x"}).status_code == 409  # a proposal is rejected, not revoked
-    assert client.post(f"/api/v1/titles/recognitions/{ids[0]}/reject", headers=headers,
-                       json={}).status_code == 422
-    rejected = client.post(f"/api/v1/titles/recognitions/{ids[0]}/reject", headers=headers,
-                           json={"reason": "Thiếu minh chứng"})
+    assert (
+        client.post(f"/api/v1/titles/recognitions/{ids[0]}/reject", headers=other, json={"reason": "x"}).status_code
+        == 404
+    )
+    assert (
+        client.post(f"/api/v1/titles/recognitions/{ids[0]}/revoke", headers=headers, json={"reason": "x"}).status_code
+        == 409
+    )  # a proposal is rejected, not revoked
+    assert client.post(f"/api/v1/titles/recognitions/{ids[0]}/reject", headers=headers, json={}).status_code == 422
+    rejected = client.post(
+        f"/api/v1/titles/recognitions/{ids[0]}/reject", headers=headers, json={"reason": "Thiếu minh chứng"}
+    )
     assert rejected.get_json()["status"] == "rejected"
-    client.post("/api/v1/titles/recognitions/decide", headers=headers,
-                json={"recognition_ids": [ids[1]], "decision_number": "1/QĐ", "decision_date": "2026-01-02"})
-    revoked = client.post(f"/api/v1/titles/recognitions/{ids[1]}/revoke", headers=headers,
-                          json={"reason": "Quyết định bị hủy"})
+    client.post(
+        "/api/v1/titles/recognitions/decide",
+        headers=headers,
+        json={"recognition_ids": [ids[1]], "decision_number": "1/QĐ", "decision_date": "2026-01-02"},
+    )
+    revoked = client.post(
+        f"/api/v1/titles/recognitions/{ids[1]}/revoke", headers=headers, json={"reason": "Quyết định bị hủy"}
+    )
     assert revoked.status_code == 200
     assert revoked.get_json()["status"] == "revoked"
     listing = client.get("/api/v1/titles/recognitions?status=revoked", headers=headers).get_json()
@@ -163,8 +196,11 @@ def test_get_reject_revoke_and_scope(client, world):
 def test_public_verification_shows_the_minimum(client, world):
     headers = world["headers"]["leader"]
     ids = [item["id"] for item in _propose(client, world, 0).get_json()["items"]]
-    decided = client.post("/api/v1/titles/recognitions/decide", headers=headers,
-                          json={"recognition_ids": ids, "decision_number": "2/QĐ", "decision_date": "2026-01-03"})
+    decided = client.post(
+        "/api/v1/titles/recognitions/decide",
+        headers=headers,
+        json={"recognition_ids": ids, "decision_number": "2/QĐ", "decision_date": "2026-01-03"},
+    )
     code = decided.get_json()["items"][0]["certificate_code"]
     response = client.get(f"/api/v1/titles/verify/{code}")  # no credentials
     assert response.status_code == 200
@@ -181,12 +217,19 @@ def test_public_verification_shows_the_minimum(client, world):
 def test_ids_in_a_body_are_scoped_too(client, world):
     """Commune B's leader holds titles.approve, but not over commune A: A's ids sent in a body are refused."""
     ids = [item["id"] for item in _propose(client, world, 0).get_json()["items"]]
-    response = client.post("/api/v1/titles/recognitions/decide", headers=world["headers"]["other"],
-                           json={"recognition_ids": ids, "decision_number": "9/QĐ", "decision_date": "2026-01-09"})
+    response = client.post(
+        "/api/v1/titles/recognitions/decide",
+        headers=world["headers"]["other"],
+        json={"recognition_ids": ids, "decision_number": "9/QĐ", "decision_date": "2026-01-09"},
+    )
     assert response.status_code == 422
-    assert response.get_json()["errors"] == [{"field": "recognition_ids[0]",
-                                              "message": f"no recognition {ids[0]} in your scope"}]
-    response = client.post("/api/v1/titles/recognitions/propose", headers=world["headers"]["other"],
-                           json={"title": "family", "year": YEAR, "subject_ids": [world["households"][1].id]})
+    assert response.get_json()["errors"] == [
+        {"field": "recognition_ids[0]", "message": f"no recognition {ids[0]} in your scope"}
+    ]
+    response = client.post(
+        "/api/v1/titles/recognitions/propose",
+        headers=world["headers"]["other"],
+        json={"title": "family", "year": YEAR, "subject_ids": [world["households"][1].id]},
+    )
     assert response.status_code == 422
     assert db.session.get(Recognition, ids[0]).status == "proposed"

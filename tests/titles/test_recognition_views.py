@@ -30,8 +30,7 @@ def world(app_ctx):
     leader = make_user(Role.COMMUNE_LEADER, commune, "rv-leader@example.vn")
     manager = make_user(Role.CENTRE_MANAGER, commune, "rv-manager@example.vn")
     db.session.commit()
-    return {"commune": commune, "village": village, "households": households, "leader": leader,
-            "manager": manager}
+    return {"commune": commune, "village": village, "households": households, "leader": leader, "manager": manager}
 
 
 def _context(world, **extra) -> str:
@@ -57,18 +56,19 @@ def test_import_page_shows_every_error_and_registers_nothing(client, world):
     url = f"/titles/registrations/import?{_context(world)}"
     token = csrf_token(client, url)
     content = b"household_code,village_code\nRV-H0,RV-V1\nNOPE,RV-V1\n"
-    response = client.post(url, data={"csrf_token": token, "file": (io.BytesIO(content), "ds.csv")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        url, data={"csrf_token": token, "file": (io.BytesIO(content), "ds.csv")}, content_type="multipart/form-data"
+    )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "no household NOPE in village RV-V1" in page
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
     good = b"household_code,village_code\nRV-H0,RV-V1\n"
-    response = client.post(url, data={"csrf_token": token, "file": (io.BytesIO(good), "ds.csv")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        url, data={"csrf_token": token, "file": (io.BytesIO(good), "ds.csv")}, content_type="multipart/form-data"
+    )
     assert response.status_code == 302
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 1
-
 
 
 def test_a_csv_cell_over_128_kib_is_refused_with_what_to_fix(client, world):
@@ -76,8 +76,9 @@ def test_a_csv_cell_over_128_kib_is_refused_with_what_to_fix(client, world):
     url = f"/titles/registrations/import?{_context(world)}"
     token = csrf_token(client, url)
     content = b'household_code,village_code\nRV-H0,"RV-V1\n' + b"x" * (130 * 1024) + b"\n"  # a quote never closed
-    response = client.post(url, data={"csrf_token": token, "file": (io.BytesIO(content), "ds.csv")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        url, data={"csrf_token": token, "file": (io.BytesIO(content), "ds.csv")}, content_type="multipart/form-data"
+    )
     assert response.status_code == 422
     assert "close every quote" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
@@ -96,16 +97,21 @@ def test_a_long_workbook_is_read_only_to_the_row_limit(world, monkeypatch):
     book.save(buffer)
     assert len(recognition._read(buffer.getvalue(), "ds.xlsx")) == 12  # the header, the limit and one more
     with pytest.raises(recognition.ImportRejected) as refused:
-        recognition.import_registrations(buffer.getvalue(), "ds.xlsx", commune=world["commune"], title="family",
-                                         year=YEAR, user=world["manager"])
+        recognition.import_registrations(
+            buffer.getvalue(), "ds.xlsx", commune=world["commune"], title="family", year=YEAR, user=world["manager"]
+        )
     assert "more than 10 rows" in refused.value.errors[0]["message"]
 
 
 def test_another_communes_context_is_a_404(client, world):
     login(client, world["leader"])
     other = unit_by_code("23302")
-    for path in ("/titles/registrations", "/titles/registrations/new", "/titles/recognitions/propose",
-                 "/titles/recognitions/decide"):
+    for path in (
+        "/titles/registrations",
+        "/titles/registrations/new",
+        "/titles/recognitions/propose",
+        "/titles/recognitions/decide",
+    ):
         assert client.get(f"{path}?commune_id={other.id}&year={YEAR}").status_code == 404, path
 
 
@@ -140,9 +146,17 @@ def _propose_and_decide(client, world) -> Recognition:
     decide = f"/titles/recognitions/decide?{_context(world)}"
     page = client.get(decide).get_data(as_text=True)
     assert "Chủ tịch UBND" in page  # the authority is prefilled from the approvals configuration
-    response = client.post(decide, data={"csrf_token": token, "ids": [row.id], "action": "recognise",
-                                         "decision_number": "12/QĐ-UBND", "decision_date": "2026-01-15",
-                                         "authority": "Chủ tịch UBND xã Thử"})
+    response = client.post(
+        decide,
+        data={
+            "csrf_token": token,
+            "ids": [row.id],
+            "action": "recognise",
+            "decision_number": "12/QĐ-UBND",
+            "decision_date": "2026-01-15",
+            "authority": "Chủ tịch UBND xã Thử",
+        },
+    )
     assert response.status_code == 302
     db.session.expire_all()
     return db.session.get(Recognition, row.id)
@@ -166,9 +180,17 @@ def test_deciding_again_is_a_flash_not_an_error(client, world):
     row = _propose_and_decide(client, world)
     decide = f"/titles/recognitions/decide?{_context(world)}"
     token = csrf_token(client, decide)
-    response = client.post(decide, data={"csrf_token": token, "ids": [row.id], "action": "recognise",
-                                         "decision_number": "13/QĐ", "decision_date": "2026-01-16"},
-                           follow_redirects=True)
+    response = client.post(
+        decide,
+        data={
+            "csrf_token": token,
+            "ids": [row.id],
+            "action": "recognise",
+            "decision_number": "13/QĐ",
+            "decision_date": "2026-01-16",
+        },
+        follow_redirects=True,
+    )
     assert response.status_code == 200
     assert "cannot become recognised" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -177,14 +199,19 @@ def test_deciding_again_is_a_flash_not_an_error(client, world):
 
 def test_reject_needs_a_reason(client, world):
     login(client, world["leader"])
-    (rid,) = recognition.propose(title="family", year=YEAR, subject_ids=[world["households"][1].id],
-                                 user=world["leader"])
+    (rid,) = recognition.propose(
+        title="family", year=YEAR, subject_ids=[world["households"][1].id], user=world["leader"]
+    )
     db.session.commit()
     decide = f"/titles/recognitions/decide?{_context(world)}"
     token = csrf_token(client, decide)
     assert client.post(decide, data={"csrf_token": token, "ids": [rid], "action": "reject"}).status_code == 422
-    assert client.post(decide, data={"csrf_token": token, "ids": [rid], "action": "reject",
-                                     "reason": "Thiếu hồ sơ"}).status_code == 302
+    assert (
+        client.post(
+            decide, data={"csrf_token": token, "ids": [rid], "action": "reject", "reason": "Thiếu hồ sơ"}
+        ).status_code
+        == 302
+    )
     db.session.expire_all()
     assert db.session.get(Recognition, rid).status == "rejected"
 
@@ -204,8 +231,12 @@ def test_certificate_pdf_and_the_public_page(client, world):
     assert row.certificate_code in text
     url = _decode_qr(content)
     assert url.endswith(f"/titles/verify/{row.certificate_code}")
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "recognition.certificate")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "recognition.certificate")
+        )
+        == 1
+    )
 
     client.post("/logout", data={"csrf_token": csrf_token(client, "/titles/recognitions")})
     public = client.get(f"/titles/verify/{row.certificate_code.lower().replace('-', '')}")
@@ -245,4 +276,3 @@ def test_pages_are_vietnamese(client, world):
     login(client, world["leader"])
     page = client.get(f"/titles/recognitions/propose?{_context(world)}").get_data(as_text=True)
     assert "Đề xuất" in page
-

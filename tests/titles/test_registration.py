@@ -29,13 +29,22 @@ def commune(app_ctx):
     households = [make_household(village, f"H{i}", f"Nguyễn Văn Hộ{i}") for i in range(3)]
     namesake = make_household(other_village, "H9", "Nguyễn Văn Hộ0")
     manager = make_user(Role.CENTRE_MANAGER, commune, "reg-manager@example.vn")
-    return {"commune": commune, "village": village, "other_village": other_village, "households": households,
-            "namesake": namesake, "manager": manager}
+    return {
+        "commune": commune,
+        "village": village,
+        "other_village": other_village,
+        "households": households,
+        "namesake": namesake,
+        "manager": manager,
+    }
 
 
 def _registered(subject_type: str = "household") -> set[int]:
-    return set(db.session.scalars(select(Registration.subject_id).where(Registration.subject_type == subject_type,
-                                                                        Registration.year == YEAR)))
+    return set(
+        db.session.scalars(
+            select(Registration.subject_id).where(Registration.subject_type == subject_type, Registration.year == YEAR)
+        )
+    )
 
 
 def test_register_in_bulk_is_idempotent_and_marks_the_commune(commune):
@@ -43,8 +52,9 @@ def test_register_in_bulk_is_idempotent_and_marks_the_commune(commune):
     result = recognition.register(title="family", year=YEAR, subject_ids=ids[:2], user=commune["manager"])
     assert result.created == ids[:2]
     assert result.already == []
-    result = recognition.register(title="family", year=YEAR, subject_ids=ids, user=commune["manager"],
-                                  registered_on=date(2026, 1, 5))
+    result = recognition.register(
+        title="family", year=YEAR, subject_ids=ids, user=commune["manager"], registered_on=date(2026, 1, 5)
+    )
     assert result.created == ids[2:]
     assert result.already == ids[:2]
     assert _registered() == set(ids)
@@ -57,8 +67,12 @@ def test_register_in_bulk_is_idempotent_and_marks_the_commune(commune):
 def test_register_refuses_unknown_and_out_of_scope_subjects_whole(commune):
     other = make_household(make_village(unit_by_code("23302"), "REG-B", "Thôn B"), "HB", "Lê Thị B")
     with pytest.raises(recognition.RecognitionError) as caught:
-        recognition.register(title="family", year=YEAR, subject_ids=[commune["households"][0].id, other.id, 999999],
-                             user=commune["manager"])
+        recognition.register(
+            title="family",
+            year=YEAR,
+            subject_ids=[commune["households"][0].id, other.id, 999999],
+            user=commune["manager"],
+        )
     assert [d["index"] for d in caught.value.details] == [1, 2]
     assert _registered() == set()
 
@@ -74,17 +88,19 @@ def _xlsx(rows: list[list[object]]) -> bytes:
 
 def test_import_households_from_xlsx(commune):
     content = _xlsx([["Mã hộ", "Mã thôn"], ["H0", "REG-V1"], ["H2", "REG-V1"], [None, None], ["H9", "REG-V2"]])
-    result = recognition.import_registrations(content, "dang-ky.xlsx", commune=commune["commune"], title="family",
-                                              year=YEAR, user=commune["manager"])
+    result = recognition.import_registrations(
+        content, "dang-ky.xlsx", commune=commune["commune"], title="family", year=YEAR, user=commune["manager"]
+    )
     expected = {commune["households"][0].id, commune["households"][2].id, commune["namesake"].id}
     assert set(result.created) == expected == _registered()
 
 
 def test_import_reports_every_error_with_row_and_column_and_applies_nothing(commune):
-    content = (b"household_code;village_code\nH0;REG-V1\nH7;REG-V1\n;REG-V1\nH1;NOPE\n")
+    content = b"household_code;village_code\nH0;REG-V1\nH7;REG-V1\n;REG-V1\nH1;NOPE\n"
     with pytest.raises(recognition.ImportRejected) as caught:
-        recognition.import_registrations(content, "x.csv", commune=commune["commune"], title="family", year=YEAR,
-                                         user=commune["manager"])
+        recognition.import_registrations(
+            content, "x.csv", commune=commune["commune"], title="family", year=YEAR, user=commune["manager"]
+        )
     errors = [(e["row"], e["column"], e["message"]) for e in caught.value.errors]
     assert errors == [
         (3, "household_code", "no household H7 in village REG-V1"),
@@ -96,8 +112,14 @@ def test_import_reports_every_error_with_row_and_column_and_applies_nothing(comm
 
 def test_import_missing_column_is_named(commune):
     with pytest.raises(recognition.ImportRejected) as caught:
-        recognition.import_registrations(b"household_code\nH0\n", "x.csv", commune=commune["commune"],
-                                         title="family", year=YEAR, user=commune["manager"])
+        recognition.import_registrations(
+            b"household_code\nH0\n",
+            "x.csv",
+            commune=commune["commune"],
+            title="family",
+            year=YEAR,
+            user=commune["manager"],
+        )
     assert caught.value.errors[0]["row"] == 1
     assert caught.value.errors[0]["column"] == "village_code"
 
@@ -110,21 +132,31 @@ def test_import_persons_by_id_number_or_name_and_birth_date(commune):
     namesake.birth_date = date(1990, 2, 2)
     people[0].birth_date = date(1990, 2, 2)
     db.session.flush()
-    content = _xlsx([["Số định danh", "Họ và tên", "Ngày sinh", "Mã thôn"],
-                     ["0123 4567 8901", None, None, None],
-                     [None, "nguyen van ho1", "01/05/1980", None],
-                     [None, "Nguyễn Văn Hộ0", date(1990, 2, 2), "REG-V2"]])
-    result = recognition.import_registrations(content, "p.xlsx", commune=commune["commune"], title="citizen",
-                                              year=YEAR, user=commune["manager"])
+    content = _xlsx(
+        [
+            ["Số định danh", "Họ và tên", "Ngày sinh", "Mã thôn"],
+            ["0123 4567 8901", None, None, None],
+            [None, "nguyen van ho1", "01/05/1980", None],
+            [None, "Nguyễn Văn Hộ0", date(1990, 2, 2), "REG-V2"],
+        ]
+    )
+    result = recognition.import_registrations(
+        content, "p.xlsx", commune=commune["commune"], title="citizen", year=YEAR, user=commune["manager"]
+    )
     assert set(result.created) == {people[0].id, people[1].id, namesake.id}
 
-    ambiguous = _xlsx([["Họ và tên", "Ngày sinh"], ["Nguyễn Văn Hộ0", "02/02/1990"], ["Ai Đó", "31/02/1990"],
-                       ["Trần B", None]])
+    ambiguous = _xlsx(
+        [["Họ và tên", "Ngày sinh"], ["Nguyễn Văn Hộ0", "02/02/1990"], ["Ai Đó", "31/02/1990"], ["Trần B", None]]
+    )
     with pytest.raises(recognition.ImportRejected) as caught:
-        recognition.import_registrations(ambiguous, "p.xlsx", commune=commune["commune"], title="citizen",
-                                         year=YEAR + 1, user=commune["manager"])
+        recognition.import_registrations(
+            ambiguous, "p.xlsx", commune=commune["commune"], title="citizen", year=YEAR + 1, user=commune["manager"]
+        )
     assert [(e["row"], e["column"]) for e in caught.value.errors] == [
-        (2, "Họ và tên"), (3, "Ngày sinh"), (4, "Ngày sinh")]
+        (2, "Họ và tên"),
+        (3, "Ngày sinh"),
+        (4, "Ngày sinh"),
+    ]
     assert "2 persons named" in caught.value.errors[0]["message"]
 
 
@@ -135,12 +167,15 @@ def test_import_organisations_clans_and_villages(commune):
     db.session.add_all([org, clan])
     db.session.flush()
     args = {"commune": c, "year": YEAR, "user": commune["manager"]}
-    assert recognition.import_registrations(b"organisation_code\nUB-1\n", "o.csv", title="unit", **args).created \
-        == [org.id]
-    assert recognition.import_registrations("Tên dòng họ\nho nguyen\n".encode(), "c.csv", title="clan",
-                                            **args).created == [clan.id]
-    assert recognition.import_registrations(b"village_code\nREG-V2\n", "v.csv", title="village_community",
-                                            **args).created == [commune["other_village"].id]
+    assert recognition.import_registrations(b"organisation_code\nUB-1\n", "o.csv", title="unit", **args).created == [
+        org.id
+    ]
+    assert recognition.import_registrations(
+        "Tên dòng họ\nho nguyen\n".encode(), "c.csv", title="clan", **args
+    ).created == [clan.id]
+    assert recognition.import_registrations(
+        b"village_code\nREG-V2\n", "v.csv", title="village_community", **args
+    ).created == [commune["other_village"].id]
     with pytest.raises(recognition.ImportRejected):
         recognition.import_registrations(b"x\n1\n", "c.csv", title="commune_community", **args)
     with pytest.raises(recognition.ImportRejected, match="error"):

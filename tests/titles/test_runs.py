@@ -56,8 +56,10 @@ def fake_summaries(monkeypatch) -> dict[int, Any]:
 def test_a_province_run_evaluates_every_commune_once_and_rolls_up(app_ctx, fake_summaries):
     province, a, b = _province(), unit_by_code("23293"), unit_by_code("23302")
     fake_summaries[a.id] = {"citizen": {"subjects": 10, "eligible": 4, "changed": 4}}
-    fake_summaries[b.id] = {"citizen": {"subjects": 5, "eligible": 5, "changed": 1},
-                            "family": {"subjects": 2, "eligible": 1, "changed": 1}}
+    fake_summaries[b.id] = {
+        "citizen": {"subjects": 5, "eligible": 5, "changed": 1},
+        "family": {"subjects": 2, "eligible": 1, "changed": 1},
+    }
     run = runs.start_run(province, YEAR)
     assert run.status == RunStatus.QUEUED
     db.session.commit()  # the launch is sent after the commit; eager: the whole chord runs now
@@ -67,13 +69,25 @@ def test_a_province_run_evaluates_every_commune_once_and_rolls_up(app_ctx, fake_
     assert (run.status, run.total, run.done, run.failed) == (RunStatus.DONE, total, total, 0)
     assert run.started_at is not None
     assert run.finished_at is not None
-    assert run.summary["titles"] == {"citizen": {"subjects": 15, "eligible": 9, "changed": 5},
-                                     "family": {"subjects": 2, "eligible": 1, "changed": 1}}
+    assert run.summary["titles"] == {
+        "citizen": {"subjects": 15, "eligible": 9, "changed": 5},
+        "family": {"subjects": 2, "eligible": 1, "changed": 1},
+    }
     assert run.summary["changed"] == 6
-    assert db.session.scalar(select(func.count()).select_from(EvaluationRunCommune)
-                             .where(EvaluationRunCommune.run_id == run.id)) == total
-    assert db.session.scalar(select(func.count()).select_from(EvaluationState).where(
-        EvaluationState.year == YEAR, EvaluationState.evaluated_at.is_not(None))) >= total
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(EvaluationRunCommune).where(EvaluationRunCommune.run_id == run.id)
+        )
+        == total
+    )
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(EvaluationState)
+            .where(EvaluationState.year == YEAR, EvaluationState.evaluated_at.is_not(None))
+        )
+        >= total
+    )
 
 
 def test_a_failing_commune_is_counted_named_and_fails_the_run(app_ctx, fake_summaries):
@@ -114,16 +128,18 @@ def test_a_rerun_changes_nothing(app_ctx):
     commune = unit_by_code("23293")
     first = runs.start_run(commune, YEAR)
     db.session.commit()
-    before = db.session.execute(select(EvaluationState.summary).where(
-        EvaluationState.commune_id == commune.id, EvaluationState.year == YEAR)).scalar_one()
+    before = db.session.execute(
+        select(EvaluationState.summary).where(EvaluationState.commune_id == commune.id, EvaluationState.year == YEAR)
+    ).scalar_one()
     second = runs.start_run(commune, YEAR)
     db.session.commit()
     first, second = _reload(first.id), _reload(second.id)
     assert first.status == second.status == RunStatus.DONE
     assert second.summary["changed"] == 0
     assert second.summary["drift"] == 0
-    after = db.session.execute(select(EvaluationState.summary).where(
-        EvaluationState.commune_id == commune.id, EvaluationState.year == YEAR)).scalar_one()
+    after = db.session.execute(
+        select(EvaluationState.summary).where(EvaluationState.commune_id == commune.id, EvaluationState.year == YEAR)
+    ).scalar_one()
     assert {t: {**c, "changed": 0} for t, c in before.items()} == after
 
 
@@ -169,10 +185,17 @@ def test_villages_and_ended_units_are_refused(app_ctx):
 
 def test_the_sweep_closes_a_run_whose_roll_up_was_lost_and_resends_a_stalled_one(app_ctx):
     commune = unit_by_code("23293")
-    closed_late = EvaluationRun(unit_id=commune.id, year=YEAR, status=RunStatus.RUNNING.value, total=1, done=1,
-                                started_at=utcnow(), summary={})
-    stalled = EvaluationRun(unit_id=commune.id, year=YEAR, status=RunStatus.RUNNING.value, total=1,
-                            started_at=utcnow() - timedelta(hours=1), summary={})
+    closed_late = EvaluationRun(
+        unit_id=commune.id, year=YEAR, status=RunStatus.RUNNING.value, total=1, done=1, started_at=utcnow(), summary={}
+    )
+    stalled = EvaluationRun(
+        unit_id=commune.id,
+        year=YEAR,
+        status=RunStatus.RUNNING.value,
+        total=1,
+        started_at=utcnow() - timedelta(hours=1),
+        summary={},
+    )
     db.session.add_all([closed_late, stalled])
     db.session.commit()
     tasks.sweep.apply()
@@ -223,10 +246,13 @@ def test_a_centre_manager_sees_runs_but_cannot_start_one(client, app_ctx):
     html = client.get("/titles/runs").get_data(as_text=True)
     assert 'name="unit"' not in html  # no form to start a run
     token = csrf_token(client, "/registry/search")
-    assert client.post("/titles/runs", data={"unit": commune.id, "year": YEAR,
-                                             "csrf_token": token}).status_code == 403
-    assert client.post("/api/v1/titles/runs", json={"unit_id": commune.id, "year": YEAR},
-                       headers={"X-CSRFToken": token}).status_code == 403
+    assert client.post("/titles/runs", data={"unit": commune.id, "year": YEAR, "csrf_token": token}).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/titles/runs", json={"unit_id": commune.id, "year": YEAR}, headers={"X-CSRFToken": token}
+        ).status_code
+        == 403
+    )
 
 
 def test_the_api_starts_a_run_and_reports_its_progress(client, app_ctx):
@@ -235,8 +261,9 @@ def test_the_api_starts_a_run_and_reports_its_progress(client, app_ctx):
     db.session.commit()
     login(client, user)
     token = csrf_token(client, "/registry/search")
-    response = client.post("/api/v1/titles/runs", json={"unit_id": province.id, "year": YEAR},
-                           headers={"X-CSRFToken": token})
+    response = client.post(
+        "/api/v1/titles/runs", json={"unit_id": province.id, "year": YEAR}, headers={"X-CSRFToken": token}
+    )
     assert response.status_code == 202, response.get_json()
     body = response.get_json()
     assert body["status"] == "queued"
@@ -248,11 +275,14 @@ def test_the_api_starts_a_run_and_reports_its_progress(client, app_ctx):
     bad = client.post("/api/v1/titles/runs", json={"unit_id": "x", "year": 1900}, headers={"X-CSRFToken": token})
     assert bad.status_code == 422
     assert {e["field"] for e in bad.get_json()["errors"]} == {"unit_id", "year"}
-    other_province = db.session.scalar(select(AdminUnit).where(AdminUnit.level == "province",
-                                                               AdminUnit.valid_to.is_(None),
-                                                               AdminUnit.id != province.id))
-    outside = client.post("/api/v1/titles/runs", json={"unit_id": other_province.id, "year": YEAR},
-                          headers={"X-CSRFToken": token})
+    other_province = db.session.scalar(
+        select(AdminUnit).where(
+            AdminUnit.level == "province", AdminUnit.valid_to.is_(None), AdminUnit.id != province.id
+        )
+    )
+    outside = client.post(
+        "/api/v1/titles/runs", json={"unit_id": other_province.id, "year": YEAR}, headers={"X-CSRFToken": token}
+    )
     assert outside.status_code == 422
     assert outside.get_json()["errors"] == [{"field": "unit_id", "message": "no such unit in your scope"}]
 

@@ -56,8 +56,11 @@ def test_a_mark_set_again_during_the_evaluation_survives_it(app_ctx, monkeypatch
     def evaluate_while_a_record_arrives(commune_id: int, year: int) -> dict[str, Any]:
         result = real(commune_id, year)
         time.sleep(0.01)
-        db.session.execute(EvaluationState.__table__.update().where(
-            EvaluationState.commune_id == commune_id).values(marked_at=utcnow()))
+        db.session.execute(
+            EvaluationState.__table__.update()
+            .where(EvaluationState.commune_id == commune_id)
+            .values(marked_at=utcnow())
+        )
         return result
 
     monkeypatch.setattr(engine, "evaluate_commune", evaluate_while_a_record_arrives)
@@ -86,9 +89,14 @@ def test_a_task_for_a_clear_mark_skips_and_a_run_does_not(app_ctx, monkeypatch):
 
 def test_drift_counts_changes_only_when_no_mark_was_pending(app_ctx, monkeypatch):
     commune = unit_by_code("23293")
-    monkeypatch.setattr(engine, "evaluate_commune", lambda commune_id, year: {
-        "citizen": {"subjects": 10, "eligible": 4, "changed": 3}, "family": {"subjects": 3, "eligible": 1,
-                                                                           "changed": 1}})
+    monkeypatch.setattr(
+        engine,
+        "evaluate_commune",
+        lambda commune_id, year: {
+            "citizen": {"subjects": 10, "eligible": 4, "changed": 3},
+            "family": {"subjects": 3, "eligible": 1, "changed": 1},
+        },
+    )
     clean = runs.evaluate_locked(commune.id, YEAR, force=True)
     assert (clean.changed, clean.drift) == (4, 4)
     dirty.mark_dirty([(commune.id, YEAR)])
@@ -101,8 +109,9 @@ def test_drift_counts_changes_only_when_no_mark_was_pending(app_ctx, monkeypatch
 def test_the_sweep_resends_old_marks_only(app_ctx):
     old, fresh = unit_by_code("23293"), unit_by_code("23302")
     for commune, age in ((old, 60), (fresh, 1)):
-        db.session.add(EvaluationState(commune_id=commune.id, year=YEAR, summary={},
-                                       marked_at=utcnow() - timedelta(seconds=age)))
+        db.session.add(
+            EvaluationState(commune_id=commune.id, year=YEAR, summary={}, marked_at=utcnow() - timedelta(seconds=age))
+        )
     db.session.flush()
     db.session.commit()
     assert tasks.sweep.apply().get() == 1
@@ -115,8 +124,15 @@ def test_a_queued_mark_is_sent_again_at_most_once_a_minute(app_ctx):
     """A mark whose task waits in a long queue is not re-sent by every sweep (duplicates would pile up behind the
     commune-year's lock); one whose task was lost is re-sent once ``RESEND_AGE`` has passed."""
     commune = unit_by_code("23293")
-    db.session.add(EvaluationState(commune_id=commune.id, year=YEAR, summary={},
-                                   marked_at=utcnow() - timedelta(minutes=5), sent_at=utcnow() - timedelta(seconds=30)))
+    db.session.add(
+        EvaluationState(
+            commune_id=commune.id,
+            year=YEAR,
+            summary={},
+            marked_at=utcnow() - timedelta(minutes=5),
+            sent_at=utcnow() - timedelta(seconds=30),
+        )
+    )
     db.session.flush()
     now = utcnow()
     assert dirty.due_for_resend(now - tasks.SWEEP_AGE, now - tasks.RESEND_AGE) == []  # sent 30 s ago: queued
@@ -155,9 +171,18 @@ def test_two_workers_on_one_commune_year_take_turns_and_produce_one_result(app: 
         household = make_household(village, f"LOCK-{force}", "Nguyễn Văn Một", "Trần Thị Hai", "Lê Văn Ba")
         person_ids = [p.id for p in household.members]
         made = {"village_id": village.id, "household_id": household.id}
-        db.session.add(LearningRecord(person_id=person_ids[0], year=YEAR, kind="class_completion",
-                                      category="literacy", hours=Decimal(40), completed_on=date(YEAR, 3, 1),
-                                      commune_id=commune_id, source_key=f"lock-test:{force}"))
+        db.session.add(
+            LearningRecord(
+                person_id=person_ids[0],
+                year=YEAR,
+                kind="class_completion",
+                category="literacy",
+                hours=Decimal(40),
+                completed_on=date(YEAR, 3, 1),
+                commune_id=commune_id,
+                source_key=f"lock-test:{force}",
+            )
+        )
         db.session.execute(delete(EvaluationState).where(EvaluationState.commune_id == commune_id))
         db.session.add(EvaluationState(commune_id=commune_id, year=YEAR, summary={}, marked_at=utcnow()))
         db.session.commit()
@@ -185,8 +210,7 @@ def test_two_workers_on_one_commune_year_take_turns_and_produce_one_result(app: 
         evaluated = sorted(name for name, o in outcomes.items() if o.evaluated)
         if force:
             assert len(spans) == 2
-            (_, _, first_end, first_changed), (_, second_start, _, second_changed) = sorted(spans,
-                                                                                           key=lambda s: s[1])
+            (_, _, first_end, first_changed), (_, second_start, _, second_changed) = sorted(spans, key=lambda s: s[1])
             assert second_start >= first_end  # one after the other, never both at once
             assert first_changed >= 3
             assert second_changed == 0  # the engine is idempotent: the second evaluation finds nothing to change
@@ -198,9 +222,19 @@ def test_two_workers_on_one_commune_year_take_turns_and_produce_one_result(app: 
             assert state is not None
             assert state.marked_at is None
             assert state.evaluated_at is not None
-            assert db.session.scalar(select(func.count()).select_from(Eligibility).where(
-                Eligibility.year == YEAR, Eligibility.title == "citizen", Eligibility.subject_type == "person",
-                Eligibility.subject_id.in_(person_ids))) == 3
+            assert (
+                db.session.scalar(
+                    select(func.count())
+                    .select_from(Eligibility)
+                    .where(
+                        Eligibility.year == YEAR,
+                        Eligibility.title == "citizen",
+                        Eligibility.subject_type == "person",
+                        Eligibility.subject_id.in_(person_ids),
+                    )
+                )
+                == 3
+            )
     finally:
         with app.app_context():
             db.session.rollback()
@@ -240,8 +274,11 @@ def test_learning_at_another_communes_centre_marks_the_learners_home_and_organis
 
     courses.recompute_class(course_class.id, as_of=datetime(2026, 4, 1))
 
-    marked = set(db.session.execute(select(EvaluationState.commune_id, EvaluationState.year)
-                                    .where(EvaluationState.marked_at.is_not(None))).tuples())
+    marked = set(
+        db.session.execute(
+            select(EvaluationState.commune_id, EvaluationState.year).where(EvaluationState.marked_at.is_not(None))
+        ).tuples()
+    )
     assert marked == {(centre.commune.id, 2026), (home.id, 2026), (work.id, 2026)}
 
 
@@ -255,13 +292,28 @@ def test_a_members_changed_result_marks_the_organisation_in_another_commune(app_
     db.session.add(organisation)
     db.session.flush()
     db.session.add(OrganisationMember(organisation_id=organisation.id, person_id=member.id))
-    db.session.add(LearningRecord(person_id=member.id, year=YEAR, kind="self_study", hours=Decimal(6),
-                                  completed_on=date(YEAR, 5, 1), commune_id=home.id, source_key="t:member:1"))
+    db.session.add(
+        LearningRecord(
+            person_id=member.id,
+            year=YEAR,
+            kind="self_study",
+            hours=Decimal(6),
+            completed_on=date(YEAR, 5, 1),
+            commune_id=home.id,
+            source_key="t:member:1",
+        )
+    )
     dirty.mark_dirty([(home.id, YEAR)])
     db.session.commit()  # home is evaluated after the commit; its changed citizen marks the work commune
 
     assert _state(home.id).evaluated_at is not None
     assert _state(work.id) is not None
     assert _state(work.id).evaluated_at is not None
-    assert db.session.scalar(select(func.count()).select_from(Eligibility).where(
-        Eligibility.subject_type == "organisation", Eligibility.subject_id == organisation.id)) == 1
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Eligibility)
+            .where(Eligibility.subject_type == "organisation", Eligibility.subject_id == organisation.id)
+        )
+        == 1
+    )

@@ -133,9 +133,7 @@ def kind_from_names(full_name: str, short_name: str) -> str:
     """Derive the type word from a full name and its bare form ("Tỉnh Kon Tum", "Kon Tum")."""
     suffix = f" {short_name}"
     if not full_name.endswith(suffix):
-        raise DataCheckError(
-            f"{full_name!r} does not end with its short name {short_name!r}"
-        )
+        raise DataCheckError(f"{full_name!r} does not end with its short name {short_name!r}")
     return full_name[: -len(suffix)]
 
 
@@ -153,14 +151,10 @@ def query(sql: str) -> list[dict[str, Any]]:
 def check_code_format(units: Iterable[Unit]) -> None:
     for unit in units:
         if not (unit.code.isdigit() and len(unit.code) == CODE_WIDTH[unit.level]):
-            raise DataCheckError(
-                f"{unit.level} code {unit.code!r} is not {CODE_WIDTH[unit.level]} digits"
-            )
+            raise DataCheckError(f"{unit.level} code {unit.code!r} is not {CODE_WIDTH[unit.level]} digits")
 
 
-def check_counts(
-    units: Iterable[Unit], expected: Mapping[str, int], label: str
-) -> dict[str, int]:
+def check_counts(units: Iterable[Unit], expected: Mapping[str, int], label: str) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     for unit in units:
         counts[unit.level] += 1
@@ -177,9 +171,7 @@ def render_csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return buffer.getvalue()
 
 
-def write_csv(
-    filename: str, header: Sequence[str], rows: Iterable[Sequence[str]]
-) -> Path:
+def write_csv(filename: str, header: Sequence[str], rows: Iterable[Sequence[str]]) -> Path:
     path = OUT_DIR / filename
     path.write_bytes(render_csv(header, rows).encode("utf-8"))
     return path
@@ -202,9 +194,7 @@ def province_2025(province: Province) -> Unit:
 def commune_2025(ward: Ward) -> Unit:
     kind = KIND_2025[ward.division_type]
     if not ward.name.startswith(f"{kind} "):
-        raise DataCheckError(
-            f"ward {int(ward.code)} {ward.name!r} does not start with {kind!r}"
-        )
+        raise DataCheckError(f"ward {int(ward.code)} {ward.name!r} does not start with {kind!r}")
     return Unit(
         f"{int(ward.code):05d}",
         split_name(ward.name, kind),
@@ -292,9 +282,7 @@ def successor_keys(old_prefix: str) -> dict[str, set[tuple[str, str]]]:
     for new_province, divided in converter_2025.DICT_PROVINCE_WARD_DIVIDED.items():
         for old_key, targets in divided.items():
             if old_key.startswith(old_prefix):
-                successors[old_key].update(
-                    (new_province, t["newWardKey"]) for t in targets
-                )
+                successors[old_key].update((new_province, t["newWardKey"]) for t in targets)
     return successors
 
 
@@ -310,16 +298,12 @@ def new_ward_resolver() -> dict[tuple[str, str], str]:
     for ward in Ward.iter_all():
         by_key[(int(ward.province_code), compact_key(ward.codename))].append(ward)
     resolved: dict[tuple[str, str], str] = {}
-    for row in query(
-        "SELECT provinceKey, provinceCode, wardKey, wardCode FROM admin_units"
-    ):
+    for row in query("SELECT provinceKey, provinceCode, wardKey, wardCode FROM admin_units"):
         candidates = by_key.get((int(row["provinceCode"]), row["wardKey"]), [])
         if len(candidates) > 1:
             candidates = [w for w in candidates if int(w.code) == int(row["wardCode"])]
         if len(candidates) == 1:
-            resolved[(row["provinceKey"], row["wardKey"])] = (
-                f"{int(candidates[0].code):05d}"
-            )
+            resolved[(row["provinceKey"], row["wardKey"])] = f"{int(candidates[0].code):05d}"
     return resolved
 
 
@@ -335,40 +319,25 @@ def build_lineage(old_rows: Sequence[Mapping[str, str]]) -> list[Lineage]:
     unknown = set(successors) - set(old_code_by_key)
     missing = set(old_code_by_key) - set(successors)
     if unknown or missing:
-        raise DataCheckError(
-            f"lineage keys mismatch: unknown={sorted(unknown)} missing={sorted(missing)}"
-        )
+        raise DataCheckError(f"lineage keys mismatch: unknown={sorted(unknown)} missing={sorted(missing)}")
     resolve = new_ward_resolver()
     rows: list[Lineage] = []
     for old_key, targets in successors.items():
         unresolved = [t for t in targets if t not in resolve]
         if unresolved:
-            raise DataCheckError(
-                f"{old_key}: cannot resolve successor(s) {sorted(unresolved)}"
-            )
+            raise DataCheckError(f"{old_key}: cannot resolve successor(s) {sorted(unresolved)}")
         new_codes = sorted({resolve[t] for t in targets})
-        rows += [
-            Lineage(old_code_by_key[old_key], c, equal_share(len(new_codes)))
-            for c in new_codes
-        ]
+        rows += [Lineage(old_code_by_key[old_key], c, equal_share(len(new_codes))) for c in new_codes]
     return sorted(rows, key=lambda r: (r.old_code, r.new_code))
 
 
-def check_lineage(
-    lineage: Sequence[Lineage], old_units: Sequence[Unit], new_units: Sequence[Unit]
-) -> None:
+def check_lineage(lineage: Sequence[Lineage], old_units: Sequence[Unit], new_units: Sequence[Unit]) -> None:
     old_codes = {u.code for u in old_units if u.level == "commune"}
-    new_codes = {
-        u.code
-        for u in new_units
-        if u.level == "commune" and u.parent_code == SUCCESSOR_PROVINCE_CODE
-    }
+    new_codes = {u.code for u in new_units if u.level == "commune" and u.parent_code == SUCCESSOR_PROVINCE_CODE}
     if bad := sorted({r.old_code for r in lineage} ^ old_codes):
         raise DataCheckError(f"old codes not matching units_kontum_pre2025: {bad}")
     if bad := sorted({r.new_code for r in lineage} - new_codes):
-        raise DataCheckError(
-            f"new codes not communes of {SUCCESSOR_PROVINCE_CODE} in units_2025: {bad}"
-        )
+        raise DataCheckError(f"new codes not communes of {SUCCESSOR_PROVINCE_CODE} in units_2025: {bad}")
 
 
 # --------------------------------------------------------------------------- main
@@ -379,13 +348,7 @@ def report_lineage(lineage: Sequence[Lineage], new_units: Sequence[Unit]) -> Non
     for r in lineage:
         per_old[r.old_code] += 1
     new_codes = sorted({r.new_code for r in lineage})
-    provinces = sorted(
-        {
-            u.parent_code
-            for u in new_units
-            if u.code in new_codes and u.level == "commune"
-        }
-    )
+    provinces = sorted({u.parent_code for u in new_units if u.code in new_codes and u.level == "commune"})
     split = sum(1 for n in per_old.values() if n > 1)
     print(
         f"lineage_kontum.csv: {len(lineage)} rows; {len(per_old)} old communes, {split} split, "
@@ -400,9 +363,7 @@ def main() -> int:
     check_code_format(units_2025)
     counts = check_counts(units_2025, EXPECTED_2025, "units_2025")
     write_csv("units_2025.csv", UNIT_HEADER, (astuple(u) for u in units_2025))
-    print(
-        f"units_2025.csv: {counts['province']} provinces, {counts['commune']} communes"
-    )
+    print(f"units_2025.csv: {counts['province']} provinces, {counts['commune']} communes")
 
     old_rows = legacy_rows(KONTUM_CODE)
     kontum = legacy_units(old_rows)
