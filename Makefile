@@ -5,19 +5,26 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app lms
 export LMS_PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgresql lint typecheck bench refdata translations messages browser-deps clean
+.PHONY: run test test-sqlite test-postgresql lint typecheck bench refdata translations messages browser-deps clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# The locks carry a hash for every file: pip refuses anything that differs from what was locked.
 $(VENV)/.runtime: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
 	touch $@
 
 $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
+
+## make lock: regenerate the hashed locks from requirements.in / requirements-dev.in (needs PyPI).
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 --no-header
+lock: $(VENV)/.dev
+	$(UV_COMPILE) --output-file requirements.txt requirements.in
+	$(UV_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
 translations: $(VENV)/.runtime
 	$(BIN)/pybabel compile --use-fuzzy -d lms/translations >/dev/null
@@ -75,7 +82,7 @@ typecheck: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(FLASK) bench generate --scale province
 
-refdata: | $(BIN)/python
+refdata: $(VENV)/.runtime
 	$(BIN)/pip install --quiet -r requirements-refdata.txt
 	$(BIN)/python -m lms.registry.data.generate
 
