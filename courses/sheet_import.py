@@ -869,12 +869,12 @@ def confirm(course_class: CourseClass, token: str, *, user_id: int) -> ImportSum
     filename = stored.filename
     if result.digest != stored.digest:
         db.session.delete(stored)
-        token = (
+        new_token = (
             store_preview(course_class, parsed, result, filename=filename, user_id=user_id)
             if result.can_apply
             else None
         )
-        raise PreviewOutdated(result, token)
+        raise PreviewOutdated(result, new_token)
     sessions = {
         s.id: s
         for s in db.session.scalars(

@@ -248,3 +248,33 @@ def test_the_preview_takes_a_constant_number_of_queries(app_ctx, count_queries):
         assert len(result.revoked) == size
         counts.append(counter.count)
     assert counts[0] == counts[1]
+
+
+def test_the_learner_sees_why_and_when_a_certificate_was_revoked(client, finished_class):
+    course_class, sessions, grid, _ = finished_class
+    a, *_ = grid
+    code = db.session.scalar(
+        select(Certificate.code).where(Certificate.class_id == course_class.id, Certificate.person_id == a.id)
+    )
+    for session in sessions[:2]:
+        services.record_attendance(session, [Mark(a.id, "absent", utcnow())], user_id=None)
+    services.recompute_class(course_class.id, revoked_reason="điểm danh buổi 1 và 2 được sửa")
+    from lms.registry.models import AdminUnit
+
+    user = make_user(Role.ASSOCIATION_OFFICER, db.session.get(AdminUnit, course_class.commune_id), "hv@example.vn")
+    user.person_id = a.id
+    db.session.commit()
+    login(client, user)
+    html = client.get("/courses/it/me").get_data(as_text=True)
+    section = html.split('id="certificates"', 1)[1]
+    assert code in section
+    assert re.search(r"Thu hồi ngày \d{2}/\d{2}/\d{4} vì: điểm danh buổi 1 và 2 được sửa", section), section[:2000]
+
+
+def test_the_pdf_book_prints_the_same_legend(client, finished_class):
+    from tests.courses.test_documents import _pdf_text
+
+    course_class, *_, manager = finished_class
+    login(client, manager)
+    text = " ".join(_pdf_text(client.get(f"/courses/classes/{course_class.id}/attendance-book.pdf").data).split())
+    assert "P hoặc x = Có mặt; M = Đi muộn; CP = Vắng có phép; V hoặc K = Vắng" in text
