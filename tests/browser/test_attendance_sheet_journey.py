@@ -21,7 +21,7 @@ from lms.auth.services import assign_role, create_user
 from lms.extensions import db, utcnow
 from lms.registry import services
 from lms.registry.models import AdminUnit, Clc, Household, Person, UnitLevel
-from tests.browser.conftest import commit
+from tests.browser.conftest import ROOT, commit
 
 PASSWORD = "mật khẩu phiếu giấy"
 CLASS_NAME = "Lớp đan lát SHT"
@@ -129,6 +129,7 @@ def test_a_paper_sheet_is_previewed_with_the_certificate_it_revokes_then_confirm
     expect(revoked).to_contain_text(LOSES)
     expect(revoked).not_to_contain_text(KEEPS)
     expect(page.locator("#preview-changed")).to_contain_text("Vắng")
+    page.screenshot(path=str(ROOT / "test-results" / "attendance-sheet-preview.png"), full_page=True)
 
     page.get_by_role("button", name="Ghi 2 điểm danh, thu hồi 1 chứng nhận").click()
     expect(page.get_by_text(re.compile(r"2 điểm danh được ghi .*Đã thu hồi 1 chứng nhận"))).to_be_visible()
