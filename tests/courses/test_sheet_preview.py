@@ -278,3 +278,24 @@ def test_the_pdf_book_prints_the_same_legend(client, finished_class):
     login(client, manager)
     text = " ".join(_pdf_text(client.get(f"/courses/classes/{course_class.id}/attendance-book.pdf").data).split())
     assert "P hoặc x = Có mặt; M = Đi muộn; CP = Vắng có phép; V hoặc K = Vắng" in text
+
+
+def test_a_revocation_by_the_completion_task_is_audited_with_its_reason(app_ctx, finished_class):
+    from courses.tasks import recompute_completions
+
+    course_class, sessions, grid, _ = finished_class
+    a, *_ = grid
+    certificate_id = db.session.scalar(
+        select(Certificate.id).where(Certificate.class_id == course_class.id, Certificate.person_id == a.id)
+    )
+    for session in sessions[:2]:
+        services.record_attendance(session, [Mark(a.id, "absent", utcnow())], user_id=None)
+    db.session.commit()  # the task runs after the commit (eagerly in tests)
+    recompute_completions.apply(kwargs={"class_id": course_class.id})
+    event = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "certificate.revoke", AuditEvent.object_id == str(certificate_id))
+    )
+    assert event is not None
+    assert event.user_id is None
+    assert event.details["reason"] == services.REVOKED_NOT_COMPLETED
+    assert db.session.get(Certificate, certificate_id).revoked_reason == services.REVOKED_NOT_COMPLETED
