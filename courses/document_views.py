@@ -15,8 +15,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from wtforms import HiddenField
+from wtforms.validators import DataRequired
 
-from courses import bp, documents, reports, services, sheet_import
+from courses import attendance_codes, bp, documents, reports, services, sheet_import
 from courses.models import CourseClass
 from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission
@@ -142,50 +144,107 @@ class AttendanceSheetForm(FlaskForm):
     file = FileField(_l("Attendance sheet (.xlsx)"), validators=[FileRequired()])
 
 
-@bp.route("/classes/<int:class_id>/attendance-sheet", methods=["GET", "POST"])
-@permission_required(RECORD)
-def attendance_sheet(class_id: int):
-    """Upload a paper attendance sheet typed into a spreadsheet: checked whole, applied whole or not at all."""
-    course_class = _class(class_id, RECORD)
-    form = AttendanceSheetForm()
-    errors: list[dict] = []
-    error_count, status = 0, 200
-    if form.validate_on_submit():
-        upload = form.file.data
-        filename = upload.filename or "sheet.xlsx"
-        try:
-            summary = sheet_import.import_sheet(
-                course_class, upload.read(sheet_import.MAX_BYTES + 1), filename=filename, user_id=current_user.id
-            )
-        except sheet_import.SheetRejected as exc:
-            db.session.rollback()
-            errors, error_count, status = exc.errors, exc.count, 422
-        else:
-            db.session.commit()
-            flash(
-                _(
-                    "Sheet applied: %(marks)d marks for %(learners)d learners over %(sessions)d sessions "
-                    "(%(created)d new, %(updated)d changed, %(unchanged)d unchanged).",
-                    marks=summary.marks,
-                    learners=summary.learners,
-                    sessions=summary.sessions,
-                    created=summary.created,
-                    updated=summary.updated,
-                    unchanged=summary.unchanged,
-                ),
-                "success",
-            )
-            return redirect(url_for("courses.attendance_sheet", class_id=course_class.id))
-    elif request.method == "POST":
-        status = 422
+class ConfirmSheetForm(FlaskForm):
+    token = HiddenField(validators=[DataRequired()])
+
+
+def _sheet_page(course_class: CourseClass, form: AttendanceSheetForm, status: int = 200, **context):
+    context.setdefault("preview", None)
+    context.setdefault("errors", [])
+    context.setdefault("error_count", 0)
+    statuses = services.attendance_statuses()
+    vietnamese = str(get_locale()) == "vi"
     return render_template(
         "courses/documents/attendance_sheet.html",
         course_class=course_class,
         form=form,
-        errors=errors,
-        error_count=error_count,
         locale=str(get_locale()),
+        legend=attendance_codes.legend_text(attendance_codes.legend(statuses.values())),
+        status_names={code: s.name_vi if vietnamese else s.name_en for code, s in statuses.items()},
+        preview_rows=sheet_import.PREVIEW_ROWS,
+        **context,
     ), status
+
+
+def _preview_context(result: sheet_import.Preview, token: str | None) -> dict:
+    confirm_form = ConfirmSheetForm(formdata=None, token=token) if token else None
+    return {"preview": result, "confirm_form": confirm_form, "errors": result.errors, "error_count": result.error_count}
+
+
+@bp.route("/classes/<int:class_id>/attendance-sheet", methods=["GET", "POST"])
+@permission_required(RECORD)
+def attendance_sheet(class_id: int):
+    """Upload a paper attendance sheet typed into a spreadsheet (or the attendance book filled in): checked whole
+    and shown as a preview of what it would change. Nothing is written here; the preview's confirmation does."""
+    course_class = _class(class_id, RECORD)
+    form = AttendanceSheetForm()
+    if not form.validate_on_submit():
+        return _sheet_page(course_class, form, 422 if request.method == "POST" else 200)
+    upload = form.file.data
+    filename = upload.filename or "sheet.xlsx"
+    try:
+        parsed = sheet_import.check_sheet(course_class, upload.read(sheet_import.MAX_BYTES + 1))
+    except sheet_import.SheetRejected as exc:
+        db.session.rollback()
+        return _sheet_page(course_class, form, 422, errors=exc.errors, error_count=exc.count)
+    result = sheet_import.preview(course_class, parsed)
+    token = None
+    if result.can_apply:
+        token = sheet_import.store_preview(course_class, parsed, result, filename=filename, user_id=current_user.id)
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return _sheet_page(course_class, form, 422 if result.error_count else 200, **_preview_context(result, token))
+
+
+@bp.post("/classes/<int:class_id>/attendance-sheet/confirm")
+@permission_required(RECORD)
+def attendance_sheet_confirm(class_id: int):
+    """Write the previewed sheet, exactly as previewed, or show the new preview if the stored data changed."""
+    course_class = _class(class_id, RECORD)
+    confirm_form = ConfirmSheetForm()
+    if not confirm_form.validate_on_submit():
+        abort(400)
+    try:
+        summary = sheet_import.confirm(course_class, confirm_form.token.data, user_id=current_user.id)
+    except sheet_import.PreviewNotFound:
+        db.session.rollback()
+        flash(
+            _("This preview is no longer available (applied already, or older than a day). Upload the sheet again."),
+            "warning",
+        )
+        return redirect(url_for("courses.attendance_sheet", class_id=course_class.id))
+    except sheet_import.PreviewOutdated as outdated:
+        db.session.commit()  # the new preview is kept for its own confirmation; nothing else was written
+        flash(
+            _(
+                "The attendance of this class changed after your preview, so nothing was written. "
+                "Here is what the sheet would do now: check it and confirm again."
+            ),
+            "warning",
+        )
+        return _sheet_page(
+            course_class, AttendanceSheetForm(formdata=None), 409, **_preview_context(outdated.preview, outdated.token)
+        )
+    except sheet_import.SheetRejected as exc:
+        db.session.rollback()
+        return _sheet_page(
+            course_class, AttendanceSheetForm(formdata=None), 422, errors=exc.errors, error_count=exc.count
+        )
+    db.session.commit()
+    message = _(
+        "Sheet applied: %(written)d marks written (%(created)d new, %(updated)d changed), %(unchanged)d unchanged.",
+        written=summary.created + summary.updated,
+        created=summary.created,
+        updated=summary.updated,
+        unchanged=summary.unchanged,
+    )
+    if summary.revoked:
+        message += " " + _("%(count)d certificates revoked.", count=summary.revoked)
+    if summary.issued:
+        message += " " + _("%(count)d certificates issued.", count=summary.issued)
+    flash(message, "success")
+    return redirect(url_for("courses.attendance_sheet", class_id=course_class.id))
 
 
 @bp.get("/classes/<int:class_id>/attendance-sheet.xlsx")

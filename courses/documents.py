@@ -26,9 +26,9 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy import select
 
+from courses import attendance_codes
 from courses.models import (
     Attendance,
-    AttendanceStatus,
     Certificate,
     ClassSession,
     CourseClass,
@@ -278,18 +278,6 @@ class AttendanceBook:
         return f"{session.starts_at:%d/%m/%Y %H:%M}" if same_day > 1 else f"{session.starts_at:%d/%m/%Y}"
 
 
-def status_abbreviations(statuses: list[AttendanceStatus]) -> dict[str, str]:
-    """One or two letters per status, from its English name (present → P, late → L, excused → E, absent → A);
-    statuses are configuration, so a clash falls back to the first two letters of the code."""
-    result: dict[str, str] = {}
-    for status in statuses:
-        abbreviation = (status.name_en or status.code)[:1].upper()
-        if abbreviation in result.values():
-            abbreviation = status.code[:2].upper()
-        result[status.code] = abbreviation
-    return result
-
-
 def attendance_book(course_class: CourseClass, *, as_of: datetime | None = None) -> AttendanceBook:
     """Everything the attendance book shows, in seven queries whatever the number of learners and sessions."""
     as_of = as_of or local_now()
@@ -298,7 +286,7 @@ def attendance_book(course_class: CourseClass, *, as_of: datetime | None = None)
     assert clc is not None
     assert commune is not None
     statuses = list(attendance_statuses().values())
-    abbreviations = status_abbreviations(statuses)
+    abbreviations = attendance_codes.letters(attendance_codes.legend(statuses))
     attended_codes = {s.code for s in statuses if s.counts_as_attended}
     sessions = [
         BookSession(
@@ -391,14 +379,35 @@ def _share(numerator: int, denominator: int) -> str:
 
 BOOK_TITLE = "SỔ ĐIỂM DANH LỚP HỌC"
 CANCELLED_VI = "hủy"
+WITHDRAWN_VI = "(đã rút)"
 THIN = Side(style="thin", color="999999")
 GREY = PatternFill("solid", fgColor="D9D9D9")
 HEAD = PatternFill("solid", fgColor="DCE6F1")
 
 
 def _book_legend(book: AttendanceBook) -> str:
-    parts = [f"{s.abbreviation} = {s.name_vi}" for s in book.statuses]
-    return "Ký hiệu: " + "; ".join(parts) + f'. Cột "{CANCELLED_VI}": buổi học bị hủy.'
+    codes = attendance_codes.legend(book.statuses)
+    return "Ký hiệu: " + attendance_codes.legend_text(codes) + f'. Cột "{CANCELLED_VI}": buổi học bị hủy.'
+
+
+def _book_names(book: AttendanceBook) -> dict[int, str]:
+    """The name written for each learner: a name two learners share carries the person number, as on the blank
+    sheet, so that the book can be filled in and imported back."""
+    count: dict[str, int] = {}
+    for learner in book.learners:
+        count[learner.full_name] = count.get(learner.full_name, 0) + 1
+    names = {
+        learner.person_id: f"{learner.full_name} (#{learner.person_id})"
+        if count[learner.full_name] > 1
+        else learner.full_name
+        for learner in book.learners
+    }
+    return {
+        learner.person_id: f"{names[learner.person_id]} {WITHDRAWN_VI}"
+        if learner.withdrawn
+        else names[learner.person_id]
+        for learner in book.learners
+    }
 
 
 def attendance_book_xlsx(book: AttendanceBook) -> bytes:
@@ -407,6 +416,7 @@ def attendance_book_xlsx(book: AttendanceBook) -> bytes:
     sheet = workbook.active
     sheet.title = "Sổ điểm danh"
     abbreviations = book.abbreviations
+    names = _book_names(book)
     bold = Font(bold=True)
     sheet["A1"] = BOOK_TITLE
     sheet["A1"].font = Font(bold=True, size=14)
@@ -436,9 +446,8 @@ def attendance_book_xlsx(book: AttendanceBook) -> bytes:
     row = header_row
     for index, learner in enumerate(book.learners, start=1):
         row = header_row + index
-        name = f"{learner.full_name} (đã rút)" if learner.withdrawn else learner.full_name
         sheet.cell(row=row, column=1, value=index)
-        sheet.cell(row=row, column=2, value=name)
+        sheet.cell(row=row, column=2, value=names[learner.person_id])
         sheet.cell(row=row, column=3, value=learner.birth_year)
         for offset, session in enumerate(book.sessions):
             status = learner.marks.get(session.id)
@@ -521,6 +530,7 @@ def attendance_book_pdf(book: AttendanceBook) -> bytes:
         Spacer(1, 4 * mm),
     ]
     abbreviations = book.abbreviations
+    names = _book_names(book)
     blocks = [book.sessions[i : i + SESSIONS_PER_TABLE] for i in range(0, len(book.sessions), SESSIONS_PER_TABLE)]
     blocks = blocks or [[]]
     for number, block in enumerate(blocks):
@@ -533,8 +543,7 @@ def attendance_book_pdf(book: AttendanceBook) -> bytes:
             header += [Paragraph("Có mặt", head), Paragraph("Tỷ lệ", head), Paragraph("Hoàn thành", head)]
         data = [header]
         for index, learner in enumerate(book.learners, start=1):
-            name = f"{learner.full_name} (đã rút)" if learner.withdrawn else learner.full_name
-            row = [str(index), Paragraph(_escape(name), cell)]
+            row = [str(index), Paragraph(_escape(names[learner.person_id]), cell)]
             for session in block:
                 status = learner.marks.get(session.id)
                 row.append(abbreviations.get(status, status) if status else "")

@@ -141,7 +141,7 @@ def _training_context(person: Person) -> dict[str, Any]:
     completions = list(
         db.session.scalars(
             select(Certificate)
-            .where(Certificate.person_id == person.id, Certificate.revoked_at.is_(None))
+            .where(Certificate.person_id == person.id)  # revoked ones too: the learner sees why
             .options(selectinload(Certificate.course_class))
             .order_by(Certificate.issued_on.desc())
         )

@@ -250,6 +250,25 @@ class Attendance(Model):
     received_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class AttendanceSheetPreview(Model):
+    """What an uploaded paper sheet would write, kept between its preview and the user's confirmation (ADR 19).
+
+    ``cells`` are the sheet's marks as read (session, learner, status, and where they were in the sheet);
+    ``digest`` fingerprints what the preview showed (the marks to write with their previous values, the
+    certificates to revoke, the completions won and lost), so the confirmation writes only if it would do
+    exactly that."""
+
+    __tablename__ = "attendance_sheet_preview"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("course_class.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    cells: Mapped[list[Any]] = mapped_column(JSON)
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class IdempotentRequest(Model):
     """The stored answer to a POST carrying an ``Idempotency-Key``: a retry gets the same answer, not a redo."""
 

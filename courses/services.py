@@ -751,17 +751,18 @@ class CompletionResult:
     certificates_issued: int
 
 
-def recompute_class(class_id: int, *, as_of: datetime | None = None) -> CompletionResult:
-    """Apply the course's completion rule to the class and make learning records and certificates match.
+def completed_learners(class_id: int, *, as_of: datetime | None = None) -> dict[int, date]:
+    """The completion rule: who completes the class, and on which day. Reads only, so a preview can ask it what
+    a change would do (inside a savepoint it then rolls back) with the rule the completion task applies.
 
     A class completes once no scheduled session is left in the future. A learner completes with at least the
     course's share of the held sessions attended (by statuses that count as attended) and, where the course has a
-    final assessment, a pass. Idempotent: records are keyed by ``source_key``; a second run writes nothing.
+    final assessment, a pass.
     """
     as_of = as_of or local_now()
     course_class = db.session.get(CourseClass, class_id)
     if course_class is None:
-        return CompletionResult(0, 0, 0, 0)
+        return {}
     course = course_class.course
     held = db.session.scalar(select(func.count()).select_from(held_sessions(class_id, as_of).subquery())) or 0
     upcoming = (
@@ -806,6 +807,24 @@ def recompute_class(class_id: int, *, as_of: datetime | None = None) -> Completi
         assert last_session is not None  # held > 0
         for person_id, _ in db.session.execute(stmt):
             completed[person_id] = last_session.date()
+    return completed
+
+
+def recompute_class(
+    class_id: int,
+    *,
+    as_of: datetime | None = None,
+    revoked_reason: str = REVOKED_NOT_COMPLETED,
+    user_id: int | None = None,
+) -> CompletionResult:
+    """Apply the course's completion rule (:func:`completed_learners`) to the class and make learning records and
+    certificates match. Idempotent: records are keyed by ``source_key``; a second run writes nothing. A
+    certificate it revokes gets ``revoked_reason`` and an audit event (by ``user_id``, whose change caused it)."""
+    course_class = db.session.get(CourseClass, class_id)
+    if course_class is None:
+        return CompletionResult(0, 0, 0, 0)
+    course = course_class.course
+    completed = completed_learners(class_id, as_of=as_of)
     wanted = _wanted_records(course_class, course, completed)
     have = {
         key: (record_id, commune_id, year, person_id)
@@ -834,7 +853,7 @@ def recompute_class(class_id: int, *, as_of: datetime | None = None) -> Completi
             persons={(row["person_id"], row["year"]) for row in new}
             | {(person_id, year) for _, _, year, person_id in stale},
         )
-    issued = _sync_certificates(class_id, completed)
+    issued = _sync_certificates(class_id, completed, revoked_reason, user_id)
     return CompletionResult(len(completed), len(new), len(stale), issued)
 
 
@@ -879,11 +898,11 @@ def _new_certificate_code() -> str:
     return new_code()
 
 
-def _sync_certificates(class_id: int, completed: dict[int, date]) -> int:
+def _sync_certificates(class_id: int, completed: dict[int, date], revoked_reason: str, user_id: int | None) -> int:
     rows = {
         row.person_id: row
         for row in db.session.execute(
-            select(Certificate.id, Certificate.person_id, Certificate.revoked_at).where(
+            select(Certificate.id, Certificate.code, Certificate.person_id, Certificate.revoked_at).where(
                 Certificate.class_id == class_id
             )
         )
@@ -900,12 +919,33 @@ def _sync_certificates(class_id: int, completed: dict[int, date]) -> int:
         db.session.execute(
             update(Certificate).where(Certificate.id.in_(revive)).values(revoked_at=None, revoked_reason="")
         )
-    revoke = [row.id for p, row in rows.items() if p not in completed and row.revoked_at is None]
+    revoke = [row for p, row in rows.items() if p not in completed and row.revoked_at is None]
     if revoke:
+        now = utcnow()
         db.session.execute(
             update(Certificate)
-            .where(Certificate.id.in_(revoke))
-            .values(revoked_at=utcnow(), revoked_reason=REVOKED_NOT_COMPLETED)
+            .where(Certificate.id.in_([row.id for row in revoke]))
+            .values(revoked_at=now, revoked_reason=revoked_reason[:300])
+        )
+        # Never a silent side effect: each revocation is in the audit trail with its reason.
+        db.session.execute(
+            insert(AuditEvent),
+            [
+                {
+                    "action": "certificate.revoke",
+                    "object_type": "certificate",
+                    "object_id": str(row.id),
+                    "user_id": user_id,
+                    "details": {
+                        "code": row.code,
+                        "class_id": class_id,
+                        "person_id": row.person_id,
+                        "reason": revoked_reason[:300],
+                    },
+                    "at": now,
+                }
+                for row in revoke
+            ],
         )
     return len(issue)
 

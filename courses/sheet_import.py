@@ -2,32 +2,48 @@
 
 The grid: the first column names the learner (full name, or person number as ``123``, ``#123`` or
 ``Nguyễn Văn An (#123)``); the header row (row 1) holds the session dates, ``dd/mm/yyyy``, or
-``dd/mm/yyyy HH:MM`` on a day with two sessions; a cell holds a status code or a Vietnamese abbreviation
-(x / có = present, m = late, p = excused, v / k = absent), empty for no mark.
+``dd/mm/yyyy HH:MM`` on a day with two sessions; a cell holds a code of the one legend
+(:mod:`courses.attendance_codes`: P or x = present, M = late, CP = excused, V or K = absent) or a status's
+Vietnamese name, empty for no mark. The attendance book (xlsx) is read too, in the layout it was exported in.
 
 Every cell is checked before anything is written and every problem is reported with its row, its column (the
 Excel letter and the header) and a reason in English and Vietnamese, in the registry import's error format
-``{"row", "column", "message", "message_vi"}`` (plus ``header``). The sheet applies completely or not at all.
+``{"row", "column", "message", "message_vi"}`` (plus ``header``). Nothing is written on upload: the user sees a
+preview (new, changed, unchanged and refused marks, certificates that would be revoked) and confirms it; the
+sheet then applies completely or not at all, and only if it would still do what the preview showed (ADR 19).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import re
+import secrets
 import zipfile
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from dataclasses import astuple, dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, update
 
-from courses import services
-from courses.models import ClassSession, CourseClass, Enrolment, EnrolmentStatus, SessionStatus
+from courses import attendance_codes, services
+from courses.documents import CANCELLED_VI, WITHDRAWN_VI
+from courses.models import (
+    Attendance,
+    AttendanceSheetPreview,
+    Certificate,
+    ClassSession,
+    CourseClass,
+    Enrolment,
+    EnrolmentStatus,
+    SessionStatus,
+)
 from lms.core.services import audit
 from lms.extensions import db, utcnow
 from lms.registry.models import AdminUnit, Person, subtree
@@ -40,8 +56,13 @@ MAX_LISTED_ERRORS = 500
 LEARNER_HEADER = "Học viên"
 DEVICE = "paper sheet"
 
-# Vietnamese shorthand of the paper sheets, folded (no diacritics, lower case) → status code.
-VI_ABBREVIATIONS = {"x": "present", "co": "present", "m": "late", "p": "excused", "v": "absent", "k": "absent"}
+PREVIEW_LIFETIME = timedelta(days=1)
+# The attendance book (courses.documents): its header row, its own columns and its summary rows, folded.
+BOOK_HEADER_SEARCH = 20
+BOOK_NAME_HEADER = "ho va ten"
+BOOK_COLUMNS = frozenset({"nam sinh", "so buoi co mat", "ty le", "hoan thanh", "ma giay chung nhan"})
+BOOK_COLUMN_PREFIXES = ("tren so buoi da hoc",)
+BOOK_SUMMARY_ROWS = ("so hoc vien co mat", "hoan thanh:")
 
 _DAY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2})[:hH](\d{2}))?$")
 _PERSON_NUMBER = re.compile(r"^#?\s*(\d+)$")
@@ -69,16 +90,6 @@ def sheet_error(row: int | None, column: int | None, header: str, message: str, 
         "message": message,
         "message_vi": message_vi,
     }
-
-
-@dataclass
-class ImportSummary:
-    learners: int = 0
-    sessions: int = 0
-    marks: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
 
 
 @dataclass
@@ -211,25 +222,60 @@ def _parse_header(value: Any) -> tuple[date, time | None] | None:
     return parsed, at
 
 
-def status_lookup(statuses: dict[str, Any]) -> dict[str, str]:
-    """Every spelling a cell may use (folded) → status code: the codes, the names, the paper shorthand."""
-    lookup: dict[str, str] = {}
-    for code, status in statuses.items():
-        lookup[fold(code)] = code
-        lookup[fold(status.name_vi)] = code
-        lookup[fold(status.name_en)] = code
-    lookup.update({abbr: code for abbr, code in VI_ABBREVIATIONS.items() if code in statuses})
-    return lookup
+def _layout(rows: list[tuple[Any, ...]]) -> tuple[int, int, set[int]]:
+    """Where the grid is: (header row index, learner column index, columns to leave alone).
+
+    The blank sheet has its header in row 1 and the learners in column A. The attendance book has a title, the
+    legend, then a header row starting "STT" with the names under "Họ và tên" and its own columns (birth year,
+    totals) around the sessions: it is read as it was exported, so a book filled in on paper can come back."""
+    for index, values in enumerate(rows[:BOOK_HEADER_SEARCH]):
+        folded = [fold(_text(v)) for v in values]
+        if folded and folded[0] == "stt" and BOOK_NAME_HEADER in folded:
+            learner = folded.index(BOOK_NAME_HEADER)
+            ignored = {
+                c
+                for c, text in enumerate(folded)
+                if c != learner and (c < learner or text in BOOK_COLUMNS or text.startswith(BOOK_COLUMN_PREFIXES))
+            }
+            return index, learner, ignored
+    return 0, 0, set()
 
 
-def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSession, list[services.Mark]], int]:
-    """Read and check the whole sheet; return the marks per session and the number of learners, or raise
-    :class:`SheetRejected` with every problem. Writes nothing."""
+@dataclass(frozen=True)
+class Cell:
+    """A mark read from the sheet, and where it was."""
+
+    row: int
+    column: str
+    header: str
+    session_id: int
+    person_id: int
+    learner: str
+    status: str
+
+
+@dataclass
+class ParsedSheet:
+    cells: list[Cell]
+    errors: list[dict[str, Any]]  # sorted, the first MAX_LISTED_ERRORS
+    error_count: int
+    learners: int  # rows with at least one mark
+
+
+def check_sheet(course_class: CourseClass, content: bytes) -> ParsedSheet:
+    """Read and check the whole sheet: every mark it holds and every problem, by row and column. Raises
+    :class:`SheetRejected` only when the file cannot be read as a sheet at all. Writes nothing."""
     rows = _read_grid(content)
-    header, body = rows[0], rows[1:]
+    header_index, learner_col, ignored = _layout(rows)
+    header, body = rows[header_index], rows[header_index + 1 :]
+    first_body_row = header_index + 2  # spreadsheet row number of body[0]
+    header_row = header_index + 1
     errors: list[dict[str, Any]] = []
     width = max(len(r) for r in rows)
-    learner_header = _text(header[0]) or LEARNER_HEADER
+    learner_header = (_text(header[learner_col]) if learner_col < len(header) else "") or LEARNER_HEADER
+
+    def learner_of(values: tuple[Any, ...]) -> str:
+        return _text(values[learner_col]) if learner_col < len(values) else ""
 
     sessions = list(
         db.session.scalars(
@@ -240,12 +286,19 @@ def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSe
     for session in sessions:
         by_day[session.starts_at.date()].append(session)
 
+    # The book's summary rows under the learners are the book's, not marks.
+    body_rows = [
+        (r, values)
+        for r, values in enumerate(body, start=first_body_row)
+        if not fold(learner_of(values)).startswith(BOOK_SUMMARY_ROWS)
+    ]
+    mark_columns = [c for c in range(width) if c != learner_col and c not in ignored]
     # Which cells have marks, per column: a cancelled session's column is only wrong when it carries marks.
-    marked_columns = {c for r in body for c in range(1, len(r)) if _text(r[c]) != ""}
+    marked_columns = {c for _, r in body_rows for c in mark_columns if c < len(r) and _text(r[c]) != ""}
 
     columns: dict[int, _Column] = {}
     seen_sessions: dict[int, str] = {}
-    for c in range(1, width):
+    for c in mark_columns:
         raw = header[c] if c < len(header) else None
         label = _text(raw)
         column = _Column(c + 1, label)
@@ -253,7 +306,7 @@ def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSe
             if c in marked_columns:
                 errors.append(
                     sheet_error(
-                        1,
+                        header_row,
                         c + 1,
                         "",
                         "This column has marks but no session date in the header.",
@@ -261,11 +314,12 @@ def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSe
                     )
                 )
             continue
-        parsed = _parse_header(raw)
+        # The book writes "(hủy)" after a cancelled session's date.
+        parsed = _parse_header(label.removesuffix(f" ({CANCELLED_VI})") if isinstance(raw, str) else raw)
         if parsed is None:
             errors.append(
                 sheet_error(
-                    1,
+                    header_row,
                     c + 1,
                     label,
                     f"“{label}” is not a date: write dd/mm/yyyy, or dd/mm/yyyy HH:MM on a day with two sessions.",
@@ -280,7 +334,11 @@ def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSe
         if not candidates:
             errors.append(
                 sheet_error(
-                    1, c + 1, label, f"The class has no session on {label}.", f"Lớp không có buổi học vào {label}."
+                    header_row,
+                    c + 1,
+                    label,
+                    f"The class has no session on {label}.",
+                    f"Lớp không có buổi học vào {label}.",
                 )
             )
             continue
@@ -288,7 +346,7 @@ def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSe
             times = ", ".join(f"{s.starts_at:%H:%M}" for s in candidates)
             errors.append(
                 sheet_error(
-                    1,
+                    header_row,
                     c + 1,
                     label,
                     f"The class has {len(candidates)} sessions on {label} ({times}):"
@@ -302,7 +360,7 @@ def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSe
         if session.id in seen_sessions:
             errors.append(
                 sheet_error(
-                    1,
+                    header_row,
                     c + 1,
                     label,
                     f"The session {label} already has a column ({seen_sessions[session.id]}).",
@@ -314,7 +372,7 @@ def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSe
         if session.status == SessionStatus.CANCELLED and c in marked_columns:
             errors.append(
                 sheet_error(
-                    1,
+                    header_row,
                     c + 1,
                     label,
                     f"The session of {label} was cancelled: it takes no attendance.",
@@ -325,27 +383,42 @@ def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSe
         column.session = session
         columns[c] = column
 
-    # Learners: look every id and name up at once (enrolled ones, then anyone else of the commune).
-    enrolled = dict(
-        iter(
-            db.session.execute(
-                select(Person.id, Person.name_folded)
-                .join(Enrolment, Enrolment.person_id == Person.id)
-                .where(Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.ENROLLED)
-            ).tuples()
+    # Learners: look every id and name up at once (enrolled and withdrawn ones, then anyone else of the commune).
+    enrolment_rows = db.session.execute(
+        select(Person.id, Person.name_folded, Enrolment.status)
+        .join(Enrolment, Enrolment.person_id == Person.id)
+        .where(
+            Enrolment.class_id == course_class.id,
+            Enrolment.status.in_([EnrolmentStatus.ENROLLED, EnrolmentStatus.WITHDRAWN]),
         )
-    )
+    ).all()
+    enrolled = {row.id: row.name_folded for row in enrolment_rows if row.status == EnrolmentStatus.ENROLLED}
+    withdrawn = {row.id: row.name_folded for row in enrolment_rows if row.status == EnrolmentStatus.WITHDRAWN}
     enrolled_by_name: dict[str, list[int]] = defaultdict(list)
     for person_id, name_folded in enrolled.items():
         enrolled_by_name[name_folded].append(person_id)
+    withdrawn_by_name: dict[str, list[int]] = defaultdict(list)
+    for person_id, name_folded in withdrawn.items():
+        withdrawn_by_name[name_folded].append(person_id)
     parsed_rows: list[_Row] = []
+    withdrawn_rows: list[_Row] = []
     wanted_ids: set[int] = set()
     wanted_names: set[str] = set()
-    for r, values in enumerate(body, start=2):
-        learner_text = _text(values[0]) if values else ""
-        row = _Row(r, learner_text)
-        if all(_text(v) == "" for v in values):
+    for r, values in body_rows:
+        learner_text = learner_of(values)
+        if all(_text(v) == "" for c, v in enumerate(values) if c not in ignored):
             continue
+        if learner_text.endswith(WITHDRAWN_VI):
+            # A learner the book lists as withdrawn: their marks are history, kept if unchanged (checked below).
+            row = _Row(r, learner_text.removesuffix(WITHDRAWN_VI).strip())
+            number = _PERSON_NUMBER.match(row.learner_text) or _NAME_WITH_NUMBER.match(row.learner_text)
+            matches = [int(number.groups()[-1])] if number else withdrawn_by_name.get(fold(row.learner_text), [])
+            if len(matches) == 1 and matches[0] in withdrawn:
+                row.person_id = matches[0]
+                withdrawn_rows.append(row)
+                continue
+            learner_text = row.learner_text
+        row = _Row(r, learner_text)
         if learner_text:
             number = _PERSON_NUMBER.match(learner_text) or _NAME_WITH_NUMBER.match(learner_text)
             if number:
@@ -354,7 +427,7 @@ def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSe
             else:
                 wanted_names.add(fold(learner_text))
         parsed_rows.append(row)
-    if not parsed_rows:
+    if not parsed_rows and not withdrawn_rows:
         raise SheetRejected(
             [
                 sheet_error(
@@ -392,18 +465,39 @@ def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSe
         else set()
     )
 
-    statuses = services.attendance_statuses()
-    lookup = status_lookup(statuses)
-    accepted = "x, có, m, p, v, k, " + ", ".join(statuses)
+    codes = attendance_codes.legend(services.attendance_statuses().values())
+    lookup = attendance_codes.reader(codes)
+    accepted = attendance_codes.legend_text(codes)
     seen_people: dict[int, int] = {}
+
+    def read_marks(row: _Row, values: tuple[Any, ...], keep: bool) -> None:
+        for c in mark_columns:
+            raw = _text(values[c]) if c < len(values) else ""
+            if raw == "":
+                continue
+            header_label = _text(header[c]) if c < len(header) else ""
+            code = lookup.get(fold(raw))
+            if code is None:
+                errors.append(
+                    sheet_error(
+                        row.number,
+                        c + 1,
+                        header_label,
+                        f"“{raw}” is not an attendance code. The legend: {accepted}.",
+                        f"“{raw}” không phải ký hiệu điểm danh. Ký hiệu: {accepted}.",
+                    )
+                )
+            elif keep:
+                row.marks[c] = code
+
     for row in parsed_rows:
-        values = body[row.number - 2]
+        values = rows[row.number - 1]
         learner_ok = False
         if not row.learner_text:
             errors.append(
                 sheet_error(
                     row.number,
-                    1,
+                    learner_col + 1,
                     learner_header,
                     "The row has marks but no learner.",
                     "Dòng có điểm danh nhưng không ghi học viên.",
@@ -416,7 +510,7 @@ def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSe
                 errors.append(
                     sheet_error(
                         row.number,
-                        1,
+                        learner_col + 1,
                         learner_header,
                         f"Person #{row.person_id} is not enrolled in this class.",
                         f"Người #{row.person_id} không có tên trong lớp này.",
@@ -426,7 +520,7 @@ def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSe
                 errors.append(
                     sheet_error(
                         row.number,
-                        1,
+                        learner_col + 1,
                         learner_header,
                         f"Unknown learner: no person #{row.person_id} in this commune.",
                         f"Không tìm thấy học viên số #{row.person_id} trong xã.",
@@ -440,7 +534,7 @@ def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSe
                 errors.append(
                     sheet_error(
                         row.number,
-                        1,
+                        learner_col + 1,
                         learner_header,
                         f"{len(matches)} learners of the class are "
                         f"called “{row.learner_text}”: write the person number, as "
@@ -453,7 +547,7 @@ def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSe
                 errors.append(
                     sheet_error(
                         row.number,
-                        1,
+                        learner_col + 1,
                         learner_header,
                         f"“{row.learner_text}” is not enrolled in this class.",
                         f"“{row.learner_text}” không có tên trong lớp này.",
@@ -463,7 +557,7 @@ def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSe
                 errors.append(
                     sheet_error(
                         row.number,
-                        1,
+                        learner_col + 1,
                         learner_header,
                         f"Unknown learner “{row.learner_text}”.",
                         f"Không tìm thấy học viên “{row.learner_text}”.",
@@ -474,7 +568,7 @@ def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSe
                 errors.append(
                     sheet_error(
                         row.number,
-                        1,
+                        learner_col + 1,
                         learner_header,
                         f"This learner already has row {seen_people[row.person_id]}.",
                         f"Học viên này đã có ở dòng {seen_people[row.person_id]}.",
@@ -483,66 +577,344 @@ def check_sheet(course_class: CourseClass, content: bytes) -> tuple[dict[ClassSe
                 learner_ok = False
             else:
                 seen_people[row.person_id] = row.number
-        for c in range(1, len(values)):
-            raw = _text(values[c])
-            if raw == "":
-                continue
-            header_label = _text(header[c]) if c < len(header) else ""
-            code = lookup.get(fold(raw))
-            if code is None:
-                errors.append(
-                    sheet_error(
-                        row.number,
-                        c + 1,
-                        header_label,
-                        f"“{raw}” is not an attendance status; use one of {accepted}.",
-                        f"“{raw}” không phải ký hiệu điểm danh; dùng một trong: {accepted}.",
+        read_marks(row, values, learner_ok)
+
+    # A withdrawn learner's row may come back as it was exported; a changed mark is refused, not written.
+    if withdrawn_rows:
+        stored = _stored_marks(course_class.id, {row.person_id for row in withdrawn_rows if row.person_id})
+        for row in withdrawn_rows:
+            read_marks(row, rows[row.number - 1], True)
+            for c, code in row.marks.items():
+                target = columns.get(c)
+                if target is None or target.session is None:
+                    continue
+                current = stored.get((target.session.id, row.person_id or 0))
+                if current is None or current[1] != code:
+                    errors.append(
+                        sheet_error(
+                            row.number,
+                            c + 1,
+                            target.header,
+                            "This learner has withdrawn from the class: their marks cannot be changed. "
+                            "Leave the cell as the book shows it.",
+                            "Học viên này đã rút khỏi lớp: không sửa được điểm danh. Để ô như trong sổ.",
+                        )
                     )
-                )
-            elif learner_ok:
-                row.marks[c] = code
 
-    if errors:
-        raise SheetRejected(errors)
-    plan: dict[ClassSession, list[services.Mark]] = {}
-    now = utcnow()
+    cells: list[Cell] = []
     for row in parsed_rows:
-        assert row.person_id is not None
         for c, code in row.marks.items():
-            target = columns[c].session
-            assert target is not None
-            plan.setdefault(target, []).append(services.Mark(row.person_id, code, now, None, DEVICE))
-    if not plan:
+            target = columns.get(c)
+            if target is None or target.session is None or row.person_id is None:
+                continue  # the column itself is refused above
+            cells.append(
+                Cell(
+                    row.number,
+                    get_column_letter(c + 1),
+                    target.header,
+                    target.session.id,
+                    row.person_id,
+                    row.learner_text,
+                    code,
+                )
+            )
+    if not cells and not errors and not withdrawn_rows:
         raise SheetRejected([sheet_error(None, None, "", "The sheet has no marks.", "Bảng chưa có ô điểm danh nào.")])
-    return plan, sum(1 for row in parsed_rows if row.marks)
+    rejected = SheetRejected(errors) if errors else None
+    return ParsedSheet(
+        cells=cells,
+        errors=rejected.errors if rejected else [],
+        error_count=rejected.count if rejected else 0,
+        learners=sum(1 for row in parsed_rows if row.marks),
+    )
 
 
-def import_sheet(course_class: CourseClass, content: bytes, *, filename: str, user_id: int | None) -> ImportSummary:
-    """Check the sheet, then apply it through :func:`courses.services.record_attendance`, one batch per session,
-    inside one savepoint: all or nothing. Flushes; the caller commits."""
-    plan, learners = check_sheet(course_class, content)
-    summary = ImportSummary(learners=learners, sessions=len(plan))
+def _stored_marks(class_id: int, person_ids: set[int] | None = None) -> dict[tuple[int, int], tuple[int, str]]:
+    """(session id, person id) → (attendance id, status) of the class's marks, in one query."""
+    stmt = (
+        select(Attendance.id, Attendance.session_id, Attendance.person_id, Attendance.status)
+        .join(ClassSession, ClassSession.id == Attendance.session_id)
+        .where(ClassSession.class_id == class_id)
+    )
+    if person_ids is not None:
+        stmt = stmt.where(Attendance.person_id.in_(person_ids))
+    return {(row.session_id, row.person_id): (row.id, row.status) for row in db.session.execute(stmt)}
+
+
+# --- preview and apply -----------------------------------------------------------------------------------------
+
+
+PREVIEW_ROWS = 10  # rows shown of each kind
+
+
+@dataclass(frozen=True)
+class Change:
+    cell: Cell
+    old: str | None  # the stored status, None for a new mark
+    attendance_id: int | None
+
+
+@dataclass(frozen=True)
+class Learner:
+    person_id: int
+    name: str
+    certificate_code: str = ""
+
+
+@dataclass
+class Preview:
+    """What applying a sheet would do: the marks it writes (new, changed), those it leaves (unchanged), the cells
+    it refuses, and what follows through the completion rule."""
+
+    new: list[Change]
+    changed: list[Change]
+    unchanged: list[Change]
+    errors: list[dict[str, Any]]
+    error_count: int
+    learners: int
+    revoked: list[Learner]  # valid certificates that would be revoked
+    dropping: list[Learner]  # learners who complete now and would no longer
+    completing: list[Learner]  # learners who would complete
+    digest: str
+
+    @property
+    def writes(self) -> list[Change]:
+        return self.new + self.changed
+
+    @property
+    def can_apply(self) -> bool:
+        return not self.error_count and bool(self.writes)
+
+    def as_json(self) -> dict[str, Any]:
+        def change(c: Change) -> dict[str, Any]:
+            return {
+                "row": c.cell.row,
+                "column": c.cell.column,
+                "header": c.cell.header,
+                "session_id": c.cell.session_id,
+                "person_id": c.cell.person_id,
+                "learner": c.cell.learner,
+                "old_status": c.old,
+                "new_status": c.cell.status,
+            }
+
+        return {
+            "counts": {
+                "new": len(self.new),
+                "changed": len(self.changed),
+                "unchanged": len(self.unchanged),
+                "refused": self.error_count,
+                "certificates_revoked": len(self.revoked),
+                "learners_dropping": len(self.dropping),
+                "learners_completing": len(self.completing),
+            },
+            "new": [change(c) for c in self.new[:PREVIEW_ROWS]],
+            "changed": [change(c) for c in self.changed[:PREVIEW_ROWS]],
+            "unchanged": [change(c) for c in self.unchanged[:PREVIEW_ROWS]],
+            "refused": self.errors,
+            "certificates_revoked": [
+                {"person_id": x.person_id, "name": x.name, "code": x.certificate_code} for x in self.revoked
+            ],
+            "learners_dropping": [{"person_id": x.person_id, "name": x.name} for x in self.dropping],
+            "learners_completing": [{"person_id": x.person_id, "name": x.name} for x in self.completing],
+        }
+
+
+def preview(course_class: CourseClass, parsed: ParsedSheet) -> Preview:
+    """Compare the sheet with the stored marks and work out what writing it would do to completions and
+    certificates. The consequences come from :func:`courses.services.completed_learners` (the rule the completion
+    task applies), asked inside a savepoint that holds the new marks and is then rolled back: nothing stays
+    written, and the rule is not copied. A constant number of statements whatever the size of the sheet."""
+    stored = _stored_marks(course_class.id)
+    new: list[Change] = []
+    changed: list[Change] = []
+    unchanged: list[Change] = []
+    for cell in parsed.cells:
+        current = stored.get((cell.session_id, cell.person_id))
+        if current is None:
+            new.append(Change(cell, None, None))
+        elif current[1] != cell.status:
+            changed.append(Change(cell, current[1], current[0]))
+        else:
+            unchanged.append(Change(cell, current[1], current[0]))
+    as_of = services.local_now()
+    before = services.completed_learners(course_class.id, as_of=as_of)
+    after = before
+    if new or changed:
+        savepoint = db.session.begin_nested()
+        try:
+            now = utcnow()
+            if new:
+                db.session.execute(
+                    insert(Attendance),
+                    [
+                        {
+                            "session_id": c.cell.session_id,
+                            "person_id": c.cell.person_id,
+                            "status": c.cell.status,
+                            "recorded_at": now,
+                            "device": DEVICE,
+                        }
+                        for c in new
+                    ],
+                )
+            if changed:
+                db.session.execute(
+                    update(Attendance), [{"id": c.attendance_id, "status": c.cell.status} for c in changed]
+                )
+            after = services.completed_learners(course_class.id, as_of=as_of)
+        finally:
+            savepoint.rollback()
+    valid = dict(
+        iter(
+            db.session.execute(
+                select(Certificate.person_id, Certificate.code).where(
+                    Certificate.class_id == course_class.id, Certificate.revoked_at.is_(None)
+                )
+            ).tuples()
+        )
+    )
+    revoked_ids = sorted(p for p in valid if p not in after)
+    dropping_ids = sorted(p for p in before if p not in after)
+    completing_ids = sorted(p for p in after if p not in before)
+    involved = set(revoked_ids) | set(dropping_ids) | set(completing_ids)
+    names = (
+        dict(iter(db.session.execute(select(Person.id, Person.full_name).where(Person.id.in_(involved))).tuples()))
+        if involved
+        else {}
+    )
+    writes = sorted((c.cell.session_id, c.cell.person_id, c.old or "", c.cell.status) for c in new + changed)
+    fingerprint = json.dumps([writes, revoked_ids, dropping_ids, completing_ids, parsed.error_count])
+    return Preview(
+        new=new,
+        changed=changed,
+        unchanged=unchanged,
+        errors=parsed.errors,
+        error_count=parsed.error_count,
+        learners=parsed.learners,
+        revoked=[Learner(p, names.get(p, ""), valid[p]) for p in revoked_ids],
+        dropping=[Learner(p, names.get(p, "")) for p in dropping_ids],
+        completing=[Learner(p, names.get(p, "")) for p in completing_ids],
+        digest=hashlib.sha256(fingerprint.encode()).hexdigest(),
+    )
+
+
+def store_preview(
+    course_class: CourseClass, parsed: ParsedSheet, result: Preview, *, filename: str, user_id: int
+) -> str:
+    """Keep the sheet as read until the user confirms; return the token the confirmation carries. Previews older
+    than a day are forgotten. Flushes; the caller commits."""
+    db.session.execute(
+        delete(AttendanceSheetPreview).where(AttendanceSheetPreview.created_at < utcnow() - PREVIEW_LIFETIME)
+    )
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        AttendanceSheetPreview(
+            token=token,
+            class_id=course_class.id,
+            user_id=user_id,
+            filename=filename[:200],
+            cells=[list(astuple(cell)) for cell in parsed.cells],
+            digest=result.digest,
+        )
+    )
+    db.session.flush()
+    return token
+
+
+class PreviewOutdated(Exception):
+    """The stored data changed since the preview: ``preview`` is what the sheet would do now, ``token`` its new
+    token."""
+
+    def __init__(self, preview: Preview, token: str | None) -> None:
+        super().__init__("the stored attendance changed since the preview")
+        self.preview = preview
+        self.token = token
+
+
+class PreviewNotFound(Exception):
+    """No stored preview under this token for this class and user (never made, expired, or already applied)."""
+
+
+@dataclass
+class ImportSummary:
+    learners: int = 0
+    sessions: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    revoked: int = 0
+    issued: int = 0
+
+
+REVOKED_BY_SHEET = "Không còn đủ điều kiện hoàn thành khóa học sau khi nhập bảng điểm danh giấy “{filename}”"
+
+
+def confirm(course_class: CourseClass, token: str, *, user_id: int) -> ImportSummary:
+    """Apply a previewed sheet, exactly as previewed: the class row is locked, the preview worked out again from
+    the stored sheet, and if it differs in any way (a mark taken on a phone meanwhile, a session cancelled, time
+    passing the last session) nothing is written and :class:`PreviewOutdated` carries the new preview. Otherwise
+    the marks are written through :func:`courses.services.record_attendance` and completions recomputed at once,
+    so the certificates the preview listed are revoked now, with the reason and an audit event. Flushes; the caller
+    commits."""
+    db.session.execute(select(CourseClass.id).where(CourseClass.id == course_class.id).with_for_update())
+    stored = db.session.get(AttendanceSheetPreview, token)
+    if stored is None or stored.class_id != course_class.id or stored.user_id != user_id:
+        raise PreviewNotFound(token)
+    if stored.created_at < utcnow() - PREVIEW_LIFETIME:
+        raise PreviewNotFound(token)
+    parsed = ParsedSheet(cells=[Cell(*cell) for cell in stored.cells], errors=[], error_count=0, learners=0)
+    parsed.learners = len({cell.person_id for cell in parsed.cells})
+    result = preview(course_class, parsed)
+    filename = stored.filename
+    if result.digest != stored.digest:
+        db.session.delete(stored)
+        new_token = (
+            store_preview(course_class, parsed, result, filename=filename, user_id=user_id)
+            if result.can_apply
+            else None
+        )
+        raise PreviewOutdated(result, new_token)
+    sessions = {
+        s.id: s
+        for s in db.session.scalars(
+            select(ClassSession).where(ClassSession.id.in_({c.cell.session_id for c in result.writes}))
+        )
+    }
+    summary = ImportSummary(learners=parsed.learners, unchanged=len(result.unchanged))
+    now = utcnow()
+    by_session: dict[int, list[services.Mark]] = defaultdict(list)
+    for change in result.writes:
+        by_session[change.cell.session_id].append(
+            services.Mark(change.cell.person_id, change.cell.status, now, None, DEVICE)
+        )
+    summary.sessions = len(by_session)
     try:
-        with db.session.begin_nested():
-            for session, marks in sorted(plan.items(), key=lambda item: item[0].starts_at):
-                result = services.record_attendance(session, marks, user_id=user_id)
-                summary.marks += len(marks)
-                summary.created += result.created
-                summary.updated += result.updated
-                summary.unchanged += result.unchanged
+        for session_id, marks in sorted(by_session.items(), key=lambda item: sessions[item[0]].starts_at):
+            written = services.record_attendance(sessions[session_id], marks, user_id=user_id)
+            summary.created += written.created
+            summary.updated += written.updated
     except services.CourseError as exc:
         raise SheetRejected(
             [sheet_error(None, None, "", str(exc), "Không ghi được điểm danh; không có thay đổi nào được lưu.")]
         ) from exc
+    completion = services.recompute_class(
+        course_class.id, revoked_reason=REVOKED_BY_SHEET.format(filename=filename[:120]), user_id=user_id
+    )
+    summary.revoked = len(result.revoked)
+    summary.issued = completion.certificates_issued
     audit(
         "class.attendance_import",
         course_class,
-        filename=filename[:200],
+        filename=filename,
         sessions=summary.sessions,
-        marks=summary.marks,
         created=summary.created,
         updated=summary.updated,
+        unchanged=summary.unchanged,
+        certificates_revoked=[x.certificate_code for x in result.revoked],
     )
+    db.session.delete(stored)
+    db.session.flush()
     return summary
 
 
@@ -579,7 +951,7 @@ def blank_sheet(course_class: CourseClass) -> bytes:
     name_count: dict[str, int] = defaultdict(int)
     for learner in learners:
         name_count[learner.name_folded] += 1
-    statuses = services.attendance_statuses()
+    codes = attendance_codes.legend(services.attendance_statuses().values())
 
     workbook = Workbook()
     sheet = workbook.active
@@ -603,11 +975,11 @@ def blank_sheet(course_class: CourseClass) -> bytes:
     if sessions and learners:
         validation = DataValidation(
             type="list",
-            formula1='"x,m,p,v"',
+            formula1='"' + ",".join(code.letter for code in codes) + '"',
             allow_blank=True,
             errorStyle="warning",
             showErrorMessage=True,
-            error="x, có, m, p, v, k",
+            error=attendance_codes.legend_text(codes)[:255],
             errorTitle="Ký hiệu điểm danh",
         )
         validation.add(f"B2:{get_column_letter(len(sessions) + 1)}{len(learners) + 1}")
@@ -618,9 +990,11 @@ def blank_sheet(course_class: CourseClass) -> bytes:
         f"Lớp: {course_class.name} — {course_class.course.name}",
         "Mỗi dòng là một học viên (cột A: họ tên, hoặc mã người như #123); mỗi cột là một buổi học (dòng 1: "
         "ngày dd/mm/yyyy, hoặc dd/mm/yyyy HH:MM khi một ngày có hai buổi).",
-        "Ký hiệu: x hoặc có = có mặt; m = đi muộn; p = vắng có phép; v hoặc k = vắng; để trống = chưa điểm danh.",
-        "Mã trạng thái cũng được chấp nhận: " + ", ".join(f"{code} ({s.name_vi})" for code, s in statuses.items()),
-        "Cả bảng được kiểm tra trước khi ghi: nếu có một ô sai, không ô nào được ghi.",
+        "Ký hiệu (chữ hoa hay chữ thường, có dấu hay không dấu đều được): "
+        + attendance_codes.legend_text(codes)
+        + "; để trống = chưa điểm danh. Có thể ghi cả tên trạng thái.",
+        "Sau khi tải lên, trang web cho xem trước những gì sẽ thay đổi; chỉ khi bạn xác nhận mới ghi. "
+        "Nếu có một ô sai, không ô nào được ghi.",
     ]
     for r, line in enumerate(lines, start=1):
         guide.cell(row=r, column=1, value=line)

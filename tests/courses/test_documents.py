@@ -294,7 +294,7 @@ def test_attendance_book_xlsx_shows_the_marks_totals_and_cancelled_sessions(clie
     header = rows[header_index]
     assert header[3:7] == ["02/03/2026", "09/03/2026", "16/03/2026 (hủy)", "23/03/2026"]
     assert header[7] == "Số buổi có mặt"
-    abbreviation = {"present": "P", "late": "L", "excused": "E", "absent": "A", None: None}
+    abbreviation = {"present": "P", "late": "M", "excused": "CP", "absent": "V", None: None}
     by_name = {r[1]: r for r in rows[header_index + 1 :] if r[1] and r[0] is not None}
     for learner, statuses in grid.items():
         row = by_name[learner.full_name]
@@ -385,13 +385,33 @@ def _upload(client, course_class, content, filename="sheet.xlsx", language="en")
     )
 
 
+def _confirm(client, course_class, response, language="en"):
+    """Press the preview's confirm button."""
+    import re
+
+    html = response.get_data(as_text=True)
+    token = re.search(r'name="token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'id="token" name="token" type="hidden" value="([^"]+)"', html
+    )
+    assert token, html[:3000]
+    url = f"/courses/classes/{course_class.id}/attendance-sheet/confirm"
+    return client.post(
+        url,
+        data={
+            "csrf_token": csrf_token(client, f"/courses/classes/{course_class.id}/attendance-sheet"),
+            "token": token[1],
+        },
+        headers={"Accept-Language": language},
+    )
+
+
 def _good_rows(enrolled):
     a, b, c, d = enrolled
     return [
         ["Học viên", datetime(2026, 3, 2), "09/03/2026 08:00", "09/03/2026 19:00"],
-        [a.full_name.lower().replace("ọ", "o").replace("ê", "e"), "x", "có", "m"],  # without diacritics
-        [f"#{b.id}", "p", "V", "k"],
-        [c.id, "present", None, "Vắng có phép"],
+        [a.full_name.lower().replace("ọ", "o").replace("ê", "e"), "x", "P", "m"],  # without diacritics
+        [f"#{b.id}", "cp", "V", "k"],
+        [c.id, "có mặt", None, "Vắng có phép"],  # the legend's names, too
         [f"{d.full_name} (#{d.id})", None, None, None],
     ]
 
@@ -400,7 +420,13 @@ def test_a_good_sheet_applies_every_mark(client, sheet_class):
     _, course_class, (s1, s2, s3, _), enrolled, _, manager = sheet_class
     a, b, c, _ = enrolled
     login(client, manager)
-    response = _upload(client, course_class, _xlsx(_good_rows(enrolled)))
+    before = _marks(course_class)
+    preview = _upload(client, course_class, _xlsx(_good_rows(enrolled)))
+    assert preview.status_code == 200, preview.get_data(as_text=True)[:2000]
+    assert _marks(course_class) == before  # the upload only previews
+    html = preview.get_data(as_text=True)
+    assert "Write 8 marks" in html
+    response = _confirm(client, course_class, preview)
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     assert _marks(course_class) == {
         (s1.id, a.id): "present",
@@ -413,7 +439,7 @@ def test_a_good_sheet_applies_every_mark(client, sheet_class):
         (s3.id, c.id): "excused",
     }
     page = client.get(response.headers["Location"], headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "8 marks for 3 learners over 3 sessions (7 new, 1 changed, 0 unchanged)" in page
+    assert "8 marks written (7 new, 1 changed), 0 unchanged" in page
     assert _audits("class.attendance_import") == 1
 
 
@@ -430,7 +456,7 @@ def test_the_blank_sheet_lists_the_class_and_comes_back_in(client, sheet_class):
         sheet.cell(row=r, column=2, value="x")
     buffer = io.BytesIO()
     sheet.parent.save(buffer)
-    assert _upload(client, course_class, buffer.getvalue()).status_code == 302
+    assert _confirm(client, course_class, _upload(client, course_class, buffer.getvalue())).status_code == 302
     present = {p for (s, p), status in _marks(course_class).items() if s == s1.id and status == "present"}
     assert present == {p.id for p in enrolled}
 
@@ -460,7 +486,8 @@ BAD_SHEETS = {
         [(1, "E")],
         "cancelled",
     ),
-    "bad status": (lambda rows, e, o: rows[2].__setitem__(2, "y"), [(3, "C")], "not an attendance status"),
+    "bad status": (lambda rows, e, o: rows[2].__setitem__(2, "y"), [(3, "C")], "not an attendance code"),
+    "an English code": (lambda rows, e, o: rows[2].__setitem__(2, "present"), [(3, "C")], "P hoặc x = Có mặt"),
     "a learner twice": (lambda rows, e, o: rows.append([e[0].full_name, "x"]), [(6, "A")], "already has row 2"),
     "marks without a learner": (lambda rows, e, o: rows.append([None, "x"]), [(6, "A")], "no learner"),
 }
@@ -502,9 +529,7 @@ def test_every_problem_of_a_sheet_is_reported_at_once_in_both_languages(app_ctx,
     rows[1][0] = "Người Lạ Mặt"
     rows[2][2] = "y"
     rows[3][0] = outsider.id
-    with pytest.raises(sheet_import.SheetRejected) as rejected:
-        sheet_import.import_sheet(course_class, _xlsx(rows), filename="x.xlsx", user_id=None)
-    errors = rejected.value.errors
+    errors = sheet_import.check_sheet(course_class, _xlsx(rows)).errors
     assert [(e["row"], e["column"]) for e in errors] == [(1, "B"), (2, "A"), (3, "C"), (4, "A")]
     assert errors[0]["header"] == "03/03/2026"
     assert errors[2]["header"] == "09/03/2026 08:00"
