@@ -141,6 +141,9 @@ def eligibility_list():
         missing_choices=missing_choices,
         args=args,
         sort_names=SORT_NAMES,
+        # What the listed results rest on that no text supports (the rows' criteria-set versions): one query.
+        provisional=services.provisional_bases({r.criteria_set_id for r in rows.items}),
+        criteria_links=services.title_criteria(filters.title),
     )
 
 
@@ -175,6 +178,9 @@ def explanation(eligibility_id: int):
         users=services.user_names(x.assessment for x in items if x.assessment),
         can_assess=can(current_user, ASSESS, commune),
         commune=commune,
+        provisional=services.provisional_basis(
+            eligibility.criteria_set, services.breakdown_codes(eligibility.breakdown)
+        ),
     )
 
 
