@@ -790,6 +790,24 @@ def valid_years(year: int, valid_to: date | None) -> range:
     return range(year, max(year, valid_to.year if valid_to else year) + 1)
 
 
+def holding(subject_type: str, subject_id: int, title: str, year: int) -> Recognition | None:
+    """The recognition by which the subject holds ``title`` in ``year``: of that year, or of an earlier year whose
+    validity covers it (a three-year title, ADR 17); None if there is none."""
+    return db.session.scalar(
+        select(Recognition)
+        .where(
+            Recognition.subject_type == subject_type,
+            Recognition.subject_id == subject_id,
+            Recognition.title == title,
+            Recognition.status == RecognitionStatus.RECOGNISED.value,
+            Recognition.year <= year,
+            Recognition.valid_until >= date(year, 12, 31),
+        )
+        .order_by(Recognition.year.desc())
+        .limit(1)
+    )
+
+
 def _lock(recognition_ids: Sequence[int], user: Any, *, field_name: str = "recognition_ids") -> list[Recognition]:
     """The recognitions, locked and read fresh; an id unknown or outside the user's view scope is refused."""
     if not recognition_ids:

@@ -25,7 +25,7 @@ from lms.core.evidence import EvidenceError, evidence_response, store_evidence
 from lms.core.models import EvidenceFile
 from lms.extensions import db
 from lms.registry.models import AdminUnit, Organisation
-from lms.titles import bp, services
+from lms.titles import bp, recognition, services
 from lms.titles.forms import (
     CRITERIA_STATUS_NAMES,
     SORT_NAMES,
@@ -180,6 +180,9 @@ def explanation(eligibility_id: int):
         commune=commune,
         provisional=services.provisional_basis(
             eligibility.criteria_set, services.breakdown_codes(eligibility.breakdown)
+        ),
+        held_by=recognition.holding(
+            eligibility.subject_type, eligibility.subject_id, eligibility.title, eligibility.year
         ),
     )
 

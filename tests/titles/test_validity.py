@@ -170,3 +170,21 @@ def test_migration_0015_moves_old_three_year_ends_to_y_plus_3_and_leaves_one_yea
     _run("downgrade")
     assert db.session.get(Recognition, row.id).valid_until == date(2027, 12, 31)
     assert db.session.get(Recognition, one_year_id).valid_until == date(2025, 12, 31)
+
+
+def test_tt24_art_5_4_the_explanation_of_a_later_year_says_the_title_is_still_held(unit_recognised, client):
+    from tests.conftest import login
+
+    school, unit_set, commune = unit_recognised["school"], unit_recognised["set"], unit_recognised["commune"]
+    later = {year: eligibility(unit_set, school.id, commune.id, year, eligible=False) for year in (2027, 2028, 2029)}
+    assert recognition.holding("organisation", school.id, "unit", 2028) == unit_recognised["row"]
+    assert recognition.holding("organisation", school.id, "unit", 2029) is None
+    leader = make_user(Role.COMMUNE_LEADER, commune, "val-reader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    for year in (2027, 2028):
+        page = client.get(f"/titles/eligibility/{later[year].id}").get_data(as_text=True)
+        assert 'id="held-by"' in page
+        assert "31/12/2028" in page
+        assert f"/titles/recognitions/{unit_recognised['row'].id}" in page
+    assert 'id="held-by"' not in client.get(f"/titles/eligibility/{later[2029].id}").get_data(as_text=True)
