@@ -252,9 +252,14 @@ def recognition_verify(code: str):
     if row is None:
         response = Response(render_template("titles/recognition/verify_unknown.html", code=code[:40]), status=404)
     else:
+        criteria_set = db.session.get(CriteriaSet, row.criteria_set_id) if row.criteria_set_id else None
         response = Response(
             render_template(
-                "titles/recognition/verify.html", view=recognition.public_view(row), title_names=TITLE_NAMES
+                "titles/recognition/verify.html",
+                view=recognition.public_view(row),
+                title_names=TITLE_NAMES,
+                # The certificate's second page, on the page its QR code opens (ADR 18).
+                provisional=services.provisional_basis(criteria_set, services.breakdown_codes(row.breakdown)),
             )
         )
     response.headers["X-Robots-Tag"] = "noindex"

@@ -120,6 +120,11 @@ def test_the_recognition_page_and_certificate_carry_the_provisional_criteria(cli
     assert "TIÊU CHÍ TẠM THỜI" in rest
     assert "v1 ·" in rest
     assert " ".join(_v1_source().split())[:60] in rest
+    # The public page the QR code opens says it too (no link: the criteria pages need a login).
+    public = client.get(f"/titles/verify/{row.certificate_code}").get_data(as_text=True)
+    assert 'id="provisional-basis"' in public
+    assert _v1_source() in public
+    assert "/titles/criteria/" not in public
 
 
 def test_the_targets_dashboard_and_reports_name_the_provisional_criteria_of_a_title(client, app_ctx):
