@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app lms
 export LMS_PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgresql lint typecheck bench refdata translations messages browser-deps clean lock
+.PHONY: run test test-sqlite test-postgresql lint typecheck bench refdata translations messages browser-deps clean lock criteria-doc
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ translations: $(VENV)/.runtime
 messages: $(VENV)/.dev
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o /tmp/lms-messages.pot . >/dev/null
 	$(BIN)/pybabel update -i /tmp/lms-messages.pot -d lms/translations --no-fuzzy-matching -w 120
+
+## make criteria-doc: rewrite docs/criteria.md from the shipped criteria files (a test checks they agree).
+criteria-doc: $(VENV)/.runtime
+	$(BIN)/python -m lms.titles.criteria_doc > docs/criteria.md
 
 ## make run: install, migrate, load reference + demo data on first run (criteria sets and plans too), start web +
 ## worker + beat; the worker evaluates the demo communes' titles and indicators within a minute of starting.

@@ -939,8 +939,9 @@ def stale_pairs(limit: int = 500, *, today: date | None = None) -> list[tuple[in
         )
     )
     rec = Recognition
-    # A recognition counts in every year it is valid (a three-year title: Y, Y+1, Y+2), so a change to it makes all
-    # of them stale. The offsets 0..longest validity come from a recursive CTE (the same on SQLite and PostgreSQL).
+    # A recognition counts in every year it is valid (a three-year title: Y and the three years after it, Circular 24
+    # Art. 5.4, Circular 25 Art. 5.4; ADR 17), so a change to it makes all of them stale. The offsets 0..longest
+    # validity come from a recursive CTE (the same on SQLite and PostgreSQL).
     last_year = func.coalesce(extract("year", rec.valid_until), rec.year)
     offsets = select(literal(0).label("n")).cte("offsets", recursive=True)
     offsets = offsets.union_all(

@@ -34,6 +34,7 @@ from lms.extensions import db
 from lms.registry.models import AdminUnit
 from lms.targets import services
 from lms.targets.models import Basis, Indicator, IndicatorValue, PeriodKind, Plan, Structure
+from lms.titles.services import ProvisionalBasis, title_provisional_bases
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -135,6 +136,47 @@ class ScopeTable:
 
     def line(self, code: str) -> IndicatorLine | None:
         return next((line for line in self.lines if line.indicator.code == code), None)
+
+
+# --- what a figure rests on ---------------------------------------------------------------------------------
+
+
+def indicator_titles(indicator: Indicator) -> list[str]:
+    """The titles a plan indicator's figure counts holders of (its numerator, its denominator and the groups of a
+    conditional denominator), in order, each once."""
+    found: list[str] = []
+    for side in (indicator.numerator or {}, indicator.denominator or {}):
+        candidates = [side.get("title")] + [g.get("title") for g in side.get("member_of") or [] if isinstance(g, dict)]
+        found += [t for t in candidates if isinstance(t, str) and t and t not in found]
+    return found
+
+
+def provisional_bases(table: ScopeTable) -> dict[int, list[ProvisionalBasis]]:
+    """Per plan indicator of the table, the provisional indicators of the criteria sets its titles are evaluated by
+    (one query): a figure that counts Learning Families rests on the family set's provisional thresholds."""
+    titles = {line.indicator.id: indicator_titles(line.indicator) for line in table.lines}
+    bases = title_provisional_bases({t for found in titles.values() for t in found})
+    return {
+        indicator_id: [basis for title in found for basis in bases.get(title, [])]
+        for indicator_id, found in titles.items()
+        if any(bases.get(title) for title in found)
+    }
+
+
+def _provisional_rows(table: ScopeTable, bases: dict[int, list[ProvisionalBasis]]) -> list[list[str]]:
+    """One row per provisional criterion a line rests on: plan indicator, criteria set, code, name, source."""
+    return [
+        [line.indicator.code, f"{basis.criteria_set.name} (v{basis.criteria_set.version})", i.code, i.name, i.source]
+        for line in table.lines
+        for basis in bases.get(line.indicator.id, [])
+        for i in basis.indicators
+    ]
+
+
+PROVISIONAL_NOTE = (
+    "Các chỉ tiêu dưới đây đếm danh hiệu được đánh giá theo tiêu chí tạm thời: chưa có văn bản gốc đối chiếu "
+    "ngưỡng của chúng. Cột “Nguồn” cho biết giá trị lấy từ đâu."
+)
 
 
 # --- reading -------------------------------------------------------------------------------------------------
@@ -426,6 +468,17 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
     for column, width in zip("ABCDEFGH", (34, 10, 50, 12, 12, 10, 12, 14), strict=True):
         children.column_dimensions[column].width = width
 
+    provisional = _provisional_rows(table, provisional_bases(table))
+    if provisional:
+        notes = workbook.create_sheet("Tiêu chí tạm thời")
+        notes.append([PROVISIONAL_NOTE])
+        notes.append(["Mã chỉ tiêu kế hoạch", "Bộ tiêu chí", "Mã tiêu chí", "Tiêu chí", "Nguồn"])
+        _style_header(notes[2], bold, head_fill)
+        for values in provisional:
+            notes.append(values)
+        for column, width in zip("ABCDE", (14, 40, 10, 60, 80), strict=True):
+            notes.column_dimensions[column].width = width
+
     if kind != ReportKind.ANNUAL:
         by_year = workbook.create_sheet("Theo năm")
         by_year.append(["Năm", *[f"{line.indicator.code} (%)" for line in table.lines]])
@@ -532,6 +585,18 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
             story.append(Paragraph("Kết quả theo năm (tỷ lệ %)", ParagraphStyle("h2", parent=text, fontName=FONT_BOLD)))
             per = max((273 - 20) / max(len(table.lines), 1), 14)
             story.append(_table(rows, [20 * mm] + [per * mm] * len(table.lines)))
+
+    provisional = _provisional_rows(table, provisional_bases(table))
+    if provisional:
+        story += [
+            Spacer(1, 6 * mm),
+            Paragraph("Tiêu chí tạm thời", ParagraphStyle("h2", parent=text, fontName=FONT_BOLD)),
+            Paragraph(_escape(PROVISIONAL_NOTE), text),
+            Spacer(1, 2 * mm),
+        ]
+        rows = [[Paragraph(h, head) for h in ("Chỉ tiêu", "Bộ tiêu chí", "Mã", "Tiêu chí", "Nguồn")]]
+        rows += [[values[0], *[Paragraph(_escape(v), cell) for v in values[1:]]] for values in provisional]
+        story.append(_table(rows, [18 * mm, 50 * mm, 12 * mm, 80 * mm, 113 * mm]))
     document.build(story)
     return buffer.getvalue()
 

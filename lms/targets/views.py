@@ -346,6 +346,7 @@ def unit(unit_id: int):
         period_label=period_label,
         registry_link=can(current_user, Permission.REGISTRY_VIEW, unit),
         other_map=_other_map(unit, table.structure),
+        provisional=reports.provisional_bases(table),
     )
 
 

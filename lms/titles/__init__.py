@@ -10,6 +10,7 @@ bp = Blueprint("titles", __name__, template_folder="templates", url_prefix="/tit
 
 from lms.titles import (  # noqa: E402,F401 - registers the models, the signal receiver and the routes
     api,
+    criteria_views,
     dirty,
     documents,
     models,

@@ -19,7 +19,8 @@ without a deployment and old evaluations keep pointing at the version they used.
 
     [[indicators]]
     code = "c1"  name = "…"  name_en = "…"  group = "…"  source_ref = "QĐ 324/QĐ-KHVN, tiêu chí 1"
-    provisional = false
+    provisional = false                   # true: no text in the sources supports the value (ADR 18) …
+    source = "…"  source_en = "…"         # … and then required: where the value came from ("chosen for the demo")
     kind = "metric" | "share" | "assessment"
     max_points = 10  min_points = 5       # points style (min defaults to min_per_indicator)
     thresholds = [[1, 5], [2, 8], [3, 10]]  # points style, metric/share/percent: value ≥ first → second points
@@ -116,6 +117,10 @@ class Indicator:
     source_ref: str
     kind: str
     provisional: bool
+    # Where a provisional value came from ("chọn cho bản trình diễn", "mục tiêu của Kế hoạch 1514"): a leader who
+    # submits a result must be able to tell a clause of a circular from a placeholder (ADR 18).
+    source: str
+    source_en: str
     requires_evidence: bool
     max_points: int | None
     min_points: int | None
@@ -275,6 +280,8 @@ _INDICATOR_KEYS = {
     "source_ref",
     "kind",
     "provisional",
+    "source",
+    "source_en",
     "requires_evidence",
     "max_points",
     "min_points",
@@ -368,6 +375,12 @@ def _indicator(
     source_ref = c.text(data, "source_ref", p)
     kind = c.choice(data, "kind", p, KINDS) or "assessment"
     provisional = c.flag(data, "provisional", p, False)
+    source = c.text(data, "source", p, required=False)
+    source_en = c.text(data, "source_en", p, required=False, default=source)
+    if provisional and not source and isinstance(data.get("source", ""), str):
+        c.error(
+            f"{p}source", 'is required for a provisional indicator: where its values came from ("chosen for the demo")'
+        )
     assessable = c.flag(data, "assessable", p, False)
     if assessable and kind == "assessment":
         c.error(f"{p}assessable", "is for metric and share indicators")
@@ -466,6 +479,8 @@ def _indicator(
         source_ref=source_ref,
         kind=kind,
         provisional=provisional,
+        source=source,
+        source_en=source_en,
         requires_evidence=requires_evidence,
         max_points=max_points,
         min_points=min_points,

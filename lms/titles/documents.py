@@ -10,7 +10,7 @@ personal name.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from flask import Response, abort, redirect, render_template, request, url_for
@@ -39,8 +39,8 @@ from lms.core.pdf import (
 from lms.core.services import audit
 from lms.extensions import db, limiter
 from lms.registry.models import AdminUnit
-from lms.titles import approvals, bp, recognition
-from lms.titles.models import Recognition, RecognitionStatus, Title
+from lms.titles import approvals, bp, recognition, services
+from lms.titles.models import CriteriaSet, Recognition, RecognitionStatus, Title
 from lms.titles.recognition_forms import TITLE_NAMES
 
 verify_limit = limiter.shared_limit("30 per minute", scope="certificate-verify")
@@ -66,6 +66,10 @@ class RecognitionCertificate:
     authority: str
     valid_until: date | None
     verify_url: str
+    # The provisional criteria the result rests on, (code, name, where the values came from): printed on a second
+    # page, so nobody mistakes a placeholder threshold for a clause of the decision (ADR 18).
+    provisional: tuple[tuple[str, str, str], ...] = field(default=())
+    criteria_name: str = ""
 
 
 SUBJECT_LABELS = {
@@ -86,6 +90,8 @@ def certificate_data(row: Recognition, verify_url: str) -> RecognitionCertificat
     commune, province = approvals.places([row.commune_id])[row.commune_id]
     village = db.session.get(AdminUnit, row.village_id) if row.village_id else None
     parts = [u.full_name for u in (village, commune, province) if u is not None and u.id != row.subject_id]
+    criteria_set = db.session.get(CriteriaSet, row.criteria_set_id) if row.criteria_set_id else None
+    basis = services.provisional_basis(criteria_set, services.breakdown_codes(row.breakdown))
     return RecognitionCertificate(
         code=row.certificate_code,
         title_name=recognition.TITLE_NAMES_VI[Title(row.title)],
@@ -100,6 +106,8 @@ def certificate_data(row: Recognition, verify_url: str) -> RecognitionCertificat
         authority=row.authority,
         valid_until=row.valid_until,
         verify_url=verify_url,
+        provisional=tuple((i.code, i.name, i.source) for i in basis.indicators) if basis else (),
+        criteria_name=f"{criteria_set.name} — {criteria_set.source}" if criteria_set else "",
     )
 
 
@@ -151,9 +159,52 @@ def certificate_pdf(data: RecognitionCertificate) -> bytes:
     canvas.drawCentredString(sign_x, 104, "(Ký, ghi rõ họ tên, đóng dấu)")
 
     draw_verification(canvas, data.verify_url, data.code)
+    if data.provisional:
+        canvas.setFillColor(DARK_RED)
+        canvas.setFont(FONT, 9)
+        canvas.drawString(
+            48, 146, f"Lưu ý: kết quả dựa trên {len(data.provisional)} tiêu chí tạm thời — xem danh sách ở trang sau."
+        )
+        canvas.setFillColor(colors.black)
     canvas.showPage()
+    if data.provisional:
+        _provisional_page(canvas, data, width, height)
     canvas.save()
     return buffer.getvalue()
+
+
+def _provisional_page(canvas: Canvas, data: RecognitionCertificate, width: float, height: float) -> None:
+    """The second page: each provisional criterion the result rests on, with where its values came from."""
+    left, right = 60, width - 60
+    canvas.setFont(FONT_BOLD, 14)
+    canvas.drawCentredString(width / 2, height - 60, "TIÊU CHÍ TẠM THỜI MÀ KẾT QUẢ DỰA VÀO")
+    y = height - 84
+    canvas.setFont(FONT, 10)
+    intro = (
+        f"Bộ tiêu chí: {data.criteria_name}. Các tiêu chí dưới đây chưa có văn bản gốc để đối chiếu ngưỡng; "
+        "giá trị của chúng lấy từ nguồn ghi bên cạnh."
+    )
+    for line in simpleSplit(intro, FONT, 10, right - left):
+        canvas.drawString(left, y, line)
+        y -= 14
+    y -= 6
+    for code, name, source in data.provisional:
+        lines = [(FONT_BOLD, f"{code} · {name}")] + [
+            (FONT, f"Nguồn: {line}" if n == 0 else line)
+            for n, line in enumerate(simpleSplit(source, FONT, 9.5, right - left - 40))
+        ]
+        if y - 13 * len(lines) < 40:
+            canvas.showPage()
+            y = height - 60
+        for font, text in lines:
+            canvas.setFont(font, 9.5)
+            for part in simpleSplit(text, font, 9.5, right - left):
+                canvas.drawString(left, y, part)
+                y -= 13
+        y -= 5
+    canvas.setFont(FONT, 8)
+    canvas.drawString(left, 30, f"Mã xác thực: {data.code}")
+    canvas.showPage()
 
 
 # --- routes ----------------------------------------------------------------------------------------------------
@@ -201,9 +252,14 @@ def recognition_verify(code: str):
     if row is None:
         response = Response(render_template("titles/recognition/verify_unknown.html", code=code[:40]), status=404)
     else:
+        criteria_set = db.session.get(CriteriaSet, row.criteria_set_id) if row.criteria_set_id else None
         response = Response(
             render_template(
-                "titles/recognition/verify.html", view=recognition.public_view(row), title_names=TITLE_NAMES
+                "titles/recognition/verify.html",
+                view=recognition.public_view(row),
+                title_names=TITLE_NAMES,
+                # The certificate's second page, on the page its QR code opens (ADR 18).
+                provisional=services.provisional_basis(criteria_set, services.breakdown_codes(row.breakdown)),
             )
         )
     response.headers["X-Robots-Tag"] = "noindex"

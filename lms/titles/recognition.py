@@ -773,8 +773,39 @@ def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> 
 
 
 def valid_until(year: int, validity_years: int) -> date:
-    """31 December of the last year the recognition holds: a one-year title of 2025 → 31/12/2025."""
-    return date(year + max(validity_years, 1) - 1, 12, 31)
+    """31 December of the last year the recognition holds (ADR 17).
+
+    A one-year association title holds for the year it was awarded for: 2025 → 31/12/2025. A circular title
+    (``validity_years`` 3) "được bảo lưu trong thời hạn 03 năm (36 tháng) tiếp theo năm được công nhận" (Circular 24
+    Art. 5.4 and 11.4, Circular 25 Art. 5.4): the three years *after* the year recognised, so 2025 → 31/12/2028.
+    """
+    if validity_years <= 1:
+        return date(year, 12, 31)
+    return date(year + validity_years, 12, 31)
+
+
+def valid_years(year: int, valid_to: date | None) -> range:
+    """The calendar years a recognition of ``year`` counts in: the year itself and, for a circular title, the
+    years it is kept for (through ``valid_to``)."""
+    return range(year, max(year, valid_to.year if valid_to else year) + 1)
+
+
+def holding(subject_type: str, subject_id: int, title: str, year: int) -> Recognition | None:
+    """The recognition by which the subject holds ``title`` in ``year``: of that year, or of an earlier year whose
+    validity covers it (a three-year title, ADR 17); None if there is none."""
+    return db.session.scalar(
+        select(Recognition)
+        .where(
+            Recognition.subject_type == subject_type,
+            Recognition.subject_id == subject_id,
+            Recognition.title == title,
+            Recognition.status == RecognitionStatus.RECOGNISED.value,
+            Recognition.year <= year,
+            Recognition.valid_until >= date(year, 12, 31),
+        )
+        .order_by(Recognition.year.desc())
+        .limit(1)
+    )
 
 
 def _lock(recognition_ids: Sequence[int], user: Any, *, field_name: str = "recognition_ids") -> list[Recognition]:
@@ -918,7 +949,10 @@ def decide(
         decision_number=decision_number,
         decision_date=decision_date.isoformat(),
     )
-    mark_dirty({(r.commune_id, r.year) for r in rows})
+    # A three-year title also counts in the years after the one recognised. The targets sweep sees a proposal or a
+    # revocation in every year it is valid (compute.stale_pairs), but not a decision: marking those years makes the
+    # targets of each (which follow evaluations) take the decision in now, not at the next monthly run.
+    mark_dirty({(r.commune_id, y) for r in rows for y in valid_years(r.year, r.valid_until) if y <= today.year})
     return rows
 
 

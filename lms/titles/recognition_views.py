@@ -20,8 +20,8 @@ from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission, can, in_scope
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
-from lms.titles import bp, explain, recognition
-from lms.titles.models import Recognition, RecognitionStatus, Title
+from lms.titles import bp, explain, recognition, services
+from lms.titles.models import CriteriaSet, Recognition, RecognitionStatus, Title
 from lms.titles.recognition_forms import (
     RECOGNITION_STATUS_NAMES,
     TITLE_NAMES,
@@ -343,6 +343,11 @@ def recognition_page(recognition_id: int):
         status_names=RECOGNITION_STATUS_NAMES,
         explain=explain,
         verification=recognition.verification_status(row),
+        valid_years=recognition.valid_years(row.year, row.valid_until) if row.valid_until else None,
+        provisional=services.provisional_basis(
+            db.session.get(CriteriaSet, row.criteria_set_id) if row.criteria_set_id else None,
+            services.breakdown_codes(row.breakdown),
+        ),
         may_revoke=row.status == RecognitionStatus.RECOGNISED and can(current_user, APPROVE, commune),
     )
 

@@ -119,9 +119,18 @@ class IndicatorInfo:
     scale: str = ""  # how an assessed value reads: points | met | percent ("" for a computed-only indicator)
     assessable: bool = False  # an assessment indicator, or a computed one an assessed value may stand in for
     max_points: Decimal | None = None
+    group: str = ""
+    source_ref: str = ""  # the article and clause the indicator comes from
+    provisional: bool = False  # no text in the sources supports its values (ADR 18) …
+    source: str = ""  # … and where they came from instead
+    source_en: str = ""
+    rule: str = ""  # the thresholds in a line ("≥ 1 → 5 points; ≥ 2 → 7 points", "level 1 ≥ 90; level 2 ≥ 95")
 
     def label(self, locale: str) -> str:
         return (self.name_en if locale == "en" and self.name_en else self.name) or self.code
+
+    def source_label(self, locale: str) -> str:
+        return self.source_en if locale == "en" and self.source_en else self.source
 
     @property
     def value_range(self) -> tuple[Decimal, Decimal]:
@@ -146,9 +155,94 @@ def indicators_of(criteria_set: CriteriaSet) -> list[IndicatorInfo]:
             scale=i.scale or "",
             assessable=i.reads_assessment,
             max_points=Decimal(i.max_points) if i.max_points is not None else None,
+            group=i.group,
+            source_ref=i.source_ref,
+            provisional=i.provisional,
+            source=i.source,
+            source_en=i.source_en,
+            rule=_rule(i),
         )
         for i in criteria.definition_of(criteria_set).indicators
     ]
+
+
+def _rule(indicator: Any) -> str:
+    """The indicator's thresholds as one line of numbers (the same in both languages)."""
+    if indicator.thresholds:
+        return "; ".join(f"≥ {value:g} → {points}" for value, points in indicator.thresholds)
+    if indicator.at_least:
+        return "; ".join(
+            f"{level}: ≥ {value:g}" for level, value in zip(indicator.for_levels, indicator.at_least, strict=True)
+        )
+    return ""
+
+
+@dataclass(frozen=True)
+class ProvisionalBasis:
+    """The provisional indicators a result rests on, with the criteria-set version they belong to."""
+
+    criteria_set: CriteriaSet
+    indicators: list[IndicatorInfo]
+
+
+def provisional_basis(criteria_set: CriteriaSet | None, codes: Iterable[str] | None = None) -> ProvisionalBasis | None:
+    """The provisional indicators of ``criteria_set`` among ``codes`` (a result's breakdown; None: the whole set), or
+    None when the result rests on none. A version the parser no longer reads shows nothing rather than failing."""
+    from lms.titles.criteria import CriteriaError
+
+    if criteria_set is None:
+        return None
+    try:
+        indicators = indicators_of(criteria_set)
+    except CriteriaError:
+        return None
+    wanted = None if codes is None else set(codes)
+    found = [i for i in indicators if i.provisional and (wanted is None or i.code in wanted)]
+    return ProvisionalBasis(criteria_set, found) if found else None
+
+
+def breakdown_codes(breakdown: Iterable[dict[str, Any]] | None) -> list[str]:
+    return [str(item.get("indicator", "")) for item in breakdown or []]
+
+
+def provisional_bases(criteria_set_ids: Iterable[int]) -> list[ProvisionalBasis]:
+    """The provisional indicators of each of these criteria-set versions (a list's rows), one query for all."""
+    ids = sorted(set(criteria_set_ids))
+    if not ids:
+        return []
+    rows = db.session.scalars(select(CriteriaSet).where(CriteriaSet.id.in_(ids)).order_by(CriteriaSet.code))
+    return [basis for row in rows if (basis := provisional_basis(row)) is not None]
+
+
+def title_criteria(title: str) -> list[tuple[str, str]]:
+    """``(code, name)`` of the active criteria sets of a title: the links of a list to its criteria pages."""
+    return [
+        (code, name)
+        for code, name in db.session.execute(
+            select(CriteriaSet.code, CriteriaSet.name)
+            .where(CriteriaSet.title == title, CriteriaSet.active.is_(True))
+            .order_by(CriteriaSet.code)
+        )
+    ]
+
+
+def title_provisional_bases(titles: Iterable[str]) -> dict[str, list[ProvisionalBasis]]:
+    """Per title, the provisional indicators of its active criteria sets (the unit title has two): what a figure
+    counting holders of the title rests on. One query for all titles."""
+    wanted = sorted(set(titles))
+    result: dict[str, list[ProvisionalBasis]] = {t: [] for t in wanted}
+    if not wanted:
+        return result
+    rows = db.session.scalars(
+        select(CriteriaSet)
+        .where(CriteriaSet.title.in_(wanted), CriteriaSet.active.is_(True))
+        .order_by(CriteriaSet.title, CriteriaSet.code)
+    )
+    for row in rows:
+        basis = provisional_basis(row)
+        if basis is not None:
+            result[row.title].append(basis)
+    return result
 
 
 def active_criteria(title: str, managing_level: str | None = None) -> CriteriaSet | None:

@@ -25,7 +25,7 @@ from lms.core.evidence import EvidenceError, evidence_response, store_evidence
 from lms.core.models import EvidenceFile
 from lms.extensions import db
 from lms.registry.models import AdminUnit, Organisation
-from lms.titles import bp, services
+from lms.titles import bp, recognition, services
 from lms.titles.forms import (
     CRITERIA_STATUS_NAMES,
     SORT_NAMES,
@@ -141,6 +141,9 @@ def eligibility_list():
         missing_choices=missing_choices,
         args=args,
         sort_names=SORT_NAMES,
+        # What the listed results rest on that no text supports (the rows' criteria-set versions): one query.
+        provisional=services.provisional_bases({r.criteria_set_id for r in rows.items}),
+        criteria_links=services.title_criteria(filters.title),
     )
 
 
@@ -175,6 +178,12 @@ def explanation(eligibility_id: int):
         users=services.user_names(x.assessment for x in items if x.assessment),
         can_assess=can(current_user, ASSESS, commune),
         commune=commune,
+        provisional=services.provisional_basis(
+            eligibility.criteria_set, services.breakdown_codes(eligibility.breakdown)
+        ),
+        held_by=recognition.holding(
+            eligibility.subject_type, eligibility.subject_id, eligibility.title, eligibility.year
+        ),
     )
 
 

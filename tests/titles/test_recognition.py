@@ -119,13 +119,13 @@ def test_decide_in_bulk_sets_validity_code_authority_and_marks_the_commune(commu
 
 
 def test_validity_follows_the_criteria_set(commune_a):
-    assert recognition.valid_until(2025, 3) == date(2027, 12, 31)
+    assert recognition.valid_until(2025, 3) == date(2028, 12, 31)  # Circular 24 Art. 5.4: the three years after 2025
     commune_a["criteria"].validity_years = 3
     ids = _propose_two(commune_a)
     (row, _) = recognition.decide(
         ids, decision_number="1/QĐ", decision_date=DAY, user=commune_a["leader"], authority="UBND xã thử"
     )
-    assert row.valid_until == date(2027, 12, 31)
+    assert row.valid_until == date(2028, 12, 31)
     assert row.authority == "UBND xã thử"
 
 
@@ -244,7 +244,7 @@ def test_a_unit_managed_by_the_province_is_decided_at_province_level(commune_a):
         decision_date=DAY,
         user=make_user(Role.PROVINCE_LEADER, province, "p2@example.vn"),
     )
-    assert row.valid_until == date(2027, 12, 31)
+    assert row.valid_until == date(2028, 12, 31)
 
 
 def test_verification_status(commune_a):

@@ -1,0 +1,182 @@
+"""Pages say what a result rests on (issue 10, item 7; ADR 18): wherever a result is shown — the criteria-set page,
+the eligibility list, the explanation, the recognition and its certificate, the targets dashboard and reports — a
+result that rests on a provisional indicator names it and where its values came from."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from courses.models import LearningKind
+from lms.auth.models import Role
+from lms.extensions import db
+from lms.targets import compute
+from lms.titles import criteria, engine, recognition
+from lms.titles.models import CriteriaSet, Eligibility
+from tests.conftest import login, make_household, make_user, make_village, unit_by_code
+from tests.targets.conftest import load_text, make_unit, plan_text
+from tests.titles.test_engine import YEAR, assess, person, records
+
+VILLAGE_SET = "qd-448-2015-c-village"
+
+
+def _set_row(code: str) -> CriteriaSet:
+    row = db.session.scalar(db.select(CriteriaSet).where(CriteriaSet.code == code, CriteriaSet.active.is_(True)))
+    assert row is not None
+    return row
+
+
+def _v1_source() -> str:
+    found = criteria.definition_of(_set_row(VILLAGE_SET)).indicator("v1")
+    assert found is not None
+    return found.source
+
+
+@pytest.fixture
+def village_world(app_ctx):
+    """The shipped sets; a village of eight households, seven of them learning families (assessed), evaluated."""
+    criteria.load_shipped_criteria()
+    commune = unit_by_code("23293")
+    village = make_village(commune, "PP-V1", "Thôn Tạm Thời")
+    family = criteria.definition_of(_set_row("qd-448-2015-a-family"))
+    for n in range(8):
+        household = make_household(village, f"PP-H{n}")
+        adult = person(village, f"Người Tạm {n}", household=household)
+        records([adult.id], commune, kind=LearningKind.CLASS_COMPLETION)
+        if n < 7:
+            for indicator in family.indicators:
+                if indicator.kind == "assessment":
+                    assess("household", household.id, indicator.code, 10, commune)
+    assess("village", village.id, "v2", 1, commune)
+    assess("village", village.id, "v3", 1, commune)
+    engine.evaluate_commune(commune.id, YEAR)
+    leader = make_user(Role.COMMUNE_LEADER, commune, "pp-leader@example.vn")
+    db.session.commit()
+    row = db.session.scalar(
+        db.select(Eligibility).where(Eligibility.subject_id == village.id, Eligibility.title == "village_community")
+    )
+    assert row is not None
+    return {"commune": commune, "village": village, "leader": leader, "row": row}
+
+
+def test_the_criteria_set_page_lists_each_indicator_with_its_clause_flag_and_source(client, village_world):
+    login(client, village_world["leader"])
+    page = client.get(f"/titles/criteria/{VILLAGE_SET}").get_data(as_text=True)
+    definition = criteria.definition_of(_set_row(VILLAGE_SET))
+    for indicator in definition.indicators:
+        assert f'data-code="{indicator.code}" data-provisional="yes"' in page
+        assert indicator.source_ref in page
+        assert indicator.source in page  # Vietnamese by default
+    assert 'id="criteria-provisional"' in page
+    official = client.get("/titles/criteria/tt-24-2023-unit").get_data(as_text=True)
+    assert 'data-provisional="yes"' not in official
+    assert "TT 24/2023/TT-BGDĐT, Điều 6 khoản 2 điểm a" in official
+    index = client.get("/titles/criteria").get_data(as_text=True)
+    assert f'href="/titles/criteria/{VILLAGE_SET}"' in index
+    assert client.get("/titles/criteria/no-such-set").status_code == 404
+
+
+def test_the_explanation_names_the_provisional_indicators_and_links_the_criteria(client, village_world):
+    login(client, village_world["leader"])
+    row = village_world["row"]
+    page = client.get(f"/titles/eligibility/{row.id}").get_data(as_text=True)
+    assert 'id="provisional-basis"' in page
+    for code in ("v1", "v2", "v3", "v4"):
+        assert f'class="provisional-indicator" data-code="{code}"' in page
+    assert _v1_source() in page
+    assert f'href="/titles/criteria/{VILLAGE_SET}?version=' in page
+    assert "QĐ 448/QĐ-KHVN, phần C, tiêu chí 1" in page  # each indicator's clause
+
+
+def test_the_eligibility_list_says_its_results_rest_on_provisional_indicators(client, village_world):
+    login(client, village_world["leader"])
+    url = f"/titles/eligibility?unit_id={village_world['commune'].id}&title=village_community&year={YEAR}"
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="provisional-basis"' in page
+    assert f'data-code="{VILLAGE_SET}"' in page
+    assert _v1_source() in page
+    assert f'href="/titles/criteria/{VILLAGE_SET}"' in page
+
+
+def test_the_recognition_page_and_certificate_carry_the_provisional_criteria(client, village_world):
+    leader = village_world["leader"]
+    village = village_world["village"]
+    ids = recognition.propose(title="village_community", year=YEAR, subject_ids=[village.id], user=leader)
+    (row,) = recognition.decide(ids, decision_number="9/QĐ-UBND", decision_date=date(2026, 1, 20), user=leader)
+    db.session.commit()
+    login(client, leader)
+    page = client.get(f"/titles/recognitions/{row.id}").get_data(as_text=True)
+    assert 'id="provisional-basis"' in page
+    assert _v1_source() in page
+    content = client.get(f"/titles/recognitions/{row.id}/certificate.pdf").get_data()
+    pages = [p.extract_text() for p in PdfReader(io.BytesIO(content)).pages]
+    assert len(pages) >= 2
+    assert "tiêu chí tạm thời" in pages[0]
+    rest = " ".join(" ".join(pages[1:]).split())
+    assert "TIÊU CHÍ TẠM THỜI" in rest
+    assert "v1 ·" in rest
+    assert " ".join(_v1_source().split())[:60] in rest
+    # The public page the QR code opens says it too (no link: the criteria pages need a login).
+    public = client.get(f"/titles/verify/{row.certificate_code}").get_data(as_text=True)
+    assert 'id="provisional-basis"' in public
+    assert _v1_source() in public
+    assert "/titles/criteria/" not in public
+
+
+def test_the_targets_dashboard_and_reports_name_the_provisional_criteria_of_a_title(client, app_ctx):
+    criteria.load_shipped_criteria()
+    from lms.registry.services import country
+
+    province = make_unit(country(), "PP99", "Tỉnh Tạm Thời", "province")
+    commune = make_unit(province, "PPC1", "Xã Tạm Thời", "commune")
+    village = make_village(commune, "PPC1-V", "Thôn 1")
+    make_household(village, "PPC1-H1", "Người Một")
+    load_text(
+        plan_text(
+            "province",
+            "PP99",
+            """
+[[indicators]]
+code = "family"
+name = "Gia đình học tập"
+denominator_text = "all households"
+denominator = { subject = "household" }
+numerator = { title = "family" }
+targets = [{ year = 2025, share = 80 }]
+
+[[indicators]]
+code = "unit"
+name = "Đơn vị học tập"
+denominator_text = "all organisations"
+denominator = { subject = "organisation" }
+numerator = { title = "unit" }
+targets = [{ year = 2025, share = 80 }]
+""",
+        )
+    )
+    compute.recompute([commune.id], 2025, today=date(2026, 1, 10))
+    leader = make_user(Role.COMMUNE_LEADER, commune, "pp-targets@example.vn")
+    db.session.commit()
+    login(client, leader)
+    page = client.get(f"/targets/units/{commune.id}?period=2025-12-31").get_data(as_text=True)
+    assert 'id="provisional-family"' in page
+    family = criteria.definition_of(_set_row("qd-448-2015-a-family"))
+    assert family.indicators[0].source in page
+    # The unit title: Decision 448 part D (commune-managed units) is provisional, Circular 24 is not.
+    assert 'id="provisional-unit"' in page
+    assert 'data-code="qd-448-2015-d-unit"' in page
+    assert 'data-code="tt-24-2023-unit"' not in page
+
+    pdf = client.get(f"/targets/units/{commune.id}/report.pdf").get_data()
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
+    assert "Tiêu chí tạm thời" in text
+    assert "a5" in text
+    workbook = load_workbook(io.BytesIO(client.get(f"/targets/units/{commune.id}/report.xlsx").get_data()))
+    sheet = workbook["Tiêu chí tạm thời"]
+    rows = list(sheet.iter_rows(min_row=3, values_only=True))
+    assert ("family", "a5") in {(r[0], r[2]) for r in rows}
+    assert all(r[4] for r in rows)  # every row says where its values came from
