@@ -6,7 +6,7 @@ Y+3 (ADR 17). One set-based UPDATE; only rows still on the old end date move, so
 The target values of the year each recognition gains are marked for recomputation (computed_at cleared).
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0016
 Create Date: 2026-12-06 10:30:00
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0015'
-down_revision = '0013'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
