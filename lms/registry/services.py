@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import aliased
 
+from lms.core.exports import safe_row
 from lms.extensions import db
 from lms.registry.models import (
     AdminUnit,
@@ -343,7 +344,7 @@ def persons_csv(stmt: Select) -> Iterator[str]:
     buffer.write("\ufeff")
     writer.writerow(PERSON_EXPORT_COLUMNS)
     for row in db.session.execute(stmt):
-        (person_id, name, birth, sex, ethnicity, occupation, household, relation, hint, unit_code) = row
+        (person_id, name, birth, sex, ethnicity, occupation, household, relation, hint, unit_code) = safe_row(row)
         writer.writerow(
             [
                 person_id,
