@@ -69,11 +69,16 @@ class Config:
         },
     }
 
-    WTF_CSRF_TIME_LIMIT = None  # a form left open over a long attendance session must still submit
+    # A form's CSRF token lasts as long as a session (a form left open over a long attendance session must still
+    # submit), and no longer: a leaked token is not good forever.
+    WTF_CSRF_TIME_LIMIT = int(_env("LMS_CSRF_TIME_LIMIT", str(12 * 3600)) or 0) or None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    REMEMBER_COOKIE_HTTPONLY = True
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    # "Keep me logged in" lasts this long after the login with the password, whatever the cookie says (ADR 24).
+    REMEMBER_COOKIE_DURATION = timedelta(days=int(_env("LMS_REMEMBER_DAYS", "14") or 14))
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
 
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"

@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length
 from lms.auth import bp
 from lms.auth.forms import LoginForm, LogoutForm
 from lms.auth.models import ApiToken
-from lms.auth.services import authenticate
+from lms.auth.services import authenticate, end_sessions
 from lms.core.services import audit
 from lms.extensions import db, limiter, utcnow
 
@@ -33,6 +33,15 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _renew_session() -> None:
+    """A new session at login: nothing from before it (the anonymous CSRF secret above all) survives, only the
+    chosen language. Flask's session lives in the signed cookie, so a cleared one is a new one."""
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
@@ -45,6 +54,7 @@ def login():
             # One message whatever was wrong: no user enumeration.
             flash(_("Wrong e-mail or password."), "danger")
         else:
+            _renew_session()
             login_user(user, remember=form.remember.data)
             audit("user.login", user, user=user)
             db.session.commit()
@@ -58,6 +68,9 @@ def logout():
     form = LogoutForm()
     if not form.validate_on_submit():
         abort(400)
+    # The cookie a thief may have copied must die with this log-out, not only the browser's copy (ADR 24).
+    end_sessions(current_user._get_current_object(), reason="logout")
+    db.session.commit()
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
