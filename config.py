@@ -91,6 +91,9 @@ class Config:
     RATELIMIT_STORAGE_URI = _env("LMS_RATELIMIT_STORAGE_URL", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = _env("LMS_LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+    # Failed log-ins per account (the e-mail typed, known or not), from any address: an attacker with many
+    # addresses meets this one. Counted in RATELIMIT_STORAGE_URI, which production requires to be shared.
+    LOGIN_ACCOUNT_RATE_LIMIT = _env("LMS_LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes")
 
     MAX_CONTENT_LENGTH = int(_env("LMS_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)) or 0)
     # Evidence scans and photos (certificates, assessments): PDF, JPEG or PNG up to this size.
@@ -140,6 +143,12 @@ class ProductionConfig(Config):
         if missing:
             raise ConfigError(
                 "production configuration refuses to start: set " + ", ".join(missing) + " in the environment"
+            )
+        storage = _env("LMS_RATELIMIT_STORAGE_URL", "memory://") or "memory://"
+        if storage.startswith("memory://"):
+            raise ConfigError(
+                "production configuration refuses to start: set LMS_RATELIMIT_STORAGE_URL to a shared store "
+                "(redis://…): with memory:// every worker counts failed log-ins on its own"
             )
 
 

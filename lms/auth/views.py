@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import urlsplit
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import Response, abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_limiter import RequestLimit
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -12,7 +14,7 @@ from wtforms.validators import DataRequired, Length
 from lms.auth import bp
 from lms.auth.forms import LoginForm, LogoutForm
 from lms.auth.models import ApiToken
-from lms.auth.services import authenticate, end_sessions
+from lms.auth.services import authenticate, end_sessions, normalise_email
 from lms.core.services import audit
 from lms.extensions import db, limiter, utcnow
 
@@ -21,6 +23,34 @@ def _login_limit() -> str:
     from flask import current_app
 
     return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _login_account_limit() -> str:
+    from flask import current_app
+
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _login_account_key() -> str:
+    """The account a log-in tries, known or not (no enumeration); hashed, so the store holds no e-mail."""
+    email = normalise_email(request.form.get("email", ""))
+    return "login-account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
+def _failed_login(response: Response) -> bool:
+    return response.status_code != 302
+
+
+def _too_many_logins(limit: RequestLimit) -> Response:
+    """The log-in form again, with one message whichever limit was met and whether or not the account exists."""
+    flash(
+        _(
+            "Too many failed log-ins. Wait a few minutes, then try again; "
+            "if you have forgotten your password, ask your administrator."
+        ),
+        "danger",
+    )
+    return make_response(render_template("auth/login.html", form=LoginForm()), 429)
 
 
 def _safe_next(target: str | None) -> str:
@@ -43,7 +73,14 @@ def _renew_session() -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], on_breach=_too_many_logins)
+@limiter.limit(
+    _login_account_limit,
+    key_func=_login_account_key,
+    methods=["POST"],
+    deduct_when=_failed_login,
+    on_breach=_too_many_logins,
+)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
