@@ -195,7 +195,20 @@ def edit_person(person_id: int):
         if form.id_number.data:
             data["id_number"] = form.id_number.data
         try:
-            services.update_person(person, data)
+            services.update_person(person, data, actor_id=current_user.id)
+        except services.IdNumberRefused as exc:
+            db.session.rollback()
+            services.audit_id_number_refusal(person, exc)
+            db.session.commit()
+            form.id_number.errors.append(
+                _(
+                    "This ID number cannot be recorded for this person. Check it against the person's card; "
+                    "if it is right, ask your administrator."
+                )
+            )
+        except services.IdNumberAttemptsExceeded:
+            db.session.rollback()
+            form.id_number.errors.append(_("Too many refused ID numbers in the last hour: try again later."))
         except services.RegistryError as exc:
             db.session.rollback()
             getattr(form, exc.field or "full_name").errors.append(str(exc))
