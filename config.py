@@ -33,7 +33,8 @@ def _sqlite_url(filename: str) -> str:
 
 class Config:
     ENV_NAME = "development"
-    SECRET_KEY = _env("LMS_SECRET_KEY", "dev-only-insecure-secret-key")
+    # Unset outside production: create_app then uses the instance's own key (lms/core/instance_key.py).
+    SECRET_KEY = _env("LMS_SECRET_KEY")
     # Key for personal identification numbers (encryption + keyed look-up hash). Defaults to a key derived from
     # SECRET_KEY so a development install works; production must set it separately (rotation of the session key
     # must not make stored ID numbers unreadable).
@@ -102,6 +103,8 @@ class Config:
     # "advanced") or module codes that are all needed ("IU01,IU02,IU06"); empty: the data file's definition.
     IT_TRAINED_DEFINITION = _env("LMS_IT_TRAINED_DEFINITION", "") or ""
     IMPORT_MAX_ROWS = int(_env("LMS_IMPORT_MAX_ROWS", "50000") or 0)
+    # An upload holds ID numbers in clear until its job runs; one that never ran is deleted after this long.
+    IMPORT_PENDING_MAX_AGE = timedelta(hours=int(_env("LMS_IMPORT_PENDING_HOURS", "24") or 24))
     # Who decides which title at which level (default: lms/titles/data/approvals.toml; ADR 11).
     TITLES_APPROVALS_FILE = _env("LMS_TITLES_APPROVALS_FILE", "") or None
     PAGE_SIZE = 50

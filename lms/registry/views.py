@@ -236,10 +236,20 @@ def organisation(organisation_id: int):
         .where(OrganisationMember.organisation_id == organisation.id)
         .order_by(Person.sort_key)
     ).all()
+    # A member may live in another commune (a school's teachers): the viewer sees only who is in their own scope,
+    # and how many others there are.
+    visible = set(
+        db.session.scalars(
+            services.scoped_select(Person, current_user, VIEW)
+            .with_only_columns(Person.id)
+            .where(Person.id.in_([person.id for _, person in members]))
+        )
+    )
     return render_template(
         "registry/organisation.html",
         organisation=organisation,
-        members=members,
+        members=[(m, p) for m, p in members if p.id in visible],
+        hidden_members=sum(1 for _, p in members if p.id not in visible),
         ancestors=_ancestors(organisation.commune),
     )
 
