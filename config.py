@@ -85,6 +85,7 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
     LANGUAGES = ("vi", "en")
 
+    HSTS_MAX_AGE = 0  # production only: a development server on http://localhost must stay reachable
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust (0: none). Needed for
     # absolute URLs (the certificate's QR code) and client addresses (rate limits, audit) behind a proxy.
     PROXY_COUNT = int(_env("LMS_PROXY_COUNT", "0") or 0)
@@ -139,6 +140,8 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    # Browsers reach production only over HTTPS for a year after a visit (lms/core/headers.py).
+    HSTS_MAX_AGE = int(_env("LMS_HSTS_MAX_AGE", str(365 * 24 * 3600)) or 0)
 
     @classmethod
     def validate(cls) -> None:
