@@ -292,10 +292,13 @@ def id_number_refusals(actor_id: int) -> int:
     from lms.core.models import AuditEvent
 
     since = utcnow() - timedelta(hours=1)
-    return db.session.scalar(
-        select(func.count(AuditEvent.id)).where(
-            AuditEvent.action == "person.id_number_refused", AuditEvent.user_id == actor_id, AuditEvent.at >= since
+    return (
+        db.session.scalar(
+            select(func.count(AuditEvent.id)).where(
+                AuditEvent.action == "person.id_number_refused", AuditEvent.user_id == actor_id, AuditEvent.at >= since
+            )
         )
+        or 0
     )
 
 
