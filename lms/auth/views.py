@@ -12,9 +12,9 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from lms.auth import bp
-from lms.auth.forms import LoginForm, LogoutForm
+from lms.auth.forms import LoginForm, LogoutForm, PasswordForm
 from lms.auth.models import ApiToken
-from lms.auth.services import authenticate, end_sessions, normalise_email
+from lms.auth.services import AccountError, authenticate, change_password, end_sessions, normalise_email
 from lms.core.services import audit
 from lms.extensions import db, limiter, utcnow
 
@@ -111,6 +111,34 @@ def logout():
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_login_limit, methods=["POST"])
+def password():
+    """Change one's password; every other session and remember-me cookie of the account ends (ADR 24), this
+    browser goes on with a new session."""
+    from flask import current_app
+
+    form = PasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        if not user.check_password(form.current.data or ""):
+            form.current.errors.append(_("This is not your current password."))
+        else:
+            try:
+                change_password(user, form.new.data or "")
+            except AccountError:
+                form.new.errors.append(_("The new password is too short."))
+            else:
+                remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+                _renew_session()
+                login_user(user, remember=remembered)
+                db.session.commit()
+                flash(_("Password changed. Every other session of your account has ended."), "success")
+                return redirect(url_for("core.home"))
+    return render_template("auth/password.html", form=form)
 
 
 @bp.post("/locale/<code>")

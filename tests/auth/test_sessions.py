@@ -125,3 +125,24 @@ def test_csrf_tokens_expire(app, monkeypatch):
         monkeypatch.setattr(time, "time", lambda: now)
         with pytest.raises(ValidationError):
             validate_csrf(token)
+
+
+def test_changing_ones_password_ends_the_other_devices_but_not_this_one(app, client, app_ctx):
+    user = _user()
+    _login(client, user)
+    phone = app.test_client()
+    _login(phone, user, remember=True)
+    phone_remember = _cookie(phone, "remember_token")
+    url = "/account/password"
+    new = "a brand new password"
+    wrong = client.post(
+        url, data={"csrf_token": csrf_token(client, url), "current": "nope", "new": new, "confirm": new}
+    )
+    assert "Đây không phải là mật khẩu hiện tại" in wrong.get_data(as_text=True)
+    data = {"csrf_token": csrf_token(client, url), "current": PASSWORD, "new": new, "confirm": new}
+    assert client.post(url, data=data).status_code == 302
+    assert _is_logged_in(client)
+    assert not _is_logged_in(phone)
+    assert not _is_logged_in(_replay(app, remember_token=phone_remember))
+    db.session.expire_all()
+    assert db.session.get(type(user), user.id).check_password(new)
