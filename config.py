@@ -33,7 +33,8 @@ def _sqlite_url(filename: str) -> str:
 
 class Config:
     ENV_NAME = "development"
-    SECRET_KEY = _env("LMS_SECRET_KEY", "dev-only-insecure-secret-key")
+    # Unset outside production: create_app then uses the instance's own key (lms/core/instance_key.py).
+    SECRET_KEY = _env("LMS_SECRET_KEY")
     # Key for personal identification numbers (encryption + keyed look-up hash). Defaults to a key derived from
     # SECRET_KEY so a development install works; production must set it separately (rotation of the session key
     # must not make stored ID numbers unreadable).
@@ -69,16 +70,22 @@ class Config:
         },
     }
 
-    WTF_CSRF_TIME_LIMIT = None  # a form left open over a long attendance session must still submit
+    # A form's CSRF token lasts as long as a session (a form left open over a long attendance session must still
+    # submit), and no longer: a leaked token is not good forever.
+    WTF_CSRF_TIME_LIMIT = int(_env("LMS_CSRF_TIME_LIMIT", str(12 * 3600)) or 0) or None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    REMEMBER_COOKIE_HTTPONLY = True
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    # "Keep me logged in" lasts this long after the login with the password, whatever the cookie says (ADR 24).
+    REMEMBER_COOKIE_DURATION = timedelta(days=int(_env("LMS_REMEMBER_DAYS", "14") or 14))
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
 
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
     LANGUAGES = ("vi", "en")
 
+    HSTS_MAX_AGE = 0  # production only: a development server on http://localhost must stay reachable
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust (0: none). Needed for
     # absolute URLs (the certificate's QR code) and client addresses (rate limits, audit) behind a proxy.
     PROXY_COUNT = int(_env("LMS_PROXY_COUNT", "0") or 0)
@@ -86,6 +93,9 @@ class Config:
     RATELIMIT_STORAGE_URI = _env("LMS_RATELIMIT_STORAGE_URL", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = _env("LMS_LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+    # Failed log-ins per account (the e-mail typed, known or not), from any address: an attacker with many
+    # addresses meets this one. Counted in RATELIMIT_STORAGE_URI, which production requires to be shared.
+    LOGIN_ACCOUNT_RATE_LIMIT = _env("LMS_LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes")
 
     MAX_CONTENT_LENGTH = int(_env("LMS_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)) or 0)
     # Evidence scans and photos (certificates, assessments): PDF, JPEG or PNG up to this size.
@@ -94,6 +104,8 @@ class Config:
     # "advanced") or module codes that are all needed ("IU01,IU02,IU06"); empty: the data file's definition.
     IT_TRAINED_DEFINITION = _env("LMS_IT_TRAINED_DEFINITION", "") or ""
     IMPORT_MAX_ROWS = int(_env("LMS_IMPORT_MAX_ROWS", "50000") or 0)
+    # An upload holds ID numbers in clear until its job runs; one that never ran is deleted after this long.
+    IMPORT_PENDING_MAX_AGE = timedelta(hours=int(_env("LMS_IMPORT_PENDING_HOURS", "24") or 24))
     # Who decides which title at which level (default: lms/titles/data/approvals.toml; ADR 11).
     TITLES_APPROVALS_FILE = _env("LMS_TITLES_APPROVALS_FILE", "") or None
     PAGE_SIZE = 50
@@ -128,6 +140,8 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    # Browsers reach production only over HTTPS for a year after a visit (lms/core/headers.py).
+    HSTS_MAX_AGE = int(_env("LMS_HSTS_MAX_AGE", str(365 * 24 * 3600)) or 0)
 
     @classmethod
     def validate(cls) -> None:
@@ -135,6 +149,12 @@ class ProductionConfig(Config):
         if missing:
             raise ConfigError(
                 "production configuration refuses to start: set " + ", ".join(missing) + " in the environment"
+            )
+        storage = _env("LMS_RATELIMIT_STORAGE_URL", "memory://") or "memory://"
+        if storage.startswith("memory://"):
+            raise ConfigError(
+                "production configuration refuses to start: set LMS_RATELIMIT_STORAGE_URL to a shared store "
+                "(redis://…): with memory:// every worker counts failed log-ins on its own"
             )
 
 

@@ -38,6 +38,7 @@ from courses.models import (
     SessionStatus,
 )
 from courses.services import attendance_statuses, local_now
+from lms.core.exports import save_workbook
 from lms.core.pdf import (
     DARK_RED,
     FONT,
@@ -492,7 +493,7 @@ def attendance_book_xlsx(book: AttendanceBook) -> bytes:
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.fitToWidth = 1
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    save_workbook(workbook, buffer)
     return buffer.getvalue()
 
 

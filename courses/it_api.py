@@ -251,6 +251,9 @@ def _decidable(certificate_id: int) -> ItCertificate:
 def verify_it_certificate(it_certificate_id: int):
     certificate = _decidable(it_certificate_id)
     _Body(set(), request.get_json(silent=True) or {}).check()
+    if not it_skills.may_verify(certificate, current_user.id):
+        # Separation of duties (the person who recorded or holds it), not a missing permission: 403, not 404.
+        abort(403, description="you recorded or hold this certificate: another verifier must verify it")
     it_skills.verify_certificate(certificate, user_id=current_user.id)
     return certificate_json(certificate)
 

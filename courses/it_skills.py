@@ -303,10 +303,25 @@ def _grant_key(certificate_id: int) -> str:
     return f"itcert:{certificate_id}:module:"
 
 
+def may_verify(certificate: ItCertificate, user_id: int | None) -> bool:
+    """Separation of duties: whoever recorded a certificate, or holds it, is not the one who verifies it.
+
+    ``user_id`` None is the system (imports, demo data), which records nothing as a person."""
+    if user_id is None:
+        return True
+    from lms.auth.models import User
+
+    user = db.session.get(User, user_id)
+    holder = user is not None and user.person_id is not None and user.person_id == certificate.person_id
+    return certificate.recorded_by_id != user_id and not holder
+
+
 def verify_certificate(certificate: ItCertificate, *, user_id: int | None) -> int:
     """Verify: the person gets the modules of the certificate's standard. Returns the records written."""
     if certificate.status == ItCertificateStatus.VERIFIED:
         return 0
+    if not may_verify(certificate, user_id):
+        raise ItSkillsError("you recorded or hold this certificate: another verifier must verify it")
     commune = commune_of(certificate.person)
     modules = sorted(framework().all_required(framework().certificate_standard))
     now = utcnow()

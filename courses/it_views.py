@@ -300,6 +300,7 @@ def it_certificate(it_certificate_id: int):
         certificate=certificate,
         scan=scan,
         may_decide=may_decide,
+        may_verify=it_skills.may_verify(certificate, current_user.id),
         verify_form=VerifyForm(),
         reject_form=RejectForm(),
         fw=it_skills.framework(),
@@ -329,7 +330,11 @@ def verify_it_certificate(it_certificate_id: int):
     certificate = _decidable_or_404(it_certificate_id)
     if not VerifyForm().validate_on_submit():
         abort(400)
-    it_skills.verify_certificate(certificate, user_id=current_user.id)
+    try:
+        it_skills.verify_certificate(certificate, user_id=current_user.id)
+    except ItSkillsError:
+        flash(_("You recorded or hold this certificate: another verifier must verify it."), "danger")
+        return redirect(url_for("courses.it_certificate", it_certificate_id=certificate.id))
     db.session.commit()
     flash(_("Certificate %(number)s verified: the basic modules are granted.", number=certificate.number), "success")
     return redirect(url_for("courses.it_certificate", it_certificate_id=certificate.id))
@@ -351,6 +356,7 @@ def reject_it_certificate(it_certificate_id: int):
         certificate=certificate,
         scan=scan,
         may_decide=True,
+        may_verify=it_skills.may_verify(certificate, current_user.id),
         verify_form=VerifyForm(),
         reject_form=form,
         fw=it_skills.framework(),

@@ -33,6 +33,7 @@ from courses.models import (
     SessionStatus,
 )
 from courses.services import local_now
+from lms.core.exports import save_workbook
 from lms.extensions import db
 from lms.registry.models import Clc
 
@@ -312,7 +313,7 @@ def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: 
     for column, width in zip("ABCDEFGH", (5, 34, 34, 28, 12, 12, 14, 14), strict=True):
         per_class.column_dimensions[column].width = width
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    save_workbook(workbook, buffer)
     return buffer.getvalue()
 
 
@@ -431,5 +432,5 @@ def it_figures_xlsx(result: Any, matrix: Sequence[Any]) -> bytes:
     officers.column_dimensions["B"].width = 28
     officers.column_dimensions["C"].width = 24
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    save_workbook(workbook, buffer)
     return buffer.getvalue()

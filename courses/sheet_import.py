@@ -44,6 +44,7 @@ from courses.models import (
     EnrolmentStatus,
     SessionStatus,
 )
+from lms.core.exports import save_workbook
 from lms.core.services import audit
 from lms.extensions import db, utcnow
 from lms.registry.models import AdminUnit, Person, subtree
@@ -1000,5 +1001,5 @@ def blank_sheet(course_class: CourseClass) -> bytes:
         guide.cell(row=r, column=1, value=line)
     guide.column_dimensions["A"].width = 120
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    save_workbook(workbook, buffer)
     return buffer.getvalue()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, request, session
@@ -20,6 +21,13 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
         app.config.from_object(get_config(config.get("ENV_NAME") if config else None))
         if config:
             app.config.update(config)
+
+    if not app.config.get("SECRET_KEY"):
+        # Development and the embedded default (production refuses to start without LMS_SECRET_KEY): the key this
+        # instance generated on its first start, never one published in the code.
+        from lms.core.instance_key import instance_secret_key
+
+        app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
 
     if app.config["PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

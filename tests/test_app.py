@@ -26,6 +26,7 @@ def test_production_refuses_to_start_without_secrets(monkeypatch):
         config.get_config("production")
     for name in ("LMS_SECRET_KEY", "LMS_DATABASE_URL", "LMS_PII_KEY"):
         monkeypatch.setenv(name, "x")
+    monkeypatch.setenv("LMS_RATELIMIT_STORAGE_URL", "redis://127.0.0.1:6379/0")
     assert config.get_config("production") is config.ProductionConfig
 
 

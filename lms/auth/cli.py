@@ -4,7 +4,7 @@ import click
 from flask import Flask
 
 from lms.auth.models import ApiToken, Role, User
-from lms.auth.services import AccountError, assign_role, create_user
+from lms.auth.services import AccountError, assign_role, create_user, end_sessions
 from lms.extensions import db
 from lms.registry.services import find_unit
 
@@ -48,3 +48,14 @@ def register(app: Flask) -> None:
         _, secret = ApiToken.issue(user, name)
         db.session.commit()
         click.echo(secret)
+
+    @app.cli.command("end-sessions")
+    @click.option("--email", required=True)
+    def end_sessions_command(email: str) -> None:
+        """End every session and remember-me cookie of a user (a lost phone, a departed officer)."""
+        user = db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
+        if user is None:
+            raise click.ClickException(f"no user with e-mail {email}")
+        end_sessions(user, reason="administrator")
+        db.session.commit()
+        click.echo(f"ended every session of {user.email}")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, redirect, request, url_for
+import time
+
+from flask import Flask, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
+from flask_login import user_loaded_from_cookie
 
 from lms.auth.models import ApiToken, User
 from lms.extensions import db, login_manager, utcnow
@@ -13,6 +16,32 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+def _user_for_token(secret: str) -> User | None:
+    token = db.session.scalar(
+        db.select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(secret), ApiToken.revoked_at.is_(None))
+    )
+    if token is None or not token.user.active:
+        return None
+    token.last_used_at = utcnow()
+    g.api_token = token
+    return token.user
+
+
+def user_for_session_id(session_id: str, *, max_age: float) -> User | None:
+    """The user a session (or remember-me) cookie names, if that session was not ended since (ADR 24)."""
+    try:
+        user_id, version, stamp = (int(part) for part in session_id.split(":"))
+    except ValueError:
+        return None  # malformed, or a cookie from before session versions: log in again
+    if not 0 <= time.time() - stamp <= max_age:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.active or user.session_version != version:
+        return None
+    user.login_stamp = stamp  # type: ignore[attr-defined] # so get_id() names this same login
+    return user
+
+
 def init_login(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -20,25 +49,28 @@ def init_login(app: Flask) -> None:
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+    def load_user(session_id: str) -> User | None:
+        return user_for_session_id(session_id, max_age=app.config["REMEMBER_COOKIE_DURATION"].total_seconds())
 
-    @login_manager.request_loader
-    def load_user_from_token(req) -> User | None:
-        header = req.headers.get("Authorization", "")
+    @user_loaded_from_cookie.connect_via(app)
+    def renew_remember_cookie(sender: Flask, user: User) -> None:
+        # Flask-Login re-sends the cookie with a fresh expiry; the login's own age still bounds it (get_id).
+        session["_remember"] = "set"
+
+    @app.before_request
+    def authenticate_bearer_token() -> None:
+        """A request that carries ``Authorization: Bearer`` is the token's user, or nobody: never the cookie's.
+
+        Flask-Login tries the session first, and its "strong" session protection refuses a session whose cookie
+        was issued to no user (``GET /login`` sets one, for the CSRF secret), so a valid token with such a cookie
+        was answered 401; and a valid session cookie would have authenticated a request with a bad token. The user
+        is decided here instead, before Flask-Login looks at the session: ``g._login_user`` is where Flask-Login
+        keeps the request's user, and it runs no loader once that is set.
+        """
+        header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
-            return None
-        token = db.session.scalar(
-            db.select(ApiToken).where(
-                ApiToken.token_hash == ApiToken.hash(header[7:].strip()), ApiToken.revoked_at.is_(None)
-            )
-        )
-        if token is None or not token.user.active:
-            return None
-        token.last_used_at = utcnow()
-        g.api_token = token
-        return token.user
+            return
+        g._login_user = _user_for_token(header[7:].strip()) or login_manager.anonymous_user()
 
     @login_manager.unauthorized_handler
     def unauthorized():

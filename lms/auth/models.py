@@ -3,6 +3,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import secrets
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Optional
 
@@ -48,6 +49,8 @@ class User(UserMixin, Model):
     person_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[Optional[datetime]]
+    # Part of every session and remember-me cookie (see get_id); raising it ends them all (ADR 24).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     roles: Mapped[list[RoleAssignment]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -59,6 +62,16 @@ class User(UserMixin, Model):
     @property
     def is_active(self) -> bool:  # type: ignore[override]
         return self.active
+
+    def get_id(self) -> str:
+        """What the session and the remember-me cookie carry: id, session version and the time of the login.
+
+        The cookies are signed, so these cannot be forged; the user loader refuses a version that log-out, a
+        password change or an administrator has since raised, and a login older than the remember-me lifetime
+        (the cookie's own expiry is only advice to the browser; a captured copy ignores it).
+        """
+        stamp = self.__dict__.get("login_stamp") or int(time.time())
+        return f"{self.id}:{self.session_version}:{stamp}"
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)

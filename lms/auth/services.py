@@ -53,3 +53,18 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     user.last_login_at = utcnow()
     return user
+
+
+def end_sessions(user: User, *, actor: User | None = None, reason: str) -> None:
+    """End every session and remember-me cookie of ``user``, on every device (ADR 24)."""
+    user.session_version += 1
+    audit("user.sessions_end", user, user=actor, reason=reason)
+
+
+def change_password(user: User, password: str, *, actor: User | None = None) -> None:
+    """Set a new password; the sessions opened with the old one end (the caller logs the user in again)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    user.set_password(password)
+    audit("user.password_change", user, user=actor)
+    end_sessions(user, actor=actor, reason="password_change")

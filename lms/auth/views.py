@@ -1,18 +1,20 @@
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import urlsplit
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import Response, abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_limiter import RequestLimit
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from lms.auth import bp
-from lms.auth.forms import LoginForm, LogoutForm
+from lms.auth.forms import LoginForm, LogoutForm, PasswordForm
 from lms.auth.models import ApiToken
-from lms.auth.services import authenticate
+from lms.auth.services import AccountError, authenticate, change_password, end_sessions, normalise_email
 from lms.core.services import audit
 from lms.extensions import db, limiter, utcnow
 
@@ -21,6 +23,34 @@ def _login_limit() -> str:
     from flask import current_app
 
     return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _login_account_limit() -> str:
+    from flask import current_app
+
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _login_account_key() -> str:
+    """The account a log-in tries, known or not (no enumeration); hashed, so the store holds no e-mail."""
+    email = normalise_email(request.form.get("email", ""))
+    return "login-account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
+def _failed_login(response: Response) -> bool:
+    return response.status_code != 302
+
+
+def _too_many_logins(limit: RequestLimit) -> Response:
+    """The log-in form again, with one message whichever limit was met and whether or not the account exists."""
+    flash(
+        _(
+            "Too many failed log-ins. Wait a few minutes, then try again; "
+            "if you have forgotten your password, ask your administrator."
+        ),
+        "danger",
+    )
+    return make_response(render_template("auth/login.html", form=LoginForm()), 429)
 
 
 def _safe_next(target: str | None) -> str:
@@ -33,8 +63,24 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _renew_session() -> None:
+    """A new session at login: nothing from before it (the anonymous CSRF secret above all) survives, only the
+    chosen language. Flask's session lives in the signed cookie, so a cleared one is a new one."""
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], on_breach=_too_many_logins)
+@limiter.limit(
+    _login_account_limit,
+    key_func=_login_account_key,
+    methods=["POST"],
+    deduct_when=_failed_login,
+    on_breach=_too_many_logins,
+)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
@@ -45,6 +91,7 @@ def login():
             # One message whatever was wrong: no user enumeration.
             flash(_("Wrong e-mail or password."), "danger")
         else:
+            _renew_session()
             login_user(user, remember=form.remember.data)
             audit("user.login", user, user=user)
             db.session.commit()
@@ -58,9 +105,40 @@ def logout():
     form = LogoutForm()
     if not form.validate_on_submit():
         abort(400)
+    # The cookie a thief may have copied must die with this log-out, not only the browser's copy (ADR 24).
+    end_sessions(current_user._get_current_object(), reason="logout")
+    db.session.commit()
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_login_limit, methods=["POST"])
+def password():
+    """Change one's password; every other session and remember-me cookie of the account ends (ADR 24), this
+    browser goes on with a new session."""
+    from flask import current_app
+
+    form = PasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        if not user.check_password(form.current.data or ""):
+            form.current.errors.append(_("This is not your current password."))
+        else:
+            try:
+                change_password(user, form.new.data or "")
+            except AccountError:
+                form.new.errors.append(_("The new password is too short."))
+            else:
+                remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+                _renew_session()
+                login_user(user, remember=remembered)
+                db.session.commit()
+                flash(_("Password changed. Every other session of your account has ended."), "success")
+                return redirect(url_for("core.home"))
+    return render_template("auth/password.html", form=form)
 
 
 @bp.post("/locale/<code>")

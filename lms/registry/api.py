@@ -265,9 +265,12 @@ def create_person():
     db.session.add(person)
     data.pop("unit_id", None)
     try:
-        services.update_person(person, data)
+        services.update_person(person, data, actor_id=current_user.id)
     except services.RegistryError as exc:
         db.session.rollback()
+        if isinstance(exc, services.IdNumberRefused):
+            services.audit_id_number_refusal(person, exc)
+            db.session.commit()
         raise ApiValidationError([{"field": exc.field or "", "message": str(exc)}]) from exc
     audit("person.create", person)
     db.session.commit()
@@ -290,9 +293,12 @@ def update_person(person_id: int):
     if "ethnicity" in data and not can(current_user, Permission.PERSONAL_DATA, person.unit):
         raise ApiValidationError([{"field": "ethnicity", "message": "you may not edit sensitive personal data"}])
     try:
-        services.update_person(person, data)
+        services.update_person(person, data, actor_id=current_user.id)
     except services.RegistryError as exc:
         db.session.rollback()
+        if isinstance(exc, services.IdNumberRefused):
+            services.audit_id_number_refusal(person, exc)
+            db.session.commit()
         raise ApiValidationError([{"field": exc.field or "", "message": str(exc)}]) from exc
     audit("person.update", person, fields=sorted(data))
     db.session.commit()

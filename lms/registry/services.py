@@ -7,7 +7,7 @@ import io
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import aliased
 
-from lms.extensions import db
+from lms.core.exports import safe_row
+from lms.extensions import db, utcnow
 from lms.registry.models import (
     AdminUnit,
     AreaClass,
@@ -41,6 +42,27 @@ class RegistryError(ValueError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class IdNumberRefused(RegistryError):
+    """An ID number that another person holds. The message does not say so, nor where: the holder may live
+    outside the caller's scope, and "someone has it" would tell that this citizen is registered elsewhere."""
+
+    def __init__(self, holder_id: int) -> None:
+        super().__init__(
+            "this identification number cannot be recorded for this person: check it against the person's card; "
+            "if it is right, ask your administrator",
+            field="id_number",
+        )
+        self.holder_id = holder_id
+
+
+class IdNumberAttemptsExceeded(RegistryError):
+    pass
+
+
+# Refused ID numbers a user may meet in an hour before any further ID number is refused: each refusal tells one bit.
+ID_NUMBER_REFUSALS_PER_HOUR = 10
 
 
 # --- the hierarchy -------------------------------------------------------------------------------------------
@@ -266,6 +288,28 @@ def find_person_by_id_number(raw: str) -> Person | None:
     return db.session.scalar(select(Person).where(Person.id_number_hash == id_number_hash(normalise_id_number(raw))))
 
 
+def id_number_refusals(actor_id: int) -> int:
+    from lms.core.models import AuditEvent
+
+    since = utcnow() - timedelta(hours=1)
+    return (
+        db.session.scalar(
+            select(func.count(AuditEvent.id)).where(
+                AuditEvent.action == "person.id_number_refused", AuditEvent.user_id == actor_id, AuditEvent.at >= since
+            )
+        )
+        or 0
+    )
+
+
+def audit_id_number_refusal(person: Person, refusal: IdNumberRefused) -> None:
+    """Record a refused ID number (after the caller's rollback; the caller commits): it counts towards the limit,
+    and tells an administrator which record holds the number."""
+    from lms.core.services import audit
+
+    audit("person.id_number_refused", object_type="person", object_id=person.id, holder_id=refusal.holder_id)
+
+
 def set_id_number(person: Person, raw: str | None) -> None:
     """Set, change or clear a person's ID number; refuses a number another person already has."""
     if not raw:
@@ -279,14 +323,21 @@ def set_id_number(person: Person, raw: str | None) -> None:
         select(Person.id).where(Person.id_number_hash == fields["id_number_hash"], Person.id != person.id)
     )
     if other is not None:
-        raise RegistryError("another person already has this identification number", field="id_number")
+        raise IdNumberRefused(other)
     for key, value in fields.items():
         setattr(person, key, value)
 
 
-def update_person(person: Person, data: dict[str, Any]) -> Person:
-    """Apply edits to ``person``. ``data`` holds plain values; ``id_number`` is write-only."""
+def update_person(person: Person, data: dict[str, Any], *, actor_id: int | None = None) -> Person:
+    """Apply edits to ``person``. ``data`` holds plain values; ``id_number`` is write-only.
+
+    An actor who met too many refused ID numbers in the last hour may set none (see :class:`IdNumberRefused`).
+    """
     id_number = data.pop("id_number", None)
+    if id_number and actor_id is not None and id_number_refusals(actor_id) >= ID_NUMBER_REFUSALS_PER_HOUR:
+        raise IdNumberAttemptsExceeded(
+            "too many refused identification numbers in the last hour: try again later", field="id_number"
+        )
     for key, value in data.items():
         setattr(person, key, value)
     if id_number is not None:
@@ -343,7 +394,7 @@ def persons_csv(stmt: Select) -> Iterator[str]:
     buffer.write("\ufeff")
     writer.writerow(PERSON_EXPORT_COLUMNS)
     for row in db.session.execute(stmt):
-        (person_id, name, birth, sex, ethnicity, occupation, household, relation, hint, unit_code) = row
+        (person_id, name, birth, sex, ethnicity, occupation, household, relation, hint, unit_code) = safe_row(row)
         writer.writerow(
             [
                 person_id,

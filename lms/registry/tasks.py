@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import shared_task
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
@@ -30,7 +31,8 @@ def run_import(self, *, job_id: int) -> None:
 
 @shared_task(name="lms.registry.sweep_imports", ignore_result=True)
 def sweep_imports() -> None:
-    """Re-send jobs whose message was lost (pending for over a minute); fail jobs whose worker died mid-run.
+    """Re-send jobs whose message was lost (pending for over a minute); fail jobs whose worker died mid-run, and
+    jobs that never ran within IMPORT_PENDING_MAX_AGE (their file is deleted).
 
     A job running for longer than RUN_TIMEOUT is not started again: if the file itself killed the worker (memory),
     running it again would kill the next one too.
@@ -44,6 +46,21 @@ def sweep_imports() -> None:
             finished_at=now,
             content=b"",
             message="the worker stopped while importing this file; upload it again, or split it",
+        )
+    )
+    # A job that never ran (no worker, or its messages kept being lost) would keep its upload, with ID numbers in
+    # clear, for ever: after IMPORT_PENDING_MAX_AGE the file is deleted and the job failed.
+    db.session.execute(
+        update(ImportJob)
+        .where(
+            ImportJob.status == ImportStatus.PENDING,
+            ImportJob.created_at < now - current_app.config["IMPORT_PENDING_MAX_AGE"],
+        )
+        .values(
+            status=ImportStatus.FAILED.value,
+            finished_at=now,
+            content=b"",
+            message="this file waited too long for a worker and was deleted unread; upload it again",
         )
     )
     db.session.commit()

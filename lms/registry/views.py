@@ -195,7 +195,20 @@ def edit_person(person_id: int):
         if form.id_number.data:
             data["id_number"] = form.id_number.data
         try:
-            services.update_person(person, data)
+            services.update_person(person, data, actor_id=current_user.id)
+        except services.IdNumberRefused as exc:
+            db.session.rollback()
+            services.audit_id_number_refusal(person, exc)
+            db.session.commit()
+            form.id_number.errors.append(
+                _(
+                    "This ID number cannot be recorded for this person. Check it against the person's card; "
+                    "if it is right, ask your administrator."
+                )
+            )
+        except services.IdNumberAttemptsExceeded:
+            db.session.rollback()
+            form.id_number.errors.append(_("Too many refused ID numbers in the last hour: try again later."))
         except services.RegistryError as exc:
             db.session.rollback()
             getattr(form, exc.field or "full_name").errors.append(str(exc))
@@ -223,10 +236,20 @@ def organisation(organisation_id: int):
         .where(OrganisationMember.organisation_id == organisation.id)
         .order_by(Person.sort_key)
     ).all()
+    # A member may live in another commune (a school's teachers): the viewer sees only who is in their own scope,
+    # and how many others there are.
+    visible = set(
+        db.session.scalars(
+            services.scoped_select(Person, current_user, VIEW)
+            .with_only_columns(Person.id)
+            .where(Person.id.in_([person.id for _, person in members]))
+        )
+    )
     return render_template(
         "registry/organisation.html",
         organisation=organisation,
-        members=members,
+        members=[(m, p) for m, p in members if p.id in visible],
+        hidden_members=sum(1 for _, p in members if p.id not in visible),
         ancestors=_ancestors(organisation.commune),
     )
 

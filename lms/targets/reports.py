@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from courses.documents import FONT, FONT_BOLD, register_fonts, vi_date, vi_number
+from lms.core.exports import save_workbook
 from lms.extensions import db
 from lms.registry.models import AdminUnit
 from lms.targets import services
@@ -486,7 +487,7 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
         for year, figures in yearly(table):
             by_year.append([year, *[_float(f.share) if f else None for f in figures]])
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    save_workbook(workbook, buffer)
     return buffer.getvalue()
 
 

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from courses.models import ItCertificate
-from lms.auth.models import Role
+from lms.auth.models import ApiToken, Role
 from lms.extensions import db
 from lms.registry.models import Clc
 from tests.conftest import csrf_token, login, make_user
@@ -200,7 +200,13 @@ def test_the_api_records_verifies_and_counts(app_ctx, client):
     assert created.status_code == 201
     certificate_id = created.get_json()["id"]
     assert client.get(f"/api/v1/it/persons/{newcomer.id}/progress").get_json()["standards"]["basic"] is False
-    verified = client.post(f"/api/v1/it/certificates/{certificate_id}/verify", headers=headers, json={})
+    # Whoever recorded it does not verify it (separation of duties); a second manager does.
+    assert client.post(f"/api/v1/it/certificates/{certificate_id}/verify", headers=headers, json={}).status_code == 403
+    second = make_user(Role.CENTRE_MANAGER, c.unit, "api-manager-2@example.vn")
+    _, secret = ApiToken.issue(second, "second manager's phone")
+    db.session.commit()
+    bearer = {"Authorization": f"Bearer {secret}"}
+    verified = client.post(f"/api/v1/it/certificates/{certificate_id}/verify", headers=bearer, json={})
     assert verified.get_json()["status"] == "verified"
     progress = client.get(f"/api/v1/it/persons/{newcomer.id}/progress").get_json()
     assert progress["standards"]["basic"] is True

@@ -1,0 +1,42 @@
+"""Exports that a spreadsheet program opens: no cell of ours is ever read as a formula.
+
+A person named ``=HYPERLINK("http://x","y")`` is data, but a spreadsheet program that opens a CSV, or an xlsx
+cell typed as a formula, runs it (CSV/formula injection). OWASP's rule: a value that starts with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return is written with a leading single quote, which spreadsheet programs show
+as text. Every CSV and xlsx writer goes through this module; none of them writes formulas on purpose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import IO, Any
+
+from openpyxl import Workbook
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """``value`` as a spreadsheet will take it for text: strings that could start a formula get a quote first."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def safe_row(values: Iterable[Any]) -> list[Any]:
+    return [safe_cell(value) for value in values]
+
+
+def save_workbook(workbook: Workbook, target: IO[bytes]) -> None:
+    """Save ``workbook`` with every string cell neutralised and typed as text (``s``), never as a formula (``f``).
+
+    Done at saving rather than at each ``cell(value=…)`` so that no writer, and no cell added later to one, can
+    forget it.
+    """
+    for sheet in workbook.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value.startswith(FORMULA_PREFIXES):
+                    cell.value = safe_cell(cell.value)
+                    cell.data_type = "s"
+    workbook.save(target)
