@@ -180,18 +180,26 @@ class EnrolForm(FlaskForm):
     person_ids = PersonListField(_l("Learners"), validators=[DataRequired(message=_l("Choose at least one person."))])
 
 
+# An adult class should not fill its seats with a village's toddlers: the bulk form starts at this age.
+ADULT_AGE = 15
+
+
 class BulkEnrolForm(FlaskForm):
     village = SelectField(_l("Village"), coerce=int, choices=[])
-    household = StringField(_l("Household number (in the village)"), validators=[Optional(), Length(max=40)])
+    household = StringField(
+        _l("Household: its number, code or the head's name"), validators=[Optional(), Length(max=80)]
+    )
     association_role = SelectField(_l("Association role"), choices=[])
-
-    def validate_household(self, field: StringField) -> None:
-        if field.data and not self.village.data:
-            raise ValidationError(_l("Choose the household's village."))
+    min_age = IntegerField(_l("Aged from"), default=ADULT_AGE, validators=[Optional(), NumberRange(0, 120)])
+    max_age = IntegerField(_l("to (years)"), validators=[Optional(), NumberRange(0, 120)])
 
     def validate_village(self, field: SelectField) -> None:
         if not field.data and not self.household.data and not self.association_role.data:
             raise ValidationError(_l("Choose a village, a household or an association role."))
+
+    def validate_max_age(self, field: IntegerField) -> None:
+        if field.data is not None and self.min_age.data is not None and field.data < self.min_age.data:
+            raise ValidationError(_l("The upper age is below the lower one."))
 
 
 class WithdrawForm(FlaskForm):

@@ -47,7 +47,7 @@ from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission, can
 from lms.extensions import db, utcnow
 from lms.registry.labels import ASSOCIATION_ROLE_NAMES
-from lms.registry.models import AdminUnit, AssociationRole, Clc
+from lms.registry.models import AdminUnit, AssociationRole, Clc, Household
 from lms.registry.services import search_condition
 
 VIEW = Permission.COURSES_VIEW
@@ -571,17 +571,19 @@ def enrol_bulk(class_id: int):
     if form.validate_on_submit():
         household_id = None
         if form.household.data:
-            household = queries.find_household(commune, form.village.data, form.household.data)
-            if household is None:
-                form.household.errors.append(_("This village has no household with this number."))
+            found = queries.find_households(commune, form.village.data or None, form.household.data)
+            if len(found) != 1:
+                form.household.errors.append(_household_problem(found))
                 return _render_class(course_class, bulk=form, open_form="bulk")
-            household_id = household.id
+            household_id = found[0].id
         try:
             person_ids = services.people_for_bulk_enrolment(
                 course_class,
                 village_id=form.village.data or None,
                 household_id=household_id,
                 association_role=form.association_role.data or None,
+                min_age=form.min_age.data,
+                max_age=form.max_age.data,
             )
             if not person_ids:
                 form.form_errors.append(_("Nobody matches this choice."))
@@ -595,6 +597,13 @@ def enrol_bulk(class_id: int):
         _flash_enrolment(result)
         return redirect(url_for("courses.course_class", class_id=course_class.id, _anchor="learners"))
     return _render_class(course_class, bulk=form, open_form="bulk")
+
+
+def _household_problem(found: list[Household]) -> str:
+    if not found:
+        return _("No household of the commune matches: type its number, its code or the head's name.")
+    choices = "; ".join(f"{h.code} ({h.head.full_name})" if h.head else h.code for h in found[:5])
+    return _("Several households match: %(choices)s. Type the number of the one you mean.", choices=choices)
 
 
 @bp.post("/classes/<int:class_id>/withdraw")

@@ -349,8 +349,59 @@ def test_bulk_enrolment_of_an_unknown_household_is_refused(client, manager):
         },
     )
     assert response.status_code == 200
-    assert "no household with this number" in response.get_data(as_text=True)
+    assert "No household of the commune matches" in response.get_data(as_text=True)
     assert _enrolments(course_class) == {}
+
+
+def test_bulk_enrolment_finds_a_household_by_its_heads_name_and_keeps_to_the_age_range(client, manager):
+    """No village chosen, the head's name typed without diacritics; an adults' class leaves the toddler out, and
+    the class list shows each learner's birth year."""
+    centre, user = manager
+    household = make_household(centre.village, "23293-01-0042", "Rơ Mah Hùng", "Ksor Lan", "Rơ Mah Bé")
+    by_name = {p.full_name: p for p in household.members}
+    head, mother, toddler = by_name["Rơ Mah Hùng"], by_name["Ksor Lan"], by_name["Rơ Mah Bé"]
+    head.birth_date, mother.birth_date, toddler.birth_date = date(1980, 5, 1), date(1990, 2, 3), date(2024, 1, 9)
+    course_class = make_class(centre)
+    db.session.commit()
+    login(client, user)
+    form = client.get(f"/courses/classes/{course_class.id}").get_data(as_text=True)
+    assert 'name="bulk-min_age"' in form
+    assert 'value="15"' in form.split('name="bulk-min_age"')[1][:200]  # an adult class by default
+    response = client.post(
+        f"/courses/classes/{course_class.id}/enrol/bulk",
+        data={
+            "csrf_token": _token(client),
+            "bulk-village": 0,
+            "bulk-household": "ro mah hung",
+            "bulk-association_role": "",
+            "bulk-min_age": 15,
+            "bulk-max_age": "",
+        },
+    )
+    assert response.status_code == 302
+    assert set(_enrolments(course_class)) == {head.id, mother.id}
+    page = client.get(f"/courses/classes/{course_class.id}").get_data(as_text=True)
+    assert "born 1980" in page
+    assert "born 1990" in page
+
+
+def test_bulk_enrolment_by_short_number_and_an_ambiguous_name(client, manager):
+    centre, user = manager
+    first = make_household(centre.village, "23293-01-0042", "Y Hoa", "A Tú")
+    make_household(centre.village, "23293-01-0043", "Y Hoa", "A Bảo")
+    course_class = make_class(centre)
+    db.session.commit()
+    login(client, user)
+    url = f"/courses/classes/{course_class.id}/enrol/bulk"
+    data = {"csrf_token": _token(client), "bulk-village": 0, "bulk-association_role": "", "bulk-min_age": ""}
+    ambiguous = client.post(url, data={**data, "bulk-household": "Y Hoa"})
+    assert ambiguous.status_code == 200
+    text = ambiguous.get_data(as_text=True)
+    assert "Several households match" in text
+    assert "23293-01-0042 (Y Hoa)" in text
+    assert _enrolments(course_class) == {}
+    assert client.post(url, data={**data, "bulk-household": "42"}).status_code == 302
+    assert set(_enrolments(course_class)) == {p.id for p in first.members}
 
 
 def test_individual_enrolment_and_withdrawal_promotes_the_waiting_list(client, manager):
