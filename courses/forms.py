@@ -23,6 +23,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from lms.core.evidence import FILE_INPUT
+
 # Display names of the class programme's coded values, translated.
 CATEGORY_NAMES = {
     "literacy": _l("Literacy"),
@@ -220,7 +222,9 @@ class ItCertificateForm(FlaskForm):
     number = StringField(_l("Certificate number"), validators=[DataRequired(), Length(max=60)])
     issuer = StringField(_l("Accredited centre that issued it"), validators=[DataRequired(), Length(max=300)])
     issued_on = DateField(_l("Date of issue"), validators=[InputRequired()])
-    file = FileField(_l("Scan or photo of the certificate (PDF, JPEG or PNG)"), validators=[FileRequired()])
+    file = FileField(
+        _l("Scan or photo of the certificate (PDF, JPEG or PNG)"), validators=[FileRequired()], render_kw=FILE_INPUT
+    )
 
 
 class VerifyForm(FlaskForm):

@@ -39,7 +39,15 @@ from courses.models import (
     TargetGroup,
     class_instructor,
 )
-from courses.scheduling import Interval, Recurrence, ScheduleError, check_within_class, expand, find_conflicts
+from courses.scheduling import (
+    Interval,
+    Recurrence,
+    ScheduleError,
+    check_within_class,
+    expand,
+    find_conflicts,
+    on_pattern,
+)
 from lms.celery import enqueue_after_commit
 from lms.core.models import AuditEvent
 from lms.core.pdf import new_code
@@ -260,6 +268,34 @@ def holidays_for(unit: AdminUnit, first: date, last: date) -> set[date]:
             select(Holiday.day).where(Holiday.unit_id.in_(ancestor_ids), Holiday.day.between(first, last))
         )
     )
+
+
+def holiday_names(unit: AdminUnit, first: date, last: date) -> dict[date, str]:
+    """The holidays that apply to ``unit`` between two days (inclusive), by day, with their names."""
+    ancestor_ids = [int(part) for part in unit.path.strip("/").split("/")]
+    names: dict[date, list[str]] = {}
+    for day, name in db.session.execute(
+        select(Holiday.day, Holiday.name)
+        .where(Holiday.unit_id.in_(ancestor_ids), Holiday.day.between(first, last))
+        .order_by(Holiday.day, Holiday.name)
+    ):
+        if name not in names.setdefault(day, []):
+            names[day].append(name)
+    return {day: ", ".join(day_names) for day, day_names in names.items()}
+
+
+def skipped_holidays(course_class: CourseClass, rule: Recurrence, sessions: Sequence[ClassSession]) -> dict[date, str]:
+    """The holidays a recurring series passed over: days of its pattern, up to where the series stopped, that got no
+    session because they are holidays — so the manager is told, not left to count."""
+    if not sessions:
+        return {}
+    counted_out = rule.count is not None and len(sessions) >= rule.count
+    last = (
+        sessions[-1].starts_at.date() if counted_out else min(rule.until or course_class.ends_on, course_class.ends_on)
+    )
+    commune = db.session.get(AdminUnit, course_class.commune_id)
+    assert commune is not None
+    return {day: name for day, name in holiday_names(commune, rule.first_day, last).items() if on_pattern(rule, day)}
 
 
 def _check_free(

@@ -3,6 +3,7 @@ enrolment, the phone attendance sheet, timetables, and scope (another commune's 
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 import pytest
@@ -197,6 +198,39 @@ def test_scheduling_a_recurring_class_through_the_form_creates_the_right_session
     assert {(s.starts_at.hour, s.ends_at.hour, s.room_id) for s in sessions} == {(19, 21, centre.room.id)}
     page = client.get(f"/courses/classes/{course_class.id}").get_data(as_text=True)
     assert page.count('class="list-group-item py-2 session-row') == 9
+
+
+def test_a_series_across_tet_names_the_holidays_it_skipped_and_the_timetable_marks_them(client, manager):
+    centre, user = manager
+    services.load_national_holidays()
+    course_class = make_class(centre, starts_on=date(2026, 2, 1), ends_on=date(2026, 3, 1))
+    db.session.commit()
+    login(client, user)
+    response = client.post(
+        f"/courses/classes/{course_class.id}/sessions/recurring",
+        data={
+            "csrf_token": _token(client),
+            "rec-first_day": "2026-02-02",
+            "rec-weekdays": ["0", "2"],
+            "rec-start": "19:00",
+            "rec-end": "21:00",
+            "rec-every_weeks": "1",
+            "rec-count": "6",
+            "rec-room": centre.room.id,
+        },
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert "6 sessions scheduled" in page
+    skipped = re.search(r"No session on these holidays \((\d+)\): ([^<]*)", page)
+    assert skipped is not None
+    assert skipped.group(1) == "2"  # Monday 16 and Wednesday 18 February; Tuesday 17 is not a class day
+    assert "16/02/2026" in skipped.group(2)
+    assert "18/02/2026" in skipped.group(2)
+    assert "17/02/2026" not in skipped.group(2)
+    assert "Tết" in skipped.group(2)
+    week = client.get(f"/courses/clcs/{centre.clc.id}/timetable?week=2026-02-16").get_data(as_text=True)
+    assert week.count('class="badge text-bg-warning text-wrap holiday"') >= 5  # the Tết days of that week
 
 
 def test_every_other_week_with_a_count(client, manager):
@@ -642,3 +676,13 @@ def test_class_list_filters_by_centre_and_counts_seats(client, manager):
     assert "Lớp đếm chỗ" in page
     assert "3 of 3 seats taken" in page
     assert "1 waiting" in page
+
+
+def test_the_course_form_marks_the_communes_dissolved_in_2025(client, manager):
+    centre, user = manager
+    login(client, user)
+    page = client.get("/courses/new").get_data(as_text=True)
+    options = re.findall(r"<option[^>]*>([^<]*)</option>", page)
+    ended = [o for o in options if o.endswith("(until 30/06/2025)")]
+    assert ended, "the commune's predecessors are offered, marked as ended"
+    assert centre.commune.full_name in options  # the current commune, unmarked
