@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app, jsonify, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -41,7 +43,7 @@ def _role_links(assignment: RoleAssignment) -> list[tuple[str, str]]:
 
     role, unit = Role(assignment.role), assignment.unit
     held = ROLE_PERMISSIONS[role]
-    commune = {"commune_id": unit.id} if unit.level == "commune" else {}
+    commune: dict[str, Any] = {"commune_id": unit.id} if unit.level == "commune" else {}
     pages = {
         "unit": (Permission.REGISTRY_VIEW, unit.full_name, lambda: url_for("registry.unit", unit_id=unit.id)),
         "targets": (Permission.TARGETS_VIEW, _l("Plan targets"), lambda: url_for("targets.unit", unit_id=unit.id)),
