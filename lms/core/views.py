@@ -18,7 +18,10 @@ def home():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
     cards = [(assignment, _role_links(assignment)) for assignment in current_user.roles]
-    return render_template("core/home.html", cards=cards)
+    training = url_for("courses.my_training")
+    # One way to My training: the button, unless an officer's card already leads there.
+    training_button = bool(current_user.person_id) and all(url != training for _, links in cards for _, url in links)
+    return render_template("core/home.html", cards=cards, training_button=training_button)
 
 
 # The pages each role works in, most used first. Every link is guarded by a permission the role holds on its
