@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app lms
 export LMS_PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgresql lint typecheck bench refdata translations messages browser-deps clean lock criteria-doc
+.PHONY: run test test-sqlite test-postgresql lint typecheck bench refdata translations messages browser-deps clean lock criteria-doc screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,11 @@ test-sqlite:
 test-postgresql:
 	@echo "== the suite on PostgreSQL ($$LMS_TEST_DATABASE_URL) with a real worker on $${LMS_TEST_BROKER_URL:-the embedded broker}"
 	@sh -c '$(PYTEST) tests -m "not browser"'
+
+## make screenshots: run the browser journeys and keep each one's last page under docs/screenshots/ (for the README).
+screenshots: $(VENV)/.dev translations browser-deps
+	@env -u LMS_TEST_DATABASE_URL -u LMS_TEST_BROKER_URL LMS_SCREENSHOTS=1 sh -c '$(PYTEST) tests/browser/test_journey_*.py'
+	@ls docs/screenshots/*.png
 
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || { \

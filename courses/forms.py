@@ -23,6 +23,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from lms.core.evidence import FILE_INPUT
+
 # Display names of the class programme's coded values, translated.
 CATEGORY_NAMES = {
     "literacy": _l("Literacy"),
@@ -180,18 +182,26 @@ class EnrolForm(FlaskForm):
     person_ids = PersonListField(_l("Learners"), validators=[DataRequired(message=_l("Choose at least one person."))])
 
 
+# An adult class should not fill its seats with a village's toddlers: the bulk form starts at this age.
+ADULT_AGE = 15
+
+
 class BulkEnrolForm(FlaskForm):
     village = SelectField(_l("Village"), coerce=int, choices=[])
-    household = StringField(_l("Household number (in the village)"), validators=[Optional(), Length(max=40)])
+    household = StringField(
+        _l("Household: its number, code or the head's name"), validators=[Optional(), Length(max=80)]
+    )
     association_role = SelectField(_l("Association role"), choices=[])
-
-    def validate_household(self, field: StringField) -> None:
-        if field.data and not self.village.data:
-            raise ValidationError(_l("Choose the household's village."))
+    min_age = IntegerField(_l("Aged from"), default=ADULT_AGE, validators=[Optional(), NumberRange(0, 120)])
+    max_age = IntegerField(_l("to (years)"), validators=[Optional(), NumberRange(0, 120)])
 
     def validate_village(self, field: SelectField) -> None:
         if not field.data and not self.household.data and not self.association_role.data:
             raise ValidationError(_l("Choose a village, a household or an association role."))
+
+    def validate_max_age(self, field: IntegerField) -> None:
+        if field.data is not None and self.min_age.data is not None and field.data < self.min_age.data:
+            raise ValidationError(_l("The upper age is below the lower one."))
 
 
 class WithdrawForm(FlaskForm):
@@ -212,7 +222,9 @@ class ItCertificateForm(FlaskForm):
     number = StringField(_l("Certificate number"), validators=[DataRequired(), Length(max=60)])
     issuer = StringField(_l("Accredited centre that issued it"), validators=[DataRequired(), Length(max=300)])
     issued_on = DateField(_l("Date of issue"), validators=[InputRequired()])
-    file = FileField(_l("Scan or photo of the certificate (PDF, JPEG or PNG)"), validators=[FileRequired()])
+    file = FileField(
+        _l("Scan or photo of the certificate (PDF, JPEG or PNG)"), validators=[FileRequired()], render_kw=FILE_INPUT
+    )
 
 
 class VerifyForm(FlaskForm):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, literal, select
+from sqlalchemy import Select, case, func, literal, or_, select
 from sqlalchemy.orm import selectinload
 
 from courses.models import (
@@ -26,6 +26,7 @@ from courses.models import (
 )
 from lms.extensions import db
 from lms.registry.models import (
+    HEAD_RELATIONS,
     AdminUnit,
     AssociationMembership,
     AssociationRole,
@@ -94,14 +95,39 @@ def villages_of(commune: AdminUnit) -> list[AdminUnit]:
     )
 
 
-def find_household(commune: AdminUnit, village_id: int, code: str) -> Household | None:
-    """The household with number ``code`` in a village of ``commune``."""
-    village = db.session.get(AdminUnit, village_id)
-    if village is None or not village.path.startswith(commune.path):
-        return None
-    return db.session.scalar(
-        select(Household).where(Household.village_id == village_id, Household.code == code.strip())
+def find_households(commune: AdminUnit, village_id: int | None, text: str, limit: int = 6) -> list[Household]:
+    """Households of ``commune`` (or of one of its villages) that ``text`` names: the full code, the short number
+    (the last part of the code, zeros or not: "42" finds 23500-01-0042), or the head's name (any member's when no
+    head is recorded), diacritics and case ignored. Two statements at most."""
+    text = text.strip()
+    if not text:
+        return []
+    home = AdminUnit.__table__.alias("home")
+    base = (
+        select(Household)
+        .join(home, home.c.id == Household.village_id)
+        .where(subtree(home.c.path, commune.path))
+        .options(selectinload(Household.members))
+        .order_by(Household.code)
+        .limit(limit)
     )
+    if village_id:
+        base = base.where(Household.village_id == village_id)
+    by_code = [Household.code == text]
+    if text.isdigit():
+        number = text.lstrip("0") or "0"
+        by_code += [Household.code.like(f"%-{number.zfill(width)}") for width in range(len(number), 7)]
+    heads = select(Person.household_id).where(
+        Person.household_id.is_not(None), search_condition(text, Person.name_folded)
+    )
+    found = list(
+        db.session.scalars(
+            base.where(or_(*by_code, Household.id.in_(heads.where(Person.relation_to_head.in_(HEAD_RELATIONS)))))
+        )
+    )
+    if not found and not text.isdigit():
+        found = list(db.session.scalars(base.where(Household.id.in_(heads))))
+    return found
 
 
 # --- people of a commune -------------------------------------------------------------------------------------

@@ -45,6 +45,13 @@ class Recurrence:
     count: int | None = None
 
 
+def on_pattern(rule: Recurrence, day: date) -> bool:
+    """Is ``day`` one of the rule's days (its weekdays, every N weeks counted from the first day's week)?"""
+    week_zero = rule.first_day - timedelta(days=rule.first_day.weekday())
+    weeks = (day - week_zero).days // 7
+    return day >= rule.first_day and day.weekday() in rule.weekdays and weeks % rule.every_weeks == 0
+
+
 def expand(rule: Recurrence, holidays: Iterable[date] = (), *, last_day: date | None = None) -> list[Interval]:
     """The intervals a recurrence produces, in order. ``last_day`` bounds an open-ended rule (the class end)."""
     if rule.start >= rule.end:
@@ -59,14 +66,12 @@ def expand(rule: Recurrence, holidays: Iterable[date] = (), *, last_day: date | 
         raise ScheduleError("the number of sessions must be at least 1", "count")
     stop = min(d for d in (rule.until, last_day) if d is not None) if (rule.until or last_day) else None
     skip = set(holidays)
-    week_zero = rule.first_day - timedelta(days=rule.first_day.weekday())
     result: list[Interval] = []
     day = rule.first_day
     # A count without an end date still needs a bound: two years of weeks is more than any class.
     horizon = stop or rule.first_day + timedelta(days=366 * 2)
     while day <= horizon and (rule.count is None or len(result) < rule.count):
-        week = (day - week_zero).days // 7
-        if day.weekday() in rule.weekdays and week % rule.every_weeks == 0 and day not in skip:
+        if on_pattern(rule, day) and day not in skip:
             result.append((datetime.combine(day, rule.start), datetime.combine(day, rule.end)))
         day += timedelta(days=1)
     if not result:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import Select, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -39,7 +39,15 @@ from courses.models import (
     TargetGroup,
     class_instructor,
 )
-from courses.scheduling import Interval, Recurrence, ScheduleError, check_within_class, expand, find_conflicts
+from courses.scheduling import (
+    Interval,
+    Recurrence,
+    ScheduleError,
+    check_within_class,
+    expand,
+    find_conflicts,
+    on_pattern,
+)
 from lms.celery import enqueue_after_commit
 from lms.core.models import AuditEvent
 from lms.core.pdf import new_code
@@ -262,6 +270,34 @@ def holidays_for(unit: AdminUnit, first: date, last: date) -> set[date]:
     )
 
 
+def holiday_names(unit: AdminUnit, first: date, last: date) -> dict[date, str]:
+    """The holidays that apply to ``unit`` between two days (inclusive), by day, with their names."""
+    ancestor_ids = [int(part) for part in unit.path.strip("/").split("/")]
+    names: dict[date, list[str]] = {}
+    for day, name in db.session.execute(
+        select(Holiday.day, Holiday.name)
+        .where(Holiday.unit_id.in_(ancestor_ids), Holiday.day.between(first, last))
+        .order_by(Holiday.day, Holiday.name)
+    ):
+        if name not in names.setdefault(day, []):
+            names[day].append(name)
+    return {day: ", ".join(day_names) for day, day_names in names.items()}
+
+
+def skipped_holidays(course_class: CourseClass, rule: Recurrence, sessions: Sequence[ClassSession]) -> dict[date, str]:
+    """The holidays a recurring series passed over: days of its pattern, up to where the series stopped, that got no
+    session because they are holidays — so the manager is told, not left to count."""
+    if not sessions:
+        return {}
+    counted_out = rule.count is not None and len(sessions) >= rule.count
+    last = (
+        sessions[-1].starts_at.date() if counted_out else min(rule.until or course_class.ends_on, course_class.ends_on)
+    )
+    commune = db.session.get(AdminUnit, course_class.commune_id)
+    assert commune is not None
+    return {day: name for day, name in holiday_names(commune, rule.first_day, last).items() if on_pattern(rule, day)}
+
+
 def _check_free(
     course_class: CourseClass, intervals: Sequence[Interval], room_id: int | None, ignore: Iterable[int] = ()
 ) -> None:
@@ -404,21 +440,35 @@ class EnrolmentResult:
     already: list[int]
 
 
-def _eligible_for_target_group(course_class: CourseClass, person_ids: Sequence[int]) -> set[int]:
+def _target_group_roles(course_class: CourseClass) -> list[AssociationRole] | None:
+    """The association roles a class is open to; None when it is open to everyone."""
     if course_class.target_group == TargetGroup.EVERYONE:
-        return set(person_ids)
+        return None
     roles = [AssociationRole.CHAIR, AssociationRole.VICE_CHAIR, AssociationRole.OFFICER]
     if course_class.target_group == TargetGroup.ASSOCIATION_MEMBERS:
         roles.append(AssociationRole.MEMBER)
-    return set(
-        db.session.scalars(
-            select(AssociationMembership.person_id).where(
-                AssociationMembership.person_id.in_(person_ids),
-                AssociationMembership.role.in_(roles),
-                AssociationMembership.ended_on.is_(None),
-            )
-        )
+    return roles
+
+
+def _in_target_group(roles: list[AssociationRole]) -> Select:
+    return select(AssociationMembership.person_id).where(
+        AssociationMembership.role.in_(roles), AssociationMembership.ended_on.is_(None)
     )
+
+
+def _eligible_for_target_group(course_class: CourseClass, person_ids: Sequence[int]) -> set[int]:
+    roles = _target_group_roles(course_class)
+    if roles is None:
+        return set(person_ids)
+    return set(db.session.scalars(_in_target_group(roles).where(AssociationMembership.person_id.in_(person_ids))))
+
+
+def years_before(day: date, years: int) -> date:
+    """The same calendar day ``years`` earlier (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
 
 
 def enrol(course_class: CourseClass, person_ids: Sequence[int]) -> EnrolmentResult:
@@ -488,8 +538,12 @@ def people_for_bulk_enrolment(
     village_id: int | None = None,
     household_id: int | None = None,
     association_role: str | None = None,
+    min_age: int | None = None,
+    max_age: int | None = None,
 ) -> list[int]:
-    """Person ids for a bulk enrolment, in Vietnamese order, from the class's commune only."""
+    """Person ids for a bulk enrolment, in Vietnamese order, from the class's commune only: those of the class's
+    target group and, when an age range is given, of that age on the class's first day (people whose birth date
+    is not recorded are kept: an unknown age is no reason to leave someone out)."""
     commune = db.session.get(AdminUnit, course_class.commune_id)
     assert commune is not None
     home = AdminUnit.__table__.alias("home")
@@ -518,6 +572,16 @@ def people_for_bulk_enrolment(
         )
     if village_id is None and household_id is None and association_role is None:
         raise CourseError("choose a village, a household or an association role", "village_id")
+    roles = _target_group_roles(course_class)
+    if roles is not None:
+        stmt = stmt.where(Person.id.in_(_in_target_group(roles)))
+    if min_age is not None:
+        stmt = stmt.where(
+            or_(Person.birth_date.is_(None), Person.birth_date <= years_before(course_class.starts_on, min_age))
+        )
+    if max_age is not None:
+        oldest = years_before(course_class.starts_on, max_age + 1)
+        stmt = stmt.where(or_(Person.birth_date.is_(None), Person.birth_date > oldest))
     return list(db.session.scalars(stmt))
 
 

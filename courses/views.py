@@ -45,9 +45,10 @@ from courses.models import ClassSession, Course, CourseClass, Room, SessionStatu
 from courses.scheduling import Recurrence
 from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission, can
+from lms.core.templating import format_date
 from lms.extensions import db, utcnow
 from lms.registry.labels import ASSOCIATION_ROLE_NAMES
-from lms.registry.models import AdminUnit, AssociationRole, Clc
+from lms.registry.models import AdminUnit, AssociationRole, Clc, Household
 from lms.registry.services import search_condition
 
 VIEW = Permission.COURSES_VIEW
@@ -171,6 +172,13 @@ def _status_name(status: Any) -> str:
 # --- catalogue -----------------------------------------------------------------------------------------------
 
 
+def _unit_label(unit: AdminUnit) -> str:
+    """A unit's name, with the day it ended for a commune dissolved in 2025 (as the other pickers show it)."""
+    if unit.valid_to is None:
+        return unit.full_name
+    return f"{unit.full_name} ({_('until %(day)s', day=format_date(unit.valid_to))})"
+
+
 @bp.get("/")
 @permission_required(VIEW)
 def catalogue():
@@ -194,7 +202,7 @@ def catalogue():
 def new_course():
     form = CourseForm()
     units = queries.scope_units(current_user, MANAGE)
-    form.unit.choices = [SelectChoice(u.id, u.full_name) for u in units]
+    form.unit.choices = [SelectChoice(u.id, _unit_label(u)) for u in units]
     if form.validate_on_submit():
         unit = next(u for u in units if u.id == form.unit.data)
         try:
@@ -509,6 +517,10 @@ def schedule_recurring(class_id: int):
             ),
             "success",
         )
+        skipped = services.skipped_holidays(course_class, rule, sessions)
+        if skipped:
+            days = "; ".join(f"{name} {day:%d/%m/%Y}" for day, name in sorted(skipped.items()))
+            flash(_("No session on these holidays (%(n)s): %(days)s.", n=len(skipped), days=days), "info")
         return redirect(url_for("courses.course_class", class_id=course_class.id, _anchor="sessions"))
     return _render_class(course_class, recurring=form, open_form="recurring")
 
@@ -571,17 +583,19 @@ def enrol_bulk(class_id: int):
     if form.validate_on_submit():
         household_id = None
         if form.household.data:
-            household = queries.find_household(commune, form.village.data, form.household.data)
-            if household is None:
-                form.household.errors.append(_("This village has no household with this number."))
+            found = queries.find_households(commune, form.village.data or None, form.household.data)
+            if len(found) != 1:
+                form.household.errors.append(_household_problem(found))
                 return _render_class(course_class, bulk=form, open_form="bulk")
-            household_id = household.id
+            household_id = found[0].id
         try:
             person_ids = services.people_for_bulk_enrolment(
                 course_class,
                 village_id=form.village.data or None,
                 household_id=household_id,
                 association_role=form.association_role.data or None,
+                min_age=form.min_age.data,
+                max_age=form.max_age.data,
             )
             if not person_ids:
                 form.form_errors.append(_("Nobody matches this choice."))
@@ -595,6 +609,13 @@ def enrol_bulk(class_id: int):
         _flash_enrolment(result)
         return redirect(url_for("courses.course_class", class_id=course_class.id, _anchor="learners"))
     return _render_class(course_class, bulk=form, open_form="bulk")
+
+
+def _household_problem(found: list[Household]) -> str:
+    if not found:
+        return _("No household of the commune matches: type its number, its code or the head's name.")
+    choices = "; ".join(f"{h.code} ({h.head.full_name})" if h.head else h.code for h in found[:5])
+    return _("Several households match: %(choices)s. Type the number of the one you mean.", choices=choices)
 
 
 @bp.post("/classes/<int:class_id>/withdraw")
@@ -790,8 +811,10 @@ def _render_timetable(title: str, clc_ids: list[int], link: Callable[..., str], 
     sessions = services.timetable(clc_ids=clc_ids, week_of=week)
     queries.week_sessions(sessions)
     days = queries.by_day(sessions)
+    commune = context["commune"]
     return render_template(
         "courses/timetable.html",
+        holidays=services.holiday_names(commune, week, week + timedelta(days=6)) if commune else {},
         title=title,
         week=week,
         days=[week + timedelta(days=i) for i in range(7)],

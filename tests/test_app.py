@@ -72,3 +72,12 @@ def test_releasing_a_savepoint_does_not_send_the_tasks(app_ctx):
     assert RAN == []
     db.session.commit()
     assert RAN == ["outer"]
+
+
+def test_every_page_links_the_vendored_favicon(client):
+    page = client.get("/login").get_data(as_text=True)
+    assert '<link rel="icon" type="image/svg+xml" href="/static/favicon.svg">' in page
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200
+    assert icon.mimetype == "image/svg+xml"
+    assert icon.get_data(as_text=True).startswith("<svg")

@@ -52,3 +52,17 @@ def test_served_as_a_private_download_that_browsers_do_not_reinterpret(app_ctx):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Content-Disposition"].startswith("attachment;")
     assert response.get_data() == PNG
+
+
+def test_evidence_inputs_offer_the_phone_camera(app):
+    """Both evidence forms: the picker offers the camera and narrows to photos and PDFs."""
+    from courses.forms import ItCertificateForm
+    from lms.titles.forms import AssessmentForm
+
+    with app.test_request_context():
+        for html in (
+            str(ItCertificateForm(meta={"csrf": False}).file()),
+            str(AssessmentForm(meta={"csrf": False}).evidence_file()),
+        ):
+            assert 'accept="image/*,application/pdf"' in html
+            assert 'capture="environment"' in html

@@ -25,6 +25,10 @@ _SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
 )
 
+# The file input of every evidence form: a phone offers its camera (``capture``) besides its files; the type is
+# still checked on the bytes, ``accept`` only narrows the picker.
+FILE_INPUT = {"accept": "image/*,application/pdf", "capture": "environment"}
+
 
 class EvidenceError(ValueError):
     """The upload cannot be kept; the message says what to fix."""

@@ -9,3 +9,8 @@ _signals = Namespace()
 #: Learning records were written or removed. Keyword arguments: ``pairs``, a set of ``(commune_id, year)`` where the
 #: learning happened; ``persons`` (optional), a set of ``(person_id, year)`` whose learning it was.
 learning_records_changed = _signals.signal("learning-records-changed")
+
+#: A registry page of a subject is being drawn. Sender: the subject type (``"household"``); keyword ``subject_id``.
+#: A receiver returns markup to show on the page (or None), so a higher layer adds what it knows about the subject
+#: (its titles by year) to a page the registry owns without the registry importing it.
+subject_page = _signals.signal("subject-page")

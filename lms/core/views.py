@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app, jsonify, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import text
 
+from lms.auth.models import Role, RoleAssignment
 from lms.core import bp
 from lms.core.models import Heartbeat
 from lms.extensions import db, utcnow
@@ -13,7 +17,80 @@ from lms.extensions import db, utcnow
 def home():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    return render_template("core/home.html")
+    cards = [(assignment, _role_links(assignment)) for assignment in current_user.roles]
+    training = url_for("courses.my_training")
+    # One way to My training: the button, unless an officer's card already leads there.
+    training_button = bool(current_user.person_id) and all(url != training for _, links in cards for _, url in links)
+    return render_template("core/home.html", cards=cards, training_button=training_button)
+
+
+# The pages each role works in, most used first. Every link is guarded by a permission the role holds on its
+# unit, so a home card never leads to a 403 (an association officer holds no registry permission: their work is
+# their own training, reached through their person).
+_ROLE_PAGES: dict[Role, tuple[str, ...]] = {
+    Role.ADMINISTRATOR: ("unit", "targets", "eligibility", "classes", "runs"),
+    Role.PROVINCE_LEADER: ("targets", "eligibility", "decide", "it_figures", "unit"),
+    Role.COMMUNE_LEADER: ("targets", "eligibility", "registrations", "propose", "decide", "it_figures", "unit"),
+    Role.CENTRE_MANAGER: ("classes", "eligibility", "registrations", "it_certificates", "unit"),
+    Role.INSTRUCTOR: ("classes", "unit"),
+    Role.ASSOCIATION_OFFICER: ("my_training",),
+}
+# Registration and proposal are a commune's work; a province leader decides with a commune picker instead.
+_COMMUNE_ONLY = {"registrations", "propose"}
+
+
+def _role_links(assignment: RoleAssignment) -> list[tuple[str, str]]:
+    """(label, URL) of the pages a role assignment opens, each one the role may see."""
+    # auth.permissions imports the registry, which imports core: import it once the app is built.
+    from lms.auth.permissions import ROLE_PERMISSIONS, Permission
+
+    role, unit = Role(assignment.role), assignment.unit
+    held = ROLE_PERMISSIONS[role]
+    commune: dict[str, Any] = {"commune_id": unit.id} if unit.level == "commune" else {}
+    pages = {
+        "unit": (Permission.REGISTRY_VIEW, unit.full_name, lambda: url_for("registry.unit", unit_id=unit.id)),
+        "targets": (Permission.TARGETS_VIEW, _l("Plan targets"), lambda: url_for("targets.unit", unit_id=unit.id)),
+        "eligibility": (
+            Permission.TITLES_VIEW,
+            _l("Titles"),
+            lambda: url_for("titles.eligibility_list", unit_id=unit.id),
+        ),
+        "registrations": (
+            Permission.TITLES_VIEW,
+            _l("Registrations"),
+            lambda: url_for("titles.registrations", **commune),
+        ),
+        "propose": (
+            Permission.TITLES_PROPOSE,
+            _l("Propose for recognition"),
+            lambda: url_for("titles.recognition_propose", **commune),
+        ),
+        "decide": (
+            Permission.TITLES_APPROVE,
+            _l("Decide recognitions"),
+            lambda: url_for("titles.recognition_decide", **commune),
+        ),
+        "classes": (Permission.COURSES_VIEW, _l("Classes"), lambda: url_for("courses.classes")),
+        "it_figures": (Permission.IT_TRAINING_VIEW, _l("IT skills"), lambda: url_for("courses.it_figures")),
+        "it_certificates": (
+            Permission.IT_CERTIFICATE_VERIFY,
+            _l("IT certificates"),
+            lambda: url_for("courses.it_certificates"),
+        ),
+        "runs": (Permission.TITLES_ADMIN, _l("Evaluation runs"), lambda: url_for("titles.runs_page")),
+    }
+    links = []
+    for key in _ROLE_PAGES[role]:
+        if key == "my_training":
+            if current_user.person_id:
+                links.append((str(_l("My training")), url_for("courses.my_training")))
+            continue
+        if key in _COMMUNE_ONLY and not commune:
+            continue
+        permission, label, url = pages[key]
+        if permission in held:
+            links.append((str(label), url()))
+    return links
 
 
 def _check_database() -> dict:

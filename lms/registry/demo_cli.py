@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -61,6 +64,22 @@ def register(app: Flask) -> None:
         logins = _ensure_demo_users(marker)
         db.session.commit()
         _print_logins(logins)
+
+    @app.cli.command("demo-logins")
+    @click.option("--wait-for", metavar="URL", help="Print once this URL answers (make run: the web's /healthz).")
+    @click.option("--timeout", type=int, default=300, show_default=True, help="Seconds to wait for the URL.")
+    def demo_logins_command(wait_for: str | None, timeout: int) -> None:
+        """Print the demo logins again, once the web server answers: make run's last lines, not lost above the
+        start-up logs of three processes."""
+        _refuse_in_production()
+        if wait_for:
+            _wait_for(wait_for, timeout)
+        accounts = _existing_demo_accounts()
+        if not accounts:
+            raise click.ClickException("no demo login in this database: run 'flask setup-demo' first")
+        _print_logins(accounts)
+        if wait_for:
+            click.echo(f"\nOpen {wait_for.removesuffix('/healthz')} and log in with one of them.")
 
     @app.cli.command("seed-demo")
     @click.option(
@@ -172,6 +191,37 @@ def _ensure_demo_users(marker: AuditEvent) -> list[_Account]:
             assign_role(user, login.role, unit)
         accounts.append(_Account(login, unit, created))
     return accounts
+
+
+def _existing_demo_accounts() -> list[_Account]:
+    """The demo logins present in this database, each with the unit its role is held on."""
+    users = {
+        user.email: user
+        for user in db.session.scalars(
+            select(User).where(User.email.in_([normalise_email(login.email) for login in DEMO_LOGINS]))
+        )
+    }
+    accounts = []
+    for login in DEMO_LOGINS:
+        user = users.get(normalise_email(login.email))
+        held = [a.unit for a in user.roles if a.role == login.role.value] if user else []
+        if held:
+            accounts.append(_Account(login, held[0], created=False))
+    return accounts
+
+
+def _wait_for(url: str, timeout: int) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - the operator's own URL, from the Procfile
+                return
+        except urllib.error.HTTPError:
+            return  # the web server answers (a 503 only says the worker has not sent its first heartbeat yet)
+        except OSError as exc:
+            if time.monotonic() > deadline:
+                raise click.ClickException(f"{url} did not answer within {timeout} s ({exc})") from exc
+            time.sleep(0.5)
 
 
 def _login_commune(marker: AuditEvent) -> AdminUnit:

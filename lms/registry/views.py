@@ -10,6 +10,7 @@ from lms.auth.decorators import permission_required
 from lms.auth.models import Role
 from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, scope_paths
 from lms.core.services import audit
+from lms.core.signals import subject_page
 from lms.extensions import db
 from lms.registry import bp, services
 from lms.registry.forms import ClcForm, HouseholdForm, ImportForm, OrganisationForm, PersonForm
@@ -104,8 +105,13 @@ def household(household_id: int):
     clans = db.session.scalars(
         select(Clan).join(clan_household).where(clan_household.c.household_id == household.id).order_by(Clan.sort_key)
     ).all()
+    panels = [html for _, html in subject_page.send("household", subject_id=household.id) if html]
     return render_template(
-        "registry/household.html", household=household, clans=clans, ancestors=_ancestors(household.village)
+        "registry/household.html",
+        household=household,
+        clans=clans,
+        ancestors=_ancestors(household.village),
+        panels=panels,
     )
 
 

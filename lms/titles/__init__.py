@@ -14,6 +14,7 @@ from lms.titles import (  # noqa: E402,F401 - registers the models, the signal r
     dirty,
     documents,
     models,
+    panels,
     recognition_api,
     recognition_views,
     run_api,

@@ -7,6 +7,8 @@ from wtforms import BooleanField, HiddenField, IntegerField, SelectField, String
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from lms.core.evidence import FILE_INPUT
+
 # Display names of the titles' coded values, translated.
 TITLE_NAMES = {
     "citizen": _l("Learning citizen"),
@@ -48,7 +50,7 @@ class AssessmentForm(FlaskForm):
         render_kw={"inputmode": "decimal"},
     )
     source = SelectField(_l("Who assessed"), choices=_choices(SOURCE_NAMES))
-    evidence_file = FileField(_l("Evidence file (PDF, JPEG or PNG; optional)"))
+    evidence_file = FileField(_l("Evidence file (PDF, JPEG or PNG; optional)"), render_kw=FILE_INPUT)
     evidence_ref = StringField(
         _l("Evidence reference (where the paper is kept; optional)"), validators=[Optional(), Length(max=300)]
     )

@@ -17,7 +17,8 @@ from flask_login import current_user
 from sqlalchemy import case, select
 
 from lms.auth.decorators import permission_required
-from lms.auth.permissions import Permission, can, in_scope
+from lms.auth.models import Role
+from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, in_scope
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
 from lms.titles import bp, explain, recognition, services
@@ -52,6 +53,23 @@ def _int(name: str) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
+def _own_commune(permission: Permission) -> AdminUnit | None:
+    """The one commune on which the user holds ``permission`` through a role, if there is exactly one: the list of
+    communes in scope also holds the communes it replaced in 2025, yet the user's work is in the current one."""
+    held = {
+        a.unit
+        for a in current_user.roles
+        if permission in ROLE_PERMISSIONS[Role(a.role)] and a.unit.level == UnitLevel.COMMUNE
+    }
+    return held.pop() if len(held) == 1 else None
+
+
+def _evaluation_year() -> int:
+    """The latest year the engine evaluated in the user's scope: the year whose results are proposed and decided
+    (this year when nothing was evaluated yet)."""
+    return services.latest_year(current_user) or date.today().year
+
+
 def _context(permission: Permission, *, default_year: int) -> dict[str, Any]:
     """The commune, year and title the screen is about, from the query string; a commune outside the user's scope
     for ``permission`` is a 404."""
@@ -64,6 +82,8 @@ def _context(permission: Permission, *, default_year: int) -> dict[str, Any]:
             abort(404)
     elif len(communes) == 1:
         commune = communes[0]
+    else:
+        commune = _own_commune(permission)
     year = _int("year") or default_year
     if not 2000 <= year <= 2100:
         abort(400, description=_("The year must be between 2000 and 2100."))
@@ -206,7 +226,7 @@ def registration_import():
 @permission_required(PROPOSE)
 def recognition_propose():
     """The eligible subjects of a commune not yet proposed, with checkboxes: propose the selection."""
-    ctx = _context(PROPOSE, default_year=date.today().year - 1)
+    ctx = _context(PROPOSE, default_year=_evaluation_year())
     form = SelectionForm()
     if ctx["commune"] is not None and form.validate_on_submit():
         try:
@@ -244,7 +264,7 @@ def recognition_propose():
 @permission_required(APPROVE)
 def recognition_decide():
     """The proposals of a commune, and one decision (number, date, authority) for the selection — or a rejection."""
-    ctx = _context(APPROVE, default_year=date.today().year - 1)
+    ctx = _context(APPROVE, default_year=_evaluation_year())
     form = DecisionForm()
     if ctx["commune"] is not None and form.validate_on_submit():
         ids = _selected_ids()

@@ -107,7 +107,7 @@ def test_a_month_of_classes_from_schedule_to_certificates(stack_app, phone_en):
 
     # Classes, through the phone's collapsed menu; then a new class at this user's centre.
     page.get_by_role("button", name="Menu").click()
-    page.get_by_role("link", name="Classes", exact=True).click()
+    page.locator("#nav").get_by_role("link", name="Classes", exact=True).click()
     page.get_by_role("link", name="New class").click()
     if page.get_by_text("Which centre runs the class?").is_visible():
         page.get_by_role("link", name="Trung tâm học tập cộng đồng BRC").click()
@@ -143,7 +143,7 @@ def test_a_month_of_classes_from_schedule_to_certificates(stack_app, phone_en):
     page.get_by_text("Enrol a village, a household or an association role").click()
     bulk = page.locator("#bulk-form form")
     bulk.get_by_label("Village", exact=True).select_option(label=arranged["village"])
-    bulk.get_by_label("Household number (in the village)").fill("HC-1")
+    bulk.get_by_label("Household: its number, code or the head's name").fill("HC-1")
     bulk.get_by_role("button", name="Enrol them").click()
     expect(page.get_by_text(re.compile(r"Enrolled \(3\)"))).to_be_visible()
     page.get_by_text("Enrol people", exact=True).click()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 
@@ -61,3 +63,27 @@ def test_target_group_of_association_officers(centre):
     assert [d["person_id"] for d in error.value.details] == [other.id]
     assert _statuses(course_class) == {}  # nothing half-written
     assert services.enrol(course_class, [officer.id]).enrolled == [officer.id]
+
+
+def test_bulk_enrolment_keeps_to_the_target_group_and_the_age_range(centre):
+    """A village enrolled in an officers' class gives its officers only (no refusal of the whole village); an age
+    range counts on the class's first day and keeps people whose birth date is unknown."""
+    course_class = make_class(centre)  # starts 2 March 2026
+    young, fifteen, old, unknown = centre.learners[:4]
+    young.birth_date = date(2011, 3, 3)  # 14 on the first day, 15 the day after
+    fifteen.birth_date = date(2011, 3, 2)
+    old.birth_date = date(1950, 1, 1)
+    unknown.birth_date = None
+    db.session.flush()
+    ids = services.people_for_bulk_enrolment(course_class, village_id=centre.village.id, min_age=15, max_age=60)
+    assert young.id not in ids
+    assert old.id not in ids
+    assert {fifteen.id, unknown.id} <= set(ids)
+    course_class.target_group = "association_officers"
+    db.session.add(AssociationMembership(person_id=fifteen.id, unit_id=centre.commune.id, role="officer"))
+    db.session.flush()
+    assert services.people_for_bulk_enrolment(course_class, village_id=centre.village.id) == [fifteen.id]
+
+
+def test_years_before_a_leap_day():
+    assert services.years_before(date(2028, 2, 29), 1) == date(2027, 2, 28)

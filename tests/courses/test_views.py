@@ -3,6 +3,7 @@ enrolment, the phone attendance sheet, timetables, and scope (another commune's 
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 import pytest
@@ -199,6 +200,39 @@ def test_scheduling_a_recurring_class_through_the_form_creates_the_right_session
     assert page.count('class="list-group-item py-2 session-row') == 9
 
 
+def test_a_series_across_tet_names_the_holidays_it_skipped_and_the_timetable_marks_them(client, manager):
+    centre, user = manager
+    services.load_national_holidays()
+    course_class = make_class(centre, starts_on=date(2026, 2, 1), ends_on=date(2026, 3, 1))
+    db.session.commit()
+    login(client, user)
+    response = client.post(
+        f"/courses/classes/{course_class.id}/sessions/recurring",
+        data={
+            "csrf_token": _token(client),
+            "rec-first_day": "2026-02-02",
+            "rec-weekdays": ["0", "2"],
+            "rec-start": "19:00",
+            "rec-end": "21:00",
+            "rec-every_weeks": "1",
+            "rec-count": "6",
+            "rec-room": centre.room.id,
+        },
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert "6 sessions scheduled" in page
+    skipped = re.search(r"No session on these holidays \((\d+)\): ([^<]*)", page)
+    assert skipped is not None
+    assert skipped.group(1) == "2"  # Monday 16 and Wednesday 18 February; Tuesday 17 is not a class day
+    assert "16/02/2026" in skipped.group(2)
+    assert "18/02/2026" in skipped.group(2)
+    assert "17/02/2026" not in skipped.group(2)
+    assert "Tết" in skipped.group(2)
+    week = client.get(f"/courses/clcs/{centre.clc.id}/timetable?week=2026-02-16").get_data(as_text=True)
+    assert week.count('class="badge text-bg-warning text-wrap holiday"') >= 5  # the Tết days of that week
+
+
 def test_every_other_week_with_a_count(client, manager):
     centre, user = manager
     course_class = make_class(centre)
@@ -349,8 +383,59 @@ def test_bulk_enrolment_of_an_unknown_household_is_refused(client, manager):
         },
     )
     assert response.status_code == 200
-    assert "no household with this number" in response.get_data(as_text=True)
+    assert "No household of the commune matches" in response.get_data(as_text=True)
     assert _enrolments(course_class) == {}
+
+
+def test_bulk_enrolment_finds_a_household_by_its_heads_name_and_keeps_to_the_age_range(client, manager):
+    """No village chosen, the head's name typed without diacritics; an adults' class leaves the toddler out, and
+    the class list shows each learner's birth year."""
+    centre, user = manager
+    household = make_household(centre.village, "23293-01-0042", "Rơ Mah Hùng", "Ksor Lan", "Rơ Mah Bé")
+    by_name = {p.full_name: p for p in household.members}
+    head, mother, toddler = by_name["Rơ Mah Hùng"], by_name["Ksor Lan"], by_name["Rơ Mah Bé"]
+    head.birth_date, mother.birth_date, toddler.birth_date = date(1980, 5, 1), date(1990, 2, 3), date(2024, 1, 9)
+    course_class = make_class(centre)
+    db.session.commit()
+    login(client, user)
+    form = client.get(f"/courses/classes/{course_class.id}").get_data(as_text=True)
+    assert 'name="bulk-min_age"' in form
+    assert 'value="15"' in form.split('name="bulk-min_age"')[1][:200]  # an adult class by default
+    response = client.post(
+        f"/courses/classes/{course_class.id}/enrol/bulk",
+        data={
+            "csrf_token": _token(client),
+            "bulk-village": 0,
+            "bulk-household": "ro mah hung",
+            "bulk-association_role": "",
+            "bulk-min_age": 15,
+            "bulk-max_age": "",
+        },
+    )
+    assert response.status_code == 302
+    assert set(_enrolments(course_class)) == {head.id, mother.id}
+    page = client.get(f"/courses/classes/{course_class.id}").get_data(as_text=True)
+    assert "born 1980" in page
+    assert "born 1990" in page
+
+
+def test_bulk_enrolment_by_short_number_and_an_ambiguous_name(client, manager):
+    centre, user = manager
+    first = make_household(centre.village, "23293-01-0042", "Y Hoa", "A Tú")
+    make_household(centre.village, "23293-01-0043", "Y Hoa", "A Bảo")
+    course_class = make_class(centre)
+    db.session.commit()
+    login(client, user)
+    url = f"/courses/classes/{course_class.id}/enrol/bulk"
+    data = {"csrf_token": _token(client), "bulk-village": 0, "bulk-association_role": "", "bulk-min_age": ""}
+    ambiguous = client.post(url, data={**data, "bulk-household": "Y Hoa"})
+    assert ambiguous.status_code == 200
+    text = ambiguous.get_data(as_text=True)
+    assert "Several households match" in text
+    assert "23293-01-0042 (Y Hoa)" in text
+    assert _enrolments(course_class) == {}
+    assert client.post(url, data={**data, "bulk-household": "42"}).status_code == 302
+    assert set(_enrolments(course_class)) == {p.id for p in first.members}
 
 
 def test_individual_enrolment_and_withdrawal_promotes_the_waiting_list(client, manager):
@@ -591,3 +676,13 @@ def test_class_list_filters_by_centre_and_counts_seats(client, manager):
     assert "Lớp đếm chỗ" in page
     assert "3 of 3 seats taken" in page
     assert "1 waiting" in page
+
+
+def test_the_course_form_marks_the_communes_dissolved_in_2025(client, manager):
+    centre, user = manager
+    login(client, user)
+    page = client.get("/courses/new").get_data(as_text=True)
+    options = re.findall(r"<option[^>]*>([^<]*)</option>", page)
+    ended = [o for o in options if o.endswith("(until 30/06/2025)")]
+    assert ended, "the commune's predecessors are offered, marked as ended"
+    assert centre.commune.full_name in options  # the current commune, unmarked

@@ -316,3 +316,37 @@ def test_bench_refuses_the_apps_own_database(app: Flask):
     result = app.test_cli_runner().invoke(args=["bench", "generate", "--scale", "demo", "--database-url", url, "--yes"])
     assert result.exit_code != 0
     assert "database of their own" in result.output
+
+
+def test_demo_logins_are_printed_again_once_the_web_server_answers(app: Flask):
+    """make run's Procfile entry: wait for /healthz (a 503 counts: the server is up), then print the logins."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    runner = app.test_cli_runner()
+    nothing = runner.invoke(args=["demo-logins"])
+    assert nothing.exit_code != 0
+    assert "setup-demo" in nothing.output
+    assert runner.invoke(args=["setup-demo"]).exit_code == 0
+
+    class Healthz(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(503)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Healthz)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/healthz"
+        printed = runner.invoke(args=["demo-logins", "--wait-for", url, "--timeout", "20"])
+    finally:
+        server.shutdown()
+    assert printed.exit_code == 0, printed.output
+    for login in DEMO_LOGINS:
+        assert login.email in printed.output
+    assert DEMO_PASSWORD in printed.output
+    assert f"Open http://127.0.0.1:{server.server_port} and log in" in printed.output

@@ -11,7 +11,7 @@ from lms.auth.models import Role
 from lms.core.models import AuditEvent
 from lms.extensions import db
 from lms.titles import approvals, recognition
-from lms.titles.models import Recognition, Registration
+from lms.titles.models import CriteriaSet, Recognition, Registration
 from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
 from tests.courses.test_documents import _decode_qr, _pdf_text
 from tests.titles.recognition_fixtures import criteria_set, eligibility
@@ -276,3 +276,19 @@ def test_pages_are_vietnamese(client, world):
     login(client, world["leader"])
     page = client.get(f"/titles/recognitions/propose?{_context(world)}").get_data(as_text=True)
     assert "Đề xuất" in page
+
+
+def test_the_proposal_page_opens_on_the_leaders_commune_and_the_evaluation_year(client, world):
+    """No query string, as from the menu: the commune the role is held on (not the communes it replaced in 2025)
+    and the latest evaluated year are chosen, so the eligible households are listed at once."""
+    latest = YEAR + 1
+    family = db.session.scalar(select(CriteriaSet).where(CriteriaSet.code == "test-family"))
+    eligibility(family, world["households"][2].id, world["commune"].id, latest, village_id=world["village"].id)
+    db.session.commit()
+    login(client, world["leader"])
+    page = client.get("/titles/recognitions/propose").get_data(as_text=True)
+    assert f'<option value="{world["commune"].id}" selected>' in page
+    assert f'name="year" min="2000" max="2100" value="{latest}"' in page
+    assert "Nguyễn Văn Hộ2" in page
+    decide = client.get("/titles/recognitions/decide").get_data(as_text=True)
+    assert f'<option value="{world["commune"].id}" selected>' in decide
