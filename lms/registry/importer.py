@@ -35,6 +35,8 @@ from sqlalchemy.orm import aliased
 
 from lms.auth.models import User
 from lms.celery import enqueue_after_commit
+from lms.core.imports import Preview
+from lms.core.imports import changes as _changes
 from lms.core.services import audit
 from lms.extensions import db, utcnow
 from lms.registry.models import (
@@ -64,6 +66,8 @@ PROGRESS_EVERY = 500  # rows checked between two progress commits
 MAX_LISTED_ERRORS = 5000  # all errors are counted; this many are stored and shown, so a wrong file stays viewable
 # A job still "running" after this long lost its worker; the same limit makes sweep_imports re-send it.
 RUN_TIMEOUT = timedelta(minutes=30)
+# A preview waits this long for its confirmation; then sweep_imports drops the file.
+PREVIEW_TIMEOUT = timedelta(hours=24)
 # Look-ups by many values go in chunks, below SQLite's limit of 32,766 parameters per statement.
 IN_CHUNK = 10_000
 
@@ -714,16 +718,6 @@ class _PersonFinder:
 # --- applying ------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Tally:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
-
-
 def _write(model: type, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
     """Bulk INSERT of new rows and bulk UPDATE by primary key of changed ones: one statement each.
 
@@ -760,10 +754,12 @@ class _Layout(ABC):
     """A kind of file: its columns, how its rows are checked against the database, and how they are applied.
 
     ``prepare`` loads what the rows refer to (a few queries for the whole file); ``check`` looks at one row
-    without any query; ``apply`` runs only when no row had an error.
+    without any query; only when no row had an error, ``plan`` works out every write (recording it in the
+    preview) without writing, and ``write`` makes them, a few set-based statements per table.
     """
 
     columns: ClassVar[tuple[Column, ...]]
+    entities: ClassVar[tuple[str, ...]]  # what it writes, as the summary and the preview count them
 
     def __init__(self, scope: Scope, report: _Report, job_id: int) -> None:
         self.scope, self.report, self.job_id = scope, report, job_id
@@ -778,7 +774,10 @@ class _Layout(ABC):
     def check(self, line: Line) -> None: ...
 
     @abstractmethod
-    def apply(self) -> dict[str, dict[str, int]]: ...
+    def plan(self, preview: Preview) -> None: ...
+
+    @abstractmethod
+    def write(self) -> None: ...
 
 
 class _ExistingVillage(NamedTuple):
@@ -805,6 +804,7 @@ def split_village_name(text: str) -> tuple[str, str]:
 
 
 class _Villages(_Layout):
+    entities = ("villages",)
     columns = (COMMUNE_CODE, VILLAGE_CODE, Column("village_name", "Tên thôn", _text(200)))
 
     def __init__(self, scope: Scope, report: _Report, job_id: int) -> None:
@@ -812,7 +812,10 @@ class _Villages(_Layout):
         self.communes = _UnitResolver(scope, report, (UnitLevel.COMMUNE,), "commune")
         self.existing: dict[str, _ExistingVillage] = {}
         self.seen: dict[str, int] = {}
-        self.wanted: dict[str, tuple[UnitRef, str, str]] = {}  # village code → (commune, kind, name)
+        self.wanted: dict[str, tuple[UnitRef, str, str, int]] = {}  # village code → (commune, kind, name, row)
+        self.inserts: list[dict[str, Any]] = []
+        self.updates: list[dict[str, Any]] = []
+        self.parent_paths: dict[str, str] = {}  # temporary path → path of the commune
 
     def prepare(self, lines: list[Line]) -> None:
         self.communes.load(lines, "commune_code")
@@ -846,47 +849,51 @@ class _Villages(_Layout):
                 line.number, "village_code", "village_in_other_commune", code=code, commune=existing.commune.strip()
             )
         elif commune is not None and line.get("village_name") is not None:
-            self.wanted[code] = (commune, *split_village_name(line.get("village_name")))
+            self.wanted[code] = (commune, *split_village_name(line.get("village_name")), line.number)
 
-    def apply(self) -> dict[str, dict[str, int]]:
-        tally = Tally()
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        parent_paths: dict[str, str] = {}  # temporary path → path of the commune
-        for code, (commune, kind, name) in self.wanted.items():
+    def plan(self, preview: Preview) -> None:
+        for code, (commune, kind, name, row) in self.wanted.items():
             existing = self.existing.get(code)
+            label = f"{code}: {kind} {name}".strip()
             if existing is None:
                 # The path needs the new id: insert under a unique temporary path, then set it (as
                 # services._upsert_units does for the reference units).
                 temporary = f"tmp:import:{self.job_id}:{code}"
-                parent_paths[temporary] = commune.path
-                inserts.append(
-                    {
-                        "code": code,
-                        "kind": kind,
-                        "level": UnitLevel.VILLAGE.value,
-                        "parent_id": commune.id,
-                        "path": temporary,
-                        "valid_from": commune.valid_from,
-                        "valid_to": None,
-                        "area_class": commune.area_class,
-                        **_name_columns(name),
-                    }
-                )
-                tally.created += 1
+                self.parent_paths[temporary] = commune.path
+                values = {
+                    "code": code,
+                    "kind": kind,
+                    "level": UnitLevel.VILLAGE.value,
+                    "parent_id": commune.id,
+                    "path": temporary,
+                    "valid_from": commune.valid_from,
+                    "valid_to": None,
+                    "area_class": commune.area_class,
+                    **_name_columns(name),
+                }
+                self.inserts.append(values)
+                preview.add("villages", "new", row, label, code, {**values, "path": commune.path})
             elif (existing.kind, existing.name) != (kind, name):
-                updates.append({"id": existing.id, "kind": kind, **_name_columns(name)})
-                tally.updated += 1
+                values = {"id": existing.id, "kind": kind, **_name_columns(name)}
+                self.updates.append(values)
+                changes = _changes(
+                    {"kind": existing.kind, "name": existing.name}, {"kind": kind, "name": name}, ("kind", "name")
+                )
+                preview.add("villages", "changed", row, label, code, values, changes)
             else:
-                tally.unchanged += 1
-        _write(AdminUnit, inserts, updates)
-        if inserts:
-            created = _fetch_in(select(AdminUnit.id, AdminUnit.path), AdminUnit.path, parent_paths)
+                preview.add("villages", "unchanged", row, label, code)
+
+    def write(self) -> None:
+        _write(AdminUnit, self.inserts, self.updates)
+        if self.inserts:
+            created = _fetch_in(select(AdminUnit.id, AdminUnit.path), AdminUnit.path, self.parent_paths)
             db.session.execute(
                 update(AdminUnit),
-                [{"id": unit_id, "path": f"{parent_paths[temporary]}{unit_id}/"} for unit_id, temporary in created],
+                [
+                    {"id": unit_id, "path": f"{self.parent_paths[temporary]}{unit_id}/"}
+                    for unit_id, temporary in created
+                ],
             )
-        return {"villages": tally.as_dict()}
 
 
 class _ExistingPerson(NamedTuple):
@@ -908,10 +915,13 @@ class _ExistingPerson(NamedTuple):
 PERSON_FIELDS = ("birth_date", "sex", "relation_to_head", "ethnicity", "occupation_group")
 # What an import compares to tell an updated person from an unchanged one (the name keys follow full_name).
 STORED_PERSON_FIELDS = (*PERSON_FIELDS, "full_name", "id_number_hash", "id_number_encrypted", "id_number_hint")
+# What a preview shows of a changed person (the ID number only as "changed", never its digits).
+SHOWN_PERSON_FIELDS = ("full_name", *PERSON_FIELDS, "id_number_hash")
 HouseholdKey = tuple[int, str]  # (village id, household code): the natural key of a household
 
 
 class _Households(_Layout):
+    entities = ("households", "persons")
     columns = (
         VILLAGE_CODE,
         HOUSEHOLD_CODE,
@@ -937,6 +947,8 @@ class _Households(_Layout):
         self.seen_keys: dict[tuple[HouseholdKey, str, date | None], int] = {}
         self.claimed: dict[int, int] = {}  # existing person id → row
         self.rows: list[tuple[Line, HouseholdKey, int | None]] = []  # each person row, with its match
+        self.household_writes: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
+        self.person_writes: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
 
     def prepare(self, lines: list[Line]) -> None:
         self.villages.load(lines, "village_code")
@@ -1009,64 +1021,65 @@ class _Households(_Layout):
             return None
         return person_id
 
-    def apply(self) -> dict[str, dict[str, int]]:
-        households = self._apply_households()
-        persons = self._apply_persons()
-        return {"households": households.as_dict(), "persons": persons.as_dict()}
-
-    def _apply_households(self) -> Tally:
-        tally, now = Tally(), utcnow()
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        for key in dict.fromkeys(key for _, key, _ in self.rows):
+    def plan(self, preview: Preview) -> None:
+        now = utcnow()
+        inserts, updates = self.household_writes
+        first_rows: dict[HouseholdKey, Line] = {}
+        for line, key, _ in self.rows:
+            first_rows.setdefault(key, line)
+        for key, line in first_rows.items():
             address = self.addresses[key][1] if key in self.addresses else None
+            label = f"{line.get('village_code')}/{key[1]}"
             if key not in self.households:
-                inserts.append(
-                    {
-                        "village_id": key[0],
-                        "code": key[1],
-                        "address": address or "",
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
-                tally.created += 1
+                values = {
+                    "village_id": key[0],
+                    "code": key[1],
+                    "address": address or "",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                inserts.append(values)
+                preview.add("households", "new", line.number, label, key, values)
             elif address is not None and address != self.households[key][1]:
-                updates.append({"id": self.households[key][0], "address": address, "updated_at": now})
-                tally.updated += 1
+                values = {"id": self.households[key][0], "address": address, "updated_at": now}
+                updates.append(values)
+                changes = [{"field": "address", "old": self.households[key][1], "new": address}]
+                preview.add("households", "changed", line.number, label, key, values, changes)
             else:
-                tally.unchanged += 1
-        _write(Household, inserts, updates)
-        if inserts:  # the new households' ids, for their members
-            self._load_households({key[0] for _, key, _ in self.rows})
-        return tally
+                preview.add("households", "unchanged", line.number, label, key)
+        self._plan_persons(preview, now)
 
-    def _apply_persons(self) -> Tally:
-        tally, now = Tally(), utcnow()
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
+    def _plan_persons(self, preview: Preview, now: datetime) -> None:
+        inserts, updates = self.person_writes
         for line, key, person_id in self.rows:
             existing = self.persons[person_id] if person_id is not None else None
             values = _person_values(line, existing)
+            label = f"{values['full_name']} ({line.get('village_code')}/{key[1]})"
             if existing is None:
-                inserts.append(
-                    {
-                        **values,
-                        "household_id": self.households[key][0],
-                        "unit_id": key[0],
-                        "phone": None,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
-                tally.created += 1
+                # The household's id is known only once it is written: ``write`` fills it in from the key.
+                planned = {**values, "household_key": key, "unit_id": key[0], "phone": None}
+                inserts.append({**planned, "created_at": now, "updated_at": now})
+                preview.add("persons", "new", line.number, label, [key, line.number], planned)
             elif any(values[name] != getattr(existing, name) for name in STORED_PERSON_FIELDS):
-                updates.append({**values, "id": existing.id, "updated_at": now})
-                tally.updated += 1
+                planned = {**values, "id": existing.id}
+                updates.append({**planned, "updated_at": now})
+                changes = _changes(existing._asdict(), values, SHOWN_PERSON_FIELDS)
+                preview.add("persons", "changed", line.number, label, existing.id, planned, changes)
             else:
-                tally.unchanged += 1
-        _write(Person, inserts, updates)
-        return tally
+                preview.add("persons", "unchanged", line.number, label, existing.id)
+
+    def write(self) -> None:
+        _write(Household, *self.household_writes)
+        if self.household_writes[0]:  # the new households' ids, for their members
+            self._load_households({key[0] for _, key, _ in self.rows})
+        inserts = [
+            {
+                **{k: v for k, v in row.items() if k != "household_key"},
+                "household_id": self.households[row["household_key"]][0],
+            }
+            for row in self.person_writes[0]
+        ]
+        _write(Person, inserts, self.person_writes[1])
 
 
 def _person_values(line: Line, existing: _ExistingPerson | None) -> dict[str, Any]:
@@ -1099,6 +1112,7 @@ OrganisationKey = tuple[int, str]  # (commune id, organisation code)
 
 
 class _Organisations(_Layout):
+    entities = ("organisations", "members")
     columns = (
         COMMUNE_CODE,
         Column("organisation_code", "Mã đơn vị", _code(40)),
@@ -1122,6 +1136,9 @@ class _Organisations(_Layout):
         self.memberships: dict[tuple[int, int], tuple[int, str]] = {}  # (org id, person id) → (id, position)
         self.organisations: dict[OrganisationKey, tuple[int, dict[str, str]]] = {}  # → (first row, fields)
         self.wanted_members: dict[tuple[OrganisationKey, int], tuple[int, str | None]] = {}  # → (row, position)
+        self.member_labels: dict[tuple[OrganisationKey, int], str] = {}
+        self.organisation_writes: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
+        self.member_writes: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
 
     def prepare(self, lines: list[Line]) -> None:
         self.communes.load(lines, "commune_code")
@@ -1163,6 +1180,7 @@ class _Organisations(_Layout):
                 self.report.add(line.number, name, "conflict", other=first, entity="organisation", entity_vi="đơn vị")
         if person_id is not None:
             row, _ = self.wanted_members.setdefault((key, person_id), (line.number, line.get("position")))
+            self.member_labels.setdefault((key, person_id), f"{code}: {_member_name(line)}")
             if row != line.number:
                 self.report.add(
                     line.number,
@@ -1171,64 +1189,85 @@ class _Organisations(_Layout):
                     other=row,
                 )
 
-    def apply(self) -> dict[str, dict[str, int]]:
-        organisations = Tally()
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        for key, (_, fields) in self.organisations.items():
+    def plan(self, preview: Preview) -> None:
+        inserts, updates = self.organisation_writes
+        for key, (row, fields) in self.organisations.items():
             values = {
                 "kind": fields["kind"],
                 "managing_level": fields["managing_level"],
                 **_name_columns(fields["organisation_name"]),
             }
+            label = f"{key[1]}: {values['name']}"
             existing = self.existing.get(key)
             if existing is None:
-                inserts.append({"commune_id": key[0], "code": key[1], "address": "", **values})
-                organisations.created += 1
+                planned = {"commune_id": key[0], "code": key[1], "address": "", **values}
+                inserts.append(planned)
+                preview.add("organisations", "new", row, label, key, planned)
             elif (existing.name, existing.kind, existing.managing_level) != (
                 values["name"],
                 values["kind"],
                 values["managing_level"],
             ):
                 updates.append({"id": existing.id, **values})
-                organisations.updated += 1
+                changes = _changes(existing._asdict(), values, ("name", "kind", "managing_level"))
+                preview.add("organisations", "changed", row, label, key, values, changes)
             else:
-                organisations.unchanged += 1
-        _write(Organisation, inserts, updates)
+                preview.add("organisations", "unchanged", row, label, key)
+        self._plan_members(preview)
+
+    def _plan_members(self, preview: Preview) -> None:
+        inserts, updates = self.member_writes
+        for (key, person_id), (row, position) in self.wanted_members.items():
+            label = self.member_labels[(key, person_id)]
+            organisation = self.existing.get(key)
+            existing = self.memberships.get((organisation.id, person_id)) if organisation else None
+            if existing is None:
+                # A new organisation's id is known only once it is written: ``write`` fills it in from the key.
+                planned = {
+                    "organisation_key": key,
+                    "person_id": person_id,
+                    "position": position or "",
+                    "started_on": None,
+                    "ended_on": None,
+                }
+                inserts.append(planned)
+                preview.add("members", "new", row, label, [key, person_id], planned)
+            elif position is not None and position != existing[1]:
+                updates.append({"id": existing[0], "position": position})
+                changes = [{"field": "position", "old": existing[1], "new": position}]
+                preview.add("members", "changed", row, label, existing[0], {"position": position}, changes)
+            else:
+                preview.add("members", "unchanged", row, label, existing[0])
+
+    def write(self) -> None:
+        _write(Organisation, *self.organisation_writes)
         ids = {key: existing.id for key, existing in self.existing.items()}
-        if inserts:
+        created = self.organisation_writes[0]
+        if created:
             stmt = select(Organisation.commune_id, Organisation.code, Organisation.id)
             ids = {
                 (c, code): i
-                for c, code, i in _fetch_in(stmt, Organisation.commune_id, {row["commune_id"] for row in inserts})
+                for c, code, i in _fetch_in(stmt, Organisation.commune_id, {row["commune_id"] for row in created})
             } | ids
-        members = self._apply_members(ids)
-        return {"organisations": organisations.as_dict(), "members": members.as_dict()}
+        inserts = [
+            {
+                **{k: v for k, v in row.items() if k != "organisation_key"},
+                "organisation_id": ids[row["organisation_key"]],
+            }
+            for row in self.member_writes[0]
+        ]
+        _write(OrganisationMember, inserts, self.member_writes[1])
 
-    def _apply_members(self, ids: dict[OrganisationKey, int]) -> Tally:
-        tally = Tally()
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        for (key, person_id), (_, position) in self.wanted_members.items():
-            existing = self.memberships.get((ids[key], person_id))
-            if existing is None:
-                inserts.append(
-                    {
-                        "organisation_id": ids[key],
-                        "person_id": person_id,
-                        "position": position or "",
-                        "started_on": None,
-                        "ended_on": None,
-                    }
-                )
-                tally.created += 1
-            elif position is not None and position != existing[1]:
-                updates.append({"id": existing[0], "position": position})
-                tally.updated += 1
-            else:
-                tally.unchanged += 1
-        _write(OrganisationMember, inserts, updates)
-        return tally
+
+def _member_name(line: Line) -> str:
+    """Who a row names, for a preview: the name written, else the ID number with all but its last digits hidden."""
+    for key in (MEMBER.full_name, OFFICER.full_name):
+        if line.get(key):
+            return str(line.get(key))
+    for key in (MEMBER.id_number, OFFICER.id_number):
+        if line.get(key):
+            return "*" * 9 + line.get(key).number[-3:]
+    return ""
 
 
 OFFICER = PersonColumns("id_number", "full_name", "birth_date", "village_code", "household_code")
@@ -1236,6 +1275,7 @@ OfficerKey = tuple[int, int, str, date | None]  # (person, unit, role, started o
 
 
 class _Officers(_Layout):
+    entities = ("officers",)
     columns = (
         Column("unit_code", "Mã xã/thôn", _code(32), aliases=("Mã đơn vị hành chính",)),
         ID_NUMBER,
@@ -1254,6 +1294,8 @@ class _Officers(_Layout):
         self.persons = _PersonFinder(scope, report, OFFICER)
         self.existing: dict[OfficerKey, tuple[int, date | None]] = {}  # key → (id, ended on)
         self.wanted: dict[OfficerKey, tuple[int, date | None]] = {}  # key → (row, ended on)
+        self.labels: dict[OfficerKey, str] = {}
+        self.writes: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
 
     def check_headers(self, found: Collection[str]) -> None:
         by_name = {OFFICER.full_name, OFFICER.village_code, OFFICER.household_code}
@@ -1278,27 +1320,34 @@ class _Officers(_Layout):
             return
         key = (person_id, unit.id, line.get("role"), started)
         row, _ = self.wanted.setdefault(key, (line.number, ended))
+        self.labels.setdefault(key, f"{_member_name(line)}: {line.get('role')}, {unit.code}")
         if row != line.number:
             self.report.add(line.number, "role", "duplicate_officer", other=row)
 
-    def apply(self) -> dict[str, dict[str, int]]:
-        tally = Tally()
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        for (person_id, unit_id, role, started), (_, ended) in self.wanted.items():
-            existing = self.existing.get((person_id, unit_id, role, started))
+    def plan(self, preview: Preview) -> None:
+        inserts, updates = self.writes
+        for key, (row, ended) in self.wanted.items():
+            person_id, unit_id, role, started = key
+            existing = self.existing.get(key)
             if existing is None:
-                inserts.append(
-                    {"person_id": person_id, "unit_id": unit_id, "role": role, "started_on": started, "ended_on": ended}
-                )
-                tally.created += 1
+                planned = {
+                    "person_id": person_id,
+                    "unit_id": unit_id,
+                    "role": role,
+                    "started_on": started,
+                    "ended_on": ended,
+                }
+                inserts.append(planned)
+                preview.add("officers", "new", row, self.labels[key], key, planned)
             elif ended is not None and ended != existing[1]:
                 updates.append({"id": existing[0], "ended_on": ended})
-                tally.updated += 1
+                changes = _changes({"ended_on": existing[1]}, {"ended_on": ended}, ("ended_on",))
+                preview.add("officers", "changed", row, self.labels[key], existing[0], {"ended_on": ended}, changes)
             else:
-                tally.unchanged += 1
-        _write(AssociationMembership, inserts, updates)
-        return {"officers": tally.as_dict()}
+                preview.add("officers", "unchanged", row, self.labels[key], existing[0])
+
+    def write(self) -> None:
+        _write(AssociationMembership, *self.writes)
 
 
 LAYOUTS: dict[str, type[_Layout]] = {
@@ -1331,10 +1380,18 @@ def _refuse_upload(kind: str, filename: str, content: bytes) -> None:
 
 
 def create_job(
-    *, kind: str, filename: str, content: bytes, unit: AdminUnit, user: User | None, enqueue: bool = True
+    *,
+    kind: str,
+    filename: str,
+    content: bytes,
+    unit: AdminUnit,
+    user: User | None,
+    enqueue: bool = True,
+    dry_run: bool = False,
 ) -> ImportJob:
     """Accept an upload as a pending job (after cheap checks) and queue its run for after the commit.
 
+    A ``dry_run`` job stops at the preview (status ``previewed``): nothing is written until :func:`confirm_job`.
     Raises :class:`ImportRefused` for what can be told without reading the rows. Flushes; the caller commits.
     """
     filename = PurePosixPath(filename.replace("\\", "/")).name[-255:] or "upload"
@@ -1346,14 +1403,47 @@ def create_job(
         status=ImportStatus.PENDING.value,
         unit_id=unit.id,
         created_by_id=user.id if user else None,
+        dry_run=dry_run,
     )
     db.session.add(job)
     db.session.flush()
-    audit("import.create", job, user=user, kind=kind, filename=filename, size=len(content), unit=unit.code)
+    audit(
+        "import.create",
+        job,
+        user=user,
+        kind=kind,
+        filename=filename,
+        size=len(content),
+        unit=unit.code,
+        dry_run=dry_run,
+    )
     if enqueue:
-        from lms.registry.tasks import run_import
+        _enqueue(job)
+    return job
 
-        enqueue_after_commit(run_import, job_id=job.id)
+
+def _enqueue(job: ImportJob) -> None:
+    from lms.registry.tasks import run_import
+
+    enqueue_after_commit(run_import, job_id=job.id)
+
+
+class PreviewOutdated(ImportRefused):
+    """The confirmation names another preview than the job's current one (a second tab, a job already applied)."""
+
+
+def confirm_job(job: ImportJob, *, digest: str, user: User | None, enqueue: bool = True) -> ImportJob:
+    """Apply a previewed job: queue its run, which writes only if the file still plans exactly the preview whose
+    ``digest`` the user confirmed (otherwise it previews again and says so). Flushes; the caller commits."""
+    if job.status != ImportStatus.PREVIEWED or not digest or digest != job.preview_digest:
+        raise PreviewOutdated("this preview is no longer current: look at the import's page again", field="digest")
+    job.status = ImportStatus.PENDING.value
+    job.dry_run = False
+    job.processed_rows = 0
+    db.session.flush()
+    audit("import.confirm", job, user=user, digest=digest)
+    if enqueue:
+        _enqueue(job)
     return job
 
 
@@ -1412,6 +1502,23 @@ def _finish(
     db.session.commit()
 
 
+def _show_preview(job: ImportJob, preview: Preview, ignored: list[str], *, outdated: bool = False) -> None:
+    """Stop at the preview: keep the file (a confirmation reads it again) and publish what it would change."""
+    job.status = ImportStatus.PREVIEWED.value
+    job.dry_run = True
+    job.preview = {**preview.as_dict(), "ignored_columns": ignored, "outdated": outdated}
+    job.preview_digest = preview.digest
+    job.summary = {}
+    job.errors = []
+    job.message = (
+        "the data changed since the preview: look at the new preview and confirm again"
+        if outdated
+        else "checked: " + _success_message(preview.summary()) + "; nothing is written until you confirm"
+    )
+    job.finished_at = utcnow()
+    db.session.commit()
+
+
 def _success_message(summary: dict[str, dict[str, int]]) -> str:
     parts = [
         f"{entity}: {counts['created']} created, {counts['updated']} updated, {counts['unchanged']} unchanged"
@@ -1460,6 +1567,11 @@ def _run(job: ImportJob) -> None:
     if report:
         _finish(job, ImportStatus.FAILED, report.summary(), errors=report.listed())
         return
+    if job.dry_run:
+        preview = Preview(layout.entities)
+        layout.plan(preview)
+        _show_preview(job, preview, ignored)
+        return
     # Phase 2 starts by taking the province's lock and checking again inside the write transaction, so rows
     # another import wrote since the first check (a double-clicked upload) are seen, not duplicated. The check
     # makes no per-row query, so doing it twice is cheap.
@@ -1470,7 +1582,15 @@ def _run(job: ImportJob) -> None:
         db.session.rollback()
         _finish(job, ImportStatus.FAILED, report.summary(), errors=report.listed())
         return
-    summary: dict[str, Any] = layout.apply()  # phase 2, committed with the job's new status by _finish
+    preview = Preview(layout.entities)
+    layout.plan(preview)
+    if job.preview_digest is not None and preview.digest != job.preview_digest:
+        # Someone changed the register since the user looked: applying now would do something they never saw.
+        db.session.rollback()
+        _show_preview(job, preview, ignored, outdated=True)
+        return
+    layout.write()  # phase 2, committed with the job's new status by _finish
+    summary: dict[str, Any] = preview.summary()
     message = _success_message(summary)
     if ignored:
         summary["ignored_columns"] = ignored

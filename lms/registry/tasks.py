@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from lms.extensions import db, utcnow
-from lms.registry.importer import RUN_TIMEOUT
+from lms.registry.importer import PREVIEW_TIMEOUT, RUN_TIMEOUT
 from lms.registry.models import ImportJob, ImportStatus
 
 
@@ -30,7 +30,8 @@ def run_import(self, *, job_id: int) -> None:
 
 @shared_task(name="lms.registry.sweep_imports", ignore_result=True)
 def sweep_imports() -> None:
-    """Re-send jobs whose message was lost (pending for over a minute); fail jobs whose worker died mid-run.
+    """Re-send jobs whose message was lost (pending for over a minute); fail jobs whose worker died mid-run, and
+    previews left unconfirmed (their file is dropped).
 
     A job running for longer than RUN_TIMEOUT is not started again: if the file itself killed the worker (memory),
     running it again would kill the next one too.
@@ -44,6 +45,16 @@ def sweep_imports() -> None:
             finished_at=now,
             content=b"",
             message="the worker stopped while importing this file; upload it again, or split it",
+        )
+    )
+    # A preview nobody confirmed keeps the file, with ID numbers in clear, only for PREVIEW_TIMEOUT.
+    db.session.execute(
+        update(ImportJob)
+        .where(ImportJob.status == ImportStatus.PREVIEWED, ImportJob.finished_at < now - PREVIEW_TIMEOUT)
+        .values(
+            status=ImportStatus.FAILED.value,
+            content=b"",
+            message="the preview was not confirmed in time; nothing was imported: upload the file again",
         )
     )
     db.session.commit()
