@@ -1167,7 +1167,11 @@ def _titles_paths() -> dict[str, Any]:
                         }
                     },
                 },
-                "responses": {"201": _json(_ref("RegistrationResult"), "Created"), **ERRORS},
+                "responses": {
+                    "200": _json(_ref("RegistrationResult"), "Dry run: what the file would register, nothing written"),
+                    "201": _json(_ref("RegistrationResult"), "Created"),
+                    **ERRORS,
+                },
             }
         },
         "/titles/recognitions": _list(
@@ -1264,6 +1268,8 @@ def _titles_schemas() -> dict[str, Any]:
                 "year": integer,
                 "created": {"type": "array", "items": integer},
                 "already": {"type": "array", "items": integer},
+                "dry_run": {"type": "boolean"},
+                "preview": {"type": "object", "description": "counts, first rows of each kind, what follows"},
             },
         },
         "Proposable": {
