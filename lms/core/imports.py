@@ -14,6 +14,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from flask import current_app
@@ -62,7 +63,7 @@ class Preview:
         self._entity(entity)
         self.counts[entity][COUNTERS[kind]] += 1
         kept = {k: v for k, v in (data or {}).items() if k not in VOLATILE}
-        self._digest.update(json.dumps([entity, kind, identity, kept], default=str, sort_keys=True).encode())
+        self._digest.update(json.dumps([entity, kind, identity, kept], default=_canonical, sort_keys=True).encode())
         listed = self.samples[entity][kind]
         if len(listed) < SAMPLE_ROWS:
             listed.append({"row": row, "label": label, "changes": changes or []})
@@ -76,6 +77,13 @@ class Preview:
 
     def as_dict(self) -> dict[str, Any]:
         return {"counts": self.summary(), "samples": self.samples, "consequences": self.consequences}
+
+
+def _canonical(value: Any) -> str:
+    """How the digest writes a value JSON lacks: 2 and 2.00 are the same number (SQLite and PostgreSQL differ)."""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value)
 
 
 def shown(value: Any) -> str:
