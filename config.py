@@ -94,6 +94,13 @@ class Config:
     # "advanced") or module codes that are all needed ("IU01,IU02,IU06"); empty: the data file's definition.
     IT_TRAINED_DEFINITION = _env("LMS_IT_TRAINED_DEFINITION", "") or ""
     IMPORT_MAX_ROWS = int(_env("LMS_IMPORT_MAX_ROWS", "50000") or 0)
+    # What one spreadsheet may ask of the reader (lms/core/spreadsheet.py, ADR 0020): checked before parsing.
+    IMPORT_MAX_BYTES = int(_env("LMS_IMPORT_MAX_BYTES", str(10 * 1024 * 1024)) or 0)
+    IMPORT_MAX_UNCOMPRESSED_BYTES = int(_env("LMS_IMPORT_MAX_UNCOMPRESSED_BYTES", str(64 * 1024 * 1024)) or 0)
+    IMPORT_MAX_COMPRESSION_RATIO = int(_env("LMS_IMPORT_MAX_COMPRESSION_RATIO", "200") or 0)
+    IMPORT_MAX_ARCHIVE_ENTRIES = int(_env("LMS_IMPORT_MAX_ARCHIVE_ENTRIES", "500") or 0)
+    IMPORT_MAX_COLUMNS = int(_env("LMS_IMPORT_MAX_COLUMNS", "200") or 0)
+    IMPORT_MAX_CELL_CHARS = int(_env("LMS_IMPORT_MAX_CELL_CHARS", str(32 * 1024)) or 0)
     # Who decides which title at which level (default: lms/titles/data/approvals.toml; ADR 11).
     TITLES_APPROVALS_FILE = _env("LMS_TITLES_APPROVALS_FILE", "") or None
     PAGE_SIZE = 50

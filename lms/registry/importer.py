@@ -15,26 +15,23 @@ The column layouts are explained to users in ``lms/static/import-templates/READM
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 import unicodedata
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any, ClassVar, NamedTuple, cast
 
 from flask import current_app
-from openpyxl import load_workbook
 from sqlalchemy import CursorResult, Select, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
 
 from lms.auth.models import User
 from lms.celery import enqueue_after_commit
+from lms.core import spreadsheet
 from lms.core.imports import Preview
 from lms.core.imports import changes as _changes
 from lms.core.services import audit
@@ -60,8 +57,6 @@ from lms.registry.pii import InvalidIdNumber, id_number_hash, normalise_id_numbe
 from lms.registry.text import collation_key, fold, person_sort_key
 
 KINDS = ("villages", "households", "organisations", "officers")
-EXTENSIONS = (".xlsx", ".csv")
-XLSX_MAGIC = b"PK\x03\x04"  # an .xlsx file is a zip archive
 PROGRESS_EVERY = 500  # rows checked between two progress commits
 MAX_LISTED_ERRORS = 5000  # all errors are counted; this many are stored and shown, so a wrong file stays viewable
 # A job still "running" after this long lost its worker; the same limit makes sweep_imports re-send it.
@@ -85,18 +80,6 @@ class ImportRefused(ValueError):
 # Each error code with its English and Vietnamese template. Parameters ending in "_vi" are the Vietnamese
 # wording of the parameter of the same name.
 MESSAGES: dict[str, tuple[str, str]] = {
-    "not_xlsx": ("the file is not a readable .xlsx workbook", "tệp không phải là bảng tính .xlsx đọc được"),
-    "not_csv": ("the file is not readable CSV text", "tệp không phải là văn bản CSV đọc được"),
-    "not_utf8": (
-        "the CSV file is not UTF-8 text; save it as “CSV UTF-8”",
-        "tệp CSV không dùng mã UTF-8; hãy lưu lại theo dạng “CSV UTF-8”",
-    ),
-    "empty_file": ("the file is empty", "tệp trống, không có dữ liệu"),
-    "no_rows": ("the file has a header row but no data rows", "tệp chỉ có dòng tiêu đề, không có dòng dữ liệu nào"),
-    "too_many_rows": (
-        "the file has more than {limit} data rows; split it into smaller files",
-        "tệp có hơn {limit} dòng dữ liệu; hãy chia thành các tệp nhỏ hơn",
-    ),
     "missing_column": ("the column {key} ({vi}) is missing from the first row", "dòng đầu tiên thiếu cột {vi} ({key})"),
     "duplicate_column": (
         "the column {key} appears twice in the first row",
@@ -210,6 +193,12 @@ class _Report:
             )
         )
 
+    def add_error(self, error: spreadsheet.SpreadsheetError) -> None:
+        """Record what the spreadsheet reader refused (its message is already in both languages)."""
+        if error.row is not None:
+            self._rows.add(error.row)
+        self._entries.append((error.row or 0, -1, error.as_dict()))
+
     def __bool__(self) -> bool:
         return bool(self._entries)
 
@@ -251,11 +240,9 @@ def _as_text(raw: Any) -> str:
     return str(raw).strip()
 
 
-def _shown(raw: Any) -> str:
-    """A cell's value as quoted in an error message, never with an ID number in clear (a shifted column can put
-    one under any header)."""
-    text = re.sub(r"\d{9,}", lambda m: "*" * (len(m.group()) - 3) + m.group()[-3:], _as_text(raw))
-    return text if len(text) <= 40 else text[:39] + "…"
+# A cell's value as quoted in an error message, never with an ID number in clear (a shifted column can put one
+# under any header).
+_shown = spreadsheet.shown
 
 
 def _text(limit: int) -> Parser:
@@ -303,26 +290,11 @@ def _id_number(raw: Any) -> IdNumber:
     return IdNumber(number, id_number_hash(number))
 
 
-_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
-_YMD = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?")
-
-
 def _date(raw: Any) -> date:
     """A real spreadsheet date, or text as dd/mm/yyyy (Vietnamese order) or yyyy-mm-dd."""
-    if isinstance(raw, datetime):
-        return raw.date()
-    if isinstance(raw, date):
-        return raw
-    text = _as_text(raw)
-    if match := _DMY.fullmatch(text):
-        day, month, year = (int(part) for part in match.groups())
-    elif match := _YMD.fullmatch(text):
-        year, month, day = (int(part) for part in match.groups())
-    else:
-        raise _Invalid("bad_date", value=_shown(raw))
     try:
-        return date(year, month, day)
-    except ValueError:
+        return spreadsheet.as_date(raw)
+    except spreadsheet.SpreadsheetError:
         raise _Invalid("bad_date", value=_shown(raw)) from None
 
 
@@ -430,71 +402,6 @@ class Line:
 
 
 # --- reading files -------------------------------------------------------------------------------------------
-
-
-def _xlsx_rows(content: bytes) -> Iterator[Sequence[Any]]:
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl reports a damaged or foreign archive with many kinds of error
-        raise _Invalid("not_xlsx") from exc
-    try:
-        yield from workbook.worksheets[0].iter_rows(values_only=True)
-    except Exception as exc:  # read-only mode parses the sheet lazily, so damage shows up here
-        raise _Invalid("not_xlsx") from exc
-    finally:
-        workbook.close()
-
-
-def _csv_rows(content: bytes) -> Iterator[Sequence[Any]]:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _Invalid("not_utf8") from exc
-    if "\x00" in text:
-        raise _Invalid("not_csv")
-    # Spreadsheet programs set to Vietnamese (decimal comma) save CSV with ";"; take what the header row uses.
-    first_line = text.split("\n", 1)[0]
-    delimiter = max((",", ";", "\t"), key=first_line.count)
-    try:
-        yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    except csv.Error as exc:
-        raise _Invalid("not_csv") from exc
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    return value
-
-
-def read_table(filename: str, content: bytes, max_rows: int) -> tuple[list[Any], list[tuple[int, list[Any]]]]:
-    """The header cells and the non-blank data rows (with their spreadsheet row numbers) of the first sheet.
-
-    Raises :class:`_Invalid` for a file that cannot be read, is empty, or has more than ``max_rows`` data rows.
-    """
-    reader = _csv_rows if filename.lower().endswith(".csv") else _xlsx_rows
-    header: list[Any] | None = None
-    rows: list[tuple[int, list[Any]]] = []
-    width = 0
-    for number, cells in enumerate(reader(content), start=1):
-        if header is None:
-            header = [_clean(cell) for cell in cells]
-            # Read no further right than the last header: one stray cell far to the right makes openpyxl pad every
-            # row of a read-only sheet to that width, and keeping those rows would exhaust the worker's memory.
-            width = max((i + 1 for i, cell in enumerate(header) if cell is not None), default=0)
-            header = header[:width]
-            continue
-        cleaned = [_clean(cell) for cell in cells[:width]]
-        if any(cell is not None for cell in cleaned):
-            if len(rows) == max_rows:
-                raise _Invalid("too_many_rows", limit=f"{max_rows:,}")
-            rows.append((number, cleaned))
-    if header is None or (not rows and all(cell is None for cell in header)):
-        raise _Invalid("empty_file")
-    if not rows:
-        raise _Invalid("no_rows")
-    return header, rows
 
 
 def _match_headers(header: list[Any], layout: tuple[Column, ...], report: _Report) -> tuple[dict[str, int], list[str]]:
@@ -1361,22 +1268,22 @@ LAYOUTS: dict[str, type[_Layout]] = {
 # --- jobs ----------------------------------------------------------------------------------------------------
 
 
+def _limits() -> spreadsheet.Limits:
+    """The reader's limits for a registry file: the settings, this import's row limit and the upload limit."""
+    upload = current_app.config.get("MAX_CONTENT_LENGTH")
+    limits = spreadsheet.Limits.from_config(current_app.config["IMPORT_MAX_ROWS"])
+    return replace(limits, max_bytes=min(limits.max_bytes, upload)) if upload else limits
+
+
 def _refuse_upload(kind: str, filename: str, content: bytes) -> None:
-    """Refuse at once what no worker could use, so the user hears about it on the upload page."""
+    """Refuse at once what no worker could use (a wrong type, a bomb), so the user hears about it on the upload
+    page and no job keeps such a file."""
     if kind not in LAYOUTS:
         raise ImportRefused(f"unknown import kind {kind!r}; expected one of: {', '.join(KINDS)}", field="kind")
-    if not content:
-        raise ImportRefused("the file is empty")
-    limit = current_app.config.get("MAX_CONTENT_LENGTH")
-    if limit and len(content) > limit:
-        raise ImportRefused(f"the file is too large ({len(content) / 1e6:.1f} MB); the limit is {limit / 1e6:.1f} MB")
-    suffix = PurePosixPath(filename.lower()).suffix
-    if suffix == ".xls":
-        raise ImportRefused("old .xls workbooks cannot be read; save the file as .xlsx or .csv")
-    if suffix not in EXTENSIONS:
-        raise ImportRefused("only .xlsx and .csv files can be imported")
-    if suffix == ".xlsx" and not content.startswith(XLSX_MAGIC):
-        raise ImportRefused("the file is not an .xlsx workbook, although its name ends in .xlsx")
+    try:
+        spreadsheet.check_file(filename, content, _limits())
+    except spreadsheet.SpreadsheetError as exc:
+        raise ImportRefused(exc.text()) from exc
 
 
 def create_job(
@@ -1535,10 +1442,11 @@ def _check(job: ImportJob, report: _Report, *, publish_progress: bool = True) ->
     unit = job.unit
     layout = LAYOUTS[job.kind](Scope(unit.id, unit.path, unit.full_name), report, job.id)
     try:
-        header, rows = read_table(job.filename, job.content, current_app.config["IMPORT_MAX_ROWS"])
-    except _Invalid as exc:
-        report.add(None, None, exc.code, **exc.params)
+        table = spreadsheet.read_table(job.filename, job.content, _limits())
+    except spreadsheet.SpreadsheetError as exc:
+        report.add_error(exc)
         return layout, []
+    header, rows = table.header, table.rows
     found, ignored = _match_headers(header, layout.columns, report)
     layout.check_headers(found)
     if report:

@@ -18,19 +18,17 @@ evaluation (``mark_dirty``): group titles may count recognised members.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from flask import has_request_context
-from openpyxl import load_workbook
 from sqlalchemy import JSON, DateTime, Integer, Select, case, cast, false, func, insert, literal, null, select
 from sqlalchemy.orm import aliased
 
 from lms.auth.permissions import Permission, in_scope, scoped
+from lms.core import spreadsheet
 from lms.core.models import AuditEvent
 from lms.core.pdf import new_code, normalise_code
 from lms.extensions import db, utcnow
@@ -325,57 +323,13 @@ def _text(value: Any) -> str:
     return " ".join(str(value).split()) if value is not None else ""
 
 
-def _take(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
-    """The rows, but no more than the header, ``MAX_ITEMS`` rows with something in them and one more (enough to see
-    that the file is too long): a huge sheet is never held whole. Blank rows do not count, as they are dropped."""
-    taken: list[list[Any]] = []
-    filled = 0
-    for row in rows:
-        taken.append(list(row))
-        filled += any(_text(c) for c in row)
-        if filled >= MAX_ITEMS + 2:
-            break
-    return taken
-
-
-def _read(content: bytes, filename: str) -> list[list[Any]]:
-    if len(content) > MAX_IMPORT_BYTES:
-        raise ImportRejected([{"row": None, "column": None, "message": "the file is larger than 5 MB"}])
-    if filename.lower().endswith(".csv"):
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ImportRejected(
-                [{"row": None, "column": None, "message": "the CSV file is not UTF-8 text; save it as “CSV UTF-8”"}]
-            ) from None
-        first = text.split("\n", 1)[0]
-        reader = csv.reader(io.StringIO(text), delimiter=max((",", ";", "\t"), key=first.count))
-        try:
-            return _take(reader)
-        except csv.Error as exc:  # a cell over 128 KiB, usually a quote that is never closed
-            raise ImportRejected(
-                [
-                    {
-                        "row": reader.line_num,
-                        "column": None,
-                        "message": (
-                            f"the CSV file cannot be read from this line ({exc}): "
-                            'close every quote (") you open and keep each cell under 128 KiB'
-                        ),
-                    }
-                ]
-            ) from None
-    if not filename.lower().endswith(".xlsx"):
-        raise ImportRejected([{"row": None, "column": None, "message": "only .xlsx and .csv files can be imported"}])
+def _read(content: bytes, filename: str) -> spreadsheet.Table:
+    """The file's header and data rows, through the shared reader (with its limits: ADR 0020)."""
     try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        rows = _take(workbook.worksheets[0].iter_rows(values_only=True))
-        workbook.close()
-    except Exception:  # noqa: BLE001 - openpyxl reports a damaged or foreign archive with many kinds of error
-        raise ImportRejected(
-            [{"row": None, "column": None, "message": "the file is not a readable .xlsx workbook"}]
-        ) from None
-    return rows
+        limits = spreadsheet.Limits.from_config(MAX_ITEMS)
+        return spreadsheet.read_table(filename, content, replace(limits, max_bytes=MAX_IMPORT_BYTES))
+    except spreadsheet.SpreadsheetError as exc:
+        raise ImportRejected([exc.as_dict()]) from None
 
 
 def _date(value: Any) -> date | None:
@@ -414,20 +368,12 @@ def import_registrations(
                 }
             ]
         )
-    rows = _read(content, filename)
-    while rows and not any(_text(c) for c in rows[-1]):
-        rows.pop()
-    if len(rows) < 2:
-        raise ImportRejected([{"row": None, "column": None, "message": "the file has no data rows"}])
-    if len(rows) - 1 > MAX_ITEMS:
-        raise ImportRejected(
-            [{"row": None, "column": None, "message": f"the file has more than {MAX_ITEMS} rows; split it"}]
-        )
+    table = _read(content, filename)
     names = {_key(alias): column for column, aliases in COLUMNS.items() for alias in aliases}
-    header = [names.get(_key(cell)) if cell is not None else None for cell in rows[0]]
+    header = [names.get(_key(cell)) if cell is not None else None for cell in table.header]
     position = {column: index for index, column in reversed(list(enumerate(header))) if column}
     layout = LAYOUTS[subject_type]
-    labels = {column: _text(rows[0][position[column]]) for column in position}
+    labels = {column: _text(table.header[position[column]]) for column in position}
     errors: list[dict[str, Any]] = []
     required = [layout[0]] if subject_type != SubjectType.PERSON else []
     if subject_type == SubjectType.HOUSEHOLD:
@@ -457,7 +403,7 @@ def import_registrations(
     def cell(row: list[Any], column: str) -> str:
         return _text(raw(row, column))
 
-    data = [(number, row) for number, row in enumerate(rows[1:], start=2) if any(_text(c) for c in row)]
+    data = table.rows
     villages = dict(
         db.session.execute(
             select(AdminUnit.code, AdminUnit.id).where(

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import has_request_context
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from sqlalchemy import Select, and_, case, func, insert, literal, or_, select
 from sqlalchemy.orm import aliased
 
@@ -739,39 +739,27 @@ def import_assessments(filename: str, content: bytes, *, user: Any, dry_run: boo
 def _read_assessment_rows(filename: str, content: bytes, result: ImportResult) -> list[list[Any]]:
     """The file's data rows as ``[row number, subject type, subject id, year, indicator, value, source, evidence
     reference, note]`` — plain values a confirmation form can carry — or errors in ``result``."""
-    from lms.registry.importer import MESSAGES, read_table
+    from lms.core import spreadsheet
 
     try:
-        header, rows = read_table(filename, content, MAX_IMPORT_ROWS)
-    except Exception as exc:  # the registry reader's _Invalid: a code and its parameters
-        code = getattr(exc, "code", None)
-        if code not in MESSAGES:
-            raise
-        english, vietnamese = MESSAGES[code]
-        text = vietnamese if has_request_context() and str(get_locale()) == "vi" else english
-        result.errors.append({"row": None, "column": None, "message": text.format(**getattr(exc, "params", {}))})
+        table = spreadsheet.read_table(filename, content, spreadsheet.Limits.from_config(MAX_IMPORT_ROWS))
+    except spreadsheet.SpreadsheetError as exc:
+        result.errors.append(exc.as_dict())
         return []
-    aliases = {_fold(alias): key for key, names in IMPORT_COLUMNS.items() for alias in names}
-    columns: dict[str, int] = {}
-    for index, raw in enumerate(header):
-        found = aliases.get(_fold(str(raw))) if raw is not None else None
-        if found and found not in columns:
-            columns[found] = index
-    for key in REQUIRED_COLUMNS:
-        if key not in columns:
-            result.errors.append(
-                {
-                    "row": 1,
-                    "column": IMPORT_COLUMNS[key][0],
-                    "message": _("missing column “%(name)s”", name=IMPORT_COLUMNS[key][0]),
-                }
-            )
+    header = spreadsheet.match_header(
+        table.header,
+        [spreadsheet.Column(key, names, key in REQUIRED_COLUMNS) for key, names in IMPORT_COLUMNS.items()],
+    )
+    result.errors.extend(error.as_dict() for error in header.errors)
     if result.errors:
         return []
+    columns, rows = header.index, table.rows
 
     def cell(cells: list[Any], key: str) -> Any:
         index = columns.get(key)
         value = cells[index] if index is not None and index < len(cells) else None
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
         if isinstance(value, Decimal | float):
             return str(value)  # exact through JSON (a value such as 95.5)
         return value if value is None or isinstance(value, int | str) else str(value)

@@ -346,7 +346,14 @@ def test_unknown_villages_and_villages_outside_the_importers_commune(villages, c
         ("households", "a.csv", b"", "file", "the file is empty"),
         ("households", "a.txt", b"x", "file", "only .xlsx and .csv files can be imported"),
         ("households", "a.xls", b"\xd0\xcf\x11\xe0", "file", "old .xls workbooks cannot be read"),
-        ("households", "photo.xlsx", b"\x89PNG\r\n\x1a\n....", "file", "the file is not an .xlsx workbook"),
+        ("households", "photo.xlsx", b"\x89PNG\r\n\x1a\n....", "file", "the file is not a readable .xlsx workbook"),
+        (
+            "households",
+            "book.xlsx",
+            b"PK\x03\x04 not really a zip",
+            "file",
+            "the file is not a readable .xlsx workbook",
+        ),
     ],
 )
 def test_uploads_refused_at_once(commune, kind, filename, content, field, message):
@@ -367,8 +374,7 @@ def test_a_file_over_the_size_limit_is_refused(app, commune, monkeypatch):
 @pytest.mark.parametrize(
     ("filename", "content", "message"),
     [
-        ("book.xlsx", b"PK\x03\x04 not really a zip", "the file is not a readable .xlsx workbook"),
-        ("book.xlsx", "zip", "the file is not a readable .xlsx workbook"),
+        ("book.xlsx", "zip", "the file is not a readable .xlsx workbook; save it again as .xlsx or as CSV UTF-8"),
         ("list.csv", "Mã thôn;Tên thôn\n".encode("latin-1"), "the CSV file is not UTF-8 text; save it as “CSV UTF-8”"),
         ("list.csv", b"village_code,full_name\x00\x00", "the file is not readable CSV text"),
         ("list.csv", b"\n\n", "the file is empty"),
@@ -400,7 +406,7 @@ def test_too_many_rows(app, villages, monkeypatch):
     job = run("households", csv_bytes(rows), villages[0].parent)
 
     assert job.status == "failed"
-    assert errors_of(job) == [(None, None, "the file has more than 3 data rows; split it into smaller files")]
+    assert errors_of(job) == [(5, None, "the file has more than 3 data rows; split it into smaller files")]
     assert counts()["person"] == 0
     assert run("households", csv_bytes(rows[:4]), villages[0].parent).status == "succeeded"
 

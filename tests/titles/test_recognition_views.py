@@ -131,7 +131,7 @@ def test_a_csv_cell_over_128_kib_is_refused_with_what_to_fix(client, world):
         url, data={"csrf_token": token, "file": (io.BytesIO(content), "ds.csv")}, content_type="multipart/form-data"
     )
     assert response.status_code == 422
-    assert "close every quote" in response.get_data(as_text=True)
+    assert "hãy đóng mọi dấu ngoặc kép" in response.get_data(as_text=True)  # what to fix, in Vietnamese
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
 
 
@@ -146,12 +146,13 @@ def test_a_long_workbook_is_read_only_to_the_row_limit(world, monkeypatch):
         sheet.append([f"RV-X{i}", "RV-V1"])
     buffer = io.BytesIO()
     book.save(buffer)
-    assert len(recognition._read(buffer.getvalue(), "ds.xlsx")) == 12  # the header, the limit and one more
     with pytest.raises(recognition.ImportRejected) as refused:
         recognition.import_registrations(
             buffer.getvalue(), "ds.xlsx", commune=world["commune"], title="family", year=YEAR, user=world["manager"]
         )
-    assert "more than 10 rows" in refused.value.errors[0]["message"]
+    # Refused at the first row past the limit (row 12: the header and ten rows before it), not after all 200.
+    assert refused.value.errors[0]["row"] == 12
+    assert "more than 10 data rows" in refused.value.errors[0]["message"]
 
 
 def test_another_communes_context_is_a_404(client, world):
