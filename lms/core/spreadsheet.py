@@ -127,7 +127,7 @@ NO_ROWS = _l("the file has a header row but no data rows")
 TOO_LARGE = _l("the file is too large (%(size)s MB); the limit is %(limit)s MB")
 TOO_MANY_ROWS = _l("the file has more than %(limit)s data rows; split it into smaller files")
 ROW_TOO_FAR = _l(
-    "the sheet has a row numbered %(row)s, beyond the limit of %(limit)s data rows; delete the empty rows "
+    "the sheet has a row numbered %(number)s, beyond the limit of %(limit)s data rows; delete the empty rows "
     "and anything below your data, or split the file"
 )
 DIMENSION_TOO_LARGE = _l(
@@ -178,7 +178,7 @@ def read_table(filename: str, content: bytes, limits: Limits) -> Table:
     width = 0
     for number, cells in lines:
         if number > limits.last_row:
-            raise SpreadsheetError(ROW_TOO_FAR, row=number, limit=_n(limits.max_rows))
+            raise SpreadsheetError(ROW_TOO_FAR, row=number, number=_n(number), limit=_n(limits.max_rows))
         if table is None:
             header = [clean(cell) for cell in cells[: limits.max_columns]]
             # Read no further right than the last header: a stray cell far to the right must not widen every row.
@@ -251,7 +251,9 @@ def _csv_rows(content: bytes, limits: Limits) -> Iterator[tuple[int, Sequence[An
         # A row is numbered by the line it starts on... and csv counts the lines it has read (a quoted cell can
         # span several): the last line read is the row's number for anything the user needs to find.
         if reader.line_num > limits.last_row:
-            raise SpreadsheetError(ROW_TOO_FAR, row=reader.line_num, limit=_n(limits.max_rows))
+            raise SpreadsheetError(
+                ROW_TOO_FAR, row=reader.line_num, number=_n(reader.line_num), limit=_n(limits.max_rows)
+            )
         yield reader.line_num, cells[: limits.max_columns]
 
 
@@ -310,7 +312,7 @@ def _xlsx_rows(content: bytes, limits: Limits) -> Iterator[tuple[int, Sequence[A
                 )
                 for number, cells in parser.parse():
                     if number > limits.last_row:
-                        raise SpreadsheetError(ROW_TOO_FAR, row=number, limit=_n(limits.max_rows))
+                        raise SpreadsheetError(ROW_TOO_FAR, row=number, number=_n(number), limit=_n(limits.max_rows))
                     values: list[Any] = []
                     for cell in cells:
                         column = cell["column"]
