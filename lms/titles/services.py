@@ -850,7 +850,7 @@ def apply_assessment_rows(
         identity = (data.subject_type, data.subject_id, data.year, data.indicator)
         label = f"{data.subject_type} {data.subject_id} — {data.indicator} ({data.year})"  # named below
         current = existing.get(identity)
-        planned = {
+        planned: dict[str, Any] = {
             "value": value,
             "source": data.source,
             "evidence_ref": data.evidence_ref.strip() or (current.evidence_ref if current else ""),
@@ -871,7 +871,7 @@ def apply_assessment_rows(
             preview.add("assessments", "new", number, label, identity, row)
             touched.add(identity[:3])
             continue
-        stored = {
+        stored: dict[str, Any] = {
             "value": current.value,
             "source": current.source,
             "evidence_ref": current.evidence_ref,
