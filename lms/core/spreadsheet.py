@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import current_app, g, has_app_context, has_request_context
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
 from openpyxl import load_workbook
 
@@ -90,11 +90,13 @@ class SpreadsheetError(ValueError):
 
     def as_dict(self) -> dict[str, Any]:
         """Row, column and the message in English and Vietnamese, as import reports store it."""
-        english = _format(self.msgid, self.params, translate=False)
         if not has_app_context():
+            english = _format(self.msgid, self.params, translate=False)
             return {"row": self.row, "column": self.column, "message": english, "message_vi": english}
         # Flask-Babel keeps its state on ``g`` and ignores force_locale while ``g`` is still empty (a worker's).
         g.setdefault("lms_babel_anchor", True)
+        with force_locale("en"):  # parameters may be translated too (lazy strings, Localised)
+            english = _format(self.msgid, self.params, translate=True)
         with force_locale("vi"):
             vietnamese = _format(self.msgid, self.params, translate=True)
         return {"row": self.row, "column": self.column, "message": english, "message_vi": vietnamese}
@@ -113,6 +115,18 @@ def _english(msgid: Any) -> str:
     """The message id of a lazy string, untranslated (``str()`` would translate it)."""
     args = getattr(msgid, "_args", None)
     return args[0] if args else msgid
+
+
+class Localised:
+    """A parameter written differently per language that is data, not a message (a list of coded values: the codes
+    in English, their Vietnamese names in Vietnamese)."""
+
+    def __init__(self, text: str, *, vi: str) -> None:
+        self.text, self.vi = text, vi
+
+    def __str__(self) -> str:
+        locale = get_locale() if has_app_context() else None
+        return self.vi if locale is not None and locale.language == "vi" else self.text
 
 
 # --- the messages (English ids; the Vietnamese lives in the catalogue) ---------------------------------------

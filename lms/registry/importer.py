@@ -25,6 +25,7 @@ from pathlib import PurePosixPath
 from typing import Any, ClassVar, NamedTuple, cast
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, Select, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
@@ -79,78 +80,45 @@ class ImportRefused(ValueError):
 
 # Each error code with its English and Vietnamese template. Parameters ending in "_vi" are the Vietnamese
 # wording of the parameter of the same name.
-MESSAGES: dict[str, tuple[str, str]] = {
-    "missing_column": ("the column {key} ({vi}) is missing from the first row", "dòng đầu tiên thiếu cột {vi} ({key})"),
-    "duplicate_column": (
-        "the column {key} appears twice in the first row",
-        "cột {vi} xuất hiện hai lần ở dòng đầu tiên",
+# Each error code with its message, an English id translated through Flask-Babel (the Vietnamese is in the
+# catalogue); reports store both languages (lms.core.spreadsheet.SpreadsheetError.as_dict).
+MESSAGES: dict[str, Any] = {
+    "missing_column": _l("the column %(key)s (%(vi)s) is missing from the first row"),
+    "duplicate_column": _l("the column %(key)s (%(vi)s) appears twice in the first row"),
+    "missing_identity_columns": _l(
+        "add the column %(id_key)s, or the columns %(name_key)s, %(village_key)s and %(household_key)s, to say "
+        "who each row is about"
     ),
-    "missing_identity_columns": (
-        "add the column {id_key}, or the columns {name_key}, {village_key} and "
-        "{household_key}, to say who each row is about",
-        "cần có cột {id_key}, hoặc các cột {name_key}, {village_key} và {household_key}, để biết mỗi dòng nói về ai",
+    "required": _l("a value is required"),
+    "too_long": _l("longer than %(limit)s characters"),
+    "bad_digits": _l("must be exactly %(digits)s digits"),
+    "bad_id_number": _l("a personal ID number has exactly 12 digits"),
+    "bad_date": _l("“%(value)s” is not a date; write dd/mm/yyyy"),
+    "future_date": _l("the date %(value)s is in the future"),
+    "bad_choice": _l("“%(value)s” is not one of: %(choices)s"),
+    "unknown_commune": _l("there is no current commune with code %(code)s"),
+    "commune_out_of_scope": _l("commune %(code)s is not in %(unit)s"),
+    "unknown_village": _l("there is no village with code %(code)s"),
+    "village_out_of_scope": _l("village %(code)s is not in %(unit)s"),
+    "unknown_unit": _l("there is no current commune or village with code %(code)s"),
+    "unit_out_of_scope": _l("%(code)s is not in %(unit)s"),
+    "ambiguous_unit": _l("%(code)s is the code of a commune and of a village"),
+    "village_in_other_commune": _l("village code %(code)s already belongs to %(commune)s"),
+    "duplicate_village": _l("village %(code)s is also on row %(other)s"),
+    "conflict": _l("differs from row %(other)s for the same %(entity)s"),
+    "duplicate_id_number": _l("the same ID number is on row %(other)s"),
+    "id_number_taken": _l("another person, not of this household, already has this ID number"),
+    "duplicate_person": _l("the same person is on row %(other)s"),
+    "person_not_found_by_id": _l("no person with this ID number lives in %(unit)s"),
+    "person_not_found": _l(
+        "no person named %(name)s, born %(birth)s, in household %(household)s of village %(village)s"
     ),
-    "required": ("a value is required", "ô này không được để trống"),
-    "too_long": ("longer than {limit} characters", "dài quá {limit} ký tự"),
-    "bad_digits": ("must be exactly {digits} digits", "phải gồm đúng {digits} chữ số"),
-    "bad_id_number": ("a personal ID number has exactly 12 digits", "số định danh cá nhân phải gồm đúng 12 chữ số"),
-    "bad_date": (
-        "“{value}” is not a date; write dd/mm/yyyy",
-        "“{value}” không phải là ngày; hãy ghi theo dạng dd/mm/yyyy",
-    ),
-    "future_date": ("the date {value} is in the future", "ngày {value} ở tương lai"),
-    "bad_choice": ("“{value}” is not one of: {choices}", "“{value}” không phải một trong các giá trị: {choices_vi}"),
-    "unknown_commune": ("there is no current commune with code {code}", "không có xã hiện hành nào mã {code}"),
-    "commune_out_of_scope": ("commune {code} is not in {unit}", "xã {code} không thuộc {unit}"),
-    "unknown_village": ("there is no village with code {code}", "không có thôn nào mã {code}"),
-    "village_out_of_scope": ("village {code} is not in {unit}", "thôn {code} không thuộc {unit}"),
-    "unknown_unit": (
-        "there is no current commune or village with code {code}",
-        "không có xã hoặc thôn hiện hành nào mã {code}",
-    ),
-    "unit_out_of_scope": ("{code} is not in {unit}", "{code} không thuộc {unit}"),
-    "ambiguous_unit": ("{code} is the code of a commune and of a village", "{code} vừa là mã xã vừa là mã thôn"),
-    "village_in_other_commune": (
-        "village code {code} already belongs to {commune}",
-        "mã thôn {code} đã thuộc {commune}",
-    ),
-    "duplicate_village": ("village {code} is also on row {other}", "thôn {code} đã có ở dòng {other}"),
-    "conflict": ("differs from row {other} for the same {entity}", "khác với dòng {other} của cùng {entity_vi}"),
-    "duplicate_id_number": ("the same ID number is on row {other}", "số định danh cá nhân trùng với dòng {other}"),
-    "id_number_taken": (
-        "another person, not of this household, already has this ID number",
-        "số định danh cá nhân này đã thuộc về một người khác, không ở hộ này",
-    ),
-    "duplicate_person": ("the same person is on row {other}", "người này đã có ở dòng {other}"),
-    "person_not_found_by_id": (
-        "no person with this ID number lives in {unit}",
-        "không có người nào mang số định danh này ở {unit}",
-    ),
-    "person_not_found": (
-        "no person named {name}, born {birth}, in household {household} of village {village}",
-        "không có người tên {name}, sinh {birth_vi}, ở hộ {household} thôn {village}",
-    ),
-    "ambiguous_person": (
-        "{count} persons match; give the ID number instead",
-        "có {count} người trùng khớp; hãy ghi số định danh cá nhân",
-    ),
-    "person_identity": (
-        "give {id_key}, or {name_key}, {village_key} and {household_key}",
-        "hãy ghi {id_key}, hoặc {name_key}, {village_key} và {household_key}",
-    ),
-    "duplicate_member": (
-        "this person is a member of the same organisation on row {other}",
-        "người này đã là thành viên của cùng đơn vị ở dòng {other}",
-    ),
-    "duplicate_officer": (
-        "the same person, unit, role and start date are on row {other}",
-        "cùng người, đơn vị, vai trò và ngày bắt đầu đã có ở dòng {other}",
-    ),
-    "ends_before_start": ("ends before it starts", "ngày kết thúc trước ngày bắt đầu"),
-    "crashed": (
-        "the import stopped on an unexpected error; nothing was imported",
-        "việc nhập dừng lại do một lỗi không lường trước; chưa có dữ liệu nào được nhập",
-    ),
+    "ambiguous_person": _l("%(count)s persons match; give the ID number instead"),
+    "person_identity": _l("give %(id_key)s, or %(name_key)s, %(village_key)s and %(household_key)s"),
+    "duplicate_member": _l("this person is a member of the same organisation on row %(other)s"),
+    "duplicate_officer": _l("the same person, unit, role and start date are on row %(other)s"),
+    "ends_before_start": _l("ends before it starts"),
+    "crashed": _l("the import stopped on an unexpected error; nothing was imported"),
 }
 
 
@@ -175,23 +143,12 @@ class _Report:
 
     def add(self, row: int | None, key: str | None, code: str, /, **params: Any) -> None:
         """Record error ``code`` of ``row`` (None: the whole file) in the column of layout key ``key``."""
-        english, vietnamese = MESSAGES[code]
-        params_vi = {**params, **{name[:-3]: value for name, value in params.items() if name.endswith("_vi")}}
         if row is not None:
             self._rows.add(row)
         position = self.positions.get(key, -1) if key else -1
-        self._entries.append(
-            (
-                row or 0,
-                position,
-                {
-                    "row": row,
-                    "column": self.headers.get(key, key) if key else None,
-                    "message": english.format(**params),
-                    "message_vi": vietnamese.format(**params_vi),
-                },
-            )
-        )
+        column = self.headers.get(key, key) if key else None
+        error = spreadsheet.SpreadsheetError(MESSAGES[code], row=row, column=column, **params)
+        self._entries.append((row or 0, position, error.as_dict()))
 
     def add_error(self, error: spreadsheet.SpreadsheetError) -> None:
         """Record what the spreadsheet reader refused (its message is already in both languages)."""
@@ -315,7 +272,7 @@ def _choice(options: dict[str, tuple[str, ...]]) -> Parser:
     def parse(raw: Any) -> str:
         value = lookup.get(_key(_as_text(raw)))
         if value is None:
-            raise _Invalid("bad_choice", value=_shown(raw), choices=listed, choices_vi=listed_vi)
+            raise _Invalid("bad_choice", value=_shown(raw), choices=spreadsheet.Localised(listed, vi=listed_vi))
         return value
 
     return parse
@@ -615,8 +572,7 @@ class _PersonFinder:
                 name=name,
                 household=household_code,
                 village=village_code,
-                birth=birth.strftime("%d/%m/%Y") if birth else "(no date)",
-                birth_vi=birth.strftime("%d/%m/%Y") if birth else "(không rõ ngày)",
+                birth=birth.strftime("%d/%m/%Y") if birth else _l("(no date)"),
             )
             return None
         return found[0]
@@ -886,7 +842,7 @@ class _Households(_Layout):
         if (address := line.get("address")) is not None:
             first, first_address = self.addresses.setdefault(key, (line.number, address))
             if first_address != address:
-                self.report.add(line.number, "address", "conflict", other=first, entity="household", entity_vi="hộ")
+                self.report.add(line.number, "address", "conflict", other=first, entity=_l("household"))
         if line.get("full_name") is not None and not line.bad.intersection(("id_number", "birth_date")):
             self.rows.append((line, key, self._match(line, key)))
 
@@ -1084,7 +1040,7 @@ class _Organisations(_Layout):
         first, first_fields = self.organisations.setdefault(key, (line.number, fields))
         for name in self.FIELDS:
             if fields[name] != first_fields[name]:
-                self.report.add(line.number, name, "conflict", other=first, entity="organisation", entity_vi="đơn vị")
+                self.report.add(line.number, name, "conflict", other=first, entity=_l("organisation"))
         if person_id is not None:
             row, _ = self.wanted_members.setdefault((key, person_id), (line.number, line.get("position")))
             self.member_labels.setdefault((key, person_id), f"{code}: {_member_name(line)}")
@@ -1539,4 +1495,9 @@ def execute_job(job_id: int, *, final_attempt: bool = True) -> None:
 def _fail_crashed(job_id: int) -> None:
     report = _Report()
     report.add(None, None, "crashed")
-    _finish(db.session.get_one(ImportJob, job_id), ImportStatus.FAILED, MESSAGES["crashed"][0], errors=report.listed())
+    _finish(
+        db.session.get_one(ImportJob, job_id),
+        ImportStatus.FAILED,
+        report.listed()[0]["message"],
+        errors=report.listed(),
+    )
