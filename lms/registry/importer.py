@@ -26,7 +26,7 @@ from typing import Any, ClassVar, NamedTuple, cast
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CursorResult, Select, insert, select, update
+from sqlalchemy import CursorResult, Select, false, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
 
@@ -532,8 +532,11 @@ class _PersonFinder:
             )
             .order_by(Person.id)
         )
+        # Only the namesakes of the file's rows, in the villages they name: bounded by the file, not the villages.
+        names = {fold(line.get(c.full_name)) for line in lines if line.get(c.full_name)}
+        by_key = by_key.where(village.code.in_(sorted(village_codes))) if village_codes else by_key.where(false())
         for village_code, household_code, name_folded, birth_date, person_id in _fetch_in(
-            by_key, village.code, village_codes
+            by_key, Person.name_folded, names
         ):
             self.by_key[(village_code, household_code, name_folded, birth_date)].append(person_id)
 
@@ -810,17 +813,20 @@ class _Households(_Layout):
         self.seen_keys: dict[tuple[HouseholdKey, str, date | None], int] = {}
         self.claimed: dict[int, int] = {}  # existing person id → row
         self.rows: list[tuple[Line, HouseholdKey, int | None]] = []  # each person row, with its match
+        self.codes: set[str] = set()  # the household codes the file names
         self.household_writes: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
         self.person_writes: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
 
     def prepare(self, lines: list[Line]) -> None:
         self.villages.load(lines, "village_code")
         village_ids = {u.id for units in self.villages.units.values() for u in units if u.in_scope}
+        self.codes = {line.get("household_code") for line in lines} - {None}
         self._load_households(village_ids)
-        members = select(*(getattr(Person, name) for name in _ExistingPerson._fields)).join(
-            Household, Household.id == Person.household_id
-        )
-        for row in _fetch_in(members, Household.village_id, village_ids):
+        # Only the households the file names, and only their members: memory follows the file, not the size of
+        # the villages it touches (a province's villages hold hundreds of thousands of persons).
+        members = select(*(getattr(Person, name) for name in _ExistingPerson._fields))
+        household_ids = {household_id for household_id, _ in self.households.values()}
+        for row in _fetch_in(members, Person.household_id, household_ids):
             person = _ExistingPerson(*row)
             self.persons[person.id] = person
             self.by_key[(person.household_id, person.name_folded, person.birth_date)].append(person.id)
@@ -830,8 +836,14 @@ class _Households(_Layout):
         self.by_hash = {h: (i, hh) for h, i, hh in _fetch_in(holders, Person.id_number_hash, hashes)}
 
     def _load_households(self, village_ids: Collection[int]) -> None:
-        stmt = select(Household.village_id, Household.code, Household.id, Household.address)
-        self.households = {(v, c): (i, a) for v, c, i, a in _fetch_in(stmt, Household.village_id, village_ids)}
+        """The existing households of ``village_ids`` whose codes the file names (by code, in chunks)."""
+        if not village_ids:
+            self.households = {}
+            return
+        stmt = select(Household.village_id, Household.code, Household.id, Household.address).where(
+            Household.village_id.in_(sorted(village_ids))
+        )
+        self.households = {(v, c): (i, a) for v, c, i, a in _fetch_in(stmt, Household.code, self.codes)}
 
     def check(self, line: Line) -> None:
         village = self.villages.resolve(line, "village_code")

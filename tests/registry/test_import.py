@@ -1029,3 +1029,27 @@ def test_cli_imports_a_file_and_fails_on_errors(app, villages, commune, tmp_path
     )
     assert result.exit_code == 1
     assert "row 2, column village_code: there is no village with code NOPE" in result.output
+
+
+def test_the_check_loads_only_what_the_file_names(villages, commune):
+    """Memory follows the file: the households and persons it names, not every person of the villages it touches."""
+    make_household(villages[0], "H1", "Nguyễn Văn Đức")
+    bystanders = make_household(villages[0], "OTHER", *(f"Người Khác {n}" for n in range(30)))
+    db.session.commit()
+    job = create_job(
+        kind="households",
+        filename="h.csv",
+        content=csv_bytes(GOOD_HOUSEHOLDS),
+        unit=commune,
+        user=None,
+        enqueue=False,
+        dry_run=True,
+    )
+    db.session.commit()
+    report = importer._Report()
+    layout, _ = importer._check(job, report, publish_progress=False)
+
+    assert not report
+    assert set(layout.households) == {(villages[0].id, "H1")}
+    assert {p.full_name for p in layout.persons.values()} == {"Nguyễn Văn Đức"}
+    assert not {m.id for m in bystanders.members} & set(layout.persons)
