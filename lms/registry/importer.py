@@ -540,6 +540,11 @@ class _PersonFinder:
         ):
             self.by_key[(village_code, household_code, name_folded, birth_date)].append(person_id)
 
+    @property
+    def found(self) -> set[int]:
+        """Every person the rows may name (after :meth:`load`)."""
+        return set(self.by_hash.values()) | {pid for ids in self.by_key.values() for pid in ids}
+
     def wanted(self, line: Line) -> bool:
         """Whether the row names a person at all (organisation rows without a member do not)."""
         c = self.columns
@@ -1037,8 +1042,10 @@ class _Organisations(_Layout):
             OrganisationMember.id,
             OrganisationMember.position,
         ).join(Organisation, Organisation.id == OrganisationMember.organisation_id)
+        # Only the memberships of the persons the file names, not every member of the communes' organisations.
+        members = members.where(Organisation.commune_id.in_(sorted(commune_ids)))
         self.memberships = {
-            (o, p): (i, pos) for o, p, i, pos in _fetch_in(members, Organisation.commune_id, commune_ids)
+            (o, p): (i, pos) for o, p, i, pos in _fetch_in(members, OrganisationMember.person_id, self.members.found)
         }
 
     def check(self, line: Line) -> None:
@@ -1182,8 +1189,11 @@ class _Officers(_Layout):
         self.persons.load(lines)
         unit_ids = {u.id for units in self.units.units.values() for u in units if u.in_scope}
         m = AssociationMembership
-        stmt = select(m.person_id, m.unit_id, m.role, m.started_on, m.id, m.ended_on)
-        self.existing = {(p, u, r, s): (i, e) for p, u, r, s, i, e in _fetch_in(stmt, m.unit_id, unit_ids)}
+        # Only the memberships of the persons the file names, in the units it names.
+        stmt = select(m.person_id, m.unit_id, m.role, m.started_on, m.id, m.ended_on).where(
+            m.unit_id.in_(sorted(unit_ids))
+        )
+        self.existing = {(p, u, r, s): (i, e) for p, u, r, s, i, e in _fetch_in(stmt, m.person_id, self.persons.found)}
 
     def check(self, line: Line) -> None:
         unit = self.units.resolve(line, "unit_code")
