@@ -106,6 +106,13 @@ class Config:
     IMPORT_MAX_ROWS = int(_env("LMS_IMPORT_MAX_ROWS", "50000") or 0)
     # An upload holds ID numbers in clear until its job runs; one that never ran is deleted after this long.
     IMPORT_PENDING_MAX_AGE = timedelta(hours=int(_env("LMS_IMPORT_PENDING_HOURS", "24") or 24))
+    # What one spreadsheet may ask of the reader (lms/core/spreadsheet.py, ADR 0020): checked before parsing.
+    IMPORT_MAX_BYTES = int(_env("LMS_IMPORT_MAX_BYTES", str(10 * 1024 * 1024)) or 0)
+    IMPORT_MAX_UNCOMPRESSED_BYTES = int(_env("LMS_IMPORT_MAX_UNCOMPRESSED_BYTES", str(64 * 1024 * 1024)) or 0)
+    IMPORT_MAX_COMPRESSION_RATIO = int(_env("LMS_IMPORT_MAX_COMPRESSION_RATIO", "200") or 0)
+    IMPORT_MAX_ARCHIVE_ENTRIES = int(_env("LMS_IMPORT_MAX_ARCHIVE_ENTRIES", "500") or 0)
+    IMPORT_MAX_COLUMNS = int(_env("LMS_IMPORT_MAX_COLUMNS", "200") or 0)
+    IMPORT_MAX_CELL_CHARS = int(_env("LMS_IMPORT_MAX_CELL_CHARS", str(32 * 1024)) or 0)
     # Who decides which title at which level (default: lms/titles/data/approvals.toml; ADR 11).
     TITLES_APPROVALS_FILE = _env("LMS_TITLES_APPROVALS_FILE", "") or None
     PAGE_SIZE = 50

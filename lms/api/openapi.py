@@ -63,6 +63,15 @@ def _list(tag: str, schema: str, *extra: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+DRY_RUN = {
+    "name": "dry_run",
+    "in": "query",
+    "required": False,
+    "schema": {"enum": ["0", "1"]},
+    "description": "1: check the file and answer what it would change (a preview), writing nothing",
+}
+
+
 def _item(tag: str, schema: str, id_name: str) -> dict[str, Any]:
     return {
         "get": {
@@ -1140,6 +1149,7 @@ def _titles_paths() -> dict[str, Any]:
                 "tags": ["registrations"],
                 "summary": "Register the subjects a spreadsheet lists; every error with its "
                 "row and column; all or nothing",
+                "parameters": [DRY_RUN],
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -1157,7 +1167,11 @@ def _titles_paths() -> dict[str, Any]:
                         }
                     },
                 },
-                "responses": {"201": _json(_ref("RegistrationResult"), "Created"), **ERRORS},
+                "responses": {
+                    "200": _json(_ref("RegistrationResult"), "Dry run: what the file would register, nothing written"),
+                    "201": _json(_ref("RegistrationResult"), "Created"),
+                    **ERRORS,
+                },
             }
         },
         "/titles/recognitions": _list(
@@ -1254,6 +1268,8 @@ def _titles_schemas() -> dict[str, Any]:
                 "year": integer,
                 "created": {"type": "array", "items": integer},
                 "already": {"type": "array", "items": integer},
+                "dry_run": {"type": "boolean"},
+                "preview": {"type": "object", "description": "counts, first rows of each kind, what follows"},
             },
         },
         "Proposable": {
@@ -1600,6 +1616,7 @@ def document() -> dict[str, Any]:
                 "post": {
                     "tags": ["imports"],
                     "summary": "Upload a spreadsheet; it is validated and applied by a worker",
+                    "parameters": [DRY_RUN],
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -1620,6 +1637,26 @@ def document() -> dict[str, Any]:
                 }
             },
             "/imports/{job_id}": _item("imports", "ImportJob", "job_id"),
+            "/imports/{job_id}/confirm": {
+                "post": {
+                    "tags": ["imports"],
+                    "summary": "Apply a dry run's preview, and only if the file would still change exactly that",
+                    "parameters": [_id("job_id")],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["preview_digest"],
+                                    "properties": {"preview_digest": {"type": "string"}},
+                                }
+                            }
+                        },
+                    },
+                    "responses": {"202": _json(_ref("ImportJob"), "Accepted"), **ERRORS},
+                }
+            },
             **_courses_paths(),
             **_targets_paths(),
             **_it_paths(),
@@ -1730,7 +1767,10 @@ def document() -> dict[str, Any]:
                         "id": {"type": "integer"},
                         "kind": {"type": "string"},
                         "filename": {"type": "string"},
-                        "status": {"enum": ["pending", "running", "succeeded", "failed"]},
+                        "status": {"enum": ["pending", "running", "previewed", "succeeded", "failed"]},
+                        "dry_run": {"type": "boolean"},
+                        "preview": {"type": ["object", "null"], "description": "counts, first rows of each kind"},
+                        "preview_digest": {"type": ["string", "null"]},
                         "progress": {"type": "integer", "minimum": 0, "maximum": 100},
                         "total_rows": {"type": "integer"},
                         "processed_rows": {"type": "integer"},

@@ -127,6 +127,9 @@ def import_json(job: ImportJob) -> dict[str, Any]:
         "errors": job.errors,
         "summary": job.summary,
         "unit_id": job.unit_id,
+        "dry_run": job.dry_run,
+        "preview": job.preview,
+        "preview_digest": job.preview_digest,
     }
 
 
@@ -364,10 +367,32 @@ def create_import():
         raise ApiValidationError(errors)
     try:
         job = create_job(
-            kind=kind, filename=upload.filename or "upload", content=upload.read(), unit=unit, user=current_user
+            kind=kind,
+            filename=upload.filename or "upload",
+            content=upload.read(),
+            unit=unit,
+            user=current_user,
+            dry_run=request.args.get("dry_run") in ("1", "true"),
         )
     except ImportRefused as exc:
         raise ApiValidationError([{"field": exc.field, "message": str(exc)}]) from exc
+    db.session.commit()
+    return import_json(job), 202, {"Location": f"/api/v1/imports/{job.id}"}
+
+
+@bp.post("/imports/<int:job_id>/confirm")
+@login_required
+def confirm_import(job_id: int):
+    """Apply a dry run's preview: the body names the ``preview_digest`` confirmed, so nothing else is applied."""
+    from lms.registry.importer import ImportRefused, confirm_job
+
+    job = _get(ImportJob, job_id, Permission.REGISTRY_IMPORT)
+    body = request.get_json(silent=True) or {}
+    digest = body.get("preview_digest") if isinstance(body, dict) else None
+    try:
+        confirm_job(job, digest=digest if isinstance(digest, str) else "", user=current_user)
+    except ImportRefused as exc:
+        raise ApiValidationError([{"field": "preview_digest", "message": str(exc)}]) from exc
     db.session.commit()
     return import_json(job), 202, {"Location": f"/api/v1/imports/{job.id}"}
 

@@ -25,7 +25,8 @@ def register(app: Flask) -> None:
     @click.option("--kind", required=True, type=click.Choice(["villages", "households", "organisations", "officers"]))
     @click.option("--unit", "unit_code", required=True, help="Code of the current unit the file belongs to.")
     @click.option("--inline/--queue", default=False, help="Run in this process instead of sending the job to a worker.")
-    def import_file_command(path: Path, kind: str, unit_code: str, inline: bool) -> None:
+    @click.option("--dry-run", is_flag=True, help="Check the file and print what it would change; write nothing.")
+    def import_file_command(path: Path, kind: str, unit_code: str, inline: bool, dry_run: bool) -> None:
         """Import a spreadsheet (xlsx or csv), showing progress; exits non-zero if the file is refused."""
         from lms.registry.importer import ImportRefused, create_job, execute_job
         from lms.registry.models import ImportJob, ImportStatus
@@ -35,7 +36,13 @@ def register(app: Flask) -> None:
             raise click.ClickException(f"no current unit with code {unit_code!r}")
         try:
             job = create_job(
-                kind=kind, filename=path.name, content=path.read_bytes(), unit=unit, user=None, enqueue=not inline
+                kind=kind,
+                filename=path.name,
+                content=path.read_bytes(),
+                unit=unit,
+                user=None,
+                enqueue=not inline,
+                dry_run=dry_run,
             )
         except ImportRefused as exc:
             raise click.ClickException(str(exc)) from exc
@@ -53,7 +60,7 @@ def register(app: Flask) -> None:
                 job = current
                 bar.update(job.progress - shown)
                 shown = job.progress
-                if job.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED):
+                if job.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED, ImportStatus.PREVIEWED):
                     break
                 if job.status == ImportStatus.PENDING and time.monotonic() - waited_since > PICK_UP_SECONDS:
                     raise click.ClickException(
@@ -69,4 +76,19 @@ def register(app: Flask) -> None:
             if len(job.errors) > 50:
                 click.echo(f"  … and {len(job.errors) - 50} more", err=True)
             raise SystemExit(1)
+        if job.status == ImportStatus.PREVIEWED and job.preview is not None:
+            _echo_preview(job.preview)
+            click.echo("dry run: nothing was written")
+            return
         click.echo(", ".join(f"{k}={v}" for k, v in job.summary.items()))
+
+
+def _echo_preview(preview: dict) -> None:
+    for entity, counts in preview["counts"].items():
+        click.echo(f"{entity}: {counts['created']} new, {counts['updated']} changed, {counts['unchanged']} unchanged")
+        for kind in ("new", "changed"):
+            for row in preview["samples"][entity][kind]:
+                changes = "; ".join(f"{c['field']}: {c['old']} → {c['new']}" for c in row["changes"])
+                click.echo(f"  {kind} (row {row['row']}): {row['label']}" + (f" [{changes}]" if changes else ""))
+    for text in preview.get("consequences", []):
+        click.echo(f"then: {text}")

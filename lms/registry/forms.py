@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, SelectField, StringField
+from wtforms import DateField, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
@@ -50,6 +50,12 @@ class ClcForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=300)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
     established_on = DateField(_l("Established on"), validators=[Optional()])
+
+
+class ConfirmImportForm(FlaskForm):
+    """Confirms one preview: the digest of what the user saw, so that nothing else is applied."""
+
+    digest = HiddenField()
 
 
 class ImportForm(FlaskForm):

@@ -15,26 +15,26 @@ The column layouts are explained to users in ``lms/static/import-templates/READM
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 import unicodedata
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any, ClassVar, NamedTuple, cast
 
 from flask import current_app
-from openpyxl import load_workbook
-from sqlalchemy import CursorResult, Select, insert, select, update
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import CursorResult, Select, false, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
 
 from lms.auth.models import User
 from lms.celery import enqueue_after_commit
+from lms.core import spreadsheet
+from lms.core.imports import Preview
+from lms.core.imports import changes as _changes
 from lms.core.services import audit
 from lms.extensions import db, utcnow
 from lms.registry.models import (
@@ -58,12 +58,12 @@ from lms.registry.pii import InvalidIdNumber, id_number_hash, normalise_id_numbe
 from lms.registry.text import collation_key, fold, person_sort_key
 
 KINDS = ("villages", "households", "organisations", "officers")
-EXTENSIONS = (".xlsx", ".csv")
-XLSX_MAGIC = b"PK\x03\x04"  # an .xlsx file is a zip archive
 PROGRESS_EVERY = 500  # rows checked between two progress commits
 MAX_LISTED_ERRORS = 5000  # all errors are counted; this many are stored and shown, so a wrong file stays viewable
 # A job still "running" after this long lost its worker; the same limit makes sweep_imports re-send it.
 RUN_TIMEOUT = timedelta(minutes=30)
+# A preview waits this long for its confirmation; then sweep_imports drops the file.
+PREVIEW_TIMEOUT = timedelta(hours=24)
 # Look-ups by many values go in chunks, below SQLite's limit of 32,766 parameters per statement.
 IN_CHUNK = 10_000
 
@@ -80,90 +80,45 @@ class ImportRefused(ValueError):
 
 # Each error code with its English and Vietnamese template. Parameters ending in "_vi" are the Vietnamese
 # wording of the parameter of the same name.
-MESSAGES: dict[str, tuple[str, str]] = {
-    "not_xlsx": ("the file is not a readable .xlsx workbook", "tệp không phải là bảng tính .xlsx đọc được"),
-    "not_csv": ("the file is not readable CSV text", "tệp không phải là văn bản CSV đọc được"),
-    "not_utf8": (
-        "the CSV file is not UTF-8 text; save it as “CSV UTF-8”",
-        "tệp CSV không dùng mã UTF-8; hãy lưu lại theo dạng “CSV UTF-8”",
+# Each error code with its message, an English id translated through Flask-Babel (the Vietnamese is in the
+# catalogue); reports store both languages (lms.core.spreadsheet.SpreadsheetError.as_dict).
+MESSAGES: dict[str, Any] = {
+    "missing_column": _l("the column %(key)s (%(vi)s) is missing from the first row"),
+    "duplicate_column": _l("the column %(key)s (%(vi)s) appears twice in the first row"),
+    "missing_identity_columns": _l(
+        "add the column %(id_key)s, or the columns %(name_key)s, %(village_key)s and %(household_key)s, to say "
+        "who each row is about"
     ),
-    "empty_file": ("the file is empty", "tệp trống, không có dữ liệu"),
-    "no_rows": ("the file has a header row but no data rows", "tệp chỉ có dòng tiêu đề, không có dòng dữ liệu nào"),
-    "too_many_rows": (
-        "the file has more than {limit} data rows; split it into smaller files",
-        "tệp có hơn {limit} dòng dữ liệu; hãy chia thành các tệp nhỏ hơn",
+    "required": _l("a value is required"),
+    "too_long": _l("longer than %(limit)s characters"),
+    "bad_digits": _l("must be exactly %(digits)s digits"),
+    "bad_id_number": _l("a personal ID number has exactly 12 digits"),
+    "bad_date": _l("“%(value)s” is not a date; write dd/mm/yyyy"),
+    "future_date": _l("the date %(value)s is in the future"),
+    "bad_choice": _l("“%(value)s” is not one of: %(choices)s"),
+    "unknown_commune": _l("there is no current commune with code %(code)s"),
+    "commune_out_of_scope": _l("commune %(code)s is not in %(unit)s"),
+    "unknown_village": _l("there is no village with code %(code)s"),
+    "village_out_of_scope": _l("village %(code)s is not in %(unit)s"),
+    "unknown_unit": _l("there is no current commune or village with code %(code)s"),
+    "unit_out_of_scope": _l("%(code)s is not in %(unit)s"),
+    "ambiguous_unit": _l("%(code)s is the code of a commune and of a village"),
+    "village_in_other_commune": _l("village code %(code)s already belongs to %(commune)s"),
+    "duplicate_village": _l("village %(code)s is also on row %(other)s"),
+    "conflict": _l("differs from row %(other)s for the same %(entity)s"),
+    "duplicate_id_number": _l("the same ID number is on row %(other)s"),
+    "id_number_taken": _l("another person, not of this household, already has this ID number"),
+    "duplicate_person": _l("the same person is on row %(other)s"),
+    "person_not_found_by_id": _l("no person with this ID number lives in %(unit)s"),
+    "person_not_found": _l(
+        "no person named %(name)s, born %(birth)s, in household %(household)s of village %(village)s"
     ),
-    "missing_column": ("the column {key} ({vi}) is missing from the first row", "dòng đầu tiên thiếu cột {vi} ({key})"),
-    "duplicate_column": (
-        "the column {key} appears twice in the first row",
-        "cột {vi} xuất hiện hai lần ở dòng đầu tiên",
-    ),
-    "missing_identity_columns": (
-        "add the column {id_key}, or the columns {name_key}, {village_key} and "
-        "{household_key}, to say who each row is about",
-        "cần có cột {id_key}, hoặc các cột {name_key}, {village_key} và {household_key}, để biết mỗi dòng nói về ai",
-    ),
-    "required": ("a value is required", "ô này không được để trống"),
-    "too_long": ("longer than {limit} characters", "dài quá {limit} ký tự"),
-    "bad_digits": ("must be exactly {digits} digits", "phải gồm đúng {digits} chữ số"),
-    "bad_id_number": ("a personal ID number has exactly 12 digits", "số định danh cá nhân phải gồm đúng 12 chữ số"),
-    "bad_date": (
-        "“{value}” is not a date; write dd/mm/yyyy",
-        "“{value}” không phải là ngày; hãy ghi theo dạng dd/mm/yyyy",
-    ),
-    "future_date": ("the date {value} is in the future", "ngày {value} ở tương lai"),
-    "bad_choice": ("“{value}” is not one of: {choices}", "“{value}” không phải một trong các giá trị: {choices_vi}"),
-    "unknown_commune": ("there is no current commune with code {code}", "không có xã hiện hành nào mã {code}"),
-    "commune_out_of_scope": ("commune {code} is not in {unit}", "xã {code} không thuộc {unit}"),
-    "unknown_village": ("there is no village with code {code}", "không có thôn nào mã {code}"),
-    "village_out_of_scope": ("village {code} is not in {unit}", "thôn {code} không thuộc {unit}"),
-    "unknown_unit": (
-        "there is no current commune or village with code {code}",
-        "không có xã hoặc thôn hiện hành nào mã {code}",
-    ),
-    "unit_out_of_scope": ("{code} is not in {unit}", "{code} không thuộc {unit}"),
-    "ambiguous_unit": ("{code} is the code of a commune and of a village", "{code} vừa là mã xã vừa là mã thôn"),
-    "village_in_other_commune": (
-        "village code {code} already belongs to {commune}",
-        "mã thôn {code} đã thuộc {commune}",
-    ),
-    "duplicate_village": ("village {code} is also on row {other}", "thôn {code} đã có ở dòng {other}"),
-    "conflict": ("differs from row {other} for the same {entity}", "khác với dòng {other} của cùng {entity_vi}"),
-    "duplicate_id_number": ("the same ID number is on row {other}", "số định danh cá nhân trùng với dòng {other}"),
-    "id_number_taken": (
-        "another person, not of this household, already has this ID number",
-        "số định danh cá nhân này đã thuộc về một người khác, không ở hộ này",
-    ),
-    "duplicate_person": ("the same person is on row {other}", "người này đã có ở dòng {other}"),
-    "person_not_found_by_id": (
-        "no person with this ID number lives in {unit}",
-        "không có người nào mang số định danh này ở {unit}",
-    ),
-    "person_not_found": (
-        "no person named {name}, born {birth}, in household {household} of village {village}",
-        "không có người tên {name}, sinh {birth_vi}, ở hộ {household} thôn {village}",
-    ),
-    "ambiguous_person": (
-        "{count} persons match; give the ID number instead",
-        "có {count} người trùng khớp; hãy ghi số định danh cá nhân",
-    ),
-    "person_identity": (
-        "give {id_key}, or {name_key}, {village_key} and {household_key}",
-        "hãy ghi {id_key}, hoặc {name_key}, {village_key} và {household_key}",
-    ),
-    "duplicate_member": (
-        "this person is a member of the same organisation on row {other}",
-        "người này đã là thành viên của cùng đơn vị ở dòng {other}",
-    ),
-    "duplicate_officer": (
-        "the same person, unit, role and start date are on row {other}",
-        "cùng người, đơn vị, vai trò và ngày bắt đầu đã có ở dòng {other}",
-    ),
-    "ends_before_start": ("ends before it starts", "ngày kết thúc trước ngày bắt đầu"),
-    "crashed": (
-        "the import stopped on an unexpected error; nothing was imported",
-        "việc nhập dừng lại do một lỗi không lường trước; chưa có dữ liệu nào được nhập",
-    ),
+    "ambiguous_person": _l("%(count)s persons match; give the ID number instead"),
+    "person_identity": _l("give %(id_key)s, or %(name_key)s, %(village_key)s and %(household_key)s"),
+    "duplicate_member": _l("this person is a member of the same organisation on row %(other)s"),
+    "duplicate_officer": _l("the same person, unit, role and start date are on row %(other)s"),
+    "ends_before_start": _l("ends before it starts"),
+    "crashed": _l("the import stopped on an unexpected error; nothing was imported"),
 }
 
 
@@ -188,23 +143,18 @@ class _Report:
 
     def add(self, row: int | None, key: str | None, code: str, /, **params: Any) -> None:
         """Record error ``code`` of ``row`` (None: the whole file) in the column of layout key ``key``."""
-        english, vietnamese = MESSAGES[code]
-        params_vi = {**params, **{name[:-3]: value for name, value in params.items() if name.endswith("_vi")}}
         if row is not None:
             self._rows.add(row)
         position = self.positions.get(key, -1) if key else -1
-        self._entries.append(
-            (
-                row or 0,
-                position,
-                {
-                    "row": row,
-                    "column": self.headers.get(key, key) if key else None,
-                    "message": english.format(**params),
-                    "message_vi": vietnamese.format(**params_vi),
-                },
-            )
-        )
+        column = self.headers.get(key, key) if key else None
+        error = spreadsheet.SpreadsheetError(MESSAGES[code], row=row, column=column, **params)
+        self._entries.append((row or 0, position, error.as_dict()))
+
+    def add_error(self, error: spreadsheet.SpreadsheetError) -> None:
+        """Record what the spreadsheet reader refused (its message is already in both languages)."""
+        if error.row is not None:
+            self._rows.add(error.row)
+        self._entries.append((error.row or 0, -1, error.as_dict()))
 
     def __bool__(self) -> bool:
         return bool(self._entries)
@@ -247,11 +197,9 @@ def _as_text(raw: Any) -> str:
     return str(raw).strip()
 
 
-def _shown(raw: Any) -> str:
-    """A cell's value as quoted in an error message, never with an ID number in clear (a shifted column can put
-    one under any header)."""
-    text = re.sub(r"\d{9,}", lambda m: "*" * (len(m.group()) - 3) + m.group()[-3:], _as_text(raw))
-    return text if len(text) <= 40 else text[:39] + "…"
+# A cell's value as quoted in an error message, never with an ID number in clear (a shifted column can put one
+# under any header).
+_shown = spreadsheet.shown
 
 
 def _text(limit: int) -> Parser:
@@ -299,26 +247,11 @@ def _id_number(raw: Any) -> IdNumber:
     return IdNumber(number, id_number_hash(number))
 
 
-_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
-_YMD = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?")
-
-
 def _date(raw: Any) -> date:
     """A real spreadsheet date, or text as dd/mm/yyyy (Vietnamese order) or yyyy-mm-dd."""
-    if isinstance(raw, datetime):
-        return raw.date()
-    if isinstance(raw, date):
-        return raw
-    text = _as_text(raw)
-    if match := _DMY.fullmatch(text):
-        day, month, year = (int(part) for part in match.groups())
-    elif match := _YMD.fullmatch(text):
-        year, month, day = (int(part) for part in match.groups())
-    else:
-        raise _Invalid("bad_date", value=_shown(raw))
     try:
-        return date(year, month, day)
-    except ValueError:
+        return spreadsheet.as_date(raw)
+    except spreadsheet.SpreadsheetError:
         raise _Invalid("bad_date", value=_shown(raw)) from None
 
 
@@ -339,7 +272,7 @@ def _choice(options: dict[str, tuple[str, ...]]) -> Parser:
     def parse(raw: Any) -> str:
         value = lookup.get(_key(_as_text(raw)))
         if value is None:
-            raise _Invalid("bad_choice", value=_shown(raw), choices=listed, choices_vi=listed_vi)
+            raise _Invalid("bad_choice", value=_shown(raw), choices=spreadsheet.Localised(listed, vi=listed_vi))
         return value
 
     return parse
@@ -426,71 +359,6 @@ class Line:
 
 
 # --- reading files -------------------------------------------------------------------------------------------
-
-
-def _xlsx_rows(content: bytes) -> Iterator[Sequence[Any]]:
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl reports a damaged or foreign archive with many kinds of error
-        raise _Invalid("not_xlsx") from exc
-    try:
-        yield from workbook.worksheets[0].iter_rows(values_only=True)
-    except Exception as exc:  # read-only mode parses the sheet lazily, so damage shows up here
-        raise _Invalid("not_xlsx") from exc
-    finally:
-        workbook.close()
-
-
-def _csv_rows(content: bytes) -> Iterator[Sequence[Any]]:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _Invalid("not_utf8") from exc
-    if "\x00" in text:
-        raise _Invalid("not_csv")
-    # Spreadsheet programs set to Vietnamese (decimal comma) save CSV with ";"; take what the header row uses.
-    first_line = text.split("\n", 1)[0]
-    delimiter = max((",", ";", "\t"), key=first_line.count)
-    try:
-        yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    except csv.Error as exc:
-        raise _Invalid("not_csv") from exc
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    return value
-
-
-def read_table(filename: str, content: bytes, max_rows: int) -> tuple[list[Any], list[tuple[int, list[Any]]]]:
-    """The header cells and the non-blank data rows (with their spreadsheet row numbers) of the first sheet.
-
-    Raises :class:`_Invalid` for a file that cannot be read, is empty, or has more than ``max_rows`` data rows.
-    """
-    reader = _csv_rows if filename.lower().endswith(".csv") else _xlsx_rows
-    header: list[Any] | None = None
-    rows: list[tuple[int, list[Any]]] = []
-    width = 0
-    for number, cells in enumerate(reader(content), start=1):
-        if header is None:
-            header = [_clean(cell) for cell in cells]
-            # Read no further right than the last header: one stray cell far to the right makes openpyxl pad every
-            # row of a read-only sheet to that width, and keeping those rows would exhaust the worker's memory.
-            width = max((i + 1 for i, cell in enumerate(header) if cell is not None), default=0)
-            header = header[:width]
-            continue
-        cleaned = [_clean(cell) for cell in cells[:width]]
-        if any(cell is not None for cell in cleaned):
-            if len(rows) == max_rows:
-                raise _Invalid("too_many_rows", limit=f"{max_rows:,}")
-            rows.append((number, cleaned))
-    if header is None or (not rows and all(cell is None for cell in header)):
-        raise _Invalid("empty_file")
-    if not rows:
-        raise _Invalid("no_rows")
-    return header, rows
 
 
 def _match_headers(header: list[Any], layout: tuple[Column, ...], report: _Report) -> tuple[dict[str, int], list[str]]:
@@ -664,10 +532,18 @@ class _PersonFinder:
             )
             .order_by(Person.id)
         )
+        # Only the namesakes of the file's rows, in the villages they name: bounded by the file, not the villages.
+        names = {fold(line.get(c.full_name)) for line in lines if line.get(c.full_name)}
+        by_key = by_key.where(village.code.in_(sorted(village_codes))) if village_codes else by_key.where(false())
         for village_code, household_code, name_folded, birth_date, person_id in _fetch_in(
-            by_key, village.code, village_codes
+            by_key, Person.name_folded, names
         ):
             self.by_key[(village_code, household_code, name_folded, birth_date)].append(person_id)
+
+    @property
+    def found(self) -> set[int]:
+        """Every person the rows may name (after :meth:`load`)."""
+        return set(self.by_hash.values()) | {pid for ids in self.by_key.values() for pid in ids}
 
     def wanted(self, line: Line) -> bool:
         """Whether the row names a person at all (organisation rows without a member do not)."""
@@ -704,24 +580,13 @@ class _PersonFinder:
                 name=name,
                 household=household_code,
                 village=village_code,
-                birth=birth.strftime("%d/%m/%Y") if birth else "(no date)",
-                birth_vi=birth.strftime("%d/%m/%Y") if birth else "(không rõ ngày)",
+                birth=birth.strftime("%d/%m/%Y") if birth else _l("(no date)"),
             )
             return None
         return found[0]
 
 
 # --- applying ------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Tally:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
 
 
 def _write(model: type, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
@@ -760,10 +625,12 @@ class _Layout(ABC):
     """A kind of file: its columns, how its rows are checked against the database, and how they are applied.
 
     ``prepare`` loads what the rows refer to (a few queries for the whole file); ``check`` looks at one row
-    without any query; ``apply`` runs only when no row had an error.
+    without any query; only when no row had an error, ``plan`` works out every write (recording it in the
+    preview) without writing, and ``write`` makes them, a few set-based statements per table.
     """
 
     columns: ClassVar[tuple[Column, ...]]
+    entities: ClassVar[tuple[str, ...]]  # what it writes, as the summary and the preview count them
 
     def __init__(self, scope: Scope, report: _Report, job_id: int) -> None:
         self.scope, self.report, self.job_id = scope, report, job_id
@@ -778,7 +645,10 @@ class _Layout(ABC):
     def check(self, line: Line) -> None: ...
 
     @abstractmethod
-    def apply(self) -> dict[str, dict[str, int]]: ...
+    def plan(self, preview: Preview) -> None: ...
+
+    @abstractmethod
+    def write(self) -> None: ...
 
 
 class _ExistingVillage(NamedTuple):
@@ -805,6 +675,7 @@ def split_village_name(text: str) -> tuple[str, str]:
 
 
 class _Villages(_Layout):
+    entities = ("villages",)
     columns = (COMMUNE_CODE, VILLAGE_CODE, Column("village_name", "Tên thôn", _text(200)))
 
     def __init__(self, scope: Scope, report: _Report, job_id: int) -> None:
@@ -812,7 +683,10 @@ class _Villages(_Layout):
         self.communes = _UnitResolver(scope, report, (UnitLevel.COMMUNE,), "commune")
         self.existing: dict[str, _ExistingVillage] = {}
         self.seen: dict[str, int] = {}
-        self.wanted: dict[str, tuple[UnitRef, str, str]] = {}  # village code → (commune, kind, name)
+        self.wanted: dict[str, tuple[UnitRef, str, str, int]] = {}  # village code → (commune, kind, name, row)
+        self.inserts: list[dict[str, Any]] = []
+        self.updates: list[dict[str, Any]] = []
+        self.parent_paths: dict[str, str] = {}  # temporary path → path of the commune
 
     def prepare(self, lines: list[Line]) -> None:
         self.communes.load(lines, "commune_code")
@@ -846,47 +720,51 @@ class _Villages(_Layout):
                 line.number, "village_code", "village_in_other_commune", code=code, commune=existing.commune.strip()
             )
         elif commune is not None and line.get("village_name") is not None:
-            self.wanted[code] = (commune, *split_village_name(line.get("village_name")))
+            self.wanted[code] = (commune, *split_village_name(line.get("village_name")), line.number)
 
-    def apply(self) -> dict[str, dict[str, int]]:
-        tally = Tally()
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        parent_paths: dict[str, str] = {}  # temporary path → path of the commune
-        for code, (commune, kind, name) in self.wanted.items():
+    def plan(self, preview: Preview) -> None:
+        for code, (commune, kind, name, row) in self.wanted.items():
             existing = self.existing.get(code)
+            label = f"{code}: {kind} {name}".strip()
             if existing is None:
                 # The path needs the new id: insert under a unique temporary path, then set it (as
                 # services._upsert_units does for the reference units).
                 temporary = f"tmp:import:{self.job_id}:{code}"
-                parent_paths[temporary] = commune.path
-                inserts.append(
-                    {
-                        "code": code,
-                        "kind": kind,
-                        "level": UnitLevel.VILLAGE.value,
-                        "parent_id": commune.id,
-                        "path": temporary,
-                        "valid_from": commune.valid_from,
-                        "valid_to": None,
-                        "area_class": commune.area_class,
-                        **_name_columns(name),
-                    }
-                )
-                tally.created += 1
+                self.parent_paths[temporary] = commune.path
+                values = {
+                    "code": code,
+                    "kind": kind,
+                    "level": UnitLevel.VILLAGE.value,
+                    "parent_id": commune.id,
+                    "path": temporary,
+                    "valid_from": commune.valid_from,
+                    "valid_to": None,
+                    "area_class": commune.area_class,
+                    **_name_columns(name),
+                }
+                self.inserts.append(values)
+                preview.add("villages", "new", row, label, code, {**values, "path": commune.path})
             elif (existing.kind, existing.name) != (kind, name):
-                updates.append({"id": existing.id, "kind": kind, **_name_columns(name)})
-                tally.updated += 1
+                values = {"id": existing.id, "kind": kind, **_name_columns(name)}
+                self.updates.append(values)
+                changes = _changes(
+                    {"kind": existing.kind, "name": existing.name}, {"kind": kind, "name": name}, ("kind", "name")
+                )
+                preview.add("villages", "changed", row, label, code, values, changes)
             else:
-                tally.unchanged += 1
-        _write(AdminUnit, inserts, updates)
-        if inserts:
-            created = _fetch_in(select(AdminUnit.id, AdminUnit.path), AdminUnit.path, parent_paths)
+                preview.add("villages", "unchanged", row, label, code)
+
+    def write(self) -> None:
+        _write(AdminUnit, self.inserts, self.updates)
+        if self.inserts:
+            created = _fetch_in(select(AdminUnit.id, AdminUnit.path), AdminUnit.path, self.parent_paths)
             db.session.execute(
                 update(AdminUnit),
-                [{"id": unit_id, "path": f"{parent_paths[temporary]}{unit_id}/"} for unit_id, temporary in created],
+                [
+                    {"id": unit_id, "path": f"{self.parent_paths[temporary]}{unit_id}/"}
+                    for unit_id, temporary in created
+                ],
             )
-        return {"villages": tally.as_dict()}
 
 
 class _ExistingPerson(NamedTuple):
@@ -908,10 +786,13 @@ class _ExistingPerson(NamedTuple):
 PERSON_FIELDS = ("birth_date", "sex", "relation_to_head", "ethnicity", "occupation_group")
 # What an import compares to tell an updated person from an unchanged one (the name keys follow full_name).
 STORED_PERSON_FIELDS = (*PERSON_FIELDS, "full_name", "id_number_hash", "id_number_encrypted", "id_number_hint")
+# What a preview shows of a changed person (the ID number only as "changed", never its digits).
+SHOWN_PERSON_FIELDS = ("full_name", *PERSON_FIELDS, "id_number_hash")
 HouseholdKey = tuple[int, str]  # (village id, household code): the natural key of a household
 
 
 class _Households(_Layout):
+    entities = ("households", "persons")
     columns = (
         VILLAGE_CODE,
         HOUSEHOLD_CODE,
@@ -937,15 +818,20 @@ class _Households(_Layout):
         self.seen_keys: dict[tuple[HouseholdKey, str, date | None], int] = {}
         self.claimed: dict[int, int] = {}  # existing person id → row
         self.rows: list[tuple[Line, HouseholdKey, int | None]] = []  # each person row, with its match
+        self.codes: set[str] = set()  # the household codes the file names
+        self.household_writes: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
+        self.person_writes: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
 
     def prepare(self, lines: list[Line]) -> None:
         self.villages.load(lines, "village_code")
         village_ids = {u.id for units in self.villages.units.values() for u in units if u.in_scope}
+        self.codes = {line.get("household_code") for line in lines} - {None}
         self._load_households(village_ids)
-        members = select(*(getattr(Person, name) for name in _ExistingPerson._fields)).join(
-            Household, Household.id == Person.household_id
-        )
-        for row in _fetch_in(members, Household.village_id, village_ids):
+        # Only the households the file names, and only their members: memory follows the file, not the size of
+        # the villages it touches (a province's villages hold hundreds of thousands of persons).
+        members = select(*(getattr(Person, name) for name in _ExistingPerson._fields))
+        household_ids = {household_id for household_id, _ in self.households.values()}
+        for row in _fetch_in(members, Person.household_id, household_ids):
             person = _ExistingPerson(*row)
             self.persons[person.id] = person
             self.by_key[(person.household_id, person.name_folded, person.birth_date)].append(person.id)
@@ -955,8 +841,14 @@ class _Households(_Layout):
         self.by_hash = {h: (i, hh) for h, i, hh in _fetch_in(holders, Person.id_number_hash, hashes)}
 
     def _load_households(self, village_ids: Collection[int]) -> None:
-        stmt = select(Household.village_id, Household.code, Household.id, Household.address)
-        self.households = {(v, c): (i, a) for v, c, i, a in _fetch_in(stmt, Household.village_id, village_ids)}
+        """The existing households of ``village_ids`` whose codes the file names (by code, in chunks)."""
+        if not village_ids:
+            self.households = {}
+            return
+        stmt = select(Household.village_id, Household.code, Household.id, Household.address).where(
+            Household.village_id.in_(sorted(village_ids))
+        )
+        self.households = {(v, c): (i, a) for v, c, i, a in _fetch_in(stmt, Household.code, self.codes)}
 
     def check(self, line: Line) -> None:
         village = self.villages.resolve(line, "village_code")
@@ -967,7 +859,7 @@ class _Households(_Layout):
         if (address := line.get("address")) is not None:
             first, first_address = self.addresses.setdefault(key, (line.number, address))
             if first_address != address:
-                self.report.add(line.number, "address", "conflict", other=first, entity="household", entity_vi="hộ")
+                self.report.add(line.number, "address", "conflict", other=first, entity=_l("household"))
         if line.get("full_name") is not None and not line.bad.intersection(("id_number", "birth_date")):
             self.rows.append((line, key, self._match(line, key)))
 
@@ -1009,64 +901,65 @@ class _Households(_Layout):
             return None
         return person_id
 
-    def apply(self) -> dict[str, dict[str, int]]:
-        households = self._apply_households()
-        persons = self._apply_persons()
-        return {"households": households.as_dict(), "persons": persons.as_dict()}
-
-    def _apply_households(self) -> Tally:
-        tally, now = Tally(), utcnow()
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        for key in dict.fromkeys(key for _, key, _ in self.rows):
+    def plan(self, preview: Preview) -> None:
+        now = utcnow()
+        inserts, updates = self.household_writes
+        first_rows: dict[HouseholdKey, Line] = {}
+        for line, key, _ in self.rows:
+            first_rows.setdefault(key, line)
+        for key, line in first_rows.items():
             address = self.addresses[key][1] if key in self.addresses else None
+            label = f"{line.get('village_code')}/{key[1]}"
             if key not in self.households:
-                inserts.append(
-                    {
-                        "village_id": key[0],
-                        "code": key[1],
-                        "address": address or "",
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
-                tally.created += 1
+                values = {
+                    "village_id": key[0],
+                    "code": key[1],
+                    "address": address or "",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                inserts.append(values)
+                preview.add("households", "new", line.number, label, key, values)
             elif address is not None and address != self.households[key][1]:
-                updates.append({"id": self.households[key][0], "address": address, "updated_at": now})
-                tally.updated += 1
+                values = {"id": self.households[key][0], "address": address, "updated_at": now}
+                updates.append(values)
+                changes = [{"field": "address", "old": self.households[key][1], "new": address}]
+                preview.add("households", "changed", line.number, label, key, values, changes)
             else:
-                tally.unchanged += 1
-        _write(Household, inserts, updates)
-        if inserts:  # the new households' ids, for their members
-            self._load_households({key[0] for _, key, _ in self.rows})
-        return tally
+                preview.add("households", "unchanged", line.number, label, key)
+        self._plan_persons(preview, now)
 
-    def _apply_persons(self) -> Tally:
-        tally, now = Tally(), utcnow()
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
+    def _plan_persons(self, preview: Preview, now: datetime) -> None:
+        inserts, updates = self.person_writes
         for line, key, person_id in self.rows:
             existing = self.persons[person_id] if person_id is not None else None
             values = _person_values(line, existing)
+            label = f"{values['full_name']} ({line.get('village_code')}/{key[1]})"
             if existing is None:
-                inserts.append(
-                    {
-                        **values,
-                        "household_id": self.households[key][0],
-                        "unit_id": key[0],
-                        "phone": None,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
-                tally.created += 1
+                # The household's id is known only once it is written: ``write`` fills it in from the key.
+                planned = {**values, "household_key": key, "unit_id": key[0], "phone": None}
+                inserts.append({**planned, "created_at": now, "updated_at": now})
+                preview.add("persons", "new", line.number, label, [key, line.number], planned)
             elif any(values[name] != getattr(existing, name) for name in STORED_PERSON_FIELDS):
-                updates.append({**values, "id": existing.id, "updated_at": now})
-                tally.updated += 1
+                planned = {**values, "id": existing.id}
+                updates.append({**planned, "updated_at": now})
+                changes = _changes(existing._asdict(), values, SHOWN_PERSON_FIELDS)
+                preview.add("persons", "changed", line.number, label, existing.id, planned, changes)
             else:
-                tally.unchanged += 1
-        _write(Person, inserts, updates)
-        return tally
+                preview.add("persons", "unchanged", line.number, label, existing.id)
+
+    def write(self) -> None:
+        _write(Household, *self.household_writes)
+        if self.household_writes[0]:  # the new households' ids, for their members
+            self._load_households({key[0] for _, key, _ in self.rows})
+        inserts = [
+            {
+                **{k: v for k, v in row.items() if k != "household_key"},
+                "household_id": self.households[row["household_key"]][0],
+            }
+            for row in self.person_writes[0]
+        ]
+        _write(Person, inserts, self.person_writes[1])
 
 
 def _person_values(line: Line, existing: _ExistingPerson | None) -> dict[str, Any]:
@@ -1099,6 +992,7 @@ OrganisationKey = tuple[int, str]  # (commune id, organisation code)
 
 
 class _Organisations(_Layout):
+    entities = ("organisations", "members")
     columns = (
         COMMUNE_CODE,
         Column("organisation_code", "Mã đơn vị", _code(40)),
@@ -1122,6 +1016,9 @@ class _Organisations(_Layout):
         self.memberships: dict[tuple[int, int], tuple[int, str]] = {}  # (org id, person id) → (id, position)
         self.organisations: dict[OrganisationKey, tuple[int, dict[str, str]]] = {}  # → (first row, fields)
         self.wanted_members: dict[tuple[OrganisationKey, int], tuple[int, str | None]] = {}  # → (row, position)
+        self.member_labels: dict[tuple[OrganisationKey, int], str] = {}
+        self.organisation_writes: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
+        self.member_writes: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
 
     def prepare(self, lines: list[Line]) -> None:
         self.communes.load(lines, "commune_code")
@@ -1145,8 +1042,10 @@ class _Organisations(_Layout):
             OrganisationMember.id,
             OrganisationMember.position,
         ).join(Organisation, Organisation.id == OrganisationMember.organisation_id)
+        # Only the memberships of the persons the file names, not every member of the communes' organisations.
+        members = members.where(Organisation.commune_id.in_(sorted(commune_ids)))
         self.memberships = {
-            (o, p): (i, pos) for o, p, i, pos in _fetch_in(members, Organisation.commune_id, commune_ids)
+            (o, p): (i, pos) for o, p, i, pos in _fetch_in(members, OrganisationMember.person_id, self.members.found)
         }
 
     def check(self, line: Line) -> None:
@@ -1160,9 +1059,10 @@ class _Organisations(_Layout):
         first, first_fields = self.organisations.setdefault(key, (line.number, fields))
         for name in self.FIELDS:
             if fields[name] != first_fields[name]:
-                self.report.add(line.number, name, "conflict", other=first, entity="organisation", entity_vi="đơn vị")
+                self.report.add(line.number, name, "conflict", other=first, entity=_l("organisation"))
         if person_id is not None:
             row, _ = self.wanted_members.setdefault((key, person_id), (line.number, line.get("position")))
+            self.member_labels.setdefault((key, person_id), f"{code}: {_member_name(line)}")
             if row != line.number:
                 self.report.add(
                     line.number,
@@ -1171,64 +1071,85 @@ class _Organisations(_Layout):
                     other=row,
                 )
 
-    def apply(self) -> dict[str, dict[str, int]]:
-        organisations = Tally()
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        for key, (_, fields) in self.organisations.items():
+    def plan(self, preview: Preview) -> None:
+        inserts, updates = self.organisation_writes
+        for key, (row, fields) in self.organisations.items():
             values = {
                 "kind": fields["kind"],
                 "managing_level": fields["managing_level"],
                 **_name_columns(fields["organisation_name"]),
             }
+            label = f"{key[1]}: {values['name']}"
             existing = self.existing.get(key)
             if existing is None:
-                inserts.append({"commune_id": key[0], "code": key[1], "address": "", **values})
-                organisations.created += 1
+                planned = {"commune_id": key[0], "code": key[1], "address": "", **values}
+                inserts.append(planned)
+                preview.add("organisations", "new", row, label, key, planned)
             elif (existing.name, existing.kind, existing.managing_level) != (
                 values["name"],
                 values["kind"],
                 values["managing_level"],
             ):
                 updates.append({"id": existing.id, **values})
-                organisations.updated += 1
+                changes = _changes(existing._asdict(), values, ("name", "kind", "managing_level"))
+                preview.add("organisations", "changed", row, label, key, values, changes)
             else:
-                organisations.unchanged += 1
-        _write(Organisation, inserts, updates)
+                preview.add("organisations", "unchanged", row, label, key)
+        self._plan_members(preview)
+
+    def _plan_members(self, preview: Preview) -> None:
+        inserts, updates = self.member_writes
+        for (key, person_id), (row, position) in self.wanted_members.items():
+            label = self.member_labels[(key, person_id)]
+            organisation = self.existing.get(key)
+            existing = self.memberships.get((organisation.id, person_id)) if organisation else None
+            if existing is None:
+                # A new organisation's id is known only once it is written: ``write`` fills it in from the key.
+                planned = {
+                    "organisation_key": key,
+                    "person_id": person_id,
+                    "position": position or "",
+                    "started_on": None,
+                    "ended_on": None,
+                }
+                inserts.append(planned)
+                preview.add("members", "new", row, label, [key, person_id], planned)
+            elif position is not None and position != existing[1]:
+                updates.append({"id": existing[0], "position": position})
+                changes = [{"field": "position", "old": existing[1], "new": position}]
+                preview.add("members", "changed", row, label, existing[0], {"position": position}, changes)
+            else:
+                preview.add("members", "unchanged", row, label, existing[0])
+
+    def write(self) -> None:
+        _write(Organisation, *self.organisation_writes)
         ids = {key: existing.id for key, existing in self.existing.items()}
-        if inserts:
+        created = self.organisation_writes[0]
+        if created:
             stmt = select(Organisation.commune_id, Organisation.code, Organisation.id)
             ids = {
                 (c, code): i
-                for c, code, i in _fetch_in(stmt, Organisation.commune_id, {row["commune_id"] for row in inserts})
+                for c, code, i in _fetch_in(stmt, Organisation.commune_id, {row["commune_id"] for row in created})
             } | ids
-        members = self._apply_members(ids)
-        return {"organisations": organisations.as_dict(), "members": members.as_dict()}
+        inserts = [
+            {
+                **{k: v for k, v in row.items() if k != "organisation_key"},
+                "organisation_id": ids[row["organisation_key"]],
+            }
+            for row in self.member_writes[0]
+        ]
+        _write(OrganisationMember, inserts, self.member_writes[1])
 
-    def _apply_members(self, ids: dict[OrganisationKey, int]) -> Tally:
-        tally = Tally()
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        for (key, person_id), (_, position) in self.wanted_members.items():
-            existing = self.memberships.get((ids[key], person_id))
-            if existing is None:
-                inserts.append(
-                    {
-                        "organisation_id": ids[key],
-                        "person_id": person_id,
-                        "position": position or "",
-                        "started_on": None,
-                        "ended_on": None,
-                    }
-                )
-                tally.created += 1
-            elif position is not None and position != existing[1]:
-                updates.append({"id": existing[0], "position": position})
-                tally.updated += 1
-            else:
-                tally.unchanged += 1
-        _write(OrganisationMember, inserts, updates)
-        return tally
+
+def _member_name(line: Line) -> str:
+    """Who a row names, for a preview: the name written, else the ID number with all but its last digits hidden."""
+    for key in (MEMBER.full_name, OFFICER.full_name):
+        if line.get(key):
+            return str(line.get(key))
+    for key in (MEMBER.id_number, OFFICER.id_number):
+        if line.get(key):
+            return "*" * 9 + line.get(key).number[-3:]
+    return ""
 
 
 OFFICER = PersonColumns("id_number", "full_name", "birth_date", "village_code", "household_code")
@@ -1236,6 +1157,7 @@ OfficerKey = tuple[int, int, str, date | None]  # (person, unit, role, started o
 
 
 class _Officers(_Layout):
+    entities = ("officers",)
     columns = (
         Column("unit_code", "Mã xã/thôn", _code(32), aliases=("Mã đơn vị hành chính",)),
         ID_NUMBER,
@@ -1254,6 +1176,8 @@ class _Officers(_Layout):
         self.persons = _PersonFinder(scope, report, OFFICER)
         self.existing: dict[OfficerKey, tuple[int, date | None]] = {}  # key → (id, ended on)
         self.wanted: dict[OfficerKey, tuple[int, date | None]] = {}  # key → (row, ended on)
+        self.labels: dict[OfficerKey, str] = {}
+        self.writes: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
 
     def check_headers(self, found: Collection[str]) -> None:
         by_name = {OFFICER.full_name, OFFICER.village_code, OFFICER.household_code}
@@ -1265,8 +1189,11 @@ class _Officers(_Layout):
         self.persons.load(lines)
         unit_ids = {u.id for units in self.units.units.values() for u in units if u.in_scope}
         m = AssociationMembership
-        stmt = select(m.person_id, m.unit_id, m.role, m.started_on, m.id, m.ended_on)
-        self.existing = {(p, u, r, s): (i, e) for p, u, r, s, i, e in _fetch_in(stmt, m.unit_id, unit_ids)}
+        # Only the memberships of the persons the file names, in the units it names.
+        stmt = select(m.person_id, m.unit_id, m.role, m.started_on, m.id, m.ended_on).where(
+            m.unit_id.in_(sorted(unit_ids))
+        )
+        self.existing = {(p, u, r, s): (i, e) for p, u, r, s, i, e in _fetch_in(stmt, m.person_id, self.persons.found)}
 
     def check(self, line: Line) -> None:
         unit = self.units.resolve(line, "unit_code")
@@ -1278,27 +1205,34 @@ class _Officers(_Layout):
             return
         key = (person_id, unit.id, line.get("role"), started)
         row, _ = self.wanted.setdefault(key, (line.number, ended))
+        self.labels.setdefault(key, f"{_member_name(line)}: {line.get('role')}, {unit.code}")
         if row != line.number:
             self.report.add(line.number, "role", "duplicate_officer", other=row)
 
-    def apply(self) -> dict[str, dict[str, int]]:
-        tally = Tally()
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        for (person_id, unit_id, role, started), (_, ended) in self.wanted.items():
-            existing = self.existing.get((person_id, unit_id, role, started))
+    def plan(self, preview: Preview) -> None:
+        inserts, updates = self.writes
+        for key, (row, ended) in self.wanted.items():
+            person_id, unit_id, role, started = key
+            existing = self.existing.get(key)
             if existing is None:
-                inserts.append(
-                    {"person_id": person_id, "unit_id": unit_id, "role": role, "started_on": started, "ended_on": ended}
-                )
-                tally.created += 1
+                planned = {
+                    "person_id": person_id,
+                    "unit_id": unit_id,
+                    "role": role,
+                    "started_on": started,
+                    "ended_on": ended,
+                }
+                inserts.append(planned)
+                preview.add("officers", "new", row, self.labels[key], key, planned)
             elif ended is not None and ended != existing[1]:
                 updates.append({"id": existing[0], "ended_on": ended})
-                tally.updated += 1
+                changes = _changes({"ended_on": existing[1]}, {"ended_on": ended}, ("ended_on",))
+                preview.add("officers", "changed", row, self.labels[key], existing[0], {"ended_on": ended}, changes)
             else:
-                tally.unchanged += 1
-        _write(AssociationMembership, inserts, updates)
-        return {"officers": tally.as_dict()}
+                preview.add("officers", "unchanged", row, self.labels[key], existing[0])
+
+    def write(self) -> None:
+        _write(AssociationMembership, *self.writes)
 
 
 LAYOUTS: dict[str, type[_Layout]] = {
@@ -1312,29 +1246,37 @@ LAYOUTS: dict[str, type[_Layout]] = {
 # --- jobs ----------------------------------------------------------------------------------------------------
 
 
+def _limits() -> spreadsheet.Limits:
+    """The reader's limits for a registry file: the settings, this import's row limit and the upload limit."""
+    upload = current_app.config.get("MAX_CONTENT_LENGTH")
+    limits = spreadsheet.Limits.from_config(current_app.config["IMPORT_MAX_ROWS"])
+    return replace(limits, max_bytes=min(limits.max_bytes, upload)) if upload else limits
+
+
 def _refuse_upload(kind: str, filename: str, content: bytes) -> None:
-    """Refuse at once what no worker could use, so the user hears about it on the upload page."""
+    """Refuse at once what no worker could use (a wrong type, a bomb), so the user hears about it on the upload
+    page and no job keeps such a file."""
     if kind not in LAYOUTS:
         raise ImportRefused(f"unknown import kind {kind!r}; expected one of: {', '.join(KINDS)}", field="kind")
-    if not content:
-        raise ImportRefused("the file is empty")
-    limit = current_app.config.get("MAX_CONTENT_LENGTH")
-    if limit and len(content) > limit:
-        raise ImportRefused(f"the file is too large ({len(content) / 1e6:.1f} MB); the limit is {limit / 1e6:.1f} MB")
-    suffix = PurePosixPath(filename.lower()).suffix
-    if suffix == ".xls":
-        raise ImportRefused("old .xls workbooks cannot be read; save the file as .xlsx or .csv")
-    if suffix not in EXTENSIONS:
-        raise ImportRefused("only .xlsx and .csv files can be imported")
-    if suffix == ".xlsx" and not content.startswith(XLSX_MAGIC):
-        raise ImportRefused("the file is not an .xlsx workbook, although its name ends in .xlsx")
+    try:
+        spreadsheet.check_file(filename, content, _limits())
+    except spreadsheet.SpreadsheetError as exc:
+        raise ImportRefused(exc.text()) from exc
 
 
 def create_job(
-    *, kind: str, filename: str, content: bytes, unit: AdminUnit, user: User | None, enqueue: bool = True
+    *,
+    kind: str,
+    filename: str,
+    content: bytes,
+    unit: AdminUnit,
+    user: User | None,
+    enqueue: bool = True,
+    dry_run: bool = False,
 ) -> ImportJob:
     """Accept an upload as a pending job (after cheap checks) and queue its run for after the commit.
 
+    A ``dry_run`` job stops at the preview (status ``previewed``): nothing is written until :func:`confirm_job`.
     Raises :class:`ImportRefused` for what can be told without reading the rows. Flushes; the caller commits.
     """
     filename = PurePosixPath(filename.replace("\\", "/")).name[-255:] or "upload"
@@ -1346,14 +1288,47 @@ def create_job(
         status=ImportStatus.PENDING.value,
         unit_id=unit.id,
         created_by_id=user.id if user else None,
+        dry_run=dry_run,
     )
     db.session.add(job)
     db.session.flush()
-    audit("import.create", job, user=user, kind=kind, filename=filename, size=len(content), unit=unit.code)
+    audit(
+        "import.create",
+        job,
+        user=user,
+        kind=kind,
+        filename=filename,
+        size=len(content),
+        unit=unit.code,
+        dry_run=dry_run,
+    )
     if enqueue:
-        from lms.registry.tasks import run_import
+        _enqueue(job)
+    return job
 
-        enqueue_after_commit(run_import, job_id=job.id)
+
+def _enqueue(job: ImportJob) -> None:
+    from lms.registry.tasks import run_import
+
+    enqueue_after_commit(run_import, job_id=job.id)
+
+
+class PreviewOutdated(ImportRefused):
+    """The confirmation names another preview than the job's current one (a second tab, a job already applied)."""
+
+
+def confirm_job(job: ImportJob, *, digest: str, user: User | None, enqueue: bool = True) -> ImportJob:
+    """Apply a previewed job: queue its run, which writes only if the file still plans exactly the preview whose
+    ``digest`` the user confirmed (otherwise it previews again and says so). Flushes; the caller commits."""
+    if job.status != ImportStatus.PREVIEWED or not digest or digest != job.preview_digest:
+        raise PreviewOutdated("this preview is no longer current: look at the import's page again", field="digest")
+    job.status = ImportStatus.PENDING.value
+    job.dry_run = False
+    job.processed_rows = 0
+    db.session.flush()
+    audit("import.confirm", job, user=user, digest=digest)
+    if enqueue:
+        _enqueue(job)
     return job
 
 
@@ -1412,6 +1387,23 @@ def _finish(
     db.session.commit()
 
 
+def _show_preview(job: ImportJob, preview: Preview, ignored: list[str], *, outdated: bool = False) -> None:
+    """Stop at the preview: keep the file (a confirmation reads it again) and publish what it would change."""
+    job.status = ImportStatus.PREVIEWED.value
+    job.dry_run = True
+    job.preview = {**preview.as_dict(), "ignored_columns": ignored, "outdated": outdated}
+    job.preview_digest = preview.digest
+    job.summary = {}
+    job.errors = []
+    job.message = (
+        "the data changed since the preview: look at the new preview and confirm again"
+        if outdated
+        else "checked: " + _success_message(preview.summary()) + "; nothing is written until you confirm"
+    )
+    job.finished_at = utcnow()
+    db.session.commit()
+
+
 def _success_message(summary: dict[str, dict[str, int]]) -> str:
     parts = [
         f"{entity}: {counts['created']} created, {counts['updated']} updated, {counts['unchanged']} unchanged"
@@ -1428,10 +1420,11 @@ def _check(job: ImportJob, report: _Report, *, publish_progress: bool = True) ->
     unit = job.unit
     layout = LAYOUTS[job.kind](Scope(unit.id, unit.path, unit.full_name), report, job.id)
     try:
-        header, rows = read_table(job.filename, job.content, current_app.config["IMPORT_MAX_ROWS"])
-    except _Invalid as exc:
-        report.add(None, None, exc.code, **exc.params)
+        table = spreadsheet.read_table(job.filename, job.content, _limits())
+    except spreadsheet.SpreadsheetError as exc:
+        report.add_error(exc)
         return layout, []
+    header, rows = table.header, table.rows
     found, ignored = _match_headers(header, layout.columns, report)
     layout.check_headers(found)
     if report:
@@ -1460,6 +1453,11 @@ def _run(job: ImportJob) -> None:
     if report:
         _finish(job, ImportStatus.FAILED, report.summary(), errors=report.listed())
         return
+    if job.dry_run:
+        preview = Preview(layout.entities)
+        layout.plan(preview)
+        _show_preview(job, preview, ignored)
+        return
     # Phase 2 starts by taking the province's lock and checking again inside the write transaction, so rows
     # another import wrote since the first check (a double-clicked upload) are seen, not duplicated. The check
     # makes no per-row query, so doing it twice is cheap.
@@ -1470,7 +1468,15 @@ def _run(job: ImportJob) -> None:
         db.session.rollback()
         _finish(job, ImportStatus.FAILED, report.summary(), errors=report.listed())
         return
-    summary: dict[str, Any] = layout.apply()  # phase 2, committed with the job's new status by _finish
+    preview = Preview(layout.entities)
+    layout.plan(preview)
+    if job.preview_digest is not None and preview.digest != job.preview_digest:
+        # Someone changed the register since the user looked: applying now would do something they never saw.
+        db.session.rollback()
+        _show_preview(job, preview, ignored, outdated=True)
+        return
+    layout.write()  # phase 2, committed with the job's new status by _finish
+    summary: dict[str, Any] = preview.summary()
     message = _success_message(summary)
     if ignored:
         summary["ignored_columns"] = ignored
@@ -1511,4 +1517,9 @@ def execute_job(job_id: int, *, final_attempt: bool = True) -> None:
 def _fail_crashed(job_id: int) -> None:
     report = _Report()
     report.add(None, None, "crashed")
-    _finish(db.session.get_one(ImportJob, job_id), ImportStatus.FAILED, MESSAGES["crashed"][0], errors=report.listed())
+    _finish(
+        db.session.get_one(ImportJob, job_id),
+        ImportStatus.FAILED,
+        report.listed()[0]["message"],
+        errors=report.listed(),
+    )

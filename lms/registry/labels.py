@@ -25,6 +25,7 @@ BOARD_ROLE_NAMES = {"director": _l("Director"), "deputy_director": _l("Deputy di
 STATUS_NAMES = {
     "pending": _l("Waiting for a worker"),
     "running": _l("Running"),
+    "previewed": _l("Checked: waiting for your confirmation"),
     "succeeded": _l("Done"),
     "failed": _l("Refused"),
 }
@@ -54,4 +55,28 @@ IMPORT_KIND_NAMES = {
     "households": _l("Households and their members"),
     "organisations": _l("Organisations and their members"),
     "officers": _l("Association officers"),
+}
+# What a registry import writes, and the fields its preview names when a record changes.
+IMPORT_ENTITY_NAMES = {
+    "villages": _l("Villages"),
+    "households": _l("Households"),
+    "persons": _l("Persons"),
+    "organisations": _l("Organisations"),
+    "members": _l("Organisation members"),
+    "officers": _l("Association officers"),
+}
+IMPORT_FIELD_NAMES = {
+    "kind": _l("Kind"),
+    "name": _l("Name"),
+    "full_name": _l("Full name"),
+    "address": _l("Address"),
+    "birth_date": _l("Birth date"),
+    "sex": _l("Sex"),
+    "relation_to_head": _l("Relation to the head of household"),
+    "ethnicity": _l("Ethnicity"),
+    "occupation_group": _l("Occupation group"),
+    "id_number": _l("Personal ID number"),
+    "managing_level": _l("Managing level"),
+    "position": _l("Position"),
+    "ended_on": _l("End date"),
 }

@@ -381,6 +381,7 @@ class BoardMembership(Model):
 class ImportStatus(enum.StrEnum):
     PENDING = "pending"
     RUNNING = "running"
+    PREVIEWED = "previewed"  # checked, what it would change is shown; nothing written until someone confirms
     SUCCEEDED = "succeeded"
     FAILED = "failed"
 
@@ -401,6 +402,11 @@ class ImportJob(Model):
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     message: Mapped[str] = mapped_column(Text, default="")
+    # A dry run stops at the preview. A confirmed preview keeps its digest: the run applies only if the file
+    # would still change exactly that (else it previews again).
+    dry_run: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    preview: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    preview_digest: Mapped[Optional[str]] = mapped_column(String(64))
     unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
     created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from lms.extensions import db, utcnow
-from lms.registry.importer import RUN_TIMEOUT
+from lms.registry.importer import PREVIEW_TIMEOUT, RUN_TIMEOUT
 from lms.registry.models import ImportJob, ImportStatus
 
 
@@ -32,7 +32,8 @@ def run_import(self, *, job_id: int) -> None:
 @shared_task(name="lms.registry.sweep_imports", ignore_result=True)
 def sweep_imports() -> None:
     """Re-send jobs whose message was lost (pending for over a minute); fail jobs whose worker died mid-run, and
-    jobs that never ran within IMPORT_PENDING_MAX_AGE (their file is deleted).
+    jobs that never ran within IMPORT_PENDING_MAX_AGE (their file is deleted), and previews left unconfirmed (their
+    file is dropped).
 
     A job running for longer than RUN_TIMEOUT is not started again: if the file itself killed the worker (memory),
     running it again would kill the next one too.
@@ -61,6 +62,16 @@ def sweep_imports() -> None:
             finished_at=now,
             content=b"",
             message="this file waited too long for a worker and was deleted unread; upload it again",
+        )
+    )
+    # A preview nobody confirmed keeps the file, with ID numbers in clear, only for PREVIEW_TIMEOUT.
+    db.session.execute(
+        update(ImportJob)
+        .where(ImportJob.status == ImportStatus.PREVIEWED, ImportJob.finished_at < now - PREVIEW_TIMEOUT)
+        .values(
+            status=ImportStatus.FAILED.value,
+            content=b"",
+            message="the preview was not confirmed in time; nothing was imported: upload the file again",
         )
     )
     db.session.commit()

@@ -13,7 +13,7 @@ from lms.core.services import audit
 from lms.core.signals import subject_page
 from lms.extensions import db
 from lms.registry import bp, services
-from lms.registry.forms import ClcForm, HouseholdForm, ImportForm, OrganisationForm, PersonForm
+from lms.registry.forms import ClcForm, ConfirmImportForm, HouseholdForm, ImportForm, OrganisationForm, PersonForm
 from lms.registry.models import (
     AdminUnit,
     AssociationMembership,
@@ -351,6 +351,7 @@ def new_import():
                 content=upload.read(),
                 unit=unit,
                 user=current_user,
+                dry_run=True,  # the page always shows what the file would change before anything is written
             )
         except ImportRefused as exc:
             form.file.errors.append(str(exc))
@@ -369,7 +370,34 @@ def new_import():
 @permission_required(Permission.REGISTRY_IMPORT)
 def import_job(job_id: int):
     job = _load(ImportJob, job_id, Permission.REGISTRY_IMPORT)
-    return render_template("registry/import_job.html", job=job)
+    from lms.registry.labels import IMPORT_ENTITY_NAMES, IMPORT_FIELD_NAMES
+
+    return render_template(
+        "registry/import_job.html",
+        job=job,
+        form=ConfirmImportForm(digest=job.preview_digest),
+        import_entity_names=IMPORT_ENTITY_NAMES,
+        import_field_names=IMPORT_FIELD_NAMES,
+    )
+
+
+@bp.post("/imports/<int:job_id>/confirm")
+@permission_required(Permission.REGISTRY_IMPORT)
+def confirm_import(job_id: int):
+    """Apply the preview the user looked at (its digest comes back with the form), and nothing else."""
+    from lms.registry.importer import PreviewOutdated, confirm_job
+
+    job = _load(ImportJob, job_id, Permission.REGISTRY_IMPORT)
+    form = ConfirmImportForm()
+    if form.validate_on_submit():
+        try:
+            confirm_job(job, digest=form.digest.data or "", user=current_user)
+        except PreviewOutdated:
+            flash(_("This preview is no longer current: look at the page again before confirming."), "warning")
+        else:
+            db.session.commit()
+            flash(_("Confirmed: the import is being applied."), "success")
+    return redirect(url_for("registry.import_job", job_id=job.id))
 
 
 @bp.get("/units/<int:unit_id>/persons.csv")

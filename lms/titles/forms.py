@@ -62,5 +62,11 @@ class ImportForm(FlaskForm):
     file = FileField(_l("Spreadsheet (.xlsx or .csv)"), validators=[FileRequired()])
 
 
+class ConfirmImportForm(FlaskForm):
+    """Confirms a preview: its checked rows and digest, signed (lms.core.imports.sign_rows)."""
+
+    plan = HiddenField(validators=[DataRequired()])
+
+
 class ActionForm(FlaskForm):
     """A button that changes something (verify, delete): only the CSRF token."""

@@ -18,19 +18,17 @@ evaluation (``mark_dirty``): group titles may count recognised members.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from flask import has_request_context
-from openpyxl import load_workbook
 from sqlalchemy import JSON, DateTime, Integer, Select, case, cast, false, func, insert, literal, null, select
 from sqlalchemy.orm import aliased
 
 from lms.auth.permissions import Permission, in_scope, scoped
+from lms.core import spreadsheet
 from lms.core.models import AuditEvent
 from lms.core.pdf import new_code, normalise_code
 from lms.extensions import db, utcnow
@@ -214,8 +212,12 @@ def _audit_many(action: str, ids: Sequence[int], user: Any, **details: Any) -> N
 
 @dataclass
 class RegistrationResult:
-    created: list[int] = field(default_factory=list)  # subject ids newly registered
+    created: list[int] = field(default_factory=list)  # subject ids newly registered (or to be, in a preview)
     already: list[int] = field(default_factory=list)  # subject ids registered before
+    preview: dict[str, Any] | None = None  # an import's preview (lms.core.imports): nothing written yet
+    digest: str = ""
+    outdated: bool = False  # a confirmation whose preview no longer holds: nothing was written
+    rows: list[list[int]] = field(default_factory=list)  # [row number, subject id] of an import, to confirm
 
 
 def register(
@@ -321,57 +323,13 @@ def _text(value: Any) -> str:
     return " ".join(str(value).split()) if value is not None else ""
 
 
-def _take(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
-    """The rows, but no more than the header, ``MAX_ITEMS`` rows with something in them and one more (enough to see
-    that the file is too long): a huge sheet is never held whole. Blank rows do not count, as they are dropped."""
-    taken: list[list[Any]] = []
-    filled = 0
-    for row in rows:
-        taken.append(list(row))
-        filled += any(_text(c) for c in row)
-        if filled >= MAX_ITEMS + 2:
-            break
-    return taken
-
-
-def _read(content: bytes, filename: str) -> list[list[Any]]:
-    if len(content) > MAX_IMPORT_BYTES:
-        raise ImportRejected([{"row": None, "column": None, "message": "the file is larger than 5 MB"}])
-    if filename.lower().endswith(".csv"):
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ImportRejected(
-                [{"row": None, "column": None, "message": "the CSV file is not UTF-8 text; save it as “CSV UTF-8”"}]
-            ) from None
-        first = text.split("\n", 1)[0]
-        reader = csv.reader(io.StringIO(text), delimiter=max((",", ";", "\t"), key=first.count))
-        try:
-            return _take(reader)
-        except csv.Error as exc:  # a cell over 128 KiB, usually a quote that is never closed
-            raise ImportRejected(
-                [
-                    {
-                        "row": reader.line_num,
-                        "column": None,
-                        "message": (
-                            f"the CSV file cannot be read from this line ({exc}): "
-                            'close every quote (") you open and keep each cell under 128 KiB'
-                        ),
-                    }
-                ]
-            ) from None
-    if not filename.lower().endswith(".xlsx"):
-        raise ImportRejected([{"row": None, "column": None, "message": "only .xlsx and .csv files can be imported"}])
+def _read(content: bytes, filename: str) -> spreadsheet.Table:
+    """The file's header and data rows, through the shared reader (with its limits: ADR 0020)."""
     try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        rows = _take(workbook.worksheets[0].iter_rows(values_only=True))
-        workbook.close()
-    except Exception:  # noqa: BLE001 - openpyxl reports a damaged or foreign archive with many kinds of error
-        raise ImportRejected(
-            [{"row": None, "column": None, "message": "the file is not a readable .xlsx workbook"}]
-        ) from None
-    return rows
+        limits = spreadsheet.Limits.from_config(MAX_ITEMS)
+        return spreadsheet.read_table(filename, content, replace(limits, max_bytes=MAX_IMPORT_BYTES))
+    except spreadsheet.SpreadsheetError as exc:
+        raise ImportRejected([exc.as_dict()]) from None
 
 
 def _date(value: Any) -> date | None:
@@ -389,14 +347,15 @@ def _date(value: Any) -> date | None:
 
 
 def import_registrations(
-    content: bytes, filename: str, *, commune: AdminUnit, title: str, year: int, user: Any
+    content: bytes, filename: str, *, commune: AdminUnit, title: str, year: int, user: Any, dry_run: bool = False
 ) -> RegistrationResult:
     """Register the subjects a spreadsheet lists (xlsx or csv; first row = headers), all in ``commune``.
 
     Columns by title — family: household code + village code; citizen: personal ID number, or full name + birth
     date (village code optional, to tell namesakes apart); unit: organisation code; clan: clan name; village
     community: village code. Every row is checked first and every error reported with its row and column; if any
-    row is wrong nothing is registered.
+    row is wrong nothing is registered. A ``dry_run`` registers nothing and returns the preview
+    (:func:`apply_registration_rows`).
     """
     subject_type = TITLE_SUBJECT[Title(title)]
     if subject_type not in LAYOUTS:
@@ -409,20 +368,12 @@ def import_registrations(
                 }
             ]
         )
-    rows = _read(content, filename)
-    while rows and not any(_text(c) for c in rows[-1]):
-        rows.pop()
-    if len(rows) < 2:
-        raise ImportRejected([{"row": None, "column": None, "message": "the file has no data rows"}])
-    if len(rows) - 1 > MAX_ITEMS:
-        raise ImportRejected(
-            [{"row": None, "column": None, "message": f"the file has more than {MAX_ITEMS} rows; split it"}]
-        )
+    table = _read(content, filename)
     names = {_key(alias): column for column, aliases in COLUMNS.items() for alias in aliases}
-    header = [names.get(_key(cell)) if cell is not None else None for cell in rows[0]]
+    header = [names.get(_key(cell)) if cell is not None else None for cell in table.header]
     position = {column: index for index, column in reversed(list(enumerate(header))) if column}
     layout = LAYOUTS[subject_type]
-    labels = {column: _text(rows[0][position[column]]) for column in position}
+    labels = {column: _text(table.header[position[column]]) for column in position}
     errors: list[dict[str, Any]] = []
     required = [layout[0]] if subject_type != SubjectType.PERSON else []
     if subject_type == SubjectType.HOUSEHOLD:
@@ -452,7 +403,7 @@ def import_registrations(
     def cell(row: list[Any], column: str) -> str:
         return _text(raw(row, column))
 
-    data = [(number, row) for number, row in enumerate(rows[1:], start=2) if any(_text(c) for c in row)]
+    data = table.rows
     villages = dict(
         db.session.execute(
             select(AdminUnit.code, AdminUnit.id).where(
@@ -462,7 +413,7 @@ def import_registrations(
         .tuples()
         .all()
     )
-    chosen: list[int] = []
+    chosen: list[tuple[int, int]] = []  # (row number, subject id)
 
     def fail(number: int, column: str, message: str) -> None:
         errors.append({"row": number, "column": labels.get(column, column), "message": message})
@@ -488,7 +439,7 @@ def import_registrations(
                 if (hid := households.get((villages[village_code], code))) is None:
                     fail(number, "household_code", f"no household {code} in village {village_code}")
                 else:
-                    chosen.append(hid)
+                    chosen.append((number, hid))
     elif subject_type == SubjectType.VILLAGE:
         for number, row in data:
             code = cell(row, "village_code")
@@ -499,7 +450,7 @@ def import_registrations(
                     f"no village with code {code} in {commune.full_name}" if code else "required",
                 )
             else:
-                chosen.append(villages[code])
+                chosen.append((number, villages[code]))
     elif subject_type == SubjectType.ORGANISATION:
         organisations = dict(
             db.session.execute(select(Organisation.code, Organisation.id).where(Organisation.commune_id == commune.id))
@@ -515,7 +466,7 @@ def import_registrations(
                     f"no organisation with code {code} in {commune.full_name}" if code else "required",
                 )
             else:
-                chosen.append(organisations[code])
+                chosen.append((number, organisations[code]))
     elif subject_type == SubjectType.CLAN:
         clans = dict(
             db.session.execute(select(Clan.name_folded, Clan.id).where(Clan.commune_id == commune.id)).tuples().all()
@@ -525,17 +476,91 @@ def import_registrations(
             if fold(name) not in clans:
                 fail(number, "clan_name", f"no clan named {name} in {commune.full_name}" if name else "required")
             else:
-                chosen.append(clans[fold(name)])
+                chosen.append((number, clans[fold(name)]))
     else:
         chosen = _resolve_persons(data, raw, fail, commune, villages)
     if errors:
         raise ImportRejected(errors)
-    return register(title=title, year=year, subject_ids=chosen, user=user)
+    return apply_registration_rows(chosen, commune=commune, title=title, year=year, user=user, dry_run=dry_run)
+
+
+def apply_registration_rows(
+    rows: Sequence[Sequence[int]],
+    *,
+    commune: AdminUnit,
+    title: str,
+    year: int,
+    user: Any,
+    dry_run: bool = False,
+    expected_digest: str | None = None,
+) -> RegistrationResult:
+    """Register the subjects of an import's checked ``rows`` (``[row number, subject id]``), or with ``dry_run``
+    only preview it: who would be registered, who already is, and what follows (the commune-year is evaluated
+    again). With ``expected_digest`` (a confirmation) nothing is written unless the preview still holds; the result
+    then says ``outdated``, with the new preview."""
+    from lms.core.imports import Preview
+
+    if title not in Title.__members__.values():
+        raise RecognitionError(f"Unknown title {title!r}.", "title")
+    subject_type = TITLE_SUBJECT[Title(title)]
+    first_rows: dict[int, int] = {}
+    for number, subject_id in rows:
+        first_rows.setdefault(subject_id, number)
+    found = subjects(subject_type, first_rows)
+    existing = set(
+        db.session.scalars(
+            select(Registration.subject_id).where(
+                Registration.subject_type == subject_type,
+                Registration.title == title,
+                Registration.year == year,
+                Registration.subject_id.in_(list(first_rows)),
+            )
+        )
+    )
+    preview = Preview(("registrations",))
+    for subject_id, number in first_rows.items():
+        name = found[subject_id].name if subject_id in found else f"{subject_type} {subject_id}"
+        kind = "unchanged" if subject_id in existing else "new"
+        preview.add("registrations", kind, number, name, [subject_type, subject_id, title, year])
+    created = preview.counts["registrations"]["created"]
+    if created:
+        preview.consequences.append(
+            _(
+                "%(commune)s, %(year)s: titles are evaluated again with the %(n)s new registrations",
+                commune=commune.full_name,
+                year=year,
+                n=created,
+            )
+        )
+    result = RegistrationResult(
+        created=[sid for sid in first_rows if sid not in existing],
+        already=[sid for sid in first_rows if sid in existing],
+        preview=preview.as_dict(),
+        digest=preview.digest,
+        rows=[list(row) for row in rows],
+    )
+    if dry_run:
+        return result
+    if expected_digest is not None and expected_digest != preview.digest:
+        result.outdated = True
+        return result
+    done = register(title=title, year=year, subject_ids=[subject_id for _row, subject_id in rows], user=user)
+    result.created, result.already = done.created, done.already
+    return result
+
+
+def _(message: str, **params: Any) -> str:
+    """A message in the request's language (English outside a request)."""
+    if has_request_context():
+        from flask_babel import gettext
+
+        return gettext(message, **params)
+    return message % params
 
 
 def _resolve_persons(
     data: list[tuple[int, list[Any]]], raw: Any, fail: Any, commune: AdminUnit, villages: dict[str, int]
-) -> list[int]:
+) -> list[tuple[int, int]]:
     """Persons of the commune by ID number (keyed hash), else by folded name and birth date: two queries."""
 
     def cell(row: list[Any], column: str) -> str:
@@ -572,13 +597,13 @@ def _resolve_persons(
             )
         ):
             namesakes.setdefault((folded, birth), []).append((pid, unit_id))
-    chosen: list[int] = []
+    chosen: list[tuple[int, int]] = []
     for number, row in data:
         if number in hashes:
             if hashes[number] not in by_hash:
                 fail(number, "id_number", f"no person with this ID number in {commune.full_name}")
             else:
-                chosen.append(by_hash[hashes[number]])
+                chosen.append((number, by_hash[hashes[number]]))
             continue
         if cell(row, "id_number"):
             continue  # already reported as malformed
@@ -610,7 +635,7 @@ def _resolve_persons(
                 f"{len(candidates)} persons named {name} born {born:%d/%m/%Y}: give the ID number or the village code",
             )
         else:
-            chosen.append(candidates[0][0])
+            chosen.append((number, candidates[0][0]))
     return chosen
 
 

@@ -237,6 +237,7 @@ def title_registrations_import():
         raise ApiValidationError(errors)
     assert upload is not None
     assert commune is not None
+    dry_run = request.args.get("dry_run") in ("1", "true")
     try:
         result = recognition.import_registrations(
             upload.read(recognition.MAX_IMPORT_BYTES + 1),
@@ -245,6 +246,7 @@ def title_registrations_import():
             title=str(title),
             year=year,
             user=current_user,
+            dry_run=dry_run,
         )
     except recognition.ImportRejected as exc:
         db.session.rollback()
@@ -256,6 +258,10 @@ def title_registrations_import():
         )
     except recognition.RecognitionError as exc:
         return _refused(exc)
+    if dry_run:
+        db.session.rollback()
+        body = {"title": title, "year": year, "created": result.created, "already": result.already}
+        return {**body, "dry_run": True, "preview": result.preview}, 200
     db.session.commit()
     return {"title": title, "year": year, "created": result.created, "already": result.already}, 201
 

@@ -22,6 +22,7 @@ from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, in_scope
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
 from lms.titles import bp, explain, recognition, services
+from lms.titles.forms import ConfirmImportForm
 from lms.titles.models import CriteriaSet, Recognition, RecognitionStatus, Title
 from lms.titles.recognition_forms import (
     RECOGNITION_STATUS_NAMES,
@@ -177,46 +178,108 @@ def registration_new():
 @bp.route("/registrations/import", methods=["GET", "POST"])
 @permission_required(ASSESS)
 def registration_import():
-    """Upload a list of subjects (xlsx or csv): checked whole, registered whole or not at all."""
+    """Upload a list of subjects (xlsx or csv): checked whole and previewed; registered whole, on confirmation."""
     ctx = _context(ASSESS, default_year=date.today().year)
     form = ImportForm()
     errors: list[dict[str, Any]] = []
+    result = None
+    filename = ""
     status = 200
     if ctx["commune"] is not None and form.validate_on_submit():
         upload = form.file.data
+        filename = upload.filename or "file.xlsx"
         try:
             result = recognition.import_registrations(
                 upload.read(recognition.MAX_IMPORT_BYTES + 1),
-                upload.filename or "file.xlsx",
+                filename,
                 commune=ctx["commune"],
                 title=ctx["title"],
                 year=ctx["year"],
                 user=current_user,
+                dry_run=True,
             )
         except recognition.ImportRejected as exc:
-            db.session.rollback()
             errors, status = exc.errors, 422
         except recognition.RecognitionError as exc:
             _flash_refusal(exc)
             status = 422
-        else:
-            db.session.commit()
-            flash(
-                _("%(n)d registered (%(already)d already were).", n=len(result.created), already=len(result.already)),
-                "success",
-            )
-            return _back("titles.registrations", ctx)
+        db.session.rollback()  # a dry run writes nothing; this makes sure of it
     elif request.method == "POST":
         status = 422
+    return _registration_import_page(ctx, form, errors, result, filename), status
+
+
+def _plan_for(ctx: dict[str, Any]) -> dict[str, Any]:
+    commune = ctx["commune"]
+    return {"commune_id": commune.id if commune else None, "title": ctx["title"], "year": ctx["year"]}
+
+
+@bp.post("/registrations/import/confirm")
+@permission_required(ASSESS)
+def confirm_registration_import():
+    """Register exactly the previewed subjects; if registrations changed since, preview again and say so."""
+    from lms.core.imports import load_rows
+
+    ctx = _context(ASSESS, default_year=date.today().year)
+    form = ConfirmImportForm()
+    plan = load_rows("registrations", form.plan.data or "") if form.validate_on_submit() else None
+    if plan is None or ctx["commune"] is None or plan["for"] != _plan_for(ctx):
+        flash(_("This preview is no longer valid: upload the file again."), "warning")
+        return _back("titles.registration_import", ctx)
+    try:
+        result = recognition.apply_registration_rows(
+            plan["rows"],
+            commune=ctx["commune"],
+            title=ctx["title"],
+            year=ctx["year"],
+            user=current_user,
+            expected_digest=plan["digest"],
+        )
+    except recognition.RecognitionError as exc:
+        _flash_refusal(exc)
+        return _back("titles.registration_import", ctx)
+    if result.outdated:
+        db.session.rollback()
+        return _registration_import_page(ctx, ImportForm(formdata=None), [], result, plan["filename"])
+    db.session.commit()
+    flash(
+        _("%(n)d registered (%(already)d already were).", n=len(result.created), already=len(result.already)),
+        "success",
+    )
+    return _back("titles.registrations", ctx)
+
+
+def _registration_import_page(
+    ctx: dict[str, Any],
+    form: ImportForm,
+    errors: list[dict[str, Any]],
+    result: recognition.RegistrationResult | None,
+    filename: str,
+) -> str:
+    from lms.core.imports import sign_rows
+
+    confirm = None
+    if result is not None and result.preview is not None:
+        confirm = ConfirmImportForm(
+            formdata=None,
+            plan=sign_rows(
+                "registrations",
+                {"for": _plan_for(ctx), "filename": filename, "rows": result.rows, "digest": result.digest},
+            ),
+        )
     return render_template(
         "titles/recognition/registration_import.html",
         form=form,
         errors=errors,
+        result=result,
+        confirm=confirm,
+        filename=filename,
+        preview_names={"registrations": _("Registrations")},
         layouts=recognition.LAYOUTS,
         columns=recognition.COLUMNS,
         subject_type=recognition.TITLE_SUBJECT[Title(ctx["title"])],
         **ctx,
-    ), status
+    )
 
 
 # --- proposals and decisions -----------------------------------------------------------------------------------

@@ -15,11 +15,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import has_request_context
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from sqlalchemy import Select, and_, case, func, insert, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from lms.auth.permissions import Permission, can, scoped
+from lms.core.imports import changes as _changes
 from lms.core.models import EvidenceFile
 from lms.core.services import audit
 from lms.extensions import db, utcnow
@@ -801,7 +802,12 @@ SOURCE_WORDS = {"đánh giá": "evaluator", "tự đánh giá": "self"}
 class ImportResult:
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    preview: dict[str, Any] | None = None  # what the rows would change (dry run), see lms.core.imports
+    digest: str = ""
+    outdated: bool = False  # a confirmation whose preview no longer holds: nothing was written
+    rows: list[list[Any]] = field(default_factory=list)  # the checked rows, for the confirmation form
 
 
 def _fold(text: str) -> str:
@@ -810,75 +816,101 @@ def _fold(text: str) -> str:
     return fold(text)
 
 
-def import_assessments(filename: str, content: bytes, *, user: Any) -> ImportResult:
+def import_assessments(filename: str, content: bytes, *, user: Any, dry_run: bool = False) -> ImportResult:
     """Create or update assessments from a spreadsheet (.xlsx or .csv, first sheet, one header row).
 
     Every row is checked first and every error reported with its row and column; if there is any error nothing is
-    written. Then all rows are written in the caller's transaction, the communes and years marked once.
+    written. A ``dry_run`` stops there with a preview of what would change (:func:`apply_assessment_rows`).
     Synchronous: files are limited to :data:`MAX_IMPORT_ROWS` rows.
     """
-    from lms.registry.importer import MESSAGES, read_table
-
     result = ImportResult()
-    try:
-        header, rows = read_table(filename, content, MAX_IMPORT_ROWS)
-    except Exception as exc:  # the registry reader's _Invalid: a code and its parameters
-        code = getattr(exc, "code", None)
-        if code not in MESSAGES:
-            raise
-        english, vietnamese = MESSAGES[code]
-        text = vietnamese if has_request_context() and str(get_locale()) == "vi" else english
-        result.errors.append({"row": None, "column": None, "message": text.format(**getattr(exc, "params", {}))})
-        return result
-    aliases = {_fold(alias): key for key, names in IMPORT_COLUMNS.items() for alias in names}
-    columns: dict[str, int] = {}
-    shown: dict[str, str] = {}
-    for index, raw in enumerate(header):
-        found = aliases.get(_fold(str(raw))) if raw is not None else None
-        if found and found not in columns:
-            columns[found], shown[found] = index, str(raw)
-    for key in REQUIRED_COLUMNS:
-        if key not in columns:
-            result.errors.append(
-                {
-                    "row": 1,
-                    "column": IMPORT_COLUMNS[key][0],
-                    "message": _("missing column “%(name)s”", name=IMPORT_COLUMNS[key][0]),
-                }
-            )
+    rows = _read_assessment_rows(filename, content, result)
     if result.errors:
         return result
+    return apply_assessment_rows(rows, user=user, filename=filename, dry_run=dry_run)
+
+
+def _read_assessment_rows(filename: str, content: bytes, result: ImportResult) -> list[list[Any]]:
+    """The file's data rows as ``[row number, subject type, subject id, year, indicator, value, source, evidence
+    reference, note]`` — plain values a confirmation form can carry — or errors in ``result``."""
+    from lms.core import spreadsheet
+
+    try:
+        table = spreadsheet.read_table(filename, content, spreadsheet.Limits.from_config(MAX_IMPORT_ROWS))
+    except spreadsheet.SpreadsheetError as exc:
+        result.errors.append(exc.as_dict())
+        return []
+    header = spreadsheet.match_header(
+        table.header,
+        [spreadsheet.Column(key, names, key in REQUIRED_COLUMNS) for key, names in IMPORT_COLUMNS.items()],
+    )
+    result.errors.extend(error.as_dict() for error in header.errors)
+    if result.errors:
+        return []
+    columns, rows = header.index, table.rows
 
     def cell(cells: list[Any], key: str) -> Any:
         index = columns.get(key)
-        return cells[index] if index is not None and index < len(cells) else None
+        value = cells[index] if index is not None and index < len(cells) else None
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, Decimal | float):
+            return str(value)  # exact through JSON (a value such as 95.5)
+        return value if value is None or isinstance(value, int | str) else str(value)
 
-    # Rows are read and checked with a handful of queries per subject type, not per row.
+    return [[number, *(cell(cells, key) for key in IMPORT_COLUMNS)] for number, cells in rows]
+
+
+ROW_FIELDS = ("number", *IMPORT_COLUMNS)
+
+
+def apply_assessment_rows(
+    rows: list[list[Any]],
+    *,
+    user: Any,
+    filename: str,
+    dry_run: bool = False,
+    expected_digest: str | None = None,
+) -> ImportResult:
+    """Check read rows against the register and write them, all or nothing (a handful of queries per subject type,
+    none per row).
+
+    A ``dry_run`` writes nothing and returns the preview: new, changed and unchanged assessments, and what follows
+    (eligibility that becomes stale, self-assessments that need verifying again). With ``expected_digest`` (a
+    confirmation) the rows are written only if they would change exactly what that preview showed; otherwise the
+    result is ``outdated``, with the new preview, and nothing is written.
+    """
+    from lms.core.imports import Preview
+
+    result = ImportResult(rows=rows)
+    shown = {key: IMPORT_COLUMNS[key][0] for key in IMPORT_COLUMNS}
     parsed: list[tuple[int, AssessmentInput]] = []
-    for number, cells in rows:
+    for values in rows:
+        row = dict(zip(ROW_FIELDS, values, strict=True))
+        number = int(row["number"])
         errors_before = len(result.errors)
 
         def error(key: str, message: str, number: int = number) -> None:
-            result.errors.append({"row": number, "column": shown.get(key, IMPORT_COLUMNS[key][0]), "message": message})
+            result.errors.append({"row": number, "column": shown[key], "message": message})
 
-        raw_type = str(cell(cells, "subject_type") or "").strip()
+        raw_type = str(row["subject_type"] or "").strip()
         subject_type = SUBJECT_WORDS.get(raw_type.casefold(), raw_type.casefold())
         if subject_type not in SUBJECT_TITLE:
             error("subject_type", _("one of: %(names)s", names=", ".join(SUBJECT_TITLE)))
-        subject_id = _as_int(cell(cells, "subject_id"))
+        subject_id = _as_int(row["subject_id"])
         if subject_id is None:
             error("subject_id", _("a whole number: the subject's id in the register"))
-        year = _as_int(cell(cells, "year"))
+        year = _as_int(row["year"])
         if year is None or not 2000 <= year <= 2100:
             error("year", _("a year such as 2026"))
-        indicator = str(cell(cells, "indicator") or "").strip()
+        indicator = str(row["indicator"] or "").strip()
         if not INDICATOR_CODE.match(indicator):
             error("indicator", _("an indicator code of the criteria set"))
-        raw_source = str(cell(cells, "source") or "evaluator").strip().casefold()
+        raw_source = str(row["source"] or "evaluator").strip().casefold()
         source = SOURCE_WORDS.get(raw_source, raw_source)
         if source not in set(AssessmentSource):
             error("source", _("evaluator or self"))
-        evidence_ref = str(cell(cells, "evidence_ref") or "")
+        evidence_ref = str(row["evidence_ref"] or "")
         if len(evidence_ref) > 300:
             error("evidence_ref", _("at most 300 characters"))
         if len(result.errors) == errors_before:
@@ -890,13 +922,121 @@ def import_assessments(filename: str, content: bytes, *, user: Any) -> ImportRes
                         subject_id or 0,
                         year or 0,
                         indicator,
-                        cell(cells, "value"),
+                        row["value"],
                         source,
                         evidence_ref,
-                        str(cell(cells, "note") or ""),
+                        str(row["note"] or ""),
                     ),
                 )
             )
+    checked = _check_assessment_rows(parsed, user, result, shown)
+    if result.errors:
+        result.errors.sort(key=lambda e: e["row"] or 0)
+        return result
+    preview = Preview(("assessments",))
+    existing = _existing_assessments([data for data, *_ in checked])
+    now, user_id = utcnow(), getattr(user, "id", None)
+    inserts: list[dict[str, Any]] = []
+    updates: list[tuple[Assessment, dict[str, Any]]] = []
+    touched: set[tuple[str, int, int]] = set()
+    cleared: list[tuple[str, int, str]] = []
+    for data, commune_id, value, number in checked:
+        identity = (data.subject_type, data.subject_id, data.year, data.indicator)
+        label = f"{data.subject_type} {data.subject_id} — {data.indicator} ({data.year})"  # named below
+        current = existing.get(identity)
+        planned: dict[str, Any] = {
+            "value": value,
+            "source": data.source,
+            "evidence_ref": data.evidence_ref.strip() or (current.evidence_ref if current else ""),
+            "note": data.note.strip() or (current.note if current else ""),
+        }
+        if current is None:
+            row = {
+                "subject_type": data.subject_type,
+                "subject_id": data.subject_id,
+                "year": data.year,
+                "indicator": data.indicator,
+                **planned,
+                "commune_id": commune_id,
+                "assessed_by_id": user_id,
+                "assessed_at": now,
+            }
+            inserts.append(row)
+            preview.add("assessments", "new", number, label, identity, row)
+            touched.add(identity[:3])
+            continue
+        stored: dict[str, Any] = {
+            "value": current.value,
+            "source": current.source,
+            "evidence_ref": current.evidence_ref,
+            "note": current.note,
+        }
+        if stored == planned:
+            preview.add("assessments", "unchanged", number, label, current.id, stored)
+            continue
+        changes = _changes(
+            {**stored, "value": _plain(stored["value"])},
+            {**planned, "value": _plain(planned["value"])},
+            ("value", "source", "evidence_ref", "note"),
+        )
+        preview.add("assessments", "changed", number, label, current.id, {"old": stored, "new": planned}, changes)
+        updates.append((current, planned))
+        touched.add(identity[:3])
+        # A changed value of a self-assessment needs verifying again.
+        if current.verified_at is not None and {c["field"] for c in changes} & {"value", "source", "evidence_ref"}:
+            cleared.append((current.subject_type, current.subject_id, current.indicator))
+    _name_samples(preview, {number: (d.subject_type, d.subject_id) for d, _c, _v, number in checked})
+    preview.consequences = _assessment_consequences(touched, cleared)
+    result.preview, result.digest = preview.as_dict(), preview.digest
+    counts = preview.counts["assessments"]
+    result.created, result.updated, result.unchanged = counts["created"], counts["updated"], counts["unchanged"]
+    if dry_run:
+        return result
+    if expected_digest is not None and expected_digest != preview.digest:
+        result.outdated = True
+        return result
+    unverified = set(cleared)
+    for current, planned in updates:
+        if (current.subject_type, current.subject_id, current.indicator) in unverified:
+            current.verified_at = current.verified_by_id = None
+        current.value, current.source = planned["value"], planned["source"]
+        current.evidence_ref, current.note = planned["evidence_ref"], planned["note"]
+        current.assessed_by_id, current.assessed_at = user_id, now
+    if inserts:
+        db.session.execute(insert(Assessment), inserts)
+    db.session.flush()
+    audit(
+        "assessment.import",
+        object_type="assessment",
+        user=user,
+        filename=filename,
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
+    )
+    mark_dirty({(commune_id, data.year) for data, commune_id, *_rest in checked})
+    return result
+
+
+def _plain(value: Decimal) -> str:
+    """A value as people write it: 8, not 8.00 (what PostgreSQL's NUMERIC(…, 2) gives back)."""
+    return format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f").rstrip("0")
+
+
+def _name_samples(preview: Any, subjects: dict[int, tuple[str, int]]) -> None:
+    """Put the subjects' names on the rows a preview lists (only those: one query per subject type)."""
+    listed = [row for kinds in preview.samples.values() for rows in kinds.values() for row in rows]
+    labels = subject_labels({subjects[row["row"]] for row in listed})
+    for row in listed:
+        label = labels.get(subjects[row["row"]])
+        if label is not None:
+            row["label"] = label.name + row["label"][row["label"].index(" — ") :]
+
+
+def _check_assessment_rows(
+    parsed: list[tuple[int, AssessmentInput]], user: Any, result: ImportResult, shown: dict[str, str]
+) -> list[tuple[AssessmentInput, int, Decimal, int]]:
+    """The rows whose subject is in the user's scope, not frozen, with a valid value of an assessed indicator."""
     places = _places([(d.subject_type, d.subject_id) for _, d in parsed])
     communes = (
         {
@@ -916,7 +1056,6 @@ def import_assessments(filename: str, content: bytes, *, user: Any) -> ImportRes
             ).tuples()
         )
     )
-    existing = _existing_assessments([d for _, d in parsed])
     frozen = (
         set(
             db.session.execute(
@@ -931,11 +1070,11 @@ def import_assessments(filename: str, content: bytes, *, user: Any) -> ImportRes
     )
     seen: dict[tuple[str, int, int, str], int] = {}
     allowed: dict[int, bool] = {}
-    checked: list[tuple[AssessmentInput, int, Decimal]] = []
+    checked: list[tuple[AssessmentInput, int, Decimal, int]] = []
     for number, data in parsed:
 
         def error(key: str, message: str, number: int = number) -> None:
-            result.errors.append({"row": number, "column": shown.get(key, IMPORT_COLUMNS[key][0]), "message": message})
+            result.errors.append({"row": number, "column": shown[key], "message": message})
 
         place = places.get((data.subject_type, data.subject_id))
         commune = communes.get(place[0]) if place else None
@@ -982,58 +1121,55 @@ def import_assessments(filename: str, content: bytes, *, user: Any) -> ImportRes
             error("indicator", _("the same subject, year and indicator as row %(row)s", row=seen[identity]))
             continue
         seen[identity] = number
-        checked.append((data, commune.id, value))
-    if result.errors:
-        result.errors.sort(key=lambda e: e["row"] or 0)
-        return result
-    now, user_id = utcnow(), getattr(user, "id", None)
-    inserts: list[dict[str, Any]] = []
-    for data, commune_id, value in checked:
-        current = existing.get((data.subject_type, data.subject_id, data.year, data.indicator))
-        if current is None:
-            inserts.append(
-                {
-                    "subject_type": data.subject_type,
-                    "subject_id": data.subject_id,
-                    "year": data.year,
-                    "indicator": data.indicator,
-                    "value": value,
-                    "source": data.source,
-                    "evidence_ref": data.evidence_ref.strip(),
-                    "note": data.note.strip(),
-                    "commune_id": commune_id,
-                    "assessed_by_id": user_id,
-                    "assessed_at": now,
-                }
-            )
-            continue
-        # The few updates go through the ORM; a changed value of a self-assessment needs verifying again.
-        if (
-            value != current.value
-            or data.source != current.source
-            or (data.evidence_ref.strip() and data.evidence_ref.strip() != current.evidence_ref)
+        checked.append((data, commune.id, value, number))
+    return checked
+
+
+def _assessment_consequences(touched: set[tuple[str, int, int]], cleared: list[tuple[str, int, str]]) -> list[str]:
+    """What else the import changes: computed eligibility that becomes stale (it is evaluated again), and
+    self-assessments whose verification is withdrawn. One query per subject type."""
+    from lms.core.imports import SAMPLE_ROWS
+
+    wanted: dict[str, set[int]] = {}
+    for subject_type, subject_id, _year in touched:
+        wanted.setdefault(subject_type, set()).add(subject_id)
+    stale: list[tuple[str, int, int, bool]] = []
+    for subject_type, ids in wanted.items():
+        for row in db.session.execute(
+            select(Eligibility.subject_type, Eligibility.subject_id, Eligibility.year, Eligibility.eligible)
+            .where(Eligibility.subject_type == subject_type, Eligibility.subject_id.in_(ids))
+            .order_by(Eligibility.subject_id, Eligibility.year)
         ):
-            current.verified_at = current.verified_by_id = None
-        current.value, current.source, current.assessed_by_id, current.assessed_at = value, data.source, user_id, now
-        if data.evidence_ref.strip():
-            current.evidence_ref = data.evidence_ref.strip()
-        if data.note.strip():
-            current.note = data.note.strip()
-        result.updated += 1
-    if inserts:
-        db.session.execute(insert(Assessment), inserts)
-    result.created = len(inserts)
-    db.session.flush()
-    audit(
-        "assessment.import",
-        object_type="assessment",
-        user=user,
-        filename=filename,
-        created=result.created,
-        updated=result.updated,
-    )
-    mark_dirty({(commune_id, data.year) for data, commune_id, _ in checked})
-    return result
+            if (row[0], row[1], row[2]) in touched:
+                stale.append(tuple(row))  # type: ignore[arg-type]
+    labels = subject_labels({(s[0], s[1]) for s in stale[:SAMPLE_ROWS]} | {(c[0], c[1]) for c in cleared[:SAMPLE_ROWS]})
+
+    def name(subject_type: str, subject_id: int) -> str:
+        label = labels.get((subject_type, subject_id))
+        return label.name if label else f"{subject_type} {subject_id}"
+
+    found = [
+        _(
+            "%(subject)s, %(year)s: eligibility computed as %(status)s will be evaluated again",
+            subject=name(subject_type, subject_id),
+            year=year,
+            status=_("eligible") if eligible else _("not yet eligible"),
+        )
+        for subject_type, subject_id, year, eligible in stale[:SAMPLE_ROWS]
+    ]
+    if len(stale) > SAMPLE_ROWS:
+        found.append(_("and %(n)s more eligibility results evaluated again", n=len(stale) - SAMPLE_ROWS))
+    found += [
+        _(
+            "%(subject)s: the self-assessment of %(indicator)s was verified; it must be verified again",
+            subject=name(subject_type, subject_id),
+            indicator=indicator,
+        )
+        for subject_type, subject_id, indicator in cleared[:SAMPLE_ROWS]
+    ]
+    if len(cleared) > SAMPLE_ROWS:
+        found.append(_("and %(n)s more self-assessments to verify again", n=len(cleared) - SAMPLE_ROWS))
+    return found
 
 
 def _as_int(raw: Any) -> int | None:

@@ -35,6 +35,7 @@ from lms.titles.forms import (
     TITLE_NAMES,
     ActionForm,
     AssessmentForm,
+    ConfirmImportForm,
     ImportForm,
 )
 from lms.titles.models import Assessment, AssessmentSource, SubjectType, Title
@@ -391,7 +392,8 @@ def assessment_evidence(assessment_id: int):
 @bp.route("/assessments/import", methods=["GET", "POST"])
 @permission_required(ASSESS)
 def import_assessments():
-    """Assessments in bulk from a spreadsheet: all rows or none, every error with its row and column."""
+    """Assessments in bulk from a spreadsheet: checked and previewed first (every error with its row and column);
+    nothing is written until the preview is confirmed."""
     form = ImportForm()
     result = None
     if form.validate_on_submit():
@@ -400,24 +402,58 @@ def import_assessments():
         if not filename.lower().endswith((".xlsx", ".csv")):
             form.file.errors = [*form.file.errors, _("Upload an .xlsx workbook or a .csv file.")]
         else:
-            result = services.import_assessments(filename, upload.read(), user=current_user)
-            if result.errors:
-                db.session.rollback()
-            else:
-                db.session.commit()
-                flash(
-                    _(
-                        "%(created)s assessments added, %(updated)s changed.",
-                        created=result.created,
-                        updated=result.updated,
-                    ),
-                    "success",
-                )
-                return redirect(url_for("titles.import_assessments"))
+            result = services.import_assessments(filename, upload.read(), user=current_user, dry_run=True)
+            db.session.rollback()  # a dry run writes nothing; this makes sure of it
+    return _assessment_import_page(form, result, filename=form.file.data.filename if result else "")
+
+
+@bp.post("/assessments/import/confirm")
+@permission_required(ASSESS)
+def confirm_assessment_import():
+    """Apply a confirmed preview, exactly: if the register changed since, preview again and say so."""
+    from lms.core.imports import load_rows
+
+    form = ConfirmImportForm()
+    plan = load_rows("assessments", form.plan.data or "") if form.validate_on_submit() else None
+    if plan is None:
+        flash(_("This preview is no longer valid: upload the file again."), "warning")
+        return redirect(url_for("titles.import_assessments"))
+    result = services.apply_assessment_rows(
+        plan["rows"], user=current_user, filename=plan["filename"], expected_digest=plan["digest"]
+    )
+    if result.errors or result.outdated:
+        db.session.rollback()
+        return _assessment_import_page(ImportForm(formdata=None), result, filename=plan["filename"])
+    db.session.commit()
+    flash(
+        _(
+            "%(created)s assessments added, %(updated)s changed, %(unchanged)s unchanged.",
+            created=result.created,
+            updated=result.updated,
+            unchanged=result.unchanged,
+        ),
+        "success",
+    )
+    return redirect(url_for("titles.import_assessments"))
+
+
+def _assessment_import_page(form: ImportForm, result: services.ImportResult | None, *, filename: str):
+    from lms.core.imports import sign_rows
+
+    confirm = None
+    if result is not None and not result.errors and result.preview is not None:
+        confirm = ConfirmImportForm(
+            formdata=None,
+            plan=sign_rows("assessments", {"filename": filename, "rows": result.rows, "digest": result.digest}),
+        )
     return render_template(
         "titles/assessment_import.html",
         form=form,
         result=result,
+        confirm=confirm,
+        filename=filename,
         columns=services.IMPORT_COLUMNS,
         required=services.REQUIRED_COLUMNS,
-    )
+        preview_names={"assessments": _("Assessments")},
+        preview_fields={"value": _("Value"), "source": _("Source"), "evidence_ref": _("Evidence"), "note": _("Note")},
+    ), (422 if result is not None and result.errors else 200)

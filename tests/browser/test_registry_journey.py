@@ -1,5 +1,5 @@
-"""A centre manager on a phone: log in, walk the hierarchy down to a household, import a spreadsheet and watch
-the import's progress until it is done."""
+"""A centre manager on a phone: log in, walk the hierarchy down to a household, import a spreadsheet, look at its
+preview, confirm it and watch the import's progress until it is done."""
 
 from __future__ import annotations
 
@@ -76,7 +76,14 @@ def test_walk_down_to_a_household_and_import_with_progress(stack_app, phone, tmp
 
     page.wait_for_url(re.compile(r"/registry/imports/\d+$"))
     expect(page.locator("#import-bar")).to_be_visible()
-    # The page polls the job through the API and reloads when the worker has finished it.
+    # The page polls the job through the API and reloads when the worker has checked it: a preview, nothing written.
+    expect(page.locator("#import-status")).to_have_attribute("data-status", "previewed", timeout=60_000)
+    expect(page.locator('#preview-counts tr[data-entity="persons"] .preview-new')).to_have_text("1.200")
+    with stack_app.app_context():
+        assert not db.session.scalar(
+            db.select(db.func.count()).select_from(Person).where(Person.full_name.like("Người Nhập %"))
+        )
+    page.get_by_role("button", name="Xác nhận và ghi dữ liệu").click()
     expect(page.locator("#import-status")).to_have_attribute("data-status", "succeeded", timeout=60_000)
     expect(page.locator("#import-bar")).to_have_text("100 %")
     assert "Hoàn thành" in page.locator("#import-state").inner_text()

@@ -346,7 +346,14 @@ def test_unknown_villages_and_villages_outside_the_importers_commune(villages, c
         ("households", "a.csv", b"", "file", "the file is empty"),
         ("households", "a.txt", b"x", "file", "only .xlsx and .csv files can be imported"),
         ("households", "a.xls", b"\xd0\xcf\x11\xe0", "file", "old .xls workbooks cannot be read"),
-        ("households", "photo.xlsx", b"\x89PNG\r\n\x1a\n....", "file", "the file is not an .xlsx workbook"),
+        ("households", "photo.xlsx", b"\x89PNG\r\n\x1a\n....", "file", "the file is not a readable .xlsx workbook"),
+        (
+            "households",
+            "book.xlsx",
+            b"PK\x03\x04 not really a zip",
+            "file",
+            "the file is not a readable .xlsx workbook",
+        ),
     ],
 )
 def test_uploads_refused_at_once(commune, kind, filename, content, field, message):
@@ -367,8 +374,7 @@ def test_a_file_over_the_size_limit_is_refused(app, commune, monkeypatch):
 @pytest.mark.parametrize(
     ("filename", "content", "message"),
     [
-        ("book.xlsx", b"PK\x03\x04 not really a zip", "the file is not a readable .xlsx workbook"),
-        ("book.xlsx", "zip", "the file is not a readable .xlsx workbook"),
+        ("book.xlsx", "zip", "the file is not a readable .xlsx workbook; save it again as .xlsx or as CSV UTF-8"),
         ("list.csv", "Mã thôn;Tên thôn\n".encode("latin-1"), "the CSV file is not UTF-8 text; save it as “CSV UTF-8”"),
         ("list.csv", b"village_code,full_name\x00\x00", "the file is not readable CSV text"),
         ("list.csv", b"\n\n", "the file is empty"),
@@ -400,7 +406,7 @@ def test_too_many_rows(app, villages, monkeypatch):
     job = run("households", csv_bytes(rows), villages[0].parent)
 
     assert job.status == "failed"
-    assert errors_of(job) == [(None, None, "the file has more than 3 data rows; split it into smaller files")]
+    assert errors_of(job) == [(5, None, "the file has more than 3 data rows; split it into smaller files")]
     assert counts()["person"] == 0
     assert run("households", csv_bytes(rows[:4]), villages[0].parent).status == "succeeded"
 
@@ -809,43 +815,133 @@ def test_the_readme_documents_every_column():
 # --- through the page, the API and the CLI -------------------------------------------------------------------
 
 
-def test_upload_through_the_page_shows_the_result(client, villages, commune):
+def _upload_page(client, token: str, commune: AdminUnit, rows: list[list[Any]], name: str = "ho-gia-dinh.csv"):
+    return client.post(
+        "/registry/imports/new",
+        data={
+            "csrf_token": token,
+            "kind": "households",
+            "unit": str(commune.id),
+            "file": (io.BytesIO(csv_bytes(rows)), name),
+        },
+        content_type="multipart/form-data",
+    )
+
+
+def test_the_page_previews_and_writes_nothing_until_confirmed(client, villages, commune):
     manager = make_user(Role.CENTRE_MANAGER, commune)
     db.session.commit()
     login(client, manager)
     token = csrf_token(client, "/registry/imports/new")
-    response = client.post(
-        "/registry/imports/new",
-        data={
-            "csrf_token": token,
-            "kind": "households",
-            "unit": str(commune.id),
-            "file": (io.BytesIO(csv_bytes(GOOD_HOUSEHOLDS)), "ho-gia-dinh.csv"),
-        },
-        content_type="multipart/form-data",
-    )
+    before = counts()
+    response = _upload_page(client, token, commune, GOOD_HOUSEHOLDS)
 
     assert response.status_code == 302
     job = db.session.scalars(select(ImportJob).order_by(ImportJob.id.desc())).first()
     assert response.headers["Location"].endswith(f"/registry/imports/{job.id}")
-    assert (job.status, job.created_by_id, job.unit_id) == ("succeeded", manager.id, commune.id)
+    assert (job.status, job.created_by_id, job.unit_id) == ("previewed", manager.id, commune.id)
+    assert {k: v for k, v in counts().items() if k != "import_job"} == {
+        k: v for k, v in before.items() if k != "import_job"
+    }
+    assert job.preview["counts"] == {
+        "households": {"created": 2, "updated": 0, "unchanged": 0},
+        "persons": {"created": 3, "updated": 0, "unchanged": 0},
+    }
+    assert [r["label"] for r in job.preview["samples"]["persons"]["new"]] == [
+        "Nguyễn Văn Đức (IMP-1/H1)",
+        "Trần Thị Ánh (IMP-1/H1)",
+        "Y Hiên (IMP-2/H7)",
+    ]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "ho-gia-dinh.csv" in page
-    assert "persons: {&#39;created&#39;: 3" in page
-    assert counts()["person"] == 3
+    assert "Chưa có dữ liệu nào được ghi" in page  # Vietnamese by default
+    assert "Nguyễn Văn Đức (IMP-1/H1)" in page
+    assert "062080000001" not in page
+    assert "062 080 000 001" not in page
 
-    bad = client.post(
-        "/registry/imports/new",
-        data={
-            "csrf_token": token,
-            "kind": "households",
-            "unit": str(commune.id),
-            "file": (io.BytesIO(csv_bytes([["Mã thôn"], ["IMP-1"]])), "thieu-cot.csv"),
-        },
-        content_type="multipart/form-data",
+    # Confirming applies exactly the preview.
+    confirm = client.post(
+        f"/registry/imports/{job.id}/confirm", data={"csrf_token": token, "digest": job.preview_digest}
     )
+    assert confirm.status_code == 302
+    db.session.expire_all()
+    job = db.session.get_one(ImportJob, job.id)
+    assert job.status == "succeeded"
+    assert job.summary["persons"] == {"created": 3, "updated": 0, "unchanged": 0}
+    assert counts()["person"] == before["person"] + 3
+    assert job.content == b""  # the file with ID numbers is dropped once applied
+
+    bad = _upload_page(client, token, commune, [["Mã thôn"], ["IMP-1"]], "thieu-cot.csv")
     page = client.get(bad.headers["Location"]).get_data(as_text=True)
     assert "dòng đầu tiên thiếu cột Mã hộ (household_code)" in page  # Vietnamese by default
+
+
+def test_a_preview_shows_changes_and_unchanged_rows(client, villages, commune):
+    run("households", csv_bytes(GOOD_HOUSEHOLDS), commune)
+    changed = [row[:] for row in GOOD_HOUSEHOLDS]
+    changed[3][8] = "Xơ Đăng"  # Y Hiên's ethnicity is corrected
+    job = create_job(
+        kind="households", filename="h.csv", content=csv_bytes(changed), unit=commune, user=None, dry_run=True
+    )
+    db.session.commit()
+    db.session.expire_all()
+    job = db.session.get_one(ImportJob, job.id)
+
+    assert job.status == "previewed"
+    assert job.preview["counts"]["persons"] == {"created": 0, "updated": 1, "unchanged": 2}
+    [row] = job.preview["samples"]["persons"]["changed"]
+    assert (row["row"], row["label"]) == (4, "Y Hiên (IMP-2/H7)")
+    assert row["changes"] == [{"field": "ethnicity", "old": "Ba Na", "new": "Xơ Đăng"}]
+    assert person("Y Hiên").ethnicity == "Ba Na"  # nothing written
+
+
+def test_confirm_previews_again_when_the_register_changed_in_between(client, villages, commune):
+    manager = make_user(Role.CENTRE_MANAGER, commune)
+    db.session.commit()
+    login(client, manager)
+    token = csrf_token(client, "/registry/imports/new")
+    _upload_page(client, token, commune, GOOD_HOUSEHOLDS)
+    job = db.session.scalars(select(ImportJob).order_by(ImportJob.id.desc())).first()
+    first_digest = job.preview_digest
+    # Meanwhile someone else records one of the file's households and persons.
+    make_household(villages[1], "H7", "Y Hiên")
+    db.session.commit()
+
+    client.post(f"/registry/imports/{job.id}/confirm", data={"csrf_token": token, "digest": first_digest})
+    db.session.expire_all()
+    job = db.session.get_one(ImportJob, job.id)
+    assert job.status == "previewed"
+    assert job.preview["outdated"] is True
+    assert job.preview_digest != first_digest
+    assert job.preview["counts"]["persons"] == {"created": 2, "updated": 1, "unchanged": 0}
+    assert db.session.scalar(select(func.count()).select_from(Person).where(Person.full_name == "Trần Thị Ánh")) == 0
+    page = client.get(f"/registry/imports/{job.id}").get_data(as_text=True)
+    assert "Sổ đăng ký đã thay đổi" in page
+
+    # The old digest is refused; the new one applies.
+    client.post(f"/registry/imports/{job.id}/confirm", data={"csrf_token": token, "digest": first_digest})
+    db.session.expire_all()
+    assert db.session.get_one(ImportJob, job.id).status == "previewed"
+    client.post(f"/registry/imports/{job.id}/confirm", data={"csrf_token": token, "digest": job.preview_digest})
+    db.session.expire_all()
+    job = db.session.get_one(ImportJob, job.id)
+    assert job.status == "succeeded"
+    assert job.summary["persons"] == {"created": 2, "updated": 1, "unchanged": 0}
+
+
+def test_an_unconfirmed_preview_is_dropped_with_its_file(villages, commune):
+    from lms.registry.tasks import sweep_imports
+
+    job = create_job(
+        kind="households", filename="h.csv", content=csv_bytes(GOOD_HOUSEHOLDS), unit=commune, user=None, dry_run=True
+    )
+    db.session.commit()
+    job.finished_at = utcnow() - importer.PREVIEW_TIMEOUT - timedelta(minutes=1)
+    db.session.commit()
+    sweep_imports()
+    db.session.expire_all()
+    job = db.session.get_one(ImportJob, job.id)
+    assert (job.status, job.content) == ("failed", b"")
+    assert counts()["person"] == 0
 
 
 def test_upload_through_the_api(client, villages, commune):
@@ -870,6 +966,31 @@ def test_upload_through_the_api(client, villages, commune):
     body = client.get(f"/api/v1/imports/{job_id}", headers=headers).get_json()
     assert (body["status"], body["progress"], body["summary"]["persons"]["created"]) == ("succeeded", 100, 3)
 
+    dry = client.post(
+        "/api/v1/imports?dry_run=1",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={
+            "kind": "households",
+            "unit_id": str(commune.id),
+            "file": (io.BytesIO(csv_bytes(GOOD_HOUSEHOLDS)), "h.csv"),
+        },
+    )
+    assert dry.status_code == 202
+    body = client.get(f"/api/v1/imports/{dry.get_json()['id']}", headers=headers).get_json()
+    assert (body["status"], body["preview"]["counts"]["persons"]) == (
+        "previewed",
+        {"created": 0, "updated": 0, "unchanged": 3},
+    )
+    wrong = client.post(f"/api/v1/imports/{body['id']}/confirm", headers=headers, json={"preview_digest": "x"})
+    assert (wrong.status_code, wrong.get_json()["errors"][0]["field"]) == (422, "preview_digest")
+    confirmed = client.post(
+        f"/api/v1/imports/{body['id']}/confirm", headers=headers, json={"preview_digest": body["preview_digest"]}
+    )
+    assert confirmed.status_code == 202
+    body = client.get(f"/api/v1/imports/{body['id']}", headers=headers).get_json()
+    assert (body["status"], body["summary"]["persons"]["unchanged"]) == ("succeeded", 3)
+
     refused = client.post(
         "/api/v1/imports",
         headers=headers,
@@ -888,6 +1009,14 @@ def test_cli_imports_a_file_and_fails_on_errors(app, villages, commune, tmp_path
     good = tmp_path / "h.csv"
     good.write_bytes(csv_bytes(GOOD_HOUSEHOLDS))
     result = app.test_cli_runner().invoke(
+        args=["import-file", str(good), "--kind", "households", "--unit", "23293", "--inline", "--dry-run"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "persons: 3 new, 0 changed, 0 unchanged" in result.output
+    assert "new (row 2): Nguyễn Văn Đức (IMP-1/H1)" in result.output
+    assert "dry run: nothing was written" in result.output
+    assert counts()["person"] == 0
+    result = app.test_cli_runner().invoke(
         args=["import-file", str(good), "--kind", "households", "--unit", "23293", "--inline"]
     )
     assert result.exit_code == 0, result.output
@@ -900,3 +1029,27 @@ def test_cli_imports_a_file_and_fails_on_errors(app, villages, commune, tmp_path
     )
     assert result.exit_code == 1
     assert "row 2, column village_code: there is no village with code NOPE" in result.output
+
+
+def test_the_check_loads_only_what_the_file_names(villages, commune):
+    """Memory follows the file: the households and persons it names, not every person of the villages it touches."""
+    make_household(villages[0], "H1", "Nguyễn Văn Đức")
+    bystanders = make_household(villages[0], "OTHER", *(f"Người Khác {n}" for n in range(30)))
+    db.session.commit()
+    job = create_job(
+        kind="households",
+        filename="h.csv",
+        content=csv_bytes(GOOD_HOUSEHOLDS),
+        unit=commune,
+        user=None,
+        enqueue=False,
+        dry_run=True,
+    )
+    db.session.commit()
+    report = importer._Report()
+    layout, _ = importer._check(job, report, publish_progress=False)
+
+    assert not report
+    assert set(layout.households) == {(villages[0].id, "H1")}
+    assert {p.full_name for p in layout.persons.values()} == {"Nguyễn Văn Đức"}
+    assert not {m.id for m in bystanders.members} & set(layout.persons)

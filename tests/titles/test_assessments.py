@@ -4,6 +4,7 @@ year for evaluation), scope, and the all-or-nothing spreadsheet import."""
 from __future__ import annotations
 
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -326,8 +327,80 @@ def test_import_from_xlsx_through_the_page(world, client):
         data={"csrf_token": token, "file": (io.BytesIO(content.getvalue()), "danh-gia.xlsx")},
         content_type="multipart/form-data",
     )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "chưa có dữ liệu nào được ghi" in html  # a preview, in Vietnamese
+    assert "Y Lan — C_2 (2026)" in html
+    assert db.session.scalar(select(func.count()).select_from(Assessment)) == 0
+    plan = re.search(r'name="plan" type="hidden" value="([^"]+)"', html).group(1)
+    response = client.post("/titles/assessments/import/confirm", data={"csrf_token": token, "plan": plan})
     assert response.status_code == 302
     assert db.session.scalar(select(Assessment.value).where(Assessment.subject_id == a.id)) == Decimal(6)
+    tampered = client.post("/titles/assessments/import/confirm", data={"csrf_token": token, "plan": plan[:-2] + "xx"})
+    assert tampered.status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Assessment)) == 1
+
+
+def test_a_dry_run_writes_nothing_and_shows_what_follows(world):
+    a, b, c = world["people"]
+    kept = services.create_assessment(_input(a, "C_2", "2", source="self", evidence_ref="Sổ"), user=world["user"])
+    services.verify_assessment(kept, user=world["user"])
+    services.create_assessment(_input(c, "C_2", "5"), user=world["user"])
+    eligibility(a, world["criteria"], eligible=False)
+    db.session.execute(EvaluationState.__table__.update().values(marked_at=None))
+    before = _audits("assessment.import")
+    result = services.import_assessments(
+        "a.csv",
+        _csv(
+            [
+                ["person", a.id, 2026, "C_2", 8, "self", ""],  # changed, verification withdrawn
+                ["person", b.id, 2026, "C3", "đạt", "", ""],  # new
+                ["person", c.id, 2026, "C_2", 5, "", ""],  # unchanged
+            ]
+        ),
+        user=world["user"],
+        dry_run=True,
+    )
+    assert result.errors == []
+    assert result.preview["counts"] == {"assessments": {"created": 1, "updated": 1, "unchanged": 1}}
+    samples = result.preview["samples"]["assessments"]
+    assert [(r["row"], r["label"]) for r in samples["new"]] == [(3, f"{b.full_name} — C3 (2026)")]
+    assert samples["changed"][0]["changes"] == [{"field": "value", "old": "2", "new": "8"}]
+    assert [r["label"] for r in samples["unchanged"]] == [f"{c.full_name} — C_2 (2026)"]
+    assert result.preview["consequences"] == [
+        f"{a.full_name}, 2026: eligibility computed as not yet eligible will be evaluated again",
+        f"{a.full_name}: the self-assessment of C_2 was verified; it must be verified again",
+    ]
+    # Nothing written: values, verification, audit and evaluation marks as before.
+    db.session.refresh(kept)
+    assert (kept.value, kept.verified_at is not None) == (Decimal(2), True)
+    assert db.session.scalar(select(func.count()).select_from(Assessment)) == 2
+    assert _audits("assessment.import") == before
+    assert not _marked(world["commune"].id, 2026)
+
+    confirmed = services.apply_assessment_rows(
+        result.rows, user=world["user"], filename="a.csv", expected_digest=result.digest
+    )
+    assert (confirmed.created, confirmed.updated, confirmed.unchanged, confirmed.outdated) == (1, 1, 1, False)
+    assert (kept.value, kept.verified_at) == (Decimal(8), None)
+    assert db.session.scalar(select(Assessment.value).where(Assessment.subject_id == b.id)) == Decimal(1)
+    assert _marked(world["commune"].id, 2026)
+
+
+def test_a_confirmation_writes_nothing_if_the_assessments_changed_since_the_preview(world):
+    a, _b, _ = world["people"]
+    result = services.import_assessments(
+        "a.csv", _csv([["person", a.id, 2026, "C_2", 8, "", ""]]), user=world["user"], dry_run=True
+    )
+    assert result.preview["counts"]["assessments"]["created"] == 1
+    services.create_assessment(_input(a, "C_2", "3"), user=world["user"])  # someone else, meanwhile
+
+    again = services.apply_assessment_rows(
+        result.rows, user=world["user"], filename="a.csv", expected_digest=result.digest
+    )
+    assert again.outdated
+    assert again.preview["counts"]["assessments"] == {"created": 0, "updated": 1, "unchanged": 0}
+    assert db.session.scalar(select(Assessment.value).where(Assessment.subject_id == a.id)) == Decimal(3)
 
 
 def test_import_queries_do_not_grow_with_rows(world, count_queries):

@@ -70,6 +70,26 @@ def test_registrations_create_and_list(client, world):
     assert response.get_json()["errors"][0]["field"] == "subject_ids[0]"
 
 
+def test_registration_import_dry_run_writes_nothing(client, world):
+    data = {
+        "commune_id": str(world["commune"].id),
+        "title": "family",
+        "year": "2026",
+        "file": (io.BytesIO(b"household_code,village_code\nRA-H0,RA-V1\n"), "ds.csv"),
+    }
+    response = client.post(
+        "/api/v1/titles/registrations/import?dry_run=1",
+        headers=world["headers"]["leader"],
+        data=data,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert (body["dry_run"], len(body["created"])) == (True, 1)
+    assert body["preview"]["counts"]["registrations"] == {"created": 1, "updated": 0, "unchanged": 0}
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
+
+
 def test_registration_import_reports_rows_and_columns(client, world):
     data = {
         "commune_id": str(world["commune"].id),

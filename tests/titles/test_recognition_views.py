@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -63,12 +64,62 @@ def test_import_page_shows_every_error_and_registers_nothing(client, world):
     page = response.get_data(as_text=True)
     assert "no household NOPE in village RV-V1" in page
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
-    good = b"household_code,village_code\nRV-H0,RV-V1\n"
+    good = b"household_code,village_code\nRV-H0,RV-V1\nRV-H1,RV-V1\n"
     response = client.post(
         url, data={"csrf_token": token, "file": (io.BytesIO(good), "ds.csv")}, content_type="multipart/form-data"
     )
-    assert response.status_code == 302
+    # A preview: who would be registered, and nothing written until confirmed.
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "chưa có dữ liệu nào được ghi" in page
+    assert "Hộ Nguyễn Văn Hộ0 (RV-H0)" in page
+    assert "được đánh giá lại" in page  # what follows: the commune-year is evaluated again
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
+    plan = re.search(r'name="plan" type="hidden" value="([^"]+)"', page).group(1)
+    confirm = f"/titles/registrations/import/confirm?{_context(world)}"
+    assert client.post(confirm, data={"csrf_token": token, "plan": plan}).status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 2
+    # The same confirmation for another year is refused: a preview applies only where it was made.
+    other_year = f"/titles/registrations/import/confirm?{_context(world, year=YEAR + 1)}"
+    client.post(other_year, data={"csrf_token": token, "plan": plan})
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 2
+
+
+def test_a_confirmed_registration_preview_is_shown_again_if_registrations_changed(client, world):
+    h0, h1, _ = world["households"]
+    result = recognition.import_registrations(
+        b"household_code,village_code\nRV-H0,RV-V1\nRV-H1,RV-V1\n",
+        "ds.csv",
+        commune=world["commune"],
+        title="family",
+        year=YEAR,
+        user=world["manager"],
+        dry_run=True,
+    )
+    assert result.preview["counts"] == {"registrations": {"created": 2, "updated": 0, "unchanged": 0}}
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
+    recognition.register(title="family", year=YEAR, subject_ids=[h1.id], user=world["manager"])  # meanwhile
+
+    again = recognition.apply_registration_rows(
+        result.rows,
+        commune=world["commune"],
+        title="family",
+        year=YEAR,
+        user=world["manager"],
+        expected_digest=result.digest,
+    )
+    assert again.outdated
+    assert again.preview["counts"]["registrations"] == {"created": 1, "updated": 0, "unchanged": 1}
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 1
+    done = recognition.apply_registration_rows(
+        again.rows,
+        commune=world["commune"],
+        title="family",
+        year=YEAR,
+        user=world["manager"],
+        expected_digest=again.digest,
+    )
+    assert (done.outdated, done.created, done.already) == (False, [h0.id], [h1.id])
 
 
 def test_a_csv_cell_over_128_kib_is_refused_with_what_to_fix(client, world):
@@ -80,7 +131,7 @@ def test_a_csv_cell_over_128_kib_is_refused_with_what_to_fix(client, world):
         url, data={"csrf_token": token, "file": (io.BytesIO(content), "ds.csv")}, content_type="multipart/form-data"
     )
     assert response.status_code == 422
-    assert "close every quote" in response.get_data(as_text=True)
+    assert "hãy đóng mọi dấu ngoặc kép" in response.get_data(as_text=True)  # what to fix, in Vietnamese
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
 
 
@@ -95,12 +146,13 @@ def test_a_long_workbook_is_read_only_to_the_row_limit(world, monkeypatch):
         sheet.append([f"RV-X{i}", "RV-V1"])
     buffer = io.BytesIO()
     book.save(buffer)
-    assert len(recognition._read(buffer.getvalue(), "ds.xlsx")) == 12  # the header, the limit and one more
     with pytest.raises(recognition.ImportRejected) as refused:
         recognition.import_registrations(
             buffer.getvalue(), "ds.xlsx", commune=world["commune"], title="family", year=YEAR, user=world["manager"]
         )
-    assert "more than 10 rows" in refused.value.errors[0]["message"]
+    # Refused at the first row past the limit (row 12: the header and ten rows before it), not after all 200.
+    assert refused.value.errors[0]["row"] == 12
+    assert "more than 10 data rows" in refused.value.errors[0]["message"]
 
 
 def test_another_communes_context_is_a_404(client, world):

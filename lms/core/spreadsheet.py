@@ -1,0 +1,464 @@
+"""The one spreadsheet reader every import uses: the first sheet of an .xlsx workbook, or a .csv file, streamed.
+
+A file is checked before anything is parsed, because a few kilobytes can ask for gigabytes (issue 14, ADR 0020):
+
+- an .xlsx is a zip archive: its entries are counted, their *declared* uncompressed sizes summed and each one's
+  compression ratio bounded, all from the archive's directory (Python's zipfile never inflates an entry past its
+  declared size, so the declared sizes bound the work); then the sheet's declared dimension is read;
+- rows are read one at a time, and the reader stops at the row limit by the row's *index* (a sheet whose only row
+  is numbered 20,000,000 is refused at that row, not after twenty million empty ones), as it does for CSV lines;
+- a CSV cell is bounded (``csv.field_size_limit``), and so is a row's width.
+
+Every refusal is a :class:`SpreadsheetError` with the row and column where it was found and its message in the
+reader's language and in both English and Vietnamese (:meth:`SpreadsheetError.as_dict`), through Flask-Babel.
+The limits are settings (``config.py``, ``LMS_IMPORT_*``); each importer gives its own row limit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import current_app, g, has_app_context, has_request_context
+from flask_babel import force_locale, get_locale
+from flask_babel import lazy_gettext as _l
+from openpyxl import load_workbook
+
+XLSX_MAGIC = b"PK\x03\x04"  # an .xlsx file is a zip archive
+RATIO_FLOOR = 1024 * 1024  # entries smaller than this (uncompressed) may compress as well as they like
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a file may ask of the reader. ``max_rows`` (data rows, below the header) is each import's own."""
+
+    max_rows: int
+    max_bytes: int = 10 * 1024 * 1024  # the file as uploaded
+    max_uncompressed: int = 64 * 1024 * 1024  # an .xlsx archive's entries, inflated, together
+    max_ratio: int = 200  # inflated / compressed size of one entry (above RATIO_FLOOR)
+    max_entries: int = 500  # files in an .xlsx archive
+    max_columns: int = 200  # columns read (declared dimension, header width)
+    max_cell_chars: int = 32 * 1024  # characters in one CSV cell
+    trailing_blank_rows: int = 1000  # blank rows tolerated below the row limit (spreadsheets leave some)
+
+    @classmethod
+    def from_config(cls, max_rows: int, **overrides: int) -> Limits:
+        """The limits of the running application's settings, with ``max_rows`` and any ``overrides``."""
+        config = current_app.config if has_app_context() else {}
+        values = {
+            "max_bytes": config.get("IMPORT_MAX_BYTES"),
+            "max_uncompressed": config.get("IMPORT_MAX_UNCOMPRESSED_BYTES"),
+            "max_ratio": config.get("IMPORT_MAX_COMPRESSION_RATIO"),
+            "max_entries": config.get("IMPORT_MAX_ARCHIVE_ENTRIES"),
+            "max_columns": config.get("IMPORT_MAX_COLUMNS"),
+            "max_cell_chars": config.get("IMPORT_MAX_CELL_CHARS"),
+        }
+        chosen = {name: value for name, value in values.items() if value}
+        return cls(max_rows=max_rows, **(chosen | overrides))
+
+    @property
+    def last_row(self) -> int:
+        """The highest row index (1-based, the header is row 1) the reader looks at."""
+        return self.max_rows + 1 + self.trailing_blank_rows
+
+
+class SpreadsheetError(ValueError):
+    """Something people can fix, found at ``row`` and ``column`` (None: the whole file or row).
+
+    ``message`` is an English message id marked for translation; ``params`` fill it in every language.
+    """
+
+    def __init__(self, message: Any, *, row: int | None = None, column: str | None = None, **params: Any) -> None:
+        super().__init__(_english(message))
+        self.msgid = message
+        self.row, self.column, self.params = row, column, params
+
+    def text(self) -> str:
+        """The message in the current language."""
+        return _format(self.msgid, self.params)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def as_dict(self) -> dict[str, Any]:
+        """Row, column and the message in English and Vietnamese, as import reports store it."""
+        if not has_app_context():
+            english = _format(self.msgid, self.params, translate=False)
+            return {"row": self.row, "column": self.column, "message": english, "message_vi": english}
+        # Flask-Babel keeps its state on ``g`` and ignores force_locale while ``g`` is still empty (a worker's).
+        g.setdefault("lms_babel_anchor", True)
+        with force_locale("en"):  # parameters may be translated too (lazy strings, Localised)
+            english = _format(self.msgid, self.params, translate=True)
+        with force_locale("vi"):
+            vietnamese = _format(self.msgid, self.params, translate=True)
+        return {"row": self.row, "column": self.column, "message": english, "message_vi": vietnamese}
+
+
+def _format(msgid: Any, params: dict[str, Any], *, translate: bool | None = None) -> str:
+    """A lazy message formatted now: in the request's language, or in English outside a request (a worker
+    chooses its languages with ``force_locale``)."""
+    if translate is None:
+        translate = has_request_context()
+    text = str(msgid) if translate else _english(msgid)
+    return text % params if params else text
+
+
+def _english(msgid: Any) -> str:
+    """The message id of a lazy string, untranslated (``str()`` would translate it)."""
+    args = getattr(msgid, "_args", None)
+    return args[0] if args else msgid
+
+
+class Localised:
+    """A parameter written differently per language that is data, not a message (a list of coded values: the codes
+    in English, their Vietnamese names in Vietnamese)."""
+
+    def __init__(self, text: str, *, vi: str) -> None:
+        self.text, self.vi = text, vi
+
+    def __str__(self) -> str:
+        locale = get_locale() if has_app_context() else None
+        return self.vi if locale is not None and locale.language == "vi" else self.text
+
+
+# --- the messages (English ids; the Vietnamese lives in the catalogue) ---------------------------------------
+
+NOT_XLSX = _l("the file is not a readable .xlsx workbook; save it again as .xlsx or as CSV UTF-8")
+NOT_CSV = _l("the file is not readable CSV text")
+NOT_UTF8 = _l("the CSV file is not UTF-8 text; save it as “CSV UTF-8”")
+WRONG_TYPE = _l("only .xlsx and .csv files can be imported")
+OLD_XLS = _l("old .xls workbooks cannot be read; save the file as .xlsx or .csv")
+EMPTY = _l("the file is empty")
+NO_ROWS = _l("the file has a header row but no data rows")
+TOO_LARGE = _l("the file is too large (%(size)s MB); the limit is %(limit)s MB")
+TOO_MANY_ROWS = _l("the file has more than %(limit)s data rows; split it into smaller files")
+ROW_TOO_FAR = _l(
+    "the sheet has a row numbered %(number)s, beyond the limit of %(limit)s data rows; delete the empty rows "
+    "and anything below your data, or split the file"
+)
+DIMENSION_TOO_LARGE = _l(
+    "the sheet declares %(rows)s rows and %(columns)s columns, more than the %(limit)s data rows and "
+    "%(max_columns)s columns it may have; delete the empty rows and columns around your data, or split the file"
+)
+ARCHIVE_ENTRIES = _l("the workbook holds %(count)s files, more than %(limit)s: it is not an ordinary spreadsheet")
+ARCHIVE_SIZE = _l(
+    "the workbook unpacks to %(size)s MB, more than %(limit)s MB: remove pictures and unused sheets, or split it"
+)
+ARCHIVE_RATIO = _l(
+    "the workbook's part %(name)s unpacks %(ratio)s times larger than it is stored, more than %(limit)s times: "
+    "it is not an ordinary spreadsheet"
+)
+CELL_TOO_LONG = _l(
+    'the CSV file cannot be read from this line: close every quote (") you open and keep each cell under '
+    "%(limit)s characters"
+)
+MISSING_COLUMN = _l("the column %(name)s is missing from the first row")
+DUPLICATE_COLUMN = _l("the column %(name)s appears twice in the first row")
+REQUIRED = _l("a value is required")
+NOT_A_DATE = _l("“%(value)s” is not a date; write dd/mm/yyyy")
+NOT_A_WHOLE_NUMBER = _l("“%(value)s” is not a whole number")
+NOT_A_NUMBER = _l("“%(value)s” is not a number")
+
+
+# --- reading -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Table:
+    """The header row (cleaned, cut after its last non-empty cell) and the non-blank data rows, each with its row
+    number in the spreadsheet (the header is row 1) and its cells cut to the header's width."""
+
+    header: list[Any]
+    rows: list[tuple[int, list[Any]]] = field(default_factory=list)
+
+
+def read_table(filename: str, content: bytes, limits: Limits) -> Table:
+    """Check and read the first sheet of an .xlsx, or a .csv (by the name's suffix): at most ``limits.max_rows``
+    data rows, which are all kept (an import checks every row before writing any).
+
+    Raises :class:`SpreadsheetError` for a file that is unreadable, empty, too large or a bomb.
+    """
+    check_file(filename, content, limits)
+    lines = _csv_rows(content, limits) if filename.lower().endswith(".csv") else _xlsx_rows(content, limits)
+    table: Table | None = None
+    width = 0
+    for number, cells in lines:
+        if number > limits.last_row:
+            raise SpreadsheetError(ROW_TOO_FAR, row=number, number=_n(number), limit=_n(limits.max_rows))
+        if table is None:
+            header = [clean(cell) for cell in cells[: limits.max_columns]]
+            # Read no further right than the last header: a stray cell far to the right must not widen every row.
+            width = max((i + 1 for i, cell in enumerate(header) if cell is not None), default=0)
+            table = Table(header[:width])
+            continue
+        cleaned = [clean(cell) for cell in cells[:width]]
+        if any(cell is not None for cell in cleaned):
+            if len(table.rows) == limits.max_rows:
+                raise SpreadsheetError(TOO_MANY_ROWS, row=number, limit=_n(limits.max_rows))
+            table.rows.append((number, cleaned))
+    if table is None or (not table.rows and not table.header):
+        raise SpreadsheetError(EMPTY)
+    if not table.rows:
+        raise SpreadsheetError(NO_ROWS)
+    return table
+
+
+def check_file(filename: str, content: bytes, limits: Limits) -> None:
+    """What can be told without parsing: size, type, and for a workbook its archive (:func:`check_archive`)."""
+    name = filename.lower()
+    if not content:
+        raise SpreadsheetError(EMPTY)
+    if len(content) > limits.max_bytes:
+        raise SpreadsheetError(TOO_LARGE, size=_mb(len(content)), limit=_mb(limits.max_bytes))
+    if name.endswith(".xls"):
+        raise SpreadsheetError(OLD_XLS)
+    if not name.endswith((".csv", ".xlsx")):
+        raise SpreadsheetError(WRONG_TYPE)
+    if name.endswith(".xlsx"):
+        check_archive(content, limits)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f}"
+
+
+def _n(value: int) -> str:
+    return f"{value:,}".replace(",", ".")
+
+
+def clean(value: Any) -> Any:
+    """A cell as the importers see it: text stripped, empty text as None."""
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def _csv_rows(content: bytes, limits: Limits) -> Iterator[tuple[int, Sequence[Any]]]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SpreadsheetError(NOT_UTF8) from exc
+    if "\x00" in text:
+        raise SpreadsheetError(NOT_CSV)
+    # Spreadsheet programs set to Vietnamese (decimal comma) save CSV with ";"; take what the header row uses.
+    first_line = text[: 64 * 1024].split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=first_line.count)
+    # The limit is process-wide in the csv module; every reader sets it to the setting before reading.
+    csv.field_size_limit(limits.max_cell_chars)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise SpreadsheetError(CELL_TOO_LONG, row=reader.line_num, limit=_n(limits.max_cell_chars)) from exc
+        # A row is numbered by the line it starts on... and csv counts the lines it has read (a quoted cell can
+        # span several): the last line read is the row's number for anything the user needs to find.
+        if reader.line_num > limits.last_row:
+            raise SpreadsheetError(
+                ROW_TOO_FAR, row=reader.line_num, number=_n(reader.line_num), limit=_n(limits.max_rows)
+            )
+        yield reader.line_num, cells[: limits.max_columns]
+
+
+def check_archive(content: bytes, limits: Limits) -> None:
+    """Refuse an .xlsx whose archive could not be an ordinary spreadsheet, from its directory alone."""
+    if not content.startswith(XLSX_MAGIC):
+        raise SpreadsheetError(NOT_XLSX)
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise SpreadsheetError(NOT_XLSX) from exc
+    if len(entries) > limits.max_entries:
+        raise SpreadsheetError(ARCHIVE_ENTRIES, count=_n(len(entries)), limit=_n(limits.max_entries))
+    total = sum(entry.file_size for entry in entries)
+    if total > limits.max_uncompressed:
+        raise SpreadsheetError(ARCHIVE_SIZE, size=_mb(total), limit=_mb(limits.max_uncompressed))
+    for entry in entries:
+        ratio = entry.file_size / max(entry.compress_size, 1)
+        if entry.file_size > RATIO_FLOOR and ratio > limits.max_ratio:
+            raise SpreadsheetError(ARCHIVE_RATIO, name=entry.filename[:80], ratio=int(ratio), limit=limits.max_ratio)
+
+
+def _xlsx_rows(content: bytes, limits: Limits) -> Iterator[tuple[int, Sequence[Any]]]:
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:
+        raise SpreadsheetError(NOT_XLSX) from exc
+    try:
+        if not workbook.worksheets:
+            raise SpreadsheetError(EMPTY)
+        sheet = workbook.worksheets[0]
+        # The declared dimension (read by openpyxl from the sheet's first lines) is what openpyxl would pad to.
+        rows, columns = sheet.max_row or 0, sheet.max_column or 0
+        if rows > limits.last_row or columns > 16 * limits.max_columns:
+            raise SpreadsheetError(
+                DIMENSION_TOO_LARGE,
+                rows=_n(rows),
+                columns=_n(columns),
+                limit=_n(limits.max_rows),
+                max_columns=_n(limits.max_columns),
+            )
+        # openpyxl's own row iterator fills every gap between two row numbers with empty rows; its parser yields
+        # each row with its number, so the limit applies to the number before any gap is filled.
+        try:
+            with sheet._get_source() as source:
+                parser = WorkSheetParser(
+                    source,
+                    workbook.shared_strings,
+                    data_only=True,
+                    epoch=workbook.epoch,
+                    date_formats=workbook._date_formats,
+                    timedelta_formats=workbook._timedelta_formats,
+                )
+                for number, cells in parser.parse():
+                    if number > limits.last_row:
+                        raise SpreadsheetError(ROW_TOO_FAR, row=number, number=_n(number), limit=_n(limits.max_rows))
+                    values: list[Any] = []
+                    for cell in cells:
+                        column = cell["column"]
+                        if column > limits.max_columns:
+                            break
+                        values.extend([None] * (column - 1 - len(values)))
+                        values.append(cell["value"])
+                    yield number, values
+        except SpreadsheetError:
+            raise
+        except Exception as exc:
+            raise SpreadsheetError(NOT_XLSX) from exc
+    finally:
+        workbook.close()
+
+
+# --- headers -------------------------------------------------------------------------------------------------
+
+
+def fold_header(text: Any) -> str:
+    """How headers are compared: lower case, no diacritics, "_" and "-" as spaces ("Mã thôn" = "ma_thon")."""
+    decomposed = unicodedata.normalize("NFD", as_text(text).casefold().replace("đ", "d"))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.replace("_", " ").replace("-", " ").split())
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column a layout reads: its key, the headers that name it (the first one is quoted in messages)."""
+
+    key: str
+    names: tuple[str, ...]
+    required: bool = True
+
+
+@dataclass
+class Header:
+    """Where each column of a layout is: its index, the header as the file writes it; what no column matched."""
+
+    index: dict[str, int] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+    errors: list[SpreadsheetError] = field(default_factory=list)
+
+
+def match_header(header: Sequence[Any], columns: Sequence[Column]) -> Header:
+    """Match the header row against ``columns`` (names compared folded); every missing required column and every
+    column named twice is an error of row 1."""
+    by_name = {fold_header(name): column for column in columns for name in (column.key, *column.names)}
+    found = Header()
+    for index, cell in enumerate(header):
+        if cell is None:
+            continue
+        text = as_text(cell)
+        column = by_name.get(fold_header(text))
+        if column is None:
+            found.ignored.append(text)
+        elif column.key in found.index:
+            found.errors.append(SpreadsheetError(DUPLICATE_COLUMN, row=1, column=text, name=text))
+        else:
+            found.index[column.key] = index
+            found.labels[column.key] = text
+    for column in columns:
+        if column.required and column.key not in found.index:
+            name = column.names[0] if column.names else column.key
+            found.errors.append(SpreadsheetError(MISSING_COLUMN, row=1, column=name, name=name))
+    return found
+
+
+# --- typed cells ---------------------------------------------------------------------------------------------
+
+
+def as_text(raw: Any) -> str:
+    """A cell as text: a number typed into a spreadsheet (12.0) as people wrote it (12), spaces collapsed."""
+    if raw is None:
+        return ""
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    return " ".join(str(raw).split())
+
+
+def shown(raw: Any) -> str:
+    """A cell's value as quoted in a message: long digit runs (ID numbers in a shifted column) masked, cut at 40."""
+    text = re.sub(r"\d{9,}", lambda m: "*" * (len(m.group()) - 3) + m.group()[-3:], as_text(raw))
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+_YMD = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?")
+
+
+def as_date(raw: Any, *, row: int | None = None, column: str | None = None) -> date:
+    """A real spreadsheet date, or text as dd/mm/yyyy (Vietnamese order) or yyyy-mm-dd."""
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    text = as_text(raw)
+    if match := _DMY.fullmatch(text):
+        day, month, year = (int(part) for part in match.groups())
+    elif match := _YMD.fullmatch(text):
+        year, month, day = (int(part) for part in match.groups())
+    else:
+        raise SpreadsheetError(NOT_A_DATE, row=row, column=column, value=shown(raw))
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise SpreadsheetError(NOT_A_DATE, row=row, column=column, value=shown(raw)) from None
+
+
+def as_int(raw: Any, *, row: int | None = None, column: str | None = None) -> int:
+    """A whole number, typed as one or written as digits."""
+    if isinstance(raw, bool):
+        raise SpreadsheetError(NOT_A_WHOLE_NUMBER, row=row, column=column, value=shown(raw))
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    text = as_text(raw)
+    if text.isascii() and text.isdigit() and len(text) <= 18:
+        return int(text)
+    raise SpreadsheetError(NOT_A_WHOLE_NUMBER, row=row, column=column, value=shown(raw))
+
+
+def as_decimal(raw: Any, *, row: int | None = None, column: str | None = None) -> Decimal:
+    """A number, typed as one or written with a decimal point or comma (95,5)."""
+    try:
+        if isinstance(raw, bool) or raw is None:
+            raise InvalidOperation
+        value = Decimal(as_text(raw).replace(",", ".")) if isinstance(raw, str) else Decimal(str(raw))
+        if not value.is_finite():
+            raise InvalidOperation
+    except InvalidOperation:
+        raise SpreadsheetError(NOT_A_NUMBER, row=row, column=column, value=shown(raw)) from None
+    return value
