@@ -26,10 +26,12 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -86,8 +88,10 @@ from lms.titles.models import (
 )
 from lms.titles.models import Assessment as AssessmentModel
 
+log = logging.getLogger(__name__)
+
 #: Part of every inputs digest: bump it when the way results are computed changes, so the next run rewrites rows.
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 
 
 def _table(model: Any) -> Table:
@@ -442,20 +446,38 @@ def _share_subquery(
 # --- from inputs to results -----------------------------------------------------------------------------------
 
 
-def _json_number(value: Decimal | int | None) -> int | float | None:
+def _as_decimal(value: Any) -> Decimal | None:
+    """Any value a breakdown or an input may hold (int, Decimal, float, bool, numeric text) as a finite Decimal;
+    None for nothing, for what is not a number and for NaN or infinity. Breakdown values round-trip through JSON
+    as floats (92.5), so every comparison and every re-serialisation goes through here, never through a method of
+    one numeric type."""
     if value is None:
         return None
-    if isinstance(value, int):
-        return value
-    return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, bool):
+        return Decimal(int(value))
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    else:
+        try:
+            number = Decimal(str(value).strip())
+        except (InvalidOperation, ValueError):
+            return None
+    return number if number.is_finite() else None
+
+
+def _json_number(value: Any) -> int | float | None:
+    number = _as_decimal(value)
+    if number is None:
+        return None
+    return int(number) if number == number.to_integral_value() else float(number)
 
 
 def _decimal(value: Any) -> Decimal:
-    if value is None:
-        return Decimal(0)
-    if isinstance(value, Decimal):
-        return value
-    return Decimal(str(value))
+    """A value to compare with a bar: missing or not a number counts as 0 (nothing shows the indicator met)."""
+    number = _as_decimal(value)
+    return Decimal(0) if number is None else number
 
 
 @dataclass(frozen=True)
@@ -500,6 +522,29 @@ def _share_need(at_least: Decimal, numerator: int, denominator: int) -> int:
     return max(int(needed) - numerator, 0)
 
 
+class SubjectFailed(Exception):
+    """Scoring one subject failed at one indicator (``indicator`` None: outside any indicator)."""
+
+    def __init__(self, indicator: str | None, error: BaseException) -> None:
+        super().__init__(f"{indicator or '-'}: {type(error).__name__}: {error}")
+        self.indicator = indicator
+        self.error = error
+
+
+@contextmanager
+def _blame(indicator: crit.Indicator) -> Iterator[None]:
+    try:
+        yield
+    except SubjectFailed:
+        raise
+    except Exception as exc:
+        raise SubjectFailed(indicator.code, exc) from exc
+
+
+#: Failures kept in a title's summary (the count is exact; the list is for the run page).
+MAX_FAILURES_LISTED = 20
+
+
 class _Scorer:
     """Scores the inputs of one subject under one criteria set."""
 
@@ -516,7 +561,7 @@ class _Scorer:
             metric = indicator.metric
             assert metric is not None
             value = _decimal(getattr(row, columns[0]))
-            if metric.measure == "hours":
+            if metric.measure == "hours" and value.adjusted() < 20:  # beyond that, quantize exceeds the precision
                 value = value.quantize(Decimal("0.1"))
             return (value, {"kind": "records", "measure": metric.measure}, lambda at: value >= at, None, True, None)
         if indicator.kind == "share":
@@ -543,7 +588,7 @@ class _Scorer:
         outcome = _assessment_outcome(indicator, assessed)
         if not outcome.usable:
             return (outcome.value, outcome.source, None, outcome.missing, False, None)
-        value = outcome.value
+        value = _decimal(outcome.value)
         if indicator.scale == "met":
             return (value, outcome.source, lambda at: value >= 1, None, True, None)
         return (value, outcome.source, lambda at: value >= at, None, True, None)
@@ -675,9 +720,10 @@ class _Scorer:
             total = Decimal(0)
             below_min = False
             for indicator in d.indicators:
-                item, points = self.points_item(
-                    indicator, row, plan.columns.get(indicator.code, ()), assessed.get(indicator.code)
-                )
+                with _blame(indicator):
+                    item, points = self.points_item(
+                        indicator, row, plan.columns.get(indicator.code, ()), assessed.get(indicator.code)
+                    )
                 total += points
                 if points < (indicator.min_points or 0):
                     below_min = True
@@ -691,9 +737,10 @@ class _Scorer:
             missing = "".join(f"|{i['indicator']}" for i in items if i["missing"])
             return eligible, total, None, (missing + "|") if missing else "", items
         for indicator in d.indicators:
-            items.append(
-                self.levels_item(indicator, row, plan.columns.get(indicator.code, ()), assessed.get(indicator.code))
-            )
+            with _blame(indicator):
+                items.append(
+                    self.levels_item(indicator, row, plan.columns.get(indicator.code, ()), assessed.get(indicator.code))
+                )
         level = 0
         for lv in (level.level for level in d.levels):
             if all(
@@ -712,7 +759,8 @@ class _Scorer:
                 continue
             if item["missing"] is None:
                 at = indicator.at_least[indicator.for_levels.index(goal)] if indicator.at_least else Decimal(1)
-                item["missing"] = self._more(indicator, item["value"], at, fraction, {})
+                with _blame(indicator):
+                    item["missing"] = self._more(indicator, item["value"], at, fraction, {})
             item["missing"] = {**item["missing"], "level": goal}
         missing = "".join(f"|{i['indicator']}" for i in items if i["missing"])
         return level >= 1, None, level, (missing + "|") if missing else "", items
@@ -758,7 +806,7 @@ def _digest(*parts: Any) -> str:
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
-def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], metrics: _Metrics) -> dict[str, int]:
+def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], metrics: _Metrics) -> dict[str, Any]:
     subject = TITLE_SUBJECT[title].value
     plans = []
     for row in sets:
@@ -819,6 +867,7 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], me
     seen: set[int] = set()
     breakdowns: dict[str, str] = {}  # digest → JSON text of every breakdown a changed row needs
     subjects = eligible = 0
+    failures: list[dict[str, Any]] = []
     for row, definition, plan in plans:
         codes = [i.code for i in definition.indicators if i.reads_assessment]
         assessed = _assessments(commune, subject, _subjects(commune, subject, definition), codes)
@@ -853,7 +902,29 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], me
                 continue
             scored = results.get(inputs)
             if scored is None:
-                outcome = scorer.score(result, plan, theirs or {})
+                try:
+                    outcome = scorer.score(result, plan, theirs or {})
+                except Exception as exc:  # noqa: BLE001 - one bad subject must not sink the commune: record it, keep its old row
+                    failed = exc if isinstance(exc, SubjectFailed) else SubjectFailed(None, exc)
+                    log.warning(
+                        "titles: %s %s (%s, commune %s, %s) not evaluated: %s",
+                        subject,
+                        subject_id,
+                        title_value,
+                        commune.id,
+                        commune.year,
+                        failed,
+                    )
+                    failures.append(
+                        {
+                            "subject_type": subject,
+                            "subject_id": subject_id,
+                            "indicator": failed.indicator,
+                            "error": f"{type(failed.error).__name__}: {failed.error}"[:300],
+                        }
+                    )
+                    eligible += bool(old is not None and old.eligible)
+                    continue
                 # Serialised and digested once per combination of inputs, not once per subject.
                 content = json.dumps(outcome[4], separators=(",", ":"))
                 address = breakdown_digest(content)
@@ -901,7 +972,15 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], me
         )
     if gone:
         db.session.execute(delete(E).where(E.c.id.in_(gone)))
-    return {"subjects": subjects, "eligible": eligible, "changed": len(inserts) + len(updates) + len(gone)}
+    summary: dict[str, Any] = {
+        "subjects": subjects,
+        "eligible": eligible,
+        "changed": len(inserts) + len(updates) + len(gone),
+    }
+    if failures:
+        summary["failed"] = len(failures)
+        summary["failures"] = failures[:MAX_FAILURES_LISTED]
+    return summary
 
 
 #: Bound values per ``IN`` list (SQLite's default limit is 32,766 variables).
