@@ -12,6 +12,7 @@ LEVEL_NAMES = {
 AREA_NAMES = {
     "standard": _l("Standard area"),
     "mountainous": _l("Mountainous area"),
+    "difficult": _l("Difficult area"),
     "especially_difficult": _l("Especially difficult area"),
     "border": _l("Border area"),
 }

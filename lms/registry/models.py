@@ -46,6 +46,9 @@ class UnitLevel(enum.StrEnum):
 class AreaClass(enum.StrEnum):
     STANDARD = "standard"
     MOUNTAINOUS = "mountainous"
+    # "Xã thuộc vùng khó khăn" (Circular 25/2023, Art. 6.5.b, 7.5.b: lower bars). An especially difficult commune
+    # is in a difficult area too: the criteria files list both classes where the text says "vùng khó khăn".
+    DIFFICULT = "difficult"
     ESPECIALLY_DIFFICULT = "especially_difficult"
     BORDER = "border"
 

@@ -53,7 +53,7 @@ from sqlalchemy import or_, select, update
 
 from courses.models import LearningKind
 from lms.extensions import db, utcnow
-from lms.registry.models import ManagingLevel, OccupationGroup
+from lms.registry.models import AreaClass, ManagingLevel, OccupationGroup, OrganisationKind
 from lms.titles.models import TITLE_SUBJECT, CriteriaSet, CriteriaStatus, Scoring, SubjectType, Title
 
 SHIPPED_DIR = Path(__file__).parent / "criteria"
@@ -108,6 +108,34 @@ class Share:
 
 
 @dataclass(frozen=True)
+class AreaBar:
+    """Lower (or other) bars for communes of some area classes: "xã thuộc vùng khó khăn" (Circular 25, 6.5.b)."""
+
+    area_classes: tuple[str, ...]
+    at_least: tuple[Decimal, ...]  # one per level of the indicator, like Indicator.at_least
+    reason: str  # the clause that sets them, shown in the explanation
+
+
+@dataclass(frozen=True)
+class AppliesTo:
+    """The organisations an indicator is about (empty: all); for the others it is "not applicable" and met."""
+
+    managing_levels: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Population:
+    """Who is a subject of a person title (the set's own rule): outside it a person is "not applicable", never
+    "not yet eligible". A person without a birth date is inside (evaluated, never silently dropped)."""
+
+    age: tuple[int, int | None] | None
+    provisional: bool
+    source: str
+    note: str
+
+
+@dataclass(frozen=True)
 class Indicator:
     code: str
     name: str
@@ -126,10 +154,27 @@ class Indicator:
     assessable: bool
     metric: Metric | None
     share: Share | None
+    area_bars: tuple[AreaBar, ...] = ()
+    implied_by: tuple[str, ...] = ()  # codes of stricter indicators whose being met implies this one (Art. 8.1.b)
+    applies_to: AppliesTo | None = None
 
     @property
     def reads_assessment(self) -> bool:
         return self.kind == "assessment" or self.assessable
+
+    def bars_for(self, area_class: str | None) -> tuple[tuple[Decimal, ...], AreaBar | None]:
+        """The thresholds per level for a commune of ``area_class``, and the area bar that set them (None:
+        the standard ones)."""
+        for bar in self.area_bars:
+            if area_class in bar.area_classes:
+                return bar.at_least, bar
+        return self.at_least, None
+
+    def applies(self, managing_level: str | None, kind: str | None) -> bool:
+        a = self.applies_to
+        if a is None:
+            return True
+        return (not a.managing_levels or managing_level in a.managing_levels) and (not a.kinds or kind in a.kinds)
 
 
 @dataclass(frozen=True)
@@ -154,6 +199,7 @@ class CriteriaDefinition:
     levels: tuple[Level, ...]
     managing_levels: tuple[str, ...]
     indicators: tuple[Indicator, ...]
+    population: Population | None = None
 
     def indicator(self, code: str) -> Indicator | None:
         return next((i for i in self.indicators if i.code == code), None)
@@ -266,6 +312,7 @@ _SET_KEYS = {
     "assessments_require_evidence",
     "indicators",
     "description",
+    "population",
 }
 _INDICATOR_KEYS = {
     "code",
@@ -286,6 +333,9 @@ _INDICATOR_KEYS = {
     "metric",
     "share",
     "note",
+    "area_bars",
+    "implied_by",
+    "applies_to",
 }
 
 
@@ -458,6 +508,21 @@ def _indicator(
             c.error(f"{p}at_least", f"is not used by a {scale} assessment")
     if share is not None and any(v > 100 for v in ([t[0] for t in thresholds] + list(at_least))):
         c.error(f"{p}{'thresholds' if thresholds else 'at_least'}", "a share is a percentage: at most 100")
+    area_bars = _area_bars(c, data, p, scoring, needs_scale, for_levels)
+    implied_by = c.texts(data, "implied_by", p)
+    if implied_by and scoring != Scoring.LEVELS:
+        c.error(f"{p}implied_by", "is for the levels scoring style")
+    applies_to = None
+    if "applies_to" in data:
+        raw_applies = data["applies_to"]
+        if subject != SubjectType.ORGANISATION or not isinstance(raw_applies, dict):
+            c.error(f"{p}applies_to", "is for organisations: {managing_levels = [...], kinds = [...]}")
+        else:
+            c.unknown(raw_applies, {"managing_levels", "kinds"}, f"{p}applies_to.")
+            applies_to = AppliesTo(
+                c.texts(raw_applies, "managing_levels", f"{p}applies_to.", tuple(m.value for m in ManagingLevel)),
+                c.texts(raw_applies, "kinds", f"{p}applies_to.", tuple(k.value for k in OrganisationKind)),
+            )
     return Indicator(
         code=code,
         name=name,
@@ -476,6 +541,75 @@ def _indicator(
         assessable=assessable,
         metric=metric,
         share=share,
+        area_bars=area_bars,
+        implied_by=implied_by,
+        applies_to=applies_to,
+    )
+
+
+def _area_bars(
+    c: _Checker, data: dict[str, Any], p: str, scoring: str, needs_scale: bool, for_levels: tuple[int, ...]
+) -> tuple[AreaBar, ...]:
+    raw = data.get("area_bars")
+    if raw is None:
+        return ()
+    if scoring != Scoring.LEVELS or not needs_scale:
+        c.error(f"{p}area_bars", "is for levels-style indicators with thresholds (at_least)")
+        return ()
+    if not isinstance(raw, list) or not raw:
+        c.error(f"{p}area_bars", 'must be a list of {area_classes = [...], at_least = [...], reason = "..."}')
+        return ()
+    bars: list[AreaBar] = []
+    seen: set[str] = set()
+    for n, item in enumerate(raw):
+        place = f"{p}area_bars[{n}]"
+        if not isinstance(item, dict):
+            c.error(place, "must be a table")
+            continue
+        c.unknown(item, {"area_classes", "at_least", "reason"}, f"{place}.")
+        classes = c.texts(item, "area_classes", f"{place}.", tuple(a.value for a in AreaClass))
+        if not classes:
+            c.error(f"{place}.area_classes", "is required: the area classes the bars are for")
+        for area in classes:
+            if area in seen:
+                c.error(f"{place}.area_classes", f"{area!r} has bars twice")
+            seen.add(area)
+        values = item.get("at_least")
+        if not isinstance(values, list) or len(values) != len(for_levels):
+            c.error(f"{place}.at_least", f"is required: one threshold for each of the levels {list(for_levels)}")
+            continue
+        numbers = [c.number(v, f"{place}.at_least[{k}]") for k, v in enumerate(values)]
+        clean = [v for v in numbers if v is not None]
+        if any(b < a for a, b in pairwise(clean)):
+            c.error(f"{place}.at_least", "must not fall from one level to the next")
+        bars.append(AreaBar(classes, tuple(clean), c.text(item, "reason", f"{place}.")))
+    return tuple(bars)
+
+
+def _population(c: _Checker, data: Any, subject: str) -> Population | None:
+    if data is None:
+        return None
+    if subject != SubjectType.PERSON or not isinstance(data, dict):
+        c.error("population", "is for person titles: {age = [from, to], provisional, source, note}")
+        return None
+    c.unknown(data, {"age", "provisional", "source", "note"}, "population.")
+    raw = data.get("age")
+    age: tuple[int, int | None] | None = None
+    if raw is not None:
+        if (
+            not isinstance(raw, list)
+            or len(raw) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= -1 for v in raw)
+            or raw[0] < 0
+        ):
+            c.error("population.age", "must be [from, to] in whole years (to = -1: no upper bound)")
+        else:
+            age = (raw[0], None if raw[1] < 0 else raw[1])
+    return Population(
+        age,
+        c.flag(data, "provisional", "population.", False),
+        c.text(data, "source", "population."),
+        c.text(data, "note", "population.", required=False),
     )
 
 
@@ -552,10 +686,16 @@ def parse(definition: dict[str, Any]) -> CriteriaDefinition:
             most = sum(i.max_points or 0 for i in indicators)
             if pass_total > most:
                 c.error("pass_total", f"is above the most points the indicators can give ({most})")
+        codes = {i.code for i in indicators}
+        for n, indicator in enumerate(indicators):
+            for implying in indicator.implied_by:
+                if implying not in codes or implying == indicator.code:
+                    c.error(f"indicators[{n}].implied_by", f"{implying!r} is not another indicator of the set")
         if scoring == Scoring.LEVELS:
             for level in levels:
                 if not any(level.level in i.for_levels for i in indicators):
                     c.error(f"levels[{level.level - 1}]", "no indicator applies to this level")
+    population = _population(c, definition.get("population"), subject or "")
     if c.errors:
         raise CriteriaError(c.errors)
     return CriteriaDefinition(
@@ -576,6 +716,7 @@ def parse(definition: dict[str, Any]) -> CriteriaDefinition:
             i if i.min_points is not None or scoring != Scoring.POINTS else _with_min(i, min_per_indicator or 0)
             for i in indicators
         ),
+        population=population,
     )
 
 

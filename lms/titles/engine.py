@@ -123,6 +123,7 @@ class _Commune:
     id: int
     path: str
     year: int
+    area_class: str = "standard"
 
     @property
     def first_day(self) -> date:
@@ -145,7 +146,7 @@ def evaluate_commune(commune_id: int, year: int) -> dict[str, Any]:
     unit = db.session.get(AdminUnit, commune_id)
     if unit is None or unit.level != UnitLevel.COMMUNE:
         raise ValueError(f"{commune_id} is not a commune")
-    commune = _Commune(unit.id, unit.path, year)
+    commune = _Commune(unit.id, unit.path, year, unit.area_class)
     sets = {title: crit.active_sets(title) for title in EVALUATION_ORDER}
     metrics = _Metrics(commune, [crit.definition_of(row) for rows in sets.values() for row in rows])
     summary: dict[str, Any] = {}
@@ -162,8 +163,19 @@ def evaluate_commune(commune_id: int, year: int) -> dict[str, Any]:
 def _subjects(commune: _Commune, subject: str, definition: crit.CriteriaDefinition) -> Select[Any]:
     """``subject_id`` and ``village_id`` of every subject of the commune (for the unit title: of the set's kinds)."""
     if subject == SubjectType.PERSON:
+        population = definition.population
+        extra: list[Any] = []
+        if population is not None and population.age is not None:
+            # 1/0, not the birth date: persons of one combination of inputs still share one scoring. Unknown birth
+            # date: inside the population (evaluated), never silently dropped.
+            inside = or_(P.c.birth_date.is_(None), _age_filter(commune, P.c.birth_date, population.age))
+            extra.append(case((inside, 1), else_=0).label("in_population"))
         return (
-            select(P.c.id.label("subject_id"), case((U.c.level == UnitLevel.VILLAGE.value, U.c.id)).label("village_id"))
+            select(
+                P.c.id.label("subject_id"),
+                case((U.c.level == UnitLevel.VILLAGE.value, U.c.id)).label("village_id"),
+                *extra,
+            )
             .select_from(P.join(U, P.c.unit_id == U.c.id))
             .where(commune.in_commune(U.c.path))
         )
@@ -180,9 +192,12 @@ def _subjects(commune: _Commune, subject: str, definition: crit.CriteriaDefiniti
             U.c.level == UnitLevel.VILLAGE.value, commune.in_commune(U.c.path)
         )
     if subject == SubjectType.ORGANISATION:
-        return select(O.c.id.label("subject_id"), literal(None).label("village_id")).where(
-            O.c.commune_id == commune.id, O.c.managing_level.in_(definition.managing_levels)
-        )
+        return select(
+            O.c.id.label("subject_id"),
+            literal(None).label("village_id"),
+            O.c.managing_level.label("managing_level"),
+            O.c.kind.label("organisation_kind"),
+        ).where(O.c.commune_id == commune.id, O.c.managing_level.in_(definition.managing_levels))
     return select(literal(commune.id).label("subject_id"), literal(None).label("village_id"))
 
 
@@ -355,7 +370,7 @@ def _plan(commune: _Commune, definition: crit.CriteriaDefinition, metrics: _Metr
     subject = definition.subject
     subjects = _subjects(commune, subject, definition).subquery("s")
     joins: FromClause = subjects
-    out: list[Any] = [subjects.c.subject_id, subjects.c.village_id]
+    out: list[Any] = list(subjects.c)  # subject_id, village_id, and what the set's rules read (population, kind)
     plan = _Plan(stmt=select())
 
     indicators = [i for i in definition.indicators if i.kind == "metric" and i.metric is not None]
@@ -375,7 +390,7 @@ def _plan(commune: _Commune, definition: crit.CriteriaDefinition, metrics: _Metr
         sub = _share_subquery(commune, subject, of, group, f"sh_{of}", metrics)
         joins = joins.outerjoin(sub, sub.c.key == subjects.c.subject_id)
         for indicator in group:
-            names = (f"{indicator.code}_num", f"{indicator.code}_den", f"{indicator.code}_unk")
+            names = tuple(f"{indicator.code}_{part}" for part in ("num", "den", "unk", "na", "nob"))
             out.extend(sub.c[name] for name in names)
             plan.columns[indicator.code] = names
     plan.stmt = select(*out).select_from(joins).order_by(subjects.c.subject_id)
@@ -430,6 +445,11 @@ def _share_subquery(
                 if share.count == "recognised"
                 else alias.c.eligible.is_(True)
             )
+        not_applicable: ColumnElement[bool] = false()
+        if share.metric is None and share.count == "eligible":
+            # Members outside the title's own population rule (an infant for the Learning Citizen title): in the
+            # denominator when the text counts them (the commune's citizens), and counted apart for the explanation.
+            not_applicable = titles_joined[(share.title or "", share.count)].c.applicable.is_(False)
         in_band: ColumnElement[bool] = true()
         unknown: ColumnElement[bool] = false()
         if of == "persons":
@@ -440,6 +460,12 @@ def _share_subquery(
         cols.append(func.sum(case((and_(in_band, counted), 1), else_=0)).label(f"{indicator.code}_num"))
         cols.append(func.sum(case((in_band, 1), else_=0)).label(f"{indicator.code}_den"))
         cols.append(func.sum(case((unknown, 1), else_=0)).label(f"{indicator.code}_unk"))
+        cols.append(func.sum(case((and_(in_band, not_applicable), 1), else_=0)).label(f"{indicator.code}_na"))
+        if of == "persons" and share.age is None:
+            # No age band: everyone is in the denominator, also those without a birth date — counted for the reader.
+            cols.append(func.sum(case((members.c.birth_date.is_(None), 1), else_=0)).label(f"{indicator.code}_nob"))
+        else:
+            cols.append(literal(0).label(f"{indicator.code}_nob"))
     return select(*cols).select_from(joins).group_by(members.c.key).subquery(name)
 
 
@@ -548,8 +574,9 @@ MAX_FAILURES_LISTED = 20
 class _Scorer:
     """Scores the inputs of one subject under one criteria set."""
 
-    def __init__(self, definition: crit.CriteriaDefinition) -> None:
+    def __init__(self, definition: crit.CriteriaDefinition, area_class: str | None = None) -> None:
         self.d = definition
+        self.area_class = area_class
 
     # Each indicator gives (value for display, source, reached(at) → bool, base missing, usable)
     def _inputs(
@@ -570,6 +597,11 @@ class _Scorer:
             num = int(getattr(row, columns[0]) or 0)
             den = int(getattr(row, columns[1]) or 0)
             unk = int(getattr(row, columns[2]) or 0)
+            extra = {}
+            for key, column in (("not_applicable", 3), ("no_birth_date", 4)):
+                count = int(getattr(row, columns[column]) or 0) if len(columns) > column else 0
+                if count:
+                    extra[key] = count
             source = {
                 "kind": "share",
                 "of": share.of,
@@ -578,6 +610,7 @@ class _Scorer:
                 "numerator": num,
                 "denominator": den,
                 "unknown_age": unk,
+                **extra,
             }
             if den == 0:
                 if share.when_none == "met":  # nobody to hold it to: met, and the explanation says why
@@ -681,13 +714,23 @@ class _Scorer:
     def levels_item(
         self, indicator: crit.Indicator, row: Any, columns: tuple[str, ...], assessed: _Assessed | None
     ) -> dict[str, Any]:
+        if not indicator.applies(getattr(row, "managing_level", None), getattr(row, "organisation_kind", None)):
+            # The text sets this indicator for some organisations only (a school, a university…): met, and said so.
+            return {
+                "indicator": indicator.code,
+                "value": None,
+                "met": True,
+                "levels": list(indicator.for_levels),
+                "source": {"kind": "not_applicable"},
+                "missing": None,
+                "_fraction": None,
+            }
+        at_least, bar = indicator.bars_for(self.area_class)
         value, source, reached, missing, usable, fraction = self._inputs(indicator, row, columns, assessed)
         met_levels: list[int] = []
         if usable and reached is not None:
-            if indicator.at_least:
-                met_levels = [
-                    lv for lv, at in zip(indicator.for_levels, indicator.at_least, strict=True) if reached(at)
-                ]
+            if at_least:
+                met_levels = [lv for lv, at in zip(indicator.for_levels, at_least, strict=True) if reached(at)]
             elif reached(Decimal(1)):
                 met_levels = list(indicator.for_levels)
         if indicator.assessable and len(met_levels) < len(indicator.for_levels):
@@ -695,13 +738,13 @@ class _Scorer:
             if outcome.usable:
                 v = _decimal(outcome.value)
                 alt = (
-                    [lv for lv, at in zip(indicator.for_levels, indicator.at_least, strict=True) if v >= at]
+                    [lv for lv, at in zip(indicator.for_levels, at_least, strict=True) if v >= at]
                     if indicator.scale == "percent"
                     else (list(indicator.for_levels) if v >= 1 else [])
                 )
                 if len(alt) > len(met_levels):
                     met_levels, value, source = alt, v, outcome.source
-        return {
+        item = {
             "indicator": indicator.code,
             "value": _json_number(value),
             "met": indicator.for_levels[0] in met_levels,
@@ -710,6 +753,15 @@ class _Scorer:
             "missing": missing,
             "_fraction": fraction,
         }
+        if indicator.area_bars:
+            # Which bar applied and why: the commune's area class picks it (Circular 25, Art. 6.5.b, 7.5.b).
+            item["bar"] = {
+                "area_class": self.area_class,
+                "lower": bar is not None,
+                "at_least": [_json_number(v) for v in at_least],
+                "reason": bar.reason if bar is not None else None,
+            }
+        return item
 
     def score(
         self, row: Any, plan: _Plan, assessed: dict[str, _Assessed]
@@ -741,6 +793,18 @@ class _Scorer:
                 items.append(
                     self.levels_item(indicator, row, plan.columns.get(indicator.code, ()), assessed.get(indicator.code))
                 )
+        by_code = {item["indicator"]: item for item in items}
+        for indicator, item in zip(d.indicators, items, strict=True):
+            # A stricter indicator met implies this one (Circular 25, Art. 8.1.b: level 2 is judged on Art. 7 alone).
+            implying = next((c for c in indicator.implied_by if by_code[c]["met"]), None)
+            if implying is not None and item["levels"] != list(indicator.for_levels):
+                item.update(
+                    met=True,
+                    levels=list(indicator.for_levels),
+                    source={"kind": "implied", "by": implying, "was": item["source"]},
+                    missing=None,
+                    _fraction=None,
+                )
         level = 0
         for lv in (level.level for level in d.levels):
             if all(
@@ -758,7 +822,8 @@ class _Scorer:
                 item["missing"] = None
                 continue
             if item["missing"] is None:
-                at = indicator.at_least[indicator.for_levels.index(goal)] if indicator.at_least else Decimal(1)
+                at_least, _bar = indicator.bars_for(self.area_class)
+                at = at_least[indicator.for_levels.index(goal)] if at_least else Decimal(1)
                 with _blame(indicator):
                     item["missing"] = self._more(indicator, item["value"], at, fraction, {})
             item["missing"] = {**item["missing"], "level": goal}
@@ -871,10 +936,11 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], me
     for row, definition, plan in plans:
         codes = [i.code for i in definition.indicators if i.reads_assessment]
         assessed = _assessments(commune, subject, _subjects(commune, subject, definition), codes)
-        scorer = _Scorer(definition)
+        scorer = _Scorer(definition, commune.area_class)
+        population = definition.population
         # Subjects with the same inputs get the same result: most persons of a commune share a handful of input
         # combinations (no records, one class, …), so each combination is scored and digested once.
-        results: dict[Any, tuple[bool, Decimal | None, int | None, str, str]] = {}  # … breakdown digest
+        results: dict[Any, tuple[bool, Decimal | None, int | None, str, str, bool]] = {}  # … digest, applicable
         digests: dict[Any, str] = {}
         for result in db.session.execute(plan.stmt).all():
             subject_id = result.subject_id
@@ -896,14 +962,17 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], me
             key = (inputs, result.village_id)
             digest = digests.get(key)
             if digest is None:
-                digest = digests[key] = _digest(ENGINE_VERSION, row.id, commune.id, key)
+                digest = digests[key] = _digest(ENGINE_VERSION, row.id, commune.id, commune.area_class, key)
             if old is not None and old.inputs_digest == digest:
                 eligible += bool(old.eligible)
                 continue
             scored = results.get(inputs)
             if scored is None:
                 try:
-                    outcome = scorer.score(result, plan, theirs or {})
+                    applicable = population is None or getattr(result, "in_population", 1) != 0
+                    # Outside the set's own population (an infant for the Learning Citizen title): not applicable,
+                    # not "not yet eligible" — no indicator to score, nothing missing.
+                    outcome = scorer.score(result, plan, theirs or {}) if applicable else (False, None, None, "", [])
                 except Exception as exc:  # noqa: BLE001 - one bad subject must not sink the commune: record it, keep its old row
                     failed = exc if isinstance(exc, SubjectFailed) else SubjectFailed(None, exc)
                     log.warning(
@@ -929,8 +998,8 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], me
                 content = json.dumps(outcome[4], separators=(",", ":"))
                 address = breakdown_digest(content)
                 breakdowns.setdefault(address, content)
-                scored = results[inputs] = (*outcome[:3], outcome[3][:400], address)
-            is_eligible, score, level, missing, address = scored
+                scored = results[inputs] = (*outcome[:3], outcome[3][:400], address, applicable)
+            is_eligible, score, level, missing, address, applicable = scored
             eligible += is_eligible
             values = {
                 "commune_id": commune.id,
@@ -943,6 +1012,7 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], me
                 "breakdown_id": address,
                 "computed_at": now,
                 "inputs_digest": digest,
+                "applicable": applicable,
             }
             if old is None:
                 inserts.append(

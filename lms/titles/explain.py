@@ -112,7 +112,12 @@ _MEASURES = {
 
 
 def describe_source(item: dict[str, Any]) -> str:
-    """Where the value came from, e.g. "learning records: 3 learning activities", "assessment by an evaluator"."""
+    """Where the value came from, e.g. "learning records: 3 learning activities", "assessment by an evaluator",
+    and which bar applied where the commune's area class picks it."""
+    return _describe_source(item) + describe_bar(item)
+
+
+def _describe_source(item: dict[str, Any]) -> str:
     source = item.get("source") or {}
     kind = source.get("kind")
     if kind == "records":
@@ -150,6 +155,18 @@ def describe_source(item: dict[str, Any]) -> str:
         )
         if source.get("none_counted_as_met"):
             text = f"{text} " + _("(nobody to count: met)")
+        if source.get("not_applicable"):
+            text = f"{text} " + ngettext(
+                "(%(num)s of them not subjects of the title, counted as the text says)",
+                "(%(num)s of them not subjects of the title, counted as the text says)",
+                int(source["not_applicable"]),
+            )
+        if source.get("no_birth_date"):
+            text = f"{text} " + ngettext(
+                "(%(num)s without a birth date, counted)",
+                "(%(num)s without a birth date, counted)",
+                int(source["no_birth_date"]),
+            )
         if source.get("unknown_age"):
             text = f"{text} " + ngettext(
                 "(%(num)s without a birth date not counted)",
@@ -157,7 +174,24 @@ def describe_source(item: dict[str, Any]) -> str:
                 int(source["unknown_age"]),
             )
         return text
+    if kind == "not_applicable":
+        return _("not applicable to this organisation: met")
+    if kind == "implied":
+        return _("met: implied by %(code)s, a stricter standard that is met", code=source.get("by", ""))
     return _("no data")
+
+
+def describe_bar(item: dict[str, Any]) -> str:
+    """Which bar applied and why, for an indicator whose bars depend on the commune's area class ("" otherwise)."""
+    bar = item.get("bar")
+    if not bar:
+        return ""
+    bars = " / ".join(f"{_number(v)} %" for v in bar.get("at_least", []))
+    if bar.get("lower"):
+        return " · " + _(
+            "lower bar for a commune in a difficult area: %(bars)s (%(reason)s)", bars=bars, reason=bar.get("reason")
+        )
+    return " · " + _("standard bar: %(bars)s (the commune is not in a difficult area)", bars=bars)
 
 
 def describe_result(eligibility: Any) -> str:

@@ -311,7 +311,7 @@ class EligibilityFilter:
     errors: list[dict[str, str]] = field(default_factory=list)
 
 
-STATUSES = ("eligible", "not_eligible")
+STATUSES = ("eligible", "not_eligible", "not_applicable")
 SORTS = ("name", "score", "computed")
 
 
@@ -325,8 +325,11 @@ def _filtered(stmt: Select[Any], f: EligibilityFilter, *, with_status: bool = Tr
         stmt = stmt.where(Eligibility.title == f.title)
     if f.year is not None:
         stmt = stmt.where(Eligibility.year == f.year)
-    if with_status and f.status in STATUSES:
-        stmt = stmt.where(Eligibility.eligible.is_(f.status == "eligible"))
+    if with_status and f.status == "not_applicable":
+        stmt = stmt.where(Eligibility.applicable.is_(False))
+    elif with_status and f.status in STATUSES:
+        # "Not yet eligible" is about subjects of the title: those it does not apply to are counted apart (ADR 15).
+        stmt = stmt.where(Eligibility.eligible.is_(f.status == "eligible"), Eligibility.applicable.is_(True))
     if f.missing:
         stmt = stmt.where(Eligibility.missing.like(_like_code(f.missing), escape="\\"))
     if f.unit is not None:
@@ -399,13 +402,16 @@ def eligibility_select(user: Any, f: EligibilityFilter, sort: str = "name") -> S
 
 
 def status_counts(user: Any, f: EligibilityFilter) -> dict[str, int]:
-    """How many rows of the list (all statuses) are eligible and not: one grouped query."""
+    """How many rows of the list (all statuses) are eligible, not yet, and not applicable (persons outside the
+    title's own population: never counted as "not yet eligible"): one grouped query."""
     stmt = _filtered(
-        scoped(select(Eligibility.eligible, func.count()), Eligibility.commune_id, user, VIEW), f, with_status=False
-    ).group_by(Eligibility.eligible)
-    counts = {"eligible": 0, "not_eligible": 0}
-    for eligible, count in db.session.execute(stmt):
-        counts["eligible" if eligible else "not_eligible"] += count
+        scoped(select(Eligibility.eligible, Eligibility.applicable, func.count()), Eligibility.commune_id, user, VIEW),
+        f,
+        with_status=False,
+    ).group_by(Eligibility.eligible, Eligibility.applicable)
+    counts = {"eligible": 0, "not_eligible": 0, "not_applicable": 0}
+    for eligible, applicable, count in db.session.execute(stmt):
+        counts["not_applicable" if not applicable else "eligible" if eligible else "not_eligible"] += count
     return counts
 
 

@@ -4,6 +4,8 @@ difficult area, and with residents whose birth date is unknown."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -13,7 +15,8 @@ from sqlalchemy import select
 from lms.extensions import db
 from lms.registry.models import AdminUnit, Organisation, Person
 from lms.titles import criteria, engine, runs
-from lms.titles.models import EvaluationRun, EvaluationState
+from lms.titles.explain import describe_source
+from lms.titles.models import Assessment, EvaluationRun, EvaluationState
 from tests.conftest import make_village, unit_by_code
 from tests.titles.test_engine import (
     COMMUNE_ASSESSED,
@@ -29,6 +32,15 @@ from tests.titles.test_engine import (
     person,
     records,
 )
+
+
+@contextmanager
+def app_request() -> Iterator[None]:
+    """Explanations are words in the reader's language: English here."""
+    from flask import current_app
+
+    with current_app.test_request_context(headers={"Accept-Language": "en"}):
+        yield
 
 
 @pytest.fixture
@@ -91,13 +103,18 @@ def test_tt24_art6_2a_exactly_90_per_cent_is_level_1(commune: AdminUnit) -> None
 # --- Circular 25/2023: a commune's percentage just under the bar ---------------------------------------------------
 
 
-def commune_ready(commune: AdminUnit, *, citizens: int = 70, residents: int = 100, trained: Any = 65) -> None:
+def commune_ready(
+    commune: AdminUnit, *, citizens: int = 70, residents: int = 100, trained: Any = 65, simple: bool = True
+) -> None:
     """A commune whose every assessed indicator is met at both levels; ``citizens`` of ``residents`` (adults with
-    a birth date) are Learning Citizens; ``trained`` per cent of its citizens have a vocational qualification."""
-    load_set(SIMPLE_CITIZEN)
+    a birth date) are Learning Citizens; ``trained`` per cent of its citizens have a vocational qualification.
+    ``simple``: a citizen set of one indicator (one learning activity), else the shipped Decision 324 set."""
+    if simple:
+        load_set(SIMPLE_CITIZEN)
     village = make_village(commune, "T01", "Thôn 1")
-    ids = bulk_persons(village, residents)
-    records(ids[:citizens], commune)
+    if residents:
+        ids = bulk_persons(village, residents)
+        records(ids[:citizens], commune)
     for code in COMMUNE_ASSESSED:
         assess("commune", commune.id, code, 1, commune)
     assess("commune", commune.id, "t5.2", trained, commune)
@@ -226,3 +243,210 @@ def test_the_run_page_lists_the_subjects_that_failed(commune: AdminUnit, client:
     assert "ValueError: broken" in page
     assert f"#{bad}" in page
     assert "c1" in page
+
+
+# --- Circular 25/2023, Art. 6.5.b / 7.5.b: the lower bars of a commune in a difficult area -------------------------
+
+
+def set_area(commune: AdminUnit, area_class: str) -> None:
+    commune.area_class = area_class
+    db.session.flush()
+
+
+@pytest.mark.parametrize(
+    ("area_class", "trained", "university", "level"),
+    [
+        ("standard", 50, 12, 1),  # Art. 6.5.b: the standard bars, exactly
+        ("standard", "49.99", 12, 0),  # just below 50 %
+        ("standard", 45, 11, 0),  # a difficult commune's figures do not pass in a standard one
+        ("difficult", 45, 11, 1),  # Art. 6.5.b: 40 % and 10 % for "xã thuộc vùng khó khăn"
+        ("difficult", 40, 10, 1),  # exactly at the lower bars
+        ("difficult", "39.99", 10, 0),  # just below the lower trained bar
+        ("difficult", 40, "9.99", 0),  # just below the lower university bar
+        ("especially_difficult", 40, 10, 1),  # an especially difficult commune is in a difficult area too
+        ("mountainous", 40, 10, 0),  # mountainous alone is not "vùng khó khăn"
+        ("difficult", 50, 12, 2),  # Art. 7.5.b: 50 % and 12 % are level 2 in a difficult area
+        ("difficult", 50, "11.99", 1),
+    ],
+)
+def test_tt25_art6_5b_art7_5b_bars_follow_the_area_class(
+    commune: AdminUnit, area_class: str, trained: Any, university: Any, level: int
+) -> None:
+    """Circular 25, Art. 6.5.b and 7.5.b: ≥ 50 / 60 % trained, of which ≥ 12 / 15 % with a university degree;
+    in a difficult area ≥ 40 / 50 % and ≥ 10 / 12 %."""
+    set_area(commune, area_class)
+    commune_ready(commune, citizens=85, trained=trained)
+    db.session.execute(
+        Assessment.__table__.update()
+        .where(Assessment.subject_type == "commune", Assessment.indicator == "t5.2u")
+        .values(value=university)
+    )
+    engine.evaluate_commune(commune.id, YEAR)
+    row = eligibility("commune", commune.id, "commune_community")
+    assert row is not None
+    assert row.level == level
+    bar = item(row, "t5.2")["bar"]
+    lower = area_class in ("difficult", "especially_difficult")
+    assert bar["lower"] is lower
+    assert bar["area_class"] == area_class
+    assert bar["at_least"] == ([40, 50] if lower else [50, 60])
+    assert item(row, "t5.2u")["bar"]["at_least"] == ([10, 12] if lower else [12, 15])
+    with app_request():
+        text = describe_source(item(row, "t5.2"))
+    assert ("difficult area: 40 % / 50 %" in text) is lower
+    assert ("standard bar: 50 % / 60 %" in text) is not lower
+
+
+def test_tt25_changing_the_area_class_re_evaluates_the_commune(commune: AdminUnit) -> None:
+    """The area class is an input: a commune reclassified as difficult gets the lower bars at the next run."""
+    commune_ready(commune, citizens=85, trained=45)
+    engine.evaluate_commune(commune.id, YEAR)
+    assert eligibility("commune", commune.id, "commune_community").level == 0  # type: ignore[union-attr]
+    set_area(commune, "difficult")
+    engine.evaluate_commune(commune.id, YEAR)
+    assert eligibility("commune", commune.id, "commune_community").level == 1  # type: ignore[union-attr]
+
+
+# --- Circular 25/2023, Art. 6.5.a: every citizen of the commune; who the Learning Citizen title is for ----------------
+
+
+def test_tt25_art6_5a_every_resident_counts_and_infants_are_not_applicable(commune: AdminUnit) -> None:
+    """Circular 25, Art. 6.5.a "ít nhất 60 % công dân trong xã": no age band — 60 adults who are Learning Citizens,
+    30 adults who are not, 10 infants: 60 of 100 = 60 %, level 1. The infants are "not applicable" for the
+    Learning Citizen title (Decision 324's population, a provisional setting), not "not yet eligible"."""
+    commune_ready(commune, citizens=0, residents=0, simple=False)  # the shipped citizen set and its population
+    village = db.session.scalar(select(AdminUnit).where(AdminUnit.parent_id == commune.id))
+    assert village is not None
+    adults = bulk_persons(village, 90)
+    infants = [person(village, f"Bé {n}", born=date(YEAR - 1, 3, 1)).id for n in range(10)]
+    for pid in adults[:60]:
+        for code in ("c3", "c6", "c8", "c9", "c10"):
+            assess("person", pid, code, 10, commune, verified=True, source="self")
+    records(adults[:60], commune, each=12)
+    engine.evaluate_commune(commune.id, YEAR)
+    infant = eligibility("person", infants[0], "citizen")
+    assert infant is not None
+    assert infant.applicable is False
+    assert not infant.eligible
+    assert infant.missing == ""
+    citizens = sum(bool(eligibility("person", pid, "citizen").eligible) for pid in adults)  # type: ignore[union-attr]
+    row = eligibility("commune", commune.id, "commune_community")
+    assert row is not None
+    t51 = item(row, "t5.1")
+    assert t51["source"]["denominator"] == 100
+    assert t51["source"]["numerator"] == citizens
+    assert t51["source"]["not_applicable"] == 10
+
+
+def test_tt25_art6_5a_residents_without_a_birth_date_are_in_the_denominator(commune: AdminUnit) -> None:
+    """Circular 25, Art. 6.5.a: a resident whose birth date is unknown is a citizen of the commune: in the
+    denominator, and the breakdown says how many: 60 Learning Citizens of 90 with and 10 without a birth date =
+    60 of 100 = 60 %, level 1 (before, the 10 were silently dropped: 60 of 90)."""
+    commune_ready(commune, citizens=60, residents=90)
+    village = db.session.scalar(select(AdminUnit).where(AdminUnit.parent_id == commune.id))
+    assert village is not None
+    bulk_persons(village, 10, born=None)
+    engine.evaluate_commune(commune.id, YEAR)
+    row = eligibility("commune", commune.id, "commune_community")
+    assert row is not None
+    t51 = item(row, "t5.1")
+    assert (t51["source"]["numerator"], t51["source"]["denominator"]) == (60, 100)
+    assert t51["source"]["no_birth_date"] == 10
+    assert row.level == 1
+    with app_request():
+        assert "10 without a birth date, counted" in describe_source(t51)
+
+
+def test_the_eligibility_list_counts_not_applicable_apart(commune: AdminUnit, client: Any) -> None:
+    """Issue 10 item 7 (engine side): persons outside the title's population are not "not yet eligible"."""
+    from lms.auth.models import Role
+    from tests.conftest import make_user
+
+    village = make_village(commune, "T01", "Thôn 1")
+    bulk_persons(village, 3)
+    bulk_persons(village, 2, born=date(YEAR - 2, 1, 1))
+    engine.evaluate_commune(commune.id, YEAR)
+    from lms.titles import services
+
+    counts = services.status_counts(make_user(Role.ADMINISTRATOR, commune, "b@example.org"), _filter(commune))
+    assert counts == {"eligible": 0, "not_eligible": 3, "not_applicable": 2}
+
+
+def _filter(commune: AdminUnit) -> Any:
+    from lms.titles import services
+
+    f = services.EligibilityFilter()
+    f.unit, f.title, f.year = commune, "citizen", YEAR
+    return f
+
+
+# --- Circular 25/2023, Art. 8.1.b: level 2 is judged on Art. 7's criteria -----------------------------------------
+
+
+def test_tt25_art8_1b_level_2_standards_imply_the_level_1_ones(commune: AdminUnit) -> None:
+    """Circular 25, Art. 8.1.b: a commune meeting every Art. 7 criterion is level 2 — its universal-education and
+    literacy standards of level 3 / 2 (Art. 7.4.b–d) imply the level 2 / 1 ones of Art. 6.4.b–d, which need no
+    separate entry."""
+    commune_ready(commune, citizens=85)
+    db.session.execute(
+        Assessment.__table__.delete().where(
+            Assessment.subject_type == "commune", Assessment.indicator.in_(["t4.2", "t4.3", "t4.4"])
+        )
+    )
+    engine.evaluate_commune(commune.id, YEAR)
+    row = eligibility("commune", commune.id, "commune_community")
+    assert row is not None
+    assert row.level == 2
+    assert item(row, "t4.2")["source"]["kind"] == "implied"
+    assert item(row, "t4.2")["source"]["by"] == "t4.2b"
+
+
+def test_tt25_art6_4b_without_the_level_2_standard_the_level_1_entry_is_needed(commune: AdminUnit) -> None:
+    """Circular 25, Art. 6.4.b: with neither standard entered the commune reaches no level."""
+    commune_ready(commune, citizens=85)
+    db.session.execute(
+        Assessment.__table__.delete().where(
+            Assessment.subject_type == "commune", Assessment.indicator.in_(["t4.2", "t4.2b"])
+        )
+    )
+    engine.evaluate_commune(commune.id, YEAR)
+    row = eligibility("commune", commune.id, "commune_community")
+    assert row is not None
+    assert row.level == 0
+    assert item(row, "t4.2")["missing"] == {"code": "not_assessed", "level": 1}
+
+
+# --- Circular 24/2023: indicators for some organisations only --------------------------------------------------------
+
+
+def test_tt24_art6_3a_a_school_needs_95_per_cent_of_its_learners(commune: AdminUnit) -> None:
+    """Circular 24, Art. 6.3.a / 7.3.a: an educational institution also needs ≥ 95 % / 97 % of its learners to
+    be Learning Citizens; 96 % is level 1 only; another organisation has nothing to enter (not applicable)."""
+    school = unit_with(commune, t3_1b=96)
+    school.kind = "school"
+    db.session.flush()
+    engine.evaluate_commune(commune.id, YEAR)
+    row = eligibility("organisation", school.id, "unit")
+    assert row is not None
+    assert row.level == 1
+    assert item(row, "t3.1b")["missing"] == {"code": "assessed_below", "value": 96, "at_least": 97, "level": 2}
+    assert item(row, "t3.6")["source"] == {"kind": "not_applicable"}  # a district school: no university criterion
+
+
+def test_tt24_art12_3d_a_province_university_needs_its_digital_transformation(commune: AdminUnit) -> None:
+    """Circular 24, Art. 12.3.đ / 13.3.đ: a province-managed higher-education institution reaches the basic /
+    good digital-transformation level; without an entry it reaches no level."""
+    school = unit_with(commune, t3_1b=98)
+    school.kind, school.managing_level = "school", "province"
+    db.session.flush()
+    engine.evaluate_commune(commune.id, YEAR)
+    row = eligibility("organisation", school.id, "unit")
+    assert row is not None
+    assert row.level == 0
+    assert item(row, "t3.6")["missing"] == {"code": "not_assessed", "level": 1}
+    assess("organisation", school.id, "t3.6", 1, commune)
+    engine.evaluate_commune(commune.id, YEAR)
+    assert eligibility("organisation", school.id, "unit").level == 1  # type: ignore[union-attr]
+    assess("organisation", school.id, "t3.6b", 1, commune)
+    engine.evaluate_commune(commune.id, YEAR)
+    assert eligibility("organisation", school.id, "unit").level == 2  # type: ignore[union-attr]
