@@ -500,6 +500,17 @@ def _json_number(value: Any) -> int | float | None:
     return int(number) if number == number.to_integral_value() else float(number)
 
 
+def _rounded(value: Decimal, step: Decimal) -> Decimal:
+    """``value`` to ``step``; a value too large for the decimal context's precision is left as it is."""
+    return value.quantize(step) if value.adjusted() < 20 else value
+
+
+def _count(value: Any) -> int:
+    """A number of members (a SUM over members, NULL without any): whole and never below 0."""
+    number = _as_decimal(value)
+    return 0 if number is None or number < 0 else int(number)
+
+
 def _decimal(value: Any) -> Decimal:
     """A value to compare with a bar: missing or not a number counts as 0 (nothing shows the indicator met)."""
     number = _as_decimal(value)
@@ -588,18 +599,18 @@ class _Scorer:
             metric = indicator.metric
             assert metric is not None
             value = _decimal(getattr(row, columns[0]))
-            if metric.measure == "hours" and value.adjusted() < 20:  # beyond that, quantize exceeds the precision
-                value = value.quantize(Decimal("0.1"))
+            if metric.measure == "hours":
+                value = _rounded(value, Decimal("0.1"))
             return (value, {"kind": "records", "measure": metric.measure}, lambda at: value >= at, None, True, None)
         if indicator.kind == "share":
             share = indicator.share
             assert share is not None
-            num = int(getattr(row, columns[0]) or 0)
-            den = int(getattr(row, columns[1]) or 0)
-            unk = int(getattr(row, columns[2]) or 0)
+            num = _count(getattr(row, columns[0]))
+            den = _count(getattr(row, columns[1]))
+            unk = _count(getattr(row, columns[2]))
             extra = {}
             for key, column in (("not_applicable", 3), ("no_birth_date", 4)):
-                count = int(getattr(row, columns[column]) or 0) if len(columns) > column else 0
+                count = _count(getattr(row, columns[column])) if len(columns) > column else 0
                 if count:
                     extra[key] = count
             source = {
@@ -616,7 +627,7 @@ class _Scorer:
                 if share.when_none == "met":  # nobody to hold it to: met, and the explanation says why
                     return (None, {**source, "none_counted_as_met": True}, lambda at: True, None, True, None)
                 return (None, source, None, {"code": "no_members"}, False, (num, den))
-            value = (Decimal(num * 100) / den).quantize(Decimal("0.01"))
+            value = _rounded(Decimal(num * 100) / den, Decimal("0.01"))
             return (value, source, lambda at: num * 100 >= at * den, None, True, (num, den))
         outcome = _assessment_outcome(indicator, assessed)
         if not outcome.usable:
@@ -635,7 +646,7 @@ class _Scorer:
         hint: dict[str, Any] | None = missing
         if usable and reached is not None:
             if indicator.kind == "assessment" and indicator.scale == "points":
-                points = min(_decimal(value), Decimal(max_points))
+                points = max(Decimal(0), min(_decimal(value), Decimal(max_points)))  # an assessed total stays in range
                 hint = (
                     None
                     if points >= max_points
@@ -676,7 +687,7 @@ class _Scorer:
         value = _decimal(outcome.value)
         max_points = indicator.max_points or 0
         if indicator.scale == "points":
-            points = min(value, Decimal(max_points))
+            points = max(Decimal(0), min(value, Decimal(max_points)))
         elif indicator.scale == "met":
             points = Decimal(max_points) if value >= 1 else Decimal(0)
         else:
