@@ -38,6 +38,7 @@ OCCUPATION_NAMES = {
 }
 ORGANISATION_KIND_NAMES = {
     "agency": _l("State agency"),
+    "commune_committee": _l("Commune People's Committee"),
     "public_service": _l("Public service unit"),
     "school": _l("School"),
     "enterprise": _l("Enterprise"),

@@ -80,6 +80,8 @@ class BoardRole(enum.StrEnum):
 
 class OrganisationKind(enum.StrEnum):
     AGENCY = "agency"
+    # The commune People's Committee: a "Đơn vị cấp huyện" of Circular 24 (Art. 2.3), whoever manages it on paper.
+    COMMUNE_COMMITTEE = "commune_committee"
     PUBLIC_SERVICE = "public_service"
     SCHOOL = "school"
     ENTERPRISE = "enterprise"

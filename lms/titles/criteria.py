@@ -200,6 +200,10 @@ class CriteriaDefinition:
     managing_levels: tuple[str, ...]
     indicators: tuple[Indicator, ...]
     population: Population | None = None
+    # Unit title: kinds of organisation the set is for whatever their managing level (Circular 24, Art. 2.3: the
+    # commune People's Committee is a district-level unit), with the clause that says so.
+    include_kinds: tuple[str, ...] = ()
+    include_kinds_source_ref: str = ""
 
     def indicator(self, code: str) -> Indicator | None:
         return next((i for i in self.indicators if i.code == code), None)
@@ -313,6 +317,7 @@ _SET_KEYS = {
     "indicators",
     "description",
     "population",
+    "include_kinds",
 }
 _INDICATOR_KEYS = {
     "code",
@@ -666,6 +671,16 @@ def parse(definition: dict[str, Any]) -> CriteriaDefinition:
             c.error("managing_levels", "is required for the unit title: the managing levels the set is for")
     elif "managing_levels" in definition:
         c.error("managing_levels", "is for the unit title only")
+    include_kinds: tuple[str, ...] = ()
+    include_kinds_source_ref = ""
+    if "include_kinds" in definition:
+        raw_include = definition["include_kinds"]
+        if title != Title.UNIT or not isinstance(raw_include, dict):
+            c.error("include_kinds", 'is for the unit title: {kinds = ["commune_committee"], source_ref = "…"}')
+        else:
+            c.unknown(raw_include, {"kinds", "source_ref"}, "include_kinds.")
+            include_kinds = c.texts(raw_include, "kinds", "include_kinds.", tuple(k.value for k in OrganisationKind))
+            include_kinds_source_ref = c.text(raw_include, "source_ref", "include_kinds.")
     evidence_default = c.flag(definition, "assessments_require_evidence", "", scoring == Scoring.LEVELS)
     raw_indicators = definition.get("indicators")
     indicators: list[Indicator] = []
@@ -717,6 +732,8 @@ def parse(definition: dict[str, Any]) -> CriteriaDefinition:
             for i in indicators
         ),
         population=population,
+        include_kinds=include_kinds,
+        include_kinds_source_ref=include_kinds_source_ref,
     )
 
 
@@ -832,13 +849,17 @@ def active_sets(title: str) -> list[CriteriaSet]:
     )
 
 
-def active_set(title: str, *, managing_level: str | None = None) -> CriteriaSet | None:
+def active_set(title: str, *, managing_level: str | None = None, kind: str | None = None) -> CriteriaSet | None:
     """The active version used for new evaluations of ``title``. The unit title has one set per kind of
     organisation: commune-managed organisations use Decision 448 part D, district- and province-managed ones
     Circular 24 — pass the organisation's ``managing_level``."""
     rows = active_sets(title)
     if managing_level is None:
         return rows[0] if len(rows) == 1 or title != Title.UNIT else None
+    if kind is not None:
+        for row in rows:
+            if str(kind) in definition_of(row).include_kinds:
+                return row
     for row in rows:
         if str(managing_level) in definition_of(row).managing_levels:
             return row

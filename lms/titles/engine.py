@@ -124,6 +124,8 @@ class _Commune:
     path: str
     year: int
     area_class: str = "standard"
+    # Unit title: organisation kind → code of the set that takes it whatever its managing level (Circular 24, 2.3).
+    included_kinds: dict[str, str] = field(default_factory=dict)
 
     @property
     def first_day(self) -> date:
@@ -148,6 +150,9 @@ def evaluate_commune(commune_id: int, year: int) -> dict[str, Any]:
         raise ValueError(f"{commune_id} is not a commune")
     commune = _Commune(unit.id, unit.path, year, unit.area_class)
     sets = {title: crit.active_sets(title) for title in EVALUATION_ORDER}
+    for row in sets[Title.UNIT]:
+        for kind in crit.definition_of(row).include_kinds:
+            commune.included_kinds.setdefault(kind, row.code)
     metrics = _Metrics(commune, [crit.definition_of(row) for rows in sets.values() for row in rows])
     summary: dict[str, Any] = {}
     for title in EVALUATION_ORDER:
@@ -197,8 +202,19 @@ def _subjects(commune: _Commune, subject: str, definition: crit.CriteriaDefiniti
             literal(None).label("village_id"),
             O.c.managing_level.label("managing_level"),
             O.c.kind.label("organisation_kind"),
-        ).where(O.c.commune_id == commune.id, O.c.managing_level.in_(definition.managing_levels))
+        ).where(O.c.commune_id == commune.id, _organisations_of(commune, definition))
     return select(literal(commune.id).label("subject_id"), literal(None).label("village_id"))
+
+
+def _organisations_of(commune: _Commune, definition: crit.CriteriaDefinition) -> ColumnElement[bool]:
+    """The organisations a unit set evaluates: those of its managing levels, except kinds another set includes
+    whatever their level, plus the kinds it includes itself (Circular 24, Art. 2.3)."""
+    mine = [kind for kind, code in commune.included_kinds.items() if code == definition.code]
+    others = [kind for kind, code in commune.included_kinds.items() if code != definition.code]
+    by_level: ColumnElement[bool] = O.c.managing_level.in_(definition.managing_levels)
+    if others:
+        by_level = and_(by_level, O.c.kind.not_in(others))
+    return or_(by_level, O.c.kind.in_(mine)) if mine else by_level
 
 
 def _member_persons(commune: _Commune, subject: str) -> Select[Any]:

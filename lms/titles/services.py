@@ -151,13 +151,14 @@ def indicators_of(criteria_set: CriteriaSet) -> list[IndicatorInfo]:
     ]
 
 
-def active_criteria(title: str, managing_level: str | None = None) -> CriteriaSet | None:
-    """The criteria-set version new evaluations of ``title`` use (a unit's depends on who manages it)."""
+def active_criteria(title: str, managing_level: str | None = None, kind: str | None = None) -> CriteriaSet | None:
+    """The criteria-set version new evaluations of ``title`` use (a unit's depends on who manages it, and for a
+    commune People's Committee on its kind: Circular 24, Art. 2.3)."""
     from lms.titles import criteria
 
     if not criteria.active_sets(title):  # nothing loaded yet for this title
         return None
-    return criteria.active_set(title, managing_level=managing_level)
+    return criteria.active_set(title, managing_level=managing_level, kind=kind)
 
 
 def title_indicators(title: str) -> list[IndicatorInfo]:
@@ -181,7 +182,12 @@ def _subject_managing_level(subject_type: str, subject_id: int) -> str | None:
 def assessable_indicators(subject_type: str, subject_id: int) -> tuple[CriteriaSet | None, list[IndicatorInfo]]:
     """The active criteria set for the subject's title and its indicators that are assessed (not computed)."""
     title = SUBJECT_TITLE[subject_type]
-    criteria_set = active_criteria(title, _subject_managing_level(subject_type, subject_id))
+    kind = (
+        db.session.scalar(select(Organisation.kind).where(Organisation.id == subject_id))
+        if subject_type == SubjectType.ORGANISATION
+        else None
+    )
+    criteria_set = active_criteria(title, _subject_managing_level(subject_type, subject_id), kind)
     if criteria_set is None:
         return None, []
     return criteria_set, [i for i in indicators_of(criteria_set) if i.assessable]

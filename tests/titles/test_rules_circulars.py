@@ -450,3 +450,20 @@ def test_tt24_art12_3d_a_province_university_needs_its_digital_transformation(co
     assess("organisation", school.id, "t3.6b", 1, commune)
     engine.evaluate_commune(commune.id, YEAR)
     assert eligibility("organisation", school.id, "unit").level == 2  # type: ignore[union-attr]
+
+
+def test_tt24_art2_3_the_commune_peoples_committee_is_assessed_under_circular_24(commune: AdminUnit) -> None:
+    """Circular 24, Art. 2.3: "Đơn vị cấp huyện là Ủy ban nhân dân cấp xã": the commune People's Committee is
+    assessed under Circular 24 as a district-level unit even when the registry says the commune manages it; another
+    commune-managed organisation stays under Decision 448 part D."""
+    committee = unit_with(commune)
+    committee.kind, committee.managing_level = "commune_committee", "commune"
+    other = organisation(commune, "HTX", "commune", [])
+    db.session.flush()
+    engine.evaluate_commune(commune.id, YEAR)
+    row = eligibility("organisation", committee.id, "unit")
+    assert row is not None
+    assert row.criteria_set.code == "tt-24-2023-unit"
+    assert row.level == 2
+    assert eligibility("organisation", other.id, "unit").criteria_set.code == "qd-448-2015-d-unit"  # type: ignore[union-attr]
+    assert criteria.active_set("unit", managing_level="commune", kind="commune_committee").code == "tt-24-2023-unit"  # type: ignore[union-attr]
