@@ -136,6 +136,18 @@ class Population:
 
 
 @dataclass(frozen=True)
+class Upgrade:
+    """A subject recognised at ``to_level - 1`` may ask for ``to_level`` only ``after_months`` after that decision
+    (Circular 24, Art. 5.3 / 11.3); the request is due on ``request_by`` (month, day) of the year after the
+    evaluated one (Art. 10.1.c / 16.1.c)."""
+
+    to_level: int
+    after_months: int
+    request_by: tuple[int, int]
+    source_ref: str
+
+
+@dataclass(frozen=True)
 class Indicator:
     code: str
     name: str
@@ -204,6 +216,7 @@ class CriteriaDefinition:
     # commune People's Committee is a district-level unit), with the clause that says so.
     include_kinds: tuple[str, ...] = ()
     include_kinds_source_ref: str = ""
+    upgrade: Upgrade | None = None
 
     def indicator(self, code: str) -> Indicator | None:
         return next((i for i in self.indicators if i.code == code), None)
@@ -318,6 +331,7 @@ _SET_KEYS = {
     "description",
     "population",
     "include_kinds",
+    "upgrade",
 }
 _INDICATOR_KEYS = {
     "code",
@@ -711,6 +725,35 @@ def parse(definition: dict[str, Any]) -> CriteriaDefinition:
                 if not any(level.level in i.for_levels for i in indicators):
                     c.error(f"levels[{level.level - 1}]", "no indicator applies to this level")
     population = _population(c, definition.get("population"), subject or "")
+    upgrade = None
+    if "upgrade" in definition:
+        raw_upgrade = definition["upgrade"]
+        if scoring != Scoring.LEVELS or not isinstance(raw_upgrade, dict):
+            c.error(
+                "upgrade", "is for the levels style: {to_level, after_months, request_by = [month, day], source_ref}"
+            )
+        else:
+            c.unknown(raw_upgrade, {"to_level", "after_months", "request_by", "source_ref"}, "upgrade.")
+            to_level = c.integer(raw_upgrade, "to_level", "upgrade.", minimum=2)
+            if to_level is not None and to_level > len(levels):
+                c.error("upgrade.to_level", "is not a level of the set")
+            months = c.integer(raw_upgrade, "after_months", "upgrade.", minimum=1)
+            request_by = raw_upgrade.get("request_by")
+            if not (
+                isinstance(request_by, list)
+                and len(request_by) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in request_by)
+                and 1 <= request_by[0] <= 12
+                and 1 <= request_by[1] <= 28
+            ):
+                c.error("upgrade.request_by", "must be [month, day] (day 1–28) of the year after the evaluated one")
+                request_by = [1, 15]
+            upgrade = Upgrade(
+                to_level or 2,
+                months or 12,
+                (request_by[0], request_by[1]),
+                c.text(raw_upgrade, "source_ref", "upgrade."),
+            )
     if c.errors:
         raise CriteriaError(c.errors)
     return CriteriaDefinition(
@@ -734,6 +777,7 @@ def parse(definition: dict[str, Any]) -> CriteriaDefinition:
         population=population,
         include_kinds=include_kinds,
         include_kinds_source_ref=include_kinds_source_ref,
+        upgrade=upgrade,
     )
 
 

@@ -858,6 +858,28 @@ class _Scorer:
         return level >= 1, None, level, (missing + "|") if missing else "", items
 
 
+def _capped(outcome: tuple[Any, ...], upgrade: crit.Upgrade, wait: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The criteria give ``to_level`` but the last recognition is too recent to ask for it (Circular 24, Art. 5.3):
+    the level below, and a breakdown item that says from when."""
+    recognition_id, level, decided, until = wait
+    item = {
+        "indicator": "upgrade",
+        "value": None,
+        "met": False,
+        "levels": [],
+        "source": {"kind": "recognition", "id": recognition_id, "level": level, "decision_date": decided},
+        "missing": {
+            "code": "upgrade_wait",
+            "level": upgrade.to_level,
+            "until": until,
+            "months": upgrade.after_months,
+            "source_ref": upgrade.source_ref,
+        },
+    }
+    eligible, score, _level, missing, items = outcome
+    return eligible, score, upgrade.to_level - 1, (missing or "|") + "upgrade|", [*items, item]
+
+
 # --- one title ------------------------------------------------------------------------------------------------
 
 
@@ -892,6 +914,49 @@ def _assessments(
             row.id, _decimal(row.value), counts, row.source, evidence
         )
     return found
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for last in (31, 30, 29, 28):  # 29 February + 12 months is 28 February
+        try:
+            return date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise ValueError(day)  # pragma: no cover - 28 always exists
+
+
+def _upgrade_waits(
+    commune: _Commune, subject: str, title: Title, subjects: Select[Any], upgrade: crit.Upgrade
+) -> dict[int, tuple[Any, ...]]:
+    """Subjects whose last recognition (before the year) is one level below ``upgrade.to_level`` and was decided
+    less than ``after_months`` before the year's request is due: (recognition id, decision date, from when the
+    upgrade may be asked for). One statement."""
+    ids = subjects.subquery("su")
+    rows = db.session.execute(
+        select(R.c.subject_id, R.c.id, R.c.level, R.c.decision_date)
+        .where(
+            R.c.subject_type == subject,
+            R.c.title == title.value,
+            R.c.year < commune.year,
+            R.c.status == RecognitionStatus.RECOGNISED.value,
+            R.c.decision_date.is_not(None),
+            R.c.subject_id.in_(select(ids.c.subject_id)),
+        )
+        .order_by(R.c.subject_id, R.c.decision_date, R.c.id)
+    )
+    latest: dict[int, Any] = {}
+    for row in rows:
+        latest[row.subject_id] = row  # ordered: the last one wins
+    due = date(commune.year + 1, *upgrade.request_by)
+    waits: dict[int, tuple[Any, ...]] = {}
+    for subject_id, row in latest.items():
+        if row.level == upgrade.to_level - 1:
+            until = _add_months(row.decision_date, upgrade.after_months)
+            if until > due:
+                waits[subject_id] = (row.id, row.level, row.decision_date.isoformat(), until.isoformat())
+    return waits
 
 
 def _digest(*parts: Any) -> str:
@@ -963,6 +1028,10 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], me
     for row, definition, plan in plans:
         codes = [i.code for i in definition.indicators if i.reads_assessment]
         assessed = _assessments(commune, subject, _subjects(commune, subject, definition), codes)
+        upgrade = definition.upgrade
+        waits = (
+            _upgrade_waits(commune, subject, title, _subjects(commune, subject, definition), upgrade) if upgrade else {}
+        )
         scorer = _Scorer(definition, commune.area_class)
         population = definition.population
         # Subjects with the same inputs get the same result: most persons of a commune share a handful of input
@@ -985,6 +1054,7 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], me
                 tuple(sorted((code, a.id, a.value, a.counts, a.evidence) for code, a in theirs.items()))
                 if theirs
                 else (),
+                waits.get(subject_id),
             )
             key = (inputs, result.village_id)
             digest = digests.get(key)
@@ -1000,6 +1070,9 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], me
                     # Outside the set's own population (an infant for the Learning Citizen title): not applicable,
                     # not "not yet eligible" — no indicator to score, nothing missing.
                     outcome = scorer.score(result, plan, theirs or {}) if applicable else (False, None, None, "", [])
+                    wait = waits.get(subject_id)
+                    if upgrade is not None and wait is not None and (outcome[2] or 0) >= upgrade.to_level:
+                        outcome = _capped(outcome, upgrade, wait)
                 except Exception as exc:  # noqa: BLE001 - one bad subject must not sink the commune: record it, keep its old row
                     failed = exc if isinstance(exc, SubjectFailed) else SubjectFailed(None, exc)
                     log.warning(

@@ -88,6 +88,14 @@ def describe_missing(item: dict[str, Any]) -> str:
             value=_number(missing.get("value")),
             at_least=_number(missing.get("at_least")),
         )
+    elif code == "upgrade_wait":
+        text = _(
+            "level %(level)s can be asked for from %(until)s, %(months)s months after the last decision (%(ref)s)",
+            level=missing.get("level"),
+            until=missing.get("until"),
+            months=missing.get("months"),
+            ref=missing.get("source_ref"),
+        )
     elif code == "below_minimum":
         text = _(
             "assessed at %(value)s points, at least %(minimum)s are required",
@@ -96,7 +104,14 @@ def describe_missing(item: dict[str, Any]) -> str:
         )
     else:
         text = _("not satisfied")
-    if target and code not in ("not_assessed", "not_verified", "no_evidence", "no_members", "below_minimum"):
+    if target and code not in (
+        "not_assessed",
+        "not_verified",
+        "no_evidence",
+        "no_members",
+        "below_minimum",
+        "upgrade_wait",
+    ):
         text = f"{text} {target}"
     if "minimum" in missing and code != "below_minimum":
         text = f"{text} " + _("(below the minimum of %(minimum)s points)", minimum=_number(missing["minimum"]))
@@ -174,6 +189,12 @@ def _describe_source(item: dict[str, Any]) -> str:
                 int(source["unknown_age"]),
             )
         return text
+    if kind == "recognition":
+        return _(
+            "recognised at level %(level)s by the decision of %(date)s",
+            level=source.get("level"),
+            date=source.get("decision_date"),
+        )
     if kind == "not_applicable":
         return _("not applicable to this organisation: met")
     if kind == "implied":

@@ -467,3 +467,50 @@ def test_tt24_art2_3_the_commune_peoples_committee_is_assessed_under_circular_24
     assert row.level == 2
     assert eligibility("organisation", other.id, "unit").criteria_set.code == "qd-448-2015-d-unit"  # type: ignore[union-attr]
     assert criteria.active_set("unit", managing_level="commune", kind="commune_committee").code == "tt-24-2023-unit"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("decided", "level"),
+    [
+        (date(YEAR, 2, 10), 1),  # 12 months end on 10/02 of the next year, after the 15/01 request: level 1 only
+        (date(YEAR - 1, 12, 1), 2),  # 12 months end on 01/12 of the evaluated year: level 2 may be asked for
+        (date(YEAR, 1, 15), 2),  # exactly 12 months before the 15/01 request
+    ],
+)
+def test_tt24_art5_3_level_2_only_12_months_after_the_level_1_decision(
+    commune: AdminUnit, decided: date, level: int
+) -> None:
+    """Circular 24, Art. 5.3 (and 11.3): a unit recognised at level 1 may ask for level 2 only 12 months after the
+    decision; the request for a year is due by 15 January of the next (Art. 10.1.c)."""
+    from lms.titles.models import Recognition, RecognitionStatus
+
+    org = unit_with(commune)
+    db.session.add(
+        Recognition(
+            subject_type="organisation",
+            subject_id=org.id,
+            title="unit",
+            year=YEAR - 1,
+            level=1,
+            commune_id=commune.id,
+            status=RecognitionStatus.RECOGNISED.value,
+            decision_number="12/QĐ-UBND",
+            decision_date=decided,
+        )
+    )
+    db.session.flush()
+    engine.evaluate_commune(commune.id, YEAR)
+    row = eligibility("organisation", org.id, "unit")
+    assert row is not None
+    assert row.level == level
+    assert row.eligible
+    if level == 1:
+        wait = item(row, "upgrade")
+        assert wait["missing"]["until"] == date(YEAR + 1, 2, 10).isoformat()
+        assert row.missing == "|upgrade|"
+        with app_request():
+            from lms.titles.explain import describe_missing
+
+            assert "level 2 can be asked for from 2026-02-10" in describe_missing(wait)
+    else:
+        assert all(i["indicator"] != "upgrade" for i in row.breakdown)
