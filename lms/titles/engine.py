@@ -862,7 +862,7 @@ def _capped(outcome: tuple[Any, ...], upgrade: crit.Upgrade, wait: tuple[Any, ..
     """The criteria give ``to_level`` but the last recognition is too recent to ask for it (Circular 24, Art. 5.3):
     the level below, and a breakdown item that says from when."""
     recognition_id, level, decided, until = wait
-    item = {
+    item: dict[str, Any] = {
         "indicator": "upgrade",
         "value": None,
         "met": False,
