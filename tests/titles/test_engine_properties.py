@@ -99,3 +99,31 @@ def test_scoring_never_raises(name: str, data: Any) -> None:
         assert score is not None
         assert Decimal(0) <= score <= sum(i.max_points or 0 for i in definition.indicators)
         assert not eligible or score >= (definition.pass_total or 0)
+
+
+@pytest.mark.parametrize("value", ["0", "0.01", "59.99", "92.5", "1", "100", "99999.99"])
+def test_every_assessed_value_through_the_database_leaves_no_failed_subject(app_ctx: Any, value: str) -> None:
+    """End to end (the statements too): every assessed indicator of the shipped unit and commune sets holds
+    ``value`` (any value the forms accept, Numeric(7, 2)); the commune's evaluation records no failure."""
+    from lms.extensions import db
+    from lms.registry.models import Organisation
+    from tests.conftest import unit_by_code
+    from tests.titles.test_engine import assess
+
+    criteria.load_shipped_criteria()
+    commune = unit_by_code("23293")
+    commune.area_class = "difficult"
+    org = Organisation(commune_id=commune.id, code="TH", name="Trường", managing_level="province", kind="school")
+    db.session.add(org)
+    db.session.flush()
+    for subject_type, subject_id, name in (
+        ("commune", commune.id, "tt-25-2023-commune"),
+        ("organisation", org.id, "tt-24-2023-unit"),
+    ):
+        for indicator in SETS[name].indicators:
+            if indicator.reads_assessment:
+                assess(subject_type, subject_id, indicator.code, value, commune)
+    summary = engine.evaluate_commune(commune.id, 2025)
+    assert all("failed" not in counts for counts in summary.values()), summary
+    assert summary["commune_community"]["subjects"] == 1
+    assert summary["unit"]["subjects"] == 1
