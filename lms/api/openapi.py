@@ -848,7 +848,7 @@ ELIGIBILITY_FILTERS = [
         "schema": {"enum": ["citizen", "family", "clan", "village_community", "unit", "commune_community"]},
     },
     {"name": "year", "in": "query", "schema": {"type": "integer"}},
-    {"name": "status", "in": "query", "schema": {"enum": ["eligible", "not_eligible"]}},
+    {"name": "status", "in": "query", "schema": {"enum": ["eligible", "not_eligible", "not_applicable"]}},
     {
         "name": "missing",
         "in": "query",
@@ -885,7 +885,11 @@ def _titles_eligibility_paths() -> dict[str, Any]:
                     "counts": {
                         "type": "object",
                         "description": "Rows of the list by status, whatever the status filter",
-                        "properties": {"eligible": {"type": "integer"}, "not_eligible": {"type": "integer"}},
+                        "properties": {
+                            "eligible": {"type": "integer"},
+                            "not_eligible": {"type": "integer"},
+                            "not_applicable": {"type": "integer"},
+                        },
                     }
                 },
             },
@@ -1017,6 +1021,10 @@ def _titles_eligibility_schemas() -> dict[str, Any]:
                 "village_id": {"type": ["integer", "null"]},
                 "criteria_set_id": {"type": "integer"},
                 "eligible": {"type": "boolean"},
+                "applicable": {
+                    "type": "boolean",
+                    "description": "false: outside the criteria set's own population (not applicable, not counted)",
+                },
                 "score": nullable_number,
                 "level": {"type": ["integer", "null"]},
                 "missing": {"type": "array", "items": {"type": "string"}},

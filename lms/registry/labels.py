@@ -12,6 +12,7 @@ LEVEL_NAMES = {
 AREA_NAMES = {
     "standard": _l("Standard area"),
     "mountainous": _l("Mountainous area"),
+    "difficult": _l("Difficult area"),
     "especially_difficult": _l("Especially difficult area"),
     "border": _l("Border area"),
 }
@@ -38,6 +39,7 @@ OCCUPATION_NAMES = {
 }
 ORGANISATION_KIND_NAMES = {
     "agency": _l("State agency"),
+    "commune_committee": _l("Commune People's Committee"),
     "public_service": _l("Public service unit"),
     "school": _l("School"),
     "enterprise": _l("Enterprise"),

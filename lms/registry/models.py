@@ -46,6 +46,9 @@ class UnitLevel(enum.StrEnum):
 class AreaClass(enum.StrEnum):
     STANDARD = "standard"
     MOUNTAINOUS = "mountainous"
+    # "Xã thuộc vùng khó khăn" (Circular 25/2023, Art. 6.5.b, 7.5.b: lower bars). An especially difficult commune
+    # is in a difficult area too: the criteria files list both classes where the text says "vùng khó khăn".
+    DIFFICULT = "difficult"
     ESPECIALLY_DIFFICULT = "especially_difficult"
     BORDER = "border"
 
@@ -77,6 +80,8 @@ class BoardRole(enum.StrEnum):
 
 class OrganisationKind(enum.StrEnum):
     AGENCY = "agency"
+    # The commune People's Committee: a "Đơn vị cấp huyện" of Circular 24 (Art. 2.3), whoever manages it on paper.
+    COMMUNE_COMMITTEE = "commune_committee"
     PUBLIC_SERVICE = "public_service"
     SCHOOL = "school"
     ENTERPRISE = "enterprise"

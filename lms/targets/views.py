@@ -246,6 +246,7 @@ def _pending(village: AdminUnit, title: str, year: int) -> tuple[Any, dict[int, 
             Eligibility.title == title,
             Eligibility.year == year,
             Eligibility.eligible.is_(False),
+            Eligibility.applicable.is_(True),  # not a subject of the title: not "not yet eligible" (ADR 15)
         )
         .order_by(Eligibility.subject_id)
         .options(selectinload(Eligibility.breakdown_row)),

@@ -67,6 +67,7 @@ def eligibility_json(row: Eligibility, label: services.SubjectLabel | None = Non
         "village_id": row.village_id,
         "criteria_set_id": row.criteria_set_id,
         "eligible": row.eligible,
+        "applicable": row.applicable,
         "score": _number(row.score),
         "level": row.level,
         "missing": services.missing_codes(row),

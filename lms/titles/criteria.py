@@ -54,7 +54,7 @@ from sqlalchemy import or_, select, update
 
 from courses.models import LearningKind
 from lms.extensions import db, utcnow
-from lms.registry.models import ManagingLevel, OccupationGroup
+from lms.registry.models import AreaClass, ManagingLevel, OccupationGroup, OrganisationKind
 from lms.titles.models import TITLE_SUBJECT, CriteriaSet, CriteriaStatus, Scoring, SubjectType, Title
 
 SHIPPED_DIR = Path(__file__).parent / "criteria"
@@ -109,6 +109,46 @@ class Share:
 
 
 @dataclass(frozen=True)
+class AreaBar:
+    """Lower (or other) bars for communes of some area classes: "xã thuộc vùng khó khăn" (Circular 25, 6.5.b)."""
+
+    area_classes: tuple[str, ...]
+    at_least: tuple[Decimal, ...]  # one per level of the indicator, like Indicator.at_least
+    reason: str  # the clause that sets them, shown in the explanation
+
+
+@dataclass(frozen=True)
+class AppliesTo:
+    """The organisations an indicator is about (empty: all); for the others it is "not applicable" and met."""
+
+    managing_levels: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Population:
+    """Who is a subject of a person title (the set's own rule): outside it a person is "not applicable", never
+    "not yet eligible". A person without a birth date is inside (evaluated, never silently dropped)."""
+
+    age: tuple[int, int | None] | None
+    provisional: bool
+    source: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """A subject recognised at ``to_level - 1`` may ask for ``to_level`` only ``after_months`` after that decision
+    (Circular 24, Art. 5.3 / 11.3); the request is due on ``request_by`` (month, day) of the year after the
+    evaluated one (Art. 10.1.c / 16.1.c)."""
+
+    to_level: int
+    after_months: int
+    request_by: tuple[int, int]
+    source_ref: str
+
+
+@dataclass(frozen=True)
 class Indicator:
     code: str
     name: str
@@ -131,10 +171,27 @@ class Indicator:
     assessable: bool
     metric: Metric | None
     share: Share | None
+    area_bars: tuple[AreaBar, ...] = ()
+    implied_by: tuple[str, ...] = ()  # codes of stricter indicators whose being met implies this one (Art. 8.1.b)
+    applies_to: AppliesTo | None = None
 
     @property
     def reads_assessment(self) -> bool:
         return self.kind == "assessment" or self.assessable
+
+    def bars_for(self, area_class: str | None) -> tuple[tuple[Decimal, ...], AreaBar | None]:
+        """The thresholds per level for a commune of ``area_class``, and the area bar that set them (None:
+        the standard ones)."""
+        for bar in self.area_bars:
+            if area_class in bar.area_classes:
+                return bar.at_least, bar
+        return self.at_least, None
+
+    def applies(self, managing_level: str | None, kind: str | None) -> bool:
+        a = self.applies_to
+        if a is None:
+            return True
+        return (not a.managing_levels or managing_level in a.managing_levels) and (not a.kinds or kind in a.kinds)
 
 
 @dataclass(frozen=True)
@@ -159,6 +216,12 @@ class CriteriaDefinition:
     levels: tuple[Level, ...]
     managing_levels: tuple[str, ...]
     indicators: tuple[Indicator, ...]
+    population: Population | None = None
+    # Unit title: kinds of organisation the set is for whatever their managing level (Circular 24, Art. 2.3: the
+    # commune People's Committee is a district-level unit), with the clause that says so.
+    include_kinds: tuple[str, ...] = ()
+    include_kinds_source_ref: str = ""
+    upgrade: Upgrade | None = None
 
     def indicator(self, code: str) -> Indicator | None:
         return next((i for i in self.indicators if i.code == code), None)
@@ -271,6 +334,9 @@ _SET_KEYS = {
     "assessments_require_evidence",
     "indicators",
     "description",
+    "population",
+    "include_kinds",
+    "upgrade",
 }
 _INDICATOR_KEYS = {
     "code",
@@ -293,6 +359,9 @@ _INDICATOR_KEYS = {
     "metric",
     "share",
     "note",
+    "area_bars",
+    "implied_by",
+    "applies_to",
 }
 
 
@@ -471,6 +540,21 @@ def _indicator(
             c.error(f"{p}at_least", f"is not used by a {scale} assessment")
     if share is not None and any(v > 100 for v in ([t[0] for t in thresholds] + list(at_least))):
         c.error(f"{p}{'thresholds' if thresholds else 'at_least'}", "a share is a percentage: at most 100")
+    area_bars = _area_bars(c, data, p, scoring, needs_scale, for_levels)
+    implied_by = c.texts(data, "implied_by", p)
+    if implied_by and scoring != Scoring.LEVELS:
+        c.error(f"{p}implied_by", "is for the levels scoring style")
+    applies_to = None
+    if "applies_to" in data:
+        raw_applies = data["applies_to"]
+        if subject != SubjectType.ORGANISATION or not isinstance(raw_applies, dict):
+            c.error(f"{p}applies_to", "is for organisations: {managing_levels = [...], kinds = [...]}")
+        else:
+            c.unknown(raw_applies, {"managing_levels", "kinds"}, f"{p}applies_to.")
+            applies_to = AppliesTo(
+                c.texts(raw_applies, "managing_levels", f"{p}applies_to.", tuple(m.value for m in ManagingLevel)),
+                c.texts(raw_applies, "kinds", f"{p}applies_to.", tuple(k.value for k in OrganisationKind)),
+            )
     return Indicator(
         code=code,
         name=name,
@@ -491,6 +575,75 @@ def _indicator(
         assessable=assessable,
         metric=metric,
         share=share,
+        area_bars=area_bars,
+        implied_by=implied_by,
+        applies_to=applies_to,
+    )
+
+
+def _area_bars(
+    c: _Checker, data: dict[str, Any], p: str, scoring: str, needs_scale: bool, for_levels: tuple[int, ...]
+) -> tuple[AreaBar, ...]:
+    raw = data.get("area_bars")
+    if raw is None:
+        return ()
+    if scoring != Scoring.LEVELS or not needs_scale:
+        c.error(f"{p}area_bars", "is for levels-style indicators with thresholds (at_least)")
+        return ()
+    if not isinstance(raw, list) or not raw:
+        c.error(f"{p}area_bars", 'must be a list of {area_classes = [...], at_least = [...], reason = "..."}')
+        return ()
+    bars: list[AreaBar] = []
+    seen: set[str] = set()
+    for n, item in enumerate(raw):
+        place = f"{p}area_bars[{n}]"
+        if not isinstance(item, dict):
+            c.error(place, "must be a table")
+            continue
+        c.unknown(item, {"area_classes", "at_least", "reason"}, f"{place}.")
+        classes = c.texts(item, "area_classes", f"{place}.", tuple(a.value for a in AreaClass))
+        if not classes:
+            c.error(f"{place}.area_classes", "is required: the area classes the bars are for")
+        for area in classes:
+            if area in seen:
+                c.error(f"{place}.area_classes", f"{area!r} has bars twice")
+            seen.add(area)
+        values = item.get("at_least")
+        if not isinstance(values, list) or len(values) != len(for_levels):
+            c.error(f"{place}.at_least", f"is required: one threshold for each of the levels {list(for_levels)}")
+            continue
+        numbers = [c.number(v, f"{place}.at_least[{k}]") for k, v in enumerate(values)]
+        clean = [v for v in numbers if v is not None]
+        if any(b < a for a, b in pairwise(clean)):
+            c.error(f"{place}.at_least", "must not fall from one level to the next")
+        bars.append(AreaBar(classes, tuple(clean), c.text(item, "reason", f"{place}.")))
+    return tuple(bars)
+
+
+def _population(c: _Checker, data: Any, subject: str) -> Population | None:
+    if data is None:
+        return None
+    if subject != SubjectType.PERSON or not isinstance(data, dict):
+        c.error("population", "is for person titles: {age = [from, to], provisional, source, note}")
+        return None
+    c.unknown(data, {"age", "provisional", "source", "note"}, "population.")
+    raw = data.get("age")
+    age: tuple[int, int | None] | None = None
+    if raw is not None:
+        if (
+            not isinstance(raw, list)
+            or len(raw) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= -1 for v in raw)
+            or raw[0] < 0
+        ):
+            c.error("population.age", "must be [from, to] in whole years (to = -1: no upper bound)")
+        else:
+            age = (raw[0], None if raw[1] < 0 else raw[1])
+    return Population(
+        age,
+        c.flag(data, "provisional", "population.", False),
+        c.text(data, "source", "population."),
+        c.text(data, "note", "population.", required=False),
     )
 
 
@@ -547,6 +700,16 @@ def parse(definition: dict[str, Any]) -> CriteriaDefinition:
             c.error("managing_levels", "is required for the unit title: the managing levels the set is for")
     elif "managing_levels" in definition:
         c.error("managing_levels", "is for the unit title only")
+    include_kinds: tuple[str, ...] = ()
+    include_kinds_source_ref = ""
+    if "include_kinds" in definition:
+        raw_include = definition["include_kinds"]
+        if title != Title.UNIT or not isinstance(raw_include, dict):
+            c.error("include_kinds", 'is for the unit title: {kinds = ["commune_committee"], source_ref = "…"}')
+        else:
+            c.unknown(raw_include, {"kinds", "source_ref"}, "include_kinds.")
+            include_kinds = c.texts(raw_include, "kinds", "include_kinds.", tuple(k.value for k in OrganisationKind))
+            include_kinds_source_ref = c.text(raw_include, "source_ref", "include_kinds.")
     evidence_default = c.flag(definition, "assessments_require_evidence", "", scoring == Scoring.LEVELS)
     raw_indicators = definition.get("indicators")
     indicators: list[Indicator] = []
@@ -567,10 +730,45 @@ def parse(definition: dict[str, Any]) -> CriteriaDefinition:
             most = sum(i.max_points or 0 for i in indicators)
             if pass_total > most:
                 c.error("pass_total", f"is above the most points the indicators can give ({most})")
+        codes = {i.code for i in indicators}
+        for n, indicator in enumerate(indicators):
+            for implying in indicator.implied_by:
+                if implying not in codes or implying == indicator.code:
+                    c.error(f"indicators[{n}].implied_by", f"{implying!r} is not another indicator of the set")
         if scoring == Scoring.LEVELS:
             for level in levels:
                 if not any(level.level in i.for_levels for i in indicators):
                     c.error(f"levels[{level.level - 1}]", "no indicator applies to this level")
+    population = _population(c, definition.get("population"), subject or "")
+    upgrade = None
+    if "upgrade" in definition:
+        raw_upgrade = definition["upgrade"]
+        if scoring != Scoring.LEVELS or not isinstance(raw_upgrade, dict):
+            c.error(
+                "upgrade", "is for the levels style: {to_level, after_months, request_by = [month, day], source_ref}"
+            )
+        else:
+            c.unknown(raw_upgrade, {"to_level", "after_months", "request_by", "source_ref"}, "upgrade.")
+            to_level = c.integer(raw_upgrade, "to_level", "upgrade.", minimum=2)
+            if to_level is not None and to_level > len(levels):
+                c.error("upgrade.to_level", "is not a level of the set")
+            months = c.integer(raw_upgrade, "after_months", "upgrade.", minimum=1)
+            request_by = raw_upgrade.get("request_by")
+            if not (
+                isinstance(request_by, list)
+                and len(request_by) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in request_by)
+                and 1 <= request_by[0] <= 12
+                and 1 <= request_by[1] <= 28
+            ):
+                c.error("upgrade.request_by", "must be [month, day] (day 1–28) of the year after the evaluated one")
+                request_by = [1, 15]
+            upgrade = Upgrade(
+                to_level or 2,
+                months or 12,
+                (request_by[0], request_by[1]),
+                c.text(raw_upgrade, "source_ref", "upgrade."),
+            )
     if c.errors:
         raise CriteriaError(c.errors)
     return CriteriaDefinition(
@@ -591,6 +789,10 @@ def parse(definition: dict[str, Any]) -> CriteriaDefinition:
             i if i.min_points is not None or scoring != Scoring.POINTS else _with_min(i, min_per_indicator or 0)
             for i in indicators
         ),
+        population=population,
+        include_kinds=include_kinds,
+        include_kinds_source_ref=include_kinds_source_ref,
+        upgrade=upgrade,
     )
 
 
@@ -706,13 +908,17 @@ def active_sets(title: str) -> list[CriteriaSet]:
     )
 
 
-def active_set(title: str, *, managing_level: str | None = None) -> CriteriaSet | None:
+def active_set(title: str, *, managing_level: str | None = None, kind: str | None = None) -> CriteriaSet | None:
     """The active version used for new evaluations of ``title``. The unit title has one set per kind of
     organisation: commune-managed organisations use Decision 448 part D, district- and province-managed ones
     Circular 24 — pass the organisation's ``managing_level``."""
     rows = active_sets(title)
     if managing_level is None:
         return rows[0] if len(rows) == 1 or title != Title.UNIT else None
+    if kind is not None:
+        for row in rows:
+            if str(kind) in definition_of(row).include_kinds:
+                return row
     for row in rows:
         if str(managing_level) in definition_of(row).managing_levels:
             return row

@@ -26,10 +26,12 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -86,8 +88,10 @@ from lms.titles.models import (
 )
 from lms.titles.models import Assessment as AssessmentModel
 
+log = logging.getLogger(__name__)
+
 #: Part of every inputs digest: bump it when the way results are computed changes, so the next run rewrites rows.
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 
 
 def _table(model: Any) -> Table:
@@ -119,6 +123,9 @@ class _Commune:
     id: int
     path: str
     year: int
+    area_class: str = "standard"
+    # Unit title: organisation kind → code of the set that takes it whatever its managing level (Circular 24, 2.3).
+    included_kinds: dict[str, str] = field(default_factory=dict)
 
     @property
     def first_day(self) -> date:
@@ -141,8 +148,11 @@ def evaluate_commune(commune_id: int, year: int) -> dict[str, Any]:
     unit = db.session.get(AdminUnit, commune_id)
     if unit is None or unit.level != UnitLevel.COMMUNE:
         raise ValueError(f"{commune_id} is not a commune")
-    commune = _Commune(unit.id, unit.path, year)
+    commune = _Commune(unit.id, unit.path, year, unit.area_class)
     sets = {title: crit.active_sets(title) for title in EVALUATION_ORDER}
+    for row in sets[Title.UNIT]:
+        for kind in crit.definition_of(row).include_kinds:
+            commune.included_kinds.setdefault(kind, row.code)
     metrics = _Metrics(commune, [crit.definition_of(row) for rows in sets.values() for row in rows])
     summary: dict[str, Any] = {}
     for title in EVALUATION_ORDER:
@@ -158,8 +168,19 @@ def evaluate_commune(commune_id: int, year: int) -> dict[str, Any]:
 def _subjects(commune: _Commune, subject: str, definition: crit.CriteriaDefinition) -> Select[Any]:
     """``subject_id`` and ``village_id`` of every subject of the commune (for the unit title: of the set's kinds)."""
     if subject == SubjectType.PERSON:
+        population = definition.population
+        extra: list[Any] = []
+        if population is not None and population.age is not None:
+            # 1/0, not the birth date: persons of one combination of inputs still share one scoring. Unknown birth
+            # date: inside the population (evaluated), never silently dropped.
+            inside = or_(P.c.birth_date.is_(None), _age_filter(commune, P.c.birth_date, population.age))
+            extra.append(case((inside, 1), else_=0).label("in_population"))
         return (
-            select(P.c.id.label("subject_id"), case((U.c.level == UnitLevel.VILLAGE.value, U.c.id)).label("village_id"))
+            select(
+                P.c.id.label("subject_id"),
+                case((U.c.level == UnitLevel.VILLAGE.value, U.c.id)).label("village_id"),
+                *extra,
+            )
             .select_from(P.join(U, P.c.unit_id == U.c.id))
             .where(commune.in_commune(U.c.path))
         )
@@ -176,10 +197,24 @@ def _subjects(commune: _Commune, subject: str, definition: crit.CriteriaDefiniti
             U.c.level == UnitLevel.VILLAGE.value, commune.in_commune(U.c.path)
         )
     if subject == SubjectType.ORGANISATION:
-        return select(O.c.id.label("subject_id"), literal(None).label("village_id")).where(
-            O.c.commune_id == commune.id, O.c.managing_level.in_(definition.managing_levels)
-        )
+        return select(
+            O.c.id.label("subject_id"),
+            literal(None).label("village_id"),
+            O.c.managing_level.label("managing_level"),
+            O.c.kind.label("organisation_kind"),
+        ).where(O.c.commune_id == commune.id, _organisations_of(commune, definition))
     return select(literal(commune.id).label("subject_id"), literal(None).label("village_id"))
+
+
+def _organisations_of(commune: _Commune, definition: crit.CriteriaDefinition) -> ColumnElement[bool]:
+    """The organisations a unit set evaluates: those of its managing levels, except kinds another set includes
+    whatever their level, plus the kinds it includes itself (Circular 24, Art. 2.3)."""
+    mine = [kind for kind, code in commune.included_kinds.items() if code == definition.code]
+    others = [kind for kind, code in commune.included_kinds.items() if code != definition.code]
+    by_level: ColumnElement[bool] = O.c.managing_level.in_(definition.managing_levels)
+    if others:
+        by_level = and_(by_level, O.c.kind.not_in(others))
+    return or_(by_level, O.c.kind.in_(mine)) if mine else by_level
 
 
 def _member_persons(commune: _Commune, subject: str) -> Select[Any]:
@@ -351,7 +386,7 @@ def _plan(commune: _Commune, definition: crit.CriteriaDefinition, metrics: _Metr
     subject = definition.subject
     subjects = _subjects(commune, subject, definition).subquery("s")
     joins: FromClause = subjects
-    out: list[Any] = [subjects.c.subject_id, subjects.c.village_id]
+    out: list[Any] = list(subjects.c)  # subject_id, village_id, and what the set's rules read (population, kind)
     plan = _Plan(stmt=select())
 
     indicators = [i for i in definition.indicators if i.kind == "metric" and i.metric is not None]
@@ -371,7 +406,7 @@ def _plan(commune: _Commune, definition: crit.CriteriaDefinition, metrics: _Metr
         sub = _share_subquery(commune, subject, of, group, f"sh_{of}", metrics)
         joins = joins.outerjoin(sub, sub.c.key == subjects.c.subject_id)
         for indicator in group:
-            names = (f"{indicator.code}_num", f"{indicator.code}_den", f"{indicator.code}_unk")
+            names = tuple(f"{indicator.code}_{part}" for part in ("num", "den", "unk", "na", "nob"))
             out.extend(sub.c[name] for name in names)
             plan.columns[indicator.code] = names
     plan.stmt = select(*out).select_from(joins).order_by(subjects.c.subject_id)
@@ -426,6 +461,11 @@ def _share_subquery(
                 if share.count == "recognised"
                 else alias.c.eligible.is_(True)
             )
+        not_applicable: ColumnElement[bool] = false()
+        if share.metric is None and share.count == "eligible":
+            # Members outside the title's own population rule (an infant for the Learning Citizen title): in the
+            # denominator when the text counts them (the commune's citizens), and counted apart for the explanation.
+            not_applicable = titles_joined[(share.title or "", share.count)].c.applicable.is_(False)
         in_band: ColumnElement[bool] = true()
         unknown: ColumnElement[bool] = false()
         if of == "persons":
@@ -436,26 +476,61 @@ def _share_subquery(
         cols.append(func.sum(case((and_(in_band, counted), 1), else_=0)).label(f"{indicator.code}_num"))
         cols.append(func.sum(case((in_band, 1), else_=0)).label(f"{indicator.code}_den"))
         cols.append(func.sum(case((unknown, 1), else_=0)).label(f"{indicator.code}_unk"))
+        cols.append(func.sum(case((and_(in_band, not_applicable), 1), else_=0)).label(f"{indicator.code}_na"))
+        if of == "persons" and share.age is None:
+            # No age band: everyone is in the denominator, also those without a birth date — counted for the reader.
+            cols.append(func.sum(case((members.c.birth_date.is_(None), 1), else_=0)).label(f"{indicator.code}_nob"))
+        else:
+            cols.append(literal(0).label(f"{indicator.code}_nob"))
     return select(*cols).select_from(joins).group_by(members.c.key).subquery(name)
 
 
 # --- from inputs to results -----------------------------------------------------------------------------------
 
 
-def _json_number(value: Decimal | int | None) -> int | float | None:
+def _as_decimal(value: Any) -> Decimal | None:
+    """Any value a breakdown or an input may hold (int, Decimal, float, bool, numeric text) as a finite Decimal;
+    None for nothing, for what is not a number and for NaN or infinity. Breakdown values round-trip through JSON
+    as floats (92.5), so every comparison and every re-serialisation goes through here, never through a method of
+    one numeric type."""
     if value is None:
         return None
-    if isinstance(value, int):
-        return value
-    return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, bool):
+        return Decimal(int(value))
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    else:
+        try:
+            number = Decimal(str(value).strip())
+        except (InvalidOperation, ValueError):
+            return None
+    return number if number.is_finite() else None
+
+
+def _json_number(value: Any) -> int | float | None:
+    number = _as_decimal(value)
+    if number is None:
+        return None
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def _rounded(value: Decimal, step: Decimal) -> Decimal:
+    """``value`` to ``step``; a value too large for the decimal context's precision is left as it is."""
+    return value.quantize(step) if value.adjusted() < 20 else value
+
+
+def _count(value: Any) -> int:
+    """A number of members (a SUM over members, NULL without any): whole and never below 0."""
+    number = _as_decimal(value)
+    return 0 if number is None or number < 0 else int(number)
 
 
 def _decimal(value: Any) -> Decimal:
-    if value is None:
-        return Decimal(0)
-    if isinstance(value, Decimal):
-        return value
-    return Decimal(str(value))
+    """A value to compare with a bar: missing or not a number counts as 0 (nothing shows the indicator met)."""
+    number = _as_decimal(value)
+    return Decimal(0) if number is None else number
 
 
 @dataclass(frozen=True)
@@ -500,11 +575,35 @@ def _share_need(at_least: Decimal, numerator: int, denominator: int) -> int:
     return max(int(needed) - numerator, 0)
 
 
+class SubjectFailed(Exception):
+    """Scoring one subject failed at one indicator (``indicator`` None: outside any indicator)."""
+
+    def __init__(self, indicator: str | None, error: BaseException) -> None:
+        super().__init__(f"{indicator or '-'}: {type(error).__name__}: {error}")
+        self.indicator = indicator
+        self.error = error
+
+
+@contextmanager
+def _blame(indicator: crit.Indicator) -> Iterator[None]:
+    try:
+        yield
+    except SubjectFailed:
+        raise
+    except Exception as exc:
+        raise SubjectFailed(indicator.code, exc) from exc
+
+
+#: Failures kept in a title's summary (the count is exact; the list is for the run page).
+MAX_FAILURES_LISTED = 20
+
+
 class _Scorer:
     """Scores the inputs of one subject under one criteria set."""
 
-    def __init__(self, definition: crit.CriteriaDefinition) -> None:
+    def __init__(self, definition: crit.CriteriaDefinition, area_class: str | None = None) -> None:
         self.d = definition
+        self.area_class = area_class
 
     # Each indicator gives (value for display, source, reached(at) → bool, base missing, usable)
     def _inputs(
@@ -517,14 +616,19 @@ class _Scorer:
             assert metric is not None
             value = _decimal(getattr(row, columns[0]))
             if metric.measure == "hours":
-                value = value.quantize(Decimal("0.1"))
+                value = _rounded(value, Decimal("0.1"))
             return (value, {"kind": "records", "measure": metric.measure}, lambda at: value >= at, None, True, None)
         if indicator.kind == "share":
             share = indicator.share
             assert share is not None
-            num = int(getattr(row, columns[0]) or 0)
-            den = int(getattr(row, columns[1]) or 0)
-            unk = int(getattr(row, columns[2]) or 0)
+            num = _count(getattr(row, columns[0]))
+            den = _count(getattr(row, columns[1]))
+            unk = _count(getattr(row, columns[2]))
+            extra = {}
+            for key, column in (("not_applicable", 3), ("no_birth_date", 4)):
+                count = _count(getattr(row, columns[column])) if len(columns) > column else 0
+                if count:
+                    extra[key] = count
             source = {
                 "kind": "share",
                 "of": share.of,
@@ -533,17 +637,18 @@ class _Scorer:
                 "numerator": num,
                 "denominator": den,
                 "unknown_age": unk,
+                **extra,
             }
             if den == 0:
                 if share.when_none == "met":  # nobody to hold it to: met, and the explanation says why
                     return (None, {**source, "none_counted_as_met": True}, lambda at: True, None, True, None)
                 return (None, source, None, {"code": "no_members"}, False, (num, den))
-            value = (Decimal(num * 100) / den).quantize(Decimal("0.01"))
+            value = _rounded(Decimal(num * 100) / den, Decimal("0.01"))
             return (value, source, lambda at: num * 100 >= at * den, None, True, (num, den))
         outcome = _assessment_outcome(indicator, assessed)
         if not outcome.usable:
             return (outcome.value, outcome.source, None, outcome.missing, False, None)
-        value = outcome.value
+        value = _decimal(outcome.value)
         if indicator.scale == "met":
             return (value, outcome.source, lambda at: value >= 1, None, True, None)
         return (value, outcome.source, lambda at: value >= at, None, True, None)
@@ -557,7 +662,7 @@ class _Scorer:
         hint: dict[str, Any] | None = missing
         if usable and reached is not None:
             if indicator.kind == "assessment" and indicator.scale == "points":
-                points = min(_decimal(value), Decimal(max_points))
+                points = max(Decimal(0), min(_decimal(value), Decimal(max_points)))  # an assessed total stays in range
                 hint = (
                     None
                     if points >= max_points
@@ -598,7 +703,7 @@ class _Scorer:
         value = _decimal(outcome.value)
         max_points = indicator.max_points or 0
         if indicator.scale == "points":
-            points = min(value, Decimal(max_points))
+            points = max(Decimal(0), min(value, Decimal(max_points)))
         elif indicator.scale == "met":
             points = Decimal(max_points) if value >= 1 else Decimal(0)
         else:
@@ -636,13 +741,23 @@ class _Scorer:
     def levels_item(
         self, indicator: crit.Indicator, row: Any, columns: tuple[str, ...], assessed: _Assessed | None
     ) -> dict[str, Any]:
+        if not indicator.applies(getattr(row, "managing_level", None), getattr(row, "organisation_kind", None)):
+            # The text sets this indicator for some organisations only (a school, a university…): met, and said so.
+            return {
+                "indicator": indicator.code,
+                "value": None,
+                "met": True,
+                "levels": list(indicator.for_levels),
+                "source": {"kind": "not_applicable"},
+                "missing": None,
+                "_fraction": None,
+            }
+        at_least, bar = indicator.bars_for(self.area_class)
         value, source, reached, missing, usable, fraction = self._inputs(indicator, row, columns, assessed)
         met_levels: list[int] = []
         if usable and reached is not None:
-            if indicator.at_least:
-                met_levels = [
-                    lv for lv, at in zip(indicator.for_levels, indicator.at_least, strict=True) if reached(at)
-                ]
+            if at_least:
+                met_levels = [lv for lv, at in zip(indicator.for_levels, at_least, strict=True) if reached(at)]
             elif reached(Decimal(1)):
                 met_levels = list(indicator.for_levels)
         if indicator.assessable and len(met_levels) < len(indicator.for_levels):
@@ -650,13 +765,13 @@ class _Scorer:
             if outcome.usable:
                 v = _decimal(outcome.value)
                 alt = (
-                    [lv for lv, at in zip(indicator.for_levels, indicator.at_least, strict=True) if v >= at]
+                    [lv for lv, at in zip(indicator.for_levels, at_least, strict=True) if v >= at]
                     if indicator.scale == "percent"
                     else (list(indicator.for_levels) if v >= 1 else [])
                 )
                 if len(alt) > len(met_levels):
                     met_levels, value, source = alt, v, outcome.source
-        return {
+        item = {
             "indicator": indicator.code,
             "value": _json_number(value),
             "met": indicator.for_levels[0] in met_levels,
@@ -665,6 +780,15 @@ class _Scorer:
             "missing": missing,
             "_fraction": fraction,
         }
+        if indicator.area_bars:
+            # Which bar applied and why: the commune's area class picks it (Circular 25, Art. 6.5.b, 7.5.b).
+            item["bar"] = {
+                "area_class": self.area_class,
+                "lower": bar is not None,
+                "at_least": [_json_number(v) for v in at_least],
+                "reason": bar.reason if bar is not None else None,
+            }
+        return item
 
     def score(
         self, row: Any, plan: _Plan, assessed: dict[str, _Assessed]
@@ -675,9 +799,10 @@ class _Scorer:
             total = Decimal(0)
             below_min = False
             for indicator in d.indicators:
-                item, points = self.points_item(
-                    indicator, row, plan.columns.get(indicator.code, ()), assessed.get(indicator.code)
-                )
+                with _blame(indicator):
+                    item, points = self.points_item(
+                        indicator, row, plan.columns.get(indicator.code, ()), assessed.get(indicator.code)
+                    )
                 total += points
                 if points < (indicator.min_points or 0):
                     below_min = True
@@ -691,9 +816,22 @@ class _Scorer:
             missing = "".join(f"|{i['indicator']}" for i in items if i["missing"])
             return eligible, total, None, (missing + "|") if missing else "", items
         for indicator in d.indicators:
-            items.append(
-                self.levels_item(indicator, row, plan.columns.get(indicator.code, ()), assessed.get(indicator.code))
-            )
+            with _blame(indicator):
+                items.append(
+                    self.levels_item(indicator, row, plan.columns.get(indicator.code, ()), assessed.get(indicator.code))
+                )
+        by_code = {item["indicator"]: item for item in items}
+        for indicator, item in zip(d.indicators, items, strict=True):
+            # A stricter indicator met implies this one (Circular 25, Art. 8.1.b: level 2 is judged on Art. 7 alone).
+            implying = next((c for c in indicator.implied_by if by_code[c]["met"]), None)
+            if implying is not None and item["levels"] != list(indicator.for_levels):
+                item.update(
+                    met=True,
+                    levels=list(indicator.for_levels),
+                    source={"kind": "implied", "by": implying, "was": item["source"]},
+                    missing=None,
+                    _fraction=None,
+                )
         level = 0
         for lv in (level.level for level in d.levels):
             if all(
@@ -711,11 +849,35 @@ class _Scorer:
                 item["missing"] = None
                 continue
             if item["missing"] is None:
-                at = indicator.at_least[indicator.for_levels.index(goal)] if indicator.at_least else Decimal(1)
-                item["missing"] = self._more(indicator, item["value"], at, fraction, {})
+                at_least, _bar = indicator.bars_for(self.area_class)
+                at = at_least[indicator.for_levels.index(goal)] if at_least else Decimal(1)
+                with _blame(indicator):
+                    item["missing"] = self._more(indicator, item["value"], at, fraction, {})
             item["missing"] = {**item["missing"], "level": goal}
         missing = "".join(f"|{i['indicator']}" for i in items if i["missing"])
         return level >= 1, None, level, (missing + "|") if missing else "", items
+
+
+def _capped(outcome: tuple[Any, ...], upgrade: crit.Upgrade, wait: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The criteria give ``to_level`` but the last recognition is too recent to ask for it (Circular 24, Art. 5.3):
+    the level below, and a breakdown item that says from when."""
+    recognition_id, level, decided, until = wait
+    item: dict[str, Any] = {
+        "indicator": "upgrade",
+        "value": None,
+        "met": False,
+        "levels": [],
+        "source": {"kind": "recognition", "id": recognition_id, "level": level, "decision_date": decided},
+        "missing": {
+            "code": "upgrade_wait",
+            "level": upgrade.to_level,
+            "until": until,
+            "months": upgrade.after_months,
+            "source_ref": upgrade.source_ref,
+        },
+    }
+    eligible, score, _level, missing, items = outcome
+    return eligible, score, upgrade.to_level - 1, (missing or "|") + "upgrade|", [*items, item]
 
 
 # --- one title ------------------------------------------------------------------------------------------------
@@ -754,11 +916,54 @@ def _assessments(
     return found
 
 
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for last in (31, 30, 29, 28):  # 29 February + 12 months is 28 February
+        try:
+            return date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise ValueError(day)  # pragma: no cover - 28 always exists
+
+
+def _upgrade_waits(
+    commune: _Commune, subject: str, title: Title, subjects: Select[Any], upgrade: crit.Upgrade
+) -> dict[int, tuple[Any, ...]]:
+    """Subjects whose last recognition (before the year) is one level below ``upgrade.to_level`` and was decided
+    less than ``after_months`` before the year's request is due: (recognition id, decision date, from when the
+    upgrade may be asked for). One statement."""
+    ids = subjects.subquery("su")
+    rows = db.session.execute(
+        select(R.c.subject_id, R.c.id, R.c.level, R.c.decision_date)
+        .where(
+            R.c.subject_type == subject,
+            R.c.title == title.value,
+            R.c.year < commune.year,
+            R.c.status == RecognitionStatus.RECOGNISED.value,
+            R.c.decision_date.is_not(None),
+            R.c.subject_id.in_(select(ids.c.subject_id)),
+        )
+        .order_by(R.c.subject_id, R.c.decision_date, R.c.id)
+    )
+    latest: dict[int, Any] = {}
+    for row in rows:
+        latest[row.subject_id] = row  # ordered: the last one wins
+    due = date(commune.year + 1, *upgrade.request_by)
+    waits: dict[int, tuple[Any, ...]] = {}
+    for subject_id, row in latest.items():
+        if row.level == upgrade.to_level - 1:
+            until = _add_months(row.decision_date, upgrade.after_months)
+            if until > due:
+                waits[subject_id] = (row.id, row.level, row.decision_date.isoformat(), until.isoformat())
+    return waits
+
+
 def _digest(*parts: Any) -> str:
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
-def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], metrics: _Metrics) -> dict[str, int]:
+def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], metrics: _Metrics) -> dict[str, Any]:
     subject = TITLE_SUBJECT[title].value
     plans = []
     for row in sets:
@@ -819,13 +1024,19 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], me
     seen: set[int] = set()
     breakdowns: dict[str, str] = {}  # digest → JSON text of every breakdown a changed row needs
     subjects = eligible = 0
+    failures: list[dict[str, Any]] = []
     for row, definition, plan in plans:
         codes = [i.code for i in definition.indicators if i.reads_assessment]
         assessed = _assessments(commune, subject, _subjects(commune, subject, definition), codes)
-        scorer = _Scorer(definition)
+        upgrade = definition.upgrade
+        waits = (
+            _upgrade_waits(commune, subject, title, _subjects(commune, subject, definition), upgrade) if upgrade else {}
+        )
+        scorer = _Scorer(definition, commune.area_class)
+        population = definition.population
         # Subjects with the same inputs get the same result: most persons of a commune share a handful of input
         # combinations (no records, one class, …), so each combination is scored and digested once.
-        results: dict[Any, tuple[bool, Decimal | None, int | None, str, str]] = {}  # … breakdown digest
+        results: dict[Any, tuple[bool, Decimal | None, int | None, str, str, bool]] = {}  # … digest, applicable
         digests: dict[Any, str] = {}
         for result in db.session.execute(plan.stmt).all():
             subject_id = result.subject_id
@@ -843,23 +1054,52 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], me
                 tuple(sorted((code, a.id, a.value, a.counts, a.evidence) for code, a in theirs.items()))
                 if theirs
                 else (),
+                waits.get(subject_id),
             )
             key = (inputs, result.village_id)
             digest = digests.get(key)
             if digest is None:
-                digest = digests[key] = _digest(ENGINE_VERSION, row.id, commune.id, key)
+                digest = digests[key] = _digest(ENGINE_VERSION, row.id, commune.id, commune.area_class, key)
             if old is not None and old.inputs_digest == digest:
                 eligible += bool(old.eligible)
                 continue
             scored = results.get(inputs)
             if scored is None:
-                outcome = scorer.score(result, plan, theirs or {})
+                try:
+                    applicable = population is None or getattr(result, "in_population", 1) != 0
+                    # Outside the set's own population (an infant for the Learning Citizen title): not applicable,
+                    # not "not yet eligible" — no indicator to score, nothing missing.
+                    outcome = scorer.score(result, plan, theirs or {}) if applicable else (False, None, None, "", [])
+                    wait = waits.get(subject_id)
+                    if upgrade is not None and wait is not None and (outcome[2] or 0) >= upgrade.to_level:
+                        outcome = _capped(outcome, upgrade, wait)
+                except Exception as exc:  # noqa: BLE001 - one bad subject must not sink the commune: record it, keep its old row
+                    failed = exc if isinstance(exc, SubjectFailed) else SubjectFailed(None, exc)
+                    log.warning(
+                        "titles: %s %s (%s, commune %s, %s) not evaluated: %s",
+                        subject,
+                        subject_id,
+                        title_value,
+                        commune.id,
+                        commune.year,
+                        failed,
+                    )
+                    failures.append(
+                        {
+                            "subject_type": subject,
+                            "subject_id": subject_id,
+                            "indicator": failed.indicator,
+                            "error": f"{type(failed.error).__name__}: {failed.error}"[:300],
+                        }
+                    )
+                    eligible += bool(old is not None and old.eligible)
+                    continue
                 # Serialised and digested once per combination of inputs, not once per subject.
                 content = json.dumps(outcome[4], separators=(",", ":"))
                 address = breakdown_digest(content)
                 breakdowns.setdefault(address, content)
-                scored = results[inputs] = (*outcome[:3], outcome[3][:400], address)
-            is_eligible, score, level, missing, address = scored
+                scored = results[inputs] = (*outcome[:3], outcome[3][:400], address, applicable)
+            is_eligible, score, level, missing, address, applicable = scored
             eligible += is_eligible
             values = {
                 "commune_id": commune.id,
@@ -872,6 +1112,7 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], me
                 "breakdown_id": address,
                 "computed_at": now,
                 "inputs_digest": digest,
+                "applicable": applicable,
             }
             if old is None:
                 inserts.append(
@@ -901,7 +1142,15 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], me
         )
     if gone:
         db.session.execute(delete(E).where(E.c.id.in_(gone)))
-    return {"subjects": subjects, "eligible": eligible, "changed": len(inserts) + len(updates) + len(gone)}
+    summary: dict[str, Any] = {
+        "subjects": subjects,
+        "eligible": eligible,
+        "changed": len(inserts) + len(updates) + len(gone),
+    }
+    if failures:
+        summary["failed"] = len(failures)
+        summary["failures"] = failures[:MAX_FAILURES_LISTED]
+    return summary
 
 
 #: Bound values per ``IN`` list (SQLite's default limit is 32,766 variables).

@@ -88,6 +88,14 @@ def describe_missing(item: dict[str, Any]) -> str:
             value=_number(missing.get("value")),
             at_least=_number(missing.get("at_least")),
         )
+    elif code == "upgrade_wait":
+        text = _(
+            "level %(level)s can be asked for from %(until)s, %(months)s months after the last decision (%(ref)s)",
+            level=missing.get("level"),
+            until=missing.get("until"),
+            months=missing.get("months"),
+            ref=missing.get("source_ref"),
+        )
     elif code == "below_minimum":
         text = _(
             "assessed at %(value)s points, at least %(minimum)s are required",
@@ -96,7 +104,14 @@ def describe_missing(item: dict[str, Any]) -> str:
         )
     else:
         text = _("not satisfied")
-    if target and code not in ("not_assessed", "not_verified", "no_evidence", "no_members", "below_minimum"):
+    if target and code not in (
+        "not_assessed",
+        "not_verified",
+        "no_evidence",
+        "no_members",
+        "below_minimum",
+        "upgrade_wait",
+    ):
         text = f"{text} {target}"
     if "minimum" in missing and code != "below_minimum":
         text = f"{text} " + _("(below the minimum of %(minimum)s points)", minimum=_number(missing["minimum"]))
@@ -112,7 +127,12 @@ _MEASURES = {
 
 
 def describe_source(item: dict[str, Any]) -> str:
-    """Where the value came from, e.g. "learning records: 3 learning activities", "assessment by an evaluator"."""
+    """Where the value came from, e.g. "learning records: 3 learning activities", "assessment by an evaluator",
+    and which bar applied where the commune's area class picks it."""
+    return _describe_source(item) + describe_bar(item)
+
+
+def _describe_source(item: dict[str, Any]) -> str:
     source = item.get("source") or {}
     kind = source.get("kind")
     if kind == "records":
@@ -150,6 +170,18 @@ def describe_source(item: dict[str, Any]) -> str:
         )
         if source.get("none_counted_as_met"):
             text = f"{text} " + _("(nobody to count: met)")
+        if source.get("not_applicable"):
+            text = f"{text} " + ngettext(
+                "(%(num)s of them not subjects of the title, counted as the text says)",
+                "(%(num)s of them not subjects of the title, counted as the text says)",
+                int(source["not_applicable"]),
+            )
+        if source.get("no_birth_date"):
+            text = f"{text} " + ngettext(
+                "(%(num)s without a birth date, counted)",
+                "(%(num)s without a birth date, counted)",
+                int(source["no_birth_date"]),
+            )
         if source.get("unknown_age"):
             text = f"{text} " + ngettext(
                 "(%(num)s without a birth date not counted)",
@@ -157,7 +189,30 @@ def describe_source(item: dict[str, Any]) -> str:
                 int(source["unknown_age"]),
             )
         return text
+    if kind == "recognition":
+        return _(
+            "recognised at level %(level)s by the decision of %(date)s",
+            level=source.get("level"),
+            date=source.get("decision_date"),
+        )
+    if kind == "not_applicable":
+        return _("not applicable to this organisation: met")
+    if kind == "implied":
+        return _("met: implied by %(code)s, a stricter standard that is met", code=source.get("by", ""))
     return _("no data")
+
+
+def describe_bar(item: dict[str, Any]) -> str:
+    """Which bar applied and why, for an indicator whose bars depend on the commune's area class ("" otherwise)."""
+    bar = item.get("bar")
+    if not bar:
+        return ""
+    bars = " / ".join(f"{_number(v)} %" for v in bar.get("at_least", []))
+    if bar.get("lower"):
+        return " · " + _(
+            "lower bar for a commune in a difficult area: %(bars)s (%(reason)s)", bars=bars, reason=bar.get("reason")
+        )
+    return " · " + _("standard bar: %(bars)s (the commune is not in a difficult area)", bars=bars)
 
 
 def describe_result(eligibility: Any) -> str:

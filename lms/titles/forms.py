@@ -27,7 +27,11 @@ SUBJECT_NAMES = {
     "commune": _l("Commune"),
 }
 SOURCE_NAMES = {"evaluator": _l("Entered by an evaluator"), "self": _l("Self-assessed (counts once verified)")}
-STATUS_NAMES = {"eligible": _l("Eligible"), "not_eligible": _l("Not yet eligible")}
+STATUS_NAMES = {
+    "eligible": _l("Eligible"),
+    "not_eligible": _l("Not yet eligible"),
+    "not_applicable": _l("Not applicable"),
+}
 SORT_NAMES = {"name": _l("Name"), "score": _l("Score or level"), "computed": _l("Recently evaluated")}
 CRITERIA_STATUS_NAMES = {"official": _l("Official"), "provisional": _l("Provisional: values to be checked")}
 

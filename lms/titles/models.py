@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any, Optional
 
 from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.models import _enum_check
@@ -206,6 +207,9 @@ class Eligibility(Model):
     # A digest of everything the result was computed from (criteria version, measured values, assessments): the
     # engine rewrites a row only when it changes, without reading the breakdown back (ADR 8).
     inputs_digest: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    # False: the subject is outside the criteria set's own population rule (an infant for the Learning Citizen
+    # title): "not applicable", never "not yet eligible", and left out of the lists' counts (ADR 15).
+    applicable: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
 
     criteria_set: Mapped[CriteriaSet] = relationship()
     breakdown_row: Mapped[Optional[EligibilityBreakdown]] = relationship()

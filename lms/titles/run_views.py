@@ -22,6 +22,7 @@ from lms.auth.permissions import Permission, can, in_scope, scope_paths, scoped
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
 from lms.titles import bp, runs
+from lms.titles.forms import SUBJECT_NAMES, TITLE_NAMES
 from lms.titles.models import EvaluationRun, RunStatus
 from lms.titles.run_api import get_run
 
@@ -92,10 +93,10 @@ def run_page(run_id: int):
         abort(404)
     unit = db.session.get(AdminUnit, run.unit_id)
     failures = runs.failures(run)
+    subject_failures = runs.subject_failures(run)
     names: dict[int, str] = {}
-    for unit_id, name in db.session.execute(
-        select(AdminUnit.id, AdminUnit.name).where(AdminUnit.id.in_([f.commune_id for f in failures]))
-    ):
+    communes = {f.commune_id for f in failures} | {f["commune_id"] for f in subject_failures}
+    for unit_id, name in db.session.execute(select(AdminUnit.id, AdminUnit.name).where(AdminUnit.id.in_(communes))):
         names[unit_id] = name
     return render_template(
         "titles/run.html",
@@ -103,6 +104,9 @@ def run_page(run_id: int):
         unit=unit,
         data=runs.run_json(run),
         failures=failures,
+        subject_failures=subject_failures,
+        subject_names=SUBJECT_NAMES,
+        title_names=TITLE_NAMES,
         commune_names=names,
         status_names=status_names(),
         open=run.status not in runs.FINISHED,

@@ -284,6 +284,11 @@ def close_if_complete(run_id: int) -> bool:
     run.summary = roll_up(run)
     if run.failed:
         run.message = f"{run.failed} of {run.total} communes failed; see the list of failures"
+    elif run.summary.get("failed_subjects"):
+        run.message = (
+            f"{run.summary['failed_subjects']} subjects could not be evaluated (their previous result is kept); "
+            "see the list of failures"
+        )
     elif run.summary.get("drift"):
         run.message = f"drift: {run.summary['drift']} eligibility rows changed with no mark pending"
     log.info("titles: run %s (%s, year %s) %s: %s", run.id, run.kind, run.year, run.status, run.summary)
@@ -311,15 +316,18 @@ def roll_up(run: EvaluationRun) -> dict[str, Any]:
         )
         .where(EvaluationState.year == run.year)
     )
+    failed_subjects = 0
     for summary in summaries:
         for title, values in (summary or {}).items():
             into = titles.setdefault(title, {"subjects": 0, "eligible": 0, "changed": 0})
             for key in into:
                 into[key] += int(values.get(key, 0))
+            failed_subjects += int(values.get("failed", 0))
     return {
         "communes": run.total,
         "evaluated": run.done,
         "failed": int(counts[2]),
+        "failed_subjects": failed_subjects,
         "changed": int(counts[0]),
         "drift": int(counts[1]),
         "titles": titles,
@@ -335,6 +343,30 @@ def failures(run: EvaluationRun, limit: int = 200) -> list[EvaluationRunCommune]
             .limit(limit)
         )
     )
+
+
+def subject_failures(run: EvaluationRun, limit: int = 200) -> list[dict[str, Any]]:
+    """Subjects the engine could not score in the run's communes (each with its title, indicator and error), from
+    the communes' last evaluation: the engine wrote everything else and kept the failed subjects' previous rows."""
+    found: list[dict[str, Any]] = []
+    rows = db.session.execute(
+        select(EvaluationState.commune_id, EvaluationState.summary)
+        .join(
+            EvaluationRunCommune,
+            (EvaluationRunCommune.commune_id == EvaluationState.commune_id)
+            & (EvaluationRunCommune.run_id == run.id)
+            & (EvaluationRunCommune.failed.is_(False)),
+        )
+        .where(EvaluationState.year == run.year)
+        .order_by(EvaluationState.commune_id)
+    )
+    for commune_id, summary in rows:
+        for title, values in sorted((summary or {}).items()):
+            for failure in values.get("failures", []) if isinstance(values, dict) else []:
+                found.append({"commune_id": commune_id, "title": title, **failure})
+                if len(found) >= limit:
+                    return found
+    return found
 
 
 def close_stale() -> int:

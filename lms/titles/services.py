@@ -246,13 +246,14 @@ def title_provisional_bases(titles: Iterable[str]) -> dict[str, list[Provisional
     return result
 
 
-def active_criteria(title: str, managing_level: str | None = None) -> CriteriaSet | None:
-    """The criteria-set version new evaluations of ``title`` use (a unit's depends on who manages it)."""
+def active_criteria(title: str, managing_level: str | None = None, kind: str | None = None) -> CriteriaSet | None:
+    """The criteria-set version new evaluations of ``title`` use (a unit's depends on who manages it, and for a
+    commune People's Committee on its kind: Circular 24, Art. 2.3)."""
     from lms.titles import criteria
 
     if not criteria.active_sets(title):  # nothing loaded yet for this title
         return None
-    return criteria.active_set(title, managing_level=managing_level)
+    return criteria.active_set(title, managing_level=managing_level, kind=kind)
 
 
 def title_indicators(title: str) -> list[IndicatorInfo]:
@@ -276,7 +277,12 @@ def _subject_managing_level(subject_type: str, subject_id: int) -> str | None:
 def assessable_indicators(subject_type: str, subject_id: int) -> tuple[CriteriaSet | None, list[IndicatorInfo]]:
     """The active criteria set for the subject's title and its indicators that are assessed (not computed)."""
     title = SUBJECT_TITLE[subject_type]
-    criteria_set = active_criteria(title, _subject_managing_level(subject_type, subject_id))
+    kind = (
+        db.session.scalar(select(Organisation.kind).where(Organisation.id == subject_id))
+        if subject_type == SubjectType.ORGANISATION
+        else None
+    )
+    criteria_set = active_criteria(title, _subject_managing_level(subject_type, subject_id), kind)
     if criteria_set is None:
         return None, []
     return criteria_set, [i for i in indicators_of(criteria_set) if i.assessable]
@@ -406,7 +412,7 @@ class EligibilityFilter:
     errors: list[dict[str, str]] = field(default_factory=list)
 
 
-STATUSES = ("eligible", "not_eligible")
+STATUSES = ("eligible", "not_eligible", "not_applicable")
 SORTS = ("name", "score", "computed")
 
 
@@ -420,8 +426,11 @@ def _filtered(stmt: Select[Any], f: EligibilityFilter, *, with_status: bool = Tr
         stmt = stmt.where(Eligibility.title == f.title)
     if f.year is not None:
         stmt = stmt.where(Eligibility.year == f.year)
-    if with_status and f.status in STATUSES:
-        stmt = stmt.where(Eligibility.eligible.is_(f.status == "eligible"))
+    if with_status and f.status == "not_applicable":
+        stmt = stmt.where(Eligibility.applicable.is_(False))
+    elif with_status and f.status in STATUSES:
+        # "Not yet eligible" is about subjects of the title: those it does not apply to are counted apart (ADR 15).
+        stmt = stmt.where(Eligibility.eligible.is_(f.status == "eligible"), Eligibility.applicable.is_(True))
     if f.missing:
         stmt = stmt.where(Eligibility.missing.like(_like_code(f.missing), escape="\\"))
     if f.unit is not None:
@@ -494,13 +503,16 @@ def eligibility_select(user: Any, f: EligibilityFilter, sort: str = "name") -> S
 
 
 def status_counts(user: Any, f: EligibilityFilter) -> dict[str, int]:
-    """How many rows of the list (all statuses) are eligible and not: one grouped query."""
+    """How many rows of the list (all statuses) are eligible, not yet, and not applicable (persons outside the
+    title's own population: never counted as "not yet eligible"): one grouped query."""
     stmt = _filtered(
-        scoped(select(Eligibility.eligible, func.count()), Eligibility.commune_id, user, VIEW), f, with_status=False
-    ).group_by(Eligibility.eligible)
-    counts = {"eligible": 0, "not_eligible": 0}
-    for eligible, count in db.session.execute(stmt):
-        counts["eligible" if eligible else "not_eligible"] += count
+        scoped(select(Eligibility.eligible, Eligibility.applicable, func.count()), Eligibility.commune_id, user, VIEW),
+        f,
+        with_status=False,
+    ).group_by(Eligibility.eligible, Eligibility.applicable)
+    counts = {"eligible": 0, "not_eligible": 0, "not_applicable": 0}
+    for eligible, applicable, count in db.session.execute(stmt):
+        counts["not_applicable" if not applicable else "eligible" if eligible else "not_eligible"] += count
     return counts
 
 

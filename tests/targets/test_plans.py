@@ -114,7 +114,7 @@ def test_every_problem_is_reported_with_its_place():
         "indicators[0] (workers).denominator.member_of[0].title: 'famly' is not a title a household holds "
         "(expected 'family')",
         "indicators[0] (workers).targets[0].share: a percentage from 0 to 100",
-        "indicators[0] (workers).targets[1].area_class: 'remote' is not one of standard, mountainous, "
+        "indicators[0] (workers).targets[1].area_class: 'remote' is not one of standard, mountainous, difficult, "
         "especially_difficult, border",
         "indicators[1] (workers).code: 'workers' is used by an earlier indicator",
         "indicators[1] (workers).denominator_text: required text",

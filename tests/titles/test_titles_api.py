@@ -65,7 +65,7 @@ def test_eligibility_list_filters_paginates_and_counts(world, client):
     first = client.get("/api/v1/titles/eligibility?title=citizen&year=2026&per_page=4", headers=headers).get_json()
     assert first["total"] == 7
     assert len(first["items"]) == 4
-    assert first["counts"] == {"eligible": 3, "not_eligible": 4}
+    assert first["counts"] == {"eligible": 3, "not_eligible": 4, "not_applicable": 0}
     second = client.get("/api/v1/titles/eligibility?title=citizen&per_page=4&page=2", headers=headers).get_json()
     ids = {r["id"] for r in first["items"]} | {r["id"] for r in second["items"]}
     assert ids == {r.id for r in world["rows"]}  # never the other commune's row
