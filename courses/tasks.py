@@ -3,22 +3,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import shared_task
+from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 
 from courses import services
 from courses.models import CourseClass
+from lms.celery import RETRY_POLICY
 from lms.extensions import db, utcnow
 
 
 @shared_task(
     name="courses.recompute_completions",
-    bind=True,
-    acks_late=True,
-    max_retries=5,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    ignore_result=True,
+    **RETRY_POLICY,
 )
 def recompute_completions(self, *, class_id: int) -> None:
     """Recompute one class's completions, learning records and certificates. Idempotent; safe on many workers:
@@ -33,8 +29,9 @@ def recompute_completions(self, *, class_id: int) -> None:
 
 @shared_task(name="courses.sweep_completions", ignore_result=True)
 def sweep_completions() -> None:
-    """Re-send the classes still marked dirty a minute after their mark: the message was lost or the worker died."""
-    for class_id in services.take_pending(utcnow() - timedelta(minutes=1)):
+    """Re-send the classes still marked dirty ``COMPLETIONS_SWEEP_AGE`` after their mark: the message was lost (the
+    broker was down when the request committed) or the worker died."""
+    for class_id in services.take_pending(utcnow() - current_app.config["COMPLETIONS_SWEEP_AGE"]):
         recompute_completions.apply_async(kwargs={"class_id": class_id})
 
 

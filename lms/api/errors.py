@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from kombu.exceptions import OperationalError as BrokerError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+# What a dead or unreachable database or broker raises: the request may succeed later, so 503, not 500.
+UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout, BrokerError)
 
 
 def problem(
@@ -46,6 +54,33 @@ def register_error_handlers(app: Flask) -> None:
         if is_api():
             return problem(400, "CSRF token missing or invalid", exc.description)
         return render_template("core/error.html", code=400, message=exc.description), 400
+
+    def _unavailable(exc: Exception):
+        log.error("service unavailable: %s: %s", type(exc).__name__, exc)
+        try:
+            from lms.extensions import db
+
+            db.session.rollback()
+        except Exception:  # noqa: BLE001, S110 - the connection is already gone; nothing more to undo
+            pass
+        retry_after = current_app.config["RETRY_AFTER_SECONDS"]
+        if is_api():
+            response = problem(
+                503,
+                "Service Unavailable",
+                "The database or the task queue cannot be reached; nothing was applied unless a previous answer said "
+                "so. Retry after the number of seconds in Retry-After, with the same Idempotency-Key.",
+            )
+        else:
+            # A page that needs neither the database nor the broker: no base.html, no menu, no current user.
+            response = current_app.make_response(
+                (render_template("core/unavailable.html", retry_after=retry_after), 503)
+            )
+        response.headers["Retry-After"] = str(retry_after)
+        return response
+
+    for error in UNAVAILABLE:
+        app.register_error_handler(error, _unavailable)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

@@ -8,23 +8,19 @@ means the task runs again, which is safe.
 from __future__ import annotations
 
 from celery import shared_task
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
-from lms.celery import enqueue_after_commit
+from lms.celery import RETRY_POLICY, TRANSIENT, enqueue_after_commit
 from lms.extensions import db
 from lms.targets import compute
 
 CHUNK = 200  # communes per recomputation: each is a fixed number of statements, whatever its size
 SWEEP_BATCH = 50  # communes per task sent by the sweep: several workers share a burst of changes
 RETRY = {
-    "bind": True,
-    "acks_late": True,
-    "max_retries": 5,
-    "retry_backoff": True,
-    "ignore_result": True,
-    # OperationalError: a lock timeout or a lost connection; IntegrityError: a concurrent run replaced the
+    **RETRY_POLICY,
+    # TRANSIENT: a lock timeout or a lost connection (ADR 23); IntegrityError: a concurrent run replaced the
     # same rows first (the retry recomputes from the data then committed).
-    "autoretry_for": (OperationalError, IntegrityError),
+    "autoretry_for": (*TRANSIENT, IntegrityError),
 }
 
 

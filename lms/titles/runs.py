@@ -281,7 +281,9 @@ def close_if_complete(run_id: int) -> bool:
     run = db.session.get(EvaluationRun, run_id)
     assert run is not None
     db.session.refresh(run)
-    run.summary = roll_up(run)
+    # The roll-up replaces the summary but keeps the note that the stall rule resumed the run.
+    resumed = {"resumed_at": run.summary["resumed_at"]} if run.summary and run.summary.get("resumed_at") else {}
+    run.summary = {**roll_up(run), **resumed}
     if run.failed:
         run.message = f"{run.failed} of {run.total} communes failed; see the list of failures"
     elif run.summary.get("drift"):
@@ -346,6 +348,17 @@ def close_stale() -> int:
         )
     ).all()
     return sum(close_if_complete(run_id) for run_id in ids)
+
+
+def queued_before(before: datetime) -> list[int]:
+    """Runs still queued since before ``before``: their launch message was lost (a second launch is a no-op)."""
+    return list(
+        db.session.scalars(
+            select(EvaluationRun.id).where(
+                EvaluationRun.status == RunStatus.QUEUED.value, EvaluationRun.created_at < before
+            )
+        )
+    )
 
 
 def stalled(before: datetime) -> list[tuple[int, list[int]]]:

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -125,3 +126,16 @@ def wait_for(condition: Callable[[], bool], seconds: float = WAIT_SECONDS, what:
             return
         time.sleep(0.2)
     pytest.fail(f"timed out after {seconds}s waiting for {what}")
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[Any]:
+    """A ``redis-server`` of the test's own, on a free port, that the test may stop and start (drills)."""
+    from tests.integration.drills import RedisServer
+
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
