@@ -28,10 +28,10 @@ log = logging.getLogger(__name__)
 # Errors that say "not now" rather than "never": the database or the broker is unreachable, restarting, or a lock
 # waited too long. Every task retries them (ADR 23); any other error is a bug or bad data and is not retried.
 TRANSIENT: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, PoolTimeout, BrokerError)
-RETRY_BACKOFF, RETRY_BACKOFF_MAX, MAX_RETRIES = 2, 60, 10
+RETRY_BACKOFF, RETRY_BACKOFF_MAX, MAX_RETRIES = 2, 30, 12
 # The declared policy of every task that does work (the periodic sweeps are simply run again by beat): exponential
-# backoff 2, 4, 8 … 60 s with full jitter (so that a thousand tasks failing at once do not come back at once), ten
-# retries — about three minutes in all, longer than a database restart or failover.
+# backoff 2, 4, 8 … 30 s with full jitter (so that a thousand tasks failing at once do not come back at once), twelve
+# retries — about two minutes on average, four and a half at most: longer than a database restart or failover.
 RETRY_POLICY: dict[str, Any] = {
     "bind": True,
     "acks_late": True,

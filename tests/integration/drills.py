@@ -164,3 +164,57 @@ def report(drill: str, **figures: Any) -> None:
     database = "postgresql" if os.environ.get("LMS_TEST_DATABASE_URL") else "sqlite"
     values = " ".join(f"{key}={value}" for key, value in figures.items())
     print(f"\nDRILL {drill} [{database}, {broker}]: {values}", flush=True)
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+class PostgresCluster:
+    """A throw-away PostgreSQL cluster on a free port (initdb), which the drill may stop and start. As root it runs
+    as the ``postgres`` user: the server refuses to run as root."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        self.directory = Path(tempfile.mkdtemp(prefix="lms-drill-pg-"))
+        self.port = free_port()
+        self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_postgres:
+            shutil.chown(self.directory, "postgres", "postgres")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *command: str, timeout: float = 60) -> None:
+        subprocess.run([*self.as_postgres, *command], check=True, capture_output=True, timeout=timeout)
+
+    def init(self) -> None:
+        self._run(
+            str(PG_BIN / "initdb"), "-D", str(self.directory / "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8"
+        )
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.directory / "data"),
+            "-o",
+            options,
+            "-l",
+            str(self.directory / "log"),
+            "-w",
+            "start",
+        )
+
+    def stop(self) -> None:
+        """Fast shutdown: open connections are cut, as when the database host goes away."""
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "fast", "-w", "stop")
+
+    def destroy(self) -> None:
+        try:
+            self.stop()
+        except subprocess.CalledProcessError:
+            pass  # already stopped
+        shutil.rmtree(self.directory, ignore_errors=True)
