@@ -6,6 +6,7 @@ A drill never stops the shared servers: it starts its own ``redis-server`` on a 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -213,8 +214,6 @@ class PostgresCluster:
         self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "fast", "-w", "stop")
 
     def destroy(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.stop()
-        except subprocess.CalledProcessError:
-            pass  # already stopped
         shutil.rmtree(self.directory, ignore_errors=True)
