@@ -33,6 +33,7 @@ def _seconds(name: str, default: int) -> int:
 
 # The outbox sweeps and the broker's redelivery (ADR 23): how fast lost or stuck work comes back.
 COMPLETIONS_SWEEP_SECONDS = _seconds("LMS_COMPLETIONS_SWEEP_SECONDS", 60)
+TITLES_SWEEP_SECONDS = _seconds("LMS_TITLES_SWEEP_SECONDS", 15)
 # Redis (and SQS) hand an unacknowledged message to another worker after this long: a task killed with its worker
 # comes back then. Longer than any task runs (a redelivered task that is still running is done twice: harmless,
 # every task is idempotent, but wasted).
@@ -77,7 +78,7 @@ class Config:
             "purge-idempotency-keys": {"task": "courses.purge_idempotency_keys", "schedule": 86400.0},
             # Marks whose evaluation message was lost are re-sent after 20 s: an eligibility follows a new learning
             # record within a minute even on the embedded default.
-            "sweep-titles": {"task": "titles.sweep", "schedule": 15.0},
+            "sweep-titles": {"task": "titles.sweep", "schedule": float(TITLES_SWEEP_SECONDS)},
             # Nightly (Vietnam time): re-evaluate every commune-year of the year, report drift (ADR 9).
             "reconcile-titles": {"task": "titles.reconcile", "schedule": crontab(hour=1, minute=30)},
             # Indicator values follow title changes within a minute (lms/targets/tasks.py).
@@ -123,6 +124,10 @@ class Config:
     # A titles run in which no commune finished for this long lost messages (a killed worker): the sweep re-sends
     # its missing communes. Longer than one commune's evaluation takes.
     TITLES_STALL_AGE = timedelta(seconds=_seconds("LMS_TITLES_STALL_SECONDS", 90))
+    # Poison work (lms/core/work.py): a mark whose task failed is sent again after WORK_RETRY_BASE × 2^(attempts − 1)
+    # and parked as failed (stuck-work page, /healthz degraded) after WORK_MAX_ATTEMPTS.
+    WORK_MAX_ATTEMPTS = _seconds("LMS_WORK_MAX_ATTEMPTS", 5)
+    WORK_RETRY_BASE = timedelta(seconds=_seconds("LMS_WORK_RETRY_BASE_SECONDS", 60))
 
 
 class DevelopmentConfig(Config):

@@ -910,16 +910,30 @@ def _sync_certificates(class_id: int, completed: dict[int, date]) -> int:
     return len(issue)
 
 
-def take_pending(marked_before: datetime, limit: int = 1000) -> list[int]:
-    """Class ids marked dirty before ``marked_before``, oldest first (for the sweep)."""
-    return list(
+def pending_key(class_id: int) -> Any:
+    return (PendingWork.kind == COMPLETION_WORK) & (PendingWork.subject_id == class_id)
+
+
+def take_pending(marked_before: datetime, limit: int = 1000, *, resend_after: timedelta | None = None) -> list[int]:
+    """Class ids marked dirty before ``marked_before``, oldest first (for the sweep): not parked, past their
+    backoff. With ``resend_after``, each is not taken again for that long (its task may just be queued): the sweep
+    does not send the same class every minute while it waits or fails (ADR 23)."""
+    now = utcnow()
+    class_ids = list(
         db.session.scalars(
             select(PendingWork.subject_id)
-            .where(PendingWork.kind == COMPLETION_WORK, PendingWork.marked_at < marked_before)
+            .where(PendingWork.kind == COMPLETION_WORK, PendingWork.marked_at < marked_before, PendingWork.due(now))
             .order_by(PendingWork.marked_at)
             .limit(limit)
         )
     )
+    if class_ids and resend_after is not None:
+        db.session.execute(
+            update(PendingWork)
+            .where(PendingWork.kind == COMPLETION_WORK, PendingWork.subject_id.in_(class_ids))
+            .values(next_try_at=now + resend_after)
+        )
+    return class_ids
 
 
 def clear_pending(class_id: int, marked_before: datetime) -> None:

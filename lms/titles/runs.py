@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from lms import work
 from lms.celery import enqueue_after_commit
 from lms.extensions import db, utcnow
 from lms.registry.models import AdminUnit, Organisation, OrganisationMember, UnitLevel, subtree
@@ -102,7 +103,9 @@ def evaluate_locked(commune_id: int, year: int, *, force: bool) -> Outcome:
     db.session.execute(
         update(EvaluationState).where(*where, EvaluationState.marked_at <= started).values(marked_at=None)
     )
-    db.session.execute(update(EvaluationState).where(*where).values(evaluated_at=utcnow(), summary=summary))
+    db.session.execute(
+        update(EvaluationState).where(*where).values(evaluated_at=utcnow(), summary=summary, **work.CLEARED)
+    )
     return Outcome(evaluated=True, summary=summary, pending=marked_at is not None)
 
 

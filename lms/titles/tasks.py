@@ -16,11 +16,13 @@ from datetime import timedelta
 from celery import chord, current_app, group, shared_task
 from celery.backends.base import DisabledBackend
 from flask import current_app as flask_app
+from sqlalchemy import update
 
+from lms import work
 from lms.celery import RETRY_POLICY, TRANSIENT, retry_countdown
 from lms.extensions import db, utcnow
 from lms.titles import dirty, runs
-from lms.titles.models import EvaluationRun
+from lms.titles.models import EvaluationRun, EvaluationState
 
 log = logging.getLogger(__name__)
 SWEEP_AGE = timedelta(seconds=20)  # a mark older than this lost its message (the task runs within a second)
@@ -33,9 +35,31 @@ RESEND_AGE = timedelta(minutes=1)  # a mark's task is sent again at most this of
 )
 def evaluate_commune(self, *, commune_id: int, year: int) -> None:
     """Evaluate one commune and year because it was marked. Waits for the commune-year's lock; skips if the mark
-    was cleared meanwhile by an evaluation that saw every marked change."""
-    runs.evaluate_locked(commune_id, year, force=False)
-    db.session.commit()
+    was cleared meanwhile by an evaluation that saw every marked change. A failure that is not retried here counts
+    an attempt on the mark (backoff, then parked: ADR 23)."""
+    try:
+        runs.evaluate_locked(commune_id, year, force=False)
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        if isinstance(exc, TRANSIENT) and self.request.retries < self.max_retries:
+            raise  # autoretry_for: the declared backoff
+        _count_attempt(commune_id, year, exc)
+        raise
+
+
+def _count_attempt(commune_id: int, year: int, exc: BaseException) -> None:
+    key = (EvaluationState.commune_id == commune_id) & (EvaluationState.year == year)
+    try:
+        attempts = work.record_failure(EvaluationState, key, exc)
+        # From now on the backoff decides when the sweep sends it again, not the re-send throttle.
+        db.session.execute(update(EvaluationState).where(key).values(sent_at=None))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("titles: commune %s, %s: the failed attempt could not be recorded", commune_id, year)
+        return
+    log.error("titles: commune %s, %s: attempt %s failed: %s: %s", commune_id, year, attempts, type(exc).__name__, exc)
 
 
 @shared_task(

@@ -154,6 +154,10 @@ def workers(app: Flask, database_url: str, broker_url: str, directory: Path, cou
             worker.start(beat=index == 0)
         wait_until_alive(app, started[0])
         yield started
+    except BaseException:
+        for worker in started:  # the pytest temporary folder may be gone by the time someone looks
+            print(f"\n--- {worker.name}'s log (tail)\n{worker.tail()}")
+        raise
     finally:
         for worker in started:
             worker.stop()
