@@ -24,7 +24,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, case, func, select, update
+from sqlalchemy import Select, and_, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lms import work
@@ -81,11 +81,13 @@ def _upsert(model: type, rows: list[dict[str, Any]], keys: list[str]) -> Any:
 # --- one commune-year --------------------------------------------------------------------------------------------
 
 
-def evaluate_locked(commune_id: int, year: int, *, force: bool) -> Outcome:
+def evaluate_locked(commune_id: int, year: int, *, force: bool, verify: bool = False) -> Outcome:
     """Evaluate one commune and year under its lock, in the caller's transaction (the caller commits).
 
     ``force=False`` (a mark's task) skips when the mark is clear by the time the lock is ours; ``force=True`` (a
     run) always evaluates. The mark is cleared only if it was not set again after this evaluation started.
+    ``verify`` (reconciliation) also recomputes rows whose inputs did not change and repairs those whose stored
+    result differs, with an audit event each.
     """
     started = utcnow()
     _upsert(EvaluationState, [{"commune_id": commune_id, "year": year, "summary": {}}], ["commune_id", "year"])
@@ -96,7 +98,12 @@ def evaluate_locked(commune_id: int, year: int, *, force: bool) -> Outcome:
     ).scalar_one()
     if marked_at is None and not force:
         return Outcome(evaluated=False)
-    summary = engine.evaluate_commune(commune_id, year)
+    if verify:
+        repairs: list[dict[str, Any]] = []
+        summary = engine.evaluate_commune(commune_id, year, repairs=repairs)
+        _audit_repairs(commune_id, year, repairs)
+    else:
+        summary = engine.evaluate_commune(commune_id, year)
     if summary.get(Title.CITIZEN.value, {}).get("changed"):
         _mark_organisations_elsewhere(commune_id, year, started)
     where = (EvaluationState.commune_id == commune_id, EvaluationState.year == year)
@@ -107,6 +114,29 @@ def evaluate_locked(commune_id: int, year: int, *, force: bool) -> Outcome:
         update(EvaluationState).where(*where).values(evaluated_at=utcnow(), summary=summary, **work.CLEARED)
     )
     return Outcome(evaluated=True, summary=summary, pending=marked_at is not None)
+
+
+def _audit_repairs(commune_id: int, year: int, repairs: list[dict[str, Any]]) -> None:
+    """One audit event per eligibility row that reconciliation found changed behind the app's back and rewrote."""
+    if not repairs:
+        return
+    from lms.core.models import AuditEvent
+
+    now = utcnow()
+    db.session.execute(
+        insert(AuditEvent),
+        [
+            {
+                "action": "eligibility.repaired",
+                "object_type": "eligibility",
+                "object_id": str(repair["id"]),
+                "details": {**repair, "commune_id": commune_id, "year": year},
+                "at": now,
+            }
+            for repair in repairs
+        ],
+    )
+    log.warning("titles: commune %s, %s: %s tampered eligibility rows repaired", commune_id, year, len(repairs))
 
 
 def _mark_organisations_elsewhere(commune_id: int, year: int, since: datetime) -> None:
@@ -430,7 +460,7 @@ def run_inline(run_id: int) -> None:
     year = run.year
     for commune_id in communes:
         try:
-            record(run_id, commune_id, evaluate_locked(commune_id, year, force=True))
+            record(run_id, commune_id, evaluate_locked(commune_id, year, force=True, verify=run.kind == RECONCILE))
             db.session.commit()
         except Exception as exc:
             db.session.rollback()

@@ -113,7 +113,7 @@ def evaluate_commune_in_run(self, *, run_id: int, commune_id: int) -> bool:
         if run is None or runs.already_recorded(run_id, commune_id):
             db.session.rollback()
             return False
-        outcome = runs.evaluate_locked(commune_id, run.year, force=True)
+        outcome = runs.evaluate_locked(commune_id, run.year, force=True, verify=run.kind == runs.RECONCILE)
         counted = runs.record(run_id, commune_id, outcome)
         db.session.commit()
     except TRANSIENT as exc:

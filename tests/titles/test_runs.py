@@ -43,11 +43,11 @@ def fake_summaries(monkeypatch) -> dict[int, Any]:
     answers: dict[int, Any] = {}
     real = engine.evaluate_commune
 
-    def evaluate(commune_id: int, year: int) -> dict[str, Any]:
+    def evaluate(commune_id: int, year: int, **options: Any) -> dict[str, Any]:
         answer = answers.get(commune_id)
         if isinstance(answer, Exception):
             raise answer
-        return answer if answer is not None else real(commune_id, year)
+        return answer if answer is not None else real(commune_id, year, **options)
 
     monkeypatch.setattr(engine, "evaluate_commune", evaluate)
     return answers
