@@ -822,7 +822,7 @@ def _evaluate_title(
     subject_ids = all_subjects[0] if len(all_subjects) == 1 else all_subjects[0].union(*all_subjects[1:])
     ids_sub = subject_ids.subquery("ids")
     mine = (E.c.subject_type == subject, E.c.title == title.value, E.c.year == commune.year)
-    existing_cols = (E.c.id, E.c.subject_id, E.c.eligible, E.c.inputs_digest)
+    existing_cols: tuple[Any, ...] = (E.c.id, E.c.subject_id, E.c.eligible, E.c.inputs_digest)
     if repairs is not None:
         existing_cols += tuple(E.c[name] for name in RESULT_FIELDS if name != "eligible")
     here = E.alias("here")

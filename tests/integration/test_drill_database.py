@@ -66,7 +66,7 @@ def test_database_down_mid_run_the_run_still_evaluates_every_commune(app, own_po
                 run = db.session.get(EvaluationRun, run_id)
                 return run is not None and run.status == RunStatus.RUNNING and run.done >= 1
 
-            wait_for(started, seconds=30, what="the run to start evaluating")
+            wait_for(started, seconds=90, what="the run to start evaluating")
             done_at_stop = db.session.scalar(select(EvaluationRun.done).where(EvaluationRun.id == run_id))
             db.session.rollback()
             db.session.close()
