@@ -91,6 +91,7 @@ class Worker:
             "LMS_RESULT_BACKEND": "",
             "LMS_SECRET_KEY": app.config["SECRET_KEY"],
             "LMS_PII_KEY": app.config["PII_KEY"],
+            "PYTHONUNBUFFERED": "1",  # the drills read the log to know what the worker is doing
             **env,
         }
         self.name = name
@@ -121,6 +122,17 @@ class Worker:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.kill()
+
+    def in_flight(self, task: str) -> int:
+        """Messages of ``task`` this worker received and has not finished yet (counted in its log)."""
+        import re
+
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        ends = ("succeeded in", "retry:", "raised unexpected", "ignored")
+        events = re.findall(
+            rf"Task {re.escape(task)}\[[^\]]+\] (received|succeeded in|retry:|raised unexpected|ignored)", text
+        )
+        return sum(1 for e in events if e == "received") - sum(1 for e in events if e in ends)
 
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
