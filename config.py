@@ -123,7 +123,7 @@ class Config:
     COMPLETIONS_SWEEP_AGE = timedelta(seconds=COMPLETIONS_SWEEP_SECONDS)
     # A titles run in which no commune finished for this long lost messages (a killed worker): the sweep re-sends
     # its missing communes. Longer than one commune's evaluation takes.
-    TITLES_STALL_AGE = timedelta(seconds=_seconds("LMS_TITLES_STALL_SECONDS", 90))
+    TITLES_STALL_AGE = timedelta(seconds=_seconds("LMS_TITLES_STALL_SECONDS", 60))
     # Poison work (lms/core/work.py): a mark whose task failed is sent again after WORK_RETRY_BASE × 2^(attempts − 1)
     # and parked as failed (stuck-work page, /healthz degraded) after WORK_MAX_ATTEMPTS.
     WORK_MAX_ATTEMPTS = _seconds("LMS_WORK_MAX_ATTEMPTS", 5)

@@ -352,7 +352,8 @@ def mark_conflicts(session: ClassSession, limit: int = 100) -> list[dict[str, An
                 continue
             kept = (d.get("new_status"), d.get("new_device"), d.get("new_recorded_at"))
             lost = (d.get("old_status"), d.get("old_device"), d.get("old_recorded_at"))
-        result.append({"person": names.get(int(d.get("person_id") or 0), "?"), "kept": kept, "lost": lost, "at": event.at})
+        person = names.get(int(d.get("person_id") or 0), "?")
+        result.append({"person": person, "kept": kept, "lost": lost, "at": event.at})
     return result
 
 

@@ -139,3 +139,13 @@ def own_redis(tmp_path: Path) -> Iterator[Any]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def drill_broker(request: pytest.FixtureRequest) -> str:
+    """The broker of a drill that does not stop it: ``LMS_DRILL_BROKER_URL`` (a RabbitMQ vhost of the drills' own,
+    e.g. ``amqp://guest:guest@127.0.0.1:5672/lms-reliability``) or else a redis-server of the test's own."""
+    url = os.environ.get("LMS_DRILL_BROKER_URL")
+    if url:
+        return url
+    return request.getfixturevalue("own_redis").url

@@ -69,8 +69,12 @@ class RedisServer:
         self.process = None
 
 
+BROKER = {"name": "redis"}  # what report() prints: the broker of the drill running
+
+
 def drill_app(app: Flask, database_url: str, broker_url: str) -> Flask:
     """An app like the live one, publishing to the drill's broker; made the current Celery app."""
+    BROKER["name"] = "rabbitmq" if broker_url.startswith(("amqp", "pyamqp")) else "redis"
     celery = {**app.config["CELERY"], "broker_url": broker_url, "result_backend": None, "task_always_eager": False}
     drill = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url, "CELERY": celery})
     activate_celery(drill)
@@ -161,6 +165,7 @@ def wait_until_alive(app: Flask, worker: Worker, seconds: float = 60) -> None:
 def workers(app: Flask, database_url: str, broker_url: str, directory: Path, count: int = 1, **env: str):
     """``count`` workers, the first with beat, started and alive; stopped on the way out whatever happened."""
     started = [Worker(app, database_url, broker_url, directory, f"w{i}", **env) for i in range(count)]
+    app.extensions["celery"].control.purge()  # a shared vhost may hold an earlier drill's messages
     try:
         for index, worker in enumerate(started):
             worker.start(beat=index == 0)
@@ -177,7 +182,7 @@ def workers(app: Flask, database_url: str, broker_url: str, directory: Path, cou
 
 def report(drill: str, **figures: Any) -> None:
     """One line per drill in ``make drills`` output, summarised in docs/reliability.md."""
-    broker = "redis"
+    broker = BROKER["name"]
     database = "postgresql" if os.environ.get("LMS_TEST_DATABASE_URL") else "sqlite"
     values = " ".join(f"{key}={value}" for key, value in figures.items())
     print(f"\nDRILL {drill} [{database}, {broker}]: {values}", flush=True)

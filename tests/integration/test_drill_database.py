@@ -45,8 +45,8 @@ def own_postgres() -> Iterator[PostgresCluster]:
         cluster.destroy()
 
 
-def test_database_down_mid_run_the_run_still_evaluates_every_commune(app, own_postgres, own_redis, tmp_path):
-    drill = drill_app(app, own_postgres.url, own_redis.url)
+def test_database_down_mid_run_the_run_still_evaluates_every_commune(app, own_postgres, drill_broker, tmp_path):
+    drill = drill_app(app, own_postgres.url, drill_broker)
     with drill.app_context():
         upgrade(directory=str(Path(drill.root_path).parent / "migrations"))
         registry.load_reference_units()
@@ -58,7 +58,7 @@ def test_database_down_mid_run_the_run_still_evaluates_every_commune(app, own_po
         assert province is not None
         total = len(db.session.scalars(runs.communes_under(province)).all())
 
-        with workers(drill, own_postgres.url, own_redis.url, tmp_path):
+        with workers(drill, own_postgres.url, drill_broker, tmp_path):
             run_id = runs.start_run(province, YEAR).id
             db.session.commit()
 

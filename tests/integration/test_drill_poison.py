@@ -26,8 +26,8 @@ YEAR = 2032  # no other test evaluates this year
 MAX_ATTEMPTS, SWEEP_SECONDS = 3, 2
 
 
-def test_a_mark_that_always_fails_is_parked_and_does_not_block_the_others(app, database_url, own_redis, tmp_path):
-    drill = drill_app(app, database_url, own_redis.url)
+def test_a_mark_that_always_fails_is_parked_and_does_not_block_the_others(app, database_url, drill_broker, tmp_path):
+    drill = drill_app(app, database_url, drill_broker)
     with drill.app_context():
         commune = unit_by_code(COMMUNE)
         village = make_village(commune, f"PZ-{uuid.uuid4().hex[:6]}", "Thôn thử lỗi")
@@ -42,7 +42,7 @@ def test_a_mark_that_always_fails_is_parked_and_does_not_block_the_others(app, d
                 "LMS_WORK_RETRY_BASE_SECONDS": "1",
                 "LMS_TITLES_SWEEP_SECONDS": str(SWEEP_SECONDS),
             }
-            with workers(drill, database_url, own_redis.url, tmp_path, **env):
+            with workers(drill, database_url, drill_broker, tmp_path, **env):
                 started = time.monotonic()
 
                 def parked() -> bool:

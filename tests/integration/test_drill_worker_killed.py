@@ -3,7 +3,7 @@
 The commune it was evaluating is neither acknowledged nor rejected. Redis would hand the message to another worker
 only after the visibility timeout (kombu's default was an hour; now ``LMS_BROKER_VISIBILITY_TIMEOUT``, 300 s), and
 the titles sweep's stall rule re-sent it after ten minutes. The stall rule is now a setting
-(``LMS_TITLES_STALL_SECONDS``, 90 s): the killed worker's commune is evaluated again within two minutes. The drill
+(``LMS_TITLES_STALL_SECONDS``, 60 s): the killed worker's commune is evaluated again within two minutes. The drill
 measures how long, from the kill to the run closed with every commune counted once.
 """
 
@@ -35,14 +35,14 @@ def _cleanup() -> None:
     db.session.commit()
 
 
-def test_a_killed_workers_commune_is_evaluated_again_within_two_minutes(app, database_url, own_redis, tmp_path):
-    drill = drill_app(app, database_url, own_redis.url)
+def test_a_killed_workers_commune_is_evaluated_again_within_two_minutes(app, database_url, drill_broker, tmp_path):
+    drill = drill_app(app, database_url, drill_broker)
     with drill.app_context():
         province = db.session.get(AdminUnit, unit_by_code(COMMUNE).parent_id)
         assert province is not None
         total = len(db.session.scalars(runs.communes_under(province)).all())
         try:
-            with workers(drill, database_url, own_redis.url, tmp_path, count=2) as (_, victim):
+            with workers(drill, database_url, drill_broker, tmp_path, count=2) as (_, victim):
                 run_id = runs.start_run(province, YEAR).id
                 db.session.commit()
 
