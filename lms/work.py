@@ -1,5 +1,6 @@
 """Poison work (ADR 23): the outbox marks that a task must act on — a commune-year's titles evaluation
-(``EvaluationState``), a class's completions (``PendingWork``) — count their failed attempts.
+(``EvaluationState``), a class's completions (``PendingWork``), a commune-year's plan indicators
+(``TargetState``) — count their failed attempts.
 
 A task whose work fails for good (an error that is not transient, or a transient one that outlived its retries)
 records the failure on its mark: one more attempt, the error, and the earliest time the sweep may send it again,
@@ -70,17 +71,18 @@ def record_failure(model: type[Attempts], where: Any, exc: BaseException) -> int
 def parked_count() -> int:
     """Marks parked as failed, all kinds together (for ``/healthz``)."""
     from courses.models import PendingWork
+    from lms.targets.models import TargetState
     from lms.titles.models import EvaluationState
 
     return sum(
         db.session.scalar(select(func.count()).select_from(model).where(model.parked_at.is_not(None))) or 0
-        for model in (EvaluationState, PendingWork)
+        for model in (EvaluationState, PendingWork, TargetState)
     )
 
 
 # --- the stuck-work page and command ------------------------------------------------------------------------------
 
-TITLES, COMPLETIONS = "titles", "completions"
+TITLES, COMPLETIONS, TARGETS = "titles", "completions", "targets"
 
 
 def parked(paths: list[str] | None = None, limit: int = 500) -> list[dict[str, Any]]:
@@ -102,6 +104,16 @@ def parked(paths: list[str] | None = None, limit: int = 500) -> list[dict[str, A
         .limit(limit)
     ).tuples():
         items.append(_item(TITLES, f"{TITLES}:{state.commune_id}:{state.year}", f"{name} ({state.year})", state))
+    from lms.targets.models import TargetState
+
+    for target, name in db.session.execute(
+        select(TargetState, AdminUnit.name)
+        .join(AdminUnit, AdminUnit.id == TargetState.commune_id)
+        .where(TargetState.parked_at.is_not(None), within)
+        .order_by(TargetState.parked_at)
+        .limit(limit)
+    ).tuples():
+        items.append(_item(TARGETS, f"{TARGETS}:{target.commune_id}:{target.year}", f"{name} ({target.year})", target))
     for pending, name in db.session.execute(
         select(PendingWork, CourseClass.name)
         .outerjoin(CourseClass, CourseClass.id == PendingWork.subject_id)
@@ -150,6 +162,17 @@ def retry(keys: list[str] | None = None, paths: list[str] | None = None) -> int:
                 .values(marked_at=func.coalesce(EvaluationState.marked_at, now), sent_at=now, **CLEARED)
             )
             enqueue_after_commit(evaluate_commune, commune_id=commune_id, year=year)
+        elif item["kind"] == TARGETS:
+            from lms.targets.models import TargetState
+            from lms.targets.tasks import recompute_commune
+
+            commune_id, year = int(parts[1]), int(parts[2])
+            db.session.execute(
+                update(TargetState)
+                .where(TargetState.commune_id == commune_id, TargetState.year == year)
+                .values(**CLEARED)
+            )
+            enqueue_after_commit(recompute_commune, commune_id=commune_id, year=year)
         else:
             class_id = int(parts[1])
             db.session.execute(

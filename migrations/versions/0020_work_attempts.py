@@ -15,7 +15,7 @@ down_revision = '0013'
 branch_labels = None
 depends_on = None
 
-TABLES = ('evaluation_state', 'pending_work')
+TABLES = ('evaluation_state', 'pending_work', 'target_state')
 
 
 def upgrade():
