@@ -35,6 +35,17 @@ def test_a_page_that_needs_the_database_answers_503_in_vietnamese_without_it(app
         activate_celery(app)
 
 
+def test_a_missing_page_without_the_database_is_503_not_a_bare_500(app):
+    dead = _app_without_database()
+    try:
+        # A caller with credentials: the menu of the 404 page would load them from the database.
+        response = dead.test_client().get("/no-such-page", headers={"Authorization": "Bearer x"})
+        assert response.status_code == 503
+        assert "tạm thời không sẵn sàng" in response.get_data(as_text=True)
+    finally:
+        activate_celery(app)
+
+
 def test_the_api_answers_503_problem_json_without_the_database(app):
     dead = _app_without_database()
     try:

@@ -72,10 +72,14 @@ def register_error_handlers(app: Flask) -> None:
                 "so. Retry after the number of seconds in Retry-After, with the same Idempotency-Key.",
             )
         else:
-            # A page that needs neither the database nor the broker: no base.html, no menu, no current user.
-            response = current_app.make_response(
-                (render_template("core/unavailable.html", retry_after=retry_after), 503)
+            # A page that needs neither the database nor the broker: no base.html, no menu, and rendered without the
+            # context processors (Flask-Login's would load the current user from the database).
+            from flask_babel import get_locale
+
+            page = current_app.jinja_env.get_template("core/unavailable.html").render(
+                retry_after=retry_after, current_locale=str(get_locale())
             )
+            response = current_app.make_response((page, 503))
         response.headers["Retry-After"] = str(retry_after)
         return response
 
@@ -88,4 +92,7 @@ def register_error_handlers(app: Flask) -> None:
             return problem(exc.code or 500, exc.name, exc.description)
         if (exc.code or 500) < 400:
             return exc
-        return render_template("core/error.html", code=exc.code, message=exc.description), exc.code
+        try:
+            return render_template("core/error.html", code=exc.code, message=exc.description), exc.code
+        except UNAVAILABLE as unreachable:  # the menu asks the database who the user is
+            return _unavailable(unreachable)
