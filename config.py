@@ -40,6 +40,14 @@ TITLES_SWEEP_SECONDS = _seconds("LMS_TITLES_SWEEP_SECONDS", 15)
 BROKER_VISIBILITY_TIMEOUT = _seconds("LMS_BROKER_VISIBILITY_TIMEOUT", 300)
 
 
+def _transport_options(broker_url: str) -> dict:
+    """The visibility timeout is Redis's (and SQS's) notion; kombu's SQLAlchemy transport (the embedded default)
+    hands its options to ``create_engine``, which refuses unknown ones."""
+    if broker_url.startswith(("redis", "rediss", "sentinel", "sqs")):
+        return {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT}
+    return {}
+
+
 def _sqlite_url(filename: str) -> str:
     return f"sqlite:///{INSTANCE_DIR / filename}"
 
@@ -67,7 +75,7 @@ class Config:
         "accept_content": ["json"],
         "timezone": "Asia/Ho_Chi_Minh",
         "broker_connection_retry_on_startup": True,
-        "broker_transport_options": {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT},
+        "broker_transport_options": _transport_options(_env("LMS_BROKER_URL", "") or ""),
         # A request publishes after its commit: with the broker down it must answer fast (the sweeps send the
         # work later), not wait out kombu's default retries for every task.
         "task_publish_retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},
