@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app lms
 export LMS_PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgresql lint typecheck bench refdata translations messages browser-deps clean lock criteria-doc screenshots
+.PHONY: run test test-sqlite test-postgresql drills lint typecheck bench refdata translations messages browser-deps clean lock criteria-doc screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,9 +62,10 @@ test: $(VENV)/.dev translations browser-deps
 PYTEST = run_pytest() { $(BIN)/pytest -p no:cacheprovider "$$@"; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing the run" >&2; return 1; fi; return $$rc; }; run_pytest
 
+# The fault drills (they start their own redis-server) run in the PostgreSQL run and in make drills.
 test-sqlite:
 	@echo "== the whole suite on SQLite, the embedded broker and a real worker, browser tests included"
-	@env -u LMS_TEST_DATABASE_URL -u LMS_TEST_BROKER_URL sh -c '$(PYTEST) tests'
+	@env -u LMS_TEST_DATABASE_URL -u LMS_TEST_BROKER_URL sh -c '$(PYTEST) tests -m "not drill"'
 
 test-postgresql:
 	@echo "== the suite on PostgreSQL ($$LMS_TEST_DATABASE_URL) with a real worker on $${LMS_TEST_BROKER_URL:-the embedded broker}"
@@ -74,6 +75,12 @@ test-postgresql:
 screenshots: $(VENV)/.dev translations browser-deps
 	@env -u LMS_TEST_DATABASE_URL -u LMS_TEST_BROKER_URL LMS_SCREENSHOTS=1 sh -c '$(PYTEST) tests/browser/test_journey_*.py'
 	@ls docs/screenshots/*.png
+
+## make drills: only the fault drills (tests/integration/test_drill_*.py: a broker of their own stopped, workers
+## killed…), on LMS_TEST_DATABASE_URL if set, bounded in time. Their DRILL lines are the figures of docs/reliability.md.
+drills: $(VENV)/.dev translations
+	@echo "== the fault drills on $${LMS_TEST_DATABASE_URL:-SQLite}"
+	@timeout 900 sh -c '$(PYTEST) tests/integration -m drill -s -q'
 
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || { \

@@ -27,6 +27,27 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def _seconds(name: str, default: int) -> int:
+    return int(_env(name, str(default)) or default)
+
+
+# The outbox sweeps and the broker's redelivery (ADR 23): how fast lost or stuck work comes back.
+COMPLETIONS_SWEEP_SECONDS = _seconds("LMS_COMPLETIONS_SWEEP_SECONDS", 60)
+TITLES_SWEEP_SECONDS = _seconds("LMS_TITLES_SWEEP_SECONDS", 15)
+# Redis (and SQS) hand an unacknowledged message to another worker after this long: a task killed with its worker
+# comes back then. Longer than any task runs (a redelivered task that is still running is done twice: harmless,
+# every task is idempotent, but wasted).
+BROKER_VISIBILITY_TIMEOUT = _seconds("LMS_BROKER_VISIBILITY_TIMEOUT", 300)
+
+
+def _transport_options(broker_url: str) -> dict:
+    """The visibility timeout is Redis's (and SQS's) notion; kombu's SQLAlchemy transport (the embedded default)
+    hands its options to ``create_engine``, which refuses unknown ones."""
+    if broker_url.startswith(("redis", "rediss", "sentinel", "sqs")):
+        return {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT}
+    return {}
+
+
 def _sqlite_url(filename: str) -> str:
     return f"sqlite:///{INSTANCE_DIR / filename}"
 
@@ -55,14 +76,18 @@ class Config:
         "accept_content": ["json"],
         "timezone": "Asia/Ho_Chi_Minh",
         "broker_connection_retry_on_startup": True,
+        "broker_transport_options": _transport_options(_env("LMS_BROKER_URL", "") or ""),
+        # A request publishes after its commit: with the broker down it must answer fast (the sweeps send the
+        # work later), not wait out kombu's default retries for every task.
+        "task_publish_retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},
         "beat_schedule": {
             "heartbeat": {"task": "lms.core.heartbeat", "schedule": 30.0},
             "sweep-imports": {"task": "lms.registry.sweep_imports", "schedule": 60.0},
-            "sweep-completions": {"task": "courses.sweep_completions", "schedule": 60.0},
+            "sweep-completions": {"task": "courses.sweep_completions", "schedule": float(COMPLETIONS_SWEEP_SECONDS)},
             "purge-idempotency-keys": {"task": "courses.purge_idempotency_keys", "schedule": 86400.0},
             # Marks whose evaluation message was lost are re-sent after 20 s: an eligibility follows a new learning
             # record within a minute even on the embedded default.
-            "sweep-titles": {"task": "titles.sweep", "schedule": 15.0},
+            "sweep-titles": {"task": "titles.sweep", "schedule": float(TITLES_SWEEP_SECONDS)},
             # Nightly (Vietnam time): re-evaluate every commune-year of the year, report drift (ADR 9).
             "reconcile-titles": {"task": "titles.reconcile", "schedule": crontab(hour=1, minute=30)},
             # Indicator values follow title changes within a minute (lms/targets/tasks.py).
@@ -119,6 +144,17 @@ class Config:
     API_MAX_PAGE_SIZE = 500
     # Heartbeats older than this mean the worker (or beat) is not running.
     WORKER_HEARTBEAT_MAX_AGE = timedelta(minutes=2)
+    # What a 503 (database or broker unreachable) tells clients to wait before retrying.
+    RETRY_AFTER_SECONDS = _seconds("LMS_RETRY_AFTER_SECONDS", 30)
+    # A class marked for completion is re-sent by the sweep after this long (its message was lost).
+    COMPLETIONS_SWEEP_AGE = timedelta(seconds=COMPLETIONS_SWEEP_SECONDS)
+    # A titles run in which no commune finished for this long lost messages (a killed worker): the sweep re-sends
+    # its missing communes. Longer than one commune's evaluation takes.
+    TITLES_STALL_AGE = timedelta(seconds=_seconds("LMS_TITLES_STALL_SECONDS", 60))
+    # Poison work (lms/core/work.py): a mark whose task failed is sent again after WORK_RETRY_BASE × 2^(attempts − 1)
+    # and parked as failed (stuck-work page, /healthz degraded) after WORK_MAX_ATTEMPTS.
+    WORK_MAX_ATTEMPTS = _seconds("LMS_WORK_MAX_ATTEMPTS", 5)
+    WORK_RETRY_BASE = timedelta(seconds=_seconds("LMS_WORK_RETRY_BASE_SECONDS", 60))
 
 
 class DevelopmentConfig(Config):

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.auth.models import _enum_check
 from lms.extensions import Model, db, utcnow
 from lms.registry.models import AdminUnit, Clc, Person, _binary, _Named
+from lms.work import Attempts
 
 
 class CourseCategory(enum.StrEnum):
@@ -284,11 +285,12 @@ class IdempotentRequest(Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
-class PendingWork(Model):
+class PendingWork(Attempts, Model):
     """The transactional outbox: work marked in the same transaction as the change that caused it.
 
     A task queued after commit does the work and deletes the row; a periodic sweep re-queues rows a lost message
-    left behind. ``(kind, subject_id)`` is unique, so marking twice is one piece of work.
+    left behind. ``(kind, subject_id)`` is unique, so marking twice is one piece of work. Work that keeps failing
+    counts its attempts and is parked after the limit (``lms.work``, ADR 23).
     """
 
     __tablename__ = "pending_work"

@@ -24,6 +24,7 @@ from courses.models import (
     Room,
     SessionStatus,
 )
+from lms.core.models import AuditEvent
 from lms.extensions import db
 from lms.registry.models import (
     HEAD_RELATIONS,
@@ -345,6 +346,41 @@ def certificates(class_id: int) -> list[Certificate]:
 
 
 # --- sessions ------------------------------------------------------------------------------------------------
+
+
+def mark_conflicts(session: ClassSession, limit: int = 100) -> list[dict[str, Any]]:
+    """Where two devices disagreed on a learner's mark in this session, newest first: who, the value kept and the
+    value that lost, with their devices and times (from the audit trail; one query, names included)."""
+    from courses.services import ATTENDANCE_CONFLICT, ATTENDANCE_OVERWRITE
+
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.object_type == "class_session",
+            AuditEvent.object_id == str(session.id),
+            AuditEvent.action.in_([ATTENDANCE_CONFLICT, ATTENDANCE_OVERWRITE]),
+        )
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    ).all()
+    if not events:
+        return []
+    person_ids = [e.details.get("person_id") for e in events]
+    names = {p.id: p.full_name for p in db.session.scalars(select(Person).where(Person.id.in_(person_ids)))}
+    result = []
+    for event in events:
+        d = event.details
+        if event.action == ATTENDANCE_CONFLICT:
+            kept = (d.get("kept_status"), d.get("kept_device"), d.get("kept_recorded_at"))
+            lost = (d.get("lost_status"), d.get("lost_device"), d.get("lost_recorded_at"))
+        else:  # a newer mark replaced the stored one: a conflict only between two devices, not a correction
+            if d.get("old_device") == d.get("new_device"):
+                continue
+            kept = (d.get("new_status"), d.get("new_device"), d.get("new_recorded_at"))
+            lost = (d.get("old_status"), d.get("old_device"), d.get("old_recorded_at"))
+        person = names.get(int(d.get("person_id") or 0), "?")
+        result.append({"person": person, "kept": kept, "lost": lost, "at": event.at})
+    return result
 
 
 def roll_call(session: ClassSession) -> list[tuple[Person, Attendance | None]]:

@@ -64,6 +64,9 @@ from lms.registry.models import (
 )
 
 COMPLETION_WORK = "class_completion"
+# Audit actions of two devices disagreeing on a mark: a newer mark replaced another value; an older (or tied) mark
+# lost to the stored one. Both keep the two values; the session page lists them.
+ATTENDANCE_OVERWRITE, ATTENDANCE_CONFLICT = "attendance.overwrite", "attendance.conflict"
 # Shown on the public verification page, whose readers are Vietnamese: stored in Vietnamese.
 REVOKED_NOT_COMPLETED = "Không còn đáp ứng điều kiện hoàn thành khóa học (điểm danh đã được sửa)"
 
@@ -717,7 +720,7 @@ def record_attendance(session: ClassSession, marks: Sequence[Mark], *, user_id: 
     }
     result = MarkResult()
     now = utcnow()
-    inserts, updates, overwritten = [], [], []
+    inserts, updates, overwritten, conflicts = [], [], [], []
     for person_id, mark in latest.items():
         if mark.client_mark_id and mark.client_mark_id in applied:
             result.unchanged += 1
@@ -749,24 +752,39 @@ def record_attendance(session: ClassSession, marks: Sequence[Mark], *, user_id: 
                 )
             updates.append({"id": row.id, **values})
         else:
-            result.unchanged += 1  # an older mark than the one we have: the newer one stands
+            result.unchanged += 1  # an older (or tied) mark than the one we have: the newer one stands
+            if row.status != mark.status:
+                # Two devices disagree and this one lost: kept in the audit, shown on the session page.
+                conflicts.append(
+                    {
+                        "person_id": person_id,
+                        "kept_status": row.status,
+                        "kept_recorded_at": row.recorded_at.isoformat(),
+                        "kept_device": row.device,
+                        "lost_status": mark.status,
+                        "lost_recorded_at": mark.recorded_at.isoformat(),
+                        "lost_device": mark.device[:100],
+                    }
+                )
     if inserts:
         db.session.execute(insert(Attendance), inserts)
     if updates:
         db.session.execute(update(Attendance), updates)
-    if overwritten:
+    events = [(ATTENDANCE_OVERWRITE, entry) for entry in overwritten]
+    events += [(ATTENDANCE_CONFLICT, entry) for entry in conflicts]
+    if events:
         db.session.execute(
             insert(AuditEvent),
             [
                 {
-                    "action": "attendance.overwrite",
+                    "action": action,
                     "object_type": "class_session",
                     "object_id": str(session.id),
                     "user_id": user_id,
                     "details": entry,
                     "at": utcnow(),
                 }
-                for entry in overwritten
+                for action, entry in events
             ],
         )
     result.created, result.updated = len(inserts), len(updates)
@@ -1014,16 +1032,30 @@ def _sync_certificates(class_id: int, completed: dict[int, date], revoked_reason
     return len(issue)
 
 
-def take_pending(marked_before: datetime, limit: int = 1000) -> list[int]:
-    """Class ids marked dirty before ``marked_before``, oldest first (for the sweep)."""
-    return list(
+def pending_key(class_id: int) -> Any:
+    return (PendingWork.kind == COMPLETION_WORK) & (PendingWork.subject_id == class_id)
+
+
+def take_pending(marked_before: datetime, limit: int = 1000, *, resend_after: timedelta | None = None) -> list[int]:
+    """Class ids marked dirty before ``marked_before``, oldest first (for the sweep): not parked, past their
+    backoff. With ``resend_after``, each is not taken again for that long (its task may just be queued): the sweep
+    does not send the same class every minute while it waits or fails (ADR 23)."""
+    now = utcnow()
+    class_ids = list(
         db.session.scalars(
             select(PendingWork.subject_id)
-            .where(PendingWork.kind == COMPLETION_WORK, PendingWork.marked_at < marked_before)
+            .where(PendingWork.kind == COMPLETION_WORK, PendingWork.marked_at < marked_before, PendingWork.due(now))
             .order_by(PendingWork.marked_at)
             .limit(limit)
         )
     )
+    if class_ids and resend_after is not None:
+        db.session.execute(
+            update(PendingWork)
+            .where(PendingWork.kind == COMPLETION_WORK, PendingWork.subject_id.in_(class_ids))
+            .values(next_try_at=now + resend_after)
+        )
+    return class_ids
 
 
 def clear_pending(class_id: int, marked_before: datetime) -> None:

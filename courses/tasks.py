@@ -1,40 +1,56 @@
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from celery import shared_task
+from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 
 from courses import services
-from courses.models import CourseClass
+from courses.models import CourseClass, PendingWork
+from lms import work
+from lms.celery import RETRY_POLICY, TRANSIENT
 from lms.extensions import db, utcnow
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(
     name="courses.recompute_completions",
-    bind=True,
-    acks_late=True,
-    max_retries=5,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    ignore_result=True,
+    **RETRY_POLICY,
 )
 def recompute_completions(self, *, class_id: int) -> None:
     """Recompute one class's completions, learning records and certificates. Idempotent; safe on many workers:
     the class row is locked (PostgreSQL) so two runs for one class take turns, and the second finds nothing to
-    write."""
+    write. A failure that is not retried here counts an attempt on the class's mark (backoff, then parked: ADR 23)."""
     started = utcnow()
-    db.session.execute(select(CourseClass.id).where(CourseClass.id == class_id).with_for_update())
-    services.recompute_class(class_id)
-    services.clear_pending(class_id, started)
-    db.session.commit()
+    try:
+        db.session.execute(select(CourseClass.id).where(CourseClass.id == class_id).with_for_update())
+        services.recompute_class(class_id)
+        services.clear_pending(class_id, started)
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        if isinstance(exc, TRANSIENT) and self.request.retries < self.max_retries:
+            raise  # autoretry_for: the declared backoff
+        try:
+            work.record_failure(PendingWork, services.pending_key(class_id), exc)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("courses: class %s: the failed attempt could not be recorded", class_id)
+        raise
 
 
 @shared_task(name="courses.sweep_completions", ignore_result=True)
 def sweep_completions() -> None:
-    """Re-send the classes still marked dirty a minute after their mark: the message was lost or the worker died."""
-    for class_id in services.take_pending(utcnow() - timedelta(minutes=1)):
+    """Re-send the classes still marked dirty ``COMPLETIONS_SWEEP_AGE`` after their mark: the message was lost (the
+    broker was down when the request committed) or the worker died."""
+    age = current_app.config["COMPLETIONS_SWEEP_AGE"]
+    class_ids = services.take_pending(utcnow() - age, resend_after=age)
+    db.session.commit()
+    for class_id in class_ids:
         recompute_completions.apply_async(kwargs={"class_id": class_id})
 
 

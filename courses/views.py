@@ -692,6 +692,7 @@ def _render_session(
         move=move or _reschedule_form(session, rooms),
         cancel=cancel or CancelForm(prefix="cancel", formdata=None),
         conflicts=conflicts or [],
+        mark_conflicts=queries.mark_conflicts(session),
         now=services.local_now(),
     )
 

@@ -73,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
     import courses
     from lms import api, auth, core, registry, targets, titles
     from lms.api import errors as api_errors
+    from lms.core import stuck  # noqa: F401 - registers the stuck-work routes on core.bp
 
     app.register_blueprint(core.bp)
     app.register_blueprint(auth.bp)
@@ -88,6 +89,7 @@ def register_cli(app: Flask) -> None:
     from courses.cli import register as register_courses_cli
     from lms.auth.cli import register as register_auth_cli
     from lms.bench import register as register_bench_cli
+    from lms.core.cli import register as register_work_cli
     from lms.registry.cli import register as register_registry_cli
     from lms.registry.demo_cli import register as register_demo_cli
     from lms.targets.cli import register as register_targets_cli
@@ -100,6 +102,7 @@ def register_cli(app: Flask) -> None:
     register_bench_cli(app)
     register_titles_cli(app)
     register_targets_cli(app)
+    register_work_cli(app)
 
 
 def register_celery(app: Flask) -> None:

@@ -8,16 +8,45 @@ before the row it needs exists, and a task for a rolled-back change must never r
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Celery, Task
+from celery.utils.time import get_exponential_backoff_interval
 from flask import Flask
+from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy import event
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, SessionTransaction
 
 from lms.extensions import db
 
 _PENDING_KEY = "lms_pending_tasks"
+log = logging.getLogger(__name__)
+
+# Errors that say "not now" rather than "never": the database or the broker is unreachable, restarting, or a lock
+# waited too long. Every task retries them (ADR 23); any other error is a bug or bad data and is not retried.
+TRANSIENT: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, PoolTimeout, BrokerError)
+RETRY_BACKOFF, RETRY_BACKOFF_MAX, MAX_RETRIES = 2, 30, 12
+# The declared policy of every task that does work (the periodic sweeps are simply run again by beat): exponential
+# backoff 2, 4, 8 … 30 s with full jitter (so that a thousand tasks failing at once do not come back at once), twelve
+# retries — about two minutes on average, four and a half at most: longer than a database restart or failover.
+RETRY_POLICY: dict[str, Any] = {
+    "bind": True,
+    "acks_late": True,
+    "ignore_result": True,
+    "autoretry_for": TRANSIENT,
+    "max_retries": MAX_RETRIES,
+    "retry_backoff": RETRY_BACKOFF,
+    "retry_backoff_max": RETRY_BACKOFF_MAX,
+    "retry_jitter": True,
+}
+
+
+def retry_countdown(retries: int) -> int:
+    """The policy's wait before retry number ``retries + 1``, for tasks that retry by hand (``self.retry``)."""
+    return int(get_exponential_backoff_interval(RETRY_BACKOFF, retries, RETRY_BACKOFF_MAX, full_jitter=True))
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -30,6 +59,17 @@ def celery_init_app(app: Flask) -> Celery:
                     return self.run(*args, **kwargs)
                 finally:
                     db.session.remove()
+
+        def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+            # The task gave up (retries exhausted, or an error that is not retried): say which, with what and why.
+            log.error(
+                "task %s gave up after %s retries: %s: %s (kwargs %s)",
+                self.name,
+                self.request.retries,
+                type(exc).__name__,
+                exc,
+                kwargs,
+            )
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
@@ -53,8 +93,22 @@ def _send_pending(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint was released (begin_nested): the real commit is still to come
     pending = session.info.pop(_PENDING_KEY, [])
-    for task, kwargs in pending:
-        task.apply_async(kwargs=kwargs)
+    for index, (task, kwargs) in enumerate(pending):
+        try:
+            task.apply_async(kwargs=kwargs)
+        except Exception as exc:
+            if task.app.conf.task_always_eager:
+                raise  # the task itself ran here (tests): its error is its own, not the broker's
+            # The work is marked in the committed transaction (the outbox), so the periodic sweeps send it once the
+            # broker is back. The rest is not tried: each attempt would wait on the same dead broker.
+            log.error(
+                "broker unreachable after commit (%s: %s): %s task(s) left to the sweep (%s)",
+                type(exc).__name__,
+                exc,
+                len(pending) - index,
+                ", ".join(sorted({t.name for t, _ in pending[index:]})),
+            )
+            return
 
 
 @event.listens_for(Session, "after_soft_rollback")

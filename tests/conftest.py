@@ -34,6 +34,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         path = str(item.fspath)
         if "/integration/" in path:
             item.add_marker(pytest.mark.integration)
+            if "/test_drill_" in path:
+                item.add_marker(pytest.mark.drill)
         if "/browser/" in path:
             item.add_marker(pytest.mark.browser)
 

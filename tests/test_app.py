@@ -39,7 +39,8 @@ def test_healthz_reports_database_broker_and_worker(app_ctx, client):
     body = client.get("/healthz").get_json()
     assert body["checks"]["database"]["status"] == "ok"
     assert body["checks"]["broker"]["status"] == "ok"
-    assert set(body["checks"]) == {"database", "broker", "worker"}
+    assert set(body["checks"]) == {"database", "broker", "worker", "work"}
+    assert body["checks"]["work"] == {"status": "ok", "parked": 0}
 
 
 def test_tasks_are_sent_after_commit_and_dropped_on_rollback(app_ctx):

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from kombu.exceptions import OperationalError as BrokerError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+# What a dead or unreachable database or broker raises: the request may succeed later, so 503, not 500.
+UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout, BrokerError)
 
 
 def problem(
@@ -47,10 +55,44 @@ def register_error_handlers(app: Flask) -> None:
             return problem(400, "CSRF token missing or invalid", exc.description)
         return render_template("core/error.html", code=400, message=exc.description), 400
 
+    def _unavailable(exc: Exception):
+        log.error("service unavailable: %s: %s", type(exc).__name__, exc)
+        try:
+            from lms.extensions import db
+
+            db.session.rollback()
+        except Exception:  # noqa: BLE001, S110 - the connection is already gone; nothing more to undo
+            pass
+        retry_after = current_app.config["RETRY_AFTER_SECONDS"]
+        if is_api():
+            response = problem(
+                503,
+                "Service Unavailable",
+                "The database or the task queue cannot be reached; nothing was applied unless a previous answer said "
+                "so. Retry after the number of seconds in Retry-After, with the same Idempotency-Key.",
+            )
+        else:
+            # A page that needs neither the database nor the broker: no base.html, no menu, and rendered without the
+            # context processors (Flask-Login's would load the current user from the database).
+            from flask_babel import get_locale
+
+            page = current_app.jinja_env.get_template("core/unavailable.html").render(
+                retry_after=retry_after, current_locale=str(get_locale())
+            )
+            response = current_app.make_response((page, 503))
+        response.headers["Retry-After"] = str(retry_after)
+        return response
+
+    for error in UNAVAILABLE:
+        app.register_error_handler(error, _unavailable)
+
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         if is_api():
             return problem(exc.code or 500, exc.name, exc.description)
         if (exc.code or 500) < 400:
             return exc
-        return render_template("core/error.html", code=exc.code, message=exc.description), exc.code
+        try:
+            return render_template("core/error.html", code=exc.code, message=exc.description), exc.code
+        except UNAVAILABLE as unreachable:  # the menu asks the database who the user is
+            return _unavailable(unreachable)

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import text
 
+from lms import work
 from lms.auth.models import Role, RoleAssignment
 from lms.core import bp
 from lms.core.models import Heartbeat
@@ -130,13 +131,25 @@ def _check_worker() -> dict:
     return {"status": "ok" if ok else "down", "last_heartbeat_seconds_ago": round(age, 1)}
 
 
+def _check_work() -> dict:
+    try:
+        parked = work.parked_count()
+    except Exception:  # noqa: BLE001
+        db.session.rollback()
+        return {"status": "unknown"}
+    return {"status": "ok" if parked == 0 else "degraded", "parked": parked}
+
+
 @bp.get("/healthz")
 def healthz():
-    """Public, and shows no data: the state of the database, the broker and the worker (via its heartbeat)."""
+    """Public, and shows no data: the state of the database, the broker, the worker (via its heartbeat) and the
+    number of parked marks (work that failed too often: degraded, ADR 23)."""
     checks = {"database": _check_database(), "broker": _check_broker(), "worker": _check_worker()}
+    checks["work"] = _check_work()
     healthy = checks["database"]["status"] == "ok" and checks["broker"]["status"] == "ok"
+    running = checks["worker"]["status"] == "ok" and checks["work"]["status"] == "ok"
     body = {
-        "status": "ok" if healthy and checks["worker"]["status"] == "ok" else "degraded" if healthy else "error",
+        "status": "ok" if healthy and running else "degraded" if healthy else "error",
         "checks": checks,
     }
     return jsonify(body), 200 if healthy else 503

@@ -5,8 +5,8 @@ from datetime import timedelta
 from celery import shared_task
 from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.exc import OperationalError
 
+from lms.celery import RETRY_POLICY
 from lms.extensions import db, utcnow
 from lms.registry.importer import PREVIEW_TIMEOUT, RUN_TIMEOUT
 from lms.registry.models import ImportJob, ImportStatus
@@ -14,12 +14,7 @@ from lms.registry.models import ImportJob, ImportStatus
 
 @shared_task(
     name="lms.registry.run_import",
-    bind=True,
-    acks_late=True,
-    max_retries=3,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    ignore_result=True,
+    **{**RETRY_POLICY, "max_retries": 3},  # a whole file each time: fewer attempts than the small tasks
 )
 def run_import(self, *, job_id: int) -> None:
     """Validate and apply one uploaded spreadsheet (all or nothing). Safe to run twice: a finished job is left

@@ -60,6 +60,7 @@ from courses.models import (
     SessionStatus,
     class_instructor,
 )
+from lms import work
 from lms.extensions import db, utcnow
 from lms.registry.models import (
     AdminUnit,
@@ -866,7 +867,7 @@ def recompute(
     db.session.execute(
         update(TargetState)
         .where(TargetState.year == year, TargetState.commune_id.in_(requested))
-        .values(computed_at=now)
+        .values(computed_at=now, **work.CLEARED)
     )
     db.session.flush()
     return RecomputeResult(len(hood.current | hood.old), len(hood.counted), rows, len(indicators))
@@ -963,8 +964,13 @@ def stale_pairs(limit: int = 500, *, today: date | None = None) -> list[tuple[in
         ts.year == today.year, or_(ts.computed_at.is_(None), ts.computed_at < month_start, plan_loaded > ts.computed_at)
     )
     parts = union(from_titles, from_recognitions, monthly).subquery()
+    # A commune-year whose recomputation keeps failing waits out its backoff, or a person once parked (ADR 23).
+    state = aliased(TargetState)
+    now = utcnow()
     stmt = (
         select(parts.c.commune_id, parts.c.year)
+        .outerjoin(state, and_(state.commune_id == parts.c.commune_id, state.year == parts.c.year))
+        .where(state.parked_at.is_(None), or_(state.next_try_at.is_(None), state.next_try_at <= now))
         .group_by(parts.c.commune_id, parts.c.year)
         .order_by(func.min(parts.c.computed_at).nulls_first(), parts.c.year, parts.c.commune_id)
         .limit(limit)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.auth.models import _enum_check
 from lms.extensions import Model, utcnow
 from lms.registry.models import AdminUnit
+from lms.work import Attempts
 
 
 class Plan(Model):
@@ -165,7 +166,7 @@ class IndicatorSourceValue(Model):
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class TargetState(Model):
+class TargetState(Attempts, Model):
     """When a commune's indicator values of a year were last computed, and last included in a roll-up.
 
     The sweep recomputes a commune-year whose titles changed after ``computed_at`` (its evaluation state moved, or a

@@ -7,43 +7,84 @@ means the task runs again, which is safe.
 
 from __future__ import annotations
 
-from celery import shared_task
-from sqlalchemy.exc import IntegrityError, OperationalError
+import logging
 
-from lms.celery import enqueue_after_commit
+from celery import shared_task
+from sqlalchemy.exc import IntegrityError
+
+from lms import work
+from lms.celery import RETRY_POLICY, TRANSIENT, enqueue_after_commit
 from lms.extensions import db
 from lms.targets import compute
 
+log = logging.getLogger(__name__)
 CHUNK = 200  # communes per recomputation: each is a fixed number of statements, whatever its size
 SWEEP_BATCH = 50  # communes per task sent by the sweep: several workers share a burst of changes
+RETRIED = (*TRANSIENT, IntegrityError)
 RETRY = {
-    "bind": True,
-    "acks_late": True,
-    "max_retries": 5,
-    "retry_backoff": True,
-    "ignore_result": True,
-    # OperationalError: a lock timeout or a lost connection; IntegrityError: a concurrent run replaced the
+    **RETRY_POLICY,
+    # TRANSIENT: a lock timeout or a lost connection (ADR 23); IntegrityError: a concurrent run replaced the
     # same rows first (the retry recomputes from the data then committed).
-    "autoretry_for": (OperationalError, IntegrityError),
+    "autoretry_for": RETRIED,
 }
 
 
 @shared_task(name="targets.recompute_commune", **RETRY)
 def recompute_commune(self, *, commune_id: int, year: int) -> None:
     """Recount one commune's indicators for ``year`` (and what its lineage partners' values read), then queue the
-    year's roll-up after the commit."""
-    compute.recompute([commune_id], year)
-    enqueue_after_commit(rollup, year=year)
-    db.session.commit()
+    year's roll-up after the commit. A failure that is not retried counts an attempt on the commune-year (backoff,
+    then parked: ADR 23)."""
+    try:
+        compute.recompute([commune_id], year)
+        enqueue_after_commit(rollup, year=year)
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        if isinstance(exc, RETRIED) and self.request.retries < self.max_retries:
+            raise
+        _count_attempt(commune_id, year, exc)
+        raise
 
 
 @shared_task(name="targets.recompute_communes", **RETRY)
 def recompute_communes(self, *, commune_ids: list[int], year: int) -> None:
     """Recount several communes of one year at once: the statements are the same whatever their number, so the
-    sweep sends the communes that changed together."""
-    compute.recompute(commune_ids, year)
-    enqueue_after_commit(rollup, year=year)
-    db.session.commit()
+    sweep sends the communes that changed together. If the batch fails for good, each commune is sent on its own,
+    so that one bad commune holds back none of the others and is the only one to count attempts."""
+    try:
+        compute.recompute(commune_ids, year)
+        enqueue_after_commit(rollup, year=year)
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        if isinstance(exc, RETRIED) and self.request.retries < self.max_retries:
+            raise
+        if len(commune_ids) == 1:
+            _count_attempt(commune_ids[0], year, exc)
+            raise
+        log.warning("targets: a batch of %s communes failed (%s); sending them one by one", len(commune_ids), exc)
+        for commune_id in commune_ids:
+            recompute_commune.apply_async(kwargs={"commune_id": commune_id, "year": year})
+
+
+def _count_attempt(commune_id: int, year: int, exc: BaseException) -> None:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from lms.targets.models import TargetState
+
+    try:
+        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+        db.session.execute(
+            dialect.insert(TargetState).values(commune_id=commune_id, year=year).on_conflict_do_nothing()
+        )
+        key = (TargetState.commune_id == commune_id) & (TargetState.year == year)
+        attempts = work.record_failure(TargetState, key, exc)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("targets: commune %s, %s: the failed attempt could not be recorded", commune_id, year)
+        return
+    log.error("targets: commune %s, %s: attempt %s failed: %s: %s", commune_id, year, attempts, type(exc).__name__, exc)
 
 
 @shared_task(name="targets.recompute_unit", **RETRY)

@@ -76,11 +76,13 @@ def evaluate_command(unit_code: str, year: int, wait: bool, inline: bool) -> Non
 @click.option("--wait/--no-wait", default=True, show_default=True)
 @click.option("--inline", is_flag=True, help="Evaluate in this process instead of sending the tasks to workers.")
 def reconcile_command(year: int | None, wait: bool, inline: bool) -> None:
-    """Re-evaluate every commune-year evaluated in YEAR and report drift (rows changed with no mark pending)."""
-    _start_and_follow(lambda: runs.start_reconciliation(year), wait=wait, inline=inline)
+    """Re-evaluate every commune-year evaluated in YEAR, compare every stored result with its recomputation, repair
+    what differs (an audit event per row) and report drift; exit code 1 if there was drift (for cron and
+    monitoring)."""
+    _start_and_follow(lambda: runs.start_reconciliation(year), wait=wait, inline=inline, fail_on_drift=True)
 
 
-def _start_and_follow(start, *, wait: bool, inline: bool) -> None:  # type: ignore[no-untyped-def]
+def _start_and_follow(start, *, wait: bool, inline: bool, fail_on_drift: bool = False) -> None:  # type: ignore[no-untyped-def]
     try:
         started: list[EvaluationRun] = start()
     except runs.RunRefused as exc:
@@ -95,6 +97,10 @@ def _start_and_follow(start, *, wait: bool, inline: bool) -> None:  # type: igno
             runs.run_inline(run_id)
         if wait or inline:
             failed |= not _follow(run_id)
+            drift = (_reload(run_id).summary or {}).get("drift", 0)
+            if fail_on_drift and drift:
+                click.echo(f"run #{run_id}: {drift} eligibility rows had drifted and were repaired", err=True)
+                failed = True
         else:
             click.echo(f"run #{run_id} queued")
     if failed:

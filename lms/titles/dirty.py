@@ -93,6 +93,7 @@ def due_for_resend(marked_before: datetime, sent_before: datetime, limit: int = 
             .where(
                 EvaluationState.marked_at < marked_before,
                 or_(EvaluationState.sent_at.is_(None), EvaluationState.sent_at < sent_before),
+                EvaluationState.due(utcnow()),  # a failing mark waits out its backoff; a parked one for a person
             )
             .order_by(EvaluationState.marked_at)
             .limit(limit)

@@ -139,11 +139,15 @@ class _Commune:
         return subtree(path_column, self.path)
 
 
-def evaluate_commune(commune_id: int, year: int) -> dict[str, Any]:
+def evaluate_commune(commune_id: int, year: int, *, repairs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Evaluate every title for one commune and year, bottom-up, in the caller's transaction (never commits).
 
     Returns ``{title: {"subjects": n, "eligible": n, "changed": n}}``; ``changed`` counts rows inserted, updated
     or deleted. Titles without an active criteria set are skipped (and absent from the summary).
+
+    With ``repairs`` (reconciliation), rows whose inputs' digest is unchanged are scored again too and compared
+    with what is stored: a row changed behind the app's back (its digest kept) is rewritten, and described in
+    ``repairs`` (id, subject, stored and recomputed values).
     """
     unit = db.session.get(AdminUnit, commune_id)
     if unit is None or unit.level != UnitLevel.COMMUNE:
@@ -157,7 +161,7 @@ def evaluate_commune(commune_id: int, year: int) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for title in EVALUATION_ORDER:
         if sets[title]:
-            summary[title.value] = _evaluate_title(commune, title, sets[title], metrics)
+            summary[title.value] = _evaluate_title(commune, title, sets[title], metrics, repairs)
     metrics.drop()
     return summary
 
@@ -963,7 +967,52 @@ def _digest(*parts: Any) -> str:
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
-def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], metrics: _Metrics) -> dict[str, Any]:
+def _verified(
+    updates: list[dict[str, Any]], stored: dict[int, Any], subject: str, title: str, repairs: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Reconciliation: of the recomputed rows whose digest was unchanged, keep only those whose stored result
+    differs (a row changed behind the app's back) and describe each in ``repairs``. Rows whose inputs changed are
+    ordinary updates."""
+    kept = []
+    for values in updates:
+        old = stored[values["_id"]]
+        if old.inputs_digest != values["inputs_digest"]:
+            kept.append(values)
+            continue
+        differs = {
+            name: (getattr(old, name), values[name]) for name in RESULT_FIELDS if getattr(old, name) != values[name]
+        }
+        if not differs:
+            continue
+        kept.append(values)
+        repairs.append(
+            {
+                "id": old.id,
+                "subject_type": subject,
+                "subject_id": old.subject_id,
+                "title": title,
+                "stored": {name: _plain(pair[0]) for name, pair in differs.items()},
+                "recomputed": {name: _plain(pair[1]) for name, pair in differs.items()},
+            }
+        )
+    return kept
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+# What a reconciliation compares between the stored row and the recomputed one.
+RESULT_FIELDS = ("village_id", "criteria_set_id", "eligible", "applicable", "score", "level", "missing", "breakdown_id")
+
+
+def _evaluate_title(
+    commune: _Commune,
+    title: Title,
+    sets: list[CriteriaSet],
+    metrics: _Metrics,
+    repairs: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     subject = TITLE_SUBJECT[title].value
     plans = []
     for row in sets:
@@ -978,7 +1027,9 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], me
     subject_ids = all_subjects[0] if len(all_subjects) == 1 else all_subjects[0].union(*all_subjects[1:])
     ids_sub = subject_ids.subquery("ids")
     mine = (E.c.subject_type == subject, E.c.title == title.value, E.c.year == commune.year)
-    existing_cols = (E.c.id, E.c.subject_id, E.c.eligible, E.c.inputs_digest)
+    existing_cols: tuple[Any, ...] = (E.c.id, E.c.subject_id, E.c.eligible, E.c.inputs_digest)
+    if repairs is not None:
+        existing_cols += tuple(E.c[name] for name in RESULT_FIELDS if name != "eligible")
     here = E.alias("here")
     has_row_here = (
         select(here.c.id)
@@ -1060,7 +1111,7 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], me
             digest = digests.get(key)
             if digest is None:
                 digest = digests[key] = _digest(ENGINE_VERSION, row.id, commune.id, commune.area_class, key)
-            if old is not None and old.inputs_digest == digest:
+            if old is not None and old.inputs_digest == digest and repairs is None:
                 eligible += bool(old.eligible)
                 continue
             scored = results.get(inputs)
@@ -1131,6 +1182,8 @@ def _evaluate_title(commune: _Commune, title: Title, sets: list[CriteriaSet], me
         ids = _breakdown_ids(breakdowns)
         for values in (*inserts, *updates):
             values["breakdown_id"] = ids[values["breakdown_id"]]
+    if repairs is not None:
+        updates = _verified(updates, {old.id: old for old in existing.values()}, subject, title_value, repairs)
     if inserts:
         _insert_rows(inserts)
     if updates:

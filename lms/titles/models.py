@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.models import _enum_check
 from lms.extensions import Model, utcnow
+from lms.work import Attempts
 
 
 class Title(enum.StrEnum):
@@ -297,12 +298,13 @@ class Recognition(Model):
     certificate_code: Mapped[Optional[str]] = mapped_column(String(20), unique=True)  # printed under the QR code
 
 
-class EvaluationState(Model):
+class EvaluationState(Attempts, Model):
     """One row per (commune, year) ever evaluated or marked: the dirty mark, the lock and the last result.
 
     A new learning record, assessment, registration or recognition sets ``marked_at`` in the same transaction
     (the outbox). The evaluation task locks this row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite transactions
-    are serialised anyway), evaluates, and clears the mark unless it was set again meanwhile.
+    are serialised anyway), evaluates, and clears the mark unless it was set again meanwhile. A mark whose
+    evaluation keeps failing counts its attempts and is parked after the limit (``lms.work``, ADR 23).
     """
 
     __tablename__ = "evaluation_state"

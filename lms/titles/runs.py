@@ -24,9 +24,10 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, case, func, select, update
+from sqlalchemy import Select, and_, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from lms import work
 from lms.celery import enqueue_after_commit
 from lms.extensions import db, utcnow
 from lms.registry.models import AdminUnit, Organisation, OrganisationMember, UnitLevel, subtree
@@ -80,11 +81,13 @@ def _upsert(model: type, rows: list[dict[str, Any]], keys: list[str]) -> Any:
 # --- one commune-year --------------------------------------------------------------------------------------------
 
 
-def evaluate_locked(commune_id: int, year: int, *, force: bool) -> Outcome:
+def evaluate_locked(commune_id: int, year: int, *, force: bool, verify: bool = False) -> Outcome:
     """Evaluate one commune and year under its lock, in the caller's transaction (the caller commits).
 
     ``force=False`` (a mark's task) skips when the mark is clear by the time the lock is ours; ``force=True`` (a
     run) always evaluates. The mark is cleared only if it was not set again after this evaluation started.
+    ``verify`` (reconciliation) also recomputes rows whose inputs did not change and repairs those whose stored
+    result differs, with an audit event each.
     """
     started = utcnow()
     _upsert(EvaluationState, [{"commune_id": commune_id, "year": year, "summary": {}}], ["commune_id", "year"])
@@ -95,15 +98,45 @@ def evaluate_locked(commune_id: int, year: int, *, force: bool) -> Outcome:
     ).scalar_one()
     if marked_at is None and not force:
         return Outcome(evaluated=False)
-    summary = engine.evaluate_commune(commune_id, year)
+    if verify:
+        repairs: list[dict[str, Any]] = []
+        summary = engine.evaluate_commune(commune_id, year, repairs=repairs)
+        _audit_repairs(commune_id, year, repairs)
+    else:
+        summary = engine.evaluate_commune(commune_id, year)
     if summary.get(Title.CITIZEN.value, {}).get("changed"):
         _mark_organisations_elsewhere(commune_id, year, started)
     where = (EvaluationState.commune_id == commune_id, EvaluationState.year == year)
     db.session.execute(
         update(EvaluationState).where(*where, EvaluationState.marked_at <= started).values(marked_at=None)
     )
-    db.session.execute(update(EvaluationState).where(*where).values(evaluated_at=utcnow(), summary=summary))
+    db.session.execute(
+        update(EvaluationState).where(*where).values(evaluated_at=utcnow(), summary=summary, **work.CLEARED)
+    )
     return Outcome(evaluated=True, summary=summary, pending=marked_at is not None)
+
+
+def _audit_repairs(commune_id: int, year: int, repairs: list[dict[str, Any]]) -> None:
+    """One audit event per eligibility row that reconciliation found changed behind the app's back and rewrote."""
+    if not repairs:
+        return
+    from lms.core.models import AuditEvent
+
+    now = utcnow()
+    db.session.execute(
+        insert(AuditEvent),
+        [
+            {
+                "action": "eligibility.repaired",
+                "object_type": "eligibility",
+                "object_id": str(repair["id"]),
+                "details": {**repair, "commune_id": commune_id, "year": year},
+                "at": now,
+            }
+            for repair in repairs
+        ],
+    )
+    log.warning("titles: commune %s, %s: %s tampered eligibility rows repaired", commune_id, year, len(repairs))
 
 
 def _mark_organisations_elsewhere(commune_id: int, year: int, since: datetime) -> None:
@@ -281,7 +314,9 @@ def close_if_complete(run_id: int) -> bool:
     run = db.session.get(EvaluationRun, run_id)
     assert run is not None
     db.session.refresh(run)
-    run.summary = roll_up(run)
+    # The roll-up replaces the summary but keeps the note that the stall rule resumed the run.
+    resumed = {"resumed_at": run.summary["resumed_at"]} if run.summary and run.summary.get("resumed_at") else {}
+    run.summary = {**roll_up(run), **resumed}
     if run.failed:
         run.message = f"{run.failed} of {run.total} communes failed; see the list of failures"
     elif run.summary.get("failed_subjects"):
@@ -380,6 +415,17 @@ def close_stale() -> int:
     return sum(close_if_complete(run_id) for run_id in ids)
 
 
+def queued_before(before: datetime) -> list[int]:
+    """Runs still queued since before ``before``: their launch message was lost (a second launch is a no-op)."""
+    return list(
+        db.session.scalars(
+            select(EvaluationRun.id).where(
+                EvaluationRun.status == RunStatus.QUEUED.value, EvaluationRun.created_at < before
+            )
+        )
+    )
+
+
 def stalled(before: datetime) -> list[tuple[int, list[int]]]:
     """Open runs in which no commune has finished since ``before`` (nor was re-sent): their messages were lost
     (a broker restart without persistence, a purged queue). Returns each with the communes still missing; the
@@ -446,7 +492,7 @@ def run_inline(run_id: int) -> None:
     year = run.year
     for commune_id in communes:
         try:
-            record(run_id, commune_id, evaluate_locked(commune_id, year, force=True))
+            record(run_id, commune_id, evaluate_locked(commune_id, year, force=True, verify=run.kind == RECONCILE))
             db.session.commit()
         except Exception as exc:
             db.session.rollback()

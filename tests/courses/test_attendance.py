@@ -153,3 +153,36 @@ def test_a_fast_device_clock_does_not_beat_a_later_correction(session_with_learn
     )
     services.record_attendance(session, [Mark(learner.id, "present", utcnow() + timedelta(seconds=1))], user_id=None)
     assert _rows(session)[learner.id] == "present"
+
+
+def test_a_losing_mark_of_another_device_is_audited_with_both_values_and_shown_on_the_session_page(
+    session_with_learners, client
+):
+    from lms.auth.models import Role
+    from tests.conftest import login, make_user, unit_by_code
+
+    session, learners = session_with_learners
+    learner = learners[0]
+    services.record_attendance(
+        session, [Mark(learner.id, "absent", T0 + timedelta(minutes=5), "b-1", "phone-B")], user_id=None
+    )
+    # Device A's mark is older: it loses, and is no longer dropped silently.
+    result = services.record_attendance(session, [Mark(learner.id, "present", T0, "a-1", "phone-A")], user_id=None)
+    assert result.unchanged == 1
+    assert _rows(session)[learner.id] == "absent"
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "attendance.conflict"))
+    assert event is not None
+    assert (event.details["kept_status"], event.details["kept_device"]) == ("absent", "phone-B")
+    assert (event.details["lost_status"], event.details["lost_device"]) == ("present", "phone-A")
+    # The same value again from another device is no conflict.
+    services.record_attendance(session, [Mark(learner.id, "absent", T0, "a-2", "phone-A")], user_id=None)
+    assert db.session.scalar(select(func.count()).where(AuditEvent.action == "attendance.conflict")) == 1
+
+    manager = make_user(Role.CENTRE_MANAGER, unit_by_code("23293"), "conflicts@example.vn")
+    db.session.commit()
+    login(client, manager)
+    page = client.get(f"/courses/sessions/{session.id}").get_data(as_text=True)
+    assert 'id="mark-conflicts"' in page
+    assert learner.full_name in page
+    assert "phone-A" in page
+    assert "phone-B" in page

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -125,3 +126,26 @@ def wait_for(condition: Callable[[], bool], seconds: float = WAIT_SECONDS, what:
             return
         time.sleep(0.2)
     pytest.fail(f"timed out after {seconds}s waiting for {what}")
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[Any]:
+    """A ``redis-server`` of the test's own, on a free port, that the test may stop and start (drills)."""
+    from tests.integration.drills import RedisServer
+
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def drill_broker(request: pytest.FixtureRequest) -> str:
+    """The broker of a drill that does not stop it: ``LMS_DRILL_BROKER_URL`` (a RabbitMQ vhost of the drills' own,
+    e.g. ``amqp://guest:guest@127.0.0.1:5672/lms-reliability``) or else a redis-server of the test's own."""
+    url = os.environ.get("LMS_DRILL_BROKER_URL")
+    if url:
+        return url
+    return request.getfixturevalue("own_redis").url

@@ -43,11 +43,11 @@ def fake_summaries(monkeypatch) -> dict[int, Any]:
     answers: dict[int, Any] = {}
     real = engine.evaluate_commune
 
-    def evaluate(commune_id: int, year: int) -> dict[str, Any]:
+    def evaluate(commune_id: int, year: int, **options: Any) -> dict[str, Any]:
         answer = answers.get(commune_id)
         if isinstance(answer, Exception):
             raise answer
-        return answer if answer is not None else real(commune_id, year)
+        return answer if answer is not None else real(commune_id, year, **options)
 
     monkeypatch.setattr(engine, "evaluate_commune", evaluate)
     return answers
@@ -316,3 +316,41 @@ def test_the_cli_loads_the_shipped_criteria_and_refuses_a_bad_file(app, app_ctx,
     assert result.exit_code == 1
     assert "no criteria set was loaded" in result.output
     assert db.session.scalar(select(func.count()).select_from(CriteriaSet)) == loaded
+
+
+def test_a_resumed_run_keeps_its_resumed_note_when_it_closes(app_ctx):
+    commune = unit_by_code("23293")
+    resumed_at = (utcnow() - timedelta(minutes=3)).isoformat()
+    run = EvaluationRun(
+        unit_id=commune.id,
+        year=YEAR,
+        status=RunStatus.RUNNING.value,
+        total=1,
+        done=1,
+        started_at=utcnow() - timedelta(minutes=20),
+        summary={"resumed_at": resumed_at},
+    )
+    db.session.add(run)
+    db.session.flush()
+    assert runs.close_if_complete(run.id)
+    db.session.commit()
+    run = _reload(run.id)
+    assert run.status == RunStatus.DONE
+    assert run.summary["resumed_at"] == resumed_at
+    assert run.summary["communes"] == 1  # and the roll-up is there
+
+
+def test_the_sweep_launches_a_run_whose_launch_message_was_lost(app_ctx, fake_summaries):
+    commune = unit_by_code("23293")
+    lost = EvaluationRun(
+        unit_id=commune.id,
+        year=YEAR,
+        status=RunStatus.QUEUED.value,
+        created_at=utcnow() - timedelta(minutes=5),
+        summary={},
+        message="",
+    )
+    db.session.add(lost)
+    db.session.commit()
+    tasks.sweep()
+    assert _reload(lost.id).status == RunStatus.DONE
