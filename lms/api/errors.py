@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, request
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
+
+from lms.core.errors import error_page
 
 
 def problem(
@@ -45,7 +48,7 @@ def register_error_handlers(app: Flask) -> None:
     def _csrf(exc: CSRFError):
         if is_api():
             return problem(400, "CSRF token missing or invalid", exc.description)
-        return render_template("core/error.html", code=400, message=exc.description), 400
+        return error_page(BadRequest(_("The form has expired. Open the page again and resend it.")))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
@@ -53,4 +56,4 @@ def register_error_handlers(app: Flask) -> None:
             return problem(exc.code or 500, exc.name, exc.description)
         if (exc.code or 500) < 400:
             return exc
-        return render_template("core/error.html", code=exc.code, message=exc.description), exc.code
+        return error_page(exc)

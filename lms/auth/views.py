@@ -73,6 +73,9 @@ def set_locale(code: str):
     if not form.validate_on_submit():
         abort(400)
     session["locale"] = code
+    if current_user.is_authenticated and current_user.locale != code:
+        current_user.locale = code  # the choice follows the user to their next login and other devices
+        db.session.commit()
     return redirect(_safe_next(request.form.get("next")))
 
 

@@ -107,9 +107,10 @@ def eligibility_list():
     filters.status = status if status in services.STATUSES else None
     sort = request.args.get("sort", "name")
     sort = sort if sort in services.SORTS else "name"
-    missing_choices = [
-        (i.code, f"{i.code} · {i.label(str(get_locale()))}") for i in services.title_indicators(filters.title)
-    ]
+    indicators = services.title_indicators(filters.title)
+    # Readers know the indicators by name; the code stays in a tooltip and in the query string.
+    indicator_names = {i.code: i.label(str(get_locale())) for i in indicators}
+    missing_choices = list(indicator_names.items())
     missing = request.args.get("missing", "")
     filters.missing = missing if services.INDICATOR_CODE.match(missing) else None
     rows = db.paginate(
@@ -139,6 +140,7 @@ def eligibility_list():
         roots=roots,
         sort=sort,
         missing_choices=missing_choices,
+        indicator_names=indicator_names,
         args=args,
         sort_names=SORT_NAMES,
     )
