@@ -662,7 +662,7 @@ def test_centre_report_page_and_xlsx(client, report_centre):
     html = page.get_data(as_text=True)
     assert 'data-key="classes">2<' in html
     assert 'data-key="turns">10<' in html
-    assert "69.2 %" in html
+    assert "69,2\u00a0%" in html  # Vietnamese convention (decimal comma), the sign kept on the line
     response = client.get(f"/courses/clcs/{centre.clc.id}/report.xlsx?from=2026-03-01&to=2026-03-31")
     assert response.status_code == 200
     workbook = load_workbook(io.BytesIO(response.get_data()))
