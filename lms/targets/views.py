@@ -33,7 +33,7 @@ from lms.targets import bp, charts, reports
 from lms.targets.models import Basis, Indicator, PeriodKind, Plan, Structure
 from lms.titles.explain import describe_missing
 from lms.titles.models import Eligibility, Title
-from lms.titles.services import title_indicators
+from lms.titles.services import indicator_names
 
 VIEW = Permission.TARGETS_VIEW
 
@@ -222,12 +222,6 @@ def _ranked(line: reports.IndicatorLine) -> Any:
 # --- the drill-down's last step: who is not yet eligible, and why -----------------------------------------------
 
 
-def indicator_labels(title: str) -> dict[str, str]:
-    """The criteria indicators of ``title`` by code, as the reader calls them ("A3" → its name)."""
-    locale = formatting.current_locale()
-    return {info.code: info.label(locale) for info in title_indicators(title)}
-
-
 def reasons(row: Eligibility, labels: dict[str, str]) -> list[tuple[str, str]]:
     """What the subject lacks, as (code, sentence) pairs: one per unsatisfied indicator, the sentence led by the
     indicator's name (the code is kept for a tooltip); the names alone when the row has no breakdown."""
@@ -347,7 +341,7 @@ def unit(unit_id: int):
         pending_title=pending_title,
         year=year,
         reasons=reasons,
-        indicator_labels=indicator_labels(pending_title) if pending is not None else {},
+        indicator_labels=indicator_names(pending_title, formatting.current_locale()) if pending is not None else {},
         period_label=period_label,
         registry_link=can(current_user, Permission.REGISTRY_VIEW, unit),
         other_map=_other_map(unit, table.structure),
