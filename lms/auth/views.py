@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -80,7 +81,7 @@ def set_locale(code: str):
 
 
 class TokenForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])

@@ -28,6 +28,7 @@ from lms.registry.models import AdminUnit, Organisation
 from lms.titles import bp, services
 from lms.titles.forms import (
     CRITERIA_STATUS_NAMES,
+    LEARNING_KIND_NAMES,
     SORT_NAMES,
     SOURCE_NAMES,
     STATUS_NAMES,
@@ -47,6 +48,7 @@ ASSESS = Permission.TITLES_ASSESS
 def _names() -> dict[str, Any]:
     return {
         "title_names": TITLE_NAMES,
+        "learning_kind_names": LEARNING_KIND_NAMES,
         "subject_names": SUBJECT_NAMES,
         "source_names": SOURCE_NAMES,
         "eligibility_status_names": STATUS_NAMES,
