@@ -129,7 +129,9 @@ def _period() -> date | None:
         abort(400, description=_("The period must be a date such as 2025-12-31, not %(value)s.", value=raw))
 
 
-def _table(unit: AdminUnit) -> tuple[reports.ScopeTable | None, list[tuple[Plan, str]]]:
+def _table(
+    unit: AdminUnit, default_period: date | None = None
+) -> tuple[reports.ScopeTable | None, list[tuple[Plan, str]]]:
     """The scope table the query string asks for (plan, period, kind, structure, basis), defaults filled in."""
     plans = reports.active_plans()
     plan: Plan | None
@@ -146,7 +148,7 @@ def _table(unit: AdminUnit) -> tuple[reports.ScopeTable | None, list[tuple[Plan,
     table = reports.scope_table(
         plan,
         unit,
-        period_end=_period(),
+        period_end=_period() or default_period,
         period_kind=_choice("kind", PeriodKind, PeriodKind.YEAR),
         structure=_choice("structure", Structure, default_structure),
         basis=_choice("basis", Basis, Basis.OFFICIAL),
@@ -350,10 +352,11 @@ def unit(unit_id: int):
 
 def _report(unit_id: int) -> tuple[reports.ScopeTable, str]:
     unit = _unit_or_404(unit_id)
-    table, _plans = _table(unit)
+    kind = _choice("report", reports.ReportKind.ALL, reports.ReportKind.ANNUAL)
+    # The 2021–2025 review is as of the end of 2025 unless a period is asked for, not the latest stored year.
+    table, _plans = _table(unit, date(2025, 12, 31) if kind == reports.ReportKind.REVIEW_2025 else None)
     if table is None:
         abort(404)
-    kind = _choice("report", reports.ReportKind.ALL, reports.ReportKind.ANNUAL)
     return table, kind
 
 

@@ -97,3 +97,18 @@ def test_report_routes_download_the_scope_and_period_asked_for(app, client):
     assert pdf.status_code == 200
     assert pdf.mimetype == "application/pdf"
     assert client.get(f"/targets/units/{data.province.id}/report.pdf?report=weekly").status_code == 400
+
+
+def test_the_2025_review_stops_at_2025_when_later_years_are_stored(app, client):
+    data = build_province(1)
+    value(data.family, data.province, 70, 100, period_end=date(2026, 12, 31))
+    leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    base = f"/targets/units/{data.province.id}/report.xlsx?plan={data.plan.id}"
+    review = load_workbook(io.BytesIO(client.get(f"{base}&report=review2025").data))
+    assert [row[0] for row in _rows(review["Theo năm"])[1:3]] == [2024, 2025]
+    assert 2026 not in [row[0] for row in _rows(review["Theo năm"])]
+    assert any(row[0] == "Kỳ báo cáo: năm 2025 (đến ngày 31/12/2025)" for row in _rows(review["Chỉ tiêu"]))
+    annual = load_workbook(io.BytesIO(client.get(f"{base}&report=annual").data))
+    assert _rows(annual["Chỉ tiêu"])[0][0].endswith("NĂM 2026")  # the annual report: the latest year
