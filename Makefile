@@ -86,6 +86,10 @@ browser-deps:
 	@command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "Chromium is missing: run 'sudo apt-get install chromium'" >&2; exit 1; fi; }
+	@# pdftoppm renders the report PDFs to images in tests/targets/test_report_layout.py.
+	@command -v pdftoppm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils; \
+	  else echo "pdftoppm is missing: run 'sudo apt-get install poppler-utils'" >&2; exit 1; fi; }
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

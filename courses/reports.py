@@ -33,7 +33,9 @@ from courses.models import (
     SessionStatus,
 )
 from courses.services import local_now
+from lms.core import formatting
 from lms.core.exports import save_workbook
+from lms.core.pdf import vi_date
 from lms.extensions import db
 from lms.registry.models import Clc
 
@@ -237,7 +239,8 @@ def centre_report(clc: Clc, first: date, last: date, *, as_of: datetime | None =
 
 
 def percent(rate: Fraction | None) -> str:
-    return "—" if rate is None else f"{float(rate) * 100:.1f} %"
+    """A rate (0–1) as the page's language writes a share: "87,5 %" (lms.core.formatting)."""
+    return formatting.percent(None if rate is None else float(rate) * 100)
 
 
 def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: str) -> bytes:
@@ -251,7 +254,7 @@ def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: 
     summary["A1"].font = Font(bold=True, size=14)
     summary["A2"] = f"Trung tâm: {centre_name}"
     summary["A3"] = f"Đơn vị: {commune_name}"
-    summary["A4"] = f"Kỳ báo cáo: từ {report.first:%d/%m/%Y} đến {report.last:%d/%m/%Y}"
+    summary["A4"] = f"Kỳ báo cáo: từ {vi_date(report.first)} đến {vi_date(report.last)}"
     summary.append([])
     summary.append(["Chỉ tiêu", "Số liệu"])
     header_row = summary.max_row
@@ -337,7 +340,7 @@ def it_figures_xlsx(result: Any, matrix: Sequence[Any]) -> bytes:
     summary["A1"] = "CÁN BỘ HỘI KHUYẾN HỌC ĐƯỢC BỒI DƯỠNG KỸ NĂNG CÔNG NGHỆ THÔNG TIN"
     summary["A1"].font = Font(bold=True, size=14)
     summary["A2"] = f"Đơn vị: {result.scope.full_name}"
-    summary["A3"] = f"Kỳ: từ {result.period.first:%d/%m/%Y} đến {result.period.last:%d/%m/%Y}"
+    summary["A3"] = f"Kỳ: từ {vi_date(result.period.first)} đến {vi_date(result.period.last)}"
     summary["A4"] = f"Được bồi dưỡng CNTT: {result.definition.describe('vi')}"
     summary.append([])
     summary.append(["Chỉ tiêu", "Tử số", "Mẫu số", "Tỷ lệ", "Mẫu số là"])

@@ -45,7 +45,7 @@ from courses.models import ClassSession, Course, CourseClass, Room, SessionStatu
 from courses.scheduling import Recurrence
 from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission, can
-from lms.core.templating import format_date
+from lms.core import formatting
 from lms.extensions import db, utcnow
 from lms.registry.labels import ASSOCIATION_ROLE_NAMES
 from lms.registry.models import AdminUnit, AssociationRole, Clc, Household
@@ -176,7 +176,7 @@ def _unit_label(unit: AdminUnit) -> str:
     """A unit's name, with the day it ended for a commune dissolved in 2025 (as the other pickers show it)."""
     if unit.valid_to is None:
         return unit.full_name
-    return f"{unit.full_name} ({_('until %(day)s', day=format_date(unit.valid_to))})"
+    return f"{unit.full_name} ({_('until %(day)s', day=formatting.day(unit.valid_to))})"
 
 
 @bp.get("/")

@@ -64,7 +64,19 @@ def register_extensions(app: Flask) -> None:
     init_login(app)
 
     def select_locale() -> str:
-        return session.get("locale") or request.accept_languages.best_match(app.config["LANGUAGES"]) or "vi"
+        """The user's choice (this session's, else the one saved on their login), else Vietnamese. A browser's
+        Accept-Language is no choice: most phones here say English. API clients do choose by the header."""
+        from flask_login import current_user
+
+        choice = session.get("locale")
+        if choice in app.config["LANGUAGES"]:
+            return str(choice)
+        saved = getattr(current_user, "locale", None) if current_user else None
+        if saved in app.config["LANGUAGES"]:
+            return str(saved)
+        if request.path.startswith("/api/"):
+            return request.accept_languages.best_match(app.config["LANGUAGES"]) or "vi"
+        return "vi"
 
     babel.init_app(app, locale_selector=select_locale)
 

@@ -215,6 +215,13 @@ def login(client: FlaskClient, user: User, password: str = PASSWORD) -> Any:
     return response
 
 
+def choose_language(client: FlaskClient, code: str, page: str = "/login") -> None:
+    """Switch the language as the menu's button does (the browser's Accept-Language is never a choice)."""
+    token = csrf_token(client, page)
+    response = client.post(f"/locale/{code}", data={"csrf_token": token, "next": page})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
 class IsolatedClient(FlaskClient):
     """Each request runs in a fresh context, as in production: its own app context, ``g`` and database session.
 

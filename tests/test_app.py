@@ -6,10 +6,12 @@ import pytest
 from celery import shared_task
 
 import config
+from lms.auth.models import Role
 from lms.celery import enqueue_after_commit
 from lms.core.models import Heartbeat
 from lms.core.tasks import heartbeat
 from lms.extensions import db
+from tests.conftest import choose_language, csrf_token, login, make_user, unit_by_code
 
 RAN: list[str] = []
 
@@ -61,8 +63,23 @@ def test_heartbeat_task_writes_its_row(app_ctx):
 
 def test_pages_are_vietnamese_by_default_and_english_on_request(client):
     assert "Đăng nhập" in client.get("/login").get_data(as_text=True)
-    english = client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "Log in" in english
+    # A phone set to English is no choice: the page stays Vietnamese until the user picks English.
+    assert "Đăng nhập" in client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    choose_language(client, "en")
+    assert "Log in" in client.get("/login").get_data(as_text=True)
+
+
+def test_the_language_chosen_follows_the_user_to_the_next_login(app, client):
+    commune = unit_by_code("23293")
+    user = make_user(Role.COMMUNE_LEADER, commune, "lang@example.vn")
+    db.session.commit()
+    login(client, user)
+    choose_language(client, "en", "/")
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    fresh = app.test_client()
+    assert "Đăng nhập" in fresh.get("/login").get_data(as_text=True)
+    login(fresh, user)
+    assert "Log out" in fresh.get("/").get_data(as_text=True)
 
 
 def test_releasing_a_savepoint_does_not_send_the_tasks(app_ctx):

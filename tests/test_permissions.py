@@ -21,7 +21,7 @@ from courses.models import Certificate
 from lms.auth.models import ApiToken, Role
 from lms.core.models import EvidenceFile
 from lms.extensions import db
-from lms.registry.models import Clc, ImportJob, Organisation, Person
+from lms.registry.models import AdminUnit, Clc, ImportJob, Organisation, Person
 from lms.titles.models import Assessment, CriteriaSet, Eligibility, EvaluationRun, Recognition
 from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
 from tests.targets.dashboard_data import make_plan
@@ -424,7 +424,8 @@ def test_a_commune_a_leader_never_sees_commune_b_values(app, client, target_valu
     login(client, user)
     rows = client.get("/api/v1/targets/values?period=2025&per_page=500").get_json()["items"]
     assert rows
-    assert {r["unit"]["id"] for r in rows} <= {a.id} | set(_predecessors(a))
+    villages = set(db.session.scalars(db.select(AdminUnit.id).where(AdminUnit.parent_id == a.id)))  # own figures
+    assert {r["unit"]["id"] for r in rows} <= {a.id} | set(_predecessors(a)) | villages
     assert b.id not in {r["unit"]["id"] for r in rows}
     assert client.get(f"/api/v1/targets/values?unit={b.id}&period=2025").status_code == 422
     assert client.get(f"/api/v1/targets/values?unit={a.parent_id}&period=2025").status_code == 422

@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, request
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
+
+from lms.core.errors import error_page
 
 log = logging.getLogger(__name__)
 # What a dead or unreachable database or broker raises: the request may succeed later, so 503, not 500.
@@ -53,7 +56,7 @@ def register_error_handlers(app: Flask) -> None:
     def _csrf(exc: CSRFError):
         if is_api():
             return problem(400, "CSRF token missing or invalid", exc.description)
-        return render_template("core/error.html", code=400, message=exc.description), 400
+        return error_page(BadRequest(_("The form has expired. Open the page again and resend it.")))
 
     def _unavailable(exc: Exception):
         log.error("service unavailable: %s: %s", type(exc).__name__, exc)
@@ -93,6 +96,6 @@ def register_error_handlers(app: Flask) -> None:
         if (exc.code or 500) < 400:
             return exc
         try:
-            return render_template("core/error.html", code=exc.code, message=exc.description), exc.code
+            return error_page(exc)
         except UNAVAILABLE as unreachable:  # the menu asks the database who the user is
             return _unavailable(unreachable)

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 
 from flask import Response, abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter import RequestLimit
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -151,11 +152,14 @@ def set_locale(code: str):
     if not form.validate_on_submit():
         abort(400)
     session["locale"] = code
+    if current_user.is_authenticated and current_user.locale != code:
+        current_user.locale = code  # the choice follows the user to their next login and other devices
+        db.session.commit()
     return redirect(_safe_next(request.form.get("next")))
 
 
 class TokenForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])

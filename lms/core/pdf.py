@@ -23,6 +23,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 import lms
+from lms.core import formatting
 
 FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"
@@ -44,7 +45,8 @@ def register_fonts() -> None:
 
 
 def vi_date(day: date | None) -> str:
-    return day.strftime("%d/%m/%Y") if day else ""
+    """31/12/2026: documents are filed in Vietnamese whatever the page's language (lms.core.formatting)."""
+    return formatting.day(day, locale="vi")
 
 
 def vi_long_date(day: date) -> str:
@@ -53,9 +55,8 @@ def vi_long_date(day: date) -> str:
 
 
 def vi_number(value: Decimal | float | int) -> str:
-    """12 → "12", 1.5 → "1,5" (Vietnamese decimal comma), without trailing zeros."""
-    text = f"{Decimal(value).normalize():f}"
-    return text.replace(".", ",")
+    """12 → "12", 1.5 → "1,5", 1234 → "1.234" (Vietnamese marks), at most two decimals, no trailing zeros."""
+    return formatting.number(value, 2, locale="vi")
 
 
 def qr_drawing(payload: str, size: float) -> Drawing:

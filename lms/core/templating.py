@@ -1,35 +1,25 @@
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
-
 from flask import Flask
 from flask_babel import get_locale
 
 from lms.auth.permissions import Permission, has_permission_anywhere
-
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def format_date(value: date | None) -> str:
-    return value.strftime("%d/%m/%Y") if value else ""
+from lms.core import formatting
 
 
-def format_datetime(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    return value.replace(tzinfo=ZoneInfo("UTC")).astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
-
-
-def format_number(value: int | float | None) -> str:
-    if value is None:
-        return ""
-    text = f"{value:,}"
-    return text.replace(",", ".") if str(get_locale()) == "vi" else text
+def format_number(value: int | float | None, places: int = 2) -> str:
+    return "" if value is None else formatting.number(value, places)
 
 
 def init_templating(app: Flask) -> None:
-    app.jinja_env.filters.update(date=format_date, datetime=format_datetime, number=format_number)
+    # Every template formats through these (lms.core.formatting): "1.234", "24,6 %", "31/12/2026" in Vietnamese.
+    app.jinja_env.filters.update(
+        date=formatting.day,
+        datetime=formatting.moment,
+        number=format_number,
+        percent=formatting.percent,
+        share=formatting.share,
+    )
 
     @app.context_processor
     def _helpers() -> dict:

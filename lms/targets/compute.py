@@ -6,6 +6,9 @@ Three steps, each set-based:
    eligibility or recognition), the numerator and the denominator of every commune of a set, counted from the
    records attached to that commune: one grouped SELECT per metric (see :func:`count_select`), whatever the number
    of communes. Written to ``indicator_source_value``.
+   The villages of the communes recounted get their own figures too, where what is counted lives in a village
+   (households, villages, persons where they live: :func:`village_values`), written straight to
+   ``indicator_value`` — the drill-down's last step.
 2. **Commune values** under both structures (``indicator_value``): a current commune's value is its own source value
    plus ``share ×`` the source value of every old commune that went into it (a 2024 figure shown on today's map);
    an old commune's value is its own plus, for each successor, the successor's source value × the part of the
@@ -157,19 +160,37 @@ def uses_titles(metric: dict[str, Any]) -> bool:
 # --- one metric as one grouped SELECT ------------------------------------------------------------------------------
 
 
-def count_select(metric: dict[str, Any], *, year: int, basis: str, communes: Sequence[int]) -> Select:
-    """``SELECT commune_id, count`` of what ``metric`` counts in each of ``communes`` for ``year`` and ``basis``."""
+def counted_in_villages(metric: dict[str, Any]) -> bool:
+    """Whether what ``metric`` counts lives in a village — households, villages, persons counted where they live —
+    so that a village has a figure of its own. Clans, organisations, association branches and the IT-skills figures
+    belong to the commune: their villages show no figure."""
+    if "it_skills" in metric or "association_roles" in metric:
+        return False
+    if any(group["subject"] == "organisation" for group in metric.get("member_of", [])):
+        return False
+    return metric["subject"] in ("household", "village", "person")
+
+
+def count_select(
+    metric: dict[str, Any], *, year: int, basis: str, communes: Sequence[int], by_village: bool = False
+) -> Select:
+    """``SELECT commune_id, count`` of what ``metric`` counts in each of ``communes`` for ``year`` and ``basis``;
+    with ``by_village``, ``SELECT village_id, count`` for the villages of those communes (only for a metric
+    :func:`counted_in_villages`)."""
     subject = metric["subject"]
     title = metric.get("title")
+    if by_village and not counted_in_villages(metric):
+        raise ValueError(f"{metric!r} is not counted in villages")
     if "it_skills" in metric:
         return it_skills_select(metric["it_skills"], year=year, communes=communes)
     if subject == "household":
         village = aliased(AdminUnit)
+        group: Any = village.id if by_village else village.parent_id
         stmt: Select = (
-            select(village.parent_id.label("commune_id"), func.count(Household.id))
+            select(group.label("commune_id"), func.count(Household.id))
             .join(village, village.id == Household.village_id)
             .where(village.parent_id.in_(communes))
-            .group_by(village.parent_id)
+            .group_by(group)
         )
         key: Any = Household.id
     elif subject == "clan":
@@ -178,10 +199,11 @@ def count_select(metric: dict[str, Any], *, year: int, basis: str, communes: Seq
         )
         key = Clan.id
     elif subject == "village":
+        group = AdminUnit.id if by_village else AdminUnit.parent_id
         stmt = (
-            select(AdminUnit.parent_id, func.count(AdminUnit.id))
+            select(group, func.count(AdminUnit.id))
             .where(AdminUnit.level == UnitLevel.VILLAGE.value, AdminUnit.parent_id.in_(communes))
-            .group_by(AdminUnit.parent_id)
+            .group_by(group)
         )
         key = AdminUnit.id
     elif subject == "organisation":
@@ -194,7 +216,7 @@ def count_select(metric: dict[str, Any], *, year: int, basis: str, communes: Seq
             stmt = stmt.where(Organisation.managing_level.in_(metric["managing_levels"]))
         key = Organisation.id
     else:
-        return _person_select(metric, year=year, basis=basis, communes=communes)
+        return _person_select(metric, year=year, basis=basis, communes=communes, by_village=by_village)
     subject_type = SUBJECT_TYPE[subject]
     if title:
         stmt = stmt.where(key.in_(held(title, subject_type, year, basis, communes)))
@@ -215,9 +237,11 @@ def _in_communes(unit: Any, communes: Sequence[int]) -> ColumnElement[bool]:
     )
 
 
-def _person_select(metric: dict[str, Any], *, year: int, basis: str, communes: Sequence[int]) -> Select:
+def _person_select(
+    metric: dict[str, Any], *, year: int, basis: str, communes: Sequence[int], by_village: bool = False
+) -> Select:
     """Persons, counted once per commune: where they work (organisation staff), where their association branch is
-    (officers and members), else where they live."""
+    (officers and members), else where they live (``by_village``: once per village they live in)."""
     groups = metric.get("member_of", [])
     org_group = next((g for g in groups if g["subject"] == "organisation"), None)
     conditions: list[ColumnElement[bool]] = []
@@ -253,7 +277,7 @@ def _person_select(metric: dict[str, Any], *, year: int, basis: str, communes: S
             conditions.append(_in_communes(branch, communes))
     else:
         home = aliased(AdminUnit)
-        commune_col = _commune_of(home)
+        commune_col = home.id if by_village else _commune_of(home)
         person_key = Person.id
         stmt = (
             select(commune_col, func.count(distinct(person_key)))
@@ -261,6 +285,8 @@ def _person_select(metric: dict[str, Any], *, year: int, basis: str, communes: S
             .join(home, home.id == Person.unit_id)
         )
         conditions.append(_in_communes(home, communes))
+        if by_village:
+            conditions.append(home.level == UnitLevel.VILLAGE.value)
 
     if "occupation_groups" in metric:
         conditions.append(Person.occupation_group.in_(metric["occupation_groups"]))
@@ -463,8 +489,10 @@ def periods_of(year: int, today: date) -> list[tuple[date, str]]:
     return periods
 
 
-def _counts(metric: dict[str, Any], *, year: int, basis: str, communes: Sequence[int]) -> dict[int, int]:
-    result = db.session.execute(count_select(metric, year=year, basis=basis, communes=communes))
+def _counts(
+    metric: dict[str, Any], *, year: int, basis: str, communes: Sequence[int], by_village: bool = False
+) -> dict[int, int]:
+    result = db.session.execute(count_select(metric, year=year, basis=basis, communes=communes, by_village=by_village))
     return {commune_id: count for commune_id, count in result.tuples()}  # noqa: C416 - a Result has keys(): dict() would read it as a mapping
 
 
@@ -512,6 +540,71 @@ def source_values(
         )
     )
     db.session.execute(insert(src), rows)
+    return len(rows)
+
+
+def village_values(
+    indicator: Indicator, communes: Sequence[int], *, year: int, periods: list[tuple[date, str]], now: datetime
+) -> int:
+    """The figures of the villages of ``communes`` for an indicator whose subjects live in villages (households,
+    villages, persons where they live), published directly (a village is not carried across the reform: it is
+    shown under the map its commune belongs to). Returns rows written.
+
+    Villages are the last step of the drill-down: without their own figures the leader sees "—" there. Grouped
+    SELECTs as for communes (by village), one DELETE and one INSERT; a village with nothing counted gets no row
+    ("no data", as 0 / 0 would say).
+    """
+    if not communes or not (counted_in_villages(indicator.numerator) and counted_in_villages(indicator.denominator)):
+        return 0
+    commune = aliased(AdminUnit)
+    villages = {
+        row.id: (Structure.PRE_2025.value if row.ended else Structure.CURRENT.value)
+        for row in db.session.execute(
+            select(AdminUnit.id, commune.valid_to.is_not(None).label("ended"))
+            .join(commune, commune.id == AdminUnit.parent_id)
+            .where(AdminUnit.level == UnitLevel.VILLAGE.value, AdminUnit.parent_id.in_(communes))
+        )
+    }
+    if not villages:
+        return 0
+    rows = []
+    counted: dict[str, tuple[dict[int, int], dict[int, int]]] = {}
+    for basis in (Basis.OFFICIAL.value, Basis.PROJECTION.value):
+        if basis == Basis.PROJECTION and not (uses_titles(indicator.numerator) or uses_titles(indicator.denominator)):
+            counted[basis] = counted[Basis.OFFICIAL.value]
+        else:
+            counted[basis] = (
+                _counts(indicator.numerator, year=year, basis=basis, communes=communes, by_village=True),
+                _counts(indicator.denominator, year=year, basis=basis, communes=communes, by_village=True),
+            )
+        numerators, denominators = counted[basis]
+        for village_id in sorted(set(numerators) | set(denominators)):
+            if village_id not in villages:
+                continue
+            for period_end, kind in periods:
+                rows.append(
+                    {
+                        "indicator_id": indicator.id,
+                        "unit_id": village_id,
+                        "period_end": period_end,
+                        "period_kind": kind,
+                        "structure": villages[village_id],
+                        "basis": basis,
+                        "numerator": Decimal(numerators.get(village_id, 0)),
+                        "denominator": Decimal(denominators.get(village_id, 0)),
+                        "computed_at": now,
+                    }
+                )
+    value = IndicatorValue
+    db.session.execute(
+        delete(value).where(
+            value.indicator_id == indicator.id,
+            value.unit_id.in_(sorted(villages)),
+            _period_filter(value.period_end, value.period_kind, periods),
+        )
+    )
+    if rows:
+        db.session.execute(insert(value), rows)
     return len(rows)
 
 
@@ -861,6 +954,7 @@ def recompute(
     rows = 0
     for done, (indicator, communes) in enumerate(indicators, 1):
         rows += source_values(indicator, communes, year=year, periods=periods, now=now)
+        rows += village_values(indicator, sorted(set(communes) & set(requested)), year=year, periods=periods, now=now)
         if progress:
             progress(done, len(indicators))
     commune_values([i.id for i, _ in indicators], hood, periods=periods, now=now)

@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
@@ -29,8 +30,9 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from courses.documents import FONT, FONT_BOLD, register_fonts, vi_date, vi_number
+from lms.core import formatting
 from lms.core.exports import save_workbook
+from lms.core.pdf import FONT, FONT_BOLD, register_fonts
 from lms.extensions import db
 from lms.registry.models import AdminUnit
 from lms.targets import services
@@ -346,6 +348,12 @@ def rank(lines: list[ChildLine]) -> list[ChildLine]:
 
 
 # --- documents -----------------------------------------------------------------------------------------------
+#
+# Laid out as an official files them: landscape A4, indicators numbered (STT) and named — never by their codes,
+# which are for files —, every cell a wrapped paragraph, the sub-unit table numbering its columns after the
+# indicators (no heading is ever broken inside a word), sub-units without any figure named in one sentence rather
+# than given a blank row each (a province of a hundred communes fits in a few pages). Figures in Vietnamese
+# convention through lms.core.formatting, whatever the language of the page that asked for the document.
 
 
 def report_title(table: ScopeTable, kind: str) -> str:
@@ -357,12 +365,17 @@ def period_words(table: ScopeTable) -> str:
     if table.period_end is None:
         return "chưa có số liệu"
     if table.period_kind == PeriodKind.MONTH:
-        return f"tháng {table.period_end:%m/%Y} (đến ngày {vi_date(table.period_end)})"
-    return f"năm {table.period_end.year} (đến ngày {vi_date(table.period_end)})"
+        return f"tháng {table.period_end:%m/%Y} (đến ngày {formatting.day(table.period_end, locale='vi')})"
+    return f"năm {table.period_end.year} (đến ngày {formatting.day(table.period_end, locale='vi')})"
 
 
 def _percent(value: Decimal | None) -> str:
-    return "" if value is None else vi_number(round(value, 1))
+    """A share or a gap in a column headed "(%)": "24,6"; "—" without data."""
+    return formatting.share(value, locale="vi")
+
+
+def _count(value: Decimal | None) -> str:
+    return formatting.number(value, 2, locale="vi")
 
 
 def _float(value: Decimal | None) -> float | None:
@@ -380,6 +393,15 @@ def yearly(table: ScopeTable) -> list[tuple[int, list[Figure | None]]]:
     return [(year, [lookup.get(year) for lookup in by_year]) for year in years]
 
 
+def sub_units(table: ScopeTable) -> tuple[list[AdminUnit], list[AdminUnit]]:
+    """The sub-units with at least one figure for the period (a row each), and those without any (named once)."""
+    with_figures = {c.unit.id for line in table.lines for c in line.children if c.figure is not None}
+    return (
+        [u for u in table.children if u.id in with_figures],
+        [u for u in table.children if u.id not in with_figures],
+    )
+
+
 def _header_lines(table: ScopeTable) -> list[str]:
     return [
         f"Kế hoạch: {table.plan.name}",
@@ -391,11 +413,21 @@ def _header_lines(table: ScopeTable) -> list[str]:
     ]
 
 
+def _gap_heading(milestone: int | None) -> str:
+    return f"Còn thiếu so với mục tiêu {milestone} (điểm %)" if milestone else "Còn thiếu (điểm %)"
+
+
+def _without_figures_text(units: list[AdminUnit]) -> str:
+    return f"Chưa có số liệu ({len(units)} đơn vị): " + ", ".join(u.full_name for u in units) + "."
+
+
 def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
-    """The workbook: the indicators of the unit, the sub-units' figures, and (reviews) the unit year by year."""
+    """The workbook: the indicators of the unit, the sub-units' figures, and (reviews) the unit year by year —
+    wrapped text, fitted columns, and each sheet set up to print landscape on A4, one page wide."""
     workbook = Workbook()
     bold = Font(bold=True)
     head_fill = PatternFill("solid", fgColor="DCE6F1")
+    wrap = Alignment(wrap_text=True, vertical="top")
     milestone = table.milestone
     sheet = workbook.active
     sheet.title = "Chỉ tiêu"
@@ -407,22 +439,23 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
     years = table.milestone_years
     sheet.append(
         [
-            "Mã",
+            "STT",
             "Chỉ tiêu",
             "Tử số",
             "Mẫu số",
             "Tỷ lệ (%)",
             "Định nghĩa mẫu số",
             *[f"Mục tiêu {y} (%)" for y in years],
-            f"Còn thiếu so với mục tiêu {milestone} (điểm %)" if milestone else "Còn thiếu (điểm %)",
+            _gap_heading(milestone),
         ]
     )
-    _style_header(sheet[sheet.max_row], bold, head_fill)
-    for line in table.lines:
+    header_row = sheet.max_row
+    _style_header(sheet[header_row], bold, head_fill)
+    for number, line in enumerate(table.lines, start=1):
         figure = line.figure
         sheet.append(
             [
-                line.indicator.code,
+                number,
                 line.indicator.name,
                 _float(figure.numerator) if figure else None,
                 _float(figure.denominator) if figure else None,
@@ -432,16 +465,17 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
                 _float(line.gap(milestone)),
             ]
         )
-        sheet.cell(row=sheet.max_row, column=2).alignment = Alignment(wrap_text=True, vertical="top")
-        sheet.cell(row=sheet.max_row, column=6).alignment = Alignment(wrap_text=True, vertical="top")
-    for column, width in zip("ABCDEF", (10, 60, 12, 12, 10, 40), strict=True):
-        sheet.column_dimensions[column].width = width
+        for cell in sheet[sheet.max_row]:
+            cell.alignment = wrap
+    widths = (6, 55, 10, 10, 10, 45, *[11] * len(years), 14)
+    _widths(sheet, widths)
+    _print_setup(sheet, header_row)
 
     children = workbook.create_sheet("Đơn vị trực thuộc")
     children.append(
         [
             "Đơn vị",
-            "Mã chỉ tiêu",
+            "STT",
             "Chỉ tiêu",
             "Tử số",
             "Mẫu số",
@@ -451,13 +485,17 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
         ]
     )
     _style_header(children[1], bold, head_fill)
-    for line in table.lines:
+    shown, without = sub_units(table)
+    shown_ids = {u.id for u in shown}
+    for number, line in enumerate(table.lines, start=1):
         for child in sorted(line.children, key=lambda c: c.unit.sort_key):
+            if child.unit.id not in shown_ids:
+                continue
             figure = child.figure
             children.append(
                 [
                     child.unit.full_name,
-                    line.indicator.code,
+                    number,
                     line.indicator.name,
                     _float(figure.numerator) if figure else None,
                     _float(figure.denominator) if figure else None,
@@ -466,8 +504,18 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
                     _float(child.gap),
                 ]
             )
-    for column, width in zip("ABCDEFGH", (34, 10, 50, 12, 12, 10, 12, 14), strict=True):
-        children.column_dimensions[column].width = width
+            for cell in children[children.max_row]:
+                cell.alignment = wrap
+    if without:
+        children.append([])
+        children.append([_without_figures_text(without)])
+        children.merge_cells(start_row=children.max_row, start_column=1, end_row=children.max_row, end_column=8)
+        last = children.cell(row=children.max_row, column=1)
+        last.alignment = wrap
+        # Merged cells do not grow with their text: about 150 characters fit on a line of the merged width.
+        children.row_dimensions[children.max_row].height = 15 * (1 + len(str(last.value)) // 150)
+    _widths(children, (28, 6, 50, 10, 10, 10, 12, 12))
+    _print_setup(children, 1)
 
     provisional = _provisional_rows(table, provisional_bases(table))
     if provisional:
@@ -482,10 +530,15 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
 
     if kind != ReportKind.ANNUAL:
         by_year = workbook.create_sheet("Theo năm")
-        by_year.append(["Năm", *[f"{line.indicator.code} (%)" for line in table.lines]])
+        by_year.append(["Năm", *[f"({n}) (%)" for n in range(1, len(table.lines) + 1)]])
         _style_header(by_year[1], bold, head_fill)
         for year, figures in yearly(table):
             by_year.append([year, *[_float(f.share) if f else None for f in figures]])
+        by_year.append([])
+        for number, line in enumerate(table.lines, start=1):
+            by_year.append([f"({number})", line.indicator.name])
+        _widths(by_year, (10, *[10] * len(table.lines)))
+        _print_setup(by_year, 1)
     buffer = io.BytesIO()
     save_workbook(workbook, buffer)
     return buffer.getvalue()
@@ -494,7 +547,26 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
 def _style_header(row, bold: Font, fill: PatternFill) -> None:
     for cell in row:
         cell.font, cell.fill = bold, fill
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+
+
+def _widths(sheet, widths: Sequence[float]) -> None:
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+
+
+def _print_setup(sheet, header_row: int) -> None:
+    """Landscape A4, one page wide (as many pages tall as needed), the table's header repeated on every page."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = f"{header_row}:{header_row}"
+    sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
+
+
+PAGE_WIDTH = landscape(A4)[0] - 24 * mm  # the frame between the 12 mm margins
 
 
 def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
@@ -508,97 +580,117 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
         leftMargin=12 * mm,
         rightMargin=12 * mm,
         topMargin=12 * mm,
-        bottomMargin=12 * mm,
+        bottomMargin=14 * mm,
         title=title_text,
         author=table.unit.full_name,
     )
     title = ParagraphStyle("title", fontName=FONT_BOLD, fontSize=14, leading=18, alignment=1, spaceAfter=4)
     text = ParagraphStyle("text", fontName=FONT, fontSize=9, leading=12)
+    h2 = ParagraphStyle("h2", parent=text, fontName=FONT_BOLD, spaceBefore=2, spaceAfter=3)
     cell = ParagraphStyle("cell", fontName=FONT, fontSize=8, leading=10)
+    figure_cell = ParagraphStyle("figure", parent=cell, alignment=2)
+    centred = ParagraphStyle("centred", parent=cell, alignment=1)
     head = ParagraphStyle("head", fontName=FONT_BOLD, fontSize=8, leading=10, alignment=1)
     milestone = table.milestone
     years = table.milestone_years
-    story: list = [Paragraph(_escape(title_text), title)]
-    story += [Paragraph(_escape(line), text) for line in _header_lines(table)]
+
+    def para(value: str, style: ParagraphStyle = cell) -> Paragraph:
+        return Paragraph(_escape(value), style)
+
+    story: list = [para(title_text, title)]
+    story += [para(line, text) for line in _header_lines(table)]
     story.append(Spacer(1, 4 * mm))
     data: list[list] = [
         [
-            Paragraph(h, head)
+            para(h, head)
             for h in (
-                "Mã",
+                "STT",
                 "Chỉ tiêu",
                 "Tử số",
                 "Mẫu số",
                 "Tỷ lệ (%)",
                 "Định nghĩa mẫu số",
                 *[f"Mục tiêu {y} (%)" for y in years],
-                f"Còn thiếu (điểm %) so với {milestone}" if milestone else "",
+                _gap_heading(milestone),
             )
         ]
     ]
-    for line in table.lines:
+    for number, line in enumerate(table.lines, start=1):
         figure = line.figure
         data.append(
             [
-                line.indicator.code,
-                Paragraph(_escape(line.indicator.name), cell),
-                vi_number(figure.numerator) if figure else "",
-                vi_number(figure.denominator) if figure else "",
-                _percent(line.share),
-                Paragraph(_escape(line.indicator.denominator_text), cell),
-                *[_percent(line.target(y)) for y in years],
-                _percent(line.gap(milestone)),
+                para(str(number), centred),
+                para(line.indicator.name),
+                para(_count(figure.numerator) if figure else "—", figure_cell),
+                para(_count(figure.denominator) if figure else "—", figure_cell),
+                para(_percent(line.share), figure_cell),
+                para(line.indicator.denominator_text),
+                *[para(_percent(line.target(y)), figure_cell) for y in years],
+                para(_percent(line.gap(milestone)), figure_cell),
             ]
         )
-    fixed = [16, 80, 18, 18, 16, 64]
-    widths = [w * mm for w in fixed] + [16 * mm] * len(years) + [22 * mm]
-    story += [_table(data, widths), Spacer(1, 6 * mm)]
+    fixed = [10 * mm, 0, 17 * mm, 17 * mm, 16 * mm, 0, *[17 * mm] * len(years), 24 * mm]
+    free = PAGE_WIDTH - sum(fixed)  # shared by the two columns of words, the indicator's name a little wider
+    fixed[1], fixed[5] = free * 0.55, free * 0.45
+    story += [_table(data, fixed), Spacer(1, 5 * mm)]
 
+    shown, without = sub_units(table)
     if table.children:
         story.append(
-            Paragraph(
-                f"Các đơn vị trực thuộc (tỷ lệ %, mục tiêu {milestone if milestone else ''})",
-                ParagraphStyle("h2", parent=text, fontName=FONT_BOLD),
+            para(
+                "Các đơn vị trực thuộc: tỷ lệ đạt (%) / mục tiêu"
+                + (f" {milestone}" if milestone else "")
+                + " (%); cột (n) là chỉ tiêu số thứ tự n ở bảng trên",
+                h2,
             )
         )
-        header = [Paragraph("Đơn vị", head)] + [Paragraph(line.indicator.code, head) for line in table.lines]
+    if shown:
+        header = [para("Đơn vị", head)] + [para(f"({n})", head) for n in range(1, len(table.lines) + 1)]
         rows: list[list] = [header]
         lookup = [{c.unit.id: c for c in line.children} for line in table.lines]
-        for child in table.children:
-            row: list = [Paragraph(_escape(child.full_name), cell)]
+        for child in shown:
+            row: list = [para(child.full_name)]
             for index in range(len(table.lines)):
                 child_line = lookup[index].get(child.id)
                 share = child_line.share if child_line else None
                 target = child_line.target if child_line else None
                 row.append(
-                    f"{_percent(share)}"
-                    + (f" / {_percent(target)}" if target is not None and share is not None else "")
+                    para(_percent(share) + (f" / {_percent(target)}" if target is not None else ""), figure_cell)
                 )
             rows.append(row)
-        per = max((273 - 60) / max(len(table.lines), 1), 14)
-        story += [_table(rows, [60 * mm] + [per * mm] * len(table.lines)), Spacer(1, 6 * mm)]
+        name_width = 48 * mm
+        per = (PAGE_WIDTH - name_width) / max(len(table.lines), 1)
+        story.append(_table(rows, [name_width] + [per] * len(table.lines)))
+    if without:
+        story += [Spacer(1, 2 * mm), para(_without_figures_text(without), text)]
+    story.append(Spacer(1, 5 * mm))
 
     if kind != ReportKind.ANNUAL:
-        rows = [[Paragraph("Năm", head)] + [Paragraph(line.indicator.code, head) for line in table.lines]]
+        rows = [[para("Năm", head)] + [para(f"({n})", head) for n in range(1, len(table.lines) + 1)]]
         for year, figures in yearly(table):
-            rows.append([str(year), *[_percent(f.share) if f else "" for f in figures]])
+            rows.append(
+                [para(str(year), centred), *[para(_percent(f.share if f else None), figure_cell) for f in figures]]
+            )
         if len(rows) > 1:
-            story.append(Paragraph("Kết quả theo năm (tỷ lệ %)", ParagraphStyle("h2", parent=text, fontName=FONT_BOLD)))
-            per = max((273 - 20) / max(len(table.lines), 1), 14)
-            story.append(_table(rows, [20 * mm] + [per * mm] * len(table.lines)))
+            story.append(para("Kết quả theo năm (tỷ lệ %)", h2))
+            per = (PAGE_WIDTH - 20 * mm) / max(len(table.lines), 1)
+            story.append(_table(rows, [20 * mm] + [per] * len(table.lines)))
 
     provisional = _provisional_rows(table, provisional_bases(table))
     if provisional:
-        story += [
-            Spacer(1, 6 * mm),
-            Paragraph("Tiêu chí tạm thời", ParagraphStyle("h2", parent=text, fontName=FONT_BOLD)),
-            Paragraph(_escape(PROVISIONAL_NOTE), text),
-            Spacer(1, 2 * mm),
-        ]
-        rows = [[Paragraph(h, head) for h in ("Chỉ tiêu", "Bộ tiêu chí", "Mã", "Tiêu chí", "Nguồn")]]
-        rows += [[values[0], *[Paragraph(_escape(v), cell) for v in values[1:]]] for values in provisional]
-        story.append(_table(rows, [18 * mm, 50 * mm, 12 * mm, 80 * mm, 113 * mm]))
-    document.build(story)
+        story += [Spacer(1, 6 * mm), para("Tiêu chí tạm thời", h2), para(PROVISIONAL_NOTE, text), Spacer(1, 2 * mm)]
+        rows = [[para(h, head) for h in ("Chỉ tiêu", "Bộ tiêu chí", "Mã", "Tiêu chí", "Nguồn")]]
+        rows += [[para(str(v), text) for v in values] for values in provisional]
+        story.append(_table(rows, [18 * mm, 50 * mm, 12 * mm, 80 * mm, PAGE_WIDTH - 160 * mm]))
+
+    def footer(canvas, doc) -> None:
+        canvas.saveState()
+        canvas.setFont(FONT, 7)
+        canvas.drawString(12 * mm, 7 * mm, f"{table.unit.full_name} — {title_text}")
+        canvas.drawRightString(landscape(A4)[0] - 12 * mm, 7 * mm, f"Trang {doc.page}")
+        canvas.restoreState()
+
+    document.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
 
 
@@ -607,13 +699,14 @@ def _table(data: list[list], widths: list[float]) -> Table:
     table.setStyle(
         TableStyle(
             [
-                ("FONT", (0, 0), (-1, -1), FONT, 8),
                 ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dce6f1")),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("ALIGN", (2, 1), (-1, -1), "RIGHT"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 2),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+                ("VALIGN", (0, 0), (-1, 0), "MIDDLE"),
+                ("VALIGN", (0, 1), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+                ("TOPPADDING", (0, 0), (-1, -1), 2),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
             ]
         )
     )

@@ -16,9 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from babel.numbers import get_decimal_symbol, get_group_symbol
-from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -28,12 +26,14 @@ from sqlalchemy.orm import selectinload
 from lms.auth.decorators import permission_required
 from lms.auth.models import Role
 from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, in_scope, scoped
+from lms.core import formatting
 from lms.extensions import db
 from lms.registry.models import HEAD_RELATIONS, AdminUnit, Household, Person, UnitLevel, UnitLineage
 from lms.targets import bp, charts, reports
-from lms.targets.models import Basis, PeriodKind, Plan, Structure
+from lms.targets.models import Basis, Indicator, PeriodKind, Plan, Structure
 from lms.titles.explain import describe_missing
 from lms.titles.models import Eligibility, Title
+from lms.titles.services import indicator_names
 
 VIEW = Permission.TARGETS_VIEW
 
@@ -55,41 +55,35 @@ PENDING_TITLES = {
 }
 
 
-def _symbols() -> tuple[str, str]:
-    """The decimal and grouping marks of the page's language, looked up once per request (babel's formatter is
-    too slow for the thousand numbers of a province's ranking)."""
-    if "_number_symbols" not in g:
-        locale = get_locale() or "en"
-        g._number_symbols = (get_decimal_symbol(locale), get_group_symbol(locale))
-    return g._number_symbols
-
-
-def _format(value: Decimal | float | int, places: int) -> str:
-    decimal, group = _symbols()
-    text = f"{Decimal(value):,.{places}f}"
-    if places and "." in text:
-        text = text.rstrip("0").rstrip(".") if places > 1 else text
-    return text.replace(",", "\0").replace(".", decimal).replace("\0", group)
-
-
 def share_text(value: Decimal | float | int | None) -> str:
     """A share in the page's language (one decimal: "45,3" in Vietnamese); an em dash when there is no data."""
-    if value is None:
-        return "—"
-    return _format(value, 1)
+    return formatting.share(value)
+
+
+def percent_text(value: Decimal | float | int | None) -> str:
+    """A share with its sign: "45,3 %" in Vietnamese; an em dash when there is no data."""
+    return formatting.percent(value)
 
 
 def number_text(value: Decimal | float | int | None) -> str:
     """A count or a (possibly fractional) numerator: "1.234" or "12,5" in Vietnamese."""
-    if value is None:
-        return "—"
-    return _format(value, 2)
+    return formatting.number(value, 2)
+
+
+def indicator_name(indicator: Indicator) -> str:
+    """What a reader calls the indicator (its code is for files and tooltips): Vietnamese, or the English name when
+    the page is in English and the plan gives one."""
+    if formatting.current_locale() != "vi" and indicator.name_en:
+        return indicator.name_en
+    return indicator.name
 
 
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
     return {
+        "indicator_name": indicator_name,
         "share_text": share_text,
+        "percent_text": percent_text,
         "number_text": number_text,
         "structure_names": STRUCTURE_NAMES,
         "basis_names": BASIS_NAMES,
@@ -135,7 +129,9 @@ def _period() -> date | None:
         abort(400, description=_("The period must be a date such as 2025-12-31, not %(value)s.", value=raw))
 
 
-def _table(unit: AdminUnit) -> tuple[reports.ScopeTable | None, list[tuple[Plan, str]]]:
+def _table(
+    unit: AdminUnit, default_period: date | None = None
+) -> tuple[reports.ScopeTable | None, list[tuple[Plan, str]]]:
     """The scope table the query string asks for (plan, period, kind, structure, basis), defaults filled in."""
     plans = reports.active_plans()
     plan: Plan | None
@@ -152,7 +148,7 @@ def _table(unit: AdminUnit) -> tuple[reports.ScopeTable | None, list[tuple[Plan,
     table = reports.scope_table(
         plan,
         unit,
-        period_end=_period(),
+        period_end=_period() or default_period,
         period_kind=_choice("kind", PeriodKind, PeriodKind.YEAR),
         structure=_choice("structure", Structure, default_structure),
         basis=_choice("basis", Basis, Basis.OFFICIAL),
@@ -200,7 +196,7 @@ def _bullet(table: reports.ScopeTable, line: reports.IndicatorLine) -> Any:
         applying + others,
         no_data=_("No data"),
         fmt=share_text,
-        title=_("%(indicator)s: value against targets", indicator=line.indicator.code),
+        title=_("%(indicator)s: value against targets", indicator=indicator_name(line.indicator)),
     )
 
 
@@ -209,7 +205,7 @@ def _sparkline(table: reports.ScopeTable, line: reports.IndicatorLine) -> Any:
     milestone = table.milestone
     return charts.sparkline(
         points,
-        title=_("%(indicator)s: trend", indicator=line.indicator.code),
+        title=_("%(indicator)s: trend", indicator=indicator_name(line.indicator)),
         target=line.target(milestone) if milestone else None,
         fmt=share_text,
     )
@@ -219,7 +215,7 @@ def _ranked(line: reports.IndicatorLine) -> Any:
     bars = [charts.RankedBar(c.unit.name, c.share, c.target) for c in line.children]
     return charts.ranked_bars(
         bars,
-        title=_("%(indicator)s: sub-units ranked by gap to target", indicator=line.indicator.code),
+        title=_("%(indicator)s: sub-units ranked by gap to target", indicator=indicator_name(line.indicator)),
         no_data=_("No data"),
         fmt=share_text,
     )
@@ -228,13 +224,17 @@ def _ranked(line: reports.IndicatorLine) -> Any:
 # --- the drill-down's last step: who is not yet eligible, and why -----------------------------------------------
 
 
-def reasons(row: Eligibility) -> list[str]:
-    """What the subject lacks: one sentence per unsatisfied indicator, prefixed with the indicator's code (the codes
-    alone when the row has no breakdown)."""
+def reasons(row: Eligibility, labels: dict[str, str]) -> list[tuple[str, str]]:
+    """What the subject lacks, as (code, sentence) pairs: one per unsatisfied indicator, the sentence led by the
+    indicator's name (the code is kept for a tooltip); the names alone when the row has no breakdown."""
     items = [item for item in row.breakdown or [] if item.get("missing")]
     if items:
-        return [f"{str(item.get('indicator', '')).upper()}: {describe_missing(item)}" for item in items]
-    return [code.upper() for code in row.missing.split("|") if code]
+        pairs = []
+        for item in items:
+            code = str(item.get("indicator", ""))
+            pairs.append((code.upper(), f"{labels.get(code, code.upper())}: {describe_missing(item)}"))
+        return pairs
+    return [(code.upper(), labels.get(code, code.upper())) for code in row.missing.split("|") if code]
 
 
 def _pending(village: AdminUnit, title: str, year: int) -> tuple[Any, dict[int, str]]:
@@ -344,6 +344,7 @@ def unit(unit_id: int):
         pending_title=pending_title,
         year=year,
         reasons=reasons,
+        indicator_labels=indicator_names(pending_title, formatting.current_locale()) if pending is not None else {},
         period_label=period_label,
         registry_link=can(current_user, Permission.REGISTRY_VIEW, unit),
         other_map=_other_map(unit, table.structure),
@@ -353,10 +354,11 @@ def unit(unit_id: int):
 
 def _report(unit_id: int) -> tuple[reports.ScopeTable, str]:
     unit = _unit_or_404(unit_id)
-    table, _plans = _table(unit)
+    kind = _choice("report", reports.ReportKind.ALL, reports.ReportKind.ANNUAL)
+    # The 2021–2025 review is as of the end of 2025 unless a period is asked for, not the latest stored year.
+    table, _plans = _table(unit, date(2025, 12, 31) if kind == reports.ReportKind.REVIEW_2025 else None)
     if table is None:
         abort(404)
-    kind = _choice("report", reports.ReportKind.ALL, reports.ReportKind.ANNUAL)
     return table, kind
 
 

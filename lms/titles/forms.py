@@ -18,6 +18,15 @@ TITLE_NAMES = {
     "unit": _l("Learning unit"),
     "commune_community": _l("Learning community (commune)"),
 }
+# A learning record's kind (courses.models.LearningKind), as the explanation page lists the year's records.
+LEARNING_KIND_NAMES = {
+    "class_completion": _l("Class completed"),
+    "it_module": _l("IT-skills module"),
+    "policy_study": _l("Policy study session"),
+    "self_study": _l("Self-study"),
+    "external_certificate": _l("Certificate from another institution"),
+    "activity_organised": _l("Learning activity organised"),
+}
 SUBJECT_NAMES = {
     "person": _l("Person"),
     "household": _l("Household"),

@@ -20,10 +20,18 @@ TITLE_NAMES = {
     Title.UNIT.value: _l("Learning Unit"),
     Title.COMMUNE_COMMUNITY.value: _l("Commune learning community"),
 }
+# The recognition's history, from the audit trail's actions ("recognition.propose" …): what happened, in words.
+HISTORY_NAMES = {
+    "propose": _l("Proposed for recognition"),
+    "recognise": _l("Recognised"),
+    "reject": _l("Not recognised"),
+    "revoke": _l("Recognition revoked"),
+    "certificate": _l("Certificate of recognition printed"),
+}
 RECOGNITION_STATUS_NAMES = {
     RecognitionStatus.PROPOSED.value: _l("Proposed"),
     RecognitionStatus.RECOGNISED.value: _l("Recognised"),
-    RecognitionStatus.REJECTED.value: _l("Rejected"),
+    RecognitionStatus.REJECTED.value: _l("Not recognised"),
     RecognitionStatus.REVOKED.value: _l("Revoked"),
 }
 
@@ -35,7 +43,7 @@ class SelectionForm(FlaskForm):
 class DecisionForm(FlaskForm):
     action = RadioField(
         _l("Decision"),
-        choices=[SelectChoice("recognise", _l("Recognise")), SelectChoice("reject", _l("Reject"))],
+        choices=[SelectChoice("recognise", _l("Recognise")), SelectChoice("reject", _l("Do not recognise"))],
         default="recognise",
     )
     decision_number = StringField(

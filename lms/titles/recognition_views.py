@@ -19,12 +19,14 @@ from sqlalchemy import case, select
 from lms.auth.decorators import permission_required
 from lms.auth.models import Role
 from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, in_scope
+from lms.core import formatting
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
 from lms.titles import bp, explain, recognition, services
 from lms.titles.forms import ConfirmImportForm
 from lms.titles.models import CriteriaSet, Recognition, RecognitionStatus, Title
 from lms.titles.recognition_forms import (
+    HISTORY_NAMES,
     RECOGNITION_STATUS_NAMES,
     TITLE_NAMES,
     DecisionForm,
@@ -32,6 +34,7 @@ from lms.titles.recognition_forms import (
     RevokeForm,
     SelectionForm,
 )
+from lms.titles.services import indicator_names
 
 VIEW, ASSESS = Permission.TITLES_VIEW, Permission.TITLES_ASSESS
 PROPOSE, APPROVE = Permission.TITLES_PROPOSE, Permission.TITLES_APPROVE
@@ -421,6 +424,8 @@ def recognition_page(recognition_id: int):
         subject=subject,
         commune=commune,
         history=recognition.history(row),
+        history_names=HISTORY_NAMES,
+        indicator_names=indicator_names(row.title, formatting.current_locale()),
         form=RevokeForm(),
         title_names=TITLE_NAMES,
         status_names=RECOGNITION_STATUS_NAMES,

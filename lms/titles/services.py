@@ -268,6 +268,12 @@ def title_indicators(title: str) -> list[IndicatorInfo]:
     return list(seen.values())
 
 
+def indicator_names(title: str, locale: str) -> dict[str, str]:
+    """The indicators of ``title`` by code, as readers call them ("a3" → its name): pages show names, the code
+    stays in a tooltip."""
+    return {info.code: info.label(locale) for info in title_indicators(title)}
+
+
 def _subject_managing_level(subject_type: str, subject_id: int) -> str | None:
     if subject_type != SubjectType.ORGANISATION:
         return None

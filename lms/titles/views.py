@@ -28,6 +28,7 @@ from lms.registry.models import AdminUnit, Organisation
 from lms.titles import bp, recognition, services
 from lms.titles.forms import (
     CRITERIA_STATUS_NAMES,
+    LEARNING_KIND_NAMES,
     SORT_NAMES,
     SOURCE_NAMES,
     STATUS_NAMES,
@@ -48,6 +49,7 @@ ASSESS = Permission.TITLES_ASSESS
 def _names() -> dict[str, Any]:
     return {
         "title_names": TITLE_NAMES,
+        "learning_kind_names": LEARNING_KIND_NAMES,
         "subject_names": SUBJECT_NAMES,
         "source_names": SOURCE_NAMES,
         "eligibility_status_names": STATUS_NAMES,
@@ -108,9 +110,10 @@ def eligibility_list():
     filters.status = status if status in services.STATUSES else None
     sort = request.args.get("sort", "name")
     sort = sort if sort in services.SORTS else "name"
-    missing_choices = [
-        (i.code, f"{i.code} · {i.label(str(get_locale()))}") for i in services.title_indicators(filters.title)
-    ]
+    indicators = services.title_indicators(filters.title)
+    # Readers know the indicators by name; the code stays in a tooltip and in the query string.
+    indicator_names = {i.code: i.label(str(get_locale())) for i in indicators}
+    missing_choices = list(indicator_names.items())
     missing = request.args.get("missing", "")
     filters.missing = missing if services.INDICATOR_CODE.match(missing) else None
     rows = db.paginate(
@@ -140,6 +143,7 @@ def eligibility_list():
         roots=roots,
         sort=sort,
         missing_choices=missing_choices,
+        indicator_names=indicator_names,
         args=args,
         sort_names=SORT_NAMES,
         # What the listed results rest on that no text supports (the rows' criteria-set versions): one query.

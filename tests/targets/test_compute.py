@@ -388,3 +388,30 @@ def test_a_change_to_a_three_year_recognition_makes_every_year_it_is_valid_stale
     stale = set(compute.stale_pairs(today=TODAY))
     assert {(commune.id, y) for y in (2023, 2024, 2025)} <= stale
     assert (commune.id, 2026) not in stale  # no longer valid then
+
+
+def test_villages_get_their_own_figures_where_what_is_counted_lives_in_them(province):
+    """The drill-down's last step: a village's households and residents are counted in the village, so its page
+    shows a figure, not "—"; the commune's figure stays the sum."""
+    commune = make_unit(province, "TC40", "Xã Có Thôn", "commune")
+    upper, lower = make_village(commune, "V-TC40-1", "Thôn Trên"), make_village(commune, "V-TC40-2", "Thôn Dưới")
+    first, second = households(upper, 2, members=2)
+    households(lower, 3, members=1)
+    recognise("household", first.id, "family", 2025, commune)
+    a1, _a2 = _workers(first)
+    _workers(second)
+    recognise("person", a1.id, "citizen", 2025, commune)
+    load_text(plan_text("province", "TP99", FAMILY + WORKERS))
+
+    run([commune], 2025)
+    assert value(upper, "family", year=2025) == (1, 2)
+    assert value(lower, "family", year=2025) == (0, 3)
+    assert value(commune, "family", year=2025) == (1, 5)
+    assert value(upper, "citizen_workers", year=2025) == (1, 2)  # a person counted where they live
+    assert value(upper, "family", year=2025, basis="projection") == (1, 2)
+
+    # A recount replaces the village's figures, it does not add to them.
+    recognise("household", second.id, "family", 2025, commune)
+    run([commune], 2025)
+    assert value(upper, "family", year=2025) == (2, 2)
+    assert value(province, "family", year=2025) == (2, 5)  # villages are not rolled up a second time

@@ -150,8 +150,11 @@ def test_the_village_page_lists_households_not_yet_eligible_with_the_reason(app,
     with app.test_request_context():  # the engine's sentence, in the page's (default) language
         sentence = describe_missing(MISSING_ITEM)
     assert sentence
-    assert f"A3: {sentence}" in pending
-    assert "A1" not in pending  # a satisfied indicator is not a reason
+    # The indicator is named as the criteria name it (its code only in the tooltip), then what it lacks.
+    assert f"Trẻ em ngoan, lễ phép, có ý thức tự học: {sentence}" in pending
+    assert 'title="A3"' in html
+    assert "A3:" not in pending
+    assert "Trẻ em trong độ tuổi đi học" not in pending  # a satisfied indicator (A1) is not a reason
     # Another year has no evaluation: nothing listed.
     html = client.get(f"/targets/units/{village.id}?period=2024-12-31&plan={data.plan.id}").get_data(as_text=True)
     assert "Chủ Hộ P 1 0" not in html
@@ -176,7 +179,8 @@ def test_statement_count_does_not_grow_with_the_scope(app, count_queries, level)
         assert response.status_code == 200
         counts.append(counter.count)
     assert counts[0] == counts[1], counts
-    assert counts[0] <= 20, counts  # the page and its layout (user, roles, nav), not one per row
+    # The page and its layout (user, roles, nav; at a village the criteria that name the indicators), not one per row
+    assert counts[0] <= 21, counts
 
 
 def test_structure_and_basis_choose_the_rows(app, client):
@@ -262,7 +266,7 @@ def test_the_village_page_lists_persons_not_yet_learning_citizens(app, client):
     html = client.get(f"/targets/units/{village.id}?title=citizen").get_data(as_text=True)
     pending = _text(html[html.index('id="pending-table"') :])
     assert "Y Hằng" in pending
-    assert "C1" in pending
-    assert "C7" in pending
+    assert "Tham gia các hoạt động học tập trong năm" in pending  # C1, by its name
+    assert "Tham gia tổ chức hoạt động tại trung tâm học tập cộng đồng, ở cộng đồng" in pending  # C7
     assert f'href="/registry/persons/{person.id}"' in html
     assert client.get(f"/targets/units/{village.id}?title=clan").status_code == 400

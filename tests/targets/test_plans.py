@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,9 @@ def test_the_shipped_plans_load_with_every_indicator_and_milestone(app_ctx):
     }
     by_code = {i.code: i for i in kon_tum.indicators}
     # Two denominators for households, said in words; the conditional one is data.
-    assert "registered" in by_code["family_registered"].denominator_text
+    assert "đăng ký" in by_code["family_registered"].denominator_text
+    # Definitions are filed in Vietnamese only: no English gloss in parentheses.
+    assert all(not re.search(r"\([a-z ,;:'’]+\)", i.denominator_text) for i in by_code.values())
     assert by_code["family_registered"].denominator == {"subject": "household", "registered_for": "family"}
     assert by_code["citizen_workers"].denominator["member_of"][0] == {"subject": "household", "title": "family"}
     assert by_code["citizen_workers"].numerator["title"] == "citizen"

@@ -27,9 +27,9 @@ def test_annual_workbook_has_the_indicator_table_and_the_sub_units(app_ctx):
     rows = _rows(book["Chỉ tiêu"])
     assert rows[0][0] == "BÁO CÁO KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU NĂM 2025"
     assert any(r[0] == f"Đơn vị: {data.province.full_name}" for r in rows)
-    header = next(r for r in rows if r[0] == "Mã")
+    header = next(r for r in rows if r[0] == "STT")
     assert header[:8] == [
-        "Mã",
+        "STT",
         "Chỉ tiêu",
         "Tử số",
         "Mẫu số",
@@ -38,12 +38,24 @@ def test_annual_workbook_has_the_indicator_table_and_the_sub_units(app_ctx):
         "Mục tiêu 2025 (%)",
         "Mục tiêu 2030 (%)",
     ]
-    family = next(r for r in rows if r[0] == "GD")
+    # Indicators are numbered and named as filed, never by their code.
+    assert not any("GD" in str(cell) for r in rows for cell in r if cell is not None)
+    family = next(r for r in rows if r[1] == data.family.name)
+    assert family[0] == 1
     # 65 × 2 over 100 × 2 stored for the province: 65 %, 15 points short of 80 %.
     assert family[2:9] == [130.0, 200.0, 65.0, "Tổng số hộ gia đình", 80.0, 85.0, 15.0]
     children = _rows(book["Đơn vị trực thuộc"])
-    lagging = next(r for r in children if r[0] == data.communes[0].full_name and r[1] == "GD")
+    lagging = next(r for r in children if r[0] == data.communes[0].full_name and r[2] == data.family.name)
+    assert lagging[1] == 1
     assert lagging[3:] == [20.0, 100.0, 20.0, 80.0, 60.0]
+    # Filed on paper: landscape, one page wide, the header repeated, long text wrapped.
+    for sheet in book.worksheets:
+        assert sheet.page_setup.orientation == "landscape"
+        assert sheet.page_setup.fitToWidth == 1
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    name_cell = next(c for c in book["Chỉ tiêu"]["B"] if c.value == data.family.name)
+    assert name_cell.alignment.wrap_text
+    assert book["Chỉ tiêu"].column_dimensions["B"].width >= 40
 
 
 def test_review_adds_the_years(app_ctx):
@@ -54,8 +66,9 @@ def test_review_adds_the_years(app_ctx):
     book = load_workbook(io.BytesIO(reports.indicator_xlsx(table, reports.ReportKind.REVIEW_2025)))
     assert _rows(book["Chỉ tiêu"])[0][0] == "BÁO CÁO SƠ KẾT GIAI ĐOẠN 2021–2025"
     years = _rows(book["Theo năm"])
-    assert years[0] == ["Năm", "GD (%)", "CD (%)"]
-    assert years[1:] == [[2023, 50.0, None], [2024, 65.0, 30.0], [2025, 65.0, 30.0]]
+    assert years[0] == ["Năm", "(1) (%)", "(2) (%)"]
+    assert years[1:4] == [[2023, 50.0, None], [2024, 65.0, 30.0], [2025, 65.0, 30.0]]
+    assert ["(1)", data.family.name, None] in years  # the legend of the numbered columns
 
 
 def test_pdf_is_a_printable_document(app_ctx):
@@ -84,3 +97,18 @@ def test_report_routes_download_the_scope_and_period_asked_for(app, client):
     assert pdf.status_code == 200
     assert pdf.mimetype == "application/pdf"
     assert client.get(f"/targets/units/{data.province.id}/report.pdf?report=weekly").status_code == 400
+
+
+def test_the_2025_review_stops_at_2025_when_later_years_are_stored(app, client):
+    data = build_province(1)
+    value(data.family, data.province, 70, 100, period_end=date(2026, 12, 31))
+    leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    base = f"/targets/units/{data.province.id}/report.xlsx?plan={data.plan.id}"
+    review = load_workbook(io.BytesIO(client.get(f"{base}&report=review2025").data))
+    assert [row[0] for row in _rows(review["Theo năm"])[1:3]] == [2024, 2025]
+    assert 2026 not in [row[0] for row in _rows(review["Theo năm"])]
+    assert any(row[0] == "Kỳ báo cáo: năm 2025 (đến ngày 31/12/2025)" for row in _rows(review["Chỉ tiêu"]))
+    annual = load_workbook(io.BytesIO(client.get(f"{base}&report=annual").data))
+    assert _rows(annual["Chỉ tiêu"])[0][0].endswith("NĂM 2026")  # the annual report: the latest year

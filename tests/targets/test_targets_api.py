@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lms.auth.models import Role
 from lms.extensions import db
+from lms.registry.models import AdminUnit
 from lms.targets.models import IndicatorValue
 from tests.conftest import login, make_user, make_village
 from tests.targets.conftest import (
@@ -104,7 +105,9 @@ def test_a_commune_leader_sees_only_their_communes_values(client, vn, province):
     easy, hard = _setup(vn, province)
     login(client, make_user(Role.COMMUNE_LEADER, easy, "easy@example.vn"))
     rows = client.get("/api/v1/targets/values?period=2025&per_page=500").get_json()["items"]
-    assert {r["unit"]["id"] for r in rows} == {easy.id}
+    villages = set(db.session.scalars(db.select(AdminUnit.id).where(AdminUnit.parent_id == easy.id)))
+    assert villages  # the commune's villages have figures of their own, and are in the leader's scope
+    assert {r["unit"]["id"] for r in rows} == {easy.id} | villages
     response = client.get(f"/api/v1/targets/values?unit={hard.id}&period=2025")
     assert response.status_code == 422
     assert client.get(f"/api/v1/targets/values?unit={province.id}").status_code == 422

@@ -16,7 +16,7 @@ from lms.core.models import AuditEvent, EvidenceFile
 from lms.extensions import db
 from lms.titles import services
 from lms.titles.models import Assessment, EvaluationState
-from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
+from tests.conftest import choose_language, csrf_token, login, make_household, make_user, make_village, unit_by_code
 from tests.titles.elig_helpers import citizen_criteria, eligibility
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -456,7 +456,8 @@ def test_an_assessment_flows_through_the_engine_to_the_explanation(app_ctx, clie
     item = next(i for i in row.breakdown if i["indicator"] == "c3")
     assert item["points"] == 10
     assert item["source"]["kind"] == "assessment"
-    english = client.get(f"/titles/eligibility/{row.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    choose_language(client, "en", "/")
+    english = client.get(f"/titles/eligibility/{row.id}").get_data(as_text=True)
     assert "assessment by an evaluator" in english
     assert "|c3|" not in row.missing  # full points: nothing lacking for c3 …
     assert "|c1|" in row.missing  # … while the learning indicators still say what is

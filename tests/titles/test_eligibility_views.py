@@ -14,7 +14,7 @@ from lms.extensions import db
 from lms.registry.models import Organisation, OrganisationMember
 from lms.titles import services
 from lms.titles.models import Assessment
-from tests.conftest import login, make_household, make_user, make_village, unit_by_code
+from tests.conftest import choose_language, login, make_household, make_user, make_village, unit_by_code
 from tests.titles.elig_helpers import citizen_criteria, eligibility, family_criteria
 
 
@@ -205,7 +205,8 @@ def test_explanation_page(world, client):
     )
     db.session.commit()
     html = client.get(f"/titles/eligibility/{row.id}").get_data(as_text=True)
-    english = client.get(f"/titles/eligibility/{row.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    choose_language(client, "en", "/")
+    english = client.get(f"/titles/eligibility/{row.id}").get_data(as_text=True)
     assert "learning records of the year: 2 learning activities" in english
     assert "assessed at 3 points, at least 5 are required" in english
     assert "assessment by an evaluator, with an evidence file" in english

@@ -3,6 +3,7 @@ part A, criterion 2) — the family set says so with ``when_none = "met"``; othe
 
 from datetime import date
 
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from lms.extensions import db
@@ -37,6 +38,6 @@ def test_a_household_with_no_adult_of_working_age_meets_every_adult_learned(app_
     assert item["points"] == 10
     assert item["missing"] is None
     assert item["source"]["none_counted_as_met"] is True
-    with app_ctx.test_request_context(headers={"Accept-Language": "en"}):
+    with app_ctx.test_request_context(), force_locale("en"):
         assert "nobody to count" in describe_source(item)
     assert _family_item(undated.id, "a5")["points"] == 10

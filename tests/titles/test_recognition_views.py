@@ -322,12 +322,20 @@ def test_revoke_from_the_recognition_page(client, world):
     assert 'data-status="revoked"' in public
     history = client.get(page_url).get_data(as_text=True)
     assert "Quyết định bị hủy" in history
+    # The history speaks Vietnamese, not the audit trail's action names.
+    listed = history[history.index('id="history"') :]
+    listed = listed[: listed.index("</ul>")]
+    for said in ("Đề nghị công nhận", "Đã công nhận", "Thu hồi công nhận"):
+        assert said in listed
+    for code in ("propose", "recognise", "revoke", "certificate"):
+        assert f"· {code}" not in listed
 
 
 def test_pages_are_vietnamese(client, world):
     login(client, world["leader"])
     page = client.get(f"/titles/recognitions/propose?{_context(world)}").get_data(as_text=True)
-    assert "Đề xuất" in page
+    assert "Đề nghị công nhận" in page  # the legal term (Circulars 24 and 25/2023), never "đề xuất"
+    assert "Đề xuất" not in page
 
 
 def test_the_proposal_page_opens_on_the_leaders_commune_and_the_evaluation_year(client, world):
