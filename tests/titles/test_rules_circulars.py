@@ -36,10 +36,11 @@ from tests.titles.test_engine import (
 
 @contextmanager
 def app_request() -> Iterator[None]:
-    """Explanations are words in the reader's language: English here."""
+    """Explanations are words in the reader's language: English here (pages default to Vietnamese)."""
     from flask import current_app
+    from flask_babel import force_locale
 
-    with current_app.test_request_context(headers={"Accept-Language": "en"}):
+    with current_app.test_request_context(), force_locale("en"):
         yield
 
 
