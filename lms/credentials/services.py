@@ -340,16 +340,16 @@ def bit_is_set(bits: bytes, index: int) -> bool:
 def status_list_credential(status_list: StatusList, now: datetime | None = None) -> str:
     """The list as a BitstringStatusListCredential, signed by the instance; valid for a day (verifiers fetch it
     again after that)."""
-    now = now or datetime.now(UTC)
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
     url = status_list_url(status_list.id)
     issuer = instance_issuer()
-    credential = {
+    credential: dict[str, Any] = {
         "@context": [VC_CONTEXT],
         "id": url,
         "type": ["VerifiableCredential", "BitstringStatusListCredential"],
         "issuer": {"id": did_for(issuer), "type": ["Profile"], "name": issuer.name},
-        "validFrom": now.replace(microsecond=0).isoformat(),
-        "validUntil": (now + timedelta(days=1)).replace(microsecond=0).isoformat(),
+        "validFrom": now.isoformat(),
+        "validUntil": (now + timedelta(days=1)).isoformat(),
         "credentialSubject": {
             "id": f"{url}#list",
             "type": "BitstringStatusList",
@@ -357,14 +357,7 @@ def status_list_credential(status_list: StatusList, now: datetime | None = None)
             "encodedList": encode_bitstring(status_list.size, revoked_indexes(status_list.id)),
         },
     }
-    claims = {
-        "iss": credential["issuer"]["id"],
-        "jti": url,
-        "sub": credential["credentialSubject"]["id"],
-        "nbf": int(now.timestamp()),
-        "exp": int((now + timedelta(days=1)).timestamp()),
-    }
-    return _sign({**credential, **claims}, signing_key(issuer))
+    return _sign({**credential, **_jwt_claims(credential)}, signing_key(issuer))
 
 
 def revoke_for(*, certificate_ids: Iterable[int] = (), recognition_ids: Iterable[int] = ()) -> int:

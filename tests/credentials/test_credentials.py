@@ -28,7 +28,7 @@ from lms.credentials.models import IssuedCredential, Issuer, IssuerKey
 from lms.extensions import db
 from lms.titles import recognition
 from lms.titles.models import Title
-from tests.conftest import make_household, make_user, make_village, unit_by_code
+from tests.conftest import csrf_token, make_household, make_user, make_village, unit_by_code
 from tests.courses.conftest import make_centre, make_class
 from tests.titles.recognition_fixtures import criteria_set, eligibility
 
@@ -280,3 +280,19 @@ def test_cli_creates_rotates_keys_and_verifies_a_file(certificate, app, tmp_path
     result = runner.invoke(args=["credentials", "verify", str(bad)])
     assert result.exit_code == 1
     assert "bad_signature" in result.output
+
+
+def test_the_verify_page_says_in_vietnamese_what_a_pasted_credential_proves(certificate, client):
+    code = certificate["certificate"].code
+    page = client.get(f"/courses/verify/{code}").get_data(as_text=True)
+    assert "Tải chứng chỉ số (Open Badges 3.0)" in page
+    downloaded = client.get(f"/credentials/certificates/{code}.json").get_data(as_text=True)
+    token = csrf_token(client, "/credentials/verify")
+    html = client.post("/credentials/verify", data={"token": downloaded, "csrf_token": token}).get_data(as_text=True)
+    assert 'data-reason="ok"' in html
+    assert "Chứng chỉ hợp lệ" in html and "Kỹ thuật trồng cà phê" in html
+    jwt = json.loads(downloaded)["jwt"]
+    html = client.post("/credentials/verify", data={"token": jwt[:-6] + "AAAAAA", "csrf_token": token}).get_data(
+        as_text=True
+    )
+    assert 'data-reason="bad_signature"' in html
