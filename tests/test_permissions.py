@@ -47,6 +47,8 @@ PUBLIC = {
     "credentials.certificate_credential",
     "credentials.recognition_credential",
     "credentials.verify",
+    "api.certificate_credential",
+    "api.recognition_credential",
 }
 # Public but only a redirect to the login page for anonymous users.
 REDIRECTS_ANONYMOUS = {"core.home"}

@@ -1626,6 +1626,7 @@ def document() -> dict[str, Any]:
             **_titles_eligibility_paths(),
             **_titles_paths(),
             **_titles_run_paths(),
+            **_credentials_paths(),
         },
         "components": {
             "securitySchemes": {
@@ -1852,6 +1853,12 @@ def _titles_run_schemas() -> dict[str, Any]:
             ]
         },
     }
+
+
+def _credentials_paths() -> dict[str, Any]:
+    from lms.credentials.api import openapi_paths
+
+    return openapi_paths()
 
 
 @bp.get("/openapi.json")

@@ -21,4 +21,4 @@ def _on_revoked(sender: Any, **ids: Any) -> None:
     revoke_for(certificate_ids=ids.get("certificate_ids", ()), recognition_ids=ids.get("recognition_ids", ()))
 
 
-from lms.credentials import models, views  # noqa: E402,F401 - registers the models and routes
+from lms.credentials import api, models, views  # noqa: E402,F401 - registers the models and routes

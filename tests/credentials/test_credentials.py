@@ -290,9 +290,49 @@ def test_the_verify_page_says_in_vietnamese_what_a_pasted_credential_proves(cert
     token = csrf_token(client, "/credentials/verify")
     html = client.post("/credentials/verify", data={"token": downloaded, "csrf_token": token}).get_data(as_text=True)
     assert 'data-reason="ok"' in html
-    assert "Chứng chỉ hợp lệ" in html and "Kỹ thuật trồng cà phê" in html
+    assert "Chứng chỉ hợp lệ" in html
+    assert "Kỹ thuật trồng cà phê" in html
     jwt = json.loads(downloaded)["jwt"]
     html = client.post("/credentials/verify", data={"token": jwt[:-6] + "AAAAAA", "csrf_token": token}).get_data(
         as_text=True
     )
     assert 'data-reason="bad_signature"' in html
+
+
+def test_the_api_hands_out_the_same_credential(app_ctx, client):
+    row, leader = _recognised()
+    response = client.get(f"/api/v1/credentials/recognitions/{row.certificate_code}")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["credential"] == services.decode(body["jwt"])
+    Draft201909Validator(SCHEMA).validate(body["credential"])
+    page = client.get(f"/credentials/recognitions/{row.certificate_code}.json").get_json()
+    assert page["jwt"] == body["jwt"]
+    recognition.revoke([row.id], reason="Sai sót", user=leader)
+    response = client.get(f"/api/v1/credentials/recognitions/{row.certificate_code}")
+    assert response.status_code == 410
+    assert response.mimetype == "application/problem+json"
+    assert client.get("/api/v1/credentials/certificates/NOPE-NOPE-NOPE").status_code == 404
+
+
+def test_claims_that_disagree_with_the_credential_are_refused(certificate):
+    issued = services.credential_for_certificate(certificate["certificate"])
+    payload = services.decode(issued.jwt)
+    payload["sub"] = "urn:uuid:00000000-0000-4000-8000-000000000000"  # signed by us, but not the subject's id
+    token = services._sign(payload, issued.issuer_key)
+    assert services.verify(token).reason == "inconsistent"
+
+
+def test_a_configured_domain_with_a_port_is_written_as_did_web_requires(certificate, app):
+    app.config["CREDENTIALS_DOMAIN"] = "lms.example.vn:8443"
+    try:
+        issued = services.credential_for_certificate(certificate["certificate"])
+        credential = services.decode(issued.jwt)
+        clc_id = certificate["class"].clc_id
+        assert credential["issuer"]["id"] == f"did:web:lms.example.vn%3A8443:credentials:issuers:clc-{clc_id}"
+        assert credential["credentialStatus"]["statusListCredential"].startswith(
+            "https://lms.example.vn:8443/credentials/status/"
+        )
+        assert services.verify(issued.jwt).valid
+    finally:
+        app.config["CREDENTIALS_DOMAIN"] = None
