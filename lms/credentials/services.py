@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app, has_request_context, request
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from config import ConfigError
 from courses.models import Certificate, CourseClass
@@ -115,10 +116,16 @@ def _slug(text: str) -> str:
 
 def _get_or_create_issuer(slug: str, **values: Any) -> Issuer:
     issuer = db.session.scalar(select(Issuer).where(Issuer.slug == slug))
-    if issuer is None:
-        issuer = Issuer(slug=slug, **values)
-        db.session.add(issuer)
-        db.session.flush()
+    if issuer is not None:
+        return issuer
+    try:
+        # Two first downloads for one new issuer at once: the loser's insert fails the unique slug, and it takes
+        # the winner's row instead of failing the request.
+        with db.session.begin_nested():
+            issuer = Issuer(slug=slug, **values)
+            db.session.add(issuer)
+    except IntegrityError:
+        issuer = db.session.scalars(select(Issuer).where(Issuer.slug == slug)).one()
     return issuer
 
 
@@ -198,8 +205,18 @@ def rotate_key(issuer: Issuer) -> IssuerKey:
 
 
 def signing_key(issuer: Issuer) -> IssuerKey:
-    """The issuer's active key, created on first use (an issuer needs no ceremony before its first credential)."""
-    return active_key(issuer) or create_key(issuer)
+    """The issuer's active key, created on first use (an issuer needs no ceremony before its first credential).
+    Two first uses at once: the partial unique index lets one key win, and the other request uses it."""
+    key = active_key(issuer)
+    if key is not None:
+        return key
+    try:
+        with db.session.begin_nested():
+            return create_key(issuer)
+    except IntegrityError:
+        key = active_key(issuer)
+        assert key is not None
+        return key
 
 
 def _private(key: IssuerKey) -> Ed25519PrivateKey:

@@ -336,3 +336,38 @@ def test_a_configured_domain_with_a_port_is_written_as_did_web_requires(certific
         assert services.verify(issued.jwt).valid
     finally:
         app.config["CREDENTIALS_DOMAIN"] = None
+
+
+OB_CONTEXT = json.loads(
+    (Path(services.__file__).parent / "contexts" / "ob-v3p0-context-3.0.3.json").read_text(encoding="utf-8")
+)["@context"]
+
+
+def _undefined_terms(node: dict) -> set[str]:
+    """Properties of Open Badges objects that the OB 3.0 context does not define: a JSON-LD processor would drop
+    them silently, so a wallet that reads the credential as linked data would not see them."""
+    types = node.get("type", [])
+    scoped = set()
+    for name in [types] if isinstance(types, str) else types:
+        definition = OB_CONTEXT.get(name)
+        if isinstance(definition, dict):
+            scoped |= set(definition.get("@context", {}))
+    undefined = {key for key in node if key not in OB_CONTEXT and key not in scoped}
+    for key, value in node.items():
+        for child in value if isinstance(value, list) else [value]:
+            if isinstance(child, dict) and key in ("achievement", "criteria", "identifier", "source"):
+                undefined |= _undefined_terms(child)
+    return undefined
+
+
+def test_every_badge_property_is_a_term_of_the_open_badges_context(certificate):
+    row, _ = _recognised()
+    for issued in (
+        services.credential_for_certificate(certificate["certificate"]),
+        services.credential_for_recognition(row),
+    ):
+        credential = services.decode(issued.jwt)
+        assert _undefined_terms(credential["credentialSubject"]) == set()
+        for evidence in credential["evidence"]:
+            assert _undefined_terms(evidence) == set()
+        assert credential["@context"][1] == services.OB_CONTEXT
