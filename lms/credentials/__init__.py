@@ -11,7 +11,13 @@ from flask import Blueprint
 
 from lms.core.signals import revoked
 
-bp = Blueprint("credentials", __name__, template_folder="templates")
+bp = Blueprint(
+    "credentials",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/credentials/static",
+)
 
 
 @revoked.connect

@@ -761,19 +761,30 @@ def verify(token: str, *, now: datetime | None = None) -> Verification:
     return Verification(True, "ok", _proves(credential, key), credential, key.issuer.name, checks)
 
 
+# What a valid credential proves, in the words the server and the browser verifier both use (the page hands
+# these to lms/credentials/static/credentials/verify.js).
+PROVES = {
+    "ok": "Chứng chỉ hợp lệ: {issuer} đã cấp “{achievement}” cho {holder}, có hiệu lực từ {from}{until}, và chưa "
+    "bị thu hồi. Chứng chỉ không chứng minh người đang xuất trình là người được cấp: hãy đối chiếu họ tên với giấy "
+    "tờ tùy thân.",
+    "until": " đến {until}",
+    "person": "người học được nêu trong chứng chỉ",
+}
+
+
 def _proves(credential: dict[str, Any], key: IssuerKey) -> str:
     subject = credential.get("credentialSubject", {})
-    achievement = subject.get("achievement", {})
-    holder = subject.get("source", {}).get("name") or "người học được nêu trong chứng chỉ"
     until = credential.get("validUntil")
-    text = (
-        f"Chứng chỉ hợp lệ: {key.issuer.name} đã cấp “{achievement.get('name', '')}” cho {holder}, "
-        f"có hiệu lực từ {datetime.fromisoformat(credential['validFrom']):%d/%m/%Y}"
-        + (f" đến {datetime.fromisoformat(until):%d/%m/%Y}" if until else "")
-        + ", và chưa bị thu hồi. Chứng chỉ không chứng minh người đang xuất trình là người được cấp: "
-        "hãy đối chiếu họ tên với giấy tờ tùy thân."
+    return (
+        PROVES["ok"]
+        .replace("{issuer}", key.issuer.name)
+        .replace("{achievement}", subject.get("achievement", {}).get("name", ""))
+        .replace("{holder}", subject.get("source", {}).get("name") or PROVES["person"])
+        .replace("{from}", f"{datetime.fromisoformat(credential['validFrom']):%d/%m/%Y}")
+        .replace(
+            "{until}", PROVES["until"].replace("{until}", f"{datetime.fromisoformat(until):%d/%m/%Y}") if until else ""
+        )
     )
-    return text
 
 
 def find_by_source(*, certificate_id: int | None = None, recognition_id: int | None = None) -> list[IssuedCredential]:

@@ -123,4 +123,6 @@ def verify():
             except (ValueError, AttributeError):
                 text = ""
         result = services.verify(text)
-    return render_template("credentials/verify.html", form=form, result=result)
+    return render_template(
+        "credentials/verify.html", form=form, result=result, messages={**services.MESSAGES, **services.PROVES}
+    )
