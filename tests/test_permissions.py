@@ -40,6 +40,7 @@ PUBLIC = {
     "titles.recognition_verify_form",
     "api.verify_recognition",
     # Credentials (ADR 25): keys and status lists are public by design; a credential is reached with its code.
+    "credentials.static",
     "credentials.instance_did",
     "credentials.issuer_did",
     "credentials.jwks",
