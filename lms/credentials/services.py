@@ -316,9 +316,9 @@ def status_list_url(status_list_id: int) -> str:
     return f"{base_url()}/credentials/status/{status_list_id}"
 
 
-def revoked_indexes(status_list_id: int) -> set[int]:
+def revoked_indexes(status_list_id: int, index: int | None = None) -> set[int]:
     """Indexes whose bit is set: credentials revoked, and (belt and braces) credentials whose certificate or
-    recognition is revoked now even if the revocation hook was bypassed. One query."""
+    recognition is revoked now even if the revocation hook was bypassed. One query; ``index`` asks about one."""
     stmt = (
         select(IssuedCredential.status_index)
         .outerjoin(Certificate, Certificate.id == IssuedCredential.certificate_id)
@@ -332,6 +332,8 @@ def revoked_indexes(status_list_id: int) -> set[int]:
             ),
         )
     )
+    if index is not None:
+        stmt = stmt.where(IssuedCredential.status_index == index)
     return set(db.session.scalars(stmt))
 
 
@@ -754,9 +756,9 @@ def verify(token: str, *, now: datetime | None = None) -> Verification:
     match = STATUS_PATH.search(str(status.get("statusListCredential", "")))
     if not match or not str(status.get("statusListIndex", "")).isdigit():
         return _fail("status_unknown", credential, checks)
-    if int(status["statusListIndex"]) in revoked_indexes(int(match.group(1))):
-        result = _fail("revoked", credential, checks)
-        return result
+    index = int(status["statusListIndex"])
+    if index in revoked_indexes(int(match.group(1)), index):
+        return _fail("revoked", credential, checks)
     checks.append("Chưa bị thu hồi (danh sách trạng thái của hệ thống).")
     return Verification(True, "ok", _proves(credential, key), credential, key.issuer.name, checks)
 

@@ -280,6 +280,10 @@ def test_cli_creates_rotates_keys_and_verifies_a_file(certificate, app, tmp_path
     result = runner.invoke(args=["credentials", "verify", str(bad)])
     assert result.exit_code == 1
     assert "bad_signature" in result.output
+    listed = runner.invoke(args=["credentials", "keys", "list"]).output
+    assert f"clc-{clc_id}\t" in listed
+    assert "retired" in listed
+    assert "active" in listed
 
 
 def test_the_verify_page_says_in_vietnamese_what_a_pasted_credential_proves(certificate, client):
@@ -371,3 +375,22 @@ def test_every_badge_property_is_a_term_of_the_open_badges_context(certificate):
         for evidence in credential["evidence"]:
             assert _undefined_terms(evidence) == set()
         assert credential["@context"][1] == services.OB_CONTEXT
+
+
+def test_revoking_many_recognitions_revokes_their_credentials_in_one_statement(app_ctx, count_queries):
+    commune = unit_by_code("23293")
+    village = make_village(commune, "VC-MANY", "Thôn Nhiều")
+    households = [make_household(village, f"VC-M{i}", f"Lê Văn Hộ{i}") for i in range(4)]
+    family = criteria_set(Title.FAMILY, validity_years=3, code="test-family-many")
+    for household in households:
+        eligibility(family, household.id, commune.id, 2025, village_id=village.id)
+    leader = make_user(Role.COMMUNE_LEADER, commune, "vc-many@example.vn")
+    ids = recognition.propose(title="family", year=2025, subject_ids=[h.id for h in households], user=leader)
+    rows = recognition.decide(ids, decision_number="9/QĐ-UBND", decision_date=date(2026, 1, 5), user=leader)
+    tokens = [services.credential_for_recognition(row).jwt for row in rows]
+    with count_queries() as counter:
+        recognition.revoke(ids, reason="Quyết định bị hủy", user=leader)
+    touching = [s for s in counter.statements if "issued_credential" in s]
+    assert len(touching) == 1
+    assert touching[0].lstrip().upper().startswith("UPDATE")
+    assert {services.verify(token).reason for token in tokens} == {"revoked"}
