@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint
 
 from lms.core.signals import revoked
+from lms.extensions import limiter
 
 bp = Blueprint(
     "credentials",
@@ -18,6 +19,9 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/credentials/static",
 )
+
+# The budget the certificate verification pages share (same scope): a credential is reached with the same code.
+verify_limit = limiter.shared_limit("30 per minute", scope="certificate-verify")
 
 
 @revoked.connect

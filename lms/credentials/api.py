@@ -8,10 +8,9 @@ from typing import Any
 from flask import abort
 
 from courses import services as course_services
-from courses.document_views import verify_limit
 from lms.api import bp
 from lms.core.pdf import normalise_code
-from lms.credentials import services
+from lms.credentials import services, verify_limit
 from lms.credentials.models import IssuedCredential
 from lms.extensions import db
 from lms.titles import recognition
