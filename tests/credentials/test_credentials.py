@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -32,7 +33,9 @@ from tests.conftest import csrf_token, make_household, make_user, make_village, 
 from tests.courses.conftest import make_centre, make_class
 from tests.titles.recognition_fixtures import criteria_set, eligibility
 
-SCHEMA = json.loads((Path(__file__).parent.parent / "data" / "openbadges" / "achievementcredential.json").read_text())
+SCHEMAS = Path(__file__).parent.parent / "data" / "openbadges"
+SCHEMA = json.loads((SCHEMAS / "achievementcredential.json").read_text())
+PROFILE_SCHEMA = json.loads((SCHEMAS / "profile.json").read_text())
 AFTER = datetime(2026, 4, 5)
 
 
@@ -88,11 +91,11 @@ def test_a_certificate_is_an_open_badge_an_independent_verifier_accepts(certific
     document = response.get_json()
     credential, token = document["credential"], document["jwt"]
     Draft201909Validator(SCHEMA).validate(credential)
-    assert json.loads(_unb64(token.split(".")[0])) == {
-        "alg": "EdDSA",
-        "kid": json.loads(_unb64(token.split(".")[0]))["kid"],
-        "typ": "JWT",
-    }
+    Draft201909Validator(PROFILE_SCHEMA).validate(credential["issuer"])
+    header = json.loads(_unb64(token.split(".")[0]))
+    assert set(header) == {"alg", "kid", "typ"}  # OB 3.0 allows no other JOSE header
+    assert (header["alg"], header["typ"]) == ("EdDSA", "JWT")
+    assert header["kid"].startswith(credential["issuer"]["id"] + "#key-")
     payload = _independent_verify(client, token)
     assert payload == credential
     assert payload["iss"] == credential["issuer"]["id"]
@@ -104,6 +107,8 @@ def test_a_certificate_is_an_open_badge_an_independent_verifier_accepts(certific
     # The holder's name only hashed with a salt: the verifier checks it against an identity card.
     (identity,) = credential["credentialSubject"]["identifier"]
     assert identity["hashed"] is True
+    name = certificate["learner"].full_name  # what a verifier reads off the identity card
+    assert identity["identityHash"] == "sha256$" + hashlib.sha256((name + identity["salt"]).encode()).hexdigest()
     assert "Học Viên" not in json.dumps(credential, ensure_ascii=False)
     assert credential["validFrom"].startswith(certificate["certificate"].issued_on.isoformat())
     # Downloading again hands out the same credential.
