@@ -9,6 +9,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from config import ConfigError
 from lms.extensions import db
 
 credentials = AppGroup("credentials", help="Verifiable credentials: issuers' keys and verification.")
@@ -30,7 +31,7 @@ def create_command(spec: str) -> None:
 
     try:
         key = services.create_key(services.find_issuer(spec))
-    except services.CredentialError as exc:
+    except (services.CredentialError, ConfigError) as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
     kid = services.kid_for(key)
@@ -46,7 +47,7 @@ def rotate_command(spec: str) -> None:
 
     try:
         key = services.rotate_key(services.find_issuer(spec))
-    except services.CredentialError as exc:
+    except (services.CredentialError, ConfigError) as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
     kid = services.kid_for(key)
