@@ -317,8 +317,9 @@ def status_list_url(status_list_id: int) -> str:
 
 
 def revoked_indexes(status_list_id: int, index: int | None = None) -> set[int]:
-    """Indexes whose bit is set: credentials revoked, and (belt and braces) credentials whose certificate or
-    recognition is revoked now even if the revocation hook was bypassed. One query; ``index`` asks about one."""
+    """Indexes whose bit is set: credentials revoked, credentials whose certificate or recognition was deleted,
+    and (belt and braces) credentials whose certificate or recognition is revoked now even if the revocation hook
+    was bypassed. One query; ``index`` asks about one."""
     stmt = (
         select(IssuedCredential.status_index)
         .outerjoin(Certificate, Certificate.id == IssuedCredential.certificate_id)
@@ -329,6 +330,8 @@ def revoked_indexes(status_list_id: int, index: int | None = None) -> set[int]:
                 IssuedCredential.revoked_at.is_not(None),
                 Certificate.revoked_at.is_not(None),
                 Recognition.status == RecognitionStatus.REVOKED.value,
+                # its certificate or recognition was deleted
+                IssuedCredential.certificate_id.is_(None) & IssuedCredential.recognition_id.is_(None),
             ),
         )
     )

@@ -399,3 +399,14 @@ def test_revoking_many_recognitions_revokes_their_credentials_in_one_statement(a
     assert len(touching) == 1
     assert touching[0].lstrip().upper().startswith("UPDATE")
     assert {services.verify(token).reason for token in tokens} == {"revoked"}
+
+
+def test_a_credential_whose_certificate_was_deleted_verifies_as_revoked(certificate):
+    issued = services.credential_for_certificate(certificate["certificate"])
+    db.session.delete(certificate["certificate"])  # the class removed, or the person erased
+    db.session.flush()
+    db.session.expire_all()
+    kept = db.session.get(IssuedCredential, issued.id)
+    assert kept is not None
+    assert kept.certificate_id is None
+    assert services.verify(issued.jwt).reason == "revoked"
