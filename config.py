@@ -60,6 +60,11 @@ class Config:
     # SECRET_KEY so a development install works; production must set it separately (rotation of the session key
     # must not make stored ID numbers unreadable).
     PII_KEY = _env("LMS_PII_KEY")
+    # Key that encrypts the issuers' private signing keys at rest (ADR 25). Development derives one from SECRET_KEY;
+    # production refuses to sign a credential without it. CREDENTIALS_DOMAIN: the host of the issuers' did:web
+    # identifiers ("lms.example.vn"); unset, the host of the request.
+    CREDENTIALS_KEY = _env("LMS_CREDENTIALS_KEY")
+    CREDENTIALS_DOMAIN = _env("LMS_CREDENTIALS_DOMAIN")
 
     SQLALCHEMY_DATABASE_URI = _env("LMS_DATABASE_URL", _sqlite_url("lms.sqlite"))
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}

@@ -52,7 +52,7 @@ from lms.celery import enqueue_after_commit
 from lms.core.models import AuditEvent
 from lms.core.pdf import new_code
 from lms.core.services import audit
-from lms.core.signals import learning_records_changed
+from lms.core.signals import learning_records_changed, revoked
 from lms.extensions import db, utcnow
 from lms.registry.models import (
     AdminUnit,
@@ -1009,6 +1009,7 @@ def _sync_certificates(class_id: int, completed: dict[int, date], revoked_reason
             .where(Certificate.id.in_([row.id for row in revoke]))
             .values(revoked_at=now, revoked_reason=revoked_reason[:300])
         )
+        revoked.send(None, certificate_ids={row.id for row in revoke})
         # Never a silent side effect: each revocation is in the audit trail with its reason.
         db.session.execute(
             insert(AuditEvent),

@@ -83,7 +83,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     import courses
-    from lms import api, auth, core, registry, targets, titles
+    from lms import api, auth, core, credentials, registry, targets, titles
     from lms.api import errors as api_errors
     from lms.core import stuck  # noqa: F401 - registers the stuck-work routes on core.bp
 
@@ -94,6 +94,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(titles.bp)
     app.register_blueprint(targets.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(credentials.bp)
     api_errors.register_error_handlers(app)
 
 
@@ -102,6 +103,7 @@ def register_cli(app: Flask) -> None:
     from lms.auth.cli import register as register_auth_cli
     from lms.bench import register as register_bench_cli
     from lms.core.cli import register as register_work_cli
+    from lms.credentials.cli import register as register_credentials_cli
     from lms.registry.cli import register as register_registry_cli
     from lms.registry.demo_cli import register as register_demo_cli
     from lms.targets.cli import register as register_targets_cli
@@ -115,6 +117,7 @@ def register_cli(app: Flask) -> None:
     register_titles_cli(app)
     register_targets_cli(app)
     register_work_cli(app)
+    register_credentials_cli(app)
 
 
 def register_celery(app: Flask) -> None:

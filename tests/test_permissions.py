@@ -39,6 +39,17 @@ PUBLIC = {
     "titles.recognition_verify",
     "titles.recognition_verify_form",
     "api.verify_recognition",
+    # Credentials (ADR 25): keys and status lists are public by design; a credential is reached with its code.
+    "credentials.static",
+    "credentials.instance_did",
+    "credentials.issuer_did",
+    "credentials.jwks",
+    "credentials.status_list",
+    "credentials.certificate_credential",
+    "credentials.recognition_credential",
+    "credentials.verify",
+    "api.certificate_credential",
+    "api.recognition_credential",
 }
 # Public but only a redirect to the login page for anonymous users.
 REDIRECTS_ANONYMOUS = {"core.home"}
@@ -128,6 +139,8 @@ def two_communes(app_ctx):
             "eligibility_id": eligibility.id,
             "assessment_id": assessment.id,
             "recognition_id": recognition.id,
+            "slug": f"clc-{clc.id}",  # a credential issuer (public: its DID document)
+            "list_id": 1,  # a credential status list (public)
             "run_id": run.id,
         }
     other = make_user(Role.CENTRE_MANAGER, objects["b"]["commune"], "other@example.vn")

@@ -1671,6 +1671,7 @@ def document() -> dict[str, Any]:
             **_titles_eligibility_paths(),
             **_titles_paths(),
             **_titles_run_paths(),
+            **_credentials_paths(),
         },
         "components": {
             "securitySchemes": {
@@ -1900,6 +1901,12 @@ def _titles_run_schemas() -> dict[str, Any]:
             ]
         },
     }
+
+
+def _credentials_paths() -> dict[str, Any]:
+    from lms.credentials.api import openapi_paths
+
+    return openapi_paths()
 
 
 @bp.get("/openapi.json")

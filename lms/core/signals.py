@@ -14,3 +14,7 @@ learning_records_changed = _signals.signal("learning-records-changed")
 #: A receiver returns markup to show on the page (or None), so a higher layer adds what it knows about the subject
 #: (its titles by year) to a page the registry owns without the registry importing it.
 subject_page = _signals.signal("subject-page")
+
+#: Certificates or recognitions were revoked. Keyword arguments: ``certificate_ids`` or ``recognition_ids``, sets of
+#: ids. The credentials issued for them are revoked in the same transaction (lms/credentials).
+revoked = _signals.signal("revoked")

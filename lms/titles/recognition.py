@@ -31,6 +31,7 @@ from lms.auth.permissions import Permission, in_scope, scoped
 from lms.core import spreadsheet
 from lms.core.models import AuditEvent
 from lms.core.pdf import new_code, normalise_code
+from lms.core.signals import revoked
 from lms.extensions import db, utcnow
 from lms.registry.models import (
     HEAD_RELATIONS,
@@ -1015,6 +1016,7 @@ def revoke(recognition_ids: Sequence[int], *, reason: str, user: Any) -> list[Re
         row.revoked_by_id = getattr(user, "id", None)
     db.session.flush()
     _audit_many("recognition.revoke", [r.id for r in rows], user, reason=reason)
+    revoked.send(None, recognition_ids={r.id for r in rows})
     mark_dirty({(r.commune_id, r.year) for r in rows})
     return rows
 

@@ -1,0 +1,34 @@
+"""Verifiable credentials: certificates and title recognitions as Open Badges 3.0 credentials signed as VC-JWT,
+the issuers' keys published as did:web documents, revocation by a Bitstring Status List (ADR 25,
+docs/credentials.md).
+
+Reads courses and titles; neither imports it: it learns of revocations through ``lms.core.signals.revoked``.
+"""
+
+from typing import Any
+
+from flask import Blueprint
+
+from lms.core.signals import revoked
+from lms.extensions import limiter
+
+bp = Blueprint(
+    "credentials",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/credentials/static",
+)
+
+# The budget the certificate verification pages share (same scope): a credential is reached with the same code.
+verify_limit = limiter.shared_limit("30 per minute", scope="certificate-verify")
+
+
+@revoked.connect
+def _on_revoked(sender: Any, **ids: Any) -> None:
+    from lms.credentials.services import revoke_for
+
+    revoke_for(certificate_ids=ids.get("certificate_ids", ()), recognition_ids=ids.get("recognition_ids", ()))
+
+
+from lms.credentials import api, models, views  # noqa: E402,F401 - registers the models and routes

@@ -1,0 +1,86 @@
+"""``/api/v1/credentials/…``: the same credentials as the download links, for apps and wallets. Public with the code
+printed on the certificate (as the verification endpoints are), rate-limited with them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort
+
+from courses import services as course_services
+from lms.api import bp
+from lms.core.pdf import normalise_code
+from lms.credentials import services, verify_limit
+from lms.credentials.models import IssuedCredential
+from lms.extensions import db
+from lms.titles import recognition
+
+HEADERS = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex"}
+
+
+def _body(issued: IssuedCredential) -> tuple[dict[str, Any], int, dict[str, str]]:
+    body = {"credential": services.decode(issued.jwt), "jwt": issued.jwt}
+    db.session.commit()  # issued on first request
+    return body, 200, HEADERS
+
+
+@bp.get("/credentials/certificates/<code>")
+@verify_limit
+def certificate_credential(code: str):
+    certificate = course_services.find_certificate(normalise_code(code)) if len(code) <= 40 else None
+    if certificate is None:
+        abort(404, description="No certificate has this code.")
+    try:
+        return _body(services.credential_for_certificate(certificate))
+    except services.CredentialError:
+        abort(410, description="This certificate was revoked: it has no credential.")
+
+
+@bp.get("/credentials/recognitions/<code>")
+@verify_limit
+def recognition_credential(code: str):
+    row = recognition.find_by_code(code) if len(code) <= 40 else None
+    if row is None:
+        abort(404, description="No certificate of recognition has this code.")
+    try:
+        return _body(services.credential_for_recognition(row))
+    except services.CredentialError:
+        abort(410, description="This recognition is not in force (revoked or not decided): it has no credential.")
+
+
+def openapi_paths() -> dict[str, Any]:
+    def path(summary: str) -> dict[str, Any]:
+        return {
+            "get": {
+                "tags": ["credentials"],
+                "summary": summary,
+                "security": [],
+                "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {
+                    "200": {
+                        "description": "The credential (issued on first request, the same afterwards)",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "credential": {
+                                            "type": "object",
+                                            "description": "the OpenBadgeCredential (Open Badges 3.0), decoded",
+                                        },
+                                        "jwt": {"type": "string", "description": "the VC-JWT: the verifiable form"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "404": {"description": "Problem", "content": {"application/problem+json": {}}},
+                    "410": {"description": "Problem", "content": {"application/problem+json": {}}},
+                },
+            }
+        }
+
+    return {
+        "/credentials/certificates/{code}": path("A class certificate as an Open Badges 3.0 credential (public)"),
+        "/credentials/recognitions/{code}": path("A recognition as an Open Badges 3.0 credential (public)"),
+    }

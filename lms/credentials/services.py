@@ -1,0 +1,801 @@
+"""Certificates and recognitions as Open Badges 3.0 credentials, signed as VC-JWT with Ed25519 (ADR 25).
+
+- **Issuers and keys**: :func:`issuer_for_certificate`, :func:`issuer_for_recognition`, :func:`create_key`,
+  :func:`rotate_key`; public keys published by :func:`did_document` and :func:`jwks`.
+- **Issuing**: :func:`credential_for_certificate` and :func:`credential_for_recognition` build the
+  ``OpenBadgeCredential``, sign it and keep it (the same JWT is handed out again).
+- **Revocation**: every credential has an index in a Bitstring Status List (:func:`status_list_credential`);
+  :func:`revoke_for` flips the bits of a revoked certificate's or recognition's credentials.
+- **Verification**: :func:`verify` checks the signature, the key, the dates and the status list and says in
+  Vietnamese what the credential proves.
+
+Services flush and never commit.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app, has_request_context, request
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from config import ConfigError
+from courses.models import Certificate, CourseClass
+from lms.extensions import db, utcnow
+from lms.registry.models import AdminUnit, Clc, UnitLevel
+from lms.registry.text import fold
+from lms.titles import approvals
+from lms.titles.models import TITLE_SUBJECT, CriteriaSet, Recognition, RecognitionStatus, SubjectType, Title
+from lms.titles.recognition import TITLE_NAMES_VI, subjects
+
+from .models import STATUS_LIST_SIZE, IssuedCredential, Issuer, IssuerKey, StatusList
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+INSTANCE = "instance"
+STATUS_PATH = re.compile(r"/credentials/status/(\d+)$")
+
+
+class CredentialError(ValueError):
+    """Nothing can be issued (a revoked certificate, a proposal with no decision): the message says why."""
+
+
+# --- configuration -----------------------------------------------------------------------------------------------
+
+
+def _fernet() -> Fernet:
+    secret = current_app.config.get("CREDENTIALS_KEY")
+    if not secret:
+        if current_app.config.get("ENV_NAME") == "production":
+            raise ConfigError("set LMS_CREDENTIALS_KEY: it encrypts the issuers' signing keys")
+        secret = current_app.config["SECRET_KEY"]  # development and tests only
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"lms-credentials-keys").derive(secret.encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def domain() -> str:
+    """The host of the did:web identifiers: configured, else the request's host, else ``localhost``."""
+    configured = current_app.config.get("CREDENTIALS_DOMAIN")
+    if configured:
+        return str(configured)
+    if has_request_context():
+        return request.host
+    return "localhost"
+
+
+def base_url() -> str:
+    if current_app.config.get("CREDENTIALS_DOMAIN") or not has_request_context():
+        return f"https://{domain()}"
+    return request.host_url.rstrip("/")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# --- issuers and keys --------------------------------------------------------------------------------------------
+
+
+def did_for(issuer: Issuer) -> str:
+    """``did:web:host`` for the instance (``/.well-known/did.json``), ``did:web:host:credentials:issuers:slug``
+    for the others (``/credentials/issuers/slug/did.json``); a port is written ``%3A`` as did:web requires."""
+    host = domain().replace(":", "%3A")
+    return f"did:web:{host}" if issuer.slug == INSTANCE else f"did:web:{host}:credentials:issuers:{issuer.slug}"
+
+
+def kid_for(key: IssuerKey) -> str:
+    return f"{did_for(key.issuer)}#{key.key_id}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
+
+
+def _get_or_create_issuer(slug: str, **values: Any) -> Issuer:
+    issuer = db.session.scalar(select(Issuer).where(Issuer.slug == slug))
+    if issuer is not None:
+        return issuer
+    try:
+        # Two first downloads for one new issuer at once: the loser's insert fails the unique slug, and it takes
+        # the winner's row instead of failing the request.
+        with db.session.begin_nested():
+            issuer = Issuer(slug=slug, **values)
+            db.session.add(issuer)
+    except IntegrityError:
+        issuer = db.session.scalars(select(Issuer).where(Issuer.slug == slug)).one()
+    return issuer
+
+
+def instance_issuer() -> Issuer:
+    return _get_or_create_issuer(INSTANCE, kind="instance", name="Hệ thống quản lý học tập suốt đời (LMS)")
+
+
+def issuer_for_clc(clc: Clc) -> Issuer:
+    return _get_or_create_issuer(f"clc-{clc.id}", kind="clc", name=clc.name, clc_id=clc.id)
+
+
+def issuer_for_recognition(row: Recognition) -> Issuer:
+    """The authority that decided: the level of the approvals configuration (commune or province) and the name
+    written on the decision. Two decisions in the name of the same authority share an issuer."""
+    rule = approvals.rules_for([(row.id, row.title, row.subject_type, row.subject_id)])[row.id]
+    commune, province = approvals.places([row.commune_id])[row.commune_id]
+    unit = province if rule.level == UnitLevel.PROVINCE.value and province is not None else commune
+    name = row.authority or approvals.authority_name(rule, commune, province)
+    slug = f"{unit.level}-{unit.code}-{_slug(name)}"[:120].rstrip("-")
+    return _get_or_create_issuer(slug, kind="authority", name=name, unit_id=unit.id)
+
+
+def find_issuer(spec: str) -> Issuer:
+    """The issuer a CLI argument names: ``instance``, ``clc:ID``, ``recognition:ID`` (the authority that decided
+    it) or an existing issuer's slug."""
+    kind, _, ident = spec.partition(":")
+    if spec == INSTANCE:
+        return instance_issuer()
+    if kind == "clc" and ident.isdigit():
+        clc = db.session.get(Clc, int(ident))
+        if clc is None:
+            raise CredentialError(f"no CLC with id {ident}")
+        return issuer_for_clc(clc)
+    if kind == "recognition" and ident.isdigit():
+        row = db.session.get(Recognition, int(ident))
+        if row is None or row.status not in (RecognitionStatus.RECOGNISED, RecognitionStatus.REVOKED):
+            raise CredentialError(f"no decided recognition with id {ident}")
+        return issuer_for_recognition(row)
+    issuer = db.session.scalar(select(Issuer).where(Issuer.slug == spec))
+    if issuer is None:
+        raise CredentialError(f"no issuer {spec!r}: use instance, clc:ID, recognition:ID or an issuer's slug")
+    return issuer
+
+
+def active_key(issuer: Issuer) -> IssuerKey | None:
+    return db.session.scalar(select(IssuerKey).where(IssuerKey.issuer_id == issuer.id, IssuerKey.retired_at.is_(None)))
+
+
+def create_key(issuer: Issuer) -> IssuerKey:
+    """A new Ed25519 key pair for ``issuer``: the private half encrypted, the public half as a JWK. Refused if
+    the issuer already has an active key (rotate it instead)."""
+    if active_key(issuer) is not None:
+        raise CredentialError(f"issuer {issuer.slug} already has an active key: rotate it")
+    private = Ed25519PrivateKey.generate()
+    now = utcnow()
+    key = IssuerKey(
+        issuer=issuer,
+        key_id=f"key-{now:%Y%m%dT%H%M%S}-{secrets.token_hex(2)}",
+        public_jwk={"kty": "OKP", "crv": "Ed25519", "x": _b64(private.public_key().public_bytes_raw())},
+        private_key_encrypted=_fernet().encrypt(private.private_bytes_raw()),
+        created_at=now,
+    )
+    db.session.add(key)
+    db.session.flush()
+    return key
+
+
+def rotate_key(issuer: Issuer) -> IssuerKey:
+    """Retire the active key and create a new one. The retired key's public half stays published, so what it
+    signed keeps verifying; its private half is erased, so it can sign nothing more."""
+    old = active_key(issuer)
+    if old is not None:
+        old.retired_at = utcnow()
+        old.private_key_encrypted = b""
+        db.session.flush()
+    return create_key(issuer)
+
+
+def signing_key(issuer: Issuer) -> IssuerKey:
+    """The issuer's active key, created on first use (an issuer needs no ceremony before its first credential).
+    Two first uses at once: the partial unique index lets one key win, and the other request uses it."""
+    key = active_key(issuer)
+    if key is not None:
+        return key
+    try:
+        with db.session.begin_nested():
+            return create_key(issuer)
+    except IntegrityError:
+        key = active_key(issuer)
+        assert key is not None
+        return key
+
+
+def _private(key: IssuerKey) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(_fernet().decrypt(key.private_key_encrypted))
+
+
+def public_jwk(key: IssuerKey) -> dict[str, Any]:
+    return {**key.public_jwk, "kid": kid_for(key), "alg": "EdDSA", "use": "sig"}
+
+
+def did_document(issuer: Issuer) -> dict[str, Any]:
+    """The issuer's did:web document: every key it ever had (retired ones verify what they signed)."""
+    did = did_for(issuer)
+    methods = [
+        {"id": kid_for(k), "type": "JsonWebKey2020", "controller": did, "publicKeyJwk": dict(k.public_jwk)}
+        for k in issuer.keys
+    ]
+    return {
+        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/suites/jws-2020/v1"],
+        "id": did,
+        "alsoKnownAs": [f"{base_url()}/credentials/issuers/{issuer.slug}"],
+        "verificationMethod": methods,
+        "assertionMethod": [m["id"] for m in methods],
+    }
+
+
+def jwks(issuer: Issuer | None = None) -> dict[str, Any]:
+    stmt = select(IssuerKey).order_by(IssuerKey.id)
+    if issuer is not None:
+        stmt = stmt.where(IssuerKey.issuer_id == issuer.id)
+    return {"keys": [public_jwk(k) for k in db.session.scalars(stmt)]}
+
+
+# --- signing -----------------------------------------------------------------------------------------------------
+
+
+def _sign(payload: dict[str, Any], key: IssuerKey) -> str:
+    # OB 3.0 §8.2: alg, kid and typ "JWT" only (no other header).
+    header = {"alg": "EdDSA", "kid": kid_for(key), "typ": "JWT"}
+    signing_input = (
+        _b64(json.dumps(header, separators=(",", ":")).encode())
+        + "."
+        + _b64(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
+    )
+    return signing_input + "." + _b64(_private(key).sign(signing_input.encode("ascii")))
+
+
+def _timestamp(day: date, end: bool = False) -> datetime:
+    return datetime.combine(day, time(23, 59, 59) if end else time(0), VN)
+
+
+def _jwt_claims(credential: dict[str, Any]) -> dict[str, Any]:
+    """The JWT claims OB 3.0 §8.2 asks for, mirroring the credential."""
+    claims = {
+        "iss": credential["issuer"]["id"],
+        "jti": credential["id"],
+        "sub": credential["credentialSubject"]["id"],
+        "nbf": int(datetime.fromisoformat(credential["validFrom"]).timestamp()),
+    }
+    if "validUntil" in credential:
+        claims["exp"] = int(datetime.fromisoformat(credential["validUntil"]).timestamp())
+    return claims
+
+
+# --- status lists ------------------------------------------------------------------------------------------------
+
+
+def _allocate_index() -> tuple[StatusList, int]:
+    """A random free index in the newest list that is less than half full (random, so an index says nothing
+    about when or to whom it was given); a new list when it is. A race on one index fails the unique
+    constraint, and the request is retried by the person."""
+    status_list = db.session.scalar(select(StatusList).order_by(StatusList.id.desc()).limit(1))
+    if status_list is not None:
+        used = db.session.scalar(
+            select(db.func.count())
+            .select_from(IssuedCredential)
+            .where(IssuedCredential.status_list_id == status_list.id)
+        )
+        if (used or 0) * 2 >= status_list.size:
+            status_list = None
+    if status_list is None:
+        status_list = StatusList(purpose="revocation", size=STATUS_LIST_SIZE)
+        db.session.add(status_list)
+        db.session.flush()
+    while True:
+        index = secrets.randbelow(status_list.size)
+        taken = db.session.scalar(
+            select(IssuedCredential.id).where(
+                IssuedCredential.status_list_id == status_list.id, IssuedCredential.status_index == index
+            )
+        )
+        if taken is None:
+            return status_list, index
+
+
+def status_list_url(status_list_id: int) -> str:
+    return f"{base_url()}/credentials/status/{status_list_id}"
+
+
+def revoked_indexes(status_list_id: int, index: int | None = None) -> set[int]:
+    """Indexes whose bit is set: credentials revoked, credentials whose certificate or recognition was deleted,
+    and (belt and braces) credentials whose certificate or recognition is revoked now even if the revocation hook
+    was bypassed. One query; ``index`` asks about one."""
+    stmt = (
+        select(IssuedCredential.status_index)
+        .outerjoin(Certificate, Certificate.id == IssuedCredential.certificate_id)
+        .outerjoin(Recognition, Recognition.id == IssuedCredential.recognition_id)
+        .where(
+            IssuedCredential.status_list_id == status_list_id,
+            or_(
+                IssuedCredential.revoked_at.is_not(None),
+                Certificate.revoked_at.is_not(None),
+                Recognition.status == RecognitionStatus.REVOKED.value,
+                # its certificate or recognition was deleted
+                IssuedCredential.certificate_id.is_(None) & IssuedCredential.recognition_id.is_(None),
+            ),
+        )
+    )
+    if index is not None:
+        stmt = stmt.where(IssuedCredential.status_index == index)
+    return set(db.session.scalars(stmt))
+
+
+def encode_bitstring(size: int, indexes: Iterable[int]) -> str:
+    """Bitstring Status List §3.1: index 0 is the left-most bit of the first byte; GZIP, then multibase
+    base64url without padding (prefix ``u``)."""
+    bits = bytearray(size // 8)
+    for index in indexes:
+        bits[index // 8] |= 0x80 >> (index % 8)
+    return "u" + _b64(gzip.compress(bytes(bits), mtime=0))
+
+
+def decode_bitstring(encoded: str) -> bytes:
+    if not encoded.startswith("u"):
+        raise ValueError("encodedList is not multibase base64url")
+    return gzip.decompress(_unb64(encoded[1:]))
+
+
+def bit_is_set(bits: bytes, index: int) -> bool:
+    return bool(bits[index // 8] & (0x80 >> (index % 8)))
+
+
+def status_list_credential(status_list: StatusList, now: datetime | None = None) -> str:
+    """The list as a BitstringStatusListCredential, signed by the instance; valid for a day (verifiers fetch it
+    again after that)."""
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    url = status_list_url(status_list.id)
+    issuer = instance_issuer()
+    credential: dict[str, Any] = {
+        "@context": [VC_CONTEXT],
+        "id": url,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "issuer": {"id": did_for(issuer), "type": ["Profile"], "name": issuer.name},
+        "validFrom": now.isoformat(),
+        "validUntil": (now + timedelta(days=1)).isoformat(),
+        "credentialSubject": {
+            "id": f"{url}#list",
+            "type": "BitstringStatusList",
+            "statusPurpose": status_list.purpose,
+            "encodedList": encode_bitstring(status_list.size, revoked_indexes(status_list.id)),
+        },
+    }
+    return _sign({**credential, **_jwt_claims(credential)}, signing_key(issuer))
+
+
+def revoke_for(*, certificate_ids: Iterable[int] = (), recognition_ids: Iterable[int] = ()) -> int:
+    """Flip the status bits of every credential issued for these certificates or recognitions (one statement)."""
+    certificate_ids, recognition_ids = set(certificate_ids), set(recognition_ids)
+    if not certificate_ids and not recognition_ids:
+        return 0
+    result = db.session.execute(
+        update(IssuedCredential)
+        .where(
+            IssuedCredential.revoked_at.is_(None),
+            or_(
+                IssuedCredential.certificate_id.in_(certificate_ids),
+                IssuedCredential.recognition_id.in_(recognition_ids),
+            ),
+        )
+        .values(revoked_at=utcnow())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- subjects ----------------------------------------------------------------------------------------------------
+
+
+def _subject_uri(subject_type: str, subject_id: int) -> str:
+    """An opaque, stable identifier: no ID number, no name, and not guessable from our row ids (keyed hash)."""
+    digest = hmac.new(
+        (current_app.config.get("CREDENTIALS_KEY") or current_app.config["SECRET_KEY"]).encode(),
+        f"subject:{subject_type}:{subject_id}".encode(),
+        hashlib.sha256,
+    ).digest()
+    return f"urn:uuid:{uuid.UUID(bytes=digest[:16], version=4)}"
+
+
+def _name_identity(name: str, hashed: bool) -> dict[str, Any]:
+    """A person's name is given hashed with a salt (the holder shows it with an identity card, the verifier
+    hashes it); a group's name is public and given as it is."""
+    if not hashed:
+        return {"type": "IdentityObject", "identityType": "name", "hashed": False, "identityHash": name}
+    salt = secrets.token_hex(8)
+    digest = hashlib.sha256((name + salt).encode()).hexdigest()
+    return {
+        "type": "IdentityObject",
+        "identityType": "name",
+        "hashed": True,
+        "identityHash": f"sha256${digest}",
+        "salt": salt,
+    }
+
+
+# --- building --------------------------------------------------------------------------------------------------
+
+
+def _issuer_profile(issuer: Issuer) -> dict[str, Any]:
+    profile: dict[str, Any] = {"id": did_for(issuer), "type": ["Profile"], "name": issuer.name, "url": base_url()}
+    return profile
+
+
+def _envelope(
+    *, credential_id: str, name: str, issuer: Issuer, valid_from: date, valid_until: date | None
+) -> dict[str, Any]:
+    credential: dict[str, Any] = {
+        "@context": [VC_CONTEXT, OB_CONTEXT],
+        "id": credential_id,
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "name": name,
+        "issuer": _issuer_profile(issuer),
+        "validFrom": _timestamp(valid_from).isoformat(),
+        "awardedDate": _timestamp(valid_from).isoformat(),
+    }
+    if valid_until is not None:
+        credential["validUntil"] = _timestamp(valid_until, end=True).isoformat()
+    return credential
+
+
+def _store(
+    credential: dict[str, Any],
+    *,
+    issuer: Issuer,
+    kind: str,
+    valid_from: date,
+    valid_until: date | None,
+    credential_uuid: str,
+    **source: int,
+) -> IssuedCredential:
+    status_list, index = _allocate_index()
+    url = status_list_url(status_list.id)
+    credential["credentialStatus"] = {
+        "id": f"{url}#{index}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": status_list.purpose,
+        "statusListIndex": str(index),
+        "statusListCredential": url,
+    }
+    key = signing_key(issuer)
+    row = IssuedCredential(
+        uuid=credential_uuid,
+        kind=kind,
+        issuer_key_id=key.id,
+        status_list_id=status_list.id,
+        status_index=index,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        jwt=_sign({**credential, **_jwt_claims(credential)}, key),
+        **source,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def _current(**source: int) -> IssuedCredential | None:
+    column, value = next(iter(source.items()))
+    return db.session.scalar(
+        select(IssuedCredential)
+        .where(getattr(IssuedCredential, column) == value, IssuedCredential.revoked_at.is_(None))
+        .order_by(IssuedCredential.id.desc())
+        .limit(1)
+    )
+
+
+def credential_for_certificate(certificate: Certificate) -> IssuedCredential:
+    """The certificate's credential: the one issued before if it still stands, else a new one. A revoked
+    certificate has none."""
+    if certificate.revoked_at is not None:
+        raise CredentialError("Chứng nhận này đã bị thu hồi: không cấp chứng chỉ số.")
+    existing = _current(certificate_id=certificate.id)
+    if existing is not None:
+        return existing
+    course_class: CourseClass = certificate.course_class
+    course = course_class.course
+    clc = db.session.get(Clc, course_class.clc_id)
+    assert clc is not None
+    commune = db.session.get(AdminUnit, course_class.commune_id)
+    issuer = issuer_for_clc(clc)
+    credential_uuid = str(uuid.uuid4())
+    share = round(float(course.min_attendance_share) * 100)
+    narrative = (
+        f"Tham dự ít nhất {share}% số buổi học của lớp"
+        + (" và đạt bài kiểm tra cuối khóa" if course.requires_assessment else "")
+        + f" (quy định của khóa học {course.code}, {course.planned_hours:g} giờ)."
+    )
+    credential = _envelope(
+        credential_id=f"urn:uuid:{credential_uuid}",
+        name=f"Chứng nhận hoàn thành: {course.name}",
+        issuer=issuer,
+        valid_from=certificate.issued_on,
+        valid_until=None,
+    )
+    credential["credentialSubject"] = {
+        "id": _subject_uri(SubjectType.PERSON, certificate.person_id),
+        "type": ["AchievementSubject"],
+        "identifier": [_name_identity(certificate.person.full_name, hashed=True)],
+        "activityStartDate": _timestamp(course_class.starts_on).isoformat(),
+        "activityEndDate": _timestamp(course_class.ends_on, end=True).isoformat(),
+        "achievement": {
+            "id": f"{base_url()}/credentials/achievements/course-{course.id}",
+            "type": ["Achievement"],
+            "achievementType": "CertificateOfCompletion",
+            "name": course.name,
+            "description": course.description or f"Khóa học {course.name} tại {clc.name}.",
+            "humanCode": course.code,
+            "fieldOfStudy": course.category,
+            "inLanguage": "vi",
+            "criteria": {"narrative": narrative},
+        },
+    }
+    credential["evidence"] = [
+        {
+            "id": f"{base_url()}/courses/verify/{certificate.code}",
+            "type": ["Evidence"],
+            "name": f"Chứng nhận số {certificate.code}",
+            "description": (
+                f"Lớp “{course_class.name}” của {clc.name}"
+                + (f", {commune.full_name}" if commune else "")
+                + f", từ {course_class.starts_on:%d/%m/%Y} đến {course_class.ends_on:%d/%m/%Y}."
+            ),
+            "genre": "Certificate",
+        }
+    ]
+    return _store(
+        credential,
+        issuer=issuer,
+        kind="certificate",
+        valid_from=certificate.issued_on,
+        valid_until=None,
+        credential_uuid=credential_uuid,
+        certificate_id=certificate.id,
+    )
+
+
+GROUP_TYPES = {
+    SubjectType.HOUSEHOLD: "Hộ gia đình",
+    SubjectType.CLAN: "Dòng họ",
+    SubjectType.VILLAGE: "Thôn, tổ dân phố",
+    SubjectType.ORGANISATION: "Cơ quan, đơn vị",
+    SubjectType.COMMUNE: "Xã, phường",
+}
+
+
+def credential_for_recognition(row: Recognition) -> IssuedCredential:
+    """The recognition's credential, valid from the decision date to the end of its validity. A group title's
+    subject is named as on the public page (a household by its head's initials), never by an ID number."""
+    if row.status != RecognitionStatus.RECOGNISED or row.decision_date is None:
+        raise CredentialError("Chỉ danh hiệu đã được công nhận (còn hiệu lực, chưa thu hồi) mới có chứng chỉ số.")
+    existing = _current(recognition_id=row.id)
+    if existing is not None:
+        return existing
+    issuer = issuer_for_recognition(row)
+    criteria = db.session.get(CriteriaSet, row.criteria_set_id) if row.criteria_set_id else None
+    subject = subjects(row.subject_type, [row.subject_id]).get(row.subject_id)
+    commune = db.session.get(AdminUnit, row.commune_id)
+    title_name = TITLE_NAMES_VI[Title(row.title)]
+    credential_uuid = str(uuid.uuid4())
+    if criteria is not None:
+        narrative = (
+            f"Đạt tiêu chí “{criteria.name}” theo {criteria.source} (bộ tiêu chí {criteria.code}, "
+            f"phiên bản {criteria.version}), năm đánh giá {row.year}"
+            + (f", {row.score:g} điểm" if row.score is not None else "")
+            + (f", mức {row.level}" if row.level else "")
+            + "."
+        )
+        achievement_id = f"{base_url()}/credentials/achievements/{criteria.code}-v{criteria.version}"
+    else:
+        narrative = f"Được công nhận danh hiệu “{title_name}” năm {row.year}."
+        achievement_id = f"{base_url()}/credentials/achievements/{row.title}"
+    person = row.subject_type == SubjectType.PERSON
+    subject_name = subject.name if (subject and person) else (subject.public_name if subject else "")
+    credential = _envelope(
+        credential_id=f"urn:uuid:{credential_uuid}",
+        name=f"{title_name} năm {row.year}",
+        issuer=issuer,
+        valid_from=row.decision_date,
+        valid_until=row.valid_until,
+    )
+    achievement: dict[str, Any] = {
+        "id": achievement_id,
+        "type": ["Achievement"],
+        "achievementType": "Award",
+        "name": title_name,
+        "description": f"Danh hiệu “{title_name}” (Khuyến học, học tập suốt đời).",
+        "inLanguage": "vi",
+        "criteria": {"narrative": narrative},
+    }
+    if criteria is not None:
+        achievement["version"] = str(criteria.version)
+        achievement["humanCode"] = criteria.code
+    credential_subject: dict[str, Any] = {
+        "id": _subject_uri(row.subject_type, row.subject_id),
+        "type": ["AchievementSubject"],
+        "identifier": [_name_identity(subject_name, hashed=person)],
+        "achievement": achievement,
+    }
+    if not person:
+        # Which kind of group, and where: enough to tell it apart, with no member's identity.
+        credential_subject["source"] = {
+            "id": f"{base_url()}/credentials/subjects/{TITLE_SUBJECT[Title(row.title)].value}",
+            "type": ["Profile"],
+            "name": f"{GROUP_TYPES.get(SubjectType(row.subject_type), row.subject_type)}: {subject_name}"
+            + (f", {commune.full_name}" if commune and row.subject_type != SubjectType.COMMUNE else ""),
+        }
+    credential["credentialSubject"] = credential_subject
+    credential["evidence"] = [
+        {
+            "id": f"{base_url()}/titles/verify/{row.certificate_code}",
+            "type": ["Evidence"],
+            "name": f"Quyết định số {row.decision_number}",
+            "description": (
+                f"Quyết định số {row.decision_number} ngày {row.decision_date:%d/%m/%Y} của {row.authority}."
+            ),
+            "genre": "Decision",
+        }
+    ]
+    return _store(
+        credential,
+        issuer=issuer,
+        kind="recognition",
+        valid_from=row.decision_date,
+        valid_until=row.valid_until,
+        credential_uuid=credential_uuid,
+        recognition_id=row.id,
+    )
+
+
+def decode(token: str) -> dict[str, Any]:
+    """The payload of a compact JWS, unverified (for display and download)."""
+    payload: dict[str, Any] = json.loads(_unb64(token.split(".")[1]))
+    return payload
+
+
+# --- verification ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Verification:
+    valid: bool
+    reason: str  # "ok" or what failed: malformed, unsupported, unknown_key, bad_signature, inconsistent,
+    # not_yet_valid, expired, revoked, status_unknown
+    message: str  # in Vietnamese: what the credential proves, or why it proves nothing
+    credential: dict[str, Any] = field(default_factory=dict)
+    issuer: str = ""
+    checks: list[str] = field(default_factory=list)  # what passed, in order, in Vietnamese
+
+
+MESSAGES = {
+    "malformed": "Đây không phải một chứng chỉ số (VC-JWT) đọc được.",
+    "unsupported": "Chứng chỉ dùng thuật toán ký không được hỗ trợ (cần EdDSA/Ed25519).",
+    "unknown_key": "Khóa ký không thuộc đơn vị cấp nào của hệ thống: không thể xác nhận ai đã cấp chứng chỉ này.",
+    "bad_signature": "Chữ ký không khớp: nội dung chứng chỉ đã bị sửa sau khi cấp, hoặc chữ ký bị giả mạo.",
+    "inconsistent": "Các trường JWT (iss, jti, sub, nbf, exp) không khớp với nội dung chứng chỉ.",
+    "not_yet_valid": "Chứng chỉ chưa đến ngày có hiệu lực.",
+    "expired": "Chứng chỉ đã hết hiệu lực.",
+    "revoked": "Chứng chỉ đã bị thu hồi.",
+    "status_unknown": "Không kiểm tra được danh sách thu hồi của chứng chỉ.",
+}
+
+
+def _fail(reason: str, credential: dict[str, Any] | None = None, checks: list[str] | None = None) -> Verification:
+    return Verification(False, reason, MESSAGES[reason], credential or {}, checks=checks or [])
+
+
+def _find_key(kid: str) -> IssuerKey | None:
+    did, _, key_id = kid.partition("#")
+    if not did.startswith("did:web:") or not key_id:
+        return None
+    parts = did.split(":")
+    slug = INSTANCE if len(parts) == 3 else parts[-1]
+    if len(parts) != 3 and parts[-3:-1] != ["credentials", "issuers"]:
+        return None
+    return db.session.scalar(select(IssuerKey).join(Issuer).where(Issuer.slug == slug, IssuerKey.key_id == key_id))
+
+
+def verify(token: str, *, now: datetime | None = None) -> Verification:
+    """Check a credential as a verifier would: its signature by a key of one of our issuers (retired keys
+    included), the JWT claims against the credential, the validity dates, and the status list bit. The first
+    failure is the reason; a valid credential's message says in Vietnamese what it proves."""
+    now = now or datetime.now(UTC)
+    token = "".join(token.split())
+    try:
+        header_b64, payload_b64, signature_b64 = token.split(".")
+        header = json.loads(_unb64(header_b64))
+        credential = json.loads(_unb64(payload_b64))
+        signature = _unb64(signature_b64)
+        if not isinstance(header, dict) or not isinstance(credential, dict):
+            raise ValueError
+    except (ValueError, UnicodeDecodeError):
+        return _fail("malformed")
+    checks: list[str] = []
+    if header.get("alg") != "EdDSA" or not isinstance(header.get("kid"), str):
+        return _fail("unsupported", credential)
+    key = _find_key(header["kid"])
+    if key is None:
+        return _fail("unknown_key", credential)
+    public = Ed25519PublicKey.from_public_bytes(_unb64(key.public_jwk["x"]))
+    try:
+        public.verify(signature, f"{header_b64}.{payload_b64}".encode("ascii"))
+    except InvalidSignature:
+        return _fail("bad_signature", credential)
+    checks.append(f"Chữ ký hợp lệ, bằng khóa {key.key_id} của {key.issuer.name}.")
+    try:
+        expected = _jwt_claims(credential)
+        consistent = all(credential.get(k) == v for k, v in expected.items()) and (
+            "exp" in credential or "validUntil" not in credential
+        )
+        valid_from = datetime.fromisoformat(credential["validFrom"])
+        valid_until = datetime.fromisoformat(credential["validUntil"]) if "validUntil" in credential else None
+    except (KeyError, TypeError, ValueError):
+        consistent = False
+    if not consistent or credential["issuer"]["id"].split("#")[0] != header["kid"].split("#")[0]:
+        return _fail("inconsistent", credential, checks)
+    if valid_from > now:
+        return _fail("not_yet_valid", credential, checks)
+    if valid_until is not None and valid_until < now:
+        return _fail("expired", credential, checks)
+    checks.append("Trong thời hạn hiệu lực.")
+    status = credential.get("credentialStatus") or {}
+    match = STATUS_PATH.search(str(status.get("statusListCredential", "")))
+    if not match or not str(status.get("statusListIndex", "")).isdigit():
+        return _fail("status_unknown", credential, checks)
+    index = int(status["statusListIndex"])
+    if index in revoked_indexes(int(match.group(1)), index):
+        return _fail("revoked", credential, checks)
+    checks.append("Chưa bị thu hồi (danh sách trạng thái của hệ thống).")
+    return Verification(True, "ok", _proves(credential, key), credential, key.issuer.name, checks)
+
+
+# What a valid credential proves, in the words the server and the browser verifier both use (the page hands
+# these to lms/credentials/static/credentials/verify.js).
+PROVES = {
+    "ok": "Chứng chỉ hợp lệ: {issuer} đã cấp “{achievement}” cho {holder}, có hiệu lực từ {from}{until}, và chưa "
+    "bị thu hồi. Chứng chỉ không chứng minh người đang xuất trình là người được cấp: hãy đối chiếu họ tên với giấy "
+    "tờ tùy thân.",
+    "until": " đến {until}",
+    "person": "người học được nêu trong chứng chỉ",
+}
+
+
+def _proves(credential: dict[str, Any], key: IssuerKey) -> str:
+    subject = credential.get("credentialSubject", {})
+    until = credential.get("validUntil")
+    return (
+        PROVES["ok"]
+        .replace("{issuer}", key.issuer.name)
+        .replace("{achievement}", subject.get("achievement", {}).get("name", ""))
+        .replace("{holder}", subject.get("source", {}).get("name") or PROVES["person"])
+        .replace("{from}", f"{datetime.fromisoformat(credential['validFrom']):%d/%m/%Y}")
+        .replace(
+            "{until}", PROVES["until"].replace("{until}", f"{datetime.fromisoformat(until):%d/%m/%Y}") if until else ""
+        )
+    )
+
+
+def find_by_source(*, certificate_id: int | None = None, recognition_id: int | None = None) -> list[IssuedCredential]:
+    stmt = select(IssuedCredential).order_by(IssuedCredential.id)
+    if certificate_id is not None:
+        stmt = stmt.where(IssuedCredential.certificate_id == certificate_id)
+    if recognition_id is not None:
+        stmt = stmt.where(IssuedCredential.recognition_id == recognition_id)
+    return list(db.session.scalars(stmt))

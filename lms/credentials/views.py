@@ -1,0 +1,127 @@
+"""Public endpoints: the issuers' DID documents and keys, the status lists, the credentials by certificate code
+(the code printed on the certificate is what gives access, as on the verification pages), and a page that
+verifies a pasted credential."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, abort, render_template
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from courses import services as course_services
+from lms.core.pdf import normalise_code
+from lms.credentials import bp, services, verify_limit
+from lms.credentials.models import Issuer, StatusList
+from lms.extensions import db
+from lms.titles import recognition
+
+PUBLIC_HEADERS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=300"}
+
+
+def _json(document: dict[str, Any], mimetype: str = "application/json", **headers: str) -> Response:
+    return Response(json.dumps(document, ensure_ascii=False, indent=2), mimetype=mimetype, headers=headers)
+
+
+@bp.get("/.well-known/did.json")
+def instance_did():
+    """The instance's did:web document: the key that signs the status lists."""
+    issuer = services.instance_issuer()
+    services.signing_key(issuer)
+    db.session.commit()
+    return _json(services.did_document(issuer), "application/did+json", **PUBLIC_HEADERS)
+
+
+@bp.get("/credentials/issuers/<slug>/did.json")
+def issuer_did(slug: str):
+    issuer = db.session.scalar(select(Issuer).where(Issuer.slug == slug[:120]))
+    if issuer is None or slug == services.INSTANCE:
+        abort(404)
+    return _json(services.did_document(issuer), "application/did+json", **PUBLIC_HEADERS)
+
+
+@bp.get("/credentials/jwks.json")
+def jwks():
+    """Every issuer's keys, retired ones included, as one JWK Set (each key's kid is its DID URL)."""
+    return _json(services.jwks(), "application/jwk-set+json", **PUBLIC_HEADERS)
+
+
+@bp.get("/credentials/status/<int:list_id>")
+def status_list(list_id: int):
+    """The Bitstring Status List credential, signed (VC-JWT); fetched by verifiers, never cached for long."""
+    row = db.session.get(StatusList, list_id)
+    if row is None:
+        abort(404)
+    token = services.status_list_credential(row)
+    db.session.commit()  # the instance key, on the very first request
+    return Response(
+        token, mimetype="application/vc+jwt", headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-cache"}
+    )
+
+
+def _download(issued, filename: str) -> Response:
+    document = {"credential": services.decode(issued.jwt), "jwt": issued.jwt}
+    db.session.commit()
+    return _json(
+        document,
+        **{
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+            "X-Robots-Tag": "noindex",
+        },
+    )
+
+
+@bp.get("/credentials/certificates/<code>.json")
+@verify_limit
+def certificate_credential(code: str):
+    """Public with the code: the class certificate as an Open Badges 3.0 credential (issued on first request)."""
+    certificate = course_services.find_certificate(normalise_code(code)) if len(code) <= 40 else None
+    if certificate is None:
+        abort(404)
+    try:
+        issued = services.credential_for_certificate(certificate)
+    except services.CredentialError as exc:
+        abort(410, description=str(exc))
+    return _download(issued, f"chung-nhan-{certificate.code}.json")
+
+
+@bp.get("/credentials/recognitions/<code>.json")
+@verify_limit
+def recognition_credential(code: str):
+    """Public with the code: the recognition as an Open Badges 3.0 credential (issued on first request)."""
+    row = recognition.find_by_code(code) if len(code) <= 40 else None
+    if row is None:
+        abort(404)
+    try:
+        issued = services.credential_for_recognition(row)
+    except services.CredentialError as exc:
+        abort(410, description=str(exc))
+    return _download(issued, f"cong-nhan-{row.certificate_code}.json")
+
+
+class VerifyForm(FlaskForm):
+    token = TextAreaField("Credential", validators=[DataRequired(), Length(max=50_000)])
+
+
+@bp.route("/credentials/verify", methods=["GET", "POST"])
+@verify_limit
+def verify():
+    """Public: paste a credential (the JWT, or the JSON file downloaded from us) and see what it proves."""
+    form = VerifyForm()
+    result = None
+    if form.validate_on_submit():
+        text = form.token.data.strip()
+        if text.startswith("{"):
+            try:
+                text = str(json.loads(text).get("jwt", ""))
+            except (ValueError, AttributeError):
+                text = ""
+        result = services.verify(text)
+    return render_template(
+        "credentials/verify.html", form=form, result=result, messages={**services.MESSAGES, **services.PROVES}
+    )
