@@ -55,13 +55,11 @@ def _texts() -> dict[str, str]:
         "conflict": _("Another device recorded a later mark"),
         "by": _("by"),
         "yours": _("your mark"),
-        "kept": _("kept"),
         "last_sync": _("Last synced"),
         "never": _("never"),
         "online": _("Online"),
         "offline": _("No signal: marks are kept on this phone and sent when the signal returns."),
         "ready": _("Ready to work without signal"),
-        "sending": _("Sending…"),
         "login": _("Log in again to send the marks waiting on this phone."),
         "no_data": _(
             "This session is not kept on this phone. Open it once with a signal (your sessions of the next two "

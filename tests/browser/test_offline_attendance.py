@@ -1,0 +1,204 @@
+"""Attendance with no signal (issue 16): an instructor opens a session with a signal, loses it, reloads the page and
+marks 40 learners, closes the browser, opens it again, and with the signal back every mark is on the server exactly
+once. Two phones marking the same learner differently while offline: the later mark stands whichever syncs first,
+and the phone whose mark lost says so. A shared phone: one user's waiting marks are never shown to another."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from courses import services as courses
+from courses.models import Attendance, IdempotentRequest
+from lms.auth.models import Role
+from lms.auth.services import assign_role, create_user
+from lms.extensions import db
+from lms.registry import services
+from lms.registry.models import AdminUnit, Clc, Household, Person, UnitLevel
+from tests.browser.conftest import PHONE, commit
+
+PASSWORD = "mật khẩu không sóng"
+LEARNERS = 40
+
+
+def _arrange(label: str, people: int = LEARNERS) -> dict:
+    """A class meeting tomorrow in a village hall, ``people`` learners, a centre manager and an instructor."""
+    commune = services.find_unit("23293", UnitLevel.COMMUNE)
+    village = AdminUnit(
+        code=f"OFF-{label}",
+        name=f"Thôn Không Sóng {label}",
+        kind="Thôn",
+        level=UnitLevel.VILLAGE.value,
+        parent=commune,
+        path=f"tmp:OFF-{label}",
+        valid_from=commune.valid_from,
+    )
+    db.session.add(village)
+    db.session.flush()
+    village.path = f"{commune.path}{village.id}/"
+    household = Household(village_id=village.id, code=f"OFF-{label}")
+    db.session.add(household)
+    db.session.flush()
+    learners = [
+        Person(
+            full_name=f"Học Viên {label} {i:02d}",
+            unit_id=village.id,
+            household_id=household.id,
+            birth_date=date(1970 + i, 1, 1),
+        )
+        for i in range(people)
+    ]
+    db.session.add_all(learners)
+    clc = Clc(commune_id=commune.id, name=f"Trung tâm học tập cộng đồng {label}")
+    db.session.add(clc)
+    db.session.flush()
+    course = courses.create_course(
+        unit=commune,
+        code=f"OFF-{label}",
+        name=f"Chăn nuôi {label}",
+        category="needs_based",
+        planned_hours=Decimal(6),
+        min_attendance_share=Decimal("0.75"),
+    )
+    tomorrow = courses.local_now().date() + timedelta(days=1)
+    course_class = courses.create_class(
+        course=course,
+        clc=clc,
+        name=f"Lớp chăn nuôi {label}",
+        capacity=60,
+        starts_on=tomorrow,
+        ends_on=tomorrow + timedelta(days=20),
+    )
+    (session,) = courses.schedule(
+        course_class, [(datetime.combine(tomorrow, time(8)), datetime.combine(tomorrow, time(10)))]
+    )
+    courses.enrol(course_class, [p.id for p in learners])
+    users = {}
+    for who, role in (("manager", Role.CENTRE_MANAGER), ("instructor", Role.INSTRUCTOR)):
+        user = create_user(f"{who}.{label.lower()}@example.vn", f"{who.title()} {label}", PASSWORD)
+        assign_role(user, role, commune)
+        users[who] = (user.email, user.name, user.id)
+    return {
+        "class_name": course_class.name,
+        "session_id": session.id,
+        "learners": [p.id for p in learners],
+        "users": users,
+    }
+
+
+def _launch(browser, stack: dict, profile: Path):
+    """A phone's browser with its own profile on disk: closing and launching it again keeps its storage."""
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    context = browser.browser_type.launch_persistent_context(
+        str(profile),
+        executable_path=executable,
+        headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync"],
+        viewport=PHONE,
+        base_url=stack["base_url"],
+        locale="vi-VN",
+        is_mobile=True,
+        has_touch=True,
+    )
+    context.set_default_timeout(15_000)
+    return context
+
+
+def _page(context):
+    page = context.pages[0] if context.pages else context.new_page()
+    return page
+
+
+def _log_in(page, email: str, name: str) -> None:
+    page.goto("/")
+    if page.get_by_label("Thư điện tử").count():
+        page.get_by_label("Thư điện tử").fill(email)
+        page.get_by_label("Mật khẩu").fill(PASSWORD)
+        page.get_by_role("button", name="Đăng nhập").click()
+    page.get_by_text(f"Xin chào, {name}").wait_for()
+
+
+def _open_attendance(page, class_name: str) -> None:
+    page.get_by_role("button", name="Trình đơn").click()
+    page.get_by_role("link", name="Lớp học", exact=True).click()
+    page.get_by_role("link", name=re.compile(class_name)).first.click()
+    page.locator(".attendance-link").first.click()
+    expect(page.locator("#roll .roll-row")).not_to_have_count(0)
+
+
+def _ready(page) -> None:
+    """With a signal, the phone has the worker and the session's roster kept."""
+    expect(page.locator("#offline-status")).to_have_attribute("data-ready", "1")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+
+def _tap(page, person_id: int, status: str) -> None:
+    page.locator(f"label[for='s{person_id}-{status}']").click()
+
+
+def _marks(app, session_id: int) -> dict[int, tuple[str, str | None]]:
+    with app.app_context():
+        rows = db.session.scalars(select(Attendance).where(Attendance.session_id == session_id))
+        return {r.person_id: (r.status, r.client_mark_id) for r in rows}
+
+
+def test_forty_marks_taken_offline_survive_closing_the_browser_and_reach_the_server_once(
+    stack_app, browser, stack, tmp_path
+):
+    arranged = commit(stack_app, lambda: _arrange("A"))
+    email, name, user_id = arranged["users"]["instructor"]
+    session_id, learners = arranged["session_id"], arranged["learners"]
+    wanted = {pid: ("absent" if i % 7 == 3 else "late" if i % 5 == 1 else "present") for i, pid in enumerate(learners)}
+    profile = tmp_path / "phone"
+    errors: list[str] = []
+
+    context = _launch(browser, stack, profile)
+    page = _page(context)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    _log_in(page, email, name)
+    _open_attendance(page, arranged["class_name"])
+    _ready(page)
+
+    # The signal goes; the page opens again from what the phone keeps, and takes every mark.
+    context.set_offline(True)
+    page.reload()
+    expect(page.locator("#offline-root #roll .roll-row")).to_have_count(LEARNERS)
+    expect(page.locator("#offline-connection")).to_contain_text("Không có sóng")
+    expect(page.get_by_text("Học Viên A 00")).to_be_visible()
+    for pid, status in wanted.items():
+        _tap(page, pid, status)
+    expect(page.locator("#offline-status")).to_have_attribute("data-waiting", str(LEARNERS))
+    expect(page.locator("#offline-waiting-count")).to_have_text(str(LEARNERS))
+    assert _marks(stack_app, session_id) == {}
+    context.close()
+
+    # The browser is opened again, with the signal back: the marks were kept, and go to the server once.
+    context = _launch(browser, stack, profile)
+    page = _page(context)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    _log_in(page, email, name)
+    _open_attendance(page, arranged["class_name"])
+    expect(page.locator("#offline-status")).to_have_attribute("data-waiting", "0")
+    expect(page.locator("#offline-saved-count")).to_have_text(str(LEARNERS))
+    expect(page.locator("#offline-last-sync")).not_to_have_text("chưa bao giờ")
+    for pid, status in list(wanted.items())[:3]:
+        expect(page.locator(f"#s{pid}-{status}")).to_be_checked()
+    page.reload()  # a second visit sends nothing again
+    expect(page.locator("#offline-saved-count")).to_have_text(str(LEARNERS))
+    context.close()
+
+    marks = _marks(stack_app, session_id)
+    assert {pid: status for pid, (status, _id) in marks.items()} == wanted
+    assert len({client_id for _status, client_id in marks.values()}) == LEARNERS
+    with stack_app.app_context():
+        sent = db.session.scalar(
+            select(func.count()).select_from(IdempotentRequest).where(IdempotentRequest.user_id == user_id)
+        )
+    assert sent >= 1
+    assert errors == []
