@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
@@ -202,3 +203,128 @@ def test_forty_marks_taken_offline_survive_closing_the_browser_and_reach_the_ser
         )
     assert sent >= 1
     assert errors == []
+
+
+def _phone(browser, stack: dict):
+    context = browser.new_context(
+        viewport=PHONE, base_url=stack["base_url"], locale="vi-VN", is_mobile=True, has_touch=True
+    )
+    context.set_default_timeout(15_000)
+    return context, context.new_page()
+
+
+def _offline_sheet(context, page) -> None:
+    _ready(page)
+    context.set_offline(True)
+    page.reload()
+    expect(page.locator("#offline-root #roll .roll-row")).not_to_have_count(0)
+
+
+def _back_online(context, page) -> None:
+    context.set_offline(False)
+    expect(page.locator("#offline-status")).to_have_attribute("data-waiting", "0")
+
+
+@pytest.mark.parametrize("first", ["earlier", "later"])
+def test_two_phones_marking_a_learner_differently_offline_the_later_mark_stands(stack_app, browser, stack, first):
+    arranged = commit(stack_app, lambda: _arrange(f"Hai{first}", people=3))
+    session_id, learner = arranged["session_id"], arranged["learners"][0]
+    phones = {}
+    for who in ("manager", "instructor"):
+        email, name, _id = arranged["users"][who]
+        context, page = _phone(browser, stack)
+        _log_in(page, email, name)
+        _open_attendance(page, arranged["class_name"])
+        _offline_sheet(context, page)
+        phones[who] = (context, page)
+
+    # The manager marks the learner present; a little later the instructor, on another phone, marks them absent.
+    _tap(phones["manager"][1], learner, "present")
+    expect(phones["manager"][1].locator("#offline-status")).to_have_attribute("data-waiting", "1")
+    _tap(phones["instructor"][1], learner, "absent")
+    expect(phones["instructor"][1].locator("#offline-status")).to_have_attribute("data-waiting", "1")
+
+    order = ["manager", "instructor"] if first == "earlier" else ["instructor", "manager"]
+    for who in order:
+        _back_online(*phones[who])
+
+    # The server's rule decides: the later mark stands, whichever phone synced first.
+    marks = _marks(stack_app, session_id)
+    assert marks[learner][0] == "absent"
+    manager_page = phones["manager"][1]
+    conflict = manager_page.locator(f".roll-row[data-person='{learner}'] .offline-conflict")
+    if first == "later":
+        # The manager's phone synced after the later mark arrived: it says so, with both values, who and when.
+        expect(conflict).to_contain_text("Một máy khác đã ghi điểm danh muộn hơn")
+        expect(conflict).to_contain_text("Vắng")
+        expect(conflict).to_contain_text(arranged["users"]["instructor"][1])
+        expect(conflict).to_contain_text("Có mặt")
+        expect(manager_page.locator(f"#s{learner}-absent")).to_be_checked()
+    else:
+        expect(conflict).to_have_count(0)
+    expect(phones["instructor"][1].locator(".offline-conflict")).to_have_count(0)
+    for context, _page in phones.values():
+        context.close()
+
+
+def test_a_shared_phone_keeps_each_users_marks_to_that_user(stack_app, browser, stack):
+    arranged = commit(stack_app, lambda: _arrange("Chung", people=3))
+    session_id, learners = arranged["session_id"], arranged["learners"]
+    manager_email, manager_name, manager_id = arranged["users"]["manager"]
+    instructor_email, instructor_name, instructor_id = arranged["users"]["instructor"]
+    context, page = _phone(browser, stack)
+    _log_in(page, manager_email, manager_name)
+    _open_attendance(page, arranged["class_name"])
+    _offline_sheet(context, page)
+    _tap(page, learners[0], "present")
+    _tap(page, learners[1], "late")
+    expect(page.locator("#offline-status")).to_have_attribute("data-waiting", "2")
+
+    # The signal returns but the server cannot be reached: the marks still wait when the manager logs out.
+    context.route("**/api/v1/sessions/*/attendance", lambda route: route.abort())
+    context.set_offline(False)
+    page.get_by_role("link", name="Học tập cộng đồng").click()
+    page.get_by_text(f"Xin chào, {manager_name}").wait_for()
+    warnings: list[str] = []
+
+    def answer(dialog, accept: bool) -> None:
+        warnings.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    page.get_by_role("button", name="Trình đơn").click()
+    page.get_by_role("button", name="Đăng xuất").click()
+    page.get_by_text(f"Xin chào, {manager_name}").wait_for()  # stayed: the warning was declined
+    assert "Còn 2 điểm danh" in warnings[0]
+    page.once("dialog", lambda dialog: answer(dialog, True))
+    page.get_by_role("button", name="Đăng xuất").click()
+    expect(page.get_by_label("Thư điện tử")).to_be_visible()
+    assert page.evaluate(f"LmsOffline.cached({manager_id})") is None  # the roster is gone with the manager
+    context.unroute("**/api/v1/sessions/*/attendance")
+
+    # Another user on the same phone neither sees nor sends the manager's marks.
+    _log_in(page, instructor_email, instructor_name)
+    _open_attendance(page, arranged["class_name"])
+    _ready(page)
+    expect(page.locator("#offline-waiting-count")).to_have_text("0")
+    expect(page.locator(".roll-row[data-state='waiting']")).to_have_count(0)
+    expect(page.locator(f"#s{learners[0]}-present")).not_to_be_checked()
+    assert _marks(stack_app, session_id) == {}
+    page.get_by_role("button", name="Trình đơn").click()
+    page.get_by_role("button", name="Đăng xuất").click()  # nothing of theirs waits: no warning
+    expect(page.get_by_label("Thư điện tử")).to_be_visible()
+
+    # The manager logs in again: their marks, kept on the phone, go with their own session.
+    _log_in(page, manager_email, manager_name)
+    _open_attendance(page, arranged["class_name"])
+    expect(page.locator("#offline-status")).to_have_attribute("data-waiting", "0")
+    expect(page.locator("#offline-saved-count")).to_have_text("2")
+    with stack_app.app_context():
+        rows = list(db.session.scalars(select(Attendance).where(Attendance.session_id == session_id)))
+    assert {(r.person_id, r.status, r.recorded_by_id) for r in rows} == {
+        (learners[0], "present", manager_id),
+        (learners[1], "late", manager_id),
+    }
+    assert instructor_id not in {r.recorded_by_id for r in rows}
+    assert len(warnings) == 2  # the manager declined once, then accepted; the instructor was not warned
+    context.close()

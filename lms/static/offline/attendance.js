@@ -131,6 +131,7 @@
     var rows = Array.prototype.slice.call(form.querySelectorAll(".roll-row[data-person]"));
     var server = {};  // person id -> the server's mark, as last known
     var fresh = fromCache;  // the server page's own marks stand until the phone has synced with the server
+    var lastState = null;
     rows.forEach(function (row) { if (row.dataset.saved) server[row.dataset.person] = { status: row.dataset.saved }; });
     var panel = el("div", { class: "card mb-3", id: "offline-status", "aria-live": "polite" }, [
       el("div", { class: "card-body p-2 small" }, [
@@ -211,6 +212,10 @@
         var ready = swReady && !!session;
         connection.textContent = navigator.onLine ? T.online + (ready ? " · " + T.ready : "") : T.offline;
         connection.className = navigator.onLine ? "fw-semibold text-success" : "fw-semibold text-warning-emphasis";
+        if (lastState === "login" && waiting) {
+          connection.textContent = T.login;
+          connection.className = "fw-semibold text-danger";
+        }
         panel.dataset.ready = ready ? "1" : "0";
         panel.dataset.waiting = String(waiting);
         panel.querySelector("#offline-send").classList.toggle("d-none", !(waiting && navigator.onLine));
@@ -257,6 +262,7 @@
     window.addEventListener("lms-offline-change", function (event) {
       var outcome = event.detail && event.detail.outcome;
       if (outcome && outcome.state === "done") fresh = true;
+      if (outcome) lastState = outcome.state;
       render();
     });
     P.watch(sessionId);
