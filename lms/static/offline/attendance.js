@@ -164,15 +164,20 @@
           var pid = row.dataset.person;
           var mine = queue[pid];
           var theirs = server[pid];
-          var shown = mine ? mine.status : theirs ? theirs.status : "";
           if (theirs) saved += 1;
           if (mine && mine.state === "waiting") waiting += 1;
-          if (!shown) unmarked += 1;
-          row.querySelectorAll("input[type=radio]").forEach(function (input) { input.checked = input.value === shown; });
-          row.dataset.saved = shown;  // kept on the phone: nothing is lost by leaving the page
-          row.dataset.shown = shown;
-          row.classList.toggle("unmarked", !shown);
-          row.classList.remove("changed");
+          // The offline page shows what the phone keeps; the server's page is left to its own form, except for the
+          // learners whose mark waits on the phone or lost to another device's.
+          var shown = null;
+          if (mine) shown = mine.status;
+          else if (fromCache || conflicts[pid]) shown = theirs ? theirs.status : "";
+          if (shown !== null) {
+            row.querySelectorAll("input[type=radio]").forEach(function (input) { input.checked = input.value === shown; });
+            row.dataset.saved = shown;  // kept on the phone: nothing is lost by leaving the page
+          }
+          var ticked = row.querySelector("input:checked");
+          if (!ticked) unmarked += 1;
+          row.classList.toggle("unmarked", !ticked);
           var note = row.querySelector(".offline-note");
           if (!note) {
             note = el("div", { class: "offline-note small mt-1" });
@@ -199,7 +204,7 @@
             var ok = el("button", { type: "button", class: "btn btn-sm btn-link py-0", text: "OK" });
             ok.addEventListener("click", function () { L.dismissConflict(c.id).then(render); });
             note.appendChild(ok);
-          } else if (theirs) {
+          } else if (theirs && fromCache) {
             note.textContent = "✓ " + T.saved;
             note.classList.add("text-success");
           }
@@ -228,35 +233,37 @@
       return L.queueMark(userId, sessionId, Number(row.dataset.person), status);
     }
 
+    // With a signal the server's page saves with its form, as it always did; without one (or on the offline page)
+    // every tap is kept on the phone at once.
+    function offline() { return fromCache || !navigator.onLine; }
+
+    function kept() { P.backgroundSync(); P.soon(); return render(); }
+
     form.addEventListener("change", function (event) {
       var input = event.target;
-      if (!input || input.type !== "radio") return;
-      keep(input.closest(".roll-row"), input.value).then(function () {
-        P.backgroundSync();
-        P.soon();
-        return render();
-      });
+      if (!input || input.type !== "radio" || !offline()) return;
+      keep(input.closest(".roll-row"), input.value).then(kept);
     });
 
-    // "Everyone present" ticks the boxes without change events: keep every row whose tick differs.
+    // Every row whose tick differs from what is saved ("everyone present" ticks without change events).
     function keepTicked() {
       var work = rows.map(function (row) {
         var input = row.querySelector("input:checked");
-        if (!input || input.value === row.dataset.shown) return null;
+        if (!input || input.value === row.dataset.saved) return null;
         return keep(row, input.value);
       });
-      return Promise.all(work).then(function () { P.backgroundSync(); P.soon(); return render(); });
+      return Promise.all(work).then(kept);
     }
     form.addEventListener("lms-everyone", keepTicked);
     var everyone = form.querySelector("#everyone");
     if (everyone && !fromCache) {
-      everyone.addEventListener("click", function () { setTimeout(keepTicked, 0); });
+      everyone.addEventListener("click", function () { if (offline()) setTimeout(keepTicked, 0); });
     }
 
-    // The marks are already on the phone and on their way: "Save" sends now instead of posting the form.
     form.addEventListener("submit", function (event) {
+      if (!offline()) return;  // the form posts
       event.preventDefault();
-      P.sync();
+      keepTicked().then(function () { P.sync(); });
     });
 
     window.addEventListener("lms-offline-change", function (event) {
