@@ -328,3 +328,35 @@ def test_a_shared_phone_keeps_each_users_marks_to_that_user(stack_app, browser, 
     assert instructor_id not in {r.recorded_by_id for r in rows}
     assert len(warnings) == 2  # the manager declined once, then accepted; the instructor was not warned
     context.close()
+
+
+def test_the_signal_going_while_the_page_is_open_keeps_the_marks_on_the_phone(stack_app, browser, stack):
+    arranged = commit(stack_app, lambda: _arrange("Mat", people=3))
+    session_id, learners = arranged["session_id"], arranged["learners"]
+    email, name, user_id = arranged["users"]["manager"]
+    context, page = _phone(browser, stack)
+    _log_in(page, email, name)
+    _open_attendance(page, arranged["class_name"])
+    _ready(page)
+
+    # The page was opened with a signal; it goes while the instructor marks: "Save" keeps the marks on the phone.
+    context.set_offline(True)
+    expect(page.locator("#offline-connection")).to_contain_text("Không có sóng")
+    page.get_by_role("button", name="Tất cả có mặt").click()
+    page.locator(f"label[for='s{learners[2]}-absent']").click()
+    page.get_by_role("button", name="Lưu").click()
+    expect(page.locator("#offline-status")).to_have_attribute("data-waiting", "3")
+    expect(page.locator(f".roll-row[data-person='{learners[2]}'] .offline-note")).to_contain_text("Đang chờ gửi")
+    assert _marks(stack_app, session_id) == {}
+
+    context.set_offline(False)
+    expect(page.locator("#offline-status")).to_have_attribute("data-waiting", "0")
+    with stack_app.app_context():
+        rows = list(db.session.scalars(select(Attendance).where(Attendance.session_id == session_id)))
+    assert {(r.person_id, r.status, r.recorded_by_id) for r in rows} == {
+        (learners[0], "present", user_id),
+        (learners[1], "present", user_id),
+        (learners[2], "absent", user_id),
+    }
+    assert all(r.device.startswith("phone-") for r in rows)
+    context.close()

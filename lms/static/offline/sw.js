@@ -44,7 +44,14 @@ self.addEventListener("fetch", function (event) {
   if (url.origin !== self.location.origin) return;
   if (request.mode === "navigate" && (ATTENDANCE.test(url.pathname) || url.pathname === SHELL)) {
     // The network first: with a signal the server's page is always the truth.
-    event.respondWith(fetch(request).catch(function () {
+    event.respondWith(fetch(request).then(function (response) {
+      // The offline page names nobody: a fresh copy replaces the cached one (a release that kept this file).
+      if (url.pathname === SHELL && response.ok) {
+        var copy = response.clone();
+        caches.open(VERSION).then(function (cache) { return cache.put(SHELL, copy); });
+      }
+      return response;
+    }).catch(function () {
       return caches.open(VERSION).then(function (cache) { return cache.match(SHELL); });
     }));
     return;
