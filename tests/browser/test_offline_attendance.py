@@ -177,6 +177,10 @@ def test_forty_marks_taken_offline_survive_closing_the_browser_and_reach_the_ser
     expect(page.locator("#offline-status")).to_have_attribute("data-waiting", str(LEARNERS))
     expect(page.locator("#offline-waiting-count")).to_have_text(str(LEARNERS))
     assert _marks(stack_app, session_id) == {}
+    # The installed app's start page lists the sessions the phone keeps, still with no signal.
+    page.get_by_role("link", name="Các buổi học của bạn").click()
+    page.locator("#offline-sessions a", has_text=arranged["class_name"]).click()
+    expect(page.locator("#offline-status")).to_have_attribute("data-waiting", str(LEARNERS))
     context.close()
 
     # The browser is opened again, with the signal back: the marks were kept, and go to the server once.

@@ -46,7 +46,7 @@ self.addEventListener("fetch", function (event) {
     // The network first: with a signal the server's page is always the truth.
     event.respondWith(fetch(request).then(function (response) {
       // The offline page names nobody: a fresh copy replaces the cached one (a release that kept this file).
-      if (url.pathname === SHELL && response.ok) {
+      if (url.pathname === SHELL && response.ok && !response.redirected) {
         var copy = response.clone();
         caches.open(VERSION).then(function (cache) { return cache.put(SHELL, copy); });
       }
