@@ -213,3 +213,17 @@ def test_a_fortnight_of_a_forty_learner_class_is_light_over_the_wire(client, upc
     assert sum(len(s["marks"]) for s in data["sessions"]) == 7 * 40
     # Eight sessions, 44 learners, 280 marks with who and when: a few kilobytes once compressed.
     assert len(gzip.compress(response.data)) < 12_000
+
+
+def test_every_file_the_worker_keeps_exists(client, upcoming):
+    """One missing file fails the worker's installation, and with it the whole offline page."""
+    import re
+
+    worker = client.get("/courses/sw.js").get_data(as_text=True)
+    listed = worker.split("var ASSETS = [")[1].split("];")[0]
+    assert "SHELL," in listed
+    assert 'var SHELL = "/courses/offline/";' in worker
+    assets = ["/courses/offline/", *re.findall(r'^\s+"(/[^"]+)",$', listed, re.MULTILINE)]
+    assert len(assets) >= 10
+    for url in assets:
+        assert client.get(url).status_code == 200, url
