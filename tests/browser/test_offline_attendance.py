@@ -364,3 +364,33 @@ def test_the_signal_going_while_the_page_is_open_keeps_the_marks_on_the_phone(st
     }
     assert all(r.device.startswith("phone-") for r in rows)
     context.close()
+
+
+def test_a_mark_the_server_refuses_is_explained_and_the_others_are_saved(stack_app, browser, stack):
+    arranged = commit(stack_app, lambda: _arrange("Rut", people=3))
+    session_id, learners = arranged["session_id"], arranged["learners"]
+    email, name, _user_id = arranged["users"]["instructor"]
+    context, page = _phone(browser, stack)
+    _log_in(page, email, name)
+    _open_attendance(page, arranged["class_name"])
+    _offline_sheet(context, page)
+    for pid in learners:
+        _tap(page, pid, "present")
+    expect(page.locator("#offline-status")).to_have_attribute("data-waiting", "3")
+
+    # Meanwhile the centre withdraws a learner: the batch would be refused whole; the two others still go.
+    def withdraw() -> None:
+        from courses.models import ClassSession
+
+        courses.withdraw(db.session.get(ClassSession, session_id).course_class, learners[1])
+
+    commit(stack_app, withdraw)
+    _back_online(context, page)
+    assert set(_marks(stack_app, session_id)) == {learners[0], learners[2]}
+    refused = page.locator(f".roll-row[data-person='{learners[1]}']")
+    expect(refused).to_have_attribute("data-state", "refused")
+    expect(refused.locator(".offline-note")).to_contain_text("Máy chủ không nhận")
+    expect(refused.locator(".offline-note")).to_contain_text("not enrolled")
+    refused.get_by_role("button", name="Bỏ").click()
+    expect(refused).not_to_have_attribute("data-state", "refused")
+    context.close()

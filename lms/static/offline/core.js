@@ -234,24 +234,41 @@
       if (response.status >= 500 || response.status === 409 || response.status === 429 || response.status === 403) {
         throw new Error("send " + response.status);  // the server or the network: try again later
       }
-      // Refused for a reason retrying cannot fix (a withdrawn learner, a cancelled session): say why, keep it.
+      // Refused for a reason retrying cannot fix (a withdrawn learner, a cancelled session): say why, keep it. The
+      // batch is all or nothing: when the server names the marks at fault, the others are sent again without them.
       return response.json().catch(function () { return {}; }).then(function (problem) {
+        var reasons = {};
+        (problem.errors || []).forEach(function (e) {
+          var found = /^marks\[(\d+)\]/.exec(e.field || "");
+          if (found) (reasons[found[1]] = reasons[found[1]] || []).push(e.message);
+        });
+        var named = Object.keys(reasons).length;
+        if (named && named < marks.length) {
+          var bad = marks.filter(function (m, i) { return reasons[i]; });
+          var rest = marks.filter(function (m, i) { return !reasons[i]; });
+          outcome.refused += bad.length;
+          return settle(bad, function (m) { return reasons[marks.indexOf(m)].join("; "); }).then(function () {
+            return send(token, sessionId, rest, outcome, sentMarks);
+          });
+        }
+        var all = (problem.errors || []).map(function (e) { return e.message; }).join("; ") || problem.detail ||
+          String(response.status);
         outcome.refused += marks.length;
-        var reasons = (problem.errors || []).map(function (e) { return e.message; });
-        return settle(marks, reasons.join("; ") || problem.detail || String(response.status));
+        return settle(marks, function () { return all; });
       });
     });
   }
 
-  // Remove the sent marks from the queue, unless the learner was tapped again meanwhile (a newer mark waits).
-  function settle(marks, refusal) {
+  // Remove the sent marks from the queue (`reason` null), or mark them refused with `reason(mark)`, unless the
+  // learner was tapped again meanwhile (a newer mark waits).
+  function settle(marks, reason) {
     return tx(["queue"], "readwrite", function (s) {
       return Promise.all(marks.map(function (m) {
         return req(s.queue.get(m.id)).then(function (current) {
           if (!current || current.client_mark_id !== m.client_mark_id) return null;
-          if (refusal === null) return req(s.queue.delete(m.id));
+          if (reason === null) return req(s.queue.delete(m.id));
           current.state = "refused";
-          current.reason = refusal;
+          current.reason = reason(m);
           return req(s.queue.put(current));
         });
       }));
