@@ -70,6 +70,7 @@ def _texts() -> dict[str, str]:
         "everyone": _("Everyone present"),
         "send": _("Send now"),
         "discard": _("Discard"),
+        "dismiss": _("Got it"),
         "sessions": _("Your sessions"),
         "no_sessions": _("No session kept on this phone."),
         "cancelled": _("This session was cancelled: it takes no attendance."),

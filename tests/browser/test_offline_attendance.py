@@ -264,6 +264,8 @@ def test_two_phones_marking_a_learner_differently_offline_the_later_mark_stands(
         expect(conflict).to_contain_text(arranged["users"]["instructor"][1])
         expect(conflict).to_contain_text("Có mặt")
         expect(manager_page.locator(f"#s{learner}-absent")).to_be_checked()
+        conflict.get_by_role("button", name="Đã rõ").click()
+        expect(conflict).to_have_count(0)
     else:
         expect(conflict).to_have_count(0)
     expect(phones["instructor"][1].locator(".offline-conflict")).to_have_count(0)

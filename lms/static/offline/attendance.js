@@ -201,7 +201,7 @@
             note.textContent = "⚠ " + T.conflict + ": " + statusName(c.server.status) + " (" + T.by + " " +
               (c.server.by || c.server.device || "?") + ", " + when(c.server.recorded_at) + ") — " +
               T.yours + ": " + statusName(c.mine.status) + " (" + when(c.mine.recorded_at) + ")";
-            var ok = el("button", { type: "button", class: "btn btn-sm btn-link py-0", text: "OK" });
+            var ok = el("button", { type: "button", class: "btn btn-sm btn-link py-0", text: T.dismiss });
             ok.addEventListener("click", function () { L.dismissConflict(c.id).then(render); });
             note.appendChild(ok);
           } else if (theirs && fromCache) {
