@@ -1,0 +1,398 @@
+"""Attendance with no signal (issue 16): an instructor opens a session with a signal, loses it, reloads the page and
+marks 40 learners, closes the browser, opens it again, and with the signal back every mark is on the server exactly
+once. Two phones marking the same learner differently while offline: the later mark stands whichever syncs first,
+and the phone whose mark lost says so. A shared phone: one user's waiting marks are never shown to another."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from courses import services as courses
+from courses.models import Attendance, IdempotentRequest
+from lms.auth.models import Role
+from lms.auth.services import assign_role, create_user
+from lms.extensions import db
+from lms.registry import services
+from lms.registry.models import AdminUnit, Clc, Household, Person, UnitLevel
+from tests.browser.conftest import PHONE, commit
+
+PASSWORD = "mật khẩu không sóng"
+LEARNERS = 40
+
+
+def _arrange(label: str, people: int = LEARNERS) -> dict:
+    """A class meeting tomorrow in a village hall, ``people`` learners, a centre manager and an instructor."""
+    commune = services.find_unit("23293", UnitLevel.COMMUNE)
+    village = AdminUnit(
+        code=f"OFF-{label}",
+        name=f"Thôn Không Sóng {label}",
+        kind="Thôn",
+        level=UnitLevel.VILLAGE.value,
+        parent=commune,
+        path=f"tmp:OFF-{label}",
+        valid_from=commune.valid_from,
+    )
+    db.session.add(village)
+    db.session.flush()
+    village.path = f"{commune.path}{village.id}/"
+    household = Household(village_id=village.id, code=f"OFF-{label}")
+    db.session.add(household)
+    db.session.flush()
+    learners = [
+        Person(
+            full_name=f"Học Viên {label} {i:02d}",
+            unit_id=village.id,
+            household_id=household.id,
+            birth_date=date(1970 + i, 1, 1),
+        )
+        for i in range(people)
+    ]
+    db.session.add_all(learners)
+    clc = Clc(commune_id=commune.id, name=f"Trung tâm học tập cộng đồng {label}")
+    db.session.add(clc)
+    db.session.flush()
+    course = courses.create_course(
+        unit=commune,
+        code=f"OFF-{label}",
+        name=f"Chăn nuôi {label}",
+        category="needs_based",
+        planned_hours=Decimal(6),
+        min_attendance_share=Decimal("0.75"),
+    )
+    tomorrow = courses.local_now().date() + timedelta(days=1)
+    course_class = courses.create_class(
+        course=course,
+        clc=clc,
+        name=f"Lớp chăn nuôi {label}",
+        capacity=60,
+        starts_on=tomorrow,
+        ends_on=tomorrow + timedelta(days=20),
+    )
+    (session,) = courses.schedule(
+        course_class, [(datetime.combine(tomorrow, time(8)), datetime.combine(tomorrow, time(10)))]
+    )
+    courses.enrol(course_class, [p.id for p in learners])
+    users = {}
+    for who, role in (("manager", Role.CENTRE_MANAGER), ("instructor", Role.INSTRUCTOR)):
+        user = create_user(f"{who}.{label.lower()}@example.vn", f"{who.title()} {label}", PASSWORD)
+        assign_role(user, role, commune)
+        users[who] = (user.email, user.name, user.id)
+    return {
+        "class_name": course_class.name,
+        "session_id": session.id,
+        "learners": [p.id for p in learners],
+        "users": users,
+    }
+
+
+def _launch(browser, stack: dict, profile: Path):
+    """A phone's browser with its own profile on disk: closing and launching it again keeps its storage."""
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    context = browser.browser_type.launch_persistent_context(
+        str(profile),
+        executable_path=executable,
+        headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync"],
+        viewport=PHONE,
+        base_url=stack["base_url"],
+        locale="vi-VN",
+        is_mobile=True,
+        has_touch=True,
+    )
+    context.set_default_timeout(15_000)
+    return context
+
+
+def _page(context):
+    page = context.pages[0] if context.pages else context.new_page()
+    return page
+
+
+def _log_in(page, email: str, name: str) -> None:
+    page.goto("/")
+    if page.get_by_label("Thư điện tử").count():
+        page.get_by_label("Thư điện tử").fill(email)
+        page.get_by_label("Mật khẩu").fill(PASSWORD)
+        page.get_by_role("button", name="Đăng nhập").click()
+    page.get_by_text(f"Xin chào, {name}").wait_for()
+
+
+def _open_attendance(page, class_name: str) -> None:
+    page.get_by_role("button", name="Trình đơn").click()
+    page.get_by_role("link", name="Lớp học", exact=True).click()
+    page.get_by_role("link", name=re.compile(class_name)).first.click()
+    page.locator(".attendance-link").first.click()
+    expect(page.locator("#roll .roll-row")).not_to_have_count(0)
+
+
+def _ready(page) -> None:
+    """With a signal, the phone has the worker and the session's roster kept."""
+    expect(page.locator("#offline-status")).to_have_attribute("data-ready", "1")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+
+def _tap(page, person_id: int, status: str) -> None:
+    page.locator(f"label[for='s{person_id}-{status}']").click()
+
+
+def _marks(app, session_id: int) -> dict[int, tuple[str, str | None]]:
+    with app.app_context():
+        rows = db.session.scalars(select(Attendance).where(Attendance.session_id == session_id))
+        return {r.person_id: (r.status, r.client_mark_id) for r in rows}
+
+
+def test_forty_marks_taken_offline_survive_closing_the_browser_and_reach_the_server_once(
+    stack_app, browser, stack, tmp_path
+):
+    arranged = commit(stack_app, lambda: _arrange("A"))
+    email, name, user_id = arranged["users"]["instructor"]
+    session_id, learners = arranged["session_id"], arranged["learners"]
+    wanted = {pid: ("absent" if i % 7 == 3 else "late" if i % 5 == 1 else "present") for i, pid in enumerate(learners)}
+    profile = tmp_path / "phone"
+    errors: list[str] = []
+
+    context = _launch(browser, stack, profile)
+    page = _page(context)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    _log_in(page, email, name)
+    _open_attendance(page, arranged["class_name"])
+    _ready(page)
+
+    # The signal goes; the page opens again from what the phone keeps, and takes every mark.
+    context.set_offline(True)
+    page.reload()
+    expect(page.locator("#offline-root #roll .roll-row")).to_have_count(LEARNERS)
+    expect(page.locator("#offline-connection")).to_contain_text("Không có sóng")
+    expect(page.get_by_text("Học Viên A 00")).to_be_visible()
+    for pid, status in wanted.items():
+        _tap(page, pid, status)
+    expect(page.locator("#offline-status")).to_have_attribute("data-waiting", str(LEARNERS))
+    expect(page.locator("#offline-waiting-count")).to_have_text(str(LEARNERS))
+    assert _marks(stack_app, session_id) == {}
+    # The installed app's start page lists the sessions the phone keeps, still with no signal.
+    page.get_by_role("link", name="Các buổi học của bạn").click()
+    page.locator("#offline-sessions a", has_text=arranged["class_name"]).click()
+    expect(page.locator("#offline-status")).to_have_attribute("data-waiting", str(LEARNERS))
+    context.close()
+
+    # The browser is opened again, with the signal back: the marks were kept, and go to the server once.
+    context = _launch(browser, stack, profile)
+    page = _page(context)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    _log_in(page, email, name)
+    _open_attendance(page, arranged["class_name"])
+    expect(page.locator("#offline-status")).to_have_attribute("data-waiting", "0")
+    expect(page.locator("#offline-saved-count")).to_have_text(str(LEARNERS))
+    expect(page.locator("#offline-last-sync")).not_to_have_text("chưa bao giờ")
+    for pid, status in list(wanted.items())[:3]:
+        expect(page.locator(f"#s{pid}-{status}")).to_be_checked()
+    page.reload()  # a second visit sends nothing again
+    expect(page.locator("#offline-saved-count")).to_have_text(str(LEARNERS))
+    context.close()
+
+    marks = _marks(stack_app, session_id)
+    assert {pid: status for pid, (status, _id) in marks.items()} == wanted
+    assert len({client_id for _status, client_id in marks.values()}) == LEARNERS
+    with stack_app.app_context():
+        sent = db.session.scalar(
+            select(func.count()).select_from(IdempotentRequest).where(IdempotentRequest.user_id == user_id)
+        )
+    assert sent >= 1
+    assert errors == []
+
+
+def _phone(browser, stack: dict):
+    context = browser.new_context(
+        viewport=PHONE, base_url=stack["base_url"], locale="vi-VN", is_mobile=True, has_touch=True
+    )
+    context.set_default_timeout(15_000)
+    return context, context.new_page()
+
+
+def _offline_sheet(context, page) -> None:
+    _ready(page)
+    context.set_offline(True)
+    page.reload()
+    expect(page.locator("#offline-root #roll .roll-row")).not_to_have_count(0)
+
+
+def _back_online(context, page) -> None:
+    context.set_offline(False)
+    expect(page.locator("#offline-status")).to_have_attribute("data-waiting", "0")
+
+
+@pytest.mark.parametrize("first", ["earlier", "later"])
+def test_two_phones_marking_a_learner_differently_offline_the_later_mark_stands(stack_app, browser, stack, first):
+    arranged = commit(stack_app, lambda: _arrange(f"Hai{first}", people=3))
+    session_id, learner = arranged["session_id"], arranged["learners"][0]
+    phones = {}
+    for who in ("manager", "instructor"):
+        email, name, _id = arranged["users"][who]
+        context, page = _phone(browser, stack)
+        _log_in(page, email, name)
+        _open_attendance(page, arranged["class_name"])
+        _offline_sheet(context, page)
+        phones[who] = (context, page)
+
+    # The manager marks the learner present; a little later the instructor, on another phone, marks them absent.
+    _tap(phones["manager"][1], learner, "present")
+    expect(phones["manager"][1].locator("#offline-status")).to_have_attribute("data-waiting", "1")
+    _tap(phones["instructor"][1], learner, "absent")
+    expect(phones["instructor"][1].locator("#offline-status")).to_have_attribute("data-waiting", "1")
+
+    order = ["manager", "instructor"] if first == "earlier" else ["instructor", "manager"]
+    for who in order:
+        _back_online(*phones[who])
+
+    # The server's rule decides: the later mark stands, whichever phone synced first.
+    marks = _marks(stack_app, session_id)
+    assert marks[learner][0] == "absent"
+    manager_page = phones["manager"][1]
+    conflict = manager_page.locator(f".roll-row[data-person='{learner}'] .offline-conflict")
+    if first == "later":
+        # The manager's phone synced after the later mark arrived: it says so, with both values, who and when.
+        expect(conflict).to_contain_text("Một máy khác đã ghi điểm danh muộn hơn")
+        expect(conflict).to_contain_text("Vắng")
+        expect(conflict).to_contain_text(arranged["users"]["instructor"][1])
+        expect(conflict).to_contain_text("Có mặt")
+        expect(manager_page.locator(f"#s{learner}-absent")).to_be_checked()
+        conflict.get_by_role("button", name="Đã rõ").click()
+        expect(conflict).to_have_count(0)
+    else:
+        expect(conflict).to_have_count(0)
+    expect(phones["instructor"][1].locator(".offline-conflict")).to_have_count(0)
+    for context, _page in phones.values():
+        context.close()
+
+
+def test_a_shared_phone_keeps_each_users_marks_to_that_user(stack_app, browser, stack):
+    arranged = commit(stack_app, lambda: _arrange("Chung", people=3))
+    session_id, learners = arranged["session_id"], arranged["learners"]
+    manager_email, manager_name, manager_id = arranged["users"]["manager"]
+    instructor_email, instructor_name, instructor_id = arranged["users"]["instructor"]
+    context, page = _phone(browser, stack)
+    _log_in(page, manager_email, manager_name)
+    _open_attendance(page, arranged["class_name"])
+    _offline_sheet(context, page)
+    _tap(page, learners[0], "present")
+    _tap(page, learners[1], "late")
+    expect(page.locator("#offline-status")).to_have_attribute("data-waiting", "2")
+
+    # The signal returns but the server cannot be reached: the marks still wait when the manager logs out.
+    context.route("**/api/v1/sessions/*/attendance", lambda route: route.abort())
+    context.set_offline(False)
+    page.get_by_role("link", name="Học tập cộng đồng").click()
+    page.get_by_text(f"Xin chào, {manager_name}").wait_for()
+    warnings: list[str] = []
+
+    def answer(dialog, accept: bool) -> None:
+        warnings.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    page.get_by_role("button", name="Trình đơn").click()
+    page.get_by_role("button", name="Đăng xuất").click()
+    page.get_by_text(f"Xin chào, {manager_name}").wait_for()  # stayed: the warning was declined
+    assert "Còn 2 điểm danh" in warnings[0]
+    page.once("dialog", lambda dialog: answer(dialog, True))
+    page.get_by_role("button", name="Đăng xuất").click()
+    expect(page.get_by_label("Thư điện tử")).to_be_visible()
+    assert page.evaluate(f"LmsOffline.cached({manager_id})") is None  # the roster is gone with the manager
+    context.unroute("**/api/v1/sessions/*/attendance")
+
+    # Another user on the same phone neither sees nor sends the manager's marks.
+    _log_in(page, instructor_email, instructor_name)
+    _open_attendance(page, arranged["class_name"])
+    _ready(page)
+    expect(page.locator("#offline-waiting-count")).to_have_text("0")
+    expect(page.locator(".roll-row[data-state='waiting']")).to_have_count(0)
+    expect(page.locator(f"#s{learners[0]}-present")).not_to_be_checked()
+    assert _marks(stack_app, session_id) == {}
+    page.get_by_role("button", name="Trình đơn").click()
+    page.get_by_role("button", name="Đăng xuất").click()  # nothing of theirs waits: no warning
+    expect(page.get_by_label("Thư điện tử")).to_be_visible()
+
+    # The manager logs in again: their marks, kept on the phone, go with their own session.
+    _log_in(page, manager_email, manager_name)
+    _open_attendance(page, arranged["class_name"])
+    expect(page.locator("#offline-status")).to_have_attribute("data-waiting", "0")
+    expect(page.locator("#offline-saved-count")).to_have_text("2")
+    with stack_app.app_context():
+        rows = list(db.session.scalars(select(Attendance).where(Attendance.session_id == session_id)))
+    assert {(r.person_id, r.status, r.recorded_by_id) for r in rows} == {
+        (learners[0], "present", manager_id),
+        (learners[1], "late", manager_id),
+    }
+    assert instructor_id not in {r.recorded_by_id for r in rows}
+    assert len(warnings) == 2  # the manager declined once, then accepted; the instructor was not warned
+    context.close()
+
+
+def test_the_signal_going_while_the_page_is_open_keeps_the_marks_on_the_phone(stack_app, browser, stack):
+    arranged = commit(stack_app, lambda: _arrange("Mat", people=3))
+    session_id, learners = arranged["session_id"], arranged["learners"]
+    email, name, user_id = arranged["users"]["manager"]
+    context, page = _phone(browser, stack)
+    _log_in(page, email, name)
+    _open_attendance(page, arranged["class_name"])
+    _ready(page)
+
+    # The page was opened with a signal; it goes while the instructor marks: "Save" keeps the marks on the phone.
+    context.set_offline(True)
+    expect(page.locator("#offline-connection")).to_contain_text("Không có sóng")
+    page.get_by_role("button", name="Tất cả có mặt").click()
+    page.locator(f"label[for='s{learners[2]}-absent']").click()
+    page.get_by_role("button", name="Lưu").click()
+    expect(page.locator("#offline-status")).to_have_attribute("data-waiting", "3")
+    expect(page.locator(f".roll-row[data-person='{learners[2]}'] .offline-note")).to_contain_text("Đang chờ gửi")
+    assert _marks(stack_app, session_id) == {}
+
+    context.set_offline(False)
+    expect(page.locator("#offline-status")).to_have_attribute("data-waiting", "0")
+    with stack_app.app_context():
+        rows = list(db.session.scalars(select(Attendance).where(Attendance.session_id == session_id)))
+    assert {(r.person_id, r.status, r.recorded_by_id) for r in rows} == {
+        (learners[0], "present", user_id),
+        (learners[1], "present", user_id),
+        (learners[2], "absent", user_id),
+    }
+    assert all(r.device.startswith("phone-") for r in rows)
+    context.close()
+
+
+def test_a_mark_the_server_refuses_is_explained_and_the_others_are_saved(stack_app, browser, stack):
+    arranged = commit(stack_app, lambda: _arrange("Rut", people=3))
+    session_id, learners = arranged["session_id"], arranged["learners"]
+    email, name, _user_id = arranged["users"]["instructor"]
+    context, page = _phone(browser, stack)
+    _log_in(page, email, name)
+    _open_attendance(page, arranged["class_name"])
+    _offline_sheet(context, page)
+    for pid in learners:
+        _tap(page, pid, "present")
+    expect(page.locator("#offline-status")).to_have_attribute("data-waiting", "3")
+
+    # Meanwhile the centre withdraws a learner: the batch would be refused whole; the two others still go.
+    def withdraw() -> None:
+        from courses.models import ClassSession
+
+        courses.withdraw(db.session.get(ClassSession, session_id).course_class, learners[1])
+
+    commit(stack_app, withdraw)
+    _back_online(context, page)
+    assert set(_marks(stack_app, session_id)) == {learners[0], learners[2]}
+    refused = page.locator(f".roll-row[data-person='{learners[1]}']")
+    expect(refused).to_have_attribute("data-state", "refused")
+    expect(refused.locator(".offline-note")).to_contain_text("Máy chủ không nhận")
+    expect(refused.locator(".offline-note")).to_contain_text("not enrolled")
+    refused.get_by_role("button", name="Bỏ").click()
+    expect(refused).not_to_have_attribute("data-state", "refused")
+    context.close()

@@ -1,0 +1,229 @@
+"""The attendance page without a signal, server side (issue 16, ADR 26): the service worker and its scope, the
+manifest, the offline page that holds no personal data, and the document the phone keeps (the user's sessions of
+the coming two weeks, rosters with names and birth years only, the server's marks), scoped like every look-up."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from courses import services
+from courses.models import ClassSession, class_instructor
+from courses.services import Mark
+from lms.auth.models import Role
+from lms.extensions import db, utcnow
+from tests.conftest import login, make_user
+from tests.courses.conftest import make_centre, make_class
+
+
+@pytest.fixture(autouse=True)
+def _english(client):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+
+def _at(days: int, hour: int = 8) -> datetime:
+    day = services.local_now().date() + timedelta(days=days)
+    return datetime.combine(day, datetime.min.time()).replace(hour=hour)
+
+
+@pytest.fixture
+def upcoming(app_ctx):
+    """A class with sessions last week, tomorrow, in ten days and in three weeks; a centre in another commune."""
+    centre = make_centre()
+    course_class = make_class(
+        centre, starts_on=date.today() - timedelta(days=10), ends_on=date.today() + timedelta(days=30)
+    )
+    learners = centre.learners[:4]
+    learners[0].birth_date = date(1980, 5, 1)
+    services.enrol(course_class, [p.id for p in learners])
+    sessions = services.schedule(
+        course_class, [(_at(days), _at(days, 10)) for days in (-7, 1, 10, 21)], room=centre.room
+    )
+    other = make_centre("23302", learners=2, label="B")
+    other_class = make_class(
+        other, starts_on=date.today() - timedelta(days=10), ends_on=date.today() + timedelta(days=30)
+    )
+    services.enrol(other_class, [p.id for p in other.learners])
+    (other_session,) = services.schedule(other_class, [(_at(2), _at(2, 10))])
+    instructor = make_user(Role.INSTRUCTOR, centre.commune, "instructor-offline@example.vn")
+    db.session.commit()
+    return centre, instructor, sessions, learners, other_session
+
+
+def _data(client, *session_ids: int) -> dict:
+    query = "&".join(f"session={i}" for i in session_ids)
+    response = client.get(f"/courses/offline/data.json?{query}")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    return response.get_json()
+
+
+def test_the_phone_keeps_the_coming_two_weeks_with_names_and_birth_years_only(client, upcoming):
+    centre, instructor, sessions, learners, other_session = upcoming
+    past, tomorrow, in_ten_days, in_three_weeks = sessions
+    services.record_attendance(
+        tomorrow, [Mark(learners[1].id, "late", utcnow(), "m-1", "phone-x")], user_id=instructor.id
+    )
+    db.session.commit()
+    login(client, instructor)
+    data = _data(client)
+    assert data["user_id"] == instructor.id
+    assert [s["id"] for s in data["sessions"]] == [tomorrow.id, in_ten_days.id]
+    (klass,) = data["classes"].values()
+    assert {tuple(sorted(p)) for p in klass["learners"]} == {("born", "id", "name")}
+    assert {p["id"]: p["born"] for p in klass["learners"]}[learners[0].id] == 1980
+    assert {p["name"] for p in klass["learners"]} == {p.full_name for p in learners}
+    first = data["sessions"][0]
+    assert first["place"] == centre.room.name
+    assert first["marks"] == {
+        str(learners[1].id): {
+            "status": "late",
+            "recorded_at": first["marks"][str(learners[1].id)]["recorded_at"],
+            "by": instructor.name,
+            "device": "phone-x",
+            "client_mark_id": "m-1",
+        }
+    }
+    assert [code for code, _name in data["statuses"]][:2] == ["present", "late"]
+
+    # A session outside the window is added when the phone asks for it (marks wait for it); another commune's never.
+    asked = _data(client, past.id, other_session.id)
+    assert [s["id"] for s in asked["sessions"]] == [tomorrow.id, in_ten_days.id, past.id]
+    assert in_three_weeks.id not in [s["id"] for s in asked["sessions"]]
+
+
+def test_an_instructor_who_teaches_gets_only_the_classes_they_teach(client, upcoming):
+    centre, _instructor, _sessions, _learners, _other = upcoming
+    teacher_person = centre.learners[5]
+    second = make_class(
+        centre,
+        name="Lớp thứ hai",
+        starts_on=date.today() - timedelta(days=10),
+        ends_on=date.today() + timedelta(days=30),
+    )
+    (second_session,) = services.schedule(second, [(_at(3, 14), _at(3, 16))], room=centre.hall)
+    db.session.execute(class_instructor.insert().values(class_id=second.id, person_id=teacher_person.id))
+    teacher = make_user(Role.INSTRUCTOR, centre.commune, "teacher-offline@example.vn")
+    teacher.person_id = teacher_person.id
+    db.session.commit()
+    login(client, teacher)
+    assert [s["id"] for s in _data(client)["sessions"]] == [second_session.id]
+
+
+def test_nobody_logged_in_or_without_the_right_gets_nothing(client, upcoming):
+    centre, *_ = upcoming
+    response = client.get("/courses/offline/data.json")
+    assert response.status_code == 401
+    assert response.get_json() == {"error": "login"}
+    viewer = make_user(Role.PROVINCE_LEADER, centre.commune.parent, "leader-offline@example.vn")
+    db.session.commit()
+    login(client, viewer)
+    assert client.get("/courses/offline/data.json").status_code == 403
+
+
+def test_the_document_takes_a_constant_number_of_statements(client, upcoming, count_queries):
+    centre, instructor, sessions, _learners, _other = upcoming
+    login(client, instructor)
+    with count_queries() as counter:
+        _data(client)
+    small = counter.count
+    course_class = sessions[0].course_class
+    services.schedule(course_class, [(_at(days, 14), _at(days, 16)) for days in (2, 3, 4)], room=centre.hall)
+    services.enrol(course_class, [p.id for p in centre.learners[4:]])
+    db.session.commit()
+    with count_queries() as counter:
+        data = _data(client)
+    assert len(data["sessions"]) == 5
+    assert counter.count == small
+
+
+def test_the_worker_is_served_with_a_scope_over_the_attendance_pages(client, upcoming):
+    response = client.get("/courses/sw.js")
+    assert response.status_code == 200
+    assert "javascript" in response.mimetype
+    assert response.headers["Service-Worker-Allowed"] == "/courses/"
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert "lms-attendance" in response.get_data(as_text=True)  # its Background Sync tag
+
+
+def test_the_manifest_makes_the_page_installable_with_vendored_icons(client, upcoming):
+    response = client.get("/courses/offline/manifest.webmanifest")
+    assert response.mimetype == "application/manifest+json"
+    manifest = json.loads(response.get_data(as_text=True))
+    assert manifest["start_url"].startswith(manifest["scope"])
+    assert manifest["scope"] == "/courses/"
+    assert manifest["display"] == "standalone"
+    for icon in manifest["icons"]:
+        image = client.get(icon["src"])
+        assert image.status_code == 200
+        assert image.data.startswith(b"\x89PNG")
+        assert {"192x192", "512x512"} >= {icon["sizes"]}
+
+
+def test_the_offline_page_holds_no_personal_data(client, upcoming):
+    _centre, instructor, _sessions, learners, _other = upcoming
+    login(client, instructor)
+    page = client.get("/courses/offline/").get_data(as_text=True)
+    assert 'id="offline-root"' in page
+    assert all(p.full_name not in page for p in learners)
+    assert instructor.name not in page
+    assert "offline/attendance.js" in page
+
+
+def test_the_attendance_page_is_installable_and_loads_its_scripts_from_files(client, upcoming):
+    _centre, instructor, sessions, _learners, _other = upcoming
+    login(client, instructor)
+    page = client.get(f"/courses/sessions/{sessions[1].id}/attendance").get_data(as_text=True)
+    assert 'rel="manifest"' in page
+    assert "offline/attendance.js" in page
+    assert f'data-user="{instructor.id}"' in page
+    config = page.split('<script type="application/json" id="offline-text">')[1].split("</script>")[0]
+    assert json.loads(config)["texts"]["waiting"] == "Waiting on this phone"
+
+
+def test_a_session_of_another_commune_is_not_in_the_document(client, upcoming):
+    _centre, instructor, _sessions, _learners, other_session = upcoming
+    login(client, instructor)
+    data = _data(client, other_session.id)
+    assert other_session.id not in [s["id"] for s in data["sessions"]]
+    assert db.session.get(ClassSession, other_session.id) is not None
+
+
+def test_a_fortnight_of_a_forty_learner_class_is_light_over_the_wire(client, upcoming):
+    import gzip
+
+    from tests.conftest import make_household
+
+    centre, instructor, sessions, _learners, _other = upcoming
+    course_class = sessions[0].course_class
+    course_class.capacity = 60
+    many = make_household(centre.village, "40", *(f"Nguyễn Thị Học Viên {i:02d}" for i in range(40))).members
+    services.enrol(course_class, [p.id for p in many])
+    more = services.schedule(course_class, [(_at(d, 14), _at(d, 16)) for d in range(2, 14, 2)], room=centre.hall)
+    for session in [sessions[1], *more]:
+        marks = [Mark(p.id, "present", utcnow(), f"m-{session.id}-{p.id}", "phone-abcdef12") for p in many]
+        services.record_attendance(session, marks, user_id=instructor.id)
+    db.session.commit()
+    login(client, instructor)
+    response = client.get("/courses/offline/data.json")
+    data = response.get_json()
+    assert len(data["sessions"]) == 8
+    assert sum(len(s["marks"]) for s in data["sessions"]) == 7 * 40
+    # Eight sessions, 44 learners, 280 marks with who and when: a few kilobytes once compressed.
+    assert len(gzip.compress(response.data)) < 12_000
+
+
+def test_every_file_the_worker_keeps_exists(client, upcoming):
+    """One missing file fails the worker's installation, and with it the whole offline page."""
+    import re
+
+    worker = client.get("/courses/sw.js").get_data(as_text=True)
+    listed = worker.split("var ASSETS = [")[1].split("];")[0]
+    assert "SHELL," in listed
+    assert 'var SHELL = "/courses/offline/";' in worker
+    assets = ["/courses/offline/", *re.findall(r'^\s+"(/[^"]+)",$', listed, re.MULTILINE)]
+    assert len(assets) >= 10
+    for url in assets:
+        assert client.get(url).status_code == 200, url
