@@ -12,25 +12,28 @@ reason for each, one page at a time.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from babel.numbers import get_decimal_symbol, get_group_symbol
-from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from lms import extensions
 from lms.auth.decorators import permission_required
 from lms.auth.models import Role
-from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, in_scope, scoped
+from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, in_scope, scope_paths, scoped
 from lms.extensions import db
 from lms.registry.models import HEAD_RELATIONS, AdminUnit, Household, Person, UnitLevel, UnitLineage
-from lms.targets import bp, charts, reports
+from lms.targets import bp, cache, charts, reports
 from lms.targets.models import Basis, PeriodKind, Plan, Structure
 from lms.titles.explain import describe_missing
 from lms.titles.models import Eligibility, Title
@@ -312,14 +315,75 @@ def index():
     return render_template("targets/index.html", roots=roots)
 
 
+CSRF_PLACEHOLDER = "\x00csrf-token\x00"
+_TEMPLATES: list[str] = []
+
+
+def _templates_digest() -> str:
+    """A digest of the page's templates, so that a deployment with changed templates does not serve pages
+    rendered by the old ones from a shared cache (computed once per process, the same in every process)."""
+    if not _TEMPLATES:
+        loader = current_app.jinja_env.loader
+        assert loader is not None
+        sources = [loader.get_source(current_app.jinja_env, name)[0] for name in ("base.html", "targets/unit.html")]
+        _TEMPLATES.append(hashlib.sha256("\0".join(sources).encode()).hexdigest())
+    return _TEMPLATES[0]
+
+
+def _page_key(unit: AdminUnit) -> str:
+    """Everything the page's HTML depends on: the unit and the query string, the language and today's date (the
+    defaults), the user (the menu and the name in the layout) with every scope (what the page and the menu show),
+    the templates, and the generations of the plans and of the figures shown (ADR 27)."""
+    scopes = sorted((p.value, tuple(scope_paths(current_user, p))) for p in Permission)
+    figures = unit.id if unit.level == UnitLevel.COMMUNE else cache.ROLLUP
+    return cache.key(
+        "page",
+        unit.id,
+        sorted(request.args.items(multi=True)),
+        str(get_locale()),
+        date.today().isoformat(),
+        (current_user.id, current_user.name, current_user.person_id),
+        scopes,
+        _templates_digest(),
+        cache.generations([cache.PLANS, figures]),
+    )
+
+
 @bp.get("/units/<int:unit_id>")
 @permission_required(VIEW)
 def unit(unit_id: int):
     unit = _unit_or_404(unit_id)
+    if unit.level == UnitLevel.VILLAGE or session.get("_flashes"):
+        # A village's page lists eligibility rows, which the titles evaluation changes, not the roll-up; a page
+        # with a message to show is rendered for this request only.
+        return _unit_page(unit)
+    key = _page_key(unit)
+    # The layout's forms carry this session's CSRF token: the page is stored with a placeholder, filled in per
+    # request, and the ETag names the session's token secret so that a revalidated copy holds a valid token.
+    token = generate_csrf()
+    etag = hashlib.sha256(f"{key}:{session.get('csrf_token', '')}".encode()).hexdigest()[:32]
+    if cache.etag_matches(etag, request.if_none_match):
+        return _revalidated(Response(status=304), etag)
+    html = extensions.cache.get(key)
+    if html is None:
+        html = _unit_page(unit, csrf_token=lambda: CSRF_PLACEHOLDER)
+        extensions.cache.set(key, html)
+    return _revalidated(Response(html.replace(CSRF_PLACEHOLDER, token), mimetype="text/html"), etag)
+
+
+def _revalidated(response: Response, etag: str) -> Response:
+    response.set_etag(etag)
+    # The browser keeps the page but asks each time (If-None-Match): a roll-up shows at the next visit.
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.vary.add("Cookie")
+    return response
+
+
+def _unit_page(unit: AdminUnit, **extra: Any) -> str:
     table, plans = _table(unit)
     ancestors = _ancestors(unit)
     if table is None:
-        return render_template("targets/unit.html", unit=unit, table=None, plans=plans, ancestors=ancestors)
+        return render_template("targets/unit.html", unit=unit, table=None, plans=plans, ancestors=ancestors, **extra)
     code = request.args.get("indicator")
     ranked = (table.line(code) if code else None) or (table.lines[0] if table.lines else None)
     pending = names = None
@@ -347,6 +411,7 @@ def unit(unit_id: int):
         registry_link=can(current_user, Permission.REGISTRY_VIEW, unit),
         other_map=_other_map(unit, table.structure),
         provisional=reports.provisional_bases(table),
+        **extra,
     )
 
 
