@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from babel.numbers import get_decimal_symbol, get_group_symbol
@@ -320,13 +321,18 @@ _TEMPLATES: list[str] = []
 
 
 def _templates_digest() -> str:
-    """A digest of the page's templates, so that a deployment with changed templates does not serve pages
-    rendered by the old ones from a shared cache (computed once per process, the same in every process)."""
+    """A digest of the page's templates and compiled translations, so that a deployment that changes the page's
+    wording does not serve pages rendered before it from a shared cache (once per process, the same in each)."""
     if not _TEMPLATES:
-        loader = current_app.jinja_env.loader
-        assert loader is not None
-        sources = [loader.get_source(current_app.jinja_env, name)[0] for name in ("base.html", "targets/unit.html")]
-        _TEMPLATES.append(hashlib.sha256("\0".join(sources).encode()).hexdigest())
+        env = current_app.jinja_env
+        assert env.loader is not None
+        names = ("base.html", "macros.html", "targets/unit.html", "titles/_provisional.html")
+        digest = hashlib.sha256()
+        for name in names:
+            digest.update(env.loader.get_source(env, name)[0].encode())
+        for catalogue in sorted(Path(current_app.root_path, "translations").glob("*/LC_MESSAGES/messages.mo")):
+            digest.update(catalogue.read_bytes())
+        _TEMPLATES.append(digest.hexdigest())
     return _TEMPLATES[0]
 
 
