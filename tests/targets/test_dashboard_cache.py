@@ -9,14 +9,15 @@ from datetime import date
 
 import pytest
 
+from lms import create_app
 from lms.auth.models import Role, User
 from lms.auth.permissions import Permission, can, scope_paths
 from lms.auth.services import assign_role
 from lms.extensions import db, utcnow
 from lms.registry.models import AdminUnit, UnitLevel, UnitLineage
-from lms.targets import compute
+from lms.targets import cache, compute
 from lms.targets.models import Basis, IndicatorSourceValue, IndicatorValue, PeriodKind
-from tests.conftest import login, make_user
+from tests.conftest import activate_celery, login, make_user
 from tests.targets.dashboard_data import build_province, make_unit
 from tests.targets.test_dashboard import _tables_read, _text
 
@@ -205,3 +206,27 @@ def test_scope_is_resolved_once_whatever_the_number_of_permission_checks(app, co
     with count_queries() as page:
         assert client.get(f"/targets/units/{data.communes[0].id}").status_code == 200
     assert _lineage_reads(page.statements) == 0
+
+
+def test_the_embedded_cache_carries_a_workers_new_generation_to_the_web(app, database_url, tmp_path):
+    """The embedded default is a directory both processes see: a roll-up committed by the worker's app replaces the
+    generation the web's app reads (two apps with their own cache objects, as two processes would have)."""
+    config = {
+        "ENV_NAME": "testing",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "CACHE_TYPE": "FileSystemCache",
+        "CACHE_DIR": str(tmp_path / "cache"),
+    }
+    try:
+        web, worker = create_app(config), create_app(config)
+        with web.app_context():
+            before = cache.generations([cache.ROLLUP, 7])
+            assert cache.generations([cache.ROLLUP, 7]) == before  # stable until bumped
+        with worker.app_context():
+            cache.bump([cache.ROLLUP])
+        with web.app_context():
+            after = cache.generations([cache.ROLLUP, 7])
+        assert after[0] != before[0]
+        assert after[1] == before[1]  # commune 7 was not written
+    finally:
+        activate_celery(app)
