@@ -121,6 +121,19 @@ class Config:
     PROXY_COUNT = int(_env("LMS_PROXY_COUNT", "0") or 0)
 
     RATELIMIT_STORAGE_URI = _env("LMS_RATELIMIT_STORAGE_URL", "memory://")
+    # Rendered dashboards, their API answers and users' scopes (ADR 27). Scale-out sets LMS_CACHE_URL to a Redis
+    # URL shared by every web process and worker (the roll-up's invalidation must reach them all); the embedded
+    # default is a directory under instance/, which the web process and the worker on one machine both see.
+    CACHE_URL = _env("LMS_CACHE_URL", "") or ""
+    CACHE_TYPE = "RedisCache" if CACHE_URL.startswith(("redis://", "rediss://")) else "FileSystemCache"
+    CACHE_REDIS_URL = CACHE_URL or None
+    CACHE_DIR = str(INSTANCE_DIR / "cache")
+    CACHE_THRESHOLD = 5000  # files kept by the embedded cache
+    CACHE_KEY_PREFIX = "lms:"
+    CACHE_DEFAULT_TIMEOUT = 86400  # a page lives a day at most; the roll-up's generations invalidate it sooner
+    # How long a user's resolved scope (assigned units and their pre-2025 predecessors) is reused across requests;
+    # a change of the user's roles takes effect at once (they are part of the key), a change of the map after this.
+    SCOPE_CACHE_SECONDS = int(_env("LMS_SCOPE_CACHE_SECONDS", "300") or 0)
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = _env("LMS_LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
     # Failed log-ins per account (the e-mail typed, known or not), from any address: an attacker with many
@@ -174,6 +187,7 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = _env("LMS_TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = True
     RATELIMIT_ENABLED = False
+    CACHE_TYPE = "SimpleCache"  # in-process: eager tasks run in the test's process
     CELERY = {
         **Config.CELERY,
         "broker_url": "memory://",

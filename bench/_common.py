@@ -80,7 +80,15 @@ def percentile(values: list[float], share: float) -> float:
 
 @contextmanager
 def gunicorn(
-    script: str, *, database_url: str, broker_url: str, workers: int, port: int, log: Path, access_log: bool = False
+    script: str,
+    *,
+    database_url: str,
+    broker_url: str,
+    workers: int,
+    port: int,
+    log: Path,
+    access_log: bool = False,
+    app: str = "lms:create_app()",
 ) -> Iterator[None]:
     """The app under gunicorn in production mode on the benchmark's database, until the block ends; refuses (exits)
     if it does not answer ``/healthz`` within a minute, with the end of its log."""
@@ -106,7 +114,7 @@ def gunicorn(
         *(["--access-logfile", "-"] if access_log else []),
         "--log-level",
         "warning",
-        "lms:create_app()",
+        app,
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=out)

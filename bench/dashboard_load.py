@@ -11,8 +11,11 @@
    2025): every indicator of the Kon Tum plan, four year ends and twelve month ends, both bases.
 3. HTTP: one province leader logs in once; for each client count, N threads share the session cookie and GET the
    same URL a fixed number of times in all (after a warm-up): the province dashboard (all communes ranked), a
-   commune dashboard (its villages ranked), and the values API for the province's communes. Prints p50/p95/p99
-   latency and throughput per URL and client count. Any answer but 200 counts as an error.
+   commune dashboard (its villages ranked), and the values API for the province's communes — and, as the floor,
+   a hello-world route added to the same app on the same gunicorn (``hello_app``). Prints p50/p95/p99 latency and
+   throughput per URL and client count, and each URL's throughput as a ratio of hello-world's at the same client
+   count. Any answer but 200 counts as an error. ``--cache-url`` sets ``LMS_CACHE_URL`` of the gunicorn (a Redis
+   URL: the scale-out set-up; ADR 27).
 
 Only 127.0.0.1; every loop is bounded. The schema is emptied at the end (``--keep`` keeps it).
 """
@@ -195,6 +198,18 @@ def _arrange(app: Flask, args: argparse.Namespace) -> Arranged:
 
 # --- HTTP ----------------------------------------------------------------------------------------------------
 
+HELLO = "/bench/hello"
+
+
+def hello_app() -> Flask:
+    """The application with one more route that does nothing: the floor the dashboard is measured against (the same
+    gunicorn, the same middleware, hooks and security headers; no database, no template)."""
+    from lms import create_app
+
+    app = create_app()
+    app.add_url_rule(HELLO, "bench_hello", lambda: "hello world")
+    return app
+
 
 def _gunicorn(args: argparse.Namespace, log: Path) -> AbstractContextManager[None]:
     return gunicorn(
@@ -204,6 +219,7 @@ def _gunicorn(args: argparse.Namespace, log: Path) -> AbstractContextManager[Non
         workers=args.workers,
         port=args.port,
         log=log,
+        app="bench.dashboard_load:hello_app()",
     )
 
 
@@ -296,6 +312,13 @@ def _report(results: list[RunResult]) -> None:
             f"{percentile(r.latencies, 0.95) * 1000:.0f} | {percentile(r.latencies, 0.99) * 1000:.0f} | "
             f"{len(r.latencies) / r.wall:.1f} |"
         )
+    hello = {r.clients: len(r.latencies) / r.wall for r in results if r.name == "hello world" and r.latencies}
+    print("\n| URL | Clients | Throughput vs hello-world |")
+    print("|---|---:|---:|")
+    for r in results:
+        if r.name != "hello world" and r.latencies and hello.get(r.clients):
+            ratio = hello[r.clients] / (len(r.latencies) / r.wall)
+            print(f"| {r.name} | {r.clients} | 1/{ratio:.1f} |")
     for r in results:
         if r.first_error:
             print(f"first error ({r.name}, {r.clients} clients): {r.first_error}")
@@ -305,6 +328,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/lms_bench")
     parser.add_argument("--broker-url", default="redis://127.0.0.1:6379/13")
+    parser.add_argument("--cache-url", default="", help="LMS_CACHE_URL of the gunicorn (empty: the embedded default)")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--requests", type=int, default=240, help="requests per URL and client count")
     parser.add_argument("--warmup", type=int, default=3, help="requests per client before the clock starts")
@@ -330,7 +354,10 @@ def main() -> None:
             f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"gunicorn {args.workers} workers"
         )
+        if args.cache_url:
+            os.environ["LMS_CACHE_URL"] = args.cache_url
         urls = {
+            "hello world": HELLO,
             "province dashboard": f"/targets/units/{arranged.province_id}",
             "commune dashboard": f"/targets/units/{arranged.commune_id}",
             "values API": "/api/v1/targets/values?"

@@ -52,7 +52,7 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from lms.auth.loaders import init_login
-    from lms.extensions import babel, configure_sqlite, csrf, db, limiter, migrate
+    from lms.extensions import babel, cache, configure_sqlite, csrf, db, limiter, migrate
 
     db.init_app(app)
     with app.app_context():
@@ -61,6 +61,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
     init_login(app)
 
     def select_locale() -> str:

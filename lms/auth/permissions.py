@@ -8,16 +8,17 @@ the communes it replaced).  Deny by default: no assignment, no rows.
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
 from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from lms.auth.models import Role, User
-from lms.extensions import db
+from lms.auth.models import Role
+from lms.extensions import cache, db
 from lms.registry.models import AdminUnit, UnitLineage, subtree
 
 
@@ -90,26 +91,20 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
-def _assigned_paths(user: User, permission: Permission) -> list[str]:
-    return sorted(
-        {assignment.unit.path for assignment in user.roles if permission in ROLE_PERMISSIONS[Role(assignment.role)]}
-    )
-
-
-def _predecessor_paths(paths: Iterable[str]) -> list[str]:
-    """Paths of ended units whose successor lies under one of ``paths`` (one query)."""
+def _predecessor_pairs(paths: Iterable[str]) -> list[tuple[str, str]]:
+    """(old path, successor path) of ended units whose successor lies under one of ``paths`` (one query)."""
     paths = list(paths)
     if not paths:
         return []
     old, new = aliased(AdminUnit), aliased(AdminUnit)
     stmt = (
-        select(old.path)
+        select(old.path, new.path)
         .join(UnitLineage, UnitLineage.old_unit_id == old.id)
         .join(new, UnitLineage.new_unit_id == new.id)
         .where(or_(*(subtree(new.path, p) for p in paths)))
         .distinct()
     )
-    return list(db.session.scalars(stmt))
+    return [(row[0], row[1]) for row in db.session.execute(stmt)]
 
 
 def _minimal(paths: Iterable[str]) -> list[str]:
@@ -121,20 +116,43 @@ def _minimal(paths: Iterable[str]) -> list[str]:
     return result
 
 
+def _resolve(assignments: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Every permission's subtree roots for these (role, unit path) assignments: one lineage query for them all."""
+    pairs = _predecessor_pairs(sorted({path for _role, path in assignments}))
+    scopes: dict[str, list[str]] = {}
+    for permission in Permission:
+        assigned = sorted({path for role, path in assignments if permission in ROLE_PERMISSIONS[Role(role)]})
+        predecessors = [old for old, new in pairs if any(new.startswith(p) for p in assigned)]
+        scopes[permission.value] = _minimal(assigned + predecessors)
+    return scopes
+
+
+def _scopes(user: Any) -> dict[str, list[str]]:
+    """The user's scopes, resolved once per request (flask.g) and reused across requests for
+    ``SCOPE_CACHE_SECONDS`` in the shared cache. The key holds the user's assignments, so a role granted or
+    withdrawn takes effect at the next request; only a change of the map's lineage waits for the expiry (ADR 27)."""
+    if has_request_context():
+        held = g.get("_scopes")
+        if held is not None and held[0] == user.id:
+            return held[1]
+    assignments = sorted({(assignment.role, assignment.unit.path) for assignment in user.roles})
+    seconds = current_app.config.get("SCOPE_CACHE_SECONDS", 0) if has_request_context() else 0
+    key = "scope:" + hashlib.sha256(repr((user.id, assignments)).encode()).hexdigest()
+    scopes = cache.get(key) if seconds else None
+    if scopes is None:
+        scopes = _resolve(assignments)
+        if seconds:
+            cache.set(key, scopes, timeout=seconds)
+    if has_request_context():
+        g._scopes = (user.id, scopes)
+    return scopes
+
+
 def scope_paths(user: Any, permission: Permission) -> list[str]:
     """The subtree roots (materialised paths) in which ``user`` holds ``permission``; [] means nothing."""
     if user is None or not getattr(user, "is_authenticated", False):
         return []
-    cache: dict[tuple[int, str], list[str]] | None = None
-    if has_request_context():
-        cache = g.setdefault("_scope_cache", {})
-        if (user.id, permission) in cache:
-            return cache[(user.id, permission)]
-    assigned = _assigned_paths(user, permission)
-    paths = _minimal(assigned + _predecessor_paths(assigned))
-    if cache is not None:
-        cache[(user.id, permission)] = paths
-    return paths
+    return list(_scopes(user)[permission.value])
 
 
 def in_scope(path_column: Any, user: Any, permission: Permission) -> ColumnElement[bool]:

@@ -5,20 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, request
+from flask import Response, abort, jsonify, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import aliased, contains_eager
 
+from lms import extensions
 from lms.api import bp
 from lms.api.errors import ApiValidationError
 from lms.api.pagination import paginate
-from lms.auth.permissions import Permission, can, has_permission_anywhere, scoped
+from lms.auth.permissions import Permission, can, has_permission_anywhere, scope_paths, scoped
 from lms.celery import enqueue_after_commit
 from lms.core.services import audit
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel, subtree
-from lms.targets import services
+from lms.targets import cache, services
 from lms.targets.models import Basis, Indicator, IndicatorValue, Plan, Structure, Target
 from lms.targets.services import local_year
 
@@ -123,6 +124,36 @@ def list_values():
     if errors:
         raise ApiValidationError(errors)
 
+    # The answer depends on the query, the caller's scope (not who the caller is), the default year and the
+    # generations of every figure it can list (ADR 27).
+    key = cache.key(
+        "values",
+        sorted(request.args.items(multi=True)),
+        tuple(scope_paths(current_user, VIEW)),
+        local_year(),
+        cache.generations([cache.PLANS, cache.ROLLUP, cache.COMMUNES]),
+    )
+    etag = key.rsplit(":", 1)[1][:32]
+    if cache.etag_matches(etag, request.if_none_match):
+        return _revalidated(Response(status=304), etag)
+    body = extensions.cache.get(key)
+    if body is None:
+        body = _values(structure, basis, period_end, period_kind, unit, below)
+        extensions.cache.set(key, body)
+    return _revalidated(jsonify(body), etag)
+
+
+def _revalidated(response: Response, etag: str) -> Response:
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.vary.add("Authorization")
+    response.vary.add("Cookie")
+    return response
+
+
+def _values(
+    structure: Any, basis: Any, period_end: Any, period_kind: Any, unit: AdminUnit | None, below: Any
+) -> dict[str, Any]:
     place = aliased(AdminUnit, name="place")
     stmt = (
         select(IndicatorValue)

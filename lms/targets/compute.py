@@ -80,6 +80,7 @@ from lms.registry.models import (
     clan_household,
     subtree,
 )
+from lms.targets import cache
 from lms.targets.models import (
     Basis,
     Indicator,
@@ -682,6 +683,7 @@ def commune_values(
         "computed_at",
     ]
     links = _commune_lineage().add_columns(UnitLineage.share).subquery()
+    cache.bump_after_commit([*hood.current, *hood.old, cache.COMMUNES])
     for structure, targets in ((Structure.CURRENT.value, hood.current), (Structure.PRE_2025.value, hood.old)):
         db.session.execute(
             delete(value).where(
@@ -802,6 +804,7 @@ def rollup(year: int, *, now: datetime | None = None) -> int:
     ancestry = _ancestry()
     in_year = and_(value.period_end >= date(year, 1, 1), value.period_end <= year_end(year))
     written = 0
+    cache.bump_after_commit([cache.ROLLUP])
     for structure in (Structure.CURRENT.value, Structure.PRE_2025.value):
         db.session.execute(
             delete(value).where(

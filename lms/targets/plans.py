@@ -49,6 +49,7 @@ from sqlalchemy import func, select, update
 from lms.extensions import db
 from lms.registry.models import AreaClass, AssociationRole, ManagingLevel, OccupationGroup, UnitLevel
 from lms.registry.services import find_unit
+from lms.targets import cache
 from lms.targets.models import Indicator, Plan, Target
 
 PLANS_DIR = Path(__file__).parent / "plans"
@@ -380,6 +381,7 @@ def load_plan(text: str, source: str = "<plan>", *, loaded_by_id: int | None = N
         if not existing.active:
             db.session.execute(update(Plan).where(Plan.code == code).values(active=False))
             existing.active = True
+            cache.bump_after_commit([cache.PLANS])
             db.session.flush()
         return LoadResult(existing, False)
     version = (db.session.scalar(select(func.max(Plan.version)).where(Plan.code == code)) or 0) + 1
@@ -414,6 +416,7 @@ def load_plan(text: str, source: str = "<plan>", *, loaded_by_id: int | None = N
         plan.indicators.append(indicator)
     db.session.add(plan)
     db.session.flush()
+    cache.bump_after_commit([cache.PLANS])  # a new version deactivates the old one: every page's plans change
     return LoadResult(plan, True)
 
 

@@ -12,24 +12,29 @@ reason for each, one page at a time.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from flask import Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from lms import extensions
 from lms.auth.decorators import permission_required
 from lms.auth.models import Role
-from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, in_scope, scoped
+from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, in_scope, scope_paths, scoped
 from lms.core import formatting
 from lms.extensions import db
 from lms.registry.models import HEAD_RELATIONS, AdminUnit, Household, Person, UnitLevel, UnitLineage
-from lms.targets import bp, charts, reports
+from lms.targets import bp, cache, charts, reports
 from lms.targets.models import Basis, Indicator, PeriodKind, Plan, Structure
 from lms.titles.explain import describe_missing
 from lms.titles.models import Eligibility, Title
@@ -313,14 +318,80 @@ def index():
     return render_template("targets/index.html", roots=roots)
 
 
+CSRF_PLACEHOLDER = "\x00csrf-token\x00"
+_TEMPLATES: list[str] = []
+
+
+def _templates_digest() -> str:
+    """A digest of the page's templates and compiled translations, so that a deployment that changes the page's
+    wording does not serve pages rendered before it from a shared cache (once per process, the same in each)."""
+    if not _TEMPLATES:
+        env = current_app.jinja_env
+        assert env.loader is not None
+        names = ("base.html", "macros.html", "targets/unit.html", "titles/_provisional.html")
+        digest = hashlib.sha256()
+        for name in names:
+            digest.update(env.loader.get_source(env, name)[0].encode())
+        for catalogue in sorted(Path(current_app.root_path, "translations").glob("*/LC_MESSAGES/messages.mo")):
+            digest.update(catalogue.read_bytes())
+        _TEMPLATES.append(digest.hexdigest())
+    return _TEMPLATES[0]
+
+
+def _page_key(unit: AdminUnit) -> str:
+    """Everything the page's HTML depends on: the unit and the query string, the language and today's date (the
+    defaults), the user (the menu and the name in the layout) with every scope (what the page and the menu show),
+    the templates, and the generations of the plans and of the figures shown (ADR 27)."""
+    scopes = sorted((p.value, tuple(scope_paths(current_user, p))) for p in Permission)
+    figures = unit.id if unit.level == UnitLevel.COMMUNE else cache.ROLLUP
+    return cache.key(
+        "page",
+        unit.id,
+        sorted(request.args.items(multi=True)),
+        str(get_locale()),
+        date.today().isoformat(),
+        (current_user.id, current_user.name, current_user.person_id),
+        scopes,
+        _templates_digest(),
+        cache.generations([cache.PLANS, figures]),
+    )
+
+
 @bp.get("/units/<int:unit_id>")
 @permission_required(VIEW)
 def unit(unit_id: int):
     unit = _unit_or_404(unit_id)
+    if unit.level == UnitLevel.VILLAGE or session.get("_flashes"):
+        # A village's page lists eligibility rows, which the titles evaluation changes, not the roll-up; a page
+        # with a message to show is rendered for this request only.
+        return _unit_page(unit)
+    key = _page_key(unit)
+    # The layout's forms carry this session's CSRF token: the page is stored with a placeholder, filled in per
+    # request, and the ETag names the session's token secret so that a revalidated copy holds a valid token.
+    token = generate_csrf()
+    etag = hashlib.sha256(f"{key}:{session.get('csrf_token', '')}".encode()).hexdigest()[:32]
+    if cache.etag_matches(etag, request.if_none_match):
+        return _revalidated(Response(status=304), etag)
+    html = extensions.cache.get(key)
+    if html is None:
+        html = _unit_page(unit, csrf_token=lambda: CSRF_PLACEHOLDER)
+        extensions.cache.set(key, html)
+    return _revalidated(Response(html.replace(CSRF_PLACEHOLDER, token), mimetype="text/html"), etag)
+
+
+def _revalidated(response: Response, etag: str) -> Response:
+    response.set_etag(etag)
+    # The browser keeps the page but asks each time (If-None-Match): a roll-up shows at the next visit.
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.vary.add("Cookie")
+    return response
+
+
+def _unit_page(unit: AdminUnit, **extra: Any) -> str:
     table, plans = _table(unit)
     ancestors = _ancestors(unit)
     if table is None:
-        return render_template("targets/unit.html", unit=unit, table=None, plans=plans, ancestors=ancestors)
+        return render_template("targets/unit.html", unit=unit, table=None, plans=plans, ancestors=ancestors, **extra)
     code = request.args.get("indicator")
     ranked = (table.line(code) if code else None) or (table.lines[0] if table.lines else None)
     pending = names = None
@@ -349,6 +420,7 @@ def unit(unit_id: int):
         registry_link=can(current_user, Permission.REGISTRY_VIEW, unit),
         other_map=_other_map(unit, table.structure),
         provisional=reports.provisional_bases(table),
+        **extra,
     )
 
 
