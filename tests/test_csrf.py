@@ -22,7 +22,9 @@ def test_every_unsafe_route_needs_the_csrf_token(app, client, two_communes):  # 
         url = _url(app, rule, two_communes["a"])
         kwargs = {"json": {}} if rule.rule.startswith("/api/") else {"data": {}}
         response = client.open(url, method=method, **kwargs)
-        if response.status_code != 400 or "CSRF" not in response.get_data(as_text=True):
+        body = response.get_data(as_text=True)
+        # The API names CSRF in its problem+json; a page says so in Vietnamese, in the site's layout.
+        if response.status_code != 400 or ("CSRF" not in body and "Biểu mẫu đã hết hạn" not in body):
             missed.append((method, url, response.status_code))
         checked += 1
     assert not missed

@@ -48,6 +48,10 @@ PUBLIC = {
     "credentials.certificate_credential",
     "credentials.recognition_credential",
     "credentials.verify",
+    # The offline attendance page's service worker (ADR 26): a script with no data, fetched by the browser itself.
+    "courses.service_worker",
+    "courses.manifest",
+    "courses.offline_shell",  # the offline page's shell: no data until a logged-in script fills it from the phone
     "api.certificate_credential",
     "api.recognition_credential",
 }
@@ -235,6 +239,8 @@ def test_anonymous_users_are_refused_everywhere_but_public_routes(app, client, t
         if rule.rule.startswith("/api/"):
             assert response.status_code == 401, (method, url, response.status_code)
             assert response.mimetype == "application/problem+json"
+        elif rule.endpoint == "courses.offline_data":  # read by the offline page's script: 401, not a login page
+            assert response.status_code == 401, (method, url, response.status_code)
         else:
             assert response.status_code in (302, 400), (method, url, response.status_code)
             if response.status_code == 302:

@@ -140,7 +140,7 @@ def test_a_group_recognition_names_the_household_without_personal_data(app_ctx, 
     assert "Nguyễn Văn Chủ" not in text
     assert "Trần Thị Vợ" not in text
     assert subject["source"]["name"].startswith("Hộ gia đình: Hộ ")
-    assert credential["validUntil"].startswith("2027-12-31T23:59:59")  # three years from 2025
+    assert credential["validUntil"].startswith("2028-12-31T23:59:59")  # the three years after 2025 (ADR 17)
     assert credential["validFrom"].startswith("2026-01-20")
     assert subject["achievement"]["name"] == "Gia đình học tập"
     assert "test-family-2025" in subject["achievement"]["criteria"]["narrative"]
@@ -166,11 +166,11 @@ def test_a_tampered_credential_fails_on_its_signature(certificate):
 
 
 def test_an_expired_recognition_fails_as_expired(app_ctx):
-    row, _ = _recognised(year=2021, validity_years=2)  # decided 20/01/2022, valid until 31/12/2022
+    row, _ = _recognised(year=2021, validity_years=3)  # decided 20/01/2022, valid through 2022–2024 (ADR 17)
     token = services.credential_for_recognition(row).jwt
     assert services.verify(token).reason == "expired"
-    assert services.verify(token, now=datetime(2022, 6, 1, tzinfo=UTC)).valid
-    assert services.verify(token, now=datetime(2023, 1, 1, tzinfo=UTC)).reason == "expired"
+    assert services.verify(token, now=datetime(2024, 6, 1, tzinfo=UTC)).valid
+    assert services.verify(token, now=datetime(2025, 1, 1, tzinfo=UTC)).reason == "expired"
     assert services.verify(token, now=datetime(2022, 1, 1, tzinfo=UTC)).reason == "not_yet_valid"
 
 

@@ -203,6 +203,7 @@ def test_export_issues_a_constant_number_of_queries(app_ctx, client, people, cou
     db.session.commit()
     login(client, user)
     url = f"/registry/units/{people.id}/persons.csv"
+    client.get(url).get_data()  # the user's scopes are then cached for a while (ADR 27): count like for like
     with count_queries() as few:
         client.get(url).get_data()
     make_household(people, "2", *(f"Thêm Người {i}" for i in range(20)))
