@@ -769,8 +769,10 @@ def record_attendance(
     if rows:
         # New and newer marks in one statement. The WHERE repeats, in the database, the rule decided above on the
         # locked rows: an older mark never overwrites a newer one, whoever reaches the row.
+        # The rows go as parameters, not inside the statement, so its compiled form is cached: PostgreSQL still
+        # gets one multi-row INSERT (psycopg2's batched "insertmanyvalues"), SQLite an executemany.
         dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(Attendance).values(rows)
+        stmt = dialect.insert(Attendance)
         db.session.execute(
             stmt.on_conflict_do_update(
                 index_elements=["session_id", "person_id"],
@@ -779,7 +781,8 @@ def record_attendance(
                     for name in ("status", "recorded_at", "recorded_by_id", "device", "client_mark_id", "received_at")
                 },
                 where=stmt.excluded.recorded_at > Attendance.recorded_at,
-            )
+            ),
+            rows,
         )
     if overwritten:
         db.session.execute(
