@@ -675,13 +675,14 @@ def record_attendance(
     enrolments = select(Enrolment.person_id, null(), null(), null(), null(), literal(True)).where(
         Enrolment.class_id == session.class_id, Enrolment.status == EnrolmentStatus.ENROLLED
     )
-    for row in db.session.execute(union_all(session_marks, enrolments)):
-        if row.enrolled:
-            enrolled.add(row.person_id)
+    read: Any
+    for read in db.session.execute(union_all(session_marks, enrolments)):
+        if read.enrolled:
+            enrolled.add(read.person_id)
         else:
-            current[row.person_id] = row
-            if row.client_mark_id:
-                applied.add(row.client_mark_id)
+            current[read.person_id] = read
+            if read.client_mark_id:
+                applied.add(read.client_mark_id)
     problems: list[dict[str, Any]] = []
     seen: dict[int, int] = {}
     latest_allowed = utcnow() + timedelta(minutes=10)  # device clocks drift a little, not a day
