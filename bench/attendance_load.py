@@ -229,7 +229,11 @@ def _add_sessions(app: Flask, devices: list[Device], per_device: int) -> None:
 # --- the HTTP run --------------------------------------------------------------------------------------------
 
 
-def _gunicorn(args: argparse.Namespace, log: Path) -> AbstractContextManager[None]:
+def _gunicorn(args: argparse.Namespace, log: Path, access_log: Path) -> AbstractContextManager[None]:
+    # The access log, to a file, gives the server's own time per request (%(D)s, microseconds): the client's
+    # latency adds its own Python and the loopback, which no change to the endpoint removes. gunicorn reads
+    # GUNICORN_CMD_ARGS from the environment it inherits.
+    os.environ["GUNICORN_CMD_ARGS"] = f"--access-logfile {access_log} --access-logformat '%(m)s %(U)s %(s)s %(D)s'"
     return gunicorn(
         SCRIPT,
         database_url=args.database_url,
@@ -237,7 +241,6 @@ def _gunicorn(args: argparse.Namespace, log: Path) -> AbstractContextManager[Non
         workers=args.workers,
         port=args.port,
         log=log,
-        access_log=True,
     )
 
 
@@ -299,9 +302,33 @@ class RunResult:
     wall: float
     latencies: list[float]
     first_error: str = ""
+    server: list[float] = field(default_factory=list)  # seconds, from gunicorn's access log
+    floor: list[float] = field(default_factory=list)  # seconds, the raw upsert of the same marks (first uploads)
 
 
-def _run(args: argparse.Namespace, devices: list[Device], clients: int, *, resync: bool) -> RunResult:
+def _server_times(access_log: Path, offset: int) -> list[float]:
+    """The server time of every attendance POST logged after ``offset`` (bytes into the access log)."""
+    with access_log.open("rb") as fh:
+        fh.seek(offset)
+        lines = fh.read().decode(errors="replace").splitlines()
+    times = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 4 and parts[0] == "POST" and parts[1].endswith("/attendance") and parts[2] == "200":
+            times.append(int(parts[3]) / 1e6)
+    return times
+
+
+def _run(
+    args: argparse.Namespace,
+    app: Flask,
+    devices: list[Device],
+    clients: int,
+    *,
+    resync: bool,
+    access_log: Path,
+    floor_device: Device,
+) -> RunResult:
     """``clients`` devices at once, each posting its share of the requests to its own latest sessions: new
     sessions (inserts), or, with ``resync``, the same sessions again with later marks (updates)."""
     per_client, warmup = args.requests // clients, args.warmup
@@ -309,8 +336,16 @@ def _run(args: argparse.Namespace, devices: list[Device], clients: int, *, resyn
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors: list[list[str]] = [[] for _ in range(clients)]
     clock: dict[str, float] = {}
+
     # Every client warms up, then waits here; the clock starts when the last one is ready.
-    start = threading.Barrier(clients, action=lambda: clock.setdefault("start", time.perf_counter()))
+    def started() -> None:
+        clock.setdefault("start", time.perf_counter())
+        clock.setdefault("log_offset", access_log.stat().st_size)
+
+    start = threading.Barrier(clients, action=started)
+
+    floor: list[float] = []
+    floor_sessions = iter(floor_device.session_ids[-per_client:])
 
     def client(index: int) -> None:
         device = devices[index]
@@ -324,13 +359,24 @@ def _run(args: argparse.Namespace, devices: list[Device], clients: int, *, resyn
                 latencies[index].append(elapsed)
             else:
                 errors[index].append(f"{status} {str(answer)[:200]}")
+            if index == 0 and not resync:
+                # The floor, interleaved with the requests, so that both see the same load on a shared machine.
+                floor.append(_floor_once(raw, floor_device, next(floor_sessions)))
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=3600)
+    from lms.extensions import db
+
+    with app.app_context():
+        raw = db.engine.raw_connection()
+    try:
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=3600)
+    finally:
+        raw.close()
     wall = time.perf_counter() - clock["start"]
+    time.sleep(0.2)  # gunicorn writes the access log line after the answer
     flat = [value for chunk in latencies for value in chunk]
     all_errors = [e for chunk in errors for e in chunk]
     return RunResult(
@@ -341,7 +387,35 @@ def _run(args: argparse.Namespace, devices: list[Device], clients: int, *, resyn
         wall,
         flat,
         all_errors[0] if all_errors else "",
+        _server_times(access_log, int(clock["log_offset"])),
+        floor,
     )
+
+
+FLOOR_SQL = (
+    "INSERT INTO attendance (session_id, person_id, status, recorded_at, device, client_mark_id, received_at) "
+    "VALUES %s ON CONFLICT (session_id, person_id) DO UPDATE SET status = excluded.status, recorded_at = "
+    "excluded.recorded_at, device = excluded.device, client_mark_id = excluded.client_mark_id, received_at = "
+    "excluded.received_at WHERE excluded.recorded_at > attendance.recorded_at"
+)
+
+
+def _floor_once(raw: Any, device: Device, session_id: int) -> float:
+    """The floor of one batch: the same marks as one raw multi-row ``INSERT … ON CONFLICT DO UPDATE`` and a commit
+    on a psycopg2 connection, into a fresh session of a class of its own (so it inserts, as a first upload does).
+    No Flask, no ORM: what the database alone needs for the batch."""
+    from psycopg2.extras import execute_values
+
+    at = datetime.now()  # noqa: DTZ005 - the floor only needs a time
+    rows = [
+        (session_id, pid, STATUSES[i % len(STATUSES)], at, "bench-floor", str(uuid.uuid4()), at)
+        for i, pid in enumerate(device.person_ids)
+    ]
+    started = time.perf_counter()
+    with raw.cursor() as cursor:
+        execute_values(cursor, FLOOR_SQL, rows, page_size=len(rows))
+    raw.commit()
+    return time.perf_counter() - started
 
 
 def _clean_broker(app: Flask, url: str) -> None:
@@ -584,7 +658,13 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f}"
 
 
-def _report(args: argparse.Namespace, machine: str, runs: list[RunResult], completion: CompletionResult | None) -> None:
+def _report(
+    args: argparse.Namespace,
+    machine: str,
+    runs: list[RunResult],
+    completion: CompletionResult | None,
+    floor: list[float],
+) -> None:
     print("\n## Bulk attendance and completion (bench/attendance_load.py)\n")
     print(f"Machine: {machine}.\n")
     print("Command:\n")
@@ -620,6 +700,23 @@ def _report(args: argparse.Namespace, machine: str, runs: list[RunResult], compl
                 f"{_ms(percentile(values, 0.95))} | {_ms(percentile(values, 0.99))} | {_ms(max(values))} | "
                 f"{rate:.1f} | {rate * args.learners:.0f} |"
             )
+        if floor:
+            base = percentile(floor, 0.5)
+            print(
+                f"\n**Server time against the floor** (gunicorn's own time per request, `%(D)s` of its access log; "
+                f"the floor: the same {args.learners} marks as one raw `INSERT … ON CONFLICT DO UPDATE` and a commit "
+                f"on psycopg2 into fresh sessions, once after each first upload of the first client, "
+                f"{len(floor)} times in all, p50 {_ms(base)} ms):\n"
+            )
+            print("| Batch | Concurrent clients | Server p50 (ms) | Server p95 (ms) | p50 vs the floor |")
+            print("|---|---:|---:|---:|---:|")
+            for run in runs:
+                if run.server:
+                    p50 = percentile(run.server, 0.5)
+                    print(
+                        f"| {run.kind} | {run.clients} | {_ms(p50)} | {_ms(percentile(run.server, 0.95))} | "
+                        f"{p50 / base:.1f}× |"
+                    )
         for run in runs:
             if run.first_error:
                 print(f"\nFirst error ({run.kind}, {run.clients} clients): `{run.first_error}`")
@@ -686,21 +783,40 @@ def main(argv: list[str] | None = None) -> None:
     setup = _migrate(app)
     print(f"schema and reference units: {setup:.1f} s", file=sys.stderr)
     runs: list[RunResult] = []
+    floor: list[float] = []
     completion = None
     try:
         if not args.skip_http:
-            devices = _load_devices(app, max(args.clients), args.learners, rng)
-            with tempfile.TemporaryDirectory() as tmp, _gunicorn(args, Path(tmp) / "gunicorn.log"):
-                for clients in args.clients:
-                    _add_sessions(app, devices, args.requests // clients + args.warmup)
-                    print(f"running {clients} clients…", file=sys.stderr)
-                    runs.append(_run(args, devices, clients, resync=False))
-                    runs.append(_run(args, devices, clients, resync=True))
+            devices = _load_devices(app, max(args.clients) + 1, args.learners, rng)
+            floor_device = devices.pop()  # a class of its own for the floor's upserts
+            with tempfile.TemporaryDirectory() as tmp:
+                access_log = Path(tmp) / "access.log"
+                with _gunicorn(args, Path(tmp) / "gunicorn.log", access_log):
+                    for clients in args.clients:
+                        _add_sessions(app, devices, args.requests // clients + args.warmup)
+                        _add_sessions(app, [floor_device], args.requests // clients)
+                        print(f"running {clients} clients…", file=sys.stderr)
+                        run = _run(
+                            args, app, devices, clients, resync=False, access_log=access_log, floor_device=floor_device
+                        )
+                        runs.append(run)
+                        floor += run.floor
+                        runs.append(
+                            _run(
+                                args,
+                                app,
+                                devices,
+                                clients,
+                                resync=True,
+                                access_log=access_log,
+                                floor_device=floor_device,
+                            )
+                        )
             _clean_broker(app, args.broker_url)
         if not args.skip_completion:
             print("loading and recomputing completions…", file=sys.stderr)
             completion = _completion(app, args, rng)
-        _report(args, _machine(app), runs, completion)
+        _report(args, _machine(app), runs, completion, floor)
     finally:
         with app.app_context():
             from lms.extensions import db

@@ -75,9 +75,9 @@ def _class(class_id: int, permission: Permission = VIEW) -> CourseClass:
     return course_class
 
 
-def _session(session_id: int, permission: Permission = VIEW) -> ClassSession:
+def _session(session_id: int, permission: Permission = VIEW, *, for_update: bool = False) -> ClassSession:
     _require(permission)
-    session = services.get_session(session_id, current_user, permission)
+    session = services.get_session(session_id, current_user, permission, for_update=for_update)
     if session is None:
         abort(404)
     return session
@@ -851,10 +851,10 @@ def _marks(payload: Any) -> tuple[str, list[Mark]]:
 def record_attendance(session_id: int):
     """A batch of marks for one session, from a phone that may have been offline: all or nothing, the latest
     ``recorded_at`` wins, and a constant number of statements whatever the class size."""
-    session = _session(session_id, RECORD)
+    session = _session(session_id, RECORD, for_update=True)  # found, scoped and locked in one statement
     device, marks = _marks(request.get_json(silent=True))
     try:
-        result = services.record_attendance(session, marks, user_id=current_user.id)
+        result = services.record_attendance(session, marks, user_id=current_user.id, locked=True)
     except CourseError as exc:
         return _refused(exc)
     audit(

@@ -9,7 +9,9 @@ decorator owns the request's one commit. With an ``Idempotency-Key`` header it a
    request (another body or URL) is refused with a 422;
 2. otherwise claims the key by inserting its row *before* running the view, so a concurrent duplicate waits on
    the unique index (PostgreSQL) or on the database lock (SQLite) instead of doing the work a second time; when
-   the winner commits, the loser's insert fails and it replays the winner's stored answer;
+   the winner commits, the loser's insert fails and it replays the winner's stored answer. The look-up and the
+   claim are one statement (``INSERT … ON CONFLICT DO NOTHING RETURNING``): a new key, the common case, costs
+   one insert; only a key already there is read;
 3. writes the answer into that row and commits it in the **same transaction** as the effect: a crash before the
    commit leaves neither, and the retry does the work once.
 
@@ -29,6 +31,7 @@ from typing import Any
 from flask import Response, jsonify, make_response, request
 from flask_login import current_user
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from courses.models import IdempotentRequest
@@ -70,6 +73,19 @@ def _stored(user_id: int, key: str) -> IdempotentRequest | None:
     return db.session.scalar(
         select(IdempotentRequest).where(IdempotentRequest.user_id == user_id, IdempotentRequest.key == key)
     )
+
+
+def _claim(user_id: int, key: str, digest: str) -> IdempotentRequest | None:
+    """Insert the key's row unless it exists (waiting, on PostgreSQL, for a concurrent claim to end); the new row,
+    or None if the key was taken."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = (
+        dialect.insert(IdempotentRequest)
+        .values(user_id=user_id, key=key, request_hash=digest, status_code=IN_PROGRESS, response={})
+        .on_conflict_do_nothing(index_elements=["user_id", "key"])
+        .returning(IdempotentRequest)
+    )
+    return db.session.scalar(select(IdempotentRequest).from_statement(stmt))
 
 
 def _replay(stored: IdempotentRequest | None, digest: str) -> Response:
@@ -124,17 +140,10 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Response]:
                 raise
         user_id = current_user.id
         digest = request_hash()
-        stored = _stored(user_id, key)
-        if stored is not None:
-            return _replay(stored, digest)
-
-        record = IdempotentRequest(user_id=user_id, key=key, request_hash=digest, status_code=IN_PROGRESS, response={})
-        db.session.add(record)
-        try:
-            db.session.flush()  # claim the key: a concurrent duplicate blocks here until we commit or roll back
-        except IntegrityError:
-            db.session.rollback()  # it committed first: answer what it answered
-            return _replay(_stored(user_id, key), digest)
+        # Claim the key: a concurrent duplicate blocks here until we commit or roll back.
+        record = _claim(user_id, key, digest)
+        if record is None:
+            return _replay(_stored(user_id, key), digest)  # done before, or it committed first: answer the same
         try:
             response = make_response(view(*args, **kwargs))
             if response.status_code >= 400:

@@ -15,9 +15,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, delete, func, insert, literal, null, or_, select, union_all, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import contains_eager, selectinload
 
 from courses.models import (
     Attendance,
@@ -99,17 +99,24 @@ def get_class(class_id: int, user: Any, permission: Any) -> CourseClass | None:
     return db.session.scalar(classes_in_scope(user, permission).where(CourseClass.id == class_id))
 
 
-def get_session(session_id: int, user: Any, permission: Any) -> ClassSession | None:
+def get_session(session_id: int, user: Any, permission: Any, *, for_update: bool = False) -> ClassSession | None:
+    """A session in the user's scope, with its class. ``for_update`` also locks the session's row (the look-up
+    and the lock of :func:`record_attendance` in one statement)."""
     from lms.auth.permissions import scoped
 
-    return db.session.scalar(
+    stmt = (
         scoped(
             select(ClassSession).join(CourseClass, CourseClass.id == ClassSession.class_id),
             CourseClass.commune_id,
             user,
             permission,
-        ).where(ClassSession.id == session_id)
+        )
+        .options(contains_eager(ClassSession.course_class))
+        .where(ClassSession.id == session_id)
     )
+    if for_update:
+        stmt = stmt.with_for_update(of=ClassSession).execution_options(populate_existing=True)
+    return db.session.scalar(stmt)
 
 
 def visible_courses(user: Any, permission: Any) -> Select:
@@ -637,20 +644,48 @@ def attendance_statuses() -> dict[str, AttendanceStatus]:
     return {s.code: s for s in db.session.scalars(select(AttendanceStatus).order_by(AttendanceStatus.position))}
 
 
-def record_attendance(session: ClassSession, marks: Sequence[Mark], *, user_id: int | None) -> MarkResult:
+def record_attendance(
+    session: ClassSession, marks: Sequence[Mark], *, user_id: int | None, locked: bool = False
+) -> MarkResult:
     """Apply a batch of marks for one session, all or nothing, in a constant number of statements.
 
     Every mark is checked first and every problem reported with its index. Two devices marking the same learner
     are resolved by the latest ``recorded_at``; an overwritten value is kept in the audit trail. A mark whose
-    ``client_mark_id`` was already applied is a retry and changes nothing.
+    ``client_mark_id`` was already applied is a retry and changes nothing. ``locked``: the caller already holds
+    the session's row lock (``get_session(..., for_update=True)``).
     """
     # Two devices uploading the same session at once take turns (PostgreSQL row lock; SQLite serialises writers):
-    # "the latest recorded_at wins" is decided on rows nobody else is changing.
-    db.session.execute(select(ClassSession.id).where(ClassSession.id == session.id).with_for_update())
+    # "the latest recorded_at wins" is decided on rows nobody else is changing, so what is read below is what the
+    # upsert meets.
+    if not locked:
+        db.session.execute(select(ClassSession.id).where(ClassSession.id == session.id).with_for_update())
     if session.status == SessionStatus.CANCELLED:
         raise CourseError("the session was cancelled: it takes no attendance", "session_id")
     statuses = attendance_statuses()
-    enrolled = set(_enrolled_ids(session.course_class))
+    # The enrolled learners and the session's marks in one read: the marks of the enrolled (to decide each new
+    # mark) and every client mark id already applied in the session (a retry).
+    current: dict[int, Any] = {}
+    enrolled: set[int] = set()
+    applied: set[str] = set()
+    session_marks = select(
+        Attendance.person_id,
+        Attendance.status,
+        Attendance.recorded_at,
+        Attendance.client_mark_id,
+        Attendance.device,
+        literal(False).label("enrolled"),
+    ).where(Attendance.session_id == session.id)
+    enrolments = select(Enrolment.person_id, null(), null(), null(), null(), literal(True)).where(
+        Enrolment.class_id == session.class_id, Enrolment.status == EnrolmentStatus.ENROLLED
+    )
+    read: Any
+    for read in db.session.execute(union_all(session_marks, enrolments)):
+        if read.enrolled:
+            enrolled.add(read.person_id)
+        else:
+            current[read.person_id] = read
+            if read.client_mark_id:
+                applied.add(read.client_mark_id)
     problems: list[dict[str, Any]] = []
     seen: dict[int, int] = {}
     latest_allowed = utcnow() + timedelta(minutes=10)  # device clocks drift a little, not a day
@@ -693,34 +728,9 @@ def record_attendance(session: ClassSession, marks: Sequence[Mark], *, user_id: 
 
     # Within the batch, the latest mark per learner wins.
     latest = {person_id: marks[index] for person_id, index in seen.items()}
-    client_ids = [m.client_mark_id for m in marks if m.client_mark_id]
-    applied = (
-        set(
-            db.session.scalars(
-                select(Attendance.client_mark_id).where(
-                    Attendance.session_id == session.id, Attendance.client_mark_id.in_(client_ids)
-                )
-            )
-        )
-        if client_ids
-        else set()
-    )
-    current = {
-        row.person_id: row
-        for row in db.session.execute(
-            select(
-                Attendance.id,
-                Attendance.person_id,
-                Attendance.status,
-                Attendance.recorded_at,
-                Attendance.client_mark_id,
-                Attendance.device,
-            ).where(Attendance.session_id == session.id, Attendance.person_id.in_(list(latest)))
-        )
-    }
     result = MarkResult()
     now = utcnow()
-    inserts, updates, overwritten, conflicts = [], [], [], []
+    rows, overwritten, conflicts = [], [], []
     for person_id, mark in latest.items():
         if mark.client_mark_id and mark.client_mark_id in applied:
             result.unchanged += 1
@@ -728,16 +738,11 @@ def record_attendance(session: ClassSession, marks: Sequence[Mark], *, user_id: 
         row = current.get(person_id)
         # A device clock may run a few minutes fast (allowed above); stored as no later than now, so a correction
         # made on the page a minute later still wins.
-        values = {
-            "status": mark.status,
-            "recorded_at": min(mark.recorded_at, now),
-            "recorded_by_id": user_id,
-            "device": mark.device[:100],
-            "client_mark_id": mark.client_mark_id,
-        }
+        recorded_at = min(mark.recorded_at, now)
         if row is None:
-            inserts.append({"session_id": session.id, "person_id": person_id, **values})
-        elif min(mark.recorded_at, now) > row.recorded_at:
+            result.created += 1
+        elif recorded_at > row.recorded_at:
+            result.updated += 1
             if row.status != mark.status:
                 overwritten.append(
                     {
@@ -750,7 +755,6 @@ def record_attendance(session: ClassSession, marks: Sequence[Mark], *, user_id: 
                         "new_device": mark.device,
                     }
                 )
-            updates.append({"id": row.id, **values})
         else:
             result.unchanged += 1  # an older (or tied) mark than the one we have: the newer one stands
             if row.status != mark.status:
@@ -766,10 +770,37 @@ def record_attendance(session: ClassSession, marks: Sequence[Mark], *, user_id: 
                         "lost_device": mark.device[:100],
                     }
                 )
-    if inserts:
-        db.session.execute(insert(Attendance), inserts)
-    if updates:
-        db.session.execute(update(Attendance), updates)
+            continue
+        rows.append(
+            {
+                "session_id": session.id,
+                "person_id": person_id,
+                "status": mark.status,
+                "recorded_at": recorded_at,
+                "recorded_by_id": user_id,
+                "device": mark.device[:100],
+                "client_mark_id": mark.client_mark_id,
+                "received_at": now,
+            }
+        )
+    if rows:
+        # New and newer marks in one statement. The WHERE repeats, in the database, the rule decided above on the
+        # locked rows: an older mark never overwrites a newer one, whoever reaches the row.
+        # The rows go as parameters, not inside the statement, so its compiled form is cached: PostgreSQL still
+        # gets one multi-row INSERT (psycopg2's batched "insertmanyvalues"), SQLite an executemany.
+        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(Attendance)
+        db.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["session_id", "person_id"],
+                set_={
+                    name: stmt.excluded[name]
+                    for name in ("status", "recorded_at", "recorded_by_id", "device", "client_mark_id", "received_at")
+                },
+                where=stmt.excluded.recorded_at > Attendance.recorded_at,
+            ),
+            rows,
+        )
     events = [(ATTENDANCE_OVERWRITE, entry) for entry in overwritten]
     events += [(ATTENDANCE_CONFLICT, entry) for entry in conflicts]
     if events:
@@ -782,13 +813,12 @@ def record_attendance(session: ClassSession, marks: Sequence[Mark], *, user_id: 
                     "object_id": str(session.id),
                     "user_id": user_id,
                     "details": entry,
-                    "at": utcnow(),
+                    "at": now,
                 }
                 for action, entry in events
             ],
         )
-    result.created, result.updated = len(inserts), len(updates)
-    if inserts or updates:
+    if rows:
         mark_dirty(session.class_id)
     return result
 
@@ -802,18 +832,12 @@ def mark_dirty(class_id: int) -> None:
     change does not clear it (see :func:`clear_pending`)."""
     from courses.tasks import recompute_completions
 
-    now = utcnow()
-    refreshed = db.session.execute(
-        update(PendingWork)
-        .where(PendingWork.kind == COMPLETION_WORK, PendingWork.subject_id == class_id)
-        .values(marked_at=now)
+    # One statement whether the class is already dirty or not (and no race between two first markers).
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(PendingWork).values(kind=COMPLETION_WORK, subject_id=class_id, marked_at=utcnow())
+    db.session.execute(
+        stmt.on_conflict_do_update(index_elements=["kind", "subject_id"], set_={"marked_at": stmt.excluded.marked_at})
     )
-    if refreshed.rowcount == 0:  # type: ignore[attr-defined]
-        try:
-            with db.session.begin_nested():
-                db.session.execute(insert(PendingWork).values(kind=COMPLETION_WORK, subject_id=class_id, marked_at=now))
-        except IntegrityError:
-            pass  # another transaction marked it first: one piece of work either way
     enqueue_after_commit(recompute_completions, class_id=class_id)
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from flask import Flask, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import user_loaded_from_cookie
+from sqlalchemy.orm import joinedload
 
 from lms.auth.models import ApiToken, User
 from lms.extensions import db, login_manager, utcnow
@@ -16,13 +18,27 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+# How fresh "last used" is kept: a device posting every few seconds would otherwise write its token's row on every
+# request (an UPDATE, a dead tuple and a lock) to record a time nobody reads to the second (ADR 28).
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
 def _user_for_token(secret: str) -> User | None:
-    token = db.session.scalar(
-        db.select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(secret), ApiToken.revoked_at.is_(None))
+    # The token, its user and the user's roles (which the permission checks read next) in one statement.
+    token = (
+        db.session.execute(
+            db.select(ApiToken)
+            .options(joinedload(ApiToken.user).joinedload(User.roles))
+            .where(ApiToken.token_hash == ApiToken.hash(secret), ApiToken.revoked_at.is_(None))
+        )
+        .unique()
+        .scalar_one_or_none()
     )
     if token is None or not token.user.active:
         return None
-    token.last_used_at = utcnow()
+    now = utcnow()
+    if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
+        token.last_used_at = now
     g.api_token = token
     return token.user
 

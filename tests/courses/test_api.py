@@ -8,7 +8,8 @@ import uuid
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 from courses import idempotency, services
 from courses.models import (
@@ -544,21 +545,23 @@ def test_a_retry_after_a_crash_before_the_commit_applies_the_batch_once(attendan
 def test_a_duplicate_that_loses_the_race_for_the_key_answers_what_the_winner_answered(
     attendance_class, client, monkeypatch
 ):
-    """Two deliveries of one request: the second looked the key up before the first committed, so its own claim
-    of the key hits the unique constraint; it must answer with the winner's stored response, not redo the work."""
+    """Two deliveries of one request: the key's look-up and its claim are one statement (``INSERT … ON CONFLICT DO
+    NOTHING``), which waits for a concurrent claim to commit and then finds the key taken; the second delivery must
+    answer with the winner's stored response, not redo the work."""
     session, learners, headers = attendance_class
     key = str(uuid.uuid4())
     winner = _post_marks(client, session, _batch(learners), headers, key)
-    stored = idempotency._stored
+    claim = idempotency._claim
     calls = []
 
-    def too_early(user_id, key):
-        calls.append(key)
-        return None if len(calls) == 1 else stored(user_id, key)  # the first look-up ran before the commit
+    def spy(user_id, key, digest):
+        record = claim(user_id, key, digest)
+        calls.append(record)
+        return record
 
-    monkeypatch.setattr(idempotency, "_stored", too_early)
+    monkeypatch.setattr(idempotency, "_claim", spy)
     loser = _post_marks(client, session, _batch(learners), headers, key)
-    assert len(calls) == 2
+    assert calls == [None]  # the claim found the key taken
     assert loser.status_code == 200
     assert loser.get_json() == winner.get_json()
     assert loser.headers["Idempotent-Replayed"] == "true"
@@ -601,7 +604,16 @@ def test_recorded_at_with_an_offset_is_stored_in_utc_and_a_cancelled_session_tak
     assert _fields(_post_marks(client, session, _batch(learners[1:2]), headers, str(uuid.uuid4()))) == {"session_id"}
 
 
+# What one batch may send before its commit: the token with its user and roles, the lineage of the scope, the
+# key's claim, the session (scoped, with its class, locked), the statuses, the session's marks with the class's
+# enrolments, the upsert of the marks, the overwritten marks' audit, the class's pending work, the key's answer,
+# the batch's audit, and the token's last use (at most once a minute).
+MAX_BATCH_STATEMENTS = 12
+
+
 def test_a_whole_session_is_a_constant_number_of_statements_whatever_the_class_size(app_ctx, client, count_queries):
+    """5 or 40 marks, a first upload or a re-sync from another device that overwrites marks: the same number of
+    statements up to the request's commit (the completion task that runs eagerly afterwards is not the batch's)."""
     counts = {}
     for size, code in ((5, "23293"), (40, "23302")):
         centre = make_centre(code, learners=size, label=f"Q{size}")
@@ -611,12 +623,59 @@ def test_a_whole_session_is_a_constant_number_of_statements_whatever_the_class_s
             course_class, [(datetime(2026, 3, 4, 19), datetime(2026, 3, 4, 21))], room=centre.hall
         )
         _, headers = _bearer(unit=centre.commune)
-        body = _batch(centre.learners)
-        with count_queries() as counter:
-            response = _post_marks(client, session, body, headers, str(uuid.uuid4()))
-        assert response.get_json()["created"] == size
-        counts[size] = counter.count
-    assert counts[5] == counts[40], counts
+        session_id = session.id
+        db.session.commit()
+        for upload, at, status in (
+            ("first", "2026-03-04T12:05:00Z", "present"),
+            ("again", "2026-03-04T12:30:00Z", "late"),
+        ):
+            body = _batch(centre.learners, status=status, at=at, device=f"phone-{upload}", prefix=upload)
+            committed: list[int] = []
+            with count_queries() as counter:
+
+                def on_commit(orm_session, counter=counter, committed=committed):
+                    committed.append(counter.count)
+
+                # The test's sessions commit to savepoints: the ORM's first commit is the request's.
+                event.listen(Session, "before_commit", on_commit)
+                try:
+                    response = client.post(
+                        f"/api/v1/sessions/{session_id}/attendance",
+                        json=body,
+                        headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
+                    )
+                finally:
+                    event.remove(Session, "before_commit", on_commit)
+            answer = response.get_json()
+            assert answer["created" if upload == "first" else "updated"] == size, answer
+            counts[(size, upload)] = committed[0]
+    assert counts[(5, "first")] == counts[(40, "first")], counts
+    assert counts[(5, "again")] == counts[(40, "again")], counts
+    assert max(counts.values()) <= MAX_BATCH_STATEMENTS, counts
+    overwritten = db.session.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "attendance.overwrite")
+    )
+    assert overwritten == 5 + 40  # the re-sync changed every status, and each overwritten mark was kept
+
+
+def test_a_token_records_its_last_use_at_most_once_a_minute(attendance_class, client):
+    """Written with the request's commit (a read-only request commits nothing), and not again within a minute."""
+    session, learners, headers = attendance_class
+    token = db.session.scalar(select(ApiToken))
+    token.last_used_at = None
+    db.session.commit()
+
+    def last_used(batch):
+        assert _post_marks(client, session, batch, headers, str(uuid.uuid4())).status_code == 200
+        db.session.expire_all()
+        return db.session.get(ApiToken, token.id).last_used_at
+
+    first = last_used(_batch(learners[:1], prefix="a"))
+    assert first is not None
+    assert last_used(_batch(learners[:1], prefix="b")) == first  # within the minute: not written again
+    db.session.get(ApiToken, token.id).last_used_at = first - timedelta(minutes=2)
+    db.session.commit()
+    assert last_used(_batch(learners[:1], prefix="c")) > first - timedelta(minutes=2)
 
 
 # --- scope ---------------------------------------------------------------------------------------------------
