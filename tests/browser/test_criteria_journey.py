@@ -59,7 +59,7 @@ def test_a_leader_sees_what_a_result_rests_on_and_opens_the_criteria_set(stack_a
     page.get_by_text("Xin chào, Y Tiêu Chí").wait_for()
 
     page.get_by_role("button", name="Trình đơn").click()
-    page.get_by_role("link", name="Danh hiệu", exact=True).click()
+    page.locator("#nav").get_by_role("link", name="Danh hiệu", exact=True).click()
     notice = page.locator("#provisional-basis")
     expect(notice).to_contain_text("Kết quả này dựa trên tiêu chí tạm thời")
     notice.locator("summary").first.click()

@@ -85,10 +85,10 @@ def test_a_commune_leader_from_the_dashboard_to_a_certificate_of_recognition(sta
     expect(page.locator(".alert-success")).to_be_visible()
 
     # Propose the eligible household, then decide on it (the commune decides Learning Family).
-    page.locator("nav.nav").get_by_role("link", name="Đề xuất").click()
+    page.locator("nav.nav").get_by_role("link", name="Đề nghị", exact=True).click()
     expect(page.locator("#context-picker select[name=commune_id]")).to_have_value(re.compile(r"\d+"))
     page.locator("#proposable label", has_text=ELIGIBLE).locator("input").check()
-    page.get_by_role("button", name="Đề xuất các mục đã chọn").click()
+    page.get_by_role("button", name="Đề nghị công nhận các đối tượng đã chọn").click()
     expect(page.locator(".alert-success")).to_be_visible()
     page.locator("nav.nav").get_by_role("link", name="Quyết định").click()
     page.get_by_label(ELIGIBLE).check()

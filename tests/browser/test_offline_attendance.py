@@ -127,7 +127,7 @@ def _log_in(page, email: str, name: str) -> None:
 
 def _open_attendance(page, class_name: str) -> None:
     page.get_by_role("button", name="Trình đơn").click()
-    page.get_by_role("link", name="Lớp học", exact=True).click()
+    page.locator("#nav").get_by_role("link", name="Lớp học", exact=True).click()
     page.get_by_role("link", name=re.compile(class_name)).first.click()
     page.locator(".attendance-link").first.click()
     expect(page.locator("#roll .roll-row")).not_to_have_count(0)
