@@ -2,8 +2,9 @@
 a household not yet a Learning Family and why (its registry page now shows its titles by year), its registration,
 then a proposal for an eligible household, the commune's decision, and the certificate of recognition.
 
-The eligibility rows are arranged (the dashboard test data), not computed: the stack has no active Learning Family
-criteria set when this runs, so the worker's evaluation after the registration leaves them as they are."""
+The eligibility rows are arranged (the dashboard test data), not computed: the Learning Family criteria sets are
+paused for the journey (and made active again after it), so the worker's evaluation after the registration leaves the
+arranged rows as they are instead of racing the proposal with its own result."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from datetime import date
 
 from playwright.sync_api import expect
 from pypdf import PdfReader
+from sqlalchemy import select, update
 
 from lms.auth.models import Role
 from lms.auth.services import assign_role, create_user
 from lms.extensions import db
 from lms.registry.models import Household, Person
-from lms.titles.models import Eligibility, SubjectType, Title
+from lms.titles.models import CriteriaSet, Eligibility, SubjectType, Title
 from tests.browser.conftest import PHONE, commit
 from tests.browser.screenshots import last_page, log_in
 from tests.targets.dashboard_data import build_province, criteria_set
@@ -26,6 +28,11 @@ from tests.targets.dashboard_data import build_province, criteria_set
 PASSWORD = "mật khẩu lãnh đạo xã CLJ"
 PENDING = "Chủ Hộ CLJ 1 0"
 ELIGIBLE = "Rơ Châm Hạnh CLJ"
+
+
+def _set_active(ids: list[int], active: bool) -> None:
+    if ids:
+        db.session.execute(update(CriteriaSet).where(CriteriaSet.id.in_(ids)).values(active=active))
 
 
 def _arrange() -> dict:
@@ -52,11 +59,24 @@ def _arrange() -> dict:
     )
     user = create_user("lanhdao.xa.clj@example.vn", "Y Thư CLJ", PASSWORD)
     assign_role(user, Role.COMMUNE_LEADER, commune)
-    return {"commune": commune.full_name, "village": village.full_name}
+    paused = list(
+        db.session.scalars(
+            select(CriteriaSet.id).where(CriteriaSet.title == Title.FAMILY, CriteriaSet.active.is_(True))
+        )
+    )
+    _set_active(paused, False)
+    return {"commune": commune.full_name, "village": village.full_name, "paused": paused}
 
 
 def test_a_commune_leader_from_the_dashboard_to_a_certificate_of_recognition(stack_app, phone):
     arranged = commit(stack_app, _arrange)
+    try:
+        _journey(phone, arranged)
+    finally:
+        commit(stack_app, lambda: _set_active(arranged["paused"], True))
+
+
+def _journey(phone, arranged: dict) -> None:
     page = phone
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
