@@ -18,11 +18,11 @@ from sqlalchemy.orm import aliased
 
 from courses import it_skills, reports, services
 from courses.api import _Body, _require, _utc_iso
-from courses.idempotency import idempotent
 from courses.it_skills import ItSkillsError, Period
 from courses.models import ItCertificate, ItCertificateStatus
 from lms.api import bp
 from lms.api.errors import ApiValidationError
+from lms.api.idempotency import idempotent
 from lms.api.pagination import paginate
 from lms.auth.permissions import Permission, can, in_scope
 from lms.core.evidence import evidence_response

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, request, session
+from werkzeug.routing import IntegerConverter, Map
 
 from config import INSTANCE_DIR, get_config
 
@@ -43,11 +44,21 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
         }
 
     register_extensions(app)
+    # Before any route is added: an id in a URL larger than a bigint is no object (404), not an overflow (500).
+    app.url_map.converters["int"] = IdConverter
     register_blueprints(app)
     register_cli(app)
     register_celery(app)
     register_template_helpers(app)
     return app
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` bounded to PostgreSQL's bigint, so that no path id overflows the database."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def register_extensions(app: Flask) -> None:

@@ -14,9 +14,9 @@ from flask_babel import get_locale
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from courses.idempotency import idempotent
 from lms.api import bp
 from lms.api.errors import ApiValidationError, problem
+from lms.api.idempotency import idempotent
 from lms.api.pagination import paginate
 from lms.auth.permissions import Permission, has_permission_anywhere, scoped
 from lms.core.evidence import EvidenceError, evidence_response, store_evidence

@@ -13,9 +13,9 @@ from typing import Any
 from flask import Response, abort, request
 from flask_login import current_user, login_required
 
-from courses.idempotency import idempotent
 from lms.api import bp
 from lms.api.errors import ApiValidationError, problem
+from lms.api.idempotency import idempotent
 from lms.api.pagination import paginate
 from lms.auth.permissions import Permission, can, has_permission_anywhere
 from lms.extensions import db, limiter

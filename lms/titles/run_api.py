@@ -12,9 +12,9 @@ from flask import abort, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from courses.idempotency import idempotent
 from lms.api import bp
 from lms.api.errors import ApiValidationError
+from lms.api.idempotency import idempotent
 from lms.api.pagination import paginate
 from lms.auth.permissions import Permission, has_permission_anywhere, scoped
 from lms.extensions import db

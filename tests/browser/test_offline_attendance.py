@@ -16,7 +16,8 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from courses import services as courses
-from courses.models import Attendance, IdempotentRequest
+from courses.models import Attendance
+from lms.api.models import IdempotentRequest
 from lms.auth.models import Role
 from lms.auth.services import assign_role, create_user
 from lms.extensions import db

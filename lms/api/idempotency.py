@@ -34,8 +34,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from courses.models import IdempotentRequest
 from lms.api.errors import ApiValidationError, problem
+from lms.api.models import IdempotentRequest
 from lms.extensions import db
 
 HEADER = "Idempotency-Key"
