@@ -26,8 +26,10 @@ from flask import current_app, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import core_schema
 from spectree import Response as Answers
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
+from werkzeug.datastructures import FileStorage
 
 from lms.api.errors import ApiValidationError
 from lms.auth.permissions import Permission
@@ -73,6 +75,24 @@ class Problem(BaseModel):
     status: int
     detail: str | None = None
     errors: list[FieldError] | None = None
+
+
+class Upload:
+    """An uploaded file (a multipart field): anything else where a file is expected is an invalid field."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, _core: Any, _handler: Any) -> dict[str, Any]:
+        return {"type": "string", "format": "binary"}
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, _source: Any, _handler: Any) -> Any:
+        return core_schema.no_info_plain_validator_function(cls._validate)
+
+    @staticmethod
+    def _validate(value: Any) -> FileStorage:
+        if isinstance(value, FileStorage):
+            return value
+        raise ValueError(_("Attach the file as a multipart field."))
 
 
 class PageQuery(Query):
@@ -265,6 +285,7 @@ def operation(
     status: int = 200,
     query: type[BaseModel] | None = None,
     json: type[BaseModel] | None = None,
+    form: type[BaseModel] | None = None,
     tags: Iterable[str] = (),
     errors: Iterable[int] = (),
     idempotent: bool = False,
@@ -301,6 +322,7 @@ def operation(
         validated = spec.validate(
             query=query,
             json=json,
+            form=form,
             resp=Answers(**codes),
             tags=list(tags),
             operation_id=operation_id,
