@@ -18,7 +18,9 @@ reaches it fails) in that order around the view, and records all of it in the do
 from __future__ import annotations
 
 import functools
+import inspect
 import re
+import typing
 from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -319,6 +321,10 @@ def operation(
             "idempotent": idempotent,
             "problems": sorted(problems),
         }
+        if hasattr(view, "__wrapped__"):
+            # A wrapped view (``@idempotent``) carries its annotations as strings of another module: resolve them
+            # where they were written, as SpecTree reads them from the wrapper's module.
+            view.__annotations__ = typing.get_type_hints(inspect.unwrap(view), include_extras=True)
         validated = spec.validate(
             query=query,
             json=json,
