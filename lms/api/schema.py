@@ -98,7 +98,7 @@ class Upload:
 
 
 class PageQuery(Query):
-    page: int = Field(1, ge=1, le=MAX_ID, description="Page number, from 1")
+    page: int = Field(1, ge=1, le=2**31 - 1, description="Page number, from 1")
     per_page: int | None = Field(None, ge=1, le=500, description="Items per page (default 50, at most 500)")
 
 
