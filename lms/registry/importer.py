@@ -1308,9 +1308,7 @@ def create_job(
 
 
 def _enqueue(job: ImportJob) -> None:
-    from lms.registry.tasks import run_import
-
-    enqueue_after_commit(run_import, job_id=job.id)
+    enqueue_after_commit("lms.registry.run_import", job_id=job.id)
 
 
 class PreviewOutdated(ImportRefused):
