@@ -78,8 +78,6 @@ class ImportRefused(ValueError):
 
 # --- messages ------------------------------------------------------------------------------------------------
 
-# Each error code with its English and Vietnamese template. Parameters ending in "_vi" are the Vietnamese
-# wording of the parameter of the same name.
 # Each error code with its message, an English id translated through Flask-Babel (the Vietnamese is in the
 # catalogue); reports store both languages (lms.core.spreadsheet.SpreadsheetError.as_dict).
 MESSAGES: dict[str, Any] = {
