@@ -164,5 +164,5 @@ def test_every_task_queued_by_name_exists(app):
 def test_an_unknown_task_name_is_refused_when_queued(app_ctx):
     from lms.celery import enqueue_after_commit
 
-    with pytest.raises(LookupError, match="titles.evaluate_comune"):
+    with pytest.raises(LookupError, match=r"titles\.evaluate_comune"):
         enqueue_after_commit("titles.evaluate_comune", commune_id=1, year=2025)
