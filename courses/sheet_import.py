@@ -5,10 +5,11 @@ The grid: the first column names the learner (full name, or person number as ``1
 ``dd/mm/yyyy HH:MM`` on a day with two sessions; a cell holds a code of the one legend
 (:mod:`courses.attendance_codes`: P or x = present, M = late, CP = excused, V or K = absent) or a status's
 Vietnamese name, empty for no mark. The attendance book (xlsx) is read too, in the layout it was exported in.
+The file, an .xlsx workbook or a .csv, is read by the shared reader (:mod:`lms.core.spreadsheet`, with its limits).
 
 Every cell is checked before anything is written and every problem is reported with its row, its column (the
-Excel letter and the header) and a reason in English and Vietnamese, in the registry import's error format
-``{"row", "column", "message", "message_vi"}`` (plus ``header``). Nothing is written on upload: the user sees a
+Excel letter and the header) and a reason from the message catalogue, stored in English and Vietnamese in the
+registry import's error format ``{"row", "column", "message", "message_vi"}`` (plus ``header``). Nothing is written on upload: the user sees a
 preview (new, changed, unchanged and refused marks, certificates that would be revoked) and confirms it; the
 sheet then applies completely or not at all, and only if it would still do what the preview showed (ADR 19).
 """
