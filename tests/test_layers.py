@@ -111,6 +111,28 @@ def test_no_import_cycle_goes_through_a_task_module():
     )
 
 
+def features(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Each feature package (``courses``, ``lms.titles``, ``lms.core``…) with its modules; a module directly in
+    ``lms`` (``celery``, ``work``…) stands alone."""
+    found: dict[str, set[str]] = {}
+    for name in graph:
+        parts = name.split(".")
+        feature = parts[0] if parts[0] != "lms" else ".".join(parts[:2])
+        found.setdefault(feature, set()).add(name)
+    return found
+
+
+def test_no_import_cycle_between_the_modules_of_a_feature():
+    """Inside a feature, layers go one way: models ← services ← tasks, views, API. (Cycles that pass through
+    other features are a question of the dependency direction between features, DESIGN.md §2.)"""
+    graph = import_graph()
+    bad = {
+        feature: [sorted(c) for c in cycles({m: graph[m] & members for m in members})]
+        for feature, members in features(graph).items()
+    }
+    assert {feature: found for feature, found in bad.items() if found} == {}
+
+
 def test_no_module_below_the_top_imports_a_task_module():
     """Only the top of the application may import a ``tasks`` module: the package ``__init__`` files (the app factory
     registers the tasks), views, API, CLI and other task modules. Everything else queues by name."""
