@@ -9,9 +9,11 @@ The file, an .xlsx workbook or a .csv, is read by the shared reader (:mod:`lms.c
 
 Every cell is checked before anything is written and every problem is reported with its row, its column (the
 Excel letter and the header) and a reason from the message catalogue, stored in English and Vietnamese in the
-registry import's error format ``{"row", "column", "message", "message_vi"}`` (plus ``header``). Nothing is written on upload: the user sees a
-preview (new, changed, unchanged and refused marks, certificates that would be revoked) and confirms it; the
-sheet then applies completely or not at all, and only if it would still do what the preview showed (ADR 19).
+registry import's error format ``{"row", "column", "message", "message_vi"}`` (plus ``header``).
+
+Nothing is written on upload: the user sees a preview (new, changed, unchanged and refused marks, certificates
+that would be revoked) and confirms it; the sheet then applies completely or not at all, and only if it would
+still do what the preview showed (ADR 19).
 """
 
 from __future__ import annotations
