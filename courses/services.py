@@ -830,15 +830,13 @@ def mark_dirty(class_id: int) -> None:
     """Record, in the caller's transaction, that the class's completions must be recomputed, and queue the task
     for after the commit. Marking an already dirty class refreshes its time, so a run that started before this
     change does not clear it (see :func:`clear_pending`)."""
-    from courses.tasks import recompute_completions
-
     # One statement whether the class is already dirty or not (and no race between two first markers).
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(PendingWork).values(kind=COMPLETION_WORK, subject_id=class_id, marked_at=utcnow())
     db.session.execute(
         stmt.on_conflict_do_update(index_elements=["kind", "subject_id"], set_={"marked_at": stmt.excluded.marked_at})
     )
-    enqueue_after_commit(recompute_completions, class_id=class_id)
+    enqueue_after_commit("courses.recompute_completions", class_id=class_id)
 
 
 def held_sessions(course_class_id: int, as_of: datetime) -> Select:

@@ -4,6 +4,10 @@ request are sent only once its transaction has committed.
 Tasks are declared with ``@shared_task(name=...)`` next to the code they serve and take ids and plain values.
 Call :func:`enqueue_after_commit` from services instead of ``task.delay``: a task sent before the commit can run
 before the row it needs exists, and a task for a rolled-back change must never run.
+
+A feature's ``tasks.py`` is the top of the feature: it imports the services, never the other way round (ADR 34).
+So services name the task they want (``enqueue_after_commit("titles.evaluate_commune", commune_id=…, year=…)``);
+the name is the task's stable, declared name, checked against the registry when it is queued.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import logging
 from typing import Any
 
 from celery import Celery, Task
+from celery import current_app as current_celery
 from celery.utils.time import get_exponential_backoff_interval
 from flask import Flask
 from kombu.exceptions import OperationalError as BrokerError
@@ -78,14 +83,19 @@ def celery_init_app(app: Flask) -> Celery:
     return celery_app
 
 
-def enqueue_after_commit(task: Task, **kwargs: Any) -> None:
-    """Send ``task`` with keyword arguments when the current session commits; drop it on rollback."""
+def enqueue_after_commit(task: str | Task, **kwargs: Any) -> None:
+    """Send the task named ``task`` (a name, or a task of a layer above, which is sent by its name) with keyword
+    arguments when the current session commits; drop it on rollback. An unknown name is an error here, in the
+    request that queued it, not a message no worker can run."""
+    name = task if isinstance(task, str) else task.name
+    if name not in current_celery.tasks:
+        raise LookupError(f"no Celery task is registered under the name {name!r}")
     session = db.session()
     if not session.in_transaction():
         session.begin()  # so that a rollback, even with nothing written yet, discards the task
     pending = session.info.setdefault(_PENDING_KEY, [])
-    if not any(t.name == task.name and k == kwargs for t, k in pending):  # the same work once per commit
-        pending.append((task, kwargs))
+    if (name, kwargs) not in pending:  # the same work once per commit
+        pending.append((name, kwargs))
 
 
 @event.listens_for(Session, "after_commit")
@@ -93,11 +103,13 @@ def _send_pending(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint was released (begin_nested): the real commit is still to come
     pending = session.info.pop(_PENDING_KEY, [])
-    for index, (task, kwargs) in enumerate(pending):
+    for index, (name, kwargs) in enumerate(pending):
         try:
-            task.apply_async(kwargs=kwargs)
+            # By name through the current app's registry: the task's own options (queue, retries) and, in tests,
+            # eager execution apply as they would to ``task.apply_async``.
+            current_celery.signature(name).apply_async(kwargs=kwargs)
         except Exception as exc:
-            if task.app.conf.task_always_eager:
+            if current_celery.conf.task_always_eager:
                 raise  # the task itself ran here (tests): its error is its own, not the broker's
             # The work is marked in the committed transaction (the outbox), so the periodic sweeps send it once the
             # broker is back. The rest is not tried: each attempt would wait on the same dead broker.
@@ -106,7 +118,7 @@ def _send_pending(session: Session) -> None:
                 type(exc).__name__,
                 exc,
                 len(pending) - index,
-                ", ".join(sorted({t.name for t, _ in pending[index:]})),
+                ", ".join(sorted({n for n, _ in pending[index:]})),
             )
             return
 

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from flask import has_request_context
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, DateTime, Integer, Select, case, cast, false, func, insert, literal, null, select
 from sqlalchemy.orm import aliased
 
@@ -306,22 +307,29 @@ LAYOUTS: dict[str, tuple[str, ...]] = {  # the columns each subject type reads (
 }
 
 
+# The import's messages: English ids, translated through Flask-Babel; each error carries both languages.
+SELF_REGISTERED = _l("a commune registers itself on the registration page, not by import")
+NO_VILLAGE = _l("no village with code %(code)s in %(commune)s")
+NO_HOUSEHOLD = _l("no household %(code)s in village %(village)s")
+NO_ORGANISATION = _l("no organisation with code %(code)s in %(commune)s")
+NO_CLAN = _l("no clan named %(name)s in %(commune)s")
+BAD_ID_NUMBER = _l("a personal ID number has exactly 12 digits")
+NO_PERSON_BY_ID = _l("no person with this ID number in %(commune)s")
+REQUIRED_WITHOUT_ID = _l("required when there is no ID number")
+NO_PERSON = _l("no person %(name)s born %(born)s in %(commune)s")
+NAMESAKES = _l("%(count)s persons named %(name)s born %(born)s: give the ID number or the village code")
+
+
 class ImportRejected(RecognitionError):
-    """The file was refused as a whole; ``errors`` lists every problem as ``{"row", "column", "message"}``."""
+    """The file was refused as a whole; ``errors`` lists every problem as ``{"row", "column", "message",
+    "message_vi"}`` (:meth:`lms.core.spreadsheet.SpreadsheetError.as_dict`)."""
 
     def __init__(self, errors: list[dict[str, Any]]) -> None:
         super().__init__(f"{len(errors)} error(s) in the file: nothing was registered.", "file")
         self.errors = errors
 
 
-def _key(text: Any) -> str:
-    return " ".join(fold(str(text)).replace("_", " ").replace("-", " ").split())
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return " ".join(str(value).split()) if value is not None else ""
+_text = spreadsheet.as_text
 
 
 def _read(content: bytes, filename: str) -> spreadsheet.Table:
@@ -331,20 +339,6 @@ def _read(content: bytes, filename: str) -> spreadsheet.Table:
         return spreadsheet.read_table(filename, content, replace(limits, max_bytes=MAX_IMPORT_BYTES))
     except spreadsheet.SpreadsheetError as exc:
         raise ImportRejected([exc.as_dict()]) from None
-
-
-def _date(value: Any) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = _text(value)
-    for fmt in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y"):
-        try:
-            return datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a calendar date, no time
-        except ValueError:
-            continue
-    return None
 
 
 def import_registrations(
@@ -360,22 +354,15 @@ def import_registrations(
     """
     subject_type = TITLE_SUBJECT[Title(title)]
     if subject_type not in LAYOUTS:
-        raise ImportRejected(
-            [
-                {
-                    "row": None,
-                    "column": None,
-                    "message": "a commune registers itself on the registration page, not by import",
-                }
-            ]
-        )
+        raise ImportRejected([spreadsheet.SpreadsheetError(SELF_REGISTERED).as_dict()])
     table = _read(content, filename)
-    names = {_key(alias): column for column, aliases in COLUMNS.items() for alias in aliases}
-    header = [names.get(_key(cell)) if cell is not None else None for cell in table.header]
-    position = {column: index for index, column in reversed(list(enumerate(header))) if column}
+    # Which layouts' columns are required depends on the others present: checked below, not by match_header.
+    found = spreadsheet.match_header(
+        table.header, [spreadsheet.Column(column, aliases, required=False) for column, aliases in COLUMNS.items()]
+    )
+    position, labels = found.index, found.labels
     layout = LAYOUTS[subject_type]
-    labels = {column: _text(table.header[position[column]]) for column in position}
-    errors: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = [error.as_dict() for error in found.errors]
     required = [layout[0]] if subject_type != SubjectType.PERSON else []
     if subject_type == SubjectType.HOUSEHOLD:
         required.append("village_code")
@@ -387,12 +374,9 @@ def import_registrations(
         required = ["id_number"]
     for column in required:
         if column not in position:
+            name = f"{column} ({COLUMNS[column][1]})"
             errors.append(
-                {
-                    "row": 1,
-                    "column": column,
-                    "message": f"the column {column} ({COLUMNS[column][1]}) is missing from the first row",
-                }
+                spreadsheet.SpreadsheetError(spreadsheet.MISSING_COLUMN, row=1, column=column, name=name).as_dict()
             )
     if errors:
         raise ImportRejected(errors)
@@ -416,8 +400,11 @@ def import_registrations(
     )
     chosen: list[tuple[int, int]] = []  # (row number, subject id)
 
-    def fail(number: int, column: str, message: str) -> None:
-        errors.append({"row": number, "column": labels.get(column, column), "message": message})
+    def fail(number: int, column: str, message: Any, **params: Any) -> None:
+        label = labels.get(column, column)
+        errors.append(spreadsheet.SpreadsheetError(message, row=number, column=label, **params).as_dict())
+
+    where = commune.full_name
 
     if subject_type == SubjectType.HOUSEHOLD:
         households = {
@@ -431,25 +418,23 @@ def import_registrations(
         for number, row in data:
             code, village_code = cell(row, "household_code"), cell(row, "village_code")
             if not village_code:
-                fail(number, "village_code", "required")
+                fail(number, "village_code", spreadsheet.REQUIRED)
             elif village_code not in villages:
-                fail(number, "village_code", f"no village with code {village_code} in {commune.full_name}")
+                fail(number, "village_code", NO_VILLAGE, code=village_code, commune=where)
             if not code:
-                fail(number, "household_code", "required")
+                fail(number, "household_code", spreadsheet.REQUIRED)
             elif village_code in villages:
                 if (hid := households.get((villages[village_code], code))) is None:
-                    fail(number, "household_code", f"no household {code} in village {village_code}")
+                    fail(number, "household_code", NO_HOUSEHOLD, code=code, village=village_code)
                 else:
                     chosen.append((number, hid))
     elif subject_type == SubjectType.VILLAGE:
         for number, row in data:
             code = cell(row, "village_code")
-            if code not in villages:
-                fail(
-                    number,
-                    "village_code",
-                    f"no village with code {code} in {commune.full_name}" if code else "required",
-                )
+            if not code:
+                fail(number, "village_code", spreadsheet.REQUIRED)
+            elif code not in villages:
+                fail(number, "village_code", NO_VILLAGE, code=code, commune=where)
             else:
                 chosen.append((number, villages[code]))
     elif subject_type == SubjectType.ORGANISATION:
@@ -460,12 +445,10 @@ def import_registrations(
         )
         for number, row in data:
             code = cell(row, "organisation_code")
-            if code not in organisations:
-                fail(
-                    number,
-                    "organisation_code",
-                    f"no organisation with code {code} in {commune.full_name}" if code else "required",
-                )
+            if not code:
+                fail(number, "organisation_code", spreadsheet.REQUIRED)
+            elif code not in organisations:
+                fail(number, "organisation_code", NO_ORGANISATION, code=code, commune=where)
             else:
                 chosen.append((number, organisations[code]))
     elif subject_type == SubjectType.CLAN:
@@ -474,8 +457,10 @@ def import_registrations(
         )
         for number, row in data:
             name = cell(row, "clan_name")
-            if fold(name) not in clans:
-                fail(number, "clan_name", f"no clan named {name} in {commune.full_name}" if name else "required")
+            if not name:
+                fail(number, "clan_name", spreadsheet.REQUIRED)
+            elif fold(name) not in clans:
+                fail(number, "clan_name", NO_CLAN, name=name, commune=where)
             else:
                 chosen.append((number, clans[fold(name)]))
     else:
@@ -575,7 +560,7 @@ def _resolve_persons(
             try:
                 hashes[number] = id_number_hash(normalise_id_number(typed))
             except InvalidIdNumber:
-                fail(number, "id_number", "a personal identification number has exactly 12 digits")
+                fail(number, "id_number", BAD_ID_NUMBER)
     by_hash = (
         dict(
             db.session.execute(
@@ -602,7 +587,7 @@ def _resolve_persons(
     for number, row in data:
         if number in hashes:
             if hashes[number] not in by_hash:
-                fail(number, "id_number", f"no person with this ID number in {commune.full_name}")
+                fail(number, "id_number", NO_PERSON_BY_ID, commune=commune.full_name)
             else:
                 chosen.append((number, by_hash[hashes[number]]))
             continue
@@ -611,30 +596,27 @@ def _resolve_persons(
         name, raw_born = cell(row, "full_name"), cell(row, "birth_date")
         born: date | None = None
         if not name:
-            fail(number, "full_name", "required when there is no ID number")
+            fail(number, "full_name", REQUIRED_WITHOUT_ID)
         if not raw_born:
-            fail(number, "birth_date", "required when there is no ID number")
+            fail(number, "birth_date", REQUIRED_WITHOUT_ID)
         else:
-            born = _date(raw(row, "birth_date"))
-            if born is None:
-                fail(number, "birth_date", f"{raw_born} is not a date (dd/mm/yyyy)")
+            try:
+                born = spreadsheet.as_date(raw(row, "birth_date"))
+            except spreadsheet.SpreadsheetError as exc:
+                fail(number, "birth_date", exc.msgid, **exc.params)
         if not name or born is None:
             continue
         candidates = namesakes.get((fold(name), born), [])
         village_code = cell(row, "village_code")
         if village_code:
             if village_code not in villages:
-                fail(number, "village_code", f"no village with code {village_code} in {commune.full_name}")
+                fail(number, "village_code", NO_VILLAGE, code=village_code, commune=commune.full_name)
                 continue
             candidates = [c for c in candidates if c[1] == villages[village_code]]
         if not candidates:
-            fail(number, "full_name", f"no person {name} born {born:%d/%m/%Y} in {commune.full_name}")
+            fail(number, "full_name", NO_PERSON, name=name, born=f"{born:%d/%m/%Y}", commune=commune.full_name)
         elif len(candidates) > 1:
-            fail(
-                number,
-                "full_name",
-                f"{len(candidates)} persons named {name} born {born:%d/%m/%Y}: give the ID number or the village code",
-            )
+            fail(number, "full_name", NAMESAKES, count=len(candidates), name=name, born=f"{born:%d/%m/%Y}")
         else:
             chosen.append((number, candidates[0][0]))
     return chosen
