@@ -128,17 +128,6 @@ class Worker:
         except subprocess.TimeoutExpired:
             self.kill()
 
-    def in_flight(self, task: str) -> int:
-        """Messages of ``task`` this worker received and has not finished yet (counted in its log)."""
-        import re
-
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        ends = ("succeeded in", "retry:", "raised unexpected", "ignored")
-        events = re.findall(
-            rf"Task {re.escape(task)}\[[^\]]+\] (received|succeeded in|retry:|raised unexpected|ignored)", text
-        )
-        return sum(1 for e in events if e == "received") - sum(1 for e in events if e in ends)
-
     def wait_ready(self, seconds: float = 90) -> None:
         """Until the worker consumes (its log says ``ready``)."""
         deadline = time.monotonic() + seconds

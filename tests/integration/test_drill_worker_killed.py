@@ -48,8 +48,8 @@ def test_a_killed_workers_commune_is_evaluated_again_within_two_minutes(app, dat
         total = len(db.session.scalars(runs.communes_under(province)).all())
         victim = Worker(drill, database_url, drill_broker, tmp_path, "victim", LMS_DRILL_HOLD_FILE=str(hold))
         try:
+            victim.start(app="tests.integration.drill_worker")  # starting while the other one starts
             with workers(drill, database_url, drill_broker, tmp_path):
-                victim.start(app="tests.integration.drill_worker")
                 victim.wait_ready()
                 run_id = runs.start_run(province, YEAR).id
                 db.session.commit()
