@@ -802,7 +802,7 @@ def record_attendance(
             rows,
         )
     events = [(ATTENDANCE_OVERWRITE, entry) for entry in overwritten]
-    events += [(ATTENDANCE_CONFLICT, entry) for entry in conflicts]
+    events += [(ATTENDANCE_CONFLICT, entry) for entry in _not_yet_audited(session.id, conflicts)]
     if events:
         db.session.execute(
             insert(AuditEvent),
@@ -821,6 +821,31 @@ def record_attendance(
     if rows:
         mark_dirty(session.class_id)
     return result
+
+
+def _not_yet_audited(session_id: int, conflicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The losing marks not audited before: a losing mark sent again (a retry under a new idempotency key, found
+    by the device conflict drill) is the same disagreement, already kept — as a conflict, or as the value a newer
+    mark overwrote. One read of the session's disagreements, only when this batch has some."""
+    if not conflicts:
+        return conflicts
+    known = set()
+    for action, details in db.session.execute(
+        select(AuditEvent.action, AuditEvent.details).where(
+            AuditEvent.object_type == "class_session",
+            AuditEvent.object_id == str(session_id),
+            AuditEvent.action.in_([ATTENDANCE_CONFLICT, ATTENDANCE_OVERWRITE]),
+        )
+    ):
+        side = "lost" if action == ATTENDANCE_CONFLICT else "old"
+        known.add(
+            tuple(details.get(key) for key in ("person_id", f"{side}_status", f"{side}_device", f"{side}_recorded_at"))
+        )
+    return [
+        entry
+        for entry in conflicts
+        if (entry["person_id"], entry["lost_status"], entry["lost_device"], entry["lost_recorded_at"]) not in known
+    ]
 
 
 # --- completion ----------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from celery import Celery, Task
 from celery import current_app as current_celery
 from celery.utils.time import get_exponential_backoff_interval
 from flask import Flask
+from kombu import Exchange, Queue
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy import event
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -54,6 +55,36 @@ def retry_countdown(retries: int) -> int:
     return int(get_exponential_backoff_interval(RETRY_BACKOFF, retries, RETRY_BACKOFF_MAX, full_jitter=True))
 
 
+def queue_settings(config: Any) -> dict[str, Any]:
+    """The task queue as the Celery settings declare it (ADR 33). On RabbitMQ, a quorum queue by default:
+    ``x-delivery-limit`` drops a message delivered that many times (one that kills its worker every time; its work
+    stays in the outbox), and ``x-consumer-timeout`` (RabbitMQ 3.12 and later; older servers have only the global
+    ``consumer_timeout``) cuts off a consumer holding a message longer than the visibility timeout, so the message
+    is redelivered. Its exchange is a topic exchange: Celery then delays retries (countdown) in the broker
+    (native delayed delivery) instead of in the worker's memory. Elsewhere only the queue's name."""
+    name = config.get("TASK_QUEUE", "celery")
+    celery = config["CELERY"]
+    broker = str(celery.get("broker_url") or "")
+    settings: dict[str, Any] = {"task_default_queue": name}
+    if "task_queues" in celery or not broker.startswith(("amqp", "pyamqp")):
+        return settings
+    if config.get("BROKER_QUEUE_TYPE", "quorum") != "quorum":
+        return settings
+    arguments = {
+        "x-queue-type": "quorum",
+        "x-delivery-limit": int(config["BROKER_DELIVERY_LIMIT"]),
+        "x-consumer-timeout": int(config["BROKER_CONSUMER_TIMEOUT"]) * 1000,
+    }
+    exchange = Exchange(name, type="topic")
+    return {
+        **settings,
+        "task_queues": (Queue(name, exchange, routing_key=name, queue_arguments=arguments),),
+        "task_default_exchange": name,
+        "task_default_exchange_type": "topic",
+        "task_default_routing_key": name,
+    }
+
+
 def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args: object, **kwargs: object) -> object:
@@ -77,7 +108,7 @@ def celery_init_app(app: Flask) -> Celery:
             )
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
-    celery_app.config_from_object(app.config["CELERY"])
+    celery_app.config_from_object({**app.config["CELERY"], **queue_settings(app.config)})
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app
