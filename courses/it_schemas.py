@@ -9,7 +9,7 @@ from flask import url_for
 from pydantic import AliasPath, AwareDatetime, ConfigDict, Field, computed_field, field_validator
 
 from courses.models import ItCertificateStatus
-from lms.api.schema import Body, Id, Out, Page, PageQuery, Query, Upload
+from lms.api.schema import Body, File, Id, Out, Page, PageQuery, Query
 
 
 def _utc(value: Any) -> Any:
@@ -83,7 +83,7 @@ class CertificateForm(Body):
     issuer: str = Field(min_length=1, max_length=300, description="The accredited test centre")
     issued_on: date
     person_id: Id | None = Field(None, description="Default: the caller's own person")
-    file: Upload | None = Field(None, description="The scan of the certificate (PDF or image)")
+    file: File | None = Field(None, description="The scan of the certificate (PDF or image)")
 
 
 class RejectIn(Body):

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import core_schema
 from spectree import Response as Answers
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
+from spectree.models import InType, SecureType
 from werkzeug.datastructures import FileStorage
 
 from lms.api.errors import ApiValidationError
@@ -95,6 +96,10 @@ class Upload:
         if isinstance(value, FileStorage):
             return value
         raise ValueError(_("Attach the file as a multipart field."))
+
+
+#: A multipart file field in a form model: typed as what the view gets, validated and documented by ``Upload``.
+File = Annotated[FileStorage, Upload]
 
 
 class PageQuery(Query):
@@ -184,7 +189,7 @@ def field_path(location: Sequence[int | str]) -> str:
     return path
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: Any) -> str:
     context = dict(error.get("ctx") or {})
     if "error" in context:
         context["error"] = str(context["error"])
@@ -249,8 +254,10 @@ spec = SpecTree(
     naming_strategy=_component_name,
     nested_naming_strategy=lambda _parent, child: child,
     security_schemes=[
-        SecurityScheme(name="bearer", data=SecuritySchemeData(type="http", scheme="bearer")),
-        SecurityScheme(name="session", data=SecuritySchemeData(type="apiKey", field_in="cookie", name="session")),
+        SecurityScheme(name="bearer", data=SecuritySchemeData(type=SecureType.HTTP, scheme="bearer")),
+        SecurityScheme(
+            name="session", data=SecuritySchemeData(type=SecureType.API_KEY, field_in=InType.COOKIE, name="session")
+        ),
     ],
     security=[{"bearer": []}, {"session": []}],
 )

@@ -9,7 +9,7 @@ from typing import Any
 from flask_babel import gettext as _
 from pydantic import Field, field_validator
 
-from lms.api.schema import Body, Id, Out, Page, PageQuery, Query, Upload, in_scope
+from lms.api.schema import Body, File, Id, Out, Page, PageQuery, Query, in_scope
 from lms.auth.permissions import Permission
 from lms.registry.models import AdminUnit, OccupationGroup, Sex, UnitLevel
 
@@ -152,7 +152,7 @@ class ImportQuery(Query):
 class ImportForm(Body):
     kind: str = Field(description="villages, households, organisations or officers", examples=["households"])
     unit_id: Id = Field(description="The unit the file is about (a unit of your scope)")
-    file: Upload = Field(description="The spreadsheet (.xlsx or .csv)")
+    file: File = Field(description="The spreadsheet (.xlsx or .csv)")
 
 
 class ConfirmIn(Body):
