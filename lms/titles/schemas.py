@@ -385,7 +385,7 @@ class CertificateCheck(Out):
 
 def _unit_in_scope(unit_id: int | None, permission: Permission) -> int | None:
     if unit_id is not None and in_scope(AdminUnit, unit_id, permission) is None:
-        raise ValueError(_("No such unit in your scope (give its id)."))
+        raise ValueError(_("No such unit in your scope: give the id of a unit where you may do this."))
     return unit_id
 
 
