@@ -7,7 +7,17 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from flask_babel import gettext as _
-from pydantic import AwareDatetime, ConfigDict, Field, ValidationError, computed_field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails
 
 from lms.api.schema import Body, Id, Out, Page, PageQuery, Query, in_scope
@@ -148,7 +158,19 @@ class EligibilityDetail(EligibilityOut):
 
 # --- assessments ---------------------------------------------------------------------------------------------
 
-Value = float | str
+
+def _number_or_word(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float | str) or len(str(value)) > 40:
+        raise ValueError(_("A number, or for a met/not-met indicator a word such as “đạt”."))
+    return value
+
+
+#: An assessed value: a number, or a word for met/not-met indicators (the services read it as the indicator says).
+Value = Annotated[
+    Any,
+    BeforeValidator(_number_or_word),
+    WithJsonSchema({"oneOf": [{"type": "number"}, {"type": "string", "maxLength": 40}]}),
+]
 
 
 class AssessmentQuery(TitlesPageQuery):
