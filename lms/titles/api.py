@@ -6,9 +6,7 @@ whatever its id. Explanations come as sentences in the request's language next t
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Response, abort, request
+from flask import Response, abort
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import select
@@ -17,7 +15,7 @@ from lms.api import bp
 from lms.api.errors import ApiValidationError, problem
 from lms.api.idempotency import idempotent
 from lms.api.pagination import page_of
-from lms.api.schema import Out, Page, operation
+from lms.api.schema import Page, operation
 from lms.auth.permissions import Permission, scoped
 from lms.core.evidence import EvidenceError, evidence_response, store_evidence
 from lms.core.models import EvidenceFile
@@ -36,6 +34,7 @@ from lms.titles.schemas import (
     EligibilityOut,
     EligibilityPage,
     EligibilityQuery,
+    EvidenceForm,
     ExplanationOut,
 )
 
@@ -52,11 +51,6 @@ def _refused(exc: services.TitlesError) -> ApiValidationError:
     if isinstance(exc, services.RecognisedYear):
         abort(problem(409, "Conflict", str(exc), errors))
     return ApiValidationError(errors, str(exc))
-
-
-def _dump(answer: Out) -> dict[str, Any]:
-    """An answer as JSON data, for the views under ``@idempotent`` (which stores and replays what it sends)."""
-    return answer.model_dump(mode="json")
 
 
 # --- eligibility ---------------------------------------------------------------------------------------------
@@ -183,12 +177,13 @@ def create_assessment(json: AssessmentIn):
         )
     except services.TitlesError as exc:
         raise _refused(exc) from None
-    return _dump(AssessmentOut.model_validate(assessment)), 201
+    return AssessmentOut.model_validate(assessment), 201
 
 
 @bp.get("/titles/assessments/<int:assessment_id>")
 @operation(VIEW, ok=AssessmentOut, tags=TAGS)
 def get_assessment(assessment_id: int) -> AssessmentOut:
+    """One assessment of a subject in the caller's scope."""
     return AssessmentOut.model_validate(_assessment(assessment_id))
 
 
@@ -216,6 +211,7 @@ def update_assessment(assessment_id: int, json: AssessmentPatch) -> AssessmentOu
 @bp.delete("/titles/assessments/<int:assessment_id>")
 @operation(ASSESS, ok=None, status=204, tags=TAGS, errors=(409,))
 def delete_assessment(assessment_id: int) -> Response:
+    """Delete an assessment (refused with a 409 once the subject's year is recognised)."""
     assessment = _assessment(assessment_id, ASSESS)
     try:
         services.delete_assessment(assessment, user=current_user)
@@ -235,7 +231,7 @@ def verify_assessment(assessment_id: int):
         services.verify_assessment(assessment, user=current_user)
     except services.TitlesError as exc:
         raise _refused(exc) from None
-    return _dump(AssessmentOut.model_validate(assessment))
+    return AssessmentOut.model_validate(assessment)
 
 
 @bp.get("/titles/assessments/<int:assessment_id>/evidence")
@@ -250,17 +246,17 @@ def get_assessment_evidence(assessment_id: int) -> Response:
 
 
 @bp.post("/titles/assessments/<int:assessment_id>/evidence")
-@operation(ASSESS, ok=AssessmentOut, tags=TAGS, idempotent=True, errors=(409, 413))
+@operation(ASSESS, ok=AssessmentOut, form=EvidenceForm, tags=TAGS, idempotent=True, errors=(409, 413))
 @idempotent
-def upload_assessment_evidence(assessment_id: int):
+def upload_assessment_evidence(assessment_id: int, form: EvidenceForm):
     """Attach (or replace) the evidence file: multipart form data with the file in ``file``."""
     assessment = _assessment(assessment_id, ASSESS)
     try:
-        file = store_evidence(request.files.get("file"), uploaded_by_id=current_user.id)
+        file = store_evidence(form.file, uploaded_by_id=current_user.id)
         services.update_assessment(assessment, user=current_user, evidence=file)
     except EvidenceError as exc:
         db.session.rollback()
         raise ApiValidationError([{"field": "file", "message": str(exc)}], str(exc)) from None
     except services.TitlesError as exc:
         raise _refused(exc) from None
-    return _dump(AssessmentOut.model_validate(assessment))
+    return AssessmentOut.model_validate(assessment)

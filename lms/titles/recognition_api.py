@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, request
+from flask import Response, abort
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -18,11 +18,11 @@ from lms.api.errors import ApiValidationError, problem
 from lms.api.idempotency import idempotent
 from lms.api.pagination import page_of
 from lms.api.schema import operation
-from lms.auth.permissions import Permission, can
+from lms.auth.permissions import Permission
 from lms.extensions import db, limiter
-from lms.registry.models import AdminUnit, UnitLevel
+from lms.registry.models import AdminUnit
 from lms.titles import recognition
-from lms.titles.models import Recognition, Title
+from lms.titles.models import Recognition
 from lms.titles.schemas import (
     CertificateCheck,
     DecideIn,
@@ -38,6 +38,7 @@ from lms.titles.schemas import (
     RecognitionOut,
     RecognitionPage,
     RecognitionQuery,
+    RegistrationImportForm,
     RegistrationIn,
     RegistrationPage,
     RegistrationQuery,
@@ -45,7 +46,6 @@ from lms.titles.schemas import (
 )
 
 verify_limit = limiter.shared_limit("30 per minute", scope="certificate-verify")  # the courses' budget, shared
-TITLES = [t.value for t in Title]
 TAGS = ["titles"]
 ASSESS, APPROVE = Permission.TITLES_ASSESS, Permission.TITLES_APPROVE
 
@@ -71,8 +71,8 @@ def _named(items: list[Any]) -> list[Any]:
     return items
 
 
-def _recognitions(rows: list[Recognition]) -> dict[str, Any]:
-    return RecognitionList(items=_named([RecognitionOut.model_validate(r) for r in rows])).model_dump(mode="json")
+def _recognitions(rows: list[Recognition]) -> RecognitionList:
+    return RecognitionList(items=_named([RecognitionOut.model_validate(r) for r in rows]))
 
 
 def _detail(row: Recognition) -> RecognitionDetail:
@@ -107,7 +107,7 @@ def title_registrations_create(json: RegistrationIn):
     except recognition.RecognitionError as exc:
         return _refused(exc)
     answer = RegistrationResult(title=json.title, year=json.year, created=result.created, already=result.already)
-    return answer.model_dump(mode="json"), 201
+    return answer, 201
 
 
 @bp.post("/titles/registrations/import")
@@ -115,39 +115,24 @@ def title_registrations_create(json: RegistrationIn):
     ASSESS,
     ok=RegistrationResult,
     status=201,
+    form=RegistrationImportForm,
     query=ImportQuery,
     tags=TAGS,
     errors=(413,),
     extra={200: ImportPreview, 422: ImportProblem},
 )
-def title_registrations_import(query: ImportQuery):
+def title_registrations_import(form: RegistrationImportForm, query: ImportQuery):
     """Register the subjects a spreadsheet lists (multipart form: ``file``, ``commune_id``, ``title``, ``year``).
     With ``dry_run`` the answer is a preview (200) and nothing is written."""
-    errors: list[dict[str, str]] = []
-    upload = request.files.get("file")
-    title = request.form.get("title")
-    if upload is None:
-        errors.append({"field": "file", "message": _("Required: an .xlsx or .csv file.")})
-    if title not in TITLES:
-        errors.append({"field": "title", "message": _("One of: %(choices)s.", choices=", ".join(TITLES))})
-    year = request.form.get("year", "")
-    if not year.isdigit() or not 2000 <= int(year) <= 2100:
-        errors.append({"field": "year", "message": _("A year from 2000 to 2100.")})
-    commune_id = request.form.get("commune_id", "")
-    commune = db.session.get(AdminUnit, int(commune_id)) if commune_id.isdigit() and len(commune_id) < 19 else None
-    if commune is None or commune.level != UnitLevel.COMMUNE or not can(current_user, ASSESS, commune):
-        errors.append({"field": "commune_id", "message": _("A commune in your scope (its id).")})
-    if errors:
-        raise ApiValidationError(errors)
-    assert upload is not None
+    commune = db.session.get(AdminUnit, form.commune_id)  # a commune of the caller's scope: the form checked it
     assert commune is not None
     try:
         result = recognition.import_registrations(
-            upload.read(recognition.MAX_IMPORT_BYTES + 1),
-            upload.filename or "file.xlsx",
+            form.file.read(recognition.MAX_IMPORT_BYTES + 1),
+            form.file.filename or "file.xlsx",
             commune=commune,
-            title=str(title),
-            year=int(year),
+            title=form.title.value,
+            year=form.year,
             user=current_user,
             dry_run=query.dry_run,
         )
@@ -161,7 +146,7 @@ def title_registrations_import(query: ImportQuery):
         )
     except recognition.RecognitionError as exc:
         return _refused(exc)
-    answer = {"title": title, "year": int(year), "created": result.created, "already": result.already}
+    answer = {"title": form.title, "year": form.year, "created": result.created, "already": result.already}
     if query.dry_run:
         db.session.rollback()
         return ImportPreview.model_validate({**answer, "dry_run": True, "preview": result.preview}), 200

@@ -53,7 +53,7 @@ def start_titles_run(json: RunIn):
         raise ApiValidationError([{"field": "unit_id", "message": str(exc)}]) from exc
     # @idempotent commits; the launch task is sent after that commit.
     location = url_for("api.get_titles_run", run_id=run.id)
-    return _detail(run).model_dump(mode="json"), 202, {"Location": location}
+    return _detail(run), 202, {"Location": location}
 
 
 @bp.get("/titles/runs/<int:run_id>")

@@ -20,7 +20,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails
 
-from lms.api.schema import Body, Id, Out, Page, PageQuery, Query, in_scope
+from lms.api.schema import Body, Id, Out, Page, PageQuery, Query, Upload, in_scope
 from lms.auth.permissions import Permission
 from lms.registry.models import AdminUnit
 from lms.titles.models import AssessmentSource, RecognitionStatus, RunStatus, SubjectType, Title
@@ -233,6 +233,10 @@ class AssessmentOut(Out):
 AssessmentPage = Page[AssessmentOut]
 
 
+class EvidenceForm(Body):
+    file: Upload = Field(description="The evidence: a PDF, JPEG or PNG")
+
+
 # --- registrations and recognitions ----------------------------------------------------------------------------
 
 
@@ -268,6 +272,23 @@ class RegistrationResult(Out):
     year: int
     created: list[int] = Field(description="Subjects newly registered")
     already: list[int] = Field(description="Subjects registered before (unchanged)")
+
+
+class RegistrationImportForm(Body):
+    file: Upload = Field(description="The list (.xlsx or .csv; the columns depend on the title, see the README)")
+    commune_id: Id = Field(description="The commune every listed subject belongs to (a commune of your scope)")
+    title: Title
+    year: TitleYear
+
+    @field_validator("commune_id")
+    @classmethod
+    def _commune_in_scope(cls, commune_id: int) -> int:
+        from lms.registry.models import UnitLevel
+
+        commune = in_scope(AdminUnit, commune_id, Permission.TITLES_ASSESS)
+        if commune is None or commune.level != UnitLevel.COMMUNE:
+            raise ValueError(_("A commune in your scope (its id)."))
+        return commune_id
 
 
 class ImportQuery(TitlesQuery):

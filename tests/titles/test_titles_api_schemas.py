@@ -4,6 +4,7 @@ permission, its request models and its answers."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -143,6 +144,10 @@ def test_every_titles_route_is_documented_with_its_permission_and_schemas(app, c
             assert operation["x-permission"], (method, path)
             assert operation["tags"] == ["titles"]
             assert any(code.startswith("2") for code in operation["responses"]), (method, path)
+            assert operation["summary"] and not operation["summary"].endswith(">"), (method, path)  # a docstring
+            assert "422" in operation["responses"], (method, path)
+            if method in ("POST", "PATCH") and "requestBody" in operation:
+                assert operation["requestBody"]["content"], (method, path)
     assert seen == 24
     decide = paths["/api/v1/titles/recognitions/decide"]["post"]
     assert decide["x-permission"] == "titles.approve"
@@ -154,3 +159,7 @@ def test_every_titles_route_is_documented_with_its_permission_and_schemas(app, c
     upload = paths["/api/v1/titles/registrations/import"]["post"]
     assert {"200", "201", "422"} <= set(upload["responses"])
     assert any(p["name"] == "dry_run" for p in upload["parameters"])
+    assert "multipart/form-data" in upload["requestBody"]["content"]
+    schemas = document["components"]["schemas"]
+    for reference in re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(document)):
+        assert reference in schemas, reference
