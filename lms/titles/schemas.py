@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import InitErrorDetails
+from werkzeug.datastructures import FileStorage
 
 from lms.api.schema import Body, Id, Out, Page, PageQuery, Query, Upload, in_scope
 from lms.auth.permissions import Permission
@@ -233,8 +234,12 @@ class AssessmentOut(Out):
 AssessmentPage = Page[AssessmentOut]
 
 
+#: An uploaded file, typed as what the view receives (``Upload`` validates it and documents it as binary).
+File = Annotated[FileStorage, Upload]
+
+
 class EvidenceForm(Body):
-    file: Upload = Field(description="The evidence: a PDF, JPEG or PNG")
+    file: File = Field(description="The evidence: a PDF, JPEG or PNG")
 
 
 # --- registrations and recognitions ----------------------------------------------------------------------------
@@ -275,7 +280,7 @@ class RegistrationResult(Out):
 
 
 class RegistrationImportForm(Body):
-    file: Upload = Field(description="The list (.xlsx or .csv; the columns depend on the title, see the README)")
+    file: File = Field(description="The list (.xlsx or .csv; the columns depend on the title, see the README)")
     commune_id: Id = Field(description="The commune every listed subject belongs to (a commune of your scope)")
     title: Title
     year: TitleYear

@@ -144,7 +144,8 @@ def test_every_titles_route_is_documented_with_its_permission_and_schemas(app, c
             assert operation["x-permission"], (method, path)
             assert operation["tags"] == ["titles"]
             assert any(code.startswith("2") for code in operation["responses"]), (method, path)
-            assert operation["summary"] and not operation["summary"].endswith(">"), (method, path)  # a docstring
+            assert operation["summary"], (method, path)
+            assert not operation["summary"].endswith(">"), (method, path)  # a docstring, not the function's name
             assert "422" in operation["responses"], (method, path)
             if method in ("POST", "PATCH") and "requestBody" in operation:
                 assert operation["requestBody"]["content"], (method, path)
@@ -161,5 +162,8 @@ def test_every_titles_route_is_documented_with_its_permission_and_schemas(app, c
     assert any(p["name"] == "dry_run" for p in upload["parameters"])
     assert "multipart/form-data" in upload["requestBody"]["content"]
     schemas = document["components"]["schemas"]
+    form = upload["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert schemas[form]["properties"]["file"]["format"] == "binary"
+    assert set(schemas[form]["required"]) == {"file", "commune_id", "title", "year"}
     for reference in re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(document)):
         assert reference in schemas, reference
