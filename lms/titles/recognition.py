@@ -187,7 +187,7 @@ def _communes_in_scope(commune_ids: Iterable[int], user: Any, permission: Permis
 
 def _check_year(year: int) -> None:
     if not 2000 <= year <= 2100:
-        raise RecognitionError("The year must be between 2000 and 2100.", "year")
+        raise RecognitionError(_("The year must be between 2000 and 2100."), "year")
 
 
 def _audit_many(action: str, ids: Sequence[int], user: Any, **details: Any) -> None:
@@ -228,22 +228,28 @@ def register(
     """Register subjects for ``title`` in ``year`` (idempotent: a subject registered before is reported, not
     doubled). Every subject must exist and lie in the user's scope for ``titles.assess``."""
     if title not in Title.__members__.values():
-        raise RecognitionError(f"Unknown title {title!r}.", "title")
+        raise RecognitionError(_("Unknown title “%(title)s”.", title=title), "title")
     _check_year(year)
     if not subject_ids:
-        raise RecognitionError("Name at least one subject.", "subject_ids")
+        raise RecognitionError(_("Name at least one subject."), "subject_ids")
     if len(subject_ids) > MAX_ITEMS:
-        raise RecognitionError(f"At most {MAX_ITEMS} subjects at once.", "subject_ids")
+        raise RecognitionError(_("At most %(count)s subjects at once.", count=MAX_ITEMS), "subject_ids")
     subject_type = TITLE_SUBJECT[Title(title)]
     found = subjects(subject_type, subject_ids)
     allowed = _communes_in_scope({s.commune_id for s in found.values()}, user, Permission.TITLES_ASSESS)
     details = [
-        {"index": i, "subject_id": sid, "message": f"no {subject_type} with id {sid} in your scope"}
+        {
+            "index": i,
+            "subject_id": sid,
+            "message": _("no %(kind)s with id %(id)s in your scope", kind=_word(subject_type), id=sid),
+        }
         for i, sid in enumerate(subject_ids)
         if sid not in found or found[sid].commune_id not in allowed
     ]
     if details:
-        raise RecognitionError(f"{len(details)} subject(s) cannot be registered.", "subject_ids", details)
+        raise RecognitionError(
+            _("%(count)s subject(s) cannot be registered.", count=len(details)), "subject_ids", details
+        )
     wanted = list(dict.fromkeys(subject_ids))
     existing = set(
         db.session.scalars(
@@ -487,7 +493,7 @@ def apply_registration_rows(
     from lms.core.imports import Preview
 
     if title not in Title.__members__.values():
-        raise RecognitionError(f"Unknown title {title!r}.", "title")
+        raise RecognitionError(_("Unknown title “%(title)s”.", title=title), "title")
     subject_type = TITLE_SUBJECT[Title(title)]
     first_rows: dict[int, int] = {}
     for number, subject_id in rows:
@@ -542,6 +548,24 @@ def _(message: str, **params: Any) -> str:
 
         return gettext(message, **params)
     return message % params
+
+
+def _word(code: str) -> str:
+    """A subject type, a level or a status as a word of the message it goes in (the code outside a request)."""
+    words = {
+        "person": _("person"),
+        "household": _("household"),
+        "clan": _("clan"),
+        "village": _("village"),
+        "organisation": _("organisation"),
+        "commune": _("commune"),
+        "province": _("province"),
+        "proposed": _("proposed"),
+        "recognised": _("recognised"),
+        "rejected": _("rejected"),
+        "revoked": _("revoked"),
+    }
+    return words.get(str(code), str(code))
 
 
 def _resolve_persons(
@@ -658,12 +682,12 @@ def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> 
     snapshot is copied by one ``INSERT … SELECT``.
     """
     if title not in Title.__members__.values():
-        raise RecognitionError(f"Unknown title {title!r}.", "title")
+        raise RecognitionError(_("Unknown title “%(title)s”.", title=title), "title")
     _check_year(year)
     if not subject_ids:
-        raise RecognitionError("Choose at least one subject.", "subject_ids")
+        raise RecognitionError(_("Choose at least one subject."), "subject_ids")
     if len(subject_ids) > MAX_ITEMS:
-        raise RecognitionError(f"At most {MAX_ITEMS} subjects at once.", "subject_ids")
+        raise RecognitionError(_("At most %(count)s subjects at once.", count=MAX_ITEMS), "subject_ids")
     subject_type = TITLE_SUBJECT[Title(title)]
     wanted = list(dict.fromkeys(subject_ids))
     rows = {
@@ -702,21 +726,36 @@ def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> 
     for index, sid in enumerate(subject_ids):
         row = rows.get(sid)
         if row is None or row.commune_id not in allowed:
-            message = f"{subject_type} {sid} has no evaluation for {year} in your scope"
+            message = _(
+                "%(kind)s %(id)s has no evaluation for %(year)s in your scope",
+                kind=_word(subject_type),
+                id=sid,
+                year=year,
+            )
         elif sid in existing:
-            message = f"{subject_type} {sid} is already {existing[sid]} for {year}"
+            message = _(
+                "%(kind)s %(id)s is already %(status)s for %(year)s",
+                kind=_word(subject_type),
+                id=sid,
+                status=_word(existing[sid]),
+                year=year,
+            )
         elif not row.eligible:
             lacking = "; ".join(
                 f"{item.get('indicator')}: {_missing_words(item)}"
                 for item in row.breakdown or []
                 if item.get("missing")
             )
-            message = f"{subject_type} {sid} is not eligible" + (f": {lacking}" if lacking else "")
+            message = _("%(kind)s %(id)s is not eligible", kind=_word(subject_type), id=sid) + (
+                f": {lacking}" if lacking else ""
+            )
         else:
             continue
         details.append({"index": index, "subject_id": sid, "message": message})
     if details:
-        raise RecognitionError(f"{len(details)} subject(s) cannot be proposed.", "subject_ids", details)
+        raise RecognitionError(
+            _("%(count)s subject(s) cannot be proposed.", count=len(details)), "subject_ids", details
+        )
     now = utcnow()
     user_id = getattr(user, "id", None)
     columns = [
@@ -819,9 +858,9 @@ def holding(subject_type: str, subject_id: int, title: str, year: int) -> Recogn
 def _lock(recognition_ids: Sequence[int], user: Any, *, field_name: str = "recognition_ids") -> list[Recognition]:
     """The recognitions, locked and read fresh; an id unknown or outside the user's view scope is refused."""
     if not recognition_ids:
-        raise RecognitionError("Choose at least one recognition.", field_name)
+        raise RecognitionError(_("Choose at least one recognition."), field_name)
     if len(recognition_ids) > MAX_ITEMS:
-        raise RecognitionError(f"At most {MAX_ITEMS} recognitions at once.", field_name)
+        raise RecognitionError(_("At most %(count)s recognitions at once.", count=MAX_ITEMS), field_name)
     wanted = list(dict.fromkeys(recognition_ids))
     unit = aliased(AdminUnit)
     found = {
@@ -836,12 +875,12 @@ def _lock(recognition_ids: Sequence[int], user: Any, *, field_name: str = "recog
         )
     }
     missing = [
-        {"index": i, "recognition_id": rid, "message": f"no recognition {rid} in your scope"}
+        {"index": i, "recognition_id": rid, "message": _("no recognition %(id)s in your scope", id=rid)}
         for i, rid in enumerate(recognition_ids)
         if rid not in found
     ]
     if missing:
-        raise RecognitionError(f"{len(missing)} recognition(s) not found.", field_name, missing)
+        raise RecognitionError(_("%(count)s recognition(s) not found.", count=len(missing)), field_name, missing)
     return [found[rid] for rid in wanted]
 
 
@@ -851,15 +890,24 @@ def _check_transition(rows: list[Recognition], target: str, ids: Sequence[int]) 
         {
             "index": index[r.id],
             "recognition_id": r.id,
-            "message": f"recognition {r.id} is {r.status}: it cannot become {target}",
+            "message": _(
+                "recognition %(id)s is %(status)s: it cannot become %(target)s",
+                id=r.id,
+                status=_word(r.status),
+                target=_word(target),
+            ),
         }
         for r in rows
         if target not in TRANSITIONS[r.status]
     ]
     if wrong:
         raise TransitionConflict(
-            f"{len(wrong)} recognition(s) cannot become {target} (someone may have decided "
-            "them meanwhile: reload the list).",
+            _(
+                "%(count)s recognition(s) cannot become %(target)s (someone may have decided them meanwhile: "
+                "reload the list).",
+                count=len(wrong),
+                target=_word(target),
+            ),
             "recognition_ids",
             wrong,
         )
@@ -879,15 +927,22 @@ def _check_decider(rows: list[Recognition], user: Any, ids: Sequence[int]) -> di
             {
                 "index": index[r.id],
                 "recognition_id": r.id,
-                "message": f"recognition {r.id} is decided at {rules[r.id].level} level; you hold no approval "
-                f"right on that {rules[r.id].level}",
+                "message": _(
+                    "recognition %(id)s is decided at %(level)s level; you hold no approval right on that %(level)s",
+                    id=r.id,
+                    level=_word(rules[r.id].level),
+                ),
             }
             for r in rows
             if r.id in refused
         ]
-        levels = " / ".join(sorted({rules[rid].level for rid in refused}))
+        levels = " / ".join(_word(level) for level in sorted({rules[rid].level for rid in refused}))
         raise RecognitionError(
-            f"You may not decide {len(details)} of these recognition(s): they are decided at {levels} level.",
+            _(
+                "You may not decide %(count)s of these recognition(s): they are decided at %(levels)s level.",
+                count=len(details),
+                levels=levels,
+            ),
             "recognition_ids",
             details,
         )
@@ -915,21 +970,23 @@ def decide(
     decision_number = " ".join(decision_number.split())
     if not decision_number:
         raise RecognitionError(
-            "The decision number is required (as written on the decision: 12/QĐ-UBND).", "decision_number"
+            _("The decision number is required (as written on the decision: 12/QĐ-UBND)."), "decision_number"
         )
     if len(decision_number) > 60:
-        raise RecognitionError("The decision number has at most 60 characters.", "decision_number")
+        raise RecognitionError(_("The decision number has at most 60 characters."), "decision_number")
     if len(authority) > 200:
-        raise RecognitionError("The authority has at most 200 characters.", "authority")
+        raise RecognitionError(_("The authority has at most 200 characters."), "authority")
     today = today or date.today()
     if decision_date > today:
-        raise RecognitionError("The decision date cannot be in the future.", "decision_date")
+        raise RecognitionError(_("The decision date cannot be in the future."), "decision_date")
     rows = _lock(recognition_ids, user)
     _check_transition(rows, RecognitionStatus.RECOGNISED, recognition_ids)
     _check_decider(rows, user, recognition_ids)
     early = [r for r in rows if decision_date < date(r.year, 1, 1)]
     if early:
-        raise RecognitionError(f"The decision date is before the year evaluated ({early[0].year}).", "decision_date")
+        raise RecognitionError(
+            _("The decision date is before the year evaluated (%(year)s).", year=early[0].year), "decision_date"
+        )
     validity = dict(
         db.session.execute(
             select(CriteriaSet.id, CriteriaSet.validity_years).where(
@@ -968,7 +1025,7 @@ def reject(recognition_ids: Sequence[int], *, reason: str, user: Any) -> list[Re
     """Refuse proposals, with the reason (shown to the commune that proposed them)."""
     reason = reason.strip()
     if not reason:
-        raise RecognitionError("Say why the proposal is rejected.", "reason")
+        raise RecognitionError(_("Say why the proposal is rejected."), "reason")
     rows = _lock(recognition_ids, user)
     _check_transition(rows, RecognitionStatus.REJECTED, recognition_ids)
     _check_decider(rows, user, recognition_ids)
@@ -986,7 +1043,7 @@ def revoke(recognition_ids: Sequence[int], *, reason: str, user: Any) -> list[Re
     as revoked. Only an approver of the deciding level may revoke."""
     reason = reason.strip()
     if not reason:
-        raise RecognitionError("Say why the recognition is revoked.", "reason")
+        raise RecognitionError(_("Say why the recognition is revoked."), "reason")
     rows = _lock(recognition_ids, user)
     _check_transition(rows, RecognitionStatus.REVOKED, recognition_ids)
     _check_decider(rows, user, recognition_ids)

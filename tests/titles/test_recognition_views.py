@@ -244,7 +244,7 @@ def test_deciding_again_is_a_flash_not_an_error(client, world):
         follow_redirects=True,
     )
     assert response.status_code == 200
-    assert "cannot become recognised" in response.get_data(as_text=True)
+    assert "không thể chuyển sang “đã công nhận”" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Recognition, row.id).decision_number == "12/QĐ-UBND"
 
