@@ -209,10 +209,9 @@ def test_forty_marks_taken_offline_survive_closing_the_browser_and_reach_the_ser
     assert errors == []
 
 
-def _phone(browser, stack: dict):
-    context = browser.new_context(
-        viewport=PHONE, base_url=stack["base_url"], locale="vi-VN", is_mobile=True, has_touch=True
-    )
+def _phone(browser, stack: dict, **options):
+    options = {"locale": "vi-VN", **options}
+    context = browser.new_context(viewport=PHONE, base_url=stack["base_url"], is_mobile=True, has_touch=True, **options)
     context.set_default_timeout(15_000)
     return context, context.new_page()
 
@@ -378,7 +377,8 @@ def test_a_mark_the_server_refuses_is_explained_and_the_others_are_saved(stack_a
     arranged = commit(stack_app, lambda: _arrange("Rut", people=3))
     session_id, learners = arranged["session_id"], arranged["learners"]
     email, name, _user_id = arranged["users"]["instructor"]
-    context, page = _phone(browser, stack)
+    # A phone set to English (its Accept-Language), as many here are: the pages are Vietnamese, and so is the reason.
+    context, page = _phone(browser, stack, locale="en-US")
     _log_in(page, email, name)
     _open_attendance(page, arranged["class_name"])
     _offline_sheet(context, page)
@@ -398,7 +398,146 @@ def test_a_mark_the_server_refuses_is_explained_and_the_others_are_saved(stack_a
     refused = page.locator(f".roll-row[data-person='{learners[1]}']")
     expect(refused).to_have_attribute("data-state", "refused")
     expect(refused.locator(".offline-note")).to_contain_text("Máy chủ không nhận")
-    expect(refused.locator(".offline-note")).to_contain_text("not enrolled")
+    expect(refused.locator(".offline-note")).to_contain_text("không có tên trong lớp này")
+    expect(refused.locator(".offline-note")).not_to_contain_text("enrolled")
     refused.get_by_role("button", name="Bỏ").click()
     expect(refused).not_to_have_attribute("data-state", "refused")
+    context.close()
+
+
+def test_with_a_signal_every_tap_is_kept_on_the_phone_first_and_survives_closing_the_browser(
+    stack_app, browser, stack, tmp_path
+):
+    """With a signal too, a tap goes to the phone's queue before anything is sent: the signal that drops in the
+    middle of a class (here: the server cannot be reached) and a browser closed at once lose nothing."""
+    arranged = commit(stack_app, lambda: _arrange("Song", people=5))
+    session_id, learners = arranged["session_id"], arranged["learners"]
+    email, name, user_id = arranged["users"]["instructor"]
+    wanted = dict(zip(learners, ["present", "present", "late", "absent", "present"], strict=True))
+    profile = tmp_path / "phone"
+
+    context = _launch(browser, stack, profile)
+    page = _page(context)
+    _log_in(page, email, name)
+    _open_attendance(page, arranged["class_name"])
+    _ready(page)
+    context.route("**/api/v1/sessions/*/attendance", lambda route: route.abort())
+    for pid, status in wanted.items():
+        _tap(page, pid, status)
+    expect(page.locator("#offline-connection")).not_to_contain_text("Không có sóng")  # online all along
+    expect(page.locator("#offline-status")).to_have_attribute("data-waiting", "5")
+    expect(page.locator(".roll-row[data-state='waiting']")).to_have_count(5)
+    expect(page.locator(f".roll-row[data-person='{learners[3]}'] .offline-note")).to_contain_text("Đang chờ gửi")
+    page.get_by_role("button", name="Lưu").click()
+    expect(page.locator("#save-result")).to_contain_text("Chưa kết nối được máy chủ")
+    assert _marks(stack_app, session_id) == {}
+    context.close()  # no warning, no form post: the marks are on the phone
+
+    context = _launch(browser, stack, profile)
+    page = _page(context)
+    _log_in(page, email, name)
+    _open_attendance(page, arranged["class_name"])
+    expect(page.locator("#offline-status")).to_have_attribute("data-waiting", "0")
+    expect(page.locator("#offline-saved-count")).to_have_text("5")
+    for pid, status in wanted.items():
+        expect(page.locator(f"#s{pid}-{status}")).to_be_checked()
+    context.close()
+
+    marks = _marks(stack_app, session_id)
+    assert {pid: status for pid, (status, _id) in marks.items()} == wanted
+    assert len({client_id for _status, client_id in marks.values()}) == 5
+    with stack_app.app_context():
+        rows = list(db.session.scalars(select(Attendance).where(Attendance.session_id == session_id)))
+    assert {r.recorded_by_id for r in rows} == {user_id}
+    assert all(r.device.startswith("phone-") for r in rows)
+
+
+def test_background_sync_sends_the_marks_with_no_page_of_the_app_open(stack_app, browser, stack):
+    """Background Sync, as far as headless Chromium goes: the offline taps register the sync tag; the attendance
+    page is closed; when the signal returns, Chromium wakes the service worker, which sends the marks for the user
+    logged in on the phone — no page of the app is open to do it."""
+    arranged = commit(stack_app, lambda: _arrange("Nen", people=3))
+    session_id, learners = arranged["session_id"], arranged["learners"]
+    email, name, user_id = arranged["users"]["instructor"]
+    context, page = _phone(browser, stack)
+    _log_in(page, email, name)
+    _open_attendance(page, arranged["class_name"])
+    _offline_sheet(context, page)
+    assert page.evaluate("navigator.serviceWorker.ready.then((r) => 'sync' in r)"), "Chromium has Background Sync"
+    for pid in learners:
+        _tap(page, pid, "late")
+    expect(page.locator("#offline-status")).to_have_attribute("data-waiting", "3")
+    assert page.evaluate("navigator.serviceWorker.ready.then((r) => r.sync.getTags())") == ["lms-attendance"]
+    assert _marks(stack_app, session_id) == {}
+
+    blank = context.new_page()  # keeps the browser open: nothing of the app in it
+    page.close()
+    context.set_offline(False)
+    deadline = 30
+    while len(_marks(stack_app, session_id)) < 3 and deadline:
+        blank.wait_for_timeout(500)
+        deadline -= 1
+    with stack_app.app_context():
+        rows = list(db.session.scalars(select(Attendance).where(Attendance.session_id == session_id)))
+    assert {(r.person_id, r.status, r.recorded_by_id) for r in rows} == {(pid, "late", user_id) for pid in learners}
+    assert [p.url for p in context.pages] == ["about:blank"]
+
+    # The page opened afterwards finds nothing waiting: the worker's sync emptied the queue and refreshed the cache.
+    page = context.new_page()
+    page.goto("/")
+    _open_attendance(page, arranged["class_name"])
+    expect(page.locator("#offline-status")).to_have_attribute("data-waiting", "0")
+    expect(page.locator("#offline-saved-count")).to_have_text("3")
+    expect(page.locator("#offline-last-sync")).not_to_have_text("chưa bao giờ")
+    context.close()
+
+
+STRICT_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def test_the_attendance_page_works_under_a_policy_without_unsafe_inline(stack_app, browser, stack):
+    """The policy the application is moving to (no 'unsafe-inline'), without a nonce: the attendance page has no
+    inline script, style or handler, so the tally, "everyone present", the phone's queue and "Save" all work."""
+    arranged = commit(stack_app, lambda: _arrange("Csp", people=3))
+    session_id, learners = arranged["session_id"], arranged["learners"]
+    email, name, user_id = arranged["users"]["manager"]
+    context, page = _phone(browser, stack, service_workers="block")  # every response passes through the route
+
+    def strict(route) -> None:
+        response = route.fetch()
+        route.fulfill(response=response, headers={**response.headers, "content-security-policy": STRICT_POLICY})
+
+    context.route(re.compile(r".*/courses/sessions/\d+/attendance$"), strict)
+    context.add_init_script(
+        "window.__blocked = [];"
+        "document.addEventListener('securitypolicyviolation',"
+        " (e) => window.__blocked.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + e.lineNumber));"
+    )
+    _log_in(page, email, name)
+    _open_attendance(page, arranged["class_name"])
+    page.get_by_role("button", name="Tất cả có mặt").click()
+    page.locator(f"label[for='s{learners[1]}-absent']").click()
+    expect(page.locator("#tally")).to_contain_text("Vắng 1")
+    page.get_by_role("button", name="Lưu").click()
+    expect(page.get_by_text("Đã lưu 3 lượt điểm danh.")).to_be_visible()
+    assert page.evaluate("window.__blocked") == []
+    # The policy is in force: a script written into the page is refused.
+    ran = page.evaluate(
+        "(() => { const s = document.createElement('script'); s.textContent = 'window.__inline = 1';"
+        " document.body.appendChild(s); return window.__inline === 1; })()"
+    )
+    assert ran is False
+    page.wait_for_function("window.__blocked.length === 1")
+    with stack_app.app_context():
+        rows = list(db.session.scalars(select(Attendance).where(Attendance.session_id == session_id)))
+    # Through the bulk endpoint from the phone's queue (a client mark id, the phone's device), not the form's post.
+    assert {(r.person_id, r.status, r.recorded_by_id) for r in rows} == {
+        (learners[0], "present", user_id),
+        (learners[1], "absent", user_id),
+        (learners[2], "present", user_id),
+    }
+    assert all(r.client_mark_id and r.device.startswith("phone-") for r in rows)
     context.close()
