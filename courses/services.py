@@ -705,7 +705,9 @@ def record_attendance(
                 {
                     "index": index,
                     "field": "status",
-                    "message": _("unknown status '%(status)s'; one of %(codes)s", status=mark.status, codes=", ".join(statuses)),
+                    "message": _(
+                        "unknown status '%(status)s'; one of %(codes)s", status=mark.status, codes=", ".join(statuses)
+                    ),
                 }
             )
         if mark.person_id not in enrolled:

@@ -1,7 +1,9 @@
 """Attendance with no signal (issue 16): an instructor opens a session with a signal, loses it, reloads the page and
 marks 40 learners, closes the browser, opens it again, and with the signal back every mark is on the server exactly
 once. Two phones marking the same learner differently while offline: the later mark stands whichever syncs first,
-and the phone whose mark lost says so. A shared phone: one user's waiting marks are never shown to another."""
+and the phone whose mark lost says so. A shared phone: one user's waiting marks are never shown to another. With a
+signal too every tap is kept on the phone first (ADR 31); Background Sync sends with no page open; the page runs
+under a policy without 'unsafe-inline'; and what a 40-learner session weighs over the wire is measured."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Error, expect
 from sqlalchemy import func, select
 
 from courses import services as courses
@@ -541,3 +543,72 @@ def test_the_attendance_page_works_under_a_policy_without_unsafe_inline(stack_ap
     }
     assert all(r.client_mark_id and r.device.startswith("phone-") for r in rows)
     context.close()
+
+
+def _weigh(responses: list) -> list[tuple[str, int, int]]:
+    """Each response of ours: (path, bytes as the server sends them, bytes gzipped as a proxy would send them)."""
+    import gzip
+
+    sizes = []
+    for response in responses:
+        if response.status != 200:
+            continue
+        try:
+            body = response.body()
+        except Error:  # a response of the page navigated away from (the class page)
+            continue
+        path = "/" + response.url.split("://", 1)[1].split("/", 1)[1].split("?")[0]
+        sizes.append((path, len(body), len(gzip.compress(body))))
+    return sizes
+
+
+def _total(sizes: list[tuple[str, int, int]], *parts: str) -> tuple[int, int]:
+    chosen = [s for s in sizes if not parts or any(p in s[0] for p in parts)]
+    return sum(s[1] for s in chosen), sum(s[2] for s in chosen)
+
+
+def test_the_page_and_its_data_for_forty_learners_weigh_a_few_tens_of_kilobytes(stack_app, browser, stack):
+    """What a 40-learner session costs over a rural connection, measured (docs/offline-attendance.md): the first
+    visit with everything, then a visit with the static files already on the phone; and the sheet fits a 390 px
+    screen with no sideways scrolling."""
+    arranged = commit(stack_app, lambda: _arrange("Can"))
+    email, name, _user_id = arranged["users"]["instructor"]
+    context, page = _phone(browser, stack)
+    _log_in(page, email, name)
+    page.get_by_role("button", name="Trình đơn").click()
+    page.locator("#nav").get_by_role("link", name="Lớp học", exact=True).click()
+    page.get_by_role("link", name=re.compile(arranged["class_name"])).first.click()
+    seen: list = []
+    page.on("response", lambda response: seen.append(response))
+    page.locator(".attendance-link").first.click()
+    _ready(page)
+    page.wait_for_load_state("networkidle")
+    cold = _weigh(seen)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    seen.clear()
+    page.reload()
+    _ready(page)
+    page.wait_for_load_state("networkidle")
+    warm = [s for s in _weigh(seen) if "/static/" not in s[0]]  # the static files are on the phone (cached)
+    # Every file the page loads, as a phone that never opened the application would fetch them.
+    files = page.evaluate(
+        "[...document.querySelectorAll('script[src], link[href]')].map((e) => e.src || e.href)"
+        ".filter((u) => u.startsWith(location.origin))"
+    )
+    static = []
+    for url in sorted(set(files)):
+        body = page.request.get(url).body()
+        static.append((url.split(stack["base_url"], 1)[1], len(body), len(__import__("gzip").compress(body))))
+    context.close()
+
+    sheet = _total([s for s in cold if re.search(r"/sessions/\d+/attendance$", s[0])])
+    data = _total(cold, "offline/data.json")
+    visit, everything = _total(warm), _total([*[s for s in cold if "/static/" not in s[0]], *static])
+    print(
+        f"\n40 learners (raw B, gzipped B): HTML {sheet}, data.json {data}; a visit with the static files on the phone"
+        f" {visit}; everything, on a phone that never opened the application {everything}: {sorted(static)}"
+    )
+    # A few tens of kilobytes compressed (the proxy gzips; ADR 13): the sheet and its data, and everything at once.
+    assert visit[1] < 15_000
+    assert everything[1] < 100_000
+    assert data[0] < 10_000
