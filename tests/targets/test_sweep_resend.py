@@ -29,8 +29,8 @@ def test_the_sweep_resends_a_commune_at_most_once_a_minute(province, monkeypatch
     sent: list[dict[str, Any]] = []
     queued = tasks.recompute_communes.apply_async
 
-    def waiting_in_the_queue(*, kwargs: dict[str, Any], **_: Any) -> None:
-        sent.append(kwargs)  # published; no worker has taken it yet
+    def waiting_in_the_queue(args: Any = None, kwargs: dict[str, Any] | None = None, **_: Any) -> None:
+        sent.append(kwargs or {})  # published (by name, as services queue work); no worker has taken it yet
 
     def ours() -> list[dict[str, Any]]:
         return [k for k in sent if commune.id in k["commune_ids"]]
