@@ -22,6 +22,7 @@ import json
 import re
 import secrets
 import uuid
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -670,6 +671,75 @@ def decode(token: str) -> dict[str, Any]:
     return payload
 
 
+# --- the QR code: the credential itself, in a URL fragment (ADR 32) -------------------------------------------------
+
+QR_PREFIX = "vc1."
+
+
+def qr_fragment(token: str) -> str:
+    """The compact JWS packed for a QR code: ``vc1.`` + base64url(raw DEFLATE(header JSON, LF, payload JSON, LF,
+    signature)). Lossless: base64url-encoding the three parts again gives back the very JWS that was signed (we
+    encode without padding, as JWS does), so any JOSE library verifies the unpacked token. About half the size of
+    the JWS (a 3.1 KB JWS becomes 1.5 KB), which is what lets it fit a QR code printed 37 mm wide."""
+    header, payload, signature = (_unb64(part) for part in token.split("."))
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    packed = packer.compress(header + b"\n" + payload + b"\n" + signature) + packer.flush()
+    return QR_PREFIX + _b64(packed)
+
+
+def from_qr_fragment(fragment: str) -> str:
+    """The compact JWS back from :func:`qr_fragment` (``ValueError`` if it is not one)."""
+    if not fragment.startswith(QR_PREFIX):
+        raise ValueError("not a packed credential")
+    try:
+        raw = zlib.decompress(_unb64(fragment[len(QR_PREFIX) :]), -15)
+    except (zlib.error, ValueError) as exc:
+        raise ValueError("not a packed credential") from exc
+    parts = raw.split(b"\n", 2)
+    if len(parts) != 3:
+        raise ValueError("not a packed credential")
+    return ".".join(_b64(part) for part in parts)
+
+
+def qr_url(issued: IssuedCredential) -> str:
+    """What the credential's QR code holds: the verification page with the packed credential in the fragment. A
+    phone's camera opens the page; the browser never sends the fragment to the server, and the page verifies it
+    with the keys and status lists it carries (:func:`trust_bundle`)."""
+    return f"{base_url()}/credentials/verify#{qr_fragment(issued.jwt)}"
+
+
+def presented_token(text: str) -> str:
+    """The compact JWS from whatever a holder presents: the JWS itself, the downloaded JSON file, or the scanned
+    QR code's URL (or its fragment). Empty if none can be read."""
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            return str(json.loads(text).get("jwt", ""))
+        except (ValueError, AttributeError):
+            return ""
+    if QR_PREFIX in text and (text.startswith(QR_PREFIX) or "#" in text):
+        try:
+            return from_qr_fragment(text.rsplit("#", 1)[-1].strip())
+        except ValueError:
+            return ""
+    return text
+
+
+def trust_bundle(now: datetime | None = None) -> dict[str, Any]:
+    """What the verification page carries so the browser can verify without calling our credential endpoints
+    (ADR 32): every issuer's DID document (keys, retired ones included) and every status list as its signed
+    credential. The browser still checks each signature; the bundle is as trustworthy as the page's own script,
+    which comes from the same response."""
+    issuers = list(db.session.scalars(select(Issuer).join(IssuerKey).distinct().order_by(Issuer.id)))
+    documents = {document["id"]: document for document in (did_document(issuer) for issuer in issuers)}
+    lists = list(db.session.scalars(select(StatusList).order_by(StatusList.id)))
+    status = {status_list_url(row.id): status_list_credential(row, now) for row in lists}
+    if lists:
+        instance = did_document(instance_issuer())
+        documents[instance["id"]] = instance
+    return {"dids": documents, "status": status, "at": (now or datetime.now(UTC)).replace(microsecond=0).isoformat()}
+
+
 # --- verification ------------------------------------------------------------------------------------------------
 
 
@@ -774,6 +844,10 @@ PROVES = {
     "tờ tùy thân.",
     "until": " đến {until}",
     "person": "người học được nêu trong chứng chỉ",
+    # Where the browser read the status list (ADR 32).
+    "status_network": "Đã đọc danh sách thu hồi mới nhất của hệ thống (lập lúc {at}).",
+    "status_page": "Không kết nối được máy chủ: đã dùng danh sách thu hồi có chữ ký kèm theo trang này (lập lúc {at}); "
+    "chứng chỉ bị thu hồi sau thời điểm đó chưa được phản ánh.",
 }
 
 

@@ -111,17 +111,20 @@ class VerifyForm(FlaskForm):
 @bp.route("/credentials/verify", methods=["GET", "POST"])
 @verify_limit
 def verify():
-    """Public: paste a credential (the JWT, or the JSON file downloaded from us) and see what it proves."""
+    """Public: paste a credential (the JWT, the JSON file downloaded from us, or a scanned QR code's address) and
+    see what it proves. The page carries the issuers' keys and the status lists (ADR 32), so the browser verifies
+    a credential — a scanned one arrives in the address's fragment, which never reaches us — without our
+    credential endpoints."""
     form = VerifyForm()
     result = None
     if form.validate_on_submit():
-        text = form.token.data.strip()
-        if text.startswith("{"):
-            try:
-                text = str(json.loads(text).get("jwt", ""))
-            except (ValueError, AttributeError):
-                text = ""
-        result = services.verify(text)
+        result = services.verify(services.presented_token(form.token.data or ""))
+    trust = services.trust_bundle()
+    db.session.commit()  # the instance's key, on the very first status list
     return render_template(
-        "credentials/verify.html", form=form, result=result, messages={**services.MESSAGES, **services.PROVES}
+        "credentials/verify.html",
+        form=form,
+        result=result,
+        messages={**services.MESSAGES, **services.PROVES},
+        trust=trust,
     )
