@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort
+from flask_login import current_user, login_required
 
 from courses import services as course_services
 from lms.api import bp
 from lms.core.pdf import normalise_code
 from lms.credentials import services, verify_limit
 from lms.credentials.models import IssuedCredential
+from lms.core.services import audit
 from lms.extensions import db
 from lms.titles import recognition
 
@@ -46,6 +48,23 @@ def recognition_credential(code: str):
         return _body(services.credential_for_recognition(row))
     except services.CredentialError:
         abort(410, description="This recognition is not in force (revoked or not decided): it has no credential.")
+
+
+@bp.get("/credentials/it-certificates/<int:it_certificate_id>")
+@login_required
+def it_certificate_credential(it_certificate_id: int):
+    """A verified national IT certificate's module set as an Open Badges 3.0 credential: for the person, or a
+    holder of the IT permissions over them (audited). 410 while it is not verified."""
+    certificate = services.it_certificate_for(current_user, it_certificate_id)
+    if certificate is None:
+        abort(404, description="No IT certificate with this id that you may see.")
+    try:
+        issued = services.credential_for_it_certificate(certificate)
+    except services.CredentialError:
+        abort(410, description="This IT certificate is not verified: it has no credential.")
+    if certificate.person_id != getattr(current_user, "person_id", None):
+        audit("credential.download", certificate, person_id=certificate.person_id, kind="it_modules")
+    return _body(issued)
 
 
 def openapi_paths() -> dict[str, Any]:
@@ -83,4 +102,15 @@ def openapi_paths() -> dict[str, Any]:
     return {
         "/credentials/certificates/{code}": path("A class certificate as an Open Badges 3.0 credential (public)"),
         "/credentials/recognitions/{code}": path("A recognition as an Open Badges 3.0 credential (public)"),
+        "/credentials/it-certificates/{it_certificate_id}": _it_path(path("")),
     }
+
+
+def _it_path(base: dict[str, Any]) -> dict[str, Any]:
+    """The IT module set's path: as the others, but by id and for a logged-in caller (token or session)."""
+    get = dict(base["get"])
+    get.pop("security")
+    get["summary"] = "A verified IT module set as an Open Badges 3.0 credential (the person, or managers over them)"
+    get["parameters"] = [{"name": "it_certificate_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    get["responses"] = {**get["responses"], "401": {"description": "Problem", "content": {"application/problem+json": {}}}}
+    return {"get": get}

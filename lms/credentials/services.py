@@ -39,7 +39,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from config import ConfigError
-from courses.models import Certificate, CourseClass
+from courses import it_skills
+from courses.models import Certificate, CourseClass, ItCertificate, ItCertificateStatus
 from lms.extensions import db, utcnow
 from lms.registry.models import AdminUnit, Clc, UnitLevel
 from lms.registry.text import fold
@@ -325,14 +326,19 @@ def revoked_indexes(status_list_id: int, index: int | None = None) -> set[int]:
         select(IssuedCredential.status_index)
         .outerjoin(Certificate, Certificate.id == IssuedCredential.certificate_id)
         .outerjoin(Recognition, Recognition.id == IssuedCredential.recognition_id)
+        .outerjoin(ItCertificate, ItCertificate.id == IssuedCredential.it_certificate_id)
         .where(
             IssuedCredential.status_list_id == status_list_id,
             or_(
                 IssuedCredential.revoked_at.is_not(None),
                 Certificate.revoked_at.is_not(None),
                 Recognition.status == RecognitionStatus.REVOKED.value,
-                # its certificate or recognition was deleted
-                IssuedCredential.certificate_id.is_(None) & IssuedCredential.recognition_id.is_(None),
+                # an IT certificate rejected after it was verified (courses does not announce it)
+                ItCertificate.status != ItCertificateStatus.VERIFIED.value,
+                # its certificate, recognition or IT certificate was deleted
+                IssuedCredential.certificate_id.is_(None)
+                & IssuedCredential.recognition_id.is_(None)
+                & IssuedCredential.it_certificate_id.is_(None),
             ),
         )
     )
@@ -570,6 +576,98 @@ def credential_for_certificate(certificate: Certificate) -> IssuedCredential:
         credential_uuid=credential_uuid,
         certificate_id=certificate.id,
     )
+
+
+def issuer_for_it_certificate(certificate: ItCertificate) -> Issuer:
+    """Who vouches for a verified national IT certificate: the CLC of the holder's commune, whose centre managers
+    verify it against the scan (ADR 7); the commune's People's Committee where the commune has no CLC."""
+    commune = it_skills.commune_of(certificate.person)
+    clc = db.session.scalar(select(Clc).where(Clc.commune_id == commune.id).order_by(Clc.id).limit(1))
+    if clc is not None:
+        return issuer_for_clc(clc)
+    name = f"Ủy ban nhân dân {commune.full_name}"
+    slug = f"{commune.level}-{commune.code}-{_slug(name)}"[:120].rstrip("-")
+    return _get_or_create_issuer(slug, kind="authority", name=name, unit_id=commune.id)
+
+
+def credential_for_it_certificate(certificate: ItCertificate) -> IssuedCredential:
+    """A verified national IT certificate as the module set it grants (the basic standard of Circular 03/2014):
+    the achievement is the standard, its criteria the modules; the evidence the certificate (number, test centre,
+    date) and its verification. Only a verified certificate has one; rejecting it later flips the status bit."""
+    if certificate.status != ItCertificateStatus.VERIFIED or certificate.decided_at is None:
+        raise CredentialError("Chỉ chứng chỉ ứng dụng CNTT đã được xác minh mới có chứng chỉ số.")
+    existing = _current(it_certificate_id=certificate.id)
+    if existing is not None:
+        return existing
+    framework = it_skills.framework()
+    standard = framework.standards[framework.certificate_standard]
+    codes = sorted(framework.all_required(standard.code))
+    names = {module.code: module.name_vi for module in framework.modules}
+    issuer = issuer_for_it_certificate(certificate)
+    credential_uuid = str(uuid.uuid4())
+    verified_on = certificate.decided_at.date()
+    credential = _envelope(
+        credential_id=f"urn:uuid:{credential_uuid}",
+        name=f"{standard.name_vi} ({', '.join(codes)})",
+        issuer=issuer,
+        valid_from=verified_on,
+        valid_until=None,
+    )
+    credential["credentialSubject"] = {
+        "id": _subject_uri(SubjectType.PERSON, certificate.person_id),
+        "type": ["AchievementSubject"],
+        "identifier": [_name_identity(certificate.person.full_name, hashed=True)],
+        "achievement": {
+            "id": f"{base_url()}/credentials/achievements/it-{standard.code}",
+            "type": ["Achievement"],
+            "achievementType": "Certificate",
+            "name": standard.name_vi,
+            "description": "Các mô-đun kỹ năng sử dụng công nghệ thông tin mà chứng chỉ quốc gia xác nhận: "
+            + "; ".join(f"{code} {names.get(code, '')}".strip() for code in codes)
+            + ".",
+            "humanCode": "+".join(codes),
+            "fieldOfStudy": "it_skills",
+            "inLanguage": "vi",
+            "criteria": {
+                "narrative": f"Có chứng chỉ ứng dụng công nghệ thông tin (Thông tư liên tịch 17/2016) do cơ sở sát "
+                f"hạch được công nhận cấp, đã được đối chiếu với bản chụp; chứng chỉ đạt {standard.name_vi} theo "
+                f"{framework.source}: các mô-đun {', '.join(codes)}."
+            },
+        },
+    }
+    credential["evidence"] = [
+        {
+            "id": f"urn:uuid:{_subject_uri('it_certificate', certificate.id).rsplit(':', 1)[1]}",
+            "type": ["Evidence"],
+            "name": f"Chứng chỉ ứng dụng CNTT số {certificate.number}",
+            "description": (
+                f"Do {certificate.issuer} cấp ngày {certificate.issued_on:%d/%m/%Y}; "
+                f"được xác minh ngày {verified_on:%d/%m/%Y}."
+            ),
+            "genre": "Certificate",
+        }
+    ]
+    return _store(
+        credential,
+        issuer=issuer,
+        kind="it_modules",
+        valid_from=verified_on,
+        valid_until=None,
+        credential_uuid=credential_uuid,
+        it_certificate_id=certificate.id,
+    )
+
+
+def it_certificate_for(user: Any, certificate_id: int) -> ItCertificate | None:
+    """The IT certificate if ``user`` may see it — its own person, or a holder of the IT permissions over the
+    person's unit (ADR 7) — else None (missing and not yours are the same). Not public: it has no printed code."""
+    from lms.auth.permissions import Permission
+
+    certificate = db.session.get(ItCertificate, certificate_id)
+    permissions = (Permission.IT_TRAINING_VIEW, Permission.IT_CERTIFICATE_VERIFY)
+    if certificate is None or not it_skills.may_see_certificate(user, certificate, permissions):
+        return None
+    return certificate
 
 
 GROUP_TYPES = {

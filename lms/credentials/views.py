@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from flask import Response, abort, render_template
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import TextAreaField
@@ -17,6 +18,7 @@ from courses import services as course_services
 from lms.core.pdf import normalise_code
 from lms.credentials import bp, services, verify_limit
 from lms.credentials.models import Issuer, StatusList
+from lms.core.services import audit
 from lms.extensions import db
 from lms.titles import recognition
 
@@ -102,6 +104,23 @@ def recognition_credential(code: str):
     except services.CredentialError as exc:
         abort(410, description=str(exc))
     return _download(issued, f"cong-nhan-{row.certificate_code}.json")
+
+
+@bp.get("/credentials/it-certificates/<int:it_certificate_id>.json")
+@login_required
+def it_certificate_credential(it_certificate_id: int):
+    """The verified IT module set as an Open Badges 3.0 credential: for the person, or for a manager or leader
+    over them (audited, as the scan is)."""
+    certificate = services.it_certificate_for(current_user, it_certificate_id)
+    if certificate is None:
+        abort(404)
+    try:
+        issued = services.credential_for_it_certificate(certificate)
+    except services.CredentialError as exc:
+        abort(410, description=str(exc))
+    if certificate.person_id != getattr(current_user, "person_id", None):
+        audit("credential.download", certificate, person_id=certificate.person_id, kind="it_modules")
+    return _download(issued, f"cntt-{certificate.id}.json")
 
 
 class VerifyForm(FlaskForm):
