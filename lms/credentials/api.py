@@ -67,6 +67,25 @@ def it_certificate_credential(it_certificate_id: int):
     return _body(issued)
 
 
+@bp.get("/credentials/records/<int:person_id>")
+@login_required
+def learner_record(person_id: int):
+    """A person's lifelong learning record as a CLR 2.0 ClrCredential (``credential``, ``jwt``, and the bundled
+    credentials' own JWTs in ``credentials``): the person's own, or — with personal-data rights over them — someone
+    else's (audited)."""
+    person, someone_else = services.person_for_record(current_user, person_id)
+    if person is None:
+        abort(404, description="No person with this id whose record you may export.")
+    try:
+        record = services.learner_record(person)
+    except services.CredentialError as exc:
+        abort(404, description=str(exc))
+    if someone_else:
+        audit("learner_record.export", person, person_id=person.id, credentials=len(record.jwts))
+    db.session.commit()
+    return {"credential": record.credential, "jwt": record.jwt, "credentials": record.jwts}, 200, HEADERS
+
+
 def openapi_paths() -> dict[str, Any]:
     def path(summary: str) -> dict[str, Any]:
         return {
@@ -103,7 +122,16 @@ def openapi_paths() -> dict[str, Any]:
         "/credentials/certificates/{code}": path("A class certificate as an Open Badges 3.0 credential (public)"),
         "/credentials/recognitions/{code}": path("A recognition as an Open Badges 3.0 credential (public)"),
         "/credentials/it-certificates/{it_certificate_id}": _it_path(path("")),
+        "/credentials/records/{person_id}": _record_path(_it_path(path(""))),
     }
+
+
+def _record_path(base: dict[str, Any]) -> dict[str, Any]:
+    get = dict(base["get"])
+    get["summary"] = "A person's lifelong learning record as a CLR 2.0 credential (the person, or personal-data rights)"
+    get["parameters"] = [{"name": "person_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    get["responses"] = {k: v for k, v in get["responses"].items() if k != "410"}
+    return {"get": get}
 
 
 def _it_path(base: dict[str, Any]) -> dict[str, Any]:

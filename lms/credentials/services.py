@@ -26,6 +26,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,14 +36,14 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app, has_request_context, request
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from config import ConfigError
 from courses import it_skills
-from courses.models import Certificate, CourseClass, ItCertificate, ItCertificateStatus
+from courses.models import Certificate, CourseClass, ItCertificate, ItCertificateStatus, LearningRecord
 from lms.extensions import db, utcnow
-from lms.registry.models import AdminUnit, Clc, UnitLevel
+from lms.registry.models import AdminUnit, Clc, Person, UnitLevel
 from lms.registry.text import fold
 from lms.titles import approvals
 from lms.titles.models import TITLE_SUBJECT, CriteriaSet, Recognition, RecognitionStatus, SubjectType, Title
@@ -838,6 +839,156 @@ def trust_bundle(now: datetime | None = None) -> dict[str, Any]:
     return {"dids": documents, "status": status, "at": (now or datetime.now(UTC)).replace(microsecond=0).isoformat()}
 
 
+# --- the learner's record: a Comprehensive Learner Record 2.0 credential -------------------------------------------
+
+CLR_CONTEXT = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
+KIND_NAMES = {
+    "class_completion": "lớp học",
+    "it_module": "mô-đun CNTT",
+    "policy_study": "học tập chính sách",
+    "self_study": "tự học",
+    "external_certificate": "chứng chỉ bên ngoài",
+    "activity_organised": "tổ chức hoạt động",
+}
+
+
+@dataclass
+class LearnerRecord:
+    credential: dict[str, Any]
+    jwt: str
+    jwts: list[str]  # the bundled credentials, each verifiable on its own
+
+
+def hours_by_year(person_id: int) -> dict[int, list[tuple[str, Decimal, int]]]:
+    """The person's learning records — the table the titles engine reads — summed by year and kind: ``{year:
+    [(kind, hours, records)]}`` (one statement)."""
+    rows = db.session.execute(
+        select(LearningRecord.year, LearningRecord.kind, func.sum(LearningRecord.hours), func.count())
+        .where(LearningRecord.person_id == person_id)
+        .group_by(LearningRecord.year, LearningRecord.kind)
+        .order_by(LearningRecord.year, LearningRecord.kind)
+    ).all()
+    years: dict[int, list[tuple[str, Decimal, int]]] = {}
+    for year, kind, hours, count in rows:
+        years.setdefault(int(year), []).append((str(kind), Decimal(hours or 0), int(count)))
+    return years
+
+
+def _year_credential(person_id: int, year: int, lines: list[tuple[str, Decimal, int]], issuer: dict[str, Any]) -> dict:
+    """One year of learning as an (unsigned, bundled) AchievementCredential: the hours as a Result."""
+    total = sum((hours for _, hours, _ in lines), Decimal(0))
+    achievement_id = f"{base_url()}/credentials/achievements/learning-hours"
+    return {
+        "@context": [VC_CONTEXT, OB_CONTEXT],
+        "id": f"urn:uuid:{uuid.uuid4()}",
+        "type": ["VerifiableCredential", "AchievementCredential"],
+        "name": f"Học tập suốt đời năm {year}: {total:g} giờ",
+        "description": "; ".join(
+            f"{KIND_NAMES.get(kind, kind)}: {hours:g} giờ ({count} bản ghi)" for kind, hours, count in lines
+        ),
+        "issuer": issuer,
+        "validFrom": _timestamp(date(year, 1, 1)).isoformat(),
+        "credentialSubject": {
+            "id": _subject_uri(SubjectType.PERSON, person_id),
+            "type": ["AchievementSubject"],
+            "activityStartDate": _timestamp(date(year, 1, 1)).isoformat(),
+            "activityEndDate": _timestamp(date(year, 12, 31), end=True).isoformat(),
+            "achievement": {
+                "id": achievement_id,
+                "type": ["Achievement"],
+                "achievementType": "LearningProgram",
+                "name": "Giờ học tập suốt đời trong năm",
+                "description": "Tổng số giờ học được ghi nhận trong năm: lớp học ở trung tâm học tập cộng đồng, "
+                "mô-đun CNTT, học tập chính sách, tự học, chứng chỉ bên ngoài.",
+                "inLanguage": "vi",
+                "criteria": {
+                    "narrative": "Cộng số giờ của các bản ghi học tập của người học trong năm — cùng dữ liệu mà việc "
+                    "xét danh hiệu Công dân học tập đọc."
+                },
+                "resultDescription": [
+                    {
+                        "id": f"{achievement_id}#hours",
+                        "type": ["ResultDescription"],
+                        "name": "Số giờ học",
+                        "resultType": "ext:Hours",
+                    }
+                ],
+            },
+            "result": [{"type": ["Result"], "resultDescription": f"{achievement_id}#hours", "value": f"{total:g}"}],
+        },
+    }
+
+
+def learner_record(person: Person, *, now: datetime | None = None) -> LearnerRecord:
+    """The person's lifelong learning record as a CLR 2.0 ``ClrCredential``, signed by the instance (which compiled
+    it): every class certificate still standing, every verified IT module set and every title the person holds
+    in their own name, each as its own signed Open Badges credential (issued now if it never was), and the hours
+    of each year. A snapshot: it has no status entry; each bundled credential keeps its own (ADR 32)."""
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    issued: list[IssuedCredential] = []
+    certificates = db.session.scalars(
+        select(Certificate)
+        .where(Certificate.person_id == person.id, Certificate.revoked_at.is_(None))
+        .order_by(Certificate.issued_on, Certificate.id)
+    )
+    issued += [credential_for_certificate(certificate) for certificate in certificates]
+    it_certificates = db.session.scalars(
+        select(ItCertificate)
+        .where(ItCertificate.person_id == person.id, ItCertificate.status == ItCertificateStatus.VERIFIED.value)
+        .order_by(ItCertificate.issued_on, ItCertificate.id)
+    )
+    issued += [credential_for_it_certificate(certificate) for certificate in it_certificates]
+    recognitions = db.session.scalars(
+        select(Recognition)
+        .where(
+            Recognition.subject_type == SubjectType.PERSON.value,
+            Recognition.subject_id == person.id,
+            Recognition.status == RecognitionStatus.RECOGNISED.value,
+            Recognition.decision_date.is_not(None),
+        )
+        .order_by(Recognition.year, Recognition.id)
+    )
+    issued += [credential_for_recognition(row) for row in recognitions]
+    instance = instance_issuer()
+    profile = _issuer_profile(instance)
+    bundled = [decode(row.jwt) for row in issued]
+    years = hours_by_year(person.id)
+    bundled += [_year_credential(person.id, year, lines, profile) for year, lines in sorted(years.items())]
+    if not bundled:  # CLR 2.0 asks for at least one credential
+        raise CredentialError("Chưa có chứng nhận, mô-đun CNTT, danh hiệu hay giờ học nào để đưa vào hồ sơ.")
+    achievements = {c["credentialSubject"]["achievement"]["id"]: c["credentialSubject"]["achievement"] for c in bundled}
+    credential: dict[str, Any] = {
+        "@context": [VC_CONTEXT, CLR_CONTEXT, OB_CONTEXT],
+        "id": f"urn:uuid:{uuid.uuid4()}",
+        "type": ["VerifiableCredential", "ClrCredential"],
+        "name": "Hồ sơ học tập suốt đời",
+        "description": f"Các chứng nhận, mô-đun CNTT, danh hiệu và số giờ học theo năm, tính đến {now:%d/%m/%Y}.",
+        "issuer": profile,
+        "validFrom": now.isoformat(),
+        "awardedDate": now.isoformat(),
+        "credentialSubject": {
+            "id": _subject_uri(SubjectType.PERSON, person.id),
+            "type": ["ClrSubject"],
+            "identifier": [_name_identity(person.full_name, hashed=True)],
+            "achievement": list(achievements.values()),
+            "verifiableCredential": bundled,
+        },
+    }
+    jwt = _sign({**credential, **_jwt_claims(credential)}, signing_key(instance))
+    return LearnerRecord(decode(jwt), jwt, [row.jwt for row in issued])
+
+
+def person_for_record(user: Any, person_id: int) -> tuple[Person | None, bool]:
+    """The person whose record ``user`` may download — their own, or one in the scope of their personal-data
+    permission (a centre manager for a learner) — and whether it is someone else's (then the export is audited)."""
+    from lms.auth.permissions import Permission
+    from lms.registry import services as registry
+
+    if getattr(user, "person_id", None) == person_id:
+        return db.session.get(Person, person_id), False
+    return registry.get_in_scope(Person, person_id, user, Permission.PERSONAL_DATA), True
+
+
 # --- verification ------------------------------------------------------------------------------------------------
 
 
@@ -924,6 +1075,10 @@ def verify(token: str, *, now: datetime | None = None) -> Verification:
         return _fail("expired", credential, checks)
     checks.append("Trong thời hạn hiệu lực.")
     status = credential.get("credentialStatus") or {}
+    if not status and "ClrCredential" in credential.get("type", []):
+        # A learner's record is a snapshot (ADR 32): nothing to revoke; each bundled credential has its own status.
+        checks.append(PROVES["clr_snapshot"])
+        return Verification(True, "ok", _proves(credential, key), credential, key.issuer.name, checks)
     match = STATUS_PATH.search(str(status.get("statusListCredential", "")))
     if not match or not str(status.get("statusListIndex", "")).isdigit():
         return _fail("status_unknown", credential, checks)
@@ -942,6 +1097,8 @@ PROVES = {
     "tờ tùy thân.",
     "until": " đến {until}",
     "person": "người học được nêu trong chứng chỉ",
+    "clr_snapshot": "Hồ sơ học tập ghi nhận tại một thời điểm: không có danh sách thu hồi riêng; mỗi chứng chỉ "
+    "trong hồ sơ được kiểm tra riêng bằng chữ ký của nó.",
     # Where the browser read the status list (ADR 32).
     "status_network": "Đã đọc danh sách thu hồi mới nhất của hệ thống (lập lúc {at}).",
     "status_page": "Không kết nối được máy chủ: đã dùng danh sách thu hồi có chữ ký kèm theo trang này (lập lúc {at}); "
@@ -952,10 +1109,12 @@ PROVES = {
 def _proves(credential: dict[str, Any], key: IssuerKey) -> str:
     subject = credential.get("credentialSubject", {})
     until = credential.get("validUntil")
+    achievement = subject.get("achievement")  # a learner's record has a list of them
+    name = (achievement.get("name") if isinstance(achievement, dict) else None) or credential.get("name", "")
     return (
         PROVES["ok"]
         .replace("{issuer}", key.issuer.name)
-        .replace("{achievement}", subject.get("achievement", {}).get("name", ""))
+        .replace("{achievement}", name)
         .replace("{holder}", subject.get("source", {}).get("name") or PROVES["person"])
         .replace("{from}", f"{datetime.fromisoformat(credential['validFrom']):%d/%m/%Y}")
         .replace(

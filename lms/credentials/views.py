@@ -123,6 +123,32 @@ def it_certificate_credential(it_certificate_id: int):
     return _download(issued, f"cntt-{certificate.id}.json")
 
 
+@bp.get("/credentials/records/<int:person_id>.json")
+@login_required
+def learner_record(person_id: int):
+    """The person's lifelong learning record as a CLR 2.0 credential: their own, or — for a centre manager or a
+    leader with personal-data rights over them — someone else's, audited as an export of personal data."""
+    person, someone_else = services.person_for_record(current_user, person_id)
+    if person is None:
+        abort(404)
+    try:
+        record = services.learner_record(person)
+    except services.CredentialError as exc:
+        abort(404, description=str(exc))
+    if someone_else:
+        audit("learner_record.export", person, person_id=person.id, credentials=len(record.jwts))
+    db.session.commit()
+    document = {"credential": record.credential, "jwt": record.jwt, "credentials": record.jwts}
+    return _json(
+        document,
+        **{
+            "Content-Disposition": f'attachment; filename="ho-so-hoc-tap-{person.id}.json"',
+            "Cache-Control": "private, no-store",
+            "X-Robots-Tag": "noindex",
+        },
+    )
+
+
 class VerifyForm(FlaskForm):
     token = TextAreaField("Credential", validators=[DataRequired(), Length(max=50_000)])
 

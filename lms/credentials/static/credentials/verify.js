@@ -169,7 +169,12 @@
     try {
       var c = await verifyJws((await presented(textarea.value)).replace(/\s+/g, ""));
       checkClaims(c);
-      if (await revoked(c.credentialStatus)) throw new Fail("revoked");
+      var clr = !c.credentialStatus && (c.type || []).indexOf("ClrCredential") >= 0;
+      if (clr) {  // a learner's record is a snapshot: each bundled credential carries its own status
+        source.hidden = false;
+        source.dataset.source = "none";
+        source.textContent = messages.clr_snapshot;
+      } else if (await revoked(c.credentialStatus)) throw new Fail("revoked");
       var subject = c.credentialSubject || {};
       var holder = (subject.source && subject.source.name) || messages.person;
       show(true, "ok", messages.ok
