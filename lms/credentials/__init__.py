@@ -36,13 +36,14 @@ def _credential_qr(sender: Any, *, row: Any, **_: Any) -> str | None:
     """The second QR code of a printed certificate or certificate of recognition: its credential (ADR 32)."""
     from lms.credentials import services
 
-    issue = {"certificate": services.credential_for_certificate, "recognition": services.credential_for_recognition}
-    if sender not in issue:
-        return None
     try:
-        return services.qr_url(issue[sender](row))
+        if sender == "certificate":
+            return services.qr_url(services.credential_for_certificate(row))
+        if sender == "recognition":
+            return services.qr_url(services.credential_for_recognition(row))
     except services.CredentialError:
         return None
+    return None
 
 
 from lms.credentials import api, models, views  # noqa: E402,F401 - registers the models and routes

@@ -11,9 +11,9 @@ from flask_login import current_user, login_required
 from courses import services as course_services
 from lms.api import bp
 from lms.core.pdf import normalise_code
+from lms.core.services import audit
 from lms.credentials import services, verify_limit
 from lms.credentials.models import IssuedCredential
-from lms.core.services import audit
 from lms.extensions import db
 from lms.titles import recognition
 
@@ -140,5 +140,8 @@ def _it_path(base: dict[str, Any]) -> dict[str, Any]:
     get.pop("security")
     get["summary"] = "A verified IT module set as an Open Badges 3.0 credential (the person, or managers over them)"
     get["parameters"] = [{"name": "it_certificate_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
-    get["responses"] = {**get["responses"], "401": {"description": "Problem", "content": {"application/problem+json": {}}}}
+    get["responses"] = {
+        **get["responses"],
+        "401": {"description": "Problem", "content": {"application/problem+json": {}}},
+    }
     return {"get": get}

@@ -22,10 +22,10 @@ from courses.models import Certificate
 from lms.auth.models import Role
 from lms.auth.services import assign_role, create_user
 from lms.core.signals import revoked
+from lms.credentials import services as credentials
 from lms.extensions import db, utcnow
 from lms.registry import services
 from lms.registry.models import AdminUnit, Clc, Household, Person, UnitLevel
-from lms.credentials import services as credentials
 from tests.browser.conftest import PHONE, commit
 from tests.browser.screenshots import log_in
 from tests.conftest import PASSWORD
@@ -196,7 +196,8 @@ def test_a_scanned_certificate_verifies_on_the_phone_with_our_credential_endpoin
     download.value.save_as(saved)
     jwt = json.loads(saved.read_text(encoding="utf-8"))["jwt"]
     pdf = page.request.get(row.get_by_role("link", name="Giấy chứng nhận").get_attribute("href") or "")
-    assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.ok
+    assert pdf.headers["content-type"] == "application/pdf"
 
     codes = _scan(pdf.body(), tmp_path)
     assert any(code.endswith(f"/courses/verify/{QR_CODE}") for code in codes)  # the page's QR code, as before

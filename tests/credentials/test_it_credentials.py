@@ -40,7 +40,7 @@ def _verified(label: str = "A"):
 
 
 def test_a_verified_it_certificate_is_an_open_badge_of_the_basic_modules(app_ctx, client):
-    holder, certificate = _verified()
+    _, certificate = _verified()
     with pytest.raises(services.CredentialError):
         services.credential_for_it_certificate(certificate)  # pending: nothing to vouch for yet
     it_skills.verify_certificate(certificate, user_id=None)

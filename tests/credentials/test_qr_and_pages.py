@@ -36,7 +36,9 @@ def _qr_codes(pdf: bytes, tmp_path: Path) -> list[str]:
 def _independent(token: str, document: dict) -> dict:
     header = json.loads(_unb64(token.split(".")[0]))
     (method,) = [m for m in document["verificationMethod"] if m["id"] == header["kid"]]
-    return json.loads(jws.deserialize_compact(token, OKPKey.import_key(method["publicKeyJwk"]), algorithms=["EdDSA"]).payload)
+    return json.loads(
+        jws.deserialize_compact(token, OKPKey.import_key(method["publicKeyJwk"]), algorithms=["EdDSA"]).payload
+    )
 
 
 def test_the_packed_credential_unpacks_to_the_very_jws_that_was_signed(certificate, client):  # noqa: F811
@@ -53,7 +55,6 @@ def test_the_packed_credential_unpacks_to_the_very_jws_that_was_signed(certifica
 
 
 def test_a_centre_manager_downloads_a_learners_credential_from_the_class_page(certificate, client):  # noqa: F811
-    code = certificate["certificate"].code
     manager = make_user(Role.CENTRE_MANAGER, unit_by_code("23293"), "vc-manager@example.vn")
     login(client, manager)
     page = client.get(f"/courses/classes/{certificate['class'].id}").get_data(as_text=True)
