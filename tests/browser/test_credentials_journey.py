@@ -26,7 +26,7 @@ from lms.credentials import services as credentials
 from lms.extensions import db, utcnow
 from lms.registry import services
 from lms.registry.models import AdminUnit, Clc, Household, Person, UnitLevel
-from tests.browser.conftest import PHONE, commit
+from tests.browser.conftest import PHONE, ROOT, commit
 from tests.browser.screenshots import log_in
 from tests.conftest import PASSWORD
 
@@ -234,5 +234,7 @@ def test_a_scanned_certificate_verifies_on_the_phone_with_our_credential_endpoin
     expect(result).to_contain_text("Chứng chỉ đã bị thu hồi.")
     assert not [url for url in blocked if url.endswith("/credentials/verify")]  # never the server's check
     assert credentials.presented_token(scanned) == jwt  # the QR code holds the very credential downloaded
+    (ROOT / "test-results").mkdir(exist_ok=True)
+    phone_page.screenshot(path=str(ROOT / "test-results" / "credential-scanned-offline.png"), full_page=True)
     assert errors == []
     phone_page.context.close()
