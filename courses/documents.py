@@ -44,6 +44,7 @@ from lms.core.pdf import (
     FONT,
     FONT_BOLD,
     NAVY,
+    credential_qr,
     draw_frame_and_heading,
     draw_verification,
     register_fonts,
@@ -82,6 +83,7 @@ class CertificateData:
     issued_on: date
     verify_url: str
     director_name: str = ""
+    credential_qr: str = ""  # the signed credential, for the second QR code (lms.core.pdf.credential_qr)
 
 
 def certificate_data(certificate: Certificate, verify_url: str) -> CertificateData:
@@ -119,6 +121,7 @@ def certificate_data(certificate: Certificate, verify_url: str) -> CertificateDa
         issued_on=certificate.issued_on,
         verify_url=verify_url,
         director_name=director or "",
+        credential_qr=credential_qr("certificate", certificate),
     )
 
 
@@ -209,7 +212,7 @@ def certificate_pdf(data: CertificateData) -> bytes:
         canvas.drawCentredString(sign_x, 52, data.director_name)
 
     # Verification: the QR code of the public page and the code, readable over the phone.
-    draw_verification(canvas, data.verify_url, data.code)
+    draw_verification(canvas, data.verify_url, data.code, credential=data.credential_qr)
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()

@@ -266,6 +266,7 @@ def test_every_page_speaks_vietnamese(app: Flask, client: FlaskClient, demo: dic
         "credentials.issuer_did",
         "credentials.status_list",
         "credentials.static",
+        "credentials.it_certificate_credential",  # JSON, and the demo has no IT certificate
     }, unfilled
 
 

@@ -59,9 +59,10 @@ def vi_number(value: Decimal | float | int) -> str:
     return formatting.number(value, 2, locale="vi")
 
 
-def qr_drawing(payload: str, size: float) -> Drawing:
-    """A square drawing of the QR code of ``payload`` (error correction M: survives a crease or a smudge)."""
-    widget = QrCodeWidget(payload, barLevel="M", barBorder=2)
+def qr_drawing(payload: str, size: float, level: str = "M") -> Drawing:
+    """A square drawing of the QR code of ``payload`` (error correction M by default: survives a crease or a
+    smudge)."""
+    widget = QrCodeWidget(payload, barLevel=level, barBorder=2)
     x0, y0, x1, y1 = widget.getBounds()
     drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
     drawing.add(widget)
@@ -90,9 +91,26 @@ def draw_frame_and_heading(canvas: Canvas, width: float, height: float, issuer: 
     canvas.line(right_x - motto_width / 2, top - 22, right_x + motto_width / 2, top - 22)
 
 
-def draw_verification(canvas: Canvas, verify_url: str, code: str, *, x: float = 48, y: float = 40) -> None:
+def credential_qr(kind: str, row: object) -> str:
+    """The text of the certificate's second QR code — its signed digital credential, verifiable on a phone without
+    our server — from whichever feature issues credentials (``lms.core.signals.printing``); empty if none does."""
+    from lms.core.signals import printing
+
+    return next((str(text) for _, text in printing.send(kind, row=row) if text), "")
+
+
+def draw_verification(
+    canvas: Canvas, verify_url: str, code: str, *, x: float = 48, y: float = 40, credential: str = ""
+) -> None:
     """The bottom-left block every certificate carries: the QR code of its public verification page, and the code
-    and address printed beside it so it can be checked by reading it out over the phone."""
+    and address printed beside it so it can be checked by reading it out over the phone. With ``credential`` (the
+    text of :func:`credential_qr`), a second, larger QR code right of it carries the signed credential itself
+    (ADR 32): error correction L, since it holds about 1.5 KB and must stay scannable at 4 cm."""
+    if credential:
+        big, big_x = 104, x + 356
+        renderPDF.draw(qr_drawing(credential, big, level="L"), canvas, big_x, y - 8)
+        canvas.setFont(FONT, 6.5)
+        canvas.drawCentredString(big_x + big / 2, y + big - 4, "Chứng chỉ số: quét để xác thực không cần máy chủ")
     qr_size = 92
     renderPDF.draw(qr_drawing(verify_url, qr_size), canvas, x, y)
     text_x = x + qr_size + 10

@@ -18,3 +18,8 @@ subject_page = _signals.signal("subject-page")
 #: Certificates or recognitions were revoked. Keyword arguments: ``certificate_ids`` or ``recognition_ids``, sets of
 #: ids. The credentials issued for them are revoked in the same transaction (lms/credentials).
 revoked = _signals.signal("revoked")
+
+#: A certificate (sender ``"certificate"``) or a certificate of recognition (``"recognition"``) is being printed;
+#: keyword ``row``, the Certificate or Recognition. A receiver returns the text of a second QR code — the signed
+#: credential in a form a phone can verify without our server (lms/credentials, ADR 32) — or None.
+printing = _signals.signal("printing")

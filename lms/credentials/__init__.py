@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint
 
-from lms.core.signals import revoked
+from lms.core.signals import printing, revoked
 from lms.extensions import limiter
 
 bp = Blueprint(
@@ -29,6 +29,21 @@ def _on_revoked(sender: Any, **ids: Any) -> None:
     from lms.credentials.services import revoke_for
 
     revoke_for(certificate_ids=ids.get("certificate_ids", ()), recognition_ids=ids.get("recognition_ids", ()))
+
+
+@printing.connect
+def _credential_qr(sender: Any, *, row: Any, **_: Any) -> str | None:
+    """The second QR code of a printed certificate or certificate of recognition: its credential (ADR 32)."""
+    from lms.credentials import services
+
+    try:
+        if sender == "certificate":
+            return services.qr_url(services.credential_for_certificate(row))
+        if sender == "recognition":
+            return services.qr_url(services.credential_for_recognition(row))
+    except services.CredentialError:
+        return None
+    return None
 
 
 from lms.credentials import api, models, views  # noqa: E402,F401 - registers the models and routes

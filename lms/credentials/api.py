@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort
+from flask_login import current_user, login_required
 
 from courses import services as course_services
 from lms.api import bp
 from lms.core.pdf import normalise_code
+from lms.core.services import audit
 from lms.credentials import services, verify_limit
 from lms.credentials.models import IssuedCredential
 from lms.extensions import db
@@ -48,6 +50,42 @@ def recognition_credential(code: str):
         abort(410, description="This recognition is not in force (revoked or not decided): it has no credential.")
 
 
+@bp.get("/credentials/it-certificates/<int:it_certificate_id>")
+@login_required
+def it_certificate_credential(it_certificate_id: int):
+    """A verified national IT certificate's module set as an Open Badges 3.0 credential: for the person, or a
+    holder of the IT permissions over them (audited). 410 while it is not verified."""
+    certificate = services.it_certificate_for(current_user, it_certificate_id)
+    if certificate is None:
+        abort(404, description="No IT certificate with this id that you may see.")
+    try:
+        issued = services.credential_for_it_certificate(certificate)
+    except services.CredentialError:
+        abort(410, description="This IT certificate is not verified: it has no credential.")
+    if certificate.person_id != getattr(current_user, "person_id", None):
+        audit("credential.download", certificate, person_id=certificate.person_id, kind="it_modules")
+    return _body(issued)
+
+
+@bp.get("/credentials/records/<int:person_id>")
+@login_required
+def learner_record(person_id: int):
+    """A person's lifelong learning record as a CLR 2.0 ClrCredential (``credential``, ``jwt``, and the bundled
+    credentials' own JWTs in ``credentials``): the person's own, or — with personal-data rights over them — someone
+    else's (audited)."""
+    person, someone_else = services.person_for_record(current_user, person_id)
+    if person is None:
+        abort(404, description="No person with this id whose record you may export.")
+    try:
+        record = services.learner_record(person)
+    except services.CredentialError as exc:
+        abort(404, description=str(exc))
+    if someone_else:
+        audit("learner_record.export", person, person_id=person.id, credentials=len(record.jwts))
+    db.session.commit()
+    return {"credential": record.credential, "jwt": record.jwt, "credentials": record.jwts}, 200, HEADERS
+
+
 def openapi_paths() -> dict[str, Any]:
     def path(summary: str) -> dict[str, Any]:
         return {
@@ -83,4 +121,27 @@ def openapi_paths() -> dict[str, Any]:
     return {
         "/credentials/certificates/{code}": path("A class certificate as an Open Badges 3.0 credential (public)"),
         "/credentials/recognitions/{code}": path("A recognition as an Open Badges 3.0 credential (public)"),
+        "/credentials/it-certificates/{it_certificate_id}": _it_path(path("")),
+        "/credentials/records/{person_id}": _record_path(_it_path(path(""))),
     }
+
+
+def _record_path(base: dict[str, Any]) -> dict[str, Any]:
+    get = dict(base["get"])
+    get["summary"] = "A person's lifelong learning record as a CLR 2.0 credential (the person, or personal-data rights)"
+    get["parameters"] = [{"name": "person_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    get["responses"] = {k: v for k, v in get["responses"].items() if k != "410"}
+    return {"get": get}
+
+
+def _it_path(base: dict[str, Any]) -> dict[str, Any]:
+    """The IT module set's path: as the others, but by id and for a logged-in caller (token or session)."""
+    get = dict(base["get"])
+    get.pop("security")
+    get["summary"] = "A verified IT module set as an Open Badges 3.0 credential (the person, or managers over them)"
+    get["parameters"] = [{"name": "it_certificate_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    get["responses"] = {
+        **get["responses"],
+        "401": {"description": "Problem", "content": {"application/problem+json": {}}},
+    }
+    return {"get": get}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -73,17 +72,12 @@ def list_command() -> None:
 @credentials.command("verify")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def verify_command(file: Path) -> None:
-    """Verify a credential: a file holding the compact JWT, or the JSON file downloaded from a verification page.
+    """Verify a credential: a file holding the compact JWT, the JSON file downloaded from a verification page, or
+    the text of a certificate's credential QR code.
     Says in Vietnamese what it proves; exit status 1 if it is not valid."""
     from lms.credentials import services
 
-    text = file.read_text(encoding="utf-8").strip()
-    if text.startswith("{"):
-        try:
-            text = str(json.loads(text).get("jwt", ""))
-        except (ValueError, AttributeError):
-            text = ""
-    result = services.verify(text)
+    result = services.verify(services.presented_token(file.read_text(encoding="utf-8")))
     for check in result.checks:
         click.echo(f"  ✓ {check}")
     click.echo(("HỢP LỆ: " if result.valid else f"KHÔNG HỢP LỆ ({result.reason}): ") + result.message)

@@ -79,11 +79,15 @@ class IssuedCredential(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))  # certificate | recognition
+    kind: Mapped[str] = mapped_column(String(16))  # certificate | recognition | it_modules
     # SET NULL, not CASCADE: a credential whose certificate or recognition is deleted (a class removed, a person
     # erased) keeps its status-list index, and the list shows it revoked; it must not verify as valid.
     certificate_id: Mapped[Optional[int]] = mapped_column(ForeignKey("certificate.id", ondelete="SET NULL"), index=True)
     recognition_id: Mapped[Optional[int]] = mapped_column(ForeignKey("recognition.id", ondelete="SET NULL"), index=True)
+    # A verified national IT certificate: the module set it grants (ADR 32).
+    it_certificate_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("it_certificate.id", ondelete="SET NULL"), index=True
+    )
     issuer_key_id: Mapped[int] = mapped_column(ForeignKey("credential_issuer_key.id"))
     status_list_id: Mapped[int] = mapped_column(ForeignKey("credential_status_list.id"))
     status_index: Mapped[int]

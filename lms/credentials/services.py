@@ -22,9 +22,11 @@ import json
 import re
 import secrets
 import uuid
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,13 +36,14 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app, has_request_context, request
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from config import ConfigError
-from courses.models import Certificate, CourseClass
+from courses import it_skills
+from courses.models import Certificate, CourseClass, ItCertificate, ItCertificateStatus, LearningRecord
 from lms.extensions import db, utcnow
-from lms.registry.models import AdminUnit, Clc, UnitLevel
+from lms.registry.models import AdminUnit, Clc, Person, UnitLevel
 from lms.registry.text import fold
 from lms.titles import approvals
 from lms.titles.models import TITLE_SUBJECT, CriteriaSet, Recognition, RecognitionStatus, SubjectType, Title
@@ -324,14 +327,19 @@ def revoked_indexes(status_list_id: int, index: int | None = None) -> set[int]:
         select(IssuedCredential.status_index)
         .outerjoin(Certificate, Certificate.id == IssuedCredential.certificate_id)
         .outerjoin(Recognition, Recognition.id == IssuedCredential.recognition_id)
+        .outerjoin(ItCertificate, ItCertificate.id == IssuedCredential.it_certificate_id)
         .where(
             IssuedCredential.status_list_id == status_list_id,
             or_(
                 IssuedCredential.revoked_at.is_not(None),
                 Certificate.revoked_at.is_not(None),
                 Recognition.status == RecognitionStatus.REVOKED.value,
-                # its certificate or recognition was deleted
-                IssuedCredential.certificate_id.is_(None) & IssuedCredential.recognition_id.is_(None),
+                # an IT certificate rejected after it was verified (courses does not announce it)
+                ItCertificate.status != ItCertificateStatus.VERIFIED.value,
+                # its certificate, recognition or IT certificate was deleted
+                IssuedCredential.certificate_id.is_(None)
+                & IssuedCredential.recognition_id.is_(None)
+                & IssuedCredential.it_certificate_id.is_(None),
             ),
         )
     )
@@ -571,6 +579,98 @@ def credential_for_certificate(certificate: Certificate) -> IssuedCredential:
     )
 
 
+def issuer_for_it_certificate(certificate: ItCertificate) -> Issuer:
+    """Who vouches for a verified national IT certificate: the CLC of the holder's commune, whose centre managers
+    verify it against the scan (ADR 7); the commune's People's Committee where the commune has no CLC."""
+    commune = it_skills.commune_of(certificate.person)
+    clc = db.session.scalar(select(Clc).where(Clc.commune_id == commune.id).order_by(Clc.id).limit(1))
+    if clc is not None:
+        return issuer_for_clc(clc)
+    name = f"Ủy ban nhân dân {commune.full_name}"
+    slug = f"{commune.level}-{commune.code}-{_slug(name)}"[:120].rstrip("-")
+    return _get_or_create_issuer(slug, kind="authority", name=name, unit_id=commune.id)
+
+
+def credential_for_it_certificate(certificate: ItCertificate) -> IssuedCredential:
+    """A verified national IT certificate as the module set it grants (the basic standard of Circular 03/2014):
+    the achievement is the standard, its criteria the modules; the evidence the certificate (number, test centre,
+    date) and its verification. Only a verified certificate has one; rejecting it later flips the status bit."""
+    if certificate.status != ItCertificateStatus.VERIFIED or certificate.decided_at is None:
+        raise CredentialError("Chỉ chứng chỉ ứng dụng CNTT đã được xác minh mới có chứng chỉ số.")
+    existing = _current(it_certificate_id=certificate.id)
+    if existing is not None:
+        return existing
+    framework = it_skills.framework()
+    standard = framework.standards[framework.certificate_standard]
+    codes = sorted(framework.all_required(standard.code))
+    names = {module.code: module.name_vi for module in framework.modules}
+    issuer = issuer_for_it_certificate(certificate)
+    credential_uuid = str(uuid.uuid4())
+    verified_on = certificate.decided_at.date()
+    credential = _envelope(
+        credential_id=f"urn:uuid:{credential_uuid}",
+        name=f"{standard.name_vi} ({', '.join(codes)})",
+        issuer=issuer,
+        valid_from=verified_on,
+        valid_until=None,
+    )
+    credential["credentialSubject"] = {
+        "id": _subject_uri(SubjectType.PERSON, certificate.person_id),
+        "type": ["AchievementSubject"],
+        "identifier": [_name_identity(certificate.person.full_name, hashed=True)],
+        "achievement": {
+            "id": f"{base_url()}/credentials/achievements/it-{standard.code}",
+            "type": ["Achievement"],
+            "achievementType": "Certificate",
+            "name": standard.name_vi,
+            "description": "Các mô-đun kỹ năng sử dụng công nghệ thông tin mà chứng chỉ quốc gia xác nhận: "
+            + "; ".join(f"{code} {names.get(code, '')}".strip() for code in codes)
+            + ".",
+            "humanCode": "+".join(codes),
+            "fieldOfStudy": "it_skills",
+            "inLanguage": "vi",
+            "criteria": {
+                "narrative": f"Có chứng chỉ ứng dụng công nghệ thông tin (Thông tư liên tịch 17/2016) do cơ sở sát "
+                f"hạch được công nhận cấp, đã được đối chiếu với bản chụp; chứng chỉ đạt {standard.name_vi} theo "
+                f"{framework.source}: các mô-đun {', '.join(codes)}."
+            },
+        },
+    }
+    credential["evidence"] = [
+        {
+            "id": f"urn:uuid:{_subject_uri('it_certificate', certificate.id).rsplit(':', 1)[1]}",
+            "type": ["Evidence"],
+            "name": f"Chứng chỉ ứng dụng CNTT số {certificate.number}",
+            "description": (
+                f"Do {certificate.issuer} cấp ngày {certificate.issued_on:%d/%m/%Y}; "
+                f"được xác minh ngày {verified_on:%d/%m/%Y}."
+            ),
+            "genre": "Certificate",
+        }
+    ]
+    return _store(
+        credential,
+        issuer=issuer,
+        kind="it_modules",
+        valid_from=verified_on,
+        valid_until=None,
+        credential_uuid=credential_uuid,
+        it_certificate_id=certificate.id,
+    )
+
+
+def it_certificate_for(user: Any, certificate_id: int) -> ItCertificate | None:
+    """The IT certificate if ``user`` may see it — its own person, or a holder of the IT permissions over the
+    person's unit (ADR 7) — else None (missing and not yours are the same). Not public: it has no printed code."""
+    from lms.auth.permissions import Permission
+
+    certificate = db.session.get(ItCertificate, certificate_id)
+    permissions = (Permission.IT_TRAINING_VIEW, Permission.IT_CERTIFICATE_VERIFY)
+    if certificate is None or not it_skills.may_see_certificate(user, certificate, permissions):
+        return None
+    return certificate
+
+
 GROUP_TYPES = {
     SubjectType.HOUSEHOLD: "Hộ gia đình",
     SubjectType.CLAN: "Dòng họ",
@@ -670,6 +770,225 @@ def decode(token: str) -> dict[str, Any]:
     return payload
 
 
+# --- the QR code: the credential itself, in a URL fragment (ADR 32) -------------------------------------------------
+
+QR_PREFIX = "vc1."
+
+
+def qr_fragment(token: str) -> str:
+    """The compact JWS packed for a QR code: ``vc1.`` + base64url(raw DEFLATE(header JSON, LF, payload JSON, LF,
+    signature)). Lossless: base64url-encoding the three parts again gives back the very JWS that was signed (we
+    encode without padding, as JWS does), so any JOSE library verifies the unpacked token. About half the size of
+    the JWS (a 3.1 KB JWS becomes 1.5 KB), which is what lets it fit a QR code printed 37 mm wide."""
+    header, payload, signature = (_unb64(part) for part in token.split("."))
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    packed = packer.compress(header + b"\n" + payload + b"\n" + signature) + packer.flush()
+    return QR_PREFIX + _b64(packed)
+
+
+def from_qr_fragment(fragment: str) -> str:
+    """The compact JWS back from :func:`qr_fragment` (``ValueError`` if it is not one)."""
+    if not fragment.startswith(QR_PREFIX):
+        raise ValueError("not a packed credential")
+    try:
+        raw = zlib.decompress(_unb64(fragment[len(QR_PREFIX) :]), -15)
+    except (zlib.error, ValueError) as exc:
+        raise ValueError("not a packed credential") from exc
+    parts = raw.split(b"\n", 2)
+    if len(parts) != 3:
+        raise ValueError("not a packed credential")
+    return ".".join(_b64(part) for part in parts)
+
+
+def qr_url(issued: IssuedCredential) -> str:
+    """What the credential's QR code holds: the verification page with the packed credential in the fragment. A
+    phone's camera opens the page; the browser never sends the fragment to the server, and the page verifies it
+    with the keys and status lists it carries (:func:`trust_bundle`)."""
+    return f"{base_url()}/credentials/verify#{qr_fragment(issued.jwt)}"
+
+
+def presented_token(text: str) -> str:
+    """The compact JWS from whatever a holder presents: the JWS itself, the downloaded JSON file, or the scanned
+    QR code's URL (or its fragment). Empty if none can be read."""
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            return str(json.loads(text).get("jwt", ""))
+        except (ValueError, AttributeError):
+            return ""
+    if QR_PREFIX in text and (text.startswith(QR_PREFIX) or "#" in text):
+        try:
+            return from_qr_fragment(text.rsplit("#", 1)[-1].strip())
+        except ValueError:
+            return ""
+    return text
+
+
+def trust_bundle(now: datetime | None = None) -> dict[str, Any]:
+    """What the verification page carries so the browser can verify without calling our credential endpoints
+    (ADR 32): every issuer's DID document (keys, retired ones included) and every status list as its signed
+    credential. The browser still checks each signature; the bundle is as trustworthy as the page's own script,
+    which comes from the same response."""
+    issuers = list(db.session.scalars(select(Issuer).join(IssuerKey).distinct().order_by(Issuer.id)))
+    documents = {document["id"]: document for document in (did_document(issuer) for issuer in issuers)}
+    lists = list(db.session.scalars(select(StatusList).order_by(StatusList.id)))
+    status = {status_list_url(row.id): status_list_credential(row, now) for row in lists}
+    if lists:
+        instance = did_document(instance_issuer())
+        documents[instance["id"]] = instance
+    return {"dids": documents, "status": status, "at": (now or datetime.now(UTC)).replace(microsecond=0).isoformat()}
+
+
+# --- the learner's record: a Comprehensive Learner Record 2.0 credential -------------------------------------------
+
+CLR_CONTEXT = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
+KIND_NAMES = {
+    "class_completion": "lớp học",
+    "it_module": "mô-đun CNTT",
+    "policy_study": "học tập chính sách",
+    "self_study": "tự học",
+    "external_certificate": "chứng chỉ bên ngoài",
+    "activity_organised": "tổ chức hoạt động",
+}
+
+
+@dataclass
+class LearnerRecord:
+    credential: dict[str, Any]
+    jwt: str
+    jwts: list[str]  # the bundled credentials, each verifiable on its own
+
+
+def hours_by_year(person_id: int) -> dict[int, list[tuple[str, Decimal, int]]]:
+    """The person's learning records — the table the titles engine reads — summed by year and kind: ``{year:
+    [(kind, hours, records)]}`` (one statement)."""
+    rows = db.session.execute(
+        select(LearningRecord.year, LearningRecord.kind, func.sum(LearningRecord.hours), func.count())
+        .where(LearningRecord.person_id == person_id)
+        .group_by(LearningRecord.year, LearningRecord.kind)
+        .order_by(LearningRecord.year, LearningRecord.kind)
+    ).all()
+    years: dict[int, list[tuple[str, Decimal, int]]] = {}
+    for year, kind, hours, count in rows:
+        years.setdefault(int(year), []).append((str(kind), Decimal(hours or 0), int(count)))
+    return years
+
+
+def _year_credential(person_id: int, year: int, lines: list[tuple[str, Decimal, int]], issuer: dict[str, Any]) -> dict:
+    """One year of learning as an (unsigned, bundled) AchievementCredential: the hours as a Result."""
+    total = sum((hours for _, hours, _ in lines), Decimal(0))
+    achievement_id = f"{base_url()}/credentials/achievements/learning-hours"
+    return {
+        "@context": [VC_CONTEXT, OB_CONTEXT],
+        "id": f"urn:uuid:{uuid.uuid4()}",
+        "type": ["VerifiableCredential", "AchievementCredential"],
+        "name": f"Học tập suốt đời năm {year}: {total:g} giờ",
+        "description": "; ".join(
+            f"{KIND_NAMES.get(kind, kind)}: {hours:g} giờ ({count} bản ghi)" for kind, hours, count in lines
+        ),
+        "issuer": issuer,
+        "validFrom": _timestamp(date(year, 1, 1)).isoformat(),
+        "credentialSubject": {
+            "id": _subject_uri(SubjectType.PERSON, person_id),
+            "type": ["AchievementSubject"],
+            "activityStartDate": _timestamp(date(year, 1, 1)).isoformat(),
+            "activityEndDate": _timestamp(date(year, 12, 31), end=True).isoformat(),
+            "achievement": {
+                "id": achievement_id,
+                "type": ["Achievement"],
+                "achievementType": "LearningProgram",
+                "name": "Giờ học tập suốt đời trong năm",
+                "description": "Tổng số giờ học được ghi nhận trong năm: lớp học ở trung tâm học tập cộng đồng, "
+                "mô-đun CNTT, học tập chính sách, tự học, chứng chỉ bên ngoài.",
+                "inLanguage": "vi",
+                "criteria": {
+                    "narrative": "Cộng số giờ của các bản ghi học tập của người học trong năm — cùng dữ liệu mà việc "
+                    "xét danh hiệu Công dân học tập đọc."
+                },
+                "resultDescription": [
+                    {
+                        "id": f"{achievement_id}#hours",
+                        "type": ["ResultDescription"],
+                        "name": "Số giờ học",
+                        "resultType": "ext:Hours",
+                    }
+                ],
+            },
+            "result": [{"type": ["Result"], "resultDescription": f"{achievement_id}#hours", "value": f"{total:g}"}],
+        },
+    }
+
+
+def learner_record(person: Person, *, now: datetime | None = None) -> LearnerRecord:
+    """The person's lifelong learning record as a CLR 2.0 ``ClrCredential``, signed by the instance (which compiled
+    it): every class certificate still standing, every verified IT module set and every title the person holds
+    in their own name, each as its own signed Open Badges credential (issued now if it never was), and the hours
+    of each year. A snapshot: it has no status entry; each bundled credential keeps its own (ADR 32)."""
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    issued: list[IssuedCredential] = []
+    certificates = db.session.scalars(
+        select(Certificate)
+        .where(Certificate.person_id == person.id, Certificate.revoked_at.is_(None))
+        .order_by(Certificate.issued_on, Certificate.id)
+    )
+    issued += [credential_for_certificate(certificate) for certificate in certificates]
+    it_certificates = db.session.scalars(
+        select(ItCertificate)
+        .where(ItCertificate.person_id == person.id, ItCertificate.status == ItCertificateStatus.VERIFIED.value)
+        .order_by(ItCertificate.issued_on, ItCertificate.id)
+    )
+    issued += [credential_for_it_certificate(certificate) for certificate in it_certificates]
+    recognitions = db.session.scalars(
+        select(Recognition)
+        .where(
+            Recognition.subject_type == SubjectType.PERSON.value,
+            Recognition.subject_id == person.id,
+            Recognition.status == RecognitionStatus.RECOGNISED.value,
+            Recognition.decision_date.is_not(None),
+        )
+        .order_by(Recognition.year, Recognition.id)
+    )
+    issued += [credential_for_recognition(row) for row in recognitions]
+    instance = instance_issuer()
+    profile = _issuer_profile(instance)
+    bundled = [decode(row.jwt) for row in issued]
+    years = hours_by_year(person.id)
+    bundled += [_year_credential(person.id, year, lines, profile) for year, lines in sorted(years.items())]
+    if not bundled:  # CLR 2.0 asks for at least one credential
+        raise CredentialError("Chưa có chứng nhận, mô-đun CNTT, danh hiệu hay giờ học nào để đưa vào hồ sơ.")
+    achievements = {c["credentialSubject"]["achievement"]["id"]: c["credentialSubject"]["achievement"] for c in bundled}
+    credential: dict[str, Any] = {
+        "@context": [VC_CONTEXT, CLR_CONTEXT, OB_CONTEXT],
+        "id": f"urn:uuid:{uuid.uuid4()}",
+        "type": ["VerifiableCredential", "ClrCredential"],
+        "name": "Hồ sơ học tập suốt đời",
+        "description": f"Các chứng nhận, mô-đun CNTT, danh hiệu và số giờ học theo năm, tính đến {now:%d/%m/%Y}.",
+        "issuer": profile,
+        "validFrom": now.isoformat(),
+        "awardedDate": now.isoformat(),
+        "credentialSubject": {
+            "id": _subject_uri(SubjectType.PERSON, person.id),
+            "type": ["ClrSubject"],
+            "identifier": [_name_identity(person.full_name, hashed=True)],
+            "achievement": list(achievements.values()),
+            "verifiableCredential": bundled,
+        },
+    }
+    jwt = _sign({**credential, **_jwt_claims(credential)}, signing_key(instance))
+    return LearnerRecord(decode(jwt), jwt, [row.jwt for row in issued])
+
+
+def person_for_record(user: Any, person_id: int) -> tuple[Person | None, bool]:
+    """The person whose record ``user`` may download — their own, or one in the scope of their personal-data
+    permission (a centre manager for a learner) — and whether it is someone else's (then the export is audited)."""
+    from lms.auth.permissions import Permission
+    from lms.registry import services as registry
+
+    if getattr(user, "person_id", None) == person_id:
+        return db.session.get(Person, person_id), False
+    return registry.get_in_scope(Person, person_id, user, Permission.PERSONAL_DATA), True
+
+
 # --- verification ------------------------------------------------------------------------------------------------
 
 
@@ -756,6 +1075,10 @@ def verify(token: str, *, now: datetime | None = None) -> Verification:
         return _fail("expired", credential, checks)
     checks.append("Trong thời hạn hiệu lực.")
     status = credential.get("credentialStatus") or {}
+    if not status and "ClrCredential" in credential.get("type", []):
+        # A learner's record is a snapshot (ADR 32): nothing to revoke; each bundled credential has its own status.
+        checks.append(PROVES["clr_snapshot"])
+        return Verification(True, "ok", _proves(credential, key), credential, key.issuer.name, checks)
     match = STATUS_PATH.search(str(status.get("statusListCredential", "")))
     if not match or not str(status.get("statusListIndex", "")).isdigit():
         return _fail("status_unknown", credential, checks)
@@ -774,16 +1097,24 @@ PROVES = {
     "tờ tùy thân.",
     "until": " đến {until}",
     "person": "người học được nêu trong chứng chỉ",
+    "clr_snapshot": "Hồ sơ học tập ghi nhận tại một thời điểm: không có danh sách thu hồi riêng; mỗi chứng chỉ "
+    "trong hồ sơ được kiểm tra riêng bằng chữ ký của nó.",
+    # Where the browser read the status list (ADR 32).
+    "status_network": "Đã đọc danh sách thu hồi mới nhất của hệ thống (lập lúc {at}).",
+    "status_page": "Không kết nối được máy chủ: đã dùng danh sách thu hồi có chữ ký kèm theo trang này (lập lúc {at}); "
+    "chứng chỉ bị thu hồi sau thời điểm đó chưa được phản ánh.",
 }
 
 
 def _proves(credential: dict[str, Any], key: IssuerKey) -> str:
     subject = credential.get("credentialSubject", {})
     until = credential.get("validUntil")
+    achievement = subject.get("achievement")  # a learner's record has a list of them
+    name = (achievement.get("name") if isinstance(achievement, dict) else None) or credential.get("name", "")
     return (
         PROVES["ok"]
         .replace("{issuer}", key.issuer.name)
-        .replace("{achievement}", subject.get("achievement", {}).get("name", ""))
+        .replace("{achievement}", name)
         .replace("{holder}", subject.get("source", {}).get("name") or PROVES["person"])
         .replace("{from}", f"{datetime.fromisoformat(credential['validFrom']):%d/%m/%Y}")
         .replace(

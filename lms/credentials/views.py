@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from flask import Response, abort, render_template
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import TextAreaField
@@ -15,6 +16,7 @@ from wtforms.validators import DataRequired, Length
 
 from courses import services as course_services
 from lms.core.pdf import normalise_code
+from lms.core.services import audit
 from lms.credentials import bp, services, verify_limit
 from lms.credentials.models import Issuer, StatusList
 from lms.extensions import db
@@ -104,6 +106,49 @@ def recognition_credential(code: str):
     return _download(issued, f"cong-nhan-{row.certificate_code}.json")
 
 
+@bp.get("/credentials/it-certificates/<int:it_certificate_id>.json")
+@login_required
+def it_certificate_credential(it_certificate_id: int):
+    """The verified IT module set as an Open Badges 3.0 credential: for the person, or for a manager or leader
+    over them (audited, as the scan is)."""
+    certificate = services.it_certificate_for(current_user, it_certificate_id)
+    if certificate is None:
+        abort(404)
+    try:
+        issued = services.credential_for_it_certificate(certificate)
+    except services.CredentialError as exc:
+        abort(410, description=str(exc))
+    if certificate.person_id != getattr(current_user, "person_id", None):
+        audit("credential.download", certificate, person_id=certificate.person_id, kind="it_modules")
+    return _download(issued, f"cntt-{certificate.id}.json")
+
+
+@bp.get("/credentials/records/<int:person_id>.json")
+@login_required
+def learner_record(person_id: int):
+    """The person's lifelong learning record as a CLR 2.0 credential: their own, or — for a centre manager or a
+    leader with personal-data rights over them — someone else's, audited as an export of personal data."""
+    person, someone_else = services.person_for_record(current_user, person_id)
+    if person is None:
+        abort(404)
+    try:
+        record = services.learner_record(person)
+    except services.CredentialError as exc:
+        abort(404, description=str(exc))
+    if someone_else:
+        audit("learner_record.export", person, person_id=person.id, credentials=len(record.jwts))
+    db.session.commit()
+    document = {"credential": record.credential, "jwt": record.jwt, "credentials": record.jwts}
+    return _json(
+        document,
+        **{
+            "Content-Disposition": f'attachment; filename="ho-so-hoc-tap-{person.id}.json"',
+            "Cache-Control": "private, no-store",
+            "X-Robots-Tag": "noindex",
+        },
+    )
+
+
 class VerifyForm(FlaskForm):
     token = TextAreaField("Credential", validators=[DataRequired(), Length(max=50_000)])
 
@@ -111,17 +156,20 @@ class VerifyForm(FlaskForm):
 @bp.route("/credentials/verify", methods=["GET", "POST"])
 @verify_limit
 def verify():
-    """Public: paste a credential (the JWT, or the JSON file downloaded from us) and see what it proves."""
+    """Public: paste a credential (the JWT, the JSON file downloaded from us, or a scanned QR code's address) and
+    see what it proves. The page carries the issuers' keys and the status lists (ADR 32), so the browser verifies
+    a credential — a scanned one arrives in the address's fragment, which never reaches us — without our
+    credential endpoints."""
     form = VerifyForm()
     result = None
     if form.validate_on_submit():
-        text = form.token.data.strip()
-        if text.startswith("{"):
-            try:
-                text = str(json.loads(text).get("jwt", ""))
-            except (ValueError, AttributeError):
-                text = ""
-        result = services.verify(text)
+        result = services.verify(services.presented_token(form.token.data or ""))
+    trust = services.trust_bundle()
+    db.session.commit()  # the instance's key, on the very first status list
     return render_template(
-        "credentials/verify.html", form=form, result=result, messages={**services.MESSAGES, **services.PROVES}
+        "credentials/verify.html",
+        form=form,
+        result=result,
+        messages={**services.MESSAGES, **services.PROVES},
+        trust=trust,
     )

@@ -29,6 +29,7 @@ from lms.core.pdf import (
     FONT_BOLD,
     NAVY,
     centred_lines,
+    credential_qr,
     draw_frame_and_heading,
     draw_verification,
     normalise_code,
@@ -70,6 +71,7 @@ class RecognitionCertificate:
     # page, so nobody mistakes a placeholder threshold for a clause of the decision (ADR 18).
     provisional: tuple[tuple[str, str, str], ...] = field(default=())
     criteria_name: str = ""
+    credential_qr: str = ""  # the signed credential, for the second QR code (lms.core.pdf.credential_qr)
 
 
 SUBJECT_LABELS = {
@@ -108,6 +110,7 @@ def certificate_data(row: Recognition, verify_url: str) -> RecognitionCertificat
         verify_url=verify_url,
         provisional=tuple((i.code, i.name, i.source) for i in basis.indicators) if basis else (),
         criteria_name=f"{criteria_set.name} — {criteria_set.source}" if criteria_set else "",
+        credential_qr=credential_qr("recognition", row),
     )
 
 
@@ -154,11 +157,11 @@ def certificate_pdf(data: RecognitionCertificate) -> bytes:
     sign_x = width - 215
     canvas.setFont(FONT, 12)
     canvas.drawCentredString(sign_x, 150, f"{data.place}, {vi_long_date(data.decision_date)}")
-    centred_lines(canvas, simpleSplit(data.authority.upper(), FONT_BOLD, 11, 300)[:2], sign_x, 132, FONT_BOLD, 11, 14)
+    centred_lines(canvas, simpleSplit(data.authority.upper(), FONT_BOLD, 11, 230)[:2], sign_x, 132, FONT_BOLD, 11, 14)
     canvas.setFont(FONT, 9)
     canvas.drawCentredString(sign_x, 104, "(Ký, ghi rõ họ tên, đóng dấu)")
 
-    draw_verification(canvas, data.verify_url, data.code)
+    draw_verification(canvas, data.verify_url, data.code, credential=data.credential_qr)
     if data.provisional:
         canvas.setFillColor(DARK_RED)
         canvas.setFont(FONT, 9)

@@ -1,13 +1,24 @@
 // Verifies an Open Badges 3.0 VC-JWT in the browser, as any verifier would (docs/credentials.md): resolve the key
 // from the issuer's did:web document, check the Ed25519 signature with WebCrypto, the JWT claims against the
-// credential, the dates, and the bit in the signed Bitstring Status List. Our server's verification is not used:
-// only the published DID documents and status lists are fetched, which any host could serve.
+// credential, the dates, and the bit in the signed Bitstring Status List. Our server's verification is not used.
+//
+// Where the keys and lists come from (ADR 32): the page carries every issuer's DID document and every status list,
+// signed, as of the moment it was served (#verify-trust). A DID document is taken from there, and fetched from the
+// DID's host only for a key the page does not know (a page saved before the key existed). A status list is fetched
+// fresh when it can be, else the page's copy is used and its date shown. Either way every signature is checked here.
+//
+// A credential scanned from a certificate's QR code arrives in the address's fragment (#vc1.…), which the browser
+// never sends to any server: it is unpacked here (raw DEFLATE) and verified at once.
 (function () {
   "use strict";
   var button = document.getElementById("verify-in-browser");
   if (!button) return;
   var messages = JSON.parse(document.getElementById("verify-messages").textContent);
+  var trustNode = document.getElementById("verify-trust");
+  var trust = trustNode ? JSON.parse(trustNode.textContent) : { dids: {}, status: {} };
   var out = document.getElementById("browser-result");
+  var source = document.getElementById("status-source");
+  var textarea = document.getElementById("token");
 
   function Fail(reason) { this.reason = reason; }
 
@@ -19,7 +30,39 @@
     for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
     return bytes;
   }
+  function toB64u(bytes) {
+    var bin = "";
+    for (var i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
   function parse(bytes) { return JSON.parse(new TextDecoder().decode(bytes)); }
+
+  async function inflate(bytes) {
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  }
+
+  // "vc1." + base64url(raw DEFLATE(header, LF, payload, LF, signature)) → the compact JWS that was signed.
+  async function unpack(packed) {
+    var raw = await inflate(b64u(packed.slice(4)));
+    var first = raw.indexOf(10);
+    var second = raw.indexOf(10, first + 1);
+    if (first < 0 || second < 0) throw new Fail("malformed");
+    return [raw.slice(0, first), raw.slice(first + 1, second), raw.slice(second + 1)].map(toB64u).join(".");
+  }
+
+  async function presented(text) {
+    text = text.trim();
+    if (text[0] === "{") {
+      try { return String(JSON.parse(text).jwt || ""); } catch (e) { return ""; }
+    }
+    var hash = text.lastIndexOf("#");
+    var fragment = hash >= 0 ? text.slice(hash + 1) : text;
+    if (fragment.indexOf("vc1.") === 0) {
+      try { return await unpack(fragment.replace(/\s+/g, "")); } catch (e) { return ""; }
+    }
+    return text;
+  }
 
   function didUrl(did) {
     var parts = did.split(":");
@@ -30,6 +73,20 @@
     // did:web is HTTPS; a development server on plain HTTP is reached as the page itself was.
     var scheme = host === location.host ? location.protocol : "https:";
     return scheme + "//" + host + path;
+  }
+
+  function knows(doc, kid) {
+    return doc && (doc.verificationMethod || []).some(function (m) { return m.id === kid; });
+  }
+
+  async function resolve(did, kid) {
+    var doc = (trust.dids || {})[did];
+    if (knows(doc, kid)) return doc;
+    try {
+      var response = await fetch(didUrl(did), { cache: "no-store" });
+      if (!response.ok) throw new Fail("unknown_key");
+      return await response.json();
+    } catch (e) { throw new Fail("unknown_key"); }
   }
 
   async function verifyJws(token) {
@@ -43,12 +100,7 @@
     } catch (e) { throw new Fail("malformed"); }
     if (header.alg !== "EdDSA" || typeof header.kid !== "string") throw new Fail("unsupported");
     var did = header.kid.split("#")[0];
-    var doc;
-    try {
-      var response = await fetch(didUrl(did), { cache: "no-store" });
-      if (!response.ok) throw new Fail("unknown_key");
-      doc = await response.json();
-    } catch (e) { throw new Fail("unknown_key"); }
+    var doc = await resolve(did, header.kid);
     var method = (doc.verificationMethod || []).filter(function (m) { return m.id === header.kid; })[0];
     if (doc.id !== did || !method || (doc.assertionMethod || []).indexOf(header.kid) < 0) throw new Fail("unknown_key");
     var jwk = method.publicKeyJwk || {};
@@ -74,20 +126,32 @@
     if (c.validUntil !== undefined && seconds(c.validUntil) < now) throw new Fail("expired");
   }
 
+  // The signed list: fresh from its URL when reachable, else the page's copy. Returns [list, "network"|"page"].
+  async function statusList(url) {
+    try {
+      var response = await fetch(url, { cache: "no-store" });
+      if (response.ok) return [await verifyJws((await response.text()).trim()), "network"];
+    } catch (e) { /* unreachable or not verifiable: fall back to the page's copy */ }
+    var copy = (trust.status || {})[url];
+    if (!copy) throw new Fail("status_unknown");
+    try { return [await verifyJws(copy), "page"]; } catch (e) { throw new Fail("status_unknown"); }
+  }
+
   async function revoked(status) {
     if (!status || status.type !== "BitstringStatusListEntry") throw new Fail("status_unknown");
-    var list;
-    try {
-      var response = await fetch(status.statusListCredential, { cache: "no-store" });
-      if (!response.ok) throw new Fail("status_unknown");
-      list = await verifyJws((await response.text()).trim());
-    } catch (e) { throw new Fail("status_unknown"); }
+    var found = await statusList(status.statusListCredential);
+    var list = found[0];
+    if (list.validUntil !== undefined && seconds(list.validUntil) < Date.now() / 1000) throw new Fail("status_unknown");
     var encoded = list.credentialSubject && list.credentialSubject.encodedList;
     if (typeof encoded !== "string" || encoded[0] !== "u") throw new Fail("status_unknown");
     var stream = new Blob([b64u(encoded.slice(1))]).stream().pipeThrough(new DecompressionStream("gzip"));
     var bits = new Uint8Array(await new Response(stream).arrayBuffer());
     var index = parseInt(status.statusListIndex, 10);
     if (!(index >= 0 && index < bits.length * 8)) throw new Fail("status_unknown");
+    source.hidden = false;
+    source.dataset.source = found[1];
+    source.textContent = (found[1] === "page" ? messages.status_page : messages.status_network)
+      .replace("{at}", new Date(list.validFrom).toLocaleString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh" }));
     return (bits[index >> 3] & (0x80 >> (index % 8))) !== 0;
   }
 
@@ -100,15 +164,17 @@
     out.textContent = text;
   }
 
-  button.addEventListener("click", async function () {
-    var text = document.getElementById("token").value.trim();
-    if (text[0] === "{") {
-      try { text = String(JSON.parse(text).jwt || ""); } catch (e) { text = ""; }
-    }
+  async function run() {
+    source.hidden = true;
     try {
-      var c = await verifyJws(text.replace(/\s+/g, ""));
+      var c = await verifyJws((await presented(textarea.value)).replace(/\s+/g, ""));
       checkClaims(c);
-      if (await revoked(c.credentialStatus)) throw new Fail("revoked");
+      var clr = !c.credentialStatus && (c.type || []).indexOf("ClrCredential") >= 0;
+      if (clr) {  // a learner's record is a snapshot: each bundled credential carries its own status
+        source.hidden = false;
+        source.dataset.source = "none";
+        source.textContent = messages.clr_snapshot;
+      } else if (await revoked(c.credentialStatus)) throw new Fail("revoked");
       var subject = c.credentialSubject || {};
       var holder = (subject.source && subject.source.name) || messages.person;
       show(true, "ok", messages.ok
@@ -121,5 +187,13 @@
       var reason = e instanceof Fail ? e.reason : "malformed";
       show(false, reason, messages[reason]);
     }
-  });
+  }
+
+  button.addEventListener("click", run);
+
+  // Opened from a scanned QR code: the credential is in the fragment; show it and verify it at once.
+  if (location.hash.indexOf("#vc1.") === 0) {
+    textarea.value = location.href;
+    run();
+  }
 })();
