@@ -574,7 +574,7 @@ verify_limit = limiter.shared_limit("30 per minute", scope="certificate-verify")
 
 @bp.get("/certificates/<code>")
 @verify_limit
-@operation(None, public=True, ok=CertificateCheck, tags=["certificates"], errors=(429,))
+@operation(None, public=True, ok=CertificateCheck, tags=["certificates"], errors=(404, 429))
 def verify_certificate(code: str) -> Any:
     """Public: anyone holding a certificate's code can check it. The minimum of personal data: the learner's name
     with family and middle names as initials; never a birth date, an ID number or an address."""

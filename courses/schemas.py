@@ -9,6 +9,7 @@ checks, so one answer names every field to fix.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -393,13 +394,21 @@ class RecurrenceIn(Body):
         examples=[[1, 3]],
         json_schema_extra={"items": {"type": "integer", "minimum": 0, "maximum": 6}},
     )
-    start: time = Field(description="HH:MM, local", examples=["19:00"])
-    end: time = Field(examples=["21:00"])
+    start: time = Field(description="HH:MM, local", examples=["19:00"], json_schema_extra={"pattern": r"^\d{2}:\d{2}$"})
+    end: time = Field(description="HH:MM, local", examples=["21:00"], json_schema_extra={"pattern": r"^\d{2}:\d{2}$"})
     every_weeks: int | None = Field(None, ge=1, le=52, description="Default 1")
     count: int | None = Field(None, ge=1, le=500, description="How many sessions (or give `until`)")
     until: date | None = Field(None, validate_default=True, description="The last day (or give `count`)")
     room_id: Id | None = Field(None, description="A room of the class's centre")
     place: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _hh_mm(cls, value: Any) -> Any:
+        # Not seconds since midnight, nor a time with seconds: what a timetable says.
+        if not isinstance(value, str) or not re.fullmatch(r"\d{2}:\d{2}", value):
+            raise ValueError(_("Must be a time as HH:MM."))
+        return value
 
     @field_validator("weekdays")
     @classmethod
