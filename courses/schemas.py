@@ -10,7 +10,7 @@ checks, so one answer names every field to fix.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -108,7 +108,7 @@ def _people_outside(ids: Iterable[Any]) -> set[int]:
 
 
 def _with_errors(
-    cls: Any, data: Any, handler: Callable[[Any], Any], extra: list[tuple[tuple[str | int, ...], str]]
+    cls: Any, data: Any, handler: Callable[[Any], Any], extra: Sequence[tuple[tuple[str | int, ...], str]]
 ) -> Any:
     """Validate ``data``, then add the ``extra`` errors (location, message) to pydantic's own, as one answer."""
     found = [
@@ -317,7 +317,7 @@ class ClassIn(Body):
     def _instructors_in_scope(cls, data: Any, handler: Callable[[Any], Any]) -> Any:
         ids = _well_formed_ids(data.get("instructor_ids") if isinstance(data, dict) else None)
         outside = _people_outside(ids) if ids else set()
-        extra = [
+        extra: list[tuple[tuple[str | int, ...], str]] = [
             (("instructor_ids", i), _("No person %(id)s in your scope.", id=pid))
             for i, pid in enumerate(ids or [])
             if pid in outside
@@ -511,7 +511,7 @@ class EnrolIn(Body):
         ids = _well_formed_ids(data.get("person_ids") if isinstance(data, dict) else None)
         # Only for a class the caller may manage: for another, the view answers 404 whatever the body.
         outside = _people_outside(ids) if ids and _centre_of_path_class() is not None else set()
-        extra = [
+        extra: list[tuple[tuple[str | int, ...], str]] = [
             (("person_ids", i), _("No person %(id)s in your scope.", id=pid))
             for i, pid in enumerate(ids or [])
             if pid in outside
