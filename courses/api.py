@@ -10,11 +10,13 @@ UTC.
 
 # No "from __future__ import annotations": SpecTree reads the views' parameter annotations through the
 # idempotent wrapper, whose module globals cannot resolve them as strings.
+import functools
+from collections.abc import Callable
 from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
-from flask import Response, abort, url_for
+from flask import Response, abort, g, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import BaseModel
@@ -79,7 +81,7 @@ from lms.api.errors import ApiValidationError, problem
 from lms.api.idempotency import idempotent
 from lms.api.pagination import page_of
 from lms.api.schema import PageQuery, operation
-from lms.auth.permissions import Permission
+from lms.auth.permissions import Permission, has_permission_anywhere
 from lms.core.services import audit
 from lms.extensions import db, limiter
 from lms.registry import services as registry
@@ -97,17 +99,50 @@ CONFLICT = {409: ConflictProblem}
 
 
 def _class(class_id: int, permission: Permission = VIEW) -> CourseClass:
-    course_class = services.get_class(class_id, current_user, permission)
-    if course_class is None:
-        abort(404)
-    return course_class
+    found = _found("class", class_id, permission, False)
+    assert isinstance(found, CourseClass)
+    return found
 
 
 def _session(session_id: int, permission: Permission = VIEW, *, for_update: bool = False) -> ClassSession:
-    session = services.get_session(session_id, current_user, permission, for_update=for_update)
-    if session is None:
+    found = _found("session", session_id, permission, for_update)
+    assert isinstance(found, ClassSession)
+    return found
+
+
+def _found(kind: str, object_id: int, permission: Permission, for_update: bool) -> Any:
+    """The class or session, scoped (looked up once per request: by :func:`_scoped`, then by the view); 404
+    outside the caller's scope."""
+    cache: dict[tuple[Any, ...], Any] = g.setdefault("courses_found", {})
+    key = (kind, object_id, permission, for_update)
+    if key not in cache:
+        if kind == "class":
+            cache[key] = services.get_class(object_id, current_user, permission)
+        else:
+            cache[key] = services.get_session(object_id, current_user, permission, for_update=for_update)
+    if cache[key] is None:
         abort(404)
-    return session
+    return cache[key]
+
+
+def _scoped(permission: Permission, *, for_update: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Answer 404 for a class or session of the URL outside the caller's scope *before* the request is validated
+    (place it above ``operation``): whatever the body, another commune's object is not found. Who is not signed
+    in, or holds the permission nowhere, goes on to ``operation``'s 401 or 403."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def scoped_view(*args: Any, **kwargs: Any) -> Any:
+            if current_user.is_authenticated and has_permission_anywhere(current_user, permission):
+                if "session_id" in kwargs:
+                    _session(kwargs["session_id"], permission, for_update=for_update)
+                elif "class_id" in kwargs:
+                    _class(kwargs["class_id"], permission)
+            return view(*args, **kwargs)
+
+        return scoped_view
+
+    return decorator
 
 
 def _room(room_id: int | None, clc_id: int) -> Room | None:
@@ -240,6 +275,7 @@ def list_classes(query: ClassQuery) -> ClassPage:
 
 
 @bp.get("/classes/<int:class_id>")
+@_scoped(VIEW)
 @operation(VIEW, ok=ClassDetail, tags=CLASSES)
 def get_class(class_id: int) -> ClassDetail:
     """A class with its instructors and its counts of learners and sessions."""
@@ -318,6 +354,7 @@ SESSIONS = ["sessions"]
 
 
 @bp.get("/classes/<int:class_id>/sessions")
+@_scoped(VIEW)
 @operation(VIEW, ok=SessionPage, query=SessionQuery, tags=SESSIONS)
 def list_sessions(class_id: int, query: SessionQuery) -> SessionPage:
     _class(class_id)
@@ -328,6 +365,7 @@ def list_sessions(class_id: int, query: SessionQuery) -> SessionPage:
 
 
 @bp.post("/classes/<int:class_id>/sessions")
+@_scoped(MANAGE)
 @operation(MANAGE, ok=SessionList, status=201, json=SessionIn, tags=SESSIONS, idempotent=True, extra=CONFLICT)
 @idempotent
 def create_session(class_id: int, json: SessionIn) -> Any:
@@ -342,6 +380,7 @@ def create_session(class_id: int, json: SessionIn) -> Any:
 
 
 @bp.post("/classes/<int:class_id>/sessions/recurring")
+@_scoped(MANAGE)
 @operation(MANAGE, ok=SessionList, status=201, json=RecurrenceIn, tags=SESSIONS, idempotent=True, extra=CONFLICT)
 @idempotent
 def create_recurring_sessions(class_id: int, json: RecurrenceIn) -> Any:
@@ -366,12 +405,14 @@ def create_recurring_sessions(class_id: int, json: RecurrenceIn) -> Any:
 
 
 @bp.get("/sessions/<int:session_id>")
+@_scoped(VIEW)
 @operation(VIEW, ok=SessionOut, tags=SESSIONS)
 def get_session(session_id: int) -> SessionOut:
     return SessionOut.model_validate(_session(session_id))
 
 
 @bp.patch("/sessions/<int:session_id>")
+@_scoped(MANAGE)
 @operation(MANAGE, ok=SessionOut, json=SessionMove, tags=SESSIONS, extra=CONFLICT)
 def reschedule_session(session_id: int, json: SessionMove) -> Any:
     """Move a session (``starts_at`` alone keeps its length) or change its room."""
@@ -391,6 +432,7 @@ def reschedule_session(session_id: int, json: SessionMove) -> Any:
 
 
 @bp.post("/sessions/<int:session_id>/cancel")
+@_scoped(MANAGE)
 @operation(MANAGE, ok=SessionOut, json=CancelIn, tags=SESSIONS, idempotent=True)
 @idempotent
 def cancel_session(session_id: int, json: CancelIn) -> Any:
@@ -409,6 +451,7 @@ ENROLMENTS = ["enrolments"]
 
 
 @bp.get("/classes/<int:class_id>/enrolments")
+@_scoped(VIEW)
 @operation(VIEW, ok=EnrolmentPage, query=EnrolmentQuery, tags=ENROLMENTS)
 def list_enrolments(class_id: int, query: EnrolmentQuery) -> EnrolmentPage:
     _class(class_id)
@@ -424,6 +467,7 @@ def list_enrolments(class_id: int, query: EnrolmentQuery) -> EnrolmentPage:
 
 
 @bp.post("/classes/<int:class_id>/enrolments")
+@_scoped(MANAGE)
 @operation(MANAGE, ok=EnrolmentResult, json=EnrolIn, tags=ENROLMENTS, idempotent=True)
 @idempotent
 def create_enrolments(class_id: int, json: EnrolIn) -> Any:
@@ -466,6 +510,7 @@ def create_enrolments(class_id: int, json: EnrolIn) -> Any:
 
 
 @bp.delete("/classes/<int:class_id>/enrolments/<int:person_id>")
+@_scoped(MANAGE)
 @operation(MANAGE, ok=WithdrawalOut, tags=ENROLMENTS)
 def withdraw_enrolment(class_id: int, person_id: int) -> Any:
     """Withdraw a learner; the first of the waiting list takes the seat."""
@@ -484,6 +529,7 @@ ATTENDANCE = ["attendance"]
 
 
 @bp.post("/sessions/<int:session_id>/attendance")
+@_scoped(RECORD, for_update=True)
 @operation(RECORD, ok=AttendanceResult, json=AttendanceIn, tags=ATTENDANCE, idempotent=True)
 @idempotent
 def record_attendance(session_id: int, json: AttendanceIn) -> Any:
@@ -520,6 +566,7 @@ def record_attendance(session_id: int, json: AttendanceIn) -> Any:
 
 
 @bp.get("/sessions/<int:session_id>/attendance")
+@_scoped(VIEW)
 @operation(VIEW, ok=MarkPage, query=PageQuery, tags=ATTENDANCE)
 def list_attendance(session_id: int, query: PageQuery) -> MarkPage:
     _session(session_id)
@@ -536,6 +583,7 @@ def list_attendance(session_id: int, query: PageQuery) -> MarkPage:
 
 
 @bp.get("/classes/<int:class_id>/completions")
+@_scoped(VIEW)
 @operation(VIEW, ok=CompletionPage, query=PageQuery, tags=["completions"])
 def list_completions(class_id: int, query: PageQuery) -> CompletionPage:
     """The learners who completed the class, with their certificates."""
