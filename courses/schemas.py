@@ -146,24 +146,25 @@ def _path_room(room_id: int | None, clc_id: int | None) -> int | None:
 
 def _centre_of_path_class() -> int | None:
     """The centre of the class (or of the session's class) the URL names, if the caller may manage it; None
-    otherwise: the body's own checks are skipped then, and the view answers 404 (found once per request)."""
+    otherwise: the body's own checks are skipped then, and the view answers 404. The object is the one the route's
+    scope check already looked up (``courses.api._found``), if any."""
     from flask import g
 
     from courses import services
 
     args = request.view_args or {}
-    cache_key = ("courses.path_centre", args.get("class_id"), args.get("session_id"))
-    if getattr(g, "courses_path_centre", (None, None))[0] == cache_key:
-        return g.courses_path_centre[1]
-    clc_id = None
+    found: dict[tuple[Any, ...], Any] = g.setdefault("courses_found", {})
     if "class_id" in args:
-        found = services.get_class(args["class_id"], _user(), _manage())
-        clc_id = found.clc_id if found is not None else None
-    elif "session_id" in args:
-        session = services.get_session(args["session_id"], _user(), _manage())
-        clc_id = session.course_class.clc_id if session is not None else None
-    g.courses_path_centre = (cache_key, clc_id)
-    return clc_id
+        key = ("class", args["class_id"], _manage(), False)
+        if key not in found:
+            found[key] = services.get_class(args["class_id"], _user(), _manage())
+        return found[key].clc_id if found[key] is not None else None
+    if "session_id" in args:
+        key = ("session", args["session_id"], _manage(), False)
+        if key not in found:
+            found[key] = services.get_session(args["session_id"], _user(), _manage())
+        return found[key].course_class.clc_id if found[key] is not None else None
+    return None
 
 
 def _well_formed_ids(value: Any) -> list[int] | None:
