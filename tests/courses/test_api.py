@@ -858,3 +858,13 @@ def test_scope_errors_are_named_in_the_callers_language(centre, client, manager)
         headers={**manager, "Accept-Language": "en"},
     )
     assert english.get_json()["errors"][0]["message"] == f"No person {outsider.id} in your scope."
+
+
+def test_the_public_certificate_check_keeps_its_rate_limit(rate_limited_app):
+    """30 a minute per address, shared with the verification page: the 31st guess is a 429 problem."""
+    client = rate_limited_app().test_client()
+    statuses = [client.get(f"/api/v1/certificates/AAAA-BBBB-{i:04d}").status_code for i in range(31)]
+    assert statuses == [404] * 30 + [429]
+    assert client.get("/api/v1/certificates/AAAA-BBBB-CCCC").mimetype == "application/problem+json"
+    refused = client.get("/courses/verify/AAAA-BBBB-CCCC")  # the page counts in the same budget
+    assert refused.status_code == 429
