@@ -8,8 +8,8 @@ time without an offset is taken as local); attendance ``recorded_at`` is a devic
 UTC.
 """
 
-# No "from __future__ import annotations": SpecTree reads the views' parameter annotations through the
-# idempotent wrapper, whose module globals cannot resolve them as strings.
+from __future__ import annotations
+
 import functools
 from collections.abc import Callable
 from datetime import UTC
@@ -19,12 +19,10 @@ from typing import Any
 from flask import Response, abort, g, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
 from courses import services
-from courses._legacy_api import _Body, _require, _utc_iso  # noqa: F401 - courses/it_api.py's, until converted
 from courses.models import (
     Attendance,
     Certificate,
@@ -155,12 +153,6 @@ def _room(room_id: int | None, clc_id: int) -> Room | None:
     return room
 
 
-def _answer(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Any:
-    """An answer an ``idempotent`` view can store (a JSON document); the operation validates it against its
-    model all the same."""
-    return model.model_dump(mode="json", by_alias=True), status, headers or {}
-
-
 def _refused(exc: CourseError, *, indexes: dict[int, int] | None = None) -> Response:
     """A refused operation: conflicts are a 409 listing them; anything else a 422 naming the field (and the item,
     for per-item problems: ``marks[2].person_id``, ``person_ids[0]``)."""
@@ -250,7 +242,7 @@ def create_course(json: CourseIn) -> Any:
     except CourseError as exc:
         return _refused(exc)
     location = url_for("api.get_course", course_id=course.id)
-    return _answer(CourseOut.model_validate(course), 201, {"Location": location})
+    return CourseOut.model_validate(course), 201, {"Location": location}
 
 
 # --- classes -------------------------------------------------------------------------------------------------
@@ -345,7 +337,7 @@ def create_class(json: ClassIn) -> Any:
     except CourseError as exc:
         return _refused(exc)
     location = url_for("api.get_class", class_id=course_class.id)
-    return _answer(ClassOut.model_validate(course_class), 201, {"Location": location})
+    return ClassOut.model_validate(course_class), 201, {"Location": location}
 
 
 # --- sessions ------------------------------------------------------------------------------------------------
@@ -376,7 +368,7 @@ def create_session(class_id: int, json: SessionIn) -> Any:
         sessions = services.schedule(course_class, [(json.starts_at, json.ends_at)], room=room, place=json.place)
     except CourseError as exc:
         return _refused(exc)
-    return _answer(SessionList(items=[SessionOut.model_validate(s) for s in sessions]), 201)
+    return SessionList(items=[SessionOut.model_validate(s) for s in sessions]), 201
 
 
 @bp.post("/classes/<int:class_id>/sessions/recurring")
@@ -401,7 +393,7 @@ def create_recurring_sessions(class_id: int, json: RecurrenceIn) -> Any:
         sessions = services.schedule_recurring(course_class, rule, room=room, place=json.place)
     except CourseError as exc:
         return _refused(exc)
-    return _answer(SessionList(items=[SessionOut.model_validate(s) for s in sessions]), 201)
+    return SessionList(items=[SessionOut.model_validate(s) for s in sessions]), 201
 
 
 @bp.get("/sessions/<int:session_id>")
@@ -442,7 +434,7 @@ def cancel_session(session_id: int, json: CancelIn) -> Any:
         services.cancel(session, json.reason)
     except CourseError as exc:  # already cancelled: a retry with the same Idempotency-Key is answered as before
         return _refused(exc)
-    return _answer(SessionOut.model_validate(session))
+    return SessionOut.model_validate(session)
 
 
 # --- enrolments ----------------------------------------------------------------------------------------------
@@ -502,10 +494,8 @@ def create_enrolments(class_id: int, json: EnrolIn) -> Any:
             exc.field = "person_id"
             exc.details = [{"message": f"person {d['person_id']}: {d['message']}"} for d in exc.details]
         return _refused(exc, indexes=indexes)
-    return _answer(
-        EnrolmentResult(
-            class_id=course_class.id, enrolled=result.enrolled, waitlisted=result.waitlisted, already=result.already
-        )
+    return EnrolmentResult(
+        class_id=course_class.id, enrolled=result.enrolled, waitlisted=result.waitlisted, already=result.already
     )
 
 
@@ -558,10 +548,8 @@ def record_attendance(session_id: int, json: AttendanceIn) -> Any:
         updated=result.updated,
         unchanged=result.unchanged,
     )
-    return _answer(
-        AttendanceResult(
-            session_id=session.id, created=result.created, updated=result.updated, unchanged=result.unchanged
-        )
+    return AttendanceResult(
+        session_id=session.id, created=result.created, updated=result.updated, unchanged=result.unchanged
     )
 
 
