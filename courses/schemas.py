@@ -386,6 +386,15 @@ class SessionMove(Body):
         return _room_at_path_class(room_id)
 
 
+HH_MM = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+def _hh_mm_schema(schema: dict[str, Any]) -> None:
+    """``HH:MM``: not JSON Schema's ``time`` format, which requires seconds and an offset."""
+    schema.pop("format", None)
+    schema["pattern"] = HH_MM
+
+
 class RecurrenceIn(Body):
     first_day: date
     weekdays: list[int] = Field(
@@ -395,8 +404,8 @@ class RecurrenceIn(Body):
         examples=[[1, 3]],
         json_schema_extra={"items": {"type": "integer", "minimum": 0, "maximum": 6}},
     )
-    start: time = Field(description="HH:MM, local", examples=["19:00"], json_schema_extra={"pattern": r"^\d{2}:\d{2}$"})
-    end: time = Field(description="HH:MM, local", examples=["21:00"], json_schema_extra={"pattern": r"^\d{2}:\d{2}$"})
+    start: time = Field(description="HH:MM, local", examples=["19:00"], json_schema_extra=_hh_mm_schema)
+    end: time = Field(description="HH:MM, local", examples=["21:00"], json_schema_extra=_hh_mm_schema)
     every_weeks: int | None = Field(None, ge=1, le=52, description="Default 1")
     count: int | None = Field(None, ge=1, le=500, description="How many sessions (or give `until`)")
     until: date | None = Field(None, validate_default=True, description="The last day (or give `count`)")
@@ -407,7 +416,7 @@ class RecurrenceIn(Body):
     @classmethod
     def _hh_mm(cls, value: Any) -> Any:
         # Not seconds since midnight, nor a time with seconds: what a timetable says.
-        if not isinstance(value, str) or not re.fullmatch(r"\d{2}:\d{2}", value):
+        if not isinstance(value, str) or not re.fullmatch(HH_MM, value):
             raise ValueError(_("Must be a time as HH:MM."))
         return value
 
