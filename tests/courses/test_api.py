@@ -792,3 +792,79 @@ def test_initials_keep_the_given_name():
     assert initials_name("  đặng   thị  Hồng Nhung ") == "Đ. T. H. Nhung"
     assert initials_name("Y Hiên") == "Y. Hiên"
     assert initials_name("An") == "An"
+
+
+# --- inputs the schemas refuse -------------------------------------------------------------------------------
+
+TOO_BIG = 2**63  # one more than a PostgreSQL bigint holds
+
+
+def test_oversized_ids_and_wrong_shapes_are_422_naming_the_field_never_500(attendance_class, client):
+    """Integers beyond a bigint, lists or objects where a scalar or an enum is expected: named field errors."""
+    session, learners, headers = attendance_class
+    class_id = session.class_id
+    course = client.post(
+        "/api/v1/courses",
+        json={"unit_id": TOO_BIG, "code": ["TH"], "name": "Tin học", "category": {"x": 1}, "planned_hours": [24]},
+        headers=headers,
+    )
+    assert _fields(course) == {"unit_id", "code", "category", "planned_hours"}
+    assert _fields(client.get(f"/api/v1/classes?clc_id={TOO_BIG}&course_id=-1&per_page=9999", headers=headers)) == {
+        "clc_id",
+        "course_id",
+        "per_page",
+    }
+    assert _fields(client.get(f"/api/v1/classes/{class_id}/sessions?status=asleep", headers=headers)) == {"status"}
+    enrol = f"/api/v1/classes/{class_id}/enrolments"
+    assert _fields(client.post(enrol, json={"person_ids": [[1], TOO_BIG]}, headers=headers)) == {
+        "person_ids[0]",
+        "person_ids[1]",
+    }
+    assert _fields(client.post(enrol, json={"association_role": ["chair"]}, headers=headers)) == {"association_role"}
+    batch = _batch(learners[:2])
+    batch["marks"][0]["person_id"] = TOO_BIG
+    batch["marks"][1]["status"] = ["present"]
+    batch["device"] = {"name": "phone"}
+    assert _fields(_post_marks(client, session, batch, headers)) == {
+        "device",
+        "marks[0].person_id",
+        "marks[1].status",
+    }
+    assert _fields(
+        client.post(
+            f"/api/v1/classes/{class_id}/sessions/recurring",
+            json={"first_day": "2026-03-02", "weekdays": 1, "start": 19, "end": "21:00", "count": TOO_BIG},
+            headers=headers,
+        )
+    ) == {"weekdays", "start", "count"}
+    assert client.get(f"/api/v1/sessions/{TOO_BIG}", headers=headers).status_code == 404
+    assert _rows(session.id) == {}
+
+
+def test_scope_errors_are_named_in_the_callers_language(centre, client, manager):
+    outsider = make_centre("23302", learners=1, label="B").learners[0]
+    course_class = make_class(centre)
+    db.session.commit()
+    response = client.post(
+        f"/api/v1/classes/{course_class.id}/enrolments",
+        json={"person_id": outsider.id},
+        headers={**manager, "Accept-Language": "vi"},
+    )
+    assert _fields(response) == {"person_id"}
+    assert response.get_json()["errors"][0]["message"] == f"Không có người {outsider.id} trong phạm vi của bạn."
+    english = client.post(
+        f"/api/v1/classes/{course_class.id}/enrolments",
+        json={"person_id": outsider.id},
+        headers={**manager, "Accept-Language": "en"},
+    )
+    assert english.get_json()["errors"][0]["message"] == f"No person {outsider.id} in your scope."
+
+
+def test_the_public_certificate_check_keeps_its_rate_limit(rate_limited_app):
+    """30 a minute per address, shared with the verification page: the 31st guess is a 429 problem."""
+    client = rate_limited_app().test_client()
+    statuses = [client.get(f"/api/v1/certificates/AAAA-BBBB-{i:04d}").status_code for i in range(31)]
+    assert statuses == [404] * 30 + [429]
+    assert client.get("/api/v1/certificates/AAAA-BBBB-CCCC").mimetype == "application/problem+json"
+    refused = client.get("/courses/verify/AAAA-BBBB-CCCC")  # the page counts in the same budget
+    assert refused.status_code == 429

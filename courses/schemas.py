@@ -1,0 +1,667 @@
+"""The shapes of the class programme's API (/api/v1 courses, classes, sessions, enrolments, attendance,
+completions and certificates): what a client sends and what it gets back (ADR 35).
+
+Session times are local wall-clock times in Vietnam: sent with an offset or without one (then taken as local),
+returned with ``+07:00``. Device and server times (``recorded_at``, ``enrolled_at``…) are UTC, returned with ``Z``.
+Checks that need the database (an id in the caller's scope, a room of the class's centre) run with the other field
+checks, so one answer names every field to fix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from flask import request
+from flask_babel import gettext as _
+from pydantic import (
+    AfterValidator,
+    AliasPath,
+    AwareDatetime,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from courses.models import (
+    CourseCategory,
+    EnrolmentStatus,
+    InstructorRole,
+    SessionStatus,
+    TargetGroup,
+)
+from lms.api.schema import MAX_ID, Body, Id, Out, Page, PageQuery, Problem
+from lms.registry.models import AssociationRole
+
+LOCAL = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")  # no daylight saving
+MAX_MARKS = 1000  # a batch is one session; no class is this big
+MAX_PEOPLE = 2000
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+
+
+# --- times ---------------------------------------------------------------------------------------------------
+
+
+def _as_local(moment: datetime) -> datetime:
+    """A session time as stored: local wall-clock, without a zone (a time without an offset is already local)."""
+    return moment.astimezone(LOCAL).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _local_out(value: Any) -> Any:
+    return value.replace(tzinfo=LOCAL) if isinstance(value, datetime) and value.tzinfo is None else value
+
+
+def _utc_out(value: Any) -> Any:
+    return value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
+
+
+LocalIn = Annotated[
+    datetime,
+    AfterValidator(_as_local),
+    Field(
+        description="Local time in Vietnam: YYYY-MM-DDTHH:MM, or with an offset (converted to +07:00)",
+        examples=["2026-03-03T19:00:00+07:00"],
+    ),
+]
+
+
+# --- checks against the database, reported with the other field errors ---------------------------------------
+
+
+def _user() -> Any:
+    from flask_login import current_user
+
+    return current_user
+
+
+def _manage() -> Any:
+    from lms.auth.permissions import Permission
+
+    return Permission.COURSES_MANAGE
+
+
+def _people_outside(ids: Iterable[Any]) -> set[int]:
+    """Of ``ids`` (only well-formed ones are looked up, in one query), those that are not persons the caller may
+    manage."""
+    from lms.extensions import db
+    from lms.registry import services as registry
+    from lms.registry.models import Person
+
+    wanted = {i for i in ids if isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= MAX_ID}
+    if not wanted:
+        return set()
+    found = set(
+        db.session.scalars(
+            registry.scoped_select(Person, _user(), _manage()).with_only_columns(Person.id).where(Person.id.in_(wanted))
+        )
+    )
+    return wanted - found
+
+
+def _with_errors(
+    cls: Any, data: Any, handler: Callable[[Any], Any], extra: Sequence[tuple[tuple[str | int, ...], str]]
+) -> Any:
+    """Validate ``data``, then add the ``extra`` errors (location, message) to pydantic's own, as one answer."""
+    found = [
+        InitErrorDetails(type=PydanticCustomError("not_found", message), loc=loc, input=None) for loc, message in extra
+    ]
+    try:
+        result = handler(data)
+    except ValidationError as exc:
+        if not found:
+            raise
+        errors = [
+            InitErrorDetails(type=e["type"], loc=e["loc"], input=e["input"], ctx=e["ctx"])
+            if "ctx" in e
+            else InitErrorDetails(type=e["type"], loc=e["loc"], input=e["input"])
+            for e in exc.errors()
+        ]
+        raise ValidationError.from_exception_data(exc.title, errors + found) from None
+    if found:
+        raise ValidationError.from_exception_data(cls.__name__, found)
+    return result
+
+
+def _path_room(room_id: int | None, clc_id: int | None) -> int | None:
+    from sqlalchemy import select
+
+    from courses.models import Room
+    from lms.extensions import db
+
+    if room_id is None or clc_id is None:
+        return room_id
+    if db.session.scalar(select(Room.id).where(Room.id == room_id, Room.clc_id == clc_id)) is None:
+        raise ValueError(_("No such room at the class's centre."))
+    return room_id
+
+
+def _centre_of_path_class() -> int | None:
+    """The centre of the class (or of the session's class) the URL names, if the caller may manage it; None
+    otherwise: the body's own checks are skipped then, and the view answers 404. The object is the one the route's
+    scope check already looked up (``courses.api._found``), if any."""
+    from flask import g
+
+    from courses import services
+
+    args = request.view_args or {}
+    found: dict[tuple[Any, ...], Any] = g.setdefault("courses_found", {})
+    if "class_id" in args:
+        key = ("class", args["class_id"], _manage(), False)
+        if key not in found:
+            found[key] = services.get_class(args["class_id"], _user(), _manage())
+        return found[key].clc_id if found[key] is not None else None
+    if "session_id" in args:
+        key = ("session", args["session_id"], _manage(), False)
+        if key not in found:
+            found[key] = services.get_session(args["session_id"], _user(), _manage())
+        return found[key].course_class.clc_id if found[key] is not None else None
+    return None
+
+
+def _well_formed_ids(value: Any) -> list[int] | None:
+    """``value`` if it is a list of valid ids (only then are they looked up), else None."""
+    if not isinstance(value, list) or not value:
+        return None
+    if all(isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= MAX_ID for i in value):
+        return value
+    return None
+
+
+# --- courses -------------------------------------------------------------------------------------------------
+
+
+class CourseOut(Out):
+    id: int
+    unit_id: int = Field(description="The unit whose catalogue holds the course (its communes may use it)")
+    code: str = Field(examples=["TH-01"])
+    name: str = Field(examples=["Tin học cơ bản"])
+    category: CourseCategory
+    planned_hours: float = Field(examples=[24.0])
+    min_attendance_share: float = Field(description="Share of sessions to attend to complete, 0–1", examples=[0.8])
+    requires_assessment: bool
+    description: str
+    module_codes: list[str] = Field(description="IT-skills modules a completion grants", examples=[["IU01"]])
+    active: bool
+
+
+CoursePage = Page[CourseOut]
+
+
+class CourseQuery(PageQuery):
+    category: CourseCategory | None = None
+    q: str | None = Field(None, max_length=200, description="Words of the name (accents and case ignored)")
+
+
+class CourseIn(Body):
+    unit_id: Id = Field(description="A unit of your scope whose catalogue gets the course")
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] = Field(
+        description="Unique", examples=["TH-01"]
+    )
+    name: Text = Field(examples=["Tin học cơ bản"])
+    category: CourseCategory
+    planned_hours: Decimal = Field(gt=0, le=Decimal("99999.9"), examples=[24])
+    min_attendance_share: Decimal | None = Field(None, gt=0, le=1, description="Default 0.8", examples=[0.8])
+    requires_assessment: bool | None = None
+    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] = ""
+    module_codes: list[Annotated[str, StringConstraints(min_length=1, max_length=8)]] | None = Field(
+        None, max_length=50, description="IT-skills modules a completion grants", examples=[["IU01"]]
+    )
+
+    @field_validator("unit_id")
+    @classmethod
+    def _unit_in_scope(cls, unit_id: int) -> int:
+        from lms.registry import services as registry
+        from lms.registry.models import AdminUnit
+
+        if registry.get_in_scope(AdminUnit, unit_id, _user(), _manage()) is None:
+            raise ValueError(_("No such unit in your scope."))
+        return unit_id
+
+
+# --- classes -------------------------------------------------------------------------------------------------
+
+
+class ClassOut(Out):
+    id: int
+    course_id: int
+    course_name: str = Field(validation_alias=AliasPath("course", "name"))
+    clc_id: int
+    commune_id: int
+    name: str
+    room_id: int | None
+    capacity: int
+    target_group: TargetGroup
+    starts_on: date
+    ends_on: date
+
+
+ClassPage = Page[ClassOut]
+
+
+class InstructorOut(Out):
+    person_id: int
+    full_name: str
+    role: InstructorRole
+
+
+class ClassCounts(Out):
+    enrolled: int
+    waitlisted: int
+    withdrawn: int
+    seats_left: int
+    sessions_scheduled: int
+    sessions_cancelled: int
+    sessions_held: int = Field(description="Scheduled sessions that have started")
+
+
+class ClassDetail(ClassOut):
+    instructors: list[InstructorOut]
+    counts: ClassCounts
+
+
+class ClassQuery(PageQuery):
+    clc_id: Id | None = None
+    course_id: Id | None = None
+    from_: date | None = Field(None, alias="from", description="Classes that run on or after this day")
+    to: date | None = Field(None, description="Classes that run on or before this day")
+
+
+class ClassIn(Body):
+    course_id: Id = Field(description="A course of your catalogue")
+    clc_id: Id = Field(description="A centre of your scope")
+    name: Text
+    capacity: int = Field(ge=1, le=10_000, examples=[30])
+    starts_on: date
+    ends_on: date
+    room_id: Id | None = Field(None, description="A room of the centre")
+    target_group: TargetGroup = TargetGroup.EVERYONE
+    instructor_ids: list[Id] | None = Field(None, min_length=1, max_length=20, description="Persons of your scope")
+
+    @field_validator("course_id")
+    @classmethod
+    def _course_in_catalogue(cls, course_id: int) -> int:
+        from courses import services
+        from courses.models import Course
+        from lms.extensions import db
+
+        stmt = services.visible_courses(_user(), _manage()).where(Course.id == course_id)
+        if db.session.scalar(stmt) is None:
+            raise ValueError(_("No such course in your catalogue."))
+        return course_id
+
+    @field_validator("clc_id")
+    @classmethod
+    def _centre_in_scope(cls, clc_id: int) -> int:
+        from lms.registry import services as registry
+        from lms.registry.models import Clc
+
+        if registry.get_in_scope(Clc, clc_id, _user(), _manage()) is None:
+            raise ValueError(_("No such centre in your scope."))
+        return clc_id
+
+    @field_validator("room_id")
+    @classmethod
+    def _room_of_centre(cls, room_id: int | None, info: ValidationInfo) -> int | None:
+        return _path_room(room_id, info.data.get("clc_id"))
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _instructors_in_scope(cls, data: Any, handler: Callable[[Any], Any]) -> Any:
+        ids = _well_formed_ids(data.get("instructor_ids") if isinstance(data, dict) else None)
+        outside = _people_outside(ids) if ids else set()
+        extra: list[tuple[tuple[str | int, ...], str]] = [
+            (("instructor_ids", i), _("No person %(id)s in your scope.", id=pid))
+            for i, pid in enumerate(ids or [])
+            if pid in outside
+        ]
+        return _with_errors(cls, data, handler, extra)
+
+
+# --- sessions ------------------------------------------------------------------------------------------------
+
+
+class SessionOut(Out):
+    id: int
+    class_id: int
+    starts_at: AwareDatetime = Field(description="Local time, +07:00", examples=["2026-03-03T19:00:00+07:00"])
+    ends_at: AwareDatetime
+    room_id: int | None
+    place: str
+    status: SessionStatus
+    original_starts_at: AwareDatetime | None = Field(description="Before the session was moved")
+    note: str = Field(description="Why it was cancelled")
+
+    @field_validator("starts_at", "ends_at", "original_starts_at", mode="before")
+    @classmethod
+    def _local(cls, value: Any) -> Any:
+        return _local_out(value)
+
+
+SessionPage = Page[SessionOut]
+
+
+class SessionList(Out):
+    items: list[SessionOut]
+
+
+class SessionQuery(PageQuery):
+    status: SessionStatus | None = None
+
+
+def _room_at_path_class(room_id: int | None) -> int | None:
+    return _path_room(room_id, _centre_of_path_class()) if room_id is not None else None
+
+
+class SessionIn(Body):
+    starts_at: LocalIn
+    ends_at: LocalIn
+    room_id: Id | None = Field(None, description="A room of the class's centre")
+    place: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = Field(
+        "", description="Where, if not in a room", examples=["Sân đình"]
+    )
+
+    @field_validator("room_id")
+    @classmethod
+    def _room(cls, room_id: int | None) -> int | None:
+        return _room_at_path_class(room_id)
+
+
+class SessionMove(Body):
+    starts_at: LocalIn | None = Field(None, description="The new start; alone, the session keeps its length")
+    ends_at: LocalIn | None = None
+    room_id: Id | None = Field(None, description="A room of the class's centre")
+
+    @field_validator("room_id")
+    @classmethod
+    def _room(cls, room_id: int | None) -> int | None:
+        return _room_at_path_class(room_id)
+
+
+HH_MM = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+def _hh_mm_schema(schema: dict[str, Any]) -> None:
+    """``HH:MM``: not JSON Schema's ``time`` format, which requires seconds and an offset."""
+    schema.pop("format", None)
+    schema["pattern"] = HH_MM
+
+
+class RecurrenceIn(Body):
+    first_day: date
+    weekdays: list[int] = Field(
+        min_length=1,
+        max_length=7,
+        description="0 = Monday … 6 = Sunday",
+        examples=[[1, 3]],
+        json_schema_extra={"items": {"type": "integer", "minimum": 0, "maximum": 6}},
+    )
+    start: time = Field(description="HH:MM, local", examples=["19:00"], json_schema_extra=_hh_mm_schema)
+    end: time = Field(description="HH:MM, local", examples=["21:00"], json_schema_extra=_hh_mm_schema)
+    every_weeks: int | None = Field(None, ge=1, le=52, description="Default 1")
+    count: int | None = Field(None, ge=1, le=500, description="How many sessions (or give `until`)")
+    until: date | None = Field(None, validate_default=True, description="The last day (or give `count`)")
+    room_id: Id | None = Field(None, description="A room of the class's centre")
+    place: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _hh_mm(cls, value: Any) -> Any:
+        # Not seconds since midnight, nor a time with seconds: what a timetable says.
+        if not isinstance(value, str) or not re.fullmatch(HH_MM, value):
+            raise ValueError(_("Must be a time as HH:MM."))
+        return value
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays(cls, days: list[int]) -> list[int]:
+        if not all(0 <= d <= 6 for d in days):
+            raise ValueError(_("A list of weekdays, 0 = Monday … 6 = Sunday."))
+        return days
+
+    @field_validator("until")
+    @classmethod
+    def _until_or_count(cls, until: date | None, info: ValidationInfo) -> date | None:
+        # "count" absent from info.data: it was invalid, and is reported itself.
+        if until is None and "count" in info.data and info.data["count"] is None:
+            raise ValueError(_("Give an end date (until) or a number of sessions (count)."))
+        return until
+
+    @field_validator("room_id")
+    @classmethod
+    def _room(cls, room_id: int | None) -> int | None:
+        return _room_at_path_class(room_id)
+
+
+class CancelIn(Body):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] = Field("", examples=["Mưa lũ"])
+
+
+# --- enrolments ----------------------------------------------------------------------------------------------
+
+
+class EnrolmentOut(Out):
+    person_id: int
+    full_name: str = Field(validation_alias=AliasPath("person", "full_name"))
+    status: EnrolmentStatus
+    enrolled_at: AwareDatetime
+    withdrawn_at: AwareDatetime | None
+    assessment_passed: bool | None
+
+    @field_validator("enrolled_at", "withdrawn_at", mode="before")
+    @classmethod
+    def _utc(cls, value: Any) -> Any:
+        return _utc_out(value)
+
+
+EnrolmentPage = Page[EnrolmentOut]
+
+
+class EnrolmentQuery(PageQuery):
+    status: EnrolmentStatus | None = None
+
+
+ENROL_SELECTORS = ("person_id", "person_ids", "village_id", "household_id", "association_role")
+
+
+class EnrolIn(Body):
+    """Exactly one of the fields: one learner, a list (enrolled in that order), or everyone of a village, a
+    household or an association role of the class's commune."""
+
+    person_id: Id | None = None
+    person_ids: list[Id] | None = Field(None, min_length=1, max_length=MAX_PEOPLE)
+    village_id: Id | None = Field(None, description="A village of your scope")
+    household_id: Id | None = Field(None, description="A household of your scope")
+    association_role: AssociationRole | None = None
+
+    @field_validator("person_id")
+    @classmethod
+    def _person_in_scope(cls, person_id: int | None) -> int | None:
+        if person_id is not None and _centre_of_path_class() is not None and _people_outside([person_id]):
+            raise ValueError(_("No person %(id)s in your scope.", id=person_id))
+        return person_id
+
+    @field_validator("village_id")
+    @classmethod
+    def _village_in_scope(cls, village_id: int | None) -> int | None:
+        from lms.registry import services as registry
+        from lms.registry.models import AdminUnit, UnitLevel
+
+        if village_id is not None and _centre_of_path_class() is not None:
+            village = registry.get_in_scope(AdminUnit, village_id, _user(), _manage())
+            if village is None or village.level != UnitLevel.VILLAGE:
+                raise ValueError(_("No such village in your scope."))
+        return village_id
+
+    @field_validator("household_id")
+    @classmethod
+    def _household_in_scope(cls, household_id: int | None) -> int | None:
+        from lms.registry import services as registry
+        from lms.registry.models import Household
+
+        if (
+            household_id is not None
+            and _centre_of_path_class() is not None
+            and registry.get_in_scope(Household, household_id, _user(), _manage()) is None
+        ):
+            raise ValueError(_("No such household in your scope."))
+        return household_id
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _people_in_scope(cls, data: Any, handler: Callable[[Any], Any]) -> Any:
+        ids = _well_formed_ids(data.get("person_ids") if isinstance(data, dict) else None)
+        # Only for a class the caller may manage: for another, the view answers 404 whatever the body.
+        outside = _people_outside(ids) if ids and _centre_of_path_class() is not None else set()
+        extra: list[tuple[tuple[str | int, ...], str]] = [
+            (("person_ids", i), _("No person %(id)s in your scope.", id=pid))
+            for i, pid in enumerate(ids or [])
+            if pid in outside
+        ]
+        return _with_errors(cls, data, handler, extra)
+
+
+class EnrolmentResult(Out):
+    class_id: int
+    enrolled: list[int] = Field(description="Given a seat")
+    waitlisted: list[int] = Field(description="On the waiting list (the class is full)")
+    already: list[int] = Field(description="Enrolled or waiting before")
+
+
+class WithdrawalOut(Out):
+    class_id: int
+    person_id: int
+    status: Literal["withdrawn"]
+    promoted: int | None = Field(description="The learner moved from the waiting list into the freed seat")
+
+
+# --- attendance ----------------------------------------------------------------------------------------------
+
+
+class MarkIn(Body):
+    client_mark_id: str | None = Field(
+        None, min_length=1, max_length=64, description="The device's id of the mark: a re-sent mark is recognised"
+    )
+    person_id: Id = Field(description="An enrolled learner of the session's class")
+    status: str = Field(min_length=1, max_length=16, description="An attendance status code", examples=["present"])
+    recorded_at: AwareDatetime = Field(
+        description="When the mark was taken, on the device, with its offset", examples=["2026-03-03T12:05:00Z"]
+    )
+
+
+class AttendanceIn(Body):
+    """A batch for one session: all or nothing; the latest ``recorded_at`` of a learner wins."""
+
+    device: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = Field("", examples=["phone-7"])
+    marks: list[MarkIn] = Field(min_length=1, max_length=MAX_MARKS)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _mark_ids_unique(cls, data: Any, handler: Callable[[Any], Any]) -> Any:
+        marks = data.get("marks") if isinstance(data, dict) else None
+        extra: list[tuple[tuple[str | int, ...], str]] = []
+        seen: dict[str, int] = {}
+        for index, mark in enumerate(marks if isinstance(marks, list) else []):
+            mark_id = mark.get("client_mark_id") if isinstance(mark, dict) else None
+            if isinstance(mark_id, str) and mark_id:
+                if mark_id in seen:
+                    message = _("The same id as marks[%(index)s].", index=seen[mark_id])
+                    extra.append((("marks", index, "client_mark_id"), message))
+                seen.setdefault(mark_id, index)
+        return _with_errors(cls, data, handler, extra)
+
+
+class AttendanceResult(Out):
+    session_id: int
+    created: int
+    updated: int
+    unchanged: int = Field(description="Marks already there, or older than the stored ones")
+
+
+class MarkOut(Out):
+    person_id: int
+    status: str
+    recorded_at: AwareDatetime = Field(description="On the device, UTC")
+    device: str
+    client_mark_id: str | None
+    received_at: AwareDatetime = Field(description="When the server stored it, UTC")
+
+    @field_validator("recorded_at", "received_at", mode="before")
+    @classmethod
+    def _utc(cls, value: Any) -> Any:
+        return _utc_out(value)
+
+
+MarkPage = Page[MarkOut]
+
+
+# --- completions and certificates ----------------------------------------------------------------------------
+
+
+class CertificateRef(Out):
+    code: str = Field(examples=["7KQ2-M9XD-4TNA"])
+    issued_on: date
+    revoked: bool
+
+
+class CompletionOut(Out):
+    person_id: int
+    full_name: str | None = None
+    kind: Literal["class_completion", "policy_study"]
+    category: str | None
+    hours: float
+    year: int
+    completed_on: date
+    certificate: CertificateRef | None = Field(None, description="null: none issued (yet)")
+
+
+CompletionPage = Page[CompletionOut]
+
+
+class CertificateCheck(Out):
+    """What anyone holding a code may see: the learner's family and middle names as initials, nothing more."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    code: str = Field(examples=["7KQ2-M9XD-4TNA"])
+    valid: bool
+    status: Literal["valid", "revoked"]
+    issued_on: date
+    revoked_on: date | None
+    learner: str = Field(examples=["N. V. An"])
+    course: str
+    class_: str = Field(alias="class")
+    centre: str
+
+
+# --- problems ------------------------------------------------------------------------------------------------
+
+
+class ConflictOut(Out):
+    resource: Literal["room", "instructor", "learner"]
+    resource_id: int
+    session_id: int | None = Field(description="The booked session; null if it is not in your scope")
+    class_id: int | None = Field(description="Its class; null if it is not in your scope")
+    starts_at: AwareDatetime = Field(description="Local time, +07:00")
+    ends_at: AwareDatetime
+
+    @field_validator("starts_at", "ends_at", mode="before")
+    @classmethod
+    def _local(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return _local_out(value)
+
+
+class ConflictProblem(Problem):
+    """A 409: the room, an instructor or a learner is already booked then."""
+
+    conflicts: list[ConflictOut] = Field(default_factory=list)
