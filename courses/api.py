@@ -77,11 +77,12 @@ from courses.services import CourseError, Mark
 from lms.api import bp
 from lms.api.errors import ApiValidationError, problem
 from lms.api.idempotency import idempotent
+from lms.api.limits import verify_limit
 from lms.api.pagination import page_of
 from lms.api.schema import PageQuery, operation
 from lms.auth.permissions import Permission, has_permission_anywhere
 from lms.core.services import audit
-from lms.extensions import db, limiter
+from lms.extensions import db
 from lms.registry import services as registry
 from lms.registry.models import AdminUnit, Clc, Person
 from lms.registry.text import initials_name
@@ -214,6 +215,7 @@ def list_courses(query: CourseQuery) -> CoursePage:
 @bp.get("/courses/<int:course_id>")
 @operation(VIEW, ok=CourseOut, tags=COURSES)
 def get_course(course_id: int) -> CourseOut:
+    """One course of your scope: its kind, category, target groups, hours and completion rule."""
     course = db.session.scalar(services.visible_courses(current_user, VIEW).where(Course.id == course_id))
     if course is None:
         abort(404)
@@ -349,6 +351,7 @@ SESSIONS = ["sessions"]
 @_scoped(VIEW)
 @operation(VIEW, ok=SessionPage, query=SessionQuery, tags=SESSIONS)
 def list_sessions(class_id: int, query: SessionQuery) -> SessionPage:
+    """A class's sessions in time order (local times, +07:00), with their status."""
     _class(class_id)
     stmt = select(ClassSession).where(ClassSession.class_id == class_id)
     if query.status is not None:
@@ -400,6 +403,7 @@ def create_recurring_sessions(class_id: int, json: RecurrenceIn) -> Any:
 @_scoped(VIEW)
 @operation(VIEW, ok=SessionOut, tags=SESSIONS)
 def get_session(session_id: int) -> SessionOut:
+    """One session: when and where (local times, +07:00), its status and the class it belongs to."""
     return SessionOut.model_validate(_session(session_id))
 
 
@@ -446,6 +450,7 @@ ENROLMENTS = ["enrolments"]
 @_scoped(VIEW)
 @operation(VIEW, ok=EnrolmentPage, query=EnrolmentQuery, tags=ENROLMENTS)
 def list_enrolments(class_id: int, query: EnrolmentQuery) -> EnrolmentPage:
+    """A class's enrolments: learners, status (enrolled, waiting, withdrawn, completed) and dates."""
     _class(class_id)
     stmt = (
         select(Enrolment)
@@ -557,6 +562,7 @@ def record_attendance(session_id: int, json: AttendanceIn) -> Any:
 @_scoped(VIEW)
 @operation(VIEW, ok=MarkPage, query=PageQuery, tags=ATTENDANCE)
 def list_attendance(session_id: int, query: PageQuery) -> MarkPage:
+    """The marks of a session: one per learner, the latest by device time, with who recorded it."""
     _session(session_id)
     stmt = (
         select(Attendance)
@@ -605,7 +611,6 @@ def list_completions(class_id: int, query: PageQuery) -> CompletionPage:
 
 
 # The same budget as the public verification page (same scope): enough for people, too little to guess codes.
-verify_limit = limiter.shared_limit("30 per minute", scope="certificate-verify")
 
 
 @bp.get("/certificates/<code>")

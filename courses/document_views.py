@@ -20,11 +20,12 @@ from wtforms.validators import DataRequired
 
 from courses import attendance_codes, bp, documents, reports, services, sheet_import
 from courses.models import CourseClass
+from lms.api.limits import verify_limit
 from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission
 from lms.core.pdf import normalise_code
 from lms.core.services import audit
-from lms.extensions import db, limiter
+from lms.extensions import db
 from lms.registry import services as registry_services
 from lms.registry.models import AdminUnit, Clc
 from lms.registry.text import initials_name
@@ -32,7 +33,6 @@ from lms.registry.text import initials_name
 VIEW = Permission.COURSES_VIEW
 RECORD = Permission.ATTENDANCE_RECORD
 # One budget for both verification pages, per client address: enough for people, too little to guess codes.
-verify_limit = limiter.shared_limit("30 per minute", scope="certificate-verify")
 
 
 def _class(class_id: int, permission: Permission) -> CourseClass:

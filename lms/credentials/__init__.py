@@ -10,7 +10,6 @@ from typing import Any
 from flask import Blueprint
 
 from lms.core.signals import printing, revoked
-from lms.extensions import limiter
 
 bp = Blueprint(
     "credentials",
@@ -19,9 +18,6 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/credentials/static",
 )
-
-# The budget the certificate verification pages share (same scope): a credential is reached with the same code.
-verify_limit = limiter.shared_limit("30 per minute", scope="certificate-verify")
 
 
 @revoked.connect

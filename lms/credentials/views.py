@@ -15,9 +15,10 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from courses import services as course_services
+from lms.api.limits import verify_limit
 from lms.core.pdf import normalise_code
 from lms.core.services import audit
-from lms.credentials import bp, services, verify_limit
+from lms.credentials import bp, services
 from lms.credentials.models import Issuer, StatusList
 from lms.extensions import db
 from lms.titles import recognition

@@ -21,6 +21,7 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 
+from lms.api.limits import verify_limit
 from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission
 from lms.core.pdf import (
@@ -38,13 +39,11 @@ from lms.core.pdf import (
     vi_long_date,
 )
 from lms.core.services import audit
-from lms.extensions import db, limiter
+from lms.extensions import db
 from lms.registry.models import AdminUnit
 from lms.titles import approvals, bp, recognition, services
 from lms.titles.models import CriteriaSet, Recognition, RecognitionStatus, Title
 from lms.titles.recognition_forms import TITLE_NAMES
-
-verify_limit = limiter.shared_limit("30 per minute", scope="certificate-verify")
 
 
 def verification_url(code: str) -> str:

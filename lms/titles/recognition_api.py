@@ -16,10 +16,11 @@ from flask_login import current_user
 from lms.api import bp
 from lms.api.errors import ApiValidationError, problem
 from lms.api.idempotency import idempotent
+from lms.api.limits import verify_limit
 from lms.api.pagination import page_of
 from lms.api.schema import operation
 from lms.auth.permissions import Permission
-from lms.extensions import db, limiter
+from lms.extensions import db
 from lms.registry.models import AdminUnit
 from lms.titles import recognition
 from lms.titles.models import Recognition
@@ -45,7 +46,6 @@ from lms.titles.schemas import (
     RegistrationResult,
 )
 
-verify_limit = limiter.shared_limit("30 per minute", scope="certificate-verify")  # the courses' budget, shared
 TAGS = ["titles"]
 ASSESS, APPROVE = Permission.TITLES_ASSESS, Permission.TITLES_APPROVE
 
