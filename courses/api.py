@@ -215,7 +215,7 @@ def list_courses(query: CourseQuery) -> CoursePage:
 @bp.get("/courses/<int:course_id>")
 @operation(VIEW, ok=CourseOut, tags=COURSES)
 def get_course(course_id: int) -> CourseOut:
-    """One course of your scope: its kind, category, target groups, hours and completion rule."""
+    """One course of your scope: its category, planned hours, completion rule and the IT modules it grants."""
     course = db.session.scalar(services.visible_courses(current_user, VIEW).where(Course.id == course_id))
     if course is None:
         abort(404)
@@ -450,7 +450,7 @@ ENROLMENTS = ["enrolments"]
 @_scoped(VIEW)
 @operation(VIEW, ok=EnrolmentPage, query=EnrolmentQuery, tags=ENROLMENTS)
 def list_enrolments(class_id: int, query: EnrolmentQuery) -> EnrolmentPage:
-    """A class's enrolments: learners, status (enrolled, waiting, withdrawn, completed) and dates."""
+    """A class's enrolments: each learner, the status, when enrolled or withdrawn, and the assessment result."""
     _class(class_id)
     stmt = (
         select(Enrolment)
@@ -562,7 +562,7 @@ def record_attendance(session_id: int, json: AttendanceIn) -> Any:
 @_scoped(VIEW)
 @operation(VIEW, ok=MarkPage, query=PageQuery, tags=ATTENDANCE)
 def list_attendance(session_id: int, query: PageQuery) -> MarkPage:
-    """The marks of a session: one per learner, the latest by device time, with who recorded it."""
+    """The marks of a session: one per learner, the latest by device time, with the device and when it arrived."""
     _session(session_id)
     stmt = (
         select(Attendance)
