@@ -108,6 +108,8 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
     # "Keep me logged in" lasts this long after the login with the password, whatever the cookie says (ADR 24).
     REMEMBER_COOKIE_DURATION = timedelta(days=int(_env("LMS_REMEMBER_DAYS", "14") or 14))
+    # A rotating token kept on the server (ADR 30); a new name, so cookies of the former kind are simply ignored.
+    REMEMBER_COOKIE_NAME = "lms_remember"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
 
