@@ -1257,9 +1257,13 @@ LAYOUTS: dict[str, type[_Layout]] = {
 
 
 def _limits() -> spreadsheet.Limits:
-    """The reader's limits for a registry file: the settings, this import's row limit and the upload limit."""
+    """The reader's limits for a registry file: the settings, this import's row limit, the upload limit and the
+    worker's time budget."""
     upload = current_app.config.get("MAX_CONTENT_LENGTH")
     limits = spreadsheet.Limits.from_config(current_app.config["IMPORT_MAX_ROWS"])
+    # A worker reads the file, not a waiting page: its own time budget (memory is bounded the same way).
+    if job_seconds := current_app.config.get("IMPORT_JOB_MAX_SECONDS"):
+        limits = replace(limits, max_seconds=job_seconds)
     return replace(limits, max_bytes=min(limits.max_bytes, upload)) if upload else limits
 
 
