@@ -178,6 +178,16 @@ class Config:
     # A titles run in which no commune finished for this long lost messages (a killed worker): the sweep re-sends
     # its missing communes. Longer than one commune's evaluation takes.
     TITLES_STALL_AGE = timedelta(seconds=_seconds("LMS_TITLES_STALL_SECONDS", 60))
+    # The queue of the workers (``celery worker --queues``) and, on RabbitMQ, its type and limits (lms/celery.py):
+    # a consumer that holds a message longer than the visibility timeout is cut off and the message redelivered.
+    # RabbitMQ (ADR 33): a quorum queue (replicated; it counts each message's deliveries) that drops a message
+    # delivered BROKER_DELIVERY_LIMIT times — one that kills its worker every time — instead of handing it to worker
+    # after worker (its work stays in the outbox for the sweeps). LMS_BROKER_QUEUE_TYPE=classic keeps a classic
+    # queue: RabbitMQ refuses to redeclare a queue with another type (docs/reliability.md says how to switch).
+    TASK_QUEUE = _env("LMS_TASK_QUEUE", "celery") or "celery"
+    BROKER_QUEUE_TYPE = _env("LMS_BROKER_QUEUE_TYPE", "quorum") or "quorum"
+    BROKER_DELIVERY_LIMIT = _seconds("LMS_BROKER_DELIVERY_LIMIT", 10)
+    BROKER_CONSUMER_TIMEOUT = BROKER_VISIBILITY_TIMEOUT
     # Poison work (lms/core/work.py): a mark whose task failed is sent again after WORK_RETRY_BASE × 2^(attempts − 1)
     # and parked as failed (stuck-work page, /healthz degraded) after WORK_MAX_ATTEMPTS.
     WORK_MAX_ATTEMPTS = _seconds("LMS_WORK_MAX_ATTEMPTS", 5)

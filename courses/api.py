@@ -21,7 +21,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
 from courses import services
-from courses.idempotency import idempotent
 from courses.models import (
     Attendance,
     Certificate,
@@ -42,6 +41,7 @@ from courses.scheduling import Recurrence
 from courses.services import CourseError, Mark
 from lms.api import bp
 from lms.api.errors import ApiValidationError, problem
+from lms.api.idempotency import idempotent
 from lms.api.pagination import paginate
 from lms.auth.permissions import Permission, has_permission_anywhere
 from lms.core.services import audit

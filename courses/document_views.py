@@ -141,7 +141,7 @@ def attendance_book_pdf(class_id: int):
 
 
 class AttendanceSheetForm(FlaskForm):
-    file = FileField(_l("Attendance sheet (.xlsx)"), validators=[FileRequired()])
+    file = FileField(_l("Attendance sheet (.xlsx) or CSV"), validators=[FileRequired()])
 
 
 class ConfirmSheetForm(FlaskForm):
@@ -183,7 +183,7 @@ def attendance_sheet(class_id: int):
     upload = form.file.data
     filename = upload.filename or "sheet.xlsx"
     try:
-        parsed = sheet_import.check_sheet(course_class, upload.read(sheet_import.MAX_BYTES + 1))
+        parsed = sheet_import.check_sheet(course_class, upload.read(sheet_import.MAX_BYTES + 1), filename)
     except sheet_import.SheetRejected as exc:
         db.session.rollback()
         return _sheet_page(course_class, form, 422, errors=exc.errors, error_count=exc.count)

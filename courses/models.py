@@ -270,21 +270,6 @@ class AttendanceSheetPreview(Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
-class IdempotentRequest(Model):
-    """The stored answer to a POST carrying an ``Idempotency-Key``: a retry gets the same answer, not a redo."""
-
-    __tablename__ = "idempotent_request"
-    __table_args__ = (UniqueConstraint("user_id", "key"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
-    key: Mapped[str] = mapped_column(String(200))
-    request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int]
-    response: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-
-
 class PendingWork(Attempts, Model):
     """The transactional outbox: work marked in the same transaction as the change that caused it.
 

@@ -75,6 +75,23 @@ def _texts() -> dict[str, str]:
         "no_sessions": _("No session kept on this phone."),
         "cancelled": _("This session was cancelled: it takes no attendance."),
         "attendance": _("Attendance"),
+        # The server's page: the tally and what "Save" did (the marks go through the phone's queue).
+        "to_save": _("to save"),
+        "sending": _("Sending…"),
+        "saved_n": _("Saved: %(n)s marks recorded.", n="{n}"),
+        "nothing": _("Nothing to save: no mark changed."),
+        "kept_offline": _(
+            "No signal: %(n)s marks are kept on this phone and are sent by themselves when the signal returns.",
+            n="{n}",
+        ),
+        "failed": _(
+            "The server cannot be reached: the marks are kept on this phone and are sent by themselves as soon as "
+            "it answers."
+        ),
+        # Refusals the server gave no reason for (its own reasons come in the page's language).
+        "refused_forbidden": _("You may no longer record attendance for this session. Discard the mark."),
+        "refused_gone": _("This session no longer exists, or is no longer yours to mark. Discard the mark."),
+        "refused_invalid": _("The server could not read this mark. Discard it and tap the learner again."),
     }
 
 

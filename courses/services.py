@@ -15,6 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from flask import has_request_context
+from flask_babel import gettext
 from sqlalchemy import Select, delete, func, insert, literal, null, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager, selectinload
@@ -69,6 +71,14 @@ COMPLETION_WORK = "class_completion"
 ATTENDANCE_OVERWRITE, ATTENDANCE_CONFLICT = "attendance.overwrite", "attendance.conflict"
 # Shown on the public verification page, whose readers are Vietnamese: stored in Vietnamese.
 REVOKED_NOT_COMPLETED = "Không còn đáp ứng điều kiện hoàn thành khóa học (điểm danh đã được sửa)"
+
+
+def _(message: str, **params: Any) -> str:
+    """A refusal in the request's language (the phone page shows the bulk endpoint's reasons to the instructor);
+    in English outside a request (a task, the shell)."""
+    if has_request_context():
+        return gettext(message, **params)
+    return message % params if params else message
 
 
 class CourseError(ValueError):
@@ -660,7 +670,7 @@ def record_attendance(
     if not locked:
         db.session.execute(select(ClassSession.id).where(ClassSession.id == session.id).with_for_update())
     if session.status == SessionStatus.CANCELLED:
-        raise CourseError("the session was cancelled: it takes no attendance", "session_id")
+        raise CourseError(_("the session was cancelled: it takes no attendance"), "session_id")
     statuses = attendance_statuses()
     # The enrolled learners and the session's marks in one read: the marks of the enrolled (to decide each new
     # mark) and every client mark id already applied in the session (a retry).
@@ -695,7 +705,9 @@ def record_attendance(
                 {
                     "index": index,
                     "field": "status",
-                    "message": f"unknown status {mark.status!r}; one of {', '.join(statuses)}",
+                    "message": _(
+                        "unknown status '%(status)s'; one of %(codes)s", status=mark.status, codes=", ".join(statuses)
+                    ),
                 }
             )
         if mark.person_id not in enrolled:
@@ -703,17 +715,17 @@ def record_attendance(
                 {
                     "index": index,
                     "field": "person_id",
-                    "message": f"person {mark.person_id} is not enrolled in this class",
+                    "message": _("person %(id)s is not enrolled in this class", id=mark.person_id),
                 }
             )
         if mark.recorded_at > latest_allowed:
-            problems.append({"index": index, "field": "recorded_at", "message": "recorded in the future"})
+            problems.append({"index": index, "field": "recorded_at", "message": _("recorded in the future")})
         if mark.person_id in seen and marks[seen[mark.person_id]].recorded_at == mark.recorded_at:
             problems.append(
                 {
                     "index": index,
                     "field": "person_id",
-                    "message": f"two marks for person {mark.person_id} at the same time",
+                    "message": _("two marks for person %(id)s at the same time", id=mark.person_id),
                 }
             )
         seen[mark.person_id] = (
@@ -722,7 +734,7 @@ def record_attendance(
             else seen[mark.person_id]
         )
     if problems:
-        raise CourseError(f"{len(problems)} problem(s) in the batch; no mark was applied", "marks", problems)
+        raise CourseError(_("%(n)s problem(s) in the batch; no mark was applied", n=len(problems)), "marks", problems)
     if not marks:
         return MarkResult()
 
@@ -802,7 +814,7 @@ def record_attendance(
             rows,
         )
     events = [(ATTENDANCE_OVERWRITE, entry) for entry in overwritten]
-    events += [(ATTENDANCE_CONFLICT, entry) for entry in conflicts]
+    events += [(ATTENDANCE_CONFLICT, entry) for entry in _not_yet_audited(session.id, conflicts)]
     if events:
         db.session.execute(
             insert(AuditEvent),
@@ -823,6 +835,31 @@ def record_attendance(
     return result
 
 
+def _not_yet_audited(session_id: int, conflicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The losing marks not audited before: a losing mark sent again (a retry under a new idempotency key, found
+    by the device conflict drill) is the same disagreement, already kept — as a conflict, or as the value a newer
+    mark overwrote. One read of the session's disagreements, only when this batch has some."""
+    if not conflicts:
+        return conflicts
+    known = set()
+    for action, details in db.session.execute(
+        select(AuditEvent.action, AuditEvent.details).where(
+            AuditEvent.object_type == "class_session",
+            AuditEvent.object_id == str(session_id),
+            AuditEvent.action.in_([ATTENDANCE_CONFLICT, ATTENDANCE_OVERWRITE]),
+        )
+    ):
+        side = "lost" if action == ATTENDANCE_CONFLICT else "old"
+        known.add(
+            tuple(details.get(key) for key in ("person_id", f"{side}_status", f"{side}_device", f"{side}_recorded_at"))
+        )
+    return [
+        entry
+        for entry in conflicts
+        if (entry["person_id"], entry["lost_status"], entry["lost_device"], entry["lost_recorded_at"]) not in known
+    ]
+
+
 # --- completion ----------------------------------------------------------------------------------------------
 
 
@@ -830,15 +867,13 @@ def mark_dirty(class_id: int) -> None:
     """Record, in the caller's transaction, that the class's completions must be recomputed, and queue the task
     for after the commit. Marking an already dirty class refreshes its time, so a run that started before this
     change does not clear it (see :func:`clear_pending`)."""
-    from courses.tasks import recompute_completions
-
     # One statement whether the class is already dirty or not (and no race between two first markers).
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(PendingWork).values(kind=COMPLETION_WORK, subject_id=class_id, marked_at=utcnow())
     db.session.execute(
         stmt.on_conflict_do_update(index_elements=["kind", "subject_id"], set_={"marked_at": stmt.excluded.marked_at})
     )
-    enqueue_after_commit(recompute_completions, class_id=class_id)
+    enqueue_after_commit("courses.recompute_completions", class_id=class_id)
 
 
 def held_sessions(course_class_id: int, as_of: datetime) -> Select:

@@ -5,12 +5,15 @@ The grid: the first column names the learner (full name, or person number as ``1
 ``dd/mm/yyyy HH:MM`` on a day with two sessions; a cell holds a code of the one legend
 (:mod:`courses.attendance_codes`: P or x = present, M = late, CP = excused, V or K = absent) or a status's
 Vietnamese name, empty for no mark. The attendance book (xlsx) is read too, in the layout it was exported in.
+The file, an .xlsx workbook or a .csv, is read by the shared reader (:mod:`lms.core.spreadsheet`, with its limits).
 
 Every cell is checked before anything is written and every problem is reported with its row, its column (the
-Excel letter and the header) and a reason in English and Vietnamese, in the registry import's error format
-``{"row", "column", "message", "message_vi"}`` (plus ``header``). Nothing is written on upload: the user sees a
-preview (new, changed, unchanged and refused marks, certificates that would be revoked) and confirms it; the
-sheet then applies completely or not at all, and only if it would still do what the preview showed (ADR 19).
+Excel letter and the header) and a reason from the message catalogue, stored in English and Vietnamese in the
+registry import's error format ``{"row", "column", "message", "message_vi"}`` (plus ``header``).
+
+Nothing is written on upload: the user sees a preview (new, changed, unchanged and refused marks, certificates
+that would be revoked) and confirms it; the sheet then applies completely or not at all, and only if it would
+still do what the preview showed (ADR 19).
 """
 
 from __future__ import annotations
@@ -20,13 +23,13 @@ import io
 import json
 import re
 import secrets
-import zipfile
 from collections import defaultdict
 from dataclasses import astuple, dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -44,6 +47,7 @@ from courses.models import (
     EnrolmentStatus,
     SessionStatus,
 )
+from lms.core import spreadsheet
 from lms.core.exports import save_workbook
 from lms.core.services import audit
 from lms.extensions import db, utcnow
@@ -53,6 +57,7 @@ from lms.registry.text import fold
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 2000  # learners: far more than any class
 MAX_COLUMNS = 400  # sessions
+WIDTH = MAX_COLUMNS + 1  # the learner column and the sessions
 MAX_LISTED_ERRORS = 500
 LEARNER_HEADER = "Học viên"
 DEVICE = "paper sheet"
@@ -65,32 +70,70 @@ BOOK_COLUMNS = frozenset({"nam sinh", "so buoi co mat", "ty le", "hoan thanh", "
 BOOK_COLUMN_PREFIXES = ("tren so buoi da hoc",)
 BOOK_SUMMARY_ROWS = ("so hoc vien co mat", "hoan thanh:")
 
-_DAY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2})[:hH](\d{2}))?$")
+_TIME = re.compile(r"^(.*?)\s+(\d{1,2})[:hH](\d{2})$")
 _PERSON_NUMBER = re.compile(r"^#?\s*(\d+)$")
 _NAME_WITH_NUMBER = re.compile(r"^(.*?)\s*\(\s*#\s*(\d+)\s*\)$")
+
+# --- the messages (English ids; the Vietnamese lives in the catalogue, lms/translations) ----------------------
+
+HEADER_ROW = _l("Row 1 must be the header row: the learner column, then the session dates.")
+TOO_MANY_ROWS = _l("The sheet has too many rows (at most %(limit)s learners).")
+TOO_MANY_COLUMNS = _l("The sheet has too many columns (at most %(limit)s sessions).")
+NO_DATE = _l("This column has marks but no session date in the header.")
+NOT_A_DATE = _l("“%(label)s” is not a date: write dd/mm/yyyy, or dd/mm/yyyy HH:MM on a day with two sessions.")
+NO_SESSION = _l("The class has no session on %(label)s.")
+TWO_SESSIONS = _l("The class has %(count)s sessions on %(label)s (%(times)s): add the start time, as dd/mm/yyyy HH:MM.")
+COLUMN_TWICE = _l("The session %(label)s already has a column (%(other)s).")
+CANCELLED = _l("The session of %(label)s was cancelled: it takes no attendance.")
+NO_LEARNERS = _l("The sheet has no learner rows under the header row.")
+NOT_A_CODE = _l("“%(value)s” is not an attendance code. The legend: %(legend)s.")
+NO_LEARNER = _l("The row has marks but no learner.")
+NUMBER_NOT_ENROLLED = _l("Person #%(number)s is not enrolled in this class.")
+UNKNOWN_NUMBER = _l("Unknown learner: no person #%(number)s in this commune.")
+NAMESAKES = _l("%(count)s learners of the class are called “%(name)s”: write the person number, as “Name (#123)”.")
+NOT_ENROLLED = _l("“%(name)s” is not enrolled in this class.")
+UNKNOWN = _l("Unknown learner “%(name)s”.")
+LEARNER_TWICE = _l("This learner already has row %(other)s.")
+WITHDRAWN = _l(
+    "This learner has withdrawn from the class: their marks cannot be changed. Leave the cell as the book shows it."
+)
+NO_MARKS = _l("The sheet has no marks.")
+NOT_WRITTEN = _l("The marks could not be written (%(reason)s); nothing was saved.")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A problem of the sheet where it was found: the reader's error (message, row, column letter) and the column's
+    header as the sheet writes it."""
+
+    error: spreadsheet.SpreadsheetError
+    header: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The registry import's error format, ``{"row", "column", "message", "message_vi"}``, plus ``header``."""
+        return {**self.error.as_dict(), "header": self.header}
+
+
+def problem(message: Any, *, row: int | None = None, column: int | None = None, header: str = "", **params: Any):
+    """A :class:`Problem` of ``row`` and ``column`` (1-based index; None: the whole row or file)."""
+    letter = get_column_letter(column) if column else None
+    return Problem(spreadsheet.SpreadsheetError(message, row=row, column=letter, **params), header)
 
 
 class SheetRejected(ValueError):
     """The sheet was not applied. ``errors`` lists the problems by row and column, the first
-    ``MAX_LISTED_ERRORS`` of them (a sheet typed in the wrong layout can have one per cell); ``count`` says how
-    many there were."""
+    ``MAX_LISTED_ERRORS`` of them (a sheet typed in the wrong layout can have one per cell) in both languages;
+    ``count`` says how many there were."""
 
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__(f"{len(errors)} problem(s) in the sheet; nothing was applied")
-        self.count = len(errors)
-        self.errors = sorted(
-            errors, key=lambda e: (e["row"] or 0, column_index_from_string(e["column"]) if e["column"] else 0)
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(f"{len(problems)} problem(s) in the sheet; nothing was applied")
+        self.count = len(problems)
+        listed = sorted(
+            problems,
+            key=lambda p: (p.error.row or 0, column_index_from_string(p.error.column) if p.error.column else 0),
         )[:MAX_LISTED_ERRORS]
-
-
-def sheet_error(row: int | None, column: int | None, header: str, message: str, message_vi: str) -> dict[str, Any]:
-    return {
-        "row": row,
-        "column": get_column_letter(column) if column else None,
-        "header": header,
-        "message": message,
-        "message_vi": message_vi,
-    }
+        # Translated only once sorted and cut: a sheet in the wrong layout can have a problem in every cell.
+        self.errors = [p.as_dict() for p in listed]
 
 
 @dataclass
@@ -110,117 +153,62 @@ class _Row:
 
 
 def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
     if isinstance(value, datetime):
         return f"{value:%d/%m/%Y %H:%M}" if value.time() != time(0) else f"{value:%d/%m/%Y}"
     if isinstance(value, date):
         return f"{value:%d/%m/%Y}"
-    return " ".join(str(value).split())
+    return spreadsheet.as_text(value)
 
 
-def _read_grid(content: bytes) -> list[tuple[Any, ...]]:
-    """The first sheet's rows, or a rejection for a file that is empty, not xlsx, or too large."""
-    if not content:
-        raise SheetRejected([sheet_error(None, None, "", "The file is empty.", "Tệp trống.")])
-    if len(content) > MAX_BYTES:
-        raise SheetRejected(
-            [
-                sheet_error(
-                    None,
-                    None,
-                    "",
-                    f"The file is too large ({len(content) // 1024} KB; at most {MAX_BYTES // 1024} KB).",
-                    f"Tệp quá lớn ({len(content) // 1024} KB; tối đa {MAX_BYTES // 1024} KB).",
-                )
-            ]
-        )
-    not_xlsx = sheet_error(
-        None,
-        None,
-        "",
-        "The file is not an Excel workbook (.xlsx). Save it as .xlsx and retry.",
-        "Tệp không phải bảng tính Excel (.xlsx). Hãy lưu lại dưới dạng .xlsx rồi tải lên.",
-    )
-    if not zipfile.is_zipfile(io.BytesIO(content)):
-        raise SheetRejected([not_xlsx])
+def _read_grid(filename: str, content: bytes) -> list[tuple[Any, ...]]:
+    """The first sheet's rows, through the shared reader (xlsx or csv, streamed, with its limits: ADR 20), each
+    at the index of its row number; blank rows below the last one with content are dropped. A rejection for a
+    file that is empty, unreadable, or too large."""
+    # A workbook is read as one whatever its name (a phone may rename an upload); anything else by its suffix.
+    if content.startswith(spreadsheet.XLSX_MAGIC):
+        filename = "sheet.xlsx"
+    limits = spreadsheet.Limits.from_config(MAX_ROWS + BOOK_HEADER_SEARCH, max_bytes=MAX_BYTES, max_columns=WIDTH + 1)
+    rows: list[tuple[Any, ...]] = []
+    count = 0
     try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a broken or foreign file
-        raise SheetRejected([not_xlsx]) from exc
-    try:
-        if not workbook.worksheets:
-            raise SheetRejected([not_xlsx])
-        sheet = workbook.worksheets[0]
-        rows: list[tuple[Any, ...]] = []
-        blank_run = 0  # empty rows are kept only when content follows them (row numbers must stay right)
-        for values in sheet.iter_rows(max_col=MAX_COLUMNS + 2, values_only=True):
+        for number, cells in spreadsheet.read_rows(filename, content, limits):
+            values = tuple(cells)
             if all(_text(v) == "" for v in values):
-                blank_run += 1
                 continue
-            if len(rows) > MAX_ROWS:
-                raise SheetRejected(
-                    [
-                        sheet_error(
-                            None,
-                            None,
-                            "",
-                            f"The sheet has too many rows (at most {MAX_ROWS} learners).",
-                            f"Bảng có quá nhiều dòng (tối đa {MAX_ROWS} học viên).",
-                        )
-                    ]
-                )
-            if len(values) > MAX_COLUMNS + 1 and any(_text(v) != "" for v in values[MAX_COLUMNS + 1 :]):
-                raise SheetRejected(
-                    [
-                        sheet_error(
-                            None,
-                            None,
-                            "",
-                            f"The sheet has too many columns (at most {MAX_COLUMNS} sessions).",
-                            f"Bảng có quá nhiều cột (tối đa {MAX_COLUMNS} buổi học).",
-                        )
-                    ]
-                )
-            rows.extend([()] * blank_run)
-            blank_run = 0
-            rows.append(tuple(values[: MAX_COLUMNS + 1]))
-    finally:
-        workbook.close()
+            count += 1
+            if count > limits.max_rows + 1:  # the header row and the learners
+                raise SheetRejected([problem(TOO_MANY_ROWS, row=number, limit=MAX_ROWS)])
+            if any(_text(v) != "" for v in values[WIDTH:]):
+                raise SheetRejected([problem(TOO_MANY_COLUMNS, row=number, column=WIDTH + 1, limit=MAX_COLUMNS)])
+            rows.extend([()] * (number - 1 - len(rows)))  # empty rows keep their place: row numbers stay right
+            rows.append(values[:WIDTH])
+    except spreadsheet.SpreadsheetError as exc:
+        raise SheetRejected([Problem(exc)]) from None
     if not rows:
-        raise SheetRejected([sheet_error(None, None, "", "The sheet is empty.", "Bảng tính trống.")])
+        raise SheetRejected([problem(spreadsheet.EMPTY)])
     if all(_text(v) == "" for v in rows[0]):
-        raise SheetRejected(
-            [
-                sheet_error(
-                    1,
-                    None,
-                    "",
-                    "Row 1 must be the header row: the learner column, then the session dates.",
-                    "Dòng 1 phải là dòng tiêu đề: cột học viên, rồi các ngày học.",
-                )
-            ]
-        )
+        raise SheetRejected([problem(HEADER_ROW, row=1)])
     return rows
 
 
 def _parse_header(value: Any) -> tuple[date, time | None] | None:
+    """A session's header: a spreadsheet date (with its time if it has one), or text as a date the shared reader
+    understands (dd/mm/yyyy, yyyy-mm-dd…) followed, on a day with two sessions, by the start time HH:MM."""
     if isinstance(value, datetime):
         return value.date(), (value.time().replace(second=0, microsecond=0) if value.time() != time(0) else None)
     if isinstance(value, date):
         return value, None
-    match = _DAY.match(_text(value))
-    if not match:
-        return None
-    day, month, year, hour, minute = match.groups()
+    text, at = _text(value), None
+    if match := _TIME.match(text):
+        text = match[1]
+        try:
+            at = time(int(match[2]), int(match[3]))
+        except ValueError:
+            return None
     try:
-        parsed = date(int(year), int(month), int(day))
-        at = time(int(hour), int(minute)) if hour is not None else None
-    except ValueError:
+        return spreadsheet.as_date(text), at
+    except spreadsheet.SpreadsheetError:
         return None
-    return parsed, at
 
 
 def _layout(rows: list[tuple[Any, ...]]) -> tuple[int, int, set[int]]:
@@ -230,7 +218,7 @@ def _layout(rows: list[tuple[Any, ...]]) -> tuple[int, int, set[int]]:
     legend, then a header row starting "STT" with the names under "Họ và tên" and its own columns (birth year,
     totals) around the sessions: it is read as it was exported, so a book filled in on paper can come back."""
     for index, values in enumerate(rows[:BOOK_HEADER_SEARCH]):
-        folded = [fold(_text(v)) for v in values]
+        folded = [spreadsheet.fold_header(_text(v)) for v in values]
         if folded and folded[0] == "stt" and BOOK_NAME_HEADER in folded:
             learner = folded.index(BOOK_NAME_HEADER)
             ignored = {
@@ -263,15 +251,16 @@ class ParsedSheet:
     learners: int  # rows with at least one mark
 
 
-def check_sheet(course_class: CourseClass, content: bytes) -> ParsedSheet:
-    """Read and check the whole sheet: every mark it holds and every problem, by row and column. Raises
-    :class:`SheetRejected` only when the file cannot be read as a sheet at all. Writes nothing."""
-    rows = _read_grid(content)
+def check_sheet(course_class: CourseClass, content: bytes, filename: str = "sheet.xlsx") -> ParsedSheet:
+    """Read and check the whole sheet (an .xlsx workbook, or a .csv file by its name): every mark it holds and
+    every problem, by row and column. Raises :class:`SheetRejected` only when the file cannot be read as a sheet
+    at all. Writes nothing."""
+    rows = _read_grid(filename, content)
     header_index, learner_col, ignored = _layout(rows)
     header, body = rows[header_index], rows[header_index + 1 :]
     first_body_row = header_index + 2  # spreadsheet row number of body[0]
     header_row = header_index + 1
-    errors: list[dict[str, Any]] = []
+    errors: list[Problem] = []
     width = max(len(r) for r in rows)
     learner_header = (_text(header[learner_col]) if learner_col < len(header) else "") or LEARNER_HEADER
 
@@ -305,81 +294,50 @@ def check_sheet(course_class: CourseClass, content: bytes) -> ParsedSheet:
         column = _Column(c + 1, label)
         if label == "":
             if c in marked_columns:
-                errors.append(
-                    sheet_error(
-                        header_row,
-                        c + 1,
-                        "",
-                        "This column has marks but no session date in the header.",
-                        "Cột này có điểm danh nhưng dòng tiêu đề không có ngày học.",
-                    )
-                )
+                errors.append(problem(NO_DATE, row=header_row, column=c + 1))
             continue
         # The book writes "(hủy)" after a cancelled session's date.
         parsed = _parse_header(label.removesuffix(f" ({CANCELLED_VI})") if isinstance(raw, str) else raw)
         if parsed is None:
-            errors.append(
-                sheet_error(
-                    header_row,
-                    c + 1,
-                    label,
-                    f"“{label}” is not a date: write dd/mm/yyyy, or dd/mm/yyyy HH:MM on a day with two sessions.",
-                    f"“{label}” không phải là ngày: ghi dd/mm/yyyy, hoặc dd/mm/yyyy HH:MM nếu ngày đó có hai buổi học.",
-                )
-            )
+            errors.append(problem(NOT_A_DATE, row=header_row, column=c + 1, header=label, label=label))
             continue
         day, at = parsed
         candidates = by_day.get(day, [])
         if at is not None:
             candidates = [s for s in candidates if s.starts_at.time().replace(second=0, microsecond=0) == at]
         if not candidates:
-            errors.append(
-                sheet_error(
-                    header_row,
-                    c + 1,
-                    label,
-                    f"The class has no session on {label}.",
-                    f"Lớp không có buổi học vào {label}.",
-                )
-            )
+            errors.append(problem(NO_SESSION, row=header_row, column=c + 1, header=label, label=label))
             continue
         if len(candidates) > 1:
             times = ", ".join(f"{s.starts_at:%H:%M}" for s in candidates)
             errors.append(
-                sheet_error(
-                    header_row,
-                    c + 1,
-                    label,
-                    f"The class has {len(candidates)} sessions on {label} ({times}):"
-                    " add the start time, as dd/mm/yyyy HH:MM.",
-                    f"Lớp có {len(candidates)} buổi học vào {label} ({times}): ghi thêm giờ bắt "
-                    "đầu, dạng dd/mm/yyyy HH:MM.",
+                problem(
+                    TWO_SESSIONS,
+                    row=header_row,
+                    column=c + 1,
+                    header=label,
+                    count=len(candidates),
+                    label=label,
+                    times=times,
                 )
             )
             continue
         session = candidates[0]
         if session.id in seen_sessions:
             errors.append(
-                sheet_error(
-                    header_row,
-                    c + 1,
-                    label,
-                    f"The session {label} already has a column ({seen_sessions[session.id]}).",
-                    f"Buổi học {label} đã có một cột khác ({seen_sessions[session.id]}).",
+                problem(
+                    COLUMN_TWICE,
+                    row=header_row,
+                    column=c + 1,
+                    header=label,
+                    label=label,
+                    other=seen_sessions[session.id],
                 )
             )
             continue
         seen_sessions[session.id] = get_column_letter(c + 1)
         if session.status == SessionStatus.CANCELLED and c in marked_columns:
-            errors.append(
-                sheet_error(
-                    header_row,
-                    c + 1,
-                    label,
-                    f"The session of {label} was cancelled: it takes no attendance.",
-                    f"Buổi học {label} đã bị hủy: không điểm danh được.",
-                )
-            )
+            errors.append(problem(CANCELLED, row=header_row, column=c + 1, header=label, label=label))
             continue
         column.session = session
         columns[c] = column
@@ -429,17 +387,7 @@ def check_sheet(course_class: CourseClass, content: bytes) -> ParsedSheet:
                 wanted_names.add(fold(learner_text))
         parsed_rows.append(row)
     if not parsed_rows and not withdrawn_rows:
-        raise SheetRejected(
-            [
-                sheet_error(
-                    None,
-                    None,
-                    "",
-                    "The sheet has no learner rows under the header row.",
-                    "Bảng không có dòng học viên nào dưới dòng tiêu đề.",
-                )
-            ]
-        )
+        raise SheetRejected([problem(NO_LEARNERS)])
     commune = db.session.get(AdminUnit, course_class.commune_id)
     assert commune is not None
     home = AdminUnit.__table__.alias("home")
@@ -480,13 +428,7 @@ def check_sheet(course_class: CourseClass, content: bytes) -> ParsedSheet:
             code = lookup.get(fold(raw))
             if code is None:
                 errors.append(
-                    sheet_error(
-                        row.number,
-                        c + 1,
-                        header_label,
-                        f"“{raw}” is not an attendance code. The legend: {accepted}.",
-                        f"“{raw}” không phải ký hiệu điểm danh. Ký hiệu: {accepted}.",
-                    )
+                    problem(NOT_A_CODE, row=row.number, column=c + 1, header=header_label, value=raw, legend=accepted)
                 )
             elif keep:
                 row.marks[c] = code
@@ -495,36 +437,28 @@ def check_sheet(course_class: CourseClass, content: bytes) -> ParsedSheet:
         values = rows[row.number - 1]
         learner_ok = False
         if not row.learner_text:
-            errors.append(
-                sheet_error(
-                    row.number,
-                    learner_col + 1,
-                    learner_header,
-                    "The row has marks but no learner.",
-                    "Dòng có điểm danh nhưng không ghi học viên.",
-                )
-            )
+            errors.append(problem(NO_LEARNER, row=row.number, column=learner_col + 1, header=learner_header))
         elif row.person_id is not None:
             if row.person_id in enrolled:
                 learner_ok = True
             elif row.person_id in known_ids:
                 errors.append(
-                    sheet_error(
-                        row.number,
-                        learner_col + 1,
-                        learner_header,
-                        f"Person #{row.person_id} is not enrolled in this class.",
-                        f"Người #{row.person_id} không có tên trong lớp này.",
+                    problem(
+                        NUMBER_NOT_ENROLLED,
+                        row=row.number,
+                        column=learner_col + 1,
+                        header=learner_header,
+                        number=row.person_id,
                     )
                 )
             else:
                 errors.append(
-                    sheet_error(
-                        row.number,
-                        learner_col + 1,
-                        learner_header,
-                        f"Unknown learner: no person #{row.person_id} in this commune.",
-                        f"Không tìm thấy học viên số #{row.person_id} trong xã.",
+                    problem(
+                        UNKNOWN_NUMBER,
+                        row=row.number,
+                        column=learner_col + 1,
+                        header=learner_header,
+                        number=row.person_id,
                     )
                 )
         else:
@@ -533,46 +467,40 @@ def check_sheet(course_class: CourseClass, content: bytes) -> ParsedSheet:
                 row.person_id, learner_ok = matches[0], True
             elif len(matches) > 1:
                 errors.append(
-                    sheet_error(
-                        row.number,
-                        learner_col + 1,
-                        learner_header,
-                        f"{len(matches)} learners of the class are "
-                        f"called “{row.learner_text}”: write the person number, as "
-                        "“Name (#123)”.",
-                        f"Lớp có {len(matches)} học viên tên “"
-                        f"{row.learner_text}”: ghi thêm mã người, dạng “Họ tên (#123)”.",
+                    problem(
+                        NAMESAKES,
+                        row=row.number,
+                        column=learner_col + 1,
+                        header=learner_header,
+                        count=len(matches),
+                        name=row.learner_text,
                     )
                 )
             elif fold(row.learner_text) in known_names:
                 errors.append(
-                    sheet_error(
-                        row.number,
-                        learner_col + 1,
-                        learner_header,
-                        f"“{row.learner_text}” is not enrolled in this class.",
-                        f"“{row.learner_text}” không có tên trong lớp này.",
+                    problem(
+                        NOT_ENROLLED,
+                        row=row.number,
+                        column=learner_col + 1,
+                        header=learner_header,
+                        name=row.learner_text,
                     )
                 )
             else:
                 errors.append(
-                    sheet_error(
-                        row.number,
-                        learner_col + 1,
-                        learner_header,
-                        f"Unknown learner “{row.learner_text}”.",
-                        f"Không tìm thấy học viên “{row.learner_text}”.",
+                    problem(
+                        UNKNOWN, row=row.number, column=learner_col + 1, header=learner_header, name=row.learner_text
                     )
                 )
         if learner_ok and row.person_id is not None:
             if row.person_id in seen_people:
                 errors.append(
-                    sheet_error(
-                        row.number,
-                        learner_col + 1,
-                        learner_header,
-                        f"This learner already has row {seen_people[row.person_id]}.",
-                        f"Học viên này đã có ở dòng {seen_people[row.person_id]}.",
+                    problem(
+                        LEARNER_TWICE,
+                        row=row.number,
+                        column=learner_col + 1,
+                        header=learner_header,
+                        other=seen_people[row.person_id],
                     )
                 )
                 learner_ok = False
@@ -591,16 +519,7 @@ def check_sheet(course_class: CourseClass, content: bytes) -> ParsedSheet:
                     continue
                 current = stored.get((target.session.id, row.person_id or 0))
                 if current is None or current[1] != code:
-                    errors.append(
-                        sheet_error(
-                            row.number,
-                            c + 1,
-                            target.header,
-                            "This learner has withdrawn from the class: their marks cannot be changed. "
-                            "Leave the cell as the book shows it.",
-                            "Học viên này đã rút khỏi lớp: không sửa được điểm danh. Để ô như trong sổ.",
-                        )
-                    )
+                    errors.append(problem(WITHDRAWN, row=row.number, column=c + 1, header=target.header))
 
     cells: list[Cell] = []
     for row in parsed_rows:
@@ -620,7 +539,7 @@ def check_sheet(course_class: CourseClass, content: bytes) -> ParsedSheet:
                 )
             )
     if not cells and not errors and not withdrawn_rows:
-        raise SheetRejected([sheet_error(None, None, "", "The sheet has no marks.", "Bảng chưa có ô điểm danh nào.")])
+        raise SheetRejected([problem(NO_MARKS)])
     rejected = SheetRejected(errors) if errors else None
     return ParsedSheet(
         cells=cells,
@@ -896,9 +815,7 @@ def confirm(course_class: CourseClass, token: str, *, user_id: int) -> ImportSum
             summary.created += written.created
             summary.updated += written.updated
     except services.CourseError as exc:
-        raise SheetRejected(
-            [sheet_error(None, None, "", str(exc), "Không ghi được điểm danh; không có thay đổi nào được lưu.")]
-        ) from exc
+        raise SheetRejected([problem(NOT_WRITTEN, reason=str(exc))]) from exc
     completion = services.recompute_class(
         course_class.id, revoked_reason=REVOKED_BY_SHEET.format(filename=filename[:120]), user_id=user_id
     )

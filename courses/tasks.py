@@ -69,7 +69,7 @@ def recompute_all_completions(*, commune_id: int | None = None) -> int:
 @shared_task(name="courses.purge_idempotency_keys", ignore_result=True)
 def purge_idempotency_keys() -> int:
     """Forget stored answers to ``Idempotency-Key`` requests after a week: devices retry within hours."""
-    from courses import idempotency
+    from lms.api import idempotency
 
     purged = idempotency.purge(utcnow() - timedelta(days=7))
     db.session.commit()

@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, request, session
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.datastructures import FileStorage
+from werkzeug.routing import IntegerConverter
 
 from config import INSTANCE_DIR, get_config
 
@@ -15,6 +18,7 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` is a config name (``development``, ``testing``, ``production``) or a mapping of
     overrides applied on top of the configuration chosen by ``LMS_ENV``."""
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    app.json = JSONProvider(app)
     if isinstance(config, str):
         app.config.from_object(get_config(config))
     else:
@@ -43,11 +47,33 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
         }
 
     register_extensions(app)
+    # Before any route is added: an id in a URL larger than a bigint is no object (404), not an overflow (500).
+    app.url_map.converters["int"] = IdConverter
     register_blueprints(app)
     register_cli(app)
     register_celery(app)
     register_template_helpers(app)
     return app
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, and an uploaded file as its name: a validation error may quote the value it refused."""
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, FileStorage):
+            return o.filename or "upload"
+        return DefaultJSONProvider.default(o)
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` that never hands the database an id larger than a bigint: such an id names no object, so it
+    becomes 0 (which no row has) and the view answers 404 as for any unknown id, instead of an overflow (500) or
+    a route that no longer matches (405)."""
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        return number if number <= 2**63 - 1 else 0
 
 
 def register_extensions(app: Flask) -> None:

@@ -4,6 +4,10 @@ request are sent only once its transaction has committed.
 Tasks are declared with ``@shared_task(name=...)`` next to the code they serve and take ids and plain values.
 Call :func:`enqueue_after_commit` from services instead of ``task.delay``: a task sent before the commit can run
 before the row it needs exists, and a task for a rolled-back change must never run.
+
+A feature's ``tasks.py`` is the top of the feature: it imports the services, never the other way round (ADR 34).
+So services name the task they want (``enqueue_after_commit("titles.evaluate_commune", commune_id=…, year=…)``);
+the name is the task's stable, declared name, checked against the registry when it is queued.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ import logging
 from typing import Any
 
 from celery import Celery, Task
+from celery import current_app as current_celery
 from celery.utils.time import get_exponential_backoff_interval
 from flask import Flask
+from kombu import Exchange, Queue
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy import event
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -49,6 +55,36 @@ def retry_countdown(retries: int) -> int:
     return int(get_exponential_backoff_interval(RETRY_BACKOFF, retries, RETRY_BACKOFF_MAX, full_jitter=True))
 
 
+def queue_settings(config: Any) -> dict[str, Any]:
+    """The task queue as the Celery settings declare it (ADR 33). On RabbitMQ, a quorum queue by default:
+    ``x-delivery-limit`` drops a message delivered that many times (one that kills its worker every time; its work
+    stays in the outbox), and ``x-consumer-timeout`` (RabbitMQ 3.12 and later; older servers have only the global
+    ``consumer_timeout``) cuts off a consumer holding a message longer than the visibility timeout, so the message
+    is redelivered. Its exchange is a topic exchange: Celery then delays retries (countdown) in the broker
+    (native delayed delivery) instead of in the worker's memory. Elsewhere only the queue's name."""
+    name = config.get("TASK_QUEUE", "celery")
+    celery = config["CELERY"]
+    broker = str(celery.get("broker_url") or "")
+    settings: dict[str, Any] = {"task_default_queue": name}
+    if "task_queues" in celery or not broker.startswith(("amqp", "pyamqp")):
+        return settings
+    if config.get("BROKER_QUEUE_TYPE", "quorum") != "quorum":
+        return settings
+    arguments = {
+        "x-queue-type": "quorum",
+        "x-delivery-limit": int(config["BROKER_DELIVERY_LIMIT"]),
+        "x-consumer-timeout": int(config["BROKER_CONSUMER_TIMEOUT"]) * 1000,
+    }
+    exchange = Exchange(name, type="topic")
+    return {
+        **settings,
+        "task_queues": (Queue(name, exchange, routing_key=name, queue_arguments=arguments),),
+        "task_default_exchange": name,
+        "task_default_exchange_type": "topic",
+        "task_default_routing_key": name,
+    }
+
+
 def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args: object, **kwargs: object) -> object:
@@ -72,20 +108,25 @@ def celery_init_app(app: Flask) -> Celery:
             )
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
-    celery_app.config_from_object(app.config["CELERY"])
+    celery_app.config_from_object({**app.config["CELERY"], **queue_settings(app.config)})
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app
 
 
-def enqueue_after_commit(task: Task, **kwargs: Any) -> None:
-    """Send ``task`` with keyword arguments when the current session commits; drop it on rollback."""
+def enqueue_after_commit(task: str | Task, **kwargs: Any) -> None:
+    """Send the task named ``task`` (a name, or a task of a layer above, which is sent by its name) with keyword
+    arguments when the current session commits; drop it on rollback. An unknown name is an error here, in the
+    request that queued it, not a message no worker can run."""
+    name = task if isinstance(task, str) else task.name
+    if name not in current_celery.tasks:
+        raise LookupError(f"no Celery task is registered under the name {name!r}")
     session = db.session()
     if not session.in_transaction():
         session.begin()  # so that a rollback, even with nothing written yet, discards the task
     pending = session.info.setdefault(_PENDING_KEY, [])
-    if not any(t.name == task.name and k == kwargs for t, k in pending):  # the same work once per commit
-        pending.append((task, kwargs))
+    if (name, kwargs) not in pending:  # the same work once per commit
+        pending.append((name, kwargs))
 
 
 @event.listens_for(Session, "after_commit")
@@ -93,11 +134,13 @@ def _send_pending(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint was released (begin_nested): the real commit is still to come
     pending = session.info.pop(_PENDING_KEY, [])
-    for index, (task, kwargs) in enumerate(pending):
+    for index, (name, kwargs) in enumerate(pending):
         try:
-            task.apply_async(kwargs=kwargs)
+            # By name through the current app's registry: the task's own options (queue, retries) and, in tests,
+            # eager execution apply as they would to ``task.apply_async``.
+            current_celery.signature(name).apply_async(kwargs=kwargs)
         except Exception as exc:
-            if task.app.conf.task_always_eager:
+            if current_celery.conf.task_always_eager:
                 raise  # the task itself ran here (tests): its error is its own, not the broker's
             # The work is marked in the committed transaction (the outbox), so the periodic sweeps send it once the
             # broker is back. The rest is not tried: each attempt would wait on the same dead broker.
@@ -106,7 +149,7 @@ def _send_pending(session: Session) -> None:
                 type(exc).__name__,
                 exc,
                 len(pending) - index,
-                ", ".join(sorted({t.name for t, _ in pending[index:]})),
+                ", ".join(sorted({n for n, _ in pending[index:]})),
             )
             return
 

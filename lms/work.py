@@ -144,10 +144,8 @@ def retry(keys: list[str] | None = None, paths: list[str] | None = None) -> int:
     were un-parked."""
     from courses.models import PendingWork
     from courses.services import COMPLETION_WORK
-    from courses.tasks import recompute_completions
     from lms.celery import enqueue_after_commit
     from lms.titles.models import EvaluationState
-    from lms.titles.tasks import evaluate_commune
 
     wanted = [item for item in parked(paths, limit=100_000) if keys is None or item["key"] in keys]
     now = utcnow()
@@ -161,10 +159,9 @@ def retry(keys: list[str] | None = None, paths: list[str] | None = None) -> int:
                 .where(key)
                 .values(marked_at=func.coalesce(EvaluationState.marked_at, now), sent_at=now, **CLEARED)
             )
-            enqueue_after_commit(evaluate_commune, commune_id=commune_id, year=year)
+            enqueue_after_commit("titles.evaluate_commune", commune_id=commune_id, year=year)
         elif item["kind"] == TARGETS:
             from lms.targets.models import TargetState
-            from lms.targets.tasks import recompute_commune
 
             commune_id, year = int(parts[1]), int(parts[2])
             db.session.execute(
@@ -172,7 +169,7 @@ def retry(keys: list[str] | None = None, paths: list[str] | None = None) -> int:
                 .where(TargetState.commune_id == commune_id, TargetState.year == year)
                 .values(**CLEARED)
             )
-            enqueue_after_commit(recompute_commune, commune_id=commune_id, year=year)
+            enqueue_after_commit("targets.recompute_commune", commune_id=commune_id, year=year)
         else:
             class_id = int(parts[1])
             db.session.execute(
@@ -180,5 +177,5 @@ def retry(keys: list[str] | None = None, paths: list[str] | None = None) -> int:
                 .where(PendingWork.kind == COMPLETION_WORK, PendingWork.subject_id == class_id)
                 .values(**CLEARED)
             )
-            enqueue_after_commit(recompute_completions, class_id=class_id)
+            enqueue_after_commit("courses.recompute_completions", class_id=class_id)
     return len(wanted)

@@ -9,7 +9,6 @@ import re
 import pytest
 
 from lms.auth.models import Role
-from lms.core.headers import INLINE_PENDING
 from lms.extensions import db
 from tests.conftest import login, make_user
 from tests.test_permissions import two_communes  # noqa: F401 - a fixture
@@ -57,15 +56,8 @@ def test_the_scanner_finds_what_the_policy_blocks():
 def test_no_template_carries_inline_code(app):
     templates = _templates(app)
     assert len(templates) > 50
-    found = {name: inline_code(source) for name, source in templates.items() if name not in INLINE_PENDING}
+    found = {name: inline_code(source) for name, source in templates.items()}
     assert {name: lines for name, lines in found.items() if lines} == {}
-
-
-def test_a_template_waiting_to_move_its_inline_code_still_needs_the_exception(app):
-    # Once its owner moves the code (or nonces it), this fails: remove the template from INLINE_PENDING.
-    templates = _templates(app)
-    for name in INLINE_PENDING:
-        assert inline_code(templates[name]), f"{name} has no inline code left: remove it from INLINE_PENDING"
 
 
 @pytest.fixture

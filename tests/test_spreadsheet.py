@@ -446,6 +446,16 @@ def test_every_import_refuses_each_bomb(app_ctx, bomb):
     result = bounded(lambda: services.import_assessments(filename, content, user=None))
     assert expected in result.errors[0]["message"]
 
+    # The paper attendance sheet reads through the same reader, with its own smaller file limit.
+    from courses import sheet_import
+    from courses.models import CourseClass
+
+    sheet_expected = expected if len(content) <= sheet_import.MAX_BYTES else "the file is too large"
+    with pytest.raises(sheet_import.SheetRejected) as refused:
+        bounded(lambda: sheet_import.check_sheet(CourseClass(), content, filename))
+    assert sheet_expected in refused.value.errors[0]["message"]
+    assert refused.value.errors[0]["message_vi"] != refused.value.errors[0]["message"]
+
 
 @pytest.mark.parametrize("bomb", ["one-row-of-millions", "wide-rows", "row-20-million"])
 def test_a_page_that_imports_while_the_user_waits_answers_a_bomb_within_the_budget(app_ctx, client, bomb):

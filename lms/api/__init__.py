@@ -8,7 +8,7 @@ from flask import Blueprint, g
 
 from lms.extensions import csrf
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="templates")
 csrf.exempt(bp)
 
 
@@ -27,4 +27,4 @@ def _csrf_for_cookie_sessions() -> None:
         csrf.protect()
 
 
-from lms.api import openapi  # noqa: E402,F401 - registers /openapi.json
+from lms.api import docs, models  # noqa: E402,F401 - registers /openapi.json, /docs and the model

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, request
+from flask_babel import gettext as _
 from sqlalchemy import Select
 
 from lms.api.errors import ApiValidationError
@@ -36,3 +37,16 @@ def paginate(stmt: Select, serialise: Any) -> dict[str, Any]:
         "per_page": per_page,
         "total": result.total,
     }
+
+
+def page_of(stmt: Select, query: Any, model: Any, convert: Any = None) -> Any:
+    """A page of ``stmt`` as ``model`` (a ``Page[Item]``): ``page`` and ``per_page`` from the validated ``query``;
+    each row becomes an item by ``convert`` (default: read from the row's attributes)."""
+    max_size = current_app.config["API_MAX_PAGE_SIZE"]
+    per_page = query.per_page or current_app.config["PAGE_SIZE"]
+    if per_page > max_size:
+        raise ApiValidationError([{"field": "per_page", "message": _("Must be at most %(le)s.", le=max_size)}])
+    result = db.paginate(stmt, page=query.page, per_page=per_page, error_out=False, count=True)
+    item = model.model_fields["items"].annotation.__args__[0]
+    items = [convert(row) if convert else item.model_validate(row) for row in result.items]
+    return model(items=items, page=query.page, per_page=per_page, total=result.total or 0)

@@ -16,9 +16,8 @@ which hold record ids, to other sites.
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
-from flask import Flask, Response, current_app, g, template_rendered
+from flask import Response, current_app, g
 
 from lms.core import bp
 
@@ -28,11 +27,6 @@ CSP = (
     "font-src 'self'; connect-src 'self'; manifest-src 'self'; worker-src 'self'; frame-ancestors 'none'; "
     "base-uri 'self'; form-action 'self'; object-src 'none'"
 )
-
-# Templates whose inline script or style is still being moved by their owner (docs/security.md, known gaps):
-# their pages alone allow inline code. ``tests/test_csp.py`` fails once an entry is no longer needed.
-INLINE_PENDING = frozenset({"courses/attendance.html"})
-RELAXED = CSP.replace("{nonce}", " 'unsafe-inline'", 2)
 
 
 @bp.app_template_global()
@@ -44,20 +38,7 @@ def csp_nonce() -> str:
     return nonce
 
 
-def _remember_template(sender: Flask, template: Any, context: dict[str, Any], **extra: Any) -> None:
-    if template.name in INLINE_PENDING:
-        g.csp_inline_pending = True
-
-
-@bp.record_once
-def _connect(state: Any) -> None:
-    template_rendered.connect(_remember_template, state.app)
-
-
 def policy() -> str:
-    if g.get("csp_inline_pending"):
-        # A nonce in the policy would make browsers ignore 'unsafe-inline'; this page's blocks carry none.
-        return RELAXED
     nonce = g.get("csp_nonce")
     return CSP.replace("{nonce}", f" 'nonce-{nonce}'" if nonce else "")
 

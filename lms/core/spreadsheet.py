@@ -213,8 +213,7 @@ def read_table(filename: str, content: bytes, limits: Limits) -> Table:
 
     Raises :class:`SpreadsheetError` for a file that is unreadable, empty, too large or a bomb.
     """
-    check_file(filename, content, limits)
-    lines = _csv_rows(content, limits) if filename.lower().endswith(".csv") else _xlsx_rows(content, limits)
+    lines = read_rows(filename, content, limits)
     table: Table | None = None
     width = 0
     for number, cells in lines:
@@ -236,6 +235,18 @@ def read_table(filename: str, content: bytes, limits: Limits) -> Table:
     if not table.rows:
         raise SpreadsheetError(NO_ROWS)
     return table
+
+
+def read_rows(filename: str, content: bytes, limits: Limits) -> Iterator[tuple[int, Sequence[Any]]]:
+    """Check the file, then yield the rows of the first sheet of an .xlsx, or of a .csv (by the name's suffix), one
+    at a time, as ``(row number, raw cells)`` — at most ``limits.max_columns`` cells, no row numbered beyond
+    ``limits.last_row``. For a layout that is not a header in row 1 over data rows (:func:`read_table`): the
+    importer reads the rows where it finds them.
+
+    Raises :class:`SpreadsheetError` for a file that is unreadable, empty, too large or a bomb.
+    """
+    check_file(filename, content, limits)
+    return _csv_rows(content, limits) if filename.lower().endswith(".csv") else _xlsx_rows(content, limits)
 
 
 def check_file(filename: str, content: bytes, limits: Limits) -> None:

@@ -78,8 +78,6 @@ class ImportRefused(ValueError):
 
 # --- messages ------------------------------------------------------------------------------------------------
 
-# Each error code with its English and Vietnamese template. Parameters ending in "_vi" are the Vietnamese
-# wording of the parameter of the same name.
 # Each error code with its message, an English id translated through Flask-Babel (the Vietnamese is in the
 # catalogue); reports store both languages (lms.core.spreadsheet.SpreadsheetError.as_dict).
 MESSAGES: dict[str, Any] = {
@@ -1322,9 +1320,7 @@ def create_job(
 
 
 def _enqueue(job: ImportJob) -> None:
-    from lms.registry.tasks import run_import
-
-    enqueue_after_commit(run_import, job_id=job.id)
+    enqueue_after_commit("lms.registry.run_import", job_id=job.id)
 
 
 class PreviewOutdated(ImportRefused):

@@ -44,6 +44,10 @@ class Plan(Model):
         back_populates="plan", order_by="Indicator.position", cascade="all, delete-orphan"
     )
 
+    @property
+    def indicator_count(self) -> int:
+        return len(self.indicators)
+
 
 class Indicator(Model):
     """What is counted: ``numerator`` and ``denominator`` are definitions (data) the computation compiles to SQL."""

@@ -8,18 +8,22 @@ means the task runs again, which is safe.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from sqlalchemy.exc import IntegrityError
 
 from lms import work
 from lms.celery import RETRY_POLICY, TRANSIENT, enqueue_after_commit
-from lms.extensions import db
+from lms.extensions import db, utcnow
 from lms.targets import compute
 
 log = logging.getLogger(__name__)
 CHUNK = 200  # communes per recomputation: each is a fixed number of statements, whatever its size
 SWEEP_BATCH = 50  # communes per task sent by the sweep: several workers share a burst of changes
+# The sweep sends a commune-year at most this often (as the titles sweep does): a recomputation merely waiting in a
+# long queue is not sent again every 30 s. Its success clears the stamp; a failure replaces it with its backoff.
+RESEND_AGE = timedelta(minutes=1)
 RETRIED = (*TRANSIENT, IntegrityError)
 RETRY = {
     **RETRY_POLICY,
@@ -65,6 +69,24 @@ def recompute_communes(self, *, commune_ids: list[int], year: int) -> None:
         log.warning("targets: a batch of %s communes failed (%s); sending them one by one", len(commune_ids), exc)
         for commune_id in commune_ids:
             recompute_commune.apply_async(kwargs={"commune_id": commune_id, "year": year})
+
+
+def _stamp_sent(pairs: list[tuple[int, int]]) -> None:
+    """Hold the sweep off these commune-years for ``RESEND_AGE`` (their ``next_try_at``; one upsert for all)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from lms.targets.models import TargetState
+
+    if not pairs:
+        return
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    until = utcnow() + RESEND_AGE
+    insert = dialect.insert(TargetState).values([{"commune_id": c, "year": y, "next_try_at": until} for c, y in pairs])
+    db.session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[TargetState.commune_id, TargetState.year], set_={"next_try_at": insert.excluded.next_try_at}
+        )
+    )
 
 
 def _count_attempt(commune_id: int, year: int, exc: BaseException) -> None:
@@ -115,8 +137,10 @@ def rollup(self, *, year: int) -> None:
 @shared_task(name="targets.sweep", **RETRY)
 def sweep(self, *, limit: int = 500) -> int:
     """Beat-driven: queue recomputations (in batches per year) for every commune-year whose titles changed after its
-    values were computed (and one a month for this year's communes, so each month has its row)."""
+    values were computed (and one a month for this year's communes, so each month has its row). A commune-year is
+    sent at most once per ``RESEND_AGE``, however long its recomputation waits in the queue."""
     pairs = compute.stale_pairs(limit)
+    _stamp_sent(pairs)
     by_year: dict[int, list[int]] = {}
     for commune_id, year in pairs:
         by_year.setdefault(year, []).append(commune_id)

@@ -27,8 +27,6 @@ from lms.titles.models import EvaluationState
 
 def mark_dirty(pairs: Iterable[tuple[int, int]]) -> None:
     """Mark each ``(commune_id, year)`` for evaluation, in the caller's transaction, and queue the tasks."""
-    from lms.titles.tasks import evaluate_commune
-
     wanted = sorted(set(pairs))
     if not wanted:
         return
@@ -47,7 +45,7 @@ def mark_dirty(pairs: Iterable[tuple[int, int]]) -> None:
         )
     )
     for commune_id, year in wanted:
-        enqueue_after_commit(evaluate_commune, commune_id=commune_id, year=year)
+        enqueue_after_commit("titles.evaluate_commune", commune_id=commune_id, year=year)
 
 
 def home_pairs(persons: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:

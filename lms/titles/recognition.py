@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from flask import has_request_context
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, DateTime, Integer, Select, case, cast, false, func, insert, literal, null, select
 from sqlalchemy.orm import aliased
 
@@ -186,7 +187,7 @@ def _communes_in_scope(commune_ids: Iterable[int], user: Any, permission: Permis
 
 def _check_year(year: int) -> None:
     if not 2000 <= year <= 2100:
-        raise RecognitionError("The year must be between 2000 and 2100.", "year")
+        raise RecognitionError(_("The year must be between 2000 and 2100."), "year")
 
 
 def _audit_many(action: str, ids: Sequence[int], user: Any, **details: Any) -> None:
@@ -227,22 +228,28 @@ def register(
     """Register subjects for ``title`` in ``year`` (idempotent: a subject registered before is reported, not
     doubled). Every subject must exist and lie in the user's scope for ``titles.assess``."""
     if title not in Title.__members__.values():
-        raise RecognitionError(f"Unknown title {title!r}.", "title")
+        raise RecognitionError(_("Unknown title “%(title)s”.", title=title), "title")
     _check_year(year)
     if not subject_ids:
-        raise RecognitionError("Name at least one subject.", "subject_ids")
+        raise RecognitionError(_("Name at least one subject."), "subject_ids")
     if len(subject_ids) > MAX_ITEMS:
-        raise RecognitionError(f"At most {MAX_ITEMS} subjects at once.", "subject_ids")
+        raise RecognitionError(_("At most %(count)s subjects at once.", count=MAX_ITEMS), "subject_ids")
     subject_type = TITLE_SUBJECT[Title(title)]
     found = subjects(subject_type, subject_ids)
     allowed = _communes_in_scope({s.commune_id for s in found.values()}, user, Permission.TITLES_ASSESS)
     details = [
-        {"index": i, "subject_id": sid, "message": f"no {subject_type} with id {sid} in your scope"}
+        {
+            "index": i,
+            "subject_id": sid,
+            "message": _("no %(kind)s with id %(id)s in your scope", kind=_word(subject_type), id=sid),
+        }
         for i, sid in enumerate(subject_ids)
         if sid not in found or found[sid].commune_id not in allowed
     ]
     if details:
-        raise RecognitionError(f"{len(details)} subject(s) cannot be registered.", "subject_ids", details)
+        raise RecognitionError(
+            _("%(count)s subject(s) cannot be registered.", count=len(details)), "subject_ids", details
+        )
     wanted = list(dict.fromkeys(subject_ids))
     existing = set(
         db.session.scalars(
@@ -306,22 +313,29 @@ LAYOUTS: dict[str, tuple[str, ...]] = {  # the columns each subject type reads (
 }
 
 
+# The import's messages: English ids, translated through Flask-Babel; each error carries both languages.
+SELF_REGISTERED = _l("a commune registers itself on the registration page, not by import")
+NO_VILLAGE = _l("no village with code %(code)s in %(commune)s")
+NO_HOUSEHOLD = _l("no household %(code)s in village %(village)s")
+NO_ORGANISATION = _l("no organisation with code %(code)s in %(commune)s")
+NO_CLAN = _l("no clan named %(name)s in %(commune)s")
+BAD_ID_NUMBER = _l("a personal ID number has exactly 12 digits")
+NO_PERSON_BY_ID = _l("no person with this ID number in %(commune)s")
+REQUIRED_WITHOUT_ID = _l("required when there is no ID number")
+NO_PERSON = _l("no person %(name)s born %(born)s in %(commune)s")
+NAMESAKES = _l("%(count)s persons named %(name)s born %(born)s: give the ID number or the village code")
+
+
 class ImportRejected(RecognitionError):
-    """The file was refused as a whole; ``errors`` lists every problem as ``{"row", "column", "message"}``."""
+    """The file was refused as a whole; ``errors`` lists every problem as ``{"row", "column", "message",
+    "message_vi"}`` (:meth:`lms.core.spreadsheet.SpreadsheetError.as_dict`)."""
 
     def __init__(self, errors: list[dict[str, Any]]) -> None:
         super().__init__(f"{len(errors)} error(s) in the file: nothing was registered.", "file")
         self.errors = errors
 
 
-def _key(text: Any) -> str:
-    return " ".join(fold(str(text)).replace("_", " ").replace("-", " ").split())
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return " ".join(str(value).split()) if value is not None else ""
+_text = spreadsheet.as_text
 
 
 def _read(content: bytes, filename: str) -> spreadsheet.Table:
@@ -331,20 +345,6 @@ def _read(content: bytes, filename: str) -> spreadsheet.Table:
         return spreadsheet.read_table(filename, content, replace(limits, max_bytes=MAX_IMPORT_BYTES))
     except spreadsheet.SpreadsheetError as exc:
         raise ImportRejected([exc.as_dict()]) from None
-
-
-def _date(value: Any) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = _text(value)
-    for fmt in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y"):
-        try:
-            return datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a calendar date, no time
-        except ValueError:
-            continue
-    return None
 
 
 def import_registrations(
@@ -360,22 +360,15 @@ def import_registrations(
     """
     subject_type = TITLE_SUBJECT[Title(title)]
     if subject_type not in LAYOUTS:
-        raise ImportRejected(
-            [
-                {
-                    "row": None,
-                    "column": None,
-                    "message": "a commune registers itself on the registration page, not by import",
-                }
-            ]
-        )
+        raise ImportRejected([spreadsheet.SpreadsheetError(SELF_REGISTERED).as_dict()])
     table = _read(content, filename)
-    names = {_key(alias): column for column, aliases in COLUMNS.items() for alias in aliases}
-    header = [names.get(_key(cell)) if cell is not None else None for cell in table.header]
-    position = {column: index for index, column in reversed(list(enumerate(header))) if column}
+    # Which layouts' columns are required depends on the others present: checked below, not by match_header.
+    found = spreadsheet.match_header(
+        table.header, [spreadsheet.Column(column, aliases, required=False) for column, aliases in COLUMNS.items()]
+    )
+    position, labels = found.index, found.labels
     layout = LAYOUTS[subject_type]
-    labels = {column: _text(table.header[position[column]]) for column in position}
-    errors: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = [error.as_dict() for error in found.errors]
     required = [layout[0]] if subject_type != SubjectType.PERSON else []
     if subject_type == SubjectType.HOUSEHOLD:
         required.append("village_code")
@@ -387,12 +380,9 @@ def import_registrations(
         required = ["id_number"]
     for column in required:
         if column not in position:
+            name = f"{column} ({COLUMNS[column][1]})"
             errors.append(
-                {
-                    "row": 1,
-                    "column": column,
-                    "message": f"the column {column} ({COLUMNS[column][1]}) is missing from the first row",
-                }
+                spreadsheet.SpreadsheetError(spreadsheet.MISSING_COLUMN, row=1, column=column, name=name).as_dict()
             )
     if errors:
         raise ImportRejected(errors)
@@ -416,8 +406,11 @@ def import_registrations(
     )
     chosen: list[tuple[int, int]] = []  # (row number, subject id)
 
-    def fail(number: int, column: str, message: str) -> None:
-        errors.append({"row": number, "column": labels.get(column, column), "message": message})
+    def fail(number: int, column: str, message: Any, **params: Any) -> None:
+        label = labels.get(column, column)
+        errors.append(spreadsheet.SpreadsheetError(message, row=number, column=label, **params).as_dict())
+
+    where = commune.full_name
 
     if subject_type == SubjectType.HOUSEHOLD:
         households = {
@@ -431,25 +424,23 @@ def import_registrations(
         for number, row in data:
             code, village_code = cell(row, "household_code"), cell(row, "village_code")
             if not village_code:
-                fail(number, "village_code", "required")
+                fail(number, "village_code", spreadsheet.REQUIRED)
             elif village_code not in villages:
-                fail(number, "village_code", f"no village with code {village_code} in {commune.full_name}")
+                fail(number, "village_code", NO_VILLAGE, code=village_code, commune=where)
             if not code:
-                fail(number, "household_code", "required")
+                fail(number, "household_code", spreadsheet.REQUIRED)
             elif village_code in villages:
                 if (hid := households.get((villages[village_code], code))) is None:
-                    fail(number, "household_code", f"no household {code} in village {village_code}")
+                    fail(number, "household_code", NO_HOUSEHOLD, code=code, village=village_code)
                 else:
                     chosen.append((number, hid))
     elif subject_type == SubjectType.VILLAGE:
         for number, row in data:
             code = cell(row, "village_code")
-            if code not in villages:
-                fail(
-                    number,
-                    "village_code",
-                    f"no village with code {code} in {commune.full_name}" if code else "required",
-                )
+            if not code:
+                fail(number, "village_code", spreadsheet.REQUIRED)
+            elif code not in villages:
+                fail(number, "village_code", NO_VILLAGE, code=code, commune=where)
             else:
                 chosen.append((number, villages[code]))
     elif subject_type == SubjectType.ORGANISATION:
@@ -460,12 +451,10 @@ def import_registrations(
         )
         for number, row in data:
             code = cell(row, "organisation_code")
-            if code not in organisations:
-                fail(
-                    number,
-                    "organisation_code",
-                    f"no organisation with code {code} in {commune.full_name}" if code else "required",
-                )
+            if not code:
+                fail(number, "organisation_code", spreadsheet.REQUIRED)
+            elif code not in organisations:
+                fail(number, "organisation_code", NO_ORGANISATION, code=code, commune=where)
             else:
                 chosen.append((number, organisations[code]))
     elif subject_type == SubjectType.CLAN:
@@ -474,8 +463,10 @@ def import_registrations(
         )
         for number, row in data:
             name = cell(row, "clan_name")
-            if fold(name) not in clans:
-                fail(number, "clan_name", f"no clan named {name} in {commune.full_name}" if name else "required")
+            if not name:
+                fail(number, "clan_name", spreadsheet.REQUIRED)
+            elif fold(name) not in clans:
+                fail(number, "clan_name", NO_CLAN, name=name, commune=where)
             else:
                 chosen.append((number, clans[fold(name)]))
     else:
@@ -502,7 +493,7 @@ def apply_registration_rows(
     from lms.core.imports import Preview
 
     if title not in Title.__members__.values():
-        raise RecognitionError(f"Unknown title {title!r}.", "title")
+        raise RecognitionError(_("Unknown title “%(title)s”.", title=title), "title")
     subject_type = TITLE_SUBJECT[Title(title)]
     first_rows: dict[int, int] = {}
     for number, subject_id in rows:
@@ -559,6 +550,24 @@ def _(message: str, **params: Any) -> str:
     return message % params
 
 
+def _word(code: str) -> str:
+    """A subject type, a level or a status as a word of the message it goes in (the code outside a request)."""
+    words = {
+        "person": _("person"),
+        "household": _("household"),
+        "clan": _("clan"),
+        "village": _("village"),
+        "organisation": _("organisation"),
+        "commune": _("commune"),
+        "province": _("province"),
+        "proposed": _("proposed"),
+        "recognised": _("recognised"),
+        "rejected": _("rejected"),
+        "revoked": _("revoked"),
+    }
+    return words.get(str(code), str(code))
+
+
 def _resolve_persons(
     data: list[tuple[int, list[Any]]], raw: Any, fail: Any, commune: AdminUnit, villages: dict[str, int]
 ) -> list[tuple[int, int]]:
@@ -575,7 +584,7 @@ def _resolve_persons(
             try:
                 hashes[number] = id_number_hash(normalise_id_number(typed))
             except InvalidIdNumber:
-                fail(number, "id_number", "a personal identification number has exactly 12 digits")
+                fail(number, "id_number", BAD_ID_NUMBER)
     by_hash = (
         dict(
             db.session.execute(
@@ -602,7 +611,7 @@ def _resolve_persons(
     for number, row in data:
         if number in hashes:
             if hashes[number] not in by_hash:
-                fail(number, "id_number", f"no person with this ID number in {commune.full_name}")
+                fail(number, "id_number", NO_PERSON_BY_ID, commune=commune.full_name)
             else:
                 chosen.append((number, by_hash[hashes[number]]))
             continue
@@ -611,30 +620,27 @@ def _resolve_persons(
         name, raw_born = cell(row, "full_name"), cell(row, "birth_date")
         born: date | None = None
         if not name:
-            fail(number, "full_name", "required when there is no ID number")
+            fail(number, "full_name", REQUIRED_WITHOUT_ID)
         if not raw_born:
-            fail(number, "birth_date", "required when there is no ID number")
+            fail(number, "birth_date", REQUIRED_WITHOUT_ID)
         else:
-            born = _date(raw(row, "birth_date"))
-            if born is None:
-                fail(number, "birth_date", f"{raw_born} is not a date (dd/mm/yyyy)")
+            try:
+                born = spreadsheet.as_date(raw(row, "birth_date"))
+            except spreadsheet.SpreadsheetError as exc:
+                fail(number, "birth_date", exc.msgid, **exc.params)
         if not name or born is None:
             continue
         candidates = namesakes.get((fold(name), born), [])
         village_code = cell(row, "village_code")
         if village_code:
             if village_code not in villages:
-                fail(number, "village_code", f"no village with code {village_code} in {commune.full_name}")
+                fail(number, "village_code", NO_VILLAGE, code=village_code, commune=commune.full_name)
                 continue
             candidates = [c for c in candidates if c[1] == villages[village_code]]
         if not candidates:
-            fail(number, "full_name", f"no person {name} born {born:%d/%m/%Y} in {commune.full_name}")
+            fail(number, "full_name", NO_PERSON, name=name, born=f"{born:%d/%m/%Y}", commune=commune.full_name)
         elif len(candidates) > 1:
-            fail(
-                number,
-                "full_name",
-                f"{len(candidates)} persons named {name} born {born:%d/%m/%Y}: give the ID number or the village code",
-            )
+            fail(number, "full_name", NAMESAKES, count=len(candidates), name=name, born=f"{born:%d/%m/%Y}")
         else:
             chosen.append((number, candidates[0][0]))
     return chosen
@@ -676,12 +682,12 @@ def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> 
     snapshot is copied by one ``INSERT … SELECT``.
     """
     if title not in Title.__members__.values():
-        raise RecognitionError(f"Unknown title {title!r}.", "title")
+        raise RecognitionError(_("Unknown title “%(title)s”.", title=title), "title")
     _check_year(year)
     if not subject_ids:
-        raise RecognitionError("Choose at least one subject.", "subject_ids")
+        raise RecognitionError(_("Choose at least one subject."), "subject_ids")
     if len(subject_ids) > MAX_ITEMS:
-        raise RecognitionError(f"At most {MAX_ITEMS} subjects at once.", "subject_ids")
+        raise RecognitionError(_("At most %(count)s subjects at once.", count=MAX_ITEMS), "subject_ids")
     subject_type = TITLE_SUBJECT[Title(title)]
     wanted = list(dict.fromkeys(subject_ids))
     rows = {
@@ -720,21 +726,36 @@ def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> 
     for index, sid in enumerate(subject_ids):
         row = rows.get(sid)
         if row is None or row.commune_id not in allowed:
-            message = f"{subject_type} {sid} has no evaluation for {year} in your scope"
+            message = _(
+                "%(kind)s %(id)s has no evaluation for %(year)s in your scope",
+                kind=_word(subject_type),
+                id=sid,
+                year=year,
+            )
         elif sid in existing:
-            message = f"{subject_type} {sid} is already {existing[sid]} for {year}"
+            message = _(
+                "%(kind)s %(id)s is already %(status)s for %(year)s",
+                kind=_word(subject_type),
+                id=sid,
+                status=_word(existing[sid]),
+                year=year,
+            )
         elif not row.eligible:
             lacking = "; ".join(
                 f"{item.get('indicator')}: {_missing_words(item)}"
                 for item in row.breakdown or []
                 if item.get("missing")
             )
-            message = f"{subject_type} {sid} is not eligible" + (f": {lacking}" if lacking else "")
+            message = _("%(kind)s %(id)s is not eligible", kind=_word(subject_type), id=sid) + (
+                f": {lacking}" if lacking else ""
+            )
         else:
             continue
         details.append({"index": index, "subject_id": sid, "message": message})
     if details:
-        raise RecognitionError(f"{len(details)} subject(s) cannot be proposed.", "subject_ids", details)
+        raise RecognitionError(
+            _("%(count)s subject(s) cannot be proposed.", count=len(details)), "subject_ids", details
+        )
     now = utcnow()
     user_id = getattr(user, "id", None)
     columns = [
@@ -837,9 +858,9 @@ def holding(subject_type: str, subject_id: int, title: str, year: int) -> Recogn
 def _lock(recognition_ids: Sequence[int], user: Any, *, field_name: str = "recognition_ids") -> list[Recognition]:
     """The recognitions, locked and read fresh; an id unknown or outside the user's view scope is refused."""
     if not recognition_ids:
-        raise RecognitionError("Choose at least one recognition.", field_name)
+        raise RecognitionError(_("Choose at least one recognition."), field_name)
     if len(recognition_ids) > MAX_ITEMS:
-        raise RecognitionError(f"At most {MAX_ITEMS} recognitions at once.", field_name)
+        raise RecognitionError(_("At most %(count)s recognitions at once.", count=MAX_ITEMS), field_name)
     wanted = list(dict.fromkeys(recognition_ids))
     unit = aliased(AdminUnit)
     found = {
@@ -854,12 +875,12 @@ def _lock(recognition_ids: Sequence[int], user: Any, *, field_name: str = "recog
         )
     }
     missing = [
-        {"index": i, "recognition_id": rid, "message": f"no recognition {rid} in your scope"}
+        {"index": i, "recognition_id": rid, "message": _("no recognition %(id)s in your scope", id=rid)}
         for i, rid in enumerate(recognition_ids)
         if rid not in found
     ]
     if missing:
-        raise RecognitionError(f"{len(missing)} recognition(s) not found.", field_name, missing)
+        raise RecognitionError(_("%(count)s recognition(s) not found.", count=len(missing)), field_name, missing)
     return [found[rid] for rid in wanted]
 
 
@@ -869,15 +890,24 @@ def _check_transition(rows: list[Recognition], target: str, ids: Sequence[int]) 
         {
             "index": index[r.id],
             "recognition_id": r.id,
-            "message": f"recognition {r.id} is {r.status}: it cannot become {target}",
+            "message": _(
+                "recognition %(id)s is %(status)s: it cannot become %(target)s",
+                id=r.id,
+                status=_word(r.status),
+                target=_word(target),
+            ),
         }
         for r in rows
         if target not in TRANSITIONS[r.status]
     ]
     if wrong:
         raise TransitionConflict(
-            f"{len(wrong)} recognition(s) cannot become {target} (someone may have decided "
-            "them meanwhile: reload the list).",
+            _(
+                "%(count)s recognition(s) cannot become %(target)s (someone may have decided them meanwhile: "
+                "reload the list).",
+                count=len(wrong),
+                target=_word(target),
+            ),
             "recognition_ids",
             wrong,
         )
@@ -897,15 +927,22 @@ def _check_decider(rows: list[Recognition], user: Any, ids: Sequence[int]) -> di
             {
                 "index": index[r.id],
                 "recognition_id": r.id,
-                "message": f"recognition {r.id} is decided at {rules[r.id].level} level; you hold no approval "
-                f"right on that {rules[r.id].level}",
+                "message": _(
+                    "recognition %(id)s is decided at %(level)s level; you hold no approval right on that %(level)s",
+                    id=r.id,
+                    level=_word(rules[r.id].level),
+                ),
             }
             for r in rows
             if r.id in refused
         ]
-        levels = " / ".join(sorted({rules[rid].level for rid in refused}))
+        levels = " / ".join(_word(level) for level in sorted({rules[rid].level for rid in refused}))
         raise RecognitionError(
-            f"You may not decide {len(details)} of these recognition(s): they are decided at {levels} level.",
+            _(
+                "You may not decide %(count)s of these recognition(s): they are decided at %(levels)s level.",
+                count=len(details),
+                levels=levels,
+            ),
             "recognition_ids",
             details,
         )
@@ -933,21 +970,23 @@ def decide(
     decision_number = " ".join(decision_number.split())
     if not decision_number:
         raise RecognitionError(
-            "The decision number is required (as written on the decision: 12/QĐ-UBND).", "decision_number"
+            _("The decision number is required (as written on the decision: 12/QĐ-UBND)."), "decision_number"
         )
     if len(decision_number) > 60:
-        raise RecognitionError("The decision number has at most 60 characters.", "decision_number")
+        raise RecognitionError(_("The decision number has at most 60 characters."), "decision_number")
     if len(authority) > 200:
-        raise RecognitionError("The authority has at most 200 characters.", "authority")
+        raise RecognitionError(_("The authority has at most 200 characters."), "authority")
     today = today or date.today()
     if decision_date > today:
-        raise RecognitionError("The decision date cannot be in the future.", "decision_date")
+        raise RecognitionError(_("The decision date cannot be in the future."), "decision_date")
     rows = _lock(recognition_ids, user)
     _check_transition(rows, RecognitionStatus.RECOGNISED, recognition_ids)
     _check_decider(rows, user, recognition_ids)
     early = [r for r in rows if decision_date < date(r.year, 1, 1)]
     if early:
-        raise RecognitionError(f"The decision date is before the year evaluated ({early[0].year}).", "decision_date")
+        raise RecognitionError(
+            _("The decision date is before the year evaluated (%(year)s).", year=early[0].year), "decision_date"
+        )
     validity = dict(
         db.session.execute(
             select(CriteriaSet.id, CriteriaSet.validity_years).where(
@@ -986,7 +1025,7 @@ def reject(recognition_ids: Sequence[int], *, reason: str, user: Any) -> list[Re
     """Refuse proposals, with the reason (shown to the commune that proposed them)."""
     reason = reason.strip()
     if not reason:
-        raise RecognitionError("Say why the proposal is rejected.", "reason")
+        raise RecognitionError(_("Say why the proposal is rejected."), "reason")
     rows = _lock(recognition_ids, user)
     _check_transition(rows, RecognitionStatus.REJECTED, recognition_ids)
     _check_decider(rows, user, recognition_ids)
@@ -1004,7 +1043,7 @@ def revoke(recognition_ids: Sequence[int], *, reason: str, user: Any) -> list[Re
     as revoked. Only an approver of the deciding level may revoke."""
     reason = reason.strip()
     if not reason:
-        raise RecognitionError("Say why the recognition is revoked.", "reason")
+        raise RecognitionError(_("Say why the recognition is revoked."), "reason")
     rows = _lock(recognition_ids, user)
     _check_transition(rows, RecognitionStatus.REVOKED, recognition_ids)
     _check_decider(rows, user, recognition_ids)

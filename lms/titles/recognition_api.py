@@ -7,99 +7,47 @@ id). Bulk POSTs honour ``Idempotency-Key`` (the decorator owns their commit). A 
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
-from flask import Response, abort, request
-from flask_login import current_user, login_required
+from flask import Response, abort
+from flask_babel import gettext as _
+from flask_login import current_user
 
-from courses.idempotency import idempotent
 from lms.api import bp
 from lms.api.errors import ApiValidationError, problem
-from lms.api.pagination import paginate
-from lms.auth.permissions import Permission, can, has_permission_anywhere
+from lms.api.idempotency import idempotent
+from lms.api.pagination import page_of
+from lms.api.schema import operation
+from lms.auth.permissions import Permission
 from lms.extensions import db, limiter
-from lms.registry.models import AdminUnit, UnitLevel
+from lms.registry.models import AdminUnit
 from lms.titles import recognition
-from lms.titles.models import Recognition, RecognitionStatus, Registration, Title
+from lms.titles.models import Recognition
+from lms.titles.schemas import (
+    CertificateCheck,
+    DecideIn,
+    ImportPreview,
+    ImportProblem,
+    ImportQuery,
+    ProposablePage,
+    ProposableQuery,
+    ProposeIn,
+    ReasonIn,
+    RecognitionDetail,
+    RecognitionList,
+    RecognitionOut,
+    RecognitionPage,
+    RecognitionQuery,
+    RegistrationImportForm,
+    RegistrationIn,
+    RegistrationPage,
+    RegistrationQuery,
+    RegistrationResult,
+)
 
 verify_limit = limiter.shared_limit("30 per minute", scope="certificate-verify")  # the courses' budget, shared
-TITLES = [t.value for t in Title]
-STATUSES = [s.value for s in RecognitionStatus]
-
-
-def _require(permission: Permission) -> None:
-    if not has_permission_anywhere(current_user, permission):
-        abort(403)
-
-
-def _int_arg(name: str, errors: list[dict[str, str]]) -> int | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        errors.append({"field": name, "message": "an integer"})
-        return None
-
-
-def _choice_arg(name: str, options: list[str], errors: list[dict[str, str]]) -> str | None:
-    raw = request.args.get(name) or None
-    if raw is not None and raw not in options:
-        errors.append({"field": name, "message": "one of " + ", ".join(options)})
-    return raw
-
-
-def _body(allowed: set[str]) -> dict[str, Any]:
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        raise ApiValidationError([{"field": "", "message": "must be a JSON object"}])
-    unknown = sorted(set(payload) - allowed)
-    if unknown:
-        raise ApiValidationError([{"field": name, "message": "unknown field"} for name in unknown])
-    return payload
-
-
-def _ids(payload: dict[str, Any], name: str, errors: list[dict[str, str]]) -> list[int]:
-    value = payload.get(name)
-    if not isinstance(value, list) or not value or len(value) > recognition.MAX_ITEMS:
-        errors.append({"field": name, "message": f"a list of 1 to {recognition.MAX_ITEMS} ids"})
-        return []
-    bad = [i for i, item in enumerate(value) if not isinstance(item, int) or isinstance(item, bool)]
-    errors.extend({"field": f"{name}[{i}]", "message": "an integer id"} for i in bad)
-    return [] if bad else value
-
-
-def _text(
-    payload: dict[str, Any], name: str, errors: list[dict[str, str]], *, required: bool = False, max_length: int = 200
-) -> str:
-    value = payload.get(name)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or (required and not value.strip()) or len(value) > max_length:
-        errors.append(
-            {"field": name, "message": f"{'required ' if required else ''}text of at most {max_length} characters"}
-        )
-        return ""
-    return value
-
-
-def _day(payload: dict[str, Any], name: str, errors: list[dict[str, str]]) -> date | None:
-    try:
-        return date.fromisoformat(payload[name])
-    except (KeyError, TypeError, ValueError):
-        errors.append({"field": name, "message": "required: a date as YYYY-MM-DD"})
-        return None
-
-
-def _title_year(payload: dict[str, Any], errors: list[dict[str, str]]) -> tuple[str, int]:
-    title, year = payload.get("title"), payload.get("year")
-    if title not in TITLES:
-        errors.append({"field": "title", "message": "one of " + ", ".join(TITLES)})
-    if not isinstance(year, int) or isinstance(year, bool) or not 2000 <= year <= 2100:
-        errors.append({"field": "year", "message": "an integer from 2000 to 2100"})
-    return str(title), year if isinstance(year, int) else 0
+TAGS = ["titles"]
+ASSESS, APPROVE = Permission.TITLES_ASSESS, Permission.TITLES_APPROVE
 
 
 def _refused(exc: recognition.RecognitionError) -> Response:
@@ -114,139 +62,79 @@ def _refused(exc: recognition.RecognitionError) -> Response:
     raise ApiValidationError(errors, str(exc))
 
 
-# --- serialisers -----------------------------------------------------------------------------------------------
+def _named(items: list[Any]) -> list[Any]:
+    """The answers with their subjects' names (one or two queries per subject type, whatever the number)."""
+    names = recognition.names(items)
+    for item in items:
+        subject = names.get((item.subject_type, item.subject_id))
+        item.subject_name = subject.name if subject else None
+    return items
 
 
-def registration_json(row: Registration, names: dict[tuple[str, int], recognition.Subject]) -> dict[str, Any]:
-    subject = names.get((row.subject_type, row.subject_id))
-    return {
-        "id": row.id,
-        "subject_type": row.subject_type,
-        "subject_id": row.subject_id,
-        "subject_name": subject.name if subject else None,
-        "title": row.title,
-        "year": row.year,
-        "commune_id": row.commune_id,
-        "registered_on": row.registered_on.isoformat(),
-    }
+def _recognitions(rows: list[Recognition]) -> RecognitionList:
+    return RecognitionList(items=_named([RecognitionOut.model_validate(r) for r in rows]))
 
 
-def recognition_json(
-    row: Recognition, names: dict[tuple[str, int], recognition.Subject], *, detail: bool = False
-) -> dict[str, Any]:
-    subject = names.get((row.subject_type, row.subject_id))
-    body: dict[str, Any] = {
-        "id": row.id,
-        "subject_type": row.subject_type,
-        "subject_id": row.subject_id,
-        "subject_name": subject.name if subject else None,
-        "title": row.title,
-        "year": row.year,
-        "level": row.level,
-        "status": row.status,
-        "commune_id": row.commune_id,
-        "village_id": row.village_id,
-        "score": float(row.score) if row.score is not None else None,
-        "criteria_set_id": row.criteria_set_id,
-        "decision_number": row.decision_number or None,
-        "decision_date": row.decision_date.isoformat() if row.decision_date else None,
-        "authority": row.authority or None,
-        "valid_until": row.valid_until.isoformat() if row.valid_until else None,
-        "certificate_code": row.certificate_code,
-        "reason": row.reason or None,
-        "proposed_at": row.proposed_at.isoformat() + "Z",
-        "revoked_at": row.revoked_at.isoformat() + "Z" if row.revoked_at else None,
-    }
-    if detail:
-        body["breakdown"] = row.breakdown
-    return body
-
-
-def _page_of(stmt: Any, serialise: Any) -> dict[str, Any]:
-    page = paginate(stmt, lambda row: row)
-    names = recognition.names(page["items"])
-    return {**page, "items": [serialise(row, names) for row in page["items"]]}
+def _detail(row: Recognition) -> RecognitionDetail:
+    return _named([RecognitionDetail.model_validate(row)])[0]
 
 
 # --- registrations ---------------------------------------------------------------------------------------------
 
 
 @bp.get("/titles/registrations")
-@login_required
-def title_registrations():
-    _require(Permission.TITLES_VIEW)
-    errors: list[dict[str, str]] = []
-    unit_id, year = _int_arg("unit_id", errors), _int_arg("year", errors)
-    title = _choice_arg("title", TITLES, errors)
-    if errors:
-        raise ApiValidationError(errors)
-    return _page_of(
-        recognition.registrations_select(current_user, unit_id=unit_id, year=year, title=title), registration_json
+@operation(Permission.TITLES_VIEW, ok=RegistrationPage, query=RegistrationQuery, tags=TAGS)
+def title_registrations(query: RegistrationQuery) -> RegistrationPage:
+    """Registrations in the caller's scope."""
+    stmt = recognition.registrations_select(
+        current_user, unit_id=query.unit_id, year=query.year, title=query.title.value if query.title else None
     )
+    page = page_of(stmt, query, RegistrationPage)
+    _named(page.items)
+    return page
 
 
 @bp.post("/titles/registrations")
-@login_required
+@operation(ASSESS, ok=RegistrationResult, status=201, json=RegistrationIn, tags=TAGS, idempotent=True)
 @idempotent
-def title_registrations_create():
+def title_registrations_create(json: RegistrationIn):
     """Register one subject (``subject_id``) or many (``subject_ids``) for a title and year."""
-    _require(Permission.TITLES_ASSESS)
-    payload = _body({"title", "year", "subject_id", "subject_ids"})
-    errors: list[dict[str, str]] = []
-    title, year = _title_year(payload, errors)
-    if "subject_id" in payload:
-        payload = {**payload, "subject_ids": [payload["subject_id"]]}
-    ids = _ids(payload, "subject_ids", errors)
-    if errors:
-        raise ApiValidationError(errors)
+    ids = [json.subject_id] if json.subject_id is not None else json.subject_ids
+    if not ids:
+        raise ApiValidationError([{"field": "subject_ids", "message": _("Give subject_id or subject_ids.")}])
     try:
-        result = recognition.register(title=title, year=year, subject_ids=ids, user=current_user)
+        result = recognition.register(title=json.title.value, year=json.year, subject_ids=ids, user=current_user)
     except recognition.RecognitionError as exc:
         return _refused(exc)
-    return {"title": title, "year": year, "created": result.created, "already": result.already}, 201
+    answer = RegistrationResult(title=json.title, year=json.year, created=result.created, already=result.already)
+    return answer, 201
 
 
 @bp.post("/titles/registrations/import")
-@login_required
-def title_registrations_import():
-    """Register the subjects a spreadsheet lists (multipart: ``file``, ``commune_id``, ``title``, ``year``)."""
-    _require(Permission.TITLES_ASSESS)
-    errors: list[dict[str, str]] = []
-    upload = request.files.get("file")
-    title = request.form.get("title")
-    if upload is None:
-        errors.append({"field": "file", "message": "required: an .xlsx or .csv file"})
-    if title not in TITLES:
-        errors.append({"field": "title", "message": "one of " + ", ".join(TITLES)})
-    try:
-        year = int(request.form.get("year", ""))
-    except ValueError:
-        errors.append({"field": "year", "message": "an integer"})
-        year = 0
-    try:
-        commune = db.session.get(AdminUnit, int(request.form.get("commune_id", "")))
-    except ValueError:
-        commune = None
-    if (
-        commune is None
-        or commune.level != UnitLevel.COMMUNE
-        or not can(current_user, Permission.TITLES_ASSESS, commune)
-    ):
-        errors.append({"field": "commune_id", "message": "a commune in your scope"})
-    if errors:
-        raise ApiValidationError(errors)
-    assert upload is not None
+@operation(
+    ASSESS,
+    ok=RegistrationResult,
+    status=201,
+    form=RegistrationImportForm,
+    query=ImportQuery,
+    tags=TAGS,
+    errors=(413,),
+    extra={200: ImportPreview, 422: ImportProblem},
+)
+def title_registrations_import(form: RegistrationImportForm, query: ImportQuery):
+    """Register the subjects a spreadsheet lists (multipart form: ``file``, ``commune_id``, ``title``, ``year``).
+    With ``dry_run`` the answer is a preview (200) and nothing is written."""
+    commune = db.session.get(AdminUnit, form.commune_id)  # a commune of the caller's scope: the form checked it
     assert commune is not None
-    dry_run = request.args.get("dry_run") in ("1", "true")
     try:
         result = recognition.import_registrations(
-            upload.read(recognition.MAX_IMPORT_BYTES + 1),
-            upload.filename or "file.xlsx",
+            form.file.read(recognition.MAX_IMPORT_BYTES + 1),
+            form.file.filename or "file.xlsx",
             commune=commune,
-            title=str(title),
-            year=year,
+            title=form.title.value,
+            year=form.year,
             user=current_user,
-            dry_run=dry_run,
+            dry_run=query.dry_run,
         )
     except recognition.ImportRejected as exc:
         db.session.rollback()
@@ -258,149 +146,120 @@ def title_registrations_import():
         )
     except recognition.RecognitionError as exc:
         return _refused(exc)
-    if dry_run:
+    answer = {"title": form.title, "year": form.year, "created": result.created, "already": result.already}
+    if query.dry_run:
         db.session.rollback()
-        body = {"title": title, "year": year, "created": result.created, "already": result.already}
-        return {**body, "dry_run": True, "preview": result.preview}, 200
+        return ImportPreview.model_validate({**answer, "dry_run": True, "preview": result.preview}), 200
     db.session.commit()
-    return {"title": title, "year": year, "created": result.created, "already": result.already}, 201
+    return RegistrationResult.model_validate(answer), 201
 
 
 # --- recognitions ----------------------------------------------------------------------------------------------
 
 
 @bp.get("/titles/recognitions")
-@login_required
-def title_recognitions():
-    _require(Permission.TITLES_VIEW)
-    errors: list[dict[str, str]] = []
-    unit_id, year = _int_arg("unit_id", errors), _int_arg("year", errors)
-    title, status = _choice_arg("title", TITLES, errors), _choice_arg("status", STATUSES, errors)
-    if errors:
-        raise ApiValidationError(errors)
-    return _page_of(
-        recognition.recognitions_select(current_user, unit_id=unit_id, year=year, title=title, status=status),
-        recognition_json,
+@operation(Permission.TITLES_VIEW, ok=RecognitionPage, query=RecognitionQuery, tags=TAGS)
+def title_recognitions(query: RecognitionQuery) -> RecognitionPage:
+    """Recognitions (proposals, decisions, rejections, revocations) in the caller's scope."""
+    stmt = recognition.recognitions_select(
+        current_user,
+        unit_id=query.unit_id,
+        year=query.year,
+        title=query.title.value if query.title else None,
+        status=query.status.value if query.status else None,
     )
+    page = page_of(stmt, query, RecognitionPage)
+    _named(page.items)
+    return page
 
 
 @bp.get("/titles/recognitions/<int:recognition_id>")
-@login_required
-def title_recognition(recognition_id: int):
-    _require(Permission.TITLES_VIEW)
+@operation(Permission.TITLES_VIEW, ok=RecognitionDetail, tags=TAGS)
+def title_recognition(recognition_id: int) -> RecognitionDetail:
+    """One recognition with the breakdown it was proposed on."""
     row = db.session.scalar(recognition.recognitions_select(current_user).where(Recognition.id == recognition_id))
     if row is None:
         abort(404)
-    return recognition_json(row, recognition.names([row]), detail=True)
+    return _detail(row)
 
 
 @bp.get("/titles/proposable")
-@login_required
-def title_proposable():
+@operation(Permission.TITLES_PROPOSE, ok=ProposablePage, query=ProposableQuery, tags=TAGS)
+def title_proposable(query: ProposableQuery) -> ProposablePage:
     """Eligible subjects of a commune not yet proposed (what ``propose`` accepts)."""
-    _require(Permission.TITLES_PROPOSE)
-    errors: list[dict[str, str]] = []
-    commune_id, year = _int_arg("commune_id", errors), _int_arg("year", errors)
-    title = _choice_arg("title", TITLES, errors)
-    for name, value in (("commune_id", commune_id), ("year", year), ("title", title)):
-        if value is None and not any(e["field"] == name for e in errors):
-            errors.append({"field": name, "message": "required"})
-    if errors:
-        raise ApiValidationError(errors)
-    assert commune_id is not None
-    assert year is not None
-    assert title is not None
     stmt = recognition.proposable_select(
-        current_user, commune_id=commune_id, year=year, title=title, village_id=_int_arg("village_id", errors)
+        current_user,
+        commune_id=query.commune_id,
+        year=query.year,
+        title=query.title.value,
+        village_id=query.village_id,
     )
-
-    def serialise(row: Any, names: dict[tuple[str, int], recognition.Subject]) -> dict[str, Any]:
-        subject = names.get((row.subject_type, row.subject_id))
-        return {
-            "subject_type": row.subject_type,
-            "subject_id": row.subject_id,
-            "subject_name": subject.name if subject else None,
-            "village_id": row.village_id,
-            "score": float(row.score) if row.score is not None else None,
-            "level": row.level,
-        }
-
-    return _page_of(stmt, serialise)
+    page = page_of(stmt, query, ProposablePage)
+    _named(page.items)
+    return page
 
 
 @bp.post("/titles/recognitions/propose")
-@login_required
+@operation(
+    Permission.TITLES_PROPOSE, ok=RecognitionList, status=201, json=ProposeIn, tags=TAGS, idempotent=True, errors=(409,)
+)
 @idempotent
-def title_recognitions_propose():
-    _require(Permission.TITLES_PROPOSE)
-    payload = _body({"title", "year", "subject_ids"})
-    errors: list[dict[str, str]] = []
-    title, year = _title_year(payload, errors)
-    ids = _ids(payload, "subject_ids", errors)
-    if errors:
-        raise ApiValidationError(errors)
+def title_recognitions_propose(json: ProposeIn):
+    """Put eligible subjects on the list of proposals for a title and year."""
     try:
-        created = recognition.propose(title=title, year=year, subject_ids=ids, user=current_user)
-    except recognition.RecognitionError as exc:
-        return _refused(exc)
-    rows = list(db.session.scalars(recognition.recognitions_select(current_user).where(Recognition.id.in_(created))))
-    names = recognition.names(rows)
-    return {"items": [recognition_json(r, names) for r in rows]}, 201
-
-
-@bp.post("/titles/recognitions/decide")
-@login_required
-@idempotent
-def title_recognitions_decide():
-    """One decision (number, date, authority) for many proposals."""
-    _require(Permission.TITLES_APPROVE)
-    payload = _body({"recognition_ids", "decision_number", "decision_date", "authority"})
-    errors: list[dict[str, str]] = []
-    ids = _ids(payload, "recognition_ids", errors)
-    number = _text(payload, "decision_number", errors, required=True, max_length=60)
-    day = _day(payload, "decision_date", errors)
-    authority = _text(payload, "authority", errors)
-    if errors:
-        raise ApiValidationError(errors)
-    assert day is not None
-    try:
-        rows = recognition.decide(
-            ids, decision_number=number, decision_date=day, authority=authority, user=current_user
+        created = recognition.propose(
+            title=json.title.value, year=json.year, subject_ids=json.subject_ids, user=current_user
         )
     except recognition.RecognitionError as exc:
         return _refused(exc)
-    names = recognition.names(rows)
-    return {"items": [recognition_json(r, names) for r in rows]}, 200
+    rows = list(db.session.scalars(recognition.recognitions_select(current_user).where(Recognition.id.in_(created))))
+    return _recognitions(rows), 201
 
 
-def _single(recognition_id: int, action: Any) -> Any:
-    _require(Permission.TITLES_APPROVE)
+@bp.post("/titles/recognitions/decide")
+@operation(APPROVE, ok=RecognitionList, json=DecideIn, tags=TAGS, idempotent=True, errors=(409,))
+@idempotent
+def title_recognitions_decide(json: DecideIn):
+    """One decision (number, date, authority) for many proposals."""
+    try:
+        rows = recognition.decide(
+            json.recognition_ids,
+            decision_number=json.decision_number,
+            decision_date=json.decision_date,
+            authority=json.authority or "",
+            user=current_user,
+        )
+    except recognition.RecognitionError as exc:
+        return _refused(exc)
+    return _recognitions(rows), 200
+
+
+def _single(recognition_id: int, reason: str | None, action: Any) -> Any:
     # Scope before the body: a recognition outside the caller's units is a 404 whatever the request says.
     if db.session.scalar(recognition.recognitions_select(current_user).where(Recognition.id == recognition_id)) is None:
         abort(404)
-    payload = _body({"reason"})
-    errors: list[dict[str, str]] = []
-    reason = _text(payload, "reason", errors, required=True, max_length=2000)
-    if errors:
-        raise ApiValidationError(errors)
+    if reason is None or not reason.strip():
+        raise ApiValidationError([{"field": "reason", "message": _("Say why (at most 2000 characters).")}])
     try:
         (row,) = action([recognition_id], reason=reason, user=current_user)
     except recognition.RecognitionError as exc:
         return _refused(exc)
     db.session.commit()
-    return recognition_json(row, recognition.names([row]), detail=True)
+    return _detail(row)
 
 
 @bp.post("/titles/recognitions/<int:recognition_id>/reject")
-@login_required
-def title_recognition_reject(recognition_id: int):
-    return _single(recognition_id, recognition.reject)
+@operation(APPROVE, ok=RecognitionDetail, json=ReasonIn, tags=TAGS, errors=(409,))
+def title_recognition_reject(recognition_id: int, json: ReasonIn):
+    """Reject a proposal, saying why."""
+    return _single(recognition_id, json.reason, recognition.reject)
 
 
 @bp.post("/titles/recognitions/<int:recognition_id>/revoke")
-@login_required
-def title_recognition_revoke(recognition_id: int):
-    return _single(recognition_id, recognition.revoke)
+@operation(APPROVE, ok=RecognitionDetail, json=ReasonIn, tags=TAGS, errors=(409,))
+def title_recognition_revoke(recognition_id: int, json: ReasonIn):
+    """Revoke a recognition, saying why (its certificate then checks as revoked)."""
+    return _single(recognition_id, json.reason, recognition.revoke)
 
 
 # --- public verification ---------------------------------------------------------------------------------------
@@ -408,10 +267,12 @@ def title_recognition_revoke(recognition_id: int):
 
 @bp.get("/titles/verify/<code>")
 @verify_limit
+@operation(None, public=True, ok=CertificateCheck, tags=TAGS, errors=(404, 429))
 def verify_recognition(code: str):
     """Public: is this certificate of recognition genuine and valid? The minimum: the title, the year, the
     validity, the status, the commune, and the holder with family and middle names as initials."""
     row = recognition.find_by_code(code) if len(code) <= 40 else None
     if row is None:
-        abort(404, description="No certificate of recognition has this code.")
-    return recognition.public_view(row), 200, {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+        abort(404, description=_("No certificate of recognition has this code."))
+    answer = CertificateCheck.model_validate(recognition.public_view(row))
+    return answer, 200, {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}

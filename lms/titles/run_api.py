@@ -6,30 +6,25 @@ it: its summary covers other communes); starting one needs TITLES_ADMIN on the u
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import abort, request, url_for
-from flask_login import current_user, login_required
+from flask import abort, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
-from courses.idempotency import idempotent
 from lms.api import bp
 from lms.api.errors import ApiValidationError
-from lms.api.pagination import paginate
-from lms.auth.permissions import Permission, has_permission_anywhere, scoped
+from lms.api.idempotency import idempotent
+from lms.api.pagination import page_of
+from lms.api.schema import operation
+from lms.auth.permissions import Permission, scoped
 from lms.extensions import db
-from lms.registry import services as registry
 from lms.registry.models import AdminUnit, subtree
 from lms.titles import runs
-from lms.titles.models import EvaluationRun, RunStatus
+from lms.titles.models import EvaluationRun
+from lms.titles.schemas import RunDetail, RunFailure, RunIn, RunPage, RunQuery
 
 VIEW = Permission.TITLES_VIEW
 ADMIN = Permission.TITLES_ADMIN
-
-
-def _require(permission: Permission) -> None:
-    if not has_permission_anywhere(current_user, permission):
-        abort(403)
+TAGS = ["titles"]
 
 
 def get_run(run_id: int, permission: Permission = VIEW) -> EvaluationRun | None:
@@ -39,72 +34,49 @@ def get_run(run_id: int, permission: Permission = VIEW) -> EvaluationRun | None:
     )
 
 
-def run_detail_json(run: EvaluationRun) -> dict[str, Any]:
-    body = runs.run_json(run)
-    body["failures"] = [{"commune_id": item.commune_id, "message": item.message} for item in runs.failures(run)]
-    return body
+def _detail(run: EvaluationRun) -> RunDetail:
+    answer = RunDetail.model_validate(run)
+    answer.failures = [RunFailure.model_validate(item) for item in runs.failures(run)]
+    return answer
 
 
 @bp.post("/titles/runs")
-@login_required
+@operation(ADMIN, ok=RunDetail, status=202, json=RunIn, tags=TAGS, idempotent=True)
 @idempotent
-def start_titles_run():
-    _require(ADMIN)
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiValidationError([{"field": "", "message": "send a JSON object with unit_id and year"}])
-    errors = []
-    unit_id, year = data.get("unit_id"), data.get("year")
-    if not isinstance(unit_id, int) or isinstance(unit_id, bool):
-        errors.append({"field": "unit_id", "message": "required: the id of a commune, province or the country"})
-    if not isinstance(year, int) or isinstance(year, bool) or not 2000 <= year <= 2100:
-        errors.append({"field": "year", "message": "required: a year from 2000 to 2100"})
-    unit = registry.get_in_scope(AdminUnit, unit_id, current_user, ADMIN) if isinstance(unit_id, int) else None
-    if isinstance(unit_id, int) and unit is None:
-        errors.append({"field": "unit_id", "message": "no such unit in your scope"})
-    if errors:
-        raise ApiValidationError(errors)
+def start_titles_run(json: RunIn):
+    """Queue an evaluation of every commune under a unit for a year; follow it at the ``Location`` given."""
+    unit = db.session.get(AdminUnit, json.unit_id)  # in the caller's scope: the schema checked it
     assert unit is not None
-    assert isinstance(year, int)
     try:
-        run = runs.start_run(unit, year, user=current_user)
+        run = runs.start_run(unit, json.year, user=current_user)
     except runs.RunRefused as exc:
         raise ApiValidationError([{"field": "unit_id", "message": str(exc)}]) from exc
     # @idempotent commits; the launch task is sent after that commit.
-    return run_detail_json(run), 202, {"Location": url_for("api.get_titles_run", run_id=run.id)}
+    location = url_for("api.get_titles_run", run_id=run.id)
+    return _detail(run), 202, {"Location": location}
 
 
 @bp.get("/titles/runs/<int:run_id>")
-@login_required
-def get_titles_run(run_id: int):
-    _require(VIEW)
+@operation(VIEW, ok=RunDetail, tags=TAGS)
+def get_titles_run(run_id: int) -> RunDetail:
+    """A run's progress, its roll-up once done and the communes that failed."""
     run = get_run(run_id)
     if run is None:
         abort(404)
-    return run_detail_json(run)
+    return _detail(run)
 
 
 @bp.get("/titles/runs")
-@login_required
-def list_titles_runs():
-    _require(VIEW)
+@operation(VIEW, ok=RunPage, query=RunQuery, tags=TAGS)
+def list_titles_runs(query: RunQuery) -> RunPage:
+    """Runs of the units in the caller's scope, the latest first."""
     stmt = scoped(select(EvaluationRun), EvaluationRun.unit_id, current_user, VIEW)
-    errors = []
-    if (unit_id := request.args.get("unit_id", type=int)) is not None:
-        unit = registry.get_in_scope(AdminUnit, unit_id, current_user, VIEW)
-        if unit is None:
-            errors.append({"field": "unit_id", "message": "no such unit in your scope"})
-        else:
-            stmt = stmt.where(EvaluationRun.unit_id.in_(select(AdminUnit.id).where(subtree(AdminUnit.path, unit.path))))
-    if (year := request.args.get("year")) is not None:
-        if not year.isdigit():
-            errors.append({"field": "year", "message": "a year such as 2026"})
-        else:
-            stmt = stmt.where(EvaluationRun.year == int(year))
-    if (status := request.args.get("status")) is not None:
-        if status not in {s.value for s in RunStatus}:
-            errors.append({"field": "status", "message": "one of " + ", ".join(s.value for s in RunStatus)})
-        stmt = stmt.where(EvaluationRun.status == status)
-    if errors:
-        raise ApiValidationError(errors)
-    return paginate(stmt.order_by(EvaluationRun.created_at.desc(), EvaluationRun.id.desc()), runs.run_json)
+    if query.unit_id is not None:
+        unit = db.session.get(AdminUnit, query.unit_id)
+        assert unit is not None  # in the caller's scope: the schema checked it
+        stmt = stmt.where(EvaluationRun.unit_id.in_(select(AdminUnit.id).where(subtree(AdminUnit.path, unit.path))))
+    if query.year is not None:
+        stmt = stmt.where(EvaluationRun.year == query.year)
+    if query.status is not None:
+        stmt = stmt.where(EvaluationRun.status == query.status.value)
+    return page_of(stmt.order_by(EvaluationRun.created_at.desc(), EvaluationRun.id.desc()), query, RunPage)

@@ -143,8 +143,6 @@ def _mark_organisations_elsewhere(commune_id: int, year: int, since: datetime) -
     """A unit's title counts its members' citizen results, and members may live in another commune: when this
     evaluation changed citizens who belong to organisations of other communes, those communes are marked too — by a
     task after the commit, so this transaction never waits on another commune's lock."""
-    from lms.titles.tasks import mark_communes
-
     communes = sorted(
         set(
             db.session.scalars(
@@ -169,7 +167,7 @@ def _mark_organisations_elsewhere(commune_id: int, year: int, since: datetime) -
         )
     )
     if communes:
-        enqueue_after_commit(mark_communes, pairs=[[other, year] for other in communes])
+        enqueue_after_commit("titles.mark_communes", pairs=[[other, year] for other in communes])
 
 
 # --- runs --------------------------------------------------------------------------------------------------------
@@ -223,9 +221,7 @@ def start_run(unit: AdminUnit, year: int, *, kind: str = FULL, user: Any = None)
     )
     db.session.add(run)
     db.session.flush()
-    from lms.titles.tasks import launch_run
-
-    enqueue_after_commit(launch_run, run_id=run.id)
+    enqueue_after_commit("titles.launch_run", run_id=run.id)
     return run
 
 

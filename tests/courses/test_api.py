@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from courses import idempotency, services
+from courses import services
 from courses.models import (
     Attendance,
     Certificate,
@@ -19,10 +19,11 @@ from courses.models import (
     CourseClass,
     Enrolment,
     Holiday,
-    IdempotentRequest,
     LearningRecord,
 )
 from courses.scheduling import Recurrence
+from lms.api import idempotency
+from lms.api.models import IdempotentRequest
 from lms.auth.models import ApiToken, Role
 from lms.core.models import AuditEvent
 from lms.extensions import db

@@ -537,25 +537,73 @@ def test_every_problem_of_a_sheet_is_reported_at_once_in_both_languages(app_ctx,
 
 
 @pytest.mark.parametrize(
-    ("content", "words"),
+    ("content", "filename", "words"),
     [
-        (b"", "empty"),
-        (b"Hoc vien;02/03/2026\nAn;x\n", "not an Excel workbook"),
-        (b"PK\x03\x04 not really a zip", "not an Excel workbook"),
-        (_xlsx([]), "empty"),
-        (_xlsx([["Học viên", "02/03/2026"]]), "no learner rows"),
-        (_xlsx([["Học viên", "02/03/2026"], ["x"]]), "Unknown learner"),
-        (b"PK\x03\x04" + b"\0" * (2 * 1024 * 1024), "too large"),
+        (b"", "sheet.csv", "empty"),
+        (b"PK\x03\x04 not really a zip", "sheet.xlsx", "not a readable .xlsx workbook"),
+        (b"PK\x03\x04 not really a zip", "sheet.csv", "not a readable .xlsx workbook"),  # a workbook by its bytes
+        (b"Hoc vien;02/03/2026\nAn;x\n", "sheet.xls", "old .xls workbooks cannot be read"),
+        (b"\x89PNG\r\n\x1a\n....", "photo.png", "only .xlsx and .csv files can be imported"),
+        ("Học viên;02/03/2026\nAn;x\n".encode("utf-16"), "sheet.csv", "not UTF-8"),
+        (_xlsx([]), "sheet.xlsx", "empty"),
+        (_xlsx([["Học viên", "02/03/2026"]]), "sheet.csv", "no learner rows"),
+        (_xlsx([["Học viên", "02/03/2026"], ["x"]]), "sheet.xlsx", "Unknown learner"),
+        (b"Hoc vien;02/03/2026\nAn;x\n", "sheet.csv", "Unknown learner “An”"),  # CSV is read, ";" too
+        (b"PK\x03\x04" + b"\0" * (2 * 1024 * 1024), "sheet.xlsx", "too large"),
     ],
 )
-def test_files_that_are_not_a_sheet_are_refused_whole(client, sheet_class, content, words):
+def test_files_that_are_not_a_sheet_are_refused_whole(client, sheet_class, content, filename, words):
     _, course_class, _, _, _, manager = sheet_class
     before = _marks(course_class)
     login(client, manager)
-    response = _upload(client, course_class, content, "sheet.csv")
+    response = _upload(client, course_class, content, filename)
     assert response.status_code == 422
     assert words in response.get_data(as_text=True)
     assert _marks(course_class) == before
+
+
+def _csv(rows) -> bytes:
+    """A sheet saved as CSV by a spreadsheet program set to Vietnamese: ";" between cells, dates as text."""
+    return "\n".join(";".join("" if v is None else str(v) for v in row) for row in rows).encode("utf-8-sig")
+
+
+def test_a_sheet_saved_as_csv_previews_and_applies_like_the_workbook(client, sheet_class):
+    _, course_class, (s1, s2, s3, _), enrolled, _, manager = sheet_class
+    rows = _good_rows(enrolled)
+    rows[0][1] = "2026-03-02"  # the ISO date a program may write for a date cell
+    login(client, manager)
+    preview = _upload(client, course_class, _csv(rows), filename="phieu.csv")
+    assert preview.status_code == 200, preview.get_data(as_text=True)[:2000]
+    assert "Write 8 marks" in preview.get_data(as_text=True)
+    assert _confirm(client, course_class, preview).status_code == 302
+    a, b, c, _ = enrolled
+    assert _marks(course_class) == {
+        (s1.id, a.id): "present",
+        (s2.id, a.id): "present",
+        (s3.id, a.id): "late",
+        (s1.id, b.id): "excused",
+        (s2.id, b.id): "absent",
+        (s3.id, b.id): "absent",
+        (s1.id, c.id): "present",
+        (s3.id, c.id): "excused",
+    }
+
+
+def test_a_csv_sheet_names_row_and_column_in_both_languages(app_ctx, sheet_class):
+    from courses import sheet_import
+
+    _, course_class, _, enrolled, _, _ = sheet_class
+    rows = _good_rows(enrolled)
+    rows[2][2] = "y"
+    rows[0][1] = "03/03/2026"
+    errors = sheet_import.check_sheet(course_class, _csv(rows), "sheet.csv").errors
+    assert [(e["row"], e["column"], e["header"]) for e in errors] == [
+        (1, "B", "03/03/2026"),
+        (3, "C", "09/03/2026 08:00"),
+    ]
+    assert errors[0]["message"] == "The class has no session on 03/03/2026."
+    assert errors[0]["message_vi"] == "Lớp không có buổi học vào 03/03/2026."
+    assert errors[1]["message_vi"].startswith("“y” không phải ký hiệu điểm danh. Ký hiệu: P hoặc x = Có mặt")
 
 
 def test_a_sheet_without_marks_changes_nothing(client, sheet_class):

@@ -228,3 +228,51 @@ def test_every_file_the_worker_keeps_exists(client, upcoming):
     assert len(assets) >= 10
     for url in assets:
         assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("vi", ["không có tên trong lớp này", "chưa ghi lượt điểm danh nào"]), ("en", ["is not enrolled", "no mark"])],
+)
+def test_the_bulk_endpoint_words_a_refusal_in_the_language_the_page_asks_for(client, upcoming, language, words):
+    """The phone page sends the page's language with its marks: a Vietnamese page shows the server's reasons in
+    Vietnamese, whatever the phone's own Accept-Language (often English)."""
+    centre, instructor, sessions, _learners, _other = upcoming
+    outsider = centre.learners[5].id  # of the commune, not of the class
+    login(client, instructor)
+    token = _data(client, sessions[1].id)["csrf_token"]
+    response = client.post(
+        f"/api/v1/sessions/{sessions[1].id}/attendance",
+        json={
+            "device": "phone-1234abcd",
+            "marks": [{"person_id": outsider, "status": "present", "recorded_at": utcnow().isoformat() + "Z"}],
+        },
+        headers={"Accept-Language": language, "X-CSRFToken": token, "Idempotency-Key": f"lang-{language}"},
+    )
+    assert response.status_code == 422
+    problem = response.get_json()
+    assert problem["errors"][0]["field"] == "marks[0].person_id"
+    assert words[0] in problem["errors"][0]["message"]
+    assert words[1] in json.dumps(problem, ensure_ascii=False)
+
+
+def test_the_attendance_page_has_no_inline_script_style_or_handler(client, upcoming):
+    """A Content-Security-Policy without 'unsafe-inline' (and without a nonce) runs the page: every script is a file
+    but the JSON block of words, no <style> block, no style attribute, no on…= handler."""
+    import re
+
+    _centre, instructor, sessions, _learners, _other = upcoming
+    login(client, instructor)
+    for url in (f"/courses/sessions/{sessions[1].id}/attendance", "/courses/offline/"):
+        page = client.get(url).get_data(as_text=True)
+        scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", page, re.DOTALL)
+        assert scripts
+        for attributes, body in scripts:
+            assert 'src="' in attributes or 'type="application/json"' in attributes, attributes
+            assert 'src="' not in attributes or not body.strip()
+        assert "<style" not in page
+        assert not re.search(r"\sstyle=", page)
+        assert not re.search(r"\son[a-z]+=", page)
+    sheet = client.get(f"/courses/sessions/{sessions[1].id}/attendance").get_data(as_text=True)
+    assert "offline/sheet.js" in sheet
+    assert 'class="roll-choices cols-4"' in sheet

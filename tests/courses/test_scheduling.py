@@ -177,8 +177,8 @@ def test_a_room_of_another_centre_is_refused_and_a_room_change_keeps_the_time(ce
 def test_old_idempotency_answers_are_purged(app_ctx):
     from datetime import timedelta
 
-    from courses.models import IdempotentRequest
     from courses.tasks import purge_idempotency_keys
+    from lms.api.models import IdempotentRequest
     from lms.auth.models import Role
     from lms.extensions import utcnow
     from tests.conftest import make_user, unit_by_code

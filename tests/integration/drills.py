@@ -72,11 +72,11 @@ class RedisServer:
 BROKER = {"name": "redis"}  # what report() prints: the broker of the drill running
 
 
-def drill_app(app: Flask, database_url: str, broker_url: str) -> Flask:
+def drill_app(app: Flask, database_url: str, broker_url: str, **settings: Any) -> Flask:
     """An app like the live one, publishing to the drill's broker; made the current Celery app."""
     BROKER["name"] = "rabbitmq" if broker_url.startswith(("amqp", "pyamqp")) else "redis"
     celery = {**app.config["CELERY"], "broker_url": broker_url, "result_backend": None, "task_always_eager": False}
-    drill = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url, "CELERY": celery})
+    drill = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url, "CELERY": celery, **settings})
     activate_celery(drill)
     return drill
 
@@ -101,9 +101,10 @@ class Worker:
         self.name = name
         self.process: subprocess.Popen | None = None
 
-    def start(self, *, beat: bool = False) -> None:
-        command = [sys.executable, "-m", "celery", "-A", "lms.worker", "worker", "--pool", "solo"]
-        command += ["--loglevel", "INFO", "--without-gossip", "--without-mingle", "--queues", "celery"]
+    def start(self, *, beat: bool = False, app: str = "lms.worker") -> None:
+        command = [sys.executable, "-m", "celery", "-A", app, "worker", "--pool", "solo"]
+        queue = self.env.get("LMS_TASK_QUEUE") or "celery"
+        command += ["--loglevel", "INFO", "--without-gossip", "--without-mingle", "--queues", queue]
         command += ["--hostname", f"{self.name}@%h"]
         if beat:
             command += ["--beat", "--schedule", str(self.log.parent / f"{self.name}-beat-schedule")]
@@ -127,16 +128,17 @@ class Worker:
         except subprocess.TimeoutExpired:
             self.kill()
 
-    def in_flight(self, task: str) -> int:
-        """Messages of ``task`` this worker received and has not finished yet (counted in its log)."""
-        import re
-
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        ends = ("succeeded in", "retry:", "raised unexpected", "ignored")
-        events = re.findall(
-            rf"Task {re.escape(task)}\[[^\]]+\] (received|succeeded in|retry:|raised unexpected|ignored)", text
-        )
-        return sum(1 for e in events if e == "received") - sum(1 for e in events if e in ends)
+    def wait_ready(self, seconds: float = 90) -> None:
+        """Until the worker consumes (its log says ``ready``)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                pytest.fail(f"{self.name} exited with {self.process.returncode}:\n{self.tail()}")
+            if self.log.exists() and " ready." in self.log.read_text(errors="replace"):
+                return
+            time.sleep(0.2)
+        pytest.fail(f"{self.name} was not ready within {seconds}s:\n{self.tail()}")
 
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""

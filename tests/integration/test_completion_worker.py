@@ -22,12 +22,12 @@ from courses.models import (
     Course,
     CourseClass,
     Enrolment,
-    IdempotentRequest,
     LearningRecord,
     PendingWork,
     Room,
     class_instructor,
 )
+from lms.api.models import IdempotentRequest
 from lms.auth.models import ApiToken, Role, RoleAssignment, User
 from lms.core.models import AuditEvent
 from lms.extensions import db

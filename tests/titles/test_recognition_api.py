@@ -131,8 +131,16 @@ def test_propose_refuses_a_non_eligible_subject_by_index(client, world):
     assert response.status_code == 422
     (error,) = response.get_json()["errors"]
     assert error["field"] == "subject_ids[1]"
-    assert "not eligible" in error["message"]
+    assert error["message"].startswith(f"hộ {world['households'][2].id} chưa đủ điều kiện")  # Vietnamese first
     assert "A2: " in error["message"]  # what it lacks, in words
+    english = client.post(
+        "/api/v1/titles/recognitions/propose",
+        headers={**world["headers"]["leader"], "Accept-Language": "en"},
+        json={"title": "family", "year": YEAR, "subject_ids": [world["households"][2].id]},
+    )
+    assert english.get_json()["detail"] == "1 subject(s) cannot be proposed."
+    assert "household" in english.get_json()["errors"][0]["message"]
+    assert "not eligible" in english.get_json()["errors"][0]["message"]
     assert db.session.scalar(select(func.count()).select_from(Recognition)) == 0
 
 
@@ -244,7 +252,7 @@ def test_ids_in_a_body_are_scoped_too(client, world):
     )
     assert response.status_code == 422
     assert response.get_json()["errors"] == [
-        {"field": "recognition_ids[0]", "message": f"no recognition {ids[0]} in your scope"}
+        {"field": "recognition_ids[0]", "message": f"không có hồ sơ công nhận {ids[0]} trong phạm vi của bạn"}
     ]
     response = client.post(
         "/api/v1/titles/recognitions/propose",

@@ -62,7 +62,7 @@ def test_import_page_shows_every_error_and_registers_nothing(client, world):
     )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "no household NOPE in village RV-V1" in page
+    assert "không có hộ NOPE ở thôn RV-V1" in page  # the page is Vietnamese, so is what to fix
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
     good = b"household_code,village_code\nRV-H0,RV-V1\nRV-H1,RV-V1\n"
     response = client.post(
@@ -244,7 +244,7 @@ def test_deciding_again_is_a_flash_not_an_error(client, world):
         follow_redirects=True,
     )
     assert response.status_code == 200
-    assert "cannot become recognised" in response.get_data(as_text=True)
+    assert "không thể chuyển sang “đã công nhận”" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Recognition, row.id).decision_number == "12/QĐ-UBND"
 

@@ -104,7 +104,7 @@ def test_import_reports_every_error_with_row_and_column_and_applies_nothing(comm
     errors = [(e["row"], e["column"], e["message"]) for e in caught.value.errors]
     assert errors == [
         (3, "household_code", "no household H7 in village REG-V1"),
-        (4, "household_code", "required"),
+        (4, "household_code", "a value is required"),
         (5, "village_code", f"no village with code NOPE in {commune['commune'].full_name}"),
     ]
     assert _registered() == set()
@@ -188,3 +188,30 @@ def test_persons_of_the_village_register_with_their_commune(commune):
     recognition.register(title="citizen", year=YEAR, subject_ids=[person.id], user=commune["manager"])
     row = db.session.scalar(select(Registration).where(Registration.subject_type == "person"))
     assert row.commune_id == commune["commune"].id
+
+
+def test_import_errors_are_given_in_both_languages_from_the_catalogue(commune, app):
+    def errors(content: bytes) -> list[dict]:
+        with app.test_request_context(), pytest.raises(recognition.ImportRejected) as caught:
+            recognition.import_registrations(
+                content, "x.csv", commune=commune["commune"], title="family", year=YEAR, user=commune["manager"]
+            )
+        return caught.value.errors
+
+    assert errors("Mã hộ;Mã thôn;mã hộ gia đình\nH0;REG-V1;H0\n".encode()) == [
+        {
+            "row": 1,
+            "column": "mã hộ gia đình",
+            "message": "the column mã hộ gia đình appears twice in the first row",
+            "message_vi": "cột mã hộ gia đình xuất hiện hai lần ở dòng đầu tiên",
+        }
+    ]
+    where = commune["commune"].full_name
+    assert errors("Mã hộ;Mã thôn\nH0;NOPE\n".encode()) == [
+        {
+            "row": 2,
+            "column": "Mã thôn",
+            "message": f"no village with code NOPE in {where}",
+            "message_vi": f"không có thôn mã NOPE ở {where}",
+        }
+    ]

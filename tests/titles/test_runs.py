@@ -284,7 +284,7 @@ def test_the_api_starts_a_run_and_reports_its_progress(client, app_ctx):
         "/api/v1/titles/runs", json={"unit_id": other_province.id, "year": YEAR}, headers={"X-CSRFToken": token}
     )
     assert outside.status_code == 422
-    assert outside.get_json()["errors"] == [{"field": "unit_id", "message": "no such unit in your scope"}]
+    assert [e["field"] for e in outside.get_json()["errors"]] == ["unit_id"]
 
 
 def test_the_cli_evaluates_with_progress_and_fails_on_a_failed_commune(app, app_ctx, fake_summaries):

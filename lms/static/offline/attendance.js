@@ -1,8 +1,9 @@
 /* The attendance sheet, with or without a signal (issue 16, ADR 26).
  *
- * On the server's page (#attendance-form) every tap is kept at once on the phone (IndexedDB) and sent through the
- * bulk endpoint; on the offline page (#offline-root, what the worker shows when the page cannot be fetched) the
- * same sheet is drawn from what the phone keeps. Either way a panel says what the server holds, what waits on the
+ * On the server's page (#attendance-form) every tap is kept at once on the phone (IndexedDB), with or without a
+ * signal, and sent from there through the bulk endpoint; "Save" sends at once and says what the server recorded.
+ * On the offline page (#offline-root, what the worker shows when the page cannot be fetched) the same sheet is
+ * drawn from what the phone keeps. Either way a panel says what the server holds, what waits on the
  * phone and when the phone last synced; a learner whose mark lost to another device's later one says so.
  */
 (function () {
@@ -94,8 +95,9 @@
     }));
     var roll = el("ul", { class: "list-unstyled mb-2", id: "roll" });
     klass.learners.forEach(function (person) {
-      var choices = el("div", { class: "roll-choices", role: "radiogroup", "aria-labelledby": "name-" + person.id });
-      choices.style.gridTemplateColumns = "repeat(" + conf.statuses.length + ", 1fr)";
+      var choices = el("div", {
+        class: "roll-choices cols-" + conf.statuses.length, role: "radiogroup", "aria-labelledby": "name-" + person.id,
+      });
       conf.statuses.forEach(function (pair) {
         var id = "s" + person.id + "-" + pair[0];
         choices.appendChild(el("input", {
@@ -132,7 +134,11 @@
     var server = {};  // person id -> the server's mark, as last known
     var fresh = fromCache;  // the server page's own marks stand until the phone has synced with the server
     var lastState = null;
+    var accepted = {};  // learners whose marks reached the server (this page's or the worker's syncs) since "Save"
+    var noting = Promise.resolve();
     rows.forEach(function (row) { if (row.dataset.saved) server[row.dataset.person] = { status: row.dataset.saved }; });
+    // sheet.js (the server's page): the phone keeps every tap, so leaving the page needs no warning.
+    form.dataset.offline = "1";
     var panel = el("div", { class: "card mb-3", id: "offline-status", "aria-live": "polite" }, [
       el("div", { class: "card-body p-2 small" }, [
         el("div", { id: "offline-connection", class: "fw-semibold" }),
@@ -147,6 +153,11 @@
     ]);
     form.parentNode.insertBefore(panel, form);
     panel.querySelector("#offline-send").addEventListener("click", function () { P.sync(); });
+    var result = form.querySelector("#save-result");  // the server's page: what "Save" did
+
+    function reasonText(mark) {
+      return (mark.reason_code && T["refused_" + mark.reason_code]) || mark.reason || T.refused_invalid;
+    }
 
     function render() {
       return Promise.all([
@@ -166,15 +177,14 @@
           var theirs = server[pid];
           if (theirs) saved += 1;
           if (mine && mine.state === "waiting") waiting += 1;
-          // The offline page shows what the phone keeps; the server's page is left to its own form, except for the
-          // learners whose mark waits on the phone or lost to another device's.
-          var shown = null;
-          if (mine) shown = mine.status;
-          else if (fromCache || conflicts[pid]) shown = theirs ? theirs.status : "";
-          if (shown !== null) {
-            row.querySelectorAll("input[type=radio]").forEach(function (input) { input.checked = input.value === shown; });
-            row.dataset.saved = shown;  // kept on the phone: nothing is lost by leaving the page
+          // What the phone keeps for the learner: the mark waiting on it, else the server's. A row whose tap is
+          // being written to the phone keeps the tap.
+          var kept = mine ? mine.status : theirs ? theirs.status : "";
+          if (row.dataset.keeping !== "1") {
+            row.querySelectorAll("input[type=radio]").forEach(function (input) { input.checked = input.value === kept; });
           }
+          row.dataset.saved = theirs ? theirs.status : "";
+          row.dataset.kept = kept;
           var ticked = row.querySelector("input:checked");
           if (!ticked) unmarked += 1;
           row.classList.toggle("unmarked", !ticked);
@@ -191,7 +201,7 @@
             note.classList.add("text-warning-emphasis");
           } else if (mine && mine.state === "refused") {
             note.classList.add("text-danger");
-            note.appendChild(el("span", { text: T.refused + ": " + (mine.reason || "") + " " }));
+            note.appendChild(el("span", { text: T.refused + ": " + reasonText(mine) + " " }));
             var drop = el("button", { type: "button", class: "btn btn-sm btn-outline-danger py-0", text: T.discard });
             drop.addEventListener("click", function () { L.discard(mine.id).then(render); });
             note.appendChild(drop);
@@ -217,63 +227,125 @@
         var ready = swReady && !!session;
         connection.textContent = navigator.onLine ? T.online + (ready ? " · " + T.ready : "") : T.offline;
         connection.className = navigator.onLine ? "fw-semibold text-success" : "fw-semibold text-warning-emphasis";
-        if (lastState === "login" && waiting) {
+        if ((lastState === "login" || lastState === "other-user") && waiting) {
           connection.textContent = T.login;
           connection.className = "fw-semibold text-danger";
         }
         panel.dataset.ready = ready ? "1" : "0";
         panel.dataset.waiting = String(waiting);
         panel.querySelector("#offline-send").classList.toggle("d-none", !(waiting && navigator.onLine));
-        // The server page's own tally listens to "change" (a form-level event: this script ignores it).
+        // The server page's tally (sheet.js) listens to "change" (a form-level event: this script ignores it).
         form.dispatchEvent(new Event("change"));
       });
     }
 
+    // Every tap is written to the phone first, with or without a signal, and sent from there: closing the tab,
+    // restarting the browser or logging in again loses nothing.
     function keep(row, status) {
-      return L.queueMark(userId, sessionId, Number(row.dataset.person), status);
+      row.dataset.keeping = "1";
+      return L.queueMark(userId, sessionId, Number(row.dataset.person), status).finally(function () {
+        delete row.dataset.keeping;
+      });
     }
 
-    // With a signal the server's page saves with its form, as it always did; without one (or on the offline page)
-    // every tap is kept on the phone at once.
-    function offline() { return fromCache || !navigator.onLine; }
-
-    function kept() { P.backgroundSync(); P.soon(); return render(); }
+    // Without a signal the worker is asked to send when one returns (Background Sync, where the browser has it);
+    // with one the page sends after a short pause, so that quick taps go as one batch.
+    function kept() {
+      if (!navigator.onLine) P.backgroundSync();
+      P.soon();
+      return render();
+    }
 
     form.addEventListener("change", function (event) {
       var input = event.target;
-      if (!input || input.type !== "radio" || !offline()) return;
+      if (!input || input.type !== "radio") return;
       keep(input.closest(".roll-row"), input.value).then(kept);
     });
 
-    // Every row whose tick differs from what is saved ("everyone present" ticks without change events).
+    // Every row whose tick differs from what the phone keeps ("everyone present" ticks without change events).
     function keepTicked() {
       var work = rows.map(function (row) {
         var input = row.querySelector("input:checked");
-        if (!input || input.value === row.dataset.saved) return null;
+        var have = row.dataset.kept !== undefined ? row.dataset.kept : row.dataset.saved;
+        if (!input || input.value === have) return null;
         return keep(row, input.value);
       });
       return Promise.all(work).then(kept);
     }
     form.addEventListener("lms-everyone", keepTicked);
-    var everyone = form.querySelector("#everyone");
-    if (everyone && !fromCache) {
-      everyone.addEventListener("click", function () { if (offline()) setTimeout(keepTicked, 0); });
+
+    // Which of the marks a sync sent the server holds now (a mark that lost to a later one is not "recorded").
+    function note(outcome) {
+      if (!outcome || !outcome.marks || !outcome.marks.length) return Promise.resolve();
+      return L.cached(userId).then(function (data) {
+        var session = data && data.sessions.filter(function (s) { return s.id === sessionId; })[0];
+        if (!session) return;
+        outcome.marks.forEach(function (m) {
+          var held = session.marks[String(m.person_id)];
+          if (m.session_id === sessionId && held && held.client_mark_id === m.client_mark_id) {
+            accepted[m.person_id] = true;
+          }
+        });
+      }).catch(function () { return null; });
+    }
+
+    function waitingHere() {
+      return L.byUser("queue", userId).then(function (marks) {
+        return marks.filter(function (m) { return m.session_id === sessionId && m.state === "waiting"; }).length;
+      });
+    }
+
+    // "Save" sends what waits now and says what the server recorded (with JavaScript the form is not posted: the
+    // marks are already on the phone, and go through the bulk endpoint like every other).
+    function saveNow(tries) {
+      return P.sync().then(function (outcome) {
+        return noting.then(waitingHere).then(function (waiting) {
+          if (waiting && outcome && outcome.state === "done" && tries > 1) return saveNow(tries - 1);
+          return { outcome: outcome, waiting: waiting };
+        });
+      });
+    }
+
+    function say(text, kind) {
+      if (!result) return;
+      result.textContent = text;
+      result.className = "alert alert-" + kind + " py-1 px-2 mb-2";
+      result.dataset.kind = kind;
     }
 
     form.addEventListener("submit", function (event) {
-      if (!offline()) return;  // the form posts
       event.preventDefault();
-      keepTicked().then(function () { P.sync(); });
+      say(T.sending, "secondary");
+      keepTicked().then(function () { return saveNow(3); }).then(function (r) {
+        var state = r.outcome ? r.outcome.state : navigator.onLine ? "failed" : "offline";
+        if (state === "offline") {
+          say(T.kept_offline.replace("{n}", String(r.waiting)), "warning");
+        } else if (state === "login" || state === "other-user") {
+          say(T.login, "danger");
+        } else if (state === "failed" || r.waiting) {
+          say(T.failed, "warning");
+        } else {
+          var n = Object.keys(accepted).length;
+          accepted = {};
+          say(n ? T.saved_n.replace("{n}", String(n)) : T.nothing, n ? "success" : "info");
+        }
+      });
     });
 
     window.addEventListener("lms-offline-change", function (event) {
       var outcome = event.detail && event.detail.outcome;
       if (outcome && outcome.state === "done") fresh = true;
       if (outcome) lastState = outcome.state;
-      render();
+      noting = noting.then(function () { return note(outcome); });
+      noting.then(render);
     });
     P.watch(sessionId);
-    return render().then(function () { return P.sync(); });
+    // Taps made before this script took over the sheet: kept like the others.
+    var early = rows.filter(function (row) {
+      var input = row.querySelector("input:checked");
+      return input && input.value !== row.dataset.saved;
+    }).map(function (row) { return keep(row, row.querySelector("input:checked").value); });
+    return Promise.all(early).then(render).then(function () { return P.sync(); });
   }
 
   P.ready.then(function (userId) {

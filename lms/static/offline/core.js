@@ -161,16 +161,19 @@
   var running = null;
 
   /* Send `userId`'s waiting marks, one batch per session, then refresh the cache and record conflicts.
-   * Resolves to {state: "done" | "login" | "other-user" | "failed", sent, refused}; "failed" means try again. */
-  function sync(userId, extraSessionIds) {
+   * Resolves to {state: "done" | "login" | "other-user" | "failed", sent, refused, marks, soon}: "failed" means try
+   * again (`soon`: the server is still answering the same batch sent from elsewhere, e.g. the worker); `marks` are
+   * the marks the server accepted. `lang` asks the server for its reasons in the page's language (a phone's
+   * Accept-Language is often English while the pages are Vietnamese). */
+  function sync(userId, extraSessionIds, lang) {
     if (running) return running;
-    running = syncOnce(userId, extraSessionIds || []).finally(function () { running = null; });
+    running = syncOnce(userId, extraSessionIds || [], lang || "vi").finally(function () { running = null; });
     return running;
   }
 
-  function syncOnce(userId, extraSessionIds) {
-    var outcome = { state: "done", sent: 0, refused: 0 };
+  function syncOnce(userId, extraSessionIds, lang) {
     var sentMarks = [];
+    var outcome = { state: "done", sent: 0, refused: 0, marks: sentMarks, soon: false };
     return byUser("queue", userId).then(function (queued) {
       var waiting = queued.filter(function (m) { return m.state === "waiting"; });
       var sessionIds = Array.from(new Set(queued.map(function (m) { return m.session_id; }).concat(extraSessionIds)));
@@ -185,7 +188,9 @@
         waiting.forEach(function (m) { (sessions[m.session_id] = sessions[m.session_id] || []).push(m); });
         var chain = Promise.resolve();
         Object.keys(sessions).forEach(function (sid) {
-          chain = chain.then(function () { return send(data.csrf_token, sid, sessions[sid], outcome, sentMarks); });
+          chain = chain.then(function () {
+            return send(data.csrf_token, lang, sid, sessions[sid], outcome, sentMarks);
+          });
         });
         return chain.then(function () {
           if (outcome.state === "login") return outcome;
@@ -200,13 +205,18 @@
             .then(function () { return outcome; });
         });
       });
-    }).catch(function () {
+    }).catch(function (error) {
       outcome.state = "failed";
+      outcome.soon = !!(error && error.soon);
       return outcome;
     });
   }
 
-  function send(token, sessionId, marks, outcome, sentMarks) {
+  // What the page says of a refusal the server gave no reason for, by status (the texts are the page's: the
+  // worker has none, so the code is kept and the page words it).
+  var REFUSAL_CODES = { 403: "forbidden", 404: "gone" };
+
+  function send(token, lang, sessionId, marks, outcome, sentMarks) {
     marks.sort(function (a, b) { return a.client_mark_id < b.client_mark_id ? -1 : 1; });
     var body = JSON.stringify({
       device: marks[0].device,
@@ -220,6 +230,7 @@
       headers: {
         "Content-Type": "application/json",
         Accept: "application/json",
+        "Accept-Language": lang,
         "X-CSRFToken": token,
         "Idempotency-Key": "offline-" + sessionId + "-" + marks.length + "-" + hash(body),
       },
@@ -231,12 +242,21 @@
         return settle(marks, null);
       }
       if (response.status === 401) { outcome.state = "login"; return null; }
-      if (response.status >= 500 || response.status === 409 || response.status === 429 || response.status === 403) {
+      if (response.status === 409) {
+        // The same batch is being applied (sent by the worker, or by another tab): its answer is there in a moment.
+        var busy = new Error("send 409");
+        busy.soon = true;
+        throw busy;
+      }
+      if (response.status >= 500 || response.status === 429 || response.status === 408) {
         throw new Error("send " + response.status);  // the server or the network: try again later
       }
       // Refused for a reason retrying cannot fix (a withdrawn learner, a cancelled session): say why, keep it. The
       // batch is all or nothing: when the server names the marks at fault, the others are sent again without them.
       return response.json().catch(function () { return {}; }).then(function (problem) {
+        if (response.status === 400 && /CSRF/.test(problem.title || "")) {
+          throw new Error("send csrf");  // an expired form token: the next attempt fetches a fresh one
+        }
         var reasons = {};
         (problem.errors || []).forEach(function (e) {
           var found = /^marks\[(\d+)\]/.exec(e.field || "");
@@ -248,20 +268,21 @@
           var rest = marks.filter(function (m, i) { return !reasons[i]; });
           outcome.refused += bad.length;
           return settle(bad, function (m) { return reasons[marks.indexOf(m)].join("; "); }).then(function () {
-            return send(token, sessionId, rest, outcome, sentMarks);
+            return send(token, lang, sessionId, rest, outcome, sentMarks);
           });
         }
-        var all = (problem.errors || []).map(function (e) { return e.message; }).join("; ") || problem.detail ||
-          String(response.status);
+        // The server's own reasons (in the page's language) when it named fields; else a code the page words.
+        var all = (problem.errors || []).map(function (e) { return e.message; }).join("; ");
+        var code = all ? null : REFUSAL_CODES[response.status] || "invalid";
         outcome.refused += marks.length;
-        return settle(marks, function () { return all; });
+        return settle(marks, function () { return all; }, code);
       });
     });
   }
 
-  // Remove the sent marks from the queue (`reason` null), or mark them refused with `reason(mark)`, unless the
-  // learner was tapped again meanwhile (a newer mark waits).
-  function settle(marks, reason) {
+  // Remove the sent marks from the queue (`reason` null), or mark them refused with `reason(mark)` (and the page's
+  // `code` for it, when the server gave none), unless the learner was tapped again meanwhile (a newer mark waits).
+  function settle(marks, reason, code) {
     return tx(["queue"], "readwrite", function (s) {
       return Promise.all(marks.map(function (m) {
         return req(s.queue.get(m.id)).then(function (current) {
@@ -269,6 +290,7 @@
           if (reason === null) return req(s.queue.delete(m.id));
           current.state = "refused";
           current.reason = reason(m);
+          current.reason_code = code || null;
           return req(s.queue.put(current));
         });
       }));

@@ -1,5 +1,7 @@
 /* On every page: who is logged in on this phone, the log-out warning, and sending the marks waiting on the phone
- * as soon as there is a signal (the `online` event, Background Sync through the worker, and retries with backoff).
+ * as soon as there is a signal: Background Sync through the worker where the browser has it (registered when a
+ * mark is kept without a signal, when a send fails and when the page is left with marks waiting), and otherwise the
+ * `online` event and retries with backoff (2 s doubling to 5 min).
  */
 (function () {
   "use strict";
@@ -8,6 +10,7 @@
   if (!L || !tag || !("indexedDB" in window)) return;
   var shell = tag.dataset.shell === "1";  // the offline page: nobody is named in it, the phone remembers who
   var userId = tag.dataset.user ? Number(tag.dataset.user) : null;
+  var lang = document.documentElement.lang || "vi";
   var delay = 0;
   var timer = null;
   var ready;
@@ -17,7 +20,8 @@
   }
 
   // A different user (or nobody) on this phone: forget the previous user's rosters before anything is shown.
-  ready = L.getMeta("user").then(function (previous) {
+  // The worker sends in the page's language too (the server words its refusals in it).
+  ready = L.setMeta("lang", lang).then(function () { return L.getMeta("user"); }).then(function (previous) {
     if (shell) { userId = previous; return userId; }
     if (previous === userId) return userId;
     return L.forgetRosters(userId).then(function () { return L.setMeta("user", userId); })
@@ -35,25 +39,32 @@
     if (userId === null || !navigator.onLine) return Promise.resolve(null);  // `online` starts it again
     if (inflight) { again = true; return inflight; }
     announce({ syncing: true });
-    inflight = L.sync(userId, watched).then(function (outcome) {
+    inflight = L.sync(userId, watched, lang).then(function (outcome) {
       inflight = null;
-      if (outcome.state === "failed") {
-        delay = Math.min(Math.max(delay * 2, 5000), 5 * 60 * 1000);
+      if (outcome.state === "failed" && outcome.soon) {
+        timer = setTimeout(run, 1000);  // the same batch is being applied: its answer comes in a moment
+      } else if (outcome.state === "failed") {
+        delay = Math.min(Math.max(delay * 2, 2000), 5 * 60 * 1000);
         timer = setTimeout(run, delay);
+        backgroundSync();  // the worker tries too, even if this page is closed before the next attempt
       } else {
         delay = 0;
       }
       announce({ outcome: outcome });
-      if (again) { again = false; run(); }
+      if (again && outcome.state === "done") run();  // marks tapped during this sync; a failure retries them all
+      again = false;
       return outcome;
     });
     return inflight;
   }
 
-  // Soon, not at once: "everyone present" and quick taps go out as one batch.
+  // Soon, not at once: "everyone present" and the exceptions tapped after it go out as one batch, not as a batch
+  // and then corrections (each an overwrite in the audit). The marks are on the phone meanwhile: nothing waits on it.
+  var SOON = 1500;
   function soon() {
+    if (inflight) { again = true; return; }
     clearTimeout(timer);
-    timer = setTimeout(run, 400);
+    timer = setTimeout(run, SOON);
   }
 
   function pending() {
@@ -63,17 +74,32 @@
     });
   }
 
-  // Ask the worker to send when the browser sees a signal, even with this tab closed (where the browser can).
+  // Ask the worker to send when the browser sees a signal, even with this tab closed (where the browser has
+  // Background Sync: Chromium-based browsers). Resolves to whether a sync was registered.
   function backgroundSync() {
-    if (!("serviceWorker" in navigator)) return;
-    navigator.serviceWorker.getRegistration("/courses/").then(function (reg) {
-      if (reg && reg.sync) return reg.sync.register("lms-attendance");
-      return null;
-    }).catch(function () { return null; });
+    if (!("serviceWorker" in navigator)) return Promise.resolve(false);
+    return navigator.serviceWorker.getRegistration("/courses/").then(function (reg) {
+      if (reg && reg.sync) return reg.sync.register(SYNC_TAG).then(function () { return true; });
+      return false;
+    }).catch(function () { return false; });
   }
+  var SYNC_TAG = "lms-attendance";
 
   window.addEventListener("online", function () { delay = 0; run(); });
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.addEventListener("message", function (event) {
+      if (event.data && event.data.type === "lms-synced") announce({ outcome: event.data.outcome, worker: true });
+    });
+  }
   window.addEventListener("offline", function () { announce({}); });
+  // Leaving the page (closing the tab, switching apps) with marks waiting: hand them to the worker.
+  function handOver() {
+    pending().then(function (marks) { if (marks.length) backgroundSync(); }).catch(function () { return null; });
+  }
+  window.addEventListener("pagehide", handOver);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") handOver();
+  });
 
   document.querySelectorAll("form[action$='/logout']").forEach(function (form) {
     form.addEventListener("submit", function (event) {
@@ -102,6 +128,8 @@
     watch: function (sessionId) { if (watched.indexOf(sessionId) < 0) watched.push(sessionId); },
     pending: pending,
     backgroundSync: backgroundSync,
+    syncTag: SYNC_TAG,
+    lang: lang,
     announce: announce,
   };
 

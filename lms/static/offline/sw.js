@@ -3,12 +3,13 @@
  * An attendance page is fetched from the network when there is one; without, the worker answers with the offline
  * page (/courses/offline/), which draws the sheet from what the phone keeps in IndexedDB. The offline page and the
  * static files it needs are cached when the worker is installed; none of them holds personal data. Background
- * Sync sends the marks waiting on the phone for the user logged in on it, even with the page closed.
+ * Sync (tag "lms-attendance", registered by the pages) sends the marks waiting on the phone for the user logged in
+ * on it, even with the page closed, in the language the pages were shown in; an open page is told the outcome.
  */
 "use strict";
 importScripts("/static/offline/core.js");
 
-var VERSION = "lms-offline-v1";
+var VERSION = "lms-offline-v2";
 var SHELL = "/courses/offline/";
 var ASSETS = [
   SHELL,
@@ -72,12 +73,19 @@ self.addEventListener("fetch", function (event) {
 
 self.addEventListener("sync", function (event) {
   if (event.tag !== "lms-attendance") return;
-  event.waitUntil(self.LmsOffline.getMeta("user").then(function (userId) {
+  var L = self.LmsOffline;
+  event.waitUntil(Promise.all([L.getMeta("user"), L.getMeta("lang")]).then(function (meta) {
+    var userId = meta[0];
     if (userId === null || userId === undefined) return null;
-    return self.LmsOffline.sync(userId).then(function (outcome) {
-      // Rejecting asks the browser to try again later (with its own backoff).
-      if (outcome.state === "failed") throw new Error("attendance sync failed");
-      return outcome;
+    return L.sync(userId, [], meta[1] || "vi").then(function (outcome) {
+      // An open attendance page redraws what the server now holds.
+      return self.clients.matchAll({ type: "window" }).then(function (clients) {
+        clients.forEach(function (client) { client.postMessage({ type: "lms-synced", outcome: outcome }); });
+      }).then(function () {
+        // Rejecting asks the browser to try again later (with its own backoff).
+        if (outcome.state === "failed") throw new Error("attendance sync failed");
+        return outcome;
+      });
     });
   }));
 });

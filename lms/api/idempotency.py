@@ -28,14 +28,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flask import Response, jsonify, make_response, request
+from flask import Response, current_app, jsonify, make_response, request
 from flask_login import current_user
+from pydantic import BaseModel
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from courses.models import IdempotentRequest
 from lms.api.errors import ApiValidationError, problem
+from lms.api.models import IdempotentRequest
 from lms.extensions import db
 
 HEADER = "Idempotency-Key"
@@ -126,6 +127,19 @@ def _finish(response: Response) -> Response:
     return response
 
 
+def _respond(result: Any) -> Response:
+    """The view's answer as a response: a pydantic model (alone or first in a tuple) becomes its JSON."""
+    if isinstance(result, tuple) and result and isinstance(result[0], BaseModel):
+        result = (_model_json(result[0]), *result[1:])
+    elif isinstance(result, BaseModel):
+        result = _model_json(result)
+    return make_response(result)
+
+
+def _model_json(model: BaseModel) -> Response:
+    return current_app.response_class(model.model_dump_json(), mimetype="application/json")
+
+
 def idempotent(view: Callable[..., Any]) -> Callable[..., Response]:
     """Honour ``Idempotency-Key`` on a POST view (place it under ``login_required``). The view must not commit."""
 
@@ -134,7 +148,7 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Response]:
         key = _key()
         if key is None:
             try:
-                return _finish(make_response(view(*args, **kwargs)))
+                return _finish(_respond(view(*args, **kwargs)))
             except BaseException:
                 db.session.rollback()
                 raise
@@ -145,7 +159,7 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Response]:
         if record is None:
             return _replay(_stored(user_id, key), digest)  # done before, or it committed first: answer the same
         try:
-            response = make_response(view(*args, **kwargs))
+            response = _respond(view(*args, **kwargs))
             if response.status_code >= 400:
                 db.session.rollback()  # refused: nothing applied, the key stays free
                 return response

@@ -1,0 +1,503 @@
+"""The shapes of /api/v1/titles: eligibility, assessments, registrations, recognitions, the public certificate check
+and evaluation runs — what a client sends and what it gets back (ADR 35)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from flask_babel import gettext as _
+from pydantic import (
+    AwareDatetime,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    computed_field,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails
+from werkzeug.datastructures import FileStorage
+
+from lms.api.schema import Body, Id, Out, Page, PageQuery, Query, Upload, in_scope
+from lms.auth.permissions import Permission
+from lms.registry.models import AdminUnit
+from lms.titles.models import AssessmentSource, RecognitionStatus, RunStatus, SubjectType, Title
+
+MAX_ITEMS = 5000  # recognition.MAX_ITEMS: one commune's households fit; a province does not belong in one request
+INDICATOR = r"^[A-Za-z0-9_.-]{1,40}$"  # services.INDICATOR_CODE
+TitleYear = Annotated[int, Field(ge=2000, le=2100, examples=[2026], description="The year of the title, 2000 to 2100")]
+
+
+def _aware(value: Any) -> Any:
+    """Stored times are UTC without an offset (SQLite drops it): say so, as RFC 3339 requires."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class TitlesBody(Body):
+    """A body of the titles API. Unknown fields are reported alone, before anything else (as this API always did):
+    a misspelt name is the first thing to fix, and the other complaints may be its consequence."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _unknown_first(cls, data: Any, handler: Any) -> Any:
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            errors = exc.errors()
+            unknown = [e for e in errors if e["type"] == "extra_forbidden"]
+            if not unknown or len(unknown) == len(errors):
+                raise
+            details = [InitErrorDetails(type="extra_forbidden", loc=e["loc"], input=e["input"]) for e in unknown]
+            raise ValidationError.from_exception_data(exc.title, details) from None
+
+
+class TitlesQuery(Query):
+    """A query of the titles API: an empty parameter (``?title=``) means no filter, as the pages send it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_absent(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v not in ("", [""])}
+        return data
+
+
+class TitlesPageQuery(TitlesQuery, PageQuery):
+    pass
+
+
+# --- eligibility ---------------------------------------------------------------------------------------------
+
+
+class EligibilityQuery(TitlesPageQuery):
+    title: Title | None = Field(None, description="Only this title")
+    year: int | None = Field(None, ge=1, le=9999, description="Only this year")
+    status: Literal["eligible", "not_eligible", "not_applicable"] | None = Field(None, description="Only this result")
+    missing: str | None = Field(None, pattern=INDICATOR, description="Only rows that lack this indicator (its code)")
+    unit_id: Id | None = Field(None, description="A unit of your scope: a village, a commune or anything above")
+    organisation_id: Id | None = Field(None, description="An organisation of your scope and its current members")
+    household_id: Id | None = Field(None, description="A household and its members")
+    clan_id: Id | None = Field(None, description="A clan and its households")
+    sort: Literal["name", "score", "computed"] = Field("name", description="Order of the list")
+
+
+class EligibilityOut(Out):
+    id: int
+    subject_type: SubjectType
+    subject_id: int
+    subject_name: str | None = Field(None, description="The subject's name as the registry shows it")
+    title: Title
+    year: int
+    commune_id: int
+    village_id: int | None
+    criteria_set_id: int
+    eligible: bool
+    applicable: bool = Field(description="False: the title does not apply to this subject this year")
+    score: float | None = Field(description="Points (points-style criteria)")
+    level: int | None = Field(description="The highest level reached (levels-style criteria; 0: none)")
+    missing: list[str] = Field(description="Codes of the indicators the subject lacks", examples=[["C_2"]])
+    computed_at: AwareDatetime
+
+    @field_validator("missing", mode="before")
+    @classmethod
+    def _codes(cls, value: Any) -> Any:
+        return [code for code in value.split("|") if code] if isinstance(value, str) else value
+
+    @field_validator("computed_at", mode="before")
+    @classmethod
+    def _utc(cls, value: Any) -> Any:
+        return _aware(value)
+
+
+class EligibilityCounts(Out):
+    eligible: int
+    not_eligible: int
+    not_applicable: int
+
+
+class EligibilityPage(Page[EligibilityOut]):
+    counts: EligibilityCounts = Field(description="Rows per result under the same filters (whatever the status)")
+
+
+class CriteriaSetRef(Out):
+    id: int
+    code: str = Field(examples=["qd-324-2023-citizen"])
+    version: int
+    name: str
+    status: str = Field(examples=["provisional"])
+    source: str = Field(description="The legal text")
+
+
+class ExplanationOut(Out):
+    """One indicator of the breakdown as the engine wrote it (more keys may come), with words in the request's
+    language."""
+
+    model_config = ConfigDict(from_attributes=True, validate_by_name=True, validate_by_alias=True, extra="allow")
+
+    indicator: str = Field(examples=["C_2"])
+    name: str = Field(description="The indicator's name", examples=["Tự học"])
+    kind: str
+    satisfied: bool
+    source_text: str = Field(description="Where the value comes from, in words")
+    missing_text: str = Field(description="What is missing, in words (empty if nothing)")
+    assessment_id: int | None = Field(description="The subject's assessment of this indicator, if any")
+
+
+class EligibilityDetail(EligibilityOut):
+    criteria_set: CriteriaSetRef
+    explanation: list[ExplanationOut]
+    members: dict[str, Any] | None = Field(
+        description="Query arguments of the list of rows a group's result is made of; null for a person",
+        examples=[{"household_id": 42, "title": "citizen", "year": 2026}],
+    )
+
+
+# --- assessments ---------------------------------------------------------------------------------------------
+
+
+def _number_or_word(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float | str) or len(str(value)) > 40:
+        raise ValueError(_("A number, or for a met/not-met indicator a word such as “đạt”."))
+    return value
+
+
+#: An assessed value: a number, or a word for met/not-met indicators (the services read it as the indicator says).
+Value = Annotated[
+    Any,
+    BeforeValidator(_number_or_word),
+    WithJsonSchema({"oneOf": [{"type": "number"}, {"type": "string", "maxLength": 40}]}),
+]
+
+
+class AssessmentQuery(TitlesPageQuery):
+    subject_type: SubjectType | None = None
+    subject_id: Id | None = None
+    year: int | None = Field(None, ge=1, le=9999)
+    indicator: str | None = Field(None, pattern=INDICATOR)
+    unverified: bool = Field(False, description="true: only self-assessments not verified yet")
+
+
+class AssessmentIn(TitlesBody):
+    subject_type: SubjectType = Field(examples=["person"])
+    subject_id: Id
+    year: int = Field(ge=1, le=9999, examples=[2026])
+    indicator: str = Field(min_length=1, max_length=40, examples=["C_2"])
+    value: Value = Field(description="A number, or for met/not-met indicators also 'đạt'/'yes'", examples=[6])
+    source: AssessmentSource = Field(AssessmentSource.EVALUATOR, description="self: counts once verified")
+    evidence_ref: str | None = Field(None, max_length=300, examples=["Phiếu tự đánh giá"])
+    note: str | None = Field(None, max_length=2000)
+
+
+class AssessmentPatch(TitlesBody):
+    value: Value | None = None
+    source: AssessmentSource | None = None
+    evidence_ref: str | None = Field(None, max_length=300)
+    note: str | None = Field(None, max_length=2000)
+    remove_evidence: bool = Field(False, description="true: detach the evidence file")
+
+
+class AssessmentOut(Out):
+    id: int
+    subject_type: SubjectType
+    subject_id: int
+    year: int
+    indicator: str
+    value: float
+    source: AssessmentSource
+    counts: bool = Field(description="Whether the evaluation uses the value (evaluator's, or verified)")
+    verified_at: AwareDatetime | None
+    verified_by_id: int | None
+    has_evidence: bool
+    evidence_file: bool = Field(validation_alias="evidence_file_id", description="Whether a file is attached")
+    evidence_ref: str
+    note: str
+    commune_id: int
+    assessed_by_id: int | None
+    assessed_at: AwareDatetime
+
+    @field_validator("evidence_file", mode="before")
+    @classmethod
+    def _attached(cls, value: Any) -> Any:
+        return value if isinstance(value, bool) else value is not None
+
+    @field_validator("verified_at", "assessed_at", mode="before")
+    @classmethod
+    def _utc(cls, value: Any) -> Any:
+        return _aware(value)
+
+
+AssessmentPage = Page[AssessmentOut]
+
+
+#: An uploaded file, typed as what the view receives (``Upload`` validates it and documents it as binary).
+File = Annotated[FileStorage, Upload]
+
+
+class EvidenceForm(Body):
+    file: File = Field(description="The evidence: a PDF, JPEG or PNG")
+
+
+# --- registrations and recognitions ----------------------------------------------------------------------------
+
+
+class RegistrationQuery(TitlesPageQuery):
+    unit_id: Id | None = Field(None, description="A unit of your scope")
+    year: int | None = Field(None, ge=1, le=9999)
+    title: Title | None = None
+
+
+class RegistrationOut(Out):
+    id: int
+    subject_type: SubjectType
+    subject_id: int
+    subject_name: str | None = None
+    title: Title
+    year: int
+    commune_id: int
+    registered_on: date
+
+
+RegistrationPage = Page[RegistrationOut]
+
+
+class RegistrationIn(TitlesBody):
+    title: Title
+    year: TitleYear
+    subject_id: Id | None = Field(None, description="One subject (or give subject_ids)")
+    subject_ids: list[Id] | None = Field(None, min_length=1, max_length=MAX_ITEMS, description="Many subjects")
+
+
+class RegistrationResult(Out):
+    title: Title
+    year: int
+    created: list[int] = Field(description="Subjects newly registered")
+    already: list[int] = Field(description="Subjects registered before (unchanged)")
+
+
+class RegistrationImportForm(Body):
+    file: File = Field(description="The list (.xlsx or .csv; the columns depend on the title, see the README)")
+    commune_id: Id = Field(description="The commune every listed subject belongs to (a commune of your scope)")
+    title: Title
+    year: TitleYear
+
+    @field_validator("commune_id")
+    @classmethod
+    def _commune_in_scope(cls, commune_id: int) -> int:
+        from lms.registry.models import UnitLevel
+
+        commune = in_scope(AdminUnit, commune_id, Permission.TITLES_ASSESS)
+        if commune is None or commune.level != UnitLevel.COMMUNE:
+            raise ValueError(_("A commune in your scope (its id)."))
+        return commune_id
+
+
+class ImportQuery(TitlesQuery):
+    dry_run: bool = Field(False, description="true: check and preview the file, write nothing")
+
+
+class ImportPreview(RegistrationResult):
+    dry_run: Literal[True]
+    preview: dict[str, Any] = Field(description="What the import would write, by kind and row")
+
+
+class ImportCellError(Out):
+    field: str = Field(examples=["file"])
+    row: int | None = None
+    column: str | None = None
+    message: str
+
+
+class ImportProblem(Out):
+    """A refused spreadsheet: one entry per cell at fault (row and column), or per form field."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[ImportCellError] | None = None
+
+
+class RecognitionQuery(TitlesPageQuery):
+    unit_id: Id | None = Field(None, description="A unit of your scope")
+    year: int | None = Field(None, ge=1, le=9999)
+    title: Title | None = None
+    status: RecognitionStatus | None = None
+
+
+class RecognitionOut(Out):
+    id: int
+    subject_type: SubjectType
+    subject_id: int
+    subject_name: str | None = None
+    title: Title
+    year: int
+    level: int | None
+    status: RecognitionStatus
+    commune_id: int
+    village_id: int | None
+    score: float | None
+    criteria_set_id: int | None
+    decision_number: str | None = Field(examples=["20/QĐ-UBND"])
+    decision_date: date | None
+    authority: str | None
+    valid_until: date | None = Field(description="31 December of the last year the recognition is valid")
+    certificate_code: str | None
+    reason: str | None = Field(description="Why rejected or revoked")
+    proposed_at: AwareDatetime
+    revoked_at: AwareDatetime | None
+
+    @field_validator("decision_number", "authority", "reason", mode="before")
+    @classmethod
+    def _empty_is_null(cls, value: Any) -> Any:
+        return value or None
+
+    @field_validator("proposed_at", "revoked_at", mode="before")
+    @classmethod
+    def _utc(cls, value: Any) -> Any:
+        return _aware(value)
+
+
+class RecognitionDetail(RecognitionOut):
+    breakdown: list[dict[str, Any]] = Field(description="The indicators as evaluated when proposed")
+
+
+RecognitionPage = Page[RecognitionOut]
+
+
+class RecognitionList(Out):
+    items: list[RecognitionOut]
+
+
+class ProposableQuery(TitlesPageQuery):
+    commune_id: Id = Field(description="A commune of your scope")
+    year: int = Field(ge=1, le=9999, examples=[2026])
+    title: Title
+    village_id: Id | None = Field(None, description="Only this village")
+
+
+class ProposableOut(Out):
+    subject_type: SubjectType
+    subject_id: int
+    subject_name: str | None = None
+    village_id: int | None
+    score: float | None
+    level: int | None
+
+
+ProposablePage = Page[ProposableOut]
+
+
+class ProposeIn(TitlesBody):
+    title: Title
+    year: TitleYear
+    subject_ids: list[Id] = Field(min_length=1, max_length=MAX_ITEMS)
+
+
+class DecideIn(TitlesBody):
+    recognition_ids: list[Id] = Field(min_length=1, max_length=MAX_ITEMS)
+    decision_number: str = Field(min_length=1, max_length=60, pattern=r"\S", examples=["20/QĐ-UBND"])
+    decision_date: date
+    authority: str | None = Field(None, max_length=200, description="Who decided; default the commune's chairman")
+
+
+class ReasonIn(TitlesBody):
+    reason: str | None = Field(None, max_length=2000, description="Required: why", examples=["Thiếu minh chứng"])
+
+
+class CertificateCheck(Out):
+    """What anyone holding a certificate's code may see: never an ID number, a birth date or a full name."""
+
+    code: str = Field(examples=["K7QX-2M9D-PA3T"])
+    title: Title
+    title_name: str = Field(examples=["Gia đình học tập"])
+    year: int
+    level: int | None
+    status: Literal["valid", "expired", "revoked"]
+    valid: bool
+    valid_until: date | None
+    decision_number: str
+    authority: str
+    decision_date: date | None
+    revoked_on: date | None
+    holder: str = Field(description="Family and middle names as initials", examples=["Hộ T. V. Hộ"])
+    commune: str
+
+
+# --- evaluation runs -------------------------------------------------------------------------------------------
+
+
+def _unit_in_scope(unit_id: int | None, permission: Permission) -> int | None:
+    if unit_id is not None and in_scope(AdminUnit, unit_id, permission) is None:
+        raise ValueError(_("No such unit in your scope: give the id of a unit where you may do this."))
+    return unit_id
+
+
+class RunQuery(TitlesPageQuery):
+    unit_id: Id | None = Field(None, description="Runs of this unit of your scope and of the units under it")
+    year: int | None = Field(None, ge=1, le=9999)
+    status: RunStatus | None = None
+
+    @field_validator("unit_id")
+    @classmethod
+    def _in_scope(cls, unit_id: int | None) -> int | None:
+        return _unit_in_scope(unit_id, Permission.TITLES_VIEW)
+
+
+class RunIn(TitlesBody):
+    unit_id: Id = Field(description="A commune, province or the country where you hold titles.admin")
+    year: TitleYear
+
+    @field_validator("unit_id")
+    @classmethod
+    def _in_scope(cls, unit_id: int) -> int:
+        _unit_in_scope(unit_id, Permission.TITLES_ADMIN)
+        return unit_id
+
+
+class RunOut(Out):
+    id: int
+    unit_id: int
+    year: int
+    kind: Literal["full", "reconcile"]
+    status: RunStatus
+    total: int = Field(description="Communes to evaluate")
+    done: int
+    failed: int
+    summary: dict[str, Any] = Field(description="The roll-up per title once done")
+    message: str
+    created_at: AwareDatetime
+    started_at: AwareDatetime | None
+    finished_at: AwareDatetime | None
+
+    @computed_field(description="Percent of the communes finished (100 once the run is finished)")
+    def progress(self) -> int:
+        if self.status in (RunStatus.DONE, RunStatus.FAILED):
+            return 100
+        return 100 * (self.done + self.failed) // self.total if self.total else 0
+
+    @field_validator("summary", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return value if value is not None else {}
+
+    @field_validator("created_at", "started_at", "finished_at", mode="before")
+    @classmethod
+    def _utc(cls, value: Any) -> Any:
+        return _aware(value)
+
+
+class RunFailure(Out):
+    commune_id: int
+    message: str
+
+
+class RunDetail(RunOut):
+    failures: list[RunFailure] = Field(default_factory=list, description="Communes that failed (at most 200)")
+
+
+RunPage = Page[RunOut]
