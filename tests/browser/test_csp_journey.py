@@ -44,6 +44,11 @@ def test_every_menu_page_runs_under_the_policy_and_remember_me_rotates(stack_app
     for name in names:
         page.locator("#nav").get_by_role("link", name=name, exact=True).click()
         page.wait_for_load_state("load")
+    # The API documentation (Swagger UI, vendored, started from a file) renders under the same policy.
+    page.get_by_role("link", name="Mã truy cập API").click()
+    page.get_by_role("link", name="Tài liệu API").click()
+    expect(page.locator("#swagger-ui .opblock").first).to_be_visible()
+    page.go_back()
     assert blocked == []
     # The policy is enforced, and a blocked handler would have been seen: an injected one is refused and reported.
     page.evaluate("() => document.body.insertAdjacentHTML('beforeend', '<img src=x onerror=\"window.ran = 1\">')")
