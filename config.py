@@ -108,6 +108,8 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
     # "Keep me logged in" lasts this long after the login with the password, whatever the cookie says (ADR 24).
     REMEMBER_COOKIE_DURATION = timedelta(days=int(_env("LMS_REMEMBER_DAYS", "14") or 14))
+    # A rotating token kept on the server (ADR 30); a new name, so cookies of the former kind are simply ignored.
+    REMEMBER_COOKIE_NAME = "lms_remember"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
 
@@ -156,6 +158,13 @@ class Config:
     IMPORT_MAX_ARCHIVE_ENTRIES = int(_env("LMS_IMPORT_MAX_ARCHIVE_ENTRIES", "500") or 0)
     IMPORT_MAX_COLUMNS = int(_env("LMS_IMPORT_MAX_COLUMNS", "200") or 0)
     IMPORT_MAX_CELL_CHARS = int(_env("LMS_IMPORT_MAX_CELL_CHARS", str(32 * 1024)) or 0)
+    # A workbook part parsed whole into memory (shared strings, styles), inflated; the sheet itself is streamed.
+    IMPORT_MAX_PART_BYTES = int(_env("LMS_IMPORT_MAX_PART_BYTES", str(16 * 1024 * 1024)) or 0)
+    # How long reading a file may take: a page that imports while the user waits (registrations, assessments,
+    # the attendance sheet) answers within IMPORT_MAX_SECONDS whatever the file; a worker's registry import has
+    # IMPORT_JOB_MAX_SECONDS. Memory is bounded by the limits above, not by time.
+    IMPORT_MAX_SECONDS = float(_env("LMS_IMPORT_MAX_SECONDS", "10") or 0)
+    IMPORT_JOB_MAX_SECONDS = float(_env("LMS_IMPORT_JOB_MAX_SECONDS", "300") or 0)
     # Who decides which title at which level (default: lms/titles/data/approvals.toml; ADR 11).
     TITLES_APPROVALS_FILE = _env("LMS_TITLES_APPROVALS_FILE", "") or None
     PAGE_SIZE = 50

@@ -4,11 +4,13 @@ with a message people can act on, in bounded memory and without reading what the
 from __future__ import annotations
 
 import io
+import random
 import re
+import time
 import tracemalloc
 import zipfile
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from lms.core.spreadsheet import Limits, SpreadsheetError
 
 MB = 1024 * 1024
 MEMORY_BUDGET = 50 * MB
+TIME_BUDGET = 1.0  # seconds, tracemalloc's own cost included
 
 
 def _xlsx(rows: list[list[Any]]) -> bytes:
@@ -90,14 +93,93 @@ def many_entries_xlsx(count: int) -> bytes:
     return out.getvalue()
 
 
+SHEET_HEAD = (
+    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="A1:B2"/>'
+    b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>village_code</t></is></c>'
+    b'<c r="B1" t="inlineStr"><is><t>household_code</t></is></c></row>'
+)
+
+
+def _with_part(name: str, write: Callable[[Any], None]) -> bytes:
+    """An ordinary workbook whose part ``name`` is written by ``write`` (in chunks: the test stays small)."""
+    base = _xlsx([["village_code", "household_code"], ["IMP-1", "H1"]])
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(base)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            if info.filename != name:
+                target.writestr(info.filename, source.read(info.filename))
+        with target.open(name, "w", force_zip64=True) as part:
+            write(part)
+    return out.getvalue()
+
+
+def _cells(count: int, rng: random.Random) -> bytes:
+    # Varied values, so the part compresses like real data (a few times), under every ratio limit.
+    return b"".join(b"<c><v>%d</v></c>" % rng.randrange(100) for _ in range(count))
+
+
+def one_row_of_millions_xlsx() -> bytes:
+    """A 4.4 MB upload: one data row of three million cells (40 MB of XML) under a dimension that says A1:B2.
+
+    Every archive limit passes; openpyxl's parser holds the whole row before it yields it (measured at 55 MB of
+    XML: 1.7 GB and three minutes).
+    """
+    rng = random.Random(14)  # noqa: S311 - varied test data, not a secret
+
+    def write(part: Any) -> None:
+        part.write(SHEET_HEAD + b'<row r="2">')
+        for _ in range(300):
+            part.write(_cells(10_000, rng))
+        part.write(b"</row></sheetData></worksheet>")
+
+    return _with_part("xl/worksheets/sheet1.xml", write)
+
+
+def rows_wider_than_read_xlsx() -> bytes:
+    """Three thousand rows of 400 cells each: only 200 columns are read, but each cell right of them costs a parse
+    (the reader used to spend 16 s on 9,000 such rows)."""
+    rng = random.Random(14)  # noqa: S311 - varied test data, not a secret
+
+    def write(part: Any) -> None:
+        part.write(SHEET_HEAD)
+        for number in range(2, 3000):
+            part.write(b'<row r="%d">' % number + _cells(400, rng) + b"</row>")
+        part.write(b"</sheetData></worksheet>")
+
+    return _with_part("xl/worksheets/sheet1.xml", write)
+
+
+def distinct_shared_strings_xlsx(inflated: int) -> bytes:
+    """Shared strings of ``inflated`` bytes that compress only a few times (distinct numbers): no ratio limit
+    trips, and openpyxl parses the part whole into a list of Python strings."""
+    rng = random.Random(14)  # noqa: S311 - varied test data, not a secret
+
+    def write(part: Any) -> None:
+        part.write(b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
+        for _ in range(inflated // (22 * 10_000)):
+            part.write(b"".join(b"<si><t>%d</t></si>" % rng.randrange(10**9) for _ in range(10_000)))
+        part.write(b"</sst>")
+
+    return _with_part("xl/sharedStrings.xml", write)
+
+
+def _outcome(read: Callable[[], Any]) -> Any:
+    try:
+        return read()
+    except SpreadsheetError as exc:
+        return exc
+
+
 def bounded(read: Callable[[], Any]) -> Any:
-    """Run ``read`` and assert it allocated less than MEMORY_BUDGET at its peak; return what it returned or raised."""
+    """Run ``read`` twice: once timed, asserting less than TIME_BUDGET, once traced (tracemalloc slows Python
+    several times), asserting a peak below MEMORY_BUDGET; return what the second run returned or raised."""
+    started = time.perf_counter()
+    _outcome(read)
+    elapsed = time.perf_counter() - started
+    assert elapsed < TIME_BUDGET, f"{elapsed:.2f} s"
     tracemalloc.start()
     try:
-        try:
-            outcome: Any = read()
-        except SpreadsheetError as exc:
-            outcome = exc
+        outcome = _outcome(read)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -168,8 +250,52 @@ def test_typed_cells_say_what_is_wrong(app_ctx):
 def test_the_limits_are_settings(app, app_ctx, monkeypatch):
     monkeypatch.setitem(app.config, "IMPORT_MAX_UNCOMPRESSED_BYTES", 1234)
     monkeypatch.setitem(app.config, "IMPORT_MAX_CELL_CHARS", 99)
+    monkeypatch.setitem(app.config, "IMPORT_MAX_PART_BYTES", 5678)
+    monkeypatch.setitem(app.config, "IMPORT_MAX_SECONDS", 7.5)
     limits = Limits.from_config(10)
     assert (limits.max_rows, limits.max_uncompressed, limits.max_cell_chars) == (10, 1234, 99)
+    assert (limits.max_part_bytes, limits.max_seconds) == (5678, 7.5)
+
+
+def test_a_page_waits_less_than_a_worker(app, app_ctx):
+    from lms.registry.importer import _limits
+
+    assert Limits.from_config(10).max_seconds == app.config["IMPORT_MAX_SECONDS"] <= 10
+    assert _limits().max_seconds == app.config["IMPORT_JOB_MAX_SECONDS"] > app.config["IMPORT_MAX_SECONDS"]
+
+
+def test_the_streamed_sheet_reads_every_kind_of_cell_as_openpyxl_does(app_ctx):
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["text", "int", "float", "date", "bool", "empty", "rich"])
+    sheet.append(["Nguyễn Văn An", 12, 3.5, date(2026, 1, 2), True, None, "x"])
+    sheet["G2"] = CellRichText(["a", TextBlock(InlineFont(b=True), "b")])
+    sheet["J2"] = "far right, after a gap"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    table = spreadsheet.read_table("a.xlsx", buffer.getvalue(), LIMITS)
+    assert table.header == ["text", "int", "float", "date", "bool", "empty", "rich"]
+    number, cells = table.rows[0]
+    assert number == 2
+    assert cells[:5] == ["Nguyễn Văn An", 12, 3.5, datetime(2026, 1, 2), True]  # a date cell, as openpyxl reads it
+    assert cells[5] is None
+    assert cells[6] == "ab"
+
+
+def test_reading_stops_at_the_time_budget(app_ctx):
+    content = _xlsx([["village_code", "household_code"]] + [[f"V{n}", f"H{n}"] for n in range(40_000)])
+    started = time.perf_counter()
+    with pytest.raises(SpreadsheetError, match="could not be read within 0 seconds") as refused:
+        spreadsheet.read_table("slow.xlsx", content, Limits(max_rows=50_000, max_seconds=0.2))
+    assert time.perf_counter() - started < 1.5
+    assert 1 < refused.value.row < 40_000
+    assert "không đọc xong tệp trong 0 giây" in refused.value.as_dict()["message_vi"]
+    csv_content = b"a,b\n" + b"x,y\n" * 400_000
+    with pytest.raises(SpreadsheetError, match="could not be read within"):
+        spreadsheet.read_table("slow.csv", csv_content, Limits(max_rows=500_000, max_seconds=0.05))
 
 
 # --- bombs -------------------------------------------------------------------------------------------------
@@ -202,10 +328,37 @@ def test_shared_strings_that_inflate_to_hundreds_of_megabytes_are_refused_unread
 
 
 def test_a_part_that_inflates_too_many_times_is_refused_unread(app_ctx):
-    content = shared_strings_bomb(20 * MB)  # under the total, but twenty megabytes from a few kilobytes
+    content = shared_strings_bomb(12 * MB)  # under the total and the part limit, but twelve megabytes from kilobytes
     refused = bounded(lambda: spreadsheet.read_table("bomb.xlsx", content, LIMITS))
     assert isinstance(refused, SpreadsheetError)
     assert re.search(r"part xl/sharedStrings.xml unpacks \d+ times larger", str(refused))
+
+
+def test_one_row_of_millions_of_cells_is_refused_at_once(app_ctx):
+    content = one_row_of_millions_xlsx()
+    assert len(content) < 5 * MB
+    refused = bounded(lambda: spreadsheet.read_table("bomb.xlsx", content, LIMITS))
+    assert isinstance(refused, SpreadsheetError)
+    assert refused.row == 2
+    assert "the sheet has a cell in column 3.201, far beyond the 200 columns" in refused.as_dict()["message"]
+    assert "ô ở cột 3.201" in refused.as_dict()["message_vi"]
+
+
+def test_rows_wider_than_what_is_read_are_refused_early(app_ctx):
+    content = rows_wider_than_read_xlsx()
+    refused = bounded(lambda: spreadsheet.read_table("bomb.xlsx", content, LIMITS))
+    assert isinstance(refused, SpreadsheetError)
+    assert refused.row < 300
+    assert "more than 51.001 cells right of column 200" in refused.as_dict()["message"]
+    assert "hơn 51.001 ô nằm bên phải cột 200" in refused.as_dict()["message_vi"]
+
+
+def test_shared_strings_that_compress_little_are_bounded_as_a_part(app_ctx):
+    content = distinct_shared_strings_xlsx(17 * MB)
+    assert len(content) < 5 * MB
+    refused = bounded(lambda: spreadsheet.read_table("bomb.xlsx", content, LIMITS))
+    assert isinstance(refused, SpreadsheetError)
+    assert re.search(r"part xl/sharedStrings.xml unpacks to \d+\.\d MB, more than 16.8 MB", str(refused))
 
 
 def test_an_archive_of_thousands_of_parts_is_refused(app_ctx):
@@ -245,6 +398,13 @@ BOMBS = {
     "row-20-million": ("bomb.xlsx", lambda: row_20_million_xlsx(honest_dimension=False), "row numbered 20.000.000"),
     "shared-strings": ("bomb.xlsx", lambda: shared_strings_bomb(300 * MB), "the workbook unpacks to 314.6 MB"),
     "blank-lines": ("bomb.csv", lambda: b"household_code,village_code\n" + b"\n" * 4_900_000, "beyond the limit"),
+    "one-row-of-millions": ("bomb.xlsx", one_row_of_millions_xlsx, "a cell in column 3.201"),
+    "wide-rows": ("bomb.xlsx", rows_wider_than_read_xlsx, "cells right of column 200"),
+    "distinct-shared-strings": (
+        "bomb.xlsx",
+        lambda: distinct_shared_strings_xlsx(17 * MB),
+        "part xl/sharedStrings.xml unpacks to",
+    ),
 }
 
 
@@ -261,7 +421,7 @@ def test_every_import_refuses_each_bomb(app_ctx, bomb):
     commune = unit_by_code("23293")
 
     # The registry refuses at upload what the archive tells, and fails the job on what only reading tells.
-    if bomb == "shared-strings":
+    if bomb in ("shared-strings", "distinct-shared-strings"):
         with pytest.raises(ImportRefused, match=expected):
             bounded(lambda: create_job(kind="households", filename=filename, content=content, unit=commune, user=None))
     else:
@@ -291,7 +451,49 @@ def test_every_import_refuses_each_bomb(app_ctx, bomb):
     from courses.models import CourseClass
 
     sheet_expected = expected if len(content) <= sheet_import.MAX_BYTES else "the file is too large"
+    if bomb == "wide-rows":
+        sheet_expected = "too many rows"  # the sheet reads 400 sessions wide: its own row limit stops it first
     with pytest.raises(sheet_import.SheetRejected) as refused:
         bounded(lambda: sheet_import.check_sheet(CourseClass(), content, filename))
     assert sheet_expected in refused.value.errors[0]["message"]
     assert refused.value.errors[0]["message_vi"] != refused.value.errors[0]["message"]
+
+
+@pytest.mark.parametrize("bomb", ["one-row-of-millions", "wide-rows", "row-20-million"])
+def test_a_page_that_imports_while_the_user_waits_answers_a_bomb_within_the_budget(app_ctx, client, bomb):
+    from lms.auth.models import Role
+    from lms.extensions import db
+    from tests.conftest import csrf_token, login, make_user, unit_by_code
+
+    filename, build, _ = BOMBS[bomb]
+    content = build()
+    user = make_user(Role.COMMUNE_LEADER, unit_by_code("23293"))
+    db.session.commit()
+    login(client, user)
+    token = csrf_token(client, "/titles/assessments/import")
+    started = time.perf_counter()
+    response = client.post(
+        "/titles/assessments/import",
+        data={"csrf_token": token, "file": (io.BytesIO(content), filename)},
+        content_type="multipart/form-data",
+    )
+    assert time.perf_counter() - started < TIME_BUDGET
+    assert response.status_code == 422  # the form again, with what is wrong
+    html = response.get_data(as_text=True)
+    assert 'id="import-errors"' in html
+    assert "trang tính có" in html  # what to fix, in Vietnamese
+
+
+def test_a_sheet_with_a_document_type_is_refused_unexpanded(app_ctx):
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;">]>'
+        + SHEET_HEAD[SHEET_HEAD.index(b"<worksheet") :]
+        + b'<row r="2"><c t="inlineStr"><is><t>&lol2;</t></is></c></row></sheetData></worksheet>'
+    )
+    refused = bounded(
+        lambda: spreadsheet.read_table(
+            "b.xlsx", _with_part("xl/worksheets/sheet1.xml", lambda p: p.write(laughs)), LIMITS
+        )
+    )
+    assert isinstance(refused, SpreadsheetError)
+    assert "not a readable .xlsx workbook" in str(refused)

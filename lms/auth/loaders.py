@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from flask import Flask, g, redirect, request, session, url_for
+from flask import Flask, g, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import user_loaded_from_cookie
 from sqlalchemy.orm import joinedload
 
 from lms.auth.models import ApiToken, User
+from lms.auth.remember import init_remember
 from lms.extensions import db, login_manager, utcnow
 
 
@@ -68,11 +68,6 @@ def init_login(app: Flask) -> None:
     def load_user(session_id: str) -> User | None:
         return user_for_session_id(session_id, max_age=app.config["REMEMBER_COOKIE_DURATION"].total_seconds())
 
-    @user_loaded_from_cookie.connect_via(app)
-    def renew_remember_cookie(sender: Flask, user: User) -> None:
-        # Flask-Login re-sends the cookie with a fresh expiry; the login's own age still bounds it (get_id).
-        session["_remember"] = "set"
-
     @app.before_request
     def authenticate_bearer_token() -> None:
         """A request that carries ``Authorization: Bearer`` is the token's user, or nobody: never the cookie's.
@@ -87,6 +82,9 @@ def init_login(app: Flask) -> None:
         if not header.startswith("Bearer "):
             return
         g._login_user = _user_for_token(header[7:].strip()) or login_manager.anonymous_user()
+
+    # After the bearer token: a request that carries one is never logged in by a remember-me cookie.
+    init_remember(app)
 
     @login_manager.unauthorized_handler
     def unauthorized():

@@ -133,3 +133,23 @@ class ApiToken(Model):
         token = cls(user=user, name=name, token_hash=cls.hash(secret), prefix=secret[:10])
         db.session.add(token)
         return token, secret
+
+
+class RememberToken(Model):
+    """One "keep me logged in" on one browser (ADR 30): the cookie holds ``<series>.<secret>``, the row the secret's
+    SHA-256. Each use replaces the secret, so a copied cookie works once at most, and a secret used twice ends the
+    account's sessions (one of the two users was a thief)."""
+
+    __tablename__ = "remember_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    series: Mapped[str] = mapped_column(String(43), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    # The secret it replaced, still taken for a few seconds: a page and its parallel requests all carry it.
+    previous_hash: Mapped[Optional[str]] = mapped_column(String(64))
+    # The log-in with the password: the series ends REMEMBER_COOKIE_DURATION after it, however often it is used.
+    logged_in_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()

@@ -57,7 +57,10 @@ def authenticate(email: str, password: str) -> User | None:
 
 def end_sessions(user: User, *, actor: User | None = None, reason: str) -> None:
     """End every session and remember-me cookie of ``user``, on every device (ADR 24)."""
+    from lms.auth.remember import forget_all
+
     user.session_version += 1
+    forget_all(user)
     audit("user.sessions_end", user, user=actor, reason=reason)
 
 

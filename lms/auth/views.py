@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from lms.auth import bp
+from lms.auth import bp, remember
 from lms.auth.forms import LoginForm, LogoutForm, PasswordForm
 from lms.auth.models import ApiToken
 from lms.auth.services import AccountError, authenticate, change_password, end_sessions, normalise_email
@@ -93,7 +93,9 @@ def login():
             flash(_("Wrong e-mail or password."), "danger")
         else:
             _renew_session()
-            login_user(user, remember=form.remember.data)
+            login_user(user)
+            if form.remember.data:
+                remember.issue(user)
             audit("user.login", user, user=user)
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
@@ -133,9 +135,11 @@ def password():
             except AccountError:
                 form.new.errors.append(_("The new password is too short."))
             else:
-                remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+                remembered = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
                 _renew_session()
-                login_user(user, remember=remembered)
+                login_user(user)
+                if remembered:
+                    remember.issue(user)  # the old series ended with the password
                 db.session.commit()
                 flash(_("Password changed. Every other session of your account has ended."), "success")
                 return redirect(url_for("core.home"))

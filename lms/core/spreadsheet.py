@@ -7,7 +7,12 @@ A file is checked before anything is parsed, because a few kilobytes can ask for
   declared size, so the declared sizes bound the work); then the sheet's declared dimension is read;
 - rows are read one at a time, and the reader stops at the row limit by the row's *index* (a sheet whose only row
   is numbered 20,000,000 is refused at that row, not after twenty million empty ones), as it does for CSV lines;
-- a CSV cell is bounded (``csv.field_size_limit``), and so is a row's width.
+- a CSV cell is bounded (``csv.field_size_limit``), and so is a row's width;
+- a workbook's parts that are parsed whole (shared strings, styles) are bounded on their own; its sheet is parsed
+  as a stream by :class:`_SheetReader` (expat, no tree): the cells right of the column limit are skipped, not kept,
+  so one row of millions of cells costs neither memory nor a padded list;
+- reading stops at a time budget (``max_seconds``): a page that imports while the user waits answers within it
+  (``IMPORT_MAX_SECONDS``), whatever the file; a worker's import has a budget of its own.
 
 Every refusal is a :class:`SpreadsheetError` with the row and column where it was found and its message in the
 reader's language and in both English and Vietnamese (:meth:`SpreadsheetError.as_dict`), through Flask-Babel.
@@ -19,6 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 import unicodedata
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -26,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from xml.parsers import expat
 
 from flask import current_app, g, has_app_context, has_request_context
 from flask_babel import force_locale, get_locale
@@ -48,6 +55,8 @@ class Limits:
     max_columns: int = 200  # columns read (declared dimension, header width)
     max_cell_chars: int = 32 * 1024  # characters in one CSV cell
     trailing_blank_rows: int = 1000  # blank rows tolerated below the row limit (spreadsheets leave some)
+    max_part_bytes: int = 16 * 1024 * 1024  # an .xlsx part parsed whole (shared strings, styles), inflated
+    max_seconds: float = 20.0  # reading the file (a page's import waits for it; see IMPORT_MAX_SECONDS)
 
     @classmethod
     def from_config(cls, max_rows: int, **overrides: int) -> Limits:
@@ -60,6 +69,8 @@ class Limits:
             "max_entries": config.get("IMPORT_MAX_ARCHIVE_ENTRIES"),
             "max_columns": config.get("IMPORT_MAX_COLUMNS"),
             "max_cell_chars": config.get("IMPORT_MAX_CELL_CHARS"),
+            "max_part_bytes": config.get("IMPORT_MAX_PART_BYTES"),
+            "max_seconds": config.get("IMPORT_MAX_SECONDS"),
         }
         chosen = {name: value for name, value in values.items() if value}
         return cls(max_rows=max_rows, **(chosen | overrides))
@@ -151,6 +162,22 @@ DIMENSION_TOO_LARGE = _l(
 ARCHIVE_ENTRIES = _l("the workbook holds %(count)s files, more than %(limit)s: it is not an ordinary spreadsheet")
 ARCHIVE_SIZE = _l(
     "the workbook unpacks to %(size)s MB, more than %(limit)s MB: remove pictures and unused sheets, or split it"
+)
+ARCHIVE_PART = _l(
+    "the workbook's part %(name)s unpacks to %(size)s MB, more than %(limit)s MB: keep the data on one sheet "
+    "without pictures or formatting, save it as CSV, or split it"
+)
+CELL_TOO_FAR = _l(
+    "the sheet has a cell in column %(index)s, far beyond the %(limit)s columns it may have; delete the columns "
+    "to the right of your data"
+)
+CELLS_RIGHT = _l(
+    "the sheet has more than %(count)s cells right of column %(index)s, which no import reads; delete the columns "
+    "to the right of your data"
+)
+TOO_SLOW = _l(
+    "the file could not be read within %(seconds)s seconds (stopped at row %(number)s): save it again as .xlsx or "
+    "CSV with only your data, or split it"
 )
 ARCHIVE_RATIO = _l(
     "the workbook's part %(name)s unpacks %(ratio)s times larger than it is stored, more than %(limit)s times: "
@@ -266,6 +293,7 @@ def _csv_rows(content: bytes, limits: Limits) -> Iterator[tuple[int, Sequence[An
     # The limit is process-wide in the csv module; every reader sets it to the setting before reading.
     csv.field_size_limit(limits.max_cell_chars)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    deadline = time.monotonic() + limits.max_seconds
     while True:
         try:
             cells = next(reader)
@@ -278,6 +306,10 @@ def _csv_rows(content: bytes, limits: Limits) -> Iterator[tuple[int, Sequence[An
         if reader.line_num > limits.last_row:
             raise SpreadsheetError(
                 ROW_TOO_FAR, row=reader.line_num, number=_n(reader.line_num), limit=_n(limits.max_rows)
+            )
+        if reader.line_num % 1000 == 0 and time.monotonic() > deadline:
+            raise SpreadsheetError(
+                TOO_SLOW, row=reader.line_num, seconds=_n(int(limits.max_seconds)), number=_n(reader.line_num)
             )
         yield reader.line_num, cells[: limits.max_columns]
 
@@ -297,14 +329,19 @@ def check_archive(content: bytes, limits: Limits) -> None:
     if total > limits.max_uncompressed:
         raise SpreadsheetError(ARCHIVE_SIZE, size=_mb(total), limit=_mb(limits.max_uncompressed))
     for entry in entries:
+        # openpyxl parses these whole into memory (the sheet itself is streamed; pictures are not read).
+        read_whole = entry.filename.endswith((".xml", ".rels")) and not entry.filename.startswith("xl/worksheets/")
+        if read_whole and entry.file_size > limits.max_part_bytes:
+            raise SpreadsheetError(
+                ARCHIVE_PART, name=entry.filename[:80], size=_mb(entry.file_size), limit=_mb(limits.max_part_bytes)
+            )
         ratio = entry.file_size / max(entry.compress_size, 1)
         if entry.file_size > RATIO_FLOOR and ratio > limits.max_ratio:
             raise SpreadsheetError(ARCHIVE_RATIO, name=entry.filename[:80], ratio=int(ratio), limit=limits.max_ratio)
 
 
 def _xlsx_rows(content: bytes, limits: Limits) -> Iterator[tuple[int, Sequence[Any]]]:
-    from openpyxl.worksheet._reader import WorkSheetParser
-
+    deadline = time.monotonic() + limits.max_seconds
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:
@@ -315,7 +352,7 @@ def _xlsx_rows(content: bytes, limits: Limits) -> Iterator[tuple[int, Sequence[A
         sheet = workbook.worksheets[0]
         # The declared dimension (read by openpyxl from the sheet's first lines) is what openpyxl would pad to.
         rows, columns = sheet.max_row or 0, sheet.max_column or 0
-        if rows > limits.last_row or columns > 16 * limits.max_columns:
+        if rows > limits.last_row or columns > 16 * limits.max_columns:  # as _SheetReader.far_column
             raise SpreadsheetError(
                 DIMENSION_TOO_LARGE,
                 rows=_n(rows),
@@ -323,35 +360,168 @@ def _xlsx_rows(content: bytes, limits: Limits) -> Iterator[tuple[int, Sequence[A
                 limit=_n(limits.max_rows),
                 max_columns=_n(limits.max_columns),
             )
-        # openpyxl's own row iterator fills every gap between two row numbers with empty rows; its parser yields
-        # each row with its number, so the limit applies to the number before any gap is filled.
+        reader = _SheetReader(workbook, limits, deadline)
         try:
             with sheet._get_source() as source:
-                parser = WorkSheetParser(
-                    source,
-                    workbook.shared_strings,
-                    data_only=True,
-                    epoch=workbook.epoch,
-                    date_formats=workbook._date_formats,
-                    timedelta_formats=workbook._timedelta_formats,
-                )
-                for number, cells in parser.parse():
-                    if number > limits.last_row:
-                        raise SpreadsheetError(ROW_TOO_FAR, row=number, number=_n(number), limit=_n(limits.max_rows))
-                    values: list[Any] = []
-                    for cell in cells:
-                        column = cell["column"]
-                        if column > limits.max_columns:
-                            break
-                        values.extend([None] * (column - 1 - len(values)))
-                        values.append(cell["value"])
-                    yield number, values
+                yield from reader.rows(source)
         except SpreadsheetError:
             raise
         except Exception as exc:
             raise SpreadsheetError(NOT_XLSX) from exc
     finally:
         workbook.close()
+
+
+_LETTERS = re.compile(r"[A-Z]+")
+
+
+class _SheetReader:
+    """The rows of a worksheet's XML, streamed through expat: no element tree, no cell beyond ``max_columns`` kept
+    (openpyxl's own parser holds a whole row's elements, millions for a crafted row, before it yields it), each
+    row checked against the row limit by its number and the whole read against the time budget.
+
+    Cell values follow openpyxl's reading (``data_only``): shared and inline strings, booleans, numbers (dates by
+    the cell's style), ISO dates, error codes and cached formula results as text.
+    """
+
+    CHUNK = 64 * 1024
+
+    def __init__(self, workbook: Any, limits: Limits, deadline: float) -> None:
+        from openpyxl.utils.datetime import from_excel, from_ISO8601
+
+        self.shared: list[Any] = workbook.shared_strings
+        self.date_styles: set[int] = set(workbook._date_formats)
+        self.timedelta_styles: set[int] = set(workbook._timedelta_formats)
+        self.epoch = workbook.epoch
+        self.from_excel, self.from_iso = from_excel, from_ISO8601
+        self.limits, self.deadline = limits, deadline
+        self.far_column = 16 * limits.max_columns
+        self.skipped = 0
+        self.done: list[tuple[int, list[Any]]] = []
+        self.row_number = 0
+        self.cells: list[Any] | None = None
+        self.column = 0
+        self.kind = "n"
+        self.style = 0
+        self.text: list[str] | None = None  # collecting the current cell's value, when it is one we keep
+        self.text_size = 0
+        self.in_value = self.in_phonetic = False
+
+    def rows(self, source: Any) -> Iterator[tuple[int, list[Any]]]:
+        parser = expat.ParserCreate()
+        parser.buffer_text = True
+        parser.StartElementHandler = self._start
+        parser.EndElementHandler = self._end
+        parser.CharacterDataHandler = self._chars
+        parser.StartDoctypeDeclHandler = self._doctype  # no part of a workbook has one: no entity expansion
+        while chunk := source.read(self.CHUNK):
+            parser.Parse(chunk, False)
+            yield from self.done
+            self.done.clear()
+            if time.monotonic() > self.deadline:
+                raise SpreadsheetError(
+                    TOO_SLOW,
+                    row=self.row_number,
+                    seconds=_n(int(self.limits.max_seconds)),
+                    number=_n(self.row_number),
+                )
+        parser.Parse(b"", True)
+        yield from self.done
+        self.done.clear()
+
+    def _doctype(self, *args: Any) -> None:
+        raise SpreadsheetError(NOT_XLSX)
+
+    def _start(self, tag: str, attrs: dict[str, str]) -> None:
+        name = tag.rpartition(":")[2]
+        if name == "c":
+            if self.cells is None:
+                return
+            ref = attrs.get("r")
+            match = _LETTERS.match(ref) if ref else None
+            self.column = _column_index(match.group()) if match else self.column + 1
+            if self.column > self.far_column:
+                # The declared-dimension rule, for the cells themselves: a lying dimension does not get further.
+                raise SpreadsheetError(
+                    CELL_TOO_FAR, row=self.row_number, index=_n(self.column), limit=_n(self.limits.max_columns)
+                )
+            if self.column > self.limits.max_columns:
+                self.text = None  # right of the limit: skipped, not kept
+                self.skipped += 1
+                if self.skipped > self.limits.last_row:  # a stray note is fine; a block of them costs the budget
+                    raise SpreadsheetError(
+                        CELLS_RIGHT,
+                        row=self.row_number,
+                        index=_n(self.limits.max_columns),
+                        count=_n(self.limits.last_row),
+                    )
+                return
+            self.kind, self.style = attrs.get("t", "n"), int(attrs.get("s", 0) or 0)
+            self.text, self.text_size = [], 0
+        elif name == "row":
+            ref = attrs.get("r")
+            self.row_number = int(ref) if ref and ref.isdigit() else self.row_number + 1
+            if self.row_number > self.limits.last_row:
+                raise SpreadsheetError(
+                    ROW_TOO_FAR, row=self.row_number, number=_n(self.row_number), limit=_n(self.limits.max_rows)
+                )
+            self.cells, self.column = [], 0
+        elif self.text is not None:
+            if name == "v" or (name == "t" and not self.in_phonetic):
+                self.in_value = True
+            elif name == "rPh":
+                self.in_phonetic = True
+
+    def _chars(self, data: str) -> None:
+        if self.in_value and self.text is not None:
+            self.text_size += len(data)
+            if self.text_size > self.limits.max_cell_chars:
+                raise SpreadsheetError(CELL_TOO_LONG, row=self.row_number, limit=_n(self.limits.max_cell_chars))
+            self.text.append(data)
+
+    def _end(self, tag: str) -> None:
+        name = tag.rpartition(":")[2]
+        if name in ("v", "t"):
+            self.in_value = False
+        elif name == "rPh":
+            self.in_phonetic = False
+        elif name == "c" and self.text is not None and self.cells is not None:
+            value = self._value("".join(self.text))
+            self.text = None
+            self.cells.extend([None] * (self.column - 1 - len(self.cells)))
+            self.cells.append(value)
+        elif name == "row" and self.cells is not None:
+            self.done.append((self.row_number, self.cells))
+            self.cells = None
+
+    def _value(self, raw: str) -> Any:
+        kind = self.kind
+        if kind == "inlineStr":
+            return raw
+        if not raw:
+            return None
+        if kind == "n":
+            number: int | float = float(raw) if ("." in raw or "e" in raw or "E" in raw) else int(raw)
+            if self.style in self.date_styles:
+                try:
+                    return self.from_excel(number, self.epoch, timedelta=self.style in self.timedelta_styles)
+                except (OverflowError, ValueError):
+                    return "#VALUE!"
+            return number
+        if kind == "s":
+            return self.shared[int(raw)]
+        if kind == "b":
+            return bool(int(raw))
+        if kind == "d":
+            return self.from_iso(raw)
+        return raw  # "str" (a formula's cached text), "e" (an error code)
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for letter in letters[:4]:  # past "XFD" (16,384) nothing is real; four letters bound the arithmetic
+        index = index * 26 + ord(letter) - 64
+    return index
 
 
 # --- headers -------------------------------------------------------------------------------------------------

@@ -105,7 +105,12 @@ MESSAGES: dict[str, Any] = {
     "duplicate_village": _l("village %(code)s is also on row %(other)s"),
     "conflict": _l("differs from row %(other)s for the same %(entity)s"),
     "duplicate_id_number": _l("the same ID number is on row %(other)s"),
-    "id_number_taken": _l("another person, not of this household, already has this ID number"),
+    # The answers of the person form, word for word: they do not tell whether, or where, the holder lives.
+    "id_number_refused": _l(
+        "This ID number cannot be recorded for this person. Check it against the person's card; "
+        "if it is right, ask your administrator."
+    ),
+    "id_number_attempts": _l("Too many refused ID numbers in the last hour: try again later."),
     "duplicate_person": _l("the same person is on row %(other)s"),
     "person_not_found_by_id": _l("no person with this ID number lives in %(unit)s"),
     "person_not_found": _l(
@@ -632,6 +637,10 @@ class _Layout(ABC):
 
     def __init__(self, scope: Scope, report: _Report, job_id: int) -> None:
         self.scope, self.report, self.job_id = scope, report, job_id
+        # Rows giving an ID number that another person holds: (row, holder's id). Reported, rate-limited and
+        # audited for the whole file at once (_refuse_id_numbers), as the person form does for one number.
+        self.refused_id_numbers: list[tuple[int, int]] = []
+        self.sets_id_numbers = False
 
     def check_headers(self, found: Collection[str]) -> None:  # noqa: B027 - optional hook; most layouts need none
         """Header rules beyond the required columns; ``found`` holds the keys of the columns present."""
@@ -835,6 +844,7 @@ class _Households(_Layout):
             self.by_key[(person.household_id, person.name_folded, person.birth_date)].append(person.id)
         # Anyone's ID number counts, not only that of the persons in these villages: it is unique nationwide.
         hashes = {line.get("id_number").hash for line in lines if line.get("id_number")}
+        self.sets_id_numbers = bool(hashes)
         holders = select(Person.id_number_hash, Person.id, Person.household_id)
         self.by_hash = {h: (i, hh) for h, i, hh in _fetch_in(holders, Person.id_number_hash, hashes)}
 
@@ -880,7 +890,7 @@ class _Households(_Layout):
         household_id = self.households[key][0] if key in self.households else None
         holder = self.by_hash.get(id_number.hash) if id_number is not None else None
         if holder is not None and (household_id is None or holder[1] != household_id):
-            self.report.add(line.number, "id_number", "id_number_taken")
+            self.refused_id_numbers.append((line.number, holder[0]))
             return None
         if holder is not None:
             return self._claim(line, holder[0])
@@ -1245,9 +1255,13 @@ LAYOUTS: dict[str, type[_Layout]] = {
 
 
 def _limits() -> spreadsheet.Limits:
-    """The reader's limits for a registry file: the settings, this import's row limit and the upload limit."""
+    """The reader's limits for a registry file: the settings, this import's row limit, the upload limit and the
+    worker's time budget."""
     upload = current_app.config.get("MAX_CONTENT_LENGTH")
     limits = spreadsheet.Limits.from_config(current_app.config["IMPORT_MAX_ROWS"])
+    # A worker reads the file, not a waiting page: its own time budget (memory is bounded the same way).
+    if job_seconds := current_app.config.get("IMPORT_JOB_MAX_SECONDS"):
+        limits = replace(limits, max_seconds=job_seconds)
     return replace(limits, max_bytes=min(limits.max_bytes, upload)) if upload else limits
 
 
@@ -1433,7 +1447,46 @@ def _check(job: ImportJob, report: _Report, *, publish_progress: bool = True) ->
         layout.check(line)
         if progress is not None:
             progress.tick()
+    _refuse_id_numbers(job, layout, report)
     return layout, ignored
+
+
+def _refuse_id_numbers(job: ImportJob, layout: _Layout, report: _Report) -> None:
+    """The person form's rule for a file: an ID number another person holds gets the form's neutral answer, and
+    the uploader's refusals count towards the same hourly limit. Past it, the file gets one answer whatever its
+    numbers are, so a file of guesses learns nothing about the rows beyond the allowance."""
+    if not layout.sets_id_numbers:
+        return
+    from lms.registry.services import ID_NUMBER_REFUSALS_PER_HOUR, id_number_refusals
+
+    allowed = ID_NUMBER_REFUSALS_PER_HOUR - (id_number_refusals(job.created_by_id) if job.created_by_id else 0)
+    if allowed <= 0:
+        report.add(None, "id_number", "id_number_attempts")
+        return
+    for row, _ in layout.refused_id_numbers[:allowed]:
+        report.add(row, "id_number", "id_number_refused")
+    if len(layout.refused_id_numbers) > allowed:
+        report.add(None, "id_number", "id_number_attempts")
+
+
+def _audit_refused_id_numbers(job: ImportJob, layout: _Layout) -> None:
+    """One ``person.id_number_refused`` event per refused row (in one statement), after the failed check's
+    rollback: they name the holder for an administrator and count towards the uploader's limit."""
+    from lms.core.models import AuditEvent
+
+    events = [
+        {
+            "action": "person.id_number_refused",
+            "object_type": "import_job",
+            "object_id": str(job.id),
+            "user_id": job.created_by_id,
+            "details": {"holder_id": holder, "row": row},
+            "at": utcnow(),
+        }
+        for row, holder in layout.refused_id_numbers
+    ]
+    if events:
+        db.session.execute(insert(AuditEvent), events)
 
 
 def _lock_province(job: ImportJob) -> None:
@@ -1447,6 +1500,7 @@ def _run(job: ImportJob) -> None:
     report = _Report()
     layout, ignored = _check(job, report)
     if report:
+        _audit_refused_id_numbers(job, layout)
         _finish(job, ImportStatus.FAILED, report.summary(), errors=report.listed())
         return
     if job.dry_run:
@@ -1462,6 +1516,7 @@ def _run(job: ImportJob) -> None:
     layout, ignored = _check(job, report, publish_progress=False)
     if report:
         db.session.rollback()
+        _audit_refused_id_numbers(job, layout)
         _finish(job, ImportStatus.FAILED, report.summary(), errors=report.listed())
         return
     preview = Preview(layout.entities)

@@ -10,10 +10,10 @@ import pytest
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from wtforms.validators import ValidationError
 
-from lms.auth.models import Role
+from lms.auth.models import RememberToken, Role
 from lms.auth.services import change_password
 from lms.core.models import AuditEvent
-from lms.extensions import db
+from lms.extensions import db, utcnow
 from tests.conftest import PASSWORD, csrf_token, make_user, unit_by_code
 
 
@@ -65,10 +65,10 @@ def test_a_captured_session_cookie_is_refused_after_log_out(app, client, app_ctx
 
 def test_a_captured_remember_cookie_is_refused_after_log_out(app, client, app_ctx):
     _login(client, _user(), remember=True)
-    captured = _cookie(client, "remember_token")
-    assert _is_logged_in(_replay(app, remember_token=captured))
+    captured = _cookie(client, "lms_remember")
+    assert _is_logged_in(_replay(app, lms_remember=captured))
     _logout(client)
-    assert not _is_logged_in(_replay(app, remember_token=captured))
+    assert not _is_logged_in(_replay(app, lms_remember=captured))
 
 
 def test_a_password_change_ends_the_other_sessions(app, client, app_ctx):
@@ -83,27 +83,72 @@ def test_a_password_change_ends_the_other_sessions(app, client, app_ctx):
 def test_an_administrator_ends_a_users_sessions(app, client, app_ctx):
     user = _user()
     _login(client, user, remember=True)
-    remember = _cookie(client, "remember_token")
+    remember = _cookie(client, "lms_remember")
     result = app.test_cli_runner().invoke(args=["end-sessions", "--email", user.email])
     assert result.exit_code == 0, result.output
     assert not _is_logged_in(client)
-    assert not _is_logged_in(_replay(app, remember_token=remember))
+    assert not _is_logged_in(_replay(app, lms_remember=remember))
 
 
-def test_the_remember_cookie_is_lax_and_ends_on_the_server_after_its_lifetime(app, client, app_ctx, monkeypatch):
-    response = _login(client, _user(), remember=True)
-    (header,) = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("remember_token=")]
+def _age(user, **ago):
+    """Move the user's remember-me series back in time (its log-in, its last use)."""
+    values = {name: utcnow() - delta for name, delta in ago.items()}
+    db.session.execute(db.update(RememberToken).where(RememberToken.user_id == user.id).values(**values))
+    db.session.commit()
+
+
+def test_the_remember_cookie_is_lax_and_ends_on_the_server_after_its_lifetime(app, client, app_ctx):
+    user = _user()
+    response = _login(client, user, remember=True)
+    (header,) = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("lms_remember=")]
     assert "SameSite=Lax" in header
     assert "HttpOnly" in header
-    captured = _cookie(client, "remember_token")
     lifetime = app.config["REMEMBER_COOKIE_DURATION"]
-    assert lifetime <= timedelta(days=30)
-    now = time.time()
-    monkeypatch.setattr(time, "time", lambda: now + lifetime.total_seconds() - 3600)
-    assert _is_logged_in(_replay(app, remember_token=captured))
-    # A captured copy ignores the cookie's expiry date; the server does not.
-    monkeypatch.setattr(time, "time", lambda: now + lifetime.total_seconds() + 3600)
-    assert not _is_logged_in(_replay(app, remember_token=captured))
+    assert lifetime <= timedelta(days=14)
+    assert f"Max-Age={int(lifetime.total_seconds())}" in header
+    _age(user, logged_in_at=lifetime - timedelta(hours=1))
+    browser = _replay(app, lms_remember=_cookie(client, "lms_remember"))
+    assert _is_logged_in(browser)
+    # A captured copy ignores the cookie's expiry date; the server does not, however often the series was used.
+    _age(user, logged_in_at=lifetime + timedelta(hours=1))
+    assert not _is_logged_in(_replay(app, lms_remember=_cookie(browser, "lms_remember")))
+
+
+def test_a_remember_cookie_works_once_and_is_replaced(app, client, app_ctx):
+    user = _user()
+    _login(client, user, remember=True)
+    first = _cookie(client, "lms_remember")
+    browser = _replay(app, lms_remember=first)  # the session has ended; the cookie logs in again
+    assert _is_logged_in(browser)
+    second = _cookie(browser, "lms_remember")
+    assert second != first
+    assert second.split(".")[0] == first.split(".")[0]  # the same series, a new secret
+    assert db.session.scalar(db.select(RememberToken.token_hash)) not in (first, second)  # only a hash is kept
+    assert _is_logged_in(browser)  # its new session carries on
+    assert _cookie(browser, "lms_remember") == second  # without another rotation
+    # The same page's parallel requests, a few seconds later, still get in with the replaced secret.
+    assert _is_logged_in(_replay(app, lms_remember=first))
+    # Later, the replaced secret is a copy used twice: refused, and every session of the account ends.
+    _age(user, used_at=timedelta(minutes=5))
+    thief = _replay(app, lms_remember=first)
+    assert not _is_logged_in(thief)
+    assert thief.get_cookie("lms_remember") is None
+    assert not _is_logged_in(browser)
+    assert not _is_logged_in(_replay(app, lms_remember=second))
+    event = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "user.sessions_end")).one()
+    assert event.details == {"reason": "remember_reuse"}
+
+
+def test_an_unknown_or_forged_remember_cookie_logs_nobody_in(app, client, app_ctx):
+    user = _user()
+    _login(client, user, remember=True)
+    series = _cookie(client, "lms_remember").split(".")[0]
+    # Flask-Login's former signed user id, a series of nobody, a series without its secret.
+    for forged in (f"{user.id}:0:{int(time.time())}|abcdef", "x" * 43 + ".guess", series, ""):
+        assert not _is_logged_in(_replay(app, lms_remember=forged)), forged
+        assert not _is_logged_in(_replay(app, remember_token=forged)), forged
+    # None of these named a live series with a wrong secret: the real browser is still remembered.
+    assert _is_logged_in(_replay(app, lms_remember=_cookie(client, "lms_remember")))
 
 
 def test_login_renews_the_session_and_its_csrf_secret(app, client, app_ctx):
@@ -132,7 +177,7 @@ def test_changing_ones_password_ends_the_other_devices_but_not_this_one(app, cli
     _login(client, user)
     phone = app.test_client()
     _login(phone, user, remember=True)
-    phone_remember = _cookie(phone, "remember_token")
+    phone_remember = _cookie(phone, "lms_remember")
     url = "/account/password"
     new = "a brand new password"
     wrong = client.post(
@@ -143,6 +188,6 @@ def test_changing_ones_password_ends_the_other_devices_but_not_this_one(app, cli
     assert client.post(url, data=data).status_code == 302
     assert _is_logged_in(client)
     assert not _is_logged_in(phone)
-    assert not _is_logged_in(_replay(app, remember_token=phone_remember))
+    assert not _is_logged_in(_replay(app, lms_remember=phone_remember))
     db.session.expire_all()
     assert db.session.get(type(user), user.id).check_password(new)

@@ -309,7 +309,12 @@ def test_duplicate_id_numbers_in_the_file_and_in_the_database(villages):
     assert job.status == "failed"
     assert errors_of(job) == [
         (3, "id_number", "the same ID number is on row 2"),
-        (4, "id_number", "another person, not of this household, already has this ID number"),
+        (
+            4,
+            "id_number",
+            "This ID number cannot be recorded for this person. Check it against the person's card; "
+            "if it is right, ask your administrator.",
+        ),
         (6, "full_name", "the same person is on row 5"),
     ]
     assert counts() == {**before, "import_job": before["import_job"] + 1}
