@@ -454,30 +454,6 @@ def stalled(before: datetime) -> list[tuple[int, list[int]]]:
     return result
 
 
-def run_json(run: EvaluationRun) -> dict[str, Any]:
-    finished = run.done + run.failed
-    return {
-        "id": run.id,
-        "unit_id": run.unit_id,
-        "year": run.year,
-        "kind": run.kind,
-        "status": run.status,
-        "total": run.total,
-        "done": run.done,
-        "failed": run.failed,
-        "progress": 100 if run.status in FINISHED else (100 * finished // run.total if run.total else 0),
-        "summary": run.summary,
-        "message": run.message,
-        "created_at": _iso(run.created_at),
-        "started_at": _iso(run.started_at),
-        "finished_at": _iso(run.finished_at),
-    }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() + "Z" if value else None
-
-
 def run_inline(run_id: int) -> None:
     """Launch and evaluate a queued run in this process, commune by commune (the CLI's ``--inline``: no worker)."""
     launched = launch(run_id)
