@@ -169,6 +169,9 @@ class Config:
     # A titles run in which no commune finished for this long lost messages (a killed worker): the sweep re-sends
     # its missing communes. Longer than one commune's evaluation takes.
     TITLES_STALL_AGE = timedelta(seconds=_seconds("LMS_TITLES_STALL_SECONDS", 60))
+    # PostgreSQL: work_mem of a full titles evaluation's transaction (SET LOCAL), so the grouping of a large
+    # commune's learning records sorts in memory (ADR 29). Empty: the server's setting.
+    TITLES_WORK_MEM = _env("LMS_TITLES_WORK_MEM", "64MB")
     # Poison work (lms/core/work.py): a mark whose task failed is sent again after WORK_RETRY_BASE × 2^(attempts − 1)
     # and parked as failed (stuck-work page, /healthz degraded) after WORK_MAX_ATTEMPTS.
     WORK_MAX_ATTEMPTS = _seconds("LMS_WORK_MAX_ATTEMPTS", 5)

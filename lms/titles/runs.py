@@ -31,7 +31,7 @@ from lms import work
 from lms.celery import enqueue_after_commit
 from lms.extensions import db, utcnow
 from lms.registry.models import AdminUnit, Organisation, OrganisationMember, UnitLevel, subtree
-from lms.titles import engine
+from lms.titles import engine, incremental
 from lms.titles.models import (
     Eligibility,
     EvaluationRun,
@@ -91,14 +91,23 @@ def evaluate_locked(commune_id: int, year: int, *, force: bool, verify: bool = F
     """
     started = utcnow()
     _upsert(EvaluationState, [{"commune_id": commune_id, "year": year, "summary": {}}], ["commune_id", "year"])
-    marked_at = db.session.execute(
-        select(EvaluationState.marked_at)
+    state = db.session.execute(
+        select(EvaluationState.marked_at, EvaluationState.partial, EvaluationState.metrics_key)
         .where(EvaluationState.commune_id == commune_id, EvaluationState.year == year)
         .with_for_update()
-    ).scalar_one()
+    ).one()
+    marked_at = state.marked_at
     if marked_at is None and not force:
         return Outcome(evaluated=False)
-    if verify:
+    where = (EvaluationState.commune_id == commune_id, EvaluationState.year == year)
+    # A mark that names its subjects is evaluated incrementally (ADR 29) while title_person_metric is complete for
+    # the active metrics; a run, a whole-commune mark or a change of criteria takes the full evaluation.
+    dirty = incremental.pending(commune_id, year) if (not force and state.partial) else None
+    if dirty is not None and state.metrics_key != engine.metrics_key(engine.active_metrics()):
+        dirty = None
+    if dirty is not None:
+        summary = engine.evaluate_commune(commune_id, year, dirty=dirty)
+    elif verify:
         repairs: list[dict[str, Any]] = []
         summary = engine.evaluate_commune(commune_id, year, repairs=repairs)
         _audit_repairs(commune_id, year, repairs)
@@ -106,13 +115,25 @@ def evaluate_locked(commune_id: int, year: int, *, force: bool, verify: bool = F
         summary = engine.evaluate_commune(commune_id, year)
     if summary.get(Title.CITIZEN.value, {}).get("changed"):
         _mark_organisations_elsewhere(commune_id, year, started)
-    where = (EvaluationState.commune_id == commune_id, EvaluationState.year == year)
+    incremental.clear(commune_id, year)
     db.session.execute(
-        update(EvaluationState).where(*where, EvaluationState.marked_at <= started).values(marked_at=None)
+        update(EvaluationState)
+        .where(*where, EvaluationState.marked_at <= started)
+        .values(marked_at=None, partial=False)
     )
-    db.session.execute(
-        update(EvaluationState).where(*where).values(evaluated_at=utcnow(), summary=summary, **work.CLEARED)
-    )
+    if dirty is not None:  # the stored summary stays the last full evaluation's (a run's roll-up sums them)
+        db.session.execute(update(EvaluationState).where(*where).values(evaluated_at=utcnow(), **work.CLEARED))
+    else:
+        db.session.execute(
+            update(EvaluationState)
+            .where(*where)
+            .values(
+                evaluated_at=utcnow(),
+                summary=summary,
+                metrics_key=engine.metrics_key(engine.active_metrics()),
+                **work.CLEARED,
+            )
+        )
     return Outcome(evaluated=True, summary=summary, pending=marked_at is not None)
 
 
