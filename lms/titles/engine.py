@@ -511,7 +511,7 @@ class _Metrics:
         parts = [
             select(
                 table.c.person_id, literal(year).label("year"), literal(metric_key(m)).label("metric"), table.c[f"m{n}"]
-            ).where(table.c[f"m{n}"] != 0)
+            ).where(table.c[f"m{n}"].is_not(None))
             for n, m in enumerate(self.metrics)
         ]
         rows = parts[0] if len(parts) == 1 else parts[0].union_all(*parts[1:])
@@ -523,7 +523,9 @@ class _Metrics:
                 where=PM.c.value.is_distinct_from(stmt.excluded.value),
             )
         )
-        # Rows no longer backed by a value: the person's records went, or a metric no active set uses any more.
+        # Rows no longer backed by a value: the person's records went, or a metric no active set uses any more. (A
+        # person with records has a row per metric, zeros too: the inputs read back are the same, 0.0, as from the
+        # temporary table, so an incremental evaluation computes the very digests of a full one.)
         current = case(
             *[(PM.c.metric == metric_key(m), table.c[f"m{n}"]) for n, m in enumerate(self.metrics)], else_=None
         )
@@ -531,7 +533,7 @@ class _Metrics:
             delete(PM).where(
                 PM.c.year == year,
                 PM.c.person_id.in_(self.persons),
-                ~select(table.c.person_id).where(table.c.person_id == PM.c.person_id, current != 0).exists(),
+                ~select(table.c.person_id).where(table.c.person_id == PM.c.person_id, current.is_not(None)).exists(),
             )
         )
 

@@ -3,7 +3,7 @@
 * :func:`refresh_person_metrics` — in the transaction that writes learning records: the persons' yearly metrics in
   ``title_person_metric``, recomputed from their records in one read and written only where a value changed
   (``INSERT … ON CONFLICT DO UPDATE … WHERE value IS DISTINCT FROM excluded.value``, the same text on PostgreSQL
-  and SQLite), plus one delete of the values that went to zero;
+  and SQLite), plus one delete of the rows of persons left without records in the year;
 * :func:`mark_subjects` — the outbox of a change that concerns named subjects (a person's learning, an assessment of
   one subject): the commune-year's mark on ``evaluation_state`` (``partial`` unless a whole-commune mark is pending)
   and one ``evaluation_dirty_subject`` row per subject, in the writer's transaction; the task is queued after the
@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, delete, select, tuple_
+from sqlalchemy import case, delete, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lms.celery import enqueue_after_commit
@@ -32,6 +32,7 @@ from lms.titles.models import EvaluationDirtySubject, EvaluationState, PersonMet
 #: More dirty subjects than this in one commune-year: the full evaluation is cheaper than the scoped one (and the
 #: ``IN`` lists stay far below SQLite's limit of bound values).
 MAX_INCREMENTAL_SUBJECTS = 2_000
+_ROWS = 5_000  # rows of one multi-row INSERT: 20,000 bound values, below SQLite's limit of 32,766
 
 
 def _insert(model: type) -> Any:
@@ -59,13 +60,12 @@ def refresh_person_metrics(persons: Iterable[tuple[int, int]]) -> None:
             .group_by(lr.c.person_id, lr.c.year)
         ).tuples():
             rows.extend(
-                {"person_id": person_id, "year": year, "metric": key, "value": Decimal(value or 0)}
+                {"person_id": person_id, "year": year, "metric": key, "value": Decimal(str(value or 0))}
                 for key, value in zip(keys, values, strict=True)
-                if value
             )
     table = PersonMetric.__table__
-    if rows:
-        stmt = _insert(PersonMetric).values(rows)
+    for start in range(0, len(rows), _ROWS):  # one statement below 5,000 values (4 bound values each)
+        stmt = _insert(PersonMetric).values(rows[start : start + _ROWS])
         db.session.execute(
             stmt.on_conflict_do_update(
                 index_elements=["person_id", "year", "metric"],
@@ -73,11 +73,16 @@ def refresh_person_metrics(persons: Iterable[tuple[int, int]]) -> None:
                 where=table.c.value.is_distinct_from(stmt.excluded.value),
             )
         )
-    kept = [(row["person_id"], row["year"], row["metric"]) for row in rows]
-    gone = delete(PersonMetric).where(tuple_(PersonMetric.person_id, PersonMetric.year).in_(pairs))
-    if kept:
-        gone = gone.where(tuple_(PersonMetric.person_id, PersonMetric.year, PersonMetric.metric).not_in(kept))
-    db.session.execute(gone)
+    # A person with records has a row per active metric (zeros too), so what may be left over is the rows of a
+    # person whose records all went, and of metrics no active set uses any more.
+    has_records = select(lr.c.id).where(lr.c.person_id == table.c.person_id, lr.c.year == table.c.year).exists()
+    for start in range(0, len(pairs), engine._IN_LIST // 2):
+        db.session.execute(
+            delete(PersonMetric).where(
+                tuple_(table.c.person_id, table.c.year).in_(pairs[start : start + engine._IN_LIST // 2]),
+                or_(table.c.metric.not_in(keys), ~has_records),
+            )
+        )
 
 
 def mark_subjects(marks: dict[tuple[int, int], set[tuple[str, int]]]) -> None:

@@ -10,9 +10,9 @@ their subjects, and an evaluation that re-scores only those subjects and the gro
 
 from __future__ import annotations
 
-import random
 from datetime import date
 from decimal import Decimal
+from random import Random
 from typing import Any
 
 import pytest
@@ -42,10 +42,15 @@ KINDS = [LearningKind.CLASS_COMPLETION.value, LearningKind.POLICY_STUDY.value, "
 CATEGORIES = [None, "needs_based", "foreign_language", "ethnic_language"]
 
 
+def rng(seed: int) -> Random:
+    """Seeded test data, not secrets."""
+    return Random(seed)  # noqa: S311
+
+
 def build(commune: AdminUnit, persons: int, *, seed: int = 1) -> dict[str, list[int]]:
     """A commune of ``persons`` in households of 4 over two villages, a clan of every third household, an
     organisation of every fifth person; some records, ages from infants to the elderly, some without a birth date."""
-    rnd = random.Random(seed)
+    rnd = rng(seed)
     villages = [make_village(commune, f"{commune.code}-V{n}", f"Thôn {n}") for n in range(2)]
     count = max(1, persons // 4)
     db.session.execute(
@@ -78,7 +83,9 @@ def build(commune: AdminUnit, persons: int, *, seed: int = 1) -> dict[str, list[
     clan = Clan(commune_id=commune.id, name=f"Họ Lê {commune.code}")
     clan.households = list(db.session.scalars(select(Household).where(Household.id.in_(households[::3]))))
     db.session.add(clan)
-    organisation = Organisation(commune_id=commune.id, code=f"UB-{commune.code}", name="Ủy ban", managing_level="commune")
+    organisation = Organisation(
+        commune_id=commune.id, code=f"UB-{commune.code}", name="Ủy ban", managing_level="commune"
+    )
     db.session.add(organisation)
     db.session.flush()
     db.session.execute(
@@ -95,7 +102,7 @@ def build(commune: AdminUnit, persons: int, *, seed: int = 1) -> dict[str, list[
     }
 
 
-def add_records(commune: AdminUnit, people: list[int], rnd: random.Random) -> None:
+def add_records(commune: AdminUnit, people: list[int], rnd: Random) -> None:
     """Learning records of ``people``, written and announced as the courses do (signal in the same transaction)."""
     if not people:
         return
@@ -220,9 +227,10 @@ def test_records_keep_the_persons_metrics_and_mark_only_them(loaded: None) -> No
     assert full, "the full evaluation fills title_person_metric"
 
     someone = subjects["person"][1]  # odd: no records yet
-    add_records(commune, [someone], random.Random(3))
+    add_records(commune, [someone], rng(3))
     mark = state(commune)
-    assert mark.marked_at is not None and mark.partial
+    assert mark.marked_at is not None
+    assert mark.partial
     assert set(db.session.execute(select(EvaluationDirtySubject.subject_type, EvaluationDirtySubject.subject_id))) == {
         ("person", someone)
     }
@@ -233,7 +241,8 @@ def test_records_keep_the_persons_metrics_and_mark_only_them(loaded: None) -> No
     assert outcome.summary["citizen"]["subjects"] == 1  # only the person, not the commune's 12
     assert outcome.summary["family"]["subjects"] == 1  # and their household
     assert db.session.scalar(select(func.count()).select_from(EvaluationDirtySubject)) == 0
-    assert state(commune).marked_at is None and not state(commune).partial
+    assert state(commune).marked_at is None
+    assert not state(commune).partial
 
     remove_records(commune, [someone])
     assert not {m for m in stored_metrics() if m[0] == someone}, "no records, no metric rows"
@@ -247,7 +256,7 @@ def test_a_whole_commune_mark_is_not_made_partial(loaded: None) -> None:
     subjects = build(commune, 8)
     runs.evaluate_locked(commune.id, YEAR, force=True)
     mark_dirty([(commune.id, YEAR)])
-    add_records(commune, subjects["person"][:1], random.Random(4))
+    add_records(commune, subjects["person"][:1], rng(4))
     assert not state(commune).partial
     outcome = runs.evaluate_locked(commune.id, YEAR, force=False)
     assert outcome.summary["citizen"]["subjects"] == 8  # the full evaluation
@@ -262,7 +271,7 @@ def test_a_new_criteria_set_metric_takes_the_full_evaluation(loaded: None) -> No
         .where(EvaluationState.commune_id == commune.id)
         .values(metrics_key="from-older-criteria")
     )
-    add_records(commune, subjects["person"][:1], random.Random(5))
+    add_records(commune, subjects["person"][:1], rng(5))
     outcome = runs.evaluate_locked(commune.id, YEAR, force=False)
     assert outcome.summary["citizen"]["subjects"] == 8
     assert state(commune).metrics_key == engine.metrics_key(engine.active_metrics())
@@ -280,7 +289,7 @@ def test_statements_of_one_change_do_not_grow_with_the_commune(loaded: None, cou
         # The first person: in a household of the clan, a member of the organisation, with records.
         someone = subjects["person"][0]
         with count_queries() as writer:
-            add_records(commune, [someone], random.Random(7))
+            add_records(commune, [someone], rng(7))
         with count_queries() as evaluation:
             outcome = runs.evaluate_locked(commune.id, YEAR, force=False)
         assert outcome.summary["citizen"]["subjects"] == 1
@@ -321,7 +330,7 @@ def test_incremental_evaluation_equals_the_full_one(loaded: None, batches: list[
         commune = unit_by_code("23293")
         subjects = build(commune, 24, seed=seed)
         runs.evaluate_locked(commune.id, YEAR, force=True)
-        rnd = random.Random(seed)
+        rnd = rng(seed)
         for batch in batches:
             for operation, subject_type, pick, value in batch:
                 ids = subjects["person" if operation in ("add", "remove") else subject_type]
