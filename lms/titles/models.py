@@ -195,9 +195,10 @@ class Eligibility(Model):
     subject_id: Mapped[int]
     title: Mapped[str] = mapped_column(String(24))
     year: Mapped[int]
-    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"))
+    # The subject implies its commune and village (ADR 29): no foreign key to check per row the engine writes.
+    commune_id: Mapped[int]
     # The village the subject belongs to (persons, households, villages themselves); NULL for other subjects.
-    village_id: Mapped[Optional[int]] = mapped_column(ForeignKey("admin_unit.id"))
+    village_id: Mapped[Optional[int]]
     criteria_set_id: Mapped[int] = mapped_column(ForeignKey("criteria_set.id"))
     eligible: Mapped[bool]
     score: Mapped[Optional[Decimal]] = mapped_column(Numeric(6, 2))  # points style

@@ -34,9 +34,16 @@ def upgrade():
     with op.batch_alter_table('evaluation_state', schema=None) as batch_op:
         batch_op.add_column(sa.Column('partial', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('metrics_key', sa.String(length=32), nullable=True))
+    # The subject implies its commune and village: no foreign key checked per eligibility row written.
+    with op.batch_alter_table('eligibility', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_eligibility_commune_id_admin_unit'), type_='foreignkey')
+        batch_op.drop_constraint(batch_op.f('fk_eligibility_village_id_admin_unit'), type_='foreignkey')
 
 
 def downgrade():
+    with op.batch_alter_table('eligibility', schema=None) as batch_op:
+        batch_op.create_foreign_key(batch_op.f('fk_eligibility_village_id_admin_unit'), 'admin_unit', ['village_id'], ['id'])
+        batch_op.create_foreign_key(batch_op.f('fk_eligibility_commune_id_admin_unit'), 'admin_unit', ['commune_id'], ['id'])
     with op.batch_alter_table('evaluation_state', schema=None) as batch_op:
         batch_op.drop_column('metrics_key')
         batch_op.drop_column('partial')
