@@ -40,7 +40,7 @@ SCRIPT = "titles_incremental"
 YEAR = 2025
 KINDS = ["class_completion", "policy_study", "it_module", "activity_organised"]
 CATEGORIES = [None, "needs_based", "foreign_language", "ethnic_language"]
-COMMUNES = ["23293", "23302", "23305", "23308"]
+COMMUNES = ["00004", "00008", "00025", "00070"]
 
 
 def build(commune: Any, persons: int, rnd: Random) -> list[int]:
