@@ -374,3 +374,32 @@ def test_incremental_evaluation_equals_the_full_one(loaded: None, batches: list[
             assert snapshot(commune) == incremental_rows
     finally:
         nested.rollback()
+
+
+# --- the full evaluation's diet ------------------------------------------------------------------------------------
+
+
+def test_a_run_sends_the_largest_communes_first(loaded: None) -> None:
+    small, large = unit_by_code("23293"), unit_by_code("23302")
+    assert small.parent_id == large.parent_id
+    build(small, 4)
+    build(large, 40)
+    province = db.session.get(AdminUnit, small.parent_id)
+    assert province is not None
+    run = runs.start_run(province, YEAR)
+    launched = runs.launch(run.id)
+    assert launched is not None
+    communes = launched[1]
+    assert communes.index(large.id) < communes.index(small.id)
+    assert communes[0] == large.id  # the reference communes have nobody living in them yet
+
+
+def test_tables_written_by_evaluation_are_analysed_after_a_large_write(loaded: None, monkeypatch: Any) -> None:
+    large = runs.Outcome(evaluated=True, summary={"citizen": {"changed": runs.ANALYZE_ROWS}})
+    small = runs.Outcome(evaluated=True, summary={"citizen": {"changed": runs.ANALYZE_ROWS - 1}})
+    assert runs.analyze_after(small) == []
+    monkeypatch.setattr(runs, "ANALYZE_SHARE", 0)  # every table counts as changed enough: the statements run
+    monkeypatch.setattr(runs, "ANALYZE_ROWS", 0)
+    analysed = runs.analyze_after(large)
+    expected = sorted(runs.ANALYZED_TABLES) if db.engine.dialect.name == "postgresql" else []
+    assert sorted(analysed) == expected
