@@ -134,6 +134,9 @@ class Config:
     # How long a user's resolved scope (assigned units and their pre-2025 predecessors) is reused across requests;
     # a change of the user's roles takes effect at once (they are part of the key), a change of the map after this.
     SCOPE_CACHE_SECONDS = int(_env("LMS_SCOPE_CACHE_SECONDS", "300") or 0)
+    # PostgreSQL: work_mem of a full titles evaluation's transaction (SET LOCAL), so the grouping of a large
+    # commune's learning records sorts in memory (ADR 29). Empty: the server's setting.
+    TITLES_WORK_MEM = _env("LMS_TITLES_WORK_MEM", "64MB")
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = _env("LMS_LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
     # Failed log-ins per account (the e-mail typed, known or not), from any address: an attacker with many
@@ -169,9 +172,6 @@ class Config:
     # A titles run in which no commune finished for this long lost messages (a killed worker): the sweep re-sends
     # its missing communes. Longer than one commune's evaluation takes.
     TITLES_STALL_AGE = timedelta(seconds=_seconds("LMS_TITLES_STALL_SECONDS", 60))
-    # PostgreSQL: work_mem of a full titles evaluation's transaction (SET LOCAL), so the grouping of a large
-    # commune's learning records sorts in memory (ADR 29). Empty: the server's setting.
-    TITLES_WORK_MEM = _env("LMS_TITLES_WORK_MEM", "64MB")
     # Poison work (lms/core/work.py): a mark whose task failed is sent again after WORK_RETRY_BASE × 2^(attempts − 1)
     # and parked as failed (stuck-work page, /healthz degraded) after WORK_MAX_ATTEMPTS.
     WORK_MAX_ATTEMPTS = _seconds("LMS_WORK_MAX_ATTEMPTS", 5)
