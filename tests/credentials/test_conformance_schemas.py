@@ -127,6 +127,13 @@ ACHIEVEMENT_CREDENTIAL: dict[str, Change] = {
     "evidence without type": drop("evidence", 0, "type"),
     "evidence of another type": put(["Document"], "evidence", 0, "type"),
     "evidence that is a single object": lambda d: d.__setitem__("evidence", d["evidence"][0]),
+    # OB 3.0 §A.1 JSON: unordered sets are arrays, empty ones omitted; complex types are objects, not URIs
+    "an empty evidence list": put([], "evidence"),
+    "an empty identifier list beside the id": put([], "credentialSubject", "identifier"),
+    "an identity that is a single object": lambda d: d["credentialSubject"].__setitem__(
+        "identifier", d["credentialSubject"]["identifier"][0]
+    ),
+    "an issuer given as a bare URI": lambda d: d.__setitem__("issuer", d["issuer"]["id"]),
 }
 
 PROFILE: dict[str, Change] = {
@@ -177,6 +184,7 @@ CLR_CREDENTIAL: dict[str, Change] = {
         "resultType",
     ),
     "an achievement without criteria": drop("credentialSubject", "achievement", 0, "criteria"),
+    "an empty achievement list": put([], "credentialSubject", "achievement"),
     "a hashed identity without its hash": drop("credentialSubject", "identifier", 0, "identityHash"),
     # CLR 2.0 Association (we write none; the rule still holds when one is added)
     "an association of an unknown kind": put(
