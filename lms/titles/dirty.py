@@ -82,7 +82,7 @@ def _on_learning_records_changed(
 
     persons = set(persons)
     if persons:  # whose records changed is known: their metrics and an incremental evaluation (ADR 29)
-        incremental.records_changed(set(pairs), persons)
+        incremental.records_changed(set(pairs) | home_pairs(persons), persons)
     else:
         mark_dirty(set(pairs))
 

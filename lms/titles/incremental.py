@@ -89,8 +89,6 @@ def mark_subjects(marks: dict[tuple[int, int], set[tuple[str, int]]]) -> None:
     """Mark each ``(commune_id, year)`` for an evaluation of the named ``(subject_type, subject_id)`` — in the
     caller's transaction — and queue its task after the commit. The commune-year's mark stays partial only while no
     whole-commune mark is pending. Two statements whatever the number of marks."""
-    from lms.titles.tasks import evaluate_commune
-
     marks = {pair: subjects for pair, subjects in marks.items() if subjects}
     if not marks:
         return
@@ -121,21 +119,19 @@ def mark_subjects(marks: dict[tuple[int, int], set[tuple[str, int]]]) -> None:
     for start in range(0, len(rows), 5_000):  # 4 bound values a row: well below SQLite's limit
         db.session.execute(_insert(EvaluationDirtySubject).values(rows[start : start + 5_000]).on_conflict_do_nothing())
     for commune_id, year in sorted(marks):
-        enqueue_after_commit(evaluate_commune, commune_id=commune_id, year=year)
+        enqueue_after_commit("titles.evaluate_commune", commune_id=commune_id, year=year)
 
 
 def records_changed(pairs: set[tuple[int, int]], persons: set[tuple[int, int]]) -> None:
     """Learning records of ``persons`` (``(person_id, year)``) were written in this transaction, where ``pairs``
-    (``(commune_id, year)``) say they were learned: their metrics are refreshed, and the communes whose evaluation
-    reads them (where they live, their organisations' communes, and where they learned) are marked for those
-    persons only."""
-    from lms.titles.dirty import home_pairs
-
+    (``(commune_id, year)``) are the communes whose evaluation reads them (where they live, their organisations'
+    communes, and where they learned — ``dirty.home_pairs`` adds the first two): their metrics are refreshed and
+    those communes are marked for these persons only."""
     refresh_person_metrics(persons)
     by_year: dict[int, set[tuple[str, int]]] = defaultdict(set)
     for person_id, year in persons:
         by_year[year].add((SubjectType.PERSON.value, person_id))
-    marks = {(c, y): by_year[y] for c, y in set(pairs) | home_pairs(persons) if by_year.get(y)}
+    marks = {(c, y): by_year[y] for c, y in pairs if by_year.get(y)}
     mark_subjects(marks)
 
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0023'
-down_revision = '0022'
+down_revision = '0026'
 branch_labels = None
 depends_on = None
 
