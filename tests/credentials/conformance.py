@@ -1,7 +1,8 @@
 """Our own conformance schemas for what we issue (``tests/data/conformance/``): JSON Schemas (Draft 2020-12) written
 from the normative text of Open Badges 3.0, CLR 2.0, the W3C VC Data Model 2.0 and Bitstring Status List — not the
 files 1EdTech publishes, which come from another repository and stay out of our commits. Each file opens with a
-``$comment`` naming the sections its rules come from.
+``$comment`` naming the sections its rules come from. ``ob3-terms.json`` beside them is the vocabulary we check the
+property names against (``terms()``): per class, the properties the OB 3.0 / VC 2.0 data model defines.
 
 ``validate(kind, document)`` raises ``jsonschema.ValidationError`` with the failing path; ``errors(kind, document)``
 lists the messages (empty when the document conforms)."""
@@ -26,7 +27,15 @@ FILES = {
 
 def schemas() -> dict[str, dict[str, Any]]:
     """Every schema file, by file name."""
-    return {path.name: json.loads(path.read_text(encoding="utf-8")) for path in sorted(DIRECTORY.glob("*.json"))}
+    return {path.name: json.loads(path.read_text(encoding="utf-8")) for path in sorted(DIRECTORY.glob("*.schema.json"))}
+
+
+@cache
+def terms() -> dict[str, Any]:
+    """``ob3-terms.json``: the property names each Open Badges class defines, the class of each object-valued
+    property, the type names, and the JWT claims a VC-JWT payload adds."""
+    document: dict[str, Any] = json.loads((DIRECTORY / "ob3-terms.json").read_text(encoding="utf-8"))
+    return document
 
 
 @cache
