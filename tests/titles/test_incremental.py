@@ -233,16 +233,17 @@ def test_records_keep_the_persons_metrics_and_mark_only_them(loaded: None) -> No
     mark = state(commune)
     assert mark.marked_at is not None
     assert mark.partial
-    assert set(db.session.execute(select(EvaluationDirtySubject.subject_type, EvaluationDirtySubject.subject_id))) == {
-        ("person", someone)
-    }
+    mine = (EvaluationDirtySubject.commune_id == commune.id, EvaluationDirtySubject.year == YEAR)
+    # (the commune-year's own marks: tests before this one may have left marks of other communes behind)
+    dirty = select(EvaluationDirtySubject.subject_type, EvaluationDirtySubject.subject_id).where(*mine)
+    assert set(db.session.execute(dirty)) == {("person", someone)}
     assert {m for m in stored_metrics() if m[0] == someone}, "the writer computed the new person's metrics"
 
     outcome = runs.evaluate_locked(commune.id, YEAR, force=False)
     assert outcome.evaluated
     assert outcome.summary["citizen"]["subjects"] == 1  # only the person, not the commune's 12
     assert outcome.summary["family"]["subjects"] == 1  # and their household
-    assert db.session.scalar(select(func.count()).select_from(EvaluationDirtySubject)) == 0
+    assert db.session.scalar(select(func.count()).select_from(EvaluationDirtySubject).where(*mine)) == 0
     assert state(commune).marked_at is None
     assert not state(commune).partial
 
