@@ -57,7 +57,7 @@ def _operation_models() -> Iterator[tuple[str, str, type[BaseModel]]]:
                 for model in by_name[key]:
                     yield operation, role, model
         resp = getattr(metadata, "resp", None)
-        for code, model in (resp.code_models.items() if resp is not None else ()):
+        for code, model in resp.code_models.items() if resp is not None else ():
             if 200 <= int(code.removeprefix("HTTP_")) < 300 and model is not None:
                 yield operation, f"answer {code}", model
 
