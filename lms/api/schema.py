@@ -63,10 +63,10 @@ class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True, validate_by_name=True, validate_by_alias=True)
 
 
-def with_examples(base: type[BaseModel], *examples: dict[str, Any]) -> ConfigDict:
-    """``base``'s configuration plus model-level ``examples`` for the document: a request as a client sends it, an
-    answer as the server sends it (each validates against its model: tests/api/test_examples.py)."""
-    return ConfigDict(**{**base.model_config, "json_schema_extra": {"examples": list(examples)}})  # type: ignore[typeddict-item]
+def with_examples(base: type[BaseModel], *examples: dict[str, Any], **settings: Any) -> ConfigDict:
+    """``base``'s configuration (and more ``settings``) plus model-level ``examples`` for the document: a request as a
+    client sends it, an answer as the server sends it (each validates against its model: tests/api/test_examples.py)."""
+    return ConfigDict(**{**base.model_config, **settings, "json_schema_extra": {"examples": list(examples)}})  # type: ignore[typeddict-item]
 
 
 class FieldError(BaseModel):

@@ -619,8 +619,22 @@ class RecognitionDetail(RecognitionOut):
         {
             **RECOGNITION_EXAMPLE,
             "breakdown": [
-                {"indicator": "a1", "satisfied": True, "value": 1},
-                {"indicator": "a2", "satisfied": True, "value": 1},
+                {
+                    "indicator": "a1",
+                    "value": 1,
+                    "points": 10,
+                    "max": 10,
+                    "source": {"kind": "assessment", "id": 880, "by": "evaluator", "evidence": True},
+                    "missing": None,
+                },
+                {
+                    "indicator": "a2",
+                    "value": 1,
+                    "points": 10,
+                    "max": 10,
+                    "source": {"kind": "assessment", "id": 881, "by": "evaluator", "evidence": False},
+                    "missing": None,
+                },
             ],
         },
     )
