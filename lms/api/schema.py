@@ -66,7 +66,8 @@ class Out(BaseModel):
 def with_examples(base: type[BaseModel], *examples: dict[str, Any], **settings: Any) -> ConfigDict:
     """``base``'s configuration (and more ``settings``) plus model-level ``examples`` for the document: a request as a
     client sends it, an answer as the server sends it (each validates against its model: tests/api/test_examples.py)."""
-    return ConfigDict(**{**base.model_config, **settings, "json_schema_extra": {"examples": list(examples)}})  # type: ignore[typeddict-item]
+    config: dict[str, Any] = {**base.model_config, **settings, "json_schema_extra": {"examples": list(examples)}}
+    return ConfigDict(**config)  # type: ignore[typeddict-item]
 
 
 class FieldError(BaseModel):
@@ -118,9 +119,13 @@ class PageQuery(Query):
 def _page_examples(schema: dict[str, Any], cls: type[BaseModel]) -> None:
     """``Page[X]``'s example: one page holding ``X``'s first example (a subclass with more fields gives its own)."""
     args = cls.__pydantic_generic_metadata__["args"]
-    extra = args[0].model_config.get("json_schema_extra") if args and isinstance(args[0], type) else None
-    if isinstance(extra, dict) and extra.get("examples"):
-        schema["examples"] = [{"items": [extra["examples"][0]], "page": 1, "per_page": 50, "total": 1}]
+    item = args[0] if args else None
+    extra = (
+        item.model_config.get("json_schema_extra") if isinstance(item, type) and issubclass(item, BaseModel) else None
+    )
+    examples = extra.get("examples") if isinstance(extra, dict) else None
+    if isinstance(examples, list) and examples:
+        schema["examples"] = [{"items": [examples[0]], "page": 1, "per_page": 50, "total": 1}]
 
 
 class Page(Out, Generic[T]):

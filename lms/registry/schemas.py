@@ -13,7 +13,6 @@ from lms.api.schema import Body, File, Id, Out, Page, PageQuery, Query, in_scope
 from lms.auth.permissions import Permission
 from lms.registry.models import AdminUnit, OccupationGroup, Sex, UnitLevel
 
-
 UNIT_EXAMPLE: dict[str, Any] = {
     "id": 42,
     "code": "23500",

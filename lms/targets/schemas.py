@@ -13,7 +13,6 @@ from lms.auth.permissions import Permission
 from lms.registry.models import AdminUnit
 from lms.targets.models import Basis, Structure
 
-
 PLAN_EXAMPLE: dict[str, Any] = {
     "code": "kon-tum-1514-2022",
     "version": 1,

@@ -68,10 +68,10 @@ def everything_in_scope(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator
     the business of each feature's API tests, not of the examples."""
     import courses.schemas
     import courses.services
+    import lms.registry.schemas
     import lms.registry.services
     import lms.targets.schemas
     import lms.titles.schemas
-    import lms.registry.schemas
     from lms.extensions import db
 
     def found(_model: Any, object_id: int, *_rest: Any) -> Any:
