@@ -146,11 +146,13 @@ def test_every_request_and_answer_model_has_its_own_examples():
     assert without == set()
 
 
-@pytest.mark.parametrize("model", _models(), ids=lambda m: f"{m.__module__.rsplit('.', 2)[-2]}.{m.__name__}")
+@pytest.mark.parametrize(
+    "model",
+    [m for m in _models() if _examples(m)],  # nested parts and problems carry none (their operations' models do)
+    ids=lambda m: f"{m.__module__.rsplit('.', 2)[-2]}.{m.__name__}",
+)
 def test_every_example_validates_against_its_model(model: type[BaseModel], everything_in_scope: None):
     examples = _examples(model)
-    if not examples:
-        pytest.skip("no examples: a part of other models")
     for example in examples:
         parsed = model.model_validate(_with_files(model, example))
         if issubclass(model, Out):
