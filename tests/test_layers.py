@@ -188,3 +188,27 @@ def test_an_unknown_task_name_is_refused_when_queued(app_ctx):
 
     with pytest.raises(LookupError, match=r"titles\.evaluate_comune"):
         enqueue_after_commit("titles.evaluate_comune", commune_id=1, year=2025)
+
+
+ENTRY_POINTS = [
+    "lms.worker",  # celery -A lms.worker
+    "lms.celery",
+    "lms.api.schema",
+    "lms.api.errors",
+    "courses.tasks",
+    "lms.registry.tasks",
+    "lms.titles.tasks",
+    "lms.targets.tasks",
+    "tests.integration.drill_worker",  # the drills' worker
+]
+
+
+@pytest.mark.parametrize("module", ENTRY_POINTS)
+def test_every_entry_point_imports_on_its_own(module: str) -> None:
+    """A worker or a script imports one module first, not the app factory: a cycle that the usual import order
+    hides (a package ``__init__`` importing its pages) fails there, in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]

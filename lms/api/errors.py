@@ -13,8 +13,6 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import BadRequest, HTTPException
 
-from lms.core.errors import error_page
-
 log = logging.getLogger(__name__)
 # What a dead or unreachable database or broker raises: the request may succeed later, so 503, not 500.
 UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout, BrokerError)
@@ -45,6 +43,10 @@ class ApiValidationError(Exception):
 
 
 def register_error_handlers(app: Flask) -> None:
+    # Here, not at the top: lms.core's package imports the pages, which import the features, whose API modules
+    # import this module — the schema layer must be importable first, from any entry point (a worker, a script).
+    from lms.core.errors import error_page
+
     def is_api() -> bool:
         return request.path.startswith("/api/")
 

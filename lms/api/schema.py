@@ -22,7 +22,7 @@ import inspect
 import re
 import typing
 from collections.abc import Callable, Iterable, Sequence
-from typing import Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 from flask import current_app, request
 from flask_babel import gettext as _
@@ -35,7 +35,9 @@ from spectree.models import InType, SecureType
 from werkzeug.datastructures import FileStorage
 
 from lms.api.errors import ApiValidationError
-from lms.auth.permissions import Permission
+
+if TYPE_CHECKING:  # at run time only ``permission.value`` is read: importing lms.auth here would be a cycle
+    from lms.auth.permissions import Permission
 
 T = TypeVar("T")
 
