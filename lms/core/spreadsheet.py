@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import time
 import unicodedata
@@ -209,32 +210,55 @@ class Table:
 
 def read_table(filename: str, content: bytes, limits: Limits) -> Table:
     """Check and read the first sheet of an .xlsx, or a .csv (by the name's suffix): at most ``limits.max_rows``
-    data rows, which are all kept (an import checks every row before writing any).
+    data rows, which are all kept (for an import that needs every row at once; :func:`stream_table` keeps none).
 
     Raises :class:`SpreadsheetError` for a file that is unreadable, empty, too large or a bomb.
     """
-    lines = read_rows(filename, content, limits)
-    table: Table | None = None
-    width = 0
+    header, rows = stream_table(filename, content, limits)
+    return Table(header, list(rows))
+
+
+def stream_table(filename: str, content: bytes, limits: Limits) -> tuple[list[Any], Iterator[tuple[int, list[Any]]]]:
+    """The header row of the first sheet of an .xlsx, or of a .csv, and its non-blank data rows one at a time, as
+    :class:`Table` holds them (row number, cells cut to the header's width), without keeping any: memory follows
+    one row, not the file.
+
+    Raises :class:`SpreadsheetError` for a file that is unreadable, empty, too large or a bomb — at once for what
+    the header tells, and from the iterator for what only a later row tells (too many rows, a row too far, a
+    file that has no data rows).
+    """
+    lines = iter(read_rows(filename, content, limits))
+    header: list[Any] | None = None
     for number, cells in lines:
         if number > limits.last_row:
             raise SpreadsheetError(ROW_TOO_FAR, row=number, number=_n(number), limit=_n(limits.max_rows))
-        if table is None:
-            header = [clean(cell) for cell in cells[: limits.max_columns]]
-            # Read no further right than the last header: a stray cell far to the right must not widen every row.
-            width = max((i + 1 for i, cell in enumerate(header) if cell is not None), default=0)
-            table = Table(header[:width])
-            continue
-        cleaned = [clean(cell) for cell in cells[:width]]
-        if any(cell is not None for cell in cleaned):
-            if len(table.rows) == limits.max_rows:
-                raise SpreadsheetError(TOO_MANY_ROWS, row=number, limit=_n(limits.max_rows))
-            table.rows.append((number, cleaned))
-    if table is None or (not table.rows and not table.header):
+        header = [clean(cell) for cell in cells[: limits.max_columns]]
+        break
+    if header is None:
         raise SpreadsheetError(EMPTY)
-    if not table.rows:
-        raise SpreadsheetError(NO_ROWS)
-    return table
+    # Read no further right than the last header: a stray cell far to the right must not widen every row.
+    width = max((i + 1 for i, cell in enumerate(header) if cell is not None), default=0)
+    header = header[:width]
+
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        count = 0
+        for number, cells in lines:
+            if number > limits.last_row:
+                raise SpreadsheetError(ROW_TOO_FAR, row=number, number=_n(number), limit=_n(limits.max_rows))
+            cleaned = [clean(cell) for cell in cells[:width]]
+            if any(cell is not None for cell in cleaned):
+                if count == limits.max_rows:
+                    raise SpreadsheetError(TOO_MANY_ROWS, row=number, limit=_n(limits.max_rows))
+                count += 1
+                yield number, cleaned
+        if not count:
+            raise SpreadsheetError(NO_ROWS if header else EMPTY)
+
+    data = rows()
+    if header:
+        return header, data
+    first = next(data)  # no header: a file with nothing at all is "empty" before anything else is said of it
+    return header, itertools.chain([first], data)
 
 
 def read_rows(filename: str, content: bytes, limits: Limits) -> Iterator[tuple[int, Sequence[Any]]]:

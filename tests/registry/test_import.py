@@ -1037,8 +1037,9 @@ def test_cli_imports_a_file_and_fails_on_errors(app, villages, commune, tmp_path
 
 
 def test_the_check_loads_only_what_the_file_names(villages, commune):
-    """Memory follows the file: the households and persons it names, not every person of the villages it touches."""
-    make_household(villages[0], "H1", "Nguyễn Văn Đức")
+    """Memory follows the file: the households it names are loaded, and its rows are matched with persons in the
+    database (the rows in a temporary table, joined), not by loading the persons of the villages it touches."""
+    make_household(villages[0], "H1", "Nguyễn Văn Đức").members[0].birth_date = date(1980, 2, 1)
     bystanders = make_household(villages[0], "OTHER", *(f"Người Khác {n}" for n in range(30)))
     db.session.commit()
     job = create_job(
@@ -1056,5 +1057,7 @@ def test_the_check_loads_only_what_the_file_names(villages, commune):
 
     assert not report
     assert set(layout.households) == {(villages[0].id, "H1")}
-    assert {p.full_name for p in layout.persons.values()} == {"Nguyễn Văn Đức"}
-    assert not {m.id for m in bystanders.members} & set(layout.persons)
+    head = person("Nguyễn Văn Đức")
+    assert db.session.execute(select(importer.MATCHES)).all() == [(2, head.id)]  # row 2 names the head, in SQL
+    assert not {m.id for m in bystanders.members} & set(db.session.scalars(select(importer.MATCHES.c.person_id)))
+    assert not hasattr(layout, "persons")
