@@ -97,7 +97,7 @@ def make_file(rows: int, unit_id: int, seed: int) -> bytes:
         flipped = OCCUPATIONS[1] if occupation == OCCUPATIONS[0] else OCCUPATIONS[0]
         writer.writerow([village, household, name, birth.strftime("%d/%m/%Y") if birth else "", "", "", flipped])
     tag = uuid.uuid4().hex[:6].upper()
-    base = rng.randrange(10**8, 9 * 10**8)
+    base = random.Random(tag).randrange(10**8, 9 * 10**8)  # noqa: S311 - new numbers on every run
     for i in range(rows - len(existing)):
         village = villages[(i // 4) % len(villages)]
         adult = i % 4 < 2
