@@ -1067,9 +1067,7 @@ def _crowd(village: AdminUnit, households: int, per_household: int) -> None:
     """``households`` stored households of ``per_household`` persons in ``village`` (bulk, as the demo loads)."""
     if not households:
         return
-    db.session.execute(
-        insert(Household), [{"village_id": village.id, "code": f"CROWD-{n}"} for n in range(households)]
-    )
+    db.session.execute(insert(Household), [{"village_id": village.id, "code": f"CROWD-{n}"} for n in range(households)])
     ids = db.session.scalars(
         select(Household.id).where(Household.village_id == village.id, Household.code.like("CROWD-%"))
     ).all()
@@ -1109,8 +1107,12 @@ def test_statements_do_not_grow_with_the_persons_already_in_the_villages(commune
         statements.append(job_statements(counter))
         summaries.append(job.summary)
 
-    assert summaries[0] == summaries[1] == {
-        "households": {"created": 48, "updated": 2, "unchanged": 0},
-        "persons": {"created": 198, "updated": 2, "unchanged": 0},
-    }
+    assert (
+        summaries[0]
+        == summaries[1]
+        == {
+            "households": {"created": 48, "updated": 2, "unchanged": 0},
+            "persons": {"created": 198, "updated": 2, "unchanged": 0},
+        }
+    )
     assert len(statements[1]) == len(statements[0]), "\n".join(statements[1])
