@@ -15,6 +15,8 @@ The column layouts are explained to users in ``lms/static/import-templates/READM
 
 from __future__ import annotations
 
+import csv
+import io
 import unicodedata
 from abc import ABC, abstractmethod
 from collections import defaultdict
@@ -1159,10 +1161,35 @@ CHANGED_BY = ("full_name", *PERSON_FIELDS, "id_number_hash")
 
 
 def _insert_page(table: Table, page: list[dict[str, Any]]) -> None:
-    """Send ``page`` to a scratch table in one statement (one page on PostgreSQL too) and empty it."""
-    if page:
-        db.session.execute(insert(table).execution_options(insertmanyvalues_page_size=SCRATCH_PAGE), page)
+    """Send ``page`` to a scratch table and empty it: by ``COPY`` on PostgreSQL (a multi-row INSERT of 10,000 rows
+    costs the server ~4× more, parsing it), by one ``executemany`` elsewhere."""
+    if not page:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        db.session.execute(insert(table), page)
         page.clear()
+        return
+    names = [column.name for column in table.columns]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerows([_copied(row.get(name)) for name in names] for row in page)
+    buffer.seek(0)
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    cursor: Any = raw.cursor()  # the session's connection: the same transaction
+    try:
+        cursor.copy_expert(f"COPY {table.name} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
+    finally:
+        cursor.close()
+    page.clear()
+
+
+def _copied(value: Any) -> Any:
+    """A value as COPY's CSV takes it: NULL as \\N, bytes in bytea's hex form."""
+    if value is None:
+        return r"\N"
+    return "\\x" + value.hex() if isinstance(value, bytes) else value
 
 
 def _person_values(given: Any, existing: dict[str, Any] | None) -> dict[str, Any]:
