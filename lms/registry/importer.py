@@ -4,11 +4,13 @@ and association officers.
 An upload becomes an :class:`ImportJob` through :func:`create_job`, which only makes the cheap checks a user
 should hear about at once. A worker then runs :func:`execute_job` in two phases:
 
-1. *Check.* Read every row, convert every cell and resolve every code against the database (a few queries per
-   file, none per row), collecting **every** error with its row, column and reason in English and Vietnamese.
-   Only the job row is written in this phase, to publish progress.
-2. *Apply.* Only if no row had an error: write everything in one transaction with a few set-based statements
-   per table, upserting on natural keys, so importing the same file again changes nothing.
+1. *Check.* Stream every row and convert every cell (only the job row is written meanwhile, to publish
+   progress), then resolve every code against the database once — inside the province's lock when applying —
+   with a few queries per file, none per row (a households file's rows go to a temporary table and are joined
+   with the stored households and persons: ADR 36), collecting **every** error with its row, column and reason
+   in English and Vietnamese.
+2. *Apply.* Only if no row had an error: write everything in the same transaction with a few set-based
+   statements per table, upserting on natural keys, so importing the same file again changes nothing.
 
 The column layouts are explained to users in ``lms/static/import-templates/README.txt``; keep the two in step.
 """
