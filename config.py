@@ -136,6 +136,9 @@ class Config:
     # How long a user's resolved scope (assigned units and their pre-2025 predecessors) is reused across requests;
     # a change of the user's roles takes effect at once (they are part of the key), a change of the map after this.
     SCOPE_CACHE_SECONDS = int(_env("LMS_SCOPE_CACHE_SECONDS", "300") or 0)
+    # PostgreSQL: work_mem of a full titles evaluation's transaction (SET LOCAL), so the grouping of a large
+    # commune's learning records sorts in memory (ADR 29). Empty: the server's setting.
+    TITLES_WORK_MEM = _env("LMS_TITLES_WORK_MEM", "64MB")
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = _env("LMS_LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
     # Failed log-ins per account (the e-mail typed, known or not), from any address: an attacker with many

@@ -5,6 +5,8 @@ same run (``make bench``; docs/benchmarks.md keeps the table):
 - ``bench/import_load.py``: a households import, preview and apply, and its peak RSS — against COPY of the rows;
 - ``bench/titles_eval.py``: a province's first titles evaluation and its re-run on real workers — against one
   grouped scan of the year's learning records;
+- ``bench/titles_incremental.py``: one new learning record re-evaluated incrementally, in a small and a large
+  commune — against one grouped scan of the commune's records;
 - ``bench/attendance_load.py``: a 40-mark attendance batch, server time — against the same marks as one raw upsert;
 - ``bench/dashboard_load.py``: the leaders' dashboard and the values API — against hello-world on the same gunicorn.
 
@@ -14,7 +16,8 @@ runs the same steps on one commune (~19,000 persons, a 10,000-row import, fewer 
 it out; its ratios are not the issue's figures.
 
 Three PostgreSQL databases of the benchmarks' own are rebuilt: ``--database-url`` (the population, the import and
-the titles) and the same name with ``_attendance`` and ``_dashboard`` (those scripts build their own data).
+the titles) and the same name with ``_incremental``, ``_attendance`` and ``_dashboard`` (those scripts build their
+own data).
 PostgreSQL and Redis on 127.0.0.1 only (bench/_common.py refuses anything else).
 """
 
@@ -35,9 +38,9 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from bench._common import check_broker, check_database  # noqa: E402
 
 SCRIPT = "all"
-SIZES = {  # per scale: import rows, attendance requests and classes, dashboard requests
-    "commune": {"rows": 10_000, "requests": 60, "classes": 50, "dashboard": 60},
-    "province": {"rows": 100_000, "requests": 300, "classes": 500, "dashboard": 240},
+SIZES = {  # per scale: import rows, attendance requests and classes, dashboard requests, incremental communes
+    "commune": {"rows": 10_000, "requests": 60, "classes": 50, "dashboard": 60, "persons": ["2000", "20000"]},
+    "province": {"rows": 100_000, "requests": 300, "classes": 500, "dashboard": 240, "persons": ["5000", "60000"]},
 }
 
 
@@ -63,6 +66,18 @@ def steps(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
         (
             "titles evaluation vs grouped scan",
             [python, "bench/titles_eval.py", "run", "--database-url", db, "--broker-url", broker, "--workers", "2"],
+        ),
+        (
+            "one new record, incremental titles vs grouped scan",
+            [
+                python,
+                "bench/titles_incremental.py",
+                "--database-url",
+                _named(db, "_incremental"),
+                "--persons",
+                *size["persons"],
+                "--yes",
+            ],
         ),
         (
             "attendance batch vs raw upsert",

@@ -6,10 +6,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import url_for
-from pydantic import AliasPath, AwareDatetime, ConfigDict, Field, computed_field, field_validator
+from pydantic import AliasPath, AwareDatetime, Field, computed_field, field_validator
 
 from courses.models import ItCertificateStatus
-from lms.api.schema import Body, File, Id, Out, Page, PageQuery, Query
+from lms.api.schema import Body, File, Id, Out, Page, PageQuery, Query, with_examples
+
+BASIC_MODULES = ["IU01", "IU02", "IU03", "IU04", "IU05", "IU06"]
 
 
 def _utc(value: Any) -> Any:
@@ -18,6 +20,11 @@ def _utc(value: Any) -> Any:
 
 
 class ModuleOut(Out):
+    model_config = with_examples(
+        Out,
+        {"code": "IU01", "level": "basic", "name_vi": "Hiểu biết về CNTT cơ bản", "name_en": "Understanding basic IT"},
+    )
+
     code: str = Field(examples=["IU01"])
     level: str
     name_vi: str
@@ -40,6 +47,74 @@ class TrainedDefinition(Out):
 
 
 class FrameworkOut(Out):
+    model_config = with_examples(
+        Out,
+        {
+            "source": "Thông tư 03/2014/TT-BTTTT, Điều 2 (hiệu lực từ 28/04/2014)",
+            "modules": [
+                {
+                    "code": "IU01",
+                    "level": "basic",
+                    "name_vi": "Hiểu biết về CNTT cơ bản",
+                    "name_en": "Understanding basic IT",
+                },
+                {"code": "IU02", "level": "basic", "name_vi": "Sử dụng máy tính cơ bản", "name_en": "Using a computer"},
+                {
+                    "code": "IU03",
+                    "level": "basic",
+                    "name_vi": "Xử lý văn bản cơ bản",
+                    "name_en": "Basic word processing",
+                },
+                {
+                    "code": "IU04",
+                    "level": "basic",
+                    "name_vi": "Sử dụng bảng tính cơ bản",
+                    "name_en": "Basic spreadsheets",
+                },
+                {
+                    "code": "IU05",
+                    "level": "basic",
+                    "name_vi": "Sử dụng trình chiếu cơ bản",
+                    "name_en": "Basic presentations",
+                },
+                {
+                    "code": "IU06",
+                    "level": "basic",
+                    "name_vi": "Sử dụng Internet cơ bản",
+                    "name_en": "Using the Internet",
+                },
+                {
+                    "code": "IU07",
+                    "level": "advanced",
+                    "name_vi": "Xử lý văn bản nâng cao",
+                    "name_en": "Advanced word processing",
+                },
+            ],
+            "standards": [
+                {
+                    "code": "basic",
+                    "name_vi": "Chuẩn kỹ năng sử dụng CNTT cơ bản",
+                    "name_en": "Basic IT-skills standard",
+                    "requires_all": BASIC_MODULES,
+                    "requires_standards": [],
+                    "choose_from": [],
+                    "at_least": 0,
+                },
+                {
+                    "code": "advanced",
+                    "name_vi": "Chuẩn kỹ năng sử dụng CNTT nâng cao",
+                    "name_en": "Advanced IT-skills standard",
+                    "requires_all": [],
+                    "requires_standards": ["basic"],
+                    "choose_from": ["IU07", "IU08", "IU09", "IU10", "IU11", "IU12", "IU13", "IU14", "IU15"],
+                    "at_least": 3,
+                },
+            ],
+            "certificate_grants": BASIC_MODULES,
+            "trained_in_it": {"standard": "basic", "modules": BASIC_MODULES},
+        },
+    )
+
     source: str = Field(description="The legal text of the standard (Circular 03/2014/TT-BTTTT)")
     modules: list[ModuleOut]
     standards: list[StandardOut]
@@ -60,6 +135,22 @@ class ModuleLineOut(Out):
 
 
 class ProgressOut(Out):
+    model_config = with_examples(
+        Out,
+        {
+            "person_id": 5120,
+            "full_name": "Nguyễn Văn An",
+            "modules": [
+                {"code": "IU01", "level": "basic", "done_on": "2026-05-29", "sources": ["class:12"], "done": True},
+                {"code": "IU02", "level": "basic", "done_on": "2026-05-29", "sources": ["class:12"], "done": True},
+                {"code": "IU03", "level": "basic", "done_on": None, "sources": [], "done": False},
+            ],
+            "standards": {"basic": False, "advanced": False},
+            "trained_in_it": False,
+            "missing_basic": ["IU03", "IU04", "IU05", "IU06"],
+        },
+    )
+
     person_id: int
     full_name: str
     modules: list[ModuleLineOut]
@@ -74,11 +165,27 @@ class ProgressOut(Out):
 
 
 class CertificateQuery(PageQuery):
+    model_config = with_examples(
+        Query,
+        {"status": "pending", "person_id": 5120, "page": 1, "per_page": 50},
+    )
+
     status: ItCertificateStatus | None = None
     person_id: Id | None = None
 
 
 class CertificateForm(Body):
+    model_config = with_examples(
+        Body,
+        {
+            "number": "IT-CB-2025-004417",
+            "issuer": "Trung tâm Ngoại ngữ – Tin học, Trường Đại học Đà Nẵng – Phân hiệu Kon Tum",
+            "issued_on": "2025-11-15",
+            "person_id": 5120,
+            "file": "chung-chi-ung-dung-cntt-co-ban.pdf",
+        },
+    )
+
     number: str = Field(min_length=1, max_length=60)
     issuer: str = Field(min_length=1, max_length=300, description="The accredited test centre")
     issued_on: date
@@ -87,14 +194,40 @@ class CertificateForm(Body):
 
 
 class RejectIn(Body):
+    model_config = with_examples(
+        Body,
+        {"reason": "Ảnh chụp chứng chỉ bị mờ, không đọc được số hiệu"},
+    )
+
     reason: str = Field(min_length=1, max_length=300)
 
 
 class EmptyBody(Body):
     """No fields."""
 
+    model_config = with_examples(
+        Body,
+        {},
+    )
+
 
 class ItCertificateOut(Out):
+    model_config = with_examples(
+        Out,
+        {
+            "id": 3,
+            "person_id": 5120,
+            "number": "IT-CB-2025-004417",
+            "issuer": "Trung tâm Ngoại ngữ – Tin học, Trường Đại học Đà Nẵng – Phân hiệu Kon Tum",
+            "issued_on": "2025-11-15",
+            "status": "verified",
+            "note": "",
+            "recorded_at": "2026-01-08T03:12:00Z",
+            "decided_at": "2026-01-09T07:45:00Z",
+            "scan_url": "/api/v1/it/certificates/3/scan",
+        },
+    )
+
     id: int
     person_id: int
     number: str
@@ -120,6 +253,11 @@ ItCertificatePage = Page[ItCertificateOut]
 
 
 class FiguresQuery(Query):
+    model_config = with_examples(
+        Query,
+        {"unit_id": 42, "from": "2026-01-01", "to": "2026-12-31"},
+    )
+
     unit_id: Id = Field(description="A commune, district or province of your scope")
     from_: date | None = Field(None, alias="from", description="First day (default 1 January of this year)")
     to: date | None = Field(None, description="Last day (default 31 December of this year)")
@@ -146,7 +284,46 @@ class CommuneFigures(Out):
 
 
 class FiguresOut(Out):
-    model_config = ConfigDict(**Out.model_config, serialize_by_alias=True)
+    model_config = with_examples(
+        Out,
+        {
+            "unit_id": 42,
+            "from": "2026-01-01",
+            "to": "2026-12-31",
+            "trained_in_it": {"standard": "basic", "modules": BASIC_MODULES},
+            "officers_organising_and_trained": {
+                "numerator": 9,
+                "denominator": 14,
+                "denominator_is": "commune association officers (chair, vice-chair, officer) active in the period",
+            },
+            "associations_leader_manages_clc": {
+                "numerator": 1,
+                "denominator": 1,
+                "denominator_is": "communes with association members in the period",
+            },
+            "policy_study": {
+                "numerator": 212,
+                "denominator": 265,
+                "denominator_is": "association officers and members of the communes' branches",
+            },
+            "communes": [
+                {
+                    "commune_id": 42,
+                    "name": "Xã Đăk Hà",
+                    "officers": 14,
+                    "meets_basic": 10,
+                    "trained": 10,
+                    "organised": 11,
+                    "organised_and_trained": 9,
+                    "has_association": True,
+                    "leader_on_board": True,
+                    "members": 265,
+                    "studied_policy": 212,
+                }
+            ],
+        },
+        serialize_by_alias=True,
+    )
 
     unit_id: int
     from_: date = Field(serialization_alias="from", validation_alias="from")

@@ -21,7 +21,6 @@ from pydantic import (
     AfterValidator,
     AliasPath,
     AwareDatetime,
-    ConfigDict,
     Field,
     StringConstraints,
     ValidationError,
@@ -38,7 +37,7 @@ from courses.models import (
     SessionStatus,
     TargetGroup,
 )
-from lms.api.schema import MAX_ID, Body, Id, Out, Page, PageQuery, Problem
+from lms.api.schema import MAX_ID, Body, Id, Out, Page, PageQuery, Problem, Query, with_examples
 from lms.registry.models import AssociationRole
 
 LOCAL = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")  # no daylight saving
@@ -46,6 +45,32 @@ MAX_MARKS = 1000  # a batch is one session; no class is this big
 MAX_PEOPLE = 2000
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+
+
+CLASS_EXAMPLE: dict[str, Any] = {
+    "id": 12,
+    "course_id": 7,
+    "course_name": "Tin học cơ bản",
+    "clc_id": 9,
+    "commune_id": 42,
+    "name": "Tin học cơ bản — lớp tối thôn 4",
+    "room_id": 3,
+    "capacity": 30,
+    "target_group": "everyone",
+    "starts_on": "2026-03-02",
+    "ends_on": "2026-05-29",
+}
+SESSION_EXAMPLE: dict[str, Any] = {
+    "id": 401,
+    "class_id": 12,
+    "starts_at": "2026-03-03T19:00:00+07:00",
+    "ends_at": "2026-03-03T21:00:00+07:00",
+    "room_id": 3,
+    "place": "",
+    "status": "scheduled",
+    "original_starts_at": None,
+    "note": "",
+}
 
 
 # --- times ---------------------------------------------------------------------------------------------------
@@ -180,6 +205,23 @@ def _well_formed_ids(value: Any) -> list[int] | None:
 
 
 class CourseOut(Out):
+    model_config = with_examples(
+        Out,
+        {
+            "id": 7,
+            "unit_id": 42,
+            "code": "TH-01",
+            "name": "Tin học cơ bản",
+            "category": "it_skills",
+            "planned_hours": 24.0,
+            "min_attendance_share": 0.8,
+            "requires_assessment": True,
+            "description": "Sử dụng máy tính, Internet và dịch vụ công trực tuyến cho người dân",
+            "module_codes": ["IU01", "IU02"],
+            "active": True,
+        },
+    )
+
     id: int
     unit_id: int = Field(description="The unit whose catalogue holds the course (its communes may use it)")
     code: str = Field(examples=["TH-01"])
@@ -197,11 +239,31 @@ CoursePage = Page[CourseOut]
 
 
 class CourseQuery(PageQuery):
+    model_config = with_examples(
+        Query,
+        {"category": "it_skills", "q": "tin hoc", "page": 1, "per_page": 50},
+    )
+
     category: CourseCategory | None = None
     q: str | None = Field(None, max_length=200, description="Words of the name (accents and case ignored)")
 
 
 class CourseIn(Body):
+    model_config = with_examples(
+        Body,
+        {
+            "unit_id": 42,
+            "code": "TH-01",
+            "name": "Tin học cơ bản",
+            "category": "it_skills",
+            "planned_hours": 24,
+            "min_attendance_share": 0.8,
+            "requires_assessment": True,
+            "description": "Sử dụng máy tính, Internet và dịch vụ công trực tuyến cho người dân",
+            "module_codes": ["IU01", "IU02"],
+        },
+    )
+
     unit_id: Id = Field(description="A unit of your scope whose catalogue gets the course")
     code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] = Field(
         description="Unique", examples=["TH-01"]
@@ -231,6 +293,11 @@ class CourseIn(Body):
 
 
 class ClassOut(Out):
+    model_config = with_examples(
+        Out,
+        CLASS_EXAMPLE,
+    )
+
     id: int
     course_id: int
     course_name: str = Field(validation_alias=AliasPath("course", "name"))
@@ -264,11 +331,33 @@ class ClassCounts(Out):
 
 
 class ClassDetail(ClassOut):
+    model_config = with_examples(
+        ClassOut,
+        {
+            **CLASS_EXAMPLE,
+            "instructors": [{"person_id": 3310, "full_name": "Trần Thị Bình", "role": "instructor"}],
+            "counts": {
+                "enrolled": 28,
+                "waitlisted": 3,
+                "withdrawn": 1,
+                "seats_left": 2,
+                "sessions_scheduled": 24,
+                "sessions_cancelled": 1,
+                "sessions_held": 9,
+            },
+        },
+    )
+
     instructors: list[InstructorOut]
     counts: ClassCounts
 
 
 class ClassQuery(PageQuery):
+    model_config = with_examples(
+        Query,
+        {"clc_id": 9, "course_id": 7, "from": "2026-03-01", "to": "2026-06-30", "page": 1},
+    )
+
     clc_id: Id | None = None
     course_id: Id | None = None
     from_: date | None = Field(None, alias="from", description="Classes that run on or after this day")
@@ -276,6 +365,21 @@ class ClassQuery(PageQuery):
 
 
 class ClassIn(Body):
+    model_config = with_examples(
+        Body,
+        {
+            "course_id": 7,
+            "clc_id": 9,
+            "name": "Tin học cơ bản — lớp tối thôn 4",
+            "capacity": 30,
+            "starts_on": "2026-03-02",
+            "ends_on": "2026-05-29",
+            "room_id": 3,
+            "target_group": "everyone",
+            "instructor_ids": [3310],
+        },
+    )
+
     course_id: Id = Field(description="A course of your catalogue")
     clc_id: Id = Field(description="A centre of your scope")
     name: Text
@@ -330,6 +434,11 @@ class ClassIn(Body):
 
 
 class SessionOut(Out):
+    model_config = with_examples(
+        Out,
+        SESSION_EXAMPLE,
+    )
+
     id: int
     class_id: int
     starts_at: AwareDatetime = Field(description="Local time, +07:00", examples=["2026-03-03T19:00:00+07:00"])
@@ -350,10 +459,30 @@ SessionPage = Page[SessionOut]
 
 
 class SessionList(Out):
+    model_config = with_examples(
+        Out,
+        {
+            "items": [
+                SESSION_EXAMPLE,
+                {
+                    **SESSION_EXAMPLE,
+                    "id": 402,
+                    "starts_at": "2026-03-05T19:00:00+07:00",
+                    "ends_at": "2026-03-05T21:00:00+07:00",
+                },
+            ]
+        },
+    )
+
     items: list[SessionOut]
 
 
 class SessionQuery(PageQuery):
+    model_config = with_examples(
+        Query,
+        {"status": "scheduled", "page": 1, "per_page": 50},
+    )
+
     status: SessionStatus | None = None
 
 
@@ -362,6 +491,11 @@ def _room_at_path_class(room_id: int | None) -> int | None:
 
 
 class SessionIn(Body):
+    model_config = with_examples(
+        Body,
+        {"starts_at": "2026-03-03T19:00:00+07:00", "ends_at": "2026-03-03T21:00:00+07:00", "room_id": 3},
+    )
+
     starts_at: LocalIn
     ends_at: LocalIn
     room_id: Id | None = Field(None, description="A room of the class's centre")
@@ -376,6 +510,11 @@ class SessionIn(Body):
 
 
 class SessionMove(Body):
+    model_config = with_examples(
+        Body,
+        {"starts_at": "2026-03-04T19:30:00+07:00", "room_id": 4},
+    )
+
     starts_at: LocalIn | None = Field(None, description="The new start; alone, the session keeps its length")
     ends_at: LocalIn | None = None
     room_id: Id | None = Field(None, description="A room of the class's centre")
@@ -396,6 +535,19 @@ def _hh_mm_schema(schema: dict[str, Any]) -> None:
 
 
 class RecurrenceIn(Body):
+    model_config = with_examples(
+        Body,
+        {
+            "first_day": "2026-03-03",
+            "weekdays": [1, 3],
+            "start": "19:00",
+            "end": "21:00",
+            "every_weeks": 1,
+            "count": 24,
+            "room_id": 3,
+        },
+    )
+
     first_day: date
     weekdays: list[int] = Field(
         min_length=1,
@@ -442,6 +594,11 @@ class RecurrenceIn(Body):
 
 
 class CancelIn(Body):
+    model_config = with_examples(
+        Body,
+        {"reason": "Mưa lũ"},
+    )
+
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] = Field("", examples=["Mưa lũ"])
 
 
@@ -449,6 +606,18 @@ class CancelIn(Body):
 
 
 class EnrolmentOut(Out):
+    model_config = with_examples(
+        Out,
+        {
+            "person_id": 5120,
+            "full_name": "Nguyễn Văn An",
+            "status": "enrolled",
+            "enrolled_at": "2026-02-20T02:30:00Z",
+            "withdrawn_at": None,
+            "assessment_passed": None,
+        },
+    )
+
     person_id: int
     full_name: str = Field(validation_alias=AliasPath("person", "full_name"))
     status: EnrolmentStatus
@@ -466,6 +635,11 @@ EnrolmentPage = Page[EnrolmentOut]
 
 
 class EnrolmentQuery(PageQuery):
+    model_config = with_examples(
+        Query,
+        {"status": "waitlisted", "page": 1, "per_page": 50},
+    )
+
     status: EnrolmentStatus | None = None
 
 
@@ -475,6 +649,11 @@ ENROL_SELECTORS = ("person_id", "person_ids", "village_id", "household_id", "ass
 class EnrolIn(Body):
     """Exactly one of the fields: one learner, a list (enrolled in that order), or everyone of a village, a
     household or an association role of the class's commune."""
+
+    model_config = with_examples(
+        Body,
+        {"person_ids": [5120, 5121, 5133]},
+    )
 
     person_id: Id | None = None
     person_ids: list[Id] | None = Field(None, min_length=1, max_length=MAX_PEOPLE)
@@ -530,6 +709,11 @@ class EnrolIn(Body):
 
 
 class EnrolmentResult(Out):
+    model_config = with_examples(
+        Out,
+        {"class_id": 12, "enrolled": [5120, 5121], "waitlisted": [5133], "already": []},
+    )
+
     class_id: int
     enrolled: list[int] = Field(description="Given a seat")
     waitlisted: list[int] = Field(description="On the waiting list (the class is full)")
@@ -537,6 +721,11 @@ class EnrolmentResult(Out):
 
 
 class WithdrawalOut(Out):
+    model_config = with_examples(
+        Out,
+        {"class_id": 12, "person_id": 5121, "status": "withdrawn", "promoted": 5133},
+    )
+
     class_id: int
     person_id: int
     status: Literal["withdrawn"]
@@ -560,6 +749,27 @@ class MarkIn(Body):
 class AttendanceIn(Body):
     """A batch for one session: all or nothing; the latest ``recorded_at`` of a learner wins."""
 
+    model_config = with_examples(
+        Body,
+        {
+            "device": "phone-7",
+            "marks": [
+                {
+                    "client_mark_id": "7f3c2a10-0001",
+                    "person_id": 5120,
+                    "status": "present",
+                    "recorded_at": "2026-03-03T12:05:00Z",
+                },
+                {
+                    "client_mark_id": "7f3c2a10-0002",
+                    "person_id": 5133,
+                    "status": "absent",
+                    "recorded_at": "2026-03-03T12:05:30Z",
+                },
+            ],
+        },
+    )
+
     device: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = Field("", examples=["phone-7"])
     marks: list[MarkIn] = Field(min_length=1, max_length=MAX_MARKS)
 
@@ -580,6 +790,11 @@ class AttendanceIn(Body):
 
 
 class AttendanceResult(Out):
+    model_config = with_examples(
+        Out,
+        {"session_id": 401, "created": 2, "updated": 0, "unchanged": 0},
+    )
+
     session_id: int
     created: int
     updated: int
@@ -587,6 +802,18 @@ class AttendanceResult(Out):
 
 
 class MarkOut(Out):
+    model_config = with_examples(
+        Out,
+        {
+            "person_id": 5120,
+            "status": "present",
+            "recorded_at": "2026-03-03T12:05:00Z",
+            "device": "phone-7",
+            "client_mark_id": "7f3c2a10-0001",
+            "received_at": "2026-03-03T12:06:12Z",
+        },
+    )
+
     person_id: int
     status: str
     recorded_at: AwareDatetime = Field(description="On the device, UTC")
@@ -613,6 +840,20 @@ class CertificateRef(Out):
 
 
 class CompletionOut(Out):
+    model_config = with_examples(
+        Out,
+        {
+            "person_id": 5120,
+            "full_name": "Nguyễn Văn An",
+            "kind": "class_completion",
+            "category": "it_skills",
+            "hours": 22.0,
+            "year": 2026,
+            "completed_on": "2026-05-29",
+            "certificate": {"code": "7KQ2-M9XD-4TNA", "issued_on": "2026-05-29", "revoked": False},
+        },
+    )
+
     person_id: int
     full_name: str | None = None
     kind: Literal["class_completion", "policy_study"]
@@ -629,7 +870,21 @@ CompletionPage = Page[CompletionOut]
 class CertificateCheck(Out):
     """What anyone holding a code may see: the learner's family and middle names as initials, nothing more."""
 
-    model_config = ConfigDict(serialize_by_alias=True)
+    model_config = with_examples(
+        Out,
+        {
+            "code": "7KQ2-M9XD-4TNA",
+            "valid": True,
+            "status": "valid",
+            "issued_on": "2026-05-29",
+            "revoked_on": None,
+            "learner": "N. V. An",
+            "course": "Tin học cơ bản",
+            "class": "Tin học cơ bản — lớp tối thôn 4",
+            "centre": "Trung tâm học tập cộng đồng xã Đăk Hà",
+        },
+        serialize_by_alias=True,
+    )
 
     code: str = Field(examples=["7KQ2-M9XD-4TNA"])
     valid: bool

@@ -63,6 +63,13 @@ class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True, validate_by_name=True, validate_by_alias=True)
 
 
+def with_examples(base: type[BaseModel], *examples: dict[str, Any], **settings: Any) -> ConfigDict:
+    """``base``'s configuration (and more ``settings``) plus model-level ``examples`` for the document: a request as a
+    client sends it, an answer as the server sends it (each validates against its model: tests/api/test_examples.py)."""
+    config: dict[str, Any] = {**base.model_config, **settings, "json_schema_extra": {"examples": list(examples)}}
+    return ConfigDict(**config)  # type: ignore[typeddict-item]
+
+
 class FieldError(BaseModel):
     field: str = Field(description="Where: a field name, `items[2].person_id`, or empty for the whole body")
     message: str = Field(description="What to fix, in the caller's language")
@@ -103,11 +110,27 @@ File = Annotated[FileStorage, Upload]
 
 
 class PageQuery(Query):
+    model_config = with_examples(Query, {"page": 2, "per_page": 50})
+
     page: int = Field(1, ge=1, le=2**31 - 1, description="Page number, from 1")
     per_page: int | None = Field(None, ge=1, le=500, description="Items per page (default 50, at most 500)")
 
 
+def _page_examples(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    """``Page[X]``'s example: one page holding ``X``'s first example (a subclass with more fields gives its own)."""
+    args = cls.__pydantic_generic_metadata__["args"]
+    item = args[0] if args else None
+    extra = (
+        item.model_config.get("json_schema_extra") if isinstance(item, type) and issubclass(item, BaseModel) else None
+    )
+    examples = extra.get("examples") if isinstance(extra, dict) else None
+    if isinstance(examples, list) and examples:
+        schema["examples"] = [{"items": [examples[0]], "page": 1, "per_page": 50, "total": 1}]
+
+
 class Page(Out, Generic[T]):
+    model_config = ConfigDict(**Out.model_config, json_schema_extra=_page_examples)
+
     items: list[T]
     page: int = Field(ge=1)
     per_page: int = Field(ge=1)

@@ -54,11 +54,6 @@ def issue(user: User) -> RememberToken:
     return token
 
 
-def forget_all(user: User) -> None:
-    """End every remember-me series of ``user`` (log-out, password change, an administrator)."""
-    db.session.execute(db.delete(RememberToken).where(RememberToken.user_id == user.id))
-
-
 def use(cookie: str) -> RememberToken | None:
     """The series a remember-me cookie logs in with, its secret rotated; None (and the cookie cleared) if it is
     unknown, expired, or a replaced secret used again (then every session of the account ends)."""

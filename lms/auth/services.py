@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lms.auth.models import Role, RoleAssignment, User
+from lms.auth.models import RememberToken, Role, RoleAssignment, User
 from lms.core.services import audit
 from lms.extensions import db, utcnow
 from lms.registry.models import AdminUnit
@@ -56,11 +56,10 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def end_sessions(user: User, *, actor: User | None = None, reason: str) -> None:
-    """End every session and remember-me cookie of ``user``, on every device (ADR 24)."""
-    from lms.auth.remember import forget_all
-
+    """End every session and remember-me cookie of ``user``, on every device (ADR 24): the session version moves on,
+    and every remember-me series of the account is deleted (``lms.auth.remember`` calls this on a stolen cookie)."""
     user.session_version += 1
-    forget_all(user)
+    db.session.execute(db.delete(RememberToken).where(RememberToken.user_id == user.id))
     audit("user.sessions_end", user, user=actor, reason=reason)
 
 

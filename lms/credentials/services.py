@@ -925,6 +925,8 @@ def learner_record(person: Person, *, now: datetime | None = None) -> LearnerRec
     in their own name, each as its own signed Open Badges credential (issued now if it never was), and the hours
     of each year. A snapshot: it has no status entry; each bundled credential keeps its own (ADR 32)."""
     now = (now or datetime.now(UTC)).replace(microsecond=0)
+    if now.tzinfo is None:  # validFrom must carry its time zone (OB 3.0 DateTimeZ, VC 2.0 dateTimeStamp)
+        now = now.replace(tzinfo=VN)
     issued: list[IssuedCredential] = []
     certificates = db.session.scalars(
         select(Certificate)

@@ -9,12 +9,46 @@ from typing import Any
 from flask_babel import gettext as _
 from pydantic import Field, field_validator
 
-from lms.api.schema import Body, File, Id, Out, Page, PageQuery, Query, in_scope
+from lms.api.schema import Body, File, Id, Out, Page, PageQuery, Query, in_scope, with_examples
 from lms.auth.permissions import Permission
 from lms.registry.models import AdminUnit, OccupationGroup, Sex, UnitLevel
 
+UNIT_EXAMPLE: dict[str, Any] = {
+    "id": 42,
+    "code": "23500",
+    "name": "Đăk Hà",
+    "kind": "Xã",
+    "level": "commune",
+    "parent_id": 3,
+    "valid_from": "2025-07-01",
+    "valid_to": None,
+    "area_class": "mountainous",
+}
+PERSON_EXAMPLE: dict[str, Any] = {
+    "id": 5120,
+    "full_name": "Nguyễn Văn An",
+    "birth_date": "1986-04-12",
+    "sex": "M",
+    "occupation_group": "worker",
+    "household_id": 1207,
+    "relation_to_head": "Chủ hộ",
+    "unit_id": 57,
+    "id_number_masked": "*********1234",
+}
+HOUSEHOLD_EXAMPLE: dict[str, Any] = {
+    "id": 1207,
+    "code": "23500-04-0031",
+    "village_id": 57,
+    "address": "Thôn 4, xã Đăk Hà, tỉnh Quảng Ngãi",
+}
+
 
 class ScopedQuery(PageQuery):
+    model_config = with_examples(
+        Query,
+        {"unit_id": 42, "q": "Nguyen Van", "page": 1, "per_page": 50},
+    )
+
     unit_id: Id | None = Field(None, description="Only records in this unit's subtree (a unit of your scope)")
     q: str | None = Field(None, max_length=200, description="Name contains (diacritics optional: Nguyen = Nguyễn)")
 
@@ -27,15 +61,30 @@ class ScopedQuery(PageQuery):
 
 
 class UnitQuery(ScopedQuery):
+    model_config = with_examples(
+        Query,
+        {"parent_id": 42, "level": "village", "page": 1, "per_page": 50},
+    )
+
     parent_id: Id | None = Field(None, description="Only the children of this unit")
     level: UnitLevel | None = None
 
 
 class PersonQuery(ScopedQuery):
+    model_config = with_examples(
+        Query,
+        {"household_id": 1207, "q": "Nguyễn", "page": 1, "per_page": 50},
+    )
+
     household_id: Id | None = Field(None, description="Only the members of this household")
 
 
 class UnitOut(Out):
+    model_config = with_examples(
+        Out,
+        UNIT_EXAMPLE,
+    )
+
     id: int
     code: str = Field(examples=["23293"])
     name: str
@@ -58,12 +107,27 @@ class UnitCounts(Out):
 
 
 class UnitDetail(UnitOut):
+    model_config = with_examples(
+        UnitOut,
+        {
+            **UNIT_EXAMPLE,
+            "successors": [],
+            "predecessors": [{"unit_id": 315, "share": "1.0000"}, {"unit_id": 316, "share": "1.0000"}],
+            "counts": {"households": 3214, "persons": 12876},
+        },
+    )
+
     successors: list[LineageOut] = Field(description="Units that took this one's population (the 2025 map)")
     predecessors: list[LineageOut]
     counts: UnitCounts
 
 
 class PersonOut(Out):
+    model_config = with_examples(
+        Out,
+        PERSON_EXAMPLE,
+    )
+
     id: int
     full_name: str
     birth_date: date | None
@@ -83,11 +147,31 @@ class PersonOut(Out):
 
 
 class PersonDetail(PersonOut):
+    model_config = with_examples(
+        PersonOut,
+        {**PERSON_EXAMPLE, "ethnicity": "Kinh"},
+    )
+
     ethnicity: str | None = Field(None, description="Sent only to callers who hold personal_data on the person")
 
 
 class PersonIn(Body):
     """A person's fields; on creation ``full_name`` and a place (``household_id``, or ``unit_id``) are required."""
+
+    model_config = with_examples(
+        Body,
+        {
+            "full_name": "Nguyễn Văn An",
+            "birth_date": "1986-04-12",
+            "sex": "M",
+            "occupation_group": "worker",
+            "relation_to_head": "Chủ hộ",
+            "phone": "0905123456",
+            "ethnicity": "Kinh",
+            "id_number": "062086001234",
+            "household_id": 1207,
+        },
+    )
 
     full_name: str | None = Field(None, min_length=1, max_length=200, examples=["Nguyễn Văn An"])
     birth_date: date | None = None
@@ -109,6 +193,11 @@ class PersonIn(Body):
 
 
 class HouseholdOut(Out):
+    model_config = with_examples(
+        Out,
+        HOUSEHOLD_EXAMPLE,
+    )
+
     id: int
     code: str
     village_id: int
@@ -116,10 +205,28 @@ class HouseholdOut(Out):
 
 
 class HouseholdDetail(HouseholdOut):
+    model_config = with_examples(
+        HouseholdOut,
+        {**HOUSEHOLD_EXAMPLE, "members": [PERSON_EXAMPLE]},
+    )
+
     members: list[PersonOut]
 
 
 class OrganisationOut(Out):
+    model_config = with_examples(
+        Out,
+        {
+            "id": 58,
+            "code": "KH-23500",
+            "name": "Hội Khuyến học xã Đăk Hà",
+            "kind": "association",
+            "managing_level": "commune",
+            "commune_id": 42,
+            "address": "Thôn 4, xã Đăk Hà, tỉnh Quảng Ngãi",
+        },
+    )
+
     id: int
     code: str | None
     name: str
@@ -137,6 +244,21 @@ class BoardMemberOut(Out):
 
 
 class ClcOut(Out):
+    model_config = with_examples(
+        Out,
+        {
+            "id": 9,
+            "name": "Trung tâm học tập cộng đồng xã Đăk Hà",
+            "commune_id": 42,
+            "address": "Thôn 4, xã Đăk Hà, tỉnh Quảng Ngãi",
+            "established_on": "2008-09-05",
+            "board": [
+                {"person_id": 3301, "role": "director", "started_on": "2025-07-01", "ended_on": None},
+                {"person_id": 3302, "role": "deputy_director", "started_on": "2025-07-01", "ended_on": None},
+            ],
+        },
+    )
+
     id: int
     name: str
     commune_id: int
@@ -146,20 +268,58 @@ class ClcOut(Out):
 
 
 class ImportQuery(Query):
+    model_config = with_examples(
+        Query,
+        {"dry_run": True},
+    )
+
     dry_run: bool = Field(False, description="true: check the file and answer what it would change, writing nothing")
 
 
 class ImportForm(Body):
+    model_config = with_examples(
+        Body,
+        {"kind": "households", "unit_id": 42, "file": "ho-gia-dinh-dak-ha.xlsx"},
+    )
+
     kind: str = Field(description="villages, households, organisations or officers", examples=["households"])
     unit_id: Id = Field(description="The unit the file is about (a unit of your scope)")
     file: File = Field(description="The spreadsheet (.xlsx or .csv)")
 
 
 class ConfirmIn(Body):
+    model_config = with_examples(
+        Body,
+        {"preview_digest": "9f2c4e1a7b3d5f60c8e2a4b6d8f0e1c3a5b7d9f1e3c5a7b9d1f3e5a7c9b1d3f5"},
+    )
+
     preview_digest: str = Field(max_length=64, description="The digest of the preview you confirm")
 
 
 class ImportOut(Out):
+    model_config = with_examples(
+        Out,
+        {
+            "id": 311,
+            "kind": "households",
+            "filename": "ho-gia-dinh-dak-ha.xlsx",
+            "status": "succeeded",
+            "progress": 100,
+            "total_rows": 412,
+            "processed_rows": 412,
+            "message": "households: 120 created, 3 updated, 0 unchanged; persons: 289 created, 0 updated, 0 unchanged",
+            "errors": [],
+            "summary": {
+                "households": {"created": 120, "updated": 3, "unchanged": 0},
+                "persons": {"created": 289, "updated": 0, "unchanged": 0},
+            },
+            "unit_id": 42,
+            "dry_run": False,
+            "preview": None,
+            "preview_digest": None,
+        },
+    )
+
     id: int
     kind: str
     filename: str

@@ -8,13 +8,45 @@ from typing import Any, Literal
 from flask_babel import gettext as _
 from pydantic import AliasPath, AwareDatetime, Field, computed_field, field_validator
 
-from lms.api.schema import Body, Id, Out, Page, PageQuery, Query, in_scope
+from lms.api.schema import Body, Id, Out, Page, PageQuery, Query, in_scope, with_examples
 from lms.auth.permissions import Permission
 from lms.registry.models import AdminUnit
 from lms.targets.models import Basis, Structure
 
+PLAN_EXAMPLE: dict[str, Any] = {
+    "code": "kon-tum-1514-2022",
+    "version": 1,
+    "name": "Kế hoạch triển khai Chương trình “Đẩy mạnh phong trào học tập suốt đời trong gia đình, dòng họ, cộng "
+    "đồng, đơn vị giai đoạn 2021–2030” trên địa bàn tỉnh Kon Tum",
+    "source": "Kế hoạch số 1514/KH-UBND ngày 19/5/2022 của UBND tỉnh Kon Tum",
+    "unit_id": 3,
+    "active": True,
+    "loaded_at": "2025-09-01T02:15:00Z",
+    "indicator_count": 12,
+}
+INDICATOR_EXAMPLE: dict[str, Any] = {
+    "id": 7,
+    "code": "family",
+    "name": "Gia đình được công nhận danh hiệu “Gia đình học tập”",
+    "name_en": "Households recognised as Learning Families",
+    "source_ref": "Mục tiêu đến năm 2025, ý 2; mục tiêu đến năm 2030, ý 2",
+    "provisional": False,
+    "denominator_text": "Tất cả hộ gia đình của xã",
+    "numerator": {"title": "family"},
+    "denominator": {"subject": "household"},
+    "targets": [
+        {"year": 2025, "share": 80.0, "area_class": None, "provisional": False},
+        {"year": 2030, "share": 85.0, "area_class": None, "provisional": False},
+    ],
+}
+
 
 class TargetOut(Out):
+    model_config = with_examples(
+        Out,
+        {"year": 2025, "share": 80.0, "area_class": None, "provisional": False},
+    )
+
     year: int
     share: float = Field(description="Percent, 0–100")
     area_class: str | None = Field(description="The area class the milestone applies to; null: every commune")
@@ -22,6 +54,11 @@ class TargetOut(Out):
 
 
 class PlanOut(Out):
+    model_config = with_examples(
+        Out,
+        PLAN_EXAMPLE,
+    )
+
     code: str = Field(examples=["kt-1514-2022"])
     version: int
     name: str
@@ -38,6 +75,11 @@ class PlanOut(Out):
 
 
 class IndicatorOut(Out):
+    model_config = with_examples(
+        Out,
+        INDICATOR_EXAMPLE,
+    )
+
     id: int
     code: str
     name: str
@@ -51,18 +93,48 @@ class IndicatorOut(Out):
 
 
 class PlanDetail(PlanOut):
+    model_config = with_examples(
+        PlanOut,
+        {**PLAN_EXAMPLE, "indicators": [INDICATOR_EXAMPLE]},
+    )
+
     indicators: list[IndicatorOut]
 
 
 class PlanList(Out):
+    model_config = with_examples(
+        Out,
+        {"items": [PLAN_EXAMPLE]},
+    )
+
     items: list[PlanOut]
 
 
 class PlanQuery(Query):
+    model_config = with_examples(
+        Query,
+        {"version": 2},
+    )
+
     version: int | None = Field(None, ge=1, le=2**31 - 1, description="A version other than the active one")
 
 
 class ValuesQuery(PageQuery):
+    model_config = with_examples(
+        Query,
+        {
+            "period": "2025",
+            "structure": "current",
+            "basis": "official",
+            "unit": 42,
+            "below": "communes",
+            "plan": "kon-tum-1514-2022",
+            "indicator": "family",
+            "page": 1,
+            "per_page": 50,
+        },
+    )
+
     period: str | None = Field(
         None, pattern=r"^\d{4}(-(0[1-9]|1[0-2]))?$", description="A year (2025) or a month (2025-06); default this year"
     )
@@ -93,6 +165,25 @@ class UnitRef(Out):
 
 
 class ValueOut(Out):
+    model_config = with_examples(
+        Out,
+        {
+            "unit": {"id": 42, "code": "23500", "name": "Xã Đăk Hà", "level": "commune", "area_class": "mountainous"},
+            "plan": "kon-tum-1514-2022",
+            "indicator": "family",
+            "indicator_id": 7,
+            "period_end": "2025-12-31",
+            "period_kind": "year",
+            "structure": "current",
+            "basis": "official",
+            "numerator": 1432.0,
+            "denominator": 1790.0,
+            "target": {"year": 2025, "share": 80.0, "area_class": None, "provisional": False},
+            "computed_at": "2026-01-05T01:30:00Z",
+            "share": 80.0,
+        },
+    )
+
     unit: UnitRef
     plan: str = Field(validation_alias=AliasPath("indicator", "plan", "code"))
     indicator: str = Field(validation_alias=AliasPath("indicator", "code"))
@@ -120,11 +211,21 @@ ValuePage = Page[ValueOut]
 
 
 class RecomputeIn(Body):
+    model_config = with_examples(
+        Body,
+        {"unit_id": 42, "year": 2025},
+    )
+
     unit_id: Id = Field(description="A unit where you hold targets.admin")
     year: int = Field(ge=2000, le=9999, examples=[2025])
 
 
 class RecomputeOut(Out):
+    model_config = with_examples(
+        Out,
+        {"unit_id": 42, "year": 2025, "status": "queued"},
+    )
+
     unit_id: int
     year: int
     status: Literal["queued"]

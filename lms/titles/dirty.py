@@ -41,7 +41,8 @@ def mark_dirty(pairs: Iterable[tuple[int, int]]) -> None:
     db.session.execute(
         stmt.on_conflict_do_update(
             index_elements=["commune_id", "year"],
-            set_={"marked_at": stmt.excluded.marked_at, "sent_at": stmt.excluded.sent_at},
+            # The whole commune-year: an incremental evaluation no longer suffices (ADR 29).
+            set_={"marked_at": stmt.excluded.marked_at, "sent_at": stmt.excluded.sent_at, "partial": False},
         )
     )
     for commune_id, year in wanted:
@@ -77,7 +78,13 @@ def home_pairs(persons: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
 def _on_learning_records_changed(
     sender: Any, *, pairs: Iterable[tuple[int, int]], persons: Iterable[tuple[int, int]] = (), **_: Any
 ) -> None:
-    mark_dirty(set(pairs) | home_pairs(persons))
+    from lms.titles import incremental
+
+    persons = set(persons)
+    if persons:  # whose records changed is known: their metrics and an incremental evaluation (ADR 29)
+        incremental.records_changed(set(pairs) | home_pairs(persons), persons)
+    else:
+        mark_dirty(set(pairs))
 
 
 def due_for_resend(marked_before: datetime, sent_before: datetime, limit: int = 10_000) -> list[tuple[int, int]]:

@@ -34,6 +34,7 @@ from datetime import date
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any, cast
 
+from flask import current_app
 from sqlalchemy import (
     Column,
     ColumnElement,
@@ -56,6 +57,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import FromClause
 
 from courses.models import LearningKind, LearningRecord
@@ -79,6 +81,7 @@ from lms.titles.models import (
     CriteriaSet,
     Eligibility,
     EligibilityBreakdown,
+    PersonMetric,
     Recognition,
     RecognitionStatus,
     Scoring,
@@ -126,6 +129,9 @@ class _Commune:
     area_class: str = "standard"
     # Unit title: organisation kind → code of the set that takes it whatever its managing level (Circular 24, 2.3).
     included_kinds: dict[str, str] = field(default_factory=dict)
+    # An incremental evaluation (ADR 29): subject type → the ids to re-score (the commune itself always is). None:
+    # every subject of the commune.
+    scope: dict[str, set[int]] | None = None
 
     @property
     def first_day(self) -> date:
@@ -138,8 +144,20 @@ class _Commune:
     def in_commune(self, path_column: Any) -> ColumnElement[bool]:
         return subtree(path_column, self.path)
 
+    def scoped(self, subject: str, column: Any) -> ColumnElement[bool]:
+        """``column`` (the id of a subject of type ``subject``) among the subjects to re-score."""
+        if self.scope is None or subject == SubjectType.COMMUNE:
+            return true()
+        return cast(ColumnElement[bool], column.in_(sorted(self.scope.get(subject, ()))))
 
-def evaluate_commune(commune_id: int, year: int, *, repairs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+
+def evaluate_commune(
+    commune_id: int,
+    year: int,
+    *,
+    repairs: list[dict[str, Any]] | None = None,
+    dirty: dict[str, set[int]] | None = None,
+) -> dict[str, Any]:
     """Evaluate every title for one commune and year, bottom-up, in the caller's transaction (never commits).
 
     Returns ``{title: {"subjects": n, "eligible": n, "changed": n}}``; ``changed`` counts rows inserted, updated
@@ -148,6 +166,13 @@ def evaluate_commune(commune_id: int, year: int, *, repairs: list[dict[str, Any]
     With ``repairs`` (reconciliation), rows whose inputs' digest is unchanged are scored again too and compared
     with what is stored: a row changed behind the app's back (its digest kept) is rewritten, and described in
     ``repairs`` (id, subject, stored and recomputed values).
+
+    With ``dirty`` (subject type → ids whose inputs changed), the evaluation is incremental (ADR 29): only those
+    subjects and the groups containing them (households, clans, villages, organisations, the commune) are scored,
+    metrics are read from ``title_person_metric`` (kept by the writers of learning records) instead of grouping the
+    records, and the statements issued do not depend on the size of the commune. The summary then counts the
+    subjects re-scored. Without it, the full evaluation also brings ``title_person_metric`` up to date for the
+    commune's persons (the reconciliation of what the writers keep).
     """
     unit = db.session.get(AdminUnit, commune_id)
     if unit is None or unit.level != UnitLevel.COMMUNE:
@@ -157,13 +182,63 @@ def evaluate_commune(commune_id: int, year: int, *, repairs: list[dict[str, Any]
     for row in sets[Title.UNIT]:
         for kind in crit.definition_of(row).include_kinds:
             commune.included_kinds.setdefault(kind, row.code)
-    metrics = _Metrics(commune, [crit.definition_of(row) for rows in sets.values() for row in rows])
+    definitions = [crit.definition_of(row) for rows in sets.values() for row in rows]
+    if dirty is not None:
+        commune.scope = _scope(commune, dirty)
+        metrics = _Metrics(commune, definitions, stored=True)
+    else:
+        _big_sort_memory()
+        metrics = _Metrics(commune, definitions)
+        metrics.store()
     summary: dict[str, Any] = {}
     for title in EVALUATION_ORDER:
         if sets[title]:
             summary[title.value] = _evaluate_title(commune, title, sets[title], metrics, repairs)
     metrics.drop()
     return summary
+
+
+def _scope(commune: _Commune, dirty: dict[str, set[int]]) -> dict[str, set[int]]:
+    """The subjects an incremental evaluation re-scores: the dirty ones of this commune and every group containing
+    them — a person's household, the clans of that household, the person's and the household's village, the
+    organisations the person belongs to. Four statements whatever the number of subjects or the commune's size."""
+    persons = set(dirty.get(SubjectType.PERSON.value, ()))
+    households = set(dirty.get(SubjectType.HOUSEHOLD.value, ()))
+    villages = set(dirty.get(SubjectType.VILLAGE.value, ()))
+    scope: dict[str, set[int]] = {
+        SubjectType.PERSON.value: set(),
+        SubjectType.CLAN.value: set(dirty.get(SubjectType.CLAN.value, ())),
+        SubjectType.ORGANISATION.value: set(dirty.get(SubjectType.ORGANISATION.value, ())),
+    }
+    if persons:
+        for person_id, household_id, unit_id in db.session.execute(
+            select(P.c.id, P.c.household_id, P.c.unit_id)
+            .select_from(P.join(U, P.c.unit_id == U.c.id))
+            .where(P.c.id.in_(sorted(persons)), commune.in_commune(U.c.path))
+        ).tuples():
+            scope[SubjectType.PERSON.value].add(person_id)
+            villages.add(unit_id)  # the commune itself when the person is filed under it: no village matches
+            if household_id is not None:
+                households.add(household_id)
+        scope[SubjectType.ORGANISATION.value].update(
+            db.session.scalars(
+                select(OM.c.organisation_id)
+                .select_from(OM.join(O, OM.c.organisation_id == O.c.id))
+                .where(OM.c.person_id.in_(sorted(persons)), O.c.commune_id == commune.id)
+            )
+        )
+    if households:
+        for village_id, clan_id in db.session.execute(
+            select(H.c.village_id, CH.c.clan_id)
+            .select_from(H.outerjoin(CH, CH.c.household_id == H.c.id))
+            .where(H.c.id.in_(sorted(households)))
+        ).tuples():
+            villages.add(village_id)
+            if clan_id is not None:
+                scope[SubjectType.CLAN.value].add(clan_id)
+    scope[SubjectType.HOUSEHOLD.value] = households
+    scope[SubjectType.VILLAGE.value] = villages
+    return scope
 
 
 # --- subjects and their members -------------------------------------------------------------------------------
@@ -186,19 +261,21 @@ def _subjects(commune: _Commune, subject: str, definition: crit.CriteriaDefiniti
                 *extra,
             )
             .select_from(P.join(U, P.c.unit_id == U.c.id))
-            .where(commune.in_commune(U.c.path))
+            .where(commune.in_commune(U.c.path), commune.scoped(subject, P.c.id))
         )
     if subject == SubjectType.HOUSEHOLD:
         return (
             select(H.c.id.label("subject_id"), H.c.village_id.label("village_id"))
             .select_from(H.join(U, H.c.village_id == U.c.id))
-            .where(commune.in_commune(U.c.path))
+            .where(commune.in_commune(U.c.path), commune.scoped(subject, H.c.id))
         )
     if subject == SubjectType.CLAN:
-        return select(C.c.id.label("subject_id"), literal(None).label("village_id")).where(C.c.commune_id == commune.id)
+        return select(C.c.id.label("subject_id"), literal(None).label("village_id")).where(
+            C.c.commune_id == commune.id, commune.scoped(subject, C.c.id)
+        )
     if subject == SubjectType.VILLAGE:
         return select(U.c.id.label("subject_id"), U.c.id.label("village_id")).where(
-            U.c.level == UnitLevel.VILLAGE.value, commune.in_commune(U.c.path)
+            U.c.level == UnitLevel.VILLAGE.value, commune.in_commune(U.c.path), commune.scoped(subject, U.c.id)
         )
     if subject == SubjectType.ORGANISATION:
         return select(
@@ -206,7 +283,7 @@ def _subjects(commune: _Commune, subject: str, definition: crit.CriteriaDefiniti
             literal(None).label("village_id"),
             O.c.managing_level.label("managing_level"),
             O.c.kind.label("organisation_kind"),
-        ).where(O.c.commune_id == commune.id, _organisations_of(commune, definition))
+        ).where(O.c.commune_id == commune.id, _organisations_of(commune, definition), commune.scoped(subject, O.c.id))
     return select(literal(commune.id).label("subject_id"), literal(None).label("village_id"))
 
 
@@ -228,19 +305,19 @@ def _member_persons(commune: _Commune, subject: str) -> Select[Any]:
         return (
             select(P.c.household_id.label("key"), *cols)
             .select_from(P.join(H, P.c.household_id == H.c.id).join(U, H.c.village_id == U.c.id))
-            .where(commune.in_commune(U.c.path))
+            .where(commune.in_commune(U.c.path), commune.scoped(subject, H.c.id))
         )
     if subject == SubjectType.CLAN:
         return (
             select(CH.c.clan_id.label("key"), *cols)
             .select_from(CH.join(C, CH.c.clan_id == C.c.id).join(P, P.c.household_id == CH.c.household_id))
-            .where(C.c.commune_id == commune.id)
+            .where(C.c.commune_id == commune.id, commune.scoped(subject, C.c.id))
         )
     if subject == SubjectType.VILLAGE:
         return (
             select(P.c.unit_id.label("key"), *cols)
             .select_from(P.join(U, P.c.unit_id == U.c.id))
-            .where(U.c.level == UnitLevel.VILLAGE.value, commune.in_commune(U.c.path))
+            .where(U.c.level == UnitLevel.VILLAGE.value, commune.in_commune(U.c.path), commune.scoped(subject, U.c.id))
         )
     if subject == SubjectType.ORGANISATION:
         # Members during the year; they may live in another commune (their citizen rows come from its run).
@@ -249,6 +326,7 @@ def _member_persons(commune: _Commune, subject: str) -> Select[Any]:
             .select_from(OM.join(O, OM.c.organisation_id == O.c.id).join(P, P.c.id == OM.c.person_id))
             .where(
                 O.c.commune_id == commune.id,
+                commune.scoped(subject, O.c.id),
                 or_(OM.c.started_on.is_(None), OM.c.started_on <= commune.last_day),
                 or_(OM.c.ended_on.is_(None), OM.c.ended_on >= commune.first_day),
             )
@@ -265,13 +343,13 @@ def _member_households(commune: _Commune, subject: str) -> Select[Any]:
         return (
             select(CH.c.clan_id.label("key"), CH.c.household_id.label("member_id"))
             .select_from(CH.join(C, CH.c.clan_id == C.c.id))
-            .where(C.c.commune_id == commune.id)
+            .where(C.c.commune_id == commune.id, commune.scoped(subject, C.c.id))
         )
     key = H.c.village_id if subject == SubjectType.VILLAGE else literal(commune.id)
     return (
         select(key.label("key"), H.c.id.label("member_id"))
         .select_from(H.join(U, H.c.village_id == U.c.id))
-        .where(commune.in_commune(U.c.path))
+        .where(commune.in_commune(U.c.path), commune.scoped(subject, H.c.village_id))
     )
 
 
@@ -317,25 +395,58 @@ def _age_filter(commune: _Commune, birth_date: Any, age: tuple[int, int | None] 
     return and_(*parts)
 
 
-class _Metrics:
-    """Every learning-record metric the commune's criteria sets use, aggregated once per person of the year.
+def metric_key(metric: crit.Metric) -> str:
+    """The name of a metric in ``title_person_metric``: a digest of its definition (two sets asking for the same
+    measure of the same kinds, categories and modules share it)."""
+    text = "|".join([metric.measure, ",".join(sorted(metric.kinds)), ",".join(sorted(metric.categories))])
+    return hashlib.blake2b(f"{text}|{','.join(sorted(metric.modules))}".encode(), digest_size=8).hexdigest()
 
-    Persons and several group levels read the same records (a citizen's activities, a family's adults who learned,
-    a village's residents who learned): the year's records of the commune's persons (and of its organisations'
-    members) are grouped once into a temporary table that every level joins, instead of one scan per level.
-    A person's records count wherever they learned: ``learning_record.commune_id`` is not a filter.
+
+def used_metrics(definitions: Sequence[crit.CriteriaDefinition]) -> list[crit.Metric]:
+    """Every metric the criteria sets use, once each, in the order of the sets."""
+    found: list[crit.Metric] = []
+    for definition in definitions:
+        for indicator in definition.indicators:
+            metric = indicator.metric or (indicator.share.metric if indicator.share else None)
+            if metric is not None and metric not in found:
+                found.append(metric)
+    return found
+
+
+def metrics_key(metrics: Sequence[crit.Metric]) -> str:
+    """What ``title_person_metric`` holds when it is complete for these metrics (``evaluation_state.metrics_key``)."""
+    return hashlib.blake2b("|".join(sorted(metric_key(m) for m in metrics)).encode(), digest_size=16).hexdigest()
+
+
+def active_metrics() -> list[crit.Metric]:
+    """The metrics of every active criteria set (one statement)."""
+    rows = db.session.scalars(select(CriteriaSet).where(CriteriaSet.active.is_(True)).order_by(CriteriaSet.code))
+    return used_metrics([crit.definition_of(row) for row in rows])
+
+
+PM = _table(PersonMetric)
+
+
+class _Metrics:
+    """Every learning-record metric the commune's criteria sets use, per person of the year.
+
+    Full evaluation: persons and several group levels read the same records (a citizen's activities, a family's
+    adults who learned, a village's residents who learned): the year's records of the commune's persons (and of its
+    organisations' members) are grouped once into a temporary table that every level joins, instead of one scan per
+    level. A person's records count wherever they learned: ``learning_record.commune_id`` is not a filter.
+
+    Incremental evaluation (``stored``): the metrics come from ``title_person_metric``, one primary-key look-up per
+    metric and person read, so only the persons of the subjects re-scored are touched.
     """
 
-    def __init__(self, commune: _Commune, definitions: list[crit.CriteriaDefinition]) -> None:
-        found: list[crit.Metric] = []
-        for definition in definitions:
-            for indicator in definition.indicators:
-                metric = indicator.metric or (indicator.share.metric if indicator.share else None)
-                if metric is not None and metric not in found:
-                    found.append(metric)
+    def __init__(self, commune: _Commune, definitions: list[crit.CriteriaDefinition], *, stored: bool = False) -> None:
+        self.commune = commune
+        found = used_metrics(definitions)
         self.metrics = found
+        self.stored = stored
         self.table: Table | None = None
-        if not found:
+        self.persons: Any = None
+        if not found or stored:
             return
         self.table = Table(
             f"tmp_title_metrics_{commune.id}_{commune.year}",
@@ -346,7 +457,7 @@ class _Metrics:
         )
         connection = db.session.connection()
         self.table.create(connection)
-        persons = (
+        self.persons = (
             select(P.c.id)
             .select_from(P.join(U, P.c.unit_id == U.c.id))
             .where(commune.in_commune(U.c.path))
@@ -358,21 +469,94 @@ class _Metrics:
         )
         aggregate = (
             select(LR.c.person_id, *[_metric_column(m).label(f"m{n}") for n, m in enumerate(found)])
-            .where(LR.c.year == commune.year, LR.c.person_id.in_(persons))
+            .where(LR.c.year == commune.year, LR.c.person_id.in_(self.persons))
             .group_by(LR.c.person_id)
         )
         db.session.execute(
             insert(self.table).from_select(["person_id", *[f"m{n}" for n in range(len(found))]], aggregate)
         )
 
-    def column(self, metric: crit.Metric) -> Any:
-        assert self.table is not None
-        return self.table.c[f"m{self.metrics.index(metric)}"]
+    def attach(
+        self, joins: FromClause, person: Any, wanted: Sequence[crit.Metric], prefix: str
+    ) -> tuple[FromClause, dict[crit.Metric, Any]]:
+        """``joins`` outer-joined to the metrics of the person in column ``person``; each wanted metric's column."""
+        if not self.stored:
+            table = self.table
+            assert table is not None
+            joins = joins.outerjoin(table, table.c.person_id == person)
+            return joins, {m: table.c[f"m{self.metrics.index(m)}"] for m in wanted}
+        columns: dict[crit.Metric, Any] = {}
+        for metric in wanted:
+            if metric in columns:
+                continue
+            alias = PM.alias(f"{prefix}{len(columns)}")
+            joins = joins.outerjoin(
+                alias,
+                and_(
+                    alias.c.person_id == person,
+                    alias.c.year == self.commune.year,
+                    alias.c.metric == metric_key(metric),
+                ),
+            )
+            columns[metric] = alias.c.value
+        return joins, columns
+
+    def store(self) -> None:
+        """Bring ``title_person_metric`` up to date for the persons this evaluation grouped, from the temporary
+        table: two statements, and rows written only where a value changed (``IS DISTINCT FROM``)."""
+        if self.table is None:
+            return
+        table = self.table
+        year = self.commune.year
+        parts = [
+            select(
+                table.c.person_id, literal(year).label("year"), literal(metric_key(m)).label("metric"), table.c[f"m{n}"]
+            ).where(table.c[f"m{n}"].is_not(None))
+            for n, m in enumerate(self.metrics)
+        ]
+        rows = parts[0] if len(parts) == 1 else parts[0].union_all(*parts[1:])
+        stmt = _dialect_insert().from_select(["person_id", "year", "metric", "value"], rows)
+        db.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["person_id", "year", "metric"],
+                set_={"value": stmt.excluded.value},
+                where=PM.c.value.is_distinct_from(stmt.excluded.value),
+            )
+        )
+        # Rows no longer backed by a value: the person's records went, or a metric no active set uses any more. (A
+        # person with records has a row per metric, zeros too: the inputs read back are the same, 0.0, as from the
+        # temporary table, so an incremental evaluation computes the very digests of a full one.)
+        current = case(
+            *[(PM.c.metric == metric_key(m), table.c[f"m{n}"]) for n, m in enumerate(self.metrics)], else_=None
+        )
+        db.session.execute(
+            delete(PM).where(
+                PM.c.year == year,
+                PM.c.person_id.in_(self.persons),
+                ~select(table.c.person_id).where(table.c.person_id == PM.c.person_id, current.is_not(None)).exists(),
+            )
+        )
 
     def drop(self) -> None:
         if self.table is not None:
             self.table.drop(db.session.connection())
             self.table = None
+
+
+def _dialect_insert() -> Any:
+    """``INSERT`` of ``title_person_metric`` in the session's dialect (both spell ``ON CONFLICT`` alike)."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(PM)
+
+
+def _big_sort_memory() -> None:
+    """PostgreSQL: enough memory for the grouping of a large commune's records to sort in memory instead of
+    spilling to disk, for this transaction only (``SET LOCAL``; setting ``TITLES_WORK_MEM``)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    setting = str(current_app.config.get("TITLES_WORK_MEM") or "")
+    if setting:
+        db.session.execute(select(func.set_config("work_mem", setting, True)))
 
 
 # --- the wide statement ---------------------------------------------------------------------------------------
@@ -395,11 +579,11 @@ def _plan(commune: _Commune, definition: crit.CriteriaDefinition, metrics: _Metr
 
     indicators = [i for i in definition.indicators if i.kind == "metric" and i.metric is not None]
     if indicators:
-        table = metrics.table
-        assert table is not None
-        joins = joins.outerjoin(table, table.c.person_id == subjects.c.subject_id)
+        wanted = [i.metric for i in indicators if i.metric is not None]
+        joins, metric_columns = metrics.attach(joins, subjects.c.subject_id, wanted, "pm")
         for n, indicator in enumerate(indicators):
-            out.append(func.coalesce(metrics.column(indicator.metric), 0).label(f"m{n}"))  # type: ignore[arg-type]
+            assert indicator.metric is not None
+            out.append(func.coalesce(metric_columns[indicator.metric], 0).label(f"m{n}"))
             plan.columns[indicator.code] = (f"m{n}",)
 
     shares = [i for i in definition.indicators if i.kind == "share" and i.share is not None]
@@ -430,15 +614,16 @@ def _share_subquery(
     member_type = MEMBER_SUBJECT[of]
     joins: FromClause = members
     cols: list[Any] = [members.c.key]
-    if any(i.share and i.share.metric is not None for i in group):
-        assert metrics.table is not None
-        joins = joins.outerjoin(metrics.table, metrics.table.c.person_id == members.c.member_id)
+    metric_columns: dict[crit.Metric, Any] = {}
+    wanted = [i.share.metric for i in group if i.share and i.share.metric is not None]
+    if wanted:
+        joins, metric_columns = metrics.attach(joins, members.c.member_id, wanted, f"{name}_pm")
     titles_joined: dict[tuple[str, str], Any] = {}
     for indicator in group:
         share = indicator.share
         assert share is not None
         if share.metric is not None:
-            counted: ColumnElement[bool] = func.coalesce(metrics.column(share.metric), 0) >= share.metric_at_least
+            counted: ColumnElement[bool] = func.coalesce(metric_columns[share.metric], 0) >= share.metric_at_least
         else:
             key = (share.title or "", share.count)
             if key not in titles_joined:
@@ -1046,7 +1231,7 @@ def _evaluate_title(
         row.subject_id: row
         for row in db.session.execute(
             select(*existing_cols)
-            .where(*mine, E.c.commune_id == commune.id)
+            .where(*mine, E.c.commune_id == commune.id, commune.scoped(subject, E.c.subject_id))
             .union_all(
                 select(*existing_cols)
                 .select_from(ids_sub.join(E, E.c.subject_id == ids_sub.c.subject_id))
@@ -1063,7 +1248,7 @@ def _evaluate_title(
     frozen = set(
         db.session.scalars(
             select(R.c.subject_id)
-            .where(*recognised, R.c.commune_id == commune.id)
+            .where(*recognised, R.c.commune_id == commune.id, commune.scoped(subject, R.c.subject_id))
             .union(select(R.c.subject_id).where(*recognised, R.c.subject_id.in_(select(ids_sub.c.subject_id))))
         )
     )

@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any, Optional
 
 from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -194,9 +195,10 @@ class Eligibility(Model):
     subject_id: Mapped[int]
     title: Mapped[str] = mapped_column(String(24))
     year: Mapped[int]
-    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"))
+    # The subject implies its commune and village (ADR 29): no foreign key to check per row the engine writes.
+    commune_id: Mapped[int]
     # The village the subject belongs to (persons, households, villages themselves); NULL for other subjects.
-    village_id: Mapped[Optional[int]] = mapped_column(ForeignKey("admin_unit.id"))
+    village_id: Mapped[Optional[int]]
     criteria_set_id: Mapped[int] = mapped_column(ForeignKey("criteria_set.id"))
     eligible: Mapped[bool]
     score: Mapped[Optional[Decimal]] = mapped_column(Numeric(6, 2))  # points style
@@ -318,6 +320,40 @@ class EvaluationState(Attempts, Model):
     evaluated_at: Mapped[Optional[datetime]]
     # Counts of the last evaluation, by title: {"citizen": {"subjects": 812, "eligible": 301, "changed": 4}, …}
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The pending mark names its subjects (``evaluation_dirty_subject``): an incremental evaluation re-scores them and
+    # the groups containing them. False as soon as anything marks the whole commune-year (ADR 29).
+    partial: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    # Which metrics ``title_person_metric`` holds for the commune's persons, as of its last full evaluation (the
+    # digest of the active sets' metric list): an incremental evaluation reads that table only while it matches.
+    metrics_key: Mapped[Optional[str]] = mapped_column(String(32))
+
+
+class EvaluationDirtySubject(Model):
+    """A subject whose inputs changed since the commune-year's last evaluation (a person's learning records, an
+    assessment of any subject): an incremental evaluation re-scores it and the groups that contain it (ADR 29).
+    Written with the mark on ``evaluation_state`` in the same transaction, deleted by the evaluation that saw it."""
+
+    __tablename__ = "evaluation_dirty_subject"
+
+    commune_id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    subject_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    subject_id: Mapped[int] = mapped_column(primary_key=True)
+
+
+class PersonMetric(Model):
+    """A person's yearly learning metric (one per metric any active criteria set uses; a person without records in
+    the year has no row, one with records a row per metric, zeros included), kept up to
+    date in the transaction that writes the person's learning records and reconciled by every full evaluation of
+    the commune the person lives in (ADR 29). Derived data: no foreign key, a removed person's rows are never read.
+    ``metric`` is :func:`lms.titles.metrics.metric_key` of the criteria set's metric definition."""
+
+    __tablename__ = "title_person_metric"
+
+    person_id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    metric: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[Decimal] = mapped_column(Numeric(12, 1))
 
 
 class RunStatus(enum.StrEnum):

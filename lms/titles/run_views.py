@@ -25,6 +25,7 @@ from lms.titles import bp, runs
 from lms.titles.forms import SUBJECT_NAMES, TITLE_NAMES
 from lms.titles.models import EvaluationRun, RunStatus
 from lms.titles.run_api import get_run
+from lms.titles.schemas import RunOut
 
 VIEW = Permission.TITLES_VIEW
 ADMIN = Permission.TITLES_ADMIN
@@ -102,7 +103,7 @@ def run_page(run_id: int):
         "titles/run.html",
         run=run,
         unit=unit,
-        data=runs.run_json(run),
+        data=RunOut.model_validate(run).model_dump(mode="json"),
         failures=failures,
         subject_failures=subject_failures,
         subject_names=SUBJECT_NAMES,

@@ -24,14 +24,14 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, case, func, insert, select, update
+from sqlalchemy import Select, and_, case, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lms import work
 from lms.celery import enqueue_after_commit
 from lms.extensions import db, utcnow
-from lms.registry.models import AdminUnit, Organisation, OrganisationMember, UnitLevel, subtree
-from lms.titles import engine
+from lms.registry.models import AdminUnit, Organisation, OrganisationMember, Person, UnitLevel, subtree
+from lms.titles import engine, incremental
 from lms.titles.models import (
     Eligibility,
     EvaluationRun,
@@ -91,14 +91,23 @@ def evaluate_locked(commune_id: int, year: int, *, force: bool, verify: bool = F
     """
     started = utcnow()
     _upsert(EvaluationState, [{"commune_id": commune_id, "year": year, "summary": {}}], ["commune_id", "year"])
-    marked_at = db.session.execute(
-        select(EvaluationState.marked_at)
+    state = db.session.execute(
+        select(EvaluationState.marked_at, EvaluationState.partial, EvaluationState.metrics_key)
         .where(EvaluationState.commune_id == commune_id, EvaluationState.year == year)
         .with_for_update()
-    ).scalar_one()
+    ).one()
+    marked_at = state.marked_at
     if marked_at is None and not force:
         return Outcome(evaluated=False)
-    if verify:
+    where = (EvaluationState.commune_id == commune_id, EvaluationState.year == year)
+    # A mark that names its subjects is evaluated incrementally (ADR 29) while title_person_metric is complete for
+    # the active metrics; a run, a whole-commune mark or a change of criteria takes the full evaluation.
+    dirty = incremental.pending(commune_id, year) if (not force and state.partial) else None
+    if dirty is not None and state.metrics_key != engine.metrics_key(engine.active_metrics()):
+        dirty = None
+    if dirty is not None:
+        summary = engine.evaluate_commune(commune_id, year, dirty=dirty)
+    elif verify:
         repairs: list[dict[str, Any]] = []
         summary = engine.evaluate_commune(commune_id, year, repairs=repairs)
         _audit_repairs(commune_id, year, repairs)
@@ -106,14 +115,61 @@ def evaluate_locked(commune_id: int, year: int, *, force: bool, verify: bool = F
         summary = engine.evaluate_commune(commune_id, year)
     if summary.get(Title.CITIZEN.value, {}).get("changed"):
         _mark_organisations_elsewhere(commune_id, year, started)
-    where = (EvaluationState.commune_id == commune_id, EvaluationState.year == year)
+    incremental.clear(commune_id, year)
     db.session.execute(
-        update(EvaluationState).where(*where, EvaluationState.marked_at <= started).values(marked_at=None)
+        update(EvaluationState)
+        .where(*where, EvaluationState.marked_at <= started)
+        .values(marked_at=None, partial=False)
     )
-    db.session.execute(
-        update(EvaluationState).where(*where).values(evaluated_at=utcnow(), summary=summary, **work.CLEARED)
-    )
+    if dirty is not None:  # the stored summary stays the last full evaluation's (a run's roll-up sums them)
+        db.session.execute(update(EvaluationState).where(*where).values(evaluated_at=utcnow(), **work.CLEARED))
+    else:
+        db.session.execute(
+            update(EvaluationState)
+            .where(*where)
+            .values(
+                evaluated_at=utcnow(),
+                summary=summary,
+                metrics_key=engine.metrics_key(engine.active_metrics()),
+                **work.CLEARED,
+            )
+        )
     return Outcome(evaluated=True, summary=summary, pending=marked_at is not None)
+
+
+#: Rows modified since the last ANALYZE of a table written by evaluation, beyond which it is analysed at once ...
+ANALYZE_ROWS = 10_000
+#: ... when they are also this share of its rows (autovacuum's own threshold is 10 %, but it looks once a minute).
+ANALYZE_SHARE = 0.1
+ANALYZED_TABLES = ("eligibility", "title_person_metric", "eligibility_breakdown")
+
+
+def analyze_after(outcome: Outcome | None) -> list[str]:
+    """PostgreSQL, after the evaluation's commit: ANALYZE the tables that evaluations write if they changed a lot
+    since their statistics were taken, so the next communes' statements are planned on the tables' real size (the
+    province benchmark saw the planner keep an empty table's plan and one COPY take 30 s until ANALYZE). Its own
+    short transaction; never raises (autovacuum catches up anyway). Returns the tables analysed."""
+    if outcome is None or outcome.changed < ANALYZE_ROWS or db.session.get_bind().dialect.name != "postgresql":
+        return []
+    try:
+        stale = [
+            name
+            for (name,) in db.session.execute(
+                text(
+                    "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(:names)"
+                    " AND n_mod_since_analyze >= GREATEST(:rows, :share * n_live_tup)"
+                ),
+                {"names": list(ANALYZED_TABLES), "rows": ANALYZE_ROWS, "share": ANALYZE_SHARE},
+            )
+        ]
+        if stale:
+            db.session.execute(text(f"ANALYZE {', '.join(sorted(stale))}"))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("titles: ANALYZE after a large evaluation failed")
+        return []
+    return stale
 
 
 def _audit_repairs(commune_id: int, year: int, repairs: list[dict[str, Any]]) -> None:
@@ -236,13 +292,36 @@ def start_reconciliation(year: int | None = None, *, today: date | None = None) 
     return [start_run(root, y, kind=RECONCILE) for y in years]
 
 
+def _largest_first(run: EvaluationRun, communes: list[int]) -> list[int]:
+    """The run's communes, those with the most persons first (ADR 29): workers take the longest evaluations while
+    the short ones still wait, so the run does not end on one large commune evaluated alone. One grouped count of
+    the persons under the run's unit."""
+    if len(communes) < 2:
+        return communes
+    unit = db.session.get(AdminUnit, run.unit_id)
+    assert unit is not None
+    home = case((AdminUnit.level == UnitLevel.COMMUNE.value, AdminUnit.id), else_=AdminUnit.parent_id)
+    sizes = dict(
+        db.session.execute(
+            select(home, func.count())
+            .select_from(Person)
+            .join(AdminUnit, AdminUnit.id == Person.unit_id)
+            .where(subtree(AdminUnit.path, unit.path))
+            .group_by(home)
+        )
+        .tuples()
+        .all()
+    )
+    return sorted(communes, key=lambda commune_id: (-sizes.get(commune_id, 0), commune_id))
+
+
 def launch(run_id: int) -> tuple[EvaluationRun, list[int]] | None:
     """Mark the run as running with its total; the caller sends the commune tasks after committing. ``None`` if
     it is no longer queued (a second delivery of the launch)."""
     run = db.session.execute(select(EvaluationRun).where(EvaluationRun.id == run_id).with_for_update()).scalar_one()
     if run.status != RunStatus.QUEUED:
         return None
-    communes = _run_communes(run)
+    communes = _largest_first(run, _run_communes(run))
     run.status = RunStatus.RUNNING.value
     run.started_at = utcnow()
     run.total = len(communes)
@@ -452,30 +531,6 @@ def stalled(before: datetime) -> list[tuple[int, list[int]]]:
         run.summary = {**(run.summary or {}), "resumed_at": utcnow().isoformat()}
         result.append((run.id, missing))
     return result
-
-
-def run_json(run: EvaluationRun) -> dict[str, Any]:
-    finished = run.done + run.failed
-    return {
-        "id": run.id,
-        "unit_id": run.unit_id,
-        "year": run.year,
-        "kind": run.kind,
-        "status": run.status,
-        "total": run.total,
-        "done": run.done,
-        "failed": run.failed,
-        "progress": 100 if run.status in FINISHED else (100 * finished // run.total if run.total else 0),
-        "summary": run.summary,
-        "message": run.message,
-        "created_at": _iso(run.created_at),
-        "started_at": _iso(run.started_at),
-        "finished_at": _iso(run.finished_at),
-    }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() + "Z" if value else None
 
 
 def run_inline(run_id: int) -> None:

@@ -21,7 +21,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 from werkzeug.datastructures import FileStorage
 
-from lms.api.schema import Body, Id, Out, Page, PageQuery, Query, Upload, in_scope
+from lms.api.schema import Body, Id, Out, Page, PageQuery, Query, Upload, in_scope, with_examples
 from lms.auth.permissions import Permission
 from lms.registry.models import AdminUnit
 from lms.titles.models import AssessmentSource, RecognitionStatus, RunStatus, SubjectType, Title
@@ -29,6 +29,66 @@ from lms.titles.models import AssessmentSource, RecognitionStatus, RunStatus, Su
 MAX_ITEMS = 5000  # recognition.MAX_ITEMS: one commune's households fit; a province does not belong in one request
 INDICATOR = r"^[A-Za-z0-9_.-]{1,40}$"  # services.INDICATOR_CODE
 TitleYear = Annotated[int, Field(ge=2000, le=2100, examples=[2026], description="The year of the title, 2000 to 2100")]
+
+
+ELIGIBILITY_EXAMPLE: dict[str, Any] = {
+    "id": 90412,
+    "subject_type": "person",
+    "subject_id": 5120,
+    "subject_name": "Nguyễn Văn An",
+    "title": "citizen",
+    "year": 2026,
+    "commune_id": 42,
+    "village_id": 57,
+    "criteria_set_id": 1,
+    "eligible": True,
+    "applicable": True,
+    "score": 86.0,
+    "level": None,
+    "missing": [],
+    "computed_at": "2026-03-11T01:05:00Z",
+}
+RECOGNITION_EXAMPLE: dict[str, Any] = {
+    "id": 771,
+    "subject_type": "household",
+    "subject_id": 1207,
+    "subject_name": "Hộ Nguyễn Văn An",
+    "title": "family",
+    "year": 2025,
+    "level": None,
+    "status": "recognised",
+    "commune_id": 42,
+    "village_id": 57,
+    "score": None,
+    "criteria_set_id": 2,
+    "decision_number": "20/QĐ-UBND",
+    "decision_date": "2025-12-22",
+    "authority": "Chủ tịch UBND xã Đăk Hà",
+    "valid_until": "2025-12-31",
+    "certificate_code": "K7QX-2M9D-PA3T",
+    "reason": None,
+    "proposed_at": "2025-12-01T03:20:00Z",
+    "revoked_at": None,
+}
+RUN_EXAMPLE: dict[str, Any] = {
+    "id": 58,
+    "unit_id": 42,
+    "year": 2026,
+    "kind": "full",
+    "status": "done",
+    "total": 1,
+    "done": 1,
+    "failed": 0,
+    "summary": {
+        "citizen": {"subjects": 9120, "eligible": 6034, "changed": 214},
+        "family": {"subjects": 3214, "eligible": 2571, "changed": 88},
+    },
+    "message": "",
+    "created_at": "2026-03-11T01:00:00Z",
+    "started_at": "2026-03-11T01:00:02Z",
+    "finished_at": "2026-03-11T01:04:37Z",
+    "progress": 100,
+}
 
 
 def _aware(value: Any) -> Any:
@@ -75,6 +135,19 @@ class TitlesPageQuery(TitlesQuery, PageQuery):
 
 
 class EligibilityQuery(TitlesPageQuery):
+    model_config = with_examples(
+        Query,
+        {
+            "title": "citizen",
+            "year": 2026,
+            "status": "not_eligible",
+            "missing": "c2",
+            "unit_id": 42,
+            "sort": "score",
+            "page": 1,
+        },
+    )
+
     title: Title | None = Field(None, description="Only this title")
     year: int | None = Field(None, ge=1, le=9999, description="Only this year")
     status: Literal["eligible", "not_eligible", "not_applicable"] | None = Field(None, description="Only this result")
@@ -87,6 +160,11 @@ class EligibilityQuery(TitlesPageQuery):
 
 
 class EligibilityOut(Out):
+    model_config = with_examples(
+        Out,
+        ELIGIBILITY_EXAMPLE,
+    )
+
     id: int
     subject_type: SubjectType
     subject_id: int
@@ -121,6 +199,17 @@ class EligibilityCounts(Out):
 
 
 class EligibilityPage(Page[EligibilityOut]):
+    model_config = with_examples(
+        Page[EligibilityOut],
+        {
+            "items": [ELIGIBILITY_EXAMPLE],
+            "page": 1,
+            "per_page": 50,
+            "total": 1,
+            "counts": {"eligible": 1, "not_eligible": 0, "not_applicable": 0},
+        },
+    )
+
     counts: EligibilityCounts = Field(description="Rows per result under the same filters (whatever the status)")
 
 
@@ -149,6 +238,42 @@ class ExplanationOut(Out):
 
 
 class EligibilityDetail(EligibilityOut):
+    model_config = with_examples(
+        EligibilityOut,
+        {
+            **ELIGIBILITY_EXAMPLE,
+            "criteria_set": {
+                "id": 1,
+                "code": "qd-324-2023-citizen",
+                "version": 1,
+                "name": "Công dân học tập",
+                "status": "provisional",
+                "source": "Quyết định 324/QĐ-KHVN ngày 25/10/2023 của Trung ương Hội Khuyến học Việt Nam",
+            },
+            "explanation": [
+                {
+                    "indicator": "c1",
+                    "name": "Tham gia các hoạt động học tập trong năm",
+                    "kind": "metric",
+                    "satisfied": True,
+                    "source_text": "4 hoạt động học tập ghi nhận trong năm: 10 điểm",
+                    "missing_text": "",
+                    "assessment_id": None,
+                },
+                {
+                    "indicator": "c2",
+                    "name": "Thời gian học tập trong năm",
+                    "kind": "metric",
+                    "satisfied": True,
+                    "source_text": "Đánh giá của cán bộ: 18 giờ học, 8 điểm",
+                    "missing_text": "",
+                    "assessment_id": 884,
+                },
+            ],
+            "members": None,
+        },
+    )
+
     criteria_set: CriteriaSetRef
     explanation: list[ExplanationOut]
     members: dict[str, Any] | None = Field(
@@ -175,6 +300,11 @@ Value = Annotated[
 
 
 class AssessmentQuery(TitlesPageQuery):
+    model_config = with_examples(
+        Query,
+        {"subject_type": "person", "subject_id": 5120, "year": 2026, "indicator": "c2", "unverified": True, "page": 1},
+    )
+
     subject_type: SubjectType | None = None
     subject_id: Id | None = None
     year: int | None = Field(None, ge=1, le=9999)
@@ -183,6 +313,20 @@ class AssessmentQuery(TitlesPageQuery):
 
 
 class AssessmentIn(TitlesBody):
+    model_config = with_examples(
+        Body,
+        {
+            "subject_type": "person",
+            "subject_id": 5120,
+            "year": 2026,
+            "indicator": "c2",
+            "value": 18,
+            "source": "self",
+            "evidence_ref": "Phiếu tự đánh giá",
+            "note": "Học lớp Tin học cơ bản tại Trung tâm học tập cộng đồng xã",
+        },
+    )
+
     subject_type: SubjectType = Field(examples=["person"])
     subject_id: Id
     year: int = Field(ge=1, le=9999, examples=[2026])
@@ -194,6 +338,11 @@ class AssessmentIn(TitlesBody):
 
 
 class AssessmentPatch(TitlesBody):
+    model_config = with_examples(
+        Body,
+        {"value": 20, "source": "evaluator", "note": "Đã đối chiếu sổ điểm danh", "remove_evidence": False},
+    )
+
     value: Value | None = None
     source: AssessmentSource | None = None
     evidence_ref: str | None = Field(None, max_length=300)
@@ -202,6 +351,29 @@ class AssessmentPatch(TitlesBody):
 
 
 class AssessmentOut(Out):
+    model_config = with_examples(
+        Out,
+        {
+            "id": 884,
+            "subject_type": "person",
+            "subject_id": 5120,
+            "year": 2026,
+            "indicator": "c2",
+            "value": 18.0,
+            "source": "self",
+            "counts": True,
+            "verified_at": "2026-03-10T02:40:00Z",
+            "verified_by_id": 12,
+            "has_evidence": True,
+            "evidence_file": True,
+            "evidence_ref": "Phiếu tự đánh giá",
+            "note": "Học lớp Tin học cơ bản tại Trung tâm học tập cộng đồng xã",
+            "commune_id": 42,
+            "assessed_by_id": 31,
+            "assessed_at": "2026-03-04T08:15:00Z",
+        },
+    )
+
     id: int
     subject_type: SubjectType
     subject_id: int
@@ -239,6 +411,11 @@ File = Annotated[FileStorage, Upload]
 
 
 class EvidenceForm(Body):
+    model_config = with_examples(
+        Body,
+        {"file": "phieu-tu-danh-gia.pdf"},
+    )
+
     file: File = Field(description="The evidence: a PDF, JPEG or PNG")
 
 
@@ -246,12 +423,31 @@ class EvidenceForm(Body):
 
 
 class RegistrationQuery(TitlesPageQuery):
+    model_config = with_examples(
+        Query,
+        {"unit_id": 42, "year": 2026, "title": "family", "page": 1},
+    )
+
     unit_id: Id | None = Field(None, description="A unit of your scope")
     year: int | None = Field(None, ge=1, le=9999)
     title: Title | None = None
 
 
 class RegistrationOut(Out):
+    model_config = with_examples(
+        Out,
+        {
+            "id": 2301,
+            "subject_type": "household",
+            "subject_id": 1207,
+            "subject_name": "Hộ Nguyễn Văn An",
+            "title": "family",
+            "year": 2026,
+            "commune_id": 42,
+            "registered_on": "2026-01-15",
+        },
+    )
+
     id: int
     subject_type: SubjectType
     subject_id: int
@@ -266,6 +462,11 @@ RegistrationPage = Page[RegistrationOut]
 
 
 class RegistrationIn(TitlesBody):
+    model_config = with_examples(
+        Body,
+        {"title": "family", "year": 2026, "subject_ids": [1207, 1208, 1215]},
+    )
+
     title: Title
     year: TitleYear
     subject_id: Id | None = Field(None, description="One subject (or give subject_ids)")
@@ -273,6 +474,11 @@ class RegistrationIn(TitlesBody):
 
 
 class RegistrationResult(Out):
+    model_config = with_examples(
+        Out,
+        {"title": "family", "year": 2026, "created": [1207, 1208], "already": [1215]},
+    )
+
     title: Title
     year: int
     created: list[int] = Field(description="Subjects newly registered")
@@ -280,6 +486,11 @@ class RegistrationResult(Out):
 
 
 class RegistrationImportForm(Body):
+    model_config = with_examples(
+        Body,
+        {"file": "dang-ky-gia-dinh-hoc-tap-2026.xlsx", "commune_id": 42, "title": "family", "year": 2026},
+    )
+
     file: File = Field(description="The list (.xlsx or .csv; the columns depend on the title, see the README)")
     commune_id: Id = Field(description="The commune every listed subject belongs to (a commune of your scope)")
     title: Title
@@ -297,10 +508,40 @@ class RegistrationImportForm(Body):
 
 
 class ImportQuery(TitlesQuery):
+    model_config = with_examples(
+        Query,
+        {"dry_run": True},
+    )
+
     dry_run: bool = Field(False, description="true: check and preview the file, write nothing")
 
 
 class ImportPreview(RegistrationResult):
+    model_config = with_examples(
+        RegistrationResult,
+        {
+            "title": "family",
+            "year": 2026,
+            "created": [1207, 1208],
+            "already": [1215],
+            "dry_run": True,
+            "preview": {
+                "counts": {"registrations": {"created": 2, "updated": 0, "unchanged": 1}},
+                "samples": {
+                    "registrations": {
+                        "new": [
+                            {"row": 2, "label": "Hộ Nguyễn Văn An", "changes": []},
+                            {"row": 3, "label": "Hộ Trần Thị Bình", "changes": []},
+                        ],
+                        "changed": [],
+                        "unchanged": [{"row": 4, "label": "Hộ Lê Văn Cường", "changes": []}],
+                    }
+                },
+                "consequences": ["Xã Đăk Hà, 2026: các danh hiệu được đánh giá lại với 2 đăng ký mới"],
+            },
+        },
+    )
+
     dry_run: Literal[True]
     preview: dict[str, Any] = Field(description="What the import would write, by kind and row")
 
@@ -323,6 +564,11 @@ class ImportProblem(Out):
 
 
 class RecognitionQuery(TitlesPageQuery):
+    model_config = with_examples(
+        Query,
+        {"unit_id": 42, "year": 2025, "title": "family", "status": "recognised", "page": 1},
+    )
+
     unit_id: Id | None = Field(None, description="A unit of your scope")
     year: int | None = Field(None, ge=1, le=9999)
     title: Title | None = None
@@ -330,6 +576,11 @@ class RecognitionQuery(TitlesPageQuery):
 
 
 class RecognitionOut(Out):
+    model_config = with_examples(
+        Out,
+        RECOGNITION_EXAMPLE,
+    )
+
     id: int
     subject_type: SubjectType
     subject_id: int
@@ -363,6 +614,31 @@ class RecognitionOut(Out):
 
 
 class RecognitionDetail(RecognitionOut):
+    model_config = with_examples(
+        RecognitionOut,
+        {
+            **RECOGNITION_EXAMPLE,
+            "breakdown": [
+                {
+                    "indicator": "a1",
+                    "value": 1,
+                    "points": 10,
+                    "max": 10,
+                    "source": {"kind": "assessment", "id": 880, "by": "evaluator", "evidence": True},
+                    "missing": None,
+                },
+                {
+                    "indicator": "a2",
+                    "value": 1,
+                    "points": 10,
+                    "max": 10,
+                    "source": {"kind": "assessment", "id": 881, "by": "evaluator", "evidence": False},
+                    "missing": None,
+                },
+            ],
+        },
+    )
+
     breakdown: list[dict[str, Any]] = Field(description="The indicators as evaluated when proposed")
 
 
@@ -370,10 +646,20 @@ RecognitionPage = Page[RecognitionOut]
 
 
 class RecognitionList(Out):
+    model_config = with_examples(
+        Out,
+        {"items": [RECOGNITION_EXAMPLE]},
+    )
+
     items: list[RecognitionOut]
 
 
 class ProposableQuery(TitlesPageQuery):
+    model_config = with_examples(
+        Query,
+        {"commune_id": 42, "year": 2026, "title": "citizen", "village_id": 57, "page": 1},
+    )
+
     commune_id: Id = Field(description="A commune of your scope")
     year: int = Field(ge=1, le=9999, examples=[2026])
     title: Title
@@ -381,6 +667,18 @@ class ProposableQuery(TitlesPageQuery):
 
 
 class ProposableOut(Out):
+    model_config = with_examples(
+        Out,
+        {
+            "subject_type": "person",
+            "subject_id": 5120,
+            "subject_name": "Nguyễn Văn An",
+            "village_id": 57,
+            "score": 86.0,
+            "level": None,
+        },
+    )
+
     subject_type: SubjectType
     subject_id: int
     subject_name: str | None = None
@@ -393,12 +691,27 @@ ProposablePage = Page[ProposableOut]
 
 
 class ProposeIn(TitlesBody):
+    model_config = with_examples(
+        Body,
+        {"title": "citizen", "year": 2026, "subject_ids": [5120, 5121, 5133]},
+    )
+
     title: Title
     year: TitleYear
     subject_ids: list[Id] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
 class DecideIn(TitlesBody):
+    model_config = with_examples(
+        Body,
+        {
+            "recognition_ids": [771, 772],
+            "decision_number": "20/QĐ-UBND",
+            "decision_date": "2025-12-22",
+            "authority": "Chủ tịch UBND xã Đăk Hà",
+        },
+    )
+
     recognition_ids: list[Id] = Field(min_length=1, max_length=MAX_ITEMS)
     decision_number: str = Field(min_length=1, max_length=60, pattern=r"\S", examples=["20/QĐ-UBND"])
     decision_date: date
@@ -406,11 +719,36 @@ class DecideIn(TitlesBody):
 
 
 class ReasonIn(TitlesBody):
+    model_config = with_examples(
+        Body,
+        {"reason": "Thiếu minh chứng"},
+    )
+
     reason: str | None = Field(None, max_length=2000, description="Required: why", examples=["Thiếu minh chứng"])
 
 
 class CertificateCheck(Out):
     """What anyone holding a certificate's code may see: never an ID number, a birth date or a full name."""
+
+    model_config = with_examples(
+        Out,
+        {
+            "code": "K7QX-2M9D-PA3T",
+            "title": "family",
+            "title_name": "Gia đình học tập",
+            "year": 2025,
+            "level": None,
+            "status": "valid",
+            "valid": True,
+            "valid_until": "2025-12-31",
+            "decision_number": "20/QĐ-UBND",
+            "authority": "Chủ tịch UBND xã Đăk Hà",
+            "decision_date": "2025-12-22",
+            "revoked_on": None,
+            "holder": "Hộ N. V. An",
+            "commune": "Xã Đăk Hà",
+        },
+    )
 
     code: str = Field(examples=["K7QX-2M9D-PA3T"])
     title: Title
@@ -438,6 +776,11 @@ def _unit_in_scope(unit_id: int | None, permission: Permission) -> int | None:
 
 
 class RunQuery(TitlesPageQuery):
+    model_config = with_examples(
+        Query,
+        {"unit_id": 42, "year": 2026, "status": "done", "page": 1},
+    )
+
     unit_id: Id | None = Field(None, description="Runs of this unit of your scope and of the units under it")
     year: int | None = Field(None, ge=1, le=9999)
     status: RunStatus | None = None
@@ -449,6 +792,11 @@ class RunQuery(TitlesPageQuery):
 
 
 class RunIn(TitlesBody):
+    model_config = with_examples(
+        Body,
+        {"unit_id": 42, "year": 2026},
+    )
+
     unit_id: Id = Field(description="A commune, province or the country where you hold titles.admin")
     year: TitleYear
 
@@ -460,6 +808,11 @@ class RunIn(TitlesBody):
 
 
 class RunOut(Out):
+    model_config = with_examples(
+        Out,
+        RUN_EXAMPLE,
+    )
+
     id: int
     unit_id: int
     year: int
@@ -497,6 +850,11 @@ class RunFailure(Out):
 
 
 class RunDetail(RunOut):
+    model_config = with_examples(
+        RunOut,
+        {**RUN_EXAMPLE, "failures": []},
+    )
+
     failures: list[RunFailure] = Field(default_factory=list, description="Communes that failed (at most 200)")
 
 

@@ -3,7 +3,7 @@
 Every query of eligibility or assessments goes through :func:`lms.auth.permissions.scoped` on the row's
 ``commune_id``: a user sees the rows of the communes in their subtree and nothing else, whatever the filter or id.
 Services flush; the request commits. Anything that changes an assessment marks its commune and year for evaluation
-(:func:`lms.titles.dirty.mark_dirty`) in the same transaction and leaves an audit event.
+(:func:`lms.titles.incremental.mark_subjects`, ADR 29) in the same transaction and leaves an audit event.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from lms.registry.models import (
     clan_household,
     subtree,
 )
-from lms.titles.dirty import mark_dirty
+from lms.titles.incremental import mark_subjects
 from lms.titles.models import (
     TITLE_SUBJECT,
     Assessment,
@@ -683,7 +683,7 @@ def create_assessment(data: AssessmentInput, *, user: Any, evidence: EvidenceFil
         value=str(value),
         source=assessment.source,
     )
-    mark_dirty([(commune_id, assessment.year)])
+    _mark_assessed(commune_id, assessment)
     return assessment
 
 
@@ -735,7 +735,7 @@ def update_assessment(
     assessment.assessed_at = utcnow()
     db.session.flush()
     audit("assessment.update", assessment, user=user, fields=changed, value=str(assessment.value))
-    mark_dirty([(assessment.commune_id, assessment.year)])
+    _mark_assessed(assessment.commune_id, assessment)
     return assessment
 
 
@@ -765,7 +765,7 @@ def verify_assessment(assessment: Assessment, *, user: Any) -> Assessment:
     assessment.verified_by_id = getattr(user, "id", None)
     db.session.flush()
     audit("assessment.verify", assessment, user=user, indicator=assessment.indicator)
-    mark_dirty([(assessment.commune_id, assessment.year)])
+    _mark_assessed(assessment.commune_id, assessment)
     return assessment
 
 
@@ -773,7 +773,7 @@ def delete_assessment(assessment: Assessment, *, user: Any) -> None:
     if not can(user, ASSESS, db.session.get(AdminUnit, assessment.commune_id)):
         raise TitlesError(_("No such subject in your scope."), "subject_id")
     _refuse_if_recognised(assessment.subject_type, assessment.subject_id, assessment.year)
-    pair = (assessment.commune_id, assessment.year)
+    commune_id = assessment.commune_id
     audit(
         "assessment.delete",
         assessment,
@@ -784,9 +784,14 @@ def delete_assessment(assessment: Assessment, *, user: Any) -> None:
         indicator=assessment.indicator,
         value=str(assessment.value),
     )
+    _mark_assessed(commune_id, assessment)
     db.session.delete(assessment)
     db.session.flush()
-    mark_dirty([pair])
+
+
+def _mark_assessed(commune_id: int, assessment: Assessment) -> None:
+    """An assessment changes the inputs of its subject only: an incremental evaluation of it and its groups."""
+    mark_subjects({(commune_id, assessment.year): {(assessment.subject_type, assessment.subject_id)}})
 
 
 # --- bulk import -----------------------------------------------------------------------------------------------
@@ -1032,7 +1037,10 @@ def apply_assessment_rows(
         updated=result.updated,
         unchanged=result.unchanged,
     )
-    mark_dirty({(commune_id, data.year) for data, commune_id, *_rest in checked})
+    marks: dict[tuple[int, int], set[tuple[str, int]]] = {}
+    for data, commune_id, *_rest in checked:
+        marks.setdefault((commune_id, data.year), set()).add((data.subject_type, data.subject_id))
+    mark_subjects(marks)
     return result
 
 

@@ -116,6 +116,7 @@ def evaluate_commune_in_run(self, *, run_id: int, commune_id: int) -> bool:
         outcome = runs.evaluate_locked(commune_id, run.year, force=True, verify=run.kind == runs.RECONCILE)
         counted = runs.record(run_id, commune_id, outcome)
         db.session.commit()
+        runs.analyze_after(outcome)  # a first evaluation wrote many rows: fresh statistics for the next communes
     except TRANSIENT as exc:
         db.session.rollback()
         if self.request.retries < self.max_retries:

@@ -313,6 +313,7 @@ def test_a_shared_phone_keeps_each_users_marks_to_that_user(stack_app, browser, 
     page.once("dialog", lambda dialog: answer(dialog, True))
     page.get_by_role("button", name="Đăng xuất").click()
     expect(page.get_by_label("Thư điện tử")).to_be_visible()
+    page.wait_for_function("() => window.LmsOffline !== undefined")  # the form shows before the scripts have run
     assert page.evaluate(f"LmsOffline.cached({manager_id})") is None  # the roster is gone with the manager
     context.unroute("**/api/v1/sessions/*/attendance")
 

@@ -1,4 +1,5 @@
-"""Open Badges 3.0 credentials for certificates and recognitions: valid against the published JSON schema, signed so
+"""Open Badges 3.0 credentials for certificates and recognitions: valid against our conformance schemas (written from
+the OB 3.0 and VC 2.0 text, ``tests/credentials/conformance.py``), signed so
 that an independent JOSE implementation (joserfc) verifies them with the key the issuer's did:web document
 publishes, revoked through the status list, and refused for the right reason when tampered, expired, revoked or
 signed by a key we never published."""
@@ -10,14 +11,12 @@ import gzip
 import hashlib
 import json
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 from cryptography.fernet import InvalidToken
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc import jws
 from joserfc.jwk import OKPKey
-from jsonschema import Draft201909Validator
 from sqlalchemy import select
 
 from courses import services as course_services
@@ -31,11 +30,9 @@ from lms.titles import recognition
 from lms.titles.models import Title
 from tests.conftest import csrf_token, make_household, make_user, make_village, unit_by_code
 from tests.courses.conftest import make_centre, make_class
+from tests.credentials import conformance
 from tests.titles.recognition_fixtures import criteria_set, eligibility
 
-SCHEMAS = Path(__file__).parent.parent / "data" / "openbadges"
-SCHEMA = json.loads((SCHEMAS / "achievementcredential.json").read_text())
-PROFILE_SCHEMA = json.loads((SCHEMAS / "profile.json").read_text())
 AFTER = datetime(2026, 4, 5)
 
 
@@ -90,8 +87,8 @@ def test_a_certificate_is_an_open_badge_an_independent_verifier_accepts(certific
     assert response.status_code == 200
     document = response.get_json()
     credential, token = document["credential"], document["jwt"]
-    Draft201909Validator(SCHEMA).validate(credential)
-    Draft201909Validator(PROFILE_SCHEMA).validate(credential["issuer"])
+    conformance.validate("achievement_credential", credential)
+    conformance.validate("profile", credential["issuer"])
     header = json.loads(_unb64(token.split(".")[0]))
     assert set(header) == {"alg", "kid", "typ"}  # OB 3.0 allows no other JOSE header
     assert (header["alg"], header["typ"]) == ("EdDSA", "JWT")
@@ -130,7 +127,7 @@ def test_a_group_recognition_names_the_household_without_personal_data(app_ctx, 
     assert f"/credentials/recognitions/{row.certificate_code}.json" in page
     document = client.get(f"/credentials/recognitions/{row.certificate_code}.json").get_json()
     credential = document["credential"]
-    Draft201909Validator(SCHEMA).validate(credential)
+    conformance.validate("achievement_credential", credential)
     assert _independent_verify(client, document["jwt"]) == credential
     subject = credential["credentialSubject"]
     (identity,) = subject["identifier"]
@@ -314,7 +311,7 @@ def test_the_api_hands_out_the_same_credential(app_ctx, client):
     assert response.status_code == 200
     body = response.get_json()
     assert body["credential"] == services.decode(body["jwt"])
-    Draft201909Validator(SCHEMA).validate(body["credential"])
+    conformance.validate("achievement_credential", body["credential"])
     page = client.get(f"/credentials/recognitions/{row.certificate_code}.json").get_json()
     assert page["jwt"] == body["jwt"]
     recognition.revoke([row.id], reason="Sai sót", user=leader)
@@ -347,39 +344,74 @@ def test_a_configured_domain_with_a_port_is_written_as_did_web_requires(certific
         app.config["CREDENTIALS_DOMAIN"] = None
 
 
-OB_CONTEXT = json.loads(
-    (Path(services.__file__).parent / "contexts" / "ob-v3p0-context-3.0.3.json").read_text(encoding="utf-8")
-)["@context"]
-
-
-def _undefined_terms(node: dict) -> set[str]:
-    """Properties of Open Badges objects that the OB 3.0 context does not define: a JSON-LD processor would drop
-    them silently, so a wallet that reads the credential as linked data would not see them."""
+def _undefined_terms(node: dict, cls: str) -> set[str]:
+    """``Class.property`` for every property of ``node`` (an object of Open Badges class ``cls``) and of the objects
+    inside it that the OB 3.0 / VC 2.0 data model does not define for its class, and ``Class.type=Name`` for every
+    type name it does not define (``tests/data/conformance/ob3-terms.json``): a JSON-LD processor would drop them
+    silently, so a wallet that reads the credential as linked data would not see them."""
+    terms = conformance.terms()
+    undefined = {f"{cls}.{key}" for key in node if key not in terms["classes"][cls]["properties"]}
     types = node.get("type", [])
-    scoped = set()
-    for name in [types] if isinstance(types, str) else types:
-        definition = OB_CONTEXT.get(name)
-        if isinstance(definition, dict):
-            scoped |= set(definition.get("@context", {}))
-    undefined = {key for key in node if key not in OB_CONTEXT and key not in scoped}
+    undefined |= {f"{cls}.type={name}" for name in ([types] if isinstance(types, str) else types)} - {
+        f"{cls}.type={name}" for name in terms["types"]
+    }
     for key, value in node.items():
+        child_class = terms["objects"].get(key)
         for child in value if isinstance(value, list) else [value]:
-            if isinstance(child, dict) and key in ("achievement", "criteria", "identifier", "source"):
-                undefined |= _undefined_terms(child)
+            if child_class and isinstance(child, dict):
+                undefined |= _undefined_terms(child, child_class)
     return undefined
 
 
-def test_every_badge_property_is_a_term_of_the_open_badges_context(certificate):
-    row, _ = _recognised()
+def _undefined_in_credential(credential: dict) -> set[str]:
+    """The credential as linked data: the JWT payload without the registered claims VC-JWT adds beside it."""
+    terms = conformance.terms()
+    linked_data = {key: value for key, value in credential.items() if key not in terms["jwtClaims"]}
+    return _undefined_terms(linked_data, terms["root"])
+
+
+def test_every_badge_property_is_a_term_of_the_open_badges_vocabulary(certificate):
+    row, _ = _recognised()  # a household: its subject has a source Profile and an unhashed identity
     for issued in (
         services.credential_for_certificate(certificate["certificate"]),
         services.credential_for_recognition(row),
     ):
         credential = services.decode(issued.jwt)
-        assert _undefined_terms(credential["credentialSubject"]) == set()
-        for evidence in credential["evidence"]:
-            assert _undefined_terms(evidence) == set()
+        # Every class we write is walked: the credential, its subject, achievement, criteria, identifier, issuer
+        # profile, evidence and status entry (and a group's source profile).
+        assert {"credentialSubject", "issuer", "evidence", "credentialStatus"} <= set(credential)
+        assert _undefined_in_credential(credential) == set()
         assert credential["@context"][1] == services.OB_CONTEXT
+    assert "source" in credential["credentialSubject"]
+
+
+def test_a_property_the_vocabulary_does_not_define_fails_the_term_check(certificate):
+    credential = services.decode(services.credential_for_certificate(certificate["certificate"]).jwt)
+    credential["printedOn"] = "2026-04-05"
+    credential["credentialSubject"]["achievement"]["hoursRequired"] = 40
+    credential["credentialSubject"]["achievement"]["criteria"]["minAttendance"] = 0.75
+    credential["issuer"]["taxCode"] = "0101234567"
+    credential["evidence"][0]["type"] = ["Evidence", "AttendanceSheet"]
+    credential["credentialStatus"]["revokedAt"] = None
+    assert _undefined_in_credential(credential) == {
+        "AchievementCredential.printedOn",
+        "Achievement.hoursRequired",
+        "Criteria.minAttendance",
+        "Profile.taxCode",
+        "Evidence.type=AttendanceSheet",
+        "BitstringStatusListEntry.revokedAt",
+    }
+
+
+def test_the_vocabulary_is_ours_and_cites_the_data_model():
+    terms = conformance.terms()
+    assert next(iter(terms)) == "$comment"
+    assert "Written for this project from the data model text" in terms["$comment"]
+    assert "https://www.imsglobal.org/spec/ob/v3p0/" in terms["$comment"]
+    for name, definition in terms["classes"].items():
+        assert "§" in definition["$comment"], f"{name} must cite the section its properties come from"
+    assert set(terms["objects"].values()) <= set(terms["classes"])
+    assert "@vocab" not in json.dumps(terms)  # not a JSON-LD context
 
 
 def test_revoking_many_recognitions_revokes_their_credentials_in_one_statement(app_ctx, count_queries):
