@@ -98,9 +98,13 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
-## make bench: generate province-scale data and measure loading it (see docs/benchmarks.md).
+## make bench: every benchmark, each as a ratio against its floor measured in the same run (docs/benchmarks.md).
+## make bench SCALE=commune tries them in minutes; BENCH_DB and BENCH_REDIS name the benchmarks' own databases.
+SCALE       ?= province
+BENCH_DB    ?= postgresql://postgres@127.0.0.1:5432/lms_bench
+BENCH_REDIS ?= redis://127.0.0.1:6379/13
 bench: $(VENV)/.dev
-	$(FLASK) bench generate --scale province
+	$(BIN)/python bench/all.py --scale $(SCALE) --database-url $(BENCH_DB) --broker-url $(BENCH_REDIS)
 
 refdata: $(VENV)/.runtime
 	$(BIN)/pip install --quiet -r requirements-refdata.txt

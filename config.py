@@ -145,23 +145,28 @@ class Config:
     # addresses meets this one. Counted in RATELIMIT_STORAGE_URI, which production requires to be shared.
     LOGIN_ACCOUNT_RATE_LIMIT = _env("LMS_LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes")
 
-    MAX_CONTENT_LENGTH = int(_env("LMS_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)) or 0)
+    # The largest request: a province office's household list (~100,000 rows) as CSV is ~10-20 MB.
+    MAX_CONTENT_LENGTH = int(_env("LMS_MAX_UPLOAD_BYTES", str(32 * 1024 * 1024)) or 0)
     # Evidence scans and photos (certificates, assessments): PDF, JPEG or PNG up to this size.
     MAX_EVIDENCE_BYTES = int(_env("LMS_MAX_EVIDENCE_BYTES", str(5 * 1024 * 1024)) or 0)
     # What "trained in IT" means for the plan indicator: a standard of courses/data/it_skills.toml ("basic",
     # "advanced") or module codes that are all needed ("IU01,IU02,IU06"); empty: the data file's definition.
     IT_TRAINED_DEFINITION = _env("LMS_IT_TRAINED_DEFINITION", "") or ""
-    IMPORT_MAX_ROWS = int(_env("LMS_IMPORT_MAX_ROWS", "50000") or 0)
+    # The largest district list a province office sends is ~100,000 rows; a registry import streams its file and
+    # matches its rows in the database, so memory follows one row and the file's keys (docs/benchmarks.md).
+    IMPORT_MAX_ROWS = int(_env("LMS_IMPORT_MAX_ROWS", "120000") or 0)
     # An upload holds ID numbers in clear until its job runs; one that never ran is deleted after this long.
     IMPORT_PENDING_MAX_AGE = timedelta(hours=int(_env("LMS_IMPORT_PENDING_HOURS", "24") or 24))
     # What one spreadsheet may ask of the reader (lms/core/spreadsheet.py, ADR 0020): checked before parsing.
-    IMPORT_MAX_BYTES = int(_env("LMS_IMPORT_MAX_BYTES", str(10 * 1024 * 1024)) or 0)
-    IMPORT_MAX_UNCOMPRESSED_BYTES = int(_env("LMS_IMPORT_MAX_UNCOMPRESSED_BYTES", str(64 * 1024 * 1024)) or 0)
+    IMPORT_MAX_BYTES = int(_env("LMS_IMPORT_MAX_BYTES", str(32 * 1024 * 1024)) or 0)
+    # 120,000 rows of ten cells inflate to ~60-100 MB of sheet XML; the sheet is streamed, not held.
+    IMPORT_MAX_UNCOMPRESSED_BYTES = int(_env("LMS_IMPORT_MAX_UNCOMPRESSED_BYTES", str(256 * 1024 * 1024)) or 0)
     IMPORT_MAX_COMPRESSION_RATIO = int(_env("LMS_IMPORT_MAX_COMPRESSION_RATIO", "200") or 0)
     IMPORT_MAX_ARCHIVE_ENTRIES = int(_env("LMS_IMPORT_MAX_ARCHIVE_ENTRIES", "500") or 0)
     IMPORT_MAX_COLUMNS = int(_env("LMS_IMPORT_MAX_COLUMNS", "200") or 0)
     IMPORT_MAX_CELL_CHARS = int(_env("LMS_IMPORT_MAX_CELL_CHARS", str(32 * 1024)) or 0)
     # A workbook part parsed whole into memory (shared strings, styles), inflated; the sheet itself is streamed.
+    # (120,000 rows of distinct names and addresses make ~10 MB of shared strings.)
     IMPORT_MAX_PART_BYTES = int(_env("LMS_IMPORT_MAX_PART_BYTES", str(16 * 1024 * 1024)) or 0)
     # How long reading a file may take: a page that imports while the user waits (registrations, assessments,
     # the attendance sheet) answers within IMPORT_MAX_SECONDS whatever the file; a worker's registry import has

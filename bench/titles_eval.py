@@ -428,10 +428,10 @@ def where_the_time_goes(app: Flask, year: int) -> tuple[int, float, list[tuple[f
 
 
 def run(args: argparse.Namespace) -> None:
+    app = _app(args)  # first: importing a feature before the app package is loaded runs into an import cycle
     from lms.extensions import db
     from lms.titles.criteria import load_shipped_criteria
 
-    app = _app(args)
     with app.app_context():
         load_shipped_criteria()
         db.session.commit()

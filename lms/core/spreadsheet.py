@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import time
 import unicodedata
@@ -209,32 +210,55 @@ class Table:
 
 def read_table(filename: str, content: bytes, limits: Limits) -> Table:
     """Check and read the first sheet of an .xlsx, or a .csv (by the name's suffix): at most ``limits.max_rows``
-    data rows, which are all kept (an import checks every row before writing any).
+    data rows, which are all kept (for an import that needs every row at once; :func:`stream_table` keeps none).
 
     Raises :class:`SpreadsheetError` for a file that is unreadable, empty, too large or a bomb.
     """
-    lines = read_rows(filename, content, limits)
-    table: Table | None = None
-    width = 0
+    header, rows = stream_table(filename, content, limits)
+    return Table(header, list(rows))
+
+
+def stream_table(filename: str, content: bytes, limits: Limits) -> tuple[list[Any], Iterator[tuple[int, list[Any]]]]:
+    """The header row of the first sheet of an .xlsx, or of a .csv, and its non-blank data rows one at a time, as
+    :class:`Table` holds them (row number, cells cut to the header's width), without keeping any: memory follows
+    one row, not the file.
+
+    Raises :class:`SpreadsheetError` for a file that is unreadable, empty, too large or a bomb — at once for what
+    the header tells, and from the iterator for what only a later row tells (too many rows, a row too far, a
+    file that has no data rows).
+    """
+    lines = iter(read_rows(filename, content, limits))
+    header: list[Any] | None = None
     for number, cells in lines:
         if number > limits.last_row:
             raise SpreadsheetError(ROW_TOO_FAR, row=number, number=_n(number), limit=_n(limits.max_rows))
-        if table is None:
-            header = [clean(cell) for cell in cells[: limits.max_columns]]
-            # Read no further right than the last header: a stray cell far to the right must not widen every row.
-            width = max((i + 1 for i, cell in enumerate(header) if cell is not None), default=0)
-            table = Table(header[:width])
-            continue
-        cleaned = [clean(cell) for cell in cells[:width]]
-        if any(cell is not None for cell in cleaned):
-            if len(table.rows) == limits.max_rows:
-                raise SpreadsheetError(TOO_MANY_ROWS, row=number, limit=_n(limits.max_rows))
-            table.rows.append((number, cleaned))
-    if table is None or (not table.rows and not table.header):
+        header = [clean(cell) for cell in cells[: limits.max_columns]]
+        break
+    if header is None:
         raise SpreadsheetError(EMPTY)
-    if not table.rows:
-        raise SpreadsheetError(NO_ROWS)
-    return table
+    # Read no further right than the last header: a stray cell far to the right must not widen every row.
+    width = max((i + 1 for i, cell in enumerate(header) if cell is not None), default=0)
+    header = header[:width]
+
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        count = 0
+        for number, cells in lines:
+            if number > limits.last_row:
+                raise SpreadsheetError(ROW_TOO_FAR, row=number, number=_n(number), limit=_n(limits.max_rows))
+            cleaned = [clean(cell) for cell in cells[:width]]
+            if any(cell is not None for cell in cleaned):
+                if count == limits.max_rows:
+                    raise SpreadsheetError(TOO_MANY_ROWS, row=number, limit=_n(limits.max_rows))
+                count += 1
+                yield number, cleaned
+        if not count:
+            raise SpreadsheetError(NO_ROWS if header else EMPTY)
+
+    data = rows()
+    if header:
+        return header, data
+    first = next(data)  # no header: a file with nothing at all is "empty" before anything else is said of it
+    return header, itertools.chain([first], data)
 
 
 def read_rows(filename: str, content: bytes, limits: Limits) -> Iterator[tuple[int, Sequence[Any]]]:
@@ -281,24 +305,25 @@ def clean(value: Any) -> Any:
 
 
 def _csv_rows(content: bytes, limits: Limits) -> Iterator[tuple[int, Sequence[Any]]]:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SpreadsheetError(NOT_UTF8) from exc
-    if "\x00" in text:
+    # UTF-8 encodes no character but NUL with a zero byte: a NUL is a binary file, whatever the name says.
+    if b"\x00" in content:
         raise SpreadsheetError(NOT_CSV)
     # Spreadsheet programs set to Vietnamese (decimal comma) save CSV with ";"; take what the header row uses.
-    first_line = text[: 64 * 1024].split("\n", 1)[0]
+    first_line = content[: 64 * 1024].decode("utf-8-sig", errors="ignore").split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first_line.count)
     # The limit is process-wide in the csv module; every reader sets it to the setting before reading.
     csv.field_size_limit(limits.max_cell_chars)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # Decoded as it is read: the file is never held a second time as text (a 10 MB file would be 40 MB more).
+    text = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")
+    reader = csv.reader(text, delimiter=delimiter)
     deadline = time.monotonic() + limits.max_seconds
     while True:
         try:
             cells = next(reader)
         except StopIteration:
             return
+        except UnicodeDecodeError as exc:
+            raise SpreadsheetError(NOT_UTF8) from exc
         except csv.Error as exc:
             raise SpreadsheetError(CELL_TOO_LONG, row=reader.line_num, limit=_n(limits.max_cell_chars)) from exc
         # A row is numbered by the line it starts on... and csv counts the lines it has read (a quoted cell can

@@ -4,29 +4,51 @@ and association officers.
 An upload becomes an :class:`ImportJob` through :func:`create_job`, which only makes the cheap checks a user
 should hear about at once. A worker then runs :func:`execute_job` in two phases:
 
-1. *Check.* Read every row, convert every cell and resolve every code against the database (a few queries per
-   file, none per row), collecting **every** error with its row, column and reason in English and Vietnamese.
-   Only the job row is written in this phase, to publish progress.
-2. *Apply.* Only if no row had an error: write everything in one transaction with a few set-based statements
-   per table, upserting on natural keys, so importing the same file again changes nothing.
+1. *Check.* Stream every row and convert every cell (only the job row is written meanwhile, to publish
+   progress), then resolve every code against the database once — inside the province's lock when applying —
+   with a few queries per file, none per row (a households file's rows go to a temporary table and are joined
+   with the stored households and persons: ADR 36), collecting **every** error with its row, column and reason
+   in English and Vietnamese.
+2. *Apply.* Only if no row had an error: write everything in the same transaction with a few set-based
+   statements per table, upserting on natural keys, so importing the same file again changes nothing.
 
 The column layouts are explained to users in ``lms/static/import-templates/README.txt``; keep the two in step.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import unicodedata
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
+from itertools import groupby
 from pathlib import PurePosixPath
 from typing import Any, ClassVar, NamedTuple, cast
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CursorResult, Select, false, insert, select, update
+from sqlalchemy import Column as Column_
+from sqlalchemy import (
+    CursorResult,
+    Integer,
+    MetaData,
+    Select,
+    String,
+    Table,
+    and_,
+    case,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
 
@@ -161,6 +183,10 @@ class _Report:
 
     def __bool__(self) -> bool:
         return bool(self._entries)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._rows.clear()
 
     def listed(self) -> list[dict[str, Any]]:
         """The errors in row and column order, at most MAX_LISTED_ERRORS of them."""
@@ -463,23 +489,26 @@ class _UnitResolver:
         self.units: dict[str, list[UnitRef]] = {}
 
     def load(self, lines: list[Line], key: str) -> None:
-        codes = {line.get(key) for line in lines} - {None}
+        self.load_codes({line.get(key) for line in lines} - {None})
+
+    def load_codes(self, codes: Collection[str]) -> None:
         for unit in _current_units(self.scope, self.levels, codes):
             self.units.setdefault(unit.code, []).append(unit)
 
     def resolve(self, line: Line, key: str) -> UnitRef | None:
         code = line.get(key)
-        if code is None:
-            return None
+        return None if code is None else self.resolve_code(line.number, key, code)
+
+    def resolve_code(self, row: int, key: str, code: str) -> UnitRef | None:
         found = self.units.get(code, [])
         if not found:
-            self.report.add(line.number, key, f"unknown_{self.what}", code=code)
+            self.report.add(row, key, f"unknown_{self.what}", code=code)
             return None
         if len(found) > 1:
-            self.report.add(line.number, key, "ambiguous_unit", code=code)
+            self.report.add(row, key, "ambiguous_unit", code=code)
             return None
         if not found[0].in_scope:
-            self.report.add(line.number, key, f"{self.what}_out_of_scope", code=code, unit=self.scope.name)
+            self.report.add(row, key, f"{self.what}_out_of_scope", code=code, unit=self.scope.name)
             return None
         return found[0]
 
@@ -627,9 +656,11 @@ def _first_row(seen: dict[Any, int], key: Any, line: Line) -> int | None:
 class _Layout(ABC):
     """A kind of file: its columns, how its rows are checked against the database, and how they are applied.
 
-    ``prepare`` loads what the rows refer to (a few queries for the whole file); ``check`` looks at one row
-    without any query; only when no row had an error, ``plan`` works out every write (recording it in the
-    preview) without writing, and ``write`` makes them, a few set-based statements per table.
+    ``take`` receives each converted row as the file is read (no query); ``resolve`` then checks them all
+    against the database, once, inside the province's lock when the import applies. By default ``take`` keeps
+    the rows and ``resolve`` runs ``prepare``, which loads what the rows refer to (a few queries for the whole
+    file), and ``check`` on each row (no query). Only when no row had an error, ``plan`` works out every write
+    (recording it in the preview) without writing, and ``write`` makes them, a few set-based statements per table.
     """
 
     columns: ClassVar[tuple[Column, ...]]
@@ -641,15 +672,25 @@ class _Layout(ABC):
         # audited for the whole file at once (_refuse_id_numbers), as the person form does for one number.
         self.refused_id_numbers: list[tuple[int, int]] = []
         self.sets_id_numbers = False
+        self.lines: list[Line] = []
+        self.read = False  # every row of the file was taken
 
     def check_headers(self, found: Collection[str]) -> None:  # noqa: B027 - optional hook; most layouts need none
         """Header rules beyond the required columns; ``found`` holds the keys of the columns present."""
 
-    @abstractmethod
-    def prepare(self, lines: list[Line]) -> None: ...
+    def take(self, line: Line) -> None:
+        self.lines.append(line)
 
-    @abstractmethod
-    def check(self, line: Line) -> None: ...
+    def resolve(self) -> None:
+        self.prepare(self.lines)
+        for line in self.lines:
+            self.check(line)
+
+    def prepare(self, lines: list[Line]) -> None:  # noqa: B027 - the default resolve's hook
+        """Load what ``lines`` refer to, for :meth:`check`."""
+
+    def check(self, line: Line) -> None:  # noqa: B027 - the default resolve's hook
+        """Check one row against what :meth:`prepare` loaded."""
 
     @abstractmethod
     def plan(self, preview: Preview) -> None: ...
@@ -774,21 +815,6 @@ class _Villages(_Layout):
             )
 
 
-class _ExistingPerson(NamedTuple):
-    id: int
-    household_id: int
-    full_name: str
-    name_folded: str
-    birth_date: date | None
-    sex: str | None
-    relation_to_head: str | None
-    ethnicity: str | None
-    occupation_group: str
-    id_number_hash: str | None
-    id_number_encrypted: bytes | None
-    id_number_hint: str | None
-
-
 # The person columns a households file may set; an empty cell keeps what is stored.
 PERSON_FIELDS = ("birth_date", "sex", "relation_to_head", "ethnicity", "occupation_group")
 # What an import compares to tell an updated person from an unchanged one (the name keys follow full_name).
@@ -798,7 +824,76 @@ SHOWN_PERSON_FIELDS = ("full_name", *PERSON_FIELDS, "id_number_hash")
 HouseholdKey = tuple[int, str]  # (village id, household code): the natural key of a household
 
 
+class _FileRow(NamedTuple):
+    """What the first pass keeps of one households row: its converted cells and derived keys, no ``Line``."""
+
+    row: int
+    village_code: str
+    household_code: str
+    address: str | None
+    full_name: str
+    name_folded: str
+    sort_key: str
+    birth_date: date | None
+    sex: str | None
+    relation_to_head: str | None
+    ethnicity: str | None
+    occupation_group: str | None
+    id_number_hash: str | None
+    id_number_encrypted: bytes | None
+    id_number_hint: str | None
+
+
+def _scratch(name: str, *columns: Column_) -> Table:
+    """A temporary table of the running transaction (PostgreSQL drops it at the commit; SQLite keeps it for the
+    connection, so it is dropped before it is made again)."""
+    return Table(name, MetaData(), *columns, prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+
+
+# The file's rows, once checked on their own: what the database joins them with. Its columns are the person's.
+_person_columns = Person.__table__.c
+FILE_ROWS = _scratch(
+    "import_household_row",
+    Column_("row", Integer, primary_key=True),
+    Column_("village_id", Integer, nullable=False),
+    Column_("village_code", String(32), nullable=False),
+    Column_("household_code", String(40), nullable=False),
+    *(
+        Column_(name, _person_columns[name].type)
+        for name in (
+            "full_name",
+            "name_folded",
+            "sort_key",
+            "birth_date",
+            "sex",
+            "relation_to_head",
+            "ethnicity",
+            "occupation_group",
+            "id_number_hash",
+            "id_number_encrypted",
+            "id_number_hint",
+        )
+    ),
+)
+# The stored person each row names (rows naming nobody are new persons).
+MATCHES = _scratch(
+    "import_household_match",
+    Column_("row", Integer, primary_key=True),
+    Column_("person_id", Integer, nullable=False),
+)
+SCRATCH_PAGE = 10_000  # rows per INSERT into a scratch table
+
+
 class _Households(_Layout):
+    """A households file, in memory that follows one row and the file's keys, not its rows or the villages.
+
+    The first pass (:meth:`take`) keeps a compact tuple per row and the keys that find duplicates in the file. The
+    check against the database (:meth:`resolve`) copies the rows into a temporary table and joins it with the
+    households and persons: one statement finds every row's household, ID-number holder and namesakes, whatever
+    the villages hold. :meth:`plan` streams the rows with the stored persons they update; :meth:`write` is three
+    set-based statements from the temporary table.
+    """
+
     entities = ("households", "persons")
     columns = (
         VILLAGE_CODE,
@@ -816,174 +911,315 @@ class _Households(_Layout):
     def __init__(self, scope: Scope, report: _Report, job_id: int) -> None:
         super().__init__(scope, report, job_id)
         self.villages = _UnitResolver(scope, report, (UnitLevel.VILLAGE,), "village")
-        self.households: dict[HouseholdKey, tuple[int, str]] = {}  # existing: key → (id, address)
-        self.persons: dict[int, _ExistingPerson] = {}
-        self.by_key: dict[tuple[int, str, date | None], list[int]] = defaultdict(list)
-        self.by_hash: dict[str, tuple[int, int | None]] = {}  # any person's hash → (id, household id)
-        self.addresses: dict[HouseholdKey, tuple[int, str]] = {}  # key → (first row giving one, address)
+        self.file_rows: list[_FileRow] = []  # until resolve() has them in the database
+        self.addresses: dict[tuple[str, str], tuple[int, str]] = {}  # (village, household code) → first row, address
+        self.first_rows: dict[tuple[str, str], int] = {}  # each household's first row
         self.seen_ids: dict[str, int] = {}
-        self.seen_keys: dict[tuple[HouseholdKey, str, date | None], int] = {}
-        self.claimed: dict[int, int] = {}  # existing person id → row
-        self.rows: list[tuple[Line, HouseholdKey, int | None]] = []  # each person row, with its match
-        self.codes: set[str] = set()  # the household codes the file names
+        self.seen_keys: dict[tuple[str, str, str, date | None], int] = {}
+        self.village_ids: dict[str, int] = {}  # the file's village codes, resolved
+        self.households: dict[HouseholdKey, tuple[int, str]] = {}  # the existing ones the file names → (id, address)
         self.household_writes: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
-        self.person_writes: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
+        self.new_persons = self.changed_persons = 0
 
-    def prepare(self, lines: list[Line]) -> None:
-        self.villages.load(lines, "village_code")
-        village_ids = {u.id for units in self.villages.units.values() for u in units if u.in_scope}
-        self.codes = {line.get("household_code") for line in lines} - {None}
-        self._load_households(village_ids)
-        # Only the households the file names, and only their members: memory follows the file, not the size of
-        # the villages it touches (a province's villages hold hundreds of thousands of persons).
-        members = select(*(getattr(Person, name) for name in _ExistingPerson._fields))
-        household_ids = {household_id for household_id, _ in self.households.values()}
-        for row in _fetch_in(members, Person.household_id, household_ids):
-            person = _ExistingPerson(*row)
-            self.persons[person.id] = person
-            self.by_key[(person.household_id, person.name_folded, person.birth_date)].append(person.id)
-        # Anyone's ID number counts, not only that of the persons in these villages: it is unique nationwide.
-        hashes = {line.get("id_number").hash for line in lines if line.get("id_number")}
-        self.sets_id_numbers = bool(hashes)
-        holders = select(Person.id_number_hash, Person.id, Person.household_id)
-        self.by_hash = {h: (i, hh) for h, i, hh in _fetch_in(holders, Person.id_number_hash, hashes)}
-
-    def _load_households(self, village_ids: Collection[int]) -> None:
-        """The existing households of ``village_ids`` whose codes the file names (by code, in chunks)."""
-        if not village_ids:
-            self.households = {}
-            return
-        stmt = select(Household.village_id, Household.code, Household.id, Household.address).where(
-            Household.village_id.in_(sorted(village_ids))
-        )
-        self.households = {(v, c): (i, a) for v, c, i, a in _fetch_in(stmt, Household.code, self.codes)}
-
-    def check(self, line: Line) -> None:
-        village = self.villages.resolve(line, "village_code")
-        code = line.get("household_code")
+    def take(self, line: Line) -> None:
+        village, code, name = line.get("village_code"), line.get("household_code"), line.get("full_name")
         if village is None or code is None:
             return
-        key = (village.id, code)
+        key = (village, code)
         if (address := line.get("address")) is not None:
             first, first_address = self.addresses.setdefault(key, (line.number, address))
             if first_address != address:
                 self.report.add(line.number, "address", "conflict", other=first, entity=_l("household"))
-        if line.get("full_name") is not None and not line.bad.intersection(("id_number", "birth_date")):
-            self.rows.append((line, key, self._match(line, key)))
-
-    def _match(self, line: Line, key: HouseholdKey) -> int | None:
-        """The existing person this row updates, or None for a new one; reports rows that clash.
-
-        A person is the holder of the row's ID number, else the member of the same household with the same
-        name (diacritics ignored) and birth date.
-        """
-        name, birth = fold(line.get("full_name")), line.get("birth_date")
+        if name is None or line.bad.intersection(("id_number", "birth_date")):
+            return
+        names = _name_columns(name, person=True)
+        birth: date | None = line.get("birth_date")
         id_number: IdNumber | None = line.get("id_number")
         # Every row's natural key is remembered, with or without an ID number: "A, 1980, 0620…" and "A, 1980, (no
         # number)" in one household are one person written twice, not two people.
-        if (other := _first_row(self.seen_keys, (key, name, birth), line)) is not None:
+        if (other := _first_row(self.seen_keys, (village, code, names["name_folded"], birth), line)) is not None:
             self.report.add(line.number, "full_name", "duplicate_person", other=other)
-            return None
+            return
         if id_number is not None and (other := _first_row(self.seen_ids, id_number.hash, line)) is not None:
             self.report.add(line.number, "id_number", "duplicate_id_number", other=other)
-            return None
-        household_id = self.households[key][0] if key in self.households else None
-        holder = self.by_hash.get(id_number.hash) if id_number is not None else None
-        if holder is not None and (household_id is None or holder[1] != household_id):
-            self.refused_id_numbers.append((line.number, holder[0]))
-            return None
-        if holder is not None:
-            return self._claim(line, holder[0])
-        if household_id is None:
-            return None
-        candidates = self.by_key.get((household_id, name, birth), [])
-        if id_number is not None:
-            # A new ID number may complete a person recorded without one, never replace another number.
-            candidates = [p for p in candidates if self.persons[p].id_number_hash is None]
-        candidates = sorted(p for p in candidates if p not in self.claimed)
-        return self._claim(line, candidates[0]) if candidates else None
+            return
+        self.first_rows.setdefault(key, line.number)
+        protected = protected_fields(id_number.number) if id_number is not None else {}
+        self.file_rows.append(
+            _FileRow(
+                line.number,
+                village,
+                code,
+                address,
+                names["full_name"],
+                names["name_folded"],
+                names["sort_key"],
+                birth,
+                *(line.get(name) for name in ("sex", "relation_to_head", "ethnicity", "occupation_group")),
+                *(protected.get(name) for name in ("id_number_hash", "id_number_encrypted", "id_number_hint")),
+            )
+        )
 
-    def _claim(self, line: Line, person_id: int) -> int | None:
-        if (other := _first_row(self.claimed, person_id, line)) is not None:
-            self.report.add(line.number, "full_name", "duplicate_person", other=other)
+    def resolve(self) -> None:
+        self.sets_id_numbers = any(row.id_number_hash for row in self.file_rows)
+        self.villages.load_codes({row.village_code for row in self.file_rows})
+        for table in (FILE_ROWS, MATCHES):
+            connection = db.session.connection()
+            table.drop(connection, checkfirst=True)
+            table.create(connection)
+        page: list[dict[str, Any]] = []
+        for file_row in self.file_rows:
+            village = self.villages.resolve_code(file_row.row, "village_code", file_row.village_code)
+            if village is None:
+                continue
+            self.village_ids[file_row.village_code] = village.id
+            page.append({**file_row._asdict(), "village_id": village.id})
+            if len(page) == SCRATCH_PAGE:
+                _insert_page(FILE_ROWS, page)
+        _insert_page(FILE_ROWS, page)
+        self.file_rows = []  # from here on, the rows are in the database
+        self._load_households()
+        self._match()
+
+    def _load_households(self) -> None:
+        """The stored households the file names (bounded by the file's households, not by the villages')."""
+        keys = select(FILE_ROWS.c.village_id, FILE_ROWS.c.household_code).distinct().subquery()
+        stmt = select(Household.village_id, Household.code, Household.id, Household.address).join(
+            keys, and_(keys.c.village_id == Household.village_id, keys.c.household_code == Household.code)
+        )
+        self.households = {(v, c): (i, a) for v, c, i, a in db.session.execute(stmt)}
+
+    def _match(self) -> None:
+        """Which stored person each row names: the holder of its ID number, else the first unclaimed member of the
+        same household with the same name (diacritics ignored) and birth date. One streamed join for the file."""
+        t, holder, namesake = FILE_ROWS.c, aliased(Person), aliased(Person)
+        stmt = (
+            select(
+                t.row,
+                t.id_number_hash,
+                Household.id,
+                holder.id,
+                holder.household_id,
+                namesake.id,
+                namesake.id_number_hash,
+            )
+            .select_from(FILE_ROWS)
+            .outerjoin(Household, and_(Household.village_id == t.village_id, Household.code == t.household_code))
+            .outerjoin(holder, holder.id_number_hash == t.id_number_hash)
+            .outerjoin(
+                namesake,
+                and_(
+                    namesake.household_id == Household.id,
+                    namesake.name_folded == t.name_folded,
+                    namesake.birth_date.is_not_distinct_from(t.birth_date),
+                ),
+            )
+            .order_by(t.row, namesake.id)
+        )
+        claimed: dict[int, int] = {}  # stored person → the row that names it
+        page: list[dict[str, Any]] = []
+        result = db.session.execute(stmt.execution_options(yield_per=SCRATCH_PAGE))
+        for row, group in groupby(result, key=lambda r: r[0]):
+            records = list(group)
+            id_hash, household_id, holder_id, holder_household = records[0][1:5]
+            candidates = [(r[5], r[6]) for r in records]
+            person_id = self._match_row(row, id_hash, household_id, holder_id, holder_household, candidates, claimed)
+            if person_id is not None:
+                page.append({"row": row, "person_id": person_id})
+                if len(page) == SCRATCH_PAGE:
+                    _insert_page(MATCHES, page)
+        _insert_page(MATCHES, page)
+
+    def _match_row(
+        self,
+        row: int,
+        id_hash: str | None,
+        household_id: int | None,
+        holder_id: int | None,
+        holder_household: int | None,
+        candidates: list[tuple[int | None, str | None]],
+        claimed: dict[int, int],
+    ) -> int | None:
+        if holder_id is not None and (household_id is None or holder_household != household_id):
+            self.refused_id_numbers.append((row, holder_id))
+            return None
+        if holder_id is not None:
+            person_id: int | None = holder_id
+        else:
+            # A new ID number may complete a person recorded without one, never replace another number.
+            ids = [p for p, h in candidates if p is not None and (id_hash is None or h is None) and p not in claimed]
+            person_id = min(ids) if ids else None
+        if person_id is None:
+            return None
+        if (other := claimed.setdefault(person_id, row)) != row:
+            self.report.add(row, "full_name", "duplicate_person", other=other)
             return None
         return person_id
 
     def plan(self, preview: Preview) -> None:
         now = utcnow()
         inserts, updates = self.household_writes
-        first_rows: dict[HouseholdKey, Line] = {}
-        for line, key, _ in self.rows:
-            first_rows.setdefault(key, line)
-        for key, line in first_rows.items():
+        for key, first in sorted(self.first_rows.items(), key=lambda item: item[1]):
+            village_id = self.village_ids.get(key[0])
+            if village_id is None:
+                continue
+            stored_key = (village_id, key[1])
             address = self.addresses[key][1] if key in self.addresses else None
-            label = f"{line.get('village_code')}/{key[1]}"
-            if key not in self.households:
-                values = {
-                    "village_id": key[0],
-                    "code": key[1],
-                    "address": address or "",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                inserts.append(values)
-                preview.add("households", "new", line.number, label, key, values)
-            elif address is not None and address != self.households[key][1]:
-                values = {"id": self.households[key][0], "address": address, "updated_at": now}
+            label = f"{key[0]}/{key[1]}"
+            stored = self.households.get(stored_key)
+            if stored is None:
+                values = {"village_id": village_id, "code": key[1], "address": address or "", "created_at": now}
+                inserts.append({**values, "updated_at": now})
+                preview.add("households", "new", first, label, stored_key, values)
+            elif address is not None and address != stored[1]:
+                values = {"id": stored[0], "address": address, "updated_at": now}
                 updates.append(values)
-                changes = [{"field": "address", "old": self.households[key][1], "new": address}]
-                preview.add("households", "changed", line.number, label, key, values, changes)
+                changes = [{"field": "address", "old": stored[1], "new": address}]
+                preview.add("households", "changed", first, label, stored_key, values, changes)
             else:
-                preview.add("households", "unchanged", line.number, label, key)
-        self._plan_persons(preview, now)
+                preview.add("households", "unchanged", first, label, stored_key)
+        self._plan_persons(preview)
 
-    def _plan_persons(self, preview: Preview, now: datetime) -> None:
-        inserts, updates = self.person_writes
-        for line, key, person_id in self.rows:
-            existing = self.persons[person_id] if person_id is not None else None
-            values = _person_values(line, existing)
-            label = f"{values['full_name']} ({line.get('village_code')}/{key[1]})"
+    def _plan_persons(self, preview: Preview) -> None:
+        t, m = FILE_ROWS.c, MATCHES.c
+        stored = [getattr(Person, name) for name in STORED_PERSON_FIELDS]
+        stmt = (
+            select(FILE_ROWS, Person.id, *stored)
+            .outerjoin(MATCHES, m.row == t.row)
+            .outerjoin(Person, Person.id == m.person_id)
+            .order_by(t.row)
+        )
+        width = len(FILE_ROWS.c)
+        for record in db.session.execute(stmt.execution_options(yield_per=SCRATCH_PAGE)):
+            given = record._mapping
+            existing = dict(zip(STORED_PERSON_FIELDS, record[width + 1 :], strict=True)) if record[width] else None
+            values = _person_values(given, existing)
+            key = (given["village_id"], given["household_code"])
+            label = f"{values['full_name']} ({given['village_code']}/{key[1]})"
             if existing is None:
-                # The household's id is known only once it is written: ``write`` fills it in from the key.
-                planned = {**values, "household_key": key, "unit_id": key[0], "phone": None}
-                inserts.append({**planned, "created_at": now, "updated_at": now})
-                preview.add("persons", "new", line.number, label, [key, line.number], planned)
-            elif any(values[name] != getattr(existing, name) for name in STORED_PERSON_FIELDS):
-                planned = {**values, "id": existing.id}
-                updates.append({**planned, "updated_at": now})
-                changes = _changes(existing._asdict(), values, SHOWN_PERSON_FIELDS)
-                preview.add("persons", "changed", line.number, label, existing.id, planned, changes)
+                self.new_persons += 1
+                planned = {**values, "household_key": list(key), "unit_id": key[0], "phone": None}
+                preview.add("persons", "new", given["row"], label, [list(key), given["row"]], planned)
+            elif _changed(values, existing):
+                self.changed_persons += 1
+                person_id = record[width]
+                preview.add(
+                    "persons",
+                    "changed",
+                    given["row"],
+                    label,
+                    person_id,
+                    {**values, "id": person_id},
+                    _changes(existing, values, SHOWN_PERSON_FIELDS),
+                )
             else:
-                preview.add("persons", "unchanged", line.number, label, existing.id)
+                preview.add("persons", "unchanged", given["row"], label, record[width])
 
     def write(self) -> None:
         _write(Household, *self.household_writes)
-        if self.household_writes[0]:  # the new households' ids, for their members
-            self._load_households({key[0] for _, key, _ in self.rows})
-        inserts = [
-            {
-                **{k: v for k, v in row.items() if k != "household_key"},
-                "household_id": self.households[row["household_key"]][0],
-            }
-            for row in self.person_writes[0]
-        ]
-        _write(Person, inserts, self.person_writes[1])
+        now = utcnow()
+        t, m = FILE_ROWS.c, MATCHES.c
+        if self.new_persons:
+            new = (
+                select(
+                    *(t[name] for name in ("full_name", "name_folded", "sort_key", "birth_date", "sex")),
+                    t.relation_to_head,
+                    t.ethnicity,
+                    func.coalesce(t.occupation_group, OccupationGroup.OTHER.value),
+                    t.id_number_hash,
+                    t.id_number_encrypted,
+                    t.id_number_hint,
+                    Household.id,
+                    t.village_id,
+                    literal(now, Person.created_at.type),
+                    literal(now, Person.updated_at.type),
+                )
+                .join(Household, and_(Household.village_id == t.village_id, Household.code == t.household_code))
+                .outerjoin(MATCHES, m.row == t.row)
+                .where(m.person_id.is_(None))
+                .order_by(t.row)
+            )
+            target = [
+                *("full_name", "name_folded", "sort_key", "birth_date", "sex", "relation_to_head", "ethnicity"),
+                *("occupation_group", "id_number_hash", "id_number_encrypted", "id_number_hint"),
+                *("household_id", "unit_id", "created_at", "updated_at"),
+            ]
+            db.session.execute(insert(Person).from_select(target, new))
+        if self.changed_persons:
+            values = _stored_values()
+            db.session.execute(
+                update(Person)
+                .where(Person.id == m.person_id, m.row == t.row)
+                .where(or_(*(values[name].is_distinct_from(getattr(Person, name)) for name in CHANGED_BY)))
+                .values(**values, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        for table in (MATCHES, FILE_ROWS):
+            table.drop(db.session.connection())
 
 
-def _person_values(line: Line, existing: _ExistingPerson | None) -> dict[str, Any]:
-    """The person columns after applying ``line`` to ``existing`` (or to nothing, for a new person).
+# What tells an updated person from an unchanged one (the ciphertext and hint follow the hash).
+CHANGED_BY = ("full_name", *PERSON_FIELDS, "id_number_hash")
 
-    An empty cell keeps the stored value; the derived name keys and the protected ID columns are filled here
-    because bulk writes bypass the ORM validators. Every result has the same keys, so one statement writes all.
-    """
-    values = {name: getattr(existing, name) if existing else None for name in STORED_PERSON_FIELDS}
-    values.update({name: line.get(name) for name in PERSON_FIELDS if line.get(name) is not None})
+
+def _insert_page(table: Table, page: list[dict[str, Any]]) -> None:
+    """Send ``page`` to a scratch table and empty it: by ``COPY`` on PostgreSQL (a multi-row INSERT of 10,000 rows
+    costs the server ~4× more, parsing it), by one ``executemany`` elsewhere."""
+    if not page:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        db.session.execute(insert(table), page)
+        page.clear()
+        return
+    names = [column.name for column in table.columns]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerows([_copied(row.get(name)) for name in names] for row in page)
+    buffer.seek(0)
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    cursor: Any = raw.cursor()  # the session's connection: the same transaction
+    try:
+        cursor.copy_expert(f"COPY {table.name} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
+    finally:
+        cursor.close()
+    page.clear()
+
+
+def _copied(value: Any) -> Any:
+    """A value as COPY's CSV takes it: NULL as \\N, bytes in bytea's hex form."""
+    if value is None:
+        return r"\N"
+    return "\\x" + value.hex() if isinstance(value, bytes) else value
+
+
+def _person_values(given: Any, existing: dict[str, Any] | None) -> dict[str, Any]:
+    """The stored person columns after applying a file row (``given``: its converted cells and derived name keys)
+    to ``existing`` (or to nothing, for a new person). An empty cell keeps the stored value; a new ID number brings
+    its own ciphertext and hint. :func:`_stored_values` says the same in SQL, for the write."""
+    values = {name: existing[name] if existing else None for name in STORED_PERSON_FIELDS}
+    values.update({name: given[name] for name in PERSON_FIELDS if given[name] is not None})
     values["occupation_group"] = values["occupation_group"] or OccupationGroup.OTHER.value
-    values.update(_name_columns(line.get("full_name"), person=True))
-    id_number: IdNumber | None = line.get("id_number")
-    if id_number is not None and values["id_number_hash"] != id_number.hash:
-        values.update(protected_fields(id_number.number))
+    values.update({name: given[name] for name in ("full_name", "name_folded", "sort_key")})
+    if given["id_number_hash"] is not None and values["id_number_hash"] != given["id_number_hash"]:
+        values.update({name: given[name] for name in ("id_number_hash", "id_number_encrypted", "id_number_hint")})
     return values
+
+
+def _stored_values() -> dict[str, Any]:
+    """:func:`_person_values` as SQL over FILE_ROWS and the person it updates (both joined by the UPDATE)."""
+    t = FILE_ROWS.c
+    new_number = and_(t.id_number_hash.is_not(None), t.id_number_hash.is_distinct_from(Person.id_number_hash))
+    values: dict[str, Any] = {name: func.coalesce(t[name], getattr(Person, name)) for name in PERSON_FIELDS}
+    values.update({name: t[name] for name in ("full_name", "name_folded", "sort_key")})
+    for name in ("id_number_hash", "id_number_encrypted", "id_number_hint"):
+        values[name] = case((new_number, t[name]), else_=getattr(Person, name))
+    return values
+
+
+def _changed(values: dict[str, Any], existing: dict[str, Any]) -> bool:
+    return any(values[name] != existing[name] for name in CHANGED_BY)
 
 
 class _ExistingOrganisation(NamedTuple):
@@ -1361,22 +1597,28 @@ def _claim(job_id: int) -> bool:
 
 
 class _Progress:
-    """Publishes how many rows have been checked, committing every PROGRESS_EVERY rows.
+    """Publishes how many rows have been read, committing every PROGRESS_EVERY rows.
 
-    Only safe during the check phase, which writes nothing but the job row: a commit there never publishes
-    half an import.
+    Only used while the file is read, before the check against the database and the province's lock: the job
+    row is all that is written then, so a commit never publishes half an import. The total is an estimate (the
+    lines of a CSV) until the last row is read.
     """
 
-    def __init__(self, job: ImportJob, total: int) -> None:
-        self.job, self.total, self.done = job, total, 0
-        job.total_rows = total
+    def __init__(self, job: ImportJob) -> None:
+        self.job, self.done = job, 0
+        job.total_rows = job.content.count(b"\n") if job.filename.lower().endswith(".csv") else 0
         db.session.commit()
 
     def tick(self) -> None:
         self.done += 1
-        if self.done % PROGRESS_EVERY == 0 or self.done == self.total:
+        if self.done % PROGRESS_EVERY == 0:
             self.job.processed_rows = self.done
+            self.job.total_rows = max(self.job.total_rows, self.done)
             db.session.commit()
+
+    def finish(self) -> None:
+        self.job.processed_rows = self.job.total_rows = self.done
+        db.session.commit()
 
 
 def _finish(
@@ -1422,32 +1664,54 @@ def _success_message(summary: dict[str, dict[str, int]]) -> str:
     return "; ".join(parts)
 
 
-def _check(job: ImportJob, report: _Report, *, publish_progress: bool = True) -> tuple[_Layout, list[str]]:
-    """Phase 1: read the job's file and check every row, filling ``report``.
+def _read(job: ImportJob, report: _Report, *, publish_progress: bool = True) -> tuple[_Layout, list[str]]:
+    """Phase 1a: stream the job's file, converting each row and checking what needs no query, filling ``report``.
 
-    Returns the layout, ready to apply if ``report`` stayed empty, and the headers it ignored.
+    Returns the layout, holding what it keeps of the rows (``layout.read`` once every row was), and the headers
+    it ignored.
     """
     unit = job.unit
     layout = LAYOUTS[job.kind](Scope(unit.id, unit.path, unit.full_name), report, job.id)
     try:
-        table = spreadsheet.read_table(job.filename, job.content, _limits())
+        header, rows = spreadsheet.stream_table(job.filename, job.content, _limits())
     except spreadsheet.SpreadsheetError as exc:
         report.add_error(exc)
         return layout, []
-    header, rows = table.header, table.rows
     found, ignored = _match_headers(header, layout.columns, report)
     layout.check_headers(found)
-    if report:
-        return layout, ignored  # rows cannot be read without their columns
-    progress = _Progress(job, len(rows)) if publish_progress else None
+    if report:  # rows cannot be read without their columns, but a file the reader refuses is told so instead
+        try:
+            for _ in rows:
+                pass
+        except spreadsheet.SpreadsheetError as exc:
+            report.clear()
+            report.add_error(exc)
+        return layout, ignored
+    progress = _Progress(job) if publish_progress else None
     columns = {column.key: (column, found[column.key]) for column in layout.columns if column.key in found}
-    lines = [_convert(number, cells, columns, report) for number, cells in rows]
-    layout.prepare(lines)
-    for line in lines:
-        layout.check(line)
-        if progress is not None:
-            progress.tick()
-    _refuse_id_numbers(job, layout, report)
+    try:
+        for number, cells in rows:
+            layout.take(_convert(number, cells, columns, report))
+            if progress is not None:
+                progress.tick()
+    except spreadsheet.SpreadsheetError as exc:
+        report.add_error(exc)
+    else:
+        layout.read = True
+    if progress is not None:
+        progress.finish()
+    return layout, ignored
+
+
+def _check(job: ImportJob, report: _Report, *, publish_progress: bool = True) -> tuple[_Layout, list[str]]:
+    """Phase 1: read the job's file (:func:`_read`), then check every row against the database, once.
+
+    Returns the layout, ready to plan if ``report`` stayed empty, and the headers it ignored.
+    """
+    layout, ignored = _read(job, report, publish_progress=publish_progress)
+    if layout.read:  # every error is reported, those of the rows and those against the database
+        layout.resolve()
+        _refuse_id_numbers(job, layout, report)
     return layout, ignored
 
 
@@ -1498,22 +1762,15 @@ def _lock_province(job: ImportJob) -> None:
 
 def _run(job: ImportJob) -> None:
     report = _Report()
-    layout, ignored = _check(job, report)
-    if report:
-        _audit_refused_id_numbers(job, layout)
-        _finish(job, ImportStatus.FAILED, report.summary(), errors=report.listed())
-        return
-    if job.dry_run:
-        preview = Preview(layout.entities)
-        layout.plan(preview)
-        _show_preview(job, preview, ignored)
-        return
-    # Phase 2 starts by taking the province's lock and checking again inside the write transaction, so rows
-    # another import wrote since the first check (a double-clicked upload) are seen, not duplicated. The check
-    # makes no per-row query, so doing it twice is cheap.
-    _lock_province(job)
-    report = _Report()
-    layout, ignored = _check(job, report, publish_progress=False)
+    layout, ignored = _read(job, report)
+    if layout.read:  # every error is reported, those of the rows and those against the database
+        if not job.dry_run and not report:
+            # The check against the database runs once, inside the write transaction and under the province's
+            # lock, so rows another import wrote since the preview (a double-clicked upload) are seen, not
+            # duplicated. Reading the file (and publishing progress, which commits) came before.
+            _lock_province(job)
+        layout.resolve()
+        _refuse_id_numbers(job, layout, report)
     if report:
         db.session.rollback()
         _audit_refused_id_numbers(job, layout)
@@ -1521,6 +1778,9 @@ def _run(job: ImportJob) -> None:
         return
     preview = Preview(layout.entities)
     layout.plan(preview)
+    if job.dry_run:
+        _show_preview(job, preview, ignored)
+        return
     if job.preview_digest is not None and preview.digest != job.preview_digest:
         # Someone changed the register since the user looked: applying now would do something they never saw.
         db.session.rollback()

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from lms.auth.models import ApiToken, Role
 from lms.extensions import db, utcnow
@@ -1037,8 +1037,9 @@ def test_cli_imports_a_file_and_fails_on_errors(app, villages, commune, tmp_path
 
 
 def test_the_check_loads_only_what_the_file_names(villages, commune):
-    """Memory follows the file: the households and persons it names, not every person of the villages it touches."""
-    make_household(villages[0], "H1", "Nguyễn Văn Đức")
+    """Memory follows the file: the households it names are loaded, and its rows are matched with persons in the
+    database (the rows in a temporary table, joined), not by loading the persons of the villages it touches."""
+    make_household(villages[0], "H1", "Nguyễn Văn Đức").members[0].birth_date = date(1980, 2, 1)
     bystanders = make_household(villages[0], "OTHER", *(f"Người Khác {n}" for n in range(30)))
     db.session.commit()
     job = create_job(
@@ -1056,5 +1057,62 @@ def test_the_check_loads_only_what_the_file_names(villages, commune):
 
     assert not report
     assert set(layout.households) == {(villages[0].id, "H1")}
-    assert {p.full_name for p in layout.persons.values()} == {"Nguyễn Văn Đức"}
-    assert not {m.id for m in bystanders.members} & set(layout.persons)
+    head = person("Nguyễn Văn Đức")
+    assert db.session.execute(select(importer.MATCHES)).all() == [(2, head.id)]  # row 2 names the head, in SQL
+    assert not {m.id for m in bystanders.members} & set(db.session.scalars(select(importer.MATCHES.c.person_id)))
+    assert not hasattr(layout, "persons")
+
+
+def _crowd(village: AdminUnit, households: int, per_household: int) -> None:
+    """``households`` stored households of ``per_household`` persons in ``village`` (bulk, as the demo loads)."""
+    if not households:
+        return
+    db.session.execute(insert(Household), [{"village_id": village.id, "code": f"CROWD-{n}"} for n in range(households)])
+    ids = db.session.scalars(
+        select(Household.id).where(Household.village_id == village.id, Household.code.like("CROWD-%"))
+    ).all()
+    db.session.execute(
+        insert(Person),
+        [
+            {
+                **importer._name_columns(f"Người Đông {h}-{n}", person=True),
+                "household_id": household_id,
+                "unit_id": village.id,
+                "occupation_group": "other",
+            }
+            for h, household_id in enumerate(ids)
+            for n in range(per_household)
+        ],
+    )
+
+
+def test_statements_do_not_grow_with_the_persons_already_in_the_villages(commune, count_queries):
+    """The file's rows are matched in the database: the same file sends the same statements whether its villages
+    hold a few persons or thousands (in other households and in the very households it names)."""
+    statements, summaries = [], []
+    for tag, crowd, start in (("FEW", 0, 0), ("MANY", 600, 1_000)):
+        codes = [f"{tag}-{n}" for n in range(2)]
+        places = [make_village(commune, code, f"Thôn {code}") for code in codes]
+        for place in places:
+            _crowd(place, crowd, 5)  # 3,000 bystanders per village, or none
+        # Rows 1 and 3 of the file update these two; the next household it names holds bystanders, or nobody.
+        named = make_household(places[0], f"H{start // 4}", f"Nguyễn Văn Thứ {start}", f"Nguyễn Văn Thứ {start + 2}")
+        for member in named.members:
+            member.birth_date = date(1985, 8, 15)
+        make_household(places[1], f"H{start // 4 + 1}", *(f"Người Khác {n}" for n in range(crowd // 20)))
+        db.session.commit()
+        with count_queries() as counter:
+            job = run("households", households_file(codes, 200, start=start), commune)
+        assert job.status == "succeeded", job.errors[:5]
+        statements.append(job_statements(counter))
+        summaries.append(job.summary)
+
+    assert (
+        summaries[0]
+        == summaries[1]
+        == {
+            "households": {"created": 48, "updated": 2, "unchanged": 0},
+            "persons": {"created": 198, "updated": 2, "unchanged": 0},
+        }
+    )
+    assert len(statements[1]) == len(statements[0]), "\n".join(statements[1])
