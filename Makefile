@@ -65,7 +65,7 @@ PYTEST = run_pytest() { $(BIN)/pytest -p no:cacheprovider "$$@"; rc=$$?; \
 # The fault drills (they start their own redis-server) run in the PostgreSQL run and in make drills.
 test-sqlite:
 	@echo "== the whole suite on SQLite, the embedded broker and a real worker, browser tests included"
-	@env -u LMS_TEST_DATABASE_URL -u LMS_TEST_BROKER_URL sh -c '$(PYTEST) tests -m "not drill"'
+	@env -u LMS_TEST_DATABASE_URL -u LMS_TEST_BROKER_URL sh -c '$(PYTEST) tests -m "not drill and not postgresql"'
 
 test-postgresql:
 	@echo "== the suite on PostgreSQL ($$LMS_TEST_DATABASE_URL) with a real worker on $${LMS_TEST_BROKER_URL:-the embedded broker}"

@@ -132,9 +132,8 @@ def test_sessions_outside_the_class_dates_or_backwards_are_refused(centre):
     assert db.session.query(ClassSession).filter_by(class_id=course_class.id).count() == 0
 
 
+@pytest.mark.postgresql  # the exclusion constraint is PostgreSQL's; SQLite relies on the application check above
 def test_database_refuses_double_booked_room_on_postgresql(centre):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("the exclusion constraint is PostgreSQL's; SQLite relies on the application check above")
     from sqlalchemy.exc import IntegrityError
 
     course_class = make_class(centre)

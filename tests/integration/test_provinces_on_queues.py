@@ -38,9 +38,8 @@ PROVINCES = ("12", "46")  # Lai Châu (38 communes), Huế (40)
 YEAR = 2035  # no other test evaluates this year
 HOURS = (40, 12, 0)  # per member of each test household: results that differ
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("LMS_TEST_DATABASE_URL"), reason="two worker processes on one database need PostgreSQL"
-)
+# Two worker processes on one database need PostgreSQL: the SQLite run deselects it (make test-sqlite), never skips.
+pytestmark = pytest.mark.postgresql
 
 
 @pytest.fixture

@@ -320,6 +320,7 @@ def test_a_recognised_year_is_frozen_through_the_workflow(app_ctx):
 
 
 @pytest.mark.integration
+@pytest.mark.postgresql  # row locks are PostgreSQL's; SQLite serialises write transactions (ADR 3)
 def test_two_approvers_at_the_same_time_one_wins(app):
     """PostgreSQL, real transactions in two threads: approver A locks the proposal and records decision 40; approver
     B, deciding the same proposal meanwhile, waits on the row lock, then sees it recognised and gets the conflict."""
@@ -329,8 +330,7 @@ def test_two_approvers_at_the_same_time_one_wins(app):
     from lms.auth.models import User
     from lms.titles.models import CriteriaSet, Eligibility
 
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        pytest.skip("row locks are PostgreSQL's; SQLite serialises write transactions (ADR 3)")
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
     with app.app_context():
         commune = unit_by_code("23293")
         village = make_village(commune, "CC-V1", "Thôn Đồng Thời")
