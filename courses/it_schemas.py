@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from flask import url_for
-from pydantic import AliasPath, AwareDatetime, Field, computed_field, field_validator
+from pydantic import AliasPath, Field, computed_field, field_validator
 
 from courses.models import ItCertificateStatus
-from lms.api.schema import Body, File, Id, Out, Page, PageQuery, Query, with_examples
+from lms.api.schema import Body, File, Id, Out, Page, PageQuery, Query, UtcDatetime, with_examples
 
 BASIC_MODULES = ["IU01", "IU02", "IU03", "IU04", "IU05", "IU06"]
-
-
-def _utc(value: Any) -> Any:
-    """Stored times are naive UTC: say so (RFC 3339 needs the offset)."""
-    return value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
 
 
 class ModuleOut(Out):
@@ -235,13 +230,8 @@ class ItCertificateOut(Out):
     issued_on: date
     status: ItCertificateStatus
     note: str
-    recorded_at: AwareDatetime | None
-    decided_at: AwareDatetime | None
-
-    @field_validator("recorded_at", "decided_at", mode="before")
-    @classmethod
-    def _aware(cls, value: Any) -> Any:
-        return _utc(value)
+    recorded_at: UtcDatetime | None
+    decided_at: UtcDatetime | None
 
     @computed_field  # type: ignore[prop-decorator]
     @property

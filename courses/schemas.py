@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -37,7 +37,7 @@ from courses.models import (
     SessionStatus,
     TargetGroup,
 )
-from lms.api.schema import MAX_ID, Body, Id, Out, Page, PageQuery, Problem, Query, with_examples
+from lms.api.schema import MAX_ID, Body, Id, Out, Page, PageQuery, Problem, Query, UtcDatetime, with_examples
 from lms.registry.models import AssociationRole
 
 LOCAL = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")  # no daylight saving
@@ -83,10 +83,6 @@ def _as_local(moment: datetime) -> datetime:
 
 def _local_out(value: Any) -> Any:
     return value.replace(tzinfo=LOCAL) if isinstance(value, datetime) and value.tzinfo is None else value
-
-
-def _utc_out(value: Any) -> Any:
-    return value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
 
 
 LocalIn = Annotated[
@@ -621,14 +617,9 @@ class EnrolmentOut(Out):
     person_id: int
     full_name: str = Field(validation_alias=AliasPath("person", "full_name"))
     status: EnrolmentStatus
-    enrolled_at: AwareDatetime
-    withdrawn_at: AwareDatetime | None
+    enrolled_at: UtcDatetime
+    withdrawn_at: UtcDatetime | None
     assessment_passed: bool | None
-
-    @field_validator("enrolled_at", "withdrawn_at", mode="before")
-    @classmethod
-    def _utc(cls, value: Any) -> Any:
-        return _utc_out(value)
 
 
 EnrolmentPage = Page[EnrolmentOut]
@@ -816,15 +807,10 @@ class MarkOut(Out):
 
     person_id: int
     status: str
-    recorded_at: AwareDatetime = Field(description="On the device, UTC")
+    recorded_at: UtcDatetime = Field(description="On the device, UTC")
     device: str
     client_mark_id: str | None
-    received_at: AwareDatetime = Field(description="When the server stored it, UTC")
-
-    @field_validator("recorded_at", "received_at", mode="before")
-    @classmethod
-    def _utc(cls, value: Any) -> Any:
-        return _utc_out(value)
+    received_at: UtcDatetime = Field(description="When the server stored it, UTC")
 
 
 MarkPage = Page[MarkOut]

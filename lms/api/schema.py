@@ -22,12 +22,13 @@ import inspect
 import re
 import typing
 from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 from flask import current_app, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import core_schema
 from spectree import Response as Answers
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
@@ -45,6 +46,16 @@ T = TypeVar("T")
 #: sent to the database (where they overflow).
 MAX_ID = 2**63 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID, examples=[42])]
+
+
+def _assume_utc(value: Any) -> Any:
+    """The database keeps moments as naive UTC (SQLite drops the zone): say so, as RFC 3339 requires."""
+    return value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
+
+
+#: A moment stored as naive UTC, answered with its offset (``…Z``). Requests that send a moment use
+#: ``AwareDatetime`` itself: the caller must say which zone it means.
+UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_assume_utc)]
 
 
 class Body(BaseModel):

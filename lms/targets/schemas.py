@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal
 
 from flask_babel import gettext as _
-from pydantic import AliasPath, AwareDatetime, Field, computed_field, field_validator
+from pydantic import AliasPath, Field, computed_field, field_validator
 
-from lms.api.schema import Body, Id, Out, Page, PageQuery, Query, in_scope, with_examples
+from lms.api.schema import Body, Id, Out, Page, PageQuery, Query, UtcDatetime, in_scope, with_examples
 from lms.auth.permissions import Permission
 from lms.registry.models import AdminUnit
 from lms.targets.models import Basis, Structure
@@ -65,13 +65,8 @@ class PlanOut(Out):
     source: str
     unit_id: int | None
     active: bool
-    loaded_at: AwareDatetime
+    loaded_at: UtcDatetime
     indicator_count: int
-
-    @field_validator("loaded_at", mode="before")
-    @classmethod
-    def _utc(cls, value: Any) -> Any:
-        return _aware(value)
 
 
 class IndicatorOut(Out):
@@ -195,16 +190,11 @@ class ValueOut(Out):
     numerator: float
     denominator: float
     target: TargetOut | None = Field(None, description="The plan's milestone for this unit and year, if any")
-    computed_at: AwareDatetime
+    computed_at: UtcDatetime
 
     @computed_field(description="numerator / denominator in percent, 2 decimals; null when nothing to count")
     def share(self) -> float | None:
         return None if not self.denominator else round(self.numerator * 100 / self.denominator, 2)
-
-    @field_validator("computed_at", mode="before")
-    @classmethod
-    def _utc(cls, value: Any) -> Any:
-        return _aware(value)
 
 
 ValuePage = Page[ValueOut]
@@ -229,12 +219,3 @@ class RecomputeOut(Out):
     unit_id: int
     year: int
     status: Literal["queued"]
-
-
-def _aware(value: Any) -> Any:
-    """Stored times are UTC without an offset (SQLite drops it): say so, as RFC 3339 requires."""
-    from datetime import UTC
-
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value

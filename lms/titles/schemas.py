@@ -3,12 +3,11 @@ and evaluation runs — what a client sends and what it gets back (ADR 35)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from flask_babel import gettext as _
 from pydantic import (
-    AwareDatetime,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -21,7 +20,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 from werkzeug.datastructures import FileStorage
 
-from lms.api.schema import Body, Id, Out, Page, PageQuery, Query, Upload, in_scope, with_examples
+from lms.api.schema import Body, Id, Out, Page, PageQuery, Query, Upload, UtcDatetime, in_scope, with_examples
 from lms.auth.permissions import Permission
 from lms.registry.models import AdminUnit
 from lms.titles.models import AssessmentSource, RecognitionStatus, RunStatus, SubjectType, Title
@@ -89,13 +88,6 @@ RUN_EXAMPLE: dict[str, Any] = {
     "finished_at": "2026-03-11T01:04:37Z",
     "progress": 100,
 }
-
-
-def _aware(value: Any) -> Any:
-    """Stored times are UTC without an offset (SQLite drops it): say so, as RFC 3339 requires."""
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 class TitlesBody(Body):
@@ -179,17 +171,12 @@ class EligibilityOut(Out):
     score: float | None = Field(description="Points (points-style criteria)")
     level: int | None = Field(description="The highest level reached (levels-style criteria; 0: none)")
     missing: list[str] = Field(description="Codes of the indicators the subject lacks", examples=[["C_2"]])
-    computed_at: AwareDatetime
+    computed_at: UtcDatetime
 
     @field_validator("missing", mode="before")
     @classmethod
     def _codes(cls, value: Any) -> Any:
         return [code for code in value.split("|") if code] if isinstance(value, str) else value
-
-    @field_validator("computed_at", mode="before")
-    @classmethod
-    def _utc(cls, value: Any) -> Any:
-        return _aware(value)
 
 
 class EligibilityCounts(Out):
@@ -382,7 +369,7 @@ class AssessmentOut(Out):
     value: float
     source: AssessmentSource
     counts: bool = Field(description="Whether the evaluation uses the value (evaluator's, or verified)")
-    verified_at: AwareDatetime | None
+    verified_at: UtcDatetime | None
     verified_by_id: int | None
     has_evidence: bool
     evidence_file: bool = Field(validation_alias="evidence_file_id", description="Whether a file is attached")
@@ -390,17 +377,12 @@ class AssessmentOut(Out):
     note: str
     commune_id: int
     assessed_by_id: int | None
-    assessed_at: AwareDatetime
+    assessed_at: UtcDatetime
 
     @field_validator("evidence_file", mode="before")
     @classmethod
     def _attached(cls, value: Any) -> Any:
         return value if isinstance(value, bool) else value is not None
-
-    @field_validator("verified_at", "assessed_at", mode="before")
-    @classmethod
-    def _utc(cls, value: Any) -> Any:
-        return _aware(value)
 
 
 AssessmentPage = Page[AssessmentOut]
@@ -599,18 +581,13 @@ class RecognitionOut(Out):
     valid_until: date | None = Field(description="31 December of the last year the recognition is valid")
     certificate_code: str | None
     reason: str | None = Field(description="Why rejected or revoked")
-    proposed_at: AwareDatetime
-    revoked_at: AwareDatetime | None
+    proposed_at: UtcDatetime
+    revoked_at: UtcDatetime | None
 
     @field_validator("decision_number", "authority", "reason", mode="before")
     @classmethod
     def _empty_is_null(cls, value: Any) -> Any:
         return value or None
-
-    @field_validator("proposed_at", "revoked_at", mode="before")
-    @classmethod
-    def _utc(cls, value: Any) -> Any:
-        return _aware(value)
 
 
 class RecognitionDetail(RecognitionOut):
@@ -823,9 +800,9 @@ class RunOut(Out):
     failed: int
     summary: dict[str, Any] = Field(description="The roll-up per title once done")
     message: str
-    created_at: AwareDatetime
-    started_at: AwareDatetime | None
-    finished_at: AwareDatetime | None
+    created_at: UtcDatetime
+    started_at: UtcDatetime | None
+    finished_at: UtcDatetime | None
 
     @computed_field(description="Percent of the communes finished (100 once the run is finished)")
     def progress(self) -> int:
@@ -837,11 +814,6 @@ class RunOut(Out):
     @classmethod
     def _none_is_empty(cls, value: Any) -> Any:
         return value if value is not None else {}
-
-    @field_validator("created_at", "started_at", "finished_at", mode="before")
-    @classmethod
-    def _utc(cls, value: Any) -> Any:
-        return _aware(value)
 
 
 class RunFailure(Out):
