@@ -17,8 +17,6 @@ The column layouts are explained to users in ``lms/static/import-templates/READM
 
 from __future__ import annotations
 
-import csv
-import io
 import unicodedata
 from abc import ABC, abstractmethod
 from collections import defaultdict
@@ -55,6 +53,7 @@ from sqlalchemy.orm import aliased
 from lms.auth.models import User
 from lms.celery import enqueue_after_commit
 from lms.core import spreadsheet
+from lms.core.bulk import copy_rows
 from lms.core.imports import Preview
 from lms.core.imports import changes as _changes
 from lms.core.services import audit
@@ -1163,35 +1162,10 @@ CHANGED_BY = ("full_name", *PERSON_FIELDS, "id_number_hash")
 
 
 def _insert_page(table: Table, page: list[dict[str, Any]]) -> None:
-    """Send ``page`` to a scratch table and empty it: by ``COPY`` on PostgreSQL (a multi-row INSERT of 10,000 rows
-    costs the server ~4× more, parsing it), by one ``executemany`` elsewhere."""
-    if not page:
-        return
-    connection = db.session.connection()
-    if connection.dialect.name != "postgresql":
-        db.session.execute(insert(table), page)
-        page.clear()
-        return
-    names = [column.name for column in table.columns]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerows([_copied(row.get(name)) for name in names] for row in page)
-    buffer.seek(0)
-    raw = connection.connection.dbapi_connection
-    assert raw is not None
-    cursor: Any = raw.cursor()  # the session's connection: the same transaction
-    try:
-        cursor.copy_expert(f"COPY {table.name} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
-    finally:
-        cursor.close()
+    """Send ``page`` to a scratch table and empty it: by COPY on PostgreSQL (a multi-row INSERT of 10,000 rows
+    costs the server ~4× more, parsing it)."""
+    copy_rows(table, page)
     page.clear()
-
-
-def _copied(value: Any) -> Any:
-    """A value as COPY's CSV takes it: NULL as \\N, bytes in bytea's hex form."""
-    if value is None:
-        return r"\N"
-    return "\\x" + value.hex() if isinstance(value, bytes) else value
 
 
 def _person_values(given: Any, existing: dict[str, Any] | None) -> dict[str, Any]:
