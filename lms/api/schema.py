@@ -362,7 +362,6 @@ def operation(
             "module": view.__module__,
             "permission": permission.value if permission is not None else ("public" if public else "signed-in"),
             "idempotent": idempotent,
-            "problems": sorted(problems),
         }
         if hasattr(view, "__wrapped__"):
             # A wrapped view (``@idempotent``) carries its annotations as strings of another module: resolve them
@@ -397,7 +396,7 @@ def operation(
 
 def document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the app that serves this request: SpecTree's, with what it cannot say —
-    problems as ``application/problem+json``, the permission, the ``Idempotency-Key`` header, the server."""
+    problems as ``application/problem+json``, the permission, the ``Idempotency-Key`` header, bigint path ids."""
     cached = current_app.extensions.get("lms.openapi")
     if cached is not None:
         return cached
@@ -419,6 +418,7 @@ def document() -> dict[str, Any]:
             for parameter in op.get("parameters", []):
                 if parameter.get("in") == "path" and parameter.get("schema", {}).get("type") == "integer":
                     parameter["schema"] = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
-                parameter.pop("description", None) if parameter.get("description") == "" else None
+                if parameter.get("description") == "":
+                    del parameter["description"]
     current_app.extensions["lms.openapi"] = doc
     return doc
