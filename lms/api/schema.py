@@ -409,6 +409,9 @@ def document() -> dict[str, Any]:
             if extras is None:
                 continue
             op["x-permission"] = extras["permission"]
+            for key in ("summary", "description"):  # docstrings are reStructuredText; the document is Markdown
+                if op.get(key):
+                    op[key] = op[key].replace("``", "`")
             if extras["idempotent"]:
                 op.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
             for code, answer in op.get("responses", {}).items():
