@@ -305,6 +305,9 @@ def clean(value: Any) -> Any:
 
 
 def _csv_rows(content: bytes, limits: Limits) -> Iterator[tuple[int, Sequence[Any]]]:
+    # Excel's "Unicode text" is UTF-16 (its byte-order mark first): text, but not UTF-8 — say how to save it.
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SpreadsheetError(NOT_UTF8)
     # UTF-8 encodes no character but NUL with a zero byte: a NUL is a binary file, whatever the name says.
     if b"\x00" in content:
         raise SpreadsheetError(NOT_CSV)

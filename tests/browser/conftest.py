@@ -49,6 +49,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         "LMS_RESULT_BACKEND": "",
         "LMS_SECRET_KEY": "browser-test-secret",
         "LMS_PII_KEY": "browser-test-pii",
+        # Every journey logs in from 127.0.0.1: the production budget (50 per hour per address) would refuse the
+        # later journeys of a run. The limits themselves are tested in tests/auth/test_rate_limit.py.
+        "LMS_LOGIN_RATE_LIMIT": "10000 per hour",
+        "LMS_LOGIN_ACCOUNT_RATE_LIMIT": "10000 per hour",
     }
     env.pop("LMS_TEST_DATABASE_URL", None)
     flask = [str(BIN / "flask"), "--app", "lms"]
