@@ -376,6 +376,8 @@ def operation(
             operation_id=operation_id,
             security={} if public else None,
         )(view)
+        if json is not None:
+            validated = _json_body_only(validated)
         if public:
             return validated
         if permission is not None:
@@ -392,6 +394,27 @@ def operation(
         return signed_in
 
     return decorator
+
+
+def _json_body_only(view: Callable[..., Any]) -> Callable[..., Any]:
+    """SpecTree reads a body that is not JSON (a form, text, JSON sent as ``text/plain``) as ``{}`` and would answer
+    "required" for every field: say what is wrong instead."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if request.get_data(cache=True) and request.get_json(silent=True) is None:
+            raise ApiValidationError(
+                [
+                    {
+                        "field": "",
+                        "message": _("The body is not JSON: send a JSON object with Content-Type: application/json."),
+                    }
+                ],
+                _("The request has invalid fields."),
+            )
+        return view(*args, **kwargs)
+
+    return wrapped
 
 
 def document() -> dict[str, Any]:

@@ -81,12 +81,15 @@ def test_large_ids_in_a_query_or_a_path_are_refused_not_sent_to_the_database(app
     assert path.mimetype == "application/problem+json"
 
 
-def test_a_body_that_is_not_json_is_refused(app_ctx, client):
-    response = client.post(
-        "/api/v1/targets/recompute", data="unit_id=1", headers=_headers(Role.ADMINISTRATOR, language="en")
-    )
-    assert response.status_code == 422
-    assert response.get_json()["errors"]
+def test_a_body_that_is_not_json_is_refused_as_such(app_ctx, client):
+    """A form or JSON sent as text is not read as an empty object (which would answer "required" for each field)."""
+    headers = _headers(Role.ADMINISTRATOR, language="en")
+    for body, content_type in (("unit_id=1", "application/x-www-form-urlencoded"), ('{"unit_id": 1}', "text/plain")):
+        response = client.post("/api/v1/targets/recompute", data=body, content_type=content_type, headers=headers)
+        assert response.status_code == 422
+        assert response.get_json()["errors"] == [
+            {"field": "", "message": "The body is not JSON: send a JSON object with Content-Type: application/json."}
+        ]
 
 
 def test_an_answer_that_does_not_match_its_schema_is_a_server_error():
