@@ -136,6 +136,9 @@ class Config:
     # How long a user's resolved scope (assigned units and their pre-2025 predecessors) is reused across requests;
     # a change of the user's roles takes effect at once (they are part of the key), a change of the map after this.
     SCOPE_CACHE_SECONDS = int(_env("LMS_SCOPE_CACHE_SECONDS", "300") or 0)
+    # How long the signed-in user's snapshot (columns, roles, scopes) may stand in for the database. Changes made
+    # through the ORM (deactivation, roles, log-out) are seen at the next request; SQL typed by hand after this.
+    USER_CACHE_SECONDS = int(_env("LMS_USER_CACHE_SECONDS", "30") or 0)
     # PostgreSQL: work_mem of a full titles evaluation's transaction (SET LOCAL), so the grouping of a large
     # commune's learning records sorts in memory (ADR 29). Empty: the server's setting.
     TITLES_WORK_MEM = _env("LMS_TITLES_WORK_MEM", "64MB")

@@ -9,6 +9,7 @@ from flask import Flask, g, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
+from lms.auth import usercache
 from lms.auth.models import ApiToken, User
 from lms.auth.remember import init_remember
 from lms.extensions import db, login_manager, utcnow
@@ -51,7 +52,7 @@ def user_for_session_id(session_id: str, *, max_age: float) -> User | None:
         return None  # malformed, or a cookie from before session versions: log in again
     if not 0 <= time.time() - stamp <= max_age:
         return None
-    user = db.session.get(User, user_id)
+    user = usercache.load(user_id)  # the cache's snapshot while it is current (ADR 27)
     if user is None or not user.active or user.session_version != version:
         return None
     user.login_stamp = stamp  # type: ignore[attr-defined] # so get_id() names this same login

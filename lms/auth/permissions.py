@@ -148,6 +148,11 @@ def _scopes(user: Any) -> dict[str, list[str]]:
     return scopes
 
 
+def resolved_scopes(user: Any) -> dict[str, list[str]]:
+    """Every permission's subtree roots for ``user`` (what the cached user snapshot keeps, ``lms.auth.usercache``)."""
+    return _scopes(user)
+
+
 def scope_paths(user: Any, permission: Permission) -> list[str]:
     """The subtree roots (materialised paths) in which ``user`` holds ``permission``; [] means nothing."""
     if user is None or not getattr(user, "is_authenticated", False):

@@ -1,0 +1,172 @@
+"""The signed-in user from the cache, not the database, on every request (issue 15 item 2, ADR 27).
+
+A page the cache answers needs no statement but the log-in's own: the user and their roles (two statements), and
+the user's scopes. So a snapshot of the user — the columns but the password hash, the role assignments with their
+units, and the resolved scopes (``lms.auth.permissions``) — is kept in the configured cache under the user's id,
+together with the two *auth generations* it was read under: one per user and one for every user. The request's
+user is rebuilt from it as a persistent object of the request's session (``Session.merge(load=False)``: no
+statement), so a view that changes the user writes it as before.
+
+Invalidation, as for the dashboards: a flush that inserts, changes or deletes a ``User`` or a ``RoleAssignment``
+replaces that user's generation once its transaction commits (a bulk ``UPDATE``/``DELETE``/``INSERT`` through the
+ORM on either table, every user's), so a deactivation, a withdrawn role, a log-out or a password change (the
+session version) is seen by the **next request**, on every process. The generations are read before the database
+is, so a request that read the old rows just before the commit stores them under the old generation, which nobody
+asks for any more. A write that bypasses the ORM (SQL typed by hand) is seen after ``USER_CACHE_SECONDS`` at most
+(the snapshot's lifetime; 0 turns the snapshot off).
+"""
+
+from __future__ import annotations
+
+import secrets
+from itertools import chain
+from typing import Any
+
+from flask import current_app, g, has_app_context
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import (
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    configure_mappers,
+    make_transient_to_detached,
+)
+from sqlalchemy.orm.attributes import set_committed_value
+
+from lms.auth.models import RoleAssignment, User
+from lms.extensions import cache, db
+from lms.registry.models import AdminUnit
+
+EVERYONE = "all"
+_PENDING_KEY = "lms.auth.usercache.pending"
+# Never in the cache: the password hash (loaded from the database if a view asks for it).
+_LEFT_OUT = {"password_hash"}
+
+
+def _gen_key(name: int | str) -> str:
+    return f"auth:gen:{name}"
+
+
+def _user_key(user_id: int) -> str:
+    return f"auth:user:{user_id}"
+
+
+def _columns(cls: type, obj: Any) -> dict[str, Any]:
+    mapper: Any = inspect(cls)
+    keys: list[str] = [attr.key for attr in mapper.column_attrs]
+    return {key: getattr(obj, key) for key in keys if key not in _LEFT_OUT}
+
+
+def _detached(cls: type, values: dict[str, Any]) -> Any:
+    """An instance as if loaded by a query and then detached: the given columns loaded, the others expired."""
+    obj: Any = inspect(cls).class_manager.new_instance()
+    for name, value in values.items():
+        set_committed_value(obj, name, value)
+    make_transient_to_detached(obj)
+    return obj
+
+
+def _snapshot(user: User, scopes: dict[str, list[str]] | None) -> dict[str, Any]:
+    return {
+        "user": _columns(User, user),
+        "roles": [(_columns(RoleAssignment, a), _columns(AdminUnit, a.unit)) for a in user.roles],
+        "scopes": scopes,
+    }
+
+
+def _rebuild(snapshot: dict[str, Any]) -> User:
+    # A new process may serve a cached user before its first query has configured the mappers (a no-op after).
+    configure_mappers()
+    user = _detached(User, snapshot["user"])
+    roles = []
+    units: dict[int, AdminUnit] = {}
+    for role_values, unit_values in snapshot["roles"]:
+        unit = units.get(unit_values["id"]) or units.setdefault(unit_values["id"], _detached(AdminUnit, unit_values))
+        assignment = _detached(RoleAssignment, role_values)
+        set_committed_value(assignment, "unit", unit)
+        set_committed_value(assignment, "user", user)
+        roles.append(assignment)
+    set_committed_value(user, "roles", roles)
+    return db.session.merge(user, load=False)
+
+
+def _generations(user_id: int, values: list[Any]) -> tuple[str, str]:
+    """The tokens read, a missing one replaced by a new one (never by a default: a lost generation must not bring
+    back an old snapshot)."""
+    names: tuple[int | str, ...] = (EVERYONE, user_id)
+    tokens = []
+    for name, value in zip(names, values, strict=True):
+        if value is None:
+            cache.add(_gen_key(name), secrets.token_hex(8), timeout=0)  # another process may have set it first
+            value = cache.get(_gen_key(name)) or secrets.token_hex(8)
+        tokens.append(value)
+    return tokens[0], tokens[1]
+
+
+def load(user_id: int) -> User | None:
+    """The user with this id, from the cache when the snapshot is current, else from the database (then stored).
+    On a hit the user's scopes are the request's too (``flask.g``): no lineage is read either."""
+    seconds = current_app.config.get("USER_CACHE_SECONDS", 0)
+    if not seconds:
+        return db.session.get(User, user_id)
+    everyone, own, entry = cache.get_many(_gen_key(EVERYONE), _gen_key(user_id), _user_key(user_id))
+    generations = _generations(user_id, [everyone, own])
+    if entry is not None and entry[0] == generations:
+        snapshot = entry[1]
+        cached = _rebuild(snapshot)
+        if snapshot["scopes"] is not None:
+            g._scopes = (cached.id, snapshot["scopes"])
+        return cached
+    user = db.session.get(User, user_id)
+    if user is None:
+        return None
+    from lms.auth.permissions import resolved_scopes
+
+    scope_seconds = current_app.config.get("SCOPE_CACHE_SECONDS", 0)
+    scopes = resolved_scopes(user) if scope_seconds else None
+    timeout = min(seconds, scope_seconds) if scope_seconds else seconds
+    cache.set(_user_key(user_id), (generations, _snapshot(user, scopes)), timeout=timeout)
+    return user
+
+
+def bump(names: set[int | str]) -> None:
+    """New tokens for these users (``EVERYONE``: all) now; callers in a transaction let the commit do it."""
+    cache.set_many({_gen_key(name): secrets.token_hex(8) for name in names}, timeout=0)
+
+
+def _pending(session: Session) -> set[int | str]:
+    pending: set[int | str] = session.info.setdefault(_PENDING_KEY, set())
+    return pending
+
+
+@event.listens_for(Session, "after_flush")
+def _collect(session: Session, _context: Any) -> None:
+    for obj in chain(session.new, session.dirty, session.deleted):
+        if isinstance(obj, User):
+            _pending(session).add(obj.id if obj.id is not None else EVERYONE)
+        elif isinstance(obj, RoleAssignment):
+            user_id = obj.user_id if obj.user_id is not None else (obj.user.id if obj.user is not None else None)
+            _pending(session).add(user_id if user_id is not None else EVERYONE)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _collect_bulk(state: ORMExecuteState) -> None:
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    if any(mapper.class_ in (User, RoleAssignment) for mapper in state.all_mappers):
+        _pending(state.session).add(EVERYONE)
+
+
+@event.listens_for(Session, "after_commit")
+def _bump_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    pending = session.info.pop(_PENDING_KEY, None)
+    if pending and has_app_context():
+        bump(pending)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction: SessionTransaction) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(_PENDING_KEY, None)
