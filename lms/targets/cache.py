@@ -44,6 +44,19 @@ def generations(names: Iterable[str | int]) -> tuple[str, ...]:
     return tuple(values)
 
 
+def lookup(names: Iterable[str | int], key: str) -> tuple[dict[str | int, str], Any]:
+    """The current tokens of ``names`` and the entry stored under ``key``, in one round trip to the cache (a missing
+    token is made as in :func:`generations`). Entries keep the tokens they were built under: the caller serves one
+    only if they are still the current ones."""
+    names = list(names)
+    *values, entry = cache.get_many(*(_gen_key(n) for n in names), key)
+    missing = [n for n, v in zip(names, values, strict=True) if v is None]
+    tokens = dict(zip(names, values, strict=True))
+    if missing:
+        tokens.update(zip(missing, generations(missing), strict=True))
+    return tokens, entry
+
+
 def bump(names: Iterable[str | int]) -> None:
     """New tokens for ``names`` now (callers inside a transaction use :func:`bump_after_commit`)."""
     cache.set_many({_gen_key(n): secrets.token_hex(8) for n in set(names)}, timeout=0)

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from flask import Response, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Response, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -30,8 +30,9 @@ from sqlalchemy.orm import selectinload
 from lms import extensions
 from lms.auth.decorators import permission_required
 from lms.auth.models import Role
-from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, in_scope, scope_paths, scoped
+from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, in_scope, resolved_scopes, scope_paths, scoped
 from lms.core import formatting
+from lms.core.headers import csp_nonce
 from lms.extensions import db
 from lms.registry.models import HEAD_RELATIONS, AdminUnit, Household, Person, UnitLevel, UnitLineage
 from lms.targets import bp, cache, charts, reports
@@ -319,6 +320,9 @@ def index():
 
 
 CSRF_PLACEHOLDER = "\x00csrf-token\x00"
+CSRF_PLACEHOLDER_BYTES = CSRF_PLACEHOLDER.encode()
+NONCE_PLACEHOLDER = "\x00csp-nonce\x00"
+NONCE_PLACEHOLDER_BYTES = NONCE_PLACEHOLDER.encode()
 _TEMPLATES: list[str] = []
 
 
@@ -338,45 +342,75 @@ def _templates_digest() -> str:
     return _TEMPLATES[0]
 
 
-def _page_key(unit: AdminUnit) -> str:
-    """Everything the page's HTML depends on: the unit and the query string, the language and today's date (the
-    defaults), the user (the menu and the name in the layout) with every scope (what the page and the menu show),
-    the templates, and the generations of the plans and of the figures shown (ADR 27)."""
-    scopes = sorted((p.value, tuple(scope_paths(current_user, p))) for p in Permission)
-    figures = unit.id if unit.level == UnitLevel.COMMUNE else cache.ROLLUP
+def _page_key(unit_id: int) -> str:
+    """Everything the page's HTML depends on but the figures: the unit and the query string, the language and
+    today's date (the defaults), the user (the menu and the name in the layout) with every scope (what the page and
+    the menu show) and the templates. The generations of the figures shown are kept in the entry (ADR 27)."""
+    user = current_user._get_current_object()
+    scopes = sorted((name, tuple(paths)) for name, paths in resolved_scopes(user).items())
     return cache.key(
         "page",
-        unit.id,
+        unit_id,
         sorted(request.args.items(multi=True)),
         str(get_locale()),
         date.today().isoformat(),
-        (current_user.id, current_user.name, current_user.person_id),
+        (user.id, user.name, user.person_id),
         scopes,
         _templates_digest(),
-        cache.generations([cache.PLANS, figures]),
     )
+
+
+def _etag(key: str, tokens: tuple[str, ...]) -> str:
+    # The session's CSRF secret too: a copy the browser revalidates must hold a valid token.
+    return hashlib.sha256(f"{key}:{tokens}:{session.get('csrf_token', '')}".encode()).hexdigest()[:32]
 
 
 @bp.get("/units/<int:unit_id>")
 @permission_required(VIEW)
 def unit(unit_id: int):
-    unit = _unit_or_404(unit_id)
-    if unit.level == UnitLevel.VILLAGE or session.get("_flashes"):
-        # A village's page lists eligibility rows, which the titles evaluation changes, not the roll-up; a page
-        # with a message to show is rendered for this request only.
-        return _unit_page(unit)
-    key = _page_key(unit)
+    if session.get("_flashes"):
+        return _unit_page(_unit_or_404(unit_id))  # a page with a message to show is rendered for this request only
+    key = _page_key(unit_id)
+    # The plans' and the figures' generations and the stored page, in one round trip; the page is served only if it
+    # was built under the current generations and its unit is in the user's scope now (the key names the user and
+    # every scope, so this only repeats the check made when the page was built).
+    tokens, entry = cache.lookup([cache.PLANS, cache.ROLLUP, unit_id], key)
     # The layout's forms carry this session's CSRF token: the page is stored with a placeholder, filled in per
-    # request, and the ETag names the session's token secret so that a revalidated copy holds a valid token.
-    token = generate_csrf()
-    etag = hashlib.sha256(f"{key}:{session.get('csrf_token', '')}".encode()).hexdigest()[:32]
+    # request.
+    csrf = generate_csrf()
+    if (
+        entry is not None
+        and entry["tokens"] == (tokens[cache.PLANS], tokens[entry["figures"]])
+        and any(entry["path"].startswith(p) for p in scope_paths(current_user, VIEW))
+    ):
+        etag = _etag(key, entry["tokens"])
+        if cache.etag_matches(etag, request.if_none_match):
+            return _revalidated(Response(status=304), etag)
+        return _revalidated(Response(_fill(entry, csrf), mimetype="text/html"), etag)
+    unit = _unit_or_404(unit_id)
+    if unit.level == UnitLevel.VILLAGE:
+        # A village's page lists eligibility rows, which the titles evaluation changes, not the roll-up.
+        return _unit_page(unit)
+    figures = unit.id if unit.level == UnitLevel.COMMUNE else cache.ROLLUP
+    used = (tokens[cache.PLANS], tokens[figures])
+    etag = _etag(key, used)
     if cache.etag_matches(etag, request.if_none_match):
         return _revalidated(Response(status=304), etag)
-    html = extensions.cache.get(key)
-    if html is None:
-        html = _unit_page(unit, csrf_token=lambda: CSRF_PLACEHOLDER)
-        extensions.cache.set(key, html)
-    return _revalidated(Response(html.replace(CSRF_PLACEHOLDER, token), mimetype="text/html"), etag)
+    html = _unit_page(unit, csrf_token=lambda: CSRF_PLACEHOLDER)
+    nonce = g.get("csp_nonce")
+    if nonce:  # a page with inline blocks: a fresh nonce per answer, as the policy header names
+        html = html.replace(nonce, NONCE_PLACEHOLDER)
+    entry = {"tokens": used, "figures": figures, "path": unit.path, "nonce": bool(nonce), "html": html.encode()}
+    extensions.cache.set(key, entry)
+    return _revalidated(Response(_fill(entry, csrf), mimetype="text/html"), etag)
+
+
+def _fill(entry: dict[str, Any], csrf: str) -> bytes:
+    """The stored page with this answer's CSRF token (and CSP nonce, if the page has inline blocks)."""
+    html: bytes = entry["html"].replace(CSRF_PLACEHOLDER_BYTES, csrf.encode())
+    if entry["nonce"]:
+        html = html.replace(NONCE_PLACEHOLDER_BYTES, csp_nonce().encode())
+    return html
 
 
 def _revalidated(response: Response, etag: str) -> Response:

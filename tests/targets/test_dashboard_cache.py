@@ -43,6 +43,7 @@ def test_a_second_request_is_served_from_the_cache(app, count_queries):
         again = client.get(url)
     assert again.status_code == 200
     assert not _tables_read(second.statements) & {"indicator_value", "plan", "indicator", "target", "unit_lineage"}
+    assert second.statements == []  # the user, their roles and scopes from the cache too (lms/auth/usercache.py)
     assert _without_tokens(again.get_data(as_text=True)) == _without_tokens(page.get_data(as_text=True))
     assert "65,0 %" in _text(again.get_data(as_text=True))
     # The layout's forms still work: the cached page carries this session's token, and logging out succeeds.
@@ -95,6 +96,29 @@ def test_the_roll_up_that_changes_a_value_shows_at_the_next_request(app):
     db.session.commit()
     commune_text = _text(client.get(commune_url).get_data(as_text=True))
     assert "45,0 %" in commune_text  # the cached page said 70 % (its village still does)
+
+
+def test_a_hit_sends_no_statement_for_any_level_or_the_api(app, count_queries):
+    """Province, commune and the values API: once stored, an answer (and a 304) costs no statement, whatever the
+    number of communes; the stored page is only sent after the unit is checked against the user's scope."""
+    data = build_province(12)
+    leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
+    db.session.commit()
+    client = app.test_client()
+    login(client, leader)
+    for url in (
+        f"/targets/units/{data.province.id}",
+        f"/targets/units/{data.communes[3].id}",
+        f"/api/v1/targets/values?unit={data.province.id}&below=children&period=2025",
+    ):
+        first = client.get(url)
+        assert first.status_code == 200
+        with count_queries() as hit:
+            again = client.get(url)
+            revalidated = client.get(url, headers={"If-None-Match": again.headers["ETag"]})
+        assert (again.status_code, revalidated.status_code) == (200, 304)
+        assert hit.statements == [], url
+        assert _without_tokens(again.get_data(as_text=True)) == _without_tokens(first.get_data(as_text=True))
 
 
 def test_a_matching_etag_is_answered_304(app):
@@ -230,3 +254,34 @@ def test_the_embedded_cache_carries_a_workers_new_generation_to_the_web(app, dat
         assert after[1] == before[1]  # commune 7 was not written
     finally:
         activate_celery(app)
+
+
+def test_a_cached_page_with_an_inline_block_carries_each_answers_own_nonce(app, monkeypatch):
+    """Today's dashboard has no inline block; if it gets one, the stored page must not replay an old nonce: each
+    answer's body names the nonce its Content-Security-Policy allows, a new one each time."""
+    from flask import render_template_string
+
+    from lms.targets import views
+
+    def page(unit, **extra):
+        return render_template_string(
+            '<script nonce="{{ csp_nonce() }}">1</script><input name="csrf_token" value="{{ csrf_token() }}">',
+            **extra,
+        )
+
+    monkeypatch.setattr(views, "_unit_page", page)
+    data = build_province(2)
+    leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
+    db.session.commit()
+    client = app.test_client()
+    login(client, leader)
+    nonces = []
+    for _ in range(3):
+        answer = client.get(f"/targets/units/{data.province.id}")
+        body = answer.get_data(as_text=True)
+        nonce = re.search(r'nonce="([^"]+)"', body)
+        assert nonce is not None
+        assert f"'nonce-{nonce.group(1)}'" in answer.headers["Content-Security-Policy"]
+        assert "\x00" not in body
+        nonces.append(nonce.group(1))
+    assert len(set(nonces)) == 3
