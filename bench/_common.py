@@ -89,6 +89,7 @@ def gunicorn(
     log: Path,
     access_log: bool = False,
     app: str = "lms:create_app()",
+    threads: int = 1,
 ) -> Iterator[None]:
     """The app under gunicorn in production mode on the benchmark's database, until the block ends; refuses (exits)
     if it does not answer ``/healthz`` within a minute, with the end of its log."""
@@ -109,6 +110,7 @@ def gunicorn(
         "gunicorn",
         "-w",
         str(workers),
+        *(["--threads", str(threads)] if threads > 1 else []),  # more than one: gunicorn's gthread workers
         "-b",
         f"127.0.0.1:{port}",
         *(["--access-logfile", "-"] if access_log else []),

@@ -217,6 +217,7 @@ def _gunicorn(args: argparse.Namespace, log: Path) -> AbstractContextManager[Non
         database_url=args.database_url,
         broker_url=args.broker_url,
         workers=args.workers,
+        threads=args.threads,
         port=args.port,
         log=log,
         app="bench.dashboard_load:hello_app()",
@@ -269,25 +270,58 @@ class RunResult:
     first_error: str = ""
 
 
-def _run(args: argparse.Namespace, cookie: str, name: str, path: str, clients: int) -> RunResult:
-    per_client = args.requests // clients
+def _run(
+    args: argparse.Namespace, cookie: str, name: str, path: str, clients: int, *, think: float = 0.0, rate: float = 0.0
+) -> RunResult:
+    """``clients`` threads GET ``path``: back to back (closed loop), or each waiting an exponential think time of
+    mean ``think`` seconds after each answer (leaders reading pages), or — ``rate`` > 0 — taking requests that
+    arrive at ``rate`` per second (Poisson, open loop: the latency counts from the arrival, so time spent waiting
+    for a free client is in it)."""
+    total = max(args.requests, clients * args.per_client)
+    per_client = total // clients
+    if think or rate:
+        name = f"{name} ({f'think {think:g} s' if think else f'{rate:g} arrivals/s'})"
+    rng = random.Random(args.seed)  # noqa: S311 - reproducible pacing, not secrets
+    arrivals: list[float] = []
+    if rate:
+        at = 0.0
+        for _ in range(per_client * clients):
+            at += rng.expovariate(rate)
+            arrivals.append(at)
+    pending = iter(range(len(arrivals)))
+    lock = threading.Lock()
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors: list[list[str]] = [[] for _ in range(clients)]
     clock: dict[str, float] = {}
     start = threading.Barrier(clients, action=lambda: clock.setdefault("start", time.perf_counter()))
 
+    def one(index: int, since: float | None = None) -> None:
+        began = time.perf_counter() if since is None else since
+        status, _headers, body = _request(args.port, "GET", path, cookie)
+        elapsed = time.perf_counter() - began
+        if status == 200:
+            latencies[index].append(elapsed)
+        else:
+            errors[index].append(f"{status}: {body[:200]!r}")
+
     def client(index: int) -> None:
+        pause = random.Random(args.seed + index)  # noqa: S311
         for _ in range(args.warmup):
             _request(args.port, "GET", path, cookie)
         start.wait()
+        if rate:
+            while True:
+                with lock:
+                    number = next(pending, None)
+                if number is None:
+                    return
+                due = clock["start"] + arrivals[number]
+                time.sleep(max(0.0, due - time.perf_counter()))
+                one(index, due)
         for _ in range(per_client):
-            began = time.perf_counter()
-            status, _headers, body = _request(args.port, "GET", path, cookie)
-            elapsed = time.perf_counter() - began
-            if status == 200:
-                latencies[index].append(elapsed)
-            else:
-                errors[index].append(f"{status}: {body[:200]!r}")
+            one(index)
+            if think:
+                time.sleep(pause.expovariate(1 / think))
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for thread in threads:
@@ -313,6 +347,7 @@ def _report(results: list[RunResult]) -> None:
             f"{len(r.latencies) / r.wall:.1f} |"
         )
     hello = {r.clients: len(r.latencies) / r.wall for r in results if r.name == "hello world" and r.latencies}
+    results = [r for r in results if "(" not in r.name]  # paced rows: their throughput is the pace, no ratio
     print("\n| URL | Clients | Throughput vs hello-world |")
     print("|---|---:|---:|")
     for r in results:
@@ -331,9 +366,23 @@ def main() -> None:
     parser.add_argument("--cache-url", default="", help="LMS_CACHE_URL of the gunicorn (empty: the embedded default)")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--requests", type=int, default=240, help="requests per URL and client count")
+    parser.add_argument(
+        "--per-client", type=int, default=20, help="at least this many requests per client (50 clients: 1,000)"
+    )
+    parser.add_argument(
+        "--think",
+        type=float,
+        nargs="*",
+        default=[],
+        help="also run the largest client count as leaders reading: this mean think time (s) after each page",
+    )
+    parser.add_argument(
+        "--rate", type=float, nargs="*", default=[], help="also run open loop: this many arrivals per second"
+    )
     parser.add_argument("--warmup", type=int, default=3, help="requests per client before the clock starts")
     parser.add_argument("--villages", type=int, default=10, help="villages per commune")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (more than 1: gthread workers)")
     parser.add_argument("--port", type=int, default=8710)
     parser.add_argument("--seed", type=int, default=2025)
     parser.add_argument(
@@ -352,7 +401,7 @@ def main() -> None:
         print(f"stored {arranged.values:,} indicator values ({arranged.villages} villages) in {arranged.seconds:.1f} s")
         print(
             f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"gunicorn {args.workers} workers"
+            f"gunicorn {args.workers} workers" + (f" × {args.threads} threads (gthread)" if args.threads > 1 else "")
         )
         if args.cache_url:
             os.environ["LMS_CACHE_URL"] = args.cache_url
@@ -371,6 +420,12 @@ def main() -> None:
                 print(f"{name}: GET {path} → {status}, {len(body):,} bytes")
                 for clients in args.clients:
                     results.append(_run(args, cookie, name, path, clients))
+                if name == "hello world":
+                    continue
+                for think in args.think:
+                    results.append(_run(args, cookie, name, path, max(args.clients), think=think))
+                for rate in args.rate:
+                    results.append(_run(args, cookie, name, path, max(args.clients), rate=rate))
         _report(results)
     finally:
         if not args.keep:
