@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -249,6 +249,17 @@ def field_errors(exc: ValidationError, *, skip: int = 0) -> list[dict[str, str]]
     return errors
 
 
+class ValidatedAnswer(Response):
+    """An answer whose bytes were checked against the operation's schema when they were made (a cached answer, ADR
+    27): SpecTree does not parse and check them again on every request."""
+
+
+def _validate_response(resp: Any, resp_model: Any, skip_validation: bool, force_resp_serialize: bool) -> Any:
+    return _spectree_validate_response(
+        resp, resp_model, skip_validation or isinstance(resp, ValidatedAnswer), force_resp_serialize
+    )
+
+
 # --- the operation decorator and the document ----------------------------------------------------------------
 
 
@@ -297,6 +308,8 @@ spec = SpecTree(
     ],
     security=[{"bearer": []}, {"session": []}],
 )
+_spectree_validate_response = spec.backend.validate_response
+spec.backend.validate_response = _validate_response  # type: ignore[method-assign]
 
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",

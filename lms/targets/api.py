@@ -16,7 +16,7 @@ from lms import extensions
 from lms.api import bp
 from lms.api.errors import ApiValidationError
 from lms.api.pagination import page_of
-from lms.api.schema import operation
+from lms.api.schema import ValidatedAnswer, operation
 from lms.auth.permissions import Permission, can, scope_paths, scoped
 from lms.celery import enqueue_after_commit
 from lms.core.services import audit
@@ -79,10 +79,11 @@ def list_values(query: ValuesQuery):
         return _revalidated(Response(status=304), etag)
     if entry is None or entry[0] != current:
         unit = db.session.get(AdminUnit, query.unit) if query.unit is not None else None
-        body = _values(query, period_end, period_kind, unit).model_dump(mode="json")
-        entry = (current, jsonify(body).get_data())
+        body = jsonify(_values(query, period_end, period_kind, unit).model_dump(mode="json")).get_data()
+        ValuePage.model_validate_json(body)  # checked once, here, before it is stored: not at every answer
+        entry = (current, body)
         extensions.cache.set(key, entry)
-    return _revalidated(Response(entry[1], mimetype="application/json"), etag)
+    return _revalidated(ValidatedAnswer(entry[1], mimetype="application/json"), etag)
 
 
 def _revalidated(response: Response, etag: str) -> Response:

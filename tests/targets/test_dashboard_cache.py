@@ -285,3 +285,28 @@ def test_a_cached_page_with_an_inline_block_carries_each_answers_own_nonce(app, 
         assert "\x00" not in body
         nonces.append(nonce.group(1))
     assert len(set(nonces)) == 3
+
+
+def test_the_api_answer_is_checked_against_its_schema_once_when_stored_not_at_every_hit(app, monkeypatch):
+    from lms.targets.schemas import ValuePage
+
+    checked = []
+    original = ValuePage.model_validate_json.__func__  # type: ignore[attr-defined]
+
+    def counting(cls, data, *args, **kwargs):
+        checked.append(len(data))
+        return original(cls, data, *args, **kwargs)
+
+    monkeypatch.setattr(ValuePage, "model_validate_json", classmethod(counting))
+    data = build_province(2)
+    leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
+    db.session.commit()
+    client = app.test_client()
+    login(client, leader)
+    url = f"/api/v1/targets/values?unit={data.province.id}&below=children&period=2025"
+    first = client.get(url)
+    assert first.status_code == 200
+    assert len(checked) == 1  # by the view, before storing; SpecTree does not check it twice
+    again = client.get(url)
+    assert again.get_json() == first.get_json()
+    assert len(checked) == 1
