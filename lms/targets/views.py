@@ -380,7 +380,7 @@ def unit(unit_id: int):
     csrf = generate_csrf()
     if (
         entry is not None
-        and entry["tokens"] == (tokens[cache.PLANS], tokens[entry["figures"]])
+        and entry["tokens"] == (tokens[cache.PLANS], tokens.get(entry["figures"]))
         and any(entry["path"].startswith(p) for p in scope_paths(current_user, VIEW))
     ):
         etag = _etag(key, entry["tokens"])
