@@ -308,8 +308,9 @@ spec = SpecTree(
     ],
     security=[{"bearer": []}, {"session": []}],
 )
-_spectree_validate_response = spec.backend.validate_response
-spec.backend.validate_response = _validate_response  # type: ignore[method-assign]
+_backend: Any = spec.backend
+_spectree_validate_response = _backend.validate_response
+_backend.validate_response = _validate_response
 
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
