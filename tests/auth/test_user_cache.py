@@ -174,3 +174,26 @@ def test_a_view_that_changes_the_cached_user_writes_it(app):
     choose_language(client, "en", page)
     assert _reload(leader.id).locale == "en"
     assert 'lang="en"' in client.get(page).get_data(as_text=True)
+
+
+def test_a_new_process_rebuilds_a_cached_user_before_its_first_query():
+    """A gunicorn worker may serve its first request from the cache: the snapshot must not need configured mappers
+    (a query configures them; a rebuilt user was missing their attribute machinery before)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = """
+from lms import create_app
+from lms.auth import usercache
+app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+columns = {"id": 7, "email": "a@example.vn", "name": "A", "active": True, "locale": None, "person_id": None,
+           "created_at": None, "last_login_at": None, "session_version": 0}
+with app.test_request_context():
+    user = usercache._rebuild({"user": columns, "roles": [], "scopes": None})
+    print(user.name, user.active, user.roles)
+"""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "A True []"
