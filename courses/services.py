@@ -7,6 +7,7 @@ statements whatever the number of learners.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -18,7 +19,7 @@ from typing import Any
 
 from flask import has_request_context, request
 from flask_babel import gettext
-from sqlalchemy import Select, delete, func, insert, literal, null, or_, select, text, union_all, update
+from sqlalchemy import Select, bindparam, delete, func, insert, literal, null, or_, select, text, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -694,7 +695,7 @@ def record_attendance(
     applied: set[str] = set()
     positions: dict[str, int] = {}
     read: Any
-    for read in db.session.execute(_batch_read(session)):
+    for read in db.session.execute(_batch_read(), {"session_id": session.id, "class_id": session.class_id}):
         if read.kind == _ENROLLED:
             enrolled.add(read.person_id)
         elif read.kind == _STATUS:
@@ -828,9 +829,11 @@ def record_attendance(
 _MARK, _ENROLLED, _STATUS = 0, 1, 2
 
 
-def _batch_read(session: ClassSession) -> Any:
+@functools.cache
+def _batch_read() -> Any:
     """The session's marks, the class's enrolled learners and the attendance statuses as one ``UNION ALL`` (a
-    status's code in ``status``, its position in ``person_id``)."""
+    status's code in ``status``, its position in ``person_id``), for the parameters ``session_id`` and
+    ``class_id``. Built once: the same statement object also spares the computing of its cache key."""
     session_marks = select(
         Attendance.person_id,
         Attendance.status,
@@ -838,9 +841,9 @@ def _batch_read(session: ClassSession) -> Any:
         Attendance.client_mark_id,
         Attendance.device,
         literal(_MARK).label("kind"),
-    ).where(Attendance.session_id == session.id)
+    ).where(Attendance.session_id == bindparam("session_id"))
     enrolments = select(Enrolment.person_id, null(), null(), null(), null(), literal(_ENROLLED)).where(
-        Enrolment.class_id == session.class_id, Enrolment.status == EnrolmentStatus.ENROLLED
+        Enrolment.class_id == bindparam("class_id"), Enrolment.status == EnrolmentStatus.ENROLLED
     )
     statuses = select(AttendanceStatus.position, AttendanceStatus.code, null(), null(), null(), literal(_STATUS))
     return union_all(session_marks, enrolments, statuses)
