@@ -15,11 +15,25 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flask import has_request_context, request
 from flask_babel import gettext
-from sqlalchemy import Select, bindparam, delete, func, insert, literal, null, or_, select, text, union_all, update
+from sqlalchemy import (
+    Select,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -816,6 +830,8 @@ def record_attendance(
             )
         )
         ip = request.remote_addr if has_request_context() else None
+    if not rows and not events and answer_into is None:
+        return result  # nothing to write (every mark already there, or older and agreeing)
     if db.session.get_bind().dialect.name == "postgresql":
         answer = {"session_id": session.id, "created": result.created, "updated": result.updated}
         answer["unchanged"] = result.unchanged
@@ -875,7 +891,7 @@ def _write_batch(
     if events:
         # Into the table, not the ORM entity: the ORM's bulk insert would split the rows by the keys that are None.
         db.session.execute(
-            insert(AuditEvent.__table__),
+            insert(cast(Table, AuditEvent.__table__)),
             [
                 {
                     "action": action,
