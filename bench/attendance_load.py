@@ -303,7 +303,7 @@ class RunResult:
     latencies: list[float]
     first_error: str = ""
     server: list[float] = field(default_factory=list)  # seconds, from gunicorn's access log
-    floor: list[float] = field(default_factory=list)  # seconds, the raw upsert of the same marks (first uploads)
+    floor: list[float] = field(default_factory=list)  # seconds, the raw upsert of the same marks, interleaved
 
 
 def _server_times(access_log: Path, offset: int) -> list[float]:
@@ -359,9 +359,10 @@ def _run(
                 latencies[index].append(elapsed)
             else:
                 errors[index].append(f"{status} {str(answer)[:200]}")
-            if index == 0 and not resync:
-                # The floor, interleaved with the requests, so that both see the same load on a shared machine.
-                floor.append(_floor_once(raw, floor_device, next(floor_sessions)))
+            if index == 0:
+                # The floor, interleaved with the requests, so that both see the same load on a shared machine:
+                # inserts during first uploads, updates of the same rows during re-syncs.
+                floor.append(_floor_once(raw, floor_device, next(floor_sessions), resync))
 
     from lms.extensions import db
 
@@ -400,15 +401,17 @@ FLOOR_SQL = (
 )
 
 
-def _floor_once(raw: Any, device: Device, session_id: int) -> float:
+def _floor_once(raw: Any, device: Device, session_id: int, resync: bool = False) -> float:
     """The floor of one batch: the same marks as one raw multi-row ``INSERT … ON CONFLICT DO UPDATE`` and a commit
-    on a psycopg2 connection, into a fresh session of a class of its own (so it inserts, as a first upload does).
-    No Flask, no ORM: what the database alone needs for the batch."""
+    on a psycopg2 connection, into a fresh session of a class of its own (so it inserts, as a first upload does);
+    with ``resync``, later marks for the same session again, most of them another status (so it updates, as a
+    re-sync does). No Flask, no ORM: what the database alone needs for the batch."""
     from psycopg2.extras import execute_values
 
     at = datetime.now()  # noqa: DTZ005 - the floor only needs a time
+    shift = 5 if resync else 0
     rows = [
-        (session_id, pid, STATUSES[i % len(STATUSES)], at, "bench-floor", str(uuid.uuid4()), at)
+        (session_id, pid, STATUSES[(i + shift) % len(STATUSES)], at, "bench-floor", str(uuid.uuid4()), at)
         for i, pid in enumerate(device.person_ids)
     ]
     started = time.perf_counter()
@@ -701,21 +704,23 @@ def _report(
                 f"{rate:.1f} | {rate * args.learners:.0f} |"
             )
         if floor:
-            base = percentile(floor, 0.5)
             print(
                 f"\n**Server time against the floor** (gunicorn's own time per request, `%(D)s` of its access log; "
                 f"the floor: the same {args.learners} marks as one raw `INSERT … ON CONFLICT DO UPDATE` and a commit "
-                f"on psycopg2 into fresh sessions, once after each first upload of the first client, "
-                f"{len(floor)} times in all, p50 {_ms(base)} ms):\n"
+                f"on psycopg2, once after each request of the first client — inserts into fresh sessions during "
+                f"first uploads, updates of the same sessions during re-syncs — so that each row is divided by a "
+                f"floor measured under the same load; {len(floor)} times in all):\n"
             )
-            print("| Batch | Concurrent clients | Server p50 (ms) | Server p95 (ms) | p50 vs the floor |")
-            print("|---|---:|---:|---:|---:|")
+            print(
+                "| Batch | Concurrent clients | Server p50 (ms) | Server p95 (ms) | Floor p50 (ms) | p50 vs the floor |"
+            )
+            print("|---|---:|---:|---:|---:|---:|")
             for run in runs:
-                if run.server:
-                    p50 = percentile(run.server, 0.5)
+                if run.server and run.floor:
+                    p50, base = percentile(run.server, 0.5), percentile(run.floor, 0.5)
                     print(
                         f"| {run.kind} | {run.clients} | {_ms(p50)} | {_ms(percentile(run.server, 0.95))} | "
-                        f"{p50 / base:.1f}× |"
+                        f"{_ms(base)} | {p50 / base:.1f}× |"
                     )
         for run in runs:
             if run.first_error:
@@ -800,7 +805,6 @@ def main(argv: list[str] | None = None) -> None:
                             args, app, devices, clients, resync=False, access_log=access_log, floor_device=floor_device
                         )
                         runs.append(run)
-                        floor += run.floor
                         runs.append(
                             _run(
                                 args,
@@ -812,6 +816,7 @@ def main(argv: list[str] | None = None) -> None:
                                 floor_device=floor_device,
                             )
                         )
+                        floor += run.floor + runs[-1].floor
             _clean_broker(app, args.broker_url)
         if not args.skip_completion:
             print("loading and recomputing completions…", file=sys.stderr)

@@ -7,19 +7,36 @@ statements whatever the number of learners.
 from __future__ import annotations
 
 import csv
+import functools
+import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from flask import has_request_context
+from flask import has_request_context, request
 from flask_babel import gettext
-from sqlalchemy import Select, delete, func, insert, literal, null, or_, select, union_all, update
+from sqlalchemy import (
+    Select,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from courses.models import (
     Attendance,
@@ -655,14 +672,27 @@ def attendance_statuses() -> dict[str, AttendanceStatus]:
 
 
 def record_attendance(
-    session: ClassSession, marks: Sequence[Mark], *, user_id: int | None, locked: bool = False
+    session: ClassSession,
+    marks: Sequence[Mark],
+    *,
+    user_id: int | None,
+    locked: bool = False,
+    event: dict[str, Any] | None = None,
+    answer_into: Any = None,
 ) -> MarkResult:
     """Apply a batch of marks for one session, all or nothing, in a constant number of statements.
 
     Every mark is checked first and every problem reported with its index. Two devices marking the same learner
     are resolved by the latest ``recorded_at``; an overwritten value is kept in the audit trail. A mark whose
     ``client_mark_id`` was already applied is a retry and changes nothing. ``locked``: the caller already holds
-    the session's row lock (``get_session(..., for_update=True)``).
+    the session's row lock (``get_session(..., for_update=True)``). ``event``: the details of an
+    ``attendance.record`` audit event (the counts are added) to write with the marks, in the same statement on
+    PostgreSQL, instead of an ORM flush of its own at the commit. ``answer_into``: the ``Idempotency-Key`` row the
+    request claimed (``lms.api.idempotency.claimed``), into which PostgreSQL writes the batch's answer (``session_id``
+    and the counts, status 200) with the marks; the decorator then has nothing left to write.
+
+    One read before the checks, one write after them (on PostgreSQL; SQLite takes up to three): a batch of 40 marks
+    sends the statements a batch of one does.
     """
     # Two devices uploading the same session at once take turns (PostgreSQL row lock; SQLite serialises writers):
     # "the latest recorded_at wins" is decided on rows nobody else is changing, so what is read below is what the
@@ -671,31 +701,24 @@ def record_attendance(
         db.session.execute(select(ClassSession.id).where(ClassSession.id == session.id).with_for_update())
     if session.status == SessionStatus.CANCELLED:
         raise CourseError(_("the session was cancelled: it takes no attendance"), "session_id")
-    statuses = attendance_statuses()
-    # The enrolled learners and the session's marks in one read: the marks of the enrolled (to decide each new
-    # mark) and every client mark id already applied in the session (a retry).
+    # The enrolled learners, the session's marks and the statuses in one read: the marks of the enrolled (to decide
+    # each new mark), every client mark id already applied in the session (a retry), and the status codes a mark
+    # may name (reference data an administrator may change: read, not cached).
     current: dict[int, Any] = {}
     enrolled: set[int] = set()
     applied: set[str] = set()
-    session_marks = select(
-        Attendance.person_id,
-        Attendance.status,
-        Attendance.recorded_at,
-        Attendance.client_mark_id,
-        Attendance.device,
-        literal(False).label("enrolled"),
-    ).where(Attendance.session_id == session.id)
-    enrolments = select(Enrolment.person_id, null(), null(), null(), null(), literal(True)).where(
-        Enrolment.class_id == session.class_id, Enrolment.status == EnrolmentStatus.ENROLLED
-    )
+    positions: dict[str, int] = {}
     read: Any
-    for read in db.session.execute(union_all(session_marks, enrolments)):
-        if read.enrolled:
+    for read in db.session.execute(_batch_read(), {"session_id": session.id, "class_id": session.class_id}):
+        if read.kind == _ENROLLED:
             enrolled.add(read.person_id)
+        elif read.kind == _STATUS:
+            positions[read.status] = read.person_id  # the status's position, in the integer column
         else:
             current[read.person_id] = read
             if read.client_mark_id:
                 applied.add(read.client_mark_id)
+    statuses = sorted(positions, key=lambda code: (positions[code], code))
     problems: list[dict[str, Any]] = []
     seen: dict[int, int] = {}
     latest_allowed = utcnow() + timedelta(minutes=10)  # device clocks drift a little, not a day
@@ -735,7 +758,7 @@ def record_attendance(
         )
     if problems:
         raise CourseError(_("%(n)s problem(s) in the batch; no mark was applied", n=len(problems)), "marks", problems)
-    if not marks:
+    if not marks and event is None:
         return MarkResult()
 
     # Within the batch, the latest mark per learner wins.
@@ -795,29 +818,80 @@ def record_attendance(
                 "received_at": now,
             }
         )
+    events = [(ATTENDANCE_OVERWRITE, entry) for entry in overwritten]
+    events += [(ATTENDANCE_CONFLICT, entry) for entry in _not_yet_audited(session.id, conflicts)]
+    ip = None
+    if event is not None:
+        # The batch's own audit event, written with its marks (not by a flush of its own at the commit).
+        events.append(
+            (
+                "attendance.record",
+                {**event, "created": result.created, "updated": result.updated, "unchanged": result.unchanged},
+            )
+        )
+        ip = request.remote_addr if has_request_context() else None
+    if not rows and not events and answer_into is None:
+        return result  # nothing to write (every mark already there, or older and agreeing)
+    if db.session.get_bind().dialect.name == "postgresql":
+        answer = {"session_id": session.id, "created": result.created, "updated": result.updated}
+        answer["unchanged"] = result.unchanged
+        _write_batch_postgresql(session, rows, events, user_id=user_id, ip=ip, now=now, answer=(answer_into, answer))
+    else:
+        _write_batch(session, rows, events, user_id=user_id, ip=ip, now=now)
+    return result
+
+
+# What the batch read returns besides a session's marks (kind 0): the class's enrolled learners, and the statuses.
+_MARK, _ENROLLED, _STATUS = 0, 1, 2
+
+
+@functools.cache
+def _batch_read() -> Any:
+    """The session's marks, the class's enrolled learners and the attendance statuses as one ``UNION ALL`` (a
+    status's code in ``status``, its position in ``person_id``), for the parameters ``session_id`` and
+    ``class_id``. Built once: the same statement object also spares the computing of its cache key."""
+    session_marks = select(
+        Attendance.person_id,
+        Attendance.status,
+        Attendance.recorded_at,
+        Attendance.client_mark_id,
+        Attendance.device,
+        literal(_MARK).label("kind"),
+    ).where(Attendance.session_id == bindparam("session_id"))
+    enrolments = select(Enrolment.person_id, null(), null(), null(), null(), literal(_ENROLLED)).where(
+        Enrolment.class_id == bindparam("class_id"), Enrolment.status == EnrolmentStatus.ENROLLED
+    )
+    statuses = select(AttendanceStatus.position, AttendanceStatus.code, null(), null(), null(), literal(_STATUS))
+    return union_all(session_marks, enrolments, statuses)
+
+
+def _write_batch(
+    session: ClassSession,
+    rows: list[dict[str, Any]],
+    events: list[tuple[str, dict[str, Any]]],
+    *,
+    user_id: int | None,
+    ip: str | None,
+    now: datetime,
+) -> None:
+    """The batch's writes as separate statements (SQLite; see :func:`_write_batch_postgresql`): the new and newer
+    marks in one upsert, the audit events in one insert, the class's pending completion work."""
     if rows:
-        # New and newer marks in one statement. The WHERE repeats, in the database, the rule decided above on the
-        # locked rows: an older mark never overwrites a newer one, whoever reaches the row.
-        # The rows go as parameters, not inside the statement, so its compiled form is cached: PostgreSQL still
-        # gets one multi-row INSERT (psycopg2's batched "insertmanyvalues"), SQLite an executemany.
-        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(Attendance)
+        # The WHERE repeats, in the database, the rule decided on the locked rows: an older mark never overwrites a
+        # newer one, whoever reaches the row. The rows go as parameters (an executemany).
+        stmt = sqlite.insert(Attendance)
         db.session.execute(
             stmt.on_conflict_do_update(
                 index_elements=["session_id", "person_id"],
-                set_={
-                    name: stmt.excluded[name]
-                    for name in ("status", "recorded_at", "recorded_by_id", "device", "client_mark_id", "received_at")
-                },
+                set_={name: stmt.excluded[name] for name in _MARK_UPDATED},
                 where=stmt.excluded.recorded_at > Attendance.recorded_at,
             ),
             rows,
         )
-    events = [(ATTENDANCE_OVERWRITE, entry) for entry in overwritten]
-    events += [(ATTENDANCE_CONFLICT, entry) for entry in _not_yet_audited(session.id, conflicts)]
     if events:
+        # Into the table, not the ORM entity: the ORM's bulk insert would split the rows by the keys that are None.
         db.session.execute(
-            insert(AuditEvent),
+            insert(cast(Table, AuditEvent.__table__)),
             [
                 {
                     "action": action,
@@ -826,13 +900,90 @@ def record_attendance(
                     "user_id": user_id,
                     "details": entry,
                     "at": now,
+                    "ip": ip if action == "attendance.record" else None,
                 }
                 for action, entry in events
             ],
         )
     if rows:
         mark_dirty(session.class_id)
-    return result
+
+
+_MARK_UPDATED = ("status", "recorded_at", "recorded_by_id", "device", "client_mark_id", "received_at")
+
+# The batch's writes on PostgreSQL as one statement: the marks, the audit events and the class's pending completion
+# work (data-modifying CTEs, each run once and to completion). The rows go as arrays unnested by the database, so
+# the SQL is the same for 1 or 40 marks and is sent as it is: an ON CONFLICT statement built with SQLAlchemy's
+# PostgreSQL dialect is compiled afresh on every execution (that construct is not cacheable).
+_WRITE_BATCH_POSTGRESQL = text(
+    """
+WITH marks AS (
+    INSERT INTO attendance (session_id, person_id, status, recorded_at, recorded_by_id, device, client_mark_id,
+                            received_at)
+    SELECT :session_id, m.person_id, m.status, m.recorded_at, :user_id, m.device, m.client_mark_id, :now
+    FROM unnest(CAST(:person_ids AS integer[]), CAST(:statuses AS varchar[]), CAST(:recorded_ats AS timestamp[]),
+                CAST(:devices AS varchar[]), CAST(:client_mark_ids AS varchar[]))
+         AS m(person_id, status, recorded_at, device, client_mark_id)
+    ON CONFLICT (session_id, person_id) DO UPDATE
+    SET status = excluded.status, recorded_at = excluded.recorded_at, recorded_by_id = excluded.recorded_by_id,
+        device = excluded.device, client_mark_id = excluded.client_mark_id, received_at = excluded.received_at
+    WHERE excluded.recorded_at > attendance.recorded_at
+), answer AS (
+    UPDATE idempotent_request SET status_code = 200, response = CAST(:answer AS json) WHERE id = :answer_id
+), events AS (
+    INSERT INTO audit_event (at, user_id, action, object_type, object_id, details, ip)
+    SELECT :now, :user_id, e.action, 'class_session', :object_id, e.details, e.ip
+    FROM unnest(CAST(:actions AS varchar[]), CAST(:details AS json[]), CAST(:ips AS varchar[]))
+         AS e(action, details, ip)
+)
+INSERT INTO pending_work (kind, subject_id, marked_at)
+SELECT :work, :class_id, :now WHERE :dirty
+ON CONFLICT (kind, subject_id) DO UPDATE SET marked_at = excluded.marked_at
+"""
+)
+
+
+def _write_batch_postgresql(
+    session: ClassSession,
+    rows: list[dict[str, Any]],
+    events: list[tuple[str, dict[str, Any]]],
+    *,
+    user_id: int | None,
+    ip: str | None,
+    now: datetime,
+    answer: tuple[Any, dict[str, Any]],
+) -> None:
+    """:func:`_write_batch` in one statement: the marks' upsert (the same ``WHERE``), the audit events, the pending
+    work (as :func:`mark_dirty` writes it, when marks were written) and, given a claimed key's row, the answer."""
+    answer_into, answer_json = answer
+    db.session.execute(
+        _WRITE_BATCH_POSTGRESQL,
+        {
+            "session_id": session.id,
+            "user_id": user_id,
+            "now": now,
+            "person_ids": [row["person_id"] for row in rows],
+            "statuses": [row["status"] for row in rows],
+            "recorded_ats": [row["recorded_at"] for row in rows],
+            "devices": [row["device"] for row in rows],
+            "client_mark_ids": [row["client_mark_id"] for row in rows],
+            "object_id": str(session.id),
+            "actions": [action for action, _entry in events],
+            "details": [json.dumps(entry, ensure_ascii=False) for _action, entry in events],
+            "ips": [ip if action == "attendance.record" else None for action, _entry in events],
+            "work": COMPLETION_WORK,
+            "class_id": session.class_id,
+            "dirty": bool(rows),
+            "answer_id": answer_into.id if answer_into is not None else None,
+            "answer": json.dumps(answer_json),
+        },
+    )
+    if answer_into is not None:
+        # What the row now holds, without a read: the decorator sees the answer written and sends no UPDATE.
+        set_committed_value(answer_into, "status_code", 200)
+        set_committed_value(answer_into, "response", answer_json)
+    if rows:
+        enqueue_after_commit("courses.recompute_completions", class_id=session.class_id)
 
 
 def _not_yet_audited(session_id: int, conflicts: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -28,16 +28,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flask import Response, current_app, jsonify, make_response, request
+from flask import Response, current_app, g, jsonify, make_response, request
 from flask_login import current_user
 from pydantic import BaseModel
-from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import flag_modified
 
 from lms.api.errors import ApiValidationError, problem
 from lms.api.models import IdempotentRequest
-from lms.extensions import db
+from lms.extensions import db, utcnow
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200  # the column's length
@@ -76,17 +76,31 @@ def _stored(user_id: int, key: str) -> IdempotentRequest | None:
     )
 
 
+# The key's look-up and claim: the same SQL on PostgreSQL and SQLite, sent as it is. Built with SQLAlchemy's
+# dialect ``insert().on_conflict_do_nothing()``, the statement was compiled afresh on every request (that
+# construct is not cacheable).
+_CLAIM = text(
+    'INSERT INTO idempotent_request (user_id, "key", request_hash, status_code, response, created_at) '
+    "VALUES (:user_id, :key, :request_hash, :status_code, :response, :created_at) "
+    'ON CONFLICT (user_id, "key") DO NOTHING '
+    'RETURNING id, user_id, "key", request_hash, status_code, response, created_at'
+).columns(*IdempotentRequest.__table__.c)
+
+
 def _claim(user_id: int, key: str, digest: str) -> IdempotentRequest | None:
     """Insert the key's row unless it exists (waiting, on PostgreSQL, for a concurrent claim to end); the new row,
     or None if the key was taken."""
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = (
-        dialect.insert(IdempotentRequest)
-        .values(user_id=user_id, key=key, request_hash=digest, status_code=IN_PROGRESS, response={})
-        .on_conflict_do_nothing(index_elements=["user_id", "key"])
-        .returning(IdempotentRequest)
+    return db.session.scalar(
+        select(IdempotentRequest).from_statement(_CLAIM),
+        {
+            "user_id": user_id,
+            "key": key,
+            "request_hash": digest,
+            "status_code": IN_PROGRESS,
+            "response": "{}",
+            "created_at": utcnow(),
+        },
     )
-    return db.session.scalar(select(IdempotentRequest).from_statement(stmt))
 
 
 def _replay(stored: IdempotentRequest | None, digest: str) -> Response:
@@ -112,10 +126,28 @@ def _replay(stored: IdempotentRequest | None, digest: str) -> Response:
     return response
 
 
+def claimed() -> IdempotentRequest | None:
+    """The key's row this request claimed (None without a key, or outside :func:`idempotent`).
+
+    A view may write its answer into that row in a statement of its own, with its effect (the attendance batch does,
+    to spare a round trip), and then mark it written with ``sqlalchemy.orm.attributes.set_committed_value`` for
+    ``status_code`` and ``response``. The decorator writes the answer itself whenever the row does not hold exactly
+    the response being sent, so a view that gets it wrong costs an ``UPDATE``, never a wrong replay."""
+    record = g.get("idempotent_claim")
+    return record if isinstance(record, IdempotentRequest) else None
+
+
 def _save(record: IdempotentRequest, response: Response) -> None:
-    """Write the answer into the claimed row (flushed with the effect; the caller commits both at once)."""
+    """Write the answer into the claimed row (flushed with the effect; the caller commits both at once), unless
+    the view already wrote this very answer there (:func:`claimed`)."""
+    answer = response.get_json(silent=True) or {}
+    if record.status_code == response.status_code and record.response == answer:
+        return
     record.status_code = response.status_code
-    record.response = response.get_json(silent=True) or {}
+    record.response = answer
+    # Both written even where the row seems to hold them already: what a view marked is not proof of what is stored.
+    flag_modified(record, "status_code")
+    flag_modified(record, "response")
     db.session.flush()
 
 
@@ -158,6 +190,7 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Response]:
         record = _claim(user_id, key, digest)
         if record is None:
             return _replay(_stored(user_id, key), digest)  # done before, or it committed first: answer the same
+        g.idempotent_claim = record
         try:
             response = _respond(view(*args, **kwargs))
             if response.status_code >= 400:

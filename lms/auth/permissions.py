@@ -168,12 +168,17 @@ def in_scope(path_column: Any, user: Any, permission: Permission) -> ColumnEleme
     return or_(*(subtree(path_column, p) for p in paths))
 
 
+# One alias for every scoped query, made once: a fresh alias per query costs more Python than the rest of the
+# statement's building (each of its columns is adapted anew on first use).
+_SCOPE_UNIT = aliased(AdminUnit, name="scope_unit")
+
+
 def scoped(stmt: Select, unit_id_column: Any, user: Any, permission: Permission) -> Select:
     """Restrict ``stmt`` to rows whose ``unit_id_column`` names a unit in the user's scope.
 
     This is the one scoping helper: every list, lookup, export and API query of a scoped resource calls it.
     """
-    unit = aliased(AdminUnit, name="scope_unit")
+    unit = _SCOPE_UNIT
     return stmt.join(unit, unit.id == unit_id_column).where(in_scope(unit.path, user, permission))
 
 
