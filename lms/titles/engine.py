@@ -45,6 +45,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    exists,
     delete,
     false,
     func,
@@ -55,11 +56,12 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import FromClause
 
 from courses.models import LearningKind, LearningRecord
-from lms.core.bulk import copy_rows
+from lms.core.bulk import copy_lines, copy_rows, csv_line
 from lms.extensions import db, utcnow
 from lms.registry.models import (
     AdminUnit,
@@ -93,7 +95,7 @@ from lms.titles.models import Assessment as AssessmentModel
 log = logging.getLogger(__name__)
 
 #: Part of every inputs digest: bump it when the way results are computed changes, so the next run rewrites rows.
-ENGINE_VERSION = "2"
+ENGINE_VERSION = "3"
 
 
 def _table(model: Any) -> Table:
@@ -567,6 +569,11 @@ class _Plan:
 
     stmt: Select[Any]
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # indicator code → result column names
+    # The parts the statement is built from: what :func:`_changed` wraps with the stored rows and the digest.
+    subjects: Any = None
+    joins: Any = None
+    out: list[Any] = field(default_factory=list)
+    rounded: set[str] = field(default_factory=set)  # metric columns: digested as numbers with one decimal
 
 
 def _plan(commune: _Commune, definition: crit.CriteriaDefinition, metrics: _Metrics) -> _Plan:
@@ -584,6 +591,7 @@ def _plan(commune: _Commune, definition: crit.CriteriaDefinition, metrics: _Metr
             assert indicator.metric is not None
             out.append(func.coalesce(metric_columns[indicator.metric], 0).label(f"m{n}"))
             plan.columns[indicator.code] = (f"m{n}",)
+            plan.rounded.add(f"m{n}")
 
     shares = [i for i in definition.indicators if i.kind == "share" and i.share is not None]
     for of in ("persons", "households", "villages"):
@@ -597,7 +605,21 @@ def _plan(commune: _Commune, definition: crit.CriteriaDefinition, metrics: _Metr
             out.extend(sub.c[name] for name in names)
             plan.columns[indicator.code] = names
     plan.stmt = select(*out).select_from(joins).order_by(subjects.c.subject_id)
+    plan.subjects, plan.joins, plan.out = subjects, joins, out
     return plan
+
+
+def _inputs_digest(prefix: str, plan: _Plan) -> ColumnElement[str]:
+    """The digest of one subject's inputs computed in SQL: ``md5`` of the set's constants (``prefix``) and every
+    column of the wide statement after ``subject_id`` as text (SQLite: the same function, registered on the
+    connection by :func:`lms.extensions.configure_sqlite`). Measured values are digested as numbers with one
+    decimal, so a metric read from ``title_person_metric`` (incremental) and from the temporary table (full)
+    digest alike; a NULL is ``~``."""
+    text: ColumnElement[str] = literal(prefix, Text)
+    for column in plan.out[1:]:
+        value = func.round(column, 1) if column.key in plan.rounded else column
+        text = text + literal("|", Text) + func.coalesce(sql_cast(value, Text), literal("~", Text))
+    return sql_cast(func.md5(text), Text)
 
 
 def _share_subquery(
@@ -1152,7 +1174,11 @@ def _digest(*parts: Any) -> str:
 
 
 def _verified(
-    updates: list[dict[str, Any]], stored: dict[int, Any], subject: str, title: str, repairs: list[dict[str, Any]]
+    updates: list[dict[str, Any]],
+    stored: dict[int, dict[str, Any]],
+    subject: str,
+    title: str,
+    repairs: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """Reconciliation: of the recomputed rows whose digest was unchanged, keep only those whose stored result
     differs (a row changed behind the app's back) and describe each in ``repairs``. Rows whose inputs changed are
@@ -1160,20 +1186,18 @@ def _verified(
     kept = []
     for values in updates:
         old = stored[values["_id"]]
-        if old.inputs_digest != values["inputs_digest"]:
+        if old["inputs_digest"] != values["inputs_digest"]:
             kept.append(values)
             continue
-        differs = {
-            name: (getattr(old, name), values[name]) for name in RESULT_FIELDS if getattr(old, name) != values[name]
-        }
+        differs = {name: (old[name], values[name]) for name in RESULT_FIELDS if old[name] != values[name]}
         if not differs:
             continue
         kept.append(values)
         repairs.append(
             {
-                "id": old.id,
+                "id": old["id"],
                 "subject_type": subject,
-                "subject_id": old.subject_id,
+                "subject_id": old["subject_id"],
                 "title": title,
                 "stored": {name: _plain(pair[0]) for name, pair in differs.items()},
                 "recomputed": {name: _plain(pair[1]) for name, pair in differs.items()},
@@ -1202,65 +1226,58 @@ def _evaluate_title(
     for row in sets:
         definition = crit.definition_of(row)
         plans.append((row, definition, _plan(commune, definition, metrics)))
-
-    # Existing rows: this commune's (one range read of its index), and those of its current subjects that have no
-    # row here but one filed under another commune (a person who moved). The second half of the UNION ALL probes
-    # only the subjects without a row in the commune (an anti-join with the first half), so a re-evaluation makes
-    # no probe at all, and no duplicates need removing (no sort).
     all_subjects = [_subjects(commune, subject, d) for _, d, _ in plans]
     subject_ids = all_subjects[0] if len(all_subjects) == 1 else all_subjects[0].union(*all_subjects[1:])
     ids_sub = subject_ids.subquery("ids")
     mine = (E.c.subject_type == subject, E.c.title == title.value, E.c.year == commune.year)
-    existing_cols: tuple[Any, ...] = (E.c.id, E.c.subject_id, E.c.eligible, E.c.inputs_digest)
-    if repairs is not None:
-        existing_cols += tuple(E.c[name] for name in RESULT_FIELDS if name != "eligible")
-    here = E.alias("here")
-    has_row_here = (
-        select(here.c.id)
-        .where(
-            here.c.subject_type == subject,
-            here.c.title == title.value,
-            here.c.year == commune.year,
-            here.c.commune_id == commune.id,
-            here.c.subject_id == ids_sub.c.subject_id,
-        )
-        .exists()
-    )
-    existing = {
-        row.subject_id: row
-        for row in db.session.execute(
-            select(*existing_cols)
-            .where(*mine, E.c.commune_id == commune.id, commune.scoped(subject, E.c.subject_id))
-            .union_all(
-                select(*existing_cols)
-                .select_from(ids_sub.join(E, E.c.subject_id == ids_sub.c.subject_id))
-                .where(*mine, E.c.commune_id != commune.id, ~has_row_here)
+
+    # The counts of the summary from one aggregate over every current subject and its stored row (the rows of
+    # subjects whose inputs did not change never travel to Python); the rows that are scored again below correct
+    # the stored ``eligible`` they replace.
+    distinct_ids = select(ids_sub.c.subject_id).distinct().subquery("di")
+    stored = E.alias("sa")
+    subjects, eligible = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(case((stored.c.eligible.is_(True), 1), else_=0)), 0)).select_from(
+            distinct_ids.outerjoin(
+                stored,
+                and_(
+                    stored.c.subject_type == subject,
+                    stored.c.subject_id == distinct_ids.c.subject_id,
+                    stored.c.title == title.value,
+                    stored.c.year == commune.year,
+                ),
             )
         )
-    }
-    recognised = (
-        R.c.subject_type == subject,
-        R.c.title == title.value,
-        R.c.year == commune.year,
-        R.c.status == RecognitionStatus.RECOGNISED.value,
-    )
-    frozen = set(
+    ).one()
+    subjects, eligible = int(subjects), int(eligible)
+    # Rows of this commune whose subject is no longer one of its current subjects (and not recognised here).
+    gone = list(
         db.session.scalars(
-            select(R.c.subject_id)
-            .where(*recognised, R.c.commune_id == commune.id, commune.scoped(subject, R.c.subject_id))
-            .union(select(R.c.subject_id).where(*recognised, R.c.subject_id.in_(select(ids_sub.c.subject_id))))
+            select(E.c.id).where(
+                *mine,
+                E.c.commune_id == commune.id,
+                commune.scoped(subject, E.c.subject_id),
+                ~select(ids_sub.c.subject_id).where(ids_sub.c.subject_id == E.c.subject_id).exists(),
+                ~exists().where(
+                    R.c.subject_type == subject,
+                    R.c.subject_id == E.c.subject_id,
+                    R.c.title == title.value,
+                    R.c.year == commune.year,
+                    R.c.status == RecognitionStatus.RECOGNISED.value,
+                    R.c.commune_id == commune.id,
+                ),
+            )
         )
     )
 
     now = utcnow()
     title_value = title.value
-    inserts: list[dict[str, Any]] = []
+    inserts: list[tuple[int, int | None, str, tuple[Any, ...]]] = []  # subject, village, digest, result
     updates: list[dict[str, Any]] = []
-    seen: set[int] = set()
+    olds: dict[int, Any] = {}  # reconciliation: the stored results of the rows scored again
     breakdowns: dict[str, str] = {}  # digest → JSON text of every breakdown a changed row needs
-    subjects = eligible = 0
     failures: list[dict[str, Any]] = []
-    for row, definition, plan in plans:
+    for n, (row, definition, plan) in enumerate(plans):
         codes = [i.code for i in definition.indicators if i.reads_assessment]
         assessed = _assessments(commune, subject, _subjects(commune, subject, definition), codes)
         upgrade = definition.upgrade
@@ -1269,35 +1286,25 @@ def _evaluate_title(
         )
         scorer = _Scorer(definition, commune.area_class)
         population = definition.population
+        stmt, width = _changed(commune, title, row, plan, codes, upgrade is not None, all_subjects[:n], repairs)
         # Subjects with the same inputs get the same result: most persons of a commune share a handful of input
-        # combinations (no records, one class, …), so each combination is scored and digested once.
-        results: dict[Any, tuple[bool, Decimal | None, int | None, str, str, bool]] = {}  # … digest, applicable
-        digests: dict[Any, str] = {}
-        for result in db.session.execute(plan.stmt).all():
+        # combinations (no records, one class, …), so each combination is scored once.
+        results: dict[Any, tuple[Any, ...]] = {}  # … (eligible, score, level, missing, breakdown, applicable)
+        for result in db.session.execute(stmt).all():
             subject_id = result.subject_id
-            if subject_id in seen:
-                continue
-            seen.add(subject_id)
-            subjects += 1
-            old = existing.get(subject_id)
-            if subject_id in frozen:
-                eligible += bool(old is not None and old.eligible)
-                continue
+            old_id, old_eligible, old_digest = result._old_id, result._old_eligible, result._old_digest
             theirs = assessed.get(subject_id)
-            inputs = (
-                tuple(result)[2:],
+            wait = waits.get(subject_id)
+            given = (
                 tuple(sorted((code, a.id, a.value, a.counts, a.evidence) for code, a in theirs.items()))
                 if theirs
-                else (),
-                waits.get(subject_id),
+                else ()
             )
-            key = (inputs, result.village_id)
-            digest = digests.get(key)
-            if digest is None:
-                digest = digests[key] = _digest(ENGINE_VERSION, row.id, commune.id, commune.area_class, key)
-            if old is not None and old.inputs_digest == digest and repairs is None:
-                eligible += bool(old.eligible)
+            # Without assessments or an upgrade wait the digest is the SQL one, which the next run compares in SQL.
+            digest = _digest(result._digest, given, wait) if (given or wait) else result._digest
+            if old_id is not None and old_digest == digest and repairs is None:
                 continue
+            inputs = (tuple(result)[2:width], given, wait)
             scored = results.get(inputs)
             if scored is None:
                 try:
@@ -1305,7 +1312,6 @@ def _evaluate_title(
                     # Outside the set's own population (an infant for the Learning Citizen title): not applicable,
                     # not "not yet eligible" — no indicator to score, nothing missing.
                     outcome = scorer.score(result, plan, theirs or {}) if applicable else (False, None, None, "", [])
-                    wait = waits.get(subject_id)
                     if upgrade is not None and wait is not None and (outcome[2] or 0) >= upgrade.to_level:
                         outcome = _capped(outcome, upgrade, wait)
                 except Exception as exc:  # noqa: BLE001 - one bad subject must not sink the commune: record it, keep its old row
@@ -1327,49 +1333,43 @@ def _evaluate_title(
                             "error": f"{type(failed.error).__name__}: {failed.error}"[:300],
                         }
                     )
-                    eligible += bool(old is not None and old.eligible)
                     continue
                 # Serialised and digested once per combination of inputs, not once per subject.
                 content = json.dumps(outcome[4], separators=(",", ":"))
                 address = breakdown_digest(content)
                 breakdowns.setdefault(address, content)
-                scored = results[inputs] = (*outcome[:3], outcome[3][:400], address, applicable)
-            is_eligible, score, level, missing, address, applicable = scored
-            eligible += is_eligible
-            values = {
-                "commune_id": commune.id,
-                "village_id": result.village_id,
-                "criteria_set_id": row.id,
-                "eligible": is_eligible,
-                "score": score,
-                "level": level,
-                "missing": missing,
-                "breakdown_id": address,
-                "computed_at": now,
-                "inputs_digest": digest,
-                "applicable": applicable,
-            }
-            if old is None:
-                inserts.append(
-                    {
-                        "subject_type": subject,
-                        "subject_id": subject_id,
-                        "title": title_value,
-                        "year": commune.year,
-                        **values,
-                    }
-                )
+                scored = results[inputs] = (row.id, *outcome[:3], outcome[3][:400], address, applicable)
+            eligible += scored[1] - bool(old_eligible)
+            if old_id is None:
+                inserts.append((subject_id, result.village_id, digest, scored))
             else:
-                updates.append({"_id": old.id, **values})
-    gone = [old.id for subject_id, old in existing.items() if subject_id not in seen and subject_id not in frozen]
-    if breakdowns:
-        ids = _breakdown_ids(breakdowns)
-        for values in (*inserts, *updates):
-            values["breakdown_id"] = ids[values["breakdown_id"]]
+                updates.append({"_id": old_id, "village_id": result.village_id, "inputs_digest": digest, "_r": scored})
+                if repairs is not None:
+                    olds[old_id] = {
+                        "id": old_id,
+                        "subject_id": subject_id,
+                        "inputs_digest": old_digest,
+                        "eligible": old_eligible,
+                        **{name: getattr(result, f"_old_{name}") for name in RESULT_FIELDS if name != "eligible"},
+                    }
+    ids = _breakdown_ids(breakdowns) if breakdowns else {}
+    for values in updates:
+        set_id, is_eligible, score, level, missing, address, applicable = values.pop("_r")
+        values.update(
+            commune_id=commune.id,
+            criteria_set_id=set_id,
+            eligible=is_eligible,
+            score=score,
+            level=level,
+            missing=missing,
+            breakdown_id=ids[address],
+            computed_at=now,
+            applicable=applicable,
+        )
     if repairs is not None:
-        updates = _verified(updates, {old.id: old for old in existing.values()}, subject, title_value, repairs)
+        updates = _verified(updates, olds, subject, title_value, repairs)
     if inserts:
-        _insert_rows(inserts)
+        _insert_rows(commune, subject, title_value, now, inserts, ids)
     if updates:
         db.session.execute(
             update(E)
@@ -1388,6 +1388,81 @@ def _evaluate_title(
         summary["failed"] = len(failures)
         summary["failures"] = failures[:MAX_FAILURES_LISTED]
     return summary
+
+
+def _changed(
+    commune: _Commune,
+    title: Title,
+    criteria_set: CriteriaSet,
+    plan: _Plan,
+    codes: list[str],
+    upgrade: bool,
+    earlier: list[Select[Any]],
+    repairs: list[dict[str, Any]] | None,
+) -> tuple[Select[Any], int]:
+    """The wide statement of one set with each subject's stored row and the digest of its inputs computed in SQL,
+    returning only the subjects to score again: without a row, or whose digest differs, or who have assessments
+    or earlier recognitions (their digest also covers what Python reads); never a recognised (frozen) subject nor
+    one an earlier set of the title evaluates. Reconciliation (``repairs``) compares every row: all returned.
+    Returns the statement and the number of its input columns (``subject_id``, ``village_id`` included)."""
+    subject = TITLE_SUBJECT[title].value
+    key = plan.subjects.c.subject_id
+    stored = E.alias("st")
+    joins = plan.joins.outerjoin(
+        stored,
+        and_(
+            stored.c.subject_type == subject,
+            stored.c.subject_id == key,
+            stored.c.title == title.value,
+            stored.c.year == commune.year,
+        ),
+    )
+    prefix = f"{ENGINE_VERSION}|{criteria_set.id}|{commune.id}|{commune.area_class}"
+    digest = _inputs_digest(prefix, plan)
+    extra: list[Any] = [
+        digest.label("_digest"),
+        stored.c.id.label("_old_id"),
+        stored.c.eligible.label("_old_eligible"),
+        stored.c.inputs_digest.label("_old_digest"),
+    ]
+    if repairs is not None:
+        extra += [stored.c[name].label(f"_old_{name}") for name in RESULT_FIELDS if name != "eligible"]
+    conditions: list[ColumnElement[bool]] = [
+        ~exists().where(
+            R.c.subject_type == subject,
+            R.c.subject_id == key,
+            R.c.title == title.value,
+            R.c.year == commune.year,
+            R.c.status == RecognitionStatus.RECOGNISED.value,
+        )
+    ]
+    for before in earlier:
+        taken = before.subquery()
+        conditions.append(~select(taken.c.subject_id).where(taken.c.subject_id == key).exists())
+    if repairs is None:
+        again: list[ColumnElement[bool]] = [stored.c.id.is_(None), stored.c.inputs_digest.is_distinct_from(digest)]
+        if codes:
+            again.append(
+                exists().where(
+                    A.c.subject_type == subject,
+                    A.c.subject_id == key,
+                    A.c.year == commune.year,
+                    A.c.indicator.in_(codes),
+                )
+            )
+        if upgrade:
+            again.append(
+                exists().where(
+                    R.c.subject_type == subject,
+                    R.c.subject_id == key,
+                    R.c.title == title.value,
+                    R.c.year < commune.year,
+                    R.c.status == RecognitionStatus.RECOGNISED.value,
+                )
+            )
+        conditions.append(or_(*again))
+    stmt = select(*plan.out, *extra).select_from(joins).where(*conditions).order_by(key)
+    return stmt, len(plan.out)
 
 
 #: Bound values per ``IN`` list (SQLite's default limit is 32,766 variables).
@@ -1425,6 +1500,43 @@ def _breakdown_ids(breakdowns: dict[str, str]) -> dict[str, int]:
     return found
 
 
-def _insert_rows(rows: list[dict[str, Any]]) -> None:
-    """Insert new eligibility rows (every row has the same keys): by COPY on PostgreSQL."""
-    copy_rows(E, rows)
+def _insert_rows(
+    commune: _Commune,
+    subject: str,
+    title: str,
+    now: Any,
+    rows: list[tuple[int, int | None, str, tuple[Any, ...]]],
+    breakdown_ids: dict[str, int],
+) -> None:
+    """Insert new eligibility rows: (subject, village, digest, result) each, ``result`` shared by every subject of
+    one combination of inputs. PostgreSQL: one ``COPY`` whose lines are built with one string format per row (the
+    fields common to a result rendered once); elsewhere one executemany."""
+    common = {"subject_type": subject, "title": title, "year": commune.year, "commune_id": commune.id}
+    names = ("criteria_set_id", "eligible", "score", "level", "missing", "breakdown_id", "applicable")
+    if db.session.connection().dialect.name != "postgresql":
+        copy_rows(
+            E,
+            [
+                {
+                    **common,
+                    "subject_id": subject_id,
+                    "village_id": village_id,
+                    "inputs_digest": digest,
+                    "computed_at": now,
+                    **dict(zip(names, (*result[:5], breakdown_ids[result[5]], result[6]), strict=True)),
+                }
+                for subject_id, village_id, digest, result in rows
+            ],
+        )
+        return
+    tails: dict[tuple[Any, ...], str] = {}
+    for *_, result in rows:
+        if result not in tails:
+            values = (*result[:5], breakdown_ids[result[5]], result[6])
+            tails[result] = csv_line([*common.values(), *values, now])
+    null = csv_line([None])
+    lines = (
+        f"{subject_id},{null if village_id is None else village_id},{digest},{tails[result]}"
+        for subject_id, village_id, digest, result in rows
+    )
+    copy_lines(E, ["subject_id", "village_id", "inputs_digest", *common, *names, "computed_at"], lines)
