@@ -509,12 +509,26 @@ class _Metrics:
             return
         table = self.table
         year = self.commune.year
-        parts = [
-            select(
-                table.c.person_id, literal(year).label("year"), literal(metric_key(m)).label("metric"), table.c[f"m{n}"]
-            ).where(table.c[f"m{n}"].is_not(None))
-            for n, m in enumerate(self.metrics)
-        ]
+        # Only the values that differ from the stored ones reach the upsert (an outer join to the stored value):
+        # a re-run with nothing changed compares in one join instead of taking the conflict path for every value.
+        parts = []
+        for n, m in enumerate(self.metrics):
+            value = table.c[f"m{n}"]
+            stored = PM.alias(f"pm{n}")
+            parts.append(
+                select(table.c.person_id, literal(year).label("year"), literal(metric_key(m)).label("metric"), value)
+                .select_from(
+                    table.outerjoin(
+                        stored,
+                        and_(
+                            stored.c.person_id == table.c.person_id,
+                            stored.c.year == year,
+                            stored.c.metric == metric_key(m),
+                        ),
+                    )
+                )
+                .where(value.is_not(None), stored.c.value.is_distinct_from(value))
+            )
         rows = parts[0] if len(parts) == 1 else parts[0].union_all(*parts[1:])
         stmt = _dialect_insert().from_select(["person_id", "year", "metric", "value"], rows)
         db.session.execute(
@@ -1227,49 +1241,13 @@ def _evaluate_title(
         definition = crit.definition_of(row)
         plans.append((row, definition, _plan(commune, definition, metrics)))
     all_subjects = [_subjects(commune, subject, d) for _, d, _ in plans]
-    subject_ids = all_subjects[0] if len(all_subjects) == 1 else all_subjects[0].union(*all_subjects[1:])
-    ids_sub = subject_ids.subquery("ids")
     mine = (E.c.subject_type == subject, E.c.title == title.value, E.c.year == commune.year)
-
-    # The counts of the summary from one aggregate over every current subject and its stored row (the rows of
-    # subjects whose inputs did not change never travel to Python); the rows that are scored again below correct
-    # the stored ``eligible`` they replace.
-    distinct_ids = select(ids_sub.c.subject_id).distinct().subquery("di")
-    stored = E.alias("sa")
-    subjects, eligible = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(case((stored.c.eligible.is_(True), 1), else_=0)), 0)).select_from(
-            distinct_ids.outerjoin(
-                stored,
-                and_(
-                    stored.c.subject_type == subject,
-                    stored.c.subject_id == distinct_ids.c.subject_id,
-                    stored.c.title == title.value,
-                    stored.c.year == commune.year,
-                ),
-            )
-        )
-    ).one()
-    subjects, eligible = int(subjects), int(eligible)
-    # Rows of this commune whose subject is no longer one of its current subjects (and not recognised here).
-    gone = list(
-        db.session.scalars(
-            select(E.c.id).where(
-                *mine,
-                E.c.commune_id == commune.id,
-                commune.scoped(subject, E.c.subject_id),
-                ~select(ids_sub.c.subject_id).where(ids_sub.c.subject_id == E.c.subject_id).exists(),
-                ~exists().where(
-                    R.c.subject_type == subject,
-                    R.c.subject_id == E.c.subject_id,
-                    R.c.title == title.value,
-                    R.c.year == commune.year,
-                    R.c.status == RecognitionStatus.RECOGNISED.value,
-                    R.c.commune_id == commune.id,
-                ),
-            )
-        )
-    )
-
+    here = (*mine, E.c.commune_id == commune.id, commune.scoped(subject, E.c.subject_id))
+    # The summary's counts come with the first row of each set's statement (window aggregates over every subject
+    # and its stored row: the rows of subjects whose inputs did not change never travel to Python); the rows that
+    # are scored again below correct the stored ``eligible`` they replace.
+    subjects = eligible = rows_kept = 0
+    rows_here: int | None = None
     now = utcnow()
     title_value = title.value
     inserts: list[tuple[int, int | None, str, tuple[Any, ...]]] = []  # subject, village, digest, result
@@ -1286,11 +1264,18 @@ def _evaluate_title(
         )
         scorer = _Scorer(definition, commune.area_class)
         population = definition.population
-        stmt, width = _changed(commune, title, row, plan, codes, upgrade is not None, all_subjects[:n], repairs)
+        stmt, width = _changed(commune, title, row, plan, codes, upgrade is not None, all_subjects[:n], here, repairs)
         # Subjects with the same inputs get the same result: most persons of a commune share a handful of input
         # combinations (no records, one class, …), so each combination is scored once.
         results: dict[Any, tuple[Any, ...]] = {}  # … (eligible, score, level, missing, breakdown, applicable)
         for result in db.session.execute(stmt).all():
+            if result._first == 1:
+                subjects += result._subjects
+                eligible += int(result._eligible or 0)
+                rows_kept += int(result._kept or 0)
+                rows_here = result._here
+            if result._frozen:
+                continue
             subject_id = result.subject_id
             old_id, old_eligible, old_digest = result._old_id, result._old_eligible, result._old_digest
             theirs = assessed.get(subject_id)
@@ -1352,6 +1337,28 @@ def _evaluate_title(
                         "eligible": old_eligible,
                         **{name: getattr(result, f"_old_{name}") for name in RESULT_FIELDS if name != "eligible"},
                     }
+    # Rows of this commune whose subject is no longer one of its current subjects (and not recognised here): looked
+    # for only when the commune holds more rows than its current subjects have here.
+    gone: list[int] = []
+    if rows_here is None or rows_here > rows_kept:
+        current = [select(ids.subquery().c.subject_id) for ids in all_subjects]
+        gone = list(
+            db.session.scalars(
+                select(E.c.id).where(
+                    *here,
+                    E.c.subject_id.not_in(current[0].union_all(*current[1:]) if len(current) > 1 else current[0]),
+                    E.c.subject_id.not_in(
+                        select(R.c.subject_id).where(
+                            R.c.commune_id == commune.id,
+                            R.c.subject_type == subject,
+                            R.c.title == title.value,
+                            R.c.year == commune.year,
+                            R.c.status == RecognitionStatus.RECOGNISED.value,
+                        )
+                    ),
+                )
+            )
+        )
     ids = _breakdown_ids(breakdowns) if breakdowns else {}
     for values in updates:
         set_id, is_eligible, score, level, missing, address, applicable = values.pop("_r")
@@ -1398,12 +1405,15 @@ def _changed(
     codes: list[str],
     upgrade: bool,
     earlier: list[Select[Any]],
+    here: tuple[ColumnElement[bool], ...],
     repairs: list[dict[str, Any]] | None,
 ) -> tuple[Select[Any], int]:
     """The wide statement of one set with each subject's stored row and the digest of its inputs computed in SQL,
     returning only the subjects to score again: without a row, or whose digest differs, or who have assessments
-    or earlier recognitions (their digest also covers what Python reads); never a recognised (frozen) subject nor
-    one an earlier set of the title evaluates. Reconciliation (``repairs``) compares every row: all returned.
+    or earlier recognitions (their digest also covers what Python reads); not one an earlier set of the title
+    evaluates. Recognised (frozen) subjects are flagged ``_frozen``. Reconciliation (``repairs``) compares every
+    row: all returned. The first row (``_first``) also carries the counts over every subject of the set:
+    ``_subjects``, ``_eligible`` (stored), ``_kept`` (stored in this commune) and ``_here`` (the commune's rows).
     Returns the statement and the number of its input columns (``subject_id``, ``village_id`` included)."""
     subject = TITLE_SUBJECT[title].value
     key = plan.subjects.c.subject_id
@@ -1418,34 +1428,40 @@ def _changed(
         ),
     )
     prefix = f"{ENGINE_VERSION}|{criteria_set.id}|{commune.id}|{commune.area_class}"
-    digest = _inputs_digest(prefix, plan)
-    extra: list[Any] = [
-        digest.label("_digest"),
-        stored.c.id.label("_old_id"),
-        stored.c.eligible.label("_old_eligible"),
-        stored.c.inputs_digest.label("_old_digest"),
+    counts = [
+        func.count().over().label("_subjects"),
+        func.sum(case((stored.c.eligible.is_(True), 1), else_=0)).over().label("_eligible"),
+        func.sum(case((stored.c.commune_id == commune.id, 1), else_=0)).over().label("_kept"),
+        func.row_number().over(order_by=key).label("_first"),
+        select(func.count()).select_from(E).where(*here).scalar_subquery().label("_here"),
     ]
+    olds = [stored.c.id.label("_old_id"), stored.c.eligible.label("_old_eligible")]
+    olds.append(stored.c.inputs_digest.label("_old_digest"))
     if repairs is not None:
-        extra += [stored.c[name].label(f"_old_{name}") for name in RESULT_FIELDS if name != "eligible"]
-    conditions: list[ColumnElement[bool]] = [
-        ~exists().where(
-            R.c.subject_type == subject,
-            R.c.subject_id == key,
-            R.c.title == title.value,
-            R.c.year == commune.year,
-            R.c.status == RecognitionStatus.RECOGNISED.value,
-        )
-    ]
-    for before in earlier:
-        taken = before.subquery()
-        conditions.append(~select(taken.c.subject_id).where(taken.c.subject_id == key).exists())
+        olds += [stored.c[name].label(f"_old_{name}") for name in RESULT_FIELDS if name != "eligible"]
+    taken = [before.subquery() for before in earlier]
+    inner = (
+        select(*plan.out, _inputs_digest(prefix, plan).label("_digest"), *olds, *counts)
+        .select_from(joins)
+        .where(*[~select(t.c.subject_id).where(t.c.subject_id == key).exists() for t in taken])
+        .subquery("w")
+    )
+    w = inner.c
+    frozen = exists().where(
+        R.c.subject_type == subject,
+        R.c.subject_id == w.subject_id,
+        R.c.title == title.value,
+        R.c.year == commune.year,
+        R.c.status == RecognitionStatus.RECOGNISED.value,
+    )
+    wanted: ColumnElement[bool] = ~frozen
     if repairs is None:
-        again: list[ColumnElement[bool]] = [stored.c.id.is_(None), stored.c.inputs_digest.is_distinct_from(digest)]
+        again: list[ColumnElement[bool]] = [w._old_id.is_(None), w._old_digest.is_distinct_from(w._digest)]
         if codes:
             again.append(
                 exists().where(
                     A.c.subject_type == subject,
-                    A.c.subject_id == key,
+                    A.c.subject_id == w.subject_id,
                     A.c.year == commune.year,
                     A.c.indicator.in_(codes),
                 )
@@ -1454,14 +1470,14 @@ def _changed(
             again.append(
                 exists().where(
                     R.c.subject_type == subject,
-                    R.c.subject_id == key,
+                    R.c.subject_id == w.subject_id,
                     R.c.title == title.value,
                     R.c.year < commune.year,
                     R.c.status == RecognitionStatus.RECOGNISED.value,
                 )
             )
-        conditions.append(or_(*again))
-    stmt = select(*plan.out, *extra).select_from(joins).where(*conditions).order_by(key)
+        wanted = and_(wanted, or_(*again))
+    stmt = select(inner, frozen.label("_frozen")).where(or_(w._first == 1, wanted)).order_by(w.subject_id)
     return stmt, len(plan.out)
 
 
