@@ -54,6 +54,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     update,
 )
 from sqlalchemy import cast as sql_cast
@@ -509,8 +510,12 @@ class _Metrics:
             return
         table = self.table
         year = self.commune.year
-        # Only the values that differ from the stored ones reach the upsert (an outer join to the stored value):
-        # a re-run with nothing changed compares in one join instead of taking the conflict path for every value.
+        # Only the values that differ from the stored ones reach the upsert (an outer join to the stored value), so
+        # a re-run with nothing changed writes nothing and takes no conflict path. The stored values are read in
+        # the range of the grouped persons' ids (one index range: a commune's persons are mostly registered
+        # together), which keeps the planner from scanning the whole table once per metric.
+        low = select(func.min(table.c.person_id)).scalar_subquery()
+        high = select(func.max(table.c.person_id)).scalar_subquery()
         parts = []
         for n, m in enumerate(self.metrics):
             value = table.c[f"m{n}"]
@@ -522,6 +527,7 @@ class _Metrics:
                         stored,
                         and_(
                             stored.c.person_id == table.c.person_id,
+                            stored.c.person_id.between(low, high),
                             stored.c.year == year,
                             stored.c.metric == metric_key(m),
                         ),
@@ -544,13 +550,22 @@ class _Metrics:
         current = case(
             *[(PM.c.metric == metric_key(m), table.c[f"m{n}"]) for n, m in enumerate(self.metrics)], else_=None
         )
-        db.session.execute(
-            delete(PM).where(
+        # Found by a read first (the primary key's index alone, no row locked), deleted only when there are any:
+        # a DELETE had to visit every stored value of the commune's persons, on every re-run.
+        stale = db.session.execute(
+            select(PM.c.person_id, PM.c.metric).where(
                 PM.c.year == year,
                 PM.c.person_id.in_(self.persons),
                 ~select(table.c.person_id).where(table.c.person_id == PM.c.person_id, current.is_not(None)).exists(),
             )
-        )
+        ).all()
+        for start in range(0, len(stale), _IN_LIST // 2):
+            db.session.execute(
+                delete(PM).where(
+                    PM.c.year == year,
+                    tuple_(PM.c.person_id, PM.c.metric).in_([tuple(r) for r in stale[start : start + _IN_LIST // 2]]),
+                )
+            )
 
     def drop(self) -> None:
         if self.table is not None:

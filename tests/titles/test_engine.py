@@ -781,6 +781,36 @@ def test_a_rerun_brings_only_the_changed_subjects_into_python(commune: AdminUnit
     assert all(len(rows) <= 1 for rows in fetched())
 
 
+def test_the_full_evaluation_puts_the_stored_metrics_right(commune: AdminUnit) -> None:
+    """title_person_metric changed behind the writers' back (a value altered, a row of a person without records):
+    the full evaluation, which groups the records itself, writes the one and deletes the other, nothing else."""
+    from lms.titles.models import PersonMetric
+
+    load_set(SIMPLE_CITIZEN)
+    village = make_village(commune, "T01", "Thôn 1")
+    people = [person(village, f"Người {n}") for n in range(4)]
+    records([people[0].id, people[1].id], commune)
+    engine.evaluate_commune(commune.id, YEAR)
+
+    def stored() -> set[tuple[int, str, Decimal]]:
+        rows = select(PersonMetric.person_id, PersonMetric.metric, PersonMetric.value).where(PersonMetric.year == YEAR)
+        return {(p, m, Decimal(v)) for p, m, v in db.session.execute(rows).tuples()}
+
+    honest = stored()
+    assert {p for p, _, _ in honest} == {people[0].id, people[1].id}
+    key = next(m for p, m, _ in honest if p == people[0].id)
+    db.session.execute(
+        PersonMetric.__table__.update()
+        .where(PersonMetric.person_id == people[0].id, PersonMetric.metric == key)
+        .values(value=Decimal(99))
+    )
+    db.session.execute(insert(PersonMetric).values(person_id=people[2].id, year=YEAR, metric=key, value=Decimal(3)))
+    db.session.execute(insert(PersonMetric).values(person_id=people[1].id, year=YEAR, metric="gone", value=Decimal(1)))
+    db.session.expire_all()
+    engine.evaluate_commune(commune.id, YEAR)
+    assert stored() == honest
+
+
 def test_second_run_changes_nothing(commune: AdminUnit) -> None:
     populate(commune, 9)
     engine.evaluate_commune(commune.id, YEAR)
