@@ -429,6 +429,26 @@ def active_metrics() -> list[crit.Metric]:
 PM = _table(PersonMetric)
 
 
+_METRICS_TABLES: dict[int, Table] = {}
+
+
+def _metrics_table(width: int) -> Table:
+    """The temporary table of ``width`` metrics per person. One name and one ``Table`` object for every commune
+    (a temporary table is the session's own, dropped after each evaluation): the statements that join it then
+    have the same SQLAlchemy cache key from one commune to the next and are compiled once per worker, not once
+    per commune."""
+    table = _METRICS_TABLES.get(width)
+    if table is None:
+        table = _METRICS_TABLES[width] = Table(
+            f"tmp_title_metrics_{width}",
+            MetaData(),
+            Column("person_id", Integer, primary_key=True),
+            *[Column(f"m{n}", Numeric(12, 1)) for n in range(width)],
+            prefixes=["TEMPORARY"],
+        )
+    return table
+
+
 class _Metrics:
     """Every learning-record metric the commune's criteria sets use, per person of the year.
 
@@ -450,13 +470,7 @@ class _Metrics:
         self.persons: Any = None
         if not found or stored:
             return
-        self.table = Table(
-            f"tmp_title_metrics_{commune.id}_{commune.year}",
-            MetaData(),
-            Column("person_id", Integer, primary_key=True),
-            *[Column(f"m{n}", Numeric(12, 1)) for n in range(len(found))],
-            prefixes=["TEMPORARY"],
-        )
+        self.table = _metrics_table(len(found))
         connection = db.session.connection()
         self.table.create(connection)
         self.persons = (
