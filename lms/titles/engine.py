@@ -45,8 +45,8 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    exists,
     delete,
+    exists,
     false,
     func,
     insert,
@@ -560,17 +560,25 @@ class _Metrics:
         )
         # Rows no longer backed by a value: the person's records went, or a metric no active set uses any more. (A
         # person with records has a row per metric, zeros too: the inputs read back are the same, 0.0, as from the
-        # temporary table, so an incremental evaluation computes the very digests of a full one.)
-        current = case(
-            *[(PM.c.metric == metric_key(m), table.c[f"m{n}"]) for n, m in enumerate(self.metrics)], else_=None
+        # temporary table, so an incremental evaluation computes the very digests of a full one.) Found by a read
+        # (no row locked) and deleted only when there are any: a DELETE visited every stored value of the
+        # commune's persons on every re-run. In two parts, so neither probes the stored values person by person:
+        # the persons without records (few), and values of metrics no set uses, read in the range of the grouped
+        # persons' ids (every value in the temporary table is set: its persons keep exactly the current metrics).
+        persons = self.persons.subquery("gp")
+        without_records = select(persons.c.id).where(
+            ~select(table.c.person_id).where(table.c.person_id == persons.c.id).exists()
         )
-        # Found by a read first (the primary key's index alone, no row locked), deleted only when there are any:
-        # a DELETE had to visit every stored value of the commune's persons, on every re-run.
         stale = db.session.execute(
-            select(PM.c.person_id, PM.c.metric).where(
-                PM.c.year == year,
-                PM.c.person_id.in_(self.persons),
-                ~select(table.c.person_id).where(table.c.person_id == PM.c.person_id, current.is_not(None)).exists(),
+            select(PM.c.person_id, PM.c.metric)
+            .where(PM.c.year == year, PM.c.person_id.in_(without_records))
+            .union_all(
+                select(PM.c.person_id, PM.c.metric).where(
+                    PM.c.year == year,
+                    PM.c.person_id.between(low, high),
+                    PM.c.metric.not_in([metric_key(m) for m in self.metrics]),
+                    select(table.c.person_id).where(table.c.person_id == PM.c.person_id).exists(),
+                )
             )
         ).all()
         for start in range(0, len(stale), _IN_LIST // 2):
