@@ -7,15 +7,18 @@ of per-person metrics (every metric any active set uses: conditional aggregates)
 1. **One wide statement per criteria set** reads, for every subject of the commune, the inputs of every computed
    indicator: the persons' metrics, and member shares (conditional counts over the members, joined to the metrics
    and to the members' eligibility rows that the previous level wrote moments earlier in the same transaction).
-   One statement reads the subjects' assessments.
-2. Python turns each row into points or met / not met, the score or level, and the breakdown (codes and numbers,
-   see :mod:`lms.titles.explain`) — in memory, without a database call per subject, and once per distinct
-   combination of inputs (most persons share a few: no records, one class…).
-3. One statement reads the existing rows and one the recognised (frozen) subjects; then one bulk insert (``COPY``
-   on PostgreSQL), one bulk update and one delete write the difference. A row is rewritten only when the digest of
-   its inputs changed, so a second run writes nothing and leaves ``computed_at`` alone. Rows name their breakdown
-   (``eligibility_breakdown``, stored once per distinct content): the ones a title's changed rows need are looked
-   up by digest in one statement and the missing ones added in one.
+   It also computes the digest of each subject's inputs (``md5`` in SQL, ADR 40) and joins the subject's stored
+   row, so it returns only the subjects to score again (no row, another digest, assessments or earlier
+   recognitions to read) and never a recognised (frozen) one; its first row carries the counts of the summary
+   (window aggregates over every subject). One statement reads the subjects' assessments.
+2. Python turns each returned row into points or met / not met, the score or level, and the breakdown (codes and
+   numbers, see :mod:`lms.titles.explain`) — in memory, without a database call per subject, and once per
+   distinct combination of inputs (most persons share a few: no records, one class…).
+3. One bulk insert (``COPY`` on PostgreSQL) and one bulk update write the difference; the rows of subjects gone are
+   looked for (and deleted) only when the commune holds more rows than its current subjects have there. A second
+   run writes nothing and leaves ``computed_at`` alone. Rows name their breakdown (``eligibility_breakdown``,
+   stored once per distinct content): the ones a title's changed rows need are looked up by digest in one
+   statement and the missing ones added in one.
 
 The number of statements depends on the number of titles and criteria sets, never on the population.
 """
