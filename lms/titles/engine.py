@@ -7,15 +7,18 @@ of per-person metrics (every metric any active set uses: conditional aggregates)
 1. **One wide statement per criteria set** reads, for every subject of the commune, the inputs of every computed
    indicator: the persons' metrics, and member shares (conditional counts over the members, joined to the metrics
    and to the members' eligibility rows that the previous level wrote moments earlier in the same transaction).
-   One statement reads the subjects' assessments.
-2. Python turns each row into points or met / not met, the score or level, and the breakdown (codes and numbers,
-   see :mod:`lms.titles.explain`) — in memory, without a database call per subject, and once per distinct
-   combination of inputs (most persons share a few: no records, one class…).
-3. One statement reads the existing rows and one the recognised (frozen) subjects; then one bulk insert (``COPY``
-   on PostgreSQL), one bulk update and one delete write the difference. A row is rewritten only when the digest of
-   its inputs changed, so a second run writes nothing and leaves ``computed_at`` alone. Rows name their breakdown
-   (``eligibility_breakdown``, stored once per distinct content): the ones a title's changed rows need are looked
-   up by digest in one statement and the missing ones added in one.
+   It also computes the digest of each subject's inputs (``md5`` in SQL, ADR 40) and joins the subject's stored
+   row, so it returns only the subjects to score again (no row, another digest, assessments or earlier
+   recognitions to read) and never a recognised (frozen) one; its first row carries the counts of the summary
+   (window aggregates over every subject). One statement reads the subjects' assessments.
+2. Python turns each returned row into points or met / not met, the score or level, and the breakdown (codes and
+   numbers, see :mod:`lms.titles.explain`) — in memory, without a database call per subject, and once per
+   distinct combination of inputs (most persons share a few: no records, one class…).
+3. One bulk insert (``COPY`` on PostgreSQL) and one bulk update write the difference; the rows of subjects gone are
+   looked for (and deleted) only when the commune holds more rows than its current subjects have there. A second
+   run writes nothing and leaves ``computed_at`` alone. Rows name their breakdown (``eligibility_breakdown``,
+   stored once per distinct content): the ones a title's changed rows need are looked up by digest in one
+   statement and the missing ones added in one.
 
 The number of statements depends on the number of titles and criteria sets, never on the population.
 """
@@ -46,6 +49,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     false,
     func,
     insert,
@@ -53,13 +57,15 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     update,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import FromClause
 
 from courses.models import LearningKind, LearningRecord
-from lms.core.bulk import copy_rows
+from lms.core.bulk import copy_lines, copy_rows, csv_line
 from lms.extensions import db, utcnow
 from lms.registry.models import (
     AdminUnit,
@@ -93,7 +99,7 @@ from lms.titles.models import Assessment as AssessmentModel
 log = logging.getLogger(__name__)
 
 #: Part of every inputs digest: bump it when the way results are computed changes, so the next run rewrites rows.
-ENGINE_VERSION = "2"
+ENGINE_VERSION = "3"
 
 
 def _table(model: Any) -> Table:
@@ -426,6 +432,26 @@ def active_metrics() -> list[crit.Metric]:
 PM = _table(PersonMetric)
 
 
+_METRICS_TABLES: dict[int, Table] = {}
+
+
+def _metrics_table(width: int) -> Table:
+    """The temporary table of ``width`` metrics per person. One name and one ``Table`` object for every commune
+    (a temporary table is the session's own, dropped after each evaluation): the statements that join it then
+    have the same SQLAlchemy cache key from one commune to the next and are compiled once per worker, not once
+    per commune."""
+    table = _METRICS_TABLES.get(width)
+    if table is None:
+        table = _METRICS_TABLES[width] = Table(
+            f"tmp_title_metrics_{width}",
+            MetaData(),
+            Column("person_id", Integer, primary_key=True),
+            *[Column(f"m{n}", Numeric(12, 1)) for n in range(width)],
+            prefixes=["TEMPORARY"],
+        )
+    return table
+
+
 class _Metrics:
     """Every learning-record metric the commune's criteria sets use, per person of the year.
 
@@ -447,13 +473,7 @@ class _Metrics:
         self.persons: Any = None
         if not found or stored:
             return
-        self.table = Table(
-            f"tmp_title_metrics_{commune.id}_{commune.year}",
-            MetaData(),
-            Column("person_id", Integer, primary_key=True),
-            *[Column(f"m{n}", Numeric(12, 1)) for n in range(len(found))],
-            prefixes=["TEMPORARY"],
-        )
+        self.table = _metrics_table(len(found))
         connection = db.session.connection()
         self.table.create(connection)
         self.persons = (
@@ -507,12 +527,31 @@ class _Metrics:
             return
         table = self.table
         year = self.commune.year
-        parts = [
-            select(
-                table.c.person_id, literal(year).label("year"), literal(metric_key(m)).label("metric"), table.c[f"m{n}"]
-            ).where(table.c[f"m{n}"].is_not(None))
-            for n, m in enumerate(self.metrics)
-        ]
+        # Only the values that differ from the stored ones reach the upsert (an outer join to the stored value), so
+        # a re-run with nothing changed writes nothing and takes no conflict path. The stored values are read in
+        # the range of the grouped persons' ids (one index range: a commune's persons are mostly registered
+        # together), which keeps the planner from scanning the whole table once per metric.
+        low = select(func.min(table.c.person_id)).scalar_subquery()
+        high = select(func.max(table.c.person_id)).scalar_subquery()
+        parts = []
+        for n, m in enumerate(self.metrics):
+            value = table.c[f"m{n}"]
+            stored = PM.alias(f"pm{n}")
+            parts.append(
+                select(table.c.person_id, literal(year).label("year"), literal(metric_key(m)).label("metric"), value)
+                .select_from(
+                    table.outerjoin(
+                        stored,
+                        and_(
+                            stored.c.person_id == table.c.person_id,
+                            stored.c.person_id.between(low, high),
+                            stored.c.year == year,
+                            stored.c.metric == metric_key(m),
+                        ),
+                    )
+                )
+                .where(value.is_not(None), stored.c.value.is_distinct_from(value))
+            )
         rows = parts[0] if len(parts) == 1 else parts[0].union_all(*parts[1:])
         stmt = _dialect_insert().from_select(["person_id", "year", "metric", "value"], rows)
         db.session.execute(
@@ -524,17 +563,34 @@ class _Metrics:
         )
         # Rows no longer backed by a value: the person's records went, or a metric no active set uses any more. (A
         # person with records has a row per metric, zeros too: the inputs read back are the same, 0.0, as from the
-        # temporary table, so an incremental evaluation computes the very digests of a full one.)
-        current = case(
-            *[(PM.c.metric == metric_key(m), table.c[f"m{n}"]) for n, m in enumerate(self.metrics)], else_=None
+        # temporary table, so an incremental evaluation computes the very digests of a full one.) Found by a read
+        # (no row locked) and deleted only when there are any: a DELETE visited every stored value of the
+        # commune's persons on every re-run. In two parts, so neither probes the stored values person by person:
+        # the persons without records (few), and values of metrics no set uses, read in the range of the grouped
+        # persons' ids (every value in the temporary table is set: its persons keep exactly the current metrics).
+        persons = self.persons.subquery("gp")
+        without_records = select(persons.c.id).where(
+            ~select(table.c.person_id).where(table.c.person_id == persons.c.id).exists()
         )
-        db.session.execute(
-            delete(PM).where(
-                PM.c.year == year,
-                PM.c.person_id.in_(self.persons),
-                ~select(table.c.person_id).where(table.c.person_id == PM.c.person_id, current.is_not(None)).exists(),
+        stale = db.session.execute(
+            select(PM.c.person_id, PM.c.metric)
+            .where(PM.c.year == year, PM.c.person_id.in_(without_records))
+            .union_all(
+                select(PM.c.person_id, PM.c.metric).where(
+                    PM.c.year == year,
+                    PM.c.person_id.between(low, high),
+                    PM.c.metric.not_in([metric_key(m) for m in self.metrics]),
+                    select(table.c.person_id).where(table.c.person_id == PM.c.person_id).exists(),
+                )
             )
-        )
+        ).all()
+        for start in range(0, len(stale), _IN_LIST // 2):
+            db.session.execute(
+                delete(PM).where(
+                    PM.c.year == year,
+                    tuple_(PM.c.person_id, PM.c.metric).in_([tuple(r) for r in stale[start : start + _IN_LIST // 2]]),
+                )
+            )
 
     def drop(self) -> None:
         if self.table is not None:
@@ -567,6 +623,11 @@ class _Plan:
 
     stmt: Select[Any]
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # indicator code → result column names
+    # The parts the statement is built from: what :func:`_changed` wraps with the stored rows and the digest.
+    subjects: Any = None
+    joins: Any = None
+    out: list[Any] = field(default_factory=list)
+    rounded: set[str] = field(default_factory=set)  # metric columns: digested as numbers with one decimal
 
 
 def _plan(commune: _Commune, definition: crit.CriteriaDefinition, metrics: _Metrics) -> _Plan:
@@ -584,6 +645,7 @@ def _plan(commune: _Commune, definition: crit.CriteriaDefinition, metrics: _Metr
             assert indicator.metric is not None
             out.append(func.coalesce(metric_columns[indicator.metric], 0).label(f"m{n}"))
             plan.columns[indicator.code] = (f"m{n}",)
+            plan.rounded.add(f"m{n}")
 
     shares = [i for i in definition.indicators if i.kind == "share" and i.share is not None]
     for of in ("persons", "households", "villages"):
@@ -597,7 +659,21 @@ def _plan(commune: _Commune, definition: crit.CriteriaDefinition, metrics: _Metr
             out.extend(sub.c[name] for name in names)
             plan.columns[indicator.code] = names
     plan.stmt = select(*out).select_from(joins).order_by(subjects.c.subject_id)
+    plan.subjects, plan.joins, plan.out = subjects, joins, out
     return plan
+
+
+def _inputs_digest(prefix: str, plan: _Plan) -> ColumnElement[str]:
+    """The digest of one subject's inputs computed in SQL: ``md5`` of the set's constants (``prefix``) and every
+    column of the wide statement after ``subject_id`` as text (SQLite: the same function, registered on the
+    connection by :func:`lms.extensions.configure_sqlite`). Measured values are digested as numbers with one
+    decimal, so a metric read from ``title_person_metric`` (incremental) and from the temporary table (full)
+    digest alike; a NULL is ``~``."""
+    text: ColumnElement[str] = literal(prefix, Text)
+    for column in plan.out[1:]:
+        value = func.round(column, 1) if column.key in plan.rounded else column
+        text = text + literal("|", Text) + func.coalesce(sql_cast(value, Text), literal("~", Text))
+    return sql_cast(func.md5(text), Text)
 
 
 def _share_subquery(
@@ -1152,7 +1228,11 @@ def _digest(*parts: Any) -> str:
 
 
 def _verified(
-    updates: list[dict[str, Any]], stored: dict[int, Any], subject: str, title: str, repairs: list[dict[str, Any]]
+    updates: list[dict[str, Any]],
+    stored: dict[int, dict[str, Any]],
+    subject: str,
+    title: str,
+    repairs: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """Reconciliation: of the recomputed rows whose digest was unchanged, keep only those whose stored result
     differs (a row changed behind the app's back) and describe each in ``repairs``. Rows whose inputs changed are
@@ -1160,20 +1240,18 @@ def _verified(
     kept = []
     for values in updates:
         old = stored[values["_id"]]
-        if old.inputs_digest != values["inputs_digest"]:
+        if old["inputs_digest"] != values["inputs_digest"]:
             kept.append(values)
             continue
-        differs = {
-            name: (getattr(old, name), values[name]) for name in RESULT_FIELDS if getattr(old, name) != values[name]
-        }
+        differs = {name: (old[name], values[name]) for name in RESULT_FIELDS if old[name] != values[name]}
         if not differs:
             continue
         kept.append(values)
         repairs.append(
             {
-                "id": old.id,
+                "id": old["id"],
                 "subject_type": subject,
-                "subject_id": old.subject_id,
+                "subject_id": old["subject_id"],
                 "title": title,
                 "stored": {name: _plain(pair[0]) for name, pair in differs.items()},
                 "recomputed": {name: _plain(pair[1]) for name, pair in differs.items()},
@@ -1202,65 +1280,22 @@ def _evaluate_title(
     for row in sets:
         definition = crit.definition_of(row)
         plans.append((row, definition, _plan(commune, definition, metrics)))
-
-    # Existing rows: this commune's (one range read of its index), and those of its current subjects that have no
-    # row here but one filed under another commune (a person who moved). The second half of the UNION ALL probes
-    # only the subjects without a row in the commune (an anti-join with the first half), so a re-evaluation makes
-    # no probe at all, and no duplicates need removing (no sort).
     all_subjects = [_subjects(commune, subject, d) for _, d, _ in plans]
-    subject_ids = all_subjects[0] if len(all_subjects) == 1 else all_subjects[0].union(*all_subjects[1:])
-    ids_sub = subject_ids.subquery("ids")
     mine = (E.c.subject_type == subject, E.c.title == title.value, E.c.year == commune.year)
-    existing_cols: tuple[Any, ...] = (E.c.id, E.c.subject_id, E.c.eligible, E.c.inputs_digest)
-    if repairs is not None:
-        existing_cols += tuple(E.c[name] for name in RESULT_FIELDS if name != "eligible")
-    here = E.alias("here")
-    has_row_here = (
-        select(here.c.id)
-        .where(
-            here.c.subject_type == subject,
-            here.c.title == title.value,
-            here.c.year == commune.year,
-            here.c.commune_id == commune.id,
-            here.c.subject_id == ids_sub.c.subject_id,
-        )
-        .exists()
-    )
-    existing = {
-        row.subject_id: row
-        for row in db.session.execute(
-            select(*existing_cols)
-            .where(*mine, E.c.commune_id == commune.id, commune.scoped(subject, E.c.subject_id))
-            .union_all(
-                select(*existing_cols)
-                .select_from(ids_sub.join(E, E.c.subject_id == ids_sub.c.subject_id))
-                .where(*mine, E.c.commune_id != commune.id, ~has_row_here)
-            )
-        )
-    }
-    recognised = (
-        R.c.subject_type == subject,
-        R.c.title == title.value,
-        R.c.year == commune.year,
-        R.c.status == RecognitionStatus.RECOGNISED.value,
-    )
-    frozen = set(
-        db.session.scalars(
-            select(R.c.subject_id)
-            .where(*recognised, R.c.commune_id == commune.id, commune.scoped(subject, R.c.subject_id))
-            .union(select(R.c.subject_id).where(*recognised, R.c.subject_id.in_(select(ids_sub.c.subject_id))))
-        )
-    )
-
+    here = (*mine, E.c.commune_id == commune.id, commune.scoped(subject, E.c.subject_id))
+    # The summary's counts come with the first row of each set's statement (window aggregates over every subject
+    # and its stored row: the rows of subjects whose inputs did not change never travel to Python); the rows that
+    # are scored again below correct the stored ``eligible`` they replace.
+    subjects = eligible = rows_kept = 0
+    rows_here: int | None = None
     now = utcnow()
     title_value = title.value
-    inserts: list[dict[str, Any]] = []
+    inserts: list[tuple[int, int | None, str, tuple[Any, ...]]] = []  # subject, village, digest, result
     updates: list[dict[str, Any]] = []
-    seen: set[int] = set()
+    olds: dict[int, Any] = {}  # reconciliation: the stored results of the rows scored again
     breakdowns: dict[str, str] = {}  # digest → JSON text of every breakdown a changed row needs
-    subjects = eligible = 0
     failures: list[dict[str, Any]] = []
-    for row, definition, plan in plans:
+    for n, (row, definition, plan) in enumerate(plans):
         codes = [i.code for i in definition.indicators if i.reads_assessment]
         assessed = _assessments(commune, subject, _subjects(commune, subject, definition), codes)
         upgrade = definition.upgrade
@@ -1269,35 +1304,32 @@ def _evaluate_title(
         )
         scorer = _Scorer(definition, commune.area_class)
         population = definition.population
+        stmt, width = _changed(commune, title, row, plan, codes, upgrade is not None, all_subjects[:n], here, repairs)
         # Subjects with the same inputs get the same result: most persons of a commune share a handful of input
-        # combinations (no records, one class, …), so each combination is scored and digested once.
-        results: dict[Any, tuple[bool, Decimal | None, int | None, str, str, bool]] = {}  # … digest, applicable
-        digests: dict[Any, str] = {}
-        for result in db.session.execute(plan.stmt).all():
+        # combinations (no records, one class, …), so each combination is scored once.
+        results: dict[Any, tuple[Any, ...]] = {}  # … (eligible, score, level, missing, breakdown, applicable)
+        for result in db.session.execute(stmt).all():
+            if result._first == 1:
+                subjects += result._subjects
+                eligible += int(result._eligible or 0)
+                rows_kept += int(result._kept or 0)
+                rows_here = result._here
+            if result._frozen:
+                continue
             subject_id = result.subject_id
-            if subject_id in seen:
-                continue
-            seen.add(subject_id)
-            subjects += 1
-            old = existing.get(subject_id)
-            if subject_id in frozen:
-                eligible += bool(old is not None and old.eligible)
-                continue
+            old_id, old_eligible, old_digest = result._old_id, result._old_eligible, result._old_digest
             theirs = assessed.get(subject_id)
-            inputs = (
-                tuple(result)[2:],
+            wait = waits.get(subject_id)
+            given = (
                 tuple(sorted((code, a.id, a.value, a.counts, a.evidence) for code, a in theirs.items()))
                 if theirs
-                else (),
-                waits.get(subject_id),
+                else ()
             )
-            key = (inputs, result.village_id)
-            digest = digests.get(key)
-            if digest is None:
-                digest = digests[key] = _digest(ENGINE_VERSION, row.id, commune.id, commune.area_class, key)
-            if old is not None and old.inputs_digest == digest and repairs is None:
-                eligible += bool(old.eligible)
+            # Without assessments or an upgrade wait the digest is the SQL one, which the next run compares in SQL.
+            digest = _digest(result._digest, given, wait) if (given or wait) else result._digest
+            if old_id is not None and old_digest == digest and repairs is None:
                 continue
+            inputs = (tuple(result)[2:width], given, wait)
             scored = results.get(inputs)
             if scored is None:
                 try:
@@ -1305,7 +1337,6 @@ def _evaluate_title(
                     # Outside the set's own population (an infant for the Learning Citizen title): not applicable,
                     # not "not yet eligible" — no indicator to score, nothing missing.
                     outcome = scorer.score(result, plan, theirs or {}) if applicable else (False, None, None, "", [])
-                    wait = waits.get(subject_id)
                     if upgrade is not None and wait is not None and (outcome[2] or 0) >= upgrade.to_level:
                         outcome = _capped(outcome, upgrade, wait)
                 except Exception as exc:  # noqa: BLE001 - one bad subject must not sink the commune: record it, keep its old row
@@ -1327,49 +1358,65 @@ def _evaluate_title(
                             "error": f"{type(failed.error).__name__}: {failed.error}"[:300],
                         }
                     )
-                    eligible += bool(old is not None and old.eligible)
                     continue
                 # Serialised and digested once per combination of inputs, not once per subject.
                 content = json.dumps(outcome[4], separators=(",", ":"))
                 address = breakdown_digest(content)
                 breakdowns.setdefault(address, content)
-                scored = results[inputs] = (*outcome[:3], outcome[3][:400], address, applicable)
-            is_eligible, score, level, missing, address, applicable = scored
-            eligible += is_eligible
-            values = {
-                "commune_id": commune.id,
-                "village_id": result.village_id,
-                "criteria_set_id": row.id,
-                "eligible": is_eligible,
-                "score": score,
-                "level": level,
-                "missing": missing,
-                "breakdown_id": address,
-                "computed_at": now,
-                "inputs_digest": digest,
-                "applicable": applicable,
-            }
-            if old is None:
-                inserts.append(
-                    {
-                        "subject_type": subject,
-                        "subject_id": subject_id,
-                        "title": title_value,
-                        "year": commune.year,
-                        **values,
-                    }
-                )
+                scored = results[inputs] = (row.id, *outcome[:3], outcome[3][:400], address, applicable)
+            eligible += scored[1] - bool(old_eligible)
+            if old_id is None:
+                inserts.append((subject_id, result.village_id, digest, scored))
             else:
-                updates.append({"_id": old.id, **values})
-    gone = [old.id for subject_id, old in existing.items() if subject_id not in seen and subject_id not in frozen]
-    if breakdowns:
-        ids = _breakdown_ids(breakdowns)
-        for values in (*inserts, *updates):
-            values["breakdown_id"] = ids[values["breakdown_id"]]
+                updates.append({"_id": old_id, "village_id": result.village_id, "inputs_digest": digest, "_r": scored})
+                if repairs is not None:
+                    olds[old_id] = {
+                        "id": old_id,
+                        "subject_id": subject_id,
+                        "inputs_digest": old_digest,
+                        "eligible": old_eligible,
+                        **{name: getattr(result, f"_old_{name}") for name in RESULT_FIELDS if name != "eligible"},
+                    }
+    # Rows of this commune whose subject is no longer one of its current subjects (and not recognised here): looked
+    # for only when the commune holds more rows than its current subjects have here.
+    gone: list[int] = []
+    if rows_here is None or rows_here > rows_kept:
+        current = [select(ids.subquery().c.subject_id) for ids in all_subjects]
+        gone = list(
+            db.session.scalars(
+                select(E.c.id).where(
+                    *here,
+                    E.c.subject_id.not_in(current[0].union_all(*current[1:]) if len(current) > 1 else current[0]),
+                    E.c.subject_id.not_in(
+                        select(R.c.subject_id).where(
+                            R.c.commune_id == commune.id,
+                            R.c.subject_type == subject,
+                            R.c.title == title.value,
+                            R.c.year == commune.year,
+                            R.c.status == RecognitionStatus.RECOGNISED.value,
+                        )
+                    ),
+                )
+            )
+        )
+    ids = _breakdown_ids(breakdowns) if breakdowns else {}
+    for values in updates:
+        set_id, is_eligible, score, level, missing, address, applicable = values.pop("_r")
+        values.update(
+            commune_id=commune.id,
+            criteria_set_id=set_id,
+            eligible=is_eligible,
+            score=score,
+            level=level,
+            missing=missing,
+            breakdown_id=ids[address],
+            computed_at=now,
+            applicable=applicable,
+        )
     if repairs is not None:
-        updates = _verified(updates, {old.id: old for old in existing.values()}, subject, title_value, repairs)
+        updates = _verified(updates, olds, subject, title_value, repairs)
     if inserts:
-        _insert_rows(inserts)
+        _insert_rows(commune, subject, title_value, now, inserts, ids)
     if updates:
         db.session.execute(
             update(E)
@@ -1388,6 +1435,90 @@ def _evaluate_title(
         summary["failed"] = len(failures)
         summary["failures"] = failures[:MAX_FAILURES_LISTED]
     return summary
+
+
+def _changed(
+    commune: _Commune,
+    title: Title,
+    criteria_set: CriteriaSet,
+    plan: _Plan,
+    codes: list[str],
+    upgrade: bool,
+    earlier: list[Select[Any]],
+    here: tuple[ColumnElement[bool], ...],
+    repairs: list[dict[str, Any]] | None,
+) -> tuple[Select[Any], int]:
+    """The wide statement of one set with each subject's stored row and the digest of its inputs computed in SQL,
+    returning only the subjects to score again: without a row, or whose digest differs, or who have assessments
+    or earlier recognitions (their digest also covers what Python reads); not one an earlier set of the title
+    evaluates. Recognised (frozen) subjects are flagged ``_frozen``. Reconciliation (``repairs``) compares every
+    row: all returned. The first row (``_first``) also carries the counts over every subject of the set:
+    ``_subjects``, ``_eligible`` (stored), ``_kept`` (stored in this commune) and ``_here`` (the commune's rows).
+    Returns the statement and the number of its input columns (``subject_id``, ``village_id`` included)."""
+    subject = TITLE_SUBJECT[title].value
+    key = plan.subjects.c.subject_id
+    stored = E.alias("st")
+    joins = plan.joins.outerjoin(
+        stored,
+        and_(
+            stored.c.subject_type == subject,
+            stored.c.subject_id == key,
+            stored.c.title == title.value,
+            stored.c.year == commune.year,
+        ),
+    )
+    prefix = f"{ENGINE_VERSION}|{criteria_set.id}|{commune.id}|{commune.area_class}"
+    counts = [
+        func.count().over().label("_subjects"),
+        func.sum(case((stored.c.eligible.is_(True), 1), else_=0)).over().label("_eligible"),
+        func.sum(case((stored.c.commune_id == commune.id, 1), else_=0)).over().label("_kept"),
+        func.row_number().over(order_by=key).label("_first"),
+        select(func.count()).select_from(E).where(*here).scalar_subquery().label("_here"),
+    ]
+    olds = [stored.c.id.label("_old_id"), stored.c.eligible.label("_old_eligible")]
+    olds.append(stored.c.inputs_digest.label("_old_digest"))
+    if repairs is not None:
+        olds += [stored.c[name].label(f"_old_{name}") for name in RESULT_FIELDS if name != "eligible"]
+    taken = [before.subquery() for before in earlier]
+    inner = (
+        select(*plan.out, _inputs_digest(prefix, plan).label("_digest"), *olds, *counts)
+        .select_from(joins)
+        .where(*[~select(t.c.subject_id).where(t.c.subject_id == key).exists() for t in taken])
+        .subquery("w")
+    )
+    w = inner.c
+    frozen = exists().where(
+        R.c.subject_type == subject,
+        R.c.subject_id == w.subject_id,
+        R.c.title == title.value,
+        R.c.year == commune.year,
+        R.c.status == RecognitionStatus.RECOGNISED.value,
+    )
+    wanted: ColumnElement[bool] = ~frozen
+    if repairs is None:
+        again: list[ColumnElement[bool]] = [w._old_id.is_(None), w._old_digest.is_distinct_from(w._digest)]
+        if codes:
+            again.append(
+                exists().where(
+                    A.c.subject_type == subject,
+                    A.c.subject_id == w.subject_id,
+                    A.c.year == commune.year,
+                    A.c.indicator.in_(codes),
+                )
+            )
+        if upgrade:
+            again.append(
+                exists().where(
+                    R.c.subject_type == subject,
+                    R.c.subject_id == w.subject_id,
+                    R.c.title == title.value,
+                    R.c.year < commune.year,
+                    R.c.status == RecognitionStatus.RECOGNISED.value,
+                )
+            )
+        wanted = and_(wanted, or_(*again))
+    stmt = select(inner, frozen.label("_frozen")).where(or_(w._first == 1, wanted)).order_by(w.subject_id)
+    return stmt, len(plan.out)
 
 
 #: Bound values per ``IN`` list (SQLite's default limit is 32,766 variables).
@@ -1425,6 +1556,43 @@ def _breakdown_ids(breakdowns: dict[str, str]) -> dict[str, int]:
     return found
 
 
-def _insert_rows(rows: list[dict[str, Any]]) -> None:
-    """Insert new eligibility rows (every row has the same keys): by COPY on PostgreSQL."""
-    copy_rows(E, rows)
+def _insert_rows(
+    commune: _Commune,
+    subject: str,
+    title: str,
+    now: Any,
+    rows: list[tuple[int, int | None, str, tuple[Any, ...]]],
+    breakdown_ids: dict[str, int],
+) -> None:
+    """Insert new eligibility rows: (subject, village, digest, result) each, ``result`` shared by every subject of
+    one combination of inputs. PostgreSQL: one ``COPY`` whose lines are built with one string format per row (the
+    fields common to a result rendered once); elsewhere one executemany."""
+    common = {"subject_type": subject, "title": title, "year": commune.year, "commune_id": commune.id}
+    names = ("criteria_set_id", "eligible", "score", "level", "missing", "breakdown_id", "applicable")
+    if db.session.connection().dialect.name != "postgresql":
+        copy_rows(
+            E,
+            [
+                {
+                    **common,
+                    "subject_id": subject_id,
+                    "village_id": village_id,
+                    "inputs_digest": digest,
+                    "computed_at": now,
+                    **dict(zip(names, (*result[:5], breakdown_ids[result[5]], result[6]), strict=True)),
+                }
+                for subject_id, village_id, digest, result in rows
+            ],
+        )
+        return
+    tails: dict[tuple[Any, ...], str] = {}
+    for *_, result in rows:
+        if result not in tails:
+            values = (*result[:5], breakdown_ids[result[5]], result[6])
+            tails[result] = csv_line([*common.values(), *values, now])
+    null = csv_line([None])
+    lines = (
+        f"{subject_id},{null if village_id is None else village_id},{digest},{tails[result]}"
+        for subject_id, village_id, digest, result in rows
+    )
+    copy_lines(E, ["subject_id", "village_id", "inputs_digest", *common, *names, "computed_at"], lines)
