@@ -888,10 +888,46 @@ def load_shipped_criteria() -> list[CriteriaSet]:
 
 
 _cache: dict[int, CriteriaDefinition] = {}
+_digests: dict[int, str] = {}  # id → content digest of the definition cached by :func:`active_definitions`
 
 
-def definition_of(row: CriteriaSet) -> CriteriaDefinition:
+@dataclass(frozen=True)
+class ActiveSet:
+    """An active criteria set as the engine needs it: its id, code, title and parsed definition."""
+
+    id: int
+    code: str
+    title: str
+    definition: CriteriaDefinition
+
+
+def active_definitions() -> list[ActiveSet]:
+    """Every active criteria set, ordered by code, with its parsed definition: one light statement (ids, codes and
+    content digests, no ORM objects); a definition is read and parsed only the first time this process meets its
+    version (a version's content never changes; its digest tells a stale entry from a new one)."""
+    rows = db.session.execute(
+        select(CriteriaSet.id, CriteriaSet.code, CriteriaSet.title, CriteriaSet.content_sha256)
+        .where(CriteriaSet.active.is_(True))
+        .order_by(CriteriaSet.code)
+    ).all()
+    missing = {
+        row.id: row.content_sha256
+        for row in rows
+        if _digests.get(row.id) != row.content_sha256 or _cache.get(row.id, None) is None
+    }
+    if missing:
+        for set_id, data in db.session.execute(
+            select(CriteriaSet.id, CriteriaSet.definition).where(CriteriaSet.id.in_(sorted(missing)))
+        ).tuples():
+            _cache[set_id] = parse(data)
+            _digests[set_id] = missing[set_id]
+    return [ActiveSet(row.id, row.code, row.title, _cache[row.id]) for row in rows]
+
+
+def definition_of(row: CriteriaSet | ActiveSet) -> CriteriaDefinition:
     """The parsed definition of a stored version (versions never change, so the parse is cached by id)."""
+    if isinstance(row, ActiveSet):
+        return row.definition
     found = _cache.get(row.id)
     if found is None or found.code != row.code:
         found = _cache[row.id] = parse(row.definition)

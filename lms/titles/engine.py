@@ -77,13 +77,13 @@ from lms.titles.models import (
     EVALUATION_ORDER,
     TITLE_SUBJECT,
     AssessmentSource,
-    CriteriaSet,
     Eligibility,
     EligibilityBreakdown,
     PersonMetric,
     Recognition,
     RecognitionStatus,
     Scoring,
+    ShareCount,
     SubjectType,
     Title,
     breakdown_digest,
@@ -131,6 +131,13 @@ class _Commune:
     # An incremental evaluation (ADR 29): subject type → the ids to re-score (the commune itself always is). None:
     # every subject of the commune.
     scope: dict[str, set[int]] | None = None
+    # Maintained share counts of villages and the commune (ADR 29), (subject type, subject id, share key) → counts
+    # (num, den, unk, na, nob): ``stored`` as the last evaluation left them (incremental evaluation only), ``before``
+    # the contributions of the members re-scored, read before anything is written, and ``counted`` what this
+    # evaluation counts (and writes back).
+    stored: dict[tuple[str, int, str], tuple[int, ...]] = field(default_factory=dict)
+    before: dict[tuple[str, int, str], tuple[int, ...]] = field(default_factory=dict)
+    counted: dict[tuple[str, int, str], tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def first_day(self) -> date:
@@ -177,7 +184,8 @@ def evaluate_commune(
     if unit is None or unit.level != UnitLevel.COMMUNE:
         raise ValueError(f"{commune_id} is not a commune")
     commune = _Commune(unit.id, unit.path, year, unit.area_class)
-    sets = {title: crit.active_sets(title) for title in EVALUATION_ORDER}
+    active = crit.active_definitions()
+    sets = {title: [row for row in active if row.title == title.value] for title in EVALUATION_ORDER}
     for row in sets[Title.UNIT]:
         for kind in crit.definition_of(row).include_kinds:
             commune.included_kinds.setdefault(kind, row.code)
@@ -185,6 +193,7 @@ def evaluate_commune(
     if dirty is not None:
         commune.scope = _scope(commune, dirty)
         metrics = _Metrics(commune, definitions, stored=True)
+        _counts_before(commune, definitions, metrics)
     else:
         _big_sort_memory()
         metrics = _Metrics(commune, definitions)
@@ -194,6 +203,9 @@ def evaluate_commune(
         if sets[title]:
             summary[title.value] = _evaluate_title(commune, title, sets[title], metrics, repairs)
     metrics.drop()
+    _store_counts(commune)
+    if any(i.share.metric for d in definitions for _, group in _counted_groups(d) for i in group if i.share):
+        _settle_counted(commune)
     return summary
 
 
@@ -413,14 +425,20 @@ def used_metrics(definitions: Sequence[crit.CriteriaDefinition]) -> list[crit.Me
 
 
 def metrics_key(metrics: Sequence[crit.Metric]) -> str:
-    """What ``title_person_metric`` holds when it is complete for these metrics (``evaluation_state.metrics_key``)."""
-    return hashlib.blake2b("|".join(sorted(metric_key(m) for m in metrics)).encode(), digest_size=16).hexdigest()
+    """What ``title_person_metric`` holds when it is complete for these metrics, and ``title_share_count`` for the
+    commune's counted shares (``evaluation_state.metrics_key``): a commune evaluated in full before either existed
+    takes the full evaluation once more."""
+    text = "|".join([*sorted(metric_key(m) for m in metrics), f"counts:{COUNTS_VERSION}"])
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+#: Part of :func:`metrics_key`: bump it when what ``title_share_count`` holds changes.
+COUNTS_VERSION = "1"
 
 
 def active_metrics() -> list[crit.Metric]:
-    """The metrics of every active criteria set (one statement)."""
-    rows = db.session.scalars(select(CriteriaSet).where(CriteriaSet.active.is_(True)).order_by(CriteriaSet.code))
-    return used_metrics([crit.definition_of(row) for row in rows])
+    """The metrics of every active criteria set (one light statement: see :func:`criteria.active_definitions`)."""
+    return used_metrics([row.definition for row in crit.active_definitions()])
 
 
 PM = _table(PersonMetric)
@@ -476,9 +494,10 @@ class _Metrics:
         )
 
     def attach(
-        self, joins: FromClause, person: Any, wanted: Sequence[crit.Metric], prefix: str
+        self, joins: FromClause, person: Any, wanted: Sequence[crit.Metric], prefix: str, *, counted: bool = False
     ) -> tuple[FromClause, dict[crit.Metric, Any]]:
-        """``joins`` outer-joined to the metrics of the person in column ``person``; each wanted metric's column."""
+        """``joins`` outer-joined to the metrics of the person in column ``person``; each wanted metric's column.
+        ``counted`` (incremental only): the values the share counts hold instead of the current ones."""
         if not self.stored:
             table = self.table
             assert table is not None
@@ -497,7 +516,7 @@ class _Metrics:
                     alias.c.metric == metric_key(metric),
                 ),
             )
-            columns[metric] = alias.c.value
+            columns[metric] = alias.c.counted if counted else alias.c.value
         return joins, columns
 
     def store(self) -> None:
@@ -533,6 +552,9 @@ class _Metrics:
                 PM.c.year == year,
                 PM.c.person_id.in_(self.persons),
                 ~select(table.c.person_id).where(table.c.person_id == PM.c.person_id, current.is_not(None)).exists(),
+                # A value gone whose share counts another commune (the person's home) still holds: that commune's
+                # evaluation settles it (:func:`_settle_counted`).
+                or_(PM.c.value.is_not(None), PM.c.counted.is_(None)),
             )
         )
 
@@ -590,7 +612,10 @@ def _plan(commune: _Commune, definition: crit.CriteriaDefinition, metrics: _Metr
         group = [i for i in shares if i.share and i.share.of == of]
         if not group:
             continue
-        sub = _share_subquery(commune, subject, of, group, f"sh_{of}", metrics)
+        if _counted(subject, group):
+            sub = _counted_subquery(commune, definition, of, group, f"sh_{of}", metrics)
+        else:
+            sub = _share_subquery(commune, subject, of, group, f"sh_{of}", metrics)
         joins = joins.outerjoin(sub, sub.c.key == subjects.c.subject_id)
         for indicator in group:
             names = tuple(f"{indicator.code}_{part}" for part in ("num", "den", "unk", "na", "nob"))
@@ -601,22 +626,40 @@ def _plan(commune: _Commune, definition: crit.CriteriaDefinition, metrics: _Metr
 
 
 def _share_subquery(
-    commune: _Commune, subject: str, of: str, group: list[crit.Indicator], name: str, metrics: _Metrics
+    commune: _Commune,
+    subject: str,
+    of: str,
+    group: list[crit.Indicator],
+    name: str,
+    metrics: _Metrics,
+    *,
+    rescored_only: bool = False,
+    before: bool = False,
 ) -> Any:
-    """Per subject: for each share indicator, members counted, members in the denominator, members of unknown age."""
+    """Per subject: for each share indicator, members counted, members in the denominator, members of unknown age.
+
+    ``rescored_only``: counting only the members an incremental evaluation re-scores (their contributions, to be
+    taken from or added to the maintained counts); ``before``: their metrics as the counts hold them."""
     if of == "persons":
-        members = _member_persons(commune, subject).subquery("mp")
+        selected = _member_persons(commune, subject)
+        member_id: Any = P.c.id
     elif of == "households":
-        members = _member_households(commune, subject).subquery("mh")
+        selected = _member_households(commune, subject)
+        member_id = CH.c.household_id if subject == SubjectType.CLAN else H.c.id
     else:
-        members = _member_villages(commune).subquery("mv")
+        selected = _member_villages(commune)
+        member_id = U.c.id
+    if rescored_only:
+        assert commune.scope is not None
+        selected = selected.where(member_id.in_(sorted(commune.scope.get(MEMBER_SUBJECT[of], ()))))
+    members = selected.subquery({"persons": "mp", "households": "mh"}.get(of, "mv"))
     member_type = MEMBER_SUBJECT[of]
     joins: FromClause = members
     cols: list[Any] = [members.c.key]
     metric_columns: dict[crit.Metric, Any] = {}
     wanted = [i.share.metric for i in group if i.share and i.share.metric is not None]
     if wanted:
-        joins, metric_columns = metrics.attach(joins, members.c.member_id, wanted, f"{name}_pm")
+        joins, metric_columns = metrics.attach(joins, members.c.member_id, wanted, f"{name}_pm", counted=before)
     titles_joined: dict[tuple[str, str], Any] = {}
     for indicator in group:
         share = indicator.share
@@ -671,6 +714,178 @@ def _share_subquery(
         else:
             cols.append(literal(0).label(f"{indicator.code}_nob"))
     return select(*cols).select_from(joins).group_by(members.c.key).subquery(name)
+
+
+# --- maintained share counts (ADR 29) ---------------------------------------------------------------------------
+
+SC = _table(ShareCount)
+#: The groups whose shares are kept counted in ``title_share_count``: the large ones (a village, the commune), whose
+#: members an incremental evaluation would otherwise count again for one person's change.
+COUNTED_SUBJECTS = (SubjectType.VILLAGE.value, SubjectType.COMMUNE.value)
+_PARTS = ("num", "den", "unk", "na", "nob")
+
+
+def share_key(definition: crit.CriteriaDefinition, indicator: crit.Indicator) -> str:
+    """The name of a share indicator's counts in ``title_share_count``: a digest of its set's code, its code and
+    what it counts (a new version counting otherwise gets new rows)."""
+    text = repr((definition.code, indicator.code, indicator.share))
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def _counted(subject: str, group: list[crit.Indicator]) -> bool:
+    """Shares kept counted: of a village or the commune, counting members' eligibility this year (which only an
+    evaluation of this commune changes, for the subjects it re-scores) or a metric of theirs (which the writers
+    change; ``title_person_metric.counted`` keeps the value the counts hold). Shares of recognitions are counted
+    over the members every time."""
+    return subject in COUNTED_SUBJECTS and all(
+        i.share is not None and (i.share.metric is not None or i.share.count == "eligible") for i in group
+    )
+
+
+def _counted_groups(definition: crit.CriteriaDefinition) -> Iterator[tuple[str, list[crit.Indicator]]]:
+    shares = [i for i in definition.indicators if i.kind == "share" and i.share is not None]
+    for of in ("persons", "households", "villages"):
+        group = [i for i in shares if i.share and i.share.of == of]
+        if group and _counted(definition.subject, group):
+            yield of, group
+
+
+def _partial_counts(
+    commune: _Commune,
+    definition: crit.CriteriaDefinition,
+    of: str,
+    group: list[crit.Indicator],
+    metrics: _Metrics,
+    *,
+    before: bool = False,
+) -> dict[tuple[str, int, str], tuple[int, ...]]:
+    """The share subquery run on its own: every member of the commune's groups (a full evaluation), or only the
+    members re-scored (an incremental one; ``before``: as the stored counts hold them). One statement."""
+    subject = definition.subject
+    sub = _share_subquery(
+        commune, subject, of, group, "sc", metrics, rescored_only=commune.scope is not None, before=before
+    )
+    found: dict[tuple[str, int, str], tuple[int, ...]] = {}
+    for row in db.session.execute(select(sub)).mappings():
+        for indicator in group:
+            counts = tuple(int(row[f"{indicator.code}_{part}"] or 0) for part in _PARTS)
+            found[(subject, row["key"], share_key(definition, indicator))] = counts
+    return found
+
+
+def _counts_before(commune: _Commune, definitions: list[crit.CriteriaDefinition], metrics: _Metrics) -> None:
+    """Incremental evaluation, before anything is written: the stored counts of the groups re-scored (one
+    statement) and, per counted share group, the contributions of the members re-scored as they stand."""
+    assert commune.scope is not None
+    keys = [share_key(d, i) for d in definitions for _, group in _counted_groups(d) for i in group]
+    if not keys:
+        return
+    villages = sorted(commune.scope.get(SubjectType.VILLAGE.value, ()))
+    rows = db.session.execute(
+        select(SC.c.subject_type, SC.c.subject_id, SC.c.share, *[SC.c[part] for part in _PARTS]).where(
+            SC.c.commune_id == commune.id,
+            SC.c.year == commune.year,
+            SC.c.share.in_(sorted(set(keys))),
+            or_(
+                SC.c.subject_type == SubjectType.COMMUNE.value,
+                and_(SC.c.subject_type == SubjectType.VILLAGE.value, SC.c.subject_id.in_(villages)),
+            ),
+        )
+    ).tuples()
+    commune.stored = {(t, i, k): tuple(counts) for t, i, k, *counts in rows}
+    for definition in definitions:
+        for of, group in _counted_groups(definition):
+            commune.before.update(_partial_counts(commune, definition, of, group, metrics, before=True))
+
+
+def _counted_subquery(
+    commune: _Commune,
+    definition: crit.CriteriaDefinition,
+    of: str,
+    group: list[crit.Indicator],
+    name: str,
+    metrics: _Metrics,
+) -> Any:
+    """The columns of :func:`_share_subquery` for a counted share group, from counts computed first (by the
+    lower levels' rows just written): the stored counts, less the members' contributions before, plus theirs now
+    (incremental), or every member counted (full). A group without members has no row, as in the share subquery."""
+    subject = definition.subject
+    now = _partial_counts(commune, definition, of, group, metrics)
+    if commune.scope is None:
+        counted = now
+    else:
+        counted = {}
+        zero = (0,) * len(_PARTS)
+        for key, stored in commune.stored.items():
+            if key[0] == subject and key[2] in {share_key(definition, i) for i in group}:
+                old, new = commune.before.get(key, zero), now.get(key, zero)
+                counted[key] = tuple(s - o + n for s, o, n in zip(stored, old, new, strict=True))
+    commune.counted.update(counted)
+    ids = sorted({subject_id for _, subject_id, _ in counted})
+    selects = [
+        select(
+            literal(subject_id).label("key"),
+            *[
+                literal(counted.get((subject, subject_id, share_key(definition, i)), (0,) * len(_PARTS))[n]).label(
+                    f"{i.code}_{part}"
+                )
+                for i in group
+                for n, part in enumerate(_PARTS)
+            ],
+        )
+        for subject_id in ids
+    ]
+    if not selects:
+        empty = [literal(0).label(f"{i.code}_{part}") for i in group for part in _PARTS]
+        return select(literal(0).label("key"), *empty).where(false()).subquery(name)
+    return (selects[0] if len(selects) == 1 else selects[0].union_all(*selects[1:])).subquery(name)
+
+
+def _store_counts(commune: _Commune) -> None:
+    """Write the counts this evaluation made: a full evaluation replaces the commune-year's (two statements), an
+    incremental one updates those of the groups it re-scored (one)."""
+    if commune.scope is None:
+        db.session.execute(delete(SC).where(SC.c.commune_id == commune.id, SC.c.year == commune.year))
+    if not commune.counted:
+        return
+    rows = [
+        {
+            "commune_id": commune.id,
+            "year": commune.year,
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "share": share,
+            **dict(zip(_PARTS, counts, strict=True)),
+        }
+        for (subject_type, subject_id, share), counts in sorted(commune.counted.items())
+    ]
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    for start in range(0, len(rows), 2_000):  # 10 bound values a row: below SQLite's limit
+        stmt = dialect.insert(ShareCount).values(rows[start : start + 2_000])
+        db.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["commune_id", "year", "subject_type", "subject_id", "share"],
+                set_={part: stmt.excluded[part] for part in _PARTS},
+            )
+        )
+
+
+def _settle_counted(commune: _Commune) -> None:
+    """The share counts now hold the current metrics of the commune's persons (an incremental evaluation: of the
+    persons it re-scored): ``counted`` takes ``value``, and rows left without either go. Two statements."""
+    if commune.scope is None:
+        persons: Any = (
+            select(P.c.id).select_from(P.join(U, P.c.unit_id == U.c.id)).where(commune.in_commune(U.c.path))
+        )
+    else:
+        persons = sorted(commune.scope.get(SubjectType.PERSON.value, ()))
+        if not persons:
+            return
+    mine = (PM.c.year == commune.year, PM.c.person_id.in_(persons))
+    db.session.execute(
+        update(PM).where(*mine, PM.c.counted.is_distinct_from(PM.c.value)).values(counted=PM.c.value)
+    )
+    db.session.execute(delete(PM).where(*mine, PM.c.value.is_(None)))
 
 
 # --- from inputs to results -----------------------------------------------------------------------------------
@@ -1193,7 +1408,7 @@ RESULT_FIELDS = ("village_id", "criteria_set_id", "eligible", "applicable", "sco
 def _evaluate_title(
     commune: _Commune,
     title: Title,
-    sets: list[CriteriaSet],
+    sets: Sequence[crit.ActiveSet],
     metrics: _Metrics,
     repairs: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
