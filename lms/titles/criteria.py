@@ -911,9 +911,7 @@ def active_definitions() -> list[ActiveSet]:
         .order_by(CriteriaSet.code)
     ).all()
     missing = {
-        row.id: row.content_sha256
-        for row in rows
-        if _digests.get(row.id) != row.content_sha256 or _cache.get(row.id, None) is None
+        row.id: row.content_sha256 for row in rows if _digests.get(row.id) != row.content_sha256 or row.id not in _cache
     }
     if missing:
         for set_id, data in db.session.execute(

@@ -874,17 +874,13 @@ def _settle_counted(commune: _Commune) -> None:
     """The share counts now hold the current metrics of the commune's persons (an incremental evaluation: of the
     persons it re-scored): ``counted`` takes ``value``, and rows left without either go. Two statements."""
     if commune.scope is None:
-        persons: Any = (
-            select(P.c.id).select_from(P.join(U, P.c.unit_id == U.c.id)).where(commune.in_commune(U.c.path))
-        )
+        persons: Any = select(P.c.id).select_from(P.join(U, P.c.unit_id == U.c.id)).where(commune.in_commune(U.c.path))
     else:
         persons = sorted(commune.scope.get(SubjectType.PERSON.value, ()))
         if not persons:
             return
     mine = (PM.c.year == commune.year, PM.c.person_id.in_(persons))
-    db.session.execute(
-        update(PM).where(*mine, PM.c.counted.is_distinct_from(PM.c.value)).values(counted=PM.c.value)
-    )
+    db.session.execute(update(PM).where(*mine, PM.c.counted.is_distinct_from(PM.c.value)).values(counted=PM.c.value))
     db.session.execute(delete(PM).where(*mine, PM.c.value.is_(None)))
 
 

@@ -79,15 +79,15 @@ def refresh_person_metrics(persons: Iterable[tuple[int, int]]) -> None:
     # has taken it away (ADR 29).
     has_records = select(lr.c.id).where(lr.c.person_id == table.c.person_id, lr.c.year == table.c.year).exists()
     for start in range(0, len(pairs), engine._IN_LIST // 2):
-        chunk = tuple_(table.c.person_id, table.c.year).in_(pairs[start : start + engine._IN_LIST // 2])
+        theirs = tuple_(table.c.person_id, table.c.year).in_(pairs[start : start + engine._IN_LIST // 2])
         db.session.execute(
             delete(PersonMetric).where(
-                chunk, or_(table.c.metric.not_in(keys), and_(~has_records, table.c.counted.is_(None)))
+                theirs, or_(table.c.metric.not_in(keys), and_(~has_records, table.c.counted.is_(None)))
             )
         )
         db.session.execute(
             update(PersonMetric)
-            .where(chunk, ~has_records, table.c.value.is_not(None))
+            .where(theirs, ~has_records, table.c.value.is_not(None))
             .values(value=None)
             .execution_options(synchronize_session=False)
         )

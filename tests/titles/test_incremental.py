@@ -233,11 +233,13 @@ def move(person_id: int, household_id: int) -> None:
 
     person = db.session.get(Person, person_id)
     household = db.session.get(Household, household_id)
-    assert person is not None and household is not None
+    assert person is not None
+    assert household is not None
     person.household_id, person.unit_id = household.id, household.village_id
     db.session.flush()
     village = db.session.get(AdminUnit, household.village_id)
-    assert village is not None and village.parent_id is not None
+    assert village is not None
+    assert village.parent_id is not None
     mark_dirty([(village.parent_id, YEAR)])
 
 
