@@ -50,7 +50,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, false, null, or_, select, tuple_, update
 
 from courses.models import LearningKind
 from lms.extensions import db, utcnow
@@ -870,6 +870,7 @@ def load_criteria(source: Path | bytes, *, filename: str = "", loaded_by_id: int
     db.session.add(row)
     db.session.flush()
     _cache.pop(row.id, None)
+    _digests.pop(row.id, None)
     return row
 
 
@@ -902,23 +903,26 @@ class ActiveSet:
 
 
 def active_definitions() -> list[ActiveSet]:
-    """Every active criteria set, ordered by code, with its parsed definition: one light statement (ids, codes and
-    content digests, no ORM objects); a definition is read and parsed only the first time this process meets its
-    version (a version's content never changes; its digest tells a stale entry from a new one)."""
+    """Every active criteria set, ordered by code, with its parsed definition, in one statement without ORM
+    objects: a definition's content is sent only for a version this process has not parsed yet (a version's content
+    never changes; its digest tells a stale entry from a new one), so the usual read is ids, codes and digests."""
+    known = sorted(_digests.items())
+    fresh = tuple_(CriteriaSet.id, CriteriaSet.content_sha256).in_(known) if known else false()
     rows = db.session.execute(
-        select(CriteriaSet.id, CriteriaSet.code, CriteriaSet.title, CriteriaSet.content_sha256)
+        select(
+            CriteriaSet.id,
+            CriteriaSet.code,
+            CriteriaSet.title,
+            CriteriaSet.content_sha256,
+            case((fresh, null()), else_=CriteriaSet.definition).label("definition"),
+        )
         .where(CriteriaSet.active.is_(True))
         .order_by(CriteriaSet.code)
     ).all()
-    missing = {
-        row.id: row.content_sha256 for row in rows if _digests.get(row.id) != row.content_sha256 or row.id not in _cache
-    }
-    if missing:
-        for set_id, data in db.session.execute(
-            select(CriteriaSet.id, CriteriaSet.definition).where(CriteriaSet.id.in_(sorted(missing)))
-        ).tuples():
-            _cache[set_id] = parse(data)
-            _digests[set_id] = missing[set_id]
+    for row in rows:
+        if row.definition is not None:
+            _cache[row.id] = parse(row.definition)
+            _digests[row.id] = row.content_sha256
     return [ActiveSet(row.id, row.code, row.title, _cache[row.id]) for row in rows]
 
 

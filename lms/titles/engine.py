@@ -53,6 +53,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -204,7 +205,9 @@ def evaluate_commune(
             summary[title.value] = _evaluate_title(commune, title, sets[title], metrics, repairs)
     metrics.drop()
     _store_counts(commune)
-    if any(i.share.metric for d in definitions for _, group in _counted_groups(d) for i in group if i.share):
+    if dirty is not None and any(
+        i.share.metric for d in definitions for _, group in _counted_groups(d) for i in group if i.share
+    ):
         _settle_counted(commune)
     return summary
 
@@ -463,6 +466,7 @@ class _Metrics:
         self.stored = stored
         self.table: Table | None = None
         self.persons: Any = None
+        self.residents: Any = None
         if not found or stored:
             return
         self.table = Table(
@@ -474,15 +478,13 @@ class _Metrics:
         )
         connection = db.session.connection()
         self.table.create(connection)
-        self.persons = (
-            select(P.c.id)
-            .select_from(P.join(U, P.c.unit_id == U.c.id))
-            .where(commune.in_commune(U.c.path))
-            .union(
-                select(OM.c.person_id)
-                .select_from(OM.join(O, OM.c.organisation_id == O.c.id))
-                .where(O.c.commune_id == commune.id)
-            )
+        self.residents = (
+            select(P.c.id).select_from(P.join(U, P.c.unit_id == U.c.id)).where(commune.in_commune(U.c.path))
+        )
+        self.persons = self.residents.union(
+            select(OM.c.person_id)
+            .select_from(OM.join(O, OM.c.organisation_id == O.c.id))
+            .where(O.c.commune_id == commune.id)
         )
         aggregate = (
             select(LR.c.person_id, *[_metric_column(m).label(f"m{n}") for n, m in enumerate(found)])
@@ -521,24 +523,32 @@ class _Metrics:
 
     def store(self) -> None:
         """Bring ``title_person_metric`` up to date for the persons this evaluation grouped, from the temporary
-        table: two statements, and rows written only where a value changed (``IS DISTINCT FROM``)."""
+        table: two statements, and rows written only where a value changed (``IS DISTINCT FROM``). The commune's
+        residents' ``counted`` takes the value too (this evaluation counts its shares from it); other persons' (an
+        organisation's members living elsewhere) stays what their home commune's counts hold."""
         if self.table is None:
             return
         table = self.table
         year = self.commune.year
+        residents = self.residents.cte("residents")
         parts = [
             select(
-                table.c.person_id, literal(year).label("year"), literal(metric_key(m)).label("metric"), table.c[f"m{n}"]
+                table.c.person_id,
+                literal(year).label("year"),
+                literal(metric_key(m)).label("metric"),
+                table.c[f"m{n}"],
+                case((table.c.person_id.in_(select(residents.c.id)), table.c[f"m{n}"]), else_=None),
             ).where(table.c[f"m{n}"].is_not(None))
             for n, m in enumerate(self.metrics)
         ]
         rows = parts[0] if len(parts) == 1 else parts[0].union_all(*parts[1:])
-        stmt = _dialect_insert().from_select(["person_id", "year", "metric", "value"], rows)
+        stmt = _dialect_insert().from_select(["person_id", "year", "metric", "value", "counted"], rows)
+        counted = func.coalesce(stmt.excluded.counted, PM.c.counted)
         db.session.execute(
             stmt.on_conflict_do_update(
                 index_elements=["person_id", "year", "metric"],
-                set_={"value": stmt.excluded.value},
-                where=PM.c.value.is_distinct_from(stmt.excluded.value),
+                set_={"value": stmt.excluded.value, "counted": counted},
+                where=or_(PM.c.value.is_distinct_from(stmt.excluded.value), PM.c.counted.is_distinct_from(counted)),
             )
         )
         # Rows no longer backed by a value: the person's records went, or a metric no active set uses any more. (A
@@ -553,8 +563,8 @@ class _Metrics:
                 PM.c.person_id.in_(self.persons),
                 ~select(table.c.person_id).where(table.c.person_id == PM.c.person_id, current.is_not(None)).exists(),
                 # A value gone whose share counts another commune (the person's home) still holds: that commune's
-                # evaluation settles it (:func:`_settle_counted`).
-                or_(PM.c.value.is_not(None), PM.c.counted.is_(None)),
+                # evaluation settles it (:func:`_settle_counted`). A resident's is counted again now.
+                or_(PM.c.value.is_not(None), PM.c.counted.is_(None), PM.c.person_id.in_(self.residents)),
             )
         )
 
@@ -842,10 +852,27 @@ def _counted_subquery(
 
 
 def _store_counts(commune: _Commune) -> None:
-    """Write the counts this evaluation made: a full evaluation replaces the commune-year's (two statements), an
-    incremental one updates those of the groups it re-scored (one)."""
+    """Write the counts this evaluation made: an incremental one those of the groups it re-scored (one upsert); a
+    full one reads the commune-year's and writes the difference (nothing on a re-run)."""
     if commune.scope is None:
-        db.session.execute(delete(SC).where(SC.c.commune_id == commune.id, SC.c.year == commune.year))
+        stored = {
+            (t, i, k): tuple(counts)
+            for t, i, k, *counts in db.session.execute(
+                select(SC.c.subject_type, SC.c.subject_id, SC.c.share, *[SC.c[part] for part in _PARTS]).where(
+                    SC.c.commune_id == commune.id, SC.c.year == commune.year
+                )
+            ).tuples()
+        }
+        gone = sorted(set(stored) - set(commune.counted))
+        for start in range(0, len(gone), 2_000):
+            db.session.execute(
+                delete(SC).where(
+                    SC.c.commune_id == commune.id,
+                    SC.c.year == commune.year,
+                    tuple_(SC.c.subject_type, SC.c.subject_id, SC.c.share).in_(gone[start : start + 2_000]),
+                )
+            )
+        commune.counted = {key: counts for key, counts in commune.counted.items() if stored.get(key) != counts}
     if not commune.counted:
         return
     rows = [
@@ -871,14 +898,13 @@ def _store_counts(commune: _Commune) -> None:
 
 
 def _settle_counted(commune: _Commune) -> None:
-    """The share counts now hold the current metrics of the commune's persons (an incremental evaluation: of the
-    persons it re-scored): ``counted`` takes ``value``, and rows left without either go. Two statements."""
-    if commune.scope is None:
-        persons: Any = select(P.c.id).select_from(P.join(U, P.c.unit_id == U.c.id)).where(commune.in_commune(U.c.path))
-    else:
-        persons = sorted(commune.scope.get(SubjectType.PERSON.value, ()))
-        if not persons:
-            return
+    """An incremental evaluation: the share counts now hold the current metrics of the persons it re-scored, so
+    their ``counted`` takes ``value``, and rows left without either go. Two statements. (The full evaluation does
+    it for every resident as it stores the metrics: :meth:`_Metrics.store`.)"""
+    assert commune.scope is not None
+    persons = sorted(commune.scope.get(SubjectType.PERSON.value, ()))
+    if not persons:
+        return
     mine = (PM.c.year == commune.year, PM.c.person_id.in_(persons))
     db.session.execute(update(PM).where(*mine, PM.c.counted.is_distinct_from(PM.c.value)).values(counted=PM.c.value))
     db.session.execute(delete(PM).where(*mine, PM.c.value.is_(None)))
