@@ -20,6 +20,7 @@ Prints a table of milliseconds and ratios against the floor; nothing is asserted
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -265,7 +266,8 @@ def main() -> None:
             medians = {k: statistics.median(ms for ms, _ in v) for k, v in samples.items()}
             statements = {k: v[-1][1] for k, v in samples.items()}
             results.append((persons, medians, statements))
-    print(f"\n{'persons':>8} | {'floor ms':>9} | {'full ms':>8} | {'change ms (writer + evaluation)':>32} | ratios")
+    print(f"\nload average (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{'persons':>8} | {'floor ms':>9} | {'full ms':>8} | {'change ms (writer + evaluation)':>32} | ratios")
     for persons, m, s in results:
         change = m["writer"] + m["evaluation"]
         print(
