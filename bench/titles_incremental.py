@@ -5,7 +5,8 @@
 
 Builds (in a throw-away database, its schema rebuilt) one commune per size: households of 4 over 10 villages, a
 clan of every third household, an organisation of every fifth person, 0–5 learning records per person of the year
-(seeded); evaluates each in full once. Then per commune, median of 5:
+(seeded); evaluates each in full once and ANALYZEs (as a run does after a large write). Then per commune, median
+of 5:
 
 * **floor**: one grouped scan of the commune's records of the year (``SELECT person_id, count(*), sum(hours) …
   GROUP BY person_id``, rows fetched) — ADR 8's floor;
@@ -206,6 +207,9 @@ def main() -> None:
             analyze()
             runs.evaluate_locked(commune.id, YEAR, force=True)
             db.session.commit()
+            # The first evaluation wrote a row per subject into tables analysed empty: a run ANALYZEs them after
+            # such a write (runs.analyze_after); without it the planner keeps reading eligibility by commune.
+            analyze()
             db.session.execute(func.now().select())  # a warm connection
             db.session.commit()
 
