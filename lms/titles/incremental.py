@@ -42,7 +42,8 @@ def _insert(model: type) -> Any:
 
 def refresh_person_metrics(persons: Iterable[tuple[int, int]]) -> None:
     """Recompute the yearly metrics of these ``(person_id, year)`` from their learning records, in the caller's
-    transaction. Three statements at most (read, upsert, delete), whatever the number of persons."""
+    transaction. Four statements at most (read, upsert, delete; and, when some person was left without records in
+    the year, the update that takes their values away), whatever the number of persons."""
     pairs = sorted(set(persons))
     if not pairs:
         return
@@ -52,6 +53,7 @@ def refresh_person_metrics(persons: Iterable[tuple[int, int]]) -> None:
     keys = [engine.metric_key(m) for m in metrics]
     lr = engine.LR
     rows: list[dict[str, Any]] = []
+    learned: set[tuple[int, int]] = set()  # the pairs that still have records
     for start in range(0, len(pairs), engine._IN_LIST // 2):
         chunk = pairs[start : start + engine._IN_LIST // 2]
         for person_id, year, *values in db.session.execute(
@@ -59,6 +61,7 @@ def refresh_person_metrics(persons: Iterable[tuple[int, int]]) -> None:
             .where(tuple_(lr.c.person_id, lr.c.year).in_(chunk))
             .group_by(lr.c.person_id, lr.c.year)
         ).tuples():
+            learned.add((person_id, year))
             rows.extend(
                 {"person_id": person_id, "year": year, "metric": key, "value": Decimal(str(value or 0))}
                 for key, value in zip(keys, values, strict=True)
@@ -85,9 +88,14 @@ def refresh_person_metrics(persons: Iterable[tuple[int, int]]) -> None:
                 theirs, or_(table.c.metric.not_in(keys), and_(~has_records, table.c.counted.is_(None)))
             )
         )
+    gone = [pair for pair in pairs if pair not in learned]  # left without records: values taken away
+    for start in range(0, len(gone), engine._IN_LIST // 2):
         db.session.execute(
             update(PersonMetric)
-            .where(theirs, ~has_records, table.c.value.is_not(None))
+            .where(
+                tuple_(table.c.person_id, table.c.year).in_(gone[start : start + engine._IN_LIST // 2]),
+                table.c.value.is_not(None),
+            )
             .values(value=None)
             .execution_options(synchronize_session=False)
         )

@@ -362,9 +362,9 @@ def test_statements_of_one_change_do_not_grow_with_the_commune(loaded: None, cou
         counts[persons] = (writer.count, evaluation.count)
     assert counts[3] == counts[400]
     # Writer: the record's delete, the persons' homes and organisations (two), the mark upsert and the dirty
-    # subjects, the active criteria sets, the persons' records grouped, the metrics upsert, the delete of the rows
-    # of persons left without records and the value taken off those the share counts still hold.
-    assert counts[3][0] == 10
+    # subjects, the active criteria sets, the persons' records grouped, the metrics upsert and the delete of rows
+    # no longer backed (the person keeps other records: no value to take away from one left without any).
+    assert counts[3][0] == 9
 
 
 # --- property: incremental == full -----------------------------------------------------------------------------
