@@ -323,6 +323,42 @@ def test_a_new_criteria_set_metric_takes_the_full_evaluation(loaded: None) -> No
     assert state(commune).metrics_key == engine.metrics_key(engine.active_metrics())
 
 
+def test_the_full_evaluation_rewrites_only_the_share_counts_that_changed(loaded: None) -> None:
+    commune = unit_by_code("23293")
+    build(commune, 12)
+    runs.evaluate_locked(commune.id, YEAR, force=True)
+    counted = share_counts(commune)
+    assert counted, "the villages' and the commune's shares are counted"
+    stale = next(iter(counted))  # a group whose stored counts drifted: rewritten
+    table = ShareCount.__table__
+    db.session.execute(
+        table.update()
+        .where(
+            table.c.commune_id == commune.id,
+            table.c.subject_type == stale[0],
+            table.c.subject_id == stale[1],
+            table.c.share == stale[2],
+        )
+        .values(num=table.c.num + 7)
+    )
+    db.session.execute(  # a group that has no members (any more): its row goes
+        insert(ShareCount).values(
+            commune_id=commune.id,
+            year=YEAR,
+            subject_type="village",
+            subject_id=-1,
+            share=stale[2],
+            num=1,
+            den=1,
+            unk=0,
+            na=0,
+            nob=0,
+        )
+    )
+    runs.evaluate_locked(commune.id, YEAR, force=True)
+    assert share_counts(commune) == counted
+
+
 # --- statements: constant in the size of the commune ---------------------------------------------------------------
 
 
