@@ -50,12 +50,15 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    null,
     or_,
     select,
     true,
     tuple_,
+    union_all,
     update,
 )
+from sqlalchemy import cast as sa_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import FromClause
 
@@ -215,8 +218,9 @@ def evaluate_commune(
 def _scope(commune: _Commune, dirty: dict[str, set[int]]) -> dict[str, set[int]]:
     """The subjects an incremental evaluation re-scores: the dirty ones of this commune and every group containing
     them — a person's household, the clans of that household, the person's and the household's village, the
-    organisations the person belongs to. Four statements whatever the number of subjects or the commune's size."""
-    persons = set(dirty.get(SubjectType.PERSON.value, ()))
+    organisations the person belongs to. One statement whatever the number of subjects or the commune's size (the
+    persons living here, their organisations here, and the households — dirty or theirs — with their clans)."""
+    persons = sorted(dirty.get(SubjectType.PERSON.value, ()))
     households = set(dirty.get(SubjectType.HOUSEHOLD.value, ()))
     villages = set(dirty.get(SubjectType.VILLAGE.value, ()))
     scope: dict[str, set[int]] = {
@@ -224,32 +228,38 @@ def _scope(commune: _Commune, dirty: dict[str, set[int]]) -> dict[str, set[int]]
         SubjectType.CLAN.value: set(dirty.get(SubjectType.CLAN.value, ())),
         SubjectType.ORGANISATION.value: set(dirty.get(SubjectType.ORGANISATION.value, ())),
     }
-    if persons:
-        for person_id, household_id, unit_id in db.session.execute(
-            select(P.c.id, P.c.household_id, P.c.unit_id)
-            .select_from(P.join(U, P.c.unit_id == U.c.id))
-            .where(P.c.id.in_(sorted(persons)), commune.in_commune(U.c.path))
-        ).tuples():
-            scope[SubjectType.PERSON.value].add(person_id)
-            villages.add(unit_id)  # the commune itself when the person is filed under it: no village matches
-            if household_id is not None:
-                households.add(household_id)
-        scope[SubjectType.ORGANISATION.value].update(
-            db.session.scalars(
-                select(OM.c.organisation_id)
-                .select_from(OM.join(O, OM.c.organisation_id == O.c.id))
-                .where(OM.c.person_id.in_(sorted(persons)), O.c.commune_id == commune.id)
+    nothing = sa_cast(null(), Integer)
+    here = select(P.c.id).select_from(P.join(U, P.c.unit_id == U.c.id))
+    here = here.where(P.c.id.in_(persons), commune.in_commune(U.c.path))
+    found = union_all(
+        select(literal("person").label("kind"), P.c.id.label("a"), P.c.household_id.label("b"), P.c.unit_id.label("c"))
+        .select_from(P.join(U, P.c.unit_id == U.c.id))
+        .where(P.c.id.in_(persons), commune.in_commune(U.c.path)),
+        select(literal("organisation"), OM.c.organisation_id, nothing, nothing)
+        .select_from(OM.join(O, OM.c.organisation_id == O.c.id))
+        .where(OM.c.person_id.in_(persons), O.c.commune_id == commune.id),
+        select(literal("household"), H.c.id, H.c.village_id, CH.c.clan_id)
+        .select_from(H.outerjoin(CH, CH.c.household_id == H.c.id))
+        .where(
+            or_(
+                H.c.id.in_(sorted(households)),
+                H.c.id.in_(select(P.c.household_id).where(P.c.id.in_(select(here.subquery().c.id)))),
             )
-        )
-    if households:
-        for village_id, clan_id in db.session.execute(
-            select(H.c.village_id, CH.c.clan_id)
-            .select_from(H.outerjoin(CH, CH.c.household_id == H.c.id))
-            .where(H.c.id.in_(sorted(households)))
-        ).tuples():
-            villages.add(village_id)
-            if clan_id is not None:
-                scope[SubjectType.CLAN.value].add(clan_id)
+        ),
+    )
+    for kind, a, b, c in db.session.execute(found).tuples():
+        if kind == "person":
+            scope[SubjectType.PERSON.value].add(a)
+            villages.add(c)  # the commune itself when the person is filed under it: no village matches
+            if b is not None:
+                households.add(b)
+        elif kind == "organisation":
+            scope[SubjectType.ORGANISATION.value].add(a)
+        else:
+            households.add(a)
+            villages.add(b)
+            if c is not None:
+                scope[SubjectType.CLAN.value].add(c)
     scope[SubjectType.HOUSEHOLD.value] = households
     scope[SubjectType.VILLAGE.value] = villages
     return scope
