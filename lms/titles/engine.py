@@ -628,12 +628,15 @@ def _plan(commune: _Commune, definition: crit.CriteriaDefinition, metrics: _Metr
             plan.columns[indicator.code] = (f"m{n}",)
 
     shares = [i for i in definition.indicators if i.kind == "share" and i.share is not None]
+    now: _Counts | None = None
     for of in ("persons", "households", "villages"):
         group = [i for i in shares if i.share and i.share.of == of]
         if not group:
             continue
         if _counted(subject, group):
-            sub = _counted_subquery(commune, definition, of, group, f"sh_{of}", metrics)
+            if now is None:  # every counted group of the set, in one statement, once the lower levels are written
+                now = _partial_counts(commune, _counted_groups_of([definition]), metrics)[0]
+            sub = _counted_subquery(commune, definition, group, f"sh_{of}", now)
         else:
             sub = _share_subquery(commune, subject, of, group, f"sh_{of}", metrics)
         joins = joins.outerjoin(sub, sub.c.key == subjects.c.subject_id)
@@ -770,67 +773,100 @@ def _counted_groups(definition: crit.CriteriaDefinition) -> Iterator[tuple[str, 
             yield of, group
 
 
+_Counts = dict[tuple[str, int, str], tuple[int, ...]]
+
+
 def _partial_counts(
     commune: _Commune,
-    definition: crit.CriteriaDefinition,
-    of: str,
-    group: list[crit.Indicator],
+    groups: list[tuple[crit.CriteriaDefinition, str, list[crit.Indicator]]],
     metrics: _Metrics,
     *,
     before: bool = False,
-) -> dict[tuple[str, int, str], tuple[int, ...]]:
-    """The share subquery run on its own: every member of the commune's groups (a full evaluation), or only the
-    members re-scored (an incremental one; ``before``: as the stored counts hold them). One statement."""
-    subject = definition.subject
-    sub = _share_subquery(
-        commune, subject, of, group, "sc", metrics, rescored_only=commune.scope is not None, before=before
-    )
-    found: dict[tuple[str, int, str], tuple[int, ...]] = {}
-    for row in db.session.execute(select(sub)).mappings():
-        for indicator in group:
-            counts = tuple(int(row[f"{indicator.code}_{part}"] or 0) for part in _PARTS)
-            found[(subject, row["key"], share_key(definition, indicator))] = counts
+    stored: Any = None,
+) -> tuple[_Counts, _Counts]:
+    """The share subqueries of these counted groups run on their own, one row per group and indicator, in one
+    statement (``UNION ALL``): every member of the commune's groups (a full evaluation), or only the members
+    re-scored (an incremental one; ``before``: as the stored counts hold them). ``stored``: a condition on
+    ``title_share_count`` whose rows come along in the same statement. Returns (counted, stored)."""
+    parts: list[Any] = []
+    for definition, of, group in groups:
+        sub = _share_subquery(
+            commune,
+            definition.subject,
+            of,
+            group,
+            f"sc{len(parts)}",
+            metrics,
+            rescored_only=commune.scope is not None,
+            before=before,
+        )
+        parts.extend(
+            select(
+                literal(0).label("stored"),
+                literal(definition.subject).label("subject_type"),
+                sub.c.key.label("subject_id"),
+                literal(share_key(definition, indicator)).label("share"),
+                *[sub.c[f"{indicator.code}_{part}"].label(part) for part in _PARTS],
+            )
+            for indicator in group
+        )
+    if stored is not None:
+        parts.append(
+            select(
+                literal(1).label("stored"),
+                SC.c.subject_type,
+                SC.c.subject_id,
+                SC.c.share,
+                *[SC.c[part] for part in _PARTS],
+            ).where(SC.c.commune_id == commune.id, SC.c.year == commune.year, stored)
+        )
+    found: tuple[_Counts, _Counts] = ({}, {})
+    if not parts:
+        return found
+    statement = parts[0] if len(parts) == 1 else union_all(*parts)
+    for is_stored, subject_type, subject_id, share, *counts in db.session.execute(statement).tuples():
+        found[1 if is_stored else 0][(subject_type, subject_id, share)] = tuple(int(n or 0) for n in counts)
     return found
 
 
+def _counted_groups_of(
+    definitions: Sequence[crit.CriteriaDefinition],
+) -> list[tuple[crit.CriteriaDefinition, str, list[crit.Indicator]]]:
+    return [(d, of, group) for d in definitions for of, group in _counted_groups(d)]
+
+
 def _counts_before(commune: _Commune, definitions: list[crit.CriteriaDefinition], metrics: _Metrics) -> None:
-    """Incremental evaluation, before anything is written: the stored counts of the groups re-scored (one
-    statement) and, per counted share group, the contributions of the members re-scored as they stand."""
+    """Incremental evaluation, before anything is written, in one statement: the stored counts of the groups
+    re-scored and the contributions of the members re-scored to every counted share group, as they stand."""
     assert commune.scope is not None
-    keys = [share_key(d, i) for d in definitions for _, group in _counted_groups(d) for i in group]
-    if not keys:
+    groups = _counted_groups_of(definitions)
+    if not groups:
         return
+    keys = sorted({share_key(d, i) for d, _, group in groups for i in group})
     villages = sorted(commune.scope.get(SubjectType.VILLAGE.value, ()))
-    rows = db.session.execute(
-        select(SC.c.subject_type, SC.c.subject_id, SC.c.share, *[SC.c[part] for part in _PARTS]).where(
-            SC.c.commune_id == commune.id,
-            SC.c.year == commune.year,
-            SC.c.share.in_(sorted(set(keys))),
+    commune.before, commune.stored = _partial_counts(
+        commune,
+        groups,
+        metrics,
+        before=True,
+        stored=and_(
+            SC.c.share.in_(keys),
             or_(
                 SC.c.subject_type == SubjectType.COMMUNE.value,
                 and_(SC.c.subject_type == SubjectType.VILLAGE.value, SC.c.subject_id.in_(villages)),
             ),
-        )
-    ).tuples()
-    commune.stored = {(t, i, k): tuple(counts) for t, i, k, *counts in rows}
-    for definition in definitions:
-        for of, group in _counted_groups(definition):
-            commune.before.update(_partial_counts(commune, definition, of, group, metrics, before=True))
+        ),
+    )
 
 
 def _counted_subquery(
-    commune: _Commune,
-    definition: crit.CriteriaDefinition,
-    of: str,
-    group: list[crit.Indicator],
-    name: str,
-    metrics: _Metrics,
+    commune: _Commune, definition: crit.CriteriaDefinition, group: list[crit.Indicator], name: str, now: _Counts
 ) -> Any:
     """The columns of :func:`_share_subquery` for a counted share group, from counts computed first (by the
     lower levels' rows just written): the stored counts, less the members' contributions before, plus theirs now
-    (incremental), or every member counted (full). A group without members has no row, as in the share subquery."""
+    (incremental), or every member counted (full). A group without members has no row, as in the share subquery.
+    ``now``: the set's counted groups as :func:`_partial_counts` found them."""
     subject = definition.subject
-    now = _partial_counts(commune, definition, of, group, metrics)
     if commune.scope is None:
         counted = now
     else:
