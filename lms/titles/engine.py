@@ -54,10 +54,12 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    null,
     or_,
     select,
     true,
     tuple_,
+    union_all,
     update,
 )
 from sqlalchemy import cast as sql_cast
@@ -83,13 +85,13 @@ from lms.titles.models import (
     EVALUATION_ORDER,
     TITLE_SUBJECT,
     AssessmentSource,
-    CriteriaSet,
     Eligibility,
     EligibilityBreakdown,
     PersonMetric,
     Recognition,
     RecognitionStatus,
     Scoring,
+    ShareCount,
     SubjectType,
     Title,
     breakdown_digest,
@@ -137,6 +139,13 @@ class _Commune:
     # An incremental evaluation (ADR 29): subject type → the ids to re-score (the commune itself always is). None:
     # every subject of the commune.
     scope: dict[str, set[int]] | None = None
+    # Maintained share counts of villages and the commune (ADR 29), (subject type, subject id, share key) → counts
+    # (num, den, unk, na, nob): ``stored`` as the last evaluation left them (incremental evaluation only), ``before``
+    # the contributions of the members re-scored, read before anything is written, and ``counted`` what this
+    # evaluation counts (and writes back).
+    stored: dict[tuple[str, int, str], tuple[int, ...]] = field(default_factory=dict)
+    before: dict[tuple[str, int, str], tuple[int, ...]] = field(default_factory=dict)
+    counted: dict[tuple[str, int, str], tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def first_day(self) -> date:
@@ -183,7 +192,8 @@ def evaluate_commune(
     if unit is None or unit.level != UnitLevel.COMMUNE:
         raise ValueError(f"{commune_id} is not a commune")
     commune = _Commune(unit.id, unit.path, year, unit.area_class)
-    sets = {title: crit.active_sets(title) for title in EVALUATION_ORDER}
+    active = crit.active_definitions()
+    sets = {title: [row for row in active if row.title == title.value] for title in EVALUATION_ORDER}
     for row in sets[Title.UNIT]:
         for kind in crit.definition_of(row).include_kinds:
             commune.included_kinds.setdefault(kind, row.code)
@@ -191,6 +201,7 @@ def evaluate_commune(
     if dirty is not None:
         commune.scope = _scope(commune, dirty)
         metrics = _Metrics(commune, definitions, stored=True)
+        _counts_before(commune, definitions, metrics)
     else:
         _big_sort_memory()
         metrics = _Metrics(commune, definitions)
@@ -200,14 +211,20 @@ def evaluate_commune(
         if sets[title]:
             summary[title.value] = _evaluate_title(commune, title, sets[title], metrics, repairs)
     metrics.drop()
+    _store_counts(commune)
+    if dirty is not None and any(
+        i.share.metric for d in definitions for _, group in _counted_groups(d) for i in group if i.share
+    ):
+        _settle_counted(commune)
     return summary
 
 
 def _scope(commune: _Commune, dirty: dict[str, set[int]]) -> dict[str, set[int]]:
     """The subjects an incremental evaluation re-scores: the dirty ones of this commune and every group containing
     them — a person's household, the clans of that household, the person's and the household's village, the
-    organisations the person belongs to. Four statements whatever the number of subjects or the commune's size."""
-    persons = set(dirty.get(SubjectType.PERSON.value, ()))
+    organisations the person belongs to. One statement whatever the number of subjects or the commune's size (the
+    persons living here, their organisations here, and the households — dirty or theirs — with their clans)."""
+    persons = sorted(dirty.get(SubjectType.PERSON.value, ()))
     households = set(dirty.get(SubjectType.HOUSEHOLD.value, ()))
     villages = set(dirty.get(SubjectType.VILLAGE.value, ()))
     scope: dict[str, set[int]] = {
@@ -215,32 +232,38 @@ def _scope(commune: _Commune, dirty: dict[str, set[int]]) -> dict[str, set[int]]
         SubjectType.CLAN.value: set(dirty.get(SubjectType.CLAN.value, ())),
         SubjectType.ORGANISATION.value: set(dirty.get(SubjectType.ORGANISATION.value, ())),
     }
-    if persons:
-        for person_id, household_id, unit_id in db.session.execute(
-            select(P.c.id, P.c.household_id, P.c.unit_id)
-            .select_from(P.join(U, P.c.unit_id == U.c.id))
-            .where(P.c.id.in_(sorted(persons)), commune.in_commune(U.c.path))
-        ).tuples():
-            scope[SubjectType.PERSON.value].add(person_id)
-            villages.add(unit_id)  # the commune itself when the person is filed under it: no village matches
-            if household_id is not None:
-                households.add(household_id)
-        scope[SubjectType.ORGANISATION.value].update(
-            db.session.scalars(
-                select(OM.c.organisation_id)
-                .select_from(OM.join(O, OM.c.organisation_id == O.c.id))
-                .where(OM.c.person_id.in_(sorted(persons)), O.c.commune_id == commune.id)
+    nothing = sql_cast(null(), Integer)
+    here = select(P.c.id).select_from(P.join(U, P.c.unit_id == U.c.id))
+    here = here.where(P.c.id.in_(persons), commune.in_commune(U.c.path))
+    found = union_all(
+        select(literal("person").label("kind"), P.c.id.label("a"), P.c.household_id.label("b"), P.c.unit_id.label("c"))
+        .select_from(P.join(U, P.c.unit_id == U.c.id))
+        .where(P.c.id.in_(persons), commune.in_commune(U.c.path)),
+        select(literal("organisation"), OM.c.organisation_id, nothing, nothing)
+        .select_from(OM.join(O, OM.c.organisation_id == O.c.id))
+        .where(OM.c.person_id.in_(persons), O.c.commune_id == commune.id),
+        select(literal("household"), H.c.id, H.c.village_id, CH.c.clan_id)
+        .select_from(H.outerjoin(CH, CH.c.household_id == H.c.id))
+        .where(
+            or_(
+                H.c.id.in_(sorted(households)),
+                H.c.id.in_(select(P.c.household_id).where(P.c.id.in_(select(here.subquery().c.id)))),
             )
-        )
-    if households:
-        for village_id, clan_id in db.session.execute(
-            select(H.c.village_id, CH.c.clan_id)
-            .select_from(H.outerjoin(CH, CH.c.household_id == H.c.id))
-            .where(H.c.id.in_(sorted(households)))
-        ).tuples():
-            villages.add(village_id)
-            if clan_id is not None:
-                scope[SubjectType.CLAN.value].add(clan_id)
+        ),
+    )
+    for kind, a, b, c in db.session.execute(found).tuples():
+        if kind == "person":
+            scope[SubjectType.PERSON.value].add(a)
+            villages.add(c)  # the commune itself when the person is filed under it: no village matches
+            if b is not None:
+                households.add(b)
+        elif kind == "organisation":
+            scope[SubjectType.ORGANISATION.value].add(a)
+        else:
+            households.add(a)
+            villages.add(b)
+            if c is not None:
+                scope[SubjectType.CLAN.value].add(c)
     scope[SubjectType.HOUSEHOLD.value] = households
     scope[SubjectType.VILLAGE.value] = villages
     return scope
@@ -419,14 +442,20 @@ def used_metrics(definitions: Sequence[crit.CriteriaDefinition]) -> list[crit.Me
 
 
 def metrics_key(metrics: Sequence[crit.Metric]) -> str:
-    """What ``title_person_metric`` holds when it is complete for these metrics (``evaluation_state.metrics_key``)."""
-    return hashlib.blake2b("|".join(sorted(metric_key(m) for m in metrics)).encode(), digest_size=16).hexdigest()
+    """What ``title_person_metric`` holds when it is complete for these metrics, and ``title_share_count`` for the
+    commune's counted shares (``evaluation_state.metrics_key``): a commune evaluated in full before either existed
+    takes the full evaluation once more."""
+    text = "|".join([*sorted(metric_key(m) for m in metrics), f"counts:{COUNTS_VERSION}"])
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+#: Part of :func:`metrics_key`: bump it when what ``title_share_count`` holds changes.
+COUNTS_VERSION = "1"
 
 
 def active_metrics() -> list[crit.Metric]:
-    """The metrics of every active criteria set (one statement)."""
-    rows = db.session.scalars(select(CriteriaSet).where(CriteriaSet.active.is_(True)).order_by(CriteriaSet.code))
-    return used_metrics([crit.definition_of(row) for row in rows])
+    """The metrics of every active criteria set (one light statement: see :func:`criteria.active_definitions`)."""
+    return used_metrics([row.definition for row in crit.active_definitions()])
 
 
 PM = _table(PersonMetric)
@@ -471,20 +500,19 @@ class _Metrics:
         self.stored = stored
         self.table: Table | None = None
         self.persons: Any = None
+        self.residents: Any = None
         if not found or stored:
             return
         self.table = _metrics_table(len(found))
         connection = db.session.connection()
         self.table.create(connection)
-        self.persons = (
-            select(P.c.id)
-            .select_from(P.join(U, P.c.unit_id == U.c.id))
-            .where(commune.in_commune(U.c.path))
-            .union(
-                select(OM.c.person_id)
-                .select_from(OM.join(O, OM.c.organisation_id == O.c.id))
-                .where(O.c.commune_id == commune.id)
-            )
+        self.residents = (
+            select(P.c.id).select_from(P.join(U, P.c.unit_id == U.c.id)).where(commune.in_commune(U.c.path))
+        )
+        self.persons = self.residents.union(
+            select(OM.c.person_id)
+            .select_from(OM.join(O, OM.c.organisation_id == O.c.id))
+            .where(O.c.commune_id == commune.id)
         )
         aggregate = (
             select(LR.c.person_id, *[_metric_column(m).label(f"m{n}") for n, m in enumerate(found)])
@@ -496,9 +524,10 @@ class _Metrics:
         )
 
     def attach(
-        self, joins: FromClause, person: Any, wanted: Sequence[crit.Metric], prefix: str
+        self, joins: FromClause, person: Any, wanted: Sequence[crit.Metric], prefix: str, *, counted: bool = False
     ) -> tuple[FromClause, dict[crit.Metric, Any]]:
-        """``joins`` outer-joined to the metrics of the person in column ``person``; each wanted metric's column."""
+        """``joins`` outer-joined to the metrics of the person in column ``person``; each wanted metric's column.
+        ``counted`` (incremental only): the values the share counts hold instead of the current ones."""
         if not self.stored:
             table = self.table
             assert table is not None
@@ -517,12 +546,14 @@ class _Metrics:
                     alias.c.metric == metric_key(metric),
                 ),
             )
-            columns[metric] = alias.c.value
+            columns[metric] = alias.c.counted if counted else alias.c.value
         return joins, columns
 
     def store(self) -> None:
         """Bring ``title_person_metric`` up to date for the persons this evaluation grouped, from the temporary
-        table: two statements, and rows written only where a value changed (``IS DISTINCT FROM``)."""
+        table: two statements, and rows written only where a value changed (``IS DISTINCT FROM``). The commune's
+        residents' ``counted`` takes the value too (this evaluation counts its shares from it); other persons' (an
+        organisation's members living elsewhere) stays what their home commune's counts hold."""
         if self.table is None:
             return
         table = self.table
@@ -530,15 +561,24 @@ class _Metrics:
         # Only the values that differ from the stored ones reach the upsert (an outer join to the stored value), so
         # a re-run with nothing changed writes nothing and takes no conflict path. The stored values are read in
         # the range of the grouped persons' ids (one index range: a commune's persons are mostly registered
-        # together), which keeps the planner from scanning the whole table once per metric.
+        # together), which keeps the planner from scanning the whole table once per metric. A resident's
+        # ``counted`` takes the value too (this evaluation counts the commune's shares from it).
         low = select(func.min(table.c.person_id)).scalar_subquery()
         high = select(func.max(table.c.person_id)).scalar_subquery()
+        residents = self.residents.cte("residents")
+        resident = table.c.person_id.in_(select(residents.c.id))
         parts = []
         for n, m in enumerate(self.metrics):
             value = table.c[f"m{n}"]
             stored = PM.alias(f"pm{n}")
             parts.append(
-                select(table.c.person_id, literal(year).label("year"), literal(metric_key(m)).label("metric"), value)
+                select(
+                    table.c.person_id,
+                    literal(year).label("year"),
+                    literal(metric_key(m)).label("metric"),
+                    value,
+                    case((resident, value), else_=None),
+                )
                 .select_from(
                     table.outerjoin(
                         stored,
@@ -550,15 +590,22 @@ class _Metrics:
                         ),
                     )
                 )
-                .where(value.is_not(None), stored.c.value.is_distinct_from(value))
+                .where(
+                    value.is_not(None),
+                    or_(
+                        stored.c.value.is_distinct_from(value),
+                        and_(resident, stored.c.counted.is_distinct_from(value)),
+                    ),
+                )
             )
         rows = parts[0] if len(parts) == 1 else parts[0].union_all(*parts[1:])
-        stmt = _dialect_insert().from_select(["person_id", "year", "metric", "value"], rows)
+        stmt = _dialect_insert().from_select(["person_id", "year", "metric", "value", "counted"], rows)
+        counted = func.coalesce(stmt.excluded.counted, PM.c.counted)
         db.session.execute(
             stmt.on_conflict_do_update(
                 index_elements=["person_id", "year", "metric"],
-                set_={"value": stmt.excluded.value},
-                where=PM.c.value.is_distinct_from(stmt.excluded.value),
+                set_={"value": stmt.excluded.value, "counted": counted},
+                where=or_(PM.c.value.is_distinct_from(stmt.excluded.value), PM.c.counted.is_distinct_from(counted)),
             )
         )
         # Rows no longer backed by a value: the person's records went, or a metric no active set uses any more. (A
@@ -572,15 +619,19 @@ class _Metrics:
         without_records = select(persons.c.id).where(
             ~select(table.c.person_id).where(table.c.person_id == persons.c.id).exists()
         )
+        # A value gone whose share counts another commune (the person's home) still holds: that commune's
+        # evaluation settles it (:func:`_settle_counted`). A resident's is counted again now.
+        settled = or_(PM.c.value.is_not(None), PM.c.counted.is_(None), PM.c.person_id.in_(self.residents))
         stale = db.session.execute(
             select(PM.c.person_id, PM.c.metric)
-            .where(PM.c.year == year, PM.c.person_id.in_(without_records))
+            .where(PM.c.year == year, PM.c.person_id.in_(without_records), settled)
             .union_all(
                 select(PM.c.person_id, PM.c.metric).where(
                     PM.c.year == year,
                     PM.c.person_id.between(low, high),
                     PM.c.metric.not_in([metric_key(m) for m in self.metrics]),
                     select(table.c.person_id).where(table.c.person_id == PM.c.person_id).exists(),
+                    settled,
                 )
             )
         ).all()
@@ -648,11 +699,17 @@ def _plan(commune: _Commune, definition: crit.CriteriaDefinition, metrics: _Metr
             plan.rounded.add(f"m{n}")
 
     shares = [i for i in definition.indicators if i.kind == "share" and i.share is not None]
+    now: _Counts | None = None
     for of in ("persons", "households", "villages"):
         group = [i for i in shares if i.share and i.share.of == of]
         if not group:
             continue
-        sub = _share_subquery(commune, subject, of, group, f"sh_{of}", metrics)
+        if _counted(subject, group):
+            if now is None:  # every counted group of the set, in one statement, once the lower levels are written
+                now = _partial_counts(commune, _counted_groups_of([definition]), metrics)[0]
+            sub = _counted_subquery(commune, definition, group, f"sh_{of}", now)
+        else:
+            sub = _share_subquery(commune, subject, of, group, f"sh_{of}", metrics)
         joins = joins.outerjoin(sub, sub.c.key == subjects.c.subject_id)
         for indicator in group:
             names = tuple(f"{indicator.code}_{part}" for part in ("num", "den", "unk", "na", "nob"))
@@ -677,22 +734,40 @@ def _inputs_digest(prefix: str, plan: _Plan) -> ColumnElement[str]:
 
 
 def _share_subquery(
-    commune: _Commune, subject: str, of: str, group: list[crit.Indicator], name: str, metrics: _Metrics
+    commune: _Commune,
+    subject: str,
+    of: str,
+    group: list[crit.Indicator],
+    name: str,
+    metrics: _Metrics,
+    *,
+    rescored_only: bool = False,
+    before: bool = False,
 ) -> Any:
-    """Per subject: for each share indicator, members counted, members in the denominator, members of unknown age."""
+    """Per subject: for each share indicator, members counted, members in the denominator, members of unknown age.
+
+    ``rescored_only``: counting only the members an incremental evaluation re-scores (their contributions, to be
+    taken from or added to the maintained counts); ``before``: their metrics as the counts hold them."""
     if of == "persons":
-        members = _member_persons(commune, subject).subquery("mp")
+        selected = _member_persons(commune, subject)
+        member_id: Any = P.c.id
     elif of == "households":
-        members = _member_households(commune, subject).subquery("mh")
+        selected = _member_households(commune, subject)
+        member_id = CH.c.household_id if subject == SubjectType.CLAN else H.c.id
     else:
-        members = _member_villages(commune).subquery("mv")
+        selected = _member_villages(commune)
+        member_id = U.c.id
+    if rescored_only:
+        assert commune.scope is not None
+        selected = selected.where(member_id.in_(sorted(commune.scope.get(MEMBER_SUBJECT[of], ()))))
+    members = selected.subquery({"persons": "mp", "households": "mh"}.get(of, "mv"))
     member_type = MEMBER_SUBJECT[of]
     joins: FromClause = members
     cols: list[Any] = [members.c.key]
     metric_columns: dict[crit.Metric, Any] = {}
     wanted = [i.share.metric for i in group if i.share and i.share.metric is not None]
     if wanted:
-        joins, metric_columns = metrics.attach(joins, members.c.member_id, wanted, f"{name}_pm")
+        joins, metric_columns = metrics.attach(joins, members.c.member_id, wanted, f"{name}_pm", counted=before)
     titles_joined: dict[tuple[str, str], Any] = {}
     for indicator in group:
         share = indicator.share
@@ -747,6 +822,223 @@ def _share_subquery(
         else:
             cols.append(literal(0).label(f"{indicator.code}_nob"))
     return select(*cols).select_from(joins).group_by(members.c.key).subquery(name)
+
+
+# --- maintained share counts (ADR 29) ---------------------------------------------------------------------------
+
+SC = _table(ShareCount)
+#: The groups whose shares are kept counted in ``title_share_count``: the large ones (a village, the commune), whose
+#: members an incremental evaluation would otherwise count again for one person's change.
+COUNTED_SUBJECTS = (SubjectType.VILLAGE.value, SubjectType.COMMUNE.value)
+_PARTS = ("num", "den", "unk", "na", "nob")
+
+
+def share_key(definition: crit.CriteriaDefinition, indicator: crit.Indicator) -> str:
+    """The name of a share indicator's counts in ``title_share_count``: a digest of its set's code, its code and
+    what it counts (a new version counting otherwise gets new rows)."""
+    text = repr((definition.code, indicator.code, indicator.share))
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def _counted(subject: str, group: list[crit.Indicator]) -> bool:
+    """Shares kept counted: of a village or the commune, counting members' eligibility this year (which only an
+    evaluation of this commune changes, for the subjects it re-scores) or a metric of theirs (which the writers
+    change; ``title_person_metric.counted`` keeps the value the counts hold). Shares of recognitions are counted
+    over the members every time."""
+    return subject in COUNTED_SUBJECTS and all(
+        i.share is not None and (i.share.metric is not None or i.share.count == "eligible") for i in group
+    )
+
+
+def _counted_groups(definition: crit.CriteriaDefinition) -> Iterator[tuple[str, list[crit.Indicator]]]:
+    shares = [i for i in definition.indicators if i.kind == "share" and i.share is not None]
+    for of in ("persons", "households", "villages"):
+        group = [i for i in shares if i.share and i.share.of == of]
+        if group and _counted(definition.subject, group):
+            yield of, group
+
+
+_Counts = dict[tuple[str, int, str], tuple[int, ...]]
+
+
+def _partial_counts(
+    commune: _Commune,
+    groups: list[tuple[crit.CriteriaDefinition, str, list[crit.Indicator]]],
+    metrics: _Metrics,
+    *,
+    before: bool = False,
+    stored: Any = None,
+) -> tuple[_Counts, _Counts]:
+    """The share subqueries of these counted groups run on their own, one row per group and indicator, in one
+    statement (``UNION ALL``): every member of the commune's groups (a full evaluation), or only the members
+    re-scored (an incremental one; ``before``: as the stored counts hold them). ``stored``: a condition on
+    ``title_share_count`` whose rows come along in the same statement. Returns (counted, stored)."""
+    parts: list[Any] = []
+    for definition, of, group in groups:
+        sub = _share_subquery(
+            commune,
+            definition.subject,
+            of,
+            group,
+            f"sc{len(parts)}",
+            metrics,
+            rescored_only=commune.scope is not None,
+            before=before,
+        )
+        parts.extend(
+            select(
+                literal(0).label("stored"),
+                literal(definition.subject).label("subject_type"),
+                sub.c.key.label("subject_id"),
+                literal(share_key(definition, indicator)).label("share"),
+                *[sub.c[f"{indicator.code}_{part}"].label(part) for part in _PARTS],
+            )
+            for indicator in group
+        )
+    if stored is not None:
+        parts.append(
+            select(
+                literal(1).label("stored"),
+                SC.c.subject_type,
+                SC.c.subject_id,
+                SC.c.share,
+                *[SC.c[part] for part in _PARTS],
+            ).where(SC.c.commune_id == commune.id, SC.c.year == commune.year, stored)
+        )
+    found: tuple[_Counts, _Counts] = ({}, {})
+    if not parts:
+        return found
+    statement = parts[0] if len(parts) == 1 else union_all(*parts)
+    for is_stored, subject_type, subject_id, share, *counts in db.session.execute(statement).tuples():
+        found[1 if is_stored else 0][(subject_type, subject_id, share)] = tuple(int(n or 0) for n in counts)
+    return found
+
+
+def _counted_groups_of(
+    definitions: Sequence[crit.CriteriaDefinition],
+) -> list[tuple[crit.CriteriaDefinition, str, list[crit.Indicator]]]:
+    return [(d, of, group) for d in definitions for of, group in _counted_groups(d)]
+
+
+def _counts_before(commune: _Commune, definitions: list[crit.CriteriaDefinition], metrics: _Metrics) -> None:
+    """Incremental evaluation, before anything is written, in one statement: the stored counts of the groups
+    re-scored and the contributions of the members re-scored to every counted share group, as they stand."""
+    assert commune.scope is not None
+    groups = _counted_groups_of(definitions)
+    if not groups:
+        return
+    keys = sorted({share_key(d, i) for d, _, group in groups for i in group})
+    villages = sorted(commune.scope.get(SubjectType.VILLAGE.value, ()))
+    commune.before, commune.stored = _partial_counts(
+        commune,
+        groups,
+        metrics,
+        before=True,
+        stored=and_(
+            SC.c.share.in_(keys),
+            or_(
+                SC.c.subject_type == SubjectType.COMMUNE.value,
+                and_(SC.c.subject_type == SubjectType.VILLAGE.value, SC.c.subject_id.in_(villages)),
+            ),
+        ),
+    )
+
+
+def _counted_subquery(
+    commune: _Commune, definition: crit.CriteriaDefinition, group: list[crit.Indicator], name: str, now: _Counts
+) -> Any:
+    """The columns of :func:`_share_subquery` for a counted share group, from counts computed first (by the
+    lower levels' rows just written): the stored counts, less the members' contributions before, plus theirs now
+    (incremental), or every member counted (full). A group without members has no row, as in the share subquery.
+    ``now``: the set's counted groups as :func:`_partial_counts` found them."""
+    subject = definition.subject
+    if commune.scope is None:
+        counted = now
+    else:
+        counted = {}
+        zero = (0,) * len(_PARTS)
+        for key, stored in commune.stored.items():
+            if key[0] == subject and key[2] in {share_key(definition, i) for i in group}:
+                old, new = commune.before.get(key, zero), now.get(key, zero)
+                counted[key] = tuple(s - o + n for s, o, n in zip(stored, old, new, strict=True))
+    commune.counted.update(counted)
+    ids = sorted({subject_id for _, subject_id, _ in counted})
+    selects = [
+        select(
+            literal(subject_id).label("key"),
+            *[
+                literal(counted.get((subject, subject_id, share_key(definition, i)), (0,) * len(_PARTS))[n]).label(
+                    f"{i.code}_{part}"
+                )
+                for i in group
+                for n, part in enumerate(_PARTS)
+            ],
+        )
+        for subject_id in ids
+    ]
+    if not selects:
+        empty = [literal(0).label(f"{i.code}_{part}") for i in group for part in _PARTS]
+        return select(literal(0).label("key"), *empty).where(false()).subquery(name)
+    return (selects[0] if len(selects) == 1 else selects[0].union_all(*selects[1:])).subquery(name)
+
+
+def _store_counts(commune: _Commune) -> None:
+    """Write the counts this evaluation made: an incremental one those of the groups it re-scored (one upsert); a
+    full one reads the commune-year's and writes the difference (nothing on a re-run)."""
+    if commune.scope is None:
+        stored = {
+            (t, i, k): tuple(counts)
+            for t, i, k, *counts in db.session.execute(
+                select(SC.c.subject_type, SC.c.subject_id, SC.c.share, *[SC.c[part] for part in _PARTS]).where(
+                    SC.c.commune_id == commune.id, SC.c.year == commune.year
+                )
+            ).tuples()
+        }
+        gone = sorted(set(stored) - set(commune.counted))
+        for start in range(0, len(gone), 2_000):
+            db.session.execute(
+                delete(SC).where(
+                    SC.c.commune_id == commune.id,
+                    SC.c.year == commune.year,
+                    tuple_(SC.c.subject_type, SC.c.subject_id, SC.c.share).in_(gone[start : start + 2_000]),
+                )
+            )
+        commune.counted = {key: counts for key, counts in commune.counted.items() if stored.get(key) != counts}
+    if not commune.counted:
+        return
+    rows = [
+        {
+            "commune_id": commune.id,
+            "year": commune.year,
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "share": share,
+            **dict(zip(_PARTS, counts, strict=True)),
+        }
+        for (subject_type, subject_id, share), counts in sorted(commune.counted.items())
+    ]
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    for start in range(0, len(rows), 2_000):  # 10 bound values a row: below SQLite's limit
+        stmt = dialect.insert(ShareCount).values(rows[start : start + 2_000])
+        db.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["commune_id", "year", "subject_type", "subject_id", "share"],
+                set_={part: stmt.excluded[part] for part in _PARTS},
+            )
+        )
+
+
+def _settle_counted(commune: _Commune) -> None:
+    """An incremental evaluation: the share counts now hold the current metrics of the persons it re-scored, so
+    their ``counted`` takes ``value``, and rows left without either go. Two statements. (The full evaluation does
+    it for every resident as it stores the metrics: :meth:`_Metrics.store`.)"""
+    assert commune.scope is not None
+    persons = sorted(commune.scope.get(SubjectType.PERSON.value, ()))
+    if not persons:
+        return
+    mine = (PM.c.year == commune.year, PM.c.person_id.in_(persons))
+    db.session.execute(update(PM).where(*mine, PM.c.counted.is_distinct_from(PM.c.value)).values(counted=PM.c.value))
+    db.session.execute(delete(PM).where(*mine, PM.c.value.is_(None)))
 
 
 # --- from inputs to results -----------------------------------------------------------------------------------
@@ -1271,7 +1563,7 @@ RESULT_FIELDS = ("village_id", "criteria_set_id", "eligible", "applicable", "sco
 def _evaluate_title(
     commune: _Commune,
     title: Title,
-    sets: list[CriteriaSet],
+    sets: Sequence[crit.ActiveSet],
     metrics: _Metrics,
     repairs: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
@@ -1440,7 +1732,7 @@ def _evaluate_title(
 def _changed(
     commune: _Commune,
     title: Title,
-    criteria_set: CriteriaSet,
+    criteria_set: crit.ActiveSet,
     plan: _Plan,
     codes: list[str],
     upgrade: bool,
