@@ -475,8 +475,8 @@ def run(args: argparse.Namespace) -> None:
         if "rerun" in result:
             rerun = result["rerun"]
             print(
-                f"  re-run: wall {rerun['wall']:.1f} s, changed {rerun['summary'].get('changed')}, "
-                f"drift {rerun['summary'].get('drift')}"
+                f"  re-run: wall {rerun['wall']:.1f} s, ratio to floor {rerun['wall'] / base['fetched']:.1f}×, "
+                f"changed {rerun['summary'].get('changed')}, drift {rerun['summary'].get('drift')}"
             )
             samples = result["latency"]
             print(

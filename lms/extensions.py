@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -65,6 +66,8 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # PostgreSQL's md5(text): the titles engine digests each subject's inputs in SQL (ADR 40).
+        dbapi_connection.create_function("md5", 1, _md5, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:
@@ -75,6 +78,10 @@ def configure_sqlite(engine: Engine) -> None:
         # The test harness opts its outer per-test transaction out (see tests/conftest.py): it spans a whole test,
         # during which other apps in the same process only read.
         conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'IMMEDIATE')}")
+
+
+def _md5(text: str | None) -> str | None:
+    return None if text is None else hashlib.md5(str(text).encode(), usedforsecurity=False).hexdigest()
 
 
 # Models subclass ``Model``: at run time Flask-SQLAlchemy's ``db.Model`` (a subclass of ``Base`` with

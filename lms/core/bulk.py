@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Table, insert
@@ -25,7 +26,30 @@ def copy_rows(table: Table, rows: list[dict[str, Any]]) -> None:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows([_copied(row[name]) for name in names] for row in rows)
     buffer.seek(0)
-    raw = connection.connection.dbapi_connection
+    _copy(table, names, buffer)
+
+
+def csv_line(values: Sequence[Any]) -> str:
+    """``values`` as fields of one line of :func:`copy_lines` (without the line's end): callers that write many
+    rows sharing most of their fields render the shared part once and format the rest themselves (numbers and hex
+    digests need no quoting)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow([_copied(value) for value in values])
+    return buffer.getvalue()
+
+
+def copy_lines(table: Table, names: Sequence[str], lines: Iterable[str]) -> None:
+    """PostgreSQL only: ``COPY table (names)`` of ready CSV lines (fields as :func:`csv_line` renders them)."""
+    buffer = io.StringIO()
+    for line in lines:
+        buffer.write(line)
+        buffer.write("\n")
+    buffer.seek(0)
+    _copy(table, names, buffer)
+
+
+def _copy(table: Table, names: Sequence[str], buffer: io.StringIO) -> None:
+    raw = db.session.connection().connection.dbapi_connection
     assert raw is not None
     cursor: Any = raw.cursor()  # the session's connection: the same transaction
     try:

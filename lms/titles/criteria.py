@@ -50,7 +50,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, false, null, or_, select, tuple_, update
 
 from courses.models import LearningKind
 from lms.extensions import db, utcnow
@@ -870,6 +870,7 @@ def load_criteria(source: Path | bytes, *, filename: str = "", loaded_by_id: int
     db.session.add(row)
     db.session.flush()
     _cache.pop(row.id, None)
+    _digests.pop(row.id, None)
     return row
 
 
@@ -888,10 +889,47 @@ def load_shipped_criteria() -> list[CriteriaSet]:
 
 
 _cache: dict[int, CriteriaDefinition] = {}
+_digests: dict[int, str] = {}  # id → content digest of the definition cached by :func:`active_definitions`
 
 
-def definition_of(row: CriteriaSet) -> CriteriaDefinition:
+@dataclass(frozen=True)
+class ActiveSet:
+    """An active criteria set as the engine needs it: its id, code, title and parsed definition."""
+
+    id: int
+    code: str
+    title: str
+    definition: CriteriaDefinition
+
+
+def active_definitions() -> list[ActiveSet]:
+    """Every active criteria set, ordered by code, with its parsed definition, in one statement without ORM
+    objects: a definition's content is sent only for a version this process has not parsed yet (a version's content
+    never changes; its digest tells a stale entry from a new one), so the usual read is ids, codes and digests."""
+    known = sorted(_digests.items())
+    fresh = tuple_(CriteriaSet.id, CriteriaSet.content_sha256).in_(known) if known else false()
+    rows = db.session.execute(
+        select(
+            CriteriaSet.id,
+            CriteriaSet.code,
+            CriteriaSet.title,
+            CriteriaSet.content_sha256,
+            case((fresh, null()), else_=CriteriaSet.definition).label("definition"),
+        )
+        .where(CriteriaSet.active.is_(True))
+        .order_by(CriteriaSet.code)
+    ).all()
+    for row in rows:
+        if row.definition is not None:
+            _cache[row.id] = parse(row.definition)
+            _digests[row.id] = row.content_sha256
+    return [ActiveSet(row.id, row.code, row.title, _cache[row.id]) for row in rows]
+
+
+def definition_of(row: CriteriaSet | ActiveSet) -> CriteriaDefinition:
     """The parsed definition of a stored version (versions never change, so the parse is cached by id)."""
+    if isinstance(row, ActiveSet):
+        return row.definition
     found = _cache.get(row.id)
     if found is None or found.code != row.code:
         found = _cache[row.id] = parse(row.definition)

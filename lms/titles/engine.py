@@ -7,15 +7,18 @@ of per-person metrics (every metric any active set uses: conditional aggregates)
 1. **One wide statement per criteria set** reads, for every subject of the commune, the inputs of every computed
    indicator: the persons' metrics, and member shares (conditional counts over the members, joined to the metrics
    and to the members' eligibility rows that the previous level wrote moments earlier in the same transaction).
-   One statement reads the subjects' assessments.
-2. Python turns each row into points or met / not met, the score or level, and the breakdown (codes and numbers,
-   see :mod:`lms.titles.explain`) — in memory, without a database call per subject, and once per distinct
-   combination of inputs (most persons share a few: no records, one class…).
-3. One statement reads the existing rows and one the recognised (frozen) subjects; then one bulk insert (``COPY``
-   on PostgreSQL), one bulk update and one delete write the difference. A row is rewritten only when the digest of
-   its inputs changed, so a second run writes nothing and leaves ``computed_at`` alone. Rows name their breakdown
-   (``eligibility_breakdown``, stored once per distinct content): the ones a title's changed rows need are looked
-   up by digest in one statement and the missing ones added in one.
+   It also computes the digest of each subject's inputs (``md5`` in SQL, ADR 40) and joins the subject's stored
+   row, so it returns only the subjects to score again (no row, another digest, assessments or earlier
+   recognitions to read) and never a recognised (frozen) one; its first row carries the counts of the summary
+   (window aggregates over every subject). One statement reads the subjects' assessments.
+2. Python turns each returned row into points or met / not met, the score or level, and the breakdown (codes and
+   numbers, see :mod:`lms.titles.explain`) — in memory, without a database call per subject, and once per
+   distinct combination of inputs (most persons share a few: no records, one class…).
+3. One bulk insert (``COPY`` on PostgreSQL) and one bulk update write the difference; the rows of subjects gone are
+   looked for (and deleted) only when the commune holds more rows than its current subjects have there. A second
+   run writes nothing and leaves ``computed_at`` alone. Rows name their breakdown (``eligibility_breakdown``,
+   stored once per distinct content): the ones a title's changed rows need are looked up by digest in one
+   statement and the missing ones added in one.
 
 The number of statements depends on the number of titles and criteria sets, never on the population.
 """
@@ -46,20 +49,25 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     false,
     func,
     insert,
     literal,
+    null,
     or_,
     select,
     true,
+    tuple_,
+    union_all,
     update,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import FromClause
 
 from courses.models import LearningKind, LearningRecord
-from lms.core.bulk import copy_rows
+from lms.core.bulk import copy_lines, copy_rows, csv_line
 from lms.extensions import db, utcnow
 from lms.registry.models import (
     AdminUnit,
@@ -77,13 +85,13 @@ from lms.titles.models import (
     EVALUATION_ORDER,
     TITLE_SUBJECT,
     AssessmentSource,
-    CriteriaSet,
     Eligibility,
     EligibilityBreakdown,
     PersonMetric,
     Recognition,
     RecognitionStatus,
     Scoring,
+    ShareCount,
     SubjectType,
     Title,
     breakdown_digest,
@@ -93,7 +101,7 @@ from lms.titles.models import Assessment as AssessmentModel
 log = logging.getLogger(__name__)
 
 #: Part of every inputs digest: bump it when the way results are computed changes, so the next run rewrites rows.
-ENGINE_VERSION = "2"
+ENGINE_VERSION = "3"
 
 
 def _table(model: Any) -> Table:
@@ -131,6 +139,13 @@ class _Commune:
     # An incremental evaluation (ADR 29): subject type → the ids to re-score (the commune itself always is). None:
     # every subject of the commune.
     scope: dict[str, set[int]] | None = None
+    # Maintained share counts of villages and the commune (ADR 29), (subject type, subject id, share key) → counts
+    # (num, den, unk, na, nob): ``stored`` as the last evaluation left them (incremental evaluation only), ``before``
+    # the contributions of the members re-scored, read before anything is written, and ``counted`` what this
+    # evaluation counts (and writes back).
+    stored: dict[tuple[str, int, str], tuple[int, ...]] = field(default_factory=dict)
+    before: dict[tuple[str, int, str], tuple[int, ...]] = field(default_factory=dict)
+    counted: dict[tuple[str, int, str], tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def first_day(self) -> date:
@@ -177,7 +192,8 @@ def evaluate_commune(
     if unit is None or unit.level != UnitLevel.COMMUNE:
         raise ValueError(f"{commune_id} is not a commune")
     commune = _Commune(unit.id, unit.path, year, unit.area_class)
-    sets = {title: crit.active_sets(title) for title in EVALUATION_ORDER}
+    active = crit.active_definitions()
+    sets = {title: [row for row in active if row.title == title.value] for title in EVALUATION_ORDER}
     for row in sets[Title.UNIT]:
         for kind in crit.definition_of(row).include_kinds:
             commune.included_kinds.setdefault(kind, row.code)
@@ -185,6 +201,7 @@ def evaluate_commune(
     if dirty is not None:
         commune.scope = _scope(commune, dirty)
         metrics = _Metrics(commune, definitions, stored=True)
+        _counts_before(commune, definitions, metrics)
     else:
         _big_sort_memory()
         metrics = _Metrics(commune, definitions)
@@ -194,14 +211,20 @@ def evaluate_commune(
         if sets[title]:
             summary[title.value] = _evaluate_title(commune, title, sets[title], metrics, repairs)
     metrics.drop()
+    _store_counts(commune)
+    if dirty is not None and any(
+        i.share.metric for d in definitions for _, group in _counted_groups(d) for i in group if i.share
+    ):
+        _settle_counted(commune)
     return summary
 
 
 def _scope(commune: _Commune, dirty: dict[str, set[int]]) -> dict[str, set[int]]:
     """The subjects an incremental evaluation re-scores: the dirty ones of this commune and every group containing
     them — a person's household, the clans of that household, the person's and the household's village, the
-    organisations the person belongs to. Four statements whatever the number of subjects or the commune's size."""
-    persons = set(dirty.get(SubjectType.PERSON.value, ()))
+    organisations the person belongs to. One statement whatever the number of subjects or the commune's size (the
+    persons living here, their organisations here, and the households — dirty or theirs — with their clans)."""
+    persons = sorted(dirty.get(SubjectType.PERSON.value, ()))
     households = set(dirty.get(SubjectType.HOUSEHOLD.value, ()))
     villages = set(dirty.get(SubjectType.VILLAGE.value, ()))
     scope: dict[str, set[int]] = {
@@ -209,32 +232,38 @@ def _scope(commune: _Commune, dirty: dict[str, set[int]]) -> dict[str, set[int]]
         SubjectType.CLAN.value: set(dirty.get(SubjectType.CLAN.value, ())),
         SubjectType.ORGANISATION.value: set(dirty.get(SubjectType.ORGANISATION.value, ())),
     }
-    if persons:
-        for person_id, household_id, unit_id in db.session.execute(
-            select(P.c.id, P.c.household_id, P.c.unit_id)
-            .select_from(P.join(U, P.c.unit_id == U.c.id))
-            .where(P.c.id.in_(sorted(persons)), commune.in_commune(U.c.path))
-        ).tuples():
-            scope[SubjectType.PERSON.value].add(person_id)
-            villages.add(unit_id)  # the commune itself when the person is filed under it: no village matches
-            if household_id is not None:
-                households.add(household_id)
-        scope[SubjectType.ORGANISATION.value].update(
-            db.session.scalars(
-                select(OM.c.organisation_id)
-                .select_from(OM.join(O, OM.c.organisation_id == O.c.id))
-                .where(OM.c.person_id.in_(sorted(persons)), O.c.commune_id == commune.id)
+    nothing = sql_cast(null(), Integer)
+    here = select(P.c.id).select_from(P.join(U, P.c.unit_id == U.c.id))
+    here = here.where(P.c.id.in_(persons), commune.in_commune(U.c.path))
+    found = union_all(
+        select(literal("person").label("kind"), P.c.id.label("a"), P.c.household_id.label("b"), P.c.unit_id.label("c"))
+        .select_from(P.join(U, P.c.unit_id == U.c.id))
+        .where(P.c.id.in_(persons), commune.in_commune(U.c.path)),
+        select(literal("organisation"), OM.c.organisation_id, nothing, nothing)
+        .select_from(OM.join(O, OM.c.organisation_id == O.c.id))
+        .where(OM.c.person_id.in_(persons), O.c.commune_id == commune.id),
+        select(literal("household"), H.c.id, H.c.village_id, CH.c.clan_id)
+        .select_from(H.outerjoin(CH, CH.c.household_id == H.c.id))
+        .where(
+            or_(
+                H.c.id.in_(sorted(households)),
+                H.c.id.in_(select(P.c.household_id).where(P.c.id.in_(select(here.subquery().c.id)))),
             )
-        )
-    if households:
-        for village_id, clan_id in db.session.execute(
-            select(H.c.village_id, CH.c.clan_id)
-            .select_from(H.outerjoin(CH, CH.c.household_id == H.c.id))
-            .where(H.c.id.in_(sorted(households)))
-        ).tuples():
-            villages.add(village_id)
-            if clan_id is not None:
-                scope[SubjectType.CLAN.value].add(clan_id)
+        ),
+    )
+    for kind, a, b, c in db.session.execute(found).tuples():
+        if kind == "person":
+            scope[SubjectType.PERSON.value].add(a)
+            villages.add(c)  # the commune itself when the person is filed under it: no village matches
+            if b is not None:
+                households.add(b)
+        elif kind == "organisation":
+            scope[SubjectType.ORGANISATION.value].add(a)
+        else:
+            households.add(a)
+            villages.add(b)
+            if c is not None:
+                scope[SubjectType.CLAN.value].add(c)
     scope[SubjectType.HOUSEHOLD.value] = households
     scope[SubjectType.VILLAGE.value] = villages
     return scope
@@ -413,17 +442,43 @@ def used_metrics(definitions: Sequence[crit.CriteriaDefinition]) -> list[crit.Me
 
 
 def metrics_key(metrics: Sequence[crit.Metric]) -> str:
-    """What ``title_person_metric`` holds when it is complete for these metrics (``evaluation_state.metrics_key``)."""
-    return hashlib.blake2b("|".join(sorted(metric_key(m) for m in metrics)).encode(), digest_size=16).hexdigest()
+    """What ``title_person_metric`` holds when it is complete for these metrics, and ``title_share_count`` for the
+    commune's counted shares (``evaluation_state.metrics_key``): a commune evaluated in full before either existed
+    takes the full evaluation once more."""
+    text = "|".join([*sorted(metric_key(m) for m in metrics), f"counts:{COUNTS_VERSION}"])
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+#: Part of :func:`metrics_key`: bump it when what ``title_share_count`` holds changes.
+COUNTS_VERSION = "1"
 
 
 def active_metrics() -> list[crit.Metric]:
-    """The metrics of every active criteria set (one statement)."""
-    rows = db.session.scalars(select(CriteriaSet).where(CriteriaSet.active.is_(True)).order_by(CriteriaSet.code))
-    return used_metrics([crit.definition_of(row) for row in rows])
+    """The metrics of every active criteria set (one light statement: see :func:`criteria.active_definitions`)."""
+    return used_metrics([row.definition for row in crit.active_definitions()])
 
 
 PM = _table(PersonMetric)
+
+
+_METRICS_TABLES: dict[int, Table] = {}
+
+
+def _metrics_table(width: int) -> Table:
+    """The temporary table of ``width`` metrics per person. One name and one ``Table`` object for every commune
+    (a temporary table is the session's own, dropped after each evaluation): the statements that join it then
+    have the same SQLAlchemy cache key from one commune to the next and are compiled once per worker, not once
+    per commune."""
+    table = _METRICS_TABLES.get(width)
+    if table is None:
+        table = _METRICS_TABLES[width] = Table(
+            f"tmp_title_metrics_{width}",
+            MetaData(),
+            Column("person_id", Integer, primary_key=True),
+            *[Column(f"m{n}", Numeric(12, 1)) for n in range(width)],
+            prefixes=["TEMPORARY"],
+        )
+    return table
 
 
 class _Metrics:
@@ -445,26 +500,19 @@ class _Metrics:
         self.stored = stored
         self.table: Table | None = None
         self.persons: Any = None
+        self.residents: Any = None
         if not found or stored:
             return
-        self.table = Table(
-            f"tmp_title_metrics_{commune.id}_{commune.year}",
-            MetaData(),
-            Column("person_id", Integer, primary_key=True),
-            *[Column(f"m{n}", Numeric(12, 1)) for n in range(len(found))],
-            prefixes=["TEMPORARY"],
-        )
+        self.table = _metrics_table(len(found))
         connection = db.session.connection()
         self.table.create(connection)
-        self.persons = (
-            select(P.c.id)
-            .select_from(P.join(U, P.c.unit_id == U.c.id))
-            .where(commune.in_commune(U.c.path))
-            .union(
-                select(OM.c.person_id)
-                .select_from(OM.join(O, OM.c.organisation_id == O.c.id))
-                .where(O.c.commune_id == commune.id)
-            )
+        self.residents = (
+            select(P.c.id).select_from(P.join(U, P.c.unit_id == U.c.id)).where(commune.in_commune(U.c.path))
+        )
+        self.persons = self.residents.union(
+            select(OM.c.person_id)
+            .select_from(OM.join(O, OM.c.organisation_id == O.c.id))
+            .where(O.c.commune_id == commune.id)
         )
         aggregate = (
             select(LR.c.person_id, *[_metric_column(m).label(f"m{n}") for n, m in enumerate(found)])
@@ -476,9 +524,10 @@ class _Metrics:
         )
 
     def attach(
-        self, joins: FromClause, person: Any, wanted: Sequence[crit.Metric], prefix: str
+        self, joins: FromClause, person: Any, wanted: Sequence[crit.Metric], prefix: str, *, counted: bool = False
     ) -> tuple[FromClause, dict[crit.Metric, Any]]:
-        """``joins`` outer-joined to the metrics of the person in column ``person``; each wanted metric's column."""
+        """``joins`` outer-joined to the metrics of the person in column ``person``; each wanted metric's column.
+        ``counted`` (incremental only): the values the share counts hold instead of the current ones."""
         if not self.stored:
             table = self.table
             assert table is not None
@@ -497,44 +546,102 @@ class _Metrics:
                     alias.c.metric == metric_key(metric),
                 ),
             )
-            columns[metric] = alias.c.value
+            columns[metric] = alias.c.counted if counted else alias.c.value
         return joins, columns
 
     def store(self) -> None:
         """Bring ``title_person_metric`` up to date for the persons this evaluation grouped, from the temporary
-        table: two statements, and rows written only where a value changed (``IS DISTINCT FROM``)."""
+        table: two statements, and rows written only where a value changed (``IS DISTINCT FROM``). The commune's
+        residents' ``counted`` takes the value too (this evaluation counts its shares from it); other persons' (an
+        organisation's members living elsewhere) stays what their home commune's counts hold."""
         if self.table is None:
             return
         table = self.table
         year = self.commune.year
-        parts = [
-            select(
-                table.c.person_id, literal(year).label("year"), literal(metric_key(m)).label("metric"), table.c[f"m{n}"]
-            ).where(table.c[f"m{n}"].is_not(None))
-            for n, m in enumerate(self.metrics)
-        ]
+        # Only the values that differ from the stored ones reach the upsert (an outer join to the stored value), so
+        # a re-run with nothing changed writes nothing and takes no conflict path. The stored values are read in
+        # the range of the grouped persons' ids (one index range: a commune's persons are mostly registered
+        # together), which keeps the planner from scanning the whole table once per metric. A resident's
+        # ``counted`` takes the value too (this evaluation counts the commune's shares from it).
+        low = select(func.min(table.c.person_id)).scalar_subquery()
+        high = select(func.max(table.c.person_id)).scalar_subquery()
+        residents = self.residents.cte("residents")
+        resident = table.c.person_id.in_(select(residents.c.id))
+        parts = []
+        for n, m in enumerate(self.metrics):
+            value = table.c[f"m{n}"]
+            stored = PM.alias(f"pm{n}")
+            parts.append(
+                select(
+                    table.c.person_id,
+                    literal(year).label("year"),
+                    literal(metric_key(m)).label("metric"),
+                    value,
+                    case((resident, value), else_=None),
+                )
+                .select_from(
+                    table.outerjoin(
+                        stored,
+                        and_(
+                            stored.c.person_id == table.c.person_id,
+                            stored.c.person_id.between(low, high),
+                            stored.c.year == year,
+                            stored.c.metric == metric_key(m),
+                        ),
+                    )
+                )
+                .where(
+                    value.is_not(None),
+                    or_(
+                        stored.c.value.is_distinct_from(value),
+                        and_(resident, stored.c.counted.is_distinct_from(value)),
+                    ),
+                )
+            )
         rows = parts[0] if len(parts) == 1 else parts[0].union_all(*parts[1:])
-        stmt = _dialect_insert().from_select(["person_id", "year", "metric", "value"], rows)
+        stmt = _dialect_insert().from_select(["person_id", "year", "metric", "value", "counted"], rows)
+        counted = func.coalesce(stmt.excluded.counted, PM.c.counted)
         db.session.execute(
             stmt.on_conflict_do_update(
                 index_elements=["person_id", "year", "metric"],
-                set_={"value": stmt.excluded.value},
-                where=PM.c.value.is_distinct_from(stmt.excluded.value),
+                set_={"value": stmt.excluded.value, "counted": counted},
+                where=or_(PM.c.value.is_distinct_from(stmt.excluded.value), PM.c.counted.is_distinct_from(counted)),
             )
         )
         # Rows no longer backed by a value: the person's records went, or a metric no active set uses any more. (A
         # person with records has a row per metric, zeros too: the inputs read back are the same, 0.0, as from the
-        # temporary table, so an incremental evaluation computes the very digests of a full one.)
-        current = case(
-            *[(PM.c.metric == metric_key(m), table.c[f"m{n}"]) for n, m in enumerate(self.metrics)], else_=None
+        # temporary table, so an incremental evaluation computes the very digests of a full one.) Found by a read
+        # (no row locked) and deleted only when there are any: a DELETE visited every stored value of the
+        # commune's persons on every re-run. In two parts, so neither probes the stored values person by person:
+        # the persons without records (few), and values of metrics no set uses, read in the range of the grouped
+        # persons' ids (every value in the temporary table is set: its persons keep exactly the current metrics).
+        persons = self.persons.subquery("gp")
+        without_records = select(persons.c.id).where(
+            ~select(table.c.person_id).where(table.c.person_id == persons.c.id).exists()
         )
-        db.session.execute(
-            delete(PM).where(
-                PM.c.year == year,
-                PM.c.person_id.in_(self.persons),
-                ~select(table.c.person_id).where(table.c.person_id == PM.c.person_id, current.is_not(None)).exists(),
+        # A value gone whose share counts another commune (the person's home) still holds: that commune's
+        # evaluation settles it (:func:`_settle_counted`). A resident's is counted again now.
+        settled = or_(PM.c.value.is_not(None), PM.c.counted.is_(None), PM.c.person_id.in_(self.residents))
+        stale = db.session.execute(
+            select(PM.c.person_id, PM.c.metric)
+            .where(PM.c.year == year, PM.c.person_id.in_(without_records), settled)
+            .union_all(
+                select(PM.c.person_id, PM.c.metric).where(
+                    PM.c.year == year,
+                    PM.c.person_id.between(low, high),
+                    PM.c.metric.not_in([metric_key(m) for m in self.metrics]),
+                    select(table.c.person_id).where(table.c.person_id == PM.c.person_id).exists(),
+                    settled,
+                )
             )
-        )
+        ).all()
+        for start in range(0, len(stale), _IN_LIST // 2):
+            db.session.execute(
+                delete(PM).where(
+                    PM.c.year == year,
+                    tuple_(PM.c.person_id, PM.c.metric).in_([tuple(r) for r in stale[start : start + _IN_LIST // 2]]),
+                )
+            )
 
     def drop(self) -> None:
         if self.table is not None:
@@ -567,6 +674,11 @@ class _Plan:
 
     stmt: Select[Any]
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # indicator code → result column names
+    # The parts the statement is built from: what :func:`_changed` wraps with the stored rows and the digest.
+    subjects: Any = None
+    joins: Any = None
+    out: list[Any] = field(default_factory=list)
+    rounded: set[str] = field(default_factory=set)  # metric columns: digested as numbers with one decimal
 
 
 def _plan(commune: _Commune, definition: crit.CriteriaDefinition, metrics: _Metrics) -> _Plan:
@@ -584,39 +696,78 @@ def _plan(commune: _Commune, definition: crit.CriteriaDefinition, metrics: _Metr
             assert indicator.metric is not None
             out.append(func.coalesce(metric_columns[indicator.metric], 0).label(f"m{n}"))
             plan.columns[indicator.code] = (f"m{n}",)
+            plan.rounded.add(f"m{n}")
 
     shares = [i for i in definition.indicators if i.kind == "share" and i.share is not None]
+    now: _Counts | None = None
     for of in ("persons", "households", "villages"):
         group = [i for i in shares if i.share and i.share.of == of]
         if not group:
             continue
-        sub = _share_subquery(commune, subject, of, group, f"sh_{of}", metrics)
+        if _counted(subject, group):
+            if now is None:  # every counted group of the set, in one statement, once the lower levels are written
+                now = _partial_counts(commune, _counted_groups_of([definition]), metrics)[0]
+            sub = _counted_subquery(commune, definition, group, f"sh_{of}", now)
+        else:
+            sub = _share_subquery(commune, subject, of, group, f"sh_{of}", metrics)
         joins = joins.outerjoin(sub, sub.c.key == subjects.c.subject_id)
         for indicator in group:
             names = tuple(f"{indicator.code}_{part}" for part in ("num", "den", "unk", "na", "nob"))
             out.extend(sub.c[name] for name in names)
             plan.columns[indicator.code] = names
     plan.stmt = select(*out).select_from(joins).order_by(subjects.c.subject_id)
+    plan.subjects, plan.joins, plan.out = subjects, joins, out
     return plan
 
 
+def _inputs_digest(prefix: str, plan: _Plan) -> ColumnElement[str]:
+    """The digest of one subject's inputs computed in SQL: ``md5`` of the set's constants (``prefix``) and every
+    column of the wide statement after ``subject_id`` as text (SQLite: the same function, registered on the
+    connection by :func:`lms.extensions.configure_sqlite`). Measured values are digested as numbers with one
+    decimal, so a metric read from ``title_person_metric`` (incremental) and from the temporary table (full)
+    digest alike; a NULL is ``~``."""
+    text: ColumnElement[str] = literal(prefix, Text)
+    for column in plan.out[1:]:
+        value = func.round(column, 1) if column.key in plan.rounded else column
+        text = text + literal("|", Text) + func.coalesce(sql_cast(value, Text), literal("~", Text))
+    return sql_cast(func.md5(text), Text)
+
+
 def _share_subquery(
-    commune: _Commune, subject: str, of: str, group: list[crit.Indicator], name: str, metrics: _Metrics
+    commune: _Commune,
+    subject: str,
+    of: str,
+    group: list[crit.Indicator],
+    name: str,
+    metrics: _Metrics,
+    *,
+    rescored_only: bool = False,
+    before: bool = False,
 ) -> Any:
-    """Per subject: for each share indicator, members counted, members in the denominator, members of unknown age."""
+    """Per subject: for each share indicator, members counted, members in the denominator, members of unknown age.
+
+    ``rescored_only``: counting only the members an incremental evaluation re-scores (their contributions, to be
+    taken from or added to the maintained counts); ``before``: their metrics as the counts hold them."""
     if of == "persons":
-        members = _member_persons(commune, subject).subquery("mp")
+        selected = _member_persons(commune, subject)
+        member_id: Any = P.c.id
     elif of == "households":
-        members = _member_households(commune, subject).subquery("mh")
+        selected = _member_households(commune, subject)
+        member_id = CH.c.household_id if subject == SubjectType.CLAN else H.c.id
     else:
-        members = _member_villages(commune).subquery("mv")
+        selected = _member_villages(commune)
+        member_id = U.c.id
+    if rescored_only:
+        assert commune.scope is not None
+        selected = selected.where(member_id.in_(sorted(commune.scope.get(MEMBER_SUBJECT[of], ()))))
+    members = selected.subquery({"persons": "mp", "households": "mh"}.get(of, "mv"))
     member_type = MEMBER_SUBJECT[of]
     joins: FromClause = members
     cols: list[Any] = [members.c.key]
     metric_columns: dict[crit.Metric, Any] = {}
     wanted = [i.share.metric for i in group if i.share and i.share.metric is not None]
     if wanted:
-        joins, metric_columns = metrics.attach(joins, members.c.member_id, wanted, f"{name}_pm")
+        joins, metric_columns = metrics.attach(joins, members.c.member_id, wanted, f"{name}_pm", counted=before)
     titles_joined: dict[tuple[str, str], Any] = {}
     for indicator in group:
         share = indicator.share
@@ -671,6 +822,223 @@ def _share_subquery(
         else:
             cols.append(literal(0).label(f"{indicator.code}_nob"))
     return select(*cols).select_from(joins).group_by(members.c.key).subquery(name)
+
+
+# --- maintained share counts (ADR 29) ---------------------------------------------------------------------------
+
+SC = _table(ShareCount)
+#: The groups whose shares are kept counted in ``title_share_count``: the large ones (a village, the commune), whose
+#: members an incremental evaluation would otherwise count again for one person's change.
+COUNTED_SUBJECTS = (SubjectType.VILLAGE.value, SubjectType.COMMUNE.value)
+_PARTS = ("num", "den", "unk", "na", "nob")
+
+
+def share_key(definition: crit.CriteriaDefinition, indicator: crit.Indicator) -> str:
+    """The name of a share indicator's counts in ``title_share_count``: a digest of its set's code, its code and
+    what it counts (a new version counting otherwise gets new rows)."""
+    text = repr((definition.code, indicator.code, indicator.share))
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def _counted(subject: str, group: list[crit.Indicator]) -> bool:
+    """Shares kept counted: of a village or the commune, counting members' eligibility this year (which only an
+    evaluation of this commune changes, for the subjects it re-scores) or a metric of theirs (which the writers
+    change; ``title_person_metric.counted`` keeps the value the counts hold). Shares of recognitions are counted
+    over the members every time."""
+    return subject in COUNTED_SUBJECTS and all(
+        i.share is not None and (i.share.metric is not None or i.share.count == "eligible") for i in group
+    )
+
+
+def _counted_groups(definition: crit.CriteriaDefinition) -> Iterator[tuple[str, list[crit.Indicator]]]:
+    shares = [i for i in definition.indicators if i.kind == "share" and i.share is not None]
+    for of in ("persons", "households", "villages"):
+        group = [i for i in shares if i.share and i.share.of == of]
+        if group and _counted(definition.subject, group):
+            yield of, group
+
+
+_Counts = dict[tuple[str, int, str], tuple[int, ...]]
+
+
+def _partial_counts(
+    commune: _Commune,
+    groups: list[tuple[crit.CriteriaDefinition, str, list[crit.Indicator]]],
+    metrics: _Metrics,
+    *,
+    before: bool = False,
+    stored: Any = None,
+) -> tuple[_Counts, _Counts]:
+    """The share subqueries of these counted groups run on their own, one row per group and indicator, in one
+    statement (``UNION ALL``): every member of the commune's groups (a full evaluation), or only the members
+    re-scored (an incremental one; ``before``: as the stored counts hold them). ``stored``: a condition on
+    ``title_share_count`` whose rows come along in the same statement. Returns (counted, stored)."""
+    parts: list[Any] = []
+    for definition, of, group in groups:
+        sub = _share_subquery(
+            commune,
+            definition.subject,
+            of,
+            group,
+            f"sc{len(parts)}",
+            metrics,
+            rescored_only=commune.scope is not None,
+            before=before,
+        )
+        parts.extend(
+            select(
+                literal(0).label("stored"),
+                literal(definition.subject).label("subject_type"),
+                sub.c.key.label("subject_id"),
+                literal(share_key(definition, indicator)).label("share"),
+                *[sub.c[f"{indicator.code}_{part}"].label(part) for part in _PARTS],
+            )
+            for indicator in group
+        )
+    if stored is not None:
+        parts.append(
+            select(
+                literal(1).label("stored"),
+                SC.c.subject_type,
+                SC.c.subject_id,
+                SC.c.share,
+                *[SC.c[part] for part in _PARTS],
+            ).where(SC.c.commune_id == commune.id, SC.c.year == commune.year, stored)
+        )
+    found: tuple[_Counts, _Counts] = ({}, {})
+    if not parts:
+        return found
+    statement = parts[0] if len(parts) == 1 else union_all(*parts)
+    for is_stored, subject_type, subject_id, share, *counts in db.session.execute(statement).tuples():
+        found[1 if is_stored else 0][(subject_type, subject_id, share)] = tuple(int(n or 0) for n in counts)
+    return found
+
+
+def _counted_groups_of(
+    definitions: Sequence[crit.CriteriaDefinition],
+) -> list[tuple[crit.CriteriaDefinition, str, list[crit.Indicator]]]:
+    return [(d, of, group) for d in definitions for of, group in _counted_groups(d)]
+
+
+def _counts_before(commune: _Commune, definitions: list[crit.CriteriaDefinition], metrics: _Metrics) -> None:
+    """Incremental evaluation, before anything is written, in one statement: the stored counts of the groups
+    re-scored and the contributions of the members re-scored to every counted share group, as they stand."""
+    assert commune.scope is not None
+    groups = _counted_groups_of(definitions)
+    if not groups:
+        return
+    keys = sorted({share_key(d, i) for d, _, group in groups for i in group})
+    villages = sorted(commune.scope.get(SubjectType.VILLAGE.value, ()))
+    commune.before, commune.stored = _partial_counts(
+        commune,
+        groups,
+        metrics,
+        before=True,
+        stored=and_(
+            SC.c.share.in_(keys),
+            or_(
+                SC.c.subject_type == SubjectType.COMMUNE.value,
+                and_(SC.c.subject_type == SubjectType.VILLAGE.value, SC.c.subject_id.in_(villages)),
+            ),
+        ),
+    )
+
+
+def _counted_subquery(
+    commune: _Commune, definition: crit.CriteriaDefinition, group: list[crit.Indicator], name: str, now: _Counts
+) -> Any:
+    """The columns of :func:`_share_subquery` for a counted share group, from counts computed first (by the
+    lower levels' rows just written): the stored counts, less the members' contributions before, plus theirs now
+    (incremental), or every member counted (full). A group without members has no row, as in the share subquery.
+    ``now``: the set's counted groups as :func:`_partial_counts` found them."""
+    subject = definition.subject
+    if commune.scope is None:
+        counted = now
+    else:
+        counted = {}
+        zero = (0,) * len(_PARTS)
+        for key, stored in commune.stored.items():
+            if key[0] == subject and key[2] in {share_key(definition, i) for i in group}:
+                old, new = commune.before.get(key, zero), now.get(key, zero)
+                counted[key] = tuple(s - o + n for s, o, n in zip(stored, old, new, strict=True))
+    commune.counted.update(counted)
+    ids = sorted({subject_id for _, subject_id, _ in counted})
+    selects = [
+        select(
+            literal(subject_id).label("key"),
+            *[
+                literal(counted.get((subject, subject_id, share_key(definition, i)), (0,) * len(_PARTS))[n]).label(
+                    f"{i.code}_{part}"
+                )
+                for i in group
+                for n, part in enumerate(_PARTS)
+            ],
+        )
+        for subject_id in ids
+    ]
+    if not selects:
+        empty = [literal(0).label(f"{i.code}_{part}") for i in group for part in _PARTS]
+        return select(literal(0).label("key"), *empty).where(false()).subquery(name)
+    return (selects[0] if len(selects) == 1 else selects[0].union_all(*selects[1:])).subquery(name)
+
+
+def _store_counts(commune: _Commune) -> None:
+    """Write the counts this evaluation made: an incremental one those of the groups it re-scored (one upsert); a
+    full one reads the commune-year's and writes the difference (nothing on a re-run)."""
+    if commune.scope is None:
+        stored = {
+            (t, i, k): tuple(counts)
+            for t, i, k, *counts in db.session.execute(
+                select(SC.c.subject_type, SC.c.subject_id, SC.c.share, *[SC.c[part] for part in _PARTS]).where(
+                    SC.c.commune_id == commune.id, SC.c.year == commune.year
+                )
+            ).tuples()
+        }
+        gone = sorted(set(stored) - set(commune.counted))
+        for start in range(0, len(gone), 2_000):
+            db.session.execute(
+                delete(SC).where(
+                    SC.c.commune_id == commune.id,
+                    SC.c.year == commune.year,
+                    tuple_(SC.c.subject_type, SC.c.subject_id, SC.c.share).in_(gone[start : start + 2_000]),
+                )
+            )
+        commune.counted = {key: counts for key, counts in commune.counted.items() if stored.get(key) != counts}
+    if not commune.counted:
+        return
+    rows = [
+        {
+            "commune_id": commune.id,
+            "year": commune.year,
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "share": share,
+            **dict(zip(_PARTS, counts, strict=True)),
+        }
+        for (subject_type, subject_id, share), counts in sorted(commune.counted.items())
+    ]
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    for start in range(0, len(rows), 2_000):  # 10 bound values a row: below SQLite's limit
+        stmt = dialect.insert(ShareCount).values(rows[start : start + 2_000])
+        db.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["commune_id", "year", "subject_type", "subject_id", "share"],
+                set_={part: stmt.excluded[part] for part in _PARTS},
+            )
+        )
+
+
+def _settle_counted(commune: _Commune) -> None:
+    """An incremental evaluation: the share counts now hold the current metrics of the persons it re-scored, so
+    their ``counted`` takes ``value``, and rows left without either go. Two statements. (The full evaluation does
+    it for every resident as it stores the metrics: :meth:`_Metrics.store`.)"""
+    assert commune.scope is not None
+    persons = sorted(commune.scope.get(SubjectType.PERSON.value, ()))
+    if not persons:
+        return
+    mine = (PM.c.year == commune.year, PM.c.person_id.in_(persons))
+    db.session.execute(update(PM).where(*mine, PM.c.counted.is_distinct_from(PM.c.value)).values(counted=PM.c.value))
+    db.session.execute(delete(PM).where(*mine, PM.c.value.is_(None)))
 
 
 # --- from inputs to results -----------------------------------------------------------------------------------
@@ -1152,7 +1520,11 @@ def _digest(*parts: Any) -> str:
 
 
 def _verified(
-    updates: list[dict[str, Any]], stored: dict[int, Any], subject: str, title: str, repairs: list[dict[str, Any]]
+    updates: list[dict[str, Any]],
+    stored: dict[int, dict[str, Any]],
+    subject: str,
+    title: str,
+    repairs: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """Reconciliation: of the recomputed rows whose digest was unchanged, keep only those whose stored result
     differs (a row changed behind the app's back) and describe each in ``repairs``. Rows whose inputs changed are
@@ -1160,20 +1532,18 @@ def _verified(
     kept = []
     for values in updates:
         old = stored[values["_id"]]
-        if old.inputs_digest != values["inputs_digest"]:
+        if old["inputs_digest"] != values["inputs_digest"]:
             kept.append(values)
             continue
-        differs = {
-            name: (getattr(old, name), values[name]) for name in RESULT_FIELDS if getattr(old, name) != values[name]
-        }
+        differs = {name: (old[name], values[name]) for name in RESULT_FIELDS if old[name] != values[name]}
         if not differs:
             continue
         kept.append(values)
         repairs.append(
             {
-                "id": old.id,
+                "id": old["id"],
                 "subject_type": subject,
-                "subject_id": old.subject_id,
+                "subject_id": old["subject_id"],
                 "title": title,
                 "stored": {name: _plain(pair[0]) for name, pair in differs.items()},
                 "recomputed": {name: _plain(pair[1]) for name, pair in differs.items()},
@@ -1193,7 +1563,7 @@ RESULT_FIELDS = ("village_id", "criteria_set_id", "eligible", "applicable", "sco
 def _evaluate_title(
     commune: _Commune,
     title: Title,
-    sets: list[CriteriaSet],
+    sets: Sequence[crit.ActiveSet],
     metrics: _Metrics,
     repairs: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
@@ -1202,65 +1572,22 @@ def _evaluate_title(
     for row in sets:
         definition = crit.definition_of(row)
         plans.append((row, definition, _plan(commune, definition, metrics)))
-
-    # Existing rows: this commune's (one range read of its index), and those of its current subjects that have no
-    # row here but one filed under another commune (a person who moved). The second half of the UNION ALL probes
-    # only the subjects without a row in the commune (an anti-join with the first half), so a re-evaluation makes
-    # no probe at all, and no duplicates need removing (no sort).
     all_subjects = [_subjects(commune, subject, d) for _, d, _ in plans]
-    subject_ids = all_subjects[0] if len(all_subjects) == 1 else all_subjects[0].union(*all_subjects[1:])
-    ids_sub = subject_ids.subquery("ids")
     mine = (E.c.subject_type == subject, E.c.title == title.value, E.c.year == commune.year)
-    existing_cols: tuple[Any, ...] = (E.c.id, E.c.subject_id, E.c.eligible, E.c.inputs_digest)
-    if repairs is not None:
-        existing_cols += tuple(E.c[name] for name in RESULT_FIELDS if name != "eligible")
-    here = E.alias("here")
-    has_row_here = (
-        select(here.c.id)
-        .where(
-            here.c.subject_type == subject,
-            here.c.title == title.value,
-            here.c.year == commune.year,
-            here.c.commune_id == commune.id,
-            here.c.subject_id == ids_sub.c.subject_id,
-        )
-        .exists()
-    )
-    existing = {
-        row.subject_id: row
-        for row in db.session.execute(
-            select(*existing_cols)
-            .where(*mine, E.c.commune_id == commune.id, commune.scoped(subject, E.c.subject_id))
-            .union_all(
-                select(*existing_cols)
-                .select_from(ids_sub.join(E, E.c.subject_id == ids_sub.c.subject_id))
-                .where(*mine, E.c.commune_id != commune.id, ~has_row_here)
-            )
-        )
-    }
-    recognised = (
-        R.c.subject_type == subject,
-        R.c.title == title.value,
-        R.c.year == commune.year,
-        R.c.status == RecognitionStatus.RECOGNISED.value,
-    )
-    frozen = set(
-        db.session.scalars(
-            select(R.c.subject_id)
-            .where(*recognised, R.c.commune_id == commune.id, commune.scoped(subject, R.c.subject_id))
-            .union(select(R.c.subject_id).where(*recognised, R.c.subject_id.in_(select(ids_sub.c.subject_id))))
-        )
-    )
-
+    here = (*mine, E.c.commune_id == commune.id, commune.scoped(subject, E.c.subject_id))
+    # The summary's counts come with the first row of each set's statement (window aggregates over every subject
+    # and its stored row: the rows of subjects whose inputs did not change never travel to Python); the rows that
+    # are scored again below correct the stored ``eligible`` they replace.
+    subjects = eligible = rows_kept = 0
+    rows_here: int | None = None
     now = utcnow()
     title_value = title.value
-    inserts: list[dict[str, Any]] = []
+    inserts: list[tuple[int, int | None, str, tuple[Any, ...]]] = []  # subject, village, digest, result
     updates: list[dict[str, Any]] = []
-    seen: set[int] = set()
+    olds: dict[int, Any] = {}  # reconciliation: the stored results of the rows scored again
     breakdowns: dict[str, str] = {}  # digest → JSON text of every breakdown a changed row needs
-    subjects = eligible = 0
     failures: list[dict[str, Any]] = []
-    for row, definition, plan in plans:
+    for n, (row, definition, plan) in enumerate(plans):
         codes = [i.code for i in definition.indicators if i.reads_assessment]
         assessed = _assessments(commune, subject, _subjects(commune, subject, definition), codes)
         upgrade = definition.upgrade
@@ -1269,35 +1596,32 @@ def _evaluate_title(
         )
         scorer = _Scorer(definition, commune.area_class)
         population = definition.population
+        stmt, width = _changed(commune, title, row, plan, codes, upgrade is not None, all_subjects[:n], here, repairs)
         # Subjects with the same inputs get the same result: most persons of a commune share a handful of input
-        # combinations (no records, one class, …), so each combination is scored and digested once.
-        results: dict[Any, tuple[bool, Decimal | None, int | None, str, str, bool]] = {}  # … digest, applicable
-        digests: dict[Any, str] = {}
-        for result in db.session.execute(plan.stmt).all():
+        # combinations (no records, one class, …), so each combination is scored once.
+        results: dict[Any, tuple[Any, ...]] = {}  # … (eligible, score, level, missing, breakdown, applicable)
+        for result in db.session.execute(stmt).all():
+            if result._first == 1:
+                subjects += result._subjects
+                eligible += int(result._eligible or 0)
+                rows_kept += int(result._kept or 0)
+                rows_here = result._here
+            if result._frozen:
+                continue
             subject_id = result.subject_id
-            if subject_id in seen:
-                continue
-            seen.add(subject_id)
-            subjects += 1
-            old = existing.get(subject_id)
-            if subject_id in frozen:
-                eligible += bool(old is not None and old.eligible)
-                continue
+            old_id, old_eligible, old_digest = result._old_id, result._old_eligible, result._old_digest
             theirs = assessed.get(subject_id)
-            inputs = (
-                tuple(result)[2:],
+            wait = waits.get(subject_id)
+            given = (
                 tuple(sorted((code, a.id, a.value, a.counts, a.evidence) for code, a in theirs.items()))
                 if theirs
-                else (),
-                waits.get(subject_id),
+                else ()
             )
-            key = (inputs, result.village_id)
-            digest = digests.get(key)
-            if digest is None:
-                digest = digests[key] = _digest(ENGINE_VERSION, row.id, commune.id, commune.area_class, key)
-            if old is not None and old.inputs_digest == digest and repairs is None:
-                eligible += bool(old.eligible)
+            # Without assessments or an upgrade wait the digest is the SQL one, which the next run compares in SQL.
+            digest = _digest(result._digest, given, wait) if (given or wait) else result._digest
+            if old_id is not None and old_digest == digest and repairs is None:
                 continue
+            inputs = (tuple(result)[2:width], given, wait)
             scored = results.get(inputs)
             if scored is None:
                 try:
@@ -1305,7 +1629,6 @@ def _evaluate_title(
                     # Outside the set's own population (an infant for the Learning Citizen title): not applicable,
                     # not "not yet eligible" — no indicator to score, nothing missing.
                     outcome = scorer.score(result, plan, theirs or {}) if applicable else (False, None, None, "", [])
-                    wait = waits.get(subject_id)
                     if upgrade is not None and wait is not None and (outcome[2] or 0) >= upgrade.to_level:
                         outcome = _capped(outcome, upgrade, wait)
                 except Exception as exc:  # noqa: BLE001 - one bad subject must not sink the commune: record it, keep its old row
@@ -1327,49 +1650,65 @@ def _evaluate_title(
                             "error": f"{type(failed.error).__name__}: {failed.error}"[:300],
                         }
                     )
-                    eligible += bool(old is not None and old.eligible)
                     continue
                 # Serialised and digested once per combination of inputs, not once per subject.
                 content = json.dumps(outcome[4], separators=(",", ":"))
                 address = breakdown_digest(content)
                 breakdowns.setdefault(address, content)
-                scored = results[inputs] = (*outcome[:3], outcome[3][:400], address, applicable)
-            is_eligible, score, level, missing, address, applicable = scored
-            eligible += is_eligible
-            values = {
-                "commune_id": commune.id,
-                "village_id": result.village_id,
-                "criteria_set_id": row.id,
-                "eligible": is_eligible,
-                "score": score,
-                "level": level,
-                "missing": missing,
-                "breakdown_id": address,
-                "computed_at": now,
-                "inputs_digest": digest,
-                "applicable": applicable,
-            }
-            if old is None:
-                inserts.append(
-                    {
-                        "subject_type": subject,
-                        "subject_id": subject_id,
-                        "title": title_value,
-                        "year": commune.year,
-                        **values,
-                    }
-                )
+                scored = results[inputs] = (row.id, *outcome[:3], outcome[3][:400], address, applicable)
+            eligible += scored[1] - bool(old_eligible)
+            if old_id is None:
+                inserts.append((subject_id, result.village_id, digest, scored))
             else:
-                updates.append({"_id": old.id, **values})
-    gone = [old.id for subject_id, old in existing.items() if subject_id not in seen and subject_id not in frozen]
-    if breakdowns:
-        ids = _breakdown_ids(breakdowns)
-        for values in (*inserts, *updates):
-            values["breakdown_id"] = ids[values["breakdown_id"]]
+                updates.append({"_id": old_id, "village_id": result.village_id, "inputs_digest": digest, "_r": scored})
+                if repairs is not None:
+                    olds[old_id] = {
+                        "id": old_id,
+                        "subject_id": subject_id,
+                        "inputs_digest": old_digest,
+                        "eligible": old_eligible,
+                        **{name: getattr(result, f"_old_{name}") for name in RESULT_FIELDS if name != "eligible"},
+                    }
+    # Rows of this commune whose subject is no longer one of its current subjects (and not recognised here): looked
+    # for only when the commune holds more rows than its current subjects have here.
+    gone: list[int] = []
+    if rows_here is None or rows_here > rows_kept:
+        current = [select(ids.subquery().c.subject_id) for ids in all_subjects]
+        gone = list(
+            db.session.scalars(
+                select(E.c.id).where(
+                    *here,
+                    E.c.subject_id.not_in(current[0].union_all(*current[1:]) if len(current) > 1 else current[0]),
+                    E.c.subject_id.not_in(
+                        select(R.c.subject_id).where(
+                            R.c.commune_id == commune.id,
+                            R.c.subject_type == subject,
+                            R.c.title == title.value,
+                            R.c.year == commune.year,
+                            R.c.status == RecognitionStatus.RECOGNISED.value,
+                        )
+                    ),
+                )
+            )
+        )
+    ids = _breakdown_ids(breakdowns) if breakdowns else {}
+    for values in updates:
+        set_id, is_eligible, score, level, missing, address, applicable = values.pop("_r")
+        values.update(
+            commune_id=commune.id,
+            criteria_set_id=set_id,
+            eligible=is_eligible,
+            score=score,
+            level=level,
+            missing=missing,
+            breakdown_id=ids[address],
+            computed_at=now,
+            applicable=applicable,
+        )
     if repairs is not None:
-        updates = _verified(updates, {old.id: old for old in existing.values()}, subject, title_value, repairs)
+        updates = _verified(updates, olds, subject, title_value, repairs)
     if inserts:
-        _insert_rows(inserts)
+        _insert_rows(commune, subject, title_value, now, inserts, ids)
     if updates:
         db.session.execute(
             update(E)
@@ -1388,6 +1727,90 @@ def _evaluate_title(
         summary["failed"] = len(failures)
         summary["failures"] = failures[:MAX_FAILURES_LISTED]
     return summary
+
+
+def _changed(
+    commune: _Commune,
+    title: Title,
+    criteria_set: crit.ActiveSet,
+    plan: _Plan,
+    codes: list[str],
+    upgrade: bool,
+    earlier: list[Select[Any]],
+    here: tuple[ColumnElement[bool], ...],
+    repairs: list[dict[str, Any]] | None,
+) -> tuple[Select[Any], int]:
+    """The wide statement of one set with each subject's stored row and the digest of its inputs computed in SQL,
+    returning only the subjects to score again: without a row, or whose digest differs, or who have assessments
+    or earlier recognitions (their digest also covers what Python reads); not one an earlier set of the title
+    evaluates. Recognised (frozen) subjects are flagged ``_frozen``. Reconciliation (``repairs``) compares every
+    row: all returned. The first row (``_first``) also carries the counts over every subject of the set:
+    ``_subjects``, ``_eligible`` (stored), ``_kept`` (stored in this commune) and ``_here`` (the commune's rows).
+    Returns the statement and the number of its input columns (``subject_id``, ``village_id`` included)."""
+    subject = TITLE_SUBJECT[title].value
+    key = plan.subjects.c.subject_id
+    stored = E.alias("st")
+    joins = plan.joins.outerjoin(
+        stored,
+        and_(
+            stored.c.subject_type == subject,
+            stored.c.subject_id == key,
+            stored.c.title == title.value,
+            stored.c.year == commune.year,
+        ),
+    )
+    prefix = f"{ENGINE_VERSION}|{criteria_set.id}|{commune.id}|{commune.area_class}"
+    counts = [
+        func.count().over().label("_subjects"),
+        func.sum(case((stored.c.eligible.is_(True), 1), else_=0)).over().label("_eligible"),
+        func.sum(case((stored.c.commune_id == commune.id, 1), else_=0)).over().label("_kept"),
+        func.row_number().over(order_by=key).label("_first"),
+        select(func.count()).select_from(E).where(*here).scalar_subquery().label("_here"),
+    ]
+    olds = [stored.c.id.label("_old_id"), stored.c.eligible.label("_old_eligible")]
+    olds.append(stored.c.inputs_digest.label("_old_digest"))
+    if repairs is not None:
+        olds += [stored.c[name].label(f"_old_{name}") for name in RESULT_FIELDS if name != "eligible"]
+    taken = [before.subquery() for before in earlier]
+    inner = (
+        select(*plan.out, _inputs_digest(prefix, plan).label("_digest"), *olds, *counts)
+        .select_from(joins)
+        .where(*[~select(t.c.subject_id).where(t.c.subject_id == key).exists() for t in taken])
+        .subquery("w")
+    )
+    w = inner.c
+    frozen = exists().where(
+        R.c.subject_type == subject,
+        R.c.subject_id == w.subject_id,
+        R.c.title == title.value,
+        R.c.year == commune.year,
+        R.c.status == RecognitionStatus.RECOGNISED.value,
+    )
+    wanted: ColumnElement[bool] = ~frozen
+    if repairs is None:
+        again: list[ColumnElement[bool]] = [w._old_id.is_(None), w._old_digest.is_distinct_from(w._digest)]
+        if codes:
+            again.append(
+                exists().where(
+                    A.c.subject_type == subject,
+                    A.c.subject_id == w.subject_id,
+                    A.c.year == commune.year,
+                    A.c.indicator.in_(codes),
+                )
+            )
+        if upgrade:
+            again.append(
+                exists().where(
+                    R.c.subject_type == subject,
+                    R.c.subject_id == w.subject_id,
+                    R.c.title == title.value,
+                    R.c.year < commune.year,
+                    R.c.status == RecognitionStatus.RECOGNISED.value,
+                )
+            )
+        wanted = and_(wanted, or_(*again))
+    stmt = select(inner, frozen.label("_frozen")).where(or_(w._first == 1, wanted)).order_by(w.subject_id)
+    return stmt, len(plan.out)
 
 
 #: Bound values per ``IN`` list (SQLite's default limit is 32,766 variables).
@@ -1425,6 +1848,43 @@ def _breakdown_ids(breakdowns: dict[str, str]) -> dict[str, int]:
     return found
 
 
-def _insert_rows(rows: list[dict[str, Any]]) -> None:
-    """Insert new eligibility rows (every row has the same keys): by COPY on PostgreSQL."""
-    copy_rows(E, rows)
+def _insert_rows(
+    commune: _Commune,
+    subject: str,
+    title: str,
+    now: Any,
+    rows: list[tuple[int, int | None, str, tuple[Any, ...]]],
+    breakdown_ids: dict[str, int],
+) -> None:
+    """Insert new eligibility rows: (subject, village, digest, result) each, ``result`` shared by every subject of
+    one combination of inputs. PostgreSQL: one ``COPY`` whose lines are built with one string format per row (the
+    fields common to a result rendered once); elsewhere one executemany."""
+    common = {"subject_type": subject, "title": title, "year": commune.year, "commune_id": commune.id}
+    names = ("criteria_set_id", "eligible", "score", "level", "missing", "breakdown_id", "applicable")
+    if db.session.connection().dialect.name != "postgresql":
+        copy_rows(
+            E,
+            [
+                {
+                    **common,
+                    "subject_id": subject_id,
+                    "village_id": village_id,
+                    "inputs_digest": digest,
+                    "computed_at": now,
+                    **dict(zip(names, (*result[:5], breakdown_ids[result[5]], result[6]), strict=True)),
+                }
+                for subject_id, village_id, digest, result in rows
+            ],
+        )
+        return
+    tails: dict[tuple[Any, ...], str] = {}
+    for *_, result in rows:
+        if result not in tails:
+            values = (*result[:5], breakdown_ids[result[5]], result[6])
+            tails[result] = csv_line([*common.values(), *values, now])
+    null = csv_line([None])
+    lines = (
+        f"{subject_id},{null if village_id is None else village_id},{digest},{tails[result]}"
+        for subject_id, village_id, digest, result in rows
+    )
+    copy_lines(E, ["subject_id", "village_id", "inputs_digest", *common, *names, "computed_at"], lines)

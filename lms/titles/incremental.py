@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, delete, or_, select, tuple_
+from sqlalchemy import and_, case, delete, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lms.celery import enqueue_after_commit
@@ -42,7 +42,8 @@ def _insert(model: type) -> Any:
 
 def refresh_person_metrics(persons: Iterable[tuple[int, int]]) -> None:
     """Recompute the yearly metrics of these ``(person_id, year)`` from their learning records, in the caller's
-    transaction. Three statements at most (read, upsert, delete), whatever the number of persons."""
+    transaction. Four statements at most (read, upsert, delete; and, when some person was left without records in
+    the year, the update that takes their values away), whatever the number of persons."""
     pairs = sorted(set(persons))
     if not pairs:
         return
@@ -52,6 +53,7 @@ def refresh_person_metrics(persons: Iterable[tuple[int, int]]) -> None:
     keys = [engine.metric_key(m) for m in metrics]
     lr = engine.LR
     rows: list[dict[str, Any]] = []
+    learned: set[tuple[int, int]] = set()  # the pairs that still have records
     for start in range(0, len(pairs), engine._IN_LIST // 2):
         chunk = pairs[start : start + engine._IN_LIST // 2]
         for person_id, year, *values in db.session.execute(
@@ -59,6 +61,7 @@ def refresh_person_metrics(persons: Iterable[tuple[int, int]]) -> None:
             .where(tuple_(lr.c.person_id, lr.c.year).in_(chunk))
             .group_by(lr.c.person_id, lr.c.year)
         ).tuples():
+            learned.add((person_id, year))
             rows.extend(
                 {"person_id": person_id, "year": year, "metric": key, "value": Decimal(str(value or 0))}
                 for key, value in zip(keys, values, strict=True)
@@ -74,14 +77,27 @@ def refresh_person_metrics(persons: Iterable[tuple[int, int]]) -> None:
             )
         )
     # A person with records has a row per active metric (zeros too), so what may be left over is the rows of a
-    # person whose records all went, and of metrics no active set uses any more.
+    # person whose records all went, and of metrics no active set uses any more. A row whose value the share counts
+    # of the person's commune still hold (``counted``) keeps it, without a value, until that commune's evaluation
+    # has taken it away (ADR 29).
     has_records = select(lr.c.id).where(lr.c.person_id == table.c.person_id, lr.c.year == table.c.year).exists()
     for start in range(0, len(pairs), engine._IN_LIST // 2):
+        theirs = tuple_(table.c.person_id, table.c.year).in_(pairs[start : start + engine._IN_LIST // 2])
         db.session.execute(
             delete(PersonMetric).where(
-                tuple_(table.c.person_id, table.c.year).in_(pairs[start : start + engine._IN_LIST // 2]),
-                or_(table.c.metric.not_in(keys), ~has_records),
+                theirs, or_(table.c.metric.not_in(keys), and_(~has_records, table.c.counted.is_(None)))
             )
+        )
+    gone = [pair for pair in pairs if pair not in learned]  # left without records: values taken away
+    for start in range(0, len(gone), engine._IN_LIST // 2):
+        db.session.execute(
+            update(PersonMetric)
+            .where(
+                tuple_(table.c.person_id, table.c.year).in_(gone[start : start + engine._IN_LIST // 2]),
+                table.c.value.is_not(None),
+            )
+            .values(value=None)
+            .execution_options(synchronize_session=False)
         )
 
 
@@ -127,12 +143,14 @@ def records_changed(pairs: set[tuple[int, int]], persons: set[tuple[int, int]]) 
     (``(commune_id, year)``) are the communes whose evaluation reads them (where they live, their organisations'
     communes, and where they learned — ``dirty.home_pairs`` adds the first two): their metrics are refreshed and
     those communes are marked for these persons only."""
-    refresh_person_metrics(persons)
     by_year: dict[int, set[tuple[str, int]]] = defaultdict(set)
     for person_id, year in persons:
         by_year[year].add((SubjectType.PERSON.value, person_id))
     marks = {(c, y): by_year[y] for c, y in pairs if by_year.get(y)}
+    # The marks first: the evaluation's lock order (the commune-year's state row, then the metrics it writes), so
+    # a writer waits for a running evaluation before touching the metrics it reads and sets ``counted`` of.
     mark_subjects(marks)
+    refresh_person_metrics(persons)
 
 
 def pending(commune_id: int, year: int) -> dict[str, set[int]] | None:

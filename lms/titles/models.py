@@ -346,14 +346,39 @@ class PersonMetric(Model):
     the year has no row, one with records a row per metric, zeros included), kept up to
     date in the transaction that writes the person's learning records and reconciled by every full evaluation of
     the commune the person lives in (ADR 29). Derived data: no foreign key, a removed person's rows are never read.
-    ``metric`` is :func:`lms.titles.metrics.metric_key` of the criteria set's metric definition."""
+    ``metric`` is :func:`lms.titles.engine.metric_key` of the criteria set's metric definition."""
 
     __tablename__ = "title_person_metric"
 
     person_id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(primary_key=True)
     metric: Mapped[str] = mapped_column(String(32), primary_key=True)
-    value: Mapped[Decimal] = mapped_column(Numeric(12, 1))
+    # None: the person's records all went, while ``counted`` still holds what the share counts hold for them.
+    value: Mapped[Optional[Decimal]] = mapped_column(Numeric(12, 1))
+    # The value the share counts of the person's home commune hold (``title_share_count``; None: counted as no
+    # records), set by that commune's evaluation: an incremental one takes it away and adds ``value``.
+    counted: Mapped[Optional[Decimal]] = mapped_column(Numeric(12, 1))
+
+
+class ShareCount(Model):
+    """A large group's member counts for one share indicator (ADR 29): what the share subquery counts over the
+    members of a village or of the commune (numerator, denominator, unknown age, not applicable, no birth date),
+    written by the full evaluation and kept up to date by the incremental one from the old and new contributions
+    of the members it re-scored, so one person's change does not count every resident again. Derived data: no
+    foreign key; ``share`` is :func:`lms.titles.engine.share_key` of the set's indicator."""
+
+    __tablename__ = "title_share_count"
+
+    commune_id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    subject_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    subject_id: Mapped[int] = mapped_column(primary_key=True)
+    share: Mapped[str] = mapped_column(String(32), primary_key=True)
+    num: Mapped[int] = mapped_column()
+    den: Mapped[int] = mapped_column()
+    unk: Mapped[int] = mapped_column()
+    na: Mapped[int] = mapped_column()
+    nob: Mapped[int] = mapped_column()
 
 
 class RunStatus(enum.StrEnum):

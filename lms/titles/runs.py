@@ -24,7 +24,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, case, func, insert, select, text, update
+from sqlalchemy import Select, and_, case, func, insert, select, text, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lms import work
@@ -114,7 +114,8 @@ def evaluate_locked(commune_id: int, year: int, *, force: bool, verify: bool = F
     else:
         summary = engine.evaluate_commune(commune_id, year)
     if summary.get(Title.CITIZEN.value, {}).get("changed"):
-        _mark_organisations_elsewhere(commune_id, year, started)
+        persons = dirty.get(SubjectType.PERSON.value, set()) if dirty is not None else None
+        _mark_organisations_elsewhere(commune_id, year, started, persons)
     incremental.clear(commune_id, year)
     db.session.execute(
         update(EvaluationState)
@@ -195,10 +196,12 @@ def _audit_repairs(commune_id: int, year: int, repairs: list[dict[str, Any]]) ->
     log.warning("titles: commune %s, %s: %s tampered eligibility rows repaired", commune_id, year, len(repairs))
 
 
-def _mark_organisations_elsewhere(commune_id: int, year: int, since: datetime) -> None:
+def _mark_organisations_elsewhere(commune_id: int, year: int, since: datetime, persons: set[int] | None = None) -> None:
     """A unit's title counts its members' citizen results, and members may live in another commune: when this
     evaluation changed citizens who belong to organisations of other communes, those communes are marked too — by a
-    task after the commit, so this transaction never waits on another commune's lock."""
+    task after the commit, so this transaction never waits on another commune's lock. ``persons``: an incremental
+    evaluation's dirty persons, the only citizens it can have changed (not every row of the commune looked at)."""
+    only = OrganisationMember.person_id.in_(sorted(persons)) if persons is not None else true()
     communes = sorted(
         set(
             db.session.scalars(
@@ -218,6 +221,7 @@ def _mark_organisations_elsewhere(commune_id: int, year: int, since: datetime) -
                     Eligibility.title == Title.CITIZEN.value,
                     Eligibility.computed_at >= since,
                     Organisation.commune_id != commune_id,
+                    only,
                 )
             )
         )

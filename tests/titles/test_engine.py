@@ -724,18 +724,95 @@ def test_statement_count_does_not_grow_with_the_population(commune: AdminUnit, c
         assert [s for s in writes if "tmp_title_metrics" not in s] == []
         counts[persons] = (first.count, second.count)
     assert counts[3] == counts[30]
-    # The metrics of the year's records (create, fill, drop a temporary table); per title: the active sets, the
-    # wide statement, assessments, existing rows, frozen subjects (the unit title has two sets: one more wide
-    # statement and assessments read); a first run adds, per title, the look-up of its breakdowns by digest, the
-    # insert of the new ones and the insert of the rows — on PostgreSQL a COPY, which the DBAPI cursor sends outside
+    # The metrics of the year's records (create, fill, drop a temporary table); the active criteria sets (one
+    # statement for all titles); per title: the wide statement (joined to the stored rows, it also counts the
+    # subjects and flags the frozen ones) and the assessments (the unit title has two sets: one more wide statement
+    # and assessments read); the rows of subjects gone are looked for only when the commune holds more rows than its
+    # current subjects have there. A first run adds, per title, the look-up of its breakdowns by digest, the insert
+    # of the new ones and the insert of the rows — on PostgreSQL a COPY, which the DBAPI cursor sends outside
     # SQLAlchemy's statement events, so not counted here. A re-run with nothing changed needs no breakdown at all.
     # Circular 24's upgrade rule (Art. 5.3) reads the units' earlier recognitions: one more for the unit title.
-    # title_person_metric is brought up to date from the temporary table: an upsert that writes only changed values
-    # and a delete of values no longer backed (ADR 29) — two statements, writing nothing on a re-run; PostgreSQL
-    # first sets work_mem for the transaction (SET LOCAL through set_config).
-    reads = 3 + 2 + 6 * 5 + 2 + 1 + (db.engine.dialect.name == "postgresql")
+    # title_person_metric is brought up to date from the temporary table: an upsert of the values that differ and
+    # a read of the values no longer backed (deleted only if there are any; ADR 29, 40) — two statements, writing
+    # nothing on a re-run; PostgreSQL first sets work_mem for the transaction (SET LOCAL through set_config). The
+    # shares kept counted (ADR 29: the commune's share of citizens, the village's of residents who learned and of
+    # learning families) are counted in a statement per set (two), and the stored counts read once to write only
+    # what changed: on a first run, one insert.
+    reads = 3 + 1 + 6 * 2 + 2 + 2 + 1 + 2 + 1 + (db.engine.dialect.name == "postgresql")
     writes = 3 if db.engine.dialect.name != "postgresql" else 2
-    assert counts[3] == (reads + 6 * writes, reads)
+    assert counts[3] == (reads + 6 * writes + 1, reads)
+
+
+def test_a_rerun_brings_only_the_changed_subjects_into_python(commune: AdminUnit, monkeypatch: Any) -> None:
+    """Each subject's inputs are digested in SQL and compared with its stored row there: with nothing changed, each
+    wide statement returns only its first row (which carries the counts); one changed person comes back alone."""
+    load_set(SIMPLE_CITIZEN)
+    village = make_village(commune, "T01", "Thôn 1")
+    people = [person(village, f"Người {n}") for n in range(12)]
+    records([p.id for p in people[::2]], commune)
+    engine.evaluate_commune(commune.id, YEAR)
+    built: list[Any] = []
+    returned: list[list[int]] = []
+    real_changed, real_drop = engine._changed, engine._Metrics.drop
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        stmt, width = real_changed(*args, **kwargs)
+        built.append(stmt)
+        return stmt, width
+
+    def drop(metrics: Any) -> None:
+        # Before the temporary metrics table goes: what each statement returned, on the data the engine saw.
+        returned.extend([row.subject_id for row in db.session.execute(stmt) if not row._frozen] for stmt in built)
+        built.clear()
+        real_drop(metrics)
+
+    monkeypatch.setattr(engine, "_changed", spy)
+    monkeypatch.setattr(engine._Metrics, "drop", drop)
+
+    def fetched() -> list[list[int]]:
+        found = list(returned)
+        returned.clear()
+        return found
+
+    summary = engine.evaluate_commune(commune.id, YEAR)
+    assert summary["citizen"] == {"subjects": 12, "eligible": 6, "changed": 0}
+    assert all(len(rows) <= 1 for rows in fetched())  # the first row only: unchanged, skipped in Python
+    records([people[1].id], commune)
+    summary = engine.evaluate_commune(commune.id, YEAR)
+    assert summary["citizen"] == {"subjects": 12, "eligible": 7, "changed": 1}
+    assert eligibility("person", people[1].id, "citizen").eligible  # type: ignore[union-attr]
+    # Executed again after the evaluation wrote the person's row: at most the first row again.
+    assert all(len(rows) <= 1 for rows in fetched())
+
+
+def test_the_full_evaluation_puts_the_stored_metrics_right(commune: AdminUnit) -> None:
+    """title_person_metric changed behind the writers' back (a value altered, a row of a person without records):
+    the full evaluation, which groups the records itself, writes the one and deletes the other, nothing else."""
+    from lms.titles.models import PersonMetric
+
+    load_set(SIMPLE_CITIZEN)
+    village = make_village(commune, "T01", "Thôn 1")
+    people = [person(village, f"Người {n}") for n in range(4)]
+    records([people[0].id, people[1].id], commune)
+    engine.evaluate_commune(commune.id, YEAR)
+
+    def stored() -> set[tuple[int, str, Decimal]]:
+        rows = select(PersonMetric.person_id, PersonMetric.metric, PersonMetric.value).where(PersonMetric.year == YEAR)
+        return {(p, m, Decimal(v)) for p, m, v in db.session.execute(rows).tuples()}
+
+    honest = stored()
+    assert {p for p, _, _ in honest} == {people[0].id, people[1].id}
+    key = next(m for p, m, _ in honest if p == people[0].id)
+    db.session.execute(
+        PersonMetric.__table__.update()
+        .where(PersonMetric.person_id == people[0].id, PersonMetric.metric == key)
+        .values(value=Decimal(99))
+    )
+    db.session.execute(insert(PersonMetric).values(person_id=people[2].id, year=YEAR, metric=key, value=Decimal(3)))
+    db.session.execute(insert(PersonMetric).values(person_id=people[1].id, year=YEAR, metric="gone", value=Decimal(1)))
+    db.session.expire_all()
+    engine.evaluate_commune(commune.id, YEAR)
+    assert stored() == honest
 
 
 def test_second_run_changes_nothing(commune: AdminUnit) -> None:

@@ -4,8 +4,10 @@ their subjects, and an evaluation that re-scores only those subjects and the gro
 * the statements of one change — the writer's (records, metrics, mark) and the evaluation's — are as many in a
   commune of 3 persons as in one of 400;
 * property: after random changes (records added and removed, assessments entered, changed and removed on persons,
-  households, clans, villages, organisations and the commune), the incremental evaluation leaves exactly what a
-  full evaluation of the same data computes — the full evaluation, verifying every row, finds nothing to change.
+  households, clans, villages, organisations and the commune, persons moving to another household and village),
+  the incremental evaluation leaves exactly what a full evaluation of the same data computes — the full evaluation,
+  verifying every row, finds nothing to change — and the share counts it kept (``title_share_count``) are those the
+  full evaluation counts again.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from lms.titles.models import (
     EvaluationDirtySubject,
     EvaluationState,
     PersonMetric,
+    ShareCount,
 )
 from tests.conftest import make_village, unit_by_code
 
@@ -200,9 +203,44 @@ def stored_metrics() -> set[tuple[int, str, Decimal]]:
     return {
         (p, m, Decimal(v))
         for p, m, v in db.session.execute(
-            select(PersonMetric.person_id, PersonMetric.metric, PersonMetric.value).where(PersonMetric.year == YEAR)
+            select(PersonMetric.person_id, PersonMetric.metric, PersonMetric.value).where(
+                PersonMetric.year == YEAR, PersonMetric.value.is_not(None)
+            )
         ).tuples()
     }
+
+
+def share_counts(commune: AdminUnit) -> dict[tuple[str, int, str], tuple[int, ...]]:
+    rows = db.session.execute(
+        select(
+            ShareCount.subject_type,
+            ShareCount.subject_id,
+            ShareCount.share,
+            ShareCount.num,
+            ShareCount.den,
+            ShareCount.unk,
+            ShareCount.na,
+            ShareCount.nob,
+        ).where(ShareCount.commune_id == commune.id, ShareCount.year == YEAR)
+    ).tuples()
+    return {(t, i, k): tuple(counts) for t, i, k, *counts in rows}
+
+
+def move(person_id: int, household_id: int) -> None:
+    """A person moves to another household (and its village): a registry change, which names no subject — the
+    commune-year is marked whole, as for a registration."""
+    from lms.titles.dirty import mark_dirty
+
+    person = db.session.get(Person, person_id)
+    household = db.session.get(Household, household_id)
+    assert person is not None
+    assert household is not None
+    person.household_id, person.unit_id = household.id, household.village_id
+    db.session.flush()
+    village = db.session.get(AdminUnit, household.village_id)
+    assert village is not None
+    assert village.parent_id is not None
+    mark_dirty([(village.parent_id, YEAR)])
 
 
 def state(commune: AdminUnit) -> EvaluationState:
@@ -248,8 +286,13 @@ def test_records_keep_the_persons_metrics_and_mark_only_them(loaded: None) -> No
     assert not state(commune).partial
 
     remove_records(commune, [someone])
-    assert not {m for m in stored_metrics() if m[0] == someone}, "no records, no metric rows"
+    assert not {m for m in stored_metrics() if m[0] == someone}, "no records, no metric values"
     assert stored_metrics() == full
+    # … but the values the village's and commune's counts hold stay until the evaluation has taken them away
+    theirs = select(func.count()).select_from(PersonMetric).where(PersonMetric.person_id == someone)
+    assert db.session.scalar(theirs)
+    runs.evaluate_locked(commune.id, YEAR, force=False)
+    assert db.session.scalar(theirs) == 0
 
 
 def test_a_whole_commune_mark_is_not_made_partial(loaded: None) -> None:
@@ -278,6 +321,42 @@ def test_a_new_criteria_set_metric_takes_the_full_evaluation(loaded: None) -> No
     outcome = runs.evaluate_locked(commune.id, YEAR, force=False)
     assert outcome.summary["citizen"]["subjects"] == 8
     assert state(commune).metrics_key == engine.metrics_key(engine.active_metrics())
+
+
+def test_the_full_evaluation_rewrites_only_the_share_counts_that_changed(loaded: None) -> None:
+    commune = unit_by_code("23293")
+    build(commune, 12)
+    runs.evaluate_locked(commune.id, YEAR, force=True)
+    counted = share_counts(commune)
+    assert counted, "the villages' and the commune's shares are counted"
+    stale = next(iter(counted))  # a group whose stored counts drifted: rewritten
+    table = ShareCount.__table__
+    db.session.execute(
+        table.update()
+        .where(
+            table.c.commune_id == commune.id,
+            table.c.subject_type == stale[0],
+            table.c.subject_id == stale[1],
+            table.c.share == stale[2],
+        )
+        .values(num=table.c.num + 7)
+    )
+    db.session.execute(  # a group that has no members (any more): its row goes
+        insert(ShareCount).values(
+            commune_id=commune.id,
+            year=YEAR,
+            subject_type="village",
+            subject_id=-1,
+            share=stale[2],
+            num=1,
+            den=1,
+            unk=0,
+            na=0,
+            nob=0,
+        )
+    )
+    runs.evaluate_locked(commune.id, YEAR, force=True)
+    assert share_counts(commune) == counted
 
 
 # --- statements: constant in the size of the commune ---------------------------------------------------------------
@@ -318,8 +397,9 @@ def test_statements_of_one_change_do_not_grow_with_the_commune(loaded: None, cou
         assert outcome.summary["commune_community"]["subjects"] == 1
         counts[persons] = (writer.count, evaluation.count)
     assert counts[3] == counts[400]
-    # Writer: the record's delete, the active sets, the persons' records grouped, the metrics upsert, the delete of
-    # values gone to zero, the persons' homes and organisations (two), the mark upsert and the dirty subjects.
+    # Writer: the record's delete, the persons' homes and organisations (two), the mark upsert and the dirty
+    # subjects, the active criteria sets, the persons' records grouped, the metrics upsert and the delete of rows
+    # no longer backed (the person keeps other records: no value to take away from one left without any).
     assert counts[3][0] == 9
 
 
@@ -328,7 +408,7 @@ def test_statements_of_one_change_do_not_grow_with_the_commune(loaded: None, cou
 
 OPERATIONS = st.lists(
     st.tuples(
-        st.sampled_from(["add", "remove", "assess", "unassess"]),
+        st.sampled_from(["add", "remove", "assess", "unassess", "move"]),
         st.sampled_from(["person", "household", "clan", "village", "organisation", "commune"]),
         st.integers(min_value=0, max_value=10_000),
         st.sampled_from([0, 1, 3, 5, 8, 10, 100]),
@@ -351,11 +431,17 @@ def test_incremental_evaluation_equals_the_full_one(loaded: None, batches: list[
         subjects = build(commune, 24, seed=seed)
         runs.evaluate_locked(commune.id, YEAR, force=True)
         rnd = rng(seed)
+        counted = share_counts(commune)
+        assert {t for t, _, _ in counted} == {"village", "commune"}, "the full evaluation counts the large groups"
         for batch in batches:
+            moved = False
             for operation, subject_type, pick, value in batch:
-                ids = subjects["person" if operation in ("add", "remove") else subject_type]
+                ids = subjects["person" if operation in ("add", "remove", "move") else subject_type]
                 chosen = ids[pick % len(ids)]
-                if operation == "add":
+                if operation == "move":
+                    move(chosen, subjects["household"][(pick * 3) % len(subjects["household"])])
+                    moved = True
+                elif operation == "add":
                     add_records(commune, [chosen, ids[(pick * 7) % len(ids)]], rnd)
                 elif operation == "remove":
                     remove_records(commune, [chosen])
@@ -364,15 +450,17 @@ def test_incremental_evaluation_equals_the_full_one(loaded: None, batches: list[
                     if codes:
                         code = codes[pick % len(codes)]
                         set_assessment(commune, subject_type, chosen, code, value if operation == "assess" else None)
-            assert state(commune).partial
+            assert state(commune).partial is not moved
             outcome = runs.evaluate_locked(commune.id, YEAR, force=False)
             assert outcome.evaluated
             incremental_rows = snapshot(commune)
+            incremental_counts = share_counts(commune)
             repairs: list[dict[str, Any]] = []
             full = engine.evaluate_commune(commune.id, YEAR, repairs=repairs)
             assert repairs == []
             assert {title: counts["changed"] for title, counts in full.items()} == dict.fromkeys(full, 0)
             assert snapshot(commune) == incremental_rows
+            assert share_counts(commune) == incremental_counts
     finally:
         nested.rollback()
 
