@@ -127,11 +127,15 @@ class Config:
     # URL shared by every web process and worker (the roll-up's invalidation must reach them all); the embedded
     # default is a directory under instance/, which the web process and the worker on one machine both see.
     CACHE_URL = _env("LMS_CACHE_URL", "") or ""
-    CACHE_TYPE = "RedisCache" if CACHE_URL.startswith(("redis://", "rediss://")) else "FileSystemCache"
+    # On Redis, a server that cannot be reached is a miss, never an error (lms.core.cache).
+    CACHE_TYPE = (
+        "lms.core.cache.TolerantRedisCache" if CACHE_URL.startswith(("redis://", "rediss://")) else "FileSystemCache"
+    )
     CACHE_REDIS_URL = CACHE_URL or None
     CACHE_DIR = str(INSTANCE_DIR / "cache")
     CACHE_THRESHOLD = 5000  # files kept by the embedded cache
-    CACHE_KEY_PREFIX = "lms:"
+    # Two deployments sharing one Redis database must not read each other's entries (a user's snapshot is keyed by id).
+    CACHE_KEY_PREFIX = _env("LMS_CACHE_KEY_PREFIX", "lms:") or "lms:"
     CACHE_DEFAULT_TIMEOUT = 86400  # a page lives a day at most; the roll-up's generations invalidate it sooner
     # How long a user's resolved scope (assigned units and their pre-2025 predecessors) is reused across requests;
     # a change of the user's roles takes effect at once (they are part of the key), a change of the map after this.

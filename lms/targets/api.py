@@ -73,7 +73,7 @@ def list_values(query: ValuesQuery):
     )
     names = [cache.PLANS, cache.ROLLUP, cache.COMMUNES]
     tokens, entry = cache.lookup(names, key)
-    current = tuple(tokens[name] for name in names)
+    current = cache.current(tokens, names)
     etag = hashlib.sha256(f"{key}:{current}".encode()).hexdigest()[:32]
     if cache.etag_matches(etag, request.if_none_match):
         return _revalidated(Response(status=304), etag)

@@ -44,17 +44,28 @@ def generations(names: Iterable[str | int]) -> tuple[str, ...]:
     return tuple(values)
 
 
-def lookup(names: Iterable[str | int], key: str) -> tuple[dict[str | int, str], Any]:
-    """The current tokens of ``names`` and the entry stored under ``key``, in one round trip to the cache (a missing
-    token is made as in :func:`generations`). Entries keep the tokens they were built under: the caller serves one
-    only if they are still the current ones."""
+def lookup(names: Iterable[str | int], key: str, *, create: bool = True) -> tuple[dict[str | int, str | None], Any]:
+    """The current tokens of ``names`` and the entry stored under ``key``, in one round trip to the cache. Entries
+    keep the tokens they were built under: the caller serves one only if they are still the current ones.
+
+    A missing token is made as in :func:`generations`; with ``create=False`` it stays None (no entry can match it)
+    until :func:`current` makes it — for names that come from the request (a unit id in the URL), so that only a
+    unit the caller may see and that exists gets a generation, never one per id anybody types."""
     names = list(names)
     *values, entry = cache.get_many(*(_gen_key(n) for n in names), key)
-    missing = [n for n, v in zip(names, values, strict=True) if v is None]
-    tokens = dict(zip(names, values, strict=True))
+    tokens: dict[str | int, str | None] = dict(zip(names, values, strict=True))
+    if create:
+        current(tokens, names)
+    return tokens, entry
+
+
+def current(tokens: dict[str | int, str | None], names: Iterable[str | int]) -> tuple[str, ...]:
+    """The tokens of ``names`` from a :func:`lookup`, the missing ones made now (and written into ``tokens``)."""
+    names = list(names)
+    missing = [n for n in names if tokens.get(n) is None]
     if missing:
         tokens.update(zip(missing, generations(missing), strict=True))
-    return tokens, entry
+    return tuple(str(tokens[n]) for n in names)
 
 
 def bump(names: Iterable[str | int]) -> None:

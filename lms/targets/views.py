@@ -374,7 +374,7 @@ def unit(unit_id: int):
     # The plans' and the figures' generations and the stored page, in one round trip; the page is served only if it
     # was built under the current generations and its unit is in the user's scope now (the key names the user and
     # every scope, so this only repeats the check made when the page was built).
-    tokens, entry = cache.lookup([cache.PLANS, cache.ROLLUP, unit_id], key)
+    tokens, entry = cache.lookup([cache.PLANS, cache.ROLLUP, unit_id], key, create=False)
     # The layout's forms carry this session's CSRF token: the page is stored with a placeholder, filled in per
     # request.
     csrf = generate_csrf()
@@ -392,7 +392,7 @@ def unit(unit_id: int):
         # A village's page lists eligibility rows, which the titles evaluation changes, not the roll-up.
         return _unit_page(unit)
     figures = unit.id if unit.level == UnitLevel.COMMUNE else cache.ROLLUP
-    used = (tokens[cache.PLANS], tokens[figures])
+    used = cache.current(tokens, (cache.PLANS, figures))
     etag = _etag(key, used)
     if cache.etag_matches(etag, request.if_none_match):
         return _revalidated(Response(status=304), etag)
