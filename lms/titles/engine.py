@@ -202,7 +202,12 @@ def evaluate_commune(
         commune.scope = _scope(commune, dirty)
         metrics = _Metrics(commune, definitions, stored=True)
         _counts_before(commune, definitions, metrics)
-    else:
+        if _counts_missing(commune, definitions):
+            # A group re-scored without stored counts (a village whose residents came after the commune's last
+            # full evaluation): nothing to add the change to, so the commune is counted in full.
+            log.info("titles: commune %s (%s) has groups without counts: evaluated in full", commune.id, year)
+            commune.scope, commune.before, commune.stored, dirty = None, {}, {}, None
+    if dirty is None:
         _big_sort_memory()
         metrics = _Metrics(commune, definitions)
         metrics.store()
@@ -619,29 +624,32 @@ class _Metrics:
         without_records = select(persons.c.id).where(
             ~select(table.c.person_id).where(table.c.person_id == persons.c.id).exists()
         )
-        # A value gone whose share counts another commune (the person's home) still holds: that commune's
-        # evaluation settles it (:func:`_settle_counted`). A resident's is counted again now.
-        settled = or_(PM.c.value.is_not(None), PM.c.counted.is_(None), PM.c.person_id.in_(self.residents))
+        # A value gone of a person living elsewhere (an organisation's member) whose home commune's share counts
+        # still hold it (``counted``): its value is cleared, not the row, so that commune's next evaluation takes
+        # the old contribution out (:func:`_settle_counted`, or its full evaluation). A resident's row goes: this
+        # evaluation counts the commune's shares again from the temporary table.
+        settled = or_(PM.c.counted.is_(None), PM.c.person_id.in_(self.residents))
+        gone = case((settled, 1), else_=0).label("gone")
+        acted_on = or_(settled, PM.c.value.is_not(None))
         stale = db.session.execute(
-            select(PM.c.person_id, PM.c.metric)
-            .where(PM.c.year == year, PM.c.person_id.in_(without_records), settled)
+            select(PM.c.person_id, PM.c.metric, gone)
+            .where(PM.c.year == year, PM.c.person_id.in_(without_records), acted_on)
             .union_all(
-                select(PM.c.person_id, PM.c.metric).where(
+                select(PM.c.person_id, PM.c.metric, gone).where(
                     PM.c.year == year,
                     PM.c.person_id.between(low, high),
                     PM.c.metric.not_in([metric_key(m) for m in self.metrics]),
                     select(table.c.person_id).where(table.c.person_id == PM.c.person_id).exists(),
-                    settled,
+                    acted_on,
                 )
             )
         ).all()
-        for start in range(0, len(stale), _IN_LIST // 2):
-            db.session.execute(
-                delete(PM).where(
-                    PM.c.year == year,
-                    tuple_(PM.c.person_id, PM.c.metric).in_([tuple(r) for r in stale[start : start + _IN_LIST // 2]]),
-                )
-            )
+        chunk = _IN_LIST // 2
+        for delete_row, rows in ((True, [r[:2] for r in stale if r[2]]), (False, [r[:2] for r in stale if not r[2]])):
+            for start in range(0, len(rows), chunk):
+                which = (PM.c.year == year, tuple_(PM.c.person_id, PM.c.metric).in_(rows[start : start + chunk]))
+                statement = delete(PM).where(*which) if delete_row else update(PM).where(*which).values(value=None)
+                db.session.execute(statement)
 
     def drop(self) -> None:
         if self.table is not None:
@@ -942,6 +950,25 @@ def _counts_before(commune: _Commune, definitions: list[crit.CriteriaDefinition]
             ),
         ),
     )
+
+
+def _counts_missing(commune: _Commune, definitions: list[crit.CriteriaDefinition]) -> bool:
+    """Incremental evaluation: is a counted share group of a re-scored village or of the commune without stored
+    counts? (Each has members — the persons re-scored live there — so a full evaluation left it a row.)"""
+    assert commune.scope is not None
+    villages = [v for v in commune.scope.get(SubjectType.VILLAGE.value, ()) if v != commune.id]
+    for definition, _, group in _counted_groups_of(definitions):
+        if definition.subject == SubjectType.COMMUNE:
+            ids: list[int] = [commune.id]
+        elif definition.subject == SubjectType.VILLAGE:
+            ids = villages
+        else:
+            continue
+        for indicator in group:
+            key = share_key(definition, indicator)
+            if any((definition.subject, subject_id, key) not in commune.stored for subject_id in ids):
+                return True
+    return False
 
 
 def _counted_subquery(
