@@ -129,21 +129,31 @@ def get_class(class_id: int, user: Any, permission: Any) -> CourseClass | None:
 def get_session(session_id: int, user: Any, permission: Any, *, for_update: bool = False) -> ClassSession | None:
     """A session in the user's scope, with its class. ``for_update`` also locks the session's row (the look-up
     and the lock of :func:`record_attendance` in one statement)."""
-    from lms.auth.permissions import scoped
+    from lms.auth.permissions import scope_paths
+
+    stmt = _session_in_scope(tuple(scope_paths(user, permission)), for_update)
+    return db.session.scalar(stmt, {"session_id": session_id})
+
+
+@functools.lru_cache(maxsize=512)
+def _session_in_scope(paths: tuple[str, ...], for_update: bool) -> Select:
+    """The statement of :func:`get_session` for these scope roots, built once per process and scope: building it
+    (and computing its cache key, which SQLAlchemy keeps on the statement) cost more Python than the database took
+    to run it. The session's id is its one parameter; a user whose scope changes gets another statement."""
+    from lms.auth.permissions import scoped_to
 
     stmt = (
-        scoped(
+        scoped_to(
             select(ClassSession).join(CourseClass, CourseClass.id == ClassSession.class_id),
             CourseClass.commune_id,
-            user,
-            permission,
+            paths,
         )
         .options(contains_eager(ClassSession.course_class))
-        .where(ClassSession.id == session_id)
+        .where(ClassSession.id == bindparam("session_id"))
     )
     if for_update:
         stmt = stmt.with_for_update(of=ClassSession).execution_options(populate_existing=True)
-    return db.session.scalar(stmt)
+    return stmt
 
 
 def visible_courses(user: Any, permission: Any) -> Select:
