@@ -942,9 +942,10 @@ WITH marks AS (
     UPDATE idempotent_request SET status_code = 200, response = CAST(:answer AS json) WHERE id = :answer_id
 ), events AS (
     INSERT INTO audit_event (at, user_id, action, object_type, object_id, details, ip)
-    SELECT :now, :user_id, e.action, 'class_session', :object_id, e.details, e.ip
-    FROM unnest(CAST(:actions AS varchar[]), CAST(:details AS json[]), CAST(:ips AS varchar[]))
-         AS e(action, details, ip)
+    SELECT :now, :user_id, e.action, 'class_session', :object_id, d.details, e.ip
+    FROM unnest(CAST(:actions AS varchar[]), CAST(:ips AS varchar[])) WITH ORDINALITY AS e(action, ip, n)
+    JOIN json_array_elements(CAST(:details AS json)) WITH ORDINALITY AS d(details, n) ON d.n = e.n
+    ORDER BY e.n
 )
 INSERT INTO pending_work (kind, subject_id, marked_at)
 SELECT :work, :class_id, :now WHERE :dirty
@@ -979,7 +980,8 @@ def _write_batch_postgresql(
             "client_mark_ids": [row["client_mark_id"] for row in rows],
             "object_id": str(session.id),
             "actions": [action for action, _entry in events],
-            "details": [json.dumps(entry, ensure_ascii=False) for _action, entry in events],
+            # One JSON array for all the events' details: one encoding, not one per event (a re-sync has 40).
+            "details": json.dumps([entry for _action, entry in events], ensure_ascii=False),
             "ips": [ip if action == "attendance.record" else None for action, _entry in events],
             "work": COMPLETION_WORK,
             "class_id": session.class_id,
