@@ -87,11 +87,17 @@ _CLAIM = text(
 ).columns(*IdempotentRequest.__table__.c)
 
 
+@functools.cache
+def _claim_statement() -> Any:
+    """The claim mapped onto the model, built once per process (and with it its cache key)."""
+    return select(IdempotentRequest).from_statement(_CLAIM)
+
+
 def _claim(user_id: int, key: str, digest: str) -> IdempotentRequest | None:
     """Insert the key's row unless it exists (waiting, on PostgreSQL, for a concurrent claim to end); the new row,
     or None if the key was taken."""
     return db.session.scalar(
-        select(IdempotentRequest).from_statement(_CLAIM),
+        _claim_statement(),
         {
             "user_id": user_id,
             "key": key,

@@ -178,8 +178,16 @@ def scoped(stmt: Select, unit_id_column: Any, user: Any, permission: Permission)
 
     This is the one scoping helper: every list, lookup, export and API query of a scoped resource calls it.
     """
+    return scoped_to(stmt, unit_id_column, scope_paths(user, permission))
+
+
+def scoped_to(stmt: Select, unit_id_column: Any, paths: Iterable[str]) -> Select:
+    """:func:`scoped` for scope roots already resolved (``scope_paths``): what a statement built once per scope,
+    and reused, is restricted with."""
     unit = _SCOPE_UNIT
-    return stmt.join(unit, unit.id == unit_id_column).where(in_scope(unit.path, user, permission))
+    paths = list(paths)
+    where = or_(*(subtree(unit.path, p) for p in paths)) if paths else false()
+    return stmt.join(unit, unit.id == unit_id_column).where(where)
 
 
 def can(user: Any, permission: Permission, unit: AdminUnit | None) -> bool:

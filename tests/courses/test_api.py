@@ -722,6 +722,31 @@ def test_a_token_records_its_last_use_at_most_once_a_minute(attendance_class, cl
 # --- scope ---------------------------------------------------------------------------------------------------
 
 
+def test_the_session_look_up_built_once_per_scope_follows_a_change_of_scope(app_ctx, client):
+    """The scoped look-up is built once per scope and reused: a role granted in another commune makes its sessions
+    found at the next request (another statement), and the first commune's statement does not find them."""
+    from lms.auth.services import assign_role
+
+    own = make_centre("23293", learners=1, label="A")
+    theirs = make_centre("23302", learners=1, label="B")
+    their_class = make_class(theirs)
+    services.enrol(their_class, [p.id for p in theirs.learners])
+    (their_session,) = services.schedule(their_class, [(datetime(2026, 3, 3, 19), datetime(2026, 3, 3, 21))])
+    user, headers = _bearer(unit=own.commune)
+    _other, other_headers = _bearer(unit=own.commune)
+    session_id = their_session.id
+    db.session.commit()
+    assert client.get(f"/api/v1/sessions/{session_id}", headers=headers).status_code == 404
+    assign_role(user, Role.CENTRE_MANAGER, theirs.commune)
+    db.session.commit()
+    assert client.get(f"/api/v1/sessions/{session_id}", headers=headers).status_code == 200
+    body = _batch(theirs.learners, status="present", at="2026-03-03T12:05:00Z", device="phone", prefix="s")
+    assert _post_marks(client, their_session, body, headers, str(uuid.uuid4())).status_code == 200
+    # The same scope as before the grant, for another user: still not found.
+    assert client.get(f"/api/v1/sessions/{session_id}", headers=other_headers).status_code == 404
+    assert _post_marks(client, their_session, body, other_headers, str(uuid.uuid4())).status_code == 404
+
+
 def test_a_centre_manager_gets_404_for_another_communes_class_and_session(app_ctx, client):
     own = make_centre("23293", learners=1, label="A")
     theirs = make_centre("23302", learners=2, label="B")
