@@ -492,3 +492,91 @@ def test_tables_written_by_evaluation_are_analysed_after_a_large_write(loaded: N
     analysed = runs.analyze_after(large)
     expected = sorted(runs.ANALYZED_TABLES) if db.engine.dialect.name == "postgresql" else []
     assert sorted(analysed) == expected
+
+
+# --- the maintained counts' edge cases (review of ADR 29's counted shares) ----------------------------------------
+
+
+def test_a_village_without_stored_counts_is_counted_in_full(loaded: None) -> None:
+    """A village filed after the commune's last full evaluation (a registry change, which marks nothing): when one
+    of its residents learns, the incremental evaluation has no stored counts to add the change to, so the commune is
+    counted in full — the village's share then covers all its residents, as a full evaluation finds."""
+    commune = unit_by_code("23293")
+    build(commune, 24)
+    runs.evaluate_locked(commune.id, YEAR, force=True)
+    village = make_village(commune, f"{commune.code}-V9", "Thôn mới")
+    household = Household(village_id=village.id, code=f"{commune.code}-H-new")
+    db.session.add(household)
+    db.session.flush()
+    names = [f"Người mới {n}" for n in range(3)]
+    db.session.execute(
+        insert(Person),
+        [
+            {
+                "full_name": name,
+                "name_folded": fold(name),
+                "sort_key": person_sort_key(name),
+                "unit_id": village.id,
+                "household_id": household.id,
+                "birth_date": date(1980 + n, 1, 1),
+            }
+            for n, name in enumerate(names)
+        ],
+    )
+    newcomers = list(db.session.scalars(select(Person.id).where(Person.household_id == household.id)))
+    add_records(commune, newcomers[:1], rng(3))
+    assert state(commune).partial
+    assert runs.evaluate_locked(commune.id, YEAR, force=False).evaluated
+    rows, counts = snapshot(commune), share_counts(commune)
+    assert {i for t, i, _ in counts if t == "village"} >= {village.id}
+    repairs: list[dict[str, Any]] = []
+    full = engine.evaluate_commune(commune.id, YEAR, repairs=repairs)
+    assert repairs == []
+    assert {title: summary["changed"] for title, summary in full.items()} == dict.fromkeys(full, 0)
+    assert snapshot(commune) == rows
+    assert share_counts(commune) == counts
+
+
+def test_a_member_living_elsewhere_keeps_what_the_home_counts_hold(loaded: None) -> None:
+    """A resident of commune H is a member of an organisation of commune C. Their records go without naming them
+    (a whole-commune mark of C): C's full evaluation clears the value it no longer finds, but keeps the row's
+    ``counted``, which H's share counts still hold. When the person learns again, H's incremental evaluation takes
+    the old contribution out and adds the new one: the same counts as H's full evaluation."""
+    home, other = unit_by_code("23293"), unit_by_code("23302")
+    subjects = build(home, 24)
+    build(other, 8, seed=2)
+    member = subjects["person"][2]  # records: build gives them to every other person
+    organisation = db.session.scalar(select(Organisation).where(Organisation.commune_id == other.id))
+    assert organisation is not None
+    db.session.execute(insert(OrganisationMember).values(organisation_id=organisation.id, person_id=member))
+    for commune in (home, other):
+        runs.evaluate_locked(commune.id, YEAR, force=True)
+    held = db.session.execute(
+        select(PersonMetric.metric, PersonMetric.counted).where(
+            PersonMetric.person_id == member, PersonMetric.year == YEAR
+        )
+    ).all()
+    assert held
+    assert all(counted is not None for _, counted in held)
+    db.session.execute(delete(LearningRecord).where(LearningRecord.person_id == member, LearningRecord.year == YEAR))
+    learning_records_changed.send(None, pairs={(other.id, YEAR)})  # names no person
+    runs.evaluate_locked(other.id, YEAR, force=True)
+    kept = dict(
+        db.session.execute(
+            select(PersonMetric.metric, PersonMetric.counted).where(
+                PersonMetric.person_id == member, PersonMetric.year == YEAR, PersonMetric.value.is_(None)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    assert kept == dict(held)  # value cleared, the home commune's counted kept
+    add_records(home, [member], rng(5))
+    assert state(home).partial
+    assert runs.evaluate_locked(home.id, YEAR, force=False).evaluated
+    rows, counts = snapshot(home), share_counts(home)
+    repairs: list[dict[str, Any]] = []
+    engine.evaluate_commune(home.id, YEAR, repairs=repairs)
+    assert repairs == []
+    assert snapshot(home) == rows
+    assert share_counts(home) == counts
