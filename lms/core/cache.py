@@ -12,6 +12,7 @@ figures or the page's lifetime — so it is logged as an error, with the generat
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from flask_caching.backends.rediscache import RedisCache
@@ -48,21 +49,21 @@ class TolerantRedisCache(RedisCache):
             self._failed("has", key, error)
             return False
 
-    def set(self, key: str, value: Any, timeout: int | None = None) -> bool:
+    def set(self, key: str, value: Any, timeout: int | timedelta | None = None) -> bool:
         try:
             return bool(super().set(key, value, timeout=timeout))
         except RedisError as error:
             self._failed("set", key, error)
             return False
 
-    def add(self, key: str, value: Any, timeout: int | None = None) -> bool:
+    def add(self, key: str, value: Any, timeout: int | timedelta | None = None) -> bool:
         try:
             return bool(super().add(key, value, timeout=timeout))
         except RedisError as error:
             self._failed("add", key, error)
             return False
 
-    def set_many(self, mapping: dict[str, Any], timeout: int | None = None) -> list[Any]:
+    def set_many(self, mapping: dict[str, Any], timeout: int | timedelta | None = None) -> list[Any]:
         try:
             return list(super().set_many(mapping, timeout=timeout))
         except RedisError as error:

@@ -645,9 +645,10 @@ class _Metrics:
             )
         ).all()
         chunk = _IN_LIST // 2
-        for delete_row, rows in ((True, [r[:2] for r in stale if r[2]]), (False, [r[:2] for r in stale if not r[2]])):
-            for start in range(0, len(rows), chunk):
-                which = (PM.c.year == year, tuple_(PM.c.person_id, PM.c.metric).in_(rows[start : start + chunk]))
+        for delete_row in (True, False):
+            keys = [(person_id, metric) for person_id, metric, gone_row in stale if bool(gone_row) is delete_row]
+            for start in range(0, len(keys), chunk):
+                which = (PM.c.year == year, tuple_(PM.c.person_id, PM.c.metric).in_(keys[start : start + chunk]))
                 statement = delete(PM).where(*which) if delete_row else update(PM).where(*which).values(value=None)
                 db.session.execute(statement)
 
