@@ -323,7 +323,8 @@ def evaluate_province(app: Flask, province_code: str, year: int, *, reset: bool)
 
 
 def latency(app: Flask, year: int, samples: int) -> list[float]:
-    """A new learning record, announced as courses does, committed; then the person's eligibility polled."""
+    """A new learning record, announced as courses does (its commune and its person), committed; then the person's
+    eligibility polled."""
     from courses.models import LearningRecord
     from lms.core.signals import learning_records_changed
     from lms.extensions import db, utcnow
@@ -353,7 +354,8 @@ def latency(app: Flask, year: int, samples: int) -> list[float]:
                     source_key=f"bench-latency:{uuid.uuid4().hex}",
                 )
             )
-            learning_records_changed.send(None, pairs={(commune_id, year)})
+            # As courses announces it: where, and whose (the incremental path, ADR 29).
+            learning_records_changed.send(None, pairs={(commune_id, year)}, persons={(person_id, year)})
             db.session.commit()
             started = time.perf_counter()
             deadline = started + 120
