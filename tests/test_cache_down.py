@@ -8,6 +8,8 @@ import logging
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from lms.auth.models import Role, User
 from lms.core.cache import TolerantRedisCache
@@ -20,14 +22,15 @@ pytestmark = pytest.mark.usefixtures("client")
 
 
 def _unreachable() -> TolerantRedisCache:
-    # Port 1 on the loopback: nothing listens, the connection is refused at once.
-    return TolerantRedisCache(host=redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5))
+    # A socket that does not exist: the connection fails at once, with no retry (as the factory configures it).
+    client = redis.Redis(unix_socket_path="/nonexistent/lms-test-redis.sock", retry=Retry(NoBackoff(), 0))
+    return TolerantRedisCache(host=client)
 
 
-def test_every_operation_misses_or_is_skipped_and_is_logged(caplog):
+def test_every_operation_misses_or_is_skipped_and_an_invalidation_lost_is_an_error(caplog):
     down = _unreachable()
     with caplog.at_level(logging.WARNING, logger="lms.core.cache"):
-        assert down.get("k") is None
+        assert down.get("k") is None  # fails, and the cache is left alone for RETRY_AFTER seconds
         assert down.get_many("a", "b") == [None, None]
         assert down.has("k") is False
         assert down.set("k", 1) is False
@@ -35,9 +38,16 @@ def test_every_operation_misses_or_is_skipped_and_is_logged(caplog):
         assert down.set_many({"a": 1}) == []
         assert down.delete("k") is False
         assert down.delete_many("a") == []
-    assert len(caplog.records) == 8
-    # An invalidation that could not be made is an error, named with the generations it could not replace.
-    assert [r.levelno for r in caplog.records if "set_many" in r.getMessage()] == [logging.ERROR]
+    messages = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert messages[0][0] == logging.WARNING
+    assert "get of k failed" in messages[0][1]
+    # Asked once; the invalidations skipped while it is down are errors, named with what they could not replace.
+    assert [level for level, text in messages if "failed" in text] == [logging.WARNING]
+    assert [level for level, text in messages if "skipped" in text] == [logging.ERROR, logging.ERROR]
+    caplog.clear()
+    down._down_until = 0.0  # RETRY_AFTER later: asked again
+    assert down.get("k") is None
+    assert "get of k failed" in caplog.records[0].getMessage()
 
 
 @pytest.fixture
