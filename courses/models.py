@@ -276,6 +276,11 @@ class PendingWork(Attempts, Model):
     A task queued after commit does the work and deletes the row; a periodic sweep re-queues rows a lost message
     left behind. ``(kind, subject_id)`` is unique, so marking twice is one piece of work. Work that keeps failing
     counts its attempts and is parked after the limit (``lms.work``, ADR 23).
+
+    ``marked_at`` is rewritten by every change (the task deletes the row only if it still holds the value its run
+    began with); ``sent_at`` is when a task was last sent for the row. A change to work already sent within the
+    re-send interval sends nothing (the queued task will read it, or the run under way will find the row marked
+    again and send itself again); the sweep re-sends rows whose ``sent_at`` is older than that (ADR 28).
     """
 
     __tablename__ = "pending_work"
@@ -285,6 +290,7 @@ class PendingWork(Attempts, Model):
     kind: Mapped[str] = mapped_column(String(40))
     subject_id: Mapped[int]
     marked_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    sent_at: Mapped[Optional[datetime]]  # None: never sent (a row written before this column), the sweep sends it
 
 
 class LearningRecord(Model):

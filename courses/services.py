@@ -17,12 +17,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from flask_babel import gettext
 from sqlalchemy import (
     Select,
     Table,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -947,9 +948,12 @@ WITH marks AS (
     JOIN json_array_elements(CAST(:details AS json)) WITH ORDINALITY AS d(details, n) ON d.n = e.n
     ORDER BY e.n
 )
-INSERT INTO pending_work (kind, subject_id, marked_at)
-SELECT :work, :class_id, :now WHERE :dirty
-ON CONFLICT (kind, subject_id) DO UPDATE SET marked_at = excluded.marked_at
+INSERT INTO pending_work (kind, subject_id, marked_at, sent_at)
+SELECT :work, :class_id, :now, :now WHERE :dirty
+ON CONFLICT (kind, subject_id) DO UPDATE
+SET marked_at = excluded.marked_at,
+    sent_at = CASE WHEN pending_work.sent_at >= :resend_before THEN pending_work.sent_at ELSE excluded.sent_at END
+RETURNING sent_at = :now
 """
 )
 
@@ -965,9 +969,10 @@ def _write_batch_postgresql(
     answer: tuple[Any, dict[str, Any]],
 ) -> None:
     """:func:`_write_batch` in one statement: the marks' upsert (the same ``WHERE``), the audit events, the pending
-    work (as :func:`mark_dirty` writes it, when marks were written) and, given a claimed key's row, the answer."""
+    work (as :func:`mark_dirty` writes it and decides whether to send, when marks were written) and, given a
+    claimed key's row, the answer."""
     answer_into, answer_json = answer
-    db.session.execute(
+    send = db.session.execute(
         _WRITE_BATCH_POSTGRESQL,
         {
             "session_id": session.id,
@@ -986,15 +991,16 @@ def _write_batch_postgresql(
             "work": COMPLETION_WORK,
             "class_id": session.class_id,
             "dirty": bool(rows),
+            "resend_before": resend_before(now),
             "answer_id": answer_into.id if answer_into is not None else None,
             "answer": json.dumps(answer_json),
         },
-    )
+    ).scalar()
     if answer_into is not None:
         # What the row now holds, without a read: the decorator sees the answer written and sends no UPDATE.
         set_committed_value(answer_into, "status_code", 200)
         set_committed_value(answer_into, "response", answer_json)
-    if rows:
+    if send:  # None: no marks written; False: the class's task was sent within the re-send interval
         enqueue_after_commit("courses.recompute_completions", class_id=session.class_id)
 
 
@@ -1026,17 +1032,37 @@ def _not_yet_audited(session_id: int, conflicts: list[dict[str, Any]]) -> list[d
 # --- completion ----------------------------------------------------------------------------------------------
 
 
+def resend_before(now: datetime) -> datetime:
+    """Work whose task was sent before this is sent again (by the next change, or the sweep): a task runs within
+    seconds, so one sent longer ago than the sweep's age was lost, or failed and waits out its backoff."""
+    age: timedelta = current_app.config["COMPLETIONS_SWEEP_AGE"]
+    return now - age
+
+
 def mark_dirty(class_id: int) -> None:
     """Record, in the caller's transaction, that the class's completions must be recomputed, and queue the task
-    for after the commit. Marking an already dirty class refreshes its time, so a run that started before this
-    change does not clear it (see :func:`clear_pending`)."""
-    # One statement whether the class is already dirty or not (and no race between two first markers).
+    for after the commit — unless a task was sent for the class's pending work within the re-send interval: that
+    task has not started yet (it will read this change) or is running (it will find the class marked again, and
+    send itself again: ``courses.recompute_completions``). Marking an already dirty class rewrites its time, so
+    a run that started before this change does not clear it (see :func:`clear_pending`)."""
+    # One statement whether the class is already dirty or not (and no race between two first markers); it decides
+    # whether to send, on the row it writes.
+    now = utcnow()
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(PendingWork).values(kind=COMPLETION_WORK, subject_id=class_id, marked_at=utcnow())
-    db.session.execute(
-        stmt.on_conflict_do_update(index_elements=["kind", "subject_id"], set_={"marked_at": stmt.excluded.marked_at})
+    stmt = dialect.insert(PendingWork).values(kind=COMPLETION_WORK, subject_id=class_id, marked_at=now, sent_at=now)
+    sent_at = db.session.scalar(
+        stmt.on_conflict_do_update(
+            index_elements=["kind", "subject_id"],
+            set_={
+                "marked_at": stmt.excluded.marked_at,
+                "sent_at": case(
+                    (PendingWork.sent_at >= resend_before(now), PendingWork.sent_at), else_=stmt.excluded.sent_at
+                ),
+            },
+        ).returning(PendingWork.sent_at)
     )
-    enqueue_after_commit("courses.recompute_completions", class_id=class_id)
+    if sent_at == now:
+        enqueue_after_commit("courses.recompute_completions", class_id=class_id)
 
 
 def held_sessions(course_class_id: int, as_of: datetime) -> Select:
@@ -1259,36 +1285,54 @@ def pending_key(class_id: int) -> Any:
     return (PendingWork.kind == COMPLETION_WORK) & (PendingWork.subject_id == class_id)
 
 
-def take_pending(marked_before: datetime, limit: int = 1000, *, resend_after: timedelta | None = None) -> list[int]:
-    """Class ids marked dirty before ``marked_before``, oldest first (for the sweep): not parked, past their
-    backoff. With ``resend_after``, each is not taken again for that long (its task may just be queued): the sweep
-    does not send the same class every minute while it waits or fails (ADR 23)."""
+def take_pending(sent_before: datetime, limit: int = 1000) -> list[int]:
+    """Class ids still marked whose task was last sent before ``sent_before`` (or never), least recently sent
+    first, not parked and past their backoff (ADR 23), stamped as sent now (for the sweep). Their message was lost
+    (the broker was down at the commit, a worker died) or their task failed: a change to work sent recently sends
+    nothing (:func:`mark_dirty`), so ``marked_at``, which every change rewrites, says nothing of a lost message. A
+    task merely waiting in a long queue is not sent again before ``sent_before`` passes it."""
     now = utcnow()
     class_ids = list(
         db.session.scalars(
             select(PendingWork.subject_id)
-            .where(PendingWork.kind == COMPLETION_WORK, PendingWork.marked_at < marked_before, PendingWork.due(now))
-            .order_by(PendingWork.marked_at)
+            .where(
+                PendingWork.kind == COMPLETION_WORK,
+                or_(PendingWork.sent_at.is_(None), PendingWork.sent_at < sent_before),
+                PendingWork.due(now),
+            )
+            .order_by(PendingWork.sent_at.asc().nulls_first(), PendingWork.marked_at)
             .limit(limit)
         )
     )
-    if class_ids and resend_after is not None:
+    if class_ids:
         db.session.execute(
             update(PendingWork)
             .where(PendingWork.kind == COMPLETION_WORK, PendingWork.subject_id.in_(class_ids))
-            .values(next_try_at=now + resend_after)
+            .values(sent_at=now)
         )
     return class_ids
 
 
-def clear_pending(class_id: int, marked_before: datetime) -> None:
-    """Remove the mark unless the class was marked again while we worked (then the next run picks it up)."""
-    db.session.execute(
-        delete(PendingWork).where(
-            PendingWork.kind == COMPLETION_WORK,
-            PendingWork.subject_id == class_id,
-            PendingWork.marked_at <= marked_before,
-        )
+def pending_marked_at(class_id: int) -> datetime | None:
+    """The class's mark as it stands (None: not marked), read by a run before it recomputes: what it answers for."""
+    return db.session.scalar(select(PendingWork.marked_at).where(pending_key(class_id)))
+
+
+def clear_pending(class_id: int, marked_at: datetime | None) -> bool:
+    """Remove the class's mark if it still holds ``marked_at`` (:func:`pending_marked_at`, read before the run
+    recomputed). A change committed since rewrote it (and on PostgreSQL one still uncommitted holds the row: the
+    ``DELETE`` waits for it, then re-reads it), so the mark stays; its own message may have been skipped because this
+    run's was sent recently (:func:`mark_dirty`), so the mark is stamped as sent now and the caller sends the task
+    again after its commit. Returns whether to send it again."""
+    if marked_at is None:
+        return False  # not marked when the run began: a change since then inserted the row and sent its task
+    mark = pending_key(class_id)
+    if db.session.scalar(delete(PendingWork).where(mark, PendingWork.marked_at == marked_at).returning(PendingWork.id)):
+        return False
+    # None: another run cleared it meanwhile (SQLite, where runs do not lock the class): nothing left to send.
+    return (
+        db.session.scalar(update(PendingWork).where(mark).values(sent_at=utcnow()).returning(PendingWork.id))
+        is not None
     )
 
 

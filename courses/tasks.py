@@ -4,13 +4,12 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
-from flask import current_app
 from sqlalchemy import select
 
 from courses import services
 from courses.models import CourseClass, PendingWork
 from lms import work
-from lms.celery import RETRY_POLICY, TRANSIENT
+from lms.celery import RETRY_POLICY, TRANSIENT, enqueue_after_commit
 from lms.extensions import db, utcnow
 
 log = logging.getLogger(__name__)
@@ -23,12 +22,16 @@ log = logging.getLogger(__name__)
 def recompute_completions(self, *, class_id: int) -> None:
     """Recompute one class's completions, learning records and certificates. Idempotent; safe on many workers:
     the class row is locked (PostgreSQL) so two runs for one class take turns, and the second finds nothing to
-    write. A failure that is not retried here counts an attempt on the class's mark (backoff, then parked: ADR 23)."""
-    started = utcnow()
+    write. A failure that is not retried here counts an attempt on the class's mark (backoff, then parked: ADR 23).
+
+    A change committed while it ran leaves the class marked, and may have sent no message of its own (this run's
+    was sent recently: ``services.mark_dirty``): the run then sends itself again, after its commit (ADR 28)."""
     try:
         db.session.execute(select(CourseClass.id).where(CourseClass.id == class_id).with_for_update())
+        marked_at = services.pending_marked_at(class_id)  # read before recomputing: what this run answers for
         services.recompute_class(class_id)
-        services.clear_pending(class_id, started)
+        if services.clear_pending(class_id, marked_at):
+            enqueue_after_commit("courses.recompute_completions", class_id=class_id)
         db.session.commit()
     except Exception as exc:
         db.session.rollback()
@@ -45,10 +48,10 @@ def recompute_completions(self, *, class_id: int) -> None:
 
 @shared_task(name="courses.sweep_completions", ignore_result=True)
 def sweep_completions() -> None:
-    """Re-send the classes still marked dirty ``COMPLETIONS_SWEEP_AGE`` after their mark: the message was lost (the
-    broker was down when the request committed) or the worker died."""
-    age = current_app.config["COMPLETIONS_SWEEP_AGE"]
-    class_ids = services.take_pending(utcnow() - age, resend_after=age)
+    """Re-send the classes still marked whose task was last sent ``COMPLETIONS_SWEEP_AGE`` ago or more: the message
+    was lost (the broker was down when the request committed), the worker died, or the task failed (then after
+    its backoff, ADR 23)."""
+    class_ids = services.take_pending(services.resend_before(utcnow()))
     db.session.commit()
     for class_id in class_ids:
         recompute_completions.apply_async(kwargs={"class_id": class_id})

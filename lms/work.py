@@ -175,7 +175,7 @@ def retry(keys: list[str] | None = None, paths: list[str] | None = None) -> int:
             db.session.execute(
                 update(PendingWork)
                 .where(PendingWork.kind == COMPLETION_WORK, PendingWork.subject_id == class_id)
-                .values(**CLEARED)
+                .values(sent_at=now, **CLEARED)
             )
             enqueue_after_commit("courses.recompute_completions", class_id=class_id)
     return len(wanted)

@@ -114,11 +114,11 @@ def test_the_completion_sweep_sends_a_class_once_per_period_and_skips_parked_one
     old = utcnow() - timedelta(minutes=5)
     db.session.add_all(
         [
-            PendingWork(kind=services.COMPLETION_WORK, subject_id=990001, marked_at=old),
-            PendingWork(kind=services.COMPLETION_WORK, subject_id=990002, marked_at=old, parked_at=old),
+            PendingWork(kind=services.COMPLETION_WORK, subject_id=990001, marked_at=old, sent_at=old),
+            PendingWork(kind=services.COMPLETION_WORK, subject_id=990002, marked_at=old, sent_at=old, parked_at=old),
+            PendingWork(kind=services.COMPLETION_WORK, subject_id=990003, marked_at=old, sent_at=utcnow()),
         ]
     )
     db.session.flush()
-    age = app.config["COMPLETIONS_SWEEP_AGE"]
-    assert services.take_pending(utcnow() - age, resend_after=age) == [990001]
-    assert services.take_pending(utcnow() - age, resend_after=age) == []  # sent: not again this period
+    assert services.take_pending(services.resend_before(utcnow())) == [990001]  # 990003's task was just sent
+    assert services.take_pending(services.resend_before(utcnow())) == []  # sent: not again this period

@@ -197,6 +197,37 @@ def test_attendance_posted_through_the_api_becomes_a_learning_record_on_the_work
         assert db.session.scalar(select(func.count()).select_from(CourseClass).where(CourseClass.id == class_id)) == 0
 
 
+def test_a_re_sync_right_after_the_first_upload_is_in_the_completion(live_app, worker):
+    """Two uploads of one session a moment apart (a second device re-syncing): the second usually finds the class's
+    task just sent and sends none (ADR 28). Whether the worker's run began before or after it, the learning records
+    end up as the later marks say, and the class is left unmarked."""
+    with live_app.app_context():
+        made = _setup(learners=3, sessions=1)
+        class_id = made["class_id"]
+        try:
+            client = live_app.test_client()
+            url = f"/api/v1/sessions/{made['session_ids'][0]}/attendance"
+            first, later = _marks(made, ["absent", "absent", "present"]), _marks(made, ["present", "late", "absent"])
+            for mark in later["marks"]:
+                mark["recorded_at"] = mark["recorded_at"].replace(":05:00Z", ":09:00Z")
+            for body, headers in ((first, made["headers"]), (later, made["second_headers"])):
+                response = _request(
+                    client, "POST", url, json=body, headers={**headers, "Idempotency-Key": str(uuid.uuid4())}
+                )
+                assert response.status_code == 200, response.get_json()
+            present, late, _absent = made["person_ids"]
+
+            def completed() -> bool:
+                records = set(
+                    db.session.scalars(select(LearningRecord.person_id).where(LearningRecord.class_id == class_id))
+                )
+                return records == {present, late} and _pending(class_id) == 0
+
+            wait_for(completed, what="the worker to write the later marks' learning records")
+        finally:
+            _cleanup(made)
+
+
 def test_concurrent_deliveries_of_one_request_apply_it_once(live_app, worker):
     """The same batch with the same key from two connections at once (a phone retrying while the first attempt is
     still in flight): one applies it, the other answers the same without applying anything."""
