@@ -289,7 +289,9 @@ class PendingWork(Attempts, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
     subject_id: Mapped[int]
-    marked_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # Not indexed: nothing looks a row up by it (the sweep goes by ``sent_at`` over a table that holds only the work
+    # pending), and an update of an unindexed column is a heap-only one — the batch rewrites it every time.
+    marked_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[Optional[datetime]]  # None: never sent (a row written before this column), the sweep sends it
 
 

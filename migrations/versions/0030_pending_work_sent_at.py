@@ -1,4 +1,4 @@
-"""pending work: when its task was last sent, so a change to work already sent sends no second message (ADR 28)
+"""pending work: when its task was last sent, so a change to work already sent sends no second message; marked_at no longer indexed (ADR 28)
 
 Revision ID: 0030
 Revises: 0029
@@ -21,8 +21,11 @@ def upgrade():
     # Rows already pending get no time: the sweep sends them at its next run, as it did before.
     with op.batch_alter_table("pending_work", schema=None) as batch_op:
         batch_op.add_column(sa.Column("sent_at", sa.DateTime(), nullable=True))
+        # The sweep no longer orders by it; every change rewrites it, and an unindexed column is updated in place.
+        batch_op.drop_index(batch_op.f("ix_pending_work_marked_at"))
 
 
 def downgrade():
     with op.batch_alter_table("pending_work", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_pending_work_marked_at"), ["marked_at"], unique=False)
         batch_op.drop_column("sent_at")
