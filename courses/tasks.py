@@ -4,7 +4,7 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from courses import services
 from courses.models import CourseClass, PendingWork
@@ -39,6 +39,9 @@ def recompute_completions(self, *, class_id: int) -> None:
             raise  # autoretry_for: the declared backoff
         try:
             work.record_failure(PendingWork, services.pending_key(class_id), exc)
+            # No message is on its way any more: the next change sends one at once (it may be the fix), and the
+            # sweep waits for the backoff only (ADR 23), not for the re-send interval too.
+            db.session.execute(update(PendingWork).where(services.pending_key(class_id)).values(sent_at=None))
             db.session.commit()
         except Exception:
             db.session.rollback()

@@ -165,3 +165,25 @@ def test_a_run_that_finds_its_class_marked_again_sends_itself_again(app, finishe
     tasks.recompute_completions.apply(kwargs={"class_id": class_id})
     assert _pending(class_id) is None
     assert sent == [class_id, class_id]
+
+
+def test_after_a_failed_run_the_next_change_sends_the_task_at_once(app, finished_class, sent, monkeypatch):
+    """The change may be the fix (ADR 23): a failure leaves no message on its way, so no re-send interval applies."""
+    session, learners = finished_class
+    class_id = session.class_id
+    at = datetime(2026, 3, 3, 12, 5)
+    _batch(session, learners, ["present", "present", "present"], at, "phone")
+    assert sent == [class_id]
+
+    def broken(class_id: int, **kwargs: Any) -> Any:
+        raise ValueError("a bad rule")
+
+    monkeypatch.setattr(services, "recompute_class", broken)
+    tasks.recompute_completions.apply(kwargs={"class_id": class_id}, throw=False)
+    failed = _pending(class_id)
+    assert failed is not None
+    assert failed.attempts == 1
+    assert failed.sent_at is None
+
+    _batch(session, learners, ["present", "absent", "present"], at + timedelta(minutes=2), "tablet")
+    assert sent == [class_id, class_id]
