@@ -15,10 +15,11 @@ person, ~5 on average, seeded) and ANALYZEs the tables.
 
 1. the **floor**: one grouped scan of the year's learning records, ``SELECT person_id, count(*), sum(hours) …
    GROUP BY person_id`` (rows fetched by the client; best of 3, the first run warms the cache);
-2. for each worker count: the year's eligibility rows deleted (every run starts from the same state), N worker
+2. for each worker count: the year's derived rows deleted (eligibility, metrics, counts, evaluation states: every
+   run is a first evaluation from the same state), N worker
    processes started (``--pool solo``: one process each, so a worker's peak memory is its process's VmHWM), a
    province run started and timed from its commit to its close, as the CLI and the page see it;
-3. a re-run with the last worker count (nothing changes: the idempotent path);
+3. a re-run with the last worker count (nothing changed: every commune is left as it is, ADR 41);
 4. the **latency** from a new learning record to its updated eligibility: a record written and announced as
    courses does, committed, then the person's eligibility polled every 20 ms, five times;
 5. where the time goes: the engine run in this process on the largest commune with every statement timed, and
@@ -282,11 +283,14 @@ def evaluate_province(app: Flask, province_code: str, year: int, *, reset: bool)
     from lms.extensions import db
     from lms.registry import services as registry
     from lms.titles import runs
-    from lms.titles.models import Eligibility, EvaluationRun
+    from lms.titles.models import Eligibility, EvaluationRun, EvaluationState, PersonMetric, ShareCount
 
     with app.app_context():
         if reset:
-            db.session.execute(delete(Eligibility).where(Eligibility.year == year))
+            # A first evaluation: nothing derived for the year — no results, no metrics, no counts, and no state
+            # (a run leaves a commune whose state says nothing changed since its last evaluation, ADR 41).
+            for model in (Eligibility, PersonMetric, ShareCount, EvaluationState):
+                db.session.execute(delete(model).where(model.year == year))
             db.session.commit()
         unit = registry.find_unit(province_code, "province")
         assert unit is not None, province_code
@@ -478,7 +482,8 @@ def run(args: argparse.Namespace) -> None:
             rerun = result["rerun"]
             print(
                 f"  re-run: wall {rerun['wall']:.1f} s, ratio to floor {rerun['wall'] / base['fetched']:.1f}×, "
-                f"changed {rerun['summary'].get('changed')}, drift {rerun['summary'].get('drift')}"
+                f"changed {rerun['summary'].get('changed')}, drift {rerun['summary'].get('drift')}, "
+                f"communes evaluated {rerun['summary'].get('evaluated')}, unchanged {rerun['summary'].get('unchanged')}"
             )
             samples = result["latency"]
             print(

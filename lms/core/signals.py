@@ -23,3 +23,9 @@ revoked = _signals.signal("revoked")
 #: keyword ``row``, the Certificate or Recognition. A receiver returns the text of a second QR code — the signed
 #: credential in a form a phone can verify without our server (lms/credentials, ADR 32) — or None.
 printing = _signals.signal("printing")
+
+#: The registry of some communes changed (their persons, households, clans, organisations and members, the commune
+#: or its villages), in the sender's transaction, just before it commits. Keyword argument: ``communes``, a set of
+#: commune ids. Their ``registry_version`` is already bumped (lms/registry/changes.py, ADR 41); a receiver brings
+#: up to date what it derives from them (titles marks their current evaluation years).
+registry_changed = _signals.signal("registry-changed")

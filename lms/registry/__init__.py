@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("registry", __name__, template_folder="templates", url_prefix="/registry")
 
-from lms.registry import api, views  # noqa: E402,F401 - registers the routes
+from lms.registry import api, changes, views  # noqa: E402,F401 - registers the routes and the session's hooks

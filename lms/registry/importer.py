@@ -58,6 +58,7 @@ from lms.core.imports import Preview
 from lms.core.imports import changes as _changes
 from lms.core.services import audit
 from lms.extensions import db, utcnow
+from lms.registry import changes
 from lms.registry.models import (
     AdminUnit,
     AssociationMembership,
@@ -697,6 +698,11 @@ class _Layout(ABC):
     @abstractmethod
     def write(self) -> None: ...
 
+    def registry_units(self) -> set[int]:
+        """The villages and communes whose registry :meth:`write` may change: announced with the write, so what is
+        derived from them is derived again (ADR 41). None by default (a file of association officers)."""
+        return set()
+
 
 class _ExistingVillage(NamedTuple):
     id: int
@@ -800,6 +806,9 @@ class _Villages(_Layout):
                 preview.add("villages", "changed", row, label, code, values, changes)
             else:
                 preview.add("villages", "unchanged", row, label, code)
+
+    def registry_units(self) -> set[int]:
+        return {row["parent_id"] for row in self.inserts} | {row["id"] for row in self.updates}
 
     def write(self) -> None:
         _write(AdminUnit, self.inserts, self.updates)
@@ -919,6 +928,7 @@ class _Households(_Layout):
         self.households: dict[HouseholdKey, tuple[int, str]] = {}  # the existing ones the file names → (id, address)
         self.household_writes: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
         self.new_persons = self.changed_persons = 0
+        self.changed_villages: set[int] = set()
 
     def take(self, line: Line) -> None:
         village, code, name = line.get("village_code"), line.get("household_code"), line.get("full_name")
@@ -1095,6 +1105,8 @@ class _Households(_Layout):
             values = _person_values(given, existing)
             key = (given["village_id"], given["household_code"])
             label = f"{values['full_name']} ({given['village_code']}/{key[1]})"
+            if existing is None or _changed(values, existing):
+                self.changed_villages.add(key[0])
             if existing is None:
                 self.new_persons += 1
                 planned = {**values, "household_key": list(key), "unit_id": key[0], "phone": None}
@@ -1113,6 +1125,9 @@ class _Households(_Layout):
                 )
             else:
                 preview.add("persons", "unchanged", given["row"], label, record[width])
+
+    def registry_units(self) -> set[int]:  # villages with new households, new or changed persons
+        return self.changed_villages | {row["village_id"] for row in self.household_writes[0]}
 
     def write(self) -> None:
         _write(Household, *self.household_writes)
@@ -1338,6 +1353,15 @@ class _Organisations(_Layout):
                 preview.add("members", "changed", row, label, existing[0], {"position": position}, changes)
             else:
                 preview.add("members", "unchanged", row, label, existing[0])
+
+    def registry_units(self) -> set[int]:  # the communes of new or changed organisations, and of new members
+        organisations, members = self.organisation_writes[0], self.member_writes[0]
+        updated = {row["id"] for row in self.organisation_writes[1]}
+        return (
+            {row["commune_id"] for row in organisations}
+            | {key[0] for key, existing in self.existing.items() if existing.id in updated}
+            | {row["organisation_key"][0] for row in members}
+        )
 
     def write(self) -> None:
         _write(Organisation, *self.organisation_writes)
@@ -1761,6 +1785,7 @@ def _run(job: ImportJob) -> None:
         _show_preview(job, preview, ignored, outdated=True)
         return
     layout.write()  # phase 2, committed with the job's new status by _finish
+    changes.announce(units=layout.registry_units())
     summary: dict[str, Any] = preview.summary()
     message = _success_message(summary)
     if ignored:

@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -197,6 +198,19 @@ class UnitLineage(Model):
 
     old_unit: Mapped[AdminUnit] = relationship(foreign_keys=[old_unit_id])
     new_unit: Mapped[AdminUnit] = relationship(foreign_keys=[new_unit_id])
+
+
+class RegistryVersion(Model):
+    """How many times the registry of a commune has changed: its persons, households, clans, organisations and their
+    members, the commune and its villages. Bumped in the transaction of every such change (``lms.registry.changes``,
+    ADR 41), so whoever derived something from a commune's registry can tell, by comparing the number it read
+    then with the number now, whether it must derive it again. A commune without a row has version 0."""
+
+    __tablename__ = "registry_version"
+
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Household(Model):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 
 from lms.core.exports import safe_row
 from lms.extensions import db, utcnow
+from lms.registry import changes
 from lms.registry.models import (
     AdminUnit,
     AreaClass,
@@ -172,6 +173,7 @@ def _upsert_units(
         db.session.execute(
             update(AdminUnit), [{"id": u.id, "path": f"{parent_paths[code]}{u.id}/"} for code, u in inserted.items()]
         )
+        changes.announce(units=[u.id for u in inserted.values()])  # new communes: no result to redo
         db.session.expire_all()
         for code, u in inserted.items():
             by_key[(level.value, code)] = db.session.get(AdminUnit, u.id)  # type: ignore[assignment]

@@ -900,6 +900,7 @@ class ActiveSet:
     code: str
     title: str
     definition: CriteriaDefinition
+    digest: str = ""  # the stored version's content digest
 
 
 def active_definitions() -> list[ActiveSet]:
@@ -923,7 +924,7 @@ def active_definitions() -> list[ActiveSet]:
         if row.definition is not None:
             _cache[row.id] = parse(row.definition)
             _digests[row.id] = row.content_sha256
-    return [ActiveSet(row.id, row.code, row.title, _cache[row.id]) for row in rows]
+    return [ActiveSet(row.id, row.code, row.title, _cache[row.id], row.content_sha256) for row in rows]
 
 
 def definition_of(row: CriteriaSet | ActiveSet) -> CriteriaDefinition:

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from lms.celery import enqueue_after_commit
-from lms.core.signals import learning_records_changed
+from lms.core.signals import learning_records_changed, registry_changed
 from lms.extensions import db, utcnow
 from lms.registry.models import AdminUnit, Organisation, OrganisationMember, Person, UnitLevel
 from lms.titles.models import EvaluationState
@@ -85,6 +86,30 @@ def _on_learning_records_changed(
         incremental.records_changed(set(pairs) | home_pairs(persons), persons)
     else:
         mark_dirty(set(pairs))
+
+
+def current_years(today: date | None = None) -> list[int]:
+    """The years whose titles are still being earned: this one, and the previous one until the end of March (late
+    records and assessments for last year arrive in the first quarter). The nightly reconciliation checks the same."""
+    local = today or datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    return [local.year, local.year - 1] if local.month <= 3 else [local.year]
+
+
+@registry_changed.connect
+def _on_registry_changed(sender: Any, *, communes: Iterable[int], **_: Any) -> None:
+    """A person moved, a birth date or an occupation was corrected, a household joined a clan…: the communes'
+    current years are evaluated again in full (a move changes the groups whose shares are counted, which an
+    incremental evaluation cannot follow). Only commune-years already evaluated or marked; a run evaluates the
+    others, and any older year, because their registry version no longer matches (ADR 41)."""
+    communes = sorted(set(communes))
+    if not communes:
+        return
+    pairs = db.session.execute(
+        select(EvaluationState.commune_id, EvaluationState.year).where(
+            EvaluationState.commune_id.in_(communes), EvaluationState.year.in_(current_years())
+        )
+    ).tuples()
+    mark_dirty(pairs)
 
 
 def due_for_resend(marked_before: datetime, sent_before: datetime, limit: int = 10_000) -> list[tuple[int, int]]:

@@ -454,6 +454,16 @@ def metrics_key(metrics: Sequence[crit.Metric]) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
+def inputs_key(active: Sequence[crit.ActiveSet], registry_version: int) -> str:
+    """What a full evaluation of a commune read, short of its learning, assessments and recognitions (which mark
+    the commune-year when they change): this engine, the active criteria sets' versions, the metrics they use and
+    the commune's registry version (``evaluation_state.inputs_key``, ADR 41)."""
+    sets = sorted(f"{row.id}:{row.digest}" for row in active)
+    metrics = metrics_key(used_metrics([row.definition for row in active]))
+    text = "|".join([f"engine:{ENGINE_VERSION}", *sets, f"metrics:{metrics}", f"registry:{registry_version}"])
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
 #: Part of :func:`metrics_key`: bump it when what ``title_share_count`` holds changes.
 COUNTS_VERSION = "1"
 

@@ -326,6 +326,10 @@ class EvaluationState(Attempts, Model):
     # Which metrics ``title_person_metric`` holds for the commune's persons, as of its last full evaluation (the
     # digest of the active sets' metric list): an incremental evaluation reads that table only while it matches.
     metrics_key: Mapped[Optional[str]] = mapped_column(String(32))
+    # What the last full evaluation read (engine version, active criteria sets, metrics, the commune's registry
+    # version): a run skips the commune while nothing is marked and this still matches (ADR 41). Cleared by an
+    # incremental evaluation, whose summary is not the commune's.
+    inputs_key: Mapped[Optional[str]] = mapped_column(String(32))
 
 
 class EvaluationDirtySubject(Model):
@@ -429,5 +433,7 @@ class EvaluationRunCommune(Model):
     failed: Mapped[bool] = mapped_column(default=False)
     changed: Mapped[int] = mapped_column(default=0)  # eligibility rows the evaluation changed
     drift: Mapped[int] = mapped_column(default=0)  # of those, changed although no mark was pending
+    # Not evaluated: nothing it reads had changed since its last full evaluation (ADR 41)
+    unchanged: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     message: Mapped[str] = mapped_column(Text, default="")
     finished_at: Mapped[datetime] = mapped_column(default=utcnow)

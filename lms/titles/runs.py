@@ -8,8 +8,12 @@ runs (ADR 9):
 * a **mark** (a new learning record, an assessment…): if the mark is already clear when it gets the lock, the
   evaluation that cleared it ran after the marking transaction had committed (the marking upsert holds the same
   row lock until its commit), so its result is current: skip;
-* a **run** (a full evaluation of a province, a re-run after loading criteria, the nightly reconciliation):
-  always evaluate. The engine is idempotent, so a second evaluation of unchanged inputs changes nothing.
+* a **run** (a full evaluation of a province, a re-run after loading criteria): evaluate unless nothing the
+  commune's evaluation reads has changed since its last full evaluation — no mark pending, the same engine, criteria
+  sets and registry version (``inputs_key``, ADR 41) — in which case its stored result stands and it is counted as
+  unchanged;
+* a **reconciliation** (nightly): always evaluate, and compare every stored result, so that what was written behind
+  the app's back (which neither marks nor bumps a registry version) is found and repaired.
 
 A run's progress is counted in SQL (``done = done + 1``), exactly once per commune thanks to the
 ``evaluation_run_commune`` row written in the same transaction as the evaluation. Whoever sees the last commune
@@ -30,8 +34,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from lms import work
 from lms.celery import enqueue_after_commit
 from lms.extensions import db, utcnow
-from lms.registry.models import AdminUnit, Organisation, OrganisationMember, Person, UnitLevel, subtree
-from lms.titles import engine, incremental
+from lms.registry.models import (
+    AdminUnit,
+    Organisation,
+    OrganisationMember,
+    Person,
+    RegistryVersion,
+    UnitLevel,
+    subtree,
+)
+from lms.titles import criteria as crit
+from lms.titles import dirty, engine, incremental
 from lms.titles.models import (
     Eligibility,
     EvaluationRun,
@@ -57,12 +70,15 @@ class RunRefused(ValueError):
 class Outcome:
     """What one evaluation of a commune-year did."""
 
-    evaluated: bool  # False: skipped, an evaluation after the last mark had already run
+    evaluated: bool  # False: skipped, an evaluation after the last mark had already run, or nothing changed
     summary: dict[str, Any] = field(default_factory=dict)
     pending: bool = False  # a mark was set when the evaluation got the lock
+    unchanged: bool = False  # a run's commune left as it was: nothing it reads changed since its last evaluation
 
     @property
     def changed(self) -> int:
+        if self.unchanged:  # its summary is the last evaluation's
+            return 0
         return sum(int(counts.get("changed", 0)) for counts in self.summary.values())
 
     @property
@@ -85,20 +101,34 @@ def evaluate_locked(commune_id: int, year: int, *, force: bool, verify: bool = F
     """Evaluate one commune and year under its lock, in the caller's transaction (the caller commits).
 
     ``force=False`` (a mark's task) skips when the mark is clear by the time the lock is ours; ``force=True`` (a
-    run) always evaluates. The mark is cleared only if it was not set again after this evaluation started.
-    ``verify`` (reconciliation) also recomputes rows whose inputs did not change and repairs those whose stored
-    result differs, with an audit event each.
+    run) evaluates unless no mark is pending and ``inputs_key`` says that nothing else it reads changed since the
+    last full evaluation (ADR 41). The mark is cleared only if it was not set again after this evaluation started.
+    ``verify`` (reconciliation) always evaluates, also recomputes rows whose inputs did not change and repairs those
+    whose stored result differs, with an audit event each.
     """
     started = utcnow()
     _upsert(EvaluationState, [{"commune_id": commune_id, "year": year, "summary": {}}], ["commune_id", "year"])
+    # The registry version is read under the lock and before anything else: a change committed after this read
+    # bumps it past the number stored below, so the next run evaluates again whatever this one saw of it.
     state = db.session.execute(
-        select(EvaluationState.marked_at, EvaluationState.partial, EvaluationState.metrics_key)
+        select(
+            EvaluationState.marked_at,
+            EvaluationState.partial,
+            EvaluationState.metrics_key,
+            EvaluationState.inputs_key,
+            EvaluationState.summary,
+            func.coalesce(RegistryVersion.version, 0).label("registry_version"),
+        )
+        .outerjoin(RegistryVersion, RegistryVersion.commune_id == EvaluationState.commune_id)
         .where(EvaluationState.commune_id == commune_id, EvaluationState.year == year)
-        .with_for_update()
+        .with_for_update(of=EvaluationState)
     ).one()
     marked_at = state.marked_at
     if marked_at is None and not force:
         return Outcome(evaluated=False)
+    key = engine.inputs_key(crit.active_definitions(), state.registry_version)
+    if marked_at is None and force and not verify and state.inputs_key == key and not _failed(state.summary):
+        return Outcome(evaluated=False, summary=state.summary, unchanged=True)
     where = (EvaluationState.commune_id == commune_id, EvaluationState.year == year)
     # A mark that names its subjects is evaluated incrementally (ADR 29) while title_person_metric is complete for
     # the active metrics; a run, a whole-commune mark or a change of criteria takes the full evaluation.
@@ -122,8 +152,12 @@ def evaluate_locked(commune_id: int, year: int, *, force: bool, verify: bool = F
         .where(*where, EvaluationState.marked_at <= started)
         .values(marked_at=None, partial=False)
     )
-    if dirty is not None:  # the stored summary stays the last full evaluation's (a run's roll-up sums them)
-        db.session.execute(update(EvaluationState).where(*where).values(evaluated_at=utcnow(), **work.CLEARED))
+    if dirty is not None:
+        # The stored summary stays the last full evaluation's (a run's roll-up sums them), so the next run evaluates
+        # this commune in full again: inputs_key no longer describes what the summary counts.
+        db.session.execute(
+            update(EvaluationState).where(*where).values(evaluated_at=utcnow(), inputs_key=None, **work.CLEARED)
+        )
     else:
         db.session.execute(
             update(EvaluationState)
@@ -132,10 +166,16 @@ def evaluate_locked(commune_id: int, year: int, *, force: bool, verify: bool = F
                 evaluated_at=utcnow(),
                 summary=summary,
                 metrics_key=engine.metrics_key(engine.active_metrics()),
+                inputs_key=key,
                 **work.CLEARED,
             )
         )
     return Outcome(evaluated=True, summary=summary, pending=marked_at is not None)
+
+
+def _failed(summary: dict[str, Any] | None) -> bool:
+    """The last evaluation could not score some subjects (they kept their previous result): try them again."""
+    return any(isinstance(counts, dict) and counts.get("failed") for counts in (summary or {}).values())
 
 
 #: Rows modified since the last ANALYZE of a table written by evaluation, beyond which it is analysed at once ...
@@ -290,8 +330,7 @@ def start_reconciliation(year: int | None = None, *, today: date | None = None) 
     (late records and assessments for last year's titles arrive in the first quarter)."""
     from lms.registry.services import country
 
-    local = today or datetime.now(LOCAL).date()
-    years = [year] if year is not None else ([local.year, local.year - 1] if local.month <= 3 else [local.year])
+    years = [year] if year is not None else dirty.current_years(today)
     root = country()
     return [start_run(root, y, kind=RECONCILE) for y in years]
 
@@ -349,6 +388,7 @@ def record(run_id: int, commune_id: int, outcome: Outcome | None, *, error: str 
                 "failed": failed,
                 "changed": outcome.changed if outcome else 0,
                 "drift": drift,
+                "unchanged": outcome.unchanged if outcome else False,
                 "message": error[:2000],
                 "finished_at": utcnow(),
             }
@@ -417,11 +457,12 @@ def roll_up(run: EvaluationRun) -> dict[str, Any]:
             func.coalesce(func.sum(EvaluationRunCommune.changed), 0),
             func.coalesce(func.sum(EvaluationRunCommune.drift), 0),
             func.count().filter(EvaluationRunCommune.failed),
+            func.count().filter(EvaluationRunCommune.unchanged),
         ).where(EvaluationRunCommune.run_id == run.id)
     ).one()
     titles: dict[str, dict[str, int]] = {}
-    summaries = db.session.scalars(
-        select(EvaluationState.summary)
+    summaries = db.session.execute(
+        select(EvaluationState.summary, EvaluationRunCommune.unchanged)
         .join(
             EvaluationRunCommune,
             (EvaluationRunCommune.commune_id == EvaluationState.commune_id)
@@ -429,17 +470,19 @@ def roll_up(run: EvaluationRun) -> dict[str, Any]:
             & (EvaluationRunCommune.failed.is_(False)),
         )
         .where(EvaluationState.year == run.year)
-    )
+    ).tuples()
     failed_subjects = 0
-    for summary in summaries:
+    for summary, unchanged in summaries:
         for title, values in (summary or {}).items():
             into = titles.setdefault(title, {"subjects": 0, "eligible": 0, "changed": 0})
             for key in into:
-                into[key] += int(values.get(key, 0))
+                # An unchanged commune's summary is its last evaluation's: what it changed then, this run did not.
+                into[key] += 0 if (unchanged and key == "changed") else int(values.get(key, 0))
             failed_subjects += int(values.get("failed", 0))
     return {
         "communes": run.total,
-        "evaluated": run.done,
+        "evaluated": run.done - int(counts[3]),
+        "unchanged": int(counts[3]),
         "failed": int(counts[2]),
         "failed_subjects": failed_subjects,
         "changed": int(counts[0]),

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from lms.auth.models import Role
 from lms.extensions import db, utcnow
@@ -164,7 +164,10 @@ def test_reconciliation_covers_evaluated_communes_and_reports_drift(app_ctx, fak
     assert "drift" in run.message
     assert "drift in commune" in caplog.text
 
-    full = runs.start_run(a, year)  # the same changes in a full run are not drift: nobody said nothing changed
+    # The same changes in a full run are not drift: nobody said nothing changed. (A run evaluates a commune whose
+    # inputs changed since its last evaluation — here as if a new criteria version had been loaded — ADR 41.)
+    db.session.execute(update(EvaluationState).where(EvaluationState.year == year).values(inputs_key=None))
+    full = runs.start_run(a, year)
     db.session.commit()
     full = _reload(full.id)
     assert full.summary["changed"] == 2
