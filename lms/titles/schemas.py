@@ -79,8 +79,17 @@ RUN_EXAMPLE: dict[str, Any] = {
     "done": 1,
     "failed": 0,
     "summary": {
-        "citizen": {"subjects": 9120, "eligible": 6034, "changed": 214},
-        "family": {"subjects": 3214, "eligible": 2571, "changed": 88},
+        "communes": 1,
+        "evaluated": 1,
+        "unchanged": 0,
+        "failed": 0,
+        "failed_subjects": 0,
+        "changed": 302,
+        "drift": 0,
+        "titles": {
+            "citizen": {"subjects": 9120, "eligible": 6034, "changed": 214},
+            "family": {"subjects": 3214, "eligible": 2571, "changed": 88},
+        },
     },
     "message": "",
     "created_at": "2026-03-11T01:00:00Z",
@@ -798,7 +807,11 @@ class RunOut(Out):
     total: int = Field(description="Communes to evaluate")
     done: int
     failed: int
-    summary: dict[str, Any] = Field(description="The roll-up per title once done")
+    summary: dict[str, Any] = Field(
+        description="Once done: the communes evaluated, those left unchanged since their last evaluation (ADR 41), "
+        "those failed, the eligibility rows changed, the drift found, and per title the subjects, the eligible and "
+        "the rows changed"
+    )
     message: str
     created_at: UtcDatetime
     started_at: UtcDatetime | None
