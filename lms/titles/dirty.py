@@ -11,19 +11,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, or_, select, tuple_, update
+from sqlalchemy import case, event, inspect, or_, select, true, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, SessionTransaction, aliased
 
+from courses.models import LearningRecord
 from lms.celery import enqueue_after_commit
 from lms.core.signals import learning_records_changed, registry_changed
 from lms.extensions import db, utcnow
 from lms.registry.models import AdminUnit, Organisation, OrganisationMember, Person, UnitLevel
-from lms.titles.models import EvaluationState
+from lms.titles.models import Assessment, EvaluationState, Recognition
 
 
 def mark_dirty(pairs: Iterable[tuple[int, int]]) -> None:
@@ -133,3 +136,77 @@ def due_for_resend(marked_before: datetime, sent_before: datetime, limit: int = 
         key = tuple_(EvaluationState.commune_id, EvaluationState.year)
         db.session.execute(update(EvaluationState).where(key.in_(rows)).values(sent_at=utcnow()))
     return rows
+
+
+# --- inputs written on the session without their service ---------------------------------------------------------
+# The services that write learning records, assessments and recognitions mark what they change. A script, a shell
+# or a fixture may add such rows to the session directly: nothing is marked then, and a run would leave the commune
+# as it was (ADR 41). Such writes are still seen here, after each flush, and the commune-years they concern lose
+# their ``inputs_key`` before the commit, so that the next run evaluates them. (No task is sent: nothing announced
+# them. Bulk statements are the services' own, which mark.)
+
+_UNANNOUNCED = "lms.titles.unannounced"
+
+
+@dataclass
+class _Unannounced:
+    pairs: set[tuple[int, int]] = field(default_factory=set)  # (commune, year)
+    persons: set[tuple[int, int]] = field(default_factory=set)  # (person, year): their home communes too
+    since: set[tuple[int, int]] = field(default_factory=set)  # (commune, first year): a recognition holds on
+    everything: bool = False  # a row whose values could not be read
+
+
+def _loaded(obj: Any, *names: str) -> tuple[Any, ...] | None:
+    values = inspect(obj).dict
+    found = tuple(values.get(name) for name in names)
+    return None if None in found else found
+
+
+@event.listens_for(Session, "after_flush")
+def _collect_unannounced(session: Session, _context: Any) -> None:
+    found: _Unannounced | None = None
+    for obj in chain(session.new, session.dirty, session.deleted):
+        if not isinstance(obj, (LearningRecord, Assessment, Recognition)):
+            continue
+        found = found or session.info.setdefault(_UNANNOUNCED, _Unannounced())
+        assert found is not None
+        if isinstance(obj, LearningRecord):
+            values = _loaded(obj, "commune_id", "person_id", "year")
+            if values is not None:
+                found.pairs.add((values[0], values[2]))
+                found.persons.add((values[1], values[2]))
+        else:
+            values = _loaded(obj, "commune_id", "year")
+            if values is not None:
+                (found.since if isinstance(obj, Recognition) else found.pairs).add((values[0], values[1]))
+        found.everything = found.everything or values is None
+
+
+@event.listens_for(Session, "before_commit")
+def _forget_unannounced(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    found: _Unannounced | None = session.info.pop(_UNANNOUNCED, None)
+    if found is None:
+        return
+    pairs = found.pairs | home_pairs(found.persons)
+    key = tuple_(EvaluationState.commune_id, EvaluationState.year)
+    conditions: list[Any] = [key.in_(sorted(pairs))] if pairs else []
+    conditions += [(EvaluationState.commune_id == c) & (EvaluationState.year >= y) for c, y in sorted(found.since)]
+    if found.everything:
+        conditions = [true()]
+    if conditions:
+        session.execute(
+            update(EvaluationState)
+            .where(or_(*conditions), EvaluationState.inputs_key.is_not(None))
+            .values(inputs_key=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_unannounced(session: Session, previous_transaction: SessionTransaction) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(_UNANNOUNCED, None)

@@ -331,3 +331,37 @@ def test_the_run_page_says_how_many_communes_were_left_unchanged(shipped, client
     html = client.get(f"/titles/runs/{second.id}").get_data(as_text=True)  # Vietnamese by default
     assert "Số xã được đánh giá: 0 · Số xã không thay đổi từ lần đánh giá trước: 1" in html
     assert "kết quả của các xã này được giữ nguyên" in html
+
+
+def test_a_learning_record_added_on_the_session_without_its_service_is_evaluated_by_the_next_run(shipped, evaluations):
+    """A fixture, a script or a shell that adds a record directly announces nothing (no mark): the next run still
+    evaluates its commune, because the commune-year lost its key in that commit."""
+    from decimal import Decimal
+
+    from courses.models import LearningRecord
+
+    commune = unit_by_code(COMMUNE)
+    _, household, _ = child_household(commune, "SEEDED")
+    run(commune)
+    state = db.session.get(EvaluationState, (commune.id, YEAR))
+    assert state is not None
+    assert state.inputs_key
+    father = next(p for p in household.members if p.full_name.endswith("Cha"))
+    db.session.add(
+        LearningRecord(
+            person_id=father.id,
+            year=YEAR,
+            kind="class_completion",
+            category="literacy",
+            hours=Decimal(40),
+            completed_on=date(YEAR, 3, 1),
+            commune_id=commune.id,
+            source_key="seeded-by-hand",
+        )
+    )
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(EvaluationState, (commune.id, YEAR)).marked_at is None  # nothing marked it
+    evaluations.clear()
+    assert run(commune).summary["unchanged"] == 0
+    assert evaluations == [commune.id]
