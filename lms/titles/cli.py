@@ -132,6 +132,7 @@ def _follow(run_id: int) -> bool:
     summary = run.summary or {}
     click.echo(
         f"run #{run_id}: {run.status}; {run.done} of {run.total} communes evaluated, {run.failed} failed, "
+        f"{summary.get('unchanged', 0)} left as they were (nothing changed since their last evaluation), "
         f"{summary.get('changed', 0)} eligibility rows changed, drift {summary.get('drift', 0)}"
     )
     for title, counts in sorted((summary.get("titles") or {}).items()):
