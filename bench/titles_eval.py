@@ -15,8 +15,8 @@ person, ~5 on average, seeded) and ANALYZEs the tables.
 
 1. the **floor**: one grouped scan of the year's learning records, ``SELECT person_id, count(*), sum(hours) …
    GROUP BY person_id`` (rows fetched by the client; best of 3, the first run warms the cache);
-2. for each worker count: the year's derived rows deleted (eligibility, metrics, counts, evaluation states: every
-   run is a first evaluation from the same state), N worker
+2. for each worker count: the year's results deleted (eligibility, share counts, evaluation states: every run is a
+   first evaluation from the same state; the persons' metrics stay, as the writers of records keep them), N worker
    processes started (``--pool solo``: one process each, so a worker's peak memory is its process's VmHWM), a
    province run started and timed from its commit to its close, as the CLI and the page see it;
 3. a re-run with the last worker count (nothing changed: every commune is left as it is, ADR 41);
@@ -286,10 +286,13 @@ def evaluate_province(app: Flask, province_code: str, year: int, *, reset: bool)
     from lms.titles.models import Eligibility, EvaluationRun, EvaluationState, PersonMetric, ShareCount
 
     with app.app_context():
+        metrics = db.session.scalar(select(func.count()).select_from(PersonMetric).where(PersonMetric.year == year))
         if reset:
-            # A first evaluation: nothing derived for the year — no results, no metrics, no counts, and no state
-            # (a run leaves a commune whose state says nothing changed since its last evaluation, ADR 41).
-            for model in (Eligibility, PersonMetric, ShareCount, EvaluationState):
+            # A first evaluation: no results, no counts and no state for the year (a run leaves a commune whose state
+            # says nothing changed since its last evaluation, ADR 41). The persons' metrics stay: in production the
+            # writers of learning records keep them (ADR 29); `records` wrote behind their back, so the first run on
+            # fresh records builds them too (said below: compare runs that found them).
+            for model in (Eligibility, ShareCount, EvaluationState):
                 db.session.execute(delete(model).where(model.year == year))
             db.session.commit()
         unit = registry.find_unit(province_code, "province")
@@ -320,6 +323,7 @@ def evaluate_province(app: Flask, province_code: str, year: int, *, reset: bool)
             "failed": current.failed,
             "summary": current.summary,
             "eligibility_rows": rows,
+            "metrics_before": metrics,
             "server": (current.finished_at - current.started_at).total_seconds()
             if current.finished_at and current.started_at
             else float("nan"),
@@ -477,6 +481,7 @@ def run(args: argparse.Namespace) -> None:
             f"wall {result['wall']:.1f} s (run {result['server']:.1f} s), ratio to floor "
             f"{result['wall'] / base['fetched']:.1f}×, {result['eligibility_rows']:,} eligibility rows, "
             f"peak RSS per worker {', '.join(f'{m:.0f}' for m in result['peak_mib'])} MiB"
+            + ("" if result["metrics_before"] else "; title_person_metric was empty: this run built it too")
         )
         if "rerun" in result:
             rerun = result["rerun"]
