@@ -41,6 +41,7 @@ from lms.registry.models import (
     Person,
     RegistryVersion,
     UnitLevel,
+    clan_household,
 )
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,10 @@ class _Pending:
     units: set[int] = field(default_factory=set)  # villages or communes
     organisations: set[int] = field(default_factory=set)
     communes: set[int] = field(default_factory=set)
+    # Persons and households whose change other communes read: an organisation counts its members wherever they
+    # live, a clan its households wherever they are.
+    persons: set[int] = field(default_factory=set)
+    households: set[int] = field(default_factory=set)
     everything: bool = False  # a bulk statement nobody announced
     announced_bulk: bool = False  # ... unless the writer named what its bulk statements touched
 
@@ -82,61 +87,144 @@ def _pending(session: Session) -> _Pending:
     return pending
 
 
-def announce(*, units: Iterable[int] = (), communes: Iterable[int] = (), bulk: bool = True) -> None:
+def announce(
+    *,
+    units: Iterable[int] = (),
+    communes: Iterable[int] = (),
+    persons: Iterable[int] = (),
+    households: Iterable[int] = (),
+    bulk: bool = False,
+) -> None:
     """Say that the registry of these ``units`` (villages or communes) and ``communes`` changes in the current
-    transaction. ``bulk``: they are everything the transaction's bulk statements on the registry touch (so those
-    statements do not count as changing every commune)."""
+    transaction, and these ``persons`` and ``households`` (whose organisations and clans elsewhere read them).
+    ``bulk``: that is everything the transaction's bulk statements on the registry touch (so those statements do
+    not count as changing every commune)."""
     pending = _pending(db.session())
     pending.units.update(units)
     pending.communes.update(communes)
+    pending.persons.update(persons)
+    pending.households.update(households)
     pending.announced_bulk = pending.announced_bulk or bulk
 
 
-def _values(obj: Any, attribute: str) -> list[Any]:
-    """The attribute's value now (loaded if it expired) and, if the flush changed it, before."""
-    history = inspect(obj).attrs[attribute].load_history()
-    return [v for v in chain(history.added, history.unchanged, history.deleted) if v is not None]
+#: Where each kind of row is: the column that places it (a unit, a commune, an organisation).
+_PLACE: dict[type, str] = {
+    Person: "unit_id",
+    Household: "village_id",
+    Clan: "commune_id",
+    Organisation: "commune_id",
+    OrganisationMember: "organisation_id",
+    AdminUnit: "parent_id",
+}
 
 
 def _changed(obj: Any, session: Session) -> bool:
-    state = inspect(obj)
     if obj in session.new:
         return True
-    return any(attr.key not in COSMETIC and attr.history.has_changes() for attr in state.attrs)
+    return any(attr.key not in COSMETIC and attr.history.has_changes() for attr in inspect(obj).attrs)
 
 
-_MODELS = (Person, Household, Clan, Organisation, OrganisationMember, AdminUnit)
+def _place(pending: _Pending, model: type, obj_id: Any, place: Any, level: Any = None) -> None:
+    """Note where a row of ``model`` is (``place``, the value of its ``_PLACE`` column)."""
+    if model is AdminUnit:
+        if level == UnitLevel.COMMUNE:
+            pending.communes.add(obj_id)
+        elif level == UnitLevel.VILLAGE and place is not None:
+            pending.communes.add(place)
+    elif place is None:
+        return
+    elif model is Person or model is Household:
+        pending.units.add(place)
+    elif model is OrganisationMember:
+        pending.organisations.add(place)
+    else:
+        pending.communes.add(place)
+
+
+def _note(pending: _Pending, obj: Any) -> None:
+    """Note a row as it is now (its attributes are loaded if they expired)."""
+    model = type(obj)
+    _place(pending, model, obj.id, getattr(obj, _PLACE[model]), getattr(obj, "level", None))
+    if model is Person:
+        pending.persons.add(obj.id)
+        if obj.household_id is not None:
+            pending.households.add(obj.household_id)
+    elif model is Household:
+        pending.households.add(obj.id)
 
 
 @event.listens_for(Session, "before_flush")
-def _collect_deleted(session: Session, _context: Any, _instances: Any) -> None:
-    """Rows about to be deleted, read while they still exist (their attributes may have expired at a commit)."""
-    for obj in session.deleted:
-        if isinstance(obj, _MODELS):
-            _note(_pending(session), obj)
+def _collect_before(session: Session, _context: Any, _instances: Any) -> None:
+    """Where the rows about to be deleted or changed are *stored*, read before the flush writes them: an attribute
+    set on an object whose values expired at a commit keeps no old value, so a move would name only its
+    destination. One statement per kind of row changed."""
+    pending: _Pending | None = None
+    stored: dict[type, set[int]] = {}
+    deleted: dict[type, set[int]] = {}
+    for obj in chain(session.deleted, session.dirty):
+        model = type(obj)
+        if model not in _PLACE or not inspect(obj).has_identity:
+            continue
+        if obj in session.deleted or _changed(obj, session):
+            stored.setdefault(model, set()).add(inspect(obj).identity[0])
+        if obj in session.deleted:
+            deleted.setdefault(model, set()).add(inspect(obj).identity[0])
+    for model, ids in stored.items():
+        pending = pending or _pending(session)
+        table = model.__table__  # type: ignore[attr-defined]
+        columns = [table.c.id, table.c[_PLACE[model]]]
+        if model is AdminUnit:
+            columns.append(table.c.level)
+        if model is Person:
+            columns.append(table.c.household_id)
+        for row in session.execute(select(*columns).where(table.c.id.in_(sorted(ids)))):
+            _place(pending, model, row[0], row[1], row[2] if model is AdminUnit else None)
+            if model is Person:
+                pending.persons.add(row[0])
+                if row[2] is not None:
+                    pending.households.add(row[2])
+            elif model is Household:
+                pending.households.add(row[0])
+    if deleted.get(Person) or deleted.get(Household):  # their links go with them: who reads them, read now
+        assert pending is not None
+        pending.communes.update(_readers_elsewhere(session, deleted.get(Person, ()), deleted.get(Household, ())))
 
 
 @event.listens_for(Session, "after_flush")
 def _collect(session: Session, _context: Any) -> None:
-    """Rows written: their units as they are now and, if changed, as they were."""
+    """Rows written: where they are now."""
     for obj in chain(session.new, session.dirty):
-        if isinstance(obj, _MODELS) and _changed(obj, session):
+        if type(obj) in _PLACE and _changed(obj, session):
             _note(_pending(session), obj)
 
 
-def _note(pending: _Pending, obj: Any) -> None:
-    if isinstance(obj, Person):
-        pending.units.update(_values(obj, "unit_id"))
-    elif isinstance(obj, Household):
-        pending.units.update(_values(obj, "village_id"))
-    elif isinstance(obj, (Clan, Organisation)):
-        pending.communes.update(_values(obj, "commune_id"))
-    elif isinstance(obj, OrganisationMember):
-        pending.organisations.update(_values(obj, "organisation_id"))
-    elif obj.level == UnitLevel.COMMUNE:
-        pending.communes.add(obj.id)
-    elif obj.level == UnitLevel.VILLAGE:
-        pending.communes.update(_values(obj, "parent_id"))
+def _readers_elsewhere(session: Session, persons: Iterable[int], households: Iterable[int]) -> set[int]:
+    """The communes whose organisations count these persons, or whose clans count these households (or the
+    persons' households). At most two statements."""
+    persons, households = sorted(set(persons)), set(households)
+    found: set[int] = set()
+    if persons:
+        found.update(
+            session.scalars(
+                select(Organisation.commune_id)
+                .join(OrganisationMember, OrganisationMember.organisation_id == Organisation.id)
+                .where(OrganisationMember.person_id.in_(persons))
+                .distinct()
+            )
+        )
+        households.update(
+            h for h in session.scalars(select(Person.household_id).where(Person.id.in_(persons))) if h is not None
+        )
+    if households:
+        found.update(
+            session.scalars(
+                select(Clan.commune_id)
+                .join(clan_household, clan_household.c.clan_id == Clan.id)
+                .where(clan_household.c.household_id.in_(sorted(households)))
+                .distinct()
+            )
+        )
+    return found
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -172,6 +260,7 @@ def _announce(session: Session) -> None:
         communes.update(
             session.scalars(select(Organisation.commune_id).where(Organisation.id.in_(sorted(pending.organisations))))
         )
+    communes.update(_readers_elsewhere(session, pending.persons, pending.households))
     communes.discard(None)  # type: ignore[arg-type]
     if pending.everything and not pending.announced_bulk:
         log.info("registry: a bulk statement changed the registry without naming its communes: all of them change")

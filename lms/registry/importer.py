@@ -703,6 +703,11 @@ class _Layout(ABC):
         derived from them is derived again (ADR 41). None by default (a file of association officers)."""
         return set()
 
+    def registry_rows(self) -> dict[str, set[int]]:
+        """The stored persons and households :meth:`write` changes, which organisations and clans of other communes
+        may count (ADR 41)."""
+        return {}
+
 
 class _ExistingVillage(NamedTuple):
     id: int
@@ -929,6 +934,8 @@ class _Households(_Layout):
         self.household_writes: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
         self.new_persons = self.changed_persons = 0
         self.changed_villages: set[int] = set()
+        self.changed_persons_ids: set[int] = set()
+        self.changed_households: set[int] = set()
 
     def take(self, line: Line) -> None:
         village, code, name = line.get("village_code"), line.get("household_code"), line.get("full_name")
@@ -1107,6 +1114,10 @@ class _Households(_Layout):
             label = f"{values['full_name']} ({given['village_code']}/{key[1]})"
             if existing is None or _changed(values, existing):
                 self.changed_villages.add(key[0])
+                if existing is not None:  # organisations and clans elsewhere may count this person
+                    self.changed_persons_ids.add(record[width])
+                if (stored_household := self.households.get(key)) is not None:  # and clans elsewhere, its household
+                    self.changed_households.add(stored_household[0])
             if existing is None:
                 self.new_persons += 1
                 planned = {**values, "household_key": list(key), "unit_id": key[0], "phone": None}
@@ -1128,6 +1139,9 @@ class _Households(_Layout):
 
     def registry_units(self) -> set[int]:  # villages with new households, new or changed persons
         return self.changed_villages | {row["village_id"] for row in self.household_writes[0]}
+
+    def registry_rows(self) -> dict[str, set[int]]:
+        return {"persons": self.changed_persons_ids, "households": self.changed_households}
 
     def write(self) -> None:
         _write(Household, *self.household_writes)
@@ -1785,7 +1799,7 @@ def _run(job: ImportJob) -> None:
         _show_preview(job, preview, ignored, outdated=True)
         return
     layout.write()  # phase 2, committed with the job's new status by _finish
-    changes.announce(units=layout.registry_units())
+    changes.announce(units=layout.registry_units(), **layout.registry_rows(), bulk=True)
     summary: dict[str, Any] = preview.summary()
     message = _success_message(summary)
     if ignored:

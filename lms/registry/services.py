@@ -173,7 +173,7 @@ def _upsert_units(
         db.session.execute(
             update(AdminUnit), [{"id": u.id, "path": f"{parent_paths[code]}{u.id}/"} for code, u in inserted.items()]
         )
-        changes.announce(units=[u.id for u in inserted.values()])  # new communes: no result to redo
+        changes.announce(units=[u.id for u in inserted.values()], bulk=True)  # new communes: no result to redo
         db.session.expire_all()
         for code, u in inserted.items():
             by_key[(level.value, code)] = db.session.get(AdminUnit, u.id)  # type: ignore[assignment]

@@ -131,8 +131,9 @@ def _follow(run_id: int) -> bool:
             time.sleep(0.5)
     summary = run.summary or {}
     click.echo(
-        f"run #{run_id}: {run.status}; {run.done} of {run.total} communes evaluated, {run.failed} failed, "
-        f"{summary.get('unchanged', 0)} left as they were (nothing changed since their last evaluation), "
+        f"run #{run_id}: {run.status}; {run.done} of {run.total} communes done, {run.failed} failed: "
+        f"{summary.get('evaluated', run.done)} evaluated, {summary.get('unchanged', 0)} left as they were (nothing "
+        "changed since their last evaluation), "
         f"{summary.get('changed', 0)} eligibility rows changed, drift {summary.get('drift', 0)}"
     )
     for title, counts in sorted((summary.get("titles") or {}).items()):

@@ -17,7 +17,7 @@ from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, event, inspect, or_, select, true, tuple_, update
+from sqlalchemy import case, event, inspect, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction, aliased
 
@@ -153,33 +153,65 @@ class _Unannounced:
     pairs: set[tuple[int, int]] = field(default_factory=set)  # (commune, year)
     persons: set[tuple[int, int]] = field(default_factory=set)  # (person, year): their home communes too
     since: set[tuple[int, int]] = field(default_factory=set)  # (commune, first year): a recognition holds on
-    everything: bool = False  # a row whose values could not be read
 
 
-def _loaded(obj: Any, *names: str) -> tuple[Any, ...] | None:
-    values = inspect(obj).dict
-    found = tuple(values.get(name) for name in names)
-    return None if None in found else found
+#: The columns that say which commune-years a row concerns, per model.
+_WHERE: dict[type, tuple[str, ...]] = {
+    LearningRecord: ("commune_id", "year", "person_id"),
+    Assessment: ("commune_id", "year"),
+    Recognition: ("commune_id", "year"),
+}
+#: A recognition's columns that the engine reads (frozen years, upgrade waits, members recognised); the rest —
+#: numbers, dates of decision, who proposed — change no result.
+_RECOGNITION_READ = frozenset(
+    {"subject_type", "subject_id", "title", "year", "level", "commune_id", "status", "valid_until"}
+)
+
+
+def _concerns(obj: Any, session: Session) -> bool:
+    if obj in session.new or obj in session.deleted:
+        return True
+    changed = {attr.key for attr in inspect(obj).attrs if attr.history.has_changes()}
+    return bool(changed & _RECOGNITION_READ) if isinstance(obj, Recognition) else bool(changed)
+
+
+def _note_unannounced(found: _Unannounced, model: type, values: tuple[Any, ...]) -> None:
+    if None in values:
+        return
+    if model is LearningRecord:
+        found.pairs.add((values[0], values[1]))
+        found.persons.add((values[2], values[1]))
+    elif model is Recognition:
+        found.since.add((values[0], values[1]))
+    else:
+        found.pairs.add((values[0], values[1]))
+
+
+@event.listens_for(Session, "before_flush")
+def _collect_stored(session: Session, _context: Any, _instances: Any) -> None:
+    """The commune-years of rows about to be changed or deleted, as stored (an attribute set on an expired object
+    keeps no old value). One statement per model."""
+    ids: dict[type, set[int]] = {}
+    for obj in chain(session.dirty, session.deleted):
+        model = type(obj)
+        if model in _WHERE and inspect(obj).has_identity and _concerns(obj, session):
+            ids.setdefault(model, set()).add(inspect(obj).identity[0])
+    for model, found_ids in ids.items():
+        found = session.info.setdefault(_UNANNOUNCED, _Unannounced())
+        table = model.__table__  # type: ignore[attr-defined]
+        columns = [table.c[name] for name in _WHERE[model]]
+        for row in session.execute(select(*columns).where(table.c.id.in_(sorted(found_ids)))):
+            _note_unannounced(found, model, tuple(row))
 
 
 @event.listens_for(Session, "after_flush")
 def _collect_unannounced(session: Session, _context: Any) -> None:
-    found: _Unannounced | None = None
-    for obj in chain(session.new, session.dirty, session.deleted):
-        if not isinstance(obj, (LearningRecord, Assessment, Recognition)):
-            continue
-        found = found or session.info.setdefault(_UNANNOUNCED, _Unannounced())
-        assert found is not None
-        if isinstance(obj, LearningRecord):
-            values = _loaded(obj, "commune_id", "person_id", "year")
-            if values is not None:
-                found.pairs.add((values[0], values[2]))
-                found.persons.add((values[1], values[2]))
-        else:
-            values = _loaded(obj, "commune_id", "year")
-            if values is not None:
-                (found.since if isinstance(obj, Recognition) else found.pairs).add((values[0], values[1]))
-        found.everything = found.everything or values is None
+    """The commune-years of rows written, as they are now."""
+    for obj in chain(session.new, session.dirty):
+        model = type(obj)
+        if model in _WHERE and _concerns(obj, session):
+            found = session.info.setdefault(_UNANNOUNCED, _Unannounced())
+            _note_unannounced(found, model, tuple(getattr(obj, name) for name in _WHERE[model]))
 
 
 @event.listens_for(Session, "before_commit")
@@ -195,8 +227,6 @@ def _forget_unannounced(session: Session) -> None:
     key = tuple_(EvaluationState.commune_id, EvaluationState.year)
     conditions: list[Any] = [key.in_(sorted(pairs))] if pairs else []
     conditions += [(EvaluationState.commune_id == c) & (EvaluationState.year >= y) for c, y in sorted(found.since)]
-    if found.everything:
-        conditions = [true()]
     if conditions:
         session.execute(
             update(EvaluationState)

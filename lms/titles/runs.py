@@ -126,15 +126,19 @@ def evaluate_locked(commune_id: int, year: int, *, force: bool, verify: bool = F
     marked_at = state.marked_at
     if marked_at is None and not force:
         return Outcome(evaluated=False)
-    key = engine.inputs_key(crit.active_definitions(), state.registry_version)
-    if marked_at is None and force and not verify and state.inputs_key == key and not _failed(state.summary):
-        return Outcome(evaluated=False, summary=state.summary, unchanged=True)
+    key = None
+    if marked_at is None and force and not verify and state.inputs_key is not None and not _failed(state.summary):
+        key = engine.inputs_key(crit.active_definitions(), state.registry_version)
+        if state.inputs_key == key:
+            return Outcome(evaluated=False, summary=state.summary, unchanged=True)
     where = (EvaluationState.commune_id == commune_id, EvaluationState.year == year)
     # A mark that names its subjects is evaluated incrementally (ADR 29) while title_person_metric is complete for
     # the active metrics; a run, a whole-commune mark or a change of criteria takes the full evaluation.
     dirty = incremental.pending(commune_id, year) if (not force and state.partial) else None
     if dirty is not None and state.metrics_key != engine.metrics_key(engine.active_metrics()):
         dirty = None
+    if dirty is None and key is None:  # what the full evaluation is about to read, as it starts
+        key = engine.inputs_key(crit.active_definitions(), state.registry_version)
     if dirty is not None:
         summary = engine.evaluate_commune(commune_id, year, dirty=dirty)
     elif verify:
@@ -267,6 +271,21 @@ def _mark_organisations_elsewhere(commune_id: int, year: int, since: datetime, p
         )
     )
     if communes:
+        # Their results are out of date, and the next run must know it even if the task below is lost (the broker
+        # away at the commit): their key goes, in this transaction, on the rows no evaluation holds right now —
+        # waiting for those could deadlock two communes marking each other; one that is being evaluated stores
+        # its key when it ends, and only the task's mark then says that it must be evaluated again.
+        locked = (
+            select(EvaluationState.commune_id)
+            .where(EvaluationState.commune_id.in_(communes), EvaluationState.year == year)
+            .with_for_update(skip_locked=True)
+        )
+        db.session.execute(
+            update(EvaluationState)
+            .where(EvaluationState.year == year, EvaluationState.commune_id.in_(locked))
+            .values(inputs_key=None)
+            .execution_options(synchronize_session=False)
+        )
         enqueue_after_commit("titles.mark_communes", pairs=[[other, year] for other in communes])
 
 

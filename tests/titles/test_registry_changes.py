@@ -15,7 +15,7 @@ from lms.extensions import db
 from lms.registry import changes
 from lms.registry.models import AdminUnit, Household, Person, RegistryVersion
 from lms.titles import engine, runs
-from lms.titles.criteria import load_shipped_criteria
+from lms.titles.criteria import SHIPPED_DIR, load_criteria, load_shipped_criteria
 from lms.titles.models import Eligibility, EvaluationRun, EvaluationState, RunStatus
 from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
 
@@ -146,9 +146,7 @@ def test_a_reconciliation_evaluates_every_commune_and_repairs_what_changed_behin
     assert citizen(child.id).applicable is False
 
 
-def test_a_new_criteria_version_or_a_mark_or_an_incremental_evaluation_makes_the_next_run_evaluate(
-    shipped, evaluations
-):
+def test_a_mark_or_an_incremental_evaluation_or_another_engine_makes_the_next_run_evaluate(shipped, evaluations):
     commune = unit_by_code(COMMUNE)
     child_household(commune, "KEY")
     run(commune)
@@ -164,21 +162,51 @@ def test_a_new_criteria_version_or_a_mark_or_an_incremental_evaluation_makes_the
 
     # An incremental evaluation (a new record of one person) keeps the summary of the last full one: the next run
     # evaluates in full again, so that the run's totals are the commune's.
-    db.session.execute(update(EvaluationState).where(EvaluationState.commune_id == commune.id).values(inputs_key=None))
+    db.session.execute(
+        update(EvaluationState).where(EvaluationState.commune_id == commune.id).values(inputs_key=None)
+    )
     db.session.commit()
     evaluations.clear()
     assert run(commune).summary["unchanged"] == 0
     assert evaluations == [commune.id]
 
     evaluations.clear()
-    key = engine.inputs_key
+    saved = engine.ENGINE_VERSION
     try:
-        engine.ENGINE_VERSION, saved = engine.ENGINE_VERSION + "-next", engine.ENGINE_VERSION
+        engine.ENGINE_VERSION = saved + "-next"
         assert run(commune).summary["unchanged"] == 0  # another engine: every commune again
     finally:
         engine.ENGINE_VERSION = saved
     assert evaluations == [commune.id]
-    assert key is engine.inputs_key
+
+
+def test_a_new_criteria_version_makes_the_next_run_evaluate_every_commune(shipped, evaluations, tmp_path):
+    commune = unit_by_code(COMMUNE)
+    child_household(commune, "CRITERIA")
+    run(commune)
+    evaluations.clear()
+    assert run(commune).summary["unchanged"] == 1
+
+    shipped_file = next(SHIPPED_DIR.glob("*citizen*.toml"))
+    changed = shipped_file.read_text(encoding="utf-8").replace('name_en = "', 'name_en = "(v2) ', 1)
+    load_criteria(changed.encode(), filename=shipped_file.name)  # new content: a new active version
+    db.session.commit()
+    evaluations.clear()
+    assert run(commune).summary["unchanged"] == 0
+    assert evaluations == [commune.id]
+
+
+def test_a_commune_whose_last_evaluation_could_not_score_some_subjects_is_evaluated_again(shipped, evaluations):
+    commune = unit_by_code(COMMUNE)
+    child_household(commune, "FAILED")
+    run(commune)
+    state = db.session.get(EvaluationState, (commune.id, YEAR))
+    assert state is not None
+    state.summary = {**state.summary, "citizen": {**state.summary["citizen"], "failed": 1}}
+    db.session.commit()
+    evaluations.clear()
+    assert run(commune).summary["unchanged"] == 0
+    assert evaluations == [commune.id]
 
 
 def test_an_incremental_evaluation_clears_the_key(shipped):
@@ -253,10 +281,12 @@ def test_a_phone_number_is_no_change_but_a_move_changes_both_communes(shipped):
     db.session.commit()
     assert (version(commune), version(other)) == (here, there)
 
+    elsewhere_id = elsewhere.id
+    db.session.commit()  # every attribute expires: the move below sets plain ids on an object loaded afresh
     child.household_id = None
-    child.unit_id = elsewhere.id
+    child.unit_id = elsewhere_id
     db.session.commit()
-    assert (version(commune), version(other)) == (here + 1, there + 1)
+    assert (version(commune), version(other)) == (here + 1, there + 1)  # where the child was, and where it is
 
     db.session.delete(household)
     db.session.commit()
@@ -290,7 +320,7 @@ def test_an_announced_bulk_statement_changes_only_the_communes_it_names(shipped)
     village, _, child = child_household(commune, "NAMED")
     here, there = version(commune), version(other)
     db.session.execute(update(Person).where(Person.id == child.id).values(birth_date=date(1970, 1, 1)))
-    changes.announce(units=[village.id])
+    changes.announce(units=[village.id], bulk=True)
     db.session.commit()
     assert (version(commune), version(other)) == (here + 1, there)
 
@@ -365,3 +395,32 @@ def test_a_learning_record_added_on_the_session_without_its_service_is_evaluated
     evaluations.clear()
     assert run(commune).summary["unchanged"] == 0
     assert evaluations == [commune.id]
+
+
+def test_an_organisation_or_a_clan_elsewhere_hears_of_its_members_changes(shipped):
+    """An organisation counts its members wherever they live, a clan its households wherever they are: a change to
+    such a member or household changes the registry of their commune too."""
+    from lms.registry.models import Clan, Organisation, OrganisationMember
+
+    commune, other = unit_by_code(COMMUNE), unit_by_code(OTHER)
+    _, household, child = child_household(commune, "MEMBER")
+    school = Organisation(commune_id=other.id, code="SCHOOL-1", name="Trường Tiểu học Một", kind="school")
+    clan = Clan(commune_id=other.id, name="Họ Nguyễn Văn")
+    clan.households.append(household)
+    db.session.add_all([school, clan])
+    db.session.flush()
+    db.session.add(OrganisationMember(organisation_id=school.id, person_id=child.id))
+    db.session.commit()
+    here, there = version(commune), version(other)
+
+    child.birth_date = date(1990, 1, 1)  # the member lives in the first commune
+    db.session.commit()
+    assert (version(commune), version(other)) == (here + 1, there + 1)
+
+    household.address = "12 Trần Phú"  # no change of anything read
+    db.session.commit()
+    assert (version(commune), version(other)) == (here + 1, there + 1)
+
+    db.session.delete(child)  # a member gone: its organisation and its household's clan count one less
+    db.session.commit()
+    assert (version(commune), version(other)) == (here + 2, there + 2)

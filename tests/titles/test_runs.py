@@ -294,7 +294,7 @@ def test_the_cli_evaluates_with_progress_and_fails_on_a_failed_commune(app, app_
     runner = app.test_cli_runner()
     result = runner.invoke(args=["titles", "evaluate", "--unit", "23293", "--year", str(YEAR)])
     assert result.exit_code == 0, result.output
-    assert "1 of 1 communes evaluated, 0 failed" in result.output
+    assert "1 of 1 communes done, 0 failed: 1 evaluated, 0 left as they were" in result.output
     fake_summaries[unit_by_code("23302").id] = RuntimeError("boom")
     result = runner.invoke(args=["titles", "evaluate", "--unit", "23302", "--year", str(YEAR), "--inline"])
     assert result.exit_code == 1
