@@ -162,9 +162,7 @@ def test_a_mark_or_an_incremental_evaluation_or_another_engine_makes_the_next_ru
 
     # An incremental evaluation (a new record of one person) keeps the summary of the last full one: the next run
     # evaluates in full again, so that the run's totals are the commune's.
-    db.session.execute(
-        update(EvaluationState).where(EvaluationState.commune_id == commune.id).values(inputs_key=None)
-    )
+    db.session.execute(update(EvaluationState).where(EvaluationState.commune_id == commune.id).values(inputs_key=None))
     db.session.commit()
     evaluations.clear()
     assert run(commune).summary["unchanged"] == 0
