@@ -3,12 +3,15 @@
 What is derived from the registry — the titles' eligibility above all — must know when to derive it again. Each
 writer could be asked to say so, but one would forget; so the session itself notices:
 
-* **ORM writes** (the edit pages, the API, the services): after each flush, the persons, households, clans,
-  organisations, memberships and units written — new, changed or deleted — are collected with the units they were
-  in *and* are in now (a person who moved names both villages);
+* **ORM writes** (the edit pages, the API, the services): the persons, households, clans, organisations,
+  memberships and units a flush writes — new, changed or deleted — are collected with the place they were stored in
+  (read before the flush) *and* the place they are in now (after it): a person who moved names both villages. A
+  person or household is also counted by the organisations and clans it belongs to, which may be in other
+  communes: those communes change too;
 * **bulk statements** (``session.execute(update(Person)…)``) cannot be read that way: a writer that knows what it
-  touched says so with :func:`announce` (the spreadsheet import names the communes of its file). One that does not
-  is caught all the same: every commune is taken as changed (and logged), which costs work, never a stale result;
+  touched says so with :func:`announce` (the spreadsheet import names the villages, persons and households it
+  writes). One that does not is caught all the same: every commune is taken as changed (and logged), which costs
+  work, never a stale result;
 * **just before the commit**, the collected units are resolved to their communes (one statement), each commune's
   ``registry_version`` is bumped (one upsert) and :data:`lms.core.signals.registry_changed` is sent so the layers
   above react in the same transaction. A rolled-back transaction announces nothing.
