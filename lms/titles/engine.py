@@ -1685,6 +1685,9 @@ def _evaluate_title(
                 continue
             inputs = (tuple(result)[2:width], given, wait)
             scored = results.get(inputs)
+            if scored is None and (known := _SCORES.get((row.id, id(definition), commune.area_class, inputs))):
+                scored = results[inputs] = known[0]
+                breakdowns.setdefault(scored[5], known[1])
             if scored is None:
                 try:
                     applicable = population is None or getattr(result, "in_population", 1) != 0
@@ -1718,6 +1721,7 @@ def _evaluate_title(
                 address = breakdown_digest(content)
                 breakdowns.setdefault(address, content)
                 scored = results[inputs] = (row.id, *outcome[:3], outcome[3][:400], address, applicable)
+                _remember((row.id, id(definition), commune.area_class, inputs), definition, scored, content)
             eligible += scored[1] - bool(old_eligible)
             if old_id is None:
                 inserts.append((subject_id, result.village_id, digest, scored))
@@ -1789,6 +1793,28 @@ def _evaluate_title(
         summary["failed"] = len(failures)
         summary["failures"] = failures[:MAX_FAILURES_LISTED]
     return summary
+
+
+#: Scored combinations of inputs, kept by the process from one commune to the next (most of a commune's
+#: combinations — no records, one class… — recur in every other): (set id, its parsed definition's identity, area
+#: class, inputs) → (the result as ``_evaluate_title`` stores it, the breakdown's JSON text). Scoring is a pure
+#: function of these; a new version of a set is another row and another definition. Bounded: emptied when full.
+_SCORES: dict[tuple[Any, ...], tuple[tuple[Any, ...], str]] = {}
+_SCORED_SETS: dict[int, crit.CriteriaDefinition] = {}  # the definitions the keys name, kept alive with them
+SCORES_KEPT = 20_000
+
+
+def _remember(key: tuple[Any, ...], definition: crit.CriteriaDefinition, scored: tuple[Any, ...], content: str) -> None:
+    if len(_SCORES) >= SCORES_KEPT:
+        forget_scores()
+    _SCORED_SETS[id(definition)] = definition
+    _SCORES[key] = (scored, content)
+
+
+def forget_scores() -> None:
+    """Empty the process's scored combinations (tests that replace the scorer start from nothing)."""
+    _SCORES.clear()
+    _SCORED_SETS.clear()
 
 
 def _changed(

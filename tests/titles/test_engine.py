@@ -882,6 +882,38 @@ def test_zero_metric_values_are_not_stored(commune: AdminUnit) -> None:
     assert row.inputs_digest == digest
 
 
+def test_scored_combinations_are_kept_from_one_commune_to_the_next(commune: AdminUnit, monkeypatch: Any) -> None:
+    """Scoring is a pure function of the set, the area class and the inputs: a process scores each combination once,
+    and the next commune with the same combinations scores none — with the same results and breakdowns."""
+    load_set(SIMPLE_CITIZEN)
+    scored: list[int] = []
+    real = engine._Scorer.score
+
+    def counting(self: Any, row: Any, plan: Any, assessed: Any) -> Any:
+        if self.d.subject == "person":
+            scored.append(row.subject_id)
+        return real(self, row, plan, assessed)
+
+    monkeypatch.setattr(engine._Scorer, "score", counting)
+    other = unit_by_code("23302")
+    assert other.area_class == commune.area_class
+    people = {}
+    for unit in (commune, other):
+        village = make_village(unit, f"T{unit.id}", "Thôn 1")
+        people[unit.id] = [person(village, f"Người {n}") for n in range(4)]
+        records([p.id for p in people[unit.id][::2]], unit)
+    engine.evaluate_commune(commune.id, YEAR)
+    assert len(scored) == 2  # with one record, without any
+    engine.evaluate_commune(other.id, YEAR)
+    assert len(scored) == 2
+    for n in range(4):
+        mine = eligibility("person", people[commune.id][n].id, "citizen")
+        theirs = eligibility("person", people[other.id][n].id, "citizen")
+        assert mine is not None and theirs is not None
+        assert (theirs.eligible, theirs.score, theirs.breakdown) == (mine.eligible, mine.score, mine.breakdown)
+        assert theirs.breakdown_id == mine.breakdown_id
+
+
 def test_second_run_changes_nothing(commune: AdminUnit) -> None:
     populate(commune, 9)
     engine.evaluate_commune(commune.id, YEAR)
