@@ -556,7 +556,8 @@ class _Metrics:
 
     def store(self) -> None:
         """Bring ``title_person_metric`` up to date for the persons this evaluation grouped, from the temporary
-        table: two statements, and rows written only where a value changed (``IS DISTINCT FROM``). The commune's
+        table: an upsert and a read (on the commune's first evaluation of the year, an INSERT, an upsert and no
+        read), and rows written only where a value changed (``IS DISTINCT FROM``). The commune's
         residents' ``counted`` takes the value too (this evaluation counts its shares from it); other persons' (an
         organisation's members living elsewhere) stays what their home commune's counts hold."""
         if self.table is None:
@@ -572,6 +573,49 @@ class _Metrics:
         high = select(func.max(table.c.person_id)).scalar_subquery()
         residents = self.residents.cte("residents")
         resident = table.c.person_id.in_(select(residents.c.id))
+        # Did the year hold any value in the id range of the persons grouped (those without records too)? Not on
+        # a commune's first evaluation of the year: then nothing can be left over (the read of values no longer
+        # backed is skipped: on a table just filled, with the statistics of an empty one, it scanned every stored
+        # value), and the residents' values go in by a plain INSERT (below).
+        grouped = self.persons.subquery("sp")
+        span = select(func.min(grouped.c.id).label("lo"), func.max(grouped.c.id).label("hi")).cte("span")
+        earlier = db.session.scalar(
+            select(
+                exists().where(
+                    PM.c.year == year,
+                    PM.c.person_id.between(select(span.c.lo).scalar_subquery(), select(span.c.hi).scalar_subquery()),
+                )
+            )
+        )
+        upsert_only: list[ColumnElement[bool]] = []
+        if not earlier:
+            # A plain INSERT of the non-zero values of the residents that no other commune's evaluation writes (not
+            # members of another commune's organisations): the writers of their records wait for this commune's
+            # lock, so no row can appear meanwhile, and an INSERT takes 0.4 the time of the upsert's speculative
+            # insertion. The other persons' values take the upsert below.
+            elsewhere = (
+                select(OM.c.person_id)
+                .select_from(OM.join(O, OM.c.organisation_id == O.c.id))
+                .where(O.c.commune_id != self.commune.id)
+            )
+            only_here = and_(resident, table.c.person_id.not_in(elsewhere))
+            plain = [
+                select(
+                    table.c.person_id,
+                    literal(year).label("year"),
+                    literal(metric_key(m)).label("metric"),
+                    table.c[f"m{n}"],
+                    table.c[f"m{n}"],
+                ).where(table.c[f"m{n}"] != 0, only_here)
+                for n, m in enumerate(self.metrics)
+            ]
+            db.session.execute(
+                insert(PM).from_select(
+                    ["person_id", "year", "metric", "value", "counted"],
+                    plain[0] if len(plain) == 1 else union_all(*plain),
+                )
+            )
+            upsert_only.append(~only_here)
         parts = []
         for n, m in enumerate(self.metrics):
             value = table.c[f"m{n}"]
@@ -596,6 +640,7 @@ class _Metrics:
                     )
                 )
                 .where(
+                    *upsert_only,
                     value.is_not(None),
                     # A zero without a stored row is not added: every reader takes a missing value for 0 (the
                     # digests round both to 0.0), and most of a first evaluation's values are zeros.
@@ -606,19 +651,6 @@ class _Metrics:
                     ),
                 )
             )
-        # Did the year hold any value in the id range of the persons grouped (those without records too)? Not on
-        # a commune's first evaluation of the year: then nothing can be left over below, and the read is skipped
-        # (on a table just filled, with the statistics of an empty one, it scanned every stored value).
-        grouped = self.persons.subquery("sp")
-        span = select(func.min(grouped.c.id).label("lo"), func.max(grouped.c.id).label("hi")).cte("span")
-        earlier = db.session.scalar(
-            select(
-                exists().where(
-                    PM.c.year == year,
-                    PM.c.person_id.between(select(span.c.lo).scalar_subquery(), select(span.c.hi).scalar_subquery()),
-                )
-            )
-        )
         rows = parts[0] if len(parts) == 1 else parts[0].union_all(*parts[1:])
         stmt = _dialect_insert().from_select(["person_id", "year", "metric", "value", "counted"], rows)
         counted = func.coalesce(stmt.excluded.counted, PM.c.counted)
