@@ -910,7 +910,8 @@ def test_scored_combinations_are_kept_from_one_commune_to_the_next(commune: Admi
     for n in range(4):
         mine = eligibility("person", people[commune.id][n].id, "citizen")
         theirs = eligibility("person", people[other.id][n].id, "citizen")
-        assert mine is not None and theirs is not None
+        assert mine is not None
+        assert theirs is not None
         assert (theirs.eligible, theirs.score, theirs.breakdown) == (mine.eligible, mine.score, mine.breakdown)
         assert theirs.breakdown_id == mine.breakdown_id
 
