@@ -733,14 +733,17 @@ def test_statement_count_does_not_grow_with_the_population(commune: AdminUnit, c
     # SQLAlchemy's statement events, so not counted here. A re-run with nothing changed needs no breakdown at all.
     # Circular 24's upgrade rule (Art. 5.3) reads the units' earlier recognitions: one more for the unit title.
     # title_person_metric is brought up to date from the temporary table: an upsert of the values that differ and
-    # a read of the values no longer backed (deleted only if there are any; ADR 29, 40) — two statements, writing
-    # nothing on a re-run; PostgreSQL first sets work_mem for the transaction (SET LOCAL through set_config). The
+    # a read of the values no longer backed (deleted only if there are any; ADR 29, 40), writing nothing on a
+    # re-run — that read only when the year held values in the grouped persons' id range before the upsert (one
+    # look); on a commune's first evaluation there were none: no read, but the residents' values go in by a plain
+    # INSERT of their own before the upsert of the others'. PostgreSQL first sets work_mem for the transaction (SET
+    # LOCAL through set_config). The
     # shares kept counted (ADR 29: the commune's share of citizens, the village's of residents who learned and of
     # learning families) are counted in a statement per set (two), and the stored counts read once to write only
     # what changed: on a first run, one insert.
     reads = 3 + 1 + 6 * 2 + 2 + 2 + 1 + 2 + 1 + (db.engine.dialect.name == "postgresql")
     writes = 3 if db.engine.dialect.name != "postgresql" else 2
-    assert counts[3] == (reads + 6 * writes + 1, reads)
+    assert counts[3] == (reads + 6 * writes + 2, reads + 1)
 
 
 def test_a_rerun_brings_only_the_changed_subjects_into_python(commune: AdminUnit, monkeypatch: Any) -> None:
@@ -813,6 +816,104 @@ def test_the_full_evaluation_puts_the_stored_metrics_right(commune: AdminUnit) -
     db.session.expire_all()
     engine.evaluate_commune(commune.id, YEAR)
     assert stored() == honest
+
+
+ZERO_CITIZEN = """
+code = "qd-324-2023-citizen"
+title = "citizen"
+subject = "person"
+name = "Công dân học tập (test)"
+source = "test"
+status = "provisional"
+validity_years = 1
+scoring = "points"
+pass_total = 10
+[[indicators]]
+code = "c1"
+name = "Hoạt động học tập"
+source_ref = "test"
+kind = "metric"
+metric = {measure = "activities"}
+max_points = 10
+thresholds = [[1, 10]]
+[[indicators]]
+code = "c2"
+name = "Mô-đun tin học"
+source_ref = "test"
+kind = "metric"
+metric = {measure = "modules", kinds = ["it_module"]}
+max_points = 10
+thresholds = [[1, 10]]
+"""
+
+
+def test_zero_metric_values_are_not_stored(commune: AdminUnit) -> None:
+    """A full evaluation adds no title_person_metric row for a zero (most values of a first evaluation): every
+    reader takes a missing value for 0, so the results, the digests and a re-run are those of a stored zero — one
+    the writers stored stays and changes nothing."""
+    from lms.titles.models import PersonMetric
+
+    load_set(ZERO_CITIZEN)
+    village = make_village(commune, "T01", "Thôn 1")
+    people = [person(village, f"Người {n}") for n in range(3)]
+    records([people[0].id, people[1].id], commune)  # class completions: activities 1, IT modules 0
+    engine.evaluate_commune(commune.id, YEAR)
+    activities = engine.metric_key(criteria.Metric("activities"))
+    modules = engine.metric_key(criteria.Metric("modules", kinds=("it_module",)))
+    stored = select(PersonMetric.person_id, PersonMetric.metric, PersonMetric.value).where(
+        PersonMetric.year == YEAR, PersonMetric.metric.in_([activities, modules])
+    )
+
+    def values() -> set[tuple[int, str, Decimal]]:
+        return {(p, m, Decimal(v)) for p, m, v in db.session.execute(stored).tuples()}
+
+    assert values() == {(people[0].id, activities, Decimal(1)), (people[1].id, activities, Decimal(1))}
+    row = eligibility("person", people[0].id, "citizen")
+    assert row is not None
+    assert item(row, "c1")["value"] == 1
+    assert item(row, "c2")["value"] == 0
+    digest = row.inputs_digest
+    # A zero as the writers store it: read alike, the same digest, nothing rewritten, the row kept.
+    db.session.execute(insert(PersonMetric).values(person_id=people[0].id, year=YEAR, metric=modules, value=0))
+    again = engine.evaluate_commune(commune.id, YEAR)
+    assert all(s["changed"] == 0 for s in again.values())
+    assert (people[0].id, modules, Decimal(0)) in values()
+    row = eligibility("person", people[0].id, "citizen")
+    assert row is not None
+    assert row.inputs_digest == digest
+
+
+def test_scored_combinations_are_kept_from_one_commune_to_the_next(commune: AdminUnit, monkeypatch: Any) -> None:
+    """Scoring is a pure function of the set, the area class and the inputs: a process scores each combination once,
+    and the next commune with the same combinations scores none — with the same results and breakdowns."""
+    load_set(SIMPLE_CITIZEN)
+    scored: list[int] = []
+    real = engine._Scorer.score
+
+    def counting(self: Any, row: Any, plan: Any, assessed: Any) -> Any:
+        if self.d.subject == "person":
+            scored.append(row.subject_id)
+        return real(self, row, plan, assessed)
+
+    monkeypatch.setattr(engine._Scorer, "score", counting)
+    other = unit_by_code("23302")
+    assert other.area_class == commune.area_class
+    people = {}
+    for unit in (commune, other):
+        village = make_village(unit, f"T{unit.id}", "Thôn 1")
+        people[unit.id] = [person(village, f"Người {n}") for n in range(4)]
+        records([p.id for p in people[unit.id][::2]], unit)
+    engine.evaluate_commune(commune.id, YEAR)
+    assert len(scored) == 2  # with one record, without any
+    engine.evaluate_commune(other.id, YEAR)
+    assert len(scored) == 2
+    for n in range(4):
+        mine = eligibility("person", people[commune.id][n].id, "citizen")
+        theirs = eligibility("person", people[other.id][n].id, "citizen")
+        assert mine is not None
+        assert theirs is not None
+        assert (theirs.eligible, theirs.score, theirs.breakdown) == (mine.eligible, mine.score, mine.breakdown)
+        assert theirs.breakdown_id == mine.breakdown_id
 
 
 def test_second_run_changes_nothing(commune: AdminUnit) -> None:
