@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, case, event, inspect, literal, select
+from sqlalchemy import BigInteger, DateTime, Integer, any_, case, event, inspect, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
@@ -201,6 +201,14 @@ def _collect(session: Session, _context: Any) -> None:
             _note(_pending(session), obj)
 
 
+def _among(session: Session, column: Any, ids: list[int]) -> Any:
+    """``column IN (ids)``; on PostgreSQL ``column = ANY(:array)``, one parameter however many ids (an import names
+    tens of thousands of persons: an ``IN`` list of that length costs seconds to build and send)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(ids, postgresql.ARRAY(Integer)))
+    return column.in_(ids)
+
+
 def _readers_elsewhere(session: Session, persons: Iterable[int], households: Iterable[int]) -> set[int]:
     """The communes whose organisations count these persons, or whose clans count these households (or the
     persons' households). At most two statements."""
@@ -211,19 +219,21 @@ def _readers_elsewhere(session: Session, persons: Iterable[int], households: Ite
             session.scalars(
                 select(Organisation.commune_id)
                 .join(OrganisationMember, OrganisationMember.organisation_id == Organisation.id)
-                .where(OrganisationMember.person_id.in_(persons))
+                .where(_among(session, OrganisationMember.person_id, persons))
                 .distinct()
             )
         )
         households.update(
-            h for h in session.scalars(select(Person.household_id).where(Person.id.in_(persons))) if h is not None
+            h
+            for h in session.scalars(select(Person.household_id).where(_among(session, Person.id, persons)))
+            if h is not None
         )
     if households:
         found.update(
             session.scalars(
                 select(Clan.commune_id)
                 .join(clan_household, clan_household.c.clan_id == Clan.id)
-                .where(clan_household.c.household_id.in_(sorted(households)))
+                .where(_among(session, clan_household.c.household_id, sorted(households)))
                 .distinct()
             )
         )

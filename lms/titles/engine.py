@@ -64,6 +64,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import FromClause
 
 from courses.models import LearningKind, LearningRecord
@@ -619,13 +620,24 @@ class _Metrics:
                 ).where(table.c[f"m{n}"] != 0, only_here)
                 for n, m in enumerate(self.metrics)
             ]
-            db.session.execute(
-                insert(PM).from_select(
-                    ["person_id", "year", "metric", "value", "counted"],
-                    plain[0] if len(plain) == 1 else union_all(*plain),
+            try:
+                # In a savepoint: a row written meanwhile by a transaction that does not hold this commune's lock (a
+                # person moving in while a writer refreshes their metrics; a membership elsewhere just ended) is not
+                # a failed commune — the upsert below writes everyone instead.
+                with db.session.begin_nested():
+                    db.session.execute(
+                        insert(PM).from_select(
+                            ["person_id", "year", "metric", "value", "counted"],
+                            plain[0] if len(plain) == 1 else union_all(*plain),
+                        )
+                    )
+            except IntegrityError:
+                log.info(
+                    "titles: commune %s, %s: a metric row appeared meanwhile; upserting them all", self.commune.id, year
                 )
-            )
-            upsert_only.append(~only_here)
+                earlier = True
+            else:
+                upsert_only.append(~only_here)
         parts = []
         for n, m in enumerate(self.metrics):
             value = table.c[f"m{n}"]
@@ -1727,7 +1739,15 @@ def _evaluate_title(
                 continue
             inputs = (tuple(result)[2:width], given, wait)
             scored = results.get(inputs)
-            if scored is None and (known := _SCORES.get((row.id, id(definition), commune.area_class, inputs))):
+            # The process's scores serve subjects without assessments or a wait (those never recur across
+            # communes, and an assessment's details beyond ``given`` reach the breakdown), never a reconciliation,
+            # which scores afresh to compare.
+            shared = not (given or wait) and repairs is None
+            if (
+                scored is None
+                and shared
+                and (known := _SCORES.get((row.id, id(definition), commune.area_class, inputs)))
+            ):
                 scored = results[inputs] = known[0]
                 breakdowns.setdefault(scored[5], known[1])
             if scored is None:
@@ -1763,7 +1783,8 @@ def _evaluate_title(
                 address = breakdown_digest(content)
                 breakdowns.setdefault(address, content)
                 scored = results[inputs] = (row.id, *outcome[:3], outcome[3][:400], address, applicable)
-                _remember((row.id, id(definition), commune.area_class, inputs), definition, scored, content)
+                if shared:
+                    _remember((row.id, id(definition), commune.area_class, inputs), definition, scored, content)
             eligible += scored[1] - bool(old_eligible)
             if old_id is None:
                 inserts.append((subject_id, result.village_id, digest, scored))

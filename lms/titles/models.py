@@ -347,7 +347,8 @@ class EvaluationDirtySubject(Model):
 
 class PersonMetric(Model):
     """A person's yearly learning metric (one per metric any active criteria set uses; a person without records in
-    the year has no row, one with records a row per metric, zeros included), kept up to
+    the year has no row, one with records a row per metric — the writers store zeros, a full evaluation does not
+    add them, and a missing row reads as 0), kept up to
     date in the transaction that writes the person's learning records and reconciled by every full evaluation of
     the commune the person lives in (ADR 29). Derived data: no foreign key, a removed person's rows are never read.
     ``metric`` is :func:`lms.titles.engine.metric_key` of the criteria set's metric definition."""
