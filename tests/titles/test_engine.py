@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from courses.models import LearningKind, LearningRecord
 from lms.extensions import db, utcnow
@@ -1093,3 +1093,45 @@ def test_a_share_can_count_recognised_members_of_some_occupations(commune: Admin
     assert row is not None
     assert row.eligible
     assert item(row, "u1")["value"] == 50
+
+
+def test_a_metric_row_written_meanwhile_does_not_fail_a_first_evaluation(commune: AdminUnit) -> None:
+    """A commune's first evaluation of the year puts its residents' metric values in by a plain INSERT. A row that
+    appears between its look and that INSERT (a writer that holds another commune's lock: a person moving in) must
+    not fail the commune: the INSERT's savepoint is rolled back and every value goes by the upsert, to the values
+    the records give."""
+    from sqlalchemy import event
+
+    from lms.titles.models import PersonMetric
+
+    load_set(ZERO_CITIZEN)
+    village = make_village(commune, "T01", "Thôn 1")
+    people = [person(village, f"Người {n}") for n in range(3)]
+    records([people[0].id, people[1].id], commune)
+    db.session.execute(delete(PersonMetric).where(PersonMetric.year == YEAR))  # records written behind the writers
+    activities = engine.metric_key(criteria.Metric("activities"))
+    connection = db.session.connection()
+    written: list[str] = []
+
+    def meanwhile(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        plain = "INSERT INTO TITLE_PERSON_METRIC" in statement.upper()
+        if plain and "ON CONFLICT" not in statement.upper() and not written:
+            written.append(statement)  # as another transaction would have, just before this INSERT
+            cursor.execute(
+                "INSERT INTO title_person_metric (person_id, year, metric, value, counted) VALUES "
+                + ("(%s, %s, %s, 7, NULL)" if conn.dialect.name == "postgresql" else "(?, ?, ?, 7, NULL)"),
+                (people[0].id, YEAR, activities),
+            )
+
+    event.listen(connection, "before_cursor_execute", meanwhile)
+    try:
+        engine.evaluate_commune(commune.id, YEAR)
+    finally:
+        event.remove(connection, "before_cursor_execute", meanwhile)
+    assert written, "the first evaluation took the plain INSERT"
+    stored = db.session.execute(
+        select(PersonMetric.person_id, PersonMetric.value).where(
+            PersonMetric.year == YEAR, PersonMetric.metric == activities
+        )
+    ).tuples()
+    assert {(p, Decimal(v)) for p, v in stored} == {(people[0].id, Decimal(1)), (people[1].id, Decimal(1))}
