@@ -1117,11 +1117,9 @@ def test_a_metric_row_written_meanwhile_does_not_fail_a_first_evaluation(commune
         plain = "INSERT INTO TITLE_PERSON_METRIC" in statement.upper()
         if plain and "ON CONFLICT" not in statement.upper() and not written:
             written.append(statement)  # as another transaction would have, just before this INSERT
-            cursor.execute(
-                "INSERT INTO title_person_metric (person_id, year, metric, value, counted) VALUES "
-                + ("(%s, %s, %s, 7, NULL)" if conn.dialect.name == "postgresql" else "(?, ?, ?, 7, NULL)"),
-                (people[0].id, YEAR, activities),
-            )
+            marks = "%s, %s, %s" if conn.dialect.name == "postgresql" else "?, ?, ?"
+            sql = f"INSERT INTO title_person_metric (person_id, year, metric, value, counted) VALUES ({marks}, 7, NULL)"  # noqa: S608
+            cursor.execute(sql, (people[0].id, YEAR, activities))
 
     event.listen(connection, "before_cursor_execute", meanwhile)
     try:
