@@ -66,6 +66,11 @@ class Config:
     CREDENTIALS_KEY = _env("LMS_CREDENTIALS_KEY")
     CREDENTIALS_DOMAIN = _env("LMS_CREDENTIALS_DOMAIN")
 
+    # How new passwords are hashed (a werkzeug method): scrypt with werkzeug's parameters (n = 2**15, r = 8, p = 1;
+    # about 0.1 s of one core per hash or check). A stored hash names its own method and parameters, so a change
+    # here never stops an old password from working.
+    PASSWORD_HASH = "scrypt"
+
     SQLALCHEMY_DATABASE_URI = _env("LMS_DATABASE_URL", _sqlite_url("lms.sqlite"))
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SQLALCHEMY_RECORD_QUERIES = False
@@ -221,6 +226,10 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = _env("LMS_TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = True
     RATELIMIT_ENABLED = False
+    # The same scrypt with a 32 times smaller cost: the suite creates and logs in thousands of users, and at full
+    # cost their hashes took minutes of every CI run. tests/auth/test_login.py checks the other configurations keep
+    # the full cost.
+    PASSWORD_HASH = "scrypt:1024:8:1"
     CACHE_TYPE = "SimpleCache"  # in-process: eager tasks run in the test's process
     CELERY = {
         **Config.CELERY,

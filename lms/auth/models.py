@@ -7,6 +7,7 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Optional
 
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
@@ -17,10 +18,23 @@ from lms.extensions import Model, db, utcnow
 if TYPE_CHECKING:
     from lms.registry.models import AdminUnit
 
-# scrypt is werkzeug's strongest built-in; parameters are werkzeug's current defaults.
+# scrypt is werkzeug's strongest built-in; parameters are werkzeug's current defaults. The setting
+# ``PASSWORD_HASH`` (config.py) names the method an app uses; this is the method outside an app.
 PASSWORD_METHOD = "scrypt"  # noqa: S105 - the name of a hash method, not a password
-# Checked against when the e-mail is unknown, so a failed login costs the same time either way.
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method=PASSWORD_METHOD)
+# Per method: checked against when the e-mail is unknown, so a failed login costs the same time either way.
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def password_method() -> str:
+    """The hash method of new passwords: the app's ``PASSWORD_HASH``, werkzeug's scrypt outside an app."""
+    return str(current_app.config.get("PASSWORD_HASH") or PASSWORD_METHOD) if has_app_context() else PASSWORD_METHOD
+
+
+def _dummy_hash() -> str:
+    method = password_method()
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("not-a-real-password", method=method)
+    return _DUMMY_HASHES[method]
 
 
 class Role(enum.StrEnum):
@@ -74,14 +88,14 @@ class User(UserMixin, Model):
         return f"{self.id}:{self.session_version}:{stamp}"
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+        self.password_hash = generate_password_hash(password, method=password_method())
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
     @staticmethod
     def burn_password_check(password: str) -> None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"

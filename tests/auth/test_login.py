@@ -1,3 +1,4 @@
+from config import CONFIGS
 from lms.auth.models import Role
 from lms.core.models import AuditEvent
 from lms.extensions import db
@@ -50,3 +51,22 @@ def test_passwords_are_hashed_with_scrypt(app_ctx):
     user = make_user(Role.COMMUNE_LEADER, unit_by_code("23293"))
     assert user.password_hash.startswith("scrypt:")
     assert PASSWORD not in user.password_hash
+
+
+def test_new_passwords_follow_the_configured_cost_and_old_ones_still_work(app, app_ctx, monkeypatch):
+    user = make_user(Role.COMMUNE_LEADER, unit_by_code("23293"))
+    assert user.password_hash.startswith("scrypt:1024:8:1$")  # the suite's cheaper cost (config.TestingConfig)
+    monkeypatch.setitem(app.config, "PASSWORD_HASH", "scrypt")
+    user.set_password("a new password, full cost")
+    assert user.password_hash.startswith("scrypt:32768:8:1$")  # werkzeug's parameters, as in production
+    monkeypatch.setitem(app.config, "PASSWORD_HASH", "scrypt:1024:8:1")
+    assert user.check_password("a new password, full cost")  # the hash names its own cost
+    assert not user.check_password(PASSWORD)
+
+
+def test_only_the_test_suite_hashes_passwords_at_a_lower_cost():
+    assert {name: config.PASSWORD_HASH for name, config in CONFIGS.items()} == {
+        "development": "scrypt",
+        "testing": "scrypt:1024:8:1",
+        "production": "scrypt",
+    }
