@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select
 
 from courses import services
 from courses.models import Attendance, PendingWork
@@ -186,3 +187,80 @@ def test_a_losing_mark_of_another_device_is_audited_with_both_values_and_shown_o
     assert learner.full_name in page
     assert "phone-A" in page
     assert "phone-B" in page
+
+
+def test_an_overwrite_keeps_both_marks_exactly_in_one_event_each_before_the_batchs_own(session_with_learners):
+    """The audit of a re-sync, field by field and in order: one ``attendance.overwrite`` per mark whose status a
+    newer one replaced (the stored mark as it was, the newer as the device sent it: its own time, even a little
+    fast, and its whole device name), none for a mark that kept its status, then the batch's ``attendance.record``.
+    On PostgreSQL the stored text too, which SQL reading the trail sees: what ``json.dumps`` writes. The session
+    page, the duplicate-conflict check and the device-conflict drill read these events; a faster way of writing
+    them must keep this test as it is."""
+    from lms.extensions import utcnow
+
+    session, learners = session_with_learners
+    a, b, c = learners[:3]
+    first_at = datetime(2026, 3, 3, 12, 5, 7, 120000)
+    device_a = 'phône "A" \\ 1'
+    services.record_attendance(
+        session,
+        [
+            Mark(a.id, "absent", first_at, "a-1", device_a),
+            Mark(b.id, "late", first_at, "a-2", device_a),
+            Mark(c.id, "present", first_at, "a-3", device_a),
+        ],
+        user_id=None,
+    )
+    fast = utcnow().replace(microsecond=0) + timedelta(minutes=5)  # a device clock a few minutes ahead
+    device_b = "máy tính bảng " + "x" * 100  # longer than the column: stored cut, audited whole
+    result = services.record_attendance(
+        session,
+        [
+            Mark(a.id, "present", fast, "b-1", device_b),
+            Mark(b.id, "late", T0 + timedelta(minutes=9), "b-2", device_b),  # the same status: no event
+            Mark(c.id, "excused", T0 + timedelta(minutes=9, microseconds=5), "b-3", device_b),
+        ],
+        user_id=None,
+        event={"device": device_b},
+    )
+    assert (result.created, result.updated, result.unchanged) == (0, 3, 0)
+    rows = db.session.execute(
+        select(AuditEvent.action, AuditEvent.details, AuditEvent.object_id)
+        .where(AuditEvent.action.like("attendance.%"))
+        .order_by(AuditEvent.id)
+    ).all()
+    expected = [
+        {
+            "person_id": a.id,
+            "old_status": "absent",
+            "old_recorded_at": "2026-03-03T12:05:07.120000",
+            "old_device": device_a,
+            "new_status": "present",
+            "new_recorded_at": fast.isoformat(),
+            "new_device": device_b,
+        },
+        {
+            "person_id": c.id,
+            "old_status": "present",
+            "old_recorded_at": "2026-03-03T12:05:07.120000",
+            "old_device": device_a,
+            "new_status": "excused",
+            "new_recorded_at": "2026-03-03T12:14:00.000005",
+            "new_device": device_b,
+        },
+    ]
+    record = {"device": device_b, "created": 0, "updated": 3, "unchanged": 0}
+    assert [(action, details) for action, details, _ in rows] == [
+        ("attendance.overwrite", expected[0]),
+        ("attendance.overwrite", expected[1]),
+        ("attendance.record", record),
+    ]
+    assert {object_id for *_, object_id in rows} == {str(session.id)}
+    assert _rows(session)[a.id] == "present"
+    if db.engine.dialect.name == "postgresql":
+        stored = db.session.scalars(
+            select(func.cast(AuditEvent.details, String))
+            .where(AuditEvent.action == "attendance.overwrite")
+            .order_by(AuditEvent.id)
+        ).all()
+        assert stored == [json.dumps(entry, ensure_ascii=False) for entry in expected]
