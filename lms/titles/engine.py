@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from flask import current_app
 from sqlalchemy import (
@@ -1205,8 +1205,7 @@ def _decimal(value: Any) -> Decimal:
     return Decimal(0) if number is None else number
 
 
-@dataclass(frozen=True)
-class _Assessed:
+class _Assessed(NamedTuple):  # a tuple: made for every assessment a commune's evaluation reads
     id: int
     value: Decimal
     counts: bool
@@ -1270,12 +1269,31 @@ def _blame(indicator: crit.Indicator) -> Iterator[None]:
 MAX_FAILURES_LISTED = 20
 
 
+@dataclass(frozen=True)
+class _Points:
+    """One indicator's item of a points-style set as every subject with the same inputs gets it: as scored, and with
+    nothing missing (the subject is eligible, or the indicator at its maximum); with each one's JSON text."""
+
+    item: dict[str, Any]
+    cleared: dict[str, Any]
+    points: Decimal
+    below_min: bool
+    full: bool
+    text: str
+    cleared_text: str
+
+
+#: Items a scorer keeps (emptied when full): a few per indicator and distinct value in a commune.
+ITEMS_KEPT = 50_000
+
+
 class _Scorer:
     """Scores the inputs of one subject under one criteria set."""
 
     def __init__(self, definition: crit.CriteriaDefinition, area_class: str | None = None) -> None:
         self.d = definition
         self.area_class = area_class
+        self._items: dict[tuple[Any, ...], _Points] = {}
 
     # Each indicator gives (value for display, source, reached(at) → bool, base missing, usable)
     def _inputs(
@@ -1462,31 +1480,80 @@ class _Scorer:
             }
         return item
 
+    def _points(
+        self, indicator: crit.Indicator, row: Any, columns: tuple[str, ...], assessed: _Assessed | None
+    ) -> _Points:
+        """One indicator's item of a points-style set, kept by the scorer: an item depends only on the indicator's
+        own inputs (its columns' values and its assessment), so a commune's subjects share a few per indicator."""
+        key: tuple[Any, ...] | None = (indicator.code, *(getattr(row, name) for name in columns), assessed)
+        try:
+            found = self._items.get(key)  # type: ignore[arg-type]
+        except TypeError:  # an unhashable value (a signalling NaN): scored, not kept
+            found, key = None, None
+        if found is not None:
+            return found
+        with _blame(indicator):
+            item, points = self.points_item(indicator, row, columns, assessed)
+        below_min = points < (indicator.min_points or 0)
+        if below_min and item["missing"] is not None and item["missing"]["code"] != "below_minimum":
+            item["missing"] = {**item["missing"], "minimum": indicator.min_points}
+        cleared = {**item, "missing": None}
+        found = _Points(
+            item,
+            cleared,
+            points,
+            below_min,
+            item["points"] >= (indicator.max_points or 0),
+            json.dumps(item, separators=(",", ":")),
+            json.dumps(cleared, separators=(",", ":")),
+        )
+        if key is not None:
+            if len(self._items) >= ITEMS_KEPT:
+                self._items.clear()
+            self._items[key] = found
+        return found
+
     def score(
         self, row: Any, plan: _Plan, assessed: dict[str, _Assessed]
     ) -> tuple[bool, Decimal | None, int | None, str, list[dict[str, Any]]]:
+        return self.score_content(row, plan, assessed)[0]
+
+    def score_content(
+        self, row: Any, plan: _Plan, assessed: dict[str, _Assessed]
+    ) -> tuple[tuple[bool, Decimal | None, int | None, str, list[dict[str, Any]]], str]:
+        """The outcome (eligible, score, level, missing codes, breakdown items) and the breakdown's JSON text as the
+        engine stores it. The items are shared with other subjects' outcomes: read them, never change them."""
         d = self.d
         items: list[dict[str, Any]] = []
         if d.scoring == Scoring.POINTS:
             total = Decimal(0)
             below_min = False
-            for indicator in d.indicators:
-                with _blame(indicator):
-                    item, points = self.points_item(
-                        indicator, row, plan.columns.get(indicator.code, ()), assessed.get(indicator.code)
-                    )
-                total += points
-                if points < (indicator.min_points or 0):
-                    below_min = True
-                    if item["missing"] is not None and item["missing"]["code"] != "below_minimum":
-                        item["missing"]["minimum"] = indicator.min_points
-                items.append(item)
+            parts = [
+                self._points(indicator, row, plan.columns.get(indicator.code, ()), assessed.get(indicator.code))
+                for indicator in d.indicators
+            ]
+            for part in parts:
+                total += part.points
+                below_min = below_min or part.below_min
             eligible = total >= (d.pass_total or 0) and not below_min
-            for indicator, item in zip(d.indicators, items, strict=True):
-                if eligible or (item["points"] >= (indicator.max_points or 0)):
-                    item["missing"] = None
-            missing = "".join(f"|{i['indicator']}" for i in items if i["missing"])
-            return eligible, total, None, (missing + "|") if missing else "", items
+            # Eligible: nothing is missing; otherwise what an indicator below its maximum lacks.
+            kept = [not (eligible or part.full) for part in parts]
+            items = [part.item if keep else part.cleared for part, keep in zip(parts, kept, strict=True)]
+            missing = "".join(f"|{item['indicator']}" for item in items if item["missing"])
+            content = (
+                "["
+                + ",".join(part.text if keep else part.cleared_text for part, keep in zip(parts, kept, strict=True))
+                + "]"
+            )
+            return (eligible, total, None, (missing + "|") if missing else "", items), content
+        outcome = self._levels(row, plan, assessed)
+        return outcome, json.dumps(outcome[4], separators=(",", ":"))
+
+    def _levels(
+        self, row: Any, plan: _Plan, assessed: dict[str, _Assessed]
+    ) -> tuple[bool, Decimal | None, int | None, str, list[dict[str, Any]]]:
+        d = self.d
+        items: list[dict[str, Any]] = []
         for indicator in d.indicators:
             with _blame(indicator):
                 items.append(
@@ -1702,6 +1769,7 @@ def _evaluate_title(
     updates: list[dict[str, Any]] = []
     olds: dict[int, Any] = {}  # reconciliation: the stored results of the rows scored again
     breakdowns: dict[str, str] = {}  # digest → JSON text of every breakdown a changed row needs
+    templates: dict[str, str] = {}  # digest → JSON text of a breakdown scored with stand-in assessment ids
     failures: list[dict[str, Any]] = []
     for n, (row, definition, plan) in enumerate(plans):
         codes = [i.code for i in definition.indicators if i.reads_assessment]
@@ -1710,7 +1778,8 @@ def _evaluate_title(
         waits = (
             _upgrade_waits(commune, subject, title, _subjects(commune, subject, definition), upgrade) if upgrade else {}
         )
-        scorer = _Scorer(definition, commune.area_class)
+        scorer = _scorer(row.id, definition, commune.area_class, fresh=repairs is not None)
+        stand_in = {code: -n for n, code in enumerate(codes, start=1)}  # an assessment's id while scoring alike
         population = definition.population
         stmt, width = _changed(commune, title, row, plan, codes, upgrade is not None, all_subjects[:n], here, repairs)
         # Subjects with the same inputs get the same result: most persons of a commune share a handful of input
@@ -1737,27 +1806,41 @@ def _evaluate_title(
             digest = _digest(result._digest, given, wait) if (given or wait) else result._digest
             if old_id is not None and old_digest == digest and repairs is None:
                 continue
-            inputs = (tuple(result)[2:width], given, wait)
+            # Subjects whose assessments differ only in their ids score alike: the combination leaves the ids out,
+            # is scored once with stand-in ids, and each subject's breakdown gets its own ids back (``_with_ids``).
+            # A reconciliation scores every subject with its own assessments, to compare.
+            own_ids: tuple[tuple[int, int], ...] = ()
+            alike: tuple[Any, ...] = given
+            if theirs and repairs is None:
+                alike = tuple(sorted((code, a.value, a.counts, a.by, a.evidence) for code, a in theirs.items()))
+                own_ids = tuple((stand_in[code], a.id) for code, a in theirs.items())
+            inputs = (tuple(result)[2:width], alike, wait)
             scored = results.get(inputs)
-            # The process's scores serve subjects without assessments or a wait (those never recur across
-            # communes, and an assessment's details beyond ``given`` reach the breakdown), never a reconciliation,
-            # which scores afresh to compare.
-            shared = not (given or wait) and repairs is None
-            if (
-                scored is None
-                and shared
-                and (known := _SCORES.get((row.id, id(definition), commune.area_class, inputs)))
-            ):
+            # The process's scores serve every subject but those with an upgrade wait (rare, and never recurring
+            # across communes), never a reconciliation, which scores afresh to compare.
+            shared = wait is None and repairs is None
+            key = (row.id, id(definition), commune.area_class, inputs)
+            if scored is None and shared and (known := _SCORES.get(key)):
                 scored = results[inputs] = known[0]
-                breakdowns.setdefault(scored[5], known[1])
+                (templates if own_ids else breakdowns).setdefault(scored[5], known[1])
             if scored is None:
                 try:
                     applicable = population is None or getattr(result, "in_population", 1) != 0
+                    stand_ins = (
+                        {code: a._replace(id=stand_in[code]) for code, a in theirs.items()}
+                        if own_ids and theirs
+                        else (theirs or {})
+                    )
                     # Outside the set's own population (an infant for the Learning Citizen title): not applicable,
                     # not "not yet eligible" — no indicator to score, nothing missing.
-                    outcome = scorer.score(result, plan, theirs or {}) if applicable else (False, None, None, "", [])
+                    outcome, content = (
+                        scorer.score_content(result, plan, stand_ins)
+                        if applicable
+                        else ((False, None, None, "", []), "[]")
+                    )
                     if upgrade is not None and wait is not None and (outcome[2] or 0) >= upgrade.to_level:
                         outcome = _capped(outcome, upgrade, wait)
+                        content = json.dumps(outcome[4], separators=(",", ":"))
                 except Exception as exc:  # noqa: BLE001 - one bad subject must not sink the commune: record it, keep its old row
                     failed = exc if isinstance(exc, SubjectFailed) else SubjectFailed(None, exc)
                     log.warning(
@@ -1778,13 +1861,17 @@ def _evaluate_title(
                         }
                     )
                     continue
-                # Serialised and digested once per combination of inputs, not once per subject.
-                content = json.dumps(outcome[4], separators=(",", ":"))
+                # Digested once per combination of inputs, not once per subject.
                 address = breakdown_digest(content)
-                breakdowns.setdefault(address, content)
+                (templates if own_ids else breakdowns).setdefault(address, content)
                 scored = results[inputs] = (row.id, *outcome[:3], outcome[3][:400], address, applicable)
                 if shared:
-                    _remember((row.id, id(definition), commune.area_class, inputs), definition, scored, content)
+                    _remember(key, definition, scored, content)
+            if own_ids:
+                content = _with_ids(templates[scored[5]], own_ids)
+                address = breakdown_digest(content)
+                breakdowns.setdefault(address, content)
+                scored = (*scored[:5], address, scored[6])
             eligible += scored[1] - bool(old_eligible)
             if old_id is None:
                 inserts.append((subject_id, result.village_id, digest, scored))
@@ -1858,11 +1945,34 @@ def _evaluate_title(
     return summary
 
 
+def _with_ids(template: str, ids: tuple[tuple[int, int], ...]) -> str:
+    """A breakdown scored with stand-in assessment ids (negative: no stored row has one) with the real ones
+    (``ids``: stand-in, real). An assessment source is written ``{"kind":"assessment","id":-n,…`` by the compact
+    serialisation."""
+    for stand_in, real in ids:
+        template = template.replace(f'"kind":"assessment","id":{stand_in},', f'"kind":"assessment","id":{real},')
+    return template
+
+
+def _scorer(set_id: int, definition: crit.CriteriaDefinition, area_class: str | None, *, fresh: bool) -> _Scorer:
+    """The process's scorer of a criteria set and area class, which keeps the items it scored from one commune to
+    the next; a new one for a reconciliation (``fresh``), which scores afresh to compare."""
+    if fresh:
+        return _Scorer(definition, area_class)
+    key = (set_id, id(definition), area_class)
+    scorer = _SCORERS.get(key)
+    if scorer is None:
+        _SCORED_SETS[id(definition)] = definition
+        scorer = _SCORERS[key] = _Scorer(definition, area_class)
+    return scorer
+
+
 #: Scored combinations of inputs, kept by the process from one commune to the next (most of a commune's
 #: combinations — no records, one class… — recur in every other): (set id, its parsed definition's identity, area
 #: class, inputs) → (the result as ``_evaluate_title`` stores it, the breakdown's JSON text). Scoring is a pure
 #: function of these; a new version of a set is another row and another definition. Bounded: emptied when full.
 _SCORES: dict[tuple[Any, ...], tuple[tuple[Any, ...], str]] = {}
+_SCORERS: dict[tuple[Any, ...], _Scorer] = {}  # set id, its parsed definition's identity, area class → scorer
 _SCORED_SETS: dict[int, crit.CriteriaDefinition] = {}  # the definitions the keys name, kept alive with them
 SCORES_KEPT = 20_000
 
@@ -1877,6 +1987,7 @@ def _remember(key: tuple[Any, ...], definition: crit.CriteriaDefinition, scored:
 def forget_scores() -> None:
     """Empty the process's scored combinations (tests that replace the scorer start from nothing)."""
     _SCORES.clear()
+    _SCORERS.clear()
     _SCORED_SETS.clear()
 
 

@@ -888,14 +888,14 @@ def test_scored_combinations_are_kept_from_one_commune_to_the_next(commune: Admi
     and the next commune with the same combinations scores none — with the same results and breakdowns."""
     load_set(SIMPLE_CITIZEN)
     scored: list[int] = []
-    real = engine._Scorer.score
+    real = engine._Scorer.score_content
 
     def counting(self: Any, row: Any, plan: Any, assessed: Any) -> Any:
         if self.d.subject == "person":
             scored.append(row.subject_id)
         return real(self, row, plan, assessed)
 
-    monkeypatch.setattr(engine._Scorer, "score", counting)
+    monkeypatch.setattr(engine._Scorer, "score_content", counting)
     other = unit_by_code("23302")
     assert other.area_class == commune.area_class
     people = {}
@@ -914,6 +914,51 @@ def test_scored_combinations_are_kept_from_one_commune_to_the_next(commune: Admi
         assert theirs is not None
         assert (theirs.eligible, theirs.score, theirs.breakdown) == (mine.eligible, mine.score, mine.breakdown)
         assert theirs.breakdown_id == mine.breakdown_id
+
+
+def test_subjects_whose_assessments_differ_only_in_their_ids_are_scored_once(
+    commune: AdminUnit, monkeypatch: Any
+) -> None:
+    """Assessed subjects with the same values share one scoring (the combination leaves the assessments' ids out);
+    each breakdown still names its own subject's assessments, and a reconciliation, which scores every subject
+    afresh with its own, finds nothing to repair."""
+    scored: list[int] = []
+    real = engine._Scorer.score_content
+
+    def counting(self: Any, row: Any, plan: Any, assessed: Any) -> Any:
+        if self.d.subject == "person":
+            scored.append(row.subject_id)
+        return real(self, row, plan, assessed)
+
+    monkeypatch.setattr(engine._Scorer, "score_content", counting)
+    village = make_village(commune, "T01", "Thôn 1")
+    alike = [person(village, f"Người {n}") for n in range(3)]
+    other = person(village, "Người khác")
+    for p in alike:
+        assess_citizen(p, commune, [8] * 10)
+    assess_citizen(other, commune, [8] * 9 + [7])
+    engine.evaluate_commune(commune.id, YEAR)
+
+    assert len(scored) == 2  # the three alike once, the other once
+    for p in (*alike, other):
+        row = eligibility("person", p.id, "citizen")
+        assert row is not None
+        theirs = {
+            a.indicator: a.id
+            for a in db.session.scalars(select(Assessment).where(Assessment.subject_id == p.id))
+        }
+        named = {i["indicator"]: i["source"]["id"] for i in row.breakdown if i["source"]["kind"] == "assessment"}
+        assert named == {code: theirs[code] for code in named}
+        assert len(named) >= 5  # every assessed indicator of the shipped set
+    first = eligibility("person", alike[0].id, "citizen")
+    second = eligibility("person", alike[1].id, "citizen")
+    assert first is not None and second is not None
+    assert (first.eligible, first.score, first.missing) == (second.eligible, second.score, second.missing)
+    assert first.breakdown_id != second.breakdown_id  # their own assessments' ids
+
+    repairs: list[dict[str, Any]] = []
+    engine.evaluate_commune(commune.id, YEAR, repairs=repairs)
+    assert repairs == []
 
 
 def test_second_run_changes_nothing(commune: AdminUnit) -> None:

@@ -101,6 +101,26 @@ def test_scoring_never_raises(name: str, data: Any) -> None:
         assert not eligible or score >= (definition.pass_total or 0)
 
 
+@pytest.mark.parametrize("name", sorted(SETS))
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_scorer_that_kept_items_scores_as_a_new_one(name: str, data: Any) -> None:
+    """A scorer keeps each indicator's items from one subject to the next (points-style sets): whatever subjects it
+    scored before, a subject's outcome and breakdown text are a new scorer's, and the text is the items' JSON."""
+    definition = SETS[name]
+    plan = _plan(definition)
+    earlier = data.draw(st.lists(subjects(definition), max_size=6))
+    row, assessed, area = data.draw(subjects(definition))
+    kept = engine._Scorer(definition, area)
+    for other, other_assessed, _ in earlier:
+        kept.score_content(other, plan, other_assessed)
+    outcome, content = kept.score_content(row, plan, assessed)
+    new_outcome, new_content = engine._Scorer(definition, area).score_content(row, plan, assessed)
+    assert content == new_content
+    assert outcome[:4] == new_outcome[:4]
+    assert content == json.dumps(outcome[4], separators=(",", ":"))
+
+
 @pytest.mark.parametrize("value", ["0", "0.01", "59.99", "92.5", "1", "100", "99999.99"])
 def test_every_assessed_value_through_the_database_leaves_no_failed_subject(app_ctx: Any, value: str) -> None:
     """End to end (the statements too): every assessed indicator of the shipped unit and commune sets holds
