@@ -130,19 +130,29 @@ def _resolve(assignments: list[tuple[str, str]]) -> dict[str, list[str]]:
 def _scopes(user: Any) -> dict[str, list[str]]:
     """The user's scopes, resolved once per request (flask.g) and reused across requests for
     ``SCOPE_CACHE_SECONDS`` in the shared cache. The key holds the user's assignments, so a role granted or
-    withdrawn takes effect at the next request; only a change of the map's lineage waits for the expiry (ADR 27)."""
+    withdrawn takes effect at the next request; the entry is kept under every user's generation
+    (``lms.auth.usercache``), which a change of the map (a unit, a lineage link) replaces, so a merge or a move of
+    a unit takes effect at the next request too (ADR 27)."""
     if has_request_context():
         held = g.get("_scopes")
         if held is not None and held[0] == user.id:
             return held[1]
     assignments = sorted({(assignment.role, assignment.unit.path) for assignment in user.roles})
     seconds = current_app.config.get("SCOPE_CACHE_SECONDS", 0) if has_request_context() else 0
-    key = "scope:" + hashlib.sha256(repr((user.id, assignments)).encode()).hexdigest()
-    scopes = cache.get(key) if seconds else None
+    key = "scope:v2:" + hashlib.sha256(repr((user.id, assignments)).encode()).hexdigest()
+    scopes = None
+    generation = ""
+    if seconds:
+        from lms.auth import usercache
+
+        everyone, entry = cache.get_many(usercache.EVERYONE_KEY, key)
+        generation = usercache.token(usercache.EVERYONE, everyone)
+        if entry is not None and entry[0] == generation:
+            scopes = entry[1]
     if scopes is None:
         scopes = _resolve(assignments)
         if seconds:
-            cache.set(key, scopes, timeout=seconds)
+            cache.set(key, (generation, scopes), timeout=seconds)
     if has_request_context():
         g._scopes = (user.id, scopes)
     return scopes

@@ -10,7 +10,11 @@ statement), so a view that changes the user writes it as before.
 Invalidation, as for the dashboards: a flush that inserts, changes or deletes a ``User`` or a ``RoleAssignment``
 replaces that user's generation once its transaction commits (a bulk ``UPDATE``/``DELETE``/``INSERT`` through the
 ORM on either table, every user's), so a deactivation, a withdrawn role, a log-out or a password change (the
-session version) is seen by the **next request**, on every process. The generations are read before the database
+session version) is seen by the **next request**, on every process. A change of the map — an ``AdminUnit`` inserted,
+changed or deleted (a unit renamed, moved, ended in the 2025 merge) or a ``UnitLineage`` link, one by one or in
+bulk — replaces the generation of every user, once: the snapshots hold their units' columns and the scopes resolved
+through the lineage, and so do the scopes kept on their own (``lms.auth.permissions._scopes``, read under the same
+generation). The generations are read before the database
 is, so a request that read the old rows just before the commit stores them under the old generation, which nobody
 asks for any more. A write that bypasses the ORM (SQL typed by hand) is seen after ``USER_CACHE_SECONDS`` at most
 (the snapshot's lifetime; 0 turns the snapshot off).
@@ -35,7 +39,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.auth.models import RoleAssignment, User
 from lms.extensions import cache, db
-from lms.registry.models import AdminUnit
+from lms.registry.models import AdminUnit, UnitLineage
 
 EVERYONE = "all"
 _PENDING_KEY = "lms.auth.usercache.pending"
@@ -90,17 +94,22 @@ def _rebuild(snapshot: dict[str, Any]) -> User:
     return db.session.merge(user, load=False)
 
 
+EVERYONE_KEY = _gen_key(EVERYONE)
+# What every user's snapshot and scopes are read from: a change of one of these replaces every user's generation.
+_MAP = (AdminUnit, UnitLineage)
+
+
+def token(name: int | str, value: Any) -> str:
+    """The generation token read for ``name``, a missing one replaced by a new one (never by a default: a lost
+    generation must not bring back an old snapshot)."""
+    if value is None:
+        cache.add(_gen_key(name), secrets.token_hex(8), timeout=0)  # another process may have set it first
+        value = cache.get(_gen_key(name)) or secrets.token_hex(8)
+    return str(value)
+
+
 def _generations(user_id: int, values: list[Any]) -> tuple[str, str]:
-    """The tokens read, a missing one replaced by a new one (never by a default: a lost generation must not bring
-    back an old snapshot)."""
-    names: tuple[int | str, ...] = (EVERYONE, user_id)
-    tokens = []
-    for name, value in zip(names, values, strict=True):
-        if value is None:
-            cache.add(_gen_key(name), secrets.token_hex(8), timeout=0)  # another process may have set it first
-            value = cache.get(_gen_key(name)) or secrets.token_hex(8)
-        tokens.append(value)
-    return tokens[0], tokens[1]
+    return token(EVERYONE, values[0]), token(user_id, values[1])
 
 
 def load(user_id: int) -> User | None:
@@ -147,13 +156,17 @@ def _collect(session: Session, _context: Any) -> None:
         elif isinstance(obj, RoleAssignment):
             user_id = obj.user_id if obj.user_id is not None else (obj.user.id if obj.user is not None else None)
             _pending(session).add(user_id if user_id is not None else EVERYONE)
+        elif isinstance(obj, _MAP) and (
+            obj not in session.dirty or session.is_modified(obj, include_collections=False)
+        ):
+            _pending(session).add(EVERYONE)  # one bump for all: whose scope a unit is in is not worth reading
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _collect_bulk(state: ORMExecuteState) -> None:
     if not (state.is_update or state.is_delete or state.is_insert):
         return
-    if any(mapper.class_ in (User, RoleAssignment) for mapper in state.all_mappers):
+    if any(mapper.class_ in (User, RoleAssignment, *_MAP) for mapper in state.all_mappers):
         _pending(state.session).add(EVERYONE)
 
 

@@ -13,6 +13,9 @@ A share is stored and passed around in per cent (``24.6`` means 24,6 %), never a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -20,8 +23,8 @@ from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
-from flask import has_request_context
-from flask_babel import get_locale
+from flask import current_app, g, has_request_context
+from flask_babel import force_locale, get_locale
 
 Number = Decimal | float | int
 
@@ -31,11 +34,30 @@ DASH = "—"
 PERCENT_GAP = "\u00a0"
 
 
+_speaking: ContextVar[str | None] = ContextVar("lms_speaking", default=None)
+
+
 def current_locale() -> str:
-    """The request's language ("vi" outside a request: documents and tasks)."""
+    """The request's language; outside a request, the one a task speaks (:func:`speaking`), else "vi" (documents)."""
     if has_request_context():
         return str(get_locale() or "vi")
-    return "vi"
+    return _speaking.get() or "vi"
+
+
+@contextmanager
+def speaking(locale: str | None) -> Iterator[str]:
+    """Messages that a task stores for a user (an import's summary) written in ``locale``, the user's saved choice,
+    or Vietnamese when they made none (ADR 22). A worker has no request to choose a language: without this,
+    Flask-Babel's locale selector fails there, and messages formatted by hand came out in English."""
+    languages = current_app.config["LANGUAGES"]
+    chosen = str(locale if locale in languages else current_app.config.get("BABEL_DEFAULT_LOCALE", "vi"))
+    g.setdefault("lms_babel_anchor", True)  # Flask-Babel ignores force_locale while ``g`` is still empty
+    token = _speaking.set(chosen)
+    try:
+        with force_locale(chosen):
+            yield chosen
+    finally:
+        _speaking.reset(token)
 
 
 def _locale(locale: str | None) -> str:

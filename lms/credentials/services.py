@@ -47,7 +47,7 @@ from lms.registry.models import AdminUnit, Clc, Person, UnitLevel
 from lms.registry.text import fold
 from lms.titles import approvals
 from lms.titles.models import TITLE_SUBJECT, CriteriaSet, Recognition, RecognitionStatus, SubjectType, Title
-from lms.titles.recognition import TITLE_NAMES_VI, subjects
+from lms.titles.recognition import TITLE_NAMES_VI, certificate_valid_until, subjects
 
 from .models import STATUS_LIST_SIZE, IssuedCredential, Issuer, IssuerKey, StatusList
 
@@ -681,8 +681,9 @@ GROUP_TYPES = {
 
 
 def credential_for_recognition(row: Recognition) -> IssuedCredential:
-    """The recognition's credential, valid from the decision date to the end of its validity. A group title's
-    subject is named as on the public page (a household by its head's initials), never by an ID number."""
+    """The recognition's credential, valid from the decision date to the end of a kept title (a one-year title's
+    has no end, ADR 17). A group title's subject is named as on the public page (a household by its head's
+    initials), never by an ID number."""
     if row.status != RecognitionStatus.RECOGNISED or row.decision_date is None:
         raise CredentialError("Chỉ danh hiệu đã được công nhận (còn hiệu lực, chưa thu hồi) mới có chứng chỉ số.")
     existing = _current(recognition_id=row.id)
@@ -694,6 +695,7 @@ def credential_for_recognition(row: Recognition) -> IssuedCredential:
     commune = db.session.get(AdminUnit, row.commune_id)
     title_name = TITLE_NAMES_VI[Title(row.title)]
     credential_uuid = str(uuid.uuid4())
+    valid_until = certificate_valid_until(row)  # none for a one-year title: its year is a lasting fact (ADR 17)
     if criteria is not None:
         narrative = (
             f"Đạt tiêu chí “{criteria.name}” theo {criteria.source} (bộ tiêu chí {criteria.code}, "
@@ -713,7 +715,7 @@ def credential_for_recognition(row: Recognition) -> IssuedCredential:
         name=f"{title_name} năm {row.year}",
         issuer=issuer,
         valid_from=row.decision_date,
-        valid_until=row.valid_until,
+        valid_until=valid_until,
     )
     achievement: dict[str, Any] = {
         "id": achievement_id,
@@ -758,7 +760,7 @@ def credential_for_recognition(row: Recognition) -> IssuedCredential:
         issuer=issuer,
         kind="recognition",
         valid_from=row.decision_date,
-        valid_until=row.valid_until,
+        valid_until=valid_until,
         credential_uuid=credential_uuid,
         recognition_id=row.id,
     )

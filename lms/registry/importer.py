@@ -28,6 +28,7 @@ from pathlib import PurePosixPath
 from typing import Any, ClassVar, NamedTuple, cast
 
 from flask import current_app
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column as Column_
 from sqlalchemy import (
@@ -52,13 +53,14 @@ from sqlalchemy.orm import aliased
 
 from lms.auth.models import User
 from lms.celery import enqueue_after_commit
-from lms.core import spreadsheet
+from lms.core import formatting, spreadsheet
 from lms.core.bulk import copy_rows
 from lms.core.imports import Preview
 from lms.core.imports import changes as _changes
 from lms.core.services import audit
 from lms.extensions import db, utcnow
 from lms.registry import changes
+from lms.registry.labels import IMPORT_ENTITY_NAMES
 from lms.registry.models import (
     AdminUnit,
     AssociationMembership,
@@ -194,20 +196,28 @@ class _Report:
         return [error for _, _, error in ordered[:MAX_LISTED_ERRORS]]
 
     def summary(self) -> str:
-        """One line in English, e.g. "12 errors in 9 rows; nothing was imported"."""
+        """One line in the language the job speaks (:func:`execute_job`), e.g. "12 lỗi ở 9 dòng; chưa nhập gì"."""
         count = len(self._entries)
         if count == 1 and not self._rows:
-            return f"{self._entries[0][2]['message']}; nothing was imported"
-        text = _plural(count, "error")
+            return gettext("%(problem)s; nothing was imported", problem=_stored_message(self._entries[0][2]))
+        text = ngettext("%(num)s error", "%(num)s errors", count)  # num formatted in the job's language
         if self._rows:
-            text += f" in {_plural(len(self._rows), 'row')}"
+            rows = ngettext("%(num)s row", "%(num)s rows", len(self._rows))
+            text = gettext("%(errors)s in %(rows)s", errors=text, rows=rows)
         if count > MAX_LISTED_ERRORS:
-            text += f" (the first {MAX_LISTED_ERRORS:,} are listed)"
-        return text + "; nothing was imported"
+            text = gettext(
+                "%(errors)s (the first %(listed)s are listed)", errors=text, listed=_count(MAX_LISTED_ERRORS)
+            )
+        return gettext("%(problem)s; nothing was imported", problem=text)
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+def _count(value: int) -> str:
+    return formatting.number(value, 0)
+
+
+def _stored_message(error: dict[str, Any]) -> str:
+    """An error as stored (in English and Vietnamese), in the language the job speaks."""
+    return str(error.get("message_vi") or error["message"]) if formatting.current_locale() == "vi" else error["message"]
 
 
 # --- cells ---------------------------------------------------------------------------------------------------
@@ -1660,9 +1670,11 @@ def _show_preview(job: ImportJob, preview: Preview, ignored: list[str], *, outda
     job.summary = {}
     job.errors = []
     job.message = (
-        "the data changed since the preview: look at the new preview and confirm again"
+        gettext("the data changed since the preview: look at the new preview and confirm again")
         if outdated
-        else "checked: " + _success_message(preview.summary()) + "; nothing is written until you confirm"
+        else gettext(
+            "checked: %(changes)s; nothing is written until you confirm", changes=_success_message(preview.summary())
+        )
     )
     job.finished_at = utcnow()
     db.session.commit()
@@ -1670,7 +1682,13 @@ def _show_preview(job: ImportJob, preview: Preview, ignored: list[str], *, outda
 
 def _success_message(summary: dict[str, dict[str, int]]) -> str:
     parts = [
-        f"{entity}: {counts['created']} created, {counts['updated']} updated, {counts['unchanged']} unchanged"
+        gettext(
+            "%(entity)s: %(created)s created, %(updated)s updated, %(unchanged)s unchanged",
+            entity=str(IMPORT_ENTITY_NAMES.get(entity, entity)),
+            created=_count(counts["created"]),
+            updated=_count(counts["updated"]),
+            unchanged=_count(counts["unchanged"]),
+        )
         for entity, counts in summary.items()
     ]
     return "; ".join(parts)
@@ -1804,7 +1822,7 @@ def _run(job: ImportJob) -> None:
     message = _success_message(summary)
     if ignored:
         summary["ignored_columns"] = ignored
-        message += f"; ignored columns: {', '.join(ignored)}"
+        message = gettext("%(changes)s; ignored columns: %(columns)s", changes=message, columns=", ".join(ignored))
     _finish(job, ImportStatus.SUCCEEDED, message, summary=summary)
 
 
@@ -1817,6 +1835,32 @@ def execute_job(job_id: int, *, final_attempt: bool = True) -> None:
     """
     if not _claim(job_id):
         return
+    # What the job stores for its owner (summary, messages) is written in the owner's language: a worker has no
+    # request to choose one.
+    with formatting.speaking(_owner_locale(job_id)):
+        _execute(job_id, final_attempt=final_attempt)
+
+
+def in_owners_language(message: Any) -> Any:
+    """A lazy ``message`` as an SQL expression that is, for each job an UPDATE touches, the message in its owner's
+    language: the sweep fails many jobs in one statement, each read by its own owner."""
+    owner_locale = select(User.locale).where(User.id == ImportJob.created_by_id).scalar_subquery()
+    texts: dict[str, str] = {}
+    for language in current_app.config["LANGUAGES"]:
+        with formatting.speaking(language):
+            texts[language] = str(message)
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    others = [(owner_locale == language, literal(text)) for language, text in texts.items() if language != default]
+    return case(*others, else_=literal(texts[default])) if others else literal(texts[default])
+
+
+def _owner_locale(job_id: int) -> str | None:
+    return db.session.scalar(
+        select(User.locale).join(ImportJob, ImportJob.created_by_id == User.id).where(ImportJob.id == job_id)
+    )
+
+
+def _execute(job_id: int, *, final_attempt: bool) -> None:
     try:
         job = db.session.get_one(ImportJob, job_id)
         _run(job)
@@ -1844,6 +1888,6 @@ def _fail_crashed(job_id: int) -> None:
     _finish(
         db.session.get_one(ImportJob, job_id),
         ImportStatus.FAILED,
-        report.listed()[0]["message"],
+        _stored_message(report.listed()[0]),
         errors=report.listed(),
     )

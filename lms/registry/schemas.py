@@ -307,7 +307,7 @@ class ImportOut(Out):
             "progress": 100,
             "total_rows": 412,
             "processed_rows": 412,
-            "message": "households: 120 created, 3 updated, 0 unchanged; persons: 289 created, 0 updated, 0 unchanged",
+            "message": "Số hộ: 120 mới, 3 thay đổi, 0 không đổi; Số người: 289 mới, 0 thay đổi, 0 không đổi",
             "errors": [],
             "summary": {
                 "households": {"created": 120, "updated": 3, "unchanged": 0},
@@ -327,7 +327,10 @@ class ImportOut(Out):
     progress: int = Field(ge=0, le=100)
     total_rows: int
     processed_rows: int
-    message: str
+    message: str = Field(
+        description="What happened, in the language of the user who uploaded the file (Vietnamese unless they chose "
+        "English): a worker writes it, with no request to choose by. Each of `errors` has it in both languages"
+    )
     errors: list[dict[str, Any]]
     summary: dict[str, Any]
     unit_id: int

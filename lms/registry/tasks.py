@@ -4,11 +4,12 @@ from datetime import timedelta
 
 from celery import shared_task
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from lms.celery import RETRY_POLICY
 from lms.extensions import db, utcnow
-from lms.registry.importer import PREVIEW_TIMEOUT, RUN_TIMEOUT
+from lms.registry.importer import PREVIEW_TIMEOUT, RUN_TIMEOUT, in_owners_language
 from lms.registry.models import ImportJob, ImportStatus
 
 
@@ -41,7 +42,9 @@ def sweep_imports() -> None:
             status=ImportStatus.FAILED.value,
             finished_at=now,
             content=b"",
-            message="the worker stopped while importing this file; upload it again, or split it",
+            message=in_owners_language(
+                _l("the worker stopped while importing this file; upload it again, or split it")
+            ),
         )
     )
     # A job that never ran (no worker, or its messages kept being lost) would keep its upload, with ID numbers in
@@ -56,7 +59,9 @@ def sweep_imports() -> None:
             status=ImportStatus.FAILED.value,
             finished_at=now,
             content=b"",
-            message="this file waited too long for a worker and was deleted unread; upload it again",
+            message=in_owners_language(
+                _l("this file waited too long for a worker and was deleted unread; upload it again")
+            ),
         )
     )
     # A preview nobody confirmed keeps the file, with ID numbers in clear, only for PREVIEW_TIMEOUT.
@@ -66,7 +71,9 @@ def sweep_imports() -> None:
         .values(
             status=ImportStatus.FAILED.value,
             content=b"",
-            message="the preview was not confirmed in time; nothing was imported: upload the file again",
+            message=in_owners_language(
+                _l("the preview was not confirmed in time; nothing was imported: upload the file again")
+            ),
         )
     )
     db.session.commit()

@@ -88,10 +88,19 @@ class CriteriaError(ValueError):
 
 @dataclass(frozen=True)
 class Metric:
+    """What the engine measures of a person's learning records, kept once per year in ``title_person_metric`` under
+    :func:`lms.titles.engine.metric_key`. Its kinds, categories and modules are sets: they are kept sorted and
+    without repeats, so two sets that list them in another order ask for the *same* metric (equal, one hash),
+    not two objects with one key whose rows the engine would write twice."""
+
     measure: str
     kinds: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     modules: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("kinds", "categories", "modules"):
+            object.__setattr__(self, name, tuple(sorted(set(getattr(self, name)))))
 
 
 @dataclass(frozen=True)

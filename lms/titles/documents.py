@@ -64,7 +64,7 @@ class RecognitionCertificate:
     decision_number: str
     decision_date: date
     authority: str
-    valid_until: date | None
+    valid_until: date | None  # the certificate's end; none for a one-year title (ADR 17)
     verify_url: str
     # The provisional criteria the result rests on, (code, name, where the values came from): printed on a second
     # page, so nobody mistakes a placeholder threshold for a clause of the decision (ADR 18).
@@ -105,7 +105,7 @@ def certificate_data(row: Recognition, verify_url: str) -> RecognitionCertificat
         decision_number=row.decision_number,
         decision_date=row.decision_date,
         authority=row.authority,
-        valid_until=row.valid_until,
+        valid_until=recognition.certificate_valid_until(row),
         verify_url=verify_url,
         provisional=tuple((i.code, i.name, i.source) for i in basis.indicators) if basis else (),
         criteria_name=f"{criteria_set.name} — {criteria_set.source}" if criteria_set else "",
@@ -139,7 +139,11 @@ def certificate_pdf(data: RecognitionCertificate) -> bytes:
         ("Địa chỉ:", data.address, FONT, 12.5),
         ("Theo Quyết định số:", f"{data.decision_number} ngày {vi_date(data.decision_date)}", FONT, 12.5),
         ("Của:", data.authority, FONT, 12.5),
-        ("Có giá trị đến hết ngày:", vi_date(data.valid_until) or "—", FONT, 12.5),
+        # A one-year title records the year it was earned and does not lapse: its decision comes in the year after,
+        # so an end of 31/12 of that year would have it expire before it is given (ADR 17).
+        ("Có giá trị đến hết ngày:", vi_date(data.valid_until), FONT, 12.5)
+        if data.valid_until
+        else ("Có giá trị:", f"không thời hạn — ghi nhận danh hiệu đạt được trong năm {data.year}", FONT, 12.5),
     ]
     y = height - 240
     for label, value, font, size in rows:

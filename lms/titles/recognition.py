@@ -837,6 +837,18 @@ def valid_years(year: int, valid_to: date | None) -> range:
     return range(year, max(year, valid_to.year if valid_to else year) + 1)
 
 
+def certificate_valid_until(row: Recognition) -> date | None:
+    """The last day the certificate says it holds (the PDF, the public page, the signed credential; ADR 17): the end
+    of a kept circular title (31/12/Y+3), and none for a one-year association title. A title "năm Y" of Decisions
+    324/2023 and 448/2015 records that the subject earned it in Y, a fact that does not lapse, and its decision is
+    taken early in Y+1: an end of 31/12/Y would precede the decision (a credential whose ``validUntil`` is before its
+    ``validFrom`` is invalid under VC 2.0) and show the family a certificate expired the day it is given. What Y
+    counts for (plan targets, a village's share of learning families) still reads ``valid_until``."""
+    if row.valid_until is None or row.valid_until.year <= row.year:
+        return None
+    return row.valid_until
+
+
 def holding(subject_type: str, subject_id: int, title: str, year: int) -> Recognition | None:
     """The recognition by which the subject holds ``title`` in ``year``: of that year, or of an earlier year whose
     validity covers it (a three-year title, ADR 17); None if there is none."""
@@ -1078,7 +1090,8 @@ def verification_status(recognition: Recognition, today: date | None = None) -> 
     """What the public page says: valid, expired or revoked."""
     if recognition.status == RecognitionStatus.REVOKED:
         return "revoked"
-    if recognition.valid_until is not None and recognition.valid_until < (today or date.today()):
+    end = certificate_valid_until(recognition)
+    if end is not None and end < (today or date.today()):
         return "expired"
     return "valid"
 
@@ -1096,6 +1109,7 @@ def public_view(row: Recognition, today: date | None = None) -> dict[str, Any]:
     subject = subjects(row.subject_type, [row.subject_id]).get(row.subject_id)
     commune = db.session.get(AdminUnit, row.commune_id)
     status = verification_status(row, today)
+    end = certificate_valid_until(row)
     return {
         "code": row.certificate_code,
         "title": row.title,
@@ -1104,7 +1118,7 @@ def public_view(row: Recognition, today: date | None = None) -> dict[str, Any]:
         "level": row.level,
         "status": status,
         "valid": status == "valid",
-        "valid_until": row.valid_until.isoformat() if row.valid_until else None,
+        "valid_until": end.isoformat() if end else None,
         "decision_number": row.decision_number,
         "authority": row.authority,
         "decision_date": row.decision_date.isoformat() if row.decision_date else None,

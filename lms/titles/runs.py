@@ -28,11 +28,14 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext
 from sqlalchemy import Select, and_, case, func, insert, select, text, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lms import work
+from lms.auth.models import User
 from lms.celery import enqueue_after_commit
+from lms.core import formatting
 from lms.extensions import db, utcnow
 from lms.registry.models import (
     AdminUnit,
@@ -458,17 +461,31 @@ def close_if_complete(run_id: int) -> bool:
     # The roll-up replaces the summary but keeps the note that the stall rule resumed the run.
     resumed = {"resumed_at": run.summary["resumed_at"]} if run.summary and run.summary.get("resumed_at") else {}
     run.summary = {**roll_up(run), **resumed}
-    if run.failed:
-        run.message = f"{run.failed} of {run.total} communes failed; see the list of failures"
-    elif run.summary.get("failed_subjects"):
-        run.message = (
-            f"{run.summary['failed_subjects']} subjects could not be evaluated (their previous result is kept); "
-            "see the list of failures"
-        )
-    elif run.summary.get("drift"):
-        run.message = f"drift: {run.summary['drift']} eligibility rows changed with no mark pending"
+    if run.failed or run.summary.get("failed_subjects") or run.summary.get("drift"):
+        # Written by a worker, with no request to choose a language: in the language of who started the run.
+        owner = db.session.get(User, run.created_by_id) if run.created_by_id else None
+        with formatting.speaking(owner.locale if owner else None):
+            run.message = _run_message(run)
     log.info("titles: run %s (%s, year %s) %s: %s", run.id, run.kind, run.year, run.status, run.summary)
     return True
+
+
+def _run_message(run: EvaluationRun) -> str:
+    if run.failed:
+        return gettext(
+            "%(failed)s of %(total)s communes failed; see the list of failures",
+            failed=formatting.number(run.failed, 0),
+            total=formatting.number(run.total, 0),
+        )
+    if run.summary.get("failed_subjects"):
+        return gettext(
+            "%(count)s subjects could not be evaluated (their previous result is kept); see the list of failures",
+            count=formatting.number(run.summary["failed_subjects"], 0),
+        )
+    return gettext(
+        "drift: %(count)s eligibility rows changed with no mark pending",
+        count=formatting.number(run.summary["drift"], 0),
+    )
 
 
 def roll_up(run: EvaluationRun) -> dict[str, Any]:

@@ -726,7 +726,7 @@ class CertificateCheck(Out):
             "level": None,
             "status": "valid",
             "valid": True,
-            "valid_until": "2025-12-31",
+            "valid_until": None,
             "decision_number": "20/QĐ-UBND",
             "authority": "Chủ tịch UBND xã Đăk Hà",
             "decision_date": "2025-12-22",
@@ -743,7 +743,10 @@ class CertificateCheck(Out):
     level: int | None
     status: Literal["valid", "expired", "revoked"]
     valid: bool
-    valid_until: date | None
+    valid_until: date | None = Field(
+        description="The last day the certificate holds: the end of a kept title (31 December, three years after "
+        "the year recognised); none for a one-year title, which records the year it was earned and does not expire"
+    )
     decision_number: str
     authority: str
     decision_date: date | None

@@ -4,6 +4,8 @@ elsewhere, a bulk update — is honoured at the very next request, cached page o
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import text
 
@@ -11,6 +13,7 @@ from lms.auth import usercache
 from lms.auth.models import Role, RoleAssignment, User
 from lms.auth.services import assign_role, end_sessions
 from lms.extensions import cache, db
+from lms.registry.models import AdminUnit, UnitLineage
 from tests.conftest import choose_language, login, make_user
 from tests.targets.dashboard_data import build_province
 
@@ -197,3 +200,78 @@ with app.test_request_context():
     done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "A True []"
+
+
+# --- a change of the map: units renamed, moved, merged (the 2025 map change) ----------------------------------
+
+
+def _generations(user_id: int) -> tuple[str, str]:
+    return cache.get(usercache.EVERYONE_KEY), cache.get(usercache._gen_key(user_id))
+
+
+def _snapshot(user_id: int) -> dict:
+    entry = cache.get(usercache._user_key(user_id))
+    assert entry is not None
+    return entry[1]
+
+
+def test_a_unit_renamed_or_merged_is_seen_at_the_next_request_with_one_bump_for_everyone(app):
+    """The snapshot keeps the units of the user's roles and the scopes resolved through the lineage: a commune
+    renamed, or another commune merged into it (its lineage link), is honoured at the very next request. One
+    generation is replaced — every user's — not one per user."""
+    data = build_province(2)
+    leader = _leader(data)
+    client = app.test_client()
+    login(client, leader)
+    own, merged = data.communes
+    page = f"/targets/units/{own.id}"
+    assert client.get(page).status_code == 200
+    everyone, mine = _generations(leader.id)
+
+    db.session.get(AdminUnit, own.id).name = "Xã Đổi Tên"
+    db.session.commit()
+    assert _generations(leader.id)[0] != everyone
+    assert _generations(leader.id)[1] == mine  # no bump per user
+    assert client.get(page).status_code == 200
+    ((_, unit),) = _snapshot(leader.id)["roles"]
+    assert unit["name"] == "Xã Đổi Tên"
+
+    # The 2025 map change: the other commune ends and is merged into the leader's; its past is theirs now.
+    assert merged.path not in _snapshot(leader.id)["scopes"]["targets.view"]
+    db.session.get(AdminUnit, merged.id).valid_to = date(2025, 6, 30)
+    db.session.add(UnitLineage(old_unit_id=merged.id, new_unit_id=own.id, effective_on=date(2025, 7, 1)))
+    db.session.commit()
+    assert client.get(page).status_code == 200
+    assert merged.path in _snapshot(leader.id)["scopes"]["targets.view"]
+
+
+def test_a_bulk_change_of_units_through_the_orm_is_seen_at_the_next_request(app):
+    data = build_province(2)
+    leader = _leader(data)
+    client = app.test_client()
+    login(client, leader)
+    page = f"/targets/units/{data.communes[0].id}"
+    assert client.get(page).status_code == 200
+    everyone, mine = _generations(leader.id)
+    db.session.execute(db.update(AdminUnit).where(AdminUnit.id == data.communes[0].id).values(name="Xã Hàng Loạt"))
+    db.session.commit()
+    assert _generations(leader.id) != (everyone, mine)
+    assert _generations(leader.id)[1] == mine
+    assert client.get(page).status_code == 200
+    assert _snapshot(leader.id)["roles"][0][1]["name"] == "Xã Hàng Loạt"
+
+
+def test_a_merge_reaches_the_scopes_kept_apart_from_the_snapshot(app, monkeypatch):
+    """With the user's snapshot off, the scopes are still kept (``SCOPE_CACHE_SECONDS``) under every user's
+    generation: a lineage link is honoured at the next request, not after their expiry."""
+    monkeypatch.setitem(app.config, "USER_CACHE_SECONDS", 0)
+    data = build_province(2)
+    leader = _leader(data)
+    client = app.test_client()
+    login(client, leader)
+    own, merged = data.communes
+    assert client.get(f"/targets/units/{merged.id}").status_code == 404  # not theirs
+    db.session.get(AdminUnit, merged.id).valid_to = date(2025, 6, 30)
+    db.session.add(UnitLineage(old_unit_id=merged.id, new_unit_id=own.id, effective_on=date(2025, 7, 1)))
+    db.session.commit()
+    assert client.get(f"/targets/units/{merged.id}").status_code == 200  # its past is the leader's commune's now

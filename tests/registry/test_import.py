@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import has_request_context
 from openpyxl import Workbook
 from sqlalchemy import func, insert, select
 
@@ -42,7 +43,7 @@ HOUSEHOLD_HEADER = [
     "ethnicity",
     "occupation_group",
 ]
-NOTHING_IMPORTED = "; nothing was imported"
+NOTHING_IMPORTED = "; chưa nhập gì"  # a job's summary is in its owner's language, Vietnamese by default
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
@@ -210,7 +211,7 @@ def test_vietnamese_headers_semicolons_and_a_byte_order_mark(villages):
     an = person("Lê Văn An")
     assert (an.birth_date, an.sex, an.id_number_hint) == (date(1990, 6, 5), "M", "002")
     assert job.summary["ignored_columns"] == ["Ghi chú"]
-    assert "ignored columns: Ghi chú" in job.message
+    assert "các cột không được đọc: Ghi chú" in job.message
 
 
 def test_xlsx_cells_typed_as_numbers_and_dates(villages):
@@ -244,7 +245,7 @@ def test_missing_headers_are_each_reported_and_nothing_is_imported(villages):
         (1, "full_name", "the column full_name (Họ và tên) is missing from the first row"),
     ]
     assert job.errors[0]["message_vi"] == "dòng đầu tiên thiếu cột Mã hộ (household_code)"
-    assert job.message == "2 errors in 1 row" + NOTHING_IMPORTED
+    assert job.message == "2 lỗi ở 1 dòng" + NOTHING_IMPORTED
     assert counts() == {**before, "import_job": before["import_job"] + 1}
 
 
@@ -269,7 +270,7 @@ def test_wrong_types_and_dates_are_reported_with_row_column_and_reason(villages)
         (4, "birth_date", "“năm 1990” is not a date; write dd/mm/yyyy"),
     ]
     assert job.errors[1]["message_vi"] == "“X” không phải một trong các giá trị: Nam, Nữ"
-    assert job.message == "7 errors in 3 rows" + NOTHING_IMPORTED
+    assert job.message == "7 lỗi ở 3 dòng" + NOTHING_IMPORTED
     assert counts() == {**before, "import_job": before["import_job"] + 1}
 
 
@@ -286,7 +287,7 @@ def test_every_bad_row_is_reported_not_only_the_first(villages):
         (7, "birth_date"),
         (10, "birth_date"),
     ]
-    assert job.message == "3 errors in 3 rows" + NOTHING_IMPORTED
+    assert job.message == "3 lỗi ở 3 dòng" + NOTHING_IMPORTED
     assert counts()["person"] == 0
 
 
@@ -401,7 +402,7 @@ def test_unreadable_and_empty_files_fail_the_job(villages, filename, content, me
     assert job.status == "failed"
     assert errors_of(job) == [(None, None, message)]
     assert job.errors[0]["message_vi"]
-    assert job.message == message + NOTHING_IMPORTED
+    assert job.message == job.errors[0]["message_vi"] + NOTHING_IMPORTED
     assert counts() == {**before, "import_job": before["import_job"] + 1}
 
 
@@ -431,7 +432,7 @@ def test_an_unexpected_error_while_applying_rolls_everything_back(villages, monk
 
     job = db.session.get_one(ImportJob, job.id)
     assert job.status == "failed"
-    assert job.message == "the import stopped on an unexpected error; nothing was imported"
+    assert job.message == "việc nhập dừng lại do một lỗi không lường trước; chưa có dữ liệu nào được nhập"
     assert counts() == {**before, "import_job": before["import_job"] + 1}  # no household either
 
 
@@ -460,10 +461,72 @@ def test_a_job_runs_once_and_a_lost_worker_fails_it(villages):
     db.session.expire_all()
     job = db.session.get_one(ImportJob, job.id)
     assert job.status == "failed"
-    assert "worker stopped" in job.message
+    assert job.message.startswith("tiến trình xử lý đã dừng khi đang nhập tệp này")
     assert job.content == b""
     execute_job(job.id)
     assert counts()["person"] == 0
+
+
+# --- the messages a job stores, written in a worker (no request) ---------------------------------------------
+
+
+def _run_as(user: Any, content: bytes, unit: AdminUnit) -> ImportJob:
+    """Upload as ``user``; the commit runs the task as a worker does: in an app context, with no request."""
+    assert not has_request_context()
+    job = create_job(kind="households", filename="h.csv", content=content, unit=unit, user=user)
+    db.session.commit()
+    db.session.expire_all()
+    return db.session.get_one(ImportJob, job.id)
+
+
+def test_a_jobs_summary_is_in_its_owners_language_vietnamese_by_default(villages, commune):
+    """A worker has no request to choose a language: the job speaks its owner's (ADR 22), Vietnamese unless they
+    chose English. Errors per row keep both languages (they are shown in the reader's)."""
+    nobody_chose = make_user(Role.COMMUNE_LEADER, commune, "import-vi@example.vn")
+    chose_english = make_user(Role.COMMUNE_LEADER, commune, "import-en@example.vn")
+    chose_english.locale = "en"
+    bad = csv_bytes([["village_code", "full_name"], ["IMP-1", "An"]])
+
+    job = _run_as(nobody_chose, csv_bytes(GOOD_HOUSEHOLDS), commune)
+    assert job.status == "succeeded", job.errors
+    assert job.message == "Số hộ: 2 mới, 0 thay đổi, 0 không đổi; Số người: 3 mới, 0 thay đổi, 0 không đổi"
+    failed = _run_as(nobody_chose, bad, commune)
+    assert failed.message == "1 lỗi ở 1 dòng; chưa nhập gì"
+    assert failed.errors[0]["message_vi"].startswith("dòng đầu tiên thiếu cột")
+
+    again = _run_as(chose_english, csv_bytes(GOOD_HOUSEHOLDS), commune)
+    assert again.message == "Households: 0 created, 0 updated, 2 unchanged; Persons: 0 created, 0 updated, 3 unchanged"
+    assert _run_as(chose_english, bad, commune).message == "1 error in 1 row; nothing was imported"
+
+
+def test_the_sweep_fails_each_lost_job_in_its_owners_language_in_one_statement(villages, commune, count_queries):
+    from lms.registry.tasks import sweep_imports
+
+    owners = [make_user(Role.COMMUNE_LEADER, commune, f"sweep-{n}@example.vn") for n in range(3)]
+    owners[1].locale = "en"
+    jobs = []
+    for owner in [*owners, None]:
+        job = create_job(
+            kind="households",
+            filename="h.csv",
+            content=csv_bytes(GOOD_HOUSEHOLDS),
+            unit=commune,
+            user=owner,
+            enqueue=False,
+        )
+        job.status, job.started_at = "running", utcnow() - timedelta(hours=1)
+        jobs.append(job)
+    db.session.commit()
+    with count_queries() as statements:
+        sweep_imports.delay()
+    db.session.expire_all()
+    messages = [db.session.get_one(ImportJob, job.id).message for job in jobs]
+    vietnamese = "tiến trình xử lý đã dừng khi đang nhập tệp này; hãy tải tệp lên lại, hoặc chia nhỏ tệp"
+    english = "the worker stopped while importing this file; upload it again, or split it"
+    assert messages == [vietnamese, english, vietnamese, vietnamese]
+    assert (
+        len([s for s in statements.statements if s.lstrip().upper().startswith("UPDATE")]) == 3
+    )  # one per kind of loss
 
 
 def test_a_finished_job_forgets_its_file(villages):

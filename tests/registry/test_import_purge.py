@@ -35,5 +35,5 @@ def test_a_job_that_never_ran_loses_its_file(app_ctx):
     db.session.expire_all()
     stale, fresh = db.session.get_one(ImportJob, stale.id), db.session.get_one(ImportJob, fresh.id)
     assert (stale.status, stale.content) == ("failed", b"")
-    assert "upload it again" in stale.message
+    assert "hãy tải tệp lên lại" in stale.message
     assert (fresh.status, fresh.content) == ("pending", UPLOAD)

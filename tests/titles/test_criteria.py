@@ -185,6 +185,56 @@ at_least = [50]
     assert "indicators[1].at_least: is required: one threshold for each of the levels [1, 2]" in errors
 
 
+def test_a_metric_is_one_metric_whatever_order_its_kinds_categories_and_modules_are_listed_in() -> None:
+    """Two sets asking for the same measure of the same kinds, listed in another order, must ask for one metric:
+    two unequal Metric objects with one key would have the engine write the same metric rows twice."""
+
+    def metric_of(definition: str) -> criteria.Metric:
+        (indicator,) = criteria.parse(tomllib.loads(definition)).indicators
+        assert indicator.metric is not None
+        return indicator.metric
+
+    listed = 'metric = {measure = "activities", kinds = [%s], categories = [%s], modules = [%s]}'
+    one = metric_of(
+        MINIMAL.replace(
+            'metric = {measure = "activities"}',
+            listed % ('"class_completion", "policy_study"', '"it", "foreign_language"', '"m1", "m2"'),
+        )
+    )
+    other = metric_of(
+        MINIMAL.replace(
+            'metric = {measure = "activities"}',
+            listed % ('"policy_study", "class_completion", "policy_study"', '"foreign_language", "it"', '"m2", "m1"'),
+        )
+    )
+    assert one == other
+    assert len({one, other}) == 1
+    assert engine.metric_key(one) == engine.metric_key(other)
+    assert engine.used_metrics([criteria.parse(tomllib.loads(MINIMAL))]) == [criteria.Metric("activities")]
+    assert one.kinds == ("class_completion", "policy_study")
+    assert criteria.Metric("modules", kinds=("b", "a")) == criteria.Metric("modules", kinds=("a", "b"))
+
+
+def test_the_shipped_metrics_keep_their_keys() -> None:
+    """The metric rows already stored are found again: normalising a metric changes no shipped key."""
+    keys = {
+        (name, indicator.code): engine.metric_key(metric)
+        for name, definition in shipped().items()
+        for indicator in definition.indicators
+        if (metric := indicator.metric or (indicator.share.metric if indicator.share else None)) is not None
+    }
+    assert keys == {
+        ("qd-324-2023-citizen", "c1"): "5918bd95ac09eafd",
+        ("qd-324-2023-citizen", "c2"): "a1b403c2b7043b0e",
+        ("qd-324-2023-citizen", "c4"): "a198b74137bbc368",
+        ("qd-324-2023-citizen", "c5"): "ab9be24f3ffc9585",
+        ("qd-324-2023-citizen", "c7"): "efcd8805b22cae0e",
+        ("qd-448-2015-a-family", "a5"): "5918bd95ac09eafd",
+        ("qd-448-2015-b-clan", "b4"): "5918bd95ac09eafd",
+        ("qd-448-2015-c-village", "v4"): "04d0631da330e73f",
+    }
+
+
 def test_a_file_that_is_not_toml_says_so() -> None:
     with pytest.raises(CriteriaError) as caught:
         criteria.load_criteria(b"code = ", filename="broken.toml")

@@ -251,7 +251,8 @@ def test_verification_status(commune_a):
     ids = _propose_two(commune_a)
     (row, _) = recognition.decide(ids, decision_number="8/QĐ", decision_date=DAY, user=commune_a["leader"])
     assert recognition.verification_status(row, today=date(2025, 12, 31)) == "valid"
-    assert recognition.verification_status(row, today=date(2026, 1, 1)) == "expired"
+    # A one-year title of 2025 records its year and does not lapse (ADR 17): no "expired" in 2026 or later.
+    assert recognition.verification_status(row, today=date(2026, 1, 1)) == "valid"
     assert recognition.find_by_code(row.certificate_code.lower().replace("-", " ")) is row
     recognition.revoke([row.id], reason="x", user=commune_a["leader"])
     assert recognition.verification_status(row, today=date(2025, 6, 1)) == "revoked"

@@ -236,7 +236,8 @@ def test_public_verification_shows_the_minimum(client, world):
     assert body["holder"] == "Hộ T. V. Hộ0"
     assert body["title_name"] == "Gia đình học tập"
     assert body["commune"] == world["commune"].full_name
-    assert body["status"] == "expired"  # a one-year title of 2025, checked in 2026 or later
+    # A one-year title of 2025, decided in 2026: its certificate does not lapse (ADR 17).
+    assert (body["status"], body["valid"], body["valid_until"]) == ("valid", True, None)
     assert "Trần Văn" not in response.get_data(as_text=True)
     assert "RA-H0" not in response.get_data(as_text=True)
     assert client.get("/api/v1/titles/verify/ZZZZ-ZZZZ-ZZZZ").status_code == 404

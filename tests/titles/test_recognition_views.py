@@ -224,6 +224,9 @@ def test_propose_decide_and_the_recognition_page(client, world):
     # The snapshot of why, in words (English until the engine's phrases are translated).
     assert "3 learning activities" in page or "3 hoạt động học tập" in page
     assert row.certificate_code in page
+    # A one-year title: what it counts for (2025), and that its certificate, decided in 2026, does not lapse.
+    assert "Chỉ năm 2025 (danh hiệu một năm); giấy công nhận không có thời hạn." in page
+    assert "đã hết hạn" not in page
     listing = client.get(f"/titles/recognitions?unit_id={world['commune'].id}&status=recognised")
     assert "Nguyễn Văn Hộ0" in listing.get_data(as_text=True)
 
@@ -279,7 +282,8 @@ def test_certificate_pdf_and_the_public_page(client, world):
     assert "GIA ĐÌNH HỌC TẬP” NĂM 2025" in text
     assert "Nguyễn Văn Hộ0" in text
     assert "12/QĐ-UBND" in text
-    assert "31/12/2025" in text
+    assert "31/12/2025" not in text  # a one-year title's certificate does not lapse (ADR 17)
+    assert "không thời hạn" in text
     assert row.certificate_code in text
     url = _decode_qr(content)
     assert url.endswith(f"/titles/verify/{row.certificate_code}")
@@ -301,8 +305,9 @@ def test_certificate_pdf_and_the_public_page(client, world):
     assert "2025" in page
     assert world["commune"].name in page
     assert public.headers["X-Robots-Tag"] == "noindex"
-    # Today (2026 or later) a one-year title of 2025 has expired; the page says so.
-    assert 'data-status="expired"' in page
+    # A one-year title of 2025 is still a title of 2025 today: the page says it is valid and does not expire.
+    assert 'data-status="valid"' in page
+    assert "Không thời hạn: ghi nhận danh hiệu đạt được trong năm 2025." in page
     assert client.get("/titles/verify/ABCD-EFGH-JKLM").status_code == 404
     assert client.get(f"/titles/verify?code={row.certificate_code}").status_code == 302
 

@@ -99,10 +99,22 @@ def test_a_failing_commune_is_counted_named_and_fails_the_run(app_ctx, fake_summ
     assert run.status == RunStatus.FAILED
     assert run.failed == 1
     assert run.done == run.total - 1
-    assert "1 of" in run.message
+    # Written by the worker in the language of who started the run: Vietnamese unless they chose English.
+    assert run.message == f"1 trên {run.total} xã, phường xét không thành công; xem danh sách lỗi"
     (failure,) = runs.failures(run)
     assert failure.commune_id == a.id
     assert "no active version" in failure.message
+
+
+def test_the_runs_message_is_in_the_language_of_who_started_it(app_ctx, fake_summaries):
+    a = unit_by_code("23293")
+    fake_summaries[a.id] = RuntimeError("criteria set qd-324 has no active version")
+    someone = make_user(Role.PROVINCE_LEADER, _province(), "runs-en@example.vn")
+    someone.locale = "en"
+    run = runs.start_run(_province(), YEAR, user=someone)
+    db.session.commit()
+    run = _reload(run.id)
+    assert run.message == f"1 of {run.total} communes failed; see the list of failures"
 
 
 def test_a_commune_is_counted_once_however_often_its_task_is_delivered(app_ctx):
@@ -161,7 +173,7 @@ def test_reconciliation_covers_evaluated_communes_and_reports_drift(app_ctx, fak
     assert run.kind == runs.RECONCILE
     assert (run.status, run.total, run.done) == (RunStatus.DONE, 2, 2)
     assert run.summary["drift"] == 2
-    assert "drift" in run.message
+    assert run.message == "sai lệch: 2 kết quả xét đã thay đổi mà không có thay đổi nào đang chờ xử lý"
     assert "drift in commune" in caplog.text
 
     # The same changes in a full run are not drift: nobody said nothing changed. (A run evaluates a commune whose

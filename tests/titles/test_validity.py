@@ -96,7 +96,9 @@ def test_tt24_art_5_4_the_certificate_prints_31_12_2028(unit_recognised):
     assert "31/12/2027" not in text
 
 
-def test_one_year_title_decided_keeps_31_12_of_its_year(app_ctx):
+@pytest.fixture
+def family_recognised(app_ctx):
+    """A household recognised "Gia đình học tập" for 2025 (QĐ 448/2015, one year) by a decision of 10/02/2026."""
     commune = unit_by_code("23293")
     village = make_village(commune, "VAL-V1", "Thôn Thử")
     household = make_household(village, "VAL-H1", "Nguyễn Văn Thử")
@@ -105,7 +107,48 @@ def test_one_year_title_decided_keeps_31_12_of_its_year(app_ctx):
     leader = make_user(Role.COMMUNE_LEADER, commune, "val-family@example.vn")
     ids = recognition.propose(title="family", year=YEAR, subject_ids=[household.id], user=leader)
     (row,) = recognition.decide(ids, decision_number="3/QĐ", decision_date=DECIDED, user=leader, today=DECIDED)
-    assert row.valid_until == date(2025, 12, 31)
+    return row
+
+
+def test_one_year_title_decided_keeps_31_12_of_its_year(family_recognised):
+    # What the title counts for (plan targets, a village's share of learning families): 2025 alone.
+    assert family_recognised.valid_until == date(2025, 12, 31)
+    assert list(recognition.valid_years(YEAR, family_recognised.valid_until)) == [2025]
+
+
+def test_one_year_title_certificate_is_valid_when_given_and_after(family_recognised, client):
+    # Decided on 10/02/2026 for 2025: its certificate must not have expired before it was given (ADR 17).
+    row = family_recognised
+    assert recognition.certificate_valid_until(row) is None
+    for today in (DECIDED, date(2026, 12, 31), date(2031, 1, 1)):
+        assert recognition.verification_status(row, today=today) == "valid"
+    assert recognition.public_view(row, today=DECIDED)["valid_until"] is None
+    page = client.get(f"/titles/verify/{row.certificate_code}").get_data(as_text=True)
+    assert 'data-status="valid"' in page
+    assert "Không thời hạn: ghi nhận danh hiệu đạt được trong năm 2025." in page
+    assert "31/12/2025" not in page
+
+
+def test_one_year_title_credential_has_no_valid_until_before_its_valid_from(family_recognised):
+    # VC Data Model 2.0: validUntil may not precede validFrom. The title of 2025 is a lasting fact: no validUntil.
+    from lms.credentials import services as credentials
+
+    token = credentials.credential_for_recognition(family_recognised).jwt
+    credential = credentials.decode(token)
+    assert credential["validFrom"].startswith("2026-02-10")
+    assert "validUntil" not in credential
+    assert "exp" not in credential
+    assert credential["name"] == "Gia đình học tập năm 2025"
+    result = credentials.verify(token)
+    assert result.valid, result.reason
+    assert "có hiệu lực từ 10/02/2026, và chưa bị thu hồi" in result.message
+
+
+def test_one_year_title_pdf_says_it_does_not_expire(family_recognised):
+    data = documents.certificate_data(family_recognised, "https://lms.example.vn/titles/verify/X")
+    text = _pdf_text(documents.certificate_pdf(data))
+    assert "31/12/2025" not in text
+    assert "không thời hạn — ghi nhận danh hiệu đạt được trong năm 2025" in " ".join(text.split())
 
 
 # --- migration 0015: rows decided before the fix ---------------------------------------------------------------
