@@ -102,7 +102,7 @@ from lms.titles.models import Assessment as AssessmentModel
 log = logging.getLogger(__name__)
 
 #: Part of every inputs digest: bump it when the way results are computed changes, so the next run rewrites rows.
-ENGINE_VERSION = "3"
+ENGINE_VERSION = "4"
 
 
 def _table(model: Any) -> Table:
@@ -1535,9 +1535,12 @@ class _Scorer:
             for part in parts:
                 total += part.points
                 below_min = below_min or part.below_min
-            eligible = total >= (d.pass_total or 0) and not below_min
-            # Eligible: nothing is missing; otherwise what an indicator below its maximum lacks.
-            kept = [not (eligible or part.full) for part in parts]
+            enough = total >= (d.pass_total or 0)
+            eligible = enough and not below_min
+            # What stands between the subject and the title: nothing when eligible; with enough points in all, only
+            # the indicators below their minimum (more points elsewhere would not help); short of the total, every
+            # indicator below its maximum (each could give the points lacking).
+            kept = [not eligible and (part.below_min if enough else not part.full) for part in parts]
             items = [part.item if keep else part.cleared for part, keep in zip(parts, kept, strict=True)]
             missing = "".join(f"|{item['indicator']}" for item in items if item["missing"])
             content = (

@@ -82,6 +82,14 @@ def describe_missing(item: dict[str, Any]) -> str:
         text = _("self-assessment awaiting verification")
     elif code == "no_evidence":
         text = _("has no evidence")
+    elif code == "assessed_below" and "max" in item and "level" not in missing:
+        # A points-style indicator below its maximum: not a bar to clear, points the subject could still gain (the
+        # engine lists it only while the total is short).
+        text = _(
+            "assessed at %(value)s of %(max)s points",
+            value=_number(missing.get("value")),
+            max=_number(item.get("max")),
+        )
     elif code == "assessed_below":
         text = _(
             "assessed at %(value)s, at least %(at_least)s is required",

@@ -364,6 +364,18 @@ def test_missing_and_source_in_words(app_ctx: Any) -> None:
         assert explain.describe_source(no_evidence) == "assessment by an evaluator"
         assert explain.describe_source(share) == "share of members: 599 of 1000 (2 without a birth date not counted)"
         assert explain.describe_missing({"indicator": "x", "missing": None}) == ""
+        # A points-style indicator below its maximum is points still to gain, not a bar to clear; a levels-style
+        # one names the bar of the level.
+        points = {
+            "indicator": "c3",
+            "points": 8,
+            "max": 10,
+            "missing": {"code": "assessed_below", "value": 8, "at_least": 10},
+        }
+        bar = {"indicator": "t2.1", "missing": {"code": "assessed_below", "value": 92.5, "at_least": 95, "level": 2}}
+        assert explain.describe_missing(points) == "assessed at 8 of 10 points"
+        assert explain.describe_missing(bar) == "assessed at 92.5, at least 95 is required for level 2"
     with force_locale("vi"):
+        assert explain.describe_missing(points) == "được đánh giá 8/10 điểm"
         assert explain.describe_missing(no_evidence) == "chưa có minh chứng"
         assert explain.describe_missing(need_one).startswith("cần thêm 1 hoạt động học tập")
