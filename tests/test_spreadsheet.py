@@ -21,7 +21,7 @@ from lms.core.spreadsheet import Limits, SpreadsheetError
 
 MB = 1024 * 1024
 MEMORY_BUDGET = 50 * MB
-TIME_BUDGET = 1.0  # seconds, tracemalloc's own cost included
+TIME_BUDGET = 1.0  # seconds of this process's CPU (not wall time: another process's load must not fail a refusal)
 
 
 def _xlsx(rows: list[list[Any]]) -> bytes:
@@ -171,11 +171,12 @@ def _outcome(read: Callable[[], Any]) -> Any:
 
 
 def bounded(read: Callable[[], Any]) -> Any:
-    """Run ``read`` twice: once timed, asserting less than TIME_BUDGET, once traced (tracemalloc slows Python
-    several times), asserting a peak below MEMORY_BUDGET; return what the second run returned or raised."""
-    started = time.perf_counter()
+    """Run ``read`` twice: once timed (the CPU it takes), asserting less than TIME_BUDGET, once traced
+    (tracemalloc slows Python several times), asserting a peak below MEMORY_BUDGET; return what the second run
+    returned or raised."""
+    started = time.process_time()
     _outcome(read)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert elapsed < TIME_BUDGET, f"{elapsed:.2f} s"
     tracemalloc.start()
     try:
@@ -471,13 +472,13 @@ def test_a_page_that_imports_while_the_user_waits_answers_a_bomb_within_the_budg
     db.session.commit()
     login(client, user)
     token = csrf_token(client, "/titles/assessments/import")
-    started = time.perf_counter()
+    started = time.process_time()
     response = client.post(
         "/titles/assessments/import",
         data={"csrf_token": token, "file": (io.BytesIO(content), filename)},
         content_type="multipart/form-data",
     )
-    assert time.perf_counter() - started < TIME_BUDGET
+    assert time.process_time() - started < TIME_BUDGET
     assert response.status_code == 422  # the form again, with what is wrong
     html = response.get_data(as_text=True)
     assert 'id="import-errors"' in html
