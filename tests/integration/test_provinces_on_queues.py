@@ -169,7 +169,8 @@ def _evaluate(app: Flask, communes: dict[str, list[int]], queue_of: dict[str, st
         ).all()
         return not pending
 
-    wait_for(evaluated, seconds=WAIT_SECONDS, what=f"the evaluation of {len(every)} communes")
+    # 78 communes on two workers: about 20 s on a quiet machine; twice the usual wait leaves room for a loaded one.
+    wait_for(evaluated, seconds=2 * WAIT_SECONDS, what=f"the evaluation of {len(every)} communes")
     rows = db.session.execute(
         select(
             Eligibility.subject_type,
