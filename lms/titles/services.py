@@ -409,7 +409,10 @@ class EligibilityFilter:
 
     title: str | None = None
     year: int | None = None
-    status: str | None = None  # "eligible" | "not_eligible"
+    status: str | None = None  # "eligible" | "not_eligible" | "not_applicable"
+    # Without a status: only the title's subjects (the pages' default; those it does not apply to, infants for the
+    # Learning Citizen title, are one click away). The API lists every row unless asked.
+    subjects_only: bool = False
     missing: str | None = None  # an indicator code
     unit: AdminUnit | None = None  # a village, a commune or anything above
     organisation_id: int | None = None  # the organisation and its current members
@@ -437,6 +440,8 @@ def _filtered(stmt: Select[Any], f: EligibilityFilter, *, with_status: bool = Tr
     elif with_status and f.status in STATUSES:
         # "Not yet eligible" is about subjects of the title: those it does not apply to are counted apart (ADR 15).
         stmt = stmt.where(Eligibility.eligible.is_(f.status == "eligible"), Eligibility.applicable.is_(True))
+    elif with_status and f.subjects_only:
+        stmt = stmt.where(Eligibility.applicable.is_(True))
     if f.missing:
         stmt = stmt.where(Eligibility.missing.like(_like_code(f.missing), escape="\\"))
     if f.unit is not None:

@@ -108,6 +108,7 @@ def eligibility_list():
     filters.year = _int_arg("year") or services.latest_year(current_user)
     status = request.args.get("status", "")
     filters.status = status if status in services.STATUSES else None
+    filters.subjects_only = True  # "all" is the title's subjects, as its count says; not applicable: its own button
     sort = request.args.get("sort", "name")
     sort = sort if sort in services.SORTS else "name"
     indicators = services.title_indicators(filters.title)

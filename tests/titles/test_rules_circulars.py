@@ -373,6 +373,26 @@ def test_the_eligibility_list_counts_not_applicable_apart(commune: AdminUnit, cl
     assert counts == {"eligible": 0, "not_eligible": 3, "not_applicable": 2}
 
 
+def test_the_eligibility_page_lists_the_titles_subjects_and_the_others_apart(commune: AdminUnit, client: Any) -> None:
+    """The list without a status shows the title's subjects, as its "All" count says; the infants the Learning
+    Citizen title does not apply to are behind their own button (a leader on a phone does not scroll past them)."""
+    from lms.auth.models import Role
+    from tests.conftest import login, make_user
+
+    village = make_village(commune, "T01", "Thôn 1")
+    adult = person(village, "Người Lớn")
+    infant = person(village, "Em Bé", born=date(YEAR - 2, 1, 1))
+    engine.evaluate_commune(commune.id, YEAR)
+    login(client, make_user(Role.ADMINISTRATOR, commune, "c@example.org"))
+    base = f"/titles/eligibility?unit_id={commune.id}&title=citizen&year={YEAR}"
+    listed = client.get(base).get_data(as_text=True)
+    assert adult.full_name in listed
+    assert infant.full_name not in listed
+    apart = client.get(base + "&status=not_applicable").get_data(as_text=True)
+    assert infant.full_name in apart
+    assert adult.full_name not in apart
+
+
 def _filter(commune: AdminUnit) -> Any:
     from lms.titles import services
 
