@@ -155,6 +155,8 @@ def person(person_id: int):
     organisations = db.session.scalars(
         select(OrganisationMember).where(OrganisationMember.person_id == person.id)
     ).all()
+    # What other parts add (titles: the Learning Citizen results; courses: classes and certificates).
+    panels = [html for _, html in subject_page.send("person", subject_id=person.id) if html]
     return render_template(
         "registry/person.html",
         person=person,
@@ -162,6 +164,7 @@ def person(person_id: int):
         memberships=memberships,
         organisations=organisations,
         ancestors=_ancestors(person.unit),
+        panels=panels,
     )
 
 

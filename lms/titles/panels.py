@@ -1,6 +1,6 @@
-"""What titles adds to the registry's pages (through ``lms.core.signals.subject_page``): a household's titles by
-year — eligible or not yet, registered, proposed or recognised — each with a link to its explanation, so a leader
-who opens a "not yet eligible" household from a dashboard sees why, one tap away."""
+"""What titles adds to the registry's pages (through ``lms.core.signals.subject_page``): a household's or a person's
+titles by year — eligible or not yet, registered, proposed or recognised — each with a link to its explanation, so a
+leader who opens a "not yet eligible" household or person from a dashboard sees why, one tap away."""
 
 from __future__ import annotations
 
@@ -23,10 +23,19 @@ VIEW = Permission.TITLES_VIEW
 
 @subject_page.connect_via("household")
 def household_titles(sender: str, *, subject_id: int, **_: Any) -> Markup | None:
-    """The household's results by year, newest first, in the reader's scope (three queries)."""
+    return _titles(SubjectType.HOUSEHOLD.value, subject_id, "household-titles")
+
+
+@subject_page.connect_via("person")
+def person_titles(sender: str, *, subject_id: int, **_: Any) -> Markup | None:
+    return _titles(SubjectType.PERSON.value, subject_id, "person-titles")
+
+
+def _titles(subject_type: str, subject_id: int, section_id: str) -> Markup | None:
+    """The subject's results by year, newest first, in the reader's scope (three queries)."""
     if not has_permission_anywhere(current_user, VIEW):
         return None
-    subject = (SubjectType.HOUSEHOLD.value, subject_id)
+    subject = (subject_type, subject_id)
     rows = db.session.scalars(
         eligibility_in_scope(current_user)
         .where(Eligibility.subject_type == subject[0], Eligibility.subject_id == subject[1])
@@ -57,5 +66,6 @@ def household_titles(sender: str, *, subject_id: int, **_: Any) -> Markup | None
             recognitions=recognitions,
             title_names=TITLE_NAMES,
             recognition_status_names=RECOGNITION_STATUS_NAMES,
+            section_id=section_id,
         )
     )
