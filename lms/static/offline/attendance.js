@@ -40,7 +40,8 @@
   }
 
   function when(iso) {
-    var opts = { timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit", day: "2-digit", month: "2-digit" };
+    // With the year: without it Vietnamese ICU writes the day and month as "07-12", not the app's dd/mm/yyyy.
+    var opts = { timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit", day: "2-digit", month: "2-digit", year: "numeric" };
     try { return new Date(iso).toLocaleString(lang, opts); } catch (e) { return iso; }
   }
 
