@@ -199,13 +199,16 @@ class Eligibility(Model):
     commune_id: Mapped[int]
     # The village the subject belongs to (persons, households, villages themselves); NULL for other subjects.
     village_id: Mapped[Optional[int]]
-    criteria_set_id: Mapped[int] = mapped_column(ForeignKey("criteria_set.id"))
+    # The criteria set and the breakdown have no foreign key either (ADR 40, amended): only the engine writes them,
+    # from the set and the breakdown it read or wrote in the same transaction, and neither is ever deleted
+    # (``tests/titles/test_eligibility_keys.py`` fails if a delete appears).
+    criteria_set_id: Mapped[int]
     eligible: Mapped[bool]
     score: Mapped[Optional[Decimal]] = mapped_column(Numeric(6, 2))  # points style
     level: Mapped[Optional[int]]  # levels style: the highest level reached (0: none)
     missing: Mapped[str] = mapped_column(String(400), default="")
     # The breakdown, shared with every row that has the same one (read it as ``breakdown``).
-    breakdown_id: Mapped[Optional[int]] = mapped_column(ForeignKey("eligibility_breakdown.id"))
+    breakdown_id: Mapped[Optional[int]]
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
     # A digest of everything the result was computed from (criteria version, measured values, assessments): the
     # engine rewrites a row only when it changes, without reading the breakdown back (ADR 8).
@@ -214,8 +217,12 @@ class Eligibility(Model):
     # title): "not applicable", never "not yet eligible", and left out of the lists' counts (ADR 15).
     applicable: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
 
-    criteria_set: Mapped[CriteriaSet] = relationship()
-    breakdown_row: Mapped[Optional[EligibilityBreakdown]] = relationship()
+    criteria_set: Mapped[CriteriaSet] = relationship(
+        primaryjoin="CriteriaSet.id == Eligibility.criteria_set_id", foreign_keys="Eligibility.criteria_set_id"
+    )
+    breakdown_row: Mapped[Optional[EligibilityBreakdown]] = relationship(
+        primaryjoin="EligibilityBreakdown.id == Eligibility.breakdown_id", foreign_keys="Eligibility.breakdown_id"
+    )
 
     # A property, so ``Eligibility(breakdown=[...])`` and ``row.breakdown = [...]`` keep working (the declarative
     # constructor sets any class attribute); set-based readers join ``eligibility_breakdown`` themselves.
