@@ -151,7 +151,6 @@ def add_titles(year: int = YEAR) -> dict[str, int]:
             literal(criteria.id),
             (subject_id % 10) < tenths,
             literal(""),
-            _json_list(),
             literal(now),
         )
         result = db.session.execute(
@@ -166,7 +165,6 @@ def add_titles(year: int = YEAR) -> dict[str, int]:
                     "criteria_set_id",
                     "eligible",
                     "missing",
-                    "breakdown",
                     "computed_at",
                 ],
                 eligible,
