@@ -107,10 +107,11 @@ def draw_verification(
     text of :func:`credential_qr`), a second, larger QR code right of it carries the signed credential itself
     (ADR 32): error correction L, since it holds about 1.5 KB and must stay scannable at 4 cm."""
     if credential:
-        big, big_x = 104, x + 356
-        renderPDF.draw(qr_drawing(credential, big, level="L"), canvas, big_x, y - 8)
+        # Right after the verification text, well left of the signature and its seal, its caption under it.
+        big, big_x = 104, x + 322
+        renderPDF.draw(qr_drawing(credential, big, level="L"), canvas, big_x, y)
         canvas.setFont(FONT, 6.5)
-        canvas.drawCentredString(big_x + big / 2, y + big - 4, "Chứng chỉ số: quét để xác thực không cần máy chủ")
+        canvas.drawCentredString(big_x + big / 2, y - 8, "Chứng chỉ số: quét để xác thực")
     qr_size = 92
     renderPDF.draw(qr_drawing(verify_url, qr_size), canvas, x, y)
     text_x = x + qr_size + 10
