@@ -944,15 +944,15 @@ def test_subjects_whose_assessments_differ_only_in_their_ids_are_scored_once(
         row = eligibility("person", p.id, "citizen")
         assert row is not None
         theirs = {
-            a.indicator: a.id
-            for a in db.session.scalars(select(Assessment).where(Assessment.subject_id == p.id))
+            a.indicator: a.id for a in db.session.scalars(select(Assessment).where(Assessment.subject_id == p.id))
         }
         named = {i["indicator"]: i["source"]["id"] for i in row.breakdown if i["source"]["kind"] == "assessment"}
         assert named == {code: theirs[code] for code in named}
         assert len(named) >= 5  # every assessed indicator of the shipped set
     first = eligibility("person", alike[0].id, "citizen")
     second = eligibility("person", alike[1].id, "citizen")
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     assert (first.eligible, first.score, first.missing) == (second.eligible, second.score, second.missing)
     assert first.breakdown_id != second.breakdown_id  # their own assessments' ids
 
