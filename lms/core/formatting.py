@@ -83,6 +83,17 @@ def number(value: Number | None, places: int = 2, *, fixed: bool = False, locale
     return text.replace(",", "\0").replace(".", decimal_mark).replace("\0", group_mark)
 
 
+def bound(value: object) -> object:
+    """A limit quoted in a form's message ("between 0,5 and 9999"): a fraction gets the reader's decimal mark, and no
+    figure is grouped, since the limits are often years (2026, never 2.026). Anything else passes unchanged, so a
+    ``%(min)d`` placeholder still gets its integer."""
+    if isinstance(value, Decimal | float) and not (isinstance(value, Decimal) and value == value.to_integral_value()):
+        return str(value).replace(".", _symbols(current_locale())[0])
+    if isinstance(value, Decimal):
+        return str(value.to_integral_value())
+    return value
+
+
 def percent(value: Number | None, places: int = 1, *, locale: str | None = None) -> str:
     """A share given in per cent: ``24,6 %`` (always ``places`` decimals, so a column lines up)."""
     if value is None:
