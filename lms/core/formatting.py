@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from flask import current_app, g, has_request_context
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale, get_locale, gettext
 
 Number = Decimal | float | int
 
@@ -58,6 +58,14 @@ def speaking(locale: str | None) -> Iterator[str]:
             yield chosen
     finally:
         _speaking.reset(token)
+
+
+def in_request_language(message: str, **params: object) -> str:
+    """A service's refusal (a ``gettext`` msgid) in the request's language — the page's, or the API client's —
+    and in English outside a request (a task, the shell), where no locale can be chosen."""
+    if has_request_context():
+        return gettext(message, **params)
+    return message % params if params else message
 
 
 def _locale(locale: str | None) -> str:
