@@ -155,3 +155,20 @@ def test_no_refusal_is_raised_in_bare_english():
                 bare.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert len(SOURCES) > 10
     assert bare == []
+
+
+def test_certificate_report_and_upload_refusals_are_vietnamese(app, app_ctx):
+    from courses import reports
+    from courses.it_skills import ItSkillsError, record_certificate
+    from lms.core.evidence import EvidenceError, store_evidence
+
+    person = make_centre().learners[0]
+    with app.test_request_context("/"):  # a page: Vietnamese unless English was chosen
+        with pytest.raises(ItSkillsError, match=r"^hãy nhập số hiệu chứng chỉ$"):
+            record_certificate(
+                person=person, number=" ", issuer="x", issued_on=date(2026, 1, 1), upload=None, recorded_by_id=None
+            )
+        with pytest.raises(reports.ReportPeriodError, match=r"^ngày phải viết theo dạng YYYY-MM-DD$"):
+            reports.parse_period("01/01/2026", None, today=date(2026, 6, 1))
+        with pytest.raises(EvidenceError, match=r"^Hãy chọn tệp để tải lên \(PDF, JPEG hoặc PNG\)\.$"):
+            store_evidence(None, uploaded_by_id=None)
