@@ -29,9 +29,10 @@ lock: $(VENV)/.dev
 translations: $(VENV)/.runtime
 	$(BIN)/pybabel compile --use-fuzzy -d lms/translations >/dev/null
 
-## make messages: collect new strings into the Vietnamese catalogue (lazy strings of forms are marked with _l).
+## make messages: collect new strings into the Vietnamese catalogue (lazy strings of forms are marked with _l; WTForms' own
+## messages are listed with N_ and _n in lms/core/forms.py).
 messages: $(VENV)/.dev
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o /tmp/lms-messages.pot . >/dev/null
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k _n:1,2 -o /tmp/lms-messages.pot . >/dev/null
 	$(BIN)/pybabel update -i /tmp/lms-messages.pot -d lms/translations --no-fuzzy-matching -w 120
 
 ## make criteria-doc: rewrite docs/criteria.md from the shipped criteria files (a test checks they agree).

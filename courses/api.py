@@ -170,7 +170,7 @@ def _refused(exc: CourseError, *, indexes: dict[int, int] | None = None) -> Resp
             ConflictOut.model_validate(d if d["class_id"] in own else {**d, "class_id": None, "session_id": None})
             for d in exc.details
         ]
-        message = f"{len(conflicts)} conflicting booking(s) of a room, an instructor or a learner"
+        message = _("%(n)s conflicting booking(s) of a room, an instructor or a learner", n=len(conflicts))
         return problem(
             409,
             "Conflict",
@@ -186,7 +186,7 @@ def _refused(exc: CourseError, *, indexes: dict[int, int] | None = None) -> Resp
             errors.append(
                 {
                     "field": f"{exc.field}[{indexes[detail['person_id']]}]",
-                    "message": f"person {detail['person_id']}: {detail['message']}",
+                    "message": _("person %(id)s: %(problem)s", id=detail["person_id"], problem=detail["message"]),
                 }
             )
         else:

@@ -13,7 +13,6 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField
 from wtforms.validators import DataRequired
@@ -23,6 +22,7 @@ from courses.models import CourseClass
 from lms.api.limits import verify_limit
 from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission
+from lms.core.forms import LmsForm
 from lms.core.pdf import normalise_code
 from lms.core.services import audit
 from lms.extensions import db
@@ -140,11 +140,11 @@ def attendance_book_pdf(class_id: int):
 # --- paper attendance sheet ----------------------------------------------------------------------------------------
 
 
-class AttendanceSheetForm(FlaskForm):
+class AttendanceSheetForm(LmsForm):
     file = FileField(_l("Attendance sheet (.xlsx) or CSV"), validators=[FileRequired()])
 
 
-class ConfirmSheetForm(FlaskForm):
+class ConfirmSheetForm(LmsForm):
     token = HiddenField(validators=[DataRequired()])
 
 

@@ -4,7 +4,6 @@ import re
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -24,6 +23,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from lms.core.evidence import FILE_INPUT
+from lms.core.forms import LmsForm
 
 # Display names of the class programme's coded values, translated.
 CATEGORY_NAMES = {
@@ -80,7 +80,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class CourseForm(FlaskForm):
+class CourseForm(LmsForm):
     unit = SelectField(_l("In the catalogue of"), coerce=int, choices=[])
     code = StringField(
         _l("Code"),
@@ -118,7 +118,7 @@ class CourseForm(FlaskForm):
         return [c.strip().upper() for c in (self.module_codes.data or "").split(",") if c.strip()]
 
 
-class ClassForm(FlaskForm):
+class ClassForm(LmsForm):
     course = SelectField(_l("Course"), coerce=int, choices=[])
     name = StringField(_l("Name of the class"), validators=[DataRequired(), Length(max=300)])
     room = SelectField(_l("Usual room"), coerce=int, choices=[])
@@ -133,7 +133,7 @@ class ClassForm(FlaskForm):
             raise ValidationError(_l("The class must end on or after its first day."))
 
 
-class _TimeSpanForm(FlaskForm):
+class _TimeSpanForm(LmsForm):
     """Start and end times of a session, the end after the start."""
 
     start = TimeField(_l("Starts at"), validators=[InputRequired()])
@@ -174,11 +174,11 @@ class RescheduleForm(_TimeSpanForm):
     room = SelectField(_l("Room"), coerce=int, choices=[])
 
 
-class CancelForm(FlaskForm):
+class CancelForm(LmsForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
 
 
-class EnrolForm(FlaskForm):
+class EnrolForm(LmsForm):
     person_ids = PersonListField(_l("Learners"), validators=[DataRequired(message=_l("Choose at least one person."))])
 
 
@@ -186,7 +186,7 @@ class EnrolForm(FlaskForm):
 ADULT_AGE = 15
 
 
-class BulkEnrolForm(FlaskForm):
+class BulkEnrolForm(LmsForm):
     village = SelectField(_l("Village"), coerce=int, choices=[])
     household = StringField(
         _l("Household: its number, code or the head's name"), validators=[Optional(), Length(max=80)]
@@ -204,11 +204,11 @@ class BulkEnrolForm(FlaskForm):
             raise ValidationError(_l("The upper age is below the lower one."))
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(LmsForm):
     person_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d+$")])
 
 
-class AttendanceForm(FlaskForm):
+class AttendanceForm(LmsForm):
     """Only the CSRF token: the marks are one radio group per enrolled learner (``status-<person id>``), read by
     the view, and the "everyone present" button is a submit named ``everyone``."""
 
@@ -216,7 +216,7 @@ class AttendanceForm(FlaskForm):
 # --- IT skills -------------------------------------------------------------------------------------------------
 
 
-class ItCertificateForm(FlaskForm):
+class ItCertificateForm(LmsForm):
     """A national IT-skills certificate and its scan (the scan's type and size are checked on the bytes)."""
 
     number = StringField(_l("Certificate number"), validators=[DataRequired(), Length(max=60)])
@@ -227,13 +227,13 @@ class ItCertificateForm(FlaskForm):
     )
 
 
-class VerifyForm(FlaskForm):
+class VerifyForm(LmsForm):
     """Only the CSRF token."""
 
 
-class RejectForm(FlaskForm):
+class RejectForm(LmsForm):
     reason = StringField(_l("Why it is rejected"), validators=[DataRequired(), Length(max=300)])
 
 
-class SelfEnrolForm(FlaskForm):
+class SelfEnrolForm(LmsForm):
     """Only the CSRF token."""

@@ -40,6 +40,7 @@ from courses.models import (
     class_instructor,
 )
 from lms.core.evidence import EvidenceError, store_evidence
+from lms.core.formatting import in_request_language as _
 from lms.core.models import EvidenceFile
 from lms.core.services import audit
 from lms.core.signals import learning_records_changed
@@ -265,22 +266,27 @@ def record_certificate(
     """Record a national certificate with its scan, pending verification (it grants nothing yet)."""
     number, issuer = " ".join(number.split()), " ".join(issuer.split())
     if not number:
-        raise ItSkillsError("give the certificate's number", "number")
+        raise ItSkillsError(_("give the certificate's number"), "number")
     if not issuer:
-        raise ItSkillsError("give the accredited centre that issued it", "issuer")
+        raise ItSkillsError(_("give the accredited centre that issued it"), "issuer")
     for name, given in (("number", number), ("issuer", issuer)):
         longest = getattr(ItCertificate.__table__.c[name].type, "length", None)  # String(60), String(300)
         if longest is not None and len(given) > longest:
-            raise ItSkillsError(f"the {name} has {len(given)} characters: at most {longest}", name)
+            raise ItSkillsError(
+                _("the number has %(n)s characters: at most %(most)s", n=len(given), most=longest)
+                if name == "number"
+                else _("the issuer has %(n)s characters: at most %(most)s", n=len(given), most=longest),
+                name,
+            )
     if issued_on > date.today():
-        raise ItSkillsError("the issue date is in the future", "issued_on")
+        raise ItSkillsError(_("the issue date is in the future"), "issued_on")
     if (
         db.session.scalar(
             select(ItCertificate.id).where(ItCertificate.person_id == person.id, ItCertificate.number == number)
         )
         is not None
     ):
-        raise ItSkillsError(f"certificate {number} is already recorded for this person", "number")
+        raise ItSkillsError(_("certificate %(number)s is already recorded for this person", number=number), "number")
     try:
         scan = store_evidence(upload, uploaded_by_id=recorded_by_id)
     except EvidenceError as exc:
@@ -321,7 +327,7 @@ def verify_certificate(certificate: ItCertificate, *, user_id: int | None) -> in
     if certificate.status == ItCertificateStatus.VERIFIED:
         return 0
     if not may_verify(certificate, user_id):
-        raise ItSkillsError("you recorded or hold this certificate: another verifier must verify it")
+        raise ItSkillsError(_("you recorded or hold this certificate: another verifier must verify it"))
     commune = commune_of(certificate.person)
     modules = sorted(framework().all_required(framework().certificate_standard))
     now = utcnow()
@@ -360,7 +366,7 @@ def reject_certificate(certificate: ItCertificate, *, reason: str, user_id: int 
     """Reject (or withdraw a verification): the modules it granted are removed. Returns the records removed."""
     reason = " ".join(reason.split())
     if not reason:
-        raise ItSkillsError("say why the certificate is rejected", "reason")
+        raise ItSkillsError(_("say why the certificate is rejected"), "reason")
     gone = db.session.execute(
         select(LearningRecord.commune_id, LearningRecord.year).where(
             LearningRecord.source_key.startswith(_grant_key(certificate.id))

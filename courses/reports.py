@@ -35,6 +35,7 @@ from courses.models import (
 from courses.services import local_now
 from lms.core import formatting
 from lms.core.exports import save_workbook
+from lms.core.formatting import in_request_language as _
 from lms.core.pdf import vi_date
 from lms.extensions import db
 from lms.registry.models import Clc
@@ -132,11 +133,11 @@ def parse_period(raw_from: str | None, raw_to: str | None, *, today: date) -> tu
         first = date.fromisoformat(raw_from) if raw_from else date(today.year, 1, 1)
         last = date.fromisoformat(raw_to) if raw_to else date(today.year, 12, 31)
     except ValueError as exc:
-        raise ReportPeriodError("dates are written YYYY-MM-DD") from exc
+        raise ReportPeriodError(_("dates are written YYYY-MM-DD")) from exc
     if last < first:
-        raise ReportPeriodError("the end of the period is before its start")
+        raise ReportPeriodError(_("the end of the period is before its start"))
     if (last - first).days > 366 * 5:
-        raise ReportPeriodError("the period is longer than five years")
+        raise ReportPeriodError(_("the period is longer than five years"))
     return first, last
 
 

@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import and_, or_, select
 
 from courses.models import ClassSession, CourseClass, Enrolment, EnrolmentStatus, SessionStatus, class_instructor
+from lms.core.formatting import in_request_language as _
 from lms.extensions import db
 
 Interval = tuple[datetime, datetime]
@@ -55,15 +56,15 @@ def on_pattern(rule: Recurrence, day: date) -> bool:
 def expand(rule: Recurrence, holidays: Iterable[date] = (), *, last_day: date | None = None) -> list[Interval]:
     """The intervals a recurrence produces, in order. ``last_day`` bounds an open-ended rule (the class end)."""
     if rule.start >= rule.end:
-        raise ScheduleError("a session must end after it starts", "end")
+        raise ScheduleError(_("a session must end after it starts"), "end")
     if not rule.weekdays or not rule.weekdays <= set(range(7)):
-        raise ScheduleError("choose at least one weekday (0 = Monday … 6 = Sunday)", "weekdays")
+        raise ScheduleError(_("choose at least one weekday (0 = Monday … 6 = Sunday)"), "weekdays")
     if rule.every_weeks < 1:
-        raise ScheduleError("the interval in weeks must be at least 1", "every_weeks")
+        raise ScheduleError(_("the interval in weeks must be at least 1"), "every_weeks")
     if rule.until is None and rule.count is None:
-        raise ScheduleError("give an end date or a number of sessions", "until")
+        raise ScheduleError(_("give an end date or a number of sessions"), "until")
     if rule.count is not None and rule.count < 1:
-        raise ScheduleError("the number of sessions must be at least 1", "count")
+        raise ScheduleError(_("the number of sessions must be at least 1"), "count")
     stop = min(d for d in (rule.until, last_day) if d is not None) if (rule.until or last_day) else None
     skip = set(holidays)
     result: list[Interval] = []
@@ -75,16 +76,20 @@ def expand(rule: Recurrence, holidays: Iterable[date] = (), *, last_day: date | 
             result.append((datetime.combine(day, rule.start), datetime.combine(day, rule.end)))
         day += timedelta(days=1)
     if not result:
-        raise ScheduleError("this recurrence produces no session between its first day and its end", "until")
+        raise ScheduleError(_("this recurrence produces no session between its first day and its end"), "until")
     return result
 
 
 def check_within_class(course_class: CourseClass, intervals: Sequence[Interval]) -> None:
-    for start, _ in intervals:
+    for start, _end in intervals:
         if not course_class.starts_on <= start.date() <= course_class.ends_on:
             raise ScheduleError(
-                f"{start:%d/%m/%Y} is outside the class's dates "
-                f"({course_class.starts_on:%d/%m/%Y}–{course_class.ends_on:%d/%m/%Y})",
+                _(
+                    "%(day)s is outside the class's dates (%(first)s–%(last)s)",
+                    day=f"{start:%d/%m/%Y}",
+                    first=f"{course_class.starts_on:%d/%m/%Y}",
+                    last=f"{course_class.ends_on:%d/%m/%Y}",
+                ),
                 "starts_at",
             )
 
@@ -98,10 +103,13 @@ class Conflict:
     class_id: int
 
     def describe(self) -> str:
-        return (
-            f"{self.resource} {self.resource_id} is already booked by class {self.class_id} "
-            f"from {self.interval[0]:%d/%m/%Y %H:%M} to {self.interval[1]:%H:%M}"
-        )
+        when = {"start": f"{self.interval[0]:%d/%m/%Y %H:%M}", "end": f"{self.interval[1]:%H:%M}"}
+        booked = {"id": self.resource_id, "class_id": self.class_id, **when}
+        if self.resource == "room":
+            return _("room %(id)s is already booked by class %(class_id)s from %(start)s to %(end)s", **booked)
+        if self.resource == "instructor":
+            return _("instructor %(id)s is already booked by class %(class_id)s from %(start)s to %(end)s", **booked)
+        return _("learner %(id)s is already booked by class %(class_id)s from %(start)s to %(end)s", **booked)
 
 
 @dataclass

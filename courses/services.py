@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, cast
 
 from flask import current_app, has_request_context, request
-from flask_babel import gettext
 from sqlalchemy import (
     Select,
     Table,
@@ -69,6 +68,7 @@ from courses.scheduling import (
     on_pattern,
 )
 from lms.celery import enqueue_after_commit
+from lms.core.formatting import in_request_language as _
 from lms.core.models import AuditEvent
 from lms.core.pdf import new_code
 from lms.core.services import audit
@@ -89,14 +89,6 @@ COMPLETION_WORK = "class_completion"
 ATTENDANCE_OVERWRITE, ATTENDANCE_CONFLICT = "attendance.overwrite", "attendance.conflict"
 # Shown on the public verification page, whose readers are Vietnamese: stored in Vietnamese.
 REVOKED_NOT_COMPLETED = "Không còn đáp ứng điều kiện hoàn thành khóa học (điểm danh đã được sửa)"
-
-
-def _(message: str, **params: Any) -> str:
-    """A refusal in the request's language (the phone page shows the bulk endpoint's reasons to the instructor);
-    in English outside a request (a task, the shell)."""
-    if has_request_context():
-        return gettext(message, **params)
-    return message % params if params else message
 
 
 class CourseError(ValueError):
@@ -187,15 +179,17 @@ def create_course(
     module_codes: Sequence[str] = (),
 ) -> Course:
     if category not in {c.value for c in CourseCategory}:
-        raise CourseError(f"unknown category {category!r}", "category")
+        raise CourseError(_("unknown category %(category)s", category=category), "category")
     if not Decimal(0) < min_attendance_share <= 1:
-        raise CourseError("the attendance share must be above 0 and at most 1", "min_attendance_share")
+        raise CourseError(_("the attendance share must be above 0 and at most 1"), "min_attendance_share")
     if db.session.scalar(select(Course.id).where(Course.code == code)) is not None:
-        raise CourseError(f"a course with code {code} already exists", "code")
+        raise CourseError(_("a course with code %(code)s already exists", code=code), "code")
     from courses.it_skills import unknown_modules
 
     if unknown := unknown_modules(module_codes):
-        raise CourseError(f"unknown IT-skills modules {', '.join(unknown)} (IU01 to IU15)", "module_codes")
+        raise CourseError(
+            _("unknown IT-skills modules %(codes)s (IU01 to IU15)", codes=", ".join(unknown)), "module_codes"
+        )
     course = Course(
         unit_id=unit.id,
         code=code,
@@ -226,11 +220,11 @@ def create_class(
     instructors: Iterable[Person] = (),
 ) -> CourseClass:
     if ends_on < starts_on:
-        raise CourseError("the class must end on or after the day it starts", "ends_on")
+        raise CourseError(_("the class must end on or after the day it starts"), "ends_on")
     if capacity < 1:
-        raise CourseError("the capacity must be at least 1", "capacity")
+        raise CourseError(_("the capacity must be at least 1"), "capacity")
     if room is not None and room.clc_id != clc.id:
-        raise CourseError("the room belongs to another centre", "room_id")
+        raise CourseError(_("the room belongs to another centre"), "room_id")
     course_class = CourseClass(
         course=course,
         clc=clc,
@@ -300,7 +294,9 @@ def load_national_holidays(path: Path = HOLIDAYS_FILE) -> int:
 
 def add_holiday(unit: AdminUnit, day: date, name: str) -> Holiday:
     if db.session.scalar(select(Holiday.id).where(Holiday.unit_id == unit.id, Holiday.day == day)) is not None:
-        raise CourseError(f"{day:%d/%m/%Y} is already a holiday of {unit.full_name}", "day")
+        raise CourseError(
+            _("%(day)s is already a holiday of %(unit)s", day=f"{day:%d/%m/%Y}", unit=unit.full_name), "day"
+        )
     holiday = Holiday(unit_id=unit.id, day=day, name=name)
     db.session.add(holiday)
     db.session.flush()
@@ -358,7 +354,11 @@ def _check_free(
     )
     if report:
         raise CourseError(
-            f"{len(report.conflicts)} conflicting booking(s): " + "; ".join(c.describe() for c in report.conflicts[:5]),
+            _(
+                "%(n)s conflicting booking(s): %(list)s",
+                n=len(report.conflicts),
+                list="; ".join(c.describe() for c in report.conflicts[:5]),
+            ),
             "starts_at",
             [
                 {
@@ -380,19 +380,19 @@ def schedule(
     """Add sessions to a class after checking dates and conflicts (room, instructors, enrolled learners)."""
     for start, end in intervals:
         if end <= start:
-            raise CourseError("a session must end after it starts", "ends_at")
+            raise CourseError(_("a session must end after it starts"), "ends_at")
     try:
         check_within_class(course_class, intervals)
     except ScheduleError as exc:
         raise CourseError(str(exc), exc.field) from exc
     if room is not None and room.clc_id != course_class.clc_id:
-        raise CourseError("the room belongs to another centre", "room_id")
+        raise CourseError(_("the room belongs to another centre"), "room_id")
     room_id = room.id if room is not None else course_class.room_id
     own = list(intervals)
     for i, a in enumerate(own):
         for b in own[i + 1 :]:
             if a[0] < b[1] and b[0] < a[1]:
-                raise CourseError(f"two of the new sessions overlap on {a[0]:%d/%m/%Y}", "starts_at")
+                raise CourseError(_("two of the new sessions overlap on %(day)s", day=f"{a[0]:%d/%m/%Y}"), "starts_at")
     _check_free(course_class, own, room_id)
     rows = [
         {
@@ -419,7 +419,7 @@ def schedule_recurring(
     last = min(rule.until or course_class.ends_on, course_class.ends_on)
     try:
         if rule.first_day < course_class.starts_on or rule.first_day > course_class.ends_on:
-            raise ScheduleError("the first day is outside the class's dates", "first_day")
+            raise ScheduleError(_("the first day is outside the class's dates"), "first_day")
         commune = db.session.get(AdminUnit, course_class.commune_id)
         assert commune is not None
         intervals = expand(rule, holidays_for(commune, rule.first_day, last), last_day=course_class.ends_on)
@@ -430,16 +430,16 @@ def schedule_recurring(
 
 def reschedule(session: ClassSession, starts_at: datetime, ends_at: datetime, *, room: Room | None = None) -> None:
     if session.status == SessionStatus.CANCELLED:
-        raise CourseError("a cancelled session cannot be moved", "status")
+        raise CourseError(_("a cancelled session cannot be moved"), "status")
     if ends_at <= starts_at:
-        raise CourseError("a session must end after it starts", "ends_at")
+        raise CourseError(_("a session must end after it starts"), "ends_at")
     course_class = session.course_class
     try:
         check_within_class(course_class, [(starts_at, ends_at)])
     except ScheduleError as exc:
         raise CourseError(str(exc), exc.field) from exc
     if room is not None and room.clc_id != course_class.clc_id:
-        raise CourseError("the room belongs to another centre", "room_id")
+        raise CourseError(_("the room belongs to another centre"), "room_id")
     room_id = room.id if room is not None else session.room_id
     _check_free(course_class, [(starts_at, ends_at)], room_id, ignore=[session.id])
     if session.original_starts_at is None and starts_at != session.starts_at:
@@ -452,7 +452,7 @@ def reschedule(session: ClassSession, starts_at: datetime, ends_at: datetime, *,
 
 def cancel(session: ClassSession, reason: str = "") -> None:
     if session.status == SessionStatus.CANCELLED:
-        raise CourseError("the session is already cancelled", "status")
+        raise CourseError(_("the session is already cancelled"), "status")
     session.status = SessionStatus.CANCELLED.value
     session.note = reason[:300]
     audit("session.cancel", session, reason=reason)
@@ -523,7 +523,7 @@ def enrol(course_class: CourseClass, person_ids: Sequence[int]) -> EnrolmentResu
     """Enrol people in the given order: seats first, then the waiting list. Three statements for any number."""
     person_ids = list(dict.fromkeys(person_ids))
     if not person_ids:
-        raise CourseError("choose at least one learner", "person_ids")
+        raise CourseError(_("choose at least one learner"), "person_ids")
     # Lock the class row so two managers enrolling at once cannot both take the last seat (PostgreSQL).
     db.session.execute(select(CourseClass.id).where(CourseClass.id == course_class.id).with_for_update())
     existing = dict(
@@ -539,9 +539,11 @@ def enrol(course_class: CourseClass, person_ids: Sequence[int]) -> EnrolmentResu
     refused = [p for p in person_ids if p not in eligible]
     if refused:
         raise CourseError(
-            f"{len(refused)} person(s) are not in the class's target group ({course_class.target_group})",
+            _("%(n)s person(s) are not association officers: the class is for them only", n=len(refused))
+            if course_class.target_group == TargetGroup.ASSOCIATION_OFFICERS
+            else _("%(n)s person(s) are not association members: the class is for them only", n=len(refused)),
             "person_ids",
-            [{"person_id": p, "message": "not in the target group"} for p in refused],
+            [{"person_id": p, "message": _("not in the target group")} for p in refused],
         )
     taken = (
         db.session.scalar(
@@ -619,7 +621,7 @@ def people_for_bulk_enrolment(
             )
         )
     if village_id is None and household_id is None and association_role is None:
-        raise CourseError("choose a village, a household or an association role", "village_id")
+        raise CourseError(_("choose a village, a household or an association role"), "village_id")
     roles = _target_group_roles(course_class)
     if roles is not None:
         stmt = stmt.where(Person.id.in_(_in_target_group(roles)))
@@ -639,7 +641,7 @@ def withdraw(course_class: CourseClass, person_id: int) -> int | None:
         select(Enrolment).where(Enrolment.class_id == course_class.id, Enrolment.person_id == person_id)
     )
     if enrolment is None or enrolment.status == EnrolmentStatus.WITHDRAWN:
-        raise CourseError("this person is not enrolled in the class", "person_id")
+        raise CourseError(_("this person is not enrolled in the class"), "person_id")
     had_seat = enrolment.status == EnrolmentStatus.ENROLLED
     enrolment.status, enrolment.withdrawn_at = EnrolmentStatus.WITHDRAWN.value, utcnow()
     promoted = None

@@ -8,7 +8,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter import RequestLimit
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
@@ -16,6 +15,7 @@ from lms.auth import bp, remember
 from lms.auth.forms import LoginForm, LogoutForm, PasswordForm
 from lms.auth.models import ApiToken
 from lms.auth.services import AccountError, authenticate, change_password, end_sessions, normalise_email
+from lms.core.forms import LmsForm
 from lms.core.services import audit
 from lms.extensions import db, limiter, utcnow
 
@@ -152,7 +152,7 @@ def set_locale(code: str):
 
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
-    form = FlaskForm()
+    form = LmsForm()
     if not form.validate_on_submit():
         abort(400)
     session["locale"] = code
@@ -162,7 +162,7 @@ def set_locale(code: str):
     return redirect(_safe_next(request.form.get("next")))
 
 
-class TokenForm(FlaskForm):
+class TokenForm(LmsForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
 
 
@@ -179,13 +179,13 @@ def tokens():
     rows = db.session.scalars(
         db.select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.created_at.desc())
     ).all()
-    return render_template("auth/tokens.html", form=form, tokens=rows, new_secret=new_secret, revoke_form=FlaskForm())
+    return render_template("auth/tokens.html", form=form, tokens=rows, new_secret=new_secret, revoke_form=LmsForm())
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")
 @login_required
 def revoke_token(token_id: int):
-    form = FlaskForm()
+    form = LmsForm()
     if not form.validate_on_submit():
         abort(400)
     token = db.session.get(ApiToken, token_id)

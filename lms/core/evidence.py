@@ -15,6 +15,7 @@ from flask import Response, current_app
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
+from lms.core.formatting import in_request_language as _
 from lms.core.models import EvidenceFile
 from lms.extensions import db
 
@@ -44,19 +45,21 @@ def sniff_media_type(head: bytes) -> tuple[str, str] | None:
 def store_evidence(upload: FileStorage | None, *, uploaded_by_id: int | None) -> EvidenceFile:
     """Check and keep an uploaded file; the caller's transaction commits it with the record that refers to it."""
     if upload is None or not upload.filename:
-        raise EvidenceError("Choose a file to upload (PDF, JPEG or PNG).")
+        raise EvidenceError(_("Choose a file to upload (PDF, JPEG or PNG)."))
     limit = current_app.config["MAX_EVIDENCE_BYTES"]
     content = upload.stream.read(limit + 1)
     if not content:
-        raise EvidenceError("The file is empty.")
+        raise EvidenceError(_("The file is empty."))
     if len(content) > limit:
         raise EvidenceError(
-            f"The file is larger than {limit // (1024 * 1024)} MB: scan at a lower resolution "
-            "or upload a photo instead."
+            _(
+                "The file is larger than %(mb)s MB: scan at a lower resolution or upload a photo instead.",
+                mb=limit // (1024 * 1024),
+            )
         )
     sniffed = sniff_media_type(content[:16])
     if sniffed is None:
-        raise EvidenceError("Only PDF, JPEG or PNG files are accepted.")
+        raise EvidenceError(_("Only PDF, JPEG or PNG files are accepted."))
     media_type, extension = sniffed
     stem = PurePath(secure_filename(upload.filename) or "evidence").stem[:150] or "evidence"
     file = EvidenceFile(

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from flask import current_app, g, has_request_context
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale, get_locale, gettext
 
 Number = Decimal | float | int
 
@@ -60,6 +60,14 @@ def speaking(locale: str | None) -> Iterator[str]:
         _speaking.reset(token)
 
 
+def in_request_language(message: str, **params: object) -> str:
+    """A service's refusal (a ``gettext`` msgid) in the request's language — the page's, or the API client's —
+    and in English outside a request (a task, the shell), where no locale can be chosen."""
+    if has_request_context():
+        return gettext(message, **params)
+    return message % params if params else message
+
+
 def _locale(locale: str | None) -> str:
     return locale or current_locale()
 
@@ -81,6 +89,17 @@ def number(value: Number | None, places: int = 2, *, fixed: bool = False, locale
     if text.startswith("-") and not text.strip("-0.,"):  # "-0.04" rounded is no negative figure
         text = text[1:]
     return text.replace(",", "\0").replace(".", decimal_mark).replace("\0", group_mark)
+
+
+def bound(value: object) -> object:
+    """A limit quoted in a form's message ("between 0,5 and 9999"): a fraction gets the reader's decimal mark, and no
+    figure is grouped, since the limits are often years (2026, never 2.026). Anything else passes unchanged, so a
+    ``%(min)d`` placeholder still gets its integer."""
+    if isinstance(value, Decimal | float) and not (isinstance(value, Decimal) and value == value.to_integral_value()):
+        return str(value).replace(".", _symbols(current_locale())[0])
+    if isinstance(value, Decimal):
+        return str(value.to_integral_value())
+    return value
 
 
 def percent(value: Number | None, places: int = 1, *, locale: str | None = None) -> str:

@@ -9,13 +9,13 @@ from typing import Any
 
 from flask import Response, abort, render_template
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from courses import services as course_services
 from lms.api.limits import verify_limit
+from lms.core.forms import LmsForm
 from lms.core.pdf import normalise_code
 from lms.core.services import audit
 from lms.credentials import bp, services
@@ -150,7 +150,7 @@ def learner_record(person_id: int):
     )
 
 
-class VerifyForm(FlaskForm):
+class VerifyForm(LmsForm):
     token = TextAreaField("Credential", validators=[DataRequired(), Length(max=50_000)])
 
 

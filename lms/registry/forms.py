@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from lms.core.forms import LmsForm
 from lms.registry.labels import (
     IMPORT_KIND_NAMES,
     MANAGING_LEVEL_NAMES,
@@ -20,7 +20,7 @@ def _choices(names: dict) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in names.items()]
 
 
-class PersonForm(FlaskForm):
+class PersonForm(LmsForm):
     full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
     birth_date = DateField(_l("Date of birth"), validators=[Optional()])
     sex = SelectField(_l("Sex"), choices=[SelectChoice("", "—"), *_choices(SEX_NAMES)], validators=[Optional()])
@@ -34,31 +34,31 @@ class PersonForm(FlaskForm):
     )
 
 
-class HouseholdForm(FlaskForm):
+class HouseholdForm(LmsForm):
     code = StringField(_l("Household number"), validators=[DataRequired(), Length(max=40)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(LmsForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=300)])
     kind = SelectField(_l("Type"), choices=_choices(ORGANISATION_KIND_NAMES))
     managing_level = SelectField(_l("Managed at level"), choices=_choices(MANAGING_LEVEL_NAMES))
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
 
 
-class ClcForm(FlaskForm):
+class ClcForm(LmsForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=300)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
     established_on = DateField(_l("Established on"), validators=[Optional()])
 
 
-class ConfirmImportForm(FlaskForm):
+class ConfirmImportForm(LmsForm):
     """Confirms one preview: the digest of what the user saw, so that nothing else is applied."""
 
     digest = HiddenField()
 
 
-class ImportForm(FlaskForm):
+class ImportForm(LmsForm):
     kind = SelectField(_l("What the file contains"), choices=_choices(IMPORT_KIND_NAMES))
     unit = SelectField(_l("For the unit"), coerce=int, choices=[])
     file = FileField(_l("Spreadsheet (.xlsx or .csv)"), validators=[FileRequired()])

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from lms.core.evidence import FILE_INPUT
+from lms.core.forms import LmsForm
 
 # Display names of the titles' coded values, translated.
 TITLE_NAMES = {
@@ -49,7 +49,7 @@ def _choices(names: dict) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in names.items()]
 
 
-class AssessmentForm(FlaskForm):
+class AssessmentForm(LmsForm):
     """One assessed indicator value with its evidence. The subject is fixed by the page; the indicator's choices
     are the assessed indicators of the active criteria set for the subject's title."""
 
@@ -71,15 +71,15 @@ class AssessmentForm(FlaskForm):
     remove_evidence = BooleanField(_l("Remove the attached file"))
 
 
-class ImportForm(FlaskForm):
+class ImportForm(LmsForm):
     file = FileField(_l("Spreadsheet (.xlsx or .csv)"), validators=[FileRequired()])
 
 
-class ConfirmImportForm(FlaskForm):
+class ConfirmImportForm(LmsForm):
     """Confirms a preview: its checked rows and digest, signed (lms.core.imports.sign_rows)."""
 
     plan = HiddenField(validators=[DataRequired()])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(LmsForm):
     """A button that changes something (verify, delete): only the CSRF token."""

@@ -4,12 +4,12 @@ the services check every id against the user's scope."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from lms.core.forms import LmsForm
 from lms.titles.models import RecognitionStatus, Title
 
 TITLE_NAMES = {
@@ -36,11 +36,11 @@ RECOGNITION_STATUS_NAMES = {
 }
 
 
-class SelectionForm(FlaskForm):
+class SelectionForm(LmsForm):
     """A list of checkboxes (``ids``) and a submit button: the form only carries the CSRF token."""
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(LmsForm):
     action = RadioField(
         _l("Decision"),
         choices=[SelectChoice("recognise", _l("Recognise")), SelectChoice("reject", _l("Do not recognise"))],
@@ -72,9 +72,9 @@ class DecisionForm(FlaskForm):
             raise ValidationError(_l("Say why the proposals are rejected."))
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(LmsForm):
     reason = TextAreaField(_l("Reason for revoking"), validators=[DataRequired(), Length(max=2000)])
 
 
-class ImportForm(FlaskForm):
+class ImportForm(LmsForm):
     file = FileField(_l("Spreadsheet (.xlsx or .csv)"), validators=[FileRequired()])

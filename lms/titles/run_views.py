@@ -12,13 +12,13 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import IntegerField, SelectField
 from wtforms.validators import DataRequired, NumberRange
 
 from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission, can, in_scope, scope_paths, scoped
+from lms.core.forms import LmsForm
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
 from lms.titles import bp, runs
@@ -31,7 +31,7 @@ VIEW = Permission.TITLES_VIEW
 ADMIN = Permission.TITLES_ADMIN
 
 
-class RunForm(FlaskForm):
+class RunForm(LmsForm):
     unit = SelectField(_l("Unit"), coerce=int, validators=[DataRequired()])
     year = IntegerField(_l("Year"), validators=[DataRequired(), NumberRange(min=2000, max=2100)])
 

@@ -1,0 +1,104 @@
+"""The base of every form: WTForms' own messages ("This field is required.", "Number must be between 0,5 and 9999.")
+in the reader's language.
+
+WTForms ships no Vietnamese catalogue, and Flask-WTF's translations look only in WTForms' own, so its messages
+came out in English on Vietnamese pages. :class:`LmsForm` hands WTForms a translations object that looks them up in
+our catalogue through Flask-Babel instead — one place, so no validator needs a ``message=``. A user who chose
+English reads WTForms' English, as before.
+
+Every form derives from :class:`LmsForm`, not from ``FlaskForm`` (a test walks the forms and holds it so; another
+reads WTForms' source for every message the validators and fields we use can produce and checks each has a
+Vietnamese translation).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import get_translations
+from flask_wtf import FlaskForm
+
+from lms.core.formatting import bound
+
+
+class _Message(str):
+    """A translated message that WTForms fills in with ``%``: its limits read the reader's way (0,5, not 0.5)."""
+
+    __slots__ = ()
+
+    def __mod__(self, params: Any) -> str:
+        if isinstance(params, dict):
+            params = {name: bound(value) for name, value in params.items()}
+        return str.__mod__(self, params)
+
+
+class Translations:
+    """WTForms' ``gettext``/``ngettext`` answered from our catalogue for the request's language. Not Flask-Babel's
+    ``ngettext``: it fills the message in itself (``%(num)``), and WTForms does that after, with its own values."""
+
+    def gettext(self, string: str) -> str:
+        return _Message(get_translations().gettext(string))
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return _Message(get_translations().ngettext(singular, plural, n))
+
+
+translations = Translations()
+
+
+class LmsForm(FlaskForm):
+    class Meta:
+        def get_translations(self, form: Any) -> Translations:
+            return translations
+
+
+def N_(message: str) -> str:  # noqa: N802 - the name Babel's extractor looks for
+    return message
+
+
+def _n(singular: str, plural: str) -> tuple[str, str]:
+    return singular, plural
+
+
+# WTForms' default messages, as WTForms spells them (wtforms/validators.py, wtforms/fields/*.py,
+# flask_wtf/file.py): never called, but listed so that `make messages` (``-k _n:1,2``) keeps their translations in
+# the catalogue instead of marking them obsolete — nothing in our own code says them.
+WTFORMS_MESSAGES = (
+    N_("This field is required."),
+    N_("Invalid input."),
+    N_("Invalid email address."),
+    N_("Field must be equal to %(other_name)s."),
+    N_("Invalid field name '%s'."),
+    _n("Field must be at least %(min)d character long.", "Field must be at least %(min)d characters long."),
+    _n("Field cannot be longer than %(max)d character.", "Field cannot be longer than %(max)d characters."),
+    _n("Field must be exactly %(max)d character long.", "Field must be exactly %(max)d characters long."),
+    N_("Field must be between %(min)d and %(max)d characters long."),
+    N_("Number must be at least %(min)s."),
+    N_("Number must be at most %(max)s."),
+    N_("Number must be between %(min)s and %(max)s."),
+    N_("Date must be at least %(min)s."),
+    N_("Date must be at most %(max)s."),
+    N_("Date must be between %(min)s and %(max)s."),
+    N_("Invalid value, must be one of: %(values)s."),
+    N_("Invalid value, can't be any of: %(values)s."),
+    N_("Invalid UUID."),
+    N_("Invalid URL."),
+    N_("Invalid IP address."),
+    N_("Invalid Mac address."),
+    N_("This field cannot be edited."),
+    N_("This field is disabled and cannot have a value."),
+    N_("Not a valid integer value."),
+    N_("Not a valid decimal value."),
+    N_("Not a valid float value."),
+    N_("Not a valid date value."),
+    N_("Not a valid time value."),
+    N_("Not a valid datetime value."),
+    N_("Not a valid week value."),
+    N_("Not a valid choice."),
+    N_("Invalid Choice: could not coerce."),
+    N_("Invalid choice(s): one or more data inputs could not be coerced."),
+    _n("'%(value)s' is not a valid choice for this field.", "'%(value)s' are not valid choices for this field."),
+    N_("Choices cannot be None."),
+    N_("File does not have an approved extension: {extensions}"),
+    N_("File does not have an approved extension."),
+)
