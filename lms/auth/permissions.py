@@ -17,6 +17,7 @@ from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from lms.auth import generations
 from lms.auth.models import Role
 from lms.extensions import cache, db
 from lms.registry.models import AdminUnit, UnitLineage, subtree
@@ -143,10 +144,8 @@ def _scopes(user: Any) -> dict[str, list[str]]:
     scopes = None
     generation = ""
     if seconds:
-        from lms.auth import usercache
-
-        everyone, entry = cache.get_many(usercache.EVERYONE_KEY, key)
-        generation = usercache.token(usercache.EVERYONE, everyone)
+        everyone, entry = cache.get_many(generations.EVERYONE_KEY, key)
+        generation = generations.token(generations.EVERYONE, everyone)
         if entry is not None and entry[0] == generation:
             scopes = entry[1]
     if scopes is None:

@@ -37,18 +37,14 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.orm.attributes import set_committed_value
 
+from lms.auth.generations import EVERYONE, gen_key, token
 from lms.auth.models import RoleAssignment, User
 from lms.extensions import cache, db
 from lms.registry.models import AdminUnit, UnitLineage
 
-EVERYONE = "all"
 _PENDING_KEY = "lms.auth.usercache.pending"
 # Never in the cache: the password hash (loaded from the database if a view asks for it).
 _LEFT_OUT = {"password_hash"}
-
-
-def _gen_key(name: int | str) -> str:
-    return f"auth:gen:{name}"
 
 
 def _user_key(user_id: int) -> str:
@@ -94,18 +90,8 @@ def _rebuild(snapshot: dict[str, Any]) -> User:
     return db.session.merge(user, load=False)
 
 
-EVERYONE_KEY = _gen_key(EVERYONE)
 # What every user's snapshot and scopes are read from: a change of one of these replaces every user's generation.
 _MAP = (AdminUnit, UnitLineage)
-
-
-def token(name: int | str, value: Any) -> str:
-    """The generation token read for ``name``, a missing one replaced by a new one (never by a default: a lost
-    generation must not bring back an old snapshot)."""
-    if value is None:
-        cache.add(_gen_key(name), secrets.token_hex(8), timeout=0)  # another process may have set it first
-        value = cache.get(_gen_key(name)) or secrets.token_hex(8)
-    return str(value)
 
 
 def _generations(user_id: int, values: list[Any]) -> tuple[str, str]:
@@ -118,7 +104,7 @@ def load(user_id: int) -> User | None:
     seconds = current_app.config.get("USER_CACHE_SECONDS", 0)
     if not seconds:
         return db.session.get(User, user_id)
-    everyone, own, entry = cache.get_many(_gen_key(EVERYONE), _gen_key(user_id), _user_key(user_id))
+    everyone, own, entry = cache.get_many(gen_key(EVERYONE), gen_key(user_id), _user_key(user_id))
     generations = _generations(user_id, [everyone, own])
     if entry is not None and entry[0] == generations:
         snapshot = entry[1]
@@ -140,7 +126,7 @@ def load(user_id: int) -> User | None:
 
 def bump(names: set[int | str]) -> None:
     """New tokens for these users (``EVERYONE``: all) now; callers in a transaction let the commit do it."""
-    cache.set_many({_gen_key(name): secrets.token_hex(8) for name in names}, timeout=0)
+    cache.set_many({gen_key(name): secrets.token_hex(8) for name in names}, timeout=0)
 
 
 def _pending(session: Session) -> set[int | str]:

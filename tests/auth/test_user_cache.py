@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import text
 
-from lms.auth import usercache
+from lms.auth import generations, usercache
 from lms.auth.models import Role, RoleAssignment, User
 from lms.auth.services import assign_role, end_sessions
 from lms.extensions import cache, db
@@ -188,7 +188,7 @@ def test_a_new_process_rebuilds_a_cached_user_before_its_first_query():
 
     script = """
 from lms import create_app
-from lms.auth import usercache
+from lms.auth import generations, usercache
 app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 columns = {"id": 7, "email": "a@example.vn", "name": "A", "active": True, "locale": None, "person_id": None,
            "created_at": None, "last_login_at": None, "session_version": 0}
@@ -206,7 +206,7 @@ with app.test_request_context():
 
 
 def _generations(user_id: int) -> tuple[str, str]:
-    return cache.get(usercache.EVERYONE_KEY), cache.get(usercache._gen_key(user_id))
+    return cache.get(generations.EVERYONE_KEY), cache.get(generations.gen_key(user_id))
 
 
 def _snapshot(user_id: int) -> dict:
