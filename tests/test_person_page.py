@@ -51,3 +51,21 @@ def test_a_person_with_no_class_says_so_and_an_instructor_sees_no_titles(app_ctx
     page = client.get(f"/registry/persons/{centre.learners[0].id}").get_data(as_text=True)
     assert "Chưa ghi danh lớp học nào." in page
     assert 'id="person-titles"' not in page  # an instructor may not see titles
+
+
+def test_an_infant_is_not_applicable_never_not_yet_eligible(app_ctx, client):
+    """ADR 15: the Learning Citizen title does not apply to an infant; the person page says so, and its link asks
+    "why?", not "why not yet?"."""
+    centre = make_centre()
+    infant = centre.learners[0]
+    row = eligibility(criteria_set(Title.CITIZEN), infant.id, centre.commune.id, 2026, eligible=False)
+    row.applicable = False
+    leader = make_user(Role.COMMUNE_LEADER, centre.commune, "pp-leader2@example.vn")
+    db.session.commit()
+    login(client, leader)
+    page = client.get(f"/registry/persons/{infant.id}").get_data(as_text=True)
+    titles = page[page.index('id="person-titles"') :]
+    assert 'data-applicable="0"' in titles
+    assert "Không áp dụng" in titles
+    assert "Chưa đủ điều kiện" not in titles
+    assert "Vì sao chưa đạt?" not in titles

@@ -687,15 +687,19 @@ def credential_for_recognition(row: Recognition) -> IssuedCredential:
     if row.status != RecognitionStatus.RECOGNISED or row.decision_date is None:
         raise CredentialError("Chỉ danh hiệu đã được công nhận (còn hiệu lực, chưa thu hồi) mới có chứng chỉ số.")
     existing = _current(recognition_id=row.id)
+    valid_until = certificate_valid_until(row)  # none for a one-year title: its year is a lasting fact (ADR 17)
     if existing is not None:
-        return existing
+        if existing.valid_until == valid_until:
+            return existing
+        # Issued under an earlier rule of validity (before ADR 17's amendment a one-year title's credential ended on
+        # 31/12 of its year, before its own validFrom): superseded, revoked, and a new one issued.
+        existing.revoked_at = utcnow()
     issuer = issuer_for_recognition(row)
     criteria = db.session.get(CriteriaSet, row.criteria_set_id) if row.criteria_set_id else None
     subject = subjects(row.subject_type, [row.subject_id]).get(row.subject_id)
     commune = db.session.get(AdminUnit, row.commune_id)
     title_name = TITLE_NAMES_VI[Title(row.title)]
     credential_uuid = str(uuid.uuid4())
-    valid_until = certificate_valid_until(row)  # none for a one-year title: its year is a lasting fact (ADR 17)
     if criteria is not None:
         narrative = (
             f"Đạt tiêu chí “{criteria.name}” theo {criteria.source} (bộ tiêu chí {criteria.code}, "

@@ -1336,7 +1336,7 @@ class _Points:
 
 
 #: Items a scorer keeps (emptied when full): a few per indicator and distinct value in a commune.
-ITEMS_KEPT = 50_000
+ITEMS_KEPT = 10_000
 
 
 class _Scorer:
@@ -1537,7 +1537,13 @@ class _Scorer:
     ) -> _Points:
         """One indicator's item of a points-style set, kept by the scorer: an item depends only on the indicator's
         own inputs (its columns' values and its assessment), so a commune's subjects share a few per indicator."""
-        key: tuple[Any, ...] | None = (indicator.code, *(getattr(row, name) for name in columns), assessed)
+        # Each value with its type: equal values of two types (2**60 and 2.0**60, True and 1) print differently.
+        values = [getattr(row, name) for name in columns]
+        key: tuple[Any, ...] | None = (
+            indicator.code,
+            *((type(value), value) for value in values),
+            None if assessed is None else (type(assessed.value), assessed),
+        )
         try:
             found = self._items.get(key)  # type: ignore[arg-type]
         except TypeError:  # an unhashable value (a signalling NaN): scored, not kept
@@ -1853,7 +1859,7 @@ def _evaluate_title(
             theirs = assessed.get(subject_id)
             wait = waits.get(subject_id)
             given = (
-                tuple(sorted((code, a.id, a.value, a.counts, a.evidence) for code, a in theirs.items()))
+                tuple(sorted((code, a.id, a.value, a.counts, a.by, a.evidence) for code, a in theirs.items()))
                 if theirs
                 else ()
             )
@@ -2014,7 +2020,8 @@ def _scorer(set_id: int, definition: crit.CriteriaDefinition, area_class: str | 
     the next; a new one for a reconciliation (``fresh``), which scores afresh to compare."""
     if fresh:
         return _Scorer(definition, area_class)
-    key = (set_id, id(definition), area_class)
+    # A points-style set's items do not depend on the area class: one scorer for all of them.
+    key = (set_id, id(definition), area_class if definition.scoring != Scoring.POINTS else None)
     scorer = _SCORERS.get(key)
     if scorer is None:
         _SCORED_SETS[id(definition)] = definition

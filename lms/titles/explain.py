@@ -82,9 +82,16 @@ def describe_missing(item: dict[str, Any]) -> str:
         text = _("self-assessment awaiting verification")
     elif code == "no_evidence":
         text = _("has no evidence")
-    elif code == "assessed_below" and "max" in item and "level" not in missing:
-        # A points-style indicator below its maximum: not a bar to clear, points the subject could still gain (the
-        # engine lists it only while the total is short).
+    elif (
+        code == "assessed_below"
+        and "points" not in missing
+        and "level" not in missing
+        and missing.get("at_least") is not None
+        and missing.get("at_least") == item.get("max")
+    ):
+        # Points given on a points scale, below the indicator's maximum: not a bar to clear, points the subject
+        # could still gain (the engine lists it only while the total is short). A percentage or a met/not met
+        # below its bar keeps the sentence below.
         text = _(
             "assessed at %(value)s of %(max)s points",
             value=_number(missing.get("value")),

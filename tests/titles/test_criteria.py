@@ -375,6 +375,21 @@ def test_missing_and_source_in_words(app_ctx: Any) -> None:
         bar = {"indicator": "t2.1", "missing": {"code": "assessed_below", "value": 92.5, "at_least": 95, "level": 2}}
         assert explain.describe_missing(points) == "assessed at 8 of 10 points"
         assert explain.describe_missing(bar) == "assessed at 92.5, at least 95 is required for level 2"
+        # A percentage (d4: 70 % → 10 points, 90 % → 20) and a met/not met below their bars are not points.
+        percent = {
+            "indicator": "d4",
+            "points": 10,
+            "max": 20,
+            "missing": {"code": "assessed_below", "value": 75, "at_least": 90, "points": 20},
+        }
+        met = {
+            "indicator": "d2",
+            "points": 0,
+            "max": 20,
+            "missing": {"code": "assessed_below", "value": 0, "at_least": 1},
+        }
+        assert explain.describe_missing(percent) == "assessed at 75, at least 90 is required for 20 points"
+        assert explain.describe_missing(met) == "assessed at 0, at least 1 is required"
     with force_locale("vi"):
         assert explain.describe_missing(points) == "được đánh giá 8/10 điểm"
         assert explain.describe_missing(no_evidence) == "chưa có minh chứng"

@@ -144,6 +144,23 @@ def test_one_year_title_credential_has_no_valid_until_before_its_valid_from(fami
     assert "có hiệu lực từ 10/02/2026, và chưa bị thu hồi" in result.message
 
 
+def test_a_credential_issued_under_the_old_rule_of_validity_is_replaced(family_recognised):
+    """Before ADR 17's amendment a one-year title's credential ended on 31/12 of its year, before its validFrom:
+    such a stored credential is revoked and a new one, without an end, is issued in its place."""
+    from lms.credentials import services as credentials
+    from lms.credentials.models import IssuedCredential
+
+    old = credentials.credential_for_recognition(family_recognised)
+    old.valid_until = date(YEAR, 12, 31)  # as the earlier rule stored it
+    db.session.flush()
+    new = credentials.credential_for_recognition(family_recognised)
+    assert new.id != old.id
+    assert new.valid_until is None
+    assert db.session.get(IssuedCredential, old.id).revoked_at is not None
+    assert credentials.verify(new.jwt).valid
+    assert credentials.credential_for_recognition(family_recognised).id == new.id  # and kept from then on
+
+
 def test_one_year_title_pdf_says_it_does_not_expire(family_recognised):
     data = documents.certificate_data(family_recognised, "https://lms.example.vn/titles/verify/X")
     text = _pdf_text(documents.certificate_pdf(data))
