@@ -169,6 +169,58 @@ def generate_records(args: argparse.Namespace) -> None:
     analyze(args.database_url)
 
 
+#: The assessed indicators an evaluator fills in for a household (Learning Family, Decision 448 part A) and for a
+#: person (Learning Citizen, Decision 324) of the shipped criteria sets.
+FAMILY_ASSESSED = ["a1", "a2", "a3", "a4", "a6", "a7", "a8", "a9", "a10"]
+CITIZEN_ASSESSED = ["c3", "c6", "c8", "c9", "c10"]
+_ASSESS = (
+    "INSERT INTO assessment (subject_type, subject_id, year, indicator, value, source, evidence_ref, note,"
+    " commune_id, assessed_at)"
+    " SELECT :subject, s.id, :year, i.code, :low + floor(random() * (11 - :low)), 'evaluator', 'biên bản họp thôn',"
+    " '', u.parent_id, now()"
+)
+_CHOSEN = " CROSS JOIN unnest(CAST(:codes AS text[])) AS i(code) WHERE (hashtext(s.id::text) & 1023) < :bar"
+ASSESSMENTS_SQL = {
+    "household": _ASSESS + " FROM household s JOIN admin_unit u ON u.id = s.village_id" + _CHOSEN,
+    "person": _ASSESS + " FROM person s JOIN admin_unit u ON u.id = s.unit_id" + _CHOSEN,
+}
+
+
+def generate_assessments(args: argparse.Namespace) -> None:
+    """Evaluators' assessments, as a province that works towards Plan 1514's targets holds them: every assessed
+    indicator of the Learning Family set for ``--households`` of the households (Plan 1514: 80 % recognised), of the
+    Learning Citizen set for ``--persons`` of the persons; values 6–10 and 5–10 points, drawn independently (the
+    worst case for the engine, which scores alike the subjects whose values are alike). Chosen by a hash of the id:
+    the same subjects every time."""
+    from lms.extensions import db
+
+    app = _app(args)
+    started = time.perf_counter()
+    with app.app_context():
+        existing = db.session.scalar(text("SELECT count(*) FROM assessment WHERE year = :y"), {"y": args.year})
+        if existing:
+            _refuse(f"{existing:,} assessments of {args.year} exist already")
+        db.session.execute(text("SELECT setseed(0.25)"))
+        for subject, codes, share, low in (
+            ("household", FAMILY_ASSESSED, args.households, 6),
+            ("person", CITIZEN_ASSESSED, args.persons, 5),
+        ):
+            db.session.execute(
+                text(ASSESSMENTS_SQL[subject]),
+                {"subject": subject, "year": args.year, "low": low, "codes": codes, "bar": round(share * 1024)},
+            )
+        db.session.commit()
+        counts = db.session.execute(
+            text("SELECT subject_type, count(*) FROM assessment WHERE year = :y GROUP BY 1 ORDER BY 1"),
+            {"y": args.year},
+        ).all()
+    print(
+        ", ".join(f"{n:,} {kind} assessments" for kind, n in counts)
+        + f" of {args.year} in {time.perf_counter() - started:.1f} s"
+    )
+    analyze(args.database_url)
+
+
 def analyze(url: str) -> None:
     """ANALYZE the whole database, as after any bulk load: ``bench generate`` does not, and without statistics
     the planner takes the subtree of a commune for 2 rows and joins eligibility by nested loops (see
@@ -514,6 +566,11 @@ def main(argv: list[str] | None = None) -> None:
     records.add_argument("--year", type=int, default=2026)
     records.add_argument("--seed", type=int, default=2025)
     records.add_argument("--replace", action="store_true", help="delete the year's records first")
+    assessed = sub.add_parser("assessments", help="add evaluators' assessments of households and persons")
+    assessed.add_argument("--database-url", required=True)
+    assessed.add_argument("--year", type=int, default=2026)
+    assessed.add_argument("--households", type=float, default=0.8, help="share of households assessed")
+    assessed.add_argument("--persons", type=float, default=0.3, help="share of persons assessed")
     measure = sub.add_parser("run", help="floor, full evaluation with N workers, re-run, latency")
     measure.add_argument("--database-url", required=True)
     measure.add_argument("--broker-url", default="redis://127.0.0.1:6379/6")
@@ -528,6 +585,8 @@ def main(argv: list[str] | None = None) -> None:
     _check(args)
     if args.command == "records":
         generate_records(args)
+    elif args.command == "assessments":
+        generate_assessments(args)
     else:
         run(args)
 
