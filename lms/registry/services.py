@@ -22,7 +22,9 @@ from lms.registry.models import (
     AdminUnit,
     AreaClass,
     Household,
+    OccupationGroup,
     Person,
+    Sex,
     UnitLevel,
     UnitLineage,
     subtree,
@@ -364,6 +366,30 @@ PERSON_EXPORT_COLUMNS = (
 )
 
 
+# For a user in Vietnamese, the export speaks the register's language: the import's Vietnamese headers where the
+# column is the same, Vietnamese values the import reads back (Nam/Nữ, the occupation groups' names) and dates as
+# dd/mm/yyyy. In English it keeps the machine form (the keys above, codes, ISO dates), which the import reads too.
+PERSON_EXPORT_HEADERS_VI = (
+    "Mã người",
+    "Họ và tên",
+    "Ngày sinh",
+    "Giới tính",
+    "Dân tộc",
+    "Nhóm nghề nghiệp",
+    "Mã hộ",
+    "Quan hệ với chủ hộ",
+    "Số định danh cá nhân (đã che)",
+    "Mã xã/thôn",
+)
+SEX_VI = {Sex.MALE.value: "Nam", Sex.FEMALE.value: "Nữ"}
+OCCUPATION_VI = {
+    OccupationGroup.WORKER.value: "Người lao động",
+    OccupationGroup.OFFICIAL.value: "Cán bộ, công chức, viên chức",
+    OccupationGroup.PUPIL.value: "Học sinh, sinh viên",
+    OccupationGroup.OTHER.value: "Khác",
+}
+
+
 def person_export_select(scoped_ids: Select, unit: AdminUnit) -> Select:
     """Plain columns (no ORM objects, so it can stream) of the persons in ``scoped_ids`` under ``unit``."""
     home = aliased(AdminUnit)
@@ -388,20 +414,26 @@ def person_export_select(scoped_ids: Select, unit: AdminUnit) -> Select:
     )
 
 
-def persons_csv(stmt: Select) -> Iterator[str]:
+def persons_csv(stmt: Select, locale: str = "vi") -> Iterator[str]:
     """Run ``stmt`` (from :func:`person_export_select`) and yield CSV chunks: UTF-8 with a BOM, so spreadsheet
-    programs read the diacritics, and ID numbers masked."""
+    programs read the diacritics, and ID numbers masked. Vietnamese headers and values unless ``locale`` is "en"."""
+    vi = locale != "en"
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
-    writer.writerow(PERSON_EXPORT_COLUMNS)
+    writer.writerow(PERSON_EXPORT_HEADERS_VI if vi else PERSON_EXPORT_COLUMNS)
     for row in db.session.execute(stmt):
         (person_id, name, birth, sex, ethnicity, occupation, household, relation, hint, unit_code) = safe_row(row)
+        if vi:
+            born = birth.strftime("%d/%m/%Y") if birth else ""
+            sex, occupation = SEX_VI.get(sex, sex), OCCUPATION_VI.get(occupation, occupation)
+        else:
+            born = birth.isoformat() if birth else ""
         writer.writerow(
             [
                 person_id,
                 name,
-                birth.isoformat() if birth else "",
+                born,
                 sex or "",
                 ethnicity or "",
                 occupation,

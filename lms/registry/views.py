@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 from lms.auth.decorators import permission_required
 from lms.auth.models import Role
 from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, scope_paths
+from lms.core import formatting
 from lms.core.services import audit
 from lms.core.signals import subject_page
 from lms.extensions import db
@@ -415,7 +416,7 @@ def export_persons(unit_id: int):
     audit("export.persons", unit, format="csv", columns=list(services.PERSON_EXPORT_COLUMNS))
     db.session.commit()
     return Response(
-        stream_with_context(services.persons_csv(stmt)),
+        stream_with_context(services.persons_csv(stmt, formatting.current_locale())),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="persons-{unit.code}.csv"'},
     )

@@ -167,18 +167,28 @@ def provisional_bases(table: ScopeTable) -> dict[int, list[ProvisionalBasis]]:
 
 
 def _provisional_rows(table: ScopeTable, bases: dict[int, list[ProvisionalBasis]]) -> list[list[str]]:
-    """One row per provisional criterion a line rests on: plan indicator, criteria set, code, name, source."""
+    """One row per provisional criterion a line rests on: the plan indicator by its row number and name, the
+    criteria set, the criterion's name, its clause and the mark. Where its values came from is a note for staff (the
+    criteria pages), not for an official report (ADR 18)."""
     return [
-        [line.indicator.code, f"{basis.criteria_set.name} (v{basis.criteria_set.version})", i.code, i.name, i.source]
-        for line in table.lines
+        [
+            f"({number}) {line.indicator.name}",
+            f"{basis.criteria_set.name} (v{basis.criteria_set.version})",
+            i.name,
+            i.source_ref,
+            PROVISIONAL_MARK,
+        ]
+        for number, line in enumerate(table.lines, start=1)
         for basis in bases.get(line.indicator.id, [])
         for i in basis.indicators
     ]
 
 
+PROVISIONAL_HEADERS = ("Chỉ tiêu", "Bộ tiêu chí", "Tiêu chí", "Căn cứ", "Ghi chú")
+PROVISIONAL_MARK = "Tiêu chí tạm thời"
 PROVISIONAL_NOTE = (
-    "Các chỉ tiêu dưới đây đếm danh hiệu được đánh giá theo tiêu chí tạm thời: chưa có văn bản gốc đối chiếu "
-    "ngưỡng của chúng. Cột “Nguồn” cho biết giá trị lấy từ đâu."
+    "Các chỉ tiêu dưới đây đếm danh hiệu được đánh giá theo tiêu chí tạm thời: giá trị của các tiêu chí này chưa "
+    "được đối chiếu với toàn văn của văn bản quy định."
 )
 
 
@@ -521,11 +531,11 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
     if provisional:
         notes = workbook.create_sheet("Tiêu chí tạm thời")
         notes.append([PROVISIONAL_NOTE])
-        notes.append(["Mã chỉ tiêu kế hoạch", "Bộ tiêu chí", "Mã tiêu chí", "Tiêu chí", "Nguồn"])
+        notes.append(list(PROVISIONAL_HEADERS))
         _style_header(notes[2], bold, head_fill)
         for values in provisional:
             notes.append(values)
-        for column, width in zip("ABCDE", (14, 40, 10, 60, 80), strict=True):
+        for column, width in zip("ABCDE", (40, 40, 60, 50, 18), strict=True):
             notes.column_dimensions[column].width = width
 
     if kind != ReportKind.ANNUAL:
@@ -679,9 +689,9 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
     provisional = _provisional_rows(table, provisional_bases(table))
     if provisional:
         story += [Spacer(1, 6 * mm), para("Tiêu chí tạm thời", h2), para(PROVISIONAL_NOTE, text), Spacer(1, 2 * mm)]
-        rows = [[para(h, head) for h in ("Chỉ tiêu", "Bộ tiêu chí", "Mã", "Tiêu chí", "Nguồn")]]
+        rows = [[para(h, head) for h in PROVISIONAL_HEADERS]]
         rows += [[para(str(v), text) for v in values] for values in provisional]
-        story.append(_table(rows, [18 * mm, 50 * mm, 12 * mm, 80 * mm, PAGE_WIDTH - 160 * mm]))
+        story.append(_table(rows, [50 * mm, 45 * mm, 80 * mm, 60 * mm, PAGE_WIDTH - 235 * mm]))
 
     def footer(canvas, doc) -> None:
         canvas.saveState()

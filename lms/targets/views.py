@@ -71,6 +71,13 @@ def percent_text(value: Decimal | float | int | None) -> str:
     return formatting.percent(value)
 
 
+def points_text(value: Decimal | float | int | None) -> str:
+    """A gap between two shares, with its unit: "15,0 điểm %" in Vietnamese; an em dash when there is no data."""
+    if value is None:
+        return formatting.share(value)
+    return _("%(value)s percentage points", value=formatting.share(value))
+
+
 def number_text(value: Decimal | float | int | None) -> str:
     """A count or a (possibly fractional) numerator: "1.234" or "12,5" in Vietnamese."""
     return formatting.number(value, 2)
@@ -90,6 +97,7 @@ def _helpers() -> dict[str, Any]:
         "indicator_name": indicator_name,
         "share_text": share_text,
         "percent_text": percent_text,
+        "points_text": points_text,
         "number_text": number_text,
         "structure_names": STRUCTURE_NAMES,
         "basis_names": BASIS_NAMES,

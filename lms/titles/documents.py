@@ -66,9 +66,9 @@ class RecognitionCertificate:
     authority: str
     valid_until: date | None  # the certificate's end; none for a one-year title (ADR 17)
     verify_url: str
-    # The provisional criteria the result rests on, (code, name, where the values came from): printed on a second
+    # The provisional criteria the result rests on, (name, clause in the legal text): printed on a second
     # page, so nobody mistakes a placeholder threshold for a clause of the decision (ADR 18).
-    provisional: tuple[tuple[str, str, str], ...] = field(default=())
+    provisional: tuple[tuple[str, str], ...] = field(default=())
     criteria_name: str = ""
     credential_qr: str = ""  # the signed credential, for the second QR code (lms.core.pdf.credential_qr)
 
@@ -107,7 +107,7 @@ def certificate_data(row: Recognition, verify_url: str) -> RecognitionCertificat
         authority=row.authority,
         valid_until=recognition.certificate_valid_until(row),
         verify_url=verify_url,
-        provisional=tuple((i.code, i.name, i.source) for i in basis.indicators) if basis else (),
+        provisional=tuple((i.name, i.source_ref) for i in basis.indicators) if basis else (),
         criteria_name=f"{criteria_set.name} — {criteria_set.source}" if criteria_set else "",
         credential_qr=credential_qr("recognition", row),
     )
@@ -180,26 +180,25 @@ def certificate_pdf(data: RecognitionCertificate) -> bytes:
 
 
 def _provisional_page(canvas: Canvas, data: RecognitionCertificate, width: float, height: float) -> None:
-    """The second page: each provisional criterion the result rests on, with where its values came from."""
+    """The second page: each provisional criterion the result rests on, by its name and its clause (ADR 18). Where
+    the values came from instead is a note for staff (the criteria pages), not for a document handed to a family."""
     left, right = 60, width - 60
     canvas.setFont(FONT_BOLD, 14)
     canvas.drawCentredString(width / 2, height - 60, "TIÊU CHÍ TẠM THỜI MÀ KẾT QUẢ DỰA VÀO")
     y = height - 84
     canvas.setFont(FONT, 10)
     intro = (
-        f"Bộ tiêu chí: {data.criteria_name}. Các tiêu chí dưới đây chưa có văn bản gốc để đối chiếu ngưỡng; "
-        "giá trị của chúng lấy từ nguồn ghi bên cạnh."
+        f"Bộ tiêu chí: {data.criteria_name}. Các tiêu chí dưới đây là tiêu chí tạm thời: giá trị của chúng chưa được "
+        "đối chiếu với toàn văn của văn bản quy định."
     )
     for line in simpleSplit(intro, FONT, 10, right - left):
         canvas.drawString(left, y, line)
         y -= 14
     y -= 6
-    for code, name, source in data.provisional:
-        lines = [(FONT_BOLD, f"{code} · {name}")] + [
-            (FONT, f"Nguồn: {line}" if n == 0 else line)
-            for n, line in enumerate(simpleSplit(source, FONT, 9.5, right - left - 40))
-        ]
-        if y - 13 * len(lines) < 40:
+    for number, (name, clause) in enumerate(data.provisional, start=1):
+        lines = [(FONT_BOLD, f"{number}. {name}")]
+        lines += [(FONT, f"{clause} — tiêu chí tạm thời" if clause else "Tiêu chí tạm thời")]
+        if y - 13 * sum(len(simpleSplit(t, f, 9.5, right - left)) for f, t in lines) < 40:
             canvas.showPage()
             y = height - 60
         for font, text in lines:

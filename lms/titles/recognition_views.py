@@ -307,6 +307,7 @@ def recognition_propose():
         return _back("titles.recognition_propose", ctx)
     rows: list = []
     names: dict = {}
+    labels: dict = {}
     village_id = _int("village_id")
     if ctx["commune"] is not None:
         rows = list(
@@ -321,8 +322,16 @@ def recognition_propose():
             )
         )
         names = recognition.names(rows)
+        # Birth date and village, as on the eligibility list: two "Nguyễn Thị Tuyết" are told apart before proposing.
+        labels = services.subject_labels((r.subject_type, r.subject_id) for r in rows)
     return render_template(
-        "titles/recognition/propose.html", form=form, rows=rows, names=names, village_id=village_id, **ctx
+        "titles/recognition/propose.html",
+        form=form,
+        rows=rows,
+        names=names,
+        labels=labels,
+        village_id=village_id,
+        **ctx,
     )
 
 

@@ -63,11 +63,13 @@ def test_a_leader_sees_what_a_result_rests_on_and_opens_the_criteria_set(stack_a
     notice = page.locator("#provisional-basis")
     expect(notice).to_contain_text("Kết quả này dựa trên tiêu chí tạm thời")
     notice.locator("summary").first.click()
-    expect(notice.locator('.provisional-indicator[data-code="c1"]')).to_contain_text(arranged["c1_source"])
+    expect(notice.locator('.provisional-indicator[data-code="c1"]')).to_contain_text(arranged["c1_clause"])
+    expect(notice).not_to_contain_text(arranged["c1_source"])  # the basis is for the criteria page (ADR 18)
 
     page.locator(".eligibility-row", has_text=LEARNER).click()
     activity = page.locator('.indicator-row[data-code="c1"]')
-    expect(activity.locator(".indicator-provisional")).to_contain_text(arranged["c1_source"])
+    expect(activity.locator(".indicator-provisional")).to_contain_text("tạm thời")
+    expect(activity).not_to_contain_text(arranged["c1_source"])
     expect(activity.locator(".indicator-clause")).to_have_text(arranged["c1_clause"])
 
     page.locator("#criteria-link").click()

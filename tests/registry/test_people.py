@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from sqlalchemy import select
 
@@ -188,7 +190,7 @@ def test_exporting_the_register_is_audited_and_scoped(app_ctx, client, people):
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     lines = response.get_data(as_text=True).lstrip("\ufeff").splitlines()
-    assert lines[0].startswith("id,full_name,birth_date")
+    assert lines[0].startswith("Mã người,Họ và tên,Ngày sinh")
     assert sorted(line.split(",")[1] for line in lines[1:]) == sorted(
         ["Nguyễn Văn Đức", "Trần Thị Ánh", "Đinh Văn Dũng", "Lê Văn An"]
     )
@@ -196,6 +198,43 @@ def test_exporting_the_register_is_audited_and_scoped(app_ctx, client, people):
     assert event is not None
     assert event.user_id == user.id
     assert client.get(f"/registry/units/{other_village.id}/persons.csv").status_code == 404
+
+
+def test_the_export_is_in_vietnamese_and_the_import_reads_its_columns_back(app_ctx, client, people):
+    """Headers, sex, occupation group and dates in Vietnamese for a user in Vietnamese, in the import's own
+    words (so a column copied into an import file is read back); the machine form for a user in English."""
+    import csv as csv_module
+    from datetime import date
+
+    from lms.registry import importer
+
+    person = db.session.scalar(select(Person).where(Person.full_name == "Trần Thị Ánh"))
+    person.sex, person.birth_date, person.occupation_group = "F", date(1991, 11, 20), "official"
+    user = make_user(Role.CENTRE_MANAGER, unit_by_code("23293"))
+    db.session.commit()
+    login(client, user)
+    url = f"/registry/units/{people.id}/persons.csv"
+    rows = list(csv_module.DictReader(io.StringIO(client.get(url).get_data(as_text=True).lstrip("\ufeff"))))
+    row = next(r for r in rows if r["Họ và tên"] == "Trần Thị Ánh")
+    assert (row["Ngày sinh"], row["Giới tính"], row["Nhóm nghề nghiệp"]) == (
+        "20/11/1991",
+        "Nữ",
+        "Cán bộ, công chức, viên chức",
+    )
+    columns = {c.key: c for c in importer._Households.columns}
+    for key, header in (("full_name", "Họ và tên"), ("birth_date", "Ngày sinh"), ("sex", "Giới tính")):
+        assert columns[key].vi == header
+    assert columns["birth_date"].parse(row["Ngày sinh"]) == date(1991, 11, 20)
+    assert columns["sex"].parse(row["Giới tính"]) == "F"
+    assert columns["occupation_group"].parse(row["Nhóm nghề nghiệp"]) == "official"
+    for code, label in services.OCCUPATION_VI.items():
+        assert columns["occupation_group"].parse(label) == code
+
+    user.locale = "en"
+    db.session.commit()
+    english = client.get(url).get_data(as_text=True).lstrip("\ufeff")
+    row = next(r for r in csv_module.DictReader(io.StringIO(english)) if r["full_name"] == "Trần Thị Ánh")
+    assert (row["birth_date"], row["sex"], row["occupation_group"]) == ("1991-11-20", "F", "official")
 
 
 def test_export_issues_a_constant_number_of_queries(app_ctx, client, people, count_queries):

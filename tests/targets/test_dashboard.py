@@ -93,6 +93,10 @@ def test_the_unit_page_shows_figures_targets_charts_and_the_ranking(app, client)
     positions = [ranking.index(c.name) for c in data.communes]
     assert positions[0] == min(positions), "the lagging commune heads the ranking"
     assert f"/targets/units/{data.communes[0].id}?" in ranking
+    # The gap to the target has its unit, as in the PDF: percentage points, not a bare "15,0".
+    (gap,) = re.findall(r'<td class="text-end gap">([^<]*)</td>', html)[:1]
+    assert re.fullmatch(r"\d+,\d điểm %", gap), gap
+    assert "Còn thiếu (điểm %)" in ranking
 
 
 RAW_TABLES = {"household", "person", "learning_record", "attendance", "eligibility"}

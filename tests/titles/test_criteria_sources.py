@@ -4,6 +4,7 @@ indicator counts what its name says."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -52,6 +53,26 @@ def test_no_threshold_of_the_association_sets_passes_for_official(filename):
         assert len(indicator.source) > 20, indicator.code
         assert indicator.source_en, indicator.code
         assert indicator.source_en != indicator.source, indicator.code
+
+
+FILE_NAME = re.compile(r"\b[\w-]+\.(md|toml|py|txt|json)\b|\bsources/", re.IGNORECASE)
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+@pytest.mark.parametrize("filename", sorted(p.name for p in criteria.SHIPPED_DIR.glob("*.toml")))
+def test_no_text_a_page_shows_names_a_repository_file(filename):
+    # Sources are shown to staff on the criteria pages (ADR 18): "(DOMAIN.md §4)" or "sources/" mean nothing there.
+    data = criteria.read_toml(criteria.SHIPPED_DIR / filename)
+    assert [s for s in _strings(data) if FILE_NAME.search(s)] == []
 
 
 def test_the_village_learning_family_share_does_not_claim_plan_1514s_household_target():

@@ -1,6 +1,8 @@
 """Pages say what a result rests on (issue 10, item 7; ADR 18): wherever a result is shown — the criteria-set page,
 the eligibility list, the explanation, the recognition and its certificate, the targets dashboard and reports — a
-result that rests on a provisional indicator names it and where its values came from."""
+result that rests on a provisional indicator names it with its clause. Where its values came from (a note for staff)
+is on the criteria pages only: never on a certificate, a report or a page a family sees, and never a repository file
+name."""
 
 from __future__ import annotations
 
@@ -28,6 +30,12 @@ def _set_row(code: str) -> CriteriaSet:
     row = db.session.scalar(db.select(CriteriaSet).where(CriteriaSet.code == code, CriteriaSet.active.is_(True)))
     assert row is not None
     return row
+
+
+def _v1_name() -> str:
+    found = criteria.definition_of(_set_row(VILLAGE_SET)).indicator("v1")
+    assert found is not None
+    return found.name
 
 
 def _v1_source() -> str:
@@ -72,6 +80,9 @@ def test_the_criteria_set_page_lists_each_indicator_with_its_clause_flag_and_sou
         assert indicator.source_ref in page
         assert indicator.source in page  # Vietnamese by default
     assert 'id="criteria-provisional"' in page
+    family_page = client.get("/titles/criteria/qd-448-2015-a-family").get_data(as_text=True)
+    assert "chọn cho bản trình diễn" in family_page  # staff keep the full basis …
+    assert "DOMAIN.md" not in family_page  # … without a repository file name
     official = client.get("/titles/criteria/tt-24-2023-unit").get_data(as_text=True)
     assert 'data-provisional="yes"' not in official
     assert "TT 24/2023/TT-BGDĐT, Điều 6 khoản 2 điểm a" in official
@@ -87,7 +98,9 @@ def test_the_explanation_names_the_provisional_indicators_and_links_the_criteria
     assert 'id="provisional-basis"' in page
     for code in ("v1", "v2", "v3", "v4"):
         assert f'class="provisional-indicator" data-code="{code}"' in page
-    assert _v1_source() in page
+    assert "4 tiêu chí tạm thời" in page  # a count, not the bare codes "v1, v2, v3, v4"
+    assert "v1, v2" not in page
+    assert _v1_source() not in page  # the basis is for the criteria page
     assert f'href="/titles/criteria/{VILLAGE_SET}?version=' in page
     assert "QĐ 448/QĐ-KHVN, phần C, tiêu chí 1" in page  # each indicator's clause
 
@@ -98,7 +111,8 @@ def test_the_eligibility_list_says_its_results_rest_on_provisional_indicators(cl
     page = client.get(url).get_data(as_text=True)
     assert 'id="provisional-basis"' in page
     assert f'data-code="{VILLAGE_SET}"' in page
-    assert _v1_source() in page
+    assert _v1_name() in page
+    assert _v1_source() not in page
     assert f'href="/titles/criteria/{VILLAGE_SET}"' in page
 
 
@@ -111,19 +125,23 @@ def test_the_recognition_page_and_certificate_carry_the_provisional_criteria(cli
     login(client, leader)
     page = client.get(f"/titles/recognitions/{row.id}").get_data(as_text=True)
     assert 'id="provisional-basis"' in page
-    assert _v1_source() in page
+    assert _v1_name() in page
+    assert _v1_source() not in page
     content = client.get(f"/titles/recognitions/{row.id}/certificate.pdf").get_data()
     pages = [p.extract_text() for p in PdfReader(io.BytesIO(content)).pages]
     assert len(pages) >= 2
     assert "tiêu chí tạm thời" in pages[0]
     rest = " ".join(" ".join(pages[1:]).split())
     assert "TIÊU CHÍ TẠM THỜI" in rest
-    assert "v1 ·" in rest
-    assert " ".join(_v1_source().split())[:60] in rest
+    assert "1. " + _v1_name() in rest
+    assert "QĐ 448/QĐ-KHVN, phần C, tiêu chí 1 — tiêu chí tạm thời" in rest  # each criterion's clause and mark
+    assert " ".join(_v1_source().split())[:30] not in rest  # no internal note on a document handed out
+    assert "Nguồn" not in rest
     # The public page the QR code opens says it too (no link: the criteria pages need a login).
     public = client.get(f"/titles/verify/{row.certificate_code}").get_data(as_text=True)
     assert 'id="provisional-basis"' in public
-    assert _v1_source() in public
+    assert _v1_name() in public
+    assert _v1_source() not in public
     assert "/titles/criteria/" not in public
 
 
@@ -165,7 +183,9 @@ targets = [{ year = 2025, share = 80 }]
     page = client.get(f"/targets/units/{commune.id}?period=2025-12-31").get_data(as_text=True)
     assert 'id="provisional-family"' in page
     family = criteria.definition_of(_set_row("qd-448-2015-a-family"))
-    assert family.indicators[0].source in page
+    assert family.indicators[0].name in page
+    assert family.indicators[0].source not in page
+    assert "a1, a2" not in page  # the count and the names, not the bare codes
     # The unit title: Decision 448 part D (commune-managed units) is provisional, Circular 24 is not.
     assert 'id="provisional-unit"' in page
     assert 'data-code="qd-448-2015-d-unit"' in page
@@ -174,9 +194,17 @@ targets = [{ year = 2025, share = 80 }]
     pdf = client.get(f"/targets/units/{commune.id}/report.pdf").get_data()
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
     assert "Tiêu chí tạm thời" in text
-    assert "a5" in text
+    a5 = family.indicators[4]
+    assert a5.source_ref in text
+    assert " ".join(a5.source.split())[:30] not in text
+    assert "DOMAIN" not in text
     workbook = load_workbook(io.BytesIO(client.get(f"/targets/units/{commune.id}/report.xlsx").get_data()))
     sheet = workbook["Tiêu chí tạm thời"]
+    assert [c.value for c in sheet[2]] == ["Chỉ tiêu", "Bộ tiêu chí", "Tiêu chí", "Căn cứ", "Ghi chú"]
     rows = list(sheet.iter_rows(min_row=3, values_only=True))
-    assert ("family", "a5") in {(r[0], r[2]) for r in rows}
-    assert all(r[4] for r in rows)  # every row says where its values came from
+    # The plan indicator by its row number and name, not its code ("family"); each criterion by name and clause.
+    assert ("(1) Gia đình học tập", a5.name, a5.source_ref, "Tiêu chí tạm thời") in {
+        (r[0], r[2], r[3], r[4]) for r in rows
+    }
+    assert not {r[0] for r in rows} & {"family", "unit"}
+    assert all(a5.source not in r for r in rows)

@@ -12,7 +12,7 @@ from lms.auth.models import Role
 from lms.core.models import AuditEvent
 from lms.extensions import db
 from lms.titles import approvals, recognition
-from lms.titles.models import CriteriaSet, Recognition, Registration
+from lms.titles.models import CriteriaSet, Recognition, Registration, Title
 from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
 from tests.courses.test_documents import _decode_qr, _pdf_text
 from tests.titles.recognition_fixtures import criteria_set, eligibility
@@ -357,3 +357,25 @@ def test_the_proposal_page_opens_on_the_leaders_commune_and_the_evaluation_year(
     assert "Nguyễn Văn Hộ2" in page
     decide = client.get("/titles/recognitions/decide").get_data(as_text=True)
     assert f'<option value="{world["commune"].id}" selected>' in decide
+
+
+def test_the_proposal_list_tells_apart_two_citizens_of_the_same_name(client, world):
+    """Two "Nguyễn Thị Tuyết" of one commune: the list shows each one's birth date and village, as the eligibility
+    list does, so the leader proposes the right one."""
+    from datetime import date
+
+    from tests.titles.test_engine import person
+
+    other_village = make_village(world["commune"], "RV-V2", "Thôn Plei Đông")
+    citizen = criteria_set(Title.CITIZEN)
+    first = person(world["village"], "Nguyễn Thị Tuyết", born=date(1994, 3, 2))
+    second = person(other_village, "Nguyễn Thị Tuyết", born=date(1991, 11, 20))
+    for row, village in ((first, world["village"]), (second, other_village)):
+        eligibility(citizen, row.id, world["commune"].id, YEAR, village_id=village.id)
+    db.session.commit()
+    login(client, world["leader"])
+    page = client.get(f"/titles/recognitions/propose?{_context(world, title='citizen')}").get_data(as_text=True)
+    assert page.count("Nguyễn Thị Tuyết") == 2
+    details = re.findall(r'<span class="d-block small text-muted subject-detail">([^<]*)</span>', page)
+    assert any("02/03/1994" in d and "Kon Hra" in d for d in details), details
+    assert any("20/11/1991" in d and "Plei Đông" in d for d in details), details
