@@ -91,7 +91,12 @@ class CourseForm(LmsForm):
         ],
     )
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=300)])
-    category = SelectField(_l("Category"), choices=_choices(CATEGORY_NAMES))
+    # No default: a course saved without choosing its field would silently be a literacy course.
+    category = SelectField(
+        _l("Category"),
+        choices=[SelectChoice("", _l("— choose —")), *_choices(CATEGORY_NAMES)],
+        validators=[DataRequired()],
+    )
     planned_hours = DecimalField(
         _l("Planned hours"), places=1, validators=[InputRequired(), NumberRange(min=Decimal("0.5"), max=Decimal(9999))]
     )

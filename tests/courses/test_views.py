@@ -124,6 +124,24 @@ def test_create_a_course_then_a_class_through_the_forms(client, manager):
     assert "Lớp tin học tháng 4" in client.get(f"/courses/classes/{course_class.id}").get_data(as_text=True)
 
 
+def test_a_course_must_be_given_its_field(client, manager):
+    """The category has no default: a course saved without choosing it used to be a literacy course."""
+    centre, user = manager
+    login(client, user)
+    page = client.get("/courses/new").get_data(as_text=True)
+    # First the empty choice, and nothing selected: the phone shows "— choose —" and will not send it (required).
+    assert re.search(r'<select[^>]*name="category" required>\s*<option value="">— choose —</option>', page)
+    assert (
+        "selected" not in page[page.index('name="category"') : page.index("</select>", page.index('name="category"'))]
+    )
+    token = csrf_token(client, "/courses/new")
+    data = {"csrf_token": token, "unit": centre.commune.id, "code": "ca-phe-2", "name": "Cà phê", "category": ""}
+    response = client.post("/courses/new", data={**data, "planned_hours": "12", "min_attendance_percent": "80"})
+    assert response.status_code == 200
+    assert "This field is required." in response.get_data(as_text=True)  # this file's manager reads English
+    assert db.session.scalar(select(Course).where(Course.code == "CA-PHE-2")) is None
+
+
 def test_a_duplicate_course_code_is_shown_on_the_field(client, manager):
     centre, user = manager
     login(client, user)
