@@ -923,6 +923,14 @@ def test_the_page_previews_and_writes_nothing_until_confirmed(client, villages, 
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Chưa có dữ liệu nào được ghi" in page  # Vietnamese by default
     assert "Nguyễn Văn Đức (IMP-1/H1)" in page
+    # The upload page lists it by its state in words, and offers the sample files to start from.
+    upload = client.get("/registry/imports/new").get_data(as_text=True)
+    recent = upload[upload.index(f"#{job.id} ho-gia-dinh.csv") :]
+    assert recent.split("(")[0].endswith("— Đã kiểm tra: chờ bạn xác nhận ")
+    for sample in ("villages", "households", "organisations", "officers"):
+        href = f"/static/import-templates/{sample}.csv"
+        assert f'href="{href}"' in upload
+        assert client.get(href).status_code == 200
     assert "062080000001" not in page
     assert "062 080 000 001" not in page
 
