@@ -294,17 +294,19 @@ def recognition_propose():
     """The eligible subjects of a commune not yet proposed, with checkboxes: propose the selection."""
     ctx = _context(PROPOSE, default_year=_evaluation_year())
     form = SelectionForm()
+    status = 422 if request.method == "POST" else 200  # a POST that reaches the page again was refused
     if ctx["commune"] is not None and form.validate_on_submit():
         try:
             ids = recognition.propose(
                 title=ctx["title"], year=ctx["year"], subject_ids=_selected_ids(), user=current_user
             )
         except recognition.RecognitionError as exc:
-            _flash_refusal(exc)
+            _flash_refusal(exc)  # the page comes back below with the same boxes ticked
+            status = 409 if isinstance(exc, recognition.TransitionConflict) else 422
         else:
             db.session.commit()
             flash(_("%(n)d proposed for recognition.", n=len(ids)), "success")
-        return _back("titles.recognition_propose", ctx)
+            return _back("titles.recognition_propose", ctx)
     rows: list = []
     names: dict = {}
     labels: dict = {}
@@ -324,15 +326,18 @@ def recognition_propose():
         names = recognition.names(rows)
         # Birth date and village, as on the eligibility list: two "Nguyễn Thị Tuyết" are told apart before proposing.
         labels = services.subject_labels((r.subject_type, r.subject_id) for r in rows)
-    return render_template(
+    ticked = set(_selected_ids()) if request.method == "POST" else set()
+    page = render_template(
         "titles/recognition/propose.html",
         form=form,
         rows=rows,
         names=names,
         labels=labels,
         village_id=village_id,
+        ticked=ticked,
         **ctx,
     )
+    return page, status
 
 
 @bp.route("/recognitions/decide", methods=["GET", "POST"])
@@ -341,6 +346,7 @@ def recognition_decide():
     """The proposals of a commune, and one decision (number, date, authority) for the selection — or a rejection."""
     ctx = _context(APPROVE, default_year=_evaluation_year())
     form = DecisionForm()
+    refusal = 422
     if ctx["commune"] is not None and form.validate_on_submit():
         ids = _selected_ids()
         try:
@@ -359,11 +365,14 @@ def recognition_decide():
                     "%(n)d recognised under decision %(number)s.", n=len(rows), number=form.decision_number.data
                 )
         except recognition.RecognitionError as exc:
-            _flash_refusal(exc)  # e.g. decided by someone else meanwhile: the list, reloaded, shows what is left
+            # e.g. decided by someone else meanwhile: the list, reloaded below, shows what is left, and what was
+            # typed and ticked stays (a refusal never costs the approver 42 ticks and a decision number).
+            _flash_refusal(exc)
+            refusal = 409 if isinstance(exc, recognition.TransitionConflict) else 422
         else:
             db.session.commit()
             flash(message, "success")
-        return _back("titles.recognition_decide", ctx)
+            return _back("titles.recognition_decide", ctx)
     rows, names, authorities = [], {}, {}
     if ctx["commune"] is not None:
         rows = list(
@@ -381,8 +390,13 @@ def recognition_decide():
         authorities = recognition.default_authorities(rows) if rows else {}
         if rows and not form.authority.data:
             form.authority.data = authorities[rows[0].id]
-    status = 422 if request.method == "POST" else 200
-    return render_template("titles/recognition/decide.html", form=form, rows=rows, names=names, **ctx), status
+    status = refusal if request.method == "POST" else 200
+    # After a refusal or a form error the page comes back with the same boxes ticked (those still waiting).
+    ticked = set(_selected_ids()) if request.method == "POST" else set()
+    return (
+        render_template("titles/recognition/decide.html", form=form, rows=rows, names=names, ticked=ticked, **ctx),
+        status,
+    )
 
 
 # --- recognitions ----------------------------------------------------------------------------------------------

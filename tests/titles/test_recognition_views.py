@@ -244,12 +244,63 @@ def test_deciding_again_is_a_flash_not_an_error(client, world):
             "decision_number": "13/QĐ",
             "decision_date": "2026-01-16",
         },
-        follow_redirects=True,
     )
-    assert response.status_code == 200
+    assert response.status_code == 409  # the page again, with the message (no longer a redirect)
     assert "không thể chuyển sang “đã công nhận”" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Recognition, row.id).decision_number == "12/QĐ-UBND"
+
+
+def _checked(page: str, value: int) -> bool:
+    tag = re.search(rf'<input[^>]*name="ids" value="{value}"[^>]*>', page)
+    assert tag is not None, f"no checkbox for {value}"
+    return " checked" in tag.group(0)
+
+
+def test_a_decision_refused_keeps_the_ticks_and_what_was_typed(client, world):
+    """Without a date the decision is refused: the page comes back with the same boxes ticked and the number kept,
+    so pressing again after typing the date records it (it used to come back with nothing ticked)."""
+    login(client, world["leader"])
+    ids = recognition.propose(
+        title="family", year=YEAR, subject_ids=[h.id for h in world["households"][:2]], user=world["leader"]
+    )
+    db.session.commit()
+    decide = f"/titles/recognitions/decide?{_context(world)}"
+    token = csrf_token(client, decide)
+    data = {"csrf_token": token, "ids": ids, "action": "recognise", "decision_number": "7/QĐ-UBND"}
+    response = client.post(decide, data=data)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Cần có ngày quyết định để công nhận." in page
+    assert all(_checked(page, rid) for rid in ids)
+    assert 'value="7/QĐ-UBND"' in page
+    assert not _checked(client.get(decide).get_data(as_text=True), ids[0])  # a fresh page ticks nothing
+
+    # A refusal of the service (one of the two decided meanwhile): the one still waiting stays ticked.
+    recognition.reject([ids[0]], reason="Thiếu hồ sơ", user=world["leader"])
+    db.session.commit()
+    response = client.post(decide, data={**data, "decision_date": "2026-01-20"})
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert f'value="{ids[0]}"' not in page
+    assert _checked(page, ids[1])
+    assert 'value="7/QĐ-UBND"' in page
+    assert 'value="2026-01-20"' in page
+    db.session.expire_all()
+    assert db.session.get(Recognition, ids[1]).status == "proposed"
+
+
+def test_a_proposal_refused_keeps_the_ticks(client, world):
+    login(client, world["leader"])
+    url = f"/titles/recognitions/propose?{_context(world)}"
+    token = csrf_token(client, url)
+    eligible, other, not_eligible = world["households"]
+    response = client.post(url, data={"csrf_token": token, "ids": [eligible.id, other.id, not_eligible.id]})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert _checked(page, eligible.id)
+    assert _checked(page, other.id)
+    assert db.session.scalar(select(func.count()).select_from(Recognition)) == 0
 
 
 def test_reject_needs_a_reason(client, world):
