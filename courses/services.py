@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -590,10 +591,12 @@ def people_for_bulk_enrolment(
     association_role: str | None = None,
     min_age: int | None = None,
     max_age: int | None = None,
+    target_group: bool = True,
 ) -> list[int]:
     """Person ids for a bulk enrolment, in Vietnamese order, from the class's commune only: those of the class's
     target group and, when an age range is given, of that age on the class's first day (people whose birth date
-    is not recorded are kept: an unknown age is no reason to leave someone out)."""
+    is not recorded are kept: an unknown age is no reason to leave someone out). ``target_group=False``: everyone
+    of the choice, for the preview's "not in the target group" (pass no ages for "outside the age range")."""
     commune = db.session.get(AdminUnit, course_class.commune_id)
     assert commune is not None
     home = AdminUnit.__table__.alias("home")
@@ -622,7 +625,7 @@ def people_for_bulk_enrolment(
         )
     if village_id is None and household_id is None and association_role is None:
         raise CourseError(_("choose a village, a household or an association role"), "village_id")
-    roles = _target_group_roles(course_class)
+    roles = _target_group_roles(course_class) if target_group else None
     if roles is not None:
         stmt = stmt.where(Person.id.in_(_in_target_group(roles)))
     if min_age is not None:
@@ -633,6 +636,92 @@ def people_for_bulk_enrolment(
         oldest = years_before(course_class.starts_on, max_age + 1)
         stmt = stmt.where(or_(Person.birth_date.is_(None), Person.birth_date > oldest))
     return list(db.session.scalars(stmt))
+
+
+@dataclass
+class BulkEnrolmentPreview:
+    """What a bulk enrolment would do, before it does it (STYLE 13): who gets a seat, who goes to the waiting list,
+    who is left as they are, and who of the choice is left out and why. ``digest`` binds a confirmation to exactly
+    this outcome: the confirmation works the preview out again and enrols only if the digest is the same."""
+
+    enrol: list[int]
+    waitlist: list[int]
+    already: list[int]
+    outside_group: list[int]
+    outside_ages: list[int]
+    digest: str
+
+    @property
+    def chosen(self) -> int:
+        return (
+            len(self.enrol) + len(self.waitlist) + len(self.already) + len(self.outside_group) + len(self.outside_ages)
+        )
+
+    @property
+    def to_write(self) -> list[int]:
+        return [*self.enrol, *self.waitlist]
+
+
+def preview_bulk_enrolment(
+    course_class: CourseClass,
+    *,
+    village_id: int | None = None,
+    household_id: int | None = None,
+    association_role: str | None = None,
+    min_age: int | None = None,
+    max_age: int | None = None,
+) -> BulkEnrolmentPreview:
+    """The preview of a bulk enrolment: writes nothing, a constant number of statements whatever the village.
+    Seats are counted as :func:`enrol` counts them (people already enrolled or waiting keep their place)."""
+    choice = {"village_id": village_id, "household_id": household_id, "association_role": association_role}
+    everyone = people_for_bulk_enrolment(course_class, **choice, target_group=False)
+    in_group = (
+        people_for_bulk_enrolment(course_class, **choice) if _target_group_roles(course_class) is not None else everyone
+    )
+    eligible = (
+        people_for_bulk_enrolment(course_class, **choice, min_age=min_age, max_age=max_age)
+        if min_age is not None or max_age is not None
+        else in_group
+    )
+    group_set, eligible_set = set(in_group), set(eligible)
+    existing = dict(
+        iter(
+            db.session.execute(
+                select(Enrolment.person_id, Enrolment.status).where(
+                    Enrolment.class_id == course_class.id, Enrolment.person_id.in_(eligible)
+                )
+            ).tuples()
+        )
+    )
+    taken = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Enrolment)
+            .where(Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.ENROLLED)
+        )
+        or 0
+    )
+    seats = max(course_class.capacity - taken, 0)
+    enrol_ids: list[int] = []
+    waitlist: list[int] = []
+    already: list[int] = []
+    for person_id in eligible:
+        if existing.get(person_id) in (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED):
+            already.append(person_id)
+        elif seats > 0:
+            seats -= 1
+            enrol_ids.append(person_id)
+        else:
+            waitlist.append(person_id)
+    outcome = {"enrol": enrol_ids, "waitlist": waitlist, "already": already}
+    return BulkEnrolmentPreview(
+        enrol=enrol_ids,
+        waitlist=waitlist,
+        already=already,
+        outside_group=[p for p in everyone if p not in group_set],
+        outside_ages=[p for p in in_group if p not in eligible_set],
+        digest=hashlib.sha256(json.dumps(outcome, sort_keys=True).encode()).hexdigest()[:32],
+    )
 
 
 def withdraw(course_class: CourseClass, person_id: int) -> int | None:

@@ -399,6 +399,7 @@ def _render_class(
     conflicts: list | None = None,
     problems: list[str] | None = None,
     open_form: str = "",
+    bulk_preview: services.BulkEnrolmentPreview | None = None,
 ):
     commune = _commune(course_class)
     can_manage = can(current_user, MANAGE, commune)
@@ -423,6 +424,12 @@ def _render_class(
         "conflicts": conflicts or [],
         "problems": problems or [],
         "open_form": open_form,
+        "bulk_preview": bulk_preview,
+        "bulk_names": queries.names_of(
+            [*bulk_preview.to_write, *bulk_preview.already, *bulk_preview.outside_group, *bulk_preview.outside_ages]
+        )
+        if bulk_preview
+        else {},
     }
     if can_manage:
         enrol = enrol or EnrolForm(prefix="enrol", formdata=None)
@@ -577,6 +584,9 @@ def enrol(class_id: int):
 @bp.post("/classes/<int:class_id>/enrol/bulk")
 @permission_required(MANAGE)
 def enrol_bulk(class_id: int):
+    """A village, a household or an association role at once: first a preview (who would get a seat, who would
+    wait, who is already in the class, who is left out and why; nothing written), then the confirmation, which
+    enrols only if the preview worked out again is the one shown (its digest); else the new one is shown (409)."""
     course_class = _class_or_404(class_id, MANAGE)
     commune = _commune(course_class)
     form = _bulk_form(commune, submitted=True)
@@ -589,7 +599,7 @@ def enrol_bulk(class_id: int):
                 return _render_class(course_class, bulk=form, open_form="bulk")
             household_id = found[0].id
         try:
-            person_ids = services.people_for_bulk_enrolment(
+            preview = services.preview_bulk_enrolment(
                 course_class,
                 village_id=form.village.data or None,
                 household_id=household_id,
@@ -597,10 +607,19 @@ def enrol_bulk(class_id: int):
                 min_age=form.min_age.data,
                 max_age=form.max_age.data,
             )
-            if not person_ids:
+            if not preview.chosen:
                 form.form_errors.append(_("Nobody matches this choice."))
                 return _render_class(course_class, bulk=form, open_form="bulk")
-            result = services.enrol(course_class, person_ids)
+            confirmed = request.form.get("confirm")
+            if confirmed != preview.digest or not preview.to_write:
+                stale = confirmed is not None
+                if stale:
+                    form.form_errors.append(
+                        _("The list changed since you saw it (someone enrolled or withdrew): check it again.")
+                    )
+                page = _render_class(course_class, bulk=form, open_form="bulk", bulk_preview=preview)
+                return page, (409 if stale else 200)
+            result = services.enrol(course_class, preview.to_write)
         except services.CourseError as exc:
             db.session.rollback()
             _refuse(form, exc, BULK_FIELDS)

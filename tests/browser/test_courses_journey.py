@@ -147,7 +147,11 @@ def test_a_month_of_classes_from_schedule_to_certificates(stack_app, phone_en):
     bulk = page.locator("#bulk-form form")
     bulk.get_by_label("Village", exact=True).select_option(label=arranged["village"])
     bulk.get_by_label("Household: its number, code or the head's name").fill("HC-1")
-    bulk.get_by_role("button", name="Enrol them").click()
+    bulk.get_by_role("button", name="Show who would be enrolled").click()
+    # A preview first (nothing written), then the confirmation.
+    expect(page.locator("#bulk-preview")).to_contain_text("3 would be enrolled: 3 with a seat, 0 on the waiting list.")
+    expect(page.locator("#enrolled .learner-row")).to_have_count(0)
+    page.locator("#bulk-form form").get_by_role("button", name="Enrol these 3 people").click()
     expect(page.get_by_text(re.compile(r"Enrolled \(3\)"))).to_be_visible()
     page.get_by_text("Enrol people", exact=True).click()
     page.get_by_label("Learners").fill("huong")

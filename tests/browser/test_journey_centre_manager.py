@@ -114,7 +114,12 @@ def test_a_centre_managers_class_from_the_catalogue_to_certificates(stack_app, p
     bulk = page.locator("#bulk-form form")
     bulk.get_by_label("Thôn", exact=True).select_option(label=arranged["village"])
     expect(bulk.get_by_label("Từ tuổi")).to_have_value("15")
-    bulk.get_by_role("button", name="Ghi danh").click()
+    bulk.get_by_role("button", name="Xem trước ai sẽ được ghi danh").click()
+    # Who first, nothing written: three adults with a seat, the two children left out by age; then the confirmation.
+    preview = page.locator("#bulk-preview")
+    expect(preview).to_contain_text("Sẽ ghi danh 3 người: 3 người có chỗ, 0 người vào danh sách chờ.")
+    expect(preview).to_contain_text("Ngoài độ tuổi đã chọn (không ghi danh): 2")
+    page.locator("#bulk-form form").get_by_role("button", name="Ghi danh 3 người này").click()
     expect(page.get_by_text(re.compile(r"Đã ghi danh \(3\)"))).to_be_visible()
     enrolled = page.locator("#enrolled")
     expect(enrolled.locator(".learner-row")).to_have_count(3)

@@ -369,15 +369,32 @@ def test_reschedule_and_cancel_a_session(client, manager):
 # --- enrolment -----------------------------------------------------------------------------------------------
 
 
+def _digest(page: str) -> str:
+    found = re.search(r'name="confirm" value="([0-9a-f]+)"', page)
+    assert found is not None, "no confirmation button"
+    return found.group(1)
+
+
+def _bulk(client, course_class, data: dict):
+    """A bulk enrolment as the page does it: the preview (which writes nothing), then its confirmation."""
+    url = f"/courses/classes/{course_class.id}/enrol/bulk"
+    before = _enrolments(course_class)
+    preview = client.post(url, data=data)
+    assert preview.status_code == 200, preview.get_data(as_text=True)[:300]
+    assert _enrolments(course_class) == before
+    return client.post(url, data={**data, "confirm": _digest(preview.get_data(as_text=True))})
+
+
 def test_bulk_enrolment_by_household_with_a_waiting_list(client, manager):
     centre, user = manager
     other = make_household(centre.village, "2", "Lò Văn Một", "Lò Thị Hai", "Lò Văn Ba")
     course_class = make_class(centre, capacity=2)
     db.session.commit()
     login(client, user)
-    response = client.post(
-        f"/courses/classes/{course_class.id}/enrol/bulk",
-        data={
+    response = _bulk(
+        client,
+        course_class,
+        {
             "csrf_token": _token(client),
             "bulk-village": centre.village.id,
             "bulk-household": "2",
@@ -428,9 +445,10 @@ def test_bulk_enrolment_finds_a_household_by_its_heads_name_and_keeps_to_the_age
     form = client.get(f"/courses/classes/{course_class.id}").get_data(as_text=True)
     assert 'name="bulk-min_age"' in form
     assert 'value="15"' in form.split('name="bulk-min_age"')[1][:200]  # an adult class by default
-    response = client.post(
-        f"/courses/classes/{course_class.id}/enrol/bulk",
-        data={
+    response = _bulk(
+        client,
+        course_class,
+        {
             "csrf_token": _token(client),
             "bulk-village": 0,
             "bulk-household": "ro mah hung",
@@ -461,8 +479,58 @@ def test_bulk_enrolment_by_short_number_and_an_ambiguous_name(client, manager):
     assert "Several households match" in text
     assert "23293-01-0042 (Y Hoa)" in text
     assert _enrolments(course_class) == {}
-    assert client.post(url, data={**data, "bulk-household": "42"}).status_code == 302
+    assert _bulk(client, course_class, {**data, "bulk-household": "42"}).status_code == 302
     assert set(_enrolments(course_class)) == {p.id for p in first.members}
+
+
+def test_enrolling_a_village_shows_who_first_and_enrols_exactly_that_on_confirmation(client, manager, count_queries):
+    """The reviewer's case: a village enrolled at once, 26 people, undone only one withdrawal at a time. The page
+    now shows who would get a seat, who would wait, who is already in the class and who is left out (target group,
+    age) and writes nothing; the confirmation enrols exactly that, and a confirmation of a list that has changed
+    meanwhile writes nothing and shows the new list."""
+    centre, user = manager
+    course_class = make_class(centre, capacity=3)  # first day 2 March 2026
+    child, in_class, *adults = centre.learners  # six people of the village
+    child.birth_date = date(2018, 1, 1)
+    services.enrol(course_class, [in_class.id])
+    db.session.commit()
+    login(client, user)
+    choose_language(client, "vi", "/")
+    url = f"/courses/classes/{course_class.id}/enrol/bulk"
+    data = {
+        "csrf_token": _token(client),
+        "bulk-village": centre.village.id,
+        "bulk-household": "",
+        "bulk-association_role": "",
+        "bulk-min_age": 15,
+        "bulk-max_age": "",
+    }
+    with count_queries() as counter:
+        preview = client.post(url, data=data)
+    assert preview.status_code == 200
+    page = preview.get_data(as_text=True)
+    assert "Sẽ ghi danh 4 người: 2 người có chỗ, 2 người vào danh sách chờ." in page
+    assert "Chưa ghi gì cho đến khi bạn xác nhận." in page
+    assert child.full_name in page.split('id="bulk-outside-ages"')[1].split("</details>")[0]
+    assert in_class.full_name in page.split('id="bulk-already"')[1].split("</details>")[0]
+    assert "Ghi danh 4 người này" in page
+    assert _enrolments(course_class) == {in_class.id: "enrolled"}
+    assert counter.count < 40  # the preview is a handful of statements, not one per person
+
+    # Someone takes a seat meanwhile: the old confirmation writes nothing and the new list is shown.
+    services.enrol(course_class, [adults[0].id])
+    db.session.commit()
+    stale = client.post(url, data={**data, "confirm": _digest(page)})
+    assert stale.status_code == 409
+    again = stale.get_data(as_text=True)
+    assert "Danh sách đã thay đổi từ khi bạn xem" in again
+    assert "Sẽ ghi danh 3 người: 1 người có chỗ, 2 người vào danh sách chờ." in again
+    assert set(_enrolments(course_class)) == {in_class.id, adults[0].id}
+
+    assert client.post(url, data={**data, "confirm": _digest(again)}).status_code == 302
+    rows = _enrolments(course_class)
+    assert child.id not in rows
+    assert sorted(rows.values()) == ["enrolled", "enrolled", "enrolled", "waitlisted", "waitlisted"]
 
 
 def test_individual_enrolment_and_withdrawal_promotes_the_waiting_list(client, manager):
