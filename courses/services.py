@@ -673,16 +673,21 @@ def preview_bulk_enrolment(
 ) -> BulkEnrolmentPreview:
     """The preview of a bulk enrolment: writes nothing, a constant number of statements whatever the village.
     Seats are counted as :func:`enrol` counts them (people already enrolled or waiting keep their place)."""
-    choice = {"village_id": village_id, "household_id": household_id, "association_role": association_role}
-    everyone = people_for_bulk_enrolment(course_class, **choice, target_group=False)
-    in_group = (
-        people_for_bulk_enrolment(course_class, **choice) if _target_group_roles(course_class) is not None else everyone
-    )
-    eligible = (
-        people_for_bulk_enrolment(course_class, **choice, min_age=min_age, max_age=max_age)
-        if min_age is not None or max_age is not None
-        else in_group
-    )
+
+    def choose(*, target_group: bool = True, ages: bool = False) -> list[int]:
+        return people_for_bulk_enrolment(
+            course_class,
+            village_id=village_id,
+            household_id=household_id,
+            association_role=association_role,
+            min_age=min_age if ages else None,
+            max_age=max_age if ages else None,
+            target_group=target_group,
+        )
+
+    everyone = choose(target_group=False)
+    in_group = choose() if _target_group_roles(course_class) is not None else everyone
+    eligible = choose(ages=True) if min_age is not None or max_age is not None else in_group
     group_set, eligible_set = set(in_group), set(eligible)
     existing = dict(
         iter(

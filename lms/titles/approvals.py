@@ -156,3 +156,17 @@ def refused(user: Any, rules: dict[int, Rule], commune_paths: dict[int, str]) ->
     """Keys (of ``rules``) the user may not decide; ``commune_paths`` maps the same keys to the commune's path."""
     paths = {level: deciding_paths(user, level) for level in {rule.level for rule in rules.values()}}
     return {key for key, rule in rules.items() if not any(commune_paths[key].startswith(p) for p in paths[rule.level])}
+
+
+def levels_of(title: str) -> set[str]:
+    """Every level that decides some recognition of ``title`` (a Learning Unit: commune or province, by manager)."""
+    default, by_level = _table()[title]
+    return {default.level, *(rule.level for rule in by_level.values())}
+
+
+def decided_titles(user: Any) -> list[str]:
+    """The titles of which ``user`` decides at least some recognitions, in the titles' order: a province leader
+    decides the commune learning community and the units the province (or a former district) manages; a commune
+    leader the citizens, families, clans, villages and commune-managed units."""
+    held = {level for level in LEVELS if deciding_paths(user, level)}
+    return [title.value for title in Title if levels_of(title.value) & held]

@@ -1128,6 +1128,51 @@ def public_view(row: Recognition, today: date | None = None) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """Proposals of one commune, year and title that wait for a decision ``user`` may take."""
+
+    commune_id: int
+    year: int
+    title: str
+    count: int
+
+
+def waiting_for(user: Any) -> list[Waiting]:
+    """The proposals waiting for the user's decision, counted per commune, year and title, most first. One query:
+    grouped by the organisation's managing level too, so a province leader is not shown the commune-managed units
+    (nor a commune leader the province's), as :func:`decide` would refuse them."""
+    titles = approvals.decided_titles(user)
+    if not titles:
+        return []
+    place = aliased(AdminUnit)
+    managing = case((Recognition.title == Title.UNIT.value, Organisation.managing_level), else_=None)
+    stmt = (
+        scoped(
+            select(place.id, place.path, Recognition.year, Recognition.title, managing, func.count()),
+            Recognition.commune_id,
+            user,
+            Permission.TITLES_APPROVE,
+        )
+        .join(place, place.id == Recognition.commune_id)
+        .outerjoin(
+            Organisation,
+            (Recognition.title == Title.UNIT.value) & (Organisation.id == Recognition.subject_id),
+        )
+        .where(Recognition.status == RecognitionStatus.PROPOSED.value, Recognition.title.in_(titles))
+        .group_by(place.id, place.path, Recognition.year, Recognition.title, managing)
+    )
+    paths = {level: approvals.deciding_paths(user, level) for level in approvals.LEVELS}
+    counts: dict[tuple[int, int, str], int] = {}
+    for commune_id, path, year, title, level, count in db.session.execute(stmt).tuples():
+        rule = approvals.rule_for(title, level)
+        if any(path.startswith(p) for p in paths[rule.level]):
+            key = (commune_id, year, title)
+            counts[key] = counts.get(key, 0) + count
+    waiting = [Waiting(c, y, t, n) for (c, y, t), n in counts.items()]
+    return sorted(waiting, key=lambda w: (-w.count, -w.year, w.title, w.commune_id))
+
+
 def recognitions_select(
     user: Any,
     *,

@@ -22,7 +22,7 @@ from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, in_scope
 from lms.core import formatting
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
-from lms.titles import bp, explain, recognition, services
+from lms.titles import approvals, bp, explain, recognition, services
 from lms.titles.forms import ConfirmImportForm
 from lms.titles.models import CriteriaSet, Recognition, RecognitionStatus, Title
 from lms.titles.recognition_forms import (
@@ -340,11 +340,63 @@ def recognition_propose():
     return page, status
 
 
+def _decide_context(ctx: dict[str, Any]) -> None:
+    """What the approver decides and where proposals wait for them: the titles they decide (a province leader: the
+    commune learning community and province-managed units; not the families a commune decides), the communes with
+    proposals waiting (counted; first in the picker), and — when the address does not say — the title, year and
+    commune with the most waiting. Communes dissolved in 2025 are offered only where a proposal still waits."""
+    waiting = recognition.waiting_for(current_user)
+    decided = approvals.decided_titles(current_user)
+    asked = request.values
+    if "title" not in asked:
+        year = ctx["year"] if "year" in asked else None
+        best = next((w for w in waiting if year is None or w.year == year), None)
+        if best is not None:
+            ctx["title"] = best.title
+            if year is None:
+                ctx["year"] = best.year
+        elif decided and ctx["title"] not in decided:
+            ctx["title"] = decided[0]
+    if "year" not in asked and "title" in asked:
+        years = [w.year for w in waiting if w.title == ctx["title"]]
+        if years and ctx["year"] not in years:
+            ctx["year"] = years[0]
+    here = {w.commune_id: w.count for w in waiting if w.title == ctx["title"] and w.year == ctx["year"]}
+    if "commune_id" not in asked and here and (ctx["commune"] is None or ctx["commune"].id not in here):
+        ctx["commune"] = db.session.get(AdminUnit, next(iter(here)))  # the most waiting (sorted so)
+    anywhere = {w.commune_id for w in waiting}
+    chosen = ctx["commune"].id if ctx["commune"] is not None else None
+    communes = [c for c in ctx["communes"] if c.valid_to is None or c.id in anywhere or c.id == chosen]
+    ctx["communes"] = sorted(communes, key=lambda c: -here.get(c.id, 0))  # stable: the current order otherwise
+    titles = [t for t in TITLE_NAMES if t in decided or t == ctx["title"]] or list(TITLE_NAMES)
+    ctx["title_names"] = {t: TITLE_NAMES[t] for t in titles}
+    ctx["waiting_here"] = here
+    names = {c.id: c for c in ctx["communes"]}
+    missing = anywhere - set(names)
+    if missing:
+        names.update({u.id: u for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(missing)))})
+    groups: dict[tuple[str, int], list[recognition.Waiting]] = {}
+    for w in waiting:
+        groups.setdefault((w.title, w.year), []).append(w)
+    ctx["waiting"] = [
+        {
+            "title": title,
+            "year": year,
+            "total": sum(w.count for w in rows),
+            "places": [(names[w.commune_id], w.count) for w in rows[:12]],
+            "more": max(len(rows) - 12, 0),
+        }
+        for (title, year), rows in groups.items()
+    ]
+    ctx["decided"] = decided
+
+
 @bp.route("/recognitions/decide", methods=["GET", "POST"])
 @permission_required(APPROVE)
 def recognition_decide():
     """The proposals of a commune, and one decision (number, date, authority) for the selection — or a rejection."""
     ctx = _context(APPROVE, default_year=_evaluation_year())
+    _decide_context(ctx)
     form = DecisionForm()
     refusal = 422
     if ctx["commune"] is not None and form.validate_on_submit():
@@ -373,7 +425,7 @@ def recognition_decide():
             db.session.commit()
             flash(message, "success")
             return _back("titles.recognition_decide", ctx)
-    rows, names, authorities = [], {}, {}
+    rows, names, authorities, elsewhere = [], {}, {}, 0
     if ctx["commune"] is not None:
         rows = list(
             db.session.scalars(
@@ -386,6 +438,11 @@ def recognition_decide():
                 ).limit(1000)
             )
         )
+        # Only what this approver may decide (a province leader: not the commune's own units); the rest is counted.
+        rules = approvals.rules_for((r.id, r.title, r.subject_type, r.subject_id) for r in rows)
+        refused = approvals.refused(current_user, rules, {r.id: ctx["commune"].path for r in rows})
+        rows = [r for r in rows if r.id not in refused]
+        elsewhere = len(refused)
         names = recognition.names(rows)
         authorities = recognition.default_authorities(rows) if rows else {}
         if rows and not form.authority.data:
@@ -394,7 +451,15 @@ def recognition_decide():
     # After a refusal or a form error the page comes back with the same boxes ticked (those still waiting).
     ticked = set(_selected_ids()) if request.method == "POST" else set()
     return (
-        render_template("titles/recognition/decide.html", form=form, rows=rows, names=names, ticked=ticked, **ctx),
+        render_template(
+            "titles/recognition/decide.html",
+            form=form,
+            rows=rows,
+            names=names,
+            ticked=ticked,
+            elsewhere=elsewhere,
+            **ctx,
+        ),
         status,
     )
 

@@ -303,6 +303,61 @@ def test_a_proposal_refused_keeps_the_ticks(client, world):
     assert db.session.scalar(select(func.count()).select_from(Recognition)) == 0
 
 
+def test_a_province_leader_is_shown_what_they_decide_and_where_proposals_wait(client, world):
+    """The reviewer's case: "Quyết định công nhận" opened on Learning Family (which a commune decides) with 198
+    communes, 102 of them dissolved, and nothing saying where proposals waited. The leader now sees the titles
+    they decide, the communes with proposals waiting (counted), lands on the one that has some, and is offered no
+    dissolved commune where nothing waits."""
+    from lms.registry.models import Organisation
+    from lms.titles.models import Title
+
+    commune, leader = world["commune"], world["leader"]
+    unit_set = criteria_set(Title.UNIT, validity_years=3)
+    school = Organisation(
+        commune_id=commune.id, code="RV-THPT", name="Trường THPT Thử", kind="school", managing_level="province"
+    )
+    shop = Organisation(commune_id=commune.id, code="RV-HTX", name="Hợp tác xã Thử", kind="enterprise")
+    db.session.add_all([school, shop])
+    db.session.flush()
+    for organisation in (school, shop):
+        eligibility(unit_set, organisation.id, commune.id, YEAR)
+    recognition.propose(title="unit", year=YEAR, subject_ids=[school.id, shop.id], user=leader)
+    recognition.propose(title="family", year=YEAR, subject_ids=[world["households"][0].id], user=leader)
+    _, province = approvals.places([commune.id])[commune.id]
+    province_leader = make_user(Role.PROVINCE_LEADER, province, "rv-province@example.vn")
+    db.session.commit()
+
+    login(client, province_leader)
+    response = client.get("/titles/recognitions/decide")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Bạn quyết định: Đơn vị học tập, Cộng đồng học tập cấp xã" in page
+    assert "Đơn vị học tập năm 2025: 1 hồ sơ chờ quyết định" in page  # the school; the cooperative is the commune's
+    titles = page.split('name="title"')[1].split("</select>")[0]
+    assert 'value="family"' not in titles
+    assert re.search(r'value="unit"\s*selected', titles)
+    communes = page.split('name="commune_id"')[1].split("</select>")[0]
+    selected = re.search(r'<option value="(\d+)" selected>([^<]*)</option>', communes)
+    assert selected is not None
+    assert int(selected.group(1)) == commune.id
+    assert "1 hồ sơ chờ" in selected.group(2)
+    dissolved = [o for o in re.findall(r"<option[^>]*>([^<]*)</option>", communes) if "(đến " in o]
+    assert dissolved in ([], [selected.group(2)])  # only where something waits
+    listed = page.split('id="proposals"')[1]
+    assert "Trường THPT Thử" in listed
+    assert "Hợp tác xã Thử" not in listed
+    assert "1 hồ sơ khác ở đây do cấp khác quyết định." in listed
+    assert "Nguyễn Văn Hộ0" not in listed
+
+    # The commune leader lands on what they decide: the family and the cooperative, not the school.
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/titles/recognitions")})
+    login(client, leader)
+    page = client.get("/titles/recognitions/decide").get_data(as_text=True)
+    assert "Cộng đồng học tập cấp xã" not in page.split('name="title"')[1].split("</select>")[0]
+    assert "Gia đình học tập năm 2025: 1 hồ sơ chờ quyết định" in page
+    assert "Đơn vị học tập năm 2025: 1 hồ sơ chờ quyết định" in page
+
+
 def test_reject_needs_a_reason(client, world):
     login(client, world["leader"])
     (rid,) = recognition.propose(
