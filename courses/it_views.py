@@ -121,6 +121,28 @@ def _open_classes(person: Person, commune: AdminUnit) -> list[CourseClass]:
     )
 
 
+def _joined_classes(person: Person) -> list[tuple[CourseClass, str]]:
+    """The IT-skills classes not yet over that the person is enrolled in or waiting for, with the status: the page
+    names them next to the classes still open, so "no class is open" never follows "you are enrolled"."""
+    return [
+        (course_class, status)
+        for course_class, status in db.session.execute(
+            select(CourseClass, Enrolment.status)
+            .join(Course, Course.id == CourseClass.course_id)
+            .join(Enrolment, Enrolment.class_id == CourseClass.id)
+            .where(
+                Enrolment.person_id == person.id,
+                Enrolment.status != EnrolmentStatus.WITHDRAWN,
+                Course.category == CourseCategory.IT_SKILLS,
+                CourseClass.ends_on >= _today(),
+            )
+            .options(selectinload(CourseClass.clc))
+            .order_by(CourseClass.starts_on, CourseClass.id)
+            .limit(20)
+        ).tuples()
+    ]
+
+
 def _training_context(person: Person) -> dict[str, Any]:
     commune = it_skills.commune_of(person)
     upcoming = list(
@@ -179,6 +201,7 @@ def my_training():
         "courses/it/my_training.html",
         own=True,
         open_classes=_open_classes(person, context["commune"]),
+        joined_classes=_joined_classes(person),
         enrol_form=SelfEnrolForm(),
         **context,
     )

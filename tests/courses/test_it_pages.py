@@ -138,6 +138,11 @@ def test_an_officer_enrols_in_an_open_it_class(app_ctx, client):
     page = client.get("/courses/it/me")
     assert page.status_code == 200
     assert "Internet" in page.get_data(as_text=True).split('id="upcoming"')[1]
+    # The class they joined is named where classes are offered, and no "no class is open" follows "enrolled".
+    offered = page.get_data(as_text=True).split('id="open-classes"')[1].split("</section>")[0]
+    assert "Internet" in offered.split("joined-class")[1]
+    assert "No IT-skills class is open" not in offered
+    assert "Hiện chưa có lớp kỹ năng CNTT nào mở ở xã của bạn." not in offered
     # Enrolled now: no longer offered, and a second try is refused.
     assert client.post(f"/courses/it/me/classes/{open_class.id}/enrol", data={"csrf_token": token}).status_code == 404
 
