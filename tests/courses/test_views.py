@@ -4,7 +4,7 @@ enrolment, the phone attendance sheet, timetables, and scope (another commune's 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -611,6 +611,27 @@ def test_taking_attendance_on_the_phone_form_writes_the_rows(client, roll):
     client.post(url, data=data)
     assert _marks(session)[learners[2].id][0] == "excused"
     assert _marks(session)[learners[0].id][0] == "present"
+
+
+def test_a_session_of_a_later_day_keeps_its_sheet_folded(client, roll):
+    """A wrong tap on the next session in the list must not record marks for a later day: its sheet is folded
+    behind a line that says the day; opened, it still takes marks ahead (an excused absence)."""
+    centre, user, course_class, today_session, learners = roll
+    now = services.local_now()
+    later = now.replace(hour=19, minute=0, second=0, microsecond=0) + timedelta(days=30)
+    course_class.ends_on = max(course_class.ends_on, later.date())
+    (session,) = services.schedule(course_class, [(later, later + timedelta(hours=2))])
+    db.session.commit()
+    login(client, user)
+    page = client.get(f"/courses/sessions/{session.id}/attendance").get_data(as_text=True)
+    folded = page[page.index('<details id="attend-ahead">') : page.index("</details>")]
+    assert 'id="attendance-form"' in folded
+    assert "a later day" in folded  # this file's manager reads English
+    excused = {"csrf_token": _token(client), f"status-{learners[0].id}": "excused"}
+    assert client.post(f"/courses/sessions/{session.id}/attendance", data=excused).status_code == 302
+    assert _marks(session)[learners[0].id][0] == "excused"
+    past = client.get(f"/courses/sessions/{today_session.id}/attendance").get_data(as_text=True)
+    assert 'id="attend-ahead"' not in past
 
 
 def test_everyone_present(client, roll):
