@@ -616,7 +616,7 @@ def test_taking_attendance_on_the_phone_form_writes_the_rows(client, roll):
 def test_a_session_of_a_later_day_keeps_its_sheet_folded(client, roll):
     """A wrong tap on the next session in the list must not record marks for a later day: its sheet is folded
     behind a line that says the day; opened, it still takes marks ahead (an excused absence)."""
-    centre, user, course_class, today_session, learners = roll
+    _, user, course_class, today_session, learners = roll
     now = services.local_now()
     later = now.replace(hour=19, minute=0, second=0, microsecond=0) + timedelta(days=30)
     course_class.ends_on = max(course_class.ends_on, later.date())
