@@ -32,7 +32,8 @@ LEARNERS = 40
 
 
 def _arrange(label: str, people: int = LEARNERS, commune_code: str = "23293") -> dict:
-    """A class meeting tomorrow in a village hall, ``people`` learners, a centre manager and an instructor."""
+    """A class meeting today (attendance opens on the session's day) in a village hall, ``people`` learners, a
+    centre manager and an instructor."""
     commune = services.find_unit(commune_code, UnitLevel.COMMUNE)
     village = AdminUnit(
         code=f"OFF-{label}",
@@ -70,18 +71,16 @@ def _arrange(label: str, people: int = LEARNERS, commune_code: str = "23293") ->
         planned_hours=Decimal(6),
         min_attendance_share=Decimal("0.75"),
     )
-    tomorrow = courses.local_now().date() + timedelta(days=1)
+    today = courses.local_now().date()
     course_class = courses.create_class(
         course=course,
         clc=clc,
         name=f"Lớp chăn nuôi {label}",
         capacity=60,
-        starts_on=tomorrow,
-        ends_on=tomorrow + timedelta(days=20),
+        starts_on=today,
+        ends_on=today + timedelta(days=20),
     )
-    (session,) = courses.schedule(
-        course_class, [(datetime.combine(tomorrow, time(8)), datetime.combine(tomorrow, time(10)))]
-    )
+    (session,) = courses.schedule(course_class, [(datetime.combine(today, time(8)), datetime.combine(today, time(10)))])
     courses.enrol(course_class, [p.id for p in learners])
     users = {}
     for who, role in (("manager", Role.CENTRE_MANAGER), ("instructor", Role.INSTRUCTOR)):
