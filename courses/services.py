@@ -520,6 +520,16 @@ def years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
+def _free_seats(course_class: CourseClass) -> int:
+    """Seats of the class not taken by an enrolled learner (the waiting list takes none)."""
+    taken = db.session.scalar(
+        select(func.count())
+        .select_from(Enrolment)
+        .where(Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.ENROLLED)
+    )
+    return max(course_class.capacity - (taken or 0), 0)
+
+
 def enrol(course_class: CourseClass, person_ids: Sequence[int]) -> EnrolmentResult:
     """Enrol people in the given order: seats first, then the waiting list. Three statements for any number."""
     person_ids = list(dict.fromkeys(person_ids))
@@ -546,15 +556,7 @@ def enrol(course_class: CourseClass, person_ids: Sequence[int]) -> EnrolmentResu
             "person_ids",
             [{"person_id": p, "message": _("not in the target group")} for p in refused],
         )
-    taken = (
-        db.session.scalar(
-            select(func.count())
-            .select_from(Enrolment)
-            .where(Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.ENROLLED)
-        )
-        or 0
-    )
-    seats = max(course_class.capacity - taken, 0)
+    seats = _free_seats(course_class)
     result = EnrolmentResult([], [], [])
     now = utcnow()
     new_rows: list[dict[str, Any]] = []
@@ -698,15 +700,7 @@ def preview_bulk_enrolment(
             ).tuples()
         )
     )
-    taken = (
-        db.session.scalar(
-            select(func.count())
-            .select_from(Enrolment)
-            .where(Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.ENROLLED)
-        )
-        or 0
-    )
-    seats = max(course_class.capacity - taken, 0)
+    seats = _free_seats(course_class)
     enrol_ids: list[int] = []
     waitlist: list[int] = []
     already: list[int] = []
