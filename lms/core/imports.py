@@ -40,6 +40,8 @@ class Preview:
         self.counts: dict[str, dict[str, int]] = {}
         self.samples: dict[str, dict[str, list[dict[str, Any]]]] = {}
         self.consequences: list[str] = []
+        # What the user should look at before confirming (a likely duplicate): said, not refused, not digested.
+        self.warnings: list[str] = []
         self._digest = hashlib.sha256()
         for entity in entities:
             self._entity(entity)
@@ -76,7 +78,12 @@ class Preview:
         return {entity: dict(counts) for entity, counts in self.counts.items()}
 
     def as_dict(self) -> dict[str, Any]:
-        return {"counts": self.summary(), "samples": self.samples, "consequences": self.consequences}
+        return {
+            "counts": self.summary(),
+            "samples": self.samples,
+            "consequences": self.consequences,
+            "warnings": self.warnings,
+        }
 
 
 def _canonical(value: Any) -> str:

@@ -92,3 +92,5 @@ def _echo_preview(preview: dict) -> None:
                 click.echo(f"  {kind} (row {row['row']}): {row['label']}" + (f" [{changes}]" if changes else ""))
     for text in preview.get("consequences", []):
         click.echo(f"then: {text}")
+    for text in preview.get("warnings", []):
+        click.echo(f"check: {text}")

@@ -875,6 +875,9 @@ def _scratch(name: str, *columns: Column_) -> Table:
 
 # The file's rows, once checked on their own: what the database joins them with. Its columns are the person's.
 _person_columns = Person.__table__.c
+#: Likely duplicate households named in a preview (the rest counted).
+DUPLICATES_NAMED = 5
+
 FILE_ROWS = _scratch(
     "import_household_row",
     Column_("row", Integer, primary_key=True),
@@ -1105,6 +1108,51 @@ class _Households(_Layout):
             else:
                 preview.add("households", "unchanged", first, label, stored_key)
         self._plan_persons(preview)
+        self._likely_duplicates(preview)
+
+    def _likely_duplicates(self, preview: Preview) -> None:
+        """New households one of whose people already lives in another household of the same village, under the same
+        name and birth date: most likely that household under another number (a village's list numbers it "0001",
+        the register holds "23500-01-0001"). Said in the preview, not refused: two namesakes born the same day do
+        exist. One statement; the first few named, all counted."""
+        t, stored, household, person = FILE_ROWS.c, aliased(Household), aliased(Household), aliased(Person)
+        found = db.session.execute(
+            select(t.row, t.full_name, t.village_code, t.household_code, household.code)
+            .select_from(FILE_ROWS)
+            .outerjoin(stored, and_(stored.village_id == t.village_id, stored.code == t.household_code))
+            .join(
+                person,
+                and_(
+                    person.name_folded == t.name_folded,
+                    person.birth_date.is_not_distinct_from(t.birth_date),
+                    person.unit_id == t.village_id,
+                ),
+            )
+            .join(household, household.id == person.household_id)
+            .where(stored.id.is_(None), household.code != t.household_code)
+            .order_by(t.row)
+        ).all()
+        for row, name, village, code, other in found[:DUPLICATES_NAMED]:
+            preview.warnings.append(
+                gettext(
+                    "Row %(row)s: %(name)s of the new household %(village)s/%(code)s already lives in household "
+                    "%(other)s of this village. If it is the same household, write its number as the register "
+                    "holds it (%(other)s); otherwise check the name and birth date.",
+                    row=row,
+                    name=name,
+                    village=village,
+                    code=code,
+                    other=other,
+                )
+            )
+        if len(found) > DUPLICATES_NAMED:
+            preview.warnings.append(
+                ngettext(
+                    "and %(num)s more row like these.",
+                    "and %(num)s more rows like these.",
+                    len(found) - DUPLICATES_NAMED,
+                )
+            )
 
     def _plan_persons(self, preview: Preview) -> None:
         t, m = FILE_ROWS.c, MATCHES.c

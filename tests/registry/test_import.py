@@ -467,6 +467,34 @@ def test_a_job_runs_once_and_a_lost_worker_fails_it(villages):
     assert counts()["person"] == 0
 
 
+def test_a_new_household_whose_people_live_in_another_household_of_the_village_is_pointed_out(villages, commune):
+    """The register numbers a household "H1"; a village's list calls it "0001": its people would be created a second
+    time in a new household. The preview says so, row by row, before anything is written (not refused: namesakes
+    born the same day exist); a household the file names by its stored number raises nothing."""
+    leader = make_user(Role.COMMUNE_LEADER, commune, "dup-vi@example.vn")
+    applied = _run_as(leader, csv_bytes(GOOD_HOUSEHOLDS), commune)
+    assert applied.status == "succeeded", applied.errors
+    # Without the ID number (a village's list rarely has them; with it, the row is refused: the number is another
+    # household's member's).
+    renumbered = [HOUSEHOLD_HEADER, ["IMP-1", "0001", *GOOD_HOUSEHOLDS[1][2:7], "", *GOOD_HOUSEHOLDS[1][8:]]]
+    job = create_job(
+        kind="households", filename="h.csv", content=csv_bytes(renumbered), unit=commune, user=leader, dry_run=True
+    )
+    db.session.commit()
+    db.session.expire_all()
+    job = db.session.get_one(ImportJob, job.id)
+    assert job.status == "previewed", (job.message, job.errors)
+    assert job.preview["counts"]["households"]["created"] == 1
+    (warning,) = job.preview["warnings"]
+    assert warning.startswith("Dòng 2: Nguyễn Văn Đức của hộ mới IMP-1/0001 đã có trong hộ H1 của thôn này.")
+    same = create_job(
+        kind="households", filename="h.csv", content=csv_bytes(GOOD_HOUSEHOLDS), unit=commune, user=leader, dry_run=True
+    )
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get_one(ImportJob, same.id).preview["warnings"] == []
+
+
 # --- the messages a job stores, written in a worker (no request) ---------------------------------------------
 
 
