@@ -468,7 +468,7 @@ def list_enrolments(class_id: int, query: EnrolmentQuery) -> EnrolmentPage:
 @idempotent
 def create_enrolments(class_id: int, json: EnrolIn) -> Any:
     """One learner (``person_id``), a list (``person_ids``, enrolled in that order), or everyone of a village, a
-    household or an association role of the class's commune."""
+    household or an association role of the class's commune; with ``dry_run``, what it would do, nothing written."""
     course_class = _class(class_id, MANAGE)
     chosen = [name for name in ENROL_SELECTORS if getattr(json, name) is not None]
     if len(chosen) != 1:
@@ -491,7 +491,15 @@ def create_enrolments(class_id: int, json: EnrolIn) -> Any:
         if not person_ids:
             raise ApiValidationError([{"field": selector, "message": _("Nobody of the class's commune matches.")}])
     try:
-        result = services.enrol(course_class, person_ids)
+        if json.dry_run:
+            # The enrolment itself, rolled back: the preview is what the same request would do, by construction.
+            savepoint = db.session.begin_nested()
+            try:
+                result = services.enrol(course_class, person_ids)
+            finally:
+                savepoint.rollback()
+        else:
+            result = services.enrol(course_class, person_ids)
     except CourseError as exc:
         indexes = {pid: i for i, pid in enumerate(person_ids)} if selector == "person_ids" else None
         if selector == "person_id":
@@ -499,7 +507,11 @@ def create_enrolments(class_id: int, json: EnrolIn) -> Any:
             exc.details = [{"message": f"person {d['person_id']}: {d['message']}"} for d in exc.details]
         return _refused(exc, indexes=indexes)
     return EnrolmentResult(
-        class_id=course_class.id, enrolled=result.enrolled, waitlisted=result.waitlisted, already=result.already
+        class_id=course_class.id,
+        enrolled=result.enrolled,
+        waitlisted=result.waitlisted,
+        already=result.already,
+        dry_run=json.dry_run,
     )
 
 

@@ -651,6 +651,11 @@ class EnrolIn(Body):
     village_id: Id | None = Field(None, description="A village of your scope")
     household_id: Id | None = Field(None, description="A household of your scope")
     association_role: AssociationRole | None = None
+    dry_run: bool = Field(
+        False,
+        description="Say who would get a seat, who would wait and who is in the class already, and write nothing: "
+        "the preview of a bulk enrolment (the same request without it enrols them)",
+    )
 
     @field_validator("person_id")
     @classmethod
@@ -709,6 +714,7 @@ class EnrolmentResult(Out):
     enrolled: list[int] = Field(description="Given a seat")
     waitlisted: list[int] = Field(description="On the waiting list (the class is full)")
     already: list[int] = Field(description="Enrolled or waiting before")
+    dry_run: bool = Field(False, description="True: a preview, nothing was written")
 
 
 class WithdrawalOut(Out):

@@ -383,7 +383,7 @@ def test_enrolment_individual_bulk_waiting_list_and_withdrawal(centre, client, m
     url = f"/api/v1/classes/{course_class.id}/enrolments"
     ids = [p.id for p in centre.learners]
     one = client.post(url, json={"person_id": ids[0]}, headers=manager).get_json()
-    assert one == {"class_id": course_class.id, "enrolled": [ids[0]], "waitlisted": [], "already": []}
+    assert one == {"class_id": course_class.id, "enrolled": [ids[0]], "waitlisted": [], "already": [], "dry_run": False}
     many = client.post(url, json={"person_ids": ids[:5]}, headers=manager).get_json()
     assert many["already"] == [ids[0]]
     assert many["enrolled"] == ids[1:3]
@@ -405,6 +405,29 @@ def test_enrolment_individual_bulk_waiting_list_and_withdrawal(centre, client, m
     )
     assert listed["items"][0]["full_name"].startswith("Học Viên")
     assert _fields(client.delete(f"{url}/{ids[1]}", headers=manager)) == {"person_id"}  # not enrolled any more
+
+
+def test_a_bulk_enrolment_can_be_previewed_first(centre, client, manager):
+    """``dry_run``: who would get a seat, who would wait, who is in already — nothing written; the same request
+    without it does exactly that."""
+    course_class = make_class(centre, capacity=3)
+    db.session.commit()
+    url = f"/api/v1/classes/{course_class.id}/enrolments"
+    ids = [p.id for p in centre.learners]
+    client.post(url, json={"person_id": ids[0]}, headers=manager)
+    preview = client.post(url, json={"household_id": centre.household.id, "dry_run": True}, headers=manager)
+    assert preview.status_code < 300
+    shown = preview.get_json()
+    assert shown["dry_run"] is True
+    assert (shown["already"], len(shown["enrolled"]), len(shown["waitlisted"])) == ([ids[0]], 2, len(ids) - 3)
+    db.session.expire_all()
+    stored = db.session.scalar(select(func.count()).select_from(Enrolment).where(Enrolment.class_id == course_class.id))
+    assert stored == 1  # the one enrolled before
+    done = client.post(url, json={"household_id": centre.household.id}, headers=manager).get_json()
+    assert {k: done[k] for k in ("enrolled", "waitlisted", "already")} == {
+        k: shown[k] for k in ("enrolled", "waitlisted", "already")
+    }
+    assert done["dry_run"] is False
 
 
 def test_enrolment_field_errors_and_nothing_half_written(centre, client, manager):
