@@ -707,7 +707,7 @@ class EnrolIn(Body):
 class EnrolmentResult(Out):
     model_config = with_examples(
         Out,
-        {"class_id": 12, "enrolled": [5120, 5121], "waitlisted": [5133], "already": []},
+        {"class_id": 12, "enrolled": [5120, 5121], "waitlisted": [5133], "already": [], "dry_run": False},
     )
 
     class_id: int
