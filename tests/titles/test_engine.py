@@ -822,25 +822,10 @@ def test_the_full_evaluation_puts_the_stored_metrics_right(commune: AdminUnit) -
     assert stored() == honest
 
 
-ZERO_CITIZEN = """
-code = "qd-324-2023-citizen"
-title = "citizen"
-subject = "person"
-name = "Công dân học tập (test)"
-source = "test"
-status = "provisional"
-validity_years = 1
-scoring = "points"
-pass_total = 10
-[[indicators]]
-code = "c1"
-name = "Hoạt động học tập"
-source_ref = "test"
-kind = "metric"
-metric = {measure = "activities"}
-max_points = 10
-thresholds = [[1, 10]]
-[[indicators]]
+# SIMPLE_CITIZEN and a second metric (modules), zero for someone with activities only.
+ZERO_CITIZEN = (
+    SIMPLE_CITIZEN
+    + """[[indicators]]
 code = "c2"
 name = "Mô-đun tin học"
 source_ref = "test"
@@ -849,6 +834,7 @@ metric = {measure = "modules", kinds = ["it_module"]}
 max_points = 10
 thresholds = [[1, 10]]
 """
+)
 
 
 def test_zero_metric_values_are_not_stored(commune: AdminUnit) -> None:
