@@ -102,7 +102,7 @@ from lms.titles.models import Assessment as AssessmentModel
 log = logging.getLogger(__name__)
 
 #: Part of every inputs digest: bump it when the way results are computed changes, so the next run rewrites rows.
-ENGINE_VERSION = "4"
+ENGINE_VERSION = "5"
 
 
 def _table(model: Any) -> Table:
@@ -1276,7 +1276,9 @@ class _Outcome:
 def _assessment_outcome(indicator: crit.Indicator, assessed: _Assessed | None) -> _Outcome:
     if assessed is None:
         return _Outcome(None, {"kind": "none"}, {"code": "not_assessed"}, False)
-    source = {"kind": "assessment", "id": assessed.id, "by": assessed.by, "evidence": assessed.evidence}
+    # No id: the subject's assessment of an indicator is one row (subject, year, indicator), which the readers that
+    # name it look up (``services.with_assessment_ids``); so subjects assessed alike share a breakdown (ADR 40).
+    source = {"kind": "assessment", "by": assessed.by, "evidence": assessed.evidence}
     if not assessed.counts:
         return _Outcome(assessed.value, source, {"code": "not_verified"}, False)
     if indicator.requires_evidence and assessed.evidence is None:
@@ -1542,7 +1544,7 @@ class _Scorer:
         key: tuple[Any, ...] | None = (
             indicator.code,
             *((type(value), value) for value in values),
-            None if assessed is None else (type(assessed.value), assessed),
+            None if assessed is None else (type(assessed.value), assessed[1:]),  # all but the id, which no item holds
         )
         try:
             found = self._items.get(key)  # type: ignore[arg-type]
@@ -1830,7 +1832,6 @@ def _evaluate_title(
     updates: list[dict[str, Any]] = []
     olds: dict[int, Any] = {}  # reconciliation: the stored results of the rows scored again
     breakdowns: dict[str, str] = {}  # digest → JSON text of every breakdown a changed row needs
-    templates: dict[str, str] = {}  # digest → JSON text of a breakdown scored with stand-in assessment ids
     failures: list[dict[str, Any]] = []
     for n, (row, definition, plan) in enumerate(plans):
         codes = [i.code for i in definition.indicators if i.reads_assessment]
@@ -1840,7 +1841,6 @@ def _evaluate_title(
             _upgrade_waits(commune, subject, title, _subjects(commune, subject, definition), upgrade) if upgrade else {}
         )
         scorer = _scorer(row.id, definition, commune.area_class, fresh=repairs is not None)
-        stand_in = {code: -n for n, code in enumerate(codes, start=1)}  # an assessment's id while scoring alike
         population = definition.population
         stmt, width = _changed(commune, title, row, plan, codes, upgrade is not None, all_subjects[:n], here, repairs)
         # Subjects with the same inputs get the same result: most persons of a commune share a handful of input
@@ -1867,14 +1867,9 @@ def _evaluate_title(
             digest = _digest(result._digest, given, wait) if (given or wait) else result._digest
             if old_id is not None and old_digest == digest and repairs is None:
                 continue
-            # Subjects whose assessments differ only in their ids score alike: the combination leaves the ids out,
-            # is scored once with stand-in ids, and each subject's breakdown gets its own ids back (``_with_ids``).
-            # A reconciliation scores every subject with its own assessments, to compare.
-            own_ids: tuple[tuple[int, int], ...] = ()
-            alike: tuple[Any, ...] = given
-            if theirs and repairs is None:
-                alike = tuple(sorted((code, a.value, a.counts, a.by, a.evidence) for code, a in theirs.items()))
-                own_ids = tuple((stand_in[code], a.id) for code, a in theirs.items())
+            # Subjects whose assessments differ only in their ids score alike: the combination leaves the ids out
+            # (a breakdown names no assessment by id), the digest above keeps them.
+            alike = tuple(sorted((code, a[1:]) for code, a in theirs.items())) if theirs else ()
             inputs = (tuple(result)[2:width], alike, wait)
             scored = results.get(inputs)
             # The process's scores serve every subject but those with an upgrade wait (rare, and never recurring
@@ -1883,19 +1878,14 @@ def _evaluate_title(
             key = (row.id, id(definition), commune.area_class, inputs)
             if scored is None and shared and (known := _SCORES.get(key)):
                 scored = results[inputs] = known[0]
-                (templates if own_ids else breakdowns).setdefault(scored[5], known[1])
+                breakdowns.setdefault(scored[5], known[1])
             if scored is None:
                 try:
                     applicable = population is None or getattr(result, "in_population", 1) != 0
-                    stand_ins = (
-                        {code: a._replace(id=stand_in[code]) for code, a in theirs.items()}
-                        if own_ids and theirs
-                        else (theirs or {})
-                    )
                     # Outside the set's own population (an infant for the Learning Citizen title): not applicable,
                     # not "not yet eligible" — no indicator to score, nothing missing.
                     outcome, content = (
-                        scorer.score_content(result, plan, stand_ins)
+                        scorer.score_content(result, plan, theirs or {})
                         if applicable
                         else ((False, None, None, "", []), "[]")
                     )
@@ -1924,15 +1914,10 @@ def _evaluate_title(
                     continue
                 # Digested once per combination of inputs, not once per subject.
                 address = breakdown_digest(content)
-                (templates if own_ids else breakdowns).setdefault(address, content)
+                breakdowns.setdefault(address, content)
                 scored = results[inputs] = (row.id, *outcome[:3], outcome[3][:400], address, applicable)
                 if shared:
                     _remember(key, definition, scored, content)
-            if own_ids:
-                content = _with_ids(templates[scored[5]], own_ids)
-                address = breakdown_digest(content)
-                breakdowns.setdefault(address, content)
-                scored = (*scored[:5], address, scored[6])
             eligible += scored[1] - bool(old_eligible)
             if old_id is None:
                 inserts.append((subject_id, result.village_id, digest, scored))
@@ -2004,15 +1989,6 @@ def _evaluate_title(
         summary["failed"] = len(failures)
         summary["failures"] = failures[:MAX_FAILURES_LISTED]
     return summary
-
-
-def _with_ids(template: str, ids: tuple[tuple[int, int], ...]) -> str:
-    """A breakdown scored with stand-in assessment ids (negative: no stored row has one) with the real ones
-    (``ids``: stand-in, real). An assessment source is written ``{"kind":"assessment","id":-n,…`` by the compact
-    serialisation."""
-    for stand_in, real in ids:
-        template = template.replace(f'"kind":"assessment","id":{stand_in},', f'"kind":"assessment","id":{real},')
-    return template
 
 
 def _scorer(set_id: int, definition: crit.CriteriaDefinition, area_class: str | None, *, fresh: bool) -> _Scorer:

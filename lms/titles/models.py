@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Optional
@@ -153,6 +154,25 @@ class Assessment(Model):
 def breakdown_digest(content: str) -> str:
     """The address of a breakdown: a digest of its JSON text (compact separators, as the engine writes it)."""
     return hashlib.blake2b(content.encode(), digest_size=16).hexdigest()
+
+
+def with_assessment_ids(items: Iterable[dict[str, Any]], ids: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A breakdown's items with each assessment source naming the subject's assessment of its indicator (``ids``:
+    indicator code → the assessment, or its id). The engine stores breakdowns without the ids, so that subjects
+    assessed alike share one (ADR 40): the assessment of an indicator is the subject's one row for the year. An item
+    that names one already (a breakdown stored before) is kept as it is; so is one whose assessment is gone."""
+    result = []
+    for item in items:
+        source = item.get("source")
+        if isinstance(source, dict) and source.get("kind") == "assessment" and "id" not in source:
+            found = ids.get(str(item.get("indicator", "")))
+            if found is not None:
+                number = found if isinstance(found, int) else found.id
+                # The id after the kind, where the engine wrote it before.
+                source = {"kind": "assessment", "id": number, **{k: v for k, v in source.items() if k != "kind"}}
+                item = {**item, "source": source}
+        result.append(item)
+    return result
 
 
 class EligibilityBreakdown(Model):

@@ -25,7 +25,22 @@ from typing import Any
 
 from flask import has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, DateTime, Integer, Select, case, cast, false, func, insert, literal, null, select
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Integer,
+    Select,
+    bindparam,
+    case,
+    cast,
+    false,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from lms.auth.permissions import Permission, in_scope, scoped
@@ -50,6 +65,7 @@ from lms.titles import approvals, explain
 from lms.titles.dirty import mark_dirty
 from lms.titles.models import (
     TITLE_SUBJECT,
+    Assessment,
     CriteriaSet,
     Eligibility,
     EligibilityBreakdown,
@@ -58,6 +74,7 @@ from lms.titles.models import (
     Registration,
     SubjectType,
     Title,
+    with_assessment_ids,
 )
 
 MAX_ITEMS = 5000  # one commune's households fit; a province does not belong in one request
@@ -812,8 +829,43 @@ def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> 
             .order_by(Recognition.id)
         )
     )
+    _name_assessments(ids, subject_type, year)
     _audit_many("recognition.propose", ids, user, title=title, year=year)
     return ids
+
+
+def _name_assessments(ids: Sequence[int], subject_type: str, year: int) -> None:
+    """The copied breakdowns name the assessments they were scored on (the engine's shared breakdowns do not,
+    ADR 40): a recognition keeps them as they were when proposed. At most ``MAX_ITEMS`` rows, two statements and an
+    update of the rows assessed."""
+    copies = db.session.execute(
+        select(Recognition.id, Recognition.subject_id, Recognition.breakdown).where(Recognition.id.in_(ids))
+    ).all()
+    assessed = [row for row in copies if any(_unnamed(item) for item in row.breakdown or [])]
+    if not assessed:
+        return
+    found: dict[int, dict[str, int]] = {}
+    for assessment_id, subject_id, indicator in db.session.execute(
+        select(Assessment.id, Assessment.subject_id, Assessment.indicator).where(
+            Assessment.subject_type == subject_type,
+            Assessment.year == year,
+            Assessment.subject_id.in_([row.subject_id for row in assessed]),
+        )
+    ):
+        found.setdefault(subject_id, {})[indicator] = assessment_id
+    table = Recognition.__table__
+    db.session.execute(
+        update(table).where(table.c.id == bindparam("_id")).values(breakdown=bindparam("_breakdown")),
+        [
+            {"_id": row.id, "_breakdown": with_assessment_ids(row.breakdown, found.get(row.subject_id, {}))}
+            for row in assessed
+        ],
+    )
+
+
+def _unnamed(item: dict[str, Any]) -> bool:
+    source = item.get("source")
+    return isinstance(source, dict) and source.get("kind") == "assessment" and "id" not in source
 
 
 # --- decisions -------------------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from lms.titles.models import (
     RecognitionStatus,
     SubjectType,
     Title,
+    with_assessment_ids,
 )
 
 VIEW = Permission.TITLES_VIEW
@@ -1298,7 +1299,7 @@ def explain(eligibility: Eligibility, locale: str) -> list[ExplainedItem]:
         indicators = {}
     assessments = subject_assessments(eligibility.subject_type, eligibility.subject_id, eligibility.year)
     result = []
-    for item in eligibility.breakdown or []:
+    for item in with_assessment_ids(eligibility.breakdown or [], assessments):
         code = str(item.get("indicator", ""))
         info = indicators.get(code)
         result.append(

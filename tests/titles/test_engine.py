@@ -8,13 +8,15 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from flask import current_app
 from sqlalchemy import delete, func, insert, select
 
 from courses.models import LearningKind, LearningRecord
+from lms.auth.models import Role
 from lms.extensions import db, utcnow
 from lms.registry.models import AdminUnit, Household, Organisation, OrganisationMember, Person
 from lms.registry.text import fold, person_sort_key
-from lms.titles import criteria, engine
+from lms.titles import criteria, engine, recognition, services
 from lms.titles.models import (
     Assessment,
     AssessmentSource,
@@ -23,7 +25,7 @@ from lms.titles.models import (
     Recognition,
     RecognitionStatus,
 )
-from tests.conftest import make_household, make_village, unit_by_code
+from tests.conftest import make_household, make_user, make_village, unit_by_code
 
 YEAR = 2025
 
@@ -906,12 +908,12 @@ def test_scored_combinations_are_kept_from_one_commune_to_the_next(commune: Admi
         assert theirs.breakdown_id == mine.breakdown_id
 
 
-def test_subjects_whose_assessments_differ_only_in_their_ids_are_scored_once(
+def test_subjects_whose_assessments_differ_only_in_their_ids_are_scored_once_and_share_a_breakdown(
     commune: AdminUnit, monkeypatch: Any
 ) -> None:
-    """Assessed subjects with the same values share one scoring (the combination leaves the assessments' ids out);
-    each breakdown still names its own subject's assessments, and a reconciliation, which scores every subject
-    afresh with its own, finds nothing to repair."""
+    """Assessed subjects with the same values share one scoring and one stored breakdown (it names no assessment by
+    id, ADR 40); what reads a subject's breakdown for a person — the explanation, the API, a proposal's copy — names
+    the subject's own assessments. A reconciliation, which scores every subject afresh, finds nothing to repair."""
     scored: list[int] = []
     real = engine._Scorer.score_content
 
@@ -930,21 +932,31 @@ def test_subjects_whose_assessments_differ_only_in_their_ids_are_scored_once(
     engine.evaluate_commune(commune.id, YEAR)
 
     assert len(scored) == 2  # the three alike once, the other once
+    rows = [eligibility("person", p.id, "citizen") for p in alike]
+    assert all(row is not None and row.eligible for row in rows)
+    assert len({row.breakdown_id for row in rows if row is not None}) == 1  # one breakdown for the three
+    stored = rows[0].breakdown if rows[0] is not None else []
+    assert [i for i in stored if i["source"]["kind"] == "assessment" and "id" in i["source"]] == []
+
+    def own(p: Person) -> dict[str, int]:
+        return {a.indicator: a.id for a in db.session.scalars(select(Assessment).where(Assessment.subject_id == p.id))}
+
     for p in (*alike, other):
         row = eligibility("person", p.id, "citizen")
         assert row is not None
-        theirs = {
-            a.indicator: a.id for a in db.session.scalars(select(Assessment).where(Assessment.subject_id == p.id))
-        }
-        named = {i["indicator"]: i["source"]["id"] for i in row.breakdown if i["source"]["kind"] == "assessment"}
-        assert named == {code: theirs[code] for code in named}
+        with current_app.test_request_context():
+            explained = services.explain(row, "vi")
+        named = {x.code: x.item["source"]["id"] for x in explained if x.item["source"]["kind"] == "assessment"}
         assert len(named) >= 5  # every assessed indicator of the shipped set
-    first = eligibility("person", alike[0].id, "citizen")
-    second = eligibility("person", alike[1].id, "citizen")
-    assert first is not None
-    assert second is not None
-    assert (first.eligible, first.score, first.missing) == (second.eligible, second.score, second.missing)
-    assert first.breakdown_id != second.breakdown_id  # their own assessments' ids
+        assert named == {code: own(p)[code] for code in named}
+
+    leader = make_user(Role.COMMUNE_LEADER, commune, "alike@example.vn")
+    ids = recognition.propose(title="citizen", year=YEAR, subject_ids=[p.id for p in alike[:2]], user=leader)
+    for copy in db.session.scalars(select(Recognition).where(Recognition.id.in_(ids))):
+        mine = next(p for p in alike if p.id == copy.subject_id)
+        named = {i["indicator"]: i["source"]["id"] for i in copy.breakdown if i["source"]["kind"] == "assessment"}
+        assert len(named) >= 5
+        assert named == {code: own(mine)[code] for code in named}
 
     repairs: list[dict[str, Any]] = []
     engine.evaluate_commune(commune.id, YEAR, repairs=repairs)
