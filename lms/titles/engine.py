@@ -910,8 +910,12 @@ def _share_subquery(
             ).where(
                 e.c.subject_type == member_type,
                 e.c.subject_id == member_id,
-                e.c.title == share.title,
-                e.c.year == commune.year,
+                # Title and year as expressions no index holds: only the unique key (subject first) can serve the
+                # probe. With them as plain columns, a table analysed while empty of live rows (its pages full of
+                # deleted ones) had PostgreSQL probe the village index on (year, title) — its whole length per
+                # member: the largest commune's share ran for more than ten minutes instead of a second.
+                e.c.title.concat("") == share.title,
+                e.c.year + 0 == commune.year,
             )
             selected = selected.add_columns(state.scalar_subquery().label(label))
     if results:

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from flask import current_app
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy import text as sql
 
 from courses.models import LearningKind, LearningRecord
 from lms.auth.models import Role
@@ -1180,3 +1181,40 @@ def test_a_metric_row_written_meanwhile_does_not_fail_a_first_evaluation(commune
         )
     ).tuples()
     assert {(p, Decimal(v)) for p, v in stored} == {(people[0].id, Decimal(1)), (people[1].id, Decimal(1))}
+
+
+@pytest.mark.postgresql  # the plan is PostgreSQL's
+def test_member_shares_probe_the_unique_key_even_when_the_table_was_analysed_empty(commune: AdminUnit) -> None:
+    """A share of members' results (households of a village who are Learning Families…) probes each member's row.
+    With ``eligibility`` analysed while its pages held only deleted rows, PostgreSQL believed it empty and chose the
+    village index on (year, title) for the probe — a walk of the whole index per member, more than ten minutes for
+    the largest generated commune. The probe must use the unique key (subject first) whatever the statistics."""
+    populate(commune, 40)
+    engine.evaluate_commune(commune.id, YEAR)
+    db.session.execute(  # pages of rows, then deleted: a seq scan is no longer the cheap way to probe
+        sql(
+            "INSERT INTO eligibility (subject_type, subject_id, title, year, commune_id, criteria_set_id, eligible,"
+            " missing, computed_at, inputs_digest, applicable)"
+            " SELECT 'person', n, 'citizen', 1999, :commune, 0, false, '', now(), '', true"
+            " FROM generate_series(1, 20000) AS n"
+        ),
+        {"commune": commune.id},
+    )
+    db.session.execute(delete(Eligibility))
+    db.session.execute(sql("ANALYZE eligibility"))  # live rows 0, pages > 0: the state of the ten minutes
+    assert db.session.scalar(sql("SELECT reltuples FROM pg_class WHERE relname = 'eligibility'")) == 0
+    plans: list[str] = []
+
+    def explain(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if "me1." in statement and not statement.lstrip().upper().startswith("EXPLAIN"):
+            cursor.execute("EXPLAIN " + statement, parameters)
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
+
+    event.listen(db.engine, "before_cursor_execute", explain)
+    try:
+        engine.evaluate_commune(commune.id, YEAR)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", explain)
+    probes = [line for plan in plans for line in plan.splitlines() if " on eligibility me" in line]
+    assert probes, plans  # the village, commune and organisation shares probe members' rows
+    assert all("uq_eligibility_subject_type_subject_id_title_year" in line for line in probes), probes
