@@ -1140,16 +1140,18 @@ class Waiting:
 
 def waiting_for(user: Any) -> list[Waiting]:
     """The proposals waiting for the user's decision, counted per commune, year and title, most first. One query:
-    grouped by the organisation's managing level too, so a province leader is not shown the commune-managed units
-    (nor a commune leader the province's), as :func:`decide` would refuse them."""
+    grouped by the organisation's managing level and kind too, so a province leader is not shown the commune-managed
+    units (nor a commune leader the province's, or the commune People's Committee), as :func:`decide` would refuse
+    them."""
     titles = approvals.decided_titles(user)
     if not titles:
         return []
     place = aliased(AdminUnit)
     managing = case((Recognition.title == Title.UNIT.value, Organisation.managing_level), else_=None)
+    kind = case((Recognition.title == Title.UNIT.value, Organisation.kind), else_=None)
     stmt = (
         scoped(
-            select(place.id, place.path, Recognition.year, Recognition.title, managing, func.count()),
+            select(place.id, place.path, Recognition.year, Recognition.title, managing, kind, func.count()),
             Recognition.commune_id,
             user,
             Permission.TITLES_APPROVE,
@@ -1160,12 +1162,12 @@ def waiting_for(user: Any) -> list[Waiting]:
             (Recognition.title == Title.UNIT.value) & (Organisation.id == Recognition.subject_id),
         )
         .where(Recognition.status == RecognitionStatus.PROPOSED.value, Recognition.title.in_(titles))
-        .group_by(place.id, place.path, Recognition.year, Recognition.title, managing)
+        .group_by(place.id, place.path, Recognition.year, Recognition.title, managing, kind)
     )
     paths = {level: approvals.deciding_paths(user, level) for level in approvals.LEVELS}
     counts: dict[tuple[int, int, str], int] = {}
-    for commune_id, path, year, title, level, count in db.session.execute(stmt).tuples():
-        rule = approvals.rule_for(title, level)
+    for commune_id, path, year, title, level, organisation_kind, count in db.session.execute(stmt).tuples():
+        rule = approvals.rule_for(title, level, organisation_kind)
         if any(path.startswith(p) for p in paths[rule.level]):
             key = (commune_id, year, title)
             counts[key] = counts.get(key, 0) + count

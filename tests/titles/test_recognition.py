@@ -406,3 +406,28 @@ def test_two_approvers_at_the_same_time_one_wins(app):
             db.session.flush()
             db.session.delete(db.session.get(AdminUnit, ids["village"]))
             db.session.commit()
+
+
+def test_tt24_art2_3_art5_1_the_commune_committee_does_not_recognise_itself(commune_a):
+    """Circular 24/2023, Art. 2.3 ("Đơn vị cấp huyện là Ủy ban nhân dân cấp xã") and Art. 5.1 ("Chủ tịch Ủy ban nhân
+    dân cấp huyện quyết định công nhận Đơn vị cấp huyện"): the commune People's Committee, registered as managed by
+    the commune, is decided at the level standing for the district (the province after 2025), not by the commune's
+    own leader, and the decision is written in the province chairman's name."""
+    commune = commune_a["commune"]
+    committee = Organisation(
+        commune_id=commune.id, code="UBND-X", name="UBND xã", kind="commune_committee", managing_level="commune"
+    )
+    db.session.add(committee)
+    db.session.flush()
+    assert approvals.rule_for("unit", "commune", "commune_committee").level == "province"
+    unit_set = criteria_set(Title.UNIT, validity_years=3)
+    eligibility(unit_set, committee.id, commune.id, YEAR)
+    (rid,) = recognition.propose(title="unit", year=YEAR, subject_ids=[committee.id], user=commune_a["leader"])
+    assert recognition.waiting_for(commune_a["leader"]) == []
+    with pytest.raises(recognition.RecognitionError, match="province level"):
+        recognition.decide([rid], decision_number="9/QĐ", decision_date=DAY, user=commune_a["leader"])
+    _, province = approvals.places([commune.id])[commune.id]
+    approver = make_user(Role.PROVINCE_LEADER, province, "p-committee@example.vn")
+    assert [(w.title, w.count) for w in recognition.waiting_for(approver)] == [("unit", 1)]
+    (row,) = recognition.decide([rid], decision_number="9/QĐ-UBND", decision_date=DAY, user=approver)
+    assert row.authority.startswith("Chủ tịch UBND tỉnh")
