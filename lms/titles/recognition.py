@@ -650,7 +650,8 @@ def _resolve_persons(
 
 
 def proposable(title: str, year: int) -> Select:
-    """Eligible rows of ``title`` and ``year`` that have no recognition row yet (scope it with ``scoped``)."""
+    """Eligible rows of ``title`` and ``year`` that have no recognition row yet, nor hold the title at their level by
+    an earlier recognition still in force (scope it with ``scoped``)."""
     taken = (
         select(Recognition.id)
         .where(
@@ -661,8 +662,23 @@ def proposable(title: str, year: int) -> Select:
         )
         .exists()
     )
+    # Held by an earlier recognition still in force at this level or higher: not proposable (see :func:`_kept`).
+    earlier = aliased(Recognition)
+    kept = (
+        select(earlier.id)
+        .where(
+            earlier.subject_type == Eligibility.subject_type,
+            earlier.subject_id == Eligibility.subject_id,
+            earlier.title == Eligibility.title,
+            earlier.status == RecognitionStatus.RECOGNISED.value,
+            earlier.year < Eligibility.year,
+            earlier.valid_until >= date(year, 12, 31),
+            func.coalesce(earlier.level, 0) >= func.coalesce(Eligibility.level, 0),
+        )
+        .exists()
+    )
     return select(Eligibility).where(
-        Eligibility.title == title, Eligibility.year == year, Eligibility.eligible.is_(True), ~taken
+        Eligibility.title == title, Eligibility.year == year, Eligibility.eligible.is_(True), ~taken, ~kept
     )
 
 
@@ -674,11 +690,35 @@ def _missing_words(item: dict[str, Any]) -> str:
     return str(missing.get("code") if isinstance(missing, dict) else missing)
 
 
+def _kept(subject_type: str, title: str, year: int, subject_ids: Sequence[int]) -> dict[int, Any]:
+    """Subjects that hold ``title`` in ``year`` by a recognition of an earlier year still in force (a circular title
+    kept for three years), with that recognition's year, level and end; one statement.
+
+    Circular 24/2023, Art. 2.10: "Công nhận lại là việc thực hiện lại quy trình đánh giá, công nhận … sau khi quyết
+    định công nhận lần trước đó hết thời hạn hiệu lực"; Art. 2.11: "Công nhận nâng mức độ" (level 1 → level 2);
+    Circular 25/2023, Art. 5.4 and 9.4 the same for the commune. While a recognition is kept, a new one at the same or
+    a lower level is neither: only the upgrade may be proposed."""
+    rows = db.session.execute(
+        select(Recognition.subject_id, Recognition.year, Recognition.level, Recognition.valid_until)
+        .where(
+            Recognition.subject_type == subject_type,
+            Recognition.title == title,
+            Recognition.status == RecognitionStatus.RECOGNISED.value,
+            Recognition.year < year,
+            Recognition.valid_until >= date(year, 12, 31),
+            Recognition.subject_id.in_(subject_ids),
+        )
+        .order_by(Recognition.subject_id, Recognition.year)
+    )
+    return {row.subject_id: row for row in rows}  # ordered: the latest year wins
+
+
 def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> list[int]:
     """Put eligible subjects on the list for recognition; returns the new recognitions' ids.
 
     Refuses, all or nothing and with one message per subject: a subject not evaluated, not eligible (with what it
-    lacks), already proposed or decided, or outside the user's scope for ``titles.propose``. The eligibility
+    lacks), already proposed or decided, holding the title by an earlier recognition still in force at the same or a
+    higher level (:func:`_kept`), or outside the user's scope for ``titles.propose``. The eligibility
     snapshot is copied by one ``INSERT … SELECT``.
     """
     if title not in Title.__members__.values():
@@ -698,6 +738,7 @@ def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> 
                 Eligibility.subject_id,
                 Eligibility.eligible,
                 Eligibility.commune_id,
+                Eligibility.level,
                 EligibilityBreakdown.content.label("breakdown"),
             )
             .outerjoin(EligibilityBreakdown, EligibilityBreakdown.id == Eligibility.breakdown_id)
@@ -721,10 +762,12 @@ def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> 
         .tuples()
         .all()
     )
+    kept = _kept(subject_type, title, year, wanted)
     allowed = _communes_in_scope({r.commune_id for r in rows.values()}, user, Permission.TITLES_PROPOSE)
     details = []
     for index, sid in enumerate(subject_ids):
         row = rows.get(sid)
+        held = kept.get(sid)
         if row is None or row.commune_id not in allowed:
             message = _(
                 "%(kind)s %(id)s has no evaluation for %(year)s in your scope",
@@ -739,6 +782,17 @@ def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> 
                 id=sid,
                 status=_word(existing[sid]),
                 year=year,
+            )
+        elif held is not None and (row.level or 0) <= (held.level or 0):
+            message = _(
+                "%(kind)s %(id)s holds the title by the recognition for %(held_year)s (level %(level)s), kept until "
+                "%(until)s: it is recognised again only after that lapses; before, only a higher level may be "
+                "proposed",
+                kind=_word(subject_type),
+                id=sid,
+                held_year=held.year,
+                level=held.level or "",
+                until=f"{held.valid_until:%d/%m/%Y}",
             )
         elif not row.eligible:
             lacking = "; ".join(

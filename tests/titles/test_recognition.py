@@ -431,3 +431,63 @@ def test_tt24_art2_3_art5_1_the_commune_committee_does_not_recognise_itself(comm
     assert [(w.title, w.count) for w in recognition.waiting_for(approver)] == [("unit", 1)]
     (row,) = recognition.decide([rid], decision_number="9/QĐ-UBND", decision_date=DAY, user=approver)
     assert row.authority.startswith("Chủ tịch UBND tỉnh")
+
+
+def test_tt24_art2_10_art2_11_a_kept_title_is_not_proposed_again_only_raised(commune_a):
+    """Circular 24/2023, Art. 5.4 (kept for the 3 years after the year recognised), Art. 2.10 (re-recognition only
+    after the earlier decision lapses) and Art. 2.11 (raising level 1 to level 2); Circular 25/2023, Art. 5.4, 9.4:
+    a unit recognised at level 1 for 2024 holds the title through 2027, so in 2025 it is not proposed again at
+    level 1 (neither listed nor accepted); level 2 may be proposed. A one-year association title is not kept."""
+    commune = commune_a["commune"]
+    unit = Organisation(commune_id=commune.id, code="PGD-K", name="Phòng GD", kind="agency", managing_level="district")
+    other = Organisation(commune_id=commune.id, code="PGD-L", name="Phòng VH", kind="agency", managing_level="district")
+    db.session.add_all([unit, other])
+    db.session.flush()
+    unit_set = criteria_set(Title.UNIT, validity_years=3)
+    for org in (unit, other):
+        db.session.add(
+            Recognition(
+                subject_type="organisation",
+                subject_id=org.id,
+                title="unit",
+                year=YEAR - 1,
+                level=1,
+                commune_id=commune.id,
+                status=RecognitionStatus.RECOGNISED.value,
+                decision_number="3/QĐ-UBND",
+                decision_date=date(YEAR, 2, 1),
+                valid_until=recognition.valid_until(YEAR - 1, 3),
+            )
+        )
+    same = eligibility(unit_set, unit.id, commune.id, YEAR)
+    higher = eligibility(unit_set, other.id, commune.id, YEAR)
+    same.level, higher.level = 1, 2
+    db.session.flush()
+    listed = db.session.scalars(recognition.proposable("unit", YEAR)).all()
+    assert [row.subject_id for row in listed] == [other.id]
+    with pytest.raises(recognition.RecognitionError, match="cannot be proposed") as caught:
+        recognition.propose(title="unit", year=YEAR, subject_ids=[unit.id], user=commune_a["leader"])
+    assert "31/12/2027" in caught.value.details[0]["message"]
+    assert recognition.propose(title="unit", year=YEAR, subject_ids=[other.id], user=commune_a["leader"])
+    # Once the kept years are over (2028 evaluated), the unit is recognised again at level 1 (Art. 2.10).
+    again = eligibility(unit_set, unit.id, commune.id, YEAR + 3)
+    again.level = 1
+    db.session.flush()
+    assert recognition.propose(title="unit", year=YEAR + 3, subject_ids=[unit.id], user=commune_a["leader"])
+    # A family recognised for 2024 (one-year title) is proposed for 2025 as usual.
+    household = commune_a["households"][0]
+    db.session.add(
+        Recognition(
+            subject_type="household",
+            subject_id=household.id,
+            title="family",
+            year=YEAR - 1,
+            commune_id=commune.id,
+            status=RecognitionStatus.RECOGNISED.value,
+            decision_number="1/QĐ-UBND",
+            decision_date=date(YEAR, 1, 10),
+            valid_until=recognition.valid_until(YEAR - 1, 1),
+        )
+    )
+    db.session.flush()
+    assert recognition.propose(title="family", year=YEAR, subject_ids=[household.id], user=commune_a["leader"])
