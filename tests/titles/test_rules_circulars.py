@@ -535,3 +535,23 @@ def test_tt24_art5_3_level_2_only_12_months_after_the_level_1_decision(
             assert "level 2 can be asked for from 2026-02-10" in describe_missing(wait)
     else:
         assert all(i["indicator"] != "upgrade" for i in row.breakdown)
+
+
+def test_tt24_art8_2_the_good_digital_level_implies_the_basic_one(commune: AdminUnit) -> None:
+    """Circular 24, Art. 8.2 (level 2 "khi đạt đầy đủ các tiêu chí, chỉ tiêu được quy định tại Điều 7") with Art.
+    6.3.d / 7.3.d (a school at the basic, then the good digital-transformation level of Decision 4725): a school
+    assessed at the good level (3.4b) meets the basic one (3.4) without a second assessment, and reaches level 2;
+    the same for a province-managed university (Art. 12.3.đ / 13.3.đ: 3.6, 3.6b)."""
+    school = unit_with(commune, t3_1b=98)
+    db.session.execute(
+        Assessment.__table__.delete().where(Assessment.subject_id == school.id, Assessment.indicator.in_(["t3.4"]))
+    )
+    school.kind, school.managing_level = "school", "province"
+    db.session.flush()
+    assess("organisation", school.id, "t3.6b", 1, commune)
+    engine.evaluate_commune(commune.id, YEAR)
+    row = eligibility("organisation", school.id, "unit")
+    assert row is not None
+    assert item(row, "t3.4")["source"]["kind"] == "implied"
+    assert item(row, "t3.6")["source"]["kind"] == "implied"
+    assert row.level == 2
