@@ -555,3 +555,35 @@ def test_tt24_art8_2_the_good_digital_level_implies_the_basic_one(commune: Admin
     assert item(row, "t3.4")["source"]["kind"] == "implied"
     assert item(row, "t3.6")["source"]["kind"] == "implied"
     assert row.level == 2
+
+
+@pytest.mark.parametrize(
+    ("kind", "unassessed", "not_applicable", "level"),
+    [
+        ("agency", ["t3.4", "t3.4b", "t3.5"], ["t3.4", "t3.4b", "t3.5"], 2),
+        ("commune_committee", ["t3.4", "t3.4b", "t3.5"], ["t3.4", "t3.4b", "t3.5"], 2),
+        ("enterprise", ["t2.4", "t3.4", "t3.4b"], ["t2.4", "t3.4", "t3.4b"], 2),
+        ("school", ["t3.4b"], [], 1),  # a school is still asked: without the good level it stops at level 1
+        ("school", ["t3.5"], [], 0),  # … and for the accreditation (recorded met when not a vocational one)
+    ],
+)
+def test_tt24_school_and_enterprise_indicators_are_not_asked_of_others(
+    commune: AdminUnit, kind: str, unassessed: list[str], not_applicable: list[str], level: int
+) -> None:
+    """Circular 24, Art. 6.3.d / 7.3.d ("Đơn vị cấp huyện là cơ sở giáo dục phổ thông đạt mức độ chuyển đổi số …"),
+    Art. 6.3.đ / 7.3.đ ("… là cơ sở giáo dục nghề nghiệp đạt kiểm định …") and Art. 6.2.d / 7.2.d ("không bao gồm
+    thành viên trong đơn vị là tổ chức kinh tế"): an agency or the commune People's Committee is not asked for a
+    school's digital-transformation level nor a vocational accreditation, and an enterprise not for its members'
+    language certificates — "not applicable" and met, so no evidence is needed for them (Art. 9.3); a school is."""
+    org = unit_with(commune, t3_1b=98)
+    db.session.execute(
+        Assessment.__table__.delete().where(Assessment.subject_id == org.id, Assessment.indicator.in_(unassessed))
+    )
+    org.kind = kind
+    db.session.flush()
+    engine.evaluate_commune(commune.id, YEAR)
+    row = eligibility("organisation", org.id, "unit")
+    assert row is not None
+    for code in not_applicable:
+        assert item(row, code)["source"]["kind"] == "not_applicable", code
+    assert row.level == level
