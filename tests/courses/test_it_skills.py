@@ -187,6 +187,36 @@ def test_a_verified_certificate_grants_the_basic_standard_an_unverified_one_does
     assert not it_skills.progress(holder.id).standards["basic"]
 
 
+def test_ttlt17_art16_2_an_advanced_certificate_grants_its_three_advanced_modules(app_ctx):
+    """Joint Circular 17/2016, Art. 16.2: "Chứng chỉ ứng dụng CNTT nâng cao được cấp cho cá nhân có chứng chỉ ứng dụng
+    CNTT cơ bản, đồng thời đạt yêu cầu của các bài thi tương ứng với 03 mô đun" (Circular 03/2014, Art. 2.2-2.3):
+    verified, an advanced certificate grants the six basic modules and the advanced modules it names, so its holder
+    meets the advanced standard; it names advanced modules only, at least three."""
+    commune = unit_by_code("23293")
+    (holder,) = people(commune, "A", "Lê Văn Nâng")
+
+    def record(number: str, modules: str) -> ItCertificate:
+        return it_skills.record_certificate(
+            person=holder,
+            number=number,
+            issuer="Trường ĐH Đà Nẵng",
+            issued_on=date(2025, 6, 1),
+            upload=scan(),
+            recorded_by_id=None,
+            modules=modules,
+        )
+
+    for wrong in ("IU03, IU07, IU08", "IU07 IU08", "IU07, IU99, IU08"):
+        with pytest.raises(it_skills.ItSkillsError) as caught:
+            record("CNTT-NC-0", wrong)
+        assert caught.value.field == "modules"
+    certificate = record("CNTT-NC-1", "iu10, IU07 IU08")
+    assert certificate.modules == ["IU07", "IU08", "IU10"]
+    assert it_skills.verify_certificate(certificate, user_id=None) == 9
+    assert modules_of(holder) == {*BASIC, "IU07", "IU08", "IU10"}
+    assert it_skills.progress(holder.id).standards["advanced"]
+
+
 def test_a_certificate_scan_must_be_a_pdf_jpeg_or_png(app_ctx):
     (holder,) = people(unit_by_code("23293"), "S", "Đỗ Văn Quét")
     with pytest.raises(it_skills.ItSkillsError) as refused:
