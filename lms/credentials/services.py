@@ -47,7 +47,7 @@ from lms.registry.models import AdminUnit, Clc, Person, UnitLevel
 from lms.registry.text import fold
 from lms.titles import approvals
 from lms.titles.models import TITLE_SUBJECT, CriteriaSet, Recognition, RecognitionStatus, SubjectType, Title
-from lms.titles.recognition import TITLE_NAMES_VI, certificate_valid_until, subjects
+from lms.titles.recognition import certificate_valid_until, subjects, title_name_vi
 
 from .models import STATUS_LIST_SIZE, IssuedCredential, Issuer, IssuerKey, StatusList
 
@@ -702,7 +702,7 @@ def credential_for_recognition(row: Recognition) -> IssuedCredential:
     criteria = db.session.get(CriteriaSet, row.criteria_set_id) if row.criteria_set_id else None
     subject = subjects(row.subject_type, [row.subject_id]).get(row.subject_id)
     commune = db.session.get(AdminUnit, row.commune_id)
-    title_name = TITLE_NAMES_VI[Title(row.title)]
+    title_name = title_name_vi(row)
     credential_uuid = str(uuid.uuid4())
     if criteria is not None:
         narrative = (

@@ -82,6 +82,24 @@ TITLE_NAMES_VI = {
 }
 
 
+def title_name_vi(row: Recognition) -> str:
+    """The title as the decision and the certificate name it. A Learning Unit recognised under Circular 24/2023 is an
+    "'Đơn vị học tập' cấp huyện" (Art. 5.1: a district-level unit, Art. 2.3, the commune People's Committee among
+    them) or "cấp tỉnh" (Art. 11.1: a province-level unit, Art. 2.4); a commune-managed one (Decision 448) has no
+    level in its name."""
+    name = TITLE_NAMES_VI[Title(row.title)]
+    if row.title != Title.UNIT.value or row.criteria_set_id is None:
+        return name
+    definition = db.session.scalar(select(CriteriaSet.definition).where(CriteriaSet.id == row.criteria_set_id)) or {}
+    if not {"district", "province"} & set(definition.get("managing_levels") or ()):
+        return name
+    organisation = db.session.get(Organisation, row.subject_id)
+    if organisation is None:
+        return name
+    province = organisation.managing_level in ("province", "central") and organisation.kind != "commune_committee"
+    return f"{name} cấp {'tỉnh' if province else 'huyện'}"
+
+
 class RecognitionError(ValueError):
     """A refused operation. ``field`` names the input at fault; ``details`` lists per-item problems as
     ``{"index", "subject_id" | "recognition_id", "message"}``."""
@@ -1167,7 +1185,7 @@ def public_view(row: Recognition, today: date | None = None) -> dict[str, Any]:
     return {
         "code": row.certificate_code,
         "title": row.title,
-        "title_name": TITLE_NAMES_VI[Title(row.title)],
+        "title_name": title_name_vi(row),
         "year": row.year,
         "level": row.level,
         "status": status,

@@ -491,3 +491,46 @@ def test_tt24_art2_10_art2_11_a_kept_title_is_not_proposed_again_only_raised(com
     )
     db.session.flush()
     assert recognition.propose(title="family", year=YEAR, subject_ids=[household.id], user=commune_a["leader"])
+
+
+def test_tt24_art5_1_art11_1_the_unit_title_names_its_level_of_government(commune_a):
+    """Circular 24/2023, Art. 5.1 ("công nhận Đơn vị cấp huyện đạt 'Đơn vị học tập' cấp huyện") and Art. 11.1 ("…
+    cấp tỉnh"): a unit recognised under the circular is a Learning Unit of the district or of the province, and the
+    public page (as the certificate and the credential) says which; the commune People's Committee is a district-level
+    unit (Art. 2.3); a commune-managed unit (Decision 448) has no such level."""
+    from lms.titles import criteria
+
+    criteria.load_shipped_criteria()
+    tt24 = criteria.active_set("unit", managing_level="district")
+    part_d = criteria.active_set("unit", managing_level="commune")
+    assert tt24 is not None and part_d is not None
+    commune = commune_a["commune"]
+    expected = {}
+    for code, kind, level, criteria_set, name in [
+        ("PGD-T", "agency", "district", tt24, "Đơn vị học tập cấp huyện"),
+        ("UBND-T", "commune_committee", "commune", tt24, "Đơn vị học tập cấp huyện"),
+        ("THPT-T", "school", "province", tt24, "Đơn vị học tập cấp tỉnh"),
+        ("HTX-T", "other", "commune", part_d, "Đơn vị học tập"),
+    ]:
+        org = Organisation(commune_id=commune.id, code=code, name=code, kind=kind, managing_level=level)
+        db.session.add(org)
+        db.session.flush()
+        row = Recognition(
+            subject_type="organisation",
+            subject_id=org.id,
+            title="unit",
+            year=YEAR,
+            level=1,
+            commune_id=commune.id,
+            criteria_set_id=criteria_set.id,
+            status=RecognitionStatus.RECOGNISED.value,
+            decision_number="5/QĐ-UBND",
+            decision_date=DAY,
+            certificate_code=f"T-{code}",
+        )
+        db.session.add(row)
+        db.session.flush()
+        expected[code] = (row, name)
+    for row, name in expected.values():
+        assert recognition.title_name_vi(row) == name
+        assert recognition.public_view(row)["title_name"] == name
