@@ -1080,6 +1080,19 @@ def decide(
         .tuples()
         .all()
     )
+    # A circular title (kept three years) is judged on figures from 1 January to 31 December of the year evaluated,
+    # and its dossier is sent in the next year (Circular 24, Art. 10.1.b-c, 16.1.b-c: before 15 January; Circular
+    # 25, Art. 9.1.b, d: before 28 February): its decision cannot be dated inside the year it judges.
+    inside = [r for r in rows if validity.get(r.criteria_set_id or 0, 1) > 1 and decision_date <= date(r.year, 12, 31)]
+    if inside:
+        raise RecognitionError(
+            _(
+                "The decision date is inside the year evaluated (%(year)s): a Learning Unit or a commune learning "
+                "community is judged on the whole year and decided in the next one.",
+                year=inside[0].year,
+            ),
+            "decision_date",
+        )
     authorities = default_authorities(rows) if not authority.strip() else {}
     user_id = getattr(user, "id", None)
     for row in rows:  # attributes only: the flush sends them as one executemany UPDATE

@@ -534,3 +534,25 @@ def test_tt24_art5_1_art11_1_the_unit_title_names_its_level_of_government(commun
     for row, name in expected.values():
         assert recognition.title_name_vi(row) == name
         assert recognition.public_view(row)["title_name"] == name
+
+
+def test_tt24_art10_1_a_circular_title_is_not_decided_inside_the_year_it_judges(commune_a):
+    """Circular 24/2023, Art. 10.1.b-c (figures from 1 January to 31 December of the year evaluated; the dossier sent
+    before 15 January of the next year) and Art. 10.3 (decided before 15 February of the next year); Circular 25,
+    Art. 9.1.b, d the same: a decision dated inside the evaluated year is refused, one of the next year is taken. A
+    one-year association title keeps its rule (not before the year)."""
+    commune = commune_a["commune"]
+    unit = Organisation(commune_id=commune.id, code="PGD-D", name="Phòng GD", kind="agency", managing_level="district")
+    db.session.add(unit)
+    db.session.flush()
+    eligibility(criteria_set(Title.UNIT, validity_years=3), unit.id, commune.id, YEAR)
+    (rid,) = recognition.propose(title="unit", year=YEAR, subject_ids=[unit.id], user=commune_a["leader"])
+    _, province = approvals.places([commune.id])[commune.id]
+    approver = make_user(Role.PROVINCE_LEADER, province, "p-dated@example.vn")
+    with pytest.raises(recognition.RecognitionError, match="inside the year evaluated") as caught:
+        recognition.decide([rid], decision_number="2/QĐ-UBND", decision_date=date(YEAR, 12, 31), user=approver)
+    assert caught.value.field == "decision_date"
+    (row,) = recognition.decide([rid], decision_number="2/QĐ-UBND", decision_date=date(YEAR + 1, 2, 10), user=approver)
+    assert row.status == RecognitionStatus.RECOGNISED
+    ids = _propose_two(commune_a)
+    assert recognition.decide(ids, decision_number="3/QĐ", decision_date=date(YEAR, 12, 20), user=commune_a["leader"])
