@@ -562,7 +562,8 @@ def test_tt24_art8_2_the_good_digital_level_implies_the_basic_one(commune: Admin
     [
         ("agency", ["t3.4", "t3.4b", "t3.5"], ["t3.4", "t3.4b", "t3.5"], 2),
         ("commune_committee", ["t3.4", "t3.4b", "t3.5"], ["t3.4", "t3.4b", "t3.5"], 2),
-        ("enterprise", ["t2.4", "t3.4", "t3.4b"], ["t2.4", "t3.4", "t3.4b"], 2),
+        ("enterprise", ["t1.3", "t2.4", "t3.4", "t3.4b"], ["t1.3", "t2.4", "t3.4", "t3.4b"], 2),
+        ("agency", ["t1.3"], [], 0),  # a public body is asked for its training budget (Art. 6.1.c)
         ("school", ["t3.4b"], [], 1),  # a school is still asked: without the good level it stops at level 1
         ("school", ["t3.5"], [], 0),  # … and for the accreditation (recorded met when not a vocational one)
     ],
@@ -571,10 +572,12 @@ def test_tt24_school_and_enterprise_indicators_are_not_asked_of_others(
     commune: AdminUnit, kind: str, unassessed: list[str], not_applicable: list[str], level: int
 ) -> None:
     """Circular 24, Art. 6.3.d / 7.3.d ("Đơn vị cấp huyện là cơ sở giáo dục phổ thông đạt mức độ chuyển đổi số …"),
-    Art. 6.3.đ / 7.3.đ ("… là cơ sở giáo dục nghề nghiệp đạt kiểm định …") and Art. 6.2.d / 7.2.d ("không bao gồm
-    thành viên trong đơn vị là tổ chức kinh tế"): an agency or the commune People's Committee is not asked for a
+    Art. 6.3.đ / 7.3.đ ("… là cơ sở giáo dục nghề nghiệp đạt kiểm định …"), Art. 6.2.d / 7.2.d ("không bao gồm
+    thành viên trong đơn vị là tổ chức kinh tế") and Art. 6.1.c (state budget for training "đối với đơn vị là cơ quan,
+    đơn vị sự nghiệp công lập của nhà nước"): an agency or the commune People's Committee is not asked for a
     school's digital-transformation level nor a vocational accreditation, and an enterprise not for its members'
-    language certificates — "not applicable" and met, so no evidence is needed for them (Art. 9.3); a school is."""
+    language certificates nor a state training budget — "not applicable" and met, so no evidence is needed for them
+    (Art. 9.3); a school, or an agency for its budget, still is."""
     org = unit_with(commune, t3_1b=98)
     db.session.execute(
         Assessment.__table__.delete().where(Assessment.subject_id == org.id, Assessment.indicator.in_(unassessed))
