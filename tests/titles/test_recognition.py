@@ -503,10 +503,11 @@ def test_tt24_art5_1_art11_1_the_unit_title_names_its_level_of_government(commun
     criteria.load_shipped_criteria()
     tt24 = criteria.active_set("unit", managing_level="district")
     part_d = criteria.active_set("unit", managing_level="commune")
-    assert tt24 is not None and part_d is not None
+    assert tt24 is not None
+    assert part_d is not None
     commune = commune_a["commune"]
     expected = {}
-    for code, kind, level, criteria_set, name in [
+    for code, kind, level, used_set, name in [
         ("PGD-T", "agency", "district", tt24, "Đơn vị học tập cấp huyện"),
         ("UBND-T", "commune_committee", "commune", tt24, "Đơn vị học tập cấp huyện"),
         ("THPT-T", "school", "province", tt24, "Đơn vị học tập cấp tỉnh"),
@@ -522,7 +523,7 @@ def test_tt24_art5_1_art11_1_the_unit_title_names_its_level_of_government(commun
             year=YEAR,
             level=1,
             commune_id=commune.id,
-            criteria_set_id=criteria_set.id,
+            criteria_set_id=used_set.id,
             status=RecognitionStatus.RECOGNISED.value,
             decision_number="5/QĐ-UBND",
             decision_date=DAY,
