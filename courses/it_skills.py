@@ -502,6 +502,8 @@ def _module_counts(person_ids: Any, period: Period, definition: TrainedDefinitio
 def _organisers(person_ids: Any, period: Period) -> Any:
     """Those of ``person_ids`` who organised CLC activities in the period (instructor, assistant or organiser of a
     class with a held session in it, or a learning record of kind activity_organised), once each (UNION)."""
+    from courses.services import local_now  # services imports this module lazily: no cycle at import time
+
     roles = framework().definitions["organising_roles"]
     by_class = (
         select(class_instructor.c.person_id)
@@ -512,6 +514,9 @@ def _organisers(person_ids: Any, period: Period) -> Any:
             ClassSession.status == SessionStatus.SCHEDULED,
             ClassSession.starts_at >= period.start,
             ClassSession.starts_at < period.end,
+            # Held: begun by now (as ``services.held_sessions``), not only planned for later in the year — Plan
+            # 1514 counts officers who "tham gia tổ chức các hoạt động" of the CLC, not who are down to.
+            ClassSession.starts_at <= local_now(),
         )
     )
     by_record = select(LearningRecord.person_id).where(

@@ -356,6 +356,28 @@ def test_officers_trained_and_chair_figures_on_a_hand_made_commune(app_ctx):
     assert earlier.meets_basic == 2  # the former officer (October 2025) and the certificate (2024)
 
 
+def test_plan_1514_a_class_not_yet_held_is_not_an_activity_organised(app_ctx):
+    """Kon Tum Plan 1514 (mục tiêu 2025, ý 4; 2030): officers "tham gia tổ chức các hoạt động của Trung tâm học tập
+    cộng đồng": the instructor of a class whose only session lies ahead has organised nothing yet, so the figure of
+    that year does not count them (before, any scheduled session of the year counted, held or not)."""
+    c = hand_made_commune()
+    later = services.local_now().year + 1
+    clc = db.session.scalar(select(Clc).where(Clc.commune_id == c.unit.id))
+    course_class = services.create_class(
+        course=it_course(c.unit, "IT-LATER", ["IU01"]),
+        clc=clc,
+        name="Lớp năm sau",
+        capacity=30,
+        starts_on=date(later, 3, 2),
+        ends_on=date(later, 3, 2),
+    )
+    services.set_instructors(course_class, [(c.vice.id, "instructor")])
+    services.schedule(course_class, [(datetime(later, 3, 2, 8), datetime(later, 3, 2, 10))])
+    (line,) = it_skills.figures(c.unit, Period.year(later)).communes
+    assert line.officers >= 1
+    assert line.organised == 0
+
+
 def test_a_province_sums_its_communes_and_counts_associations_without_a_leader_on_the_board(app_ctx):
     a = hand_made_commune("23293", label="PA")
     hand_made_commune("23302", leader_on_board=False, label="PB")
