@@ -726,9 +726,9 @@ def _kept(subject_type: str, title: str, year: int, subject_ids: Sequence[int]) 
             Recognition.valid_until >= date(year, 12, 31),
             Recognition.subject_id.in_(subject_ids),
         )
-        .order_by(Recognition.subject_id, Recognition.year)
+        .order_by(Recognition.subject_id, func.coalesce(Recognition.level, 0), Recognition.year)
     )
-    return {row.subject_id: row for row in rows}  # ordered: the latest year wins
+    return {row.subject_id: row for row in rows}  # ordered: the highest level held (its latest year) wins
 
 
 def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> list[int]:
