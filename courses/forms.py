@@ -227,6 +227,10 @@ class ItCertificateForm(LmsForm):
     number = StringField(_l("Certificate number"), validators=[DataRequired(), Length(max=60)])
     issuer = StringField(_l("Accredited centre that issued it"), validators=[DataRequired(), Length(max=300)])
     issued_on = DateField(_l("Date of issue"), validators=[InputRequired()])
+    modules = StringField(
+        _l("Advanced certificate: its advanced modules (e.g. IU07, IU08, IU10); empty for a basic certificate"),
+        validators=[Optional(), Length(max=200)],
+    )
     file = FileField(
         _l("Scan or photo of the certificate (PDF, JPEG or PNG)"), validators=[FileRequired()], render_kw=FILE_INPUT
     )

@@ -168,6 +168,7 @@ def create_it_certificate(form: CertificateForm):
             issued_on=form.issued_on,
             upload=form.file,
             recorded_by_id=current_user.id,
+            modules=form.modules,
         )
     except ItSkillsError as exc:
         raise ApiValidationError([{"field": exc.field, "message": str(exc)}], str(exc)) from exc

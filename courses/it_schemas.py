@@ -184,6 +184,13 @@ class CertificateForm(Body):
     number: str = Field(min_length=1, max_length=60)
     issuer: str = Field(min_length=1, max_length=300, description="The accredited test centre")
     issued_on: date
+    modules: str = Field(
+        "",
+        max_length=200,
+        description="An advanced certificate (Joint Circular 17/2016, Art. 16.2): its advanced modules, at least 3 "
+        "of IU07–IU15, separated by commas or spaces; empty for a basic certificate (Art. 16.1)",
+        examples=["IU07, IU08, IU10"],
+    )
     person_id: Id | None = Field(None, description="Default: the caller's own person")
     file: File | None = Field(None, description="The scan of the certificate (PDF or image)")
 
@@ -215,6 +222,7 @@ class ItCertificateOut(Out):
             "number": "IT-CB-2025-004417",
             "issuer": "Trung tâm Ngoại ngữ – Tin học, Trường Đại học Đà Nẵng – Phân hiệu Kon Tum",
             "issued_on": "2025-11-15",
+            "modules": [],
             "status": "verified",
             "note": "",
             "recorded_at": "2026-01-08T03:12:00Z",
@@ -228,6 +236,7 @@ class ItCertificateOut(Out):
     number: str
     issuer: str
     issued_on: date
+    modules: list[str] = Field(description="The advanced modules of an advanced certificate; empty for a basic one")
     status: ItCertificateStatus
     note: str
     recorded_at: UtcDatetime | None

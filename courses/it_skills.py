@@ -260,10 +260,52 @@ def commune_of(person: Person) -> AdminUnit:
 # --- national certificates -----------------------------------------------------------------------------------
 
 
+def certificate_modules(raw: str | Iterable[str] | None) -> list[str]:
+    """The advanced modules an advanced certificate names ("IU07, IU08 iu10" or a list), checked against Joint
+    Circular 17/2016, Art. 16.2 and Circular 03/2014, Art. 2.2-2.3: advanced modules only, at least the standard's
+    number (3); none for a basic certificate. Raises :class:`ItSkillsError` on the ``modules`` field."""
+    items = raw.replace(",", " ").split() if isinstance(raw, str) else list(raw or ())
+    codes = sorted({c.strip().upper() for c in items if c and c.strip()})
+    if not codes:
+        return []
+    fw = framework()
+    advanced = fw.standards.get("advanced")
+    allowed = set(advanced.choose_from) if advanced else set()
+    wrong = [c for c in codes if c not in allowed]
+    if wrong:
+        raise ItSkillsError(
+            _(
+                "%(codes)s: an advanced certificate names advanced modules only (%(first)s to %(last)s)",
+                codes=", ".join(wrong),
+                first=min(allowed) if allowed else "",
+                last=max(allowed) if allowed else "",
+            ),
+            "modules",
+        )
+    if advanced is not None and len(codes) < advanced.at_least:
+        raise ItSkillsError(
+            _(
+                "an advanced certificate attests the exams of at least %(n)s advanced modules: name them all",
+                n=advanced.at_least,
+            ),
+            "modules",
+        )
+    return codes
+
+
 def record_certificate(
-    *, person: Person, number: str, issuer: str, issued_on: date, upload: FileStorage | None, recorded_by_id: int | None
+    *,
+    person: Person,
+    number: str,
+    issuer: str,
+    issued_on: date,
+    upload: FileStorage | None,
+    recorded_by_id: int | None,
+    modules: str | Iterable[str] | None = None,
 ) -> ItCertificate:
-    """Record a national certificate with its scan, pending verification (it grants nothing yet)."""
+    """Record a national certificate with its scan, pending verification (it grants nothing yet). ``modules``: the
+    advanced modules of an advanced certificate (Joint Circular 17/2016, Art. 16.2); none for a basic one."""
+    advanced_modules = certificate_modules(modules)
     number, issuer = " ".join(number.split()), " ".join(issuer.split())
     if not number:
         raise ItSkillsError(_("give the certificate's number"), "number")
@@ -296,6 +338,7 @@ def record_certificate(
         number=number,
         issuer=issuer,
         issued_on=issued_on,
+        modules=advanced_modules,
         evidence_file_id=scan.id,
         recorded_by_id=recorded_by_id,
     )
@@ -323,13 +366,14 @@ def may_verify(certificate: ItCertificate, user_id: int | None) -> bool:
 
 
 def verify_certificate(certificate: ItCertificate, *, user_id: int | None) -> int:
-    """Verify: the person gets the modules of the certificate's standard. Returns the records written."""
+    """Verify: the person gets the modules of the certificate's standard (basic, Joint Circular 17/2016 Art. 16.1)
+    and, for an advanced certificate, the advanced modules it names (Art. 16.2). Returns the records written."""
     if certificate.status == ItCertificateStatus.VERIFIED:
         return 0
     if not may_verify(certificate, user_id):
         raise ItSkillsError(_("you recorded or hold this certificate: another verifier must verify it"))
     commune = commune_of(certificate.person)
-    modules = sorted(framework().all_required(framework().certificate_standard))
+    modules = sorted(framework().all_required(framework().certificate_standard) | set(certificate.modules or ()))
     now = utcnow()
     rows = [
         {
@@ -458,6 +502,8 @@ def _module_counts(person_ids: Any, period: Period, definition: TrainedDefinitio
 def _organisers(person_ids: Any, period: Period) -> Any:
     """Those of ``person_ids`` who organised CLC activities in the period (instructor, assistant or organiser of a
     class with a held session in it, or a learning record of kind activity_organised), once each (UNION)."""
+    from courses.services import local_now  # services imports this module lazily: no cycle at import time
+
     roles = framework().definitions["organising_roles"]
     by_class = (
         select(class_instructor.c.person_id)
@@ -468,6 +514,9 @@ def _organisers(person_ids: Any, period: Period) -> Any:
             ClassSession.status == SessionStatus.SCHEDULED,
             ClassSession.starts_at >= period.start,
             ClassSession.starts_at < period.end,
+            # Held: begun by now (as ``services.held_sessions``), not only planned for later in the year — Plan
+            # 1514 counts officers who "tham gia tổ chức các hoạt động" of the CLC, not who are down to.
+            ClassSession.starts_at <= local_now(),
         )
     )
     by_record = select(LearningRecord.person_id).where(

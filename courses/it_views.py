@@ -47,7 +47,13 @@ from lms.registry.models import AdminUnit, AssociationMembership, Person, UnitLe
 VIEW_IT = Permission.IT_TRAINING_VIEW
 VERIFY = Permission.IT_CERTIFICATE_VERIFY
 FIGURE_LEVELS = (UnitLevel.COUNTRY, UnitLevel.PROVINCE, UnitLevel.DISTRICT, UnitLevel.COMMUNE)
-CERTIFICATE_FIELDS = {"number": "number", "issuer": "issuer", "issued_on": "issued_on", "file": "file"}
+CERTIFICATE_FIELDS = {
+    "number": "number",
+    "issuer": "issuer",
+    "issued_on": "issued_on",
+    "modules": "modules",
+    "file": "file",
+}
 
 
 def _locale() -> str:
@@ -241,6 +247,7 @@ def _record_certificate(person: Person, form: ItCertificateForm) -> ItCertificat
             issued_on=form.issued_on.data,
             upload=form.file.data,
             recorded_by_id=current_user.id,
+            modules=form.modules.data or "",
         )
     except ItSkillsError as exc:
         db.session.rollback()

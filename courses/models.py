@@ -334,7 +334,8 @@ class ItCertificateStatus(enum.StrEnum):
 class ItCertificate(Model):
     """A national IT-skills certificate a person brings (issued by an accredited test centre, Joint Circular
     17/2016), with its scan as evidence. Verified, it grants the modules of the basic standard as learning records
-    (``itcert:{id}:module:{code}``); rejected or pending, it grants nothing.
+    (``itcert:{id}:module:{code}``), and an advanced certificate its advanced modules too (Art. 16.2); rejected or
+    pending, it grants nothing.
     """
 
     __tablename__ = "it_certificate"
@@ -348,6 +349,9 @@ class ItCertificate(Model):
     number: Mapped[str] = mapped_column(String(60))
     issuer: Mapped[str] = mapped_column(String(300))  # the accredited test centre
     issued_on: Mapped[date]
+    # An advanced certificate (Joint Circular 17/2016, Art. 16.2: the basic certificate and the exams of 3 advanced
+    # modules) names its advanced modules; a basic certificate (Art. 16.1) none.
+    modules: Mapped[list[str]] = mapped_column(JSON, default=list)
     evidence_file_id: Mapped[int] = mapped_column(ForeignKey("evidence_file.id"))
     status: Mapped[str] = mapped_column(String(16), default=ItCertificateStatus.PENDING.value, index=True)
     note: Mapped[str] = mapped_column(String(300), default="")  # why it was rejected

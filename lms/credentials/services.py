@@ -47,7 +47,7 @@ from lms.registry.models import AdminUnit, Clc, Person, UnitLevel
 from lms.registry.text import fold
 from lms.titles import approvals
 from lms.titles.models import TITLE_SUBJECT, CriteriaSet, Recognition, RecognitionStatus, SubjectType, Title
-from lms.titles.recognition import TITLE_NAMES_VI, certificate_valid_until, subjects
+from lms.titles.recognition import certificate_valid_until, subjects, title_name_vi
 
 from .models import STATUS_LIST_SIZE, IssuedCredential, Issuer, IssuerKey, StatusList
 
@@ -592,7 +592,8 @@ def issuer_for_it_certificate(certificate: ItCertificate) -> Issuer:
 
 
 def credential_for_it_certificate(certificate: ItCertificate) -> IssuedCredential:
-    """A verified national IT certificate as the module set it grants (the basic standard of Circular 03/2014):
+    """A verified national IT certificate as the module set it grants (the basic standard of Circular 03/2014, or the
+    advanced one for an advanced certificate):
     the achievement is the standard, its criteria the modules; the evidence the certificate (number, test centre,
     date) and its verification. Only a verified certificate has one; rejecting it later flips the status bit."""
     if certificate.status != ItCertificateStatus.VERIFIED or certificate.decided_at is None:
@@ -602,7 +603,10 @@ def credential_for_it_certificate(certificate: ItCertificate) -> IssuedCredentia
         return existing
     framework = it_skills.framework()
     standard = framework.standards[framework.certificate_standard]
-    codes = sorted(framework.all_required(standard.code))
+    # An advanced certificate (Joint Circular 17/2016, Art. 16.2) attests its advanced modules too, and the standard.
+    codes = sorted(framework.all_required(standard.code) | set(certificate.modules or ()))
+    if certificate.modules and "advanced" in framework.standards and framework.meets("advanced", codes):
+        standard = framework.standards["advanced"]
     names = {module.code: module.name_vi for module in framework.modules}
     issuer = issuer_for_it_certificate(certificate)
     credential_uuid = str(uuid.uuid4())
@@ -698,7 +702,7 @@ def credential_for_recognition(row: Recognition) -> IssuedCredential:
     criteria = db.session.get(CriteriaSet, row.criteria_set_id) if row.criteria_set_id else None
     subject = subjects(row.subject_type, [row.subject_id]).get(row.subject_id)
     commune = db.session.get(AdminUnit, row.commune_id)
-    title_name = TITLE_NAMES_VI[Title(row.title)]
+    title_name = title_name_vi(row)
     credential_uuid = str(uuid.uuid4())
     if criteria is not None:
         narrative = (

@@ -63,6 +63,7 @@ from courses.models import (
     SessionStatus,
     class_instructor,
 )
+from courses.services import local_now
 from lms import work
 from lms.extensions import db, utcnow
 from lms.registry.models import (
@@ -442,6 +443,8 @@ def _clc_organisers(year: int, roles: Sequence[str]) -> Select:
             ClassSession.status == SessionStatus.SCHEDULED.value,
             ClassSession.starts_at >= start,
             ClassSession.starts_at < end,
+            # Held: begun by now, as courses.it_skills counts it (Plan 1514: "tham gia tổ chức các hoạt động").
+            ClassSession.starts_at <= local_now(),
         )
     )
     by_record = select(LearningRecord.person_id).where(

@@ -1,8 +1,9 @@
 """Who decides which title: configuration, not code (the post-2025 authorities differ from those in the circulars).
 
 ``lms/titles/data/approvals.toml`` says, for each title (and, for a Learning Unit, the level that manages the
-organisation), which level of the hierarchy decides — commune or province — and the authority's name as written on
-the decision. An administrator replaces the file through ``LMS_TITLES_APPROVALS_FILE``.
+organisation, or its kind where a text names the kind), which level of the hierarchy decides — commune or province —
+and the authority's name as written on the decision. An administrator replaces the file through
+``LMS_TITLES_APPROVALS_FILE``.
 
 A user may decide a recognition only if they hold ``titles.approve`` on a unit **of that level** whose subtree
 contains the subject's commune (or a pre-2025 commune that a unit of theirs replaced): a province leader does not
@@ -61,7 +62,10 @@ def _load(path: str, mtime: float) -> dict[str, Any]:
             level: _rule(sub, f"{path} [{title.value}.managing_level.{level}]")
             for level, sub in (entry.get("managing_level") or {}).items()
         }
-        table[title.value] = (_rule(entry, f"{path} [{title.value}]"), by_level)
+        by_kind = {
+            kind: _rule(sub, f"{path} [{title.value}.kind.{kind}]") for kind, sub in (entry.get("kind") or {}).items()
+        }
+        table[title.value] = (_rule(entry, f"{path} [{title.value}]"), by_level, by_kind)
     return table
 
 
@@ -70,30 +74,36 @@ def _table() -> dict[str, Any]:
     return _load(path, Path(path).stat().st_mtime)
 
 
-def rule_for(title: str, managing_level: str | None = None) -> Rule:
-    """The rule of ``title``; for a Learning Unit, the one of the level that manages the organisation."""
-    default, by_level = _table()[title]
+def rule_for(title: str, managing_level: str | None = None, kind: str | None = None) -> Rule:
+    """The rule of ``title``; for a Learning Unit, the one of the organisation's kind where the file names it, else
+    the one of the level that manages the organisation. Circular 24/2023, Art. 2.3 and 5.1: the commune People's
+    Committee is a district-level unit, recognised by the chairman of the district (not of the commune it is the
+    committee of), whatever managing level the registry gives it."""
+    default, by_level, by_kind = _table()[title]
+    if kind and kind in by_kind:
+        return by_kind[kind]
     return by_level.get(managing_level or "", default)
 
 
 def rules_for(rows: Iterable[tuple[int, str, str, int]]) -> dict[int, Rule]:
     """Rules of many recognitions at once: ``rows`` are ``(key, title, subject_type, subject_id)``; one query for
-    the organisations' managing levels."""
+    the organisations' managing levels and kinds."""
     rows = list(rows)
     organisation_ids = {subject_id for _, title, _, subject_id in rows if title == Title.UNIT}
-    levels = (
-        dict(
-            db.session.execute(
-                select(Organisation.id, Organisation.managing_level).where(Organisation.id.in_(organisation_ids))
-            )
-            .tuples()
-            .all()
-        )
+    organisations = (
+        {
+            oid: (level, kind)
+            for oid, level, kind in db.session.execute(
+                select(Organisation.id, Organisation.managing_level, Organisation.kind).where(
+                    Organisation.id.in_(organisation_ids)
+                )
+            ).tuples()
+        }
         if organisation_ids
         else {}
     )
     return {
-        key: rule_for(title, levels.get(subject_id) if title == Title.UNIT else None)
+        key: rule_for(title, *organisations.get(subject_id, (None, None))) if title == Title.UNIT else rule_for(title)
         for key, title, _, subject_id in rows
     }
 
@@ -160,8 +170,8 @@ def refused(user: Any, rules: dict[int, Rule], commune_paths: dict[int, str]) ->
 
 def levels_of(title: str) -> set[str]:
     """Every level that decides some recognition of ``title`` (a Learning Unit: commune or province, by manager)."""
-    default, by_level = _table()[title]
-    return {default.level, *(rule.level for rule in by_level.values())}
+    default, by_level, by_kind = _table()[title]
+    return {default.level, *(rule.level for rule in (*by_level.values(), *by_kind.values()))}
 
 
 def decided_titles(user: Any) -> list[str]:

@@ -95,7 +95,7 @@ def certificate_data(row: Recognition, verify_url: str) -> RecognitionCertificat
     basis = services.provisional_basis(criteria_set, services.breakdown_codes(row.breakdown))
     return RecognitionCertificate(
         code=row.certificate_code,
-        title_name=recognition.TITLE_NAMES_VI[Title(row.title)],
+        title_name=recognition.title_name_vi(row),
         year=row.year,
         level=row.level,
         subject_label=SUBJECT_LABELS[Title(row.title)],

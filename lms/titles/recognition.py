@@ -99,6 +99,24 @@ TITLE_NAMES_VI = {
 }
 
 
+def title_name_vi(row: Recognition) -> str:
+    """The title as the decision and the certificate name it. A Learning Unit recognised under Circular 24/2023 is an
+    "'Đơn vị học tập' cấp huyện" (Art. 5.1: a district-level unit, Art. 2.3, the commune People's Committee among
+    them) or "cấp tỉnh" (Art. 11.1: a province-level unit, Art. 2.4); a commune-managed one (Decision 448) has no
+    level in its name."""
+    name = TITLE_NAMES_VI[Title(row.title)]
+    if row.title != Title.UNIT.value or row.criteria_set_id is None:
+        return name
+    definition = db.session.scalar(select(CriteriaSet.definition).where(CriteriaSet.id == row.criteria_set_id)) or {}
+    if not {"district", "province"} & set(definition.get("managing_levels") or ()):
+        return name
+    organisation = db.session.get(Organisation, row.subject_id)
+    if organisation is None:
+        return name
+    province = organisation.managing_level in ("province", "central") and organisation.kind != "commune_committee"
+    return f"{name} cấp {'tỉnh' if province else 'huyện'}"
+
+
 class RecognitionError(ValueError):
     """A refused operation. ``field`` names the input at fault; ``details`` lists per-item problems as
     ``{"index", "subject_id" | "recognition_id", "message"}``."""
@@ -667,7 +685,8 @@ def _resolve_persons(
 
 
 def proposable(title: str, year: int) -> Select:
-    """Eligible rows of ``title`` and ``year`` that have no recognition row yet (scope it with ``scoped``)."""
+    """Eligible rows of ``title`` and ``year`` that have no recognition row yet, nor hold the title at their level by
+    an earlier recognition still in force (scope it with ``scoped``)."""
     taken = (
         select(Recognition.id)
         .where(
@@ -678,8 +697,23 @@ def proposable(title: str, year: int) -> Select:
         )
         .exists()
     )
+    # Held by an earlier recognition still in force at this level or higher: not proposable (see :func:`_kept`).
+    earlier = aliased(Recognition)
+    kept = (
+        select(earlier.id)
+        .where(
+            earlier.subject_type == Eligibility.subject_type,
+            earlier.subject_id == Eligibility.subject_id,
+            earlier.title == Eligibility.title,
+            earlier.status == RecognitionStatus.RECOGNISED.value,
+            earlier.year < Eligibility.year,
+            earlier.valid_until >= date(year, 12, 31),
+            func.coalesce(earlier.level, 0) >= func.coalesce(Eligibility.level, 0),
+        )
+        .exists()
+    )
     return select(Eligibility).where(
-        Eligibility.title == title, Eligibility.year == year, Eligibility.eligible.is_(True), ~taken
+        Eligibility.title == title, Eligibility.year == year, Eligibility.eligible.is_(True), ~taken, ~kept
     )
 
 
@@ -691,11 +725,35 @@ def _missing_words(item: dict[str, Any]) -> str:
     return str(missing.get("code") if isinstance(missing, dict) else missing)
 
 
+def _kept(subject_type: str, title: str, year: int, subject_ids: Sequence[int]) -> dict[int, Any]:
+    """Subjects that hold ``title`` in ``year`` by a recognition of an earlier year still in force (a circular title
+    kept for three years), with that recognition's year, level and end; one statement.
+
+    Circular 24/2023, Art. 2.10: "Công nhận lại là việc thực hiện lại quy trình đánh giá, công nhận … sau khi quyết
+    định công nhận lần trước đó hết thời hạn hiệu lực"; Art. 2.11: "Công nhận nâng mức độ" (level 1 → level 2);
+    Circular 25/2023, Art. 5.4 and 9.4 the same for the commune. While a recognition is kept, a new one at the same or
+    a lower level is neither: only the upgrade may be proposed."""
+    rows = db.session.execute(
+        select(Recognition.subject_id, Recognition.year, Recognition.level, Recognition.valid_until)
+        .where(
+            Recognition.subject_type == subject_type,
+            Recognition.title == title,
+            Recognition.status == RecognitionStatus.RECOGNISED.value,
+            Recognition.year < year,
+            Recognition.valid_until >= date(year, 12, 31),
+            Recognition.subject_id.in_(subject_ids),
+        )
+        .order_by(Recognition.subject_id, func.coalesce(Recognition.level, 0), Recognition.year)
+    )
+    return {row.subject_id: row for row in rows}  # ordered: the highest level held (its latest year) wins
+
+
 def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> list[int]:
     """Put eligible subjects on the list for recognition; returns the new recognitions' ids.
 
     Refuses, all or nothing and with one message per subject: a subject not evaluated, not eligible (with what it
-    lacks), already proposed or decided, or outside the user's scope for ``titles.propose``. The eligibility
+    lacks), already proposed or decided, holding the title by an earlier recognition still in force at the same or a
+    higher level (:func:`_kept`), or outside the user's scope for ``titles.propose``. The eligibility
     snapshot is copied by one ``INSERT … SELECT``.
     """
     if title not in Title.__members__.values():
@@ -715,6 +773,7 @@ def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> 
                 Eligibility.subject_id,
                 Eligibility.eligible,
                 Eligibility.commune_id,
+                Eligibility.level,
                 EligibilityBreakdown.content.label("breakdown"),
             )
             .outerjoin(EligibilityBreakdown, EligibilityBreakdown.id == Eligibility.breakdown_id)
@@ -738,10 +797,12 @@ def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> 
         .tuples()
         .all()
     )
+    kept = _kept(subject_type, title, year, wanted)
     allowed = _communes_in_scope({r.commune_id for r in rows.values()}, user, Permission.TITLES_PROPOSE)
     details = []
     for index, sid in enumerate(subject_ids):
         row = rows.get(sid)
+        held = kept.get(sid)
         if row is None or row.commune_id not in allowed:
             message = _(
                 "%(kind)s %(id)s has no evaluation for %(year)s in your scope",
@@ -756,6 +817,17 @@ def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> 
                 id=sid,
                 status=_word(existing[sid]),
                 year=year,
+            )
+        elif held is not None and (row.level or 0) <= (held.level or 0):
+            message = _(
+                "%(kind)s %(id)s holds the title by the recognition for %(held_year)s (level %(level)s), kept until "
+                "%(until)s: it is recognised again only after that lapses; before, only a higher level may be "
+                "proposed",
+                kind=_word(subject_type),
+                id=sid,
+                held_year=held.year,
+                level=held.level or "",
+                until=f"{held.valid_until:%d/%m/%Y}",
             )
         elif not row.eligible:
             lacking = "; ".join(
@@ -1060,6 +1132,19 @@ def decide(
         .tuples()
         .all()
     )
+    # A circular title (kept three years) is judged on figures from 1 January to 31 December of the year evaluated,
+    # and its dossier is sent in the next year (Circular 24, Art. 10.1.b-c, 16.1.b-c: before 15 January; Circular
+    # 25, Art. 9.1.b, d: before 28 February): its decision cannot be dated inside the year it judges.
+    inside = [r for r in rows if validity.get(r.criteria_set_id or 0, 1) > 1 and decision_date <= date(r.year, 12, 31)]
+    if inside:
+        raise RecognitionError(
+            _(
+                "The decision date is inside the year evaluated (%(year)s): a Learning Unit or a commune learning "
+                "community is judged on the whole year and decided in the next one.",
+                year=inside[0].year,
+            ),
+            "decision_date",
+        )
     authorities = default_authorities(rows) if not authority.strip() else {}
     user_id = getattr(user, "id", None)
     for row in rows:  # attributes only: the flush sends them as one executemany UPDATE
@@ -1165,7 +1250,7 @@ def public_view(row: Recognition, today: date | None = None) -> dict[str, Any]:
     return {
         "code": row.certificate_code,
         "title": row.title,
-        "title_name": TITLE_NAMES_VI[Title(row.title)],
+        "title_name": title_name_vi(row),
         "year": row.year,
         "level": row.level,
         "status": status,
@@ -1192,16 +1277,18 @@ class Waiting:
 
 def waiting_for(user: Any) -> list[Waiting]:
     """The proposals waiting for the user's decision, counted per commune, year and title, most first. One query:
-    grouped by the organisation's managing level too, so a province leader is not shown the commune-managed units
-    (nor a commune leader the province's), as :func:`decide` would refuse them."""
+    grouped by the organisation's managing level and kind too, so a province leader is not shown the commune-managed
+    units (nor a commune leader the province's, or the commune People's Committee), as :func:`decide` would refuse
+    them."""
     titles = approvals.decided_titles(user)
     if not titles:
         return []
     place = aliased(AdminUnit)
     managing = case((Recognition.title == Title.UNIT.value, Organisation.managing_level), else_=None)
+    kind = case((Recognition.title == Title.UNIT.value, Organisation.kind), else_=None)
     stmt = (
         scoped(
-            select(place.id, place.path, Recognition.year, Recognition.title, managing, func.count()),
+            select(place.id, place.path, Recognition.year, Recognition.title, managing, kind, func.count()),
             Recognition.commune_id,
             user,
             Permission.TITLES_APPROVE,
@@ -1212,12 +1299,12 @@ def waiting_for(user: Any) -> list[Waiting]:
             (Recognition.title == Title.UNIT.value) & (Organisation.id == Recognition.subject_id),
         )
         .where(Recognition.status == RecognitionStatus.PROPOSED.value, Recognition.title.in_(titles))
-        .group_by(place.id, place.path, Recognition.year, Recognition.title, managing)
+        .group_by(place.id, place.path, Recognition.year, Recognition.title, managing, kind)
     )
     paths = {level: approvals.deciding_paths(user, level) for level in approvals.LEVELS}
     counts: dict[tuple[int, int, str], int] = {}
-    for commune_id, path, year, title, level, count in db.session.execute(stmt).tuples():
-        rule = approvals.rule_for(title, level)
+    for commune_id, path, year, title, level, organisation_kind, count in db.session.execute(stmt).tuples():
+        rule = approvals.rule_for(title, level, organisation_kind)
         if any(path.startswith(p) for p in paths[rule.level]):
             key = (commune_id, year, title)
             counts[key] = counts.get(key, 0) + count

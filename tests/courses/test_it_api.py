@@ -104,3 +104,31 @@ def test_the_framework_and_the_figures(app_ctx, client):
     body = figures.get_json()
     assert (body["from"], body["to"]) == ("2026-01-01", "2026-12-31")
     assert body["officers_organising_and_trained"]["denominator"] == 5
+
+
+def test_ttlt17_art16_2_an_advanced_certificate_through_the_api(app_ctx, client):
+    """Joint Circular 17/2016, Art. 16.2: the API records an advanced certificate's advanced modules (multipart field
+    ``modules``), returns them, and refuses a basic module named as advanced, on the field."""
+    c = hand_made_commune()
+    recorder = _bearer(make_user(Role.CENTRE_MANAGER, c.unit, "adv-recorder@example.vn"))
+    base = {
+        "issuer": "Trung tâm sát hạch",
+        "issued_on": "2025-03-01",
+        "person_id": str(c.five_modules.id),
+    }
+    made = client.post(
+        "/api/v1/it/certificates",
+        data={**base, "number": "API-NC-1", "modules": "IU07, IU08, IU14", "file": (io.BytesIO(PDF), "scan.pdf")},
+        content_type="multipart/form-data",
+        headers=recorder,
+    )
+    assert made.status_code == 201, made.get_data(as_text=True)
+    assert made.get_json()["modules"] == ["IU07", "IU08", "IU14"]
+    wrong = client.post(
+        "/api/v1/it/certificates",
+        data={**base, "number": "API-NC-2", "modules": "IU01, IU07, IU08", "file": (io.BytesIO(PDF), "scan.pdf")},
+        content_type="multipart/form-data",
+        headers=recorder,
+    )
+    assert wrong.status_code == 422
+    assert [e["field"] for e in wrong.get_json()["errors"]] == ["modules"]

@@ -187,6 +187,36 @@ def test_a_verified_certificate_grants_the_basic_standard_an_unverified_one_does
     assert not it_skills.progress(holder.id).standards["basic"]
 
 
+def test_ttlt17_art16_2_an_advanced_certificate_grants_its_three_advanced_modules(app_ctx):
+    """Joint Circular 17/2016, Art. 16.2: "Chứng chỉ ứng dụng CNTT nâng cao được cấp cho cá nhân có chứng chỉ ứng dụng
+    CNTT cơ bản, đồng thời đạt yêu cầu của các bài thi tương ứng với 03 mô đun" (Circular 03/2014, Art. 2.2-2.3):
+    verified, an advanced certificate grants the six basic modules and the advanced modules it names, so its holder
+    meets the advanced standard; it names advanced modules only, at least three."""
+    commune = unit_by_code("23293")
+    (holder,) = people(commune, "A", "Lê Văn Nâng")
+
+    def record(number: str, modules: str) -> ItCertificate:
+        return it_skills.record_certificate(
+            person=holder,
+            number=number,
+            issuer="Trường ĐH Đà Nẵng",
+            issued_on=date(2025, 6, 1),
+            upload=scan(),
+            recorded_by_id=None,
+            modules=modules,
+        )
+
+    for wrong in ("IU03, IU07, IU08", "IU07 IU08", "IU07, IU99, IU08"):
+        with pytest.raises(it_skills.ItSkillsError) as caught:
+            record("CNTT-NC-0", wrong)
+        assert caught.value.field == "modules"
+    certificate = record("CNTT-NC-1", "iu10, IU07 IU08")
+    assert certificate.modules == ["IU07", "IU08", "IU10"]
+    assert it_skills.verify_certificate(certificate, user_id=None) == 9
+    assert modules_of(holder) == {*BASIC, "IU07", "IU08", "IU10"}
+    assert it_skills.progress(holder.id).standards["advanced"]
+
+
 def test_a_certificate_scan_must_be_a_pdf_jpeg_or_png(app_ctx):
     (holder,) = people(unit_by_code("23293"), "S", "Đỗ Văn Quét")
     with pytest.raises(it_skills.ItSkillsError) as refused:
@@ -324,6 +354,28 @@ def test_officers_trained_and_chair_figures_on_a_hand_made_commune(app_ctx):
     earlier = it_skills.figures(c.unit, Period.year(2025)).communes[0]
     assert (earlier.officers, earlier.organised, earlier.organised_and_trained) == (6, 0, 0)
     assert earlier.meets_basic == 2  # the former officer (October 2025) and the certificate (2024)
+
+
+def test_plan_1514_a_class_not_yet_held_is_not_an_activity_organised(app_ctx):
+    """Kon Tum Plan 1514 (mục tiêu 2025, ý 4; 2030): officers "tham gia tổ chức các hoạt động của Trung tâm học tập
+    cộng đồng": the instructor of a class whose only session lies ahead has organised nothing yet, so the figure of
+    that year does not count them (before, any scheduled session of the year counted, held or not)."""
+    c = hand_made_commune()
+    later = services.local_now().year + 1
+    clc = db.session.scalar(select(Clc).where(Clc.commune_id == c.unit.id))
+    course_class = services.create_class(
+        course=it_course(c.unit, "IT-LATER", ["IU01"]),
+        clc=clc,
+        name="Lớp năm sau",
+        capacity=30,
+        starts_on=date(later, 3, 2),
+        ends_on=date(later, 3, 2),
+    )
+    services.set_instructors(course_class, [(c.vice.id, "instructor")])
+    services.schedule(course_class, [(datetime(later, 3, 2, 8), datetime(later, 3, 2, 10))])
+    (line,) = it_skills.figures(c.unit, Period.year(later)).communes
+    assert line.officers >= 1
+    assert line.organised == 0
 
 
 def test_a_province_sums_its_communes_and_counts_associations_without_a_leader_on_the_board(app_ctx):

@@ -406,3 +406,154 @@ def test_two_approvers_at_the_same_time_one_wins(app):
             db.session.flush()
             db.session.delete(db.session.get(AdminUnit, ids["village"]))
             db.session.commit()
+
+
+def test_tt24_art2_3_art5_1_the_commune_committee_does_not_recognise_itself(commune_a):
+    """Circular 24/2023, Art. 2.3 ("Đơn vị cấp huyện là Ủy ban nhân dân cấp xã") and Art. 5.1 ("Chủ tịch Ủy ban nhân
+    dân cấp huyện quyết định công nhận Đơn vị cấp huyện"): the commune People's Committee, registered as managed by
+    the commune, is decided at the level standing for the district (the province after 2025), not by the commune's
+    own leader, and the decision is written in the province chairman's name."""
+    commune = commune_a["commune"]
+    committee = Organisation(
+        commune_id=commune.id, code="UBND-X", name="UBND xã", kind="commune_committee", managing_level="commune"
+    )
+    db.session.add(committee)
+    db.session.flush()
+    assert approvals.rule_for("unit", "commune", "commune_committee").level == "province"
+    unit_set = criteria_set(Title.UNIT, validity_years=3)
+    eligibility(unit_set, committee.id, commune.id, YEAR)
+    (rid,) = recognition.propose(title="unit", year=YEAR, subject_ids=[committee.id], user=commune_a["leader"])
+    assert recognition.waiting_for(commune_a["leader"]) == []
+    with pytest.raises(recognition.RecognitionError, match="province level"):
+        recognition.decide([rid], decision_number="9/QĐ", decision_date=DAY, user=commune_a["leader"])
+    _, province = approvals.places([commune.id])[commune.id]
+    approver = make_user(Role.PROVINCE_LEADER, province, "p-committee@example.vn")
+    assert [(w.title, w.count) for w in recognition.waiting_for(approver)] == [("unit", 1)]
+    (row,) = recognition.decide([rid], decision_number="9/QĐ-UBND", decision_date=DAY, user=approver)
+    assert row.authority.startswith("Chủ tịch UBND tỉnh")
+
+
+def test_tt24_art2_10_art2_11_a_kept_title_is_not_proposed_again_only_raised(commune_a):
+    """Circular 24/2023, Art. 5.4 (kept for the 3 years after the year recognised), Art. 2.10 (re-recognition only
+    after the earlier decision lapses) and Art. 2.11 (raising level 1 to level 2); Circular 25/2023, Art. 5.4, 9.4:
+    a unit recognised at level 1 for 2024 holds the title through 2027, so in 2025 it is not proposed again at
+    level 1 (neither listed nor accepted); level 2 may be proposed. A one-year association title is not kept."""
+    commune = commune_a["commune"]
+    unit = Organisation(commune_id=commune.id, code="PGD-K", name="Phòng GD", kind="agency", managing_level="district")
+    other = Organisation(commune_id=commune.id, code="PGD-L", name="Phòng VH", kind="agency", managing_level="district")
+    db.session.add_all([unit, other])
+    db.session.flush()
+    unit_set = criteria_set(Title.UNIT, validity_years=3)
+    for org in (unit, other):
+        db.session.add(
+            Recognition(
+                subject_type="organisation",
+                subject_id=org.id,
+                title="unit",
+                year=YEAR - 1,
+                level=1,
+                commune_id=commune.id,
+                status=RecognitionStatus.RECOGNISED.value,
+                decision_number="3/QĐ-UBND",
+                decision_date=date(YEAR, 2, 1),
+                valid_until=recognition.valid_until(YEAR - 1, 3),
+            )
+        )
+    same = eligibility(unit_set, unit.id, commune.id, YEAR)
+    higher = eligibility(unit_set, other.id, commune.id, YEAR)
+    same.level, higher.level = 1, 2
+    db.session.flush()
+    listed = db.session.scalars(recognition.proposable("unit", YEAR)).all()
+    assert [row.subject_id for row in listed] == [other.id]
+    with pytest.raises(recognition.RecognitionError, match="cannot be proposed") as caught:
+        recognition.propose(title="unit", year=YEAR, subject_ids=[unit.id], user=commune_a["leader"])
+    assert "31/12/2027" in caught.value.details[0]["message"]
+    assert recognition.propose(title="unit", year=YEAR, subject_ids=[other.id], user=commune_a["leader"])
+    # Once the kept years are over (2028 evaluated), the unit is recognised again at level 1 (Art. 2.10).
+    again = eligibility(unit_set, unit.id, commune.id, YEAR + 3)
+    again.level = 1
+    db.session.flush()
+    assert recognition.propose(title="unit", year=YEAR + 3, subject_ids=[unit.id], user=commune_a["leader"])
+    # A family recognised for 2024 (one-year title) is proposed for 2025 as usual.
+    household = commune_a["households"][0]
+    db.session.add(
+        Recognition(
+            subject_type="household",
+            subject_id=household.id,
+            title="family",
+            year=YEAR - 1,
+            commune_id=commune.id,
+            status=RecognitionStatus.RECOGNISED.value,
+            decision_number="1/QĐ-UBND",
+            decision_date=date(YEAR, 1, 10),
+            valid_until=recognition.valid_until(YEAR - 1, 1),
+        )
+    )
+    db.session.flush()
+    assert recognition.propose(title="family", year=YEAR, subject_ids=[household.id], user=commune_a["leader"])
+
+
+def test_tt24_art5_1_art11_1_the_unit_title_names_its_level_of_government(commune_a):
+    """Circular 24/2023, Art. 5.1 ("công nhận Đơn vị cấp huyện đạt 'Đơn vị học tập' cấp huyện") and Art. 11.1 ("…
+    cấp tỉnh"): a unit recognised under the circular is a Learning Unit of the district or of the province, and the
+    public page (as the certificate and the credential) says which; the commune People's Committee is a district-level
+    unit (Art. 2.3); a commune-managed unit (Decision 448) has no such level."""
+    from lms.titles import criteria
+
+    criteria.load_shipped_criteria()
+    tt24 = criteria.active_set("unit", managing_level="district")
+    part_d = criteria.active_set("unit", managing_level="commune")
+    assert tt24 is not None
+    assert part_d is not None
+    commune = commune_a["commune"]
+    expected = {}
+    for code, kind, level, used_set, name in [
+        ("PGD-T", "agency", "district", tt24, "Đơn vị học tập cấp huyện"),
+        ("UBND-T", "commune_committee", "commune", tt24, "Đơn vị học tập cấp huyện"),
+        ("THPT-T", "school", "province", tt24, "Đơn vị học tập cấp tỉnh"),
+        ("HTX-T", "other", "commune", part_d, "Đơn vị học tập"),
+    ]:
+        org = Organisation(commune_id=commune.id, code=code, name=code, kind=kind, managing_level=level)
+        db.session.add(org)
+        db.session.flush()
+        row = Recognition(
+            subject_type="organisation",
+            subject_id=org.id,
+            title="unit",
+            year=YEAR,
+            level=1,
+            commune_id=commune.id,
+            criteria_set_id=used_set.id,
+            status=RecognitionStatus.RECOGNISED.value,
+            decision_number="5/QĐ-UBND",
+            decision_date=DAY,
+            certificate_code=f"T-{code}",
+        )
+        db.session.add(row)
+        db.session.flush()
+        expected[code] = (row, name)
+    for row, name in expected.values():
+        assert recognition.title_name_vi(row) == name
+        assert recognition.public_view(row)["title_name"] == name
+
+
+def test_tt24_art10_1_a_circular_title_is_not_decided_inside_the_year_it_judges(commune_a):
+    """Circular 24/2023, Art. 10.1.b-c (figures from 1 January to 31 December of the year evaluated; the dossier sent
+    before 15 January of the next year) and Art. 10.3 (decided before 15 February of the next year); Circular 25,
+    Art. 9.1.b, d the same: a decision dated inside the evaluated year is refused, one of the next year is taken. A
+    one-year association title keeps its rule (not before the year)."""
+    commune = commune_a["commune"]
+    unit = Organisation(commune_id=commune.id, code="PGD-D", name="Phòng GD", kind="agency", managing_level="district")
+    db.session.add(unit)
+    db.session.flush()
+    eligibility(criteria_set(Title.UNIT, validity_years=3), unit.id, commune.id, YEAR)
+    (rid,) = recognition.propose(title="unit", year=YEAR, subject_ids=[unit.id], user=commune_a["leader"])
+    _, province = approvals.places([commune.id])[commune.id]
+    approver = make_user(Role.PROVINCE_LEADER, province, "p-dated@example.vn")
+    with pytest.raises(recognition.RecognitionError, match="inside the year evaluated") as caught:
+        recognition.decide([rid], decision_number="2/QĐ-UBND", decision_date=date(YEAR, 12, 31), user=approver)
+    assert caught.value.field == "decision_date"
+    (row,) = recognition.decide([rid], decision_number="2/QĐ-UBND", decision_date=date(YEAR + 1, 2, 10), user=approver)
+    assert row.status == RecognitionStatus.RECOGNISED
+    ids = _propose_two(commune_a)
+    assert recognition.decide(ids, decision_number="3/QĐ", decision_date=date(YEAR, 12, 20), user=commune_a["leader"])

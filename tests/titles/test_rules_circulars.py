@@ -535,3 +535,58 @@ def test_tt24_art5_3_level_2_only_12_months_after_the_level_1_decision(
             assert "level 2 can be asked for from 2026-02-10" in describe_missing(wait)
     else:
         assert all(i["indicator"] != "upgrade" for i in row.breakdown)
+
+
+def test_tt24_art8_2_the_good_digital_level_implies_the_basic_one(commune: AdminUnit) -> None:
+    """Circular 24, Art. 8.2 (level 2 "khi đạt đầy đủ các tiêu chí, chỉ tiêu được quy định tại Điều 7") with Art.
+    6.3.d / 7.3.d (a school at the basic, then the good digital-transformation level of Decision 4725): a school
+    assessed at the good level (3.4b) meets the basic one (3.4) without a second assessment, and reaches level 2;
+    the same for a province-managed university (Art. 12.3.đ / 13.3.đ: 3.6, 3.6b)."""
+    school = unit_with(commune, t3_1b=98)
+    db.session.execute(
+        Assessment.__table__.delete().where(Assessment.subject_id == school.id, Assessment.indicator.in_(["t3.4"]))
+    )
+    school.kind, school.managing_level = "school", "province"
+    db.session.flush()
+    assess("organisation", school.id, "t3.6b", 1, commune)
+    engine.evaluate_commune(commune.id, YEAR)
+    row = eligibility("organisation", school.id, "unit")
+    assert row is not None
+    assert item(row, "t3.4")["source"]["kind"] == "implied"
+    assert item(row, "t3.6")["source"]["kind"] == "implied"
+    assert row.level == 2
+
+
+@pytest.mark.parametrize(
+    ("kind", "unassessed", "not_applicable", "level"),
+    [
+        ("agency", ["t3.4", "t3.4b", "t3.5"], ["t3.4", "t3.4b", "t3.5"], 2),
+        ("commune_committee", ["t3.4", "t3.4b", "t3.5"], ["t3.4", "t3.4b", "t3.5"], 2),
+        ("enterprise", ["t1.3", "t2.4", "t3.4", "t3.4b"], ["t1.3", "t2.4", "t3.4", "t3.4b"], 2),
+        ("agency", ["t1.3"], [], 0),  # a public body is asked for its training budget (Art. 6.1.c)
+        ("school", ["t3.4b"], [], 1),  # a school is still asked: without the good level it stops at level 1
+        ("school", ["t3.5"], [], 0),  # … and for the accreditation (recorded met when not a vocational one)
+    ],
+)
+def test_tt24_school_and_enterprise_indicators_are_not_asked_of_others(
+    commune: AdminUnit, kind: str, unassessed: list[str], not_applicable: list[str], level: int
+) -> None:
+    """Circular 24, Art. 6.3.d / 7.3.d ("Đơn vị cấp huyện là cơ sở giáo dục phổ thông đạt mức độ chuyển đổi số …"),
+    Art. 6.3.đ / 7.3.đ ("… là cơ sở giáo dục nghề nghiệp đạt kiểm định …"), Art. 6.2.d / 7.2.d ("không bao gồm
+    thành viên trong đơn vị là tổ chức kinh tế") and Art. 6.1.c (state budget for training "đối với đơn vị là cơ quan,
+    đơn vị sự nghiệp công lập của nhà nước"): an agency or the commune People's Committee is not asked for a
+    school's digital-transformation level nor a vocational accreditation, and an enterprise not for its members'
+    language certificates nor a state training budget — "not applicable" and met, so no evidence is needed for them
+    (Art. 9.3); a school, or an agency for its budget, still is."""
+    org = unit_with(commune, t3_1b=98)
+    db.session.execute(
+        Assessment.__table__.delete().where(Assessment.subject_id == org.id, Assessment.indicator.in_(unassessed))
+    )
+    org.kind = kind
+    db.session.flush()
+    engine.evaluate_commune(commune.id, YEAR)
+    row = eligibility("organisation", org.id, "unit")
+    assert row is not None
+    for code in not_applicable:
+        assert item(row, code)["source"]["kind"] == "not_applicable", code
+    assert row.level == level
