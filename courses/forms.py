@@ -213,6 +213,16 @@ class WithdrawForm(LmsForm):
     person_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d+$")])
 
 
+ASSESSMENT_RESULT_NAMES = {"passed": _l("Passed"), "failed": _l("Not passed"), "none": _l("No result yet")}
+
+
+class AssessmentForm(LmsForm):
+    """A learner's final assessment, from the buttons of the learner's row (each button posts its result)."""
+
+    person_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d+$")])
+    result = SelectField(choices=_choices(ASSESSMENT_RESULT_NAMES), validators=[DataRequired()])
+
+
 class AttendanceForm(LmsForm):
     """Only the CSRF token: the marks are one radio group per enrolled learner (``status-<person id>``), read by
     the view, and the "everyone present" button is a submit named ``everyone``."""

@@ -749,6 +749,31 @@ def withdraw(course_class: CourseClass, person_id: int) -> int | None:
     return promoted
 
 
+def record_assessment(course_class: CourseClass, person_id: int, passed: bool | None) -> bool | None:
+    """Record an enrolled learner's final assessment: passed, not passed, or ``None`` (not assessed yet). Where the
+    course requires the assessment, completion (and so the learning record and the certificate) waits for a pass:
+    the class is marked for its completions to be recomputed, which issues or revokes the certificate. Returns the
+    result it replaced."""
+    if not course_class.course.requires_assessment:
+        raise CourseError(_("this course has no final assessment"), "passed")
+    enrolment = db.session.scalar(
+        select(Enrolment).where(
+            Enrolment.class_id == course_class.id,
+            Enrolment.person_id == person_id,
+            Enrolment.status == EnrolmentStatus.ENROLLED,
+        )
+    )
+    if enrolment is None:
+        raise CourseError(_("this person is not enrolled in the class"), "person_id")
+    before = enrolment.assessment_passed
+    if before is not passed:
+        enrolment.assessment_passed = passed
+        audit("class.assessment", course_class, person_id=person_id, passed=passed, before=before)
+        mark_dirty(course_class.id)
+        db.session.flush()
+    return before
+
+
 # --- attendance ----------------------------------------------------------------------------------------------
 
 

@@ -24,12 +24,14 @@ from wtforms.fields.choices import SelectChoice
 
 from courses import bp, queries, services
 from courses.forms import (
+    ASSESSMENT_RESULT_NAMES,
     CATEGORY_NAMES,
     ENROLMENT_STATUS_NAMES,
     RESOURCE_NAMES,
     TARGET_GROUP_NAMES,
     WEEKDAY_NAMES,
     WEEKDAY_SHORT,
+    AssessmentForm,
     AttendanceForm,
     BulkEnrolForm,
     CancelForm,
@@ -74,6 +76,7 @@ def _labels() -> dict[str, Any]:
         "resource_names": RESOURCE_NAMES,
         "weekday_names": WEEKDAY_NAMES,
         "weekday_short": WEEKDAY_SHORT,
+        "assessment_result_names": ASSESSMENT_RESULT_NAMES,
     }
 
 
@@ -657,6 +660,36 @@ def withdraw(class_id: int):
         if promoted:
             flash(_("%(name)s moved from the waiting list to the free seat.", name=names.get(promoted, "")), "info")
     return redirect(url_for("courses.course_class", class_id=course_class.id, _anchor="learners"))
+
+
+@bp.post("/classes/<int:class_id>/assessment")
+@permission_required(RECORD)
+def record_assessment(class_id: int):
+    """A learner's final assessment (courses that require one): the manager or the instructor records it from the
+    learner's row; the completion task then issues the certificate, or revokes it after a change to "not passed"."""
+    course_class = _class_or_404(class_id, RECORD)
+    form = AssessmentForm()
+    if not form.validate_on_submit():
+        abort(400)
+    person_id = int(form.person_id.data)
+    passed = {"passed": True, "failed": False, "none": None}[form.result.data]
+    try:
+        services.record_assessment(course_class, person_id, passed)
+    except services.CourseError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+    else:
+        db.session.commit()
+        name = queries.names_of([person_id]).get(person_id, "")
+        flash(
+            _(
+                "Final assessment of %(name)s: %(result)s.",
+                name=name,
+                result=ASSESSMENT_RESULT_NAMES[form.result.data],
+            ),
+            "success",
+        )
+    return redirect(url_for("courses.course_class", class_id=course_class.id, _anchor=f"learner-{person_id}"))
 
 
 @bp.get("/clcs/<int:clc_id>/people")
