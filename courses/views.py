@@ -274,8 +274,12 @@ def classes():
         queries.clcs_in_scope(current_user, VIEW).options(selectinload(Clc.commune)).limit(1000)
     ).all()
     selected = next((c for c in clcs if c.id == clc_id), clcs[0] if len(clcs) == 1 else None)
+    day_scope = services.classes_in_scope(current_user, VIEW)
+    if clc_id:
+        day_scope = day_scope.where(CourseClass.clc_id == clc_id)
     return render_template(
         "courses/classes.html",
+        todays_sessions=queries.sessions_on_day(day_scope, today, person_id=current_user.person_id),
         classes=page,
         seats=queries.seat_counts([c.id for c in page.items]),
         clcs=clcs,
