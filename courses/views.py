@@ -7,6 +7,7 @@ field it names, with its per-item details.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -407,6 +408,7 @@ def _render_class(
     problems: list[str] | None = None,
     open_form: str = "",
     bulk_preview: services.BulkEnrolmentPreview | None = None,
+    recurring_preview: dict[str, Any] | None = None,
 ):
     commune = _commune(course_class)
     can_manage = can(current_user, MANAGE, commune)
@@ -432,6 +434,7 @@ def _render_class(
         "problems": problems or [],
         "open_form": open_form,
         "bulk_preview": bulk_preview,
+        "recurring_preview": recurring_preview,
         "bulk_names": queries.names_of(
             [*bulk_preview.to_write, *bulk_preview.already, *bulk_preview.outside_group, *bulk_preview.outside_ages]
         )
@@ -504,6 +507,8 @@ def schedule_session(class_id: int):
 @bp.post("/classes/<int:class_id>/sessions/recurring")
 @permission_required(MANAGE)
 def schedule_recurring(class_id: int):
+    """A weekly series: first the dates it would give (holidays skipped, conflicts checked; nothing written), then
+    the confirmation, which writes them only if the series worked out again is the one shown (its digest)."""
     course_class = _class_or_404(class_id, MANAGE)
     rooms = queries.rooms_of(course_class.clc_id)
     form = _recurring_form(course_class, rooms, submitted=True)
@@ -517,8 +522,26 @@ def schedule_recurring(class_id: int):
             until=form.until.data,
             count=form.count.data,
         )
+        room = _room(rooms, form.room.data)
         try:
-            sessions = services.schedule_recurring(course_class, rule, room=_room(rooms, form.room.data))
+            intervals, room_id = services.check_schedule(
+                course_class, services.recurring_intervals(course_class, rule), room=room
+            )
+            digest = hashlib.sha256(repr((sorted(intervals), room_id)).encode()).hexdigest()[:32]
+            confirmed = request.form.get("confirm")
+            if confirmed != digest:
+                if confirmed is not None:
+                    form.form_errors.append(_("The sessions changed since you saw them: check them again."))
+                skipped = services.skipped_holidays(course_class, rule, [start for start, _ in sorted(intervals)])
+                preview = {
+                    "starts": sorted(intervals),
+                    "skipped": "; ".join(f"{name} {day:%d/%m/%Y}" for day, name in sorted(skipped.items())),
+                    "skipped_n": len(skipped),
+                    "digest": digest,
+                }
+                page = _render_class(course_class, recurring=form, open_form="recurring", recurring_preview=preview)
+                return page, (409 if confirmed is not None else 200)
+            sessions = services.schedule(course_class, intervals, room=room)
         except (services.CourseError, IntegrityError) as exc:
             return _schedule_refused(course_class, form, exc, RECURRING_FIELDS, "recurring", recurring=form)
         db.session.commit()
@@ -531,7 +554,7 @@ def schedule_recurring(class_id: int):
             ),
             "success",
         )
-        skipped = services.skipped_holidays(course_class, rule, sessions)
+        skipped = services.skipped_holidays(course_class, rule, [s.starts_at for s in sessions])
         if skipped:
             days = "; ".join(f"{name} {day:%d/%m/%Y}" for day, name in sorted(skipped.items()))
             flash(_("No session on these holidays (%(n)s): %(days)s.", n=len(skipped), days=days), "info")
