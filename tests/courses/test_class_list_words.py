@@ -49,6 +49,6 @@ def test_todays_sessions_are_those_of_the_users_communes_the_ones_they_teach_fir
 
     page = client.get("/courses/classes").get_data(as_text=True)
 
-    listed = re.findall(r"(\d\d:\d\d)–\d\d:\d\d · ([^<]+)</span>", page)
+    listed = re.findall(r"(\d\d:\d\d)–\d\d:\d\d</a>\s*· <span[^>]*>([^<]+)</span>", page)
     assert listed == [("19:00", "Lớp tối"), ("07:00", "Lớp sáng")]  # his own first; not commune B's; not tomorrow
     assert f"/courses/sessions/{sessions['Lớp tối'].id}/attendance" in page
