@@ -277,13 +277,14 @@ def sessions_on_day(classes: Select, day: date, *, person_id: int | None = None,
     person teaches first — what a teacher or a centre manager opens to take the day's attendance."""
     class_ids = classes.with_only_columns(CourseClass.id).order_by(None).scalar_subquery()
     start = datetime.combine(day, datetime.min.time())
-    teaches = (
-        select(class_instructor.c.class_id)
-        .where(class_instructor.c.class_id == ClassSession.class_id, class_instructor.c.person_id == person_id)
-        .exists()
-        if person_id
-        else literal(False)
-    )
+    order: list[Any] = [ClassSession.starts_at, ClassSession.id]
+    if person_id:  # PostgreSQL refuses a constant in ORDER BY: the teacher's sort key only when there is a teacher
+        teaches = (
+            select(class_instructor.c.class_id)
+            .where(class_instructor.c.class_id == ClassSession.class_id, class_instructor.c.person_id == person_id)
+            .exists()
+        )
+        order.insert(0, teaches.desc())
     return list(
         db.session.scalars(
             select(ClassSession)
@@ -294,7 +295,7 @@ def sessions_on_day(classes: Select, day: date, *, person_id: int | None = None,
                 ClassSession.starts_at < start + timedelta(days=1),
             )
             .options(selectinload(ClassSession.course_class), selectinload(ClassSession.room))
-            .order_by(teaches.desc(), ClassSession.starts_at, ClassSession.id)
+            .order_by(*order)
             .limit(limit)
         )
     )
