@@ -8,7 +8,6 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     Field,
     HiddenField,
     IntegerField,
@@ -23,7 +22,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from lms.core.evidence import FILE_INPUT
-from lms.core.forms import LmsForm
+from lms.core.forms import DecimalCommaField, LmsForm
 
 # Display names of the class programme's coded values, translated.
 CATEGORY_NAMES = {
@@ -97,7 +96,7 @@ class CourseForm(LmsForm):
         choices=[SelectChoice("", _l("— choose —")), *_choices(CATEGORY_NAMES)],
         validators=[DataRequired()],
     )
-    planned_hours = DecimalField(
+    planned_hours = DecimalCommaField(
         _l("Planned hours"), places=1, validators=[InputRequired(), NumberRange(min=Decimal("0.5"), max=Decimal(9999))]
     )
     min_attendance_percent = IntegerField(
@@ -211,6 +210,16 @@ class BulkEnrolForm(LmsForm):
 
 class WithdrawForm(LmsForm):
     person_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d+$")])
+
+
+ASSESSMENT_RESULT_NAMES = {"passed": _l("Passed"), "failed": _l("Not passed"), "none": _l("No result yet")}
+
+
+class AssessmentForm(LmsForm):
+    """A learner's final assessment, from the buttons of the learner's row (each button posts its result)."""
+
+    person_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d+$")])
+    result = SelectField(choices=_choices(ASSESSMENT_RESULT_NAMES), validators=[DataRequired()])
 
 
 class AttendanceForm(LmsForm):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, case, func, literal, or_, select
@@ -23,6 +23,7 @@ from courses.models import (
     EnrolmentStatus,
     Room,
     SessionStatus,
+    class_instructor,
 )
 from lms.core.models import AuditEvent
 from lms.extensions import db
@@ -269,6 +270,35 @@ def seat_counts(class_ids: Sequence[int]) -> dict[int, dict[str, int]]:
         ):
             counts[class_id][status] = n
     return counts
+
+
+def sessions_on_day(classes: Select, day: date, *, person_id: int | None = None, limit: int = 50) -> list[ClassSession]:
+    """The scheduled sessions of a day among ``classes`` (a select of classes, already scoped), by time; those the
+    person teaches first — what a teacher or a centre manager opens to take the day's attendance."""
+    class_ids = classes.with_only_columns(CourseClass.id).order_by(None).scalar_subquery()
+    start = datetime.combine(day, datetime.min.time())
+    order: list[Any] = [ClassSession.starts_at, ClassSession.id]
+    if person_id:  # PostgreSQL refuses a constant in ORDER BY: the teacher's sort key only when there is a teacher
+        teaches = (
+            select(class_instructor.c.class_id)
+            .where(class_instructor.c.class_id == ClassSession.class_id, class_instructor.c.person_id == person_id)
+            .exists()
+        )
+        order.insert(0, teaches.desc())
+    return list(
+        db.session.scalars(
+            select(ClassSession)
+            .where(
+                ClassSession.class_id.in_(class_ids),
+                ClassSession.status == SessionStatus.SCHEDULED,
+                ClassSession.starts_at >= start,
+                ClassSession.starts_at < start + timedelta(days=1),
+            )
+            .options(selectinload(ClassSession.course_class), selectinload(ClassSession.room))
+            .order_by(*order)
+            .limit(limit)
+        )
+    )
 
 
 def class_sessions(class_id: int) -> list[ClassSession]:

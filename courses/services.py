@@ -329,15 +329,14 @@ def holiday_names(unit: AdminUnit, first: date, last: date) -> dict[date, str]:
     return {day: ", ".join(day_names) for day, day_names in names.items()}
 
 
-def skipped_holidays(course_class: CourseClass, rule: Recurrence, sessions: Sequence[ClassSession]) -> dict[date, str]:
-    """The holidays a recurring series passed over: days of its pattern, up to where the series stopped, that got no
-    session because they are holidays — so the manager is told, not left to count."""
-    if not sessions:
+def skipped_holidays(course_class: CourseClass, rule: Recurrence, starts: Sequence[datetime]) -> dict[date, str]:
+    """The holidays a recurring series passed over: days of its pattern, up to where the series stopped (its
+    sessions' ``starts``, in order), that got no session because they are holidays — so the manager is told, not
+    left to count."""
+    if not starts:
         return {}
-    counted_out = rule.count is not None and len(sessions) >= rule.count
-    last = (
-        sessions[-1].starts_at.date() if counted_out else min(rule.until or course_class.ends_on, course_class.ends_on)
-    )
+    counted_out = rule.count is not None and len(starts) >= rule.count
+    last = starts[-1].date() if counted_out else min(rule.until or course_class.ends_on, course_class.ends_on)
     commune = db.session.get(AdminUnit, course_class.commune_id)
     assert commune is not None
     return {day: name for day, name in holiday_names(commune, rule.first_day, last).items() if on_pattern(rule, day)}
@@ -375,10 +374,12 @@ def _check_free(
         )
 
 
-def schedule(
-    course_class: CourseClass, intervals: Sequence[Interval], *, room: Room | None = None, place: str = ""
-) -> list[ClassSession]:
-    """Add sessions to a class after checking dates and conflicts (room, instructors, enrolled learners)."""
+def check_schedule(
+    course_class: CourseClass, intervals: Sequence[Interval], *, room: Room | None = None
+) -> tuple[list[Interval], int | None]:
+    """What :func:`schedule` checks before it writes, and nothing written: the sessions' dates within the class's,
+    the room's centre, no overlap among them, no conflict (room, instructors, enrolled learners). Returns the
+    intervals and the room they would use — a preview asks it, then shows the dates."""
     for start, end in intervals:
         if end <= start:
             raise CourseError(_("a session must end after it starts"), "ends_at")
@@ -395,6 +396,14 @@ def schedule(
             if a[0] < b[1] and b[0] < a[1]:
                 raise CourseError(_("two of the new sessions overlap on %(day)s", day=f"{a[0]:%d/%m/%Y}"), "starts_at")
     _check_free(course_class, own, room_id)
+    return own, room_id
+
+
+def schedule(
+    course_class: CourseClass, intervals: Sequence[Interval], *, room: Room | None = None, place: str = ""
+) -> list[ClassSession]:
+    """Add sessions to a class after checking dates and conflicts (room, instructors, enrolled learners)."""
+    own, room_id = check_schedule(course_class, intervals, room=room)
     rows = [
         {
             "class_id": course_class.id,
@@ -417,16 +426,20 @@ def schedule(
 def schedule_recurring(
     course_class: CourseClass, rule: Recurrence, *, room: Room | None = None, place: str = ""
 ) -> list[ClassSession]:
+    return schedule(course_class, recurring_intervals(course_class, rule), room=room, place=place)
+
+
+def recurring_intervals(course_class: CourseClass, rule: Recurrence) -> list[Interval]:
+    """The sessions a weekly rule gives within the class's dates, holidays left out (nothing written)."""
     last = min(rule.until or course_class.ends_on, course_class.ends_on)
     try:
         if rule.first_day < course_class.starts_on or rule.first_day > course_class.ends_on:
             raise ScheduleError(_("the first day is outside the class's dates"), "first_day")
         commune = db.session.get(AdminUnit, course_class.commune_id)
         assert commune is not None
-        intervals = expand(rule, holidays_for(commune, rule.first_day, last), last_day=course_class.ends_on)
+        return expand(rule, holidays_for(commune, rule.first_day, last), last_day=course_class.ends_on)
     except ScheduleError as exc:
         raise CourseError(str(exc), exc.field) from exc
-    return schedule(course_class, intervals, room=room, place=place)
 
 
 def reschedule(session: ClassSession, starts_at: datetime, ends_at: datetime, *, room: Room | None = None) -> None:
@@ -747,6 +760,31 @@ def withdraw(course_class: CourseClass, person_id: int) -> int | None:
     mark_dirty(course_class.id)
     db.session.flush()
     return promoted
+
+
+def record_assessment(course_class: CourseClass, person_id: int, passed: bool | None) -> bool | None:
+    """Record an enrolled learner's final assessment: passed, not passed, or ``None`` (not assessed yet). Where the
+    course requires the assessment, completion (and so the learning record and the certificate) waits for a pass:
+    the class is marked for its completions to be recomputed, which issues or revokes the certificate. Returns the
+    result it replaced."""
+    if not course_class.course.requires_assessment:
+        raise CourseError(_("this course has no final assessment"), "passed")
+    enrolment = db.session.scalar(
+        select(Enrolment).where(
+            Enrolment.class_id == course_class.id,
+            Enrolment.person_id == person_id,
+            Enrolment.status == EnrolmentStatus.ENROLLED,
+        )
+    )
+    if enrolment is None:
+        raise CourseError(_("this person is not enrolled in the class"), "person_id")
+    before = enrolment.assessment_passed
+    if before is not passed:
+        enrolment.assessment_passed = passed
+        audit("class.assessment", course_class, person_id=person_id, passed=passed, before=before)
+        mark_dirty(course_class.id)
+        db.session.flush()
+    return before
 
 
 # --- attendance ----------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ field it names, with its per-item details.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -24,12 +25,14 @@ from wtforms.fields.choices import SelectChoice
 
 from courses import bp, queries, services
 from courses.forms import (
+    ASSESSMENT_RESULT_NAMES,
     CATEGORY_NAMES,
     ENROLMENT_STATUS_NAMES,
     RESOURCE_NAMES,
     TARGET_GROUP_NAMES,
     WEEKDAY_NAMES,
     WEEKDAY_SHORT,
+    AssessmentForm,
     AttendanceForm,
     BulkEnrolForm,
     CancelForm,
@@ -74,6 +77,7 @@ def _labels() -> dict[str, Any]:
         "resource_names": RESOURCE_NAMES,
         "weekday_names": WEEKDAY_NAMES,
         "weekday_short": WEEKDAY_SHORT,
+        "assessment_result_names": ASSESSMENT_RESULT_NAMES,
     }
 
 
@@ -271,8 +275,12 @@ def classes():
         queries.clcs_in_scope(current_user, VIEW).options(selectinload(Clc.commune)).limit(1000)
     ).all()
     selected = next((c for c in clcs if c.id == clc_id), clcs[0] if len(clcs) == 1 else None)
+    day_scope = services.classes_in_scope(current_user, VIEW)
+    if clc_id:
+        day_scope = day_scope.where(CourseClass.clc_id == clc_id)
     return render_template(
         "courses/classes.html",
+        todays_sessions=queries.sessions_on_day(day_scope, today, person_id=current_user.person_id),
         classes=page,
         seats=queries.seat_counts([c.id for c in page.items]),
         clcs=clcs,
@@ -400,6 +408,7 @@ def _render_class(
     problems: list[str] | None = None,
     open_form: str = "",
     bulk_preview: services.BulkEnrolmentPreview | None = None,
+    recurring_preview: dict[str, Any] | None = None,
 ):
     commune = _commune(course_class)
     can_manage = can(current_user, MANAGE, commune)
@@ -425,6 +434,7 @@ def _render_class(
         "problems": problems or [],
         "open_form": open_form,
         "bulk_preview": bulk_preview,
+        "recurring_preview": recurring_preview,
         "bulk_names": queries.names_of(
             [*bulk_preview.to_write, *bulk_preview.already, *bulk_preview.outside_group, *bulk_preview.outside_ages]
         )
@@ -497,6 +507,8 @@ def schedule_session(class_id: int):
 @bp.post("/classes/<int:class_id>/sessions/recurring")
 @permission_required(MANAGE)
 def schedule_recurring(class_id: int):
+    """A weekly series: first the dates it would give (holidays skipped, conflicts checked; nothing written), then
+    the confirmation, which writes them only if the series worked out again is the one shown (its digest)."""
     course_class = _class_or_404(class_id, MANAGE)
     rooms = queries.rooms_of(course_class.clc_id)
     form = _recurring_form(course_class, rooms, submitted=True)
@@ -510,8 +522,26 @@ def schedule_recurring(class_id: int):
             until=form.until.data,
             count=form.count.data,
         )
+        room = _room(rooms, form.room.data)
         try:
-            sessions = services.schedule_recurring(course_class, rule, room=_room(rooms, form.room.data))
+            intervals, room_id = services.check_schedule(
+                course_class, services.recurring_intervals(course_class, rule), room=room
+            )
+            digest = hashlib.sha256(repr((sorted(intervals), room_id)).encode()).hexdigest()[:32]
+            confirmed = request.form.get("confirm")
+            if confirmed != digest:
+                if confirmed is not None:
+                    form.form_errors.append(_("The sessions changed since you saw them: check them again."))
+                skipped = services.skipped_holidays(course_class, rule, [start for start, _ in sorted(intervals)])
+                preview = {
+                    "starts": sorted(intervals),
+                    "skipped": "; ".join(f"{name} {day:%d/%m/%Y}" for day, name in sorted(skipped.items())),
+                    "skipped_n": len(skipped),
+                    "digest": digest,
+                }
+                page = _render_class(course_class, recurring=form, open_form="recurring", recurring_preview=preview)
+                return page, (409 if confirmed is not None else 200)
+            sessions = services.schedule(course_class, intervals, room=room)
         except (services.CourseError, IntegrityError) as exc:
             return _schedule_refused(course_class, form, exc, RECURRING_FIELDS, "recurring", recurring=form)
         db.session.commit()
@@ -524,7 +554,7 @@ def schedule_recurring(class_id: int):
             ),
             "success",
         )
-        skipped = services.skipped_holidays(course_class, rule, sessions)
+        skipped = services.skipped_holidays(course_class, rule, [s.starts_at for s in sessions])
         if skipped:
             days = "; ".join(f"{name} {day:%d/%m/%Y}" for day, name in sorted(skipped.items()))
             flash(_("No session on these holidays (%(n)s): %(days)s.", n=len(skipped), days=days), "info")
@@ -657,6 +687,36 @@ def withdraw(class_id: int):
         if promoted:
             flash(_("%(name)s moved from the waiting list to the free seat.", name=names.get(promoted, "")), "info")
     return redirect(url_for("courses.course_class", class_id=course_class.id, _anchor="learners"))
+
+
+@bp.post("/classes/<int:class_id>/assessment")
+@permission_required(RECORD)
+def record_assessment(class_id: int):
+    """A learner's final assessment (courses that require one): the manager or the instructor records it from the
+    learner's row; the completion task then issues the certificate, or revokes it after a change to "not passed"."""
+    course_class = _class_or_404(class_id, RECORD)
+    form = AssessmentForm()
+    if not form.validate_on_submit():
+        abort(400)
+    person_id = int(form.person_id.data)
+    passed = {"passed": True, "failed": False, "none": None}[form.result.data]
+    try:
+        services.record_assessment(course_class, person_id, passed)
+    except services.CourseError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+    else:
+        db.session.commit()
+        name = queries.names_of([person_id]).get(person_id, "")
+        flash(
+            _(
+                "Final assessment of %(name)s: %(result)s.",
+                name=name,
+                result=ASSESSMENT_RESULT_NAMES[form.result.data],
+            ),
+            "success",
+        )
+    return redirect(url_for("courses.course_class", class_id=course_class.id, _anchor=f"learner-{person_id}"))
 
 
 @bp.get("/clcs/<int:clc_id>/people")

@@ -138,7 +138,10 @@ def test_a_month_of_classes_from_schedule_to_certificates(stack_app, phone_en):
     form.get_by_label("Starts at").fill("19:00")
     form.get_by_label("Ends at").fill("21:00")
     form.get_by_label("or for … sessions").fill("3")
-    form.get_by_role("button", name="Schedule the sessions").click()
+    form.get_by_role("button", name="Show the sessions first").click()
+    expect(page.locator("#recurring-preview")).to_contain_text("3 sessions would be scheduled")
+    expect(page.locator(".session-row")).to_have_count(0)
+    page.locator("#recurring-form form").get_by_role("button", name="Schedule these 3 sessions").click()
     expect(page.get_by_text(re.compile(r"3 sessions scheduled"))).to_be_visible()
     expect(page.locator(".session-row")).to_have_count(3)
 

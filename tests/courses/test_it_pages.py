@@ -279,3 +279,41 @@ def test_an_over_long_number_or_issuer_is_refused_by_field(app_ctx, client):
         },
     )
     assert exact.status_code == 201
+
+
+def test_a_future_date_of_issue_says_what_to_enter_in_vietnamese(app_ctx, client):
+    c = hand_made_commune()
+    _officer_login(client, c.vice, c.unit)
+    client.environ_base.pop("HTTP_ACCEPT_LANGUAGE", None)
+    page = client.post(
+        "/courses/it/me/certificates/new",
+        content_type="multipart/form-data",
+        data={
+            "csrf_token": csrf_token(client, "/courses/it/me/certificates/new"),
+            "number": "CC-TL-1",
+            "issuer": "Trung tâm sát hạch",
+            "issued_on": "2099-01-05",
+            "file": (io.BytesIO(PDF), "scan.pdf"),
+        },
+    ).get_data(as_text=True)
+    assert "ngày cấp sau hôm nay: hãy nhập đúng ngày ghi trên chứng chỉ" in page
+    assert db.session.scalar(select(ItCertificate.id).where(ItCertificate.number == "CC-TL-1")) is None
+
+
+def test_an_officers_only_class_refuses_a_member_naming_the_association(app_ctx, client):
+    from tests.courses.conftest import make_centre, make_class
+
+    centre = make_centre()
+    course_class = make_class(centre)
+    course_class.target_group = "association_officers"
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune)
+    db.session.commit()
+    login(client, manager)
+    page = client.post(
+        f"/courses/classes/{course_class.id}/enrol",
+        data={
+            "csrf_token": csrf_token(client, f"/courses/classes/{course_class.id}"),
+            "enrol-person_ids": [str(centre.learners[0].id)],
+        },
+    ).get_data(as_text=True)
+    assert "1 người không phải cán bộ Hội: lớp chỉ dành cho cán bộ Hội" in page

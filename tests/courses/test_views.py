@@ -63,6 +63,18 @@ def _enrolments(course_class: CourseClass) -> dict[int, str]:
     )
 
 
+def _schedule_series(client, course_class, data: dict, **kwargs):
+    """The weekly form as a person uses it: the preview of the dates (nothing written), then its confirmation."""
+    url = f"/courses/classes/{course_class.id}/sessions/recurring"
+    before = len(_sessions(course_class))
+    preview = client.post(url, data=data)
+    assert preview.status_code == 200, preview.get_data(as_text=True)[:2000]
+    assert len(_sessions(course_class)) == before
+    digest = re.search(r'name="confirm" value="([0-9a-f]+)"', preview.get_data(as_text=True))
+    assert digest is not None
+    return client.post(url, data={**data, "confirm": digest.group(1)}, **kwargs)
+
+
 # --- catalogue and classes -----------------------------------------------------------------------------------
 
 
@@ -206,9 +218,10 @@ def test_scheduling_a_recurring_class_through_the_form_creates_the_right_session
     course_class = make_class(centre)  # 2 – 31 March 2026
     db.session.commit()
     login(client, user)
-    response = client.post(
-        f"/courses/classes/{course_class.id}/sessions/recurring",
-        data={
+    response = _schedule_series(
+        client,
+        course_class,
+        {
             "csrf_token": _token(client),
             "rec-first_day": "2026-03-03",
             "rec-weekdays": ["1", "3"],
@@ -227,15 +240,53 @@ def test_scheduling_a_recurring_class_through_the_form_creates_the_right_session
     assert page.count('class="list-group-item py-2 session-row') == 9
 
 
+def test_a_weekly_series_is_shown_date_by_date_before_anything_is_written(client, manager):
+    centre, user = manager
+    services.load_national_holidays()
+    course_class = make_class(centre, starts_on=date(2026, 2, 1), ends_on=date(2026, 3, 1))
+    db.session.commit()
+    login(client, user)
+    url = f"/courses/classes/{course_class.id}/sessions/recurring"
+    data = {
+        "csrf_token": _token(client),
+        "rec-first_day": "2026-02-09",
+        "rec-weekdays": ["0"],
+        "rec-start": "19:00",
+        "rec-end": "21:00",
+        "rec-every_weeks": "1",
+        "rec-count": "3",
+        "rec-room": centre.room.id,
+    }
+    page = client.post(url, data=data).get_data(as_text=True)
+    # Three asked for, two given: the class ends on 1 March, and Monday 16 February is Tết.
+    assert "2 sessions would be scheduled, from Feb 9, 2026 to Feb 23, 2026." in page
+    assert re.findall(r"<li>Mon ([^<]+) 19:00–21:00</li>", page) == ["Feb 9, 2026", "Feb 23, 2026"]
+    assert re.search(r'id="recurring-skipped">No session on these holidays \(1\): [^<]*16/02/2026', page)
+    assert f'action="/courses/classes/{course_class.id}/sessions/recurring#recurring-answer"' in page
+    assert _sessions(course_class) == []
+    digest = re.search(r'name="confirm" value="([0-9a-f]+)"', page).group(1)
+
+    # The choice changed after the preview (Wednesdays too): the old confirmation writes nothing, the new
+    # preview is shown.
+    response = client.post(url, data={**data, "rec-weekdays": ["0", "2"], "confirm": digest})
+    assert response.status_code == 409
+    assert "The sessions changed since you saw them" in response.get_data(as_text=True)
+    assert _sessions(course_class) == []
+
+    assert client.post(url, data={**data, "confirm": digest}).status_code == 302
+    assert [s.starts_at.date() for s in _sessions(course_class)] == [date(2026, 2, 9), date(2026, 2, 23)]
+
+
 def test_a_series_across_tet_names_the_holidays_it_skipped_and_the_timetable_marks_them(client, manager):
     centre, user = manager
     services.load_national_holidays()
     course_class = make_class(centre, starts_on=date(2026, 2, 1), ends_on=date(2026, 3, 1))
     db.session.commit()
     login(client, user)
-    response = client.post(
-        f"/courses/classes/{course_class.id}/sessions/recurring",
-        data={
+    response = _schedule_series(
+        client,
+        course_class,
+        {
             "csrf_token": _token(client),
             "rec-first_day": "2026-02-02",
             "rec-weekdays": ["0", "2"],
@@ -265,9 +316,10 @@ def test_every_other_week_with_a_count(client, manager):
     course_class = make_class(centre)
     db.session.commit()
     login(client, user)
-    client.post(
-        f"/courses/classes/{course_class.id}/sessions/recurring",
-        data={
+    _schedule_series(
+        client,
+        course_class,
+        {
             "csrf_token": _token(client),
             "rec-first_day": "2026-03-02",
             "rec-weekdays": ["0"],

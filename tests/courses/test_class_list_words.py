@@ -1,0 +1,54 @@
+"""The class list in Vietnamese (the default): each class's badge says where it stands in the words of a class,
+not those of a background job."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+
+from courses import services
+from lms.auth.models import Role
+from lms.extensions import db
+from tests.conftest import login, make_user
+from tests.courses.conftest import make_centre, make_class
+
+
+def test_a_running_class_is_under_way_not_being_processed(client, app_ctx):
+    centre = make_centre()
+    today = services.local_now().date()
+    make_class(centre, name="Lớp đang học", starts_on=today - timedelta(days=3), ends_on=today + timedelta(days=20))
+    make_class(centre, name="Lớp sắp mở", starts_on=today + timedelta(days=5), ends_on=today + timedelta(days=30))
+    user = make_user(Role.CENTRE_MANAGER, centre.commune)
+    db.session.commit()
+    login(client, user)
+
+    page = client.get("/courses/classes").get_data(as_text=True)
+
+    badges = dict(re.findall(r'fw-semibold">([^<]+)</span>\s*<span class="badge[^"]*">([^<]+)</span>', page))
+    assert badges == {"Lớp đang học": "Đang học", "Lớp sắp mở": "Sắp tới"}
+    assert "Đang xử lý" not in page  # the import job's word for "running"
+
+
+def test_todays_sessions_are_those_of_the_users_communes_the_ones_they_teach_first(client, app_ctx):
+    today = services.local_now().date()
+    here, there = make_centre(), make_centre("23302", label="B")
+    sessions = {}
+    for centre, name, hour in ((here, "Lớp tối", 19), (here, "Lớp sáng", 7), (there, "Lớp xã khác", 8)):
+        course_class = make_class(
+            centre, name=name, starts_on=today - timedelta(days=3), ends_on=today + timedelta(days=3)
+        )
+        start = datetime.combine(today, time(hour))
+        (sessions[name],) = services.schedule(course_class, [(start, start + timedelta(hours=1))])
+        services.schedule(course_class, [(start + timedelta(days=1), start + timedelta(days=1, hours=1))])
+    teacher = here.learners[0]
+    sessions["Lớp tối"].course_class.instructors.append(teacher)
+    user = make_user(Role.INSTRUCTOR, here.commune)
+    user.person_id = teacher.id
+    db.session.commit()
+    login(client, user)
+
+    page = client.get("/courses/classes").get_data(as_text=True)
+
+    listed = re.findall(r"(\d\d:\d\d)–\d\d:\d\d</a>\s*· <span[^>]*>([^<]+)</span>", page)
+    assert listed == [("19:00", "Lớp tối"), ("07:00", "Lớp sáng")]  # his own first; not commune B's; not tomorrow
+    assert f"/courses/sessions/{sessions['Lớp tối'].id}/attendance" in page
