@@ -112,3 +112,26 @@ def test_the_2025_review_stops_at_2025_when_later_years_are_stored(app, client):
     assert any(row[0] == "Kỳ báo cáo: năm 2025 (đến ngày 31/12/2025)" for row in _rows(review["Chỉ tiêu"]))
     annual = load_workbook(io.BytesIO(client.get(f"{base}&report=annual").data))
     assert _rows(annual["Chỉ tiêu"])[0][0].endswith("NĂM 2026")  # the annual report: the latest year
+
+
+def test_the_2025_review_from_the_dashboard_buttons_reports_2025_not_the_period_on_screen(app, client):
+    """The dashboard's report buttons carry the period on screen (31/12/2026, or a month): the 2021–2025 review
+    reports the years up to 2025 and measures the gap against the 2025 target, the annual report the period asked."""
+    data = build_province(1)
+    value(data.family, data.province, 70, 100, period_end=date(2026, 12, 31))
+    value(data.family, data.province, 72, 100, period_end=date(2026, 11, 30), kind="month")
+    leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    base = f"/targets/units/{data.province.id}/report.xlsx?plan={data.plan.id}&structure=current&basis=official"
+    for asked in ("kind=year&period=2026-12-31", "kind=month&period=2026-11-30"):
+        response = client.get(f"{base}&report=review2025&{asked}")
+        assert response.status_code == 200
+        rows = _rows(load_workbook(io.BytesIO(response.data))["Chỉ tiêu"])
+        assert any(row[0] == "Kỳ báo cáo: năm 2025 (đến ngày 31/12/2025)" for row in rows), asked
+        header = next(r for r in rows if r[0] == "STT")
+        assert header[8] == "Còn thiếu so với mục tiêu 2025 (điểm %)"
+        years = _rows(load_workbook(io.BytesIO(response.data))["Theo năm"])
+        assert 2026 not in [row[0] for row in years]
+    annual = load_workbook(io.BytesIO(client.get(f"{base}&report=annual&kind=year&period=2026-12-31").data))
+    assert _rows(annual["Chỉ tiêu"])[0][0].endswith("NĂM 2026")
