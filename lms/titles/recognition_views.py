@@ -22,7 +22,7 @@ from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, in_scope
 from lms.core import formatting
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
-from lms.titles import approvals, bp, explain, recognition, services
+from lms.titles import approvals, bp, documents, explain, recognition, services
 from lms.titles.forms import ConfirmImportForm
 from lms.titles.models import CriteriaSet, Recognition, RecognitionStatus, Title
 from lms.titles.recognition_forms import (
@@ -479,9 +479,15 @@ def recognitions():
     year, unit_id = _int("year"), _int("unit_id")
     stmt = recognition.recognitions_select(current_user, unit_id=unit_id, year=year, title=title, status=status)
     page = db.paginate(stmt, per_page=50, error_out=False)
+    decisions = documents.decisions_in(stmt) if status in (None, RecognitionStatus.RECOGNISED) else []
     return render_template(
         "titles/recognition/recognitions.html",
         page=page,
+        decisions=decisions,
+        commune_names={
+            u.id: u.full_name
+            for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_({d.commune_id for d in decisions})))
+        },
         names=recognition.names(page.items),
         communes=_communes(VIEW),
         unit_id=unit_id,
@@ -525,6 +531,7 @@ def recognition_page(recognition_id: int):
             services.breakdown_codes(row.breakdown),
         ),
         may_revoke=row.status == RecognitionStatus.RECOGNISED and can(current_user, APPROVE, commune),
+        decision_size=documents.decision_size(row) if row.status == RecognitionStatus.RECOGNISED else 0,
     )
 
 
