@@ -4,7 +4,8 @@ denominators, their definitions, the targets and the gap; the sub-units; the yea
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
@@ -135,3 +136,24 @@ def test_the_2025_review_from_the_dashboard_buttons_reports_2025_not_the_period_
         assert 2026 not in [row[0] for row in years]
     annual = load_workbook(io.BytesIO(client.get(f"{base}&report=annual&kind=year&period=2026-12-31").data))
     assert _rows(annual["Chỉ tiêu"])[0][0].endswith("NĂM 2026")
+
+
+def test_a_report_of_a_period_not_yet_ended_says_its_figures_run_to_the_day_it_is_made(app, client):
+    """The year's report made in December counts to that day, not to 31/12: the report says so, and when it was
+    made; a period already ended keeps 'đến ngày 31/12/…'."""
+    today = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    later = date(today.year + 1, 12, 31)
+    data = build_province(1)
+    value(data.family, data.province, 70, 100, period_end=later)
+    leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    base = f"/targets/units/{data.province.id}/report.xlsx?plan={data.plan.id}&report=annual"
+    rows = _rows(load_workbook(io.BytesIO(client.get(f"{base}&period={later.isoformat()}").data))["Chỉ tiêu"])
+    made = f"{today:%d/%m/%Y}"
+    assert [row[0] for row in rows if str(row[0]).startswith("Kỳ báo cáo")] == [
+        f"Kỳ báo cáo: năm {later.year} (số liệu đến ngày {made}, kỳ báo cáo chưa kết thúc)"
+    ]
+    assert [f"Ngày lập: {made}"] == [row[0] for row in rows if str(row[0]).startswith("Ngày lập")]
+    ended = _rows(load_workbook(io.BytesIO(client.get(f"{base}&period=2025-12-31").data))["Chỉ tiêu"])
+    assert "Kỳ báo cáo: năm 2025 (đến ngày 31/12/2025)" in [row[0] for row in ended]
