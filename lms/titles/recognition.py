@@ -681,6 +681,13 @@ def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> 
     lacks), already proposed or decided, or outside the user's scope for ``titles.propose``. The eligibility
     snapshot is copied by one ``INSERT … SELECT``.
     """
+    wanted, rows = check_proposal(title=title, year=year, subject_ids=subject_ids, user=user)
+    return _insert_proposals(title, year, wanted, rows, user)
+
+
+def check_proposal(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> tuple[list[int], dict[int, Any]]:
+    """What :func:`propose` would refuse, raised the same way, without writing anything (the page's confirmation
+    step asks before a list is put forward: a proposal cannot be withdrawn). Returns the subjects and their rows."""
     if title not in Title.__members__.values():
         raise RecognitionError(_("Unknown title “%(title)s”.", title=title), "title")
     _check_year(year)
@@ -756,6 +763,11 @@ def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> 
         raise RecognitionError(
             _("%(count)s subject(s) cannot be proposed.", count=len(details)), "subject_ids", details
         )
+    return wanted, rows
+
+
+def _insert_proposals(title: str, year: int, wanted: list[int], rows: dict[int, Any], user: Any) -> list[int]:
+    subject_type = TITLE_SUBJECT[Title(title)]
     now = utcnow()
     user_id = getattr(user, "id", None)
     columns = [

@@ -295,18 +295,24 @@ def recognition_propose():
     ctx = _context(PROPOSE, default_year=_evaluation_year())
     form = SelectionForm()
     status = 422 if request.method == "POST" else 200  # a POST that reaches the page again was refused
+    confirm = False
     if ctx["commune"] is not None and form.validate_on_submit():
+        # A proposal cannot be withdrawn (only decided on, and a rejection is final for the year, ADR 11): the
+        # selection is checked and shown for confirmation first; only the confirmation writes.
+        confirmed = request.form.get("confirmed") == "1"
+        asked = {"title": ctx["title"], "year": ctx["year"], "subject_ids": _selected_ids(), "user": current_user}
         try:
-            ids = recognition.propose(
-                title=ctx["title"], year=ctx["year"], subject_ids=_selected_ids(), user=current_user
-            )
+            ids = recognition.propose(**asked) if confirmed else recognition.check_proposal(**asked)[0]
         except recognition.RecognitionError as exc:
             _flash_refusal(exc)  # the page comes back below with the same boxes ticked
             status = 409 if isinstance(exc, recognition.TransitionConflict) else 422
         else:
-            db.session.commit()
-            flash(_("%(n)d proposed for recognition.", n=len(ids)), "success")
-            return _back("titles.recognition_propose", ctx)
+            if not confirmed:
+                confirm, status = True, 200
+            else:
+                db.session.commit()
+                flash(_("%(n)d proposed for recognition.", n=len(ids)), "success")
+                return _back("titles.recognition_propose", ctx)
     rows: list = []
     names: dict = {}
     labels: dict = {}
@@ -335,6 +341,7 @@ def recognition_propose():
         labels=labels,
         village_id=village_id,
         ticked=ticked,
+        confirm=confirm,
         **ctx,
     )
     return page, status

@@ -9,6 +9,7 @@ runs (as in the commune leader journey), so the worker's evaluation cannot race 
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 from playwright.sync_api import expect
@@ -94,6 +95,8 @@ def _journey(page) -> None:
     for head in HEADS:
         page.locator("#proposable label", has_text=head).locator("input").check()
     page.get_by_role("button", name="Đề nghị công nhận các đối tượng đã chọn").click()
+    expect(page.locator("#confirm-list li")).to_have_count(len(HEADS))  # shown for confirmation, nothing written yet
+    page.get_by_role("button", name=re.compile("Xác nhận đề nghị")).click()
     expect(page.locator(".alert-success")).to_be_visible()
 
     page.locator("nav.nav").get_by_role("link", name="Quyết định").click()

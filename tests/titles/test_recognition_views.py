@@ -192,7 +192,17 @@ def _propose_and_decide(client, world) -> Recognition:
     assert "Nguyễn Văn Hộ0" in page
     assert "Nguyễn Văn Hộ2" not in page
     token = csrf_token(client, url)
-    assert client.post(url, data={"csrf_token": token, "ids": [eligible.id]}).status_code == 302
+    # The selection is shown for confirmation first, and nothing is written until it is confirmed.
+    preview = client.post(url, data={"csrf_token": token, "ids": [eligible.id]})
+    assert preview.status_code == 200
+    text = preview.get_data(as_text=True)
+    assert 'id="confirm-proposal"' in text
+    assert "Nguyễn Văn Hộ0" in text[text.index('id="confirm-list"') :]
+    assert "không rút lại được" in text
+    assert _checked(text, eligible.id)
+    assert db.session.scalar(select(func.count()).select_from(Recognition)) == 0
+    confirmed = client.post(url, data={"csrf_token": token, "ids": [eligible.id], "confirmed": "1"})
+    assert confirmed.status_code == 302
     assert "Nguyễn Văn Hộ0" not in client.get(url).get_data(as_text=True)  # proposed: off the checklist
     row = db.session.scalar(select(Recognition).where(Recognition.subject_id == eligible.id))
     decide = f"/titles/recognitions/decide?{_context(world)}"
