@@ -45,7 +45,7 @@ from lms.extensions import db
 from lms.registry.models import AdminUnit
 from lms.titles import approvals, bp, recognition, services
 from lms.titles.models import CriteriaSet, Recognition, RecognitionStatus, Title
-from lms.titles.recognition_forms import TITLE_NAMES
+from lms.titles.recognition_forms import RECOGNITION_STATUS_NAMES, TITLE_NAMES
 
 
 def verification_url(code: str) -> str:
@@ -309,7 +309,10 @@ def recognition_certificate(recognition_id: int):
     if row.status != RecognitionStatus.RECOGNISED:
         abort(
             409 if row.status == RecognitionStatus.PROPOSED else 410,
-            description=_("Only a recognised title has a certificate (this one is %(status)s).", status=row.status),
+            description=_(
+                "Only a recognised title has a certificate (this one is %(status)s).",
+                status=str(RECOGNITION_STATUS_NAMES[row.status]).lower(),
+            ),
         )
     content = certificate_pdf(certificate_data(row, verification_url(row.certificate_code or "")))
     audit("recognition.certificate", row, code=row.certificate_code)

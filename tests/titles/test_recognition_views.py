@@ -438,7 +438,11 @@ def test_revoke_from_the_recognition_page(client, world):
     client.post(f"{page_url}/revoke", data={"csrf_token": token, "reason": "Quyết định bị hủy"})
     db.session.expire_all()
     assert db.session.get(Recognition, row.id).status == "revoked"
-    assert client.get(f"{page_url}/certificate.pdf").status_code == 410
+    gone = client.get(f"{page_url}/certificate.pdf")
+    assert gone.status_code == 410
+    text = gone.get_data(as_text=True)
+    assert "trạng thái đã thu hồi" in text  # the status in words, never its code
+    assert "revoked" not in text
     public = client.get(f"/titles/verify/{row.certificate_code}").get_data(as_text=True)
     assert 'data-status="revoked"' in public
     history = client.get(page_url).get_data(as_text=True)
