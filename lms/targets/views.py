@@ -490,9 +490,17 @@ def _download(content: bytes, mimetype: str, filename: str) -> Response:
     )
 
 
+# The downloaded file's name, in Vietnamese without diacritics (what a clerk files it under), not the report's code.
+REPORT_FILE_NAMES = {
+    reports.ReportKind.ANNUAL: "bao-cao-nam",
+    reports.ReportKind.REVIEW_2025: "so-ket-2021-2025",
+    reports.ReportKind.REVIEW_2030: "tong-ket-2021-2030",
+}
+
+
 def _filename(table: reports.ScopeTable, kind: str, extension: str) -> str:
     period = table.period_end.isoformat() if table.period_end else "chua-co-so-lieu"
-    return f"chi-tieu-{kind}-{table.unit.code}-{period}.{extension}"
+    return f"chi-tieu-{REPORT_FILE_NAMES.get(kind, 'bao-cao')}-{table.unit.code}-{period}.{extension}"
 
 
 @bp.get("/units/<int:unit_id>/report.xlsx")

@@ -92,9 +92,12 @@ def test_report_routes_download_the_scope_and_period_asked_for(app, client):
     assert response.status_code == 200
     assert response.mimetype == reports.XLSX_MIMETYPE
     assert "2024-12-31" in response.headers["Content-Disposition"]
+    assert "chi-tieu-bao-cao-nam-" in response.headers["Content-Disposition"]  # the file's name in Vietnamese
+    assert "annual" not in response.headers["Content-Disposition"]
     book = load_workbook(io.BytesIO(response.data))
     assert _rows(book["Chỉ tiêu"])[0][0].endswith("NĂM 2024")
     pdf = client.get(f"/targets/units/{data.province.id}/report.pdf?report=review2025")
+    assert "chi-tieu-so-ket-2021-2025-" in pdf.headers["Content-Disposition"]
     assert pdf.status_code == 200
     assert pdf.mimetype == "application/pdf"
     assert client.get(f"/targets/units/{data.province.id}/report.pdf?report=weekly").status_code == 400
