@@ -991,6 +991,29 @@ def decide(
 ) -> list[Recognition]:
     """Recognise proposals under one decision (number, date, authority; an empty authority is taken from the
     approvals configuration). Sets the validity and the certificate code; freezes the year."""
+    decision_number, rows, today = check_decision(
+        recognition_ids,
+        decision_number=decision_number,
+        decision_date=decision_date,
+        user=user,
+        authority=authority,
+        today=today,
+    )
+    return _record_decision(rows, decision_number, decision_date, authority, user, today)
+
+
+def check_decision(
+    recognition_ids: Sequence[int],
+    *,
+    decision_number: str,
+    decision_date: date,
+    user: Any,
+    authority: str = "",
+    today: date | None = None,
+) -> tuple[str, list[Recognition], date]:
+    """What :func:`decide` would refuse, raised the same way, without changing anything (the page shows the decision
+    for confirmation first: its number and date go on every certificate, and a recognition is undone only by
+    revoking it). Returns the decision number as it will be written, the proposals (locked) and today."""
     decision_number = " ".join(decision_number.split())
     if not decision_number:
         raise RecognitionError(
@@ -1011,6 +1034,12 @@ def decide(
         raise RecognitionError(
             _("The decision date is before the year evaluated (%(year)s).", year=early[0].year), "decision_date"
         )
+    return decision_number, rows, today
+
+
+def _record_decision(
+    rows: list[Recognition], decision_number: str, decision_date: date, authority: str, user: Any, today: date
+) -> list[Recognition]:
     validity = dict(
         db.session.execute(
             select(CriteriaSet.id, CriteriaSet.validity_years).where(

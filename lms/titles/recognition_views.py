@@ -398,6 +398,10 @@ def _decide_context(ctx: dict[str, Any]) -> None:
     ctx["decided"] = decided
 
 
+class _Preview(Exception):
+    """The decision passed its checks and is shown for confirmation: nothing is written."""
+
+
 @bp.route("/recognitions/decide", methods=["GET", "POST"])
 @permission_required(APPROVE)
 def recognition_decide():
@@ -406,6 +410,7 @@ def recognition_decide():
     _decide_context(ctx)
     form = DecisionForm()
     refusal = 422
+    confirm: dict[str, Any] | None = None
     if ctx["commune"] is not None and form.validate_on_submit():
         ids = _selected_ids()
         try:
@@ -413,16 +418,24 @@ def recognition_decide():
                 rows = recognition.reject(ids, reason=form.reason.data or "", user=current_user)
                 message = _("%(n)d proposal(s) rejected.", n=len(rows))
             else:
-                rows = recognition.decide(
-                    ids,
-                    decision_number=form.decision_number.data or "",
-                    decision_date=form.decision_date.data,
-                    authority=form.authority.data or "",
-                    user=current_user,
-                )
+                decision = {
+                    "decision_number": form.decision_number.data or "",
+                    "decision_date": form.decision_date.data,
+                    "authority": form.authority.data or "",
+                    "user": current_user,
+                }
+                if request.form.get("confirmed") != "1":
+                    # Its number and date go on every certificate and a recognition is undone only by revoking it
+                    # (for good, that year): the decision is shown for confirmation before it is recorded.
+                    number, checked, _today = recognition.check_decision(ids, **decision)
+                    confirm = {"number": number, "ids": {r.id for r in checked}}
+                    raise _Preview
+                rows = recognition.decide(ids, **decision)
                 message = _(
                     "%(n)d recognised under decision %(number)s.", n=len(rows), number=form.decision_number.data
                 )
+        except _Preview:
+            refusal = 200
         except recognition.RecognitionError as exc:
             # e.g. decided by someone else meanwhile: the list, reloaded below, shows what is left, and what was
             # typed and ticked stays (a refusal never costs the approver 42 ticks and a decision number).
@@ -465,6 +478,7 @@ def recognition_decide():
             names=names,
             ticked=ticked,
             elsewhere=elsewhere,
+            confirm=confirm,
             **ctx,
         ),
         status,

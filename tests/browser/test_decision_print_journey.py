@@ -104,7 +104,9 @@ def _journey(page) -> None:
         page.get_by_label(head).check()
     page.get_by_label("Số quyết định").fill(NUMBER)
     page.get_by_label("Ngày quyết định").fill(date.today().isoformat())
-    page.get_by_role("button", name="Ghi nhận quyết định").click()
+    page.get_by_role("button", name="Ghi nhận quyết định", exact=True).click()
+    expect(page.locator("#confirm-decision #confirm-list li")).to_have_count(len(HEADS))  # checked, not yet recorded
+    page.get_by_role("button", name=re.compile("Xác nhận ghi nhận Quyết định")).click()
     expect(page.locator(".alert-success")).to_contain_text(NUMBER)
 
     # The recognitions list offers the decision to print: its list and its three certificates, one file.

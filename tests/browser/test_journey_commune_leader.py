@@ -116,7 +116,9 @@ def _journey(phone, arranged: dict) -> None:
     page.get_by_label(ELIGIBLE).check()
     page.get_by_label("Số quyết định").fill("27/QĐ-UBND")
     page.get_by_label("Ngày quyết định").fill(date.today().isoformat())
-    page.get_by_role("button", name="Ghi nhận quyết định").click()
+    page.get_by_role("button", name="Ghi nhận quyết định", exact=True).click()
+    expect(page.locator("#confirm-decision #confirm-list li")).to_have_count(1)  # checked, not yet recorded
+    page.get_by_role("button", name=re.compile("Xác nhận ghi nhận Quyết định")).click()
     expect(page.locator(".alert-success")).to_contain_text("27/QĐ-UBND")
 
     # The recognition and its certificate.

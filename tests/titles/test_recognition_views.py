@@ -208,17 +208,25 @@ def _propose_and_decide(client, world) -> Recognition:
     decide = f"/titles/recognitions/decide?{_context(world)}"
     page = client.get(decide).get_data(as_text=True)
     assert "Chủ tịch UBND" in page  # the authority is prefilled from the approvals configuration
-    response = client.post(
-        decide,
-        data={
-            "csrf_token": token,
-            "ids": [row.id],
-            "action": "recognise",
-            "decision_number": "12/QĐ-UBND",
-            "decision_date": "2026-01-15",
-            "authority": "Chủ tịch UBND xã Thử",
-        },
-    )
+    decision = {
+        "csrf_token": token,
+        "ids": [row.id],
+        "action": "recognise",
+        "decision_number": " 12/QĐ-UBND ",
+        "decision_date": "2026-01-15",
+        "authority": "Chủ tịch UBND xã Thử",
+    }
+    # The decision is shown for confirmation (number, date, who), and nothing is recorded until it is confirmed.
+    preview = client.post(decide, data=decision)
+    assert preview.status_code == 200
+    text = preview.get_data(as_text=True)
+    confirm = text[text.index('id="confirm-decision"') :]
+    assert "Ghi nhận Quyết định số 12/QĐ-UBND ngày 15/01/2026 công nhận 1 đối tượng sau?" in confirm
+    assert "Nguyễn Văn Hộ0" in confirm[confirm.index('id="confirm-list"') :]
+    assert _checked(text, row.id)
+    db.session.expire_all()
+    assert db.session.get(Recognition, row.id).status == "proposed"
+    response = client.post(decide, data={**decision, "confirmed": "1"})
     assert response.status_code == 302
     db.session.expire_all()
     return db.session.get(Recognition, row.id)
