@@ -7,15 +7,14 @@ Used by the course certificates (``courses/documents.py``) and the certificates 
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
@@ -59,14 +58,28 @@ def vi_number(value: Decimal | float | int) -> str:
     return formatting.number(value, 2, locale="vi")
 
 
-def qr_drawing(payload: str, size: float, level: str = "M") -> Drawing:
-    """A square drawing of the QR code of ``payload`` (error correction M by default: survives a crease or a
-    smudge)."""
-    widget = QrCodeWidget(payload, barLevel=level, barBorder=2)
-    x0, y0, x1, y1 = widget.getBounds()
-    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
-    drawing.add(widget)
-    return drawing
+def draw_qr(canvas: Canvas, payload: str, x: float, y: float, size: float, level: str = "M") -> None:
+    """The QR code of ``payload`` as a ``size`` square at (x, y) (error correction M by default: survives a crease or
+    a smudge; a quiet border of two modules). Encoded once and drawn as one path of the dark runs of each row: a
+    credential's 1.5 KB code is some 2,300 runs, which as ReportLab shapes (the widget, encoding twice) took about
+    two seconds a certificate, and a decision prints dozens."""
+    border = 2
+    qr = QrCodeWidget(payload, barLevel=level, barBorder=border).qr
+    qr.make()
+    count = qr.getModuleCount()
+    box = size / (count + 2 * border)
+    path = canvas.beginPath()
+    for r, row in enumerate(qr.modules):
+        c = 0
+        for dark, run in itertools.groupby(bool(cell) for cell in row):
+            length = len(list(run))
+            if dark:
+                path.rect(x + (c + border) * box, y + size - (r + border + 1) * box, length * box, box)
+            c += length
+    canvas.saveState()
+    canvas.setFillColor(colors.black)
+    canvas.drawPath(path, stroke=0, fill=1)
+    canvas.restoreState()
 
 
 def draw_frame_and_heading(canvas: Canvas, width: float, height: float, issuer: list[tuple[str, str]]) -> None:
@@ -109,11 +122,11 @@ def draw_verification(
     if credential:
         # Right after the verification text, well left of the signature and its seal, its caption under it.
         big, big_x = 104, x + 322
-        renderPDF.draw(qr_drawing(credential, big, level="L"), canvas, big_x, y)
+        draw_qr(canvas, credential, big_x, y, big, level="L")
         canvas.setFont(FONT, 6.5)
         canvas.drawCentredString(big_x + big / 2, y - 8, "Chứng chỉ số: quét để xác thực")
     qr_size = 92
-    renderPDF.draw(qr_drawing(verify_url, qr_size), canvas, x, y)
+    draw_qr(canvas, verify_url, x, y, qr_size)
     text_x = x + qr_size + 10
     canvas.setFont(FONT, 9)
     canvas.drawString(text_x, y + 78, "Mã xác thực:")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from openpyxl import Workbook
@@ -371,12 +371,24 @@ def report_title(table: ScopeTable, kind: str) -> str:
     return REPORT_TITLES.get(kind, REPORT_TITLES[ReportKind.ANNUAL]).format(year=year)
 
 
-def period_words(table: ScopeTable) -> str:
+def made_on() -> date:
+    """The day a report is made, in Vietnam."""
+    return datetime.now(formatting.LOCAL_TZ).date()
+
+
+def period_words(table: ScopeTable, today: date | None = None) -> str:
+    """The period, and up to which day its figures run: a period that has not ended yet (the year's report made in
+    December) counts to the day the report is made, not to the period's end."""
     if table.period_end is None:
         return "chưa có số liệu"
+    today = today or made_on()
+    if table.period_end > today:
+        until = f"số liệu đến ngày {formatting.day(today, locale='vi')}, kỳ báo cáo chưa kết thúc"
+    else:
+        until = f"đến ngày {formatting.day(table.period_end, locale='vi')}"
     if table.period_kind == PeriodKind.MONTH:
-        return f"tháng {table.period_end:%m/%Y} (đến ngày {formatting.day(table.period_end, locale='vi')})"
-    return f"năm {table.period_end.year} (đến ngày {formatting.day(table.period_end, locale='vi')})"
+        return f"tháng {table.period_end:%m/%Y} ({until})"
+    return f"năm {table.period_end.year} ({until})"
 
 
 def _percent(value: Decimal | None) -> str:
@@ -418,6 +430,7 @@ def _header_lines(table: ScopeTable) -> list[str]:
         f"Căn cứ: {table.plan.source}",
         f"Đơn vị: {table.unit.full_name}",
         f"Kỳ báo cáo: {period_words(table)}",
+        f"Ngày lập: {formatting.day(made_on(), locale='vi')}",
         f"Địa giới: {STRUCTURE_VI.get(table.structure, table.structure)}; "
         f"số liệu: {BASIS_VI.get(table.basis, table.basis)}",
     ]

@@ -143,10 +143,10 @@ def _period() -> date | None:
         abort(400, description=_("The period must be a date such as 2025-12-31, not %(value)s.", value=raw))
 
 
-def _table(
-    unit: AdminUnit, default_period: date | None = None
-) -> tuple[reports.ScopeTable | None, list[tuple[Plan, str]]]:
-    """The scope table the query string asks for (plan, period, kind, structure, basis), defaults filled in."""
+def _table(unit: AdminUnit, *, latest: date | None = None) -> tuple[reports.ScopeTable | None, list[tuple[Plan, str]]]:
+    """The scope table the query string asks for (plan, period, kind, structure, basis), defaults filled in.
+    ``latest``: a year-end no period may pass (the 2021–2025 review), whatever the query string asks; the table is
+    then of years."""
     plans = reports.active_plans()
     plan: Plan | None
     if request.args.get("plan"):
@@ -159,11 +159,16 @@ def _table(
         return None, plans
     # Units that ended with the 2025 reform are shown under the structure they belonged to.
     default_structure = Structure.PRE_2025 if unit.valid_to is not None else Structure.CURRENT
+    period_end = _period()
+    period_kind = _choice("kind", PeriodKind, PeriodKind.YEAR)
+    if latest is not None:
+        period_end = min(period_end or latest, latest)
+        period_kind = PeriodKind.YEAR
     table = reports.scope_table(
         plan,
         unit,
-        period_end=_period() or default_period,
-        period_kind=_choice("kind", PeriodKind, PeriodKind.YEAR),
+        period_end=period_end,
+        period_kind=period_kind,
         structure=_choice("structure", Structure, default_structure),
         basis=_choice("basis", Basis, Basis.OFFICIAL),
     )
@@ -469,8 +474,9 @@ def _unit_page(unit: AdminUnit, **extra: Any) -> str:
 def _report(unit_id: int) -> tuple[reports.ScopeTable, str]:
     unit = _unit_or_404(unit_id)
     kind = _choice("report", reports.ReportKind.ALL, reports.ReportKind.ANNUAL)
-    # The 2021–2025 review is as of the end of 2025 unless a period is asked for, not the latest stored year.
-    table, _plans = _table(unit, date(2025, 12, 31) if kind == reports.ReportKind.REVIEW_2025 else None)
+    # The 2021–2025 review is as of the end of 2025 at the latest, of years: the dashboard's buttons carry the period
+    # on screen (31/12/2026, or a month), which the review of 2021–2025 must not report.
+    table, _plans = _table(unit, latest=date(2025, 12, 31) if kind == reports.ReportKind.REVIEW_2025 else None)
     if table is None:
         abort(404)
     return table, kind
@@ -484,9 +490,17 @@ def _download(content: bytes, mimetype: str, filename: str) -> Response:
     )
 
 
+# The downloaded file's name, in Vietnamese without diacritics (what a clerk files it under), not the report's code.
+REPORT_FILE_NAMES = {
+    reports.ReportKind.ANNUAL: "bao-cao-nam",
+    reports.ReportKind.REVIEW_2025: "so-ket-2021-2025",
+    reports.ReportKind.REVIEW_2030: "tong-ket-2021-2030",
+}
+
+
 def _filename(table: reports.ScopeTable, kind: str, extension: str) -> str:
     period = table.period_end.isoformat() if table.period_end else "chua-co-so-lieu"
-    return f"chi-tieu-{kind}-{table.unit.code}-{period}.{extension}"
+    return f"chi-tieu-{REPORT_FILE_NAMES.get(kind, 'bao-cao')}-{table.unit.code}-{period}.{extension}"
 
 
 @bp.get("/units/<int:unit_id>/report.xlsx")

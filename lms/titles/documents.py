@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -20,6 +21,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
+from sqlalchemy import Select, func, select
 
 from lms.api.limits import verify_limit
 from lms.auth.decorators import permission_required
@@ -43,7 +45,7 @@ from lms.extensions import db
 from lms.registry.models import AdminUnit
 from lms.titles import approvals, bp, recognition, services
 from lms.titles.models import CriteriaSet, Recognition, RecognitionStatus, Title
-from lms.titles.recognition_forms import TITLE_NAMES
+from lms.titles.recognition_forms import RECOGNITION_STATUS_NAMES, TITLE_NAMES
 
 
 def verification_url(code: str) -> str:
@@ -122,7 +124,92 @@ def certificate_pdf(data: RecognitionCertificate) -> bytes:
     canvas.setTitle(f"Giấy công nhận {data.title_name} năm {data.year} — {data.code}")
     canvas.setAuthor(data.authority)
     canvas.setSubject(f"{data.title_name} năm {data.year}")
+    _draw_certificate(canvas, data, width, height)
+    canvas.save()
+    return buffer.getvalue()
 
+
+@dataclass(frozen=True)
+class DecisionDocument:
+    """One decision of recognition as printed at once: the list of those it recognises, then their certificates."""
+
+    title_name: str
+    year: int
+    decision_number: str
+    decision_date: date
+    authority: str
+    place: str
+    rows: tuple[tuple[str, str, str], ...]  # (name, address, certificate code), in the order of the certificates
+    certificates: tuple[RecognitionCertificate, ...]
+
+
+def decision_pdf(document: DecisionDocument) -> bytes:
+    """A decision's list of recognised subjects (the annex a commune files with its decision) followed by every
+    certificate it gives, ready to print in one go: A4 landscape, in Vietnamese."""
+    register_fonts()
+    buffer = io.BytesIO()
+    width, height = landscape(A4)
+    canvas = Canvas(buffer, pagesize=(width, height), pageCompression=1)
+    canvas.setTitle(f"Quyết định {document.decision_number} — {document.title_name} năm {document.year}")
+    canvas.setAuthor(document.authority)
+    canvas.setSubject(f"{document.title_name} năm {document.year}")
+    _draw_decision_list(canvas, document, width, height)
+    for data in document.certificates:
+        _draw_certificate(canvas, data, width, height)
+    canvas.save()
+    return buffer.getvalue()
+
+
+def _draw_decision_list(canvas: Canvas, document: DecisionDocument, width: float, height: float) -> None:
+    left, right = 50, width - 50
+    columns = [(left, "STT"), (left + 40, "Tên"), (left + 330, "Địa chỉ"), (right - 110, "Mã xác thực")]
+
+    def heading(y: float) -> float:
+        canvas.setFont(FONT_BOLD, 10)
+        for x, label in columns:
+            canvas.drawString(x, y, label)
+        canvas.line(left, y - 5, right, y - 5)
+        return y - 20
+
+    canvas.setFont(FONT_BOLD, 13)
+    canvas.drawCentredString(width / 2, height - 55, f"DANH SÁCH {document.title_name.upper()} NĂM {document.year}")
+    canvas.setFont(FONT, 11)
+    canvas.drawCentredString(
+        width / 2,
+        height - 74,
+        f"(Kèm theo Quyết định số {document.decision_number} ngày {vi_date(document.decision_date)} "
+        f"của {document.authority})",
+    )
+    canvas.drawCentredString(width / 2, height - 92, f"Tổng số: {len(document.rows)}")
+    y = heading(height - 120)
+    for number, (name, address, code) in enumerate(document.rows, start=1):
+        address_lines = simpleSplit(address, FONT, 10, right - 110 - (left + 330) - 10)[:2] or [""]
+        name_lines = simpleSplit(name, FONT, 10, 280)[:2] or [""]
+        needed = 14 * max(len(address_lines), len(name_lines))
+        if y - needed < 50:
+            canvas.showPage()
+            y = heading(height - 50)
+        canvas.setFont(FONT, 10)
+        canvas.drawString(left, y, str(number))
+        for i, line in enumerate(name_lines):
+            canvas.drawString(left + 40, y - 14 * i, line)
+        for i, line in enumerate(address_lines):
+            canvas.drawString(left + 330, y - 14 * i, line)
+        canvas.drawString(right - 110, y, code)
+        y -= needed + 4
+    canvas.setFont(FONT, 11)
+    if y < 130:
+        canvas.showPage()
+        y = height - 60
+    sign_x = width - 215
+    canvas.drawCentredString(sign_x, y - 20, f"{document.place}, {vi_long_date(document.decision_date)}")
+    centred_lines(
+        canvas, simpleSplit(document.authority.upper(), FONT_BOLD, 11, 230)[:2], sign_x, y - 38, FONT_BOLD, 11, 14
+    )
+    canvas.showPage()
+
+
+def _draw_certificate(canvas: Canvas, data: RecognitionCertificate, width: float, height: float) -> None:
     draw_frame_and_heading(canvas, width, height, [(data.authority.upper(), FONT_BOLD)])
 
     canvas.setFillColor(DARK_RED)
@@ -175,8 +262,6 @@ def certificate_pdf(data: RecognitionCertificate) -> bytes:
     canvas.showPage()
     if data.provisional:
         _provisional_page(canvas, data, width, height)
-    canvas.save()
-    return buffer.getvalue()
 
 
 def _provisional_page(canvas: Canvas, data: RecognitionCertificate, width: float, height: float) -> None:
@@ -224,7 +309,10 @@ def recognition_certificate(recognition_id: int):
     if row.status != RecognitionStatus.RECOGNISED:
         abort(
             409 if row.status == RecognitionStatus.PROPOSED else 410,
-            description=_("Only a recognised title has a certificate (this one is %(status)s).", status=row.status),
+            description=_(
+                "Only a recognised title has a certificate (this one is %(status)s).",
+                status=str(RECOGNITION_STATUS_NAMES[row.status]).lower(),
+            ),
         )
     content = certificate_pdf(certificate_data(row, verification_url(row.certificate_code or "")))
     audit("recognition.certificate", row, code=row.certificate_code)
@@ -270,3 +358,79 @@ def recognition_verify(code: str):
     response.headers["X-Robots-Tag"] = "noindex"
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def decision_members_select(row: Recognition) -> Select:
+    """The recognitions one decision gave in ``row``'s commune, title and year (those since revoked left out), in
+    the user's view scope."""
+    return recognition.recognitions_select(
+        current_user, year=row.year, title=row.title, status=RecognitionStatus.RECOGNISED
+    ).where(
+        Recognition.commune_id == row.commune_id,
+        Recognition.decision_number == row.decision_number,
+        Recognition.decision_date == row.decision_date,
+    )
+
+
+def decision_size(row: Recognition) -> int:
+    stmt = decision_members_select(row).order_by(None).subquery()
+    return db.session.scalar(select(func.count()).select_from(stmt)) or 0
+
+
+def decisions_in(stmt: Select, limit: int = 20) -> list[Any]:
+    """The decisions among the recognitions ``stmt`` selects, newest first: (first id, number, date, title, year,
+    commune id, how many it recognised)."""
+    rows = stmt.order_by(None).where(Recognition.status == RecognitionStatus.RECOGNISED).subquery()
+    grouped = (
+        select(
+            func.min(rows.c.id).label("id"),
+            rows.c.decision_number,
+            rows.c.decision_date,
+            rows.c.title,
+            rows.c.year,
+            rows.c.commune_id,
+            func.count().label("count"),
+        )
+        .group_by(rows.c.decision_number, rows.c.decision_date, rows.c.title, rows.c.year, rows.c.commune_id)
+        .order_by(rows.c.decision_date.desc(), rows.c.decision_number)
+        .limit(limit)
+    )
+    return list(db.session.execute(grouped))
+
+
+@bp.get("/recognitions/<int:recognition_id>/decision.pdf")
+@permission_required(Permission.TITLES_VIEW)
+def recognition_decision(recognition_id: int):
+    """The decision that recognised this subject, printed whole: its list and every certificate it gives."""
+    row = db.session.scalar(recognition.recognitions_select(current_user).where(Recognition.id == recognition_id))
+    if row is None:
+        abort(404)
+    if row.status != RecognitionStatus.RECOGNISED or row.decision_date is None:
+        abort(409, description=_("Only a recognised title has a decision to print."))
+    members = list(db.session.scalars(decision_members_select(row)))
+    certificates = [certificate_data(r, verification_url(r.certificate_code or "")) for r in members]
+    commune, _province = approvals.places([row.commune_id])[row.commune_id]
+    document = DecisionDocument(
+        title_name=recognition.TITLE_NAMES_VI[Title(row.title)],
+        year=row.year,
+        decision_number=row.decision_number or "",
+        decision_date=row.decision_date,
+        authority=row.authority or "",
+        place=commune.name,
+        rows=tuple((c.subject_name, c.address, c.code) for c in certificates),
+        certificates=tuple(certificates),
+    )
+    for member in members:
+        audit("recognition.certificate", member, code=member.certificate_code)
+    # Issuing the credentials wrote: commit before drawing dozens of pages, so the write lock (SQLite's, for the
+    # whole database) is not held while they render.
+    db.session.commit()
+    content = decision_pdf(document)
+    return Response(
+        content,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="quyet-dinh-cong-nhan-{row.year}-{row.id}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )

@@ -22,20 +22,37 @@ Points-style items below their indicator's minimum also carry ``minimum``.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from lms.core import formatting
+
 
 def _number(value: Any) -> str:
-    """12 → "12", 12.5 → "12.5", Decimal("60.00") → "60"."""
+    """In the reader's convention, up to two decimals: 12 → "12", 12.5 → "12,5" (Vietnamese), 66.6667 → "66,67",
+    Decimal("60.00") → "60"."""
     if value is None:
         return "–"
-    number = Decimal(str(value))
-    text = format(number.normalize(), "f") if number == number.to_integral_value() else format(number, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    return formatting.number(Decimal(str(value)), 2)
+
+
+def _percent(value: Any) -> str:
+    """A share stored in per cent, with its sign: "66,67 %" ("–" for none)."""
+    return "–" if value is None else f"{_number(value)}{formatting.PERCENT_GAP}%"
+
+
+def _day(value: Any) -> str:
+    """A date the engine stores as ISO text ("2026-02-10") in the reader's convention: "10/02/2026"."""
+    if not value:
+        return ""
+    try:
+        return formatting.day(date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value)
 
 
 def _target(missing: dict[str, Any]) -> str:
@@ -66,12 +83,11 @@ def describe_missing(item: dict[str, Any]) -> str:
         text = _("needs %(hours)s more hours of learning", hours=_number(need))
     elif code == "share_below":
         text = _(
-            "%(numerator)s of %(denominator)s counted (%(share)s per cent); at least %(at_least)s per cent "
-            "is required: %(need)s more",
-            numerator=missing.get("numerator"),
-            denominator=missing.get("denominator"),
-            share=_number(item.get("value")),
-            at_least=_number(missing.get("at_least")),
+            "%(numerator)s of %(denominator)s counted (%(share)s); at least %(at_least)s is required: %(need)s more",
+            numerator=_number(missing.get("numerator")),
+            denominator=_number(missing.get("denominator")),
+            share=_percent(item.get("value")),
+            at_least=_percent(missing.get("at_least")),
             need=need,
         )
     elif code == "no_members":
@@ -107,7 +123,7 @@ def describe_missing(item: dict[str, Any]) -> str:
         text = _(
             "level %(level)s can be asked for from %(until)s, %(months)s months after the last decision (%(ref)s)",
             level=missing.get("level"),
-            until=missing.get("until"),
+            until=_day(missing.get("until")),
             months=missing.get("months"),
             ref=missing.get("source_ref"),
         )
@@ -208,7 +224,7 @@ def _describe_source(item: dict[str, Any]) -> str:
         return _(
             "recognised at level %(level)s by the decision of %(date)s",
             level=source.get("level"),
-            date=source.get("decision_date"),
+            date=_day(source.get("decision_date")),
         )
     if kind == "not_applicable":
         return _("not applicable to this organisation: met")

@@ -756,6 +756,13 @@ def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> 
     higher level (:func:`_kept`), or outside the user's scope for ``titles.propose``. The eligibility
     snapshot is copied by one ``INSERT … SELECT``.
     """
+    wanted, rows = check_proposal(title=title, year=year, subject_ids=subject_ids, user=user)
+    return _insert_proposals(title, year, wanted, rows, user)
+
+
+def check_proposal(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> tuple[list[int], dict[int, Any]]:
+    """What :func:`propose` would refuse, raised the same way, without writing anything (the page's confirmation
+    step asks before a list is put forward: a proposal cannot be withdrawn). Returns the subjects and their rows."""
     if title not in Title.__members__.values():
         raise RecognitionError(_("Unknown title “%(title)s”.", title=title), "title")
     _check_year(year)
@@ -845,6 +852,11 @@ def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> 
         raise RecognitionError(
             _("%(count)s subject(s) cannot be proposed.", count=len(details)), "subject_ids", details
         )
+    return wanted, rows
+
+
+def _insert_proposals(title: str, year: int, wanted: list[int], rows: dict[int, Any], user: Any) -> list[int]:
+    subject_type = TITLE_SUBJECT[Title(title)]
     now = utcnow()
     user_id = getattr(user, "id", None)
     columns = [
@@ -1103,6 +1115,29 @@ def decide(
 ) -> list[Recognition]:
     """Recognise proposals under one decision (number, date, authority; an empty authority is taken from the
     approvals configuration). Sets the validity and the certificate code; freezes the year."""
+    decision_number, rows, today = check_decision(
+        recognition_ids,
+        decision_number=decision_number,
+        decision_date=decision_date,
+        user=user,
+        authority=authority,
+        today=today,
+    )
+    return _record_decision(rows, decision_number, decision_date, authority, user, today)
+
+
+def check_decision(
+    recognition_ids: Sequence[int],
+    *,
+    decision_number: str,
+    decision_date: date,
+    user: Any,
+    authority: str = "",
+    today: date | None = None,
+) -> tuple[str, list[Recognition], date]:
+    """What :func:`decide` would refuse, raised the same way, without changing anything (the page shows the decision
+    for confirmation first: its number and date go on every certificate, and a recognition is undone only by
+    revoking it). Returns the decision number as it will be written, the proposals (locked) and today."""
     decision_number = " ".join(decision_number.split())
     if not decision_number:
         raise RecognitionError(
@@ -1123,6 +1158,12 @@ def decide(
         raise RecognitionError(
             _("The decision date is before the year evaluated (%(year)s).", year=early[0].year), "decision_date"
         )
+    return decision_number, rows, today
+
+
+def _record_decision(
+    rows: list[Recognition], decision_number: str, decision_date: date, authority: str, user: Any, today: date
+) -> list[Recognition]:
     validity = dict(
         db.session.execute(
             select(CriteriaSet.id, CriteriaSet.validity_years).where(

@@ -22,7 +22,7 @@ from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, in_scope
 from lms.core import formatting
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
-from lms.titles import approvals, bp, explain, recognition, services
+from lms.titles import approvals, bp, documents, explain, recognition, services
 from lms.titles.forms import ConfirmImportForm
 from lms.titles.models import CriteriaSet, Recognition, RecognitionStatus, Title
 from lms.titles.recognition_forms import (
@@ -295,18 +295,24 @@ def recognition_propose():
     ctx = _context(PROPOSE, default_year=_evaluation_year())
     form = SelectionForm()
     status = 422 if request.method == "POST" else 200  # a POST that reaches the page again was refused
+    confirm = False
     if ctx["commune"] is not None and form.validate_on_submit():
+        # A proposal cannot be withdrawn (only decided on, and a rejection is final for the year, ADR 11): the
+        # selection is checked and shown for confirmation first; only the confirmation writes.
+        confirmed = request.form.get("confirmed") == "1"
+        asked = {"title": ctx["title"], "year": ctx["year"], "subject_ids": _selected_ids(), "user": current_user}
         try:
-            ids = recognition.propose(
-                title=ctx["title"], year=ctx["year"], subject_ids=_selected_ids(), user=current_user
-            )
+            ids = recognition.propose(**asked) if confirmed else recognition.check_proposal(**asked)[0]
         except recognition.RecognitionError as exc:
             _flash_refusal(exc)  # the page comes back below with the same boxes ticked
             status = 409 if isinstance(exc, recognition.TransitionConflict) else 422
         else:
-            db.session.commit()
-            flash(_("%(n)d proposed for recognition.", n=len(ids)), "success")
-            return _back("titles.recognition_propose", ctx)
+            if not confirmed:
+                confirm, status = True, 200
+            else:
+                db.session.commit()
+                flash(_("%(n)d proposed for recognition.", n=len(ids)), "success")
+                return _back("titles.recognition_propose", ctx)
     rows: list = []
     names: dict = {}
     labels: dict = {}
@@ -335,6 +341,7 @@ def recognition_propose():
         labels=labels,
         village_id=village_id,
         ticked=ticked,
+        confirm=confirm,
         **ctx,
     )
     return page, status
@@ -391,6 +398,10 @@ def _decide_context(ctx: dict[str, Any]) -> None:
     ctx["decided"] = decided
 
 
+class _Preview(Exception):
+    """The decision passed its checks and is shown for confirmation: nothing is written."""
+
+
 @bp.route("/recognitions/decide", methods=["GET", "POST"])
 @permission_required(APPROVE)
 def recognition_decide():
@@ -399,6 +410,7 @@ def recognition_decide():
     _decide_context(ctx)
     form = DecisionForm()
     refusal = 422
+    confirm: dict[str, Any] | None = None
     if ctx["commune"] is not None and form.validate_on_submit():
         ids = _selected_ids()
         try:
@@ -406,16 +418,24 @@ def recognition_decide():
                 rows = recognition.reject(ids, reason=form.reason.data or "", user=current_user)
                 message = _("%(n)d proposal(s) rejected.", n=len(rows))
             else:
-                rows = recognition.decide(
-                    ids,
-                    decision_number=form.decision_number.data or "",
-                    decision_date=form.decision_date.data,
-                    authority=form.authority.data or "",
-                    user=current_user,
-                )
+                decision = {
+                    "decision_number": form.decision_number.data or "",
+                    "decision_date": form.decision_date.data,
+                    "authority": form.authority.data or "",
+                    "user": current_user,
+                }
+                if request.form.get("confirmed") != "1":
+                    # Its number and date go on every certificate and a recognition is undone only by revoking it
+                    # (for good, that year): the decision is shown for confirmation before it is recorded.
+                    number, checked, _today = recognition.check_decision(ids, **decision)
+                    confirm = {"number": number, "ids": {r.id for r in checked}}
+                    raise _Preview
+                rows = recognition.decide(ids, **decision)
                 message = _(
                     "%(n)d recognised under decision %(number)s.", n=len(rows), number=form.decision_number.data
                 )
+        except _Preview:
+            refusal = 200
         except recognition.RecognitionError as exc:
             # e.g. decided by someone else meanwhile: the list, reloaded below, shows what is left, and what was
             # typed and ticked stays (a refusal never costs the approver 42 ticks and a decision number).
@@ -458,6 +478,7 @@ def recognition_decide():
             names=names,
             ticked=ticked,
             elsewhere=elsewhere,
+            confirm=confirm,
             **ctx,
         ),
         status,
@@ -479,9 +500,15 @@ def recognitions():
     year, unit_id = _int("year"), _int("unit_id")
     stmt = recognition.recognitions_select(current_user, unit_id=unit_id, year=year, title=title, status=status)
     page = db.paginate(stmt, per_page=50, error_out=False)
+    decisions = documents.decisions_in(stmt) if status in (None, RecognitionStatus.RECOGNISED) else []
     return render_template(
         "titles/recognition/recognitions.html",
         page=page,
+        decisions=decisions,
+        commune_names={
+            u.id: u.full_name
+            for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_({d.commune_id for d in decisions})))
+        },
         names=recognition.names(page.items),
         communes=_communes(VIEW),
         unit_id=unit_id,
@@ -525,6 +552,7 @@ def recognition_page(recognition_id: int):
             services.breakdown_codes(row.breakdown),
         ),
         may_revoke=row.status == RecognitionStatus.RECOGNISED and can(current_user, APPROVE, commune),
+        decision_size=documents.decision_size(row) if row.status == RecognitionStatus.RECOGNISED else 0,
     )
 
 

@@ -8,6 +8,7 @@ validates, calls one service, commits once, flashes and redirects.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -153,6 +154,15 @@ def eligibility_list():
     )
 
 
+def _points_bar(criteria_set: Any) -> dict[str, Any] | None:
+    """A points-style set's pass mark and its most points, so "74 points" reads against what it must reach."""
+    definition = (criteria_set.definition if criteria_set is not None else None) or {}
+    if definition.get("pass_total") is None:
+        return None
+    most = sum(Decimal(str(i.get("max_points") or 0)) for i in definition.get("indicators") or [])
+    return {"pass": Decimal(str(definition["pass_total"])), "max": most or None}
+
+
 @bp.get("/eligibility/<int:eligibility_id>")
 @permission_required(VIEW)
 def explanation(eligibility_id: int):
@@ -177,6 +187,7 @@ def explanation(eligibility_id: int):
         "titles/explanation.html",
         eligibility=eligibility,
         criteria_set=eligibility.criteria_set,
+        bar=_points_bar(eligibility.criteria_set),
         items=items,
         label=label,
         learning=learning,

@@ -55,7 +55,13 @@ def test_leader_drills_down_from_province_to_a_household(stack_app, phone):
     page.locator("#ranking-table").get_by_role("link", name=arranged["village"]).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(arranged["village"])
 
+    # The list of who lags sits under every indicator's card: one tap from the top of the page brings it up.
     pending = page.locator("#pending-table")
+    expect(pending).not_to_be_in_viewport()
+    jump = page.locator("#pending-jump")
+    expect(jump).to_have_text("Hộ chưa đạt Gia đình học tập: 3 — xem từng trường hợp và còn thiếu gì")
+    jump.click()
+    expect(page.locator("#h-pending")).to_be_in_viewport()
     row = pending.locator("tr", has_text="Chủ Hộ B 1 0")
     expect(row).to_be_visible()
     expect(row).to_contain_text(f"Trẻ em ngoan, lễ phép, có ý thức tự học: {sentence}")  # A3, by its name

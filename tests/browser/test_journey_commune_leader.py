@@ -109,12 +109,16 @@ def _journey(phone, arranged: dict) -> None:
     expect(page.locator("#context-picker select[name=commune_id]")).to_have_value(re.compile(r"\d+"))
     page.locator("#proposable label", has_text=ELIGIBLE).locator("input").check()
     page.get_by_role("button", name="Đề nghị công nhận các đối tượng đã chọn").click()
+    expect(page.locator("#confirm-list li")).to_have_count(1)  # shown for confirmation, nothing written yet
+    page.get_by_role("button", name=re.compile("Xác nhận đề nghị")).click()
     expect(page.locator(".alert-success")).to_be_visible()
     page.locator("nav.nav").get_by_role("link", name="Quyết định").click()
     page.get_by_label(ELIGIBLE).check()
     page.get_by_label("Số quyết định").fill("27/QĐ-UBND")
     page.get_by_label("Ngày quyết định").fill(date.today().isoformat())
-    page.get_by_role("button", name="Ghi nhận quyết định").click()
+    page.get_by_role("button", name="Ghi nhận quyết định", exact=True).click()
+    expect(page.locator("#confirm-decision #confirm-list li")).to_have_count(1)  # checked, not yet recorded
+    page.get_by_role("button", name=re.compile("Xác nhận ghi nhận Quyết định")).click()
     expect(page.locator(".alert-success")).to_contain_text("27/QĐ-UBND")
 
     # The recognition and its certificate.
@@ -125,7 +129,7 @@ def _journey(phone, arranged: dict) -> None:
     last_page(page, "commune-leader-recognition")
     # Headless Chromium hands an inline PDF to its viewer without a download: fetch what the link points to, with
     # the page's own session, and read it.
-    link = page.get_by_role("link", name="Giấy công nhận (PDF)")
+    link = page.get_by_role("link", name="Giấy công nhận (PDF)", exact=True)
     certificate = page.request.get(link.get_attribute("href"))
     assert certificate.ok
     assert certificate.headers["content-type"] == "application/pdf"

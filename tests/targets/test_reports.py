@@ -4,7 +4,8 @@ denominators, their definitions, the targets and the gap; the sub-units; the yea
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
@@ -91,9 +92,12 @@ def test_report_routes_download_the_scope_and_period_asked_for(app, client):
     assert response.status_code == 200
     assert response.mimetype == reports.XLSX_MIMETYPE
     assert "2024-12-31" in response.headers["Content-Disposition"]
+    assert "chi-tieu-bao-cao-nam-" in response.headers["Content-Disposition"]  # the file's name in Vietnamese
+    assert "annual" not in response.headers["Content-Disposition"]
     book = load_workbook(io.BytesIO(response.data))
     assert _rows(book["Chỉ tiêu"])[0][0].endswith("NĂM 2024")
     pdf = client.get(f"/targets/units/{data.province.id}/report.pdf?report=review2025")
+    assert "chi-tieu-so-ket-2021-2025-" in pdf.headers["Content-Disposition"]
     assert pdf.status_code == 200
     assert pdf.mimetype == "application/pdf"
     assert client.get(f"/targets/units/{data.province.id}/report.pdf?report=weekly").status_code == 400
@@ -112,3 +116,47 @@ def test_the_2025_review_stops_at_2025_when_later_years_are_stored(app, client):
     assert any(row[0] == "Kỳ báo cáo: năm 2025 (đến ngày 31/12/2025)" for row in _rows(review["Chỉ tiêu"]))
     annual = load_workbook(io.BytesIO(client.get(f"{base}&report=annual").data))
     assert _rows(annual["Chỉ tiêu"])[0][0].endswith("NĂM 2026")  # the annual report: the latest year
+
+
+def test_the_2025_review_from_the_dashboard_buttons_reports_2025_not_the_period_on_screen(app, client):
+    """The dashboard's report buttons carry the period on screen (31/12/2026, or a month): the 2021–2025 review
+    reports the years up to 2025 and measures the gap against the 2025 target, the annual report the period asked."""
+    data = build_province(1)
+    value(data.family, data.province, 70, 100, period_end=date(2026, 12, 31))
+    value(data.family, data.province, 72, 100, period_end=date(2026, 11, 30), kind="month")
+    leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    base = f"/targets/units/{data.province.id}/report.xlsx?plan={data.plan.id}&structure=current&basis=official"
+    for asked in ("kind=year&period=2026-12-31", "kind=month&period=2026-11-30"):
+        response = client.get(f"{base}&report=review2025&{asked}")
+        assert response.status_code == 200
+        rows = _rows(load_workbook(io.BytesIO(response.data))["Chỉ tiêu"])
+        assert any(row[0] == "Kỳ báo cáo: năm 2025 (đến ngày 31/12/2025)" for row in rows), asked
+        header = next(r for r in rows if r[0] == "STT")
+        assert header[8] == "Còn thiếu so với mục tiêu 2025 (điểm %)"
+        years = _rows(load_workbook(io.BytesIO(response.data))["Theo năm"])
+        assert 2026 not in [row[0] for row in years]
+    annual = load_workbook(io.BytesIO(client.get(f"{base}&report=annual&kind=year&period=2026-12-31").data))
+    assert _rows(annual["Chỉ tiêu"])[0][0].endswith("NĂM 2026")
+
+
+def test_a_report_of_a_period_not_yet_ended_says_its_figures_run_to_the_day_it_is_made(app, client):
+    """The year's report made in December counts to that day, not to 31/12: the report says so, and when it was
+    made; a period already ended keeps 'đến ngày 31/12/…'."""
+    today = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    later = date(today.year + 1, 12, 31)
+    data = build_province(1)
+    value(data.family, data.province, 70, 100, period_end=later)
+    leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    base = f"/targets/units/{data.province.id}/report.xlsx?plan={data.plan.id}&report=annual"
+    rows = _rows(load_workbook(io.BytesIO(client.get(f"{base}&period={later.isoformat()}").data))["Chỉ tiêu"])
+    made = f"{today:%d/%m/%Y}"
+    assert [row[0] for row in rows if str(row[0]).startswith("Kỳ báo cáo")] == [
+        f"Kỳ báo cáo: năm {later.year} (số liệu đến ngày {made}, kỳ báo cáo chưa kết thúc)"
+    ]
+    assert [f"Ngày lập: {made}"] == [row[0] for row in rows if str(row[0]).startswith("Ngày lập")]
+    ended = _rows(load_workbook(io.BytesIO(client.get(f"{base}&period=2025-12-31").data))["Chỉ tiêu"])
+    assert "Kỳ báo cáo: năm 2025 (đến ngày 31/12/2025)" in [row[0] for row in ended]

@@ -352,13 +352,15 @@ def test_missing_and_source_in_words(app_ctx: Any) -> None:
             "level": 1,
         },
     }
-    with force_locale("en"):
+    # A page's words: the request's language decides the numbers' convention too (outside a request, documents
+    # are Vietnamese).
+    with app_ctx.test_request_context(), force_locale("en"):
         assert explain.describe_missing(need_one) == (
             "needs 1 more learning activity for 5 points (below the minimum of 5 points)"
         )
         assert explain.describe_missing(no_evidence) == "has no evidence"
         assert explain.describe_missing(share) == (
-            "599 of 1000 counted (59.9 per cent); at least 60 per cent is required: 1 more for level 1"
+            "599 of 1,000 counted (59.9\u00a0%); at least 60\u00a0% is required: 1 more for level 1"
         )
         assert explain.describe_source(need_one) == "learning records of the year: 0 learning activities"
         assert explain.describe_source(no_evidence) == "assessment by an evaluator"
@@ -394,3 +396,17 @@ def test_missing_and_source_in_words(app_ctx: Any) -> None:
         assert explain.describe_missing(points) == "được đánh giá 8/10 điểm"
         assert explain.describe_missing(no_evidence) == "chưa có minh chứng"
         assert explain.describe_missing(need_one).startswith("cần thêm 1 hoạt động học tập")
+        # The village page's "why not yet" in Vietnamese convention: decimal comma and the % sign, never "66.67 phần
+        # trăm"; a date the engine stores as ISO text as dd/mm/yyyy.
+        family_share = {
+            "indicator": "a2.2",
+            "value": 66.6667,
+            "points": 0,
+            "max": 10,
+            "missing": {"code": "share_below", "numerator": 2, "denominator": 3, "at_least": 100, "need": 1},
+        }
+        assert explain.describe_missing(family_share) == "đạt 2/3 (66,67\u00a0%); cần ít nhất 100\u00a0%: còn thiếu 1"
+        wait = {"indicator": "upgrade", "missing": {"code": "upgrade_wait", "level": 2, "until": "2026-02-10"}}
+        assert "10/02/2026" in explain.describe_missing(wait)
+        assert "2026-02-10" not in explain.describe_missing(wait)
+        assert explain.describe_missing(bar) == "được đánh giá 92,5, cần ít nhất 95 để đạt mức 2"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -259,3 +260,18 @@ def test_who_sees_eligibility(world, client, role, status):
     _leader(world, client, role)
     assert client.get(f"/titles/eligibility/{world['rows']['an'].id}").status_code == status
     assert client.get("/titles/eligibility").status_code == status
+
+
+def test_the_explanation_reads_the_score_against_the_pass_mark(world, client):
+    """The score alone ("Điểm: 15") does not say why a subject is not yet eligible: the page gives the most points, the pass mark
+    of the criteria set and what is short."""
+    _leader(world, client)
+    row = world["rows"]["cuong"]
+    row.score = Decimal(15)
+    db.session.commit()
+    html = client.get(f"/titles/eligibility/{row.id}").get_data(as_text=True)
+    result = " ".join(re.sub(r"<[^>]+>", " ", html[html.index('id="result"') :]).split())
+    assert "Điểm: 15 / 40 · cần đạt 20 điểm (còn thiếu 5 điểm)" in result
+    eligible = client.get(f"/titles/eligibility/{world['rows']['an'].id}").get_data(as_text=True)
+    assert "cần đạt 20 điểm" in eligible
+    assert "còn thiếu" not in eligible[eligible.index('id="result"') : eligible.index('id="indicators"')]

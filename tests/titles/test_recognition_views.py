@@ -192,23 +192,41 @@ def _propose_and_decide(client, world) -> Recognition:
     assert "Nguyễn Văn Hộ0" in page
     assert "Nguyễn Văn Hộ2" not in page
     token = csrf_token(client, url)
-    assert client.post(url, data={"csrf_token": token, "ids": [eligible.id]}).status_code == 302
+    # The selection is shown for confirmation first, and nothing is written until it is confirmed.
+    preview = client.post(url, data={"csrf_token": token, "ids": [eligible.id]})
+    assert preview.status_code == 200
+    text = preview.get_data(as_text=True)
+    assert 'id="confirm-proposal"' in text
+    assert "Nguyễn Văn Hộ0" in text[text.index('id="confirm-list"') :]
+    assert "không rút lại được" in text
+    assert _checked(text, eligible.id)
+    assert db.session.scalar(select(func.count()).select_from(Recognition)) == 0
+    confirmed = client.post(url, data={"csrf_token": token, "ids": [eligible.id], "confirmed": "1"})
+    assert confirmed.status_code == 302
     assert "Nguyễn Văn Hộ0" not in client.get(url).get_data(as_text=True)  # proposed: off the checklist
     row = db.session.scalar(select(Recognition).where(Recognition.subject_id == eligible.id))
     decide = f"/titles/recognitions/decide?{_context(world)}"
     page = client.get(decide).get_data(as_text=True)
     assert "Chủ tịch UBND" in page  # the authority is prefilled from the approvals configuration
-    response = client.post(
-        decide,
-        data={
-            "csrf_token": token,
-            "ids": [row.id],
-            "action": "recognise",
-            "decision_number": "12/QĐ-UBND",
-            "decision_date": "2026-01-15",
-            "authority": "Chủ tịch UBND xã Thử",
-        },
-    )
+    decision = {
+        "csrf_token": token,
+        "ids": [row.id],
+        "action": "recognise",
+        "decision_number": " 12/QĐ-UBND ",
+        "decision_date": "2026-01-15",
+        "authority": "Chủ tịch UBND xã Thử",
+    }
+    # The decision is shown for confirmation (number, date, who), and nothing is recorded until it is confirmed.
+    preview = client.post(decide, data=decision)
+    assert preview.status_code == 200
+    text = preview.get_data(as_text=True)
+    confirm = text[text.index('id="confirm-decision"') :]
+    assert "Ghi nhận Quyết định số 12/QĐ-UBND ngày 15/01/2026 công nhận 1 đối tượng sau?" in confirm
+    assert "Nguyễn Văn Hộ0" in confirm[confirm.index('id="confirm-list"') :]
+    assert _checked(text, row.id)
+    db.session.expire_all()
+    assert db.session.get(Recognition, row.id).status == "proposed"
+    response = client.post(decide, data={**decision, "confirmed": "1"})
     assert response.status_code == 302
     db.session.expire_all()
     return db.session.get(Recognition, row.id)
@@ -428,7 +446,11 @@ def test_revoke_from_the_recognition_page(client, world):
     client.post(f"{page_url}/revoke", data={"csrf_token": token, "reason": "Quyết định bị hủy"})
     db.session.expire_all()
     assert db.session.get(Recognition, row.id).status == "revoked"
-    assert client.get(f"{page_url}/certificate.pdf").status_code == 410
+    gone = client.get(f"{page_url}/certificate.pdf")
+    assert gone.status_code == 410
+    text = gone.get_data(as_text=True)
+    assert "trạng thái đã thu hồi" in text  # the status in words, never its code
+    assert "revoked" not in text
     public = client.get(f"/titles/verify/{row.certificate_code}").get_data(as_text=True)
     assert 'data-status="revoked"' in public
     history = client.get(page_url).get_data(as_text=True)

@@ -532,7 +532,7 @@ def test_tt24_art5_3_level_2_only_12_months_after_the_level_1_decision(
         with app_request():
             from lms.titles.explain import describe_missing
 
-            assert "level 2 can be asked for from 2026-02-10" in describe_missing(wait)
+            assert "level 2 can be asked for from Feb 10, 2026" in describe_missing(wait)
     else:
         assert all(i["indicator"] != "upgrade" for i in row.breakdown)
 
