@@ -20,6 +20,7 @@ from typing import Any, cast
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import (
+    Integer,
     Select,
     Table,
     bindparam,
@@ -780,6 +781,7 @@ def record_attendance(
     locked: bool = False,
     event: dict[str, Any] | None = None,
     answer_into: Any = None,
+    claim: Any = None,
 ) -> MarkResult:
     """Apply a batch of marks for one session, all or nothing, in a constant number of statements.
 
@@ -790,7 +792,9 @@ def record_attendance(
     ``attendance.record`` audit event (the counts are added) to write with the marks, in the same statement on
     PostgreSQL, instead of an ORM flush of its own at the commit. ``answer_into``: the ``Idempotency-Key`` row the
     request claimed (``lms.api.idempotency.claimed``), into which PostgreSQL writes the batch's answer (``session_id``
-    and the counts, status 200) with the marks; the decorator then has nothing left to write.
+    and the counts, status 200) with the marks; the decorator then has nothing left to write. ``claim``: instead, the
+    key's claim the decorator left to this call (``lms.api.idempotency.Claim``, PostgreSQL), sent with the read —
+    before anything is refused, so a used key is replayed as before — and settled into the row to answer into.
 
     One read before the checks, one write after them (on PostgreSQL; SQLite takes up to three): a batch of 40 marks
     sends the statements a batch of one does.
@@ -800,8 +804,6 @@ def record_attendance(
     # upsert meets.
     if not locked:
         db.session.execute(select(ClassSession.id).where(ClassSession.id == session.id).with_for_update())
-    if session.status == SessionStatus.CANCELLED:
-        raise CourseError(_("the session was cancelled: it takes no attendance"), "session_id")
     # The enrolled learners, the session's marks and the statuses in one read: the marks of the enrolled (to decide
     # each new mark), every client mark id already applied in the session (a retry), and the status codes a mark
     # may name (reference data an administrator may change: read, not cached).
@@ -810,15 +812,25 @@ def record_attendance(
     applied: set[str] = set()
     positions: dict[str, int] = {}
     read: Any
-    for read in db.session.execute(_batch_read(), {"session_id": session.id, "class_id": session.class_id}):
+    params = {"session_id": session.id, "class_id": session.class_id}
+    claimed_id = None
+    if claim is not None:
+        params.update(claim.params())
+    for read in db.session.execute(_batch_read() if claim is None else _batch_read_claiming(claim.sql), params):
         if read.kind == _ENROLLED:
             enrolled.add(read.person_id)
         elif read.kind == _STATUS:
             positions[read.status] = read.person_id  # the status's position, in the integer column
+        elif read.kind == _CLAIMED:
+            claimed_id = read.person_id
         else:
             current[read.person_id] = read
             if read.client_mark_id:
                 applied.add(read.client_mark_id)
+    if claim is not None:
+        answer_into = claim.settle(claimed_id)  # a key already used: the decorator replays its answer
+    if session.status == SessionStatus.CANCELLED:
+        raise CourseError(_("the session was cancelled: it takes no attendance"), "session_id")
     statuses = sorted(positions, key=lambda code: (positions[code], code))
     problems: list[dict[str, Any]] = []
     seen: dict[int, int] = {}
@@ -942,8 +954,19 @@ def record_attendance(
     return result
 
 
-# What the batch read returns besides a session's marks (kind 0): the class's enrolled learners, and the statuses.
-_MARK, _ENROLLED, _STATUS = 0, 1, 2
+# What the batch read returns besides a session's marks (kind 0): the class's enrolled learners, the statuses, and
+# the Idempotency-Key's claimed row (its id, in ``person_id``) when the read carries the claim.
+_MARK, _ENROLLED, _STATUS, _CLAIMED = 0, 1, 2, 3
+
+
+@functools.cache
+def _batch_read_claiming(claim_sql: str) -> Any:
+    """:func:`_batch_read` with the request's ``Idempotency-Key`` claim in front (PostgreSQL: ``WITH claim AS (INSERT
+    … RETURNING id)``, ``lms.api.idempotency.Claim``) and the claimed row's id as one more row: the claim and the
+    read in one round trip. The session's lock is already held, so the read sees what it would have seen after a
+    claim of its own; the claim waits for a concurrent one of the same key as before."""
+    claimed = text(claim_sql).columns(id=Integer).cte("claim")
+    return union_all(*_batch_read().selects, select(claimed.c.id, null(), null(), null(), null(), literal(_CLAIMED)))
 
 
 @functools.cache
