@@ -123,7 +123,8 @@ def get_class(class_id: int, user: Any, permission: Any) -> CourseClass | None:
 
 def get_session(session_id: int, user: Any, permission: Any, *, for_update: bool = False) -> ClassSession | None:
     """A session in the user's scope, with its class. ``for_update`` also locks the session's row (the look-up
-    and the lock of :func:`record_attendance` in one statement)."""
+    and the lock of :func:`record_attendance` in one statement), and loads the session alone: the batch reads its
+    id, class id and status, not its class's columns (a lazy load if something does)."""
     from lms.auth.permissions import scope_paths
 
     stmt = _session_in_scope(tuple(scope_paths(user, permission)), for_update)
@@ -137,18 +138,14 @@ def _session_in_scope(paths: tuple[str, ...], for_update: bool) -> Select:
     to run it. The session's id is its one parameter; a user whose scope changes gets another statement."""
     from lms.auth.permissions import scoped_to
 
-    stmt = (
-        scoped_to(
-            select(ClassSession).join(CourseClass, CourseClass.id == ClassSession.class_id),
-            CourseClass.commune_id,
-            paths,
-        )
-        .options(contains_eager(ClassSession.course_class))
-        .where(ClassSession.id == bindparam("session_id"))
-    )
+    stmt = scoped_to(
+        select(ClassSession).join(CourseClass, CourseClass.id == ClassSession.class_id),
+        CourseClass.commune_id,
+        paths,
+    ).where(ClassSession.id == bindparam("session_id"))
     if for_update:
-        stmt = stmt.with_for_update(of=ClassSession).execution_options(populate_existing=True)
-    return stmt
+        return stmt.with_for_update(of=ClassSession).execution_options(populate_existing=True)
+    return stmt.options(contains_eager(ClassSession.course_class))
 
 
 def visible_courses(user: Any, permission: Any) -> Select:
@@ -816,7 +813,10 @@ def record_attendance(
     claimed_id = None
     if claim is not None:
         params.update(claim.params())
-    for read in db.session.execute(_batch_read() if claim is None else _batch_read_claiming(claim.sql), params):
+    # Core statements on the session's connection: the ORM's execution (events, compile-state look-ups) has nothing
+    # to do for them.
+    connection = db.session.connection()
+    for read in connection.execute(_batch_read() if claim is None else _batch_read_claiming(claim.sql), params):
         if read.kind == _ENROLLED:
             enrolled.add(read.person_id)
         elif read.kind == _STATUS:
@@ -1085,30 +1085,34 @@ def _write_batch_postgresql(
     work (as :func:`mark_dirty` writes it and decides whether to send, when marks were written) and, given a
     claimed key's row, the answer."""
     answer_into, answer_json = answer
-    send = db.session.execute(
-        _WRITE_BATCH_POSTGRESQL,
-        {
-            "session_id": session.id,
-            "user_id": user_id,
-            "now": now,
-            "person_ids": [row["person_id"] for row in rows],
-            "statuses": [row["status"] for row in rows],
-            "recorded_ats": [row["recorded_at"] for row in rows],
-            "devices": [row["device"] for row in rows],
-            "client_mark_ids": [row["client_mark_id"] for row in rows],
-            "object_id": str(session.id),
-            "actions": [action for action, _entry in events],
-            # One JSON array for all the events' details: one encoding, not one per event (a re-sync has 40).
-            "details": json.dumps([entry for _action, entry in events], ensure_ascii=False),
-            "ips": [ip if action == "attendance.record" else None for action, _entry in events],
-            "work": COMPLETION_WORK,
-            "class_id": session.class_id,
-            "dirty": bool(rows),
-            "resend_before": resend_before(now),
-            "answer_id": answer_into.id if answer_into is not None else None,
-            "answer": json.dumps(answer_json),
-        },
-    ).scalar()
+    send = (
+        db.session.connection()
+        .execute(
+            _WRITE_BATCH_POSTGRESQL,
+            {
+                "session_id": session.id,
+                "user_id": user_id,
+                "now": now,
+                "person_ids": [row["person_id"] for row in rows],
+                "statuses": [row["status"] for row in rows],
+                "recorded_ats": [row["recorded_at"] for row in rows],
+                "devices": [row["device"] for row in rows],
+                "client_mark_ids": [row["client_mark_id"] for row in rows],
+                "object_id": str(session.id),
+                "actions": [action for action, _entry in events],
+                # One JSON array for all the events' details: one encoding, not one per event (a re-sync has 40).
+                "details": json.dumps([entry for _action, entry in events], ensure_ascii=False),
+                "ips": [ip if action == "attendance.record" else None for action, _entry in events],
+                "work": COMPLETION_WORK,
+                "class_id": session.class_id,
+                "dirty": bool(rows),
+                "resend_before": resend_before(now),
+                "answer_id": answer_into.id if answer_into is not None else None,
+                "answer": json.dumps(answer_json),
+            },
+        )
+        .scalar()
+    )
     if answer_into is not None:
         # What the row now holds, without a read: the decorator sees the answer written and sends no UPDATE.
         set_committed_value(answer_into, "status_code", 200)

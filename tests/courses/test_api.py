@@ -689,7 +689,7 @@ def test_recorded_at_with_an_offset_is_stored_in_utc_and_a_cancelled_session_tak
 
 
 # What one batch may send before its commit (ADR 28): the token with its user and roles; the lineage of the scope
-# (once per user, then cached); the session (scoped, with its class, locked); the key's claim; one read of the
+# (once per user, then cached); the session (scoped, locked); the key's claim; one read of the
 # session's marks, the class's enrolments and the statuses; the writes; the token's last use (at most once a
 # minute). On PostgreSQL the key's claim goes with the read (ADR 28, sixth pass), and the writes are one statement
 # (the marks, the audit events, the class's pending completion work and the key's answer); SQLite takes four (the
