@@ -10,6 +10,8 @@ first uploaded, then re-synced by another device), after a warm-up. Prints the m
 kind, and with ``--statements`` the median time of each statement and of the commit (SQLAlchemy's cursor events
 and the connection's commit event) and what is left outside them. ``--profile FILE`` writes a cProfile of the
 measured calls (the timing then includes the profiler's overhead: read it for shares, not times).
+``--claim-apart`` alternates batch by batch between the ``Idempotency-Key``'s claim sent with the batch's read and
+the claim as a statement of its own before the read (the sequence before ADR 28's sixth pass), in the same process.
 
 The app runs in production mode (``LMS_ENV`` as gunicorn's) on the benchmark's database and broker; no worker
 runs, and the queued completion tasks are purged at the end.
@@ -87,6 +89,8 @@ class Statements:
         for prefix, name in (
             ("SELECT api_token", "token"),
             ("SELECT class_session", "session"),
+            ("SELECT course_class", "session"),  # with its class (before the sixth pass)
+            ("WITH claim AS", "claim+read"),
             ("INSERT INTO idempotent_request", "claim"),
             ("SELECT attendance", "read"),
             ("WITH marks AS", "write"),
@@ -112,6 +116,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--profile", default="")
     parser.add_argument("--statements", action="store_true")
+    parser.add_argument("--claim-apart", action="store_true")
     parser.add_argument("--yes", action="store_true")
     args = parser.parse_args()
     args.requests, args.classes = args.batches, 0
@@ -160,37 +165,53 @@ def main() -> None:
             raise SystemExit(f"unexpected answer: {statuses[-1]} {out[:300]!r}")
         return elapsed, dict(timer.current)
 
+    from sqlalchemy import text as sql_text
+
+    from lms.api import idempotency
+
+    real_claimed = idempotency.claimed
+
+    def claimed_separately():  # main's sequence: the claim as its own statement, before the read
+        claim = idempotency.pending_claim()
+        if claim is not None:
+            claim.settle(db.session.execute(sql_text(idempotency.CLAIM_INSERT), claim.params()).scalar())
+        return real_claimed()
+
     sessions = iter(device.session_ids)
     for _ in range(args.warmup):
         session_id = next(sessions)
         call(session_id, False)
         call(session_id, True)
     profiler = cProfile.Profile() if args.profile else None
-    times: dict[bool, list[float]] = {False: [], True: []}
-    parts: dict[bool, dict[str, list[float]]] = {False: {}, True: {}}
+    times: dict[Any, list[float]] = {}
+    parts: dict[Any, dict[str, list[float]]] = {}
     if profiler:
         profiler.enable()
-    for _ in range(args.batches):
+    for index in range(args.batches):
+        separate = args.claim_apart and index % 2 == 1
+        idempotency.claimed = claimed_separately if separate else real_claimed
         session_id = next(sessions)
         for resync in (False, True):
             elapsed, statements = call(session_id, resync)
-            times[resync].append(elapsed)
+            times.setdefault((resync, separate), []).append(elapsed)
             for name, value in statements.items():
-                parts[resync].setdefault(name, []).append(value)
+                parts.setdefault((resync, separate), {}).setdefault(name, []).append(value)
     if profiler:
         profiler.disable()
         profiler.dump_stats(args.profile)
     print(f"load average {os.getloadavg()[0]:.1f}")
-    for resync in (False, True):
-        kind = "re-sync" if resync else "first upload"
-        median = statistics.median(times[resync]) * 1000
-        line = f"{kind:13} WSGI call p50 {median:.2f} ms"
+    for resync, separate in sorted(times):
+        kind = ("re-sync" if resync else "first upload") + (
+            (" claim apart" if separate else " claim w/ read") if args.claim_apart else ""
+        )
+        median = statistics.median(times[(resync, separate)]) * 1000
+        line = f"{kind:27} WSGI call p50 {median:.2f} ms"
+        inside = 0.0
+        for name, values in sorted(parts[(resync, separate)].items() if args.statements else ()):
+            value = statistics.median(values) * 1000
+            inside += value
+            line += f"; {name[:16]} {value:.3f}"
         if args.statements:
-            inside = 0.0
-            for name, values in sorted(parts[resync].items()):
-                value = statistics.median(values) * 1000
-                inside += value
-                line += f"; {name} {value:.3f}"
             line += f"; outside the statements {median - inside:.2f} ms"
         print(line)
     with setup.app_context():
