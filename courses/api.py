@@ -537,7 +537,7 @@ ATTENDANCE = ["attendance"]
 @bp.post("/sessions/<int:session_id>/attendance")
 @_scoped(RECORD, for_update=True)
 @operation(RECORD, ok=AttendanceResult, json=AttendanceIn, tags=ATTENDANCE, idempotent=True)
-@idempotent
+@idempotent(claim_in_view=True)
 def record_attendance(session_id: int, json: AttendanceIn) -> Any:
     """A batch of marks for one session, from a phone that may have been offline: all or nothing, the latest
     ``recorded_at`` wins, and a constant number of statements whatever the class size."""
@@ -562,6 +562,7 @@ def record_attendance(session_id: int, json: AttendanceIn) -> Any:
             locked=True,
             event={"device": json.device},
             answer_into=idempotency.claimed(),
+            claim=idempotency.pending_claim(),  # PostgreSQL: the key's claim goes with the batch's read
         )
     except CourseError as exc:
         return _refused(exc)

@@ -20,6 +20,7 @@ from typing import Any, cast
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import (
+    Integer,
     Select,
     Table,
     bindparam,
@@ -122,7 +123,8 @@ def get_class(class_id: int, user: Any, permission: Any) -> CourseClass | None:
 
 def get_session(session_id: int, user: Any, permission: Any, *, for_update: bool = False) -> ClassSession | None:
     """A session in the user's scope, with its class. ``for_update`` also locks the session's row (the look-up
-    and the lock of :func:`record_attendance` in one statement)."""
+    and the lock of :func:`record_attendance` in one statement), and loads the session alone: the batch reads its
+    id, class id and status, not its class's columns (a lazy load if something does)."""
     from lms.auth.permissions import scope_paths
 
     stmt = _session_in_scope(tuple(scope_paths(user, permission)), for_update)
@@ -136,18 +138,14 @@ def _session_in_scope(paths: tuple[str, ...], for_update: bool) -> Select:
     to run it. The session's id is its one parameter; a user whose scope changes gets another statement."""
     from lms.auth.permissions import scoped_to
 
-    stmt = (
-        scoped_to(
-            select(ClassSession).join(CourseClass, CourseClass.id == ClassSession.class_id),
-            CourseClass.commune_id,
-            paths,
-        )
-        .options(contains_eager(ClassSession.course_class))
-        .where(ClassSession.id == bindparam("session_id"))
-    )
+    stmt = scoped_to(
+        select(ClassSession).join(CourseClass, CourseClass.id == ClassSession.class_id),
+        CourseClass.commune_id,
+        paths,
+    ).where(ClassSession.id == bindparam("session_id"))
     if for_update:
-        stmt = stmt.with_for_update(of=ClassSession).execution_options(populate_existing=True)
-    return stmt
+        return stmt.with_for_update(of=ClassSession).execution_options(populate_existing=True)
+    return stmt.options(contains_eager(ClassSession.course_class))
 
 
 def visible_courses(user: Any, permission: Any) -> Select:
@@ -818,6 +816,7 @@ def record_attendance(
     locked: bool = False,
     event: dict[str, Any] | None = None,
     answer_into: Any = None,
+    claim: Any = None,
 ) -> MarkResult:
     """Apply a batch of marks for one session, all or nothing, in a constant number of statements.
 
@@ -828,7 +827,9 @@ def record_attendance(
     ``attendance.record`` audit event (the counts are added) to write with the marks, in the same statement on
     PostgreSQL, instead of an ORM flush of its own at the commit. ``answer_into``: the ``Idempotency-Key`` row the
     request claimed (``lms.api.idempotency.claimed``), into which PostgreSQL writes the batch's answer (``session_id``
-    and the counts, status 200) with the marks; the decorator then has nothing left to write.
+    and the counts, status 200) with the marks; the decorator then has nothing left to write. ``claim``: instead, the
+    key's claim the decorator left to this call (``lms.api.idempotency.Claim``, PostgreSQL), sent with the read —
+    before anything is refused, so a used key is replayed as before — and settled into the row to answer into.
 
     One read before the checks, one write after them (on PostgreSQL; SQLite takes up to three): a batch of 40 marks
     sends the statements a batch of one does.
@@ -838,8 +839,6 @@ def record_attendance(
     # upsert meets.
     if not locked:
         db.session.execute(select(ClassSession.id).where(ClassSession.id == session.id).with_for_update())
-    if session.status == SessionStatus.CANCELLED:
-        raise CourseError(_("the session was cancelled: it takes no attendance"), "session_id")
     # The enrolled learners, the session's marks and the statuses in one read: the marks of the enrolled (to decide
     # each new mark), every client mark id already applied in the session (a retry), and the status codes a mark
     # may name (reference data an administrator may change: read, not cached).
@@ -848,15 +847,28 @@ def record_attendance(
     applied: set[str] = set()
     positions: dict[str, int] = {}
     read: Any
-    for read in db.session.execute(_batch_read(), {"session_id": session.id, "class_id": session.class_id}):
+    params = {"session_id": session.id, "class_id": session.class_id}
+    claimed_id = None
+    if claim is not None:
+        params.update(claim.params())
+    # Core statements on the session's connection: the ORM's execution (events, compile-state look-ups) has nothing
+    # to do for them.
+    connection = db.session.connection()
+    for read in connection.execute(_batch_read() if claim is None else _batch_read_claiming(claim.sql), params):
         if read.kind == _ENROLLED:
             enrolled.add(read.person_id)
         elif read.kind == _STATUS:
             positions[read.status] = read.person_id  # the status's position, in the integer column
+        elif read.kind == _CLAIMED:
+            claimed_id = read.person_id
         else:
             current[read.person_id] = read
             if read.client_mark_id:
                 applied.add(read.client_mark_id)
+    if claim is not None:
+        answer_into = claim.settle(claimed_id)  # a key already used: the decorator replays its answer
+    if session.status == SessionStatus.CANCELLED:
+        raise CourseError(_("the session was cancelled: it takes no attendance"), "session_id")
     statuses = sorted(positions, key=lambda code: (positions[code], code))
     problems: list[dict[str, Any]] = []
     seen: dict[int, int] = {}
@@ -980,8 +992,19 @@ def record_attendance(
     return result
 
 
-# What the batch read returns besides a session's marks (kind 0): the class's enrolled learners, and the statuses.
-_MARK, _ENROLLED, _STATUS = 0, 1, 2
+# What the batch read returns besides a session's marks (kind 0): the class's enrolled learners, the statuses, and
+# the Idempotency-Key's claimed row (its id, in ``person_id``) when the read carries the claim.
+_MARK, _ENROLLED, _STATUS, _CLAIMED = 0, 1, 2, 3
+
+
+@functools.cache
+def _batch_read_claiming(claim_sql: str) -> Any:
+    """:func:`_batch_read` with the request's ``Idempotency-Key`` claim in front (PostgreSQL: ``WITH claim AS (INSERT
+    … RETURNING id)``, ``lms.api.idempotency.Claim``) and the claimed row's id as one more row: the claim and the
+    read in one round trip. The session's lock is already held, so the read sees what it would have seen after a
+    claim of its own; the claim waits for a concurrent one of the same key as before."""
+    claimed = text(claim_sql).columns(id=Integer).cte("claim")
+    return union_all(*_batch_read().selects, select(claimed.c.id, null(), null(), null(), null(), literal(_CLAIMED)))
 
 
 @functools.cache
@@ -1100,30 +1123,34 @@ def _write_batch_postgresql(
     work (as :func:`mark_dirty` writes it and decides whether to send, when marks were written) and, given a
     claimed key's row, the answer."""
     answer_into, answer_json = answer
-    send = db.session.execute(
-        _WRITE_BATCH_POSTGRESQL,
-        {
-            "session_id": session.id,
-            "user_id": user_id,
-            "now": now,
-            "person_ids": [row["person_id"] for row in rows],
-            "statuses": [row["status"] for row in rows],
-            "recorded_ats": [row["recorded_at"] for row in rows],
-            "devices": [row["device"] for row in rows],
-            "client_mark_ids": [row["client_mark_id"] for row in rows],
-            "object_id": str(session.id),
-            "actions": [action for action, _entry in events],
-            # One JSON array for all the events' details: one encoding, not one per event (a re-sync has 40).
-            "details": json.dumps([entry for _action, entry in events], ensure_ascii=False),
-            "ips": [ip if action == "attendance.record" else None for action, _entry in events],
-            "work": COMPLETION_WORK,
-            "class_id": session.class_id,
-            "dirty": bool(rows),
-            "resend_before": resend_before(now),
-            "answer_id": answer_into.id if answer_into is not None else None,
-            "answer": json.dumps(answer_json),
-        },
-    ).scalar()
+    send = (
+        db.session.connection()
+        .execute(
+            _WRITE_BATCH_POSTGRESQL,
+            {
+                "session_id": session.id,
+                "user_id": user_id,
+                "now": now,
+                "person_ids": [row["person_id"] for row in rows],
+                "statuses": [row["status"] for row in rows],
+                "recorded_ats": [row["recorded_at"] for row in rows],
+                "devices": [row["device"] for row in rows],
+                "client_mark_ids": [row["client_mark_id"] for row in rows],
+                "object_id": str(session.id),
+                "actions": [action for action, _entry in events],
+                # One JSON array for all the events' details: one encoding, not one per event (a re-sync has 40).
+                "details": json.dumps([entry for _action, entry in events], ensure_ascii=False),
+                "ips": [ip if action == "attendance.record" else None for action, _entry in events],
+                "work": COMPLETION_WORK,
+                "class_id": session.class_id,
+                "dirty": bool(rows),
+                "resend_before": resend_before(now),
+                "answer_id": answer_into.id if answer_into is not None else None,
+                "answer": json.dumps(answer_json),
+            },
+        )
+        .scalar()
+    )
     if answer_into is not None:
         # What the row now holds, without a read: the decorator sees the answer written and sends no UPDATE.
         set_committed_value(answer_into, "status_code", 200)

@@ -602,6 +602,25 @@ def test_the_keys_row_holds_the_answer_sent_whoever_wrote_it(attendance_class, c
     assert replayed.get_json() == sent.get_json()
 
 
+def test_a_retry_whose_work_is_now_refused_gets_the_answer_it_was_given(attendance_class, client):
+    """A phone retries a batch that was applied (it never saw the answer) after the session was cancelled: the key
+    was used, so the stored answer is replayed — not the refusal the batch would now get, and nothing else is
+    written. On PostgreSQL the claim goes with the batch's read (ADR 28, sixth pass): it must still come first."""
+    session, learners, headers = attendance_class
+    key = str(uuid.uuid4())
+    first = _post_marks(client, session, _batch(learners[:3]), headers, key)
+    assert first.status_code == 200
+    services.cancel(session, "Bão")
+    db.session.commit()
+    retry = _post_marks(client, session, _batch(learners[:3]), headers, key)
+    assert retry.status_code == 200
+    assert retry.get_json() == first.get_json()
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    refused = _post_marks(client, session, _batch(learners[:3]), headers, str(uuid.uuid4()))
+    assert refused.status_code == 422
+    assert db.session.scalar(select(func.count()).select_from(IdempotentRequest)) == 1  # a refusal keeps no key
+
+
 def test_a_duplicate_that_loses_the_race_for_the_key_answers_what_the_winner_answered(
     attendance_class, client, monkeypatch
 ):
@@ -611,7 +630,7 @@ def test_a_duplicate_that_loses_the_race_for_the_key_answers_what_the_winner_ans
     session, learners, headers = attendance_class
     key = str(uuid.uuid4())
     winner = _post_marks(client, session, _batch(learners), headers, key)
-    claim = idempotency._claim
+    claim, settle = idempotency._claim, idempotency.Claim.settle
     calls = []
 
     def spy(user_id, key, digest):
@@ -619,9 +638,14 @@ def test_a_duplicate_that_loses_the_race_for_the_key_answers_what_the_winner_ans
         calls.append(record)
         return record
 
+    def settle_spy(self, row_id):
+        calls.append(row_id)
+        return settle(self, row_id)
+
     monkeypatch.setattr(idempotency, "_claim", spy)
+    monkeypatch.setattr(idempotency.Claim, "settle", settle_spy)  # PostgreSQL: the claim goes with the batch's read
     loser = _post_marks(client, session, _batch(learners), headers, key)
-    assert calls == [None]  # the claim found the key taken
+    assert calls == [None]  # the one claim found the key taken
     assert loser.status_code == 200
     assert loser.get_json() == winner.get_json()
     assert loser.headers["Idempotent-Replayed"] == "true"
@@ -665,12 +689,13 @@ def test_recorded_at_with_an_offset_is_stored_in_utc_and_a_cancelled_session_tak
 
 
 # What one batch may send before its commit (ADR 28): the token with its user and roles; the lineage of the scope
-# (once per user, then cached); the session (scoped, with its class, locked); the key's claim; one read of the
+# (once per user, then cached); the session (scoped, locked); the key's claim; one read of the
 # session's marks, the class's enrolments and the statuses; the writes; the token's last use (at most once a
-# minute). On PostgreSQL the writes are one statement (the marks, the audit events, the class's pending completion
-# work and the key's answer); SQLite takes four (the marks, the audit events, the pending work, the answer). A
-# first upload here resolves the scope and writes the token's last use, a re-sync right after does neither.
-BATCH_STATEMENTS = {"postgresql": {"first": 7, "again": 5}, "sqlite": {"first": 10, "again": 8}}
+# minute). On PostgreSQL the key's claim goes with the read (ADR 28, sixth pass), and the writes are one statement
+# (the marks, the audit events, the class's pending completion work and the key's answer); SQLite takes four (the
+# marks, the audit events, the pending work, the answer). A first upload here resolves the scope and writes the
+# token's last use, a re-sync right after does neither.
+BATCH_STATEMENTS = {"postgresql": {"first": 6, "again": 4}, "sqlite": {"first": 10, "again": 8}}
 
 
 def test_a_whole_session_is_a_constant_number_of_statements_whatever_the_class_size(app_ctx, client, count_queries):

@@ -1,0 +1,222 @@
+"""Where an attendance batch's time goes, in process (results in docs/benchmarks.md, "Sixth pass").
+
+    .venv/bin/python bench/attendance_profile.py --database-url postgresql://postgres@127.0.0.1/lms_bench_prof \
+        --broker-url redis://127.0.0.1:6379/12 --batches 300 --yes [--profile out.pstats] [--statements]
+
+Rebuilds its own PostgreSQL database (as ``bench/attendance_load.py`` does: one commune, one class of 40 enrolled
+learners, one API token), then calls the app's WSGI entry point directly — no HTTP, no gunicorn: the same environ
+gunicorn would build — for ``--batches`` first uploads and as many re-syncs, alternated (each new session is
+first uploaded, then re-synced by another device), after a warm-up. Prints the median time of the WSGI call per
+kind, and with ``--statements`` the median time of each statement and of the commit (SQLAlchemy's cursor events
+and the connection's commit event) and what is left outside them. ``--profile FILE`` writes a cProfile of the
+measured calls (the timing then includes the profiler's overhead: read it for shares, not times).
+``--claim-apart`` alternates batch by batch between the ``Idempotency-Key``'s claim sent with the batch's read and
+the claim as a statement of its own before the read (the sequence before ADR 28's sixth pass), in the same process.
+
+The app runs in production mode (``LMS_ENV`` as gunicorn's) on the benchmark's database and broker; no worker
+runs, and the queued completion tasks are purged at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import attendance_load as load  # noqa: E402
+from bench._common import reset_database  # noqa: E402
+
+
+def _environ(session_id: int, secret: str, body: bytes) -> dict[str, Any]:
+    return {
+        "REQUEST_METHOD": "POST",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": f"/api/v1/sessions/{session_id}/attendance",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_HOST": "127.0.0.1:8000",
+        "HTTP_AUTHORIZATION": f"Bearer {secret}",
+        "HTTP_IDEMPOTENCY_KEY": str(uuid.uuid4()),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+
+
+class Statements:
+    """Times each statement (by its first words) and each commit, per batch."""
+
+    def __init__(self, engine: Any) -> None:
+        from sqlalchemy import event
+
+        self.current: dict[str, float] = {}
+        self._started = 0.0
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+        do_commit = engine.dialect.do_commit
+
+        def timed_commit(dbapi_connection: Any) -> None:
+            started = time.perf_counter()
+            do_commit(dbapi_connection)
+            self.current["commit"] = self.current.get("commit", 0.0) + time.perf_counter() - started
+
+        engine.dialect.do_commit = timed_commit  # type: ignore[method-assign]
+
+    @staticmethod
+    def _name(statement: str) -> str:
+        text = " ".join(statement.split())
+        for prefix, name in (
+            ("SELECT api_token", "token"),
+            ("SELECT class_session", "session"),
+            ("SELECT course_class", "session"),  # with its class (before the sixth pass)
+            ("WITH claim AS", "claim+read"),
+            ("INSERT INTO idempotent_request", "claim"),
+            ("SELECT attendance", "read"),
+            ("WITH marks AS", "write"),
+            ("SELECT 1", "ping"),
+        ):
+            if text.startswith(prefix):
+                return name
+        return text[:40]
+
+    def _before(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self._started = time.perf_counter()
+
+    def _after(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        name = self._name(statement)
+        self.current[name] = self.current.get(name, 0.0) + time.perf_counter() - self._started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1/lms_bench_prof")
+    parser.add_argument("--broker-url", default="redis://127.0.0.1:6379/12")
+    parser.add_argument("--batches", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--profile", default="")
+    parser.add_argument("--statements", action="store_true")
+    parser.add_argument("--claim-apart", action="store_true")
+    parser.add_argument("--yes", action="store_true")
+    args = parser.parse_args()
+    args.requests, args.classes = args.batches, 0
+    load._check_targets(args)
+    reset_database(load.SCRIPT, args.database_url, yes=args.yes)
+
+    os.environ["LMS_ENV"] = "production"
+    os.environ["LMS_DATABASE_URL"] = args.database_url
+    os.environ["LMS_BROKER_URL"] = args.broker_url
+    os.environ["LMS_RESULT_BACKEND"] = args.broker_url
+    os.environ.setdefault("LMS_SECRET_KEY", "bench-" + uuid.uuid4().hex)
+    os.environ.setdefault("LMS_PII_KEY", "bench-pii-" + uuid.uuid4().hex)
+    os.environ.setdefault("LMS_RATELIMIT_STORAGE_URL", args.broker_url)
+    setup = load._app(args)
+    load._migrate(setup)
+    (device,) = load._load_devices(setup, 1, 40, random.Random(1))  # noqa: S311 - test data
+    load._add_sessions(setup, [device], args.batches + args.warmup)
+
+    from lms import create_app
+    from lms.extensions import db
+
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == args.database_url
+    with app.app_context():
+        engine = db.engine
+    timer = Statements(engine)
+    statuses: list[str] = []
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+        statuses.append(status)
+        return lambda data: None
+
+    def call(session_id: int, resync: bool) -> tuple[float, dict[str, float]]:
+        body = load._batch(device, resync)
+        environ = _environ(session_id, device.secret, body)
+        timer.current = {}
+        started = time.perf_counter()
+        result = app.wsgi_app(environ, start_response)
+        out = b"".join(result)
+        if hasattr(result, "close"):
+            result.close()
+        elapsed = time.perf_counter() - started
+        answer = json.loads(out)
+        expected = "updated" if resync else "created"
+        if not statuses[-1].startswith("200") or answer.get(expected) != 40:
+            raise SystemExit(f"unexpected answer: {statuses[-1]} {out[:300]!r}")
+        return elapsed, dict(timer.current)
+
+    from sqlalchemy import text as sql_text
+
+    from lms.api import idempotency
+
+    real_claimed = idempotency.claimed
+
+    def claimed_separately():  # main's sequence: the claim as its own statement, before the read
+        claim = idempotency.pending_claim()
+        if claim is not None:
+            claim.settle(db.session.execute(sql_text(idempotency.CLAIM_INSERT), claim.params()).scalar())
+        return real_claimed()
+
+    sessions = iter(device.session_ids)
+    for _ in range(args.warmup):
+        session_id = next(sessions)
+        call(session_id, False)
+        call(session_id, True)
+    profiler = cProfile.Profile() if args.profile else None
+    times: dict[Any, list[float]] = {}
+    parts: dict[Any, dict[str, list[float]]] = {}
+    if profiler:
+        profiler.enable()
+    for index in range(args.batches):
+        separate = args.claim_apart and index % 2 == 1
+        idempotency.claimed = claimed_separately if separate else real_claimed
+        session_id = next(sessions)
+        for resync in (False, True):
+            elapsed, statements = call(session_id, resync)
+            times.setdefault((resync, separate), []).append(elapsed)
+            for name, value in statements.items():
+                parts.setdefault((resync, separate), {}).setdefault(name, []).append(value)
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
+    print(f"load average {os.getloadavg()[0]:.1f}")
+    for resync, separate in sorted(times):
+        kind = ("re-sync" if resync else "first upload") + (
+            (" claim apart" if separate else " claim w/ read") if args.claim_apart else ""
+        )
+        median = statistics.median(times[(resync, separate)]) * 1000
+        line = f"{kind:27} WSGI call p50 {median:.2f} ms"
+        inside = 0.0
+        for name, values in sorted(parts[(resync, separate)].items() if args.statements else ()):
+            value = statistics.median(values) * 1000
+            inside += value
+            line += f"; {name[:16]} {value:.3f}"
+        if args.statements:
+            line += f"; outside the statements {median - inside:.2f} ms"
+        print(line)
+    with setup.app_context():
+        load._clean_broker(setup, args.broker_url)
+
+
+if __name__ == "__main__":
+    main()
