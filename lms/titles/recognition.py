@@ -30,7 +30,6 @@ from sqlalchemy import (
     DateTime,
     Integer,
     Select,
-    bindparam,
     case,
     cast,
     false,
@@ -937,11 +936,10 @@ def _name_assessments(ids: Sequence[int], subject_type: str, year: int) -> None:
         )
     ):
         found.setdefault(subject_id, {})[indicator] = assessment_id
-    table = Recognition.__table__
-    db.session.execute(
-        update(table).where(table.c.id == bindparam("_id")).values(breakdown=bindparam("_breakdown")),
+    db.session.execute(  # an ORM bulk UPDATE by primary key: one executemany
+        update(Recognition),
         [
-            {"_id": row.id, "_breakdown": with_assessment_ids(row.breakdown, found.get(row.subject_id, {}))}
+            {"id": row.id, "breakdown": with_assessment_ids(row.breakdown, found.get(row.subject_id, {}))}
             for row in assessed
         ],
     )

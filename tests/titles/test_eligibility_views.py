@@ -263,8 +263,8 @@ def test_who_sees_eligibility(world, client, role, status):
 
 
 def test_the_explanation_reads_the_score_against_the_pass_mark(world, client):
-    """The score alone ("Điểm: 15") does not say why a subject is not yet eligible: the page gives the most points, the pass mark
-    of the criteria set and what is short."""
+    """The score alone ("Điểm: 15") does not say why a subject is not yet eligible: the page gives the most points,
+    the pass mark of the criteria set and what is short."""
     _leader(world, client)
     row = world["rows"]["cuong"]
     row.score = Decimal(15)
