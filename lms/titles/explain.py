@@ -7,7 +7,9 @@ can say it in Vietnamese or English. One breakdown item::
      "points": 8, "max": 10,                             # points style …
      "met": true, "levels": [1],                         # … or levels style: met at its first level; levels met
      "source": {"kind": "records", "measure": "activities"}
-             | {"kind": "assessment", "id": 17, "by": "evaluator" | "self", "evidence": "file" | "ref" | null}
+             | {"kind": "assessment", "by": "evaluator" | "self", "evidence": "file" | "ref" | null}
+               # stored without the assessment's id (shared, ADR 40); the explanation and a proposal's copy add
+               # "id": 17 after "kind" (``models.with_assessment_ids``)
              | {"kind": "share", "of": "persons", "title": "citizen" | null, "measure": "activities" | null,
                 "numerator": 3, "denominator": 4, "unknown_age": 0}
              | {"kind": "none"},
