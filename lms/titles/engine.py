@@ -46,6 +46,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    any_,
     bindparam,
     case,
     delete,
@@ -2125,30 +2126,57 @@ def _breakdown_ids(breakdowns: dict[str, str]) -> dict[str, int]:
     """The id of each breakdown (digest → JSON text): the stored ones in one statement, the others added in one.
 
     Breakdown rows are content-addressed and immutable; a digest stored twice (two workers adding it at once) is
-    harmless, the lowest id is used.
+    harmless, the lowest id is used. PostgreSQL: the digests go as one array (``= ANY``), and the new rows take
+    their ids from the table's sequence and go in by one ``COPY`` — a first evaluation with assessments adds one
+    per subject whose assessed values differ from every other's (a quarter of a million in the generated
+    province), which a multi-row ``INSERT … RETURNING`` wrote at a tenth of the speed, after ``IN`` lists of
+    10,000 digests to parse and plan.
     """
     found: dict[str, int] = {}
     digests = list(breakdowns)
-    for start in range(0, len(digests), _IN_LIST):  # one statement below 10,000 distinct breakdowns per title
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    if postgres:
         found.update(
             db.session.execute(
                 select(B.c.digest, func.min(B.c.id))
-                .where(B.c.digest.in_(digests[start : start + _IN_LIST]))
+                .where(B.c.digest == any_(literal(digests, postgresql.ARRAY(Text))))
                 .group_by(B.c.digest)
             )
             .tuples()
             .all()
         )
-    missing = [{"digest": d, "content": text} for d, text in breakdowns.items() if d not in found]
-    if missing:
-        # Already serialised: sent as text, which both engines take into their JSON column.
-        added = db.session.execute(
-            insert(B)
-            .values(digest=bindparam("digest"), content=bindparam("content", type_=Text))
-            .returning(B.c.digest, B.c.id),
-            missing,
-        )
-        found.update(added.tuples().all())
+    else:
+        for start in range(0, len(digests), _IN_LIST):  # one statement below 10,000 distinct breakdowns per title
+            found.update(
+                db.session.execute(
+                    select(B.c.digest, func.min(B.c.id))
+                    .where(B.c.digest.in_(digests[start : start + _IN_LIST]))
+                    .group_by(B.c.digest)
+                )
+                .tuples()
+                .all()
+            )
+    missing = [d for d in digests if d not in found]
+    if not missing:
+        return found
+    if postgres:
+        ids = db.session.scalars(
+            select(func.nextval(func.pg_get_serial_sequence(B.name, "id"))).select_from(
+                func.generate_series(1, len(missing))
+            )
+        ).all()
+        added = dict(zip(missing, ids, strict=True))
+        copy_lines(B, ["id", "digest", "content"], (f"{added[d]},{d},{csv_line([breakdowns[d]])}" for d in missing))
+        found.update(added)
+        return found
+    # Already serialised: sent as text, which both engines take into their JSON column.
+    rows = db.session.execute(
+        insert(B)
+        .values(digest=bindparam("digest"), content=bindparam("content", type_=Text))
+        .returning(B.c.digest, B.c.id),
+        [{"digest": d, "content": breakdowns[d]} for d in missing],
+    )
+    found.update(rows.tuples().all())
     return found
 
 
