@@ -438,6 +438,25 @@ def test_reject_needs_a_reason(client, world):
     assert db.session.get(Recognition, rid).status == "rejected"
 
 
+def test_a_certificate_is_drawn_after_its_writes_are_committed(client, world, monkeypatch):
+    """The certificate's credential and audit event are committed before the page is drawn (the drawing holds no
+    write lock), as a decision's print does."""
+    from lms.titles import documents
+
+    row = _propose_and_decide(client, world)
+    drawn_in_transaction = []
+    draw = documents.certificate_pdf
+
+    def spy(data):
+        drawn_in_transaction.append(db.session().in_transaction())
+        return draw(data)
+
+    monkeypatch.setattr(documents, "certificate_pdf", spy)
+    response = client.get(f"/titles/recognitions/{row.id}/certificate.pdf")
+    assert response.status_code == 200
+    assert drawn_in_transaction == [False]
+
+
 def test_certificate_pdf_and_the_public_page(client, world):
     row = _propose_and_decide(client, world)
     response = client.get(f"/titles/recognitions/{row.id}/certificate.pdf")
