@@ -315,6 +315,8 @@ def it_certificates():
     stmt = it_skills.certificates_in_scope(current_user, VERIFY).options(selectinload(ItCertificate.person))
     if status in {s.value for s in ItCertificateStatus}:
         stmt = stmt.where(ItCertificate.status == status)
+    else:
+        status = "all"  # not a status (a typo, an old link): all of them, with the column that tells them apart
     page = db.paginate(stmt.order_by(ItCertificate.recorded_at.desc(), ItCertificate.id.desc()), per_page=50)
     return render_template("courses/it/certificates.html", certificates=page, status=status)
 

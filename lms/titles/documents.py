@@ -314,14 +314,17 @@ def recognition_certificate(recognition_id: int):
                 status=str(RECOGNITION_STATUS_NAMES[row.status]).lower(),
             ),
         )
-    content = certificate_pdf(certificate_data(row, verification_url(row.certificate_code or "")))
+    data = certificate_data(row, verification_url(row.certificate_code or ""))
     audit("recognition.certificate", row, code=row.certificate_code)
+    # The credential it may have issued is committed before the page is drawn, so the write lock (SQLite's, for the
+    # whole database) is not held while it renders — as for a decision's print.
     db.session.commit()
+    content = certificate_pdf(data)
     return Response(
         content,
         mimetype="application/pdf",
         headers={
-            "Content-Disposition": f'inline; filename="cong-nhan-{row.certificate_code}.pdf"',
+            "Content-Disposition": f'inline; filename="cong-nhan-{data.code}.pdf"',
             "Cache-Control": "private, no-store",
         },
     )

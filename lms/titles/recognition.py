@@ -1156,21 +1156,7 @@ def check_decision(
         raise RecognitionError(
             _("The decision date is before the year evaluated (%(year)s).", year=early[0].year), "decision_date"
         )
-    return decision_number, rows, today
-
-
-def _record_decision(
-    rows: list[Recognition], decision_number: str, decision_date: date, authority: str, user: Any, today: date
-) -> list[Recognition]:
-    validity = dict(
-        db.session.execute(
-            select(CriteriaSet.id, CriteriaSet.validity_years).where(
-                CriteriaSet.id.in_({r.criteria_set_id for r in rows if r.criteria_set_id})
-            )
-        )
-        .tuples()
-        .all()
-    )
+    validity = _validity_years(rows)
     # A circular title (kept three years) is judged on figures from 1 January to 31 December of the year evaluated,
     # and its dossier is sent in the next year (Circular 24, Art. 10.1.b-c, 16.1.b-c: before 15 January; Circular
     # 25, Art. 9.1.b, d: before 28 February): its decision cannot be dated inside the year it judges.
@@ -1184,6 +1170,26 @@ def _record_decision(
             ),
             "decision_date",
         )
+    return decision_number, rows, today
+
+
+def _validity_years(rows: Sequence[Recognition]) -> dict[int, int]:
+    """The years each proposal's criteria set keeps a title (criteria set id → years)."""
+    return dict(
+        db.session.execute(
+            select(CriteriaSet.id, CriteriaSet.validity_years).where(
+                CriteriaSet.id.in_({r.criteria_set_id for r in rows if r.criteria_set_id})
+            )
+        )
+        .tuples()
+        .all()
+    )
+
+
+def _record_decision(
+    rows: list[Recognition], decision_number: str, decision_date: date, authority: str, user: Any, today: date
+) -> list[Recognition]:
+    validity = _validity_years(rows)
     authorities = default_authorities(rows) if not authority.strip() else {}
     user_id = getattr(user, "id", None)
     for row in rows:  # attributes only: the flush sends them as one executemany UPDATE

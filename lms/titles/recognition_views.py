@@ -8,6 +8,7 @@ change someone else made first is a flash, not an error page.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import Any
 
@@ -295,12 +296,13 @@ def recognition_propose():
     ctx = _context(PROPOSE, default_year=_evaluation_year())
     form = SelectionForm()
     status = 422 if request.method == "POST" else 200  # a POST that reaches the page again was refused
-    confirm = False
+    confirm = ""
     if ctx["commune"] is not None and form.validate_on_submit():
         # A proposal cannot be withdrawn (only decided on, and a rejection is final for the year, ADR 11): the
         # selection is checked and shown for confirmation first; only the confirmation writes.
-        confirmed = request.form.get("confirmed") == "1"
         asked = {"title": ctx["title"], "year": ctx["year"], "subject_ids": _selected_ids(), "user": current_user}
+        shown = _shown(ctx["title"], ctx["year"], sorted(set(asked["subject_ids"])))
+        confirmed = _confirmed(shown)
         try:
             ids = recognition.propose(**asked) if confirmed else recognition.check_proposal(**asked)[0]
         except recognition.RecognitionError as exc:
@@ -308,7 +310,7 @@ def recognition_propose():
             status = 409 if isinstance(exc, recognition.TransitionConflict) else 422
         else:
             if not confirmed:
-                confirm, status = True, 200
+                confirm, status = shown, 200
             else:
                 db.session.commit()
                 flash(_("%(n)d proposed for recognition.", n=len(ids)), "success")
@@ -398,6 +400,20 @@ def _decide_context(ctx: dict[str, Any]) -> None:
     ctx["decided"] = decided
 
 
+def _shown(*what: Any) -> str:
+    """A digest of what a confirmation step showed, for its button to carry back."""
+    return hashlib.sha256(repr(what).encode()).hexdigest()[:32]
+
+
+def _confirmed(shown: str) -> bool:
+    """Whether the confirmation button was pressed for what is asked now: a selection, number or date changed after
+    the confirmation was shown is shown again, not written unseen."""
+    confirmed = request.form.get("confirmed")
+    if confirmed is not None and confirmed != shown:
+        flash(_("The selection or the decision changed since it was shown: check it again, then confirm."), "warning")
+    return confirmed == shown
+
+
 class _Preview(Exception):
     """The decision passed its checks and is shown for confirmation: nothing is written."""
 
@@ -424,11 +440,17 @@ def recognition_decide():
                     "authority": form.authority.data or "",
                     "user": current_user,
                 }
-                if request.form.get("confirmed") != "1":
+                shown = _shown(
+                    sorted(set(ids)),
+                    " ".join(decision["decision_number"].split()),
+                    decision["decision_date"],
+                    " ".join(decision["authority"].split()),
+                )
+                if not _confirmed(shown):
                     # Its number and date go on every certificate and a recognition is undone only by revoking it
                     # (for good, that year): the decision is shown for confirmation before it is recorded.
                     number, checked, _today = recognition.check_decision(ids, **decision)
-                    confirm = {"number": number, "ids": {r.id for r in checked}}
+                    confirm = {"number": number, "ids": {r.id for r in checked}, "digest": shown}
                     raise _Preview
                 rows = recognition.decide(ids, **decision)
                 message = _(

@@ -106,6 +106,10 @@ def test_an_officer_records_a_certificate_and_a_manager_verifies_it(app_ctx, cli
         == 302
     )
     assert modules_of(c.vice) == set()
+    # A status that is not one (a typo, an old link) lists them all, and so says which is which.
+    listed = client.get("/courses/it/certificates?status=rejectd").get_data(as_text=True)
+    assert "CC-9" in listed
+    assert 'data-status="rejected"' in listed
 
 
 def test_an_officer_enrols_in_an_open_it_class(app_ctx, client):

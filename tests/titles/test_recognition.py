@@ -550,6 +550,10 @@ def test_tt24_art10_1_a_circular_title_is_not_decided_inside_the_year_it_judges(
     (rid,) = recognition.propose(title="unit", year=YEAR, subject_ids=[unit.id], user=commune_a["leader"])
     _, province = approvals.places([commune.id])[commune.id]
     approver = make_user(Role.PROVINCE_LEADER, province, "p-dated@example.vn")
+    # The decide page's confirmation step asks check_decision: the rule refuses there, before "Confirm" is shown.
+    with pytest.raises(recognition.RecognitionError, match="inside the year evaluated") as checked:
+        recognition.check_decision([rid], decision_number="2/QĐ-UBND", decision_date=date(YEAR, 12, 31), user=approver)
+    assert checked.value.field == "decision_date"
     with pytest.raises(recognition.RecognitionError, match="inside the year evaluated") as caught:
         recognition.decide([rid], decision_number="2/QĐ-UBND", decision_date=date(YEAR, 12, 31), user=approver)
     assert caught.value.field == "decision_date"

@@ -184,6 +184,13 @@ def test_role_by_action(client, world):
         client.post("/logout", data={"csrf_token": csrf_token(client, "/titles/recognitions")})
 
 
+def _confirm_value(page: str) -> str:
+    """What the confirmation button of a page posts (a digest of what the page showed)."""
+    found = re.search(r'name="confirmed" value="([0-9a-f]+)"', page)
+    assert found is not None
+    return found.group(1)
+
+
 def _propose_and_decide(client, world) -> Recognition:
     login(client, world["leader"])
     url = f"/titles/recognitions/propose?{_context(world)}"
@@ -201,7 +208,7 @@ def _propose_and_decide(client, world) -> Recognition:
     assert "không rút lại được" in text
     assert _checked(text, eligible.id)
     assert db.session.scalar(select(func.count()).select_from(Recognition)) == 0
-    confirmed = client.post(url, data={"csrf_token": token, "ids": [eligible.id], "confirmed": "1"})
+    confirmed = client.post(url, data={"csrf_token": token, "ids": [eligible.id], "confirmed": _confirm_value(text)})
     assert confirmed.status_code == 302
     assert "Nguyễn Văn Hộ0" not in client.get(url).get_data(as_text=True)  # proposed: off the checklist
     row = db.session.scalar(select(Recognition).where(Recognition.subject_id == eligible.id))
@@ -226,10 +233,46 @@ def _propose_and_decide(client, world) -> Recognition:
     assert _checked(text, row.id)
     db.session.expire_all()
     assert db.session.get(Recognition, row.id).status == "proposed"
-    response = client.post(decide, data={**decision, "confirmed": "1"})
+    response = client.post(decide, data={**decision, "confirmed": _confirm_value(text)})
     assert response.status_code == 302
     db.session.expire_all()
     return db.session.get(Recognition, row.id)
+
+
+def test_a_confirmation_writes_only_what_it_showed(client, world):
+    """The confirmation button sits under a form still open to change: a selection or a decision number changed after
+    the confirmation was shown is shown again, not written unseen."""
+    login(client, world["leader"])
+    url = f"/titles/recognitions/propose?{_context(world)}"
+    eligible, other, _not_eligible = world["households"]
+    token = csrf_token(client, url)
+    shown = client.post(url, data={"csrf_token": token, "ids": [eligible.id]}).get_data(as_text=True)
+    # A second box ticked after the confirmation of one: nothing is written, the two are shown for confirmation.
+    again = client.post(
+        url, data={"csrf_token": token, "ids": [eligible.id, other.id], "confirmed": _confirm_value(shown)}
+    )
+    assert again.status_code == 200
+    assert 'id="confirm-proposal"' in again.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Recognition)) == 0
+    client.post(url, data={"csrf_token": token, "ids": [eligible.id], "confirmed": _confirm_value(shown)})
+    row = db.session.scalar(select(Recognition).where(Recognition.subject_id == eligible.id))
+    assert row is not None
+    decide = f"/titles/recognitions/decide?{_context(world)}"
+    decision = {
+        "csrf_token": token,
+        "ids": [row.id],
+        "action": "recognise",
+        "decision_number": "12/QĐ-UBND",
+        "decision_date": "2026-01-15",
+        "authority": "Chủ tịch UBND xã Thử",
+    }
+    shown = client.post(decide, data=decision).get_data(as_text=True)
+    # The number corrected after "Record decision 12/QĐ-UBND …?" was shown: shown again with 13, not recorded.
+    again = client.post(decide, data={**decision, "decision_number": "13/QĐ-UBND", "confirmed": _confirm_value(shown)})
+    assert again.status_code == 200
+    assert "13/QĐ-UBND" in again.get_data(as_text=True)[again.get_data(as_text=True).index('id="confirm-decision"') :]
+    db.session.expire_all()
+    assert db.session.get(Recognition, row.id).status == "proposed"
 
 
 def test_propose_decide_and_the_recognition_page(client, world):
@@ -393,6 +436,25 @@ def test_reject_needs_a_reason(client, world):
     )
     db.session.expire_all()
     assert db.session.get(Recognition, rid).status == "rejected"
+
+
+def test_a_certificate_is_drawn_after_its_writes_are_committed(client, world, monkeypatch):
+    """The certificate's credential and audit event are committed before the page is drawn (the drawing holds no
+    write lock), as a decision's print does."""
+    from lms.titles import documents
+
+    row = _propose_and_decide(client, world)
+    drawn_in_transaction = []
+    draw = documents.certificate_pdf
+
+    def spy(data):
+        drawn_in_transaction.append(db.session().in_transaction())
+        return draw(data)
+
+    monkeypatch.setattr(documents, "certificate_pdf", spy)
+    response = client.get(f"/titles/recognitions/{row.id}/certificate.pdf")
+    assert response.status_code == 200
+    assert drawn_in_transaction == [False]
 
 
 def test_certificate_pdf_and_the_public_page(client, world):
