@@ -351,7 +351,7 @@ class ItCertificate(Model):
     issued_on: Mapped[date]
     # An advanced certificate (Joint Circular 17/2016, Art. 16.2: the basic certificate and the exams of 3 advanced
     # modules) names its advanced modules; a basic certificate (Art. 16.1) none.
-    modules: Mapped[list[str]] = mapped_column(JSON, default=list)
+    modules: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     evidence_file_id: Mapped[int] = mapped_column(ForeignKey("evidence_file.id"))
     status: Mapped[str] = mapped_column(String(16), default=ItCertificateStatus.PENDING.value, index=True)
     note: Mapped[str] = mapped_column(String(300), default="")  # why it was rejected
