@@ -30,7 +30,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
 from lms.auth.models import Role
-from lms.auth.permissions import ROLE_BODIES, ROLE_PROPOSES_FOR, ROLE_PERMISSIONS, Body, Permission
+from lms.auth.permissions import ROLE_BODIES, ROLE_PERMISSIONS, ROLE_PROPOSES_FOR, Body, Permission
 from lms.extensions import db
 from lms.registry.models import AdminUnit, Organisation, UnitLevel, UnitLineage, subtree
 from lms.titles.models import Title
@@ -58,7 +58,7 @@ def _rule(entry: Any, where: str) -> Rule:
         raise ApprovalsConfigError(f'{where}: needs level = "commune" or "province" and an authority text')
     body = entry.get("body", Body.COMMITTEE.value)
     if body not in BODIES:
-        raise ApprovalsConfigError(f'{where}: body must be one of {", ".join(BODIES)}, not {body!r}')
+        raise ApprovalsConfigError(f"{where}: body must be one of {', '.join(BODIES)}, not {body!r}")
     return Rule(level=entry["level"], authority=entry["authority"], body=body)
 
 
