@@ -117,6 +117,17 @@ EXPECTED = {
         "courses.it_figures",
     },
     Role.INSTRUCTOR: {"courses.classes", "courses.course_class", "courses.attendance", "courses.attendance_sheet"},
+    # The commune association recognises the Learning Citizen (Decision 324/QĐ-KHVN; ADR 45): its officer sees the
+    # commune's titles, proposes and decides; no registry page (the explanation does not link to one).
+    Role.ASSOCIATION_OFFICER: {
+        "titles.eligibility_list",
+        "titles.explanation",
+        "titles.registrations",
+        "titles.recognition_propose",
+        "titles.recognition_decide",
+        "titles.recognitions",
+        "titles.recognition_page",
+    },
 }
 
 
@@ -149,5 +160,6 @@ def test_an_officer_without_a_linked_person_is_told_what_to_do(app, client, two_
     login(client, user)
     reached, broken = crawl(app, client)
     assert broken == []
-    assert reached == {"core.home"}
+    assert EXPECTED[Role.ASSOCIATION_OFFICER] <= reached  # the titles (ADR 45) …
+    assert not {e for e in reached if e.startswith(("courses.", "registry."))}  # … not My training, nor the registry
     assert 'id="unlinked-login"' in client.get("/").get_data(as_text=True)

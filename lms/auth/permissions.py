@@ -88,7 +88,48 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.INSTRUCTOR: frozenset({Permission.REGISTRY_VIEW, Permission.COURSES_VIEW, Permission.ATTENDANCE_RECORD}),
-    Role.ASSOCIATION_OFFICER: frozenset(),
+    # The commune Association for Promoting Education: it recognises the Learning Citizen (Decision 324/QĐ-KHVN,
+    # lms/titles/data/approvals.toml) — sees its commune's titles, proposes and decides; which titles it proposes
+    # and decides is ROLE_BODIES / ROLE_PROPOSES_FOR below (ADR 45).
+    Role.ASSOCIATION_OFFICER: frozenset(
+        {
+            Permission.TITLES_VIEW,
+            Permission.TITLES_PROPOSE,
+            Permission.TITLES_APPROVE,
+        }
+    ),
+}
+
+
+class Body(enum.StrEnum):
+    """Who signs a recognition at a level (``body`` in lms/titles/data/approvals.toml)."""
+
+    COMMITTEE = "committee"  # a People's Committee, or the education office / department standing for it
+    ASSOCIATION = "association"  # the Association for Promoting Education (Hội Khuyến học)
+
+
+# In whose name a role's ``titles.approve`` decides (ADR 45): the association's officer decides what the
+# association recognises (the Learning Citizen, Decision 324/QĐ-KHVN) and nothing a People's Committee decides; the
+# People's Committee leaders no longer decide what the association recognises. The administrator keeps both.
+ROLE_BODIES: dict[Role, frozenset[str]] = {
+    Role.ADMINISTRATOR: frozenset(Body),
+    Role.PROVINCE_LEADER: frozenset({Body.COMMITTEE}),
+    Role.COMMUNE_LEADER: frozenset({Body.COMMITTEE}),
+    Role.CENTRE_MANAGER: frozenset(),
+    Role.INSTRUCTOR: frozenset(),
+    Role.ASSOCIATION_OFFICER: frozenset({Body.ASSOCIATION}),
+}
+
+# For whose decision a role's ``titles.propose`` puts subjects forward: the commune People's Committee leader keeps
+# proposing every commune title (nothing read forbids it, and the association still decides); the association's
+# officer proposes only what the association decides.
+ROLE_PROPOSES_FOR: dict[Role, frozenset[str]] = {
+    Role.ADMINISTRATOR: frozenset(Body),
+    Role.PROVINCE_LEADER: frozenset(Body),
+    Role.COMMUNE_LEADER: frozenset(Body),
+    Role.CENTRE_MANAGER: frozenset(Body),
+    Role.INSTRUCTOR: frozenset(),
+    Role.ASSOCIATION_OFFICER: frozenset({Body.ASSOCIATION}),
 }
 
 

@@ -8,6 +8,12 @@ and the authority's name as written on the decision. An administrator replaces t
 A user may decide a recognition only if they hold ``titles.approve`` on a unit **of that level** whose subtree
 contains the subject's commune (or a pre-2025 commune that a unit of theirs replaced): a province leader does not
 sign a family's recognition, and a commune leader does not sign their own commune's learning-community title.
+
+Each rule also names the **body** that decides (``body``, default ``"committee"``): a People's Committee or an
+education office (``committee``), or the Association for Promoting Education (``association``; Decision
+324/QĐ-KHVN: the commune association recognises the Learning Citizen). A role decides only in the name of the bodies
+``ROLE_BODIES`` gives it (ADR 45): the association's officer decides citizens and no family, the People's Committee
+leader families and no citizen.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
 from lms.auth.models import Role
-from lms.auth.permissions import ROLE_PERMISSIONS, Permission
+from lms.auth.permissions import ROLE_BODIES, ROLE_PERMISSIONS, ROLE_PROPOSES_FOR, Body, Permission
 from lms.extensions import db
 from lms.registry.models import AdminUnit, Organisation, UnitLevel, UnitLineage, subtree
 from lms.titles.models import Title
@@ -37,16 +43,23 @@ class ApprovalsConfigError(ValueError):
     """The approvals file is malformed: the message names the file and the entry."""
 
 
+BODIES = tuple(body.value for body in Body)
+
+
 @dataclass(frozen=True)
 class Rule:
     level: str  # the level whose approvers decide: "commune" or "province"
     authority: str  # a pattern with {commune} and {province}
+    body: str = Body.COMMITTEE.value  # who decides at that level: "committee" or "association"
 
 
 def _rule(entry: Any, where: str) -> Rule:
     if not isinstance(entry, dict) or entry.get("level") not in LEVELS or not isinstance(entry.get("authority"), str):
         raise ApprovalsConfigError(f'{where}: needs level = "commune" or "province" and an authority text')
-    return Rule(level=entry["level"], authority=entry["authority"])
+    body = entry.get("body", Body.COMMITTEE.value)
+    if body not in BODIES:
+        raise ApprovalsConfigError(f"{where}: body must be one of {', '.join(BODIES)}, not {body!r}")
+    return Rule(level=entry["level"], authority=entry["authority"], body=body)
 
 
 @lru_cache(maxsize=4)
@@ -137,18 +150,41 @@ def authority_name(rule: Rule, commune: AdminUnit, province: AdminUnit | None) -
     return rule.authority.format(commune=_place(commune), province=_place(province))
 
 
-def deciding_paths(user: Any, level: str) -> list[str]:
-    """Subtree roots where ``user`` holds ``titles.approve`` on a unit of ``level``, with the pre-2025 units those
-    replaced (one query for the lineage)."""
+def deciding_paths(user: Any, level: str, body: str) -> list[str]:
+    """Subtree roots where ``user`` holds ``titles.approve`` on a unit of ``level`` through a role that decides for
+    ``body`` (``ROLE_BODIES``), with the pre-2025 units those replaced (one query for the lineage)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return []
     assigned = sorted(
         {
             a.unit.path
             for a in user.roles
-            if a.unit.level == level and Permission.TITLES_APPROVE in ROLE_PERMISSIONS[Role(a.role)]
+            if a.unit.level == level
+            and Permission.TITLES_APPROVE in ROLE_PERMISSIONS[Role(a.role)]
+            and body in ROLE_BODIES[Role(a.role)]
         }
     )
+    return _with_predecessors(assigned)
+
+
+def proposing_paths(user: Any, title: str) -> list[str]:
+    """Subtree roots where ``user`` may propose ``title``: where they hold ``titles.propose`` through a role that
+    proposes for the body deciding some recognition of the title (``ROLE_PROPOSES_FOR``): the association's officer
+    proposes citizens, not families. With the pre-2025 units those replaced."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    bodies = {body for _level, body in deciders_of(title)}
+    assigned = sorted(
+        {
+            a.unit.path
+            for a in user.roles
+            if Permission.TITLES_PROPOSE in ROLE_PERMISSIONS[Role(a.role)] and bodies & ROLE_PROPOSES_FOR[Role(a.role)]
+        }
+    )
+    return _with_predecessors(assigned)
+
+
+def _with_predecessors(assigned: list[str]) -> list[str]:
     if not assigned:
         return []
     old, new = aliased(AdminUnit), aliased(AdminUnit)
@@ -164,19 +200,36 @@ def deciding_paths(user: Any, level: str) -> list[str]:
 
 def refused(user: Any, rules: dict[int, Rule], commune_paths: dict[int, str]) -> set[int]:
     """Keys (of ``rules``) the user may not decide; ``commune_paths`` maps the same keys to the commune's path."""
-    paths = {level: deciding_paths(user, level) for level in {rule.level for rule in rules.values()}}
-    return {key for key, rule in rules.items() if not any(commune_paths[key].startswith(p) for p in paths[rule.level])}
+    wanted = {(rule.level, rule.body) for rule in rules.values()}
+    paths = {key: deciding_paths(user, *key) for key in wanted}
+    return {
+        key
+        for key, rule in rules.items()
+        if not any(commune_paths[key].startswith(p) for p in paths[(rule.level, rule.body)])
+    }
+
+
+def deciders_of(title: str) -> set[tuple[str, str]]:
+    """Every (level, body) that decides some recognition of ``title`` (a Learning Unit: commune or province, by
+    manager; a Learning Citizen: the commune association)."""
+    default, by_level, by_kind = _table()[title]
+    return {(rule.level, rule.body) for rule in (default, *by_level.values(), *by_kind.values())}
 
 
 def levels_of(title: str) -> set[str]:
-    """Every level that decides some recognition of ``title`` (a Learning Unit: commune or province, by manager)."""
-    default, by_level, by_kind = _table()[title]
-    return {default.level, *(rule.level for rule in (*by_level.values(), *by_kind.values()))}
+    """Every level that decides some recognition of ``title``."""
+    return {level for level, _body in deciders_of(title)}
 
 
 def decided_titles(user: Any) -> list[str]:
     """The titles of which ``user`` decides at least some recognitions, in the titles' order: a province leader
     decides the commune learning community and the units the province (or a former district) manages; a commune
-    leader the citizens, families, clans, villages and commune-managed units."""
-    held = {level for level in LEVELS if deciding_paths(user, level)}
-    return [title.value for title in Title if levels_of(title.value) & held]
+    People's Committee leader the families, clans, villages and commune-managed units; the commune association's
+    officer the citizens."""
+    held = {(level, body) for level in LEVELS for body in BODIES if deciding_paths(user, level, body)}
+    return [title.value for title in Title if deciders_of(title.value) & held]
+
+
+def proposed_titles(user: Any) -> list[str]:
+    """The titles ``user`` may propose somewhere, in the titles' order (the association's officer: the citizen)."""
+    return [title.value for title in Title if proposing_paths(user, title.value)]

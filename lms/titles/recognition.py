@@ -37,12 +37,13 @@ from sqlalchemy import (
     insert,
     literal,
     null,
+    or_,
     select,
     update,
 )
 from sqlalchemy.orm import aliased
 
-from lms.auth.permissions import Permission, in_scope, scoped
+from lms.auth.permissions import Body, Permission, in_scope, scoped, scoped_to
 from lms.core import spreadsheet
 from lms.core.models import AuditEvent
 from lms.core.pdf import new_code, normalise_code
@@ -215,6 +216,18 @@ def _communes_in_scope(commune_ids: Iterable[int], user: Any, permission: Permis
     return set(
         db.session.scalars(
             select(AdminUnit.id).where(AdminUnit.id.in_(ids), in_scope(AdminUnit.path, user, permission))
+        )
+    )
+
+
+def _communes_under(commune_ids: Iterable[int], paths: Sequence[str]) -> set[int]:
+    """Those of ``commune_ids`` lying under one of ``paths`` (roots already resolved)."""
+    ids = set(commune_ids)
+    if not ids or not paths:
+        return set()
+    return set(
+        db.session.scalars(
+            select(AdminUnit.id).where(AdminUnit.id.in_(ids), or_(*(subtree(AdminUnit.path, p) for p in paths)))
         )
     )
 
@@ -804,7 +817,7 @@ def check_proposal(*, title: str, year: int, subject_ids: Sequence[int], user: A
         .all()
     )
     kept = _kept(subject_type, title, year, wanted)
-    allowed = _communes_in_scope({r.commune_id for r in rows.values()}, user, Permission.TITLES_PROPOSE)
+    allowed = _communes_under({r.commune_id for r in rows.values()}, approvals.proposing_paths(user, title))
     details = []
     for index, sid in enumerate(subject_ids):
         row = rows.get(sid)
@@ -1069,11 +1082,19 @@ def _check_decider(rows: list[Recognition], user: Any, ids: Sequence[int]) -> di
     refused = approvals.refused(user, rules, {r.id: paths[r.commune_id] for r in rows})
     if refused:
         index = {rid: i for i, rid in reversed(list(enumerate(ids)))}
+        association = Body.ASSOCIATION.value
         details = [
             {
                 "index": index[r.id],
                 "recognition_id": r.id,
                 "message": _(
+                    "recognition %(id)s is decided by the %(level)s Association for Promoting Education; you do not "
+                    "decide for it",
+                    id=r.id,
+                    level=_word(rules[r.id].level),
+                )
+                if rules[r.id].body == association
+                else _(
                     "recognition %(id)s is decided at %(level)s level; you hold no approval right on that %(level)s",
                     id=r.id,
                     level=_word(rules[r.id].level),
@@ -1083,15 +1104,20 @@ def _check_decider(rows: list[Recognition], user: Any, ids: Sequence[int]) -> di
             if r.id in refused
         ]
         levels = " / ".join(_word(level) for level in sorted({rules[rid].level for rid in refused}))
-        raise RecognitionError(
-            _(
+        if all(rules[rid].body == association for rid in refused):
+            message = _(
+                "You may not decide %(count)s of these recognition(s): the %(levels)s Association for Promoting "
+                "Education decides them.",
+                count=len(details),
+                levels=levels,
+            )
+        else:
+            message = _(
                 "You may not decide %(count)s of these recognition(s): they are decided at %(levels)s level.",
                 count=len(details),
                 levels=levels,
-            ),
-            "recognition_ids",
-            details,
-        )
+            )
+        raise RecognitionError(message, "recognition_ids", details)
     return rules
 
 
@@ -1346,11 +1372,15 @@ def waiting_for(user: Any) -> list[Waiting]:
         .where(Recognition.status == RecognitionStatus.PROPOSED.value, Recognition.title.in_(titles))
         .group_by(place.id, place.path, Recognition.year, Recognition.title, managing, kind)
     )
-    paths = {level: approvals.deciding_paths(user, level) for level in approvals.LEVELS}
+    paths = {
+        (level, body): approvals.deciding_paths(user, level, body)
+        for level in approvals.LEVELS
+        for body in approvals.BODIES
+    }
     counts: dict[tuple[int, int, str], int] = {}
     for commune_id, path, year, title, level, organisation_kind, count in db.session.execute(stmt).tuples():
         rule = approvals.rule_for(title, level, organisation_kind)
-        if any(path.startswith(p) for p in paths[rule.level]):
+        if any(path.startswith(p) for p in paths[(rule.level, rule.body)]):
             key = (commune_id, year, title)
             counts[key] = counts.get(key, 0) + count
     waiting = [Waiting(c, y, t, n) for (c, y, t), n in counts.items()]
@@ -1405,7 +1435,7 @@ def registrations_select(
 
 def proposable_select(user: Any, *, commune_id: int, year: int, title: str, village_id: int | None = None) -> Select:
     """Eligible subjects of one commune not yet on any list, in the user's scope for ``titles.propose``."""
-    stmt = scoped(proposable(title, year), Eligibility.commune_id, user, Permission.TITLES_PROPOSE).where(
+    stmt = scoped_to(proposable(title, year), Eligibility.commune_id, approvals.proposing_paths(user, title)).where(
         Eligibility.commune_id == commune_id
     )
     if village_id is not None:

@@ -294,6 +294,11 @@ def _registration_import_page(
 def recognition_propose():
     """The eligible subjects of a commune not yet proposed, with checkboxes: propose the selection."""
     ctx = _context(PROPOSE, default_year=_evaluation_year())
+    # Only the titles this user proposes (the association's officer: the Learning Citizen, ADR 45).
+    proposed = approvals.proposed_titles(current_user)
+    if "title" not in request.values and proposed and ctx["title"] not in proposed:
+        ctx["title"] = proposed[0]
+    ctx["title_names"] = {t: n for t, n in TITLE_NAMES.items() if t in proposed or t == ctx["title"]}
     form = SelectionForm()
     status = 422 if request.method == "POST" else 200  # a POST that reaches the page again was refused
     confirm = ""

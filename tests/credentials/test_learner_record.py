@@ -45,9 +45,9 @@ def learner(certificate):  # noqa: F811
     commune = unit_by_code("23293")
     citizen = criteria_set(Title.CITIZEN, validity_years=3, code="test-citizen-clr")
     eligibility(citizen, person.id, commune.id, 2025)
-    leader = make_user(Role.COMMUNE_LEADER, commune, "vc-clr-leader@example.vn")
-    ids = recognition.propose(title="citizen", year=2025, subject_ids=[person.id], user=leader)
-    recognition.decide(ids, decision_number="7/QĐ-UBND", decision_date=date(2026, 1, 10), user=leader)
+    officer = make_user(Role.ASSOCIATION_OFFICER, commune, "vc-clr-leader@example.vn")  # 324/QĐ-KHVN (ADR 45)
+    ids = recognition.propose(title="citizen", year=2025, subject_ids=[person.id], user=officer)
+    recognition.decide(ids, decision_number="7/QĐ-KH", decision_date=date(2026, 1, 10), user=officer)
     own = create_user("vc-clr-own@example.vn", person.full_name, PASSWORD)
     own.person_id = person.id
     db.session.flush()

@@ -271,6 +271,14 @@ def test_setup_demo_is_idempotent_and_always_prints_the_logins(app: Flask):
     assert leader is not None
     assert leader.roles[0].unit_id == commune.id
     assert leader.person_id is not None  # the commune's People's Committee chair in the demo data
+    # The demo's association officer proposes and decides what the commune association recognises (ADR 45).
+    from lms.titles import approvals
+
+    officer = db.session.scalar(select(User).where(User.email == "khuyenhoc@demo.example.vn"))
+    assert officer is not None
+    assert officer.roles[0].unit_id == commune.id
+    assert approvals.proposed_titles(officer) == approvals.decided_titles(officer) == ["citizen"]
+    assert "citizen" not in approvals.decided_titles(leader)
 
 
 def test_seed_demo_refuses_existing_demo_data_unless_forced(app: Flask):

@@ -287,7 +287,8 @@ def test_a_recognised_year_is_frozen_through_the_workflow(app_ctx):
     recognised, proposed = person(village, "Y Bình"), person(village, "A Hùng")
     records([recognised.id, proposed.id], commune)
     engine.evaluate_commune(commune.id, YEAR)
-    leader = make_user(Role.COMMUNE_LEADER, commune, "frozen@example.vn")
+    # The commune association decides the Learning Citizen (Decision 324/QĐ-KHVN; ADR 45).
+    leader = make_user(Role.ASSOCIATION_OFFICER, commune, "frozen@example.vn")
     first, second = recognition.propose(
         title="citizen", year=YEAR, subject_ids=[recognised.id, proposed.id], user=leader
     )
