@@ -83,3 +83,4 @@ def test_the_class_page_counts_a_late_learner_from_their_enrolment(client, app_c
     assert "attended 0 of 1" not in page  # the late one has no held session yet
     badge = page.split(f"/courses/sessions/{first.id}/attendance", 1)[1].split("</a>", 1)[0]
     assert "1/1" in badge  # 03/11 was one learner's session, not "1/2"
+    assert "of the sessions held since the learner's enrolment" in page  # the rule, as the page states it
