@@ -213,6 +213,9 @@ class Progress:
     modules: list[ModuleLine]
     standards: dict[str, bool]
     trained: bool
+    # The standards met by the modules of verified national certificates alone: only a test centre's certificate
+    # attests a standard (Joint Circular 17/2016, Art. 16-17); a class attests training in its modules.
+    certified: dict[str, bool] = field(default_factory=dict)
 
     @property
     def held(self) -> set[str]:
@@ -244,8 +247,15 @@ def progress(person_id: int, *, as_of: date | None = None) -> Progress:
         line.done_on = line.done_on or day
         line.sources.append(_source(key))
     held = {code for code, line in lines.items() if line.done_on is not None}
+    by_certificate = {
+        code for code, line in lines.items() if any(source.startswith("itcert:") for source in line.sources)
+    }
     return Progress(
-        person_id, list(lines.values()), {code: fw.meets(code, held) for code in fw.standards}, is_trained(held)
+        person_id,
+        list(lines.values()),
+        {code: fw.meets(code, held) for code in fw.standards},
+        is_trained(held),
+        {code: fw.meets(code, by_certificate) for code in fw.standards},
     )
 
 

@@ -85,17 +85,25 @@ def _today() -> date:
     return services.local_now().date()
 
 
+def _is_officer(person: Person) -> bool:
+    """An association officer now: the people the IT-skills plan (Plan 1514) is about."""
+    return (
+        db.session.scalar(
+            select(AssociationMembership.id)
+            .where(
+                AssociationMembership.person_id == person.id,
+                AssociationMembership.role.in_(it_skills.framework().definitions["officer_roles"]),
+                AssociationMembership.ended_on.is_(None),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def _open_classes(person: Person, commune: AdminUnit) -> list[CourseClass]:
     """IT-skills classes of the person's commune not yet over, whose target group admits them, not yet joined."""
-    is_officer = db.session.scalar(
-        select(AssociationMembership.id)
-        .where(
-            AssociationMembership.person_id == person.id,
-            AssociationMembership.role.in_(it_skills.framework().definitions["officer_roles"]),
-            AssociationMembership.ended_on.is_(None),
-        )
-        .limit(1)
-    )
+    is_officer = _is_officer(person)
     is_member = is_officer or db.session.scalar(
         select(AssociationMembership.id)
         .where(AssociationMembership.person_id == person.id, AssociationMembership.ended_on.is_(None))
@@ -143,6 +151,26 @@ def _joined_classes(person: Person) -> list[tuple[CourseClass, str]]:
                 CourseClass.ends_on >= _today(),
             )
             .options(selectinload(CourseClass.clc))
+            .order_by(CourseClass.starts_on, CourseClass.id)
+            .limit(20)
+        ).tuples()
+    ]
+
+
+def _my_classes(person: Person) -> list[tuple[CourseClass, str]]:
+    """Every class not yet over (whatever its field: literacy, a craft, IT…) the person is enrolled in or waiting
+    for: what a learner actually does comes first on their own page."""
+    return [
+        (course_class, status)
+        for course_class, status in db.session.execute(
+            select(CourseClass, Enrolment.status)
+            .join(Enrolment, Enrolment.class_id == CourseClass.id)
+            .where(
+                Enrolment.person_id == person.id,
+                Enrolment.status != EnrolmentStatus.WITHDRAWN,
+                CourseClass.ends_on >= _today(),
+            )
+            .options(selectinload(CourseClass.clc), selectinload(CourseClass.course))
             .order_by(CourseClass.starts_on, CourseClass.id)
             .limit(20)
         ).tuples()
@@ -203,9 +231,14 @@ def my_training():
     if person is None:
         return render_template("courses/it/no_person.html")
     context = _training_context(person)
+    # The IT-skills modules lead only for those they concern: association officers (Plan 1514) and whoever has
+    # IT-skills records already; everyone else sees their own classes, sessions and certificates first.
+    it_first = _is_officer(person) or bool(context["progress"].held) or bool(context["national"])
     return render_template(
         "courses/it/my_training.html",
         own=True,
+        it_first=it_first,
+        my_classes=_my_classes(person),
         open_classes=_open_classes(person, context["commune"]),
         joined_classes=_joined_classes(person),
         enrol_form=SelfEnrolForm(),

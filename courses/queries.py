@@ -15,7 +15,6 @@ from sqlalchemy.orm import selectinload
 
 from courses.models import (
     Attendance,
-    AttendanceStatus,
     Certificate,
     ClassSession,
     CourseClass,
@@ -340,27 +339,6 @@ def enrolments(class_id: int) -> dict[str, list[Enrolment]]:
         result[row.status].append(row)
     result[EnrolmentStatus.WAITLISTED.value].sort(key=lambda e: (e.enrolled_at, e.id))
     return result
-
-
-def attended_counts(class_id: int, as_of: datetime) -> tuple[int, dict[int, int]]:
-    """Held sessions of the class and, per learner, how many of them count as attended (two queries)."""
-    held = select(ClassSession.id).where(
-        ClassSession.class_id == class_id,
-        ClassSession.status == SessionStatus.SCHEDULED,
-        ClassSession.starts_at <= as_of,
-    )
-    total = db.session.scalar(select(func.count()).select_from(held.subquery())) or 0
-    per_person = dict(
-        iter(
-            db.session.execute(
-                select(Attendance.person_id, func.count())
-                .join(AttendanceStatus, AttendanceStatus.code == Attendance.status)
-                .where(Attendance.session_id.in_(held), AttendanceStatus.counts_as_attended)
-                .group_by(Attendance.person_id)
-            ).tuples()
-        )
-    )
-    return total, per_person
 
 
 def certificates(class_id: int) -> list[Certificate]:

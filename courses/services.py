@@ -1229,6 +1229,67 @@ def held_sessions(course_class_id: int, as_of: datetime) -> Select:
 
 
 @dataclass
+class AttendanceTally:
+    """Per learner, the held sessions that count for them and how many of those they attended; per session, the
+    learners it counts for. A session counts for a learner held from the (local) day of their enrolment on;
+    an earlier one only where they have a mark for it (a learner who withdrew and came back) or where its roll
+    call was first taken after they were enrolled (a paper sheet entered after the fact): someone enrolled on
+    07/12 is not absent from a session held, and marked, on 03/12."""
+
+    held: dict[int, int]
+    attended: dict[int, int]
+    expected: dict[int, int]
+
+
+def attendance_tally(class_id: int, as_of: datetime) -> AttendanceTally:
+    """Three statements whatever the class size: the class's scheduled sessions, its enrolled learners, the marks
+    of its held sessions; the windows are compared here (an enrolment time is UTC, a session time local)."""
+    sessions = db.session.execute(
+        select(ClassSession.id, ClassSession.starts_at).where(
+            ClassSession.class_id == class_id, ClassSession.status == SessionStatus.SCHEDULED
+        )
+    ).all()
+    learners = db.session.execute(
+        select(Enrolment.person_id, Enrolment.enrolled_at).where(
+            Enrolment.class_id == class_id, Enrolment.status == EnrolmentStatus.ENROLLED
+        )
+    ).all()
+    held_ids = [session_id for session_id, starts_at in sessions if starts_at <= as_of]
+    marks: dict[int, dict[int, bool]] = {}
+    roll_call: dict[int, datetime] = {}  # when a session's first surviving mark was received
+    if held_ids:
+        for person_id, session_id, counts, received_at in db.session.execute(
+            select(
+                Attendance.person_id,
+                Attendance.session_id,
+                AttendanceStatus.counts_as_attended,
+                Attendance.received_at,
+            )
+            .join(AttendanceStatus, AttendanceStatus.code == Attendance.status)
+            .where(Attendance.session_id.in_(held_ids))
+        ):
+            marks.setdefault(person_id, {})[session_id] = bool(counts)
+            roll_call[session_id] = min(received_at, roll_call.get(session_id, received_at))
+    tally = AttendanceTally({}, {}, {session_id: 0 for session_id, _ in sessions})
+    for person_id, enrolled_at in learners:
+        first_day = (enrolled_at + timedelta(hours=7)).date()
+        own = marks.get(person_id, {})
+        for session_id, starts_at in sessions:
+            if (
+                starts_at.date() < first_day
+                and session_id not in own
+                and not (session_id in roll_call and roll_call[session_id] >= enrolled_at)
+            ):
+                continue
+            tally.expected[session_id] += 1
+            if starts_at <= as_of:
+                tally.held[person_id] = tally.held.get(person_id, 0) + 1
+                if own.get(session_id):
+                    tally.attended[person_id] = tally.attended.get(person_id, 0) + 1
+    return tally
+
+
+@dataclass
 class CompletionResult:
     completed: int
     records_created: int
@@ -1241,8 +1302,9 @@ def completed_learners(class_id: int, *, as_of: datetime | None = None) -> dict[
     a change would do (inside a savepoint it then rolls back) with the rule the completion task applies.
 
     A class completes once no scheduled session is left in the future. A learner completes with at least the
-    course's share of the held sessions attended (by statuses that count as attended) and, where the course has a
-    final assessment, a pass.
+    course's share of the held sessions that count for them attended (by statuses that count as attended; the
+    sessions from their enrolment on, :func:`attendance_tally`) and, where the course has a final assessment, a
+    pass.
     """
     as_of = as_of or local_now()
     course_class = db.session.get(CourseClass, class_id)
@@ -1264,33 +1326,30 @@ def completed_learners(class_id: int, *, as_of: datetime | None = None) -> dict[
     )
     completed: dict[int, date] = {}
     if held and not upcoming:
-        needed = math.ceil(Decimal(held) * course.min_attendance_share - Decimal("1e-9"))
-        attended = (
-            select(
-                Attendance.person_id,
-                func.count(Attendance.id).label("n"),
-                func.max(ClassSession.starts_at).label("last"),
+        # Each learner is judged on the held sessions that count for them (from their enrolment on).
+        tally = attendance_tally(class_id, as_of)
+        candidates = {
+            person_id
+            for person_id, n in tally.held.items()
+            if tally.attended.get(person_id, 0) >= math.ceil(Decimal(n) * course.min_attendance_share - Decimal("1e-9"))
+        }
+        if course.requires_assessment and candidates:
+            candidates = set(
+                db.session.scalars(
+                    select(Enrolment.person_id).where(
+                        Enrolment.class_id == class_id,
+                        Enrolment.person_id.in_(candidates),
+                        Enrolment.assessment_passed.is_(True),
+                    )
+                )
             )
-            .join(ClassSession, ClassSession.id == Attendance.session_id)
-            .join(AttendanceStatus, AttendanceStatus.code == Attendance.status)
-            .where(Attendance.session_id.in_(held_sessions(class_id, as_of)), AttendanceStatus.counts_as_attended)
-            .group_by(Attendance.person_id)
-            .subquery()
-        )
-        stmt = (
-            select(Enrolment.person_id, attended.c.last)
-            .join(attended, attended.c.person_id == Enrolment.person_id)
-            .where(Enrolment.class_id == class_id, Enrolment.status == EnrolmentStatus.ENROLLED, attended.c.n >= needed)
-        )
-        if course.requires_assessment:
-            stmt = stmt.where(Enrolment.assessment_passed.is_(True))
         last_session = db.session.scalar(
             select(func.max(ClassSession.starts_at)).where(
                 ClassSession.class_id == class_id, ClassSession.status == SessionStatus.SCHEDULED
             )
         )
         assert last_session is not None  # held > 0
-        for person_id, _ in db.session.execute(stmt):
+        for person_id in candidates:
             completed[person_id] = last_session.date()
     return completed
 

@@ -416,7 +416,7 @@ def _render_class(
     rooms = queries.rooms_of(course_class.clc_id)
     sessions = queries.class_sessions(course_class.id)
     now = services.local_now()
-    held, attended = queries.attended_counts(course_class.id, now)
+    tally = services.attendance_tally(course_class.id, now)
     context: dict[str, Any] = {
         "course_class": course_class,
         "commune": commune,
@@ -426,8 +426,9 @@ def _render_class(
         "marks": queries.marks_per_session([s.id for s in sessions]),
         "now": now,
         "learners": queries.enrolments(course_class.id),
-        "held": held,
-        "attended": attended,
+        "held": tally.held,
+        "attended": tally.attended,
+        "expected": tally.expected,
         "certificates": queries.certificates(course_class.id),
         "instructors": course_class.instructors,
         "conflicts": conflicts or [],

@@ -14,6 +14,7 @@ year) and a printable PDF of the same tables.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -34,7 +35,7 @@ from lms.core import formatting
 from lms.core.exports import save_workbook
 from lms.core.pdf import FONT, FONT_BOLD, register_fonts
 from lms.extensions import db
-from lms.registry.models import AdminUnit
+from lms.registry.models import AdminUnit, UnitLevel
 from lms.targets import services
 from lms.targets.models import Basis, Indicator, IndicatorValue, PeriodKind, Plan, Structure
 from lms.titles.services import ProvisionalBasis, title_provisional_bases
@@ -139,6 +140,23 @@ class ScopeTable:
 
     def line(self, code: str) -> IndicatorLine | None:
         return next((line for line in self.lines if line.indicator.code == code), None)
+
+    def denominator_text(self, line: IndicatorLine) -> str:
+        """The indicator's denominator in the words of this page's unit (see :func:`denominator_words`)."""
+        return denominator_words(line.indicator.denominator_text, self.unit)
+
+
+# A plan words its denominators for a commune ("Tất cả hộ gia đình của xã"); below a commune the figures are the
+# unit's own, so "của xã" would say the wrong thing. "cấp xã" (the commune-level association) keeps its words.
+_COMMUNE_WORDS = re.compile(r"\b(của|tại|trên địa bàn) xã\b")
+
+
+def denominator_words(text: str, unit: AdminUnit) -> str:
+    """On a village's (thôn, tổ dân phố…) page, "của xã" becomes "của thôn" — the unit's own kind."""
+    if unit.level != UnitLevel.VILLAGE.value:
+        return text
+    kind = (unit.kind or "thôn").strip().lower()
+    return _COMMUNE_WORDS.sub(lambda match: f"{match.group(1)} {kind}", text)
 
 
 # --- what a figure rests on ---------------------------------------------------------------------------------
@@ -483,7 +501,7 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
                 _float(figure.numerator) if figure else None,
                 _float(figure.denominator) if figure else None,
                 _float(line.share),
-                line.indicator.denominator_text,
+                table.denominator_text(line),
                 *[_float(line.target(y)) for y in years],
                 _float(line.gap(milestone)),
             ]
@@ -647,7 +665,7 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
                 para(_count(figure.numerator) if figure else "—", figure_cell),
                 para(_count(figure.denominator) if figure else "—", figure_cell),
                 para(_percent(line.share), figure_cell),
-                para(line.indicator.denominator_text),
+                para(table.denominator_text(line)),
                 *[para(_percent(line.target(y)), figure_cell) for y in years],
                 para(_percent(line.gap(milestone)), figure_cell),
             ]

@@ -101,7 +101,7 @@ def certificate_data(row: Recognition, verify_url: str) -> RecognitionCertificat
         year=row.year,
         level=row.level,
         subject_label=SUBJECT_LABELS[Title(row.title)],
-        subject_name=subject.name if subject else "",
+        subject_name=subject.printed_name if subject else "",
         address=", ".join(parts),
         place=commune.name,
         decision_number=row.decision_number,

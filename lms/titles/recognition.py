@@ -141,6 +141,13 @@ class Subject:
     commune_id: int
     village_id: int | None
     public_name: str  # as shown on the public verification page: initials for persons and households
+    # As printed on the paper handed to the subject (a family's certificate): without the registry's internal
+    # household code; empty where it is the name.
+    paper_name: str = ""
+
+    @property
+    def printed_name(self) -> str:
+        return self.paper_name or self.name
 
 
 def subjects(subject_type: str, ids: Iterable[int]) -> dict[int, Subject]:
@@ -187,7 +194,7 @@ def subjects(subject_type: str, ids: Iterable[int]) -> dict[int, Subject]:
             head = heads.get(hid, "")
             name = f"Hộ {head} ({code})" if head else f"Hộ {code}"
             public = f"Hộ {initials_name(head)}" if head else "Hộ gia đình"
-            result[hid] = Subject(hid, name, commune_id, village_id, public)
+            result[hid] = Subject(hid, name, commune_id, village_id, public, f"Hộ {head}" if head else "")
     elif subject_type == SubjectType.CLAN:
         for cid, name, commune_id in db.session.execute(
             select(Clan.id, Clan.name, Clan.commune_id).where(Clan.id.in_(ids))

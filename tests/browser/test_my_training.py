@@ -114,6 +114,9 @@ def test_my_training_on_a_phone(stack_app, phone, tmp_path):
     for code in ("IU04", "IU05", "IU06"):
         expect(page.locator(f"[data-module={code}]")).to_have_attribute("data-done", "no")
     expect(page.locator("[data-standard=basic]")).to_have_attribute("data-met", "no")
+    # An officer's page leads with the IT-skills modules (a learner who is no officer sees their classes first).
+    sections = page.evaluate("[...document.querySelectorAll('main section[id]')].map(e => e.id)")
+    assert sections.index("standards") < sections.index("my-classes"), sections
     # A mobile browser widens its layout viewport to the content, so compare with the phone's own width.
     fits = f"document.documentElement.scrollWidth <= {PHONE['width']}"
     assert page.evaluate(fits), "My training scrolls sideways on a phone"

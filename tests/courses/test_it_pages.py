@@ -9,6 +9,7 @@ from datetime import date, datetime, time
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from courses import it_skills
 from courses.models import ItCertificate
 from lms.auth.models import ApiToken, Role
 from lms.extensions import db
@@ -321,3 +322,24 @@ def test_an_officers_only_class_refuses_a_member_naming_the_association(app_ctx,
         },
     ).get_data(as_text=True)
     assert "1 người không phải cán bộ Hội: lớp chỉ dành cho cán bộ Hội" in page
+
+
+def test_a_class_attests_training_and_only_a_certificate_the_standard(app_ctx, client):
+    """TTLT 17/2016 Art. 16-17: the basic standard is attested by an accredited test centre's certificate; a CLC
+    class that covered the six basic modules attests training in them. The page says which the person has (the
+    plan's "trained in IT" still counts both, ADR 7)."""
+    c = hand_made_commune()
+    _officer_login(client, c.chair, c.unit)
+    html = client.get("/courses/it/me").get_data(as_text=True)
+    assert 'data-standard="basic" data-met="yes" data-attested="training"' in html
+    assert "đã học đủ 6 mô-đun, chưa có chứng chỉ" in html
+    assert "Chuẩn kỹ năng sử dụng CNTT cơ bản: đạt" not in " ".join(html.split())
+    assert 'id="standard-note"' in html
+    assert it_skills.progress(c.chair.id).trained  # the plan figure's definition is unchanged
+
+    other = client.application.test_client()
+    _officer_login(other, c.by_certificate, c.unit, "certified@example.vn")
+    html = other.get("/courses/it/me").get_data(as_text=True)
+    assert 'data-standard="basic" data-met="yes" data-attested="certificate"' in html
+    assert "đạt, có chứng chỉ ứng dụng CNTT" in html
+    assert 'id="standard-note"' not in html

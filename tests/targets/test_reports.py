@@ -160,3 +160,18 @@ def test_a_report_of_a_period_not_yet_ended_says_its_figures_run_to_the_day_it_i
     assert [f"Ngày lập: {made}"] == [row[0] for row in rows if str(row[0]).startswith("Ngày lập")]
     ended = _rows(load_workbook(io.BytesIO(client.get(f"{base}&period=2025-12-31").data))["Chỉ tiêu"])
     assert "Kỳ báo cáo: năm 2025 (đến ngày 31/12/2025)" in [row[0] for row in ended]
+
+
+def test_a_village_reads_its_denominators_in_its_own_words():
+    """The plans word denominators for a commune; on a village's page the figures are the village's."""
+    from lms.registry.models import AdminUnit
+    from lms.targets.reports import denominator_words
+
+    village = AdminUnit(level="village", kind="Tổ dân phố", name="Tổ 3")
+    commune = AdminUnit(level="commune", kind="Xã", name="Đắk Hà")
+    assert denominator_words("Tất cả hộ gia đình của xã", village) == "Tất cả hộ gia đình của tổ dân phố"
+    assert denominator_words("Tất cả hộ gia đình của xã", commune) == "Tất cả hộ gia đình của xã"
+    # The commune-level association is still the commune's.
+    text = "Hội Khuyến học cấp xã có hội viên trong năm"
+    assert denominator_words(text, village) == text
+    assert denominator_words("Các tổ chức trên địa bàn xã", village) == "Các tổ chức trên địa bàn tổ dân phố"

@@ -569,3 +569,13 @@ def test_the_proposal_list_tells_apart_two_citizens_of_the_same_name(client, wor
     details = re.findall(r'<span class="d-block small text-muted subject-detail">([^<]*)</span>', page)
     assert any("02/03/1994" in d and "Kon Hra" in d for d in details), details
     assert any("20/11/1991" in d and "Plei Đông" in d for d in details), details
+
+
+def test_the_proposal_list_prints_a_households_code_once(client, world):
+    """The household's code is on the line below its name (with its village), not in the name as well."""
+    db.session.commit()
+    login(client, world["leader"])
+    page = client.get(f"/titles/recognitions/propose?{_context(world)}").get_data(as_text=True)
+    for household in world["households"][:2]:
+        assert page.count(household.code) == 1, household.code
+    assert "Hộ Nguyễn Văn Hộ0" in page

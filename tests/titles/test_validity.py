@@ -168,6 +168,18 @@ def test_one_year_title_pdf_says_it_does_not_expire(family_recognised):
     assert "không thời hạn — ghi nhận danh hiệu đạt được trong năm 2025" in " ".join(text.split())
 
 
+def test_the_family_certificate_names_the_household_without_its_registry_code(family_recognised):
+    """The certificate is handed to the family: "Hộ Nguyễn Văn Thử", not "Hộ Nguyễn Văn Thử (VAL-…)"."""
+    from lms.registry.models import Household
+
+    code = db.session.get(Household, family_recognised.subject_id).code
+    data = documents.certificate_data(family_recognised, "https://lms.example.vn/titles/verify/X")
+    assert data.subject_name == "Hộ Nguyễn Văn Thử"
+    text = " ".join(_pdf_text(documents.certificate_pdf(data)).split())
+    assert "Hộ Nguyễn Văn Thử" in text
+    assert code not in text
+
+
 # --- migration 0015: rows decided before the fix ---------------------------------------------------------------
 
 

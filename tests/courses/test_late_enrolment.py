@@ -1,0 +1,86 @@
+"""A learner enrolled late is judged on the sessions held from their enrolment on (ADR 5): a session held, and
+marked, before they were on the list counts neither against their attendance rate nor their completion, on the
+class page as in the completion rule."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+
+from courses import services
+from courses.models import Attendance, Enrolment
+from courses.services import Mark
+from lms.auth.models import Role
+from lms.extensions import db
+from tests.conftest import make_user
+from tests.courses.conftest import make_centre, make_class
+from tests.courses.test_views import login
+
+EARLY, ON_THE_THIRD, LATE = datetime(2026, 10, 30, 3), datetime(2026, 11, 3, 13), datetime(2026, 11, 7, 2)
+ON_THE_TENTH, AFTER = datetime(2026, 11, 10, 13), datetime(2026, 11, 11)
+
+
+def _late_class(centre):
+    course_class = make_class(centre, starts_on=datetime(2026, 11, 1).date(), ends_on=datetime(2026, 11, 30).date())
+    first, second = services.schedule(
+        course_class,
+        [
+            (datetime(2026, 11, 3, 19), datetime(2026, 11, 3, 21)),
+            (datetime(2026, 11, 10, 19), datetime(2026, 11, 10, 21)),
+        ],
+    )
+    early, late = centre.learners[:2]
+    services.enrol(course_class, [early.id])
+    db.session.execute(update(Enrolment).where(Enrolment.person_id == early.id).values(enrolled_at=EARLY))
+    services.record_attendance(first, [Mark(early.id, "present", ON_THE_THIRD)], user_id=None)
+    # The roll call of 03/11 was taken that evening, before the late learner was enrolled on 07/11.
+    db.session.execute(update(Attendance).where(Attendance.session_id == first.id).values(received_at=ON_THE_THIRD))
+    services.enrol(course_class, [late.id])
+    db.session.execute(update(Enrolment).where(Enrolment.person_id == late.id).values(enrolled_at=LATE))
+    return course_class, (first, second), (early, late)
+
+
+def test_a_session_held_before_the_enrolment_does_not_count_against_completion(app_ctx):
+    centre = make_centre()
+    course_class, (_first, second), (early, late) = _late_class(centre)
+    services.record_attendance(
+        second, [Mark(early.id, "present", ON_THE_TENTH), Mark(late.id, "present", ON_THE_TENTH)], user_id=None
+    )
+    tally = services.attendance_tally(course_class.id, AFTER)
+    assert (tally.held[early.id], tally.attended[early.id]) == (2, 2)
+    assert (tally.held[late.id], tally.attended[late.id]) == (1, 1)
+    completed = services.completed_learners(course_class.id, as_of=AFTER)
+    assert set(completed) == {early.id, late.id}
+
+
+def test_a_session_marked_after_the_enrolment_still_counts(app_ctx):
+    """A paper sheet entered after the fact: the roll call of an earlier session is taken once the learner is on
+    the list, so that session counts for them (an absence there is an absence)."""
+    centre = make_centre()
+    course_class, (first, second), (early, late) = _late_class(centre)
+    services.record_attendance(second, [Mark(early.id, "present", ON_THE_TENTH)], user_id=None)
+    tally = services.attendance_tally(course_class.id, AFTER)
+    assert tally.held[late.id] == 1  # 03/11 was called before; 10/11 counts for them
+    db.session.execute(update(Enrolment).where(Enrolment.person_id == late.id).values(enrolled_at=EARLY))
+    db.session.execute(update(Attendance).where(Attendance.session_id == first.id).values(received_at=LATE))
+    tally = services.attendance_tally(course_class.id, AFTER)
+    assert tally.held[late.id] == 2
+    assert late.id not in tally.attended
+    assert late.id not in services.completed_learners(course_class.id, as_of=AFTER)
+
+
+def test_the_class_page_counts_a_late_learner_from_their_enrolment(client, app_ctx, monkeypatch):
+    centre = make_centre()
+    course_class, (first, _second), _learners = _late_class(centre)
+    user = make_user(Role.CENTRE_MANAGER, centre.commune, "late-enrol@example.vn")
+    db.session.commit()
+    monkeypatch.setattr(services, "local_now", lambda: datetime(2026, 11, 8, 9))
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    login(client, user)
+    page = client.get(f"/courses/classes/{course_class.id}").get_data(as_text=True)
+    assert "attended 1 of 1" in page  # the early learner
+    assert "attended 0 of 1" not in page  # the late one has no held session yet
+    badge = page.split(f"/courses/sessions/{first.id}/attendance", 1)[1].split("</a>", 1)[0]
+    assert "1/1" in badge  # 03/11 was one learner's session, not "1/2"
+    assert "of the sessions held since the learner's enrolment" in page  # the rule, as the page states it
