@@ -512,7 +512,7 @@ def _module_counts(person_ids: Any, period: Period, definition: TrainedDefinitio
 def _organisers(person_ids: Any, period: Period) -> Any:
     """Those of ``person_ids`` who organised CLC activities in the period (instructor, assistant or organiser of a
     class with a held session in it, or a learning record of kind activity_organised), once each (UNION)."""
-    from courses.services import local_now  # services imports this module lazily: no cycle at import time
+    from lms.core.clock import local_now  # not from courses.services, which imports this module
 
     roles = framework().definitions["organising_roles"]
     by_class = (

@@ -13,7 +13,7 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
@@ -70,6 +70,7 @@ from courses.scheduling import (
     on_pattern,
 )
 from lms.celery import enqueue_after_commit
+from lms.core.clock import local_now
 from lms.core.formatting import in_request_language as _
 from lms.core.models import AuditEvent
 from lms.core.pdf import new_code
@@ -100,11 +101,6 @@ class CourseError(ValueError):
         super().__init__(message)
         self.field = field
         self.details = details or []
-
-
-def local_now() -> datetime:
-    """Wall-clock time in Vietnam (UTC+7 all year), the zone session times are stored in."""
-    return (datetime.now(UTC) + timedelta(hours=7)).replace(tzinfo=None)
 
 
 # --- scope ---------------------------------------------------------------------------------------------------

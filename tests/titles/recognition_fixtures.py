@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from lms.extensions import db
@@ -76,3 +77,10 @@ def eligibility(
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def confirm_value(page: str) -> str:
+    """What the confirmation button of a page posts (a digest of what the page showed)."""
+    found = re.search(r'name="confirmed" value="([0-9a-f]+)"', page)
+    assert found is not None
+    return found.group(1)

@@ -26,7 +26,7 @@ from lms.registry.models import Person
 from lms.titles import approvals, recognition
 from lms.titles.models import Recognition, RecognitionStatus, Title
 from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
-from tests.titles.recognition_fixtures import criteria_set, eligibility
+from tests.titles.recognition_fixtures import confirm_value, criteria_set, eligibility
 
 YEAR = 2025
 DAY = date(2026, 1, 20)
@@ -181,7 +181,9 @@ def test_the_association_officers_pages(client, commune):
     token = csrf_token(client, "/")
     url = f"/titles/recognitions/propose?commune_id={cid}&year={YEAR}&title=citizen"
     ids = _ids(commune["persons"])
-    assert client.post(url, data={"csrf_token": token, "ids": ids, "confirmed": "1"}).status_code == 302
+    shown = client.post(url, data={"csrf_token": token, "ids": ids}).get_data(as_text=True)  # the confirmation
+    confirmed = client.post(url, data={"csrf_token": token, "ids": ids, "confirmed": confirm_value(shown)})
+    assert confirmed.status_code == 302
     decide = f"/titles/recognitions/decide?commune_id={cid}&year={YEAR}&title=citizen"
     page = client.get(decide).get_data(as_text=True)
     assert "Hội Khuyến học" in page  # the authority prefilled from the approvals file
@@ -203,18 +205,16 @@ def test_the_association_officers_pages(client, commune):
     citizens = list(
         db.session.scalars(select(Recognition.id).where(Recognition.title == "citizen", Recognition.year == YEAR))
     )
-    response = client.post(
-        decide,
-        data={
-            "csrf_token": token,
-            "ids": citizens,
-            "action": "recognise",
-            "decision_number": "8/QĐ-KH",
-            "decision_date": "2026-01-15",
-            "authority": "Hội Khuyến học xã Thử",
-            "confirmed": "1",
-        },
-    )
+    decision = {
+        "csrf_token": token,
+        "ids": citizens,
+        "action": "recognise",
+        "decision_number": "8/QĐ-KH",
+        "decision_date": "2026-01-15",
+        "authority": "Hội Khuyến học xã Thử",
+    }
+    shown = client.post(decide, data=decision).get_data(as_text=True)  # the confirmation
+    response = client.post(decide, data={**decision, "confirmed": confirm_value(shown)})
     assert response.status_code == 302
     db.session.expire_all()
     assert set(db.session.scalars(recognised)) == set(citizens)

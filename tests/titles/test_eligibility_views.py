@@ -253,7 +253,7 @@ def test_provisional_criteria_are_shown_as_such(world, client):
         (Role.COMMUNE_LEADER, 200),
         (Role.CENTRE_MANAGER, 200),
         (Role.INSTRUCTOR, 403),
-        (Role.ASSOCIATION_OFFICER, 403),
+        (Role.ASSOCIATION_OFFICER, 200),  # the association decides the Learning Citizen (ADR 45): it sees the titles
     ],
 )
 def test_who_sees_eligibility(world, client, role, status):

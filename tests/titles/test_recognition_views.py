@@ -15,7 +15,7 @@ from lms.titles import approvals, recognition
 from lms.titles.models import CriteriaSet, Recognition, Registration, Title
 from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
 from tests.courses.test_documents import _decode_qr, _pdf_text
-from tests.titles.recognition_fixtures import criteria_set, eligibility
+from tests.titles.recognition_fixtures import confirm_value, criteria_set, eligibility
 
 YEAR = 2025
 
@@ -184,13 +184,6 @@ def test_role_by_action(client, world):
         client.post("/logout", data={"csrf_token": csrf_token(client, "/titles/recognitions")})
 
 
-def _confirm_value(page: str) -> str:
-    """What the confirmation button of a page posts (a digest of what the page showed)."""
-    found = re.search(r'name="confirmed" value="([0-9a-f]+)"', page)
-    assert found is not None
-    return found.group(1)
-
-
 def _propose_and_decide(client, world) -> Recognition:
     login(client, world["leader"])
     url = f"/titles/recognitions/propose?{_context(world)}"
@@ -208,7 +201,7 @@ def _propose_and_decide(client, world) -> Recognition:
     assert "không rút lại được" in text
     assert _checked(text, eligible.id)
     assert db.session.scalar(select(func.count()).select_from(Recognition)) == 0
-    confirmed = client.post(url, data={"csrf_token": token, "ids": [eligible.id], "confirmed": _confirm_value(text)})
+    confirmed = client.post(url, data={"csrf_token": token, "ids": [eligible.id], "confirmed": confirm_value(text)})
     assert confirmed.status_code == 302
     assert "Nguyễn Văn Hộ0" not in client.get(url).get_data(as_text=True)  # proposed: off the checklist
     row = db.session.scalar(select(Recognition).where(Recognition.subject_id == eligible.id))
@@ -233,7 +226,7 @@ def _propose_and_decide(client, world) -> Recognition:
     assert _checked(text, row.id)
     db.session.expire_all()
     assert db.session.get(Recognition, row.id).status == "proposed"
-    response = client.post(decide, data={**decision, "confirmed": _confirm_value(text)})
+    response = client.post(decide, data={**decision, "confirmed": confirm_value(text)})
     assert response.status_code == 302
     db.session.expire_all()
     return db.session.get(Recognition, row.id)
@@ -249,12 +242,12 @@ def test_a_confirmation_writes_only_what_it_showed(client, world):
     shown = client.post(url, data={"csrf_token": token, "ids": [eligible.id]}).get_data(as_text=True)
     # A second box ticked after the confirmation of one: nothing is written, the two are shown for confirmation.
     again = client.post(
-        url, data={"csrf_token": token, "ids": [eligible.id, other.id], "confirmed": _confirm_value(shown)}
+        url, data={"csrf_token": token, "ids": [eligible.id, other.id], "confirmed": confirm_value(shown)}
     )
     assert again.status_code == 200
     assert 'id="confirm-proposal"' in again.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Recognition)) == 0
-    client.post(url, data={"csrf_token": token, "ids": [eligible.id], "confirmed": _confirm_value(shown)})
+    client.post(url, data={"csrf_token": token, "ids": [eligible.id], "confirmed": confirm_value(shown)})
     row = db.session.scalar(select(Recognition).where(Recognition.subject_id == eligible.id))
     assert row is not None
     decide = f"/titles/recognitions/decide?{_context(world)}"
@@ -268,7 +261,7 @@ def test_a_confirmation_writes_only_what_it_showed(client, world):
     }
     shown = client.post(decide, data=decision).get_data(as_text=True)
     # The number corrected after "Record decision 12/QĐ-UBND …?" was shown: shown again with 13, not recorded.
-    again = client.post(decide, data={**decision, "decision_number": "13/QĐ-UBND", "confirmed": _confirm_value(shown)})
+    again = client.post(decide, data={**decision, "decision_number": "13/QĐ-UBND", "confirmed": confirm_value(shown)})
     assert again.status_code == 200
     assert "13/QĐ-UBND" in again.get_data(as_text=True)[again.get_data(as_text=True).index('id="confirm-decision"') :]
     db.session.expire_all()
