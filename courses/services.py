@@ -1271,10 +1271,15 @@ def attendance_tally(class_id: int, as_of: datetime) -> AttendanceTally:
         first_day = (enrolled_at + timedelta(hours=7)).date()
         own = marks.get(person_id, {})
         for session_id, starts_at in sessions:
+            # Held before the learner's enrolment, without them: the roll call was taken before they enrolled and
+            # does not name them. A session whose roll call is not taken yet (a paper sheet still to enter) counts
+            # for everyone, as it does for those enrolled in time: otherwise the first sheet entered would complete
+            # a late learner on that sheet alone, and the next would revoke the certificate.
             if (
                 starts_at.date() < first_day
                 and session_id not in own
-                and not (session_id in roll_call and roll_call[session_id] >= enrolled_at)
+                and session_id in roll_call
+                and roll_call[session_id] < enrolled_at
             ):
                 continue
             tally.expected[session_id] += 1

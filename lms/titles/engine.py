@@ -1282,7 +1282,7 @@ def _assessment_outcome(indicator: crit.Indicator, assessed: _Assessed | None) -
     if assessed is None:
         return _Outcome(None, {"kind": "none"}, {"code": "not_assessed"}, False)
     # No id: the subject's assessment of an indicator is one row (subject, year, indicator), which the readers that
-    # name it look up (``services.with_assessment_ids``); so subjects assessed alike share a breakdown (ADR 40).
+    # name it look up (``models.with_assessment_ids``); so subjects assessed alike share a breakdown (ADR 40).
     source = {"kind": "assessment", "by": assessed.by, "evidence": assessed.evidence}
     if not assessed.counts:
         return _Outcome(assessed.value, source, {"code": "not_verified"}, False)

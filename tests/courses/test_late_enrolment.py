@@ -70,6 +70,28 @@ def test_a_session_marked_after_the_enrolment_still_counts(app_ctx):
     assert late.id not in services.completed_learners(course_class.id, as_of=AFTER)
 
 
+def test_a_session_whose_roll_call_is_still_to_enter_counts_for_a_late_learner(app_ctx):
+    """Last month's paper sheets entered one by one after the learners were enrolled: a session without any roll
+    call yet counts for everyone, so the first sheet entered does not complete a late learner on its own (and the
+    next sheet revoke the certificate)."""
+    centre = make_centre()
+    course_class = make_class(centre, starts_on=datetime(2026, 11, 1).date(), ends_on=datetime(2026, 11, 30).date())
+    first, _second = services.schedule(
+        course_class,
+        [
+            (datetime(2026, 11, 3, 19), datetime(2026, 11, 3, 21)),
+            (datetime(2026, 11, 10, 19), datetime(2026, 11, 10, 21)),
+        ],
+    )
+    late = centre.learners[0]
+    services.enrol(course_class, [late.id])
+    db.session.execute(update(Enrolment).where(Enrolment.person_id == late.id).values(enrolled_at=AFTER))
+    services.record_attendance(first, [Mark(late.id, "present", AFTER)], user_id=None)  # the first sheet only
+    tally = services.attendance_tally(course_class.id, AFTER)
+    assert (tally.held[late.id], tally.attended[late.id]) == (2, 1)  # 10/11 has no roll call yet: it counts
+    assert late.id not in services.completed_learners(course_class.id, as_of=AFTER)
+
+
 def test_the_class_page_counts_a_late_learner_from_their_enrolment(client, app_ctx, monkeypatch):
     centre = make_centre()
     course_class, (first, _second), _learners = _late_class(centre)
