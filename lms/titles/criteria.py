@@ -185,6 +185,7 @@ class Indicator:
     # Art. 8.1.b), or the same fact asked again at a higher level of fewer organisations (Circular 24, Art. 7.3.c).
     implied_by: tuple[str, ...] = ()
     applies_to: tuple[AppliesTo, ...] = ()  # any of them (empty: every organisation)
+    note: str = ""  # for the evaluator (Vietnamese): how the text's conditions read for some organisations
 
     @property
     def reads_assessment(self) -> bool:
@@ -605,6 +606,7 @@ def _indicator(
         area_bars=area_bars,
         implied_by=implied_by,
         applies_to=applies_to,
+        note=c.text(data, "note", p, required=False),
     )
 
 
