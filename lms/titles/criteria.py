@@ -571,7 +571,7 @@ def _indicator(
         ):
             c.error(
                 f"{p}applies_to",
-                "is for organisations: {managing_levels = [...], kinds = [...]}, or a list of such tables (any of them)",
+                "is for organisations: {managing_levels = [...], kinds = [...]}, or a list of them (any of them)",
             )
         else:
             for n, raw in enumerate(alternatives):

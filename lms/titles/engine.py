@@ -1695,7 +1695,7 @@ def _capped(
             "source_ref": upgrade.source_ref,
         },
     }
-    eligible, score, _level, missing, items = outcome
+    _eligible, score, _level, missing, items = outcome
     below = next((lv for lv in range(upgrade.to_level - 1, 0, -1) if _reaches(definition, items, lv)), 0)
     return below >= 1, score, below, (missing or "|") + "upgrade|", [*items, item]
 
