@@ -56,6 +56,9 @@ from lms.registry.models import (
 )
 
 DATA_FILE = Path(__file__).parent / "data" / "it_skills.toml"
+# Joint Circular 17/2016/TTLT-BGDĐT-BTTTT takes effect: the national basic and advanced IT certificates (Art. 16) exist
+# from this day; earlier A, B, C certificates count as the basic one (Art. 23.2).
+ADVANCED_CERTIFICATES_SINCE = date(2016, 8, 10)
 
 
 class ItSkillsError(ValueError):
@@ -332,6 +335,17 @@ def record_certificate(
             )
     if issued_on > date.today():
         raise ItSkillsError(_("the issue date is in the future"), "issued_on")
+    if advanced_modules and issued_on < ADVANCED_CERTIFICATES_SINCE:
+        # Joint Circular 17/2016 (in force 10/08/2016) created the advanced certificate (Art. 16.2); what was issued
+        # before is an A, B or C certificate, "tương đương với chứng chỉ ứng dụng CNTT cơ bản" (Art. 23.2).
+        raise ItSkillsError(
+            _(
+                "an advanced IT certificate exists only since %(date)s (Joint Circular 17/2016); one issued before is "
+                "an A, B or C certificate, which counts as the basic one (Art. 23.2): record it without modules",
+                date=ADVANCED_CERTIFICATES_SINCE.strftime("%d/%m/%Y"),
+            ),
+            "modules",
+        )
     if (
         db.session.scalar(
             select(ItCertificate.id).where(ItCertificate.person_id == person.id, ItCertificate.number == number)

@@ -38,6 +38,7 @@ def init_templating(app: Flask) -> None:
             "occupation_names": labels.OCCUPATION_NAMES,
             "sex_names": labels.SEX_NAMES,
             "organisation_kind_names": labels.ORGANISATION_KIND_NAMES,
+            "managing_level_names": labels.MANAGING_LEVEL_NAMES,
             "Permission": Permission,
             "has_permission": lambda p: has_permission_anywhere(current_user, p),
             "current_locale": str(get_locale()),

@@ -181,8 +181,11 @@ class Indicator:
     metric: Metric | None
     share: Share | None
     area_bars: tuple[AreaBar, ...] = ()
-    implied_by: tuple[str, ...] = ()  # codes of stricter indicators whose being met implies this one (Art. 8.1.b)
-    applies_to: AppliesTo | None = None
+    # Codes of indicators whose being met implies this one: a stricter grade of the same standard (Circular 25,
+    # Art. 8.1.b), or the same fact asked again at a higher level of fewer organisations (Circular 24, Art. 7.3.c).
+    implied_by: tuple[str, ...] = ()
+    applies_to: tuple[AppliesTo, ...] = ()  # any of them (empty: every organisation)
+    note: str = ""  # for the evaluator (Vietnamese): how the text's conditions read for some organisations
 
     @property
     def reads_assessment(self) -> bool:
@@ -197,10 +200,12 @@ class Indicator:
         return self.at_least, None
 
     def applies(self, managing_level: str | None, kind: str | None) -> bool:
-        a = self.applies_to
-        if a is None:
+        if not self.applies_to:
             return True
-        return (not a.managing_levels or managing_level in a.managing_levels) and (not a.kinds or kind in a.kinds)
+        return any(
+            (not a.managing_levels or managing_level in a.managing_levels) and (not a.kinds or kind in a.kinds)
+            for a in self.applies_to
+        )
 
 
 @dataclass(frozen=True)
@@ -553,17 +558,31 @@ def _indicator(
     implied_by = c.texts(data, "implied_by", p)
     if implied_by and scoring != Scoring.LEVELS:
         c.error(f"{p}implied_by", "is for the levels scoring style")
-    applies_to = None
+    applies_to: tuple[AppliesTo, ...] = ()
     if "applies_to" in data:
         raw_applies = data["applies_to"]
-        if subject != SubjectType.ORGANISATION or not isinstance(raw_applies, dict):
-            c.error(f"{p}applies_to", "is for organisations: {managing_levels = [...], kinds = [...]}")
-        else:
-            c.unknown(raw_applies, {"managing_levels", "kinds"}, f"{p}applies_to.")
-            applies_to = AppliesTo(
-                c.texts(raw_applies, "managing_levels", f"{p}applies_to.", tuple(m.value for m in ManagingLevel)),
-                c.texts(raw_applies, "kinds", f"{p}applies_to.", tuple(k.value for k in OrganisationKind)),
+        # One table, or a list of them: the indicator is about an organisation any of them describes (Circular 24,
+        # Art. 7.3.c / 13.3.c: a district-level public body, or any province-level unit).
+        alternatives = raw_applies if isinstance(raw_applies, list) else [raw_applies]
+        if (
+            subject != SubjectType.ORGANISATION
+            or not alternatives
+            or not all(isinstance(a, dict) and a for a in alternatives)
+        ):
+            c.error(
+                f"{p}applies_to",
+                "is for organisations: {managing_levels = [...], kinds = [...]}, or a list of them (any of them)",
             )
+        else:
+            for n, raw in enumerate(alternatives):
+                place = f"{p}applies_to[{n}]." if isinstance(raw_applies, list) else f"{p}applies_to."
+                c.unknown(raw, {"managing_levels", "kinds"}, place)
+                applies_to += (
+                    AppliesTo(
+                        c.texts(raw, "managing_levels", place, tuple(m.value for m in ManagingLevel)),
+                        c.texts(raw, "kinds", place, tuple(k.value for k in OrganisationKind)),
+                    ),
+                )
     return Indicator(
         code=code,
         name=name,
@@ -587,6 +606,7 @@ def _indicator(
         area_bars=area_bars,
         implied_by=implied_by,
         applies_to=applies_to,
+        note=c.text(data, "note", p, required=False),
     )
 
 

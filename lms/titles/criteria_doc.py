@@ -40,6 +40,27 @@ def _rule(indicator: Indicator) -> str:
     return ""
 
 
+def _scope(definition: CriteriaDefinition, indicator: Indicator) -> str:
+    """At which levels (when not all) and of which organisations (when not all) the indicator is asked."""
+    parts = []
+    levels = tuple(level.level for level in definition.levels)
+    if levels and indicator.for_levels != levels and not indicator.at_least:
+        parts.append("level " + ", ".join(str(lv) for lv in indicator.for_levels) + " only")
+    if indicator.applies_to:
+        alternatives = [
+            ": ".join(
+                filter(
+                    None, ("managed at " + "/".join(a.managing_levels) if a.managing_levels else "", "/".join(a.kinds))
+                )
+            )
+            for a in indicator.applies_to
+        ]
+        parts.append("asked of " + " or ".join(alternatives) + "; others not applicable (met)")
+    if indicator.implied_by:
+        parts.append("met when " + " or ".join(indicator.implied_by) + " is met")
+    return "".join(f"; {part}" for part in parts)
+
+
 def _basis(indicator: Indicator) -> str:
     if indicator.provisional:
         return f"**provisional**: {_cell(indicator.source_en or indicator.source)}"
@@ -75,7 +96,8 @@ def render() -> str:
             "| Code | Indicator | Clause | Rule | Basis |\n|---|---|---|---|---|\n"
         )
         parts.extend(
-            f"| {i.code} | {_cell(i.name)}<br>*{_cell(i.name_en)}* | {_cell(i.source_ref)} | {_cell(_rule(i))} "
+            f"| {i.code} | {_cell(i.name)}<br>*{_cell(i.name_en)}* | {_cell(i.source_ref)} "
+            f"| {_cell(_rule(i) + _scope(definition, i))} "
             f"| {_basis(i)} |\n"
             for i in definition.indicators
         )

@@ -1640,25 +1640,25 @@ class _Scorer:
         by_code = {item["indicator"]: item for item in items}
         for indicator, item in zip(d.indicators, items, strict=True):
             # A stricter indicator met implies this one (Circular 25, Art. 8.1.b: level 2 is judged on Art. 7 alone).
+            # Or the same requirement, met where a lower level asks it of more organisations (Circular 24, Art.
+            # 6.3.c → 7.3.c): then the source says "same".
             implying = next((c for c in indicator.implied_by if by_code[c]["met"]), None)
             if implying is not None and item["levels"] != list(indicator.for_levels):
+                source = {"kind": "implied", "by": implying, "was": item["source"]}
+                implier = d.indicator(implying)
+                if implier is not None and max(implier.for_levels) < min(indicator.for_levels):
+                    source["same"] = True
                 item.update(
                     met=True,
                     levels=list(indicator.for_levels),
-                    source={"kind": "implied", "by": implying, "was": item["source"]},
+                    source=source,
                     missing=None,
                     _fraction=None,
                 )
-        level = 0
-        for lv in (level.level for level in d.levels):
-            if all(
-                lv in item["levels"]
-                for indicator, item in zip(d.indicators, items, strict=True)
-                if lv in indicator.for_levels
-            ):
-                level = lv
-            else:
-                break
+        # Each level is judged on its own indicators (Circular 24, Art. 8.1 / 8.2: level 1 "khi đạt đầy đủ các tiêu
+        # chí, chỉ tiêu … tại Điều 6", level 2 "… tại Điều 7"; Circular 25, Art. 8.1.a / b), not as a ladder: a unit
+        # Art. 7.3.c does not ask for the award Art. 6.3.c asks of it is level 2 without being level 1.
+        level = max((lv for lv in (level.level for level in d.levels) if _reaches(d, items, lv)), default=0)
         goal = level + 1 if level < d.max_level else None
         for indicator, item in zip(d.indicators, items, strict=True):
             fraction = item.pop("_fraction")
@@ -1675,9 +1675,21 @@ class _Scorer:
         return level >= 1, None, level, (missing + "|") if missing else "", items
 
 
-def _capped(outcome: tuple[Any, ...], upgrade: crit.Upgrade, wait: tuple[Any, ...]) -> tuple[Any, ...]:
+def _reaches(definition: crit.CriteriaDefinition, items: Sequence[dict[str, Any]], level: int) -> bool:
+    """Every indicator of ``level`` is met at that level (the items are in the order of the set's indicators)."""
+    return all(
+        level in item["levels"]
+        for indicator, item in zip(definition.indicators, items, strict=True)
+        if level in indicator.for_levels
+    )
+
+
+def _capped(
+    outcome: tuple[Any, ...], upgrade: crit.Upgrade, wait: tuple[Any, ...], definition: crit.CriteriaDefinition
+) -> tuple[Any, ...]:
     """The criteria give ``to_level`` but the last recognition is too recent to ask for it (Circular 24, Art. 5.3):
-    the level below, and a breakdown item that says from when."""
+    the level below if its own indicators are met (level 0 otherwise: each level is judged on its own article), and a
+    breakdown item that says from when."""
     recognition_id, level, decided, until = wait
     item: dict[str, Any] = {
         "indicator": "upgrade",
@@ -1693,8 +1705,9 @@ def _capped(outcome: tuple[Any, ...], upgrade: crit.Upgrade, wait: tuple[Any, ..
             "source_ref": upgrade.source_ref,
         },
     }
-    eligible, score, _level, missing, items = outcome
-    return eligible, score, upgrade.to_level - 1, (missing or "|") + "upgrade|", [*items, item]
+    _eligible, score, _level, missing, items = outcome
+    below = next((lv for lv in range(upgrade.to_level - 1, 0, -1) if _reaches(definition, items, lv)), 0)
+    return below >= 1, score, below, (missing or "|") + "upgrade|", [*items, item]
 
 
 # --- one title ------------------------------------------------------------------------------------------------
@@ -1924,7 +1937,7 @@ def _evaluate_title(
                         else ((False, None, None, "", []), "[]")
                     )
                     if upgrade is not None and wait is not None and (outcome[2] or 0) >= upgrade.to_level:
-                        outcome = _capped(outcome, upgrade, wait)
+                        outcome = _capped(outcome, upgrade, wait, definition)
                         content = json.dumps(outcome[4], separators=(",", ":"))
                 except Exception as exc:  # noqa: BLE001 - one bad subject must not sink the commune: record it, keep its old row
                     failed = exc if isinstance(exc, SubjectFailed) else SubjectFailed(None, exc)

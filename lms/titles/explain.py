@@ -231,6 +231,8 @@ def _describe_source(item: dict[str, Any]) -> str:
     if kind == "not_applicable":
         return _("not applicable to this organisation: met")
     if kind == "implied":
+        if source.get("same"):
+            return _("met: %(code)s, the same requirement at the level below, is met", code=source.get("by", ""))
         return _("met: implied by %(code)s, a stricter standard that is met", code=source.get("by", ""))
     return _("no data")
 

@@ -127,6 +127,12 @@ class IndicatorInfo:
     source: str = ""  # … and where they came from instead
     source_en: str = ""
     rule: str = ""  # the thresholds in a line ("≥ 1 → 5 points; ≥ 2 → 7 points", "level 1 ≥ 90; level 2 ≥ 95")
+    # Levels style: the levels the indicator is asked at, when not all of the set's (Circular 24 t3.3b: level 2).
+    only_levels: tuple[int, ...] = ()
+    # The organisations it is asked of, any of these (managing levels, kinds); empty: every one (others: "not
+    # applicable", met by the engine).
+    applies_to: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
+    note: str = ""  # the criteria file's note for the evaluator (Vietnamese)
 
     def label(self, locale: str) -> str:
         return (self.name_en if locale == "en" and self.name_en else self.name) or self.code
@@ -147,6 +153,8 @@ def indicators_of(criteria_set: CriteriaSet) -> list[IndicatorInfo]:
     """The indicators of a criteria-set version, read through the criteria parser (the one reader of the files)."""
     from lms.titles import criteria
 
+    definition = criteria.definition_of(criteria_set)
+    all_levels = tuple(level.level for level in definition.levels)
     return [
         IndicatorInfo(
             code=i.code,
@@ -163,8 +171,11 @@ def indicators_of(criteria_set: CriteriaSet) -> list[IndicatorInfo]:
             source=i.source,
             source_en=i.source_en,
             rule=_rule(i),
+            only_levels=i.for_levels if all_levels and i.for_levels != all_levels else (),
+            applies_to=tuple((a.managing_levels, a.kinds) for a in i.applies_to),
+            note=i.note,
         )
-        for i in criteria.definition_of(criteria_set).indicators
+        for i in definition.indicators
     ]
 
 

@@ -409,3 +409,32 @@ def test_the_leaders_figures_do_not_grow_with_the_number_of_officers(app_ctx, co
     assert len(matrix) == 20
     assert many.count == few.count
     assert many.count <= 6
+
+
+def test_ttlt17_art23_2_a_certificate_before_the_joint_circular_is_basic_only(app_ctx):
+    """Joint Circular 17/2016 (in force 10/08/2016), Art. 16.2 created the advanced IT certificate; Art. 23.2: "Các
+    chứng chỉ tin học ứng dụng A, B, C đã cấp có giá trị sử dụng tương đương với chứng chỉ ứng dụng CNTT cơ bản". A
+    certificate dated before 10/08/2016 that names advanced modules is refused; recorded without modules it is the
+    basic one and, verified, grants the six basic modules."""
+    (holder,) = people(unit_by_code("23293"), "B", "Trần Văn Cũ")
+
+    def record(number: str, issued_on: date, modules: str = "") -> ItCertificate:
+        return it_skills.record_certificate(
+            person=holder,
+            number=number,
+            issuer="Trung tâm Tin học tỉnh",
+            issued_on=issued_on,
+            upload=scan(),
+            recorded_by_id=None,
+            modules=modules,
+        )
+
+    with pytest.raises(it_skills.ItSkillsError) as refused:
+        record("B-2012", date(2016, 8, 9), "IU07, IU08, IU10")
+    assert refused.value.field == "modules"
+    assert "10/08/2016" in str(refused.value)
+    old = record("B-2012", date(2012, 5, 4))
+    assert it_skills.verify_certificate(old, user_id=None) == 6
+    assert modules_of(holder) == set(BASIC)
+    advanced = record("NC-2016", date(2016, 8, 10), "IU07, IU08, IU10")  # from the day it takes effect
+    assert advanced.modules == ["IU07", "IU08", "IU10"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -410,3 +411,18 @@ def test_missing_and_source_in_words(app_ctx: Any) -> None:
         assert "10/02/2026" in explain.describe_missing(wait)
         assert "2026-02-10" not in explain.describe_missing(wait)
         assert explain.describe_missing(bar) == "được đánh giá 92,5, cần ít nhất 95 để đạt mức 2"
+
+
+def test_applies_to_may_list_alternatives_and_each_is_checked() -> None:
+    """Circular 24, Art. 7.3.c / 13.3.c: the level-2 award is asked of a district-level public body *or* any
+    province-level unit — ``applies_to`` is one table or a list of them (any of them); a wrong kind in one of them is
+    reported at its place."""
+    t33b = shipped()["tt-24-2023-unit"].indicator("t3.3b")
+    assert t33b is not None
+    assert t33b.applies("district", "agency")
+    assert t33b.applies("province", "enterprise")
+    assert not t33b.applies("district", "enterprise")
+    text = (Path(criteria.SHIPPED_DIR) / "tt-24-2023-unit.toml").read_text(encoding="utf-8")
+    broken = text.replace('"province"]}, {kinds = ["agency"', '"province"]}, {kinds = ["factory"')
+    assert broken != text
+    assert any(e.startswith("indicators[13].applies_to[1].kinds: 'factory' is not one of") for e in errors_of(broken))

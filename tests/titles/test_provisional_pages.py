@@ -208,3 +208,25 @@ targets = [{ year = 2025, share = 80 }]
     }
     assert not {r[0] for r in rows} & {"family", "unit"}
     assert all(a5.source not in r for r in rows)
+
+
+def test_the_criteria_page_says_at_which_level_and_of_which_organisations_an_indicator_is_asked(client, village_world):
+    """Circular 24, Art. 7.3.c: the level-2 award is asked of "Đơn vị cấp huyện là cơ quan, đơn vị sự nghiệp công
+    lập" (and of every province-level unit, Art. 13.3.c); Art. 6.1.b: public kindergartens also support private
+    pre-schools' teachers. The evaluator reads it on the criteria page, in Vietnamese: the level, the organisations,
+    the others "not applicable", and the criteria file's note."""
+    login(client, village_world["leader"])
+    page = client.get("/titles/criteria/tt-24-2023-unit").get_data(as_text=True)
+    t33b = page.split('data-code="t3.3b"', 1)[1].split("</li>", 1)[0]
+    assert "Áp dụng ở" in t33b
+    assert "mức độ 2" in t33b.lower()
+    assert "Áp dụng cho" in t33b
+    assert "Tỉnh" in t33b
+    assert "Cơ quan nhà nước" in t33b
+    assert "Doanh nghiệp" not in t33b.split("Áp dụng cho", 1)[1].split("Ghi chú", 1)[0]
+    assert "không áp dụng, tính là đạt" in t33b
+    t12 = page.split('data-code="t1.2"', 1)[1].split("</li>", 1)[0]
+    assert "mầm non dân lập, tư thục" in t12
+    t21 = page.split('data-code="t2.1"', 1)[1].split("</li>", 1)[0]
+    assert "Áp dụng ở" not in t21  # every level …
+    assert "Áp dụng cho" not in t21  # … every organisation

@@ -590,3 +590,81 @@ def test_tt24_school_and_enterprise_indicators_are_not_asked_of_others(
     for code in not_applicable:
         assert item(row, code)["source"]["kind"] == "not_applicable", code
     assert row.level == level
+
+
+@pytest.mark.parametrize(
+    ("kind", "managing_level", "award", "level", "t33b"),
+    [
+        # Art. 7.3.c: a district-level enterprise is not asked for the award at level 2, and Art. 8.2 judges level 2
+        # on Art. 7 alone: level 2 without the award that Art. 6.3.c asks of it for level 1.
+        ("enterprise", "district", 0, 2, "not_applicable"),
+        ("enterprise", "district", 1, 2, "not_applicable"),
+        # A public body is asked at both levels (Art. 6.3.c, 7.3.c): without the award, neither level.
+        ("agency", "district", 0, 0, None),
+        ("public_service", "district", 0, 0, None),
+        ("commune_committee", "commune", 0, 0, None),
+        # With it, the level-1 entry answers Art. 7.3.c as well: one entry, no second assessment.
+        ("agency", "district", 1, 2, "implied"),
+        # Art. 12.3.c / 13.3.c: every province-level unit, an enterprise too, is asked at both levels.
+        ("enterprise", "province", 0, 0, None),
+        ("enterprise", "province", 1, 2, "implied"),
+    ],
+)
+def test_tt24_art7_3c_the_award_at_level_2_is_asked_of_district_public_bodies_only(
+    commune: AdminUnit, kind: str, managing_level: str, award: int, level: int, t33b: str | None
+) -> None:
+    """Circular 24, Art. 6.3.c (level 1: "Đơn vị cấp huyện đạt danh hiệu thi đua từ Tập thể lao động tiên tiến trở
+    lên"), Art. 7.3.c (level 2: "Đơn vị cấp huyện **là cơ quan, đơn vị sự nghiệp công lập** đạt danh hiệu …"),
+    Art. 8.1 / 8.2 (each level "khi đạt đầy đủ các tiêu chí, chỉ tiêu" of its own article) and Art. 12.3.c / 13.3.c
+    (province level: every unit at both levels). A public body versus an enterprise at level 2."""
+    org = unit_with(commune, t3_3=award)
+    org.kind, org.managing_level = kind, managing_level
+    db.session.flush()
+    engine.evaluate_commune(commune.id, YEAR)
+    row = eligibility("organisation", org.id, "unit")
+    assert row is not None
+    assert row.criteria_set.code == "tt-24-2023-unit"
+    assert row.level == level
+    assert row.eligible == (level >= 1)
+    assert item(row, "t3.3")["met"] == bool(award)
+    b = item(row, "t3.3b")
+    assert b["met"] == (t33b is not None)
+    if t33b is not None:
+        assert b["source"]["kind"] == t33b
+    if t33b == "implied":
+        with app_request():
+            assert "the same requirement at the level below" in describe_source(b)
+    if level == 0:
+        assert "|t3.3|" in row.missing  # what level 1 needs: the award
+
+
+def test_tt24_art7_3c_an_enterprise_still_waiting_for_its_upgrade_does_not_keep_level_1_without_art_6(
+    commune: AdminUnit,
+) -> None:
+    """Circular 24, Art. 5.3 (level 2 only 12 months after the level-1 decision) with Art. 8.1 (level 1 needs every
+    indicator of Art. 6, the award of 6.3.c among them): a district enterprise that meets Art. 7 without the award,
+    recognised at level 1 too recently to ask for level 2, is not given level 1 in its place."""
+    from lms.titles.models import Recognition, RecognitionStatus
+
+    org = unit_with(commune, t3_3=0)
+    org.kind = "enterprise"
+    db.session.add(
+        Recognition(
+            subject_type="organisation",
+            subject_id=org.id,
+            title="unit",
+            year=YEAR - 1,
+            level=1,
+            commune_id=commune.id,
+            status=RecognitionStatus.RECOGNISED.value,
+            decision_number="12/QĐ-UBND",
+            decision_date=date(YEAR, 2, 10),
+        )
+    )
+    db.session.flush()
+    engine.evaluate_commune(commune.id, YEAR)
+    row = eligibility("organisation", org.id, "unit")
+    assert row is not None
+    assert row.level == 0
+    assert not row.eligible
+    assert "|upgrade|" in row.missing
