@@ -32,7 +32,7 @@ from courses.models import (
     LearningRecord,
     SessionStatus,
 )
-from courses.services import local_now
+from courses.services import counted_sessions, local_now
 from lms.core import formatting
 from lms.core.exports import save_workbook
 from lms.core.formatting import in_request_language as _
@@ -66,10 +66,7 @@ class ClassLine:
     enrolled: int
     learner_turns: int  # attended marks in the period, whoever gave them
     attended_by_enrolled: int  # the same, counting only learners still enrolled: the rate's numerator
-
-    @property
-    def expected_turns(self) -> int:
-        return self.sessions_held * self.enrolled
+    expected_turns: int  # the held sessions that count for each learner still enrolled (ADR 5): its denominator
 
     @property
     def attendance_rate(self) -> Fraction | None:
@@ -146,8 +143,10 @@ def centre_report(clc: Clc, first: date, last: date, *, as_of: datetime | None =
 
     A session is *held* when it was not cancelled and started in the period, no later than ``as_of``; a class is
     held when it has at least one held session. Learner-turns are the marks on held sessions whose status counts
-    as attended. The attendance rate is attended marks / (held sessions × enrolled learners), counting learners
-    enrolled now (a withdrawn learner's early marks stay in the learner-turns, not in the rate). Completions are
+    as attended. The attendance rate is attended marks / the held sessions that count for each learner, counting
+    learners enrolled now (a withdrawn learner's early marks stay in the learner-turns, not in the rate); a session
+    counts for a learner as it does for completion (:func:`courses.services.counted_sessions`, ADR 5): one held
+    before a late learner's enrolment, whose roll call does not name them, is not in their share. Completions are
     the learning records of the centre's classes completed in the period, by course category.
     """
     as_of = as_of or local_now()
@@ -188,6 +187,13 @@ def centre_report(clc: Clc, first: date, last: date, *, as_of: datetime | None =
         .group_by(Enrolment.class_id)
         .subquery("enrolled")
     )
+    counted = counted_sessions(select(CourseClass.id).where(CourseClass.clc_id == clc.id)).subquery("counted")
+    expected = (
+        select(counted.c.class_id, func.count().label("n"))
+        .where(counted.c.starts_at >= start, counted.c.starts_at < end, counted.c.starts_at <= as_of)
+        .group_by(counted.c.class_id)
+        .subquery("expected")
+    )
     rows = db.session.execute(
         select(
             CourseClass.id,
@@ -198,18 +204,28 @@ def centre_report(clc: Clc, first: date, last: date, *, as_of: datetime | None =
             func.coalesce(enrolled.c.n, 0),
             func.coalesce(attended.c.turns, 0),
             func.coalesce(attended.c.by_enrolled, 0),
+            func.coalesce(expected.c.n, 0),
         )
         .join(Course, Course.id == CourseClass.course_id)
         .join(sessions, sessions.c.class_id == CourseClass.id)
         .outerjoin(attended, attended.c.class_id == CourseClass.id)
         .outerjoin(enrolled, enrolled.c.class_id == CourseClass.id)
+        .outerjoin(expected, expected.c.class_id == CourseClass.id)
         .order_by(CourseClass.sort_key, CourseClass.id)
     ).all()
     classes = [
         ClassLine(
-            class_id, class_name, course_name, category, int(held_n), int(enrolled_n), int(turns), int(by_enrolled)
+            class_id,
+            class_name,
+            course_name,
+            category,
+            int(held_n),
+            int(enrolled_n),
+            int(turns),
+            int(by_enrolled),
+            int(expected_n),
         )
-        for class_id, class_name, course_name, category, held_n, enrolled_n, turns, by_enrolled in rows
+        for class_id, class_name, course_name, category, held_n, enrolled_n, turns, by_enrolled, expected_n in rows
     ]
 
     completion_rows = db.session.execute(
@@ -265,7 +281,7 @@ def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: 
         ("Số buổi học đã tổ chức", report.sessions_held),
         ("Số lượt người học (lượt có mặt)", report.learner_turns),
         ("Số lượt có mặt của học viên đang theo học", report.attendance_numerator),
-        ("Số lượt phải học (số buổi × số học viên)", report.attendance_denominator),
+        ("Số lượt phải học (buổi đã học của từng học viên, kể từ khi vào lớp)", report.attendance_denominator),
         ("Tỷ lệ chuyên cần", float(rate) if rate is not None else None),
         ("Số lượt hoàn thành khóa học", report.completions),
     ]
