@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date
+from sqlalchemy import Date, DateTime
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -53,3 +53,22 @@ def _local_day_of_utc(element: LocalDayOfUtc, compiler: Any, **kw: Any) -> str:
 @compiles(LocalDayOfUtc, "postgresql")
 def _local_day_of_utc_postgresql(element: LocalDayOfUtc, compiler: Any, **kw: Any) -> str:
     return f"CAST(({compiler.process(element.clauses, **kw)}) + INTERVAL '{_HOURS} hours' AS DATE)"
+
+
+class LocalTimeOfUtc(FunctionElement):
+    """The wall-clock time in Vietnam, in SQL, of a stored UTC time, comparable with a session's stored (local)
+    start. SQLite's ``datetime()`` drops the fraction of a second: a comparison at the very second may go either
+    way, so callers use it where a spare recomputation is harmless."""
+
+    type = DateTime()
+    inherit_cache = True
+
+
+@compiles(LocalTimeOfUtc)
+def _local_time_of_utc(element: LocalTimeOfUtc, compiler: Any, **kw: Any) -> str:
+    return f"datetime({compiler.process(element.clauses, **kw)}, '+{_HOURS} hours')"
+
+
+@compiles(LocalTimeOfUtc, "postgresql")
+def _local_time_of_utc_postgresql(element: LocalTimeOfUtc, compiler: Any, **kw: Any) -> str:
+    return f"(({compiler.process(element.clauses, **kw)}) + INTERVAL '{_HOURS} hours')"
