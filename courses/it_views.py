@@ -505,12 +505,13 @@ def _officer_targets(unit: AdminUnit, result: it_skills.Figures) -> tuple[Any, A
     if indicator is None:
         return None, None, {}
     year = result.period.last.year
-    area_classes: dict[int, str] = {
-        unit_id: area_class
-        for unit_id, area_class in db.session.execute(
+    area_classes = dict(
+        db.session.execute(
             select(AdminUnit.id, AdminUnit.area_class).where(AdminUnit.id.in_([c.commune_id for c in result.communes]))
         )
-    }
+        .tuples()
+        .all()
+    )
     commune_checks = {
         c.commune_id: targets.check_target(
             indicator, year, area_classes.get(c.commune_id), c.organised_and_trained, c.officers

@@ -187,10 +187,12 @@ def centre_report(clc: Clc, first: date, last: date, *, as_of: datetime | None =
         .group_by(Enrolment.class_id)
         .subquery("enrolled")
     )
-    counted = counted_sessions(select(CourseClass.id).where(CourseClass.clc_id == clc.id)).subquery("counted")
+    counted = counted_sessions(
+        select(CourseClass.id).where(CourseClass.clc_id == clc.id), starts=(start, end)
+    ).subquery("counted")
     expected = (
         select(counted.c.class_id, func.count().label("n"))
-        .where(counted.c.starts_at >= start, counted.c.starts_at < end, counted.c.starts_at <= as_of)
+        .where(counted.c.starts_at <= as_of)
         .group_by(counted.c.class_id)
         .subquery("expected")
     )

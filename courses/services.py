@@ -1224,12 +1224,18 @@ def held_sessions(course_class_id: int, as_of: datetime) -> Select:
     )
 
 
-def counted_sessions(class_ids: Any, *, statuses: Sequence[EnrolmentStatus] = (EnrolmentStatus.ENROLLED,)) -> Select:
+def counted_sessions(
+    class_ids: Any,
+    *,
+    statuses: Sequence[EnrolmentStatus] = (EnrolmentStatus.ENROLLED,),
+    starts: tuple[datetime, datetime] | None = None,
+) -> Select:
     """The one definition of which scheduled sessions count for which learner (ADR 5), as a set: a row
     ``(class_id, person_id, session_id, starts_at, attended)`` for each learner of ``class_ids`` (a list or a
     subquery of class ids) whose enrolment is in ``statuses`` and each scheduled session of the class that counts
     for them; ``attended`` is 1 where their mark counts as attended. Callers add the window they need
-    (``starts_at <= as_of``, a report's period) and aggregate.
+    (``starts_at <= as_of``) and aggregate; ``starts`` = [from, to) keeps a report's period to its sessions (and
+    their roll calls) from the start, so a centre's earlier years are not read.
 
     A session counts for a learner from the (local) day of their enrolment on. An earlier one counts where they have
     a mark for it (a learner who withdrew and came back) or where its roll call was not taken before they were
@@ -1238,10 +1244,11 @@ def counted_sessions(class_ids: Any, *, statuses: Sequence[EnrolmentStatus] = (E
     session held, and marked, on 03/12. A session whose roll call is still to enter counts for everyone: otherwise the
     first sheet entered would complete a late learner on that sheet alone, and the next would revoke the certificate.
     """
+    window = [ClassSession.starts_at >= starts[0], ClassSession.starts_at < starts[1]] if starts else []
     roll_call = (
         select(Attendance.session_id, func.min(Attendance.received_at).label("first_received"))
         .join(ClassSession, ClassSession.id == Attendance.session_id)
-        .where(ClassSession.class_id.in_(class_ids))
+        .where(ClassSession.class_id.in_(class_ids), *window)
         .group_by(Attendance.session_id)
         .subquery("roll_call")
     )
@@ -1268,7 +1275,7 @@ def counted_sessions(class_ids: Any, *, statuses: Sequence[EnrolmentStatus] = (E
         )
         .outerjoin(AttendanceStatus, AttendanceStatus.code == Attendance.status)
         .outerjoin(roll_call, roll_call.c.session_id == ClassSession.id)
-        .where(Enrolment.class_id.in_(class_ids), Enrolment.status.in_(list(statuses)), ~left_out)
+        .where(Enrolment.class_id.in_(class_ids), Enrolment.status.in_(list(statuses)), *window, ~left_out)
     )
 
 
