@@ -543,7 +543,14 @@ def it_unit_xlsx(unit_id: int):
         abort(400, description=period)
     result = it_skills.figures(unit, period)
     matrix = it_skills.officers_matrix(unit, period)
-    content = reports.it_figures_xlsx(result, matrix)
+    indicator, total_check, commune_checks = _officer_targets(unit, result)
+    content = reports.it_figures_xlsx(
+        result,
+        matrix,
+        total_check=total_check,
+        commune_checks=commune_checks,
+        source=indicator.plan.source if indicator else "",
+    )
     audit("it_figures.export", unit, officers=len(matrix))  # names of officers: personal data
     db.session.commit()
     return _download(

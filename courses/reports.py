@@ -339,9 +339,24 @@ def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: 
     return buffer.getvalue()
 
 
-def it_figures_xlsx(result: Any, matrix: Sequence[Any]) -> bytes:
+def _verdict(check: Any) -> str:
+    if not check.denominator:
+        return "chưa có cán bộ nào được ghi nhận"
+    return "đạt" if check.met else f"chưa đạt: cần thêm {check.missing} cán bộ"
+
+
+def it_figures_xlsx(
+    result: Any,
+    matrix: Sequence[Any],
+    *,
+    total_check: Any = None,
+    commune_checks: dict[int, Any] | None = None,
+    source: str = "",
+) -> bytes:
     """The IT-skills figures of a commune or a province (``courses.it_skills.figures``) as a Vietnamese workbook:
-    the two plan indicators with numerator and denominator, the figures per commune, and officers × modules."""
+    the two plan indicators with numerator and denominator, the figures per commune, and officers × modules. With
+    the plan's checks (``lms.targets.services.check_target``): the officers' share against the target of the
+    period, met or not and how many more officers it needs, for the unit and each commune."""
     from courses.it_skills import framework
 
     fw = framework()
@@ -387,6 +402,19 @@ def it_figures_xlsx(result: Any, matrix: Sequence[Any]) -> bytes:
     for label, numerator, denominator, meaning in indicators:
         summary.append([label, numerator, denominator, numerator / denominator if denominator else None, meaning])
         summary.cell(row=summary.max_row, column=4).number_format = "0.0%"
+    if total_check is not None:
+        summary.append([])
+        summary.append(
+            [
+                f"Mục tiêu đến năm {total_check.year} (cán bộ Hội cấp xã tham gia tổ chức hoạt động TTHTCĐ và được "
+                f"bồi dưỡng CNTT){' — tạm thời' if total_check.provisional else ''}",
+                _verdict(total_check),
+                None,
+                float(total_check.target) / 100,
+                f"Căn cứ: {source}" if source else "",
+            ]
+        )
+        summary.cell(row=summary.max_row, column=4).number_format = "0%"
     summary.column_dimensions["A"].width = 70
     summary.column_dimensions["E"].width = 50
 
@@ -403,10 +431,13 @@ def it_figures_xlsx(result: Any, matrix: Sequence[Any]) -> bytes:
             "Chủ tịch/phó chủ tịch tham gia quản lý",
             "Số cán bộ, hội viên",
             "Đã học tập chủ trương, chính sách",
+            *(("Mục tiêu", "So với mục tiêu") if commune_checks else ()),
         ]
     )
     header(communes, 1)
     for line in result.communes:
+        check = (commune_checks or {}).get(line.commune_id)
+        target = (float(check.target) / 100, _verdict(check)) if check else (None, "")
         communes.append(
             [
                 line.commune_name,
@@ -419,8 +450,11 @@ def it_figures_xlsx(result: Any, matrix: Sequence[Any]) -> bytes:
                 "có" if line.leader_on_board else "không",
                 line.members,
                 line.studied_policy,
+                *(target if commune_checks else ()),
             ]
         )
+        if commune_checks:
+            communes.cell(row=communes.max_row, column=11).number_format = "0%"
     communes.column_dimensions["A"].width = 30
 
     officers = workbook.create_sheet("Cán bộ × mô đun")

@@ -364,6 +364,18 @@ def test_the_leaders_page_shows_the_plans_target_beside_the_measured_share(app_c
     assert "1514/KH-UBND" in card  # Kon Tum's plan, not only the national programme
     row = html.split(f'data-commune="{c.unit.id}"', 1)[1].split("</tr>", 1)[0]
     assert "chưa đạt: cần thêm 2 cán bộ" in row.split('data-col="target"', 1)[1]
+    # The workbook the leaders file says the same.
+    workbook = load_workbook(
+        io.BytesIO(client.get(f"/courses/it/units/{c.unit.id}.xlsx?from=2026-01-01&to=2026-12-31").data)
+    )
+    summary = {row[0]: row[1:] for row in workbook["Chỉ tiêu"].iter_rows(values_only=True) if row[0]}
+    (target_row,) = [v for k, v in summary.items() if k.startswith("Mục tiêu đến năm 2030")]
+    assert target_row[0] == "chưa đạt: cần thêm 2 cán bộ"
+    assert target_row[2] == 0.7
+    assert "1514/KH-UBND" in target_row[3]
+    by_commune = list(workbook["Theo xã"].iter_rows(values_only=True))
+    assert by_commune[0][-2:] == ("Mục tiêu", "So với mục tiêu")
+    assert by_commune[1][-2:] == (0.7, "chưa đạt: cần thêm 2 cán bộ")
     # The target is the plan's data: a plan lowered to 40 % for 2030 is met by these two officers.
     db.session.execute(
         update(Target)
