@@ -152,3 +152,18 @@ def test_the_centre_report_counts_a_late_learner_from_their_enrolment(app_ctx):
     # Within a period that holds only the session before the late learner's enrolment, only the early learner counts.
     before = reports.centre_report(centre.clc, date(2026, 11, 1), date(2026, 11, 5), as_of=AFTER)
     assert (before.attendance_numerator, before.attendance_denominator) == (1, 1)
+
+
+def test_the_tally_is_two_statements_whatever_the_class_size(app_ctx, count_queries):
+    """Set-based (STYLE 4): the rule is one SQL definition, aggregated per learner and per session."""
+    counts = []
+    for code, size in (("23293", 3), ("23302", 8)):
+        centre = make_centre(code, learners=size, label=f"T{size}")
+        course_class, (_first, second), _learners = _late_class(centre)
+        services.enrol(course_class, [p.id for p in centre.learners[2:]])
+        services.record_attendance(second, [Mark(p.id, "present", ON_THE_TENTH) for p in centre.learners], user_id=None)
+        with count_queries() as counter:
+            tally = services.attendance_tally(course_class.id, AFTER)
+        assert len(tally.held) == size
+        counts.append(counter.count)
+    assert counts == [2, 2]
