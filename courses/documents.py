@@ -24,7 +24,7 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from courses import attendance_codes
 from courses.models import (
@@ -37,7 +37,7 @@ from courses.models import (
     LearningRecord,
     SessionStatus,
 )
-from courses.services import attendance_statuses, local_now
+from courses.services import attendance_statuses, counted_sessions, local_now
 from lms.core.exports import save_workbook
 from lms.core.pdf import (
     DARK_RED,
@@ -250,6 +250,7 @@ class BookLearner:
     withdrawn: bool
     marks: dict[int, str] = field(default_factory=dict)  # session id → status code
     attended: int = 0
+    held: int = 0  # the held sessions that count for them: from their enrolment on (ADR 5)
     completed: bool = False
     certificate_code: str = ""
 
@@ -283,7 +284,7 @@ class AttendanceBook:
 
 
 def attendance_book(course_class: CourseClass, *, as_of: datetime | None = None) -> AttendanceBook:
-    """Everything the attendance book shows, in seven queries whatever the number of learners and sessions."""
+    """Everything the attendance book shows, in eight queries whatever the number of learners and sessions."""
     as_of = as_of or local_now()
     clc = db.session.get(Clc, course_class.clc_id)
     commune = db.session.get(AdminUnit, course_class.commune_id)
@@ -345,6 +346,14 @@ def attendance_book(course_class: CourseClass, *, as_of: datetime | None = None)
             if status in attended_codes:
                 session.attended += 1
                 learner.attended += 1
+    counted = counted_sessions(
+        [course_class.id], statuses=(EnrolmentStatus.ENROLLED, EnrolmentStatus.WITHDRAWN)
+    ).subquery("counted")
+    for person_id, n in db.session.execute(
+        select(counted.c.person_id, func.count()).where(counted.c.starts_at <= as_of).group_by(counted.c.person_id)
+    ):
+        if person_id in by_person:
+            by_person[person_id].held = int(n)
     completions = db.session.execute(
         select(LearningRecord.person_id, Certificate.code)
         .outerjoin(
@@ -437,7 +446,7 @@ def attendance_book_xlsx(book: AttendanceBook) -> bytes:
     total_col = first_session_col + len(book.sessions)
     headers += [
         "Số buổi có mặt",
-        f"Trên số buổi đã học ({book.held_count})",
+        "Trên số buổi đã học từ khi vào lớp",
         "Tỷ lệ",
         "Hoàn thành",
         "Mã giấy chứng nhận",
@@ -462,8 +471,8 @@ def attendance_book_xlsx(book: AttendanceBook) -> bytes:
             if session.cancelled:
                 cell.fill = GREY
         sheet.cell(row=row, column=total_col, value=learner.attended)
-        sheet.cell(row=row, column=total_col + 1, value=book.held_count)
-        sheet.cell(row=row, column=total_col + 2, value=_share(learner.attended, book.held_count))
+        sheet.cell(row=row, column=total_col + 1, value=learner.held)
+        sheet.cell(row=row, column=total_col + 2, value=_share(learner.attended, learner.held))
         sheet.cell(row=row, column=total_col + 3, value="Hoàn thành" if learner.completed else "")
         sheet.cell(row=row, column=total_col + 4, value=learner.certificate_code)
     totals_row = row + 1
@@ -527,7 +536,8 @@ def attendance_book_pdf(book: AttendanceBook) -> bytes:
         Paragraph(
             f"{_escape(book.centre_name)}, {_escape(book.commune_name)} — từ {vi_date(book.starts_on)} "
             f"đến {vi_date(book.ends_on)}. Số buổi đã học: {book.held_count}. Điều kiện hoàn thành: có mặt "
-            f"ít nhất {vi_number(book.min_attendance_share * 100)} % số buổi.",
+            f"ít nhất {vi_number(book.min_attendance_share * 100)} % số buổi đã học kể từ khi vào lớp "
+            "(buổi học trước khi vào lớp mà điểm danh không có tên học viên thì không tính).",
             text,
         ),
         Paragraph(_escape(_book_legend(book)), text),
@@ -553,8 +563,8 @@ def attendance_book_pdf(book: AttendanceBook) -> bytes:
                 row.append(abbreviations.get(status, status) if status else "")
             if last:
                 row += [
-                    f"{learner.attended}/{book.held_count}",
-                    _share(learner.attended, book.held_count),
+                    f"{learner.attended}/{learner.held}",
+                    _share(learner.attended, learner.held),
                     "✓" if learner.completed else "",
                 ]
             data.append(row)

@@ -32,7 +32,7 @@ from courses.models import (
     LearningRecord,
     SessionStatus,
 )
-from courses.services import local_now
+from courses.services import counted_sessions, local_now
 from lms.core import formatting
 from lms.core.exports import save_workbook
 from lms.core.formatting import in_request_language as _
@@ -66,10 +66,7 @@ class ClassLine:
     enrolled: int
     learner_turns: int  # attended marks in the period, whoever gave them
     attended_by_enrolled: int  # the same, counting only learners still enrolled: the rate's numerator
-
-    @property
-    def expected_turns(self) -> int:
-        return self.sessions_held * self.enrolled
+    expected_turns: int  # the held sessions that count for each learner still enrolled (ADR 5): its denominator
 
     @property
     def attendance_rate(self) -> Fraction | None:
@@ -146,8 +143,10 @@ def centre_report(clc: Clc, first: date, last: date, *, as_of: datetime | None =
 
     A session is *held* when it was not cancelled and started in the period, no later than ``as_of``; a class is
     held when it has at least one held session. Learner-turns are the marks on held sessions whose status counts
-    as attended. The attendance rate is attended marks / (held sessions × enrolled learners), counting learners
-    enrolled now (a withdrawn learner's early marks stay in the learner-turns, not in the rate). Completions are
+    as attended. The attendance rate is attended marks / the held sessions that count for each learner, counting
+    learners enrolled now (a withdrawn learner's early marks stay in the learner-turns, not in the rate); a session
+    counts for a learner as it does for completion (:func:`courses.services.counted_sessions`, ADR 5): one held
+    before a late learner's enrolment, whose roll call does not name them, is not in their share. Completions are
     the learning records of the centre's classes completed in the period, by course category.
     """
     as_of = as_of or local_now()
@@ -188,6 +187,15 @@ def centre_report(clc: Clc, first: date, last: date, *, as_of: datetime | None =
         .group_by(Enrolment.class_id)
         .subquery("enrolled")
     )
+    counted = counted_sessions(
+        select(CourseClass.id).where(CourseClass.clc_id == clc.id), starts=(start, end)
+    ).subquery("counted")
+    expected = (
+        select(counted.c.class_id, func.count().label("n"))
+        .where(counted.c.starts_at <= as_of)
+        .group_by(counted.c.class_id)
+        .subquery("expected")
+    )
     rows = db.session.execute(
         select(
             CourseClass.id,
@@ -198,18 +206,28 @@ def centre_report(clc: Clc, first: date, last: date, *, as_of: datetime | None =
             func.coalesce(enrolled.c.n, 0),
             func.coalesce(attended.c.turns, 0),
             func.coalesce(attended.c.by_enrolled, 0),
+            func.coalesce(expected.c.n, 0),
         )
         .join(Course, Course.id == CourseClass.course_id)
         .join(sessions, sessions.c.class_id == CourseClass.id)
         .outerjoin(attended, attended.c.class_id == CourseClass.id)
         .outerjoin(enrolled, enrolled.c.class_id == CourseClass.id)
+        .outerjoin(expected, expected.c.class_id == CourseClass.id)
         .order_by(CourseClass.sort_key, CourseClass.id)
     ).all()
     classes = [
         ClassLine(
-            class_id, class_name, course_name, category, int(held_n), int(enrolled_n), int(turns), int(by_enrolled)
+            class_id,
+            class_name,
+            course_name,
+            category,
+            int(held_n),
+            int(enrolled_n),
+            int(turns),
+            int(by_enrolled),
+            int(expected_n),
         )
-        for class_id, class_name, course_name, category, held_n, enrolled_n, turns, by_enrolled in rows
+        for class_id, class_name, course_name, category, held_n, enrolled_n, turns, by_enrolled, expected_n in rows
     ]
 
     completion_rows = db.session.execute(
@@ -265,7 +283,7 @@ def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: 
         ("Số buổi học đã tổ chức", report.sessions_held),
         ("Số lượt người học (lượt có mặt)", report.learner_turns),
         ("Số lượt có mặt của học viên đang theo học", report.attendance_numerator),
-        ("Số lượt phải học (số buổi × số học viên)", report.attendance_denominator),
+        ("Số lượt phải học (buổi đã học của từng học viên, kể từ khi vào lớp)", report.attendance_denominator),
         ("Tỷ lệ chuyên cần", float(rate) if rate is not None else None),
         ("Số lượt hoàn thành khóa học", report.completions),
     ]
@@ -321,9 +339,24 @@ def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: 
     return buffer.getvalue()
 
 
-def it_figures_xlsx(result: Any, matrix: Sequence[Any]) -> bytes:
+def _verdict(check: Any) -> str:
+    if not check.denominator:
+        return "chưa có cán bộ nào được ghi nhận"
+    return "đạt" if check.met else f"chưa đạt: cần thêm {check.missing} cán bộ"
+
+
+def it_figures_xlsx(
+    result: Any,
+    matrix: Sequence[Any],
+    *,
+    total_check: Any = None,
+    commune_checks: dict[int, Any] | None = None,
+    source: str = "",
+) -> bytes:
     """The IT-skills figures of a commune or a province (``courses.it_skills.figures``) as a Vietnamese workbook:
-    the two plan indicators with numerator and denominator, the figures per commune, and officers × modules."""
+    the two plan indicators with numerator and denominator, the figures per commune, and officers × modules. With
+    the plan's checks (``lms.targets.services.check_target``): the officers' share against the target of the
+    period, met or not and how many more officers it needs, for the unit and each commune."""
     from courses.it_skills import framework
 
     fw = framework()
@@ -369,6 +402,19 @@ def it_figures_xlsx(result: Any, matrix: Sequence[Any]) -> bytes:
     for label, numerator, denominator, meaning in indicators:
         summary.append([label, numerator, denominator, numerator / denominator if denominator else None, meaning])
         summary.cell(row=summary.max_row, column=4).number_format = "0.0%"
+    if total_check is not None:
+        summary.append([])
+        summary.append(
+            [
+                f"Mục tiêu đến năm {total_check.year} (cán bộ Hội cấp xã tham gia tổ chức hoạt động TTHTCĐ và được "
+                f"bồi dưỡng CNTT){' — tạm thời' if total_check.provisional else ''}",
+                _verdict(total_check),
+                None,
+                float(total_check.target) / 100,
+                f"Căn cứ: {source}" if source else "",
+            ]
+        )
+        summary.cell(row=summary.max_row, column=4).number_format = "0%"
     summary.column_dimensions["A"].width = 70
     summary.column_dimensions["E"].width = 50
 
@@ -385,10 +431,13 @@ def it_figures_xlsx(result: Any, matrix: Sequence[Any]) -> bytes:
             "Chủ tịch/phó chủ tịch tham gia quản lý",
             "Số cán bộ, hội viên",
             "Đã học tập chủ trương, chính sách",
+            *(("Mục tiêu", "So với mục tiêu") if commune_checks else ()),
         ]
     )
     header(communes, 1)
     for line in result.communes:
+        check = (commune_checks or {}).get(line.commune_id)
+        target = (float(check.target) / 100, _verdict(check)) if check else (None, "")
         communes.append(
             [
                 line.commune_name,
@@ -401,8 +450,11 @@ def it_figures_xlsx(result: Any, matrix: Sequence[Any]) -> bytes:
                 "có" if line.leader_on_board else "không",
                 line.members,
                 line.studied_policy,
+                *(target if commune_checks else ()),
             ]
         )
+        if commune_checks:
+            communes.cell(row=communes.max_row, column=11).number_format = "0%"
     communes.column_dimensions["A"].width = 30
 
     officers = workbook.create_sheet("Cán bộ × mô đun")

@@ -70,7 +70,7 @@ from courses.scheduling import (
     on_pattern,
 )
 from lms.celery import enqueue_after_commit
-from lms.core.clock import local_now
+from lms.core.clock import LocalDay, LocalDayOfUtc, local_now
 from lms.core.formatting import in_request_language as _
 from lms.core.models import AuditEvent
 from lms.core.pdf import new_code
@@ -1224,13 +1224,65 @@ def held_sessions(course_class_id: int, as_of: datetime) -> Select:
     )
 
 
+def counted_sessions(
+    class_ids: Any,
+    *,
+    statuses: Sequence[EnrolmentStatus] = (EnrolmentStatus.ENROLLED,),
+    starts: tuple[datetime, datetime] | None = None,
+) -> Select:
+    """The one definition of which scheduled sessions count for which learner (ADR 5), as a set: a row
+    ``(class_id, person_id, session_id, starts_at, attended)`` for each learner of ``class_ids`` (a list or a
+    subquery of class ids) whose enrolment is in ``statuses`` and each scheduled session of the class that counts
+    for them; ``attended`` is 1 where their mark counts as attended. Callers add the window they need
+    (``starts_at <= as_of``) and aggregate; ``starts`` = [from, to) keeps a report's period to its sessions (and
+    their roll calls) from the start, so a centre's earlier years are not read.
+
+    A session counts for a learner from the (local) day of their enrolment on. An earlier one counts where they have
+    a mark for it (a learner who withdrew and came back) or where its roll call was not taken before they were
+    enrolled: first taken after (a paper sheet entered after the fact), or not taken yet. It is left out only when its
+    roll call, taken before their enrolment, does not name them -- someone enrolled on 07/12 is not absent from a
+    session held, and marked, on 03/12. A session whose roll call is still to enter counts for everyone: otherwise the
+    first sheet entered would complete a late learner on that sheet alone, and the next would revoke the certificate.
+    """
+    window = [ClassSession.starts_at >= starts[0], ClassSession.starts_at < starts[1]] if starts else []
+    roll_call = (
+        select(Attendance.session_id, func.min(Attendance.received_at).label("first_received"))
+        .join(ClassSession, ClassSession.id == Attendance.session_id)
+        .where(ClassSession.class_id.in_(class_ids), *window)
+        .group_by(Attendance.session_id)
+        .subquery("roll_call")
+    )
+    left_out = (
+        (LocalDay(ClassSession.starts_at) < LocalDayOfUtc(Enrolment.enrolled_at))
+        & Attendance.id.is_(None)
+        & roll_call.c.first_received.is_not(None)
+        & (roll_call.c.first_received < Enrolment.enrolled_at)
+    )
+    return (
+        select(
+            Enrolment.class_id,
+            Enrolment.person_id,
+            ClassSession.id.label("session_id"),
+            ClassSession.starts_at,
+            case((AttendanceStatus.counts_as_attended.is_(True), 1), else_=0).label("attended"),
+        )
+        .join(
+            ClassSession,
+            (ClassSession.class_id == Enrolment.class_id) & (ClassSession.status == SessionStatus.SCHEDULED),
+        )
+        .outerjoin(
+            Attendance, (Attendance.session_id == ClassSession.id) & (Attendance.person_id == Enrolment.person_id)
+        )
+        .outerjoin(AttendanceStatus, AttendanceStatus.code == Attendance.status)
+        .outerjoin(roll_call, roll_call.c.session_id == ClassSession.id)
+        .where(Enrolment.class_id.in_(class_ids), Enrolment.status.in_(list(statuses)), *window, ~left_out)
+    )
+
+
 @dataclass
 class AttendanceTally:
     """Per learner, the held sessions that count for them and how many of those they attended; per session, the
-    learners it counts for. A session counts for a learner held from the (local) day of their enrolment on;
-    an earlier one only where they have a mark for it (a learner who withdrew and came back) or where its roll
-    call was first taken after they were enrolled (a paper sheet entered after the fact): someone enrolled on
-    07/12 is not absent from a session held, and marked, on 03/12."""
+    learners it counts for (:func:`counted_sessions`)."""
 
     held: dict[int, int]
     attended: dict[int, int]
@@ -1238,55 +1290,28 @@ class AttendanceTally:
 
 
 def attendance_tally(class_id: int, as_of: datetime) -> AttendanceTally:
-    """Three statements whatever the class size: the class's scheduled sessions, its enrolled learners, the marks
-    of its held sessions; the windows are compared here (an enrolment time is UTC, a session time local)."""
-    sessions = db.session.execute(
-        select(ClassSession.id, ClassSession.starts_at).where(
-            ClassSession.class_id == class_id, ClassSession.status == SessionStatus.SCHEDULED
-        )
-    ).all()
-    learners = db.session.execute(
-        select(Enrolment.person_id, Enrolment.enrolled_at).where(
-            Enrolment.class_id == class_id, Enrolment.status == EnrolmentStatus.ENROLLED
-        )
-    ).all()
-    held_ids = [session_id for session_id, starts_at in sessions if starts_at <= as_of]
-    marks: dict[int, dict[int, bool]] = {}
-    roll_call: dict[int, datetime] = {}  # when a session's first surviving mark was received
-    if held_ids:
-        for person_id, session_id, counts, received_at in db.session.execute(
-            select(
-                Attendance.person_id,
-                Attendance.session_id,
-                AttendanceStatus.counts_as_attended,
-                Attendance.received_at,
-            )
-            .join(AttendanceStatus, AttendanceStatus.code == Attendance.status)
-            .where(Attendance.session_id.in_(held_ids))
-        ):
-            marks.setdefault(person_id, {})[session_id] = bool(counts)
-            roll_call[session_id] = min(received_at, roll_call.get(session_id, received_at))
-    tally = AttendanceTally({}, {}, {session_id: 0 for session_id, _ in sessions})
-    for person_id, enrolled_at in learners:
-        first_day = (enrolled_at + timedelta(hours=7)).date()
-        own = marks.get(person_id, {})
-        for session_id, starts_at in sessions:
-            # Held before the learner's enrolment, without them: the roll call was taken before they enrolled and
-            # does not name them. A session whose roll call is not taken yet (a paper sheet still to enter) counts
-            # for everyone, as it does for those enrolled in time: otherwise the first sheet entered would complete
-            # a late learner on that sheet alone, and the next would revoke the certificate.
-            if (
-                starts_at.date() < first_day
-                and session_id not in own
-                and session_id in roll_call
-                and roll_call[session_id] < enrolled_at
-            ):
-                continue
-            tally.expected[session_id] += 1
-            if starts_at <= as_of:
-                tally.held[person_id] = tally.held.get(person_id, 0) + 1
-                if own.get(session_id):
-                    tally.attended[person_id] = tally.attended.get(person_id, 0) + 1
+    """Two statements whatever the class size, both over :func:`counted_sessions`: per learner, per session."""
+    counted = counted_sessions([class_id]).subquery("counted")
+    held = counted.c.starts_at <= as_of
+    tally = AttendanceTally({}, {}, {})
+    for person_id, n_held, n_attended in db.session.execute(
+        select(
+            counted.c.person_id,
+            func.sum(case((held, 1), else_=0)),
+            func.sum(case((held, counted.c.attended), else_=0)),
+        ).group_by(counted.c.person_id)
+    ):
+        if n_held:
+            tally.held[person_id] = int(n_held)
+        if n_attended:
+            tally.attended[person_id] = int(n_attended)
+    for session_id, n in db.session.execute(
+        select(ClassSession.id, func.count(counted.c.person_id))
+        .outerjoin(counted, counted.c.session_id == ClassSession.id)
+        .where(ClassSession.class_id == class_id, ClassSession.status == SessionStatus.SCHEDULED)
+        .group_by(ClassSession.id)
+    ):
+        tally.expected[session_id] = int(n)
     return tally
 
 

@@ -31,9 +31,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
     Select,
     and_,
     case,
+    cast,
     delete,
     distinct,
     extract,
@@ -1018,9 +1020,44 @@ def communes_under(unit: AdminUnit) -> list[int]:
     )
 
 
-def stale_pairs(limit: int = 500, *, today: date | None = None) -> list[tuple[int, int]]:
+def _begun_sessions(since: datetime, now: datetime) -> Select:
+    """(commune_id, year, computed_at) of the commune-years whose officers "who organise CLC activities" may have
+    changed because a session began in (``since``, ``now``] (local times) after the commune-year was last computed.
+    An officer counts only with a session that has begun (ADR 7), so the figure moves when a start time passes,
+    without any write to notice. The communes are those whose association the class's instructors, assistants or
+    organisers serve as officers (where the figure counts them, ``it_skills_select``); the roles are the IT-skills
+    programme's. The window keeps the scan to the sessions begun since the last sweep (on ``starts_at``)."""
+    from courses import it_skills
+    from lms.core.clock import LocalTimeOfUtc
+
+    d = it_skills.framework().definitions
+    am, ts = AssociationMembership, TargetState
+    branch = aliased(AdminUnit)
+    year = cast(extract("year", ClassSession.starts_at), Integer)
+    return (
+        select(am.unit_id.label("commune_id"), year.label("year"), ts.computed_at)
+        .select_from(ClassSession)
+        .join(class_instructor, class_instructor.c.class_id == ClassSession.class_id)
+        .join(am, am.person_id == class_instructor.c.person_id)
+        .join(branch, and_(branch.id == am.unit_id, branch.level == UnitLevel.COMMUNE.value))
+        .outerjoin(ts, and_(ts.commune_id == am.unit_id, ts.year == year))
+        .where(
+            ClassSession.status == SessionStatus.SCHEDULED.value,
+            ClassSession.starts_at > since,
+            ClassSession.starts_at <= now,
+            class_instructor.c.role.in_(d["organising_roles"]),
+            am.role.in_(d["officer_roles"]),
+            or_(ts.computed_at.is_(None), ClassSession.starts_at > LocalTimeOfUtc(ts.computed_at)),
+        )
+    )
+
+
+def stale_pairs(
+    limit: int = 500, *, today: date | None = None, sessions_begun: tuple[datetime, datetime] | None = None
+) -> list[tuple[int, int]]:
     """The (commune, year) pairs whose values are behind: titles evaluated or marked after the last computation,
-    a recognition proposed or revoked after it, an active plan version loaded after it, or (this year) not yet
+    a recognition proposed or revoked after it, an active plan version loaded after it, a class session begun
+    after it within ``sessions_begun`` = (since, now], local times (:func:`_begun_sessions`), or (this year) not yet
     computed this month — so every month gets its row. Oldest computation first; at most ``limit``."""
     today = today or local_today()
     es, ts = EvaluationState, TargetState
@@ -1063,7 +1100,8 @@ def stale_pairs(limit: int = 500, *, today: date | None = None) -> list[tuple[in
     monthly = select(ts.commune_id, ts.year, ts.computed_at).where(
         ts.year == today.year, or_(ts.computed_at.is_(None), ts.computed_at < month_start, plan_loaded > ts.computed_at)
     )
-    parts = union(from_titles, from_recognitions, monthly).subquery()
+    begun = [_begun_sessions(*sessions_begun)] if sessions_begun else []
+    parts = union(from_titles, from_recognitions, monthly, *begun).subquery()
     # A commune-year whose recomputation keeps failing waits out its backoff, or a person once parked (ADR 23).
     state = aliased(TargetState)
     now = utcnow()

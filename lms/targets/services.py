@@ -7,6 +7,7 @@ reading, and a denominator of zero is "no data" (``share`` None), never 0 %.
 from __future__ import annotations
 
 import calendar
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -197,3 +198,70 @@ def trend(
         )
         for r in db.session.scalars(stmt.order_by(IndicatorValue.period_end))
     ]
+
+
+def indicator_for_figure(unit: Any, figure: str) -> Indicator | None:
+    """The indicator of the most specific active plan that applies to ``unit`` and counts ``figure`` of the IT-skills
+    programme (``it_skills`` in its numerator, ``plans.py``): Kon Tum's Plan 1514 for a unit of Kon Tum (or a commune
+    that succeeded one of Kon Tum's), else the national programme. One query for the plans, one more for a commune's
+    lineage."""
+    from lms.registry.models import AdminUnit, UnitLevel
+    from lms.targets.compute import plan_communes
+
+    rows = db.session.execute(
+        select(Plan, AdminUnit.path)
+        .join(AdminUnit, AdminUnit.id == Plan.unit_id)
+        .where(Plan.active.is_(True))
+        .options(selectinload(Plan.indicators).selectinload(Indicator.targets))
+    ).all()
+    candidates: list[tuple[int, Indicator]] = []
+    for plan, path in rows:
+        indicator = next((i for i in plan.indicators if i.numerator.get("it_skills") == figure), None)
+        if indicator is None:
+            continue
+        applies = unit.path.startswith(path) or (
+            unit.level == UnitLevel.COMMUNE and bool(plan_communes(plan, [unit.id]))
+        )
+        if applies:
+            candidates.append((len(path), indicator))
+    return max(candidates, key=lambda pair: pair[0])[1] if candidates else None
+
+
+@dataclass(frozen=True)
+class TargetCheck:
+    """A measured share against the milestone that applies to its period: met or not, and how many more counted
+    (officers, households…) would meet it. ``share`` is None when nothing is counted in the denominator."""
+
+    year: int
+    target: Decimal  # per cent
+    provisional: bool
+    numerator: int
+    denominator: int
+
+    @property
+    def share(self) -> Decimal | None:
+        return Decimal(self.numerator) * 100 / self.denominator if self.denominator else None
+
+    @property
+    def needed(self) -> int:
+        """The smallest numerator that meets the target, given the denominator."""
+        return math.ceil(self.target * self.denominator / 100)
+
+    @property
+    def met(self) -> bool:
+        return self.denominator > 0 and self.numerator >= self.needed
+
+    @property
+    def missing(self) -> int:
+        return max(0, int(self.needed) - self.numerator)
+
+
+def check_target(
+    indicator: Indicator, year: int, area_class: str | None, numerator: int, denominator: int
+) -> TargetCheck | None:
+    """``numerator`` / ``denominator`` of ``year`` against the indicator's milestone for that year (the first at or
+    after it); None after the plan's last milestone."""
+    target = milestone(indicator, year, area_class)
+    if target is None:
+        return None
+    return TargetCheck(target.year, Decimal(target.share), target.provisional, numerator, denominator)

@@ -8,13 +8,15 @@ means the task runs again, which is safe.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 from celery import shared_task
 from sqlalchemy.exc import IntegrityError
 
 from lms import work
 from lms.celery import RETRY_POLICY, TRANSIENT, enqueue_after_commit
+from lms.core.clock import VN_OFFSET
+from lms.core.models import Heartbeat
 from lms.extensions import db, utcnow
 from lms.targets import compute
 
@@ -24,6 +26,8 @@ SWEEP_BATCH = 50  # communes per task sent by the sweep: several workers share a
 # The sweep sends a commune-year at most this often (as the titles sweep does): a recomputation merely waiting in a
 # long queue is not sent again every 30 s. Its success clears the stamp; a failure replaces it with its backoff.
 RESEND_AGE = timedelta(minutes=1)
+# The targets sweep's mark: class sessions begun up to this time (UTC) have made their commune-years stale.
+SESSIONS_SEEN = "targets.sessions_seen"
 RETRIED = (*TRANSIENT, IntegrityError)
 RETRY = {
     **RETRY_POLICY,
@@ -138,8 +142,21 @@ def rollup(self, *, year: int) -> None:
 def sweep(self, *, limit: int = 500) -> int:
     """Beat-driven: queue recomputations (in batches per year) for every commune-year whose titles changed after its
     values were computed (and one a month for this year's communes, so each month has its row). A commune-year is
-    sent at most once per ``RESEND_AGE``, however long its recomputation waits in the queue."""
-    pairs = compute.stale_pairs(limit)
+    sent at most once per ``RESEND_AGE``, however long its recomputation waits in the queue.
+
+    Also the commune-years whose class sessions began since the last sweep (ADR 7: an officer organises CLC activities
+    only once a session has begun, a moment no write marks). The heartbeat ``SESSIONS_SEEN`` keeps when that was; it
+    moves only when the sweep took every stale pair (fewer than ``limit``), so a burst spills into the next sweep
+    instead of being lost."""
+    now = utcnow()
+    seen = db.session.get(Heartbeat, SESSIONS_SEEN)
+    since = (seen.beat_at + VN_OFFSET) if seen else datetime.combine(date((now + VN_OFFSET).year, 1, 1), time.min)
+    pairs = compute.stale_pairs(limit, sessions_begun=(since, now + VN_OFFSET))
+    if len(pairs) < limit:
+        if seen is None:
+            db.session.add(Heartbeat(name=SESSIONS_SEEN, beat_at=now, detail="class sessions begun up to this time"))
+        else:
+            seen.beat_at = now
     _stamp_sent(pairs)
     by_year: dict[int, list[int]] = {}
     for commune_id, year in pairs:

@@ -7,7 +7,7 @@ import io
 from datetime import date, datetime, time
 
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from courses import it_skills
 from courses.models import ItCertificate
@@ -343,3 +343,48 @@ def test_a_class_attests_training_and_only_a_certificate_the_standard(app_ctx, c
     assert 'data-standard="basic" data-met="yes" data-attested="certificate"' in html
     assert "đạt, có chứng chỉ ứng dụng CNTT" in html
     assert 'id="standard-note"' not in html
+
+
+def test_the_leaders_page_shows_the_plans_target_beside_the_measured_share(app_ctx, client):
+    """Plan 1514 (as loaded from its data): 40 % of the commune association officers by 2025, 70 % by 2030. The
+    commune has 2 of 5 officers who organise CLC activities and are trained in IT: 40 %, short of 2030's 70 % by two
+    officers (ceil(0.7 × 5) = 4)."""
+    from lms.targets.models import Indicator, Target
+    from lms.targets.plans import load_plans
+
+    load_plans()
+    c = hand_made_commune()
+    leader = make_user(Role.COMMUNE_LEADER, c.unit, "leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get(f"/courses/it/units/{c.unit.id}?from=2026-01-01&to=2026-12-31").get_data(as_text=True)
+    card = html.split('data-figure="officers"', 1)[1].split('data-figure="chairs"', 1)[0]
+    assert "Mục tiêu đến năm 2030: 70\u00a0%" in card
+    assert "chưa đạt: cần thêm 2 cán bộ" in card
+    assert "1514/KH-UBND" in card  # Kon Tum's plan, not only the national programme
+    row = html.split(f'data-commune="{c.unit.id}"', 1)[1].split("</tr>", 1)[0]
+    assert "chưa đạt: cần thêm 2 cán bộ" in row.split('data-col="target"', 1)[1]
+    # The workbook the leaders file says the same.
+    workbook = load_workbook(
+        io.BytesIO(client.get(f"/courses/it/units/{c.unit.id}.xlsx?from=2026-01-01&to=2026-12-31").data)
+    )
+    summary = {row[0]: row[1:] for row in workbook["Chỉ tiêu"].iter_rows(values_only=True) if row[0]}
+    (target_row,) = [v for k, v in summary.items() if k.startswith("Mục tiêu đến năm 2030")]
+    assert target_row[0] == "chưa đạt: cần thêm 2 cán bộ"
+    assert target_row[2] == 0.7
+    assert "1514/KH-UBND" in target_row[3]
+    by_commune = list(workbook["Theo xã"].iter_rows(values_only=True))
+    assert by_commune[0][-2:] == ("Mục tiêu", "So với mục tiêu")
+    assert by_commune[1][-2:] == (0.7, "chưa đạt: cần thêm 2 cán bộ")
+    # The target is the plan's data: a plan lowered to 40 % for 2030 is met by these two officers.
+    db.session.execute(
+        update(Target)
+        .where(Target.indicator_id.in_(select(Indicator.id).where(Indicator.code == "it_trained_officers")))
+        .where(Target.year == 2030)
+        .values(share=40)
+    )
+    db.session.commit()
+    html = client.get(f"/courses/it/units/{c.unit.id}?from=2026-01-01&to=2026-12-31").get_data(as_text=True)
+    card = html.split('data-figure="officers"', 1)[1].split('data-figure="chairs"', 1)[0]
+    assert "Mục tiêu đến năm 2030: 40\u00a0%" in card
+    assert '<span class="text-success" data-part="verdict">đạt</span>' in card

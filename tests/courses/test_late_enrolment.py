@@ -4,17 +4,20 @@ class page as in the completion rule."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import io
+from datetime import date, datetime
 
+from openpyxl import load_workbook
 from sqlalchemy import update
 
-from courses import services
+from courses import documents, reports, services
 from courses.models import Attendance, Enrolment
 from courses.services import Mark
 from lms.auth.models import Role
 from lms.extensions import db
 from tests.conftest import make_user
 from tests.courses.conftest import make_centre, make_class
+from tests.courses.test_documents import _pdf_text
 from tests.courses.test_views import login
 
 EARLY, ON_THE_THIRD, LATE = datetime(2026, 10, 30, 3), datetime(2026, 11, 3, 13), datetime(2026, 11, 7, 2)
@@ -106,3 +109,61 @@ def test_the_class_page_counts_a_late_learner_from_their_enrolment(client, app_c
     badge = page.split(f"/courses/sessions/{first.id}/attendance", 1)[1].split("</a>", 1)[0]
     assert "1/1" in badge  # 03/11 was one learner's session, not "1/2"
     assert "of the sessions held since the learner's enrolment" in page  # the rule, as the page states it
+
+
+def _both_present_on_the_tenth(centre):
+    course_class, (_first, second), (early, late) = _late_class(centre)
+    services.record_attendance(
+        second, [Mark(early.id, "present", ON_THE_TENTH), Mark(late.id, "present", ON_THE_TENTH)], user_id=None
+    )
+    services.recompute_class(course_class.id, as_of=AFTER)
+    return course_class, (early, late)
+
+
+def test_the_attendance_book_counts_a_late_learner_from_their_enrolment(app_ctx):
+    """The printed book (PDF and xlsx) states each learner's share on the sessions that count for them, as the class
+    page and the completion do: the late learner came to 1 of their 1 session, not "1/2 — 50 %" beside a tick."""
+    centre = make_centre()
+    course_class, (early, late) = _both_present_on_the_tenth(centre)
+    book = documents.attendance_book(course_class, as_of=AFTER)
+    learners = {learner.person_id: learner for learner in book.learners}
+    assert (learners[early.id].held, learners[early.id].attended) == (2, 2)
+    assert (learners[late.id].held, learners[late.id].attended) == (1, 1)
+    assert learners[late.id].completed
+    pdf = _pdf_text(documents.attendance_book_pdf(book))
+    cells = pdf.split(late.full_name, 1)[1].split("Số học viên có mặt", 1)[0].split()
+    assert cells == ["P", "1/1", "100", "%", "✓"]  # not "1/2 50 %" beside a tick
+    assert "kể từ khi vào lớp" in pdf  # the rule, as the book states it
+    sheet = load_workbook(io.BytesIO(documents.attendance_book_xlsx(book))).active
+    rows = {row[1]: row for row in sheet.iter_rows(values_only=True) if row[0] and isinstance(row[0], int)}
+    assert rows[late.full_name][5:8] == (1, 1, "100 %")
+    assert rows[early.full_name][5:8] == (2, 2, "100 %")
+
+
+def test_the_centre_report_counts_a_late_learner_from_their_enrolment(app_ctx):
+    """The attendance rate's denominator is the held sessions that count for each learner: 2 for the early learner,
+    1 for the late one; both came to all of theirs."""
+    centre = make_centre()
+    _both_present_on_the_tenth(centre)
+    report = reports.centre_report(centre.clc, date(2026, 11, 1), date(2026, 11, 30), as_of=AFTER)
+    (line,) = report.classes
+    assert (line.sessions_held, line.enrolled, line.attended_by_enrolled, line.expected_turns) == (2, 2, 3, 3)
+    assert report.attendance_rate == 1
+    # Within a period that holds only the session before the late learner's enrolment, only the early learner counts.
+    before = reports.centre_report(centre.clc, date(2026, 11, 1), date(2026, 11, 5), as_of=AFTER)
+    assert (before.attendance_numerator, before.attendance_denominator) == (1, 1)
+
+
+def test_the_tally_is_two_statements_whatever_the_class_size(app_ctx, count_queries):
+    """Set-based (STYLE 4): the rule is one SQL definition, aggregated per learner and per session."""
+    counts = []
+    for code, size in (("23293", 3), ("23302", 8)):
+        centre = make_centre(code, learners=size, label=f"T{size}")
+        course_class, (_first, second), _learners = _late_class(centre)
+        services.enrol(course_class, [p.id for p in centre.learners[2:]])
+        services.record_attendance(second, [Mark(p.id, "present", ON_THE_TENTH) for p in centre.learners], user_id=None)
+        with count_queries() as counter:
+            tally = services.attendance_tally(course_class.id, AFTER)
+        assert len(tally.held) == size
+        counts.append(counter.count)
+    assert counts == [2, 2]

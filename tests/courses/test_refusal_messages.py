@@ -168,7 +168,10 @@ def test_certificate_report_and_upload_refusals_are_vietnamese(app, app_ctx):
             record_certificate(
                 person=person, number=" ", issuer="x", issued_on=date(2026, 1, 1), upload=None, recorded_by_id=None
             )
-        with pytest.raises(reports.ReportPeriodError, match=r"^ngày phải viết theo dạng YYYY-MM-DD$"):
+        with pytest.raises(
+            reports.ReportPeriodError,
+            match=r"^ngày phải viết theo dạng năm-tháng-ngày \(YYYY-MM-DD\), ví dụ 2026-01-31$",
+        ):
             reports.parse_period("01/01/2026", None, today=date(2026, 6, 1))
         with pytest.raises(EvidenceError, match=r"^Hãy chọn tệp để tải lên \(PDF, JPEG hoặc PNG\)\.$"):
             store_evidence(None, uploaded_by_id=None)
