@@ -745,7 +745,8 @@ def test_statement_count_does_not_grow_with_the_population(commune: AdminUnit, c
     # and assessments read); the rows of subjects gone are looked for only when the commune holds more rows than its
     # current subjects have there. A first run adds, per title, the look-up of its breakdowns by digest, the insert
     # of the new ones (not counted, see above) and the insert of the rows — on PostgreSQL a COPY, which the DBAPI
-    # cursor sends outside SQLAlchemy's statement events, so not counted here. A re-run with nothing changed needs no breakdown at all.
+    # cursor sends outside SQLAlchemy's statement events, so not counted here. A re-run with nothing changed needs
+    # no breakdown at all.
     # Circular 24's upgrade rule (Art. 5.3) reads the units' earlier recognitions: one more for the unit title.
     # title_person_metric is brought up to date from the temporary table: an upsert of the values that differ and
     # a read of the values no longer backed (deleted only if there are any; ADR 29, 40), writing nothing on a
