@@ -162,7 +162,9 @@ def _table(unit: AdminUnit, *, latest: date | None = None) -> tuple[reports.Scop
     period_end = _period()
     period_kind = _choice("kind", PeriodKind, PeriodKind.YEAR)
     if latest is not None:
-        period_end = min(period_end or latest, latest)
+        # A review is of years: a month on screen (06/2025) stands for its year (2025), not for the last year ended
+        # by that day (2024), and no later than the review's last year.
+        period_end = min(date(period_end.year, 12, 31) if period_end else latest, latest)
         period_kind = PeriodKind.YEAR
     table = reports.scope_table(
         plan,
@@ -471,12 +473,15 @@ def _unit_page(unit: AdminUnit, **extra: Any) -> str:
     )
 
 
+REVIEW_ENDS = {reports.ReportKind.REVIEW_2025: date(2025, 12, 31), reports.ReportKind.REVIEW_2030: date(2030, 12, 31)}
+
+
 def _report(unit_id: int) -> tuple[reports.ScopeTable, str]:
     unit = _unit_or_404(unit_id)
     kind = _choice("report", reports.ReportKind.ALL, reports.ReportKind.ANNUAL)
-    # The 2021–2025 review is as of the end of 2025 at the latest, of years: the dashboard's buttons carry the period
-    # on screen (31/12/2026, or a month), which the review of 2021–2025 must not report.
-    table, _plans = _table(unit, latest=date(2025, 12, 31) if kind == reports.ReportKind.REVIEW_2025 else None)
+    # A review is of years, as of the end of its last year at the latest (2025, 2030): the dashboard's buttons carry
+    # the period on screen (31/12/2026, or a month), which the review of 2021–2025 must not report.
+    table, _plans = _table(unit, latest=REVIEW_ENDS.get(kind))
     if table is None:
         abort(404)
     return table, kind
