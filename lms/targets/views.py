@@ -39,7 +39,7 @@ from lms.targets import bp, cache, charts, reports
 from lms.targets.models import Basis, Indicator, PeriodKind, Plan, Structure
 from lms.titles.explain import describe_missing
 from lms.titles.models import Eligibility, Title
-from lms.titles.services import indicator_names
+from lms.titles.services import indicator_label, indicator_names
 
 VIEW = Permission.TARGETS_VIEW
 
@@ -245,17 +245,15 @@ def _ranked(line: reports.IndicatorLine) -> Any:
 # --- the drill-down's last step: who is not yet eligible, and why -----------------------------------------------
 
 
-def reasons(row: Eligibility, labels: dict[str, str]) -> list[tuple[str, str]]:
-    """What the subject lacks, as (code, sentence) pairs: one per unsatisfied indicator, the sentence led by the
-    indicator's name (the code is kept for a tooltip); the names alone when the row has no breakdown."""
+def reasons(row: Eligibility, labels: dict[str, str]) -> list[str]:
+    """What the subject lacks: one sentence per unsatisfied indicator, led by the indicator's name (never its code:
+    a leader reads "F3" as nothing); the names alone when the row has no breakdown."""
     items = [item for item in row.breakdown or [] if item.get("missing")]
     if items:
-        pairs = []
-        for item in items:
-            code = str(item.get("indicator", ""))
-            pairs.append((code.upper(), f"{labels.get(code, code.upper())}: {describe_missing(item)}"))
-        return pairs
-    return [(code.upper(), labels.get(code, code.upper())) for code in row.missing.split("|") if code]
+        return [
+            f"{indicator_label(labels, str(item.get('indicator', '')))}: {describe_missing(item)}" for item in items
+        ]
+    return [indicator_label(labels, code) for code in row.missing.split("|") if code]
 
 
 def _pending(village: AdminUnit, title: str, year: int) -> tuple[Any, dict[int, str]]:
@@ -464,7 +462,11 @@ def _unit_page(unit: AdminUnit, **extra: Any) -> str:
         pending_title=pending_title,
         year=year,
         reasons=reasons,
-        indicator_labels=indicator_names(pending_title, formatting.current_locale()) if pending is not None else {},
+        indicator_labels=indicator_names(
+            pending_title, formatting.current_locale(), {row.criteria_set_id for row in pending.items}
+        )
+        if pending is not None
+        else {},
         period_label=period_label,
         registry_link=can(current_user, Permission.REGISTRY_VIEW, unit),
         other_map=_other_map(unit, table.structure),

@@ -35,7 +35,7 @@ from lms.titles.recognition_forms import (
     RevokeForm,
     SelectionForm,
 )
-from lms.titles.services import indicator_names
+from lms.titles.services import indicator_label, indicator_names
 
 VIEW, ASSESS = Permission.TITLES_VIEW, Permission.TITLES_ASSESS
 PROPOSE, APPROVE = Permission.TITLES_PROPOSE, Permission.TITLES_APPROVE
@@ -567,7 +567,8 @@ def recognition_page(recognition_id: int):
         commune=commune,
         history=recognition.history(row),
         history_names=HISTORY_NAMES,
-        indicator_names=indicator_names(row.title, formatting.current_locale()),
+        indicator_names=indicator_names(row.title, formatting.current_locale(), [row.criteria_set_id]),
+        indicator_label=indicator_label,
         form=RevokeForm(),
         title_names=TITLE_NAMES,
         status_names=RECOGNITION_STATUS_NAMES,
