@@ -1021,25 +1021,25 @@ def holding(subject_type: str, subject_id: int, title: str, year: int) -> Recogn
     )
 
 
-def _lock(recognition_ids: Sequence[int], user: Any, *, field_name: str = "recognition_ids") -> list[Recognition]:
-    """The recognitions, locked and read fresh; an id unknown or outside the user's view scope is refused."""
+def _lock(
+    recognition_ids: Sequence[int], user: Any, *, field_name: str = "recognition_ids", lock: bool = True
+) -> list[Recognition]:
+    """The recognitions, locked (unless ``lock`` is false: a preview that writes nothing) and read fresh; an id
+    unknown or outside the user's view scope is refused."""
     if not recognition_ids:
         raise RecognitionError(_("Choose at least one recognition."), field_name)
     if len(recognition_ids) > MAX_ITEMS:
         raise RecognitionError(_("At most %(count)s recognitions at once.", count=MAX_ITEMS), field_name)
     wanted = list(dict.fromkeys(recognition_ids))
     unit = aliased(AdminUnit)
-    found = {
-        r.id: r
-        for r in db.session.scalars(
-            select(Recognition)
-            .join(unit, unit.id == Recognition.commune_id)
-            .where(Recognition.id.in_(wanted), in_scope(unit.path, user, Permission.TITLES_VIEW))
-            .order_by(Recognition.id)
-            .with_for_update(of=Recognition)
-            .execution_options(populate_existing=True)
-        )
-    }
+    stmt = (
+        select(Recognition)
+        .join(unit, unit.id == Recognition.commune_id)
+        .where(Recognition.id.in_(wanted), in_scope(unit.path, user, Permission.TITLES_VIEW))
+        .order_by(Recognition.id)
+        .execution_options(populate_existing=True)
+    )
+    found = {r.id: r for r in db.session.scalars(stmt.with_for_update(of=Recognition) if lock else stmt)}
     missing = [
         {"index": i, "recognition_id": rid, "message": _("no recognition %(id)s in your scope", id=rid)}
         for i, rid in enumerate(recognition_ids)
@@ -1153,6 +1153,7 @@ def decide(
         user=user,
         authority=authority,
         today=today,
+        lock=True,
     )
     return _record_decision(rows, decision_number, decision_date, authority, user, today)
 
@@ -1165,10 +1166,13 @@ def check_decision(
     user: Any,
     authority: str = "",
     today: date | None = None,
+    lock: bool = False,
 ) -> tuple[str, list[Recognition], date]:
     """What :func:`decide` would refuse, raised the same way, without changing anything (the page shows the decision
     for confirmation first: its number and date go on every certificate, and a recognition is undone only by
-    revoking it). Returns the decision number as it will be written, the proposals (locked) and today."""
+    revoking it). Returns the decision number as it will be written, the proposals and today. The proposals are
+    locked only with ``lock`` (the write's own check): a preview holding row locks while its page renders would
+    block the commune's other approvers for nothing, and the write checks again under its locks anyway."""
     decision_number = " ".join(decision_number.split())
     if not decision_number:
         raise RecognitionError(
@@ -1181,7 +1185,7 @@ def check_decision(
     today = today or date.today()
     if decision_date > today:
         raise RecognitionError(_("The decision date cannot be in the future."), "decision_date")
-    rows = _lock(recognition_ids, user)
+    rows = _lock(recognition_ids, user, lock=lock)
     _check_transition(rows, RecognitionStatus.RECOGNISED, recognition_ids)
     _check_decider(rows, user, recognition_ids)
     early = [r for r in rows if decision_date < date(r.year, 1, 1)]

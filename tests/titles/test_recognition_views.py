@@ -572,3 +572,44 @@ def test_the_proposal_list_prints_a_households_code_once(client, world):
     for household in world["households"][:2]:
         assert page.count(household.code) == 1, household.code
     assert "Hộ Nguyễn Văn Hộ0" in page
+
+
+def test_the_decision_preview_locks_no_row_only_the_write_does(client, world):
+    """The confirmation step reads the proposals without locking them (F6): a lock taken there would be held while
+    the page renders, and until the request ends, blocking the commune's other approvers. The write locks them."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    login(client, world["leader"])
+    url = f"/titles/recognitions/propose?{_context(world)}"
+    token = csrf_token(client, url)
+    eligible = world["households"][0]
+    shown = client.post(url, data={"csrf_token": token, "ids": [eligible.id]}).get_data(as_text=True)
+    client.post(url, data={"csrf_token": token, "ids": [eligible.id], "confirmed": confirm_value(shown)})
+    row = db.session.scalar(select(Recognition).where(Recognition.subject_id == eligible.id))
+    locking: list[str] = []
+
+    def spy(state) -> None:
+        if getattr(state.statement, "_for_update_arg", None) is not None:
+            locking.append(str(state.statement))
+
+    decide = f"/titles/recognitions/decide?{_context(world)}"
+    decision = {
+        "csrf_token": token,
+        "ids": [row.id],
+        "action": "recognise",
+        "decision_number": "12/QĐ-UBND",
+        "decision_date": "2026-01-15",
+        "authority": "Chủ tịch UBND xã Thử",
+    }
+    event.listen(Session, "do_orm_execute", spy)
+    try:
+        preview = client.post(decide, data=decision)
+        assert preview.status_code == 200
+        assert 'id="confirm-decision"' in preview.get_data(as_text=True)
+        assert locking == []
+        response = client.post(decide, data={**decision, "confirmed": confirm_value(preview.get_data(as_text=True))})
+        assert response.status_code == 302
+        assert any("recognition" in statement for statement in locking)  # the write itself locks
+    finally:
+        event.remove(Session, "do_orm_execute", spy)
