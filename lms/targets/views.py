@@ -288,7 +288,8 @@ def _pending(village: AdminUnit, title: str, year: int) -> tuple[Any, dict[int, 
             if row.full_name and (row.id not in heads or row.relation_to_head in HEAD_RELATIONS):
                 heads[row.id] = row.full_name
             names[row.id] = row.code
-        names = {i: f"{code} — {heads[i]}" if i in heads else code for i, code in names.items()}
+        # By the head (chủ hộ), as the village knows it; the registry's code only for a household without members.
+        names = {i: f"Hộ {heads[i]}" if i in heads else f"Hộ số {code}" for i, code in names.items()}
     elif ids:
         names = {
             row.id: row.full_name

@@ -174,7 +174,7 @@ def subjects(subject_type: str, ids: Iterable[int]) -> dict[int, Subject]:
     elif subject_type == SubjectType.HOUSEHOLD:
         village = aliased(AdminUnit)
         rows = db.session.execute(
-            select(Household.id, Household.code, village.parent_id, village.id)
+            select(Household.id, Household.code, village.parent_id, village.id, village.name)
             .join(village, village.id == Household.village_id)
             .where(Household.id.in_(ids))
         )
@@ -190,9 +190,11 @@ def subjects(subject_type: str, ids: Iterable[int]) -> dict[int, Subject]:
                 heads[household_id] = name
                 if relation in HEAD_RELATIONS:
                     with_head.add(household_id)
-        for hid, code, commune_id, village_id in rows:
+        for hid, code, commune_id, village_id, village_name in rows:
             head = heads.get(hid, "")
-            name = f"Hộ {head} ({code})" if head else f"Hộ {code}"
+            # By its head and village, as people know it; the registry's code only for a household with no member
+            # (labelled: it is then all there is to tell it by).
+            name = f"Hộ {head} ({village_name})" if head else f"Hộ số {code} ({village_name})"
             public = f"Hộ {initials_name(head)}" if head else "Hộ gia đình"
             result[hid] = Subject(hid, name, commune_id, village_id, public, f"Hộ {head}" if head else "")
     elif subject_type == SubjectType.CLAN:

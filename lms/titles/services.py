@@ -396,9 +396,11 @@ def subject_labels(pairs: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Su
                 .where(Household.id.in_(ids))
             )
             for hid, code, head_name, kind, place in rows:
+                # By its head, with its village; never the registry's code (that is a field of the household's
+                # page), except for a household with no member, labelled as its number.
                 labels[(subject_type, hid)] = SubjectLabel(
-                    head_name or code,
-                    " · ".join(p for p in (code, f"{kind} {place}".strip()) if p),
+                    f"Hộ {head_name}" if head_name else f"Hộ số {code}",
+                    f"{kind} {place}".strip(),
                     ("registry.household", {"household_id": hid}),
                 )
         elif subject_type == SubjectType.CLAN:
