@@ -380,9 +380,25 @@ def decision_size(row: Recognition) -> int:
     return db.session.scalar(select(func.count()).select_from(stmt)) or 0
 
 
-def decisions_in(stmt: Select, limit: int = 20) -> list[Any]:
-    """The decisions among the recognitions ``stmt`` selects, newest first: (first id, number, date, title, year,
-    commune id, how many it recognised)."""
+@dataclass(frozen=True)
+class DecisionLine:
+    """One decision of the recognitions list: its first recognition's id (the print's address), number, date, title,
+    year, commune, how many it recognised, and who decided — the level ("commune", "province") and the authority."""
+
+    id: int
+    decision_number: str
+    decision_date: date
+    title: str
+    year: int
+    commune_id: int
+    count: int
+    level: str
+    authority: str
+
+
+def decisions_in(stmt: Select, limit: int = 20) -> list[DecisionLine]:
+    """The decisions among the recognitions ``stmt`` selects, newest first, with the level that decided each (two
+    statements whatever the number of decisions)."""
     rows = stmt.order_by(None).where(Recognition.status == RecognitionStatus.RECOGNISED).subquery()
     grouped = (
         select(
@@ -398,7 +414,34 @@ def decisions_in(stmt: Select, limit: int = 20) -> list[Any]:
         .order_by(rows.c.decision_date.desc(), rows.c.decision_number)
         .limit(limit)
     )
-    return list(db.session.execute(grouped))
+    decisions = list(db.session.execute(grouped))
+    firsts = {
+        row.id: row
+        for row in db.session.execute(
+            select(
+                Recognition.id,
+                Recognition.title,
+                Recognition.subject_type,
+                Recognition.subject_id,
+                Recognition.authority,
+            ).where(Recognition.id.in_([d.id for d in decisions]))
+        )
+    }
+    rules = approvals.rules_for((r.id, r.title, r.subject_type, r.subject_id) for r in firsts.values())
+    return [
+        DecisionLine(
+            id=d.id,
+            decision_number=d.decision_number,
+            decision_date=d.decision_date,
+            title=d.title,
+            year=d.year,
+            commune_id=d.commune_id,
+            count=d.count,
+            level=rules[d.id].level,
+            authority=firsts[d.id].authority or "",
+        )
+        for d in decisions
+    ]
 
 
 @bp.get("/recognitions/<int:recognition_id>/decision.pdf")

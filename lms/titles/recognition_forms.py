@@ -12,6 +12,15 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from lms.core.forms import LmsForm
 from lms.titles.models import RecognitionStatus, Title
 
+# The level of the body that decided, as a decision is headed ("Quyết định cấp xã"): the approvals configuration's
+# level of the title (and, for a Learning Unit, of the organisation).
+DECISION_LEVEL_NAMES = {
+    "village": _l("village level"),
+    "commune": _l("commune level"),
+    "district": _l("district level"),
+    "province": _l("province level"),
+}
+
 TITLE_NAMES = {
     Title.CITIZEN.value: _l("Learning Citizen"),
     Title.FAMILY.value: _l("Learning Family"),

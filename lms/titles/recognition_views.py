@@ -27,6 +27,7 @@ from lms.titles import approvals, bp, documents, explain, recognition, services
 from lms.titles.forms import ConfirmImportForm
 from lms.titles.models import CriteriaSet, Recognition, RecognitionStatus, Title
 from lms.titles.recognition_forms import (
+    DECISION_LEVEL_NAMES,
     HISTORY_NAMES,
     RECOGNITION_STATUS_NAMES,
     TITLE_NAMES,
@@ -544,6 +545,7 @@ def recognitions():
         status=status,
         title_names=TITLE_NAMES,
         status_names=RECOGNITION_STATUS_NAMES,
+        decision_level_names=DECISION_LEVEL_NAMES,
     )
 
 

@@ -72,7 +72,7 @@ def test_import_page_shows_every_error_and_registers_nothing(client, world):
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "chưa có dữ liệu nào được ghi" in page
-    assert "Hộ Nguyễn Văn Hộ0 (RV-H0)" in page
+    assert "Hộ Nguyễn Văn Hộ0 (Thôn Kon Hra)" in page
     assert "được đánh giá lại" in page  # what follows: the commune-year is evaluated again
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
     plan = re.search(r'name="plan" type="hidden" value="([^"]+)"', page).group(1)
@@ -564,14 +564,16 @@ def test_the_proposal_list_tells_apart_two_citizens_of_the_same_name(client, wor
     assert any("20/11/1991" in d and "Plei Đông" in d for d in details), details
 
 
-def test_the_proposal_list_prints_a_households_code_once(client, world):
-    """The household's code is on the line below its name (with its village), not in the name as well."""
+def test_the_proposal_list_names_a_household_by_its_head_never_its_code(client, world):
+    """A leader knows a household by its head and village: the registry's code is neither in its name nor on the
+    line below it (the village is)."""
     db.session.commit()
     login(client, world["leader"])
     page = client.get(f"/titles/recognitions/propose?{_context(world)}").get_data(as_text=True)
     for household in world["households"][:2]:
-        assert page.count(household.code) == 1, household.code
+        assert page.count(household.code) == 0, household.code
     assert "Hộ Nguyễn Văn Hộ0" in page
+    assert "Kon Hra" in page
 
 
 def test_the_decision_preview_locks_no_row_only_the_write_does(client, world):
@@ -613,3 +615,14 @@ def test_the_decision_preview_locks_no_row_only_the_write_does(client, world):
         assert any("recognition" in statement for statement in locking)  # the write itself locks
     finally:
         event.remove(Session, "do_orm_execute", spy)
+
+
+def test_the_decisions_list_heads_each_decision_with_its_level(client, world):
+    """A decision is known by who took it: "Quyết định cấp xã số … ngày …" (a family: the commune People's
+    Committee), with the authority written on it below."""
+    _propose_and_decide(client, world)
+    page = client.get("/titles/recognitions").get_data(as_text=True)
+    decisions = page[page.index('id="decisions"') : page.index("</section>", page.index('id="decisions"'))]
+    headings = re.findall(r'<span class="decision-heading">([^<]*)</span>', decisions)
+    assert headings == ["Quyết định cấp xã số 12/QĐ-UBND ngày 15/01/2026"]
+    assert "Chủ tịch UBND xã Thử" in decisions
