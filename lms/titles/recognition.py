@@ -104,17 +104,42 @@ def title_name_vi(row: Recognition) -> str:
     "'Đơn vị học tập' cấp huyện" (Art. 5.1: a district-level unit, Art. 2.3, the commune People's Committee among
     them) or "cấp tỉnh" (Art. 11.1: a province-level unit, Art. 2.4); a commune-managed one (Decision 448) has no
     level in its name."""
-    name = TITLE_NAMES_VI[Title(row.title)]
-    if row.title != Title.UNIT.value or row.criteria_set_id is None:
-        return name
-    definition = db.session.scalar(select(CriteriaSet.definition).where(CriteriaSet.id == row.criteria_set_id)) or {}
-    if not {"district", "province"} & set(definition.get("managing_levels") or ()):
-        return name
-    organisation = db.session.get(Organisation, row.subject_id)
-    if organisation is None:
-        return name
-    province = organisation.managing_level in ("province", "central") and organisation.kind != "commune_committee"
-    return f"{name} cấp {'tỉnh' if province else 'huyện'}"
+    return title_names_vi([row])[row.id]
+
+
+def title_names_vi(rows: Sequence[Recognition]) -> dict[int, str]:
+    """:func:`title_name_vi` of many recognitions (a decision's): two statements at most whatever their number."""
+    names = {row.id: TITLE_NAMES_VI[Title(row.title)] for row in rows}
+    units = [row for row in rows if row.title == Title.UNIT.value and row.criteria_set_id is not None]
+    if not units:
+        return names
+    circular = {
+        set_id
+        for set_id, definition in db.session.execute(
+            select(CriteriaSet.id, CriteriaSet.definition).where(
+                CriteriaSet.id.in_({row.criteria_set_id for row in units})
+            )
+        ).tuples()
+        if {"district", "province"} & set((definition or {}).get("managing_levels") or ())
+    }
+    units = [row for row in units if row.criteria_set_id in circular]
+    if not units:
+        return names
+    organisations = {
+        oid: (level, kind)
+        for oid, level, kind in db.session.execute(
+            select(Organisation.id, Organisation.managing_level, Organisation.kind).where(
+                Organisation.id.in_({row.subject_id for row in units})
+            )
+        ).tuples()
+    }
+    for row in units:
+        if row.subject_id not in organisations:
+            continue
+        level, kind = organisations[row.subject_id]
+        province = level in ("province", "central") and kind != "commune_committee"
+        names[row.id] = f"{names[row.id]} cấp {'tỉnh' if province else 'huyện'}"
+    return names
 
 
 class RecognitionError(ValueError):

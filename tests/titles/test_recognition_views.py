@@ -626,3 +626,41 @@ def test_the_decisions_list_heads_each_decision_with_its_level(client, world):
     headings = re.findall(r'<span class="decision-heading">([^<]*)</span>', decisions)
     assert headings == ["Quyết định cấp xã số 12/QĐ-UBND ngày 15/01/2026"]
     assert "Chủ tịch UBND xã Thử" in decisions
+
+
+def test_printing_a_decision_takes_as_many_statements_for_20_certificates_as_for_2(client, world, count_queries):
+    """The decision's list and every certificate it gives are read set-wise: subjects, places, criteria, title names
+    and the signed credentials (issued at the first print, together) in a fixed number of statements."""
+    from datetime import date
+
+    from lms.credentials.models import IssuedCredential
+
+    family = db.session.get(CriteriaSet, db.session.scalar(select(func.min(CriteriaSet.id))))
+    leader = world["leader"]
+    firsts = {}
+    # A first decision printed before: the authority's issuer, its key and the status list then exist (made once).
+    for size, number in ((1, "1/QĐ-UBND"), (2, "2/QĐ-UBND"), (20, "20/QĐ-UBND")):
+        households = [make_household(world["village"], f"PR{size}-{i}", f"Trần Văn In{size}x{i}") for i in range(size)]
+        for household in households:
+            eligibility(family, household.id, world["commune"].id, YEAR, village_id=world["village"].id)
+        proposed = recognition.propose(title="family", year=YEAR, subject_ids=[h.id for h in households], user=leader)
+        rows = recognition.decide(
+            proposed, decision_number=number, decision_date=date(2026, 1, 20), user=leader, authority=""
+        )
+        firsts[size] = rows[0].id
+    db.session.commit()
+    login(client, leader)
+    counts: dict[tuple[int, str], int] = {}
+    for size, first in firsts.items():
+        for when in ("first print", "again"):
+            with count_queries() as counter:
+                response = client.get(f"/titles/recognitions/{first}/decision.pdf")
+            assert response.status_code == 200
+            assert response.mimetype == "application/pdf"
+            counts[(size, when)] = counter.count
+    assert counts[(2, "first print")] == counts[(20, "first print")], counts
+    assert counts[(2, "again")] == counts[(20, "again")], counts
+    # Every certificate got its credential at the first print, and the second print reused them.
+    issued = db.session.scalar(select(func.count()).select_from(IssuedCredential))
+    assert issued == 23
+    assert len(_pdf_text(response.data).split("GIẤY CÔNG NHẬN")) - 1 == 20
