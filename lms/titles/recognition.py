@@ -44,7 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from lms.auth.permissions import Body, Permission, in_scope, scoped, scoped_to
-from lms.core import spreadsheet
+from lms.core import formatting, spreadsheet
 from lms.core.models import AuditEvent
 from lms.core.pdf import new_code, normalise_code
 from lms.core.signals import revoked
@@ -1277,6 +1277,123 @@ def _record_decision(
     # targets of each (which follow evaluations) take the decision in now, not at the next monthly run.
     mark_dirty({(r.commune_id, y) for r in rows for y in valid_years(r.year, r.valid_until) if y <= today.year})
     return rows
+
+
+@dataclass(frozen=True)
+class DecisionCorrection:
+    """A decision's number or date corrected (a typing mistake found after it was recorded): what changes, and the
+    recognitions it changes — all those the decision gave in that commune, title and year, revoked ones included
+    (their history names the decision too)."""
+
+    old_number: str
+    old_date: date
+    new_number: str
+    new_date: date
+    rows: list[Recognition]
+
+
+def correct_decision(
+    recognition: Recognition,
+    *,
+    decision_number: str,
+    decision_date: date,
+    reason: str,
+    user: Any,
+    apply: bool = False,
+    today: date | None = None,
+) -> DecisionCorrection:
+    """Correct the number or the date of the decision that recognised ``recognition``, on every recognition it gave:
+    checked as a decision is (the number as written, a date neither in the future nor before the year evaluated, nor
+    inside it for a title judged on the whole year — ADR 44), by an approver of the body that decided. Without
+    ``apply`` nothing is written (the page shows what changes first); with it, the rows are locked, changed, each
+    audited with the old and new values and the reason, and their signed credentials (which carry the decision)
+    revoked, so the next print issues them again."""
+    if recognition.status not in (RecognitionStatus.RECOGNISED, RecognitionStatus.REVOKED) or not (
+        recognition.decision_number and recognition.decision_date
+    ):
+        raise TransitionConflict(_("Only a recorded decision can be corrected."), "recognition_id")
+    reason = " ".join(reason.split())
+    if not reason:
+        raise RecognitionError(_("Say why the decision is corrected."), "reason")
+    if len(reason) > 2000:
+        raise RecognitionError(_("The reason has at most 2000 characters."), "reason")
+    decision_number = " ".join(decision_number.split())
+    if not decision_number:
+        raise RecognitionError(
+            _("The decision number is required (as written on the decision: 12/QĐ-UBND)."), "decision_number"
+        )
+    if len(decision_number) > 60:
+        raise RecognitionError(_("The decision number has at most 60 characters."), "decision_number")
+    today = today or date.today()
+    if decision_date > today:
+        raise RecognitionError(_("The decision date cannot be in the future."), "decision_date")
+    old_number, old_date = recognition.decision_number, recognition.decision_date
+    if (decision_number, decision_date) == (old_number, old_date):
+        raise RecognitionError(_("Nothing to correct: the number and the date are those recorded."), "decision_number")
+    same = select(Recognition.id).where(
+        Recognition.commune_id == recognition.commune_id,
+        Recognition.title == recognition.title,
+        Recognition.year == recognition.year,
+        Recognition.status.in_([RecognitionStatus.RECOGNISED.value, RecognitionStatus.REVOKED.value]),
+    )
+    ids = list(
+        db.session.scalars(
+            same.where(Recognition.decision_number == old_number, Recognition.decision_date == old_date).order_by(
+                Recognition.id
+            )
+        )
+    )
+    rows = _lock(ids, user, lock=apply)
+    _check_decider(rows, user, ids)
+    if decision_date < date(recognition.year, 1, 1):
+        raise RecognitionError(
+            _("The decision date is before the year evaluated (%(year)s).", year=recognition.year), "decision_date"
+        )
+    validity = _validity_years(rows)
+    if any(validity.get(r.criteria_set_id or 0, 1) > 1 for r in rows) and decision_date <= date(
+        recognition.year, 12, 31
+    ):
+        raise RecognitionError(
+            _(
+                "The decision date is inside the year evaluated (%(year)s): a Learning Unit or a commune learning "
+                "community is judged on the whole year and decided in the next one.",
+                year=recognition.year,
+            ),
+            "decision_date",
+        )
+    # Another decision already recorded under the new number and date: correcting into it would merge two decisions.
+    if db.session.scalar(
+        same.where(Recognition.decision_number == decision_number, Recognition.decision_date == decision_date).limit(1)
+    ):
+        raise RecognitionError(
+            _(
+                "Another decision of this commune, title and year is recorded as %(number)s of %(date)s: check the "
+                "number and the date.",
+                number=decision_number,
+                date=formatting.day(decision_date),
+            ),
+            "decision_number",
+        )
+    correction = DecisionCorrection(old_number, old_date, decision_number, decision_date, rows)
+    if not apply:
+        return correction
+    for row in rows:
+        row.decision_number = decision_number
+        row.decision_date = decision_date
+    db.session.flush()
+    _audit_many(
+        "recognition.correct_decision",
+        [r.id for r in rows],
+        user,
+        old_number=old_number,
+        old_date=old_date.isoformat(),
+        decision_number=decision_number,
+        decision_date=decision_date.isoformat(),
+        reason=reason,
+    )
+    # The signed credentials name the decision (its number, and its date as validFrom): revoked, issued anew.
+    revoked.send(None, recognition_ids={r.id for r in rows})
+    return correction
 
 
 def reject(recognition_ids: Sequence[int], *, reason: str, user: Any) -> list[Recognition]:

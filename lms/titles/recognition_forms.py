@@ -35,6 +35,7 @@ HISTORY_NAMES = {
     "recognise": _l("Recognised"),
     "reject": _l("Not recognised"),
     "revoke": _l("Recognition revoked"),
+    "correct_decision": _l("Decision number or date corrected"),
     "certificate": _l("Certificate of recognition printed"),
 }
 RECOGNITION_STATUS_NAMES = {
@@ -79,6 +80,20 @@ class DecisionForm(LmsForm):
     def validate_reason(self, field: TextAreaField) -> None:
         if self.action.data == "reject" and not (field.data or "").strip():
             raise ValidationError(_l("Say why the proposals are rejected."))
+
+
+class DecisionCorrectionForm(LmsForm):
+    decision_number = StringField(
+        _l("Decision number"),
+        validators=[DataRequired(), Length(max=60)],
+        description=_l("As written on the decision, e.g. 15/QĐ-UBND"),
+    )
+    decision_date = DateField(_l("Decision date"), validators=[DataRequired()])
+    reason = TextAreaField(
+        _l("Reason for the correction"),
+        validators=[DataRequired(), Length(max=2000)],
+        description=_l("E.g. the number was mistyped when the decision was recorded."),
+    )
 
 
 class RevokeForm(LmsForm):

@@ -664,3 +664,91 @@ def test_printing_a_decision_takes_as_many_statements_for_20_certificates_as_for
     issued = db.session.scalar(select(func.count()).select_from(IssuedCredential))
     assert issued == 23
     assert len(_pdf_text(response.data).split("GIẤY CÔNG NHẬN")) - 1 == 20
+
+
+def _decided(world, size: int, number: str = "12/QĐ-UBND") -> list[Recognition]:
+    from datetime import date
+
+    family = db.session.get(CriteriaSet, db.session.scalar(select(func.min(CriteriaSet.id))))
+    households = [make_household(world["village"], f"CD-{i}", f"Lê Văn Sửa{i}") for i in range(size)]
+    for household in households:
+        eligibility(family, household.id, world["commune"].id, YEAR, village_id=world["village"].id)
+    proposed = recognition.propose(
+        title="family", year=YEAR, subject_ids=[h.id for h in households], user=world["leader"]
+    )
+    rows = recognition.decide(proposed, decision_number=number, decision_date=date(2026, 1, 15), user=world["leader"])
+    db.session.commit()
+    return rows
+
+
+def test_a_mistyped_decision_number_is_corrected_on_all_it_gave_after_a_confirmation(client, world):
+    """The number typed 12 for 21: the approver corrects it from the recognition's page; the change (old → new, on
+    how many recognitions) is shown first, then written on every recognition of the decision, each audited with who,
+    the old and new values and the reason; the credentials naming the old number are revoked."""
+    from datetime import date
+
+    from lms.credentials.models import IssuedCredential
+
+    rows = _decided(world, 2)
+    login(client, world["leader"])
+    assert client.get(f"/titles/recognitions/{rows[0].id}/certificate.pdf").status_code == 200  # issues a credential
+    page = client.get(f"/titles/recognitions/{rows[0].id}").get_data(as_text=True)
+    assert 'id="correct-decision-link"' in page
+    url = f"/titles/recognitions/{rows[0].id}/decision/correct"
+    form = client.get(url).get_data(as_text=True)
+    assert 'value="12/QĐ-UBND"' in form
+    token = csrf_token(client, url)
+    asked = {
+        "csrf_token": token,
+        "decision_number": "21/QĐ-UBND",
+        "decision_date": "2026-01-15",
+        "reason": "Gõ nhầm số khi ghi nhận",
+    }
+    preview = client.post(url, data=asked)
+    assert preview.status_code == 200
+    text = preview.get_data(as_text=True)
+    confirm = text[text.index('id="confirm-correction"') :]
+    assert "Sửa quyết định cho 2 trường hợp công nhận?" in confirm
+    change = re.sub(r"<[^>]*>", " ", confirm[confirm.index('id="correction-change"') : confirm.index("</dl>")])
+    assert "Quyết định số 12/QĐ-UBND ngày 15/01/2026" in " ".join(change.split())
+    assert "Quyết định số 21/QĐ-UBND ngày 15/01/2026" in " ".join(change.split())
+    db.session.expire_all()
+    assert {db.session.get(Recognition, r.id).decision_number for r in rows} == {"12/QĐ-UBND"}  # nothing written yet
+    done = client.post(url, data={**asked, "confirmed": confirm_value(text)})
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert {db.session.get(Recognition, r.id).decision_number for r in rows} == {"21/QĐ-UBND"}
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "recognition.correct_decision")).all()
+    assert sorted(int(e.object_id) for e in events) == sorted(r.id for r in rows)
+    assert all(e.user_id == world["leader"].id for e in events)
+    assert events[0].details == {
+        "old_number": "12/QĐ-UBND",
+        "old_date": "2026-01-15",
+        "decision_number": "21/QĐ-UBND",
+        "decision_date": "2026-01-15",
+        "reason": "Gõ nhầm số khi ghi nhận",
+    }
+    credentials = db.session.scalars(select(IssuedCredential)).all()
+    assert credentials and all(c.revoked_at is not None for c in credentials)
+    history = client.get(f"/titles/recognitions/{rows[0].id}").get_data(as_text=True)
+    assert "Đã sửa số hoặc ngày quyết định" in history
+    # The date is checked as a decision's: not before the year evaluated.
+    early = client.post(url, data={**asked, "decision_number": "22/QĐ-UBND", "decision_date": "2024-12-31"})
+    assert early.status_code == 422
+    db.session.expire_all()
+    assert db.session.get(Recognition, rows[0].id).decision_date == date(2026, 1, 15)
+
+
+def test_who_may_correct_a_decision(client, world):
+    """Only an approver of the body that decided, in the commune's scope: a centre manager may not, a leader of
+    another commune does not see it."""
+    rows = _decided(world, 1)
+    other = make_user(Role.COMMUNE_LEADER, unit_by_code("23302"), "cd-other@example.vn")
+    db.session.commit()
+    url = f"/titles/recognitions/{rows[0].id}/decision/correct"
+    login(client, world["manager"])
+    assert client.get(url).status_code == 403
+    assert 'id="correct-decision-link"' not in client.get(f"/titles/recognitions/{rows[0].id}").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/titles/recognitions")})
+    login(client, other)
+    assert client.get(url).status_code == 404
