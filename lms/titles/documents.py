@@ -13,7 +13,6 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -27,6 +26,7 @@ from sqlalchemy import Select, func, insert, select
 from lms.api.limits import verify_limit
 from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission
+from lms.core.models import AuditEvent
 from lms.core.pdf import (
     DARK_RED,
     FONT,
@@ -42,7 +42,6 @@ from lms.core.pdf import (
     vi_long_date,
 )
 from lms.core.services import audit
-from lms.core.models import AuditEvent
 from lms.extensions import db, utcnow
 from lms.registry.models import AdminUnit
 from lms.titles import approvals, bp, recognition, services
@@ -449,7 +448,7 @@ def decisions_in(stmt: Select, limit: int = 20) -> list[DecisionLine]:
             rows.c.title,
             rows.c.year,
             rows.c.commune_id,
-            func.count().label("count"),
+            func.count().label("members"),
         )
         .group_by(rows.c.decision_number, rows.c.decision_date, rows.c.title, rows.c.year, rows.c.commune_id)
         .order_by(rows.c.decision_date.desc(), rows.c.decision_number)
@@ -477,7 +476,7 @@ def decisions_in(stmt: Select, limit: int = 20) -> list[DecisionLine]:
             title=d.title,
             year=d.year,
             commune_id=d.commune_id,
-            count=d.count,
+            count=d.members,
             level=rules[d.id].level,
             authority=firsts[d.id].authority or "",
         )

@@ -729,7 +729,8 @@ def test_a_mistyped_decision_number_is_corrected_on_all_it_gave_after_a_confirma
         "reason": "Gõ nhầm số khi ghi nhận",
     }
     credentials = db.session.scalars(select(IssuedCredential)).all()
-    assert credentials and all(c.revoked_at is not None for c in credentials)
+    assert credentials
+    assert all(c.revoked_at is not None for c in credentials)
     history = client.get(f"/titles/recognitions/{rows[0].id}").get_data(as_text=True)
     assert "Đã sửa số hoặc ngày quyết định" in history
     # The date is checked as a decision's: not before the year evaluated.
