@@ -753,3 +753,36 @@ def test_who_may_correct_a_decision(client, world):
     client.post("/logout", data={"csrf_token": csrf_token(client, "/titles/recognitions")})
     login(client, other)
     assert client.get(url).status_code == 404
+
+
+def test_a_decision_line_names_the_level_the_approvals_give_its_title(app_ctx, world):
+    """A family is decided at commune level, the commune learning community at province level (approvals.toml): the
+    decisions list reads it from the configuration, not from the title."""
+    from datetime import date
+
+    from lms.titles import documents
+
+    commune = world["commune"]
+    for title, subject_type, subject_id, number in (
+        ("family", "household", world["households"][0].id, "5/QĐ-UBND"),
+        ("commune_community", "commune", commune.id, "6/QĐ-SGDĐT"),
+    ):
+        db.session.add(
+            Recognition(
+                subject_type=subject_type,
+                subject_id=subject_id,
+                title=title,
+                year=YEAR,
+                commune_id=commune.id,
+                status="recognised",
+                decision_number=number,
+                decision_date=date(2026, 2, 1),
+                authority="Cơ quan thử",
+                certificate_code=f"LV-{number[:1]}",
+            )
+        )
+    db.session.flush()
+    lines = {d.decision_number: d for d in documents.decisions_in(select(Recognition))}
+    assert lines["5/QĐ-UBND"].level == "commune"
+    assert lines["6/QĐ-SGDĐT"].level == "province"
+    assert lines["6/QĐ-SGDĐT"].count == 1
