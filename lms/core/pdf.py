@@ -10,9 +10,11 @@ from __future__ import annotations
 import itertools
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.lib import colors
@@ -104,12 +106,23 @@ def draw_frame_and_heading(canvas: Canvas, width: float, height: float, issuer: 
     canvas.line(right_x - motto_width / 2, top - 22, right_x + motto_width / 2, top - 22)
 
 
-def credential_qr(kind: str, row: object) -> str:
+def credential_qr(kind: str, row: Any) -> str:
     """The text of the certificate's second QR code — its signed digital credential, verifiable on a phone without
     our server — from whichever feature issues credentials (``lms.core.signals.printing``); empty if none does."""
+    return credential_qrs(kind, [row]).get(row.id, "")
+
+
+def credential_qrs(kind: str, rows: Sequence[Any]) -> dict[int, str]:
+    """:func:`credential_qr` of many rows printed together (a decision's certificates), by row id: the receiver
+    issues what is missing for all of them at once."""
     from lms.core.signals import printing
 
-    return next((str(text) for _, text in printing.send(kind, row=row) if text), "")
+    found: dict[int, str] = {}
+    for _, texts in printing.send(kind, rows=list(rows)):
+        for row_id, text in (texts or {}).items():
+            if text:
+                found.setdefault(row_id, str(text))
+    return found
 
 
 def draw_verification(

@@ -19,9 +19,10 @@ subject_page = _signals.signal("subject-page")
 #: ids. The credentials issued for them are revoked in the same transaction (lms/credentials).
 revoked = _signals.signal("revoked")
 
-#: A certificate (sender ``"certificate"``) or a certificate of recognition (``"recognition"``) is being printed;
-#: keyword ``row``, the Certificate or Recognition. A receiver returns the text of a second QR code — the signed
-#: credential in a form a phone can verify without our server (lms/credentials, ADR 32) — or None.
+#: Certificates (sender ``"certificate"``) or certificates of recognition (``"recognition"``) are being printed;
+#: keyword ``rows``, the Certificates or Recognitions. A receiver returns, by row id, the text of each one's second
+#: QR code — the signed credential in a form a phone can verify without our server (lms/credentials, ADR 32) — for
+#: those that have one.
 printing = _signals.signal("printing")
 
 #: The registry of some communes changed (their persons, households, clans, organisations and members, the commune

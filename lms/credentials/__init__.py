@@ -28,18 +28,21 @@ def _on_revoked(sender: Any, **ids: Any) -> None:
 
 
 @printing.connect
-def _credential_qr(sender: Any, *, row: Any, **_: Any) -> str | None:
-    """The second QR code of a printed certificate or certificate of recognition: its credential (ADR 32)."""
+def _credential_qrs(sender: Any, *, rows: list[Any], **_: Any) -> dict[int, str]:
+    """The second QR code of printed certificates or certificates of recognition: their credentials (ADR 32). Those
+    of a decision's certificates are issued together (a fixed number of statements however many it gives)."""
     from lms.credentials import services
 
-    try:
-        if sender == "certificate":
-            return services.qr_url(services.credential_for_certificate(row))
-        if sender == "recognition":
-            return services.qr_url(services.credential_for_recognition(row))
-    except services.CredentialError:
-        return None
-    return None
+    if sender == "recognition":
+        return {rid: services.qr_url(issued) for rid, issued in services.credentials_for_recognitions(rows).items()}
+    found = {}
+    if sender == "certificate":
+        for row in rows:
+            try:
+                found[row.id] = services.qr_url(services.credential_for_certificate(row))
+            except services.CredentialError:
+                continue
+    return found
 
 
 from lms.credentials import api, models, views  # noqa: E402,F401 - registers the models and routes

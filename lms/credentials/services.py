@@ -23,7 +23,7 @@ import re
 import secrets
 import uuid
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app, has_request_context, request
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from config import ConfigError
@@ -47,7 +47,7 @@ from lms.registry.models import AdminUnit, Clc, Person, UnitLevel
 from lms.registry.text import fold
 from lms.titles import approvals
 from lms.titles.models import TITLE_SUBJECT, CriteriaSet, Recognition, RecognitionStatus, SubjectType, Title
-from lms.titles.recognition import certificate_valid_until, subjects, title_name_vi
+from lms.titles.recognition import certificate_valid_until, subjects, title_names_vi
 
 from .models import STATUS_LIST_SIZE, IssuedCredential, Issuer, IssuerKey, StatusList
 
@@ -315,6 +315,37 @@ def _allocate_index() -> tuple[StatusList, int]:
             return status_list, index
 
 
+def _allocate_indexes(count: int) -> list[tuple[StatusList, int]]:
+    """``count`` random free indexes of the newest list that stays less than half full with them (a new list when it
+    would not), as :func:`_allocate_index` gives one: a fixed number of statements for a decision's print (another
+    round only when random candidates collide with taken ones, rare in a list less than half full)."""
+    status_list = db.session.scalar(select(StatusList).order_by(StatusList.id.desc()).limit(1))
+    if status_list is not None:
+        used = db.session.scalar(
+            select(db.func.count())
+            .select_from(IssuedCredential)
+            .where(IssuedCredential.status_list_id == status_list.id)
+        )
+        if ((used or 0) + count) * 2 > status_list.size:
+            status_list = None
+    if status_list is None:
+        status_list = StatusList(purpose="revocation", size=STATUS_LIST_SIZE)
+        db.session.add(status_list)
+        db.session.flush()
+    chosen: list[int] = []
+    while len(chosen) < count:
+        candidates = {secrets.randbelow(status_list.size) for _ in range(4 * (count - len(chosen)))} - set(chosen)
+        taken = set(
+            db.session.scalars(
+                select(IssuedCredential.status_index).where(
+                    IssuedCredential.status_list_id == status_list.id, IssuedCredential.status_index.in_(candidates)
+                )
+            )
+        )
+        chosen += sorted(candidates - taken, key=lambda _: secrets.randbelow(1 << 30))[: count - len(chosen)]
+    return [(status_list, index) for index in chosen]
+
+
 def status_list_url(status_list_id: int) -> str:
     return f"{base_url()}/credentials/status/{status_list_id}"
 
@@ -474,6 +505,35 @@ def _store(
     **source: int,
 ) -> IssuedCredential:
     status_list, index = _allocate_index()
+    row = _issued(
+        credential,
+        key=signing_key(issuer),
+        status_list=status_list,
+        index=index,
+        kind=kind,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        credential_uuid=credential_uuid,
+        **source,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def _issued(
+    credential: dict[str, Any],
+    *,
+    key: IssuerKey,
+    status_list: StatusList,
+    index: int,
+    kind: str,
+    valid_from: date,
+    valid_until: date | None,
+    credential_uuid: str,
+    **source: int,
+) -> IssuedCredential:
+    """The credential with its status entry, signed, as a row not yet added to the session."""
     url = status_list_url(status_list.id)
     credential["credentialStatus"] = {
         "id": f"{url}#{index}",
@@ -482,8 +542,7 @@ def _store(
         "statusListIndex": str(index),
         "statusListCredential": url,
     }
-    key = signing_key(issuer)
-    row = IssuedCredential(
+    return IssuedCredential(
         uuid=credential_uuid,
         kind=kind,
         issuer_key_id=key.id,
@@ -494,9 +553,6 @@ def _store(
         jwt=_sign({**credential, **_jwt_claims(credential)}, key),
         **source,
     )
-    db.session.add(row)
-    db.session.flush()
-    return row
 
 
 def _current(**source: int) -> IssuedCredential | None:
@@ -690,19 +746,125 @@ def credential_for_recognition(row: Recognition) -> IssuedCredential:
     initials), never by an ID number."""
     if row.status != RecognitionStatus.RECOGNISED or row.decision_date is None:
         raise CredentialError("Chỉ danh hiệu đã được công nhận (còn hiệu lực, chưa thu hồi) mới có chứng chỉ số.")
-    existing = _current(recognition_id=row.id)
+    return credentials_for_recognitions([row])[row.id]
+
+
+def credentials_for_recognitions(rows: Sequence[Recognition]) -> dict[int, IssuedCredential]:
+    """:func:`credential_for_recognition` of many recognitions at once (a decision printed whole), by recognition id;
+    one not recognised has none. A fixed number of statements whatever their number: the credentials already issued
+    in one query, and those to issue read, signed and inserted together."""
+    rows = [r for r in rows if r.status == RecognitionStatus.RECOGNISED and r.decision_date is not None]
+    if not rows:
+        return {}
+    existing: dict[int, IssuedCredential] = {}
+    for issued in db.session.scalars(
+        select(IssuedCredential)
+        .where(IssuedCredential.recognition_id.in_([r.id for r in rows]), IssuedCredential.revoked_at.is_(None))
+        .order_by(IssuedCredential.id)
+    ):
+        assert issued.recognition_id is not None
+        existing[issued.recognition_id] = issued  # the latest wins
+    result: dict[int, IssuedCredential] = {}
+    wanted: list[Recognition] = []
+    now = utcnow()
+    for row in rows:
+        found = existing.get(row.id)
+        if found is not None and found.valid_until == certificate_valid_until(row):
+            result[row.id] = found
+            continue
+        if found is not None:
+            # Issued under an earlier rule of validity (before ADR 17's amendment a one-year title's credential ended
+            # on 31/12 of its year, before its own validFrom): superseded, revoked, and a new one issued.
+            found.revoked_at = now
+        wanted.append(row)
+    if not wanted:
+        return result
+    issuers = _issuers_for_recognitions(wanted)
+    keys = {issuer.id: signing_key(issuer) for issuer in {i.id: i for i in issuers.values()}.values()}
+    criteria_sets = {
+        c.id: c
+        for c in db.session.scalars(
+            select(CriteriaSet).where(CriteriaSet.id.in_({r.criteria_set_id for r in wanted if r.criteria_set_id}))
+        )
+    }
+    named: dict[tuple[str, int], Any] = {}
+    for subject_type in {r.subject_type for r in wanted}:
+        found_subjects = subjects(subject_type, [r.subject_id for r in wanted if r.subject_type == subject_type])
+        named.update({(subject_type, sid): subject for sid, subject in found_subjects.items()})
+    communes = {
+        u.id: u for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_({r.commune_id for r in wanted})))
+    }
+    titles = title_names_vi(wanted)
+    issued_rows = []
+    for row, (status_list, index) in zip(wanted, _allocate_indexes(len(wanted)), strict=True):
+        issuer = issuers[row.id]
+        credential, credential_uuid, valid_until = _recognition_credential(
+            row,
+            issuer=issuer,
+            criteria=criteria_sets.get(row.criteria_set_id or 0),
+            subject=named.get((row.subject_type, row.subject_id)),
+            commune=communes.get(row.commune_id),
+            title_name=titles[row.id],
+        )
+        assert row.decision_date is not None
+        issued_rows.append(
+            _issued(
+                credential,
+                key=keys[issuer.id],
+                status_list=status_list,
+                index=index,
+                kind="recognition",
+                valid_from=row.decision_date,
+                valid_until=valid_until,
+                credential_uuid=credential_uuid,
+                recognition_id=row.id,
+            )
+        )
+    # One multi-row INSERT (the unit of work sends one statement per row where it must read back each id), then the
+    # rows read back as persistent objects.
+    columns = [column.key for column in IssuedCredential.__table__.columns if column.key != "id"]
+    db.session.execute(
+        insert(IssuedCredential),
+        [{key: getattr(issued, key) for key in columns if getattr(issued, key) is not None} for issued in issued_rows],
+    )
+    for issued in db.session.scalars(
+        select(IssuedCredential).where(IssuedCredential.uuid.in_([i.uuid for i in issued_rows]))
+    ):
+        assert issued.recognition_id is not None
+        result[issued.recognition_id] = issued
+    return result
+
+
+def _issuers_for_recognitions(rows: Sequence[Recognition]) -> dict[int, Issuer]:
+    """:func:`issuer_for_recognition` of many recognitions: one issuer looked up (or created) per authority."""
+    rules = approvals.rules_for((r.id, r.title, r.subject_type, r.subject_id) for r in rows)
+    places = approvals.places({r.commune_id for r in rows})
+    by_slug: dict[str, Issuer] = {}
+    result = {}
+    for row in rows:
+        commune, province = places[row.commune_id]
+        rule = rules[row.id]
+        unit = province if rule.level == UnitLevel.PROVINCE.value and province is not None else commune
+        name = row.authority or approvals.authority_name(rule, commune, province)
+        slug = f"{unit.level}-{unit.code}-{_slug(name)}"[:120].rstrip("-")
+        if slug not in by_slug:
+            by_slug[slug] = _get_or_create_issuer(slug, kind="authority", name=name, unit_id=unit.id)
+        result[row.id] = by_slug[slug]
+    return result
+
+
+def _recognition_credential(
+    row: Recognition,
+    *,
+    issuer: Issuer,
+    criteria: CriteriaSet | None,
+    subject: Any,
+    commune: AdminUnit | None,
+    title_name: str,
+) -> tuple[dict[str, Any], str, date | None]:
+    """The recognition's credential, unsigned, with its uuid and end: built from what the caller read for all."""
+    assert row.decision_date is not None
     valid_until = certificate_valid_until(row)  # none for a one-year title: its year is a lasting fact (ADR 17)
-    if existing is not None:
-        if existing.valid_until == valid_until:
-            return existing
-        # Issued under an earlier rule of validity (before ADR 17's amendment a one-year title's credential ended on
-        # 31/12 of its year, before its own validFrom): superseded, revoked, and a new one issued.
-        existing.revoked_at = utcnow()
-    issuer = issuer_for_recognition(row)
-    criteria = db.session.get(CriteriaSet, row.criteria_set_id) if row.criteria_set_id else None
-    subject = subjects(row.subject_type, [row.subject_id]).get(row.subject_id)
-    commune = db.session.get(AdminUnit, row.commune_id)
-    title_name = title_name_vi(row)
     credential_uuid = str(uuid.uuid4())
     if criteria is not None:
         narrative = (
@@ -763,15 +925,7 @@ def credential_for_recognition(row: Recognition) -> IssuedCredential:
             "genre": "Decision",
         }
     ]
-    return _store(
-        credential,
-        issuer=issuer,
-        kind="recognition",
-        valid_from=row.decision_date,
-        valid_until=valid_until,
-        credential_uuid=credential_uuid,
-        recognition_id=row.id,
-    )
+    return credential, credential_uuid, valid_until
 
 
 def decode(token: str) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from lms.targets import bp, cache, charts, reports
 from lms.targets.models import Basis, Indicator, PeriodKind, Plan, Structure
 from lms.titles.explain import describe_missing
 from lms.titles.models import Eligibility, Title
-from lms.titles.services import indicator_names
+from lms.titles.services import indicator_label, indicator_names
 
 VIEW = Permission.TARGETS_VIEW
 
@@ -162,7 +162,9 @@ def _table(unit: AdminUnit, *, latest: date | None = None) -> tuple[reports.Scop
     period_end = _period()
     period_kind = _choice("kind", PeriodKind, PeriodKind.YEAR)
     if latest is not None:
-        period_end = min(period_end or latest, latest)
+        # A review is of years: a month on screen (06/2025) stands for its year (2025), not for the last year ended
+        # by that day (2024), and no later than the review's last year.
+        period_end = min(date(period_end.year, 12, 31) if period_end else latest, latest)
         period_kind = PeriodKind.YEAR
     table = reports.scope_table(
         plan,
@@ -243,17 +245,15 @@ def _ranked(line: reports.IndicatorLine) -> Any:
 # --- the drill-down's last step: who is not yet eligible, and why -----------------------------------------------
 
 
-def reasons(row: Eligibility, labels: dict[str, str]) -> list[tuple[str, str]]:
-    """What the subject lacks, as (code, sentence) pairs: one per unsatisfied indicator, the sentence led by the
-    indicator's name (the code is kept for a tooltip); the names alone when the row has no breakdown."""
+def reasons(row: Eligibility, labels: dict[str, str]) -> list[str]:
+    """What the subject lacks: one sentence per unsatisfied indicator, led by the indicator's name (never its code:
+    a leader reads "F3" as nothing); the names alone when the row has no breakdown."""
     items = [item for item in row.breakdown or [] if item.get("missing")]
     if items:
-        pairs = []
-        for item in items:
-            code = str(item.get("indicator", ""))
-            pairs.append((code.upper(), f"{labels.get(code, code.upper())}: {describe_missing(item)}"))
-        return pairs
-    return [(code.upper(), labels.get(code, code.upper())) for code in row.missing.split("|") if code]
+        return [
+            f"{indicator_label(labels, str(item.get('indicator', '')))}: {describe_missing(item)}" for item in items
+        ]
+    return [indicator_label(labels, code) for code in row.missing.split("|") if code]
 
 
 def _pending(village: AdminUnit, title: str, year: int) -> tuple[Any, dict[int, str]]:
@@ -288,7 +288,8 @@ def _pending(village: AdminUnit, title: str, year: int) -> tuple[Any, dict[int, 
             if row.full_name and (row.id not in heads or row.relation_to_head in HEAD_RELATIONS):
                 heads[row.id] = row.full_name
             names[row.id] = row.code
-        names = {i: f"{code} — {heads[i]}" if i in heads else code for i, code in names.items()}
+        # By the head (chủ hộ), as the village knows it; the registry's code only for a household without members.
+        names = {i: f"Hộ {heads[i]}" if i in heads else f"Hộ số {code}" for i, code in names.items()}
     elif ids:
         names = {
             row.id: row.full_name
@@ -462,7 +463,11 @@ def _unit_page(unit: AdminUnit, **extra: Any) -> str:
         pending_title=pending_title,
         year=year,
         reasons=reasons,
-        indicator_labels=indicator_names(pending_title, formatting.current_locale()) if pending is not None else {},
+        indicator_labels=indicator_names(
+            pending_title, formatting.current_locale(), {row.criteria_set_id for row in pending.items}
+        )
+        if pending is not None
+        else {},
         period_label=period_label,
         registry_link=can(current_user, Permission.REGISTRY_VIEW, unit),
         other_map=_other_map(unit, table.structure),
@@ -471,12 +476,15 @@ def _unit_page(unit: AdminUnit, **extra: Any) -> str:
     )
 
 
+REVIEW_ENDS = {reports.ReportKind.REVIEW_2025: date(2025, 12, 31), reports.ReportKind.REVIEW_2030: date(2030, 12, 31)}
+
+
 def _report(unit_id: int) -> tuple[reports.ScopeTable, str]:
     unit = _unit_or_404(unit_id)
     kind = _choice("report", reports.ReportKind.ALL, reports.ReportKind.ANNUAL)
-    # The 2021–2025 review is as of the end of 2025 at the latest, of years: the dashboard's buttons carry the period
-    # on screen (31/12/2026, or a month), which the review of 2021–2025 must not report.
-    table, _plans = _table(unit, latest=date(2025, 12, 31) if kind == reports.ReportKind.REVIEW_2025 else None)
+    # A review is of years, as of the end of its last year at the latest (2025, 2030): the dashboard's buttons carry
+    # the period on screen (31/12/2026, or a month), which the review of 2021–2025 must not report.
+    table, _plans = _table(unit, latest=REVIEW_ENDS.get(kind))
     if table is None:
         abort(404)
     return table, kind

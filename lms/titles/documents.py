@@ -10,9 +10,9 @@ personal name.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -21,18 +21,19 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, insert, select
 
 from lms.api.limits import verify_limit
 from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission
+from lms.core.models import AuditEvent
 from lms.core.pdf import (
     DARK_RED,
     FONT,
     FONT_BOLD,
     NAVY,
     centred_lines,
-    credential_qr,
+    credential_qrs,
     draw_frame_and_heading,
     draw_verification,
     normalise_code,
@@ -41,7 +42,7 @@ from lms.core.pdf import (
     vi_long_date,
 )
 from lms.core.services import audit
-from lms.extensions import db
+from lms.extensions import db, utcnow
 from lms.registry.models import AdminUnit
 from lms.titles import approvals, bp, recognition, services
 from lms.titles.models import CriteriaSet, Recognition, RecognitionStatus, Title
@@ -87,17 +88,64 @@ SUBJECT_LABELS = {
 
 def certificate_data(row: Recognition, verify_url: str) -> RecognitionCertificate:
     """The certificate of a recognised subject (a constant number of queries)."""
+    return certificates_data([row], {row.id: verify_url})[0]
+
+
+def certificates_data(rows: Sequence[Recognition], verify_urls: dict[int, str]) -> list[RecognitionCertificate]:
+    """The certificates of recognised subjects, in their order — a decision's, printed together: a fixed number of
+    statements whatever their number (subjects by type, places, villages, criteria sets, title names and the
+    credentials each read once for all)."""
+    named: dict[tuple[str, int], recognition.Subject] = {}
+    for subject_type in {r.subject_type for r in rows}:
+        found = recognition.subjects(subject_type, [r.subject_id for r in rows if r.subject_type == subject_type])
+        named.update({(subject_type, sid): subject for sid, subject in found.items()})
+    places = approvals.places({r.commune_id for r in rows})
+    village_ids = {r.village_id for r in rows if r.village_id}
+    villages = (
+        {u.id: u for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(village_ids)))}
+        if village_ids
+        else {}
+    )
+    set_ids = {r.criteria_set_id for r in rows if r.criteria_set_id}
+    criteria_sets = (
+        {c.id: c for c in db.session.scalars(select(CriteriaSet).where(CriteriaSet.id.in_(set_ids)))} if set_ids else {}
+    )
+    titles = recognition.title_names_vi(rows)
+    qrs = credential_qrs("recognition", rows)
+    return [
+        _certificate(
+            row,
+            verify_urls[row.id],
+            subject=named.get((row.subject_type, row.subject_id)),
+            places=places[row.commune_id],
+            village=villages.get(row.village_id) if row.village_id else None,
+            criteria_set=criteria_sets.get(row.criteria_set_id) if row.criteria_set_id else None,
+            title_name=titles[row.id],
+            qr=qrs.get(row.id, ""),
+        )
+        for row in rows
+    ]
+
+
+def _certificate(
+    row: Recognition,
+    verify_url: str,
+    *,
+    subject: recognition.Subject | None,
+    places: tuple[AdminUnit, AdminUnit | None],
+    village: AdminUnit | None,
+    criteria_set: CriteriaSet | None,
+    title_name: str,
+    qr: str,
+) -> RecognitionCertificate:
     assert row.decision_date is not None
     assert row.certificate_code is not None
-    subject = recognition.subjects(row.subject_type, [row.subject_id]).get(row.subject_id)
-    commune, province = approvals.places([row.commune_id])[row.commune_id]
-    village = db.session.get(AdminUnit, row.village_id) if row.village_id else None
+    commune, province = places
     parts = [u.full_name for u in (village, commune, province) if u is not None and u.id != row.subject_id]
-    criteria_set = db.session.get(CriteriaSet, row.criteria_set_id) if row.criteria_set_id else None
     basis = services.provisional_basis(criteria_set, services.breakdown_codes(row.breakdown))
     return RecognitionCertificate(
         code=row.certificate_code,
-        title_name=recognition.title_name_vi(row),
+        title_name=title_name,
         year=row.year,
         level=row.level,
         subject_label=SUBJECT_LABELS[Title(row.title)],
@@ -111,7 +159,7 @@ def certificate_data(row: Recognition, verify_url: str) -> RecognitionCertificat
         verify_url=verify_url,
         provisional=tuple((i.name, i.source_ref) for i in basis.indicators) if basis else (),
         criteria_name=f"{criteria_set.name} — {criteria_set.source}" if criteria_set else "",
-        credential_qr=credential_qr("recognition", row),
+        credential_qr=qr,
     )
 
 
@@ -319,15 +367,7 @@ def recognition_certificate(recognition_id: int):
     # The credential it may have issued is committed before the page is drawn, so the write lock (SQLite's, for the
     # whole database) is not held while it renders — as for a decision's print.
     db.session.commit()
-    content = certificate_pdf(data)
-    return Response(
-        content,
-        mimetype="application/pdf",
-        headers={
-            "Content-Disposition": f'inline; filename="cong-nhan-{data.code}.pdf"',
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return _pdf_response(certificate_pdf(data), f"cong-nhan-{data.code}.pdf")
 
 
 @bp.get("/verify")
@@ -380,9 +420,25 @@ def decision_size(row: Recognition) -> int:
     return db.session.scalar(select(func.count()).select_from(stmt)) or 0
 
 
-def decisions_in(stmt: Select, limit: int = 20) -> list[Any]:
-    """The decisions among the recognitions ``stmt`` selects, newest first: (first id, number, date, title, year,
-    commune id, how many it recognised)."""
+@dataclass(frozen=True)
+class DecisionLine:
+    """One decision of the recognitions list: its first recognition's id (the print's address), number, date, title,
+    year, commune, how many it recognised, and who decided — the level ("commune", "province") and the authority."""
+
+    id: int
+    decision_number: str
+    decision_date: date
+    title: str
+    year: int
+    commune_id: int
+    count: int
+    level: str
+    authority: str
+
+
+def decisions_in(stmt: Select, limit: int = 20) -> list[DecisionLine]:
+    """The decisions among the recognitions ``stmt`` selects, newest first, with the level that decided each (two
+    statements whatever the number of decisions)."""
     rows = stmt.order_by(None).where(Recognition.status == RecognitionStatus.RECOGNISED).subquery()
     grouped = (
         select(
@@ -392,13 +448,40 @@ def decisions_in(stmt: Select, limit: int = 20) -> list[Any]:
             rows.c.title,
             rows.c.year,
             rows.c.commune_id,
-            func.count().label("count"),
+            func.count().label("members"),
         )
         .group_by(rows.c.decision_number, rows.c.decision_date, rows.c.title, rows.c.year, rows.c.commune_id)
         .order_by(rows.c.decision_date.desc(), rows.c.decision_number)
         .limit(limit)
     )
-    return list(db.session.execute(grouped))
+    decisions = list(db.session.execute(grouped))
+    firsts = {
+        row.id: row
+        for row in db.session.execute(
+            select(
+                Recognition.id,
+                Recognition.title,
+                Recognition.subject_type,
+                Recognition.subject_id,
+                Recognition.authority,
+            ).where(Recognition.id.in_([d.id for d in decisions]))
+        )
+    }
+    rules = approvals.rules_for((r.id, r.title, r.subject_type, r.subject_id) for r in firsts.values())
+    return [
+        DecisionLine(
+            id=d.id,
+            decision_number=d.decision_number,
+            decision_date=d.decision_date,
+            title=d.title,
+            year=d.year,
+            commune_id=d.commune_id,
+            count=d.members,
+            level=rules[d.id].level,
+            authority=firsts[d.id].authority or "",
+        )
+        for d in decisions
+    ]
 
 
 @bp.get("/recognitions/<int:recognition_id>/decision.pdf")
@@ -411,10 +494,11 @@ def recognition_decision(recognition_id: int):
     if row.status != RecognitionStatus.RECOGNISED or row.decision_date is None:
         abort(409, description=_("Only a recognised title has a decision to print."))
     members = list(db.session.scalars(decision_members_select(row)))
-    certificates = [certificate_data(r, verification_url(r.certificate_code or "")) for r in members]
+    certificates = certificates_data(members, {r.id: verification_url(r.certificate_code or "") for r in members})
     commune, _province = approvals.places([row.commune_id])[row.commune_id]
     document = DecisionDocument(
-        title_name=recognition.TITLE_NAMES_VI[Title(row.title)],
+        # As its certificates name it ("Đơn vị học tập cấp tỉnh" for a province-level unit).
+        title_name=certificates[0].title_name if certificates else recognition.TITLE_NAMES_VI[Title(row.title)],
         year=row.year,
         decision_number=row.decision_number or "",
         decision_date=row.decision_date,
@@ -423,17 +507,33 @@ def recognition_decision(recognition_id: int):
         rows=tuple((c.subject_name, c.address, c.code) for c in certificates),
         certificates=tuple(certificates),
     )
-    for member in members:
-        audit("recognition.certificate", member, code=member.certificate_code)
+    # One audit event per certificate printed, in one statement.
+    if members:
+        db.session.execute(
+            insert(AuditEvent),
+            [
+                {
+                    "action": "recognition.certificate",
+                    "object_type": "recognition",
+                    "object_id": str(member.id),
+                    "user_id": current_user.id,
+                    "details": {"code": member.certificate_code},
+                    "ip": request.remote_addr,
+                    "at": utcnow(),
+                }
+                for member in members
+            ],
+        )
     # Issuing the credentials wrote: commit before drawing dozens of pages, so the write lock (SQLite's, for the
     # whole database) is not held while they render.
     db.session.commit()
-    content = decision_pdf(document)
+    return _pdf_response(decision_pdf(document), f"quyet-dinh-cong-nhan-{row.year}-{row.id}.pdf")
+
+
+def _pdf_response(content: bytes, filename: str) -> Response:
+    """A PDF shown in the browser (printed from there), never cached: it names people."""
     return Response(
         content,
         mimetype="application/pdf",
-        headers={
-            "Content-Disposition": f'inline; filename="quyet-dinh-cong-nhan-{row.year}-{row.id}.pdf"',
-            "Cache-Control": "private, no-store",
-        },
+        headers={"Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "private, no-store"},
     )

@@ -24,6 +24,7 @@ Points-style items below their indicator's minimum also carry ``minimum``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -159,13 +160,14 @@ _MEASURES = {
 }
 
 
-def describe_source(item: dict[str, Any]) -> str:
+def describe_source(item: dict[str, Any], names: Mapping[str, str] | None = None) -> str:
     """Where the value came from, e.g. "learning records: 3 learning activities", "assessment by an evaluator",
-    and which bar applied where the commune's area class picks it."""
-    return _describe_source(item) + describe_bar(item)
+    and which bar applied where the commune's area class picks it. ``names``: the indicators' names by code
+    (``services.indicator_names``), for a sentence that names another indicator — by its name, never its code."""
+    return _describe_source(item, names or {}) + describe_bar(item)
 
 
-def _describe_source(item: dict[str, Any]) -> str:
+def _describe_source(item: dict[str, Any], names: Mapping[str, str]) -> str:
     source = item.get("source") or {}
     kind = source.get("kind")
     if kind == "records":
@@ -231,9 +233,10 @@ def _describe_source(item: dict[str, Any]) -> str:
     if kind == "not_applicable":
         return _("not applicable to this organisation: met")
     if kind == "implied":
+        by = names.get(str(source.get("by", ""))) or _("another indicator")
         if source.get("same"):
-            return _("met: %(code)s, the same requirement at the level below, is met", code=source.get("by", ""))
-        return _("met: implied by %(code)s, a stricter standard that is met", code=source.get("by", ""))
+            return _("met: “%(name)s”, the same requirement at the level below, is met", name=by)
+        return _("met: implied by “%(name)s”, a stricter standard that is met", name=by)
     return _("no data")
 
 

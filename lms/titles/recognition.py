@@ -44,7 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from lms.auth.permissions import Body, Permission, in_scope, scoped, scoped_to
-from lms.core import spreadsheet
+from lms.core import formatting, spreadsheet
 from lms.core.models import AuditEvent
 from lms.core.pdf import new_code, normalise_code
 from lms.core.signals import revoked
@@ -104,17 +104,42 @@ def title_name_vi(row: Recognition) -> str:
     "'Đơn vị học tập' cấp huyện" (Art. 5.1: a district-level unit, Art. 2.3, the commune People's Committee among
     them) or "cấp tỉnh" (Art. 11.1: a province-level unit, Art. 2.4); a commune-managed one (Decision 448) has no
     level in its name."""
-    name = TITLE_NAMES_VI[Title(row.title)]
-    if row.title != Title.UNIT.value or row.criteria_set_id is None:
-        return name
-    definition = db.session.scalar(select(CriteriaSet.definition).where(CriteriaSet.id == row.criteria_set_id)) or {}
-    if not {"district", "province"} & set(definition.get("managing_levels") or ()):
-        return name
-    organisation = db.session.get(Organisation, row.subject_id)
-    if organisation is None:
-        return name
-    province = organisation.managing_level in ("province", "central") and organisation.kind != "commune_committee"
-    return f"{name} cấp {'tỉnh' if province else 'huyện'}"
+    return title_names_vi([row])[row.id]
+
+
+def title_names_vi(rows: Sequence[Recognition]) -> dict[int, str]:
+    """:func:`title_name_vi` of many recognitions (a decision's): two statements at most whatever their number."""
+    names = {row.id: TITLE_NAMES_VI[Title(row.title)] for row in rows}
+    units = [row for row in rows if row.title == Title.UNIT.value and row.criteria_set_id is not None]
+    if not units:
+        return names
+    circular = {
+        set_id
+        for set_id, definition in db.session.execute(
+            select(CriteriaSet.id, CriteriaSet.definition).where(
+                CriteriaSet.id.in_({row.criteria_set_id for row in units})
+            )
+        ).tuples()
+        if {"district", "province"} & set((definition or {}).get("managing_levels") or ())
+    }
+    units = [row for row in units if row.criteria_set_id in circular]
+    if not units:
+        return names
+    organisations = {
+        oid: (level, kind)
+        for oid, level, kind in db.session.execute(
+            select(Organisation.id, Organisation.managing_level, Organisation.kind).where(
+                Organisation.id.in_({row.subject_id for row in units})
+            )
+        ).tuples()
+    }
+    for row in units:
+        if row.subject_id not in organisations:
+            continue
+        level, kind = organisations[row.subject_id]
+        province = level in ("province", "central") and kind != "commune_committee"
+        names[row.id] = f"{names[row.id]} cấp {'tỉnh' if province else 'huyện'}"
+    return names
 
 
 class RecognitionError(ValueError):
@@ -174,7 +199,7 @@ def subjects(subject_type: str, ids: Iterable[int]) -> dict[int, Subject]:
     elif subject_type == SubjectType.HOUSEHOLD:
         village = aliased(AdminUnit)
         rows = db.session.execute(
-            select(Household.id, Household.code, village.parent_id, village.id)
+            select(Household.id, Household.code, village.parent_id, village.id, village.name)
             .join(village, village.id == Household.village_id)
             .where(Household.id.in_(ids))
         )
@@ -190,9 +215,11 @@ def subjects(subject_type: str, ids: Iterable[int]) -> dict[int, Subject]:
                 heads[household_id] = name
                 if relation in HEAD_RELATIONS:
                     with_head.add(household_id)
-        for hid, code, commune_id, village_id in rows:
+        for hid, code, commune_id, village_id, village_name in rows:
             head = heads.get(hid, "")
-            name = f"Hộ {head} ({code})" if head else f"Hộ {code}"
+            # By its head and village, as people know it; the registry's code only for a household with no member
+            # (labelled: it is then all there is to tell it by).
+            name = f"Hộ {head} ({village_name})" if head else f"Hộ số {code} ({village_name})"
             public = f"Hộ {initials_name(head)}" if head else "Hộ gia đình"
             result[hid] = Subject(hid, name, commune_id, village_id, public, f"Hộ {head}" if head else "")
     elif subject_type == SubjectType.CLAN:
@@ -1021,25 +1048,25 @@ def holding(subject_type: str, subject_id: int, title: str, year: int) -> Recogn
     )
 
 
-def _lock(recognition_ids: Sequence[int], user: Any, *, field_name: str = "recognition_ids") -> list[Recognition]:
-    """The recognitions, locked and read fresh; an id unknown or outside the user's view scope is refused."""
+def _lock(
+    recognition_ids: Sequence[int], user: Any, *, field_name: str = "recognition_ids", lock: bool = True
+) -> list[Recognition]:
+    """The recognitions, locked (unless ``lock`` is false: a preview that writes nothing) and read fresh; an id
+    unknown or outside the user's view scope is refused."""
     if not recognition_ids:
         raise RecognitionError(_("Choose at least one recognition."), field_name)
     if len(recognition_ids) > MAX_ITEMS:
         raise RecognitionError(_("At most %(count)s recognitions at once.", count=MAX_ITEMS), field_name)
     wanted = list(dict.fromkeys(recognition_ids))
     unit = aliased(AdminUnit)
-    found = {
-        r.id: r
-        for r in db.session.scalars(
-            select(Recognition)
-            .join(unit, unit.id == Recognition.commune_id)
-            .where(Recognition.id.in_(wanted), in_scope(unit.path, user, Permission.TITLES_VIEW))
-            .order_by(Recognition.id)
-            .with_for_update(of=Recognition)
-            .execution_options(populate_existing=True)
-        )
-    }
+    stmt = (
+        select(Recognition)
+        .join(unit, unit.id == Recognition.commune_id)
+        .where(Recognition.id.in_(wanted), in_scope(unit.path, user, Permission.TITLES_VIEW))
+        .order_by(Recognition.id)
+        .execution_options(populate_existing=True)
+    )
+    found = {r.id: r for r in db.session.scalars(stmt.with_for_update(of=Recognition) if lock else stmt)}
     missing = [
         {"index": i, "recognition_id": rid, "message": _("no recognition %(id)s in your scope", id=rid)}
         for i, rid in enumerate(recognition_ids)
@@ -1153,6 +1180,7 @@ def decide(
         user=user,
         authority=authority,
         today=today,
+        lock=True,
     )
     return _record_decision(rows, decision_number, decision_date, authority, user, today)
 
@@ -1165,10 +1193,13 @@ def check_decision(
     user: Any,
     authority: str = "",
     today: date | None = None,
+    lock: bool = False,
 ) -> tuple[str, list[Recognition], date]:
     """What :func:`decide` would refuse, raised the same way, without changing anything (the page shows the decision
     for confirmation first: its number and date go on every certificate, and a recognition is undone only by
-    revoking it). Returns the decision number as it will be written, the proposals (locked) and today."""
+    revoking it). Returns the decision number as it will be written, the proposals and today. The proposals are
+    locked only with ``lock`` (the write's own check): a preview holding row locks while its page renders would
+    block the commune's other approvers for nothing, and the write checks again under its locks anyway."""
     decision_number = " ".join(decision_number.split())
     if not decision_number:
         raise RecognitionError(
@@ -1181,7 +1212,7 @@ def check_decision(
     today = today or date.today()
     if decision_date > today:
         raise RecognitionError(_("The decision date cannot be in the future."), "decision_date")
-    rows = _lock(recognition_ids, user)
+    rows = _lock(recognition_ids, user, lock=lock)
     _check_transition(rows, RecognitionStatus.RECOGNISED, recognition_ids)
     _check_decider(rows, user, recognition_ids)
     early = [r for r in rows if decision_date < date(r.year, 1, 1)]
@@ -1246,6 +1277,123 @@ def _record_decision(
     # targets of each (which follow evaluations) take the decision in now, not at the next monthly run.
     mark_dirty({(r.commune_id, y) for r in rows for y in valid_years(r.year, r.valid_until) if y <= today.year})
     return rows
+
+
+@dataclass(frozen=True)
+class DecisionCorrection:
+    """A decision's number or date corrected (a typing mistake found after it was recorded): what changes, and the
+    recognitions it changes — all those the decision gave in that commune, title and year, revoked ones included
+    (their history names the decision too)."""
+
+    old_number: str
+    old_date: date
+    new_number: str
+    new_date: date
+    rows: list[Recognition]
+
+
+def correct_decision(
+    recognition: Recognition,
+    *,
+    decision_number: str,
+    decision_date: date,
+    reason: str,
+    user: Any,
+    apply: bool = False,
+    today: date | None = None,
+) -> DecisionCorrection:
+    """Correct the number or the date of the decision that recognised ``recognition``, on every recognition it gave:
+    checked as a decision is (the number as written, a date neither in the future nor before the year evaluated, nor
+    inside it for a title judged on the whole year — ADR 44), by an approver of the body that decided. Without
+    ``apply`` nothing is written (the page shows what changes first); with it, the rows are locked, changed, each
+    audited with the old and new values and the reason, and their signed credentials (which carry the decision)
+    revoked, so the next print issues them again."""
+    if recognition.status not in (RecognitionStatus.RECOGNISED, RecognitionStatus.REVOKED) or not (
+        recognition.decision_number and recognition.decision_date
+    ):
+        raise TransitionConflict(_("Only a recorded decision can be corrected."), "recognition_id")
+    reason = " ".join(reason.split())
+    if not reason:
+        raise RecognitionError(_("Say why the decision is corrected."), "reason")
+    if len(reason) > 2000:
+        raise RecognitionError(_("The reason has at most 2000 characters."), "reason")
+    decision_number = " ".join(decision_number.split())
+    if not decision_number:
+        raise RecognitionError(
+            _("The decision number is required (as written on the decision: 12/QĐ-UBND)."), "decision_number"
+        )
+    if len(decision_number) > 60:
+        raise RecognitionError(_("The decision number has at most 60 characters."), "decision_number")
+    today = today or date.today()
+    if decision_date > today:
+        raise RecognitionError(_("The decision date cannot be in the future."), "decision_date")
+    old_number, old_date = recognition.decision_number, recognition.decision_date
+    if (decision_number, decision_date) == (old_number, old_date):
+        raise RecognitionError(_("Nothing to correct: the number and the date are those recorded."), "decision_number")
+    same = select(Recognition.id).where(
+        Recognition.commune_id == recognition.commune_id,
+        Recognition.title == recognition.title,
+        Recognition.year == recognition.year,
+        Recognition.status.in_([RecognitionStatus.RECOGNISED.value, RecognitionStatus.REVOKED.value]),
+    )
+    ids = list(
+        db.session.scalars(
+            same.where(Recognition.decision_number == old_number, Recognition.decision_date == old_date).order_by(
+                Recognition.id
+            )
+        )
+    )
+    rows = _lock(ids, user, lock=apply)
+    _check_decider(rows, user, ids)
+    if decision_date < date(recognition.year, 1, 1):
+        raise RecognitionError(
+            _("The decision date is before the year evaluated (%(year)s).", year=recognition.year), "decision_date"
+        )
+    validity = _validity_years(rows)
+    if any(validity.get(r.criteria_set_id or 0, 1) > 1 for r in rows) and decision_date <= date(
+        recognition.year, 12, 31
+    ):
+        raise RecognitionError(
+            _(
+                "The decision date is inside the year evaluated (%(year)s): a Learning Unit or a commune learning "
+                "community is judged on the whole year and decided in the next one.",
+                year=recognition.year,
+            ),
+            "decision_date",
+        )
+    # Another decision already recorded under the new number and date: correcting into it would merge two decisions.
+    if db.session.scalar(
+        same.where(Recognition.decision_number == decision_number, Recognition.decision_date == decision_date).limit(1)
+    ):
+        raise RecognitionError(
+            _(
+                "Another decision of this commune, title and year is recorded as %(number)s of %(date)s: check the "
+                "number and the date.",
+                number=decision_number,
+                date=formatting.day(decision_date),
+            ),
+            "decision_number",
+        )
+    correction = DecisionCorrection(old_number, old_date, decision_number, decision_date, rows)
+    if not apply:
+        return correction
+    for row in rows:
+        row.decision_number = decision_number
+        row.decision_date = decision_date
+    db.session.flush()
+    _audit_many(
+        "recognition.correct_decision",
+        [r.id for r in rows],
+        user,
+        old_number=old_number,
+        old_date=old_date.isoformat(),
+        decision_number=decision_number,
+        decision_date=decision_date.isoformat(),
+        reason=reason,
+    )
+    # The signed credentials name the decision (its number, and its date as validFrom): revoked, issued anew.
+    revoked.send(None, recognition_ids={r.id for r in rows})
+    return correction
 
 
 def reject(recognition_ids: Sequence[int], *, reason: str, user: Any) -> list[Recognition]:

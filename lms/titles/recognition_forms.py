@@ -12,6 +12,15 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from lms.core.forms import LmsForm
 from lms.titles.models import RecognitionStatus, Title
 
+# The level of the body that decided, as a decision is headed ("Quyết định cấp xã"): the approvals configuration's
+# level of the title (and, for a Learning Unit, of the organisation).
+DECISION_LEVEL_NAMES = {
+    "village": _l("village level"),
+    "commune": _l("commune level"),
+    "district": _l("district level"),
+    "province": _l("province level"),
+}
+
 TITLE_NAMES = {
     Title.CITIZEN.value: _l("Learning Citizen"),
     Title.FAMILY.value: _l("Learning Family"),
@@ -26,6 +35,7 @@ HISTORY_NAMES = {
     "recognise": _l("Recognised"),
     "reject": _l("Not recognised"),
     "revoke": _l("Recognition revoked"),
+    "correct_decision": _l("Decision number or date corrected"),
     "certificate": _l("Certificate of recognition printed"),
 }
 RECOGNITION_STATUS_NAMES = {
@@ -70,6 +80,20 @@ class DecisionForm(LmsForm):
     def validate_reason(self, field: TextAreaField) -> None:
         if self.action.data == "reject" and not (field.data or "").strip():
             raise ValidationError(_l("Say why the proposals are rejected."))
+
+
+class DecisionCorrectionForm(LmsForm):
+    decision_number = StringField(
+        _l("Decision number"),
+        validators=[DataRequired(), Length(max=60)],
+        description=_l("As written on the decision, e.g. 15/QĐ-UBND"),
+    )
+    decision_date = DateField(_l("Decision date"), validators=[DataRequired()])
+    reason = TextAreaField(
+        _l("Reason for the correction"),
+        validators=[DataRequired(), Length(max=2000)],
+        description=_l("E.g. the number was mistyped when the decision was recorded."),
+    )
 
 
 class RevokeForm(LmsForm):

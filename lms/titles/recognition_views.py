@@ -27,15 +27,17 @@ from lms.titles import approvals, bp, documents, explain, recognition, services
 from lms.titles.forms import ConfirmImportForm
 from lms.titles.models import CriteriaSet, Recognition, RecognitionStatus, Title
 from lms.titles.recognition_forms import (
+    DECISION_LEVEL_NAMES,
     HISTORY_NAMES,
     RECOGNITION_STATUS_NAMES,
     TITLE_NAMES,
+    DecisionCorrectionForm,
     DecisionForm,
     ImportForm,
     RevokeForm,
     SelectionForm,
 )
-from lms.titles.services import indicator_names
+from lms.titles.services import indicator_label, indicator_names
 
 VIEW, ASSESS = Permission.TITLES_VIEW, Permission.TITLES_ASSESS
 PROPOSE, APPROVE = Permission.TITLES_PROPOSE, Permission.TITLES_APPROVE
@@ -544,6 +546,7 @@ def recognitions():
         status=status,
         title_names=TITLE_NAMES,
         status_names=RECOGNITION_STATUS_NAMES,
+        decision_level_names=DECISION_LEVEL_NAMES,
     )
 
 
@@ -567,7 +570,8 @@ def recognition_page(recognition_id: int):
         commune=commune,
         history=recognition.history(row),
         history_names=HISTORY_NAMES,
-        indicator_names=indicator_names(row.title, formatting.current_locale()),
+        indicator_names=indicator_names(row.title, formatting.current_locale(), [row.criteria_set_id]),
+        indicator_label=indicator_label,
         form=RevokeForm(),
         title_names=TITLE_NAMES,
         status_names=RECOGNITION_STATUS_NAMES,
@@ -579,7 +583,65 @@ def recognition_page(recognition_id: int):
             services.breakdown_codes(row.breakdown),
         ),
         may_revoke=row.status == RecognitionStatus.RECOGNISED and can(current_user, APPROVE, commune),
+        may_correct=bool(row.decision_number) and can(current_user, APPROVE, commune),
         decision_size=documents.decision_size(row) if row.status == RecognitionStatus.RECOGNISED else 0,
+    )
+
+
+@bp.route("/recognitions/<int:recognition_id>/decision/correct", methods=["GET", "POST"])
+@permission_required(APPROVE)
+def recognition_correct_decision(recognition_id: int):
+    """Correct a mistyped number or date of the decision that gave this recognition, on all it gave: shown first
+    (old and new, and how many recognitions), written only on confirmation, audited with the reason."""
+    row = _recognition(recognition_id)
+    if not row.decision_number or row.decision_date is None:
+        abort(404)
+    form = DecisionCorrectionForm()
+    if request.method == "GET":
+        form.decision_number.data = row.decision_number
+        form.decision_date.data = row.decision_date
+    status = 200
+    confirm: dict[str, Any] | None = None
+    if form.validate_on_submit():
+        asked = {
+            "decision_number": form.decision_number.data or "",
+            "decision_date": form.decision_date.data,
+            "reason": form.reason.data or "",
+            "user": current_user,
+        }
+        shown = _shown(row.id, " ".join(asked["decision_number"].split()), asked["decision_date"], asked["reason"])
+        try:
+            confirmed = _confirmed(shown)
+            correction = recognition.correct_decision(row, **asked, apply=confirmed)
+        except recognition.RecognitionError as exc:
+            _flash_refusal(exc)
+            status = 409 if isinstance(exc, recognition.TransitionConflict) else 422
+        else:
+            if confirmed:
+                db.session.commit()
+                flash(
+                    _(
+                        "Decision corrected to %(number)s of %(date)s on %(n)d recognition(s).",
+                        number=correction.new_number,
+                        date=formatting.day(correction.new_date),
+                        n=len(correction.rows),
+                    ),
+                    "success",
+                )
+                return redirect(url_for("titles.recognition_page", recognition_id=row.id))
+            confirm = {"correction": correction, "digest": shown, "names": recognition.names(correction.rows)}
+    elif request.method == "POST":
+        status = 422
+    return (
+        render_template(
+            "titles/recognition/correct_decision.html",
+            row=row,
+            form=form,
+            confirm=confirm,
+            title_names=TITLE_NAMES,
+            commune=db.session.get(AdminUnit, row.commune_id),
+        ),
+        status,
     )
 
 

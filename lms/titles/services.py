@@ -9,7 +9,7 @@ Services flush; the request commits. Anything that changes an assessment marks i
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -280,10 +280,30 @@ def title_indicators(title: str) -> list[IndicatorInfo]:
     return list(seen.values())
 
 
-def indicator_names(title: str, locale: str) -> dict[str, str]:
-    """The indicators of ``title`` by code, as readers call them ("a3" → its name): pages show names, the code
-    stays in a tooltip."""
-    return {info.code: info.label(locale) for info in title_indicators(title)}
+def indicator_names(title: str, locale: str, criteria_set_ids: Iterable[int | None] = ()) -> dict[str, str]:
+    """The indicators of ``title`` by code, as readers call them ("a3" → its name): pages show names, never the
+    code (a leader does not know "F3"). ``criteria_set_ids``: the versions the rows shown were judged under, whose
+    own names come first — an indicator an older version had and the active one dropped is still named (one query,
+    from the stored definitions, which read even where the parser no longer does)."""
+    names: dict[str, str] = {}
+    ids = {i for i in criteria_set_ids if i}
+    if ids:
+        for definition in db.session.scalars(select(CriteriaSet.definition).where(CriteriaSet.id.in_(ids))):
+            for entry in (definition or {}).get("indicators") or []:
+                if not isinstance(entry, dict) or not entry.get("code"):
+                    continue
+                name = (entry.get("name_en") if locale == "en" else None) or entry.get("name")
+                if name:
+                    names.setdefault(str(entry["code"]), str(name))
+    for info in title_indicators(title):
+        if info.name or info.name_en:
+            names.setdefault(info.code, info.label(locale))
+    return names
+
+
+def indicator_label(names: Mapping[str, str], code: str) -> str:
+    """The indicator's name from :func:`indicator_names`; a code no definition names is never shown as it is."""
+    return names.get(code) or _("an indicator no longer in the criteria")
 
 
 def _subject_managing_level(subject_type: str, subject_id: int) -> str | None:
@@ -387,9 +407,11 @@ def subject_labels(pairs: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Su
                 .where(Household.id.in_(ids))
             )
             for hid, code, head_name, kind, place in rows:
+                # By its head, with its village; never the registry's code (that is a field of the household's
+                # page), except for a household with no member, labelled as its number.
                 labels[(subject_type, hid)] = SubjectLabel(
-                    head_name or code,
-                    " · ".join(p for p in (code, f"{kind} {place}".strip()) if p),
+                    f"Hộ {head_name}" if head_name else f"Hộ số {code}",
+                    f"{kind} {place}".strip(),
                     ("registry.household", {"household_id": hid}),
                 )
         elif subject_type == SubjectType.CLAN:
@@ -1306,8 +1328,11 @@ def explain(eligibility: Eligibility, locale: str) -> list[ExplainedItem]:
 
     try:
         indicators = {i.code: i for i in indicators_of(eligibility.criteria_set)}
-    except CriteriaError:  # an old version the parser no longer reads still shows its codes
+    except CriteriaError:  # an old version the parser no longer reads: named from its stored definition
         indicators = {}
+    names = {code: info.label(locale) for code, info in indicators.items()}
+    if any(str(item.get("indicator", "")) not in names for item in eligibility.breakdown or []):
+        names = {**indicator_names(eligibility.title, locale, [eligibility.criteria_set_id]), **names}
     assessments = subject_assessments(eligibility.subject_type, eligibility.subject_id, eligibility.year)
     result = []
     for item in with_assessment_ids(eligibility.breakdown or [], assessments):
@@ -1316,10 +1341,10 @@ def explain(eligibility: Eligibility, locale: str) -> list[ExplainedItem]:
         result.append(
             ExplainedItem(
                 code=code,
-                name=info.label(locale) if info else code,
+                name=indicator_label(names, code),
                 kind=info.kind if info else "",
                 item=item,
-                source_text=str(sentences.describe_source(item) or ""),
+                source_text=str(sentences.describe_source(item, names) or ""),
                 missing_text=str(sentences.describe_missing(item) or "") if item.get("missing") else "",
                 assessment=assessments.get(code),
                 indicator=info,

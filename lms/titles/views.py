@@ -114,8 +114,7 @@ def eligibility_list():
     sort = sort if sort in services.SORTS else "name"
     indicators = services.title_indicators(filters.title)
     # Readers know the indicators by name; the code stays in a tooltip and in the query string.
-    indicator_names = {i.code: i.label(str(get_locale())) for i in indicators}
-    missing_choices = list(indicator_names.items())
+    missing_choices = [(i.code, i.label(str(get_locale()))) for i in indicators]
     missing = request.args.get("missing", "")
     filters.missing = missing if services.INDICATOR_CODE.match(missing) else None
     rows = db.paginate(
@@ -145,7 +144,11 @@ def eligibility_list():
         roots=roots,
         sort=sort,
         missing_choices=missing_choices,
-        indicator_names=indicator_names,
+        # The rows' own versions name what they miss, even an indicator the active version dropped.
+        indicator_names=services.indicator_names(
+            filters.title, str(get_locale()), {r.criteria_set_id for r in rows.items}
+        ),
+        indicator_label=services.indicator_label,
         args=args,
         sort_names=SORT_NAMES,
         # What the listed results rest on that no text supports (the rows' criteria-set versions): one query.

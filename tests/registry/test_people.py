@@ -272,3 +272,42 @@ def test_editing_a_household_refuses_a_duplicate_number(app_ctx, client, people)
     assert client.post(url, data={"csrf_token": token, "code": "1A", "address": "Tổ 3"}).status_code == 302
     db.session.expire_all()
     assert db.session.get(Household, first.id).code == "1A"
+
+
+def test_a_household_is_named_by_its_head_its_code_only_a_field_of_its_own_page(app_ctx, client):
+    """People know a household by its head (chủ hộ) and village, not by the registry's code: the village's list,
+    a member's page and the titles' names say "Hộ Nguyễn Văn Hộ"; the code is a labelled field of the household's
+    own page, for the clerk."""
+    from lms.titles import recognition
+    from lms.titles import services as title_services
+    from lms.titles.models import SubjectType
+
+    village = make_village(unit_by_code("23293"), "HN-V1", "Thôn Hà Nam")
+    household = make_household(village, "ZX-0042", "Nguyễn Văn Hộ", "Trần Thị Vợ")
+    empty = make_household(village, "ZX-0043")
+    leader = make_user(Role.COMMUNE_LEADER, unit_by_code("23293"))
+    db.session.commit()
+    login(client, leader)
+    listing = client.get(f"/registry/units/{village.id}").get_data(as_text=True)
+    listed = listing[listing.index('id="households"') :]
+    assert "Hộ Nguyễn Văn Hộ" in listed
+    assert "ZX-0042" not in listed
+    assert "ZX-0043" not in listed
+    assert "Hộ chưa có thành viên" in listed
+    member = household.members[1]
+    page = client.get(f"/registry/persons/{member.id}").get_data(as_text=True)
+    assert "Hộ Nguyễn Văn Hộ" in page
+    assert "ZX-0042" not in page
+    own = client.get(f"/registry/households/{household.id}").get_data(as_text=True)
+    assert "<h1" in own
+    assert "Hộ Nguyễn Văn Hộ" in own[own.index("<h1") : own.index("</h1>")]
+    assert "ZX-0042" not in own[: own.index('id="household-fields"')]  # not in the page's title or heading
+    assert 'id="household-code">ZX-0042<' in own
+    # The titles' names of a household: by its head and village; a household with no member by its labelled number.
+    subjects = recognition.subjects(SubjectType.HOUSEHOLD, [household.id, empty.id])
+    assert subjects[household.id].name == "Hộ Nguyễn Văn Hộ (Thôn Hà Nam)"
+    assert subjects[empty.id].name == "Hộ số ZX-0043 (Thôn Hà Nam)"
+    labels = title_services.subject_labels([(SubjectType.HOUSEHOLD, household.id)])
+    label = labels[(SubjectType.HOUSEHOLD, household.id)]
+    assert "ZX-0042" not in f"{label.name} {label.detail}"
+    assert label.name == "Hộ Nguyễn Văn Hộ"

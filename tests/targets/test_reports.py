@@ -175,3 +175,32 @@ def test_a_village_reads_its_denominators_in_its_own_words():
     text = "Hội Khuyến học cấp xã có hội viên trong năm"
     assert denominator_words(text, village) == text
     assert denominator_words("Các tổ chức trên địa bàn xã", village) == "Các tổ chức trên địa bàn tổ dân phố"
+
+
+def test_a_review_asked_from_a_month_reports_that_month_s_year(app, client):
+    """A month on screen stands for its year: the 2021–2025 review from 01/2025, 06/2025 or 12/2025 reports 2025
+    (not 2024, the last year ended by that day); from a month of 2026 it still stops at 2025. The 2021–2030 review
+    from a month of 2026 reports 2026, by year."""
+    data = build_province(1)
+    value(data.family, data.province, 70, 100, period_end=date(2026, 12, 31))
+    for month in (date(2025, 1, 31), date(2025, 6, 30), date(2025, 12, 31), date(2026, 1, 31), date(2026, 12, 31)):
+        value(data.family, data.province, 72, 100, period_end=month, kind="month")
+    leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    base = f"/targets/units/{data.province.id}/report.xlsx?plan={data.plan.id}&structure=current&basis=official"
+
+    def period(report: str, month: str) -> tuple[list[str], list]:
+        response = client.get(f"{base}&report={report}&kind=month&period={month}")
+        assert response.status_code == 200
+        book = load_workbook(io.BytesIO(response.data))
+        said = [row[0] for row in _rows(book["Chỉ tiêu"]) if str(row[0]).startswith("Kỳ báo cáo")]
+        return said, [row[0] for row in _rows(book["Theo năm"])[1:] if isinstance(row[0], int)]
+
+    for month in ("2025-01-31", "2025-06-30", "2025-12-31", "2026-01-31", "2026-12-31"):
+        said, years = period("review2025", month)
+        assert said == ["Kỳ báo cáo: năm 2025 (đến ngày 31/12/2025)"], month
+        assert years[-1] == 2025, month
+    said, years = period("review2030", "2026-01-31")
+    assert said[0].startswith("Kỳ báo cáo: năm 2026"), said
+    assert years[-1] == 2026

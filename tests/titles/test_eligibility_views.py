@@ -13,10 +13,10 @@ from lms.auth.models import Role
 from lms.core.models import EvidenceFile
 from lms.extensions import db
 from lms.registry.models import Organisation, OrganisationMember
-from lms.titles import services
+from lms.titles import criteria, services
 from lms.titles.models import Assessment
 from tests.conftest import choose_language, login, make_household, make_user, make_village, unit_by_code
-from tests.titles.elig_helpers import citizen_criteria, eligibility, family_criteria
+from tests.titles.elig_helpers import CITIZEN_TOML, citizen_criteria, eligibility, family_criteria
 
 
 @pytest.fixture
@@ -275,3 +275,50 @@ def test_the_explanation_reads_the_score_against_the_pass_mark(world, client):
     eligible = client.get(f"/titles/eligibility/{world['rows']['an'].id}").get_data(as_text=True)
     assert "cần đạt 20 điểm" in eligible
     assert "còn thiếu" not in eligible[eligible.index('id="result"') : eligible.index('id="indicators"')]
+
+
+def test_indicators_are_named_never_by_their_code(world, client):
+    """A leader reads what is lacking by the indicators' names, never "C3" or "CX2": on the explanation (its
+    headings, and an indicator met because a stricter one is), and on the list's "Missing" even for an indicator
+    the row's own version had and the active version dropped."""
+    _leader(world, client)
+    row = world["rows"]["cuong"]
+    row.breakdown = [
+        {
+            "indicator": "C3",
+            "value": 1,
+            "points": 10,
+            "max": 10,
+            "source": {"kind": "implied", "by": "C_2", "was": {"kind": "none"}},
+            "missing": None,
+        },
+        {
+            "indicator": "CX2",
+            "value": 10,
+            "points": 0,
+            "max": 10,
+            "source": {"kind": "assessment", "by": "evaluator", "evidence": None},
+            "missing": {"code": "assessed_below", "value": 10, "at_least": 50},
+        },
+    ]
+    # A new version of the criteria that drops "CX2": the row was judged under the first.
+    dropped = CITIZEN_TOML.format(status="official").split('[[indicators]]\ncode = "CX2"')[0]
+    criteria.load_criteria(dropped.encode(), filename="test-citizen.toml")
+    db.session.commit()
+    html = client.get(f"/titles/eligibility/{row.id}").get_data(as_text=True)
+    headings = re.findall(r'<span class="fw-semibold">([^<]*)</span>', html)
+    assert {"Có minh chứng", "Tỉ lệ"} <= set(headings), headings
+    assert not [h for h in headings if re.search(r"\b(C3|CX2|C_2)\b", h)], headings
+    choose_language(client, "en", "/")
+    english = client.get(f"/titles/eligibility/{row.id}").get_data(as_text=True)
+    assert "implied by “Self-learning”" in english
+    assert "C_2" not in english.split('id="indicators"')[1].replace('data-code="C_2"', "").split("</ul>")[0]
+    choose_language(client, "vi", "/")
+    listing = client.get(f"/titles/eligibility?unit_id={world['commune_a'].id}&title=citizen&year=2026")
+    missing = [
+        re.sub(r"<[^>]*>", "", line) for line in listing.get_data(as_text=True).splitlines() if "Còn thiếu:" in line
+    ]
+    text = " ".join(missing)
+    assert "Tỉ lệ" in text, missing
+    assert "Có minh chứng" in text, missing
+    assert not re.search(r"\b(C3|CX2|C_2)\b", text), missing
