@@ -15,9 +15,9 @@ of per-person metrics (every metric any active set uses: conditional aggregates)
    numbers, see :mod:`lms.titles.explain`) — in memory, without a database call per subject, and once per
    distinct combination of inputs (most persons share a few: no records, one class…).
    In a full evaluation of the persons and households (the bulk path, ADR 40 amended), the wide statement goes
-   into a temporary table instead: only one subject per digest of inputs to score comes to Python (and the few
+   into a temporary table instead: only one subject per combination of inputs to score comes to Python (and the few
    whose assessments or earlier recognitions Python reads), and one ``INSERT … SELECT`` and one ``UPDATE … FROM``
-   write every other subject from its digest's result, which never travels as rows.
+   write every other subject from its combination's result, which never travels as rows.
 3. One bulk insert (``COPY`` on PostgreSQL) and one bulk update write the difference; the rows of subjects gone are
    looked for (and deleted) only when the commune holds more rows than its current subjects have there. A second
    run writes nothing and leaves ``computed_at`` alone. Rows name their breakdown (``eligibility_breakdown``,
@@ -864,14 +864,15 @@ def _plan(commune: _Commune, definition: crit.CriteriaDefinition, metrics: _Metr
     return plan
 
 
-def _inputs_digest(prefix: str, plan: _Plan) -> ColumnElement[str]:
+def _inputs_digest(prefix: str, plan: _Plan, start: int = 1) -> ColumnElement[str]:
     """The digest of one subject's inputs computed in SQL: ``md5`` of the set's constants (``prefix``) and every
     column of the wide statement after ``subject_id`` as text (SQLite: the same function, registered on the
     connection by :func:`lms.extensions.configure_sqlite`). Measured values are digested as numbers with one
     decimal, so a metric read from ``title_person_metric`` (incremental) and from the temporary table (full)
-    digest alike; a NULL is ``~``."""
+    digest alike; a NULL is ``~``. ``start``: the first column digested (2: the inputs alone, without the
+    subject's village — what the scoring reads)."""
     text: ColumnElement[str] = literal(prefix, Text)
-    for column in plan.out[1:]:
+    for column in plan.out[start:]:
         value = func.round(column, 1) if column.key in plan.rounded else column
         text = text + literal("|", Text) + func.coalesce(sql_cast(value, Text), literal("~", Text))
     return sql_cast(func.md5(text), Text)
@@ -1863,8 +1864,8 @@ def _evaluate_title(
     failures: list[dict[str, Any]] = []
     failed_alike = 0  # subjects that failed with a representative of their inputs (bulk path), beyond it
     # The bulk path (a full evaluation of the persons or households): the wide statement goes into a temporary
-    # table instead of to Python; Python scores one representative of each inputs digest that needs scoring, and
-    # one INSERT … SELECT and one UPDATE … FROM write every plain subject from its digest's result. Only the
+    # table instead of to Python; Python scores one representative of each combination of inputs that needs scoring, and
+    # one INSERT … SELECT and one UPDATE … FROM write every plain subject from its combination's result. Only the
     # subjects Python reads more of (assessments, earlier recognitions) travel as rows.
     bulk = repairs is None and commune.scope is None and subject in _BULK_SUBJECTS
     wide: list[_Alike] = []  # each set's table and its scored digests
@@ -1896,7 +1897,7 @@ def _evaluate_title(
                 rows_here = result._here
             if result._frozen:
                 continue
-            # Bulk path: a plain subject to score is written with its digest's representative (``_n`` is set on
+            # Bulk path: a plain subject to score is written with its combination's representative (``_n`` is set on
             # the representative alone); ``_special`` ones are scored here one by one, as on the other path.
             plain = bulk and not result._special
             if plain and result._wanted and result._n is None:
@@ -1968,7 +1969,7 @@ def _evaluate_title(
                 if shared:
                     _remember(key, definition, scored, content)
             if plain:
-                in_bulk.scored[digest] = scored
+                in_bulk.scored[result._combo] = scored
                 in_bulk.new += result._n - result._stored
                 in_bulk.stored += result._stored
                 eligible += result._n * scored[1] - int(result._olds or 0)
@@ -2107,8 +2108,9 @@ def _changed(
     Returns the statement and the number of its input columns (``subject_id``, ``village_id`` included).
 
     ``bulk``: the statement a temporary table is made of (:func:`_evaluate_title`'s bulk path), unordered, with
-    ``_wanted`` (to score again) and ``_special`` (Python reads more than the SQL inputs: assessments, earlier
-    recognitions) as columns."""
+    ``_combo`` (the digest of what the scoring reads: the inputs without the subject's village, which the
+    ``_digest`` stored in the row also holds), ``_wanted`` (to score again) and ``_special`` (Python reads more
+    than the SQL inputs: assessments, earlier recognitions) as columns."""
     subject = TITLE_SUBJECT[title].value
     key = plan.subjects.c.subject_id
     stored = E.alias("st")
@@ -2135,7 +2137,13 @@ def _changed(
         olds += [stored.c[name].label(f"_old_{name}") for name in RESULT_FIELDS if name != "eligible"]
     taken = [before.subquery() for before in earlier]
     inner = (
-        select(*plan.out, _inputs_digest(prefix, plan).label("_digest"), *olds, *counts)
+        select(
+            *plan.out,
+            _inputs_digest(prefix, plan).label("_digest"),
+            *([_inputs_digest(prefix, plan, 2).label("_combo")] if bulk else []),
+            *olds,
+            *counts,
+        )
         .select_from(joins)
         .where(*[~select(t.c.subject_id).where(t.c.subject_id == key).exists() for t in taken])
         .subquery("w")
@@ -2220,7 +2228,8 @@ def _wide_table(n: int, stmt: Select[Any]) -> Table:
 
 def _representatives(table: Table) -> Select[Any]:
     """What the bulk path reads of a set's temporary table: the first row (the counts), the subjects Python reads
-    more of, and one subject per inputs digest to score (the lowest id) with ``_n``, the subjects of its digest
+    more of, and one subject per combination of inputs to score (the lowest id) with ``_n``, the subjects of its
+    combination
     to score, ``_olds``, how many of them were eligible, and ``_stored``, how many have a row."""
     t = table.c
     alike = (
@@ -2231,7 +2240,7 @@ def _representatives(table: Table) -> Select[Any]:
             func.sum(case((t._old_id.is_(None), 0), else_=1)).label("stored"),
         )
         .where(t._wanted, ~t._special)
-        .group_by(t._digest)
+        .group_by(t._combo)
         .subquery("alike")
     )
     return (
@@ -2245,7 +2254,7 @@ def _representatives(table: Table) -> Select[Any]:
 _SCORED = Table(
     "tmp_title_scored",
     MetaData(),
-    Column("digest", Text, primary_key=True),
+    Column("combo", Text, primary_key=True),
     Column("criteria_set_id", Integer),
     Column("eligible", Boolean),
     Column("score", Numeric(6, 2)),
@@ -2259,7 +2268,7 @@ _SCORED = Table(
 
 @dataclass
 class _Alike:
-    """One set's temporary table on the bulk path, the results of the digests scored, and how many plain subjects
+    """One set's temporary table on the bulk path, the results of the combinations scored, and how many plain subjects
     to score have no row yet (``new``: inserted) and a row (``stored``: updated)."""
 
     table: Table
@@ -2276,17 +2285,18 @@ def _write_alike(
     wide: list[_Alike],
     breakdown_ids: dict[str, int],
 ) -> int:
-    """The bulk path's writes: each scored digest's result into a temporary table, then every plain subject to
-    score of each set's table inserted (no row yet) or updated from its digest's result, in one statement each;
+    """The bulk path's writes: each scored combination's result into a temporary table, then every plain subject
+    to score of each set's table inserted (no row yet) or updated from its combination's result, in one statement
+    each;
     the temporary tables dropped. Returns the number of rows written."""
     connection = db.session.connection()
     results = [
         {
-            "digest": digest,
+            "combo": combo,
             **dict(zip(_SCORED_FIELDS, (*result[:5], breakdown_ids[result[5]], result[6]), strict=True)),
         }
         for alike in wide
-        for digest, result in alike.scored.items()
+        for combo, result in alike.scored.items()
     ]
     written = 0
     if results:
@@ -2295,7 +2305,7 @@ def _write_alike(
         db.session.execute(insert(_SCORED), results)
         for one in wide:
             t = one.table.c
-            alike = (t._wanted, ~t._special, s.digest == t._digest)
+            alike = (t._wanted, ~t._special, s.combo == t._combo)
             rows = select(
                 literal(subject, E.c.subject_type.type),
                 t.subject_id,
