@@ -2302,7 +2302,7 @@ def _write_alike(
     if results:
         s = _SCORED.c
         _SCORED.create(connection)
-        db.session.execute(insert(_SCORED), results)
+        copy_rows(_SCORED, results)  # a COPY on PostgreSQL: a large commune scores thousands of combinations
         for one in wide:
             t = one.table.c
             alike = (t._wanted, ~t._special, s.combo == t._combo)
