@@ -178,6 +178,27 @@ def test_certificate_pdf_is_vietnamese_and_its_qr_leads_to_the_verification_page
     assert _audits("certificate.download") == 1
 
 
+def test_the_holder_downloads_their_certificate_from_my_training_and_no_one_else_s(client, certified):
+    """An association officer holds no class permission: their own certificate still opens from My training."""
+    centre, course_class, certificate, _ = certified
+    holder = make_user(Role.ASSOCIATION_OFFICER, centre.commune, "holder-23293@example.vn")
+    holder.person_id = certificate.person_id
+    other = make_user(Role.ASSOCIATION_OFFICER, centre.commune, "other-23293@example.vn")
+    other.person_id = centre.learners[1].id
+    db.session.commit()
+    login(client, holder)
+    page = client.get("/courses/it/me").get_data(as_text=True)
+    link = f'href="/courses/certificates/{certificate.code}.pdf"'
+    assert link in page
+    response = client.get(f"/courses/certificates/{certificate.code}.pdf")
+    assert response.status_code == 200
+    assert LEARNER in _pdf_text(response.get_data())
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/courses/it/me")})
+    login(client, other)
+    assert link not in client.get("/courses/it/me").get_data(as_text=True)
+    assert client.get(f"/courses/certificates/{certificate.code}.pdf").status_code == 404
+
+
 def test_a_revoked_certificate_cannot_be_downloaded(client, certified):
     centre, course_class, certificate, manager = certified
     session = db.session.scalar(select(ClassSession).where(ClassSession.class_id == course_class.id).limit(1))
