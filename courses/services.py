@@ -238,6 +238,82 @@ def create_class(
     return course_class
 
 
+def update_class(
+    course_class: CourseClass,
+    *,
+    name: str,
+    capacity: int,
+    starts_on: date,
+    ends_on: date,
+    room: Room | None,
+    instructors: Iterable[Person],
+) -> list[int]:
+    """Correct a class after it was created: its name, usual room, seats, dates and instructors. Its course and
+    target group stay (its completion rule and its enrolments rest on them). Fewer seats than learners already
+    seated, or dates that leave a scheduled session outside, are refused with what to do. More seats move the
+    waiting list up in its order; returns the ids of the people who took a seat."""
+    if ends_on < starts_on:
+        raise CourseError(_("the class must end on or after the day it starts"), "ends_on")
+    if room is not None and room.clc_id != course_class.clc_id:
+        raise CourseError(_("the room belongs to another centre"), "room_id")
+    # Lock the class row, as enrol() does, so a seat cannot be given twice while the capacity changes.
+    db.session.execute(select(CourseClass.id).where(CourseClass.id == course_class.id).with_for_update())
+    seated = len(_enrolled_ids(course_class))
+    if capacity < max(seated, 1):
+        raise CourseError(
+            _(
+                "%(n)s learners already hold a seat: keep at least %(n)s seats, or withdraw learners first",
+                n=seated,
+            ),
+            "capacity",
+        )
+    outside = db.session.scalars(
+        select(ClassSession.starts_at)
+        .where(
+            ClassSession.class_id == course_class.id,
+            ClassSession.status == SessionStatus.SCHEDULED,
+            or_(
+                ClassSession.starts_at < datetime.combine(starts_on, datetime.min.time()),
+                ClassSession.starts_at >= datetime.combine(ends_on + timedelta(days=1), datetime.min.time()),
+            ),
+        )
+        .order_by(ClassSession.starts_at)
+    ).all()
+    if outside:
+        raise CourseError(
+            _(
+                "%(n)s scheduled sessions fall outside these dates (the first on %(day)s): "
+                "move or cancel them first, or keep the dates",
+                n=len(outside),
+                day=f"{outside[0]:%d/%m/%Y}",
+            ),
+            "starts_on" if outside[0].date() < starts_on else "ends_on",
+        )
+    course_class.name, course_class.room = name, room
+    course_class.starts_on, course_class.ends_on = starts_on, ends_on
+    course_class.capacity = capacity
+    wanted = [p.id for p in instructors]
+    if sorted(wanted) != sorted(_instructor_ids(course_class)):
+        set_instructors(course_class, [(person_id, InstructorRole.INSTRUCTOR.value) for person_id in wanted])
+    promoted: list[int] = []
+    free = capacity - seated
+    if free > 0:
+        waiting = db.session.scalars(
+            select(Enrolment)
+            .where(Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.WAITLISTED)
+            .order_by(Enrolment.enrolled_at, Enrolment.id)
+            .limit(free)
+        ).all()
+        for enrolment in waiting:
+            enrolment.status = EnrolmentStatus.ENROLLED.value
+            promoted.append(enrolment.person_id)
+    audit("class.update", course_class, capacity=capacity, promoted=promoted)
+    if promoted:
+        mark_dirty(course_class.id)
+    db.session.flush()
+    return promoted
+
+
 def set_instructors(course_class: CourseClass, people: Sequence[tuple[int, str]]) -> None:
     """Replace the class's instructors with ``(person_id, role)`` pairs."""
     db.session.execute(delete(class_instructor).where(class_instructor.c.class_id == course_class.id))
