@@ -304,8 +304,9 @@ def update_class(
             .order_by(Enrolment.enrolled_at, Enrolment.id)
             .limit(free)
         ).all()
+        seated_at = utcnow()  # as in withdraw(): the seat, and the sessions that count, start now
         for enrolment in waiting:
-            enrolment.status = EnrolmentStatus.ENROLLED.value
+            enrolment.status, enrolment.enrolled_at = EnrolmentStatus.ENROLLED.value, seated_at
             promoted.append(enrolment.person_id)
     audit("class.update", course_class, capacity=capacity, promoted=promoted)
     if promoted:
@@ -824,7 +825,8 @@ def withdraw(course_class: CourseClass, person_id: int) -> int | None:
             .limit(1)
         )
         if waiting is not None:
-            waiting.status = EnrolmentStatus.ENROLLED.value
+            # The seat is theirs from now: sessions held while they waited do not count against them (ADR 5).
+            waiting.status, waiting.enrolled_at = EnrolmentStatus.ENROLLED.value, utcnow()
             promoted = waiting.person_id
     audit("class.withdraw", course_class, person_id=person_id, promoted=promoted)
     mark_dirty(course_class.id)

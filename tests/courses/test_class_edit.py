@@ -77,6 +77,16 @@ def test_more_seats_move_the_waiting_list_up_in_order_and_the_instructor_changes
     statuses = _statuses(course_class)
     learners = [p.id for p in centre.learners[:5]]
     assert [statuses[p] for p in learners] == ["enrolled"] * 4 + ["waitlisted"]
+    seated_at = dict(
+        iter(
+            db.session.execute(
+                select(Enrolment.person_id, Enrolment.enrolled_at).where(Enrolment.class_id == course_class.id)
+            ).tuples()
+        )
+    )
+    # Their seat, and the sessions that count for them, start at the change (tests/courses/test_late_enrolment.py).
+    assert seated_at[learners[2]] > seated_at[learners[4]]
+    assert seated_at[learners[3]] > seated_at[learners[4]]
     after = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "2 người trong danh sách chờ đã có chỗ" in after
 
