@@ -545,6 +545,56 @@ def cancel(session: ClassSession, reason: str = "") -> None:
     db.session.flush()
 
 
+@dataclass
+class CancelPreview:
+    """What cancelling a session would do: its marks stop counting, certificates go, completions come (STYLE 13)."""
+
+    marks: int
+    revoked: list[tuple[str, str]]  # (learner, certificate code)
+    completing: list[str]
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return bool(self.marks or self.revoked or self.completing)
+
+
+def preview_cancel(session: ClassSession) -> CancelPreview:
+    """Ask the completion rule what the class would be without this session, inside a savepoint rolled back."""
+    marks = (
+        db.session.scalar(select(func.count()).select_from(Attendance).where(Attendance.session_id == session.id)) or 0
+    )
+    as_of = local_now()
+    before = completed_learners(session.class_id, as_of=as_of)
+    savepoint = db.session.begin_nested()
+    try:
+        db.session.execute(
+            update(ClassSession)
+            .where(ClassSession.id == session.id)
+            .values(status=SessionStatus.CANCELLED.value)
+            .execution_options(synchronize_session=False)
+        )
+        after = completed_learners(session.class_id, as_of=as_of)
+    finally:
+        savepoint.rollback()
+    valid = db.session.execute(
+        select(Certificate.person_id, Certificate.code).where(
+            Certificate.class_id == session.class_id, Certificate.revoked_at.is_(None)
+        )
+    ).all()
+    names = {**_names([p for p, _code in valid if p not in after]), **_names([p for p in after if p not in before])}
+    return CancelPreview(
+        marks=marks,
+        revoked=sorted((names[p], code) for p, code in valid if p not in after),
+        completing=sorted(names[p] for p in after if p not in before),
+    )
+
+
+def _names(person_ids: Sequence[int]) -> dict[int, str]:
+    if not person_ids:
+        return {}
+    return dict(iter(db.session.execute(select(Person.id, Person.full_name).where(Person.id.in_(person_ids))).tuples()))
+
+
 def timetable(*, clc_ids: Sequence[int], week_of: date) -> list[ClassSession]:
     """The scheduled and cancelled sessions of the given centres in the week (Monday–Sunday) of ``week_of``."""
     monday = week_of - timedelta(days=week_of.weekday())

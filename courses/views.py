@@ -820,6 +820,7 @@ def _render_session(
     move: RescheduleForm | None = None,
     cancel: CancelForm | None = None,
     conflicts: list | None = None,
+    cancel_preview: services.CancelPreview | None = None,
 ):
     course_class = session.course_class
     commune = _commune(course_class)
@@ -836,6 +837,7 @@ def _render_session(
         can_record=can(current_user, RECORD, commune),
         move=move or _reschedule_form(session, rooms),
         cancel=cancel or CancelForm(prefix="cancel", formdata=None),
+        cancel_preview=cancel_preview,
         conflicts=conflicts or [],
         mark_conflicts=queries.mark_conflicts(session),
         now=services.local_now(),
@@ -888,6 +890,12 @@ def cancel_session(session_id: int):
         flash(_("This session was already cancelled."), "info")
         return redirect(url_for("courses.session", session_id=session.id))
     if form.validate_on_submit():
+        if request.form.get("confirmed") != "1":
+            # A session already held (its marks, the certificates resting on them): look before it goes.
+            consequences = services.preview_cancel(session)
+            if consequences.needs_confirmation:
+                db.session.refresh(session)
+                return _render_session(session, cancel=form, cancel_preview=consequences)
         services.cancel(session, (form.reason.data or "").strip())
         db.session.commit()
         flash(_("Session cancelled."), "success")
