@@ -518,6 +518,21 @@ def reschedule(session: ClassSession, starts_at: datetime, ends_at: datetime, *,
         raise CourseError(_("a cancelled session cannot be moved"), "status")
     if ends_at <= starts_at:
         raise CourseError(_("a session must end after it starts"), "ends_at")
+    if starts_at > local_now():
+        # A roll call says the session was held: moved to a day not yet come, its marks would stand for a session
+        # that has not taken place, and the class would stop being complete (its certificates revoked).
+        marks = db.session.scalar(
+            select(func.count()).select_from(Attendance).where(Attendance.session_id == session.id)
+        )
+        if marks:
+            raise CourseError(
+                _(
+                    "this session already has %(n)s attendance marks: it was held and cannot be moved to a day "
+                    "not yet come; schedule a new session instead",
+                    n=marks,
+                ),
+                "starts_at",
+            )
     course_class = session.course_class
     try:
         check_within_class(course_class, [(starts_at, ends_at)])
