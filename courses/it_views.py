@@ -324,6 +324,7 @@ def it_person(person_id: int):
         open_classes=[],
         enrol_form=None,
         may_record=can(current_user, VERIFY, person.unit),
+        may_view_classes=can(current_user, Permission.COURSES_VIEW, person.unit),
         **_training_context(person),
     )
 

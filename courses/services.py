@@ -238,6 +238,83 @@ def create_class(
     return course_class
 
 
+def update_class(
+    course_class: CourseClass,
+    *,
+    name: str,
+    capacity: int,
+    starts_on: date,
+    ends_on: date,
+    room: Room | None,
+    instructors: Iterable[Person],
+) -> list[int]:
+    """Correct a class after it was created: its name, usual room, seats, dates and instructors. Its course and
+    target group stay (its completion rule and its enrolments rest on them). Fewer seats than learners already
+    seated, or dates that leave a scheduled session outside, are refused with what to do. More seats move the
+    waiting list up in its order; returns the ids of the people who took a seat."""
+    if ends_on < starts_on:
+        raise CourseError(_("the class must end on or after the day it starts"), "ends_on")
+    if room is not None and room.clc_id != course_class.clc_id:
+        raise CourseError(_("the room belongs to another centre"), "room_id")
+    # Lock the class row, as enrol() does, so a seat cannot be given twice while the capacity changes.
+    db.session.execute(select(CourseClass.id).where(CourseClass.id == course_class.id).with_for_update())
+    seated = len(_enrolled_ids(course_class))
+    if capacity < max(seated, 1):
+        raise CourseError(
+            _(
+                "%(n)s learners already hold a seat: keep at least %(n)s seats, or withdraw learners first",
+                n=seated,
+            ),
+            "capacity",
+        )
+    outside = db.session.scalars(
+        select(ClassSession.starts_at)
+        .where(
+            ClassSession.class_id == course_class.id,
+            ClassSession.status == SessionStatus.SCHEDULED,
+            or_(
+                ClassSession.starts_at < datetime.combine(starts_on, datetime.min.time()),
+                ClassSession.starts_at >= datetime.combine(ends_on + timedelta(days=1), datetime.min.time()),
+            ),
+        )
+        .order_by(ClassSession.starts_at)
+    ).all()
+    if outside:
+        raise CourseError(
+            _(
+                "%(n)s scheduled sessions fall outside these dates (the first on %(day)s): "
+                "move or cancel them first, or keep the dates",
+                n=len(outside),
+                day=f"{outside[0]:%d/%m/%Y}",
+            ),
+            "starts_on" if outside[0].date() < starts_on else "ends_on",
+        )
+    course_class.name, course_class.room = name, room
+    course_class.starts_on, course_class.ends_on = starts_on, ends_on
+    course_class.capacity = capacity
+    wanted = [p.id for p in instructors]
+    if sorted(wanted) != sorted(_instructor_ids(course_class)):
+        set_instructors(course_class, [(person_id, InstructorRole.INSTRUCTOR.value) for person_id in wanted])
+    promoted: list[int] = []
+    free = capacity - seated
+    if free > 0:
+        waiting = db.session.scalars(
+            select(Enrolment)
+            .where(Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.WAITLISTED)
+            .order_by(Enrolment.enrolled_at, Enrolment.id)
+            .limit(free)
+        ).all()
+        seated_at = utcnow()  # as in withdraw(): the seat, and the sessions that count, start now
+        for enrolment in waiting:
+            enrolment.status, enrolment.enrolled_at = EnrolmentStatus.ENROLLED.value, seated_at
+            promoted.append(enrolment.person_id)
+    audit("class.update", course_class, capacity=capacity, promoted=promoted)
+    if promoted:
+        mark_dirty(course_class.id)
+    db.session.flush()
+    return promoted
+
+
 def set_instructors(course_class: CourseClass, people: Sequence[tuple[int, str]]) -> None:
     """Replace the class's instructors with ``(person_id, role)`` pairs."""
     db.session.execute(delete(class_instructor).where(class_instructor.c.class_id == course_class.id))
@@ -441,6 +518,21 @@ def reschedule(session: ClassSession, starts_at: datetime, ends_at: datetime, *,
         raise CourseError(_("a cancelled session cannot be moved"), "status")
     if ends_at <= starts_at:
         raise CourseError(_("a session must end after it starts"), "ends_at")
+    if starts_at > local_now():
+        # A roll call says the session was held: moved to a day not yet come, its marks would stand for a session
+        # that has not taken place, and the class would stop being complete (its certificates revoked).
+        marks = db.session.scalar(
+            select(func.count()).select_from(Attendance).where(Attendance.session_id == session.id)
+        )
+        if marks:
+            raise CourseError(
+                _(
+                    "this session already has %(n)s attendance marks: it was held and cannot be moved to a day "
+                    "not yet come; schedule a new session instead",
+                    n=marks,
+                ),
+                "starts_at",
+            )
     course_class = session.course_class
     try:
         check_within_class(course_class, [(starts_at, ends_at)])
@@ -466,6 +558,56 @@ def cancel(session: ClassSession, reason: str = "") -> None:
     audit("session.cancel", session, reason=reason)
     mark_dirty(session.class_id)
     db.session.flush()
+
+
+@dataclass
+class CancelPreview:
+    """What cancelling a session would do: its marks stop counting, certificates go, completions come (STYLE 13)."""
+
+    marks: int
+    revoked: list[tuple[str, str]]  # (learner, certificate code)
+    completing: list[str]
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return bool(self.marks or self.revoked or self.completing)
+
+
+def preview_cancel(session: ClassSession) -> CancelPreview:
+    """Ask the completion rule what the class would be without this session, inside a savepoint rolled back."""
+    marks = (
+        db.session.scalar(select(func.count()).select_from(Attendance).where(Attendance.session_id == session.id)) or 0
+    )
+    as_of = local_now()
+    before = completed_learners(session.class_id, as_of=as_of)
+    savepoint = db.session.begin_nested()
+    try:
+        db.session.execute(
+            update(ClassSession)
+            .where(ClassSession.id == session.id)
+            .values(status=SessionStatus.CANCELLED.value)
+            .execution_options(synchronize_session=False)
+        )
+        after = completed_learners(session.class_id, as_of=as_of)
+    finally:
+        savepoint.rollback()
+    valid = db.session.execute(
+        select(Certificate.person_id, Certificate.code).where(
+            Certificate.class_id == session.class_id, Certificate.revoked_at.is_(None)
+        )
+    ).all()
+    names = {**_names([p for p, _code in valid if p not in after]), **_names([p for p in after if p not in before])}
+    return CancelPreview(
+        marks=marks,
+        revoked=sorted((names[p], code) for p, code in valid if p not in after),
+        completing=sorted(names[p] for p in after if p not in before),
+    )
+
+
+def _names(person_ids: Sequence[int]) -> dict[int, str]:
+    if not person_ids:
+        return {}
+    return dict(iter(db.session.execute(select(Person.id, Person.full_name).where(Person.id.in_(person_ids))).tuples()))
 
 
 def timetable(*, clc_ids: Sequence[int], week_of: date) -> list[ClassSession]:
@@ -748,7 +890,8 @@ def withdraw(course_class: CourseClass, person_id: int) -> int | None:
             .limit(1)
         )
         if waiting is not None:
-            waiting.status = EnrolmentStatus.ENROLLED.value
+            # The seat is theirs from now: sessions held while they waited do not count against them (ADR 5).
+            waiting.status, waiting.enrolled_at = EnrolmentStatus.ENROLLED.value, utcnow()
             promoted = waiting.person_id
     audit("class.withdraw", course_class, person_id=person_id, promoted=promoted)
     mark_dirty(course_class.id)

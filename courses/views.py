@@ -363,6 +363,71 @@ def new_class():
     )
 
 
+@bp.route("/classes/<int:class_id>/edit", methods=["GET", "POST"])
+@permission_required(MANAGE)
+def edit_class(class_id: int):
+    """Correct a class: name, usual room, seats, dates, instructors (its course and target group stay)."""
+    course_class = services.get_class(class_id, current_user, MANAGE)
+    if course_class is None:
+        abort(404)
+    commune = _commune(course_class)
+    rooms = queries.rooms_of(course_class.clc_id)
+    form = ClassForm()
+    del form.course
+    del form.target_group
+    form.room.choices = _room_choices(rooms, course_class)
+    if request.method == "GET":
+        form.name.data, form.capacity.data = course_class.name, course_class.capacity
+        form.starts_on.data, form.ends_on.data = course_class.starts_on, course_class.ends_on
+        form.room.data = course_class.room_id or 0
+        form.instructors.data = [p.id for p in course_class.instructors]
+    if form.validate_on_submit():
+        instructors = queries.people_in_commune(commune, form.instructors.data)
+        if len(instructors) != len(form.instructors.data):
+            form.instructors.errors.append(_("Choose people who live in the commune."))
+        else:
+            try:
+                promoted = services.update_class(
+                    course_class,
+                    name=form.name.data or "",
+                    capacity=form.capacity.data or 0,
+                    starts_on=form.starts_on.data,
+                    ends_on=form.ends_on.data,
+                    room=_room(rooms, form.room.data),
+                    instructors=instructors,
+                )
+            except services.CourseError as exc:
+                db.session.rollback()
+                _refuse(form, exc, CLASS_FIELDS)
+            else:
+                db.session.commit()
+                flash(_("Class %(name)s saved.", name=course_class.name), "success")
+                if promoted:
+                    flash(
+                        _(
+                            "%(n)s people from the waiting list took the new seats: %(names)s.",
+                            n=len(promoted),
+                            names=", ".join(queries.names_of(promoted)[p] for p in promoted),
+                        ),
+                        "info",
+                    )
+                return redirect(url_for("courses.course_class", class_id=course_class.id))
+    find = request.args.get("find", "").strip()
+    chosen = queries.people_choices(commune, only_ids=form.instructors.data, limit=100) if form.instructors.data else []
+    suggestions = queries.people_choices(commune, query=find, limit=20)
+    return render_template(
+        "courses/class_form.html",
+        form=form,
+        clc=course_class.clc,
+        clcs=[course_class.clc],
+        courses=[course_class.course],
+        course_class=course_class,
+        chosen=chosen,
+        suggestions=suggestions,
+        find=find,
+    )
+
+
 def _unbound(submitted: bool) -> dict[str, Any]:
     """Form arguments: bound to the request when it submitted this form, else empty (the page's other forms)."""
     return {} if submitted else {"formdata": None}
@@ -755,6 +820,7 @@ def _render_session(
     move: RescheduleForm | None = None,
     cancel: CancelForm | None = None,
     conflicts: list | None = None,
+    cancel_preview: services.CancelPreview | None = None,
 ):
     course_class = session.course_class
     commune = _commune(course_class)
@@ -771,6 +837,7 @@ def _render_session(
         can_record=can(current_user, RECORD, commune),
         move=move or _reschedule_form(session, rooms),
         cancel=cancel or CancelForm(prefix="cancel", formdata=None),
+        cancel_preview=cancel_preview,
         conflicts=conflicts or [],
         mark_conflicts=queries.mark_conflicts(session),
         now=services.local_now(),
@@ -823,6 +890,12 @@ def cancel_session(session_id: int):
         flash(_("This session was already cancelled."), "info")
         return redirect(url_for("courses.session", session_id=session.id))
     if form.validate_on_submit():
+        if request.form.get("confirmed") != "1":
+            # A session already held (its marks, the certificates resting on them): look before it goes.
+            consequences = services.preview_cancel(session)
+            if consequences.needs_confirmation:
+                db.session.refresh(session)
+                return _render_session(session, cancel=form, cancel_preview=consequences)
         services.cancel(session, (form.reason.data or "").strip())
         db.session.commit()
         flash(_("Session cancelled."), "success")

@@ -38,6 +38,14 @@ def _mondays(course_class, count=4, start=time(19), end=time(21)):
     )
 
 
+def _mondays_of(course_class):
+    return list(
+        db.session.scalars(
+            select(ClassSession).where(ClassSession.class_id == course_class.id).order_by(ClassSession.starts_at)
+        )
+    )
+
+
 def _mark(session, person, status):
     services.record_attendance(session, [Mark(person.id, status, MARKED)], user_id=None)
 
@@ -176,6 +184,52 @@ def test_certificate_pdf_is_vietnamese_and_its_qr_leads_to_the_verification_page
         assert expected in text, expected
     assert _decode_qr(content) == f"http://localhost/courses/verify/{certificate.code}"
     assert _audits("certificate.download") == 1
+
+
+def test_the_holder_downloads_their_certificate_from_my_training_and_no_one_else_s(client, certified):
+    """An association officer holds no class permission: their own certificate still opens from My training."""
+    centre, _course_class, certificate, _ = certified
+    holder = make_user(Role.ASSOCIATION_OFFICER, centre.commune, "holder-23293@example.vn")
+    holder.person_id = certificate.person_id
+    other = make_user(Role.ASSOCIATION_OFFICER, centre.commune, "other-23293@example.vn")
+    other.person_id = centre.learners[1].id
+    db.session.commit()
+    login(client, holder)
+    page = client.get("/courses/it/me").get_data(as_text=True)
+    link = f'href="/courses/certificates/{certificate.code}.pdf"'
+    assert link in page
+    response = client.get(f"/courses/certificates/{certificate.code}.pdf")
+    assert response.status_code == 200
+    assert LEARNER in _pdf_text(response.get_data())
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/courses/it/me")})
+    login(client, other)
+    assert link not in client.get("/courses/it/me").get_data(as_text=True)
+    assert client.get(f"/courses/certificates/{certificate.code}.pdf").status_code == 404
+
+
+def test_cancelling_a_held_session_shows_its_marks_and_the_certificates_it_revokes_first(client, certified):
+    """Three of four sessions attended is the 75 % the course asks; cancelling an attended one leaves two of three."""
+    centre, course_class, certificate, manager = certified
+    first, second, *_ = _mondays_of(course_class)
+    services.record_attendance(second, [Mark(centre.learners[0].id, "absent", datetime(2026, 3, 9, 22))], user_id=None)
+    services.recompute_class(course_class.id, as_of=AFTER)
+    db.session.commit()
+    login(client, manager)
+    url = f"/courses/sessions/{first.id}/cancel"
+    token = csrf_token(client, f"/courses/sessions/{first.id}")
+    look = client.post(url, data={"csrf_token": token, "cancel-reason": "Nhập nhầm buổi"})
+    assert look.status_code == 200
+    page = look.get_data(as_text=True)
+    assert "Buổi học này đã có 1 lượt điểm danh" in page
+    assert "Các giấy chứng nhận sau sẽ bị thu hồi" in page
+    assert f"{LEARNER} · {certificate.code}" in page
+    assert 'name="confirmed" value="1"' in page
+    db.session.expire_all()
+    assert first.status == "scheduled"  # nothing written before the confirmation
+    done = client.post(url, data={"csrf_token": token, "cancel-reason": "Nhập nhầm buổi", "confirmed": "1"})
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert first.status == "cancelled"
 
 
 def test_a_revoked_certificate_cannot_be_downloaded(client, certified):

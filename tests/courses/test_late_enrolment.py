@@ -167,3 +167,31 @@ def test_the_tally_is_two_statements_whatever_the_class_size(app_ctx, count_quer
         assert len(tally.held) == size
         counts.append(counter.count)
     assert counts == [2, 2]
+
+
+def test_a_learner_who_takes_a_seat_from_the_waiting_list_is_judged_from_that_day(app_ctx, monkeypatch):
+    """Waiting since 30/10, seated when someone withdrew (or when the class got more seats): the session held while
+    they had no seat, whose roll call did not name them, is not an absence of theirs."""
+    centre = make_centre()
+    course_class = make_class(
+        centre, capacity=1, starts_on=datetime(2026, 11, 1).date(), ends_on=datetime(2026, 11, 30).date()
+    )
+    first, second = services.schedule(
+        course_class,
+        [
+            (datetime(2026, 11, 3, 19), datetime(2026, 11, 3, 21)),
+            (datetime(2026, 11, 10, 19), datetime(2026, 11, 10, 21)),
+        ],
+    )
+    seated, waiting = centre.learners[:2]
+    services.enrol(course_class, [seated.id, waiting.id])
+    db.session.execute(update(Enrolment).where(Enrolment.class_id == course_class.id).values(enrolled_at=EARLY))
+    services.record_attendance(first, [Mark(seated.id, "present", ON_THE_THIRD)], user_id=None)
+    db.session.execute(update(Attendance).where(Attendance.session_id == first.id).values(received_at=ON_THE_THIRD))
+    monkeypatch.setattr(services, "utcnow", lambda: LATE)  # the withdrawal, and the seat, on 07/11
+    assert services.withdraw(course_class, seated.id) == waiting.id
+    monkeypatch.undo()
+    services.record_attendance(second, [Mark(waiting.id, "present", ON_THE_TENTH)], user_id=None)
+    tally = services.attendance_tally(course_class.id, AFTER)
+    assert (tally.held[waiting.id], tally.attended[waiting.id]) == (1, 1)
+    assert set(services.completed_learners(course_class.id, as_of=AFTER)) == {waiting.id}

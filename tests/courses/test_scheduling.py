@@ -9,6 +9,7 @@ import pytest
 from courses import services
 from courses.models import ClassSession, Holiday
 from courses.scheduling import Recurrence, ScheduleError, expand, overlaps
+from courses.services import Mark
 from lms.extensions import db
 from lms.registry.services import country
 from tests.courses.conftest import make_class
@@ -224,3 +225,16 @@ def test_a_province_holiday_applies_only_under_that_province(centre, app_ctx):
     assert date(2026, 3, 10) in services.holidays_for(centre.commune, date(2026, 3, 1), date(2026, 3, 31))
     elsewhere = unit_by_code("01", "province")  # Hà Nội
     assert date(2026, 3, 10) not in services.holidays_for(elsewhere, date(2026, 3, 1), date(2026, 3, 31))
+
+
+def test_a_held_session_with_marks_cannot_move_to_a_day_not_yet_come(centre):
+    """Its roll call says it took place: moved to next month, its marks would stand for a session still to come (and
+    the class would stop being complete). Correcting its day in the past stays possible."""
+    course_class = make_class(centre, starts_on=date(2026, 11, 1), ends_on=date(2027, 2, 28))
+    (held,) = services.schedule(course_class, [(datetime(2026, 11, 2, 19), datetime(2026, 11, 2, 21))])
+    services.enrol(course_class, [centre.learners[0].id])
+    services.record_attendance(held, [Mark(centre.learners[0].id, "present", datetime(2026, 11, 2, 13))], user_id=None)
+    with pytest.raises(services.CourseError, match="1 attendance marks"):
+        services.reschedule(held, datetime(2027, 1, 5, 19), datetime(2027, 1, 5, 21))
+    services.reschedule(held, datetime(2026, 11, 3, 19), datetime(2026, 11, 3, 21))
+    assert held.starts_at == datetime(2026, 11, 3, 19)

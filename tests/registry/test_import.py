@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import zipfile
@@ -898,6 +899,18 @@ def test_the_example_files_import_in_order(commune):
         assert all(counts["created"] for counts in job.summary.values()), (kind, job.summary)
     chair = db.session.scalars(select(AssociationMembership).where(AssociationMembership.role == "chair")).one()
     assert chair.person.full_name == "Nguyễn Văn Đức"
+
+
+def test_the_example_files_are_in_vietnamese_and_open_in_excel():
+    """A commune clerk opens the example in Excel and fills it in: Vietnamese headers and values, and a UTF-8 BOM
+    without which Excel shows "Nguyá»…n" for "Nguyễn"."""
+    for kind, layout in importer.LAYOUTS.items():
+        raw = (TEMPLATES / f"{kind}.csv").read_bytes()
+        assert raw.startswith(codecs.BOM_UTF8), kind
+        header, *rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+        assert header == [column.vi for column in layout.columns], kind
+        english = {"M", "F", "worker", "official", "pupil", "other", "agency", "commune", "school", "enterprise"}
+        assert not english & {value for row in rows for value in row}, kind
 
 
 def test_the_readme_documents_every_column():
