@@ -572,3 +572,20 @@ def test_the_proposal_list_prints_a_households_code_once(client, world):
     for household in world["households"][:2]:
         assert page.count(household.code) == 1, household.code
     assert "Hộ Nguyễn Văn Hộ0" in page
+
+
+def test_a_recorded_decision_offers_its_list_and_certificates_to_print(client, world):
+    """The approver's next step after recording a decision is printing what goes with it: the message links the
+    decision's list and certificates (not two menus away on the recognitions page)."""
+    row = _propose_and_decide(client, world)
+    page = client.get(f"/titles/recognitions/decide?{_context(world)}").get_data(as_text=True)
+    message = page[page.index("alert-success") :]
+    message = message[: message.index("</div>")]
+    assert "Đã công nhận 1 đối tượng theo quyết định số 12/QĐ-UBND." in message
+    link = re.search(r'<a class="alert-link" id="print-decision" href="([^"]+)">([^<]+)</a>', message)
+    assert link is not None, message
+    assert link.group(1) == f"/titles/recognitions/{row.id}/decision.pdf"
+    assert link.group(2) == "In danh sách kèm theo quyết định và các giấy công nhận (PDF)"
+    pdf = client.get(link.group(1))
+    assert pdf.status_code == 200
+    assert pdf.mimetype == "application/pdf"
