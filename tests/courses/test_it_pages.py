@@ -343,3 +343,34 @@ def test_a_class_attests_training_and_only_a_certificate_the_standard(app_ctx, c
     assert 'data-standard="basic" data-met="yes" data-attested="certificate"' in html
     assert "đạt, có chứng chỉ ứng dụng CNTT" in html
     assert 'id="standard-note"' not in html
+
+
+def test_the_figures_chooser_puts_the_current_commune_first_and_marks_the_merged_ones(app_ctx, client):
+    """A new commune's leader also holds (or is given) the communes merged into it in 2025: the chooser lists the
+    current commune first and marks each old one with its end date, not four look-alike names."""
+    from lms.auth.services import assign_role
+    from lms.registry.models import AdminUnit, UnitLevel
+
+    old = db.session.scalar(
+        select(AdminUnit)
+        .where(AdminUnit.level == UnitLevel.COMMUNE, AdminUnit.valid_to.is_not(None))
+        .order_by(AdminUnit.id)
+        .limit(1)
+    )
+    current = db.session.scalar(
+        select(AdminUnit)
+        .where(AdminUnit.level == UnitLevel.COMMUNE, AdminUnit.valid_to.is_(None))
+        .order_by(AdminUnit.id.desc())
+        .limit(1)
+    )
+    leader = make_user(Role.COMMUNE_LEADER, old, "leader-merged@example.vn")
+    assign_role(leader, Role.COMMUNE_LEADER, current)
+    db.session.commit()
+    login(client, leader)
+    html = client.get("/courses/it/figures").get_data(as_text=True)
+    assert html.index(current.full_name) < html.index(old.full_name)
+    item = html[html.index(old.full_name) :]
+    item = item[: item.index("</li>")]
+    assert f"đến {old.valid_to:%d/%m/%Y}" in item
+    item = html[html.index(current.full_name) :]
+    assert "unit-ended" not in item[: item.index("</li>")]
