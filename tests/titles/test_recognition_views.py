@@ -589,3 +589,17 @@ def test_a_recorded_decision_offers_its_list_and_certificates_to_print(client, w
     pdf = client.get(link.group(1))
     assert pdf.status_code == 200
     assert pdf.mimetype == "application/pdf"
+
+
+def test_the_recognitions_filter_marks_the_communes_merged_in_2025(client, world):
+    """The new Xã Đăk Hà's leader also sees the three communes merged into it: each is marked with its end date."""
+    from tests.conftest import make_user, unit_by_code
+
+    leader = make_user(Role.COMMUNE_LEADER, unit_by_code("23500"), "leader-dak-ha@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get("/titles/recognitions").get_data(as_text=True)
+    options = re.findall(r'<option value="\d+"[^>]*>([^<]+)</option>', html)
+    assert options[0] == "Xã Đăk Hà"
+    assert "Thị trấn Đăk Hà (đến 30/06/2025)" in options
+    assert all(o == "Xã Đăk Hà" or "(đến 30/06/2025)" in o for o in options), options
