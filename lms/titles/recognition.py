@@ -1248,14 +1248,21 @@ def _record_decision(
     return rows
 
 
-def reject(recognition_ids: Sequence[int], *, reason: str, user: Any) -> list[Recognition]:
-    """Refuse proposals, with the reason (shown to the commune that proposed them)."""
-    reason = reason.strip()
-    if not reason:
+def check_reject(recognition_ids: Sequence[int], *, reason: str, user: Any) -> list[Recognition]:
+    """What :func:`reject` would refuse, raised the same way, without changing anything (the page shows a rejection
+    for confirmation first: a subject not recognised is not proposed again that year). Returns the proposals."""
+    if not reason.strip():
         raise RecognitionError(_("Say why the proposal is rejected."), "reason")
     rows = _lock(recognition_ids, user)
     _check_transition(rows, RecognitionStatus.REJECTED, recognition_ids)
     _check_decider(rows, user, recognition_ids)
+    return rows
+
+
+def reject(recognition_ids: Sequence[int], *, reason: str, user: Any) -> list[Recognition]:
+    """Refuse proposals, with the reason (shown to the commune that proposed them)."""
+    reason = reason.strip()
+    rows = check_reject(recognition_ids, reason=reason, user=user)
     for row in rows:
         row.status = RecognitionStatus.REJECTED.value
         row.reason = reason

@@ -437,7 +437,15 @@ def recognition_decide():
         ids = _selected_ids()
         try:
             if form.action.data == "reject":
-                rows = recognition.reject(ids, reason=form.reason.data or "", user=current_user)
+                reason = (form.reason.data or "").strip()
+                shown = _shown(sorted(set(ids)), "reject", reason)
+                if not _confirmed(shown):
+                    # A subject not recognised is not proposed again that year, and one click rejects the whole
+                    # selection: whom and why are shown for confirmation first, as a decision is.
+                    checked = recognition.check_reject(ids, reason=reason, user=current_user)
+                    confirm = {"reject": True, "reason": reason, "ids": {r.id for r in checked}, "digest": shown}
+                    raise _Preview
+                rows = recognition.reject(ids, reason=reason, user=current_user)
                 message = _("%(n)d proposal(s) rejected.", n=len(rows))
             else:
                 decision = {

@@ -421,14 +421,30 @@ def test_reject_needs_a_reason(client, world):
     decide = f"/titles/recognitions/decide?{_context(world)}"
     token = csrf_token(client, decide)
     assert client.post(decide, data={"csrf_token": token, "ids": [rid], "action": "reject"}).status_code == 422
-    assert (
-        client.post(
-            decide, data={"csrf_token": token, "ids": [rid], "action": "reject", "reason": "Thiếu hồ sơ"}
-        ).status_code
-        == 302
-    )
+    # A rejection is final for the year: whom and why are shown for confirmation, and nothing is written before.
+    rejection = {"csrf_token": token, "ids": [rid], "action": "reject", "reason": "Thiếu hồ sơ <b>minh chứng</b>"}
+    preview = client.post(decide, data=rejection)
+    assert preview.status_code == 200
+    text = preview.get_data(as_text=True)
+    confirm = text[text.index('id="confirm-rejection"') :]
+    confirm = confirm[: confirm.index("</div>")]
+    assert "Không công nhận 1 hồ sơ đề nghị sau?" in confirm
+    assert "không được đề nghị lại trong năm nay" in confirm
+    assert "“Thiếu hồ sơ &lt;b&gt;minh chứng&lt;/b&gt;”" in confirm  # the reason as typed, escaped
+    assert "Nguyễn Văn Hộ1" in confirm[confirm.index('id="confirm-list"') :]
     db.session.expire_all()
-    assert db.session.get(Recognition, rid).status == "rejected"
+    assert db.session.get(Recognition, rid).status == "proposed"
+    # A reason changed after the confirmation was shown is shown again, not written unseen.
+    changed = client.post(decide, data={**rejection, "reason": "Khác", "confirmed": confirm_value(text)})
+    assert changed.status_code == 200
+    assert 'id="confirm-rejection"' in changed.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Recognition, rid).status == "proposed"
+    response = client.post(decide, data={**rejection, "confirmed": confirm_value(text)})
+    assert response.status_code == 302
+    db.session.expire_all()
+    row = db.session.get(Recognition, rid)
+    assert (row.status, row.reason) == ("rejected", "Thiếu hồ sơ <b>minh chứng</b>")
 
 
 def test_a_certificate_is_drawn_after_its_writes_are_committed(client, world, monkeypatch):
