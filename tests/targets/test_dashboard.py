@@ -96,7 +96,8 @@ def test_the_unit_page_shows_figures_targets_charts_and_the_ranking(app, client)
     assert f"/targets/units/{data.communes[0].id}?" in ranking
     # The gap to the target has its unit, as in the PDF: percentage points, not a bare "15,0".
     (gap,) = re.findall(r'<td class="text-end gap">([^<]*)</td>', html)[:1]
-    assert re.fullmatch(r"\d+,\d điểm %", gap), gap
+    # Kept on one line: the number, "điểm" and "%" joined by no-break spaces (a narrow column wrapped "82,0 điểm / %").
+    assert re.fullmatch("\\d+,\\d\u00a0điểm\u00a0%", gap), gap
     assert "Còn thiếu (điểm %)" in ranking
 
 
