@@ -18,6 +18,7 @@ evaluation (``mark_dirty``): group titles may count recognised members.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -150,6 +151,18 @@ class Subject:
         return self.paper_name or self.name
 
 
+def clan_name(name: str) -> str:
+    """A clan as printed: "Dòng họ Nguyễn" from the registry's "Nguyễn" or "Họ Nguyễn", and a name already written
+    "Dòng họ …" (as most are: "Dòng họ Nguyễn thôn Bình Minh") left as it is — not "Dòng họ Dòng họ …"."""
+    name = " ".join(name.split())
+    folded = unicodedata.normalize("NFC", name).casefold()
+    if folded.startswith("dòng họ "):
+        return name
+    if folded.startswith("họ "):
+        return f"Dòng họ {name[3:]}"
+    return f"Dòng họ {name}"
+
+
 def subjects(subject_type: str, ids: Iterable[int]) -> dict[int, Subject]:
     """The named subjects of one type with their commune and village (one or two queries whatever the number)."""
     ids = set(ids)
@@ -199,7 +212,8 @@ def subjects(subject_type: str, ids: Iterable[int]) -> dict[int, Subject]:
         for cid, name, commune_id in db.session.execute(
             select(Clan.id, Clan.name, Clan.commune_id).where(Clan.id.in_(ids))
         ):
-            result[cid] = Subject(cid, f"Dòng họ {name}", commune_id, None, f"Dòng họ {name}")
+            printed = clan_name(name)
+            result[cid] = Subject(cid, printed, commune_id, None, printed)
     elif subject_type == SubjectType.ORGANISATION:
         for oid, name, commune_id in db.session.execute(
             select(Organisation.id, Organisation.name, Organisation.commune_id).where(Organisation.id.in_(ids))

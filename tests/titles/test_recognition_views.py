@@ -619,3 +619,19 @@ def test_the_recognitions_filter_marks_the_communes_merged_in_2025(client, world
     assert options[0] == "Xã Đăk Hà"
     assert "Thị trấn Đăk Hà (đến 30/06/2025)" in options
     assert all(o == "Xã Đăk Hà" or "(đến 30/06/2025)" in o for o in options), options
+
+
+def test_a_clan_is_printed_dong_ho_once(client, world):
+    """Clans are registered as "Dòng họ Nguyễn thôn …" (the demo's, most imports') or "Họ Lê" or "Trần": each is
+    listed "Dòng họ …" once, never "Dòng họ Dòng họ …" (the checklist, the lists, the decision and certificate)."""
+    from lms.registry.models import Clan
+
+    commune = world["commune"]
+    for name in ("Dòng họ Nguyễn thôn Kon Hra", "Họ Lê", "Trần"):
+        db.session.add(Clan(commune_id=commune.id, name=name))
+    db.session.commit()
+    login(client, world["leader"])
+    page = client.get(f"/titles/registrations/new?{_context(world, title='clan')}").get_data(as_text=True)
+    names = re.findall(r'<input class="form-check-input" type="checkbox" name="ids" value="\d+"> ([^<]+)</label>', page)
+    assert sorted(names) == ["Dòng họ Lê", "Dòng họ Nguyễn thôn Kon Hra", "Dòng họ Trần"]
+    assert recognition.clan_name("  dòng  họ Đinh ") == "dòng họ Đinh"
