@@ -225,8 +225,17 @@ def test_structure_and_basis_choose_the_rows(app, client):
     db.session.commit()
     login(client, leader)
     base = f"/targets/units/{data.province.id}?plan={data.plan.id}"
-    assert "90,0 %" in _text(client.get(f"{base}&basis=projection").get_data(as_text=True))
-    assert "30,0 %" in _text(client.get(f"{base}&structure=pre2025").get_data(as_text=True))
+    projected = client.get(f"{base}&basis=projection").get_data(as_text=True)
+    assert "90,0 %" in _text(projected)
+    old_map = client.get(f"{base}&structure=pre2025").get_data(as_text=True)
+    assert "30,0 %" in _text(old_map)
+
+    # What is shown is said in words, not only in pickers whose labels a phone cuts ("Đã công nhận (c…").
+    def shown(html: str) -> str:
+        return _text(html[html.index('id="what-is-shown"') :].split("</span>")[0] + "</span>")
+
+    assert shown(projected).endswith("Số liệu: Dự kiến (đủ điều kiện) · Địa giới: Địa giới hiện hành (từ 01/7/2025)")
+    assert shown(old_map).endswith("Số liệu: Đã công nhận (chính thức) · Địa giới: Địa giới trước 01/7/2025")
     assert client.get(f"{base}&basis=guess").status_code == 400
     assert client.get(f"{base}&period=31-12-2025").status_code == 400
 
