@@ -127,6 +127,10 @@ def test_the_ranking_opens_on_an_indicator_with_figures_and_names_the_units_with
     assert "Chưa có số liệu của chỉ tiêu này (3 đơn vị):" in _text(no_data)
     for q in quiet:
         assert f'href="/targets/units/{q.id}?' in no_data
+    # The card of an indicator no sub-unit has a figure for offers no ranking; the other's does.
+    cards = {code: html[html.index(f'id="indicator-{code}"') :].split("</section>")[0] for code in ("GD", "CD")}
+    assert "rank-link" not in cards["GD"]
+    assert "rank-link" in cards["CD"]
 
 
 RAW_TABLES = {"household", "person", "learning_record", "attendance", "eligibility"}
