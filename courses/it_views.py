@@ -453,6 +453,8 @@ def it_figures():
     from courses import queries
 
     units = [u for u in queries.scope_units(current_user, VIEW_IT) if u.level in FIGURE_LEVELS]
+    # A new commune's leader also holds the communes merged into it in 2025: theirs first, the old ones marked.
+    units.sort(key=lambda u: u.valid_to is not None)
     if len(units) == 1:
         return redirect(url_for("courses.it_unit", unit_id=units[0].id))
     return render_template("courses/it/choose_unit.html", units=units)

@@ -133,3 +133,9 @@ def test_the_api_documentation_page_is_served_without_a_cdn(client):
     assert "cdn" not in html.lower()
     assert 'data-spec-url="/api/v1/openapi.json"' in html
     assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+    # The operations are described in English; how to start (a token, the header, the errors) is said in Vietnamese.
+    intro = html[html.index('id="api-intro"') : html.index("</section>")]
+    text = " ".join(re.sub(r"<[^>]+>", " ", intro).split())
+    assert "Xác thực: tạo mã truy cập ở trang Mã truy cập API , rồi gửi mã trong tiêu đề" in text
+    assert 'href="/account/tokens"' in intro
+    assert "Lỗi trả về dạng application/problem+json, kèm danh sách errors nêu từng trường và việc cần sửa." in text

@@ -191,7 +191,7 @@ def _provisional_rows(table: ScopeTable, bases: dict[int, list[ProvisionalBasis]
     return [
         [
             f"({number}) {line.indicator.name}",
-            f"{basis.criteria_set.name} (v{basis.criteria_set.version})",
+            f"{basis.criteria_set.name}, phiên bản {basis.criteria_set.version}",
             i.name,
             i.source_ref,
             PROVISIONAL_MARK,

@@ -233,7 +233,9 @@ def _sparkline(table: reports.ScopeTable, line: reports.IndicatorLine) -> Any:
 
 
 def _ranked(line: reports.IndicatorLine) -> Any:
-    bars = [charts.RankedBar(c.unit.name, c.share, c.target) for c in line.children]
+    # Sub-units without a figure are named once under the table, not drawn as a bar each: a province where few
+    # communes have figures yet would bury them under ninety "no data" bars on a phone.
+    bars = [charts.RankedBar(c.unit.name, c.share, c.target) for c in line.children if c.share is not None]
     return charts.ranked_bars(
         bars,
         title=_("%(indicator)s: sub-units ranked by gap to target", indicator=indicator_name(line.indicator)),
@@ -441,7 +443,13 @@ def _unit_page(unit: AdminUnit, **extra: Any) -> str:
     if table is None:
         return render_template("targets/unit.html", unit=unit, table=None, plans=plans, ancestors=ancestors, **extra)
     code = request.args.get("indicator")
-    ranked = (table.line(code) if code else None) or (table.lines[0] if table.lines else None)
+    # Unasked, the ranking opens on the first indicator a sub-unit has a figure for: a commune's first indicator
+    # (policy study) is counted for the commune alone, and a ranking of villages that all read "no data" says
+    # nothing about who lags.
+    ranked = (table.line(code) if code else None) or next(
+        (line for line in table.lines if any(child.share is not None for child in line.children)),
+        table.lines[0] if table.lines else None,
+    )
     pending = names = None
     pending_title = _choice("title", PENDING_TITLES, Title.FAMILY)
     year = table.period_end.year if table.period_end else date.today().year
@@ -456,7 +464,9 @@ def _unit_page(unit: AdminUnit, **extra: Any) -> str:
         ranked=ranked,
         bullets={line.indicator.id: _bullet(table, line) for line in table.lines},
         sparklines={line.indicator.id: _sparkline(table, line) for line in table.lines},
-        ranked_chart=_ranked(ranked) if ranked is not None and ranked.children else None,
+        ranked_chart=_ranked(ranked)
+        if ranked is not None and any(c.share is not None for c in ranked.children)
+        else None,
         args=_args(table, indicator=ranked.indicator.code if ranked else None),
         pending=pending,
         names=names,

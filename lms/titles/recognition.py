@@ -18,6 +18,7 @@ evaluation (``mark_dirty``): group titles may count recognised members.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -175,6 +176,18 @@ class Subject:
         return self.paper_name or self.name
 
 
+def clan_name(name: str) -> str:
+    """A clan as printed: "Dòng họ Nguyễn" from the registry's "Nguyễn" or "Họ Nguyễn", and a name already written
+    "Dòng họ …" (as most are: "Dòng họ Nguyễn thôn Bình Minh") left as it is — not "Dòng họ Dòng họ …"."""
+    name = " ".join(name.split())
+    folded = unicodedata.normalize("NFC", name).casefold()
+    if folded.startswith("dòng họ "):
+        return name
+    if folded.startswith("họ "):
+        return f"Dòng họ {name[3:]}"
+    return f"Dòng họ {name}"
+
+
 def subjects(subject_type: str, ids: Iterable[int]) -> dict[int, Subject]:
     """The named subjects of one type with their commune and village (one or two queries whatever the number)."""
     ids = set(ids)
@@ -226,7 +239,8 @@ def subjects(subject_type: str, ids: Iterable[int]) -> dict[int, Subject]:
         for cid, name, commune_id in db.session.execute(
             select(Clan.id, Clan.name, Clan.commune_id).where(Clan.id.in_(ids))
         ):
-            result[cid] = Subject(cid, f"Dòng họ {name}", commune_id, None, f"Dòng họ {name}")
+            printed = clan_name(name)
+            result[cid] = Subject(cid, printed, commune_id, None, printed)
     elif subject_type == SubjectType.ORGANISATION:
         for oid, name, commune_id in db.session.execute(
             select(Organisation.id, Organisation.name, Organisation.commune_id).where(Organisation.id.in_(ids))
@@ -1396,14 +1410,23 @@ def correct_decision(
     return correction
 
 
+def check_reject(recognition_ids: Sequence[int], *, reason: str, user: Any, lock: bool = False) -> list[Recognition]:
+    """What :func:`reject` would refuse, raised the same way, without changing anything (the page shows a rejection
+    for confirmation first: a subject not recognised is not proposed again that year). Returns the proposals, read
+    without locking them unless ``lock`` (the write takes its locks and checks again under them, as a decision's
+    confirmation does)."""
+    if not reason.strip():
+        raise RecognitionError(_("Say why the proposal is rejected."), "reason")
+    rows = _lock(recognition_ids, user, lock=lock)
+    _check_transition(rows, RecognitionStatus.REJECTED, recognition_ids)
+    _check_decider(rows, user, recognition_ids)
+    return rows
+
+
 def reject(recognition_ids: Sequence[int], *, reason: str, user: Any) -> list[Recognition]:
     """Refuse proposals, with the reason (shown to the commune that proposed them)."""
     reason = reason.strip()
-    if not reason:
-        raise RecognitionError(_("Say why the proposal is rejected."), "reason")
-    rows = _lock(recognition_ids, user)
-    _check_transition(rows, RecognitionStatus.REJECTED, recognition_ids)
-    _check_decider(rows, user, recognition_ids)
+    rows = check_reject(recognition_ids, reason=reason, user=user, lock=True)
     for row in rows:
         row.status = RecognitionStatus.REJECTED.value
         row.reason = reason

@@ -15,6 +15,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import case, select
 
 from lms.auth.decorators import permission_required
@@ -438,7 +439,15 @@ def recognition_decide():
         ids = _selected_ids()
         try:
             if form.action.data == "reject":
-                rows = recognition.reject(ids, reason=form.reason.data or "", user=current_user)
+                reason = (form.reason.data or "").strip()
+                shown = _shown(sorted(set(ids)), "reject", reason)
+                if not _confirmed(shown):
+                    # A subject not recognised is not proposed again that year, and one click rejects the whole
+                    # selection: whom and why are shown for confirmation first, as a decision is.
+                    checked = recognition.check_reject(ids, reason=reason, user=current_user)
+                    confirm = {"reject": True, "reason": reason, "ids": {r.id for r in checked}, "digest": shown}
+                    raise _Preview
+                rows = recognition.reject(ids, reason=reason, user=current_user)
                 message = _("%(n)d proposal(s) rejected.", n=len(rows))
             else:
                 decision = {
@@ -460,8 +469,12 @@ def recognition_decide():
                     confirm = {"number": number, "ids": {r.id for r in checked}, "digest": shown}
                     raise _Preview
                 rows = recognition.decide(ids, **decision)
-                message = _(
-                    "%(n)d recognised under decision %(number)s.", n=len(rows), number=form.decision_number.data
+                # What an approver does next is print the list that goes with the signed decision, and the
+                # certificates: the link is in the message, not two menus away on the recognitions page.
+                message = Markup('{} <a class="alert-link" id="print-decision" href="{}">{}</a>').format(
+                    _("%(n)d recognised under decision %(number)s.", n=len(rows), number=rows[0].decision_number),
+                    url_for("titles.recognition_decision", recognition_id=rows[0].id),
+                    _("Print the list that goes with the decision, and the certificates (PDF)"),
                 )
         except _Preview:
             refusal = 200

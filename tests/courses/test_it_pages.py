@@ -388,3 +388,34 @@ def test_the_leaders_page_shows_the_plans_target_beside_the_measured_share(app_c
     card = html.split('data-figure="officers"', 1)[1].split('data-figure="chairs"', 1)[0]
     assert "Mục tiêu đến năm 2030: 40\u00a0%" in card
     assert '<span class="text-success" data-part="verdict">đạt</span>' in card
+
+
+def test_the_figures_chooser_puts_the_current_commune_first_and_marks_the_merged_ones(app_ctx, client):
+    """A new commune's leader also holds (or is given) the communes merged into it in 2025: the chooser lists the
+    current commune first and marks each old one with its end date, not four look-alike names."""
+    from lms.auth.services import assign_role
+    from lms.registry.models import AdminUnit, UnitLevel
+
+    old = db.session.scalar(
+        select(AdminUnit)
+        .where(AdminUnit.level == UnitLevel.COMMUNE, AdminUnit.valid_to.is_not(None))
+        .order_by(AdminUnit.id)
+        .limit(1)
+    )
+    current = db.session.scalar(
+        select(AdminUnit)
+        .where(AdminUnit.level == UnitLevel.COMMUNE, AdminUnit.valid_to.is_(None))
+        .order_by(AdminUnit.id.desc())
+        .limit(1)
+    )
+    leader = make_user(Role.COMMUNE_LEADER, old, "leader-merged@example.vn")
+    assign_role(leader, Role.COMMUNE_LEADER, current)
+    db.session.commit()
+    login(client, leader)
+    html = client.get("/courses/it/figures").get_data(as_text=True)
+    assert html.index(current.full_name) < html.index(old.full_name)
+    item = html[html.index(old.full_name) :]
+    item = item[: item.index("</li>")]
+    assert f"đến {old.valid_to:%d/%m/%Y}" in item
+    item = html[html.index(current.full_name) :]
+    assert "unit-ended" not in item[: item.index("</li>")]

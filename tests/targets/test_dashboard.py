@@ -8,12 +8,13 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import delete
 
 from lms.auth.models import Role
 from lms.extensions import db
 from lms.registry.models import AreaClass, Household, UnitLevel
 from lms.targets import reports
-from lms.targets.models import Basis, Structure
+from lms.targets.models import Basis, IndicatorValue, Structure
 from lms.titles.explain import describe_missing
 from lms.titles.models import Eligibility
 from tests.conftest import login, make_user
@@ -95,8 +96,41 @@ def test_the_unit_page_shows_figures_targets_charts_and_the_ranking(app, client)
     assert f"/targets/units/{data.communes[0].id}?" in ranking
     # The gap to the target has its unit, as in the PDF: percentage points, not a bare "15,0".
     (gap,) = re.findall(r'<td class="text-end gap">([^<]*)</td>', html)[:1]
-    assert re.fullmatch(r"\d+,\d điểm %", gap), gap
+    # Kept on one line: the number, "điểm" and "%" joined by no-break spaces (a narrow column wrapped "82,0 điểm / %").
+    assert re.fullmatch("\\d+,\\d\u00a0điểm\u00a0%", gap), gap
     assert "Còn thiếu (điểm %)" in ranking
+
+
+def test_the_ranking_opens_on_an_indicator_with_figures_and_names_the_units_without_once(app, client):
+    """A province where few communes have figures: they are ranked (chart and table), the rest named once under the
+    table, each a link, not a row of dashes each; unasked, the ranking opens on the first indicator a sub-unit has a
+    figure for (a commune's first indicator may be counted for the commune alone)."""
+    data = build_province(2)
+    quiet = [make_unit(data.province, f"TPQ{n}", f"Xã Chưa Dùng {n}", UnitLevel.COMMUNE) for n in range(1, 4)]
+    # The plan's first indicator (GD) has no figure under any commune; only the second (CD) has.
+    db.session.execute(delete(IndicatorValue).where(IndicatorValue.indicator_id == data.family.id))
+    value(data.family, data.province, 0, 0)
+    leader = make_user(Role.PROVINCE_LEADER, data.province, "leader-ranking@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get(f"/targets/units/{data.province.id}").get_data(as_text=True)
+    ranking = html[html.index('id="ranking"') :]
+    assert "Người lao động đạt Công dân học tập" in _text(ranking[: ranking.index("</p>")])
+    table = ranking[ranking.index('id="ranking-table"') : ranking.index("</table>")]
+    assert all(c.name in table for c in data.communes)
+    assert not any(q.name in table for q in quiet), "a unit without a figure is not a ranked row"
+    chart = ranking[ranking.index('class="chart-ranked"') : ranking.index("</svg>")]
+    assert not any(q.name in chart for q in quiet)
+    assert "Chưa có số liệu" not in chart
+    no_data = ranking[ranking.index('id="ranking-no-data"') :]
+    no_data = no_data[: no_data.index("</p>")]
+    assert "Chưa có số liệu của chỉ tiêu này (3 đơn vị):" in _text(no_data)
+    for q in quiet:
+        assert f'href="/targets/units/{q.id}?' in no_data
+    # The card of an indicator no sub-unit has a figure for offers no ranking; the other's does.
+    cards = {code: html[html.index(f'id="indicator-{code}"') :].split("</section>")[0] for code in ("GD", "CD")}
+    assert "rank-link" not in cards["GD"]
+    assert "rank-link" in cards["CD"]
 
 
 RAW_TABLES = {"household", "person", "learning_record", "attendance", "eligibility"}
@@ -195,8 +229,17 @@ def test_structure_and_basis_choose_the_rows(app, client):
     db.session.commit()
     login(client, leader)
     base = f"/targets/units/{data.province.id}?plan={data.plan.id}"
-    assert "90,0 %" in _text(client.get(f"{base}&basis=projection").get_data(as_text=True))
-    assert "30,0 %" in _text(client.get(f"{base}&structure=pre2025").get_data(as_text=True))
+    projected = client.get(f"{base}&basis=projection").get_data(as_text=True)
+    assert "90,0 %" in _text(projected)
+    old_map = client.get(f"{base}&structure=pre2025").get_data(as_text=True)
+    assert "30,0 %" in _text(old_map)
+
+    # What is shown is said in words, not only in pickers whose labels a phone cuts ("Đã công nhận (c…").
+    def shown(html: str) -> str:
+        return _text(html[html.index('id="what-is-shown"') :].split("</span>")[0] + "</span>")
+
+    assert shown(projected).endswith("Số liệu: Dự kiến (đủ điều kiện) · Địa giới: Địa giới hiện hành (từ 01/7/2025)")
+    assert shown(old_map).endswith("Số liệu: Đã công nhận (chính thức) · Địa giới: Địa giới trước 01/7/2025")
     assert client.get(f"{base}&basis=guess").status_code == 400
     assert client.get(f"{base}&period=31-12-2025").status_code == 400
 

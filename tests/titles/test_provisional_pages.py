@@ -7,6 +7,7 @@ name."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 import pytest
@@ -207,6 +208,10 @@ targets = [{ year = 2025, share = 80 }]
         (r[0], r[2], r[3], r[4]) for r in rows
     }
     assert not {r[0] for r in rows} & {"family", "unit"}
+    # The criteria set's version in words, as on the pages ("phiên bản 1"), not "(v1)".
+    sets = {r[1] for r in rows if r[0] == "(1) Gia đình học tập"}
+    assert len(sets) == 1
+    assert re.fullmatch(r".+, phiên bản \d+", sets.pop())
     assert all(a5.source not in r for r in rows)
 
 

@@ -421,14 +421,30 @@ def test_reject_needs_a_reason(client, world):
     decide = f"/titles/recognitions/decide?{_context(world)}"
     token = csrf_token(client, decide)
     assert client.post(decide, data={"csrf_token": token, "ids": [rid], "action": "reject"}).status_code == 422
-    assert (
-        client.post(
-            decide, data={"csrf_token": token, "ids": [rid], "action": "reject", "reason": "Thiếu hồ sơ"}
-        ).status_code
-        == 302
-    )
+    # A rejection is final for the year: whom and why are shown for confirmation, and nothing is written before.
+    rejection = {"csrf_token": token, "ids": [rid], "action": "reject", "reason": "Thiếu hồ sơ <b>minh chứng</b>"}
+    preview = client.post(decide, data=rejection)
+    assert preview.status_code == 200
+    text = preview.get_data(as_text=True)
+    confirm = text[text.index('id="confirm-rejection"') :]
+    confirm = confirm[: confirm.index("</div>")]
+    assert "Không công nhận 1 hồ sơ đề nghị sau?" in confirm
+    assert "không được đề nghị lại trong năm nay" in confirm
+    assert "“Thiếu hồ sơ &lt;b&gt;minh chứng&lt;/b&gt;”" in confirm  # the reason as typed, escaped
+    assert "Nguyễn Văn Hộ1" in confirm[confirm.index('id="confirm-list"') :]
     db.session.expire_all()
-    assert db.session.get(Recognition, rid).status == "rejected"
+    assert db.session.get(Recognition, rid).status == "proposed"
+    # A reason changed after the confirmation was shown is shown again, not written unseen.
+    changed = client.post(decide, data={**rejection, "reason": "Khác", "confirmed": confirm_value(text)})
+    assert changed.status_code == 200
+    assert 'id="confirm-rejection"' in changed.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Recognition, rid).status == "proposed"
+    response = client.post(decide, data={**rejection, "confirmed": confirm_value(text)})
+    assert response.status_code == 302
+    db.session.expire_all()
+    row = db.session.get(Recognition, rid)
+    assert (row.status, row.reason) == ("rejected", "Thiếu hồ sơ <b>minh chứng</b>")
 
 
 def test_a_certificate_is_drawn_after_its_writes_are_committed(client, world, monkeypatch):
@@ -786,3 +802,50 @@ def test_a_decision_line_names_the_level_the_approvals_give_its_title(app_ctx, w
     assert lines["5/QĐ-UBND"].level == "commune"
     assert lines["6/QĐ-SGDĐT"].level == "province"
     assert lines["6/QĐ-SGDĐT"].count == 1
+
+
+def test_a_recorded_decision_offers_its_list_and_certificates_to_print(client, world):
+    """The approver's next step after recording a decision is printing what goes with it: the message links the
+    decision's list and certificates (not two menus away on the recognitions page)."""
+    row = _propose_and_decide(client, world)
+    page = client.get(f"/titles/recognitions/decide?{_context(world)}").get_data(as_text=True)
+    message = page[page.index("alert-success") :]
+    message = message[: message.index("</div>")]
+    assert "Đã công nhận 1 đối tượng theo quyết định số 12/QĐ-UBND." in message
+    link = re.search(r'<a class="alert-link" id="print-decision" href="([^"]+)">([^<]+)</a>', message)
+    assert link is not None, message
+    assert link.group(1) == f"/titles/recognitions/{row.id}/decision.pdf"
+    assert link.group(2) == "In danh sách kèm theo quyết định và các giấy công nhận (PDF)"
+    pdf = client.get(link.group(1))
+    assert pdf.status_code == 200
+    assert pdf.mimetype == "application/pdf"
+
+
+def test_the_recognitions_filter_marks_the_communes_merged_in_2025(client, world):
+    """The new Xã Đăk Hà's leader also sees the three communes merged into it: each is marked with its end date."""
+    from tests.conftest import make_user, unit_by_code
+
+    leader = make_user(Role.COMMUNE_LEADER, unit_by_code("23500"), "leader-dak-ha@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get("/titles/recognitions").get_data(as_text=True)
+    options = re.findall(r'<option value="\d+"[^>]*>([^<]+)</option>', html)
+    assert options[0] == "Xã Đăk Hà"
+    assert "Thị trấn Đăk Hà (đến 30/06/2025)" in options
+    assert all(o == "Xã Đăk Hà" or "(đến 30/06/2025)" in o for o in options), options
+
+
+def test_a_clan_is_printed_dong_ho_once(client, world):
+    """Clans are registered as "Dòng họ Nguyễn thôn …" (the demo's, most imports') or "Họ Lê" or "Trần": each is
+    listed "Dòng họ …" once, never "Dòng họ Dòng họ …" (the checklist, the lists, the decision and certificate)."""
+    from lms.registry.models import Clan
+
+    commune = world["commune"]
+    for name in ("Dòng họ Nguyễn thôn Kon Hra", "Họ Lê", "Trần"):
+        db.session.add(Clan(commune_id=commune.id, name=name))
+    db.session.commit()
+    login(client, world["leader"])
+    page = client.get(f"/titles/registrations/new?{_context(world, title='clan')}").get_data(as_text=True)
+    names = re.findall(r'<input class="form-check-input" type="checkbox" name="ids" value="\d+"> ([^<]+)</label>', page)
+    assert sorted(names) == ["Dòng họ Lê", "Dòng họ Nguyễn thôn Kon Hra", "Dòng họ Trần"]
+    assert recognition.clan_name("  dòng  họ Đinh ") == "dòng họ Đinh"
