@@ -14,10 +14,6 @@ of per-person metrics (every metric any active set uses: conditional aggregates)
 2. Python turns each returned row into points or met / not met, the score or level, and the breakdown (codes and
    numbers, see :mod:`lms.titles.explain`) — in memory, without a database call per subject, and once per
    distinct combination of inputs (most persons share a few: no records, one class…).
-   In a full evaluation of the persons and households (the bulk path, ADR 40 amended), the wide statement goes
-   into a temporary table instead: only one subject per combination of inputs to score comes to Python (and the few
-   whose assessments or earlier recognitions Python reads), and one ``INSERT … SELECT`` and one ``UPDATE … FROM``
-   write every other subject from its combination's result, which never travels as rows.
 3. One bulk insert (``COPY`` on PostgreSQL) and one bulk update write the difference; the rows of subjects gone are
    looked for (and deleted) only when the commune holds more rows than its current subjects have there. A second
    run writes nothing and leaves ``computed_at`` alone. Rows name their breakdown (``eligibility_breakdown``,
@@ -41,15 +37,12 @@ from typing import Any, NamedTuple, cast
 
 from flask import current_app
 from sqlalchemy import (
-    Boolean,
-    ClauseElement,
     Column,
     ColumnElement,
     Integer,
     MetaData,
     Numeric,
     Select,
-    String,
     Table,
     Text,
     and_,
@@ -72,11 +65,8 @@ from sqlalchemy import (
 )
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import FromClause
-from sqlalchemy.sql.base import Executable
 
 from courses.models import LearningKind, LearningRecord
 from lms.core.bulk import copy_lines, copy_rows, csv_line
@@ -864,15 +854,14 @@ def _plan(commune: _Commune, definition: crit.CriteriaDefinition, metrics: _Metr
     return plan
 
 
-def _inputs_digest(prefix: str, plan: _Plan, start: int = 1) -> ColumnElement[str]:
+def _inputs_digest(prefix: str, plan: _Plan) -> ColumnElement[str]:
     """The digest of one subject's inputs computed in SQL: ``md5`` of the set's constants (``prefix``) and every
     column of the wide statement after ``subject_id`` as text (SQLite: the same function, registered on the
     connection by :func:`lms.extensions.configure_sqlite`). Measured values are digested as numbers with one
     decimal, so a metric read from ``title_person_metric`` (incremental) and from the temporary table (full)
-    digest alike; a NULL is ``~``. ``start``: the first column digested (2: the inputs alone, without the
-    subject's village — what the scoring reads)."""
+    digest alike; a NULL is ``~``."""
     text: ColumnElement[str] = literal(prefix, Text)
-    for column in plan.out[start:]:
+    for column in plan.out[1:]:
         value = func.round(column, 1) if column.key in plan.rounded else column
         text = text + literal("|", Text) + func.coalesce(sql_cast(value, Text), literal("~", Text))
     return sql_cast(func.md5(text), Text)
@@ -1862,13 +1851,6 @@ def _evaluate_title(
     olds: dict[int, Any] = {}  # reconciliation: the stored results of the rows scored again
     breakdowns: dict[str, str] = {}  # digest → JSON text of every breakdown a changed row needs
     failures: list[dict[str, Any]] = []
-    failed_alike = 0  # subjects that failed with a representative of their inputs (bulk path), beyond it
-    # The bulk path (a full evaluation of the persons or households): the wide statement goes into a temporary
-    # table instead of to Python; Python scores one representative of each combination of inputs that needs scoring, and
-    # one INSERT … SELECT and one UPDATE … FROM write every plain subject from its combination's result. Only the
-    # subjects Python reads more of (assessments, earlier recognitions) travel as rows.
-    bulk = repairs is None and commune.scope is None and subject in _BULK_SUBJECTS
-    wide: list[_Alike] = []  # each set's table and its scored digests
     for n, (row, definition, plan) in enumerate(plans):
         codes = [i.code for i in definition.indicators if i.reads_assessment]
         assessed = _assessments(commune, subject, _subjects(commune, subject, definition), codes)
@@ -1878,14 +1860,7 @@ def _evaluate_title(
         )
         scorer = _scorer(row.id, definition, commune.area_class, fresh=repairs is not None)
         population = definition.population
-        stmt, width = _changed(
-            commune, title, row, plan, codes, upgrade is not None, all_subjects[:n], here, repairs, bulk=bulk
-        )
-        if bulk:
-            in_bulk = _Alike(_wide_table(n, stmt))
-            db.session.execute(_CreateTemporaryAs(in_bulk.table.name, stmt))
-            wide.append(in_bulk)
-            stmt = _representatives(in_bulk.table)
+        stmt, width = _changed(commune, title, row, plan, codes, upgrade is not None, all_subjects[:n], here, repairs)
         # Subjects with the same inputs get the same result: most persons of a commune share a handful of input
         # combinations (no records, one class, …), so each combination is scored once.
         results: dict[Any, tuple[Any, ...]] = {}  # … (eligible, score, level, missing, breakdown, applicable)
@@ -1896,11 +1871,6 @@ def _evaluate_title(
                 rows_kept += int(result._kept or 0)
                 rows_here = result._here
             if result._frozen:
-                continue
-            # Bulk path: a plain subject to score is written with its combination's representative (``_n`` is set on
-            # the representative alone); ``_special`` ones are scored here one by one, as on the other path.
-            plain = bulk and not result._special
-            if plain and result._wanted and result._n is None:
                 continue
             subject_id = result.subject_id
             old_id, old_eligible, old_digest = result._old_id, result._old_eligible, result._old_digest
@@ -1959,8 +1929,6 @@ def _evaluate_title(
                             "error": f"{type(failed.error).__name__}: {failed.error}"[:300],
                         }
                     )
-                    if plain:  # the representative's failure is every alike subject's: their rows stay as they are
-                        failed_alike += result._n - 1
                     continue
                 # Digested once per combination of inputs, not once per subject.
                 address = breakdown_digest(content)
@@ -1968,12 +1936,6 @@ def _evaluate_title(
                 scored = results[inputs] = (row.id, *outcome[:3], outcome[3][:400], address, applicable)
                 if shared:
                     _remember(key, definition, scored, content)
-            if plain:
-                in_bulk.scored[result._combo] = scored
-                in_bulk.new += result._n - result._stored
-                in_bulk.stored += result._stored
-                eligible += result._n * scored[1] - int(result._olds or 0)
-                continue
             eligible += scored[1] - bool(old_eligible)
             if old_id is None:
                 inserts.append((subject_id, result.village_id, digest, scored))
@@ -2036,14 +1998,13 @@ def _evaluate_title(
         )
     if gone:
         db.session.execute(delete(E).where(E.c.id.in_(gone)))
-    written = _write_alike(commune, subject, title_value, now, wide, ids) if wide else 0
     summary: dict[str, Any] = {
         "subjects": subjects,
         "eligible": eligible,
-        "changed": len(inserts) + len(updates) + len(gone) + written,
+        "changed": len(inserts) + len(updates) + len(gone),
     }
     if failures:
-        summary["failed"] = len(failures) + failed_alike
+        summary["failed"] = len(failures)
         summary["failures"] = failures[:MAX_FAILURES_LISTED]
     return summary
 
@@ -2096,8 +2057,6 @@ def _changed(
     earlier: list[Select[Any]],
     here: tuple[ColumnElement[bool], ...],
     repairs: list[dict[str, Any]] | None,
-    *,
-    bulk: bool = False,
 ) -> tuple[Select[Any], int]:
     """The wide statement of one set with each subject's stored row and the digest of its inputs computed in SQL,
     returning only the subjects to score again: without a row, or whose digest differs, or who have assessments
@@ -2105,12 +2064,7 @@ def _changed(
     evaluates. Recognised (frozen) subjects are flagged ``_frozen``. Reconciliation (``repairs``) compares every
     row: all returned. The first row (``_first``) also carries the counts over every subject of the set:
     ``_subjects``, ``_eligible`` (stored), ``_kept`` (stored in this commune) and ``_here`` (the commune's rows).
-    Returns the statement and the number of its input columns (``subject_id``, ``village_id`` included).
-
-    ``bulk``: the statement a temporary table is made of (:func:`_evaluate_title`'s bulk path), unordered, with
-    ``_combo`` (the digest of what the scoring reads: the inputs without the subject's village, which the
-    ``_digest`` stored in the row also holds), ``_wanted`` (to score again) and ``_special`` (Python reads more
-    than the SQL inputs: assessments, earlier recognitions) as columns."""
+    Returns the statement and the number of its input columns (``subject_id``, ``village_id`` included)."""
     subject = TITLE_SUBJECT[title].value
     key = plan.subjects.c.subject_id
     stored = E.alias("st")
@@ -2137,13 +2091,7 @@ def _changed(
         olds += [stored.c[name].label(f"_old_{name}") for name in RESULT_FIELDS if name != "eligible"]
     taken = [before.subquery() for before in earlier]
     inner = (
-        select(
-            *plan.out,
-            _inputs_digest(prefix, plan).label("_digest"),
-            *([_inputs_digest(prefix, plan, 2).label("_combo")] if bulk else []),
-            *olds,
-            *counts,
-        )
+        select(*plan.out, _inputs_digest(prefix, plan).label("_digest"), *olds, *counts)
         .select_from(joins)
         .where(*[~select(t.c.subject_id).where(t.c.subject_id == key).exists() for t in taken])
         .subquery("w")
@@ -2157,11 +2105,10 @@ def _changed(
         R.c.status == RecognitionStatus.RECOGNISED.value,
     )
     wanted: ColumnElement[bool] = ~frozen
-    # What Python reads besides the SQL inputs (assessments, earlier recognitions): their digest covers it.
-    read: list[ColumnElement[bool]] = []
     if repairs is None:
+        again: list[ColumnElement[bool]] = [w._old_id.is_(None), w._old_digest.is_distinct_from(w._digest)]
         if codes:
-            read.append(
+            again.append(
                 exists().where(
                     A.c.subject_type == subject,
                     A.c.subject_id == w.subject_id,
@@ -2170,7 +2117,7 @@ def _changed(
                 )
             )
         if upgrade:
-            read.append(
+            again.append(
                 exists().where(
                     R.c.subject_type == subject,
                     R.c.subject_id == w.subject_id,
@@ -2179,169 +2126,9 @@ def _changed(
                     R.c.status == RecognitionStatus.RECOGNISED.value,
                 )
             )
-        again = [w._old_id.is_(None), w._old_digest.is_distinct_from(w._digest), *read]
         wanted = and_(wanted, or_(*again))
-    if bulk:
-        special = or_(*read) if read else false()
-        flags = (frozen.label("_frozen"), wanted.label("_wanted"), special.label("_special"))
-        return select(inner, *flags).where(or_(w._first == 1, wanted)), len(plan.out)
     stmt = select(inner, frozen.label("_frozen")).where(or_(w._first == 1, wanted)).order_by(w.subject_id)
     return stmt, len(plan.out)
-
-
-#: The subjects a full evaluation writes by the bulk path: the commune's persons and households (tens of thousands
-#: of rows, most of them alike). Clans, villages, organisations and the commune are few: the temporary tables would
-#: cost them more statements than they save.
-_BULK_SUBJECTS = frozenset({SubjectType.PERSON.value, SubjectType.HOUSEHOLD.value})
-
-
-class _CreateTemporaryAs(Executable, ClauseElement):
-    """``CREATE TEMPORARY TABLE name AS query`` (PostgreSQL and SQLite alike)."""
-
-    inherit_cache = False
-
-    def __init__(self, name: str, query: Select[Any]) -> None:
-        self.name = name
-        self.query = query
-
-
-@compiles(_CreateTemporaryAs)
-def _compile_create_temporary_as(element: _CreateTemporaryAs, compiler: Any, **kw: Any) -> str:
-    return f"CREATE TEMPORARY TABLE {element.name} AS {compiler.process(element.query, **kw)}"
-
-
-_WIDE_TABLES: dict[tuple[Any, ...], Table] = {}
-
-
-def _wide_table(n: int, stmt: Select[Any]) -> Table:
-    """The temporary table the ``n``-th set's bulk statement is made into (:func:`_changed` with ``bulk``). One
-    ``Table`` object per shape, kept by the process, so the statements reading it are compiled once per worker."""
-    columns = [(column.key, column.type) for column in stmt.selected_columns]
-    key = (n, tuple((name, repr(kind)) for name, kind in columns))
-    table = _WIDE_TABLES.get(key)
-    if table is None:
-        table = _WIDE_TABLES[key] = Table(
-            f"tmp_title_wide_{n}", MetaData(), *[Column(name, kind) for name, kind in columns]
-        )
-    return table
-
-
-def _representatives(table: Table) -> Select[Any]:
-    """What the bulk path reads of a set's temporary table: the first row (the counts), the subjects Python reads
-    more of, and one subject per combination of inputs to score (the lowest id) with ``_n``, the subjects of its
-    combination
-    to score, ``_olds``, how many of them were eligible, and ``_stored``, how many have a row."""
-    t = table.c
-    alike = (
-        select(
-            func.min(t.subject_id).label("sid"),
-            func.count().label("n"),
-            func.sum(case((t._old_eligible.is_(True), 1), else_=0)).label("olds"),
-            func.sum(case((t._old_id.is_(None), 0), else_=1)).label("stored"),
-        )
-        .where(t._wanted, ~t._special)
-        .group_by(t._combo)
-        .subquery("alike")
-    )
-    return (
-        select(table, alike.c.n.label("_n"), alike.c.olds.label("_olds"), alike.c.stored.label("_stored"))
-        .select_from(table.outerjoin(alike, alike.c.sid == t.subject_id))
-        .where(or_(t._first == 1, and_(t._wanted, t._special), alike.c.sid.is_not(None)))
-        .order_by(t.subject_id)
-    )
-
-
-_SCORED = Table(
-    "tmp_title_scored",
-    MetaData(),
-    Column("combo", Text, primary_key=True),
-    Column("criteria_set_id", Integer),
-    Column("eligible", Boolean),
-    Column("score", Numeric(6, 2)),
-    Column("level", Integer),
-    Column("missing", String(400)),
-    Column("breakdown_id", Integer),
-    Column("applicable", Boolean),
-    prefixes=["TEMPORARY"],
-)
-
-
-@dataclass
-class _Alike:
-    """One set's temporary table on the bulk path, the results of the combinations scored, and how many plain subjects
-    to score have no row yet (``new``: inserted) and a row (``stored``: updated)."""
-
-    table: Table
-    scored: dict[str, tuple[Any, ...]] = field(default_factory=dict)
-    new: int = 0
-    stored: int = 0
-
-
-def _write_alike(
-    commune: _Commune,
-    subject: str,
-    title: str,
-    now: Any,
-    wide: list[_Alike],
-    breakdown_ids: dict[str, int],
-) -> int:
-    """The bulk path's writes: each scored combination's result into a temporary table, then every plain subject
-    to score of each set's table inserted (no row yet) or updated from its combination's result, in one statement
-    each;
-    the temporary tables dropped. Returns the number of rows written."""
-    connection = db.session.connection()
-    results = [
-        {
-            "combo": combo,
-            **dict(zip(_SCORED_FIELDS, (*result[:5], breakdown_ids[result[5]], result[6]), strict=True)),
-        }
-        for alike in wide
-        for combo, result in alike.scored.items()
-    ]
-    written = 0
-    if results:
-        s = _SCORED.c
-        _SCORED.create(connection)
-        copy_rows(_SCORED, results)  # a COPY on PostgreSQL: a large commune scores thousands of combinations
-        for one in wide:
-            t = one.table.c
-            alike = (t._wanted, ~t._special, s.combo == t._combo)
-            rows = select(
-                literal(subject, E.c.subject_type.type),
-                t.subject_id,
-                literal(title, E.c.title.type),
-                literal(commune.year, Integer),
-                literal(commune.id, Integer),
-                t.village_id,
-                *[s[name] for name in _SCORED_FIELDS],
-                literal(now, E.c.computed_at.type),
-                t._digest,
-            ).where(*alike, t._old_id.is_(None))
-            names = ["subject_type", "subject_id", "title", "year", "commune_id", "village_id", *_SCORED_FIELDS]
-            if one.new:
-                inserted = db.session.execute(insert(E).from_select([*names, "computed_at", "inputs_digest"], rows))
-                written += cast(CursorResult[Any], inserted).rowcount
-            if not one.stored:
-                continue
-            updated = db.session.execute(
-                update(E)
-                .where(E.c.id == t._old_id, *alike)
-                .values(
-                    commune_id=commune.id,
-                    village_id=t.village_id,
-                    computed_at=now,
-                    inputs_digest=t._digest,
-                    **{name: s[name] for name in _SCORED_FIELDS},
-                )
-            )
-            written += cast(CursorResult[Any], updated).rowcount
-        _SCORED.drop(connection)
-    for one in wide:
-        one.table.drop(connection)
-    return written
-
-
-_SCORED_FIELDS = ("criteria_set_id", "eligible", "score", "level", "missing", "breakdown_id", "applicable")
 
 
 #: Bound values per ``IN`` list (SQLite's default limit is 32,766 variables).

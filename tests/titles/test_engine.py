@@ -717,8 +717,7 @@ def populate(commune: AdminUnit, persons: int) -> None:
 
 def test_statement_count_does_not_grow_with_the_population(commune: AdminUnit, count_queries: Any) -> None:
     counts = {}
-    # Both populations hold plain subjects and assessed ones at each bulk level (persons, households).
-    for code, persons in (("23293", 6), ("23302", 30)):
+    for code, persons in (("23293", 3), ("23302", 30)):
         unit = unit_by_code(code)
         populate(unit, persons)
         with count_queries() as first:
@@ -729,24 +728,15 @@ def test_statement_count_does_not_grow_with_the_population(commune: AdminUnit, c
         assert all(s["changed"] == 0 for s in again.values())
         writes = [s for s in second.statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
         assert [s for s in writes if "tmp_title_metrics" not in s] == []
-        # Breakdowns are shared and never deleted: one an earlier commune stored is not inserted again, so their
-        # inserts depend on what was evaluated before, not on the population; they are left out of the count.
-        # (On PostgreSQL the new ones take their ids from the sequence, then go by a COPY that is not counted.)
-        added = [
-            s
-            for s in first.statements
-            if s.lstrip().startswith("INSERT INTO eligibility_breakdown") or "pg_get_serial_sequence" in s
-        ]
-        counts[persons] = (first.count - len(added), second.count)
-    assert counts[6] == counts[30]
+        counts[persons] = (first.count, second.count)
+    assert counts[3] == counts[30]
     # The metrics of the year's records (create, fill, drop a temporary table); the active criteria sets (one
     # statement for all titles); per title: the wide statement (joined to the stored rows, it also counts the
     # subjects and flags the frozen ones) and the assessments (the unit title has two sets: one more wide statement
     # and assessments read); the rows of subjects gone are looked for only when the commune holds more rows than its
     # current subjects have there. A first run adds, per title, the look-up of its breakdowns by digest, the insert
-    # of the new ones (not counted, see above) and the insert of the rows — on PostgreSQL a COPY, which the DBAPI
-    # cursor sends outside SQLAlchemy's statement events, so not counted here. A re-run with nothing changed needs
-    # no breakdown at all.
+    # of the new ones and the insert of the rows — on PostgreSQL a COPY, which the DBAPI cursor sends outside
+    # SQLAlchemy's statement events, so not counted here. A re-run with nothing changed needs no breakdown at all.
     # Circular 24's upgrade rule (Art. 5.3) reads the units' earlier recognitions: one more for the unit title.
     # title_person_metric is brought up to date from the temporary table: an upsert of the values that differ and
     # a read of the values no longer backed (deleted only if there are any; ADR 29, 40), writing nothing on a
@@ -758,106 +748,9 @@ def test_statement_count_does_not_grow_with_the_population(commune: AdminUnit, c
     # learning families) are counted in a statement per set (two), and the stored counts read once to write only
     # what changed: on a first run, one insert. One look first tells which titles have subjects or rows here and
     # whether the commune has persons (here every title has, and it has).
-    # The persons and households take the bulk path (ADR 40, amended): their wide statement is made into a temporary
-    # table (created, then dropped: two more each), and on a first run the results of the digests scored go into
-    # one more (created, filled — on PostgreSQL by a COPY, not counted —, dropped) from which one INSERT … SELECT
-    # writes the plain subjects' rows: four more (three).
-    postgresql = db.engine.dialect.name == "postgresql"
-    reads = 3 + 1 + 6 * 2 + 2 + 2 + 1 + 2 + 1 + 1 + postgresql
-    writes = 2 if not postgresql else 1
-    assert counts[6] == (reads + 6 * writes + 2 + 2 * (2 + 4 - postgresql), reads + 1 + 2 * 2)
-
-
-def _written() -> list[tuple[Any, ...]]:
-    """Every eligibility row of the year as the engine wrote it, its breakdown by content (not ``computed_at``)."""
-    return [
-        tuple(row)
-        for row in db.session.execute(
-            select(
-                Eligibility.subject_type,
-                Eligibility.subject_id,
-                Eligibility.title,
-                Eligibility.commune_id,
-                Eligibility.village_id,
-                Eligibility.criteria_set_id,
-                Eligibility.eligible,
-                Eligibility.applicable,
-                Eligibility.score,
-                Eligibility.level,
-                Eligibility.missing,
-                Eligibility.inputs_digest,
-                EligibilityBreakdown.content,
-            )
-            .join(EligibilityBreakdown, EligibilityBreakdown.id == Eligibility.breakdown_id)
-            .where(Eligibility.year == YEAR)
-            .order_by(Eligibility.subject_type, Eligibility.subject_id, Eligibility.title)
-        )
-    ]
-
-
-@pytest.mark.parametrize("sets", ["shipped", "simple"])
-def test_the_bulk_path_writes_what_scoring_each_subject_writes(
-    commune: AdminUnit, monkeypatch: Any, count_queries: Any, sets: str
-) -> None:
-    """A full evaluation scores one person or household per digest of inputs and writes the others from its result
-    in SQL (ADR 40, amended); scoring every subject in Python, as the incremental and reconciliation paths do,
-    writes the very same rows and summary: on a first evaluation (inserted), then after some persons learned and
-    two lost their records and one household's assessment went (updated). With the shipped sets assessed subjects
-    take the one-by-one path beside the bulk one; with the simple ones records alone make citizens and families,
-    so results turn both ways."""
-    if sets == "simple":
-        load_set(SIMPLE_CITIZEN)
-        load_set(CITIZEN_FAMILY)
-    populate(commune, 30)
-    people = list(
-        db.session.scalars(
-            select(Person.id).join(AdminUnit, AdminUnit.id == Person.unit_id).where(AdminUnit.parent_id == commune.id)
-        )
-    )
-    household = db.session.scalars(
-        select(Assessment).where(Assessment.subject_type == "household", Assessment.year == YEAR)
-    ).first()
-    assert household is not None
-
-    def evaluate(bulk: bool) -> tuple[dict[str, Any], list[tuple[Any, ...]], bool]:
-        engine.forget_scores()
-        with monkeypatch.context() as patch, count_queries() as counter:
-            if not bulk:
-                patch.setattr(engine, "_BULK_SUBJECTS", frozenset())
-            summary = engine.evaluate_commune(commune.id, YEAR)
-        took_bulk = any("tmp_title_wide" in statement for statement in counter.statements)
-        return summary, _written(), took_bulk
-
-    def learned() -> None:  # everyone learned: under the simple sets, every person and family qualifies
-        records(people[1::2], commune, hours="40", each=3)
-        db.session.delete(db.session.get(Assessment, household.id))
-
-    def lost() -> None:  # the first six persons' records went (two families under the simple sets)
-        db.session.execute(delete(LearningRecord).where(LearningRecord.person_id.in_(people[:6])))
-
-    outcomes = {}
-    for bulk in (False, True):
-        nested = db.session.begin_nested()
-        outcomes[bulk] = [evaluate(bulk)]
-        for change in (learned, lost):
-            change()
-            db.session.flush()
-            outcomes[bulk].append(evaluate(bulk))
-        nested.rollback()
-    one_by_one, in_bulk = outcomes[False], outcomes[True]
-    assert not any(took for _, _, took in one_by_one)
-    assert all(took for _, _, took in in_bulk)
-    assert [(summary, rows) for summary, rows, _ in in_bulk] == [(summary, rows) for summary, rows, _ in one_by_one]
-    first, second, third = one_by_one
-    assert second[0]["citizen"]["changed"] > 0
-    assert second[0]["family"]["changed"] > 0
-    assert third[0]["citizen"]["changed"] > 0
-    if sets == "simple":  # eligible both ways, at both bulk levels
-        turned = set()
-        for before, after in ((first, second), (second, third)):
-            was = {row[:3]: row[6] for row in before[1]}
-            turned |= {(row[2], row[6]) for row in after[1] if was.get(row[:3], row[6]) != row[6]}
-        assert turned == {("citizen", True), ("citizen", False), ("family", True), ("family", False)}, turned
+    reads = 3 + 1 + 6 * 2 + 2 + 2 + 1 + 2 + 1 + 1 + (db.engine.dialect.name == "postgresql")
+    writes = 3 if db.engine.dialect.name != "postgresql" else 2
+    assert counts[3] == (reads + 6 * writes + 2, reads + 1)
 
 
 def test_a_rerun_brings_only_the_changed_subjects_into_python(commune: AdminUnit, monkeypatch: Any) -> None:
