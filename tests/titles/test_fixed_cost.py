@@ -103,7 +103,12 @@ def test_an_empty_commune_plans_only_its_own_title(commune: AdminUnit, count_que
     postgresql = db.engine.dialect.name == "postgresql"
     # The breakdown is inserted only when no earlier evaluation stored the same one (breakdowns are shared and
     # never deleted: a test that committed one before this test makes the insert unnecessary).
-    inserted = [s for s in counter.statements if s.lstrip().startswith("INSERT INTO eligibility_breakdown")]
+    # (On PostgreSQL the new ones take their ids from the sequence, then go by a COPY that is not counted.)
+    inserted = [
+        s
+        for s in counter.statements
+        if s.lstrip().startswith("INSERT INTO eligibility_breakdown") or "pg_get_serial_sequence" in s
+    ]
     assert len(inserted) <= 1
     assert counter.count - len(inserted) == 2 + 5 + 1 - postgresql, counter.statements
     assert not any("tmp_title_metrics" in s or "set_config" in s for s in counter.statements)
