@@ -133,7 +133,7 @@ def test_my_training_on_a_phone(stack_app, phone, tmp_path):
     expect(page.locator("#open-classes")).not_to_contain_text("Hiện chưa có lớp kỹ năng CNTT nào mở ở xã của bạn.")
 
     # Record a national certificate with a photo taken on the phone.
-    page.locator("#certificates a.btn").click()
+    page.locator("#certificates").get_by_role("link", name="Thêm chứng chỉ ứng dụng CNTT").click()
     page.locator("input[name=number]").fill("B-123456")
     page.locator("input[name=issuer]").fill("Trường Đại học Tây Nguyên")
     page.locator("input[name=issued_on]").fill("2025-08-15")
