@@ -35,7 +35,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+# The stack, its app and the browser last for the browser tests (package scope), not for the session: stopped after
+# them, their processes (two gunicorn workers, a worker polling its SQLite broker every second, Chromium) no longer
+# take the processor from the rest of the run.
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """A migrated SQLite instance with the reference units, a web server and a worker, both real processes."""
     instance = tmp_path_factory.mktemp("instance")
@@ -107,7 +110,7 @@ def _wait_for_http(url: str, processes: list[subprocess.Popen], logs: Path) -> N
     pytest.fail(f"{url} did not answer within 60 s")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack_app(stack: dict, app: Flask) -> Flask:
     """An app on the stack's database, for the tests to arrange data in (it commits: other processes read it)."""
     env = stack["env"]
@@ -124,7 +127,7 @@ def stack_app(stack: dict, app: Flask) -> Flask:
     return stack_app
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
