@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 
 from lms import create_app
 from lms.extensions import db
@@ -27,6 +28,12 @@ from tests.conftest import activate_celery
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PHONE = {"width": 390, "height": 844}  # a common phone viewport
+TIMEOUT_MS = 15_000  # how long a step may wait for the page: what the pages are given (set_default_timeout)
+
+# Playwright's expect() waits 5 s by default, not the pages' 15 s: on a loaded machine the vendored Swagger UI was
+# still "loading" after 5 s and test_csp_journey failed. An assertion that holds returns as soon as it holds, so the
+# longer wait costs nothing when the page is on time.
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 def _free_port() -> int:
@@ -159,7 +166,7 @@ def phone(browser, stack: dict, request: pytest.FixtureRequest) -> Iterator[obje
         viewport=PHONE, base_url=stack["base_url"], locale="vi-VN", is_mobile=True, has_touch=True
     )
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(TIMEOUT_MS)
     yield page
     out = ROOT / "test-results"
     out.mkdir(exist_ok=True)
