@@ -54,8 +54,8 @@ run: $(VENV)/.runtime translations
 
 ## make test: the whole suite on SQLite; also on PostgreSQL + the broker when LMS_TEST_DATABASE_URL and
 ## LMS_TEST_BROKER_URL are set. The two runs then go at the same time: they share no database, broker, port or
-## temporary folder, and while the PostgreSQL run waits on its server, its workers and the drills' outages, the SQLite
-## run has the processor. Each run writes a log of its own, printed whole when that run ends (the first to end first);
+## temporary folder, and each keeps about one core busy (one pytest process, waiting on its database, workers and the
+## drills' outages), so on two cores they take about as long as the slower one alone. Each run writes a log of its own, printed whole when that run ends (the first to end first);
 ## make test fails if either fails. A run that collects no test is a failure (pytest exit code 5). A background job
 ## ignores Ctrl-C unless told otherwise (env --default-signal=INT): pytest then stops both runs and their processes.
 test: $(VENV)/.dev translations browser-deps
