@@ -53,11 +53,28 @@ run: $(VENV)/.runtime translations
 	$(BIN)/honcho start -f Procfile
 
 ## make test: the whole suite on SQLite; also on PostgreSQL + the broker when LMS_TEST_DATABASE_URL and
-## LMS_TEST_BROKER_URL are set. A run that collects no test is a failure (pytest exit code 5).
+## LMS_TEST_BROKER_URL are set. The two runs then go at the same time: they share no database, broker, port or
+## temporary folder, and each keeps about one core busy (one pytest process, waiting on its database, workers and the
+## drills' outages), so on two cores they take about as long as the slower one alone. Each run writes a log of its own, printed whole when that run ends (the first to end first);
+## make test fails if either fails. A run that collects no test is a failure (pytest exit code 5). A background job
+## ignores Ctrl-C unless told otherwise (env --default-signal=INT): pytest then stops both runs and their processes.
 test: $(VENV)/.dev translations browser-deps
-	$(MAKE) --no-print-directory test-sqlite
-	@if [ -n "$$LMS_TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgresql; \
-	 else echo "LMS_TEST_DATABASE_URL is not set: the PostgreSQL run is not part of this run"; fi
+	@if [ -z "$$LMS_TEST_DATABASE_URL" ]; then \
+	  echo "LMS_TEST_DATABASE_URL is not set: the PostgreSQL run is not part of this run"; \
+	  exec $(MAKE) --no-print-directory test-sqlite; fi; \
+	logs=$$(mktemp -d /tmp/lms-test-logs.XXXXXX); \
+	echo "== the SQLite and the PostgreSQL runs at the same time: each one's log is printed when it ends ($$logs)"; \
+	for run in sqlite postgresql; do \
+	  ( start=$$(date +%s); env --default-signal=INT $(MAKE) --no-print-directory test-$$run >$$logs/$$run.log 2>&1; rc=$$?; \
+	    echo $$rc >$$logs/$$run.rc; \
+	    flock $$logs/print sh -c 'cat "$$1"; echo "== the $$2 run ended with exit code $$3 after $$4 s"' \
+	      sh $$logs/$$run.log $$run $$rc $$(( $$(date +%s) - start )) ) & \
+	done; \
+	wait; \
+	rc_sqlite=$$(cat $$logs/sqlite.rc 2>/dev/null || echo 1); rc_postgresql=$$(cat $$logs/postgresql.rc 2>/dev/null || echo 1); \
+	rm -rf $$logs; \
+	echo "== make test: SQLite run exit code $$rc_sqlite, PostgreSQL run exit code $$rc_postgresql"; \
+	[ "$$rc_sqlite" = 0 ] && [ "$$rc_postgresql" = 0 ]
 
 # pytest exits 5 when it collected no test: that is a broken run, never a pass.
 PYTEST = run_pytest() { $(BIN)/pytest -p no:cacheprovider "$$@"; rc=$$?; \

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 
 from lms import create_app
 from lms.extensions import db
@@ -27,6 +28,12 @@ from tests.conftest import activate_celery
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PHONE = {"width": 390, "height": 844}  # a common phone viewport
+TIMEOUT_MS = 15_000  # how long a step may wait for the page: what the pages are given (set_default_timeout)
+
+# Playwright's expect() waits 5 s by default, not the pages' 15 s: on a loaded machine the vendored Swagger UI was
+# still "loading" after 5 s and test_csp_journey failed. An assertion that holds returns as soon as it holds, so the
+# longer wait costs nothing when the page is on time.
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 def _free_port() -> int:
@@ -35,7 +42,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+# The stack, its app and the browser last for the browser tests (package scope), not for the session: stopped after
+# them, their processes (two gunicorn workers, a worker polling its SQLite broker every second, Chromium) no longer
+# take the processor from the rest of the run.
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """A migrated SQLite instance with the reference units, a web server and a worker, both real processes."""
     instance = tmp_path_factory.mktemp("instance")
@@ -107,7 +117,7 @@ def _wait_for_http(url: str, processes: list[subprocess.Popen], logs: Path) -> N
     pytest.fail(f"{url} did not answer within 60 s")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack_app(stack: dict, app: Flask) -> Flask:
     """An app on the stack's database, for the tests to arrange data in (it commits: other processes read it)."""
     env = stack["env"]
@@ -124,7 +134,7 @@ def stack_app(stack: dict, app: Flask) -> Flask:
     return stack_app
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
@@ -156,7 +166,7 @@ def phone(browser, stack: dict, request: pytest.FixtureRequest) -> Iterator[obje
         viewport=PHONE, base_url=stack["base_url"], locale="vi-VN", is_mobile=True, has_touch=True
     )
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(TIMEOUT_MS)
     yield page
     out = ROOT / "test-results"
     out.mkdir(exist_ok=True)

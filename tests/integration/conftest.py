@@ -53,7 +53,7 @@ def _send_to_the_broker(live_app: Flask, app: Flask) -> Iterator[None]:
     activate_celery(app)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped after the integration tests: it polls its broker for the rest of a run
 def worker(live_app: Flask, database_url: str, broker_url: str, tmp_path_factory) -> Iterator[subprocess.Popen]:
     log = tmp_path_factory.mktemp("worker") / "worker.log"
     env = {
