@@ -94,7 +94,7 @@ from lms.targets.models import (
     Structure,
     TargetState,
 )
-from lms.targets.services import VN_OFFSET, local_today, month_end, year_end
+from lms.targets.services import VN_OFFSET, commune_lineage, local_today, month_end, plan_communes, year_end
 from lms.titles.models import Eligibility, EvaluationState, Recognition, RecognitionStatus, Registration
 
 SUBJECT_TYPE = {
@@ -627,16 +627,6 @@ class Neighbourhood:
     counted: set[int]
 
 
-def _commune_lineage() -> Any:
-    old, new = aliased(AdminUnit), aliased(AdminUnit)
-    return (
-        select(UnitLineage.old_unit_id, UnitLineage.new_unit_id)
-        .join(old, old.id == UnitLineage.old_unit_id)
-        .join(new, new.id == UnitLineage.new_unit_id)
-        .where(old.level == UnitLevel.COMMUNE.value, new.level == UnitLevel.COMMUNE.value)
-    )
-
-
 def neighbourhood(commune_ids: Iterable[int]) -> Neighbourhood:
     """Which communes a change in ``commune_ids`` reaches: each one under its own structure, its lineage partners
     under theirs, and (to be recounted) the other partners those depend on. Three small queries."""
@@ -648,7 +638,7 @@ def neighbourhood(commune_ids: Iterable[int]) -> Neighbourhood:
     ).all()
     current = {u.id for u in units if u.valid_to is None}
     old = {u.id for u in units if u.valid_to is not None}
-    links = _commune_lineage().subquery()
+    links = commune_lineage().subquery()
     pairs = db.session.execute(
         select(links.c.old_unit_id, links.c.new_unit_id).where(
             or_(links.c.old_unit_id.in_(old), links.c.new_unit_id.in_(current))
@@ -687,7 +677,7 @@ def commune_values(
         "denominator",
         "computed_at",
     ]
-    links = _commune_lineage().add_columns(UnitLineage.share).subquery()
+    links = commune_lineage().add_columns(UnitLineage.share).subquery()
     cache.bump_after_commit([*hood.current, *hood.old, cache.COMMUNES])
     for structure, targets in ((Structure.CURRENT.value, hood.current), (Structure.PRE_2025.value, hood.old)):
         db.session.execute(
@@ -863,27 +853,6 @@ def rollup(year: int, *, now: datetime | None = None) -> int:
 
 
 # --- the whole recomputation -------------------------------------------------------------------------------------
-
-
-def plan_communes(plan: Plan, candidates: Iterable[int]) -> list[int]:
-    """The candidates the plan applies to: communes under the plan's unit, and their lineage partners (Kon Tum's
-    plan reaches the current communes that succeeded Kon Tum's)."""
-    root = db.session.get(AdminUnit, plan.unit_id)
-    assert root is not None
-    candidates = sorted(set(candidates))
-    if not candidates:
-        return []
-    inside = select(AdminUnit.id).where(subtree(AdminUnit.path, root.path))
-    links = _commune_lineage().subquery()
-    stmt = select(AdminUnit.id).where(
-        AdminUnit.id.in_(candidates),
-        or_(
-            subtree(AdminUnit.path, root.path),
-            AdminUnit.id.in_(select(links.c.new_unit_id).where(links.c.old_unit_id.in_(inside))),
-            AdminUnit.id.in_(select(links.c.old_unit_id).where(links.c.new_unit_id.in_(inside))),
-        ),
-    )
-    return sorted(db.session.scalars(stmt))
 
 
 def _lock_states(commune_ids: Iterable[int], year: int) -> None:

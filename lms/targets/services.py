@@ -14,8 +14,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import aliased, selectinload
 
 from lms.extensions import db, utcnow
 from lms.targets.models import Basis, Indicator, IndicatorValue, PeriodKind, Plan, Structure, Target
@@ -200,13 +200,48 @@ def trend(
     ]
 
 
+def commune_lineage() -> Any:
+    """The lineage links between communes (old → new, as ``unit_lineage`` records the 2025 map change)."""
+    from lms.registry.models import AdminUnit, UnitLevel, UnitLineage
+
+    old, new = aliased(AdminUnit), aliased(AdminUnit)
+    return (
+        select(UnitLineage.old_unit_id, UnitLineage.new_unit_id)
+        .join(old, old.id == UnitLineage.old_unit_id)
+        .join(new, new.id == UnitLineage.new_unit_id)
+        .where(old.level == UnitLevel.COMMUNE.value, new.level == UnitLevel.COMMUNE.value)
+    )
+
+
+def plan_communes(plan: Plan, candidates: Iterable[int]) -> list[int]:
+    """The candidates the plan applies to: communes under the plan's unit, and their lineage partners (Kon Tum's
+    plan reaches the current communes that succeeded Kon Tum's)."""
+    from lms.registry.models import AdminUnit, subtree
+
+    root = db.session.get(AdminUnit, plan.unit_id)
+    assert root is not None
+    candidates = sorted(set(candidates))
+    if not candidates:
+        return []
+    inside = select(AdminUnit.id).where(subtree(AdminUnit.path, root.path))
+    links = commune_lineage().subquery()
+    stmt = select(AdminUnit.id).where(
+        AdminUnit.id.in_(candidates),
+        or_(
+            subtree(AdminUnit.path, root.path),
+            AdminUnit.id.in_(select(links.c.new_unit_id).where(links.c.old_unit_id.in_(inside))),
+            AdminUnit.id.in_(select(links.c.old_unit_id).where(links.c.new_unit_id.in_(inside))),
+        ),
+    )
+    return sorted(db.session.scalars(stmt))
+
+
 def indicator_for_figure(unit: Any, figure: str) -> Indicator | None:
     """The indicator of the most specific active plan that applies to ``unit`` and counts ``figure`` of the IT-skills
     programme (``it_skills`` in its numerator, ``plans.py``): Kon Tum's Plan 1514 for a unit of Kon Tum (or a commune
     that succeeded one of Kon Tum's), else the national programme. One query for the plans, one more for a commune's
     lineage."""
     from lms.registry.models import AdminUnit, UnitLevel
-    from lms.targets.compute import plan_communes
 
     rows = db.session.execute(
         select(Plan, AdminUnit.path)
