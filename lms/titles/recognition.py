@@ -1407,6 +1407,11 @@ def correct_decision(
     )
     # The signed credentials name the decision (its number, and its date as validFrom): revoked, issued anew.
     revoked.send(None, recognition_ids={r.id for r in rows})
+    if decision_date != old_date:
+        # The engine reads the date: a level-1 title's upgrade waits so many months from its decision (Circular 24,
+        # Art. 5.3; engine._upgrade_waits). The later years' evaluations of the commune are redone with the date
+        # corrected (no run would: nothing else they read changed, ADR 41).
+        mark_dirty({(r.commune_id, y) for r in rows for y in range(r.year + 1, today.year + 1)})
     return correction
 
 

@@ -6,7 +6,7 @@ import io
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from lms.auth.models import Role
 from lms.core.models import AuditEvent
@@ -849,3 +849,41 @@ def test_a_clan_is_printed_dong_ho_once(client, world):
     names = re.findall(r'<input class="form-check-input" type="checkbox" name="ids" value="\d+"> ([^<]+)</label>', page)
     assert sorted(names) == ["Dòng họ Lê", "Dòng họ Nguyễn thôn Kon Hra", "Dòng họ Trần"]
     assert recognition.clan_name("  dòng  họ Đinh ") == "dòng họ Đinh"
+
+
+def test_a_corrected_decision_date_has_the_later_years_evaluated_again(client, world):
+    """The engine reads a decision's date (a level-1 title's upgrade waits so many months from it, Circular 24 Art.
+    5.3): a corrected date marks the commune's later years for evaluation; a corrected number alone marks nothing."""
+    from datetime import date
+
+    from lms.titles.models import EvaluationState
+
+    rows = _decided(world, 1)
+    commune_id = world["commune"].id
+    db.session.query(EvaluationState).delete()
+    db.session.commit()
+    # Marked, then evaluated (the task runs at the commit in tests): the commune-years have their state row.
+    marked = lambda: {(s.commune_id, s.year) for s in db.session.scalars(select(EvaluationState))}  # noqa: E731
+    today = date(2027, 3, 1)
+    common = {"reason": "Gõ nhầm", "user": world["leader"], "apply": True, "today": today}
+    recognition.correct_decision(rows[0], decision_number="21/QĐ-UBND", decision_date=rows[0].decision_date, **common)
+    db.session.commit()
+    assert marked() == set()
+    recognition.correct_decision(rows[0], decision_number="21/QĐ-UBND", decision_date=date(2026, 2, 3), **common)
+    db.session.commit()
+    assert marked() == {(commune_id, YEAR + 1), (commune_id, YEAR + 2)}
+    # Written on the session without the service (a script, a shell), the date still makes the later years'
+    # stored results stale for the next run (ADR 41): their inputs key is dropped at the commit.
+    db.session.execute(
+        update(EvaluationState).where(EvaluationState.commune_id == commune_id).values(inputs_key="as-evaluated")
+    )
+    db.session.commit()
+    row = db.session.get(Recognition, rows[0].id)
+    row.decision_date = date(2026, 2, 4)
+    db.session.commit()
+    keys = dict(
+        db.session.execute(
+            select(EvaluationState.year, EvaluationState.inputs_key).where(EvaluationState.commune_id == commune_id)
+        ).all()
+    )
+    assert keys == {YEAR + 1: None, YEAR + 2: None}
