@@ -207,6 +207,26 @@ def test_the_holder_downloads_their_certificate_from_my_training_and_no_one_else
     assert client.get(f"/courses/certificates/{certificate.code}.pdf").status_code == 404
 
 
+def test_a_certificate_is_drawn_after_its_credential_is_committed(client, certified, monkeypatch):
+    """Drawing the PDF holds no write lock: the credential it issues and the audit event are committed first (every
+    learner may now download their own, from My training)."""
+    from lms.credentials.models import IssuedCredential
+
+    _, _course_class, certificate, manager = certified
+    drawn_in_transaction = []
+    draw = documents.certificate_pdf
+
+    def spy(data):
+        drawn_in_transaction.append(db.session().in_transaction())
+        return draw(data)
+
+    monkeypatch.setattr(documents, "certificate_pdf", spy)
+    login(client, manager)
+    assert client.get(f"/courses/certificates/{certificate.code}.pdf").status_code == 200
+    assert drawn_in_transaction == [False]
+    assert db.session.scalar(select(func.count()).select_from(IssuedCredential)) == 1
+
+
 def test_cancelling_a_held_session_shows_its_marks_and_the_certificates_it_revokes_first(client, certified):
     """Three of four sessions attended is the 75 % the course asks; cancelling an attended one leaves two of three."""
     centre, course_class, certificate, manager = certified
