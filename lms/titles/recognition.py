@@ -1358,6 +1358,11 @@ def correct_decision(
         )
     )
     rows = _lock(ids, user, lock=apply)
+    if any((r.decision_number, r.decision_date) != (old_number, old_date) for r in rows):
+        # Corrected by someone else between the read above and the locks: what was shown is no longer what is there.
+        raise TransitionConflict(
+            _("The decision was corrected by someone else meanwhile: check it again."), "decision_number"
+        )
     _check_decider(rows, user, ids)
     if decision_date < date(recognition.year, 1, 1):
         raise RecognitionError(

@@ -887,3 +887,30 @@ def test_a_corrected_decision_date_has_the_later_years_evaluated_again(client, w
         ).all()
     )
     assert keys == {YEAR + 1: None, YEAR + 2: None}
+
+
+def test_a_decision_corrected_by_someone_else_meanwhile_is_not_overwritten(world, monkeypatch):
+    """Two approvers correct the same mistyped number: the second, whose rows were chosen by the old number before the
+    first committed, finds them carrying the first's correction once locked — refused, not overwritten."""
+    rows = _decided(world, 2)
+    lock = recognition._lock
+
+    def first_commits_meanwhile(ids, user, **kwargs):
+        db.session.execute(
+            update(Recognition)
+            .where(Recognition.id.in_(ids))
+            .values(decision_number="21/QĐ-UBND")
+            .execution_options(synchronize_session=False)
+        )
+        return lock(ids, user, **kwargs)
+
+    monkeypatch.setattr(recognition, "_lock", first_commits_meanwhile)
+    with pytest.raises(recognition.TransitionConflict):
+        recognition.correct_decision(
+            rows[0],
+            decision_number="31/QĐ-UBND",
+            decision_date=rows[0].decision_date,
+            reason="Gõ nhầm",
+            user=world["leader"],
+            apply=True,
+        )
