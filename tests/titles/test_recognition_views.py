@@ -914,3 +914,28 @@ def test_a_decision_corrected_by_someone_else_meanwhile_is_not_overwritten(world
             user=world["leader"],
             apply=True,
         )
+
+
+def test_a_rejection_confirmed_for_another_selection_is_shown_again(client, world):
+    """The rejection's confirmation is for the proposals it listed: a box ticked after it was shown is listed and
+    confirmed again, nothing rejected unseen."""
+    login(client, world["leader"])
+    first, second = recognition.propose(
+        title="family", year=YEAR, subject_ids=[h.id for h in world["households"][:2]], user=world["leader"]
+    )
+    db.session.commit()
+    decide = f"/titles/recognitions/decide?{_context(world)}"
+    rejection = {"csrf_token": csrf_token(client, decide), "ids": [first], "action": "reject", "reason": "Thiếu"}
+    text = client.post(decide, data=rejection).get_data(as_text=True)
+    widened = client.post(decide, data={**rejection, "ids": [first, second], "confirmed": confirm_value(text)})
+    assert widened.status_code == 200
+    again = widened.get_data(as_text=True)
+    assert "Không công nhận 2 hồ sơ đề nghị sau?" in again
+    db.session.expire_all()
+    assert {db.session.get(Recognition, i).status for i in (first, second)} == {"proposed"}
+    assert (
+        client.post(decide, data={**rejection, "ids": [first, second], "confirmed": confirm_value(again)}).status_code
+        == 302
+    )
+    db.session.expire_all()
+    assert {db.session.get(Recognition, i).status for i in (first, second)} == {"rejected"}
