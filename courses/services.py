@@ -610,6 +610,11 @@ class CancelPreview:
     def needs_confirmation(self) -> bool:
         return bool(self.marks or self.revoked or self.completing)
 
+    @property
+    def digest(self) -> str:
+        """What was shown, for the confirmation to carry back: a mark or a certificate since then is shown again."""
+        return hashlib.sha256(repr((self.marks, self.revoked, self.completing)).encode()).hexdigest()[:32]
+
 
 def preview_cancel(session: ClassSession) -> CancelPreview:
     """Ask the completion rule what the class would be without this session, inside a savepoint rolled back."""

@@ -4,6 +4,7 @@ book, the paper attendance sheet import, the centre report, and their scoping.""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, datetime, time
 from decimal import Decimal
 from fractions import Fraction
@@ -243,10 +244,22 @@ def test_cancelling_a_held_session_shows_its_marks_and_the_certificates_it_revok
     assert "Buổi học này đã có 1 lượt điểm danh" in page
     assert "Các giấy chứng nhận sau sẽ bị thu hồi" in page
     assert f"{LEARNER} · {certificate.code}" in page
-    assert 'name="confirmed" value="1"' in page
+    shown = re.search(r'name="confirmed" value="([0-9a-f]{32})"', page)
+    assert shown
     db.session.expire_all()
     assert first.status == "scheduled"  # nothing written before the confirmation
-    done = client.post(url, data={"csrf_token": token, "cancel-reason": "Nhập nhầm buổi", "confirmed": "1"})
+    # A mark entered after the preview was shown: the confirmation is for what was shown, so it is shown again.
+    services.enrol(course_class, [centre.learners[1].id])
+    services.record_attendance(first, [Mark(centre.learners[1].id, "present", datetime(2026, 3, 2, 23))], user_id=None)
+    db.session.commit()
+    again = client.post(url, data={"csrf_token": token, "cancel-reason": "Nhập nhầm buổi", "confirmed": shown[1]})
+    assert again.status_code == 200
+    assert "Buổi học này đã có 2 lượt điểm danh" in again.get_data(as_text=True)
+    db.session.expire_all()
+    assert first.status == "scheduled"
+    shown = re.search(r'name="confirmed" value="([0-9a-f]{32})"', again.get_data(as_text=True))
+    assert shown
+    done = client.post(url, data={"csrf_token": token, "cancel-reason": "Nhập nhầm buổi", "confirmed": shown[1]})
     assert done.status_code == 302
     db.session.expire_all()
     assert first.status == "cancelled"
