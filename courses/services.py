@@ -71,7 +71,7 @@ from courses.scheduling import (
     on_pattern,
 )
 from lms.celery import enqueue_after_commit
-from lms.core.clock import LocalDay, LocalDayOfUtc, local_now
+from lms.core.clock import LocalDay, LocalDayOfUtc, LocalTimeOfUtc, local_now
 from lms.core.formatting import in_request_language as _
 from lms.core.models import AuditEvent
 from lms.core.pdf import new_code
@@ -1444,6 +1444,14 @@ def counted_sessions(
         & roll_call.c.first_received.is_not(None)
         & (roll_call.c.first_received < Enrolment.enrolled_at)
     )
+    # A learner who withdrew (the attendance book lists them): sessions held after they left count for them only
+    # where they have a mark — not 1/20 for someone who came to the one session before leaving.
+    after_leaving = (
+        (Enrolment.status == EnrolmentStatus.WITHDRAWN.value)
+        & Enrolment.withdrawn_at.is_not(None)
+        & (ClassSession.starts_at >= LocalTimeOfUtc(Enrolment.withdrawn_at))
+        & Attendance.id.is_(None)
+    )
     return (
         select(
             Enrolment.class_id,
@@ -1461,7 +1469,9 @@ def counted_sessions(
         )
         .outerjoin(AttendanceStatus, AttendanceStatus.code == Attendance.status)
         .outerjoin(roll_call, roll_call.c.session_id == ClassSession.id)
-        .where(Enrolment.class_id.in_(class_ids), Enrolment.status.in_(list(statuses)), *window, ~left_out)
+        .where(
+            Enrolment.class_id.in_(class_ids), Enrolment.status.in_(list(statuses)), *window, ~left_out, ~after_leaving
+        )
     )
 
 
