@@ -179,8 +179,8 @@ class Subject:
 def clan_name(name: str) -> str:
     """A clan as printed: "Dòng họ Nguyễn" from the registry's "Nguyễn" or "Họ Nguyễn", and a name already written
     "Dòng họ …" (as most are: "Dòng họ Nguyễn thôn Bình Minh") left as it is — not "Dòng họ Dòng họ …"."""
-    name = " ".join(name.split())
-    folded = unicodedata.normalize("NFC", name).casefold()
+    name = unicodedata.normalize("NFC", " ".join(name.split()))  # sliced below as matched: "Họ" is 2 or 3 code points
+    folded = name.casefold()
     if folded.startswith("dòng họ "):
         return name
     if folded.startswith("họ "):

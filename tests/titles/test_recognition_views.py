@@ -939,3 +939,13 @@ def test_a_rejection_confirmed_for_another_selection_is_shown_again(client, worl
     )
     db.session.expire_all()
     assert {db.session.get(Recognition, i).status for i in (first, second)} == {"rejected"}
+
+
+def test_a_clan_name_typed_decomposed_is_printed_whole():
+    """ "Họ" typed with a combining dot (NFD, as some keyboards send it) is three code points: cut as the composed
+    form is, it left a stray space and mark behind "Dòng họ"."""
+    import unicodedata
+
+    assert recognition.clan_name(unicodedata.normalize("NFD", "Họ Nguyễn")) == "Dòng họ Nguyễn"
+    assert recognition.clan_name(unicodedata.normalize("NFD", "Dòng họ Lê thôn 2")) == "Dòng họ Lê thôn 2"
+    assert recognition.clan_name("Trần") == "Dòng họ Trần"
