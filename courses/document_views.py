@@ -76,9 +76,11 @@ def certificate_pdf(code: str):
             ),
         )
     data = documents.certificate_data(certificate, documents.verification_url(certificate.code))
-    content = documents.certificate_pdf(data)
     audit("certificate.download", certificate, code=certificate.code)
+    # The credential it may have issued is committed before the page is drawn, so the write lock (SQLite's, for the
+    # whole database) is not held while it renders — as for a certificate of recognition.
     db.session.commit()
+    content = documents.certificate_pdf(data)
     return _download(content, "application/pdf", f"chung-nhan-{certificate.code}.pdf", inline=True)
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    extract,
     func,
     insert,
     literal,
@@ -70,7 +71,7 @@ from courses.scheduling import (
     on_pattern,
 )
 from lms.celery import enqueue_after_commit
-from lms.core.clock import LocalDay, LocalDayOfUtc, local_now
+from lms.core.clock import LocalDay, LocalDayOfUtc, LocalTimeOfUtc, local_now
 from lms.core.formatting import in_request_language as _
 from lms.core.models import AuditEvent
 from lms.core.pdf import new_code
@@ -83,6 +84,7 @@ from lms.registry.models import (
     AssociationRole,
     Clc,
     Person,
+    UnitLevel,
     subtree,
 )
 
@@ -293,8 +295,10 @@ def update_class(
     course_class.starts_on, course_class.ends_on = starts_on, ends_on
     course_class.capacity = capacity
     wanted = [p.id for p in instructors]
-    if sorted(wanted) != sorted(_instructor_ids(course_class)):
+    current = _instructor_ids(course_class)
+    if sorted(wanted) != sorted(current):
         set_instructors(course_class, [(person_id, InstructorRole.INSTRUCTOR.value) for person_id in wanted])
+        _announce_organisers(course_class, set(wanted) ^ set(current))
     promoted: list[int] = []
     free = capacity - seated
     if free > 0:
@@ -313,6 +317,40 @@ def update_class(
         mark_dirty(course_class.id)
     db.session.flush()
     return promoted
+
+
+def _announce_organisers(course_class: CourseClass, person_ids: set[int]) -> None:
+    """An officer "organises CLC activities" as an instructor of a class with a session begun (ADR 7; the IT-skills
+    programme's figure and the plan's target on it): instructors changed on such a class change the figure of the
+    communes whose association they serve, in the years of its begun sessions. Nothing else marks them — the
+    targets sweep sees only sessions that begin — so they are announced as learning is (titles, then targets)."""
+    from courses import it_skills
+
+    years = {
+        int(year)
+        for year in db.session.scalars(
+            select(func.distinct(extract("year", ClassSession.starts_at))).where(
+                ClassSession.class_id == course_class.id,
+                ClassSession.status == SessionStatus.SCHEDULED,
+                ClassSession.starts_at <= local_now(),
+            )
+        )
+    }
+    if not years or not person_ids:
+        return
+    communes = set(
+        db.session.scalars(
+            select(AssociationMembership.unit_id)
+            .join(AdminUnit, AdminUnit.id == AssociationMembership.unit_id)
+            .where(
+                AssociationMembership.person_id.in_(person_ids),
+                AssociationMembership.role.in_(it_skills.framework().definitions["officer_roles"]),
+                AdminUnit.level == UnitLevel.COMMUNE,
+            )
+        )
+    )
+    if communes:
+        learning_records_changed.send(None, pairs={(commune, year) for commune in communes for year in years})
 
 
 def set_instructors(course_class: CourseClass, people: Sequence[tuple[int, str]]) -> None:
@@ -571,6 +609,11 @@ class CancelPreview:
     @property
     def needs_confirmation(self) -> bool:
         return bool(self.marks or self.revoked or self.completing)
+
+    @property
+    def digest(self) -> str:
+        """What was shown, for the confirmation to carry back: a mark or a certificate since then is shown again."""
+        return hashlib.sha256(repr((self.marks, self.revoked, self.completing)).encode()).hexdigest()[:32]
 
 
 def preview_cancel(session: ClassSession) -> CancelPreview:
@@ -1401,6 +1444,14 @@ def counted_sessions(
         & roll_call.c.first_received.is_not(None)
         & (roll_call.c.first_received < Enrolment.enrolled_at)
     )
+    # A learner who withdrew (the attendance book lists them): sessions held after they left count for them only
+    # where they have a mark — not 1/20 for someone who came to the one session before leaving.
+    after_leaving = (
+        (Enrolment.status == EnrolmentStatus.WITHDRAWN.value)
+        & Enrolment.withdrawn_at.is_not(None)
+        & (ClassSession.starts_at >= LocalTimeOfUtc(Enrolment.withdrawn_at))
+        & Attendance.id.is_(None)
+    )
     return (
         select(
             Enrolment.class_id,
@@ -1418,7 +1469,9 @@ def counted_sessions(
         )
         .outerjoin(AttendanceStatus, AttendanceStatus.code == Attendance.status)
         .outerjoin(roll_call, roll_call.c.session_id == ClassSession.id)
-        .where(Enrolment.class_id.in_(class_ids), Enrolment.status.in_(list(statuses)), *window, ~left_out)
+        .where(
+            Enrolment.class_id.in_(class_ids), Enrolment.status.in_(list(statuses)), *window, ~left_out, ~after_leaving
+        )
     )
 
 

@@ -890,12 +890,15 @@ def cancel_session(session_id: int):
         flash(_("This session was already cancelled."), "info")
         return redirect(url_for("courses.session", session_id=session.id))
     if form.validate_on_submit():
-        if request.form.get("confirmed") != "1":
-            # A session already held (its marks, the certificates resting on them): look before it goes.
-            consequences = services.preview_cancel(session)
-            if consequences.needs_confirmation:
-                db.session.refresh(session)
-                return _render_session(session, cancel=form, cancel_preview=consequences)
+        # A session already held (its marks, the certificates resting on them): look before it goes — and look again
+        # if what it would do changed since it was shown (a mark entered, a certificate issued meanwhile).
+        consequences = services.preview_cancel(session)
+        confirmed = request.form.get("confirmed")
+        if consequences.needs_confirmation and confirmed != consequences.digest:
+            if confirmed is not None:
+                flash(_("What cancelling this session would do changed since it was shown: check it again."), "warning")
+            db.session.refresh(session)
+            return _render_session(session, cancel=form, cancel_preview=consequences)
         services.cancel(session, (form.reason.data or "").strip())
         db.session.commit()
         flash(_("Session cancelled."), "success")

@@ -161,10 +161,10 @@ _WHERE: dict[type, tuple[str, ...]] = {
     Assessment: ("commune_id", "year"),
     Recognition: ("commune_id", "year"),
 }
-#: A recognition's columns that the engine reads (frozen years, upgrade waits, members recognised); the rest —
-#: numbers, dates of decision, who proposed — change no result.
+#: A recognition's columns that the engine reads (frozen years, upgrade waits — from the decision's date —, members
+#: recognised); the rest — decision numbers, who proposed — change no result.
 _RECOGNITION_READ = frozenset(
-    {"subject_type", "subject_id", "title", "year", "level", "commune_id", "status", "valid_until"}
+    {"subject_type", "subject_id", "title", "year", "level", "commune_id", "status", "valid_until", "decision_date"}
 )
 
 

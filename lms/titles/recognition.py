@@ -179,8 +179,8 @@ class Subject:
 def clan_name(name: str) -> str:
     """A clan as printed: "Dòng họ Nguyễn" from the registry's "Nguyễn" or "Họ Nguyễn", and a name already written
     "Dòng họ …" (as most are: "Dòng họ Nguyễn thôn Bình Minh") left as it is — not "Dòng họ Dòng họ …"."""
-    name = " ".join(name.split())
-    folded = unicodedata.normalize("NFC", name).casefold()
+    name = unicodedata.normalize("NFC", " ".join(name.split()))  # sliced below as matched: "Họ" is 2 or 3 code points
+    folded = name.casefold()
     if folded.startswith("dòng họ "):
         return name
     if folded.startswith("họ "):
@@ -1358,6 +1358,11 @@ def correct_decision(
         )
     )
     rows = _lock(ids, user, lock=apply)
+    if any((r.decision_number, r.decision_date) != (old_number, old_date) for r in rows):
+        # Corrected by someone else between the read above and the locks: what was shown is no longer what is there.
+        raise TransitionConflict(
+            _("The decision was corrected by someone else meanwhile: check it again."), "decision_number"
+        )
     _check_decider(rows, user, ids)
     if decision_date < date(recognition.year, 1, 1):
         raise RecognitionError(
@@ -1407,6 +1412,11 @@ def correct_decision(
     )
     # The signed credentials name the decision (its number, and its date as validFrom): revoked, issued anew.
     revoked.send(None, recognition_ids={r.id for r in rows})
+    if decision_date != old_date:
+        # The engine reads the date: a level-1 title's upgrade waits so many months from its decision (Circular 24,
+        # Art. 5.3; engine._upgrade_waits). The later years' evaluations of the commune are redone with the date
+        # corrected (no run would: nothing else they read changed, ADR 41).
+        mark_dirty({(r.commune_id, y) for r in rows for y in range(r.year + 1, today.year + 1)})
     return correction
 
 

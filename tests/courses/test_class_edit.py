@@ -115,3 +115,50 @@ def test_another_commune_s_class_cannot_be_changed(client, full_class):
     db.session.commit()
     login(client, stranger)
     assert client.get(f"/courses/classes/{course_class.id}/edit").status_code == 404
+
+
+def test_an_instructor_changed_on_a_class_already_begun_announces_the_officers_communes(app_ctx, full_class):
+    """An association officer teaching a class whose session has begun "organises CLC activities" (ADR 7): the
+    IT-skills figure, and the plan's target on it, change when the instructors change. The targets sweep sees only
+    sessions that begin, so the change is announced for the officer's commune and the years of the begun sessions
+    (titles evaluate it, targets follow); a class not begun announces nothing."""
+    from lms.core.signals import learning_records_changed
+    from lms.registry.models import AssociationMembership
+
+    centre, course_class, _manager = full_class
+    officer = centre.learners[5]
+    db.session.add(AssociationMembership(person_id=officer.id, unit_id=centre.commune.id, role="officer"))
+    db.session.commit()
+    announced: list[set] = []
+
+    def receiver(sender, *, pairs, **_):
+        announced.append(set(pairs))
+
+    def update(people):
+        services.update_class(
+            course_class,
+            name=course_class.name,
+            capacity=course_class.capacity,
+            starts_on=course_class.starts_on,
+            ends_on=course_class.ends_on,
+            room=course_class.room,
+            instructors=people,
+        )
+
+    with learning_records_changed.connected_to(receiver):
+        update([officer])  # the session of 09/03/2026 has begun (the tests' clock is later)
+        assert announced == [{(centre.commune.id, 2026)}]
+        update([])  # taken off again: the figure loses them
+        assert announced[1:] == [{(centre.commune.id, 2026)}]
+        later = make_class(centre, capacity=2)
+        services.update_class(
+            later,
+            name=later.name,
+            capacity=later.capacity,
+            starts_on=later.starts_on,
+            ends_on=later.ends_on,
+            room=later.room,
+            instructors=[officer],
+        )
+        assert len(announced) == 2  # no session begun: nothing counts them yet
+    db.session.rollback()

@@ -4,6 +4,7 @@ book, the paper attendance sheet import, the centre report, and their scoping.""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, datetime, time
 from decimal import Decimal
 from fractions import Fraction
@@ -207,6 +208,26 @@ def test_the_holder_downloads_their_certificate_from_my_training_and_no_one_else
     assert client.get(f"/courses/certificates/{certificate.code}.pdf").status_code == 404
 
 
+def test_a_certificate_is_drawn_after_its_credential_is_committed(client, certified, monkeypatch):
+    """Drawing the PDF holds no write lock: the credential it issues and the audit event are committed first (every
+    learner may now download their own, from My training)."""
+    from lms.credentials.models import IssuedCredential
+
+    _, _course_class, certificate, manager = certified
+    drawn_in_transaction = []
+    draw = documents.certificate_pdf
+
+    def spy(data):
+        drawn_in_transaction.append(db.session().in_transaction())
+        return draw(data)
+
+    monkeypatch.setattr(documents, "certificate_pdf", spy)
+    login(client, manager)
+    assert client.get(f"/courses/certificates/{certificate.code}.pdf").status_code == 200
+    assert drawn_in_transaction == [False]
+    assert db.session.scalar(select(func.count()).select_from(IssuedCredential)) == 1
+
+
 def test_cancelling_a_held_session_shows_its_marks_and_the_certificates_it_revokes_first(client, certified):
     """Three of four sessions attended is the 75 % the course asks; cancelling an attended one leaves two of three."""
     centre, course_class, certificate, manager = certified
@@ -223,10 +244,22 @@ def test_cancelling_a_held_session_shows_its_marks_and_the_certificates_it_revok
     assert "Buổi học này đã có 1 lượt điểm danh" in page
     assert "Các giấy chứng nhận sau sẽ bị thu hồi" in page
     assert f"{LEARNER} · {certificate.code}" in page
-    assert 'name="confirmed" value="1"' in page
+    shown = re.search(r'name="confirmed" value="([0-9a-f]{32})"', page)
+    assert shown
     db.session.expire_all()
     assert first.status == "scheduled"  # nothing written before the confirmation
-    done = client.post(url, data={"csrf_token": token, "cancel-reason": "Nhập nhầm buổi", "confirmed": "1"})
+    # A mark entered after the preview was shown: the confirmation is for what was shown, so it is shown again.
+    services.enrol(course_class, [centre.learners[1].id])
+    services.record_attendance(first, [Mark(centre.learners[1].id, "present", datetime(2026, 3, 2, 23))], user_id=None)
+    db.session.commit()
+    again = client.post(url, data={"csrf_token": token, "cancel-reason": "Nhập nhầm buổi", "confirmed": shown[1]})
+    assert again.status_code == 200
+    assert "Buổi học này đã có 2 lượt điểm danh" in again.get_data(as_text=True)
+    db.session.expire_all()
+    assert first.status == "scheduled"
+    shown = re.search(r'name="confirmed" value="([0-9a-f]{32})"', again.get_data(as_text=True))
+    assert shown
+    done = client.post(url, data={"csrf_token": token, "cancel-reason": "Nhập nhầm buổi", "confirmed": shown[1]})
     assert done.status_code == 302
     db.session.expire_all()
     assert first.status == "cancelled"

@@ -195,3 +195,30 @@ def test_a_learner_who_takes_a_seat_from_the_waiting_list_is_judged_from_that_da
     tally = services.attendance_tally(course_class.id, AFTER)
     assert (tally.held[waiting.id], tally.attended[waiting.id]) == (1, 1)
     assert set(services.completed_learners(course_class.id, as_of=AFTER)) == {waiting.id}
+
+
+def test_the_attendance_book_counts_a_withdrawn_learner_until_they_left(app_ctx, monkeypatch):
+    """Came on 03/11, withdrew on 07/11: the book's line for them says 1 of 1, not 1 of 2 — the session of 10/11 was
+    held after they left."""
+    centre = make_centre()
+    course_class = make_class(centre, starts_on=date(2026, 11, 1), ends_on=date(2026, 11, 30))
+    first, second = services.schedule(
+        course_class,
+        [
+            (datetime(2026, 11, 3, 19), datetime(2026, 11, 3, 21)),
+            (datetime(2026, 11, 10, 19), datetime(2026, 11, 10, 21)),
+        ],
+    )
+    left, stayed = centre.learners[:2]
+    services.enrol(course_class, [left.id, stayed.id])
+    db.session.execute(update(Enrolment).where(Enrolment.class_id == course_class.id).values(enrolled_at=EARLY))
+    services.record_attendance(
+        first, [Mark(left.id, "present", ON_THE_THIRD), Mark(stayed.id, "present", ON_THE_THIRD)], user_id=None
+    )
+    monkeypatch.setattr(services, "utcnow", lambda: LATE)
+    services.withdraw(course_class, left.id)
+    monkeypatch.undo()
+    services.record_attendance(second, [Mark(stayed.id, "present", ON_THE_TENTH)], user_id=None)
+    learners = {learner.person_id: learner for learner in documents.attendance_book(course_class, as_of=AFTER).learners}
+    assert (learners[left.id].held, learners[left.id].attended) == (1, 1)
+    assert (learners[stayed.id].held, learners[stayed.id].attended) == (2, 2)

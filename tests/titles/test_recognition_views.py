@@ -6,7 +6,7 @@ import io
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from lms.auth.models import Role
 from lms.core.models import AuditEvent
@@ -849,3 +849,103 @@ def test_a_clan_is_printed_dong_ho_once(client, world):
     names = re.findall(r'<input class="form-check-input" type="checkbox" name="ids" value="\d+"> ([^<]+)</label>', page)
     assert sorted(names) == ["Dòng họ Lê", "Dòng họ Nguyễn thôn Kon Hra", "Dòng họ Trần"]
     assert recognition.clan_name("  dòng  họ Đinh ") == "dòng họ Đinh"
+
+
+def test_a_corrected_decision_date_has_the_later_years_evaluated_again(client, world):
+    """The engine reads a decision's date (a level-1 title's upgrade waits so many months from it, Circular 24 Art.
+    5.3): a corrected date marks the commune's later years for evaluation; a corrected number alone marks nothing."""
+    from datetime import date
+
+    from lms.titles.models import EvaluationState
+
+    rows = _decided(world, 1)
+    commune_id = world["commune"].id
+    db.session.query(EvaluationState).delete()
+    db.session.commit()
+    # Marked, then evaluated (the task runs at the commit in tests): the commune-years have their state row.
+    marked = lambda: {(s.commune_id, s.year) for s in db.session.scalars(select(EvaluationState))}  # noqa: E731
+    today = date(2027, 3, 1)
+    common = {"reason": "Gõ nhầm", "user": world["leader"], "apply": True, "today": today}
+    recognition.correct_decision(rows[0], decision_number="21/QĐ-UBND", decision_date=rows[0].decision_date, **common)
+    db.session.commit()
+    assert marked() == set()
+    recognition.correct_decision(rows[0], decision_number="21/QĐ-UBND", decision_date=date(2026, 2, 3), **common)
+    db.session.commit()
+    assert marked() == {(commune_id, YEAR + 1), (commune_id, YEAR + 2)}
+    # Written on the session without the service (a script, a shell), the date still makes the later years'
+    # stored results stale for the next run (ADR 41): their inputs key is dropped at the commit.
+    db.session.execute(
+        update(EvaluationState).where(EvaluationState.commune_id == commune_id).values(inputs_key="as-evaluated")
+    )
+    db.session.commit()
+    row = db.session.get(Recognition, rows[0].id)
+    row.decision_date = date(2026, 2, 4)
+    db.session.commit()
+    keys = dict(
+        db.session.execute(
+            select(EvaluationState.year, EvaluationState.inputs_key).where(EvaluationState.commune_id == commune_id)
+        ).all()
+    )
+    assert keys == {YEAR + 1: None, YEAR + 2: None}
+
+
+def test_a_decision_corrected_by_someone_else_meanwhile_is_not_overwritten(world, monkeypatch):
+    """Two approvers correct the same mistyped number: the second, whose rows were chosen by the old number before the
+    first committed, finds them carrying the first's correction once locked — refused, not overwritten."""
+    rows = _decided(world, 2)
+    lock = recognition._lock
+
+    def first_commits_meanwhile(ids, user, **kwargs):
+        db.session.execute(
+            update(Recognition)
+            .where(Recognition.id.in_(ids))
+            .values(decision_number="21/QĐ-UBND")
+            .execution_options(synchronize_session=False)
+        )
+        return lock(ids, user, **kwargs)
+
+    monkeypatch.setattr(recognition, "_lock", first_commits_meanwhile)
+    with pytest.raises(recognition.TransitionConflict):
+        recognition.correct_decision(
+            rows[0],
+            decision_number="31/QĐ-UBND",
+            decision_date=rows[0].decision_date,
+            reason="Gõ nhầm",
+            user=world["leader"],
+            apply=True,
+        )
+
+
+def test_a_rejection_confirmed_for_another_selection_is_shown_again(client, world):
+    """The rejection's confirmation is for the proposals it listed: a box ticked after it was shown is listed and
+    confirmed again, nothing rejected unseen."""
+    login(client, world["leader"])
+    first, second = recognition.propose(
+        title="family", year=YEAR, subject_ids=[h.id for h in world["households"][:2]], user=world["leader"]
+    )
+    db.session.commit()
+    decide = f"/titles/recognitions/decide?{_context(world)}"
+    rejection = {"csrf_token": csrf_token(client, decide), "ids": [first], "action": "reject", "reason": "Thiếu"}
+    text = client.post(decide, data=rejection).get_data(as_text=True)
+    widened = client.post(decide, data={**rejection, "ids": [first, second], "confirmed": confirm_value(text)})
+    assert widened.status_code == 200
+    again = widened.get_data(as_text=True)
+    assert "Không công nhận 2 hồ sơ đề nghị sau?" in again
+    db.session.expire_all()
+    assert {db.session.get(Recognition, i).status for i in (first, second)} == {"proposed"}
+    assert (
+        client.post(decide, data={**rejection, "ids": [first, second], "confirmed": confirm_value(again)}).status_code
+        == 302
+    )
+    db.session.expire_all()
+    assert {db.session.get(Recognition, i).status for i in (first, second)} == {"rejected"}
+
+
+def test_a_clan_name_typed_decomposed_is_printed_whole():
+    """ "Họ" typed with a combining dot (NFD, as some keyboards send it) is three code points: cut as the composed
+    form is, it left a stray space and mark behind "Dòng họ"."""
+    import unicodedata
+
+    assert recognition.clan_name(unicodedata.normalize("NFD", "Họ Nguyễn")) == "Dòng họ Nguyễn"
+    assert recognition.clan_name(unicodedata.normalize("NFD", "Dòng họ Lê thôn 2")) == "Dòng họ Lê thôn 2"
+    assert recognition.clan_name("Trần") == "Dòng họ Trần"
