@@ -303,8 +303,9 @@ def test_a_shared_phone_keeps_each_users_marks_to_that_user(stack_app, browser, 
     page.once("dialog", lambda dialog: answer(dialog, False))
     page.get_by_role("button", name="Trình đơn").click()
     page.get_by_role("button", name="Đăng xuất").click()
-    # The warning comes once the page has counted the phone's queue (IndexedDB answers asynchronously): wait for it.
-    for _ in range(100):
+    # The warning comes once the page has counted the phone's queue (IndexedDB answers asynchronously): wait for it,
+    # up to 30 s (10 s were not enough once, with CI's two runs sharing two cores).
+    for _ in range(300):
         if warnings:
             break
         page.wait_for_timeout(100)
