@@ -21,7 +21,7 @@ from lms.auth.services import assign_role, create_user
 from lms.extensions import db
 from lms.registry import services
 from lms.registry.models import AdminUnit, AssociationMembership, Clc, Household, Person, UnitLevel
-from tests.browser.conftest import PHONE, ROOT, commit
+from tests.browser.conftest import PHONE, ROOT, TIMEOUT_MS, commit
 
 PASSWORD = "mật khẩu lớp học"
 CLASS_NAME = "Lớp tin học hội viên BRC"
@@ -35,7 +35,7 @@ def phone_en(browser, stack: dict, request: pytest.FixtureRequest) -> Iterator[P
         viewport=PHONE, base_url=stack["base_url"], locale="en-US", is_mobile=True, has_touch=True
     )
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(TIMEOUT_MS)
     yield page
     page.screenshot(path=str(_shots() / f"{request.node.name}.png"), full_page=True)
     context.close()

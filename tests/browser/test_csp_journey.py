@@ -12,7 +12,7 @@ from lms.auth.models import Role
 from lms.auth.services import assign_role, create_user
 from lms.registry import services
 from lms.registry.models import UnitLevel
-from tests.browser.conftest import commit
+from tests.browser.conftest import TIMEOUT_MS, commit
 
 PASSWORD = "mật khẩu thử nghiệm"
 
@@ -26,7 +26,7 @@ def test_every_menu_page_runs_under_the_policy_and_remember_me_rotates(stack_app
     commit(stack_app, _arrange)
     context = browser.new_context(base_url=stack["base_url"], locale="vi-VN", viewport={"width": 1400, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(TIMEOUT_MS)
     blocked: list[str] = []
     page.on(
         "console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None

@@ -7,7 +7,7 @@ from lms.auth.models import Role
 from lms.auth.services import assign_role, create_user
 from lms.registry import services
 from lms.registry.models import UnitLevel
-from tests.browser.conftest import commit
+from tests.browser.conftest import TIMEOUT_MS, commit
 from tests.browser.screenshots import log_in
 
 PASSWORD = "mật khẩu thực đơn"
@@ -22,7 +22,7 @@ def test_the_menu_labels_stay_whole_on_a_laptop_and_fold_on_a_tablet(stack_app, 
     commit(stack_app, _arrange)
     context = browser.new_context(base_url=stack["base_url"], locale="vi-VN", viewport={"width": 1280, "height": 800})
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(TIMEOUT_MS)
     log_in(page, "menu@example.vn", PASSWORD, "Nguyễn Thị Thực Đơn")
     items = page.locator("#nav a.nav-link, #nav a.navbar-text, #nav button")
     assert items.count() >= 12

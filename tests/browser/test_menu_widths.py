@@ -9,7 +9,7 @@ from lms.auth.models import Role
 from lms.auth.services import assign_role, create_user
 from lms.registry import services
 from lms.registry.models import UnitLevel
-from tests.browser.conftest import commit
+from tests.browser.conftest import TIMEOUT_MS, commit
 from tests.browser.screenshots import log_in
 
 PASSWORD = "mật khẩu thực đơn"
@@ -32,7 +32,7 @@ def test_the_menu_fits_a_phone_a_tablet_and_a_laptop(stack_app, browser, stack):
             base_url=stack["base_url"], locale="vi-VN", viewport={"width": width, "height": 800}
         )
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(TIMEOUT_MS)
         log_in(page, "thucdon@example.vn", PASSWORD, NAME)
         assert _overflow(page) == 0, f"the home page scrolls sideways at {width} px"
         toggler = page.get_by_role("button", name="Trình đơn")

@@ -25,7 +25,7 @@ from lms.auth.services import assign_role, create_user
 from lms.extensions import db
 from lms.registry import services
 from lms.registry.models import AdminUnit, Clc, Household, Person, UnitLevel
-from tests.browser.conftest import PHONE, commit
+from tests.browser.conftest import PHONE, TIMEOUT_MS, commit
 
 PASSWORD = "mật khẩu không sóng"
 LEARNERS = 40
@@ -109,7 +109,7 @@ def _launch(browser, stack: dict, profile: Path):
         is_mobile=True,
         has_touch=True,
     )
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(TIMEOUT_MS)
     return context
 
 
@@ -216,7 +216,7 @@ def test_forty_marks_taken_offline_survive_closing_the_browser_and_reach_the_ser
 def _phone(browser, stack: dict, **options):
     options = {"locale": "vi-VN", **options}
     context = browser.new_context(viewport=PHONE, base_url=stack["base_url"], is_mobile=True, has_touch=True, **options)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(TIMEOUT_MS)
     return context, context.new_page()
 
 
@@ -330,9 +330,13 @@ def test_a_shared_phone_keeps_each_users_marks_to_that_user(stack_app, browser, 
     expect(page.locator(".roll-row[data-state='waiting']")).to_have_count(0)
     expect(page.locator(f"#s{learners[0]}-present")).not_to_be_checked()
     assert _marks(stack_app, session_id) == {}
+    # Nothing of theirs waits: no warning. A warning would be accepted here (a dismissed one keeps the page, and the
+    # failure would read as a slow logout) and then fail the assertion below with its text.
+    page.once("dialog", lambda dialog: answer(dialog, True))
     page.get_by_role("button", name="Trình đơn").click()
-    page.get_by_role("button", name="Đăng xuất").click()  # nothing of theirs waits: no warning
+    page.get_by_role("button", name="Đăng xuất").click()
     expect(page.get_by_label("Thư điện tử")).to_be_visible()
+    assert len(warnings) == 2, f"the instructor, with nothing waiting, was warned: {warnings[2:]}"
 
     # The manager logs in again: their marks, kept on the phone, go with their own session.
     _log_in(page, manager_email, manager_name)

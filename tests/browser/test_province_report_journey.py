@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from lms.auth.models import Role
 from lms.auth.services import assign_role, create_user
-from tests.browser.conftest import PHONE, ROOT, commit
+from tests.browser.conftest import PHONE, ROOT, TIMEOUT_MS, commit
 from tests.targets.dashboard_data import build_province
 
 PASSWORD = "mật khẩu báo cáo tỉnh"
@@ -30,7 +30,7 @@ def english_phone(browser, stack: dict, request: pytest.FixtureRequest) -> Itera
         accept_downloads=True,
     )
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(TIMEOUT_MS)
     yield page
     out = ROOT / "test-results"
     out.mkdir(exist_ok=True)
