@@ -6,7 +6,7 @@ import functools
 import time
 from datetime import timedelta
 
-from flask import Flask, g, redirect, request, url_for
+from flask import Flask, current_app, g, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
@@ -38,14 +38,32 @@ def _token_query() -> Select:
 
 
 def _user_for_token(secret: str) -> User | None:
-    token = db.session.execute(_token_query(), {"token_hash": ApiToken.hash(secret)}).unique().scalar_one_or_none()
-    if token is None or not token.user.active:
+    """The token's user, or None for an unknown or revoked token or an inactive user.
+
+    With the user cache on (ADR 27), a token used in the last ``USER_CACHE_SECONDS`` costs no statement: the token,
+    its user, their roles and scopes all come from snapshots that a revocation, a deactivation or a withdrawn role
+    replaces at its commit (ADR 28, seventh pass). ``last_used_at`` is written with the request's commit, at most
+    once a minute.
+    """
+    token_hash = ApiToken.hash(secret)
+
+    def read() -> ApiToken | None:
+        return db.session.execute(_token_query(), {"token_hash": token_hash}).unique().scalar_one_or_none()
+
+    if current_app.config.get("USER_CACHE_SECONDS"):
+        token, user = usercache.load_token(token_hash, read)
+    else:
+        token = read()
+        user = token.user if token is not None else None
+    if token is None or user is None or not user.active:
         return None
     now = utcnow()
     if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
         token.last_used_at = now
+        if current_app.config.get("USER_CACHE_SECONDS"):
+            usercache.token_used(token)
     g.api_token = token
-    return token.user
+    return user
 
 
 def user_for_session_id(session_id: str, *, max_age: float) -> User | None:

@@ -23,6 +23,7 @@ asks for any more. A write that bypasses the ORM (SQL typed by hand) is seen aft
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from itertools import chain
 from typing import Any
 
@@ -38,7 +39,7 @@ from sqlalchemy.orm import (
 from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.auth.generations import EVERYONE, gen_key, token
-from lms.auth.models import RoleAssignment, User
+from lms.auth.models import ApiToken, RoleAssignment, User
 from lms.extensions import cache, db
 from lms.registry.models import AdminUnit, UnitLineage
 
@@ -51,13 +52,22 @@ def _user_key(user_id: int) -> str:
     return f"auth:user:{user_id}"
 
 
+def _token_name(token_hash: str) -> str:
+    """The generation of one bearer token: replaced when the token is revoked or deleted."""
+    return f"token:{token_hash}"
+
+
+def _token_key(token_hash: str) -> str:
+    return f"auth:token:{token_hash}"
+
+
 def _columns(cls: type, obj: Any) -> dict[str, Any]:
     mapper: Any = inspect(cls)
     keys: list[str] = [attr.key for attr in mapper.column_attrs]
     return {key: getattr(obj, key) for key in keys if key not in _LEFT_OUT}
 
 
-def _detached(cls: type, values: dict[str, Any]) -> Any:
+def detached(cls: type, values: dict[str, Any]) -> Any:
     """An instance as if loaded by a query and then detached: the given columns loaded, the others expired."""
     obj: Any = inspect(cls).class_manager.new_instance()
     for name, value in values.items():
@@ -77,12 +87,12 @@ def _snapshot(user: User, scopes: dict[str, list[str]] | None) -> dict[str, Any]
 def _rebuild(snapshot: dict[str, Any]) -> User:
     # A new process may serve a cached user before its first query has configured the mappers (a no-op after).
     configure_mappers()
-    user = _detached(User, snapshot["user"])
+    user = detached(User, snapshot["user"])
     roles = []
     units: dict[int, AdminUnit] = {}
     for role_values, unit_values in snapshot["roles"]:
-        unit = units.get(unit_values["id"]) or units.setdefault(unit_values["id"], _detached(AdminUnit, unit_values))
-        assignment = _detached(RoleAssignment, role_values)
+        unit = units.get(unit_values["id"]) or units.setdefault(unit_values["id"], detached(AdminUnit, unit_values))
+        assignment = detached(RoleAssignment, role_values)
         set_committed_value(assignment, "unit", unit)
         set_committed_value(assignment, "user", user)
         roles.append(assignment)
@@ -124,6 +134,41 @@ def load(user_id: int) -> User | None:
     return user
 
 
+def load_token(token_hash: str, read: Callable[[], ApiToken | None]) -> tuple[ApiToken | None, User | None]:
+    """The bearer token with this hash and its user: from the cache while the token's snapshot is current (no
+    statement at all on a hit), else ``read()`` (the database), then stored.
+
+    The token's snapshot is kept under its own generation and everyone's, read before the database is: a
+    revocation (or a deletion) through the ORM replaces the token's generation when it commits, so a revoked token
+    is refused at the next request, as a deactivated user is (their snapshot is :func:`load`'s, under their own
+    generation). A token is cached only once found: an unknown one costs a statement every time.
+    """
+    seconds = current_app.config.get("USER_CACHE_SECONDS", 0)
+    name = _token_name(token_hash)
+    everyone, own, entry = cache.get_many(gen_key(EVERYONE), gen_key(name), _token_key(token_hash))
+    generations = (token(EVERYONE, everyone), token(name, own))
+    if entry is not None and entry[0] == generations:
+        found = db.session.merge(detached(ApiToken, entry[1]), load=False)
+    else:
+        found = read()
+        if found is None:
+            return None, None
+        cache.set(_token_key(token_hash), (generations, _columns(ApiToken, found)), timeout=seconds)
+    return found, load(found.user_id)
+
+
+def token_used(found: ApiToken) -> None:
+    """Keep the token's snapshot's ``last_used_at`` with the one the request writes, so the next requests within
+    the minute do not write it again (a rolled-back request leaves the cache a little ahead: a minute at most)."""
+    entry = cache.get(_token_key(found.token_hash))
+    if entry is not None:
+        cache.set(
+            _token_key(found.token_hash),
+            (entry[0], {**entry[1], "last_used_at": found.last_used_at}),
+            timeout=current_app.config.get("USER_CACHE_SECONDS", 0),
+        )
+
+
 def bump(names: set[int | str]) -> None:
     """New tokens for these users (``EVERYONE``: all) now; callers in a transaction let the commit do it."""
     cache.set_many({gen_key(name): secrets.token_hex(8) for name in names}, timeout=0)
@@ -142,6 +187,10 @@ def _collect(session: Session, _context: Any) -> None:
         elif isinstance(obj, RoleAssignment):
             user_id = obj.user_id if obj.user_id is not None else (obj.user.id if obj.user is not None else None)
             _pending(session).add(user_id if user_id is not None else EVERYONE)
+        elif isinstance(obj, ApiToken) and (
+            obj in session.deleted or inspect(obj).attrs.revoked_at.history.has_changes()
+        ):
+            _pending(session).add(_token_name(obj.token_hash))
         elif isinstance(obj, _MAP) and (
             obj not in session.dirty or session.is_modified(obj, include_collections=False)
         ):
@@ -152,7 +201,7 @@ def _collect(session: Session, _context: Any) -> None:
 def _collect_bulk(state: ORMExecuteState) -> None:
     if not (state.is_update or state.is_delete or state.is_insert):
         return
-    if any(mapper.class_ in (User, RoleAssignment, *_MAP) for mapper in state.all_mappers):
+    if any(mapper.class_ in (User, RoleAssignment, ApiToken, *_MAP) for mapper in state.all_mappers):
         _pending(state.session).add(EVERYONE)
 
 

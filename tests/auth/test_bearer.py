@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from lms.auth.models import ApiToken, Role
-from lms.extensions import db
+import re
+
+from sqlalchemy import update
+
+from lms.auth.models import ApiToken, Role, User
+from lms.extensions import db, utcnow
 from tests.conftest import login, make_household, make_user, make_village, unit_by_code
 
 
@@ -48,3 +52,60 @@ def test_a_bad_token_is_refused_even_with_a_valid_session_cookie(app_ctx, client
     assert response.mimetype == "application/problem+json"
     # and a page with a bad token is not the cookie's user either
     assert client.get("/", headers={"Authorization": "Bearer lms_not-a-token"}).status_code == 302
+
+
+# --- the token from the user cache (ADR 27; ADR 28, seventh pass) ---------------------------------------------------
+
+
+def _token_and_headers(user) -> tuple[ApiToken, dict[str, str]]:
+    token, secret = ApiToken.issue(user, "phone")
+    db.session.commit()
+    return token, {"Authorization": f"Bearer {secret}"}
+
+
+def _reads_of_the_login(statements: list[str]) -> list[str]:
+    return [s for s in statements if re.search(r"\bFROM (api_token|\"user\"|user|role_assignment)\b", s)]
+
+
+def test_a_token_used_again_costs_no_statement_for_its_user(app_ctx, client, count_queries):
+    _commune_with_person("23293", "Y Cached")
+    _token, headers = _token_and_headers(make_user(Role.CENTRE_MANAGER, unit_by_code("23293")))
+    with count_queries() as first:
+        assert "Y Cached" in _names(client.get("/api/v1/persons", headers=headers))
+    assert _reads_of_the_login(first.statements)  # the first request reads the token, its user and roles
+    with count_queries() as again:
+        assert "Y Cached" in _names(client.get("/api/v1/persons", headers=headers))
+    assert _reads_of_the_login(again.statements) == []
+
+
+def test_a_token_revoked_is_refused_at_the_next_request(app_ctx, client):
+    _commune_with_person("23293", "Y Revoked")
+    token, headers = _token_and_headers(make_user(Role.CENTRE_MANAGER, unit_by_code("23293")))
+    assert "Y Revoked" in _names(client.get("/api/v1/persons", headers=headers))  # now in the cache
+    db.session.get(ApiToken, token.id).revoked_at = utcnow()  # as the account page does
+    db.session.commit()
+    assert client.get("/api/v1/persons", headers=headers).status_code == 401
+
+
+def test_a_revocation_rolled_back_keeps_the_token(app_ctx, client):
+    _commune_with_person("23293", "Y Kept")
+    token, headers = _token_and_headers(make_user(Role.CENTRE_MANAGER, unit_by_code("23293")))
+    assert "Y Kept" in _names(client.get("/api/v1/persons", headers=headers))
+    db.session.get(ApiToken, token.id).revoked_at = utcnow()
+    db.session.flush()
+    db.session.rollback()
+    assert "Y Kept" in _names(client.get("/api/v1/persons", headers=headers))
+
+
+def test_tokens_revoked_in_bulk_or_their_user_deactivated_are_refused_at_the_next_request(app_ctx, client):
+    _commune_with_person("23293", "Y Bulk")
+    first, first_headers = _token_and_headers(make_user(Role.CENTRE_MANAGER, unit_by_code("23293")))
+    user = make_user(Role.CENTRE_MANAGER, unit_by_code("23293"), "second@example.vn")
+    _second, second_headers = _token_and_headers(user)
+    for headers in (first_headers, second_headers):
+        assert "Y Bulk" in _names(client.get("/api/v1/persons", headers=headers))
+    db.session.execute(update(ApiToken).where(ApiToken.id == first.id).values(revoked_at=utcnow()))
+    db.session.get(User, user.id).active = False
+    db.session.commit()
+    assert client.get("/api/v1/persons", headers=first_headers).status_code == 401
+    assert client.get("/api/v1/persons", headers=second_headers).status_code == 401
