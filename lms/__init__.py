@@ -112,6 +112,7 @@ def register_blueprints(app: Flask) -> None:
     import courses
     from lms import api, auth, core, credentials, registry, targets, titles
     from lms.api import errors as api_errors
+    from lms.auth import accounts  # noqa: F401 - registers the account pages on auth.bp
     from lms.core import stuck  # noqa: F401 - registers the stuck-work routes on core.bp
 
     app.register_blueprint(core.bp)

@@ -94,10 +94,25 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a table by copying it into a new one and dropping the old (Alembic's batch mode). With
+            # foreign keys enforced — the app turns them on for every connection — dropping the old table deletes
+            # every row that references it ON DELETE CASCADE: adding a column to "user" deleted every role
+            # assignment. Off for the migration, checked at the end, and on again for whoever uses the connection
+            # next — on the driver's connection, outside any transaction (SQLAlchemy's would BEGIN first, and the
+            # pragma is a no-op inside a transaction).
+            raw = connection.connection.dbapi_connection
+            raw.execute("PRAGMA foreign_keys=OFF")
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+            raw.execute("PRAGMA foreign_keys=ON")
+            if broken:
+                raise RuntimeError(f"the migration left rows whose foreign keys name no row: {broken[:10]}")
 
 
 if context.is_offline_mode():

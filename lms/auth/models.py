@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Optional
 
 from flask import current_app, has_app_context
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -65,6 +65,9 @@ class User(UserMixin, Model):
     last_login_at: Mapped[Optional[datetime]]
     # Part of every session and remember-me cookie (see get_id); raising it ends them all (ADR 24).
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Set when an administrator created the account or reset its password (a temporary password they handed over):
+    # the user's pages lead to the password change until they choose their own (ADR 52).
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     roles: Mapped[list[RoleAssignment]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

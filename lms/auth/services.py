@@ -68,5 +68,46 @@ def change_password(user: User, password: str, *, actor: User | None = None) -> 
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     user.set_password(password)
+    user.must_change_password = False
     audit("user.password_change", user, user=actor)
     end_sessions(user, actor=actor, reason="password_change")
+
+
+def temporary_password() -> str:
+    """A password to hand to a new user or one who forgot theirs: 12 letters and digits without the ones people
+    misread (0/O, 1/l/I), in groups of four, to be changed at the first log-in."""
+    import secrets
+
+    alphabet = "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY23456789"
+    raw = "".join(secrets.choice(alphabet) for _ in range(12))
+    return "-".join(raw[i : i + 4] for i in range(0, 12, 4))
+
+
+def withdraw_role(assignment: RoleAssignment, *, actor: User | None = None) -> None:
+    """Take a role away; the user's cached snapshot and scopes follow at their next request (ADR 27)."""
+    user = assignment.user
+    audit("role.withdraw", user, user=actor, role=assignment.role, unit_id=assignment.unit_id)
+    user.roles.remove(assignment)
+    db.session.flush()
+
+
+def set_active(user: User, active: bool, *, actor: User | None = None) -> None:
+    """Lock or unlock an account. Locking ends its sessions and remember-me cookies on every device (ADR 24); its
+    API tokens stop working at the next request (they act as an active user only)."""
+    if user.active == active:
+        return
+    user.active = active
+    audit("user.activate" if active else "user.deactivate", user, user=actor)
+    if not active:
+        end_sessions(user, actor=actor, reason="deactivated")
+
+
+def reset_password(user: User, *, actor: User | None = None) -> str:
+    """A new temporary password for ``user`` (returned, shown once to the administrator), to be changed at their
+    next log-in; every session of theirs ends."""
+    password = temporary_password()
+    user.set_password(password)
+    user.must_change_password = True
+    audit("user.password_reset", user, user=actor)
+    end_sessions(user, actor=actor, reason="password_reset")
+    return password

@@ -196,3 +196,22 @@ def revoke_token(token_id: int):
     db.session.commit()
     flash(_("Token revoked."), "info")
     return redirect(url_for("auth.tokens"))
+
+
+# What a user with a temporary password may open before choosing their own (ADR 52).
+_WHILE_TEMPORARY = frozenset({"auth.password", "auth.logout", "auth.set_locale", "static", "core.healthz"})
+
+
+@bp.before_app_request
+def _choose_a_password_first():
+    """An account created or reset by an administrator carries a temporary password that someone else has seen:
+    its pages lead to the password change until the user has chosen their own. The API is left alone (a token is
+    made by the user, after logging in)."""
+    if request.endpoint in _WHILE_TEMPORARY or request.path.startswith("/api/") or request.endpoint is None:
+        return None
+    if request.endpoint.endswith(".static"):
+        return None
+    if current_user.is_authenticated and current_user.must_change_password:
+        flash(_("Choose your own password first: the one you were given is temporary."), "warning")
+        return redirect(url_for("auth.password"))
+    return None

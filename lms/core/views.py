@@ -29,7 +29,7 @@ def home():
 # unit, so a home card never leads to a 403 (an association officer holds no registry permission: their work is
 # the titles the commune association recognises — ADR 45 — and their own training, reached through their person).
 _ROLE_PAGES: dict[Role, tuple[str, ...]] = {
-    Role.ADMINISTRATOR: ("unit", "targets", "eligibility", "classes", "runs"),
+    Role.ADMINISTRATOR: ("unit", "users", "targets", "eligibility", "classes", "runs"),
     Role.PROVINCE_LEADER: ("targets", "eligibility", "decide", "it_figures", "unit"),
     Role.COMMUNE_LEADER: ("targets", "eligibility", "registrations", "propose", "decide", "it_figures", "unit"),
     Role.CENTRE_MANAGER: ("classes", "eligibility", "registrations", "it_certificates", "unit"),
@@ -79,6 +79,7 @@ def _role_links(assignment: RoleAssignment) -> list[tuple[str, str]]:
             lambda: url_for("courses.it_certificates"),
         ),
         "runs": (Permission.TITLES_ADMIN, _l("Evaluation runs"), lambda: url_for("titles.runs_page")),
+        "users": (Permission.USERS_MANAGE, _l("User accounts"), lambda: url_for("auth.users")),
     }
     links = []
     for key in _ROLE_PAGES[role]:
