@@ -1353,6 +1353,22 @@ def explain(eligibility: Eligibility, locale: str) -> list[ExplainedItem]:
     return result
 
 
+def projection_text(eligibility: Eligibility) -> str:
+    """The projected level beside a levels-style result whose Learning Citizen share counts recognitions (ADR 51),
+    in words; "" for any other result."""
+    from lms.titles import explain as sentences
+    from lms.titles.criteria import CriteriaError, definition_of
+    from lms.titles.engine import projected_level
+
+    if eligibility.level is None or not eligibility.breakdown:
+        return ""
+    try:
+        definition = definition_of(eligibility.criteria_set)
+    except CriteriaError:
+        return ""
+    return str(sentences.describe_projection(projected_level(definition, eligibility.breakdown)))
+
+
 def members_filter(eligibility: Eligibility) -> dict[str, Any] | None:
     """The list (as query arguments) of the rows a group subject's result is made of; None for a person."""
     subject, subject_id = eligibility.subject_type, eligibility.subject_id
