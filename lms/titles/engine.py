@@ -861,7 +861,7 @@ def _plan(commune: _Commune, definition: crit.CriteriaDefinition, metrics: _Metr
             sub = _share_subquery(commune, subject, of, group, f"sh_{of}", metrics)
         joins = joins.outerjoin(sub, sub.c.key == subjects.c.subject_id)
         for indicator in group:
-            parts = ("num", "den", "unk", "na", "nob")
+            parts: tuple[str, ...] = ("num", "den", "unk", "na", "nob")
             if indicator.share is not None and indicator.share.projection is not None:
                 parts += ("prj",)  # never a counted group (_counted): recognitions are counted over the members
             names = tuple(f"{indicator.code}_{part}" for part in parts)

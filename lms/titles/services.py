@@ -1353,20 +1353,26 @@ def explain(eligibility: Eligibility, locale: str) -> list[ExplainedItem]:
     return result
 
 
-def projection_text(eligibility: Eligibility) -> str:
-    """The projected level beside a levels-style result whose Learning Citizen share counts recognitions (ADR 51),
-    in words; "" for any other result."""
-    from lms.titles import explain as sentences
+def projected_level_of(eligibility: Eligibility) -> int | None:
+    """The level a levels-style result whose Learning Citizen share counts recognitions would reach were this year's
+    eligible citizens recognised too (ADR 51); None for any other result."""
     from lms.titles.criteria import CriteriaError, definition_of
     from lms.titles.engine import projected_level
 
     if eligibility.level is None or not eligibility.breakdown:
-        return ""
+        return None
     try:
         definition = definition_of(eligibility.criteria_set)
     except CriteriaError:
-        return ""
-    return str(sentences.describe_projection(projected_level(definition, eligibility.breakdown)))
+        return None
+    return projected_level(definition, eligibility.breakdown)
+
+
+def projection_text(eligibility: Eligibility) -> str:
+    """The projected level beside the official one, in words; "" where the result carries no projection."""
+    from lms.titles import explain as sentences
+
+    return str(sentences.describe_projection(projected_level_of(eligibility)))
 
 
 def members_filter(eligibility: Eligibility) -> dict[str, Any] | None:

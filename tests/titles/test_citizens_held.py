@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from lms.auth.models import Role
+from lms.auth.models import ApiToken, Role
 from lms.extensions import db
 from lms.registry.models import AdminUnit, Organisation
 from lms.titles import criteria, engine, services
@@ -177,6 +177,23 @@ def test_the_explanation_says_recognised_and_shows_the_projection_beside_it(comm
     assert "Dự kiến" in page
 
 
+def test_the_api_gives_the_projected_level_apart_from_the_level(commune: AdminUnit, client: Any) -> None:
+    """The API says the same: ``level`` is the result (recognised citizens), ``projected_level`` the projection."""
+    org, _ids = unit_of_ten(commune, recognised=8)
+    engine.evaluate_commune(commune.id, YEAR)
+    row = eligibility("organisation", org.id, "unit")
+    assert row is not None
+    user = make_user(Role.ADMINISTRATOR, commune, "api-law@example.org")
+    _, secret = ApiToken.issue(user, "law")
+    db.session.commit()
+    answer = client.get(f"/api/v1/titles/eligibility/{row.id}", headers={"Authorization": f"Bearer {secret}"})
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
+    body = answer.get_json()
+    assert (body["level"], body["projected_level"]) == (0, 2)
+    (t31,) = [x for x in body["explanation"] if x["indicator"] == "t3.1"]
+    assert (t31["source"]["numerator"], t31["source"]["projected"]) == (8, 10)
+
+
 def test_deciding_a_citizen_marks_the_commune_of_the_unit_they_belong_to(commune: AdminUnit) -> None:
     """A member living in another commune: the association there recognises them, and the unit's commune — whose
     result counts that title — is marked for evaluation too."""
@@ -209,3 +226,12 @@ def test_deciding_a_citizen_marks_the_commune_of_the_unit_they_belong_to(commune
     )
     assert (commune.id, YEAR) in marked
     assert (other.id, YEAR) in marked
+
+
+def test_the_criteria_document_says_the_share_counts_recognitions(app_ctx: Any) -> None:
+    """docs/criteria.md (generated) tells the reader what t3.1 and t5.1 count."""
+    from lms.titles.criteria_doc import render
+
+    rows = [line for line in render().splitlines() if line.startswith(("| t3.1 |", "| t5.1 |"))]
+    assert len(rows) == 2
+    assert all("counts members recognised for the year" in row for row in rows)
