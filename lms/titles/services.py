@@ -1369,10 +1369,14 @@ def projected_level_of(eligibility: Eligibility) -> int | None:
 
 
 def projection_text(eligibility: Eligibility) -> str:
-    """The projected level beside the official one, in words; "" where the result carries no projection."""
+    """The projected level beside the official one, in words; "" where the result carries no projection or the
+    projection reaches the same level (the share's own sentence still gives both counts)."""
     from lms.titles import explain as sentences
 
-    return str(sentences.describe_projection(projected_level_of(eligibility)))
+    projected = projected_level_of(eligibility)
+    if projected is None or projected == eligibility.level:
+        return ""
+    return str(sentences.describe_projection(projected))
 
 
 def members_filter(eligibility: Eligibility) -> dict[str, Any] | None:

@@ -153,6 +153,8 @@ def test_tt25_art7_5a_80_per_cent_recognised_is_level_2(commune: AdminUnit) -> N
     row = eligibility("commune", commune.id, "commune_community")
     assert row is not None
     assert row.level == 2
+    assert services.projected_level_of(row) == 2
+    assert services.projection_text(row) == ""  # nothing to add beside the result
 
 
 def test_the_explanation_says_recognised_and_shows_the_projection_beside_it(commune: AdminUnit, client: Any) -> None:
