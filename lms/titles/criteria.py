@@ -243,7 +243,7 @@ class CriteriaDefinition:
     include_kinds_source_ref: str = ""
     # … or only at some managing levels: kind → levels (absent: any level). Decree 142/2025 handed the district's
     # schools to the commune: a school the commune manages is still Circular 24's "Cơ sở giáo dục đánh giá, công nhận
-    # ở cấp huyện" (Art. 2.1), a district-level unit (Art. 2.3) — ADR 51, finding L8.
+    # ở cấp huyện" (Art. 2.1), a district-level unit (Art. 2.3) — ADR 51 (finding L8).
     include_kind_levels: tuple[tuple[str, tuple[str, ...]], ...] = ()
     upgrade: Upgrade | None = None
 
