@@ -122,6 +122,7 @@ def get_eligibility(eligibility_id: int) -> EligibilityDetail:
             "criteria_set": row.criteria_set,
             "explanation": explanation,
             "members": services.members_filter(row),
+            "projected_level": services.projected_level_of(row),
         }
     )
     answer.subject_name = label.name if label else None

@@ -31,12 +31,16 @@ without a deployment and old evaluations keep pointing at the version they used.
     requires_evidence = true              # assessment: overrides the set default
     metric = {measure = "activities", kinds = ["class_completion"], categories = [], modules = []}
     share = {of = "persons", title = "citizen", count = "eligible", age = [15, -1], occupations = ["worker"]}
+    share = {of = "persons", title = "citizen", count = "recognised", projection = "eligible"}
     share = {of = "persons", metric = {measure = "activities"}, metric_at_least = 1, age = [19, 60], when_none = "met"}
 
 Measures: ``activities`` (learning records), ``courses`` (class completions), ``hours`` (sum of hours),
 ``modules`` (distinct IT module codes). Shares are per cent (0–100) of members: ``of`` persons, households or
-villages; counted members hold the title (``count`` "eligible" this year's eligibility, or "recognised") or reach a
-metric. Ages are at 31 December of the year; a person without a birth date is outside every age band.
+villages; counted members hold the title (``count`` "eligible" this year's eligibility, or "recognised": a
+recognition for the evaluated year) or reach a metric. ``projection = "eligible"`` (with ``count = "recognised"``):
+the result counts recognitions, and the breakdown also says what it would be were this year's eligible members
+recognised too — the projection the pages show beside the official result (ADR 51). Ages are at 31 December of the
+year; a person without a birth date is outside every age band.
 """
 
 from __future__ import annotations
@@ -115,6 +119,8 @@ class Share:
     # What a share of nobody means: "not_met" (nothing shows it) or "met" ("every adult learned" holds vacuously in
     # a household with no adult of the age band).
     when_none: str = "not_met"
+    # With count "recognised": members recognised *or* eligible this year, counted apart as a projection (ADR 51).
+    projection: str | None = None
 
 
 @dataclass(frozen=True)
@@ -235,7 +241,18 @@ class CriteriaDefinition:
     # commune People's Committee is a district-level unit), with the clause that says so.
     include_kinds: tuple[str, ...] = ()
     include_kinds_source_ref: str = ""
+    # … or only at some managing levels: kind → levels (absent: any level). Decree 142/2025 handed the district's
+    # schools to the commune: a school the commune manages is still Circular 24's "Cơ sở giáo dục đánh giá, công nhận
+    # ở cấp huyện" (Art. 2.1), a district-level unit (Art. 2.3) — ADR 51 (finding L8).
+    include_kind_levels: tuple[tuple[str, tuple[str, ...]], ...] = ()
     upgrade: Upgrade | None = None
+
+    def includes(self, kind: str | None, managing_level: str | None) -> bool:
+        """Whether this unit set takes an organisation of ``kind`` whatever the managing level its own rule reads."""
+        if kind is None or str(kind) not in self.include_kinds:
+            return False
+        levels = dict(self.include_kind_levels).get(str(kind), ())
+        return not levels or str(managing_level) in levels
 
     def indicator(self, code: str) -> Indicator | None:
         return next((i for i in self.indicators if i.code == code), None)
@@ -396,7 +413,9 @@ def _share(c: _Checker, data: Any, place: str, subject: str) -> Share | None:
         c.error(place, 'must be a table such as {of = "persons", title = "citizen"}')
         return None
     c.unknown(
-        data, {"of", "title", "count", "metric", "metric_at_least", "age", "occupations", "when_none"}, f"{place}."
+        data,
+        {"of", "title", "count", "metric", "metric_at_least", "age", "occupations", "when_none", "projection"},
+        f"{place}.",
     )
     allowed = SHARE_OF.get(subject, ())
     if not allowed:
@@ -437,7 +456,15 @@ def _share(c: _Checker, data: Any, place: str, subject: str) -> Share | None:
     if occupations and of != "persons":
         c.error(f"{place}.occupations", "only persons have an occupation")
     when_none = c.choice(data, "when_none", f"{place}.", ("not_met", "met"), default="not_met") or "not_met"
-    return Share(of, title if metric is None else None, count, metric, metric_at_least, age, occupations, when_none)
+    projection = None
+    if "projection" in data:
+        projection = c.choice(data, "projection", f"{place}.", ("eligible",))
+    if projection is not None and (count != "recognised" or metric is not None):
+        c.error(f"{place}.projection", 'projects recognitions only: give it with count = "recognised" and a title')
+        projection = None
+    return Share(
+        of, title if metric is None else None, count, metric, metric_at_least, age, occupations, when_none, projection
+    )
 
 
 def _indicator(
@@ -731,14 +758,35 @@ def parse(definition: dict[str, Any]) -> CriteriaDefinition:
         c.error("managing_levels", "is for the unit title only")
     include_kinds: tuple[str, ...] = ()
     include_kinds_source_ref = ""
+    include_kind_levels: list[tuple[str, tuple[str, ...]]] = []
     if "include_kinds" in definition:
         raw_include = definition["include_kinds"]
-        if title != Title.UNIT or not isinstance(raw_include, dict):
-            c.error("include_kinds", 'is for the unit title: {kinds = ["commune_committee"], source_ref = "…"}')
+        tables = raw_include if isinstance(raw_include, list) else [raw_include]
+        if title != Title.UNIT or not tables or not all(isinstance(t, dict) for t in tables):
+            c.error(
+                "include_kinds",
+                'is for the unit title: {kinds = ["commune_committee"], source_ref = "…"} or a list of such tables '
+                '(each may add managing_levels = ["commune"])',
+            )
         else:
-            c.unknown(raw_include, {"kinds", "source_ref"}, "include_kinds.")
-            include_kinds = c.texts(raw_include, "kinds", "include_kinds.", tuple(k.value for k in OrganisationKind))
-            include_kinds_source_ref = c.text(raw_include, "source_ref", "include_kinds.")
+            kinds: list[str] = []
+            refs: list[str] = []
+            for n, raw in enumerate(tables):
+                place = f"include_kinds[{n}]." if isinstance(raw_include, list) else "include_kinds."
+                c.unknown(raw, {"kinds", "managing_levels", "source_ref"}, place)
+                these = c.texts(raw, "kinds", place, tuple(k.value for k in OrganisationKind))
+                only_at: tuple[str, ...] = ()
+                if "managing_levels" in raw:
+                    only_at = c.texts(raw, "managing_levels", place, tuple(m.value for m in ManagingLevel))
+                for kind in these:
+                    if kind in kinds:
+                        c.error(f"{place}kinds", f"{kind!r} is already included")
+                    kinds.append(kind)
+                    if only_at:
+                        include_kind_levels.append((kind, tuple(only_at)))
+                refs.append(c.text(raw, "source_ref", place))
+            include_kinds = tuple(kinds)
+            include_kinds_source_ref = "; ".join(r for r in refs if r)
     evidence_default = c.flag(definition, "assessments_require_evidence", "", scoring == Scoring.LEVELS)
     raw_indicators = definition.get("indicators")
     indicators: list[Indicator] = []
@@ -821,6 +869,7 @@ def parse(definition: dict[str, Any]) -> CriteriaDefinition:
         population=population,
         include_kinds=include_kinds,
         include_kinds_source_ref=include_kinds_source_ref,
+        include_kind_levels=tuple(include_kind_levels),
         upgrade=upgrade,
     )
 
@@ -985,7 +1034,7 @@ def active_set(title: str, *, managing_level: str | None = None, kind: str | Non
         return rows[0] if len(rows) == 1 or title != Title.UNIT else None
     if kind is not None:
         for row in rows:
-            if str(kind) in definition_of(row).include_kinds:
+            if definition_of(row).includes(kind, managing_level):
                 return row
     for row in rows:
         if str(managing_level) in definition_of(row).managing_levels:

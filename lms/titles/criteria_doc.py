@@ -58,6 +58,12 @@ def _scope(definition: CriteriaDefinition, indicator: Indicator) -> str:
         parts.append("asked of " + " or ".join(alternatives) + "; others not applicable (met)")
     if indicator.implied_by:
         parts.append("met when " + " or ".join(indicator.implied_by) + " is met")
+    share = indicator.share
+    if share is not None and share.title is not None and share.count == "recognised":
+        counted = "counts members recognised for the year"
+        if share.projection == "eligible":
+            counted += " (this year's eligible shown apart as a projection, ADR 51)"
+        parts.append(counted)
     return "".join(f"; {part}" for part in parts)
 
 

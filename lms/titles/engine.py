@@ -136,8 +136,10 @@ class _Commune:
     path: str
     year: int
     area_class: str = "standard"
-    # Unit title: organisation kind → code of the set that takes it whatever its managing level (Circular 24, 2.3).
+    # Unit title: organisation kind → code of the set that takes it whatever its managing level (Circular 24, 2.3),
+    # and the managing levels it takes it at (empty: any; a school the commune manages, ADR 51).
     included_kinds: dict[str, str] = field(default_factory=dict)
+    included_levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # An incremental evaluation (ADR 29): subject type → the ids to re-score (the commune itself always is). None:
     # every subject of the commune.
     scope: dict[str, set[int]] | None = None
@@ -197,8 +199,11 @@ def evaluate_commune(
     active = crit.active_definitions()
     sets = {title: [row for row in active if row.title == title.value] for title in EVALUATION_ORDER}
     for row in sets[Title.UNIT]:
-        for kind in crit.definition_of(row).include_kinds:
-            commune.included_kinds.setdefault(kind, row.code)
+        unit_set = crit.definition_of(row)
+        for kind in unit_set.include_kinds:
+            if kind not in commune.included_kinds:
+                commune.included_kinds[kind] = row.code
+                commune.included_levels[kind] = dict(unit_set.include_kind_levels).get(kind, ())
     definitions = [crit.definition_of(row) for rows in sets.values() for row in rows]
     if dirty is not None:
         commune.scope = _scope(commune, dirty)
@@ -364,12 +369,22 @@ def _subjects(commune: _Commune, subject: str, definition: crit.CriteriaDefiniti
 def _organisations_of(commune: _Commune, definition: crit.CriteriaDefinition) -> ColumnElement[bool]:
     """The organisations a unit set evaluates: those of its managing levels, except kinds another set includes
     whatever their level, plus the kinds it includes itself (Circular 24, Art. 2.3)."""
+
+    def taken(kinds: list[str]) -> ColumnElement[bool]:
+        return or_(
+            *(
+                and_(O.c.kind == kind, O.c.managing_level.in_(levels)) if levels else O.c.kind == kind
+                for kind in kinds
+                for levels in [commune.included_levels.get(kind, ())]
+            )
+        )
+
     mine = [kind for kind, code in commune.included_kinds.items() if code == definition.code]
     others = [kind for kind, code in commune.included_kinds.items() if code != definition.code]
     by_level: ColumnElement[bool] = O.c.managing_level.in_(definition.managing_levels)
     if others:
-        by_level = and_(by_level, O.c.kind.not_in(others))
-    return or_(by_level, O.c.kind.in_(mine)) if mine else by_level
+        by_level = and_(by_level, ~taken(others))
+    return or_(by_level, taken(mine)) if mine else by_level
 
 
 def _member_persons(commune: _Commune, subject: str) -> Select[Any]:
@@ -846,7 +861,10 @@ def _plan(commune: _Commune, definition: crit.CriteriaDefinition, metrics: _Metr
             sub = _share_subquery(commune, subject, of, group, f"sh_{of}", metrics)
         joins = joins.outerjoin(sub, sub.c.key == subjects.c.subject_id)
         for indicator in group:
-            names = tuple(f"{indicator.code}_{part}" for part in ("num", "den", "unk", "na", "nob"))
+            parts: tuple[str, ...] = ("num", "den", "unk", "na", "nob")
+            if indicator.share is not None and indicator.share.projection is not None:
+                parts += ("prj",)  # never a counted group (_counted): recognitions are counted over the members
+            names = tuple(f"{indicator.code}_{part}" for part in parts)
             out.extend(sub.c[name] for name in names)
             plan.columns[indicator.code] = names
     plan.stmt = select(*out).select_from(joins).order_by(subjects.c.subject_id)
@@ -903,7 +921,8 @@ def _share_subquery(
     for indicator in group:
         share = indicator.share
         assert share is not None
-        if share.metric is None and share.count == "eligible" and (share.title or "") not in results:
+        wants_state = share.count == "eligible" or share.projection == "eligible"
+        if share.metric is None and wants_state and (share.title or "") not in results:
             label = results[share.title or ""] = f"el{len(results)}"
             e = E.alias(f"me{len(results)}")
             state = select(
@@ -954,8 +973,12 @@ def _share_subquery(
                     )
                     titles_joined[key] = alias
                 counted = titles_joined[key].c.status == RecognitionStatus.RECOGNISED.value
+        # The projection (ADR 51): recognised for the year, or eligible this year and not (yet) recognised.
+        projected: ColumnElement[bool] | None = None
+        if share.metric is None and share.projection == "eligible":
+            projected = or_(counted, members.c[results[share.title or ""]].in_((1, 3)))
         not_applicable: ColumnElement[bool] = false()
-        if share.metric is None and share.count == "eligible":
+        if share.metric is None and (share.title or "") in results:
             # Members outside the title's own population rule (an infant for the Learning Citizen title): in the
             # denominator when the text counts them (the commune's citizens), and counted apart for the explanation.
             not_applicable = members.c[results[share.title or ""]] >= 2
@@ -975,6 +998,8 @@ def _share_subquery(
             cols.append(func.sum(case((members.c.birth_date.is_(None), 1), else_=0)).label(f"{indicator.code}_nob"))
         else:
             cols.append(literal(0).label(f"{indicator.code}_nob"))
+        if projected is not None:
+            cols.append(func.sum(case((and_(in_band, projected), 1), else_=0)).label(f"{indicator.code}_prj"))
     return select(*cols).select_from(joins).group_by(members.c.key).subquery(name)
 
 
@@ -1529,6 +1554,17 @@ class _Scorer:
             "missing": missing,
             "_fraction": fraction,
         }
+        if indicator.share is not None and indicator.share.projection is not None and len(columns) > 5:
+            # The projection beside the official count (ADR 51): members recognised for the year or eligible this
+            # year. The result and the level stand on the recognitions alone.
+            projected = _count(getattr(row, columns[5]))
+            den = _count(getattr(row, columns[1]))
+            item["source"] = {**source, "projected": projected}
+            item["projected_levels"] = (
+                [lv for lv, at in zip(indicator.for_levels, at_least, strict=True) if projected * 100 >= at * den]
+                if den
+                else list(met_levels)
+            )
         if indicator.area_bars:
             # Which bar applied and why: the commune's area class picks it (Circular 25, Art. 6.5.b, 7.5.b).
             item["bar"] = {
@@ -1663,6 +1699,28 @@ class _Scorer:
             item["missing"] = {**item["missing"], "level": goal}
         missing = "".join(f"|{i['indicator']}" for i in items if i["missing"])
         return level >= 1, None, level, (missing + "|") if missing else "", items
+
+
+def projected_level(definition: crit.CriteriaDefinition, items: Sequence[dict[str, Any]]) -> int | None:
+    """The level a levels-style result would reach were this year's eligible members recognised too (ADR 51), for
+    the pages to show beside the official level; None when no indicator of the result carries a projection. The
+    upgrade wait (Circular 24, Art. 5.3) caps it as it caps the result."""
+    if not any("projected_levels" in item for item in items):
+        return None
+    by_code = {str(item.get("indicator")): item for item in items}
+
+    def reaches(level: int) -> bool:
+        return all(
+            level in by_code[i.code].get("projected_levels", by_code[i.code].get("levels", []))
+            for i in definition.indicators
+            if level in i.for_levels and i.code in by_code
+        )
+
+    level = max((lv.level for lv in definition.levels if reaches(lv.level)), default=0)
+    upgrade = definition.upgrade
+    if "upgrade" in by_code and upgrade is not None and level >= upgrade.to_level:
+        level = next((lv for lv in range(upgrade.to_level - 1, 0, -1) if reaches(lv)), 0)
+    return level
 
 
 def _reaches(definition: crit.CriteriaDefinition, items: Sequence[dict[str, Any]], level: int) -> bool:

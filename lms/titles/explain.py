@@ -11,7 +11,9 @@ can say it in Vietnamese or English. One breakdown item::
                # stored without the assessment's id (shared, ADR 40); the explanation and a proposal's copy add
                # "id": 17 after "kind" (``models.with_assessment_ids``)
              | {"kind": "share", "of": "persons", "title": "citizen" | null, "measure": "activities" | null,
-                "numerator": 3, "denominator": 4, "unknown_age": 0}
+                "numerator": 3, "denominator": 4, "unknown_age": 0,
+                "projected": 4}   # only with a projection (ADR 51): recognised or eligible this year
+     "projected_levels": [1],                            # … and the levels the projection would meet
              | {"kind": "none"},
      "missing": null | {"code": …, numbers…}}
 
@@ -197,12 +199,23 @@ def _describe_source(item: dict[str, Any], names: Mapping[str, str]) -> str:
             members = _("villages")
         else:
             members = _("members")
-        text = _(
-            "share of %(members)s: %(numerator)s of %(denominator)s",
-            members=members,
-            numerator=source.get("numerator", 0),
-            denominator=source.get("denominator", 0),
-        )
+        if "projected" in source:
+            # Official count: recognitions for the year; the projection beside it (ADR 51).
+            text = _(
+                "share of %(members)s recognised for the year: %(numerator)s of %(denominator)s · projection, with "
+                "this year's eligible not yet recognised: %(projected)s of %(denominator)s",
+                members=members,
+                numerator=source.get("numerator", 0),
+                denominator=source.get("denominator", 0),
+                projected=source.get("projected", 0),
+            )
+        else:
+            text = _(
+                "share of %(members)s: %(numerator)s of %(denominator)s",
+                members=members,
+                numerator=source.get("numerator", 0),
+                denominator=source.get("denominator", 0),
+            )
         if source.get("none_counted_as_met"):
             text = f"{text} " + _("(nobody to count: met)")
         if source.get("not_applicable"):
@@ -258,3 +271,15 @@ def describe_result(eligibility: Any) -> str:
     if eligibility.level is not None:
         return _("level %(level)s", level=eligibility.level) if eligibility.level else _("no level reached")
     return _("%(score)s points", score=_number(eligibility.score))
+
+
+def describe_projection(level: int | None) -> str:
+    """The projected level beside the official one (ADR 51), "" when the result carries no projection."""
+    if level is None:
+        return ""
+    reached = _("level %(level)s", level=level) if level else _("no level reached")
+    return _(
+        "Projection, were this year's eligible Learning Citizens recognised by the association: %(reached)s. The "
+        "result above, the dossier and the decision count only the citizens recognised for the year.",
+        reached=reached,
+    )

@@ -63,7 +63,7 @@ from lms.registry.models import (
 from lms.registry.pii import InvalidIdNumber, id_number_hash, normalise_id_number
 from lms.registry.text import fold, initials_name
 from lms.titles import approvals, explain
-from lms.titles.dirty import mark_dirty
+from lms.titles.dirty import home_pairs, mark_dirty
 from lms.titles.models import (
     TITLE_SUBJECT,
     Assessment,
@@ -1289,8 +1289,17 @@ def _record_decision(
     # A three-year title also counts in the years after the one recognised. The targets sweep sees a proposal or a
     # revocation in every year it is valid (compute.stale_pairs), but not a decision: marking those years makes the
     # targets of each (which follow evaluations) take the decision in now, not at the next monthly run.
-    mark_dirty({(r.commune_id, y) for r in rows for y in valid_years(r.year, r.valid_until) if y <= today.year})
+    mark_dirty(
+        {(r.commune_id, y) for r in rows for y in valid_years(r.year, r.valid_until) if y <= today.year}
+        | _member_pairs(rows)
+    )
     return rows
+
+
+def _member_pairs(rows: Sequence[Recognition]) -> set[tuple[int, int]]:
+    """The commune-years whose group results count these Learning Citizens as recognised (ADR 51): the units of the
+    organisations they belong to, which may lie in another commune than the association that decided."""
+    return home_pairs({(r.subject_id, r.year) for r in rows if r.subject_type == SubjectType.PERSON.value})
 
 
 @dataclass(frozen=True)
@@ -1464,7 +1473,7 @@ def revoke(recognition_ids: Sequence[int], *, reason: str, user: Any) -> list[Re
     db.session.flush()
     _audit_many("recognition.revoke", [r.id for r in rows], user, reason=reason)
     revoked.send(None, recognition_ids={r.id for r in rows})
-    mark_dirty({(r.commune_id, r.year) for r in rows})
+    mark_dirty({(r.commune_id, r.year) for r in rows} | _member_pairs(rows))
     return rows
 
 

@@ -276,6 +276,13 @@ class EligibilityDetail(EligibilityOut):
         description="Query arguments of the list of rows a group's result is made of; null for a person",
         examples=[{"household_id": 42, "title": "citizen", "year": 2026}],
     )
+    projected_level: int | None = Field(
+        None,
+        description="A projection, not the result: the level a unit's or a commune's result would reach were this "
+        "year's eligible Learning Citizens recognised by the association too (the result counts only those recognised "
+        "for the year, ADR 51); null where the result carries no projection",
+        examples=[2],
+    )
 
 
 # --- assessments ---------------------------------------------------------------------------------------------

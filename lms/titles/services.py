@@ -1353,6 +1353,32 @@ def explain(eligibility: Eligibility, locale: str) -> list[ExplainedItem]:
     return result
 
 
+def projected_level_of(eligibility: Eligibility) -> int | None:
+    """The level a levels-style result whose Learning Citizen share counts recognitions would reach were this year's
+    eligible citizens recognised too (ADR 51); None for any other result."""
+    from lms.titles.criteria import CriteriaError, definition_of
+    from lms.titles.engine import projected_level
+
+    if eligibility.level is None or not eligibility.breakdown:
+        return None
+    try:
+        definition = definition_of(eligibility.criteria_set)
+    except CriteriaError:
+        return None
+    return projected_level(definition, eligibility.breakdown)
+
+
+def projection_text(eligibility: Eligibility) -> str:
+    """The projected level beside the official one, in words; "" where the result carries no projection or the
+    projection reaches the same level (the share's own sentence still gives both counts)."""
+    from lms.titles import explain as sentences
+
+    projected = projected_level_of(eligibility)
+    if projected is None or projected == eligibility.level:
+        return ""
+    return str(sentences.describe_projection(projected))
+
+
 def members_filter(eligibility: Eligibility) -> dict[str, Any] | None:
     """The list (as query arguments) of the rows a group subject's result is made of; None for a person."""
     subject, subject_id = eligibility.subject_type, eligibility.subject_id

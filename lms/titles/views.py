@@ -204,6 +204,7 @@ def explanation(eligibility_id: int):
         held_by=recognition.holding(
             eligibility.subject_type, eligibility.subject_id, eligibility.title, eligibility.year
         ),
+        projection=services.projection_text(eligibility),
     )
 
 

@@ -471,6 +471,7 @@ def commune_with_citizens(commune: AdminUnit, citizens: int, population: int = 1
     village = make_village(commune, "T01", "Thôn 1")
     ids = bulk_persons(village, population)
     records(ids[:citizens], commune)
+    recognise_citizens(ids[:citizens], commune)
     # Children: "công dân trong xã" has no age band (Circular 25, Art. 6.5.a; ADR 15), so they are in the denominator.
     bulk_persons(village, 50, born=date(YEAR - 10, 1, 1))
     for code in COMMUNE_ASSESSED:
@@ -491,7 +492,8 @@ def test_commune_level_follows_the_share_of_learning_citizens(commune: AdminUnit
     assert t51["source"]["numerator"] == citizens
     assert t51["source"]["denominator"] == 1050
     assert summary["citizen"]["subjects"] == 1050
-    assert summary["citizen"]["eligible"] == citizens
+    # Recognised citizens are frozen (not evaluated again); the projection counts them with the eligible (ADR 51).
+    assert t51["source"]["projected"] == citizens
     if level == 0:
         assert t51["value"] == 59.9
         assert not t51["met"]
@@ -553,6 +555,29 @@ UNIT_ASSESSED = {
 }
 
 
+def recognise_citizens(person_ids: list[int], commune: AdminUnit, *, year: int = YEAR) -> None:
+    """The commune association's decision for ``year``: these persons hold the Learning Citizen title (Circular 24
+    Art. 6.3.a and Circular 25 Art. 6.5.a count members who "đạt danh hiệu Công dân học tập", ADR 51)."""
+    rows = [
+        {
+            "subject_type": "person",
+            "subject_id": pid,
+            "title": "citizen",
+            "year": year,
+            "commune_id": commune.id,
+            "status": "recognised",
+            "decision_number": f"{year}/QĐ-KH",
+            "decision_date": date(year + 1, 1, 10),
+            "valid_until": date(year, 12, 31),
+            "breakdown": [],
+            "proposed_at": utcnow(),
+        }
+        for pid in person_ids
+    ]
+    if rows:
+        db.session.execute(insert(Recognition), rows)
+
+
 def organisation(commune: AdminUnit, code: str, managing_level: str, members: list[Person]) -> Organisation:
     org = Organisation(commune_id=commune.id, code=code, name=f"Cơ quan {code}", managing_level=managing_level)
     db.session.add(org)
@@ -568,6 +593,7 @@ def test_organisation_missing_evidence_for_one_indicator(commune: AdminUnit) -> 
     village = make_village(commune, "T01", "Thôn 1")
     members = [person(village, f"Cán bộ {n}") for n in range(10)]
     records([m.id for m in members], commune)
+    recognise_citizens([m.id for m in members], commune)
     org = organisation(commune, "UBND", "province", members)
     for code, value in UNIT_ASSESSED.items():
         assess("organisation", org.id, code, value, commune, evidence="" if code == "t1.3" else "hồ sơ")
@@ -744,11 +770,11 @@ def test_statement_count_does_not_grow_with_the_population(commune: AdminUnit, c
     # look); on a commune's first evaluation there were none: no read, but the residents' values go in by a plain
     # INSERT of their own before the upsert of the others'. PostgreSQL first sets work_mem for the transaction (SET
     # LOCAL through set_config). The
-    # shares kept counted (ADR 29: the commune's share of citizens, the village's of residents who learned and of
-    # learning families) are counted in a statement per set (two), and the stored counts read once to write only
-    # what changed: on a first run, one insert. One look first tells which titles have subjects or rows here and
-    # whether the commune has persons (here every title has, and it has).
-    reads = 3 + 1 + 6 * 2 + 2 + 2 + 1 + 2 + 1 + 1 + (db.engine.dialect.name == "postgresql")
+    # shares kept counted (ADR 29: the village's of residents who learned and of learning families; the commune's
+    # share of citizens counts recognitions, over its members every time, ADR 51) are counted in one statement, and
+    # the stored counts read once to write only what changed: on a first run, one insert. One look first tells which
+    # titles have subjects or rows here and whether the commune has persons (here every title has, and it has).
+    reads = 3 + 1 + 6 * 2 + 2 + 1 + 1 + 2 + 1 + 1 + (db.engine.dialect.name == "postgresql")
     writes = 3 if db.engine.dialect.name != "postgresql" else 2
     assert counts[3] == (reads + 6 * writes + 2, reads + 1)
 

@@ -96,9 +96,10 @@ def test_an_empty_commune_plans_only_its_own_title(commune: AdminUnit, count_que
     row = db.session.scalar(select(Eligibility).where(Eligibility.year == YEAR))
     assert (row.subject_type, row.subject_id, row.title) == ("commune", commune.id, "commune_community")
     # The active sets (the commune is in the session already), the look (which titles have subjects or rows here,
-    # whether it has persons); then the Learning Community title alone: its counted shares, its assessments, its
-    # wide statement, its breakdown (looked up by digest, inserted), its row (on PostgreSQL a COPY, outside the
-    # statement events); and the share counts read. No temporary table of metrics, no work_mem, nothing of the five
+    # whether it has persons); then the Learning Community title alone: its assessments, its wide statement (which
+    # counts its share of recognised Learning Citizens itself, no longer a counted share: ADR 51), its breakdown
+    # (looked up by digest, inserted), its row (on PostgreSQL a COPY, outside the statement events); and the share
+    # counts read. No temporary table of metrics, no work_mem, nothing of the five
     # other titles (before: 33 statements on SQLite, each title planned and its subjects gone looked for).
     postgresql = db.engine.dialect.name == "postgresql"
     # The breakdown is inserted only when no earlier evaluation stored the same one (breakdowns are shared and
@@ -110,7 +111,7 @@ def test_an_empty_commune_plans_only_its_own_title(commune: AdminUnit, count_que
         if s.lstrip().startswith("INSERT INTO eligibility_breakdown") or "pg_get_serial_sequence" in s
     ]
     assert len(inserted) <= 1
-    assert counter.count - len(inserted) == 2 + 5 + 1 - postgresql, counter.statements
+    assert counter.count - len(inserted) == 2 + 4 + 1 - postgresql, counter.statements
     assert not any("tmp_title_metrics" in s or "set_config" in s for s in counter.statements)
 
 

@@ -30,6 +30,7 @@ from tests.titles.test_engine import (
     load_set,
     organisation,
     person,
+    recognise_citizens,
     records,
 )
 
@@ -60,6 +61,7 @@ def unit_with(commune: AdminUnit, **values: Any) -> Organisation:
     village = make_village(commune, "T01", "Thôn 1")
     members = [person(village, f"Cán bộ {n}") for n in range(10)]
     records([m.id for m in members], commune)
+    recognise_citizens([m.id for m in members], commune)
     org = organisation(commune, "PGD", "district", members)
     given = {code.replace("_", "."): value for code, value in values.items()}
     for code, value in {**UNIT_ASSESSED, "t2.3": 96, **given}.items():
@@ -116,6 +118,7 @@ def commune_ready(
     if residents:
         ids = bulk_persons(village, residents)
         records(ids[:citizens], commune)
+        recognise_citizens(ids[:citizens], commune)
     for code in COMMUNE_ASSESSED:
         assess("commune", commune.id, code, 1, commune)
     assess("commune", commune.id, "t5.2", trained, commune)
