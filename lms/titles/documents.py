@@ -10,11 +10,12 @@ personal name.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from flask import Response, abort, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from reportlab.lib import colors
@@ -191,9 +192,10 @@ class DecisionDocument:
     certificates: tuple[RecognitionCertificate, ...]
 
 
-def decision_pdf(document: DecisionDocument) -> bytes:
+def decision_pdf(document: DecisionDocument, on_certificate: Callable[[int], None] | None = None) -> bytes:
     """A decision's list of recognised subjects (the annex a commune files with its decision) followed by every
-    certificate it gives, ready to print in one go: A4 landscape, in Vietnamese."""
+    certificate it gives, ready to print in one go: A4 landscape, in Vietnamese. ``on_certificate`` is told how many
+    certificates are drawn after each one (a task's progress)."""
     register_fonts()
     buffer = io.BytesIO()
     width, height = landscape(A4)
@@ -202,8 +204,10 @@ def decision_pdf(document: DecisionDocument) -> bytes:
     canvas.setAuthor(document.authority)
     canvas.setSubject(f"{document.title_name} năm {document.year}")
     _draw_decision_list(canvas, document, width, height)
-    for data in document.certificates:
+    for count, data in enumerate(document.certificates, start=1):
         _draw_certificate(canvas, data, width, height)
+        if on_certificate is not None:
+            on_certificate(count)
     canvas.save()
     return buffer.getvalue()
 
@@ -367,7 +371,7 @@ def recognition_certificate(recognition_id: int):
     # The credential it may have issued is committed before the page is drawn, so the write lock (SQLite's, for the
     # whole database) is not held while it renders — as for a decision's print.
     db.session.commit()
-    return _pdf_response(certificate_pdf(data), f"cong-nhan-{data.code}.pdf")
+    return pdf_response(certificate_pdf(data), f"cong-nhan-{data.code}.pdf")
 
 
 @bp.get("/verify")
@@ -493,20 +497,11 @@ def recognition_decision(recognition_id: int):
         abort(404)
     if row.status != RecognitionStatus.RECOGNISED or row.decision_date is None:
         abort(409, description=_("Only a recognised title has a decision to print."))
+    if decision_size(row) > current_app.config["TITLES_PRINT_INLINE_MAX"]:
+        # Too many certificates to draw while the browser waits: the print page runs it as a task (ADR 47).
+        return redirect(url_for("titles.decision_print", recognition_id=row.id), 303)
     members = list(db.session.scalars(decision_members_select(row)))
-    certificates = certificates_data(members, {r.id: verification_url(r.certificate_code or "") for r in members})
-    commune, _province = approvals.places([row.commune_id])[row.commune_id]
-    document = DecisionDocument(
-        # As its certificates name it ("Đơn vị học tập cấp tỉnh" for a province-level unit).
-        title_name=certificates[0].title_name if certificates else recognition.TITLE_NAMES_VI[Title(row.title)],
-        year=row.year,
-        decision_number=row.decision_number or "",
-        decision_date=row.decision_date,
-        authority=row.authority or "",
-        place=commune.name,
-        rows=tuple((c.subject_name, c.address, c.code) for c in certificates),
-        certificates=tuple(certificates),
-    )
+    document = decision_document(members, row)
     # One audit event per certificate printed, in one statement.
     if members:
         db.session.execute(
@@ -527,10 +522,28 @@ def recognition_decision(recognition_id: int):
     # Issuing the credentials wrote: commit before drawing dozens of pages, so the write lock (SQLite's, for the
     # whole database) is not held while they render.
     db.session.commit()
-    return _pdf_response(decision_pdf(document), f"quyet-dinh-cong-nhan-{row.year}-{row.id}.pdf")
+    return pdf_response(decision_pdf(document), f"quyet-dinh-cong-nhan-{row.year}-{row.id}.pdf")
 
 
-def _pdf_response(content: bytes, filename: str) -> Response:
+def decision_document(members: Sequence[Recognition], row: Any) -> DecisionDocument:
+    """The list and certificates of the decision ``row`` belongs to (a recognition, or a print of its decision),
+    given its ``members``; under a request context (the verification addresses)."""
+    certificates = certificates_data(members, {r.id: verification_url(r.certificate_code or "") for r in members})
+    commune, _province = approvals.places([row.commune_id])[row.commune_id]
+    return DecisionDocument(
+        # As its certificates name it ("Đơn vị học tập cấp tỉnh" for a province-level unit).
+        title_name=certificates[0].title_name if certificates else recognition.TITLE_NAMES_VI[Title(row.title)],
+        year=row.year,
+        decision_number=row.decision_number or "",
+        decision_date=row.decision_date,
+        authority=(members[0].authority if members else getattr(row, "authority", "")) or "",
+        place=commune.name,
+        rows=tuple((c.subject_name, c.address, c.code) for c in certificates),
+        certificates=tuple(certificates),
+    )
+
+
+def pdf_response(content: bytes, filename: str) -> Response:
     """A PDF shown in the browser (printed from there), never cached: it names people."""
     return Response(
         content,
