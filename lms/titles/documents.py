@@ -75,6 +75,21 @@ class RecognitionCertificate:
     provisional: tuple[tuple[str, str], ...] = field(default=())
     criteria_name: str = ""
     credential_qr: str = ""  # the signed credential, for the second QR code (lms.core.pdf.credential_qr)
+    # The heading and the signature block, in capitals (approvals.Issuer): the superior body, the issuing body, the
+    # signer's lines. Without an issuing body, the authority stands in both places.
+    superior: tuple[str, ...] = ()
+    issuer: tuple[str, ...] = ()
+    signer: tuple[str, ...] = ()
+
+    def heading(self) -> list[tuple[str, str]]:
+        """The top-left block (Decree 30/2020, Appendix I): the superior body in regular capitals, then the issuing
+        body in bold capitals (lms.core.pdf.draw_frame_and_heading rules a short line under it)."""
+        if not self.issuer:
+            return [(self.authority.upper(), FONT_BOLD)]
+        return [*((line, FONT) for line in self.superior), *((line, FONT_BOLD) for line in self.issuer)]
+
+    def signature(self) -> list[str]:
+        return list(self.signer) if self.signer else simpleSplit(self.authority.upper(), FONT_BOLD, 11, 230)[:2]
 
 
 SUBJECT_LABELS = {
@@ -112,6 +127,7 @@ def certificates_data(rows: Sequence[Recognition], verify_urls: dict[int, str]) 
         {c.id: c for c in db.session.scalars(select(CriteriaSet).where(CriteriaSet.id.in_(set_ids)))} if set_ids else {}
     )
     titles = recognition.title_names_vi(rows)
+    rules = approvals.rules_for((r.id, r.title, r.subject_type, r.subject_id) for r in rows)
     qrs = credential_qrs("recognition", rows)
     return [
         _certificate(
@@ -123,6 +139,7 @@ def certificates_data(rows: Sequence[Recognition], verify_urls: dict[int, str]) 
             criteria_set=criteria_sets.get(row.criteria_set_id) if row.criteria_set_id else None,
             title_name=titles[row.id],
             qr=qrs.get(row.id, ""),
+            issuer=approvals.issuer(rules[row.id], *places[row.commune_id]),
         )
         for row in rows
     ]
@@ -138,6 +155,7 @@ def _certificate(
     criteria_set: CriteriaSet | None,
     title_name: str,
     qr: str,
+    issuer: approvals.Issuer,
 ) -> RecognitionCertificate:
     assert row.decision_date is not None
     assert row.certificate_code is not None
@@ -161,6 +179,9 @@ def _certificate(
         provisional=tuple((i.name, i.source_ref) for i in basis.indicators) if basis else (),
         criteria_name=f"{criteria_set.name} — {criteria_set.source}" if criteria_set else "",
         credential_qr=qr,
+        superior=issuer.superior,
+        issuer=issuer.body,
+        signer=issuer.signer,
     )
 
 
@@ -255,14 +276,17 @@ def _draw_decision_list(canvas: Canvas, document: DecisionDocument, width: float
         y = height - 60
     sign_x = width - 215
     canvas.drawCentredString(sign_x, y - 20, f"{document.place}, {vi_long_date(document.decision_date)}")
-    centred_lines(
-        canvas, simpleSplit(document.authority.upper(), FONT_BOLD, 11, 230)[:2], sign_x, y - 38, FONT_BOLD, 11, 14
+    signature = (
+        document.certificates[0].signature()
+        if document.certificates
+        else simpleSplit(document.authority.upper(), FONT_BOLD, 11, 230)[:2]
     )
+    centred_lines(canvas, signature, sign_x, y - 38, FONT_BOLD, 11, 14)
     canvas.showPage()
 
 
 def _draw_certificate(canvas: Canvas, data: RecognitionCertificate, width: float, height: float) -> None:
-    draw_frame_and_heading(canvas, width, height, [(data.authority.upper(), FONT_BOLD)])
+    draw_frame_and_heading(canvas, width, height, data.heading())
 
     canvas.setFillColor(DARK_RED)
     canvas.setFont(FONT_BOLD, 26)
@@ -299,9 +323,9 @@ def _draw_certificate(canvas: Canvas, data: RecognitionCertificate, width: float
     sign_x = width - 215
     canvas.setFont(FONT, 12)
     canvas.drawCentredString(sign_x, 150, f"{data.place}, {vi_long_date(data.decision_date)}")
-    centred_lines(canvas, simpleSplit(data.authority.upper(), FONT_BOLD, 11, 230)[:2], sign_x, 132, FONT_BOLD, 11, 14)
+    below = centred_lines(canvas, data.signature(), sign_x, 132, FONT_BOLD, 11, 14)
     canvas.setFont(FONT, 9)
-    canvas.drawCentredString(sign_x, 104, "(Ký, ghi rõ họ tên, đóng dấu)")
+    canvas.drawCentredString(sign_x, below - 4, "(Ký, ghi rõ họ tên, đóng dấu)")
 
     draw_verification(canvas, data.verify_url, data.code, credential=data.credential_qr)
     if data.provisional:

@@ -857,6 +857,7 @@ PRINT_EXAMPLE: dict[str, Any] = {
     "status": "running",
     "total": 100,
     "done": 45,
+    "progress": 45,
     "message": "",
     "size": 0,
     "download_url": None,

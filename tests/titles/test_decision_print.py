@@ -101,6 +101,13 @@ def test_the_task_prints_the_certificates_the_request_printed(app, client, world
         assert all(f"Phạm Thị In{i:02d}" in text for i in range(SIZE))
         assert "31/QĐ-UBND" in text
     assert _pdf_text(by_task) == _pdf_text(in_request)
+    # Decree 30's layout: the issuing body at the top left, the signer's block at the bottom right, never the
+    # signer's title where the body goes (as "CHỦ TỊCH UBND XÃ …" was).
+    text = _pdf_text(by_task)
+    commune = f"{world['commune'].kind} {world['commune'].name}".upper()  # "PHƯỜNG KON TUM"
+    assert len(re.findall(rf"(?<!TM\. )ỦY BAN NHÂN DÂN\s+{commune}", text)) == SIZE
+    assert len(re.findall(r"TM\. ỦY BAN NHÂN DÂN\s+CHỦ TỊCH", text)) == SIZE + 1  # and the list's
+    assert "CHỦ TỊCH UBND" not in text
     # The first certificate (page 2, after the list): its verification address and its signed credential, the same
     # credential the request printed, read off the rendered page.
     codes = _qr_codes(by_task, 2, tmp_path)
@@ -232,3 +239,32 @@ def test_a_newer_print_replaces_the_file_of_the_older(client, world):  # noqa: F
     assert newer.size > 0
     assert client.get(f"/titles/decision-prints/{older.id}/file.pdf").status_code == 410
     assert f"/titles/decision-prints/{newer.id}/file.pdf" in page
+
+
+def test_each_body_heads_and_signs_its_certificates(app_ctx):
+    """The commune People's Committee (families), the commune association (citizens, Decision 324/QĐ-KHVN) and the
+    province's Department of Education (the commune learning community), as Decree 30/2020 lays them out."""
+    from lms.registry.models import AdminUnit
+    from lms.titles import approvals
+
+    commune, province = AdminUnit(kind="Xã", name="Ea Tu"), AdminUnit(kind="Tỉnh", name="Đắk Lắk")
+    family = approvals.issuer(approvals.rule_for("family"), commune, province)
+    assert (family.superior, family.body, family.signer) == (
+        (),
+        ("ỦY BAN NHÂN DÂN", "XÃ EA TU"),
+        ("TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH"),
+    )
+    citizen = approvals.issuer(approvals.rule_for("citizen"), commune, province)
+    assert (citizen.superior, citizen.body, citizen.signer) == (
+        ("HỘI KHUYẾN HỌC TỈNH ĐẮK LẮK",),
+        ("HỘI KHUYẾN HỌC XÃ EA TU",),
+        ("TM. BAN CHẤP HÀNH", "CHỦ TỊCH"),
+    )
+    unit = approvals.issuer(approvals.rule_for("unit", "province"), commune, province)
+    assert unit.body == ("ỦY BAN NHÂN DÂN", "TỈNH ĐẮK LẮK")
+    community = approvals.issuer(approvals.rule_for("commune_community"), commune, province)
+    assert (community.superior, community.body, community.signer) == (
+        ("ỦY BAN NHÂN DÂN TỈNH ĐẮK LẮK",),
+        ("SỞ GIÁO DỤC VÀ ĐÀO TẠO",),
+        ("GIÁM ĐỐC",),
+    )
