@@ -51,14 +51,14 @@ def decision_print(recognition_id: int):
         else:
             flash(_("This decision is already being printed: here is how far it has come."), "info")
         return redirect(url_for("titles.decision_print", recognition_id=row.id), 303)
-    job = printing.latest(row)
-    open_ = job is not None and job.status not in printing.FINISHED
+    latest = printing.latest(row)
+    open_ = latest is not None and latest.status not in printing.FINISHED
     return render_template(
         "titles/recognition/decision_print.html",
         row=row,
         size=size,
-        job=job,
-        data=print_out(job).model_dump(mode="json") if job else None,
+        job=latest,
+        data=print_out(latest).model_dump(mode="json") if latest else None,
         open=open_,
         form=form,
         title_names=TITLE_NAMES,
