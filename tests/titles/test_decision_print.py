@@ -83,7 +83,7 @@ def test_the_task_prints_the_certificates_the_request_printed(app, client, world
     rows = _decision(world)
     login(client, world["leader"])
     page = _print(client, rows[0])
-    assert "sẵn sàng" in page  # ready
+    assert '<span id="print-state">Sẵn sàng</span>' in page  # ready
     assert f"{SIZE} / {SIZE}" in page
     link = re.search(r'id="print-download" href="([^"]+)"', page)
     assert link is not None, page
