@@ -44,7 +44,7 @@ def decision_print(recognition_id: int):
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        job, started = printing.start(row, user=current_user, base_url=request.host_url, total=size)
+        _job, started = printing.start(row, user=current_user, base_url=request.host_url, total=size)
         db.session.commit()
         if started:
             flash(_("The certificates are being drawn. This page shows how far it has come."), "success")

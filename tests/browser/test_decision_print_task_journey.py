@@ -16,9 +16,9 @@ from pypdf import PdfReader
 
 from lms.auth.models import Role
 from lms.auth.services import assign_role, create_user
+from lms.core.pdf import new_code
 from lms.extensions import db
 from lms.registry.models import Household, Person
-from lms.core.pdf import new_code
 from lms.titles.models import Recognition, RecognitionStatus, SubjectType, Title
 from tests.browser.conftest import PHONE, commit
 from tests.browser.screenshots import last_page, log_in

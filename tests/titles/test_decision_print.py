@@ -268,3 +268,22 @@ def test_each_body_heads_and_signs_its_certificates(app_ctx):
         ("SỞ GIÁO DỤC VÀ ĐÀO TẠO",),
         ("GIÁM ĐỐC",),
     )
+
+
+def test_a_print_whose_worker_died_is_failed_and_a_new_one_starts(world):  # noqa: F811
+    from datetime import timedelta
+
+    from lms.extensions import utcnow
+
+    rows = _decision(world)
+    stuck, _ = printing.start(rows[0], user=world["leader"], base_url="http://localhost/", total=SIZE, enqueue=False)
+    stuck.status, stuck.created_at = "running", utcnow() - printing.STALE_AFTER - timedelta(minutes=1)
+    db.session.commit()
+    fresh, started = printing.start(
+        rows[0], user=world["leader"], base_url="http://localhost/", total=SIZE, enqueue=False
+    )
+    db.session.commit()
+    assert started
+    assert fresh.id != stuck.id
+    assert (stuck.status, stuck.running_key) == ("failed", None)
+    assert "máy chủ đã khởi động lại" in stuck.message
