@@ -22,7 +22,7 @@ from lms.auth.models import ApiToken, Role
 from lms.core.models import EvidenceFile
 from lms.extensions import db
 from lms.registry.models import AdminUnit, Clc, ImportJob, Organisation, Person
-from lms.titles.models import Assessment, CriteriaSet, Eligibility, EvaluationRun, Recognition
+from lms.titles.models import Assessment, CriteriaSet, DecisionPrint, Eligibility, EvaluationRun, Recognition
 from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
 from tests.targets.dashboard_data import make_plan
 
@@ -119,6 +119,24 @@ def two_communes(app_ctx):
         )
         db.session.add(recognition)
         db.session.flush()
+        # A finished print of the recognition's decision (ADR 47): its progress and its file are the commune's.
+        decision_print = DecisionPrint(
+            recognition_id=recognition.id,
+            commune_id=commune.id,
+            title="family",
+            year=2025,
+            decision_number="1/QĐ",
+            decision_date=date(2026, 1, 10),
+            base_url="http://localhost/",
+            status="done",
+            total=1,
+            done=1,
+            message="",
+            content=b"%PDF-1.4 print",
+            size=14,
+        )
+        db.session.add(decision_print)
+        db.session.flush()
         it_certificate = it_skills.record_certificate(
             person=person,
             number=f"CNTT-{label}",
@@ -147,6 +165,7 @@ def two_communes(app_ctx):
             "slug": f"clc-{clc.id}",  # a credential issuer (public: its DID document)
             "list_id": 1,  # a credential status list (public)
             "run_id": run.id,
+            "print_id": decision_print.id,
         }
     other = make_user(Role.CENTRE_MANAGER, objects["b"]["commune"], "other@example.vn")
     token, _ = ApiToken.issue(other, "b's phone")
@@ -292,6 +311,8 @@ def test_the_same_user_reaches_their_own_objects(app, client, two_communes):
         f"/registry/imports/{own['job_id']}",
         f"/titles/runs/{own['run_id']}",
         f"/api/v1/titles/runs/{own['run_id']}",
+        f"/api/v1/titles/decision-prints/{own['print_id']}",
+        f"/titles/decision-prints/{own['print_id']}/file.pdf",
         f"/api/v1/units/{own['unit_id']}",
         f"/api/v1/persons/{own['person_id']}",
         f"/api/v1/households/{own['household_id']}",

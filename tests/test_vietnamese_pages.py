@@ -267,6 +267,7 @@ def test_every_page_speaks_vietnamese(app: Flask, client: FlaskClient, demo: dic
         "credentials.status_list",
         "credentials.static",
         "credentials.it_certificate_credential",  # JSON, and the demo has no IT certificate
+        "titles.decision_print_file",  # a PDF, and the demo has printed no decision
     }, unfilled
 
 

@@ -31,7 +31,7 @@
       bar.style.width = job.progress + "%";
       bar.textContent = job.progress + " %";
       bar.parentElement.setAttribute("aria-valuenow", job.progress);
-      if (count && "total" in job) count.textContent = (job.done + job.failed) + " / " + job.total;
+      if (count && "total" in job) count.textContent = (job.done + (job.failed || 0)) + " / " + job.total;
       if (finished.includes(job.status)) { window.location.reload(); return; }
       setTimeout(poll, 1000);
     }

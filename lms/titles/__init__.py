@@ -15,6 +15,8 @@ from lms.titles import (  # noqa: E402,F401 - registers the models, the signal r
     documents,
     models,
     panels,
+    print_api,
+    print_views,
     recognition_api,
     recognition_views,
     run_api,

@@ -51,6 +51,37 @@ class Rule:
     level: str  # the level whose approvers decide: "commune" or "province"
     authority: str  # a pattern with {commune} and {province}
     body: str = Body.COMMITTEE.value  # who decides at that level: "committee" or "association"
+    # The certificate's heading and signature (Decree 30/2020/NĐ-CP, Appendix I), patterns as ``authority``; empty:
+    # the body's defaults (:data:`ISSUERS`).
+    superior: tuple[str, ...] = ()
+    issuer: tuple[str, ...] = ()
+    signer: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Issuer:
+    """Who issues a certificate, as printed: the superior body (regular capitals, first), the issuing body (bold
+    capitals, a short rule under it) at the top left; the signature block (bold capitals) at the bottom right."""
+
+    superior: tuple[str, ...]
+    body: tuple[str, ...]
+    signer: tuple[str, ...]
+
+
+# The defaults of each body, for a rule of the commune or the province level ({place}: the deciding level's unit).
+# A People's Committee names no superior body: its name, on two lines, is the heading ("ỦY BAN NHÂN DÂN" / "XÃ EA
+# TU"), and its chair signs on the committee's behalf ("TM. ỦY BAN NHÂN DÂN" / "CHỦ TỊCH"). The commune association
+# names the province association above it (no district after 2025) and signs for its executive committee.
+ISSUERS: dict[str, Issuer] = {
+    Body.COMMITTEE.value: Issuer(
+        superior=(), body=("Ủy ban nhân dân", "{place}"), signer=("TM. Ủy ban nhân dân", "Chủ tịch")
+    ),
+    Body.ASSOCIATION.value: Issuer(
+        superior=("Hội Khuyến học {province}",),
+        body=("Hội Khuyến học {place}",),
+        signer=("TM. Ban Chấp hành", "Chủ tịch"),
+    ),
+}
 
 
 def _rule(entry: Any, where: str) -> Rule:
@@ -59,7 +90,13 @@ def _rule(entry: Any, where: str) -> Rule:
     body = entry.get("body", Body.COMMITTEE.value)
     if body not in BODIES:
         raise ApprovalsConfigError(f"{where}: body must be one of {', '.join(BODIES)}, not {body!r}")
-    return Rule(level=entry["level"], authority=entry["authority"], body=body)
+    lines = {}
+    for key in ("superior", "issuer", "signer"):
+        value = entry.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(line, str) for line in value):
+            raise ApprovalsConfigError(f"{where}: {key} must be a list of lines")
+        lines[key] = tuple(value)
+    return Rule(level=entry["level"], authority=entry["authority"], body=body, **lines)
 
 
 @lru_cache(maxsize=4)
@@ -148,6 +185,25 @@ def places(commune_ids: Iterable[int]) -> dict[int, tuple[AdminUnit, AdminUnit |
 
 def authority_name(rule: Rule, commune: AdminUnit, province: AdminUnit | None) -> str:
     return rule.authority.format(commune=_place(commune), province=_place(province))
+
+
+def issuer(rule: Rule, commune: AdminUnit, province: AdminUnit | None) -> Issuer:
+    """The heading and signature a certificate of ``rule`` carries, in capitals, for a subject of ``commune``."""
+    default = ISSUERS[rule.body]
+    names = {
+        "commune": _place(commune),
+        "province": _place(province),
+        "place": _place(commune if rule.level == UnitLevel.COMMUNE.value else province),
+    }
+
+    def lines(patterns: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(text.upper() for text in (p.format(**names).strip() for p in patterns) if text)
+
+    return Issuer(
+        superior=lines(rule.superior or (default.superior if not rule.issuer else ())),
+        body=lines(rule.issuer or default.body),
+        signer=lines(rule.signer or default.signer),
+    )
 
 
 def deciding_paths(user: Any, level: str, body: str) -> list[str]:

@@ -10,11 +10,12 @@ personal name.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from flask import Response, abort, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from reportlab.lib import colors
@@ -74,6 +75,21 @@ class RecognitionCertificate:
     provisional: tuple[tuple[str, str], ...] = field(default=())
     criteria_name: str = ""
     credential_qr: str = ""  # the signed credential, for the second QR code (lms.core.pdf.credential_qr)
+    # The heading and the signature block, in capitals (approvals.Issuer): the superior body, the issuing body, the
+    # signer's lines. Without an issuing body, the authority stands in both places.
+    superior: tuple[str, ...] = ()
+    issuer: tuple[str, ...] = ()
+    signer: tuple[str, ...] = ()
+
+    def heading(self) -> list[tuple[str, str]]:
+        """The top-left block (Decree 30/2020, Appendix I): the superior body in regular capitals, then the issuing
+        body in bold capitals (lms.core.pdf.draw_frame_and_heading rules a short line under it)."""
+        if not self.issuer:
+            return [(self.authority.upper(), FONT_BOLD)]
+        return [*((line, FONT) for line in self.superior), *((line, FONT_BOLD) for line in self.issuer)]
+
+    def signature(self) -> list[str]:
+        return list(self.signer) if self.signer else simpleSplit(self.authority.upper(), FONT_BOLD, 11, 230)[:2]
 
 
 SUBJECT_LABELS = {
@@ -111,6 +127,7 @@ def certificates_data(rows: Sequence[Recognition], verify_urls: dict[int, str]) 
         {c.id: c for c in db.session.scalars(select(CriteriaSet).where(CriteriaSet.id.in_(set_ids)))} if set_ids else {}
     )
     titles = recognition.title_names_vi(rows)
+    rules = approvals.rules_for((r.id, r.title, r.subject_type, r.subject_id) for r in rows)
     qrs = credential_qrs("recognition", rows)
     return [
         _certificate(
@@ -122,6 +139,7 @@ def certificates_data(rows: Sequence[Recognition], verify_urls: dict[int, str]) 
             criteria_set=criteria_sets.get(row.criteria_set_id) if row.criteria_set_id else None,
             title_name=titles[row.id],
             qr=qrs.get(row.id, ""),
+            issuer=approvals.issuer(rules[row.id], *places[row.commune_id]),
         )
         for row in rows
     ]
@@ -137,6 +155,7 @@ def _certificate(
     criteria_set: CriteriaSet | None,
     title_name: str,
     qr: str,
+    issuer: approvals.Issuer,
 ) -> RecognitionCertificate:
     assert row.decision_date is not None
     assert row.certificate_code is not None
@@ -160,6 +179,9 @@ def _certificate(
         provisional=tuple((i.name, i.source_ref) for i in basis.indicators) if basis else (),
         criteria_name=f"{criteria_set.name} — {criteria_set.source}" if criteria_set else "",
         credential_qr=qr,
+        superior=issuer.superior,
+        issuer=issuer.body,
+        signer=issuer.signer,
     )
 
 
@@ -191,9 +213,10 @@ class DecisionDocument:
     certificates: tuple[RecognitionCertificate, ...]
 
 
-def decision_pdf(document: DecisionDocument) -> bytes:
+def decision_pdf(document: DecisionDocument, on_certificate: Callable[[int], None] | None = None) -> bytes:
     """A decision's list of recognised subjects (the annex a commune files with its decision) followed by every
-    certificate it gives, ready to print in one go: A4 landscape, in Vietnamese."""
+    certificate it gives, ready to print in one go: A4 landscape, in Vietnamese. ``on_certificate`` is told how many
+    certificates are drawn after each one (a task's progress)."""
     register_fonts()
     buffer = io.BytesIO()
     width, height = landscape(A4)
@@ -202,8 +225,10 @@ def decision_pdf(document: DecisionDocument) -> bytes:
     canvas.setAuthor(document.authority)
     canvas.setSubject(f"{document.title_name} năm {document.year}")
     _draw_decision_list(canvas, document, width, height)
-    for data in document.certificates:
+    for count, data in enumerate(document.certificates, start=1):
         _draw_certificate(canvas, data, width, height)
+        if on_certificate is not None:
+            on_certificate(count)
     canvas.save()
     return buffer.getvalue()
 
@@ -251,14 +276,17 @@ def _draw_decision_list(canvas: Canvas, document: DecisionDocument, width: float
         y = height - 60
     sign_x = width - 215
     canvas.drawCentredString(sign_x, y - 20, f"{document.place}, {vi_long_date(document.decision_date)}")
-    centred_lines(
-        canvas, simpleSplit(document.authority.upper(), FONT_BOLD, 11, 230)[:2], sign_x, y - 38, FONT_BOLD, 11, 14
+    signature = (
+        document.certificates[0].signature()
+        if document.certificates
+        else simpleSplit(document.authority.upper(), FONT_BOLD, 11, 230)[:2]
     )
+    centred_lines(canvas, signature, sign_x, y - 38, FONT_BOLD, 11, 14)
     canvas.showPage()
 
 
 def _draw_certificate(canvas: Canvas, data: RecognitionCertificate, width: float, height: float) -> None:
-    draw_frame_and_heading(canvas, width, height, [(data.authority.upper(), FONT_BOLD)])
+    draw_frame_and_heading(canvas, width, height, data.heading())
 
     canvas.setFillColor(DARK_RED)
     canvas.setFont(FONT_BOLD, 26)
@@ -295,9 +323,9 @@ def _draw_certificate(canvas: Canvas, data: RecognitionCertificate, width: float
     sign_x = width - 215
     canvas.setFont(FONT, 12)
     canvas.drawCentredString(sign_x, 150, f"{data.place}, {vi_long_date(data.decision_date)}")
-    centred_lines(canvas, simpleSplit(data.authority.upper(), FONT_BOLD, 11, 230)[:2], sign_x, 132, FONT_BOLD, 11, 14)
+    below = centred_lines(canvas, data.signature(), sign_x, 132, FONT_BOLD, 11, 14)
     canvas.setFont(FONT, 9)
-    canvas.drawCentredString(sign_x, 104, "(Ký, ghi rõ họ tên, đóng dấu)")
+    canvas.drawCentredString(sign_x, below - 4, "(Ký, ghi rõ họ tên, đóng dấu)")
 
     draw_verification(canvas, data.verify_url, data.code, credential=data.credential_qr)
     if data.provisional:
@@ -367,7 +395,7 @@ def recognition_certificate(recognition_id: int):
     # The credential it may have issued is committed before the page is drawn, so the write lock (SQLite's, for the
     # whole database) is not held while it renders — as for a decision's print.
     db.session.commit()
-    return _pdf_response(certificate_pdf(data), f"cong-nhan-{data.code}.pdf")
+    return pdf_response(certificate_pdf(data), f"cong-nhan-{data.code}.pdf")
 
 
 @bp.get("/verify")
@@ -493,20 +521,11 @@ def recognition_decision(recognition_id: int):
         abort(404)
     if row.status != RecognitionStatus.RECOGNISED or row.decision_date is None:
         abort(409, description=_("Only a recognised title has a decision to print."))
+    if decision_size(row) > current_app.config["TITLES_PRINT_INLINE_MAX"]:
+        # Too many certificates to draw while the browser waits: the print page runs it as a task (ADR 47).
+        return redirect(url_for("titles.decision_print", recognition_id=row.id), 303)
     members = list(db.session.scalars(decision_members_select(row)))
-    certificates = certificates_data(members, {r.id: verification_url(r.certificate_code or "") for r in members})
-    commune, _province = approvals.places([row.commune_id])[row.commune_id]
-    document = DecisionDocument(
-        # As its certificates name it ("Đơn vị học tập cấp tỉnh" for a province-level unit).
-        title_name=certificates[0].title_name if certificates else recognition.TITLE_NAMES_VI[Title(row.title)],
-        year=row.year,
-        decision_number=row.decision_number or "",
-        decision_date=row.decision_date,
-        authority=row.authority or "",
-        place=commune.name,
-        rows=tuple((c.subject_name, c.address, c.code) for c in certificates),
-        certificates=tuple(certificates),
-    )
+    document = decision_document(members, row)
     # One audit event per certificate printed, in one statement.
     if members:
         db.session.execute(
@@ -527,10 +546,28 @@ def recognition_decision(recognition_id: int):
     # Issuing the credentials wrote: commit before drawing dozens of pages, so the write lock (SQLite's, for the
     # whole database) is not held while they render.
     db.session.commit()
-    return _pdf_response(decision_pdf(document), f"quyet-dinh-cong-nhan-{row.year}-{row.id}.pdf")
+    return pdf_response(decision_pdf(document), f"quyet-dinh-cong-nhan-{row.year}-{row.id}.pdf")
 
 
-def _pdf_response(content: bytes, filename: str) -> Response:
+def decision_document(members: Sequence[Recognition], row: Any) -> DecisionDocument:
+    """The list and certificates of the decision ``row`` belongs to (a recognition, or a print of its decision),
+    given its ``members``; under a request context (the verification addresses)."""
+    certificates = certificates_data(members, {r.id: verification_url(r.certificate_code or "") for r in members})
+    commune, _province = approvals.places([row.commune_id])[row.commune_id]
+    return DecisionDocument(
+        # As its certificates name it ("Đơn vị học tập cấp tỉnh" for a province-level unit).
+        title_name=certificates[0].title_name if certificates else recognition.TITLE_NAMES_VI[Title(row.title)],
+        year=row.year,
+        decision_number=row.decision_number or "",
+        decision_date=row.decision_date,
+        authority=(members[0].authority if members else getattr(row, "authority", "")) or "",
+        place=commune.name,
+        rows=tuple((c.subject_name, c.address, c.code) for c in certificates),
+        certificates=tuple(certificates),
+    )
+
+
+def pdf_response(content: bytes, filename: str) -> Response:
     """A PDF shown in the browser (printed from there), never cached: it names people."""
     return Response(
         content,

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, Numeric, String, Text, UniqueConstraint
 from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -465,3 +465,49 @@ class EvaluationRunCommune(Model):
     unchanged: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     message: Mapped[str] = mapped_column(Text, default="")
     finished_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DecisionPrint(Model):
+    """A decision's list and certificates, drawn by a task into one PDF (ADR 47): its progress while it runs, then
+    the file, kept until a newer print of the same decision replaces it.
+
+    A decision is its commune, title, year, number and date (as the recognitions list groups them). While a print is
+    queued or running, ``running_key`` holds that decision's key; it is unique, so a second request for the same
+    decision finds the running print and joins it instead of starting another (the database refuses the second row,
+    whatever the race). The file is in the row, as uploads and evidence are (ADR 6): every web process and worker
+    sees it without a shared disk, and it is written in the same commit that marks the print done, so a failed print
+    leaves no half-written file.
+    """
+
+    __tablename__ = "decision_print"
+    __table_args__ = (_enum_check("status", RunStatus),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The recognition the print was asked from (the first of its decision, as the decisions list links it): the
+    # print's address and scope, checked against the user's view as the recognition is.
+    recognition_id: Mapped[int] = mapped_column(ForeignKey("recognition.id", ondelete="CASCADE"), index=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    title: Mapped[str] = mapped_column(String(24))
+    year: Mapped[int]
+    decision_number: Mapped[str] = mapped_column(String(60))
+    decision_date: Mapped[date]
+    running_key: Mapped[Optional[str]] = mapped_column(String(160), unique=True)
+    # The address the print was asked at ("https://lms.example.vn/"): the task draws under it, so the QR codes
+    # and the credentials' issuer are those a print in the request would have had.
+    base_url: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[str] = mapped_column(String(12), default=RunStatus.QUEUED.value, index=True)
+    total: Mapped[int] = mapped_column(default=0)  # certificates to draw
+    done: Mapped[int] = mapped_column(default=0)  # certificates drawn
+    message: Mapped[str] = mapped_column(Text, default="")  # why it failed, in its requester's language
+    content: Mapped[Optional[bytes]] = mapped_column(LargeBinary, deferred=True)
+    size: Mapped[int] = mapped_column(default=0)  # bytes of ``content``; 0 once replaced
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[Optional[datetime]]
+    finished_at: Mapped[Optional[datetime]]
+
+    @property
+    def progress(self) -> int:
+        if self.status == RunStatus.DONE:
+            return 100
+        return int(100 * self.done / self.total) if self.total else 0

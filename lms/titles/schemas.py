@@ -854,3 +854,47 @@ class RunDetail(RunOut):
 
 
 RunPage = Page[RunOut]
+
+
+PRINT_EXAMPLE: dict[str, Any] = {
+    "id": 7,
+    "recognition_id": 1204,
+    "decision_number": "12/QĐ-UBND",
+    "decision_date": "2027-01-15",
+    "status": "running",
+    "total": 100,
+    "done": 45,
+    "progress": 45,
+    "message": "",
+    "size": 0,
+    "download_url": None,
+    "created_at": "2027-01-16T02:10:00Z",
+    "started_at": "2027-01-16T02:10:01Z",
+    "finished_at": None,
+}
+
+
+class DecisionPrintOut(Out):
+    """A decision's list and certificates being drawn into one PDF (ADR 47)."""
+
+    model_config = with_examples(Out, PRINT_EXAMPLE)
+
+    id: int
+    recognition_id: int = Field(description="The recognition the print was asked from (its decision's first)")
+    decision_number: str
+    decision_date: date
+    status: RunStatus
+    total: int = Field(description="Certificates to draw")
+    done: int = Field(description="Certificates drawn so far")
+    message: str = Field(description="Why it failed, in the requester's language")
+    size: int = Field(description="Bytes of the PDF; 0 until done, and once a newer print replaced it")
+    download_url: str | None = Field(default=None, description="The PDF, once done and not replaced")
+    created_at: UtcDatetime
+    started_at: UtcDatetime | None
+    finished_at: UtcDatetime | None
+
+    @computed_field(description="Percent of the certificates drawn (100 once done)")
+    def progress(self) -> int:
+        if self.status == RunStatus.DONE:
+            return 100
+        return 100 * self.done // self.total if self.total else 0

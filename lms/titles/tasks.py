@@ -21,7 +21,7 @@ from sqlalchemy import update
 from lms import work
 from lms.celery import RETRY_POLICY, TRANSIENT, retry_countdown
 from lms.extensions import db, utcnow
-from lms.titles import dirty, runs
+from lms.titles import dirty, printing, runs
 from lms.titles.models import EvaluationRun, EvaluationState
 
 log = logging.getLogger(__name__)
@@ -193,3 +193,13 @@ def reconcile(self, *, year: int | None = None) -> list[int]:
     started = runs.start_reconciliation(year)
     db.session.commit()
     return [run.id for run in started]
+
+
+@shared_task(
+    name="titles.print_decision",
+    **{**RETRY_POLICY, "max_retries": 3},  # a whole decision each time: fewer attempts than the small tasks
+)
+def print_decision(self, *, print_id: int) -> None:
+    """Draw a decision's list and certificates into its print (ADR 47). Safe to run twice: a print already running
+    or finished is left alone."""
+    printing.execute(print_id, final_attempt=self.request.retries >= self.max_retries)
