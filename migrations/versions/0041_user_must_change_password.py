@@ -1,7 +1,7 @@
 """user.must_change_password: an account created or reset by an administrator leads to the password change (ADR 52)
 
 Revision ID: 0041
-Revises: 0035
+Revises: 0036
 Create Date: 2026-12-07 07:30:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0041"
-down_revision = "0035"
+down_revision = "0036"
 branch_labels = None
 depends_on = None
 
