@@ -171,6 +171,10 @@ def two_communes(app_ctx):
     token, _ = ApiToken.issue(other, "b's phone")
     db.session.flush()
     objects["b"]["token_id"] = token.id
+    # An account working in each commune, and its role there (the account pages, ADR 52).
+    objects["b"]["user_id"], objects["b"]["assignment_id"] = other.id, other.roles[0].id
+    mine = make_user(Role.INSTRUCTOR, objects["a"]["commune"], "mine@example.vn")
+    objects["a"]["user_id"], objects["a"]["assignment_id"] = mine.id, mine.roles[0].id
     db.session.commit()
     return objects
 

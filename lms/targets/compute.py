@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import (
     Integer,
     Select,
+    String,
     and_,
     case,
     cast,
@@ -135,7 +136,63 @@ def held(title: str, subject_type: str, year: int, basis: str, communes: Sequenc
     )
     if communes is not None:
         elig = elig.where(Eligibility.commune_id.in_(communes))
+    projected = _projected(title, subject_type, year, communes)
+    if projected:
+        carried = select(Eligibility.subject_id).where(
+            Eligibility.subject_type == subject_type,
+            Eligibility.title == title,
+            Eligibility.year == year,
+            Eligibility.subject_id.in_(projected),
+        )
+        return union(rec, elig, carried)  # type: ignore[return-value]
     return union(rec, elig)  # type: ignore[return-value]
+
+
+# The titles whose official result waits for recognitions of other subjects (ADR 51): a unit's and a commune's
+# Learning Citizens. Persons, households and the rest carry no projection (and are far too many to read for one).
+_PROJECTED_TITLES = frozenset({"unit", "commune_community"})
+
+
+def _projected(title: str, subject_type: str, year: int, communes: Sequence[int] | None) -> list[int]:
+    """Units and communes whose official result waits for the association's Learning Citizens (ADR 51) and whose
+    projection — this year's eligible citizens recognised too — reaches a level: held on the projection basis, as
+    the explanation page projects them. Read per distinct breakdown (units sharing one are judged once); only the
+    results that carry a projection are read."""
+    if title not in _PROJECTED_TITLES:
+        return []
+    from lms.titles.criteria import CriteriaError, definition_of
+    from lms.titles.engine import projected_level
+    from lms.titles.models import CriteriaSet, EligibilityBreakdown
+
+    stmt = (
+        select(
+            Eligibility.subject_id, Eligibility.criteria_set_id, EligibilityBreakdown.id, EligibilityBreakdown.content
+        )
+        .join(EligibilityBreakdown, EligibilityBreakdown.id == Eligibility.breakdown_id)
+        .where(
+            Eligibility.subject_type == subject_type,
+            Eligibility.title == title,
+            Eligibility.year == year,
+            Eligibility.eligible.is_(False),
+            Eligibility.level.is_not(None),
+            cast(EligibilityBreakdown.content, String).like('%"projected_levels"%'),
+        )
+    )
+    if communes is not None:
+        stmt = stmt.where(Eligibility.commune_id.in_(communes))
+    reached: dict[tuple[int, int], bool] = {}
+    ids = []
+    for subject_id, set_id, breakdown_id, content in db.session.execute(stmt):
+        if (set_id, breakdown_id) not in reached:
+            criteria_set = db.session.get(CriteriaSet, set_id)
+            try:
+                level = projected_level(definition_of(criteria_set), content) if criteria_set else None
+            except CriteriaError:
+                level = None
+            reached[(set_id, breakdown_id)] = (level or 0) >= 1
+        if reached[(set_id, breakdown_id)]:
+            ids.append(subject_id)
+    return ids
 
 
 def _registered(title: str, subject_type: str, year: int, communes: Sequence[int]) -> Select:

@@ -267,6 +267,7 @@ class EligibilityDetail(EligibilityOut):
                 },
             ],
             "members": None,
+            "projected_level": None,
         },
     )
 

@@ -241,3 +241,22 @@ def test_the_criteria_document_says_the_share_counts_recognitions(app_ctx: Any) 
     ]
     assert len(rows) == 2
     assert all("counts members recognised for the year" in row for row in rows)
+
+
+def test_the_plan_targets_projection_counts_a_unit_its_eligible_citizens_would_carry(commune: AdminUnit) -> None:
+    """Targets (lms/targets): the official basis counts recognitions only; the projection basis counts, besides the
+    eligible, a unit whose only gap is citizens eligible but not yet recognised — as its explanation projects it."""
+    from lms.targets.compute import held
+    from lms.targets.models import Basis
+
+    waiting, _ids = unit_of_ten(commune, recognised=0)
+    engine.evaluate_commune(commune.id, YEAR)
+    row = eligibility("organisation", waiting.id, "unit")
+    assert row is not None and not row.eligible and services.projected_level_of(row) == 2
+
+    def counted(basis: str) -> set[int]:
+        return set(db.session.scalars(held("unit", "organisation", YEAR, basis, [commune.id])))
+
+    assert waiting.id in counted(Basis.PROJECTION)
+    assert waiting.id not in counted(Basis.OFFICIAL)
+    assert waiting.id not in set(db.session.scalars(held("unit", "organisation", YEAR, Basis.PROJECTION, [])))
