@@ -319,9 +319,7 @@ def update_class(
     return promoted
 
 
-def _announce_organisers(
-    course_class: CourseClass, person_ids: Collection[int], years: set[int] | None = None
-) -> None:
+def _announce_organisers(course_class: CourseClass, person_ids: Collection[int], years: set[int] | None = None) -> None:
     """An officer "organises CLC activities" as an instructor of a class with a session begun (ADR 7; the IT-skills
     programme's figure and the plan's target on it): instructors changed on such a class change the figure of the
     communes whose association they serve, in the years of its begun sessions (or the ``years`` given). Nothing
