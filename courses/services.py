@@ -940,6 +940,26 @@ def withdraw(course_class: CourseClass, person_id: int) -> int | None:
     )
     if enrolment is None or enrolment.status == EnrolmentStatus.WITHDRAWN:
         raise CourseError(_("this person is not enrolled in the class"), "person_id")
+    # Completion counts the learners still enrolled: withdrawing one who completed would revoke their certificate
+    # and learning record with no word of it. A wrong completion is corrected where it comes from (the marks, the
+    # final assessment), each of which says what it revokes.
+    certificate = db.session.scalar(
+        select(Certificate.code).where(
+            Certificate.class_id == course_class.id,
+            Certificate.person_id == person_id,
+            Certificate.revoked_at.is_(None),
+        )
+    )
+    if certificate is not None:
+        raise CourseError(
+            _(
+                "this learner completed the class and holds its certificate %(code)s: a learner who completed is "
+                "not withdrawn. If the completion is wrong, correct the attendance marks (or record the final "
+                "assessment as not passed); the certificate is then revoked",
+                code=certificate,
+            ),
+            "person_id",
+        )
     had_seat = enrolment.status == EnrolmentStatus.ENROLLED
     enrolment.status, enrolment.withdrawn_at = EnrolmentStatus.WITHDRAWN.value, utcnow()
     promoted = None
