@@ -55,7 +55,9 @@ def test_importing_the_year_again_changes_nothing_and_a_whole_date_completes_it(
     assert again.summary["persons"] == {"created": 0, "updated": 1, "unchanged": 0}  # the name's spelling only
     assert _people() == {"Nguyen Van Lao": (date(1948, 1, 1), True)}
 
-    whole = run("households", csv_bytes([HOUSEHOLD_HEADER, _row("H1", "Nguyen Van Lao", "12/05/1948")]), villages[0].parent)
+    whole = run(
+        "households", csv_bytes([HOUSEHOLD_HEADER, _row("H1", "Nguyen Van Lao", "12/05/1948")]), villages[0].parent
+    )
     assert whole.summary["persons"] == {"created": 0, "updated": 1, "unchanged": 0}  # the same person, completed
     assert _people() == {"Nguyen Van Lao": (date(1948, 5, 12), False)}
 
@@ -126,3 +128,32 @@ def test_the_reader_tells_a_year_from_a_date():
     assert isinstance(spreadsheet.as_birth_date(1948.0), spreadsheet.BirthYear)
     assert not isinstance(spreadsheet.as_birth_date("01/01/1948"), spreadsheet.BirthYear)
     assert spreadsheet.as_birth_date("1948") == date(1948, 1, 1)
+
+
+def test_an_officers_file_names_a_person_by_the_year_or_by_a_whole_date_of_it(villages):
+    """The officers' (and organisations') files name a registered person by name, birth date, village and
+    household: a person recorded with the year alone is named by that year or by a whole date in it, and a year
+    alone names a person recorded with a whole date of that year."""
+    from lms.registry.models import AssociationMembership
+
+    people = [HOUSEHOLD_HEADER, _row("H1", "Nguyễn Văn Lão", "1948"), _row("H1", "Trần Văn Trẻ", "12/05/1990")]
+    run("households", csv_bytes(people), villages[0].parent)
+    header = ["unit_code", "full_name", "birth_date", "village_code", "household_code", "role"]
+    rows = [
+        header,
+        ["IMP-1", "Nguyễn Văn Lão", "1948", "IMP-1", "H1", "Hội viên"],
+        ["IMP-1", "Nguyễn Văn Lão", "03/04/1948", "IMP-1", "H1", "Cán bộ"],
+        ["IMP-1", "Trần Văn Trẻ", "1990", "IMP-1", "H1", "Hội viên"],
+    ]
+    job = run("officers", csv_bytes(rows), villages[0].parent)
+
+    assert job.status == "succeeded", job.errors
+    held = {(m.person.full_name, m.role) for m in db.session.scalars(select(AssociationMembership))}
+    assert held == {("Nguyễn Văn Lão", "member"), ("Nguyễn Văn Lão", "officer"), ("Trần Văn Trẻ", "member")}
+    wrong = run(
+        "officers",
+        csv_bytes([header, ["IMP-1", "Trần Văn Trẻ", "1991", "IMP-1", "H1", "Hội viên"]]),
+        villages[0].parent,
+    )
+    assert job.status == "succeeded" and wrong.status == "failed"
+    assert "born 1991" in errors_of(wrong)[0][2]
