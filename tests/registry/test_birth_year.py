@@ -157,3 +157,14 @@ def test_an_officers_file_names_a_person_by_the_year_or_by_a_whole_date_of_it(vi
     )
     assert job.status == "succeeded" and wrong.status == "failed"
     assert "born 1991" in errors_of(wrong)[0][2]
+
+
+def test_the_titles_lists_name_a_person_by_the_year_alone(villages):
+    """The leaders' lists (eligibility, registrations) show a person with their birth date and village: the year
+    alone for a person whose register gives no more."""
+    from lms.titles import services as titles
+
+    run("households", csv_bytes([HOUSEHOLD_HEADER, _row("H1", "Nguyễn Văn Lão", "1948")]), villages[0].parent)
+    lao = db.session.scalars(select(Person).where(Person.full_name == "Nguyễn Văn Lão")).one()
+    detail = titles.subject_labels([("person", lao.id)])[("person", lao.id)].detail
+    assert detail.startswith("1948 · ") and "01/01/1948" not in detail
