@@ -1048,8 +1048,13 @@ class _Households(_Layout):
 
     def _match(self) -> None:
         """Which stored person each row names: the holder of its ID number, else the first unclaimed member of the
-        same household with the same name (diacritics ignored) and birth date. One streamed join for the file."""
+        same household with the same name (diacritics ignored) and birth date — the same date first, then the same
+        year where either side gives only the year, then a member whose birth date one side does not know (a
+        register completed with the dates it lacked names the people it holds, not new namesakes). One streamed
+        join for the file."""
         t, holder, namesake = FILE_ROWS.c, aliased(Person), aliased(Person)
+        known = and_(namesake.birth_date.is_not(None), t.birth_date.is_not(None))
+        closeness = case((namesake.birth_date.is_not_distinct_from(t.birth_date), 0), (known, 1), else_=2)
         stmt = (
             select(
                 t.row,
@@ -1068,10 +1073,10 @@ class _Households(_Layout):
                 and_(
                     namesake.household_id == Household.id,
                     namesake.name_folded == t.name_folded,
-                    _same_birth(namesake, t),
+                    or_(_same_birth(namesake, t), ~known),
                 ),
             )
-            .order_by(t.row, namesake.id)
+            .order_by(t.row, closeness, namesake.id)
         )
         claimed: dict[int, int] = {}  # stored person → the row that names it
         page: list[dict[str, Any]] = []
@@ -1105,7 +1110,7 @@ class _Households(_Layout):
         else:
             # A new ID number may complete a person recorded without one, never replace another number.
             ids = [p for p, h in candidates if p is not None and (id_hash is None or h is None) and p not in claimed]
-            person_id = min(ids) if ids else None
+            person_id = ids[0] if ids else None  # the closest birth date (the candidates come in that order)
         if person_id is None:
             return None
         if (other := claimed.setdefault(person_id, row)) != row:

@@ -422,9 +422,9 @@ def test_the_figures_chooser_puts_the_current_commune_first_and_marks_the_merged
 
 
 def test_a_learner_whose_class_is_over_is_not_told_they_never_joined_one(app_ctx, client):
-    """"My classes" lists the classes not yet over. Empty, it said "Hiện bạn chưa tham gia lớp học nào" (you have
-    not joined any class yet) to a learner who had just finished one — and whose certificate is lower on the same
-    page. It now says there is no class going on."""
+    """The "My classes" list holds the classes not yet over. Empty, it said "Hiện bạn chưa tham gia lớp học nào"
+    (you have not joined any class yet) to a learner who had just finished one — and whose certificate is lower on
+    the same page. It now says there is no class going on."""
     from courses import services
     from tests.courses.conftest import make_centre, make_class
 
