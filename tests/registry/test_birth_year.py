@@ -95,6 +95,7 @@ def test_the_year_is_what_the_household_page_and_the_export_show(client, village
     assert "<td>1948</td>" in page
     assert "01/01/1948" not in page
     person_page = client.get(f"/registry/persons/{lao.id}").get_data(as_text=True)
+    assert "Năm sinh</dt>" in person_page
     assert ">1948</dd>" in person_page
     export = client.get(f"/registry/units/{villages[0].parent.id}/persons.csv").get_data(as_text=True)
     assert ",1948," in export
