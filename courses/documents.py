@@ -84,6 +84,7 @@ class CertificateData:
     verify_url: str
     director_name: str = ""
     credential_qr: str = ""  # the signed credential, for the second QR code (lms.core.pdf.credential_qr)
+    birth_year_only: bool = False  # only the year is known: "Năm sinh: 1948", not 01/01/1948
 
 
 def certificate_data(certificate: Certificate, verify_url: str) -> CertificateData:
@@ -110,6 +111,7 @@ def certificate_data(certificate: Certificate, verify_url: str) -> CertificateDa
         learner_name=person.full_name,
         learner_sex=person.sex,
         birth_date=person.birth_date,
+        birth_year_only=person.birth_year_only,
         course_name=course_class.course.name,
         class_name=course_class.name,
         centre_name=clc.name,
@@ -158,9 +160,10 @@ def certificate_pdf(data: CertificateData) -> bytes:
     salutations: dict[str, str] = {Sex.MALE.value: "Ông", Sex.FEMALE.value: "Bà"}
     salutation = salutations.get(data.learner_sex or "", "Ông/Bà")
     label_x, value_x, top_y, lowest_y = 150, 330, height - 248, 172  # above the signature block
+    born = str(data.birth_date.year) if data.birth_date and data.birth_year_only else vi_date(data.birth_date)
     rows: list[tuple[str, str, str, float]] = [
         (f"{salutation}:", data.learner_name, FONT_BOLD, 17),
-        ("Ngày sinh:", vi_date(data.birth_date) or "—", FONT, 13),
+        ("Năm sinh:" if data.birth_year_only else "Ngày sinh:", born or "—", FONT, 13),
         ("Đã hoàn thành khóa học:", data.course_name, FONT_BOLD, 14),
         ("Lớp:", data.class_name, FONT, 13),
         (

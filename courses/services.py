@@ -11,7 +11,7 @@ import functools
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -319,23 +319,25 @@ def update_class(
     return promoted
 
 
-def _announce_organisers(course_class: CourseClass, person_ids: set[int]) -> None:
+def _announce_organisers(course_class: CourseClass, person_ids: Collection[int], years: set[int] | None = None) -> None:
     """An officer "organises CLC activities" as an instructor of a class with a session begun (ADR 7; the IT-skills
     programme's figure and the plan's target on it): instructors changed on such a class change the figure of the
-    communes whose association they serve, in the years of its begun sessions. Nothing else marks them — the
-    targets sweep sees only sessions that begin — so they are announced as learning is (titles, then targets)."""
+    communes whose association they serve, in the years of its begun sessions (or the ``years`` given). Nothing
+    else marks them — the targets sweep sees only sessions that begin from its last pass on — so they are
+    announced as learning is (titles, then targets)."""
     from courses import it_skills
 
-    years = {
-        int(year)
-        for year in db.session.scalars(
-            select(func.distinct(extract("year", ClassSession.starts_at))).where(
-                ClassSession.class_id == course_class.id,
-                ClassSession.status == SessionStatus.SCHEDULED,
-                ClassSession.starts_at <= local_now(),
+    if years is None:
+        years = {
+            int(year)
+            for year in db.session.scalars(
+                select(func.distinct(extract("year", ClassSession.starts_at))).where(
+                    ClassSession.class_id == course_class.id,
+                    ClassSession.status == SessionStatus.SCHEDULED,
+                    ClassSession.starts_at <= local_now(),
+                )
             )
-        )
-    }
+        }
     if not years or not person_ids:
         return
     communes = set(
@@ -351,6 +353,17 @@ def _announce_organisers(course_class: CourseClass, person_ids: set[int]) -> Non
     )
     if communes:
         learning_records_changed.send(None, pairs={(commune, year) for commune in communes for year in years})
+
+
+def _announce_begun(course_class: CourseClass, *starts: datetime) -> None:
+    """Sessions that begin (or stop beginning) at ``starts`` before now — scheduled after the fact, moved into or out
+    of the past, cancelled once held — change who organised CLC activities in those years, a change the targets
+    sweep cannot see (it looks for sessions beginning since its last pass): the class's instructors are announced
+    for those years (:func:`_announce_organisers`)."""
+    now = local_now()
+    years = {start.year for start in starts if start <= now}
+    if years:
+        _announce_organisers(course_class, _instructor_ids(course_class), years)
 
 
 def set_instructors(course_class: CourseClass, people: Sequence[tuple[int, str]]) -> None:
@@ -529,6 +542,7 @@ def schedule(
         db.session.scalars(insert(ClassSession).returning(ClassSession), rows), key=lambda session: session.starts_at
     )
     audit("class.schedule", course_class, sessions=len(sessions))
+    _announce_begun(course_class, *(session.starts_at for session in sessions))
     return sessions
 
 
@@ -583,7 +597,10 @@ def reschedule(session: ClassSession, starts_at: datetime, ends_at: datetime, *,
     if session.original_starts_at is None and starts_at != session.starts_at:
         session.original_starts_at = session.starts_at
     audit("session.reschedule", session, old=session.starts_at.isoformat(), new=starts_at.isoformat())
+    moved_from = session.starts_at
     session.starts_at, session.ends_at, session.room_id = starts_at, ends_at, room_id
+    if moved_from != starts_at:
+        _announce_begun(course_class, moved_from, starts_at)
     mark_dirty(course_class.id)
     db.session.flush()
 
@@ -594,6 +611,7 @@ def cancel(session: ClassSession, reason: str = "") -> None:
     session.status = SessionStatus.CANCELLED.value
     session.note = reason[:300]
     audit("session.cancel", session, reason=reason)
+    _announce_begun(session.course_class, session.starts_at)
     mark_dirty(session.class_id)
     db.session.flush()
 
@@ -922,6 +940,26 @@ def withdraw(course_class: CourseClass, person_id: int) -> int | None:
     )
     if enrolment is None or enrolment.status == EnrolmentStatus.WITHDRAWN:
         raise CourseError(_("this person is not enrolled in the class"), "person_id")
+    # Completion counts the learners still enrolled: withdrawing one who completed would revoke their certificate
+    # and learning record with no word of it. A wrong completion is corrected where it comes from (the marks, the
+    # final assessment), each of which says what it revokes.
+    certificate = db.session.scalar(
+        select(Certificate.code).where(
+            Certificate.class_id == course_class.id,
+            Certificate.person_id == person_id,
+            Certificate.revoked_at.is_(None),
+        )
+    )
+    if certificate is not None:
+        raise CourseError(
+            _(
+                "this learner completed the class and holds its certificate %(code)s: a learner who completed is "
+                "not withdrawn. If the completion is wrong, correct the attendance marks (or record the final "
+                "assessment as not passed); the certificate is then revoked",
+                code=certificate,
+            ),
+            "person_id",
+        )
     had_seat = enrolment.status == EnrolmentStatus.ENROLLED
     enrolment.status, enrolment.withdrawn_at = EnrolmentStatus.WITHDRAWN.value, utcnow()
     promoted = None

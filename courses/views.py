@@ -745,7 +745,8 @@ def withdraw(class_id: int):
         promoted = services.withdraw(course_class, person_id)
     except services.CourseError as exc:
         db.session.rollback()
-        flash(str(exc), "danger")
+        message = str(exc)
+        flash(f"{message[:1].upper()}{message[1:]}.", "danger")
     else:
         db.session.commit()
         names = queries.names_of([person_id, promoted] if promoted else [person_id])

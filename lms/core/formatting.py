@@ -128,6 +128,13 @@ def day(value: date | datetime | None, *, locale: str | None = None) -> str:
     return babel_dates.format_date(value, "medium", locale=code)
 
 
+def birth(value: date | None, year_only: bool = False, *, locale: str | None = None) -> str:
+    """A birth date: the year alone (``1948``) when only the year is known, else :func:`day`."""
+    if value is None:
+        return ""
+    return str(value.year) if year_only else day(value, locale=locale)
+
+
 def moment(value: datetime | None, *, locale: str | None = None) -> str:
     """A stored (naive UTC) timestamp in Vietnam's time: ``31/12/2026 14:05``."""
     if value is None:

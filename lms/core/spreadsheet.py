@@ -646,6 +646,38 @@ def as_date(raw: Any, *, row: int | None = None, column: str | None = None) -> d
         raise SpreadsheetError(NOT_A_DATE, row=row, column=column, value=shown(raw)) from None
 
 
+class BirthYear(date):
+    """A birth date of which only the year is known ("1948" in a commune register): 1 January of that year, equal
+    to that date, told apart by its type (stored with ``Person.birth_year_only``)."""
+
+    def __new__(cls, year: int) -> BirthYear:
+        return super().__new__(cls, year, 1, 1)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (BirthYear, (self.year,))
+
+
+NOT_A_BIRTH_DATE = _l("“%(value)s” is not a date of birth; write dd/mm/yyyy, or the year alone (1948)")
+_YEAR = re.compile(r"\d{4}")
+
+
+def as_birth_date(raw: Any, *, row: int | None = None, column: str | None = None) -> date:
+    """A date of birth: a whole date (as :func:`as_date`), or a year alone, typed as a number or written as four
+    digits — a :class:`BirthYear`."""
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = str(raw)
+    if isinstance(raw, str) and _YEAR.fullmatch(text := as_text(raw)):
+        if 1800 <= int(text) <= 9999:
+            return BirthYear(int(text))
+        raise SpreadsheetError(NOT_A_BIRTH_DATE, row=row, column=column, value=shown(raw))
+    try:
+        return as_date(raw, row=row, column=column)
+    except SpreadsheetError:
+        raise SpreadsheetError(NOT_A_BIRTH_DATE, row=row, column=column, value=shown(raw)) from None
+
+
 def as_int(raw: Any, *, row: int | None = None, column: str | None = None) -> int:
     """A whole number, typed as one or written as digits."""
     if isinstance(raw, bool):

@@ -15,6 +15,7 @@ def init_templating(app: Flask) -> None:
     # Every template formats through these (lms.core.formatting): "1.234", "24,6 %", "31/12/2026" in Vietnamese.
     app.jinja_env.filters.update(
         date=formatting.day,
+        born=lambda person: formatting.birth(person.birth_date, person.birth_year_only),
         datetime=formatting.moment,
         number=format_number,
         percent=formatting.percent,

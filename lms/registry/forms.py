@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, HiddenField, SelectField, StringField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
@@ -23,6 +23,7 @@ def _choices(names: dict) -> list[SelectChoice]:
 class PersonForm(LmsForm):
     full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
     birth_date = DateField(_l("Date of birth"), validators=[Optional()])
+    birth_year_only = BooleanField(_l("Only the year of birth is known (the day and month above are not kept)"))
     sex = SelectField(_l("Sex"), choices=[SelectChoice("", "—"), *_choices(SEX_NAMES)], validators=[Optional()])
     occupation_group = SelectField(_l("Occupation group"), choices=_choices(OCCUPATION_NAMES))
     relation_to_head = StringField(_l("Relation to the head of household"), validators=[Optional(), Length(max=40)])

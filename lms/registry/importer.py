@@ -32,6 +32,7 @@ from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column as Column_
 from sqlalchemy import (
+    ColumnElement,
     CursorResult,
     Integer,
     MetaData,
@@ -40,6 +41,7 @@ from sqlalchemy import (
     Table,
     and_,
     case,
+    extract,
     false,
     func,
     insert,
@@ -117,6 +119,7 @@ MESSAGES: dict[str, Any] = {
     "bad_id_number": _l("a personal ID number has exactly 12 digits"),
     "bad_date": _l("“%(value)s” is not a date; write dd/mm/yyyy"),
     "future_date": _l("the date %(value)s is in the future"),
+    "bad_birth_date": _l("“%(value)s” is not a date of birth; write dd/mm/yyyy, or the year alone (1948)"),
     "bad_choice": _l("“%(value)s” is not one of: %(choices)s"),
     "unknown_commune": _l("there is no current commune with code %(code)s"),
     "commune_out_of_scope": _l("commune %(code)s is not in %(unit)s"),
@@ -294,10 +297,19 @@ def _date(raw: Any) -> date:
         raise _Invalid("bad_date", value=_shown(raw)) from None
 
 
-def _past_date(raw: Any) -> date:
-    value = _date(raw)
-    if value > date.today():
-        raise _Invalid("future_date", value=value.strftime("%d/%m/%Y"))
+def _birth_shown(value: date) -> str:
+    return str(value.year) if isinstance(value, spreadsheet.BirthYear) else value.strftime("%d/%m/%Y")
+
+
+def _birth_date(raw: Any) -> date:
+    """A date of birth not in the future: a whole date, or the year alone (a :class:`spreadsheet.BirthYear`)."""
+    try:
+        value = spreadsheet.as_birth_date(raw)
+    except spreadsheet.SpreadsheetError:
+        raise _Invalid("bad_birth_date", value=_shown(raw)) from None
+    today = date.today()
+    if value > today or value.year > today.year:
+        raise _Invalid("future_date", value=_birth_shown(value))
     return value
 
 
@@ -552,6 +564,8 @@ class _PersonFinder:
         self.scope, self.report, self.columns = scope, report, columns
         self.by_hash: dict[str, int] = {}
         self.by_key: dict[tuple[str, str, str, date | None], list[int]] = defaultdict(list)
+        # The same, by year of birth: (village, household, name, year) → (person, birth date, only the year known).
+        self.by_year: dict[tuple[str, str, str, int], list[tuple[int, date, bool]]] = defaultdict(list)
 
     def load(self, lines: list[Line]) -> None:
         c = self.columns
@@ -566,7 +580,9 @@ class _PersonFinder:
         village_codes = {line.get(c.village_code) for line in lines if line.get(c.full_name)} - {None}
         village = aliased(AdminUnit)
         by_key = (
-            select(village.code, Household.code, Person.name_folded, Person.birth_date, Person.id)
+            select(
+                village.code, Household.code, Person.name_folded, Person.birth_date, Person.id, Person.birth_year_only
+            )
             .join(Household, Household.id == Person.household_id)
             .join(village, village.id == Household.village_id)
             .where(
@@ -577,10 +593,13 @@ class _PersonFinder:
         # Only the namesakes of the file's rows, in the villages they name: bounded by the file, not the villages.
         names = {fold(line.get(c.full_name)) for line in lines if line.get(c.full_name)}
         by_key = by_key.where(village.code.in_(sorted(village_codes))) if village_codes else by_key.where(false())
-        for village_code, household_code, name_folded, birth_date, person_id in _fetch_in(
+        for village_code, household_code, name_folded, birth_date, person_id, year_only in _fetch_in(
             by_key, Person.name_folded, names
         ):
             self.by_key[(village_code, household_code, name_folded, birth_date)].append(person_id)
+            if birth_date is not None:
+                key = (village_code, household_code, name_folded, birth_date.year)
+                self.by_year[key].append((person_id, birth_date, year_only))
 
     @property
     def found(self) -> set[int]:
@@ -610,7 +629,12 @@ class _PersonFinder:
             self.report.add(line.number, c.id_number, "person_identity", **self.columns.message_params(self.report))
             return None
         birth: date | None = line.get(c.birth_date)
-        found = self.by_key.get((village_code, household_code, fold(name), birth), [])
+        if birth is None:
+            found = self.by_key.get((village_code, household_code, fold(name), birth), [])
+        else:  # the year alone names whoever was born that year; a whole date, that day or that year alone
+            born_that_year = self.by_year.get((village_code, household_code, fold(name), birth.year), [])
+            whole = not isinstance(birth, spreadsheet.BirthYear)
+            found = [pid for pid, day, year_only in born_that_year if not whole or year_only or day == birth]
         if len(found) > 1:
             self.report.add(line.number, c.full_name, "ambiguous_person", count=len(found))
             return None
@@ -622,7 +646,7 @@ class _PersonFinder:
                 name=name,
                 household=household_code,
                 village=village_code,
-                birth=birth.strftime("%d/%m/%Y") if birth else _l("(no date)"),
+                birth=_birth_shown(birth) if birth else _l("(no date)"),
             )
             return None
         return found[0]
@@ -839,11 +863,12 @@ class _Villages(_Layout):
 
 
 # The person columns a households file may set; an empty cell keeps what is stored.
-PERSON_FIELDS = ("birth_date", "sex", "relation_to_head", "ethnicity", "occupation_group")
+PERSON_FIELDS = ("birth_date", "birth_year_only", "sex", "relation_to_head", "ethnicity", "occupation_group")
 # What an import compares to tell an updated person from an unchanged one (the name keys follow full_name).
 STORED_PERSON_FIELDS = (*PERSON_FIELDS, "full_name", "id_number_hash", "id_number_encrypted", "id_number_hint")
 # What a preview shows of a changed person (the ID number only as "changed", never its digits).
-SHOWN_PERSON_FIELDS = ("full_name", *PERSON_FIELDS, "id_number_hash")
+# (the birth date as read: "1948" when only the year is known, so its precision is not a field of its own).
+SHOWN_PERSON_FIELDS = ("full_name", *(name for name in PERSON_FIELDS if name != "birth_year_only"), "id_number_hash")
 HouseholdKey = tuple[int, str]  # (village id, household code): the natural key of a household
 
 
@@ -858,6 +883,7 @@ class _FileRow(NamedTuple):
     name_folded: str
     sort_key: str
     birth_date: date | None
+    birth_year_only: bool | None  # None with no birth date (an empty cell keeps what is stored)
     sex: str | None
     relation_to_head: str | None
     ethnicity: str | None
@@ -891,6 +917,7 @@ FILE_ROWS = _scratch(
             "name_folded",
             "sort_key",
             "birth_date",
+            "birth_year_only",
             "sex",
             "relation_to_head",
             "ethnicity",
@@ -926,7 +953,7 @@ class _Households(_Layout):
         HOUSEHOLD_CODE,
         _optional("address", "Địa chỉ", _text(300)),
         Column("full_name", "Họ và tên", _text(200), aliases=("Họ tên",)),
-        _optional("birth_date", "Ngày sinh", _past_date),
+        _optional("birth_date", "Ngày sinh", _birth_date),
         _optional("sex", "Giới tính", SEX),
         _optional("relation_to_head", "Quan hệ với chủ hộ", _text(40)),
         ID_NUMBER,
@@ -984,6 +1011,7 @@ class _Households(_Layout):
                 names["name_folded"],
                 names["sort_key"],
                 birth,
+                None if birth is None else isinstance(birth, spreadsheet.BirthYear),
                 *(line.get(name) for name in ("sex", "relation_to_head", "ethnicity", "occupation_group")),
                 *(protected.get(name) for name in ("id_number_hash", "id_number_encrypted", "id_number_hint")),
             )
@@ -1020,8 +1048,13 @@ class _Households(_Layout):
 
     def _match(self) -> None:
         """Which stored person each row names: the holder of its ID number, else the first unclaimed member of the
-        same household with the same name (diacritics ignored) and birth date. One streamed join for the file."""
+        same household with the same name (diacritics ignored) and birth date — the same date first, then the same
+        year where either side gives only the year, then a member whose birth date one side does not know (a
+        register completed with the dates it lacked names the people it holds, not new namesakes). One streamed
+        join for the file."""
         t, holder, namesake = FILE_ROWS.c, aliased(Person), aliased(Person)
+        known = and_(namesake.birth_date.is_not(None), t.birth_date.is_not(None))
+        closeness = case((namesake.birth_date.is_not_distinct_from(t.birth_date), 0), (known, 1), else_=2)
         stmt = (
             select(
                 t.row,
@@ -1040,10 +1073,10 @@ class _Households(_Layout):
                 and_(
                     namesake.household_id == Household.id,
                     namesake.name_folded == t.name_folded,
-                    namesake.birth_date.is_not_distinct_from(t.birth_date),
+                    or_(_same_birth(namesake, t), ~known),
                 ),
             )
-            .order_by(t.row, namesake.id)
+            .order_by(t.row, closeness, namesake.id)
         )
         claimed: dict[int, int] = {}  # stored person → the row that names it
         page: list[dict[str, Any]] = []
@@ -1077,7 +1110,7 @@ class _Households(_Layout):
         else:
             # A new ID number may complete a person recorded without one, never replace another number.
             ids = [p for p, h in candidates if p is not None and (id_hash is None or h is None) and p not in claimed]
-            person_id = min(ids) if ids else None
+            person_id = ids[0] if ids else None  # the closest birth date (the candidates come in that order)
         if person_id is None:
             return None
         if (other := claimed.setdefault(person_id, row)) != row:
@@ -1124,7 +1157,7 @@ class _Households(_Layout):
                 person,
                 and_(
                     person.name_folded == t.name_folded,
-                    person.birth_date.is_not_distinct_from(t.birth_date),
+                    _same_birth(person, t),
                     person.unit_id == t.village_id,
                 ),
             )
@@ -1190,7 +1223,7 @@ class _Households(_Layout):
                     label,
                     person_id,
                     {**values, "id": person_id},
-                    _changes(existing, values, SHOWN_PERSON_FIELDS),
+                    _changes(_as_read(existing), _as_read(values), SHOWN_PERSON_FIELDS),
                 )
             else:
                 preview.add("persons", "unchanged", given["row"], label, record[width])
@@ -1209,6 +1242,7 @@ class _Households(_Layout):
             new = (
                 select(
                     *(t[name] for name in ("full_name", "name_folded", "sort_key", "birth_date", "sex")),
+                    func.coalesce(t.birth_year_only, false()),
                     t.relation_to_head,
                     t.ethnicity,
                     func.coalesce(t.occupation_group, OccupationGroup.OTHER.value),
@@ -1226,8 +1260,9 @@ class _Households(_Layout):
                 .order_by(t.row)
             )
             target = [
-                *("full_name", "name_folded", "sort_key", "birth_date", "sex", "relation_to_head", "ethnicity"),
-                *("occupation_group", "id_number_hash", "id_number_encrypted", "id_number_hint"),
+                *("full_name", "name_folded", "sort_key", "birth_date", "sex", "birth_year_only"),
+                *("relation_to_head", "ethnicity", "occupation_group"),
+                *("id_number_hash", "id_number_encrypted", "id_number_hint"),
                 *("household_id", "unit_id", "created_at", "updated_at"),
             ]
             db.session.execute(insert(Person).from_select(target, new))
@@ -1261,6 +1296,9 @@ def _person_values(given: Any, existing: dict[str, Any] | None) -> dict[str, Any
     its own ciphertext and hint. :func:`_stored_values` says the same in SQL, for the write."""
     values = {name: existing[name] if existing else None for name in STORED_PERSON_FIELDS}
     values.update({name: given[name] for name in PERSON_FIELDS if given[name] is not None})
+    if existing and _keeps_the_day(given["birth_year_only"], given["birth_date"], existing):
+        values["birth_date"], values["birth_year_only"] = existing["birth_date"], False
+    values["birth_year_only"] = bool(values["birth_year_only"])
     values["occupation_group"] = values["occupation_group"] or OccupationGroup.OTHER.value
     values.update({name: given[name] for name in ("full_name", "name_folded", "sort_key")})
     if given["id_number_hash"] is not None and values["id_number_hash"] != given["id_number_hash"]:
@@ -1273,10 +1311,45 @@ def _stored_values() -> dict[str, Any]:
     t = FILE_ROWS.c
     new_number = and_(t.id_number_hash.is_not(None), t.id_number_hash.is_distinct_from(Person.id_number_hash))
     values: dict[str, Any] = {name: func.coalesce(t[name], getattr(Person, name)) for name in PERSON_FIELDS}
+    # The year alone of a person whose whole birth date is stored, in that year, keeps the day (nothing lost).
+    keeps_day = and_(
+        t.birth_year_only.is_(True),
+        Person.birth_year_only.is_(False),
+        Person.birth_date.is_not(None),
+        extract("year", Person.birth_date) == extract("year", t.birth_date),
+    )
+    values["birth_date"] = case((keeps_day, Person.birth_date), else_=values["birth_date"])
+    values["birth_year_only"] = case((keeps_day, false()), else_=values["birth_year_only"])
     values.update({name: t[name] for name in ("full_name", "name_folded", "sort_key")})
     for name in ("id_number_hash", "id_number_encrypted", "id_number_hint"):
         values[name] = case((new_number, t[name]), else_=getattr(Person, name))
     return values
+
+
+def _as_read(values: dict[str, Any]) -> dict[str, Any]:
+    """A person's columns with the birth date as a reader sees it (``1948`` when only the year is known)."""
+    born = values["birth_date"]
+    if born is not None and values["birth_year_only"]:
+        return {**values, "birth_date": str(born.year)}
+    return values
+
+
+def _keeps_the_day(year_only: bool | None, given: date | None, existing: dict[str, Any]) -> bool:
+    """A row giving only the year of a person whose whole birth date, in that year, is stored: the day stays."""
+    stored = existing["birth_date"]
+    return bool(year_only and given and stored and not existing["birth_year_only"] and stored.year == given.year)
+
+
+def _same_birth(stored: Any, t: Any) -> ColumnElement[bool]:
+    """A row's birth date names a stored person's: the same date, or the same year where either gives only the
+    year ("1948" in the file for a person recorded born 12/05/1948, or the other way round)."""
+    return or_(
+        stored.birth_date.is_not_distinct_from(t.birth_date),
+        and_(
+            or_(t.birth_year_only.is_(True), stored.birth_year_only.is_(True)),
+            extract("year", stored.birth_date) == extract("year", t.birth_date),
+        ),
+    )
 
 
 def _changed(values: dict[str, Any], existing: dict[str, Any]) -> bool:
@@ -1306,7 +1379,7 @@ class _Organisations(_Layout):
         Column("managing_level", "Cấp quản lý", MANAGING_LEVEL),
         _optional(MEMBER.id_number, "Số định danh thành viên", _id_number),
         _optional(MEMBER.full_name, "Họ tên thành viên", _text(200)),
-        _optional(MEMBER.birth_date, "Ngày sinh thành viên", _past_date),
+        _optional(MEMBER.birth_date, "Ngày sinh thành viên", _birth_date),
         _optional(MEMBER.village_code, "Mã thôn thành viên", _code(32)),
         _optional(MEMBER.household_code, "Mã hộ thành viên", _code(40)),
         _optional("position", "Chức vụ", _text(120)),
@@ -1476,7 +1549,7 @@ class _Officers(_Layout):
         Column("unit_code", "Mã xã/thôn", _code(32), aliases=("Mã đơn vị hành chính",)),
         ID_NUMBER,
         _optional(OFFICER.full_name, "Họ và tên", _text(200), "Họ tên"),
-        _optional(OFFICER.birth_date, "Ngày sinh", _past_date),
+        _optional(OFFICER.birth_date, "Ngày sinh", _birth_date),
         _optional(OFFICER.village_code, "Mã thôn", _code(32)),
         _optional(OFFICER.household_code, "Mã hộ", _code(40), "Số hộ"),
         Column("role", "Vai trò", ROLE, aliases=("Chức danh",)),

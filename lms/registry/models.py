@@ -272,6 +272,11 @@ class Person(_Named, Model):
     name_folded: Mapped[str] = mapped_column(String(200), index=True)
     sort_key: Mapped[str] = mapped_column(_binary(400))
     birth_date: Mapped[Optional[date]]
+    # Only the year of birth is known (commune registers often say "1948" of older people): ``birth_date`` then
+    # holds 1 January of that year, shown as the year alone. Age rules read the age reached in a calendar year
+    # (titles, targets: at 31 December) or on a day, where such a person is taken to have had their birthday on
+    # 1 January — the age they reach that year (ADR 49).
+    birth_year_only: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     sex: Mapped[Optional[str]] = mapped_column(String(1))
     ethnicity: Mapped[Optional[str]] = mapped_column(String(60))  # sensitive (Decree 13/2023)
     occupation_group: Mapped[str] = mapped_column(String(16), default=OccupationGroup.OTHER.value)
@@ -292,6 +297,13 @@ class Person(_Named, Model):
     @property
     def masked_id_number(self) -> str:
         return f"*********{self.id_number_hint}" if self.id_number_hint else ""
+
+    @property
+    def born(self) -> str:
+        """The birth date as a reader sees it: ``31/12/1986``, or ``1948`` when only the year is known."""
+        from lms.core.formatting import birth
+
+        return birth(self.birth_date, self.birth_year_only)
 
     def age_on(self, day: date) -> int | None:
         if self.birth_date is None:

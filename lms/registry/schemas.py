@@ -28,6 +28,7 @@ PERSON_EXAMPLE: dict[str, Any] = {
     "id": 5120,
     "full_name": "Nguyễn Văn An",
     "birth_date": "1986-04-12",
+    "birth_year_only": False,
     "sex": "M",
     "occupation_group": "worker",
     "household_id": 1207,
@@ -131,6 +132,9 @@ class PersonOut(Out):
     id: int
     full_name: str
     birth_date: date | None
+    birth_year_only: bool = Field(
+        False, description="Only the year of birth is known (a commune register's “1948”): birth_date is 1 January"
+    )
     sex: Sex | None
     occupation_group: OccupationGroup | None
     household_id: int | None
@@ -175,6 +179,11 @@ class PersonIn(Body):
 
     full_name: str | None = Field(None, min_length=1, max_length=200, examples=["Nguyễn Văn An"])
     birth_date: date | None = None
+    birth_year_only: bool | None = Field(
+        None,
+        description="Only the year of birth_date is known (stored as 1 January); a birth_date sent without it is "
+        "a whole date",
+    )
     sex: Sex | None = None
     occupation_group: OccupationGroup | None = None
     relation_to_head: str | None = Field(None, max_length=50)

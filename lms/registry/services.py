@@ -342,6 +342,12 @@ def update_person(person: Person, data: dict[str, Any], *, actor_id: int | None 
         raise IdNumberAttemptsExceeded(
             "too many refused identification numbers in the last hour: try again later", field="id_number"
         )
+    if "birth_date" in data or "birth_year_only" in data:
+        # A birth date sent alone is a whole date; with ``birth_year_only`` only its year is known (1 January kept).
+        born = data.pop("birth_date", person.birth_date)
+        year_only = bool(data.pop("birth_year_only", False)) and born is not None
+        person.birth_date = date(born.year, 1, 1) if year_only and born is not None else born
+        person.birth_year_only = year_only
     for key, value in data.items():
         setattr(person, key, value)
     if id_number is not None:
@@ -405,6 +411,7 @@ def person_export_select(scoped_ids: Select, unit: AdminUnit) -> Select:
             Person.relation_to_head,
             Person.id_number_hint,
             home.code,
+            Person.birth_year_only,
         )
         .join(home, home.id == Person.unit_id)
         .outerjoin(Household, Household.id == Person.household_id)
@@ -423,12 +430,15 @@ def persons_csv(stmt: Select, locale: str = "vi") -> Iterator[str]:
     buffer.write("\ufeff")
     writer.writerow(PERSON_EXPORT_HEADERS_VI if vi else PERSON_EXPORT_COLUMNS)
     for row in db.session.execute(stmt):
-        (person_id, name, birth, sex, ethnicity, occupation, household, relation, hint, unit_code) = safe_row(row)
+        *cells, year_only = row
+        (person_id, name, birth, sex, ethnicity, occupation, household, relation, hint, unit_code) = safe_row(cells)
         if vi:
             born = birth.strftime("%d/%m/%Y") if birth else ""
             sex, occupation = SEX_VI.get(sex, sex), OCCUPATION_VI.get(occupation, occupation)
         else:
             born = birth.isoformat() if birth else ""
+        if birth and year_only:  # only the year is known: the year, not 1 January
+            born = str(birth.year)
         writer.writerow(
             [
                 person_id,

@@ -195,6 +195,7 @@ def edit_person(person_id: int):
         data = {
             "full_name": form.full_name.data,
             "birth_date": form.birth_date.data,
+            "birth_year_only": form.birth_year_only.data,
             "sex": form.sex.data or None,
             "occupation_group": form.occupation_group.data,
             "relation_to_head": form.relation_to_head.data or None,

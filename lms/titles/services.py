@@ -384,14 +384,13 @@ def subject_labels(pairs: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Su
         if subject_type == SubjectType.PERSON:
             unit = aliased(AdminUnit)
             rows = db.session.execute(
-                select(Person.id, Person.full_name, Person.birth_date, unit.kind, unit.name)
+                select(Person.id, Person.full_name, Person.birth_date, unit.kind, unit.name, Person.birth_year_only)
                 .join(unit, unit.id == Person.unit_id)
                 .where(Person.id.in_(ids))
             )
-            for pid, name, born, kind, place in rows:
-                detail = " · ".join(
-                    part for part in (born.strftime("%d/%m/%Y") if born else "", f"{kind} {place}".strip()) if part
-                )
+            for pid, name, born, kind, place, year_only in rows:
+                shown = (str(born.year) if year_only else born.strftime("%d/%m/%Y")) if born else ""  # ADR 49
+                detail = " · ".join(part for part in (shown, f"{kind} {place}".strip()) if part)
                 labels[(subject_type, pid)] = SubjectLabel(name, detail, ("registry.person", {"person_id": pid}))
         elif subject_type == SubjectType.HOUSEHOLD:
             unit = aliased(AdminUnit)

@@ -165,6 +165,8 @@ def test_a_centre_managers_class_from_the_catalogue_to_certificates(stack_app, p
     expect(page.locator(".certificate-code")).to_have_count(3)
     for name in ADULTS:
         expect(page.locator("#certificates")).to_contain_text(name)
+    # A learner who completed is not withdrawn (that would revoke the certificate unsaid): no button offers it.
+    expect(page.locator("#enrolled").get_by_role("button", name="Rút khỏi lớp")).to_have_count(0)
     page.locator("#certificates").scroll_into_view_if_needed()
     last_page(page, "centre-manager-certificates")
     assert errors == []

@@ -1,5 +1,6 @@
 """A centre manager on a phone: log in, walk the hierarchy down to a household, import a spreadsheet, look at its
-preview, confirm it and watch the import's progress until it is done."""
+preview, confirm it and watch the import's progress until it is done; a head of household whose register gives only
+his year of birth ("1948") is taken and shown as that year."""
 
 from __future__ import annotations
 
@@ -66,6 +67,7 @@ def test_walk_down_to_a_household_and_import_with_progress(stack_app, phone, tmp
     # Import a households file through the menu (collapsed behind the toggler on a phone).
     rows = ["village_code,household_code,full_name,birth_date,sex,relation_to_head"]
     rows += [f"BR-01,N{i:03d},Người Nhập {i:03d},01/01/1990,F,Chủ hộ" for i in range(1, 1201)]
+    rows += ["BR-01,HB-7,A Thịnh,1948,M,Chủ hộ"]  # the register knows only his year of birth
     upload = tmp_path / "ho-gia-dinh.csv"
     upload.write_text("\n".join(rows) + "\n", encoding="utf-8")
     page.get_by_role("button", name="Trình đơn").click()
@@ -79,6 +81,8 @@ def test_walk_down_to_a_household_and_import_with_progress(stack_app, phone, tmp
     # The page polls the job through the API and reloads when the worker has checked it: a preview, nothing written.
     expect(page.locator("#import-status")).to_have_attribute("data-status", "previewed", timeout=60_000)
     expect(page.locator('#preview-counts tr[data-entity="persons"] .preview-new')).to_have_text("1.200")
+    expect(page.locator('#preview-counts tr[data-entity="persons"] .preview-changed')).to_have_text("1")
+    assert "Ngày sinh: — → 1948" in page.locator("main").text_content()  # the year, not 01/01/1948
     with stack_app.app_context():
         assert not db.session.scalar(
             db.select(db.func.count()).select_from(Person).where(Person.full_name.like("Người Nhập %"))
@@ -93,3 +97,12 @@ def test_walk_down_to_a_household_and_import_with_progress(stack_app, phone, tmp
             db.select(db.func.count()).select_from(Person).where(Person.full_name.like("Người Nhập %"))
         )
     assert imported == 1200
+
+    # The household page shows the year he was born, not an invented 1 January.
+    page.get_by_role("button", name="Trình đơn").click()
+    page.get_by_role("link", name="Địa bàn").click()
+    page.get_by_role("link", name="Thôn Plei Đôn").click()
+    page.get_by_role("link", name="Hộ A Thịnh").click()
+    head = page.locator("#members tr", has_text="A Thịnh")
+    expect(head).to_contain_text("1948")
+    assert "01/01/1948" not in head.inner_text()

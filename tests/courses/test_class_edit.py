@@ -162,3 +162,39 @@ def test_an_instructor_changed_on_a_class_already_begun_announces_the_officers_c
         )
         assert len(announced) == 2  # no session begun: nothing counts them yet
     db.session.rollback()
+
+
+def test_a_session_scheduled_moved_or_cancelled_in_the_past_announces_the_officers_communes(app_ctx, full_class):
+    """A session added after the fact (a class held last week, written in today), one moved into or out of the past,
+    or a held one cancelled changes who organised CLC activities in its year (Plan 1514's IT officers' figure). The
+    targets sweep looks only for sessions beginning since its last pass, so these are announced like an instructor
+    change; a session still to come announces nothing."""
+    from lms.core.signals import learning_records_changed
+    from lms.registry.models import AssociationMembership
+
+    centre, course_class, _manager = full_class
+    officer = centre.learners[5]
+    db.session.add(AssociationMembership(person_id=officer.id, unit_id=centre.commune.id, role="officer"))
+    services.set_instructors(course_class, [(officer.id, "instructor")])
+    db.session.commit()
+    announced: list[set] = []
+
+    def receiver(sender, *, pairs, **_):
+        announced.append(set(pairs))
+
+    expected = {(centre.commune.id, 2026)}
+    with learning_records_changed.connected_to(receiver):
+        (held,) = services.schedule(course_class, [(datetime(2026, 3, 16, 8), datetime(2026, 3, 16, 10))])
+        assert announced == [expected]  # scheduled after the fact (the tests' clock is later)
+        future = datetime(2099, 1, 1, 8)
+        later = make_class(centre, capacity=2, starts_on=date(2098, 1, 1), ends_on=date(2099, 12, 31))
+        services.set_instructors(later, [(officer.id, "instructor")])
+        (coming,) = services.schedule(later, [(future, future.replace(hour=10))])
+        assert len(announced) == 1  # still to come: nothing counts yet
+        services.reschedule(coming, datetime(2099, 2, 1, 8), datetime(2099, 2, 1, 10))
+        assert len(announced) == 1
+        services.reschedule(held, datetime(2026, 3, 17, 8), datetime(2026, 3, 17, 10))
+        assert announced[1:] == [expected]  # moved within the past
+        services.cancel(held, "trùng lịch")
+        assert announced[2:] == [expected]  # a held session cancelled: it no longer counts
+    db.session.rollback()

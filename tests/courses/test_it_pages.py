@@ -419,3 +419,22 @@ def test_the_figures_chooser_puts_the_current_commune_first_and_marks_the_merged
     assert f"đến {old.valid_to:%d/%m/%Y}" in item
     item = html[html.index(current.full_name) :]
     assert "unit-ended" not in item[: item.index("</li>")]
+
+
+def test_a_learner_whose_class_is_over_is_not_told_they_never_joined_one(app_ctx, client):
+    """The "My classes" list holds the classes not yet over. Empty, it said "Hiện bạn chưa tham gia lớp học nào"
+    (you have not joined any class yet) to a learner who had just finished one — and whose certificate is lower on
+    the same page. It now says there is no class going on."""
+    from courses import services
+    from tests.courses.conftest import make_centre, make_class
+
+    centre = make_centre()
+    learner = centre.learners[0]
+    services.enrol(make_class(centre), [learner.id])  # March 2026: over by the tests' clock
+    user = make_user(Role.INSTRUCTOR, centre.commune, "learner-over@example.vn")
+    user.person_id = learner.id
+    db.session.commit()
+    login(client, user)
+    html = client.get("/courses/it/me").get_data(as_text=True)
+    assert "chưa tham gia lớp học nào" not in html
+    assert "Hiện bạn không có lớp học nào đang diễn ra." in html

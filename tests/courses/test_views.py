@@ -861,3 +861,39 @@ def test_the_course_form_marks_the_communes_dissolved_in_2025(client, manager):
     ended = [o for o in options if o.endswith("(đến 30/06/2025)")]  # as the issue words it
     assert ended, "the commune's predecessors are offered, marked as ended"
     assert centre.commune.full_name in options  # the current commune, unmarked
+
+
+def test_a_learner_who_completed_is_not_withdrawn_and_keeps_the_certificate(client, manager):
+    """Completion counts the learners still enrolled: withdrawing one who completed (tidying the list after the
+    class, a slip of the finger) revoked their certificate and learning record with no word of it. The class page
+    offers no withdrawal for them and the server refuses one, saying where a wrong completion is corrected."""
+    from courses.models import Certificate
+    from courses.services import Mark
+
+    centre, user = manager
+    course_class = make_class(centre)
+    (session,) = services.schedule(course_class, [(datetime(2026, 3, 2, 19), datetime(2026, 3, 2, 21))])
+    done, other = centre.learners[0], centre.learners[1]
+    services.enrol(course_class, [done.id, other.id])
+    services.record_attendance(session, [Mark(done.id, "present", datetime(2026, 3, 2, 20))], user_id=None)
+    db.session.commit()  # the completion task runs after the commit: the class is over, `done` completed
+    certificate = db.session.scalars(select(Certificate).where(Certificate.person_id == done.id)).one()
+    login(client, user)
+
+    page = client.get(f"/courses/classes/{course_class.id}").get_data(as_text=True)
+    rows = {m.group(1): m.group(2) for m in re.finditer(r'id="learner-(\d+)"(.*?)</li>', page, re.S)}
+    assert "withdraw-form" not in rows[str(done.id)]
+    assert "withdraw-form" in rows[str(other.id)]
+    response = client.post(
+        f"/courses/classes/{course_class.id}/withdraw",
+        data={"csrf_token": _token(client), "person_id": done.id},
+        follow_redirects=True,
+    )
+    assert f"holds its certificate {certificate.code}" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert _enrolments(course_class)[done.id] == "enrolled"
+    assert db.session.get(Certificate, certificate.id).revoked_at is None
+    with pytest.raises(services.CourseError):  # the API's withdrawal goes through the same refusal
+        services.withdraw(course_class, done.id)
+    db.session.rollback()
+    assert services.withdraw(course_class, other.id) is None  # one who did not complete still may be

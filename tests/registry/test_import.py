@@ -262,13 +262,13 @@ def test_wrong_types_and_dates_are_reported_with_row_column_and_reason(villages)
 
     assert job.status == "failed"
     assert errors_of(job) == [
-        (2, "birth_date", "“31/02/1990” is not a date; write dd/mm/yyyy"),
+        (2, "birth_date", "“31/02/1990” is not a date of birth; write dd/mm/yyyy, or the year alone (1948)"),
         (2, "sex", "“X” is not one of: M, F"),
         (2, "id_number", "a personal ID number has exactly 12 digits"),
         (2, "occupation_group", "“farmer” is not one of: worker, official, pupil, other"),
         (3, "full_name", "a value is required"),
         (3, "birth_date", "the date 01/01/2999 is in the future"),
-        (4, "birth_date", "“năm 1990” is not a date; write dd/mm/yyyy"),
+        (4, "birth_date", "“năm 1990” is not a date of birth; write dd/mm/yyyy, or the year alone (1948)"),
     ]
     assert job.errors[1]["message_vi"] == "“X” không phải một trong các giá trị: Nam, Nữ"
     assert job.message == "7 lỗi ở 3 dòng" + NOTHING_IMPORTED
