@@ -1,7 +1,7 @@
 """person.birth_year_only: only the year of birth is known ("1948" in a commune register); birth_date holds 1 January
 
 Revision ID: 0038
-Revises: 0035
+Revises: 0041
 Create Date: 2026-12-07 07:10:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0038"
-down_revision = "0035"
+down_revision = "0041"
 branch_labels = None
 depends_on = None
 
