@@ -76,10 +76,15 @@ def _fernet() -> Fernet:
 
 
 def domain() -> str:
-    """The host of the did:web identifiers: configured, else the request's host, else ``localhost``."""
+    """The host of the did:web identifiers: configured, else (development and tests) the request's host, else
+    ``localhost``. Production refuses to sign without it, as without the key: a certificate drawn by a worker (a
+    class's completion, a decision's print) would otherwise name ``localhost`` as its issuer, and one drawn in a
+    request whatever host the request named."""
     configured = current_app.config.get("CREDENTIALS_DOMAIN")
     if configured:
         return str(configured)
+    if current_app.config.get("ENV_NAME") == "production":
+        raise ConfigError("set LMS_CREDENTIALS_DOMAIN: the host in the issuers' identifiers, e.g. lms.example.vn")
     if has_request_context():
         return request.host
     return "localhost"

@@ -442,3 +442,20 @@ def test_a_credential_whose_certificate_was_deleted_verifies_as_revoked(certific
     assert kept is not None
     assert kept.certificate_id is None
     assert services.verify(issued.jwt).reason == "revoked"
+
+
+def test_production_refuses_to_name_an_issuer_without_its_domain(certificate, app):
+    """A worker issues credentials outside any request: without LMS_CREDENTIALS_DOMAIN its issuer would be
+    did:web:localhost. Production says what to set instead; development keeps the request's host or localhost."""
+    from config import ConfigError
+
+    assert services.domain() == "localhost"
+    app.config["ENV_NAME"] = "production"
+    try:
+        with pytest.raises(ConfigError, match="LMS_CREDENTIALS_DOMAIN"):
+            services.domain()
+        app.config["CREDENTIALS_DOMAIN"] = "lms.example.vn"
+        assert services.domain() == "lms.example.vn"
+    finally:
+        app.config["ENV_NAME"] = "testing"
+        app.config["CREDENTIALS_DOMAIN"] = None
