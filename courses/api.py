@@ -22,7 +22,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
-from courses import services
+from courses import queries, services
 from courses.models import (
     Attendance,
     Certificate,
@@ -42,11 +42,16 @@ from courses.schemas import (
     ENROL_SELECTORS,
     AttendanceIn,
     AttendanceResult,
+    CancelConsequences,
     CancelIn,
+    CancelOut,
+    CancelProblem,
     CertificateCheck,
     CertificateRef,
     ClassCounts,
     ClassDetail,
+    ClassEdit,
+    ClassEdited,
     ClassIn,
     ClassOut,
     ClassPage,
@@ -58,6 +63,7 @@ from courses.schemas import (
     CourseOut,
     CoursePage,
     CourseQuery,
+    DryRunQuery,
     EnrolIn,
     EnrolmentPage,
     EnrolmentQuery,
@@ -341,6 +347,57 @@ def create_class(json: ClassIn) -> Any:
     return ClassOut.model_validate(course_class), 201, {"Location": location}
 
 
+@bp.patch("/classes/<int:class_id>")
+@_scoped(MANAGE)
+@operation(MANAGE, ok=ClassEdited, json=ClassEdit, tags=CLASSES)
+def update_class(class_id: int, json: ClassEdit) -> Any:
+    """Correct a class: its name, usual room (``null``: none), seats, dates and instructors; what is left out stays.
+    Fewer seats than learners seated, or dates that leave a scheduled session outside, are refused with what to do;
+    more seats move the waiting list up in its order (``promoted``). As the class's edit page does, under the class's
+    row lock, audited."""
+    course_class = _class(class_id, MANAGE)
+    given = json.model_fields_set
+    if not given:
+        message = _("Give at least one of name, capacity, starts_on, ends_on, room_id, instructor_ids.")
+        raise ApiValidationError([{"field": "", "message": message}])
+    room = _room(json.room_id, course_class.clc_id) if "room_id" in given else course_class.room
+    if json.instructor_ids is not None:
+        wanted = list(dict.fromkeys(json.instructor_ids))
+        commune = db.session.get(AdminUnit, course_class.commune_id)
+        assert commune is not None
+        instructors = queries.people_in_commune(commune, wanted)
+        if len(instructors) != len(wanted):
+            found = {p.id for p in instructors}
+            raise ApiValidationError(
+                [
+                    {"field": f"instructor_ids[{i}]", "message": _("Choose people who live in the commune.")}
+                    for i, pid in enumerate(json.instructor_ids)
+                    if pid not in found
+                ]
+            )
+    else:
+        instructors = list(course_class.instructors)
+    try:
+        promoted = services.update_class(
+            course_class,
+            # None is "left out" (the schema refuses null for these): the class's own value stays.
+            name=json.name if json.name is not None else course_class.name,
+            capacity=json.capacity if json.capacity is not None else course_class.capacity,
+            starts_on=json.starts_on if json.starts_on is not None else course_class.starts_on,
+            ends_on=json.ends_on if json.ends_on is not None else course_class.ends_on,
+            room=room,
+            instructors=instructors,
+        )
+    except CourseError as exc:
+        return _refused(exc)
+    db.session.commit()
+    return ClassEdited(
+        **ClassOut.model_validate(course_class).model_dump(),
+        instructor_ids=[p.id for p in course_class.instructors],
+        promoted=promoted,
+    )
+
+
 # --- sessions ------------------------------------------------------------------------------------------------
 
 SESSIONS = ["sessions"]
@@ -428,16 +485,54 @@ def reschedule_session(session_id: int, json: SessionMove) -> Any:
 
 @bp.post("/sessions/<int:session_id>/cancel")
 @_scoped(MANAGE)
-@operation(MANAGE, ok=SessionOut, json=CancelIn, tags=SESSIONS, idempotent=True)
+@operation(
+    MANAGE,
+    ok=CancelOut,
+    json=CancelIn,
+    query=DryRunQuery,
+    tags=SESSIONS,
+    idempotent=True,
+    extra={409: CancelProblem},
+)
 @idempotent
-def cancel_session(session_id: int, json: CancelIn) -> Any:
-    """Cancel a session, with the reason learners are told."""
+def cancel_session(session_id: int, json: CancelIn, query: DryRunQuery) -> Any:
+    """Cancel a session, with the reason learners are told. A session already held (it has marks, or cancelling it
+    would revoke certificates or complete learners) is cancelled only as previewed: first ``dry_run=true`` (what it
+    would do: the marks that stop counting, the certificates revoked; nothing written), then the cancel with that
+    answer's ``preview_digest``. A digest that no longer matches (a mark or a certificate since) is a 409 with the new
+    preview."""
     session = _session(session_id, MANAGE)
+    if query.dry_run:
+        if session.status == SessionStatus.CANCELLED:
+            return _refused(CourseError(_("the session is already cancelled"), "status"))
+        preview = services.preview_cancel(session)  # in a savepoint rolled back: nothing written, no lock held
+        db.session.refresh(session)
+        return CancelOut(
+            **SessionOut.model_validate(session).model_dump(),
+            dry_run=True,
+            consequences=CancelConsequences.of(preview),
+        )
     try:
-        services.cancel(session, json.reason)
+        done = services.cancel_confirmed(session, json.reason, confirmed=json.preview_digest)
+    except services.CancelNotConfirmed as exc:
+        db.session.rollback()  # the session's row lock goes with it
+        if not exc.stale:
+            message = _(
+                "This session was held (%(n)s attendance marks): see what cancelling it does with dry_run=true, then "
+                "send that answer's preview_digest to confirm.",
+                n=exc.preview.marks,
+            )
+            raise ApiValidationError([{"field": "preview_digest", "message": message}], message) from None
+        return problem(
+            409,
+            "Conflict",
+            str(exc),
+            [{"field": "preview_digest", "message": str(exc)}],
+            preview=CancelConsequences.of(exc.preview).model_dump(mode="json"),
+        )
     except CourseError as exc:  # already cancelled: a retry with the same Idempotency-Key is answered as before
         return _refused(exc)
-    return SessionOut.model_validate(session)
+    return CancelOut(**SessionOut.model_validate(session).model_dump(), consequences=CancelConsequences.of(done))
 
 
 # --- enrolments ----------------------------------------------------------------------------------------------

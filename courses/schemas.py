@@ -28,6 +28,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from courses.models import (
@@ -426,6 +427,52 @@ class ClassIn(Body):
         return _with_errors(cls, data, handler, extra)
 
 
+class ClassEdit(Body):
+    """A correction of a class after it was created: only the fields sent change. Its course and target group stay
+    (its completion rule and its enrolments rest on them)."""
+
+    model_config = with_examples(
+        Body,
+        {"capacity": 35, "instructor_ids": [3310, 3312]},
+        {"name": "Tin học cơ bản — lớp tối thôn 5", "room_id": None, "ends_on": "2026-06-05"},
+    )
+
+    # Fields left out keep their value (the view reads ``model_fields_set``); null is refused (see ``_not_null``),
+    # so the document does not offer it (``SkipJsonSchema``): only ``room_id`` may be null, meaning no room.
+    name: Text | SkipJsonSchema[None] = None
+    capacity: int | SkipJsonSchema[None] = Field(
+        None, ge=1, le=10_000, examples=[35], description="More seats move the waiting list up"
+    )
+    starts_on: date | SkipJsonSchema[None] = None
+    ends_on: date | SkipJsonSchema[None] = None
+    room_id: Id | None = Field(None, description="A room of the class's centre; null: no usual room")
+    instructor_ids: list[Id] | SkipJsonSchema[None] = Field(
+        None, max_length=20, description="The class's instructors from now on (persons of the class's commune)"
+    )
+
+    @field_validator("room_id")
+    @classmethod
+    def _room(cls, room_id: int | None) -> int | None:
+        return _room_at_path_class(room_id)
+
+    @field_validator("name", "capacity", "starts_on", "ends_on", "instructor_ids", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError(_("Leave the field out to keep it; it cannot be null."))
+        return value
+
+
+class ClassEdited(ClassOut):
+    model_config = with_examples(
+        ClassOut,
+        {**CLASS_EXAMPLE, "capacity": 35, "instructor_ids": [3310, 3312], "promoted": [5133, 5134]},
+    )
+
+    instructor_ids: list[int]
+    promoted: list[int] = Field(description="Learners moved from the waiting list to the new seats, in its order")
+
+
 # --- sessions ------------------------------------------------------------------------------------------------
 
 
@@ -589,13 +636,94 @@ class RecurrenceIn(Body):
         return _room_at_path_class(room_id)
 
 
+DIGEST_EXAMPLE = "5d0c3f6a9b2e4178a1c6d3e8f0b2a4c6"
+
+#: The digest of a preview, as its answer gave it: the confirmation carries it back.
+Digest = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    Field(description="The `preview_digest` of the dry run you confirm", examples=[DIGEST_EXAMPLE]),
+]
+
+
 class CancelIn(Body):
     model_config = with_examples(
         Body,
         {"reason": "Mưa lũ"},
+        {"reason": "Nhập nhầm buổi", "preview_digest": DIGEST_EXAMPLE},
     )
 
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] = Field("", examples=["Mưa lũ"])
+    preview_digest: Digest | None = Field(
+        None,
+        description="Required for a session already held (it has marks, or cancelling it revokes certificates or "
+        "completes learners): the `preview_digest` of the `dry_run=true` answer you confirm",
+    )
+
+
+class DryRunQuery(Query):
+    model_config = with_examples(Query, {"dry_run": True})
+
+    dry_run: bool = Field(False, description="true: say what it would do, write nothing")
+
+
+class RevokedCertificate(Out):
+    learner: str
+    certificate_code: str
+
+
+class CancelConsequences(Out):
+    model_config = with_examples(
+        Out,
+        {
+            "marks": 18,
+            "revoked": [{"learner": "Nguyễn Thị Ánh Dương", "certificate_code": "CC-7K2M-Q9XD"}],
+            "completing": [],
+            "needs_confirmation": True,
+            "preview_digest": DIGEST_EXAMPLE,
+        },
+    )
+
+    marks: int = Field(description="Attendance marks of the session, which stop counting for anyone")
+    revoked: list[RevokedCertificate] = Field(description="Certificates the class's completion would revoke")
+    completing: list[str] = Field(description="Learners who would complete the class without this session")
+    needs_confirmation: bool = Field(description="True: the cancel must carry `preview_digest`")
+    preview_digest: str = Field(description="Send it back as `preview_digest` to confirm exactly this")
+
+    @classmethod
+    def of(cls, preview: Any) -> CancelConsequences:
+        """From ``courses.services.CancelPreview``."""
+        return cls(
+            marks=preview.marks,
+            revoked=[RevokedCertificate(learner=name, certificate_code=code) for name, code in preview.revoked],
+            completing=list(preview.completing),
+            needs_confirmation=preview.needs_confirmation,
+            preview_digest=preview.digest,
+        )
+
+
+class CancelOut(SessionOut):
+    """The session (cancelled, or unchanged after a dry run) and what cancelling it does."""
+
+    model_config = with_examples(
+        SessionOut,
+        {
+            **SESSION_EXAMPLE,
+            "status": "cancelled",
+            "note": "Nhập nhầm buổi",
+            "dry_run": False,
+            "consequences": CancelConsequences.model_config["json_schema_extra"]["examples"][0],  # type: ignore[index]
+        },
+    )
+
+    dry_run: bool = Field(False, description="True: a preview, nothing was written")
+    consequences: CancelConsequences
+
+
+class CancelProblem(Problem):
+    """A 409: what cancelling the session would do changed since the preview; ``preview`` is the new one."""
+
+    preview: CancelConsequences | None = None
 
 
 # --- enrolments ----------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ evaluation (``mark_dirty``): group titles may count recognised members.
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -1304,6 +1305,34 @@ class DecisionCorrection:
     new_number: str
     new_date: date
     rows: list[Recognition]
+    reason: str = ""
+
+    @property
+    def digest(self) -> str:
+        """What a preview of the correction showed (the change, the recognitions it reaches, the reason), for its
+        confirmation to carry back: another recognition decided under the decision, or the reason edited, since the
+        preview gives another digest."""
+        shown = (
+            self.old_number,
+            self.old_date.isoformat(),
+            self.new_number,
+            self.new_date.isoformat(),
+            sorted(r.id for r in self.rows),
+            self.reason,
+        )
+        return hashlib.sha256(repr(shown).encode()).hexdigest()[:32]
+
+
+class StaleCorrection(TransitionConflict):
+    """A correction confirmed for a preview that is no longer what it would do; ``correction`` is what it would do
+    now."""
+
+    def __init__(self, correction: DecisionCorrection) -> None:
+        super().__init__(
+            _("What this correction changes is no longer what was shown: check it again, then confirm."),
+            "preview_digest",
+        )
+        self.correction = correction
 
 
 def correct_decision(
@@ -1315,13 +1344,15 @@ def correct_decision(
     user: Any,
     apply: bool = False,
     today: date | None = None,
+    expected_digest: str | None = None,
 ) -> DecisionCorrection:
     """Correct the number or the date of the decision that recognised ``recognition``, on every recognition it gave:
     checked as a decision is (the number as written, a date neither in the future nor before the year evaluated, nor
     inside it for a title judged on the whole year — ADR 44), by an approver of the body that decided. Without
     ``apply`` nothing is written (the page shows what changes first); with it, the rows are locked, changed, each
     audited with the old and new values and the reason, and their signed credentials (which carry the decision)
-    revoked, so the next print issues them again."""
+    revoked, so the next print issues them again. ``expected_digest``: the digest of the preview being confirmed —
+    checked under the locks, before anything is written (:class:`StaleCorrection` if it differs)."""
     if recognition.status not in (RecognitionStatus.RECOGNISED, RecognitionStatus.REVOKED) or not (
         recognition.decision_number and recognition.decision_date
     ):
@@ -1393,9 +1424,11 @@ def correct_decision(
             ),
             "decision_number",
         )
-    correction = DecisionCorrection(old_number, old_date, decision_number, decision_date, rows)
+    correction = DecisionCorrection(old_number, old_date, decision_number, decision_date, rows, reason)
     if not apply:
         return correction
+    if expected_digest is not None and expected_digest != correction.digest:
+        raise StaleCorrection(correction)
     for row in rows:
         row.decision_number = decision_number
         row.decision_date = decision_date

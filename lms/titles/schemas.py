@@ -20,7 +20,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 from werkzeug.datastructures import FileStorage
 
-from lms.api.schema import Body, Id, Out, Page, PageQuery, Query, Upload, UtcDatetime, in_scope, with_examples
+from lms.api.schema import Body, Id, Out, Page, PageQuery, Problem, Query, Upload, UtcDatetime, in_scope, with_examples
 from lms.auth.permissions import Permission
 from lms.registry.models import AdminUnit
 from lms.titles.models import AssessmentSource, RecognitionStatus, RunStatus, SubjectType, Title
@@ -711,6 +711,72 @@ class ReasonIn(TitlesBody):
     )
 
     reason: str | None = Field(None, max_length=2000, description="Required: why", examples=["Thiếu minh chứng"])
+
+
+CORRECTION_DIGEST = "8e41b07c2d9f4a65b3c1e0d7f2a9b486"
+
+
+class CorrectionQuery(TitlesQuery):
+    model_config = with_examples(Query, {"dry_run": True})
+
+    dry_run: bool = Field(False, description="true: check the correction and say what it changes, write nothing")
+
+
+class DecisionCorrectionIn(TitlesBody):
+    model_config = with_examples(
+        Body,
+        {"decision_number": "21/QĐ-UBND", "decision_date": "2025-12-22", "reason": "Gõ nhầm số quyết định"},
+        {
+            "decision_number": "21/QĐ-UBND",
+            "decision_date": "2025-12-22",
+            "reason": "Gõ nhầm số quyết định",
+            "preview_digest": CORRECTION_DIGEST,
+        },
+    )
+
+    decision_number: str = Field(min_length=1, max_length=60, pattern=r"\S", examples=["21/QĐ-UBND"])
+    decision_date: date
+    reason: str = Field(min_length=1, max_length=2000, description="Why the decision is corrected (audited)")
+    preview_digest: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="Required to apply: the `preview_digest` of the `dry_run=true` answer you confirm",
+    )
+
+
+class DecisionCorrectionOut(Out):
+    """A decision's correction: the change and every recognition the decision gave (revoked ones included)."""
+
+    model_config = with_examples(
+        Out,
+        {
+            "recognition_id": 771,
+            "old_number": "12/QĐ-UBND",
+            "old_date": "2025-12-22",
+            "decision_number": "21/QĐ-UBND",
+            "decision_date": "2025-12-22",
+            "recognition_ids": [771, 772, 775],
+            "dry_run": True,
+            "preview_digest": CORRECTION_DIGEST,
+        },
+    )
+
+    recognition_id: int
+    old_number: str
+    old_date: date
+    decision_number: str = Field(description="As it will be (or now is) written")
+    decision_date: date
+    recognition_ids: list[int] = Field(description="Every recognition the decision gave, all corrected together")
+    dry_run: bool = Field(description="True: a preview, nothing was written")
+    preview_digest: str = Field(description="Send it back as `preview_digest` to apply exactly this")
+
+
+class CorrectionProblem(Problem):
+    """A 409: the correction no longer changes what the preview showed (``preview`` is what it would do now), or the
+    decision was corrected by someone else meanwhile."""
+
+    preview: DecisionCorrectionOut | None = None
 
 
 class CertificateCheck(Out):
