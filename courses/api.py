@@ -40,6 +40,8 @@ from courses.models import (
 from courses.scheduling import Recurrence
 from courses.schemas import (
     ENROL_SELECTORS,
+    AssessmentIn,
+    AssessmentOut,
     AttendanceIn,
     AttendanceResult,
     CancelConsequences,
@@ -622,6 +624,22 @@ def withdraw_enrolment(class_id: int, person_id: int) -> Any:
         return _refused(exc)
     db.session.commit()
     return WithdrawalOut(class_id=class_id, person_id=person_id, status="withdrawn", promoted=promoted)
+
+
+@bp.put("/classes/<int:class_id>/enrolments/<int:person_id>/assessment")
+@_scoped(RECORD)
+@operation(RECORD, ok=AssessmentOut, json=AssessmentIn, tags=ENROLMENTS)
+def record_assessment(class_id: int, person_id: int, json: AssessmentIn) -> Any:
+    """A seated learner's final assessment (courses that require one), as the class page records it: passed, not
+    passed, or null (not assessed yet). The completion task then issues the certificate, or revokes it after a change
+    to not passed."""
+    course_class = _class(class_id, RECORD)
+    try:
+        before = services.record_assessment(course_class, person_id, json.passed)
+    except CourseError as exc:
+        return _refused(exc)
+    db.session.commit()
+    return AssessmentOut(class_id=class_id, person_id=person_id, passed=json.passed, before=before)
 
 
 # --- attendance ----------------------------------------------------------------------------------------------

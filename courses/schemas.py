@@ -857,6 +857,24 @@ class WithdrawalOut(Out):
     promoted: int | None = Field(description="The learner moved from the waiting list into the freed seat")
 
 
+class AssessmentIn(Body):
+    model_config = with_examples(Body, {"passed": True}, {"passed": None})
+
+    passed: bool | None = Field(description="The final assessment: passed, not passed, or null (not assessed yet)")
+
+
+class AssessmentOut(Out):
+    model_config = with_examples(
+        Out,
+        {"class_id": 12, "person_id": 5120, "passed": True, "before": None},
+    )
+
+    class_id: int
+    person_id: int
+    passed: bool | None
+    before: bool | None = Field(description="The result it replaced")
+
+
 # --- attendance ----------------------------------------------------------------------------------------------
 
 

@@ -247,3 +247,52 @@ def test_another_commune_s_session_is_not_found_for_the_preview_or_the_cancel(cl
     assert _problem(client.post(url, json={"preview_digest": "x"}, headers=headers["other"]), 404)
     db.session.expire_all()
     assert sessions[0].status == "scheduled"
+
+
+# --- PUT /classes/<id>/enrolments/<person>/assessment ---------------------------------------------------------
+
+
+def test_a_final_assessment_is_recorded_and_completion_follows_it(client, full_class):
+    centre, course_class, headers, _ = full_class
+    centre.course.requires_assessment = True
+    db.session.commit()
+    learner = centre.learners[0]
+    url = f"/api/v1/classes/{course_class.id}/enrolments/{learner.id}/assessment"
+    response = client.put(url, json={"passed": True}, headers=headers["own"])
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json() == {"class_id": course_class.id, "person_id": learner.id, "passed": True, "before": None}
+    db.session.expire_all()
+    passed = db.session.scalar(
+        select(Enrolment.assessment_passed).where(
+            Enrolment.class_id == course_class.id, Enrolment.person_id == learner.id
+        )
+    )
+    assert passed is True
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "class.assessment"))
+    assert event is not None
+    assert event.details["person_id"] == learner.id
+    again = client.put(url, json={"passed": None}, headers=headers["own"]).get_json()
+    assert (again["passed"], again["before"]) == (None, True)
+    listed = client.get(f"/api/v1/classes/{course_class.id}/enrolments", headers=headers["own"]).get_json()
+    assert {i["person_id"]: i["assessment_passed"] for i in listed["items"]}[learner.id] is None
+
+
+def test_an_assessment_is_refused_where_there_is_none_or_for_someone_not_seated(client, full_class):
+    centre, course_class, headers, _ = full_class
+    seated, waiting = centre.learners[0], centre.learners[4]
+    url = f"/api/v1/classes/{course_class.id}/enrolments/{{}}/assessment"
+    none = _problem(client.put(url.format(seated.id), json={"passed": True}, headers=headers["own"]), 422)
+    assert none["errors"][0]["field"] == "passed"
+    assert none["errors"][0]["message"] == "khóa học này không có bài kiểm tra cuối khóa"
+    centre.course.requires_assessment = True
+    db.session.commit()
+    not_seated = _problem(client.put(url.format(waiting.id), json={"passed": True}, headers=headers["own"]), 422)
+    assert not_seated["errors"][0]["field"] == "person_id"
+    assert _problem(client.put(url.format(seated.id), json={"passed": "có"}, headers=headers["own"]), 422)
+    assert _problem(client.put(url.format(seated.id), json={"passed": True}, headers=headers["other"]), 404)
+    db.session.expire_all()
+    assert not db.session.scalars(
+        select(Enrolment.assessment_passed).where(
+            Enrolment.class_id == course_class.id, Enrolment.assessment_passed.is_not(None)
+        )
+    ).all()
