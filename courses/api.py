@@ -10,6 +10,7 @@ UTC.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from datetime import UTC
@@ -22,7 +23,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
-from courses import queries, services
+from courses import queries, services, sheet_import
 from courses.models import (
     Attendance,
     Certificate,
@@ -79,6 +80,11 @@ from courses.schemas import (
     SessionOut,
     SessionPage,
     SessionQuery,
+    SheetAppliedOut,
+    SheetConfirmIn,
+    SheetForm,
+    SheetPreviewOut,
+    SheetProblem,
     WithdrawalOut,
 )
 from courses.services import CourseError, Mark
@@ -89,6 +95,7 @@ from lms.api.limits import verify_limit
 from lms.api.pagination import page_of
 from lms.api.schema import PageQuery, operation
 from lms.auth.permissions import Permission, has_permission_anywhere
+from lms.core import formatting
 from lms.extensions import db
 from lms.registry import services as registry
 from lms.registry.models import AdminUnit, Clc, Person
@@ -697,6 +704,109 @@ def list_attendance(session_id: int, query: PageQuery) -> MarkPage:
         .order_by(Person.sort_key, Person.id)
     )
     return page_of(stmt, query, MarkPage)
+
+
+def _sheet_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The sheet's problems (both languages, as import reports keep them) in the caller's language."""
+    vietnamese = formatting.current_locale() == "vi"
+    return [
+        {
+            "field": "file",
+            "row": e.get("row"),
+            "column": e.get("column"),
+            "header": e.get("header") or None,
+            "message": e["message_vi"] if vietnamese else e["message"],
+        }
+        for e in errors
+    ]
+
+
+def _sheet_preview(course_class: CourseClass, result: sheet_import.Preview, token: str | None) -> SheetPreviewOut:
+    preview = result.as_json()
+    preview["refused"] = _sheet_errors(preview["refused"])
+    return SheetPreviewOut(class_id=course_class.id, can_apply=token is not None, preview_token=token, preview=preview)
+
+
+@bp.post("/classes/<int:class_id>/attendance-sheet")
+@_scoped(RECORD)
+@operation(RECORD, ok=SheetPreviewOut, form=SheetForm, tags=ATTENDANCE, errors=(413,), extra={422: SheetProblem})
+def preview_attendance_sheet(class_id: int, form: SheetForm) -> Any:
+    """Upload a paper attendance sheet (multipart ``file``), as the class's import page does: checked whole, and
+    answered with what it would write — new and changed marks, refused cells, the certificates it would revoke and
+    the learners it would complete. Nothing is written: confirm with the ``preview_token`` (valid a day, for you)."""
+    course_class = _class(class_id, RECORD)
+    try:
+        parsed = sheet_import.check_sheet(
+            course_class, form.file.read(sheet_import.MAX_BYTES + 1), form.file.filename or "sheet.xlsx"
+        )
+    except sheet_import.SheetRejected as exc:
+        db.session.rollback()
+        message = _("%(n)s problem(s) in the sheet; nothing was applied.", n=exc.count)
+        return problem(422, "Unprocessable Entity", message, _sheet_errors(exc.errors))
+    result = sheet_import.preview(course_class, parsed)
+    if result.error_count:  # cells refused: the page shows them (422); nothing can be applied until they are fixed
+        db.session.rollback()
+        message = _("%(n)s problem(s) in the sheet; nothing was applied.", n=result.error_count)
+        preview = _sheet_preview(course_class, result, None)
+        return problem(
+            422,
+            "Unprocessable Entity",
+            message,
+            preview.preview["refused"],
+            preview=preview.model_dump(mode="json"),
+        )
+    token = None
+    if result.can_apply:
+        token = sheet_import.store_preview(
+            course_class, parsed, result, filename=form.file.filename or "sheet.xlsx", user_id=current_user.id
+        )
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return _sheet_preview(course_class, result, token)
+
+
+@bp.post("/classes/<int:class_id>/attendance-sheet/confirm")
+@_scoped(RECORD)
+@operation(
+    RECORD,
+    ok=SheetAppliedOut,
+    json=SheetConfirmIn,
+    tags=ATTENDANCE,
+    extra={409: SheetProblem, 422: SheetProblem},
+)
+def confirm_attendance_sheet(class_id: int, json: SheetConfirmIn) -> Any:
+    """Write a previewed sheet exactly as previewed (the class's row locked, the preview worked out again): if the
+    class's attendance changed since (a mark from a phone, a session cancelled), nothing is written and the 409 carries
+    the new preview and its token. Completions are recomputed at once; certificates the preview listed are revoked."""
+    course_class = _class(class_id, RECORD)
+    try:
+        summary = sheet_import.confirm(course_class, json.preview_token, user_id=current_user.id)
+    except sheet_import.PreviewNotFound:
+        db.session.rollback()
+        message = _(
+            "This preview is no longer available (applied already, or older than a day). Upload the sheet again."
+        )
+        raise ApiValidationError([{"field": "preview_token", "message": message}], message) from None
+    except sheet_import.PreviewOutdated as outdated:
+        db.session.commit()  # the new preview is kept for its own confirmation; nothing else was written
+        message = _(
+            "The attendance of this class changed after your preview, so nothing was written. "
+            "Here is what the sheet would do now: check it and confirm again."
+        )
+        preview = _sheet_preview(course_class, outdated.preview, outdated.token)
+        return problem(
+            409,
+            "Conflict",
+            message,
+            [{"field": "preview_token", "message": message}],
+            preview=preview.model_dump(mode="json"),
+        )
+    except sheet_import.SheetRejected as exc:
+        db.session.rollback()
+        return problem(422, "Unprocessable Entity", str(exc), _sheet_errors(exc.errors))
+    db.session.commit()
+    return SheetAppliedOut(class_id=class_id, **dataclasses.asdict(summary))
 
 
 # --- completions and certificates ----------------------------------------------------------------------------

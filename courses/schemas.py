@@ -38,7 +38,7 @@ from courses.models import (
     SessionStatus,
     TargetGroup,
 )
-from lms.api.schema import MAX_ID, Body, Id, Out, Page, PageQuery, Problem, Query, UtcDatetime, with_examples
+from lms.api.schema import MAX_ID, Body, File, Id, Out, Page, PageQuery, Problem, Query, UtcDatetime, with_examples
 from lms.registry.models import AssociationRole
 
 LOCAL = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")  # no daylight saving
@@ -873,6 +873,103 @@ class AssessmentOut(Out):
     person_id: int
     passed: bool | None
     before: bool | None = Field(description="The result it replaced")
+
+
+class SheetForm(Body):
+    model_config = with_examples(Body, {"file": "diem-danh-lop-ca-phe-thang-3.xlsx"})
+
+    file: File = Field(
+        description="The paper attendance sheet typed into a spreadsheet, or the attendance book filled in (.xlsx, "
+        ".csv): one row per learner, one column per session (its date), one code per cell"
+    )
+
+
+SHEET_TOKEN = "q2V7yW0cX9-aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY"  # noqa: S105 - an example for the document
+
+
+class SheetPreviewOut(Out):
+    """What the sheet would write (nothing is written yet): confirm it with its ``preview_token`` within a day."""
+
+    model_config = with_examples(
+        Out,
+        {
+            "class_id": 12,
+            "can_apply": True,
+            "preview_token": SHEET_TOKEN,
+            "preview": {
+                "counts": {"new": 18, "changed": 1, "unchanged": 40, "refused": 0, "certificates_revoked": 0},
+                "changed": [
+                    {
+                        "row": 7,
+                        "column": "D",
+                        "header": "09/03/2026",
+                        "session_id": 402,
+                        "person_id": 5121,
+                        "learner": "Trần Thị Bình",
+                        "old_status": "absent",
+                        "new_status": "present",
+                    }
+                ],
+            },
+        },
+    )
+
+    class_id: int
+    can_apply: bool = Field(description="False: nothing to write, or cells refused (listed in `preview.refused`)")
+    preview_token: str | None = Field(description="Send it to …/attendance-sheet/confirm; null when it cannot apply")
+    preview: dict[str, Any] = Field(
+        description="`counts`; the first rows of `new`, `changed`, `unchanged` marks; `refused` cells (row, column, "
+        "message); `certificates_revoked`, `learners_dropping`, `learners_completing`"
+    )
+
+
+class SheetConfirmIn(Body):
+    model_config = with_examples(Body, {"preview_token": SHEET_TOKEN})
+
+    preview_token: str = Field(
+        min_length=1, max_length=64, description="The `preview_token` of the preview you confirm"
+    )
+
+
+class SheetAppliedOut(Out):
+    model_config = with_examples(
+        Out,
+        {
+            "class_id": 12,
+            "learners": 20,
+            "sessions": 4,
+            "created": 18,
+            "updated": 1,
+            "unchanged": 40,
+            "revoked": 0,
+            "issued": 2,
+        },
+    )
+
+    class_id: int
+    learners: int
+    sessions: int = Field(description="Sessions that got marks")
+    created: int
+    updated: int
+    unchanged: int
+    revoked: int = Field(description="Certificates revoked (listed by the preview)")
+    issued: int = Field(description="Certificates issued")
+
+
+class SheetCellError(Out):
+    field: str = Field(examples=["file"])
+    row: int | None = None
+    column: str | None = None
+    header: str | None = Field(None, description="The column's header as the sheet writes it")
+    message: str
+
+
+class SheetProblem(Problem):
+    """A 422: the sheet's cells at fault (row, column) — or a 409: the class's attendance changed since the preview,
+    nothing was written; ``preview`` is what the sheet would do now (confirm that one)."""
+
+    errors: list[SheetCellError] | None = None  # type: ignore[assignment]
+    preview: SheetPreviewOut | None = None
 
 
 # --- attendance ----------------------------------------------------------------------------------------------
