@@ -13,7 +13,9 @@ from courses.services import Mark
 from lms.auth.models import ApiToken, Role
 from lms.extensions import db
 from tests.conftest import make_user, unit_by_code
-from tests.courses.test_documents import _audits, _good_rows, _marks, _xlsx, sheet_class  # noqa: F401 - a fixture
+
+# ``sheet_class`` is the import page's fixture, shared (exported so pytest finds it here).
+from tests.courses.test_documents import _audits, _good_rows, _marks, _xlsx, sheet_class
 
 __all__ = ["sheet_class"]
 
