@@ -554,6 +554,62 @@ class ImportProblem(Out):
     errors: list[ImportCellError] | None = None
 
 
+class AssessmentImportForm(Body):
+    model_config = with_examples(Body, {"file": "danh-gia-2026.xlsx"})
+
+    file: File = Field(
+        description="Assessments (.xlsx or .csv; columns: subject_type, subject_id, year, indicator, value, and "
+        "optionally source, evidence_ref, note — or their Vietnamese headers)"
+    )
+
+
+ASSESSMENT_PLAN_EXAMPLE = "eJyrVkrOzytJzSvRUcpMUbJSMjIwslBIzMsvySxJVbJSKsvPSS1KTQEAnqoLJA.Z3d8Kg.q1w2e3r4t5y6u7i8o9p0"
+
+
+class AssessmentImportPreview(Out):
+    """What the spreadsheet would write (nothing is written yet), and the token that confirms exactly this."""
+
+    model_config = with_examples(
+        Out,
+        {
+            "created": 12,
+            "updated": 1,
+            "unchanged": 3,
+            "preview": {"counts": {"assessments": {"created": 12, "updated": 1, "unchanged": 3}}},
+            "preview_token": ASSESSMENT_PLAN_EXAMPLE,
+        },
+    )
+
+    created: int
+    updated: int
+    unchanged: int
+    preview: dict[str, Any] = Field(
+        description="Counts, the first rows of each kind with what changes, and what follows (eligibility evaluated "
+        "again, self-assessments whose verification is withdrawn)"
+    )
+    preview_token: str = Field(description="Send it to …/import/confirm within a day to write exactly this")
+
+
+class AssessmentImportConfirmIn(TitlesBody):
+    model_config = with_examples(Body, {"preview_token": ASSESSMENT_PLAN_EXAMPLE})
+
+    preview_token: str = Field(min_length=1, max_length=4_000_000, description="The preview's `preview_token`")
+
+
+class AssessmentImportResult(Out):
+    model_config = with_examples(Out, {"created": 12, "updated": 1, "unchanged": 3})
+
+    created: int
+    updated: int
+    unchanged: int
+
+
+class AssessmentImportConflict(Problem):
+    """A 409: the register changed since the preview, nothing was written; ``preview`` is what the file would do now."""
+
+    preview: AssessmentImportPreview | None = None
+
+
 class RecognitionQuery(TitlesPageQuery):
     model_config = with_examples(
         Query,
