@@ -1185,9 +1185,11 @@ def decide(
     user: Any,
     authority: str = "",
     today: date | None = None,
+    expected_digest: str | None = None,
 ) -> list[Recognition]:
     """Recognise proposals under one decision (number, date, authority; an empty authority is taken from the
-    approvals configuration). Sets the validity and the certificate code; freezes the year."""
+    approvals configuration). Sets the validity and the certificate code; freezes the year. ``expected_digest``: the
+    :func:`decision_digest` of the preview being confirmed, compared under the locks (:class:`StaleDecision`)."""
     decision_number, rows, today = check_decision(
         recognition_ids,
         decision_number=decision_number,
@@ -1197,7 +1199,38 @@ def decide(
         today=today,
         lock=True,
     )
+    if expected_digest is not None:
+        current = decision_digest(rows, decision_number, decision_date, authority)
+        if current != expected_digest:
+            raise StaleDecision(rows, current)
     return _record_decision(rows, decision_number, decision_date, authority, user, today)
+
+
+def decision_digest(rows: Sequence[Recognition], decision_number: str, decision_date: date, authority: str) -> str:
+    """What a decision's preview showed: the proposals, the number and date as they will be written, and the
+    authority each certificate will name (an empty one is the approvals configuration's, which may change)."""
+    named = " ".join(authority.split())
+    defaults = default_authorities(rows) if not named else {}
+    shown = (
+        sorted(r.id for r in rows),
+        " ".join(decision_number.split()),
+        decision_date.isoformat(),
+        sorted((r.id, named or defaults[r.id]) for r in rows),
+    )
+    return hashlib.sha256(repr(shown).encode()).hexdigest()[:32]
+
+
+class StaleDecision(TransitionConflict):
+    """A decision confirmed for a preview that no longer matches what it would record; ``rows`` and ``digest`` are
+    the preview now."""
+
+    def __init__(self, rows: list[Recognition], digest: str) -> None:
+        super().__init__(
+            _("What this decision records is no longer what was shown: check it again, then confirm."),
+            "preview_digest",
+        )
+        self.rows = rows
+        self.digest = digest
 
 
 def check_decision(

@@ -29,8 +29,11 @@ from lms.titles.schemas import (
     CorrectionProblem,
     CorrectionQuery,
     DecideIn,
+    DecideQuery,
     DecisionCorrectionIn,
     DecisionCorrectionOut,
+    DecisionOut,
+    DecisionProblem,
     ImportPreview,
     ImportProblem,
     ImportQuery,
@@ -221,21 +224,48 @@ def title_recognitions_propose(json: ProposeIn):
 
 
 @bp.post("/titles/recognitions/decide")
-@operation(APPROVE, ok=RecognitionList, json=DecideIn, tags=TAGS, idempotent=True, errors=(409,))
+@operation(
+    APPROVE,
+    ok=DecisionOut,
+    json=DecideIn,
+    query=DecideQuery,
+    tags=TAGS,
+    idempotent=True,
+    extra={409: DecisionProblem},
+)
 @idempotent
-def title_recognitions_decide(json: DecideIn):
-    """One decision (number, date, authority) for many proposals."""
+def title_recognitions_decide(json: DecideIn, query: DecideQuery):
+    """One decision (number, date, authority) for many proposals. As the decision page shows it before it records it,
+    ``dry_run=true`` checks it and lists the proposals it would recognise (nothing written) with a ``preview_digest``;
+    the decision sent with that digest is recorded only if it still records exactly that (else a 409 with the new
+    preview)."""
+    decision = {
+        "decision_number": json.decision_number,
+        "decision_date": json.decision_date,
+        "authority": json.authority or "",
+        "user": current_user,
+    }
     try:
-        rows = recognition.decide(
-            json.recognition_ids,
-            decision_number=json.decision_number,
-            decision_date=json.decision_date,
-            authority=json.authority or "",
-            user=current_user,
+        if query.dry_run:
+            number, rows, _today = recognition.check_decision(json.recognition_ids, **decision)
+            digest = recognition.decision_digest(rows, number, json.decision_date, json.authority or "")
+            # Nothing written, no lock taken (check_decision without lock=True): the Idempotency-Key's claim stays.
+            return DecisionOut(**_recognitions(rows).model_dump(), dry_run=True, preview_digest=digest), 200
+        rows = recognition.decide(json.recognition_ids, **decision, expected_digest=json.preview_digest)
+    except recognition.StaleDecision as exc:
+        preview = DecisionOut(**_recognitions(exc.rows).model_dump(), dry_run=True, preview_digest=exc.digest)
+        db.session.rollback()  # the locks go with it
+        message = str(exc)
+        return problem(
+            409,
+            "Conflict",
+            message,
+            [{"field": "preview_digest", "message": message}],
+            preview=preview.model_dump(mode="json"),
         )
     except recognition.RecognitionError as exc:
         return _refused(exc)
-    return _recognitions(rows), 200
+    return DecisionOut(**_recognitions(rows).model_dump()), 200
 
 
 def _single(recognition_id: int, reason: str | None, action: Any) -> Any:

@@ -743,6 +743,31 @@ class ProposeIn(TitlesBody):
     subject_ids: list[Id] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
+class DecisionOut(RecognitionList):
+    """The recognitions a decision recorded — or, after ``dry_run=true``, the proposals it would recognise (nothing
+    written) and the ``preview_digest`` that confirms exactly that."""
+
+    model_config = with_examples(
+        RecognitionList,
+        {"items": [RECOGNITION_EXAMPLE], "dry_run": False, "preview_digest": None},
+    )
+
+    dry_run: bool = Field(False, description="True: a preview, nothing was written")
+    preview_digest: str | None = Field(None, description="After a dry run: send it back to record exactly this")
+
+
+class DecisionProblem(Problem):
+    """A 409: decided by someone else meanwhile, or no longer what the preview showed (``preview``: the new one)."""
+
+    preview: DecisionOut | None = None
+
+
+class DecideQuery(TitlesQuery):
+    model_config = with_examples(Query, {"dry_run": True})
+
+    dry_run: bool = Field(False, description="true: check the decision and list what it would recognise, write nothing")
+
+
 class DecideIn(TitlesBody):
     model_config = with_examples(
         Body,
@@ -758,6 +783,13 @@ class DecideIn(TitlesBody):
     decision_number: str = Field(min_length=1, max_length=60, pattern=r"\S", examples=["20/QĐ-UBND"])
     decision_date: date
     authority: str | None = Field(None, max_length=200, description="Who decided; default the commune's chairman")
+    preview_digest: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="The `preview_digest` of the `dry_run=true` answer you confirm: recorded only if the decision "
+        "still records exactly that (else a 409 with the new preview). Optional: without it, recorded as sent",
+    )
 
 
 class ReasonIn(TitlesBody):

@@ -158,3 +158,64 @@ def test_another_commune_s_recognition_is_not_found(client, world):
     assert _problem(client.post(f"{_url(rows[0])}?dry_run=true", json=ASKED, headers=other), 404)
     assert _problem(client.post(_url(rows[0]), json={**ASKED, "preview_digest": "x"}, headers=other), 404)
     assert _numbers(rows) == {"12/QĐ-UBND"}
+
+
+# --- POST /titles/recognitions/decide?dry_run=true, then with its digest ---------------------------------------
+
+
+def _proposed(world, size: int, prefix: str) -> list[int]:
+    family = db.session.get(CriteriaSet, db.session.scalar(select(func.min(CriteriaSet.id))))
+    households = [make_household(world["village"], f"{prefix}-{i}", f"Lê Văn Đề{prefix}{i}") for i in range(size)]
+    for household in households:
+        eligibility(family, household.id, world["commune"].id, YEAR, village_id=world["village"].id)
+    ids = recognition.propose(title="family", year=YEAR, subject_ids=[h.id for h in households], user=world["leader"])
+    db.session.commit()
+    return ids
+
+
+def _statuses(ids) -> set[str]:
+    db.session.expire_all()
+    return {db.session.get(Recognition, i).status for i in ids}
+
+
+def test_a_decision_is_previewed_then_recorded_as_previewed(client, world):
+    ids = _proposed(world, 2, "F")
+    headers = world["headers"]["leader"]
+    body = {"recognition_ids": ids, "decision_number": "20/QĐ-UBND", "decision_date": "2026-01-15"}
+    url = "/api/v1/titles/recognitions/decide"
+    preview = client.post(f"{url}?dry_run=true", json=body, headers=headers)
+    assert preview.status_code == 200, preview.get_json()
+    shown = preview.get_json()
+    assert shown["dry_run"] is True
+    assert sorted(i["id"] for i in shown["items"]) == sorted(ids)
+    assert _statuses(ids) == {"proposed"}  # the preview recorded nothing
+    # The number changed after the preview was shown: not recorded unseen — the 409 carries the new preview.
+    changed = _problem(
+        client.post(
+            url,
+            json={**body, "decision_number": "21/QĐ-UBND", "preview_digest": shown["preview_digest"]},
+            headers=headers,
+        ),
+        409,
+    )
+    assert changed["errors"][0]["field"] == "preview_digest"
+    assert changed["preview"]["preview_digest"] != shown["preview_digest"]
+    assert _statuses(ids) == {"proposed"}
+    done = client.post(url, json={**body, "preview_digest": shown["preview_digest"]}, headers=headers)
+    assert done.status_code == 200, done.get_json()
+    assert done.get_json()["dry_run"] is False
+    assert _statuses(ids) == {"recognised"}
+    assert {i["decision_number"] for i in done.get_json()["items"]} == {"20/QĐ-UBND"}
+
+
+def test_a_decision_preview_is_checked_as_the_decision_and_another_commune_s_proposals_are_not_found(client, world):
+    ids = _proposed(world, 1, "G")
+    url = "/api/v1/titles/recognitions/decide?dry_run=true"
+    body = {"recognition_ids": ids, "decision_number": "20/QĐ-UBND", "decision_date": "2024-12-31"}
+    early = _problem(client.post(url, json=body, headers=world["headers"]["leader"]), 422)
+    assert early["errors"][0]["field"] == "decision_date"
+    other = _problem(
+        client.post(url, json={**body, "decision_date": "2026-01-15"}, headers=world["headers"]["other"]), 422
+    )
+    assert other["errors"][0]["field"] == "recognition_ids[0]"  # ids in a body: refused by name, as always
+    assert _statuses(ids) == {"proposed"}
