@@ -168,6 +168,25 @@ def _room(room_id: int | None, clc_id: int) -> Room | None:
     return room
 
 
+def _instructors(commune_id: int, ids: list[int]) -> list[Person]:
+    """The instructors a body names, who must live in the class's commune — the rule of the class pages' forms
+    (``queries.people_in_commune``): a person of another commune of the caller's scope is refused by index."""
+    commune = db.session.get(AdminUnit, commune_id)
+    assert commune is not None
+    wanted = list(dict.fromkeys(ids))
+    instructors = queries.people_in_commune(commune, wanted)
+    if len(instructors) != len(wanted):
+        found = {p.id for p in instructors}
+        raise ApiValidationError(
+            [
+                {"field": f"instructor_ids[{i}]", "message": _("Choose people who live in the commune.")}
+                for i, pid in enumerate(ids)
+                if pid not in found
+            ]
+        )
+    return instructors
+
+
 def _refused(exc: CourseError, *, indexes: dict[int, int] | None = None) -> Response:
     """A refused operation: conflicts are a 409 listing them; anything else a 422 naming the field (and the item,
     for per-item problems: ``marks[2].person_id``, ``person_ids[0]``)."""
@@ -334,10 +353,7 @@ def create_class(json: ClassIn) -> Any:
     assert course is not None  # the schema checked both
     assert clc is not None
     room = _room(json.room_id, clc.id)
-    instructor_ids = json.instructor_ids or []
-    instructors = (
-        list(db.session.scalars(select(Person).where(Person.id.in_(instructor_ids)))) if instructor_ids else []
-    )
+    instructors = _instructors(clc.commune_id, json.instructor_ids) if json.instructor_ids else []
     try:
         course_class = services.create_class(
             course=course,
@@ -371,19 +387,7 @@ def update_class(class_id: int, json: ClassEdit) -> Any:
         raise ApiValidationError([{"field": "", "message": message}])
     room = _room(json.room_id, course_class.clc_id) if "room_id" in given else course_class.room
     if json.instructor_ids is not None:
-        wanted = list(dict.fromkeys(json.instructor_ids))
-        commune = db.session.get(AdminUnit, course_class.commune_id)
-        assert commune is not None
-        instructors = queries.people_in_commune(commune, wanted)
-        if len(instructors) != len(wanted):
-            found = {p.id for p in instructors}
-            raise ApiValidationError(
-                [
-                    {"field": f"instructor_ids[{i}]", "message": _("Choose people who live in the commune.")}
-                    for i, pid in enumerate(json.instructor_ids)
-                    if pid not in found
-                ]
-            )
+        instructors = _instructors(course_class.commune_id, json.instructor_ids)
     else:
         instructors = list(course_class.instructors)
     try:

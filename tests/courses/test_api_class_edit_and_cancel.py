@@ -296,3 +296,33 @@ def test_an_assessment_is_refused_where_there_is_none_or_for_someone_not_seated(
             Enrolment.class_id == course_class.id, Enrolment.assessment_passed.is_not(None)
         )
     ).all()
+
+
+def test_a_manager_of_several_communes_names_instructors_of_the_class_s_own_commune(client, full_class):
+    """The pages offer only people of the class's commune as instructors; the API follows the same rule for a caller
+    whose scope covers several communes (it used to accept anyone in the caller's scope when creating a class)."""
+    from lms.registry.models import AdminUnit
+
+    centre, course_class, _, other = full_class
+    above = db.session.get(AdminUnit, centre.commune.parent_id)
+    assert other.commune.path.startswith(above.path)  # one scope over both communes
+    headers = _bearer(above)
+    db.session.commit()
+    stranger = other.learners[0].id
+    body = {
+        "course_id": centre.course.id,
+        "clc_id": centre.clc.id,
+        "name": "Lớp tháng 5",
+        "capacity": 10,
+        "starts_on": "2026-05-04",
+        "ends_on": "2026-05-29",
+        "instructor_ids": [centre.learners[5].id, stranger],
+    }
+    created = _problem(client.post("/api/v1/classes", json=body, headers=headers), 422)
+    assert [e["field"] for e in created["errors"]] == ["instructor_ids[1]"]
+    edited = _problem(
+        client.patch(f"/api/v1/classes/{course_class.id}", json={"instructor_ids": [stranger]}, headers=headers), 422
+    )
+    assert [e["field"] for e in edited["errors"]] == ["instructor_ids[0]"]
+    ok = client.post("/api/v1/classes", json={**body, "instructor_ids": [centre.learners[5].id]}, headers=headers)
+    assert ok.status_code == 201, ok.get_json()
