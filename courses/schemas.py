@@ -385,7 +385,9 @@ class ClassIn(Body):
     ends_on: date
     room_id: Id | None = Field(None, description="A room of the centre")
     target_group: TargetGroup = TargetGroup.EVERYONE
-    instructor_ids: list[Id] | None = Field(None, min_length=1, max_length=20, description="Persons of your scope")
+    instructor_ids: list[Id] | None = Field(
+        None, min_length=1, max_length=20, description="Persons who live in the centre's commune"
+    )
 
     @field_validator("course_id")
     @classmethod
