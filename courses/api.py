@@ -10,6 +10,7 @@ UTC.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from datetime import UTC
@@ -22,7 +23,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
-from courses import services
+from courses import queries, services, sheet_import
 from courses.models import (
     Attendance,
     Certificate,
@@ -40,13 +41,20 @@ from courses.models import (
 from courses.scheduling import Recurrence
 from courses.schemas import (
     ENROL_SELECTORS,
+    AssessmentIn,
+    AssessmentOut,
     AttendanceIn,
     AttendanceResult,
+    CancelConsequences,
     CancelIn,
+    CancelOut,
+    CancelProblem,
     CertificateCheck,
     CertificateRef,
     ClassCounts,
     ClassDetail,
+    ClassEdit,
+    ClassEdited,
     ClassIn,
     ClassOut,
     ClassPage,
@@ -58,6 +66,7 @@ from courses.schemas import (
     CourseOut,
     CoursePage,
     CourseQuery,
+    DryRunQuery,
     EnrolIn,
     EnrolmentPage,
     EnrolmentQuery,
@@ -71,6 +80,11 @@ from courses.schemas import (
     SessionOut,
     SessionPage,
     SessionQuery,
+    SheetAppliedOut,
+    SheetConfirmIn,
+    SheetForm,
+    SheetPreviewOut,
+    SheetProblem,
     WithdrawalOut,
 )
 from courses.services import CourseError, Mark
@@ -81,6 +95,7 @@ from lms.api.limits import verify_limit
 from lms.api.pagination import page_of
 from lms.api.schema import PageQuery, operation
 from lms.auth.permissions import Permission, has_permission_anywhere
+from lms.core import formatting
 from lms.extensions import db
 from lms.registry import services as registry
 from lms.registry.models import AdminUnit, Clc, Person
@@ -151,6 +166,25 @@ def _room(room_id: int | None, clc_id: int) -> Room | None:
     if room is None:
         raise ApiValidationError([{"field": "room_id", "message": _("No such room at the class's centre.")}])
     return room
+
+
+def _instructors(commune_id: int, ids: list[int]) -> list[Person]:
+    """The instructors a body names, who must live in the class's commune — the rule of the class pages' forms
+    (``queries.people_in_commune``): a person of another commune of the caller's scope is refused by index."""
+    commune = db.session.get(AdminUnit, commune_id)
+    assert commune is not None
+    wanted = list(dict.fromkeys(ids))
+    instructors = queries.people_in_commune(commune, wanted)
+    if len(instructors) != len(wanted):
+        found = {p.id for p in instructors}
+        raise ApiValidationError(
+            [
+                {"field": f"instructor_ids[{i}]", "message": _("Choose people who live in the commune.")}
+                for i, pid in enumerate(ids)
+                if pid not in found
+            ]
+        )
+    return instructors
 
 
 def _refused(exc: CourseError, *, indexes: dict[int, int] | None = None) -> Response:
@@ -319,10 +353,7 @@ def create_class(json: ClassIn) -> Any:
     assert course is not None  # the schema checked both
     assert clc is not None
     room = _room(json.room_id, clc.id)
-    instructor_ids = json.instructor_ids or []
-    instructors = (
-        list(db.session.scalars(select(Person).where(Person.id.in_(instructor_ids)))) if instructor_ids else []
-    )
+    instructors = _instructors(clc.commune_id, json.instructor_ids) if json.instructor_ids else []
     try:
         course_class = services.create_class(
             course=course,
@@ -339,6 +370,45 @@ def create_class(json: ClassIn) -> Any:
         return _refused(exc)
     location = url_for("api.get_class", class_id=course_class.id)
     return ClassOut.model_validate(course_class), 201, {"Location": location}
+
+
+@bp.patch("/classes/<int:class_id>")
+@_scoped(MANAGE)
+@operation(MANAGE, ok=ClassEdited, json=ClassEdit, tags=CLASSES)
+def update_class(class_id: int, json: ClassEdit) -> Any:
+    """Correct a class: its name, usual room (``null``: none), seats, dates and instructors; what is left out stays.
+    Fewer seats than learners seated, or dates that leave a scheduled session outside, are refused with what to do;
+    more seats move the waiting list up in its order (``promoted``). As the class's edit page does, under the class's
+    row lock, audited."""
+    course_class = _class(class_id, MANAGE)
+    given = json.model_fields_set
+    if not given:
+        message = _("Give at least one of name, capacity, starts_on, ends_on, room_id, instructor_ids.")
+        raise ApiValidationError([{"field": "", "message": message}])
+    room = _room(json.room_id, course_class.clc_id) if "room_id" in given else course_class.room
+    if json.instructor_ids is not None:
+        instructors = _instructors(course_class.commune_id, json.instructor_ids)
+    else:
+        instructors = list(course_class.instructors)
+    try:
+        promoted = services.update_class(
+            course_class,
+            # None is "left out" (the schema refuses null for these): the class's own value stays.
+            name=json.name if json.name is not None else course_class.name,
+            capacity=json.capacity if json.capacity is not None else course_class.capacity,
+            starts_on=json.starts_on if json.starts_on is not None else course_class.starts_on,
+            ends_on=json.ends_on if json.ends_on is not None else course_class.ends_on,
+            room=room,
+            instructors=instructors,
+        )
+    except CourseError as exc:
+        return _refused(exc)
+    db.session.commit()
+    return ClassEdited(
+        **ClassOut.model_validate(course_class).model_dump(),
+        instructor_ids=[p.id for p in course_class.instructors],
+        promoted=promoted,
+    )
 
 
 # --- sessions ------------------------------------------------------------------------------------------------
@@ -428,16 +498,54 @@ def reschedule_session(session_id: int, json: SessionMove) -> Any:
 
 @bp.post("/sessions/<int:session_id>/cancel")
 @_scoped(MANAGE)
-@operation(MANAGE, ok=SessionOut, json=CancelIn, tags=SESSIONS, idempotent=True)
+@operation(
+    MANAGE,
+    ok=CancelOut,
+    json=CancelIn,
+    query=DryRunQuery,
+    tags=SESSIONS,
+    idempotent=True,
+    extra={409: CancelProblem},
+)
 @idempotent
-def cancel_session(session_id: int, json: CancelIn) -> Any:
-    """Cancel a session, with the reason learners are told."""
+def cancel_session(session_id: int, json: CancelIn, query: DryRunQuery) -> Any:
+    """Cancel a session, with the reason learners are told. A session already held (it has marks, or cancelling it
+    would revoke certificates or complete learners) is cancelled only as previewed: first ``dry_run=true`` (what it
+    would do: the marks that stop counting, the certificates revoked; nothing written), then the cancel with that
+    answer's ``preview_digest``. A digest that no longer matches (a mark or a certificate since) is a 409 with the new
+    preview."""
     session = _session(session_id, MANAGE)
+    if query.dry_run:
+        if session.status == SessionStatus.CANCELLED:
+            return _refused(CourseError(_("the session is already cancelled"), "status"))
+        preview = services.preview_cancel(session)  # in a savepoint rolled back: nothing written, no lock held
+        db.session.refresh(session)
+        return CancelOut(
+            **SessionOut.model_validate(session).model_dump(),
+            dry_run=True,
+            consequences=CancelConsequences.of(preview),
+        )
     try:
-        services.cancel(session, json.reason)
+        done = services.cancel_confirmed(session, json.reason, confirmed=json.preview_digest)
+    except services.CancelNotConfirmed as exc:
+        db.session.rollback()  # the session's row lock goes with it
+        if not exc.stale:
+            message = _(
+                "This session was held (%(n)s attendance marks): see what cancelling it does with dry_run=true, then "
+                "send that answer's preview_digest to confirm.",
+                n=exc.preview.marks,
+            )
+            raise ApiValidationError([{"field": "preview_digest", "message": message}], message) from None
+        return problem(
+            409,
+            "Conflict",
+            str(exc),
+            [{"field": "preview_digest", "message": str(exc)}],
+            preview=CancelConsequences.of(exc.preview).model_dump(mode="json"),
+        )
     except CourseError as exc:  # already cancelled: a retry with the same Idempotency-Key is answered as before
         return _refused(exc)
-    return SessionOut.model_validate(session)
+    return CancelOut(**SessionOut.model_validate(session).model_dump(), consequences=CancelConsequences.of(done))
 
 
 # --- enrolments ----------------------------------------------------------------------------------------------
@@ -529,6 +637,22 @@ def withdraw_enrolment(class_id: int, person_id: int) -> Any:
     return WithdrawalOut(class_id=class_id, person_id=person_id, status="withdrawn", promoted=promoted)
 
 
+@bp.put("/classes/<int:class_id>/enrolments/<int:person_id>/assessment")
+@_scoped(RECORD)
+@operation(RECORD, ok=AssessmentOut, json=AssessmentIn, tags=ENROLMENTS)
+def record_assessment(class_id: int, person_id: int, json: AssessmentIn) -> Any:
+    """A seated learner's final assessment (courses that require one), as the class page records it: passed, not
+    passed, or null (not assessed yet). The completion task then issues the certificate, or revokes it after a change
+    to not passed."""
+    course_class = _class(class_id, RECORD)
+    try:
+        before = services.record_assessment(course_class, person_id, json.passed)
+    except CourseError as exc:
+        return _refused(exc)
+    db.session.commit()
+    return AssessmentOut(class_id=class_id, person_id=person_id, passed=json.passed, before=before)
+
+
 # --- attendance ----------------------------------------------------------------------------------------------
 
 ATTENDANCE = ["attendance"]
@@ -584,6 +708,109 @@ def list_attendance(session_id: int, query: PageQuery) -> MarkPage:
         .order_by(Person.sort_key, Person.id)
     )
     return page_of(stmt, query, MarkPage)
+
+
+def _sheet_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The sheet's problems (both languages, as import reports keep them) in the caller's language."""
+    vietnamese = formatting.current_locale() == "vi"
+    return [
+        {
+            "field": "file",
+            "row": e.get("row"),
+            "column": e.get("column"),
+            "header": e.get("header") or None,
+            "message": e["message_vi"] if vietnamese else e["message"],
+        }
+        for e in errors
+    ]
+
+
+def _sheet_preview(course_class: CourseClass, result: sheet_import.Preview, token: str | None) -> SheetPreviewOut:
+    preview = result.as_json()
+    preview["refused"] = _sheet_errors(preview["refused"])
+    return SheetPreviewOut(class_id=course_class.id, can_apply=token is not None, preview_token=token, preview=preview)
+
+
+@bp.post("/classes/<int:class_id>/attendance-sheet")
+@_scoped(RECORD)
+@operation(RECORD, ok=SheetPreviewOut, form=SheetForm, tags=ATTENDANCE, errors=(413,), extra={422: SheetProblem})
+def preview_attendance_sheet(class_id: int, form: SheetForm) -> Any:
+    """Upload a paper attendance sheet (multipart ``file``), as the class's import page does: checked whole, and
+    answered with what it would write — new and changed marks, refused cells, the certificates it would revoke and
+    the learners it would complete. Nothing is written: confirm with the ``preview_token`` (valid a day, for you)."""
+    course_class = _class(class_id, RECORD)
+    try:
+        parsed = sheet_import.check_sheet(
+            course_class, form.file.read(sheet_import.MAX_BYTES + 1), form.file.filename or "sheet.xlsx"
+        )
+    except sheet_import.SheetRejected as exc:
+        db.session.rollback()
+        message = _("%(n)s problem(s) in the sheet; nothing was applied.", n=exc.count)
+        return problem(422, "Unprocessable Entity", message, _sheet_errors(exc.errors))
+    result = sheet_import.preview(course_class, parsed)
+    if result.error_count:  # cells refused: the page shows them (422); nothing can be applied until they are fixed
+        db.session.rollback()
+        message = _("%(n)s problem(s) in the sheet; nothing was applied.", n=result.error_count)
+        preview = _sheet_preview(course_class, result, None)
+        return problem(
+            422,
+            "Unprocessable Entity",
+            message,
+            preview.preview["refused"],
+            preview=preview.model_dump(mode="json"),
+        )
+    token = None
+    if result.can_apply:
+        token = sheet_import.store_preview(
+            course_class, parsed, result, filename=form.file.filename or "sheet.xlsx", user_id=current_user.id
+        )
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return _sheet_preview(course_class, result, token)
+
+
+@bp.post("/classes/<int:class_id>/attendance-sheet/confirm")
+@_scoped(RECORD)
+@operation(
+    RECORD,
+    ok=SheetAppliedOut,
+    json=SheetConfirmIn,
+    tags=ATTENDANCE,
+    extra={409: SheetProblem, 422: SheetProblem},
+)
+def confirm_attendance_sheet(class_id: int, json: SheetConfirmIn) -> Any:
+    """Write a previewed sheet exactly as previewed (the class's row locked, the preview worked out again): if the
+    class's attendance changed since (a mark from a phone, a session cancelled), nothing is written and the 409 carries
+    the new preview and its token. Completions are recomputed at once; certificates the preview listed are revoked."""
+    course_class = _class(class_id, RECORD)
+    try:
+        summary = sheet_import.confirm(course_class, json.preview_token, user_id=current_user.id)
+    except sheet_import.PreviewNotFound:
+        db.session.rollback()
+        message = _(
+            "This preview is no longer available (applied already, or older than a day). Upload the sheet again."
+        )
+        raise ApiValidationError([{"field": "preview_token", "message": message}], message) from None
+    except sheet_import.PreviewOutdated as outdated:
+        db.session.commit()  # the new preview is kept for its own confirmation; nothing else was written
+        message = _(
+            "The attendance of this class changed after your preview, so nothing was written. "
+            "Here is what the sheet would do now: check it and confirm again."
+        )
+        preview = _sheet_preview(course_class, outdated.preview, outdated.token)
+        return problem(
+            409,
+            "Conflict",
+            message,
+            [{"field": "preview_token", "message": message}],
+            preview=preview.model_dump(mode="json"),
+        )
+    except sheet_import.SheetRejected as exc:
+        db.session.rollback()
+        return problem(422, "Unprocessable Entity", str(exc), _sheet_errors(exc.errors))
+    db.session.commit()
+    return SheetAppliedOut(class_id=class_id, **dataclasses.asdict(summary))
 
 
 # --- completions and certificates ----------------------------------------------------------------------------

@@ -24,11 +24,14 @@ from courses.it_schemas import (
     FrameworkOut,
     ItCertificateOut,
     ItCertificatePage,
+    OpenClasses,
     ProgressOut,
     RejectIn,
+    SelfEnrolled,
 )
 from courses.it_skills import ItSkillsError, Period
 from courses.models import ItCertificate
+from courses.schemas import ClassOut
 from lms.api import bp
 from lms.api.errors import ApiValidationError
 from lms.api.idempotency import idempotent
@@ -104,11 +107,7 @@ def it_modules() -> FrameworkOut:
 @operation(None, ok=ProgressOut, tags=TAGS)
 def it_my_progress() -> ProgressOut:
     """The caller's own progress (their login must be linked to a person of the registry)."""
-    person_id = getattr(current_user, "person_id", None)
-    person = db.session.get(Person, person_id) if person_id else None
-    if person is None:
-        abort(404, description=_("Your login is not linked to a person of the registry."))
-    return _progress(person)
+    return _progress(_me())
 
 
 @bp.get("/it/persons/<int:person_id>/progress")
@@ -116,6 +115,44 @@ def it_my_progress() -> ProgressOut:
 def it_person_progress(person_id: int) -> ProgressOut:
     """A person's progress: one's own, or a person in your it_training.view or it_certificate.verify scope."""
     return _progress(_person(person_id, VIEW_IT, VERIFY))
+
+
+def _me() -> Person:
+    person_id = getattr(current_user, "person_id", None)
+    person = db.session.get(Person, person_id) if person_id else None
+    if person is None:
+        abort(404, description=_("Your login is not linked to a person of the registry."))
+    return person
+
+
+@bp.get("/it/me/classes")
+@operation(None, ok=OpenClasses, tags=TAGS)
+def it_my_open_classes() -> OpenClasses:
+    """The IT-skills classes the caller may enrol in themselves (as My training lists them): of their commune, not
+    yet over, whose target group admits them, not joined yet."""
+    person = _me()
+    classes = it_skills.open_classes(person, it_skills.commune_of(person), today=services.local_now().date())
+    return OpenClasses(items=[ClassOut.model_validate(c) for c in classes])
+
+
+@bp.post("/it/me/classes/<int:class_id>/enrol")
+@operation(None, ok=SelfEnrolled, json=EmptyBody, tags=TAGS, idempotent=True)
+@idempotent
+def it_enrol_myself(class_id: int, json: EmptyBody):
+    """Enrol oneself in one of those classes (a seat, or the waiting list when it is full). Any other class, or one
+    already joined, is not found."""
+    person = _me()
+    found = it_skills.open_classes(
+        person, it_skills.commune_of(person), today=services.local_now().date(), class_id=class_id
+    )
+    if not found:
+        abort(404, description=_("No class open to you has this id."))
+    try:
+        result = services.enrol(found[0], [person.id])
+    except services.CourseError as exc:
+        db.session.rollback()
+        raise ApiValidationError([{"field": "", "message": str(exc)}], str(exc)) from exc
+    return SelfEnrolled(class_id=class_id, person_id=person.id, status="enrolled" if result.enrolled else "waitlisted")
 
 
 # --- certificates --------------------------------------------------------------------------------------------

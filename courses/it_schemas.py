@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from flask import url_for
 from pydantic import AliasPath, Field, computed_field, field_validator
 
 from courses.models import ItCertificateStatus
+from courses.schemas import CLASS_EXAMPLE, ClassOut
 from lms.api.schema import Body, File, Id, Out, Page, PageQuery, Query, UtcDatetime, with_examples
 
 BASIC_MODULES = ["IU01", "IU02", "IU03", "IU04", "IU05", "IU06"]
@@ -332,3 +333,22 @@ class FiguresOut(Out):
     associations_leader_manages_clc: Ratio
     policy_study: Ratio
     communes: list[CommuneFigures]
+
+
+# --- enrolling oneself ---------------------------------------------------------------------------------------
+
+
+class OpenClasses(Out):
+    """IT-skills classes of the caller's commune not yet over, that admit them and that they have not joined."""
+
+    model_config = with_examples(Out, {"items": [CLASS_EXAMPLE]})
+
+    items: list[ClassOut]
+
+
+class SelfEnrolled(Out):
+    model_config = with_examples(Out, {"class_id": 12, "person_id": 3310, "status": "enrolled"})
+
+    class_id: int
+    person_id: int
+    status: Literal["enrolled", "waitlisted"] = Field(description="waitlisted: the class is full")

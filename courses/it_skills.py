@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from sqlalchemy import Select, and_, case, delete, distinct, exists, func, insert, literal, or_, select, union
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, selectinload
 from werkzeug.datastructures import FileStorage
 
 from courses.models import (
@@ -32,11 +32,14 @@ from courses.models import (
     Course,
     CourseCategory,
     CourseClass,
+    Enrolment,
+    EnrolmentStatus,
     ItCertificate,
     ItCertificateStatus,
     LearningKind,
     LearningRecord,
     SessionStatus,
+    TargetGroup,
     class_instructor,
 )
 from lms.core.evidence import EvidenceError, store_evidence
@@ -823,3 +826,59 @@ def scan_for(certificate: ItCertificate, *, viewer_person_id: int | None) -> Evi
     if scan is not None and viewer_person_id != certificate.person_id:
         audit("it_certificate.scan_viewed", certificate, person_id=certificate.person_id)
     return scan
+
+
+# --- enrolling oneself ---------------------------------------------------------------------------------------
+
+
+def is_officer(person: Person) -> bool:
+    """An association officer now: the people the IT-skills plan (Plan 1514) is about."""
+    return (
+        db.session.scalar(
+            select(AssociationMembership.id)
+            .where(
+                AssociationMembership.person_id == person.id,
+                AssociationMembership.role.in_(framework().definitions["officer_roles"]),
+                AssociationMembership.ended_on.is_(None),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def open_classes(person: Person, commune: AdminUnit, *, today: date, class_id: int | None = None) -> list[CourseClass]:
+    """IT-skills classes of the person's commune not yet over, whose target group admits them, not yet joined: those
+    a person may enrol in themselves (My training, and ``POST /api/v1/it/me/classes/<id>/enrol``). ``class_id``: only
+    that one, if it is open to them."""
+    officer = is_officer(person)
+    is_member = officer or db.session.scalar(
+        select(AssociationMembership.id)
+        .where(AssociationMembership.person_id == person.id, AssociationMembership.ended_on.is_(None))
+        .limit(1)
+    )
+    groups = [TargetGroup.EVERYONE.value]
+    if officer:
+        groups.append(TargetGroup.ASSOCIATION_OFFICERS.value)
+    if is_member:
+        groups.append(TargetGroup.ASSOCIATION_MEMBERS.value)
+    joined = select(Enrolment.class_id).where(
+        Enrolment.person_id == person.id, Enrolment.status != EnrolmentStatus.WITHDRAWN
+    )
+    return list(
+        db.session.scalars(
+            select(CourseClass)
+            .join(Course, Course.id == CourseClass.course_id)
+            .where(
+                CourseClass.commune_id == commune.id,
+                Course.category == CourseCategory.IT_SKILLS,
+                CourseClass.ends_on >= today,
+                CourseClass.target_group.in_(groups),
+                CourseClass.id.not_in(joined),
+                *([CourseClass.id == class_id] if class_id is not None else []),
+            )
+            .options(selectinload(CourseClass.clc))
+            .order_by(CourseClass.starts_on, CourseClass.id)
+            .limit(20)
+        )
+    )

@@ -33,7 +33,6 @@ from courses.models import (
     ItCertificate,
     ItCertificateStatus,
     SessionStatus,
-    TargetGroup,
 )
 from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission, can
@@ -42,7 +41,7 @@ from lms.core.models import EvidenceFile
 from lms.core.services import audit
 from lms.extensions import db
 from lms.registry import services as registry
-from lms.registry.models import AdminUnit, AssociationMembership, Person, UnitLevel
+from lms.registry.models import AdminUnit, Person, UnitLevel
 
 VIEW_IT = Permission.IT_TRAINING_VIEW
 VERIFY = Permission.IT_CERTIFICATE_VERIFY
@@ -86,53 +85,11 @@ def _today() -> date:
 
 
 def _is_officer(person: Person) -> bool:
-    """An association officer now: the people the IT-skills plan (Plan 1514) is about."""
-    return (
-        db.session.scalar(
-            select(AssociationMembership.id)
-            .where(
-                AssociationMembership.person_id == person.id,
-                AssociationMembership.role.in_(it_skills.framework().definitions["officer_roles"]),
-                AssociationMembership.ended_on.is_(None),
-            )
-            .limit(1)
-        )
-        is not None
-    )
+    return it_skills.is_officer(person)
 
 
 def _open_classes(person: Person, commune: AdminUnit) -> list[CourseClass]:
-    """IT-skills classes of the person's commune not yet over, whose target group admits them, not yet joined."""
-    is_officer = _is_officer(person)
-    is_member = is_officer or db.session.scalar(
-        select(AssociationMembership.id)
-        .where(AssociationMembership.person_id == person.id, AssociationMembership.ended_on.is_(None))
-        .limit(1)
-    )
-    groups = [TargetGroup.EVERYONE.value]
-    if is_officer:
-        groups.append(TargetGroup.ASSOCIATION_OFFICERS.value)
-    if is_member:
-        groups.append(TargetGroup.ASSOCIATION_MEMBERS.value)
-    joined = select(Enrolment.class_id).where(
-        Enrolment.person_id == person.id, Enrolment.status != EnrolmentStatus.WITHDRAWN
-    )
-    return list(
-        db.session.scalars(
-            select(CourseClass)
-            .join(Course, Course.id == CourseClass.course_id)
-            .where(
-                CourseClass.commune_id == commune.id,
-                Course.category == CourseCategory.IT_SKILLS,
-                CourseClass.ends_on >= _today(),
-                CourseClass.target_group.in_(groups),
-                CourseClass.id.not_in(joined),
-            )
-            .options(selectinload(CourseClass.clc))
-            .order_by(CourseClass.starts_on, CourseClass.id)
-            .limit(20)
-        )
-    )
+    return it_skills.open_classes(person, commune, today=_today())
 
 
 def _joined_classes(person: Person) -> list[tuple[CourseClass, str]]:

@@ -28,6 +28,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from courses.models import (
@@ -37,7 +38,7 @@ from courses.models import (
     SessionStatus,
     TargetGroup,
 )
-from lms.api.schema import MAX_ID, Body, Id, Out, Page, PageQuery, Problem, Query, UtcDatetime, with_examples
+from lms.api.schema import MAX_ID, Body, File, Id, Out, Page, PageQuery, Problem, Query, UtcDatetime, with_examples
 from lms.registry.models import AssociationRole
 
 LOCAL = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")  # no daylight saving
@@ -384,7 +385,9 @@ class ClassIn(Body):
     ends_on: date
     room_id: Id | None = Field(None, description="A room of the centre")
     target_group: TargetGroup = TargetGroup.EVERYONE
-    instructor_ids: list[Id] | None = Field(None, min_length=1, max_length=20, description="Persons of your scope")
+    instructor_ids: list[Id] | None = Field(
+        None, min_length=1, max_length=20, description="Persons who live in the centre's commune"
+    )
 
     @field_validator("course_id")
     @classmethod
@@ -424,6 +427,52 @@ class ClassIn(Body):
             if pid in outside
         ]
         return _with_errors(cls, data, handler, extra)
+
+
+class ClassEdit(Body):
+    """A correction of a class after it was created: only the fields sent change. Its course and target group stay
+    (its completion rule and its enrolments rest on them)."""
+
+    model_config = with_examples(
+        Body,
+        {"capacity": 35, "instructor_ids": [3310, 3312]},
+        {"name": "Tin học cơ bản — lớp tối thôn 5", "room_id": None, "ends_on": "2026-06-05"},
+    )
+
+    # Fields left out keep their value (the view reads ``model_fields_set``); null is refused (see ``_not_null``),
+    # so the document does not offer it (``SkipJsonSchema``): only ``room_id`` may be null, meaning no room.
+    name: Text | SkipJsonSchema[None] = None
+    capacity: int | SkipJsonSchema[None] = Field(
+        None, ge=1, le=10_000, examples=[35], description="More seats move the waiting list up"
+    )
+    starts_on: date | SkipJsonSchema[None] = None
+    ends_on: date | SkipJsonSchema[None] = None
+    room_id: Id | None = Field(None, description="A room of the class's centre; null: no usual room")
+    instructor_ids: list[Id] | SkipJsonSchema[None] = Field(
+        None, max_length=20, description="The class's instructors from now on (persons of the class's commune)"
+    )
+
+    @field_validator("room_id")
+    @classmethod
+    def _room(cls, room_id: int | None) -> int | None:
+        return _room_at_path_class(room_id)
+
+    @field_validator("name", "capacity", "starts_on", "ends_on", "instructor_ids", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError(_("Leave the field out to keep it; it cannot be null."))
+        return value
+
+
+class ClassEdited(ClassOut):
+    model_config = with_examples(
+        ClassOut,
+        {**CLASS_EXAMPLE, "capacity": 35, "instructor_ids": [3310, 3312], "promoted": [5133, 5134]},
+    )
+
+    instructor_ids: list[int]
+    promoted: list[int] = Field(description="Learners moved from the waiting list to the new seats, in its order")
 
 
 # --- sessions ------------------------------------------------------------------------------------------------
@@ -589,13 +638,94 @@ class RecurrenceIn(Body):
         return _room_at_path_class(room_id)
 
 
+DIGEST_EXAMPLE = "5d0c3f6a9b2e4178a1c6d3e8f0b2a4c6"
+
+#: The digest of a preview, as its answer gave it: the confirmation carries it back.
+Digest = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    Field(description="The `preview_digest` of the dry run you confirm", examples=[DIGEST_EXAMPLE]),
+]
+
+
 class CancelIn(Body):
     model_config = with_examples(
         Body,
         {"reason": "Mưa lũ"},
+        {"reason": "Nhập nhầm buổi", "preview_digest": DIGEST_EXAMPLE},
     )
 
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] = Field("", examples=["Mưa lũ"])
+    preview_digest: Digest | None = Field(
+        None,
+        description="Required for a session already held (it has marks, or cancelling it revokes certificates or "
+        "completes learners): the `preview_digest` of the `dry_run=true` answer you confirm",
+    )
+
+
+class DryRunQuery(Query):
+    model_config = with_examples(Query, {"dry_run": True})
+
+    dry_run: bool = Field(False, description="true: say what it would do, write nothing")
+
+
+class RevokedCertificate(Out):
+    learner: str
+    certificate_code: str
+
+
+class CancelConsequences(Out):
+    model_config = with_examples(
+        Out,
+        {
+            "marks": 18,
+            "revoked": [{"learner": "Nguyễn Thị Ánh Dương", "certificate_code": "CC-7K2M-Q9XD"}],
+            "completing": [],
+            "needs_confirmation": True,
+            "preview_digest": DIGEST_EXAMPLE,
+        },
+    )
+
+    marks: int = Field(description="Attendance marks of the session, which stop counting for anyone")
+    revoked: list[RevokedCertificate] = Field(description="Certificates the class's completion would revoke")
+    completing: list[str] = Field(description="Learners who would complete the class without this session")
+    needs_confirmation: bool = Field(description="True: the cancel must carry `preview_digest`")
+    preview_digest: str = Field(description="Send it back as `preview_digest` to confirm exactly this")
+
+    @classmethod
+    def of(cls, preview: Any) -> CancelConsequences:
+        """From ``courses.services.CancelPreview``."""
+        return cls(
+            marks=preview.marks,
+            revoked=[RevokedCertificate(learner=name, certificate_code=code) for name, code in preview.revoked],
+            completing=list(preview.completing),
+            needs_confirmation=preview.needs_confirmation,
+            preview_digest=preview.digest,
+        )
+
+
+class CancelOut(SessionOut):
+    """The session (cancelled, or unchanged after a dry run) and what cancelling it does."""
+
+    model_config = with_examples(
+        SessionOut,
+        {
+            **SESSION_EXAMPLE,
+            "status": "cancelled",
+            "note": "Nhập nhầm buổi",
+            "dry_run": False,
+            "consequences": CancelConsequences.model_config["json_schema_extra"]["examples"][0],  # type: ignore[index]
+        },
+    )
+
+    dry_run: bool = Field(False, description="True: a preview, nothing was written")
+    consequences: CancelConsequences
+
+
+class CancelProblem(Problem):
+    """A 409: what cancelling the session would do changed since the preview; ``preview`` is the new one."""
+
+    preview: CancelConsequences | None = None
 
 
 # --- enrolments ----------------------------------------------------------------------------------------------
@@ -727,6 +857,121 @@ class WithdrawalOut(Out):
     person_id: int
     status: Literal["withdrawn"]
     promoted: int | None = Field(description="The learner moved from the waiting list into the freed seat")
+
+
+class AssessmentIn(Body):
+    model_config = with_examples(Body, {"passed": True}, {"passed": None})
+
+    passed: bool | None = Field(description="The final assessment: passed, not passed, or null (not assessed yet)")
+
+
+class AssessmentOut(Out):
+    model_config = with_examples(
+        Out,
+        {"class_id": 12, "person_id": 5120, "passed": True, "before": None},
+    )
+
+    class_id: int
+    person_id: int
+    passed: bool | None
+    before: bool | None = Field(description="The result it replaced")
+
+
+class SheetForm(Body):
+    model_config = with_examples(Body, {"file": "diem-danh-lop-ca-phe-thang-3.xlsx"})
+
+    file: File = Field(
+        description="The paper attendance sheet typed into a spreadsheet, or the attendance book filled in (.xlsx, "
+        ".csv): one row per learner, one column per session (its date), one code per cell"
+    )
+
+
+SHEET_TOKEN = "q2V7yW0cX9-aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY"  # noqa: S105 - an example for the document
+
+
+class SheetPreviewOut(Out):
+    """What the sheet would write (nothing is written yet): confirm it with its ``preview_token`` within a day."""
+
+    model_config = with_examples(
+        Out,
+        {
+            "class_id": 12,
+            "can_apply": True,
+            "preview_token": SHEET_TOKEN,
+            "preview": {
+                "counts": {"new": 18, "changed": 1, "unchanged": 40, "refused": 0, "certificates_revoked": 0},
+                "changed": [
+                    {
+                        "row": 7,
+                        "column": "D",
+                        "header": "09/03/2026",
+                        "session_id": 402,
+                        "person_id": 5121,
+                        "learner": "Trần Thị Bình",
+                        "old_status": "absent",
+                        "new_status": "present",
+                    }
+                ],
+            },
+        },
+    )
+
+    class_id: int
+    can_apply: bool = Field(description="False: nothing to write, or cells refused (listed in `preview.refused`)")
+    preview_token: str | None = Field(description="Send it to …/attendance-sheet/confirm; null when it cannot apply")
+    preview: dict[str, Any] = Field(
+        description="`counts`; the first rows of `new`, `changed`, `unchanged` marks; `refused` cells (row, column, "
+        "message); `certificates_revoked`, `learners_dropping`, `learners_completing`"
+    )
+
+
+class SheetConfirmIn(Body):
+    model_config = with_examples(Body, {"preview_token": SHEET_TOKEN})
+
+    preview_token: str = Field(
+        min_length=1, max_length=64, description="The `preview_token` of the preview you confirm"
+    )
+
+
+class SheetAppliedOut(Out):
+    model_config = with_examples(
+        Out,
+        {
+            "class_id": 12,
+            "learners": 20,
+            "sessions": 4,
+            "created": 18,
+            "updated": 1,
+            "unchanged": 40,
+            "revoked": 0,
+            "issued": 2,
+        },
+    )
+
+    class_id: int
+    learners: int
+    sessions: int = Field(description="Sessions that got marks")
+    created: int
+    updated: int
+    unchanged: int
+    revoked: int = Field(description="Certificates revoked (listed by the preview)")
+    issued: int = Field(description="Certificates issued")
+
+
+class SheetCellError(Out):
+    field: str = Field(examples=["file"])
+    row: int | None = None
+    column: str | None = None
+    header: str | None = Field(None, description="The column's header as the sheet writes it")
+    message: str
+
+
+class SheetProblem(Problem):
+    """A 422: the sheet's cells at fault (row, column) — or a 409: the class's attendance changed since the preview,
+    nothing was written; ``preview`` is what the sheet would do now (confirm that one)."""
+
+    errors: list[SheetCellError] | None = None  # type: ignore[assignment]
+    preview: SheetPreviewOut | None = None
 
 
 # --- attendance ----------------------------------------------------------------------------------------------

@@ -665,6 +665,47 @@ def preview_cancel(session: ClassSession) -> CancelPreview:
     )
 
 
+class CancelNotConfirmed(CourseError):
+    """Cancelling a held session needs the confirmation of what it would do: ``confirmed`` was missing (``stale``
+    False) or was given for another preview than the one worked out now (``stale`` True). ``preview`` is the current
+    one, to show again."""
+
+    def __init__(self, preview: CancelPreview, *, stale: bool) -> None:
+        if stale:
+            message = _(
+                "what cancelling this session would do changed since it was shown: check it again, then confirm"
+            )
+        else:
+            message = _(
+                "this session was held (%(n)s attendance marks): look at what cancelling it would do, then confirm",
+                n=preview.marks,
+            )
+        super().__init__(message, "preview_digest")
+        self.preview = preview
+        self.stale = stale
+
+
+def cancel_confirmed(session: ClassSession, reason: str, *, confirmed: str | None) -> CancelPreview:
+    """Cancel a session as the page and the API both do: a session already held (its marks, the certificates resting
+    on them, completions it would bring) is cancelled only with ``confirmed`` equal to the digest of what cancelling
+    would do *now*, worked out under the session's row lock (an attendance batch takes the same lock, so no mark can
+    slip in between the check and the cancel). Raises :class:`CancelNotConfirmed` with the current preview otherwise,
+    and ``CourseError`` if the session is already cancelled. Returns what was confirmed."""
+    locked = db.session.scalar(
+        select(ClassSession)
+        .where(ClassSession.id == session.id)
+        .with_for_update(of=ClassSession)
+        .execution_options(populate_existing=True)
+    )
+    if locked is None or locked.status == SessionStatus.CANCELLED:
+        raise CourseError(_("the session is already cancelled"), "status")
+    preview = preview_cancel(locked)
+    if preview.needs_confirmation and confirmed != preview.digest:
+        raise CancelNotConfirmed(preview, stale=confirmed is not None)
+    cancel(locked, reason)
+    return preview
+
+
 def _names(person_ids: Sequence[int]) -> dict[int, str]:
     if not person_ids:
         return {}

@@ -893,14 +893,20 @@ def cancel_session(session_id: int):
     if form.validate_on_submit():
         # A session already held (its marks, the certificates resting on them): look before it goes — and look again
         # if what it would do changed since it was shown (a mark entered, a certificate issued meanwhile).
-        consequences = services.preview_cancel(session)
-        confirmed = request.form.get("confirmed")
-        if consequences.needs_confirmation and confirmed != consequences.digest:
-            if confirmed is not None:
+        # The rule and its lock are the API's too (services.cancel_confirmed).
+        try:
+            services.cancel_confirmed(
+                session, (form.reason.data or "").strip(), confirmed=request.form.get("confirmed")
+            )
+        except services.CancelNotConfirmed as exc:
+            db.session.rollback()  # the row lock is not held while the page renders
+            if exc.stale:
                 flash(_("What cancelling this session would do changed since it was shown: check it again."), "warning")
-            db.session.refresh(session)
-            return _render_session(session, cancel=form, cancel_preview=consequences)
-        services.cancel(session, (form.reason.data or "").strip())
+            return _render_session(session, cancel=form, cancel_preview=exc.preview)
+        except services.CourseError:  # cancelled by someone else since the check above
+            db.session.rollback()
+            flash(_("This session was already cancelled."), "info")
+            return redirect(url_for("courses.session", session_id=session.id))
         db.session.commit()
         flash(_("Session cancelled."), "success")
         return redirect(url_for("courses.session", session_id=session.id))

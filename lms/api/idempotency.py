@@ -46,15 +46,17 @@ IN_PROGRESS = 0  # status_code of a claimed key whose answer is not written yet 
 
 
 def request_hash() -> str:
-    """SHA-256 of the method, the path and the canonical JSON of the body (keys sorted, no spaces), so that the
-    same request sent again hashes the same however its client serialised it. A body that is not JSON is hashed
-    as sent."""
+    """SHA-256 of the method, the path (with its query string, if any) and the canonical JSON of the body (keys
+    sorted, no spaces), so that the same request sent again hashes the same however its client serialised it. A
+    body that is not JSON is hashed as sent."""
     payload = request.get_json(silent=True)
     if payload is None:
         body = request.get_data()
     else:
         body = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
+    # The query string counts when there is one: ``?dry_run=true`` and the write it previews are two requests.
+    target = f"{request.path}?{request.query_string.decode('latin-1')}" if request.query_string else request.path
+    digest = hashlib.sha256(f"{request.method} {target}\n".encode())
     digest.update(body)
     return digest.hexdigest()
 

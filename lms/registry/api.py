@@ -19,14 +19,18 @@ from lms.extensions import db
 from lms.registry import services
 from lms.registry.models import AdminUnit, Clc, Household, ImportJob, Organisation, Person, subtree
 from lms.registry.schemas import (
+    ClcEdit,
     ClcOut,
     ClcPage,
     ConfirmIn,
     HouseholdDetail,
+    HouseholdEdit,
+    HouseholdOut,
     HouseholdPage,
     ImportForm,
     ImportOut,
     ImportQuery,
+    OrganisationEdit,
     OrganisationOut,
     OrganisationPage,
     PersonDetail,
@@ -193,6 +197,30 @@ def get_household(household_id: int) -> HouseholdDetail:
     return HouseholdDetail.model_validate(_get(Household, household_id))
 
 
+def _nothing_given(given: set[str], fields: str) -> None:
+    if not given:
+        raise ApiValidationError([{"field": "", "message": _("Give at least one of %(fields)s.", fields=fields)}])
+
+
+@bp.patch("/households/<int:household_id>")
+@operation(EDIT, ok=HouseholdOut, json=HouseholdEdit, tags=TAGS)
+def update_household(household_id: int, json: HouseholdEdit) -> HouseholdOut:
+    """Correct a household's number (unique in its village) or address, as its edit page does; audited."""
+    household = _get(Household, household_id, EDIT)
+    _nothing_given(json.model_fields_set, "code, address")
+    try:
+        services.update_household(
+            household,
+            code=json.code if json.code is not None else household.code,
+            address=json.address if json.address is not None else household.address,
+        )
+    except services.RegistryError as exc:
+        db.session.rollback()
+        raise ApiValidationError([{"field": exc.field or "", "message": str(exc)}], str(exc)) from exc
+    db.session.commit()
+    return HouseholdOut.model_validate(household)
+
+
 @bp.get("/organisations")
 @operation(VIEW, ok=OrganisationPage, query=ScopedQuery, tags=TAGS)
 def list_organisations(query: ScopedQuery) -> OrganisationPage:
@@ -208,6 +236,23 @@ def get_organisation(organisation_id: int) -> OrganisationOut:
     return OrganisationOut.model_validate(_get(Organisation, organisation_id))
 
 
+@bp.patch("/organisations/<int:organisation_id>")
+@operation(EDIT, ok=OrganisationOut, json=OrganisationEdit, tags=TAGS)
+def update_organisation(organisation_id: int, json: OrganisationEdit) -> OrganisationOut:
+    """Correct an organisation's name, type, managing level or address, as its edit page does; audited."""
+    organisation = _get(Organisation, organisation_id, EDIT)
+    _nothing_given(json.model_fields_set, "name, kind, managing_level, address")
+    services.update_organisation(
+        organisation,
+        name=json.name if json.name is not None else organisation.name,
+        kind=json.kind.value if json.kind is not None else organisation.kind,
+        managing_level=json.managing_level.value if json.managing_level is not None else organisation.managing_level,
+        address=json.address if json.address is not None else organisation.address,
+    )
+    db.session.commit()
+    return OrganisationOut.model_validate(organisation)
+
+
 @bp.get("/clcs")
 @operation(VIEW, ok=ClcPage, query=ScopedQuery, tags=TAGS)
 def list_clcs(query: ScopedQuery) -> ClcPage:
@@ -221,6 +266,24 @@ def list_clcs(query: ScopedQuery) -> ClcPage:
 def get_clc(clc_id: int) -> ClcOut:
     """One Community Learning Centre."""
     return ClcOut.model_validate(_get(Clc, clc_id))
+
+
+@bp.patch("/clcs/<int:clc_id>")
+@operation(EDIT, ok=ClcOut, json=ClcEdit, tags=TAGS)
+def update_clc(clc_id: int, json: ClcEdit) -> ClcOut:
+    """Correct a Community Learning Centre's name, address or founding day (``null``: not known), as its edit page
+    does; audited."""
+    clc = _get(Clc, clc_id, EDIT)
+    given = json.model_fields_set
+    _nothing_given(given, "name, address, established_on")
+    services.update_clc(
+        clc,
+        name=json.name if json.name is not None else clc.name,
+        address=json.address if json.address is not None else clc.address,
+        established_on=json.established_on if "established_on" in given else clc.established_on,
+    )
+    db.session.commit()
+    return ClcOut.model_validate(clc)
 
 
 def _accepted(job: ImportJob) -> tuple[ImportOut, int, dict[str, str]]:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from flask_babel import gettext as _
-from pydantic import Field, field_validator
+from pydantic import Field, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from lms.api.schema import Body, File, Id, Out, Page, PageQuery, Query, in_scope, with_examples
 from lms.auth.permissions import Permission
-from lms.registry.models import AdminUnit, OccupationGroup, Sex, UnitLevel
+from lms.registry.models import AdminUnit, ManagingLevel, OccupationGroup, OrganisationKind, Sex, UnitLevel
 
 UNIT_EXAMPLE: dict[str, Any] = {
     "id": 42,
@@ -353,3 +354,49 @@ PersonPage = Page[PersonOut]
 HouseholdPage = Page[HouseholdOut]
 OrganisationPage = Page[OrganisationOut]
 ClcPage = Page[ClcOut]
+
+
+# --- corrections (PATCH: the fields sent change, the others stay; null only where it means "none") --------------
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Address = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
+
+
+def _not_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError(_("Leave the field out to keep it; it cannot be null."))
+    return value
+
+
+class HouseholdEdit(Body):
+    model_config = with_examples(Body, {"code": "23500-04-0032", "address": "Thôn 4, xã Đăk Hà"})
+
+    code: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | SkipJsonSchema[None]
+    ) = Field(None, description="The household's number, unique in its village")
+    address: Address | SkipJsonSchema[None] = None
+
+    _present = field_validator("code", "address", mode="before")(_not_null)
+
+
+class OrganisationEdit(Body):
+    model_config = with_examples(
+        Body, {"name": "Trường Tiểu học Đăk Hà", "kind": "school", "managing_level": "commune"}
+    )
+
+    name: Name | SkipJsonSchema[None] = None
+    kind: OrganisationKind | SkipJsonSchema[None] = None
+    managing_level: ManagingLevel | SkipJsonSchema[None] = None
+    address: Address | SkipJsonSchema[None] = None
+
+    _present = field_validator("name", "kind", "managing_level", "address", mode="before")(_not_null)
+
+
+class ClcEdit(Body):
+    model_config = with_examples(Body, {"address": "Nhà văn hóa thôn 4, xã Đăk Hà", "established_on": "2008-09-05"})
+
+    name: Name | SkipJsonSchema[None] = None
+    address: Address | SkipJsonSchema[None] = None
+    established_on: date | None = Field(None, description="null: not known")
+
+    _present = field_validator("name", "address", mode="before")(_not_null)

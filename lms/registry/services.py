@@ -21,8 +21,10 @@ from lms.registry import changes
 from lms.registry.models import (
     AdminUnit,
     AreaClass,
+    Clc,
     Household,
     OccupationGroup,
+    Organisation,
     Person,
     Sex,
     UnitLevel,
@@ -330,6 +332,48 @@ def set_id_number(person: Person, raw: str | None) -> None:
         raise IdNumberRefused(other)
     for key, value in fields.items():
         setattr(person, key, value)
+
+
+def update_household(household: Household, *, code: str, address: str) -> Household:
+    """Correct a household's number and address (the edit page and the API): a number another household of the
+    village holds is refused on ``code``. Audited."""
+    from lms.core.formatting import in_request_language as _
+    from lms.core.services import audit
+
+    clash = db.session.scalar(
+        select(Household.id).where(
+            Household.village_id == household.village_id, Household.code == code, Household.id != household.id
+        )
+    )
+    if clash is not None:
+        raise RegistryError(_("Another household of this village has this number."), field="code")
+    household.code, household.address = code, address
+    audit("household.update", household)
+    db.session.flush()
+    return household
+
+
+def update_organisation(
+    organisation: Organisation, *, name: str, kind: str, managing_level: str, address: str
+) -> Organisation:
+    """Correct an organisation's name, type, managing level and address (the edit page and the API). Audited."""
+    from lms.core.services import audit
+
+    organisation.name, organisation.kind = name, kind
+    organisation.managing_level, organisation.address = managing_level, address
+    audit("organisation.update", organisation)
+    db.session.flush()
+    return organisation
+
+
+def update_clc(clc: Clc, *, name: str, address: str, established_on: date | None) -> Clc:
+    """Correct a Community Learning Centre's name, address and founding day (the edit page and the API). Audited."""
+    from lms.core.services import audit
+
+    clc.name, clc.address, clc.established_on = name, address, established_on
+    audit("clc.update", clc)
+    db.session.flush()
+    return clc
 
 
 def update_person(person: Person, data: dict[str, Any], *, actor_id: int | None = None) -> Person:

@@ -122,18 +122,12 @@ def edit_household(household_id: int):
     household = _load(Household, household_id, EDIT)
     form = HouseholdForm(obj=household)
     if form.validate_on_submit():
-        clash = db.session.scalar(
-            select(Household.id).where(
-                Household.village_id == household.village_id,
-                Household.code == form.code.data,
-                Household.id != household.id,
-            )
-        )
-        if clash is not None:
-            form.code.errors.append(_("Another household of this village has this number."))
+        try:
+            services.update_household(household, code=form.code.data or "", address=form.address.data or "")
+        except services.RegistryError as exc:
+            db.session.rollback()
+            form.code.errors.append(str(exc))
         else:
-            form.populate_obj(household)
-            audit("household.update", household)
             db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("registry.household", household_id=household.id))
@@ -271,8 +265,13 @@ def edit_organisation(organisation_id: int):
     organisation = _load(Organisation, organisation_id, EDIT)
     form = OrganisationForm(obj=organisation)
     if form.validate_on_submit():
-        form.populate_obj(organisation)
-        audit("organisation.update", organisation)
+        services.update_organisation(
+            organisation,
+            name=form.name.data or "",
+            kind=form.kind.data or organisation.kind,
+            managing_level=form.managing_level.data or organisation.managing_level,
+            address=form.address.data or "",
+        )
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("registry.organisation", organisation_id=organisation.id))
@@ -297,8 +296,9 @@ def edit_clc(clc_id: int):
     clc = _load(Clc, clc_id, EDIT)
     form = ClcForm(obj=clc)
     if form.validate_on_submit():
-        form.populate_obj(clc)
-        audit("clc.update", clc)
+        services.update_clc(
+            clc, name=form.name.data or "", address=form.address.data or "", established_on=form.established_on.data
+        )
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("registry.clc", clc_id=clc.id))

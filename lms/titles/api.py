@@ -6,8 +6,11 @@ whatever its id. Explanations come as sentences in the request's language next t
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, abort
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -18,12 +21,19 @@ from lms.api.pagination import page_of
 from lms.api.schema import Page, operation
 from lms.auth.permissions import Permission, scoped
 from lms.core.evidence import EvidenceError, evidence_response, store_evidence
+from lms.core.formatting import current_locale
+from lms.core.imports import load_rows, sign_rows
 from lms.core.models import EvidenceFile
 from lms.extensions import db
 from lms.registry.models import AdminUnit, Organisation
 from lms.titles import services
 from lms.titles.models import Assessment, AssessmentSource
 from lms.titles.schemas import (
+    AssessmentImportConfirmIn,
+    AssessmentImportConflict,
+    AssessmentImportForm,
+    AssessmentImportPreview,
+    AssessmentImportResult,
     AssessmentIn,
     AssessmentOut,
     AssessmentPage,
@@ -36,6 +46,7 @@ from lms.titles.schemas import (
     EligibilityQuery,
     EvidenceForm,
     ExplanationOut,
+    ImportProblem,
 )
 
 VIEW = Permission.TITLES_VIEW
@@ -179,6 +190,85 @@ def create_assessment(json: AssessmentIn):
     except services.TitlesError as exc:
         raise _refused(exc) from None
     return AssessmentOut.model_validate(assessment), 201
+
+
+def _cell_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A spreadsheet's problems in the caller's language (the reader's come in both, the checks' in the caller's)."""
+    vietnamese = current_locale() == "vi"
+    return [
+        {
+            "field": "file",
+            "row": e.get("row"),
+            "column": e.get("column"),
+            "message": e["message_vi"] if vietnamese and e.get("message_vi") else e["message"],
+        }
+        for e in errors
+    ]
+
+
+def _import_preview(result: services.ImportResult, filename: str) -> AssessmentImportPreview:
+    token = sign_rows("assessments", {"filename": filename, "rows": result.rows, "digest": result.digest})
+    return AssessmentImportPreview(
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        preview=result.preview or {},
+        preview_token=token,
+    )
+
+
+@bp.post("/titles/assessments/import")
+@operation(
+    ASSESS, ok=AssessmentImportPreview, form=AssessmentImportForm, tags=TAGS, errors=(413,), extra={422: ImportProblem}
+)
+def import_assessments(form: AssessmentImportForm):
+    """Assessments in bulk from a spreadsheet (multipart ``file``), as the import page does: every row checked (a
+    422 lists each problem with its row and column) and the preview answered — nothing is written. Confirm it with its
+    ``preview_token`` within a day."""
+    filename = form.file.filename or "upload.xlsx"
+    if not filename.lower().endswith((".xlsx", ".csv")):
+        message = _("Upload an .xlsx workbook or a .csv file.")
+        raise ApiValidationError([{"field": "file", "message": message}], message)
+    result = services.import_assessments(filename, form.file.read(), user=current_user, dry_run=True)
+    db.session.rollback()  # a dry run writes nothing; this makes sure of it
+    if result.errors:
+        message = _("%(n)s problem(s) in the file; nothing was applied.", n=len(result.errors))
+        return problem(422, "Unprocessable Entity", message, _cell_errors(result.errors))
+    return _import_preview(result, filename)
+
+
+@bp.post("/titles/assessments/import/confirm")
+@operation(
+    ASSESS,
+    ok=AssessmentImportResult,
+    status=201,
+    json=AssessmentImportConfirmIn,
+    tags=TAGS,
+    extra={409: AssessmentImportConflict, 422: ImportProblem},
+)
+def confirm_assessment_import(json: AssessmentImportConfirmIn):
+    """Write a previewed file exactly as previewed: if the register changed since (an assessment recorded meanwhile),
+    nothing is written and the 409 carries the new preview and its token."""
+    plan = load_rows("assessments", json.preview_token)
+    if plan is None:
+        message = _("This preview is no longer valid: upload the file again.")
+        raise ApiValidationError([{"field": "preview_token", "message": message}], message)
+    result = services.apply_assessment_rows(
+        plan["rows"], user=current_user, filename=plan["filename"], expected_digest=plan["digest"]
+    )
+    if result.errors:
+        db.session.rollback()
+        message = _("%(n)s problem(s) in the file; nothing was applied.", n=len(result.errors))
+        return problem(422, "Unprocessable Entity", message, _cell_errors(result.errors))
+    if result.outdated:
+        db.session.rollback()
+        message = _(
+            "The register changed since the preview, so nothing was written: check the new preview, then confirm."
+        )
+        preview = _import_preview(result, plan["filename"]).model_dump(mode="json")
+        return problem(409, "Conflict", message, [{"field": "preview_token", "message": message}], preview=preview)
+    db.session.commit()
+    return AssessmentImportResult(created=result.created, updated=result.updated, unchanged=result.unchanged), 201
 
 
 @bp.get("/titles/assessments/<int:assessment_id>")

@@ -18,6 +18,7 @@ evaluation (``mark_dirty``): group titles may count recognised members.
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -1184,9 +1185,11 @@ def decide(
     user: Any,
     authority: str = "",
     today: date | None = None,
+    expected_digest: str | None = None,
 ) -> list[Recognition]:
     """Recognise proposals under one decision (number, date, authority; an empty authority is taken from the
-    approvals configuration). Sets the validity and the certificate code; freezes the year."""
+    approvals configuration). Sets the validity and the certificate code; freezes the year. ``expected_digest``: the
+    :func:`decision_digest` of the preview being confirmed, compared under the locks (:class:`StaleDecision`)."""
     decision_number, rows, today = check_decision(
         recognition_ids,
         decision_number=decision_number,
@@ -1196,7 +1199,38 @@ def decide(
         today=today,
         lock=True,
     )
+    if expected_digest is not None:
+        current = decision_digest(rows, decision_number, decision_date, authority)
+        if current != expected_digest:
+            raise StaleDecision(rows, current)
     return _record_decision(rows, decision_number, decision_date, authority, user, today)
+
+
+def decision_digest(rows: Sequence[Recognition], decision_number: str, decision_date: date, authority: str) -> str:
+    """What a decision's preview showed: the proposals, the number and date as they will be written, and the
+    authority each certificate will name (an empty one is the approvals configuration's, which may change)."""
+    named = " ".join(authority.split())
+    defaults = default_authorities(rows) if not named else {}
+    shown = (
+        sorted(r.id for r in rows),
+        " ".join(decision_number.split()),
+        decision_date.isoformat(),
+        sorted((r.id, named or defaults[r.id]) for r in rows),
+    )
+    return hashlib.sha256(repr(shown).encode()).hexdigest()[:32]
+
+
+class StaleDecision(TransitionConflict):
+    """A decision confirmed for a preview that no longer matches what it would record; ``rows`` and ``digest`` are
+    the preview now."""
+
+    def __init__(self, rows: list[Recognition], digest: str) -> None:
+        super().__init__(
+            _("What this decision records is no longer what was shown: check it again, then confirm."),
+            "preview_digest",
+        )
+        self.rows = rows
+        self.digest = digest
 
 
 def check_decision(
@@ -1313,6 +1347,34 @@ class DecisionCorrection:
     new_number: str
     new_date: date
     rows: list[Recognition]
+    reason: str = ""
+
+    @property
+    def digest(self) -> str:
+        """What a preview of the correction showed (the change, the recognitions it reaches, the reason), for its
+        confirmation to carry back: another recognition decided under the decision, or the reason edited, since the
+        preview gives another digest."""
+        shown = (
+            self.old_number,
+            self.old_date.isoformat(),
+            self.new_number,
+            self.new_date.isoformat(),
+            sorted(r.id for r in self.rows),
+            self.reason,
+        )
+        return hashlib.sha256(repr(shown).encode()).hexdigest()[:32]
+
+
+class StaleCorrection(TransitionConflict):
+    """A correction confirmed for a preview that is no longer what it would do; ``correction`` is what it would do
+    now."""
+
+    def __init__(self, correction: DecisionCorrection) -> None:
+        super().__init__(
+            _("What this correction changes is no longer what was shown: check it again, then confirm."),
+            "preview_digest",
+        )
+        self.correction = correction
 
 
 def correct_decision(
@@ -1324,13 +1386,15 @@ def correct_decision(
     user: Any,
     apply: bool = False,
     today: date | None = None,
+    expected_digest: str | None = None,
 ) -> DecisionCorrection:
     """Correct the number or the date of the decision that recognised ``recognition``, on every recognition it gave:
     checked as a decision is (the number as written, a date neither in the future nor before the year evaluated, nor
     inside it for a title judged on the whole year — ADR 44), by an approver of the body that decided. Without
     ``apply`` nothing is written (the page shows what changes first); with it, the rows are locked, changed, each
     audited with the old and new values and the reason, and their signed credentials (which carry the decision)
-    revoked, so the next print issues them again."""
+    revoked, so the next print issues them again. ``expected_digest``: the digest of the preview being confirmed —
+    checked under the locks, before anything is written (:class:`StaleCorrection` if it differs)."""
     if recognition.status not in (RecognitionStatus.RECOGNISED, RecognitionStatus.REVOKED) or not (
         recognition.decision_number and recognition.decision_date
     ):
@@ -1402,9 +1466,11 @@ def correct_decision(
             ),
             "decision_number",
         )
-    correction = DecisionCorrection(old_number, old_date, decision_number, decision_date, rows)
+    correction = DecisionCorrection(old_number, old_date, decision_number, decision_date, rows, reason)
     if not apply:
         return correction
+    if expected_digest is not None and expected_digest != correction.digest:
+        raise StaleCorrection(correction)
     for row in rows:
         row.decision_number = decision_number
         row.decision_date = decision_date

@@ -26,7 +26,14 @@ from lms.titles import recognition
 from lms.titles.models import Recognition
 from lms.titles.schemas import (
     CertificateCheck,
+    CorrectionProblem,
+    CorrectionQuery,
     DecideIn,
+    DecideQuery,
+    DecisionCorrectionIn,
+    DecisionCorrectionOut,
+    DecisionOut,
+    DecisionProblem,
     ImportPreview,
     ImportProblem,
     ImportQuery,
@@ -217,21 +224,48 @@ def title_recognitions_propose(json: ProposeIn):
 
 
 @bp.post("/titles/recognitions/decide")
-@operation(APPROVE, ok=RecognitionList, json=DecideIn, tags=TAGS, idempotent=True, errors=(409,))
+@operation(
+    APPROVE,
+    ok=DecisionOut,
+    json=DecideIn,
+    query=DecideQuery,
+    tags=TAGS,
+    idempotent=True,
+    extra={409: DecisionProblem},
+)
 @idempotent
-def title_recognitions_decide(json: DecideIn):
-    """One decision (number, date, authority) for many proposals."""
+def title_recognitions_decide(json: DecideIn, query: DecideQuery):
+    """One decision (number, date, authority) for many proposals. As the decision page shows it before it records it,
+    ``dry_run=true`` checks it and lists the proposals it would recognise (nothing written) with a ``preview_digest``;
+    the decision sent with that digest is recorded only if it still records exactly that (else a 409 with the new
+    preview)."""
+    decision = {
+        "decision_number": json.decision_number,
+        "decision_date": json.decision_date,
+        "authority": json.authority or "",
+        "user": current_user,
+    }
     try:
-        rows = recognition.decide(
-            json.recognition_ids,
-            decision_number=json.decision_number,
-            decision_date=json.decision_date,
-            authority=json.authority or "",
-            user=current_user,
+        if query.dry_run:
+            number, rows, _today = recognition.check_decision(json.recognition_ids, **decision)
+            digest = recognition.decision_digest(rows, number, json.decision_date, json.authority or "")
+            # Nothing written, no lock taken (check_decision without lock=True): the Idempotency-Key's claim stays.
+            return DecisionOut(**_recognitions(rows).model_dump(), dry_run=True, preview_digest=digest), 200
+        rows = recognition.decide(json.recognition_ids, **decision, expected_digest=json.preview_digest)
+    except recognition.StaleDecision as exc:
+        preview = DecisionOut(**_recognitions(exc.rows).model_dump(), dry_run=True, preview_digest=exc.digest)
+        db.session.rollback()  # the locks go with it
+        message = str(exc)
+        return problem(
+            409,
+            "Conflict",
+            message,
+            [{"field": "preview_digest", "message": message}],
+            preview=preview.model_dump(mode="json"),
         )
     except recognition.RecognitionError as exc:
         return _refused(exc)
-    return _recognitions(rows), 200
+    return DecisionOut(**_recognitions(rows).model_dump()), 200
 
 
 def _single(recognition_id: int, reason: str | None, action: Any) -> Any:
@@ -260,6 +294,67 @@ def title_recognition_reject(recognition_id: int, json: ReasonIn):
 def title_recognition_revoke(recognition_id: int, json: ReasonIn):
     """Revoke a recognition, saying why (its certificate then checks as revoked)."""
     return _single(recognition_id, json.reason, recognition.revoke)
+
+
+def _correction(
+    row: Recognition, correction: recognition.DecisionCorrection, *, dry_run: bool
+) -> DecisionCorrectionOut:
+    return DecisionCorrectionOut(
+        recognition_id=row.id,
+        old_number=correction.old_number,
+        old_date=correction.old_date,
+        decision_number=correction.new_number,
+        decision_date=correction.new_date,
+        recognition_ids=sorted(r.id for r in correction.rows),
+        dry_run=dry_run,
+        preview_digest=correction.digest,
+    )
+
+
+@bp.post("/titles/recognitions/<int:recognition_id>/decision/correct")
+@operation(
+    APPROVE,
+    ok=DecisionCorrectionOut,
+    json=DecisionCorrectionIn,
+    query=CorrectionQuery,
+    tags=TAGS,
+    extra={409: CorrectionProblem},
+)
+def title_recognition_correct_decision(recognition_id: int, json: DecisionCorrectionIn, query: CorrectionQuery):
+    """Correct a mistyped number or date of the decision that gave this recognition, on every recognition it gave:
+    first ``dry_run=true`` (checked as the correction itself is; what changes and on which recognitions; nothing
+    written), then the same body with that answer's ``preview_digest``, applied only if the correction still changes
+    exactly that (else a 409 with the new preview). Audited with the reason; the signed credentials, which name the
+    decision, are issued again."""
+    row = db.session.scalar(recognition.recognitions_select(current_user).where(Recognition.id == recognition_id))
+    if row is None:
+        abort(404)
+    if not query.dry_run and json.preview_digest is None:
+        message = _("Preview the correction first (dry_run=true), then send its preview_digest to apply it.")
+        raise ApiValidationError([{"field": "preview_digest", "message": message}], message)
+    try:
+        correction = recognition.correct_decision(
+            row,
+            decision_number=json.decision_number,
+            decision_date=json.decision_date,
+            reason=json.reason,
+            user=current_user,
+            apply=not query.dry_run,
+            expected_digest=json.preview_digest,
+        )
+    except recognition.StaleCorrection as exc:
+        preview = _correction(row, exc.correction, dry_run=True).model_dump(mode="json")
+        db.session.rollback()  # the locks go with it
+        message = str(exc)
+        return problem(409, "Conflict", message, [{"field": "preview_digest", "message": message}], preview=preview)
+    except recognition.RecognitionError as exc:
+        return _refused(exc)
+    answer = _correction(row, correction, dry_run=query.dry_run)
+    if query.dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    return answer
 
 
 # --- public verification ---------------------------------------------------------------------------------------

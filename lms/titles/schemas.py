@@ -20,7 +20,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 from werkzeug.datastructures import FileStorage
 
-from lms.api.schema import Body, Id, Out, Page, PageQuery, Query, Upload, UtcDatetime, in_scope, with_examples
+from lms.api.schema import Body, Id, Out, Page, PageQuery, Problem, Query, Upload, UtcDatetime, in_scope, with_examples
 from lms.auth.permissions import Permission
 from lms.registry.models import AdminUnit
 from lms.titles.models import AssessmentSource, RecognitionStatus, RunStatus, SubjectType, Title
@@ -562,6 +562,62 @@ class ImportProblem(Out):
     errors: list[ImportCellError] | None = None
 
 
+class AssessmentImportForm(Body):
+    model_config = with_examples(Body, {"file": "danh-gia-2026.xlsx"})
+
+    file: File = Field(
+        description="Assessments (.xlsx or .csv; columns: subject_type, subject_id, year, indicator, value, and "
+        "optionally source, evidence_ref, note — or their Vietnamese headers)"
+    )
+
+
+ASSESSMENT_PLAN_EXAMPLE = "eJyrVkrOzytJzSvRUcpMUbJSMjIwslBIzMsvySxJVbJSKsvPSS1KTQEAnqoLJA.Z3d8Kg.q1w2e3r4t5y6u7i8o9p0"
+
+
+class AssessmentImportPreview(Out):
+    """What the spreadsheet would write (nothing is written yet), and the token that confirms exactly this."""
+
+    model_config = with_examples(
+        Out,
+        {
+            "created": 12,
+            "updated": 1,
+            "unchanged": 3,
+            "preview": {"counts": {"assessments": {"created": 12, "updated": 1, "unchanged": 3}}},
+            "preview_token": ASSESSMENT_PLAN_EXAMPLE,
+        },
+    )
+
+    created: int
+    updated: int
+    unchanged: int
+    preview: dict[str, Any] = Field(
+        description="Counts, the first rows of each kind with what changes, and what follows (eligibility evaluated "
+        "again, self-assessments whose verification is withdrawn)"
+    )
+    preview_token: str = Field(description="Send it to …/import/confirm within a day to write exactly this")
+
+
+class AssessmentImportConfirmIn(TitlesBody):
+    model_config = with_examples(Body, {"preview_token": ASSESSMENT_PLAN_EXAMPLE})
+
+    preview_token: str = Field(min_length=1, max_length=4_000_000, description="The preview's `preview_token`")
+
+
+class AssessmentImportResult(Out):
+    model_config = with_examples(Out, {"created": 12, "updated": 1, "unchanged": 3})
+
+    created: int
+    updated: int
+    unchanged: int
+
+
+class AssessmentImportConflict(Problem):
+    """A 409: the register changed since the preview, nothing was written; ``preview`` is what the file would do now."""
+
+    preview: AssessmentImportPreview | None = None
+
+
 class RecognitionQuery(TitlesPageQuery):
     model_config = with_examples(
         Query,
@@ -695,6 +751,31 @@ class ProposeIn(TitlesBody):
     subject_ids: list[Id] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
+class DecisionOut(RecognitionList):
+    """The recognitions a decision recorded — or, after ``dry_run=true``, the proposals it would recognise (nothing
+    written) and the ``preview_digest`` that confirms exactly that."""
+
+    model_config = with_examples(
+        RecognitionList,
+        {"items": [RECOGNITION_EXAMPLE], "dry_run": False, "preview_digest": None},
+    )
+
+    dry_run: bool = Field(False, description="True: a preview, nothing was written")
+    preview_digest: str | None = Field(None, description="After a dry run: send it back to record exactly this")
+
+
+class DecisionProblem(Problem):
+    """A 409: decided by someone else meanwhile, or no longer what the preview showed (``preview``: the new one)."""
+
+    preview: DecisionOut | None = None
+
+
+class DecideQuery(TitlesQuery):
+    model_config = with_examples(Query, {"dry_run": True})
+
+    dry_run: bool = Field(False, description="true: check the decision and list what it would recognise, write nothing")
+
+
 class DecideIn(TitlesBody):
     model_config = with_examples(
         Body,
@@ -710,6 +791,13 @@ class DecideIn(TitlesBody):
     decision_number: str = Field(min_length=1, max_length=60, pattern=r"\S", examples=["20/QĐ-UBND"])
     decision_date: date
     authority: str | None = Field(None, max_length=200, description="Who decided; default the commune's chairman")
+    preview_digest: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="The `preview_digest` of the `dry_run=true` answer you confirm: recorded only if the decision "
+        "still records exactly that (else a 409 with the new preview). Optional: without it, recorded as sent",
+    )
 
 
 class ReasonIn(TitlesBody):
@@ -719,6 +807,72 @@ class ReasonIn(TitlesBody):
     )
 
     reason: str | None = Field(None, max_length=2000, description="Required: why", examples=["Thiếu minh chứng"])
+
+
+CORRECTION_DIGEST = "8e41b07c2d9f4a65b3c1e0d7f2a9b486"
+
+
+class CorrectionQuery(TitlesQuery):
+    model_config = with_examples(Query, {"dry_run": True})
+
+    dry_run: bool = Field(False, description="true: check the correction and say what it changes, write nothing")
+
+
+class DecisionCorrectionIn(TitlesBody):
+    model_config = with_examples(
+        Body,
+        {"decision_number": "21/QĐ-UBND", "decision_date": "2025-12-22", "reason": "Gõ nhầm số quyết định"},
+        {
+            "decision_number": "21/QĐ-UBND",
+            "decision_date": "2025-12-22",
+            "reason": "Gõ nhầm số quyết định",
+            "preview_digest": CORRECTION_DIGEST,
+        },
+    )
+
+    decision_number: str = Field(min_length=1, max_length=60, pattern=r"\S", examples=["21/QĐ-UBND"])
+    decision_date: date
+    reason: str = Field(min_length=1, max_length=2000, description="Why the decision is corrected (audited)")
+    preview_digest: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="Required to apply: the `preview_digest` of the `dry_run=true` answer you confirm",
+    )
+
+
+class DecisionCorrectionOut(Out):
+    """A decision's correction: the change and every recognition the decision gave (revoked ones included)."""
+
+    model_config = with_examples(
+        Out,
+        {
+            "recognition_id": 771,
+            "old_number": "12/QĐ-UBND",
+            "old_date": "2025-12-22",
+            "decision_number": "21/QĐ-UBND",
+            "decision_date": "2025-12-22",
+            "recognition_ids": [771, 772, 775],
+            "dry_run": True,
+            "preview_digest": CORRECTION_DIGEST,
+        },
+    )
+
+    recognition_id: int
+    old_number: str
+    old_date: date
+    decision_number: str = Field(description="As it will be (or now is) written")
+    decision_date: date
+    recognition_ids: list[int] = Field(description="Every recognition the decision gave, all corrected together")
+    dry_run: bool = Field(description="True: a preview, nothing was written")
+    preview_digest: str = Field(description="Send it back as `preview_digest` to apply exactly this")
+
+
+class CorrectionProblem(Problem):
+    """A 409: the correction no longer changes what the preview showed (``preview`` is what it would do now), or the
+    decision was corrected by someone else meanwhile."""
+
+    preview: DecisionCorrectionOut | None = None
 
 
 class CertificateCheck(Out):

@@ -149,7 +149,7 @@ def test_every_titles_route_is_documented_with_its_permission_and_schemas(app, c
             assert "422" in operation["responses"], (method, path)
             if method in ("POST", "PATCH") and "requestBody" in operation:
                 assert operation["requestBody"]["content"], (method, path)
-    assert seen == 25
+    assert seen == 28  # with the decision prints, the decision correction and the assessments import (preview, confirm)
     decide = paths["/api/v1/titles/recognitions/decide"]["post"]
     assert decide["x-permission"] == "titles.approve"
     assert any(p["name"] == "Idempotency-Key" for p in decide["parameters"])
