@@ -135,13 +135,15 @@ def registrations():
     ctx = _context(VIEW, default_year=date.today().year)
     page = None
     names: dict = {}
+    labels: dict = {}
     if ctx["commune"] is not None:
         stmt = recognition.registrations_select(
             current_user, unit_id=ctx["commune"].id, year=ctx["year"], title=ctx["title"]
         )
         page = db.paginate(stmt, per_page=100, error_out=False)
         names = recognition.names(page.items)
-    return render_template("titles/recognition/registrations.html", page=page, names=names, **ctx)
+        labels = services.subject_labels((r.subject_type, r.subject_id) for r in page.items)
+    return render_template("titles/recognition/registrations.html", page=page, names=names, labels=labels, **ctx)
 
 
 @bp.route("/registrations/new", methods=["GET", "POST"])
@@ -150,7 +152,9 @@ def registration_new():
     ctx = _context(ASSESS, default_year=date.today().year)
     form = SelectionForm()
     if ctx["commune"] is None:
-        return render_template("titles/recognition/registration_new.html", form=form, candidates=[], **ctx)
+        return render_template(
+            "titles/recognition/registration_new.html", form=form, candidates=[], labels={}, subject_type="", **ctx
+        )
     if form.validate_on_submit():
         try:
             result = recognition.register(
@@ -167,6 +171,7 @@ def registration_new():
         return _back("titles.registrations", ctx)
     village_id = _int("village_id")
     candidates = recognition.unregistered(ctx["title"], ctx["year"], ctx["commune"], village_id=village_id)
+    subject_type = recognition.TITLE_SUBJECT[Title(ctx["title"])]
     villages = db.session.scalars(
         select(AdminUnit)
         .where(AdminUnit.parent_id == ctx["commune"].id, AdminUnit.level == UnitLevel.VILLAGE.value)
@@ -176,6 +181,8 @@ def registration_new():
         "titles/recognition/registration_new.html",
         form=form,
         candidates=candidates,
+        subject_type=subject_type,
+        labels=services.subject_labels((subject_type, s.id) for s in candidates),
         villages=villages,
         village_id=village_id,
         **ctx,
@@ -487,7 +494,7 @@ def recognition_decide():
             db.session.commit()
             flash(message, "success")
             return _back("titles.recognition_decide", ctx)
-    rows, names, authorities, elsewhere = [], {}, {}, 0
+    rows, names, labels, authorities, elsewhere = [], {}, {}, {}, 0
     if ctx["commune"] is not None:
         rows = list(
             db.session.scalars(
@@ -506,6 +513,8 @@ def recognition_decide():
         rows = [r for r in rows if r.id not in refused]
         elsewhere = len(refused)
         names = recognition.names(rows)
+        # Birth date, village, household, as on the proposal list: namesakes are told apart before deciding.
+        labels = services.subject_labels((r.subject_type, r.subject_id) for r in rows)
         authorities = recognition.default_authorities(rows) if rows else {}
         if rows and not form.authority.data:
             form.authority.data = authorities[rows[0].id]
@@ -518,6 +527,7 @@ def recognition_decide():
             form=form,
             rows=rows,
             names=names,
+            labels=labels,
             ticked=ticked,
             elsewhere=elsewhere,
             confirm=confirm,
@@ -552,6 +562,7 @@ def recognitions():
             for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_({d.commune_id for d in decisions})))
         },
         names=recognition.names(page.items),
+        labels=services.subject_labels((r.subject_type, r.subject_id) for r in page.items),
         communes=_communes(VIEW),
         unit_id=unit_id,
         year=year,

@@ -20,6 +20,7 @@ from sqlalchemy import Select, and_, case, func, insert, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from lms.auth.permissions import Permission, can, scoped
+from lms.core import formatting
 from lms.core.imports import changes as _changes
 from lms.core.models import EvidenceFile
 from lms.core.services import audit
@@ -383,14 +384,36 @@ def subject_labels(pairs: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Su
     for subject_type, ids in wanted.items():
         if subject_type == SubjectType.PERSON:
             unit = aliased(AdminUnit)
+            head = aliased(Person)
+            head_name = (
+                select(func.min(head.full_name))
+                .where(head.household_id == Person.household_id, head.relation_to_head.in_(HEAD_RELATIONS))
+                .correlate(Person)
+                .scalar_subquery()
+            )
             rows = db.session.execute(
-                select(Person.id, Person.full_name, Person.birth_date, unit.kind, unit.name)
+                select(
+                    Person.id,
+                    Person.full_name,
+                    Person.birth_date,
+                    unit.kind,
+                    unit.name,
+                    Person.relation_to_head,
+                    head_name,
+                )
                 .join(unit, unit.id == Person.unit_id)
                 .where(Person.id.in_(ids))
             )
-            for pid, name, born, kind, place in rows:
+            for pid, name, born, kind, place, relation, head_of in rows:
+                # Birth date, village and — for a member, not the head — the household by its head: what tells two
+                # "Nguyễn Thị Tuyết" apart, even of one village with no birth date recorded.
+                household = (
+                    _("household of %(name)s", name=head_of) if head_of and relation not in HEAD_RELATIONS else ""
+                )
                 detail = " · ".join(
-                    part for part in (born.strftime("%d/%m/%Y") if born else "", f"{kind} {place}".strip()) if part
+                    part
+                    for part in (formatting.day(born) if born else "", f"{kind} {place}".strip(), household)
+                    if part
                 )
                 labels[(subject_type, pid)] = SubjectLabel(name, detail, ("registry.person", {"person_id": pid}))
         elif subject_type == SubjectType.HOUSEHOLD:
@@ -410,7 +433,7 @@ def subject_labels(pairs: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Su
                 # By its head, with its village; never the registry's code (that is a field of the household's
                 # page), except for a household with no member, labelled as its number.
                 labels[(subject_type, hid)] = SubjectLabel(
-                    f"Hộ {head_name}" if head_name else f"Hộ số {code}",
+                    _("Household of %(name)s", name=head_name) if head_name else _("Household no. %(code)s", code=code),
                     f"{kind} {place}".strip(),
                     ("registry.household", {"household_id": hid}),
                 )

@@ -61,6 +61,8 @@ def _leader(world, client, role=Role.COMMUNE_LEADER):
 
 
 def _names(html: str, world) -> set[str]:
+    """The subjects listed, by their own line: not a member's "household of Nguyễn Văn An" under it."""
+    html = re.sub(r'<div class="small text-muted">[^<]*</div>', "", html)
     return {
         name
         for name in ("Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường", "Phạm Thị Dung", "Võ Văn Bê")

@@ -846,7 +846,9 @@ def test_a_clan_is_printed_dong_ho_once(client, world):
     db.session.commit()
     login(client, world["leader"])
     page = client.get(f"/titles/registrations/new?{_context(world, title='clan')}").get_data(as_text=True)
-    names = re.findall(r'<input class="form-check-input" type="checkbox" name="ids" value="\d+"> ([^<]+)</label>', page)
+    names = re.findall(
+        r'<input class="form-check-input" type="checkbox" name="ids" value="\d+"> <span>([^<]+)</span></label>', page
+    )
     assert sorted(names) == ["Dòng họ Lê", "Dòng họ Nguyễn thôn Kon Hra", "Dòng họ Trần"]
     assert recognition.clan_name("  dòng  họ Đinh ") == "dòng họ Đinh"
 
@@ -949,3 +951,48 @@ def test_a_clan_name_typed_decomposed_is_printed_whole():
     assert recognition.clan_name(unicodedata.normalize("NFD", "Họ Nguyễn")) == "Dòng họ Nguyễn"
     assert recognition.clan_name(unicodedata.normalize("NFD", "Dòng họ Lê thôn 2")) == "Dòng họ Lê thôn 2"
     assert recognition.clan_name("Trần") == "Dòng họ Trần"
+
+
+def test_the_decision_list_tells_apart_namesakes_by_birth_date_village_and_household(client, world):
+    """The approver ticks whom the signed decision names: two "Nguyễn Thị Tuyết" of one commune showed as the same
+    bare name on the decide list (and in its confirmation), while the proposal list told them apart. Now each line
+    carries the birth date and village, and a member's household by its head — even with no birth date recorded."""
+    from datetime import date
+
+    from tests.titles.test_engine import person
+
+    citizen = criteria_set(Title.CITIZEN)
+    first = person(world["village"], "Nguyễn Thị Tuyết", born=date(1994, 3, 2))
+    second = person(world["village"], "Nguyễn Thị Tuyết", born=None, household=world["households"][1])
+    for row in (first, second):
+        eligibility(citizen, row.id, world["commune"].id, YEAR, village_id=world["village"].id)
+    officer = make_user(Role.ASSOCIATION_OFFICER, world["commune"], "rv-officer@example.vn")  # decides citizens
+    db.session.flush()
+    recognition.propose(title="citizen", year=YEAR, subject_ids=[first.id, second.id], user=officer)
+    db.session.commit()
+    login(client, officer)
+    url = f"/titles/recognitions/decide?{_context(world, title='citizen')}"
+    page = client.get(url).get_data(as_text=True)
+    proposals = page[page.index('id="proposals"') :]
+    assert proposals.count("Nguyễn Thị Tuyết") == 2
+    details = re.findall(r'<span class="d-block small text-muted subject-detail">([^<]*)</span>', proposals)
+    assert any("02/03/1994" in d and "Kon Hra" in d for d in details), details
+    assert any("hộ Nguyễn Văn Hộ1" in d and "Kon Hra" in d for d in details), details
+    ids = [int(v) for v in re.findall(r'name="ids" value="(\d+)"', proposals)]
+    preview = client.post(
+        url,
+        data={
+            "csrf_token": csrf_token(client, url),
+            "ids": ids,
+            "action": "recognise",
+            "decision_number": "31/QĐ-UBND",
+            "decision_date": "2026-01-15",
+            "authority": "Chủ tịch UBND xã Thử",
+        },
+    ).get_data(as_text=True)
+    listed = preview[preview.index('id="confirm-list"') : preview.index("</ol>", preview.index('id="confirm-list"'))]
+    assert "02/03/1994" in listed
+    assert "hộ Nguyễn Văn Hộ1" in listed
+    # The recognitions list and the registrations list say the same.
+    listing = client.get(f"/titles/recognitions?unit_id={world['commune'].id}&title=citizen").get_data(as_text=True)
+    assert "02/03/1994" in listing[listing.index('id="recognitions"') :]
