@@ -20,7 +20,7 @@ from sqlalchemy import case, select
 
 from lms.auth.decorators import permission_required
 from lms.auth.models import Role
-from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, in_scope
+from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, has_permission_anywhere, in_scope
 from lms.core import formatting
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
@@ -553,10 +553,19 @@ def recognitions():
     stmt = recognition.recognitions_select(current_user, unit_id=unit_id, year=year, title=title, status=status)
     page = db.paginate(stmt, per_page=50, error_out=False)
     decisions = documents.decisions_in(stmt) if status in (None, RecognitionStatus.RECOGNISED) else []
+    # "Correct the number or date" only on the decisions this user made (their level and body), not on every one.
+    correctable = (
+        _decided_by_user(
+            list(db.session.scalars(select(Recognition).where(Recognition.id.in_([d.id for d in decisions]))))
+        )
+        if decisions and has_permission_anywhere(current_user, APPROVE)
+        else set()
+    )
     return render_template(
         "titles/recognition/recognitions.html",
         page=page,
         decisions=decisions,
+        correctable=correctable,
         commune_names={
             u.id: u.full_name
             for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_({d.commune_id for d in decisions})))
@@ -574,6 +583,21 @@ def recognitions():
     )
 
 
+def _decided_by_user(rows: list[Recognition]) -> set[int]:
+    """The ids among ``rows`` whose decision this user may make, correct or revoke: the level and body the approvals
+    give each title (a commune's People's Committee decides families, its association citizens — ADR 45), not only
+    the approval right on the commune. Two statements."""
+    if not rows:
+        return set()
+    rules = approvals.rules_for((r.id, r.title, r.subject_type, r.subject_id) for r in rows)
+    paths = dict(
+        db.session.execute(select(AdminUnit.id, AdminUnit.path).where(AdminUnit.id.in_({r.commune_id for r in rows})))
+        .tuples()
+        .all()
+    )
+    return {r.id for r in rows} - approvals.refused(current_user, rules, {r.id: paths[r.commune_id] for r in rows})
+
+
 def _recognition(recognition_id: int) -> Recognition:
     row = db.session.scalar(recognition.recognitions_select(current_user).where(Recognition.id == recognition_id))
     if row is None:
@@ -587,6 +611,7 @@ def recognition_page(recognition_id: int):
     row = _recognition(recognition_id)
     subject = recognition.names([row]).get((row.subject_type, row.subject_id))
     commune = db.session.get(AdminUnit, row.commune_id)
+    decides = row.id in _decided_by_user([row]) if has_permission_anywhere(current_user, APPROVE) else False
     return render_template(
         "titles/recognition/recognition.html",
         row=row,
@@ -606,8 +631,10 @@ def recognition_page(recognition_id: int):
             db.session.get(CriteriaSet, row.criteria_set_id) if row.criteria_set_id else None,
             services.breakdown_codes(row.breakdown),
         ),
-        may_revoke=row.status == RecognitionStatus.RECOGNISED and can(current_user, APPROVE, commune),
-        may_correct=bool(row.decision_number) and can(current_user, APPROVE, commune),
+        # Offered only to whoever made the decision: the commune's People's Committee is not offered the
+        # association's decision on a citizen (its form refused it with "recognition 7 is decided by …").
+        may_revoke=row.status == RecognitionStatus.RECOGNISED and can(current_user, APPROVE, commune) and decides,
+        may_correct=bool(row.decision_number) and can(current_user, APPROVE, commune) and decides,
         decision_size=documents.decision_size(row) if row.status == RecognitionStatus.RECOGNISED else 0,
     )
 
@@ -620,6 +647,15 @@ def recognition_correct_decision(recognition_id: int):
     row = _recognition(recognition_id)
     if not row.decision_number or row.decision_date is None:
         abort(404)
+    if row.id not in _decided_by_user([row]):
+        abort(
+            403,
+            description=_(
+                "Decision %(number)s was made by %(authority)s: only they can correct it.",
+                number=row.decision_number,
+                authority=row.authority or _("another body"),
+            ),
+        )
     form = DecisionCorrectionForm()
     if request.method == "GET":
         form.decision_number.data = row.decision_number

@@ -575,7 +575,7 @@ def test_the_proposal_list_tells_apart_two_citizens_of_the_same_name(client, wor
     login(client, world["leader"])
     page = client.get(f"/titles/recognitions/propose?{_context(world, title='citizen')}").get_data(as_text=True)
     assert page.count("Nguyễn Thị Tuyết") == 2
-    details = re.findall(r'<span class="d-block small text-muted subject-detail">([^<]*)</span>', page)
+    details = re.findall(r'<span class="d-block small text-muted fw-normal subject-detail">([^<]*)</span>', page)
     assert any("02/03/1994" in d and "Kon Hra" in d for d in details), details
     assert any("20/11/1991" in d and "Plei Đông" in d for d in details), details
 
@@ -975,7 +975,7 @@ def test_the_decision_list_tells_apart_namesakes_by_birth_date_village_and_house
     page = client.get(url).get_data(as_text=True)
     proposals = page[page.index('id="proposals"') :]
     assert proposals.count("Nguyễn Thị Tuyết") == 2
-    details = re.findall(r'<span class="d-block small text-muted subject-detail">([^<]*)</span>', proposals)
+    details = re.findall(r'<span class="d-block small text-muted fw-normal subject-detail">([^<]*)</span>', proposals)
     assert any("02/03/1994" in d and "Kon Hra" in d for d in details), details
     assert any("hộ Nguyễn Văn Hộ1" in d and "Kon Hra" in d for d in details), details
     ids = [int(v) for v in re.findall(r'name="ids" value="(\d+)"', proposals)]
@@ -996,3 +996,29 @@ def test_the_decision_list_tells_apart_namesakes_by_birth_date_village_and_house
     # The recognitions list and the registrations list say the same.
     listing = client.get(f"/titles/recognitions?unit_id={world['commune'].id}&title=citizen").get_data(as_text=True)
     assert "02/03/1994" in listing[listing.index('id="recognitions"') :]
+
+
+def test_a_decision_is_offered_for_correction_and_revocation_only_to_the_body_that_made_it(client, world):
+    """The commune People's Committee decides families, the commune association citizens (ADR 45). Both hold the
+    approval right on the commune, and each was offered "Correct the number or date" and "Revoke" on the other's
+    decisions — whose form then refused with "recognition 7 is decided by …". Now each is offered its own only."""
+    family = _decided(world, 1)[0]
+    officer = make_user(Role.ASSOCIATION_OFFICER, world["commune"], "cd-officer@example.vn")
+    db.session.commit()
+    login(client, officer)
+    listing = client.get(f"/titles/recognitions?unit_id={world['commune'].id}").get_data(as_text=True)
+    assert "12/QĐ-UBND" in listing  # the officer sees the decision …
+    assert "decision-correct" not in listing  # … and is not offered to correct it
+    page = client.get(f"/titles/recognitions/{family.id}").get_data(as_text=True)
+    assert 'id="correct-decision-link"' not in page
+    assert "/revoke" not in page
+    refused = client.get(f"/titles/recognitions/{family.id}/decision/correct")
+    assert refused.status_code == 403
+    assert "Chủ tịch UBND" in refused.get_data(as_text=True)  # who made it, so who to ask
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/titles/recognitions")})
+    login(client, world["leader"])  # the committee's leader: its own decision
+    listing = client.get(f"/titles/recognitions?unit_id={world['commune'].id}").get_data(as_text=True)
+    assert "decision-correct" in listing
+    page = client.get(f"/titles/recognitions/{family.id}").get_data(as_text=True)
+    assert 'id="correct-decision-link"' in page
+    assert "/revoke" in page
