@@ -306,6 +306,21 @@ def describe_bar(item: dict[str, Any]) -> str:
     return " · " + _("standard bar: %(bars)s (the commune is not in a difficult area)", bars=bars)
 
 
+def describe_value(item: dict[str, Any], scale: str | None = None) -> str:
+    """The measured value of one indicator in the reader's convention: a share or a percentage assessment "37,5 %",
+    a met / not met assessment "met" or "not met", a count or points "7,5" — never the stored "37.5" ("" for none).
+    ``scale``: the assessment's scale from the criteria, when known."""
+    value = item.get("value")
+    if value is None:
+        return ""
+    source = item.get("source") or {}
+    if source.get("kind") == "share" or (source.get("kind") == "assessment" and scale == "percent"):
+        return _percent(value)
+    if source.get("kind") == "assessment" and scale == "met":
+        return _("Met") if Decimal(str(value)) >= 1 else _("Not met")
+    return _number(value)
+
+
 def describe_result(eligibility: Any) -> str:
     """One line for an Eligibility row: "82 points" or "level 1" (the eligible flag is shown separately)."""
     if eligibility.level is not None:

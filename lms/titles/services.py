@@ -1337,6 +1337,7 @@ class ExplainedItem:
     missing_text: str
     assessment: Assessment | None
     indicator: IndicatorInfo | None
+    value_text: str = ""  # the measured value in the reader's convention ("37,5 %", "Đạt"), "" for none
 
     @property
     def satisfied(self) -> bool:
@@ -1371,6 +1372,7 @@ def explain(eligibility: Eligibility, locale: str) -> list[ExplainedItem]:
                 missing_text=str(sentences.describe_missing(item) or "") if item.get("missing") else "",
                 assessment=assessments.get(code),
                 indicator=info,
+                value_text=sentences.describe_value(item, getattr(info, "scale", None)),
             )
         )
     return result
