@@ -384,10 +384,13 @@ def subject_labels(pairs: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Su
     for subject_type, ids in wanted.items():
         if subject_type == SubjectType.PERSON:
             unit = aliased(AdminUnit)
-            head = aliased(Person)
+            head_of_household = aliased(Person)
             head_name = (
-                select(func.min(head.full_name))
-                .where(head.household_id == Person.household_id, head.relation_to_head.in_(HEAD_RELATIONS))
+                select(func.min(head_of_household.full_name))
+                .where(
+                    head_of_household.household_id == Person.household_id,
+                    head_of_household.relation_to_head.in_(HEAD_RELATIONS),
+                )
                 .correlate(Person)
                 .scalar_subquery()
             )

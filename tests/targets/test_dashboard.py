@@ -199,8 +199,8 @@ def test_the_village_page_lists_households_not_yet_eligible_with_the_reason(app,
 
 
 def test_the_pending_households_are_named_in_the_readers_language(app, client):
-    """"Hộ <head>" / "Hộ số <code>" went out untranslated: an English reader saw Vietnamese, and the catalogue had
-    nothing to translate."""
+    """The names "Hộ <head>" / "Hộ số <code>" went out untranslated: an English reader saw Vietnamese, and the
+    catalogue had nothing to translate."""
     from tests.conftest import choose_language
 
     data = build_province(1, households_per_village=0)
