@@ -20,7 +20,7 @@ from sqlalchemy import case, select
 
 from lms.auth.decorators import permission_required
 from lms.auth.models import Role
-from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, has_permission_anywhere, in_scope
+from lms.auth.permissions import ROLE_PERMISSIONS, Body, Permission, can, has_permission_anywhere, in_scope
 from lms.core import formatting
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
@@ -413,6 +413,23 @@ def _decide_context(ctx: dict[str, Any]) -> None:
         for (title, year), rows in groups.items()
     ]
     ctx["decided"] = decided
+    # An approver who decides none of the titles (a province association's officer: the commune association
+    # recognises the Learning Citizen) read "You decide: —" over an empty family list: say who decides each title.
+    ctx["who_decides"] = [] if decided else [(TITLE_NAMES[t], _deciders(t)) for t in TITLE_NAMES]
+
+
+def _deciders(title: str) -> str:
+    """Who decides ``title`` in words, from the approvals ("the commune level Association for Promoting Education",
+    "the province level authorities"), in the order of the levels."""
+    order = {level: i for i, level in enumerate(DECISION_LEVEL_NAMES)}
+    words = []
+    for level, body in sorted(approvals.deciders_of(title), key=lambda d: (order.get(d[0], 9), d[1])):
+        name = DECISION_LEVEL_NAMES.get(level, level)
+        if body == Body.ASSOCIATION:
+            words.append(_("the Association for Promoting Education at %(level)s", level=name))
+        else:
+            words.append(_("the authorities at %(level)s", level=name))
+    return ", ".join(words)
 
 
 def _shown(*what: Any) -> str:

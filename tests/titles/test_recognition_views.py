@@ -1022,3 +1022,17 @@ def test_a_decision_is_offered_for_correction_and_revocation_only_to_the_body_th
     page = client.get(f"/titles/recognitions/{family.id}").get_data(as_text=True)
     assert 'id="correct-decision-link"' in page
     assert "/revoke" in page
+
+
+def test_an_approver_who_decides_no_title_is_told_who_decides_each(client, world):
+    """A province association's officer holds the approval right but the approvals give it no title (the commune
+    association recognises the Learning Citizen): the decide page said "You decide: —" over an empty family list."""
+    province = db.session.get(type(world["commune"]), world["commune"].parent_id)
+    officer = make_user(Role.ASSOCIATION_OFFICER, province, "cd-province-officer@example.vn")
+    db.session.commit()
+    login(client, officer)
+    page = client.get("/titles/recognitions/decide").get_data(as_text=True)
+    who = " ".join(re.sub(r"<[^>]+>", " ", page[page.index('id="who-decides"') :]).split())
+    assert "Công dân học tập: Hội Khuyến học cấp xã" in who
+    assert "Gia đình học tập: chính quyền cấp xã" in who
+    assert "Bạn quyết định: —" not in page
