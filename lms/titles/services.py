@@ -427,17 +427,32 @@ def subject_labels(pairs: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Su
                 .correlate(Household)
                 .scalar_subquery()
             )
+            head_born = (
+                select(func.min(Person.birth_date))
+                .where(Person.household_id == Household.id, Person.relation_to_head.in_(HEAD_RELATIONS))
+                .correlate(Household)
+                .scalar_subquery()
+            )
             rows = db.session.execute(
-                select(Household.id, Household.code, head, unit.kind, unit.name)
+                select(Household.id, Household.code, head, head_born, unit.kind, unit.name)
                 .join(unit, unit.id == Household.village_id)
                 .where(Household.id.in_(ids))
             )
-            for hid, code, head_name, kind, place in rows:
-                # By its head, with its village; never the registry's code (that is a field of the household's
-                # page), except for a household with no member, labelled as its number.
+            for hid, code, head_name, born, kind, place in rows:
+                # By its head, with its village and the head's birth year (two "Hộ Nguyễn Văn A" of one village);
+                # never the registry's code (a field of the household's page), except for a household with no
+                # member, labelled as its number.
+                detail = " · ".join(
+                    part
+                    for part in (
+                        f"{kind} {place}".strip(),
+                        _("head born in %(year)s", year=born.year) if born and head_name else "",
+                    )
+                    if part
+                )
                 labels[(subject_type, hid)] = SubjectLabel(
                     _("Household of %(name)s", name=head_name) if head_name else _("Household no. %(code)s", code=code),
-                    f"{kind} {place}".strip(),
+                    detail,
                     ("registry.household", {"household_id": hid}),
                 )
         elif subject_type == SubjectType.CLAN:

@@ -1036,3 +1036,26 @@ def test_an_approver_who_decides_no_title_is_told_who_decides_each(client, world
     assert "Công dân học tập: Hội Khuyến học cấp xã" in who
     assert "Gia đình học tập: chính quyền cấp xã" in who
     assert "Bạn quyết định: —" not in page
+
+
+def test_two_households_whose_heads_share_a_name_are_told_apart_by_the_heads_birth_year(client, world):
+    """Two "Hộ Nguyễn Văn Nam" of one village: the lists gave each the same name and village. The head's birth year
+    tells them apart (the registry's code stays off the lists)."""
+    from datetime import date
+
+    family = db.session.get(CriteriaSet, db.session.scalar(select(func.min(CriteriaSet.id))))
+    first = make_household(world["village"], "NN-1", "Nguyễn Văn Nam")
+    second = make_household(world["village"], "NN-2", "Nguyễn Văn Nam")
+    first.members[0].birth_date, second.members[0].birth_date = date(1961, 5, 1), date(1979, 8, 9)
+    for household in (first, second):
+        eligibility(family, household.id, world["commune"].id, YEAR, village_id=world["village"].id)
+    db.session.flush()
+    recognition.propose(title="family", year=YEAR, subject_ids=[first.id, second.id], user=world["leader"])
+    db.session.commit()
+    login(client, world["leader"])
+    page = client.get(f"/titles/recognitions/decide?{_context(world)}").get_data(as_text=True)
+    proposals = page[page.index('id="proposals"') :]
+    details = re.findall(r'<span class="d-block small text-muted fw-normal subject-detail">([^<]*)</span>', proposals)
+    assert any("chủ hộ sinh năm 1961" in d and "Kon Hra" in d for d in details), details
+    assert any("chủ hộ sinh năm 1979" in d for d in details), details
+    assert "NN-1" not in proposals
