@@ -27,7 +27,7 @@ from lms.core.pdf import normalise_code
 from lms.core.services import audit
 from lms.extensions import db
 from lms.registry import services as registry_services
-from lms.registry.models import AdminUnit, Clc
+from lms.registry.models import AdminUnit, Clc, Person
 from lms.registry.text import initials_name
 
 VIEW = Permission.COURSES_VIEW
@@ -60,12 +60,19 @@ def _download(content: bytes, mimetype: str, filename: str, *, inline: bool = Fa
 @bp.get("/certificates/<code>.pdf")
 @login_required
 def certificate_pdf(code: str):
-    """The certificate of completion: for those who may see its class, and for its holder (from My training)."""
+    """The certificate of completion: for its holder (from My training), for those who may see its class, and for
+    those with personal-data rights over its holder — the leader of the learner's commune, whose pages (the
+    learner's IT training) link it, when the class was held by another commune's centre."""
     certificate = services.find_certificate(code) if len(code) <= 40 else None
     if certificate is None:
         abort(404)
-    if getattr(current_user, "person_id", None) != certificate.person_id:
-        _class(certificate.class_id, VIEW)  # outside the user's scope: the same 404
+    if (
+        getattr(current_user, "person_id", None) != certificate.person_id
+        and services.get_class(certificate.class_id, current_user, VIEW) is None
+        and registry_services.get_in_scope(Person, certificate.person_id, current_user, Permission.PERSONAL_DATA)
+        is None
+    ):
+        abort(404)  # outside the user's scope: the same 404 as an unknown code
     if certificate.revoked_at is not None:
         abort(
             410,

@@ -291,7 +291,10 @@ def _pending(village: AdminUnit, title: str, year: int) -> tuple[Any, dict[int, 
                 heads[row.id] = row.full_name
             names[row.id] = row.code
         # By the head (chủ hộ), as the village knows it; the registry's code only for a household without members.
-        names = {i: f"Hộ {heads[i]}" if i in heads else f"Hộ số {code}" for i, code in names.items()}
+        names = {
+            i: _("Household of %(name)s", name=heads[i]) if i in heads else _("Household no. %(code)s", code=code)
+            for i, code in names.items()
+        }
     elif ids:
         names = {
             row.id: row.full_name

@@ -87,14 +87,7 @@ def describe_missing(item: dict[str, Any]) -> str:
     elif code == "more_hours":
         text = _("needs %(hours)s more hours of learning", hours=_number(need))
     elif code == "share_below":
-        text = _(
-            "%(numerator)s of %(denominator)s counted (%(share)s); at least %(at_least)s is required: %(need)s more",
-            numerator=_number(missing.get("numerator")),
-            denominator=_number(missing.get("denominator")),
-            share=_percent(item.get("value")),
-            at_least=_percent(missing.get("at_least")),
-            need=need,
-        )
+        text = _share_below(item, missing)
     elif code == "no_members":
         text = _("no members to count")
     elif code == "not_assessed":
@@ -118,11 +111,23 @@ def describe_missing(item: dict[str, Any]) -> str:
             value=_number(missing.get("value")),
             max=_number(item.get("max")),
         )
+    elif code == "assessed_below" and _met_scale(missing):
+        # A met / not met assessment (stored as 1 / 0): "assessed at 0, at least 1 is required" said nothing.
+        if "level" in missing:
+            return _("assessed as not met; it must be met for level %(level)s", level=missing["level"])
+        if "points" in missing:
+            return ngettext(
+                "assessed as not met, so its %(num)s point is not counted",
+                "assessed as not met, so its %(num)s points are not counted",
+                int(missing["points"]),
+            )
+        text = _("assessed as not met")
     elif code == "assessed_below":
+        # Every other bar an assessment is held to is a percentage (the criteria's "percent" scale).
         text = _(
             "assessed at %(value)s, at least %(at_least)s is required",
-            value=_number(missing.get("value")),
-            at_least=_number(missing.get("at_least")),
+            value=_percent(missing.get("value")),
+            at_least=_percent(missing.get("at_least")),
         )
     elif code == "upgrade_wait":
         text = _(
@@ -152,6 +157,54 @@ def describe_missing(item: dict[str, Any]) -> str:
     if "minimum" in missing and code != "below_minimum":
         text = f"{text} " + _("(below the minimum of %(minimum)s points)", minimum=_number(missing["minimum"]))
     return text
+
+
+def _met_scale(missing: dict[str, Any]) -> bool:
+    """Whether an assessment below its bar was a met / not met one: its bar is 1 and its value under it (a percentage
+    bar is never 1 %; a points scale's bar is its maximum, handled before)."""
+    try:
+        return Decimal(str(missing.get("at_least"))) == 1 and Decimal(str(missing.get("value") or 0)) < 1
+    except ArithmeticError:
+        return False
+
+
+def _share_below(item: dict[str, Any], missing: dict[str, Any]) -> str:
+    """A share under its bar, with the noun of what is counted and missing: "2 of 4 households count (50 %); at least
+    65 % is required: 1 more household" — never a bare "1 more"."""
+    of = (item.get("source") or {}).get("of")
+    need = int(missing.get("need") or 0)
+    values = {
+        "numerator": _number(missing.get("numerator")),
+        "denominator": _number(missing.get("denominator")),
+        "share": _percent(item.get("value")),
+        "at_least": _percent(missing.get("at_least")),
+    }
+    if of == "households":
+        return ngettext(
+            "%(numerator)s of %(denominator)s households count (%(share)s); at least %(at_least)s is required: "
+            "%(num)s more household",
+            "%(numerator)s of %(denominator)s households count (%(share)s); at least %(at_least)s is required: "
+            "%(num)s more households",
+            need,
+            **values,
+        )
+    if of == "villages":
+        return ngettext(
+            "%(numerator)s of %(denominator)s villages count (%(share)s); at least %(at_least)s is required: "
+            "%(num)s more village",
+            "%(numerator)s of %(denominator)s villages count (%(share)s); at least %(at_least)s is required: "
+            "%(num)s more villages",
+            need,
+            **values,
+        )
+    return ngettext(
+        "%(numerator)s of %(denominator)s people count (%(share)s); at least %(at_least)s is required: "
+        "%(num)s more person",
+        "%(numerator)s of %(denominator)s people count (%(share)s); at least %(at_least)s is required: "
+        "%(num)s more people",
+        need,
+        **values,
+    )
 
 
 _MEASURES = {
@@ -264,6 +317,21 @@ def describe_bar(item: dict[str, Any]) -> str:
             "lower bar for a commune in a difficult area: %(bars)s (%(reason)s)", bars=bars, reason=bar.get("reason")
         )
     return " · " + _("standard bar: %(bars)s (the commune is not in a difficult area)", bars=bars)
+
+
+def describe_value(item: dict[str, Any], scale: str | None = None) -> str:
+    """The measured value of one indicator in the reader's convention: a share or a percentage assessment "37,5 %",
+    a met / not met assessment "met" or "not met", a count or points "7,5" — never the stored "37.5" ("" for none).
+    ``scale``: the assessment's scale from the criteria, when known."""
+    value = item.get("value")
+    if value is None:
+        return ""
+    source = item.get("source") or {}
+    if source.get("kind") == "share" or (source.get("kind") == "assessment" and scale == "percent"):
+        return _percent(value)
+    if source.get("kind") == "assessment" and scale == "met":
+        return _("Met") if Decimal(str(value)) >= 1 else _("Not met")
+    return _number(value)
 
 
 def describe_result(eligibility: Any) -> str:

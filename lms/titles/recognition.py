@@ -778,6 +778,18 @@ def proposable(title: str, year: int) -> Select:
     )
 
 
+def _who(subject_type: str, ids: Sequence[int]) -> dict[int, str]:
+    """Subjects as a refusal names them, in the reader's language, with what tells namesakes apart: "Nguyễn Thị
+    Tuyết (02/03/1994 · Thôn Kon Hra)", "Household of Y Blang (Thôn Kon Hra · head born in 1961)" — never "person
+    17" (one query per call; none for no ids)."""
+    if not ids:
+        return {}
+    from lms.titles.services import subject_labels
+
+    labels = subject_labels((subject_type, i) for i in ids)
+    return {i: f"{label.name} ({label.detail})" if label.detail else label.name for (_kind, i), label in labels.items()}
+
+
 def _missing_words(item: dict[str, Any]) -> str:
     """What an indicator lacks, in the reader's language inside a request; its code outside one (CLI, tests)."""
     if has_request_context():
@@ -842,6 +854,7 @@ def check_proposal(*, title: str, year: int, subject_ids: Sequence[int], user: A
                 Eligibility.eligible,
                 Eligibility.commune_id,
                 Eligibility.level,
+                Eligibility.criteria_set_id,
                 EligibilityBreakdown.content.label("breakdown"),
             )
             .outerjoin(EligibilityBreakdown, EligibilityBreakdown.id == Eligibility.breakdown_id)
@@ -867,45 +880,51 @@ def check_proposal(*, title: str, year: int, subject_ids: Sequence[int], user: A
     )
     kept = _kept(subject_type, title, year, wanted)
     allowed = _communes_under({r.commune_id for r in rows.values()}, approvals.proposing_paths(user, title))
+    refused = [
+        sid
+        for sid in subject_ids
+        if rows.get(sid) is None
+        or rows[sid].commune_id not in allowed
+        or sid in existing
+        or (kept.get(sid) is not None and (rows[sid].level or 0) <= (kept[sid].level or 0))
+        or not rows[sid].eligible
+    ]
+    # A refusal names the subject as the lists do ("Hộ Nguyễn Văn A (Thôn …)"), never "household 123", and what it
+    # lacks by the indicators' names: the page shows these to the leader (one query each, only when refusing).
+    named = _who(subject_type, refused)
+    indicator_words: dict[str, str] = {}
+    if refused and has_request_context():
+        from lms.titles.services import indicator_names
+
+        indicator_words = indicator_names(
+            title, formatting.current_locale(), [r.criteria_set_id for r in rows.values()]
+        )
     details = []
     for index, sid in enumerate(subject_ids):
         row = rows.get(sid)
         held = kept.get(sid)
+        who = named.get(sid) or f"{_word(subject_type)} {sid}"
         if row is None or row.commune_id not in allowed:
-            message = _(
-                "%(kind)s %(id)s has no evaluation for %(year)s in your scope",
-                kind=_word(subject_type),
-                id=sid,
-                year=year,
-            )
+            message = _("%(who)s has no evaluation for %(year)s in your scope", who=who, year=year)
         elif sid in existing:
-            message = _(
-                "%(kind)s %(id)s is already %(status)s for %(year)s",
-                kind=_word(subject_type),
-                id=sid,
-                status=_word(existing[sid]),
-                year=year,
-            )
+            message = _("%(who)s is already %(status)s for %(year)s", who=who, status=_word(existing[sid]), year=year)
         elif held is not None and (row.level or 0) <= (held.level or 0):
             message = _(
-                "%(kind)s %(id)s holds the title by the recognition for %(held_year)s (level %(level)s), kept until "
+                "%(who)s holds the title by the recognition for %(held_year)s (level %(level)s), kept until "
                 "%(until)s: it is recognised again only after that lapses; before, only a higher level may be "
                 "proposed",
-                kind=_word(subject_type),
-                id=sid,
+                who=who,
                 held_year=held.year,
                 level=held.level or "",
                 until=f"{held.valid_until:%d/%m/%Y}",
             )
         elif not row.eligible:
             lacking = "; ".join(
-                f"{item.get('indicator')}: {_missing_words(item)}"
+                f"{indicator_words.get(str(item.get('indicator')), item.get('indicator'))}: {_missing_words(item)}"
                 for item in row.breakdown or []
                 if item.get("missing")
             )
-            message = _("%(kind)s %(id)s is not eligible", kind=_word(subject_type), id=sid) + (
-                f": {lacking}" if lacking else ""
-            )
+            message = _("%(who)s is not eligible", who=who) + (f": {lacking}" if lacking else "")
         else:
             continue
         details.append({"index": index, "subject_id": sid, "message": message})
@@ -1094,19 +1113,24 @@ def _lock(
 
 def _check_transition(rows: list[Recognition], target: str, ids: Sequence[int]) -> None:
     index = {rid: i for i, rid in reversed(list(enumerate(ids)))}
+    stuck = [r for r in rows if target not in TRANSITIONS[r.status]]
+    # Named as the lists name them (decided by someone else meanwhile, on the decide page), never "recognition 7".
+    named = {
+        kind: _who(kind, [r.subject_id for r in stuck if r.subject_type == kind])
+        for kind in {r.subject_type for r in stuck}
+    }
     wrong = [
         {
             "index": index[r.id],
             "recognition_id": r.id,
             "message": _(
-                "recognition %(id)s is %(status)s: it cannot become %(target)s",
-                id=r.id,
+                "%(who)s is %(status)s: it cannot become %(target)s",
+                who=named[r.subject_type].get(r.subject_id) or f"{_word(r.subject_type)} {r.subject_id}",
                 status=_word(r.status),
                 target=_word(target),
             ),
         }
-        for r in rows
-        if target not in TRANSITIONS[r.status]
+        for r in stuck
     ]
     if wrong:
         raise TransitionConflict(

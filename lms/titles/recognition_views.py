@@ -20,7 +20,7 @@ from sqlalchemy import case, select
 
 from lms.auth.decorators import permission_required
 from lms.auth.models import Role
-from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, in_scope
+from lms.auth.permissions import ROLE_PERMISSIONS, Body, Permission, can, has_permission_anywhere, in_scope
 from lms.core import formatting
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
@@ -135,13 +135,15 @@ def registrations():
     ctx = _context(VIEW, default_year=date.today().year)
     page = None
     names: dict = {}
+    labels: dict = {}
     if ctx["commune"] is not None:
         stmt = recognition.registrations_select(
             current_user, unit_id=ctx["commune"].id, year=ctx["year"], title=ctx["title"]
         )
         page = db.paginate(stmt, per_page=100, error_out=False)
         names = recognition.names(page.items)
-    return render_template("titles/recognition/registrations.html", page=page, names=names, **ctx)
+        labels = services.subject_labels((r.subject_type, r.subject_id) for r in page.items)
+    return render_template("titles/recognition/registrations.html", page=page, names=names, labels=labels, **ctx)
 
 
 @bp.route("/registrations/new", methods=["GET", "POST"])
@@ -150,7 +152,9 @@ def registration_new():
     ctx = _context(ASSESS, default_year=date.today().year)
     form = SelectionForm()
     if ctx["commune"] is None:
-        return render_template("titles/recognition/registration_new.html", form=form, candidates=[], **ctx)
+        return render_template(
+            "titles/recognition/registration_new.html", form=form, candidates=[], labels={}, subject_type="", **ctx
+        )
     if form.validate_on_submit():
         try:
             result = recognition.register(
@@ -167,6 +171,7 @@ def registration_new():
         return _back("titles.registrations", ctx)
     village_id = _int("village_id")
     candidates = recognition.unregistered(ctx["title"], ctx["year"], ctx["commune"], village_id=village_id)
+    subject_type = recognition.TITLE_SUBJECT[Title(ctx["title"])]
     villages = db.session.scalars(
         select(AdminUnit)
         .where(AdminUnit.parent_id == ctx["commune"].id, AdminUnit.level == UnitLevel.VILLAGE.value)
@@ -176,6 +181,8 @@ def registration_new():
         "titles/recognition/registration_new.html",
         form=form,
         candidates=candidates,
+        subject_type=subject_type,
+        labels=services.subject_labels((subject_type, s.id) for s in candidates),
         villages=villages,
         village_id=village_id,
         **ctx,
@@ -406,6 +413,23 @@ def _decide_context(ctx: dict[str, Any]) -> None:
         for (title, year), rows in groups.items()
     ]
     ctx["decided"] = decided
+    # An approver who decides none of the titles (a province association's officer: the commune association
+    # recognises the Learning Citizen) read "You decide: —" over an empty family list: say who decides each title.
+    ctx["who_decides"] = [] if decided else [(TITLE_NAMES[t], _deciders(t)) for t in TITLE_NAMES]
+
+
+def _deciders(title: str) -> str:
+    """Who decides ``title`` in words, from the approvals ("the commune level Association for Promoting Education",
+    "the province level authorities"), in the order of the levels."""
+    order = {level: i for i, level in enumerate(DECISION_LEVEL_NAMES)}
+    words = []
+    for level, body in sorted(approvals.deciders_of(title), key=lambda d: (order.get(d[0], 9), d[1])):
+        name = DECISION_LEVEL_NAMES.get(level, level)
+        if body == Body.ASSOCIATION:
+            words.append(_("the Association for Promoting Education at %(level)s", level=name))
+        else:
+            words.append(_("the authorities at %(level)s", level=name))
+    return ", ".join(words)
 
 
 def _shown(*what: Any) -> str:
@@ -487,7 +511,7 @@ def recognition_decide():
             db.session.commit()
             flash(message, "success")
             return _back("titles.recognition_decide", ctx)
-    rows, names, authorities, elsewhere = [], {}, {}, 0
+    rows, names, labels, authorities, elsewhere = [], {}, {}, {}, 0
     if ctx["commune"] is not None:
         rows = list(
             db.session.scalars(
@@ -506,6 +530,8 @@ def recognition_decide():
         rows = [r for r in rows if r.id not in refused]
         elsewhere = len(refused)
         names = recognition.names(rows)
+        # Birth date, village, household, as on the proposal list: namesakes are told apart before deciding.
+        labels = services.subject_labels((r.subject_type, r.subject_id) for r in rows)
         authorities = recognition.default_authorities(rows) if rows else {}
         if rows and not form.authority.data:
             form.authority.data = authorities[rows[0].id]
@@ -518,6 +544,7 @@ def recognition_decide():
             form=form,
             rows=rows,
             names=names,
+            labels=labels,
             ticked=ticked,
             elsewhere=elsewhere,
             confirm=confirm,
@@ -543,15 +570,25 @@ def recognitions():
     stmt = recognition.recognitions_select(current_user, unit_id=unit_id, year=year, title=title, status=status)
     page = db.paginate(stmt, per_page=50, error_out=False)
     decisions = documents.decisions_in(stmt) if status in (None, RecognitionStatus.RECOGNISED) else []
+    # "Correct the number or date" only on the decisions this user made (their level and body), not on every one.
+    correctable = (
+        _decided_by_user(
+            list(db.session.scalars(select(Recognition).where(Recognition.id.in_([d.id for d in decisions]))))
+        )
+        if decisions and has_permission_anywhere(current_user, APPROVE)
+        else set()
+    )
     return render_template(
         "titles/recognition/recognitions.html",
         page=page,
         decisions=decisions,
+        correctable=correctable,
         commune_names={
             u.id: u.full_name
             for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_({d.commune_id for d in decisions})))
         },
         names=recognition.names(page.items),
+        labels=services.subject_labels((r.subject_type, r.subject_id) for r in page.items),
         communes=_communes(VIEW),
         unit_id=unit_id,
         year=year,
@@ -561,6 +598,21 @@ def recognitions():
         status_names=RECOGNITION_STATUS_NAMES,
         decision_level_names=DECISION_LEVEL_NAMES,
     )
+
+
+def _decided_by_user(rows: list[Recognition]) -> set[int]:
+    """The ids among ``rows`` whose decision this user may make, correct or revoke: the level and body the approvals
+    give each title (a commune's People's Committee decides families, its association citizens — ADR 45), not only
+    the approval right on the commune. Two statements."""
+    if not rows:
+        return set()
+    rules = approvals.rules_for((r.id, r.title, r.subject_type, r.subject_id) for r in rows)
+    paths = dict(
+        db.session.execute(select(AdminUnit.id, AdminUnit.path).where(AdminUnit.id.in_({r.commune_id for r in rows})))
+        .tuples()
+        .all()
+    )
+    return {r.id for r in rows} - approvals.refused(current_user, rules, {r.id: paths[r.commune_id] for r in rows})
 
 
 def _recognition(recognition_id: int) -> Recognition:
@@ -576,6 +628,7 @@ def recognition_page(recognition_id: int):
     row = _recognition(recognition_id)
     subject = recognition.names([row]).get((row.subject_type, row.subject_id))
     commune = db.session.get(AdminUnit, row.commune_id)
+    decides = row.id in _decided_by_user([row]) if has_permission_anywhere(current_user, APPROVE) else False
     return render_template(
         "titles/recognition/recognition.html",
         row=row,
@@ -595,8 +648,10 @@ def recognition_page(recognition_id: int):
             db.session.get(CriteriaSet, row.criteria_set_id) if row.criteria_set_id else None,
             services.breakdown_codes(row.breakdown),
         ),
-        may_revoke=row.status == RecognitionStatus.RECOGNISED and can(current_user, APPROVE, commune),
-        may_correct=bool(row.decision_number) and can(current_user, APPROVE, commune),
+        # Offered only to whoever made the decision: the commune's People's Committee is not offered the
+        # association's decision on a citizen (its form refused it with "recognition 7 is decided by …").
+        may_revoke=row.status == RecognitionStatus.RECOGNISED and can(current_user, APPROVE, commune) and decides,
+        may_correct=bool(row.decision_number) and can(current_user, APPROVE, commune) and decides,
         decision_size=documents.decision_size(row) if row.status == RecognitionStatus.RECOGNISED else 0,
     )
 
@@ -609,6 +664,15 @@ def recognition_correct_decision(recognition_id: int):
     row = _recognition(recognition_id)
     if not row.decision_number or row.decision_date is None:
         abort(404)
+    if row.id not in _decided_by_user([row]):
+        abort(
+            403,
+            description=_(
+                "Decision %(number)s was made by %(authority)s: only they can correct it.",
+                number=row.decision_number,
+                authority=row.authority or _("another body"),
+            ),
+        )
     form = DecisionCorrectionForm()
     if request.method == "GET":
         form.decision_number.data = row.decision_number

@@ -20,6 +20,7 @@ from sqlalchemy import Select, and_, case, func, insert, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from lms.auth.permissions import Permission, can, scoped
+from lms.core import formatting
 from lms.core.imports import changes as _changes
 from lms.core.models import EvidenceFile
 from lms.core.services import audit
@@ -383,14 +384,39 @@ def subject_labels(pairs: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Su
     for subject_type, ids in wanted.items():
         if subject_type == SubjectType.PERSON:
             unit = aliased(AdminUnit)
+            head_of_household = aliased(Person)
+            head_name = (
+                select(func.min(head_of_household.full_name))
+                .where(
+                    head_of_household.household_id == Person.household_id,
+                    head_of_household.relation_to_head.in_(HEAD_RELATIONS),
+                )
+                .correlate(Person)
+                .scalar_subquery()
+            )
             rows = db.session.execute(
-                select(Person.id, Person.full_name, Person.birth_date, unit.kind, unit.name, Person.birth_year_only)
+                select(
+                    Person.id,
+                    Person.full_name,
+                    Person.birth_date,
+                    unit.kind,
+                    unit.name,
+                    Person.relation_to_head,
+                    head_name,
+                    Person.birth_year_only,
+                )
                 .join(unit, unit.id == Person.unit_id)
                 .where(Person.id.in_(ids))
             )
-            for pid, name, born, kind, place, year_only in rows:
-                shown = (str(born.year) if year_only else born.strftime("%d/%m/%Y")) if born else ""  # ADR 49
-                detail = " · ".join(part for part in (shown, f"{kind} {place}".strip()) if part)
+            for pid, name, born, kind, place, relation, head_of, year_only in rows:
+                # Birth date (the year alone where only the year is known, ADR 49), village and — for a member, not
+                # the head — the household by its head: what tells two "Nguyễn Thị Tuyết" apart, even of one
+                # village with no birth date recorded.
+                household = (
+                    _("household of %(name)s", name=head_of) if head_of and relation not in HEAD_RELATIONS else ""
+                )
+                shown = (str(born.year) if year_only else formatting.day(born)) if born else ""
+                detail = " · ".join(part for part in (shown, f"{kind} {place}".strip(), household) if part)
                 labels[(subject_type, pid)] = SubjectLabel(name, detail, ("registry.person", {"person_id": pid}))
         elif subject_type == SubjectType.HOUSEHOLD:
             unit = aliased(AdminUnit)
@@ -400,17 +426,32 @@ def subject_labels(pairs: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Su
                 .correlate(Household)
                 .scalar_subquery()
             )
+            head_born = (
+                select(func.min(Person.birth_date))
+                .where(Person.household_id == Household.id, Person.relation_to_head.in_(HEAD_RELATIONS))
+                .correlate(Household)
+                .scalar_subquery()
+            )
             rows = db.session.execute(
-                select(Household.id, Household.code, head, unit.kind, unit.name)
+                select(Household.id, Household.code, head, head_born, unit.kind, unit.name)
                 .join(unit, unit.id == Household.village_id)
                 .where(Household.id.in_(ids))
             )
-            for hid, code, head_name, kind, place in rows:
-                # By its head, with its village; never the registry's code (that is a field of the household's
-                # page), except for a household with no member, labelled as its number.
+            for hid, code, head_name, born, kind, place in rows:
+                # By its head, with its village and the head's birth year (two "Hộ Nguyễn Văn A" of one village);
+                # never the registry's code (a field of the household's page), except for a household with no
+                # member, labelled as its number.
+                detail = " · ".join(
+                    part
+                    for part in (
+                        f"{kind} {place}".strip(),
+                        _("head born in %(year)s", year=born.year) if born and head_name else "",
+                    )
+                    if part
+                )
                 labels[(subject_type, hid)] = SubjectLabel(
-                    f"Hộ {head_name}" if head_name else f"Hộ số {code}",
-                    f"{kind} {place}".strip(),
+                    _("Household of %(name)s", name=head_name) if head_name else _("Household no. %(code)s", code=code),
+                    detail,
                     ("registry.household", {"household_id": hid}),
                 )
         elif subject_type == SubjectType.CLAN:
@@ -1313,6 +1354,7 @@ class ExplainedItem:
     missing_text: str
     assessment: Assessment | None
     indicator: IndicatorInfo | None
+    value_text: str = ""  # the measured value in the reader's convention ("37,5 %", "Đạt"), "" for none
 
     @property
     def satisfied(self) -> bool:
@@ -1347,6 +1389,7 @@ def explain(eligibility: Eligibility, locale: str) -> list[ExplainedItem]:
                 missing_text=str(sentences.describe_missing(item) or "") if item.get("missing") else "",
                 assessment=assessments.get(code),
                 indicator=info,
+                value_text=sentences.describe_value(item, getattr(info, "scale", None)),
             )
         )
     return result

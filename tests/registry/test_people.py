@@ -274,7 +274,7 @@ def test_editing_a_household_refuses_a_duplicate_number(app_ctx, client, people)
     assert db.session.get(Household, first.id).code == "1A"
 
 
-def test_a_household_is_named_by_its_head_its_code_only_a_field_of_its_own_page(app_ctx, client):
+def test_a_household_is_named_by_its_head_its_code_only_a_field_of_its_own_page(app, app_ctx, client):
     """People know a household by its head (chủ hộ) and village, not by the registry's code: the village's list,
     a member's page and the titles' names say "Hộ Nguyễn Văn Hộ"; the code is a labelled field of the household's
     own page, for the clerk."""
@@ -307,7 +307,8 @@ def test_a_household_is_named_by_its_head_its_code_only_a_field_of_its_own_page(
     subjects = recognition.subjects(SubjectType.HOUSEHOLD, [household.id, empty.id])
     assert subjects[household.id].name == "Hộ Nguyễn Văn Hộ (Thôn Hà Nam)"
     assert subjects[empty.id].name == "Hộ số ZX-0043 (Thôn Hà Nam)"
-    labels = title_services.subject_labels([(SubjectType.HOUSEHOLD, household.id)])
+    with app.test_request_context():  # the page's language (Vietnamese by default)
+        labels = title_services.subject_labels([(SubjectType.HOUSEHOLD, household.id)])
     label = labels[(SubjectType.HOUSEHOLD, household.id)]
     assert "ZX-0042" not in f"{label.name} {label.detail}"
     assert label.name == "Hộ Nguyễn Văn Hộ"

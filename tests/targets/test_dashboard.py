@@ -12,7 +12,7 @@ from sqlalchemy import delete
 
 from lms.auth.models import Role
 from lms.extensions import db
-from lms.registry.models import AreaClass, Household, UnitLevel
+from lms.registry.models import AreaClass, Household, Person, UnitLevel
 from lms.targets import reports
 from lms.targets.models import Basis, IndicatorValue, Structure
 from lms.titles.explain import describe_missing
@@ -196,6 +196,29 @@ def test_the_village_page_lists_households_not_yet_eligible_with_the_reason(app,
     # Another year has no evaluation: nothing listed.
     html = client.get(f"/targets/units/{village.id}?period=2024-12-31&plan={data.plan.id}").get_data(as_text=True)
     assert "Chủ Hộ P 1 0" not in html
+
+
+def test_the_pending_households_are_named_in_the_readers_language(app, client):
+    """The names "Hộ <head>" / "Hộ số <code>" went out untranslated: an English reader saw Vietnamese, and the
+    catalogue had nothing to translate."""
+    from tests.conftest import choose_language
+
+    data = build_province(1, households_per_village=0)
+    village = data.villages[0]
+    pending_household(village, data.communes[0], "NH-1", "Y Nhung")
+    bare = pending_household(village, data.communes[0], "NH-2", "Không Ai")
+    db.session.execute(delete(Person).where(Person.household_id == bare.id))
+    leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    pending = _text(client.get(f"/targets/units/{village.id}").get_data(as_text=True))
+    assert "Hộ Y Nhung" in pending
+    assert "Hộ số NH-2" in pending
+    choose_language(client, "en", f"/targets/units/{village.id}")
+    pending = _text(client.get(f"/targets/units/{village.id}").get_data(as_text=True))
+    assert "Household of Y Nhung" in pending
+    assert "Household no. NH-2" in pending
+    assert "Hộ số" not in pending
 
 
 @pytest.mark.usefixtures("client")  # makes app.test_client() an IsolatedClient

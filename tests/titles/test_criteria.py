@@ -361,7 +361,7 @@ def test_missing_and_source_in_words(app_ctx: Any) -> None:
         )
         assert explain.describe_missing(no_evidence) == "has no evidence"
         assert explain.describe_missing(share) == (
-            "599 of 1,000 counted (59.9\u00a0%); at least 60\u00a0% is required: 1 more for level 1"
+            "599 of 1,000 people count (59.9\u00a0%); at least 60\u00a0% is required: 1 more person for level 1"
         )
         assert explain.describe_source(need_one) == "learning records of the year: 0 learning activities"
         assert explain.describe_source(no_evidence) == "assessment by an evaluator"
@@ -377,7 +377,7 @@ def test_missing_and_source_in_words(app_ctx: Any) -> None:
         }
         bar = {"indicator": "t2.1", "missing": {"code": "assessed_below", "value": 92.5, "at_least": 95, "level": 2}}
         assert explain.describe_missing(points) == "assessed at 8 of 10 points"
-        assert explain.describe_missing(bar) == "assessed at 92.5, at least 95 is required for level 2"
+        assert explain.describe_missing(bar) == "assessed at 92.5\u00a0%, at least 95\u00a0% is required for level 2"
         # A percentage (d4: 70 % → 10 points, 90 % → 20) and a met/not met below their bars are not points.
         percent = {
             "indicator": "d4",
@@ -391,8 +391,32 @@ def test_missing_and_source_in_words(app_ctx: Any) -> None:
             "max": 20,
             "missing": {"code": "assessed_below", "value": 0, "at_least": 1},
         }
-        assert explain.describe_missing(percent) == "assessed at 75, at least 90 is required for 20 points"
-        assert explain.describe_missing(met) == "assessed at 0, at least 1 is required"
+        assert (
+            explain.describe_missing(percent) == "assessed at 75\u00a0%, at least 90\u00a0% is required for 20 points"
+        )
+        # A met / not met said as such, not "assessed at 0, at least 1 is required" (a leader read that as nothing).
+        assert explain.describe_missing(met) == "assessed as not met"
+        met_points = {**met, "missing": {**met["missing"], "points": 20}}
+        assert explain.describe_missing(met_points) == "assessed as not met, so its 20 points are not counted"
+        met_level = {"indicator": "t1.1", "missing": {"code": "assessed_below", "value": 0, "at_least": 1, "level": 1}}
+        assert explain.describe_missing(met_level) == "assessed as not met; it must be met for level 1"
+        # A share says what it counts and what is missing: households of a clan, villages of a commune.
+        clan_share = {
+            "indicator": "b1",
+            "value": 50,
+            "source": {"kind": "share", "of": "households", "numerator": 2, "denominator": 4},
+            "missing": {
+                "code": "share_below",
+                "numerator": 2,
+                "denominator": 4,
+                "at_least": 65,
+                "need": 1,
+                "points": 30,
+            },
+        }
+        assert explain.describe_missing(clan_share) == (
+            "2 of 4 households count (50\u00a0%); at least 65\u00a0% is required: 1 more household for 30 points"
+        )
     with force_locale("vi"):
         assert explain.describe_missing(points) == "được đánh giá 8/10 điểm"
         assert explain.describe_missing(no_evidence) == "chưa có minh chứng"
@@ -406,11 +430,21 @@ def test_missing_and_source_in_words(app_ctx: Any) -> None:
             "max": 10,
             "missing": {"code": "share_below", "numerator": 2, "denominator": 3, "at_least": 100, "need": 1},
         }
-        assert explain.describe_missing(family_share) == "đạt 2/3 (66,67\u00a0%); cần ít nhất 100\u00a0%: còn thiếu 1"
+        # Each sentence says what is missing — never a bare "còn thiếu 1 để được 10 điểm".
+        assert explain.describe_missing(family_share) == (
+            "mới có 2/3 người đạt (66,67\u00a0%), cần ít nhất 100\u00a0%: còn thiếu 1 người"
+        )
+        assert explain.describe_missing(clan_share) == (
+            "mới có 2/4 hộ đạt (50\u00a0%), cần ít nhất 65\u00a0%: còn thiếu 1 hộ để được 30 điểm"
+        )
+        assert explain.describe_missing(met_level) == (
+            "được đánh giá là chưa đạt; phải đạt tiêu chí này mới được công nhận mức 1"
+        )
+        assert explain.describe_missing(met_points) == "được đánh giá là chưa đạt nên chưa được tính 20 điểm"
         wait = {"indicator": "upgrade", "missing": {"code": "upgrade_wait", "level": 2, "until": "2026-02-10"}}
         assert "10/02/2026" in explain.describe_missing(wait)
         assert "2026-02-10" not in explain.describe_missing(wait)
-        assert explain.describe_missing(bar) == "được đánh giá 92,5, cần ít nhất 95 để đạt mức 2"
+        assert explain.describe_missing(bar) == "được đánh giá 92,5\u00a0%, cần ít nhất 95\u00a0% để đạt mức 2"
 
 
 def test_applies_to_may_list_alternatives_and_each_is_checked() -> None:

@@ -61,6 +61,8 @@ def _leader(world, client, role=Role.COMMUNE_LEADER):
 
 
 def _names(html: str, world) -> set[str]:
+    """The subjects listed, by their own line: not a member's "household of Nguyễn Văn An" under it."""
+    html = re.sub(r'<div class="small text-muted">[^<]*</div>', "", html)
     return {
         name
         for name in ("Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường", "Phạm Thị Dung", "Võ Văn Bê")
@@ -322,3 +324,27 @@ def test_indicators_are_named_never_by_their_code(world, client):
     assert "Tỉ lệ" in text, missing
     assert "Có minh chứng" in text, missing
     assert not re.search(r"\b(C3|CX2|C_2)\b", text), missing
+
+
+def test_the_explanation_gives_values_and_points_in_the_vietnamese_convention(world, client):
+    """A share stored as 37.5 read "Giá trị: 37.5" (the English decimal point, no per cent sign) and 7.5 points
+    "7.5 / 10": values and points are written "37,5 %" and "7,5"."""
+    _leader(world, client)
+    row = world["rows"]["cuong"]
+    row.breakdown = [
+        {
+            "indicator": "C1",
+            "value": 37.5,
+            "points": 7.5,
+            "max": 10,
+            "source": {"kind": "share", "of": "persons", "numerator": 3, "denominator": 8},
+            "missing": None,
+        }
+    ]
+    db.session.commit()
+    html = client.get(f"/titles/eligibility/{row.id}").get_data(as_text=True)
+    indicators = " ".join(re.sub(r"<[^>]+>", " ", html[html.index('id="indicators"') :]).split())
+    assert "Giá trị: 37,5 %" in indicators  # (the non-breaking space before % is split as a space here)
+    assert "7,5 / 10 điểm" in indicators
+    assert "37.5" not in indicators
+    assert "7.5" not in indicators

@@ -171,7 +171,8 @@ def test_the_second_approver_gets_a_conflict_and_the_first_decision_stands(commu
         {
             "index": 1,
             "recognition_id": first,
-            "message": f"recognition {first} is recognised: it cannot become recognised",
+            # Named as the lists name it, not "recognition 7" (the decide page flashes this to the approver).
+            "message": f"{_subject_name(first)} is recognised: it cannot become recognised",
         }
     ]
     db.session.rollback()
@@ -562,3 +563,8 @@ def test_tt24_art10_1_a_circular_title_is_not_decided_inside_the_year_it_judges(
     assert row.status == RecognitionStatus.RECOGNISED
     ids = _propose_two(commune_a)
     assert recognition.decide(ids, decision_number="3/QĐ", decision_date=date(YEAR, 12, 20), user=commune_a["leader"])
+
+
+def _subject_name(recognition_id: int) -> str:
+    row = db.session.get(Recognition, recognition_id)
+    return recognition._who(row.subject_type, [row.subject_id])[row.subject_id]

@@ -131,7 +131,10 @@ def test_propose_refuses_a_non_eligible_subject_by_index(client, world):
     assert response.status_code == 422
     (error,) = response.get_json()["errors"]
     assert error["field"] == "subject_ids[1]"
-    assert error["message"].startswith(f"hộ {world['households'][2].id} chưa đủ điều kiện")  # Vietnamese first
+    # Vietnamese first, the subject named as the lists name it (its id is the field's index), what it lacks by the
+    # indicator's name where the criteria give one.
+    assert error["message"].startswith("Hộ Trần Văn Hộ2 (")
+    assert "Một) chưa đủ điều kiện: " in error["message"]
     assert "A2: " in error["message"]  # what it lacks, in words
     english = client.post(
         "/api/v1/titles/recognitions/propose",
@@ -139,7 +142,9 @@ def test_propose_refuses_a_non_eligible_subject_by_index(client, world):
         json={"title": "family", "year": YEAR, "subject_ids": [world["households"][2].id]},
     )
     assert english.get_json()["detail"] == "1 subject(s) cannot be proposed."
-    assert "household" in english.get_json()["errors"][0]["message"]
+    message = english.get_json()["errors"][0]["message"]
+    assert message.startswith("Household of Trần Văn Hộ2 (")
+    assert "Một) is not eligible" in message
     assert "not eligible" in english.get_json()["errors"][0]["message"]
     assert db.session.scalar(select(func.count()).select_from(Recognition)) == 0
 

@@ -575,7 +575,7 @@ def test_the_proposal_list_tells_apart_two_citizens_of_the_same_name(client, wor
     login(client, world["leader"])
     page = client.get(f"/titles/recognitions/propose?{_context(world, title='citizen')}").get_data(as_text=True)
     assert page.count("Nguyễn Thị Tuyết") == 2
-    details = re.findall(r'<span class="d-block small text-muted subject-detail">([^<]*)</span>', page)
+    details = re.findall(r'<span class="d-block small text-muted fw-normal subject-detail">([^<]*)</span>', page)
     assert any("02/03/1994" in d and "Kon Hra" in d for d in details), details
     assert any("20/11/1991" in d and "Plei Đông" in d for d in details), details
 
@@ -850,7 +850,9 @@ def test_a_clan_is_printed_dong_ho_once(client, world):
     db.session.commit()
     login(client, world["leader"])
     page = client.get(f"/titles/registrations/new?{_context(world, title='clan')}").get_data(as_text=True)
-    names = re.findall(r'<input class="form-check-input" type="checkbox" name="ids" value="\d+"> ([^<]+)</label>', page)
+    names = re.findall(
+        r'<input class="form-check-input" type="checkbox" name="ids" value="\d+"> <span>([^<]+)</span></label>', page
+    )
     assert sorted(names) == ["Dòng họ Lê", "Dòng họ Nguyễn thôn Kon Hra", "Dòng họ Trần"]
     assert recognition.clan_name("  dòng  họ Đinh ") == "dòng họ Đinh"
 
@@ -953,3 +955,111 @@ def test_a_clan_name_typed_decomposed_is_printed_whole():
     assert recognition.clan_name(unicodedata.normalize("NFD", "Họ Nguyễn")) == "Dòng họ Nguyễn"
     assert recognition.clan_name(unicodedata.normalize("NFD", "Dòng họ Lê thôn 2")) == "Dòng họ Lê thôn 2"
     assert recognition.clan_name("Trần") == "Dòng họ Trần"
+
+
+def test_the_decision_list_tells_apart_namesakes_by_birth_date_village_and_household(client, world):
+    """The approver ticks whom the signed decision names: two "Nguyễn Thị Tuyết" of one commune showed as the same
+    bare name on the decide list (and in its confirmation), while the proposal list told them apart. Now each line
+    carries the birth date and village, and a member's household by its head — even with no birth date recorded."""
+    from datetime import date
+
+    from tests.titles.test_engine import person
+
+    citizen = criteria_set(Title.CITIZEN)
+    first = person(world["village"], "Nguyễn Thị Tuyết", born=date(1994, 3, 2))
+    second = person(world["village"], "Nguyễn Thị Tuyết", born=None, household=world["households"][1])
+    for row in (first, second):
+        eligibility(citizen, row.id, world["commune"].id, YEAR, village_id=world["village"].id)
+    officer = make_user(Role.ASSOCIATION_OFFICER, world["commune"], "rv-officer@example.vn")  # decides citizens
+    db.session.flush()
+    recognition.propose(title="citizen", year=YEAR, subject_ids=[first.id, second.id], user=officer)
+    db.session.commit()
+    login(client, officer)
+    url = f"/titles/recognitions/decide?{_context(world, title='citizen')}"
+    page = client.get(url).get_data(as_text=True)
+    proposals = page[page.index('id="proposals"') :]
+    assert proposals.count("Nguyễn Thị Tuyết") == 2
+    details = re.findall(r'<span class="d-block small text-muted fw-normal subject-detail">([^<]*)</span>', proposals)
+    assert any("02/03/1994" in d and "Kon Hra" in d for d in details), details
+    assert any("hộ Nguyễn Văn Hộ1" in d and "Kon Hra" in d for d in details), details
+    ids = [int(v) for v in re.findall(r'name="ids" value="(\d+)"', proposals)]
+    preview = client.post(
+        url,
+        data={
+            "csrf_token": csrf_token(client, url),
+            "ids": ids,
+            "action": "recognise",
+            "decision_number": "31/QĐ-UBND",
+            "decision_date": "2026-01-15",
+            "authority": "Chủ tịch UBND xã Thử",
+        },
+    ).get_data(as_text=True)
+    listed = preview[preview.index('id="confirm-list"') : preview.index("</ol>", preview.index('id="confirm-list"'))]
+    assert "02/03/1994" in listed
+    assert "hộ Nguyễn Văn Hộ1" in listed
+    # The recognitions list and the registrations list say the same.
+    listing = client.get(f"/titles/recognitions?unit_id={world['commune'].id}&title=citizen").get_data(as_text=True)
+    assert "02/03/1994" in listing[listing.index('id="recognitions"') :]
+
+
+def test_a_decision_is_offered_for_correction_and_revocation_only_to_the_body_that_made_it(client, world):
+    """The commune People's Committee decides families, the commune association citizens (ADR 45). Both hold the
+    approval right on the commune, and each was offered "Correct the number or date" and "Revoke" on the other's
+    decisions — whose form then refused with "recognition 7 is decided by …". Now each is offered its own only."""
+    family = _decided(world, 1)[0]
+    officer = make_user(Role.ASSOCIATION_OFFICER, world["commune"], "cd-officer@example.vn")
+    db.session.commit()
+    login(client, officer)
+    listing = client.get(f"/titles/recognitions?unit_id={world['commune'].id}").get_data(as_text=True)
+    assert "12/QĐ-UBND" in listing  # the officer sees the decision …
+    assert "decision-correct" not in listing  # … and is not offered to correct it
+    page = client.get(f"/titles/recognitions/{family.id}").get_data(as_text=True)
+    assert 'id="correct-decision-link"' not in page
+    assert "/revoke" not in page
+    refused = client.get(f"/titles/recognitions/{family.id}/decision/correct")
+    assert refused.status_code == 403
+    assert "Chủ tịch UBND" in refused.get_data(as_text=True)  # who made it, so who to ask
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/titles/recognitions")})
+    login(client, world["leader"])  # the committee's leader: its own decision
+    listing = client.get(f"/titles/recognitions?unit_id={world['commune'].id}").get_data(as_text=True)
+    assert "decision-correct" in listing
+    page = client.get(f"/titles/recognitions/{family.id}").get_data(as_text=True)
+    assert 'id="correct-decision-link"' in page
+    assert "/revoke" in page
+
+
+def test_an_approver_who_decides_no_title_is_told_who_decides_each(client, world):
+    """A province association's officer holds the approval right but the approvals give it no title (the commune
+    association recognises the Learning Citizen): the decide page said "You decide: —" over an empty family list."""
+    province = db.session.get(type(world["commune"]), world["commune"].parent_id)
+    officer = make_user(Role.ASSOCIATION_OFFICER, province, "cd-province-officer@example.vn")
+    db.session.commit()
+    login(client, officer)
+    page = client.get("/titles/recognitions/decide").get_data(as_text=True)
+    who = " ".join(re.sub(r"<[^>]+>", " ", page[page.index('id="who-decides"') :]).split())
+    assert "Công dân học tập: Hội Khuyến học cấp xã" in who
+    assert "Gia đình học tập: chính quyền cấp xã" in who
+    assert "Bạn quyết định: —" not in page
+
+
+def test_two_households_whose_heads_share_a_name_are_told_apart_by_the_heads_birth_year(client, world):
+    """Two "Hộ Nguyễn Văn Nam" of one village: the lists gave each the same name and village. The head's birth year
+    tells them apart (the registry's code stays off the lists)."""
+    from datetime import date
+
+    family = db.session.get(CriteriaSet, db.session.scalar(select(func.min(CriteriaSet.id))))
+    first = make_household(world["village"], "NN-1", "Nguyễn Văn Nam")
+    second = make_household(world["village"], "NN-2", "Nguyễn Văn Nam")
+    first.members[0].birth_date, second.members[0].birth_date = date(1961, 5, 1), date(1979, 8, 9)
+    for household in (first, second):
+        eligibility(family, household.id, world["commune"].id, YEAR, village_id=world["village"].id)
+    db.session.flush()
+    recognition.propose(title="family", year=YEAR, subject_ids=[first.id, second.id], user=world["leader"])
+    db.session.commit()
+    login(client, world["leader"])
+    page = client.get(f"/titles/recognitions/decide?{_context(world)}").get_data(as_text=True)
+    proposals = page[page.index('id="proposals"') :]
+    details = re.findall(r'<span class="d-block small text-muted fw-normal subject-detail">([^<]*)</span>', proposals)
+    assert any("chủ hộ sinh năm 1961" in d and "Kon Hra" in d for d in details), details
+    assert any("chủ hộ sinh năm 1979" in d for d in details), details
+    assert "NN-1" not in proposals
