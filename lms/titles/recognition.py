@@ -695,14 +695,16 @@ def _resolve_persons(
         else {}
     )
     wanted_names = {fold(cell(row, "full_name")) for number, row in data if number not in hashes}
-    namesakes: dict[tuple[str, date | None], list[tuple[int, int]]] = {}
+    # By name and year of birth; the day is compared below, where both sides know it (ADR 49: a register may give
+    # the year alone, "1948", on either side).
+    namesakes: dict[tuple[str, int], list[tuple[int, int, date, bool]]] = {}
     if wanted_names:
-        for pid, folded, birth, unit_id in db.session.execute(
-            select(Person.id, Person.name_folded, Person.birth_date, Person.unit_id).where(
-                Person.name_folded.in_(wanted_names), Person.unit_id.in_(unit_ids)
+        for pid, folded, birth, unit_id, year_only in db.session.execute(
+            select(Person.id, Person.name_folded, Person.birth_date, Person.unit_id, Person.birth_year_only).where(
+                Person.name_folded.in_(wanted_names), Person.unit_id.in_(unit_ids), Person.birth_date.is_not(None)
             )
         ):
-            namesakes.setdefault((folded, birth), []).append((pid, unit_id))
+            namesakes.setdefault((folded, birth.year), []).append((pid, unit_id, birth, year_only))
     chosen: list[tuple[int, int]] = []
     for number, row in data:
         if number in hashes:
@@ -721,22 +723,28 @@ def _resolve_persons(
             fail(number, "birth_date", REQUIRED_WITHOUT_ID)
         else:
             try:
-                born = spreadsheet.as_date(raw(row, "birth_date"))
+                born = spreadsheet.as_birth_date(raw(row, "birth_date"))
             except spreadsheet.SpreadsheetError as exc:
                 fail(number, "birth_date", exc.msgid, **exc.params)
         if not name or born is None:
             continue
-        candidates = namesakes.get((fold(name), born), [])
+        year_typed = isinstance(born, spreadsheet.BirthYear)
+        candidates = [
+            c
+            for c in namesakes.get((fold(name), born.year), [])
+            if year_typed or c[3] or c[2] == born  # the day compared only where both know it
+        ]
         village_code = cell(row, "village_code")
         if village_code:
             if village_code not in villages:
                 fail(number, "village_code", NO_VILLAGE, code=village_code, commune=commune.full_name)
                 continue
             candidates = [c for c in candidates if c[1] == villages[village_code]]
+        shown = str(born.year) if year_typed else f"{born:%d/%m/%Y}"
         if not candidates:
-            fail(number, "full_name", NO_PERSON, name=name, born=f"{born:%d/%m/%Y}", commune=commune.full_name)
+            fail(number, "full_name", NO_PERSON, name=name, born=shown, commune=commune.full_name)
         elif len(candidates) > 1:
-            fail(number, "full_name", NAMESAKES, count=len(candidates), name=name, born=f"{born:%d/%m/%Y}")
+            fail(number, "full_name", NAMESAKES, count=len(candidates), name=name, born=shown)
         else:
             chosen.append((number, candidates[0][0]))
     return chosen

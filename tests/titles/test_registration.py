@@ -215,3 +215,31 @@ def test_import_errors_are_given_in_both_languages_from_the_catalogue(commune, a
             "message_vi": f"không có thôn mã NOPE ở {where}",
         }
     ]
+
+
+def test_import_persons_by_name_and_the_year_of_birth_alone(commune):
+    """A commune register gives older people's year of birth alone ("1948", ADR 49), on either side: a year typed
+    finds the person born that year; a whole date finds one stored with the year alone; two whole dates must agree."""
+    people = [h.members[0] for h in commune["households"]]
+    people[0].birth_date, people[0].birth_year_only = date(1948, 1, 1), True  # the registry knows the year alone
+    people[1].birth_date = date(1952, 7, 9)
+    db.session.flush()
+    content = _xlsx(
+        [
+            ["Họ và tên", "Ngày sinh"],
+            ["Nguyễn Văn Hộ0", "12/03/1948"],  # a whole date: the stored year alone matches it
+            ["Nguyễn Văn Hộ1", 1952],  # the year typed as a number: the stored whole date of 1952 matches
+        ]
+    )
+    result = recognition.import_registrations(
+        content, "p.xlsx", commune=commune["commune"], title="citizen", year=YEAR, user=commune["manager"]
+    )
+    assert set(result.created) == {people[0].id, people[1].id}
+
+    wrong_day = _xlsx([["Họ và tên", "Ngày sinh"], ["Nguyễn Văn Hộ1", "10/07/1952"], ["Nguyễn Văn Hộ1", "1953"]])
+    with pytest.raises(recognition.ImportRejected) as caught:
+        recognition.import_registrations(
+            wrong_day, "p.xlsx", commune=commune["commune"], title="citizen", year=YEAR + 1, user=commune["manager"]
+        )
+    assert [(e["row"], e["column"]) for e in caught.value.errors] == [(2, "Họ và tên"), (3, "Họ và tên")]
+    assert "1953" in caught.value.errors[1]["message"]
