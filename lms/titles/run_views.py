@@ -99,6 +99,14 @@ def run_page(run_id: int):
     communes = {f.commune_id for f in failures} | {f["commune_id"] for f in subject_failures}
     for unit_id, name in db.session.execute(select(AdminUnit.id, AdminUnit.name).where(AdminUnit.id.in_(communes))):
         names[unit_id] = name
+    # Subjects by name (as the lists show them) and indicators by name, never "person #17" or "a3".
+    from flask_babel import get_locale
+
+    from lms.titles.services import indicator_names, subject_labels
+
+    labels = subject_labels((f["subject_type"], f["subject_id"]) for f in subject_failures)
+    locale = str(get_locale() or "vi")
+    indicators = {title: indicator_names(title, locale) for title in {f["title"] for f in subject_failures}}
     return render_template(
         "titles/run.html",
         run=run,
@@ -109,6 +117,8 @@ def run_page(run_id: int):
         subject_names=SUBJECT_NAMES,
         title_names=TITLE_NAMES,
         commune_names=names,
+        labels=labels,
+        indicators=indicators,
         status_names=status_names(),
         open=run.status not in runs.FINISHED,
     )

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from lms.extensions import db
 from lms.registry.models import AdminUnit, Organisation, Person
-from lms.titles import criteria, engine, runs
+from lms.titles import criteria, engine, runs, services
 from lms.titles.explain import describe_source
 from lms.titles.models import Assessment, EvaluationRun, EvaluationState
 from tests.conftest import make_village, unit_by_code
@@ -224,7 +224,10 @@ def test_the_run_page_lists_the_subjects_that_failed(commune: AdminUnit, client:
     run = runs.start_run(unit, YEAR)
     db.session.flush()
     runs.launch(run.id)
-    bad = db.session.scalar(select(Person.id).limit(1)) or 1
+    from tests.conftest import make_household, make_village
+
+    household = make_household(make_village(unit, "RUN-V", "Thôn Chạy"), "RUN-H", "Nguyễn Văn Lỗi")
+    bad = household.members[0].id
     summary = {
         "citizen": {
             "subjects": 2,
@@ -245,8 +248,11 @@ def test_the_run_page_lists_the_subjects_that_failed(commune: AdminUnit, client:
     page = client.get(f"/titles/runs/{run.id}").get_data(as_text=True)
     assert 'id="subject-failures"' in page
     assert "ValueError: broken" in page
-    assert f"#{bad}" in page
-    assert "c1" in page
+    person = db.session.get(Person, bad)
+    assert person is not None
+    assert f'href="/registry/persons/{bad}">{person.full_name}</a>' in page  # by name, not "#17"
+    names = services.indicator_names("citizen", "vi")
+    assert "c1" in names and names["c1"] in page  # the indicator by name
 
 
 # --- Circular 25/2023, Art. 6.5.b / 7.5.b: the lower bars of a commune in a difficult area -------------------------
