@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -196,7 +196,7 @@ def new_user():
         user.must_change_password = True
         assign_role(user, Role(form.role.data), unit)
         db.session.commit()
-        return render_template("auth/user_created.html", user=user, password=password, role_names=ROLE_NAMES)
+        return _shown_once(render_template("auth/user_created.html", user=user, password=password, role_names=ROLE_NAMES))
     return render_template("auth/user_new.html", form=form, existing=None)
 
 
@@ -316,4 +316,13 @@ def reset_account_password(user_id: int):
         abort(403)
     password = reset_password(user)
     db.session.commit()
-    return render_template("auth/user_created.html", user=user, password=password, role_names=ROLE_NAMES, reset=True)
+    return _shown_once(
+        render_template("auth/user_created.html", user=user, password=password, role_names=ROLE_NAMES, reset=True)
+    )
+
+
+def _shown_once(page: str) -> Any:
+    """The page with a temporary password: kept by no cache (a shared phone's back button, a proxy)."""
+    response = make_response(page)
+    response.headers["Cache-Control"] = "no-store"
+    return response
