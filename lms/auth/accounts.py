@@ -196,7 +196,8 @@ def new_user():
         user.must_change_password = True
         assign_role(user, Role(form.role.data), unit)
         db.session.commit()
-        return _shown_once(render_template("auth/user_created.html", user=user, password=password, role_names=ROLE_NAMES))
+        page = render_template("auth/user_created.html", user=user, password=password, role_names=ROLE_NAMES)
+        return _shown_once(page)
     return render_template("auth/user_new.html", form=form, existing=None)
 
 

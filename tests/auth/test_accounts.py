@@ -216,7 +216,8 @@ def test_a_temporary_password_is_not_kept_nor_used_through_the_api_nor_cached(ap
     assert kept.status_code == 200  # the form again, with the error
     db.session.expire_all()
     user = db.session.scalar(select(User).where(User.email == "tam@example.vn"))
-    assert user is not None and user.must_change_password
+    assert user is not None
+    assert user.must_change_password
     changed = new.post(
         "/account/password",
         data={"current": password, "new": "mat-khau-rieng-2", "confirm": "mat-khau-rieng-2", "csrf_token": token},

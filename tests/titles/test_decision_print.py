@@ -289,9 +289,7 @@ def test_a_print_whose_worker_died_is_failed_and_a_new_one_starts(world):  # noq
     assert "máy chủ đã khởi động lại" in stuck.message
 
 
-def test_a_print_that_waited_its_turn_is_joined_not_failed_and_one_failed_meanwhile_stays_failed(
-    world, monkeypatch  # noqa: F811
-):
+def test_a_print_that_waited_its_turn_is_joined_not_failed_and_one_failed_meanwhile_stays_failed(world, monkeypatch):  # noqa: F811
     """Review finding R4: staleness was measured from the request, so a print queued behind other tasks and then
     drawing was failed by the next request while its worker lived; that worker then marked it done over the failure
     (and two workers drew the same decision)."""
