@@ -327,3 +327,18 @@ def test_a_print_that_waited_its_turn_is_joined_not_failed_and_one_failed_meanwh
     job = db.session.get(DecisionPrint, waited.id)
     assert (job.status, job.size) == ("failed", 0)
     assert db.session.scalar(select(DecisionPrint.content).where(DecisionPrint.id == waited.id)) is None
+
+
+def test_a_kept_print_leads_to_the_configured_host_not_the_requests(app):
+    """Review finding R7: the print kept for everyone was drawn under the request's Host header, so a forged Host put
+    another site's address in the QR codes of every certificate of the decision."""
+    from lms.titles.print_views import _print_base_url
+
+    app.config["CREDENTIALS_DOMAIN"] = "lms.example.vn"
+    try:
+        with app.test_request_context("/", base_url="http://evil.example/"):
+            assert _print_base_url() == "https://lms.example.vn/"
+    finally:
+        app.config["CREDENTIALS_DOMAIN"] = None
+    with app.test_request_context("/", base_url="http://localhost:5000/"):
+        assert _print_base_url() == "http://localhost:5000/"  # development: the request's own host
