@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import exists, or_, select
+from sqlalchemy.exc import IntegrityError
 from wtforms import EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
@@ -242,10 +243,17 @@ def add_role(user_id: int):
     if unit is None or not can(current_user, MANAGE, unit):
         abort(404)
     role = Role(form.role.data)
-    if any(a.role == role and a.unit_id == unit.id for a in user.roles):
+    given = not any(a.role == role and a.unit_id == unit.id for a in user.roles)
+    if given:
+        try:
+            with db.session.begin_nested():
+                assign_role(user, role, unit)
+        except IntegrityError:  # a second click, or another administrator, gave it between the look and the insert
+            given = False
+    if not given:
+        db.session.rollback()
         flash(_("%(name)s already has this role there.", name=user.name), "info")
     else:
-        assign_role(user, role, unit)
         db.session.commit()
         flash(
             _(

@@ -226,3 +226,36 @@ def test_a_temporary_password_is_not_kept_nor_used_through_the_api_nor_cached(ap
     assert new.get("/api/v1/persons").status_code == 200
     reset = _post(client, f"/users/{user.id}", f"/users/{user.id}/password")
     assert "no-store" in reset.headers.get("Cache-Control", "")
+
+
+def test_a_role_given_twice_at_once_is_said_to_be_there_not_a_server_error(app_ctx, app, monkeypatch):
+    """Review finding N3: two clicks (or two administrators) raced past the "already has it" look into the unique
+    (user, role, unit) constraint: a 500 for the second. The insert that loses is now answered as already there."""
+    from sqlalchemy import insert
+
+    from lms.auth import accounts
+    from lms.auth.models import RoleAssignment
+    from lms.extensions import utcnow
+
+    admin = _admin()
+    officer = make_user(Role.INSTRUCTOR, unit_by_code("23293"), "twice@example.vn")
+    db.session.commit()
+    client = app.test_client()
+    login(client, admin)
+    page = f"/users/{officer.id}"
+    token = csrf_token(client, page)
+    real = accounts.assign_role
+
+    def the_other_click_first(user, role, unit, **kwargs):
+        db.session.execute(
+            insert(RoleAssignment).values(user_id=user.id, role=role.value, unit_id=unit.id, created_at=utcnow())
+        )
+        return real(user, role, unit, **kwargs)
+
+    monkeypatch.setattr(accounts, "assign_role", the_other_click_first)
+    unit = unit_by_code("23293")
+    answer = client.post(
+        f"/users/{officer.id}/roles", data={"csrf_token": token, "role": "centre_manager", "unit": str(unit.id)}
+    )
+    assert answer.status_code == 302
+    assert "đã có vai trò này" in client.get(page).get_data(as_text=True)
