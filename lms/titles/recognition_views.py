@@ -686,15 +686,28 @@ def recognition_correct_decision(recognition_id: int):
             "reason": form.reason.data or "",
             "user": current_user,
         }
-        shown = _shown(row.id, " ".join(asked["decision_number"].split()), asked["decision_date"], asked["reason"])
+        # The confirmation carries the digest the API's preview gives (DecisionCorrection.digest): the change, the
+        # reason and the recognitions it reaches, compared under the locks. One decided under the same decision
+        # since the preview is shown again (409), never corrected unseen.
+        confirmed = request.form.get("confirmed")
         try:
-            confirmed = _confirmed(shown)
-            correction = recognition.correct_decision(row, **asked, apply=confirmed)
+            correction = recognition.correct_decision(
+                row, **asked, apply=confirmed is not None, expected_digest=confirmed
+            )
+        except recognition.StaleCorrection as exc:
+            _flash_refusal(exc)
+            status = 409
+            correction = exc.correction
+            confirm = {
+                "correction": correction,
+                "digest": correction.digest,
+                "names": recognition.names(correction.rows),
+            }
         except recognition.RecognitionError as exc:
             _flash_refusal(exc)
             status = 409 if isinstance(exc, recognition.TransitionConflict) else 422
         else:
-            if confirmed:
+            if confirmed is not None:
                 db.session.commit()
                 flash(
                     _(
@@ -706,7 +719,11 @@ def recognition_correct_decision(recognition_id: int):
                     "success",
                 )
                 return redirect(url_for("titles.recognition_page", recognition_id=row.id))
-            confirm = {"correction": correction, "digest": shown, "names": recognition.names(correction.rows)}
+            confirm = {
+                "correction": correction,
+                "digest": correction.digest,
+                "names": recognition.names(correction.rows),
+            }
     elif request.method == "POST":
         status = 422
     return (
