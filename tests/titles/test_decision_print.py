@@ -342,3 +342,17 @@ def test_the_sweep_sends_a_lost_print_again_fails_a_dead_one_and_deletes_long_re
     assert state(newest) == "failed"
     assert state(lost) == "done"
     assert db.session.get(DecisionPrint, lost).size > 0
+
+
+def test_the_links_to_a_large_decision_say_they_print_not_that_they_are_a_pdf(client, world):  # noqa: F811
+    """Above TITLES_PRINT_INLINE_MAX the links lead to the print page (ADR 47): they no longer promise a PDF."""
+    rows = _decision(world)
+    login(client, world["leader"])
+    listing = client.get(f"/titles/recognitions?unit_id={world['commune'].id}").get_data(as_text=True)
+    decisions = listing[listing.index('id="decisions"') : listing.index('id="recognitions"')]
+    assert f">In danh sách và {SIZE} giấy công nhận</a>" in decisions
+    assert "(PDF)" not in decisions
+    page = client.get(f"/titles/recognitions/{rows[0].id}").get_data(as_text=True)
+    link = re.search(r'id="decision-link" href="[^"]+">([^<]+)</a>', page)
+    assert link is not None
+    assert link.group(1) == f"In quyết định 31/QĐ-UBND: danh sách và cả {SIZE} giấy công nhận"

@@ -865,6 +865,18 @@ def test_a_recorded_decision_offers_its_list_and_certificates_to_print(client, w
     assert pdf.mimetype == "application/pdf"
 
 
+def test_a_recorded_decision_above_the_inline_limit_offers_to_print_not_a_pdf(app, client, world, monkeypatch):
+    """Above TITLES_PRINT_INLINE_MAX the link leads to the print page (ADR 47): the message no longer says PDF."""
+    monkeypatch.setitem(app.config, "TITLES_PRINT_INLINE_MAX", 0)
+    row = _propose_and_decide(client, world)
+    page = client.get(f"/titles/recognitions/decide?{_context(world)}").get_data(as_text=True)
+    message = page[page.index("alert-success") :]
+    link = re.search(r'<a class="alert-link" id="print-decision" href="([^"]+)">([^<]+)</a>', message)
+    assert link is not None, message
+    assert link.group(2) == "In danh sách kèm theo quyết định và các giấy công nhận"
+    assert client.get(link.group(1)).headers["Location"].endswith(f"/titles/recognitions/{row.id}/decision/print")
+
+
 def test_the_recognitions_filter_marks_the_communes_merged_in_2025(client, world):
     """The new Xã Đăk Hà's leader also sees the three communes merged into it: each is marked with its end date."""
     from tests.conftest import make_user, unit_by_code
