@@ -68,6 +68,7 @@ def test_a_commune_leader_prints_a_large_decision_and_follows_its_progress(stack
     page.get_by_role("button", name="Trình đơn").click()
     page.locator("#nav").get_by_role("link", name="Công nhận", exact=True).click()
     decision = page.locator("#decisions li", has_text=NUMBER)
+    last_page(page, "commune-leader-decisions-to-print")
     # The link says it prints (a page follows, not a PDF at once).
     decision.get_by_role("link", name=f"In danh sách và {len(HEADS)} giấy công nhận", exact=True).click()
 
