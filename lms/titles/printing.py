@@ -17,7 +17,7 @@ from typing import Any, cast
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CursorResult, Select, delete, exists, insert, select, update
+from sqlalchemy import CursorResult, Select, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import aliased
 
@@ -33,9 +33,9 @@ from lms.titles.models import DecisionPrint, Recognition, RecognitionStatus, Run
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 5  # certificates drawn between two published counts (one small commit each)
-# A print queued or running for longer than this lost its worker (a restart, a crash): the next request for the
-# decision fails it and starts a new one, instead of joining a print that will never end. A decision of a few
-# hundred certificates draws in well under a minute.
+# A print queued, or running since its start, for longer than this lost its worker (a restart, a crash): the
+# titles sweep or the next request for the decision fails it, instead of joining a print that will never end. A
+# decision of a few hundred certificates draws in well under a minute.
 STALE_AFTER = timedelta(minutes=15)
 RESEND_AFTER = timedelta(minutes=1)
 # A print a newer print of its decision replaced (its file emptied) keeps its row this long, then the sweep deletes
@@ -134,10 +134,16 @@ def _fail_stale(key: str) -> None:
     """Fail the decision's print if it has been queued or running for longer than STALE_AFTER (its worker is gone)."""
     now = utcnow()
     job = db.session.scalar(
-        select(DecisionPrint).where(DecisionPrint.running_key == key, DecisionPrint.created_at < now - STALE_AFTER)
+        select(DecisionPrint).where(DecisionPrint.running_key == key, _lost_before(now - STALE_AFTER))
     )
     if job is not None:
         _fail_lost(job)
+
+
+def _lost_before(moment: Any) -> Any:
+    """A print not started since ``moment`` (queued since then, or running since then): measured from its start, so
+    a print that waited in a busy queue is not failed under its worker a minute into drawing."""
+    return func.coalesce(DecisionPrint.started_at, DecisionPrint.created_at) < moment
 
 
 def _fail_lost(job: DecisionPrint) -> None:
@@ -156,9 +162,7 @@ def sweep(*, period: timedelta) -> list[int]:
     rows of prints replaced by a newer print of their decision more than KEEP_REPLACED ago. Flushes; the caller
     commits, then sends."""
     now = utcnow()
-    lost = select(DecisionPrint).where(
-        DecisionPrint.running_key.is_not(None), DecisionPrint.created_at < now - STALE_AFTER
-    )
+    lost = select(DecisionPrint).where(DecisionPrint.running_key.is_not(None), _lost_before(now - STALE_AFTER))
     for job in db.session.scalars(lost).all():
         _fail_lost(job)
     queued = db.session.execute(

@@ -311,7 +311,14 @@ def test_the_sweep_sends_a_lost_print_again_fails_a_dead_one_and_deletes_long_re
         job = db.session.get(DecisionPrint, print_id)
         return job.status if job else None
 
+    # Queued for a long while behind a busy queue, then started a minute ago: drawing, not dead.
     dead = queued(printing.STALE_AFTER + timedelta(minutes=1), "running")
+    db.session.get(DecisionPrint, dead).started_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    tasks.sweep.apply()
+    assert state(dead) == "running"
+    db.session.get(DecisionPrint, dead).started_at = utcnow() - printing.STALE_AFTER - timedelta(seconds=1)
+    db.session.commit()
     tasks.sweep.apply()
     assert state(dead) == "failed"
     assert "máy chủ đã khởi động lại" in db.session.get(DecisionPrint, dead).message
