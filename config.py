@@ -243,6 +243,18 @@ class TestingConfig(Config):
     }
 
 
+# What production refuses to start without: the keys of sessions, stored ID numbers and issuers' signing keys, the
+# database, and the host in the issuers' identifiers (a worker signs certificates outside any request: without it
+# a completion or a decision's print failed at its first credential, and the public DID pages answered 500).
+PRODUCTION_REQUIRED = (
+    "LMS_SECRET_KEY",
+    "LMS_DATABASE_URL",
+    "LMS_PII_KEY",
+    "LMS_CREDENTIALS_KEY",
+    "LMS_CREDENTIALS_DOMAIN",
+)
+
+
 class ProductionConfig(Config):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
@@ -253,7 +265,7 @@ class ProductionConfig(Config):
 
     @classmethod
     def validate(cls) -> None:
-        missing = [name for name in ("LMS_SECRET_KEY", "LMS_DATABASE_URL", "LMS_PII_KEY") if not _env(name)]
+        missing = [name for name in PRODUCTION_REQUIRED if not _env(name)]
         if missing:
             raise ConfigError(
                 "production configuration refuses to start: set " + ", ".join(missing) + " in the environment"

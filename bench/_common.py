@@ -101,6 +101,8 @@ def gunicorn(
         "LMS_RESULT_BACKEND": broker_url,
         "LMS_SECRET_KEY": "bench-" + uuid.uuid4().hex,
         "LMS_PII_KEY": "bench-pii-" + uuid.uuid4().hex,
+        "LMS_CREDENTIALS_KEY": "bench-credentials-" + uuid.uuid4().hex,
+        "LMS_CREDENTIALS_DOMAIN": "lms.bench.invalid",
         # Production refuses per-worker (memory://) log-in counters; the benchmark's Redis broker is shared.
         "LMS_RATELIMIT_STORAGE_URL": os.environ.get("LMS_RATELIMIT_STORAGE_URL") or broker_url,
     }

@@ -129,6 +129,8 @@ def main() -> None:
     os.environ["LMS_RESULT_BACKEND"] = args.broker_url
     os.environ.setdefault("LMS_SECRET_KEY", "bench-" + uuid.uuid4().hex)
     os.environ.setdefault("LMS_PII_KEY", "bench-pii-" + uuid.uuid4().hex)
+    os.environ.setdefault("LMS_CREDENTIALS_KEY", "bench-credentials-" + uuid.uuid4().hex)
+    os.environ.setdefault("LMS_CREDENTIALS_DOMAIN", "lms.bench.invalid")
     os.environ.setdefault("LMS_RATELIMIT_STORAGE_URL", args.broker_url)
     setup = load._app(args)
     load._migrate(setup)

@@ -22,11 +22,11 @@ def record(*, label: str) -> None:
 
 
 def test_production_refuses_to_start_without_secrets(monkeypatch):
-    for name in ("LMS_SECRET_KEY", "LMS_DATABASE_URL", "LMS_PII_KEY"):
+    for name in config.PRODUCTION_REQUIRED:
         monkeypatch.delenv(name, raising=False)
-    with pytest.raises(config.ConfigError, match="LMS_SECRET_KEY, LMS_DATABASE_URL, LMS_PII_KEY"):
+    with pytest.raises(config.ConfigError, match="LMS_SECRET_KEY, LMS_DATABASE_URL, LMS_PII_KEY, LMS_CREDENTIALS_KEY, LMS_CREDENTIALS_DOMAIN"):
         config.get_config("production")
-    for name in ("LMS_SECRET_KEY", "LMS_DATABASE_URL", "LMS_PII_KEY"):
+    for name in config.PRODUCTION_REQUIRED:
         monkeypatch.setenv(name, "x")
     monkeypatch.setenv("LMS_RATELIMIT_STORAGE_URL", "redis://127.0.0.1:6379/0")
     assert config.get_config("production") is config.ProductionConfig

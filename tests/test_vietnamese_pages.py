@@ -173,6 +173,7 @@ def _values(commune: AdminUnit) -> dict[str, list]:
             _first(select(Eligibility.id).where(Eligibility.eligible.is_(True)).order_by(Eligibility.id)),
         ],
         "assessment_id": [_first(select(Assessment.id))],
+        "user_id": [_first(select(User.id).where(User.email == "xa@demo.example.vn"))],  # the account pages (ADR 52)
     }
     codes = [
         _first(select(Certificate.code)),

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import exists, or_, select
+from sqlalchemy.exc import IntegrityError
 from wtforms import EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
@@ -196,7 +197,8 @@ def new_user():
         user.must_change_password = True
         assign_role(user, Role(form.role.data), unit)
         db.session.commit()
-        return render_template("auth/user_created.html", user=user, password=password, role_names=ROLE_NAMES)
+        page = render_template("auth/user_created.html", user=user, password=password, role_names=ROLE_NAMES)
+        return _shown_once(page)
     return render_template("auth/user_new.html", form=form, existing=None)
 
 
@@ -241,10 +243,17 @@ def add_role(user_id: int):
     if unit is None or not can(current_user, MANAGE, unit):
         abort(404)
     role = Role(form.role.data)
-    if any(a.role == role and a.unit_id == unit.id for a in user.roles):
+    given = not any(a.role == role and a.unit_id == unit.id for a in user.roles)
+    if given:
+        try:
+            with db.session.begin_nested():
+                assign_role(user, role, unit)
+        except IntegrityError:  # a second click, or another administrator, gave it between the look and the insert
+            given = False
+    if not given:
+        db.session.rollback()
         flash(_("%(name)s already has this role there.", name=user.name), "info")
     else:
-        assign_role(user, role, unit)
         db.session.commit()
         flash(
             _(
@@ -316,4 +325,13 @@ def reset_account_password(user_id: int):
         abort(403)
     password = reset_password(user)
     db.session.commit()
-    return render_template("auth/user_created.html", user=user, password=password, role_names=ROLE_NAMES, reset=True)
+    return _shown_once(
+        render_template("auth/user_created.html", user=user, password=password, role_names=ROLE_NAMES, reset=True)
+    )
+
+
+def _shown_once(page: str) -> Any:
+    """The page with a temporary password: kept by no cache (a shared phone's back button, a proxy)."""
+    response = make_response(page)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -129,6 +129,9 @@ def password():
         user = current_user._get_current_object()
         if not user.check_password(form.current.data or ""):
             form.current.errors.append(_("This is not your current password."))
+        elif user.must_change_password and form.new.data == form.current.data:
+            # The temporary password was seen by the administrator who made it (ADR 52): it cannot become one's own.
+            form.new.errors.append(_("Choose a password of your own, not the temporary one you were given."))
         else:
             try:
                 change_password(user, form.new.data or "")
@@ -205,9 +208,19 @@ _WHILE_TEMPORARY = frozenset({"auth.password", "auth.logout", "auth.set_locale",
 @bp.before_app_request
 def _choose_a_password_first():
     """An account created or reset by an administrator carries a temporary password that someone else has seen:
-    its pages lead to the password change until the user has chosen their own. The API is left alone (a token is
-    made by the user, after logging in)."""
-    if request.endpoint in _WHILE_TEMPORARY or request.path.startswith("/api/") or request.endpoint is None:
+    its pages lead to the password change until the user has chosen their own. The API answers a session cookie's
+    request 403 meanwhile; a bearer token is left alone (a token is made by the user, after logging in)."""
+    if request.path.startswith("/api/"):
+        # A bearer token is made by its user after logging in; the session cookie of a temporary password is not
+        # let through the API either — else the temporary password works there without ever being changed.
+        if request.headers.get("Authorization", "").startswith("Bearer "):
+            return None
+        if current_user.is_authenticated and current_user.must_change_password:
+            from lms.api.errors import problem
+
+            return problem(403, "Forbidden", _("Choose your own password first: the one you were given is temporary."))
+        return None
+    if request.endpoint in _WHILE_TEMPORARY or request.endpoint is None:
         return None
     if request.endpoint.endswith(".static"):
         return None

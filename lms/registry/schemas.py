@@ -183,7 +183,7 @@ class PersonIn(Body):
     birth_year_only: bool | None = Field(
         None,
         description="Only the year of birth_date is known (stored as 1 January); a birth_date sent without it is "
-        "a whole date",
+        "a whole date. False for a person whose year alone is recorded needs the whole birth_date with it",
     )
     sex: Sex | None = None
     occupation_group: OccupationGroup | None = None

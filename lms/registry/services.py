@@ -388,6 +388,11 @@ def update_person(person: Person, data: dict[str, Any], *, actor_id: int | None 
         )
     if "birth_date" in data or "birth_year_only" in data:
         # A birth date sent alone is a whole date; with ``birth_year_only`` only its year is known (1 January kept).
+        if "birth_date" not in data and not data.get("birth_year_only") and person.birth_year_only:
+            # "Not only the year" without the day: 1 January would become a real birthday nobody gave (ADR 49).
+            from lms.core.formatting import in_request_language as _
+
+            raise RegistryError(_("Give the whole date of birth: only its year is recorded."), field="birth_date")
         born = data.pop("birth_date", person.birth_date)
         year_only = bool(data.pop("birth_year_only", False)) and born is not None
         person.birth_date = date(born.year, 1, 1) if year_only and born is not None else born

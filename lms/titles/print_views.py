@@ -8,7 +8,7 @@ finished.
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -44,7 +44,7 @@ def decision_print(recognition_id: int):
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        _job, started = printing.start(row, user=current_user, base_url=request.host_url, total=size)
+        _job, started = printing.start(row, user=current_user, base_url=_print_base_url(), total=size)
         db.session.commit()
         if started:
             flash(_("The certificates are being drawn. This page shows how far it has come."), "success")
@@ -77,6 +77,14 @@ def decision_print_file(print_id: int):
     if not content:
         abort(410, description=_("A newer print of this decision replaced this one: print it again from its page."))
     return documents.pdf_response(content, printing.filename(job))
+
+
+def _print_base_url() -> str:
+    """Where the printed QR codes lead: the configured credentials host when there is one (production requires it),
+    not the request's Host header — the print is kept and handed to everyone who opens the decision, so a forged
+    Host would put another site's address on every certificate of it."""
+    domain = current_app.config.get("CREDENTIALS_DOMAIN")
+    return f"https://{domain}/" if domain else request.host_url
 
 
 def status_names() -> dict[str, str]:

@@ -133,6 +133,8 @@ def start(
 def _fail_stale(key: str) -> None:
     """Fail the decision's print if it has been queued or running for longer than STALE_AFTER (its worker is gone)."""
     now = utcnow()
+    # A running print is measured from its start, not its request: one that waited its turn behind other tasks and
+    # then began drawing has a live worker, and failing it would let two workers draw (and issue) the same decision.
     job = db.session.scalar(
         select(DecisionPrint).where(DecisionPrint.running_key == key, _lost_before(now - STALE_AFTER))
     )
@@ -289,6 +291,12 @@ def _draw(print_id: int) -> None:
                 db.session.commit()
 
         content = documents.decision_pdf(document, on_certificate=drawn)
+    # Still ours? A request may have failed it as stale meanwhile (and started another): then it stays failed, as
+    # its page said, and keeps nothing — the newer print is the one whose file counts.
+    status = db.session.scalar(select(DecisionPrint.status).where(DecisionPrint.id == job.id).with_for_update())
+    if status != RunStatus.RUNNING.value:
+        db.session.rollback()
+        return
     # One audit event per certificate printed, in the commit that keeps the file.
     db.session.execute(
         insert(AuditEvent),

@@ -192,3 +192,70 @@ def test_only_administrators_reach_the_accounts(app_ctx, app):
     login(client, leader)
     assert client.get("/users").status_code == 403
     assert "Tài khoản người dùng" not in client.get("/").get_data(as_text=True)
+
+
+def test_a_temporary_password_is_not_kept_nor_used_through_the_api_nor_cached(app_ctx, app):
+    """Review findings R1–R3: the temporary password cannot be "changed" into itself, the API refuses the session
+    cookie of an account that has not chosen its password (else the temporary one works there for ever), and the page
+    that shows it is kept by no cache."""
+    admin = _admin()
+    client = app.test_client()
+    login(client, admin)
+    response = _create(client, "Trần Văn Tạm", "tam@example.vn", "centre_manager", unit_by_code("23293").id)
+    assert "no-store" in response.headers.get("Cache-Control", "")
+    password = _password_on(response)
+    new, answer = _log_in_fresh(app, "tam@example.vn", password)
+    assert answer.status_code == 302
+    refused = new.get("/api/v1/persons")
+    assert refused.status_code == 403
+    assert refused.mimetype == "application/problem+json"
+    token = csrf_token(new, "/account/password")
+    kept = new.post(
+        "/account/password", data={"current": password, "new": password, "confirm": password, "csrf_token": token}
+    )
+    assert kept.status_code == 200  # the form again, with the error
+    db.session.expire_all()
+    user = db.session.scalar(select(User).where(User.email == "tam@example.vn"))
+    assert user is not None
+    assert user.must_change_password
+    changed = new.post(
+        "/account/password",
+        data={"current": password, "new": "mat-khau-rieng-2", "confirm": "mat-khau-rieng-2", "csrf_token": token},
+    )
+    assert changed.status_code == 302
+    assert new.get("/api/v1/persons").status_code == 200
+    reset = _post(client, f"/users/{user.id}", f"/users/{user.id}/password")
+    assert "no-store" in reset.headers.get("Cache-Control", "")
+
+
+def test_a_role_given_twice_at_once_is_said_to_be_there_not_a_server_error(app_ctx, app, monkeypatch):
+    """Review finding N3: two clicks (or two administrators) raced past the "already has it" look into the unique
+    (user, role, unit) constraint: a 500 for the second. The insert that loses is now answered as already there."""
+    from sqlalchemy import insert
+
+    from lms.auth import accounts
+    from lms.auth.models import RoleAssignment
+    from lms.extensions import utcnow
+
+    admin = _admin()
+    officer = make_user(Role.INSTRUCTOR, unit_by_code("23293"), "twice@example.vn")
+    db.session.commit()
+    client = app.test_client()
+    login(client, admin)
+    page = f"/users/{officer.id}"
+    token = csrf_token(client, page)
+    real = accounts.assign_role
+
+    def the_other_click_first(user, role, unit, **kwargs):
+        db.session.execute(
+            insert(RoleAssignment).values(user_id=user.id, role=role.value, unit_id=unit.id, created_at=utcnow())
+        )
+        return real(user, role, unit, **kwargs)
+
+    monkeypatch.setattr(accounts, "assign_role", the_other_click_first)
+    unit = unit_by_code("23293")
+    answer = client.post(
+        f"/users/{officer.id}/roles", data={"csrf_token": token, "role": "centre_manager", "unit": str(unit.id)}
+    )
+    assert answer.status_code == 302
+    assert "đã có vai trò này" in client.get(page).get_data(as_text=True)

@@ -92,7 +92,7 @@ def test_an_unknown_account_is_locked_out_the_same_way(limited):
 
 
 def test_production_refuses_a_per_worker_login_counter(monkeypatch):
-    for name in ("LMS_SECRET_KEY", "LMS_DATABASE_URL", "LMS_PII_KEY"):
+    for name in config.PRODUCTION_REQUIRED:
         monkeypatch.setenv(name, "x")
     monkeypatch.delenv("LMS_RATELIMIT_STORAGE_URL", raising=False)
     with pytest.raises(config.ConfigError, match="LMS_RATELIMIT_STORAGE_URL"):

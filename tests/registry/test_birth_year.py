@@ -189,3 +189,27 @@ def test_a_register_completed_with_birth_dates_names_the_people_it_holds(village
     undated = run("households", csv_bytes(people), villages[0].parent)
     assert undated.summary["persons"] == {"created": 0, "updated": 0, "unchanged": 2}
     assert len(_people()) == 2
+
+
+def test_the_api_does_not_make_1_january_a_birthday_nobody_gave(client, villages):
+    """Review finding R8: PATCH {"birth_year_only": false} alone turned a year alone into 1 January of it, shown from
+    then on as a real day of birth (what ADR 49 exists to prevent)."""
+    from lms.auth.models import ApiToken
+
+    run("households", csv_bytes([HOUSEHOLD_HEADER, _row("H1", "Nguyễn Văn Lão", "1948")]), villages[0].parent)
+    lao = db.session.scalars(select(Person).where(Person.full_name == "Nguyễn Văn Lão")).one()
+    user = make_user(Role.COMMUNE_LEADER, villages[0].parent, "clerk-api-year@example.vn")
+    _token, secret = ApiToken.issue(user, "phone")
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    refused = client.patch(f"/api/v1/persons/{lao.id}", json={"birth_year_only": False}, headers=headers)
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"][0]["field"] == "birth_date"
+    db.session.expire_all()
+    assert _people()["Nguyễn Văn Lão"] == (date(1948, 1, 1), True)
+    whole = client.patch(
+        f"/api/v1/persons/{lao.id}", json={"birth_date": "1948-05-12", "birth_year_only": False}, headers=headers
+    )
+    assert whole.status_code == 200
+    db.session.expire_all()
+    assert _people()["Nguyễn Văn Lão"] == (date(1948, 5, 12), False)

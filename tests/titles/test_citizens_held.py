@@ -252,7 +252,9 @@ def test_the_plan_targets_projection_counts_a_unit_its_eligible_citizens_would_c
     waiting, _ids = unit_of_ten(commune, recognised=0)
     engine.evaluate_commune(commune.id, YEAR)
     row = eligibility("organisation", waiting.id, "unit")
-    assert row is not None and not row.eligible and services.projected_level_of(row) == 2
+    assert row is not None
+    assert not row.eligible
+    assert services.projected_level_of(row) == 2
 
     def counted(basis: str) -> set[int]:
         return set(db.session.scalars(held("unit", "organisation", YEAR, basis, [commune.id])))

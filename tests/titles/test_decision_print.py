@@ -363,3 +363,58 @@ def test_the_links_to_a_large_decision_say_they_print_not_that_they_are_a_pdf(cl
     link = re.search(r'id="decision-link" href="[^"]+">([^<]+)</a>', page)
     assert link is not None
     assert link.group(1) == f"In quyết định 31/QĐ-UBND: danh sách và cả {SIZE} giấy công nhận"
+
+
+def test_a_print_that_waited_its_turn_is_joined_not_failed_and_one_failed_meanwhile_stays_failed(world, monkeypatch):  # noqa: F811
+    """Review finding R4: staleness was measured from the request, so a print queued behind other tasks and then
+    drawing was failed by the next request while its worker lived; that worker then marked it done over the failure
+    (and two workers drew the same decision)."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from lms.extensions import utcnow
+
+    rows = _decision(world)
+    waited, _ = printing.start(rows[0], user=world["leader"], base_url="http://localhost/", total=SIZE, enqueue=False)
+    waited.status, waited.created_at = "running", utcnow() - printing.STALE_AFTER - timedelta(minutes=5)
+    waited.started_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    joined, started = printing.start(
+        rows[0], user=world["leader"], base_url="http://localhost/", total=SIZE, enqueue=False
+    )
+    assert (joined.id, started) == (waited.id, False)
+
+    # A print failed as stale while its worker still draws keeps its failure and no file.
+    db.session.execute(update(DecisionPrint).values(status="queued", started_at=None))
+    db.session.commit()
+    drawing = documents.decision_pdf
+
+    def failed_meanwhile(document, on_certificate=None):
+        db.session.execute(
+            update(DecisionPrint).where(DecisionPrint.id == waited.id).values(status="failed", running_key=None)
+        )
+        db.session.commit()
+        return drawing(document, on_certificate=on_certificate)
+
+    monkeypatch.setattr(printing.documents, "decision_pdf", failed_meanwhile)
+    printing.execute(waited.id)
+    db.session.expire_all()
+    job = db.session.get(DecisionPrint, waited.id)
+    assert (job.status, job.size) == ("failed", 0)
+    assert db.session.scalar(select(DecisionPrint.content).where(DecisionPrint.id == waited.id)) is None
+
+
+def test_a_kept_print_leads_to_the_configured_host_not_the_requests(app):
+    """Review finding R7: the print kept for everyone was drawn under the request's Host header, so a forged Host put
+    another site's address in the QR codes of every certificate of the decision."""
+    from lms.titles.print_views import _print_base_url
+
+    app.config["CREDENTIALS_DOMAIN"] = "lms.example.vn"
+    try:
+        with app.test_request_context("/", base_url="http://evil.example/"):
+            assert _print_base_url() == "https://lms.example.vn/"
+    finally:
+        app.config["CREDENTIALS_DOMAIN"] = None
+    with app.test_request_context("/", base_url="http://localhost:5000/"):
+        assert _print_base_url() == "http://localhost:5000/"  # development: the request's own host
