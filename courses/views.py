@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -882,6 +883,25 @@ def reschedule_session(session_id: int):
     return _render_session(session, move=form)
 
 
+def _cancel_changes(now: services.CancelPreview) -> str:
+    """What changed between the cancel preview the user confirmed (its counts, posted back with it) and ``now``."""
+    parts = []
+    for field, count, text in (
+        ("shown_marks", now.marks, _l("attendance marks: %(then)s, now %(now)s")),
+        ("shown_revoked", len(now.revoked), _l("certificates it would revoke: %(then)s, now %(now)s")),
+        ("shown_completing", len(now.completing), _l("learners it would complete: %(then)s, now %(now)s")),
+    ):
+        then = request.form.get(field, type=int)
+        if then is not None and then != count:
+            parts.append(str(text) % {"then": then, "now": count})
+    if not parts:
+        return _("What cancelling this session would do changed since it was shown: check it again.")
+    return _(
+        "What cancelling this session would do changed since it was shown (%(changes)s): check it again.",
+        changes="; ".join(parts),
+    )
+
+
 @bp.post("/sessions/<int:session_id>/cancel")
 @permission_required(MANAGE)
 def cancel_session(session_id: int):
@@ -901,7 +921,10 @@ def cancel_session(session_id: int):
         except services.CancelNotConfirmed as exc:
             db.session.rollback()  # the row lock is not held while the page renders
             if exc.stale:
-                flash(_("What cancelling this session would do changed since it was shown: check it again."), "warning")
+                # Out of date, as on the recurring-sessions and bulk-enrolment pages: 409, the new preview, and what
+                # changed since the one confirmed.
+                flash(_cancel_changes(exc.preview), "warning")
+                return _render_session(session, cancel=form, cancel_preview=exc.preview), 409
             return _render_session(session, cancel=form, cancel_preview=exc.preview)
         except services.CourseError:  # cancelled by someone else since the check above
             db.session.rollback()

@@ -6,6 +6,8 @@ whatever its id. Explanations come as sentences in the request's language next t
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, abort
@@ -19,15 +21,15 @@ from lms.api.errors import ApiValidationError, problem
 from lms.api.idempotency import idempotent
 from lms.api.pagination import page_of
 from lms.api.schema import Page, operation
-from lms.auth.permissions import Permission, scoped
+from lms.auth.permissions import Permission, has_permission_anywhere, scoped
 from lms.core.evidence import EvidenceError, evidence_response, store_evidence
 from lms.core.formatting import current_locale
 from lms.core.imports import load_rows, sign_rows
 from lms.core.models import EvidenceFile
 from lms.extensions import db
 from lms.registry.models import AdminUnit, Organisation
-from lms.titles import services
-from lms.titles.models import Assessment, AssessmentSource
+from lms.titles import recognition, services
+from lms.titles.models import Assessment, AssessmentSource, Recognition
 from lms.titles.schemas import (
     AssessmentImportConfirmIn,
     AssessmentImportConflict,
@@ -141,6 +143,31 @@ def get_eligibility(eligibility_id: int) -> EligibilityDetail:
 
 
 # --- assessments ---------------------------------------------------------------------------------------------
+
+
+def scope_first(permission: Permission) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Answer 404 for an assessment or a recognition of the URL outside the caller's scope *before* the body is
+    validated (place it above ``operation``), as the courses API does: another commune's object is not found,
+    whatever the body says — not a 422 about a body for an object the caller may not see. Who is not signed in, or
+    holds the permission nowhere, goes on to ``operation``'s 401 or 403."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def scoped_view(*args: Any, **kwargs: Any) -> Any:
+            if current_user.is_authenticated and has_permission_anywhere(current_user, permission):
+                if "assessment_id" in kwargs:
+                    _assessment(kwargs["assessment_id"], permission)
+                elif "recognition_id" in kwargs:
+                    found = db.session.scalar(
+                        recognition.recognitions_select(current_user).where(Recognition.id == kwargs["recognition_id"])
+                    )
+                    if found is None:
+                        abort(404)
+            return view(*args, **kwargs)
+
+        return scoped_view
+
+    return decorator
 
 
 def _assessment(assessment_id: int, permission: Permission = VIEW) -> Assessment:
@@ -279,6 +306,7 @@ def get_assessment(assessment_id: int) -> AssessmentOut:
 
 
 @bp.patch("/titles/assessments/<int:assessment_id>")
+@scope_first(ASSESS)
 @operation(ASSESS, ok=AssessmentOut, json=AssessmentPatch, tags=TAGS, errors=(409,))
 def update_assessment(assessment_id: int, json: AssessmentPatch) -> AssessmentOut:
     """Change an assessment; a new value, source or evidence of a self-assessment needs verifying again."""
@@ -337,6 +365,7 @@ def get_assessment_evidence(assessment_id: int) -> Response:
 
 
 @bp.post("/titles/assessments/<int:assessment_id>/evidence")
+@scope_first(ASSESS)
 @operation(ASSESS, ok=AssessmentOut, form=EvidenceForm, tags=TAGS, idempotent=True, errors=(409, 413))
 @idempotent
 def upload_assessment_evidence(assessment_id: int, form: EvidenceForm):

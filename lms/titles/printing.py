@@ -17,8 +17,9 @@ from typing import Any, cast
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CursorResult, Select, func, insert, select, update
+from sqlalchemy import CursorResult, Select, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import aliased
 
 from lms.auth.models import User
 from lms.celery import enqueue_after_commit
@@ -32,11 +33,14 @@ from lms.titles.models import DecisionPrint, Recognition, RecognitionStatus, Run
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 5  # certificates drawn between two published counts (one small commit each)
-# A print queued or running for longer than this lost its worker (a restart, a crash): the next request for the
-# decision fails it and starts a new one, instead of joining a print that will never end. A decision of a few
-# hundred certificates draws in well under a minute.
+# A print queued, or running since its start, for longer than this lost its worker (a restart, a crash): the
+# titles sweep or the next request for the decision fails it, instead of joining a print that will never end. A
+# decision of a few hundred certificates draws in well under a minute.
 STALE_AFTER = timedelta(minutes=15)
 RESEND_AFTER = timedelta(minutes=1)
+# A print a newer print of its decision replaced (its file emptied) keeps its row this long, then the sweep deletes
+# it: who printed what and when stays in the audit log (``recognition.decision_print``, ``recognition.certificate``).
+KEEP_REPLACED = timedelta(days=30)
 FINISHED = (RunStatus.DONE.value, RunStatus.FAILED.value)
 
 
@@ -132,18 +136,62 @@ def _fail_stale(key: str) -> None:
     # A running print is measured from its start, not its request: one that waited its turn behind other tasks and
     # then began drawing has a live worker, and failing it would let two workers draw (and issue) the same decision.
     job = db.session.scalar(
-        select(DecisionPrint).where(
-            DecisionPrint.running_key == key,
-            func.coalesce(DecisionPrint.started_at, DecisionPrint.created_at) < now - STALE_AFTER,
-        )
+        select(DecisionPrint).where(DecisionPrint.running_key == key, _lost_before(now - STALE_AFTER))
     )
-    if job is None:
-        return
+    if job is not None:
+        _fail_lost(job)
+
+
+def _lost_before(moment: Any) -> Any:
+    """A print not started since ``moment`` (queued since then, or running since then): measured from its start, so
+    a print that waited in a busy queue is not failed under its worker a minute into drawing."""
+    return func.coalesce(DecisionPrint.started_at, DecisionPrint.created_at) < moment
+
+
+def _fail_lost(job: DecisionPrint) -> None:
     with formatting.speaking(_owner_locale(job.id)):
         message = _(
             "The print stopped before it was finished (the server was restarted). Nothing was kept: print again."
         )
     _close(job, RunStatus.FAILED, message)
+
+
+def sweep(*, period: timedelta) -> list[int]:
+    """The titles sweep's part (``titles.sweep``, every ``period``), so a print whose message was lost does not wait
+    for someone to ask for its decision again: fails the prints queued or running for longer than STALE_AFTER (their
+    worker is gone), returns the ids of the prints still queued to send again (once in each RESEND_AFTER of their
+    age, not every sweep: a print merely waiting in a busy queue gets one more message a minute), and deletes the
+    rows of prints replaced by a newer print of their decision more than KEEP_REPLACED ago. Flushes; the caller
+    commits, then sends."""
+    now = utcnow()
+    lost = select(DecisionPrint).where(DecisionPrint.running_key.is_not(None), _lost_before(now - STALE_AFTER))
+    for job in db.session.scalars(lost).all():
+        _fail_lost(job)
+    queued = db.session.execute(
+        select(DecisionPrint.id, DecisionPrint.created_at).where(
+            DecisionPrint.status == RunStatus.QUEUED.value, DecisionPrint.created_at < now - RESEND_AFTER
+        )
+    ).all()
+    resend = [print_id for print_id, created_at in queued if (now - created_at) % RESEND_AFTER < period]
+    newer = aliased(DecisionPrint)
+    db.session.execute(
+        delete(DecisionPrint)
+        .where(
+            DecisionPrint.running_key.is_(None),
+            DecisionPrint.size == 0,  # never the last good file (a newer print that failed empties nothing)
+            DecisionPrint.finished_at < now - KEEP_REPLACED,
+            exists().where(
+                newer.id > DecisionPrint.id,
+                newer.commune_id == DecisionPrint.commune_id,
+                newer.title == DecisionPrint.title,
+                newer.year == DecisionPrint.year,
+                newer.decision_number == DecisionPrint.decision_number,
+                newer.decision_date == DecisionPrint.decision_date,
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return resend
 
 
 def _close(job: DecisionPrint, status: RunStatus, message: str = "") -> None:

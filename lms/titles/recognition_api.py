@@ -23,6 +23,7 @@ from lms.auth.permissions import Permission
 from lms.extensions import db
 from lms.registry.models import AdminUnit
 from lms.titles import recognition
+from lms.titles.api import scope_first
 from lms.titles.models import Recognition
 from lms.titles.schemas import (
     CertificateCheck,
@@ -283,6 +284,7 @@ def _single(recognition_id: int, reason: str | None, action: Any) -> Any:
 
 
 @bp.post("/titles/recognitions/<int:recognition_id>/reject")
+@scope_first(APPROVE)
 @operation(APPROVE, ok=RecognitionDetail, json=ReasonIn, tags=TAGS, errors=(409,))
 def title_recognition_reject(recognition_id: int, json: ReasonIn):
     """Reject a proposal, saying why."""
@@ -290,6 +292,7 @@ def title_recognition_reject(recognition_id: int, json: ReasonIn):
 
 
 @bp.post("/titles/recognitions/<int:recognition_id>/revoke")
+@scope_first(APPROVE)
 @operation(APPROVE, ok=RecognitionDetail, json=ReasonIn, tags=TAGS, errors=(409,))
 def title_recognition_revoke(recognition_id: int, json: ReasonIn):
     """Revoke a recognition, saying why (its certificate then checks as revoked)."""
@@ -312,6 +315,7 @@ def _correction(
 
 
 @bp.post("/titles/recognitions/<int:recognition_id>/decision/correct")
+@scope_first(APPROVE)
 @operation(
     APPROVE,
     ok=DecisionCorrectionOut,

@@ -12,7 +12,7 @@ import hashlib
 from datetime import date
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -495,10 +495,14 @@ def recognition_decide():
                 rows = recognition.decide(ids, **decision)
                 # What an approver does next is print the list that goes with the signed decision, and the
                 # certificates: the link is in the message, not two menus away on the recognitions page.
+                # Above TITLES_PRINT_INLINE_MAX the link leads to the print page, not a PDF (ADR 47): it says so.
+                by_task = documents.decision_size(rows[0]) > current_app.config["TITLES_PRINT_INLINE_MAX"]
                 message = Markup('{} <a class="alert-link" id="print-decision" href="{}">{}</a>').format(
                     _("%(n)d recognised under decision %(number)s.", n=len(rows), number=rows[0].decision_number),
                     url_for("titles.recognition_decision", recognition_id=rows[0].id),
-                    _("Print the list that goes with the decision, and the certificates (PDF)"),
+                    _("Print the list that goes with the decision, and the certificates")
+                    if by_task
+                    else _("Print the list that goes with the decision, and the certificates (PDF)"),
                 )
         except _Preview:
             refusal = 200
@@ -686,15 +690,28 @@ def recognition_correct_decision(recognition_id: int):
             "reason": form.reason.data or "",
             "user": current_user,
         }
-        shown = _shown(row.id, " ".join(asked["decision_number"].split()), asked["decision_date"], asked["reason"])
+        # The confirmation carries the digest the API's preview gives (DecisionCorrection.digest): the change, the
+        # reason and the recognitions it reaches, compared under the locks. One decided under the same decision
+        # since the preview is shown again (409), never corrected unseen.
+        confirmed = request.form.get("confirmed")
         try:
-            confirmed = _confirmed(shown)
-            correction = recognition.correct_decision(row, **asked, apply=confirmed)
+            correction = recognition.correct_decision(
+                row, **asked, apply=confirmed is not None, expected_digest=confirmed
+            )
+        except recognition.StaleCorrection as exc:
+            _flash_refusal(exc)
+            status = 409
+            correction = exc.correction
+            confirm = {
+                "correction": correction,
+                "digest": correction.digest,
+                "names": recognition.names(correction.rows),
+            }
         except recognition.RecognitionError as exc:
             _flash_refusal(exc)
             status = 409 if isinstance(exc, recognition.TransitionConflict) else 422
         else:
-            if confirmed:
+            if confirmed is not None:
                 db.session.commit()
                 flash(
                     _(
@@ -706,7 +723,11 @@ def recognition_correct_decision(recognition_id: int):
                     "success",
                 )
                 return redirect(url_for("titles.recognition_page", recognition_id=row.id))
-            confirm = {"correction": correction, "digest": shown, "names": recognition.names(correction.rows)}
+            confirm = {
+                "correction": correction,
+                "digest": correction.digest,
+                "names": recognition.names(correction.rows),
+            }
     elif request.method == "POST":
         status = 422
     return (

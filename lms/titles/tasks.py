@@ -2,7 +2,8 @@
 
 * ``titles.evaluate_commune`` — one commune-year, because something marked it (the outbox in ``dirty.py``);
 * ``titles.launch_run`` → ``chord(group(titles.evaluate_commune_in_run …), titles.finish_run)`` — a whole scope;
-* ``titles.sweep`` — every 15 s: re-sends marks older than 20 s, closes or resumes runs whose messages were lost;
+* ``titles.sweep`` — every 15 s: re-sends marks older than 20 s, closes or resumes runs whose messages were lost,
+  re-sends or fails decision prints whose message was lost;
 * ``titles.reconcile`` — nightly: re-evaluates every commune-year of the year and reports drift.
 
 All take ids and plain values, are idempotent and acknowledged late; the work itself is in ``runs.py``.
@@ -18,6 +19,7 @@ from celery.backends.base import DisabledBackend
 from flask import current_app as flask_app
 from sqlalchemy import update
 
+from config import TITLES_SWEEP_SECONDS
 from lms import work
 from lms.celery import RETRY_POLICY, TRANSIENT, retry_countdown
 from lms.extensions import db, utcnow
@@ -165,13 +167,17 @@ def sweep() -> int:
     """Re-send marked commune-years whose task did not run within ``SWEEP_AGE`` (each at most once per
     ``RESEND_AGE``); close runs whose roll-up was lost; launch runs whose launch was lost (the broker was down
     when they were started); re-send the missing communes of runs that made no progress for the setting
-    ``TITLES_STALL_AGE`` (a killed worker's commune). Returns marks re-sent."""
+    ``TITLES_STALL_AGE`` (a killed worker's commune); re-send or fail decision prints whose message was lost, and
+    delete long-replaced ones (``printing.sweep``, ADR 47). Returns marks re-sent."""
     now = utcnow()
     marked = dirty.due_for_resend(now - SWEEP_AGE, now - RESEND_AGE)
     closed = runs.close_stale()
     stalled = runs.stalled(utcnow() - flask_app.config["TITLES_STALL_AGE"])
     unlaunched = runs.queued_before(now - SWEEP_AGE)
+    prints = printing.sweep(period=timedelta(seconds=TITLES_SWEEP_SECONDS))
     db.session.commit()
+    for print_id in prints:
+        print_decision.apply_async(kwargs={"print_id": print_id})
     for run_id in unlaunched:
         launch_run.apply_async(kwargs={"run_id": run_id})
     for commune_id, year in marked:

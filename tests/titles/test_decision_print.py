@@ -289,6 +289,82 @@ def test_a_print_whose_worker_died_is_failed_and_a_new_one_starts(world):  # noq
     assert "máy chủ đã khởi động lại" in stuck.message
 
 
+def test_the_sweep_sends_a_lost_print_again_fails_a_dead_one_and_deletes_long_replaced_rows(world):  # noqa: F811
+    """Nobody asks for the decision again: the titles sweep (beat, every 15 s) fails a print whose worker died,
+    sends a queued print whose message was lost again (once a minute of its age, not every sweep), and deletes the
+    row of a print a newer one replaced more than KEEP_REPLACED ago — never the last file."""
+    from datetime import timedelta
+
+    from lms.extensions import utcnow
+    from lms.titles import tasks
+
+    rows = _decision(world)
+
+    def queued(age: timedelta, status: str = "queued") -> int:
+        job, _ = printing.start(rows[0], user=world["leader"], base_url="http://localhost/", total=SIZE, enqueue=False)
+        job.status, job.created_at = status, utcnow() - age
+        db.session.commit()
+        return job.id
+
+    def state(print_id: int) -> str | None:
+        db.session.expire_all()
+        job = db.session.get(DecisionPrint, print_id)
+        return job.status if job else None
+
+    # Queued for a long while behind a busy queue, then started a minute ago: drawing, not dead.
+    dead = queued(printing.STALE_AFTER + timedelta(minutes=1), "running")
+    db.session.get(DecisionPrint, dead).started_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    tasks.sweep.apply()
+    assert state(dead) == "running"
+    db.session.get(DecisionPrint, dead).started_at = utcnow() - printing.STALE_AFTER - timedelta(seconds=1)
+    db.session.commit()
+    tasks.sweep.apply()
+    assert state(dead) == "failed"
+    assert "máy chủ đã khởi động lại" in db.session.get(DecisionPrint, dead).message
+    # Lost 40 s into a minute of its age: not this sweep (it may only be waiting in a busy queue)…
+    lost = queued(timedelta(seconds=100))
+    tasks.sweep.apply()
+    assert state(lost) == "queued"
+    # …but the first sweep past the next whole minute sends it again, and the worker draws it.
+    db.session.get(DecisionPrint, lost).created_at = utcnow() - timedelta(seconds=122)
+    db.session.commit()
+    tasks.sweep.apply()
+    assert state(lost) == "done"
+    assert db.session.get(DecisionPrint, lost).size > 0
+    # The failed print, replaced by the newer one: its row goes once KEEP_REPLACED has passed, the file stays.
+    db.session.get(DecisionPrint, dead).finished_at = utcnow() - printing.KEEP_REPLACED + timedelta(hours=1)
+    db.session.commit()
+    tasks.sweep.apply()
+    assert state(dead) == "failed"
+    db.session.get(DecisionPrint, dead).finished_at = utcnow() - printing.KEEP_REPLACED - timedelta(hours=1)
+    db.session.get(DecisionPrint, lost).finished_at = utcnow() - printing.KEEP_REPLACED - timedelta(days=1)
+    db.session.commit()
+    tasks.sweep.apply()
+    assert state(dead) is None
+    assert state(lost) == "done"  # the last file of its decision, however old
+    # A newer print that failed replaced nothing: the old file is still the decision's last, its row stays.
+    newest = queued(printing.STALE_AFTER + timedelta(minutes=1), "running")
+    tasks.sweep.apply()
+    assert state(newest) == "failed"
+    assert state(lost) == "done"
+    assert db.session.get(DecisionPrint, lost).size > 0
+
+
+def test_the_links_to_a_large_decision_say_they_print_not_that_they_are_a_pdf(client, world):  # noqa: F811
+    """Above TITLES_PRINT_INLINE_MAX the links lead to the print page (ADR 47): they no longer promise a PDF."""
+    rows = _decision(world)
+    login(client, world["leader"])
+    listing = client.get(f"/titles/recognitions?unit_id={world['commune'].id}").get_data(as_text=True)
+    decisions = listing[listing.index('id="decisions"') : listing.index('id="recognitions"')]
+    assert f">In danh sách và {SIZE} giấy công nhận</a>" in decisions
+    assert "(PDF)" not in decisions
+    page = client.get(f"/titles/recognitions/{rows[0].id}").get_data(as_text=True)
+    link = re.search(r'id="decision-link" href="[^"]+">([^<]+)</a>', page)
+    assert link is not None
+    assert link.group(1) == f"In quyết định 31/QĐ-UBND: danh sách và cả {SIZE} giấy công nhận"
+
+
 def test_a_print_that_waited_its_turn_is_joined_not_failed_and_one_failed_meanwhile_stays_failed(world, monkeypatch):  # noqa: F811
     """Review finding R4: staleness was measured from the request, so a print queued behind other tasks and then
     drawing was failed by the next request while its worker lived; that worker then marked it done over the failure

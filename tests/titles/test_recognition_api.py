@@ -202,6 +202,11 @@ def test_get_reject_revoke_and_scope(client, world):
         client.post(f"/api/v1/titles/recognitions/{ids[0]}/reject", headers=other, json={"reason": "x"}).status_code
         == 404
     )
+    # Scope before the body, as the courses API: another commune's recognition is not found whatever the body says
+    # (it answered 422 for an invalid body, so an out-of-scope id was told apart from a missing one by its errors).
+    for action, body in (("reject", {}), ("revoke", {"reason": 5}), ("decision/correct", {"decision_date": "x"})):
+        refused = client.post(f"/api/v1/titles/recognitions/{ids[0]}/{action}", headers=other, json=body)
+        assert refused.status_code == 404, (action, refused.get_json())
     assert (
         client.post(f"/api/v1/titles/recognitions/{ids[0]}/revoke", headers=headers, json={"reason": "x"}).status_code
         == 409

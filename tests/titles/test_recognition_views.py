@@ -760,6 +760,46 @@ def test_a_mistyped_decision_number_is_corrected_on_all_it_gave_after_a_confirma
     assert db.session.get(Recognition, rows[0].id).decision_date == date(2026, 1, 15)
 
 
+def test_a_recognition_decided_under_the_decision_after_the_preview_is_not_corrected_unseen(client, world):
+    """The page's confirmation binds the recognitions the correction reaches, as the API's does: a household decided
+    under the same decision after the preview was shown makes the confirmation out of date (409, the new preview
+    with its three recognitions), and nothing is written."""
+    from datetime import date
+
+    rows = _decided(world, 2)
+    login(client, world["leader"])
+    url = f"/titles/recognitions/{rows[0].id}/decision/correct"
+    asked = {
+        "csrf_token": csrf_token(client, url),
+        "decision_number": "21/QĐ-UBND",
+        "decision_date": "2026-01-15",
+        "reason": "Gõ nhầm số khi ghi nhận",
+    }
+    shown = confirm_value(client.post(url, data=asked).get_data(as_text=True))
+    # Meanwhile a third household is decided under the same decision.
+    family = db.session.get(CriteriaSet, db.session.scalar(select(func.min(CriteriaSet.id))))
+    late = make_household(world["village"], "CD-LATE", "Lê Văn Muộn")
+    eligibility(family, late.id, world["commune"].id, YEAR, village_id=world["village"].id)
+    proposed = recognition.propose(title="family", year=YEAR, subject_ids=[late.id], user=world["leader"])
+    recognition.decide(proposed, decision_number="12/QĐ-UBND", decision_date=date(2026, 1, 15), user=world["leader"])
+    db.session.commit()
+    stale = client.post(url, data={**asked, "confirmed": shown})
+    assert stale.status_code == 409
+    text = stale.get_data(as_text=True)
+    assert "Việc sửa này nay thay đổi khác với những gì đã xem trước" in text
+    assert "Sửa quyết định cho 3 trường hợp công nhận?" in text
+    assert "Lê Văn Muộn" in text
+    db.session.expire_all()
+    numbers = set(db.session.scalars(select(Recognition.decision_number).where(Recognition.status == "recognised")))
+    assert numbers == {"12/QĐ-UBND"}  # nothing written
+    # Confirmed for what is shown now, it reaches all three.
+    done = client.post(url, data={**asked, "confirmed": confirm_value(text)})
+    assert done.status_code == 302
+    db.session.expire_all()
+    numbers = set(db.session.scalars(select(Recognition.decision_number).where(Recognition.status == "recognised")))
+    assert numbers == {"21/QĐ-UBND"}
+
+
 def test_who_may_correct_a_decision(client, world):
     """Only an approver of the body that decided, in the commune's scope: a centre manager may not, a leader of
     another commune does not see it."""
@@ -823,6 +863,18 @@ def test_a_recorded_decision_offers_its_list_and_certificates_to_print(client, w
     pdf = client.get(link.group(1))
     assert pdf.status_code == 200
     assert pdf.mimetype == "application/pdf"
+
+
+def test_a_recorded_decision_above_the_inline_limit_offers_to_print_not_a_pdf(app, client, world, monkeypatch):
+    """Above TITLES_PRINT_INLINE_MAX the link leads to the print page (ADR 47): the message no longer says PDF."""
+    monkeypatch.setitem(app.config, "TITLES_PRINT_INLINE_MAX", 0)
+    row = _propose_and_decide(client, world)
+    page = client.get(f"/titles/recognitions/decide?{_context(world)}").get_data(as_text=True)
+    message = page[page.index("alert-success") :]
+    link = re.search(r'<a class="alert-link" id="print-decision" href="([^"]+)">([^<]+)</a>', message)
+    assert link is not None, message
+    assert link.group(2) == "In danh sách kèm theo quyết định và các giấy công nhận"
+    assert client.get(link.group(1)).headers["Location"].endswith(f"/titles/recognitions/{row.id}/decision/print")
 
 
 def test_the_recognitions_filter_marks_the_communes_merged_in_2025(client, world):

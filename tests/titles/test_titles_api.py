@@ -259,6 +259,31 @@ def test_viewers_cannot_write(world, client):
     assert client.post("/api/v1/titles/assessments", headers=headers, json={}).status_code == 403
 
 
+def test_another_communes_assessment_is_not_found_whatever_the_body(world, client):
+    """Scope before the body, as the courses API: an invalid body for another commune's assessment is a 404, not a
+    422 about fields of an object the caller may not see; the caller's own gets the 422."""
+    theirs, mine = (
+        Assessment(
+            subject_type="person",
+            subject_id=person.id,
+            year=2026,
+            indicator="C_2",
+            value=Decimal(5),
+            commune_id=person.household.village.parent_id,
+        )
+        for person in (world["stranger"], world["people"][0])
+    )
+    db.session.add_all([theirs, mine])
+    db.session.commit()
+    headers = world["headers"]
+    patch = client.patch(f"/api/v1/titles/assessments/{theirs.id}", headers=headers, json={"remove_evidence": "có lẽ"})
+    assert patch.status_code == 404, patch.get_json()
+    upload = client.post(f"/api/v1/titles/assessments/{theirs.id}/evidence", headers=headers, data={})
+    assert upload.status_code == 404, upload.get_json()
+    own = client.patch(f"/api/v1/titles/assessments/{mine.id}", headers=headers, json={"remove_evidence": "có lẽ"})
+    assert own.status_code == 422
+
+
 def test_a_retried_post_with_the_same_idempotency_key_is_applied_once(world, client):
     headers = {**world["headers"], "Idempotency-Key": "tablet-7-assessment-1"}
     body = {"subject_type": "person", "subject_id": world["people"][1].id, "year": 2026, "indicator": "C_2", "value": 6}
