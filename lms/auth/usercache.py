@@ -146,14 +146,23 @@ def load_token(token_hash: str, read: Callable[[], ApiToken | None]) -> tuple[Ap
     seconds = current_app.config.get("USER_CACHE_SECONDS", 0)
     name = _token_name(token_hash)
     everyone, own, entry = cache.get_many(gen_key(EVERYONE), gen_key(name), _token_key(token_hash))
-    generations = (token(EVERYONE, everyone), token(name, own))
-    if entry is not None and entry[0] == generations:
+    if everyone is not None and own is not None and entry is not None and entry[0] == (str(everyone), str(own)):
         found = db.session.merge(detached(ApiToken, entry[1]), load=False)
     else:
         found = read()
         if found is None:
+            # No generation for a token that does not exist: random bearer strings must not fill the cache with
+            # keys that never expire (as a unit id typed in a URL makes none, ADR 27).
             return None, None
-        cache.set(_token_key(token_hash), (generations, _columns(ApiToken, found)), timeout=seconds)
+        if own is None:
+            # The token's first generation, made now that the token is known — only if nobody made one meanwhile:
+            # a revocation committed since the read above has set it, and then nothing is stored.
+            made = secrets.token_hex(8)
+            own = made if cache.add(gen_key(name), made, timeout=0) else None
+        if everyone is None:
+            token(EVERYONE, None)  # everyone's, made for the next request; this one stores nothing
+        elif own is not None:
+            cache.set(_token_key(token_hash), ((str(everyone), str(own)), _columns(ApiToken, found)), timeout=seconds)
     return found, load(found.user_id)
 
 

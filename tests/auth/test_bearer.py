@@ -109,3 +109,36 @@ def test_tokens_revoked_in_bulk_or_their_user_deactivated_are_refused_at_the_nex
     db.session.commit()
     assert client.get("/api/v1/persons", headers=first_headers).status_code == 401
     assert client.get("/api/v1/persons", headers=second_headers).status_code == 401
+
+
+def test_an_unknown_token_leaves_nothing_in_the_cache(app_ctx, client):
+    """Random bearer strings must not each make a generation that never expires (they would fill the cache)."""
+    from lms.auth import usercache
+    from lms.auth.generations import gen_key
+    from lms.extensions import cache
+
+    secret = "lms_no-such-token-" + "x" * 20
+    assert client.get("/api/v1/persons", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    token_hash = ApiToken.hash(secret)
+    assert cache.get(gen_key(usercache._token_name(token_hash))) is None
+    assert cache.get(usercache._token_key(token_hash)) is None
+
+
+def test_a_revocation_between_the_read_and_the_first_generation_stores_nothing(app_ctx, client):
+    """The token read, then revoked by another request (its generation set at that commit) before this one makes the
+    token's first generation: this request must not store what it read, or the revoked token would stand 30 s."""
+    from lms.auth import generations, usercache
+    from lms.extensions import cache
+
+    token, _headers = _token_and_headers(make_user(Role.CENTRE_MANAGER, unit_by_code("23293")))
+
+    def read_then_revoked_elsewhere():
+        found = db.session.get(ApiToken, token.id)
+        usercache.bump({usercache._token_name(token.token_hash)})  # what the revocation's commit does
+        return found
+
+    with client.application.test_request_context():
+        generations.token(generations.EVERYONE, None)  # everyone's generation exists, as it does once anyone logged in
+        found, _user = usercache.load_token(token.token_hash, read_then_revoked_elsewhere)
+    assert found is not None  # this request was read before the revocation
+    assert cache.get(usercache._token_key(token.token_hash)) is None
