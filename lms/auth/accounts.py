@@ -101,6 +101,34 @@ def _unit_label(unit: AdminUnit, provinces: dict[int, AdminUnit]) -> str:
     return unit.full_name
 
 
+# Where each role is held: a commune's leader, centre manager and instructors work in a commune, a province's leader
+# in a province; the association has officers at both; an administrator at any level. A role given at another level
+# is a slip (a "commune leader" of a whole province would see every commune's decisions as theirs).
+_ROLE_LEVELS: dict[Role, frozenset[str]] = {
+    Role.PROVINCE_LEADER: frozenset({UnitLevel.PROVINCE}),
+    Role.COMMUNE_LEADER: frozenset({UnitLevel.COMMUNE}),
+    Role.CENTRE_MANAGER: frozenset({UnitLevel.COMMUNE}),
+    Role.INSTRUCTOR: frozenset({UnitLevel.COMMUNE}),
+    Role.ASSOCIATION_OFFICER: frozenset({UnitLevel.COMMUNE, UnitLevel.PROVINCE}),
+}
+_LEVEL_NEEDED = {
+    Role.PROVINCE_LEADER: _l("A province leader's role is held in a province: choose a province."),
+    Role.COMMUNE_LEADER: _l("This role is held in a commune or ward: choose one."),
+    Role.CENTRE_MANAGER: _l("This role is held in a commune or ward: choose one."),
+    Role.INSTRUCTOR: _l("This role is held in a commune or ward: choose one."),
+    Role.ASSOCIATION_OFFICER: _l("An association officer works in a commune or a province: choose one."),
+}
+
+
+def _fits(form: RoleForm, role: Role, unit: AdminUnit) -> bool:
+    """Is ``role`` held at ``unit``'s level? If not, the form says where it is held."""
+    levels = _ROLE_LEVELS.get(role)
+    if levels is None or unit.level in levels:
+        return True
+    form.unit.errors = [*form.unit.errors, str(_LEVEL_NEEDED[role])]
+    return False
+
+
 def _fill(form: RoleForm) -> None:
     units = _units()
     provinces = {u.id: u for u in units if u.level == UnitLevel.PROVINCE}
@@ -179,6 +207,8 @@ def new_user():
         unit = db.session.get(AdminUnit, form.unit.data)
         if unit is None or not can(current_user, MANAGE, unit):
             abort(404)
+        if not _fits(form, Role(form.role.data), unit):
+            return render_template("auth/user_new.html", form=form, existing=None), 422
         email = normalise_email(form.email.data or "")
         existing = db.session.scalar(select(User).where(User.email == email))
         if existing is not None:
@@ -243,6 +273,8 @@ def add_role(user_id: int):
     if unit is None or not can(current_user, MANAGE, unit):
         abort(404)
     role = Role(form.role.data)
+    if not _fits(form, role, unit):
+        return _detail(user, form, 422)
     given = not any(a.role == role and a.unit_id == unit.id for a in user.roles)
     if given:
         try:

@@ -259,3 +259,30 @@ def test_a_role_given_twice_at_once_is_said_to_be_there_not_a_server_error(app_c
     )
     assert answer.status_code == 302
     assert "đã có vai trò này" in client.get(page).get_data(as_text=True)
+
+
+def test_a_role_is_given_at_the_level_it_is_held(app_ctx, app):
+    """A commune's roles in a commune, a province leader's in a province: a role at another level is a slip the form
+    names (a "commune leader" of a whole province would decide for every commune)."""
+    admin = _admin()
+    officer = make_user(Role.INSTRUCTOR, unit_by_code("23293"), "level@example.vn")
+    db.session.commit()
+    client = app.test_client()
+    login(client, admin)
+    page = f"/users/{officer.id}"
+    province, commune = _province("51"), unit_by_code("23302")
+    wrong = _post(client, page, f"/users/{officer.id}/roles", role="commune_leader", unit=str(province.id))
+    assert wrong.status_code == 422
+    assert "Vai trò này do xã, phường đảm nhận" in wrong.get_data(as_text=True)
+    wrong = _post(client, page, f"/users/{officer.id}/roles", role="province_leader", unit=str(commune.id))
+    assert wrong.status_code == 422
+    created = _create(client, "Z", "z@example.vn", "centre_manager", province.id)
+    assert created.status_code == 422
+    assert db.session.scalar(select(User).where(User.email == "z@example.vn")) is None
+    right = _post(client, page, f"/users/{officer.id}/roles", role="association_officer", unit=str(province.id))
+    assert right.status_code == 302
+    db.session.expire_all()
+    assert {(a.role, a.unit_id) for a in db.session.get(User, officer.id).roles} == {
+        ("instructor", unit_by_code("23293").id),
+        ("association_officer", province.id),
+    }
