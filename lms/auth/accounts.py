@@ -176,6 +176,17 @@ def _account(user_id: int) -> User:
     return user
 
 
+def _managed_account(user_id: int) -> User:
+    """The account a lock or a password reset is posted for: in the administrator's area (else 404), the form's
+    CSRF token valid (else 400), and every role of the account there and the account not their own (else 403)."""
+    user = _account(user_id)
+    if not LmsForm().validate_on_submit():
+        abort(400)
+    if not _manageable(user):
+        abort(403)
+    return user
+
+
 def _manageable(user: User) -> bool:
     """May the administrator lock this account or replace its password: every role it holds is in their scope,
     and it is not their own."""
@@ -327,12 +338,7 @@ def withdraw(user_id: int, assignment_id: int):
 @bp.post("/users/<int:user_id>/active")
 @permission_required(MANAGE)
 def set_account_active(user_id: int):
-    user = _account(user_id)
-    form = LmsForm()
-    if not form.validate_on_submit():
-        abort(400)
-    if not _manageable(user):
-        abort(403)
+    user = _managed_account(user_id)
     active = request.form.get("active") == "1"
     set_active(user, active)
     db.session.commit()
@@ -349,12 +355,7 @@ def set_account_active(user_id: int):
 @bp.post("/users/<int:user_id>/password")
 @permission_required(MANAGE)
 def reset_account_password(user_id: int):
-    user = _account(user_id)
-    form = LmsForm()
-    if not form.validate_on_submit():
-        abort(400)
-    if not _manageable(user):
-        abort(403)
+    user = _managed_account(user_id)
     password = reset_password(user)
     db.session.commit()
     return _shown_once(
