@@ -354,6 +354,21 @@ def test_a_shared_phone_keeps_each_users_marks_to_that_user(stack_app, browser, 
     context.close()
 
 
+def test_a_phone_whose_store_never_answers_still_logs_out(stack_app, browser, stack):
+    """The log-out waits for the phone's count of its waiting marks (IndexedDB): a store that never answers (a stuck
+    database, a very busy phone) must not keep the user logged in — after a few seconds the log-out goes on."""
+    arranged = commit(stack_app, lambda: _arrange("Ket", people=1))
+    email, name, _user_id = arranged["users"]["manager"]
+    context, page = _phone(browser, stack)
+    _log_in(page, email, name)
+    page.wait_for_function("() => window.LmsOfflinePage !== undefined")  # the log-out form is hooked
+    page.evaluate("() => { window.LmsOffline.byUser = () => new Promise(() => {}); }")  # the count never comes
+    page.get_by_role("button", name="Trình đơn").click()
+    page.get_by_role("button", name="Đăng xuất").click()
+    expect(page.get_by_label("Thư điện tử")).to_be_visible()
+    context.close()
+
+
 def test_the_signal_going_while_the_page_is_open_keeps_the_marks_on_the_phone(stack_app, browser, stack):
     arranged = commit(stack_app, lambda: _arrange("Mat", people=3))
     session_id, learners = arranged["session_id"], arranged["learners"]

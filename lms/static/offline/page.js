@@ -101,22 +101,34 @@
     if (document.visibilityState === "hidden") handOver();
   });
 
+  // How long the log-out waits for the phone's store: IndexedDB may answer late on a busy phone, or never when its
+  // database is stuck. The log-out then goes on without the count: the marks stay on the phone under this user's id,
+  // never shown or sent for anyone else, and go when they log in again (the warning is lost, not the marks).
+  var LOGOUT_WAIT = 5000;
+
   document.querySelectorAll("form[action$='/logout']").forEach(function (form) {
     form.addEventListener("submit", function (event) {
       if (form.dataset.checked === "1") return;
       event.preventDefault();
-      pending().then(function (marks) {
-        if (marks.length && !window.confirm((tag.dataset.logoutWarning || "{n}").replace("{n}", marks.length))) {
-          return false;
-        }
-        return L.forgetRosters(null).then(function () { return L.setMeta("user", null); }).then(function () {
-          return true;
-        });
-      }).catch(function () { return true; }).then(function (go) {
-        if (!go) return;
+      var state = "counting";  // then "forgetting" (going), "stay" (the warning declined) or "left"
+      function leave() {
+        if (state === "left" || state === "stay") return;
+        state = "left";
+        clearTimeout(timer);
         form.dataset.checked = "1";
         form.submit();
-      });
+      }
+      var timer = setTimeout(leave, LOGOUT_WAIT);
+      pending().then(function (marks) {
+        if (state !== "counting") return;
+        if (marks.length && !window.confirm((tag.dataset.logoutWarning || "{n}").replace("{n}", marks.length))) {
+          state = "stay";
+          clearTimeout(timer);
+          return;
+        }
+        state = "forgetting";
+        return L.forgetRosters(null).then(function () { return L.setMeta("user", null); }).then(leave);
+      }).catch(leave);
     });
   });
 
