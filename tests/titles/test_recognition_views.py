@@ -380,7 +380,8 @@ def test_a_decision_confirmed_after_one_of_its_proposals_was_decided_elsewhere_i
     assert "có thể người khác vừa quyết định" in page
     box = page[page.index('id="confirm-decision"') : page.index('id="proposals"')]
     assert "công nhận 1 đối tượng sau?" in box
-    assert "Nguyễn Văn Hộ1" in box and "Nguyễn Văn Hộ0" not in box
+    assert "Nguyễn Văn Hộ1" in box
+    assert "Nguyễn Văn Hộ0" not in box
     db.session.expire_all()
     assert db.session.get(Recognition, ids[1]).status == "proposed"  # nothing recorded unseen
     done = client.post(decide, data={**decision, "ids": [ids[1]], **confirmation(page)})
