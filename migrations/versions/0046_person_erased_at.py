@@ -1,7 +1,7 @@
 """person.erased_at: when what identified the person was erased at their request (ADR 57)
 
 Revision ID: 0046
-Revises: 0038
+Revises: 0042
 Create Date: 2026-12-07 10:05:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0046"
-down_revision = "0038"
+down_revision = "0042"
 branch_labels = None
 depends_on = None
 
