@@ -37,6 +37,7 @@ from courses.models import (
     LearningRecord,
     SessionStatus,
 )
+from courses.it_skills import framework
 from courses.services import attendance_statuses, counted_sessions, local_now
 from lms.core.exports import save_workbook
 from lms.core.pdf import (
@@ -85,6 +86,9 @@ class CertificateData:
     director_name: str = ""
     credential_qr: str = ""  # the signed credential, for the second QR code (lms.core.pdf.credential_qr)
     birth_year_only: bool = False  # only the year is known: "Năm sinh: 1948", not 01/01/1948
+    # An IT-skills course's modules of Circular 03/2014 ("IU01 Hiểu biết về CNTT cơ bản"), so the learner can show
+    # which of the standard's modules the class trained them in; empty for other courses.
+    modules: list[str] = field(default_factory=list)
 
 
 def certificate_data(certificate: Certificate, verify_url: str) -> CertificateData:
@@ -106,6 +110,8 @@ def certificate_data(certificate: Certificate, verify_url: str) -> CertificateDa
         .limit(1)
     )
     person = certificate.person
+    codes = course_class.course.module_codes or []
+    named = {m.code: m.name_vi for m in framework().modules} if codes else {}
     return CertificateData(
         code=certificate.code,
         learner_name=person.full_name,
@@ -124,6 +130,7 @@ def certificate_data(certificate: Certificate, verify_url: str) -> CertificateDa
         verify_url=verify_url,
         director_name=director or "",
         credential_qr=credential_qr("certificate", certificate),
+        modules=[f"{code} {named[code]}" if code in named else code for code in sorted(codes)],
     )
 
 
@@ -165,6 +172,7 @@ def certificate_pdf(data: CertificateData) -> bytes:
         (f"{salutation}:", data.learner_name, FONT_BOLD, 17),
         ("Năm sinh:" if data.birth_year_only else "Ngày sinh:", born or "—", FONT, 13),
         ("Đã hoàn thành khóa học:", data.course_name, FONT_BOLD, 14),
+        *([("Các mô đun:", "; ".join(data.modules), FONT, 12)] if data.modules else []),
         ("Lớp:", data.class_name, FONT, 13),
         (
             "Thời lượng:",

@@ -912,3 +912,20 @@ def test_a_province_leader_may_read_the_book_but_not_import_a_sheet(client, shee
     login(client, leader)
     assert client.get(f"/courses/classes/{course_class.id}/attendance-sheet").status_code == 403
     assert client.get(f"/courses/classes/{course_class.id}/attendance-book.xlsx").status_code == 200
+
+
+def test_an_it_class_certificate_names_the_modules_it_trained_in(client, certified):
+    """Circular 03/2014, Art. 2 and Joint Circular 17/2016, Art. 16-17: a centre's certificate of completion attests
+    training, not the standard — so it names the modules of the class, which a learner shows to prove which of
+    IU01–IU06 they were trained in (the standard itself is attested only by a test centre's certificate)."""
+    _, course_class, certificate, manager = certified
+    course_class.course.module_codes = ["IU02", "IU01"]
+    db.session.commit()
+    login(client, manager)
+    text = _pdf_text(client.get(f"/courses/certificates/{certificate.code}.pdf").get_data())
+    assert "Các mô đun:" in text
+    assert "IU01 Hiểu biết về CNTT cơ bản" in text
+    assert text.index("IU01") < text.index("IU02")
+    course_class.course.module_codes = []
+    db.session.commit()
+    assert "Các mô đun:" not in _pdf_text(client.get(f"/courses/certificates/{certificate.code}.pdf").get_data())
