@@ -27,6 +27,7 @@ from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, 
 from sqlalchemy import func, select
 
 from courses import attendance_codes
+from courses.it_skills import framework
 from courses.models import (
     Attendance,
     Certificate,
@@ -37,7 +38,6 @@ from courses.models import (
     LearningRecord,
     SessionStatus,
 )
-from courses.it_skills import framework
 from courses.services import attendance_statuses, counted_sessions, local_now
 from lms.core.exports import save_workbook
 from lms.core.pdf import (
