@@ -38,7 +38,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import aliased, contains_eager, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from courses.models import (
@@ -1479,6 +1479,36 @@ def mark_dirty(class_id: int) -> None:
     )
     if sent_at == now:
         enqueue_after_commit("courses.recompute_completions", class_id=class_id)
+
+
+def mark_ended_classes(after: datetime, until: datetime, *, now: datetime) -> None:
+    """Mark (for the sweep to send, :func:`take_pending`) the classes whose last scheduled session began in (``after``,
+    ``until``] — local times. A class completes once its last session has begun, a moment no write marks: a last
+    session without a roll call, or marked before its start time, would otherwise leave the class uncompleted until
+    some other change. One statement; a class already marked stays as it is."""
+    later = aliased(ClassSession)
+    ended = (
+        select(literal(COMPLETION_WORK), ClassSession.class_id, literal(now, type_=PendingWork.marked_at.type))
+        .where(
+            ClassSession.status == SessionStatus.SCHEDULED,
+            ClassSession.starts_at > after,
+            ClassSession.starts_at <= until,
+            ~select(later.id)
+            .where(
+                later.class_id == ClassSession.class_id,
+                later.status == SessionStatus.SCHEDULED,
+                later.starts_at > until,
+            )
+            .exists(),
+        )
+        .distinct()
+    )
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    db.session.execute(
+        dialect.insert(PendingWork)
+        .from_select(["kind", "subject_id", "marked_at"], ended)
+        .on_conflict_do_nothing(index_elements=["kind", "subject_id"])
+    )
 
 
 def held_sessions(course_class_id: int, as_of: datetime) -> Select:
