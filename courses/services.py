@@ -1702,31 +1702,43 @@ def recompute_class(
     completed = completed_learners(class_id, as_of=as_of)
     wanted = _wanted_records(course_class, course, completed)
     have = {
-        key: (record_id, commune_id, year, person_id)
-        for key, record_id, commune_id, year, person_id in db.session.execute(
+        key: (record_id, commune_id, year, person_id, completed_on)
+        for key, record_id, commune_id, year, person_id, completed_on in db.session.execute(
             select(
                 LearningRecord.source_key,
                 LearningRecord.id,
                 LearningRecord.commune_id,
                 LearningRecord.year,
                 LearningRecord.person_id,
+                LearningRecord.completed_on,
             ).where(LearningRecord.class_id == class_id)
         ).tuples()
     }
     new = [row for key, row in wanted.items() if key not in have]
     stale = [value for key, value in have.items() if key not in wanted]
+    # Kept, but completed on another day: the class's last session moved (its date corrected, or cancelled) — into
+    # another year, possibly, the one the titles engine counts the learning in.
+    moved = [(have[key], row) for key, row in wanted.items() if key in have and have[key][4] != row["completed_on"]]
     if new:
         db.session.execute(insert(LearningRecord), new)
     if stale:
         db.session.execute(delete(LearningRecord).where(LearningRecord.id.in_([record_id for record_id, *_ in stale])))
-    if new or stale:
+    for day in {row["completed_on"] for _old, row in moved}:
+        db.session.execute(
+            update(LearningRecord)
+            .where(LearningRecord.id.in_([old[0] for old, row in moved if row["completed_on"] == day]))
+            .values(completed_on=day, year=day.year)
+        )
+    if new or stale or moved:
         # Whoever evaluates titles learns where the learning happened and whose it was, in this transaction.
+        gone = [*stale, *(old for old, _row in moved)]
+        came = [*new, *(row for _old, row in moved)]
         learning_records_changed.send(
             None,
-            pairs={(row["commune_id"], row["year"]) for row in new}
-            | {(commune_id, year) for _, commune_id, year, _ in stale},
-            persons={(row["person_id"], row["year"]) for row in new}
-            | {(person_id, year) for _, _, year, person_id in stale},
+            pairs={(row["commune_id"], row["year"]) for row in came}
+            | {(commune_id, year) for _, commune_id, year, _, _ in gone},
+            persons={(row["person_id"], row["year"]) for row in came}
+            | {(person_id, year) for _, _, year, person_id, _ in gone},
         )
     issued = _sync_certificates(class_id, completed, revoked_reason, user_id)
     return CompletionResult(len(completed), len(new), len(stale), issued)
