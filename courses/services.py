@@ -976,6 +976,9 @@ def preview_bulk_enrolment(
 
 def withdraw(course_class: CourseClass, person_id: int) -> int | None:
     """Withdraw a learner; the first on the waiting list takes the seat. Returns the promoted person's id."""
+    # Lock the class row, as enrol() does, before reading the enrolment: a withdrawal sent twice (or two at once) would
+    # otherwise wait on the first one's rows, then read the waiting list afresh and give the one freed seat twice.
+    db.session.execute(select(CourseClass.id).where(CourseClass.id == course_class.id).with_for_update())
     enrolment = db.session.scalar(
         select(Enrolment).where(Enrolment.class_id == course_class.id, Enrolment.person_id == person_id)
     )
