@@ -68,7 +68,9 @@ def sweep_completions() -> None:
     since = seen.beat_at + VN_OFFSET if seen else datetime.combine(date(local.year, 1, 1), time.min)
     services.mark_ended_classes(since, local, now=now)
     if seen is None:
-        db.session.add(Heartbeat(name=LAST_SESSIONS_SEEN, beat_at=now, detail="last class sessions begun up to this time"))
+        db.session.add(
+            Heartbeat(name=LAST_SESSIONS_SEEN, beat_at=now, detail="last class sessions begun up to this time")
+        )
     else:
         seen.beat_at = now
     class_ids = services.take_pending(services.resend_before(now))

@@ -121,7 +121,10 @@ def test_a_class_over_the_new_year_moves_its_records_to_the_year_of_its_last_ses
     course_class = make_class(centre, starts_on=datetime(2026, 12, 1).date(), ends_on=datetime(2027, 1, 31).date())
     december, january = services.schedule(
         course_class,
-        [(datetime(2026, 12, 15, 19), datetime(2026, 12, 15, 21)), (datetime(2027, 1, 5, 19), datetime(2027, 1, 5, 21))],
+        [
+            (datetime(2026, 12, 15, 19), datetime(2026, 12, 15, 21)),
+            (datetime(2027, 1, 5, 19), datetime(2027, 1, 5, 21)),
+        ],
     )
     learner = centre.learners[0]
     services.enrol(course_class, [learner.id])

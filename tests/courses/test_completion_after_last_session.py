@@ -49,7 +49,8 @@ def test_a_class_whose_last_session_gets_no_mark_completes_once_it_has_begun(app
     _at(monkeypatch, datetime(2026, 3, 3, 21, 30))
     tasks.sweep_completions.apply()
     services.record_attendance(
-        first, [Mark(came.id, "present", datetime(2026, 3, 3, 12, 5)), Mark(away.id, "absent", datetime(2026, 3, 3, 12, 5))],
+        first,
+        [Mark(came.id, "present", datetime(2026, 3, 3, 12, 5)), Mark(away.id, "absent", datetime(2026, 3, 3, 12, 5))],
         user_id=None,
     )
     db.session.commit()  # the completion task runs (eagerly): a session is still to come, nobody completes
