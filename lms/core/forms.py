@@ -69,6 +69,9 @@ class DecimalCommaField(DecimalField):
         if valuelist:
             valuelist = [str(valuelist[0]).strip().replace(" ", "").replace(",", ".")]
         super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():  # "nan", "inf": no measure (and "snan" broke the page)
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))
 
     def _value(self) -> str:
         if self.raw_data:
