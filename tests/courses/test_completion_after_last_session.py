@@ -38,7 +38,7 @@ def test_a_class_whose_last_session_gets_no_mark_completes_once_it_has_begun(app
     centre = make_centre(learners=2, label="END")
     centre.course.min_attendance_share = Decimal("0.5")
     course_class = make_class(centre)
-    first, last = services.schedule(
+    first, _last = services.schedule(
         course_class,
         [(datetime(2026, 3, 3, 19), datetime(2026, 3, 3, 21)), (datetime(2026, 3, 30, 19), datetime(2026, 3, 30, 21))],
     )
