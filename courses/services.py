@@ -833,6 +833,9 @@ def enrol(course_class: CourseClass, person_ids: Sequence[int]) -> EnrolmentResu
                 .values(status=status.value, enrolled_at=now, withdrawn_at=None)
             )
     audit("class.enrol", course_class, enrolled=len(result.enrolled), waitlisted=len(result.waitlisted))
+    if any(row["status"] == EnrolmentStatus.ENROLLED.value for row in rejoin):
+        # Seated again, their marks count again (ADR 5): it may complete them, as a withdrawal is recomputed too.
+        mark_dirty(course_class.id)
     return result
 
 
