@@ -570,6 +570,9 @@ def reschedule(session: ClassSession, starts_at: datetime, ends_at: datetime, *,
         raise CourseError(_("a cancelled session cannot be moved"), "status")
     if ends_at <= starts_at:
         raise CourseError(_("a session must end after it starts"), "ends_at")
+    # The session's row lock, as an attendance batch takes it: no mark can be written between the check of its marks
+    # below and the move.
+    db.session.execute(select(ClassSession.id).where(ClassSession.id == session.id).with_for_update())
     if starts_at > local_now():
         # A roll call says the session was held: moved to a day not yet come, its marks would stand for a session
         # that has not taken place, and the class would stop being complete (its certificates revoked).
