@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,7 +18,7 @@ from courses import services
 from courses.models import Attendance, ClassSession, Course, CourseClass, Enrolment, PendingWork, Room
 from courses.services import Mark
 from lms.core.models import AuditEvent
-from lms.extensions import db
+from lms.extensions import db, utcnow
 from lms.registry.models import AdminUnit, Clc, Household, Person
 from tests.courses.conftest import make_centre
 
@@ -154,7 +154,7 @@ def test_a_session_is_not_moved_ahead_while_its_roll_call_is_being_written(app, 
 
     def roll_call() -> Any:
         session = db.session.get(ClassSession, session_id)
-        return services.record_attendance(session, [Mark(seated, "present", datetime.utcnow())], user_id=None)
+        return services.record_attendance(session, [Mark(seated, "present", utcnow())], user_id=None)
 
     def move() -> Any:
         session = db.session.get(ClassSession, session_id)
