@@ -1114,7 +1114,7 @@ def record_attendance(
     # may name (reference data an administrator may change: read, not cached).
     current: dict[int, Any] = {}
     enrolled: set[int] = set()
-    applied: set[str] = set()
+    applied: dict[str, int] = {}  # a client mark id already stored in the session, and whose mark it is
     positions: dict[str, int] = {}
     read: Any
     params = {"session_id": session.id, "class_id": session.class_id}
@@ -1134,7 +1134,7 @@ def record_attendance(
         else:
             current[read.person_id] = read
             if read.client_mark_id:
-                applied.add(read.client_mark_id)
+                applied[read.client_mark_id] = read.person_id
     if claim is not None:
         answer_into = claim.settle(claimed_id)  # a key already used: the decorator replays its answer
     if session.status == SessionStatus.CANCELLED:
@@ -1160,6 +1160,18 @@ def record_attendance(
                     "index": index,
                     "field": "person_id",
                     "message": _("person %(id)s is not enrolled in this class", id=mark.person_id),
+                }
+            )
+        if mark.client_mark_id and applied.get(mark.client_mark_id, mark.person_id) != mark.person_id:
+            # Not a retry (that is the same learner's mark): a device giving one id to two learners would lose this one.
+            problems.append(
+                {
+                    "index": index,
+                    "field": "client_mark_id",
+                    "message": _(
+                        "the id %(id)s is already the mark of another learner in this session",
+                        id=mark.client_mark_id,
+                    ),
                 }
             )
         if mark.recorded_at > latest_allowed:
