@@ -467,6 +467,7 @@ def skipped_holidays(course_class: CourseClass, rule: Recurrence, starts: Sequen
 def _check_free(
     course_class: CourseClass, intervals: Sequence[Interval], room_id: int | None, ignore: Iterable[int] = ()
 ) -> None:
+    ignore = list(ignore)
     report = find_conflicts(
         intervals,
         room_id=room_id,
@@ -474,6 +475,29 @@ def _check_free(
         learner_ids=_enrolled_ids(course_class),
         ignore_session_ids=ignore,
     )
+    if not report:
+        # The class meets once at a time. Its room, instructors and learners usually say so (above); a class with
+        # none of them yet (outdoors, nobody enrolled) would otherwise take the same session twice (a double tap).
+        own = db.session.execute(
+            select(ClassSession.starts_at, ClassSession.ends_at)
+            .where(
+                ClassSession.class_id == course_class.id,
+                ClassSession.status == SessionStatus.SCHEDULED,
+                ClassSession.id.not_in(ignore),
+                or_(*((ClassSession.starts_at < end) & (ClassSession.ends_at > start) for start, end in intervals)),
+            )
+            .order_by(ClassSession.starts_at)
+        ).all()
+        for start, end in own:
+            if any(start < new_end and new_start < end for new_start, new_end in intervals):
+                raise CourseError(
+                    _(
+                        "the class already has a session from %(start)s to %(end)s",
+                        start=f"{start:%d/%m/%Y %H:%M}",
+                        end=f"{end:%H:%M}",
+                    ),
+                    "starts_at",
+                )
     if report:
         raise CourseError(
             _(
