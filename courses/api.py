@@ -848,7 +848,7 @@ def verify_certificate(code: str) -> Any:
     with family and middle names as initials; never a birth date, an ID number or an address."""
     certificate = services.find_certificate(code) if len(code) <= 40 else None
     if certificate is None:
-        abort(404, description="No certificate has this code.")
+        abort(404, description=_("No certificate has this code."))
     course_class = certificate.course_class
     answer = CertificateCheck.model_validate(
         {

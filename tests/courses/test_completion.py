@@ -110,3 +110,43 @@ def test_completion_task_clears_the_dirty_mark(centre):
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(PendingWork)) == 0
     assert len(_records(course_class)) == 1
+
+
+def test_a_class_over_the_new_year_moves_its_records_to_the_year_of_its_last_session(centre, monkeypatch):
+    """The completion day is the class's last session: when it moves (the date of a held session corrected, the last
+    session cancelled), the learning records follow it — into the other year when it crosses 1 January, which is the
+    year the titles engine counts the learning in."""
+    from lms.core.signals import learning_records_changed
+
+    course_class = make_class(centre, starts_on=datetime(2026, 12, 1).date(), ends_on=datetime(2027, 1, 31).date())
+    december, january = services.schedule(
+        course_class,
+        [
+            (datetime(2026, 12, 15, 19), datetime(2026, 12, 15, 21)),
+            (datetime(2027, 1, 5, 19), datetime(2027, 1, 5, 21)),
+        ],
+    )
+    learner = centre.learners[0]
+    services.enrol(course_class, [learner.id])
+    _attend([december, january], learner, ["present", "present"])
+    later = datetime(2027, 1, 10, 12)
+    services.recompute_class(course_class.id, as_of=later)
+    (record,) = _records(course_class)
+    assert (record.year, record.completed_on) == (2027, datetime(2027, 1, 5).date())
+
+    # The January session was in fact held on 29 December: the date is corrected.
+    monkeypatch.setattr(services, "local_now", lambda: later)
+    services.reschedule(january, datetime(2026, 12, 29, 19), datetime(2026, 12, 29, 21))
+    announced: list[dict] = []
+    learning_records_changed.connect(receiver := lambda sender, **kw: announced.append(kw), weak=False)
+    try:
+        services.recompute_class(course_class.id, as_of=later)
+    finally:
+        learning_records_changed.disconnect(receiver)
+    db.session.expire_all()
+    (record,) = _records(course_class)
+    assert (record.year, record.completed_on) == (2026, datetime(2026, 12, 29).date())
+    # Both years are evaluated again: the learning left 2027 and came into 2026.
+    assert len(announced) == 1
+    assert announced[0]["pairs"] == {(centre.commune.id, 2026), (centre.commune.id, 2027)}
+    assert announced[0]["persons"] == {(learner.id, 2026), (learner.id, 2027)}
