@@ -26,6 +26,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     extract,
     func,
     insert,
@@ -1677,7 +1678,8 @@ def completed_learners(class_id: int, *, as_of: datetime | None = None) -> dict[
     """The completion rule: who completes the class, and on which day. Reads only, so a preview can ask it what
     a change would do (inside a savepoint it then rolls back) with the rule the completion task applies.
 
-    A class completes once no scheduled session is left in the future. A learner completes with at least the
+    A class completes once no scheduled session is left in the future — or, once it has completed, on its held
+    sessions while sessions added later are still to come. A learner completes with at least the
     course's share of the held sessions that count for them attended (by statuses that count as attended; the
     sessions from their enrolment on, :func:`attendance_tally`) and, where the course has a final assessment, a
     pass.
@@ -1701,6 +1703,12 @@ def completed_learners(class_id: int, *, as_of: datetime | None = None) -> dict[
         or 0
     )
     completed: dict[int, date] = {}
+    if held and upcoming:
+        # A class that has completed stays judged on its held sessions while sessions added later are still to
+        # come: an extra session scheduled after the certificates were issued must not un-complete the class
+        # before it is held — the next correction of any mark would have revoked every certificate at once, with
+        # no preview. Once held, the added session counts like any other.
+        upcoming = 0 if db.session.scalar(select(exists().where(LearningRecord.class_id == class_id))) else upcoming
     if held and not upcoming:
         # Each learner is judged on the held sessions that count for them (from their enrolment on).
         tally = attendance_tally(class_id, as_of)
@@ -1721,7 +1729,9 @@ def completed_learners(class_id: int, *, as_of: datetime | None = None) -> dict[
             )
         last_session = db.session.scalar(
             select(func.max(ClassSession.starts_at)).where(
-                ClassSession.class_id == class_id, ClassSession.status == SessionStatus.SCHEDULED
+                ClassSession.class_id == class_id,
+                ClassSession.status == SessionStatus.SCHEDULED,
+                ClassSession.starts_at <= as_of,  # the last held: an added session to come is no completion day
             )
         )
         assert last_session is not None  # held > 0

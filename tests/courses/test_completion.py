@@ -150,3 +150,33 @@ def test_a_class_over_the_new_year_moves_its_records_to_the_year_of_its_last_ses
     assert len(announced) == 1
     assert announced[0]["pairs"] == {(centre.commune.id, 2026), (centre.commune.id, 2027)}
     assert announced[0]["persons"] == {(learner.id, 2026), (learner.id, 2027)}
+
+
+def test_a_session_added_to_a_completed_class_revokes_nothing_before_it_is_held(centre):
+    """revc's finding: a session scheduled after the certificates were issued made the class "not complete" while it
+    was to come, so the next correction of any mark revoked every certificate at once, with no preview. A completed
+    class is judged on its held sessions until the added one is held; then it counts like any other."""
+    course_class = make_class(centre)
+    sessions = services.schedule(
+        course_class,
+        [(datetime(2026, 3, 2, 19), datetime(2026, 3, 2, 21)), (datetime(2026, 3, 9, 19), datetime(2026, 3, 9, 21))],
+    )
+    first, second = centre.learners[:2]
+    services.enrol(course_class, [first.id, second.id])
+    _attend(sessions, first, ["present", "present"])
+    _attend(sessions, second, ["present", "present"])
+    before_extra = datetime(2026, 3, 20, 12)
+    assert services.recompute_class(course_class.id, as_of=before_extra).completed == 2
+    extra = services.schedule(course_class, [(datetime(2026, 3, 30, 19), datetime(2026, 3, 30, 21))])
+    # A mark of the first session corrected before the extra session: only that learner's completion is judged.
+    services.record_attendance(sessions[0], [Mark(second.id, "late", datetime(2026, 3, 2, 22))], user_id=None)
+    result = services.recompute_class(course_class.id, as_of=before_extra)
+    assert result.completed == 2
+    certificates = db.session.scalars(select(Certificate).where(Certificate.class_id == course_class.id)).all()
+    assert [c.revoked_at for c in certificates] == [None, None]
+    assert {r.completed_on for r in _records(course_class)} == {datetime(2026, 3, 9).date()}
+    # Once held, the extra session counts: the learner who missed it has 2 of 3 (67 %, under 75 %).
+    _attend(extra, first, ["present"])
+    after = services.recompute_class(course_class.id, as_of=AFTER)
+    assert after.completed == 1
+    assert {r.person_id: r.completed_on for r in _records(course_class)} == {first.id: datetime(2026, 3, 30).date()}
