@@ -521,6 +521,23 @@ def _check_free(
         )
 
 
+def _check_not_on_holidays(course_class: CourseClass, intervals: Sequence[Interval]) -> None:
+    """A holiday is a day with no sessions (``Holiday``): a series skips it and says so; one session put on it by
+    hand, or moved onto it, is refused naming the day."""
+    days = sorted({start.date() for start, _ in intervals})
+    if not days:
+        return
+    commune = db.session.get(AdminUnit, course_class.commune_id)
+    assert commune is not None
+    names = holiday_names(commune, days[0], days[-1])
+    off = [day for day in days if day in names]
+    if off:
+        raise CourseError(
+            _("%(day)s is a day off (%(name)s): no session is held then", day=f"{off[0]:%d/%m/%Y}", name=names[off[0]]),
+            "starts_at",
+        )
+
+
 def check_schedule(
     course_class: CourseClass, intervals: Sequence[Interval], *, room: Room | None = None
 ) -> tuple[list[Interval], int | None]:
@@ -534,6 +551,7 @@ def check_schedule(
         check_within_class(course_class, intervals)
     except ScheduleError as exc:
         raise CourseError(str(exc), exc.field) from exc
+    _check_not_on_holidays(course_class, intervals)
     if room is not None and room.clc_id != course_class.clc_id:
         raise CourseError(_("the room belongs to another centre"), "room_id")
     room_id = room.id if room is not None else course_class.room_id
@@ -618,6 +636,8 @@ def reschedule(session: ClassSession, starts_at: datetime, ends_at: datetime, *,
         check_within_class(course_class, [(starts_at, ends_at)])
     except ScheduleError as exc:
         raise CourseError(str(exc), exc.field) from exc
+    if starts_at.date() != session.starts_at.date():
+        _check_not_on_holidays(course_class, [(starts_at, ends_at)])
     if room is not None and room.clc_id != course_class.clc_id:
         raise CourseError(_("the room belongs to another centre"), "room_id")
     room_id = room.id if room is not None else session.room_id

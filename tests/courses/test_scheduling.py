@@ -91,6 +91,22 @@ def test_scheduling_skips_national_holidays_and_a_reschedule_keeps_its_origin(ce
     assert db.session.get(ClassSession, sessions[2].id).status == "cancelled"
 
 
+def test_one_session_put_or_moved_on_a_holiday_is_refused_naming_the_day(centre):
+    """A holiday is a day with no sessions: the series skips it (above), and a session added by hand or moved onto it
+    is refused with the day and the holiday's name (revc's finding: a single session on Tết went in without a word)."""
+    db.session.add(Holiday(unit_id=country().id, day=date(2026, 3, 10), name="Ngày nghỉ thử"))
+    course_class = make_class(centre)
+    with pytest.raises(services.CourseError) as error:
+        services.schedule(course_class, [(datetime(2026, 3, 10, 19), datetime(2026, 3, 10, 21))])
+    assert error.value.field == "starts_at"
+    assert "10/03/2026" in str(error.value)
+    assert "Ngày nghỉ thử" in str(error.value)
+    (session,) = services.schedule(course_class, [(datetime(2026, 3, 11, 19), datetime(2026, 3, 11, 21))])
+    with pytest.raises(services.CourseError):
+        services.reschedule(session, datetime(2026, 3, 10, 19), datetime(2026, 3, 10, 21))
+    services.reschedule(session, datetime(2026, 3, 11, 18), datetime(2026, 3, 11, 20))  # the same day: fine
+
+
 def test_room_conflicts_are_refused_and_touching_sessions_are_not(centre):
     first = make_class(centre, name="Lớp sáng")
     second = make_class(centre, name="Lớp trưa")
