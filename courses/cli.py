@@ -180,6 +180,17 @@ def _held_class(
     )
     if instructors:
         services.set_instructors(course_class, instructors)
+    # Off a holiday (Tết falls in the demo's month some years): the next working day, as a centre would.
+    commune = db.session.get(AdminUnit, course_class.commune_id)
+    assert commune is not None
+    taken = set(services.holidays_for(commune, first, last))
+    moved = []
+    for day in days:
+        while day in taken:
+            day += timedelta(days=1)
+        taken.add(day)
+        moved.append(day)
+    days = moved
     sessions = services.schedule(
         course_class, [(datetime.combine(d, time(8)), datetime.combine(d, time(11))) for d in days]
     )
