@@ -1,6 +1,7 @@
 """What courses holds about a person, for the person's copy of their data (``lms.core.signals.personal_data``, ADR 57):
-their enrolments, attendance marks, certificates of completion and the IT-skills certificates recorded for them —
-all of them, whatever the reader's scope (the reader hands the person their own data)."""
+their enrolments (with the class's assessment), attendance marks, certificates of completion, the IT-skills
+certificates recorded for them and the classes they teach — all of them, whatever the reader's scope (the reader hands
+the person their own data)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from courses.forms import ENROLMENT_STATUS_NAMES
+from courses.forms import ASSESSMENT_RESULT_NAMES, ENROLMENT_STATUS_NAMES
 from courses.models import (
     Attendance,
     AttendanceStatus,
@@ -19,6 +20,7 @@ from courses.models import (
     CourseClass,
     Enrolment,
     ItCertificate,
+    class_instructor,
 )
 from lms.core.formatting import current_locale, day
 from lms.core.personal_data import DataSection
@@ -26,14 +28,25 @@ from lms.core.signals import personal_data
 from lms.extensions import db
 
 IT_STATUS_NAMES = {"verified": _l("verified"), "rejected": _l("rejected"), "pending": _l("waiting for verification")}
+TEACHING_ROLE_NAMES = {"instructor": _l("Instructor"), "assistant": _l("Assistant"), "organiser": _l("Organiser")}
+
+
+def _assessment(passed: bool | None) -> str:
+    return str(ASSESSMENT_RESULT_NAMES["none" if passed is None else "passed" if passed else "failed"])
 
 
 @personal_data.connect_via("person")
 def person_courses(sender: str, *, person_id: int, **_ignored: Any) -> list[DataSection]:
-    """Four sections, one statement each; the rows stay after an erasure, without the name."""
+    """Five sections, one statement each; the rows stay after an erasure, without the name."""
     kept_counts = _("Kept without the name: the class's attendance and completion figures.")
     enrolments = db.session.execute(
-        select(CourseClass.name, Enrolment.status, Enrolment.enrolled_at, Enrolment.withdrawn_at)
+        select(
+            CourseClass.name,
+            Enrolment.status,
+            Enrolment.enrolled_at,
+            Enrolment.withdrawn_at,
+            Enrolment.assessment_passed,
+        )
         .join(CourseClass, CourseClass.id == Enrolment.class_id)
         .where(Enrolment.person_id == person_id)
         .order_by(CourseClass.starts_on, CourseClass.id)
@@ -63,6 +76,12 @@ def person_courses(sender: str, *, person_id: int, **_ignored: Any) -> list[Data
         .where(ItCertificate.person_id == person_id)
         .order_by(ItCertificate.issued_on, ItCertificate.id)
     ).all()
+    teaching = db.session.execute(
+        select(CourseClass.name, class_instructor.c.role, CourseClass.starts_on, CourseClass.ends_on)
+        .join(class_instructor, class_instructor.c.class_id == CourseClass.id)
+        .where(class_instructor.c.person_id == person_id)
+        .order_by(CourseClass.starts_on, CourseClass.id)
+    ).all()
     issued = _(
         "Kept as issued: a certificate is a record of the centre's act, and its signed copy carries the name it was "
         "issued to."
@@ -76,6 +95,7 @@ def person_courses(sender: str, *, person_id: int, **_ignored: Any) -> list[Data
                 ("status", _("Status")),
                 ("enrolled_at", _("Enrolled")),
                 ("withdrawn_at", _("Withdrawn")),
+                ("assessment", _("Assessment")),
             ],
             [
                 {
@@ -83,8 +103,9 @@ def person_courses(sender: str, *, person_id: int, **_ignored: Any) -> list[Data
                     "status": str(ENROLMENT_STATUS_NAMES.get(status, status)),
                     "enrolled_at": enrolled_at,
                     "withdrawn_at": withdrawn_at,
+                    "assessment": _assessment(passed),
                 }
-                for name, status, enrolled_at, withdrawn_at in enrolments
+                for name, status, enrolled_at, withdrawn_at, passed in enrolments
             ],
             kept_counts,
         ),
@@ -133,5 +154,15 @@ def person_courses(sender: str, *, person_id: int, **_ignored: Any) -> list[Data
                 for number, issuer, issued_on, status in it_certificates
             ],
             issued,
+        ),
+        DataSection(
+            "teaching",
+            _("Classes taught"),
+            [("class", _("Class")), ("role", _("Role")), ("starts_on", _("From")), ("ends_on", _("Until"))],
+            [
+                {"class": name, "role": str(TEACHING_ROLE_NAMES.get(role, role)), "starts_on": start, "ends_on": end}
+                for name, role, start, end in teaching
+            ],
+            _("Kept without the name: the class's record of who taught it."),
         ),
     ]

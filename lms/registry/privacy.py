@@ -13,8 +13,9 @@ and the person stays, anonymous, in the counts: their classes, marks, learning r
 name, so a village's or a household's figures do not change behind the leaders' backs. What was issued under the name
 — certificates, decisions, signed credentials — stays as issued: they are records of an act of the centre or of a
 committee, and the preview says so. A person with an active user account is refused: the account is the person's
-way in and is closed first (User accounts). The erasure is shown first, and confirmed with the preview's digest and
-a reason; it is logged without the values it cleared.
+way in and is closed first (User accounts); a locked one is unlinked, as it still holds the person's name and
+e-mail. The erasure is shown first, and confirmed with the preview's digest and a reason; it is logged without the
+values it cleared.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from lms.core.services import audit
 from lms.core.signals import personal_data
 from lms.extensions import db, utcnow
 from lms.registry import labels
-from lms.registry.models import AssociationMembership, OrganisationMember, Person
+from lms.registry.models import AssociationMembership, BoardMembership, OrganisationMember, Person
 from lms.registry.services import set_id_number
 
 #: The name an erased person is stored under: stored text (the lists of every part show it as it is), in the
@@ -114,6 +115,12 @@ def _registry_sections(person: Person) -> list[DataSection]:
     organisations = db.session.scalars(
         select(OrganisationMember).where(OrganisationMember.person_id == person.id).order_by(OrganisationMember.id)
     ).all()
+    board = db.session.scalars(
+        select(BoardMembership)
+        .where(BoardMembership.person_id == person.id)
+        .order_by(BoardMembership.started_on, BoardMembership.id)
+    ).all()
+    accounts = db.session.scalars(select(User).where(User.person_id == person.id).order_by(User.id)).all()
     kept = _("Kept without the name: the association's and the organisations' member counts.")
     return [
         DataSection(
@@ -140,6 +147,44 @@ def _registry_sections(person: Person) -> list[DataSection]:
                 for m in organisations
             ],
             kept,
+        ),
+        DataSection(
+            "clc_board",
+            _("Board of a community learning centre"),
+            [("centre", _("Centre")), ("role", _("Role")), ("started_on", _("From")), ("ended_on", _("Until"))],
+            [
+                {
+                    "centre": m.clc.name,
+                    "role": str(labels.BOARD_ROLE_NAMES.get(m.role, m.role)),
+                    "started_on": m.started_on,
+                    "ended_on": m.ended_on,
+                }
+                for m in board
+            ],
+            _("Kept without the name: the centre's board as it was."),
+        ),
+        # The account is the person's way in: its name and e-mail are theirs. Not a section an erasure keeps: the
+        # erasure unlinks it (a locked account; an active one refuses the erasure).
+        DataSection(
+            "user_accounts",
+            _("User accounts"),
+            [
+                ("email", _("E-mail")),
+                ("name", _("Name")),
+                ("active", _("Can log in")),
+                ("created_at", _("Created")),
+                ("last_login_at", _("Last log-in")),
+            ],
+            [
+                {
+                    "email": u.email,
+                    "name": u.name,
+                    "active": u.active,
+                    "created_at": u.created_at,
+                    "last_login_at": u.last_login_at,
+                }
+                for u in accounts
+            ],
         ),
     ]
 
@@ -212,7 +257,17 @@ def _changes(person: Person) -> list[Change]:
         changes.append(Change("phone", _("Phone"), person.phone, _("(erased)")))
     if person.ethnicity:
         changes.append(Change("ethnicity", _("Ethnicity"), person.ethnicity, _("(erased)")))
+    # A locked account still holds its holder's name and e-mail: linked to the anonymous person, it would name them.
+    accounts = _linked_accounts(person)
+    if accounts:
+        changes.append(
+            Change("accounts", _("Linked user account"), ", ".join(u.email for u in accounts), _("(unlinked)"))
+        )
     return changes
+
+
+def _linked_accounts(person: Person) -> list[User]:
+    return list(db.session.scalars(select(User).where(User.person_id == person.id).order_by(User.id)))
 
 
 def _refusal(person: Person) -> str:
@@ -260,6 +315,8 @@ def erase_person(person: Person, *, reason: str, digest: str) -> ErasurePreview:
     person.phone = None
     person.ethnicity = None
     person.erased_at = utcnow()
+    for account in _linked_accounts(person):  # locked ones only: an active one refused the erasure above
+        account.person_id = None
     audit("person.erase", person, reason=reason, fields=[c.field for c in preview.changes])
     db.session.flush()
     return preview

@@ -41,7 +41,7 @@ def person_titles(sender: str, *, person_id: int, **_ignored: Any) -> list[DataS
         .order_by(Registration.year, Registration.title)
     ).all()
     assessments = db.session.execute(
-        select(Assessment.year, Assessment.indicator, Assessment.value, Assessment.evidence_ref)
+        select(Assessment.year, Assessment.indicator, Assessment.value, Assessment.evidence_ref, Assessment.note)
         .where(Assessment.subject_type == PERSON, Assessment.subject_id == person_id)
         .order_by(Assessment.year, Assessment.indicator)
     ).all()
@@ -99,10 +99,22 @@ def person_titles(sender: str, *, person_id: int, **_ignored: Any) -> list[DataS
         DataSection(
             "assessments",
             _("Assessments"),
-            [("year", _("Year")), ("indicator", _("Indicator")), ("value", _("Value")), ("evidence", _("Evidence"))],
             [
-                {"year": year, "indicator": indicators.get(code, code), "value": value, "evidence": evidence}
-                for year, code, value, evidence in assessments
+                ("year", _("Year")),
+                ("indicator", _("Indicator")),
+                ("value", _("Value")),
+                ("evidence", _("Evidence")),
+                ("note", _("Note")),
+            ],
+            [
+                {
+                    "year": year,
+                    "indicator": indicators.get(code, code),
+                    "value": value,
+                    "evidence": evidence,
+                    "note": note,
+                }
+                for year, code, value, evidence, note in assessments
             ],
             counts,
         ),

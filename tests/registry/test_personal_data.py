@@ -247,3 +247,76 @@ def test_a_learner_sees_their_own_data_from_my_training_and_only_theirs(app_ctx,
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     login(client, nobody)
     assert client.get("/registry/me/data").status_code == 404
+
+
+def test_the_copy_holds_every_role_the_person_has_and_their_account(app_ctx, client):
+    """Beyond learning: the person on a centre's board, teaching a class, their own user account, what an evaluator
+    noted about them and whether they passed a class's assessment are data about them too (Decree 13/2023, Art. 14)."""
+    from courses.models import class_instructor
+    from lms.registry.models import BoardMembership
+    from lms.titles.models import Assessment
+
+    centre, learner, _klass = _learner_with_a_year_of_learning()
+    other = make_class(centre, name="Lớp tin học tháng 4", starts_on=date(2026, 4, 1), ends_on=date(2026, 4, 30))
+    db.session.execute(class_instructor.insert().values(class_id=other.id, person_id=learner.id, role="instructor"))
+    db.session.add(
+        BoardMembership(clc_id=centre.clc.id, person_id=learner.id, role="member", started_on=date(2025, 1, 1))
+    )
+    enrolment = db.session.scalar(select(Enrolment).where(Enrolment.person_id == learner.id))
+    enrolment.assessment_passed = True
+    db.session.add(
+        Assessment(
+            subject_type="person",
+            subject_id=learner.id,
+            year=2026,
+            indicator="c2",
+            value=1,
+            evidence_ref="Biên bản họp thôn",
+            note="Chị đọc sách cho các cháu mỗi tối",
+            commune_id=centre.commune.id,
+        )
+    )
+    account = make_user(Role.INSTRUCTOR, centre.commune, "dl-linked@example.vn")
+    account.person_id = learner.id
+    leader = make_user(Role.COMMUNE_LEADER, centre.commune, "dl-leader3@example.vn")
+    db.session.commit()
+    login(client, leader)
+
+    sections = json.loads(client.get(f"/registry/persons/{learner.id}/data.json").get_data(as_text=True))["sections"]
+    assert [r["centre"] for r in sections["clc_board"]["rows"]] == [centre.clc.name]
+    assert [r["class"] for r in sections["teaching"]["rows"]] == ["Lớp tin học tháng 4"]
+    assert [r["email"] for r in sections["user_accounts"]["rows"]] == ["dl-linked@example.vn"]
+    assert sections["assessments"]["rows"][0]["note"] == "Chị đọc sách cho các cháu mỗi tối"
+    assert sections["enrolments"]["rows"][0]["assessment"] == "Đạt"
+    html = client.get(f"/registry/persons/{learner.id}/data").get_data(as_text=True)
+    for expected in ("Ban Giám đốc", "Lớp tin học tháng 4", "dl-linked@example.vn", "Chị đọc sách cho các cháu"):
+        assert expected in html, expected
+
+
+def test_erasure_unlinks_a_locked_account_so_the_anonymous_person_is_not_tied_to_a_name(app_ctx, client):
+    """A locked account keeps its holder's name and e-mail: left linked to the erased person, it would name them
+    again. The erasure shows the link among what goes, and removes it."""
+    from lms.auth.models import User
+
+    centre, learner, _klass = _learner_with_a_year_of_learning()
+    account = make_user(Role.INSTRUCTOR, centre.commune, "dl-locked@example.vn")
+    account.person_id = learner.id
+    account.active = False
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune, "dl-manager2@example.vn")
+    db.session.commit()
+    login(client, manager)
+    url = f"/registry/persons/{learner.id}/erase"
+    html = client.get(url).get_data(as_text=True)
+    preview = html.split('id="erased-fields"')[1].split("</table>")[0]
+    assert "dl-locked@example.vn" in preview
+    assert "(đã xóa)" in preview  # what goes, in Vietnamese as a state, not an order ("(xóa)")
+    digest = html.split('name="digest" type="hidden" value="')[1].split('"')[0]
+    done = client.post(
+        url, data={"csrf_token": csrf_token(client, url), "digest": digest, "reason": "Đơn ngày 6/12", "checked": "y"}
+    )
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, account.id).person_id is None
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "person.erase"))
+    assert "accounts" in event.details["fields"]
+    assert "dl-locked@example.vn" not in json.dumps(event.details)
