@@ -40,10 +40,7 @@ from lms.extensions import db, utcnow
 from lms.registry import labels
 from lms.registry.models import AssociationMembership, BoardMembership, OrganisationMember, Person
 from lms.registry.services import set_id_number
-
-#: The name an erased person is stored under: stored text (the lists of every part show it as it is), in the
-#: language of the registers.
-ERASED_NAME = "[Đã xóa dữ liệu cá nhân]"
+from lms.registry.text import ERASED_NAME
 
 #: The audit actions on a person, as the person reads them in their copy; others are shown as recorded.
 ACTION_NAMES = {

@@ -320,3 +320,25 @@ def test_erasure_unlinks_a_locked_account_so_the_anonymous_person_is_not_tied_to
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "person.erase"))
     assert "accounts" in event.details["fields"]
     assert "dl-locked@example.vn" not in json.dumps(event.details)
+
+
+def test_a_public_verification_page_names_an_erased_holder_as_erased_not_in_garbled_initials(app_ctx, client):
+    """The certificate stays as issued and verifiable; the page that gives its holder's initials must not turn the
+    placeholder into "[. X. D. L. C. nhân]"."""
+    from lms.registry.text import initials_name
+
+    centre, learner, _klass = _learner_with_a_year_of_learning()
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune, "dl-manager3@example.vn")
+    db.session.commit()
+    login(client, manager)
+    url = f"/registry/persons/{learner.id}/erase"
+    digest = client.get(url).get_data(as_text=True).split('name="digest" type="hidden" value="')[1].split('"')[0]
+    done = client.post(
+        url, data={"csrf_token": csrf_token(client, url), "digest": digest, "reason": "Đơn", "checked": "y"}
+    )
+    assert done.status_code == 302
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    assert initials_name(ERASED_NAME) == ERASED_NAME
+    html = client.get("/courses/verify/CN-DL-1").get_data(as_text=True)
+    assert ERASED_NAME in html
+    assert "[. X." not in html
