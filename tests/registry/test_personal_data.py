@@ -70,6 +70,7 @@ def test_an_officer_gives_the_person_everything_held_about_them_and_it_is_logged
     assert f'href="/registry/persons/{learner.id}/data"' in person_page  # reachable from the person's page
     page = client.get(f"/registry/persons/{learner.id}/data")
     assert page.status_code == 200
+    assert "no-store" in page.headers["Cache-Control"]  # not left in a shared computer's cache
     html = page.get_data(as_text=True)
     for expected in (
         "Dữ liệu cá nhân của " + learner.full_name,
@@ -235,7 +236,9 @@ def test_a_learner_sees_their_own_data_from_my_training_and_only_theirs(app_ctx,
     db.session.commit()
     login(client, user)
     assert 'href="/registry/me/data"' in client.get("/courses/it/me").get_data(as_text=True)
-    html = client.get("/registry/me/data").get_data(as_text=True)
+    own = client.get("/registry/me/data")
+    assert "no-store" in own.headers["Cache-Control"]
+    html = own.get_data(as_text=True)
     assert "Dữ liệu cá nhân của tôi" in html
     assert learner.full_name in html
     assert "CN-DL-1" in html
