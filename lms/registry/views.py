@@ -191,6 +191,9 @@ def reveal_id_number(person_id: int):
 @permission_required(EDIT)
 def edit_person(person_id: int):
     person = _load(Person, person_id, EDIT)
+    if person.erased_at is not None:  # ADR 57: a form opened before the erasure must not bring the name back
+        flash(_("This person's data was erased at their request: the record is not edited."), "warning")
+        return redirect(url_for("registry.person", person_id=person.id))
     show_personal = can(current_user, Permission.PERSONAL_DATA, person.unit)
     form = PersonForm(obj=person)
     if request.method == "GET":

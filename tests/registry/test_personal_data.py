@@ -345,3 +345,45 @@ def test_a_public_verification_page_names_an_erased_holder_as_erased_not_in_garb
     html = client.get("/courses/verify/CN-DL-1").get_data(as_text=True)
     assert ERASED_NAME in html
     assert "[. X." not in html
+
+
+def test_an_erased_person_is_not_edited_back_into_a_name(app_ctx, client):
+    """The person's page offers no 'Edit' once erased, but the edit page and the API still took one: an officer
+    with the form open from before the erasure, saving it, brought the name, phone, ethnicity and birth day back
+    under a person the page says was erased at their request."""
+    from lms.auth.models import ApiToken
+
+    centre, learner, _klass = _learner_with_a_year_of_learning()
+    old_name = learner.full_name
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune, "dl-manager4@example.vn")
+    _token, secret = ApiToken.issue(manager, "phone")
+    db.session.commit()
+    login(client, manager)
+    edit = f"/registry/persons/{learner.id}/edit"
+    token = csrf_token(client, edit)  # the edit page, open before the erasure
+    url = f"/registry/persons/{learner.id}/erase"
+    digest = client.get(url).get_data(as_text=True).split('name="digest" type="hidden" value="')[1].split('"')[0]
+    erased = client.post(url, data={"csrf_token": token, "digest": digest, "reason": "Đơn", "checked": "y"})
+    assert erased.status_code == 302
+
+    saved = client.post(
+        edit,
+        data={
+            "csrf_token": token,
+            "full_name": old_name,
+            "birth_date": "1986-03-12",
+            "sex": learner.sex or "",
+            "occupation_group": "other",
+            "phone": "0912345678",
+            "ethnicity": "Ba Na",
+        },
+    )
+    assert saved.status_code in (302, 409)
+    patched = client.patch(
+        f"/api/v1/persons/{learner.id}", json={"full_name": old_name}, headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert patched.status_code in (409, 422)
+    db.session.expire_all()
+    person = db.session.get(Person, learner.id)
+    assert (person.full_name, person.phone, person.ethnicity) == (ERASED_NAME, None, None)
+    assert person.birth_year_only
