@@ -9,7 +9,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import String, and_, cast, or_, select
 
 from courses.forms import ASSESSMENT_RESULT_NAMES, ENROLMENT_STATUS_NAMES
 from courses.models import (
@@ -23,12 +23,47 @@ from courses.models import (
     class_instructor,
 )
 from lms.core.formatting import current_locale, day
-from lms.core.personal_data import DataSection
+from lms.core.models import AuditEvent
+from lms.core.personal_data import PROCESSING, DataSection, processing_rows
 from lms.core.signals import personal_data
 from lms.extensions import db
 
 IT_STATUS_NAMES = {"verified": _l("verified"), "rejected": _l("rejected"), "pending": _l("waiting for verification")}
 TEACHING_ROLE_NAMES = {"instructor": _l("Instructor"), "assistant": _l("Assistant"), "organiser": _l("Organiser")}
+#: The events on a person's records in courses, as the person reads them in the log of who processed their data.
+ACTION_NAMES = {
+    "certificate.download": _l("Certificate of completion downloaded"),
+    "credential.download": _l("Signed credential downloaded"),
+    "it_certificate.record": _l("IT-skills certificate recorded"),
+    "it_certificate.verify": _l("IT-skills certificate verified"),
+    "it_certificate.reject": _l("IT-skills certificate rejected"),
+    "it_certificate.scan_viewed": _l("Scan of the IT-skills certificate viewed"),
+    "class.withdraw": _l("Withdrawn from a class"),
+    "class.assessment": _l("Class assessment result recorded"),
+}
+#: Events on a class that name one learner (``details.person_id``).
+CLASS_ACTIONS = ("class.withdraw", "class.assessment")
+
+
+def _events(person_id: int) -> list[dict[str, Any]]:
+    """The audit events on the person's certificates, IT certificates and on their classes naming them, reached
+    through the events' objects (the audit log's index)."""
+    certificates = select(cast(Certificate.id, String)).where(Certificate.person_id == person_id)
+    it_certificates = select(cast(ItCertificate.id, String)).where(ItCertificate.person_id == person_id)
+    classes = select(cast(Enrolment.class_id, String)).where(Enrolment.person_id == person_id)
+    return processing_rows(
+        or_(
+            and_(AuditEvent.object_type == "certificate", AuditEvent.object_id.in_(certificates)),
+            and_(AuditEvent.object_type == "it_certificate", AuditEvent.object_id.in_(it_certificates)),
+            and_(
+                AuditEvent.object_type == "course_class",
+                AuditEvent.object_id.in_(classes),
+                AuditEvent.action.in_(CLASS_ACTIONS),
+                AuditEvent.details["person_id"].as_integer() == person_id,
+            ),
+        ),
+        ACTION_NAMES,
+    )
 
 
 def _assessment(passed: bool | None) -> str:
@@ -37,7 +72,7 @@ def _assessment(passed: bool | None) -> str:
 
 @personal_data.connect_via("person")
 def person_courses(sender: str, *, person_id: int, **_ignored: Any) -> list[DataSection]:
-    """Five sections, one statement each; the rows stay after an erasure, without the name."""
+    """Five sections, one statement each, and the events on them; the rows stay after an erasure, without the name."""
     kept_counts = _("Kept without the name: the class's attendance and completion figures.")
     enrolments = db.session.execute(
         select(
@@ -165,4 +200,6 @@ def person_courses(sender: str, *, person_id: int, **_ignored: Any) -> list[Data
             ],
             _("Kept without the name: the class's record of who taught it."),
         ),
+        # Rows of the registry's log of who processed the data (lms.core.personal_data.PROCESSING).
+        DataSection(PROCESSING, "", [], _events(person_id)),
     ]

@@ -29,11 +29,11 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from lms.auth.models import User
 from lms.core.models import AuditEvent
-from lms.core.personal_data import DataSection, plain
+from lms.core.personal_data import PROCESSING, DataSection, plain, processing_rows
 from lms.core.services import audit
 from lms.core.signals import personal_data
 from lms.extensions import db, utcnow
@@ -186,30 +186,33 @@ def _registry_sections(person: Person) -> list[DataSection]:
     ]
 
 
-def _processing(person: Person) -> DataSection:
-    """Who saw, exported or changed the person's data, as the audit log recorded it (newest first)."""
-    rows = db.session.execute(
-        select(AuditEvent.at, AuditEvent.action, User.name)
-        .outerjoin(User, User.id == AuditEvent.user_id)
-        .where(AuditEvent.object_type == "person", AuditEvent.object_id == str(person.id))
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    ).all()
+def _processing(person: Person, others: list[dict[str, Any]]) -> DataSection:
+    """Who saw, exported or changed the person's data, as the audit log recorded it (newest first): the events on the
+    person, and ``others``, those the other parts found on their records of the person."""
+    own = processing_rows(
+        and_(AuditEvent.object_type == "person", AuditEvent.object_id == str(person.id)), ACTION_NAMES
+    )
     return DataSection(
-        "processing",
+        PROCESSING,
         _("Who saw or changed this data"),
         [("at", _("When")), ("action", _("What")), ("by", _("By"))],
-        [{"at": at, "action": str(ACTION_NAMES.get(action, action)), "by": name or ""} for at, action, name in rows],
+        sorted([*own, *others], key=lambda row: row["at"], reverse=True),
         _("Kept: the record of who processed the data."),
     )
 
 
 def person_data(person: Person) -> list[DataSection]:
     """Everything the system holds about ``person``, section by section: the registry's, then every other part's,
-    then the log of who processed it."""
+    then the log of who processed it (the other parts' events in it)."""
     sections = [_identity(person), *_registry_sections(person)]
+    events: list[dict[str, Any]] = []
     for _receiver, answer in personal_data.send("person", person_id=person.id):
-        sections.extend(answer or [])
-    sections.append(_processing(person))
+        for section in answer or []:
+            if section.key == PROCESSING:
+                events.extend(section.rows)
+            else:
+                sections.append(section)
+    sections.append(_processing(person, events))
     return sections
 
 
@@ -289,7 +292,7 @@ def erasure_preview(person: Person) -> ErasurePreview:
         "person": person.id,
         "changes": [c.field for c in changes],
         "updated_at": plain(person.updated_at),
-        "kept": {s.key: len(s.rows) for s in kept if s.key != "processing"},
+        "kept": {s.key: len(s.rows) for s in kept if s.key != PROCESSING},
         "refusal": bool(refusal),
     }
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:32]

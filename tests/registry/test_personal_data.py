@@ -296,6 +296,40 @@ def test_the_copy_holds_every_role_the_person_has_and_their_account(app_ctx, cli
         assert expected in html, expected
 
 
+def test_the_log_of_who_processed_the_data_holds_the_events_on_the_persons_records(app_ctx, client):
+    """Not only the events on the person: a certificate of theirs downloaded, their class assessment recorded, their
+    assessment verified are processings of their data too (and another learner's are not theirs)."""
+    from lms.core.services import audit
+    from lms.titles.models import Assessment
+
+    centre, learner, klass = _learner_with_a_year_of_learning()
+    leader = make_user(Role.COMMUNE_LEADER, centre.commune, "dl-leader5@example.vn")
+    assessment = Assessment(
+        subject_type="person", subject_id=learner.id, year=2026, indicator="c2", value=1, commune_id=centre.commune.id
+    )
+    db.session.add(assessment)
+    db.session.flush()
+    certificate = db.session.scalar(select(Certificate).where(Certificate.code == "CN-DL-1"))
+    audit("certificate.download", certificate, user=leader, code="CN-DL-1")
+    audit("class.assessment", klass, user=leader, person_id=learner.id, passed=True, before=None)
+    audit("class.withdraw", klass, user=leader, person_id=centre.learners[1].id, promoted=[])
+    audit("assessment.verify", assessment, user=leader, indicator="c2")
+    db.session.commit()
+    login(client, leader)
+
+    rows = json.loads(client.get(f"/registry/persons/{learner.id}/data.json").get_data(as_text=True))["sections"][
+        "processing"
+    ]["rows"]
+    done = {(row["action"], row["by"]) for row in rows}
+    for action in (
+        "Tải giấy chứng nhận hoàn thành",
+        "Ghi kết quả đánh giá cuối khóa của lớp",
+        "Xác nhận kết quả đánh giá chỉ tiêu",
+    ):
+        assert (action, leader.name) in done, action
+    assert not any(row["action"] == "Rút khỏi lớp học" for row in rows)  # another learner's withdrawal
+
+
 def test_erasure_unlinks_a_locked_account_so_the_anonymous_person_is_not_tied_to_a_name(app_ctx, client):
     """A locked account keeps its holder's name and e-mail: left linked to the erased person, it would name them
     again. The erasure shows the link among what goes, and removes it."""
