@@ -4,14 +4,25 @@ Each part of the application answers :data:`lms.core.signals.personal_data` with
 registry its own, courses the classes and marks, titles the results and decisions…), so the registry, which owns
 the person, gathers them without importing the layers above it. A section is both a table on the page and a key of
 the JSON file the person takes away: its ``rows`` hold plain values (text, numbers, booleans, dates, None).
+
+The log of who processed the data is one section, the registry's: a part whose records of the person have audit
+events of their own (a certificate downloaded, the scan of an IT certificate viewed, an assessment verified…) answers
+a section keyed :data:`PROCESSING` with those events (:func:`processing_rows`), and the registry adds its rows to
+the log.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+
+from sqlalchemy import ColumnElement, select
+
+#: The key of the log of who saw or changed the person's data (ADR 57).
+PROCESSING = "processing"
 
 
 @dataclass(frozen=True)
@@ -52,3 +63,20 @@ def as_json(person_id: int, sections: list[DataSection], *, generated_at: dateti
             for s in sections
         },
     }
+
+
+def processing_rows(condition: ColumnElement[bool], names: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The audit events ``condition`` selects, as rows of the log (``at``, ``action`` in words — ``names`` by action,
+    else as recorded — and ``by``, the user's name). ``condition`` should reach the events through their object
+    (``object_type``, ``object_id``): the audit log's index."""
+    from lms.auth.models import User
+    from lms.core.models import AuditEvent
+    from lms.extensions import db
+
+    rows = db.session.execute(
+        select(AuditEvent.at, AuditEvent.action, User.name)
+        .outerjoin(User, User.id == AuditEvent.user_id)
+        .where(condition)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    ).all()
+    return [{"at": at, "action": str(names.get(action, action)), "by": name or ""} for at, action, name in rows]

@@ -13,8 +13,9 @@ and the person stays, anonymous, in the counts: their classes, marks, learning r
 name, so a village's or a household's figures do not change behind the leaders' backs. What was issued under the name
 — certificates, decisions, signed credentials — stays as issued: they are records of an act of the centre or of a
 committee, and the preview says so. A person with an active user account is refused: the account is the person's
-way in and is closed first (User accounts). The erasure is shown first, and confirmed with the preview's digest and
-a reason; it is logged without the values it cleared.
+way in and is closed first (User accounts); a locked one is unlinked, as it still holds the person's name and
+e-mail. The erasure is shown first, and confirmed with the preview's digest and a reason; it is logged without the
+values it cleared.
 """
 
 from __future__ import annotations
@@ -28,21 +29,18 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from lms.auth.models import User
 from lms.core.models import AuditEvent
-from lms.core.personal_data import DataSection, plain
+from lms.core.personal_data import PROCESSING, DataSection, plain, processing_rows
 from lms.core.services import audit
 from lms.core.signals import personal_data
 from lms.extensions import db, utcnow
 from lms.registry import labels
-from lms.registry.models import AssociationMembership, OrganisationMember, Person
+from lms.registry.models import AssociationMembership, BoardMembership, OrganisationMember, Person
 from lms.registry.services import set_id_number
-
-#: The name an erased person is stored under: stored text (the lists of every part show it as it is), in the
-#: language of the registers.
-ERASED_NAME = "[Đã xóa dữ liệu cá nhân]"
+from lms.registry.text import ERASED_NAME
 
 #: The audit actions on a person, as the person reads them in their copy; others are shown as recorded.
 ACTION_NAMES = {
@@ -114,6 +112,12 @@ def _registry_sections(person: Person) -> list[DataSection]:
     organisations = db.session.scalars(
         select(OrganisationMember).where(OrganisationMember.person_id == person.id).order_by(OrganisationMember.id)
     ).all()
+    board = db.session.scalars(
+        select(BoardMembership)
+        .where(BoardMembership.person_id == person.id)
+        .order_by(BoardMembership.started_on, BoardMembership.id)
+    ).all()
+    accounts = db.session.scalars(select(User).where(User.person_id == person.id).order_by(User.id)).all()
     kept = _("Kept without the name: the association's and the organisations' member counts.")
     return [
         DataSection(
@@ -141,33 +145,74 @@ def _registry_sections(person: Person) -> list[DataSection]:
             ],
             kept,
         ),
+        DataSection(
+            "clc_board",
+            _("Board of a community learning centre"),
+            [("centre", _("Centre")), ("role", _("Role")), ("started_on", _("From")), ("ended_on", _("Until"))],
+            [
+                {
+                    "centre": m.clc.name,
+                    "role": str(labels.BOARD_ROLE_NAMES.get(m.role, m.role)),
+                    "started_on": m.started_on,
+                    "ended_on": m.ended_on,
+                }
+                for m in board
+            ],
+            _("Kept without the name: the centre's board as it was."),
+        ),
+        # The account is the person's way in: its name and e-mail are theirs. Not a section an erasure keeps: the
+        # erasure unlinks it (a locked account; an active one refuses the erasure).
+        DataSection(
+            "user_accounts",
+            _("User accounts"),
+            [
+                ("email", _("E-mail")),
+                ("name", _("Name")),
+                ("active", _("Can log in")),
+                ("created_at", _("Created")),
+                ("last_login_at", _("Last log-in")),
+            ],
+            [
+                {
+                    "email": u.email,
+                    "name": u.name,
+                    "active": u.active,
+                    "created_at": u.created_at,
+                    "last_login_at": u.last_login_at,
+                }
+                for u in accounts
+            ],
+        ),
     ]
 
 
-def _processing(person: Person) -> DataSection:
-    """Who saw, exported or changed the person's data, as the audit log recorded it (newest first)."""
-    rows = db.session.execute(
-        select(AuditEvent.at, AuditEvent.action, User.name)
-        .outerjoin(User, User.id == AuditEvent.user_id)
-        .where(AuditEvent.object_type == "person", AuditEvent.object_id == str(person.id))
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    ).all()
+def _processing(person: Person, others: list[dict[str, Any]]) -> DataSection:
+    """Who saw, exported or changed the person's data, as the audit log recorded it (newest first): the events on the
+    person, and ``others``, those the other parts found on their records of the person."""
+    own = processing_rows(
+        and_(AuditEvent.object_type == "person", AuditEvent.object_id == str(person.id)), ACTION_NAMES
+    )
     return DataSection(
-        "processing",
+        PROCESSING,
         _("Who saw or changed this data"),
         [("at", _("When")), ("action", _("What")), ("by", _("By"))],
-        [{"at": at, "action": str(ACTION_NAMES.get(action, action)), "by": name or ""} for at, action, name in rows],
+        sorted([*own, *others], key=lambda row: row["at"], reverse=True),
         _("Kept: the record of who processed the data."),
     )
 
 
 def person_data(person: Person) -> list[DataSection]:
     """Everything the system holds about ``person``, section by section: the registry's, then every other part's,
-    then the log of who processed it."""
+    then the log of who processed it (the other parts' events in it)."""
     sections = [_identity(person), *_registry_sections(person)]
+    events: list[dict[str, Any]] = []
     for _receiver, answer in personal_data.send("person", person_id=person.id):
-        sections.extend(answer or [])
-    sections.append(_processing(person))
+        for section in answer or []:
+            if section.key == PROCESSING:
+                events.extend(section.rows)
+            else:
+                sections.append(section)
+    sections.append(_processing(person, events))
     return sections
 
 
@@ -212,7 +257,17 @@ def _changes(person: Person) -> list[Change]:
         changes.append(Change("phone", _("Phone"), person.phone, _("(erased)")))
     if person.ethnicity:
         changes.append(Change("ethnicity", _("Ethnicity"), person.ethnicity, _("(erased)")))
+    # A locked account still holds its holder's name and e-mail: linked to the anonymous person, it would name them.
+    accounts = _linked_accounts(person)
+    if accounts:
+        changes.append(
+            Change("accounts", _("Linked user account"), ", ".join(u.email for u in accounts), _("(unlinked)"))
+        )
     return changes
+
+
+def _linked_accounts(person: Person) -> list[User]:
+    return list(db.session.scalars(select(User).where(User.person_id == person.id).order_by(User.id)))
 
 
 def _refusal(person: Person) -> str:
@@ -237,7 +292,7 @@ def erasure_preview(person: Person) -> ErasurePreview:
         "person": person.id,
         "changes": [c.field for c in changes],
         "updated_at": plain(person.updated_at),
-        "kept": {s.key: len(s.rows) for s in kept if s.key != "processing"},
+        "kept": {s.key: len(s.rows) for s in kept if s.key != PROCESSING},
         "refusal": bool(refusal),
     }
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:32]
@@ -260,6 +315,8 @@ def erase_person(person: Person, *, reason: str, digest: str) -> ErasurePreview:
     person.phone = None
     person.ethnicity = None
     person.erased_at = utcnow()
+    for account in _linked_accounts(person):  # locked ones only: an active one refused the erasure above
+        account.person_id = None
     audit("person.erase", person, reason=reason, fields=[c.field for c in preview.changes])
     db.session.flush()
     return preview

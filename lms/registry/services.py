@@ -379,8 +379,14 @@ def update_clc(clc: Clc, *, name: str, address: str, established_on: date | None
 def update_person(person: Person, data: dict[str, Any], *, actor_id: int | None = None) -> Person:
     """Apply edits to ``person``. ``data`` holds plain values; ``id_number`` is write-only.
 
-    An actor who met too many refused ID numbers in the last hour may set none (see :class:`IdNumberRefused`).
+    An actor who met too many refused ID numbers in the last hour may set none (see :class:`IdNumberRefused`). A
+    person whose data was erased at their request (ADR 57) is not edited: an edit would bring back what identified
+    them under a record that says it was erased.
     """
+    if person.erased_at is not None:
+        from lms.core.formatting import in_request_language as _
+
+        raise RegistryError(_("This person's data was erased at their request: the record is not edited."))
     id_number = data.pop("id_number", None)
     if id_number and actor_id is not None and id_number_refusals(actor_id) >= ID_NUMBER_REFUSALS_PER_HOUR:
         raise IdNumberAttemptsExceeded(

@@ -70,10 +70,15 @@ def person_sort_key(full_name: str) -> str:
     return collation_key(" ".join(reordered))
 
 
+#: The name an erased person is stored under (ADR 57): stored text, so every list of every part shows it as it is.
+ERASED_NAME = "[Đã xóa dữ liệu cá nhân]"
+
+
 def initials_name(full_name: str) -> str:
     """Family and middle names reduced to initials: ``"Nguyễn Văn An"`` → ``"N. V. An"``. Enough for someone who
-    knows the holder to recognise them (public verification pages); not enough to find them in a register."""
+    knows the holder to recognise them (public verification pages); not enough to find them in a register. An erased
+    person's placeholder is given whole (not "[. X. D. L. C. nhân]")."""
     words = full_name.split()
-    if len(words) <= 1:
+    if len(words) <= 1 or full_name == ERASED_NAME:
         return full_name.strip()
     return " ".join([*(f"{w[0].upper()}." for w in words[:-1]), words[-1]])

@@ -191,6 +191,9 @@ def reveal_id_number(person_id: int):
 @permission_required(EDIT)
 def edit_person(person_id: int):
     person = _load(Person, person_id, EDIT)
+    if person.erased_at is not None:  # ADR 57: a form opened before the erasure must not bring the name back
+        flash(_("This person's data was erased at their request: the record is not edited."), "warning")
+        return redirect(url_for("registry.person", person_id=person.id))
     show_personal = can(current_user, Permission.PERSONAL_DATA, person.unit)
     form = PersonForm(obj=person)
     if request.method == "GET":
@@ -442,7 +445,7 @@ def _data_page(person: Person, *, own: bool):
     sections = privacy.person_data(person)
     privacy.provided(person, format="page", own=own)
     db.session.commit()
-    return render_template(
+    page = render_template(
         "registry/personal_data.html",
         person=person,
         sections=sections,
@@ -451,6 +454,9 @@ def _data_page(person: Person, *, own: bool):
         json_url=url_for("registry.my_data_json") if own else url_for("registry.person_data_json", person_id=person.id),
         back=url_for("core.home") if own else url_for("registry.person", person_id=person.id),
     )
+    # Everything held about the person, often opened on the commune office's shared computer: kept out of the
+    # browser's cache (and its back button after a log-out), as the JSON file is.
+    return Response(page, headers={"Cache-Control": "private, no-store"})
 
 
 def _data_file(person: Person, *, own: bool) -> Response:

@@ -7,19 +7,46 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import String, and_, cast, or_, select
 
 from courses.models import LearningRecord
 from lms.core.formatting import current_locale
-from lms.core.personal_data import DataSection
+from lms.core.models import AuditEvent
+from lms.core.personal_data import PROCESSING, DataSection, processing_rows
 from lms.core.signals import personal_data
 from lms.extensions import db
 from lms.titles.forms import LEARNING_KIND_NAMES
 from lms.titles.models import Assessment, Eligibility, Recognition, Registration, SubjectType
-from lms.titles.recognition_forms import RECOGNITION_STATUS_NAMES, TITLE_NAMES
+from lms.titles.recognition_forms import HISTORY_NAMES, RECOGNITION_STATUS_NAMES, TITLE_NAMES
 from lms.titles.services import indicator_names
 
 PERSON = SubjectType.PERSON.value
+#: The events on a person's assessments and recognitions, as the person reads them in the log of who processed
+#: their data.
+ACTION_NAMES = {
+    "assessment.create": _l("Assessment recorded"),
+    "assessment.update": _l("Assessment changed"),
+    "assessment.verify": _l("Assessment verified"),
+    **{f"recognition.{action}": name for action, name in HISTORY_NAMES.items()},
+}
+
+
+def _events(person_id: int) -> list[dict[str, Any]]:
+    """The audit events on the person's assessments and recognitions, reached through their objects."""
+    assessments = select(cast(Assessment.id, String)).where(
+        Assessment.subject_type == PERSON, Assessment.subject_id == person_id
+    )
+    recognitions = select(cast(Recognition.id, String)).where(
+        Recognition.subject_type == PERSON, Recognition.subject_id == person_id
+    )
+    return processing_rows(
+        or_(
+            and_(AuditEvent.object_type == "assessment", AuditEvent.object_id.in_(assessments)),
+            and_(AuditEvent.object_type == "recognition", AuditEvent.object_id.in_(recognitions)),
+        ),
+        ACTION_NAMES,
+    )
 
 
 @personal_data.connect_via("person")
@@ -41,7 +68,7 @@ def person_titles(sender: str, *, person_id: int, **_ignored: Any) -> list[DataS
         .order_by(Registration.year, Registration.title)
     ).all()
     assessments = db.session.execute(
-        select(Assessment.year, Assessment.indicator, Assessment.value, Assessment.evidence_ref)
+        select(Assessment.year, Assessment.indicator, Assessment.value, Assessment.evidence_ref, Assessment.note)
         .where(Assessment.subject_type == PERSON, Assessment.subject_id == person_id)
         .order_by(Assessment.year, Assessment.indicator)
     ).all()
@@ -99,10 +126,22 @@ def person_titles(sender: str, *, person_id: int, **_ignored: Any) -> list[DataS
         DataSection(
             "assessments",
             _("Assessments"),
-            [("year", _("Year")), ("indicator", _("Indicator")), ("value", _("Value")), ("evidence", _("Evidence"))],
             [
-                {"year": year, "indicator": indicators.get(code, code), "value": value, "evidence": evidence}
-                for year, code, value, evidence in assessments
+                ("year", _("Year")),
+                ("indicator", _("Indicator")),
+                ("value", _("Value")),
+                ("evidence", _("Evidence")),
+                ("note", _("Note")),
+            ],
+            [
+                {
+                    "year": year,
+                    "indicator": indicators.get(code, code),
+                    "value": value,
+                    "evidence": evidence,
+                    "note": note,
+                }
+                for year, code, value, evidence, note in assessments
             ],
             counts,
         ),
@@ -133,4 +172,6 @@ def person_titles(sender: str, *, person_id: int, **_ignored: Any) -> list[DataS
                 "name it was given to."
             ),
         ),
+        # Rows of the registry's log of who processed the data (lms.core.personal_data.PROCESSING).
+        DataSection(PROCESSING, "", [], _events(person_id)),
     ]

@@ -70,6 +70,7 @@ def test_an_officer_gives_the_person_everything_held_about_them_and_it_is_logged
     assert f'href="/registry/persons/{learner.id}/data"' in person_page  # reachable from the person's page
     page = client.get(f"/registry/persons/{learner.id}/data")
     assert page.status_code == 200
+    assert "no-store" in page.headers["Cache-Control"]  # not left in a shared computer's cache
     html = page.get_data(as_text=True)
     for expected in (
         "Dữ liệu cá nhân của " + learner.full_name,
@@ -235,7 +236,9 @@ def test_a_learner_sees_their_own_data_from_my_training_and_only_theirs(app_ctx,
     db.session.commit()
     login(client, user)
     assert 'href="/registry/me/data"' in client.get("/courses/it/me").get_data(as_text=True)
-    html = client.get("/registry/me/data").get_data(as_text=True)
+    own = client.get("/registry/me/data")
+    assert "no-store" in own.headers["Cache-Control"]
+    html = own.get_data(as_text=True)
     assert "Dữ liệu cá nhân của tôi" in html
     assert learner.full_name in html
     assert "CN-DL-1" in html
@@ -247,3 +250,174 @@ def test_a_learner_sees_their_own_data_from_my_training_and_only_theirs(app_ctx,
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     login(client, nobody)
     assert client.get("/registry/me/data").status_code == 404
+
+
+def test_the_copy_holds_every_role_the_person_has_and_their_account(app_ctx, client):
+    """Beyond learning: the person on a centre's board, teaching a class, their own user account, what an evaluator
+    noted about them and whether they passed a class's assessment are data about them too (Decree 13/2023, Art. 14)."""
+    from courses.models import class_instructor
+    from lms.registry.models import BoardMembership
+    from lms.titles.models import Assessment
+
+    centre, learner, _klass = _learner_with_a_year_of_learning()
+    other = make_class(centre, name="Lớp tin học tháng 4", starts_on=date(2026, 4, 1), ends_on=date(2026, 4, 30))
+    db.session.execute(class_instructor.insert().values(class_id=other.id, person_id=learner.id, role="instructor"))
+    db.session.add(
+        BoardMembership(clc_id=centre.clc.id, person_id=learner.id, role="member", started_on=date(2025, 1, 1))
+    )
+    enrolment = db.session.scalar(select(Enrolment).where(Enrolment.person_id == learner.id))
+    enrolment.assessment_passed = True
+    db.session.add(
+        Assessment(
+            subject_type="person",
+            subject_id=learner.id,
+            year=2026,
+            indicator="c2",
+            value=1,
+            evidence_ref="Biên bản họp thôn",
+            note="Chị đọc sách cho các cháu mỗi tối",
+            commune_id=centre.commune.id,
+        )
+    )
+    account = make_user(Role.INSTRUCTOR, centre.commune, "dl-linked@example.vn")
+    account.person_id = learner.id
+    leader = make_user(Role.COMMUNE_LEADER, centre.commune, "dl-leader3@example.vn")
+    db.session.commit()
+    login(client, leader)
+
+    sections = json.loads(client.get(f"/registry/persons/{learner.id}/data.json").get_data(as_text=True))["sections"]
+    assert [r["centre"] for r in sections["clc_board"]["rows"]] == [centre.clc.name]
+    assert [r["class"] for r in sections["teaching"]["rows"]] == ["Lớp tin học tháng 4"]
+    assert [r["email"] for r in sections["user_accounts"]["rows"]] == ["dl-linked@example.vn"]
+    assert sections["assessments"]["rows"][0]["note"] == "Chị đọc sách cho các cháu mỗi tối"
+    assert sections["enrolments"]["rows"][0]["assessment"] == "Đạt"
+    html = client.get(f"/registry/persons/{learner.id}/data").get_data(as_text=True)
+    for expected in ("Ban Giám đốc", "Lớp tin học tháng 4", "dl-linked@example.vn", "Chị đọc sách cho các cháu"):
+        assert expected in html, expected
+
+
+def test_the_log_of_who_processed_the_data_holds_the_events_on_the_persons_records(app_ctx, client):
+    """Not only the events on the person: a certificate of theirs downloaded, their class assessment recorded, their
+    assessment verified are processings of their data too (and another learner's are not theirs)."""
+    from lms.core.services import audit
+    from lms.titles.models import Assessment
+
+    centre, learner, klass = _learner_with_a_year_of_learning()
+    leader = make_user(Role.COMMUNE_LEADER, centre.commune, "dl-leader5@example.vn")
+    assessment = Assessment(
+        subject_type="person", subject_id=learner.id, year=2026, indicator="c2", value=1, commune_id=centre.commune.id
+    )
+    db.session.add(assessment)
+    db.session.flush()
+    certificate = db.session.scalar(select(Certificate).where(Certificate.code == "CN-DL-1"))
+    audit("certificate.download", certificate, user=leader, code="CN-DL-1")
+    audit("class.assessment", klass, user=leader, person_id=learner.id, passed=True, before=None)
+    audit("class.withdraw", klass, user=leader, person_id=centre.learners[1].id, promoted=[])
+    audit("assessment.verify", assessment, user=leader, indicator="c2")
+    db.session.commit()
+    login(client, leader)
+
+    rows = json.loads(client.get(f"/registry/persons/{learner.id}/data.json").get_data(as_text=True))["sections"][
+        "processing"
+    ]["rows"]
+    done = {(row["action"], row["by"]) for row in rows}
+    for action in (
+        "Tải giấy chứng nhận hoàn thành",
+        "Ghi kết quả đánh giá cuối khóa của lớp",
+        "Xác nhận kết quả đánh giá chỉ tiêu",
+    ):
+        assert (action, leader.name) in done, action
+    assert not any(row["action"] == "Rút khỏi lớp học" for row in rows)  # another learner's withdrawal
+
+
+def test_erasure_unlinks_a_locked_account_so_the_anonymous_person_is_not_tied_to_a_name(app_ctx, client):
+    """A locked account keeps its holder's name and e-mail: left linked to the erased person, it would name them
+    again. The erasure shows the link among what goes, and removes it."""
+    from lms.auth.models import User
+
+    centre, learner, _klass = _learner_with_a_year_of_learning()
+    account = make_user(Role.INSTRUCTOR, centre.commune, "dl-locked@example.vn")
+    account.person_id = learner.id
+    account.active = False
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune, "dl-manager2@example.vn")
+    db.session.commit()
+    login(client, manager)
+    url = f"/registry/persons/{learner.id}/erase"
+    html = client.get(url).get_data(as_text=True)
+    preview = html.split('id="erased-fields"')[1].split("</table>")[0]
+    assert "dl-locked@example.vn" in preview
+    assert "(đã xóa)" in preview  # what goes, in Vietnamese as a state, not an order ("(xóa)")
+    digest = html.split('name="digest" type="hidden" value="')[1].split('"')[0]
+    done = client.post(
+        url, data={"csrf_token": csrf_token(client, url), "digest": digest, "reason": "Đơn ngày 6/12", "checked": "y"}
+    )
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, account.id).person_id is None
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "person.erase"))
+    assert "accounts" in event.details["fields"]
+    assert "dl-locked@example.vn" not in json.dumps(event.details)
+
+
+def test_a_public_verification_page_names_an_erased_holder_as_erased_not_in_garbled_initials(app_ctx, client):
+    """The certificate stays as issued and verifiable; the page that gives its holder's initials must not turn the
+    placeholder into "[. X. D. L. C. nhân]"."""
+    from lms.registry.text import initials_name
+
+    centre, learner, _klass = _learner_with_a_year_of_learning()
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune, "dl-manager3@example.vn")
+    db.session.commit()
+    login(client, manager)
+    url = f"/registry/persons/{learner.id}/erase"
+    digest = client.get(url).get_data(as_text=True).split('name="digest" type="hidden" value="')[1].split('"')[0]
+    done = client.post(
+        url, data={"csrf_token": csrf_token(client, url), "digest": digest, "reason": "Đơn", "checked": "y"}
+    )
+    assert done.status_code == 302
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    assert initials_name(ERASED_NAME) == ERASED_NAME
+    html = client.get("/courses/verify/CN-DL-1").get_data(as_text=True)
+    assert ERASED_NAME in html
+    assert "[. X." not in html
+
+
+def test_an_erased_person_is_not_edited_back_into_a_name(app_ctx, client):
+    """The person's page offers no 'Edit' once erased, but the edit page and the API still took one: an officer
+    with the form open from before the erasure, saving it, brought the name, phone, ethnicity and birth day back
+    under a person the page says was erased at their request."""
+    from lms.auth.models import ApiToken
+
+    centre, learner, _klass = _learner_with_a_year_of_learning()
+    old_name = learner.full_name
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune, "dl-manager4@example.vn")
+    _token, secret = ApiToken.issue(manager, "phone")
+    db.session.commit()
+    login(client, manager)
+    edit = f"/registry/persons/{learner.id}/edit"
+    token = csrf_token(client, edit)  # the edit page, open before the erasure
+    url = f"/registry/persons/{learner.id}/erase"
+    digest = client.get(url).get_data(as_text=True).split('name="digest" type="hidden" value="')[1].split('"')[0]
+    erased = client.post(url, data={"csrf_token": token, "digest": digest, "reason": "Đơn", "checked": "y"})
+    assert erased.status_code == 302
+
+    saved = client.post(
+        edit,
+        data={
+            "csrf_token": token,
+            "full_name": old_name,
+            "birth_date": "1986-03-12",
+            "sex": learner.sex or "",
+            "occupation_group": "other",
+            "phone": "0912345678",
+            "ethnicity": "Ba Na",
+        },
+    )
+    assert saved.status_code in (302, 409)
+    patched = client.patch(
+        f"/api/v1/persons/{learner.id}", json={"full_name": old_name}, headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert patched.status_code in (409, 422)
+    db.session.expire_all()
+    person = db.session.get(Person, learner.id)
+    assert (person.full_name, person.phone, person.ethnicity) == (ERASED_NAME, None, None)
+    assert person.birth_year_only
