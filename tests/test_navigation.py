@@ -118,7 +118,8 @@ EXPECTED = {
     },
     Role.INSTRUCTOR: {"courses.classes", "courses.course_class", "courses.attendance", "courses.attendance_sheet"},
     # The commune association recognises the Learning Citizen (Decision 324/QĐ-KHVN; ADR 45): its officer sees the
-    # commune's titles, proposes and decides; no registry page (the explanation does not link to one).
+    # commune's titles, proposes and decides; no registry page (the explanation does not link to one). Its officers'
+    # IT-skills training is the association's own target: the figures too (ADR 7).
     Role.ASSOCIATION_OFFICER: {
         "titles.eligibility_list",
         "titles.explanation",
@@ -127,6 +128,7 @@ EXPECTED = {
         "titles.recognition_decide",
         "titles.recognitions",
         "titles.recognition_page",
+        "courses.it_figures",
     },
 }
 
@@ -161,5 +163,10 @@ def test_an_officer_without_a_linked_person_is_told_what_to_do(app, client, two_
     reached, broken = crawl(app, client)
     assert broken == []
     assert EXPECTED[Role.ASSOCIATION_OFFICER] <= reached  # the titles (ADR 45) …
-    assert not {e for e in reached if e.startswith(("courses.", "registry."))}  # … not My training, nor the registry
+    # … and the officers' IT-skills figures (ADR 7), not My training, nor the registry
+    assert not {e for e in reached if e.startswith(("courses.", "registry."))} - {
+        "courses.it_figures",
+        "courses.it_unit",
+        "courses.it_unit_xlsx",
+    }
     assert 'id="unlinked-login"' in client.get("/").get_data(as_text=True)

@@ -438,3 +438,39 @@ def test_a_learner_whose_class_is_over_is_not_told_they_never_joined_one(app_ctx
     html = client.get("/courses/it/me").get_data(as_text=True)
     assert "chưa tham gia lớp học nào" not in html
     assert "Hiện bạn không có lớp học nào đang diễn ra." in html
+
+
+def test_a_province_association_officer_sees_the_communes_that_lag_first(app_ctx, client):
+    """The association's own target (Plan 1514: its commune officers trained in IT): a province association officer
+    opens the figures from the home page, and reads the communes furthest below the target first — not a hundred
+    communes in alphabetical order, most of them with nothing entered, which are named in one sentence instead."""
+    from lms.targets.plans import load_plans
+    from tests.conftest import unit_by_code
+    from tests.courses.test_it_skills import member
+
+    load_plans()
+    ahead = hand_made_commune("23293", label="PA")  # Phường Kon Tum: 2 of 5 officers organise and are trained
+    behind = unit_by_code("23425")  # Xã Tu Mơ Rông: 0 of 2 — after Kon Tum by name, before it by need
+    for person in people(behind, "PB", "Hồ Văn Chưa", "Y Chưa"):
+        member(person, behind, "officer")
+    province = unit_by_code("51", "province")
+    officer = make_user(Role.ASSOCIATION_OFFICER, province, "hoi-tinh@example.vn")
+    db.session.commit()
+    login(client, officer)
+
+    assert 'href="/courses/it/figures"' in client.get("/").get_data(as_text=True)
+    response = client.get(f"/courses/it/units/{province.id}?from=2026-01-01&to=2026-12-31")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    table = html.split('id="it-communes"', 1)[1].split("</table>", 1)[0]
+    rows = [part.split('"', 1)[0] for part in table.split('data-commune="')[1:]]
+    assert rows[:2] == [str(behind.id), str(ahead.unit.id)]
+    assert str(unit_by_code("23500").id) not in rows  # Xã Đăk Hà: nothing recorded, not a row …
+    unrecorded = html.split('id="it-communes-unrecorded"', 1)[1].split("</p>", 1)[0]
+    assert "Xã Đăk Hà" in unrecorded  # … but named
+    assert "Phường Kon Tum" not in unrecorded
+    # The lagging commune's page lists its officers, each with their modules — but an association officer opens no
+    # one else's training page (their certificates and scans are for the leaders and the centre: ADR 7).
+    commune_page = client.get(f"/courses/it/units/{behind.id}?from=2026-01-01&to=2026-12-31").get_data(as_text=True)
+    assert "Hồ Văn Chưa" in commune_page
+    assert "/courses/it/persons/" not in commune_page
