@@ -27,6 +27,7 @@ from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, 
 from sqlalchemy import func, select
 
 from courses import attendance_codes
+from courses.it_skills import framework
 from courses.models import (
     Attendance,
     Certificate,
@@ -85,6 +86,9 @@ class CertificateData:
     director_name: str = ""
     credential_qr: str = ""  # the signed credential, for the second QR code (lms.core.pdf.credential_qr)
     birth_year_only: bool = False  # only the year is known: "Năm sinh: 1948", not 01/01/1948
+    # The IT-skills modules (Circular 03/2014/TT-BTTTT) the course trains in, in the standard's order: what an
+    # officer's certificate of an IT class is for (a class attests training in its modules, ADR 7).
+    module_codes: tuple[str, ...] = ()
 
 
 def certificate_data(certificate: Certificate, verify_url: str) -> CertificateData:
@@ -124,7 +128,14 @@ def certificate_data(certificate: Certificate, verify_url: str) -> CertificateDa
         verify_url=verify_url,
         director_name=director or "",
         credential_qr=credential_qr("certificate", certificate),
+        module_codes=certificate_modules(course_class.course.module_codes),
     )
+
+
+def certificate_modules(codes: list[str] | None) -> tuple[str, ...]:
+    """A course's IT-skills module codes in the standard's order (IU01 … IU15), for its certificates."""
+    held = set(codes or ())
+    return tuple(code for code in framework().codes if code in held)
 
 
 def certificate_pdf(data: CertificateData) -> bytes:
@@ -174,6 +185,16 @@ def certificate_pdf(data: CertificateData) -> bytes:
         ),
         ("Tại:", data.centre_name, FONT, 13),
     ]
+    if data.module_codes:
+        rows.insert(
+            3,
+            (
+                "Các mô đun đã học:",
+                f"{', '.join(data.module_codes)} theo Thông tư 03/2014/TT-BTTTT",
+                FONT,
+                13,
+            ),
+        )
 
     def layout(scale: float) -> tuple[list[tuple[str, list[str], str, float]], float]:
         """Lines of each row at ``scale``, and where the body would end."""

@@ -187,6 +187,23 @@ def test_certificate_pdf_is_vietnamese_and_its_qr_leads_to_the_verification_page
     assert _audits("certificate.download") == 1
 
 
+def test_an_it_class_certificate_names_the_modules_it_trained_in(client, certified):
+    """An officer's certificate of an IT class is what they show for the modules of Circular 03/2014 they were trained
+    in: the PDF and the public page (its QR code) name them, in the standard's order; any other course's does not."""
+    _, course_class, certificate, manager = certified
+    login(client, manager)
+    assert "mô đun" not in _pdf_text(client.get(f"/courses/certificates/{certificate.code}.pdf").get_data())
+    assert 'id="certificate-modules"' not in client.get(f"/courses/verify/{certificate.code}").get_data(as_text=True)
+    course_class.course.module_codes = ["IU06", "IU01", "IU03"]
+    db.session.commit()
+    text = _pdf_text(client.get(f"/courses/certificates/{certificate.code}.pdf").get_data())
+    assert "Các mô đun đã học:" in text
+    assert "IU01, IU03, IU06 theo Thông tư 03/2014/TT-BTTTT" in text
+    html = client.get(f"/courses/verify/{certificate.code}").get_data(as_text=True)
+    modules = html.split('id="certificate-modules">', 1)[1].split("</dd>", 1)[0]
+    assert modules == "IU01 Hiểu biết về CNTT cơ bản<br>IU03 Xử lý văn bản cơ bản<br>IU06 Sử dụng Internet cơ bản"
+
+
 def test_the_holder_downloads_their_certificate_from_my_training_and_no_one_else_s(client, certified):
     """An association officer holds no class permission: their own certificate still opens from My training."""
     centre, _course_class, certificate, _ = certified
