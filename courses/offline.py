@@ -84,6 +84,7 @@ def _texts() -> dict[str, str]:
             "No signal: %(n)s marks are kept on this phone and are sent by themselves when the signal returns.",
             n="{n}",
         ),
+        "sent_later": _("The signal is back: the marks that waited on this phone have been sent."),
         "failed": _(
             "The server cannot be reached: the marks are kept on this phone and are sent by themselves as soon as "
             "it answers."

@@ -386,10 +386,14 @@ def test_the_signal_going_while_the_page_is_open_keeps_the_marks_on_the_phone(st
     page.get_by_role("button", name="Lưu").click()
     expect(page.locator("#offline-status")).to_have_attribute("data-waiting", "3")
     expect(page.locator(f".roll-row[data-person='{learners[2]}'] .offline-note")).to_contain_text("Đang chờ gửi")
+    expect(page.locator("#save-result")).to_contain_text("Không có sóng: 3 lượt điểm danh")
     assert _marks(stack_app, session_id) == {}
 
     context.set_offline(False)
     expect(page.locator("#offline-status")).to_have_attribute("data-waiting", "0")
+    # What "Save" said no longer stands: the words under the sheet say the marks went, not "No signal".
+    expect(page.locator("#save-result")).to_contain_text("Đã có sóng trở lại")
+    expect(page.locator("#save-result")).to_have_attribute("data-kind", "success")
     with stack_app.app_context():
         rows = list(db.session.scalars(select(Attendance).where(Attendance.session_id == session_id)))
     assert {(r.person_id, r.status, r.recorded_by_id) for r in rows} == {

@@ -171,13 +171,14 @@
         r[1].forEach(function (m) { if (m.session_id === sessionId) queue[String(m.person_id)] = m; });
         var conflicts = {};
         r[2].forEach(function (c) { if (c.session_id === sessionId) conflicts[String(c.person_id)] = c; });
-        var saved = 0, waiting = 0, unmarked = 0;
+        var saved = 0, waiting = 0, unmarked = 0, refused = 0;
         rows.forEach(function (row) {
           var pid = row.dataset.person;
           var mine = queue[pid];
           var theirs = server[pid];
           if (theirs) saved += 1;
           if (mine && mine.state === "waiting") waiting += 1;
+          if (mine && mine.state === "refused") refused += 1;
           // What the phone keeps for the learner: the mark waiting on it, else the server's. A row whose tap is
           // being written to the phone keeps the tap.
           var kept = mine ? mine.status : theirs ? theirs.status : "";
@@ -231,6 +232,11 @@
         if ((lastState === "login" || lastState === "other-user") && waiting) {
           connection.textContent = T.login;
           connection.className = "fw-semibold text-danger";
+        }
+        // "Save" without a signal said the marks wait on the phone; once a sync has sent them all, it says so instead
+        // of leaving "No signal" under a panel that says the signal is back and nothing waits.
+        if (result && result.dataset.held === "1" && !waiting && !refused && navigator.onLine && lastState === "done") {
+          say(T.sent_later, "success");
         }
         panel.dataset.ready = ready ? "1" : "0";
         panel.dataset.waiting = String(waiting);
@@ -307,11 +313,13 @@
       });
     }
 
-    function say(text, kind) {
+    // ``held``: the words say marks wait on the phone (no signal, or no answer); render() replaces them once sent.
+    function say(text, kind, held) {
       if (!result) return;
       result.textContent = text;
       result.className = "alert alert-" + kind + " py-1 px-2 mb-2";
       result.dataset.kind = kind;
+      result.dataset.held = held ? "1" : "0";
     }
 
     form.addEventListener("submit", function (event) {
@@ -320,11 +328,11 @@
       keepTicked().then(function () { return saveNow(3); }).then(function (r) {
         var state = r.outcome ? r.outcome.state : navigator.onLine ? "failed" : "offline";
         if (state === "offline") {
-          say(T.kept_offline.replace("{n}", String(r.waiting)), "warning");
+          say(T.kept_offline.replace("{n}", String(r.waiting)), "warning", true);
         } else if (state === "login" || state === "other-user") {
           say(T.login, "danger");
         } else if (state === "failed" || r.waiting) {
-          say(T.failed, "warning");
+          say(T.failed, "warning", true);
         } else {
           var n = Object.keys(accepted).length;
           accepted = {};
