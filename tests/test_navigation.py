@@ -170,3 +170,26 @@ def test_an_officer_without_a_linked_person_is_told_what_to_do(app, client, two_
         "courses.it_unit_xlsx",
     }
     assert 'id="unlinked-login"' in client.get("/").get_data(as_text=True)
+
+
+def test_a_learner_without_a_role_is_not_told_to_ask_for_one(app, client, two_communes):  # noqa: F811
+    """A learner's login — linked to their person, no role — is what it should be: the home page leads to their
+    learning and does not tell them to ask an administrator for a role they do not need. A login with neither is."""
+    from lms.auth.services import create_user
+    from tests.conftest import PASSWORD
+
+    learner = create_user("hoc-vien@example.vn", "Hồ Thị Học", PASSWORD)
+    learner.person_id = two_communes["a"]["person_id"]
+    nobody = create_user("chua-gan@example.vn", "Chưa Gắn", PASSWORD)
+    db.session.commit()
+    login(client, learner)
+    html = client.get("/").get_data(as_text=True)
+    assert 'href="/courses/it/me"' in html
+    assert 'id="learner-home"' in html
+    assert "chưa được phân quyền" not in html
+    reached, broken = crawl(app, client)
+    assert broken == []
+    assert "courses.my_training" in reached
+    other = app.test_client()
+    login(other, nobody)
+    assert "chưa được phân quyền" in other.get("/").get_data(as_text=True)
