@@ -474,3 +474,35 @@ def test_a_province_association_officer_sees_the_communes_that_lag_first(app_ctx
     commune_page = client.get(f"/courses/it/units/{behind.id}?from=2026-01-01&to=2026-12-31").get_data(as_text=True)
     assert "Hồ Văn Chưa" in commune_page
     assert "/courses/it/persons/" not in commune_page
+
+
+def test_an_open_class_says_which_of_its_modules_the_officer_has_not_done(app_ctx, client):
+    """An officer who already did IU01–IU05 is offered two basic classes: the one that brings IU06 says it is new to
+    them, the one of IU01–IU03 says they did all of it — not two look-alike offers, one of which teaches them
+    nothing."""
+    from datetime import timedelta
+
+    from courses import services
+    from tests.courses.test_it_skills import it_course
+
+    c = hand_made_commune()
+    clc = db.session.scalar(select(Clc).where(Clc.commune_id == c.unit.id))
+    today = services.local_now().date()
+    offered = {}
+    for code, modules in (("IT-ALL", BASIC), ("IT-OLD", BASIC[:3])):
+        offered[code] = services.create_class(
+            course=it_course(c.unit, code, modules),
+            clc=clc,
+            name=f"Lớp {code}",
+            capacity=5,
+            starts_on=today + timedelta(days=3),
+            ends_on=today + timedelta(days=30),
+        )
+    db.session.commit()
+    _officer_login(client, c.five_modules, c.unit)
+    html = client.get("/courses/it/me").get_data(as_text=True)
+    whole = html.split(f'data-class-modules="{offered["IT-ALL"].id}">', 1)[1].split("</div>", 1)[0]
+    assert "mô đun bạn chưa học: IU06" in whole
+    assert "all-done" not in whole
+    old = html.split(f'data-class-modules="{offered["IT-OLD"].id}">', 1)[1].split("</div>", 1)[0]
+    assert "bạn đã học tất cả các mô đun này" in old
