@@ -42,7 +42,7 @@ from lms.core.models import EvidenceFile
 from lms.core.services import audit
 from lms.extensions import db
 from lms.registry import services as registry
-from lms.registry.models import AdminUnit, Person, UnitLevel
+from lms.registry.models import AdminUnit, Person, UnitLevel, UnitLineage
 
 VIEW_IT = Permission.IT_TRAINING_VIEW
 VIEW_FIGURES = Permission.IT_FIGURES_VIEW
@@ -439,6 +439,19 @@ def it_unit(unit_id: int):
     matrix = it_skills.officers_matrix(unit, period, limit=500) if unit.level == UnitLevel.COMMUNE else []
     indicator, total_check, commune_checks = _officer_targets(unit, result)
     communes, unrecorded = _lagging_first(unit, result, commune_checks)
+    # A unit that ended before the period (Kon Tum, its districts and communes before 1 July 2025) has no commune in
+    # it: the page says so and leads to the units that succeeded it, instead of "No commune here." under 0 / 0.
+    successors = []
+    if unit.valid_to is not None and unit.valid_to < period.first:
+        successors = list(
+            db.session.scalars(
+                select(AdminUnit)
+                .join(UnitLineage, UnitLineage.new_unit_id == AdminUnit.id)
+                .where(UnitLineage.old_unit_id == unit.id)
+                .order_by(AdminUnit.sort_key, AdminUnit.id)
+            )
+        )
+        successors = [s for s in successors if can(current_user, VIEW_FIGURES, s)]
     return render_template(
         "courses/it/figures.html",
         unit=unit,
@@ -446,6 +459,7 @@ def it_unit(unit_id: int):
         result=result,
         communes=communes,
         unrecorded=unrecorded,
+        successors=successors,
         matrix=matrix,
         indicator=indicator,
         total_check=total_check,

@@ -506,3 +506,23 @@ def test_an_open_class_says_which_of_its_modules_the_officer_has_not_done(app_ct
     assert "all-done" not in whole
     old = html.split(f'data-class-modules="{offered["IT-OLD"].id}">', 1)[1].split("</div>", 1)[0]
     assert "bạn đã học tất cả các mô đun này" in old
+
+
+def test_a_unit_that_ended_before_the_period_leads_to_its_successor(app_ctx, client):
+    """Kon Tum's province ended on 30 June 2025: asked for 2026, its page said "No commune here." under 0 / 0 — a
+    province officer following Kon Tum's Plan 1514 was left there. It says why, and leads to Quảng Ngãi."""
+    from lms.registry.models import AdminUnit
+    from tests.conftest import unit_by_code
+
+    kon_tum = db.session.scalar(select(AdminUnit).where(AdminUnit.code == "62", AdminUnit.level == "province"))
+    quang_ngai = unit_by_code("51", "province")
+    officer = make_user(Role.ASSOCIATION_OFFICER, quang_ngai, "hoi-tinh-kt@example.vn")
+    db.session.commit()
+    login(client, officer)
+    html = client.get(f"/courses/it/units/{kon_tum.id}?from=2026-01-01&to=2026-12-31").get_data(as_text=True)
+    notice = html.split('id="unit-ended"', 1)[1].split("</div>", 1)[0]
+    assert "đã kết thúc ngày 30/06/2025" in notice
+    assert f'href="/courses/it/units/{quang_ngai.id}?from=2026-01-01&amp;to=2026-12-31"' in notice
+    # Within its lifetime the page is as before.
+    html = client.get(f"/courses/it/units/{kon_tum.id}?from=2025-01-01&to=2025-06-30").get_data(as_text=True)
+    assert 'id="unit-ended"' not in html
