@@ -53,6 +53,7 @@ def _texts() -> dict[str, str]:
         "waiting": _("Waiting on this phone"),
         "refused": _("Refused by the server"),
         "conflict": _("Another device recorded a later mark"),
+        "conflict_hint": _("If yours is the right one, tap it again: the latest mark stands."),
         "by": _("by"),
         "yours": _("your mark"),
         "last_sync": _("Last synced"),

@@ -266,6 +266,12 @@ def test_two_phones_marking_a_learner_differently_offline_the_later_mark_stands(
         expect(conflict).to_contain_text("Vắng")
         expect(conflict).to_contain_text(arranged["users"]["instructor"][1])
         expect(conflict).to_contain_text("Có mặt")
+        # What to do about it; and the two marks, taken within the minute, with their seconds (not "later: 17:03 —
+        # yours: 17:03").
+        expect(conflict).to_contain_text("hãy chạm lại")
+        times = re.findall(r"\d{2}:\d{2}(?::\d{2})?", conflict.inner_text())
+        assert len(times) == 2, times
+        assert times[0] != times[1] or all(t.count(":") == 2 for t in times), times
         expect(manager_page.locator(f"#s{learner}-absent")).to_be_checked()
         conflict.get_by_role("button", name="Đã rõ").click()
         expect(conflict).to_have_count(0)

@@ -39,9 +39,10 @@
     return node;
   }
 
-  function when(iso) {
+  function when(iso, seconds) {
     // With the year: without it Vietnamese ICU writes the day and month as "07-12", not the app's dd/mm/yyyy.
     var opts = { timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit", day: "2-digit", month: "2-digit", year: "numeric" };
+    if (seconds) opts.second = "2-digit";
     try { return new Date(iso).toLocaleString(lang, opts); } catch (e) { return iso; }
   }
 
@@ -210,9 +211,12 @@
           } else if (conflicts[pid]) {
             var c = conflicts[pid];
             note.classList.add("alert", "alert-warning", "py-1", "px-2", "mb-0", "offline-conflict");
+            // Two marks of the same minute ("later: 17:03 — yours: 17:03") read as a contradiction: then the seconds.
+            var same = when(c.server.recorded_at) === when(c.mine.recorded_at);
             note.textContent = "⚠ " + T.conflict + ": " + statusName(c.server.status) + " (" + T.by + " " +
-              (c.server.by || c.server.device || "?") + ", " + when(c.server.recorded_at) + ") — " +
-              T.yours + ": " + statusName(c.mine.status) + " (" + when(c.mine.recorded_at) + ")";
+              (c.server.by || c.server.device || "?") + ", " + when(c.server.recorded_at, same) + ") — " +
+              T.yours + ": " + statusName(c.mine.status) + " (" + when(c.mine.recorded_at, same) + "). " +
+              T.conflict_hint + " ";
             var ok = el("button", { type: "button", class: "btn btn-sm btn-link py-0", text: T.dismiss });
             ok.addEventListener("click", function () { L.dismissConflict(c.id).then(render); });
             note.appendChild(ok);
