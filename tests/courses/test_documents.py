@@ -181,8 +181,12 @@ def test_certificate_pdf_is_vietnamese_and_its_qr_leads_to_the_verification_page
         "07/04/1985",
         "12 giờ",
         "Kon Tum, ngày 23 tháng 03 năm 2026",
+        # The sessions it attests (four Mondays, 02/03 to 23/03), not the class's planned end (31/03) after the day
+        # of issue.
+        "từ ngày 02/03/2026 đến ngày 23/03/2026",
     ):
         assert expected in text, expected
+    assert "31/03/2026" not in text
     assert _decode_qr(content) == f"http://localhost/courses/verify/{certificate.code}"
     assert _audits("certificate.download") == 1
 
