@@ -526,3 +526,39 @@ def test_a_unit_that_ended_before_the_period_leads_to_its_successor(app_ctx, cli
     # Within its lifetime the page is as before.
     html = client.get(f"/courses/it/units/{kon_tum.id}?from=2025-01-01&to=2025-06-30").get_data(as_text=True)
     assert 'id="unit-ended"' not in html
+
+
+def test_a_class_completed_before_its_planned_end_says_so_under_my_classes(app_ctx, client):
+    """A class whose sessions are all held, and the learner's certificate issued, before its planned end stays under
+    "My classes" until that end: it says the learner completed it, not as if it were still to follow."""
+    from datetime import timedelta
+
+    from courses import services
+    from courses.services import Mark
+    from tests.courses.test_it_skills import it_course
+
+    c = hand_made_commune()
+    clc = db.session.scalar(select(Clc).where(Clc.commune_id == c.unit.id))
+    now = services.local_now().replace(microsecond=0)
+    today = now.date()
+    finished = services.create_class(
+        course=it_course(c.unit, "IT-EARLY", ["IU06"]),
+        clc=clc,
+        name="Lớp Internet xong sớm",
+        capacity=5,
+        starts_on=today - timedelta(days=2),
+        ends_on=today + timedelta(days=30),
+    )
+    yesterday = today - timedelta(days=1)
+    (session,) = services.schedule(
+        finished, [(datetime.combine(yesterday, time(8)), datetime.combine(yesterday, time(10)))]
+    )
+    services.enrol(finished, [c.five_modules.id])
+    services.record_attendance(session, [Mark(c.five_modules.id, "present", datetime(2026, 1, 1))], user_id=None)
+    services.recompute_class(finished.id, as_of=now)
+    db.session.commit()
+    _officer_login(client, c.five_modules, c.unit)
+    mine = client.get("/courses/it/me").get_data(as_text=True).split('id="my-classes"', 1)[1].split("</section>", 1)[0]
+    row = mine.split("Lớp Internet xong sớm", 1)[1].split("</li>", 1)[0]
+    assert 'data-part="completed"' in row
+    assert "Đã hoàn thành" in row
