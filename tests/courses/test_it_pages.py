@@ -465,6 +465,7 @@ def test_a_province_association_officer_sees_the_communes_that_lag_first(app_ctx
     table = html.split('id="it-communes"', 1)[1].split("</table>", 1)[0]
     rows = [part.split('"', 1)[0] for part in table.split('data-commune="')[1:]]
     assert rows[:2] == [str(behind.id), str(ahead.unit.id)]
+    assert "Xã còn thiếu nhiều nhất so với mục tiêu ở trên cùng." in html  # the order is said
     assert str(unit_by_code("23500").id) not in rows  # Xã Đăk Hà: nothing recorded, not a row …
     unrecorded = html.split('id="it-communes-unrecorded"', 1)[1].split("</p>", 1)[0]
     assert "Xã Đăk Hà" in unrecorded  # … but named
