@@ -437,6 +437,32 @@ def latency(app: Flask, year: int, samples: int) -> list[float]:
     return results
 
 
+def writes_alone(app: Flask, year: int) -> dict[str, tuple[int, float]]:
+    """The first evaluation's writes alone: the rows it wrote — the year's eligibility, the persons' metrics, the
+    breakdowns — inserted again into an empty copy of each table (same columns, indexes and constraints) by one
+    ``INSERT … SELECT`` in one session, in a transaction rolled back. No engine that stores those rows goes below
+    it; the ratio of the evaluation to the scan floor minus this one is what computing the rows costs."""
+    from lms.extensions import db
+
+    found: dict[str, tuple[int, float]] = {}
+    with app.app_context(), db.engine.connect() as connection:
+        for table, where in (
+            ("eligibility", "year = :year"),
+            ("title_person_metric", "year = :year"),
+            ("eligibility_breakdown", "true"),
+        ):
+            transaction = connection.begin()
+            connection.execute(text(f"CREATE TABLE bench_writes_alone (LIKE {table} INCLUDING ALL)"))
+            started = time.perf_counter()
+            rows = connection.execute(
+                text(f"INSERT INTO bench_writes_alone SELECT * FROM {table} WHERE {where}"),  # noqa: S608 - constants
+                {"year": year},
+            ).rowcount
+            found[table] = (rows, time.perf_counter() - started)
+            transaction.rollback()
+    return found
+
+
 def where_the_time_goes(app: Flask, year: int) -> tuple[int, float, list[tuple[float, str]], str]:
     """The engine on the largest commune, in this process, with every statement timed; the slowest explained."""
     from lms.extensions import db
@@ -548,6 +574,18 @@ def run(args: argparse.Namespace) -> None:
                 f"max {max(samples):.2f} s ({len(samples)} samples)"
             )
         print(f"  summary: {result['summary']}")
+    first = results[-1]
+    if first["eligibility_rows"] and not first["metrics_before"]:
+        # The second floor: what writing the first evaluation's rows costs by itself, whatever computes them.
+        writes = writes_alone(app, args.year)
+        total = sum(seconds for _, seconds in writes.values())
+        print(
+            "writes alone (the rows the first evaluation wrote, inserted again into empty copies of their tables "
+            "with their indexes, one session): "
+            + ", ".join(f"{table} {rows:,} rows {seconds:.2f} s" for table, (rows, seconds) in writes.items())
+            + f"; together {total:.2f} s = {total / base['fetched']:.1f}× the floor (the first evaluation with "
+            f"{first['workers']} worker(s): {first['wall'] / base['fetched']:.1f}×)"
+        )
     persons_biggest, engine_seconds, slowest, plan = where_the_time_goes(app, args.year)
     print(
         f"\nlargest commune ({persons_biggest:,} persons): engine {engine_seconds:.2f} s in this process; "

@@ -8,4 +8,4 @@ from flask import Blueprint
 
 bp = Blueprint("courses", __name__, template_folder="templates", url_prefix="/courses")
 
-from courses import api, document_views, it_api, it_views, models, offline, panels, views  # noqa: E402,F401 - registers the models, the panel and the routes
+from courses import api, document_views, it_api, it_views, models, offline, panels, privacy, views  # noqa: E402,F401 - registers the models, the panel and the routes

@@ -89,7 +89,7 @@ from courses.schemas import (
 )
 from courses.services import CourseError, Mark
 from lms.api import bp, idempotency
-from lms.api.errors import ApiValidationError, problem
+from lms.api.errors import ApiValidationError, problem, stale_preview
 from lms.api.idempotency import idempotent
 from lms.api.limits import verify_limit
 from lms.api.pagination import page_of
@@ -536,13 +536,7 @@ def cancel_session(session_id: int, json: CancelIn, query: DryRunQuery) -> Any:
                 n=exc.preview.marks,
             )
             raise ApiValidationError([{"field": "preview_digest", "message": message}], message) from None
-        return problem(
-            409,
-            "Conflict",
-            str(exc),
-            [{"field": "preview_digest", "message": str(exc)}],
-            preview=CancelConsequences.of(exc.preview).model_dump(mode="json"),
-        )
+        return stale_preview("preview_digest", str(exc), CancelConsequences.of(exc.preview))
     except CourseError as exc:  # already cancelled: a retry with the same Idempotency-Key is answered as before
         return _refused(exc)
     return CancelOut(**SessionOut.model_validate(session).model_dump(), consequences=CancelConsequences.of(done))
@@ -798,14 +792,7 @@ def confirm_attendance_sheet(class_id: int, json: SheetConfirmIn) -> Any:
             "The attendance of this class changed after your preview, so nothing was written. "
             "Here is what the sheet would do now: check it and confirm again."
         )
-        preview = _sheet_preview(course_class, outdated.preview, outdated.token)
-        return problem(
-            409,
-            "Conflict",
-            message,
-            [{"field": "preview_token", "message": message}],
-            preview=preview.model_dump(mode="json"),
-        )
+        return stale_preview("preview_token", message, _sheet_preview(course_class, outdated.preview, outdated.token))
     except sheet_import.SheetRejected as exc:
         db.session.rollback()
         return problem(422, "Unprocessable Entity", str(exc), _sheet_errors(exc.errors))
@@ -861,7 +848,7 @@ def verify_certificate(code: str) -> Any:
     with family and middle names as initials; never a birth date, an ID number or an address."""
     certificate = services.find_certificate(code) if len(code) <= 40 else None
     if certificate is None:
-        abort(404, description="No certificate has this code.")
+        abort(404, description=_("No certificate has this code."))
     course_class = certificate.course_class
     answer = CertificateCheck.model_validate(
         {

@@ -86,9 +86,9 @@ class CertificateData:
     director_name: str = ""
     credential_qr: str = ""  # the signed credential, for the second QR code (lms.core.pdf.credential_qr)
     birth_year_only: bool = False  # only the year is known: "Năm sinh: 1948", not 01/01/1948
-    # The IT-skills modules (Circular 03/2014/TT-BTTTT) the course trains in, in the standard's order: what an
-    # officer's certificate of an IT class is for (a class attests training in its modules, ADR 7).
-    module_codes: tuple[str, ...] = ()
+    # An IT-skills course's modules of Circular 03/2014 ("IU01 Hiểu biết về CNTT cơ bản"), so the learner can show
+    # which of the standard's modules the class trained them in; empty for other courses.
+    modules: list[str] = field(default_factory=list)
 
 
 def certificate_data(certificate: Certificate, verify_url: str) -> CertificateData:
@@ -119,6 +119,8 @@ def certificate_data(certificate: Certificate, verify_url: str) -> CertificateDa
         )
     ).one()
     person = certificate.person
+    codes = course_class.course.module_codes or []
+    named = {m.code: m.name_vi for m in framework().modules} if codes else {}
     return CertificateData(
         code=certificate.code,
         learner_name=person.full_name,
@@ -137,7 +139,7 @@ def certificate_data(certificate: Certificate, verify_url: str) -> CertificateDa
         verify_url=verify_url,
         director_name=director or "",
         credential_qr=credential_qr("certificate", certificate),
-        module_codes=certificate_modules(course_class.course.module_codes),
+        modules=[f"{code} {named[code]}" if code in named else code for code in sorted(codes)],
     )
 
 
@@ -185,6 +187,7 @@ def certificate_pdf(data: CertificateData) -> bytes:
         (f"{salutation}:", data.learner_name, FONT_BOLD, 17),
         ("Năm sinh:" if data.birth_year_only else "Ngày sinh:", born or "—", FONT, 13),
         ("Đã hoàn thành khóa học:", data.course_name, FONT_BOLD, 14),
+        *([("Các mô đun:", "; ".join(data.modules), FONT, 12)] if data.modules else []),
         ("Lớp:", data.class_name, FONT, 13),
         (
             "Thời lượng:",
@@ -194,16 +197,6 @@ def certificate_pdf(data: CertificateData) -> bytes:
         ),
         ("Tại:", data.centre_name, FONT, 13),
     ]
-    if data.module_codes:
-        rows.insert(
-            3,
-            (
-                "Các mô đun đã học:",
-                f"{', '.join(data.module_codes)} theo Thông tư 03/2014/TT-BTTTT",
-                FONT,
-                13,
-            ),
-        )
 
     def layout(scale: float) -> tuple[list[tuple[str, list[str], str, float]], float]:
         """Lines of each row at ``scale``, and where the body would end."""

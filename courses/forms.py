@@ -118,6 +118,13 @@ class CourseForm(LmsForm):
     )
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
 
+    def validate_planned_hours(self, field: DecimalCommaField) -> None:
+        # The column keeps a tenth of an hour: more would be rounded by the database without a word.
+        data = field.data
+        if data is not None and data.adjusted() < 6 and data != data.quantize(Decimal("0.1")):
+            message = str(_l("At most %(decimal_places)s digits after the decimal point."))
+            raise ValidationError(message % {"decimal_places": 1})
+
     def module_list(self) -> list[str]:
         return [c.strip().upper() for c in (self.module_codes.data or "").split(",") if c.strip()]
 

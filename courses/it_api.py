@@ -58,6 +58,7 @@ def _progress(person: Person) -> ProgressOut:
             "full_name": person.full_name,
             "modules": progress.modules,
             "standards": progress.standards,
+            "certified": progress.certified,
             "trained": progress.trained,
             "missing_basic": progress.missing_basic,
         }

@@ -142,6 +142,7 @@ class ProgressOut(Out):
                 {"code": "IU03", "level": "basic", "done_on": None, "sources": [], "done": False},
             ],
             "standards": {"basic": False, "advanced": False},
+            "certified": {"basic": False, "advanced": False},
             "trained_in_it": False,
             "missing_basic": ["IU03", "IU04", "IU05", "IU06"],
         },
@@ -150,7 +151,14 @@ class ProgressOut(Out):
     person_id: int
     full_name: str
     modules: list[ModuleLineOut]
-    standards: dict[str, bool]
+    standards: dict[str, bool] = Field(
+        description="Each standard whose modules are all done, by a class or a national certificate: trained in it"
+    )
+    certified: dict[str, bool] = Field(
+        description="Each standard attested by verified national certificates alone: only an accredited test centre's "
+        "certificate attests a standard (Joint Circular 17/2016, Art. 16-17); a class's certificate of completion "
+        "attests training"
+    )
     trained_in_it: bool = Field(validation_alias="trained")
     missing_basic: list[str]
 
@@ -273,7 +281,10 @@ class CommuneFigures(Out):
     commune_id: int
     name: str = Field(validation_alias="commune_name")
     officers: int
-    meets_basic: int
+    meets_basic: int = Field(description="Officers trained in the six basic modules, by a class or a certificate")
+    certified_basic: int = Field(
+        description="Of them, those with a verified national basic certificate (Joint Circular 17/2016, Art. 16.1)"
+    )
     trained: int
     organised: int
     organised_and_trained: int
@@ -312,6 +323,7 @@ class FiguresOut(Out):
                     "name": "Xã Đăk Hà",
                     "officers": 14,
                     "meets_basic": 10,
+                    "certified_basic": 3,
                     "trained": 10,
                     "organised": 11,
                     "organised_and_trained": 9,

@@ -503,7 +503,8 @@ def _officers(scope: AdminUnit, period: Period) -> Any:
 
 
 def _module_counts(person_ids: Any, period: Period, definition: TrainedDefinition) -> Any:
-    """Per person: the distinct basic, advanced and definition modules held by the end of the period."""
+    """Per person: the distinct basic, advanced and definition modules held by the end of the period, and the basic
+    ones held by a verified national certificate (``itcert:`` records)."""
     fw = framework()
     basic = sorted(fw.standards["basic"].requires_all)
     advanced = sorted(fw.standards["advanced"].choose_from) if "advanced" in fw.standards else []
@@ -515,6 +516,9 @@ def _module_counts(person_ids: Any, period: Period, definition: TrainedDefinitio
             func.count(distinct(case((code.in_(basic), code)))).label("basic"),
             func.count(distinct(case((code.in_(advanced), code)))).label("advanced"),
             func.count(distinct(case((code.in_(wanted), code)))).label("wanted"),
+            func.count(
+                distinct(case((and_(code.in_(basic), LearningRecord.source_key.startswith("itcert:")), code)))
+            ).label("certified_basic"),
         )
         .where(
             LearningRecord.kind == LearningKind.IT_MODULE,
@@ -556,7 +560,9 @@ def _organisers(person_ids: Any, period: Period) -> Any:
 
 
 def _flags(scope: AdminUnit, period: Period) -> tuple[Any, Any, Any]:
-    """Columns per officer: meets basic, trained (by the definition), organised."""
+    """Columns per officer: trained in the basic modules, certified (the basic modules by a verified national
+    certificate: only a test centre's certificate attests the standard, Joint Circular 17/2016 Art. 16.1, 17.2),
+    trained (by the definition), organised."""
     fw = framework()
     definition = trained_definition()
     officers = _officers(scope, period)
@@ -564,6 +570,7 @@ def _flags(scope: AdminUnit, period: Period) -> tuple[Any, Any, Any]:
     organisers = _organisers(select(officers.c.person_id), period)
     basic_n = len(fw.standards["basic"].requires_all)
     meets_basic = func.coalesce(modules.c.basic, 0) >= basic_n
+    certified_basic = func.coalesce(modules.c.certified_basic, 0) >= basic_n
     if definition.standard == "basic":
         trained = meets_basic
     elif definition.standard:
@@ -581,6 +588,7 @@ def _flags(scope: AdminUnit, period: Period) -> tuple[Any, Any, Any]:
             officers.c.person_id,
             officers.c.commune_id,
             meets_basic.label("meets_basic"),
+            certified_basic.label("certified_basic"),
             trained.label("trained"),
             organised.label("organised"),
         )
@@ -596,7 +604,8 @@ class CommuneFigures:
     commune_id: int
     commune_name: str
     officers: int = 0
-    meets_basic: int = 0
+    meets_basic: int = 0  # trained in the six basic modules, by class or certificate
+    certified_basic: int = 0  # of them, with a national basic certificate (Joint Circular 17/2016, Art. 16.1)
     trained: int = 0
     organised: int = 0
     organised_and_trained: int = 0  # the plan's numerator; the denominator is ``officers``
@@ -728,6 +737,7 @@ def figures(scope: AdminUnit, period: Period) -> Figures:
             per_officer.c.commune_id,
             func.count().label("officers"),
             as_int(per_officer.c.meets_basic).label("meets_basic"),
+            as_int(per_officer.c.certified_basic).label("certified_basic"),
             as_int(per_officer.c.trained).label("trained"),
             as_int(per_officer.c.organised).label("organised"),
             as_int(and_(per_officer.c.organised, per_officer.c.trained)).label("both"),
@@ -737,6 +747,7 @@ def figures(scope: AdminUnit, period: Period) -> Figures:
         if line is None:
             continue
         line.officers, line.meets_basic, line.trained = row.officers, row.meets_basic or 0, row.trained or 0
+        line.certified_basic = row.certified_basic or 0
         line.organised, line.organised_and_trained = row.organised or 0, row.both or 0
     for row in db.session.execute(_policy_study(scope, period)):
         line = lines.get(row.commune_id)
@@ -755,6 +766,9 @@ class OfficerLine:
     trained: bool
     organised: bool
     modules: set[str]
+    # The basic modules by a verified national certificate (Joint Circular 17/2016, Art. 16.1): the standard attested,
+    # not only trained for.
+    certified_basic: bool = False
 
 
 def officers_matrix(scope: AdminUnit, period: Period, *, limit: int = 5000) -> list[OfficerLine]:
@@ -777,6 +791,7 @@ def officers_matrix(scope: AdminUnit, period: Period, *, limit: int = 5000) -> l
             bool(row.trained),
             bool(row.organised),
             set(),
+            bool(row.certified_basic),
         )
         for row in db.session.execute(stmt)
     ]

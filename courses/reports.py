@@ -423,7 +423,8 @@ def it_figures_xlsx(
         [
             "Xã",
             "Số cán bộ Hội",
-            "Đạt chuẩn CNTT cơ bản",
+            "Đã học đủ 6 mô đun cơ bản",
+            "Có chứng chỉ ứng dụng CNTT cơ bản",
             "Được bồi dưỡng CNTT",
             "Tham gia tổ chức hoạt động",
             "Tổ chức hoạt động và được bồi dưỡng",
@@ -443,6 +444,7 @@ def it_figures_xlsx(
                 line.commune_name,
                 line.officers,
                 line.meets_basic,
+                line.certified_basic,
                 line.trained,
                 line.organised,
                 line.organised_and_trained,
@@ -454,7 +456,7 @@ def it_figures_xlsx(
             ]
         )
         if commune_checks:
-            communes.cell(row=communes.max_row, column=11).number_format = "0%"
+            communes.cell(row=communes.max_row, column=12).number_format = "0%"
     communes.column_dimensions["A"].width = 30
 
     officers = workbook.create_sheet("Cán bộ × mô đun")
@@ -465,8 +467,9 @@ def it_figures_xlsx(
             "Họ và tên",
             "Xã",
             *fw.codes,
-            "Đạt chuẩn cơ bản",
-            "Đạt chuẩn nâng cao",
+            "Đã học đủ 6 mô đun cơ bản",
+            "Có chứng chỉ ứng dụng CNTT cơ bản",
+            "Đã học đủ mô đun chuẩn nâng cao",
             "Được bồi dưỡng CNTT",
             "Tham gia tổ chức hoạt động",
         ]
@@ -480,6 +483,7 @@ def it_figures_xlsx(
                 names.get(officer.commune_id, ""),
                 *("x" if code in officer.modules else "" for code in fw.codes),
                 "có" if officer.meets_basic else "",
+                "có" if officer.certified_basic else "",
                 "có" if officer.meets_advanced else "",
                 "có" if officer.trained else "",
                 "có" if officer.organised else "",

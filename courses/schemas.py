@@ -267,8 +267,11 @@ class CourseIn(Body):
     )
     name: Text = Field(examples=["Tin học cơ bản"])
     category: CourseCategory
-    planned_hours: Decimal = Field(gt=0, le=Decimal("99999.9"), examples=[24])
-    min_attendance_share: Decimal | None = Field(None, gt=0, le=1, description="Default 0.8", examples=[0.8])
+    # As many decimals as the columns keep (Numeric(6, 1), Numeric(4, 3)): more would be rounded by the database.
+    planned_hours: Decimal = Field(gt=0, le=Decimal("99999.9"), decimal_places=1, examples=[24])
+    min_attendance_share: Decimal | None = Field(
+        None, gt=0, le=1, decimal_places=3, description="Default 0.8", examples=[0.8]
+    )
     requires_assessment: bool | None = None
     description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] = ""
     module_codes: list[Annotated[str, StringConstraints(min_length=1, max_length=8)]] | None = Field(

@@ -26,6 +26,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     extract,
     func,
     insert,
@@ -38,7 +39,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import aliased, contains_eager, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from courses.models import (
@@ -467,6 +468,7 @@ def skipped_holidays(course_class: CourseClass, rule: Recurrence, starts: Sequen
 def _check_free(
     course_class: CourseClass, intervals: Sequence[Interval], room_id: int | None, ignore: Iterable[int] = ()
 ) -> None:
+    ignore = list(ignore)
     report = find_conflicts(
         intervals,
         room_id=room_id,
@@ -474,6 +476,29 @@ def _check_free(
         learner_ids=_enrolled_ids(course_class),
         ignore_session_ids=ignore,
     )
+    if not report:
+        # The class meets once at a time. Its room, instructors and learners usually say so (above); a class with
+        # none of them yet (outdoors, nobody enrolled) would otherwise take the same session twice (a double tap).
+        own = db.session.execute(
+            select(ClassSession.starts_at, ClassSession.ends_at)
+            .where(
+                ClassSession.class_id == course_class.id,
+                ClassSession.status == SessionStatus.SCHEDULED,
+                ClassSession.id.not_in(ignore),
+                or_(*((ClassSession.starts_at < end) & (ClassSession.ends_at > start) for start, end in intervals)),
+            )
+            .order_by(ClassSession.starts_at)
+        ).all()
+        for start, end in own:
+            if any(start < new_end and new_start < end for new_start, new_end in intervals):
+                raise CourseError(
+                    _(
+                        "the class already has a session from %(start)s to %(end)s",
+                        start=f"{start:%d/%m/%Y %H:%M}",
+                        end=f"{end:%H:%M}",
+                    ),
+                    "starts_at",
+                )
     if report:
         raise CourseError(
             _(
@@ -570,6 +595,9 @@ def reschedule(session: ClassSession, starts_at: datetime, ends_at: datetime, *,
         raise CourseError(_("a cancelled session cannot be moved"), "status")
     if ends_at <= starts_at:
         raise CourseError(_("a session must end after it starts"), "ends_at")
+    # The session's row lock, as an attendance batch takes it: no mark can be written between the check of its marks
+    # below and the move.
+    db.session.execute(select(ClassSession.id).where(ClassSession.id == session.id).with_for_update())
     if starts_at > local_now():
         # A roll call says the session was held: moved to a day not yet come, its marks would stand for a session
         # that has not taken place, and the class would stop being complete (its certificates revoked).
@@ -833,6 +861,9 @@ def enrol(course_class: CourseClass, person_ids: Sequence[int]) -> EnrolmentResu
                 .values(status=status.value, enrolled_at=now, withdrawn_at=None)
             )
     audit("class.enrol", course_class, enrolled=len(result.enrolled), waitlisted=len(result.waitlisted))
+    if any(row["status"] == EnrolmentStatus.ENROLLED.value for row in rejoin):
+        # Seated again, their marks count again (ADR 5): it may complete them, as a withdrawal is recomputed too.
+        mark_dirty(course_class.id)
     return result
 
 
@@ -976,6 +1007,9 @@ def preview_bulk_enrolment(
 
 def withdraw(course_class: CourseClass, person_id: int) -> int | None:
     """Withdraw a learner; the first on the waiting list takes the seat. Returns the promoted person's id."""
+    # Lock the class row, as enrol() does, before reading the enrolment: a withdrawal sent twice (or two at once) would
+    # otherwise wait on the first one's rows, then read the waiting list afresh and give the one freed seat twice.
+    db.session.execute(select(CourseClass.id).where(CourseClass.id == course_class.id).with_for_update())
     enrolment = db.session.scalar(
         select(Enrolment).where(Enrolment.class_id == course_class.id, Enrolment.person_id == person_id)
     )
@@ -1105,7 +1139,7 @@ def record_attendance(
     # may name (reference data an administrator may change: read, not cached).
     current: dict[int, Any] = {}
     enrolled: set[int] = set()
-    applied: set[str] = set()
+    applied: dict[str, int] = {}  # a client mark id already stored in the session, and whose mark it is
     positions: dict[str, int] = {}
     read: Any
     params = {"session_id": session.id, "class_id": session.class_id}
@@ -1125,7 +1159,7 @@ def record_attendance(
         else:
             current[read.person_id] = read
             if read.client_mark_id:
-                applied.add(read.client_mark_id)
+                applied[read.client_mark_id] = read.person_id
     if claim is not None:
         answer_into = claim.settle(claimed_id)  # a key already used: the decorator replays its answer
     if session.status == SessionStatus.CANCELLED:
@@ -1151,6 +1185,18 @@ def record_attendance(
                     "index": index,
                     "field": "person_id",
                     "message": _("person %(id)s is not enrolled in this class", id=mark.person_id),
+                }
+            )
+        if mark.client_mark_id and applied.get(mark.client_mark_id, mark.person_id) != mark.person_id:
+            # Not a retry (that is the same learner's mark): a device giving one id to two learners would lose this one.
+            problems.append(
+                {
+                    "index": index,
+                    "field": "client_mark_id",
+                    "message": _(
+                        "the id %(id)s is already the mark of another learner in this session",
+                        id=mark.client_mark_id,
+                    ),
                 }
             )
         if mark.recorded_at > latest_allowed:
@@ -1481,6 +1527,36 @@ def mark_dirty(class_id: int) -> None:
         enqueue_after_commit("courses.recompute_completions", class_id=class_id)
 
 
+def mark_ended_classes(after: datetime, until: datetime, *, now: datetime) -> None:
+    """Mark (for the sweep to send, :func:`take_pending`) the classes whose last scheduled session began in (``after``,
+    ``until``] — local times. A class completes once its last session has begun, a moment no write marks: a last
+    session without a roll call, or marked before its start time, would otherwise leave the class uncompleted until
+    some other change. One statement; a class already marked stays as it is."""
+    later = aliased(ClassSession)
+    ended = (
+        select(literal(COMPLETION_WORK), ClassSession.class_id, literal(now, type_=PendingWork.marked_at.type))
+        .where(
+            ClassSession.status == SessionStatus.SCHEDULED,
+            ClassSession.starts_at > after,
+            ClassSession.starts_at <= until,
+            ~select(later.id)
+            .where(
+                later.class_id == ClassSession.class_id,
+                later.status == SessionStatus.SCHEDULED,
+                later.starts_at > until,
+            )
+            .exists(),
+        )
+        .distinct()
+    )
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    db.session.execute(
+        dialect.insert(PendingWork)
+        .from_select(["kind", "subject_id", "marked_at"], ended)
+        .on_conflict_do_nothing(index_elements=["kind", "subject_id"])
+    )
+
+
 def held_sessions(course_class_id: int, as_of: datetime) -> Select:
     return select(ClassSession.id).where(
         ClassSession.class_id == course_class_id,
@@ -1602,7 +1678,8 @@ def completed_learners(class_id: int, *, as_of: datetime | None = None) -> dict[
     """The completion rule: who completes the class, and on which day. Reads only, so a preview can ask it what
     a change would do (inside a savepoint it then rolls back) with the rule the completion task applies.
 
-    A class completes once no scheduled session is left in the future. A learner completes with at least the
+    A class completes once no scheduled session is left in the future — or, once it has completed, on its held
+    sessions while sessions added later are still to come. A learner completes with at least the
     course's share of the held sessions that count for them attended (by statuses that count as attended; the
     sessions from their enrolment on, :func:`attendance_tally`) and, where the course has a final assessment, a
     pass.
@@ -1626,6 +1703,12 @@ def completed_learners(class_id: int, *, as_of: datetime | None = None) -> dict[
         or 0
     )
     completed: dict[int, date] = {}
+    if held and upcoming:
+        # A class that has completed stays judged on its held sessions while sessions added later are still to
+        # come: an extra session scheduled after the certificates were issued must not un-complete the class
+        # before it is held — the next correction of any mark would have revoked every certificate at once, with
+        # no preview. Once held, the added session counts like any other.
+        upcoming = 0 if db.session.scalar(select(exists().where(LearningRecord.class_id == class_id))) else upcoming
     if held and not upcoming:
         # Each learner is judged on the held sessions that count for them (from their enrolment on).
         tally = attendance_tally(class_id, as_of)
@@ -1646,7 +1729,9 @@ def completed_learners(class_id: int, *, as_of: datetime | None = None) -> dict[
             )
         last_session = db.session.scalar(
             select(func.max(ClassSession.starts_at)).where(
-                ClassSession.class_id == class_id, ClassSession.status == SessionStatus.SCHEDULED
+                ClassSession.class_id == class_id,
+                ClassSession.status == SessionStatus.SCHEDULED,
+                ClassSession.starts_at <= as_of,  # the last held: an added session to come is no completion day
             )
         )
         assert last_session is not None  # held > 0
@@ -1672,31 +1757,43 @@ def recompute_class(
     completed = completed_learners(class_id, as_of=as_of)
     wanted = _wanted_records(course_class, course, completed)
     have = {
-        key: (record_id, commune_id, year, person_id)
-        for key, record_id, commune_id, year, person_id in db.session.execute(
+        key: (record_id, commune_id, year, person_id, completed_on)
+        for key, record_id, commune_id, year, person_id, completed_on in db.session.execute(
             select(
                 LearningRecord.source_key,
                 LearningRecord.id,
                 LearningRecord.commune_id,
                 LearningRecord.year,
                 LearningRecord.person_id,
+                LearningRecord.completed_on,
             ).where(LearningRecord.class_id == class_id)
         ).tuples()
     }
     new = [row for key, row in wanted.items() if key not in have]
     stale = [value for key, value in have.items() if key not in wanted]
+    # Kept, but completed on another day: the class's last session moved (its date corrected, or cancelled) — into
+    # another year, possibly, the one the titles engine counts the learning in.
+    moved = [(have[key], row) for key, row in wanted.items() if key in have and have[key][4] != row["completed_on"]]
     if new:
         db.session.execute(insert(LearningRecord), new)
     if stale:
         db.session.execute(delete(LearningRecord).where(LearningRecord.id.in_([record_id for record_id, *_ in stale])))
-    if new or stale:
+    for day in {row["completed_on"] for _old, row in moved}:
+        db.session.execute(
+            update(LearningRecord)
+            .where(LearningRecord.id.in_([old[0] for old, row in moved if row["completed_on"] == day]))
+            .values(completed_on=day, year=day.year)
+        )
+    if new or stale or moved:
         # Whoever evaluates titles learns where the learning happened and whose it was, in this transaction.
+        gone = [*stale, *(old for old, _row in moved)]
+        came = [*new, *(row for _old, row in moved)]
         learning_records_changed.send(
             None,
-            pairs={(row["commune_id"], row["year"]) for row in new}
-            | {(commune_id, year) for _, commune_id, year, _ in stale},
-            persons={(row["person_id"], row["year"]) for row in new}
-            | {(person_id, year) for _, _, year, person_id in stale},
+            pairs={(row["commune_id"], row["year"]) for row in came}
+            | {(commune_id, year) for _, commune_id, year, _, _ in gone},
+            persons={(row["person_id"], row["year"]) for row in came}
+            | {(person_id, year) for _, _, year, person_id, _ in gone},
         )
     issued = _sync_certificates(class_id, completed, revoked_reason, user_id)
     return CompletionResult(len(completed), len(new), len(stale), issued)

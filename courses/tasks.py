@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 from celery import shared_task
 from sqlalchemy import select, update
@@ -10,9 +10,14 @@ from courses import services
 from courses.models import CourseClass, PendingWork
 from lms import work
 from lms.celery import RETRY_POLICY, TRANSIENT, enqueue_after_commit
+from lms.core.clock import VN_OFFSET
+from lms.core.models import Heartbeat
 from lms.extensions import db, utcnow
 
 log = logging.getLogger(__name__)
+
+# When the completion sweep last looked for classes whose last session began (UTC).
+LAST_SESSIONS_SEEN = "courses.last_sessions_seen"
 
 
 @shared_task(
@@ -53,8 +58,22 @@ def recompute_completions(self, *, class_id: int) -> None:
 def sweep_completions() -> None:
     """Re-send the classes still marked whose task was last sent ``COMPLETIONS_SWEEP_AGE`` ago or more: the message
     was lost (the broker was down when the request committed), the worker died, or the task failed (then after
-    its backoff, ADR 23)."""
-    class_ids = services.take_pending(services.resend_before(utcnow()))
+    its backoff, ADR 23).
+
+    First it marks the classes whose last session began since its previous pass: a class completes then, and
+    nothing else may mark it (no roll call for the last session, or one taken before its start time)."""
+    now = utcnow()
+    seen = db.session.get(Heartbeat, LAST_SESSIONS_SEEN)
+    local = now + VN_OFFSET
+    since = seen.beat_at + VN_OFFSET if seen else datetime.combine(date(local.year, 1, 1), time.min)
+    services.mark_ended_classes(since, local, now=now)
+    if seen is None:
+        db.session.add(
+            Heartbeat(name=LAST_SESSIONS_SEEN, beat_at=now, detail="last class sessions begun up to this time")
+        )
+    else:
+        seen.beat_at = now
+    class_ids = services.take_pending(services.resend_before(now))
     db.session.commit()
     for class_id in class_ids:
         recompute_completions.apply_async(kwargs={"class_id": class_id})

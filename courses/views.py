@@ -52,7 +52,7 @@ from lms.auth.permissions import Permission, can
 from lms.core import formatting
 from lms.extensions import db, utcnow
 from lms.registry.labels import ASSOCIATION_ROLE_NAMES
-from lms.registry.models import AdminUnit, AssociationRole, Clc, Household
+from lms.registry.models import AdminUnit, AssociationRole, Clc, Household, Person
 from lms.registry.services import search_condition
 
 VIEW = Permission.COURSES_VIEW
@@ -322,10 +322,8 @@ def new_class():
         form.course.data = request.args.get("course_id", type=int) or form.course.data
         form.room.data = rooms[0].id if rooms else 0
     if form.validate_on_submit():
-        instructors = queries.people_in_commune(commune, form.instructors.data)
-        if len(instructors) != len(form.instructors.data):
-            form.instructors.errors.append(_("Choose people who live in the commune."))
-        else:
+        instructors = _instructors(form, commune)
+        if instructors is not None:
             course = next(c for c in courses if c.id == form.course.data)
             try:
                 course_class = services.create_class(
@@ -349,19 +347,7 @@ def new_class():
                     "success",
                 )
                 return redirect(url_for("courses.course_class", class_id=course_class.id))
-    find = request.args.get("find", "").strip()
-    chosen = queries.people_choices(commune, only_ids=form.instructors.data, limit=100) if form.instructors.data else []
-    suggestions = queries.people_choices(commune, query=find, limit=20)
-    return render_template(
-        "courses/class_form.html",
-        form=form,
-        clc=clc,
-        clcs=clcs,
-        courses=courses,
-        chosen=chosen,
-        suggestions=suggestions,
-        find=find,
-    )
+    return _class_form_page(form, commune, clc=clc, clcs=clcs, courses=courses)
 
 
 @bp.route("/classes/<int:class_id>/edit", methods=["GET", "POST"])
@@ -383,10 +369,8 @@ def edit_class(class_id: int):
         form.room.data = course_class.room_id or 0
         form.instructors.data = [p.id for p in course_class.instructors]
     if form.validate_on_submit():
-        instructors = queries.people_in_commune(commune, form.instructors.data)
-        if len(instructors) != len(form.instructors.data):
-            form.instructors.errors.append(_("Choose people who live in the commune."))
-        else:
+        instructors = _instructors(form, commune)
+        if instructors is not None:
             try:
                 promoted = services.update_class(
                     course_class,
@@ -413,19 +397,32 @@ def edit_class(class_id: int):
                         "info",
                     )
                 return redirect(url_for("courses.course_class", class_id=course_class.id))
-    find = request.args.get("find", "").strip()
-    chosen = queries.people_choices(commune, only_ids=form.instructors.data, limit=100) if form.instructors.data else []
-    suggestions = queries.people_choices(commune, query=find, limit=20)
-    return render_template(
-        "courses/class_form.html",
-        form=form,
+    return _class_form_page(
+        form,
+        commune,
         clc=course_class.clc,
         clcs=[course_class.clc],
         courses=[course_class.course],
         course_class=course_class,
-        chosen=chosen,
-        suggestions=suggestions,
-        find=find,
+    )
+
+
+def _instructors(form: ClassForm, commune: AdminUnit) -> list[Person] | None:
+    """The instructors chosen, all living in the commune; None when one does not (the field then says so)."""
+    instructors = queries.people_in_commune(commune, form.instructors.data)
+    if len(instructors) != len(form.instructors.data):
+        form.instructors.errors.append(_("Choose people who live in the commune."))
+        return None
+    return instructors
+
+
+def _class_form_page(form: ClassForm, commune: AdminUnit, **page: Any) -> str:
+    """The class form (new or edit) with its instructor picker: the people chosen, and those the search finds."""
+    find = request.args.get("find", "").strip()
+    chosen = queries.people_choices(commune, only_ids=form.instructors.data, limit=100) if form.instructors.data else []
+    suggestions = queries.people_choices(commune, query=find, limit=20)
+    return render_template(
+        "courses/class_form.html", form=form, chosen=chosen, suggestions=suggestions, find=find, **page
     )
 
 

@@ -9,6 +9,7 @@ from flask import Flask, Response, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from kombu.exceptions import OperationalError as BrokerError
+from pydantic import BaseModel
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import BadRequest, HTTPException
@@ -31,6 +32,14 @@ def problem(
     response.status_code = status
     response.mimetype = "application/problem+json"
     return response
+
+
+def stale_preview(field: str, message: str, preview: BaseModel, **extra: Any) -> Response:
+    """The 409 of a confirmation whose preview is out of date: nothing was written, ``field`` (the preview's digest or
+    token the request sent) is named with ``message``, and ``preview`` is what the request would do now (its new
+    digest or token in it), for the caller to show and confirm again."""
+    errors = [{"field": field, "message": message}]
+    return problem(409, "Conflict", message, errors, preview=preview.model_dump(mode="json"), **extra)
 
 
 class ApiValidationError(Exception):

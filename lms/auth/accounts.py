@@ -40,6 +40,7 @@ from lms.auth.services import (
 from lms.core.forms import LmsForm
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
+from lms.registry.services import search_condition
 
 MANAGE = Permission.USERS_MANAGE
 PER_PAGE = 50
@@ -198,12 +199,14 @@ def _manageable(user: User) -> bool:
 @bp.get("/users")
 @permission_required(MANAGE)
 def users():
-    """The accounts in the administrator's scope, searchable by name or e-mail, with their roles and where."""
+    """The accounts in the administrator's scope, searchable by name or e-mail, with their roles and where. The name is
+    matched as the registry matches people: on its folded form, whatever the case and the diacritics ("nguyen",
+    "NGUYỄN", "Đào" as "đào"), the same on SQLite and PostgreSQL; the e-mail (stored lower case, ASCII) on the same
+    folded query, "%" and "_" in it taken as they are."""
     query = request.args.get("q", "").strip()
     stmt = select(User).where(_visible())
     if query:
-        like = f"%{query.lower()}%"
-        stmt = stmt.where(or_(db.func.lower(User.name).like(like), User.email.like(like)))
+        stmt = stmt.where(or_(search_condition(query, User.name_folded), search_condition(query, User.email)))
     page = db.paginate(stmt.order_by(User.name, User.id), per_page=PER_PAGE, error_out=False)
     return render_template("auth/users.html", page=page, query=query, role_names=ROLE_NAMES)
 

@@ -57,6 +57,9 @@ class User(UserMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The name lower case without diacritics (lms.registry.text.fold), set with the name: the accounts page searches it
+    # as the registry searches people — "nguyen", "NGUYỄN" and "Nguyễn" alike, "đ" as "Đ", on SQLite as on PostgreSQL.
+    name_folded: Mapped[str] = mapped_column(String(200), default="", server_default="")
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[Optional[str]] = mapped_column(String(8))

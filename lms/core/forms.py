@@ -13,7 +13,8 @@ Vietnamese translation).
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
 from flask_babel import get_translations
 from flask_wtf import FlaskForm
@@ -69,6 +70,10 @@ class DecimalCommaField(DecimalField):
         if valuelist:
             valuelist = [str(valuelist[0]).strip().replace(" ", "").replace(",", ".")]
         super().process_formdata(valuelist)
+        data: Decimal | None = cast(Any, self).data  # DecimalField leaves its type to inference
+        if data is not None and not data.is_finite():  # "nan", "inf": no measure (and "snan" broke the page)
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))
 
     def _value(self) -> str:
         if self.raw_data:

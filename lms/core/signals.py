@@ -30,3 +30,8 @@ printing = _signals.signal("printing")
 #: commune ids. Their ``registry_version`` is already bumped (lms/registry/changes.py, ADR 41); a receiver brings
 #: up to date what it derives from them (titles marks their current evaluation years).
 registry_changed = _signals.signal("registry-changed")
+
+#: A person asked to see the data held about them (Decree 13/2023, Art. 9 and 14; ADR 57). Sender: ``"person"``;
+#: keyword ``person_id``. A receiver returns a list of :class:`lms.core.personal_data.DataSection` — everything its
+#: part keeps about the person, whatever the reader's scope (the reader hands the person their own data) — or None.
+personal_data = _signals.signal("personal-data")

@@ -4,6 +4,7 @@ printed on the certificate (as the verification endpoints are), rate-limited wit
 from __future__ import annotations
 
 from flask import abort
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from courses import services as course_services
@@ -36,11 +37,11 @@ def certificate_credential(code: str):
     with the verification pages; issued on first request, the same afterwards). 410 once revoked."""
     certificate = course_services.find_certificate(normalise_code(code)) if len(code) <= 40 else None
     if certificate is None:
-        abort(404, description="No certificate has this code.")
+        abort(404, description=_("No certificate has this code."))
     try:
         return _body(services.credential_for_certificate(certificate))
     except services.CredentialError:
-        abort(410, description="This certificate was revoked: it has no credential.")
+        abort(410, description=_("This certificate was revoked: it has no credential."))
 
 
 @bp.get("/credentials/recognitions/<code>")
@@ -51,11 +52,11 @@ def recognition_credential(code: str):
     (public, rate-limited). 410 while the recognition is not in force (revoked or not decided)."""
     row = recognition.find_by_code(code) if len(code) <= 40 else None
     if row is None:
-        abort(404, description="No certificate of recognition has this code.")
+        abort(404, description=_("No certificate of recognition has this code."))
     try:
         return _body(services.credential_for_recognition(row))
     except services.CredentialError:
-        abort(410, description="This recognition is not in force (revoked or not decided): it has no credential.")
+        abort(410, description=_("This recognition is not in force (revoked or not decided): it has no credential."))
 
 
 @bp.get("/credentials/it-certificates/<int:it_certificate_id>")
@@ -65,11 +66,11 @@ def it_certificate_credential(it_certificate_id: int):
     holder of the IT permissions over them (audited). 410 while it is not verified."""
     certificate = services.it_certificate_for(current_user, it_certificate_id)
     if certificate is None:
-        abort(404, description="No IT certificate with this id that you may see.")
+        abort(404, description=_("No IT certificate with this id that you may see."))
     try:
         issued = services.credential_for_it_certificate(certificate)
     except services.CredentialError:
-        abort(410, description="This IT certificate is not verified: it has no credential.")
+        abort(410, description=_("This IT certificate is not verified: it has no credential."))
     if certificate.person_id != getattr(current_user, "person_id", None):
         audit("credential.download", certificate, person_id=certificate.person_id, kind="it_modules")
     return _body(issued)
@@ -83,7 +84,7 @@ def learner_record(person_id: int):
     else's (audited)."""
     person, someone_else = services.person_for_record(current_user, person_id)
     if person is None:
-        abort(404, description="No person with this id whose record you may export.")
+        abort(404, description=_("No person with this id whose record you may export."))
     try:
         record = services.learner_record(person)
     except services.CredentialError as exc:

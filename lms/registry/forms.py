@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
@@ -57,6 +57,20 @@ class ConfirmImportForm(LmsForm):
     """Confirms one preview: the digest of what the user saw, so that nothing else is applied."""
 
     digest = HiddenField()
+
+
+class ErasureForm(LmsForm):
+    """Confirms the erasure of a person's data (ADR 57): the preview's digest, why, and that the officer checked."""
+
+    digest = HiddenField()
+    reason = TextAreaField(
+        _l("The person's request (when and how it was made)"),
+        validators=[DataRequired(_l("Say when and how the person asked.")), Length(max=300)],
+    )
+    checked = BooleanField(
+        _l("I have checked the person's identity and what will be erased and kept"),
+        validators=[DataRequired(_l("Tick the box once you have checked."))],
+    )
 
 
 class ImportForm(LmsForm):

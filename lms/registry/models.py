@@ -290,6 +290,8 @@ class Person(_Named, Model):
     phone: Mapped[Optional[str]] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # When what identified the person was erased at their request (ADR 57): the row stays, anonymous, in the counts.
+    erased_at: Mapped[Optional[datetime]]
 
     household: Mapped[Optional[Household]] = relationship(back_populates="members")
     unit: Mapped[AdminUnit] = relationship()

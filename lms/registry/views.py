@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import json
+
 from flask import Response, abort, current_app, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -10,11 +12,20 @@ from lms.auth.decorators import permission_required
 from lms.auth.models import Role
 from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, scope_paths
 from lms.core import formatting
+from lms.core.personal_data import as_json
 from lms.core.services import audit
 from lms.core.signals import subject_page
-from lms.extensions import db
-from lms.registry import bp, services
-from lms.registry.forms import ClcForm, ConfirmImportForm, HouseholdForm, ImportForm, OrganisationForm, PersonForm
+from lms.extensions import db, utcnow
+from lms.registry import bp, privacy, services
+from lms.registry.forms import (
+    ClcForm,
+    ConfirmImportForm,
+    ErasureForm,
+    HouseholdForm,
+    ImportForm,
+    OrganisationForm,
+    PersonForm,
+)
 from lms.registry.models import (
     AdminUnit,
     AssociationMembership,
@@ -156,6 +167,7 @@ def person(person_id: int):
         "registry/person.html",
         person=person,
         show_personal=show_personal,
+        can_erase=show_personal and can(current_user, EDIT, person.unit),
         memberships=memberships,
         organisations=organisations,
         ancestors=_ancestors(person.unit),
@@ -420,4 +432,106 @@ def export_persons(unit_id: int):
         stream_with_context(services.persons_csv(stmt, formatting.current_locale())),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="persons-{unit.code}.csv"'},
+    )
+
+
+# --- a person's requests about their own data (Decree 13/2023; ADR 57) ---------------------------------------------
+
+
+def _data_page(person: Person, *, own: bool):
+    sections = privacy.person_data(person)
+    privacy.provided(person, format="page", own=own)
+    db.session.commit()
+    return render_template(
+        "registry/personal_data.html",
+        person=person,
+        sections=sections,
+        own=own,
+        as_text=privacy.as_text,
+        json_url=url_for("registry.my_data_json") if own else url_for("registry.person_data_json", person_id=person.id),
+        back=url_for("core.home") if own else url_for("registry.person", person_id=person.id),
+    )
+
+
+def _data_file(person: Person, *, own: bool) -> Response:
+    body = as_json(person.id, privacy.person_data(person), generated_at=utcnow())
+    privacy.provided(person, format="json", own=own)
+    db.session.commit()
+    response = Response(
+        json.dumps(body, ensure_ascii=False, indent=2),
+        mimetype="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
+    response.headers["Content-Disposition"] = f'attachment; filename="personal-data-{person.id}.json"'
+    return response
+
+
+def _own_person() -> Person:
+    person = db.session.get(Person, current_user.person_id) if current_user.person_id else None
+    if person is None:
+        abort(404)
+    return person
+
+
+@bp.get("/persons/<int:person_id>/data")
+@permission_required(Permission.PERSONAL_DATA)
+def person_data(person_id: int):
+    """Everything the system holds about the person, to hand them on their request; logged."""
+    return _data_page(_load(Person, person_id, Permission.PERSONAL_DATA), own=False)
+
+
+@bp.get("/persons/<int:person_id>/data.json")
+@permission_required(Permission.PERSONAL_DATA)
+def person_data_json(person_id: int):
+    return _data_file(_load(Person, person_id, Permission.PERSONAL_DATA), own=False)
+
+
+@bp.get("/me/data")
+@login_required
+def my_data():
+    """The signed-in user's own data, when their account is linked to a person of the register."""
+    return _data_page(_own_person(), own=True)
+
+
+@bp.get("/me/data.json")
+@login_required
+def my_data_json():
+    return _data_file(_own_person(), own=True)
+
+
+@bp.route("/persons/<int:person_id>/erase", methods=["GET", "POST"])
+@permission_required(Permission.PERSONAL_DATA)
+def erase_person(person_id: int):
+    """The erasure a person asked for: what is cleared and what stays, then the confirmation (with the preview's
+    digest, the request and a tick); a preview that changed meanwhile is shown again."""
+    person = _load(Person, person_id, Permission.PERSONAL_DATA)
+    if not can(current_user, EDIT, person.unit):
+        abort(403)
+    form = ErasureForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            privacy.erase_person(person, reason=form.reason.data or "", digest=form.digest.data or "")
+        except privacy.ErasureRefused as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+            status = 409
+        except privacy.ErasureOutdated:
+            db.session.rollback()
+            flash(
+                _("What the erasure would do has changed since you looked: check it again before confirming."),
+                "warning",
+            )
+            status = 409
+        else:
+            db.session.commit()
+            flash(_("The personal data was erased. The learning records stay, without the name."), "success")
+            return redirect(url_for("registry.person", person_id=person.id))
+    elif request.method == "POST":
+        status = 422
+    preview = privacy.erasure_preview(person)
+    form.digest.data = preview.digest
+    return (
+        render_template("registry/erase.html", person=person, preview=preview, form=form, as_text=privacy.as_text),
+        status,
     )

@@ -17,6 +17,7 @@ from lms.titles import (  # noqa: E402,F401 - registers the models, the signal r
     panels,
     print_api,
     print_views,
+    privacy,
     recognition_api,
     recognition_views,
     run_api,

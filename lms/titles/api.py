@@ -17,7 +17,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from lms.api import bp
-from lms.api.errors import ApiValidationError, problem
+from lms.api.errors import ApiValidationError, problem, stale_preview
 from lms.api.idempotency import idempotent
 from lms.api.pagination import page_of
 from lms.api.schema import Page, operation
@@ -292,8 +292,7 @@ def confirm_assessment_import(json: AssessmentImportConfirmIn):
         message = _(
             "The register changed since the preview, so nothing was written: check the new preview, then confirm."
         )
-        preview = _import_preview(result, plan["filename"]).model_dump(mode="json")
-        return problem(409, "Conflict", message, [{"field": "preview_token", "message": message}], preview=preview)
+        return stale_preview("preview_token", message, _import_preview(result, plan["filename"]))
     db.session.commit()
     return AssessmentImportResult(created=result.created, updated=result.updated, unchanged=result.unchanged), 201
 

@@ -188,7 +188,8 @@ class Indicator:
     share: Share | None
     area_bars: tuple[AreaBar, ...] = ()
     # Codes of indicators whose being met implies this one: a stricter grade of the same standard (Circular 25,
-    # Art. 8.1.b), or the same fact asked again at a higher level of fewer organisations (Circular 24, Art. 7.3.c).
+    # Art. 8.1.b), or the same fact asked again at a higher level of fewer organisations (Circular 24, Art. 7.3.c). For
+    # a percentage: a share of fewer members, met and at or above this one's bar (Circular 24, Art. 6.2.d → 7.2.d).
     implied_by: tuple[str, ...] = ()
     applies_to: tuple[AppliesTo, ...] = ()  # any of them (empty: every organisation)
     note: str = ""  # for the evaluator (Vietnamese): how the text's conditions read for some organisations

@@ -56,7 +56,10 @@ def _scope(definition: CriteriaDefinition, indicator: Indicator) -> str:
             for a in indicator.applies_to
         ]
         parts.append("asked of " + " or ".join(alternatives) + "; others not applicable (met)")
-    if indicator.implied_by:
+    if indicator.implied_by and indicator.scale == "percent":
+        # A percentage is implied by one counting fewer members whose share reaches its bar (ADR 53).
+        parts.append("met when the share of " + " or ".join(indicator.implied_by) + " reaches its bar")
+    elif indicator.implied_by:
         parts.append("met when " + " or ".join(indicator.implied_by) + " is met")
     share = indicator.share
     if share is not None and share.title is not None and share.count == "recognised":

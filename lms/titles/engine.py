@@ -1653,6 +1653,17 @@ class _Scorer:
         outcome = self._levels(row, plan, assessed)
         return outcome, json.dumps(outcome[4], separators=(",", ":"))
 
+    def _implies(self, indicator: crit.Indicator, implier: dict[str, Any]) -> bool:
+        """Whether the item ``implier`` of an ``implied_by`` indicator answers ``indicator``: met, and for a percentage
+        with a share (its members are counted in ``indicator`` too) at or above every bar of ``indicator``."""
+        if not implier["met"]:
+            return False
+        if indicator.scale != "percent":
+            return True
+        at_least, _bar = indicator.bars_for(self.area_class)
+        value = _as_decimal(implier["value"])
+        return value is not None and all(value >= at for at in at_least)
+
     def _levels(
         self, row: Any, plan: _Plan, assessed: dict[str, _Assessed]
     ) -> tuple[bool, Decimal | None, int | None, str, list[dict[str, Any]]]:
@@ -1668,14 +1679,22 @@ class _Scorer:
             # A stricter indicator met implies this one (Circular 25, Art. 8.1.b: level 2 is judged on Art. 7 alone).
             # Or the same requirement, met where a lower level asks it of more organisations (Circular 24, Art.
             # 6.3.c → 7.3.c): then the source says "same".
-            implying = next((c for c in indicator.implied_by if by_code[c]["met"]), None)
-            if implying is not None and item["levels"] != list(indicator.for_levels):
+            # Or, for a percentage, an indicator counting fewer members whose share reaches this one's bar (Circular
+            # 24, Art. 6.2.d → 7.2.d: members with a language certificate have the language level; ADR 53).
+            if item["levels"] == list(indicator.for_levels):
+                continue
+            implying = next((c for c in indicator.implied_by if self._implies(indicator, by_code[c])), None)
+            if implying is not None:
                 source = {"kind": "implied", "by": implying, "was": item["source"]}
                 implier = d.indicator(implying)
-                if implier is not None and max(implier.for_levels) < min(indicator.for_levels):
+                value = item["value"]
+                if indicator.scale == "percent":
+                    source["subset"], value = True, by_code[implying]["value"]
+                elif implier is not None and max(implier.for_levels) < min(indicator.for_levels):
                     source["same"] = True
                 item.update(
                     met=True,
+                    value=value,
                     levels=list(indicator.for_levels),
                     source=source,
                     missing=None,

@@ -302,6 +302,13 @@ def _describe_source(item: dict[str, Any], names: Mapping[str, str]) -> str:
         by = names.get(str(source.get("by", ""))) or _("another indicator")
         if source.get("same"):
             return _("met: “%(name)s”, the same requirement at the level below, is met", name=by)
+        if source.get("subset"):
+            # A percentage counting fewer members whose share reaches this bar (Circular 24, Art. 6.2.d → 7.2.d).
+            return _(
+                "met: “%(name)s” reaches %(value)s, and everyone counted there is counted here",
+                name=by,
+                value=_percent(item.get("value")),
+            )
         return _("met: implied by “%(name)s”, a stricter standard that is met", name=by)
     return _("no data")
 

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from lms.api import bp
-from lms.api.errors import ApiValidationError, problem
+from lms.api.errors import ApiValidationError, problem, stale_preview
 from lms.api.idempotency import idempotent
 from lms.api.limits import verify_limit
 from lms.api.pagination import page_of
@@ -256,14 +256,7 @@ def title_recognitions_decide(json: DecideIn, query: DecideQuery):
     except recognition.StaleDecision as exc:
         preview = DecisionOut(**_recognitions(exc.rows).model_dump(), dry_run=True, preview_digest=exc.digest)
         db.session.rollback()  # the locks go with it
-        message = str(exc)
-        return problem(
-            409,
-            "Conflict",
-            message,
-            [{"field": "preview_digest", "message": message}],
-            preview=preview.model_dump(mode="json"),
-        )
+        return stale_preview("preview_digest", str(exc), preview)
     except recognition.RecognitionError as exc:
         return _refused(exc)
     return DecisionOut(**_recognitions(rows).model_dump()), 200
@@ -347,10 +340,9 @@ def title_recognition_correct_decision(recognition_id: int, json: DecisionCorrec
             expected_digest=json.preview_digest,
         )
     except recognition.StaleCorrection as exc:
-        preview = _correction(row, exc.correction, dry_run=True).model_dump(mode="json")
+        preview = _correction(row, exc.correction, dry_run=True)
         db.session.rollback()  # the locks go with it
-        message = str(exc)
-        return problem(409, "Conflict", message, [{"field": "preview_digest", "message": message}], preview=preview)
+        return stale_preview("preview_digest", str(exc), preview)
     except recognition.RecognitionError as exc:
         return _refused(exc)
     answer = _correction(row, correction, dry_run=query.dry_run)

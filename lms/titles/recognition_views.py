@@ -9,6 +9,7 @@ change someone else made first is a flash, not an error page.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -450,10 +451,66 @@ class _Preview(Exception):
     """The decision passed its checks and is shown for confirmation: nothing is written."""
 
 
+def _rejection_preview(ids: list[int], reason: str) -> dict[str, Any]:
+    """What a rejection's confirmation shows (whom and why), or a refusal raised as :func:`recognition.reject`'s."""
+    checked = recognition.check_reject(ids, reason=reason, user=current_user)
+    return {
+        "reject": True,
+        "reason": reason,
+        "ids": {r.id for r in checked},
+        "digest": _shown(sorted(set(ids)), "reject", reason),
+    }
+
+
+def _decision_preview(ids: list[int], decision: dict[str, Any]) -> dict[str, Any]:
+    """What a decision's confirmation shows, with two digests for its button and a hidden field to carry back: of
+    what was asked (the selection, the number, the date, the authority typed: edited since, it is shown again), and
+    the service's :func:`recognition.decision_digest` of what it records (the API's ``preview_digest``), compared
+    under the locks when it is confirmed."""
+    number, checked, _today = recognition.check_decision(ids, **decision)
+    return {
+        "number": number,
+        "ids": {r.id for r in checked},
+        "digest": _decision_shown(ids, decision),
+        "preview_digest": recognition.decision_digest(
+            checked, number, decision["decision_date"], decision["authority"]
+        ),
+    }
+
+
+def _decision_shown(ids: list[int], decision: dict[str, Any]) -> str:
+    return _shown(
+        sorted(set(ids)),
+        " ".join(decision["decision_number"].split()),
+        decision["decision_date"],
+        " ".join(decision["authority"].split()),
+    )
+
+
+def _preview_again(
+    ids: list[int], exc: recognition.RecognitionError, again: Callable[[list[int]], dict[str, Any]]
+) -> dict[str, Any] | None:
+    """After a confirmation refused because some of its proposals were decided by someone else meanwhile, the
+    preview of those still waiting (``again(ids)``), for the approver to check and confirm anew; None when none is
+    left, or they are refused too (the flash already says why)."""
+    if not isinstance(exc, recognition.TransitionConflict):
+        return None
+    gone = {d.get("recognition_id") for d in exc.details}
+    left = [i for i in ids if i not in gone]
+    if not left:
+        return None
+    try:
+        return again(left)
+    except recognition.RecognitionError:
+        return None
+
+
 @bp.route("/recognitions/decide", methods=["GET", "POST"])
 @permission_required(APPROVE)
 def recognition_decide():
-    """The proposals of a commune, and one decision (number, date, authority) for the selection — or a rejection."""
+    """The proposals of a commune, and one decision (number, date, authority) for the selection — or a rejection.
+    Both are shown for confirmation first; a confirmation whose preview is out of date (a proposal decided by someone
+    else meanwhile, or what the decision records no longer what was shown) is refused (409) with the new preview."""
     ctx = _context(APPROVE, default_year=_evaluation_year())
     _decide_context(ctx)
     form = DecisionForm()
@@ -461,38 +518,35 @@ def recognition_decide():
     confirm: dict[str, Any] | None = None
     if ctx["commune"] is not None and form.validate_on_submit():
         ids = _selected_ids()
+        reason = (form.reason.data or "").strip()
+        decision = {
+            "decision_number": form.decision_number.data or "",
+            "decision_date": form.decision_date.data,
+            "authority": form.authority.data or "",
+            "user": current_user,
+        }
+        rejecting = form.action.data == "reject"
+        confirmed = False
         try:
-            if form.action.data == "reject":
-                reason = (form.reason.data or "").strip()
-                shown = _shown(sorted(set(ids)), "reject", reason)
-                if not _confirmed(shown):
+            if rejecting:
+                confirmed = _confirmed(_shown(sorted(set(ids)), "reject", reason))
+                if not confirmed:
                     # A subject not recognised is not proposed again that year, and one click rejects the whole
                     # selection: whom and why are shown for confirmation first, as a decision is.
-                    checked = recognition.check_reject(ids, reason=reason, user=current_user)
-                    confirm = {"reject": True, "reason": reason, "ids": {r.id for r in checked}, "digest": shown}
+                    confirm = _rejection_preview(ids, reason)
                     raise _Preview
                 rows = recognition.reject(ids, reason=reason, user=current_user)
                 message = _("%(n)d proposal(s) rejected.", n=len(rows))
             else:
-                decision = {
-                    "decision_number": form.decision_number.data or "",
-                    "decision_date": form.decision_date.data,
-                    "authority": form.authority.data or "",
-                    "user": current_user,
-                }
-                shown = _shown(
-                    sorted(set(ids)),
-                    " ".join(decision["decision_number"].split()),
-                    decision["decision_date"],
-                    " ".join(decision["authority"].split()),
-                )
-                if not _confirmed(shown):
+                confirmed = _confirmed(_decision_shown(ids, decision))
+                if not confirmed:
                     # Its number and date go on every certificate and a recognition is undone only by revoking it
                     # (for good, that year): the decision is shown for confirmation before it is recorded.
-                    number, checked, _today = recognition.check_decision(ids, **decision)
-                    confirm = {"number": number, "ids": {r.id for r in checked}, "digest": shown}
+                    confirm = _decision_preview(ids, decision)
                     raise _Preview
-                rows = recognition.decide(ids, **decision)
+                # The preview's own digest, compared under the locks: what it records is still what was shown. A
+                # confirmation without one (a page from before it was carried) is shown again, with one.
+                rows = recognition.decide(ids, **decision, expected_digest=request.form.get("preview_digest", ""))
                 # What an approver does next is print the list that goes with the signed decision, and the
                 # certificates: the link is in the message, not two menus away on the recognitions page.
                 # Above TITLES_PRINT_INLINE_MAX the link leads to the print page, not a PDF (ADR 47): it says so.
@@ -506,11 +560,31 @@ def recognition_decide():
                 )
         except _Preview:
             refusal = 200
+        except recognition.StaleDecision as exc:
+            # What it records changed since it was shown (the authority the approvals name, say): the new preview.
+            confirm = {
+                "number": " ".join(decision["decision_number"].split()),
+                "ids": {r.id for r in exc.rows},
+                "digest": _decision_shown(ids, decision),
+                "preview_digest": exc.digest,
+            }
+            db.session.rollback()  # the locks go with it
+            flash(str(exc), "warning")
+            refusal = 409
         except recognition.RecognitionError as exc:
             # e.g. decided by someone else meanwhile: the list, reloaded below, shows what is left, and what was
-            # typed and ticked stays (a refusal never costs the approver 42 ticks and a decision number).
+            # typed and ticked stays (a refusal never costs the approver 42 ticks and a decision number). A
+            # confirmation refused so is shown again for the proposals still waiting: the new preview.
             _flash_refusal(exc)
             refusal = 409 if isinstance(exc, recognition.TransitionConflict) else 422
+            if confirmed:
+                confirm = _preview_again(
+                    ids,
+                    exc,
+                    (lambda left: _rejection_preview(left, reason))
+                    if rejecting
+                    else (lambda left: _decision_preview(left, decision)),
+                )
         else:
             db.session.commit()
             flash(message, "success")
@@ -537,7 +611,9 @@ def recognition_decide():
         # Birth date, village, household, as on the proposal list: namesakes are told apart before deciding.
         labels = services.subject_labels((r.subject_type, r.subject_id) for r in rows)
         authorities = recognition.default_authorities(rows) if rows else {}
-        if rows and not form.authority.data:
+        # Prefilled on the first look only: an authority cleared by the approver means the approvals' own for each
+        # proposal (recognition.decide), and a preview that filled it in would not be the one confirmed.
+        if rows and request.method == "GET" and not form.authority.data:
             form.authority.data = authorities[rows[0].id]
     status = refusal if request.method == "POST" else 200
     # After a refusal or a form error the page comes back with the same boxes ticked (those still waiting).

@@ -286,3 +286,35 @@ def test_a_role_is_given_at_the_level_it_is_held(app_ctx, app):
         ("instructor", unit_by_code("23293").id),
         ("association_officer", province.id),
     }
+
+
+def test_the_accounts_are_found_by_name_whatever_the_case_and_the_diacritics(app_ctx, app):
+    """SQLite's lower() knows only ASCII letters: "ĐÀO" did not find "Đặng Thị Đào" there, nor "NGUYỄN" "Nguyễn". The
+    names are searched folded, as the registry searches people, on both engines; the e-mail as before."""
+    from lms.auth.services import assign_role, create_user
+
+    admin = _admin()
+    commune = unit_by_code("23293")
+    for name, email in (
+        ("Đặng Thị Đào", "dtd@example.vn"),
+        ("Nguyễn Văn Bình", "nvb@example.vn"),
+        ("Trần Hữu Lộc", "thl_1@example.vn"),
+    ):
+        assign_role(create_user(email, name, PASSWORD), Role.ASSOCIATION_OFFICER, commune)
+    db.session.commit()
+    client = app.test_client()
+    login(client, admin)
+
+    def found(query: str) -> set[str]:
+        page = client.get("/users", query_string={"q": query}).get_data(as_text=True)
+        return {name for name in ("Đặng Thị Đào", "Nguyễn Văn Bình", "Trần Hữu Lộc") if name in page}
+
+    for query in ("ĐÀO", "đào", "dao", "Đặng", "ĐẶNG THỊ"):
+        assert found(query) == {"Đặng Thị Đào"}, query
+    for query in ("NGUYỄN", "nguyễn văn", "NGUYEN  VAN", "bình"):
+        assert found(query) == {"Nguyễn Văn Bình"}, query
+    assert found("NVB@Example") == {"Nguyễn Văn Bình"}  # the e-mail, whatever its case
+    assert found("thl_") == {"Trần Hữu Lộc"}
+    assert found("t_l") == set()  # "_" and "%" are letters of the query, not wildcards
+    assert found("%") == set()
+    assert db.session.scalar(select(User.name_folded).where(User.email == "dtd@example.vn")) == "dang thi dao"

@@ -110,3 +110,73 @@ def test_completion_task_clears_the_dirty_mark(centre):
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(PendingWork)) == 0
     assert len(_records(course_class)) == 1
+
+
+def test_a_class_over_the_new_year_moves_its_records_to_the_year_of_its_last_session(centre, monkeypatch):
+    """The completion day is the class's last session: when it moves (the date of a held session corrected, the last
+    session cancelled), the learning records follow it — into the other year when it crosses 1 January, which is the
+    year the titles engine counts the learning in."""
+    from lms.core.signals import learning_records_changed
+
+    course_class = make_class(centre, starts_on=datetime(2026, 12, 1).date(), ends_on=datetime(2027, 1, 31).date())
+    december, january = services.schedule(
+        course_class,
+        [
+            (datetime(2026, 12, 15, 19), datetime(2026, 12, 15, 21)),
+            (datetime(2027, 1, 5, 19), datetime(2027, 1, 5, 21)),
+        ],
+    )
+    learner = centre.learners[0]
+    services.enrol(course_class, [learner.id])
+    _attend([december, january], learner, ["present", "present"])
+    later = datetime(2027, 1, 10, 12)
+    services.recompute_class(course_class.id, as_of=later)
+    (record,) = _records(course_class)
+    assert (record.year, record.completed_on) == (2027, datetime(2027, 1, 5).date())
+
+    # The January session was in fact held on 29 December: the date is corrected.
+    monkeypatch.setattr(services, "local_now", lambda: later)
+    services.reschedule(january, datetime(2026, 12, 29, 19), datetime(2026, 12, 29, 21))
+    announced: list[dict] = []
+    learning_records_changed.connect(receiver := lambda sender, **kw: announced.append(kw), weak=False)
+    try:
+        services.recompute_class(course_class.id, as_of=later)
+    finally:
+        learning_records_changed.disconnect(receiver)
+    db.session.expire_all()
+    (record,) = _records(course_class)
+    assert (record.year, record.completed_on) == (2026, datetime(2026, 12, 29).date())
+    # Both years are evaluated again: the learning left 2027 and came into 2026.
+    assert len(announced) == 1
+    assert announced[0]["pairs"] == {(centre.commune.id, 2026), (centre.commune.id, 2027)}
+    assert announced[0]["persons"] == {(learner.id, 2026), (learner.id, 2027)}
+
+
+def test_a_session_added_to_a_completed_class_revokes_nothing_before_it_is_held(centre):
+    """revc's finding: a session scheduled after the certificates were issued made the class "not complete" while it
+    was to come, so the next correction of any mark revoked every certificate at once, with no preview. A completed
+    class is judged on its held sessions until the added one is held; then it counts like any other."""
+    course_class = make_class(centre)
+    sessions = services.schedule(
+        course_class,
+        [(datetime(2026, 3, 2, 19), datetime(2026, 3, 2, 21)), (datetime(2026, 3, 9, 19), datetime(2026, 3, 9, 21))],
+    )
+    first, second = centre.learners[:2]
+    services.enrol(course_class, [first.id, second.id])
+    _attend(sessions, first, ["present", "present"])
+    _attend(sessions, second, ["present", "present"])
+    before_extra = datetime(2026, 3, 20, 12)
+    assert services.recompute_class(course_class.id, as_of=before_extra).completed == 2
+    extra = services.schedule(course_class, [(datetime(2026, 3, 30, 19), datetime(2026, 3, 30, 21))])
+    # A mark of the first session corrected before the extra session: only that learner's completion is judged.
+    services.record_attendance(sessions[0], [Mark(second.id, "late", datetime(2026, 3, 2, 22))], user_id=None)
+    result = services.recompute_class(course_class.id, as_of=before_extra)
+    assert result.completed == 2
+    certificates = db.session.scalars(select(Certificate).where(Certificate.class_id == course_class.id)).all()
+    assert [c.revoked_at for c in certificates] == [None, None]
+    assert {r.completed_on for r in _records(course_class)} == {datetime(2026, 3, 9).date()}
+    # Once held, the extra session counts: the learner who missed it has 2 of 3 (67 %, under 75 %).
+    _attend(extra, first, ["present"])
+    after = services.recompute_class(course_class.id, as_of=AFTER)
+    assert after.completed == 1
+    assert {r.person_id: r.completed_on for r in _records(course_class)} == {first.id: datetime(2026, 3, 30).date()}

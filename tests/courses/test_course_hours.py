@@ -63,3 +63,52 @@ def test_a_refused_number_is_shown_as_it_was_typed(client, app_ctx):
     assert 'value="0,2"' in page
     assert "0,5" in page  # the lower limit, the Vietnamese way
     assert db.session.scalar(select(Course.id).where(Course.code == "SO-CUU-2")) is None
+
+
+def test_hours_with_more_than_one_decimal_are_refused_not_rounded(client, app_ctx):
+    """The column keeps a tenth of an hour: "1,25" was stored as 1,2 (1,3 on PostgreSQL) without a word."""
+    centre = make_centre()
+    user = make_user(Role.CENTRE_MANAGER, centre.commune)
+    db.session.commit()
+    login(client, user)
+    page = client.post(
+        "/courses/new",
+        data={
+            "csrf_token": csrf_token(client, "/courses/new"),
+            "unit": centre.commune.id,
+            "code": "SO-CUU-3",
+            "name": "Sơ cứu ban đầu",
+            "category": "needs_based",
+            "planned_hours": "1,25",
+            "min_attendance_percent": "80",
+        },
+    ).get_data(as_text=True)
+    assert 'value="1,25"' in page
+    assert "Tối đa 1 chữ số sau dấu thập phân." in page
+    assert db.session.scalar(select(Course.id).where(Course.code == "SO-CUU-3")) is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"), [("snan", "Hãy nhập một số."), ("inf", "Hãy nhập một số."), ("1e400", "Số phải từ")]
+)
+def test_no_number_or_an_absurd_one_is_a_message_not_a_server_error(client, app_ctx, typed, said):
+    """Python reads "snan" and "inf" as decimals: "snan" broke the page (500), as did a quantity beyond any hours."""
+    centre = make_centre()
+    user = make_user(Role.CENTRE_MANAGER, centre.commune)
+    db.session.commit()
+    login(client, user)
+    response = client.post(
+        "/courses/new",
+        data={
+            "csrf_token": csrf_token(client, "/courses/new"),
+            "unit": centre.commune.id,
+            "code": "SO-CUU-4",
+            "name": "Sơ cứu ban đầu",
+            "category": "needs_based",
+            "planned_hours": typed,
+            "min_attendance_percent": "80",
+        },
+    )
+    assert response.status_code == 200
+    assert said in response.get_data(as_text=True)
+    assert db.session.scalar(select(Course.id).where(Course.code == "SO-CUU-4")) is None

@@ -132,3 +132,22 @@ def test_ttlt17_art16_2_an_advanced_certificate_through_the_api(app_ctx, client)
     )
     assert wrong.status_code == 422
     assert [e["field"] for e in wrong.get_json()["errors"]] == ["modules"]
+
+
+def test_ttlt17_art16_the_api_tells_trained_from_certified(app_ctx, client):
+    """Joint Circular 17/2016, Art. 16.1 and 17.2: only an accredited test centre's certificate attests the basic
+    standard; a CLC class trains in its modules. The API says both, as the pages do: the chair, trained by a class,
+    meets the basic standard as training and is not certified; the officer with a verified national certificate is
+    both; the commune's figures count the certified apart."""
+    c = hand_made_commune()
+    headers = _bearer(make_user(Role.COMMUNE_LEADER, c.unit, "leader@example.vn"))
+    chair = client.get(f"/api/v1/it/persons/{c.chair.id}/progress", headers=headers).get_json()
+    assert chair["standards"]["basic"] is True
+    assert chair["certified"]["basic"] is False
+    certified = client.get(f"/api/v1/it/persons/{c.by_certificate.id}/progress", headers=headers).get_json()
+    assert certified["standards"]["basic"] is True
+    assert certified["certified"]["basic"] is True
+    figures = client.get(f"/api/v1/it/figures?unit_id={c.unit.id}&from=2026-01-01&to=2026-12-31", headers=headers)
+    line = next(x for x in figures.get_json()["communes"] if x["commune_id"] == c.unit.id)
+    assert line["meets_basic"] == 2
+    assert line["certified_basic"] == 1

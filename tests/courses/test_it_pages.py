@@ -175,6 +175,41 @@ def test_the_leaders_page_and_xlsx_show_the_known_figures(app_ctx, client):
     assert client.get(f"/courses/it/units/{c.unit.id}?from=2026-12-31&to=2026-01-01").status_code == 400
 
 
+def test_ttlt_17_art_16_the_leaders_page_and_xlsx_do_not_call_classes_the_standard(app_ctx, client):
+    """Joint Circular 17/2016, Art. 16.1 and 17.2: the basic IT certificate, issued by a test centre, attests the
+    basic standard; CLC classes attest training in its modules. The leaders' page and xlsx say "đã học đủ 6 mô đun
+    cơ bản" for the officers trained, and count apart those "có chứng chỉ ứng dụng CNTT cơ bản" — no longer "đạt
+    chuẩn" for both."""
+    c = hand_made_commune()
+    leader = make_user(Role.COMMUNE_LEADER, c.unit, "leader-cert@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get(f"/courses/it/units/{c.unit.id}?from=2026-01-01&to=2026-12-31").get_data(as_text=True)
+    assert "Đã học đủ 6 mô đun cơ bản" in html
+    assert "Có chứng chỉ ứng dụng CNTT cơ bản" in html
+    assert "Chuẩn cơ bản" not in html
+    assert '<td class="text-end d-none d-md-table-cell" data-col="certified">1</td>' in html
+    matrix = html[html.index('id="it-matrix"') :]
+    chair_row = matrix[matrix.index(f'data-person="{c.chair.id}"') :]
+    assert chair_row[chair_row.index('data-col="basic"') :].startswith('data-col="basic">đã học, chưa có chứng chỉ<')
+    holder_row = matrix[matrix.index(f'data-person="{c.by_certificate.id}"') :]
+    assert holder_row[holder_row.index('data-col="basic"') :].startswith('data-col="basic">có, có chứng chỉ<')
+    response = client.get(f"/courses/it/units/{c.unit.id}.xlsx?from=2026-01-01&to=2026-12-31")
+    workbook = load_workbook(io.BytesIO(response.data))
+    by_commune = list(workbook["Theo xã"].iter_rows(values_only=True))
+    head = next(row for row in by_commune if row and row[0] == "Xã")
+    assert "Đạt chuẩn CNTT cơ bản" not in head
+    line = by_commune[by_commune.index(head) + 1]
+    assert line[head.index("Đã học đủ 6 mô đun cơ bản")] == 2
+    assert line[head.index("Có chứng chỉ ứng dụng CNTT cơ bản")] == 1
+    officers = list(workbook["Cán bộ × mô đun"].iter_rows(values_only=True))
+    columns = officers[0]
+    assert "Đạt chuẩn cơ bản" not in columns
+    certified = {row[1]: row[columns.index("Có chứng chỉ ứng dụng CNTT cơ bản")] for row in officers[1:]}
+    assert certified[c.by_certificate.full_name] == "có"
+    assert not certified[c.chair.full_name]
+
+
 def test_the_api_records_verifies_and_counts(app_ctx, client):
     c = hand_made_commune()
     (newcomer,) = people(c.unit, "API", "Phan Văn Mới")

@@ -356,6 +356,23 @@ def test_officers_trained_and_chair_figures_on_a_hand_made_commune(app_ctx):
     assert earlier.meets_basic == 2  # the former officer (October 2025) and the certificate (2024)
 
 
+def test_ttlt_17_art_16_the_figures_tell_officers_certified_from_officers_trained(app_ctx):
+    """Joint Circular 17/2016, Art. 16.1: "Chứng chỉ ứng dụng CNTT cơ bản được cấp cho cá nhân đạt yêu cầu của bài
+    thi theo Chuẩn kỹ năng sử dụng CNTT cơ bản (gồm đủ 6 mô đun cơ bản)", and Art. 17.2: the test centre issues it. The
+    chair who did the six modules in CLC classes is trained in them, not certified; the officer with the verified
+    national certificate is both; the unverified certificate counts for neither (ADR 7, amended)."""
+    c = hand_made_commune()
+    (line,) = it_skills.figures(c.unit, YEAR).communes
+    assert line.meets_basic == 2
+    assert line.certified_basic == 1
+    matrix = {o.person_id: o for o in it_skills.officers_matrix(c.unit, YEAR)}
+    assert matrix[c.chair.id].meets_basic
+    assert not matrix[c.chair.id].certified_basic
+    assert matrix[c.by_certificate.id].certified_basic
+    assert not matrix[c.unverified.id].certified_basic
+    assert not matrix[c.five_modules.id].certified_basic
+
+
 def test_plan_1514_a_class_not_yet_held_is_not_an_activity_organised(app_ctx):
     """Kon Tum Plan 1514 (mục tiêu 2025, ý 4; 2030): officers "tham gia tổ chức các hoạt động của Trung tâm học tập
     cộng đồng": the instructor of a class whose only session lies ahead has organised nothing yet, so the figure of

@@ -222,3 +222,46 @@ def test_the_attendance_book_counts_a_withdrawn_learner_until_they_left(app_ctx,
     learners = {learner.person_id: learner for learner in documents.attendance_book(course_class, as_of=AFTER).learners}
     assert (learners[left.id].held, learners[left.id].attended) == (1, 1)
     assert (learners[stayed.id].held, learners[stayed.id].attended) == (2, 2)
+
+
+def test_a_learner_seated_again_after_the_class_ended_is_judged_at_once(app_ctx, monkeypatch):
+    """Withdrawn by mistake, seated again once the class is over: their marks count again (ADR 5), so who completes
+    changes — the class is recomputed, as for a withdrawal, not left until some other change."""
+    from sqlalchemy import select
+
+    from courses.models import LearningRecord
+
+    centre = make_centre()
+    course_class = make_class(centre, starts_on=date(2026, 11, 1), ends_on=date(2026, 11, 30))
+    first, second = services.schedule(
+        course_class,
+        [
+            (datetime(2026, 11, 3, 19), datetime(2026, 11, 3, 21)),
+            (datetime(2026, 11, 10, 19), datetime(2026, 11, 10, 21)),
+        ],
+    )
+    back, stayed = centre.learners[:2]
+    services.enrol(course_class, [back.id, stayed.id])
+    db.session.execute(update(Enrolment).where(Enrolment.class_id == course_class.id).values(enrolled_at=EARLY))
+    services.record_attendance(
+        first, [Mark(back.id, "present", ON_THE_THIRD), Mark(stayed.id, "present", ON_THE_THIRD)], user_id=None
+    )
+    db.session.execute(update(Attendance).where(Attendance.session_id == first.id).values(received_at=ON_THE_THIRD))
+    monkeypatch.setattr(services, "utcnow", lambda: LATE)
+    services.withdraw(course_class, back.id)
+    monkeypatch.undo()
+    services.record_attendance(second, [Mark(stayed.id, "present", ON_THE_TENTH)], user_id=None)
+    db.session.execute(update(Attendance).where(Attendance.session_id == second.id).values(received_at=ON_THE_TENTH))
+    db.session.commit()  # the completion task runs (eagerly): the class is over
+
+    def completed() -> set[int]:
+        db.session.expire_all()
+        return set(
+            db.session.scalars(select(LearningRecord.person_id).where(LearningRecord.class_id == course_class.id))
+        )
+
+    assert completed() == {stayed.id}
+    assert services.enrol(course_class, [back.id]).enrolled == [back.id]
+    db.session.commit()
+    # Their mark of 03/11 counts; the roll call of 10/11, taken while they were out, does not name them: 1 of 1.
+    assert completed() == {stayed.id, back.id}

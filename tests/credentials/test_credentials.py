@@ -318,7 +318,11 @@ def test_the_api_hands_out_the_same_credential(app_ctx, client):
     response = client.get(f"/api/v1/credentials/recognitions/{row.certificate_code}")
     assert response.status_code == 410
     assert response.mimetype == "application/problem+json"
-    assert client.get("/api/v1/credentials/certificates/NOPE-NOPE-NOPE").status_code == 404
+    # In the caller's language: Vietnamese by default.
+    assert response.get_json()["detail"].startswith("Công nhận này không còn hiệu lực")
+    missing = client.get("/api/v1/credentials/certificates/NOPE-NOPE-NOPE")
+    assert missing.status_code == 404
+    assert missing.get_json()["detail"] == "Không có giấy chứng nhận nào mang mã này."
 
 
 def test_claims_that_disagree_with_the_credential_are_refused(certificate):

@@ -84,3 +84,10 @@ def confirm_value(page: str) -> str:
     found = re.search(r'name="confirmed" value="([0-9a-f]+)"', page)
     assert found is not None
     return found.group(1)
+
+
+def confirmation(page: str) -> dict[str, str]:
+    """What a decision's confirmation posts: its button (a digest of what was asked) and the preview's own digest."""
+    found = re.search(r'name="preview_digest" value="([0-9a-f]+)"', page)
+    assert found is not None
+    return {"confirmed": confirm_value(page), "preview_digest": found.group(1)}

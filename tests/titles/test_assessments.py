@@ -549,3 +549,24 @@ def test_the_page_flashes_why_a_recognised_years_assessment_cannot_change(world,
     assert "hãy thu hồi công nhận trước" in response.get_data(as_text=True)  # flashed, in Vietnamese
     db.session.refresh(assessment)
     assert assessment.value == Decimal(7)
+
+
+def test_the_assessment_page_shows_its_value_as_a_number_not_in_scientific_notation(world, client):
+    """A value of 10 was shown as "1E+1" (``Decimal.normalize()``); 7.5 reads "7,5" in Vietnamese."""
+    person = world["people"][1]
+    login(client, world["user"])
+    for value, shown in ((Decimal(10), "10"), (Decimal("7.5"), "7,5")):
+        assessment = Assessment(
+            subject_type="person",
+            subject_id=person.id,
+            year=2026,
+            indicator="C3",
+            value=value,
+            commune_id=world["commune"].id,
+        )
+        db.session.add(assessment)
+        db.session.commit()
+        page = client.get(f"/titles/assessments/{assessment.id}").get_data(as_text=True)
+        assert f'id="assessment-value">{shown}</dd>' in page
+        db.session.delete(assessment)
+        db.session.commit()

@@ -26,7 +26,7 @@ from lms.registry.models import Person
 from lms.titles import approvals, recognition
 from lms.titles.models import Recognition, RecognitionStatus, Title
 from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
-from tests.titles.recognition_fixtures import confirm_value, criteria_set, eligibility
+from tests.titles.recognition_fixtures import confirm_value, confirmation, criteria_set, eligibility
 
 YEAR = 2025
 DAY = date(2026, 1, 20)
@@ -214,7 +214,7 @@ def test_the_association_officers_pages(client, commune):
         "authority": "Hội Khuyến học xã Thử",
     }
     shown = client.post(decide, data=decision).get_data(as_text=True)  # the confirmation
-    response = client.post(decide, data={**decision, "confirmed": confirm_value(shown)})
+    response = client.post(decide, data={**decision, **confirmation(shown)})
     assert response.status_code == 302
     db.session.expire_all()
     assert set(db.session.scalars(recognised)) == set(citizens)

@@ -109,7 +109,9 @@ def test_circular_24_thresholds_per_level() -> None:
     unit = shipped()["tt-24-2023-unit"]
     assert unit.managing_levels == ("district", "province")
     assert [int(v) for v in unit.indicator("t3.1").at_least] == [90, 95]  # type: ignore[union-attr]
-    assert [int(v) for v in unit.indicator("t2.4").at_least] == [50, 70]  # type: ignore[union-attr]
+    # Art. 6.2.d (certificates, level 1) and Art. 7.2.d (the language level, level 2) are two indicators (ADR 53).
+    assert [int(v) for v in unit.indicator("t2.4").at_least] == [50]  # type: ignore[union-attr]
+    assert [int(v) for v in unit.indicator("t2.4b").at_least] == [70]  # type: ignore[union-attr]
     assert all(i.requires_evidence for i in unit.indicators if i.kind == "assessment")
 
 
@@ -459,4 +461,4 @@ def test_applies_to_may_list_alternatives_and_each_is_checked() -> None:
     text = (Path(criteria.SHIPPED_DIR) / "tt-24-2023-unit.toml").read_text(encoding="utf-8")
     broken = text.replace('"province"]}, {kinds = ["agency"', '"province"]}, {kinds = ["factory"')
     assert broken != text
-    assert any(e.startswith("indicators[13].applies_to[1].kinds: 'factory' is not one of") for e in errors_of(broken))
+    assert any(e.startswith("indicators[14].applies_to[1].kinds: 'factory' is not one of") for e in errors_of(broken))

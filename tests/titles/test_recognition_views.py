@@ -15,7 +15,7 @@ from lms.titles import approvals, recognition
 from lms.titles.models import CriteriaSet, Recognition, Registration, Title
 from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
 from tests.courses.test_documents import _decode_qr, _pdf_text
-from tests.titles.recognition_fixtures import confirm_value, criteria_set, eligibility
+from tests.titles.recognition_fixtures import confirm_value, confirmation, criteria_set, eligibility
 
 YEAR = 2025
 
@@ -226,7 +226,7 @@ def _propose_and_decide(client, world) -> Recognition:
     assert _checked(text, row.id)
     db.session.expire_all()
     assert db.session.get(Recognition, row.id).status == "proposed"
-    response = client.post(decide, data={**decision, "confirmed": confirm_value(text)})
+    response = client.post(decide, data={**decision, **confirmation(text)})
     assert response.status_code == 302
     db.session.expire_all()
     return db.session.get(Recognition, row.id)
@@ -342,6 +342,75 @@ def test_a_decision_refused_keeps_the_ticks_and_what_was_typed(client, world):
     assert 'value="2026-01-20"' in page
     db.session.expire_all()
     assert db.session.get(Recognition, ids[1]).status == "proposed"
+
+
+def _decision_previewed(client, world, **changed):
+    """Two proposals, and the leader's preview of one decision recognising both: (ids, the form, the page)."""
+    login(client, world["leader"])
+    ids = recognition.propose(
+        title="family", year=YEAR, subject_ids=[h.id for h in world["households"][:2]], user=world["leader"]
+    )
+    db.session.commit()
+    decide = f"/titles/recognitions/decide?{_context(world)}"
+    decision = {
+        "csrf_token": csrf_token(client, decide),
+        "ids": ids,
+        "action": "recognise",
+        "decision_number": "8/QĐ-UBND",
+        "decision_date": "2026-01-20",
+        "authority": "Chủ tịch UBND xã Thử",
+        **changed,
+    }
+    preview = client.post(decide, data=decision)
+    assert preview.status_code == 200
+    assert "công nhận 2 đối tượng sau?" in preview.get_data(as_text=True)
+    return ids, decision, preview.get_data(as_text=True)
+
+
+def test_a_decision_confirmed_after_one_of_its_proposals_was_decided_elsewhere_is_shown_again(client, world):
+    """The preview showed two proposals; another approver rejected one before the confirmation: nothing is recorded,
+    the page says why in Vietnamese (409) and shows the new preview, of the one still waiting, to confirm anew."""
+    ids, decision, shown = _decision_previewed(client, world)
+    decide = f"/titles/recognitions/decide?{_context(world)}"
+    recognition.reject([ids[0]], reason="Thiếu hồ sơ", user=world["leader"])
+    db.session.commit()
+    stale = client.post(decide, data={**decision, **confirmation(shown)})
+    assert stale.status_code == 409
+    page = stale.get_data(as_text=True)
+    assert "có thể người khác vừa quyết định" in page
+    box = page[page.index('id="confirm-decision"') : page.index('id="proposals"')]
+    assert "công nhận 1 đối tượng sau?" in box
+    assert "Nguyễn Văn Hộ1" in box
+    assert "Nguyễn Văn Hộ0" not in box
+    db.session.expire_all()
+    assert db.session.get(Recognition, ids[1]).status == "proposed"  # nothing recorded unseen
+    done = client.post(decide, data={**decision, "ids": [ids[1]], **confirmation(page)})
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Recognition, ids[1]).decision_number == "8/QĐ-UBND"
+
+
+def test_a_decision_that_would_record_another_authority_than_its_preview_is_shown_again(client, world):
+    """The authority left empty is the approvals' own, which names the commune: renamed between the preview and the
+    confirmation, the decision would print another name than the one previewed. The confirmation carries the
+    preview's digest (the API's ``preview_digest``), compared under the locks: a 409 with the new preview."""
+    ids, decision, shown = _decision_previewed(client, world, authority="")
+    assert 'name="authority" type="text" value=""' in shown  # not filled in behind the approver's back
+    decide = f"/titles/recognitions/decide?{_context(world)}"
+    world["commune"].name = "Thử Mới"
+    db.session.commit()
+    stale = client.post(decide, data={**decision, **confirmation(shown)})
+    assert stale.status_code == 409
+    page = stale.get_data(as_text=True)
+    assert "Quyết định này nay sẽ ghi khác với những gì đã xem trước" in page
+    assert "công nhận 2 đối tượng sau?" in page[page.index('id="confirm-decision"') :]
+    db.session.expire_all()
+    assert {db.session.get(Recognition, i).status for i in ids} == {"proposed"}
+    assert confirmation(page)["preview_digest"] != confirmation(shown)["preview_digest"]
+    done = client.post(decide, data={**decision, **confirmation(page)})
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert {db.session.get(Recognition, i).authority for i in ids} == {"Chủ tịch UBND phường Thử Mới"}
 
 
 def test_a_proposal_refused_keeps_the_ticks(client, world):
@@ -626,7 +695,7 @@ def test_the_decision_preview_locks_no_row_only_the_write_does(client, world):
         assert preview.status_code == 200
         assert 'id="confirm-decision"' in preview.get_data(as_text=True)
         assert locking == []
-        response = client.post(decide, data={**decision, "confirmed": confirm_value(preview.get_data(as_text=True))})
+        response = client.post(decide, data={**decision, **confirmation(preview.get_data(as_text=True))})
         assert response.status_code == 302
         assert any("recognition" in statement for statement in locking)  # the write itself locks
     finally:
