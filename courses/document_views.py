@@ -17,7 +17,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField
 from wtforms.validators import DataRequired
 
-from courses import attendance_codes, bp, documents, reports, services, sheet_import
+from courses import attendance_codes, bp, documents, it_skills, reports, services, sheet_import
 from courses.models import CourseClass
 from lms.api.limits import verify_limit
 from lms.auth.decorators import permission_required
@@ -118,11 +118,20 @@ def verify(code: str):
                 holder=initials_name(certificate.person.full_name),
                 course_name=course_class.course.name,
                 centre_name=clc.name if clc else "",
+                modules=_modules(course_class.course.module_codes),
             )
         )
     response.headers["X-Robots-Tag"] = "noindex"
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _modules(codes: list[str] | None) -> list[str]:
+    """ "IU03 Xử lý văn bản cơ bản" for each IT-skills module the course trains in, in the reader's language."""
+    fw, locale = it_skills.framework(), str(get_locale() or "vi")
+    return [
+        f"{code} {module.name(locale)}" for code in documents.certificate_modules(codes) if (module := fw.module(code))
+    ]
 
 
 # --- attendance book ---------------------------------------------------------------------------------------------

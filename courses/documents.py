@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from flask import url_for
@@ -109,6 +109,15 @@ def certificate_data(certificate: Certificate, verify_url: str) -> CertificateDa
         .order_by(BoardMembership.started_on.desc())
         .limit(1)
     )
+    # The span the certificate attests: the class's sessions held up to the day of issue, not its planned dates — a
+    # class planned to 30/11 whose last session was on 14/11 gave a certificate dated 14/11 for "01/11 to 30/11".
+    first_held, last_held = db.session.execute(
+        select(func.min(ClassSession.starts_at), func.max(ClassSession.starts_at)).where(
+            ClassSession.class_id == course_class.id,
+            ClassSession.status == SessionStatus.SCHEDULED,
+            ClassSession.starts_at < datetime.combine(certificate.issued_on + timedelta(days=1), time.min),
+        )
+    ).one()
     person = certificate.person
     codes = course_class.course.module_codes or []
     named = {m.code: m.name_vi for m in framework().modules} if codes else {}
@@ -124,14 +133,20 @@ def certificate_data(certificate: Certificate, verify_url: str) -> CertificateDa
         commune_name=commune.full_name,
         place=commune.name,
         hours=course_class.course.planned_hours,
-        starts_on=course_class.starts_on,
-        ends_on=course_class.ends_on,
+        starts_on=first_held.date() if first_held else course_class.starts_on,
+        ends_on=last_held.date() if last_held else course_class.ends_on,
         issued_on=certificate.issued_on,
         verify_url=verify_url,
         director_name=director or "",
         credential_qr=credential_qr("certificate", certificate),
         modules=[f"{code} {named[code]}" if code in named else code for code in sorted(codes)],
     )
+
+
+def certificate_modules(codes: list[str] | None) -> tuple[str, ...]:
+    """A course's IT-skills module codes in the standard's order (IU01 … IU15), for its certificates."""
+    held = set(codes or ())
+    return tuple(code for code in framework().codes if code in held)
 
 
 def certificate_pdf(data: CertificateData) -> bytes:

@@ -3,7 +3,7 @@ with their verification and scan, and the leaders' figures.
 
 A person's own progress and certificates are theirs through ``User.person_id``; anyone else needs
 ``IT_TRAINING_VIEW`` (reading) or ``IT_CERTIFICATE_VERIFY`` (recording, verifying) over the person's unit. Out of
-scope and missing are the same 404.
+scope and missing are the same 404. The figures need ``IT_FIGURES_VIEW`` (also an association officer's: ADR 7).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from lms.registry import services as registry
 from lms.registry.models import AdminUnit, Person, UnitLevel
 
 VIEW_IT = Permission.IT_TRAINING_VIEW
+VIEW_FIGURES = Permission.IT_FIGURES_VIEW
 VERIFY = Permission.IT_CERTIFICATE_VERIFY
 TAGS = ["it-skills"]
 FIGURE_LEVELS = (UnitLevel.COUNTRY, UnitLevel.PROVINCE, UnitLevel.DISTRICT, UnitLevel.COMMUNE)
@@ -272,11 +273,11 @@ def reject_it_certificate(it_certificate_id: int, json: RejectIn) -> ItCertifica
 
 
 @bp.get("/it/figures")
-@operation(VIEW_IT, ok=FiguresOut, query=FiguresQuery, tags=TAGS)
+@operation(VIEW_FIGURES, ok=FiguresOut, query=FiguresQuery, tags=TAGS)
 def it_figures(query: FiguresQuery):
     """The plan figures for a commune or a province, per commune and in total (numerators and denominators)."""
     unit = db.session.get(AdminUnit, query.unit_id)
-    if unit is None or unit.level not in FIGURE_LEVELS or not can(current_user, VIEW_IT, unit):
+    if unit is None or unit.level not in FIGURE_LEVELS or not can(current_user, VIEW_FIGURES, unit):
         abort(404)
     try:
         first, last = reports.parse_period(

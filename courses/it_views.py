@@ -9,6 +9,7 @@ are the same 404.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -41,9 +42,10 @@ from lms.core.models import EvidenceFile
 from lms.core.services import audit
 from lms.extensions import db
 from lms.registry import services as registry
-from lms.registry.models import AdminUnit, Person, UnitLevel
+from lms.registry.models import AdminUnit, Person, UnitLevel, UnitLineage
 
 VIEW_IT = Permission.IT_TRAINING_VIEW
+VIEW_FIGURES = Permission.IT_FIGURES_VIEW
 VERIFY = Permission.IT_CERTIFICATE_VERIFY
 FIGURE_LEVELS = (UnitLevel.COUNTRY, UnitLevel.PROVINCE, UnitLevel.DISTRICT, UnitLevel.COMMUNE)
 CERTIFICATE_FIELDS = {
@@ -391,7 +393,7 @@ def reject_it_certificate(it_certificate_id: int):
 
 def _figures_unit_or_404(unit_id: int) -> AdminUnit:
     unit = db.session.get(AdminUnit, unit_id)
-    if unit is None or unit.level not in FIGURE_LEVELS or not can(current_user, VIEW_IT, unit):
+    if unit is None or unit.level not in FIGURE_LEVELS or not can(current_user, VIEW_FIGURES, unit):
         abort(404)
     return unit
 
@@ -405,11 +407,11 @@ def _period() -> Period | str:
 
 
 @bp.get("/it/figures")
-@permission_required(VIEW_IT)
+@permission_required(VIEW_FIGURES)
 def it_figures():
     from courses import queries
 
-    units = [u for u in queries.scope_units(current_user, VIEW_IT) if u.level in FIGURE_LEVELS]
+    units = [u for u in queries.scope_units(current_user, VIEW_FIGURES) if u.level in FIGURE_LEVELS]
     # A new commune's leader also holds the communes merged into it in 2025: theirs first, the old ones marked.
     units.sort(key=lambda u: u.valid_to is not None)
     if len(units) == 1:
@@ -418,7 +420,7 @@ def it_figures():
 
 
 @bp.get("/it/units/<int:unit_id>")
-@permission_required(VIEW_IT)
+@permission_required(VIEW_FIGURES)
 def it_unit(unit_id: int):
     unit = _figures_unit_or_404(unit_id)
     period = _period()
@@ -436,11 +438,28 @@ def it_unit(unit_id: int):
     result = it_skills.figures(unit, period)
     matrix = it_skills.officers_matrix(unit, period, limit=500) if unit.level == UnitLevel.COMMUNE else []
     indicator, total_check, commune_checks = _officer_targets(unit, result)
+    communes, unrecorded = _lagging_first(unit, result, commune_checks)
+    # A unit that ended before the period (Kon Tum, its districts and communes before 1 July 2025) has no commune in
+    # it: the page says so and leads to the units that succeeded it, instead of "No commune here." under 0 / 0.
+    successors = []
+    if unit.valid_to is not None and unit.valid_to < period.first:
+        successors = list(
+            db.session.scalars(
+                select(AdminUnit)
+                .join(UnitLineage, UnitLineage.new_unit_id == AdminUnit.id)
+                .where(UnitLineage.old_unit_id == unit.id)
+                .order_by(AdminUnit.sort_key, AdminUnit.id)
+            )
+        )
+        successors = [s for s in successors if can(current_user, VIEW_FIGURES, s)]
     return render_template(
         "courses/it/figures.html",
         unit=unit,
         error=None,
         result=result,
+        communes=communes,
+        unrecorded=unrecorded,
+        successors=successors,
         matrix=matrix,
         indicator=indicator,
         total_check=total_check,
@@ -448,6 +467,8 @@ def it_unit(unit_id: int):
         first=period.first,
         last=period.last,
         fw=it_skills.framework(),
+        # An association officer reads the figures but opens no one else's training page (certificates, scans).
+        may_open_person=can(current_user, VIEW_IT, unit) or can(current_user, VERIFY, unit),
         locale=_locale(),
         percent=reports.percent,
         fraction=_fraction,
@@ -488,6 +509,32 @@ def _officer_targets(unit: AdminUnit, result: it_skills.Figures) -> tuple[Any, A
     return indicator, total_check, commune_checks
 
 
+def _lagging_first(
+    unit: AdminUnit, result: it_skills.Figures, checks: dict[int, Any]
+) -> tuple[list[it_skills.CommuneFigures], list[it_skills.CommuneFigures]]:
+    """The communes of a province's page in the order a province officer reads them: furthest below their target
+    first, those meeting it after them, those with members but no officer last; and apart, the communes with nothing
+    recorded (no officer, no association member), named in one sentence. A province has a hundred communes, most of
+    them not yet entered, and the few that lag were lost among them in alphabetical order. A commune's own page
+    keeps its rows as they are; the xlsx keeps every commune in the official order."""
+    if unit.level == UnitLevel.COMMUNE:
+        return result.communes, []
+    recorded = [c for c in result.communes if c.officers or c.members or c.has_association]
+    unrecorded = [c for c in result.communes if not (c.officers or c.members or c.has_association)]
+
+    def lag(c: it_skills.CommuneFigures) -> tuple[int, Decimal]:
+        if not c.officers:
+            return (2, Decimal(0))  # members recorded but no officer: nothing to measure, after the others
+        share = Decimal(c.organised_and_trained) * 100 / c.officers
+        check = checks.get(c.commune_id)
+        if check is None:  # no plan target for the period: the lowest share first
+            return (0, share)
+        return (1 if check.met else 0, share - check.target)  # below its target by most first
+
+    # sorted() is stable: communes that lag alike keep the official order of their names.
+    return sorted(recorded, key=lag), unrecorded
+
+
 def _fraction(numerator: int, denominator: int) -> Any:
     from fractions import Fraction
 
@@ -495,7 +542,7 @@ def _fraction(numerator: int, denominator: int) -> Any:
 
 
 @bp.get("/it/units/<int:unit_id>.xlsx")
-@permission_required(VIEW_IT)
+@permission_required(VIEW_FIGURES)
 def it_unit_xlsx(unit_id: int):
     unit = _figures_unit_or_404(unit_id)
     period = _period()

@@ -53,6 +53,7 @@ def _texts() -> dict[str, str]:
         "waiting": _("Waiting on this phone"),
         "refused": _("Refused by the server"),
         "conflict": _("Another device recorded a later mark"),
+        "conflict_hint": _("If yours is the right one, tap it again: the latest mark stands."),
         "by": _("by"),
         "yours": _("your mark"),
         "last_sync": _("Last synced"),
@@ -84,6 +85,7 @@ def _texts() -> dict[str, str]:
             "No signal: %(n)s marks are kept on this phone and are sent by themselves when the signal returns.",
             n="{n}",
         ),
+        "sent_later": _("The signal is back: the marks that waited on this phone have been sent."),
         "failed": _(
             "The server cannot be reached: the marks are kept on this phone and are sent by themselves as soon as "
             "it answers."

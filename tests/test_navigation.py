@@ -118,7 +118,8 @@ EXPECTED = {
     },
     Role.INSTRUCTOR: {"courses.classes", "courses.course_class", "courses.attendance", "courses.attendance_sheet"},
     # The commune association recognises the Learning Citizen (Decision 324/QĐ-KHVN; ADR 45): its officer sees the
-    # commune's titles, proposes and decides; no registry page (the explanation does not link to one).
+    # commune's titles, proposes and decides; no registry page (the explanation does not link to one). Its officers'
+    # IT-skills training is the association's own target: the figures too (ADR 7).
     Role.ASSOCIATION_OFFICER: {
         "titles.eligibility_list",
         "titles.explanation",
@@ -127,6 +128,7 @@ EXPECTED = {
         "titles.recognition_decide",
         "titles.recognitions",
         "titles.recognition_page",
+        "courses.it_figures",
     },
 }
 
@@ -161,5 +163,33 @@ def test_an_officer_without_a_linked_person_is_told_what_to_do(app, client, two_
     reached, broken = crawl(app, client)
     assert broken == []
     assert EXPECTED[Role.ASSOCIATION_OFFICER] <= reached  # the titles (ADR 45) …
-    assert not {e for e in reached if e.startswith(("courses.", "registry."))}  # … not My training, nor the registry
+    # … and the officers' IT-skills figures (ADR 7), not My training, nor the registry
+    assert not {e for e in reached if e.startswith(("courses.", "registry."))} - {
+        "courses.it_figures",
+        "courses.it_unit",
+        "courses.it_unit_xlsx",
+    }
     assert 'id="unlinked-login"' in client.get("/").get_data(as_text=True)
+
+
+def test_a_learner_without_a_role_is_not_told_to_ask_for_one(app, client, two_communes):  # noqa: F811
+    """A learner's login — linked to their person, no role — is what it should be: the home page leads to their
+    learning and does not tell them to ask an administrator for a role they do not need. A login with neither is."""
+    from lms.auth.services import create_user
+    from tests.conftest import PASSWORD
+
+    learner = create_user("hoc-vien@example.vn", "Hồ Thị Học", PASSWORD)
+    learner.person_id = two_communes["a"]["person_id"]
+    nobody = create_user("chua-gan@example.vn", "Chưa Gắn", PASSWORD)
+    db.session.commit()
+    login(client, learner)
+    html = client.get("/").get_data(as_text=True)
+    assert 'href="/courses/it/me"' in html
+    assert 'id="learner-home"' in html
+    assert "chưa được phân quyền" not in html
+    reached, broken = crawl(app, client)
+    assert broken == []
+    assert "courses.my_training" in reached
+    other = app.test_client()
+    login(other, nobody)
+    assert "chưa được phân quyền" in other.get("/").get_data(as_text=True)

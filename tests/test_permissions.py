@@ -498,12 +498,13 @@ def _predecessors(unit):
 
 IT_TABLE = [
     # role, sees the IT figures of commune A, may verify A's certificates, sees the scans of A's certificates
+    # (the association's officer: its officers' figures, nobody else's scans — ADR 7)
     (Role.ADMINISTRATOR, True, True, True),
     (Role.PROVINCE_LEADER, True, False, True),
     (Role.COMMUNE_LEADER, True, False, True),
     (Role.CENTRE_MANAGER, True, True, True),
     (Role.INSTRUCTOR, False, False, False),
-    (Role.ASSOCIATION_OFFICER, False, False, False),
+    (Role.ASSOCIATION_OFFICER, True, False, False),
 ]
 
 

@@ -32,7 +32,8 @@ class Permission(enum.StrEnum):
     COURSES_VIEW = "courses.view"
     COURSES_MANAGE = "courses.manage"  # catalogue, classes, schedules, enrolment
     ATTENDANCE_RECORD = "courses.attendance"
-    IT_TRAINING_VIEW = "courses.it_training_view"  # officers' IT-skills progress, the leaders' figures, scans
+    IT_TRAINING_VIEW = "courses.it_training_view"  # a person's IT-skills progress, certificates and their scans
+    IT_FIGURES_VIEW = "courses.it_figures_view"  # the officers' IT-skills figures per commune, who lags (no scans)
     IT_CERTIFICATE_VERIFY = "courses.it_certificate_verify"  # record and verify national IT certificates
     TITLES_VIEW = "titles.view"  # eligibility lists, explanations, recognitions, evaluation runs
     TITLES_ASSESS = "titles.assess"  # enter and verify assessments and their evidence; register subjects
@@ -51,6 +52,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PERSONAL_DATA,
             Permission.COURSES_VIEW,
             Permission.IT_TRAINING_VIEW,
+            Permission.IT_FIGURES_VIEW,
             Permission.TITLES_VIEW,
             Permission.TITLES_APPROVE,
             Permission.TITLES_ADMIN,
@@ -65,6 +67,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PERSONAL_DATA,
             Permission.COURSES_VIEW,
             Permission.IT_TRAINING_VIEW,
+            Permission.IT_FIGURES_VIEW,
             Permission.TITLES_VIEW,
             Permission.TITLES_ASSESS,
             Permission.TITLES_PROPOSE,
@@ -84,18 +87,22 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.TITLES_VIEW,
             Permission.TITLES_ASSESS,
             Permission.IT_TRAINING_VIEW,
+            Permission.IT_FIGURES_VIEW,
             Permission.IT_CERTIFICATE_VERIFY,
         }
     ),
     Role.INSTRUCTOR: frozenset({Permission.REGISTRY_VIEW, Permission.COURSES_VIEW, Permission.ATTENDANCE_RECORD}),
     # The commune Association for Promoting Education: it recognises the Learning Citizen (Decision 324/QĐ-KHVN,
     # lms/titles/data/approvals.toml) — sees its commune's titles, proposes and decides; which titles it proposes
-    # and decides is ROLE_BODIES / ROLE_PROPOSES_FOR below (ADR 45).
+    # and decides is ROLE_BODIES / ROLE_PROPOSES_FOR below (ADR 45). Its officers' IT-skills training is the
+    # association's own target (Plan 1514: 40 % by 2025, 70 % by 2030): a commune's or a province's association
+    # officer sees the figures and who lags — not another person's certificates or scans (ADR 7, amended).
     Role.ASSOCIATION_OFFICER: frozenset(
         {
             Permission.TITLES_VIEW,
             Permission.TITLES_PROPOSE,
             Permission.TITLES_APPROVE,
+            Permission.IT_FIGURES_VIEW,
         }
     ),
 }
@@ -131,6 +138,14 @@ ROLE_PROPOSES_FOR: dict[Role, frozenset[str]] = {
     Role.INSTRUCTOR: frozenset(),
     Role.ASSOCIATION_OFFICER: frozenset({Body.ASSOCIATION}),
 }
+
+
+# Part of the cached scopes' key: a release that changes what a role may do reaches every signed-in user at their
+# next request, not when their cached scope expires (the home card, read from ROLE_PERMISSIONS, would otherwise
+# offer a page that still answers 403 for minutes).
+_ROLE_PERMISSIONS_DIGEST = hashlib.sha256(
+    repr(sorted((role.value, sorted(p.value for p in held)) for role, held in ROLE_PERMISSIONS.items())).encode()
+).hexdigest()[:16]
 
 
 def _predecessor_pairs(paths: Iterable[str]) -> list[tuple[str, str]]:
@@ -181,7 +196,7 @@ def _scopes(user: Any) -> dict[str, list[str]]:
             return held[1]
     assignments = sorted({(assignment.role, assignment.unit.path) for assignment in user.roles})
     seconds = current_app.config.get("SCOPE_CACHE_SECONDS", 0) if has_request_context() else 0
-    key = "scope:v2:" + hashlib.sha256(repr((user.id, assignments)).encode()).hexdigest()
+    key = "scope:v2:" + hashlib.sha256(repr((user.id, assignments, _ROLE_PERMISSIONS_DIGEST)).encode()).hexdigest()
     scopes = None
     generation = ""
     if seconds:

@@ -27,14 +27,15 @@ def home():
 
 # The pages each role works in, most used first. Every link is guarded by a permission the role holds on its
 # unit, so a home card never leads to a 403 (an association officer holds no registry permission: their work is
-# the titles the commune association recognises — ADR 45 — and their own training, reached through their person).
+# the titles the commune association recognises — ADR 45 —, their officers' IT-skills figures — ADR 7 — and their
+# own training, reached through their person).
 _ROLE_PAGES: dict[Role, tuple[str, ...]] = {
     Role.ADMINISTRATOR: ("unit", "users", "targets", "eligibility", "classes", "runs"),
     Role.PROVINCE_LEADER: ("targets", "eligibility", "decide", "it_figures", "unit"),
     Role.COMMUNE_LEADER: ("targets", "eligibility", "registrations", "propose", "decide", "it_figures", "unit"),
     Role.CENTRE_MANAGER: ("classes", "eligibility", "registrations", "it_certificates", "unit"),
     Role.INSTRUCTOR: ("classes", "unit"),
-    Role.ASSOCIATION_OFFICER: ("eligibility", "registrations", "propose", "decide", "my_training"),
+    Role.ASSOCIATION_OFFICER: ("eligibility", "registrations", "propose", "decide", "it_figures", "my_training"),
 }
 # Registration and proposal are a commune's work; a province leader decides with a commune picker instead.
 _COMMUNE_ONLY = {"registrations", "propose"}
@@ -72,7 +73,7 @@ def _role_links(assignment: RoleAssignment) -> list[tuple[str, str]]:
             lambda: url_for("titles.recognition_decide", **commune),
         ),
         "classes": (Permission.COURSES_VIEW, _l("Classes"), lambda: url_for("courses.classes")),
-        "it_figures": (Permission.IT_TRAINING_VIEW, _l("IT skills"), lambda: url_for("courses.it_figures")),
+        "it_figures": (Permission.IT_FIGURES_VIEW, _l("IT skills"), lambda: url_for("courses.it_figures")),
         "it_certificates": (
             Permission.IT_CERTIFICATE_VERIFY,
             _l("IT certificates"),

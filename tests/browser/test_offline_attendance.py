@@ -266,6 +266,12 @@ def test_two_phones_marking_a_learner_differently_offline_the_later_mark_stands(
         expect(conflict).to_contain_text("Vắng")
         expect(conflict).to_contain_text(arranged["users"]["instructor"][1])
         expect(conflict).to_contain_text("Có mặt")
+        # What to do about it; and the two marks, taken within the minute, with their seconds (not "later: 17:03 —
+        # yours: 17:03").
+        expect(conflict).to_contain_text("hãy chạm lại")
+        times = re.findall(r"\d{2}:\d{2}(?::\d{2})?", conflict.inner_text())
+        assert len(times) == 2, times
+        assert times[0] != times[1] or all(t.count(":") == 2 for t in times), times
         expect(manager_page.locator(f"#s{learner}-absent")).to_be_checked()
         conflict.get_by_role("button", name="Đã rõ").click()
         expect(conflict).to_have_count(0)
@@ -386,10 +392,14 @@ def test_the_signal_going_while_the_page_is_open_keeps_the_marks_on_the_phone(st
     page.get_by_role("button", name="Lưu").click()
     expect(page.locator("#offline-status")).to_have_attribute("data-waiting", "3")
     expect(page.locator(f".roll-row[data-person='{learners[2]}'] .offline-note")).to_contain_text("Đang chờ gửi")
+    expect(page.locator("#save-result")).to_contain_text("Không có sóng: 3 lượt điểm danh")
     assert _marks(stack_app, session_id) == {}
 
     context.set_offline(False)
     expect(page.locator("#offline-status")).to_have_attribute("data-waiting", "0")
+    # What "Save" said no longer stands: the words under the sheet say the marks went, not "No signal".
+    expect(page.locator("#save-result")).to_contain_text("Đã có sóng trở lại")
+    expect(page.locator("#save-result")).to_have_attribute("data-kind", "success")
     with stack_app.app_context():
         rows = list(db.session.scalars(select(Attendance).where(Attendance.session_id == session_id)))
     assert {(r.person_id, r.status, r.recorded_by_id) for r in rows} == {

@@ -181,10 +181,26 @@ def test_certificate_pdf_is_vietnamese_and_its_qr_leads_to_the_verification_page
         "07/04/1985",
         "12 giờ",
         "Kon Tum, ngày 23 tháng 03 năm 2026",
+        # The sessions it attests (four Mondays, 02/03 to 23/03), not the class's planned end (31/03) after the day
+        # of issue.
+        "từ ngày 02/03/2026 đến ngày 23/03/2026",
     ):
         assert expected in text, expected
+    assert "31/03/2026" not in text
     assert _decode_qr(content) == f"http://localhost/courses/verify/{certificate.code}"
     assert _audits("certificate.download") == 1
+
+
+def test_the_public_page_of_an_it_class_certificate_names_its_modules(client, certified):
+    """The QR code of an officer's certificate of an IT class opens the public page: it names the modules of Circular
+    03/2014 the class trained them in, in the standard's order, as the PDF does; any other course's does not."""
+    _, course_class, certificate, _ = certified
+    assert 'id="certificate-modules"' not in client.get(f"/courses/verify/{certificate.code}").get_data(as_text=True)
+    course_class.course.module_codes = ["IU06", "IU01", "IU03"]
+    db.session.commit()
+    html = client.get(f"/courses/verify/{certificate.code}").get_data(as_text=True)
+    modules = html.split('id="certificate-modules">', 1)[1].split("</dd>", 1)[0]
+    assert modules == "IU01 Hiểu biết về CNTT cơ bản<br>IU03 Xử lý văn bản cơ bản<br>IU06 Sử dụng Internet cơ bản"
 
 
 def test_the_holder_downloads_their_certificate_from_my_training_and_no_one_else_s(client, certified):

@@ -473,3 +473,128 @@ def test_a_learner_whose_class_is_over_is_not_told_they_never_joined_one(app_ctx
     html = client.get("/courses/it/me").get_data(as_text=True)
     assert "chưa tham gia lớp học nào" not in html
     assert "Hiện bạn không có lớp học nào đang diễn ra." in html
+
+
+def test_a_province_association_officer_sees_the_communes_that_lag_first(app_ctx, client):
+    """The association's own target (Plan 1514: its commune officers trained in IT): a province association officer
+    opens the figures from the home page, and reads the communes furthest below the target first — not a hundred
+    communes in alphabetical order, most of them with nothing entered, which are named in one sentence instead."""
+    from lms.targets.plans import load_plans
+    from tests.conftest import unit_by_code
+    from tests.courses.test_it_skills import member
+
+    load_plans()
+    ahead = hand_made_commune("23293", label="PA")  # Phường Kon Tum: 2 of 5 officers organise and are trained
+    behind = unit_by_code("23425")  # Xã Tu Mơ Rông: 0 of 2 — after Kon Tum by name, before it by need
+    for person in people(behind, "PB", "Hồ Văn Chưa", "Y Chưa"):
+        member(person, behind, "officer")
+    province = unit_by_code("51", "province")
+    officer = make_user(Role.ASSOCIATION_OFFICER, province, "hoi-tinh@example.vn")
+    db.session.commit()
+    login(client, officer)
+
+    assert 'href="/courses/it/figures"' in client.get("/").get_data(as_text=True)
+    response = client.get(f"/courses/it/units/{province.id}?from=2026-01-01&to=2026-12-31")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    table = html.split('id="it-communes"', 1)[1].split("</table>", 1)[0]
+    rows = [part.split('"', 1)[0] for part in table.split('data-commune="')[1:]]
+    assert rows[:2] == [str(behind.id), str(ahead.unit.id)]
+    assert "Xã còn thiếu nhiều nhất so với mục tiêu ở trên cùng." in html  # the order is said
+    assert str(unit_by_code("23500").id) not in rows  # Xã Đăk Hà: nothing recorded, not a row …
+    unrecorded = html.split('id="it-communes-unrecorded"', 1)[1].split("</p>", 1)[0]
+    assert "Xã Đăk Hà" in unrecorded  # … but named
+    assert "Phường Kon Tum" not in unrecorded
+    # The lagging commune's page lists its officers, each with their modules — but an association officer opens no
+    # one else's training page (their certificates and scans are for the leaders and the centre: ADR 7).
+    commune_page = client.get(f"/courses/it/units/{behind.id}?from=2026-01-01&to=2026-12-31").get_data(as_text=True)
+    assert "Hồ Văn Chưa" in commune_page
+    assert "/courses/it/persons/" not in commune_page
+
+
+def test_an_open_class_says_which_of_its_modules_the_officer_has_not_done(app_ctx, client):
+    """An officer who already did IU01–IU05 is offered two basic classes: the one that brings IU06 says it is new to
+    them, the one of IU01–IU03 says they did all of it — not two look-alike offers, one of which teaches them
+    nothing."""
+    from datetime import timedelta
+
+    from courses import services
+    from tests.courses.test_it_skills import it_course
+
+    c = hand_made_commune()
+    clc = db.session.scalar(select(Clc).where(Clc.commune_id == c.unit.id))
+    today = services.local_now().date()
+    offered = {}
+    for code, modules in (("IT-ALL", BASIC), ("IT-OLD", BASIC[:3])):
+        offered[code] = services.create_class(
+            course=it_course(c.unit, code, modules),
+            clc=clc,
+            name=f"Lớp {code}",
+            capacity=5,
+            starts_on=today + timedelta(days=3),
+            ends_on=today + timedelta(days=30),
+        )
+    db.session.commit()
+    _officer_login(client, c.five_modules, c.unit)
+    html = client.get("/courses/it/me").get_data(as_text=True)
+    whole = html.split(f'data-class-modules="{offered["IT-ALL"].id}">', 1)[1].split("</div>", 1)[0]
+    assert "mô đun bạn chưa học: IU06" in whole
+    assert "all-done" not in whole
+    old = html.split(f'data-class-modules="{offered["IT-OLD"].id}">', 1)[1].split("</div>", 1)[0]
+    assert "bạn đã học tất cả các mô đun này" in old
+
+
+def test_a_unit_that_ended_before_the_period_leads_to_its_successor(app_ctx, client):
+    """Kon Tum's province ended on 30 June 2025: asked for 2026, its page said "No commune here." under 0 / 0 — a
+    province officer following Kon Tum's Plan 1514 was left there. It says why, and leads to Quảng Ngãi."""
+    from lms.registry.models import AdminUnit
+    from tests.conftest import unit_by_code
+
+    kon_tum = db.session.scalar(select(AdminUnit).where(AdminUnit.code == "62", AdminUnit.level == "province"))
+    quang_ngai = unit_by_code("51", "province")
+    officer = make_user(Role.ASSOCIATION_OFFICER, quang_ngai, "hoi-tinh-kt@example.vn")
+    db.session.commit()
+    login(client, officer)
+    html = client.get(f"/courses/it/units/{kon_tum.id}?from=2026-01-01&to=2026-12-31").get_data(as_text=True)
+    notice = html.split('id="unit-ended"', 1)[1].split("</div>", 1)[0]
+    assert "đã kết thúc ngày 30/06/2025" in notice
+    assert f'href="/courses/it/units/{quang_ngai.id}?from=2026-01-01&amp;to=2026-12-31"' in notice
+    # Within its lifetime the page is as before.
+    html = client.get(f"/courses/it/units/{kon_tum.id}?from=2025-01-01&to=2025-06-30").get_data(as_text=True)
+    assert 'id="unit-ended"' not in html
+
+
+def test_a_class_completed_before_its_planned_end_says_so_under_my_classes(app_ctx, client):
+    """A class whose sessions are all held, and the learner's certificate issued, before its planned end stays under
+    "My classes" until that end: it says the learner completed it, not as if it were still to follow."""
+    from datetime import timedelta
+
+    from courses import services
+    from courses.services import Mark
+    from tests.courses.test_it_skills import it_course
+
+    c = hand_made_commune()
+    clc = db.session.scalar(select(Clc).where(Clc.commune_id == c.unit.id))
+    now = services.local_now().replace(microsecond=0)
+    today = now.date()
+    finished = services.create_class(
+        course=it_course(c.unit, "IT-EARLY", ["IU06"]),
+        clc=clc,
+        name="Lớp Internet xong sớm",
+        capacity=5,
+        starts_on=today - timedelta(days=2),
+        ends_on=today + timedelta(days=30),
+    )
+    yesterday = today - timedelta(days=1)
+    (session,) = services.schedule(
+        finished, [(datetime.combine(yesterday, time(8)), datetime.combine(yesterday, time(10)))]
+    )
+    services.enrol(finished, [c.five_modules.id])
+    services.record_attendance(session, [Mark(c.five_modules.id, "present", datetime(2026, 1, 1))], user_id=None)
+    services.recompute_class(finished.id, as_of=now)
+    db.session.commit()
+    _officer_login(client, c.five_modules, c.unit)
+    mine = client.get("/courses/it/me").get_data(as_text=True).split('id="my-classes"', 1)[1].split("</section>", 1)[0]
+    row = mine.split("Lớp Internet xong sớm", 1)[1].split("</li>", 1)[0]
+    assert 'data-part="completed"' in row
+    assert "Đã hoàn thành" in row

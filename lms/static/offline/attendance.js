@@ -39,9 +39,10 @@
     return node;
   }
 
-  function when(iso) {
+  function when(iso, seconds) {
     // With the year: without it Vietnamese ICU writes the day and month as "07-12", not the app's dd/mm/yyyy.
     var opts = { timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit", day: "2-digit", month: "2-digit", year: "numeric" };
+    if (seconds) opts.second = "2-digit";
     try { return new Date(iso).toLocaleString(lang, opts); } catch (e) { return iso; }
   }
 
@@ -171,13 +172,14 @@
         r[1].forEach(function (m) { if (m.session_id === sessionId) queue[String(m.person_id)] = m; });
         var conflicts = {};
         r[2].forEach(function (c) { if (c.session_id === sessionId) conflicts[String(c.person_id)] = c; });
-        var saved = 0, waiting = 0, unmarked = 0;
+        var saved = 0, waiting = 0, unmarked = 0, refused = 0;
         rows.forEach(function (row) {
           var pid = row.dataset.person;
           var mine = queue[pid];
           var theirs = server[pid];
           if (theirs) saved += 1;
           if (mine && mine.state === "waiting") waiting += 1;
+          if (mine && mine.state === "refused") refused += 1;
           // What the phone keeps for the learner: the mark waiting on it, else the server's. A row whose tap is
           // being written to the phone keeps the tap.
           var kept = mine ? mine.status : theirs ? theirs.status : "";
@@ -209,9 +211,12 @@
           } else if (conflicts[pid]) {
             var c = conflicts[pid];
             note.classList.add("alert", "alert-warning", "py-1", "px-2", "mb-0", "offline-conflict");
+            // Two marks of the same minute ("later: 17:03 — yours: 17:03") read as a contradiction: then the seconds.
+            var same = when(c.server.recorded_at) === when(c.mine.recorded_at);
             note.textContent = "⚠ " + T.conflict + ": " + statusName(c.server.status) + " (" + T.by + " " +
-              (c.server.by || c.server.device || "?") + ", " + when(c.server.recorded_at) + ") — " +
-              T.yours + ": " + statusName(c.mine.status) + " (" + when(c.mine.recorded_at) + ")";
+              (c.server.by || c.server.device || "?") + ", " + when(c.server.recorded_at, same) + ") — " +
+              T.yours + ": " + statusName(c.mine.status) + " (" + when(c.mine.recorded_at, same) + "). " +
+              T.conflict_hint + " ";
             var ok = el("button", { type: "button", class: "btn btn-sm btn-link py-0", text: T.dismiss });
             ok.addEventListener("click", function () { L.dismissConflict(c.id).then(render); });
             note.appendChild(ok);
@@ -231,6 +236,11 @@
         if ((lastState === "login" || lastState === "other-user") && waiting) {
           connection.textContent = T.login;
           connection.className = "fw-semibold text-danger";
+        }
+        // "Save" without a signal said the marks wait on the phone; once a sync has sent them all, it says so instead
+        // of leaving "No signal" under a panel that says the signal is back and nothing waits.
+        if (result && result.dataset.held === "1" && !waiting && !refused && navigator.onLine && lastState === "done") {
+          say(T.sent_later, "success");
         }
         panel.dataset.ready = ready ? "1" : "0";
         panel.dataset.waiting = String(waiting);
@@ -307,11 +317,13 @@
       });
     }
 
-    function say(text, kind) {
+    // ``held``: the words say marks wait on the phone (no signal, or no answer); render() replaces them once sent.
+    function say(text, kind, held) {
       if (!result) return;
       result.textContent = text;
       result.className = "alert alert-" + kind + " py-1 px-2 mb-2";
       result.dataset.kind = kind;
+      result.dataset.held = held ? "1" : "0";
     }
 
     form.addEventListener("submit", function (event) {
@@ -320,11 +332,11 @@
       keepTicked().then(function () { return saveNow(3); }).then(function (r) {
         var state = r.outcome ? r.outcome.state : navigator.onLine ? "failed" : "offline";
         if (state === "offline") {
-          say(T.kept_offline.replace("{n}", String(r.waiting)), "warning");
+          say(T.kept_offline.replace("{n}", String(r.waiting)), "warning", true);
         } else if (state === "login" || state === "other-user") {
           say(T.login, "danger");
         } else if (state === "failed" || r.waiting) {
-          say(T.failed, "warning");
+          say(T.failed, "warning", true);
         } else {
           var n = Object.keys(accepted).length;
           accepted = {};
