@@ -169,6 +169,9 @@ class Config:
     IMPORT_MAX_ROWS = int(_env("LMS_IMPORT_MAX_ROWS", "120000") or 0)
     # An upload holds ID numbers in clear until its job runs; one that never ran is deleted after this long.
     IMPORT_PENDING_MAX_AGE = timedelta(hours=int(_env("LMS_IMPORT_PENDING_HOURS", "24") or 24))
+    # What a finished import showed — the preview's rows and the refused cells, which name people — is kept this
+    # long for the officer to look back, then cleared; the counts stay (Decree 13/2023's storage limitation; ADR 57).
+    IMPORT_DETAILS_KEPT = timedelta(days=int(_env("LMS_IMPORT_DETAILS_DAYS", "90") or 90))
     # What one spreadsheet may ask of the reader (lms/core/spreadsheet.py, ADR 0020): checked before parsing.
     IMPORT_MAX_BYTES = int(_env("LMS_IMPORT_MAX_BYTES", str(32 * 1024 * 1024)) or 0)
     # 120,000 rows of ten cells inflate to ~60-100 MB of sheet XML; the sheet is streamed, not held.

@@ -83,8 +83,8 @@ def _identity(person: Person) -> DataSection:
         ("place", _("Place")),
         ("id_number", _("Identification number")),
         ("phone", _("Phone")),
-        ("recorded_at", _("Recorded in the register")),
-        ("erased_at", _("Personal data erased")),
+        ("recorded_at", _("Recorded on")),
+        ("erased_at", _("Erased on")),
     ]
     row = {
         "full_name": person.full_name,
@@ -302,6 +302,9 @@ def erasure_preview(person: Person) -> ErasurePreview:
 def erase_person(person: Person, *, reason: str, digest: str) -> ErasurePreview:
     """Erase what identifies ``person`` if the preview confirmed (``digest``) is still what it would do. The
     caller commits."""
+    # The person's row locked first (PostgreSQL): two officers confirming the same erasure at once would both pass
+    # the digest; the second now waits, reads the erased row and is refused.
+    db.session.refresh(person, with_for_update=True)
     preview = erasure_preview(person)
     if preview.refusal:
         raise ErasureRefused(preview.refusal)

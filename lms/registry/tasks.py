@@ -5,7 +5,7 @@ from datetime import timedelta
 from celery import shared_task
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import Text, cast, func, null, or_, select, update
 
 from lms.celery import RETRY_POLICY
 from lms.extensions import db, utcnow
@@ -75,6 +75,17 @@ def sweep_imports() -> None:
                 _l("the preview was not confirmed in time; nothing was imported: upload the file again")
             ),
         )
+    )
+    # What finished jobs showed names people (the preview's rows, the refused cells): cleared once it is old (the
+    # file itself went when the job finished). Only rows still holding some, so the sweep rewrites nothing twice.
+    db.session.execute(
+        update(ImportJob)
+        .where(
+            ImportJob.finished_at < now - current_app.config["IMPORT_DETAILS_KEPT"],
+            ImportJob.status != ImportStatus.PREVIEWED,
+            or_(ImportJob.preview.is_not(None), func.coalesce(cast(ImportJob.errors, Text), "[]") != "[]"),
+        )
+        .values(preview=null(), errors=[])
     )
     db.session.commit()
     lost = db.session.scalars(

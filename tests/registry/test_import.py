@@ -554,8 +554,38 @@ def test_the_sweep_fails_each_lost_job_in_its_owners_language_in_one_statement(v
     english = "the worker stopped while importing this file; upload it again, or split it"
     assert messages == [vietnamese, english, vietnamese, vietnamese]
     assert (
-        len([s for s in statements.statements if s.lstrip().upper().startswith("UPDATE")]) == 3
-    )  # one per kind of loss
+        len([s for s in statements.statements if s.lstrip().upper().startswith("UPDATE")]) == 4
+    )  # one per kind of loss, and one clearing what old finished jobs showed
+
+
+def test_what_a_finished_job_showed_is_cleared_after_its_retention_and_the_counts_stay(villages, commune):
+    """The preview's rows and the refused cells name people: cleared IMPORT_DETAILS_KEPT after the job finished
+    (Decree 13/2023's storage limitation, ADR 57), the summary's counts kept; a recent job keeps them."""
+    from lms.registry.tasks import sweep_imports
+
+    old, recent = (
+        create_job(
+            kind="households",
+            filename=f"{n}.csv",
+            content=csv_bytes(GOOD_HOUSEHOLDS),
+            unit=commune,
+            user=None,
+            enqueue=False,
+        )
+        for n in ("old", "recent")
+    )
+    for job, days in ((old, 91), (recent, 10)):
+        job.status, job.finished_at = "succeeded", utcnow() - timedelta(days=days)
+        job.preview = {"rows": [{"full_name": "Y Hờ Lít"}]}
+        job.errors = [{"row": 3, "column": "id_number", "message": "062086001234: sai"}]
+        job.summary = {"persons": {"created": 3}}
+    db.session.commit()
+    sweep_imports.delay()
+    db.session.expire_all()
+    cleared, kept = db.session.get_one(ImportJob, old.id), db.session.get_one(ImportJob, recent.id)
+    assert (cleared.preview, cleared.errors, cleared.summary) == (None, [], {"persons": {"created": 3}})
+    assert kept.preview == {"rows": [{"full_name": "Y Hờ Lít"}]}
+    assert kept.errors[0]["row"] == 3
 
 
 def test_a_finished_job_forgets_its_file(villages):
