@@ -1142,6 +1142,7 @@ class _Households(_Layout):
                 preview.add("households", "unchanged", first, label, stored_key)
         self._plan_persons(preview)
         self._likely_duplicates(preview)
+        self._erased_again(preview)
 
     def _likely_duplicates(self, preview: Preview) -> None:
         """New households one of whose people already lives in another household of the same village, under the same
@@ -1176,6 +1177,51 @@ class _Households(_Layout):
                     village=village,
                     code=code,
                     other=other,
+                )
+            )
+        if len(found) > DUPLICATES_NAMED:
+            preview.warnings.append(
+                ngettext(
+                    "and %(num)s more row like these.",
+                    "and %(num)s more rows like these.",
+                    len(found) - DUPLICATES_NAMED,
+                )
+            )
+
+    def _erased_again(self, preview: Preview) -> None:
+        """New persons of a stored household that holds a person whose data was erased at their request (ADR 57),
+        born the same year and of the same sex: most likely that person, whom the import would record again, named,
+        and count twice. Said in the preview, not refused (a new baby of the same year does exist). One statement;
+        the first few named, all counted."""
+        t, m, household, erased = FILE_ROWS.c, MATCHES.c, aliased(Household), aliased(Person)
+        found = db.session.execute(
+            select(t.row, t.full_name, t.village_code, t.household_code, extract("year", erased.birth_date))
+            .select_from(FILE_ROWS)
+            .outerjoin(MATCHES, m.row == t.row)
+            .join(household, and_(household.village_id == t.village_id, household.code == t.household_code))
+            .join(
+                erased,
+                and_(
+                    erased.household_id == household.id,
+                    erased.erased_at.is_not(None),
+                    _same_birth(erased, t),
+                    or_(erased.sex.is_(None), t.sex.is_(None), erased.sex == t.sex),
+                ),
+            )
+            .where(m.person_id.is_(None))
+            .order_by(t.row)
+        ).all()
+        for row, name, village, code, year in found[:DUPLICATES_NAMED]:
+            preview.warnings.append(
+                gettext(
+                    "Row %(row)s: %(name)s would be new in household %(village)s/%(code)s, which holds a person born "
+                    "in %(year)s whose personal data was erased at their request. If it is that person, take the row "
+                    "out of the file: importing it records them again, named, and counts them twice.",
+                    row=row,
+                    name=name,
+                    village=village,
+                    code=code,
+                    year=int(year) if year is not None else "—",
                 )
             )
         if len(found) > DUPLICATES_NAMED:

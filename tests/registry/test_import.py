@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import has_request_context
+from flask import current_app, has_request_context
 from openpyxl import Workbook
 from sqlalchemy import func, insert, select
 
@@ -494,6 +494,30 @@ def test_a_new_household_whose_people_live_in_another_household_of_the_village_i
     db.session.commit()
     db.session.expire_all()
     assert db.session.get_one(ImportJob, same.id).preview["warnings"] == []
+
+
+def test_a_person_whose_data_was_erased_is_pointed_out_when_the_register_names_them_again(villages, commune):
+    """ADR 57: an erased person keeps no name and no ID number, so next year's register, which still lists them,
+    matches nobody and would record them again, named, counted twice in the household. The preview says so (not
+    refused: a child born the same year does exist); the other rows raise nothing."""
+    from lms.registry import privacy
+
+    leader = make_user(Role.COMMUNE_LEADER, commune, "erased-again@example.vn")
+    assert _run_as(leader, csv_bytes(GOOD_HOUSEHOLDS), commune).status == "succeeded"
+    wife = person("Trần Thị Ánh")
+    with current_app.test_request_context():  # the erasure's preview speaks the reader's language
+        privacy.erase_person(wife, reason="Đơn ngày 01/12/2026", digest=privacy.erasure_preview(wife).digest)
+    db.session.commit()
+    job = create_job(
+        kind="households", filename="h.csv", content=csv_bytes(GOOD_HOUSEHOLDS), unit=commune, user=leader, dry_run=True
+    )
+    db.session.commit()
+    db.session.expire_all()
+    job = db.session.get_one(ImportJob, job.id)
+    assert job.status == "previewed", (job.message, job.errors)
+    assert job.preview["counts"]["persons"]["created"] == 1
+    (warning,) = job.preview["warnings"]
+    assert warning.startswith("Dòng 3: Trần Thị Ánh sẽ là người mới của hộ IMP-1/H1, nơi có một người sinh năm 1982")
 
 
 # --- the messages a job stores, written in a worker (no request) ---------------------------------------------
