@@ -265,6 +265,13 @@ class Person(_Named, Model):
         _enum_check("sex", Sex),
         _enum_check("occupation_group", OccupationGroup),
         Index("ix_person_unit_sort", "unit_id", "sort_key"),
+        # The few persons whose data was erased, by household: an import's preview looks for them (ADR 57).
+        Index(
+            "ix_person_erased_household",
+            "household_id",
+            postgresql_where=text("erased_at IS NOT NULL"),
+            sqlite_where=text("erased_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

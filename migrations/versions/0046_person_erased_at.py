@@ -19,8 +19,17 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table("person", schema=None) as batch_op:
         batch_op.add_column(sa.Column("erased_at", sa.DateTime(), nullable=True))
+    # The few erased persons by household, for an import's preview (ADR 57): a partial index, empty until an erasure.
+    op.create_index(
+        "ix_person_erased_household",
+        "person",
+        ["household_id"],
+        postgresql_where=sa.text("erased_at IS NOT NULL"),
+        sqlite_where=sa.text("erased_at IS NOT NULL"),
+    )
 
 
 def downgrade():
+    op.drop_index("ix_person_erased_household", table_name="person")
     with op.batch_alter_table("person", schema=None) as batch_op:
         batch_op.drop_column("erased_at")
