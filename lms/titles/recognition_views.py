@@ -9,7 +9,7 @@ change someone else made first is a flash, not an error page.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -475,7 +475,15 @@ def _decision_preview(ids: list[int], decision: dict[str, Any]) -> dict[str, Any
         "preview_digest": recognition.decision_digest(
             checked, number, decision["decision_date"], decision["authority"]
         ),
+        "authorities": _printed_authorities(checked, decision["authority"]),
     }
+
+
+def _printed_authorities(rows: Sequence[Recognition], typed: str) -> list[str]:
+    """Who the decision is written in the name of, as every certificate will print it: the authority typed, else
+    the approvals' own for each proposal (recognition.decide) — shown before the approver confirms it."""
+    typed = " ".join(typed.split())
+    return [typed] if typed else sorted(set(recognition.default_authorities(rows).values())) if rows else []
 
 
 def _decision_shown(ids: list[int], decision: dict[str, Any]) -> str:
@@ -567,6 +575,7 @@ def recognition_decide():
                 "ids": {r.id for r in exc.rows},
                 "digest": _decision_shown(ids, decision),
                 "preview_digest": exc.digest,
+                "authorities": _printed_authorities(exc.rows, decision["authority"]),
             }
             db.session.rollback()  # the locks go with it
             flash(str(exc), "warning")

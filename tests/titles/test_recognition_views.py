@@ -223,6 +223,7 @@ def _propose_and_decide(client, world) -> Recognition:
     confirm = text[text.index('id="confirm-decision"') :]
     assert "Ghi nhận Quyết định số 12/QĐ-UBND ngày 15/01/2026 công nhận 1 đối tượng sau?" in confirm
     assert "Nguyễn Văn Hộ0" in confirm[confirm.index('id="confirm-list"') :]
+    assert "Quyết định đứng tên (in trên mọi giấy công nhận): Chủ tịch UBND xã Thử</p>" in confirm
     assert _checked(text, row.id)
     db.session.expire_all()
     assert db.session.get(Recognition, row.id).status == "proposed"
@@ -397,6 +398,7 @@ def test_a_decision_that_would_record_another_authority_than_its_preview_is_show
     ids, decision, shown = _decision_previewed(client, world, authority="")
     assert 'name="authority" type="text" value=""' in shown  # not filled in behind the approver's back
     decide = f"/titles/recognitions/decide?{_context(world)}"
+    before = world["commune"].name
     world["commune"].name = "Thử Mới"
     db.session.commit()
     stale = client.post(decide, data={**decision, **confirmation(shown)})
@@ -404,6 +406,10 @@ def test_a_decision_that_would_record_another_authority_than_its_preview_is_show
     page = stale.get_data(as_text=True)
     assert "Quyết định này nay sẽ ghi khác với những gì đã xem trước" in page
     assert "công nhận 2 đối tượng sau?" in page[page.index('id="confirm-decision"') :]
+    # Who it is decided in the name of is shown in the box before it is confirmed, then and now (fold's finding).
+    printed = "Quyết định đứng tên (in trên mọi giấy công nhận): "
+    assert printed + f"Chủ tịch UBND phường {before}</p>" in shown[shown.index('id="confirm-authority"') :]
+    assert printed + "Chủ tịch UBND phường Thử Mới</p>" in page[page.index('id="confirm-authority"') :]
     db.session.expire_all()
     assert {db.session.get(Recognition, i).status for i in ids} == {"proposed"}
     assert confirmation(page)["preview_digest"] != confirmation(shown)["preview_digest"]
