@@ -60,6 +60,7 @@ def test_a_learner_downloads_their_record_as_a_clr_that_bundles_everything(learn
     href = f'id="learner-record-link" download href="/credentials/records/{learner["person"].id}.json"'
     assert href in page
     assert "Tải hồ sơ học tập suốt đời (CLR 2.0)" in page
+    assert "dành cho phần mềm đọc: lưu vào ví số" in page  # what the file is for, said beside it (uxc)
     response = client.get(f"/credentials/records/{learner['person'].id}.json")
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
