@@ -573,11 +573,14 @@ def attendance_book_pdf(book: AttendanceBook) -> bytes:
     names = _book_names(book)
     blocks = [book.sessions[i : i + SESSIONS_PER_TABLE] for i in range(0, len(book.sessions), SESSIONS_PER_TABLE)]
     blocks = blocks or [[]]
+    # A class over the new year: each column says its year (a line of its own: the column is narrow), or 05/01 would
+    # read as before 28/12.
+    day_format = "%d/%m<br/>%Y" if len({s.starts_at.year for s in book.sessions}) > 1 else "%d/%m"
     for number, block in enumerate(blocks):
         last = number == len(blocks) - 1
         header = [Paragraph("STT", head), Paragraph("Họ và tên", head)]
         for session in block:
-            label = f"{session.starts_at:%d/%m}<br/>{session.starts_at:%H:%M}"
+            label = f"{session.starts_at.strftime(day_format)}<br/>{session.starts_at:%H:%M}"
             header.append(Paragraph(f"{label}<br/>({CANCELLED_VI})" if session.cancelled else label, head))
         if last:
             header += [Paragraph("Có mặt", head), Paragraph("Tỷ lệ", head), Paragraph("Hoàn thành", head)]

@@ -460,6 +460,28 @@ def test_attendance_book_pdf(client, marked_class):
         assert learner.full_name in text
     assert "hủy" in text
     assert _audits("export.attendance_book") == 1
+    assert "2026\n19:00" not in text  # a class within one year: day and month only
+
+
+def test_an_attendance_book_over_the_new_year_gives_each_column_its_year(client, app_ctx):
+    """uxc's finding: "05/01" read as before "28/12" in a class that ran over the new year."""
+    centre = make_centre()
+    course_class = make_class(centre, starts_on=date(2026, 12, 21), ends_on=date(2027, 1, 15))
+    services.schedule(
+        course_class,
+        [
+            (datetime(2026, 12, 28, 19), datetime(2026, 12, 28, 21)),
+            (datetime(2027, 1, 5, 19), datetime(2027, 1, 5, 21)),
+        ],
+    )
+    services.enrol(course_class, [centre.learners[0].id])
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune, "book-newyear@example.vn")
+    db.session.commit()
+    login(client, manager)
+    text = _pdf_text(client.get(f"/courses/classes/{course_class.id}/attendance-book.pdf").get_data())
+    lines = [line.strip() for line in text.splitlines()]
+    assert lines[lines.index("28/12") : lines.index("28/12") + 3] == ["28/12", "2026", "19:00"]
+    assert lines[lines.index("05/01") : lines.index("05/01") + 3] == ["05/01", "2027", "19:00"]
 
 
 # --- paper attendance sheet --------------------------------------------------------------------------------------
