@@ -478,24 +478,28 @@ def it_unit(unit_id: int):
 def _officer_targets(unit: AdminUnit, result: it_skills.Figures) -> tuple[Any, Any, dict[int, Any]]:
     """The plan's indicator "officers who organise CLC activities and are trained in IT" that applies to ``unit``
     (Kon Tum's Plan 1514: 40 % by 2025, 70 % by 2030, as loaded from the plan's data), and the measured shares of the
-    unit and of each commune against the milestone of the period's year (a commune's own area class may set its own
-    target). Two or three queries whatever the number of communes."""
+    unit and of each commune against the milestone of the period's year — each commune against the plan that applies
+    to it, and its own area class may set its own target. A few queries whatever the number of communes."""
     from lms.targets import services as targets
 
-    indicator = targets.indicator_for_figure(unit, "organised_and_trained")
+    year = result.period.last.year
+    communes = {
+        u.id: u
+        for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_([c.commune_id for c in result.communes])))
+    }
+    # Each commune against the plan that applies to it — a province holds communes that succeeded Kon Tum's (Plan
+    # 1514) beside others (the national programme) — as the commune's own page and the targets dashboard check it.
+    indicators = targets.indicators_for_figure([unit, *communes.values()], "organised_and_trained")
+    indicator = indicators.get(unit.id)
     if indicator is None:
         return None, None, {}
-    year = result.period.last.year
-    area_classes = dict(
-        db.session.execute(
-            select(AdminUnit.id, AdminUnit.area_class).where(AdminUnit.id.in_([c.commune_id for c in result.communes]))
-        )
-        .tuples()
-        .all()
-    )
     commune_checks = {
         c.commune_id: targets.check_target(
-            indicator, year, area_classes.get(c.commune_id), c.organised_and_trained, c.officers
+            indicators.get(c.commune_id, indicator),
+            year,
+            communes[c.commune_id].area_class if c.commune_id in communes else None,
+            c.organised_and_trained,
+            c.officers,
         )
         for c in result.communes
     }

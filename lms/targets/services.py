@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -241,6 +241,13 @@ def indicator_for_figure(unit: Any, figure: str) -> Indicator | None:
     programme (``it_skills`` in its numerator, ``plans.py``): Kon Tum's Plan 1514 for a unit of Kon Tum (or a commune
     that succeeded one of Kon Tum's), else the national programme. One query for the plans, one more for a commune's
     lineage."""
+    return indicators_for_figure([unit], figure).get(unit.id)
+
+
+def indicators_for_figure(units: Sequence[Any], figure: str) -> dict[int, Indicator]:
+    """:func:`indicator_for_figure` of each unit at once — a province's communes on one page, each against the plan
+    that applies to it (a commune that succeeded one of Kon Tum's: Plan 1514; the others: the national programme).
+    One query for the plans and two per plan that counts the figure, whatever the number of units."""
     from lms.registry.models import AdminUnit, UnitLevel
 
     rows = db.session.execute(
@@ -249,17 +256,17 @@ def indicator_for_figure(unit: Any, figure: str) -> Indicator | None:
         .where(Plan.active.is_(True))
         .options(selectinload(Plan.indicators).selectinload(Indicator.targets))
     ).all()
-    candidates: list[tuple[int, Indicator]] = []
+    communes = [u.id for u in units if u.level == UnitLevel.COMMUNE]
+    best: dict[int, tuple[int, Indicator]] = {}
     for plan, path in rows:
         indicator = next((i for i in plan.indicators if i.numerator.get("it_skills") == figure), None)
         if indicator is None:
             continue
-        applies = unit.path.startswith(path) or (
-            unit.level == UnitLevel.COMMUNE and bool(plan_communes(plan, [unit.id]))
-        )
-        if applies:
-            candidates.append((len(path), indicator))
-    return max(candidates, key=lambda pair: pair[0])[1] if candidates else None
+        reached = set(plan_communes(plan, communes)) if communes else set()
+        for unit in units:
+            if (unit.path.startswith(path) or unit.id in reached) and len(path) > best.get(unit.id, (-1, None))[0]:
+                best[unit.id] = (len(path), indicator)
+    return {unit_id: indicator for unit_id, (_length, indicator) in best.items()}
 
 
 @dataclass(frozen=True)

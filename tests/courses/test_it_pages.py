@@ -598,3 +598,45 @@ def test_a_class_completed_before_its_planned_end_says_so_under_my_classes(app_c
     row = mine.split("Lớp Internet xong sớm", 1)[1].split("</li>", 1)[0]
     assert 'data-part="completed"' in row
     assert "Đã hoàn thành" in row
+
+
+def test_a_province_page_checks_each_commune_against_the_plan_that_applies_to_it(app_ctx, client):
+    """uxc's finding: Quảng Ngãi's page checked every commune against the national programme (Decision 387), also the
+    communes that succeeded Kon Tum's, whose own page — and the targets dashboard — use Kon Tum's Plan 1514. Now each
+    row is checked against its own plan: made to differ here (Plan 1514 lowered to 40 % for 2030), the former Kon Tum
+    commune meets 40 % with 2 of 5 officers, and a commune of the old Quảng Ngãi is held to the programme's 70 %."""
+    from lms.targets.models import Indicator, Plan, Target
+    from lms.targets.plans import load_plans
+    from tests.conftest import unit_by_code
+    from tests.courses.test_it_skills import member
+
+    load_plans()
+    kon_tum = hand_made_commune("23293", label="PK")  # Phường Kon Tum: 2 of 5 officers organise and are trained
+    coast = unit_by_code("21025")  # Phường Cẩm Thành, Quảng Ngãi before 2025: 0 of 2
+    for person in people(coast, "PC", "Lê Văn Biển", "Trần Thị Cát"):
+        member(person, coast, "officer")
+    db.session.execute(
+        update(Target)
+        .where(
+            Target.indicator_id.in_(
+                select(Indicator.id)
+                .join(Plan, Plan.id == Indicator.plan_id)
+                .where(Indicator.code == "it_trained_officers", Plan.code.like("%1514%"))
+            )
+        )
+        .where(Target.year == 2030)
+        .values(share=40)
+    )
+    province = unit_by_code("51", "province")
+    leader = make_user(Role.PROVINCE_LEADER, province, "tinh-it@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get(f"/courses/it/units/{province.id}?from=2026-01-01&to=2026-12-31").get_data(as_text=True)
+
+    def target(commune_id: int) -> str:
+        row = html.split(f'data-commune="{commune_id}"', 1)[1].split("</tr>", 1)[0]
+        return row.split('data-col="target"', 1)[1]
+
+    assert target(kon_tum.unit.id).lstrip(">").startswith("40\u00a0%")
+    assert "đạt" in target(kon_tum.unit.id)
+    assert target(coast.id).lstrip(">").startswith("70\u00a0%")
