@@ -1179,14 +1179,7 @@ class _Households(_Layout):
                     other=other,
                 )
             )
-        if len(found) > DUPLICATES_NAMED:
-            preview.warnings.append(
-                ngettext(
-                    "and %(num)s more row like these.",
-                    "and %(num)s more rows like these.",
-                    len(found) - DUPLICATES_NAMED,
-                )
-            )
+        _more_like_these(preview, len(found))
 
     def _erased_again(self, preview: Preview) -> None:
         """New persons of a stored household that holds a person whose data was erased at their request (ADR 57),
@@ -1224,14 +1217,7 @@ class _Households(_Layout):
                     year=int(year) if year is not None else "—",
                 )
             )
-        if len(found) > DUPLICATES_NAMED:
-            preview.warnings.append(
-                ngettext(
-                    "and %(num)s more row like these.",
-                    "and %(num)s more rows like these.",
-                    len(found) - DUPLICATES_NAMED,
-                )
-            )
+        _more_like_these(preview, len(found))
 
     def _plan_persons(self, preview: Preview) -> None:
         t, m = FILE_ROWS.c, MATCHES.c
@@ -1384,6 +1370,14 @@ def _keeps_the_day(year_only: bool | None, given: date | None, existing: dict[st
     """A row giving only the year of a person whose whole birth date, in that year, is stored: the day stays."""
     stored = existing["birth_date"]
     return bool(year_only and given and stored and not existing["birth_year_only"] and stored.year == given.year)
+
+
+def _more_like_these(preview: Preview, found: int) -> None:
+    """A preview's warnings name the first ``DUPLICATES_NAMED`` rows of a kind; the rest are counted."""
+    if found > DUPLICATES_NAMED:
+        preview.warnings.append(
+            ngettext("and %(num)s more row like these.", "and %(num)s more rows like these.", found - DUPLICATES_NAMED)
+        )
 
 
 def _same_birth(stored: Any, t: Any) -> ColumnElement[bool]:
