@@ -37,6 +37,7 @@ from typing import Any, NamedTuple, cast
 
 from flask import current_app
 from sqlalchemy import (
+    Boolean,
     Column,
     ColumnElement,
     Integer,
@@ -545,7 +546,12 @@ def _metrics_table(width: int) -> Table:
         table = _METRICS_TABLES[width] = Table(
             f"tmp_title_metrics_{width}",
             MetaData(),
-            Column("person_id", Integer, primary_key=True),
+            Column("person_id", Integer, primary_key=True, autoincrement=False),
+            # Who the person is to this commune, decided once as the records are grouped (the writes of
+            # :meth:`_Metrics.store` filter on them instead of each looking the person up again): a resident, and
+            # one no other commune's evaluation writes (not a member of another commune's organisation).
+            Column("resident", Boolean),
+            Column("only_here", Boolean),
             *[Column(f"m{n}", Numeric(12, 1)) for n in range(width)],
             prefixes=["TEMPORARY"],
         )
@@ -591,18 +597,41 @@ class _Metrics:
         self.residents = (
             select(P.c.id).select_from(P.join(U, P.c.unit_id == U.c.id)).where(commune.in_commune(U.c.path))
         )
-        self.persons = self.residents.union(
+        members = (
             select(OM.c.person_id)
             .select_from(OM.join(O, OM.c.organisation_id == O.c.id))
             .where(O.c.commune_id == commune.id)
         )
+        self.persons = self.residents.union(members)
+        elsewhere = (
+            select(OM.c.person_id)
+            .select_from(OM.join(O, OM.c.organisation_id == O.c.id))
+            .where(O.c.commune_id != commune.id)
+        )
+        residents = self.residents.cte("res")
+        persons = select(residents.c.id).union(members)
+        if connection.dialect.name == "postgresql":
+            # The persons as one array (``= ANY(ARRAY(…))``): PostgreSQL reads their records by one index scan in
+            # person order, which groups them without a sort. As ``IN (…)`` it probed the index person by person
+            # under a join estimated from the path range (one village's worth) and sorted the records after: 2.3
+            # times as long for the largest commune (docs/benchmarks.md, "the persons' metrics, grouped once").
+            wanted = LR.c.person_id == any_(func.array(persons.scalar_subquery()))
+        else:
+            wanted = LR.c.person_id.in_(persons)
         aggregate = (
-            select(LR.c.person_id, *[_metric_column(m).label(f"m{n}") for n, m in enumerate(found)])
-            .where(LR.c.year == commune.year, LR.c.person_id.in_(self.persons))
+            select(
+                LR.c.person_id,
+                LR.c.person_id.in_(select(residents.c.id)),
+                LR.c.person_id.not_in(elsewhere),
+                *[_metric_column(m).label(f"m{n}") for n, m in enumerate(found)],
+            )
+            .where(LR.c.year == commune.year, wanted)
             .group_by(LR.c.person_id)
         )
         db.session.execute(
-            insert(self.table).from_select(["person_id", *[f"m{n}" for n in range(len(found))]], aggregate)
+            insert(self.table).from_select(
+                ["person_id", "resident", "only_here", *[f"m{n}" for n in range(len(found))]], aggregate
+            )
         )
 
     def attach(
@@ -650,8 +679,7 @@ class _Metrics:
         # ``counted`` takes the value too (this evaluation counts the commune's shares from it).
         low = select(func.min(table.c.person_id)).scalar_subquery()
         high = select(func.max(table.c.person_id)).scalar_subquery()
-        residents = self.residents.cte("residents")
-        resident = table.c.person_id.in_(select(residents.c.id))
+        resident = table.c.resident.is_(True)
         # Did the year hold any value in the id range of the persons grouped (those without records too)? Not on
         # a commune's first evaluation of the year: then nothing can be left over (the read of values no longer
         # backed is skipped: on a table just filled, with the statistics of an empty one, it scanned every stored
@@ -672,12 +700,7 @@ class _Metrics:
             # members of another commune's organisations): the writers of their records wait for this commune's
             # lock, so no row can appear meanwhile, and an INSERT takes 0.4 the time of the upsert's speculative
             # insertion. The other persons' values take the upsert below.
-            elsewhere = (
-                select(OM.c.person_id)
-                .select_from(OM.join(O, OM.c.organisation_id == O.c.id))
-                .where(O.c.commune_id != self.commune.id)
-            )
-            only_here = and_(resident, table.c.person_id.not_in(elsewhere))
+            only_here = and_(resident, table.c.only_here.is_(True))
             plain = [
                 select(
                     table.c.person_id,
@@ -1941,39 +1964,49 @@ def _evaluate_title(
         # Subjects with the same inputs get the same result: most persons of a commune share a handful of input
         # combinations (no records, one class, …), so each combination is scored once.
         results: dict[Any, tuple[Any, ...]] = {}  # … (eligible, score, level, missing, breakdown, applicable)
-        for result in db.session.execute(stmt).all():
-            if result._first == 1:
+        found = db.session.execute(stmt).all()
+        # The loop runs once per subject to write (every subject of a first evaluation): its columns are read by
+        # position, and the look-ups of assessments and waits are skipped when the set has none.
+        names = found[0]._fields if found else ()
+        i_first, i_frozen, i_old_id, i_old_eligible, i_old_digest, i_digest = (
+            [names.index(name) for name in ("_first", "_frozen", "_old_id", "_old_eligible", "_old_digest", "_digest")]
+            if found
+            else [0] * 6
+        )
+        for result in found:
+            if result[i_first] == 1:
                 subjects += result._subjects
                 eligible += int(result._eligible or 0)
                 rows_kept += int(result._kept or 0)
                 rows_here = result._here
-            if result._frozen:
+            if result[i_frozen]:
                 continue
-            subject_id = result.subject_id
-            old_id, old_eligible, old_digest = result._old_id, result._old_eligible, result._old_digest
-            theirs = assessed.get(subject_id)
-            wait = waits.get(subject_id)
+            subject_id = result[0]
+            old_id, old_eligible, old_digest = result[i_old_id], result[i_old_eligible], result[i_old_digest]
+            theirs = assessed.get(subject_id) if assessed else None
+            wait = waits.get(subject_id) if waits else None
             given = (
                 tuple(sorted((code, a.id, a.value, a.counts, a.by, a.evidence) for code, a in theirs.items()))
                 if theirs
                 else ()
             )
             # Without assessments or an upgrade wait the digest is the SQL one, which the next run compares in SQL.
-            digest = _digest(result._digest, given, wait) if (given or wait) else result._digest
+            digest = _digest(result[i_digest], given, wait) if (given or wait) else result[i_digest]
             if old_id is not None and old_digest == digest and repairs is None:
                 continue
             # Subjects whose assessments differ only in their ids score alike: the combination leaves the ids out
             # (a breakdown names no assessment by id), the digest above keeps them.
             alike = tuple(sorted((code, a[1:]) for code, a in theirs.items())) if theirs else ()
-            inputs = (tuple(result)[2:width], alike, wait)
+            inputs = (result[2:width], alike, wait)
             scored = results.get(inputs)
-            # The process's scores serve every subject but those with an upgrade wait (rare, and never recurring
-            # across communes), never a reconciliation, which scores afresh to compare.
-            shared = wait is None and repairs is None
-            key = (row.id, id(definition), commune.area_class, inputs)
-            if scored is None and shared and (known := _SCORES.get(key)):
-                scored = results[inputs] = known[0]
-                breakdowns.setdefault(scored[5], known[1])
+            if scored is None:
+                # The process's scores serve every subject but those with an upgrade wait (rare, and never
+                # recurring across communes), never a reconciliation, which scores afresh to compare.
+                shared = wait is None and repairs is None
+                key = (row.id, id(definition), commune.area_class, inputs)
+                if shared and (known := _SCORES.get(key)):
+                    scored = results[inputs] = known[0]
+                    breakdowns.setdefault(scored[5], known[1])
             if scored is None:
                 try:
                     applicable = population is None or getattr(result, "in_population", 1) != 0
@@ -2015,9 +2048,9 @@ def _evaluate_title(
                     _remember(key, definition, scored, content)
             eligible += scored[1] - bool(old_eligible)
             if old_id is None:
-                inserts.append((subject_id, result.village_id, digest, scored))
+                inserts.append((subject_id, result[1], digest, scored))
             else:
-                updates.append({"_id": old_id, "village_id": result.village_id, "inputs_digest": digest, "_r": scored})
+                updates.append({"_id": old_id, "village_id": result[1], "inputs_digest": digest, "_r": scored})
                 if repairs is not None:
                     olds[old_id] = {
                         "id": old_id,
@@ -2299,14 +2332,21 @@ def _insert_rows(
             ],
         )
         return
-    tails: dict[tuple[Any, ...], str] = {}
+    # Looked up by the result's identity first: subjects of one combination of inputs share the very tuple, and
+    # hashing its values (a Decimal score among them) for every row cost more than the look-up; by value second,
+    # as combinations that score alike render one line.
+    tails: dict[int, str] = {}
+    rendered: dict[tuple[Any, ...], str] = {}
     for *_, result in rows:
-        if result not in tails:
-            values = (*result[:5], breakdown_ids[result[5]], result[6])
-            tails[result] = csv_line([*common.values(), *values, now])
+        if id(result) not in tails:
+            tail = rendered.get(result)
+            if tail is None:
+                values = (*result[:5], breakdown_ids[result[5]], result[6])
+                tail = rendered[result] = csv_line([*common.values(), *values, now])
+            tails[id(result)] = tail
     null = csv_line([None])
     lines = (
-        f"{subject_id},{null if village_id is None else village_id},{digest},{tails[result]}"
+        f"{subject_id},{null if village_id is None else village_id},{digest},{tails[id(result)]}"
         for subject_id, village_id, digest, result in rows
     )
     copy_lines(E, ["subject_id", "village_id", "inputs_digest", *common, *names, "computed_at"], lines)
