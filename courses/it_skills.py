@@ -44,6 +44,7 @@ from courses.models import (
 )
 from lms.core.evidence import EvidenceError, store_evidence
 from lms.core.formatting import in_request_language as _
+from lms.core.formatting import moment
 from lms.core.models import EvidenceFile
 from lms.core.services import audit
 from lms.core.signals import learning_records_changed
@@ -421,7 +422,7 @@ def _refuse_held_by_another(number: str, issuer: str, person_id: int, viewer: An
                 issuer=other.issuer,
                 who=person.full_name,
                 born=born,
-                date=f"{other.recorded_at:%d/%m/%Y}",
+                date=moment(other.recorded_at),  # in Vietnam's time, in the reader's language
             ),
             "number",
             certificate_id=other.id,
