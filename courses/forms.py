@@ -240,6 +240,8 @@ class AttendanceForm(LmsForm):
 class ItCertificateForm(LmsForm):
     """A national IT-skills certificate and its scan (the scan's type and size are checked on the bytes)."""
 
+    clash_id: int | None = None  # set when refused: another person's record of the same certificate, to open
+
     number = StringField(_l("Certificate number"), validators=[DataRequired(), Length(max=60)])
     issuer = StringField(_l("Accredited centre that issued it"), validators=[DataRequired(), Length(max=300)])
     issued_on = DateField(_l("Date of issue"), validators=[InputRequired()])

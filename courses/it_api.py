@@ -8,6 +8,8 @@ scope and missing are the same 404. The figures need ``IT_FIGURES_VIEW`` (also a
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -208,9 +210,13 @@ def create_it_certificate(form: CertificateForm):
             upload=form.file,
             recorded_by_id=current_user.id,
             modules=form.modules,
+            viewer=current_user,
         )
     except ItSkillsError as exc:
-        raise ApiValidationError([{"field": exc.field, "message": str(exc)}], str(exc)) from exc
+        error: dict[str, Any] = {"field": exc.field, "message": str(exc)}
+        if exc.certificate_id is not None:  # the other person's record of it, which the caller may read
+            error["it_certificate_id"] = exc.certificate_id
+        raise ApiValidationError([error], str(exc)) from exc
     return (
         ItCertificateOut.model_validate(certificate),
         201,

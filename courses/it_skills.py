@@ -44,6 +44,7 @@ from courses.models import (
 )
 from lms.core.evidence import EvidenceError, store_evidence
 from lms.core.formatting import in_request_language as _
+from lms.core.formatting import moment
 from lms.core.models import EvidenceFile
 from lms.core.services import audit
 from lms.core.signals import learning_records_changed
@@ -65,11 +66,13 @@ ADVANCED_CERTIFICATES_SINCE = date(2016, 8, 10)
 
 
 class ItSkillsError(ValueError):
-    """A refused operation; ``field`` names the input at fault."""
+    """A refused operation; ``field`` names the input at fault; ``certificate_id`` the other record it clashes with,
+    when the user may open it."""
 
-    def __init__(self, message: str, field: str = "") -> None:
+    def __init__(self, message: str, field: str = "", certificate_id: int | None = None) -> None:
         super().__init__(message)
         self.field = field
+        self.certificate_id = certificate_id
 
 
 # --- the framework -------------------------------------------------------------------------------------------
@@ -318,9 +321,12 @@ def record_certificate(
     upload: FileStorage | None,
     recorded_by_id: int | None,
     modules: str | Iterable[str] | None = None,
+    viewer: Any = None,
 ) -> ItCertificate:
     """Record a national certificate with its scan, pending verification (it grants nothing yet). ``modules``: the
-    advanced modules of an advanced certificate (Joint Circular 17/2016, Art. 16.2); none for a basic one."""
+    advanced modules of an advanced certificate (Joint Circular 17/2016, Art. 16.2); none for a basic one. A
+    certificate the same centre issued under the same number recorded for another person is refused
+    (:func:`held_by_another`), naming that record only if ``viewer`` (the user recording) may open it."""
     advanced_modules = certificate_modules(modules)
     number, issuer = " ".join(number.split()), " ".join(issuer.split())
     if not number:
@@ -356,6 +362,7 @@ def record_certificate(
         is not None
     ):
         raise ItSkillsError(_("certificate %(number)s is already recorded for this person", number=number), "number")
+    _refuse_held_by_another(number, issuer, person.id, viewer)
     try:
         scan = store_evidence(upload, uploaded_by_id=recorded_by_id)
     except EvidenceError as exc:
@@ -373,6 +380,63 @@ def record_certificate(
     db.session.flush()
     audit("it_certificate.record", certificate, person_id=person.id)
     return certificate
+
+
+def held_by_another(number: str, issuer: str, person_id: int) -> ItCertificate | None:
+    """The record of the same certificate for another person, not rejected: a certificate is its issuing test
+    centre's number (Joint Circular 17/2016, Art. 17.2: each test centre issues and numbers its own), so the same
+    number of the same centre — the centre's name compared without case, spacing or diacritics, as people type it —
+    is the same certificate. A rejected record (a mistyped number, a claim that was not theirs) holds nothing."""
+    from lms.registry.text import fold
+
+    wanted = fold(issuer)
+    candidates = db.session.scalars(
+        select(ItCertificate)
+        .where(
+            func.lower(ItCertificate.number) == number.lower(),
+            ItCertificate.person_id != person_id,
+            ItCertificate.status != ItCertificateStatus.REJECTED.value,
+        )
+        .order_by(ItCertificate.id)
+    )
+    return next((c for c in candidates if fold(c.issuer) == wanted and c.number.casefold() == number.casefold()), None)
+
+
+def _refuse_held_by_another(number: str, issuer: str, person_id: int, viewer: Any) -> None:
+    other = held_by_another(number, issuer, person_id)
+    if other is None:
+        return
+    from lms.auth.permissions import Permission
+
+    if viewer is not None and may_see_certificate(
+        viewer, other, (Permission.IT_TRAINING_VIEW, Permission.IT_CERTIFICATE_VERIFY)
+    ):
+        person = other.person
+        born = f", {_('born %(year)s', year=person.birth_date.year)}" if person.birth_date else ""
+        raise ItSkillsError(
+            _(
+                "certificate %(number)s of %(issuer)s has already been recorded for %(who)s%(born)s (record of "
+                "%(date)s): one certificate belongs to one person. Check the number and the centre; if that record "
+                "is the wrong one, open it and reject it first",
+                number=other.number,
+                issuer=other.issuer,
+                who=person.full_name,
+                born=born,
+                date=moment(other.recorded_at),  # in Vietnam's time, in the reader's language
+            ),
+            "number",
+            certificate_id=other.id,
+        )
+    raise ItSkillsError(
+        _(
+            "certificate %(number)s of %(issuer)s has already been recorded for another person: one certificate "
+            "belongs to one person. Check the number and the centre; if they are right, ask the centre manager to "
+            "check the other record",
+            number=number,
+            issuer=issuer,
+        ),
+        "number",
+    )
 
 
 def _grant_key(certificate_id: int) -> str:
@@ -399,6 +463,16 @@ def verify_certificate(certificate: ItCertificate, *, user_id: int | None) -> in
         return 0
     if not may_verify(certificate, user_id):
         raise ItSkillsError(_("you recorded or hold this certificate: another verifier must verify it"))
+    if certificate.status == ItCertificateStatus.REJECTED:
+        # Rejected, it held nothing: the same certificate may since have been recorded for its genuine holder.
+        from lms.auth.models import User
+
+        _refuse_held_by_another(
+            certificate.number,
+            certificate.issuer,
+            certificate.person_id,
+            db.session.get(User, user_id) if user_id is not None else None,
+        )
     commune = commune_of(certificate.person)
     modules = sorted(framework().all_required(framework().certificate_standard) | set(certificate.modules or ()))
     now = utcnow()

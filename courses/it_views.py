@@ -240,9 +240,11 @@ def _record_certificate(person: Person, form: ItCertificateForm) -> ItCertificat
             upload=form.file.data,
             recorded_by_id=current_user.id,
             modules=form.modules.data or "",
+            viewer=current_user,
         )
     except ItSkillsError as exc:
         db.session.rollback()
+        form.clash_id = exc.certificate_id  # the other person's record of the same certificate, theirs to open
         field = getattr(form, CERTIFICATE_FIELDS.get(exc.field, ""), None)
         if field is not None:
             field.errors = [*field.errors, str(exc)]

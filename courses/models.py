@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -342,6 +343,17 @@ class ItCertificate(Model):
     __table_args__ = (
         _enum_check("status", ItCertificateStatus),
         UniqueConstraint("person_id", "number"),
+        # One live record per certificate: a test centre numbers its own (Joint Circular 17/2016, Art. 17.2), so its
+        # name and the number are the certificate. A rejected record holds nothing (migration 0047); the service
+        # also compares the centre's name as typed (courses.it_skills.held_by_another).
+        Index(
+            "uq_it_certificate_number_issuer",
+            "number",
+            "issuer",
+            unique=True,
+            sqlite_where=text("status <> 'rejected'"),
+            postgresql_where=text("status <> 'rejected'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -45,7 +45,7 @@ from courses.forms import (
     SingleSessionForm,
     WithdrawForm,
 )
-from courses.models import ClassSession, Course, CourseClass, Room, SessionStatus
+from courses.models import ClassSession, Course, CourseClass, Room, SessionStatus, class_instructor
 from courses.scheduling import Recurrence
 from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission, can
@@ -261,6 +261,13 @@ def classes():
     stmt = services.classes_in_scope(current_user, VIEW).options(
         selectinload(CourseClass.clc), selectinload(CourseClass.room)
     )
+    # The classes the user teaches (an instructor, or a manager who also teaches): marked, and a filter of their own.
+    person_id = current_user.person_id
+    taught = select(class_instructor.c.class_id).where(class_instructor.c.person_id == person_id)
+    teaches = person_id is not None and bool(db.session.scalar(select(taught.exists())))
+    mine = teaches and request.args.get("mine") == "1"
+    if mine:
+        stmt = stmt.where(CourseClass.id.in_(taught))
     if clc_id:
         stmt = stmt.where(CourseClass.clc_id == clc_id)
     if course_id:
@@ -272,6 +279,8 @@ def classes():
     else:
         stmt = stmt.order_by(CourseClass.ends_on.desc(), CourseClass.starts_on.desc(), CourseClass.id.desc())
     page = db.paginate(stmt, per_page=_page_size())
+    ids = [c.id for c in page.items]
+    yours = set(db.session.scalars(taught.where(class_instructor.c.class_id.in_(ids)))) if teaches and ids else set()
     clcs = db.session.scalars(
         queries.clcs_in_scope(current_user, VIEW).options(selectinload(Clc.commune)).limit(1000)
     ).all()
@@ -290,6 +299,9 @@ def classes():
         when=when,
         selected=selected,
         today=today,
+        teaches=teaches,
+        mine=mine,
+        yours=yours,
     )
 
 

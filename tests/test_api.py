@@ -124,6 +124,31 @@ def test_openapi_document_is_generated_from_every_route(app, client):
         assert reference in schemas, reference
 
 
+def test_every_confirmation_of_a_preview_documents_the_409_with_the_new_preview(client):
+    """A confirmation that sends a preview's digest is refused as out of date with a 409 carrying the preview as it
+    is now (lms.api.errors.stale_preview), across the API: the document says so for each of them."""
+    document = client.get("/api/v1/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+
+    def resolve(schema: dict) -> dict:
+        while "$ref" in schema:
+            schema = schemas[schema["$ref"].rsplit("/", 1)[1]]
+        return schema
+
+    confirming = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body is None or "preview_digest" not in resolve(body["schema"]).get("properties", {}):
+                continue
+            confirming.append(f"{method.upper()} {path}")
+            conflict = operation["responses"].get("409")
+            assert conflict is not None, f"{method.upper()} {path}"
+            problem = resolve(conflict["content"]["application/problem+json"]["schema"])
+            assert "preview" in problem["properties"], f"{method.upper()} {path}"
+    assert "POST /api/v1/imports/{job_id}/confirm" in confirming
+
+
 def test_the_api_documentation_page_is_served_without_a_cdn(client):
     page = client.get("/api/v1/docs")
     assert page.status_code == 200

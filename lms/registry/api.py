@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from lms.api import bp
-from lms.api.errors import ApiValidationError
+from lms.api.errors import ApiValidationError, stale_preview
 from lms.api.pagination import page_of
 from lms.api.schema import operation
 from lms.auth.permissions import Permission, can
@@ -27,6 +27,7 @@ from lms.registry.schemas import (
     HouseholdEdit,
     HouseholdOut,
     HouseholdPage,
+    ImportConflict,
     ImportForm,
     ImportOut,
     ImportQuery,
@@ -316,16 +317,21 @@ def create_import(form: ImportForm, query: ImportQuery):
 
 
 @bp.post("/imports/<int:job_id>/confirm")
-@operation(IMPORT, ok=ImportOut, status=202, json=ConfirmIn, tags=TAGS)
+@operation(IMPORT, ok=ImportOut, status=202, json=ConfirmIn, tags=TAGS, extra={409: ImportConflict})
 def confirm_import(job_id: int, json: ConfirmIn):
-    """Apply a dry run's preview: the body names the ``preview_digest`` confirmed, so nothing else is applied."""
-    from lms.registry.importer import ImportRefused, confirm_job
+    """Apply a dry run's preview: the body names the ``preview_digest`` confirmed, so nothing else is applied. A
+    digest that is no longer the job's preview (previewed again, already applied) is a 409 with the job as it is
+    now, as every confirmation of an out-of-date preview is."""
+    from lms.registry.importer import PreviewOutdated, confirm_job
 
     job = _get(ImportJob, job_id, IMPORT)
     try:
         confirm_job(job, digest=json.preview_digest, user=current_user)
-    except ImportRefused as exc:
-        raise ApiValidationError([{"field": "preview_digest", "message": str(exc)}]) from exc
+    except PreviewOutdated:
+        message = _(
+            "This preview is no longer current: read the import again and confirm the preview_digest it has now."
+        )
+        return stale_preview("preview_digest", message, ImportOut.model_validate(job))
     db.session.commit()
     return _accepted(job)
 

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from pydantic import Field, StringConstraints, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from lms.api.schema import Body, File, Id, Out, Page, PageQuery, Query, in_scope, with_examples
+from lms.api.schema import Body, File, Id, Out, Page, PageQuery, Problem, Query, in_scope, with_examples
 from lms.auth.permissions import Permission
 from lms.registry.models import AdminUnit, ManagingLevel, OccupationGroup, OrganisationKind, Sex, UnitLevel
 
@@ -347,6 +347,13 @@ class ImportOut(Out):
     dry_run: bool
     preview: dict[str, Any] | None
     preview_digest: str | None
+
+
+class ImportConflict(Problem):
+    """A 409: the preview confirmed is no longer the job's (a second tab, a job already applied or previewed again):
+    nothing was applied; ``preview`` is the job as it is now (its ``preview_digest`` the one to confirm, if any)."""
+
+    preview: ImportOut | None = None
 
 
 UnitPage = Page[UnitOut]

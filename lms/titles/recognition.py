@@ -829,16 +829,56 @@ def _kept(subject_type: str, title: str, year: int, subject_ids: Sequence[int]) 
     return {row.subject_id: row for row in rows}  # ordered: the highest level held (its latest year) wins
 
 
-def propose(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> list[int]:
+def propose(
+    *, title: str, year: int, subject_ids: Sequence[int], user: Any, expected_digest: str | None = None
+) -> list[int]:
     """Put eligible subjects on the list for recognition; returns the new recognitions' ids.
 
     Refuses, all or nothing and with one message per subject: a subject not evaluated, not eligible (with what it
     lacks), already proposed or decided, holding the title by an earlier recognition still in force at the same or a
     higher level (:func:`_kept`), or outside the user's scope for ``titles.propose``. The eligibility
-    snapshot is copied by one ``INSERT … SELECT``.
+    snapshot is copied by one ``INSERT … SELECT``. ``expected_digest``: the :func:`proposal_digest` of the preview
+    being confirmed; an evaluation changed since (the engine ran again) is :class:`StaleProposal`.
     """
     wanted, rows = check_proposal(title=title, year=year, subject_ids=subject_ids, user=user)
+    if expected_digest is not None:
+        current = proposal_digest(title, year, rows)
+        if current != expected_digest:
+            raise StaleProposal(rows, current)
     return _insert_proposals(title, year, wanted, rows, user)
+
+
+def proposal_fingerprints(rows: dict[int, Any]) -> dict[int, str]:
+    """Each subject's evaluation as a proposal copies it (the engine's row, its criteria set, level, score and the
+    digest of what it was computed from), as a short fingerprint: what a preview showed, subject by subject."""
+    return {
+        sid: hashlib.sha256(
+            repr((row.id, row.criteria_set_id, row.level, str(row.score), row.inputs_digest)).encode()
+        ).hexdigest()[:12]
+        for sid, row in rows.items()
+    }
+
+
+def proposal_digest(title: str, year: int, rows: dict[int, Any]) -> str:
+    """What a proposal's preview showed: the title, the year, and each subject's evaluation that it copies."""
+    shown = (title, year, sorted(proposal_fingerprints(rows).items()))
+    return hashlib.sha256(repr(shown).encode()).hexdigest()[:32]
+
+
+class StaleProposal(TransitionConflict):
+    """A proposal confirmed for a preview whose evaluations changed since (the engine ran again); ``rows`` (the
+    subjects' evaluations now) and ``digest`` are the preview now."""
+
+    def __init__(self, rows: dict[int, Any], digest: str) -> None:
+        super().__init__(
+            _(
+                "The evaluations this proposal copies changed since they were shown: look at the list again, then "
+                "confirm."
+            ),
+            "preview_digest",
+        )
+        self.rows = rows
+        self.digest = digest
 
 
 def check_proposal(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> tuple[list[int], dict[int, Any]]:
@@ -862,6 +902,8 @@ def check_proposal(*, title: str, year: int, subject_ids: Sequence[int], user: A
                 Eligibility.eligible,
                 Eligibility.commune_id,
                 Eligibility.level,
+                Eligibility.score,
+                Eligibility.inputs_digest,
                 Eligibility.criteria_set_id,
                 EligibilityBreakdown.content.label("breakdown"),
             )

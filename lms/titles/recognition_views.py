@@ -27,7 +27,7 @@ from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
 from lms.titles import approvals, bp, documents, explain, recognition, services
 from lms.titles.forms import ConfirmImportForm
-from lms.titles.models import CriteriaSet, Recognition, RecognitionStatus, Title
+from lms.titles.models import TITLE_SUBJECT, CriteriaSet, Recognition, RecognitionStatus, Title
 from lms.titles.recognition_forms import (
     DECISION_LEVEL_NAMES,
     HISTORY_NAMES,
@@ -313,14 +313,26 @@ def recognition_propose():
     form = SelectionForm()
     status = 422 if request.method == "POST" else 200  # a POST that reaches the page again was refused
     confirm = ""
+    preview: dict[str, str] = {}
     if ctx["commune"] is not None and form.validate_on_submit():
         # A proposal cannot be withdrawn (only decided on, and a rejection is final for the year, ADR 11): the
-        # selection is checked and shown for confirmation first; only the confirmation writes.
+        # selection is checked and shown for confirmation first; only the confirmation writes. The confirmation
+        # carries the digest of the evaluations shown (the service's proposal_digest), compared when it writes: the
+        # engine run again in between (a score changed) is shown again with what changed, never copied unseen. A
+        # confirmation without one (a page from before it was carried) is shown again, with one.
         asked = {"title": ctx["title"], "year": ctx["year"], "subject_ids": _selected_ids(), "user": current_user}
         shown = _shown(ctx["title"], ctx["year"], sorted(set(asked["subject_ids"])))
         confirmed = _confirmed(shown)
         try:
-            ids = recognition.propose(**asked) if confirmed else recognition.check_proposal(**asked)[0]
+            if confirmed:
+                ids = recognition.propose(**asked, expected_digest=request.form.get("preview_digest", ""))
+            else:
+                ids, checked = recognition.check_proposal(**asked)
+                preview = _proposal_preview(ctx["title"], ctx["year"], checked)
+        except recognition.StaleProposal as exc:
+            flash(_stale_proposal_message(ctx["title"], exc.rows), "warning")
+            confirm, status = shown, 409
+            preview = _proposal_preview(ctx["title"], ctx["year"], exc.rows)
         except recognition.RecognitionError as exc:
             _flash_refusal(exc)  # the page comes back below with the same boxes ticked
             status = 409 if isinstance(exc, recognition.TransitionConflict) else 422
@@ -360,9 +372,50 @@ def recognition_propose():
         village_id=village_id,
         ticked=ticked,
         confirm=confirm,
+        preview=preview,
         **ctx,
     )
     return page, status
+
+
+def _proposal_preview(title: str, year: int, rows: dict[int, Any]) -> dict[str, str]:
+    """What a proposal's confirmation carries back: the digest of the evaluations shown, and each subject's
+    fingerprint (``subject:fingerprint,…``) to say which of them changed if the digest no longer matches."""
+    fingerprints = recognition.proposal_fingerprints(rows)
+    return {
+        "digest": recognition.proposal_digest(title, year, rows),
+        "shown": ",".join(f"{sid}:{fp}" for sid, fp in sorted(fingerprints.items())),
+    }
+
+
+def _stale_proposal_message(title: str, rows: dict[int, Any]) -> str:
+    """What changed since the preview, by name and with the evaluation now ("Nguyễn Văn A (Thôn X): now 78
+    points"), from the fingerprints the confirmation carried back; the service's words when it cannot tell."""
+    carried = dict(part.partition(":")[::2] for part in request.form.get("proposal_shown", "").split(",") if part)
+    now = recognition.proposal_fingerprints(rows)
+    changed = [sid for sid in sorted(now) if str(sid) in carried and carried[str(sid)] != now[sid]]
+    if not changed:
+        return _(
+            "The evaluations this proposal copies changed since they were shown: look at the list again, then confirm."
+        )
+    subject_type = TITLE_SUBJECT[Title(title)]
+    labels = services.subject_labels((subject_type, sid) for sid in changed)
+    described = []
+    for sid in changed:
+        label = labels.get((subject_type, sid))
+        who = (f"{label.name} ({label.detail})" if label.detail else label.name) if label else str(sid)
+        row = rows[sid]
+        if row.score is not None:
+            described.append(_("%(who)s: now %(score)s points", who=who, score=formatting.number(row.score)))
+        elif row.level:
+            described.append(_("%(who)s: now level %(level)s", who=who, level=row.level))
+        else:
+            described.append(who)
+    return _(
+        "The evaluation changed since the list was shown (the titles engine ran again) for: %(changed)s. Look at "
+        "the list again, then confirm.",
+        changed="; ".join(described),
+    )
 
 
 def _decide_context(ctx: dict[str, Any]) -> None:

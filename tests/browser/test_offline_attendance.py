@@ -179,8 +179,18 @@ def test_forty_marks_taken_offline_survive_closing_the_browser_and_reach_the_ser
     expect(page.locator("#offline-status")).to_have_attribute("data-waiting", str(LEARNERS))
     expect(page.locator("#offline-waiting-count")).to_have_text(str(LEARNERS))
     assert _marks(stack_app, session_id) == {}
-    # The installed app's start page lists the sessions the phone keeps, still with no signal.
-    page.get_by_role("link", name="Các buổi học của bạn").click()
+    # The installed app's start page lists the sessions the phone keeps, still with no signal, and the offline page
+    # has the site's menu, folded behind its button on the phone as on every page: it leads home, to the sessions
+    # kept on the phone and to the classes (which, with no signal, the worker answers with those sessions).
+    page.get_by_role("button", name="Trình đơn").click()
+    menu = page.locator("#nav")
+    expect(menu.get_by_role("link", name="Trang đầu")).to_be_visible()
+    menu.get_by_role("link", name="Các buổi học của bạn").click()
+    page.locator("#offline-sessions a", has_text=arranged["class_name"]).click()
+    expect(page.locator("#offline-status")).to_have_attribute("data-waiting", str(LEARNERS))
+    page.get_by_role("button", name="Trình đơn").click()
+    page.locator("#nav").get_by_role("link", name="Lớp học", exact=True).click()
+    expect(page.locator("#offline-sessions a", has_text=arranged["class_name"])).to_be_visible()
     page.locator("#offline-sessions a", has_text=arranged["class_name"]).click()
     expect(page.locator("#offline-status")).to_have_attribute("data-waiting", str(LEARNERS))
     context.close()

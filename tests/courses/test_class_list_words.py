@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from courses import services
 from lms.auth.models import Role
 from lms.extensions import db
-from tests.conftest import login, make_user
+from tests.conftest import csrf_token, login, make_user
 from tests.courses.conftest import make_centre, make_class
 
 
@@ -52,3 +52,46 @@ def test_todays_sessions_are_those_of_the_users_communes_the_ones_they_teach_fir
     listed = re.findall(r"(\d\d:\d\d)–\d\d:\d\d</a>\s*· <span[^>]*>([^<]+)</span>", page)
     assert listed == [("19:00", "Lớp tối"), ("07:00", "Lớp sáng")]  # his own first; not commune B's; not tomorrow
     assert f"/courses/sessions/{sessions['Lớp tối'].id}/attendance" in page
+
+
+def _listed(page: str) -> list[tuple[str, bool]]:
+    """The class list's entries: (name, marked as taught by the user)."""
+    entries = page.split('id="classes"')[1].split("</div>\n{{")[0].split('<a class="list-group-item')[1:]
+    return [
+        (
+            re.search(r'fw-semibold">([^<]+)</span>', e).group(1),
+            'class="badge text-bg-primary' in e and "Lớp tôi dạy" in e,
+        )
+        for e in entries
+    ]
+
+
+def test_an_instructor_sees_the_classes_they_teach_marked_and_may_list_only_those(client, app_ctx):
+    centre = make_centre()
+    today = services.local_now().date()
+    mine = make_class(centre, name="Lớp tôi đứng lớp", starts_on=today, ends_on=today + timedelta(days=20))
+    make_class(centre, name="Lớp người khác dạy", starts_on=today, ends_on=today + timedelta(days=25))
+    teacher = centre.learners[0]
+    mine.instructors.append(teacher)
+    user = make_user(Role.INSTRUCTOR, centre.commune)
+    user.person_id = teacher.id
+    db.session.commit()
+    login(client, user)
+
+    page = client.get("/courses/classes").get_data(as_text=True)
+    assert sorted(_listed(page)) == [("Lớp người khác dạy", False), ("Lớp tôi đứng lớp", True)]
+    # The filter, in Vietnamese, and what it lists: only their own classes.
+    assert re.search(r'<input class="form-check-input" type="checkbox" name="mine" value="1" id="mine">', page)
+    assert re.search(r'<label class="form-check-label" for="mine">Lớp tôi dạy</label>', page)
+    only = client.get("/courses/classes?mine=1&when=current").get_data(as_text=True)
+    assert _listed(only) == [("Lớp tôi đứng lớp", True)]
+    assert 'name="mine" value="1" id="mine" checked>' in only
+
+    # A manager who teaches nothing: nothing marked, no filter of their own classes.
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune)
+    db.session.commit()
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, manager)
+    page = client.get("/courses/classes").get_data(as_text=True)
+    assert sorted(_listed(page)) == [("Lớp người khác dạy", False), ("Lớp tôi đứng lớp", False)]
+    assert 'name="mine"' not in page

@@ -276,3 +276,28 @@ def test_the_attendance_page_has_no_inline_script_style_or_handler(client, upcom
     sheet = client.get(f"/courses/sessions/{sessions[1].id}/attendance").get_data(as_text=True)
     assert "offline/sheet.js" in sheet
     assert 'class="roll-choices cols-4"' in sheet
+
+
+def test_the_offline_page_has_the_sites_menu_and_everything_it_needs_is_kept_on_the_phone(client, upcoming):
+    """Shown with no signal, the offline page is not a dead end: the menu of the other pages (folded behind the
+    "Trình đơn" button on a phone, as theirs is) leads home, to the attendance sheets kept on the phone and to the
+    classes; every script and stylesheet it loads — the menu's too — is one the worker keeps."""
+    import re
+
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "vi"
+    page = client.get("/courses/offline/").get_data(as_text=True)
+    nav = page.split('<nav class="navbar')[1].split("</nav>")[0]
+    assert 'class="navbar-toggler"' in nav
+    assert 'data-bs-target="#nav"' in nav
+    assert 'aria-label="Trình đơn"' in nav
+    menu = nav.split('id="nav"')[1]
+    links = {
+        text.strip(): href
+        for href, text in re.findall(r'<a class="nav-link[^"]*" href="([^"]+)"[^>]*>([^<]+)</a>', menu)
+    }
+    assert links == {"Trang đầu": "/", "Các buổi học của bạn": "/courses/offline/", "Lớp học": "/courses/classes"}
+    worker = client.get("/courses/sw.js").get_data(as_text=True)
+    kept = set(re.findall(r'^\s+"(/[^"]+)",$', worker.split("var ASSETS = [")[1].split("];")[0], re.MULTILINE))
+    loaded = set(re.findall(r'<(?:script|link rel="stylesheet")[^>]+(?:src|href)="(/static/[^"]+)"', page))
+    assert "/static/vendor/bootstrap/bootstrap.bundle.min.js" in loaded  # what opens the menu
+    assert loaded <= kept, loaded - kept

@@ -1154,7 +1154,10 @@ def test_upload_through_the_api(client, villages, commune):
         {"created": 0, "updated": 0, "unchanged": 3},
     )
     wrong = client.post(f"/api/v1/imports/{body['id']}/confirm", headers=headers, json={"preview_digest": "x"})
-    assert (wrong.status_code, wrong.get_json()["errors"][0]["field"]) == (422, "preview_digest")
+    # "Preview out of date" is a 409 across the API (lms.api.errors.stale_preview), with the preview as it is now.
+    assert (wrong.status_code, wrong.get_json()["errors"][0]["field"]) == (409, "preview_digest")
+    assert wrong.mimetype == "application/problem+json"
+    assert wrong.get_json()["preview"]["preview_digest"] == body["preview_digest"]
     confirmed = client.post(
         f"/api/v1/imports/{body['id']}/confirm", headers=headers, json={"preview_digest": body["preview_digest"]}
     )

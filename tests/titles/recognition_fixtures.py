@@ -87,7 +87,12 @@ def confirm_value(page: str) -> str:
 
 
 def confirmation(page: str) -> dict[str, str]:
-    """What a decision's confirmation posts: its button (a digest of what was asked) and the preview's own digest."""
+    """What a confirmation posts: its button (a digest of what was asked) and the preview's own digest — and, for a
+    proposal, each subject's evaluation as shown."""
     found = re.search(r'name="preview_digest" value="([0-9a-f]+)"', page)
     assert found is not None
-    return {"confirmed": confirm_value(page), "preview_digest": found.group(1)}
+    posted = {"confirmed": confirm_value(page), "preview_digest": found.group(1)}
+    shown = re.search(r'name="proposal_shown" value="([0-9a-f:,]*)"', page)
+    if shown is not None:
+        posted["proposal_shown"] = shown.group(1)
+    return posted

@@ -26,7 +26,7 @@ from lms.registry.models import Person
 from lms.titles import approvals, recognition
 from lms.titles.models import Recognition, RecognitionStatus, Title
 from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
-from tests.titles.recognition_fixtures import confirm_value, confirmation, criteria_set, eligibility
+from tests.titles.recognition_fixtures import confirmation, criteria_set, eligibility
 
 YEAR = 2025
 DAY = date(2026, 1, 20)
@@ -182,7 +182,7 @@ def test_the_association_officers_pages(client, commune):
     url = f"/titles/recognitions/propose?commune_id={cid}&year={YEAR}&title=citizen"
     ids = _ids(commune["persons"])
     shown = client.post(url, data={"csrf_token": token, "ids": ids}).get_data(as_text=True)  # the confirmation
-    confirmed = client.post(url, data={"csrf_token": token, "ids": ids, "confirmed": confirm_value(shown)})
+    confirmed = client.post(url, data={"csrf_token": token, "ids": ids, **confirmation(shown)})
     assert confirmed.status_code == 302
     decide = f"/titles/recognitions/decide?commune_id={cid}&year={YEAR}&title=citizen"
     page = client.get(decide).get_data(as_text=True)

@@ -201,7 +201,7 @@ def _propose_and_decide(client, world) -> Recognition:
     assert "không rút lại được" in text
     assert _checked(text, eligible.id)
     assert db.session.scalar(select(func.count()).select_from(Recognition)) == 0
-    confirmed = client.post(url, data={"csrf_token": token, "ids": [eligible.id], "confirmed": confirm_value(text)})
+    confirmed = client.post(url, data={"csrf_token": token, "ids": [eligible.id], **confirmation(text)})
     assert confirmed.status_code == 302
     assert "Nguyễn Văn Hộ0" not in client.get(url).get_data(as_text=True)  # proposed: off the checklist
     row = db.session.scalar(select(Recognition).where(Recognition.subject_id == eligible.id))
@@ -248,7 +248,7 @@ def test_a_confirmation_writes_only_what_it_showed(client, world):
     assert again.status_code == 200
     assert 'id="confirm-proposal"' in again.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Recognition)) == 0
-    client.post(url, data={"csrf_token": token, "ids": [eligible.id], "confirmed": confirm_value(shown)})
+    client.post(url, data={"csrf_token": token, "ids": [eligible.id], **confirmation(shown)})
     row = db.session.scalar(select(Recognition).where(Recognition.subject_id == eligible.id))
     assert row is not None
     decide = f"/titles/recognitions/decide?{_context(world)}"
@@ -417,6 +417,43 @@ def test_a_decision_that_would_record_another_authority_than_its_preview_is_show
     assert done.status_code == 302
     db.session.expire_all()
     assert {db.session.get(Recognition, i).authority for i in ids} == {"Chủ tịch UBND phường Thử Mới"}
+
+
+def test_a_proposal_confirmed_after_the_engine_changed_a_score_is_shown_again_with_what_changed(client, world):
+    """The proposal copies each subject's evaluation (score, level, breakdown): the engine run again between the
+    preview and the confirmation would copy another one than was shown. The confirmation carries the digest of
+    the evaluations shown, as a decision's does: a change in between is refused (409), saying whose evaluation
+    changed and how, with the new preview to confirm."""
+    from lms.titles.models import Eligibility
+
+    login(client, world["leader"])
+    url = f"/titles/recognitions/propose?{_context(world)}"
+    token = csrf_token(client, url)
+    eligible, other, _not_eligible = world["households"]
+    shown = client.post(url, data={"csrf_token": token, "ids": [eligible.id, other.id]}).get_data(as_text=True)
+    assert 'name="preview_digest"' in shown[shown.index('id="confirm-proposal"') :]
+    # The engine runs again: Nguyễn Văn Hộ1's score changes (and what it was computed from).
+    db.session.execute(
+        update(Eligibility)
+        .where(Eligibility.subject_id == other.id, Eligibility.title == "family")
+        .values(score=78, inputs_digest="recomputed")
+    )
+    db.session.commit()
+    stale = client.post(url, data={"csrf_token": token, "ids": [eligible.id, other.id], **confirmation(shown)})
+    assert stale.status_code == 409
+    page = stale.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Recognition)) == 0
+    assert "Đánh giá đã thay đổi kể từ khi danh sách được hiển thị" in page
+    warning = page[page.index("Đánh giá đã thay đổi") :].split("</div>")[0]
+    assert "Nguyễn Văn Hộ1" in warning
+    assert "nay đạt 78 điểm" in warning
+    assert "Nguyễn Văn Hộ0" not in warning
+    assert 'id="confirm-proposal"' in page  # the new preview, to look at and confirm
+    assert confirmation(page)["preview_digest"] != confirmation(shown)["preview_digest"]
+    done = client.post(url, data={"csrf_token": token, "ids": [eligible.id, other.id], **confirmation(page)})
+    assert done.status_code == 302
+    copied = db.session.scalar(select(Recognition.score).where(Recognition.subject_id == other.id))
+    assert copied == 78
 
 
 def test_a_proposal_refused_keeps_the_ticks(client, world):
@@ -678,7 +715,7 @@ def test_the_decision_preview_locks_no_row_only_the_write_does(client, world):
     token = csrf_token(client, url)
     eligible = world["households"][0]
     shown = client.post(url, data={"csrf_token": token, "ids": [eligible.id]}).get_data(as_text=True)
-    client.post(url, data={"csrf_token": token, "ids": [eligible.id], "confirmed": confirm_value(shown)})
+    client.post(url, data={"csrf_token": token, "ids": [eligible.id], **confirmation(shown)})
     row = db.session.scalar(select(Recognition).where(Recognition.subject_id == eligible.id))
     locking: list[str] = []
 

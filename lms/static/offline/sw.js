@@ -9,7 +9,7 @@
 "use strict";
 importScripts("/static/offline/core.js");
 
-var VERSION = "lms-offline-v2";
+var VERSION = "lms-offline-v3";
 var SHELL = "/courses/offline/";
 var ASSETS = [
   SHELL,
@@ -25,6 +25,9 @@ var ASSETS = [
   "/courses/offline/manifest.webmanifest",
 ];
 var ATTENDANCE = /^\/courses\/sessions\/\d+\/attendance$/;
+// The offline page's menu leads to the classes list too: with no signal, the offline page (the sessions kept on the
+// phone) answers it rather than the browser's error page.
+var MENU = ["/courses/classes"];
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(VERSION).then(function (cache) {
@@ -43,7 +46,7 @@ self.addEventListener("fetch", function (event) {
   if (request.method !== "GET") return;
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
-  if (request.mode === "navigate" && (ATTENDANCE.test(url.pathname) || url.pathname === SHELL)) {
+  if (request.mode === "navigate" && (ATTENDANCE.test(url.pathname) || url.pathname === SHELL || MENU.indexOf(url.pathname) >= 0)) {
     // The network first: with a signal the server's page is always the truth.
     event.respondWith(fetch(request).then(function (response) {
       // The offline page names nobody: a fresh copy replaces the cached one (a release that kept this file).

@@ -1,0 +1,152 @@
+"""One national IT certificate belongs to one person. A certificate is identified by the accredited test centre that
+issued it and its number (Joint Circular 17/2016, Art. 17.2: each test centre issues its own certificates): the
+same number of the same centre recorded for a second person is refused — on the page and in the API — naming the
+other person's record when the officer may see it, saying only that it is recorded when they may not. A rejected
+record (a number mistyped, a claim that was not theirs) does not keep the genuine holder from recording it; the
+database holds the rule too (migration 0047)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from courses import it_skills
+from courses.it_skills import ItSkillsError
+from courses.models import ItCertificate
+from lms.auth.models import ApiToken, Role
+from lms.extensions import db
+from tests.conftest import csrf_token, login, make_user
+from tests.courses.test_it_skills import PDF, hand_made_commune, scan
+
+ISSUER = "Trung tâm sát hạch"  # what hand_made_commune's certificates name; CC-H-1 is Trần Văn Chứng's
+
+
+def _post_form(client, url: str, number: str, issuer: str = ISSUER):
+    return client.post(
+        url,
+        data={
+            "csrf_token": csrf_token(client, url),
+            "number": number,
+            "issuer": issuer,
+            "issued_on": "2025-03-01",
+            "file": (io.BytesIO(PDF), "scan.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+
+
+def _certificates(number: str) -> list[int]:
+    return list(db.session.scalars(select(ItCertificate.person_id).where(ItCertificate.number == number)))
+
+
+def test_a_manager_is_told_whose_record_holds_the_number_and_may_open_it(app_ctx, client):
+    c = hand_made_commune()
+    manager = make_user(Role.CENTRE_MANAGER, c.unit, "manager@example.vn")
+    db.session.commit()
+    login(client, manager)
+    holder = db.session.scalar(select(ItCertificate).where(ItCertificate.number == "CC-H-1"))
+
+    # The same certificate typed another way (case, spaces, no diacritics) is the same certificate.
+    response = _post_form(client, f"/courses/it/persons/{c.vice.id}/certificates/new", " cc-h-1", "TRUNG TAM  sat hach")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "đã được ghi cho Trần Văn Chứng" in page
+    assert f'href="/courses/it/certificates/{holder.id}"' in page
+    assert _certificates("CC-H-1") == [c.by_certificate.id]
+    # Another centre's certificate with the same number is another certificate.
+    other = _post_form(client, f"/courses/it/persons/{c.vice.id}/certificates/new", "CC-H-1", "Trường Đại học Kon Tum")
+    assert other.status_code == 302
+    assert sorted(_certificates("CC-H-1")) == sorted([c.by_certificate.id, c.vice.id])
+
+
+def test_a_learner_recording_their_own_is_told_only_that_it_is_recorded_for_someone_else(app_ctx, client):
+    c = hand_made_commune()
+    user = make_user(Role.INSTRUCTOR, c.unit, "instructor@example.vn")  # no right over other persons' certificates
+    user.person_id = c.five_modules.id
+    db.session.commit()
+    login(client, user)
+    response = _post_form(client, "/courses/it/me/certificates/new", "CC-H-1")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "đã được ghi cho một người khác" in page
+    assert "Trần Văn Chứng" not in page
+    assert _certificates("CC-H-1") == [c.by_certificate.id]
+
+
+def _bearer(user) -> dict[str, str]:
+    _, secret = ApiToken.issue(user, "phone")
+    db.session.commit()
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def _post_api(client, headers, person_id: int, number: str):
+    return client.post(
+        "/api/v1/it/certificates",
+        data={
+            "number": number,
+            "issuer": ISSUER,
+            "issued_on": "2025-03-01",
+            "person_id": str(person_id),
+            "file": (io.BytesIO(PDF), "scan.pdf"),
+        },
+        content_type="multipart/form-data",
+        headers=headers,
+    )
+
+
+def test_the_api_refuses_it_naming_the_record_only_to_who_may_see_it(app_ctx, client):
+    c = hand_made_commune()
+    elsewhere = hand_made_commune("23302", label="K")
+    here = _bearer(make_user(Role.CENTRE_MANAGER, c.unit, "here@example.vn"))
+    there = _bearer(make_user(Role.CENTRE_MANAGER, elsewhere.unit, "there@example.vn"))
+    holder = db.session.scalar(select(ItCertificate).where(ItCertificate.number == "CC-H-1"))
+
+    named = _post_api(client, here, c.vice.id, "CC-H-1")
+    assert named.status_code == 422
+    (error,) = named.get_json()["errors"]
+    assert error["field"] == "number"
+    assert "Trần Văn Chứng" in error["message"]
+    assert error["it_certificate_id"] == holder.id
+
+    unnamed = _post_api(client, there, elsewhere.vice.id, "CC-H-1")
+    assert unnamed.status_code == 422
+    (error,) = unnamed.get_json()["errors"]
+    assert error["field"] == "number"
+    assert "một người khác" in error["message"]
+    assert "Trần Văn Chứng" not in unnamed.get_data(as_text=True)
+    assert "it_certificate_id" not in error
+    assert _certificates("CC-H-1") == [c.by_certificate.id]
+
+
+def test_a_rejected_record_does_not_keep_the_genuine_holder_from_recording_it(app_ctx):
+    c = hand_made_commune()
+    wrong = db.session.scalar(select(ItCertificate).where(ItCertificate.number == "CC-H-2"))
+    it_skills.reject_certificate(wrong, user_id=None, reason="Số hiệu không có trong sổ của trung tâm")
+    genuine = it_skills.record_certificate(
+        person=c.vice, number="CC-H-2", issuer=ISSUER, issued_on=date(2025, 5, 1), upload=scan(), recorded_by_id=None
+    )
+    assert genuine.person_id == c.vice.id
+    # The rejected record cannot then be verified behind the genuine one's back.
+    with pytest.raises(ItSkillsError, match="CC-H-2"):
+        it_skills.verify_certificate(wrong, user_id=None)
+
+
+def test_the_database_holds_one_live_record_per_issuer_and_number(app_ctx):
+    c = hand_made_commune()
+    holder = db.session.scalar(select(ItCertificate).where(ItCertificate.number == "CC-H-1"))
+    db.session.add(
+        ItCertificate(
+            person_id=c.vice.id,
+            number=holder.number,
+            issuer=holder.issuer,
+            issued_on=holder.issued_on,
+            evidence_file_id=holder.evidence_file_id,
+        )
+    )
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
