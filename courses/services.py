@@ -1607,8 +1607,9 @@ def counted_sessions(
     a mark for it (a learner who withdrew and came back) or where its roll call was not taken before they were
     enrolled: first taken after (a paper sheet entered after the fact), or not taken yet. It is left out only when its
     roll call, taken before their enrolment, does not name them -- someone enrolled on 07/12 is not absent from a
-    session held, and marked, on 03/12. A session whose roll call is still to enter counts for everyone: otherwise the
-    first sheet entered would complete a late learner on that sheet alone, and the next would revoke the certificate.
+    session held, and marked, on 03/12. A session whose roll call is still to enter is in the set for everyone, with
+    ``recorded`` 0: not an absence yet, but one the completion rule waits for — otherwise the first sheet entered would
+    complete a late learner on that sheet alone, and the next would revoke the certificate.
     """
     window = [ClassSession.starts_at >= starts[0], ClassSession.starts_at < starts[1]] if starts else []
     roll_call = (
