@@ -924,7 +924,9 @@ class SheetPreviewOut(Out):
     preview_token: str | None = Field(description="Send it to …/attendance-sheet/confirm; null when it cannot apply")
     preview: dict[str, Any] = Field(
         description="`counts`; the first rows of `new`, `changed`, `unchanged` marks; `refused` cells (row, column, "
-        "message); `certificates_revoked`, `learners_dropping`, `learners_completing`"
+        "message); `certificates_revoked`, `learners_dropping`, `learners_completing`; `sessions_without_roll_call` "
+        "(held sessions that would still have no mark: they count against nobody, and a learner whose completion they "
+        "could decide waits for them)"
     )
 
 
