@@ -328,6 +328,11 @@ class ClassCounts(Out):
     sessions_scheduled: int
     sessions_cancelled: int
     sessions_held: int = Field(description="Scheduled sessions that have started")
+    sessions_without_roll_call: int = Field(
+        default=0,
+        description="Of those, sessions with no attendance mark at all: not absences (they count against nobody); a "
+        "learner whose completion they could decide waits until their roll call is taken or they are cancelled",
+    )
 
 
 class ClassDetail(ClassOut):
@@ -344,6 +349,7 @@ class ClassDetail(ClassOut):
                 "sessions_scheduled": 24,
                 "sessions_cancelled": 1,
                 "sessions_held": 9,
+                "sessions_without_roll_call": 1,
             },
         },
     )

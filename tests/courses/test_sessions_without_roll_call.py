@@ -174,3 +174,23 @@ def test_the_sheet_preview_names_the_sessions_still_without_a_roll_call(client, 
     for session in sessions[:2]:
         assert f'data-session="{session.id}"' not in page.split('id="preview-without-roll-call"')[1].split("</div>")[0]
     assert "Buổi đã qua vẫn chưa có điểm danh sau khi ghi phiếu này (2):" in page
+
+
+def test_a_session_moved_into_the_past_revokes_nobody_and_the_api_counts_it(client, completed_class):
+    """A session still to come in a completed class (an extra one, ADR 5) moved to a day already past, without a roll
+    call: the class's learners keep their certificates, and the class's API answer says one session lacks a roll
+    call."""
+    from tests.courses.test_api import _bearer
+
+    centre, course_class, _sessions = completed_class
+    short, steady = centre.learners
+    course_class.ends_on = datetime(2026, 12, 31).date()  # the class was prolonged for a closing session
+    (extra,) = services.schedule(course_class, [(datetime(2026, 12, 28, 19), datetime(2026, 12, 28, 21))])
+    services.recompute_class(course_class.id, as_of=AFTER)
+    services.reschedule(extra, datetime(2026, 3, 27, 19), datetime(2026, 3, 27, 21))
+    services.recompute_class(course_class.id, as_of=AFTER)
+    db.session.commit()
+    assert _valid_certificates(course_class) == {short.id, steady.id}
+    _user, headers = _bearer(unit=centre.commune)
+    counts = client.get(f"/api/v1/classes/{course_class.id}", headers=headers).get_json()["counts"]
+    assert (counts["sessions_held"], counts["sessions_without_roll_call"]) == (5, 1)
