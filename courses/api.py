@@ -20,7 +20,7 @@ from typing import Any
 from flask import Response, abort, g, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import contains_eager
 
 from courses import queries, services, sheet_import
@@ -329,6 +329,11 @@ def get_class(class_id: int) -> ClassDetail:
             func.count().filter(ClassSession.status == SessionStatus.SCHEDULED),
             func.count().filter(ClassSession.status == SessionStatus.CANCELLED),
             func.count().filter(ClassSession.status == SessionStatus.SCHEDULED, ClassSession.starts_at <= now),
+            func.count().filter(
+                ClassSession.status == SessionStatus.SCHEDULED,
+                ClassSession.starts_at <= now,
+                ~exists().where(Attendance.session_id == ClassSession.id),
+            ),
         ).where(ClassSession.class_id == class_id)
     ).one()
     counts = ClassCounts(
@@ -339,6 +344,7 @@ def get_class(class_id: int) -> ClassDetail:
         sessions_scheduled=sessions[0],
         sessions_cancelled=sessions[1],
         sessions_held=sessions[2],
+        sessions_without_roll_call=sessions[3],
     )
     return ClassDetail(**ClassOut.model_validate(course_class).model_dump(), instructors=instructors, counts=counts)
 

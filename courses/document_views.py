@@ -21,7 +21,7 @@ from courses import attendance_codes, bp, documents, it_skills, reports, service
 from courses.models import CourseClass
 from lms.api.limits import verify_limit
 from lms.auth.decorators import permission_required
-from lms.auth.permissions import Permission
+from lms.auth.permissions import Permission, can
 from lms.core.forms import LmsForm
 from lms.core.pdf import normalise_code
 from lms.core.services import audit
@@ -182,6 +182,7 @@ def _sheet_page(course_class: CourseClass, form: AttendanceSheetForm, status: in
         legend=attendance_codes.legend_text(attendance_codes.legend(statuses.values())),
         status_names={code: s.name_vi if vietnamese else s.name_en for code, s in statuses.items()},
         preview_rows=sheet_import.PREVIEW_ROWS,
+        can_manage=can(current_user, Permission.COURSES_MANAGE, db.session.get(AdminUnit, course_class.commune_id)),
         **context,
     ), status
 

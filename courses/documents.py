@@ -376,7 +376,9 @@ def attendance_book(course_class: CourseClass, *, as_of: datetime | None = None)
         [course_class.id], statuses=(EnrolmentStatus.ENROLLED, EnrolmentStatus.WITHDRAWN)
     ).subquery("counted")
     for person_id, n in db.session.execute(
-        select(counted.c.person_id, func.count()).where(counted.c.starts_at <= as_of).group_by(counted.c.person_id)
+        select(counted.c.person_id, func.count())
+        .where(counted.c.starts_at <= as_of, counted.c.recorded == 1)  # a session without a roll call: no absence
+        .group_by(counted.c.person_id)
     ):
         if person_id in by_person:
             by_person[person_id].held = int(n)

@@ -146,7 +146,8 @@ def centre_report(clc: Clc, first: date, last: date, *, as_of: datetime | None =
     as attended. The attendance rate is attended marks / the held sessions that count for each learner, counting
     learners enrolled now (a withdrawn learner's early marks stay in the learner-turns, not in the rate); a session
     counts for a learner as it does for completion (:func:`courses.services.counted_sessions`, ADR 5): one held
-    before a late learner's enrolment, whose roll call does not name them, is not in their share. Completions are
+    before a late learner's enrolment, whose roll call does not name them, is not in their share, and one without any
+    roll call is in nobody's (not recorded is not absent). Completions are
     the learning records of the centre's classes completed in the period, by course category.
     """
     as_of = as_of or local_now()
@@ -192,7 +193,7 @@ def centre_report(clc: Clc, first: date, last: date, *, as_of: datetime | None =
     ).subquery("counted")
     expected = (
         select(counted.c.class_id, func.count().label("n"))
-        .where(counted.c.starts_at <= as_of)
+        .where(counted.c.starts_at <= as_of, counted.c.recorded == 1)  # no roll call: no absence (ADR 54)
         .group_by(counted.c.class_id)
         .subquery("expected")
     )

@@ -328,6 +328,11 @@ class ClassCounts(Out):
     sessions_scheduled: int
     sessions_cancelled: int
     sessions_held: int = Field(description="Scheduled sessions that have started")
+    sessions_without_roll_call: int = Field(
+        default=0,
+        description="Of those, sessions with no attendance mark at all: not absences (they count against nobody); a "
+        "learner whose completion they could decide waits until their roll call is taken or they are cancelled",
+    )
 
 
 class ClassDetail(ClassOut):
@@ -344,6 +349,7 @@ class ClassDetail(ClassOut):
                 "sessions_scheduled": 24,
                 "sessions_cancelled": 1,
                 "sessions_held": 9,
+                "sessions_without_roll_call": 1,
             },
         },
     )
@@ -924,7 +930,9 @@ class SheetPreviewOut(Out):
     preview_token: str | None = Field(description="Send it to …/attendance-sheet/confirm; null when it cannot apply")
     preview: dict[str, Any] = Field(
         description="`counts`; the first rows of `new`, `changed`, `unchanged` marks; `refused` cells (row, column, "
-        "message); `certificates_revoked`, `learners_dropping`, `learners_completing`"
+        "message); `certificates_revoked`, `learners_dropping`, `learners_completing`; `sessions_without_roll_call` "
+        "(held sessions that would still have no mark: they count against nobody, and a learner whose completion they "
+        "could decide waits for them)"
     )
 
 

@@ -12,7 +12,7 @@ import hashlib
 import json
 import math
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -1592,18 +1592,24 @@ def counted_sessions(
     starts: tuple[datetime, datetime] | None = None,
 ) -> Select:
     """The one definition of which scheduled sessions count for which learner (ADR 5), as a set: a row
-    ``(class_id, person_id, session_id, starts_at, attended)`` for each learner of ``class_ids`` (a list or a
-    subquery of class ids) whose enrolment is in ``statuses`` and each scheduled session of the class that counts
-    for them; ``attended`` is 1 where their mark counts as attended. Callers add the window they need
-    (``starts_at <= as_of``) and aggregate; ``starts`` = [from, to) keeps a report's period to its sessions (and
-    their roll calls) from the start, so a centre's earlier years are not read.
+    ``(class_id, person_id, session_id, starts_at, attended, recorded)`` for each learner of ``class_ids`` (a list
+    or a subquery of class ids) whose enrolment is in ``statuses`` and each scheduled session of the class that
+    counts for them; ``attended`` is 1 where their mark counts as attended, ``recorded`` 1 where the session has a
+    roll call (any mark, of anyone). Callers add the window they need (``starts_at <= as_of``) and aggregate;
+    ``starts`` = [from, to) keeps a report's period to its sessions (and their roll calls) from the start, so a
+    centre's earlier years are not read.
+
+    A session is judged on its roll call: a held session without one is *not recorded*, not missed — callers that
+    count sessions against learners (the completion rule, the attendance book, the centre's attendance rate) count
+    only ``recorded`` ones, and say which are not (ADR 54).
 
     A session counts for a learner from the (local) day of their enrolment on. An earlier one counts where they have
     a mark for it (a learner who withdrew and came back) or where its roll call was not taken before they were
     enrolled: first taken after (a paper sheet entered after the fact), or not taken yet. It is left out only when its
     roll call, taken before their enrolment, does not name them -- someone enrolled on 07/12 is not absent from a
-    session held, and marked, on 03/12. A session whose roll call is still to enter counts for everyone: otherwise the
-    first sheet entered would complete a late learner on that sheet alone, and the next would revoke the certificate.
+    session held, and marked, on 03/12. A session whose roll call is still to enter is in the set for everyone, with
+    ``recorded`` 0: not an absence yet, but one the completion rule waits for — otherwise the first sheet entered would
+    complete a late learner on that sheet alone, and the next would revoke the certificate.
     """
     window = [ClassSession.starts_at >= starts[0], ClassSession.starts_at < starts[1]] if starts else []
     roll_call = (
@@ -1634,6 +1640,7 @@ def counted_sessions(
             ClassSession.id.label("session_id"),
             ClassSession.starts_at,
             case((AttendanceStatus.counts_as_attended.is_(True), 1), else_=0).label("attended"),
+            case((roll_call.c.first_received.is_not(None), 1), else_=0).label("recorded"),
         )
         .join(
             ClassSession,
@@ -1652,30 +1659,36 @@ def counted_sessions(
 
 @dataclass
 class AttendanceTally:
-    """Per learner, the held sessions that count for them and how many of those they attended; per session, the
-    learners it counts for (:func:`counted_sessions`)."""
+    """Per learner, the held sessions with a roll call that count for them (``held``), how many of those they
+    attended, and the held sessions without a roll call that would count for them (``unrecorded``); per session,
+    the learners it counts for (:func:`counted_sessions`)."""
 
     held: dict[int, int]
     attended: dict[int, int]
     expected: dict[int, int]
+    unrecorded: dict[int, int] = field(default_factory=dict)
 
 
 def attendance_tally(class_id: int, as_of: datetime) -> AttendanceTally:
     """Two statements whatever the class size, both over :func:`counted_sessions`: per learner, per session."""
     counted = counted_sessions([class_id]).subquery("counted")
     held = counted.c.starts_at <= as_of
+    recorded = counted.c.recorded == 1
     tally = AttendanceTally({}, {}, {})
-    for person_id, n_held, n_attended in db.session.execute(
+    for person_id, n_held, n_attended, n_unrecorded in db.session.execute(
         select(
             counted.c.person_id,
-            func.sum(case((held, 1), else_=0)),
-            func.sum(case((held, counted.c.attended), else_=0)),
+            func.sum(case((held & recorded, 1), else_=0)),
+            func.sum(case((held & recorded, counted.c.attended), else_=0)),
+            func.sum(case((held & ~recorded, 1), else_=0)),
         ).group_by(counted.c.person_id)
     ):
         if n_held:
             tally.held[person_id] = int(n_held)
         if n_attended:
             tally.attended[person_id] = int(n_attended)
+        if n_unrecorded:
+            tally.unrecorded[person_id] = int(n_unrecorded)
     for session_id, n in db.session.execute(
         select(ClassSession.id, func.count(counted.c.person_id))
         .outerjoin(counted, counted.c.session_id == ClassSession.id)
@@ -1684,6 +1697,23 @@ def attendance_tally(class_id: int, as_of: datetime) -> AttendanceTally:
     ):
         tally.expected[session_id] = int(n)
     return tally
+
+
+def sessions_without_roll_call(class_id: int, as_of: datetime) -> list[ClassSession]:
+    """The class's held sessions (scheduled, begun by ``as_of``) that have no attendance mark at all: not recorded,
+    so they count against nobody, and the class's completion waits on them (ADR 54). Oldest first."""
+    return list(
+        db.session.scalars(
+            select(ClassSession)
+            .where(
+                ClassSession.class_id == class_id,
+                ClassSession.status == SessionStatus.SCHEDULED,
+                ClassSession.starts_at <= as_of,
+                ~exists().where(Attendance.session_id == ClassSession.id),
+            )
+            .order_by(ClassSession.starts_at, ClassSession.id)
+        )
+    )
 
 
 @dataclass
@@ -1702,7 +1732,8 @@ def completed_learners(class_id: int, *, as_of: datetime | None = None) -> dict[
     sessions while sessions added later are still to come. A learner completes with at least the
     course's share of the held sessions that count for them attended (by statuses that count as attended; the
     sessions from their enrolment on, :func:`attendance_tally`) and, where the course has a final assessment, a
-    pass.
+    pass. A held session without a roll call counts against nobody: while one is left, a learner whose completion
+    it could decide waits (ADR 54; :func:`sessions_without_roll_call` names them for the manager).
     """
     as_of = as_of or local_now()
     course_class = db.session.get(CourseClass, class_id)
@@ -1730,13 +1761,37 @@ def completed_learners(class_id: int, *, as_of: datetime | None = None) -> dict[
         # no preview. Once held, the added session counts like any other.
         upcoming = 0 if db.session.scalar(select(exists().where(LearningRecord.class_id == class_id))) else upcoming
     if held and not upcoming:
-        # Each learner is judged on the held sessions that count for them (from their enrolment on).
+        # Each learner is judged on the held sessions that count for them (from their enrolment on) and have a roll
+        # call (ADR 54): a held session nobody recorded is not an absence. Until its roll call exists (or it is
+        # cancelled), a learner completes only if they would whatever it says — counted as missed, they still reach
+        # the share — and one it could decide either way waits: not completed yet, or, in a class that has
+        # completed, keeping the record they hold. Neither a certificate issued on part of the sheets nor one
+        # revoked for a sheet not entered.
         tally = attendance_tally(class_id, as_of)
-        candidates = {
-            person_id
-            for person_id, n in tally.held.items()
-            if tally.attended.get(person_id, 0) >= math.ceil(Decimal(n) * course.min_attendance_share - Decimal("1e-9"))
-        }
+        share = course.min_attendance_share
+
+        def needed(n: int) -> int:
+            return math.ceil(Decimal(n) * share - Decimal("1e-9"))
+
+        candidates = set()
+        undecided = set()
+        for person_id in set(tally.held) | set(tally.unrecorded):
+            recorded, unrecorded = tally.held.get(person_id, 0), tally.unrecorded.get(person_id, 0)
+            attended = tally.attended.get(person_id, 0)
+            if recorded and attended >= needed(recorded + unrecorded):
+                candidates.add(person_id)
+            elif unrecorded and attended + unrecorded >= needed(recorded + unrecorded):
+                undecided.add(person_id)
+        if undecided:
+            candidates |= undecided & set(
+                db.session.scalars(
+                    select(LearningRecord.person_id).where(
+                        LearningRecord.class_id == class_id,
+                        LearningRecord.person_id.in_(undecided),
+                        LearningRecord.module_code.is_(None),
+                    )
+                )
+            )
         if course.requires_assessment and candidates:
             candidates = set(
                 db.session.scalars(

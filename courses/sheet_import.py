@@ -596,6 +596,9 @@ class Preview:
     dropping: list[Learner]  # learners who complete now and would no longer
     completing: list[Learner]  # learners who would complete
     digest: str
+    # Held sessions that would still have no roll call once the sheet is written: they count against nobody, and
+    # a learner whose completion they could decide waits for them (ADR 54). (session id, start), oldest first.
+    without_roll_call: list[tuple[int, datetime]] = field(default_factory=list)
 
     @property
     def writes(self) -> list[Change]:
@@ -637,6 +640,10 @@ class Preview:
             ],
             "learners_dropping": [{"person_id": x.person_id, "name": x.name} for x in self.dropping],
             "learners_completing": [{"person_id": x.person_id, "name": x.name} for x in self.completing],
+            "sessions_without_roll_call": [
+                {"session_id": session_id, "starts_at": starts_at.isoformat()}
+                for session_id, starts_at in self.without_roll_call
+            ],
         }
 
 
@@ -660,6 +667,7 @@ def preview(course_class: CourseClass, parsed: ParsedSheet) -> Preview:
     as_of = services.local_now()
     before = services.completed_learners(course_class.id, as_of=as_of)
     after = before
+    unrecorded = [(x.id, x.starts_at) for x in services.sessions_without_roll_call(course_class.id, as_of)]
     if new or changed:
         savepoint = db.session.begin_nested()
         try:
@@ -683,6 +691,7 @@ def preview(course_class: CourseClass, parsed: ParsedSheet) -> Preview:
                     update(Attendance), [{"id": c.attendance_id, "status": c.cell.status} for c in changed]
                 )
             after = services.completed_learners(course_class.id, as_of=as_of)
+            unrecorded = [(x.id, x.starts_at) for x in services.sessions_without_roll_call(course_class.id, as_of)]
         finally:
             savepoint.rollback()
     valid = dict(
@@ -716,6 +725,7 @@ def preview(course_class: CourseClass, parsed: ParsedSheet) -> Preview:
         dropping=[Learner(p, names.get(p, "")) for p in dropping_ids],
         completing=[Learner(p, names.get(p, "")) for p in completing_ids],
         digest=hashlib.sha256(fingerprint.encode()).hexdigest(),
+        without_roll_call=unrecorded,
     )
 
 

@@ -504,6 +504,8 @@ def _render_class(
         "held": tally.held,
         "attended": tally.attended,
         "expected": tally.expected,
+        "unrecorded": tally.unrecorded,
+        "without_roll_call": [(s.id, s.starts_at) for s in services.sessions_without_roll_call(course_class.id, now)],
         "certificates": queries.certificates(course_class.id),
         "instructors": course_class.instructors,
         "conflicts": conflicts or [],

@@ -95,6 +95,7 @@ from lms.targets.models import (
     Structure,
     TargetState,
 )
+from lms.targets.plans import phase_of
 from lms.targets.services import VN_OFFSET, commune_lineage, local_today, month_end, plan_communes, year_end
 from lms.titles.models import Eligibility, EvaluationState, Recognition, RecognitionStatus, Registration
 
@@ -243,7 +244,8 @@ def count_select(
     if by_village and not counted_in_villages(metric):
         raise ValueError(f"{metric!r} is not counted in villages")
     if "it_skills" in metric:
-        return it_skills_select(metric["it_skills"], year=year, communes=communes)
+        phase = phase_of(metric, year)
+        return it_skills_select(metric["it_skills"], year=year, communes=communes, since=phase[0] if phase else None)
     if subject == "household":
         village = aliased(AdminUnit)
         group: Any = village.id if by_village else village.parent_id
@@ -408,12 +410,14 @@ def _member_of(group: dict[str, Any], year: int, basis: str, communes: Sequence[
 # --- the IT-skills programme's figures, by its definitions (courses/data/it_skills.toml) ----------------------
 
 
-def it_skills_select(figure: str, *, year: int, communes: Sequence[int]) -> Select:
+def it_skills_select(figure: str, *, year: int, communes: Sequence[int], since: int | None = None) -> Select:
     """``SELECT commune_id, count`` of one IT-skills figure for many communes at once.
 
     The definitions — officer, leader and board roles, what "trained in IT" and "organises CLC activities" mean —
     are the IT-skills programme's (``courses.it_skills``), so its pages and these indicators count the same people.
     ``it_skills.figures`` answers one scope at a time; this answers a set of communes in one statement per figure.
+    ``since`` (the first year of the plan's phase, for ``studied_policy``) counts the study from that year to
+    ``year`` rather than in ``year`` alone: Plan 1514 counts it "trong giai đoạn".
     """
     from courses import it_skills
 
@@ -447,7 +451,7 @@ def it_skills_select(figure: str, *, year: int, communes: Sequence[int]) -> Sele
             .group_by(commune_col)
         )
         if figure == "studied_policy":
-            stmt = stmt.where((am.person_id + 0).in_(_policy_students(year)))
+            stmt = stmt.where((am.person_id + 0).in_(_policy_students(year, since=since)))
         return stmt
     stmt = (
         select(am.unit_id, func.count(distinct(am.person_id)))
@@ -514,10 +518,11 @@ def _clc_organisers(year: int, roles: Sequence[str]) -> Select:
     return union(by_class, by_record)  # type: ignore[return-value]
 
 
-def _policy_students(year: int) -> Select:
-    """Persons who attended a held session of a policy-study class in ``year`` or hold a policy-study learning
-    record of it."""
-    start, end = _year_start(year), _year_start(year + 1)
+def _policy_students(year: int, *, since: int | None = None) -> Select:
+    """Persons who attended a held session of a policy-study class in ``year`` — or, with ``since``, in any year
+    from ``since`` to ``year`` (the phase so far) — or hold a policy-study learning record of that time."""
+    first = since if since is not None and since <= year else year
+    start, end = _year_start(first), _year_start(year + 1)
     attended = (
         select(Attendance.person_id)
         .join(ClassSession, ClassSession.id == Attendance.session_id)
@@ -534,7 +539,7 @@ def _policy_students(year: int) -> Select:
     )
     recorded = select(LearningRecord.person_id).where(
         LearningRecord.kind == LearningKind.POLICY_STUDY.value,
-        LearningRecord.completed_on >= date(year, 1, 1),
+        LearningRecord.completed_on >= date(first, 1, 1),
         LearningRecord.completed_on <= year_end(year),
     )
     return union(attended, recorded)  # type: ignore[return-value]

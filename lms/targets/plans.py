@@ -27,7 +27,10 @@ A metric definition (after the numerator is merged over the denominator):
                          officer roles, what "trained in IT" and "organises CLC activities" mean, leader and board
                          roles — are data in ``courses/data/it_skills.toml``: persons ``officers``, ``trained``,
                          ``organised``, ``organised_and_trained``, ``members``, ``studied_policy``; associations
-                         ``associations``, ``associations_led_in_clc``. No other filter combines with it.
+                         ``associations``, ``associations_led_in_clc``. No other filter combines with it, but
+``phases``               ``studied_policy`` only: the plan's phases, ``[[2021, 2025], [2026, 2030]]``, for a text
+                         that counts "trong giai đoạn" — studied at any time from the start of the phase holding
+                         the measured year to its end (Plan 1514's policy study). Without it, the measured year.
 
 Loading follows criteria sets: the same content loads as the same version (nothing changes); new content becomes a
 new version, active, and the plan's earlier versions are deactivated (their values stay, for history).
@@ -36,6 +39,7 @@ new version, active, and the plan's earlier versions are deactivated (their valu
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import tomllib
 from dataclasses import dataclass
@@ -77,7 +81,9 @@ IT_SKILLS_FIGURES = {
     "person": ("officers", "meets_basic", "trained", "organised", "organised_and_trained", "members", "studied_policy"),
     "association": ("associations", "associations_led_in_clc"),
 }
-METRIC_KEYS = {"subject", "title", "registered_for", "managing_levels", "it_skills"} | PERSON_KEYS
+METRIC_KEYS = {"subject", "title", "registered_for", "managing_levels", "it_skills", "phases"} | PERSON_KEYS
+# The IT-skills figures a plan may count over its phases rather than the measured year (see ``phases``).
+PHASED_FIGURES = ("studied_policy",)
 
 
 class PlanError(ValueError):
@@ -128,12 +134,18 @@ def validate_metric(metric: Any, place: str, errors: _Errors) -> dict[str, Any]:
                 f"{metric['it_skills']!r} is not an IT-skills figure for {subject}s"
                 + (f"; expected one of {_choices(figures)}" if figures else ""),
             )
-        for key in sorted(set(metric) - {"subject", "it_skills"}):
+        for key in sorted(set(metric) - {"subject", "it_skills", "phases"}):
             errors.add(
                 f"{place}.{key}",
                 "cannot be combined with it_skills (the figure is defined in courses/data/it_skills.toml)",
             )
+        if "phases" in metric:
+            if metric["it_skills"] not in PHASED_FIGURES:
+                errors.add(f"{place}.phases", f"only {_choices(PHASED_FIGURES)} is counted over phases")
+            _phases(metric["phases"], f"{place}.phases", errors)
         return result
+    if "phases" in metric:
+        errors.add(f"{place}.phases", "only with it_skills = " + " or ".join(repr(f) for f in PHASED_FIGURES))
     for key in ("title", "registered_for"):
         if key in metric:
             expected = SUBJECT_TITLE.get(subject)
@@ -206,6 +218,31 @@ def validate_metric(metric: Any, place: str, errors: _Errors) -> dict[str, Any]:
     if "learning" in metric:
         _str_list(metric["learning"], f"{place}.learning", LEARNING_KINDS, errors)
     return result
+
+
+def _phases(raw: Any, place: str, errors: _Errors) -> None:
+    if (
+        not isinstance(raw, list)
+        or not raw
+        or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(y, int) for y in p) and 2000 <= p[0] <= p[1] <= 2100
+            for p in raw
+        )
+    ):
+        errors.add(place, "a non-empty list of [first year, last year], e.g. [[2021, 2025], [2026, 2030]]")
+        return
+    ordered = sorted(raw)
+    for earlier, later in itertools.pairwise(ordered):
+        if later[0] <= earlier[1]:
+            errors.add(place, f"the phases {earlier} and {later} overlap")
+
+
+def phase_of(metric: dict[str, Any], year: int) -> tuple[int, int] | None:
+    """The phase ``[first, last]`` of the metric's ``phases`` that holds ``year``, or None (counted over the year)."""
+    for first, last in metric.get("phases") or ():
+        if first <= year <= last:
+            return first, last
+    return None
 
 
 def _targets(raw: Any, place: str, default_provisional: bool, errors: _Errors) -> list[dict[str, Any]]:

@@ -38,6 +38,7 @@ from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
 from lms.targets import services
 from lms.targets.models import Basis, Indicator, IndicatorValue, PeriodKind, Plan, Structure
+from lms.targets.plans import phase_of
 from lms.titles.services import ProvisionalBasis, title_provisional_bases
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -144,6 +145,23 @@ class ScopeTable:
     def denominator_text(self, line: IndicatorLine) -> str:
         """The indicator's denominator in the words of this page's unit (see :func:`denominator_words`)."""
         return denominator_words(line.indicator.denominator_text, self.unit)
+
+    def phase(self, line: IndicatorLine) -> tuple[int, int, int] | None:
+        """``(first, last, measured year)`` when the indicator counts over the plan's phase ("trong giai đoạn", as Plan
+        1514's policy study) rather than the measured year alone: the period its figure covers, to be said with it."""
+        year = self.period_end.year if self.period_end else date.today().year
+        phase = phase_of(line.indicator.numerator or {}, year)
+        return (phase[0], phase[1], year) if phase else None
+
+    def name_with_period(self, line: IndicatorLine) -> str:
+        """The indicator's name as the filed reports print it (Vietnamese), with the period a phased figure covers."""
+        phase = self.phase(line)
+        return f"{line.indicator.name} ({phase_words(*phase)})" if phase else line.indicator.name
+
+
+def phase_words(first: int, last: int, year: int) -> str:
+    """The period of a figure counted over a phase, in the filed reports' Vietnamese (the page translates its own)."""
+    return f"giai đoạn {first}–{last}: tính từ năm {first} đến năm {year}"
 
 
 # A plan words its denominators for a commune ("Tất cả hộ gia đình của xã"); below a commune the figures are the
@@ -497,7 +515,7 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
         sheet.append(
             [
                 number,
-                line.indicator.name,
+                table.name_with_period(line),
                 _float(figure.numerator) if figure else None,
                 _float(figure.denominator) if figure else None,
                 _float(line.share),
@@ -661,7 +679,7 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
         data.append(
             [
                 para(str(number), centred),
-                para(line.indicator.name),
+                para(table.name_with_period(line)),
                 para(_count(figure.numerator) if figure else "—", figure_cell),
                 para(_count(figure.denominator) if figure else "—", figure_cell),
                 para(_percent(line.share), figure_cell),

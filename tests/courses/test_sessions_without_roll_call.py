@@ -1,0 +1,196 @@
+"""A session is judged on its roll call (ADR 54): a held session nobody took the attendance of is *not recorded*, not a
+session every learner missed. It counts against nobody — not in the completion rule, not in the attendance book's
+"có mặt x/y", not in the centre's attendance rate — and the centre manager sees it, on the class page and in the paper
+sheet's preview, with the two ways out: take its roll call, or cancel it."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+import pytest
+from sqlalchemy import select
+
+from courses import documents, reports, services
+from courses.models import Certificate, LearningRecord
+from courses.services import Mark
+from lms.auth.models import Role
+from lms.extensions import db
+from tests.conftest import login, make_user
+from tests.courses.conftest import make_centre, make_class
+from tests.courses.test_documents import _mondays, _upload, _xlsx
+
+AFTER = datetime(2026, 4, 1, 12)
+MARKED = datetime(2026, 3, 1, 8)
+
+
+def _mark(session, person, status):
+    services.record_attendance(session, [Mark(person.id, status, MARKED)], user_id=None)
+
+
+def _completed(course_class) -> set[int]:
+    db.session.expire_all()
+    return set(
+        db.session.scalars(
+            select(LearningRecord.person_id).where(
+                LearningRecord.class_id == course_class.id, LearningRecord.module_code.is_(None)
+            )
+        )
+    )
+
+
+def _valid_certificates(course_class) -> set[int]:
+    return set(
+        db.session.scalars(
+            select(Certificate.person_id).where(
+                Certificate.class_id == course_class.id, Certificate.revoked_at.is_(None)
+            )
+        )
+    )
+
+
+@pytest.fixture
+def completed_class(app_ctx):
+    """Four Mondays of March 2026, every roll call taken; the course asks 75 %. ``short`` came 3 times (just enough),
+    ``steady`` 4 times: both completed and hold a certificate."""
+    centre = make_centre(learners=2, label="NRC")
+    course_class = make_class(centre)
+    sessions = _mondays(course_class)
+    short, steady = centre.learners
+    services.enrol(course_class, [short.id, steady.id])
+    for session, status in zip(sessions, ["present", "present", "present", "absent"], strict=True):
+        _mark(session, short, status)
+        _mark(session, steady, "present")
+    services.recompute_class(course_class.id, as_of=AFTER)
+    db.session.commit()
+    assert _valid_certificates(course_class) == {short.id, steady.id}
+    return centre, course_class, sessions
+
+
+def test_a_session_added_in_the_past_without_a_roll_call_revokes_nobody_until_its_roll_call_says_so(
+    completed_class,
+):
+    centre, course_class, _sessions = completed_class
+    short, steady = centre.learners
+    # An extra session entered after the fact (Thursday 26/03, in the past): nobody took its roll call yet.
+    (extra,) = services.schedule(course_class, [(datetime(2026, 3, 26, 19), datetime(2026, 3, 26, 21))])
+    services.recompute_class(course_class.id, as_of=AFTER)
+    db.session.commit()
+    # Counted as missed by everyone, it took ``short`` to 3 of 5 (60 %) and revoked the certificate.
+    assert _completed(course_class) == {short.id, steady.id}
+    assert _valid_certificates(course_class) == {short.id, steady.id}
+    tally = services.attendance_tally(course_class.id, AFTER)
+    assert (tally.held[short.id], tally.attended[short.id], tally.unrecorded[short.id]) == (4, 3, 1)
+    assert [s.id for s in services.sessions_without_roll_call(course_class.id, AFTER)] == [extra.id]
+    # The attendance book does not print it as an absence either: "có mặt 3/4".
+    book = documents.attendance_book(course_class, as_of=AFTER)
+    assert {x.person_id: (x.attended, x.held) for x in book.learners} == {short.id: (3, 4), steady.id: (4, 4)}
+
+    # Its roll call is taken: now it is a session like any other, and ``short`` missed it.
+    _mark(extra, short, "absent")
+    _mark(extra, steady, "present")
+    services.recompute_class(course_class.id, as_of=AFTER)
+    db.session.commit()
+    assert _completed(course_class) == {steady.id}
+    assert _valid_certificates(course_class) == {steady.id}
+    assert services.sessions_without_roll_call(course_class.id, AFTER) == []
+
+
+def test_a_forgotten_last_sheet_completes_who_completes_anyway_and_the_others_wait_for_it(app_ctx):
+    centre = make_centre(learners=3, label="FGT")
+    course_class = make_class(centre)
+    sessions = _mondays(course_class)
+    sure, open_, out = centre.learners
+    services.enrol(course_class, [p.id for p in centre.learners])
+    grid = {
+        sure: ["present", "present", "present"],  # 3 of 4 even if the last is counted missed
+        open_: ["present", "present", "absent"],  # 2 of 3 recorded: the last sheet decides
+        out: ["absent", "absent", "present"],  # 1, at best 2, of 4: not enough whatever it says
+    }
+    for learner, statuses in grid.items():
+        for session, status in zip(sessions[:3], statuses, strict=True):
+            _mark(session, learner, status)
+    services.recompute_class(course_class.id, as_of=AFTER)
+    db.session.commit()
+    assert _completed(course_class) == {sure.id}
+    # Nobody is printed absent from it in the book: "có mặt 2/3", not 2/4.
+    book = documents.attendance_book(course_class, as_of=AFTER)
+    assert {x.person_id: (x.attended, x.held) for x in book.learners} == {
+        sure.id: (3, 3),
+        open_.id: (2, 3),
+        out.id: (1, 3),
+    }
+    # The last session's sheet arrives: ``open_`` was there, 3 of 4.
+    _mark(sessions[3], open_, "present")
+    _mark(sessions[3], out, "present")
+    services.recompute_class(course_class.id, as_of=AFTER)
+    db.session.commit()
+    assert _completed(course_class) == {sure.id, open_.id}
+
+
+def test_the_centre_report_does_not_count_a_session_without_a_roll_call_as_absences(completed_class):
+    centre, course_class, _sessions = completed_class
+    services.schedule(course_class, [(datetime(2026, 3, 26, 19), datetime(2026, 3, 26, 21))])
+    db.session.flush()
+    report = reports.centre_report(centre.clc, datetime(2026, 3, 1).date(), datetime(2026, 3, 31).date(), as_of=AFTER)
+    (line,) = [c for c in report.classes if c.class_id == course_class.id]
+    # 7 attended marks over the 8 recorded learner-sessions, not over 10.
+    assert line.expected_turns == 8
+
+
+def test_the_class_page_names_the_past_sessions_without_a_roll_call_and_the_ways_out(client, completed_class):
+    centre, course_class, _sessions = completed_class
+    (extra,) = services.schedule(course_class, [(datetime(2026, 3, 26, 19), datetime(2026, 3, 26, 21))])
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune, "manager-nrc@example.vn")
+    db.session.commit()
+    login(client, manager)
+    page = client.get(f"/courses/classes/{course_class.id}").get_data(as_text=True)
+    assert 'id="without-roll-call"' in page
+    assert "Buổi đã qua chưa có điểm danh (1):" in page
+    assert "26/03/2026 19:00" in page
+    assert "không tính là vắng" in page
+    assert f'href="/courses/sessions/{extra.id}/attendance"' in page  # take its roll call
+    assert f'href="/courses/sessions/{extra.id}#cancel-form"' in page  # or cancel it
+    assert "Chưa điểm danh" in page  # on the session's row
+    assert "có mặt 3/4 buổi" in page  # short's line, not 3/5
+    assert "1 buổi chưa điểm danh" in page
+
+
+def test_the_sheet_preview_names_the_sessions_still_without_a_roll_call(client, app_ctx):
+    centre = make_centre(learners=1, label="PRV")
+    course_class = make_class(centre)
+    sessions = _mondays(course_class, start=time(19))
+    (learner,) = centre.learners
+    services.enrol(course_class, [learner.id])
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune, "manager-prv@example.vn")
+    db.session.commit()
+    login(client, manager)
+    # The sheet of the first two Mondays only: the 16th and the 23rd still have no roll call once it is written.
+    sheet = _xlsx([["Học viên", "02/03/2026", "09/03/2026"], [learner.full_name, "P", "P"]])
+    page = _upload(client, course_class, sheet, language="vi").get_data(as_text=True)
+    assert 'id="preview-without-roll-call"' in page
+    listed = [s.id for s in sessions[2:]]
+    for session_id in listed:
+        assert f'class="session-without-roll-call" data-session="{session_id}"' in page
+    for session in sessions[:2]:
+        assert f'data-session="{session.id}"' not in page.split('id="preview-without-roll-call"')[1].split("</div>")[0]
+    assert "Buổi đã qua vẫn chưa có điểm danh sau khi ghi phiếu này (2):" in page
+
+
+def test_a_session_moved_into_the_past_revokes_nobody_and_the_api_counts_it(client, completed_class):
+    """A session still to come in a completed class (an extra one, ADR 5) moved to a day already past, without a roll
+    call: the class's learners keep their certificates, and the class's API answer says one session lacks a roll
+    call."""
+    from tests.courses.test_api import _bearer
+
+    centre, course_class, _sessions = completed_class
+    short, steady = centre.learners
+    course_class.ends_on = datetime(2026, 12, 31).date()  # the class was prolonged for a closing session
+    (extra,) = services.schedule(course_class, [(datetime(2026, 12, 28, 19), datetime(2026, 12, 28, 21))])
+    services.recompute_class(course_class.id, as_of=AFTER)
+    services.reschedule(extra, datetime(2026, 3, 27, 19), datetime(2026, 3, 27, 21))
+    services.recompute_class(course_class.id, as_of=AFTER)
+    db.session.commit()
+    assert _valid_certificates(course_class) == {short.id, steady.id}
+    _user, headers = _bearer(unit=centre.commune)
+    counts = client.get(f"/api/v1/classes/{course_class.id}", headers=headers).get_json()["counts"]
+    assert (counts["sessions_held"], counts["sessions_without_roll_call"]) == (5, 1)

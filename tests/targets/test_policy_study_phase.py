@@ -1,0 +1,90 @@
+"""Plan 1514's policy-study indicator counts the study "trong giai đoạn", as the plan words it (sources/
+kon-tum-plan-1514-2022.txt): by 2025, "100% cán bộ và hội viên của Hội Khuyến học các cấp được học tập quán triệt
+các chủ trương … giai đoạn 2021 - 2025"; by 2030, "… giai đoạn 2026 - 2030". A member who studied in 2022 has studied
+in the phase 2021–2025 when 2024 or 2025 is measured; from 2026 a new phase begins. The dashboard says the period."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from courses import services as courses
+from courses.services import Mark
+from lms.auth.models import Role
+from lms.extensions import db
+from lms.targets import compute
+from lms.targets.models import Plan
+from lms.targets.plans import PlanError, load_plans, parse_plan
+from tests.conftest import login, make_user, make_village, unit_by_code
+from tests.courses.conftest import make_centre, make_class
+from tests.targets.conftest import TODAY, households, value
+from tests.targets.test_compute import _membership, _record
+
+
+@pytest.fixture
+def kon_tum(app_ctx):
+    """A current Kon Tum commune with five association members: one studied in 2020 (before the phase), one in 2022
+    (a learning record), one in 2023 (attended a held session of a policy-study class), one in 2026, one never."""
+    load_plans()
+    commune = unit_by_code("23293")
+    village = make_village(commune, "V-PH", "Thôn Giai Đoạn")
+    (household,) = households(village, 1, members=5)
+    before, early, attended, late, _never = household.members
+    for person in household.members:
+        _membership(person, commune, "member", started=date(2019, 1, 1))
+    _record(before, commune, "policy_study", 2020)
+    _record(early, commune, "policy_study", 2022)
+    _record(late, commune, "policy_study", 2026)
+    centre = make_centre(learners=1, label="PH")
+    centre.course.category = "policy_study"
+    course_class = make_class(centre, starts_on=date(2023, 4, 1), ends_on=date(2023, 4, 30), name="Quán triệt 2023")
+    (session,) = courses.schedule(course_class, [(datetime(2023, 4, 10, 8), datetime(2023, 4, 10, 10))])
+    courses.enrol(course_class, [attended.id])
+    courses.record_attendance(session, [Mark(attended.id, "present", datetime(2023, 4, 10, 1))], user_id=None)
+    db.session.flush()
+    return commune
+
+
+def test_the_policy_study_counts_the_phase_from_its_first_year_to_the_measured_year(kon_tum):
+    for year in (2024, 2025, 2026):
+        compute.recompute([kon_tum.id], year, today=TODAY)
+    # 2024 and 2025 are in the phase 2021–2025: the 2022 and 2023 studies count (not 2020's, before it; not 2026's).
+    assert value(kon_tum, "policy_study", year=2024) == (2, 5)
+    assert value(kon_tum, "policy_study", year=2025) == (2, 5)
+    # 2026 begins the phase 2026–2030: only what was studied since.
+    assert value(kon_tum, "policy_study", year=2026) == (1, 5)
+
+
+def test_the_dashboard_says_the_period_the_figure_covers(client, kon_tum):
+    compute.recompute([kon_tum.id], 2025, today=TODAY)
+    plan = db.session.scalar(db.select(Plan).where(Plan.code == "kon-tum-1514-2022", Plan.active.is_(True)))
+    assert plan is not None
+    leader = make_user(Role.COMMUNE_LEADER, kon_tum, "leader-phase@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get(f"/targets/units/{kon_tum.id}?plan={plan.id}&period=2025-12-31").get_data(as_text=True)
+    label = html[html.index('id="period-policy_study"') :]
+    assert "Tính theo giai đoạn 2021–2025: từ năm 2021 đến năm 2025" in label[: label.index("</p>")]
+    assert 'id="period-family"' not in html  # an indicator of the year says no phase
+
+
+def test_phases_belong_to_the_policy_study_figure_and_do_not_overlap():
+    head = 'code = "p"\nname = "P"\nsource = "S"\nunit = { level = "country", code = "VN" }\n[[indicators]]\n'
+    body = 'code = "i"\nname = "I"\ndenominator_text = "D"\ntargets = [{ year = 2025, share = 100 }]\n'
+    members = 'denominator = { subject = "person", it_skills = "members" }\n'
+    with pytest.raises(PlanError) as overlap:
+        parse_plan(
+            head
+            + body
+            + members
+            + 'numerator = { it_skills = "studied_policy", phases = [[2021, 2025], [2025, 2030]] }\n'
+        )
+    assert "overlap" in str(overlap.value)
+    with pytest.raises(PlanError) as other:
+        parse_plan(
+            head
+            + body
+            + 'denominator = { subject = "household" }\nnumerator = { title = "family", phases = [[2021, 2025]] }\n'
+        )
+    assert "phases" in str(other.value)
