@@ -151,6 +151,8 @@ class _Commune:
     stored: dict[tuple[str, int, str], tuple[int, ...]] = field(default_factory=dict)
     before: dict[tuple[str, int, str], tuple[int, ...]] = field(default_factory=dict)
     counted: dict[tuple[str, int, str], tuple[int, ...]] = field(default_factory=dict)
+    # A full evaluation: the members' results its shares count, read once per title from the rows just written.
+    states: _States | None = None
 
     @property
     def first_day(self) -> date:
@@ -224,6 +226,8 @@ def evaluate_commune(
             _big_sort_memory()
         metrics = _Metrics(commune, definitions, nobody=not grouped)
         metrics.store()
+        if grouped:  # without persons, the few members of its groups are probed one by one
+            commune.states = _States(commune)
     summary: dict[str, Any] = {}
     for title in EVALUATION_ORDER:
         if not sets[title]:
@@ -234,6 +238,8 @@ def evaluate_commune(
             # What _evaluate_title returns without subjects and without rows: nothing counted, nothing written.
             summary[title.value] = {"subjects": 0, "eligible": 0, "changed": 0}
     metrics.drop()
+    if commune.states is not None:
+        commune.states.drop()
     _store_counts(commune)
     if dirty is not None and any(
         i.share.metric for d in definitions for _, group in _counted_groups(d) for i in group if i.share
@@ -908,6 +914,64 @@ def _inputs_digest(prefix: str, plan: _Plan) -> ColumnElement[str]:
     return sql_cast(func.md5(text), Text)
 
 
+_STATES = Table(
+    "tmp_title_states",
+    MetaData(),
+    Column("subject_type", Text, primary_key=True),
+    Column("title", Text, primary_key=True),
+    Column("subject_id", Integer, primary_key=True, autoincrement=False),
+    Column("state", Integer),
+    prefixes=["TEMPORARY"],
+)
+
+
+class _States:
+    """A full evaluation's copy of the results its shares count (1: eligible, +2: not applicable), per member type
+    and title: the commune's rows of that title, read by the commune's index once the title is written (one
+    statement), into a temporary table the shares join. A commune's citizens are counted by three shares (their
+    household's, their village's, the commune's): probing ``eligibility`` member by member took a third of the
+    largest commune's statements. Members whose row is not the commune's (an organisation's member living
+    elsewhere, a recognised subject who moved) are still probed, one by one, as before (:func:`_share_subquery`)."""
+
+    def __init__(self, commune: _Commune) -> None:
+        self.commune = commune
+        self.loaded: set[tuple[str, str]] = set()
+        self.created = False
+
+    def table(self, member_type: str, title: str) -> Table:
+        if (member_type, title) not in self.loaded:
+            if not self.created:
+                _STATES.create(db.session.connection())
+                self.created = True
+            state = case((E.c.eligible.is_(True), 1), else_=0) + case((E.c.applicable.is_(False), 2), else_=0)
+            db.session.execute(
+                insert(_STATES).from_select(
+                    ["subject_type", "title", "subject_id", "state"],
+                    select(E.c.subject_type, E.c.title, E.c.subject_id, state).where(
+                        E.c.commune_id == self.commune.id,
+                        E.c.year == self.commune.year,
+                        E.c.title == title,
+                        E.c.subject_type == member_type,
+                    ),
+                )
+            )
+            self.loaded.add((member_type, title))
+        return _STATES
+
+    def forget(self, title: str) -> None:
+        """``title`` was written again: its copy, if read, is out of date."""
+        stale = {key for key in self.loaded if key[1] == title}
+        if stale:
+            db.session.execute(delete(_STATES).where(_STATES.c.title == title))
+            self.loaded -= stale
+
+    def drop(self) -> None:
+        if self.created:
+            _STATES.drop(db.session.connection())
+            self.created = False
+            self.loaded.clear()
+
+
 def _share_subquery(
     commune: _Commune,
     subject: str,
@@ -960,7 +1024,20 @@ def _share_subquery(
                 e.c.title.concat("") == share.title,
                 e.c.year + 0 == commune.year,
             )
-            selected = selected.add_columns(state.scalar_subquery().label(label))
+            column: Any = state.scalar_subquery()
+            if commune.states is not None and not rescored_only:
+                copy = commune.states.table(member_type, share.title or "").alias(f"ms{len(results)}")
+                selected = selected.outerjoin(
+                    copy,
+                    and_(
+                        copy.c.subject_type == member_type,
+                        copy.c.title == (share.title or ""),
+                        copy.c.subject_id == member_id,
+                    ),
+                )
+                # The probe runs only for a member whose row the copy does not hold (COALESCE is lazy).
+                column = func.coalesce(copy.c.state, column)
+            selected = selected.add_columns(column.label(label))
     if results:
         # OFFSET 0: PostgreSQL does not pull the subquery up, which would copy the probe into every reference.
         selected = selected.offset(0)
@@ -2108,6 +2185,8 @@ def _evaluate_title(
         )
     if gone:
         db.session.execute(delete(E).where(E.c.id.in_(gone)))
+    if commune.states is not None and (inserts or updates or gone):
+        commune.states.forget(title_value)
     summary: dict[str, Any] = {
         "subjects": subjects,
         "eligible": eligible,

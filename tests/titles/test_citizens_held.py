@@ -202,7 +202,7 @@ def test_deciding_a_citizen_marks_the_commune_of_the_unit_they_belong_to(commune
     from lms.titles import recognition
 
     other = unit_by_code("23302")
-    village = make_village(other, "T09", "Thôn 9")
+    village = make_village(other, "XK09", "Thôn 9")
     member = person(village, "Người xã khác")
     organisation(commune, "PGD", "district", [member])
     db.session.add(
@@ -262,3 +262,27 @@ def test_the_plan_targets_projection_counts_a_unit_its_eligible_citizens_would_c
     assert waiting.id in counted(Basis.PROJECTION)
     assert waiting.id not in counted(Basis.OFFICIAL)
     assert waiting.id not in set(db.session.scalars(held("unit", "organisation", YEAR, Basis.PROJECTION, [])))
+
+
+def test_a_units_projection_counts_its_members_living_elsewhere_by_their_own_communes_results(
+    commune: AdminUnit,
+) -> None:
+    """A unit's members who live in another commune have their Learning Citizen rows there. The unit's commune copies
+    its own residents' results for its shares in one statement (ADR 40, amended 2026-12-07) and still reads the
+    others' rows: ten eligible members, three of them from elsewhere, are a projection of ten."""
+    other = unit_by_code("23302")
+    there = make_village(other, "T09", "Thôn 9")
+    away = [person(there, f"Cán bộ xã khác {n}") for n in range(3)]
+    records([m.id for m in away], other)
+    village = make_village(commune, "T01", "Thôn 1")
+    here = [person(village, f"Cán bộ {n}") for n in range(7)]
+    records([m.id for m in here], commune)
+    org = organisation(commune, "PGD", "district", here + away)
+    for code, value in {**UNIT_ASSESSED, "t2.3": 96}.items():
+        assess("organisation", org.id, code, value, commune, evidence="hồ sơ")
+    engine.evaluate_commune(other.id, YEAR)
+    engine.evaluate_commune(commune.id, YEAR)
+    row = eligibility("organisation", org.id, "unit")
+    assert row is not None
+    t31 = item(row, "t3.1")
+    assert (t31["source"]["numerator"], t31["source"]["denominator"], t31["source"]["projected"]) == (0, 10, 10)
