@@ -108,13 +108,21 @@ def _generations(user_id: int, values: list[Any]) -> tuple[str, str]:
     return token(EVERYONE, values[0]), token(user_id, values[1])
 
 
-def load(user_id: int) -> User | None:
+_UNREAD: Any = object()
+
+
+def load(user_id: int, everyone: Any = _UNREAD) -> User | None:
     """The user with this id, from the cache when the snapshot is current, else from the database (then stored).
-    On a hit the user's scopes are the request's too (``flask.g``): no lineage is read either."""
+    On a hit the user's scopes are the request's too (``flask.g``): no lineage is read either. ``everyone``: every
+    user's generation as the caller has just read it (a bearer token's look-up), not read a second time — still
+    read before the database is."""
     seconds = current_app.config.get("USER_CACHE_SECONDS", 0)
     if not seconds:
         return db.session.get(User, user_id)
-    everyone, own, entry = cache.get_many(gen_key(EVERYONE), gen_key(user_id), _user_key(user_id))
+    if everyone is _UNREAD or everyone is None:
+        everyone, own, entry = cache.get_many(gen_key(EVERYONE), gen_key(user_id), _user_key(user_id))
+    else:
+        own, entry = cache.get_many(gen_key(user_id), _user_key(user_id))
     generations = _generations(user_id, [everyone, own])
     if entry is not None and entry[0] == generations:
         snapshot = entry[1]
@@ -163,7 +171,7 @@ def load_token(token_hash: str, read: Callable[[], ApiToken | None]) -> tuple[Ap
             token(EVERYONE, None)  # everyone's, made for the next request; this one stores nothing
         elif own is not None:
             cache.set(_token_key(token_hash), ((str(everyone), str(own)), _columns(ApiToken, found)), timeout=seconds)
-    return found, load(found.user_id)
+    return found, load(found.user_id, everyone)
 
 
 def token_used(found: ApiToken) -> None:
