@@ -12,6 +12,9 @@ and the connection's commit event) and what is left outside them. ``--profile FI
 measured calls (the timing then includes the profiler's overhead: read it for shares, not times).
 ``--claim-apart`` alternates batch by batch between the ``Idempotency-Key``'s claim sent with the batch's read and
 the claim as a statement of its own before the read (the sequence before ADR 28's sixth pass), in the same process.
+``--eighth-apart`` alternates batch by batch between this code and the sequence before ADR 28's eighth pass: the locked
+session loaded by the ORM, Flask-Limiter's check before every request, the answer parsed and checked by SpecTree,
+every user's generation read twice, the cached user and token merged into the request's session.
 
 The app runs in production mode (``LMS_ENV`` as gunicorn's) on the benchmark's database and broker; no worker
 runs, and the queued completion tasks are purged at the end.
@@ -117,6 +120,7 @@ def main() -> None:
     parser.add_argument("--profile", default="")
     parser.add_argument("--statements", action="store_true")
     parser.add_argument("--claim-apart", action="store_true")
+    parser.add_argument("--eighth-apart", action="store_true")
     parser.add_argument("--yes", action="store_true")
     args = parser.parse_args()
     args.requests, args.classes = args.batches, 0
@@ -153,7 +157,7 @@ def main() -> None:
 
     cpu: dict[bool, list[float]] = {}
 
-    def call(session_id: int, resync: bool) -> tuple[float, dict[str, float]]:
+    def call(session_id: int, resync: bool, kind_apart: bool = False) -> tuple[float, dict[str, float]]:
         body = load._batch(device, resync)
         environ = _environ(session_id, device.secret, body)
         timer.current = {}
@@ -165,7 +169,7 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         # The process's own CPU (Python, psycopg2's encoding and decoding), not the waits for PostgreSQL: the part of
         # the call that other processes on the machine move least.
-        cpu.setdefault(resync, []).append(time.thread_time() - cpu_started)
+        cpu.setdefault((resync, kind_apart), []).append(time.thread_time() - cpu_started)
         answer = json.loads(out)
         expected = "updated" if resync else "created"
         if not statuses[-1].startswith("200") or answer.get(expected) != 40:
@@ -184,6 +188,57 @@ def main() -> None:
             claim.settle(db.session.execute(sql_text(idempotency.CLAIM_INSERT), claim.params()).scalar())
         return real_claimed()
 
+    from courses import services
+    from lms.extensions import limiter
+
+    hooks = app.before_request_funcs[None]
+    new_hook = next(h for h in hooks if getattr(h, "__name__", "") == "check_where_limited")
+    real_get_session, real_model_json = services.get_session, idempotency._model_json
+
+    def orm_get_session(session_id, user, permission, *, for_update=False):  # before the eighth pass
+        if not for_update:
+            return real_get_session(session_id, user, permission)
+        from sqlalchemy import bindparam, select
+
+        from courses.models import ClassSession, CourseClass
+        from lms.auth.permissions import scope_paths, scoped_to
+
+        key = tuple(scope_paths(user, permission))
+        stmt = orm_statements.get(key)
+        if stmt is None:
+            stmt = orm_statements[key] = (
+                scoped_to(
+                    select(ClassSession).join(CourseClass, CourseClass.id == ClassSession.class_id),
+                    CourseClass.commune_id,
+                    key,
+                )
+                .where(ClassSession.id == bindparam("session_id"))
+                .with_for_update(of=ClassSession)
+                .execution_options(populate_existing=True)
+            )
+        return db.session.scalar(stmt, {"session_id": session_id})
+
+    orm_statements: dict[Any, Any] = {}
+
+    from lms.auth import usercache
+
+    real_load, real_attach = usercache.load, usercache._attach
+
+    def merged(obj: Any, graph: list[Any]) -> Any:  # before the eighth pass: always a merge
+        return db.session.merge(obj, load=False)
+
+    def before_eighth(on: bool) -> None:
+        services.get_session = orm_get_session if on else real_get_session
+        usercache.load = (lambda user_id, everyone=None: real_load(user_id)) if on else real_load
+        usercache._attach = merged if on else real_attach
+        idempotency._model_json = (
+            (lambda model: app.response_class(model.model_dump_json(), mimetype="application/json"))
+            if on
+            else real_model_json
+        )
+        old_hook = limiter._check_request_limit
+        hooks[:] = [(old_hook if on else new_hook) if h in (old_hook, new_hook) else h for h in hooks]
+
     sessions = iter(device.session_ids)
     for _ in range(args.warmup):
         session_id = next(sessions)
@@ -196,11 +251,14 @@ def main() -> None:
     if profiler:
         profiler.enable()
     for index in range(args.batches):
-        separate = args.claim_apart and index % 2 == 1
-        idempotency.claimed = claimed_separately if separate else real_claimed
+        separate = (args.claim_apart or args.eighth_apart) and index % 2 == 1
+        if args.eighth_apart:
+            before_eighth(separate)
+        else:
+            idempotency.claimed = claimed_separately if separate else real_claimed
         session_id = next(sessions)
         for resync in (False, True):
-            elapsed, statements = call(session_id, resync)
+            elapsed, statements = call(session_id, resync, separate)
             times.setdefault((resync, separate), []).append(elapsed)
             for name, value in statements.items():
                 parts.setdefault((resync, separate), {}).setdefault(name, []).append(value)
@@ -210,7 +268,11 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.1f}")
     for resync, separate in sorted(times):
         kind = ("re-sync" if resync else "first upload") + (
-            (" claim apart" if separate else " claim w/ read") if args.claim_apart else ""
+            (" claim apart" if separate else " claim w/ read")
+            if args.claim_apart
+            else (" before 8th" if separate else " 8th pass")
+            if args.eighth_apart
+            else ""
         )
         median = statistics.median(times[(resync, separate)]) * 1000
         line = f"{kind:27} WSGI call p50 {median:.2f} ms"
@@ -222,7 +284,7 @@ def main() -> None:
         if args.statements:
             line += f"; outside the statements {median - inside:.2f} ms"
         if not args.claim_apart:
-            line += f"; Python CPU p50 {statistics.median(cpu[resync]) * 1000:.2f} ms"
+            line += f"; Python CPU p50 {statistics.median(cpu[(resync, separate)]) * 1000:.2f} ms"
         print(line)
     with setup.app_context():
         load._clean_broker(setup, args.broker_url)

@@ -41,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, contains_eager, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from courses.models import (
     Attendance,
@@ -71,6 +72,7 @@ from courses.scheduling import (
     find_conflicts,
     on_pattern,
 )
+from lms.auth.usercache import detached
 from lms.celery import enqueue_after_commit
 from lms.core.clock import LocalDay, LocalDayOfUtc, LocalTimeOfUtc, local_now
 from lms.core.formatting import in_request_language as _
@@ -127,7 +129,22 @@ def get_session(session_id: int, user: Any, permission: Any, *, for_update: bool
     from lms.auth.permissions import scope_paths
 
     stmt = _session_in_scope(tuple(scope_paths(user, permission)), for_update)
-    return db.session.scalar(stmt, {"session_id": session_id})
+    if not for_update:
+        return db.session.scalar(stmt, {"session_id": session_id})
+    # The locked look-up reads three columns as a Core statement and makes the session object from them (no ORM
+    # loading: ~0.13 ms of Python per batch, ADR 28's eighth pass); its other columns load if something reads them.
+    row = db.session.connection().execute(stmt, {"session_id": session_id}).first()
+    if row is None:
+        return None
+    found = db.session.identity_map.get(identity_key(ClassSession, row.id))
+    if found is not None:
+        # Already in the request's session (something read it before the lock): refreshed as populate_existing
+        # did, from the row as it is now that it is locked.
+        db.session.refresh(found)
+        return cast(ClassSession, found)
+    session = detached(ClassSession, {"id": row.id, "class_id": row.class_id, "status": row.status})
+    db.session.add(session)
+    return cast(ClassSession, session)
 
 
 @functools.lru_cache(maxsize=512)
@@ -137,13 +154,17 @@ def _session_in_scope(paths: tuple[str, ...], for_update: bool) -> Select:
     to run it. The session's id is its one parameter; a user whose scope changes gets another statement."""
     from lms.auth.permissions import scoped_to
 
+    if for_update:
+        # What the attendance batch reads of the session it locks: a Core statement (see get_session).
+        locked = select(ClassSession.id, ClassSession.class_id, ClassSession.status)
+        locked = locked.join(CourseClass, CourseClass.id == ClassSession.class_id)
+        locked = scoped_to(locked, CourseClass.commune_id, paths)
+        return locked.where(ClassSession.id == bindparam("session_id")).with_for_update(of=ClassSession)
     stmt = scoped_to(
         select(ClassSession).join(CourseClass, CourseClass.id == ClassSession.class_id),
         CourseClass.commune_id,
         paths,
     ).where(ClassSession.id == bindparam("session_id"))
-    if for_update:
-        return stmt.with_for_update(of=ClassSession).execution_options(populate_existing=True)
     return stmt.options(contains_eager(ClassSession.course_class))
 
 

@@ -87,6 +87,9 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    from lms.api.limits import check_only_where_limited
+
+    check_only_where_limited(app)
     cache.init_app(app)
     init_login(app)
 

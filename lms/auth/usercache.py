@@ -4,8 +4,8 @@ A page the cache answers needs no statement but the log-in's own: the user and t
 the user's scopes. So a snapshot of the user — the columns but the password hash, the role assignments with their
 units, and the resolved scopes (``lms.auth.permissions``) — is kept in the configured cache under the user's id,
 together with the two *auth generations* it was read under: one per user and one for every user. The request's
-user is rebuilt from it as a persistent object of the request's session (``Session.merge(load=False)``: no
-statement), so a view that changes the user writes it as before.
+user is rebuilt from it as a persistent object of the request's session (added, or ``Session.merge(load=False)``
+when the session already holds one of its objects: no statement), so a view that changes the user writes it as before.
 
 Invalidation, as for the dashboards: a flush that inserts, changes or deletes a ``User`` or a ``RoleAssignment``
 replaces that user's generation once its transaction commits (a bulk ``UPDATE``/``DELETE``/``INSERT`` through the
@@ -97,7 +97,19 @@ def _rebuild(snapshot: dict[str, Any]) -> User:
         set_committed_value(assignment, "user", user)
         roles.append(assignment)
     set_committed_value(user, "roles", roles)
-    return db.session.merge(user, load=False)
+    return _attach(user, [user, *roles, *units.values()])
+
+
+def _attach(obj: Any, graph: list[Any]) -> Any:
+    """``obj``, rebuilt from the cache with the objects of ``graph`` it reaches, as persistent objects of the
+    request's session: added as they are when none of them is in the session yet (the usual case: the log-in is the
+    request's first use of it), else merged (``load=False``: no statement), so that an object the session already
+    holds stays the one it holds. Adding spares the merge's copy of every object (ADR 28, eighth pass)."""
+    identity_map = db.session.identity_map
+    if any(inspect(member).key in identity_map for member in graph):
+        return db.session.merge(obj, load=False)
+    db.session.add(obj)
+    return obj
 
 
 # What every user's snapshot and scopes are read from: a change of one of these replaces every user's generation.
@@ -108,13 +120,21 @@ def _generations(user_id: int, values: list[Any]) -> tuple[str, str]:
     return token(EVERYONE, values[0]), token(user_id, values[1])
 
 
-def load(user_id: int) -> User | None:
+_UNREAD: Any = object()
+
+
+def load(user_id: int, everyone: Any = _UNREAD) -> User | None:
     """The user with this id, from the cache when the snapshot is current, else from the database (then stored).
-    On a hit the user's scopes are the request's too (``flask.g``): no lineage is read either."""
+    On a hit the user's scopes are the request's too (``flask.g``): no lineage is read either. ``everyone``: every
+    user's generation as the caller has just read it (a bearer token's look-up), not read a second time — still
+    read before the database is."""
     seconds = current_app.config.get("USER_CACHE_SECONDS", 0)
     if not seconds:
         return db.session.get(User, user_id)
-    everyone, own, entry = cache.get_many(gen_key(EVERYONE), gen_key(user_id), _user_key(user_id))
+    if everyone is _UNREAD or everyone is None:
+        everyone, own, entry = cache.get_many(gen_key(EVERYONE), gen_key(user_id), _user_key(user_id))
+    else:
+        own, entry = cache.get_many(gen_key(user_id), _user_key(user_id))
     generations = _generations(user_id, [everyone, own])
     if entry is not None and entry[0] == generations:
         snapshot = entry[1]
@@ -147,7 +167,8 @@ def load_token(token_hash: str, read: Callable[[], ApiToken | None]) -> tuple[Ap
     name = _token_name(token_hash)
     everyone, own, entry = cache.get_many(gen_key(EVERYONE), gen_key(name), _token_key(token_hash))
     if everyone is not None and own is not None and entry is not None and entry[0] == (str(everyone), str(own)):
-        found = db.session.merge(detached(ApiToken, entry[1]), load=False)
+        cached = detached(ApiToken, entry[1])
+        found = _attach(cached, [cached])
     else:
         found = read()
         if found is None:
@@ -163,7 +184,7 @@ def load_token(token_hash: str, read: Callable[[], ApiToken | None]) -> tuple[Ap
             token(EVERYONE, None)  # everyone's, made for the next request; this one stores nothing
         elif own is not None:
             cache.set(_token_key(token_hash), ((str(everyone), str(own)), _columns(ApiToken, found)), timeout=seconds)
-    return found, load(found.user_id)
+    return found, load(found.user_id, everyone)
 
 
 def token_used(found: ApiToken) -> None:

@@ -124,6 +124,57 @@ def test_an_answer_that_does_not_match_its_schema_is_a_server_error():
         client.get("/api/v1/drift/")
 
 
+def test_an_answer_made_of_the_declared_models_instance_is_taken_as_spectree_takes_the_instance():
+    """ADR 28, eighth pass: SpecTree does not check an instance of the operation's declared model (it was validated
+    when made); the idempotent views' answer is that instance's JSON (``ModelAnswer``), which is therefore not parsed
+    and checked again either — the same rule, not a weaker one. An instance of another model is still checked."""
+    from pydantic import Field
+
+    from lms.api.idempotency import _respond
+
+    class Promised(Out):
+        code: str
+        version: int = Field(ge=1)
+
+    class Other(Out):
+        code: str
+
+    def changed_after_validation() -> Promised:
+        promised = Promised(code="kt-1514", version=2)
+        promised.version = 0  # models here do not re-validate on assignment: only the instance vouches for itself
+        return promised
+
+    shapes = Blueprint("shapes", __name__, url_prefix="/api/v1/shapes")
+
+    @shapes.get("/instance")
+    @operation(None, public=True, ok=Promised)
+    def the_instance():
+        """The instance itself, as a view without ``@idempotent`` returns it."""
+        return changed_after_validation()
+
+    @shapes.get("/answer")
+    @operation(None, public=True, ok=Promised)
+    def its_answer():
+        """The same instance made into its answer, as ``@idempotent`` does."""
+        return _respond(changed_after_validation())
+
+    @shapes.get("/other")
+    @operation(None, public=True, ok=Promised)
+    def another_models_answer():
+        """An answer made of another model: checked against the declared one."""
+        return _respond(Other(code="kt-1514"))
+
+    app = Flask(__name__)
+    app.testing = True
+    app.register_blueprint(shapes)
+    client = app.test_client()
+    expected = {"code": "kt-1514", "version": 0}
+    assert client.get("/api/v1/shapes/instance").get_json() == expected
+    assert client.get("/api/v1/shapes/answer").get_json() == expected
+    with pytest.raises(ResponseSchemaError, match="version"):
+        client.get("/api/v1/shapes/other")
+
+
 def test_permissions_are_checked_before_the_body(app_ctx, client):
     """A caller without the permission learns nothing about the body's shape: 401 / 403 first."""
     anonymous = client.post("/api/v1/targets/recompute", json={"unit_id": "x"})

@@ -78,6 +78,22 @@ def test_a_token_used_again_costs_no_statement_for_its_user(app_ctx, client, cou
     assert _reads_of_the_login(again.statements) == []
 
 
+def test_a_token_used_again_reads_every_users_generation_once(app_ctx, client, monkeypatch):
+    """ADR 28, eighth pass: the token's look-up and its user's read the same generation of everyone, once — a cache
+    read less per request (a file on the embedded cache, a key on Redis)."""
+    from lms.auth.generations import EVERYONE_KEY
+    from lms.extensions import cache
+
+    _commune_with_person("23293", "Y Once")
+    _token, headers = _token_and_headers(make_user(Role.CENTRE_MANAGER, unit_by_code("23293")))
+    assert "Y Once" in _names(client.get("/api/v1/persons", headers=headers))
+    asked = []
+    get_many = cache.get_many
+    monkeypatch.setattr(cache, "get_many", lambda *keys: asked.extend(keys) or get_many(*keys))
+    assert "Y Once" in _names(client.get("/api/v1/persons", headers=headers))
+    assert asked.count(EVERYONE_KEY) == 1
+
+
 def test_a_token_revoked_is_refused_at_the_next_request(app_ctx, client):
     _commune_with_person("23293", "Y Revoked")
     token, headers = _token_and_headers(make_user(Role.CENTRE_MANAGER, unit_by_code("23293")))

@@ -102,3 +102,26 @@ def test_production_refuses_a_per_worker_login_counter(monkeypatch):
         config.get_config("production")
     monkeypatch.setenv("LMS_RATELIMIT_STORAGE_URL", "redis://127.0.0.1:6379/0")
     assert config.get_config("production") is config.ProductionConfig
+
+
+def test_an_endpoint_without_a_limit_is_resolved_once_not_on_every_request(rate_limited_app, monkeypatch):
+    """ADR 28, eighth pass: Flask-Limiter's check before each request can only apply application, default, blueprint
+    or meta limits, and this app declares none; an endpoint is asked once whether the check could limit it, not on
+    every request (~0.1 ms of an attendance batch). A view's own limit is its decorator's: still counted (above)."""
+    from lms.extensions import limiter
+
+    app = rate_limited_app(RATELIMIT_STORAGE_URI="memory://")
+    resolved = []
+    resolve = limiter.limit_manager.resolve_limits
+    monkeypatch.setattr(
+        limiter.limit_manager, "resolve_limits", lambda *args, **kwargs: resolved.append(1) or resolve(*args, **kwargs)
+    )
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get("/api/v1/docs").status_code == 200
+    assert len(resolved) == 1
+
+
+def test_an_application_wide_limit_is_still_checked_on_every_endpoint(rate_limited_app):
+    client = rate_limited_app(RATELIMIT_STORAGE_URI="memory://", RATELIMIT_APPLICATION="2 per minute").test_client()
+    assert [client.get("/api/v1/docs").status_code for _ in range(3)] == [200, 200, 429]

@@ -21,14 +21,16 @@ from courses.models import (
     Enrolment,
     Holiday,
     LearningRecord,
+    SessionStatus,
 )
 from courses.scheduling import Recurrence
 from lms.api import idempotency
 from lms.api.models import IdempotentRequest
 from lms.auth.models import ApiToken, Role
+from lms.auth.permissions import Permission
 from lms.core.models import AuditEvent
 from lms.extensions import db
-from lms.registry.models import Person
+from lms.registry.models import AdminUnit, Person
 from tests.conftest import make_user
 from tests.courses.conftest import make_centre, make_class
 
@@ -457,6 +459,26 @@ def test_enrolment_field_errors_and_nothing_half_written(centre, client, manager
 
 
 # --- bulk attendance -----------------------------------------------------------------------------------------
+
+
+def test_the_batchs_locked_session_reads_what_the_batch_needs_and_loads_the_rest_when_asked(attendance_class):
+    """ADR 28, eighth pass: the scoped, locked look-up reads the session's id, class and status (a Core statement,
+    no ORM loading); another column is loaded when something reads it, and a session already in the request's
+    session is refreshed from the locked row instead."""
+    from sqlalchemy import inspect
+
+    session, _learners, _headers = attendance_class
+    commune = db.session.get(AdminUnit, session.course_class.commune_id)
+    user = make_user(Role.CENTRE_MANAGER, commune, f"lock.{uuid.uuid4().hex[:8]}@example.vn")
+    session_id, class_id, starts_at = session.id, session.class_id, session.starts_at
+    db.session.expunge_all()
+
+    locked = services.get_session(session_id, user, Permission.ATTENDANCE_RECORD, for_update=True)
+    assert locked is not None
+    assert (locked.id, locked.class_id, locked.status) == (session_id, class_id, SessionStatus.SCHEDULED)
+    assert {"starts_at", "note"} <= inspect(locked).unloaded
+    assert locked.starts_at == starts_at  # loaded on demand
+    assert services.get_session(session_id, user, Permission.ATTENDANCE_RECORD, for_update=True) is locked
 
 
 def test_same_batch_twice_with_the_same_key_is_answered_the_same_and_changes_nothing(attendance_class, client):
