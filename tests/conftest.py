@@ -98,9 +98,13 @@ def rate_limited_app(app: Flask, database_url: str) -> Iterator[Any]:
             {"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": True, **config}
         )
 
+    # An app built with RATELIMIT_APPLICATION sets the singleton's application limits, which Flask-Limiter never
+    # clears when a later app is built without them: they are put back as they were.
+    application_limits = limiter.limit_manager._application_limits
     try:
         yield build
     finally:
+        limiter.limit_manager.set_application_limits(application_limits)
         limiter.reset()
         limiter.enabled = app.config["RATELIMIT_ENABLED"]
         activate_celery(app)
