@@ -22,6 +22,7 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from sqlalchemy import Select, and_, case, delete, distinct, exists, func, insert, literal, or_, select, union
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
 from werkzeug.datastructures import FileStorage
 
@@ -376,8 +377,24 @@ def record_certificate(
         evidence_file_id=scan.id,
         recorded_by_id=recorded_by_id,
     )
-    db.session.add(certificate)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # (which flushes what is pending first: the certificate is added inside)
+            db.session.add(certificate)
+            db.session.flush()
+    except IntegrityError:
+        # Recorded meanwhile (a second tab, another officer, whose transaction committed after the looks above): the
+        # database's index refuses it; the officer gets the service's words, not a server error.
+        if (
+            db.session.scalar(
+                select(ItCertificate.id).where(ItCertificate.person_id == person.id, ItCertificate.number == number)
+            )
+            is not None
+        ):
+            raise ItSkillsError(
+                _("certificate %(number)s is already recorded for this person", number=number), "number"
+            ) from None
+        _refuse_held_by_another(number, issuer, person.id, viewer)
+        raise _held_by_someone_else(number, issuer) from None
     audit("it_certificate.record", certificate, person_id=person.id)
     return certificate
 
@@ -427,7 +444,11 @@ def _refuse_held_by_another(number: str, issuer: str, person_id: int, viewer: An
             "number",
             certificate_id=other.id,
         )
-    raise ItSkillsError(
+    raise _held_by_someone_else(number, issuer)
+
+
+def _held_by_someone_else(number: str, issuer: str) -> ItSkillsError:
+    return ItSkillsError(
         _(
             "certificate %(number)s of %(issuer)s has already been recorded for another person: one certificate "
             "belongs to one person. Check the number and the centre; if they are right, ask the centre manager to "

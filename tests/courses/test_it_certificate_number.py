@@ -150,3 +150,45 @@ def test_the_database_holds_one_live_record_per_issuer_and_number(app_ctx):
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()
+
+
+def _recorded_meanwhile(person_id: int, number: str):
+    """A listener that writes ``number`` for ``person_id`` just before the application's own INSERT of a
+    certificate, as a second tab or another officer whose transaction committed first would have: the service's
+    look found nothing, the database's index refuses the second record."""
+    written: list[str] = []
+
+    def meanwhile(conn, cursor, statement: str, *_) -> None:
+        if statement.upper().startswith("INSERT INTO IT_CERTIFICATE") and not written:
+            written.append(statement)
+            marks = "%s" if conn.dialect.name == "postgresql" else "?"
+            holder = db.session.scalar(select(ItCertificate).where(ItCertificate.number == "CC-H-1"))
+            cursor.execute(
+                "INSERT INTO it_certificate (person_id, number, issuer, issued_on, status, evidence_file_id, modules,"  # noqa: S608
+                f" note, recorded_at) VALUES ({marks}, {marks}, {marks}, {marks}, 'pending', {marks}, '[]', '',"
+                f" {marks})",
+                (person_id, number, ISSUER, date(2025, 3, 1), holder.evidence_file_id, holder.recorded_at),
+            )
+
+    return meanwhile, written
+
+
+def test_the_same_certificate_recorded_meanwhile_by_another_tab_is_a_refusal_not_an_error(app_ctx, client):
+    """Two officers (or two tabs) record one certificate for two persons at once: both looks find nothing, the
+    index refuses the second INSERT. The second is refused with the service's words (422, field ``number``), as
+    when the first had been committed before its look — not a server error."""
+    from sqlalchemy import event
+
+    c = hand_made_commune()
+    here = _bearer(make_user(Role.CENTRE_MANAGER, c.unit, "race@example.vn"))
+    meanwhile, written = _recorded_meanwhile(c.five_modules.id, "CC-RACE-1")
+    event.listen(db.engine, "before_cursor_execute", meanwhile)
+    try:
+        response = _post_api(client, here, c.vice.id, "CC-RACE-1")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", meanwhile)
+    assert written, "the other record was written between the look and the INSERT"
+    assert response.status_code == 422, response.get_data(as_text=True)
+    (error,) = response.get_json()["errors"]
+    assert error["field"] == "number"
+    assert c.vice.id not in _certificates("CC-RACE-1")
