@@ -488,12 +488,17 @@ def verify_certificate(certificate: ItCertificate, *, user_id: int | None) -> in
         # Rejected, it held nothing: the same certificate may since have been recorded for its genuine holder.
         from lms.auth.models import User
 
-        _refuse_held_by_another(
-            certificate.number,
-            certificate.issuer,
-            certificate.person_id,
-            db.session.get(User, user_id) if user_id is not None else None,
-        )
+        viewer = db.session.get(User, user_id) if user_id is not None else None
+        _refuse_held_by_another(certificate.number, certificate.issuer, certificate.person_id, viewer)
+        try:
+            # Live again first, in a savepoint: the same certificate recorded meanwhile for another person (a
+            # transaction that committed after the look) is refused by the index, in the service's words.
+            with db.session.begin_nested():
+                certificate.status = ItCertificateStatus.VERIFIED.value
+                db.session.flush()
+        except IntegrityError:
+            _refuse_held_by_another(certificate.number, certificate.issuer, certificate.person_id, viewer)
+            raise _held_by_someone_else(certificate.number, certificate.issuer) from None
     commune = commune_of(certificate.person)
     modules = sorted(framework().all_required(framework().certificate_standard) | set(certificate.modules or ()))
     now = utcnow()

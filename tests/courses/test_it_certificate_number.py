@@ -192,3 +192,37 @@ def test_the_same_certificate_recorded_meanwhile_by_another_tab_is_a_refusal_not
     (error,) = response.get_json()["errors"]
     assert error["field"] == "number"
     assert c.vice.id not in _certificates("CC-RACE-1")
+
+
+def test_a_rejected_record_verified_while_the_genuine_one_is_recorded_is_a_refusal_not_an_error(app_ctx):
+    """Verifying a rejected record again while another officer records the same certificate for its genuine holder:
+    the look finds nothing, the index refuses the record coming back to life. A refusal in the service's words, the
+    record stays rejected — not an IntegrityError."""
+    from sqlalchemy import event
+
+    c = hand_made_commune()
+    wrong = db.session.scalar(select(ItCertificate).where(ItCertificate.number == "CC-H-2"))
+    it_skills.reject_certificate(wrong, user_id=None, reason="Số hiệu không có trong sổ của trung tâm")
+    db.session.flush()
+    written: list[str] = []
+
+    def meanwhile(conn, cursor, statement: str, *_) -> None:
+        if statement.upper().startswith("UPDATE IT_CERTIFICATE SET STATUS") and not written:
+            written.append(statement)
+            marks = "%s" if conn.dialect.name == "postgresql" else "?"
+            cursor.execute(
+                "INSERT INTO it_certificate (person_id, number, issuer, issued_on, status, evidence_file_id, modules,"  # noqa: S608
+                f" note, recorded_at) VALUES ({marks}, {marks}, {marks}, {marks}, 'pending', {marks}, '[]', '',"
+                f" {marks})",
+                (c.vice.id, wrong.number, wrong.issuer, wrong.issued_on, wrong.evidence_file_id, wrong.recorded_at),
+            )
+
+    event.listen(db.engine, "before_cursor_execute", meanwhile)
+    try:
+        with pytest.raises(ItSkillsError, match="CC-H-2"):
+            it_skills.verify_certificate(wrong, user_id=None)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", meanwhile)
+    assert written, "the genuine record was written between the look and the update"
+    db.session.refresh(wrong)
+    assert wrong.status == "rejected"
