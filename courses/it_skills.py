@@ -356,9 +356,13 @@ def record_certificate(
             ),
             "modules",
         )
+    # Typed another way ("cc-1" for "CC-1") it is the same certificate, as :func:`held_by_another` compares it: a
+    # second live record of the holder's own would grant its modules twice.
     if (
         db.session.scalar(
-            select(ItCertificate.id).where(ItCertificate.person_id == person.id, ItCertificate.number == number)
+            select(ItCertificate.id).where(
+                ItCertificate.person_id == person.id, func.lower(ItCertificate.number) == number.lower()
+            )
         )
         is not None
     ):

@@ -226,3 +226,19 @@ def test_a_rejected_record_verified_while_the_genuine_one_is_recorded_is_a_refus
     assert written, "the genuine record was written between the look and the update"
     db.session.refresh(wrong)
     assert wrong.status == "rejected"
+
+
+def test_the_holder_cannot_record_their_certificate_twice_typed_another_way(app_ctx):
+    """The same certificate typed another way ("cc-h-1" for "CC-H-1") is the same certificate for its own holder too:
+    a second live record of it would grant its modules twice once both are verified."""
+    c = hand_made_commune()
+    with pytest.raises(ItSkillsError, match="already recorded for this person"):
+        it_skills.record_certificate(
+            person=c.by_certificate,
+            number="cc-h-1",
+            issuer="TRUNG TAM sat hach",
+            issued_on=date(2025, 3, 1),
+            upload=scan(),
+            recorded_by_id=None,
+        )
+    assert _certificates("cc-h-1") == []
