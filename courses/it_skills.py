@@ -488,12 +488,14 @@ def verify_certificate(certificate: ItCertificate, *, user_id: int | None) -> in
         return 0
     if not may_verify(certificate, user_id):
         raise ItSkillsError(_("you recorded or hold this certificate: another verifier must verify it"))
-    if certificate.status == ItCertificateStatus.REJECTED:
-        # Rejected, it held nothing: the same certificate may since have been recorded for its genuine holder.
-        from lms.auth.models import User
+    # Rejected, it held nothing: the same certificate may since have been recorded for its genuine holder. Pending,
+    # it may be a record made before the rule that holds another's certificate typed another way (migration 0047
+    # compared exactly): either way, not a second verified record of one certificate.
+    from lms.auth.models import User
 
-        viewer = db.session.get(User, user_id) if user_id is not None else None
-        _refuse_held_by_another(certificate.number, certificate.issuer, certificate.person_id, viewer)
+    viewer = db.session.get(User, user_id) if user_id is not None else None
+    _refuse_held_by_another(certificate.number, certificate.issuer, certificate.person_id, viewer)
+    if certificate.status == ItCertificateStatus.REJECTED:
         try:
             # Live again first, in a savepoint: the same certificate recorded meanwhile for another person (a
             # transaction that committed after the look) is refused by the index, in the service's words.

@@ -242,3 +242,23 @@ def test_the_holder_cannot_record_their_certificate_twice_typed_another_way(app_
             recorded_by_id=None,
         )
     assert _certificates("cc-h-1") == []
+
+
+def test_a_record_made_before_the_rule_is_not_verified_next_to_the_live_one(app_ctx):
+    """Records made before the rule (migration 0047) may hold one certificate twice, typed another way: the index
+    compares exactly, so the migration let "cc-h-1" of "TRUNG TAM SAT HACH" stand next to "CC-H-1". Verifying it would
+    make two verified records of one certificate; it is refused, naming the other, as recording it is."""
+    c = hand_made_commune()
+    holder = db.session.scalar(select(ItCertificate).where(ItCertificate.number == "CC-H-1"))
+    earlier = ItCertificate(
+        person_id=c.vice.id,
+        number="cc-h-1",
+        issuer="TRUNG TAM SAT HACH",
+        issued_on=holder.issued_on,
+        evidence_file_id=holder.evidence_file_id,
+    )
+    db.session.add(earlier)
+    db.session.flush()
+    with pytest.raises(ItSkillsError, match="another person"):
+        it_skills.verify_certificate(earlier, user_id=None)
+    assert earlier.status == "pending"
