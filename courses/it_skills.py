@@ -22,6 +22,7 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from sqlalchemy import Select, and_, case, delete, distinct, exists, func, insert, literal, or_, select, union
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
 from werkzeug.datastructures import FileStorage
 
@@ -355,9 +356,13 @@ def record_certificate(
             ),
             "modules",
         )
+    # Typed another way ("cc-1" for "CC-1") it is the same certificate, as :func:`held_by_another` compares it: a
+    # second live record of the holder's own would grant its modules twice.
     if (
         db.session.scalar(
-            select(ItCertificate.id).where(ItCertificate.person_id == person.id, ItCertificate.number == number)
+            select(ItCertificate.id).where(
+                ItCertificate.person_id == person.id, func.lower(ItCertificate.number) == number.lower()
+            )
         )
         is not None
     ):
@@ -376,8 +381,24 @@ def record_certificate(
         evidence_file_id=scan.id,
         recorded_by_id=recorded_by_id,
     )
-    db.session.add(certificate)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # (which flushes what is pending first: the certificate is added inside)
+            db.session.add(certificate)
+            db.session.flush()
+    except IntegrityError:
+        # Recorded meanwhile (a second tab, another officer, whose transaction committed after the looks above): the
+        # database's index refuses it; the officer gets the service's words, not a server error.
+        if (
+            db.session.scalar(
+                select(ItCertificate.id).where(ItCertificate.person_id == person.id, ItCertificate.number == number)
+            )
+            is not None
+        ):
+            raise ItSkillsError(
+                _("certificate %(number)s is already recorded for this person", number=number), "number"
+            ) from None
+        _refuse_held_by_another(number, issuer, person.id, viewer)
+        raise _held_by_someone_else(number, issuer) from None
     audit("it_certificate.record", certificate, person_id=person.id)
     return certificate
 
@@ -427,7 +448,11 @@ def _refuse_held_by_another(number: str, issuer: str, person_id: int, viewer: An
             "number",
             certificate_id=other.id,
         )
-    raise ItSkillsError(
+    raise _held_by_someone_else(number, issuer)
+
+
+def _held_by_someone_else(number: str, issuer: str) -> ItSkillsError:
+    return ItSkillsError(
         _(
             "certificate %(number)s of %(issuer)s has already been recorded for another person: one certificate "
             "belongs to one person. Check the number and the centre; if they are right, ask the centre manager to "
@@ -463,16 +488,23 @@ def verify_certificate(certificate: ItCertificate, *, user_id: int | None) -> in
         return 0
     if not may_verify(certificate, user_id):
         raise ItSkillsError(_("you recorded or hold this certificate: another verifier must verify it"))
-    if certificate.status == ItCertificateStatus.REJECTED:
-        # Rejected, it held nothing: the same certificate may since have been recorded for its genuine holder.
-        from lms.auth.models import User
+    # Rejected, it held nothing: the same certificate may since have been recorded for its genuine holder. Pending,
+    # it may be a record made before the rule that holds another's certificate typed another way (migration 0047
+    # compared exactly): either way, not a second verified record of one certificate.
+    from lms.auth.models import User
 
-        _refuse_held_by_another(
-            certificate.number,
-            certificate.issuer,
-            certificate.person_id,
-            db.session.get(User, user_id) if user_id is not None else None,
-        )
+    viewer = db.session.get(User, user_id) if user_id is not None else None
+    _refuse_held_by_another(certificate.number, certificate.issuer, certificate.person_id, viewer)
+    if certificate.status == ItCertificateStatus.REJECTED:
+        try:
+            # Live again first, in a savepoint: the same certificate recorded meanwhile for another person (a
+            # transaction that committed after the look) is refused by the index, in the service's words.
+            with db.session.begin_nested():
+                certificate.status = ItCertificateStatus.VERIFIED.value
+                db.session.flush()
+        except IntegrityError:
+            _refuse_held_by_another(certificate.number, certificate.issuer, certificate.person_id, viewer)
+            raise _held_by_someone_else(certificate.number, certificate.issuer) from None
     commune = commune_of(certificate.person)
     modules = sorted(framework().all_required(framework().certificate_standard) | set(certificate.modules or ()))
     now = utcnow()

@@ -1051,6 +1051,17 @@ def communes_under(unit: AdminUnit) -> list[int]:
     )
 
 
+def _active_phases() -> list[tuple[int, int]]:
+    """The phases ``(first, last)`` the active plans' indicators count over (a few rows: the plans' indicators)."""
+    phases = set()
+    for numerator in db.session.scalars(
+        select(Indicator.numerator).join(Plan, Plan.id == Indicator.plan_id).where(Plan.active.is_(True))
+    ):
+        for first, last in (numerator or {}).get("phases") or ():
+            phases.add((int(first), int(last)))
+    return sorted(phases)
+
+
 def _begun_sessions(since: datetime, now: datetime) -> Select:
     """(commune_id, year, computed_at) of the commune-years whose officers "who organise CLC activities" may have
     changed because a session began in (``since``, ``now``] (local times) after the commune-year was last computed.
@@ -1131,8 +1142,24 @@ def stale_pairs(
     monthly = select(ts.commune_id, ts.year, ts.computed_at).where(
         ts.year == today.year, or_(ts.computed_at.is_(None), ts.computed_at < month_start, plan_loaded > ts.computed_at)
     )
+    # A figure counted over its plan's phase (``phases``: Plan 1514's policy study) moves in every later year of the
+    # phase when an earlier one changes (a study of 2024 entered in 2026 counts in 2025, the phase's target year):
+    # a commune-year marked or evaluated after a later year of its phase was computed makes that year stale too.
+    phased = []
+    for first, last in _active_phases():
+        for later in range(first + 1, min(last, today.year) + 1):
+            computed = aliased(TargetState)
+            phased.append(
+                select(es.commune_id, literal(later, Integer).label("year"), computed.computed_at)
+                .join(computed, and_(computed.commune_id == es.commune_id, computed.year == later))
+                .where(
+                    es.year >= first,
+                    es.year < later,
+                    or_(es.evaluated_at > computed.computed_at, es.marked_at > computed.computed_at),
+                )
+            )
     begun = [_begun_sessions(*sessions_begun)] if sessions_begun else []
-    parts = union(from_titles, from_recognitions, monthly, *begun).subquery()
+    parts = union(from_titles, from_recognitions, monthly, *phased, *begun).subquery()
     # A commune-year whose recomputation keeps failing waits out its backoff, or a person once parked (ADR 23).
     state = aliased(TargetState)
     now = utcnow()

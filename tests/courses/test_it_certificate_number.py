@@ -150,3 +150,115 @@ def test_the_database_holds_one_live_record_per_issuer_and_number(app_ctx):
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()
+
+
+def _recorded_meanwhile(person_id: int, number: str):
+    """A listener that writes ``number`` for ``person_id`` just before the application's own INSERT of a
+    certificate, as a second tab or another officer whose transaction committed first would have: the service's
+    look found nothing, the database's index refuses the second record."""
+    written: list[str] = []
+
+    def meanwhile(conn, cursor, statement: str, *_) -> None:
+        if statement.upper().startswith("INSERT INTO IT_CERTIFICATE") and not written:
+            written.append(statement)
+            marks = "%s" if conn.dialect.name == "postgresql" else "?"
+            holder = db.session.scalar(select(ItCertificate).where(ItCertificate.number == "CC-H-1"))
+            cursor.execute(
+                "INSERT INTO it_certificate (person_id, number, issuer, issued_on, status, evidence_file_id, modules,"  # noqa: S608
+                f" note, recorded_at) VALUES ({marks}, {marks}, {marks}, {marks}, 'pending', {marks}, '[]', '',"
+                f" {marks})",
+                (person_id, number, ISSUER, date(2025, 3, 1), holder.evidence_file_id, holder.recorded_at),
+            )
+
+    return meanwhile, written
+
+
+def test_the_same_certificate_recorded_meanwhile_by_another_tab_is_a_refusal_not_an_error(app_ctx, client):
+    """Two officers (or two tabs) record one certificate for two persons at once: both looks find nothing, the
+    index refuses the second INSERT. The second is refused with the service's words (422, field ``number``), as
+    when the first had been committed before its look — not a server error."""
+    from sqlalchemy import event
+
+    c = hand_made_commune()
+    here = _bearer(make_user(Role.CENTRE_MANAGER, c.unit, "race@example.vn"))
+    meanwhile, written = _recorded_meanwhile(c.five_modules.id, "CC-RACE-1")
+    event.listen(db.engine, "before_cursor_execute", meanwhile)
+    try:
+        response = _post_api(client, here, c.vice.id, "CC-RACE-1")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", meanwhile)
+    assert written, "the other record was written between the look and the INSERT"
+    assert response.status_code == 422, response.get_data(as_text=True)
+    (error,) = response.get_json()["errors"]
+    assert error["field"] == "number"
+    assert c.vice.id not in _certificates("CC-RACE-1")
+
+
+def test_a_rejected_record_verified_while_the_genuine_one_is_recorded_is_a_refusal_not_an_error(app_ctx):
+    """Verifying a rejected record again while another officer records the same certificate for its genuine holder:
+    the look finds nothing, the index refuses the record coming back to life. A refusal in the service's words, the
+    record stays rejected — not an IntegrityError."""
+    from sqlalchemy import event
+
+    c = hand_made_commune()
+    wrong = db.session.scalar(select(ItCertificate).where(ItCertificate.number == "CC-H-2"))
+    it_skills.reject_certificate(wrong, user_id=None, reason="Số hiệu không có trong sổ của trung tâm")
+    db.session.flush()
+    written: list[str] = []
+
+    def meanwhile(conn, cursor, statement: str, *_) -> None:
+        if statement.upper().startswith("UPDATE IT_CERTIFICATE SET STATUS") and not written:
+            written.append(statement)
+            marks = "%s" if conn.dialect.name == "postgresql" else "?"
+            cursor.execute(
+                "INSERT INTO it_certificate (person_id, number, issuer, issued_on, status, evidence_file_id, modules,"  # noqa: S608
+                f" note, recorded_at) VALUES ({marks}, {marks}, {marks}, {marks}, 'pending', {marks}, '[]', '',"
+                f" {marks})",
+                (c.vice.id, wrong.number, wrong.issuer, wrong.issued_on, wrong.evidence_file_id, wrong.recorded_at),
+            )
+
+    event.listen(db.engine, "before_cursor_execute", meanwhile)
+    try:
+        with pytest.raises(ItSkillsError, match="CC-H-2"):
+            it_skills.verify_certificate(wrong, user_id=None)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", meanwhile)
+    assert written, "the genuine record was written between the look and the update"
+    db.session.refresh(wrong)
+    assert wrong.status == "rejected"
+
+
+def test_the_holder_cannot_record_their_certificate_twice_typed_another_way(app_ctx):
+    """The same certificate typed another way ("cc-h-1" for "CC-H-1") is the same certificate for its own holder too:
+    a second live record of it would grant its modules twice once both are verified."""
+    c = hand_made_commune()
+    with pytest.raises(ItSkillsError, match="already recorded for this person"):
+        it_skills.record_certificate(
+            person=c.by_certificate,
+            number="cc-h-1",
+            issuer="TRUNG TAM sat hach",
+            issued_on=date(2025, 3, 1),
+            upload=scan(),
+            recorded_by_id=None,
+        )
+    assert _certificates("cc-h-1") == []
+
+
+def test_a_record_made_before_the_rule_is_not_verified_next_to_the_live_one(app_ctx):
+    """Records made before the rule (migration 0047) may hold one certificate twice, typed another way: the index
+    compares exactly, so the migration let "cc-h-1" of "TRUNG TAM SAT HACH" stand next to "CC-H-1". Verifying it would
+    make two verified records of one certificate; it is refused, naming the other, as recording it is."""
+    c = hand_made_commune()
+    holder = db.session.scalar(select(ItCertificate).where(ItCertificate.number == "CC-H-1"))
+    earlier = ItCertificate(
+        person_id=c.vice.id,
+        number="cc-h-1",
+        issuer="TRUNG TAM SAT HACH",
+        issued_on=holder.issued_on,
+        evidence_file_id=holder.evidence_file_id,
+    )
+    db.session.add(earlier)
+    db.session.flush()
+    with pytest.raises(ItSkillsError, match="another person"):
+        it_skills.verify_certificate(earlier, user_id=None)
+    assert earlier.status == "pending"

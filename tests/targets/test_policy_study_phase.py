@@ -88,3 +88,37 @@ def test_phases_belong_to_the_policy_study_figure_and_do_not_overlap():
             + 'denominator = { subject = "household" }\nnumerator = { title = "family", phases = [[2021, 2025]] }\n'
         )
     assert "phases" in str(other.value)
+
+
+def test_a_study_entered_late_makes_the_later_years_of_its_phase_stale(kon_tum):
+    """A figure counted over the phase moves in every later year of the phase when an earlier year's study is entered
+    (a paper list of 2024 typed in 2026): the sweep must recount 2025 — the phase's target year — and not only 2024,
+    which is all the learning records' mark names."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from lms.registry.models import AdminUnit, Person
+    from lms.targets.models import TargetState
+    from lms.titles.models import EvaluationState
+    from tests.targets.test_compute import _record
+
+    compute.recompute([kon_tum.id], 2025, today=TODAY)
+    assert value(kon_tum, "policy_study", year=2025) == (2, 5)
+    computed = db.session.get(TargetState, (kon_tum.id, 2025)).computed_at
+    assert (kon_tum.id, 2025) not in compute.stale_pairs(today=TODAY)
+    never = db.session.scalar(  # the fixture's member who never studied
+        select(Person)
+        .join(AdminUnit, AdminUnit.id == Person.unit_id)
+        .where(AdminUnit.code == "V-PH", Person.full_name == "Người 0-4")
+    )
+    _record(never, kon_tum, "policy_study", 2024)
+    state = db.session.get(EvaluationState, (kon_tum.id, 2024))
+    if state is None:
+        state = EvaluationState(commune_id=kon_tum.id, year=2024, summary={})
+        db.session.add(state)
+    state.marked_at = computed + timedelta(seconds=1)  # as the record's writer marks the commune-year 2024
+    db.session.flush()
+    assert (kon_tum.id, 2025) in compute.stale_pairs(today=TODAY)
+    compute.recompute([kon_tum.id], 2025, today=TODAY)
+    assert value(kon_tum, "policy_study", year=2025) == (3, 5)

@@ -583,3 +583,69 @@ def test_a_member_living_elsewhere_keeps_what_the_home_counts_hold(loaded: None)
     assert repairs == []
     assert snapshot(home) == rows
     assert share_counts(home) == counts
+
+
+# --- persons who are not only the commune's: a member living elsewhere, a resident member elsewhere ---------------
+
+
+def metric_rows(people: list[int]) -> dict[tuple[int, str], tuple[Decimal | None, Decimal | None]]:
+    """The stored ``(value, counted)`` of each metric of ``people``."""
+    rows = db.session.execute(
+        select(PersonMetric.person_id, PersonMetric.metric, PersonMetric.value, PersonMetric.counted).where(
+            PersonMetric.year == YEAR, PersonMetric.person_id.in_(people)
+        )
+    ).tuples()
+    return {(p, m): (None if v is None else Decimal(v), None if c is None else Decimal(c)) for p, m, v, c in rows}
+
+
+def test_members_across_communes_keep_their_home_counts_and_incremental_equals_full(loaded: None) -> None:
+    """The full evaluation decides once, as it groups the records, who each person is to the commune (a resident;
+    one no other commune's evaluation writes). ``visitor`` lives in the other commune and belongs to this one's
+    organisation; ``commuter`` lives here and belongs to the other commune's organisation. On this commune's first
+    evaluation of the year (the plain INSERT of the residents written only here), the visitor's value is stored but
+    not their ``counted`` (their home commune's counts hold it); the commuter's ``counted`` is this commune's. After
+    changes to both, the incremental evaluations of both communes leave what full evaluations compute."""
+    here, there = unit_by_code("23293"), unit_by_code("23302")
+    mine, theirs = build(here, 12, seed=21), build(there, 12, seed=22)
+    commuter, visitor = mine["person"][1], theirs["person"][1]  # odd: no records yet, in no organisation yet
+    db.session.execute(
+        insert(OrganisationMember),
+        [
+            {"organisation_id": theirs["organisation"][0], "person_id": commuter},
+            {"organisation_id": mine["organisation"][0], "person_id": visitor},
+        ],
+    )
+    rnd = rng(23)
+    add_records(here, [commuter], rnd)
+    add_records(there, [visitor], rnd)
+    # The year's first evaluation: nothing stored yet (as before the writers kept the metrics).
+    db.session.execute(delete(PersonMetric).where(PersonMetric.year == YEAR))
+    runs.evaluate_locked(here.id, YEAR, force=True)
+    stored = metric_rows([commuter, visitor])
+    visitors = {metric: pair for (p, metric), pair in stored.items() if p == visitor}
+    commuters = {metric: pair for (p, metric), pair in stored.items() if p == commuter}
+    assert visitors, "the member living elsewhere is grouped with the commune's persons"
+    assert all(value is not None and counted is None for value, counted in visitors.values()), visitors
+    assert commuters, "the resident member of another commune's organisation is grouped"
+    assert all(value == counted for value, counted in commuters.values()), commuters
+    runs.evaluate_locked(there.id, YEAR, force=True)
+    after = metric_rows([commuter, visitor])
+    assert {k: v for k, v in after.items() if k[0] == commuter} == {(commuter, m): v for m, v in commuters.items()}
+    assert all(value == counted for (p, _), (value, counted) in after.items() if p == visitor)
+
+    for batch in range(2):
+        add_records(here, [commuter, visitor], rnd)
+        add_records(there, [visitor, commuter], rnd)
+        if batch:
+            remove_records(here, [visitor])
+        for commune in (here, there):
+            assert runs.evaluate_locked(commune.id, YEAR, force=False).evaluated
+        incremental = {c.id: (snapshot(c), share_counts(c)) for c in (here, there)}
+        metrics = metric_rows([*mine["person"], *theirs["person"]])
+        for commune in (here, there):
+            repairs: list[dict[str, Any]] = []
+            full = engine.evaluate_commune(commune.id, YEAR, repairs=repairs)
+            assert repairs == []
+            assert {title: counts["changed"] for title, counts in full.items()} == dict.fromkeys(full, 0)
+        assert {c.id: (snapshot(c), share_counts(c)) for c in (here, there)} == incremental
+        assert metric_rows([*mine["person"], *theirs["person"]]) == metrics
