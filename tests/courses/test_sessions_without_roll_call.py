@@ -194,3 +194,47 @@ def test_a_session_moved_into_the_past_revokes_nobody_and_the_api_counts_it(clie
     _user, headers = _bearer(unit=centre.commune)
     counts = client.get(f"/api/v1/classes/{course_class.id}", headers=headers).get_json()["counts"]
     assert (counts["sessions_held"], counts["sessions_without_roll_call"]) == (5, 1)
+
+
+def _completion_days(course_class) -> dict[int, object]:
+    db.session.expire_all()
+    return dict(
+        db.session.execute(
+            select(LearningRecord.person_id, LearningRecord.completed_on).where(
+                LearningRecord.class_id == course_class.id, LearningRecord.module_code.is_(None)
+            )
+        ).all()
+    )
+
+
+def test_the_completion_day_is_the_last_session_with_a_roll_call(app_ctx):
+    """The completion day is the day of the last session that decides it (ADR 54, amended): a last session without a
+    roll call decides nothing, so it dates nothing; once its sheet is entered, it counts, and the day follows it."""
+    centre = make_centre(learners=1, label="DAY")
+    course_class = make_class(centre)
+    sessions = _mondays(course_class)
+    (sure,) = centre.learners
+    services.enrol(course_class, [sure.id])
+    for session in sessions[:3]:
+        _mark(session, sure, "present")  # 3 of 4 even if the last is missed: complete whatever it says
+    services.recompute_class(course_class.id, as_of=AFTER)
+    db.session.commit()
+    assert _completion_days(course_class) == {sure.id: sessions[2].starts_at.date()}  # Monday 16/03, not 23/03
+
+    _mark(sessions[3], sure, "absent")  # the last sheet arrives: that session now counts, and decides the day
+    services.recompute_class(course_class.id, as_of=AFTER)
+    db.session.commit()
+    assert _completion_days(course_class) == {sure.id: sessions[3].starts_at.date()}
+
+
+def test_a_session_entered_in_the_past_without_a_roll_call_moves_no_completion_day(completed_class):
+    centre, course_class, sessions = completed_class
+    short, steady = centre.learners
+    last = sessions[3].starts_at.date()
+    assert _completion_days(course_class) == {short.id: last, steady.id: last}
+    # A closing meeting entered after the fact, on 30/03, nobody's sheet: the records keep 23/03.
+    services.schedule(course_class, [(datetime(2026, 3, 30, 19), datetime(2026, 3, 30, 21))])
+    services.recompute_class(course_class.id, as_of=AFTER)
+    db.session.commit()
+    assert _completion_days(course_class) == {short.id: last, steady.id: last}
+
