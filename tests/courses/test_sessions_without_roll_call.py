@@ -5,9 +5,12 @@ sheet's preview, with the two ways out: take its roll call, or cancel it."""
 
 from __future__ import annotations
 
+import io
+import re
 from datetime import datetime, time
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from courses import documents, reports, services
@@ -17,7 +20,7 @@ from lms.auth.models import Role
 from lms.extensions import db
 from tests.conftest import login, make_user
 from tests.courses.conftest import make_centre, make_class
-from tests.courses.test_documents import _mondays, _upload, _xlsx
+from tests.courses.test_documents import _mondays, _pdf_text, _upload, _xlsx
 
 AFTER = datetime(2026, 4, 1, 12)
 MARKED = datetime(2026, 3, 1, 8)
@@ -238,3 +241,53 @@ def test_a_session_entered_in_the_past_without_a_roll_call_moves_no_completion_d
     db.session.commit()
     assert _completion_days(course_class) == {short.id: last, steady.id: last}
 
+
+@pytest.fixture
+def forgotten_last_sheet(app_ctx):
+    """Four Mondays of March 2026; the last one's sheet was never entered. ``sure`` came to the three others,
+    ``open_`` to two."""
+    centre = make_centre(learners=2, label="BOK")
+    course_class = make_class(centre)
+    sessions = _mondays(course_class)
+    sure, open_ = centre.learners
+    services.enrol(course_class, [sure.id, open_.id])
+    for session, status in zip(sessions[:3], ["present", "present", "absent"], strict=True):
+        _mark(session, sure, "present")
+        _mark(session, open_, status)
+    services.recompute_class(course_class.id, as_of=AFTER)
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune, "manager-bok@example.vn")
+    db.session.commit()
+    return centre, course_class, sessions, manager
+
+
+def test_the_attendance_book_marks_the_sessions_without_a_roll_call_and_agrees_with_the_class_page(
+    client, forgotten_last_sheet
+):
+    centre, course_class, _sessions, manager = forgotten_last_sheet
+    sure, open_ = centre.learners
+    login(client, manager)
+    page = client.get(f"/courses/classes/{course_class.id}").get_data(as_text=True)
+    on_page = {
+        name: (int(x), int(y))
+        for name, x, y in re.findall(r'learner-row".*?>([^<>]+)</a>.*?có mặt (\d+)/(\d+) buổi', page, flags=re.S)
+    }
+    assert on_page == {sure.full_name: (3, 3), open_.full_name: (2, 3)}
+
+    content = client.get(f"/courses/classes/{course_class.id}/attendance-book.xlsx").get_data()
+    rows = [list(r) for r in load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True)]
+    header_index = next(i for i, r in enumerate(rows) if r[0] == "STT")
+    header = rows[header_index]
+    # The column of 23/03 says why nobody has a mark there, as a cancelled one says "(hủy)".
+    assert header[3:7] == ["02/03/2026", "09/03/2026", "16/03/2026", "23/03/2026 (chưa điểm danh)"]
+    by_name = {r[1]: r for r in rows[header_index + 1 :] if r[1] and r[0] is not None}
+    assert {name: (row[7], row[8]) for name, row in by_name.items()} == on_page  # "có mặt x/y": the class page's
+    assert by_name[sure.full_name][6] is None
+    totals = next(r for r in rows if r[1] == "Số học viên có mặt")
+    assert totals[3:8] == [2, 2, 1, "chưa điểm danh", 5]  # not "0 present"
+    assert any("Số buổi đã học: 4, trong đó 1 buổi chưa điểm danh." == r[0] for r in rows)
+    assert any(r[0] and "không tính là vắng" in r[0] for r in rows)  # the legend says what the column means
+
+    text = _pdf_text(client.get(f"/courses/classes/{course_class.id}/attendance-book.pdf").get_data())
+    assert "Số buổi đã học: 4, trong đó 1 buổi chưa điểm danh." in " ".join(text.split())
+    assert "chưa điểm" in text and "danh)" in text  # the column header, wrapped in its narrow column
+    assert "3/3" in text and "2/3" in text and "3/4" not in text
