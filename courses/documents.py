@@ -621,7 +621,8 @@ def attendance_book_pdf(book: AttendanceBook) -> bytes:
         last = number == len(blocks) - 1
         header = [Paragraph("STT", head), Paragraph("Họ và tên", head)]
         for session in block:
-            label, note = f"{session.starts_at.strftime(day_format)}<br/>{session.starts_at:%H:%M}", _session_note(session)
+            label = f"{session.starts_at.strftime(day_format)}<br/>{session.starts_at:%H:%M}"
+            note = _session_note(session)
             header.append(Paragraph(f"{label}<br/>({note})" if note else label, head))
         if last:
             header += [Paragraph("Có mặt", head), Paragraph("Tỷ lệ", head), Paragraph("Hoàn thành", head)]
