@@ -284,10 +284,51 @@ def test_the_attendance_book_marks_the_sessions_without_a_roll_call_and_agrees_w
     assert by_name[sure.full_name][6] is None
     totals = next(r for r in rows if r[1] == "Số học viên có mặt")
     assert totals[3:8] == [2, 2, 1, "chưa điểm danh", 5]  # not "0 present"
-    assert any("Số buổi đã học: 4, trong đó 1 buổi chưa điểm danh." == r[0] for r in rows)
+    assert any(r[0] == "Số buổi đã học: 4, trong đó 1 buổi chưa điểm danh." for r in rows)
     assert any(r[0] and "không tính là vắng" in r[0] for r in rows)  # the legend says what the column means
 
     text = _pdf_text(client.get(f"/courses/classes/{course_class.id}/attendance-book.pdf").get_data())
     assert "Số buổi đã học: 4, trong đó 1 buổi chưa điểm danh." in " ".join(text.split())
-    assert "chưa điểm" in text and "danh)" in text  # the column header, wrapped in its narrow column
-    assert "3/3" in text and "2/3" in text and "3/4" not in text
+    assert "chưa điểm" in text
+    assert "danh)" in text
+    assert "3/3" in text
+    assert "2/3" in text
+    assert "3/4" not in text
+
+
+def test_the_centre_report_says_how_many_held_sessions_lack_a_roll_call(client, completed_class):
+    """The rate rests on the recorded sessions only: the report says, per class and in total, how many it leaves
+    out — on the page and in its workbook."""
+    centre, course_class, _sessions = completed_class
+    services.schedule(course_class, [(datetime(2026, 3, 26, 19), datetime(2026, 3, 26, 21))])
+    other = make_class(centre, name="Lớp đủ điểm danh")
+    (session,) = _mondays(other, count=1, start=time(7), end=time(9))  # the room is taken in the evening
+    services.enrol(other, [centre.learners[0].id])
+    _mark(session, centre.learners[0], "present")
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune, "manager-rpt@example.vn")
+    db.session.commit()
+    report = reports.centre_report(centre.clc, datetime(2026, 3, 1).date(), datetime(2026, 3, 31).date(), as_of=AFTER)
+    assert {line.class_id: line.sessions_without_roll_call for line in report.classes} == {
+        course_class.id: 1,
+        other.id: 0,
+    }
+    assert report.sessions_without_roll_call == 1
+
+    login(client, manager)
+    html = client.get(f"/courses/clcs/{centre.clc.id}/report?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
+    total = html.split('id="without-roll-call-total">')[1].split("<")[0]
+    assert total == "1 buổi chưa điểm danh"
+    rows = html.split('id="report-classes"')[1].split("<tr>")[2:]
+    flagged = [row for row in rows if 'class="d-block small text-warning-emphasis class-without-roll-call"' in row]
+    assert len(flagged) == 1
+    assert course_class.name in flagged[0]
+    assert "1 buổi chưa điểm danh" in flagged[0]
+    assert "không tính là vắng đối với ai" in html.split('id="rate-rule"')[1].split("</p>")[0]
+
+    content = client.get(f"/courses/clcs/{centre.clc.id}/report.xlsx?from=2026-03-01&to=2026-03-31").get_data()
+    workbook = load_workbook(io.BytesIO(content))
+    values = {row[0]: row[1] for row in workbook["Tổng hợp"].iter_rows(values_only=True) if row and row[0]}
+    assert values["Trong đó: số buổi chưa điểm danh (không tính vào tỷ lệ chuyên cần)"] == 1
+    per_class = list(workbook["Theo lớp"].iter_rows(values_only=True))
+    assert per_class[0][8] == "Số buổi chưa điểm danh (không tính vào tỷ lệ)"
+    assert {r[1]: (r[4], r[8]) for r in per_class[1:]} == {course_class.name: (5, 1), "Lớp đủ điểm danh": (1, 0)}
