@@ -98,7 +98,7 @@ def test_an_instructor_sees_the_classes_they_teach_marked_and_may_list_only_thos
 
 
 def test_classes_i_teach_also_filters_todays_sessions(client, app_ctx):
-    """"Lớp tôi dạy" lists only the user's classes — and the day's sessions above the list too, or a teacher who
+    """ "Lớp tôi dạy" lists only the user's classes — and the day's sessions above the list too, or a teacher who
     asked for theirs still sees (and may open the roll call of) a colleague's session of today."""
     today = services.local_now().date()
     centre = make_centre()
