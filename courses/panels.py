@@ -10,7 +10,7 @@ from typing import Any
 from flask import render_template
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from courses import queries
 from courses.forms import ENROLMENT_STATUS_NAMES
@@ -76,7 +76,7 @@ def waiting_roll_calls(sender: str, **_: Any) -> Markup | None:
     if not current_user.is_authenticated or not has_permission_anywhere(current_user, Permission.ATTENDANCE_RECORD):
         return None
     managed = scoped(select(CourseClass.id), CourseClass.commune_id, current_user, Permission.COURSES_MANAGE)
-    condition = CourseClass.id.in_(managed)
+    condition: ColumnElement[bool] = CourseClass.id.in_(managed)
     if current_user.person_id:
         taught = select(class_instructor.c.class_id).where(class_instructor.c.person_id == current_user.person_id)
         recordable = scoped(
