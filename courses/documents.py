@@ -266,6 +266,12 @@ class BookSession:
     note: str = ""
     attended: int = 0
     marked: int = 0
+    recorded: bool = False  # it has a roll call (a mark, of anyone): held and not recorded counts for nobody
+
+    @property
+    def without_roll_call(self) -> bool:
+        """Held, nobody's attendance taken: not an absence of anyone (ADR 54), and the book says so."""
+        return self.held and not self.recorded
 
 
 @dataclass
@@ -299,6 +305,10 @@ class AttendanceBook:
     @property
     def held_count(self) -> int:
         return sum(1 for s in self.sessions if s.held)
+
+    @property
+    def without_roll_call_count(self) -> int:
+        return sum(1 for s in self.sessions if s.without_roll_call)
 
     @property
     def abbreviations(self) -> dict[str, str]:
@@ -362,6 +372,7 @@ def attendance_book(course_class: CourseClass, *, as_of: datetime | None = None)
     )
     for session_id, person_id, status in marks:
         learner, session = by_person.get(person_id), by_session[session_id]
+        session.recorded = True  # any mark is a roll call, as counted_sessions reads it
         if learner is None:
             continue  # a mark left from an enrolment that no longer exists
         if session.cancelled:
@@ -420,15 +431,37 @@ def _share(numerator: int, denominator: int) -> str:
 
 BOOK_TITLE = "SỔ ĐIỂM DANH LỚP HỌC"
 CANCELLED_VI = "hủy"
+NOT_RECORDED_VI = "chưa điểm danh"
 WITHDRAWN_VI = "(đã rút)"
 THIN = Side(style="thin", color="999999")
 GREY = PatternFill("solid", fgColor="D9D9D9")
 HEAD = PatternFill("solid", fgColor="DCE6F1")
+NOT_RECORDED_FILL = PatternFill("solid", fgColor="FFF2CC")  # a light yellow: the class page's warning colour
 
 
 def _book_legend(book: AttendanceBook) -> str:
     codes = attendance_codes.legend(book.statuses)
-    return "Ký hiệu: " + attendance_codes.legend_text(codes) + f'. Cột "{CANCELLED_VI}": buổi học bị hủy.'
+    legend = "Ký hiệu: " + attendance_codes.legend_text(codes) + f'. Cột "{CANCELLED_VI}": buổi học bị hủy.'
+    if book.without_roll_call_count:
+        legend += (
+            f' Cột "{NOT_RECORDED_VI}": buổi đã học nhưng chưa có điểm danh, không tính là vắng đối với ai'
+            " (không tính vào số buổi của học viên)."
+        )
+    return legend
+
+
+def _session_note(session: BookSession) -> str:
+    """What a session's column header adds to its date: cancelled, or held without a roll call."""
+    if session.cancelled:
+        return CANCELLED_VI
+    return NOT_RECORDED_VI if session.without_roll_call else ""
+
+
+def _held_line(book: AttendanceBook) -> str:
+    """The number of sessions held, and how many of them have no roll call (as the class page lists them)."""
+    missing = book.without_roll_call_count
+    line = f"Số buổi đã học: {book.held_count}"
+    return line + (f", trong đó {missing} buổi chưa điểm danh" if missing else "") + "."
 
 
 def _book_names(book: AttendanceBook) -> dict[int, str]:
@@ -464,13 +497,14 @@ def attendance_book_xlsx(book: AttendanceBook) -> bytes:
     sheet["A2"] = f"Lớp: {book.class_name} — Khóa học: {book.course_name}"
     sheet["A3"] = f"{book.centre_name}, {book.commune_name} — từ {vi_date(book.starts_on)} đến {vi_date(book.ends_on)}"
     sheet["A4"] = _book_legend(book)
+    sheet["A5"] = _held_line(book)
 
     header_row = 6
     first_session_col = 4
     headers = ["STT", "Họ và tên", "Năm sinh"]
     for session in book.sessions:
-        label = book.session_header(session)
-        headers.append(f"{label} ({CANCELLED_VI})" if session.cancelled else label)
+        label, note = book.session_header(session), _session_note(session)
+        headers.append(f"{label} ({note})" if note else label)
     total_col = first_session_col + len(book.sessions)
     headers += [
         "Số buổi có mặt",
@@ -498,6 +532,8 @@ def attendance_book_xlsx(book: AttendanceBook) -> bytes:
             cell.alignment = Alignment(horizontal="center")
             if session.cancelled:
                 cell.fill = GREY
+            elif session.without_roll_call:
+                cell.fill = NOT_RECORDED_FILL
         sheet.cell(row=row, column=total_col, value=learner.attended)
         sheet.cell(row=row, column=total_col + 1, value=learner.held)
         sheet.cell(row=row, column=total_col + 2, value=_share(learner.attended, learner.held))
@@ -506,12 +542,15 @@ def attendance_book_xlsx(book: AttendanceBook) -> bytes:
     totals_row = row + 1
     sheet.cell(row=totals_row, column=2, value="Số học viên có mặt").font = bold
     for offset, session in enumerate(book.sessions):
-        cell = sheet.cell(
-            row=totals_row, column=first_session_col + offset, value=session.attended if session.held else None
-        )
-        cell.font, cell.alignment = bold, Alignment(horizontal="center")
+        value: int | str | None = session.attended if session.held else None
+        if session.without_roll_call:
+            value = NOT_RECORDED_VI  # not "0": nobody was counted absent (the class page's "Chưa điểm danh")
+        cell = sheet.cell(row=totals_row, column=first_session_col + offset, value=value)
+        cell.font, cell.alignment = bold, Alignment(horizontal="center", wrap_text=True)
         if session.cancelled:
             cell.fill = GREY
+        elif session.without_roll_call:
+            cell.fill = NOT_RECORDED_FILL
     sheet.cell(row=totals_row, column=total_col, value=sum(s.attended for s in book.sessions)).font = bold
     sheet.cell(
         row=totals_row + 1,
@@ -563,7 +602,7 @@ def attendance_book_pdf(book: AttendanceBook) -> bytes:
         Paragraph(f"Lớp: <b>{_escape(book.class_name)}</b> — Khóa học: <b>{_escape(book.course_name)}</b>", text),
         Paragraph(
             f"{_escape(book.centre_name)}, {_escape(book.commune_name)} — từ {vi_date(book.starts_on)} "
-            f"đến {vi_date(book.ends_on)}. Số buổi đã học: {book.held_count}. Điều kiện hoàn thành: có mặt "
+            f"đến {vi_date(book.ends_on)}. {_held_line(book)} Điều kiện hoàn thành: có mặt "
             f"ít nhất {vi_number(book.min_attendance_share * 100)} % số buổi đã học kể từ khi vào lớp "
             "(buổi học trước khi vào lớp mà điểm danh không có tên học viên thì không tính).",
             text,
@@ -583,7 +622,8 @@ def attendance_book_pdf(book: AttendanceBook) -> bytes:
         header = [Paragraph("STT", head), Paragraph("Họ và tên", head)]
         for session in block:
             label = f"{session.starts_at.strftime(day_format)}<br/>{session.starts_at:%H:%M}"
-            header.append(Paragraph(f"{label}<br/>({CANCELLED_VI})" if session.cancelled else label, head))
+            note = _session_note(session)
+            header.append(Paragraph(f"{label}<br/>({note})" if note else label, head))
         if last:
             header += [Paragraph("Có mặt", head), Paragraph("Tỷ lệ", head), Paragraph("Hoàn thành", head)]
         data = [header]
@@ -600,7 +640,12 @@ def attendance_book_pdf(book: AttendanceBook) -> bytes:
                 ]
             data.append(row)
         totals = ["", Paragraph("<b>Số học viên có mặt</b>", cell)]
-        totals += [str(session.attended) if session.held else "" for session in block]
+        totals += [
+            Paragraph(NOT_RECORDED_VI, head)
+            if session.without_roll_call
+            else (str(session.attended) if session.held else "")
+            for session in block
+        ]
         if last:
             totals += [
                 str(sum(s.attended for s in book.sessions)),
@@ -625,6 +670,8 @@ def attendance_book_pdf(book: AttendanceBook) -> bytes:
         for offset, session in enumerate(block):
             if session.cancelled:
                 style.append(("BACKGROUND", (2 + offset, 1), (2 + offset, -2), colors.HexColor("#d9d9d9")))
+            elif session.without_roll_call:
+                style.append(("BACKGROUND", (2 + offset, 1), (2 + offset, -1), colors.HexColor("#fff2cc")))
         table.setStyle(TableStyle(style))
         story += [table, Spacer(1, 6 * mm)] if last else [table, PageBreak()]
     completed = sum(1 for learner in book.learners if learner.completed)

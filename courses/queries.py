@@ -492,3 +492,55 @@ def describe_conflicts(details: Sequence[dict[str, Any]], user: Any, permission:
             )
         )
     return result
+
+
+@dataclass(frozen=True)
+class WaitingClass:
+    """A class with held sessions nobody took the roll call of (ADR 54): how many, and the oldest one's."""
+
+    class_id: int
+    class_name: str
+    sessions: int
+    oldest_session_id: int
+    oldest_starts_at: datetime
+
+
+def classes_waiting_on_roll_call(class_ids: Select, as_of: datetime, *, limit: int) -> tuple[list[WaitingClass], int]:
+    """The classes among ``class_ids`` (a select of class ids, already scoped) with held sessions (scheduled, begun by
+    ``as_of``) that have no attendance mark at all, the longest waiting first, at most ``limit`` of them; and how
+    many classes wait in all. One statement: the sessions numbered per class by a window, the first of each kept,
+    and the classes counted by a window over those."""
+    waiting = (
+        select(
+            ClassSession.id.label("session_id"),
+            ClassSession.class_id,
+            ClassSession.starts_at,
+            func.count().over(partition_by=ClassSession.class_id).label("sessions"),
+            func.row_number()
+            .over(partition_by=ClassSession.class_id, order_by=(ClassSession.starts_at, ClassSession.id))
+            .label("rank"),
+        )
+        .where(
+            ClassSession.class_id.in_(class_ids),
+            ClassSession.status == SessionStatus.SCHEDULED,
+            ClassSession.starts_at <= as_of,
+            ~select(Attendance.id).where(Attendance.session_id == ClassSession.id).exists(),
+        )
+        .subquery("waiting")
+    )
+    rows = db.session.execute(
+        select(
+            waiting.c.class_id,
+            CourseClass.name,
+            waiting.c.sessions,
+            waiting.c.session_id,
+            waiting.c.starts_at,
+            func.count().over().label("classes"),
+        )
+        .join(CourseClass, CourseClass.id == waiting.c.class_id)
+        .where(waiting.c.rank == 1)
+        .order_by(waiting.c.starts_at, waiting.c.class_id)
+        .limit(limit)
+    ).all()
+    total = int(rows[0].classes) if rows else 0
+    return [WaitingClass(r[0], r[1], int(r[2]), r[3], r[4]) for r in rows], total

@@ -17,7 +17,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import case, distinct, exists, func, select
 
 from courses.models import (
     Attendance,
@@ -67,6 +67,7 @@ class ClassLine:
     learner_turns: int  # attended marks in the period, whoever gave them
     attended_by_enrolled: int  # the same, counting only learners still enrolled: the rate's numerator
     expected_turns: int  # the held sessions that count for each learner still enrolled (ADR 5): its denominator
+    sessions_without_roll_call: int = 0  # held, no mark of anyone: in nobody's denominator (ADR 54)
 
     @property
     def attendance_rate(self) -> Fraction | None:
@@ -97,6 +98,10 @@ class CentreReport:
     @property
     def sessions_held(self) -> int:
         return sum(line.sessions_held for line in self.classes)
+
+    @property
+    def sessions_without_roll_call(self) -> int:
+        return sum(line.sessions_without_roll_call for line in self.classes)
 
     @property
     def learner_turns(self) -> int:
@@ -147,8 +152,9 @@ def centre_report(clc: Clc, first: date, last: date, *, as_of: datetime | None =
     learners enrolled now (a withdrawn learner's early marks stay in the learner-turns, not in the rate); a session
     counts for a learner as it does for completion (:func:`courses.services.counted_sessions`, ADR 5): one held
     before a late learner's enrolment, whose roll call does not name them, is not in their share, and one without any
-    roll call is in nobody's (not recorded is not absent). Completions are
-    the learning records of the centre's classes completed in the period, by course category.
+    roll call is in nobody's (not recorded is not absent) — each class says how many of its held sessions have none,
+    so the reader knows on how many sessions its rate rests. Completions are the learning records of the centre's
+    classes completed in the period, by course category.
     """
     as_of = as_of or local_now()
     start = datetime.combine(first, time.min)
@@ -165,7 +171,16 @@ def centre_report(clc: Clc, first: date, last: date, *, as_of: datetime | None =
         )
         .cte("held")
     )
-    sessions = select(held.c.class_id, func.count().label("n")).group_by(held.c.class_id).subquery("sessions")
+    no_roll_call = ~exists().where(Attendance.session_id == held.c.session_id)
+    sessions = (
+        select(
+            held.c.class_id,
+            func.count().label("n"),
+            func.coalesce(func.sum(case((no_roll_call, 1), else_=0)), 0).label("unrecorded"),
+        )
+        .group_by(held.c.class_id)
+        .subquery("sessions")
+    )
     still_enrolled = case((Enrolment.status == EnrolmentStatus.ENROLLED, 1), else_=0)
     attended = (
         select(
@@ -208,6 +223,7 @@ def centre_report(clc: Clc, first: date, last: date, *, as_of: datetime | None =
             func.coalesce(attended.c.turns, 0),
             func.coalesce(attended.c.by_enrolled, 0),
             func.coalesce(expected.c.n, 0),
+            sessions.c.unrecorded,
         )
         .join(Course, Course.id == CourseClass.course_id)
         .join(sessions, sessions.c.class_id == CourseClass.id)
@@ -227,8 +243,20 @@ def centre_report(clc: Clc, first: date, last: date, *, as_of: datetime | None =
             int(turns),
             int(by_enrolled),
             int(expected_n),
+            int(unrecorded),
         )
-        for class_id, class_name, course_name, category, held_n, enrolled_n, turns, by_enrolled, expected_n in rows
+        for (
+            class_id,
+            class_name,
+            course_name,
+            category,
+            held_n,
+            enrolled_n,
+            turns,
+            by_enrolled,
+            expected_n,
+            unrecorded,
+        ) in rows
     ]
 
     completion_rows = db.session.execute(
@@ -282,6 +310,7 @@ def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: 
     lines: list[tuple[str, object]] = [
         ("Số lớp đã tổ chức", report.classes_held),
         ("Số buổi học đã tổ chức", report.sessions_held),
+        ("Trong đó: số buổi chưa điểm danh (không tính vào tỷ lệ chuyên cần)", report.sessions_without_roll_call),
         ("Số lượt người học (lượt có mặt)", report.learner_turns),
         ("Số lượt có mặt của học viên đang theo học", report.attendance_numerator),
         ("Số lượt phải học (buổi đã học của từng học viên, kể từ khi vào lớp)", report.attendance_denominator),
@@ -313,7 +342,17 @@ def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: 
 
     per_class = workbook.create_sheet("Theo lớp")
     per_class.append(
-        ["STT", "Lớp", "Khóa học", "Lĩnh vực", "Số buổi đã học", "Số học viên", "Số lượt có mặt", "Tỷ lệ chuyên cần"]
+        [
+            "STT",
+            "Lớp",
+            "Khóa học",
+            "Lĩnh vực",
+            "Số buổi đã học",
+            "Số học viên",
+            "Số lượt có mặt",
+            "Tỷ lệ chuyên cần",
+            "Số buổi chưa điểm danh (không tính vào tỷ lệ)",
+        ]
     )
     for cell in per_class[1]:
         cell.font, cell.fill = bold, head_fill
@@ -330,10 +369,11 @@ def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: 
                 class_line.enrolled,
                 class_line.learner_turns,
                 float(class_rate) if class_rate is not None else None,
+                class_line.sessions_without_roll_call,
             ]
         )
         per_class.cell(row=per_class.max_row, column=8).number_format = "0.0%"
-    for column, width in zip("ABCDEFGH", (5, 34, 34, 28, 12, 12, 14, 14), strict=True):
+    for column, width in zip("ABCDEFGHI", (5, 34, 34, 28, 12, 12, 14, 14, 16), strict=True):
         per_class.column_dimensions[column].width = width
     buffer = io.BytesIO()
     save_workbook(workbook, buffer)

@@ -1823,13 +1823,34 @@ def completed_learners(class_id: int, *, as_of: datetime | None = None) -> dict[
                     )
                 )
             )
-        last_session = db.session.scalar(
-            select(func.max(ClassSession.starts_at)).where(
+        # The completion day is the day of the last session that decides it: the last held session *with a roll
+        # call* (ADR 54, amended). One without a roll call counts for nobody, so it decides no completion and dates
+        # none: a closing meeting nobody took the sheet of, or a session entered or moved into the past, does not
+        # move a record (into another year, perhaps); once its roll call is taken, it counts, and the day follows
+        # it. With no roll call at all (only learners keeping a record), the last held session, as before.
+        held_rows = (
+            select(func.max(ClassSession.starts_at))
+            .where(
                 ClassSession.class_id == class_id,
                 ClassSession.status == SessionStatus.SCHEDULED,
                 ClassSession.starts_at <= as_of,  # the last held: an added session to come is no completion day
             )
+            .scalar_subquery()
         )
+        last_recorded, last_held = db.session.execute(
+            select(
+                select(func.max(ClassSession.starts_at))
+                .where(
+                    ClassSession.class_id == class_id,
+                    ClassSession.status == SessionStatus.SCHEDULED,
+                    ClassSession.starts_at <= as_of,
+                    exists().where(Attendance.session_id == ClassSession.id),
+                )
+                .scalar_subquery(),
+                held_rows,
+            )
+        ).one()
+        last_session = last_recorded or last_held
         assert last_session is not None  # held > 0
         for person_id in candidates:
             completed[person_id] = last_session.date()

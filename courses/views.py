@@ -285,9 +285,12 @@ def classes():
         queries.clcs_in_scope(current_user, VIEW).options(selectinload(Clc.commune)).limit(1000)
     ).all()
     selected = next((c for c in clcs if c.id == clc_id), clcs[0] if len(clcs) == 1 else None)
+    # Today's sessions follow the filters that say whose classes are shown: the centre, and "Classes I teach".
     day_scope = services.classes_in_scope(current_user, VIEW)
     if clc_id:
         day_scope = day_scope.where(CourseClass.clc_id == clc_id)
+    if mine:
+        day_scope = day_scope.where(CourseClass.id.in_(taught))
     return render_template(
         "courses/classes.html",
         todays_sessions=queries.sessions_on_day(day_scope, today, person_id=current_user.person_id),

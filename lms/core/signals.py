@@ -15,6 +15,11 @@ learning_records_changed = _signals.signal("learning-records-changed")
 #: (its titles by year) to a page the registry owns without the registry importing it.
 subject_page = _signals.signal("subject-page")
 
+#: The signed-in user's start page (``core.home``) is being drawn. Sender: ``"home"``. A receiver returns markup to
+#: show above the role cards (or None): what a feature wants its users reminded of where they land after login
+#: (courses: the classes waiting on a roll call), without core importing the feature.
+home_page = _signals.signal("home-page")
+
 #: Certificates or recognitions were revoked. Keyword arguments: ``certificate_ids`` or ``recognition_ids``, sets of
 #: ids. The credentials issued for them are revoked in the same transaction (lms/credentials).
 revoked = _signals.signal("revoked")

@@ -11,6 +11,7 @@ from lms import work
 from lms.auth.models import Role, RoleAssignment
 from lms.core import bp
 from lms.core.models import Heartbeat
+from lms.core.signals import home_page
 from lms.extensions import db, utcnow
 
 
@@ -22,7 +23,8 @@ def home():
     training = url_for("courses.my_training")
     # One way to My training: the button, unless an officer's card already leads there.
     training_button = bool(current_user.person_id) and all(url != training for _, links in cards for _, url in links)
-    return render_template("core/home.html", cards=cards, training_button=training_button)
+    reminders = [markup for _receiver, markup in home_page.send("home") if markup]
+    return render_template("core/home.html", cards=cards, training_button=training_button, reminders=reminders)
 
 
 # The pages each role works in, most used first. Every link is guarded by a permission the role holds on its

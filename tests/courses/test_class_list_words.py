@@ -95,3 +95,32 @@ def test_an_instructor_sees_the_classes_they_teach_marked_and_may_list_only_thos
     page = client.get("/courses/classes").get_data(as_text=True)
     assert sorted(_listed(page)) == [("Lớp người khác dạy", False), ("Lớp tôi đứng lớp", False)]
     assert 'name="mine"' not in page
+
+
+def test_classes_i_teach_also_filters_todays_sessions(client, app_ctx):
+    """ "Lớp tôi dạy" lists only the user's classes — and the day's sessions above the list too, or a teacher who
+    asked for theirs still sees (and may open the roll call of) a colleague's session of today."""
+    today = services.local_now().date()
+    centre = make_centre()
+    sessions = {}
+    for name, hour in (("Lớp tôi đứng lớp", 19), ("Lớp người khác dạy", 7)):
+        course_class = make_class(
+            centre, name=name, starts_on=today - timedelta(days=3), ends_on=today + timedelta(days=3)
+        )
+        start = datetime.combine(today, time(hour))
+        (sessions[name],) = services.schedule(course_class, [(start, start + timedelta(hours=1))])
+    teacher = centre.learners[0]
+    sessions["Lớp tôi đứng lớp"].course_class.instructors.append(teacher)
+    user = make_user(Role.INSTRUCTOR, centre.commune)
+    user.person_id = teacher.id
+    db.session.commit()
+    login(client, user)
+
+    def today_listed(page: str) -> list[str]:
+        return re.findall(r'class="fw-semibold today-class">([^<]+)</span>', page)
+
+    everyone = client.get("/courses/classes").get_data(as_text=True)
+    assert today_listed(everyone) == ["Lớp tôi đứng lớp", "Lớp người khác dạy"]
+    only = client.get("/courses/classes?mine=1").get_data(as_text=True)
+    assert today_listed(only) == ["Lớp tôi đứng lớp"]
+    assert f"/courses/sessions/{sessions['Lớp người khác dạy'].id}/attendance" not in only
