@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, select
 from courses import queries
 from courses.forms import ENROLMENT_STATUS_NAMES
 from courses.models import Certificate, CourseClass, Enrolment, class_instructor
+from lms.auth.models import Role
 from lms.auth.permissions import Permission, has_permission_anywhere, scoped
 from lms.core.clock import local_now
 from lms.core.signals import home_page, subject_page
@@ -74,6 +75,10 @@ def waiting_roll_calls(sender: str, **_: Any) -> Markup | None:
     the classes of the centres they manage, a teacher's the classes they teach. Each leads to its oldest session's
     roll call. One statement whatever the number of classes (:func:`courses.queries.classes_waiting_on_roll_call`)."""
     if not current_user.is_authenticated or not has_permission_anywhere(current_user, Permission.ATTENDANCE_RECORD):
+        return None
+    if any(assignment.role == Role.ADMINISTRATOR for assignment in current_user.roles):
+        # An administrator holds every permission over the whole map but takes no roll call: the card would read
+        # every past session of the country at each visit of the start page.
         return None
     managed = scoped(select(CourseClass.id), CourseClass.commune_id, current_user, Permission.COURSES_MANAGE)
     condition: ColumnElement[bool] = CourseClass.id.in_(managed)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+import pytest
 from sqlalchemy import select
 
 from courses import queries, services
@@ -132,10 +133,14 @@ def test_a_teacher_sees_the_classes_they_teach_waiting_and_nothing_else(client, 
     assert 'id="waiting-roll-calls"' not in client.get("/").get_data(as_text=True)
 
 
-def test_nobody_who_takes_no_roll_call_gets_the_reminder(client, app_ctx):
+@pytest.mark.parametrize("role", [Role.COMMUNE_LEADER, Role.ADMINISTRATOR])
+def test_nobody_who_takes_no_roll_call_gets_the_reminder(client, app_ctx, role):
+    """A commune leader records no attendance; an administrator may, everywhere, but takes no roll call — and the
+    card would read every past session of the map at each visit of the start page."""
     centre = make_centre()
     _class_with_sessions(centre, "Lớp chưa điểm danh", (2,))
-    leader = make_user(Role.COMMUNE_LEADER, centre.commune, "leader-wait@example.vn")
+    unit = centre.commune if role == Role.COMMUNE_LEADER else centre.commune.parent
+    user = make_user(role, unit, f"{role.value}-wait@example.vn")
     db.session.commit()
-    login(client, leader)
+    login(client, user)
     assert 'id="waiting-roll-calls"' not in client.get("/").get_data(as_text=True)
