@@ -6,7 +6,8 @@ of per-person metrics (every metric any active set uses: conditional aggregates)
 
 1. **One wide statement per criteria set** reads, for every subject of the commune, the inputs of every computed
    indicator: the persons' metrics, and member shares (conditional counts over the members, joined to the metrics
-   and to the members' eligibility rows that the previous level wrote moments earlier in the same transaction).
+   and to the members' eligibility rows that the previous level wrote moments earlier in the same transaction —
+   copied once per member type and title into a temporary table, not probed member by member: :class:`_States`).
    It also computes the digest of each subject's inputs (``md5`` in SQL, ADR 40) and joins the subject's stored
    row, so it returns only the subjects to score again (no row, another digest, assessments or earlier
    recognitions to read) and never a recognised (frozen) one; its first row carries the counts of the summary
@@ -620,7 +621,7 @@ class _Metrics:
             # The persons as one array (``= ANY(ARRAY(…))``): PostgreSQL reads their records by one index scan in
             # person order, which groups them without a sort. As ``IN (…)`` it probed the index person by person
             # under a join estimated from the path range (one village's worth) and sorted the records after: 2.3
-            # times as long for the largest commune (docs/benchmarks.md, "the persons' metrics, grouped once").
+            # times as long for the largest commune (docs/benchmarks.md, "Titles: the computing, first pass").
             wanted = LR.c.person_id == any_(func.array(persons.scalar_subquery()))
         else:
             wanted = LR.c.person_id.in_(persons)
