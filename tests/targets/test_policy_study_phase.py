@@ -5,9 +5,11 @@ in the phase 2021–2025 when 2024 or 2025 is measured; from 2026 a new phase be
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime
 
 import pytest
+from openpyxl import load_workbook
 
 from courses import services as courses
 from courses.services import Mark
@@ -88,3 +90,51 @@ def test_phases_belong_to_the_policy_study_figure_and_do_not_overlap():
             + 'denominator = { subject = "household" }\nnumerator = { title = "family", phases = [[2021, 2025]] }\n'
         )
     assert "phases" in str(other.value)
+
+
+def _dashboard_figures(html: str, code: str) -> tuple[str, str]:
+    card = html[html.index(f'id="indicator-{code}"') :]
+    card = card[: card.index("</section>")]
+    numerator = card[card.index("Tử số") :]
+    denominator = card[card.index("Mẫu số") :]
+    cell = lambda part: part[part.index('<td class="text-end">') + 21 : part.index("</td>")]  # noqa: E731
+    return cell(numerator), cell(denominator)
+
+
+def _it_page_figures(html: str) -> tuple[str, str]:
+    card = html[html.index('data-figure="policy"') :]
+    part = lambda name: card[card.index(f'data-part="{name}">') :].split(">", 1)[1].split("<", 1)[0]  # noqa: E731
+    return part("numerator"), part("denominator")
+
+
+def test_the_it_skills_page_and_the_dashboard_show_one_policy_study_figure(client, kon_tum):
+    """One definition of the figure (``courses.it_skills.policy_students`` over ``policy_study_window``): the IT-skills
+    page of a commune for a year shows the plan's number of the targets dashboard for that commune and year, phase
+    and all — not only in a phase's first year — and says the period it covers."""
+    plan = db.session.scalar(db.select(Plan).where(Plan.code == "kon-tum-1514-2022", Plan.active.is_(True)))
+    assert plan is not None
+    leader = make_user(Role.COMMUNE_LEADER, kon_tum, "leader-phase-it@example.vn")
+    for year in (2024, 2025, 2026):
+        compute.recompute([kon_tum.id], year, today=TODAY)
+    db.session.commit()
+    login(client, leader)
+    # (The commune was created on 1 July 2025: its IT-skills page has no figure of its own before that year.)
+    expected = {2025: ("2", "5"), 2026: ("1", "5")}
+    for year, figures in expected.items():
+        dashboard = client.get(f"/targets/units/{kon_tum.id}?plan={plan.id}&period={year}-12-31")
+        assert dashboard.status_code == 200
+        page = client.get(f"/courses/it/units/{kon_tum.id}?from={year}-01-01&to={year}-12-31")
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        assert _dashboard_figures(dashboard.get_data(as_text=True), "policy_study") == figures, year
+        assert _it_page_figures(html) == figures, year
+        first = 2021 if year <= 2025 else 2026
+        said = html[html.index('id="policy-period"') :]
+        period = f"giai đoạn {first}–{first + 4}: tính từ năm {first} đến năm {year}"
+        assert "Tính theo " + period.replace(": tính ", ": ") in said[: said.index("</div>")]
+        # The page's xlsx counts and says the same.
+        xlsx = client.get(f"/courses/it/units/{kon_tum.id}.xlsx?from={year}-01-01&to={year}-12-31")
+        summary = load_workbook(io.BytesIO(xlsx.data))["Chỉ tiêu"]
+        rows = {row[0]: row[1:3] for row in summary.iter_rows(values_only=True) if row[0]}
+        label = f"Cán bộ, hội viên Hội Khuyến học học tập chủ trương, chính sách ({period})"
+        assert tuple(str(n) for n in rows[label]) == figures
