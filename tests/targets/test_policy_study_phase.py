@@ -138,3 +138,28 @@ def test_the_it_skills_page_and_the_dashboard_show_one_policy_study_figure(clien
         rows = {row[0]: row[1:3] for row in summary.iter_rows(values_only=True) if row[0]}
         label = f"Cán bộ, hội viên Hội Khuyến học học tập chủ trương, chính sách ({period})"
         assert tuple(str(n) for n in rows[label]) == figures
+
+
+def test_the_year_by_year_sheet_and_table_say_the_span_of_each_year_of_a_phased_figure(client, kon_tum):
+    """The reviews' "Theo năm" sheet (xlsx) and "Kết quả theo năm" table (PDF) list a figure per year; for the
+    policy study each year covers its own span (2024: 2021–2024, 2026: 2026 alone), so they say it, as the dashboard
+    says it under the indicator's name."""
+    from pypdf import PdfReader
+
+    for year in (2024, 2025, 2026):
+        compute.recompute([kon_tum.id], year, today=TODAY)
+    plan = db.session.scalar(db.select(Plan).where(Plan.code == "kon-tum-1514-2022", Plan.active.is_(True)))
+    assert plan is not None
+    leader = make_user(Role.COMMUNE_LEADER, kon_tum, "leader-phase-review@example.vn")
+    db.session.commit()
+    login(client, leader)
+    base = f"/targets/units/{kon_tum.id}/report"
+    query = f"?report=review2030&plan={plan.id}&kind=year&period=2026-12-31"
+    book = load_workbook(io.BytesIO(client.get(f"{base}.xlsx{query}").data))
+    legend = {row[0]: row[1] for row in book["Theo năm"].iter_rows(values_only=True) if str(row[0]).startswith("(")}
+    words = "tính theo giai đoạn, năm 2024–2025: tính từ năm 2021 (giai đoạn 2021–2025); năm 2026: tính từ năm 2026"
+    assert any(words in name for name in legend.values())
+    assert sum(1 for name in legend.values() if "giai đoạn" in name) == 1  # the indicators of the year say nothing
+    pdf = client.get(f"{base}.pdf{query}")
+    text = " ".join(" ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf.data)).pages).split())
+    assert words in text
