@@ -1688,7 +1688,12 @@ def _refuse_upload(kind: str, filename: str, content: bytes) -> None:
     """Refuse at once what no worker could use (a wrong type, a bomb), so the user hears about it on the upload
     page and no job keeps such a file."""
     if kind not in LAYOUTS:
-        raise ImportRefused(f"unknown import kind {kind!r}; expected one of: {', '.join(KINDS)}", field="kind")
+        raise ImportRefused(
+            gettext(
+                "unknown import kind %(kind)s; expected one of: %(kinds)s", kind=repr(kind), kinds=", ".join(KINDS)
+            ),
+            field="kind",
+        )
     try:
         spreadsheet.check_file(filename, content, _limits())
     except spreadsheet.SpreadsheetError as exc:
@@ -1750,7 +1755,9 @@ def confirm_job(job: ImportJob, *, digest: str, user: User | None, enqueue: bool
     """Apply a previewed job: queue its run, which writes only if the file still plans exactly the preview whose
     ``digest`` the user confirmed (otherwise it previews again and says so). Flushes; the caller commits."""
     if job.status != ImportStatus.PREVIEWED or not digest or digest != job.preview_digest:
-        raise PreviewOutdated("this preview is no longer current: look at the import's page again", field="digest")
+        raise PreviewOutdated(
+            gettext("This preview is no longer current: look at the import again before confirming."), field="digest"
+        )
     job.status = ImportStatus.PENDING.value
     job.dry_run = False
     job.processed_rows = 0
