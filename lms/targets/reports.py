@@ -612,9 +612,9 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
         for year, figures in yearly(table):
             by_year.append([year, *[_float(f.share) if f else None for f in figures]])
         by_year.append([])
-        shown = [year for year, _figures in yearly(table)]
+        years_shown = [year for year, _figures in yearly(table)]
         for number, line in enumerate(table.lines, start=1):
-            words = yearly_phase_words(line, shown)
+            words = yearly_phase_words(line, years_shown)
             by_year.append([f"({number})", f"{line.indicator.name} ({words})" if words else line.indicator.name])
         _widths(by_year, (10, *[10] * len(table.lines)))
         _print_setup(by_year, 1)
@@ -754,9 +754,9 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
             story.append(para("Kết quả theo năm (tỷ lệ %)", h2))
             per = (PAGE_WIDTH - 20 * mm) / max(len(table.lines), 1)
             story.append(_table(rows, [20 * mm] + [per] * len(table.lines)))
-            shown = [year for year, _figures in yearly(table)]
+            years_shown = [year for year, _figures in yearly(table)]
             for number, line in enumerate(table.lines, start=1):
-                words = yearly_phase_words(line, shown)
+                words = yearly_phase_words(line, years_shown)
                 if words:  # each year of a phased figure covers its own span: said under the table
                     story.append(para(f"({number}) {line.indicator.name}: {words}", text))
 
