@@ -163,3 +163,32 @@ def test_the_year_by_year_sheet_and_table_say_the_span_of_each_year_of_a_phased_
     pdf = client.get(f"{base}.pdf{query}")
     text = " ".join(" ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf.data)).pages).split())
     assert words in text
+
+
+def test_a_province_page_counts_each_commune_as_its_own_plan_says(client, kon_tum):
+    """Quảng Ngãi holds communes that succeeded Kon Tum's (Plan 1514: the study counted over the phase) and others
+    (Decision 387: the year alone). Its IT-skills page counts each commune as its plan does, and says so."""
+    other = unit_by_code("21025")  # Cẩm Thành: Decision 387
+    village = make_village(other, "V-PH2", "Thôn Năm")
+    (household,) = households(village, 1, members=2)
+    earlier, this_year = household.members
+    for person in household.members:
+        _membership(person, other, "member", started=date(2019, 1, 1))
+    _record(earlier, other, "policy_study", 2024)
+    _record(this_year, other, "policy_study", 2025)
+    province = kon_tum.parent
+    leader = make_user(Role.PROVINCE_LEADER, province, "province-phase@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get(f"/courses/it/units/{province.id}?from=2025-01-01&to=2025-12-31").get_data(as_text=True)
+
+    def cell(commune) -> str:
+        row = html[html.index(f'data-commune="{commune.id}"') :]
+        row = row[row.index('data-col="policy">') + len('data-col="policy">') :]
+        return " ".join(row[: row.index("</td>")].split())
+
+    assert cell(kon_tum).startswith("2 / 5 <span")  # 2022 and 2023 count in 2025: the phase 2021–2025
+    assert "(2021–2025)" in cell(kon_tum)
+    assert cell(other) == "1 / 2"  # 2024's study does not count for 2025
+    said = html[html.index('id="policy-period"') :]
+    assert "Kế hoạch của một số xã tính việc học tập theo giai đoạn" in said[: said.index("</div>")]
