@@ -718,7 +718,9 @@ class CommuneFigures:
     has_association: bool = False
     leader_on_board: bool = False
     members: int = 0  # policy study: association members and officers of the commune's branches
-    studied_policy: int = 0
+    studied_policy: int = 0  # of them, who studied in the period, or in the plan's phase so far (``policy_phase``)
+    # (first, last, measured year) when the commune's plan counts the policy study over a phase (ADR 54).
+    policy_phase: tuple[int, int, int] | None = None
 
 
 @dataclass
@@ -734,6 +736,17 @@ class Figures:
     @property
     def associations(self) -> int:
         return self.total("has_association")
+
+    @property
+    def policy_phase(self) -> tuple[int, int, int] | None:
+        """The phase the policy study is counted over, when every commune here counts it over the same one."""
+        phases = {c.policy_phase for c in self.communes}
+        return phases.pop() if len(phases) == 1 else None
+
+    @property
+    def policy_phases_differ(self) -> bool:
+        """Some communes here count the policy study over their plan's phase, others over the period."""
+        return len({c.policy_phase for c in self.communes}) > 1
 
     @property
     def associations_led_in_clc(self) -> int:
@@ -765,6 +778,8 @@ def _leaders_on_board(scope: AdminUnit, period: Period) -> Select:
         AdminUnit.kind,
         AdminUnit.name,
         AdminUnit.sort_key,
+        AdminUnit.path,
+        AdminUnit.level,
         has_association.label("assoc"),
         on_board.label("on_board"),
     ).where(
@@ -775,10 +790,50 @@ def _leaders_on_board(scope: AdminUnit, period: Period) -> Select:
     )
 
 
-def _policy_study(scope: AdminUnit, period: Period) -> Select:
-    """Per commune: association members and officers (every branch in the commune) and those of them who studied
-    the programme's directives in the period — attended a held session of a policy-study class, or hold a
-    policy-study learning record."""
+def policy_students(first: date, last: date, persons: Any = None) -> Select:
+    """Who studied the programme's directives from ``first`` to ``last`` (both included): attended a held session of
+    a policy-study class, or hold a policy-study learning record of that time. The one definition, read by these
+    pages and by the plan indicator (``lms.targets.compute``) alike. ``persons``: only those (a subquery)."""
+    start, end = datetime.combine(first, time.min), datetime.combine(last + timedelta(days=1), time.min)
+    attended = (
+        select(Attendance.person_id)
+        .join(ClassSession, ClassSession.id == Attendance.session_id)
+        .join(CourseClass, CourseClass.id == ClassSession.class_id)
+        .join(Course, Course.id == CourseClass.course_id)
+        .join(AttendanceStatus, AttendanceStatus.code == Attendance.status)
+        .where(
+            Course.category == CourseCategory.POLICY_STUDY.value,
+            AttendanceStatus.counts_as_attended,
+            ClassSession.status == SessionStatus.SCHEDULED.value,
+            ClassSession.starts_at >= start,
+            ClassSession.starts_at < end,
+        )
+    )
+    recorded = select(LearningRecord.person_id).where(
+        LearningRecord.kind == LearningKind.POLICY_STUDY.value,
+        LearningRecord.completed_on >= first,
+        LearningRecord.completed_on <= last,
+    )
+    if persons is not None:
+        attended = attended.where(Attendance.person_id.in_(persons))
+        recorded = recorded.where(LearningRecord.person_id.in_(persons))
+    return union(attended, recorded)  # type: ignore[return-value]
+
+
+def policy_study_window(metric: dict[str, Any] | None, period: Period) -> tuple[Period, tuple[int, int] | None]:
+    """The time the policy study is counted over when ``period`` is measured, and the plan's phase it follows: the
+    period itself (and None), or — when the plan's figure counts it over phases ("trong giai đoạn", Plan 1514, ADR
+    54) — from the first day of the phase holding the period's last year to the period's last day. The targets
+    dashboard (a year) and these pages (any period) both ask this, so a commune shows one figure for a year on both."""
+    from lms.targets.plans import phase_of
+
+    phase = phase_of(metric or {}, period.last.year)
+    return (Period(date(phase[0], 1, 1), period.last), phase) if phase else (period, None)
+
+
+def _policy_study(scope: AdminUnit, period: Period, window: Period, communes: Sequence[int] | None = None) -> Select:
+    """Per commune: association members and officers active in ``period`` (every branch in the commune) and those of
+    them who studied the programme's directives in ``window`` (:func:`policy_students`); ``communes``: only those."""
     commune = aliased(AdminUnit, name="commune")
     branch = aliased(AdminUnit, name="branch")
     members = (
@@ -790,33 +845,12 @@ def _policy_study(scope: AdminUnit, period: Period) -> Select:
             commune.level == UnitLevel.COMMUNE,
             subtree(commune.path, scope.path),
             _active(AssociationMembership.started_on, AssociationMembership.ended_on, period),
+            *([commune.id.in_(communes)] if communes is not None else []),
         )
         .distinct()
         .subquery("members")
     )
-    people = select(members.c.person_id)
-    attended = (
-        select(Attendance.person_id)
-        .join(ClassSession, ClassSession.id == Attendance.session_id)
-        .join(CourseClass, CourseClass.id == ClassSession.class_id)
-        .join(Course, Course.id == CourseClass.course_id)
-        .join(AttendanceStatus, AttendanceStatus.code == Attendance.status)
-        .where(
-            Attendance.person_id.in_(people),
-            Course.category == CourseCategory.POLICY_STUDY,
-            AttendanceStatus.counts_as_attended,
-            ClassSession.status == SessionStatus.SCHEDULED,
-            ClassSession.starts_at >= period.start,
-            ClassSession.starts_at < period.end,
-        )
-    )
-    recorded = select(LearningRecord.person_id).where(
-        LearningRecord.person_id.in_(people),
-        LearningRecord.kind == LearningKind.POLICY_STUDY,
-        LearningRecord.completed_on >= period.first,
-        LearningRecord.completed_on <= period.last,
-    )
-    studied = union(attended, recorded).subquery("studied")
+    studied = policy_students(window.first, window.last, select(members.c.person_id)).subquery("studied")
     return (
         select(members.c.commune_id, func.count().label("members"), func.count(studied.c.person_id).label("studied"))
         .select_from(members)
@@ -825,10 +859,21 @@ def _policy_study(scope: AdminUnit, period: Period) -> Select:
     )
 
 
+def _policy_windows(period: Period, units: Sequence[Any]) -> dict[int, tuple[Period, tuple[int, int] | None]]:
+    """Per commune of ``units`` (id, level, path), :func:`policy_study_window` of the plan that applies to it (as the
+    targets dashboard and the officers' target read it): one query when no plan counts the figure."""
+    from lms.targets.services import indicators_for_figure
+
+    indicators = indicators_for_figure(units, "studied_policy")
+    return {u.id: policy_study_window(i.numerator if (i := indicators.get(u.id)) else None, period) for u in units}
+
+
 def figures(scope: AdminUnit, period: Period) -> Figures:
-    """The plan figures for a commune or a province: four statements whatever the number of officers."""
+    """The plan figures for a commune or a province: five statements whatever the number of officers (and a few more
+    per plan that counts the policy study, one more per other way a plan counts it)."""
     lines: dict[int, CommuneFigures] = {}
-    for row in db.session.execute(_leaders_on_board(scope, period).order_by(AdminUnit.sort_key, AdminUnit.id)):
+    units = db.session.execute(_leaders_on_board(scope, period).order_by(AdminUnit.sort_key, AdminUnit.id)).all()
+    for row in units:
         lines[row.id] = CommuneFigures(
             row.id,
             f"{row.kind} {row.name}".strip(),
@@ -855,10 +900,18 @@ def figures(scope: AdminUnit, period: Period) -> Figures:
         line.officers, line.meets_basic, line.trained = row.officers, row.meets_basic or 0, row.trained or 0
         line.certified_basic = row.certified_basic or 0
         line.organised, line.organised_and_trained = row.organised or 0, row.both or 0
-    for row in db.session.execute(_policy_study(scope, period)):
-        line = lines.get(row.commune_id)
-        if line is not None:
-            line.members, line.studied_policy = row.members, row.studied or 0
+    windows = _policy_windows(period, units)
+    by_window: dict[Period, list[int]] = {}
+    for commune_id, (window, phase) in windows.items():
+        by_window.setdefault(window, []).append(commune_id)
+        if phase:
+            lines[commune_id].policy_phase = (phase[0], phase[1], period.last.year)
+    # One statement per distinct window: one, unless the scope holds communes under plans that count it differently.
+    for window, ids in by_window.items():
+        for row in db.session.execute(_policy_study(scope, period, window, ids if len(by_window) > 1 else None)):
+            line = lines.get(row.commune_id)
+            if line is not None:
+                line.members, line.studied_policy = row.members, row.studied or 0
     return Figures(scope, period, trained_definition(), list(lines.values()))
 
 

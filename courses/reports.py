@@ -418,6 +418,8 @@ def it_figures_xlsx(
     summary["A3"] = f"Kỳ: từ {vi_date(result.period.first)} đến {vi_date(result.period.last)}"
     summary["A4"] = f"Được bồi dưỡng CNTT: {result.definition.describe('vi')}"
     summary.append([])
+    from lms.targets.reports import phase_words
+
     summary.append(["Chỉ tiêu", "Tử số", "Mẫu số", "Tỷ lệ", "Mẫu số là"])
     header(summary, summary.max_row)
     indicators = [
@@ -434,7 +436,9 @@ def it_figures_xlsx(
             "xã có Hội Khuyến học (có hội viên trong kỳ)",
         ),
         (
-            "Cán bộ, hội viên Hội Khuyến học học tập chủ trương, chính sách",
+            "Cán bộ, hội viên Hội Khuyến học học tập chủ trương, chính sách"
+            # Counted over the plan's phase (ADR 54), as the targets reports print it.
+            + (f" ({phase_words(*result.policy_phase)})" if result.policy_phase else ""),
             result.total("studied_policy"),
             result.total("members"),
             "cán bộ, hội viên của các chi hội trong xã",

@@ -147,6 +147,7 @@ def test_every_confirmation_of_a_preview_documents_the_409_with_the_new_preview(
             problem = resolve(conflict["content"]["application/problem+json"]["schema"])
             assert "preview" in problem["properties"], f"{method.upper()} {path}"
     assert "POST /api/v1/imports/{job_id}/confirm" in confirming
+    assert "POST /api/v1/titles/recognitions/propose" in confirming
 
 
 def test_the_api_documentation_page_is_served_without_a_cdn(client):

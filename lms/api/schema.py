@@ -86,6 +86,12 @@ def with_examples(base: type[BaseModel], *examples: dict[str, Any], **settings: 
 class FieldError(BaseModel):
     field: str = Field(description="Where: a field name, `items[2].person_id`, or empty for the whole body")
     message: str = Field(description="What to fix, in the caller's language")
+    it_certificate_id: int | None = Field(
+        default=None,
+        description="Only when recording an IT certificate already recorded for another person (the same issuer and "
+        "number): that person's record of it (`GET /api/v1/it/certificates/{it_certificate_id}`), when the caller may "
+        "read it; absent otherwise",
+    )
 
 
 class Problem(BaseModel):

@@ -57,6 +57,7 @@ from lms.auth.models import User
 from lms.celery import enqueue_after_commit
 from lms.core import formatting, spreadsheet
 from lms.core.bulk import copy_rows
+from lms.core.formatting import in_request_language as _  # refusals: the request's language, English in a task
 from lms.core.imports import Preview
 from lms.core.imports import changes as _changes
 from lms.core.services import audit
@@ -1688,7 +1689,10 @@ def _refuse_upload(kind: str, filename: str, content: bytes) -> None:
     """Refuse at once what no worker could use (a wrong type, a bomb), so the user hears about it on the upload
     page and no job keeps such a file."""
     if kind not in LAYOUTS:
-        raise ImportRefused(f"unknown import kind {kind!r}; expected one of: {', '.join(KINDS)}", field="kind")
+        raise ImportRefused(
+            _("unknown import kind %(kind)s; expected one of: %(kinds)s", kind=repr(kind), kinds=", ".join(KINDS)),
+            field="kind",
+        )
     try:
         spreadsheet.check_file(filename, content, _limits())
     except spreadsheet.SpreadsheetError as exc:
@@ -1750,7 +1754,9 @@ def confirm_job(job: ImportJob, *, digest: str, user: User | None, enqueue: bool
     """Apply a previewed job: queue its run, which writes only if the file still plans exactly the preview whose
     ``digest`` the user confirmed (otherwise it previews again and says so). Flushes; the caller commits."""
     if job.status != ImportStatus.PREVIEWED or not digest or digest != job.preview_digest:
-        raise PreviewOutdated("this preview is no longer current: look at the import's page again", field="digest")
+        raise PreviewOutdated(
+            _("This preview is no longer current: look at the import again before confirming."), field="digest"
+        )
     job.status = ImportStatus.PENDING.value
     job.dry_run = False
     job.processed_rows = 0
@@ -1918,7 +1924,7 @@ def _refuse_id_numbers(job: ImportJob, layout: _Layout, report: _Report) -> None
     if allowed <= 0:
         report.add(None, "id_number", "id_number_attempts")
         return
-    for row, _ in layout.refused_id_numbers[:allowed]:
+    for row, _number in layout.refused_id_numbers[:allowed]:
         report.add(row, "id_number", "id_number_refused")
     if len(layout.refused_id_numbers) > allowed:
         report.add(None, "id_number", "id_number_attempts")

@@ -55,12 +55,7 @@ from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from courses.models import (
-    Attendance,
-    AttendanceStatus,
     ClassSession,
-    Course,
-    CourseCategory,
-    CourseClass,
     LearningKind,
     LearningRecord,
     SessionStatus,
@@ -95,7 +90,6 @@ from lms.targets.models import (
     Structure,
     TargetState,
 )
-from lms.targets.plans import phase_of
 from lms.targets.services import VN_OFFSET, commune_lineage, local_today, month_end, plan_communes, year_end
 from lms.titles.models import Eligibility, EvaluationState, Recognition, RecognitionStatus, Registration
 
@@ -244,8 +238,7 @@ def count_select(
     if by_village and not counted_in_villages(metric):
         raise ValueError(f"{metric!r} is not counted in villages")
     if "it_skills" in metric:
-        phase = phase_of(metric, year)
-        return it_skills_select(metric["it_skills"], year=year, communes=communes, since=phase[0] if phase else None)
+        return it_skills_select(metric["it_skills"], year=year, communes=communes, metric=metric)
     if subject == "household":
         village = aliased(AdminUnit)
         group: Any = village.id if by_village else village.parent_id
@@ -410,14 +403,16 @@ def _member_of(group: dict[str, Any], year: int, basis: str, communes: Sequence[
 # --- the IT-skills programme's figures, by its definitions (courses/data/it_skills.toml) ----------------------
 
 
-def it_skills_select(figure: str, *, year: int, communes: Sequence[int], since: int | None = None) -> Select:
+def it_skills_select(
+    figure: str, *, year: int, communes: Sequence[int], metric: dict[str, Any] | None = None
+) -> Select:
     """``SELECT commune_id, count`` of one IT-skills figure for many communes at once.
 
     The definitions — officer, leader and board roles, what "trained in IT" and "organises CLC activities" mean —
     are the IT-skills programme's (``courses.it_skills``), so its pages and these indicators count the same people.
     ``it_skills.figures`` answers one scope at a time; this answers a set of communes in one statement per figure.
-    ``since`` (the first year of the plan's phase, for ``studied_policy``) counts the study from that year to
-    ``year`` rather than in ``year`` alone: Plan 1514 counts it "trong giai đoạn".
+    ``metric`` (the plan's numerator) may count ``studied_policy`` over the plan's phase rather than ``year`` alone
+    (Plan 1514: "trong giai đoạn"): ``it_skills.policy_study_window`` says over what time, for the pages too.
     """
     from courses import it_skills
 
@@ -451,7 +446,8 @@ def it_skills_select(figure: str, *, year: int, communes: Sequence[int], since: 
             .group_by(commune_col)
         )
         if figure == "studied_policy":
-            stmt = stmt.where((am.person_id + 0).in_(_policy_students(year, since=since)))
+            window, _phase = it_skills.policy_study_window(metric, it_skills.Period.year(year))
+            stmt = stmt.where((am.person_id + 0).in_(it_skills.policy_students(window.first, window.last)))
         return stmt
     stmt = (
         select(am.unit_id, func.count(distinct(am.person_id)))
@@ -516,33 +512,6 @@ def _clc_organisers(year: int, roles: Sequence[str]) -> Select:
         LearningRecord.completed_on <= year_end(year),
     )
     return union(by_class, by_record)  # type: ignore[return-value]
-
-
-def _policy_students(year: int, *, since: int | None = None) -> Select:
-    """Persons who attended a held session of a policy-study class in ``year`` — or, with ``since``, in any year
-    from ``since`` to ``year`` (the phase so far) — or hold a policy-study learning record of that time."""
-    first = since if since is not None and since <= year else year
-    start, end = _year_start(first), _year_start(year + 1)
-    attended = (
-        select(Attendance.person_id)
-        .join(ClassSession, ClassSession.id == Attendance.session_id)
-        .join(CourseClass, CourseClass.id == ClassSession.class_id)
-        .join(Course, Course.id == CourseClass.course_id)
-        .join(AttendanceStatus, AttendanceStatus.code == Attendance.status)
-        .where(
-            Course.category == CourseCategory.POLICY_STUDY.value,
-            AttendanceStatus.counts_as_attended,
-            ClassSession.status == SessionStatus.SCHEDULED.value,
-            ClassSession.starts_at >= start,
-            ClassSession.starts_at < end,
-        )
-    )
-    recorded = select(LearningRecord.person_id).where(
-        LearningRecord.kind == LearningKind.POLICY_STUDY.value,
-        LearningRecord.completed_on >= date(first, 1, 1),
-        LearningRecord.completed_on <= year_end(year),
-    )
-    return union(attended, recorded)  # type: ignore[return-value]
 
 
 # --- step 1: source values ---------------------------------------------------------------------------------------

@@ -159,6 +159,24 @@ class ScopeTable:
         return f"{line.indicator.name} ({phase_words(*phase)})" if phase else line.indicator.name
 
 
+def yearly_phase_words(line: IndicatorLine, years: Sequence[int]) -> str | None:
+    """For the year-by-year sheet (reviews): the period each year's figure covers when the indicator counts over the
+    plan's phases — each year from its phase's first year (Plan 1514's policy study, ADR 54) — in the filed reports'
+    Vietnamese; None for an indicator of the year."""
+    spans: dict[tuple[int, int], list[int]] = {}
+    for year in sorted(years):
+        phase = phase_of(line.indicator.numerator or {}, year)
+        if phase:
+            spans.setdefault(phase, []).append(year)
+    if not spans:
+        return None
+    parts = [
+        f"năm {ys[0]}{f'–{ys[-1]}' if len(ys) > 1 else ''}: tính từ năm {first} (giai đoạn {first}–{last})"
+        for (first, last), ys in spans.items()
+    ]
+    return "tính theo giai đoạn, " + "; ".join(parts)
+
+
 def phase_words(first: int, last: int, year: int) -> str:
     """The period of a figure counted over a phase, in the filed reports' Vietnamese (the page translates its own)."""
     return f"giai đoạn {first}–{last}: tính từ năm {first} đến năm {year}"
@@ -594,8 +612,10 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
         for year, figures in yearly(table):
             by_year.append([year, *[_float(f.share) if f else None for f in figures]])
         by_year.append([])
+        years_shown = [year for year, _figures in yearly(table)]
         for number, line in enumerate(table.lines, start=1):
-            by_year.append([f"({number})", line.indicator.name])
+            words = yearly_phase_words(line, years_shown)
+            by_year.append([f"({number})", f"{line.indicator.name} ({words})" if words else line.indicator.name])
         _widths(by_year, (10, *[10] * len(table.lines)))
         _print_setup(by_year, 1)
     buffer = io.BytesIO()
@@ -734,6 +754,11 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
             story.append(para("Kết quả theo năm (tỷ lệ %)", h2))
             per = (PAGE_WIDTH - 20 * mm) / max(len(table.lines), 1)
             story.append(_table(rows, [20 * mm] + [per] * len(table.lines)))
+            years_shown = [year for year, _figures in yearly(table)]
+            for number, line in enumerate(table.lines, start=1):
+                words = yearly_phase_words(line, years_shown)
+                if words:  # each year of a phased figure covers its own span: said under the table
+                    story.append(para(f"({number}) {line.indicator.name}: {words}", text))
 
     provisional = _provisional_rows(table, provisional_bases(table))
     if provisional:

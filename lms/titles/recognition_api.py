@@ -24,7 +24,7 @@ from lms.extensions import db
 from lms.registry.models import AdminUnit
 from lms.titles import recognition
 from lms.titles.api import scope_first
-from lms.titles.models import Recognition
+from lms.titles.models import TITLE_SUBJECT, Recognition, Title
 from lms.titles.schemas import (
     CertificateCheck,
     CorrectionProblem,
@@ -40,7 +40,11 @@ from lms.titles.schemas import (
     ImportQuery,
     ProposablePage,
     ProposableQuery,
+    ProposalItem,
+    ProposalPreview,
+    ProposalProblem,
     ProposeIn,
+    ProposeQuery,
     ReasonIn,
     RecognitionDetail,
     RecognitionList,
@@ -209,19 +213,51 @@ def title_proposable(query: ProposableQuery) -> ProposablePage:
 
 @bp.post("/titles/recognitions/propose")
 @operation(
-    Permission.TITLES_PROPOSE, ok=RecognitionList, status=201, json=ProposeIn, tags=TAGS, idempotent=True, errors=(409,)
+    Permission.TITLES_PROPOSE,
+    ok=RecognitionList,
+    status=201,
+    json=ProposeIn,
+    query=ProposeQuery,
+    tags=TAGS,
+    idempotent=True,
+    extra={200: ProposalPreview, 409: ProposalProblem},
 )
 @idempotent
-def title_recognitions_propose(json: ProposeIn):
-    """Put eligible subjects on the list of proposals for a title and year."""
+def title_recognitions_propose(json: ProposeIn, query: ProposeQuery):
+    """Put eligible subjects on the list of proposals for a title and year. A proposal copies each subject's
+    evaluation and cannot be withdrawn: as the propose page shows the list before it writes, ``dry_run=true`` checks
+    it and lists the evaluations it would copy (nothing written, 200) with a ``preview_digest``; the proposal sent with
+    that digest is written only if those evaluations are still the ones shown (else a 409 with the new preview)."""
+    asked = {"title": json.title.value, "year": json.year, "subject_ids": json.subject_ids, "user": current_user}
     try:
-        created = recognition.propose(
-            title=json.title.value, year=json.year, subject_ids=json.subject_ids, user=current_user
-        )
+        if query.dry_run:
+            _ids, checked = recognition.check_proposal(**asked)
+            return _proposal_preview(json.title.value, json.year, checked), 200
+        created = recognition.propose(**asked, expected_digest=json.preview_digest)
+    except recognition.StaleProposal as exc:
+        db.session.rollback()
+        return stale_preview("preview_digest", str(exc), _proposal_preview(json.title.value, json.year, exc.rows))
     except recognition.RecognitionError as exc:
         return _refused(exc)
     rows = list(db.session.scalars(recognition.recognitions_select(current_user).where(Recognition.id.in_(created))))
     return _recognitions(rows), 201
+
+
+def _proposal_preview(title: str, year: int, rows: dict[int, Any]) -> ProposalPreview:
+    """The evaluations a proposal would copy, by subject id, and the digest that confirms exactly them."""
+    subject_type = TITLE_SUBJECT[Title(title)]
+    items = [
+        ProposalItem(
+            subject_type=subject_type,
+            subject_id=sid,
+            score=float(row.score) if row.score is not None else None,
+            level=row.level,
+        )
+        for sid, row in sorted(rows.items())
+    ]
+    return ProposalPreview(
+        items=_named(items), dry_run=True, preview_digest=recognition.proposal_digest(title, year, rows)
+    )
 
 
 @bp.post("/titles/recognitions/decide")

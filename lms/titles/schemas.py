@@ -749,6 +749,64 @@ class ProposeIn(TitlesBody):
     title: Title
     year: TitleYear
     subject_ids: list[Id] = Field(min_length=1, max_length=MAX_ITEMS)
+    preview_digest: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="The `preview_digest` of the `dry_run=true` answer you confirm: proposed only if the evaluations "
+        "it copies are still those (else a 409 with the new preview). Optional: without it, proposed as they are",
+    )
+
+
+class ProposeQuery(TitlesQuery):
+    model_config = with_examples(Query, {"dry_run": True})
+
+    dry_run: bool = Field(
+        False, description="true: check the proposal and list the evaluations it would copy, write nothing"
+    )
+
+
+class ProposalItem(Out):
+    """A subject a proposal would put forward, with the evaluation it would copy."""
+
+    subject_type: SubjectType
+    subject_id: int
+    subject_name: str | None = None
+    score: float | None = Field(description="The evaluation's score (scored titles)")
+    level: int | None = Field(description="The evaluation's level (titles by level)")
+
+
+class ProposalPreview(Out):
+    """After ``dry_run=true``: the subjects the proposal would put forward with the evaluations it would copy (nothing
+    written), and the ``preview_digest`` that proposes exactly that."""
+
+    model_config = with_examples(
+        Out,
+        {
+            "items": [
+                {
+                    "subject_type": "person",
+                    "subject_id": 5120,
+                    "subject_name": "Nguyễn Văn An",
+                    "score": 86.0,
+                    "level": None,
+                }
+            ],
+            "dry_run": True,
+            "preview_digest": "9f2c4a0d6b1e8f3a7c5d2e9b0a4f6c81",
+        },
+    )
+
+    items: list[ProposalItem]
+    dry_run: bool = Field(True, description="True: a preview, nothing was written")
+    preview_digest: str = Field(description="Send it back with the same body to propose exactly this")
+
+
+class ProposalProblem(Problem):
+    """A 409: proposed or decided by someone else meanwhile, or the evaluations changed since the preview (the titles
+    engine ran again; ``preview``: the new one)."""
+
+    preview: ProposalPreview | None = None
 
 
 class DecisionOut(RecognitionList):

@@ -262,3 +262,25 @@ def test_a_record_made_before_the_rule_is_not_verified_next_to_the_live_one(app_
     with pytest.raises(ItSkillsError, match="another person"):
         it_skills.verify_certificate(earlier, user_id=None)
     assert earlier.status == "pending"
+
+
+def test_the_openapi_document_declares_the_other_records_id_in_the_error(app_ctx, client):
+    """The 422 of a certificate already recorded for someone else carries ``it_certificate_id``: the error entry the
+    OpenAPI document declares for the operation says so, with every key the answer has."""
+    c = hand_made_commune()
+    here = _bearer(make_user(Role.CENTRE_MANAGER, c.unit, "doc@example.vn"))
+    (error,) = _post_api(client, here, c.vice.id, "CC-H-1").get_json()["errors"]
+    document = client.get("/api/v1/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+
+    def resolve(schema: dict) -> dict:
+        while "$ref" in schema:
+            schema = schemas[schema["$ref"].rsplit("/", 1)[1]]
+        return schema
+
+    answer = document["paths"]["/api/v1/it/certificates"]["post"]["responses"]["422"]
+    problem = resolve(answer["content"]["application/problem+json"]["schema"])
+    entries = problem["properties"]["errors"]
+    entry = resolve(next(s for s in entries.get("anyOf", [entries]) if s.get("type") == "array")["items"])
+    assert set(error) <= set(entry["properties"]), set(error) - set(entry["properties"])
+    assert entry["properties"]["it_certificate_id"]["description"]

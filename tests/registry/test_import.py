@@ -1285,3 +1285,36 @@ def test_statements_do_not_grow_with_the_persons_already_in_the_villages(commune
         }
     )
     assert len(statements[1]) == len(statements[0]), "\n".join(statements[1])
+
+
+def test_the_importers_own_refusals_are_in_the_users_language(client, villages, commune):
+    """What ``confirm_job`` and ``create_job`` refuse with reaches users as it is (the CLI, the API's 422 for an
+    unknown kind): Vietnamese first, through the catalogue, not English written in the code."""
+    from flask_babel import force_locale
+
+    from lms.registry.importer import PreviewOutdated, confirm_job
+
+    job = create_job(
+        kind="households", filename="h.csv", content=csv_bytes(GOOD_HOUSEHOLDS), unit=commune, user=None, dry_run=True
+    )
+    db.session.commit()
+    db.session.expire_all()
+    job = db.session.get_one(ImportJob, job.id)
+    with current_app.test_request_context(), force_locale("vi"):
+        with pytest.raises(PreviewOutdated) as outdated:
+            confirm_job(job, digest="not-the-preview", user=None)
+        assert str(outdated.value) == "Bản xem trước này không còn đúng nữa: hãy xem lại lượt nhập trước khi xác nhận."
+        with pytest.raises(ImportRefused) as unknown:
+            create_job(kind="pets", filename="h.csv", content=b"x", unit=commune, user=None)
+        assert str(unknown.value).startswith("không có loại dữ liệu nhập 'pets'; chỉ nhận một trong: ")
+    user = make_user(Role.CENTRE_MANAGER, commune)
+    _, secret = ApiToken.issue(user, "x")
+    db.session.commit()
+    refused = client.post(
+        "/api/v1/imports",
+        headers={"Authorization": f"Bearer {secret}", "Accept-Language": "vi"},
+        content_type="multipart/form-data",
+        data={"kind": "pets", "unit_id": str(commune.id), "file": (io.BytesIO(b"x"), "h.csv")},
+    )
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"][0]["message"].startswith("không có loại dữ liệu nhập 'pets'")

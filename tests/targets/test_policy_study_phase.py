@@ -5,9 +5,11 @@ in the phase 2021–2025 when 2024 or 2025 is measured; from 2026 a new phase be
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime
 
 import pytest
+from openpyxl import load_workbook
 
 from courses import services as courses
 from courses.services import Mark
@@ -122,3 +124,105 @@ def test_a_study_entered_late_makes_the_later_years_of_its_phase_stale(kon_tum):
     assert (kon_tum.id, 2025) in compute.stale_pairs(today=TODAY)
     compute.recompute([kon_tum.id], 2025, today=TODAY)
     assert value(kon_tum, "policy_study", year=2025) == (3, 5)
+
+
+def _dashboard_figures(html: str, code: str) -> tuple[str, str]:
+    card = html[html.index(f'id="indicator-{code}"') :]
+    card = card[: card.index("</section>")]
+    numerator = card[card.index("Tử số") :]
+    denominator = card[card.index("Mẫu số") :]
+    cell = lambda part: part[part.index('<td class="text-end">') + 21 : part.index("</td>")]  # noqa: E731
+    return cell(numerator), cell(denominator)
+
+
+def _it_page_figures(html: str) -> tuple[str, str]:
+    card = html[html.index('data-figure="policy"') :]
+    part = lambda name: card[card.index(f'data-part="{name}">') :].split(">", 1)[1].split("<", 1)[0]  # noqa: E731
+    return part("numerator"), part("denominator")
+
+
+def test_the_it_skills_page_and_the_dashboard_show_one_policy_study_figure(client, kon_tum):
+    """One definition of the figure (``courses.it_skills.policy_students`` over ``policy_study_window``): the IT-skills
+    page of a commune for a year shows the plan's number of the targets dashboard for that commune and year, phase
+    and all — not only in a phase's first year — and says the period it covers."""
+    plan = db.session.scalar(db.select(Plan).where(Plan.code == "kon-tum-1514-2022", Plan.active.is_(True)))
+    assert plan is not None
+    leader = make_user(Role.COMMUNE_LEADER, kon_tum, "leader-phase-it@example.vn")
+    for year in (2024, 2025, 2026):
+        compute.recompute([kon_tum.id], year, today=TODAY)
+    db.session.commit()
+    login(client, leader)
+    # (The commune was created on 1 July 2025: its IT-skills page has no figure of its own before that year.)
+    expected = {2025: ("2", "5"), 2026: ("1", "5")}
+    for year, figures in expected.items():
+        dashboard = client.get(f"/targets/units/{kon_tum.id}?plan={plan.id}&period={year}-12-31")
+        assert dashboard.status_code == 200
+        page = client.get(f"/courses/it/units/{kon_tum.id}?from={year}-01-01&to={year}-12-31")
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        assert _dashboard_figures(dashboard.get_data(as_text=True), "policy_study") == figures, year
+        assert _it_page_figures(html) == figures, year
+        first = 2021 if year <= 2025 else 2026
+        said = html[html.index('id="policy-period"') :]
+        period = f"giai đoạn {first}–{first + 4}: tính từ năm {first} đến năm {year}"
+        assert "Tính theo " + period.replace(": tính ", ": ") in said[: said.index("</div>")]
+        # The page's xlsx counts and says the same.
+        xlsx = client.get(f"/courses/it/units/{kon_tum.id}.xlsx?from={year}-01-01&to={year}-12-31")
+        summary = load_workbook(io.BytesIO(xlsx.data))["Chỉ tiêu"]
+        rows = {row[0]: row[1:3] for row in summary.iter_rows(values_only=True) if row[0]}
+        label = f"Cán bộ, hội viên Hội Khuyến học học tập chủ trương, chính sách ({period})"
+        assert tuple(str(n) for n in rows[label]) == figures
+
+
+def test_the_year_by_year_sheet_and_table_say_the_span_of_each_year_of_a_phased_figure(client, kon_tum):
+    """The reviews' "Theo năm" sheet (xlsx) and "Kết quả theo năm" table (PDF) list a figure per year; for the
+    policy study each year covers its own span (2024: 2021–2024, 2026: 2026 alone), so they say it, as the dashboard
+    says it under the indicator's name."""
+    from pypdf import PdfReader
+
+    for year in (2024, 2025, 2026):
+        compute.recompute([kon_tum.id], year, today=TODAY)
+    plan = db.session.scalar(db.select(Plan).where(Plan.code == "kon-tum-1514-2022", Plan.active.is_(True)))
+    assert plan is not None
+    leader = make_user(Role.COMMUNE_LEADER, kon_tum, "leader-phase-review@example.vn")
+    db.session.commit()
+    login(client, leader)
+    base = f"/targets/units/{kon_tum.id}/report"
+    query = f"?report=review2030&plan={plan.id}&kind=year&period=2026-12-31"
+    book = load_workbook(io.BytesIO(client.get(f"{base}.xlsx{query}").data))
+    legend = {row[0]: row[1] for row in book["Theo năm"].iter_rows(values_only=True) if str(row[0]).startswith("(")}
+    words = "tính theo giai đoạn, năm 2024–2025: tính từ năm 2021 (giai đoạn 2021–2025); năm 2026: tính từ năm 2026"
+    assert any(words in name for name in legend.values())
+    assert sum(1 for name in legend.values() if "giai đoạn" in name) == 1  # the indicators of the year say nothing
+    pdf = client.get(f"{base}.pdf{query}")
+    text = " ".join(" ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf.data)).pages).split())
+    assert words in text
+
+
+def test_a_province_page_counts_each_commune_as_its_own_plan_says(client, kon_tum):
+    """Quảng Ngãi holds communes that succeeded Kon Tum's (Plan 1514: the study counted over the phase) and others
+    (Decision 387: the year alone). Its IT-skills page counts each commune as its plan does, and says so."""
+    other = unit_by_code("21025")  # Cẩm Thành: Decision 387
+    village = make_village(other, "V-PH2", "Thôn Năm")
+    (household,) = households(village, 1, members=2)
+    earlier, this_year = household.members
+    for person in household.members:
+        _membership(person, other, "member", started=date(2019, 1, 1))
+    _record(earlier, other, "policy_study", 2024)
+    _record(this_year, other, "policy_study", 2025)
+    province = kon_tum.parent
+    leader = make_user(Role.PROVINCE_LEADER, province, "province-phase@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get(f"/courses/it/units/{province.id}?from=2025-01-01&to=2025-12-31").get_data(as_text=True)
+
+    def cell(commune) -> str:
+        row = html[html.index(f'data-commune="{commune.id}"') :]
+        row = row[row.index('data-col="policy">') + len('data-col="policy">') :]
+        return " ".join(row[: row.index("</td>")].split())
+
+    assert cell(kon_tum).startswith("2 / 5 <span")  # 2022 and 2023 count in 2025: the phase 2021–2025
+    assert "(2021–2025)" in cell(kon_tum)
+    assert cell(other) == "1 / 2"  # 2024's study does not count for 2025
+    said = html[html.index('id="policy-period"') :]
+    assert "Kế hoạch của một số xã tính việc học tập theo giai đoạn" in said[: said.index("</div>")]

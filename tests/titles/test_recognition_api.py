@@ -272,3 +272,50 @@ def test_ids_in_a_body_are_scoped_too(client, world):
     )
     assert response.status_code == 422
     assert db.session.get(Recognition, ids[0]).status == "proposed"
+
+
+def test_propose_previews_with_a_digest_and_refuses_a_confirmation_the_engine_outdated(client, world):
+    """As the propose page (and the decide API): ``dry_run=true`` lists the evaluations the proposal would copy and
+    writes nothing; the proposal sent with that ``preview_digest`` is written only if those evaluations still hold —
+    the engine run again in between is a 409 carrying the new preview, whose digest then proposes."""
+    from sqlalchemy import update
+
+    from lms.titles.models import Eligibility
+
+    headers = world["headers"]["leader"]
+    first, second, _not_eligible = world["households"]
+    body = {"title": "family", "year": YEAR, "subject_ids": [first.id, second.id]}
+    url = "/api/v1/titles/recognitions/propose"
+    preview = client.post(f"{url}?dry_run=true", headers=headers, json=body)
+    assert preview.status_code == 200, preview.get_json()
+    shown = preview.get_json()
+    assert shown["dry_run"] is True
+    assert [item["subject_id"] for item in shown["items"]] == sorted([first.id, second.id])
+    assert shown["items"][0]["subject_name"].startswith("Hộ Trần Văn Hộ")
+    assert shown["preview_digest"]
+    assert db.session.scalar(select(func.count()).select_from(Recognition)) == 0  # nothing written
+    # A dry run is checked as the proposal is: a subject not eligible is refused by index.
+    refused = client.post(
+        f"{url}?dry_run=true", headers=headers, json={**body, "subject_ids": [world["households"][2].id]}
+    )
+    assert (refused.status_code, refused.get_json()["errors"][0]["field"]) == (422, "subject_ids[0]")
+
+    # The engine runs again: the second household's score changes.
+    db.session.execute(
+        update(Eligibility)
+        .where(Eligibility.subject_id == second.id, Eligibility.title == "family")
+        .values(score=78, inputs_digest="recomputed")
+    )
+    db.session.commit()
+    stale = client.post(url, headers=headers, json={**body, "preview_digest": shown["preview_digest"]})
+    assert stale.status_code == 409
+    assert stale.mimetype == "application/problem+json"
+    problem = stale.get_json()
+    assert problem["errors"][0]["field"] == "preview_digest"
+    assert problem["preview"]["preview_digest"] != shown["preview_digest"]
+    assert {item["subject_id"]: item["score"] for item in problem["preview"]["items"]}[second.id] == 78
+    assert db.session.scalar(select(func.count()).select_from(Recognition)) == 0
+
+    done = client.post(url, headers=headers, json={**body, "preview_digest": problem["preview"]["preview_digest"]})
+    assert done.status_code == 201, done.get_json()
+    assert db.session.scalar(select(Recognition.score).where(Recognition.subject_id == second.id)) == 78
