@@ -82,7 +82,9 @@ def test_a_centre_managers_class_from_the_catalogue_to_certificates(stack_app, p
     page.get_by_role("link", name="Danh mục").click()
     page.get_by_role("link", name=re.compile(COURSE)).click()
     page.get_by_role("link", name="Mở lớp mới cho khóa học này").click()
-    if page.get_by_text("Trung tâm nào tổ chức lớp?").is_visible():
+    question = page.get_by_text("Trung tâm nào tổ chức lớp?")
+    expect(question.or_(page.get_by_label("Tên lớp"))).to_be_visible()  # is_visible() alone does not wait
+    if question.is_visible():
         page.get_by_role("link", name="Trung tâm học tập cộng đồng JRN").click()
     page.get_by_label("Tên lớp").fill(CLASS_NAME)
     page.get_by_label("Phòng học thường dùng").select_option(label="Nhà văn hóa JRN")
