@@ -60,6 +60,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     true,
     tuple_,
     union_all,
@@ -956,6 +957,12 @@ class _States:
                     ),
                 )
             )
+            if db.session.get_bind().dialect.name == "postgresql":
+                # A temporary table has no statistics until analysed (autovacuum never sees it): taken for one row,
+                # the copy of 58,000 citizens was scanned whole once per member of an organisation — 16 s of the
+                # province's first evaluation instead of 0.7 (docs/benchmarks.md, "Titles: the computing, first
+                # pass"). ANALYZE of the copy: ~20 ms for the largest commune.
+                db.session.execute(text(f"ANALYZE {_STATES.name}"))
             self.loaded.add((member_type, title))
         return _STATES
 
