@@ -1753,14 +1753,28 @@ class PreviewOutdated(ImportRefused):
 def confirm_job(job: ImportJob, *, digest: str, user: User | None, enqueue: bool = True) -> ImportJob:
     """Apply a previewed job: queue its run, which writes only if the file still plans exactly the preview whose
     ``digest`` the user confirmed (otherwise it previews again and says so). Flushes; the caller commits."""
+    outdated = PreviewOutdated(
+        _("This preview is no longer current: look at the import again before confirming."), field="digest"
+    )
     if job.status != ImportStatus.PREVIEWED or not digest or digest != job.preview_digest:
-        raise PreviewOutdated(
-            _("This preview is no longer current: look at the import again before confirming."), field="digest"
-        )
-    job.status = ImportStatus.PENDING.value
-    job.dry_run = False
-    job.processed_rows = 0
+        raise outdated
+    # One conditional UPDATE: of two tabs (or two API calls) confirming the same preview at once, the second waits for
+    # the first's row lock, then finds the job no longer previewed — refused, not confirmed and queued again.
     db.session.flush()
+    moved = db.session.execute(
+        update(ImportJob)
+        .where(
+            ImportJob.id == job.id,
+            ImportJob.status == ImportStatus.PREVIEWED,
+            ImportJob.preview_digest == digest,
+        )
+        .values(status=ImportStatus.PENDING.value, dry_run=False, processed_rows=0)
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], moved).rowcount != 1:
+        db.session.refresh(job)
+        raise outdated
+    db.session.refresh(job)
     audit("import.confirm", job, user=user, digest=digest)
     if enqueue:
         _enqueue(job)

@@ -1318,3 +1318,28 @@ def test_the_importers_own_refusals_are_in_the_users_language(client, villages, 
     )
     assert refused.status_code == 422
     assert refused.get_json()["errors"][0]["message"].startswith("không có loại dữ liệu nhập 'pets'")
+
+
+def test_a_preview_confirmed_in_two_tabs_at_once_is_confirmed_once(villages, commune):
+    """The other tab's confirmation landed between this one's read of the job and its own: refused as out of date
+    (the page's and the API's 409), not confirmed and queued a second time."""
+    from sqlalchemy import update
+
+    from lms.registry.importer import PreviewOutdated, confirm_job
+
+    job = create_job(
+        kind="households", filename="h.csv", content=csv_bytes(GOOD_HOUSEHOLDS), unit=commune, user=None, dry_run=True
+    )
+    db.session.commit()
+    job = db.session.get_one(ImportJob, job.id)
+    assert job.status == "previewed"
+    digest = job.preview_digest
+    db.session.execute(  # the other tab, behind this session's copy of the job
+        update(ImportJob)
+        .where(ImportJob.id == job.id)
+        .values(status="pending", dry_run=False)
+        .execution_options(synchronize_session=False)
+    )
+    with pytest.raises(PreviewOutdated):
+        confirm_job(job, digest=digest, user=None, enqueue=False)
+    assert job.status == "pending"
