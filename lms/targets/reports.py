@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from lms.core import formatting
+from lms.core.clock import local_now
 from lms.core.exports import save_workbook
 from lms.core.pdf import FONT, FONT_BOLD, register_fonts
 from lms.extensions import db
@@ -136,7 +137,7 @@ class ScopeTable:
         """The target year the period is measured against: the first milestone not yet past, else the last."""
         if not self.milestone_years:
             return None
-        year = self.period_end.year if self.period_end else date.today().year
+        year = self.period_end.year if self.period_end else local_now().year
         return next((y for y in self.milestone_years if y >= year), self.milestone_years[-1])
 
     def line(self, code: str) -> IndicatorLine | None:
@@ -149,7 +150,7 @@ class ScopeTable:
     def phase(self, line: IndicatorLine) -> tuple[int, int, int] | None:
         """``(first, last, measured year)`` when the indicator counts over the plan's phase ("trong giai đoạn", as Plan
         1514's policy study) rather than the measured year alone: the period its figure covers, to be said with it."""
-        year = self.period_end.year if self.period_end else date.today().year
+        year = self.period_end.year if self.period_end else local_now().year
         phase = phase_of(line.indicator.numerator or {}, year)
         return (phase[0], phase[1], year) if phase else None
 

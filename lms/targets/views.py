@@ -32,6 +32,7 @@ from lms.auth.decorators import permission_required
 from lms.auth.models import Role
 from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, in_scope, resolved_scopes, scope_paths, scoped
 from lms.core import formatting
+from lms.core.clock import local_now
 from lms.core.headers import csp_nonce
 from lms.extensions import db
 from lms.registry.models import HEAD_RELATIONS, AdminUnit, Household, Person, UnitLevel, UnitLineage
@@ -372,7 +373,7 @@ def _page_key(unit_id: int) -> str:
         unit_id,
         sorted(request.args.items(multi=True)),
         str(get_locale()),
-        date.today().isoformat(),
+        local_now().date().isoformat(),  # the page changes at midnight in Vietnam, not on the server
         (user.id, user.name, user.person_id),
         scopes,
         _templates_digest(),
@@ -455,7 +456,7 @@ def _unit_page(unit: AdminUnit, **extra: Any) -> str:
     )
     pending = names = None
     pending_title = _choice("title", PENDING_TITLES, Title.FAMILY)
-    year = table.period_end.year if table.period_end else date.today().year
+    year = table.period_end.year if table.period_end else local_now().year
     if unit.level == UnitLevel.VILLAGE:
         pending, names = _pending(unit, pending_title, year)
     return render_template(
