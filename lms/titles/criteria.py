@@ -154,8 +154,8 @@ class Population:
 @dataclass(frozen=True)
 class Upgrade:
     """A subject recognised at ``to_level - 1`` may ask for ``to_level`` only ``after_months`` after that decision
-    (Circular 24, Art. 5.3 / 11.3); the request is due on ``request_by`` (month, day) of the year after the
-    evaluated one (Art. 10.1.c / 16.1.c)."""
+    (Circular 24, Art. 5.3 / 11.3); ``request_by`` (month, day) of the year after the evaluated one is the last day
+    the request can go in — 14 January for a dossier due "trước ngày 15 tháng 1" (Art. 10.1.c / 16.1.c)."""
 
     to_level: int
     after_months: int
@@ -840,7 +840,7 @@ def parse(definition: dict[str, Any]) -> CriteriaDefinition:
                 and 1 <= request_by[1] <= 28
             ):
                 c.error("upgrade.request_by", "must be [month, day] (day 1–28) of the year after the evaluated one")
-                request_by = [1, 15]
+                request_by = [1, 14]
             upgrade = Upgrade(
                 to_level or 2,
                 months or 12,

@@ -505,7 +505,7 @@ def test_tt24_art2_3_the_commune_peoples_committee_is_assessed_under_circular_24
     [
         (date(YEAR, 2, 10), 1),  # 12 months end on 10/02 of the next year, after the 15/01 request: level 1 only
         (date(YEAR - 1, 12, 1), 2),  # 12 months end on 01/12 of the evaluated year: level 2 may be asked for
-        (date(YEAR, 1, 15), 2),  # exactly 12 months before the 15/01 request
+        (date(YEAR, 1, 14), 2),  # 12 months end on 14/01, the last day "trước ngày 15 tháng 1"
     ],
 )
 def test_tt24_art5_3_level_2_only_12_months_after_the_level_1_decision(
@@ -545,6 +545,39 @@ def test_tt24_art5_3_level_2_only_12_months_after_the_level_1_decision(
             assert "level 2 can be asked for from Feb 10, 2026" in describe_missing(wait)
     else:
         assert all(i["indicator"] != "upgrade" for i in row.breakdown)
+
+
+def test_tt24_art5_3_art10_1c_a_level_1_decided_on_15_january_cannot_ask_for_level_2_the_next_january(
+    commune: AdminUnit,
+) -> None:
+    """Circular 24, Art. 5.3 (11.3): level 2 may be asked for "sau ít nhất 1 năm (12 tháng) kể từ ngày ra quyết định
+    công nhận" mức độ 1; Art. 10.1.c (16.1.c): the dossier goes in "trước ngày 15 tháng 1 của năm liền kề sau năm
+    đánh giá" — before 15 January, so 14 January at the latest. A level-1 decision of 15 January YEAR reaches its
+    12 months on 15 January YEAR+1, a day too late for YEAR's dossier: YEAR is level 1, and the breakdown says level
+    2 can be asked for from 15/01/YEAR+1 (for the next year). It was given level 2 (the request read as due *on* 15
+    January)."""
+    from lms.titles.models import Recognition, RecognitionStatus
+
+    org = unit_with(commune)
+    db.session.add(
+        Recognition(
+            subject_type="organisation",
+            subject_id=org.id,
+            title="unit",
+            year=YEAR - 1,
+            level=1,
+            commune_id=commune.id,
+            status=RecognitionStatus.RECOGNISED.value,
+            decision_number="3/QĐ-UBND",
+            decision_date=date(YEAR, 1, 15),
+        )
+    )
+    db.session.flush()
+    engine.evaluate_commune(commune.id, YEAR)
+    row = eligibility("organisation", org.id, "unit")
+    assert row is not None
+    assert (row.eligible, row.level) == (True, 1)
+    assert item(row, "upgrade")["missing"]["until"] == date(YEAR + 1, 1, 15).isoformat()
 
 
 def test_tt24_art8_2_the_good_digital_level_implies_the_basic_one(commune: AdminUnit) -> None:
