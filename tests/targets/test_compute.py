@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from courses.models import LearningRecord
 from lms.extensions import db, utcnow
+from lms.registry.importer import create_job
 from lms.registry.models import (
     AssociationMembership,
     BoardMembership,
@@ -21,7 +22,6 @@ from lms.registry.models import (
     OrganisationMember,
     Person,
 )
-from lms.registry.importer import create_job
 from lms.targets import compute, services, tasks
 from lms.targets.models import Indicator, Plan, TargetState
 from lms.targets.plans import load_plans
