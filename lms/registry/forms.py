@@ -10,7 +10,7 @@ from lms.core.forms import LmsForm
 from lms.registry.labels import (
     IMPORT_KIND_NAMES,
     MANAGING_LEVEL_NAMES,
-    OCCUPATION_NAMES,
+    OCCUPATION_CHOICES,
     ORGANISATION_KIND_NAMES,
     SEX_NAMES,
 )
@@ -25,7 +25,7 @@ class PersonForm(LmsForm):
     birth_date = DateField(_l("Date of birth"), validators=[Optional()])
     birth_year_only = BooleanField(_l("Only the year of birth is known (the day and month above are not kept)"))
     sex = SelectField(_l("Sex"), choices=[SelectChoice("", "—"), *_choices(SEX_NAMES)], validators=[Optional()])
-    occupation_group = SelectField(_l("Occupation group"), choices=_choices(OCCUPATION_NAMES))
+    occupation_group = SelectField(_l("Occupation group"), choices=_choices(OCCUPATION_CHOICES))
     relation_to_head = StringField(_l("Relation to the head of household"), validators=[Optional(), Length(max=40)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=20), Regexp(r"^[0-9+ .]*$")])
     ethnicity = StringField(_l("Ethnicity"), validators=[Optional(), Length(max=60)])

@@ -37,6 +37,9 @@ OCCUPATION_NAMES = {
     "pupil": _l("Pupil or student"),
     "other": _l("Other"),
 }
+# The person form's choices: "Worker" names the farmers in it, so that nobody files them under "Other" (which drops
+# them from Plan 1514's "người lao động", ADR 12).
+OCCUPATION_CHOICES = {**OCCUPATION_NAMES, "worker": _l("Worker (farmer, labourer…)")}
 ORGANISATION_KIND_NAMES = {
     "agency": _l("State agency"),
     "commune_committee": _l("Commune People's Committee"),

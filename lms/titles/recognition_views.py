@@ -25,7 +25,7 @@ from lms.auth.permissions import ROLE_PERMISSIONS, Body, Permission, can, has_pe
 from lms.core import formatting
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
-from lms.titles import approvals, bp, documents, explain, recognition, services
+from lms.titles import approvals, bp, deadlines, documents, explain, recognition, services
 from lms.titles.forms import ConfirmImportForm
 from lms.titles.models import TITLE_SUBJECT, CriteriaSet, Recognition, RecognitionStatus, Title
 from lms.titles.recognition_forms import (
@@ -373,6 +373,8 @@ def recognition_propose():
         ticked=ticked,
         confirm=confirm,
         preview=preview,
+        # The date Circular 24/25 sets for the dossier of the year shown: shown, never enforced (ADR 44).
+        deadline=deadlines.deadline(ctx["title"], ctx["year"], deadlines.Step.PROPOSE),
         **ctx,
     )
     return page, status
@@ -690,6 +692,8 @@ def recognition_decide():
             ticked=ticked,
             elsewhere=elsewhere,
             confirm=confirm,
+            # The date Circular 24/25 sets for the decision of the year shown: shown, never enforced (ADR 44).
+            deadline=deadlines.deadline(ctx["title"], ctx["year"], deadlines.Step.DECIDE),
             **ctx,
         ),
         status,

@@ -254,7 +254,7 @@ def test_wrong_types_and_dates_are_reported_with_row_column_and_reason(villages)
     before = counts()
     rows = [
         HOUSEHOLD_HEADER,
-        ["IMP-1", "H1", "", "Hà Văn Bốn", "31/02/1990", "X", "", "12345", "", "farmer"],
+        ["IMP-1", "H1", "", "Hà Văn Bốn", "31/02/1990", "X", "", "12345", "", "sailor"],
         ["IMP-1", "H1", "", "", "2999-01-01", "", "", "", "", ""],
         ["IMP-1", "H1", "", "Hà Văn Năm", "năm 1990", "", "", "", "", ""],
     ]
@@ -265,7 +265,7 @@ def test_wrong_types_and_dates_are_reported_with_row_column_and_reason(villages)
         (2, "birth_date", "“31/02/1990” is not a date of birth; write dd/mm/yyyy, or the year alone (1948)"),
         (2, "sex", "“X” is not one of: M, F"),
         (2, "id_number", "a personal ID number has exactly 12 digits"),
-        (2, "occupation_group", "“farmer” is not one of: worker, official, pupil, other"),
+        (2, "occupation_group", "“sailor” is not one of: worker, official, pupil, other"),
         (3, "full_name", "a value is required"),
         (3, "birth_date", "the date 01/01/2999 is in the future"),
         (4, "birth_date", "“năm 1990” is not a date of birth; write dd/mm/yyyy, or the year alone (1948)"),
@@ -273,6 +273,20 @@ def test_wrong_types_and_dates_are_reported_with_row_column_and_reason(villages)
     assert job.errors[1]["message_vi"] == "“X” không phải một trong các giá trị: Nam, Nữ"
     assert job.message == "7 lỗi ở 3 dòng" + NOTHING_IMPORTED
     assert counts() == {**before, "import_job": before["import_job"] + 1}
+
+
+def test_farmers_are_workers_however_the_register_spells_it(villages):
+    """Plan 1514's "người lao động" includes farmers (ADR 12): a register's "Nông dân", with or without marks, in
+    any case, or its upland forms, is read as a worker — not refused, and not to be typed "Khác"."""
+    spellings = ["Nông dân", "nong dan", "NÔNG DÂN", "Nong Dan", "Làm rẫy", "lam nuong", "Làm ruộng", "farmer"]
+    rows = [
+        HOUSEHOLD_HEADER,
+        *[["IMP-1", "HN", "", f"Hồ Văn Nông {n}", "", "", "", "", "Xơ Đăng", s] for n, s in enumerate(spellings)],
+    ]
+    job = run("households", csv_bytes(rows), villages[0].parent)
+
+    assert job.status == "succeeded", job.errors
+    assert [person(f"Hồ Văn Nông {n}").occupation_group for n in range(len(spellings))] == ["worker"] * len(spellings)
 
 
 def test_every_bad_row_is_reported_not_only_the_first(villages):

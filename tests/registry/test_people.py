@@ -180,6 +180,22 @@ def test_editing_a_person_through_the_form(app_ctx, client, people):
     assert "is-invalid" in body
 
 
+def test_the_person_form_offers_farmers_under_worker(app_ctx, client, people):
+    """Plan 1514 counts farmers among its "người lao động" (ADR 12): the form says where a farmer goes, and a
+    farmer filed there is a worker."""
+    person = db.session.scalars(select(Person).where(Person.unit_id == people.id)).first()
+    user = make_user(Role.CENTRE_MANAGER, unit_by_code("23293"))
+    db.session.commit()
+    login(client, user)
+    url = f"/registry/persons/{person.id}/edit"
+    body = client.get(url).get_data(as_text=True)
+    assert '<option value="worker">Người lao động (nông dân, công nhân…)</option>' in body
+    form = {"csrf_token": csrf_token(client, url), "full_name": "A Nông", "occupation_group": "worker"}
+    assert client.post(url, data=form).status_code == 302
+    db.session.expire_all()
+    assert db.session.get_one(Person, person.id).occupation_group == "worker"
+
+
 def test_exporting_the_register_is_audited_and_scoped(app_ctx, client, people):
     other_village = make_village(unit_by_code("23302"), "PPL-2", "Thôn Khác")
     make_household(other_village, "9", "Người Ngoài Phạm Vi")

@@ -4,17 +4,23 @@ sweep, and statement counts that do not grow with the number of communes."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, timedelta
 from decimal import Decimal
 
 from courses.models import LearningRecord
 from lms.extensions import db, utcnow
+from lms.registry.importer import create_job
 from lms.registry.models import (
     AssociationMembership,
     BoardMembership,
     Clc,
+    Household,
+    ImportJob,
     Organisation,
     OrganisationMember,
+    Person,
 )
 from lms.targets import compute, services, tasks
 from lms.targets.models import Indicator, Plan, TargetState
@@ -67,6 +73,36 @@ def test_a_conditional_denominator_moves_when_a_familys_recognition_changes(prov
     run([commune], 2025)
     assert value(commune, "citizen_workers", year=2025) == (1, 1)  # a1 and a2 leave the denominator
     assert value(province, "citizen_workers", year=2025) == (1, 1)
+
+
+def test_farmers_imported_from_the_register_count_among_the_plans_workers(province):
+    """Plan 1514's "người lao động trong Gia đình học tập": a register's "Nông dân" (however it is spelt) is in the
+    denominator (ADR 12), like a "Công nhân"; a "Khác" is not."""
+    commune = make_unit(province, "TC11", "Xã Nông Nghiệp", "commune")
+    village = make_village(commune, "V-TC11", "Thôn Rẫy")
+    header = ["village_code", "household_code", "full_name", "occupation_group"]
+    rows = [
+        ["V-TC11", "HF", "A Nông", "Nông dân"],
+        ["V-TC11", "HF", "Y Nông", "nong dan"],
+        ["V-TC11", "HF", "A Rẫy", "NÔNG DÂN"],
+        ["V-TC11", "HF", "Y Thợ", "Công nhân"],
+        ["V-TC11", "HF", "A Già", "Khác"],
+    ]
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([header, *rows])
+    job = create_job(
+        kind="households", filename="households.csv", content=buffer.getvalue().encode(), unit=commune, user=None
+    )
+    db.session.commit()
+    assert db.session.get_one(ImportJob, job.id).status == "succeeded"
+    household = db.session.scalars(db.select(Household).where(Household.village_id == village.id)).one()
+    farmer = db.session.scalars(db.select(Person).where(Person.full_name == "A Nông")).one()
+    recognise("person", farmer.id, "citizen", 2025, commune)
+    recognise("household", household.id, "family", 2025, commune)
+    load_text(plan_text("province", "TP99", WORKERS))
+
+    run([commune], 2025)
+    assert value(commune, "citizen_workers", year=2025) == (1, 4)  # three farmers and the labourer; not "Khác"
 
 
 def test_the_projection_counts_eligibility_and_the_official_figure_only_recognitions(province):

@@ -1227,3 +1227,78 @@ def test_two_households_whose_heads_share_a_name_are_told_apart_by_the_heads_bir
     assert any("chủ hộ sinh năm 1961" in d and "Kon Hra" in d for d in details), details
     assert any("chủ hộ sinh năm 1979" in d for d in details), details
     assert "NN-1" not in proposals
+
+
+# --- the circulars' dates (ADR 44, amendment of 7/12/2026) -----------------------------------------------------
+
+
+def _on(monkeypatch, moment) -> None:
+    """The pages run at ``moment`` (UTC, naive, as utcnow gives it)."""
+    from lms.titles import deadlines
+
+    monkeypatch.setattr(deadlines, "utcnow", lambda: moment)
+
+
+def _deadline(page: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page.split('id="deadline"')[1].split("</div>")[0]))
+
+
+def test_the_proposal_page_shows_circular_25s_dossier_date_and_warns_once_it_has_passed(client, world, monkeypatch):
+    """Circular 25 Art. 9.1.d: the commune's dossier goes "trước ngày 28 tháng 02" of the year after the year
+    evaluated. Shown for that year in Vietnamese; past from 28/02 at Vietnam's midnight, with a warning that does
+    not block (a late dossier is the authority's call); the association titles have no date."""
+    from datetime import datetime
+
+    login(client, world["leader"])
+    url = f"/titles/recognitions/propose?{_context(world, title='commune_community')}"
+    _on(monkeypatch, datetime(2026, 2, 27, 16, 59))  # 23:59 on 27/02/2026 in Vietnam
+    page = client.get(url).get_data(as_text=True)
+    notice = _deadline(page)
+    assert "Cấp xã (Thông tư 25/2023/TT-BGDĐT): hồ sơ đề nghị công nhận Cộng đồng học tập cấp xã năm 2025" in notice
+    assert "gửi trước ngày 28/02/2026 (Thông tư 25/2023/TT-BGDĐT, Điều 9 khoản 1 điểm d)." in notice
+    assert 'id="deadline-passed"' not in page
+
+    _on(monkeypatch, datetime(2026, 2, 27, 17, 0))  # 00:00 on 28/02/2026 in Vietnam
+    response = client.get(url)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Hạn này đã qua. Hồ sơ muộn vẫn đề nghị được ở đây" in _deadline(page)
+    assert "alert-warning" in page.split('id="deadline"')[0].rsplit("<div", 1)[1]
+
+    assert 'id="deadline"' not in client.get(f"/titles/recognitions/propose?{_context(world)}").get_data(as_text=True)
+
+
+def test_the_decision_page_shows_circular_24s_date_and_a_late_decision_is_still_recorded(client, world, monkeypatch):
+    """Circular 24 Art. 10.3 / 16.3: a unit's recognition is completed "trước ngày 15 tháng 2" of the year after the
+    year evaluated. On 15/02 the page warns, and the proposal can still be decided."""
+    from datetime import datetime
+
+    from lms.registry.models import Organisation
+
+    commune, leader = world["commune"], world["leader"]
+    shop = Organisation(commune_id=commune.id, code="RV-DL", name="Hợp tác xã Hạn", kind="enterprise")
+    db.session.add(shop)
+    db.session.flush()
+    eligibility(criteria_set(Title.UNIT, validity_years=3), shop.id, commune.id, YEAR)
+    (rid,) = recognition.propose(title="unit", year=YEAR, subject_ids=[shop.id], user=leader)
+    db.session.commit()
+    login(client, leader)
+    url = f"/titles/recognitions/decide?{_context(world, title='unit')}"
+
+    _on(monkeypatch, datetime(2026, 2, 14, 12, 0))
+    page = client.get(url).get_data(as_text=True)
+    notice = _deadline(page)
+    assert "Đơn vị học tập đánh giá theo Thông tư 24/2023/TT-BGDĐT: hoàn thành việc đánh giá, công nhận" in notice
+    assert "Đơn vị học tập năm 2025 trước ngày 15/02/2026 (Thông tư 24/2023/TT-BGDĐT, Điều 10 khoản 3;" in notice
+    assert 'id="deadline-passed"' not in page
+
+    _on(monkeypatch, datetime(2026, 2, 15, 1, 0))
+    page = client.get(url).get_data(as_text=True)
+    assert "Hạn này đã qua. Quyết định muộn vẫn ghi nhận được ở đây" in _deadline(page)
+    decision = {"decision_number": "12/QĐ-UBND", "decision_date": "2026-02-16", "authority": "", "ids": [rid]}
+    decision["csrf_token"] = csrf_token(client, url)
+    shown = client.post(url, data=decision)
+    assert shown.status_code == 200
+    assert client.post(url, data={**decision, **confirmation(shown.get_data(as_text=True))}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get_one(Recognition, rid).status == "recognised"

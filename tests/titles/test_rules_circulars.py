@@ -711,3 +711,33 @@ def test_tt24_art7_3c_an_enterprise_still_waiting_for_its_upgrade_does_not_keep_
     assert row.level == 0
     assert not row.eligible
     assert "|upgrade|" in row.missing
+
+
+@pytest.mark.parametrize(
+    ("title", "step", "before"),
+    [
+        ("unit", "propose", date(2026, 1, 15)),  # TT 24 Art. 10.1.c / 16.1.c: "trước ngày 15 tháng 1"
+        ("unit", "decide", date(2026, 2, 15)),  # TT 24 Art. 10.3 / 16.3: "trước ngày 15 tháng 2"
+        ("commune_community", "propose", date(2026, 2, 28)),  # TT 25 Art. 9.1.d: "trước ngày 28 tháng 02"
+        ("commune_community", "decide", date(2026, 3, 31)),  # TT 25 Art. 9.3: "trước ngày 31 tháng 3"
+    ],
+)
+def test_tt24_tt25_dossier_and_decision_dates_of_the_year_after_the_year_evaluated(title, step, before):
+    """The date named is past from that day: the day before is the last one (ADR 44, amendment of 7/12/2026)."""
+    from datetime import timedelta
+
+    from lms.titles import deadlines
+
+    on_time = deadlines.deadline(title, 2025, deadlines.Step(step), today=before - timedelta(days=1))
+    assert on_time is not None
+    assert (on_time.before, on_time.passed) == (before, False)
+    late = deadlines.deadline(title, 2025, deadlines.Step(step), today=before)
+    assert late is not None
+    assert late.passed
+
+
+@pytest.mark.parametrize("title", ["citizen", "family", "clan", "village_community"])
+def test_the_association_titles_have_no_circular_dates(title):
+    from lms.titles import deadlines
+
+    assert all(deadlines.deadline(title, 2025, step) is None for step in deadlines.Step)
