@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import click
 from flask import Flask, current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
@@ -54,6 +55,53 @@ def register(app: Flask) -> None:
         made = seed_it_demo()
         db.session.commit()
         click.echo(f"IT-skills demo classes: {made} created")
+
+    @app.cli.group("it-skills")
+    def it_skills_group() -> None:
+        """The IT-skills programme: national IT certificates."""
+
+    @it_skills_group.command("duplicates")
+    def duplicates_command() -> None:
+        """List the live IT certificates recorded more than once, typed differently (case, spacing, diacritics):
+        records made before one certificate could be live once (migration 0047). In Vietnamese."""
+        click.echo(duplicates_report())
+
+
+def duplicates_report() -> str:
+    """:func:`courses.it_skills.typed_duplicates` over the whole country, in Vietnamese (administrators read it)."""
+    from lms.core.formatting import speaking
+
+    groups = it_skills.typed_duplicates(select(it_skills.ItCertificate))
+    with speaking("vi"):
+        if not groups:
+            return _("No certificate is recorded twice.")
+        lines = [_("%(count)s certificate(s) recorded more than once, typed differently:", count=len(groups))]
+        for group in groups:
+            first = group[0]
+            lines.append(
+                _(
+                    "Certificate %(number)s of %(issuer)s: %(count)s records",
+                    number=first.number,
+                    issuer=first.issuer,
+                    count=len(group),
+                )
+            )
+            for c in group:
+                state = _("verified") if c.status == "verified" else _("waiting for verification")
+                lines.append(
+                    "  - "
+                    + _(
+                        "record %(id)s: %(number)s · %(issuer)s — %(who)s (%(state)s, recorded %(day)s)",
+                        id=c.id,
+                        number=c.number,
+                        issuer=c.issuer,
+                        who=c.person.full_name,
+                        state=state,
+                        day=f"{c.recorded_at:%d/%m/%Y}",
+                    )
+                )
+        lines.append(_("Keep the right record of each certificate and reject the others (IT certificates page)."))
+    return "\n".join(lines)
 
 
 def seed_it_demo(as_of: datetime | None = None) -> int:

@@ -16,6 +16,7 @@ import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -423,6 +424,35 @@ def held_by_another(number: str, issuer: str, person_id: int) -> ItCertificate |
     return next((c for c in candidates if fold(c.issuer) == wanted and c.number.casefold() == number.casefold()), None)
 
 
+def certificate_key(number: str, issuer: str) -> tuple[str, str]:
+    """One certificate however it was typed: the number without case or spacing, the centre without case, spacing
+    or diacritics ("tt sát hạch cntt" and "TT Sát Hạch  CNTT" are one test centre)."""
+    from lms.registry.text import fold
+
+    return "".join(number.casefold().split()), fold(issuer)
+
+
+def typed_duplicates(in_scope: Select, *, limit: int = 500) -> list[list[ItCertificate]]:
+    """Live records (not rejected) of ``in_scope`` (:func:`certificates_in_scope`) that are one certificate typed
+    differently — the number's case or spacing, the centre's case, spacing or diacritics (:func:`certificate_key`) —
+    grouped, oldest record first. Migration 0047's index holds one live record per exact (number, issuer), so these
+    records made before the rule stay live beside each other: an administrator or a centre manager keeps the right
+    one and rejects the others. Two statements; at most ``limit`` records read."""
+    live = ItCertificate.status != ItCertificateStatus.REJECTED.value
+    squeezed = func.replace(func.lower(ItCertificate.number), " ", "")
+    shared = select(squeezed).where(live).group_by(squeezed).having(func.count() > 1)
+    candidates = db.session.scalars(
+        in_scope.where(live, squeezed.in_(shared))
+        .options(selectinload(ItCertificate.person))
+        .order_by(ItCertificate.recorded_at, ItCertificate.id)
+        .limit(limit)
+    )
+    groups: dict[tuple[str, str], list[ItCertificate]] = {}
+    for certificate in candidates:
+        groups.setdefault(certificate_key(certificate.number, certificate.issuer), []).append(certificate)
+    return [group for _key, group in sorted(groups.items()) if len(group) > 1]
+
+
 def _refuse_held_by_another(number: str, issuer: str, person_id: int, viewer: Any) -> None:
     other = held_by_another(number, issuer, person_id)
     if other is None:
@@ -588,18 +618,19 @@ def _active(started: Any, ended: Any, period: Period) -> Any:
     return and_(or_(started.is_(None), started <= period.last), or_(ended.is_(None), ended >= period.first))
 
 
-def _communes(scope: AdminUnit) -> Select:
-    """The communes of ``scope``'s subtree (the scope itself when it is a commune)."""
-    return select(AdminUnit.id).where(AdminUnit.level == UnitLevel.COMMUNE, subtree(AdminUnit.path, scope.path))
+def _communes(scope: AdminUnit, only: Sequence[int] | None = None) -> Select:
+    """The communes of ``scope``'s subtree (the scope itself when it is a commune); ``only``: those of them."""
+    stmt = select(AdminUnit.id).where(AdminUnit.level == UnitLevel.COMMUNE, subtree(AdminUnit.path, scope.path))
+    return stmt.where(AdminUnit.id.in_(only)) if only is not None else stmt
 
 
-def _officers(scope: AdminUnit, period: Period) -> Any:
+def _officers(scope: AdminUnit, period: Period, only: Sequence[int] | None = None) -> Any:
     """(person_id, commune_id) of the commune branches' officers active in the period."""
     roles = framework().definitions["officer_roles"]
     return (
         select(AssociationMembership.person_id, AssociationMembership.unit_id.label("commune_id"))
         .where(
-            AssociationMembership.unit_id.in_(_communes(scope)),
+            AssociationMembership.unit_id.in_(_communes(scope, only)),
             AssociationMembership.role.in_(roles),
             _active(AssociationMembership.started_on, AssociationMembership.ended_on, period),
         )
@@ -665,13 +696,13 @@ def _organisers(person_ids: Any, period: Period) -> Any:
     return union(by_class, by_record).subquery("organisers")
 
 
-def _flags(scope: AdminUnit, period: Period) -> tuple[Any, Any, Any]:
+def _flags(scope: AdminUnit, period: Period, only: Sequence[int] | None = None) -> tuple[Any, Any, Any]:
     """Columns per officer: trained in the basic modules, certified (the basic modules by a verified national
     certificate: only a test centre's certificate attests the standard, Joint Circular 17/2016 Art. 16.1, 17.2),
     trained (by the definition), organised."""
     fw = framework()
     definition = trained_definition()
-    officers = _officers(scope, period)
+    officers = _officers(scope, period, only)
     modules = _module_counts(select(officers.c.person_id), period, definition)
     organisers = _organisers(select(officers.c.person_id), period)
     basic_n = len(fw.standards["basic"].requires_all)
@@ -721,6 +752,22 @@ class CommuneFigures:
     studied_policy: int = 0  # of them, who studied in the period, or in the plan's phase so far (``policy_phase``)
     # (first, last, measured year) when the commune's plan counts the policy study over a phase (ADR 54).
     policy_phase: tuple[int, int, int] | None = None
+    # The old communes whose figures this current commune carries (the 2025 map change), by name: a period before the
+    # commune was created is theirs, as on the targets dashboard.
+    carried_from: list[str] = field(default_factory=list)
+
+
+# The counts a current commune carries from the communes merged into it (``share ×`` each, as the dashboard).
+CARRIED_COUNTS = (
+    "officers",
+    "meets_basic",
+    "certified_basic",
+    "trained",
+    "organised",
+    "organised_and_trained",
+    "members",
+    "studied_policy",
+)
 
 
 @dataclass
@@ -753,7 +800,7 @@ class Figures:
         return sum(1 for c in self.communes if c.has_association and c.leader_on_board)
 
 
-def _leaders_on_board(scope: AdminUnit, period: Period) -> Select:
+def _leaders_on_board(scope: AdminUnit, period: Period, only: Sequence[int] | None = None) -> Select:
     """(commune_id, has an association, chair or vice-chair on a board of the commune's CLC) per commune."""
     d = framework().definitions
     branch_active = _active(AssociationMembership.started_on, AssociationMembership.ended_on, period)
@@ -780,14 +827,32 @@ def _leaders_on_board(scope: AdminUnit, period: Period) -> Select:
         AdminUnit.sort_key,
         AdminUnit.path,
         AdminUnit.level,
+        AdminUnit.valid_to,
+        _has_predecessors(AdminUnit, period).label("merged"),
         has_association.label("assoc"),
         on_board.label("on_board"),
     ).where(
         AdminUnit.level == UnitLevel.COMMUNE,
         subtree(AdminUnit.path, scope.path),
-        or_(AdminUnit.valid_from.is_(None), AdminUnit.valid_from <= period.last),
+        or_(AdminUnit.valid_from.is_(None), AdminUnit.valid_from <= period.last, _has_predecessors(AdminUnit, period)),
         or_(AdminUnit.valid_to.is_(None), AdminUnit.valid_to >= period.first),
+        *([AdminUnit.id.in_(only)] if only is not None else []),
     )
+
+
+def _has_predecessors(unit: Any, period: Period) -> Any:
+    """A current commune that old communes of the period went into: it has figures before its creation (theirs,
+    carried)."""
+    from lms.targets.services import commune_lineage
+
+    links = commune_lineage().subquery()
+    old = aliased(AdminUnit, name="predecessor")
+    of_period = (
+        select(links.c.new_unit_id)
+        .join(old, old.id == links.c.old_unit_id)
+        .where(_active(old.valid_from, old.valid_to, period))
+    )
+    return and_(unit.valid_to.is_(None), unit.id.in_(of_period))
 
 
 def policy_students(first: date, last: date, persons: Any = None) -> Select:
@@ -868,11 +933,13 @@ def _policy_windows(period: Period, units: Sequence[Any]) -> dict[int, tuple[Per
     return {u.id: policy_study_window(i.numerator if (i := indicators.get(u.id)) else None, period) for u in units}
 
 
-def figures(scope: AdminUnit, period: Period) -> Figures:
+def figures(scope: AdminUnit, period: Period, *, carry: bool = True, only: Sequence[int] | None = None) -> Figures:
     """The plan figures for a commune or a province: five statements whatever the number of officers (and a few more
-    per plan that counts the policy study, one more per other way a plan counts it)."""
+    per plan that counts the policy study, one more per other way a plan counts it). ``carry``: a current commune
+    carries the figures of the old communes that went into it (:func:`_carry_predecessors`), as the dashboard does;
+    ``only``: those communes of the scope alone."""
     lines: dict[int, CommuneFigures] = {}
-    units = db.session.execute(_leaders_on_board(scope, period).order_by(AdminUnit.sort_key, AdminUnit.id)).all()
+    units = db.session.execute(_leaders_on_board(scope, period, only).order_by(AdminUnit.sort_key, AdminUnit.id)).all()
     for row in units:
         lines[row.id] = CommuneFigures(
             row.id,
@@ -880,7 +947,7 @@ def figures(scope: AdminUnit, period: Period) -> Figures:
             has_association=bool(row.assoc),
             leader_on_board=bool(row.on_board),
         )
-    flags, _, _ = _flags(scope, period)
+    flags, _, _ = _flags(scope, period, only)
     per_officer = flags.subquery("flags")
     as_int = lambda column: func.sum(case((column, 1), else_=0))  # noqa: E731 - a local shorthand
     for row in db.session.execute(
@@ -908,11 +975,69 @@ def figures(scope: AdminUnit, period: Period) -> Figures:
             lines[commune_id].policy_phase = (phase[0], phase[1], period.last.year)
     # One statement per distinct window: one, unless the scope holds communes under plans that count it differently.
     for window, ids in by_window.items():
-        for row in db.session.execute(_policy_study(scope, period, window, ids if len(by_window) > 1 else None)):
+        for row in db.session.execute(
+            _policy_study(scope, period, window, ids if len(by_window) > 1 or only is not None else None)
+        ):
             line = lines.get(row.commune_id)
             if line is not None:
                 line.members, line.studied_policy = row.members, row.studied or 0
+    if carry:
+        _carry_predecessors(lines, units, period)
     return Figures(scope, period, trained_definition(), list(lines.values()))
+
+
+def _carry_predecessors(lines: dict[int, CommuneFigures], units: Sequence[Any], period: Period) -> None:
+    """Each current commune here gets ``share ×`` the figures of every old commune that went into it (the dashboard's
+    rule, :func:`lms.targets.services.commune_lineage_shares`): a commune created on 1 July 2025 shows for 2024 what
+    its predecessors counted, as the targets dashboard does for the same indicator. The old communes are counted
+    once, together, under their closest common unit (a few statements more, whatever their number); a part of a
+    split commune is rounded to whole persons. Old communes that are lines of this page are not carried again."""
+    from lms.targets.services import commune_lineage_shares
+
+    current = [u.id for u in units if u.merged]
+    if not current:
+        return  # no commune here that old communes went into: not one statement more
+    links = commune_lineage_shares().subquery()
+    parts = [
+        row
+        for row in db.session.execute(
+            select(links.c.old_unit_id, links.c.new_unit_id, links.c.share).where(links.c.new_unit_id.in_(current))
+        )
+        if row.old_unit_id not in lines and row.new_unit_id in lines
+    ]
+    if not parts:
+        return
+    olds = {
+        u.id: u for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_({p.old_unit_id for p in parts})))
+    }
+    # The closest unit holding every old commune: its figures are computed once, whatever the number of links.
+    common = _common_path([u.path for u in olds.values()])
+    holder = db.session.scalar(select(AdminUnit).where(AdminUnit.path == common)) if common else None
+    if holder is None:
+        return
+    theirs = {c.commune_id: c for c in figures(holder, period, carry=False, only=sorted(olds)).communes}
+    for part in parts:
+        old, line = theirs.get(part.old_unit_id), lines[part.new_unit_id]
+        if old is None:
+            continue  # the old commune did not exist in the period either
+        share = Decimal(part.share)
+        for name in CARRIED_COUNTS:
+            carried = (Decimal(getattr(old, name)) * share).to_integral_value(ROUND_HALF_UP)
+            setattr(line, name, getattr(line, name) + int(carried))
+        line.has_association = line.has_association or old.has_association
+        line.leader_on_board = line.leader_on_board or old.leader_on_board
+        line.carried_from.append(old.commune_name)
+
+
+def _common_path(paths: Sequence[str]) -> str:
+    """The longest common ancestor path of materialised paths ("/1/3357/3358/3368/", …) — "" for none."""
+    split = [p.strip("/").split("/") for p in paths]
+    common: list[str] = []
+    for parts in zip(*split, strict=False):
+        if len(set(parts)) != 1:
+            break
+        common.append(parts[0])
+    return f"/{'/'.join(common)}/" if common else ""
 
 
 @dataclass

@@ -307,6 +307,10 @@ def new_certificate(person_id: int):
 @permission_required(VERIFY)
 def it_certificates():
     status = request.args.get("status", ItCertificateStatus.PENDING.value)
+    if status == "duplicates":
+        # Records made before one certificate could be live once, typed another way: to keep one and reject the rest.
+        groups = it_skills.typed_duplicates(it_skills.certificates_in_scope(current_user, VERIFY))
+        return render_template("courses/it/certificates.html", certificates=None, groups=groups, status=status)
     stmt = it_skills.certificates_in_scope(current_user, VERIFY).options(selectinload(ItCertificate.person))
     if status in {s.value for s in ItCertificateStatus}:
         stmt = stmt.where(ItCertificate.status == status)

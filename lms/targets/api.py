@@ -4,6 +4,7 @@ are public documents, shown to anyone who may view targets; recomputing needs TA
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from typing import Any
 
 from flask import Response, abort, jsonify, request
@@ -24,7 +25,9 @@ from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel, subtree
 from lms.targets import cache, services
 from lms.targets.models import Indicator, IndicatorValue, Plan
+from lms.targets.plans import phase_of
 from lms.targets.schemas import (
+    CountedOverOut,
     PlanDetail,
     PlanList,
     PlanOut,
@@ -40,6 +43,8 @@ from lms.targets.services import local_year
 
 VIEW, ADMIN = Permission.TARGETS_VIEW, Permission.TARGETS_ADMIN
 TAGS = ["targets"]
+# The shape of a stored values answer: a deployment that adds to it (``counted_over``) serves no answer stored before.
+ANSWER_SHAPE = 2
 
 
 @bp.get("/targets/plans")
@@ -69,7 +74,11 @@ def list_values(query: ValuesQuery):
     # served while the generations of every figure it can list are the ones it was built under (ADR 27). The
     # generations and the stored answer come in one round trip.
     key = cache.key(
-        "values", sorted(request.args.items(multi=True)), tuple(scope_paths(current_user, VIEW)), local_year()
+        "values",
+        sorted(request.args.items(multi=True)),
+        tuple(scope_paths(current_user, VIEW)),
+        local_year(),
+        ANSWER_SHAPE,
     )
     names = [cache.PLANS, cache.ROLLUP, cache.COMMUNES]
     tokens, entry = cache.lookup(names, key)
@@ -132,6 +141,11 @@ def _values(query: ValuesQuery, period_end: Any, period_kind: Any, unit: AdminUn
         target = services.milestone(value.indicator, value.period_end.year, area)
         answer = ValueOut.model_validate(value)
         answer.target = TargetOut.model_validate(target) if target is not None else None
+        phase = phase_of(value.indicator.numerator or {}, value.period_end.year)
+        if phase is not None:  # counted over the plan's phase up to the period's end (ADR 54), said with the figure
+            answer.counted_over = CountedOverOut(
+                phase_first=phase[0], phase_last=phase[1], first_day=date(phase[0], 1, 1), last_day=value.period_end
+            )
         return answer
 
     return page_of(stmt, query, ValuePage, with_target)

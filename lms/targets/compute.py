@@ -75,7 +75,6 @@ from lms.registry.models import (
     OrganisationMember,
     Person,
     UnitLevel,
-    UnitLineage,
     clan_household,
     subtree,
 )
@@ -90,7 +89,15 @@ from lms.targets.models import (
     Structure,
     TargetState,
 )
-from lms.targets.services import VN_OFFSET, commune_lineage, local_today, month_end, plan_communes, year_end
+from lms.targets.services import (
+    VN_OFFSET,
+    commune_lineage,
+    commune_lineage_shares,
+    local_today,
+    month_end,
+    plan_communes,
+    year_end,
+)
 from lms.titles.models import Eligibility, EvaluationState, Recognition, RecognitionStatus, Registration
 
 SUBJECT_TYPE = {
@@ -708,7 +715,7 @@ def commune_values(
         "denominator",
         "computed_at",
     ]
-    links = commune_lineage().add_columns(UnitLineage.share).subquery()
+    links = commune_lineage_shares().subquery()
     cache.bump_after_commit([*hood.current, *hood.old, cache.COMMUNES])
     for structure, targets in ((Structure.CURRENT.value, hood.current), (Structure.PRE_2025.value, hood.old)):
         db.session.execute(

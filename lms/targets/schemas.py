@@ -159,6 +159,18 @@ class UnitRef(Out):
     area_class: str | None
 
 
+class CountedOverOut(Out):
+    model_config = with_examples(
+        Out,
+        {"phase_first": 2021, "phase_last": 2025, "first_day": "2021-01-01", "last_day": "2024-12-31"},
+    )
+
+    phase_first: int = Field(description="The first year of the plan's phase that holds the period's year")
+    phase_last: int = Field(description="The last year of that phase")
+    first_day: date = Field(description="The first day counted: 1 January of the phase's first year")
+    last_day: date = Field(description="The last day counted: the period's end (the measured year or month)")
+
+
 class ValueOut(Out):
     model_config = with_examples(
         Out,
@@ -174,6 +186,7 @@ class ValueOut(Out):
             "numerator": 1432.0,
             "denominator": 1790.0,
             "target": {"year": 2025, "share": 80.0, "area_class": None, "provisional": False},
+            "counted_over": None,
             "computed_at": "2026-01-05T01:30:00Z",
             "share": 80.0,
         },
@@ -190,6 +203,12 @@ class ValueOut(Out):
     numerator: float
     denominator: float
     target: TargetOut | None = Field(None, description="The plan's milestone for this unit and year, if any")
+    counted_over: CountedOverOut | None = Field(
+        None,
+        description="The time the figure counts when it is not the period alone: an indicator counted over the "
+        "plan's phase (Plan 1514's policy study, 'trong giai đoạn' 2021–2025 / 2026–2030) counts from the phase's "
+        "first day to the period's end. Null: the period alone.",
+    )
     computed_at: UtcDatetime
 
     @computed_field(description="numerator / denominator in percent, 2 decimals; null when nothing to count")

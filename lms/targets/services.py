@@ -213,6 +213,16 @@ def commune_lineage() -> Any:
     )
 
 
+def commune_lineage_shares() -> Any:
+    """:func:`commune_lineage` with each link's share: the one definition of how a current commune's figure is
+    carried across the 2025 map change — its own, plus ``share ×`` the figure of every old commune that went into it
+    (ADR 12), for any period, before its creation too. The dashboard's values (``compute.commune_values``) and the
+    IT-skills page (``courses.it_skills.figures``) both read it."""
+    from lms.registry.models import UnitLineage
+
+    return commune_lineage().add_columns(UnitLineage.share)
+
+
 def plan_communes(plan: Plan, candidates: Iterable[int]) -> list[int]:
     """The candidates the plan applies to: communes under the plan's unit, and their lineage partners (Kon Tum's
     plan reaches the current communes that succeeded Kon Tum's)."""

@@ -839,13 +839,27 @@ def propose(
     higher level (:func:`_kept`), or outside the user's scope for ``titles.propose``. The eligibility
     snapshot is copied by one ``INSERT … SELECT``. ``expected_digest``: the :func:`proposal_digest` of the preview
     being confirmed; an evaluation changed since (the engine ran again) is :class:`StaleProposal`.
+
+    The check and the copy are two statements, and an engine run may commit between them: so a confirmation reads
+    the evaluations it checks ``FOR UPDATE`` (PostgreSQL: the engine waits for this proposal's commit), and the copy
+    is read back under a savepoint — evaluations that no longer match the preview (SQLite takes no row lock) undo
+    the copy and are :class:`StaleProposal`, as a change before the check is. What is proposed is what was shown.
     """
-    wanted, rows = check_proposal(title=title, year=year, subject_ids=subject_ids, user=user)
-    if expected_digest is not None:
-        current = proposal_digest(title, year, rows)
-        if current != expected_digest:
-            raise StaleProposal(rows, current)
-    return _insert_proposals(title, year, wanted, rows, user)
+    confirming = expected_digest is not None
+    wanted, rows = check_proposal(title=title, year=year, subject_ids=subject_ids, user=user, lock=confirming)
+    if not confirming:
+        return _insert_proposals(title, year, wanted, rows, user)
+    current = proposal_digest(title, year, rows)
+    if current != expected_digest:
+        raise StaleProposal(rows, current)
+    savepoint = db.session.begin_nested()
+    ids = _insert_proposals(title, year, wanted, rows, user)
+    now = _evaluations(TITLE_SUBJECT[Title(title)], title, year, wanted)
+    if proposal_digest(title, year, now) != expected_digest:
+        savepoint.rollback()
+        raise StaleProposal(now, proposal_digest(title, year, now))
+    savepoint.commit()
+    return ids
 
 
 def proposal_fingerprints(rows: dict[int, Any]) -> dict[int, str]:
@@ -881,9 +895,42 @@ class StaleProposal(TransitionConflict):
         self.digest = digest
 
 
-def check_proposal(*, title: str, year: int, subject_ids: Sequence[int], user: Any) -> tuple[list[int], dict[int, Any]]:
+def _evaluations(
+    subject_type: str, title: str, year: int, wanted: Sequence[int], *, lock: bool = False
+) -> dict[int, Any]:
+    """The engine's rows of ``wanted`` as a proposal copies them, by subject id (``lock``: ``FOR UPDATE`` of the
+    evaluations, PostgreSQL)."""
+    stmt = (
+        select(
+            Eligibility.id,
+            Eligibility.subject_id,
+            Eligibility.eligible,
+            Eligibility.commune_id,
+            Eligibility.level,
+            Eligibility.score,
+            Eligibility.inputs_digest,
+            Eligibility.criteria_set_id,
+            EligibilityBreakdown.content.label("breakdown"),
+        )
+        .outerjoin(EligibilityBreakdown, EligibilityBreakdown.id == Eligibility.breakdown_id)
+        .where(
+            Eligibility.subject_type == subject_type,
+            Eligibility.title == title,
+            Eligibility.year == year,
+            Eligibility.subject_id.in_(wanted),
+        )
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=Eligibility)
+    return {row.subject_id: row for row in db.session.execute(stmt)}
+
+
+def check_proposal(
+    *, title: str, year: int, subject_ids: Sequence[int], user: Any, lock: bool = False
+) -> tuple[list[int], dict[int, Any]]:
     """What :func:`propose` would refuse, raised the same way, without writing anything (the page's confirmation
-    step asks before a list is put forward: a proposal cannot be withdrawn). Returns the subjects and their rows."""
+    step asks before a list is put forward: a proposal cannot be withdrawn). Returns the subjects and their rows
+    (``lock``: the evaluations read ``FOR UPDATE``, for the copy that follows)."""
     if title not in Title.__members__.values():
         raise RecognitionError(_("Unknown title “%(title)s”.", title=title), "title")
     _check_year(year)
@@ -893,29 +940,7 @@ def check_proposal(*, title: str, year: int, subject_ids: Sequence[int], user: A
         raise RecognitionError(_("At most %(count)s subjects at once.", count=MAX_ITEMS), "subject_ids")
     subject_type = TITLE_SUBJECT[Title(title)]
     wanted = list(dict.fromkeys(subject_ids))
-    rows = {
-        row.subject_id: row
-        for row in db.session.execute(
-            select(
-                Eligibility.id,
-                Eligibility.subject_id,
-                Eligibility.eligible,
-                Eligibility.commune_id,
-                Eligibility.level,
-                Eligibility.score,
-                Eligibility.inputs_digest,
-                Eligibility.criteria_set_id,
-                EligibilityBreakdown.content.label("breakdown"),
-            )
-            .outerjoin(EligibilityBreakdown, EligibilityBreakdown.id == Eligibility.breakdown_id)
-            .where(
-                Eligibility.subject_type == subject_type,
-                Eligibility.title == title,
-                Eligibility.year == year,
-                Eligibility.subject_id.in_(wanted),
-            )
-        )
-    }
+    rows = _evaluations(subject_type, title, year, wanted, lock=lock)
     existing = dict(
         db.session.execute(
             select(Recognition.subject_id, Recognition.status).where(

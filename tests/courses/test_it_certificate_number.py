@@ -284,3 +284,60 @@ def test_the_openapi_document_declares_the_other_records_id_in_the_error(app_ctx
     entry = resolve(next(s for s in entries.get("anyOf", [entries]) if s.get("type") == "array")["items"])
     assert set(error) <= set(entry["properties"]), set(error) - set(entry["properties"])
     assert entry["properties"]["it_certificate_id"]["description"]
+
+
+def _typed_otherwise(c):
+    """Records made before the rule: CC-H-1 of the test centre typed again another way for the vice-chair (case,
+    spacing and diacritics of the centre, case and spacing of the number) — the exact index lets both stay live —
+    and a third person's record of another number."""
+    holder = db.session.scalar(select(ItCertificate).where(ItCertificate.number == "CC-H-1"))
+    twice = ItCertificate(
+        person_id=c.vice.id,
+        number="cc-h-1 ",
+        issuer="TRUNG TAM  SAT HACH",
+        issued_on=holder.issued_on,
+        evidence_file_id=holder.evidence_file_id,
+    )
+    db.session.add(twice)
+    db.session.flush()
+    return holder, twice
+
+
+def test_the_certificates_page_lists_the_certificates_recorded_twice_typed_differently(client, app_ctx):
+    """Migration 0047 holds one live record per exact issuer and number: a certificate typed otherwise before it
+    stays live beside the first one. The IT certificates page (in the menu) lists them under "Ghi trùng", each
+    record linked, to keep one and reject the others."""
+    c = hand_made_commune()
+    holder, twice = _typed_otherwise(c)
+    from lms.registry.services import country
+
+    admin = make_user(Role.ADMINISTRATOR, country(), "admin-dup@example.vn")
+    db.session.commit()
+    login(client, admin)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "vi"
+    listing = client.get("/courses/it/certificates").get_data(as_text=True)
+    assert 'href="/courses/it/certificates?status=duplicates"' in listing
+    page = client.get("/courses/it/certificates?status=duplicates").get_data(as_text=True)
+    (group,) = page.split('class="mb-3 it-duplicate"')[1:]
+    assert "2 bản ghi" in group
+    assert f"/courses/it/certificates/{holder.id}" in group
+    assert f"/courses/it/certificates/{twice.id}" in group
+    assert c.vice.full_name in group
+    # A rejected record holds nothing: the certificate is no longer listed.
+    twice.status = "rejected"
+    db.session.commit()
+    page = client.get("/courses/it/certificates?status=duplicates").get_data(as_text=True)
+    assert "it-duplicate" not in page.split('id="it-duplicates"')[1]
+    assert "Không có chứng chỉ nào bị ghi trùng" in page
+
+
+def test_the_duplicates_command_lists_them_in_vietnamese(app, app_ctx):
+    c = hand_made_commune()
+    holder, twice = _typed_otherwise(c)
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["it-skills", "duplicates"])
+    assert result.exit_code == 0, result.output
+    assert "1 chứng chỉ được ghi nhận nhiều lần" in result.output
+    assert f"bản ghi {holder.id}:" in result.output
+    assert f"bản ghi {twice.id}:" in result.output
+    assert c.vice.full_name in result.output

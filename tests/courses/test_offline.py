@@ -295,9 +295,42 @@ def test_the_offline_page_has_the_sites_menu_and_everything_it_needs_is_kept_on_
         text.strip(): href
         for href, text in re.findall(r'<a class="nav-link[^"]*" href="([^"]+)"[^>]*>([^<]+)</a>', menu)
     }
-    assert links == {"Trang đầu": "/", "Các buổi học của bạn": "/courses/offline/", "Lớp học": "/courses/classes"}
+    assert links == {
+        "Trang đầu (cần có mạng)": "/",
+        "Các buổi học của bạn": "/courses/offline/",
+        "Lớp học": "/courses/classes",
+    }
     worker = client.get("/courses/sw.js").get_data(as_text=True)
     kept = set(re.findall(r'^\s+"(/[^"]+)",$', worker.split("var ASSETS = [")[1].split("];")[0], re.MULTILINE))
     loaded = set(re.findall(r'<(?:script|link rel="stylesheet")[^>]+(?:src|href)="(/static/[^"]+)"', page))
     assert "/static/vendor/bootstrap/bootstrap.bundle.min.js" in loaded  # what opens the menu
     assert loaded <= kept, loaded - kept
+
+
+def test_the_offline_menu_leads_only_where_the_worker_answers_or_says_a_connection_is_needed(client, upcoming):
+    """With no signal, a link outside the worker's scope (/courses/) opens the browser's own error: the offline page's
+    brand and menu lead to pages the worker answers (this page, the classes list it answers with this page), and the
+    start page, outside its scope, says plainly that it needs a connection. The navbar's shell (brand, menu button)
+    is base.html's, drawn by one macro."""
+    import re
+
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "vi"
+    page = client.get("/courses/offline/").get_data(as_text=True)
+    worker = client.get("/courses/sw.js").get_data(as_text=True)
+    shell = re.search(r'var SHELL = "([^"]+)";', worker).group(1)
+    menu = re.findall(r'"(/[^"]+)"', re.search(r"var MENU = \[([^\]]*)\];", worker).group(1))
+    scope = "/courses/"
+    nav = page.split('<nav class="navbar')[1].split("</nav>")[0]
+    for tag in re.findall(r"<a [^>]+>[^<]*</a>", nav):
+        href = re.search(r'href="([^"]+)"', tag).group(1)
+        answered = href.startswith(scope) and (href == shell or href in menu)
+        assert answered or ("data-needs-connection" in tag and "cần có mạng" in tag), tag
+    assert re.search(r'<a class="navbar-brand" href="/courses/offline/">', nav)
+    # The same shell as every other page (the login page: base.html), up to the menu itself.
+    other = client.get("/login").get_data(as_text=True)
+
+    def shell_of(html: str) -> str:
+        head = html.split('<nav class="navbar')[1].split('id="nav">')[0]
+        return re.sub(r'class="navbar-brand" href="[^"]+"', 'class="navbar-brand"', head)
+
+    assert shell_of(page) == shell_of(other)

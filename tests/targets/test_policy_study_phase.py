@@ -226,3 +226,33 @@ def test_a_province_page_counts_each_commune_as_its_own_plan_says(client, kon_tu
     assert cell(other) == "1 / 2"  # 2024's study does not count for 2025
     said = html[html.index('id="policy-period"') :]
     assert "Kế hoạch của một số xã tính việc học tập theo giai đoạn" in said[: said.index("</div>")]
+
+
+def test_the_figures_api_says_the_period_the_policy_study_covers_and_the_document_declares_it(client, kon_tum):
+    """The API's values carry what the dashboard says beside the figure: Plan 1514's policy study for 2024 counts
+    from 1 January 2021 (the phase 2021–2025) to 31 December 2024; a figure of the year alone says nothing more. The
+    OpenAPI document declares the field, so the contract test holds the answer to it."""
+    from lms.auth.models import ApiToken
+
+    compute.recompute([kon_tum.id], 2024, today=TODAY)
+    leader = make_user(Role.COMMUNE_LEADER, kon_tum, "leader-phase-api@example.vn")
+    _, secret = ApiToken.issue(leader, "test")
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    answer = client.get(
+        f"/api/v1/targets/values?unit={kon_tum.id}&period=2024&plan=kon-tum-1514-2022", headers=headers
+    ).get_json()
+    by_code = {item["indicator"]: item for item in answer["items"]}
+    assert by_code["policy_study"]["counted_over"] == {
+        "phase_first": 2021,
+        "phase_last": 2025,
+        "first_day": "2021-01-01",
+        "last_day": "2024-12-31",
+    }
+    assert by_code["family"]["counted_over"] is None
+    document = client.get("/api/v1/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    (value_out,) = [s for name, s in schemas.items() if name.split(".")[-1] == "ValueOut"]
+    assert "counted_over" in value_out["properties"]
+    (counted,) = [s for name, s in schemas.items() if name.split(".")[-1] == "CountedOverOut"]
+    assert set(counted["properties"]) == {"phase_first", "phase_last", "first_day", "last_day"}

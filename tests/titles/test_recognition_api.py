@@ -319,3 +319,38 @@ def test_propose_previews_with_a_digest_and_refuses_a_confirmation_the_engine_ou
     done = client.post(url, headers=headers, json={**body, "preview_digest": problem["preview"]["preview_digest"]})
     assert done.status_code == 201, done.get_json()
     assert db.session.scalar(select(Recognition.score).where(Recognition.subject_id == second.id)) == 78
+
+
+def test_an_engine_commit_between_the_check_and_the_copy_is_the_stale_preview_not_an_unseen_copy(
+    client, world, monkeypatch
+):
+    """The preview's digest is checked, then the evaluations are copied: an engine run committing between the two
+    statements would have the proposal copy a score nobody was shown. The copy is read back against the preview —
+    a mismatch undoes it and answers as the stale preview does (409 with the new preview)."""
+    from sqlalchemy import update
+
+    from lms.titles import recognition
+    from lms.titles.models import Eligibility
+
+    headers = world["headers"]["leader"]
+    first, second, _not_eligible = world["households"]
+    body = {"title": "family", "year": YEAR, "subject_ids": [first.id, second.id]}
+    url = "/api/v1/titles/recognitions/propose"
+    shown = client.post(f"{url}?dry_run=true", headers=headers, json=body).get_json()
+    copy = recognition._insert_proposals
+
+    def engine_slips_in(*args, **kwargs):
+        db.session.execute(
+            update(Eligibility)
+            .where(Eligibility.subject_id == second.id, Eligibility.title == "family")
+            .values(score=61, inputs_digest="slipped-in")
+        )  # as an engine run's commit, seen by the copy's statement
+        return copy(*args, **kwargs)
+
+    monkeypatch.setattr(recognition, "_insert_proposals", engine_slips_in)
+    stale = client.post(url, headers=headers, json={**body, "preview_digest": shown["preview_digest"]})
+    assert stale.status_code == 409, stale.get_json()
+    problem = stale.get_json()
+    assert problem["errors"][0]["field"] == "preview_digest"
+    assert {item["subject_id"]: item["score"] for item in problem["preview"]["items"]}[second.id] == 61
+    assert db.session.scalar(select(func.count()).select_from(Recognition)) == 0

@@ -1229,6 +1229,36 @@ def test_two_households_whose_heads_share_a_name_are_told_apart_by_the_heads_bir
     assert "NN-1" not in proposals
 
 
+def test_an_engine_commit_between_the_proposals_check_and_its_copy_shows_the_list_again(client, world, monkeypatch):
+    """The confirmation's digest holds when checked, but the engine commits before the copy: nothing is proposed,
+    the page says the list is out of date and shows the new one (as a change before the check does)."""
+    from lms.titles.models import Eligibility
+
+    login(client, world["leader"])
+    url = f"/titles/recognitions/propose?{_context(world)}"
+    token = csrf_token(client, url)
+    eligible, other, _not_eligible = world["households"]
+    shown = client.post(url, data={"csrf_token": token, "ids": [eligible.id, other.id]}).get_data(as_text=True)
+    copy = recognition._insert_proposals
+
+    def engine_slips_in(*args, **kwargs):
+        db.session.execute(
+            update(Eligibility)
+            .where(Eligibility.subject_id == other.id, Eligibility.title == "family")
+            .values(score=61, inputs_digest="slipped-in")
+        )  # as an engine run's commit, seen by the copy's statement
+        return copy(*args, **kwargs)
+
+    monkeypatch.setattr(recognition, "_insert_proposals", engine_slips_in)
+    stale = client.post(url, data={"csrf_token": token, "ids": [eligible.id, other.id], **confirmation(shown)})
+    assert stale.status_code == 409
+    page = stale.get_data(as_text=True)
+    assert "Đánh giá đã thay đổi kể từ khi danh sách được hiển thị" in page
+    assert "nay đạt 61 điểm" in page
+    assert db.session.scalar(select(func.count()).select_from(Recognition)) == 0
+    assert confirmation(page)["preview_digest"] != confirmation(shown)["preview_digest"]
+
+
 # --- the circulars' dates (ADR 44, amendment of 7/12/2026) -----------------------------------------------------
 
 

@@ -1,0 +1,57 @@
+"""A commune created by the 2025 merger has figures for the years before it existed: its predecessors', carried by
+the lineage's shares. The targets dashboard always did; the IT-skills page showed none — now both read the same
+lineage (``commune_lineage_shares``) and agree."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from courses import it_skills
+from lms.auth.models import Role
+from lms.extensions import db
+from lms.registry.models import AdminUnit, UnitLineage
+from lms.targets import compute
+from lms.targets.plans import load_plans
+from tests.conftest import login, make_user, make_village, unit_by_code
+from tests.targets.conftest import TODAY, households, value
+from tests.targets.test_compute import _membership, _record
+
+
+def test_the_it_page_and_the_dashboard_agree_on_a_merged_commune_before_the_merger(client, app_ctx):
+    load_plans()
+    new = unit_by_code("23293")  # Phường Kon Tum, created on 1 July 2025 from five old communes
+    assert new.valid_from == date(2025, 7, 1)
+    old_ids = list(db.session.scalars(select(UnitLineage.old_unit_id).where(UnitLineage.new_unit_id == new.id)))
+    first, second = (db.session.get(AdminUnit, i) for i in sorted(old_ids)[:2])
+    # Three association members of one old commune, two of the other; three studied the directives in 2024.
+    for old, count, studied in ((first, 3, 2), (second, 2, 1)):
+        village = make_village(old, f"V-LN{old.id}", "Thôn Cũ")
+        (household,) = households(village, 1, members=count)
+        for n, person in enumerate(household.members):
+            _membership(person, old, "member", started=date(2020, 1, 1), ended=date(2025, 6, 30))
+            if n < studied:
+                _record(person, old, "policy_study", 2024)
+    db.session.flush()
+    compute.recompute([new.id], 2024, today=TODAY)
+    dashboard = value(new, "policy_study", year=2024)
+    assert dashboard == (3, 5)
+
+    (line,) = it_skills.figures(new, it_skills.Period.year(2024)).communes
+    assert (line.studied_policy, line.members) == dashboard
+    assert line.commune_id == new.id
+    assert len(line.carried_from) == 5  # every old commune of the lineage
+    # The province's page: the same line among its communes, and its total holds the merged commune's past.
+    province = db.session.get(AdminUnit, new.parent_id)
+    on_province = it_skills.figures(province, it_skills.Period.year(2024))
+    lines = {c.commune_id: c for c in on_province.communes}
+    assert (lines[new.id].studied_policy, lines[new.id].members) == dashboard
+    assert on_province.total("members") >= 5
+
+    leader = make_user(Role.COMMUNE_LEADER, new, "leader-lineage@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get(f"/courses/it/units/{new.id}?from=2024-01-01&to=2024-12-31").get_data(as_text=True)
+    assert "3 / 5" in html
+    assert 'id="carried-from"' in html
