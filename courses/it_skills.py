@@ -357,13 +357,11 @@ def record_certificate(
             ),
             "modules",
         )
-    # Typed another way ("cc-1" for "CC-1") it is the same certificate, as :func:`held_by_another` compares it: a
-    # second live record of the holder's own would grant its modules twice.
+    # Typed another way ("cc-1" or "CC 1" for "CC-1") it is the same certificate, as :func:`held_by_another` compares
+    # it: a second live record of the holder's own would grant its modules twice.
     if (
         db.session.scalar(
-            select(ItCertificate.id).where(
-                ItCertificate.person_id == person.id, func.lower(ItCertificate.number) == number.lower()
-            )
+            select(ItCertificate.id).where(ItCertificate.person_id == person.id, _squeezed() == _squeeze(number))
         )
         is not None
     ):
@@ -407,21 +405,30 @@ def record_certificate(
 def held_by_another(number: str, issuer: str, person_id: int) -> ItCertificate | None:
     """The record of the same certificate for another person, not rejected: a certificate is its issuing test
     centre's number (Joint Circular 17/2016, Art. 17.2: each test centre issues and numbers its own), so the same
-    number of the same centre — the centre's name compared without case, spacing or diacritics, as people type it —
-    is the same certificate. A rejected record (a mistyped number, a claim that was not theirs) holds nothing."""
-    from lms.registry.text import fold
-
-    wanted = fold(issuer)
+    number of the same centre — the number compared without case or spacing, the centre's name without case, spacing
+    or diacritics, as people type them (:func:`certificate_key`) — is the same certificate. A rejected record (a
+    mistyped number, a claim that was not theirs) holds nothing."""
+    wanted = certificate_key(number, issuer)
     candidates = db.session.scalars(
         select(ItCertificate)
         .where(
-            func.lower(ItCertificate.number) == number.lower(),
+            _squeezed() == _squeeze(number),
             ItCertificate.person_id != person_id,
             ItCertificate.status != ItCertificateStatus.REJECTED.value,
         )
         .order_by(ItCertificate.id)
     )
-    return next((c for c in candidates if fold(c.issuer) == wanted and c.number.casefold() == number.casefold()), None)
+    return next((c for c in candidates if certificate_key(c.number, c.issuer) == wanted), None)
+
+
+def _squeeze(number: str) -> str:
+    """A certificate's number without case or spaces, as :func:`certificate_key` and :func:`_squeezed` read it."""
+    return "".join(number.casefold().split())
+
+
+def _squeezed() -> Any:
+    """``it_certificate.number`` without case or spaces, in SQL (a number is stored with single spaces)."""
+    return func.replace(func.lower(ItCertificate.number), " ", "")
 
 
 def certificate_key(number: str, issuer: str) -> tuple[str, str]:
@@ -429,7 +436,7 @@ def certificate_key(number: str, issuer: str) -> tuple[str, str]:
     or diacritics ("tt sát hạch cntt" and "TT Sát Hạch  CNTT" are one test centre)."""
     from lms.registry.text import fold
 
-    return "".join(number.casefold().split()), fold(issuer)
+    return _squeeze(number), fold(issuer)
 
 
 def typed_duplicates(in_scope: Select, *, limit: int = 500) -> list[list[ItCertificate]]:
@@ -439,7 +446,7 @@ def typed_duplicates(in_scope: Select, *, limit: int = 500) -> list[list[ItCerti
     records made before the rule stay live beside each other: an administrator or a centre manager keeps the right
     one and rejects the others. Two statements; at most ``limit`` records read."""
     live = ItCertificate.status != ItCertificateStatus.REJECTED.value
-    squeezed = func.replace(func.lower(ItCertificate.number), " ", "")
+    squeezed = _squeezed()
     shared = select(squeezed).where(live).group_by(squeezed).having(func.count() > 1)
     candidates = db.session.scalars(
         in_scope.where(live, squeezed.in_(shared))

@@ -244,6 +244,23 @@ def test_the_holder_cannot_record_their_certificate_twice_typed_another_way(app_
     assert _certificates("cc-h-1") == []
 
 
+def test_a_number_typed_with_other_spaces_is_the_same_certificate_for_anyone_recording_it(app_ctx):
+    """ "CC - H - 1" is "CC-H-1" as the duplicates list reads it (:func:`it_skills.certificate_key`): neither another
+    person nor the holder can start a second live record of it by typing its spaces differently."""
+    c = hand_made_commune()
+    for person, refusal in ((c.vice, "recorded for"), (c.by_certificate, "already recorded for this person")):
+        with pytest.raises(ItSkillsError, match=refusal):
+            it_skills.record_certificate(
+                person=person,
+                number="CC - H - 1",
+                issuer=ISSUER,
+                issued_on=date(2025, 3, 1),
+                upload=scan(),
+                recorded_by_id=None,
+            )
+    assert _certificates("CC - H - 1") == []
+
+
 def test_a_record_made_before_the_rule_is_not_verified_next_to_the_live_one(app_ctx):
     """Records made before the rule (migration 0047) may hold one certificate twice, typed another way: the index
     compares exactly, so the migration let "cc-h-1" of "TRUNG TAM SAT HACH" stand next to "CC-H-1". Verifying it would
