@@ -5,7 +5,9 @@ from pathlib import Path
 
 import click
 from flask import Flask
+from flask_babel import gettext as _
 
+from lms.core.formatting import speaking
 from lms.extensions import db
 from lms.registry import services
 
@@ -33,7 +35,8 @@ def register(app: Flask) -> None:
 
         unit = services.find_unit(unit_code)
         if unit is None:
-            raise click.ClickException(f"no current unit with code {unit_code!r}")
+            with speaking("vi"):
+                raise click.ClickException(_("no current unit has the code %(code)s", code=unit_code))
         try:
             job = create_job(
                 kind=kind,
@@ -51,7 +54,9 @@ def register(app: Flask) -> None:
         if inline:
             execute_job(job_id)
         waited_since = time.monotonic()
-        with click.progressbar(length=100, label=f"import #{job_id}") as bar:
+        with speaking("vi"):
+            label = _("import #%(id)s", id=job_id)
+        with click.progressbar(length=100, label=label) as bar:
             shown = 0
             while True:
                 db.session.expire_all()
@@ -63,34 +68,67 @@ def register(app: Flask) -> None:
                 if job.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED, ImportStatus.PREVIEWED):
                     break
                 if job.status == ImportStatus.PENDING and time.monotonic() - waited_since > PICK_UP_SECONDS:
-                    raise click.ClickException(
-                        f"no worker picked up import #{job_id} within {PICK_UP_SECONDS} s: start the worker "
-                        "(make run, or celery -A lms.worker worker), or run again with --inline"
-                    )
+                    with speaking("vi"):
+                        raise click.ClickException(
+                            _(
+                                "no worker picked up import #%(id)s within %(seconds)s s: start the worker (make run, "
+                                "or celery -A lms.worker worker), or run again with --inline",
+                                id=job_id,
+                                seconds=PICK_UP_SECONDS,
+                            )
+                        )
                 db.session.rollback()  # never sleep inside a transaction (SQLite: it holds the write lock)
                 time.sleep(0.5)
-        if job.status == ImportStatus.FAILED:
-            click.echo(job.message, err=True)
-            for error in job.errors[:50]:
-                click.echo(f"  row {error.get('row')}, column {error.get('column')}: {error.get('message')}", err=True)
-            if len(job.errors) > 50:
-                click.echo(f"  … and {len(job.errors) - 50} more", err=True)
-            raise SystemExit(1)
-        if job.status == ImportStatus.PREVIEWED and job.preview is not None:
-            _echo_preview(job.preview)
-            click.echo("dry run: nothing was written")
-            return
-        click.echo(", ".join(f"{k}={v}" for k, v in job.summary.items()))
+        with speaking("vi"):  # an administrator reads it: Vietnamese, as the pages (ADR 22)
+            if job.status == ImportStatus.FAILED:
+                click.echo(job.message, err=True)
+                for error in job.errors[:50]:
+                    click.echo(
+                        "  "
+                        + _(
+                            "row %(row)s, column %(column)s: %(message)s",
+                            row=error.get("row"),
+                            column=error.get("column"),
+                            message=error.get("message_vi") or error.get("message"),
+                        ),
+                        err=True,
+                    )
+                if len(job.errors) > 50:
+                    click.echo("  " + _("… and %(n)s more", n=len(job.errors) - 50), err=True)
+                raise SystemExit(1)
+            if job.status == ImportStatus.PREVIEWED and job.preview is not None:
+                _echo_preview(job.preview)
+                click.echo(_("dry run: nothing was written"))
+                return
+            click.echo(job.message)  # what was written, in the job's language (the pages show the same line)
+
+
+def _counts(entity: str, counts: dict) -> str:
+    from lms.registry.labels import IMPORT_ENTITY_NAMES
+
+    return _(
+        "%(entity)s: %(created)s new, %(updated)s changed, %(unchanged)s unchanged",
+        entity=str(IMPORT_ENTITY_NAMES.get(entity, entity)),
+        created=counts.get("created", 0),
+        updated=counts.get("updated", 0),
+        unchanged=counts.get("unchanged", 0),
+    )
 
 
 def _echo_preview(preview: dict) -> None:
+    from lms.registry.labels import IMPORT_FIELD_NAMES
+
+    kinds = {"new": _("new"), "changed": _("changed")}
     for entity, counts in preview["counts"].items():
-        click.echo(f"{entity}: {counts['created']} new, {counts['updated']} changed, {counts['unchanged']} unchanged")
+        click.echo(_counts(entity, counts))
         for kind in ("new", "changed"):
             for row in preview["samples"][entity][kind]:
-                changes = "; ".join(f"{c['field']}: {c['old']} → {c['new']}" for c in row["changes"])
-                click.echo(f"  {kind} (row {row['row']}): {row['label']}" + (f" [{changes}]" if changes else ""))
+                changes = "; ".join(
+                    f"{IMPORT_FIELD_NAMES.get(c['field'], c['field'])}: {c['old']} → {c['new']}" for c in row["changes"]
+                )
+                line = _("%(kind)s (row %(row)s): %(label)s", kind=kinds[kind], row=row["row"], label=row["label"])
+                click.echo("  " + line + (f" [{changes}]" if changes else ""))
     for text in preview.get("consequences", []):
-        click.echo(f"then: {text}")
+        click.echo(_("then: %(text)s", text=text))
     for text in preview.get("warnings", []):
-        click.echo(f"check: {text}")
+        click.echo(_("check: %(text)s", text=text))

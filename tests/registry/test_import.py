@@ -1199,16 +1199,22 @@ def test_cli_imports_a_file_and_fails_on_errors(app, villages, commune, tmp_path
     result = app.test_cli_runner().invoke(
         args=["import-file", str(good), "--kind", "households", "--unit", "23293", "--inline", "--dry-run"]
     )
+    # In Vietnamese, as the pages (an administrator reads it): the preview's counts and rows, then that nothing was
+    # written.
     assert result.exit_code == 0, result.output
-    assert "persons: 3 new, 0 changed, 0 unchanged" in result.output
-    assert "new (row 2): Nguyễn Văn Đức (IMP-1/H1)" in result.output
-    assert "dry run: nothing was written" in result.output
+    assert "Số người: 3 mới, 0 thay đổi, 0 không đổi" in result.output
+    assert "mới (dòng 2): Nguyễn Văn Đức (IMP-1/H1)" in result.output
+    assert "chạy thử: chưa ghi gì" in result.output
     assert counts()["person"] == 0
     result = app.test_cli_runner().invoke(
         args=["import-file", str(good), "--kind", "households", "--unit", "23293", "--inline"]
     )
     assert result.exit_code == 0, result.output
-    assert "persons={'created': 3" in result.output
+    assert counts()["person"] == 3
+    job = db.session.scalars(select(ImportJob).order_by(ImportJob.id.desc())).first()
+    assert job is not None
+    assert job.message
+    assert job.message in result.output
 
     bad = tmp_path / "bad.csv"
     bad.write_bytes(csv_bytes([HOUSEHOLD_HEADER, ["NOPE", "H1", "", "A", "", "", "", "", "", ""]]))
@@ -1216,7 +1222,8 @@ def test_cli_imports_a_file_and_fails_on_errors(app, villages, commune, tmp_path
         args=["import-file", str(bad), "--kind", "households", "--unit", "23293", "--inline"]
     )
     assert result.exit_code == 1
-    assert "row 2, column village_code: there is no village with code NOPE" in result.output
+    assert "dòng 2, cột village_code: " in result.output
+    assert "there is no village" not in result.output
 
 
 def test_the_check_loads_only_what_the_file_names(villages, commune):
