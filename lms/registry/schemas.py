@@ -137,7 +137,10 @@ class PersonOut(Out):
         False, description="Only the year of birth is known (a commune register's “1948”): birth_date is 1 January"
     )
     sex: Sex | None
-    occupation_group: OccupationGroup | None
+    occupation_group: OccupationGroup | None = Field(
+        description="Plan 1514's groups: worker (người lao động: farmers, workers and other working people, ADR 12), "
+        "official, pupil, other",
+    )
     household_id: int | None
     relation_to_head: str | None
     unit_id: int
@@ -186,7 +189,11 @@ class PersonIn(Body):
         "a whole date. False for a person whose year alone is recorded needs the whole birth_date with it",
     )
     sex: Sex | None = None
-    occupation_group: OccupationGroup | None = None
+    occupation_group: OccupationGroup | None = Field(
+        None,
+        description="Plan 1514's groups: worker (người lao động: farmers, workers and other working people, ADR 12), "
+        "official, pupil, other",
+    )
     relation_to_head: str | None = Field(None, max_length=50)
     phone: str | None = Field(None, max_length=30)
     ethnicity: str | None = Field(None, max_length=50)
