@@ -69,7 +69,7 @@ def register(app: Flask) -> None:
 
 def duplicates_report() -> str:
     """:func:`courses.it_skills.typed_duplicates` over the whole country, in Vietnamese (administrators read it)."""
-    from lms.core.formatting import speaking
+    from lms.core.formatting import moment_day, speaking
 
     groups = it_skills.typed_duplicates(select(it_skills.ItCertificate))
     with speaking("vi"):
@@ -97,7 +97,7 @@ def duplicates_report() -> str:
                         issuer=c.issuer,
                         who=c.person.full_name,
                         state=state,
-                        day=f"{c.recorded_at:%d/%m/%Y}",
+                        day=moment_day(c.recorded_at),
                     )
                 )
         lines.append(_("Keep the right record of each certificate and reject the others (IT certificates page)."))

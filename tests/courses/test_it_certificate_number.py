@@ -341,3 +341,27 @@ def test_the_duplicates_command_lists_them_in_vietnamese(app, app_ctx):
     assert f"bản ghi {holder.id}:" in result.output
     assert f"bản ghi {twice.id}:" in result.output
     assert c.vice.full_name in result.output
+
+
+def test_the_duplicates_say_the_day_each_record_was_made_in_vietnam_not_utc(client, app, app_ctx):
+    """``recorded_at`` is stored in UTC: a record made at 03:00 on 8 December in Vietnam (20:00 UTC on the 7th) was
+    made on 08/12/2026 — on the page's "Ghi trùng" tab and in ``flask it-skills duplicates`` alike."""
+    from datetime import datetime
+
+    from lms.registry.services import country
+
+    c = hand_made_commune()
+    holder, twice = _typed_otherwise(c)
+    holder.recorded_at = datetime(2026, 11, 30, 9, 0)
+    twice.recorded_at = datetime(2026, 12, 7, 20, 0)
+    admin = make_user(Role.ADMINISTRATOR, country(), "admin-dup-day@example.vn")
+    db.session.commit()
+    login(client, admin)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "vi"
+    page = client.get("/courses/it/certificates?status=duplicates").get_data(as_text=True)
+    (group,) = page.split('class="mb-3 it-duplicate"')[1:]
+    assert "08/12/2026" in group
+    assert "07/12/2026" not in group
+    output = app.test_cli_runner().invoke(args=["it-skills", "duplicates"]).output
+    line = next(line for line in output.splitlines() if f"bản ghi {twice.id}:" in line)
+    assert "08/12/2026" in line, line
