@@ -440,7 +440,9 @@ def typed_duplicates(in_scope: Select, *, limit: int = 500) -> list[list[ItCerti
     one and rejects the others. Two statements; at most ``limit`` records read."""
     live = ItCertificate.status != ItCertificateStatus.REJECTED.value
     squeezed = func.replace(func.lower(ItCertificate.number), " ", "")
-    shared = select(squeezed).where(live).group_by(squeezed).having(func.count() > 1)
+    # Numbers shared within the scope: a record whose number only a record outside it shares (another centre's, or
+    # one the reader cannot see) can never be listed here, and must not take the place of one that can (``limit``).
+    shared = in_scope.with_only_columns(squeezed).where(live).group_by(squeezed).having(func.count() > 1)
     candidates = db.session.scalars(
         in_scope.where(live, squeezed.in_(shared))
         .options(selectinload(ItCertificate.person))

@@ -365,3 +365,40 @@ def test_the_duplicates_say_the_day_each_record_was_made_in_vietnam_not_utc(clie
     output = app.test_cli_runner().invoke(args=["it-skills", "duplicates"]).output
     line = next(line for line in output.splitlines() if f"bản ghi {twice.id}:" in line)
     assert "08/12/2026" in line, line
+
+
+def test_a_number_shared_only_with_another_scopes_record_does_not_crowd_out_the_readers_duplicates(app_ctx):
+    """The list reads at most ``limit`` records: the records it reads are the reader's whose number another record
+    of the reader's scope shares — a number the reader's record shares only with a record of another commune (another
+    centre's certificate, or one the reader cannot see) can never be listed, and must not take the place of the
+    reader's own duplicates."""
+    from datetime import datetime
+
+    from lms.auth.permissions import Permission
+
+    c = hand_made_commune()
+    elsewhere = hand_made_commune("23302", label="K")
+    holder, twice = _typed_otherwise(c)
+    own = ItCertificate(
+        person_id=c.five_modules.id,
+        number="Z-9",
+        issuer=ISSUER,
+        issued_on=holder.issued_on,
+        evidence_file_id=holder.evidence_file_id,
+        recorded_at=datetime(2020, 1, 1),
+    )
+    theirs = ItCertificate(
+        person_id=elsewhere.five_modules.id,
+        number="Z-9",
+        issuer="Trung tâm khác",
+        issued_on=holder.issued_on,
+        evidence_file_id=holder.evidence_file_id,
+        recorded_at=datetime(2020, 1, 1),
+    )
+    db.session.add_all([own, theirs])
+    db.session.flush()
+    verifier = make_user(Role.CENTRE_MANAGER, c.unit, "verifier-dup-scope@example.vn")
+    db.session.flush()
+    in_scope = it_skills.certificates_in_scope(verifier, Permission.IT_CERTIFICATE_VERIFY)
+    groups = it_skills.typed_duplicates(in_scope, limit=2)
+    assert [[record.id for record in group] for group in groups] == [[holder.id, twice.id]]
