@@ -89,3 +89,36 @@ def test_the_it_figures_api_says_whose_figures_a_merged_commune_carries_and_the_
     schemas = document["components"]["schemas"]
     declared = [s for name, s in schemas.items() if name.split(".")[-1] == "CommuneFigures"]
     assert declared and all("carried_from" in s["properties"] for s in declared)
+
+
+def test_the_it_figures_workbook_names_the_old_communes_a_merged_commune_carries(client, app_ctx):
+    """The workbook's per-commune sheet holds the carried counts: it names the old communes they are from, as the
+    page does (its officers' sheet lists none of their officers); a period of the commune's own figures has no such
+    column."""
+    from openpyxl import load_workbook
+
+    load_plans()
+    new = unit_by_code("23293")
+    old_ids = sorted(db.session.scalars(select(UnitLineage.old_unit_id).where(UnitLineage.new_unit_id == new.id)))
+    old = db.session.get(AdminUnit, old_ids[0])
+    village = make_village(old, "V-LNXL", "Thôn Cũ")
+    (household,) = households(village, 1, members=2)
+    for person in household.members:
+        _membership(person, old, "member", started=date(2020, 1, 1), ended=date(2025, 6, 30))
+    leader = make_user(Role.COMMUNE_LEADER, new, "leader-lineage-xlsx@example.vn")
+    db.session.commit()
+    login(client, leader)
+
+    def sheet(first: str, last: str) -> list[tuple]:
+        response = client.get(f"/courses/it/units/{new.id}.xlsx?from={first}&to={last}")
+        assert response.status_code == 200
+        import io
+
+        return list(load_workbook(io.BytesIO(response.data))["Theo xã"].iter_rows(values_only=True))
+
+    head, row = sheet("2024-01-01", "2024-12-31")
+    assert head[-1].startswith("Gồm số liệu của các xã cũ")
+    assert row[head.index("Số cán bộ, hội viên")] == 2
+    assert old.name in row[-1]
+    head, _row = sheet("2026-01-01", "2026-12-31")
+    assert not head[-1].startswith("Gồm số liệu")
