@@ -4,6 +4,7 @@ lineage (``commune_lineage_shares``) and agree."""
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 from sqlalchemy import select
@@ -88,7 +89,8 @@ def test_the_it_figures_api_says_whose_figures_a_merged_commune_carries_and_the_
     document = client.get("/api/v1/openapi.json").get_json()
     schemas = document["components"]["schemas"]
     declared = [s for name, s in schemas.items() if name.split(".")[-1] == "CommuneFigures"]
-    assert declared and all("carried_from" in s["properties"] for s in declared)
+    assert declared
+    assert all("carried_from" in s["properties"] for s in declared)
 
 
 def test_the_it_figures_workbook_names_the_old_communes_a_merged_commune_carries(client, app_ctx):
@@ -112,8 +114,6 @@ def test_the_it_figures_workbook_names_the_old_communes_a_merged_commune_carries
     def sheet(first: str, last: str) -> list[tuple]:
         response = client.get(f"/courses/it/units/{new.id}.xlsx?from={first}&to={last}")
         assert response.status_code == 200
-        import io
-
         return list(load_workbook(io.BytesIO(response.data))["Theo xã"].iter_rows(values_only=True))
 
     head, row = sheet("2024-01-01", "2024-12-31")
