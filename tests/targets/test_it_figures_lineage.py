@@ -58,9 +58,7 @@ def test_the_it_page_and_the_dashboard_agree_on_a_merged_commune_before_the_merg
     assert 'id="carried-from"' in html
 
 
-def test_the_it_figures_api_says_whose_figures_a_merged_commune_carries_and_the_document_declares_it(
-    client, app_ctx
-):
+def test_the_it_figures_api_says_whose_figures_a_merged_commune_carries_and_the_document_declares_it(client, app_ctx):
     """The API answers the carried figures too: a line of a commune created on 1 July 2025 names, for 2024, the old
     communes whose figures it holds — as the page says — and a line of the commune's own figures names none. The
     OpenAPI document declares the field."""
