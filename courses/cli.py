@@ -73,7 +73,7 @@ def duplicates_report() -> str:
 
     groups = it_skills.typed_duplicates(select(it_skills.ItCertificate))
     with speaking("vi"):
-        if not groups:
+        if not groups and not groups.cut:
             return _("No certificate is recorded twice.")
         lines = [_("%(count)s certificate(s) recorded more than once, typed differently:", count=len(groups))]
         for group in groups:
@@ -101,6 +101,14 @@ def duplicates_report() -> str:
                     )
                 )
         lines.append(_("Keep the right record of each certificate and reject the others (IT certificates page)."))
+        if groups.cut:
+            lines.append(
+                _(
+                    "Only the %(count)s oldest records that may be typed twice were read: reject the wrong ones listed "
+                    "here, then run this command again for the rest.",
+                    count=groups.read,
+                )
+            )
     return "\n".join(lines)
 
 

@@ -402,3 +402,32 @@ def test_a_number_shared_only_with_another_scopes_record_does_not_crowd_out_the_
     in_scope = it_skills.certificates_in_scope(verifier, Permission.IT_CERTIFICATE_VERIFY)
     groups = it_skills.typed_duplicates(in_scope, limit=2)
     assert [[record.id for record in group] for group in groups] == [[holder.id, twice.id]]
+
+
+def test_the_duplicates_list_says_when_it_read_only_the_oldest_records(client, app, app_ctx, monkeypatch):
+    """The list reads at most ``DUPLICATES_READ`` records, oldest first: when there are more, the tab and the command
+    say that only the oldest were read and to come back once those are dealt with — never a silent cut, and never
+    "no certificate is recorded twice" while some were not read."""
+    from datetime import datetime
+
+    from lms.registry.services import country
+
+    c = hand_made_commune()
+    holder, twice = _typed_otherwise(c)
+    holder.recorded_at, twice.recorded_at = datetime(2024, 1, 1), datetime(2024, 1, 2)
+    admin = make_user(Role.ADMINISTRATOR, country(), "admin-dup-cut@example.vn")
+    db.session.commit()
+    login(client, admin)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "vi"
+    url = "/courses/it/certificates?status=duplicates"
+    assert 'id="duplicates-cut"' not in client.get(url).get_data(as_text=True)
+
+    monkeypatch.setattr(it_skills, "DUPLICATES_READ", 1)
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="duplicates-cut"' in page
+    assert "Mới đọc 1 bản ghi cũ nhất có thể bị ghi trùng" in page
+    assert "Không có chứng chỉ nào bị ghi trùng" not in page
+    output = app.test_cli_runner().invoke(args=["it-skills", "duplicates"]).output
+    assert "Mới đọc 1 bản ghi cũ nhất" in output
+    assert "chạy lại lệnh này" in output
+    assert "Không có chứng chỉ nào bị ghi trùng" not in output
