@@ -69,11 +69,11 @@ def register(app: Flask) -> None:
 
 def duplicates_report() -> str:
     """:func:`courses.it_skills.typed_duplicates` over the whole country, in Vietnamese (administrators read it)."""
-    from lms.core.formatting import speaking
+    from lms.core.formatting import moment_day, speaking
 
     groups = it_skills.typed_duplicates(select(it_skills.ItCertificate))
     with speaking("vi"):
-        if not groups:
+        if not groups and not groups.cut:
             return _("No certificate is recorded twice.")
         lines = [_("%(count)s certificate(s) recorded more than once, typed differently:", count=len(groups))]
         for group in groups:
@@ -97,10 +97,18 @@ def duplicates_report() -> str:
                         issuer=c.issuer,
                         who=c.person.full_name,
                         state=state,
-                        day=f"{c.recorded_at:%d/%m/%Y}",
+                        day=moment_day(c.recorded_at),
                     )
                 )
         lines.append(_("Keep the right record of each certificate and reject the others (IT certificates page)."))
+        if groups.cut:
+            lines.append(
+                _(
+                    "Only the %(count)s oldest records that may be typed twice were read: reject the wrong ones listed "
+                    "here, then run this command again for the rest.",
+                    count=groups.read,
+                )
+            )
     return "\n".join(lines)
 
 

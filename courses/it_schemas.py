@@ -292,6 +292,12 @@ class CommuneFigures(Out):
     leader_on_board: bool
     members: int
     studied_policy: int
+    carried_from: list[str] = Field(
+        default_factory=list,
+        description="A commune created by the 2025 map change, for time before it existed: the old communes that went "
+        "into it, whose figures (share × each, rounded to whole persons) its counts above are, as on the targets "
+        "dashboard (ADR 2). Empty: the commune's own figures.",
+    )
 
 
 class FiguresOut(Out):
@@ -331,6 +337,7 @@ class FiguresOut(Out):
                     "leader_on_board": True,
                     "members": 265,
                     "studied_policy": 212,
+                    "carried_from": [],
                 }
             ],
         },

@@ -439,25 +439,44 @@ def certificate_key(number: str, issuer: str) -> tuple[str, str]:
     return _squeeze(number), fold(issuer)
 
 
-def typed_duplicates(in_scope: Select, *, limit: int = 500) -> list[list[ItCertificate]]:
+# The records the duplicates list reads at most, oldest first (a page and a command, not a report).
+DUPLICATES_READ = 500
+
+
+class DuplicateGroups(list[list[ItCertificate]]):
+    """The groups of :func:`typed_duplicates`; ``cut``: more records were there than ``read`` (the list says so)."""
+
+    def __init__(self, groups: Iterable[list[ItCertificate]], *, cut: bool, read: int) -> None:
+        super().__init__(groups)
+        self.cut, self.read = cut, read
+
+
+def typed_duplicates(in_scope: Select, *, limit: int | None = None) -> DuplicateGroups:
     """Live records (not rejected) of ``in_scope`` (:func:`certificates_in_scope`) that are one certificate typed
     differently — the number's case or spacing, the centre's case, spacing or diacritics (:func:`certificate_key`) —
     grouped, oldest record first. Migration 0047's index holds one live record per exact (number, issuer), so these
     records made before the rule stay live beside each other: an administrator or a centre manager keeps the right
-    one and rejects the others. Two statements; at most ``limit`` records read."""
+    one and rejects the others. Two statements; at most ``limit`` records read (:data:`DUPLICATES_READ`), and the
+    answer says when there were more (``cut``): what is not read is not listed, never silently."""
+    limit = limit or DUPLICATES_READ
     live = ItCertificate.status != ItCertificateStatus.REJECTED.value
     squeezed = _squeezed()
-    shared = select(squeezed).where(live).group_by(squeezed).having(func.count() > 1)
-    candidates = db.session.scalars(
-        in_scope.where(live, squeezed.in_(shared))
-        .options(selectinload(ItCertificate.person))
-        .order_by(ItCertificate.recorded_at, ItCertificate.id)
-        .limit(limit)
+    # Numbers shared within the scope: a record whose number only a record outside it shares (another centre's, or
+    # one the reader cannot see) can never be listed here, and must not take the place of one that can (``limit``).
+    shared = in_scope.with_only_columns(squeezed).where(live).group_by(squeezed).having(func.count() > 1)
+    candidates = list(
+        db.session.scalars(
+            in_scope.where(live, squeezed.in_(shared))
+            .options(selectinload(ItCertificate.person))
+            .order_by(ItCertificate.recorded_at, ItCertificate.id)
+            .limit(limit + 1)
+        )
     )
     groups: dict[tuple[str, str], list[ItCertificate]] = {}
-    for certificate in candidates:
+    for certificate in candidates[:limit]:
         groups.setdefault(certificate_key(certificate.number, certificate.issuer), []).append(certificate)
-    return [group for _key, group in sorted(groups.items()) if len(group) > 1]
+    listed = (group for _key, group in sorted(groups.items()) if len(group) > 1)
+    return DuplicateGroups(listed, cut=len(candidates) > limit, read=limit)
 
 
 def _refuse_held_by_another(number: str, issuer: str, person_id: int, viewer: Any) -> None:

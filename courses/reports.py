@@ -464,6 +464,7 @@ def it_figures_xlsx(
     summary.column_dimensions["E"].width = 50
 
     communes = workbook.create_sheet("Theo xã")
+    carried = any(line.carried_from for line in result.communes)
     communes.append(
         [
             "Xã",
@@ -478,6 +479,9 @@ def it_figures_xlsx(
             "Số cán bộ, hội viên",
             "Đã học tập chủ trương, chính sách",
             *(("Mục tiêu", "So với mục tiêu") if commune_checks else ()),
+            # A commune created by the 2025 map change carries, for the time before, its predecessors' figures (ADR 2):
+            # the sheet names them, as the page does (the officers' sheet lists none of their officers).
+            *(("Gồm số liệu của các xã cũ (trước khi thành lập xã mới)",) if carried else ()),
         ]
     )
     header(communes, 1)
@@ -498,6 +502,7 @@ def it_figures_xlsx(
                 line.members,
                 line.studied_policy,
                 *(target if commune_checks else ()),
+                *((", ".join(line.carried_from),) if carried else ()),
             ]
         )
         if commune_checks:

@@ -135,6 +135,14 @@ def birth(value: date | None, year_only: bool = False, *, locale: str | None = N
     return str(value.year) if year_only else day(value, locale=locale)
 
 
+def moment_day(value: datetime | None, *, locale: str | None = None) -> str:
+    """The day in Vietnam of a stored (naive UTC) timestamp: ``08/12/2026`` for 20:00 UTC on 7 December. (:func:`day`
+    takes a datetime as it is: a session's start is stored in Vietnam's wall-clock time already.)"""
+    if value is None:
+        return ""
+    return day(value.replace(tzinfo=ZoneInfo("UTC")).astimezone(LOCAL_TZ), locale=locale)
+
+
 def moment(value: datetime | None, *, locale: str | None = None) -> str:
     """A stored (naive UTC) timestamp in Vietnam's time: ``31/12/2026 14:05``."""
     if value is None:

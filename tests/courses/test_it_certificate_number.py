@@ -358,3 +358,93 @@ def test_the_duplicates_command_lists_them_in_vietnamese(app, app_ctx):
     assert f"bản ghi {holder.id}:" in result.output
     assert f"bản ghi {twice.id}:" in result.output
     assert c.vice.full_name in result.output
+
+
+def test_the_duplicates_say_the_day_each_record_was_made_in_vietnam_not_utc(client, app, app_ctx):
+    """``recorded_at`` is stored in UTC: a record made at 03:00 on 8 December in Vietnam (20:00 UTC on the 7th) was
+    made on 08/12/2026 — on the page's "Ghi trùng" tab and in ``flask it-skills duplicates`` alike."""
+    from datetime import datetime
+
+    from lms.registry.services import country
+
+    c = hand_made_commune()
+    holder, twice = _typed_otherwise(c)
+    holder.recorded_at = datetime(2026, 11, 30, 9, 0)
+    twice.recorded_at = datetime(2026, 12, 7, 20, 0)
+    admin = make_user(Role.ADMINISTRATOR, country(), "admin-dup-day@example.vn")
+    db.session.commit()
+    login(client, admin)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "vi"
+    page = client.get("/courses/it/certificates?status=duplicates").get_data(as_text=True)
+    (group,) = page.split('class="mb-3 it-duplicate"')[1:]
+    assert "08/12/2026" in group
+    assert "07/12/2026" not in group
+    output = app.test_cli_runner().invoke(args=["it-skills", "duplicates"]).output
+    line = next(line for line in output.splitlines() if f"bản ghi {twice.id}:" in line)
+    assert "08/12/2026" in line, line
+
+
+def test_a_number_shared_only_with_another_scopes_record_does_not_crowd_out_the_readers_duplicates(app_ctx):
+    """The list reads at most ``limit`` records: the records it reads are the reader's whose number another record
+    of the reader's scope shares — a number the reader's record shares only with a record of another commune (another
+    centre's certificate, or one the reader cannot see) can never be listed, and must not take the place of the
+    reader's own duplicates."""
+    from datetime import datetime
+
+    from lms.auth.permissions import Permission
+
+    c = hand_made_commune()
+    elsewhere = hand_made_commune("23302", label="K")
+    holder, twice = _typed_otherwise(c)
+    own = ItCertificate(
+        person_id=c.five_modules.id,
+        number="Z-9",
+        issuer=ISSUER,
+        issued_on=holder.issued_on,
+        evidence_file_id=holder.evidence_file_id,
+        recorded_at=datetime(2020, 1, 1),
+    )
+    theirs = ItCertificate(
+        person_id=elsewhere.five_modules.id,
+        number="Z-9",
+        issuer="Trung tâm khác",
+        issued_on=holder.issued_on,
+        evidence_file_id=holder.evidence_file_id,
+        recorded_at=datetime(2020, 1, 1),
+    )
+    db.session.add_all([own, theirs])
+    db.session.flush()
+    verifier = make_user(Role.CENTRE_MANAGER, c.unit, "verifier-dup-scope@example.vn")
+    db.session.flush()
+    in_scope = it_skills.certificates_in_scope(verifier, Permission.IT_CERTIFICATE_VERIFY)
+    groups = it_skills.typed_duplicates(in_scope, limit=2)
+    assert [[record.id for record in group] for group in groups] == [[holder.id, twice.id]]
+
+
+def test_the_duplicates_list_says_when_it_read_only_the_oldest_records(client, app, app_ctx, monkeypatch):
+    """The list reads at most ``DUPLICATES_READ`` records, oldest first: when there are more, the tab and the command
+    say that only the oldest were read and to come back once those are dealt with — never a silent cut, and never
+    "no certificate is recorded twice" while some were not read."""
+    from datetime import datetime
+
+    from lms.registry.services import country
+
+    c = hand_made_commune()
+    holder, twice = _typed_otherwise(c)
+    holder.recorded_at, twice.recorded_at = datetime(2024, 1, 1), datetime(2024, 1, 2)
+    admin = make_user(Role.ADMINISTRATOR, country(), "admin-dup-cut@example.vn")
+    db.session.commit()
+    login(client, admin)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "vi"
+    url = "/courses/it/certificates?status=duplicates"
+    assert 'id="duplicates-cut"' not in client.get(url).get_data(as_text=True)
+
+    monkeypatch.setattr(it_skills, "DUPLICATES_READ", 1)
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="duplicates-cut"' in page
+    assert "Mới đọc 1 bản ghi cũ nhất có thể bị ghi trùng" in page
+    assert "Không có chứng chỉ nào bị ghi trùng" not in page
+    output = app.test_cli_runner().invoke(args=["it-skills", "duplicates"]).output
+    assert "Mới đọc 1 bản ghi cũ nhất" in output
+    assert "chạy lại lệnh này" in output
+    assert "Không có chứng chỉ nào bị ghi trùng" not in output

@@ -310,3 +310,25 @@ def test_the_api_answer_is_checked_against_its_schema_once_when_stored_not_at_ev
     again = client.get(url)
     assert again.get_json() == first.get_json()
     assert len(checked) == 1
+
+
+def test_a_deployment_that_changes_the_menus_shell_does_not_serve_a_page_cached_before_it(app, monkeypatch):
+    """The cached page's key holds a digest of its templates, so that a page rendered before a deployment that
+    changes one is not served after it. base.html draws the menu with navbar.html's macro: a change to navbar.html
+    alone changes the digest too."""
+    from lms.targets import views
+
+    loader = app.jinja_env.loader
+    original = loader.get_source
+
+    def changed(env, name):
+        source, filename, uptodate = original(env, name)
+        return (source + "{# changed #}" if name == "navbar.html" else source), filename, uptodate
+
+    with app.test_request_context():
+        monkeypatch.setattr(views, "_TEMPLATES", [])
+        before = views._templates_digest()
+        monkeypatch.setattr(views, "_TEMPLATES", [])
+        monkeypatch.setattr(loader, "get_source", changed)
+        after = views._templates_digest()
+    assert before != after
