@@ -168,9 +168,12 @@ def _training_context(person: Person) -> dict[str, Any]:
             .order_by(ItCertificate.issued_on.desc(), ItCertificate.id.desc())
         )
     )
+    from lms.credentials.services import has_learner_record  # the credentials package imports the courses'
+
     return {
         "person": person,
         "commune": commune,
+        "has_learner_record": has_learner_record(person),
         "progress": it_skills.progress(person.id),
         "fw": it_skills.framework(),
         "upcoming": upcoming,
