@@ -17,6 +17,7 @@ def init_templating(app: Flask) -> None:
         date=formatting.day,
         born=lambda person: formatting.birth(person.birth_date, person.birth_year_only),
         datetime=formatting.moment,
+        filesize=formatting.file_size,
         number=format_number,
         percent=formatting.percent,
         share=formatting.share,
