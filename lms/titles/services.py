@@ -999,7 +999,8 @@ def apply_assessment_rows(
         subject_type = SUBJECT_WORDS.get(raw_type.casefold(), raw_type.casefold())
         if subject_type not in SUBJECT_TITLE:
             # The words the column takes, in the reader's language: the codes (person, household…) read as English.
-            error("subject_type", _("one of: %(names)s", names=", ".join(_subject_word(code) for code in SUBJECT_TITLE)))
+            words = ", ".join(_subject_word(code) for code in SUBJECT_TITLE)
+            error("subject_type", _("one of: %(names)s", names=words))
         subject_id = _as_int(row["subject_id"])
         if subject_id is None:
             error("subject_id", _("a whole number: the subject's id in the register"))
