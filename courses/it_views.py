@@ -37,7 +37,7 @@ from courses.models import (
 )
 from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission, can
-from lms.core.evidence import evidence_response
+from lms.core.evidence import evidence_response, sniff_media_type
 from lms.core.models import EvidenceFile
 from lms.core.services import audit
 from lms.extensions import db
@@ -231,8 +231,22 @@ def enrol_myself(class_id: int):
     return redirect(url_for("courses.my_training"))
 
 
+def _scan_refused(form: ItCertificateForm) -> None:
+    """The scan's type on the form next to the other fields' errors: the record's checks stop at the first, so a
+    date in the future hid a .txt scan until the next try (and a file input is empty again after each)."""
+    upload = form.file.data
+    if upload is None or not getattr(upload, "filename", None) or form.file.errors:
+        return
+    head = upload.stream.read(16)
+    upload.stream.seek(0)
+    if head and sniff_media_type(head) is None:
+        form.file.errors = [*form.file.errors, _("Only PDF, JPEG or PNG files are accepted.")]
+
+
 def _record_certificate(person: Person, form: ItCertificateForm) -> ItCertificate | None:
     if not form.validate_on_submit():
+        if request.method == "POST":
+            _scan_refused(form)
         return None
     try:
         certificate = it_skills.record_certificate(
@@ -253,6 +267,8 @@ def _record_certificate(person: Person, form: ItCertificateForm) -> ItCertificat
             field.errors = [*field.errors, str(exc)]
         else:
             form.form_errors.append(str(exc))
+        if exc.field != "file":
+            _scan_refused(form)
         return None
     db.session.commit()
     flash(_("Certificate %(number)s recorded; a centre manager will check it.", number=certificate.number), "success")
