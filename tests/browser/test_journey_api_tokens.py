@@ -34,6 +34,7 @@ def test_an_instructor_makes_and_revokes_an_api_token_on_a_phone(stack_app, phon
     page.get_by_label("Tên").fill(TOKEN)
     page.get_by_role("button", name="Tạo mã").click()
     expect(page.locator("#new-token")).to_be_visible()
+    expect(page.get_by_label("Tên")).to_have_value("")  # a second tap makes no second token of the same name
     row = page.locator("#tokens .token", has_text=TOKEN)
     expect(row).to_contain_text("Lần dùng gần nhất: chưa bao giờ")
     revoke = row.get_by_role("button", name="Thu hồi")
