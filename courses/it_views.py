@@ -350,6 +350,7 @@ def it_certificate(it_certificate_id: int):
         verify_form=VerifyForm(),
         reject_form=RejectForm(),
         fw=it_skills.framework(),
+        locale=_locale(),
     )
 
 
@@ -406,6 +407,7 @@ def reject_it_certificate(it_certificate_id: int):
         verify_form=VerifyForm(),
         reject_form=form,
         fw=it_skills.framework(),
+        locale=_locale(),
     ), 400
 
 

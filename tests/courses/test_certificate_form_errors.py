@@ -45,3 +45,33 @@ def test_a_wrong_scan_is_named_with_the_other_errors_of_the_form(app_ctx, client
     assert db.session.scalar(select(func.count()).select_from(ItCertificate)) == 0
     assert _post(client, file=(io.BytesIO(PDF), "chung-chi.pdf")).status_code == 302
     assert db.session.scalar(select(func.count()).select_from(ItCertificate)) == 1
+
+
+def test_the_certificate_page_names_its_advanced_modules(app_ctx, client):
+    """Walked on a phone: the certificate's page listed "IU07, IU08, IU09" — codes the manager checking the scan
+    against the paper had to look up."""
+    from datetime import date
+
+    from courses import it_skills
+    from lms.auth.models import Role
+    from tests.conftest import make_user
+    from tests.courses.test_it_skills import scan
+
+    commune = unit_by_code("23293")
+    (holder,) = people(commune, "MOD", "A Nâng Cao")
+    certificate = it_skills.record_certificate(
+        person=holder,
+        number="CNTT-MOD-1",
+        issuer="Trường ĐH Đà Nẵng",
+        issued_on=date(2025, 6, 1),
+        upload=scan(),
+        recorded_by_id=None,
+        modules="IU07, IU08, IU09",
+    )
+    manager = make_user(Role.CENTRE_MANAGER, commune, "it-modules-manager@example.vn")
+    db.session.commit()
+    login(client, manager)
+    page = client.get(f"/courses/it/certificates/{certificate.id}").get_data(as_text=True)
+    modules = page.split('id="certificate-modules">')[1].split("</dd>")[0]
+    assert "IU07 Xử lý văn bản nâng cao" in modules
+    assert "IU09 Sử dụng trình chiếu nâng cao" in modules
