@@ -86,7 +86,15 @@ class CourseForm(LmsForm):
         validators=[
             DataRequired(),
             Length(max=40),
-            Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", message=_l("Letters, digits, dots, dashes and underscores only.")),
+            # "Letters" alone read as any letter: a manager typed KH-ĐĂK-01, was told letters were allowed, and could
+            # not see what to change.
+            Regexp(
+                r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                message=_l(
+                    "Letters without accents (A–Z), digits, dots, dashes and underscores only, starting with a letter"
+                    " or digit, with no spaces: for example KH-DAK-01."
+                ),
+            ),
         ],
     )
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=300)])

@@ -37,7 +37,7 @@ from courses.models import (
 )
 from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission, can
-from lms.core.evidence import evidence_response
+from lms.core.evidence import evidence_response, sniff_media_type
 from lms.core.models import EvidenceFile
 from lms.core.services import audit
 from lms.extensions import db
@@ -168,9 +168,12 @@ def _training_context(person: Person) -> dict[str, Any]:
             .order_by(ItCertificate.issued_on.desc(), ItCertificate.id.desc())
         )
     )
+    from lms.credentials.services import has_learner_record  # the credentials package imports the courses'
+
     return {
         "person": person,
         "commune": commune,
+        "has_learner_record": has_learner_record(person),
         "progress": it_skills.progress(person.id),
         "fw": it_skills.framework(),
         "upcoming": upcoming,
@@ -228,8 +231,22 @@ def enrol_myself(class_id: int):
     return redirect(url_for("courses.my_training"))
 
 
+def _scan_refused(form: ItCertificateForm) -> None:
+    """The scan's type on the form next to the other fields' errors: the record's checks stop at the first, so a
+    date in the future hid a .txt scan until the next try (and a file input is empty again after each)."""
+    upload = form.file.data
+    if upload is None or not getattr(upload, "filename", None) or form.file.errors:
+        return
+    head = upload.stream.read(16)
+    upload.stream.seek(0)
+    if head and sniff_media_type(head) is None:
+        form.file.errors = [*form.file.errors, _("Only PDF, JPEG or PNG files are accepted.")]
+
+
 def _record_certificate(person: Person, form: ItCertificateForm) -> ItCertificate | None:
     if not form.validate_on_submit():
+        if request.method == "POST":
+            _scan_refused(form)
         return None
     try:
         certificate = it_skills.record_certificate(
@@ -250,6 +267,8 @@ def _record_certificate(person: Person, form: ItCertificateForm) -> ItCertificat
             field.errors = [*field.errors, str(exc)]
         else:
             form.form_errors.append(str(exc))
+        if exc.field != "file":
+            _scan_refused(form)
         return None
     db.session.commit()
     flash(_("Certificate %(number)s recorded; a centre manager will check it.", number=certificate.number), "success")
@@ -335,6 +354,7 @@ def it_certificate(it_certificate_id: int):
         verify_form=VerifyForm(),
         reject_form=RejectForm(),
         fw=it_skills.framework(),
+        locale=_locale(),
     )
 
 
@@ -391,6 +411,7 @@ def reject_it_certificate(it_certificate_id: int):
         verify_form=VerifyForm(),
         reject_form=form,
         fw=it_skills.framework(),
+        locale=_locale(),
     ), 400
 
 

@@ -277,3 +277,17 @@ def test_the_measure_flags_english_and_codes() -> None:
     assert english_in("Hộ gia đình — Not yet eligible", vocabulary, set()) == {"not", "yet", "eligible"}
     assert "policy_study" in english_in("Thiếu: policy_study", vocabulary, set())
     assert not english_in("Tỷ lệ 24,6 % · Tải xuống PDF · Xã Đăk Hà", vocabulary, set())
+
+
+def test_the_catalogue_writes_khoa_and_xoa_with_the_mark_on_the_o() -> None:
+    """The project writes "khóa", "xóa"; walked on a phone, the account page offered "Khoá tài khoản" (lock) while
+    every page spells "khóa học" (course) so. No translation spells them the other way."""
+    old_style = re.compile(r"\b(?:kho|xo)á", re.IGNORECASE)
+    found = [
+        text
+        for message in read_po(CATALOGUE.open("rb"))
+        if message.id
+        for text in (message.string if isinstance(message.string, tuple) else (message.string,))
+        if text and old_style.search(text)
+    ]
+    assert found == []

@@ -179,6 +179,7 @@ def tokens():
         db.session.flush()
         audit("token.issue", token, name=token.name)
         db.session.commit()
+        form.name.data = ""  # the field kept the name: a second tap made a second token of the same name
     rows = db.session.scalars(
         db.select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.created_at.desc())
     ).all()

@@ -91,6 +91,14 @@ def number(value: Number | None, places: int = 2, *, fixed: bool = False, locale
     return text.replace(",", "\0").replace(".", decimal_mark).replace("\0", group_mark)
 
 
+def file_size(size: int, *, locale: str | None = None) -> str:
+    """An uploaded file's size: ``1 KB`` for anything under a kilobyte (never ``0 KB``, which reads as an empty
+    file), whole kilobytes up to a megabyte, then ``3,4 MB``."""
+    if size >= 1024 * 1024:
+        return f"{number(size / (1024 * 1024), 1, locale=locale)} MB"
+    return f"{number(max(1, -(-size // 1024)), 0, locale=locale)} KB"
+
+
 def bound(value: object) -> object:
     """A limit quoted in a form's message ("between 0,5 and 9999"): a fraction gets the reader's decimal mark, and no
     figure is grouped, since the limits are often years (2026, never 2.026). Anything else passes unchanged, so a

@@ -18,6 +18,7 @@ def init_templating(app: Flask) -> None:
         born=lambda person: formatting.birth(person.birth_date, person.birth_year_only),
         datetime=formatting.moment,
         moment_date=formatting.moment_day,
+        filesize=formatting.file_size,
         number=format_number,
         percent=formatting.percent,
         share=formatting.share,

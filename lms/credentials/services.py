@@ -1088,6 +1088,26 @@ def _year_credential(person_id: int, year: int, lines: list[tuple[str, Decimal, 
     }
 
 
+def has_learner_record(person: Person) -> bool:
+    """Whether :func:`learner_record` has anything to bundle for the person (a class certificate still standing, a
+    verified IT certificate, a title decided in their name, an hour of learning): the page offers the download only
+    then, instead of a link that ends on an error (one statement)."""
+    found = [
+        select(Certificate.id).where(Certificate.person_id == person.id, Certificate.revoked_at.is_(None)),
+        select(ItCertificate.id).where(
+            ItCertificate.person_id == person.id, ItCertificate.status == ItCertificateStatus.VERIFIED.value
+        ),
+        select(Recognition.id).where(
+            Recognition.subject_type == SubjectType.PERSON.value,
+            Recognition.subject_id == person.id,
+            Recognition.status == RecognitionStatus.RECOGNISED.value,
+            Recognition.decision_date.is_not(None),
+        ),
+        select(LearningRecord.id).where(LearningRecord.person_id == person.id),
+    ]
+    return bool(db.session.scalar(select(or_(*(query.exists() for query in found)))))
+
+
 def learner_record(person: Person, *, now: datetime | None = None) -> LearnerRecord:
     """The person's lifelong learning record as a CLR 2.0 ``ClrCredential``, signed by the instance (which compiled
     it): every class certificate still standing, every verified IT module set and every title the person holds

@@ -981,6 +981,9 @@ class _Households(_Layout):
         super().__init__(scope, report, job_id)
         self.villages = _UnitResolver(scope, report, (UnitLevel.VILLAGE,), "village")
         self.file_rows: list[_FileRow] = []  # until resolve() has them in the database
+        # The rows left out for an unreadable ID number or birth date (already reported): their village codes are
+        # checked all the same, so one upload lists every error of the file, not the villages on the next one.
+        self.unread_villages: list[tuple[int, str]] = []
         self.addresses: dict[tuple[str, str], tuple[int, str]] = {}  # (village, household code) → first row, address
         self.first_rows: dict[tuple[str, str], int] = {}  # each household's first row
         self.seen_ids: dict[str, int] = {}
@@ -1003,6 +1006,7 @@ class _Households(_Layout):
             if first_address != address:
                 self.report.add(line.number, "address", "conflict", other=first, entity=_l("household"))
         if name is None or line.bad.intersection(("id_number", "birth_date")):
+            self.unread_villages.append((line.number, village))
             return
         names = _name_columns(name, person=True)
         birth: date | None = line.get("birth_date")
@@ -1035,7 +1039,9 @@ class _Households(_Layout):
 
     def resolve(self) -> None:
         self.sets_id_numbers = any(row.id_number_hash for row in self.file_rows)
-        self.villages.load_codes({row.village_code for row in self.file_rows})
+        self.villages.load_codes({row.village_code for row in self.file_rows} | {c for _, c in self.unread_villages})
+        for number, code in self.unread_villages:
+            self.villages.resolve_code(number, "village_code", code)
         for table in (FILE_ROWS, MATCHES):
             connection = db.session.connection()
             table.drop(connection, checkfirst=True)

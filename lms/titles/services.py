@@ -998,13 +998,15 @@ def apply_assessment_rows(
         raw_type = str(row["subject_type"] or "").strip()
         subject_type = SUBJECT_WORDS.get(raw_type.casefold(), raw_type.casefold())
         if subject_type not in SUBJECT_TITLE:
-            error("subject_type", _("one of: %(names)s", names=", ".join(SUBJECT_TITLE)))
+            # The words the column takes, in the reader's language: the codes (person, household…) read as English.
+            words = ", ".join(_subject_word(code) for code in SUBJECT_TITLE)
+            error("subject_type", _("one of: %(names)s", names=words))
         subject_id = _as_int(row["subject_id"])
         if subject_id is None:
             error("subject_id", _("a whole number: the subject's id in the register"))
         year = _as_int(row["year"])
         if year is None or not 2000 <= year <= 2100:
-            error("year", _("a year such as 2026"))
+            error("year", _("a year from 2000 to 2100, such as 2026"))  # 1990 was told only "a year such as 2026"
         indicator = str(row["indicator"] or "").strip()
         if not INDICATOR_CODE.match(indicator):
             error("indicator", _("an indicator code of the criteria set"))
@@ -1138,6 +1140,14 @@ def _name_samples(preview: Any, subjects: dict[int, tuple[str, int]]) -> None:
             row["label"] = label.name + row["label"][row["label"].index(" — ") :]
 
 
+def _subject_word(code: str) -> str:
+    """A subject type as a word of the sentence it goes in ("hộ", not "household"): the import's messages named the
+    type by its code, English in a Vietnamese sentence."""
+    from lms.titles.recognition import _word  # recognition imports this module
+
+    return _word(code)
+
+
 def _check_assessment_rows(
     parsed: list[tuple[int, AssessmentInput]], user: Any, result: ImportResult, shown: dict[str, str]
 ) -> list[tuple[AssessmentInput, int, Decimal, int]]:
@@ -1186,7 +1196,10 @@ def _check_assessment_rows(
         if commune is not None and commune.id not in allowed:
             allowed[commune.id] = can(user, ASSESS, commune)
         if commune is None or not allowed[commune.id]:
-            error("subject_id", _("no %(kind)s %(id)s in your scope", kind=data.subject_type, id=data.subject_id))
+            error(
+                "subject_id",
+                _("no %(kind)s %(id)s in your scope", kind=_subject_word(data.subject_type), id=data.subject_id),
+            )
             continue
         if (data.subject_type, data.subject_id, data.year) in frozen:
             error(
@@ -1212,7 +1225,7 @@ def _check_assessment_rows(
                 _(
                     "“%(code)s” is not an assessed indicator for a %(kind)s",
                     code=data.indicator,
-                    kind=data.subject_type,
+                    kind=_subject_word(data.subject_type),
                 ),
             )
             continue
@@ -1251,7 +1264,7 @@ def _assessment_consequences(touched: set[tuple[str, int, int]], cleared: list[t
 
     def name(subject_type: str, subject_id: int) -> str:
         label = labels.get((subject_type, subject_id))
-        return label.name if label else f"{subject_type} {subject_id}"
+        return label.name if label else f"{_subject_word(subject_type)} {subject_id}"
 
     found = [
         _(

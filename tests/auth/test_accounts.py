@@ -175,7 +175,7 @@ def test_an_account_with_a_role_elsewhere_and_ones_own_are_not_locked_from_here(
     client = app.test_client()
     login(client, admin)
     page = client.get(f"/users/{shared.id}").get_data(as_text=True)
-    assert "Khoá tài khoản" not in page
+    assert "Khóa tài khoản" not in page
     assert "ngoài địa bàn" in page
     assert _post(client, f"/users/{shared.id}", f"/users/{shared.id}/active", active="0").status_code == 403
     assert _post(client, f"/users/{admin.id}", f"/users/{admin.id}/active", active="0").status_code == 403

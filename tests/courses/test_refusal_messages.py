@@ -175,3 +175,14 @@ def test_certificate_report_and_upload_refusals_are_vietnamese(app, app_ctx):
             reports.parse_period("01/01/2026", None, today=date(2026, 6, 1))
         with pytest.raises(EvidenceError, match=r"^Hãy chọn tệp để tải lên \(PDF, JPEG hoặc PNG\)\.$"):
             store_evidence(None, uploaded_by_id=None)
+
+
+def test_a_course_code_with_vietnamese_letters_is_told_which_letters_to_use(client, manager):
+    """Walked on a phone: 'KH-ĐĂK-01' was refused with 'Only letters, digits, dots, dashes and underscores' — Đ and
+    Ă are letters, so the manager could not tell what to change. The message names the letters and gives an
+    example."""
+    centre, user = manager
+    login(client, user)
+    body = _new_course(client, centre, code="KH-ĐĂK-01")
+    assert "Chỉ dùng chữ không dấu (A–Z)" in body
+    assert "ví dụ: KH-DAK-01" in body

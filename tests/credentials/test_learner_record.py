@@ -148,3 +148,34 @@ def test_a_person_with_nothing_learned_yet_is_told_so(app_ctx, client):
     response = client.get(f"/credentials/records/{person.id}.json")
     assert response.status_code == 404
     assert "Chưa có chứng nhận, mô-đun CNTT, danh hiệu hay giờ học nào" in response.get_data(as_text=True)
+
+
+def test_my_learning_offers_no_record_download_that_would_end_on_an_error_page(app_ctx, client):
+    """Walked on a phone: a commune leader with nothing learned yet tapped 'Download the lifelong learning record'
+    on My learning and got the 'page not found' screen (or, with the link's download attribute, a failed
+    download). The page says there is nothing to gather yet instead, and offers the link once there is."""
+    (person,) = people(unit_by_code("23293"), "CLR1", "Lò Thị Chưa Có")
+    own = create_user("vc-clr-none@example.vn", person.full_name, PASSWORD)
+    own.person_id = person.id
+    db.session.flush()
+    login(client, own)
+    page = client.get("/courses/it/me").get_data(as_text=True)
+    assert 'id="learner-record-link"' not in page
+    assert "Chưa có hồ sơ học tập suốt đời để tải xuống" in page
+    assert not services.has_learner_record(person)
+    db.session.add(
+        LearningRecord(
+            person_id=person.id,
+            year=2026,
+            kind="self_study",
+            hours=Decimal("2"),
+            completed_on=date(2026, 3, 2),
+            commune_id=unit_by_code("23293").id,
+            source_key="walk-clr-1",
+        )
+    )
+    db.session.flush()
+    assert services.has_learner_record(person)
+    page = client.get("/courses/it/me").get_data(as_text=True)
+    assert f'id="learner-record-link" download href="/credentials/records/{person.id}.json"' in page
+    assert "Chưa có hồ sơ học tập suốt đời để tải xuống" not in page

@@ -213,3 +213,21 @@ def test_the_api_does_not_make_1_january_a_birthday_nobody_gave(client, villages
     assert whole.status_code == 200
     db.session.expire_all()
     assert _people()["Nguyễn Văn Lão"] == (date(1948, 5, 12), False)
+
+
+def test_the_api_refuses_a_birth_in_the_future_as_the_form_and_the_import_do(client, villages):
+    from lms.auth.models import ApiToken
+
+    run("households", csv_bytes([HOUSEHOLD_HEADER, _row("H1", "Y Sinh Sau", "1990")]), villages[0].parent)
+    person = db.session.scalars(select(Person).where(Person.full_name == "Y Sinh Sau")).one()
+    user = make_user(Role.COMMUNE_LEADER, villages[0].parent, "clerk-api-future@example.vn")
+    _token, secret = ApiToken.issue(user, "phone")
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {secret}", "Accept-Language": "vi"}
+    refused = client.patch(f"/api/v1/persons/{person.id}", json={"birth_date": "2099-01-01"}, headers=headers)
+    assert refused.status_code == 422
+    error = refused.get_json()["errors"][0]
+    assert error["field"] == "birth_date"
+    assert "Ngày sinh không thể ở tương lai" in error["message"]
+    db.session.expire_all()
+    assert _people()["Y Sinh Sau"] == (date(1990, 1, 1), True)

@@ -1364,3 +1364,20 @@ def test_a_preview_confirmed_in_two_tabs_at_once_is_confirmed_once(villages, com
     with pytest.raises(PreviewOutdated):
         confirm_job(job, digest=digest, user=None, enqueue=False)
     assert job.status == "pending"
+
+
+def test_a_row_with_an_unreadable_birth_date_has_its_village_checked_in_the_same_upload(villages, commune):
+    """Walked on a phone: a file whose row had a birth date in the future and an unknown village code listed only the
+    date; fixed and uploaded again, it was refused for the village. One upload lists both."""
+    rows = [
+        HOUSEHOLD_HEADER,
+        ["IMP-1", "H1", "", "A Lưu", "", "", "", "", "", ""],
+        ["NOPE-8", "H2", "", "Y Hoa", "01/01/2099", "", "", "", "", ""],
+        ["NOPE-8", "H3", "", "Y Lan", "", "", "", "0620", "", ""],
+    ]
+    job = run("households", csv_bytes(rows), commune)
+
+    assert job.status == "failed"
+    found = {(row, column) for row, column, _message in errors_of(job)}
+    assert found == {(3, "birth_date"), (3, "village_code"), (4, "id_number"), (4, "village_code")}
+    assert (3, "village_code", "there is no village with code NOPE-8") in errors_of(job)

@@ -328,3 +328,34 @@ def test_a_household_is_named_by_its_head_its_code_only_a_field_of_its_own_page(
     label = labels[(SubjectType.HOUSEHOLD, household.id)]
     assert "ZX-0042" not in f"{label.name} {label.detail}"
     assert label.name == "Hộ Nguyễn Văn Hộ"
+
+
+def test_the_person_form_refuses_a_birth_in_the_future_and_says_how_to_write_a_phone(app_ctx, client, people):
+    """Walked on a phone: the form saved a person born on 01/01/2099 (the registry import refuses it), and a phone
+    number with letters got WTForms' 'Invalid input.', which says nothing of what to change."""
+    person = db.session.scalars(select(Person).where(Person.unit_id == people.id)).first()
+    born = person.birth_date
+    user = make_user(Role.CENTRE_MANAGER, unit_by_code("23293"))
+    db.session.commit()
+    login(client, user)
+    url = f"/registry/persons/{person.id}/edit"
+    form = {
+        "csrf_token": csrf_token(client, url),
+        "full_name": person.full_name,
+        "birth_date": "2099-01-01",
+        "sex": "F",
+        "occupation_group": "worker",
+        "phone": "",
+    }
+    refused = client.post(url, data=form)
+    assert refused.status_code == 200
+    assert "Ngày sinh không thể ở tương lai" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Person, person.id).birth_date == born
+    refused = client.post(url, data={**form, "birth_date": "1985-05-12", "phone": "số nhà 12"})
+    assert refused.status_code == 200
+    assert "Chỉ nhập chữ số (được dùng dấu cách, dấu chấm và dấu +), ví dụ: 0905 123 456." in refused.get_data(
+        as_text=True
+    )
+    saved = client.post(url, data={**form, "birth_date": "1985-05-12", "phone": "0905 123 456"})
+    assert saved.status_code == 302

@@ -570,3 +570,30 @@ def test_the_assessment_page_shows_its_value_as_a_number_not_in_scientific_notat
         assert f'id="assessment-value">{shown}</dd>' in page
         db.session.delete(assessment)
         db.session.commit()
+
+
+def test_the_import_page_names_subject_types_in_vietnamese_not_by_their_codes(world, client):
+    """Walked on a phone: the import's refusals read "không có household 999999 trong phạm vi của bạn" and
+    "“KHONG-CO” không phải là tiêu chí đánh giá cho person" — the subject types' codes, English in a Vietnamese
+    sentence — and a year of 1990 was told only "năm, ví dụ 2026"."""
+    a, _b, _c = world["people"]
+    db.session.commit()
+    login(client, world["user"])
+    token = csrf_token(client, "/titles/assessments/import")
+    rows = [
+        ["robot", a.id, 2026, "C_2", 8, "", ""],
+        ["hộ", 999_999, 2026, "C_2", 8, "", ""],
+        ["người", a.id, 2026, "KHONG-CO", 8, "", ""],
+        ["người", a.id, 1990, "C_2", 8, "", ""],
+    ]
+    html = client.post(
+        "/titles/assessments/import",
+        data={"csrf_token": token, "file": (io.BytesIO(_csv(rows)), "danh-gia.csv")},
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
+    assert "một trong: người, hộ, dòng họ, thôn, đơn vị, xã" in html
+    assert "không có hộ 999999 trong phạm vi của bạn" in html
+    assert "“KHONG-CO” không phải là tiêu chí đánh giá cho người" in html
+    assert "năm từ 2000 đến 2100, ví dụ 2026" in html
+    for code in ("household", "person", "clan", "village", "organisation", "commune"):
+        assert code not in html.split('id="import-errors"')[1].split("</table>")[0]
