@@ -640,3 +640,17 @@ def test_a_province_page_checks_each_commune_against_the_plan_that_applies_to_it
     assert target(kon_tum.unit.id).lstrip(">").startswith("40\u00a0%")
     assert "đạt" in target(kon_tum.unit.id)
     assert target(coast.id).lstrip(">").startswith("70\u00a0%")
+
+
+def test_a_commune_page_says_on_a_phone_that_the_officers_table_scrolls_sideways(app_ctx, client):
+    """The officers × modules table keeps each name whole, so on a 390-pixel phone it is 446–480 pixels wide and its
+    last columns (advanced modules, organised activities) start off screen: the page says to swipe it (walk's
+    finding), on a phone only, and only when there is a table to swipe."""
+    c = hand_made_commune()
+    leader = make_user(Role.COMMUNE_LEADER, c.unit, "leader-scroll@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get(f"/courses/it/units/{c.unit.id}?from=2026-01-01&to=2026-12-31").get_data(as_text=True)
+    hint = html[html.index('id="it-matrix-scrolls"') :]
+    assert hint.index("vuốt bảng sang ngang") < hint.index('id="it-matrix"')
+    assert '<p class="small text-muted d-md-none mb-1" id="it-matrix-scrolls">' in html
