@@ -78,7 +78,13 @@ def test_parked_work_is_on_the_stuck_work_page_and_in_healthz_and_a_button_retri
     page = client.get("/stuck-work").get_data(as_text=True)
     assert "Việc bị kẹt" in page
     assert "Thôn lỗi" in page
-    assert "not a commune" in page
+    # What to do, in Vietnamese (a mark the engine refuses every time: retrying will not help), and the program's
+    # own words beside it, for the technical team.
+    row = page[page.index("Thôn lỗi") :]
+    hint = row[row.index('class="error-hint">') :]
+    assert hint.startswith('class="error-hint">Lỗi của chương trình hoặc của dữ liệu nó đọc')
+    assert "Chi tiết kỹ thuật" in row
+    assert "not a commune" in row[row.index('class="error-text">') :]
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
     # Un-parked and sent at once. The tests run tasks eagerly, inside the request: the mark is still poison, so
     # its error surfaces here (a worker would just count the attempt).
@@ -89,6 +95,23 @@ def test_parked_work_is_on_the_stuck_work_page_and_in_healthz_and_a_button_retri
     # The eager task failed again: one attempt counted, in backoff, no longer parked.
     assert (state.attempts, state.parked_at) == (1, None)
     assert state.next_try_at is not None
+
+
+@pytest.mark.parametrize(
+    ("recorded", "says"),
+    [
+        ("OperationalError: (psycopg2.OperationalError) server closed the connection", "Cơ sở dữ liệu không trả lời"),
+        ("SoftTimeLimitExceeded: SoftTimeLimitExceeded()", "Việc chạy quá thời gian cho phép"),
+        ("ConnectionRefusedError: [Errno 111] Connection refused", "Một dịch vụ (hàng đợi tin nhắn"),
+        ("ValueError: 9 is not a commune", "Lỗi của chương trình"),
+    ],
+)
+def test_the_stuck_work_page_says_what_to_do_about_each_kind_of_error(app_ctx, recorded, says):
+    from lms.core.formatting import speaking
+    from lms.core.stuck import error_hint
+
+    with speaking("vi"):
+        assert str(error_hint(recorded)).startswith(says)
 
 
 def test_the_work_command_lists_parked_marks_and_retries_them(app, app_ctx):
