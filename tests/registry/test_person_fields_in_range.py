@@ -67,3 +67,13 @@ def test_the_form_refuses_a_birth_date_in_the_future(client, household):
     db.session.expire_all()
     assert db.session.get(Person, person.id).birth_date is None
     assert client.post(edit, data={**data, "birth_date": "1948-05-12"}).status_code == 302
+
+
+def test_a_refusal_s_summary_is_in_the_callers_language(client, household):
+    """The handlers' refusals without a summary of their own said "The request has invalid fields." in English
+    above Vietnamese messages."""
+    household, _, bearer = household
+    person = household.members[0]
+    response = client.patch(f"/api/v1/persons/{person.id}", json={"household_id": household.id}, headers=bearer)
+    assert response.status_code == 422
+    assert response.get_json()["detail"] == "Yêu cầu có trường không hợp lệ."
