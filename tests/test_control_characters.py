@@ -12,7 +12,9 @@ from lms.extensions import db
 from lms.registry.models import Person
 from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
 
-MESSAGE = "Nội dung này có ký tự điều khiển không nhìn thấy được (như NUL): hãy gõ lại, hoặc dán dưới dạng văn bản thuần."
+MESSAGE = (
+    "Nội dung này có ký tự điều khiển không nhìn thấy được (như NUL): hãy gõ lại, hoặc dán dưới dạng văn bản thuần."
+)
 
 
 @pytest.fixture

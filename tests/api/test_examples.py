@@ -4,7 +4,6 @@ is one the API takes or sends: it validates against its own model (an answer's a
 from __future__ import annotations
 
 import gc
-
 import importlib
 import io
 from collections.abc import Iterator

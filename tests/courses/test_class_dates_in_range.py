@@ -23,7 +23,7 @@ def _bearer(unit):
     return {"Authorization": f"Bearer {secret}", "Accept-Language": "vi"}
 
 
-@pytest.mark.parametrize("field,value", [("ends_on", "9999-12-31"), ("starts_on", "0001-01-01")])
+@pytest.mark.parametrize(("field", "value"), [("ends_on", "9999-12-31"), ("starts_on", "0001-01-01")])
 def test_patch_with_a_date_out_of_range_is_a_named_422(app_ctx, client, field, value):
     centre = make_centre()
     course_class = make_class(centre)

@@ -26,7 +26,7 @@ def household(app_ctx):
 
 
 @pytest.mark.parametrize(
-    "field,value,message",
+    ("field", "value", "message"),
     [
         ("phone", "0905 123 456 789 0123", "Không được quá 20 ký tự."),
         ("phone", "Nguyễn Thị Hương", None),
