@@ -19,8 +19,8 @@ from lms.api.idempotency import idempotent
 from lms.api.limits import verify_limit
 from lms.api.pagination import page_of
 from lms.api.schema import operation
-from lms.core.formatting import current_locale
 from lms.auth.permissions import Permission
+from lms.core.formatting import current_locale
 from lms.extensions import db
 from lms.registry.models import AdminUnit
 from lms.titles import recognition
