@@ -24,6 +24,7 @@ from lms.auth.permissions import Permission, can, scoped
 from lms.core import formatting
 from lms.core.imports import changes as _changes
 from lms.core.models import EvidenceFile
+from lms.core.numbers import whole_number
 from lms.core.services import audit
 from lms.extensions import db, utcnow
 from lms.registry.models import (
@@ -1289,15 +1290,9 @@ def _assessment_consequences(touched: set[tuple[str, int, int]], cleared: list[t
 
 
 def _as_int(raw: Any) -> int | None:
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
     if isinstance(raw, float) and raw.is_integer():
-        return int(raw)
-    if isinstance(raw, str) and raw.strip().isdigit():
-        return int(raw.strip())
-    return None
+        raw = int(raw)
+    return whole_number(raw)
 
 
 def _places(pairs: Sequence[tuple[str, int]]) -> dict[tuple[str, int], tuple[int, int | None]]:
