@@ -44,3 +44,32 @@ def test_an_import_names_the_row_and_column(world, raw):  # noqa: F811
         user=world["user"],
     )
     assert {(e["row"], e["column"]) for e in result.errors} == {(2, "Mã đối tượng"), (3, "Năm")}
+
+
+@pytest.fixture
+def manager(app_ctx, client):
+    from tests.courses.conftest import make_centre
+
+    centre = make_centre()
+    user = make_user(Role.CENTRE_MANAGER, centre.commune, "pages@example.vn")
+    db.session.commit()
+    login(client, user)
+    return centre
+
+
+@pytest.mark.parametrize(
+    ("page", "status"),
+    [
+        ("/registry/search?q=hoc&page=99999999999999999999", 404),  # a page the database cannot count to
+        ("/courses/?page=99999999999999999999", 404),
+        ("/courses/clcs/{clc}/people?class_id=99999999999999999999&q=hoc", 200),
+        ("/courses/clcs/{clc}/timetable?week=9999-12-31", 200),  # this week instead
+        ("/courses/clcs/{clc}/report?from=2026-01-01&to=9999-12-31", 400),  # named, as a reversed period is
+        ("/courses/it/units/{unit}?from=0001-01-01&to=0001-12-31", 400),
+    ],
+)
+def test_a_page_number_a_limit_or_a_day_out_of_range_is_no_500(client, manager, page, status):
+    response = client.get(page.format(clc=manager.clc.id, unit=manager.commune.id, village=manager.village.id))
+    assert response.status_code == status, response.get_data(as_text=True)[:300]
+    if status == 400:
+        assert "hãy nhập một ngày từ 01/01/2000 đến 31/12/2100" in response.get_data(as_text=True)
