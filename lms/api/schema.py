@@ -65,11 +65,16 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _without_control_characters(value: Any) -> Any:
-    texts = value if isinstance(value, list | tuple | set | frozenset) else (value,)
-    if any(isinstance(text, str) and CONTROL_CHARACTERS.search(text) for text in texts):
+    """Refuses text holding control characters, and a moment that no clock can take to UTC or to Vietnam's time
+    (31/12/9999 23:00 at −12:00 is in the year 10000: an OverflowError, a 500)."""
+    items = value if isinstance(value, list | tuple | set | frozenset) else (value,)
+    if any(isinstance(text, str) and CONTROL_CHARACTERS.search(text) for text in items):
         raise ValueError(
             _("This text holds invisible control characters (such as NUL): type it again, or paste it as plain text.")
         )
+    for moment in items:
+        if isinstance(moment, datetime) and moment.tzinfo is not None and not 1 < moment.year < 9999:
+            raise ValueError(_("This date and time is out of range: check its year."))
     return value
 
 

@@ -72,3 +72,27 @@ def test_the_service_refuses_the_dates_for_the_pages_too(app_ctx):
             instructors=[],
         )
     assert refused.value.field == "starts_on"
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:00:00-12:00", "0001-01-01T00:00:00+14:00"])
+def test_a_moment_no_clock_can_convert_is_a_named_422(app_ctx, client, moment):
+    """A valid RFC 3339 moment at the edge of the calendar is in the year 10000 (or 0) once taken to +07:00 or to
+    UTC: the conversion raised OverflowError, a 500 — for a session's start, a move, and a mark's recorded_at."""
+    from datetime import datetime
+
+    centre = make_centre()
+    course_class = make_class(centre)
+    services.enrol(course_class, [centre.learners[0].id])
+    session = services.schedule(course_class, [(datetime(2026, 3, 9, 8), datetime(2026, 3, 9, 10))])[0]
+    headers = _bearer(centre.commune)
+    db.session.commit()
+    mark = {"client_mark_id": "m-1", "person_id": centre.learners[0].id, "recorded_at": moment, "status": "present"}
+    for method, url, body, field in (
+        ("post", f"/api/v1/classes/{course_class.id}/sessions", {"starts_at": moment, "ends_at": moment}, "starts_at"),
+        ("patch", f"/api/v1/sessions/{session.id}", {"starts_at": moment}, "starts_at"),
+        ("post", f"/api/v1/sessions/{session.id}/attendance", {"device": "d", "marks": [mark]}, "marks[0].recorded_at"),
+    ):
+        response = getattr(client, method)(url, json=body, headers=headers)
+        assert response.status_code == 422, (url, response.get_data(as_text=True)[:300])
+        errors = {e["field"]: e["message"] for e in response.get_json()["errors"]}
+        assert errors[field] == "Ngày giờ này nằm ngoài phạm vi: hãy kiểm tra lại năm.", url
