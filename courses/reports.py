@@ -32,7 +32,7 @@ from courses.models import (
     LearningRecord,
     SessionStatus,
 )
-from courses.services import counted_sessions, local_now
+from courses.services import CLASS_DAYS, counted_sessions, local_now
 from lms.core import formatting
 from lms.core.exports import save_workbook
 from lms.core.formatting import in_request_language as _
@@ -129,6 +129,10 @@ class ReportPeriodError(ValueError):
     pass
 
 
+#: The days a report may cover: a class's days, the years the titles count.
+REPORT_DAYS = CLASS_DAYS
+
+
 def parse_period(raw_from: str | None, raw_to: str | None, *, today: date) -> tuple[date, date]:
     """``from`` and ``to`` as YYYY-MM-DD; the calendar year of ``today`` by default (the titles' year)."""
     try:
@@ -136,6 +140,11 @@ def parse_period(raw_from: str | None, raw_to: str | None, *, today: date) -> tu
         last = date.fromisoformat(raw_to) if raw_to else date(today.year, 12, 31)
     except ValueError as exc:
         raise ReportPeriodError(_("dates are written YYYY-MM-DD")) from exc
+    earliest, latest = REPORT_DAYS
+    if first < earliest or last > latest:  # 31/12/9999 overflowed the day after it (a 500)
+        raise ReportPeriodError(
+            _("enter a day from %(first)s to %(last)s", first=f"{earliest:%d/%m/%Y}", last=f"{latest:%d/%m/%Y}")
+        )
     if last < first:
         raise ReportPeriodError(_("the end of the period is before its start"))
     if (last - first).days > 366 * 5:

@@ -79,7 +79,10 @@ SESSION_EXAMPLE: dict[str, Any] = {
 
 def _as_local(moment: datetime) -> datetime:
     """A session time as stored: local wall-clock, without a zone (a time without an offset is already local)."""
-    return moment.astimezone(LOCAL).replace(tzinfo=None) if moment.tzinfo else moment
+    try:
+        return moment.astimezone(LOCAL).replace(tzinfo=None) if moment.tzinfo else moment
+    except OverflowError:  # 31/12/9999 23:00 at −12:00 is in the year 10000 at +07:00 (a 500)
+        raise ValueError(_("This date and time is out of range: check its year.")) from None
 
 
 def _local_out(value: Any) -> Any:

@@ -226,6 +226,23 @@ def create_course(
     return course
 
 
+#: The days a class may run on: the years the titles count (2000–2100). A last day of 31/12/9999 overflowed the
+#: day after it (a 500 on PATCH), and a class of ten thousand years was kept.
+CLASS_DAYS = (date(2000, 1, 1), date(2100, 12, 31))
+
+
+def _check_class_days(starts_on: date, ends_on: date) -> None:
+    first, last = CLASS_DAYS
+    for field_name, day in (("starts_on", starts_on), ("ends_on", ends_on)):
+        if not first <= day <= last:
+            raise CourseError(
+                _("enter a day from %(first)s to %(last)s", first=f"{first:%d/%m/%Y}", last=f"{last:%d/%m/%Y}"),
+                field_name,
+            )
+    if ends_on < starts_on:
+        raise CourseError(_("the class must end on or after the day it starts"), "ends_on")
+
+
 def create_class(
     *,
     course: Course,
@@ -238,8 +255,7 @@ def create_class(
     target_group: str = TargetGroup.EVERYONE.value,
     instructors: Iterable[Person] = (),
 ) -> CourseClass:
-    if ends_on < starts_on:
-        raise CourseError(_("the class must end on or after the day it starts"), "ends_on")
+    _check_class_days(starts_on, ends_on)
     if capacity < 1:
         raise CourseError(_("the capacity must be at least 1"), "capacity")
     if room is not None and room.clc_id != clc.id:
@@ -276,8 +292,7 @@ def update_class(
     target group stay (its completion rule and its enrolments rest on them). Fewer seats than learners already
     seated, or dates that leave a scheduled session outside, are refused with what to do. More seats move the
     waiting list up in its order; returns the ids of the people who took a seat."""
-    if ends_on < starts_on:
-        raise CourseError(_("the class must end on or after the day it starts"), "ends_on")
+    _check_class_days(starts_on, ends_on)
     if room is not None and room.clc_id != course_class.clc_id:
         raise CourseError(_("the room belongs to another centre"), "room_id")
     # Lock the class row, as enrol() does, so a seat cannot be given twice while the capacity changes.

@@ -50,6 +50,7 @@ from courses.scheduling import Recurrence
 from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission, can
 from lms.core import formatting
+from lms.core.numbers import whole_number
 from lms.extensions import db, utcnow
 from lms.registry.labels import ASSOCIATION_ROLE_NAMES
 from lms.registry.models import AdminUnit, AssociationRole, Clc, Household, Person
@@ -162,10 +163,13 @@ def _monday(day: date) -> date:
 
 
 def _week_arg() -> date:
+    """The week asked for (its Monday), this week when none or one outside a class's days (31/12/9999 overflowed)."""
     try:
-        return _monday(date.fromisoformat(request.args.get("week", "")))
+        day = date.fromisoformat(request.args.get("week", ""))
     except ValueError:
-        return _monday(services.local_now().date())
+        day = services.local_now().date()
+    first, last = services.CLASS_DAYS
+    return _monday(day if first <= day <= last else services.local_now().date())
 
 
 def _status_name(status: Any) -> str:
@@ -254,8 +258,8 @@ def course(course_id: int):
 @bp.get("/classes")
 @permission_required(VIEW)
 def classes():
-    clc_id = request.args.get("clc_id", type=int)
-    course_id = request.args.get("course_id", type=int)
+    clc_id = request.args.get("clc_id", type=whole_number)
+    course_id = request.args.get("course_id", type=whole_number)
     when = request.args.get("when", "")
     today = services.local_now().date()
     stmt = services.classes_in_scope(current_user, VIEW).options(
@@ -312,7 +316,7 @@ def classes():
 @permission_required(MANAGE)
 def new_class():
     clcs = db.session.scalars(queries.clcs_in_scope(current_user, MANAGE).limit(1000)).all()
-    clc_id = request.args.get("clc_id", type=int)
+    clc_id = request.args.get("clc_id", type=whole_number)
     if clc_id:
         clc = queries.get_clc(clc_id, current_user, MANAGE)
         if clc is None:
@@ -334,7 +338,7 @@ def new_class():
     form.course.choices = [SelectChoice(c.id, f"{c.name} ({c.code})") for c in courses]
     form.room.choices = _room_choices(rooms)
     if request.method == "GET":
-        form.course.data = request.args.get("course_id", type=int) or form.course.data
+        form.course.data = request.args.get("course_id", type=whole_number) or form.course.data
         form.room.data = rooms[0].id if rooms else 0
     if form.validate_on_submit():
         instructors = _instructors(form, commune)
@@ -808,7 +812,7 @@ def people(clc_id: int):
     clc = queries.get_clc(clc_id, current_user, MANAGE)
     if clc is None:
         abort(404)
-    exclude = request.args.get("class_id", type=int)
+    exclude = request.args.get("class_id", type=whole_number)
     if exclude is not None:
         course_class = services.get_class(exclude, current_user, MANAGE)
         exclude = course_class.id if course_class is not None and course_class.clc_id == clc.id else None

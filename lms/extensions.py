@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from flask import abort, has_request_context, request
 from flask_babel import Babel
 from flask_caching import Cache
 from flask_limiter import Limiter
@@ -36,7 +37,45 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-db = SQLAlchemy(model_class=Base)
+#: The largest page or page size read from a query string: beyond, the offset or the limit overflowed the database's
+#: integer (a 500: "Python int too large to convert to SQLite INTEGER", PostgreSQL's bigint).
+MAX_PAGE_ARG = 10**9
+
+
+def _page_arg(name: str, error_out: bool) -> int | None:
+    """``?page=`` or ``?per_page=`` as Flask-SQLAlchemy reads it (absent: its default; not a number: 404, or its
+    default), but ASCII digits of a size the database keeps only."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    text = raw.strip()
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_PAGE_ARG:
+        return int(text)
+    if error_out:
+        abort(404)
+    return None
+
+
+class _SQLAlchemy(SQLAlchemy):
+    def paginate(
+        self,
+        select: Any,
+        *,
+        page: int | None = None,
+        per_page: int | None = None,
+        max_per_page: int | None = None,
+        error_out: bool = True,
+        count: bool = True,
+    ) -> Any:
+        if has_request_context():
+            page = page if page is not None else _page_arg("page", error_out) or 1
+            per_page = per_page if per_page is not None else _page_arg("per_page", error_out) or 20
+        return super().paginate(
+            select, page=page, per_page=per_page, max_per_page=max_per_page, error_out=error_out, count=count
+        )
+
+
+db = _SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

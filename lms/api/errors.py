@@ -45,7 +45,10 @@ def stale_preview(field: str, message: str, preview: BaseModel, **extra: Any) ->
 class ApiValidationError(Exception):
     """Raised by API handlers: a 422 with one entry per offending field."""
 
-    def __init__(self, errors: list[dict[str, Any]], detail: str = "The request has invalid fields.") -> None:
+    def __init__(self, errors: list[dict[str, Any]], detail: str | None = None) -> None:
+        # The default in the caller's language, as the fields' messages are: an English default here answered
+        # "The request has invalid fields." over Vietnamese messages.
+        detail = detail or _("The request has invalid fields.")
         super().__init__(detail)
         self.errors = errors
         self.detail = detail

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 from flask import Response, current_app, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import core_schema
 from spectree import Response as Answers
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
@@ -58,16 +58,48 @@ def _assume_utc(value: Any) -> Any:
 UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_assume_utc)]
 
 
+#: Control characters no text of ours holds (tab, line feed and carriage return are text). PostgreSQL refuses NUL in
+#: any string ("A string literal cannot contain NUL"): sent in a name or a note, it was a 500 there and was stored
+#: on SQLite.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _without_control_characters(value: Any) -> Any:
+    """Refuses text holding control characters, and a moment that no clock can take to UTC or to Vietnam's time
+    (31/12/9999 23:00 at −12:00 is in the year 10000: an OverflowError, a 500)."""
+    items = value if isinstance(value, list | tuple | set | frozenset) else (value,)
+    if any(isinstance(text, str) and CONTROL_CHARACTERS.search(text) for text in items):
+        raise ValueError(
+            _("This text holds invisible control characters (such as NUL): type it again, or paste it as plain text.")
+        )
+    for moment in items:
+        if isinstance(moment, datetime) and moment.tzinfo is not None and not 1 < moment.year < 9999:
+            raise ValueError(_("This date and time is out of range: check its year."))
+    return value
+
+
 class Body(BaseModel):
-    """A request body or query: unknown fields are refused by name (a misspelt field is not silently ignored)."""
+    """A request body or query: unknown fields are refused by name (a misspelt field is not silently ignored), and
+    text holding control characters by its field."""
 
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        return _without_control_characters(value)
+
 
 class Query(BaseModel):
-    """A query string: parameters the operation does not know are ignored, as browsers and proxies add some."""
+    """A query string: parameters the operation does not know are ignored, as browsers and proxies add some; text
+    holding control characters is refused by its parameter."""
 
     model_config = ConfigDict(extra="ignore")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        return _without_control_characters(value)
 
 
 class Out(BaseModel):

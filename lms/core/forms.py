@@ -13,10 +13,12 @@ Vietnamese translation).
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any, cast
 
 from flask_babel import get_translations
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DecimalField
 from wtforms.widgets import TextInput
@@ -49,10 +51,29 @@ class Translations:
 translations = Translations()
 
 
+#: Control characters no text of ours holds (tab, line feed and carriage return are text): PostgreSQL refuses NUL in
+#: any string, so a name or a note sent with one was a 500 there (and stored on SQLite). As lms.api.schema's.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 class LmsForm(FlaskForm):
     class Meta:
         def get_translations(self, form: Any) -> Translations:
             return translations
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            if any(isinstance(raw, str) and CONTROL_CHARACTERS.search(raw) for raw in field.raw_data or ()):
+                field.errors = [
+                    *field.errors,
+                    _l(
+                        "This text holds invisible control characters (such as NUL): type it again, or paste it as "
+                        "plain text."
+                    ),
+                ]
+                valid = False
+        return valid
 
 
 class DecimalCommaField(DecimalField):

@@ -608,12 +608,21 @@ def match_header(header: Sequence[Any], columns: Sequence[Column]) -> Header:
 # --- typed cells ---------------------------------------------------------------------------------------------
 
 
+def shown_number(value: float) -> str:
+    """A number cell as the spreadsheet shows it: 15 significant digits. A sum or a share worked out by a formula
+    (=0.1+0.2, =B2/C2*100) is stored as the nearest binary fraction, which Python writes out in full
+    (0.30000000000000004): read so, a 0.3 on the screen was refused as having more than two decimals."""
+    return format(value, ".15g")
+
+
 def as_text(raw: Any) -> str:
     """A cell as text: a number typed into a spreadsheet (12.0) as people wrote it (12), spaces collapsed."""
     if raw is None:
         return ""
     if isinstance(raw, float) and raw.is_integer():
         return str(int(raw))
+    if isinstance(raw, float):
+        return shown_number(raw)
     return " ".join(str(raw).split())
 
 
@@ -697,7 +706,7 @@ def as_decimal(raw: Any, *, row: int | None = None, column: str | None = None) -
     try:
         if isinstance(raw, bool) or raw is None:
             raise InvalidOperation
-        value = Decimal(as_text(raw).replace(",", ".")) if isinstance(raw, str) else Decimal(str(raw))
+        value = Decimal(as_text(raw).replace(",", ".")) if isinstance(raw, str | float) else Decimal(str(raw))
         if not value.is_finite():
             raise InvalidOperation
     except InvalidOperation:

@@ -194,8 +194,8 @@ class PersonIn(Body):
         description="Plan 1514's groups: worker (người lao động: farmers, workers and other working people, ADR 12), "
         "official, pupil, other",
     )
-    relation_to_head: str | None = Field(None, max_length=50)
-    phone: str | None = Field(None, max_length=30)
+    relation_to_head: str | None = Field(None, max_length=40)  # the column's length (the form's): 41 was a 500
+    phone: str | None = Field(None, max_length=20, pattern=r"^[0-9+ .]*$", examples=["0905123456"])  # as the form
     ethnicity: str | None = Field(None, max_length=50)
     id_number: str | None = Field(None, max_length=20, description="Checked and stored encrypted; never sent back")
     household_id: Id | None = None
@@ -216,6 +216,14 @@ class PersonIn(Body):
 
         if value is not None and value > local_now().date():
             raise ValueError(_("A date of birth cannot be in the future: enter the one on the identity card."))
+        return value
+
+    @field_validator("occupation_group")
+    @classmethod
+    def _not_null(cls, value: OccupationGroup | None) -> OccupationGroup | None:
+        # Left out it stays as it is (other on creation); null would clear a column that is never empty (a 500).
+        if value is None:
+            raise ValueError(_("Choose an occupation group, or leave the field out."))
         return value
 
 

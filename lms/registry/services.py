@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import aliased
 
+from lms.core.clock import local_now
 from lms.core.exports import safe_row
 from lms.extensions import db, utcnow
 from lms.registry import changes
@@ -376,6 +377,10 @@ def update_clc(clc: Clc, *, name: str, address: str, established_on: date | None
     return clc
 
 
+#: The first day a date of birth may be (the import reads years from 1800); the last is today in Vietnam.
+FIRST_BIRTH_DAY = date(1800, 1, 1)
+
+
 def update_person(person: Person, data: dict[str, Any], *, actor_id: int | None = None) -> Person:
     """Apply edits to ``person``. ``data`` holds plain values; ``id_number`` is write-only.
 
@@ -400,6 +405,14 @@ def update_person(person: Person, data: dict[str, Any], *, actor_id: int | None 
 
             raise RegistryError(_("Give the whole date of birth: only its year is recorded."), field="birth_date")
         born = data.pop("birth_date", person.birth_date)
+        if born is not None and born != person.birth_date and not FIRST_BIRTH_DAY <= born <= local_now().date():
+            # As the import reads a date of birth: not in the future, not before 1800 (a year typed 0026, 2099).
+            from lms.core.formatting import in_request_language as _
+
+            raise RegistryError(
+                _("Enter a date of birth from %(first)s to today.", first=f"{FIRST_BIRTH_DAY:%d/%m/%Y}"),
+                field="birth_date",
+            )
         year_only = bool(data.pop("birth_year_only", False)) and born is not None
         person.birth_date = date(born.year, 1, 1) if year_only and born is not None else born
         person.birth_year_only = year_only

@@ -21,7 +21,10 @@ _QUALITY = {"\u0306", "\u0302", "\u031b"}
 def fold(text: str) -> str:
     """Lower case without any diacritics, đ → d: ``fold("Nguyễn Thị Đào") == "nguyen thi dao"``."""
     decomposed = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # Neither the marks nor control characters (a NUL in a search was a 500 on PostgreSQL); spaces are split below.
+    stripped = "".join(
+        ch for ch in decomposed if not unicodedata.combining(ch) and (ch.isspace() or unicodedata.category(ch) != "Cc")
+    )
     return " ".join(stripped.split())
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission
+from lms.core.numbers import whole_number
 from lms.extensions import db
 from lms.titles import bp, criteria, services
 from lms.titles.models import CriteriaSet
@@ -31,9 +32,9 @@ def criteria_set(code: str):
     """One criteria set (the active version, or ``?version=``): every indicator, its clause, its rule, and whether it
     is provisional with its source."""
     stmt = select(CriteriaSet).where(CriteriaSet.code == code[:60])
-    version = request.args.get("version", "")
-    if version.isdigit():
-        stmt = stmt.where(CriteriaSet.version == int(version))
+    version = whole_number(request.args.get("version", ""))
+    if version is not None:
+        stmt = stmt.where(CriteriaSet.version == version)
     else:
         stmt = stmt.order_by(CriteriaSet.active.desc(), CriteriaSet.version.desc())
     row = db.session.scalars(stmt.limit(1)).first()

@@ -427,7 +427,14 @@ class ImportRejected(RecognitionError):
     "message_vi"}`` (:meth:`lms.core.spreadsheet.SpreadsheetError.as_dict`)."""
 
     def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__(f"{len(errors)} error(s) in the file: nothing was registered.", "file")
+        super().__init__(
+            _n(
+                "%(num)d error in the file: nothing was registered.",
+                "%(num)d errors in the file: nothing was registered.",
+                len(errors),
+            ),
+            "file",
+        )
         self.errors = errors
 
 
@@ -644,6 +651,15 @@ def _(message: str, **params: Any) -> str:
 
         return gettext(message, **params)
     return message % params
+
+
+def _n(singular: str, plural: str, num: int) -> str:
+    """A counted message in the request's language (English outside a request)."""
+    if has_request_context():
+        from flask_babel import ngettext
+
+        return ngettext(singular, plural, num)
+    return (singular if num == 1 else plural) % {"num": num}
 
 
 def _word(code: str) -> str:

@@ -20,6 +20,7 @@ from lms.api.limits import verify_limit
 from lms.api.pagination import page_of
 from lms.api.schema import operation
 from lms.auth.permissions import Permission
+from lms.core.formatting import current_locale
 from lms.extensions import db
 from lms.registry.models import AdminUnit
 from lms.titles import recognition
@@ -150,11 +151,20 @@ def title_registrations_import(form: RegistrationImportForm, query: ImportQuery)
         )
     except recognition.ImportRejected as exc:
         db.session.rollback()
+        vietnamese = current_locale() == "vi"
         return problem(
             422,
             "Unprocessable Entity",
             str(exc),
-            [{"field": "file", "row": e["row"], "column": e["column"], "message": e["message"]} for e in exc.errors],
+            [  # in the caller's language: the reader's errors come in both
+                {
+                    "field": "file",
+                    "row": e["row"],
+                    "column": e["column"],
+                    "message": e["message_vi"] if vietnamese and e.get("message_vi") else e["message"],
+                }
+                for e in exc.errors
+            ],
         )
     except recognition.RecognitionError as exc:
         return _refused(exc)

@@ -23,6 +23,7 @@ from lms.auth.decorators import permission_required
 from lms.auth.models import Role
 from lms.auth.permissions import ROLE_PERMISSIONS, Body, Permission, can, has_permission_anywhere, in_scope
 from lms.core import formatting
+from lms.core.numbers import whole_number
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
 from lms.titles import approvals, bp, deadlines, documents, explain, recognition, services
@@ -58,8 +59,7 @@ def _communes(permission: Permission) -> list[AdminUnit]:
 
 
 def _int(name: str) -> int | None:
-    raw = request.values.get(name, "")
-    return int(raw) if raw.isdigit() else None
+    return whole_number(request.values.get(name, ""))
 
 
 def _own_commune(permission: Permission) -> AdminUnit | None:
@@ -110,7 +110,7 @@ def _context(permission: Permission, *, default_year: int) -> dict[str, Any]:
 
 
 def _selected_ids() -> list[int]:
-    return [int(v) for v in request.form.getlist("ids") if v.isdigit()]
+    return [n for n in map(whole_number, request.form.getlist("ids")) if n is not None]
 
 
 def _flash_refusal(exc: recognition.RecognitionError) -> None:

@@ -9,6 +9,7 @@ Services flush; the request commits. Anything that changes an assessment marks i
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -23,6 +24,7 @@ from lms.auth.permissions import Permission, can, scoped
 from lms.core import formatting
 from lms.core.imports import changes as _changes
 from lms.core.models import EvidenceFile
+from lms.core.numbers import whole_number
 from lms.core.services import audit
 from lms.extensions import db, utcnow
 from lms.registry.models import (
@@ -648,14 +650,22 @@ def user_names(assessments: Iterable[Assessment]) -> dict[int, str]:
 def parse_value(raw: Any, indicator: IndicatorInfo) -> Decimal:
     """An assessed value as the indicator reads it; the message says what is accepted."""
     low, high = indicator.value_range
+    if isinstance(raw, str):
+        raw = unicodedata.normalize("NFC", raw)  # "đạt" typed with a combining dot below is "đạt"
     if indicator.scale == "met" and isinstance(raw, str) and raw.strip().casefold() in MET_WORDS:
         return MET_WORDS[raw.strip().casefold()]
     try:
         if isinstance(raw, bool) or raw is None or (isinstance(raw, str) and not raw.strip()):
             raise InvalidOperation
         value = Decimal(str(raw).strip().replace(",", ".")) if isinstance(raw, str) else Decimal(str(raw))
-        if not value.is_finite() or value < low or value > high or value != value.quantize(Decimal("0.01")):
+        if not value.is_finite() or value < low or value > high:
             raise InvalidOperation
+        if value != value.quantize(Decimal("0.01")) and indicator.scale != "met":
+            # In range, but the column keeps two decimals: rounded here, it would be stored unlike what was shown.
+            raise TitlesError(
+                _("Enter at most two decimals: %(value)s has more.", value=str(raw).strip()),
+                "value",
+            )
         if indicator.scale == "met" and value not in (0, 1):
             raise InvalidOperation
     except InvalidOperation:
@@ -956,8 +966,10 @@ def _read_assessment_rows(filename: str, content: bytes, result: ImportResult) -
         value = cells[index] if index is not None and index < len(cells) else None
         if isinstance(value, float) and value.is_integer():
             return int(value)
-        if isinstance(value, Decimal | float):
-            return str(value)  # exact through JSON (a value such as 95.5)
+        if isinstance(value, float):
+            return spreadsheet.shown_number(value)  # as the sheet shows it, exact through JSON (95.5, not 95.499…)
+        if isinstance(value, Decimal):
+            return str(value)
         return value if value is None or isinstance(value, int | str) else str(value)
 
     return [[number, *(cell(cells, key) for key in IMPORT_COLUMNS)] for number, cells in rows]
@@ -1291,15 +1303,9 @@ def _assessment_consequences(touched: set[tuple[str, int, int]], cleared: list[t
 
 
 def _as_int(raw: Any) -> int | None:
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
     if isinstance(raw, float) and raw.is_integer():
-        return int(raw)
-    if isinstance(raw, str) and raw.strip().isdigit():
-        return int(raw.strip())
-    return None
+        raw = int(raw)
+    return whole_number(raw)
 
 
 def _places(pairs: Sequence[tuple[str, int]]) -> dict[tuple[str, int], tuple[int, int | None]]:

@@ -24,6 +24,7 @@ from lms.auth.models import Role
 from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, scoped
 from lms.core.evidence import EvidenceError, evidence_response, store_evidence
 from lms.core.models import EvidenceFile
+from lms.core.numbers import whole_number
 from lms.extensions import db
 from lms.registry.models import AdminUnit, Organisation
 from lms.titles import bp, recognition, services
@@ -59,8 +60,7 @@ def _names() -> dict[str, Any]:
 
 
 def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "").strip()
-    return int(value) if value.isdigit() else None
+    return whole_number(request.args.get(name, ""))
 
 
 def _scope_roots() -> list[AdminUnit]:
@@ -261,9 +261,10 @@ def new_assessment():
         }
     )
     subject_type, subject_id = form.subject_type.data or "", form.subject_id.data or ""
-    if subject_type not in services.SUBJECT_TITLE or not str(subject_id).isdigit():
+    subject_number = whole_number(subject_id)
+    if subject_type not in services.SUBJECT_TITLE or subject_number is None:
         abort(404)
-    place = services.subject_place(subject_type, int(subject_id))
+    place = services.subject_place(subject_type, subject_number)
     if place is None or not can(current_user, ASSESS, db.session.get(AdminUnit, place[0])):
         abort(404)
     context = _indicator_choices(form, subject_type, int(subject_id))

@@ -104,8 +104,10 @@ def test_registration_import_reports_rows_and_columns(client, world):
         content_type="multipart/form-data",
     )
     assert response.status_code == 422
+    # In the caller's language, as every other import answers (the file's errors and the summary were English).
+    assert response.get_json()["detail"] == "Tệp có 1 lỗi: chưa đăng ký gì."
     assert response.get_json()["errors"] == [
-        {"field": "file", "row": 3, "column": "household_code", "message": "no household RA-H9 in village RA-V1"}
+        {"field": "file", "row": 3, "column": "household_code", "message": "không có hộ RA-H9 ở thôn RA-V1"}
     ]
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
 
