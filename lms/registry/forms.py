@@ -4,9 +4,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from lms.core.clock import local_now
 from lms.core.forms import LmsForm
 from lms.registry.labels import (
     IMPORT_KIND_NAMES,
@@ -42,11 +41,6 @@ class PersonForm(LmsForm):
         _l("Personal identification number (12 digits; leave empty to keep the current one)"),
         validators=[Optional(), Regexp(r"^\s*\d{12}\s*$", message=_l("Enter exactly 12 digits."))],
     )
-
-    def validate_birth_date(self, field: DateField) -> None:
-        # The registry import refuses a birth in the future; the form saved one (a person born in 2099).
-        if field.data is not None and field.data > local_now().date():
-            raise ValidationError(_l("A date of birth cannot be in the future: enter the one on the identity card."))
 
 
 class HouseholdForm(LmsForm):

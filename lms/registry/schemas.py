@@ -208,16 +208,6 @@ class PersonIn(Body):
             raise ValueError(_("This field is required."))
         return value
 
-    @field_validator("birth_date")
-    @classmethod
-    def _born_already(cls, value: date | None) -> date | None:
-        # As the page's form and the registry import: a person born in 2099 is a typing error.
-        from lms.core.clock import local_now
-
-        if value is not None and value > local_now().date():
-            raise ValueError(_("A date of birth cannot be in the future: enter the one on the identity card."))
-        return value
-
     @field_validator("occupation_group")
     @classmethod
     def _not_null(cls, value: OccupationGroup | None) -> OccupationGroup | None:

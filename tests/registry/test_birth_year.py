@@ -228,6 +228,6 @@ def test_the_api_refuses_a_birth_in_the_future_as_the_form_and_the_import_do(cli
     assert refused.status_code == 422
     error = refused.get_json()["errors"][0]
     assert error["field"] == "birth_date"
-    assert "Ngày sinh không thể ở tương lai" in error["message"]
+    assert error["message"] == "Hãy nhập ngày sinh từ 01/01/1800 đến hôm nay."
     db.session.expire_all()
     assert _people()["Y Sinh Sau"] == (date(1990, 1, 1), True)
