@@ -471,8 +471,12 @@ def yearly(table: ScopeTable) -> list[tuple[int, list[Figure | None]]]:
 
 
 def sub_units(table: ScopeTable) -> tuple[list[AdminUnit], list[AdminUnit]]:
-    """The sub-units with at least one figure for the period (a row each), and those without any (named once)."""
-    with_figures = {c.unit.id for line in table.lines for c in line.children if c.figure is not None}
+    """The sub-units with at least one figure for the period (a row each), and those without any (named once).
+
+    A figure counts when something was counted (its denominator is not zero): a recomputation stores 0 of 0 for
+    every commune of the country, and a commune whose every cell reads "—" is one without figures — a province's
+    report printed a row of dashes for each of its hundred communes, twelve pages where two say the same."""
+    with_figures = {c.unit.id for line in table.lines for c in line.children if c.share is not None}
     return (
         [u for u in table.children if u.id in with_figures],
         [u for u in table.children if u.id not in with_figures],

@@ -204,3 +204,33 @@ def test_a_review_asked_from_a_month_reports_that_month_s_year(app, client):
     said, years = period("review2030", "2026-01-31")
     assert said[0].startswith("Kỳ báo cáo: năm 2026"), said
     assert years[-1] == 2026
+
+
+def _pdf_text(content: bytes, tmp_path) -> str:
+    import subprocess
+
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(content)
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+
+
+def test_a_sub_unit_where_nothing_was_counted_is_named_once_not_given_a_row_of_dashes(app_ctx, tmp_path):
+    """A recomputation stores 0 of 0 for every commune of the country: such a commune has no figure to show, and
+    a province's report named it in the sentence of those without figures instead of printing a row of "—"
+    (twelve pages for Quảng Ngãi where two said the same)."""
+    from lms.registry.models import UnitLevel
+    from tests.targets.dashboard_data import make_unit
+
+    data = build_province(2)
+    empty = make_unit(data.province, "TPC99", "Xã Chưa Đếm", UnitLevel.COMMUNE)
+    value(data.family, empty, 0, 0)
+    value(data.citizen, empty, 0, 0)
+    db.session.flush()
+    table = reports.scope_table(data.plan, data.province)
+    text = " ".join(_pdf_text(reports.indicator_pdf(table), tmp_path).split())
+    assert "Chưa có số liệu (1 đơn vị): Xã Chưa Đếm." in text
+    assert text.count("Xã Chưa Đếm") == 1  # no row of its own
+    assert "Xã Thử P 01" in text  # communes with figures keep their rows
+    children = _rows(load_workbook(io.BytesIO(reports.indicator_xlsx(table)))["Đơn vị trực thuộc"])
+    assert not any(row[0] == "Xã Chưa Đếm" for row in children)
+    assert any(row[0] == "Chưa có số liệu (1 đơn vị): Xã Chưa Đếm." for row in children)
