@@ -39,7 +39,7 @@ from courses.models import (
     SessionStatus,
 )
 from courses.services import attendance_statuses, counted_sessions, local_now
-from lms.core.exports import save_workbook
+from lms.core.exports import print_setup, save_workbook
 from lms.core.pdf import (
     DARK_RED,
     FONT,
@@ -556,7 +556,8 @@ def attendance_book_xlsx(book: AttendanceBook) -> bytes:
         row=totals_row + 1,
         column=2,
         value=f"Hoàn thành: {sum(1 for learner in book.learners if learner.completed)} / "
-        f"{sum(1 for learner in book.learners if not learner.withdrawn)} học viên",
+        f"{sum(1 for learner in book.learners if not learner.withdrawn)} học viên. "
+        f"Lập ngày {vi_date(book.as_of.date())}.",
     )
 
     sheet.column_dimensions["A"].width = 5
@@ -567,10 +568,11 @@ def attendance_book_xlsx(book: AttendanceBook) -> bytes:
     for offset, width in enumerate((10, 12, 8, 12, 18)):
         sheet.column_dimensions[get_column_letter(total_col + offset)].width = width
     sheet.row_dimensions[header_row].height = 45
+    # A class of sixty fills two pages: each repeats the header and says whose book it is (fitToWidth alone, as
+    # set before, was ignored without fitToPage).
+    print_setup(sheet, header_row, heading=f"{BOOK_TITLE} — {book.class_name} — {book.centre_name}")
     sheet.freeze_panes = sheet.cell(row=header_row + 1, column=first_session_col)
     sheet.print_options.gridLines = True
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.fitToWidth = 1
     buffer = io.BytesIO()
     save_workbook(workbook, buffer)
     return buffer.getvalue()

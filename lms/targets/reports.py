@@ -33,7 +33,7 @@ from sqlalchemy.orm import selectinload
 
 from lms.core import formatting
 from lms.core.clock import local_now
-from lms.core.exports import save_workbook
+from lms.core.exports import print_setup, save_workbook
 from lms.core.pdf import FONT, FONT_BOLD, register_fonts
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
@@ -483,13 +483,14 @@ def sub_units(table: ScopeTable) -> tuple[list[AdminUnit], list[AdminUnit]]:
     )
 
 
-def _header_lines(table: ScopeTable) -> list[str]:
+def _header_lines(table: ScopeTable, made_by: str = "") -> list[str]:
     return [
         f"Kế hoạch: {table.plan.name}",
         f"Căn cứ: {table.plan.source}",
         f"Đơn vị: {table.unit.full_name}",
         f"Kỳ báo cáo: {period_words(table)}",
         f"Ngày lập: {formatting.day(made_on(), locale='vi')}",
+        *([f"Người lập: {made_by}"] if made_by else []),
         f"Địa giới: {STRUCTURE_VI.get(table.structure, table.structure)}; "
         f"số liệu: {BASIS_VI.get(table.basis, table.basis)}",
     ]
@@ -503,7 +504,7 @@ def _without_figures_text(units: list[AdminUnit]) -> str:
     return f"Chưa có số liệu ({len(units)} đơn vị): " + ", ".join(u.full_name for u in units) + "."
 
 
-def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
+def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL, *, made_by: str = "") -> bytes:
     """The workbook: the indicators of the unit, the sub-units' figures, and (reviews) the unit year by year —
     wrapped text, fitted columns, and each sheet set up to print landscape on A4, one page wide."""
     workbook = Workbook()
@@ -513,9 +514,10 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
     milestone = table.milestone
     sheet = workbook.active
     sheet.title = "Chỉ tiêu"
+    heading = f"{report_title(table, kind)} — {table.unit.full_name} — kỳ báo cáo: {period_words(table)}"
     sheet["A1"] = report_title(table, kind)
     sheet["A1"].font = Font(bold=True, size=14)
-    for text in _header_lines(table):
+    for text in _header_lines(table, made_by):
         sheet.append([text])
     sheet.append([])
     years = table.milestone_years
@@ -551,7 +553,7 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
             cell.alignment = wrap
     widths = (6, 55, 10, 10, 10, 45, *[11] * len(years), 14)
     _widths(sheet, widths)
-    _print_setup(sheet, header_row)
+    _print_setup(sheet, header_row, heading)
 
     children = workbook.create_sheet("Đơn vị trực thuộc")
     children.append(
@@ -597,7 +599,7 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
         # Merged cells do not grow with their text: about 150 characters fit on a line of the merged width.
         children.row_dimensions[children.max_row].height = 15 * (1 + len(str(last.value)) // 150)
     _widths(children, (28, 6, 50, 10, 10, 10, 12, 12))
-    _print_setup(children, 1)
+    _print_setup(children, 1, heading)
 
     provisional = _provisional_rows(table, provisional_bases(table))
     if provisional:
@@ -609,6 +611,7 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
             notes.append(values)
         for column, width in zip("ABCDE", (40, 40, 60, 50, 18), strict=True):
             notes.column_dimensions[column].width = width
+        _print_setup(notes, 2, heading)
 
     if kind != ReportKind.ANNUAL:
         by_year = workbook.create_sheet("Theo năm")
@@ -622,7 +625,7 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
             words = yearly_phase_words(line, years_shown)
             by_year.append([f"({number})", f"{line.indicator.name} ({words})" if words else line.indicator.name])
         _widths(by_year, (10, *[10] * len(table.lines)))
-        _print_setup(by_year, 1)
+        _print_setup(by_year, 1, heading)
     buffer = io.BytesIO()
     save_workbook(workbook, buffer)
     return buffer.getvalue()
@@ -639,21 +642,16 @@ def _widths(sheet, widths: Sequence[float]) -> None:
         sheet.column_dimensions[get_column_letter(index)].width = width
 
 
-def _print_setup(sheet, header_row: int) -> None:
-    """Landscape A4, one page wide (as many pages tall as needed), the table's header repeated on every page."""
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.print_title_rows = f"{header_row}:{header_row}"
-    sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
+def _print_setup(sheet, header_row: int, heading: str) -> None:
+    """Landscape A4, one page wide (as many pages tall as needed), the table's header repeated on every page, and
+    the report, its unit and period at the top of each (a sheet printed alone still says whose figures it holds)."""
+    print_setup(sheet, header_row, heading=heading)
 
 
 PAGE_WIDTH = landscape(A4)[0] - 24 * mm  # the frame between the 12 mm margins
 
 
-def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
+def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL, *, made_by: str = "") -> bytes:
     """The same tables as a printable landscape A4 PDF (DejaVu, so Vietnamese prints)."""
     register_fonts()
     buffer = io.BytesIO()
@@ -682,7 +680,7 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
         return Paragraph(_escape(value), style)
 
     story: list = [para(title_text, title)]
-    story += [para(line, text) for line in _header_lines(table)]
+    story += [para(line, text) for line in _header_lines(table, made_by)]
     story.append(Spacer(1, 4 * mm))
     data: list[list] = [
         [

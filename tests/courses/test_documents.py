@@ -967,3 +967,49 @@ def test_an_it_class_certificate_names_the_modules_it_trained_in(client, certifi
     course_class.course.module_codes = []
     db.session.commit()
     assert "Các mô đun:" not in _pdf_text(client.get(f"/courses/certificates/{certificate.code}.pdf").get_data())
+
+
+# --- printed from the spreadsheet ------------------------------------------------------------------------------------
+
+
+def _prints_as_a_filed_table(sheet, header_row: int, *words: str) -> None:
+    """Landscape A4, one page wide, the table's header row repeated on every page, and a page heading saying what
+    the table is and whose (a sheet or page printed alone still tells)."""
+    assert sheet.page_setup.orientation == "landscape", sheet.title
+    assert sheet.page_setup.fitToWidth == 1, sheet.title
+    assert sheet.page_setup.fitToHeight == 0, sheet.title
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage, sheet.title
+    assert sheet.print_title_rows == f"${header_row}:${header_row}", sheet.title
+    for word in words:
+        assert word in (sheet.oddHeader.center.text or ""), (sheet.title, word)
+    assert "&P" in (sheet.oddFooter.right.text or ""), sheet.title
+
+
+def test_the_attendance_book_prints_its_header_on_every_page_and_says_whose_it_is(client, marked_class):
+    centre, course_class, _, _ = marked_class
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune)
+    db.session.commit()
+    login(client, manager)
+    book = load_workbook(io.BytesIO(client.get(f"/courses/classes/{course_class.id}/attendance-book.xlsx").data))
+    sheet = book.active
+    header_row = next(row[0].row for row in sheet.iter_rows() if row[0].value == "STT")
+    _prints_as_a_filed_table(sheet, header_row, "SỔ ĐIỂM DANH LỚP HỌC", course_class.name)
+    today = services.local_now().date()
+    assert any(f"Lập ngày {today:%d/%m/%Y}" in str(c) for row in sheet.iter_rows(values_only=True) for c in row)
+
+
+def test_the_centre_report_prints_its_header_on_every_page_and_says_who_made_it_and_when(client, report_centre):
+    centre, _, _ = report_centre
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune)
+    manager.name = "Trần Văn Báo"
+    db.session.commit()
+    login(client, manager)
+    response = client.get(f"/courses/clcs/{centre.clc.id}/report.xlsx?from=2026-03-01&to=2026-03-31")
+    workbook = load_workbook(io.BytesIO(response.data))
+    summary = workbook["Tổng hợp"]
+    lines = [row[0] for row in summary.iter_rows(values_only=True) if row and row[0]]
+    today = services.local_now().date()
+    assert f"Ngày lập: {today:%d/%m/%Y}; người lập: Trần Văn Báo" in lines
+    summary_header = next(row[0].row for row in summary.iter_rows() if row[0].value == "Chỉ tiêu")
+    _prints_as_a_filed_table(summary, summary_header, centre.clc.name, "từ 01/03/2026 đến 31/03/2026")
+    _prints_as_a_filed_table(workbook["Theo lớp"], 1, centre.clc.name, "từ 01/03/2026 đến 31/03/2026")

@@ -234,3 +234,21 @@ def test_a_sub_unit_where_nothing_was_counted_is_named_once_not_given_a_row_of_d
     children = _rows(load_workbook(io.BytesIO(reports.indicator_xlsx(table)))["Đơn vị trực thuộc"])
     assert not any(row[0] == "Xã Chưa Đếm" for row in children)
     assert any(row[0] == "Chưa có số liệu (1 đơn vị): Xã Chưa Đếm." for row in children)
+
+
+def test_the_report_says_who_made_it_and_each_printed_sheet_whose_figures_it_holds(app, client, tmp_path):
+    data = build_province(2)
+    leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
+    leader.name = "Phạm Văn Lập"
+    db.session.commit()
+    login(client, leader)
+    base = f"/targets/units/{data.province.id}/report"
+    text = _pdf_text(client.get(f"{base}.pdf?report=review2025&plan={data.plan.id}").data, tmp_path)
+    assert "Người lập: Phạm Văn Lập" in text
+    book = load_workbook(io.BytesIO(client.get(f"{base}.xlsx?report=review2025&plan={data.plan.id}").data))
+    assert "Người lập: Phạm Văn Lập" in [row[0] for row in _rows(book["Chỉ tiêu"])]
+    for sheet in book.worksheets:
+        heading = sheet.oddHeader.center.text or ""
+        assert heading.startswith("BÁO CÁO SƠ KẾT GIAI ĐOẠN 2021–2025 — Tỉnh thử P — kỳ báo cáo: năm 2025"), sheet.title
+        assert "&P" in (sheet.oddFooter.right.text or ""), sheet.title
+        assert sheet.print_title_rows, sheet.title
