@@ -293,7 +293,7 @@ class AttendanceBook:
     class_name: str
     course_name: str
     centre_name: str
-    commune_name: str
+    commune_name: str  # as written inside a sentence, after the centre's name: "xã Ea Tu"
     starts_on: date
     ends_on: date
     min_attendance_share: Decimal
@@ -412,7 +412,7 @@ def attendance_book(course_class: CourseClass, *, as_of: datetime | None = None)
         class_name=course_class.name,
         course_name=course_class.course.name,
         centre_name=clc.name,
-        commune_name=commune.full_name,
+        commune_name=commune.name_in_sentence,
         starts_on=course_class.starts_on,
         ends_on=course_class.ends_on,
         min_attendance_share=course_class.course.min_attendance_share,

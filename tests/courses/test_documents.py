@@ -1013,3 +1013,17 @@ def test_the_centre_report_prints_its_header_on_every_page_and_says_who_made_it_
     summary_header = next(row[0].row for row in summary.iter_rows() if row[0].value == "Chỉ tiêu")
     _prints_as_a_filed_table(summary, summary_header, centre.clc.name, "từ 01/03/2026 đến 31/03/2026")
     _prints_as_a_filed_table(workbook["Theo lớp"], 1, centre.clc.name, "từ 01/03/2026 đến 31/03/2026")
+
+
+def test_the_attendance_book_writes_its_commune_as_inside_a_sentence(client, marked_class):
+    """ "Trung tâm …, xã Ea Tu — từ …", not "…, Xã Ea Tu": the kind keeps its capital only at the start."""
+    centre, course_class, _, _ = marked_class
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune)
+    db.session.commit()
+    login(client, manager)
+    place = f"{centre.clc.name}, {centre.commune.kind.lower()} {centre.commune.name} — từ"
+    assert centre.commune.kind[0].isupper()
+    book = load_workbook(io.BytesIO(client.get(f"/courses/classes/{course_class.id}/attendance-book.xlsx").data))
+    assert book.active["A3"].value.startswith(place)
+    pdf = client.get(f"/courses/classes/{course_class.id}/attendance-book.pdf").data
+    assert place in " ".join(_pdf_text(pdf).split())
