@@ -252,3 +252,54 @@ def test_the_report_says_who_made_it_and_each_printed_sheet_whose_figures_it_hol
         assert heading.startswith("BÁO CÁO SƠ KẾT GIAI ĐOẠN 2021–2025 — Tỉnh thử P — kỳ báo cáo: năm 2025"), sheet.title
         assert "&P" in (sheet.oddFooter.right.text or ""), sheet.title
         assert sheet.print_title_rows, sheet.title
+
+
+def test_the_reports_print_the_figures_the_dashboard_shows_for_the_same_unit_and_period(app, client, tmp_path):
+    """What a leader reads on the dashboard is what the filed report says: the share, numerator and denominator of
+    each indicator for the unit and period on screen, in the dashboard's Vietnamese format (1.234,5; 61,7), in the
+    PDF's row of that indicator and the workbook's cells; a sub-unit's share as the ranking shows it."""
+    import re
+    from html import unescape
+
+    from sqlalchemy import select
+
+    from lms.targets.models import IndicatorValue
+
+    data = build_province(2)
+    stored = db.session.scalar(
+        select(IndicatorValue).where(
+            IndicatorValue.indicator_id == data.family.id,
+            IndicatorValue.unit_id == data.province.id,
+            IndicatorValue.period_end == date(2025, 12, 31),
+        )
+    )
+    stored.numerator, stored.denominator = 1234.5, 2000  # 61,725 %
+    leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    query = f"plan={data.plan.id}&period=2025-12-31"
+    html = client.get(f"/targets/units/{data.province.id}?{query}").get_data(as_text=True)
+    shown = [unescape(s).replace("\u00a0", " ").strip() for s in re.findall(r'class="text-end share">([^<]*)<', html)]
+    rows = re.findall(
+        r'<th scope="row">Tử số</th><td class="text-end">([^<]*)</td></tr>\s*<tr><th scope="row">Mẫu số'
+        r'</th><td class="text-end">([^<]*)</td>',
+        html,
+    )
+    assert shown[:2] == ["61,7 %", "30,0 %"]
+    assert rows[:2] == [("1.234,5", "2.000"), ("60", "200")]
+
+    text = _pdf_text(client.get(f"/targets/units/{data.province.id}/report.pdf?report=annual&{query}").data, tmp_path)
+    for number, (share, (numerator, denominator)) in enumerate(zip(shown[:2], rows[:2], strict=True), start=1):
+        line = next(line for line in text.splitlines() if re.match(rf"\s*{number}\s", line))
+        assert re.search(rf"\s{re.escape(numerator)}\s+{re.escape(denominator)}\s+{re.escape(share[:-2])}\s", line), (
+            line
+        )
+    book = load_workbook(
+        io.BytesIO(client.get(f"/targets/units/{data.province.id}/report.xlsx?report=annual&{query}").data)
+    )
+    cells = {r[1]: r[2:5] for r in _rows(book["Chỉ tiêu"]) if r[0] in (1, 2)}
+    assert cells[data.family.name] == [1234.5, 2000.0, 61.72]  # two decimals, half-even as formatting rounds
+    assert cells[data.citizen.name] == [60.0, 200.0, 30.0]
+    lagging = next(r for r in _rows(book["Đơn vị trực thuộc"]) if r[0] == data.communes[0].full_name and r[1] == 1)
+    assert lagging[5] == 20.0
+    assert f"{data.communes[0].full_name}" in text and "20,0 / 80,0" in text
