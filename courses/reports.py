@@ -17,6 +17,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 from sqlalchemy import case, distinct, exists, func, select
 
 from courses.models import (
@@ -516,12 +517,14 @@ def it_figures_xlsx(
 
     officers = workbook.create_sheet("Cán bộ × mô đun")
     names = {line.commune_id: line.commune_name for line in result.communes}
+    named = {module.code: module.name_vi for module in fw.modules}
     officers.append(
         [
             "STT",
             "Họ và tên",
             "Xã",
-            *fw.codes,
+            # The module's name with its code (Circular 03/2014): "IU01 Hiểu biết về CNTT cơ bản", not a bare code.
+            *(f"{code} {named[code]}" if code in named else code for code in fw.codes),
             "Đã học đủ 6 mô đun cơ bản",
             "Có chứng chỉ ứng dụng CNTT cơ bản",
             "Đã học đủ mô đun chuẩn nâng cao",
@@ -546,6 +549,9 @@ def it_figures_xlsx(
         )
     officers.column_dimensions["B"].width = 28
     officers.column_dimensions["C"].width = 24
+    for column in range(4, 4 + len(fw.codes)):
+        officers.column_dimensions[get_column_letter(column)].width = 14
+    officers.row_dimensions[1].height = 90
     heading = (
         f"CÁN BỘ HỘI KHUYẾN HỌC ĐƯỢC BỒI DƯỠNG KỸ NĂNG CNTT — {result.scope.full_name} — "
         f"từ {vi_date(result.period.first)} đến {vi_date(result.period.last)}"

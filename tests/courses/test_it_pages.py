@@ -662,3 +662,18 @@ def test_the_leaders_xlsx_prints_its_header_on_every_page_and_says_who_made_it_a
     header_row = next(row[0].row for row in summary.iter_rows() if row[0].value == "Chỉ tiêu")
     for sheet, row in ((summary, header_row), (workbook["Theo xã"], 1), (workbook["Cán bộ × mô đun"], 1)):
         _prints_as_a_filed_table(sheet, row, c.unit.full_name, "từ 01/01/2026 đến 31/12/2026")
+
+
+def test_the_officers_sheet_names_each_module_not_only_its_code(app_ctx, client):
+    """A leader reads "IU01 Hiểu biết về CNTT cơ bản" over the column, not a bare "IU01" to look up elsewhere."""
+    from courses.it_skills import framework
+
+    c = hand_made_commune()
+    leader = make_user(Role.COMMUNE_LEADER, c.unit, "leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    response = client.get(f"/courses/it/units/{c.unit.id}.xlsx?from=2026-01-01&to=2026-12-31")
+    columns = next(load_workbook(io.BytesIO(response.data))["Cán bộ × mô đun"].iter_rows(values_only=True))
+    modules = framework().modules
+    assert [column for column in columns if str(column).startswith("IU")] == [f"{m.code} {m.name_vi}" for m in modules]
+    assert "IU01" not in columns
