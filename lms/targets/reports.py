@@ -222,21 +222,28 @@ def provisional_bases(table: ScopeTable) -> dict[int, list[ProvisionalBasis]]:
 
 
 def _provisional_rows(table: ScopeTable, bases: dict[int, list[ProvisionalBasis]]) -> list[list[str]]:
-    """One row per provisional criterion a line rests on: the plan indicator by its row number and name, the
-    criteria set, the criterion's name, its clause and the mark. Where its values came from is a note for staff (the
-    criteria pages), not for an official report (ADR 18)."""
-    return [
-        [
-            f"({number}) {line.indicator.name}",
-            f"{basis.criteria_set.name}, phiên bản {basis.criteria_set.version}",
-            i.name,
-            i.source_ref,
-            PROVISIONAL_MARK,
-        ]
-        for number, line in enumerate(table.lines, start=1)
-        for basis in bases.get(line.indicator.id, [])
-        for i in basis.indicators
-    ]
+    """One row per provisional criterion: the plan indicators resting on it by their row numbers and names (two
+    indicators counting the same title — households recognised of all, of those registered — share its rows instead
+    of repeating the family set's ten criteria, a page each), the criteria set, the criterion's name, its clause and
+    the mark. Where its values came from is a note for staff (the criteria pages), not for an official report
+    (ADR 18)."""
+    rows: dict[tuple[int, str], list] = {}
+    for number, line in enumerate(table.lines, start=1):
+        for basis in bases.get(line.indicator.id, []):
+            for i in basis.indicators:
+                key = (basis.criteria_set.id, i.name)
+                if key not in rows:
+                    rows[key] = [
+                        [],
+                        f"{basis.criteria_set.name}, phiên bản {basis.criteria_set.version}",
+                        i.name,
+                        i.source_ref,
+                        PROVISIONAL_MARK,
+                    ]
+                named = f"({number}) {line.indicator.name}"
+                if named not in rows[key][0]:
+                    rows[key][0].append(named)
+    return [["; ".join(row[0]), *row[1:]] for row in rows.values()]
 
 
 PROVISIONAL_HEADERS = ("Chỉ tiêu", "Bộ tiêu chí", "Tiêu chí", "Căn cứ", "Ghi chú")
