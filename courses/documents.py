@@ -191,7 +191,12 @@ def certificate_pdf(data: CertificateData) -> bytes:
         ("Lớp:", data.class_name, FONT, 13),
         (
             "Thời lượng:",
-            f"{vi_number(data.hours)} giờ, từ ngày {vi_date(data.starts_on)} đến ngày {vi_date(data.ends_on)}",
+            f"{vi_number(data.hours)} giờ, "
+            + (
+                f"ngày {vi_date(data.starts_on)}"  # a one-day conference, not "từ ngày 21/11 đến ngày 21/11"
+                if data.starts_on == data.ends_on
+                else f"từ ngày {vi_date(data.starts_on)} đến ngày {vi_date(data.ends_on)}"
+            ),
             FONT,
             13,
         ),

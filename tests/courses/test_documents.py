@@ -3,6 +3,7 @@ book, the paper attendance sheet import, the centre report, and their scoping.""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from datetime import date, datetime, time
@@ -1027,3 +1028,31 @@ def test_the_attendance_book_writes_its_commune_as_inside_a_sentence(client, mar
     assert book.active["A3"].value.startswith(place)
     pdf = client.get(f"/courses/classes/{course_class.id}/attendance-book.pdf").data
     assert place in " ".join(_pdf_text(pdf).split())
+
+
+def test_a_certificate_of_a_one_day_class_gives_its_day_not_a_span_from_it_to_itself():
+    """A policy-study conference held on one day: "2 giờ, ngày 21/11/2026", not "từ ngày 21/11/2026 đến ngày
+    21/11/2026"; a class over several days keeps its span."""
+    from datetime import date
+
+    base = documents.CertificateData(
+        code="AAAA-BBBB-CCCC",
+        learner_name="Nguyễn Hồng Diệp",
+        learner_sex="female",
+        birth_date=date(1953, 8, 31),
+        course_name="Học tập chủ trương, chính sách",
+        class_name="Hội nghị học tập nghị quyết",
+        centre_name="Trung tâm học tập cộng đồng xã Ea Tu",
+        commune_name="Xã Ea Tu",
+        place="Ea Tu",
+        hours=Decimal(2),
+        starts_on=date(2026, 11, 21),
+        ends_on=date(2026, 11, 21),
+        issued_on=date(2026, 11, 21),
+        verify_url="https://example.vn/courses/verify/AAAA-BBBB-CCCC",
+    )
+    text = " ".join(_pdf_text(documents.certificate_pdf(base)).split())
+    assert "2 giờ, ngày 21/11/2026" in text
+    assert "đến ngày" not in text
+    longer = dataclasses.replace(base, ends_on=date(2026, 11, 28))
+    assert "từ ngày 21/11/2026 đến ngày 28/11/2026" in " ".join(_pdf_text(documents.certificate_pdf(longer)).split())
