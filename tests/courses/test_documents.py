@@ -1056,3 +1056,27 @@ def test_a_certificate_of_a_one_day_class_gives_its_day_not_a_span_from_it_to_it
     assert "đến ngày" not in text
     longer = dataclasses.replace(base, ends_on=date(2026, 11, 28))
     assert "từ ngày 21/11/2026 đến ngày 28/11/2026" in " ".join(_pdf_text(documents.certificate_pdf(longer)).split())
+
+
+def test_the_centre_report_page_counts_completions_as_the_workbook_does_not_as_persons(client, report_centre):
+    """The figure is the learning records completed (a learner who finishes two courses counts twice; the
+    category table's 'Học viên' column counts persons): the page called it 'Số người hoàn thành', the workbook
+    'Số lượt hoàn thành' — one figure, two names a leader would file as different."""
+    centre, _, _ = report_centre
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune)
+    db.session.commit()
+    login(client, manager)
+    html = client.get(f"/courses/clcs/{centre.clc.id}/report?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
+    workbook = load_workbook(
+        io.BytesIO(client.get(f"/courses/clcs/{centre.clc.id}/report.xlsx?from=2026-03-01&to=2026-03-31").data)
+    )
+    labels = [
+        row[1]
+        for row in workbook["Tổng hợp"].iter_rows(values_only=True)
+        if row[0] == "Hoàn thành khóa học theo lĩnh vực"
+    ]
+    assert labels == ["Số lượt hoàn thành"]
+    assert re.search(
+        r'<div class="small text-muted">Số lượt hoàn thành</div><div class="fs-4" data-key="completions">', html
+    )
+    assert "Số người hoàn thành" not in html
