@@ -429,8 +429,10 @@ def rank(lines: list[ChildLine]) -> list[ChildLine]:
 
 
 def report_title(table: ScopeTable, kind: str) -> str:
-    year = table.period_end.year if table.period_end else ""
-    return REPORT_TITLES.get(kind, REPORT_TITLES[ReportKind.ANNUAL]).format(year=year)
+    template = REPORT_TITLES.get(kind, REPORT_TITLES[ReportKind.ANNUAL])
+    if table.period_end is None:  # nothing stored: no year to name ("… CÁC CHỈ TIÊU NĂM " ended in nothing)
+        return template.replace(" NĂM {year}", "")
+    return template.format(year=table.period_end.year)
 
 
 def made_on() -> date:

@@ -304,3 +304,17 @@ def test_the_reports_print_the_figures_the_dashboard_shows_for_the_same_unit_and
     assert lagging[5] == 20.0
     assert data.communes[0].full_name in text
     assert "20,0 / 80,0" in text
+
+
+def test_a_report_with_no_figure_stored_has_a_whole_title(app_ctx, tmp_path):
+    """The annual report of a unit with nothing stored for its plan and map: its title named no year and ended in
+    "NĂM " — it now ends at "CÁC CHỈ TIÊU", and the period says there are no figures."""
+    data = build_province(1)
+    table = reports.scope_table(data.plan, data.province, structure="pre2025")
+    assert table.period_end is None
+    text = _pdf_text(reports.indicator_pdf(table), tmp_path)
+    first = next(line.strip() for line in text.splitlines() if line.strip())
+    assert first == "BÁO CÁO KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU"
+    assert "Kỳ báo cáo: chưa có số liệu" in text
+    rows = _rows(load_workbook(io.BytesIO(reports.indicator_xlsx(table)))["Chỉ tiêu"])
+    assert rows[0][0] == "BÁO CÁO KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU"
