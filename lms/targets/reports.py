@@ -36,7 +36,7 @@ from lms.core.clock import local_now
 from lms.core.exports import print_setup, save_workbook
 from lms.core.pdf import FONT, FONT_BOLD, register_fonts
 from lms.extensions import db
-from lms.registry.models import AdminUnit, UnitLevel
+from lms.registry.models import AdminUnit, UnitLevel, UnitLineage
 from lms.targets import services
 from lms.targets.models import Basis, Indicator, IndicatorValue, PeriodKind, Plan, Structure
 from lms.targets.plans import phase_of
@@ -492,11 +492,27 @@ def sub_units(table: ScopeTable) -> tuple[list[AdminUnit], list[AdminUnit]]:
     )
 
 
+def unit_words(unit: AdminUnit) -> str:
+    """The unit as a filed report names it: a unit of the map before 1 July 2025 says it is one, until when, and
+    what it is part of now ("Tỉnh Kon Tum (đơn vị trước sắp xếp, đến 30/06/2025; nay thuộc tỉnh Quảng Ngãi)") —
+    a 2026 report of "Tỉnh Kon Tum" alone reads as a province that still exists."""
+    if unit.valid_to is None:
+        return unit.full_name
+    successors = db.session.scalars(
+        select(AdminUnit)
+        .join(UnitLineage, UnitLineage.new_unit_id == AdminUnit.id)
+        .where(UnitLineage.old_unit_id == unit.id)
+        .order_by(AdminUnit.sort_key)
+    ).all()
+    now = f"; nay thuộc {', '.join(u.name_in_sentence for u in successors)}" if successors else ""
+    return f"{unit.full_name} (đơn vị trước sắp xếp, đến {formatting.day(unit.valid_to, locale='vi')}{now})"
+
+
 def _header_lines(table: ScopeTable, made_by: str = "") -> list[str]:
     return [
         f"Kế hoạch: {table.plan.name}",
         f"Căn cứ: {table.plan.source}",
-        f"Đơn vị: {table.unit.full_name}",
+        f"Đơn vị: {unit_words(table.unit)}",
         f"Kỳ báo cáo: {period_words(table)}",
         f"Ngày lập: {formatting.day(made_on(), locale='vi')}",
         *([f"Người lập: {made_by}"] if made_by else []),

@@ -318,3 +318,27 @@ def test_a_report_with_no_figure_stored_has_a_whole_title(app_ctx, tmp_path):
     assert "Kỳ báo cáo: chưa có số liệu" in text
     rows = _rows(load_workbook(io.BytesIO(reports.indicator_xlsx(table)))["Chỉ tiêu"])
     assert rows[0][0] == "BÁO CÁO KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU"
+
+
+def test_a_report_of_a_unit_of_the_old_map_says_so_and_what_it_is_part_of_now(app_ctx, tmp_path):
+    """Kon Tum province ended on 30/06/2025 and is part of Quảng Ngãi since: its report on the old map names it
+    so, not as a province that still exists."""
+    from lms.registry import services as registry
+    from lms.registry.models import UnitLevel, UnitLineage
+    from tests.targets.dashboard_data import make_unit
+
+    data = build_province(1)
+    old = make_unit(registry.country(), "T62", "Kon Tum Cũ", UnitLevel.PROVINCE)
+    old.kind, old.valid_to = "Tỉnh", date(2025, 6, 30)
+    data.province.kind = "Tỉnh"
+    db.session.add(UnitLineage(old_unit_id=old.id, new_unit_id=data.province.id, effective_on=date(2025, 7, 1)))
+    value(data.family, old, 10, 100, structure="pre2025")
+    db.session.flush()
+    table = reports.scope_table(data.plan, old, structure="pre2025")
+    expected = f"Đơn vị: Tỉnh Kon Tum Cũ (đơn vị trước sắp xếp, đến 30/06/2025; nay thuộc tỉnh {data.province.name})"
+    assert expected in " ".join(_pdf_text(reports.indicator_pdf(table), tmp_path).split())
+    assert expected in [row[0] for row in _rows(load_workbook(io.BytesIO(reports.indicator_xlsx(table)))["Chỉ tiêu"])]
+    current = reports.scope_table(data.plan, data.province)
+    assert f"Đơn vị: Tỉnh {data.province.name}" in [
+        row[0] for row in _rows(load_workbook(io.BytesIO(reports.indicator_xlsx(current)))["Chỉ tiêu"])
+    ]
