@@ -27,14 +27,14 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from lms.core import formatting
 from lms.core.clock import local_now
 from lms.core.exports import print_setup, save_workbook
-from lms.core.pdf import FONT, FONT_BOLD, register_fonts
+from lms.core.pdf import FONT, FONT_BOLD, register_fonts, vi_long_date
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel, UnitLineage
 from lms.targets import services
@@ -704,7 +704,22 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL, *, made_by: 
     def para(value: str, style: ParagraphStyle = cell) -> Paragraph:
         return Paragraph(_escape(value), style)
 
-    story: list = [para(title_text, title)]
+    # Filed as an administrative document (Decree 30/2020, Appendix I): the reporting unit on the left, the national
+    # name and motto on the right, the place and day under them; the maker's and the head's signatures at the end.
+    centred_bold = ParagraphStyle("centred-bold", parent=text, fontName=FONT_BOLD, alignment=1)
+    dated = ParagraphStyle("dated", parent=text, alignment=1)
+    story: list = [
+        _plain_table(
+            [
+                [para(table.unit.full_name.upper(), centred_bold), para(NATIONAL_NAME, centred_bold)],
+                ["", Paragraph(f"<u>{MOTTO}</u>", centred_bold)],
+                ["", para(f"{table.unit.name}, {vi_long_date(made_on())}", dated)],
+            ],
+            [PAGE_WIDTH * 0.45, PAGE_WIDTH * 0.55],
+        ),
+        Spacer(1, 3 * mm),
+        para(title_text, title),
+    ]
     story += [para(line, text) for line in _header_lines(table, made_by)]
     story.append(Spacer(1, 4 * mm))
     data: list[list] = [
@@ -788,6 +803,23 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL, *, made_by: 
                 if words:  # each year of a phased figure covers its own span: said under the table
                     story.append(para(f"({number}) {line.indicator.name}: {words}", text))
 
+    story.append(
+        KeepTogether(
+            [
+                Spacer(1, 6 * mm),
+                _plain_table(
+                    [
+                        [para("NGƯỜI LẬP BIỂU", centred_bold), para("THỦ TRƯỞNG ĐƠN VỊ", centred_bold)],
+                        [para("(Ký, ghi rõ họ tên)", dated), para("(Ký, ghi rõ họ tên, đóng dấu)", dated)],
+                        [Spacer(1, 18 * mm), ""],
+                        [para(made_by, centred_bold), ""],
+                    ],
+                    [PAGE_WIDTH / 2, PAGE_WIDTH / 2],
+                ),
+            ]
+        )
+    )
+
     provisional = _provisional_rows(table, provisional_bases(table))
     if provisional:
         story += [Spacer(1, 6 * mm), para("Tiêu chí tạm thời", h2), para(PROVISIONAL_NOTE, text), Spacer(1, 2 * mm)]
@@ -804,6 +836,17 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL, *, made_by: 
 
     document.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
+
+
+NATIONAL_NAME = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+MOTTO = "Độc lập - Tự do - Hạnh phúc"
+
+
+def _plain_table(data: list[list], widths: list[float]) -> Table:
+    """Blocks side by side without rules: the heading and the signatures."""
+    table = Table(data, colWidths=widths)
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("TOPPADDING", (0, 0), (-1, -1), 0)]))
+    return table
 
 
 def _table(data: list[list], widths: list[float]) -> Table:

@@ -313,8 +313,8 @@ def test_a_report_with_no_figure_stored_has_a_whole_title(app_ctx, tmp_path):
     table = reports.scope_table(data.plan, data.province, structure="pre2025")
     assert table.period_end is None
     text = _pdf_text(reports.indicator_pdf(table), tmp_path)
-    first = next(line.strip() for line in text.splitlines() if line.strip())
-    assert first == "BÁO CÁO KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU"
+    title = next(line.strip() for line in text.splitlines() if line.strip().startswith("BÁO CÁO"))
+    assert title == "BÁO CÁO KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU"
     assert "Kỳ báo cáo: chưa có số liệu" in text
     rows = _rows(load_workbook(io.BytesIO(reports.indicator_xlsx(table)))["Chỉ tiêu"])
     assert rows[0][0] == "BÁO CÁO KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU"
@@ -342,3 +342,23 @@ def test_a_report_of_a_unit_of_the_old_map_says_so_and_what_it_is_part_of_now(ap
     assert f"Đơn vị: Tỉnh {data.province.name}" in [
         row[0] for row in _rows(load_workbook(io.BytesIO(reports.indicator_xlsx(current)))["Chỉ tiêu"])
     ]
+
+
+def test_the_report_is_headed_and_signed_as_an_administrative_document(app, client, tmp_path):
+    """Decree 30/2020: the reporting unit, the national name and motto, the place and day; at the end the maker's
+    and the head's signatures — the report is filed, not a printout of a screen."""
+    data = build_province(1)
+    leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
+    leader.name = "Phạm Văn Lập"
+    db.session.commit()
+    login(client, leader)
+    text = _pdf_text(client.get(f"/targets/units/{data.province.id}/report.pdf?plan={data.plan.id}").data, tmp_path)
+    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    assert lines[0] == f"{data.province.full_name.upper()} CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+    assert lines[1] == "Độc lập - Tự do - Hạnh phúc"
+    today = reports.made_on()
+    assert lines[2] == f"{data.province.name}, ngày {today:%d} tháng {today:%m} năm {today.year}"
+    assert lines[3] == "BÁO CÁO KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU NĂM 2025"
+    signatures = lines.index("NGƯỜI LẬP BIỂU THỦ TRƯỞNG ĐƠN VỊ")
+    assert lines[signatures + 1] == "(Ký, ghi rõ họ tên) (Ký, ghi rõ họ tên, đóng dấu)"
+    assert "Phạm Văn Lập" in lines[signatures + 2]
