@@ -686,7 +686,16 @@ def attendance_book_pdf(book: AttendanceBook) -> bytes:
     story.append(
         Paragraph(f"Hoàn thành: {completed} / {active} học viên. Lập ngày {vi_date(book.as_of.date())}.", text)
     )
-    document.build(story)
+
+    def footer(canvas, doc) -> None:
+        # Every page says whose book it is and where it sits: a page of a sixty-learner class taken out of the pile.
+        canvas.saveState()
+        canvas.setFont(FONT, 7)
+        canvas.drawString(12 * mm, 6 * mm, f"{BOOK_TITLE} — {book.class_name} — {book.centre_name}")
+        canvas.drawRightString(landscape(A4)[0] - 12 * mm, 6 * mm, f"Trang {doc.page}")
+        canvas.restoreState()
+
+    document.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
 
 

@@ -1080,3 +1080,22 @@ def test_the_centre_report_page_counts_completions_as_the_workbook_does_not_as_p
         r'<div class="small text-muted">Số lượt hoàn thành</div><div class="fs-4" data-key="completions">', html
     )
     assert "Số người hoàn thành" not in html
+
+
+def test_every_page_of_the_attendance_book_pdf_says_whose_book_it_is_and_its_number(client, app_ctx):
+    """A class of sixty fills more than one page: each page's foot names the book, the class and the centre, and
+    its number."""
+    centre = make_centre(learners=60, label="P")
+    course_class = make_class(centre)
+    _mondays(course_class, count=2)
+    services.enrol(course_class, [p.id for p in centre.learners])
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune)
+    db.session.commit()
+    login(client, manager)
+    pdf = client.get(f"/courses/classes/{course_class.id}/attendance-book.pdf").data
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    assert len(pages) >= 2
+    for number, page in enumerate(pages, start=1):
+        text = " ".join(page.extract_text().split())
+        assert f"SỔ ĐIỂM DANH LỚP HỌC — {course_class.name} — {centre.clc.name}" in text, number
+        assert f"Trang {number}" in text, number
