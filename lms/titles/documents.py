@@ -242,6 +242,10 @@ def _draw_decision_list(canvas: Canvas, document: DecisionDocument, width: float
     columns = [(left, "STT"), (left + 40, "Tên"), (left + 330, "Địa chỉ"), (right - 110, "Mã xác thực")]
 
     def heading(y: float) -> float:
+        # Each page of the list says which decision it belongs to and its number, at its foot.
+        canvas.setFont(FONT, 8)
+        canvas.drawString(left, 25, f"Danh sách kèm theo Quyết định số {document.decision_number}")
+        canvas.drawRightString(right, 25, f"Trang {canvas.getPageNumber()}")
         canvas.setFont(FONT_BOLD, 10)
         for x, label in columns:
             canvas.drawString(x, y, label)
@@ -260,8 +264,9 @@ def _draw_decision_list(canvas: Canvas, document: DecisionDocument, width: float
     canvas.drawCentredString(width / 2, height - 92, f"Tổng số: {len(document.rows)}")
     y = heading(height - 120)
     for number, (name, address, code) in enumerate(document.rows, start=1):
-        address_lines = simpleSplit(address, FONT, 10, right - 110 - (left + 330) - 10)[:2] or [""]
-        name_lines = simpleSplit(name, FONT, 10, 280)[:2] or [""]
+        # Whole, however long: two lines at most cut a long address's end off without a mark.
+        address_lines = simpleSplit(address, FONT, 10, right - 110 - (left + 330) - 10) or [""]
+        name_lines = simpleSplit(name, FONT, 10, 280) or [""]
         needed = 14 * max(len(address_lines), len(name_lines))
         if y - needed < 50:
             canvas.showPage()

@@ -456,3 +456,36 @@ def test_a_certificates_address_names_every_place_above_the_subject_in_lower_cas
         response = client.get(url)
         assert response.status_code == 200, url
         assert expected in " ".join(_pdf_text(response.data).split()), url
+
+
+def test_the_decisions_list_prints_a_long_address_whole_and_numbers_its_pages(
+    client,
+    world,  # noqa: F811
+):
+    """A village named at length gave an address of three lines: the list printed two and dropped the province
+    without a mark. Each list page says which decision it belongs to and its number."""
+    import io
+    from datetime import date
+
+    from pypdf import PdfReader
+
+    from lms.titles.models import CriteriaSet
+    from tests.conftest import make_village
+    from tests.titles.recognition_fixtures import eligibility
+
+    commune = world["commune"]
+    village = make_village(commune, "DP-LONG", "Thôn Làng Mới Định Cư Vùng Lòng Hồ Thủy Điện Thượng Kon Tum Số Hai")
+    household = make_household(village, "DP-LONG-1", "Y Địa Chỉ Dài")
+    family = db.session.get(CriteriaSet, db.session.scalar(select(func.min(CriteriaSet.id))))
+    eligibility(family, household.id, commune.id, YEAR, village_id=village.id)
+    proposed = recognition.propose(title="family", year=YEAR, subject_ids=[household.id], user=world["leader"])
+    (row,) = recognition.decide(
+        proposed, decision_number="33/QĐ-UBND", decision_date=date(2026, 1, 22), user=world["leader"], authority=""
+    )
+    db.session.commit()
+    login(client, world["leader"])
+    pdf = client.get(f"/titles/recognitions/{row.id}/decision.pdf").data
+    first = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+    assert "tỉnh Quảng Ngãi" in first  # the address's last part, on the list's page
+    assert "Danh sách kèm theo Quyết định số 33/QĐ-UBND" in first
+    assert "Trang 1" in first
