@@ -334,6 +334,6 @@ def centre_report_xlsx(clc_id: int):
     report = reports.centre_report(clc, first, last)
     commune = db.session.get(AdminUnit, clc.commune_id)
     content = reports.centre_report_xlsx(
-        report, centre_name=clc.name, commune_name=commune.full_name if commune else ""
+        report, centre_name=clc.name, commune_name=commune.full_name if commune else "", made_by=current_user.name
     )
     return _download(content, documents.XLSX_MIMETYPE, f"bao-cao-tthtcd-{clc.id}-{first:%Y%m%d}-{last:%Y%m%d}.xlsx")

@@ -39,7 +39,7 @@ from courses.models import (
     SessionStatus,
 )
 from courses.services import attendance_statuses, counted_sessions, local_now
-from lms.core.exports import save_workbook
+from lms.core.exports import print_setup, save_workbook
 from lms.core.pdf import (
     DARK_RED,
     FONT,
@@ -191,7 +191,12 @@ def certificate_pdf(data: CertificateData) -> bytes:
         ("Lớp:", data.class_name, FONT, 13),
         (
             "Thời lượng:",
-            f"{vi_number(data.hours)} giờ, từ ngày {vi_date(data.starts_on)} đến ngày {vi_date(data.ends_on)}",
+            f"{vi_number(data.hours)} giờ, "
+            + (
+                f"ngày {vi_date(data.starts_on)}"  # a one-day conference, not "từ ngày 21/11 đến ngày 21/11"
+                if data.starts_on == data.ends_on
+                else f"từ ngày {vi_date(data.starts_on)} đến ngày {vi_date(data.ends_on)}"
+            ),
             FONT,
             13,
         ),
@@ -293,7 +298,7 @@ class AttendanceBook:
     class_name: str
     course_name: str
     centre_name: str
-    commune_name: str
+    commune_name: str  # as written inside a sentence, after the centre's name: "xã Ea Tu"
     starts_on: date
     ends_on: date
     min_attendance_share: Decimal
@@ -412,7 +417,7 @@ def attendance_book(course_class: CourseClass, *, as_of: datetime | None = None)
         class_name=course_class.name,
         course_name=course_class.course.name,
         centre_name=clc.name,
-        commune_name=commune.full_name,
+        commune_name=commune.name_in_sentence,
         starts_on=course_class.starts_on,
         ends_on=course_class.ends_on,
         min_attendance_share=course_class.course.min_attendance_share,
@@ -556,7 +561,8 @@ def attendance_book_xlsx(book: AttendanceBook) -> bytes:
         row=totals_row + 1,
         column=2,
         value=f"Hoàn thành: {sum(1 for learner in book.learners if learner.completed)} / "
-        f"{sum(1 for learner in book.learners if not learner.withdrawn)} học viên",
+        f"{sum(1 for learner in book.learners if not learner.withdrawn)} học viên. "
+        f"Lập ngày {vi_date(book.as_of.date())}.",
     )
 
     sheet.column_dimensions["A"].width = 5
@@ -567,10 +573,11 @@ def attendance_book_xlsx(book: AttendanceBook) -> bytes:
     for offset, width in enumerate((10, 12, 8, 12, 18)):
         sheet.column_dimensions[get_column_letter(total_col + offset)].width = width
     sheet.row_dimensions[header_row].height = 45
+    # A class of sixty fills two pages: each repeats the header and says whose book it is (fitToWidth alone, as
+    # set before, was ignored without fitToPage).
+    print_setup(sheet, header_row, heading=f"{BOOK_TITLE} — {book.class_name} — {book.centre_name}")
     sheet.freeze_panes = sheet.cell(row=header_row + 1, column=first_session_col)
     sheet.print_options.gridLines = True
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.fitToWidth = 1
     buffer = io.BytesIO()
     save_workbook(workbook, buffer)
     return buffer.getvalue()
@@ -679,7 +686,16 @@ def attendance_book_pdf(book: AttendanceBook) -> bytes:
     story.append(
         Paragraph(f"Hoàn thành: {completed} / {active} học viên. Lập ngày {vi_date(book.as_of.date())}.", text)
     )
-    document.build(story)
+
+    def footer(canvas, doc) -> None:
+        # Every page says whose book it is and where it sits: a page of a sixty-learner class taken out of the pile.
+        canvas.saveState()
+        canvas.setFont(FONT, 7)
+        canvas.drawString(12 * mm, 6 * mm, f"{BOOK_TITLE} — {book.class_name} — {book.centre_name}")
+        canvas.drawRightString(landscape(A4)[0] - 12 * mm, 6 * mm, f"Trang {doc.page}")
+        canvas.restoreState()
+
+    document.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
 
 

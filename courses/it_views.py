@@ -588,6 +588,7 @@ def it_unit_xlsx(unit_id: int):
         total_check=total_check,
         commune_checks=commune_checks,
         source=indicator.plan.source if indicator else "",
+        made_by=current_user.name,
     )
     audit("it_figures.export", unit, officers=len(matrix))  # names of officers: personal data
     db.session.commit()

@@ -17,6 +17,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 from sqlalchemy import case, distinct, exists, func, select
 
 from courses.models import (
@@ -34,7 +35,7 @@ from courses.models import (
 )
 from courses.services import CLASS_DAYS, counted_sessions, local_now
 from lms.core import formatting
-from lms.core.exports import save_workbook
+from lms.core.exports import print_setup, save_workbook
 from lms.core.formatting import in_request_language as _
 from lms.core.pdf import vi_date
 from lms.extensions import db
@@ -300,7 +301,7 @@ def percent(rate: Fraction | None) -> str:
     return formatting.percent(None if rate is None else float(rate) * 100)
 
 
-def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: str) -> bytes:
+def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: str, made_by: str = "") -> bytes:
     """The report as a workbook labelled in Vietnamese: a summary sheet and a per-class sheet."""
     workbook = Workbook()
     bold = Font(bold=True)
@@ -312,6 +313,7 @@ def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: 
     summary["A2"] = f"Trung tâm: {centre_name}"
     summary["A3"] = f"Đơn vị: {commune_name}"
     summary["A4"] = f"Kỳ báo cáo: từ {vi_date(report.first)} đến {vi_date(report.last)}"
+    summary["A5"] = f"Ngày lập: {vi_date(report.as_of.date())}" + (f"; người lập: {made_by}" if made_by else "")
     summary.append([])
     summary.append(["Chỉ tiêu", "Số liệu"])
     header_row = summary.max_row
@@ -384,6 +386,12 @@ def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: 
         per_class.cell(row=per_class.max_row, column=8).number_format = "0.0%"
     for column, width in zip("ABCDEFGHI", (5, 34, 34, 28, 12, 12, 14, 14, 16), strict=True):
         per_class.column_dimensions[column].width = width
+    heading = (
+        f"BÁO CÁO HOẠT ĐỘNG TRUNG TÂM HỌC TẬP CỘNG ĐỒNG — {centre_name} — "
+        f"từ {vi_date(report.first)} đến {vi_date(report.last)}"
+    )
+    print_setup(summary, header_row, heading=heading)
+    print_setup(per_class, 1, heading=heading)
     buffer = io.BytesIO()
     save_workbook(workbook, buffer)
     return buffer.getvalue()
@@ -402,6 +410,7 @@ def it_figures_xlsx(
     total_check: Any = None,
     commune_checks: dict[int, Any] | None = None,
     source: str = "",
+    made_by: str = "",
 ) -> bytes:
     """The IT-skills figures of a commune or a province (``courses.it_skills.figures``) as a Vietnamese workbook:
     the two plan indicators with numerator and denominator, the figures per commune, and officers × modules. With
@@ -426,11 +435,13 @@ def it_figures_xlsx(
     summary["A2"] = f"Đơn vị: {result.scope.full_name}"
     summary["A3"] = f"Kỳ: từ {vi_date(result.period.first)} đến {vi_date(result.period.last)}"
     summary["A4"] = f"Được bồi dưỡng CNTT: {result.definition.describe('vi')}"
+    summary["A5"] = f"Ngày lập: {vi_date(local_now().date())}" + (f"; người lập: {made_by}" if made_by else "")
     summary.append([])
     from lms.targets.reports import phase_words
 
     summary.append(["Chỉ tiêu", "Tử số", "Mẫu số", "Tỷ lệ", "Mẫu số là"])
     header(summary, summary.max_row)
+    indicators_header = summary.max_row
     indicators = [
         (
             "Cán bộ Hội cấp xã tham gia tổ chức hoạt động TTHTCĐ và được bồi dưỡng CNTT",
@@ -520,12 +531,14 @@ def it_figures_xlsx(
 
     officers = workbook.create_sheet("Cán bộ × mô đun")
     names = {line.commune_id: line.commune_name for line in result.communes}
+    named = {module.code: module.name_vi for module in fw.modules}
     officers.append(
         [
             "STT",
             "Họ và tên",
             "Xã",
-            *fw.codes,
+            # The module's name with its code (Circular 03/2014): "IU01 Hiểu biết về CNTT cơ bản", not a bare code.
+            *(f"{code} {named[code]}" if code in named else code for code in fw.codes),
             "Đã học đủ 6 mô đun cơ bản",
             "Có chứng chỉ ứng dụng CNTT cơ bản",
             "Đã học đủ mô đun chuẩn nâng cao",
@@ -550,6 +563,16 @@ def it_figures_xlsx(
         )
     officers.column_dimensions["B"].width = 28
     officers.column_dimensions["C"].width = 24
+    for column in range(4, 4 + len(fw.codes)):
+        officers.column_dimensions[get_column_letter(column)].width = 14
+    officers.row_dimensions[1].height = 90
+    heading = (
+        f"CÁN BỘ HỘI KHUYẾN HỌC ĐƯỢC BỒI DƯỠNG KỸ NĂNG CNTT — {result.scope.full_name} — "
+        f"từ {vi_date(result.period.first)} đến {vi_date(result.period.last)}"
+    )
+    print_setup(summary, indicators_header, heading=heading)
+    print_setup(communes, 1, heading=heading)  # a province's hundred communes: several pages
+    print_setup(officers, 1, heading=heading)
     buffer = io.BytesIO()
     save_workbook(workbook, buffer)
     return buffer.getvalue()

@@ -40,3 +40,22 @@ def save_workbook(workbook: Workbook, target: IO[bytes]) -> None:
                     cell.value = safe_cell(cell.value)
                     cell.data_type = "s"
     workbook.save(target)
+
+
+def print_setup(sheet: Any, header_row: int, *, heading: str = "") -> None:
+    """Print ``sheet`` as a filed table: landscape A4, one page wide and as many tall as needed, the table's header
+    row repeated on every page (and frozen on screen), and — with ``heading`` — what the table is, for which unit
+    and period, at the top of every printed page, with "Trang n / m" at the bottom: a second sheet or page printed
+    alone still says whose figures it holds."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = f"{header_row}:{header_row}"
+    sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
+    if heading:
+        sheet.oddHeader.center.text = heading.replace("&", "&&")  # "&" starts a code of the header's language
+        sheet.oddHeader.center.size = 9
+    sheet.oddFooter.right.text = "Trang &P / &N"
+    sheet.oddFooter.right.size = 9

@@ -168,6 +168,12 @@ class AdminUnit(_Named, Model):
     def full_name(self) -> str:
         return f"{self.kind} {self.name}".strip()
 
+    @property
+    def name_in_sentence(self) -> str:
+        """The name with its kind in lower case, as written inside a sentence or after the first part of an
+        address: "Thôn Một, xã Ea Tu, tỉnh Quảng Ngãi" (the kind keeps its capital only at the start)."""
+        return f"{self.kind.lower()} {self.name}".strip()
+
     def is_valid_on(self, day: date) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
 

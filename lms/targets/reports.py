@@ -27,16 +27,16 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from lms.core import formatting
 from lms.core.clock import local_now
-from lms.core.exports import save_workbook
-from lms.core.pdf import FONT, FONT_BOLD, register_fonts
+from lms.core.exports import print_setup, save_workbook
+from lms.core.pdf import FONT, FONT_BOLD, register_fonts, vi_long_date
 from lms.extensions import db
-from lms.registry.models import AdminUnit, UnitLevel
+from lms.registry.models import AdminUnit, UnitLevel, UnitLineage
 from lms.targets import services
 from lms.targets.models import Basis, Indicator, IndicatorValue, PeriodKind, Plan, Structure
 from lms.targets.plans import phase_of
@@ -222,21 +222,28 @@ def provisional_bases(table: ScopeTable) -> dict[int, list[ProvisionalBasis]]:
 
 
 def _provisional_rows(table: ScopeTable, bases: dict[int, list[ProvisionalBasis]]) -> list[list[str]]:
-    """One row per provisional criterion a line rests on: the plan indicator by its row number and name, the
-    criteria set, the criterion's name, its clause and the mark. Where its values came from is a note for staff (the
-    criteria pages), not for an official report (ADR 18)."""
-    return [
-        [
-            f"({number}) {line.indicator.name}",
-            f"{basis.criteria_set.name}, phiên bản {basis.criteria_set.version}",
-            i.name,
-            i.source_ref,
-            PROVISIONAL_MARK,
-        ]
-        for number, line in enumerate(table.lines, start=1)
-        for basis in bases.get(line.indicator.id, [])
-        for i in basis.indicators
-    ]
+    """One row per provisional criterion: the plan indicators resting on it by their row numbers and names (two
+    indicators counting the same title — households recognised of all, of those registered — share its rows instead
+    of repeating the family set's ten criteria, a page each), the criteria set, the criterion's name, its clause and
+    the mark. Where its values came from is a note for staff (the criteria pages), not for an official report
+    (ADR 18)."""
+    rows: dict[tuple[int, str], list] = {}
+    for number, line in enumerate(table.lines, start=1):
+        for basis in bases.get(line.indicator.id, []):
+            for i in basis.indicators:
+                key = (basis.criteria_set.id, i.name)
+                if key not in rows:
+                    rows[key] = [
+                        [],
+                        f"{basis.criteria_set.name}, phiên bản {basis.criteria_set.version}",
+                        i.name,
+                        i.source_ref,
+                        PROVISIONAL_MARK,
+                    ]
+                named = f"({number}) {line.indicator.name}"
+                if named not in rows[key][0]:
+                    rows[key][0].append(named)
+    return [["; ".join(row[0]), *row[1:]] for row in rows.values()]
 
 
 PROVISIONAL_HEADERS = ("Chỉ tiêu", "Bộ tiêu chí", "Tiêu chí", "Căn cứ", "Ghi chú")
@@ -422,8 +429,10 @@ def rank(lines: list[ChildLine]) -> list[ChildLine]:
 
 
 def report_title(table: ScopeTable, kind: str) -> str:
-    year = table.period_end.year if table.period_end else ""
-    return REPORT_TITLES.get(kind, REPORT_TITLES[ReportKind.ANNUAL]).format(year=year)
+    template = REPORT_TITLES.get(kind, REPORT_TITLES[ReportKind.ANNUAL])
+    if table.period_end is None:  # nothing stored: no year to name ("… CÁC CHỈ TIÊU NĂM " ended in nothing)
+        return template.replace(" NĂM {year}", "")
+    return template.format(year=table.period_end.year)
 
 
 def made_on() -> date:
@@ -471,21 +480,42 @@ def yearly(table: ScopeTable) -> list[tuple[int, list[Figure | None]]]:
 
 
 def sub_units(table: ScopeTable) -> tuple[list[AdminUnit], list[AdminUnit]]:
-    """The sub-units with at least one figure for the period (a row each), and those without any (named once)."""
-    with_figures = {c.unit.id for line in table.lines for c in line.children if c.figure is not None}
+    """The sub-units with at least one figure for the period (a row each), and those without any (named once).
+
+    A figure counts when something was counted (its denominator is not zero): a recomputation stores 0 of 0 for
+    every commune of the country, and a commune whose every cell reads "—" is one without figures — a province's
+    report printed a row of dashes for each of its hundred communes, twelve pages where two say the same."""
+    with_figures = {c.unit.id for line in table.lines for c in line.children if c.share is not None}
     return (
         [u for u in table.children if u.id in with_figures],
         [u for u in table.children if u.id not in with_figures],
     )
 
 
-def _header_lines(table: ScopeTable) -> list[str]:
+def unit_words(unit: AdminUnit) -> str:
+    """The unit as a filed report names it: a unit of the map before 1 July 2025 says it is one, until when, and
+    what it is part of now ("Tỉnh Kon Tum (đơn vị trước sắp xếp, đến 30/06/2025; nay thuộc tỉnh Quảng Ngãi)") —
+    a 2026 report of "Tỉnh Kon Tum" alone reads as a province that still exists."""
+    if unit.valid_to is None:
+        return unit.full_name
+    successors = db.session.scalars(
+        select(AdminUnit)
+        .join(UnitLineage, UnitLineage.new_unit_id == AdminUnit.id)
+        .where(UnitLineage.old_unit_id == unit.id)
+        .order_by(AdminUnit.sort_key)
+    ).all()
+    now = f"; nay thuộc {', '.join(u.name_in_sentence for u in successors)}" if successors else ""
+    return f"{unit.full_name} (đơn vị trước sắp xếp, đến {formatting.day(unit.valid_to, locale='vi')}{now})"
+
+
+def _header_lines(table: ScopeTable, made_by: str = "") -> list[str]:
     return [
         f"Kế hoạch: {table.plan.name}",
         f"Căn cứ: {table.plan.source}",
-        f"Đơn vị: {table.unit.full_name}",
+        f"Đơn vị: {unit_words(table.unit)}",
         f"Kỳ báo cáo: {period_words(table)}",
         f"Ngày lập: {formatting.day(made_on(), locale='vi')}",
+        *([f"Người lập: {made_by}"] if made_by else []),
         f"Địa giới: {STRUCTURE_VI.get(table.structure, table.structure)}; "
         f"số liệu: {BASIS_VI.get(table.basis, table.basis)}",
     ]
@@ -499,7 +529,7 @@ def _without_figures_text(units: list[AdminUnit]) -> str:
     return f"Chưa có số liệu ({len(units)} đơn vị): " + ", ".join(u.full_name for u in units) + "."
 
 
-def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
+def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL, *, made_by: str = "") -> bytes:
     """The workbook: the indicators of the unit, the sub-units' figures, and (reviews) the unit year by year —
     wrapped text, fitted columns, and each sheet set up to print landscape on A4, one page wide."""
     workbook = Workbook()
@@ -509,9 +539,10 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
     milestone = table.milestone
     sheet = workbook.active
     sheet.title = "Chỉ tiêu"
+    heading = f"{report_title(table, kind)} — {table.unit.full_name} — kỳ báo cáo: {period_words(table)}"
     sheet["A1"] = report_title(table, kind)
     sheet["A1"].font = Font(bold=True, size=14)
-    for text in _header_lines(table):
+    for text in _header_lines(table, made_by):
         sheet.append([text])
     sheet.append([])
     years = table.milestone_years
@@ -547,7 +578,7 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
             cell.alignment = wrap
     widths = (6, 55, 10, 10, 10, 45, *[11] * len(years), 14)
     _widths(sheet, widths)
-    _print_setup(sheet, header_row)
+    _print_setup(sheet, header_row, heading)
 
     children = workbook.create_sheet("Đơn vị trực thuộc")
     children.append(
@@ -593,7 +624,7 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
         # Merged cells do not grow with their text: about 150 characters fit on a line of the merged width.
         children.row_dimensions[children.max_row].height = 15 * (1 + len(str(last.value)) // 150)
     _widths(children, (28, 6, 50, 10, 10, 10, 12, 12))
-    _print_setup(children, 1)
+    _print_setup(children, 1, heading)
 
     provisional = _provisional_rows(table, provisional_bases(table))
     if provisional:
@@ -605,6 +636,7 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
             notes.append(values)
         for column, width in zip("ABCDE", (40, 40, 60, 50, 18), strict=True):
             notes.column_dimensions[column].width = width
+        _print_setup(notes, 2, heading)
 
     if kind != ReportKind.ANNUAL:
         by_year = workbook.create_sheet("Theo năm")
@@ -618,7 +650,7 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
             words = yearly_phase_words(line, years_shown)
             by_year.append([f"({number})", f"{line.indicator.name} ({words})" if words else line.indicator.name])
         _widths(by_year, (10, *[10] * len(table.lines)))
-        _print_setup(by_year, 1)
+        _print_setup(by_year, 1, heading)
     buffer = io.BytesIO()
     save_workbook(workbook, buffer)
     return buffer.getvalue()
@@ -635,21 +667,16 @@ def _widths(sheet, widths: Sequence[float]) -> None:
         sheet.column_dimensions[get_column_letter(index)].width = width
 
 
-def _print_setup(sheet, header_row: int) -> None:
-    """Landscape A4, one page wide (as many pages tall as needed), the table's header repeated on every page."""
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.print_title_rows = f"{header_row}:{header_row}"
-    sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
+def _print_setup(sheet, header_row: int, heading: str) -> None:
+    """Landscape A4, one page wide (as many pages tall as needed), the table's header repeated on every page, and
+    the report, its unit and period at the top of each (a sheet printed alone still says whose figures it holds)."""
+    print_setup(sheet, header_row, heading=heading)
 
 
 PAGE_WIDTH = landscape(A4)[0] - 24 * mm  # the frame between the 12 mm margins
 
 
-def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
+def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL, *, made_by: str = "") -> bytes:
     """The same tables as a printable landscape A4 PDF (DejaVu, so Vietnamese prints)."""
     register_fonts()
     buffer = io.BytesIO()
@@ -677,8 +704,23 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
     def para(value: str, style: ParagraphStyle = cell) -> Paragraph:
         return Paragraph(_escape(value), style)
 
-    story: list = [para(title_text, title)]
-    story += [para(line, text) for line in _header_lines(table)]
+    # Filed as an administrative document (Decree 30/2020, Appendix I): the reporting unit on the left, the national
+    # name and motto on the right, the place and day under them; the maker's and the head's signatures at the end.
+    centred_bold = ParagraphStyle("centred-bold", parent=text, fontName=FONT_BOLD, alignment=1)
+    dated = ParagraphStyle("dated", parent=text, alignment=1)
+    story: list = [
+        _plain_table(
+            [
+                [para(table.unit.full_name.upper(), centred_bold), para(NATIONAL_NAME, centred_bold)],
+                ["", Paragraph(f"<u>{MOTTO}</u>", centred_bold)],
+                ["", para(f"{table.unit.name}, {vi_long_date(made_on())}", dated)],
+            ],
+            [PAGE_WIDTH * 0.45, PAGE_WIDTH * 0.55],
+        ),
+        Spacer(1, 3 * mm),
+        para(title_text, title),
+    ]
+    story += [para(line, text) for line in _header_lines(table, made_by)]
     story.append(Spacer(1, 4 * mm))
     data: list[list] = [
         [
@@ -761,6 +803,23 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
                 if words:  # each year of a phased figure covers its own span: said under the table
                     story.append(para(f"({number}) {line.indicator.name}: {words}", text))
 
+    story.append(
+        KeepTogether(
+            [
+                Spacer(1, 6 * mm),
+                _plain_table(
+                    [
+                        [para("NGƯỜI LẬP BIỂU", centred_bold), para("THỦ TRƯỞNG ĐƠN VỊ", centred_bold)],
+                        [para("(Ký, ghi rõ họ tên)", dated), para("(Ký, ghi rõ họ tên, đóng dấu)", dated)],
+                        [Spacer(1, 18 * mm), ""],
+                        [para(made_by, centred_bold), ""],
+                    ],
+                    [PAGE_WIDTH / 2, PAGE_WIDTH / 2],
+                ),
+            ]
+        )
+    )
+
     provisional = _provisional_rows(table, provisional_bases(table))
     if provisional:
         story += [Spacer(1, 6 * mm), para("Tiêu chí tạm thời", h2), para(PROVISIONAL_NOTE, text), Spacer(1, 2 * mm)]
@@ -777,6 +836,17 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL) -> bytes:
 
     document.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
+
+
+NATIONAL_NAME = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+MOTTO = "Độc lập - Tự do - Hạnh phúc"
+
+
+def _plain_table(data: list[list], widths: list[float]) -> Table:
+    """Blocks side by side without rules: the heading and the signatures."""
+    table = Table(data, colWidths=widths)
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("TOPPADDING", (0, 0), (-1, -1), 0)]))
+    return table
 
 
 def _table(data: list[list], widths: list[float]) -> Table:

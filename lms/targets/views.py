@@ -548,11 +548,13 @@ def _filename(table: reports.ScopeTable, kind: str, extension: str) -> str:
 @permission_required(VIEW)
 def report_xlsx(unit_id: int):
     table, kind = _report(unit_id)
-    return _download(reports.indicator_xlsx(table, kind), reports.XLSX_MIMETYPE, _filename(table, kind, "xlsx"))
+    content = reports.indicator_xlsx(table, kind, made_by=current_user.name)
+    return _download(content, reports.XLSX_MIMETYPE, _filename(table, kind, "xlsx"))
 
 
 @bp.get("/units/<int:unit_id>/report.pdf")
 @permission_required(VIEW)
 def report_pdf(unit_id: int):
     table, kind = _report(unit_id)
-    return _download(reports.indicator_pdf(table, kind), "application/pdf", _filename(table, kind, "pdf"))
+    content = reports.indicator_pdf(table, kind, made_by=current_user.name)
+    return _download(content, "application/pdf", _filename(table, kind, "pdf"))

@@ -46,7 +46,7 @@ from lms.core.services import audit
 from lms.extensions import db, utcnow
 from lms.registry.models import AdminUnit
 from lms.titles import approvals, bp, recognition, services
-from lms.titles.models import CriteriaSet, Recognition, RecognitionStatus, Title
+from lms.titles.models import CriteriaSet, Recognition, RecognitionStatus, SubjectType, Title
 from lms.titles.recognition_forms import RECOGNITION_STATUS_NAMES, TITLE_NAMES
 
 
@@ -160,7 +160,11 @@ def _certificate(
     assert row.decision_date is not None
     assert row.certificate_code is not None
     commune, province = places
-    parts = [u.full_name for u in (village, commune, province) if u is not None and u.id != row.subject_id]
+    # The places above the subject: a village's or a commune's own certificate does not repeat its name — but only
+    # a unit is such a subject; a household or a person whose id happened to be the province's lost the province.
+    subject_unit = row.subject_id if row.subject_type in (SubjectType.VILLAGE, SubjectType.COMMUNE) else None
+    places_above = [u for u in (village, commune, province) if u is not None and u.id != subject_unit]
+    parts = [u.full_name if i == 0 else u.name_in_sentence for i, u in enumerate(places_above)]
     basis = services.provisional_basis(criteria_set, services.breakdown_codes(row.breakdown))
     return RecognitionCertificate(
         code=row.certificate_code,
@@ -238,6 +242,10 @@ def _draw_decision_list(canvas: Canvas, document: DecisionDocument, width: float
     columns = [(left, "STT"), (left + 40, "Tên"), (left + 330, "Địa chỉ"), (right - 110, "Mã xác thực")]
 
     def heading(y: float) -> float:
+        # Each page of the list says which decision it belongs to and its number, at its foot.
+        canvas.setFont(FONT, 8)
+        canvas.drawString(left, 25, f"Danh sách kèm theo Quyết định số {document.decision_number}")
+        canvas.drawRightString(right, 25, f"Trang {canvas.getPageNumber()}")
         canvas.setFont(FONT_BOLD, 10)
         for x, label in columns:
             canvas.drawString(x, y, label)
@@ -256,8 +264,9 @@ def _draw_decision_list(canvas: Canvas, document: DecisionDocument, width: float
     canvas.drawCentredString(width / 2, height - 92, f"Tổng số: {len(document.rows)}")
     y = heading(height - 120)
     for number, (name, address, code) in enumerate(document.rows, start=1):
-        address_lines = simpleSplit(address, FONT, 10, right - 110 - (left + 330) - 10)[:2] or [""]
-        name_lines = simpleSplit(name, FONT, 10, 280)[:2] or [""]
+        # Whole, however long: two lines at most cut a long address's end off without a mark.
+        address_lines = simpleSplit(address, FONT, 10, right - 110 - (left + 330) - 10) or [""]
+        name_lines = simpleSplit(name, FONT, 10, 280) or [""]
         needed = 14 * max(len(address_lines), len(name_lines))
         if y - needed < 50:
             canvas.showPage()

@@ -3,6 +3,7 @@ book, the paper attendance sheet import, the centre report, and their scoping.""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from datetime import date, datetime, time
@@ -967,3 +968,134 @@ def test_an_it_class_certificate_names_the_modules_it_trained_in(client, certifi
     course_class.course.module_codes = []
     db.session.commit()
     assert "Các mô đun:" not in _pdf_text(client.get(f"/courses/certificates/{certificate.code}.pdf").get_data())
+
+
+# --- printed from the spreadsheet ------------------------------------------------------------------------------------
+
+
+def _prints_as_a_filed_table(sheet, header_row: int, *words: str) -> None:
+    """Landscape A4, one page wide, the table's header row repeated on every page, and a page heading saying what
+    the table is and whose (a sheet or page printed alone still tells)."""
+    assert sheet.page_setup.orientation == "landscape", sheet.title
+    assert sheet.page_setup.fitToWidth == 1, sheet.title
+    assert sheet.page_setup.fitToHeight == 0, sheet.title
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage, sheet.title
+    assert sheet.print_title_rows == f"${header_row}:${header_row}", sheet.title
+    for word in words:
+        assert word in (sheet.oddHeader.center.text or ""), (sheet.title, word)
+    assert "&P" in (sheet.oddFooter.right.text or ""), sheet.title
+
+
+def test_the_attendance_book_prints_its_header_on_every_page_and_says_whose_it_is(client, marked_class):
+    centre, course_class, _, _ = marked_class
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune)
+    db.session.commit()
+    login(client, manager)
+    book = load_workbook(io.BytesIO(client.get(f"/courses/classes/{course_class.id}/attendance-book.xlsx").data))
+    sheet = book.active
+    header_row = next(row[0].row for row in sheet.iter_rows() if row[0].value == "STT")
+    _prints_as_a_filed_table(sheet, header_row, "SỔ ĐIỂM DANH LỚP HỌC", course_class.name)
+    today = services.local_now().date()
+    assert any(f"Lập ngày {today:%d/%m/%Y}" in str(c) for row in sheet.iter_rows(values_only=True) for c in row)
+
+
+def test_the_centre_report_prints_its_header_on_every_page_and_says_who_made_it_and_when(client, report_centre):
+    centre, _, _ = report_centre
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune)
+    manager.name = "Trần Văn Báo"
+    db.session.commit()
+    login(client, manager)
+    response = client.get(f"/courses/clcs/{centre.clc.id}/report.xlsx?from=2026-03-01&to=2026-03-31")
+    workbook = load_workbook(io.BytesIO(response.data))
+    summary = workbook["Tổng hợp"]
+    lines = [row[0] for row in summary.iter_rows(values_only=True) if row and row[0]]
+    today = services.local_now().date()
+    assert f"Ngày lập: {today:%d/%m/%Y}; người lập: Trần Văn Báo" in lines
+    summary_header = next(row[0].row for row in summary.iter_rows() if row[0].value == "Chỉ tiêu")
+    _prints_as_a_filed_table(summary, summary_header, centre.clc.name, "từ 01/03/2026 đến 31/03/2026")
+    _prints_as_a_filed_table(workbook["Theo lớp"], 1, centre.clc.name, "từ 01/03/2026 đến 31/03/2026")
+
+
+def test_the_attendance_book_writes_its_commune_as_inside_a_sentence(client, marked_class):
+    """ "Trung tâm …, xã Ea Tu — từ …", not "…, Xã Ea Tu": the kind keeps its capital only at the start."""
+    centre, course_class, _, _ = marked_class
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune)
+    db.session.commit()
+    login(client, manager)
+    place = f"{centre.clc.name}, {centre.commune.kind.lower()} {centre.commune.name} — từ"
+    assert centre.commune.kind[0].isupper()
+    book = load_workbook(io.BytesIO(client.get(f"/courses/classes/{course_class.id}/attendance-book.xlsx").data))
+    assert book.active["A3"].value.startswith(place)
+    pdf = client.get(f"/courses/classes/{course_class.id}/attendance-book.pdf").data
+    assert place in " ".join(_pdf_text(pdf).split())
+
+
+def test_a_certificate_of_a_one_day_class_gives_its_day_not_a_span_from_it_to_itself():
+    """A policy-study conference held on one day: "2 giờ, ngày 21/11/2026", not "từ ngày 21/11/2026 đến ngày
+    21/11/2026"; a class over several days keeps its span."""
+    from datetime import date
+
+    base = documents.CertificateData(
+        code="AAAA-BBBB-CCCC",
+        learner_name="Nguyễn Hồng Diệp",
+        learner_sex="female",
+        birth_date=date(1953, 8, 31),
+        course_name="Học tập chủ trương, chính sách",
+        class_name="Hội nghị học tập nghị quyết",
+        centre_name="Trung tâm học tập cộng đồng xã Ea Tu",
+        commune_name="Xã Ea Tu",
+        place="Ea Tu",
+        hours=Decimal(2),
+        starts_on=date(2026, 11, 21),
+        ends_on=date(2026, 11, 21),
+        issued_on=date(2026, 11, 21),
+        verify_url="https://example.vn/courses/verify/AAAA-BBBB-CCCC",
+    )
+    text = " ".join(_pdf_text(documents.certificate_pdf(base)).split())
+    assert "2 giờ, ngày 21/11/2026" in text
+    assert "đến ngày" not in text
+    longer = dataclasses.replace(base, ends_on=date(2026, 11, 28))
+    assert "từ ngày 21/11/2026 đến ngày 28/11/2026" in " ".join(_pdf_text(documents.certificate_pdf(longer)).split())
+
+
+def test_the_centre_report_page_counts_completions_as_the_workbook_does_not_as_persons(client, report_centre):
+    """The figure is the learning records completed (a learner who finishes two courses counts twice; the
+    category table's 'Học viên' column counts persons): the page called it 'Số người hoàn thành', the workbook
+    'Số lượt hoàn thành' — one figure, two names a leader would file as different."""
+    centre, _, _ = report_centre
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune)
+    db.session.commit()
+    login(client, manager)
+    html = client.get(f"/courses/clcs/{centre.clc.id}/report?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
+    workbook = load_workbook(
+        io.BytesIO(client.get(f"/courses/clcs/{centre.clc.id}/report.xlsx?from=2026-03-01&to=2026-03-31").data)
+    )
+    labels = [
+        row[1]
+        for row in workbook["Tổng hợp"].iter_rows(values_only=True)
+        if row[0] == "Hoàn thành khóa học theo lĩnh vực"
+    ]
+    assert labels == ["Số lượt hoàn thành"]
+    assert re.search(
+        r'<div class="small text-muted">Số lượt hoàn thành</div><div class="fs-4" data-key="completions">', html
+    )
+    assert "Số người hoàn thành" not in html
+
+
+def test_every_page_of_the_attendance_book_pdf_says_whose_book_it_is_and_its_number(client, app_ctx):
+    """A class of sixty fills more than one page: each page's foot names the book, the class and the centre, and
+    its number."""
+    centre = make_centre(learners=60, label="P")
+    course_class = make_class(centre)
+    _mondays(course_class, count=2)
+    services.enrol(course_class, [p.id for p in centre.learners])
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune)
+    db.session.commit()
+    login(client, manager)
+    pdf = client.get(f"/courses/classes/{course_class.id}/attendance-book.pdf").data
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    assert len(pages) >= 2
+    for number, page in enumerate(pages, start=1):
+        text = " ".join(page.extract_text().split())
+        assert f"SỔ ĐIỂM DANH LỚP HỌC — {course_class.name} — {centre.clc.name}" in text, number
+        assert f"Trang {number}" in text, number

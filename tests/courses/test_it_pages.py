@@ -654,3 +654,40 @@ def test_a_commune_page_says_on_a_phone_that_the_officers_table_scrolls_sideways
     hint = html[html.index('id="it-matrix-scrolls"') :]
     assert hint.index("vuốt bảng sang ngang") < hint.index('id="it-matrix"')
     assert '<p class="small text-muted d-md-none mb-1" id="it-matrix-scrolls">' in html
+
+
+def test_the_leaders_xlsx_prints_its_header_on_every_page_and_says_who_made_it_and_when(app_ctx, client):
+    """A province's hundred communes and its officers fill pages: each repeats the table's header and says whose
+    figures they are; the first sheet says when the workbook was made and by whom."""
+    from courses.services import local_now
+    from tests.courses.test_documents import _prints_as_a_filed_table
+
+    c = hand_made_commune()
+    leader = make_user(Role.COMMUNE_LEADER, c.unit, "leader@example.vn")
+    leader.name = "Lê Thị Lãnh Đạo"
+    db.session.commit()
+    login(client, leader)
+    workbook = load_workbook(
+        io.BytesIO(client.get(f"/courses/it/units/{c.unit.id}.xlsx?from=2026-01-01&to=2026-12-31").data)
+    )
+    summary = workbook["Chỉ tiêu"]
+    lines = [row[0] for row in summary.iter_rows(values_only=True) if row and row[0]]
+    assert f"Ngày lập: {local_now().date():%d/%m/%Y}; người lập: Lê Thị Lãnh Đạo" in lines
+    header_row = next(row[0].row for row in summary.iter_rows() if row[0].value == "Chỉ tiêu")
+    for sheet, row in ((summary, header_row), (workbook["Theo xã"], 1), (workbook["Cán bộ × mô đun"], 1)):
+        _prints_as_a_filed_table(sheet, row, c.unit.full_name, "từ 01/01/2026 đến 31/12/2026")
+
+
+def test_the_officers_sheet_names_each_module_not_only_its_code(app_ctx, client):
+    """A leader reads "IU01 Hiểu biết về CNTT cơ bản" over the column, not a bare "IU01" to look up elsewhere."""
+    from courses.it_skills import framework
+
+    c = hand_made_commune()
+    leader = make_user(Role.COMMUNE_LEADER, c.unit, "leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    response = client.get(f"/courses/it/units/{c.unit.id}.xlsx?from=2026-01-01&to=2026-12-31")
+    columns = next(load_workbook(io.BytesIO(response.data))["Cán bộ × mô đun"].iter_rows(values_only=True))
+    modules = framework().modules
+    assert [column for column in columns if str(column).startswith("IU")] == [f"{m.code} {m.name_vi}" for m in modules]
+    assert "IU01" not in columns

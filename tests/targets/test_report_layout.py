@@ -114,7 +114,7 @@ def test_the_annual_report_renders_to_pages_an_official_can_file(province_report
                 for word in inside:
                     if word["bottom"] <= header_bottom + MARGIN:
                         assert word["text"] in expected_headings, f"heading word {word['text']!r} is broken"
-        assert tables_seen >= 3  # the indicators (over two pages) and the sub-units
+        assert tables_seen >= 2  # the indicators (one page or two, as the heading leaves room) and the sub-units
 
     # Indicators by name, never by code; every long definition present; Vietnamese figures.
     for line in table.lines:

@@ -204,3 +204,161 @@ def test_a_review_asked_from_a_month_reports_that_month_s_year(app, client):
     said, years = period("review2030", "2026-01-31")
     assert said[0].startswith("Kỳ báo cáo: năm 2026"), said
     assert years[-1] == 2026
+
+
+def _pdf_text(content: bytes, tmp_path) -> str:
+    import subprocess
+
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(content)
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+
+
+def test_a_sub_unit_where_nothing_was_counted_is_named_once_not_given_a_row_of_dashes(app_ctx, tmp_path):
+    """A recomputation stores 0 of 0 for every commune of the country: such a commune has no figure to show, and
+    a province's report named it in the sentence of those without figures instead of printing a row of "—"
+    (twelve pages for Quảng Ngãi where two said the same)."""
+    from lms.registry.models import UnitLevel
+    from tests.targets.dashboard_data import make_unit
+
+    data = build_province(2)
+    empty = make_unit(data.province, "TPC99", "Xã Chưa Đếm", UnitLevel.COMMUNE)
+    value(data.family, empty, 0, 0)
+    value(data.citizen, empty, 0, 0)
+    db.session.flush()
+    table = reports.scope_table(data.plan, data.province)
+    text = " ".join(_pdf_text(reports.indicator_pdf(table), tmp_path).split())
+    assert "Chưa có số liệu (1 đơn vị): Xã Chưa Đếm." in text
+    assert text.count("Xã Chưa Đếm") == 1  # no row of its own
+    assert "Xã Thử P 01" in text  # communes with figures keep their rows
+    children = _rows(load_workbook(io.BytesIO(reports.indicator_xlsx(table)))["Đơn vị trực thuộc"])
+    assert not any(row[0] == "Xã Chưa Đếm" for row in children)
+    assert any(row[0] == "Chưa có số liệu (1 đơn vị): Xã Chưa Đếm." for row in children)
+
+
+def test_the_report_says_who_made_it_and_each_printed_sheet_whose_figures_it_holds(app, client, tmp_path):
+    data = build_province(2)
+    leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
+    leader.name = "Phạm Văn Lập"
+    db.session.commit()
+    login(client, leader)
+    base = f"/targets/units/{data.province.id}/report"
+    text = _pdf_text(client.get(f"{base}.pdf?report=review2025&plan={data.plan.id}").data, tmp_path)
+    assert "Người lập: Phạm Văn Lập" in text
+    book = load_workbook(io.BytesIO(client.get(f"{base}.xlsx?report=review2025&plan={data.plan.id}").data))
+    assert "Người lập: Phạm Văn Lập" in [row[0] for row in _rows(book["Chỉ tiêu"])]
+    for sheet in book.worksheets:
+        heading = sheet.oddHeader.center.text or ""
+        assert heading.startswith("BÁO CÁO SƠ KẾT GIAI ĐOẠN 2021–2025 — Tỉnh thử P — kỳ báo cáo: năm 2025"), sheet.title
+        assert "&P" in (sheet.oddFooter.right.text or ""), sheet.title
+        assert sheet.print_title_rows, sheet.title
+
+
+def test_the_reports_print_the_figures_the_dashboard_shows_for_the_same_unit_and_period(app, client, tmp_path):
+    """What a leader reads on the dashboard is what the filed report says: the share, numerator and denominator of
+    each indicator for the unit and period on screen, in the dashboard's Vietnamese format (1.234,5; 61,7), in the
+    PDF's row of that indicator and the workbook's cells; a sub-unit's share as the ranking shows it."""
+    import re
+    from html import unescape
+
+    from sqlalchemy import select
+
+    from lms.targets.models import IndicatorValue
+
+    data = build_province(2)
+    stored = db.session.scalar(
+        select(IndicatorValue).where(
+            IndicatorValue.indicator_id == data.family.id,
+            IndicatorValue.unit_id == data.province.id,
+            IndicatorValue.period_end == date(2025, 12, 31),
+        )
+    )
+    stored.numerator, stored.denominator = 1234.5, 2000  # 61,725 %
+    leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    query = f"plan={data.plan.id}&period=2025-12-31"
+    html = client.get(f"/targets/units/{data.province.id}?{query}").get_data(as_text=True)
+    shown = [unescape(s).replace("\u00a0", " ").strip() for s in re.findall(r'class="text-end share">([^<]*)<', html)]
+    rows = re.findall(
+        r'<th scope="row">Tử số</th><td class="text-end">([^<]*)</td></tr>\s*<tr><th scope="row">Mẫu số'
+        r'</th><td class="text-end">([^<]*)</td>',
+        html,
+    )
+    assert shown[:2] == ["61,7 %", "30,0 %"]
+    assert rows[:2] == [("1.234,5", "2.000"), ("60", "200")]
+
+    text = _pdf_text(client.get(f"/targets/units/{data.province.id}/report.pdf?report=annual&{query}").data, tmp_path)
+    for number, (share, (numerator, denominator)) in enumerate(zip(shown[:2], rows[:2], strict=True), start=1):
+        line = next(line for line in text.splitlines() if re.match(rf"\s*{number}\s", line))
+        assert re.search(rf"\s{re.escape(numerator)}\s+{re.escape(denominator)}\s+{re.escape(share[:-2])}\s", line), (
+            line
+        )
+    book = load_workbook(
+        io.BytesIO(client.get(f"/targets/units/{data.province.id}/report.xlsx?report=annual&{query}").data)
+    )
+    cells = {r[1]: r[2:5] for r in _rows(book["Chỉ tiêu"]) if r[0] in (1, 2)}
+    assert cells[data.family.name] == [1234.5, 2000.0, 61.72]  # two decimals, half-even as formatting rounds
+    assert cells[data.citizen.name] == [60.0, 200.0, 30.0]
+    lagging = next(r for r in _rows(book["Đơn vị trực thuộc"]) if r[0] == data.communes[0].full_name and r[1] == 1)
+    assert lagging[5] == 20.0
+    assert data.communes[0].full_name in text
+    assert "20,0 / 80,0" in text
+
+
+def test_a_report_with_no_figure_stored_has_a_whole_title(app_ctx, tmp_path):
+    """The annual report of a unit with nothing stored for its plan and map: its title named no year and ended in
+    "NĂM " — it now ends at "CÁC CHỈ TIÊU", and the period says there are no figures."""
+    data = build_province(1)
+    table = reports.scope_table(data.plan, data.province, structure="pre2025")
+    assert table.period_end is None
+    text = _pdf_text(reports.indicator_pdf(table), tmp_path)
+    title = next(line.strip() for line in text.splitlines() if line.strip().startswith("BÁO CÁO"))
+    assert title == "BÁO CÁO KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU"
+    assert "Kỳ báo cáo: chưa có số liệu" in text
+    rows = _rows(load_workbook(io.BytesIO(reports.indicator_xlsx(table)))["Chỉ tiêu"])
+    assert rows[0][0] == "BÁO CÁO KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU"
+
+
+def test_a_report_of_a_unit_of_the_old_map_says_so_and_what_it_is_part_of_now(app_ctx, tmp_path):
+    """Kon Tum province ended on 30/06/2025 and is part of Quảng Ngãi since: its report on the old map names it
+    so, not as a province that still exists."""
+    from lms.registry import services as registry
+    from lms.registry.models import UnitLevel, UnitLineage
+    from tests.targets.dashboard_data import make_unit
+
+    data = build_province(1)
+    old = make_unit(registry.country(), "T62", "Kon Tum Cũ", UnitLevel.PROVINCE)
+    old.kind, old.valid_to = "Tỉnh", date(2025, 6, 30)
+    data.province.kind = "Tỉnh"
+    db.session.add(UnitLineage(old_unit_id=old.id, new_unit_id=data.province.id, effective_on=date(2025, 7, 1)))
+    value(data.family, old, 10, 100, structure="pre2025")
+    db.session.flush()
+    table = reports.scope_table(data.plan, old, structure="pre2025")
+    expected = f"Đơn vị: Tỉnh Kon Tum Cũ (đơn vị trước sắp xếp, đến 30/06/2025; nay thuộc tỉnh {data.province.name})"
+    assert expected in " ".join(_pdf_text(reports.indicator_pdf(table), tmp_path).split())
+    assert expected in [row[0] for row in _rows(load_workbook(io.BytesIO(reports.indicator_xlsx(table)))["Chỉ tiêu"])]
+    current = reports.scope_table(data.plan, data.province)
+    assert f"Đơn vị: Tỉnh {data.province.name}" in [
+        row[0] for row in _rows(load_workbook(io.BytesIO(reports.indicator_xlsx(current)))["Chỉ tiêu"])
+    ]
+
+
+def test_the_report_is_headed_and_signed_as_an_administrative_document(app, client, tmp_path):
+    """Decree 30/2020: the reporting unit, the national name and motto, the place and day; at the end the maker's
+    and the head's signatures — the report is filed, not a printout of a screen."""
+    data = build_province(1)
+    leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
+    leader.name = "Phạm Văn Lập"
+    db.session.commit()
+    login(client, leader)
+    text = _pdf_text(client.get(f"/targets/units/{data.province.id}/report.pdf?plan={data.plan.id}").data, tmp_path)
+    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    assert lines[0] == f"{data.province.full_name.upper()} CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+    assert lines[1] == "Độc lập - Tự do - Hạnh phúc"
+    today = reports.made_on()
+    assert lines[2] == f"{data.province.name}, ngày {today:%d} tháng {today:%m} năm {today.year}"
+    assert lines[3] == "BÁO CÁO KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU NĂM 2025"
+    signatures = lines.index("NGƯỜI LẬP BIỂU THỦ TRƯỞNG ĐƠN VỊ")
+    assert lines[signatures + 1] == "(Ký, ghi rõ họ tên) (Ký, ghi rõ họ tên, đóng dấu)"
+    assert "Phạm Văn Lập" in lines[signatures + 2]

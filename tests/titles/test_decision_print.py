@@ -418,3 +418,74 @@ def test_a_kept_print_leads_to_the_configured_host_not_the_requests(app):
         app.config["CREDENTIALS_DOMAIN"] = None
     with app.test_request_context("/", base_url="http://localhost:5000/"):
         assert _print_base_url() == "http://localhost:5000/"  # development: the request's own host
+
+
+def test_a_certificates_address_names_every_place_above_the_subject_in_lower_case_after_the_first(
+    client,
+    world,  # noqa: F811
+):
+    """A household whose id happened to be its province's lost the province from its address (the subject's own
+    unit is left out only when the subject is a village or a commune), and the places after the first are written
+    as inside a sentence: "Thôn Kon Hra, phường Kon Tum, tỉnh Quảng Ngãi", on the certificate and the decision's
+    list alike."""
+    from datetime import date
+
+    from lms.registry.models import AdminUnit, Household, Person
+    from lms.titles.models import CriteriaSet
+    from tests.titles.recognition_fixtures import eligibility
+
+    commune, village = world["commune"], world["village"]
+    province = db.session.get(AdminUnit, commune.parent_id)
+    assert db.session.get(Household, province.id) is None
+    household = Household(id=province.id, village_id=village.id, code="DP-TINH")
+    db.session.add(household)
+    db.session.flush()
+    db.session.add(
+        Person(full_name="Lê Thị Địa Chỉ", unit_id=village.id, household_id=household.id, relation_to_head="Chủ hộ")
+    )
+    family = db.session.get(CriteriaSet, db.session.scalar(select(func.min(CriteriaSet.id))))
+    eligibility(family, household.id, commune.id, YEAR, village_id=village.id)
+    proposed = recognition.propose(title="family", year=YEAR, subject_ids=[household.id], user=world["leader"])
+    (row,) = recognition.decide(
+        proposed, decision_number="32/QĐ-UBND", decision_date=date(2026, 1, 22), user=world["leader"], authority=""
+    )
+    db.session.commit()
+    login(client, world["leader"])
+    expected = f"Thôn Kon Hra, {commune.kind.lower()} {commune.name}, tỉnh {province.name}"
+    for url in (f"/titles/recognitions/{row.id}/certificate.pdf", f"/titles/recognitions/{row.id}/decision.pdf"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert expected in " ".join(_pdf_text(response.data).split()), url
+
+
+def test_the_decisions_list_prints_a_long_address_whole_and_numbers_its_pages(
+    client,
+    world,  # noqa: F811
+):
+    """A village named at length gave an address of three lines: the list printed two and dropped the province
+    without a mark. Each list page says which decision it belongs to and its number."""
+    import io
+    from datetime import date
+
+    from pypdf import PdfReader
+
+    from lms.titles.models import CriteriaSet
+    from tests.conftest import make_village
+    from tests.titles.recognition_fixtures import eligibility
+
+    commune = world["commune"]
+    village = make_village(commune, "DP-LONG", "Thôn Làng Mới Định Cư Vùng Lòng Hồ Thủy Điện Thượng Kon Tum Số Hai")
+    household = make_household(village, "DP-LONG-1", "Y Địa Chỉ Dài")
+    family = db.session.get(CriteriaSet, db.session.scalar(select(func.min(CriteriaSet.id))))
+    eligibility(family, household.id, commune.id, YEAR, village_id=village.id)
+    proposed = recognition.propose(title="family", year=YEAR, subject_ids=[household.id], user=world["leader"])
+    (row,) = recognition.decide(
+        proposed, decision_number="33/QĐ-UBND", decision_date=date(2026, 1, 22), user=world["leader"], authority=""
+    )
+    db.session.commit()
+    login(client, world["leader"])
+    pdf = client.get(f"/titles/recognitions/{row.id}/decision.pdf").data
+    first = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+    assert "tỉnh Quảng Ngãi" in first  # the address's last part, on the list's page
+    assert "Danh sách kèm theo Quyết định số 33/QĐ-UBND" in first
+    assert "Trang 1" in first

@@ -235,3 +235,52 @@ def test_the_criteria_page_says_at_which_level_and_of_which_organisations_an_ind
     t21 = page.split('data-code="t2.1"', 1)[1].split("</li>", 1)[0]
     assert "Áp dụng ở" not in t21  # every level …
     assert "Áp dụng cho" not in t21  # … every organisation
+
+
+def test_two_indicators_counting_one_title_share_its_provisional_criteria_in_the_report(client, app_ctx):
+    """Households recognised of all and of those registered both rest on the family set: each of its provisional
+    criteria is one row naming both indicators, not the set's criteria twice (a commune's annual report ran to
+    eleven pages, eight of them this list)."""
+    criteria.load_shipped_criteria()
+    from lms.registry.services import country
+
+    province = make_unit(country(), "PP98", "Tỉnh Hai Chỉ Tiêu", "province")
+    commune = make_unit(province, "PPC2", "Xã Hai Chỉ Tiêu", "commune")
+    village = make_village(commune, "PPC2-V", "Thôn 1")
+    make_household(village, "PPC2-H1", "Người Một")
+    load_text(
+        plan_text(
+            "province",
+            "PP98",
+            """
+[[indicators]]
+code = "family"
+name = "Gia đình học tập"
+denominator_text = "all households"
+denominator = { subject = "household" }
+numerator = { title = "family" }
+targets = [{ year = 2025, share = 80 }]
+
+[[indicators]]
+code = "family_registered"
+name = "Gia đình học tập trên số hộ đăng ký"
+denominator_text = "registered households"
+denominator = { subject = "household" }
+numerator = { title = "family" }
+targets = [{ year = 2025, share = 80 }]
+""",
+        )
+    )
+    compute.recompute([commune.id], 2025, today=date(2026, 1, 10))
+    leader = make_user(Role.COMMUNE_LEADER, commune, "pp-two@example.vn")
+    db.session.commit()
+    login(client, leader)
+    family = criteria.definition_of(_set_row("qd-448-2015-a-family"))
+    a5 = family.indicators[4]
+    workbook = load_workbook(io.BytesIO(client.get(f"/targets/units/{commune.id}/report.xlsx").get_data()))
+    rows = list(workbook["Tiêu chí tạm thời"].iter_rows(min_row=3, values_only=True))
+    assert [r[0] for r in rows if r[2] == a5.name] == ["(1) Gia đình học tập; (2) Gia đình học tập trên số hộ đăng ký"]
+    assert len({r[2] for r in rows}) == len(rows)  # each criterion once
+    pdf = client.get(f"/targets/units/{commune.id}/report.pdf").get_data()
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
+    assert text.count(a5.source_ref) == 1
