@@ -57,6 +57,7 @@ from lms.auth.models import User
 from lms.celery import enqueue_after_commit
 from lms.core import formatting, spreadsheet
 from lms.core.bulk import copy_rows
+from lms.core.clock import local_today
 from lms.core.formatting import in_request_language as _  # refusals: the request's language, English in a task
 from lms.core.imports import Preview
 from lms.core.imports import changes as _changes
@@ -308,7 +309,7 @@ def _birth_date(raw: Any) -> date:
         value = spreadsheet.as_birth_date(raw)
     except spreadsheet.SpreadsheetError:
         raise _Invalid("bad_birth_date", value=_shown(raw)) from None
-    today = date.today()
+    today = local_today()
     if value > today or value.year > today.year:
         raise _Invalid("future_date", value=_birth_shown(value))
     return value

@@ -14,16 +14,14 @@ record it would lose the record (ADR 44, amendment of 7/12/2026).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
-from lms.extensions import utcnow
+from lms.core.clock import local_today
 from lms.titles.models import Title
-
-VN_OFFSET = timedelta(hours=7)
 
 
 class Step(StrEnum):
@@ -65,11 +63,6 @@ class Deadline:
     before: date
     source_ref: str
     passed: bool
-
-
-def local_today() -> date:
-    """Today in Vietnam: a deadline passes at Vietnam's midnight, not the server's."""
-    return (utcnow() + VN_OFFSET).date()
 
 
 def deadline(title: str, year: int, step: Step, today: date | None = None) -> Deadline | None:

@@ -47,6 +47,7 @@ from sqlalchemy.orm import aliased
 
 from lms.auth.permissions import Body, Permission, in_scope, scoped, scoped_to
 from lms.core import formatting, spreadsheet
+from lms.core.clock import local_today
 from lms.core.models import AuditEvent
 from lms.core.pdf import new_code, normalise_code
 from lms.core.signals import revoked
@@ -359,7 +360,7 @@ def register(
     )
     new = [sid for sid in wanted if sid not in existing]
     if new:
-        day = registered_on or date.today()
+        day = registered_on or local_today()
         db.session.execute(
             insert(Registration),
             [
@@ -1356,7 +1357,7 @@ def check_decision(
         raise RecognitionError(_("The decision number has at most 60 characters."), "decision_number")
     if len(authority) > 200:
         raise RecognitionError(_("The authority has at most 200 characters."), "authority")
-    today = today or date.today()
+    today = today or local_today()
     if decision_date > today:
         raise RecognitionError(_("The decision date cannot be in the future."), "decision_date")
     rows = _lock(recognition_ids, user, lock=lock)
@@ -1510,7 +1511,7 @@ def correct_decision(
         )
     if len(decision_number) > 60:
         raise RecognitionError(_("The decision number has at most 60 characters."), "decision_number")
-    today = today or date.today()
+    today = today or local_today()
     if decision_date > today:
         raise RecognitionError(_("The decision date cannot be in the future."), "decision_date")
     old_number, old_date = recognition.decision_number, recognition.decision_date
@@ -1661,7 +1662,7 @@ def verification_status(recognition: Recognition, today: date | None = None) -> 
     if recognition.status == RecognitionStatus.REVOKED:
         return "revoked"
     end = certificate_valid_until(recognition)
-    if end is not None and end < (today or date.today()):
+    if end is not None and end < (today or local_today()):
         return "expired"
     return "valid"
 

@@ -13,7 +13,7 @@ from lms.core.models import AuditEvent
 from lms.extensions import db
 from lms.titles import approvals, recognition
 from lms.titles.models import CriteriaSet, Recognition, Registration, Title
-from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
+from tests.conftest import csrf_token, freeze_clock, login, make_household, make_user, make_village, unit_by_code
 from tests.courses.test_documents import _decode_qr, _pdf_text
 from tests.titles.recognition_fixtures import confirm_value, confirmation, criteria_set, eligibility
 
@@ -1264,9 +1264,7 @@ def test_an_engine_commit_between_the_proposals_check_and_its_copy_shows_the_lis
 
 def _on(monkeypatch, moment) -> None:
     """The pages run at ``moment`` (UTC, naive, as utcnow gives it)."""
-    from lms.titles import deadlines
-
-    monkeypatch.setattr(deadlines, "utcnow", lambda: moment)
+    freeze_clock(monkeypatch, moment)
 
 
 def _deadline(page: str) -> str:
