@@ -43,6 +43,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import aliased
 
 from lms.auth.permissions import Body, Permission, in_scope, scoped, scoped_to
@@ -845,11 +846,35 @@ def propose(
     the evaluations it checks ``FOR UPDATE`` (PostgreSQL: the engine waits for this proposal's commit), and the copy
     is read back under a savepoint — evaluations that no longer match the preview (SQLite takes no row lock) undo
     the copy and are :class:`StaleProposal`, as a change before the check is. What is proposed is what was shown.
+    The locks are taken in the order the engine writes (ids); should PostgreSQL still abort the confirmation as a
+    deadlock or a serialization failure, the transaction is rolled back and the preview shown again with the
+    evaluations as they are now (:class:`StaleProposal`), never a server error.
     """
-    confirming = expected_digest is not None
-    wanted, rows = check_proposal(title=title, year=year, subject_ids=subject_ids, user=user, lock=confirming)
-    if not confirming:
+    if expected_digest is None:
+        wanted, rows = check_proposal(title=title, year=year, subject_ids=subject_ids, user=user)
         return _insert_proposals(title, year, wanted, rows, user)
+    try:
+        return _confirm_proposal(title, year, subject_ids, user, expected_digest)
+    except DBAPIError as exc:
+        if not lock_conflict(exc):
+            raise
+        db.session.rollback()  # the transaction is aborted: nothing of it was written
+        now = _evaluations(TITLE_SUBJECT[Title(title)], title, year, list(dict.fromkeys(subject_ids)))
+        raise StaleProposal(now, proposal_digest(title, year, now)) from exc
+
+
+LOCK_CONFLICTS = frozenset({"40P01", "40001"})  # PostgreSQL: deadlock_detected, serialization_failure
+
+
+def lock_conflict(exc: DBAPIError) -> bool:
+    """Whether PostgreSQL aborted the statement's transaction as a deadlock or a serialization failure: the work
+    can be asked again, unlike any other database error."""
+    return getattr(exc.orig, "pgcode", None) in LOCK_CONFLICTS
+
+
+def _confirm_proposal(title: str, year: int, subject_ids: Sequence[int], user: Any, expected_digest: str) -> list[int]:
+    """:func:`propose` confirming the preview whose digest is ``expected_digest``."""
+    wanted, rows = check_proposal(title=title, year=year, subject_ids=subject_ids, user=user, lock=True)
     current = proposal_digest(title, year, rows)
     if current != expected_digest:
         raise StaleProposal(rows, current)
@@ -901,6 +926,15 @@ def _evaluations(
 ) -> dict[int, Any]:
     """The engine's rows of ``wanted`` as a proposal copies them, by subject id (``lock``: ``FOR UPDATE`` of the
     evaluations, PostgreSQL)."""
+    return {
+        row.subject_id: row
+        for row in db.session.execute(_evaluations_select(subject_type, title, year, wanted, lock=lock))
+    }
+
+
+def _evaluations_select(
+    subject_type: str, title: str, year: int, wanted: Sequence[int], *, lock: bool = False
+) -> Select:
     stmt = (
         select(
             Eligibility.id,
@@ -922,8 +956,10 @@ def _evaluations(
         )
     )
     if lock:
-        stmt = stmt.with_for_update(of=Eligibility)
-    return {row.subject_id: row for row in db.session.execute(stmt)}
+        # The row locks in id order, as the engine writes the evaluations (engine._evaluate_title): taken in scan
+        # order, they could cross an engine run's and deadlock (PostgreSQL 40P01).
+        stmt = stmt.with_for_update(of=Eligibility).order_by(Eligibility.id)
+    return stmt
 
 
 def check_proposal(

@@ -1259,6 +1259,44 @@ def test_an_engine_commit_between_the_proposals_check_and_its_copy_shows_the_lis
     assert confirmation(page)["preview_digest"] != confirmation(shown)["preview_digest"]
 
 
+def test_a_deadlock_on_confirming_a_proposal_shows_the_list_again_not_a_server_error(client, world, monkeypatch):
+    """PostgreSQL may abort the confirmation as a deadlock (40P01) when an engine run writes the same evaluations:
+    the page answers as for an evaluation changed since the list was shown (409, the warning, the list to confirm
+    again), nothing is proposed, and confirming again proposes."""
+    from tests.titles.recognition_fixtures import lock_conflict
+
+    login(client, world["leader"])
+    url = f"/titles/recognitions/propose?{_context(world)}"
+    token = csrf_token(client, url)
+    eligible, other, _not_eligible = world["households"]
+    asked = {"csrf_token": token, "ids": [eligible.id, other.id]}
+    shown = client.post(url, data=asked).get_data(as_text=True)
+    monkeypatch.setattr(recognition, "_insert_proposals", lock_conflict("40P01"))
+    refused = client.post(url, data={**asked, **confirmation(shown)})
+    assert refused.status_code == 409
+    page = refused.get_data(as_text=True)
+    assert "Các kết quả đánh giá mà đề nghị này sao chép đã thay đổi" in page
+    assert db.session.scalar(select(func.count()).select_from(Recognition)) == 0
+    monkeypatch.undo()
+    done = client.post(url, data={**asked, **confirmation(page)})
+    assert done.status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Recognition)) == 2
+
+
+def test_a_confirmation_locks_the_evaluations_in_id_order():
+    """The confirmation's ``FOR UPDATE`` takes its row locks in id order, the order the engine writes them
+    (engine._evaluate_title): in scan order they could cross an engine run's and deadlock (PostgreSQL 40P01)."""
+    from sqlalchemy.dialects import postgresql
+
+    locking = str(
+        recognition._evaluations_select("household", "family", YEAR, [3, 1, 2], lock=True).compile(
+            dialect=postgresql.dialect()
+        )
+    )
+    assert "ORDER BY eligibility.id" in locking
+    assert locking.rstrip().endswith("FOR UPDATE OF eligibility")
+
+
 # --- the circulars' dates (ADR 44, amendment of 7/12/2026) -----------------------------------------------------
 
 
