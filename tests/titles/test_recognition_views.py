@@ -1361,7 +1361,7 @@ def test_the_decision_page_shows_circular_24s_date_and_a_late_decision_is_still_
     _on(monkeypatch, datetime(2026, 2, 15, 1, 0))
     page = client.get(url).get_data(as_text=True)
     assert "Hạn này đã qua. Quyết định muộn vẫn ghi nhận được ở đây" in _deadline(page)
-    decision = {"decision_number": "12/QĐ-UBND", "decision_date": "2026-02-16", "authority": "", "ids": [rid]}
+    decision = {"decision_number": "12/QĐ-UBND", "decision_date": "2026-02-15", "authority": "", "ids": [rid]}
     decision["csrf_token"] = csrf_token(client, url)
     shown = client.post(url, data=decision)
     assert shown.status_code == 200
