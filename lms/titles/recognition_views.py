@@ -374,7 +374,9 @@ def recognition_propose():
         confirm=confirm,
         preview=preview,
         # The date Circular 24/25 sets for the dossier of the year shown: shown, never enforced (ADR 44).
-        deadline=deadlines.deadline(ctx["title"], ctx["year"], deadlines.Step.PROPOSE),
+        deadline=deadlines.deadline(
+            ctx["title"], ctx["year"], deadlines.Step.PROPOSE, criteria_set_ids={r.criteria_set_id for r in rows}
+        ),
         **ctx,
     )
     return page, status
@@ -693,7 +695,9 @@ def recognition_decide():
             elsewhere=elsewhere,
             confirm=confirm,
             # The date Circular 24/25 sets for the decision of the year shown: shown, never enforced (ADR 44).
-            deadline=deadlines.deadline(ctx["title"], ctx["year"], deadlines.Step.DECIDE),
+            deadline=deadlines.deadline(
+                ctx["title"], ctx["year"], deadlines.Step.DECIDE, criteria_set_ids={r.criteria_set_id for r in rows}
+            ),
             **ctx,
         ),
         status,

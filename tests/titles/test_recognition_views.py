@@ -1345,7 +1345,7 @@ def test_the_decision_page_shows_circular_24s_date_and_a_late_decision_is_still_
     shop = Organisation(commune_id=commune.id, code="RV-DL", name="Hợp tác xã Hạn", kind="enterprise")
     db.session.add(shop)
     db.session.flush()
-    eligibility(criteria_set(Title.UNIT, validity_years=3), shop.id, commune.id, YEAR)
+    eligibility(criteria_set(Title.UNIT, validity_years=3, code="tt-24-2023-unit"), shop.id, commune.id, YEAR)
     (rid,) = recognition.propose(title="unit", year=YEAR, subject_ids=[shop.id], user=leader)
     db.session.commit()
     login(client, leader)
@@ -1368,3 +1368,46 @@ def test_the_decision_page_shows_circular_24s_date_and_a_late_decision_is_still_
     assert client.post(url, data={**decision, **confirmation(shown.get_data(as_text=True))}).status_code == 302
     db.session.expire_all()
     assert db.session.get_one(Recognition, rid).status == "recognised"
+
+
+def test_circular_24s_dates_show_only_for_a_list_holding_a_unit_assessed_under_circular_24(client, world, monkeypatch):
+    """Circular 24's dates (Art. 10.1.c, 10.3) are for the units assessed under it; the commune-managed units of
+    Decision 448 part D have none: a list of those alone shows no date and no "this date has passed" warning, on the
+    proposal page as on the decision page; one Circular 24 unit on the list brings the dates back."""
+    from datetime import datetime
+
+    from lms.registry.models import Organisation
+
+    commune, leader = world["commune"], world["leader"]
+    coop, school = (
+        Organisation(commune_id=commune.id, code=code, name=name, kind=kind)
+        for code, name, kind in (("RV-D1", "Hợp tác xã Xã", "enterprise"), ("RV-D2", "Trường Tiểu học", "school"))
+    )
+    db.session.add_all([coop, school])
+    db.session.flush()
+    part_d = criteria_set(Title.UNIT, validity_years=1, code="qd-448-2015-d-unit")
+    eligibility(part_d, coop.id, commune.id, YEAR)
+    db.session.commit()
+    login(client, leader)
+    propose = f"/titles/recognitions/propose?{_context(world, title='unit')}"
+    decide = f"/titles/recognitions/decide?{_context(world, title='unit')}"
+    _on(monkeypatch, datetime(2026, 3, 1, 3, 0))  # both of Circular 24's dates have passed
+    page = client.get(propose).get_data(as_text=True)
+    assert "Hợp tác xã Xã" in page
+    assert 'id="deadline"' not in page
+    assert "Thông tư 24/2023" not in page
+    recognition.propose(title="unit", year=YEAR, subject_ids=[coop.id], user=leader)
+    db.session.commit()
+    page = client.get(decide).get_data(as_text=True)
+    assert "Hợp tác xã Xã" in page
+    assert 'id="deadline"' not in page
+    assert 'id="deadline-passed"' not in page
+
+    eligibility(criteria_set(Title.UNIT, validity_years=3, code="tt-24-2023-unit"), school.id, commune.id, YEAR)
+    db.session.commit()
+    assert "Thông tư 24/2023/TT-BGDĐT, Điều 10 khoản 1 điểm c" in _deadline(client.get(propose).get_data(as_text=True))
+    recognition.propose(title="unit", year=YEAR, subject_ids=[school.id], user=leader)
+    db.session.commit()
+    page = client.get(decide).get_data(as_text=True)
+    assert "Thông tư 24/2023/TT-BGDĐT, Điều 10 khoản 3" in _deadline(page)
+    assert 'id="deadline-passed"' in page
