@@ -334,22 +334,12 @@ def _choice(options: dict[str, tuple[str, ...]]) -> Parser:
 SEX = _choice({Sex.MALE: ("Nam", "male"), Sex.FEMALE: ("Nữ", "female")})
 # Plan 1514's "người lao động" (in learning families, clans and villages) is everyone who works for a living, and in
 # Kon Tum most of them farm: a register's "Nông dân" (or its upland forms) is a worker, never refused nor left as
-# "Khác", which would drop them from the plan's denominator (ADR 12, amendment of 7/12/2026).
+# "Khác", which would drop them from the plan's denominator (ADR 12, amendment of 7/12/2026). The templates' README
+# lists these spellings, in both its Vietnamese and English parts (a test keeps them in step).
+FARMER_SPELLINGS = ("Nông dân", "Làm nông", "Nông nghiệp", "Làm ruộng", "Làm rẫy", "Làm nương", "Làm nương rẫy")
 OCCUPATION = _choice(
     {
-        OccupationGroup.WORKER: (
-            "Người lao động",
-            "Lao động",
-            "Công nhân",
-            "Nông dân",
-            "Làm nông",
-            "Nông nghiệp",
-            "Làm ruộng",
-            "Làm rẫy",
-            "Làm nương",
-            "Làm nương rẫy",
-            "farmer",
-        ),
+        OccupationGroup.WORKER: ("Người lao động", "Lao động", "Công nhân", *FARMER_SPELLINGS, "farmer"),
         OccupationGroup.OFFICIAL: ("Cán bộ, công chức, viên chức", "Cán bộ", "Công chức", "Viên chức"),
         OccupationGroup.PUPIL: ("Học sinh, sinh viên", "Học sinh", "Sinh viên", "student"),
         OccupationGroup.OTHER: ("Khác",),
