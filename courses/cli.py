@@ -6,6 +6,7 @@ from decimal import Decimal
 import click
 from flask import Flask, current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
@@ -75,7 +76,13 @@ def duplicates_report() -> str:
     with speaking("vi"):
         if not groups and not groups.cut:
             return _("No certificate is recorded twice.")
-        lines = [_("%(count)s certificate(s) recorded more than once, typed differently:", count=len(groups))]
+        lines = [
+            ngettext(
+                "%(num)s certificate recorded more than once, typed differently:",
+                "%(num)s certificates recorded more than once, typed differently:",
+                len(groups),
+            )
+        ]
         for group in groups:
             first = group[0]
             lines.append(

@@ -44,6 +44,7 @@ from courses.models import (
     TargetGroup,
     class_instructor,
 )
+from lms.core.clock import local_today
 from lms.core.evidence import EvidenceError, store_evidence
 from lms.core.formatting import in_request_language as _
 from lms.core.formatting import moment
@@ -344,7 +345,7 @@ def record_certificate(
                 else _("the issuer has %(n)s characters: at most %(most)s", n=len(given), most=longest),
                 name,
             )
-    if issued_on > date.today():
+    if issued_on > local_today():
         raise ItSkillsError(_("the issue date is in the future"), "issued_on")
     if advanced_modules and issued_on < ADVANCED_CERTIFICATES_SINCE:
         # Joint Circular 17/2016 (in force 10/08/2016) created the advanced certificate (Art. 16.2); what was issued

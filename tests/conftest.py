@@ -11,6 +11,7 @@ import contextvars
 import os
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -218,6 +219,21 @@ def login(client: FlaskClient, user: User, password: str = PASSWORD) -> Any:
     response = client.post("/login", data={"email": user.email, "password": password, "csrf_token": token})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response
+
+
+def freeze_clock(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
+    """The application's clock reads ``moment`` (UTC, naive, as ``utcnow`` gives it): ``lms.core.clock.local_now``
+    and ``local_today``, Vietnam's time and day wherever they are used, follow it. The server's own clock
+    (``date.today()``) does not: a check on it reads the real day."""
+    from lms.core import clock
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> Frozen:  # type: ignore[override]
+            aware = moment.replace(tzinfo=UTC)
+            return aware.astimezone(tz) if tz is not None else moment  # type: ignore[return-value]
+
+    monkeypatch.setattr(clock, "datetime", Frozen)
 
 
 def choose_language(client: FlaskClient, code: str, page: str = "/login") -> None:

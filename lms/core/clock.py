@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Date, DateTime
@@ -15,6 +15,12 @@ VN_OFFSET = timedelta(hours=7)
 def local_now() -> datetime:
     """Wall-clock time in Vietnam, naive (as session times are stored)."""
     return (datetime.now(UTC) + VN_OFFSET).replace(tzinfo=None)
+
+
+def local_today() -> date:
+    """Today in Vietnam: the day a date typed on a page means, a "not in the future" check compares with, a year
+    defaults to. Never ``date.today()``, the server's day (UTC on the servers: yesterday until 07:00 in Vietnam)."""
+    return local_now().date()
 
 
 class LocalDay(FunctionElement):

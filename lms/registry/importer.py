@@ -57,6 +57,7 @@ from lms.auth.models import User
 from lms.celery import enqueue_after_commit
 from lms.core import formatting, spreadsheet
 from lms.core.bulk import copy_rows
+from lms.core.clock import local_today
 from lms.core.formatting import in_request_language as _  # refusals: the request's language, English in a task
 from lms.core.imports import Preview
 from lms.core.imports import changes as _changes
@@ -308,7 +309,7 @@ def _birth_date(raw: Any) -> date:
         value = spreadsheet.as_birth_date(raw)
     except spreadsheet.SpreadsheetError:
         raise _Invalid("bad_birth_date", value=_shown(raw)) from None
-    today = date.today()
+    today = local_today()
     if value > today or value.year > today.year:
         raise _Invalid("future_date", value=_birth_shown(value))
     return value
@@ -333,22 +334,12 @@ def _choice(options: dict[str, tuple[str, ...]]) -> Parser:
 SEX = _choice({Sex.MALE: ("Nam", "male"), Sex.FEMALE: ("Nữ", "female")})
 # Plan 1514's "người lao động" (in learning families, clans and villages) is everyone who works for a living, and in
 # Kon Tum most of them farm: a register's "Nông dân" (or its upland forms) is a worker, never refused nor left as
-# "Khác", which would drop them from the plan's denominator (ADR 12, amendment of 7/12/2026).
+# "Khác", which would drop them from the plan's denominator (ADR 12, amendment of 7/12/2026). The templates' README
+# lists these spellings, in both its Vietnamese and English parts (a test keeps them in step).
+FARMER_SPELLINGS = ("Nông dân", "Làm nông", "Nông nghiệp", "Làm ruộng", "Làm rẫy", "Làm nương", "Làm nương rẫy")
 OCCUPATION = _choice(
     {
-        OccupationGroup.WORKER: (
-            "Người lao động",
-            "Lao động",
-            "Công nhân",
-            "Nông dân",
-            "Làm nông",
-            "Nông nghiệp",
-            "Làm ruộng",
-            "Làm rẫy",
-            "Làm nương",
-            "Làm nương rẫy",
-            "farmer",
-        ),
+        OccupationGroup.WORKER: ("Người lao động", "Lao động", "Công nhân", *FARMER_SPELLINGS, "farmer"),
         OccupationGroup.OFFICIAL: ("Cán bộ, công chức, viên chức", "Cán bộ", "Công chức", "Viên chức"),
         OccupationGroup.PUPIL: ("Học sinh, sinh viên", "Học sinh", "Sinh viên", "student"),
         OccupationGroup.OTHER: ("Khác",),

@@ -63,6 +63,7 @@ from courses.models import (
 )
 from courses.services import local_now
 from lms import work
+from lms.core.clock import VN_OFFSET, local_today
 from lms.extensions import db, utcnow
 from lms.registry.models import (
     AdminUnit,
@@ -90,10 +91,8 @@ from lms.targets.models import (
     TargetState,
 )
 from lms.targets.services import (
-    VN_OFFSET,
     commune_lineage,
     commune_lineage_shares,
-    local_today,
     month_end,
     plan_communes,
     year_end,

@@ -17,7 +17,7 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from openpyxl import Workbook
@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from lms.core import formatting
-from lms.core.clock import local_now
+from lms.core.clock import local_now, local_today
 from lms.core.exports import print_setup, save_workbook
 from lms.core.pdf import FONT, FONT_BOLD, register_fonts, vi_long_date
 from lms.extensions import db
@@ -437,7 +437,7 @@ def report_title(table: ScopeTable, kind: str) -> str:
 
 def made_on() -> date:
     """The day a report is made, in Vietnam."""
-    return datetime.now(formatting.LOCAL_TZ).date()
+    return local_today()
 
 
 def period_words(table: ScopeTable, today: date | None = None) -> str:

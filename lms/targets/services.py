@@ -10,22 +10,16 @@ import calendar
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
-from lms.extensions import db, utcnow
+from lms.core.clock import local_today
+from lms.extensions import db
 from lms.targets.models import Basis, Indicator, IndicatorValue, PeriodKind, Plan, Structure, Target
-
-VN_OFFSET = timedelta(hours=7)
-
-
-def local_today() -> date:
-    """Today in Vietnam (periods are Vietnamese months and years)."""
-    return (utcnow() + VN_OFFSET).date()
 
 
 def local_year() -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import date
 from pathlib import Path
 
 import click
@@ -11,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from lms.celery import _PENDING_KEY as PENDING_TASKS
+from lms.core.clock import local_today
 from lms.extensions import db
 from lms.registry import services as registry
 from lms.titles import runs
@@ -45,7 +45,7 @@ def load_criteria_command(files: tuple[Path, ...]) -> None:
 
 
 @titles.command("seed-demo")
-@click.option("--year", type=int, default=lambda: date.today().year, show_default="this year")
+@click.option("--year", type=int, default=lambda: local_today().year, show_default="this year")
 def seed_demo_command(year: int) -> None:
     """Demo learning and assessments in the demo communes (after setup-demo and load-criteria), so eligibility,
     recognitions and dashboards are not empty. Idempotent; refused in production."""

@@ -8,22 +8,25 @@ it "trước ngày 28 tháng 02 của năm sau liền kề năm đánh giá" (Ar
 a date is past from the day it names.
 
 The dates are shown, never enforced: a late dossier or decision is the recognising authority's call, and refusing to
-record it would lose the record (ADR 44, amendment of 7/12/2026).
+record it would lose the record (ADR 44, amendment of 7/12/2026). The Learning Unit's dates are Circular 24's: they
+are shown only for a list holding a unit assessed under its criteria set, never for the commune-managed units of
+Decision 448 part D alone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
-from lms.extensions import utcnow
-from lms.titles.models import Title
-
-VN_OFFSET = timedelta(hours=7)
+from lms.core.clock import local_today
+from lms.extensions import db
+from lms.titles.models import CriteriaSet, Title
 
 
 class Step(StrEnum):
@@ -33,12 +36,14 @@ class Step(StrEnum):
 
 @dataclass(frozen=True)
 class Rule:
-    """Before ``day``/``month`` of the year after the year evaluated, for the subjects ``who`` names."""
+    """Before ``day``/``month`` of the year after the year evaluated, for the subjects ``who`` names: those assessed
+    under the criteria sets ``criteria`` (codes) where the title has others the text does not govern, else all."""
 
     who: LazyString
     month: int
     day: int
     source_ref: str
+    criteria: frozenset[str] = frozenset()
 
     def before(self, year: int) -> date:
         """The date the text says "before" for the evaluated ``year`` (it is itself too late)."""
@@ -47,11 +52,15 @@ class Rule:
 
 _TT24 = _l("Learning Units assessed under Circular 24/2023/TT-BGDĐT")
 _TT25 = _l("The commune (Circular 25/2023/TT-BGDĐT)")
+# Circular 24's criteria set; the commune-managed units (Decision 448 part D, "qd-448-2015-d-unit") have no dates.
+TT24_UNIT = frozenset({"tt-24-2023-unit"})
 RULES: dict[tuple[str, Step], Rule] = {
     (Title.UNIT.value, Step.PROPOSE): Rule(
-        _TT24, 1, 15, "Thông tư 24/2023/TT-BGDĐT, Điều 10 khoản 1 điểm c; Điều 16 khoản 1 điểm c"
+        _TT24, 1, 15, "Thông tư 24/2023/TT-BGDĐT, Điều 10 khoản 1 điểm c; Điều 16 khoản 1 điểm c", TT24_UNIT
     ),
-    (Title.UNIT.value, Step.DECIDE): Rule(_TT24, 2, 15, "Thông tư 24/2023/TT-BGDĐT, Điều 10 khoản 3; Điều 16 khoản 3"),
+    (Title.UNIT.value, Step.DECIDE): Rule(
+        _TT24, 2, 15, "Thông tư 24/2023/TT-BGDĐT, Điều 10 khoản 3; Điều 16 khoản 3", TT24_UNIT
+    ),
     (Title.COMMUNE_COMMUNITY.value, Step.PROPOSE): Rule(
         _TT25, 2, 28, "Thông tư 25/2023/TT-BGDĐT, Điều 9 khoản 1 điểm d"
     ),
@@ -67,16 +76,25 @@ class Deadline:
     passed: bool
 
 
-def local_today() -> date:
-    """Today in Vietnam: a deadline passes at Vietnam's midnight, not the server's."""
-    return (utcnow() + VN_OFFSET).date()
-
-
-def deadline(title: str, year: int, step: Step, today: date | None = None) -> Deadline | None:
+def deadline(
+    title: str,
+    year: int,
+    step: Step,
+    today: date | None = None,
+    criteria_set_ids: Iterable[int | None] | None = None,
+) -> Deadline | None:
     """The date the circulars set for ``step`` of ``title``'s recognition for the evaluated ``year``, and whether
-    it has passed; ``None`` for a title no circular dates (the association titles)."""
+    it has passed; ``None`` for a title no circular dates (the association titles). ``criteria_set_ids``: those of
+    the subjects the page lists; a rule for some criteria sets only (the Learning Unit's, Circular 24's) is ``None``
+    unless one of them is listed (one query)."""
     rule = RULES.get((title, step))
     if rule is None:
         return None
+    if rule.criteria and criteria_set_ids is not None:
+        ids = {i for i in criteria_set_ids if i is not None}
+        if not ids or not db.session.scalar(
+            select(CriteriaSet.id).where(CriteriaSet.id.in_(ids), CriteriaSet.code.in_(rule.criteria)).limit(1)
+        ):
+            return None
     before = rule.before(year)
     return Deadline(rule.who, before, rule.source_ref, (today or local_today()) >= before)

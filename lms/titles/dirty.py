@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import chain
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, event, inspect, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session, SessionTransaction, aliased
 
 from courses.models import LearningRecord
 from lms.celery import enqueue_after_commit
+from lms.core.clock import local_today
 from lms.core.signals import learning_records_changed, registry_changed
 from lms.extensions import db, utcnow
 from lms.registry.models import AdminUnit, Organisation, OrganisationMember, Person, UnitLevel
@@ -94,7 +94,7 @@ def _on_learning_records_changed(
 def current_years(today: date | None = None) -> list[int]:
     """The years whose titles are still being earned: this one, and the previous one until the end of March (late
     records and assessments for last year arrive in the first quarter). The nightly reconciliation checks the same."""
-    local = today or datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    local = today or local_today()
     return [local.year, local.year - 1] if local.month <= 3 else [local.year]
 
 

@@ -2185,6 +2185,9 @@ def _evaluate_title(
     if inserts:
         _insert_rows(commune, subject, title_value, now, inserts, ids)
     if updates:
+        # In id order, as a proposal's confirmation locks them (recognition._evaluations): two transactions taking
+        # the same rows' locks in the same order wait for each other, never deadlock (PostgreSQL 40P01).
+        updates.sort(key=lambda values: values["_id"])
         db.session.execute(
             update(E)
             .where(E.c.id == bindparam("_id"))

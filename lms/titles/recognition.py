@@ -43,10 +43,12 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import aliased
 
 from lms.auth.permissions import Body, Permission, in_scope, scoped, scoped_to
 from lms.core import formatting, spreadsheet
+from lms.core.clock import local_today
 from lms.core.models import AuditEvent
 from lms.core.pdf import new_code, normalise_code
 from lms.core.signals import revoked
@@ -359,7 +361,7 @@ def register(
     )
     new = [sid for sid in wanted if sid not in existing]
     if new:
-        day = registered_on or date.today()
+        day = registered_on or local_today()
         db.session.execute(
             insert(Registration),
             [
@@ -860,11 +862,35 @@ def propose(
     the evaluations it checks ``FOR UPDATE`` (PostgreSQL: the engine waits for this proposal's commit), and the copy
     is read back under a savepoint — evaluations that no longer match the preview (SQLite takes no row lock) undo
     the copy and are :class:`StaleProposal`, as a change before the check is. What is proposed is what was shown.
+    The locks are taken in the order the engine writes (ids); should PostgreSQL still abort the confirmation as a
+    deadlock or a serialization failure, the transaction is rolled back and the preview shown again with the
+    evaluations as they are now (:class:`StaleProposal`), never a server error.
     """
-    confirming = expected_digest is not None
-    wanted, rows = check_proposal(title=title, year=year, subject_ids=subject_ids, user=user, lock=confirming)
-    if not confirming:
+    if expected_digest is None:
+        wanted, rows = check_proposal(title=title, year=year, subject_ids=subject_ids, user=user)
         return _insert_proposals(title, year, wanted, rows, user)
+    try:
+        return _confirm_proposal(title, year, subject_ids, user, expected_digest)
+    except DBAPIError as exc:
+        if not lock_conflict(exc):
+            raise
+        db.session.rollback()  # the transaction is aborted: nothing of it was written
+        now = _evaluations(TITLE_SUBJECT[Title(title)], title, year, list(dict.fromkeys(subject_ids)))
+        raise StaleProposal(now, proposal_digest(title, year, now)) from exc
+
+
+LOCK_CONFLICTS = frozenset({"40P01", "40001"})  # PostgreSQL: deadlock_detected, serialization_failure
+
+
+def lock_conflict(exc: DBAPIError) -> bool:
+    """Whether PostgreSQL aborted the statement's transaction as a deadlock or a serialization failure: the work
+    can be asked again, unlike any other database error."""
+    return getattr(exc.orig, "pgcode", None) in LOCK_CONFLICTS
+
+
+def _confirm_proposal(title: str, year: int, subject_ids: Sequence[int], user: Any, expected_digest: str) -> list[int]:
+    """:func:`propose` confirming the preview whose digest is ``expected_digest``."""
+    wanted, rows = check_proposal(title=title, year=year, subject_ids=subject_ids, user=user, lock=True)
     current = proposal_digest(title, year, rows)
     if current != expected_digest:
         raise StaleProposal(rows, current)
@@ -916,6 +942,15 @@ def _evaluations(
 ) -> dict[int, Any]:
     """The engine's rows of ``wanted`` as a proposal copies them, by subject id (``lock``: ``FOR UPDATE`` of the
     evaluations, PostgreSQL)."""
+    return {
+        row.subject_id: row
+        for row in db.session.execute(_evaluations_select(subject_type, title, year, wanted, lock=lock))
+    }
+
+
+def _evaluations_select(
+    subject_type: str, title: str, year: int, wanted: Sequence[int], *, lock: bool = False
+) -> Select:
     stmt = (
         select(
             Eligibility.id,
@@ -937,8 +972,10 @@ def _evaluations(
         )
     )
     if lock:
-        stmt = stmt.with_for_update(of=Eligibility)
-    return {row.subject_id: row for row in db.session.execute(stmt)}
+        # The row locks in id order, as the engine writes the evaluations (engine._evaluate_title): taken in scan
+        # order, they could cross an engine run's and deadlock (PostgreSQL 40P01).
+        stmt = stmt.with_for_update(of=Eligibility).order_by(Eligibility.id)
+    return stmt
 
 
 def check_proposal(
@@ -1372,7 +1409,7 @@ def check_decision(
         raise RecognitionError(_("The decision number has at most 60 characters."), "decision_number")
     if len(authority) > 200:
         raise RecognitionError(_("The authority has at most 200 characters."), "authority")
-    today = today or date.today()
+    today = today or local_today()
     if decision_date > today:
         raise RecognitionError(_("The decision date cannot be in the future."), "decision_date")
     rows = _lock(recognition_ids, user, lock=lock)
@@ -1526,7 +1563,7 @@ def correct_decision(
         )
     if len(decision_number) > 60:
         raise RecognitionError(_("The decision number has at most 60 characters."), "decision_number")
-    today = today or date.today()
+    today = today or local_today()
     if decision_date > today:
         raise RecognitionError(_("The decision date cannot be in the future."), "decision_date")
     old_number, old_date = recognition.decision_number, recognition.decision_date
@@ -1677,7 +1714,7 @@ def verification_status(recognition: Recognition, today: date | None = None) -> 
     if recognition.status == RecognitionStatus.REVOKED:
         return "revoked"
     end = certificate_valid_until(recognition)
-    if end is not None and end < (today or date.today()):
+    if end is not None and end < (today or local_today()):
         return "expired"
     return "valid"
 

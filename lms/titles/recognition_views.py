@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from datetime import date
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -23,6 +22,7 @@ from lms.auth.decorators import permission_required
 from lms.auth.models import Role
 from lms.auth.permissions import ROLE_PERMISSIONS, Body, Permission, can, has_permission_anywhere, in_scope
 from lms.core import formatting
+from lms.core.clock import local_today
 from lms.core.numbers import whole_number
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
@@ -76,7 +76,7 @@ def _own_commune(permission: Permission) -> AdminUnit | None:
 def _evaluation_year() -> int:
     """The latest year the engine evaluated in the user's scope: the year whose results are proposed and decided
     (this year when nothing was evaluated yet)."""
-    return services.latest_year(current_user) or date.today().year
+    return services.latest_year(current_user) or local_today().year
 
 
 def _context(permission: Permission, *, default_year: int) -> dict[str, Any]:
@@ -133,7 +133,7 @@ def _back(endpoint: str, ctx: dict[str, Any], **extra: Any) -> Any:
 @bp.get("/registrations")
 @permission_required(VIEW)
 def registrations():
-    ctx = _context(VIEW, default_year=date.today().year)
+    ctx = _context(VIEW, default_year=local_today().year)
     page = None
     names: dict = {}
     labels: dict = {}
@@ -150,7 +150,7 @@ def registrations():
 @bp.route("/registrations/new", methods=["GET", "POST"])
 @permission_required(ASSESS)
 def registration_new():
-    ctx = _context(ASSESS, default_year=date.today().year)
+    ctx = _context(ASSESS, default_year=local_today().year)
     form = SelectionForm()
     if ctx["commune"] is None:
         return render_template(
@@ -194,7 +194,7 @@ def registration_new():
 @permission_required(ASSESS)
 def registration_import():
     """Upload a list of subjects (xlsx or csv): checked whole and previewed; registered whole, on confirmation."""
-    ctx = _context(ASSESS, default_year=date.today().year)
+    ctx = _context(ASSESS, default_year=local_today().year)
     form = ImportForm()
     errors: list[dict[str, Any]] = []
     result = None
@@ -235,7 +235,7 @@ def confirm_registration_import():
     """Register exactly the previewed subjects; if registrations changed since, preview again and say so."""
     from lms.core.imports import load_rows
 
-    ctx = _context(ASSESS, default_year=date.today().year)
+    ctx = _context(ASSESS, default_year=local_today().year)
     form = ConfirmImportForm()
     plan = load_rows("registrations", form.plan.data or "") if form.validate_on_submit() else None
     if plan is None or ctx["commune"] is None or plan["for"] != _plan_for(ctx):
@@ -374,7 +374,9 @@ def recognition_propose():
         confirm=confirm,
         preview=preview,
         # The date Circular 24/25 sets for the dossier of the year shown: shown, never enforced (ADR 44).
-        deadline=deadlines.deadline(ctx["title"], ctx["year"], deadlines.Step.PROPOSE),
+        deadline=deadlines.deadline(
+            ctx["title"], ctx["year"], deadlines.Step.PROPOSE, criteria_set_ids={r.criteria_set_id for r in rows}
+        ),
         **ctx,
     )
     return page, status
@@ -693,7 +695,9 @@ def recognition_decide():
             elsewhere=elsewhere,
             confirm=confirm,
             # The date Circular 24/25 sets for the decision of the year shown: shown, never enforced (ADR 44).
-            deadline=deadlines.deadline(ctx["title"], ctx["year"], deadlines.Step.DECIDE),
+            deadline=deadlines.deadline(
+                ctx["title"], ctx["year"], deadlines.Step.DECIDE, criteria_set_ids={r.criteria_set_id for r in rows}
+            ),
             **ctx,
         ),
         status,

@@ -6,8 +6,6 @@ The run page refreshes its progress bar from the JSON API without reloading (``f
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,6 +16,7 @@ from wtforms.validators import DataRequired, NumberRange
 
 from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission, can, in_scope, scope_paths, scoped
+from lms.core.clock import local_today
 from lms.core.forms import LmsForm
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
@@ -62,7 +61,7 @@ def runs_page():
         form = RunForm()
         form.unit.choices = [(u.id, f"{u.full_name}") for u in _run_units()]
         if form.year.data is None:
-            form.year.data = datetime.now(runs.LOCAL).year
+            form.year.data = local_today().year
         if form.validate_on_submit():
             unit = db.session.get(AdminUnit, form.unit.data)
             if unit is None or not can(current_user, ADMIN, unit):

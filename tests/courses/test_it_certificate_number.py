@@ -448,3 +448,25 @@ def test_the_duplicates_list_says_when_it_read_only_the_oldest_records(client, a
     assert "Mới đọc 1 bản ghi cũ nhất" in output
     assert "chạy lại lệnh này" in output
     assert "Không có chứng chỉ nào bị ghi trùng" not in output
+
+
+def test_the_duplicates_command_counts_its_certificates_in_the_singular_and_the_plural(app_ctx, monkeypatch):
+    """The command's first line is a plural form (ngettext), not "certificate(s)": "1 certificate recorded more than
+    once" in English; Vietnamese, which has one form, reads "1 chứng chỉ được ghi nhận nhiều lần"."""
+    from contextlib import contextmanager
+
+    from courses.cli import duplicates_report
+    from lms.core import formatting
+
+    _typed_otherwise(hand_made_commune())
+    vietnamese = duplicates_report().splitlines()[0]
+    assert vietnamese == "1 chứng chỉ được ghi nhận nhiều lần, gõ khác nhau:"
+    speaking = formatting.speaking
+
+    @contextmanager
+    def in_english(_locale):
+        with speaking("en") as chosen:
+            yield chosen
+
+    monkeypatch.setattr(formatting, "speaking", in_english)
+    assert duplicates_report().splitlines()[0] == "1 certificate recorded more than once, typed differently:"

@@ -989,6 +989,22 @@ def test_the_readme_documents_every_column():
             assert column.vi in readme, column.vi
 
 
+def test_the_readme_lists_every_farmer_spelling_the_importer_accepts():
+    """The README tells a clerk how a register's farmers may be written: its Vietnamese list and its English column
+    name exactly the spellings the importer takes for a worker (importer.FARMER_SPELLINGS), no fewer, no other."""
+    import re
+
+    readme = (TEMPLATES / "README.txt").read_text(encoding="utf-8")
+    flat = " ".join(readme.split())
+    vietnamese = re.search(r"nông dân — ghi (.+?) — là người lao động", flat)
+    assert vietnamese is not None
+    assert re.findall(r'"([^"]+)"', vietnamese.group(1)) == list(importer.FARMER_SPELLINGS)
+    english = re.search(r"and for farmers (.+?)\)", flat)
+    assert english is not None
+    assert [s.strip() for s in english.group(1).split(",")] == list(importer.FARMER_SPELLINGS)
+    assert {importer.OCCUPATION(s) for s in importer.FARMER_SPELLINGS} == {"worker"}
+
+
 # --- through the page, the API and the CLI -------------------------------------------------------------------
 
 

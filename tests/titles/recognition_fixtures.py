@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Any
 
 from lms.extensions import db
 from lms.titles.models import TITLE_SUBJECT, CriteriaSet, Eligibility, Title
@@ -96,3 +97,20 @@ def confirmation(page: str) -> dict[str, str]:
     if shown is not None:
         posted["proposal_shown"] = shown.group(1)
     return posted
+
+
+def lock_conflict(pgcode: str) -> Any:
+    """A stand-in for a statement PostgreSQL aborts with ``pgcode`` (40P01 deadlock_detected, 40001
+    serialization_failure), as SQLAlchemy raises it."""
+    from sqlalchemy.exc import OperationalError
+
+    class Aborted(Exception):
+        pass
+
+    orig = Aborted("deadlock detected" if pgcode == "40P01" else "could not serialize access")
+    orig.pgcode = pgcode  # type: ignore[attr-defined]
+
+    def aborted(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("INSERT INTO recognition …", {}, orig)
+
+    return aborted

@@ -1248,3 +1248,40 @@ def test_member_shares_probe_the_unique_key_even_when_the_table_was_analysed_emp
     probes = [line for plan in plans for line in plan.splitlines() if " on eligibility me" in line]
     assert probes, plans  # the village, commune and organisation shares probe members' rows
     assert all("uq_eligibility_subject_type_subject_id_title_year" in line for line in probes), probes
+
+
+def test_the_evaluations_are_updated_in_id_order(commune: AdminUnit) -> None:
+    """The engine writes a title's changed evaluations in id order, the order a proposal's confirmation locks them
+    (recognition._evaluations): both take the same rows' locks in the same order, so they wait for each other and
+    never deadlock (PostgreSQL 40P01), whatever order the subjects come in."""
+    load_set(SIMPLE_CITIZEN)
+    village = make_village(commune, "T01", "Thôn 1")
+    people = [person(village, name) for name in ("A", "B", "C")]
+    engine.evaluate_commune(commune.id, YEAR)
+    rows = {
+        sid: eid
+        for eid, sid in db.session.execute(
+            select(Eligibility.id, Eligibility.subject_id).where(Eligibility.title == "citizen")
+        )
+    }
+    assert len(rows) == 3
+    # The ids in the reverse of the subjects' order, as rows written at different times can be.
+    top = db.session.scalar(select(func.max(Eligibility.id)))
+    ids = [rows[p.id] for p in people]
+    for n, eid in enumerate(ids):
+        db.session.execute(sql("UPDATE eligibility SET id = :new WHERE id = :old"), {"new": top + 100 - n, "old": eid})
+    db.session.flush()
+    records([p.id for p in people], commune)
+    written: list[list[int]] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if executemany and statement.lstrip().upper().startswith("UPDATE ELIGIBILITY"):
+            written.append([p[-1] if isinstance(p, (tuple, list)) else p["_id"] for p in parameters])
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        engine.evaluate_commune(commune.id, YEAR)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert written, "no evaluation was updated"
+    assert all(len(ids) >= 2 and ids == sorted(ids) for ids in written), written

@@ -356,3 +356,28 @@ def test_an_engine_commit_between_the_check_and_the_copy_is_the_stale_preview_no
     assert problem["errors"][0]["field"] == "preview_digest"
     assert {item["subject_id"]: item["score"] for item in problem["preview"]["items"]}[second.id] == 61
     assert db.session.scalar(select(func.count()).select_from(Recognition)) == 0
+
+
+def test_a_deadlock_on_confirming_a_proposal_is_the_stale_preview_not_a_server_error(client, world, monkeypatch):
+    """PostgreSQL may abort the confirmation as a deadlock (40P01) or a serialization failure (40001) when an engine
+    run writes the same evaluations: the transaction is rolled back, nothing is proposed, and the answer is the stale
+    preview's (409 with the evaluations now), for the client to confirm again — never a 500."""
+    from lms.titles import recognition
+    from tests.titles.recognition_fixtures import lock_conflict
+
+    headers = world["headers"]["leader"]
+    first, second, _not_eligible = world["households"]
+    body = {"title": "family", "year": YEAR, "subject_ids": [first.id, second.id]}
+    url = "/api/v1/titles/recognitions/propose"
+    for code in ("40P01", "40001"):
+        shown = client.post(f"{url}?dry_run=true", headers=headers, json=body).get_json()
+        monkeypatch.setattr(recognition, "_insert_proposals", lock_conflict(code))
+        answer = client.post(url, headers=headers, json={**body, "preview_digest": shown["preview_digest"]})
+        assert answer.status_code == 409, answer.get_json()
+        problem = answer.get_json()
+        assert problem["errors"][0]["field"] == "preview_digest"
+        assert {item["subject_id"] for item in problem["preview"]["items"]} == {first.id, second.id}
+        assert db.session.scalar(select(func.count()).select_from(Recognition)) == 0
+    monkeypatch.undo()
+    done = client.post(url, headers=headers, json={**body, "preview_digest": problem["preview"]["preview_digest"]})
+    assert done.status_code == 201, done.get_json()

@@ -13,7 +13,7 @@ from lms.core.models import AuditEvent
 from lms.extensions import db
 from lms.titles import approvals, recognition
 from lms.titles.models import CriteriaSet, Recognition, Registration, Title
-from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
+from tests.conftest import csrf_token, freeze_clock, login, make_household, make_user, make_village, unit_by_code
 from tests.courses.test_documents import _decode_qr, _pdf_text
 from tests.titles.recognition_fixtures import confirm_value, confirmation, criteria_set, eligibility
 
@@ -1259,14 +1259,50 @@ def test_an_engine_commit_between_the_proposals_check_and_its_copy_shows_the_lis
     assert confirmation(page)["preview_digest"] != confirmation(shown)["preview_digest"]
 
 
+def test_a_deadlock_on_confirming_a_proposal_shows_the_list_again_not_a_server_error(client, world, monkeypatch):
+    """PostgreSQL may abort the confirmation as a deadlock (40P01) when an engine run writes the same evaluations:
+    the page answers as for an evaluation changed since the list was shown (409, the warning, the list to confirm
+    again), nothing is proposed, and confirming again proposes."""
+    from tests.titles.recognition_fixtures import lock_conflict
+
+    login(client, world["leader"])
+    url = f"/titles/recognitions/propose?{_context(world)}"
+    token = csrf_token(client, url)
+    eligible, other, _not_eligible = world["households"]
+    asked = {"csrf_token": token, "ids": [eligible.id, other.id]}
+    shown = client.post(url, data=asked).get_data(as_text=True)
+    monkeypatch.setattr(recognition, "_insert_proposals", lock_conflict("40P01"))
+    refused = client.post(url, data={**asked, **confirmation(shown)})
+    assert refused.status_code == 409
+    page = refused.get_data(as_text=True)
+    assert "Các kết quả đánh giá mà đề nghị này sao chép đã thay đổi" in page
+    assert db.session.scalar(select(func.count()).select_from(Recognition)) == 0
+    monkeypatch.undo()
+    done = client.post(url, data={**asked, **confirmation(page)})
+    assert done.status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Recognition)) == 2
+
+
+def test_a_confirmation_locks_the_evaluations_in_id_order():
+    """The confirmation's ``FOR UPDATE`` takes its row locks in id order, the order the engine writes them
+    (engine._evaluate_title): in scan order they could cross an engine run's and deadlock (PostgreSQL 40P01)."""
+    from sqlalchemy.dialects import postgresql
+
+    locking = str(
+        recognition._evaluations_select("household", "family", YEAR, [3, 1, 2], lock=True).compile(
+            dialect=postgresql.dialect()
+        )
+    )
+    assert "ORDER BY eligibility.id" in locking
+    assert locking.rstrip().endswith("FOR UPDATE OF eligibility")
+
+
 # --- the circulars' dates (ADR 44, amendment of 7/12/2026) -----------------------------------------------------
 
 
 def _on(monkeypatch, moment) -> None:
     """The pages run at ``moment`` (UTC, naive, as utcnow gives it)."""
-    from lms.titles import deadlines
-
-    monkeypatch.setattr(deadlines, "utcnow", lambda: moment)
+    freeze_clock(monkeypatch, moment)
 
 
 def _deadline(page: str) -> str:
@@ -1309,7 +1345,7 @@ def test_the_decision_page_shows_circular_24s_date_and_a_late_decision_is_still_
     shop = Organisation(commune_id=commune.id, code="RV-DL", name="Hợp tác xã Hạn", kind="enterprise")
     db.session.add(shop)
     db.session.flush()
-    eligibility(criteria_set(Title.UNIT, validity_years=3), shop.id, commune.id, YEAR)
+    eligibility(criteria_set(Title.UNIT, validity_years=3, code="tt-24-2023-unit"), shop.id, commune.id, YEAR)
     (rid,) = recognition.propose(title="unit", year=YEAR, subject_ids=[shop.id], user=leader)
     db.session.commit()
     login(client, leader)
@@ -1325,10 +1361,53 @@ def test_the_decision_page_shows_circular_24s_date_and_a_late_decision_is_still_
     _on(monkeypatch, datetime(2026, 2, 15, 1, 0))
     page = client.get(url).get_data(as_text=True)
     assert "Hạn này đã qua. Quyết định muộn vẫn ghi nhận được ở đây" in _deadline(page)
-    decision = {"decision_number": "12/QĐ-UBND", "decision_date": "2026-02-16", "authority": "", "ids": [rid]}
+    decision = {"decision_number": "12/QĐ-UBND", "decision_date": "2026-02-15", "authority": "", "ids": [rid]}
     decision["csrf_token"] = csrf_token(client, url)
     shown = client.post(url, data=decision)
     assert shown.status_code == 200
     assert client.post(url, data={**decision, **confirmation(shown.get_data(as_text=True))}).status_code == 302
     db.session.expire_all()
     assert db.session.get_one(Recognition, rid).status == "recognised"
+
+
+def test_circular_24s_dates_show_only_for_a_list_holding_a_unit_assessed_under_circular_24(client, world, monkeypatch):
+    """Circular 24's dates (Art. 10.1.c, 10.3) are for the units assessed under it; the commune-managed units of
+    Decision 448 part D have none: a list of those alone shows no date and no "this date has passed" warning, on the
+    proposal page as on the decision page; one Circular 24 unit on the list brings the dates back."""
+    from datetime import datetime
+
+    from lms.registry.models import Organisation
+
+    commune, leader = world["commune"], world["leader"]
+    coop, school = (
+        Organisation(commune_id=commune.id, code=code, name=name, kind=kind)
+        for code, name, kind in (("RV-D1", "Hợp tác xã Xã", "enterprise"), ("RV-D2", "Trường Tiểu học", "school"))
+    )
+    db.session.add_all([coop, school])
+    db.session.flush()
+    part_d = criteria_set(Title.UNIT, validity_years=1, code="qd-448-2015-d-unit")
+    eligibility(part_d, coop.id, commune.id, YEAR)
+    db.session.commit()
+    login(client, leader)
+    propose = f"/titles/recognitions/propose?{_context(world, title='unit')}"
+    decide = f"/titles/recognitions/decide?{_context(world, title='unit')}"
+    _on(monkeypatch, datetime(2026, 3, 1, 3, 0))  # both of Circular 24's dates have passed
+    page = client.get(propose).get_data(as_text=True)
+    assert "Hợp tác xã Xã" in page
+    assert 'id="deadline"' not in page
+    assert "Thông tư 24/2023" not in page
+    recognition.propose(title="unit", year=YEAR, subject_ids=[coop.id], user=leader)
+    db.session.commit()
+    page = client.get(decide).get_data(as_text=True)
+    assert "Hợp tác xã Xã" in page
+    assert 'id="deadline"' not in page
+    assert 'id="deadline-passed"' not in page
+
+    eligibility(criteria_set(Title.UNIT, validity_years=3, code="tt-24-2023-unit"), school.id, commune.id, YEAR)
+    db.session.commit()
+    assert "Thông tư 24/2023/TT-BGDĐT, Điều 10 khoản 1 điểm c" in _deadline(client.get(propose).get_data(as_text=True))
+    recognition.propose(title="unit", year=YEAR, subject_ids=[school.id], user=leader)
+    db.session.commit()
+    page = client.get(decide).get_data(as_text=True)
+    assert "Thông tư 24/2023/TT-BGDĐT, Điều 10 khoản 3" in _deadline(page)
+    assert 'id="deadline-passed"' in page
