@@ -141,7 +141,7 @@ def _modules(codes: list[str] | None) -> list[str]:
 @permission_required(VIEW)
 def attendance_book_xlsx(class_id: int):
     course_class = _class(class_id, VIEW)
-    content = documents.attendance_book_xlsx(documents.attendance_book(course_class))
+    content = documents.attendance_book_xlsx(documents.attendance_book(course_class), made_by=current_user.name)
     audit("export.attendance_book", course_class, format="xlsx")
     db.session.commit()
     return _download(content, documents.XLSX_MIMETYPE, f"so-diem-danh-lop-{course_class.id}.xlsx")
@@ -151,7 +151,7 @@ def attendance_book_xlsx(class_id: int):
 @permission_required(VIEW)
 def attendance_book_pdf(class_id: int):
     course_class = _class(class_id, VIEW)
-    content = documents.attendance_book_pdf(documents.attendance_book(course_class))
+    content = documents.attendance_book_pdf(documents.attendance_book(course_class), made_by=current_user.name)
     audit("export.attendance_book", course_class, format="pdf")
     db.session.commit()
     return _download(content, "application/pdf", f"so-diem-danh-lop-{course_class.id}.pdf")

@@ -489,7 +489,13 @@ def _book_names(book: AttendanceBook) -> dict[int, str]:
     }
 
 
-def attendance_book_xlsx(book: AttendanceBook) -> bytes:
+def _made_words(book: AttendanceBook, made_by: str) -> str:
+    """The book's last line: the day it was made and who made it ("Người lập"), as the centre report and the targets
+    reports name their maker — a book printed and filed said the day only."""
+    return f"Lập ngày {vi_date(book.as_of.date())}." + (f" Người lập: {made_by}." if made_by else "")
+
+
+def attendance_book_xlsx(book: AttendanceBook, *, made_by: str = "") -> bytes:
     """The book as one sheet: a row per learner, a column per session, totals on the right and at the bottom."""
     workbook = Workbook()
     sheet = workbook.active
@@ -561,8 +567,7 @@ def attendance_book_xlsx(book: AttendanceBook) -> bytes:
         row=totals_row + 1,
         column=2,
         value=f"Hoàn thành: {sum(1 for learner in book.learners if learner.completed)} / "
-        f"{sum(1 for learner in book.learners if not learner.withdrawn)} học viên. "
-        f"Lập ngày {vi_date(book.as_of.date())}.",
+        f"{sum(1 for learner in book.learners if not learner.withdrawn)} học viên. {_made_words(book, made_by)}",
     )
 
     sheet.column_dimensions["A"].width = 5
@@ -586,7 +591,7 @@ def attendance_book_xlsx(book: AttendanceBook) -> bytes:
 SESSIONS_PER_TABLE = 16  # columns that fit a landscape A4 page next to the names and totals
 
 
-def attendance_book_pdf(book: AttendanceBook) -> bytes:
+def attendance_book_pdf(book: AttendanceBook, *, made_by: str = "") -> bytes:
     """The book as a printable PDF; a long class is split into blocks of sessions, the names repeated."""
     register_fonts()
     buffer = io.BytesIO()
@@ -683,9 +688,7 @@ def attendance_book_pdf(book: AttendanceBook) -> bytes:
         story += [table, Spacer(1, 6 * mm)] if last else [table, PageBreak()]
     completed = sum(1 for learner in book.learners if learner.completed)
     active = sum(1 for learner in book.learners if not learner.withdrawn)
-    story.append(
-        Paragraph(f"Hoàn thành: {completed} / {active} học viên. Lập ngày {vi_date(book.as_of.date())}.", text)
-    )
+    story.append(Paragraph(f"Hoàn thành: {completed} / {active} học viên. {_escape(_made_words(book, made_by))}", text))
 
     def footer(canvas, doc) -> None:
         # Every page says whose book it is and where it sits: a page of a sixty-learner class taken out of the pile.

@@ -464,6 +464,23 @@ def test_attendance_book_pdf(client, marked_class):
     assert "2026\n19:00" not in text  # a class within one year: day and month only
 
 
+def test_the_attendance_book_names_its_maker_in_the_pdf_and_the_workbook(client, marked_class):
+    """The book printed and filed said the day it was made only; the centre report and the targets reports name
+    their maker ("Người lập"), and so does the book, in both forms."""
+    centre, course_class, _, _ = marked_class
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune)
+    manager.name = "Trần Thị Lập"
+    db.session.commit()
+    login(client, manager)
+    text = " ".join(_pdf_text(client.get(f"/courses/classes/{course_class.id}/attendance-book.pdf").get_data()).split())
+    assert "Người lập: Trần Thị Lập." in text
+    sheet = load_workbook(
+        io.BytesIO(client.get(f"/courses/classes/{course_class.id}/attendance-book.xlsx").get_data())
+    ).active
+    cells = [str(c) for row in sheet.iter_rows(values_only=True) for c in row if c]
+    assert any("Lập ngày" in c and c.endswith("Người lập: Trần Thị Lập.") for c in cells), cells[-3:]
+
+
 def test_an_attendance_book_over_the_new_year_gives_each_column_its_year(client, app_ctx):
     """uxc's finding: "05/01" read as before "28/12" in a class that ran over the new year."""
     centre = make_centre()
