@@ -39,7 +39,7 @@ from lms.core.exports import print_setup, save_workbook
 from lms.core.formatting import in_request_language as _
 from lms.core.pdf import vi_date
 from lms.extensions import db
-from lms.registry.models import Clc
+from lms.registry.models import Clc, UnitLevel
 
 # (Vietnamese, English): the xlsx is Vietnamese whatever the page's language, as the annual report is.
 CATEGORY_LABELS: dict[str, tuple[str, str]] = {
@@ -505,7 +505,15 @@ def it_figures_xlsx(
         ]
     )
     header(communes, 1)
-    for line in result.communes:
+    # A province's communes with nothing recorded (no officer, no association member) are named once under the
+    # table, as on the page (``courses.it_views._lagging_first``) and as the targets reports name their sub-units
+    # without figures: the sheet of a province listed a hundred communes, most of them rows of zeros. A commune's own
+    # workbook keeps its row.
+    listed, unrecorded = list(result.communes), []
+    if result.scope.level != UnitLevel.COMMUNE:
+        listed = [c for c in result.communes if c.officers or c.members or c.has_association]
+        unrecorded = [c for c in result.communes if not (c.officers or c.members or c.has_association)]
+    for line in listed:
         check = (commune_checks or {}).get(line.commune_id)
         target = (float(check.target) / 100, _verdict(check)) if check else (None, "")
         communes.append(
@@ -527,6 +535,21 @@ def it_figures_xlsx(
         )
         if commune_checks:
             communes.cell(row=communes.max_row, column=12).number_format = "0%"
+    if unrecorded:
+        width = communes.max_column
+        communes.append([])
+        communes.append(
+            [
+                f"Chưa ghi nhận cán bộ, hội viên Hội Khuyến học nào ở {len(unrecorded)} đơn vị cấp xã: "
+                + ", ".join(c.commune_name for c in unrecorded)
+                + "."
+            ]
+        )
+        communes.merge_cells(start_row=communes.max_row, start_column=1, end_row=communes.max_row, end_column=width)
+        sentence = communes.cell(row=communes.max_row, column=1)
+        sentence.alignment = Alignment(wrap_text=True, vertical="top")
+        # Merged cells do not grow with their text: about 110 characters fit on a line of the merged width.
+        communes.row_dimensions[communes.max_row].height = 15 * (1 + len(str(sentence.value)) // 110)
     communes.column_dimensions["A"].width = 30
 
     officers = workbook.create_sheet("Cán bộ × mô đun")

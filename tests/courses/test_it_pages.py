@@ -512,6 +512,35 @@ def test_a_province_association_officer_sees_the_communes_that_lag_first(app_ctx
     assert "/courses/it/persons/" not in commune_page
 
 
+def test_a_province_workbook_names_the_communes_with_nothing_recorded_once(app_ctx, client):
+    """The province's "Theo xã" sheet listed every commune, most of them rows of zeros (96 for the demo): the communes
+    with nothing recorded (no officer, no association member) are named in one sentence under the table, as on the
+    page and as the targets reports name their sub-units without figures; those with officers keep their rows."""
+    from tests.conftest import unit_by_code
+    from tests.courses.test_it_skills import member
+
+    ahead = hand_made_commune("23293", label="PA")
+    behind = unit_by_code("23425")
+    for person in people(behind, "PB", "Hồ Văn Chưa", "Y Chưa"):
+        member(person, behind, "officer")
+    province = unit_by_code("51", "province")
+    leader = make_user(Role.PROVINCE_LEADER, province, "lanh-dao-tinh@example.vn")
+    db.session.commit()
+    login(client, leader)
+    response = client.get(f"/courses/it/units/{province.id}.xlsx?from=2026-01-01&to=2026-12-31")
+    assert response.status_code == 200
+    rows = list(load_workbook(io.BytesIO(response.data))["Theo xã"].iter_rows(values_only=True))
+    names = [row[0] for row in rows if row and row[0]]
+    assert ahead.unit.full_name in names  # with officers: a row each
+    assert behind.full_name in names
+    assert "Xã Đăk Hà" not in names  # nothing recorded: no row of zeros …
+    sentences = [n for n in names if n.startswith("Chưa ghi nhận cán bộ, hội viên Hội Khuyến học nào ở ")]
+    assert len(sentences) == 1  # … but named once
+    assert "Xã Đăk Hà" in sentences[0]
+    assert ahead.unit.full_name not in sentences[0]
+    assert len(names) < 10  # the header, the communes recorded and the sentence: not the province's hundred
+
+
 def test_an_open_class_says_which_of_its_modules_the_officer_has_not_done(app_ctx, client):
     """An officer who already did IU01–IU05 is offered two basic classes: the one that brings IU06 says it is new to
     them, the one of IU01–IU03 says they did all of it — not two look-alike offers, one of which teaches them
