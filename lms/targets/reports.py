@@ -465,7 +465,24 @@ def _count(value: Decimal | None) -> str:
 
 
 def _float(value: Decimal | None) -> float | None:
+    """A count (a numerator or a denominator, fractional when carried from merged communes) for a workbook cell."""
     return None if value is None else float(round(value, 2))
+
+
+SHARE_FORMAT = "0.0"  # one decimal, as the dashboard and the PDF print a share ("61,7" in a Vietnamese Excel)
+
+
+def _share(value: Decimal | None) -> float | None:
+    """A share, a target or a gap in per cent for a workbook cell: rounded to one decimal as the dashboard and the
+    PDF print it (``formatting.share``, half-even both), so a leader comparing the two reads the same number — the
+    workbook carried two ("61,72" beside the PDF's "61,7")."""
+    return None if value is None else float(round(value, 1))
+
+
+def _share_cells(row, columns: Sequence[int]) -> None:
+    """Shows the row's share cells (1-based ``columns``) with one decimal."""
+    for column in columns:
+        row[column - 1].number_format = SHARE_FORMAT
 
 
 def yearly(table: ScopeTable) -> list[tuple[int, list[Figure | None]]]:
@@ -568,14 +585,15 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL, *, made_by:
                 table.name_with_period(line),
                 _float(figure.numerator) if figure else None,
                 _float(figure.denominator) if figure else None,
-                _float(line.share),
+                _share(line.share),
                 table.denominator_text(line),
-                *[_float(line.target(y)) for y in years],
-                _float(line.gap(milestone)),
+                *[_share(line.target(y)) for y in years],
+                _share(line.gap(milestone)),
             ]
         )
         for cell in sheet[sheet.max_row]:
             cell.alignment = wrap
+        _share_cells(sheet[sheet.max_row], [5, *range(7, 8 + len(years))])
     widths = (6, 55, 10, 10, 10, 45, *[11] * len(years), 14)
     _widths(sheet, widths)
     _print_setup(sheet, header_row, heading)
@@ -608,13 +626,14 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL, *, made_by:
                     line.indicator.name,
                     _float(figure.numerator) if figure else None,
                     _float(figure.denominator) if figure else None,
-                    _float(child.share),
-                    _float(child.target),
-                    _float(child.gap),
+                    _share(child.share),
+                    _share(child.target),
+                    _share(child.gap),
                 ]
             )
             for cell in children[children.max_row]:
                 cell.alignment = wrap
+            _share_cells(children[children.max_row], (6, 7, 8))
     if without:
         children.append([])
         children.append([_without_figures_text(without)])
@@ -643,7 +662,8 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL, *, made_by:
         by_year.append(["Năm", *[f"({n}) (%)" for n in range(1, len(table.lines) + 1)]])
         _style_header(by_year[1], bold, head_fill)
         for year, figures in yearly(table):
-            by_year.append([year, *[_float(f.share) if f else None for f in figures]])
+            by_year.append([year, *[_share(f.share) if f else None for f in figures]])
+            _share_cells(by_year[by_year.max_row], range(2, 2 + len(figures)))
         by_year.append([])
         years_shown = [year for year, _figures in yearly(table)]
         for number, line in enumerate(table.lines, start=1):

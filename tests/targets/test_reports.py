@@ -298,7 +298,8 @@ def test_the_reports_print_the_figures_the_dashboard_shows_for_the_same_unit_and
         io.BytesIO(client.get(f"/targets/units/{data.province.id}/report.xlsx?report=annual&{query}").data)
     )
     cells = {r[1]: r[2:5] for r in _rows(book["Chỉ tiêu"]) if r[0] in (1, 2)}
-    assert cells[data.family.name] == [1234.5, 2000.0, 61.72]  # two decimals, half-even as formatting rounds
+    # The share with one decimal, as the page and the PDF print it (half-even alike); the counts keep two.
+    assert cells[data.family.name] == [1234.5, 2000.0, 61.7]
     assert cells[data.citizen.name] == [60.0, 200.0, 30.0]
     lagging = next(r for r in _rows(book["Đơn vị trực thuộc"]) if r[0] == data.communes[0].full_name and r[1] == 1)
     assert lagging[5] == 20.0
@@ -362,3 +363,31 @@ def test_the_report_is_headed_and_signed_as_an_administrative_document(app, clie
     signatures = lines.index("NGƯỜI LẬP BIỂU THỦ TRƯỞNG ĐƠN VỊ")
     assert lines[signatures + 1] == "(Ký, ghi rõ họ tên) (Ký, ghi rõ họ tên, đóng dấu)"
     assert "Phạm Văn Lập" in lines[signatures + 2]
+
+
+def test_the_workbook_carries_a_share_with_one_decimal_as_the_pdf_and_the_dashboard_print_it(app_ctx, tmp_path):
+    """A share of 5000 of 8101 is 61.72…%: the PDF and the dashboard print "61,7", the workbook carried 61.72 ("61,72"
+    in Excel) — a leader comparing the two read two numbers. The cell now holds 61.7 and shows one decimal, and so
+    do the gap and the target beside it."""
+    from lms.registry.models import UnitLevel
+    from tests.targets.dashboard_data import make_unit
+
+    data = build_province(1)
+    odd = make_unit(data.province, "TPC98", "Xã Số Lẻ", UnitLevel.COMMUNE)
+    value(data.family, odd, 5000, 8101)
+    value(data.citizen, odd, 1, 3)
+    db.session.flush()
+    table = reports.scope_table(data.plan, data.province)
+    text = " ".join(_pdf_text(reports.indicator_pdf(table), tmp_path).split())
+    assert "61,7 / 80,0" in text  # the PDF: one decimal
+    book = load_workbook(io.BytesIO(reports.indicator_xlsx(table)))
+    sheet = book["Đơn vị trực thuộc"]
+    row = next(r for r in sheet.iter_rows() if r[0].value == "Xã Số Lẻ" and r[2].value == data.family.name)
+    assert [c.value for c in row[3:]] == [5000.0, 8101.0, 61.7, 80.0, 18.3]
+    assert [c.number_format for c in row[5:]] == ["0.0", "0.0", "0.0"]
+    citizens = next(r for r in sheet.iter_rows() if r[0].value == "Xã Số Lẻ" and r[2].value == data.citizen.name)
+    assert citizens[5].value == 33.3
+    indicators = book["Chỉ tiêu"]
+    family = next(r for r in indicators.iter_rows() if r[1].value == data.family.name)
+    assert family[4].number_format == "0.0"  # the unit's own share, its targets and its gap alike
+    assert all(c.number_format == "0.0" for c in family[6:9])
