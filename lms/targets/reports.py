@@ -823,9 +823,21 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL, *, made_by: 
                 if words:  # each year of a phased figure covers its own span: said under the table
                     story.append(para(f"({number}) {line.indicator.name}: {words}", text))
 
+    # The signatures never stand alone on a page: the last paragraph before them (the sentence of the sub-units
+    # without figures, a year's note) goes over with them — a province's report put the two signature blocks by
+    # themselves on its last page, a page a reader could take for another document's. A short table (the review's
+    # years) goes over with its heading; a long one is left where it is (it would leave a page blank).
+    last = max((i for i, f in enumerate(story) if not isinstance(f, Spacer)), default=-1)
+    carried: list = []
+    if last >= 0 and isinstance(story[last], Paragraph):
+        carried = story[last:]
+    elif last >= 1 and isinstance(story[last], Table) and story[last]._nrows <= 12:
+        carried = story[last - 1 :] if isinstance(story[last - 1], Paragraph) else story[last:]
+    del story[len(story) - len(carried) :]
     story.append(
         KeepTogether(
             [
+                *carried,
                 Spacer(1, 6 * mm),
                 _plain_table(
                     [

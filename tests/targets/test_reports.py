@@ -391,3 +391,34 @@ def test_the_workbook_carries_a_share_with_one_decimal_as_the_pdf_and_the_dashbo
     family = next(r for r in indicators.iter_rows() if r[1].value == data.family.name)
     assert family[4].number_format == "0.0"  # the unit's own share, its targets and its gap alike
     assert all(c.number_format == "0.0" for c in family[6:9])
+
+
+def test_the_signatures_do_not_stand_alone_on_the_last_page(app_ctx, tmp_path):
+    """A province whose communes without figures fill the first page to its foot: the two signature blocks went by
+    themselves to a page of their own. The sentence before them now goes over with them."""
+    from pypdf import PdfReader
+
+    from lms.registry.models import UnitLevel
+    from tests.targets.dashboard_data import make_unit
+
+    data = build_province(3)
+    for index in range(40):
+        empty = make_unit(data.province, f"TPE{index:02d}", f"Xã Chưa Đếm Số {index:02d}", UnitLevel.COMMUNE)
+        value(data.family, empty, 0, 0)
+    db.session.flush()
+    table = reports.scope_table(data.plan, data.province)
+    pages = [
+        " ".join(page.extract_text().split())
+        for page in PdfReader(io.BytesIO(reports.indicator_pdf(table, made_by="Nguyễn Thị Lập"))).pages
+    ]
+    signed = next(text for text in pages if "NGƯỜI LẬP BIỂU" in text)
+    assert "Chưa có số liệu (40 đơn vị)" in signed, pages
+    # A review ends with its short table of years: the table and its heading go over with the signatures.
+    pages = [
+        " ".join(page.extract_text().split())
+        for page in PdfReader(
+            io.BytesIO(reports.indicator_pdf(table, reports.ReportKind.REVIEW_2025, made_by="Nguyễn Thị Lập"))
+        ).pages
+    ]
+    signed = next(text for text in pages if "NGƯỜI LẬP BIỂU" in text)
+    assert "Kết quả theo năm (tỷ lệ %)" in signed, pages
