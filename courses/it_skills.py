@@ -66,6 +66,11 @@ DATA_FILE = Path(__file__).parent / "data" / "it_skills.toml"
 # Joint Circular 17/2016/TTLT-BGDĐT-BTTTT takes effect: the national basic and advanced IT certificates (Art. 16) exist
 # from this day; earlier A, B, C certificates count as the basic one (Art. 23.2).
 ADVANCED_CERTIFICATES_SINCE = date(2016, 8, 10)
+# The earliest issue date recorded: the A, B and C IT certificates (chứng chỉ tin học A, B, C) that Art. 23.2
+# counts as the basic one were issued in the 1990s and after; a certificate held from before 1990 would teach
+# skills no module of the 2014 standard asks. A choice, not a legal date (ADR 58): it refuses a year mistyped as
+# 0001 or 1019 without refusing any A/B/C certificate a learner may still hold.
+FIRST_CERTIFICATE_DAY = date(1990, 1, 1)
 
 
 class ItSkillsError(ValueError):
@@ -347,6 +352,12 @@ def record_certificate(
             )
     if issued_on > local_today():
         raise ItSkillsError(_("the issue date is in the future"), "issued_on")
+    if issued_on < FIRST_CERTIFICATE_DAY:
+        # 01/01/0001 made a learning record of year 1 (ADR 58).
+        raise ItSkillsError(
+            _("the issue date is before %(date)s: check its year", date=FIRST_CERTIFICATE_DAY.strftime("%d/%m/%Y")),
+            "issued_on",
+        )
     if advanced_modules and issued_on < ADVANCED_CERTIFICATES_SINCE:
         # Joint Circular 17/2016 (in force 10/08/2016) created the advanced certificate (Art. 16.2); what was issued
         # before is an A, B or C certificate, "tương đương với chứng chỉ ứng dụng CNTT cơ bản" (Art. 23.2).

@@ -271,7 +271,8 @@ class CourseIn(Body):
     name: Text = Field(examples=["Tin học cơ bản"])
     category: CourseCategory
     # As many decimals as the columns keep (Numeric(6, 1), Numeric(4, 3)): more would be rounded by the database.
-    planned_hours: Decimal = Field(gt=0, le=Decimal("99999.9"), decimal_places=1, examples=[24])
+    # The form's range (0,5 to 9999 hours): the API took 0.1 and 99999.9, which no page could enter (ADR 58).
+    planned_hours: Decimal = Field(ge=Decimal("0.5"), le=Decimal(9999), decimal_places=1, examples=[24])
     min_attendance_share: Decimal | None = Field(
         None, gt=0, le=1, decimal_places=3, description="Default 0.8", examples=[0.8]
     )

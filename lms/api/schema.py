@@ -21,6 +21,7 @@ import functools
 import inspect
 import re
 import typing
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
@@ -78,11 +79,27 @@ def _without_control_characters(value: Any) -> Any:
     return value
 
 
+def _nfc(value: Any) -> Any:
+    """Text in Unicode's composed form (NFC), as the forms store it (lms.core.forms.plain_text, ADR 58): a name
+    typed with combining marks (NFD) is otherwise another string to a search, a sort, a duplicate check and a
+    length limit. Before the field's own checks, so its length is counted on what is stored."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, list | tuple):
+        return type(value)(unicodedata.normalize("NFC", item) if isinstance(item, str) else item for item in value)
+    return value
+
+
 class Body(BaseModel):
     """A request body or query: unknown fields are refused by name (a misspelt field is not silently ignored), and
-    text holding control characters by its field."""
+    text holding control characters by its field. Text is stored NFC and without surrounding spaces."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _composed(cls, value: Any) -> Any:
+        return _nfc(value)
 
     @field_validator("*", mode="after")
     @classmethod
@@ -92,9 +109,14 @@ class Body(BaseModel):
 
 class Query(BaseModel):
     """A query string: parameters the operation does not know are ignored, as browsers and proxies add some; text
-    holding control characters is refused by its parameter."""
+    holding control characters is refused by its parameter. Text is read NFC and without surrounding spaces."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _composed(cls, value: Any) -> Any:
+        return _nfc(value)
 
     @field_validator("*", mode="after")
     @classmethod

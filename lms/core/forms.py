@@ -14,13 +14,14 @@ Vietnamese translation).
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal
 from typing import Any, cast
 
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField
+from wtforms import DecimalField, PasswordField, StringField
 from wtforms.widgets import TextInput
 
 from lms.core.formatting import bound
@@ -56,10 +57,25 @@ translations = Translations()
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def plain_text(value: Any) -> Any:
+    """Text as it is stored: in Unicode's composed form (NFC) and without surrounding spaces. "Nguyễn" typed with
+    combining marks (NFD, as some phones and macOS send it) is another string to the database — a search, a sort,
+    a duplicate check or a length limit treated the same name two ways (ADR 58)."""
+    return unicodedata.normalize("NFC", value).strip() if isinstance(value, str) else value
+
+
 class LmsForm(FlaskForm):
     class Meta:
         def get_translations(self, form: Any) -> Translations:
             return translations
+
+        def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
+            """Every text field (not a password: it is kept as typed, as its hash was made) stores its text
+            through :func:`plain_text`, before its validators read it."""
+            field = super().bind_field(form, unbound_field, options)  # type: ignore[misc]
+            if isinstance(field, StringField) and not isinstance(field, PasswordField):
+                field.filters = (plain_text, *field.filters)
+            return field
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)

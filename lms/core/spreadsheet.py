@@ -270,7 +270,14 @@ def read_rows(filename: str, content: bytes, limits: Limits) -> Iterator[tuple[i
     Raises :class:`SpreadsheetError` for a file that is unreadable, empty, too large or a bomb.
     """
     check_file(filename, content, limits)
-    return _csv_rows(content, limits) if filename.lower().endswith(".csv") else _xlsx_rows(content, limits)
+    rows = _csv_rows(content, limits) if filename.lower().endswith(".csv") else _xlsx_rows(content, limits)
+    return ((number, [_composed(cell) for cell in cells]) for number, cells in rows)
+
+
+def _composed(cell: Any) -> Any:
+    """A text cell in Unicode's composed form (NFC), as the forms and the API store text (ADR 58): a name typed
+    with combining marks is otherwise another string to a search, a duplicate check and a length limit."""
+    return unicodedata.normalize("NFC", cell) if isinstance(cell, str) else cell
 
 
 def check_file(filename: str, content: bytes, limits: Limits) -> None:

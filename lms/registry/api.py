@@ -277,12 +277,16 @@ def update_clc(clc_id: int, json: ClcEdit) -> ClcOut:
     clc = _get(Clc, clc_id, EDIT)
     given = json.model_fields_set
     _nothing_given(given, "name, address, established_on")
-    services.update_clc(
-        clc,
-        name=json.name if json.name is not None else clc.name,
-        address=json.address if json.address is not None else clc.address,
-        established_on=json.established_on if "established_on" in given else clc.established_on,
-    )
+    try:
+        services.update_clc(
+            clc,
+            name=json.name if json.name is not None else clc.name,
+            address=json.address if json.address is not None else clc.address,
+            established_on=json.established_on if "established_on" in given else clc.established_on,
+        )
+    except services.RegistryError as exc:
+        db.session.rollback()
+        raise ApiValidationError([{"field": exc.field or "", "message": str(exc)}], str(exc)) from exc
     db.session.commit()
     return ClcOut.model_validate(clc)
 

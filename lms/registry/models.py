@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Optional
@@ -114,7 +115,7 @@ class _Named:
 
     @validates("name", "full_name")
     def _set_keys(self, key: str, value: str) -> str:
-        value = " ".join(value.split())
+        value = unicodedata.normalize("NFC", " ".join(value.split()))  # however it came: one string per name
         self.name_folded = fold(value)  # type: ignore[attr-defined]
         self.sort_key = person_sort_key(value) if key == "full_name" else collation_key(value)  # type: ignore[attr-defined]
         return value

@@ -208,6 +208,11 @@ class PersonIn(Body):
             raise ValueError(_("This field is required."))
         return value
 
+    @field_validator("relation_to_head", "ethnicity")
+    @classmethod
+    def _none_when_empty(cls, value: str | None) -> str | None:
+        return value or None  # "  " (stripped to "") is not known, as the form stores it
+
     @field_validator("occupation_group")
     @classmethod
     def _not_null(cls, value: OccupationGroup | None) -> OccupationGroup | None:

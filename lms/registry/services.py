@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import aliased
 
-from lms.core.clock import local_now
+from lms.core.clock import local_now, local_today
 from lms.core.exports import safe_row
 from lms.extensions import db, utcnow
 from lms.registry import changes
@@ -371,10 +371,29 @@ def update_clc(clc: Clc, *, name: str, address: str, established_on: date | None
     """Correct a Community Learning Centre's name, address and founding day (the edit page and the API). Audited."""
     from lms.core.services import audit
 
+    if (
+        established_on is not None
+        and established_on != clc.established_on
+        and not FIRST_CLC_DAY <= established_on <= local_today()
+    ):
+        # 31/12/9999 and 01/01/0001 were kept: a year mistyped in the form or sent to PATCH /clcs (ADR 58).
+        from lms.core.formatting import in_request_language as _
+
+        raise RegistryError(
+            _("Enter a founding date from %(first)s to today.", first=f"{FIRST_CLC_DAY:%d/%m/%Y}"),
+            field="established_on",
+        )
     clc.name, clc.address, clc.established_on = name, address, established_on
     audit("clc.update", clc)
     db.session.flush()
     return clc
+
+
+#: The first day a centre's founding date may be: 2 September 1945, the day the Democratic Republic of Vietnam was
+#: founded, taken as 1 January 1945 — the first popular-education classes (Bình dân học vụ, Decree 17/SL of 8
+#: September 1945) are the earliest forerunners of a CLC; the centres themselves date from 1998. The last is today
+#: in Vietnam.
+FIRST_CLC_DAY = date(1945, 1, 1)
 
 
 #: The first day a date of birth may be (the import reads years from 1800); the last is today in Vietnam.

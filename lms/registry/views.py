@@ -311,12 +311,17 @@ def edit_clc(clc_id: int):
     clc = _load(Clc, clc_id, EDIT)
     form = ClcForm(obj=clc)
     if form.validate_on_submit():
-        services.update_clc(
-            clc, name=form.name.data or "", address=form.address.data or "", established_on=form.established_on.data
-        )
-        db.session.commit()
-        flash(_("Saved."), "success")
-        return redirect(url_for("registry.clc", clc_id=clc.id))
+        try:
+            services.update_clc(
+                clc, name=form.name.data or "", address=form.address.data or "", established_on=form.established_on.data
+            )
+        except services.RegistryError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "name").errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("registry.clc", clc_id=clc.id))
     return render_template("registry/edit.html", form=form, title=clc.name, back=url_for("registry.clc", clc_id=clc.id))
 
 

@@ -18,12 +18,13 @@ evaluation (``mark_dirty``): group titles may count recognised members.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from flask import has_request_context
 from flask_babel import lazy_gettext as _l
@@ -888,6 +889,45 @@ def lock_conflict(exc: DBAPIError) -> bool:
     return getattr(exc.orig, "pgcode", None) in LOCK_CONFLICTS
 
 
+class LockConflict(TransitionConflict):
+    """PostgreSQL aborted a decision, a rejection, a revocation or a correction as a deadlock or a serialization
+    failure (another approver, or an engine run, writing the same rows at the same moment): the transaction was
+    rolled back and nothing was recorded; the approver looks again and confirms again. A 409, never a 500."""
+
+    def __init__(self, field_name: str = "recognition_ids") -> None:
+        super().__init__(
+            _(
+                "These recognitions were being changed by someone else at the same moment: nothing was recorded. "
+                "Look at them again, then confirm."
+            ),
+            field_name,
+        )
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _lock_conflicts_refused(field_name: str) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """The write, with a deadlock or serialization failure that aborts it (:func:`lock_conflict`) rolled back and
+    raised as :class:`LockConflict` on ``field_name`` — as a proposal's confirmation answers one (a stale preview)."""
+
+    def decorator(write: Callable[_P, _R]) -> Callable[_P, _R]:
+        @functools.wraps(write)
+        def guarded(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            try:
+                return write(*args, **kwargs)
+            except DBAPIError as exc:
+                if not lock_conflict(exc):
+                    raise
+                db.session.rollback()  # the transaction is aborted: nothing of it was written
+                raise LockConflict(field_name) from exc
+
+        return guarded
+
+    return decorator
+
+
 def _confirm_proposal(title: str, year: int, subject_ids: Sequence[int], user: Any, expected_digest: str) -> list[int]:
     """:func:`propose` confirming the preview whose digest is ``expected_digest``."""
     wanted, rows = check_proposal(title=title, year=year, subject_ids=subject_ids, user=user, lock=True)
@@ -1329,6 +1369,7 @@ def default_authorities(rows: Sequence[Recognition]) -> dict[int, str]:
     return {r.id: approvals.authority_name(rules[r.id], *places[r.commune_id]) for r in rows}
 
 
+@_lock_conflicts_refused("recognition_ids")
 def decide(
     recognition_ids: Sequence[int],
     *,
@@ -1529,6 +1570,7 @@ class StaleCorrection(TransitionConflict):
         self.correction = correction
 
 
+@_lock_conflicts_refused("recognition_id")
 def correct_decision(
     recognition: Recognition,
     *,
@@ -1660,6 +1702,7 @@ def check_reject(recognition_ids: Sequence[int], *, reason: str, user: Any, lock
     return rows
 
 
+@_lock_conflicts_refused("recognition_ids")
 def reject(recognition_ids: Sequence[int], *, reason: str, user: Any) -> list[Recognition]:
     """Refuse proposals, with the reason (shown to the commune that proposed them)."""
     reason = reason.strip()
@@ -1673,6 +1716,7 @@ def reject(recognition_ids: Sequence[int], *, reason: str, user: Any) -> list[Re
     return rows
 
 
+@_lock_conflicts_refused("recognition_ids")
 def revoke(recognition_ids: Sequence[int], *, reason: str, user: Any) -> list[Recognition]:
     """Withdraw recognitions (a decision annulled, a fraud found), with the reason; the certificate then verifies
     as revoked. Only an approver of the deciding level may revoke."""

@@ -381,3 +381,46 @@ def test_a_deadlock_on_confirming_a_proposal_is_the_stale_preview_not_a_server_e
     monkeypatch.undo()
     done = client.post(url, headers=headers, json={**body, "preview_digest": problem["preview"]["preview_digest"]})
     assert done.status_code == 201, done.get_json()
+
+
+@pytest.mark.parametrize("code", ["40P01", "40001"])
+def test_a_deadlock_on_deciding_rejecting_revoking_or_correcting_is_a_409_not_a_server_error(
+    client, world, monkeypatch, code
+):
+    """The decision, the rejection, the revocation and the correction lock their recognitions FOR UPDATE: should
+    PostgreSQL abort one as a deadlock (40P01) or a serialization failure (40001) — another approver or an engine
+    run writing the same rows — the transaction is rolled back, nothing is recorded, and the answer is a 409 saying
+    so, as a proposal's confirmation answers (never a 500); asked again, it is done."""
+    from lms.titles import recognition
+    from tests.titles.recognition_fixtures import lock_conflict
+
+    headers = world["headers"]["leader"]
+    ids = [item["id"] for item in _propose(client, world, 0, 1).get_json()["items"]]
+    url = "/api/v1/titles/recognitions"
+    decide = {"recognition_ids": [ids[1]], "decision_number": "1/QĐ", "decision_date": "2026-01-02"}
+    correct = {"decision_number": "2/QĐ", "decision_date": "2026-01-02", "reason": "Gõ nhầm số"}
+    steps = [
+        ("reject", f"{url}/{ids[0]}/reject", {"reason": "Thiếu minh chứng"}),
+        ("decide", f"{url}/decide", decide),
+        ("correct", f"{url}/{ids[1]}/decision/correct", correct),
+        ("revoke", f"{url}/{ids[1]}/revoke", {"reason": "Quyết định bị hủy"}),
+    ]
+    for action, target, body in steps:
+        if action == "correct":
+            shown = client.post(f"{target}?dry_run=true", headers=headers, json=body)
+            assert shown.status_code == 200, shown.get_json()
+            body = {**body, "preview_digest": shown.get_json()["preview_digest"]}
+        before = {r.id: (r.status, r.decision_number) for r in db.session.scalars(select(Recognition))}
+        monkeypatch.setattr(recognition, "_audit_many", lock_conflict(code))
+        refused = client.post(target, headers=headers, json=body)
+        assert refused.status_code == 409, (action, refused.get_json())
+        assert refused.mimetype == "application/problem+json"
+        assert refused.get_json()["detail"].startswith("Các công nhận này đang được người khác thay đổi cùng lúc")
+        db.session.expire_all()
+        assert {r.id: (r.status, r.decision_number) for r in db.session.scalars(select(Recognition))} == before
+        monkeypatch.undo()
+        done = client.post(target, headers=headers, json=body)
+        assert done.status_code == 200, (action, done.get_json())
+    db.session.expire_all()
+    assert [db.session.get(Recognition, i).status for i in ids] == ["rejected", "revoked"]
+    assert db.session.get(Recognition, ids[1]).decision_number == "2/QĐ"

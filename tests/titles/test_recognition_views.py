@@ -1411,3 +1411,44 @@ def test_circular_24s_dates_show_only_for_a_list_holding_a_unit_assessed_under_c
     page = client.get(decide).get_data(as_text=True)
     assert "Thông tư 24/2023/TT-BGDĐT, Điều 10 khoản 3" in _deadline(page)
     assert 'id="deadline-passed"' in page
+
+
+def test_a_deadlock_on_confirming_a_decision_shows_it_again_not_a_server_error(client, world, monkeypatch):
+    """PostgreSQL may abort a decision's confirmation as a deadlock (40P01) when another approver or an engine run
+    writes the same recognitions: the page answers as for a preview out of date (409, the warning, the decision to
+    confirm again), nothing is recorded, and confirming again records it."""
+    from tests.titles.recognition_fixtures import lock_conflict
+
+    ids, decision, shown = _decision_previewed(client, world)
+    decide = f"/titles/recognitions/decide?{_context(world)}"
+    monkeypatch.setattr(recognition, "_audit_many", lock_conflict("40P01"))
+    refused = client.post(decide, data={**decision, **confirmation(shown)})
+    assert refused.status_code == 409
+    page = refused.get_data(as_text=True)
+    assert "Các công nhận này đang được người khác thay đổi cùng lúc" in page
+    assert "công nhận 2 đối tượng sau?" in page[page.index('id="confirm-decision"') :]
+    db.session.expire_all()
+    assert {db.session.get(Recognition, i).status for i in ids} == {"proposed"}
+    monkeypatch.undo()
+    done = client.post(decide, data={**decision, **confirmation(page)})
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert {db.session.get(Recognition, i).status for i in ids} == {"recognised"}
+
+
+def test_a_deadlock_on_revoking_is_a_warning_not_a_server_error(client, world, monkeypatch):
+    from tests.titles.recognition_fixtures import lock_conflict
+
+    row = _propose_and_decide(client, world)
+    page_url = f"/titles/recognitions/{row.id}"
+    token = csrf_token(client, page_url)
+    monkeypatch.setattr(recognition, "_audit_many", lock_conflict("40001"))
+    refused = client.post(f"{page_url}/revoke", data={"csrf_token": token, "reason": "Quyết định bị hủy"})
+    assert refused.status_code == 302
+    assert "Các công nhận này đang được người khác thay đổi cùng lúc" in client.get(page_url).get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Recognition, row.id).status == "recognised"
+    monkeypatch.undo()
+    client.post(f"{page_url}/revoke", data={"csrf_token": token, "reason": "Quyết định bị hủy"})
+    db.session.expire_all()
+    assert db.session.get(Recognition, row.id).status == "revoked"
