@@ -31,6 +31,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from flask import has_request_context
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -358,3 +359,24 @@ def describe_projection(level: int | None) -> str:
         "result above, the dossier and the decision count only the citizens recognised for the year.",
         reached=reached,
     )
+
+
+def word(code: str) -> str:
+    """A subject type, a level or a status as a word of the message it goes in (the code outside a request): "hộ",
+    not "household". Shared by the recognition workflow's messages and the assessments import's."""
+    if not has_request_context():  # English outside a request, as the workflow's messages: each word is its code
+        return str(code)
+    words = {
+        "person": _("person"),
+        "household": _("household"),
+        "clan": _("clan"),
+        "village": _("village"),
+        "organisation": _("organisation"),
+        "commune": _("commune"),
+        "province": _("province"),
+        "proposed": _("proposed"),
+        "recognised": _("recognised"),
+        "rejected": _("rejected"),
+        "revoked": _("revoked"),
+    }
+    return words.get(str(code), str(code))

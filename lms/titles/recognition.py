@@ -68,6 +68,7 @@ from lms.registry.pii import InvalidIdNumber, id_number_hash, normalise_id_numbe
 from lms.registry.text import fold, initials_name
 from lms.titles import approvals, explain
 from lms.titles.dirty import home_pairs, mark_dirty
+from lms.titles.explain import word as _word
 from lms.titles.models import (
     TITLE_SUBJECT,
     Assessment,
@@ -663,24 +664,6 @@ def _n(singular: str, plural: str, num: int) -> str:
 
         return ngettext(singular, plural, num)
     return (singular if num == 1 else plural) % {"num": num}
-
-
-def _word(code: str) -> str:
-    """A subject type, a level or a status as a word of the message it goes in (the code outside a request)."""
-    words = {
-        "person": _("person"),
-        "household": _("household"),
-        "clan": _("clan"),
-        "village": _("village"),
-        "organisation": _("organisation"),
-        "commune": _("commune"),
-        "province": _("province"),
-        "proposed": _("proposed"),
-        "recognised": _("recognised"),
-        "rejected": _("rejected"),
-        "revoked": _("revoked"),
-    }
-    return words.get(str(code), str(code))
 
 
 def _resolve_persons(

@@ -1155,9 +1155,9 @@ def _name_samples(preview: Any, subjects: dict[int, tuple[str, int]]) -> None:
 def _subject_word(code: str) -> str:
     """A subject type as a word of the sentence it goes in ("hộ", not "household"): the import's messages named the
     type by its code, English in a Vietnamese sentence."""
-    from lms.titles.recognition import _word  # recognition imports this module
+    from lms.titles.explain import word
 
-    return _word(code)
+    return word(code)
 
 
 def _check_assessment_rows(
