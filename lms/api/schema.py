@@ -90,38 +90,33 @@ def _nfc(value: Any) -> Any:
     return value
 
 
-class Body(BaseModel):
+class _Input(BaseModel):
+    """What every request body and query reads alike (ADR 58): text composed (NFC) before the fields' own checks,
+    and refused by its field when it holds control characters."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _composed(cls, value: Any) -> Any:
+        return _nfc(value)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        return _without_control_characters(value)
+
+
+class Body(_Input):
     """A request body or query: unknown fields are refused by name (a misspelt field is not silently ignored), and
     text holding control characters by its field. Text is stored NFC and without surrounding spaces."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _composed(cls, value: Any) -> Any:
-        return _nfc(value)
 
-    @field_validator("*", mode="after")
-    @classmethod
-    def _plain_text(cls, value: Any) -> Any:
-        return _without_control_characters(value)
-
-
-class Query(BaseModel):
+class Query(_Input):
     """A query string: parameters the operation does not know are ignored, as browsers and proxies add some; text
     holding control characters is refused by its parameter. Text is read NFC and without surrounding spaces."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _composed(cls, value: Any) -> Any:
-        return _nfc(value)
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _plain_text(cls, value: Any) -> Any:
-        return _without_control_characters(value)
 
 
 class Out(BaseModel):
