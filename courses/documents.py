@@ -48,6 +48,7 @@ from lms.core.pdf import (
     credential_qr,
     draw_frame_and_heading,
     draw_verification,
+    page_footer,
     register_fonts,
     vi_date,
     vi_long_date,
@@ -690,14 +691,8 @@ def attendance_book_pdf(book: AttendanceBook, *, made_by: str = "") -> bytes:
     active = sum(1 for learner in book.learners if not learner.withdrawn)
     story.append(Paragraph(f"Hoàn thành: {completed} / {active} học viên. {_escape(_made_words(book, made_by))}", text))
 
-    def footer(canvas, doc) -> None:
-        # Every page says whose book it is and where it sits: a page of a sixty-learner class taken out of the pile.
-        canvas.saveState()
-        canvas.setFont(FONT, 7)
-        canvas.drawString(12 * mm, 6 * mm, f"{BOOK_TITLE} — {book.class_name} — {book.centre_name}")
-        canvas.drawRightString(landscape(A4)[0] - 12 * mm, 6 * mm, f"Trang {doc.page}")
-        canvas.restoreState()
-
+    # Every page says whose book it is and where it sits: a page of a sixty-learner class taken out of the pile.
+    footer = page_footer(f"{BOOK_TITLE} — {book.class_name} — {book.centre_name}", bottom=6 * mm)
     document.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
 

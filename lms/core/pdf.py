@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +18,8 @@ from typing import Any
 
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -186,3 +188,17 @@ def normalise_code(raw: str) -> str:
     if len(letters) == 12:
         return "-".join(letters[i : i + 4] for i in range(0, 12, 4))
     return " ".join(raw.split()).upper()[:40]
+
+
+def page_footer(text: str, *, bottom: float = 7 * mm) -> Callable[[Canvas, Any], None]:
+    """The foot of every page of a landscape A4 document (``onFirstPage``/``onLaterPages``): what the document is on
+    the left, "Trang n" on the right — a page taken out of the pile still says whose it is."""
+
+    def draw(canvas: Canvas, doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFont(FONT, 7)
+        canvas.drawString(12 * mm, bottom, text)
+        canvas.drawRightString(landscape(A4)[0] - 12 * mm, bottom, f"Trang {doc.page}")
+        canvas.restoreState()
+
+    return draw

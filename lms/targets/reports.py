@@ -34,7 +34,7 @@ from sqlalchemy.orm import selectinload
 from lms.core import formatting
 from lms.core.clock import local_now, local_today
 from lms.core.exports import print_setup, save_workbook
-from lms.core.pdf import FONT, FONT_BOLD, register_fonts, vi_long_date
+from lms.core.pdf import FONT, FONT_BOLD, page_footer, register_fonts, vi_long_date
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel, UnitLineage
 from lms.targets import services
@@ -859,13 +859,7 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL, *, made_by: 
         rows += [[para(str(v), text) for v in values] for values in provisional]
         story.append(_table(rows, [50 * mm, 45 * mm, 80 * mm, 60 * mm, PAGE_WIDTH - 235 * mm]))
 
-    def footer(canvas, doc) -> None:
-        canvas.saveState()
-        canvas.setFont(FONT, 7)
-        canvas.drawString(12 * mm, 7 * mm, f"{table.unit.full_name} — {title_text}")
-        canvas.drawRightString(landscape(A4)[0] - 12 * mm, 7 * mm, f"Trang {doc.page}")
-        canvas.restoreState()
-
+    footer = page_footer(f"{table.unit.full_name} — {title_text}")
     document.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
 
