@@ -1444,6 +1444,7 @@ def check_decision(
         raise RecognitionError(
             _("The decision date is before the year evaluated (%(year)s).", year=early[0].year), "decision_date"
         )
+    _check_one_authority(rows, decision_number, decision_date, authority)
     validity = _validity_years(rows)
     # A circular title (kept three years) is judged on figures from 1 January to 31 December of the year evaluated,
     # and its dossier is sent in the next year (Circular 24, Art. 10.1.b-c, 16.1.b-c: before 15 January; Circular
@@ -1459,6 +1460,56 @@ def check_decision(
             "decision_date",
         )
     return decision_number, rows, today
+
+
+def _authority_key(name: str) -> str:
+    """An authority compared as written by hand: case, spacing and the composed form of its letters do not count."""
+    return " ".join(unicodedata.normalize("NFC", name).casefold().split())
+
+
+def _check_one_authority(
+    rows: Sequence[Recognition], decision_number: str, decision_date: date, authority: str
+) -> None:
+    """A decision is one body's document. Refused: proposals the approvals configuration gives to two bodies (the
+    commune's association decides the Learning Citizen, its People's Committee the Learning Family: two decisions,
+    each under its own number), even when the authority is typed; and a number and date this commune already
+    recorded for another body's decision — the same document cannot have been signed by two."""
+    defaults = default_authorities(rows)
+    distinct = sorted({_authority_key(a): a for a in defaults.values()}.values())
+    if len(distinct) > 1:
+        raise RecognitionError(
+            _(
+                "The proposals chosen are decided by different bodies (%(bodies)s): each body signs its own "
+                "decision. Choose the proposals of one body and record its decision, then the other's.",
+                bodies="; ".join(distinct),
+            ),
+            "authority",
+        )
+    named = " ".join(authority.split())
+    mine = {(r.commune_id, _authority_key(named or defaults[r.id])) for r in rows}
+    recorded = db.session.execute(
+        select(Recognition.commune_id, Recognition.authority)
+        .where(
+            Recognition.commune_id.in_({commune for commune, _ in mine}),
+            Recognition.decision_number == decision_number,
+            Recognition.decision_date == decision_date,
+            Recognition.id.notin_([r.id for r in rows]),
+        )
+        .distinct()
+    ).tuples()
+    communes = {commune for commune, _ in mine}
+    for commune_id, other in recorded:
+        if commune_id in communes and (commune_id, _authority_key(other)) not in mine:
+            raise RecognitionError(
+                _(
+                    "Decision %(number)s of %(date)s is already recorded in this commune as signed by %(other)s: "
+                    "the same document cannot be another body's. Check the number and the date.",
+                    number=decision_number,
+                    date=formatting.day(decision_date),
+                    other=other,
+                ),
+                "decision_number",
+            )
 
 
 def _validity_years(rows: Sequence[Recognition]) -> dict[int, int]:

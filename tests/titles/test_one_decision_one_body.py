@@ -1,0 +1,101 @@
+"""A decision is one body's document (Decree 30/2020/NĐ-CP: a document is issued by one agency, under its number and
+symbol). The approvals configuration (ADR 45) gives the Learning Citizen to the commune association (Decision
+324/QĐ-KHVN) and the Learning Family to the commune People's Committee (Decision 448/QĐ-KHVN): recognising both under
+one number would print one decision signed by two bodies on the certificates. Refused, with what to do instead."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from lms.auth.models import Role
+from lms.auth.services import assign_role
+from lms.extensions import db
+from lms.registry.models import Person
+from lms.titles import recognition
+from lms.titles.models import Recognition, RecognitionStatus, Title
+from tests.conftest import make_household, make_user, make_village, unit_by_code
+from tests.titles.recognition_fixtures import criteria_set, eligibility
+
+YEAR = 2025
+DAY = date(2026, 1, 20)
+
+
+@pytest.fixture
+def commune(app_ctx):
+    commune = unit_by_code("23293")
+    village = make_village(commune, "OB-V1", "Thôn Một Quyết Định")
+    households = [make_household(village, f"OB-H{i}", f"Hộ Một {i}") for i in range(2)]
+    persons = [Person(full_name=name, unit_id=village.id) for name in ("Y Một", "A Hai")]
+    db.session.add_all(persons)
+    db.session.flush()
+    citizen, family = criteria_set(Title.CITIZEN), criteria_set(Title.FAMILY)
+    for person in persons:
+        eligibility(citizen, person.id, commune.id, YEAR, village_id=village.id)
+    for household in households:
+        eligibility(family, household.id, commune.id, YEAR, village_id=village.id)
+    officer = make_user(Role.ASSOCIATION_OFFICER, commune, "ob-officer@example.vn")
+    leader = make_user(Role.COMMUNE_LEADER, commune, "ob-leader@example.vn")
+    both = make_user(Role.COMMUNE_LEADER, commune, "ob-both@example.vn")
+    assign_role(both, Role.ASSOCIATION_OFFICER, commune)
+    db.session.flush()
+    citizens = recognition.propose(title="citizen", year=YEAR, subject_ids=[p.id for p in persons], user=officer)
+    families = recognition.propose(title="family", year=YEAR, subject_ids=[h.id for h in households], user=leader)
+    return {"officer": officer, "leader": leader, "both": both, "citizens": citizens, "families": families}
+
+
+def _statuses(ids: list[int]) -> set[str]:
+    return set(db.session.scalars(select(Recognition.status).where(Recognition.id.in_(ids))))
+
+
+def test_citizens_and_families_are_not_recognised_under_one_decision(commune):
+    """One who may decide both (a commune leader who is also the association's officer) still signs two decisions."""
+    chosen = commune["citizens"] + commune["families"]
+    with pytest.raises(recognition.RecognitionError, match="different bodies") as caught:
+        recognition.decide(chosen, decision_number="5/QĐ-UBND", decision_date=DAY, user=commune["both"])
+    assert caught.value.field == "authority"
+    message = str(caught.value)
+    assert "Hội Khuyến học" in message and "UBND" in message
+    # Typing one authority for all does not make it one body's decision either.
+    with pytest.raises(recognition.RecognitionError, match="different bodies"):
+        recognition.decide(
+            chosen, decision_number="5/QĐ-UBND", decision_date=DAY, user=commune["both"], authority="UBND xã"
+        )
+    assert _statuses(chosen) == {RecognitionStatus.PROPOSED.value}
+    # Each body's proposals alone go through.
+    assert (
+        len(recognition.decide(commune["citizens"], decision_number="6/QĐ-KH", decision_date=DAY, user=commune["both"]))
+        == 2
+    )
+    assert (
+        len(
+            recognition.decide(
+                commune["families"], decision_number="7/QĐ-UBND", decision_date=DAY, user=commune["both"]
+            )
+        )
+        == 2
+    )
+
+
+def test_a_number_and_date_already_another_bodys_decision_in_the_commune_is_refused(commune):
+    recognition.decide(commune["citizens"], decision_number="12/QĐ-KH", decision_date=DAY, user=commune["officer"])
+    with pytest.raises(recognition.RecognitionError, match="already recorded") as caught:
+        recognition.decide(commune["families"], decision_number=" 12/QĐ-KH ", decision_date=DAY, user=commune["leader"])
+    assert caught.value.field == "decision_number"
+    assert "Hội Khuyến học" in str(caught.value)
+    assert _statuses(commune["families"]) == {RecognitionStatus.PROPOSED.value}
+    # The same number on another day is another document; so is the body's own next batch under its number.
+    rows = recognition.decide(
+        commune["families"], decision_number="12/QĐ-KH", decision_date=date(2026, 1, 21), user=commune["leader"]
+    )
+    assert {r.status for r in rows} == {RecognitionStatus.RECOGNISED.value}
+
+
+def test_a_body_records_one_decision_in_two_batches(commune):
+    """A decision listing many families is entered in as many goes as the clerk likes: same number, same body."""
+    first, second = commune["families"][:1], commune["families"][1:]
+    recognition.decide(first, decision_number="20/QĐ-UBND", decision_date=DAY, user=commune["leader"])
+    rows = recognition.decide(second, decision_number="20/QĐ-UBND", decision_date=DAY, user=commune["leader"])
+    assert rows[0].authority == db.session.get(Recognition, first[0]).authority
