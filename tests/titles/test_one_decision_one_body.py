@@ -57,7 +57,8 @@ def test_citizens_and_families_are_not_recognised_under_one_decision(commune):
         recognition.decide(chosen, decision_number="5/QĐ-UBND", decision_date=DAY, user=commune["both"])
     assert caught.value.field == "authority"
     message = str(caught.value)
-    assert "Hội Khuyến học" in message and "UBND" in message
+    assert "Hội Khuyến học" in message
+    assert "UBND" in message
     # Typing one authority for all does not make it one body's decision either.
     with pytest.raises(recognition.RecognitionError, match="different bodies"):
         recognition.decide(
