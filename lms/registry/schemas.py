@@ -196,7 +196,7 @@ class PersonIn(Body):
     )
     relation_to_head: str | None = Field(None, max_length=40)  # the column's length (the form's): 41 was a 500
     phone: str | None = Field(None, max_length=20, pattern=r"^[0-9+ .]*$", examples=["0905123456"])  # as the form
-    ethnicity: str | None = Field(None, max_length=50)
+    ethnicity: str | None = Field(None, max_length=60)  # the column's, the form's and the import's: 51 to 60 were refused
     id_number: str | None = Field(None, max_length=20, description="Checked and stored encrypted; never sent back")
     household_id: Id | None = None
     unit_id: Id | None = None
