@@ -26,7 +26,8 @@ HEAD = unicodedata.normalize("NFD", "Chủ hộ")
 def _run(step: str) -> None:
     path = Path(__file__).parents[1] / "migrations" / "versions" / "0048_text_composed_and_trimmed.py"
     spec = importlib.util.spec_from_file_location("migration_0048", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     with Operations.context(MigrationContext.configure(db.session.connection())):

@@ -118,11 +118,11 @@ def test_a_committee_vouches_as_xa_in_a_sentence_and_what_it_signed_before_still
     new = services.credential_for_it_certificate(certificates[1])
 
     old_name = services.decode(old.jwt)["issuer"]["name"]
-    assert (
-        old_name == f"Ủy ban nhân dân {commune.kind} {commune.name}" and commune.kind[0].isupper()
-    )  # "Phường Đăk BLa"
+    assert old_name == f"Ủy ban nhân dân {commune.kind} {commune.name}"  # "… Phường Đăk BLa"
+    assert commune.kind[0].isupper()
     now_called = f"Ủy ban nhân dân {commune.kind.lower()} {commune.name}"
     assert services.decode(new.jwt)["issuer"]["name"] == now_called
     assert old.issuer_key_id == new.issuer_key_id  # one issuer, one key
-    assert services.verify(old.jwt).valid and services.verify(new.jwt).valid
+    assert services.verify(old.jwt).valid
+    assert services.verify(new.jwt).valid
     assert services.verify(old.jwt).issuer == now_called  # as it is called now

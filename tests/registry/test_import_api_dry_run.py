@@ -17,7 +17,9 @@ def test_the_document_says_the_upload_applies_at_once_and_how_to_preview(client)
     doc = client.get("/api/v1/openapi.json").get_json()
     upload = doc["paths"]["/api/v1/imports"]["post"]
     said = upload["summary"] + " " + upload.get("description", "")
-    assert "Applied at once" in said and "dry_run=true" in said and "/confirm" in said
+    assert "Applied at once" in said
+    assert "dry_run=true" in said
+    assert "/confirm" in said
     (dry_run,) = [p for p in upload["parameters"] if p["name"] == "dry_run"]
     assert dry_run["schema"]["default"] is False
     assert "applied as soon as a worker has checked it" in dry_run["description"]
