@@ -96,3 +96,28 @@ def test_a_name_that_would_become_anothers_is_left_for_someone_to_merge(app_ctx)
     assert db.session.get(Clan, alone.id).name == "Họ Trần Văn"
     assert db.session.get(Clan, alone.id).name_folded == "ho tran van"
     assert db.session.get(Clan, spaced.id).name == "Họ Phạm"
+
+
+def test_a_committee_issuer_is_named_as_it_now_signs(app_ctx):
+    """ADR 32's amendment: "Ủy ban nhân dân Xã …" becomes "Ủy ban nhân dân xã …" on the verification pages too; an
+    issuer named otherwise (a centre, an authority from the approvals file) keeps its name."""
+    from lms.credentials.models import Issuer
+
+    commune = unit_by_code("23302")
+    committee = Issuer(
+        slug="commune-test-committee",
+        kind="authority",
+        name=f"Ủy ban nhân dân {commune.kind} {commune.name}",
+        unit_id=commune.id,
+    )
+    other = Issuer(
+        slug="commune-test-association", kind="authority", name="Hội Khuyến học Xã Ea Tu", unit_id=commune.id
+    )
+    db.session.add_all([committee, other])
+    db.session.flush()
+    assert commune.kind != commune.kind.lower()
+
+    _run("upgrade")
+
+    assert db.session.get(Issuer, committee.id).name == f"Ủy ban nhân dân {commune.kind.lower()} {commune.name}"
+    assert db.session.get(Issuer, other.id).name == "Hội Khuyến học Xã Ea Tu"

@@ -21,7 +21,8 @@ Names and keys are computed with the project's own functions (``lms.registry.tex
 validator and the importer compute them, ``lms.core.forms.plain_text`` as every form stores text), not copies: the
 keys must be those the application compares with. A name unique within its scope (a clan in its commune, a room in
 its centre) that would become another row's name is left as it is and named in the log: the two are one, typed twice,
-and someone merges them.
+and someone merges them. A People's Committee's credential issuer is named as it signs from now on ("Ủy ban nhân dân
+xã Ea Tu", ADR 32's amendment).
 
 Codes (households', organisations', courses'), e-mail addresses, decision numbers and the IT certificates' issuers are
 left as they are: each is unique or matched exactly elsewhere (an index, a printed decision, a login), so trimming one
@@ -78,6 +79,8 @@ PLAIN: dict[str, tuple[str, ...]] = {
     "certificate": ("revoked_reason",),
     "assessment": ("evidence_ref", "note"),
     "recognition": ("authority", "reason"),
+    # Issuers' names are copied from a centre's or an authority's (their slug folds, so it does not change).
+    "credential_issuer": ("name",),
 }
 
 
@@ -143,7 +146,9 @@ def _names(table_name: str, column: str, person: bool, scope: tuple[str, ...]) -
                 clash = bind.execute(
                     sa.select(table.c.id)
                     .where(
-                        table.c[column] == new, table.c.id != row[0], *(table.c[c] == v for c, v in zip(scope, place, strict=True))
+                        table.c[column] == new,
+                        table.c.id != row[0],
+                        *(table.c[c] == v for c, v in zip(scope, place, strict=True)),
                     )
                     .limit(1)
                 ).first()
@@ -199,6 +204,26 @@ def _user_keys() -> int:
     return changed
 
 
+def _committees_in_a_sentence() -> int:
+    """A People's Committee vouching for IT certificates was named "Ủy ban nhân dân Xã Ea Tu" (ADR 32's amendment):
+    named as it now signs, "… xã Ea Tu", so the verification pages call it so for what it signed before too. The
+    issuers are few (one per commune at most): read whole."""
+    issuer = sa.table("credential_issuer", sa.column("id"), sa.column("kind"), sa.column("name"), sa.column("unit_id"))
+    unit = sa.table("admin_unit", sa.column("id"), sa.column("kind"), sa.column("name"))
+    rows = op.get_bind().execute(
+        sa.select(issuer.c.id, issuer.c.name, unit.c.kind, unit.c.name)
+        .join(unit, unit.c.id == issuer.c.unit_id)
+        .where(issuer.c.kind == "authority")
+    )
+    changes = [
+        {"_id": iid, "name": f"Ủy ban nhân dân {kind.lower()} {name}".strip()}
+        for iid, current, kind, name in rows
+        if kind and current == f"Ủy ban nhân dân {kind} {name}".strip() and kind != kind.lower()
+    ]
+    _write(issuer, changes)
+    return len(changes)
+
+
 def upgrade():
     for table_name, column, person, scope in NAMES:
         count = _names(table_name, column, person, scope)
@@ -209,6 +234,7 @@ def upgrade():
         if count:
             log.info("%s: %d rows composed and trimmed (%s)", table_name, count, ", ".join(columns))
     _user_keys()
+    _committees_in_a_sentence()
 
 
 def downgrade():
