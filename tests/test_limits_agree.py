@@ -127,3 +127,13 @@ def test_the_api_keeps_an_ethnicity_of_sixty_characters_as_the_form_does(client,
     )
     assert response.status_code == 422
     assert [e["field"] for e in response.get_json()["errors"]] == ["ethnicity"]
+
+
+def test_a_household_number_is_kept_as_the_import_reads_it(client, bearer):
+    """The import reads a household's number without its spaces ("H 1" is "H1"); the form and the API kept them, so
+    a file naming the household after an edit made another household."""
+    household, headers = bearer
+    response = client.patch(f"/api/v1/households/{household.id}", json={"code": " H 2 B "}, headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    (number,) = [c for c in importer._Households.columns if c.key == "household_code"]
+    assert response.get_json()["code"] == number.parse(" H 2 B ") == "H2B"
