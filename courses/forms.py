@@ -141,7 +141,8 @@ class ClassForm(LmsForm):
     course = SelectField(_l("Course"), coerce=int, choices=[])
     name = StringField(_l("Name of the class"), validators=[DataRequired(), Length(max=300)])
     room = SelectField(_l("Usual room"), coerce=int, choices=[])
-    capacity = IntegerField(_l("Capacity"), default=30, validators=[InputRequired(), NumberRange(min=1, max=1000)])
+    # The API's range (its clients send it): a policy-study class may seat a whole commune.
+    capacity = IntegerField(_l("Capacity"), default=30, validators=[InputRequired(), NumberRange(min=1, max=10_000)])
     target_group = SelectField(_l("Who may enrol"), choices=_choices(TARGET_GROUP_NAMES))
     starts_on = DateField(_l("First day"), validators=[InputRequired()])
     ends_on = DateField(_l("Last day"), validators=[InputRequired()])

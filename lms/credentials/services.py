@@ -623,7 +623,7 @@ def credential_for_certificate(certificate: Certificate) -> IssuedCredential:
             "name": f"Chứng nhận số {certificate.code}",
             "description": (
                 f"Lớp “{course_class.name}” của {clc.name}"
-                + (f", {commune.full_name}" if commune else "")
+                + (f", {commune.name_in_sentence}" if commune else "")
                 + f", từ {course_class.starts_on:%d/%m/%Y} đến {course_class.ends_on:%d/%m/%Y}."
             ),
             "genre": "Certificate",
@@ -647,9 +647,15 @@ def issuer_for_it_certificate(certificate: ItCertificate) -> Issuer:
     clc = db.session.scalar(select(Clc).where(Clc.commune_id == commune.id).order_by(Clc.id).limit(1))
     if clc is not None:
         return issuer_for_clc(clc)
-    name = f"Ủy ban nhân dân {commune.full_name}"
+    # "xã Ea Tu" inside the name, as the decisions write it (ADR 32's amendment): "Ủy ban nhân dân Xã Ea Tu" until
+    # 7/12/2026. The slug folds the case, so the issuer is the one it was — its DID and keys, which verify what it
+    # signed before — and only its name for what it signs from now on changes.
+    name = f"Ủy ban nhân dân {commune.name_in_sentence}"
     slug = f"{commune.level}-{commune.code}-{_slug(name)}"[:120].rstrip("-")
-    return _get_or_create_issuer(slug, kind="authority", name=name, unit_id=commune.id)
+    issuer = _get_or_create_issuer(slug, kind="authority", name=name, unit_id=commune.id)
+    if issuer.name != name:
+        issuer.name = name
+    return issuer
 
 
 def credential_for_it_certificate(certificate: ItCertificate) -> IssuedCredential:
@@ -916,7 +922,7 @@ def _recognition_credential(
             "id": f"{base_url()}/credentials/subjects/{TITLE_SUBJECT[Title(row.title)].value}",
             "type": ["Profile"],
             "name": f"{GROUP_TYPES.get(SubjectType(row.subject_type), row.subject_type)}: {subject_name}"
-            + (f", {commune.full_name}" if commune and row.subject_type != SubjectType.COMMUNE else ""),
+            + (f", {commune.name_in_sentence}" if commune and row.subject_type != SubjectType.COMMUNE else ""),
         }
     credential["credentialSubject"] = credential_subject
     credential["evidence"] = [

@@ -30,7 +30,6 @@ from lms.registry.schemas import (
     ImportConflict,
     ImportForm,
     ImportOut,
-    ImportQuery,
     OrganisationEdit,
     OrganisationOut,
     OrganisationPage,
@@ -38,6 +37,7 @@ from lms.registry.schemas import (
     PersonIn,
     PersonPage,
     PersonQuery,
+    RegistryImportQuery,
     ScopedQuery,
     UnitDetail,
     UnitOut,
@@ -296,10 +296,13 @@ def _accepted(job: ImportJob) -> tuple[ImportOut, int, dict[str, str]]:
 
 
 @bp.post("/imports")
-@operation(IMPORT, ok=ImportOut, status=202, form=ImportForm, query=ImportQuery, tags=TAGS)
-def create_import(form: ImportForm, query: ImportQuery):
-    """Upload a registry spreadsheet (multipart): checked and applied by a worker; follow ``Location``. With
-    ``dry_run=true`` nothing is written: the job's ``preview`` says what would change, confirm it to apply."""
+@operation(IMPORT, ok=ImportOut, status=202, form=ImportForm, query=RegistryImportQuery, tags=TAGS)
+def create_import(form: ImportForm, query: RegistryImportQuery):
+    """Upload a registry spreadsheet (multipart). **Applied at once**: without ``dry_run`` a worker checks the file
+    and writes it, with no preview (ADR 20: integrations rely on it); follow ``Location`` for its status. To look
+    first, send ``?dry_run=true``: nothing is written, the job stops at status ``previewed`` and its ``preview``
+    says what the file would change (counts by entity, the first rows of each kind, each changed field's old and new
+    value); ``POST /api/v1/imports/{job_id}/confirm`` with its ``preview_digest`` then applies exactly that."""
     from lms.registry.importer import ImportRefused, create_job
 
     unit = services.get_in_scope(AdminUnit, form.unit_id, current_user, IMPORT)

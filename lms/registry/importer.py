@@ -83,7 +83,7 @@ from lms.registry.models import (
     subtree,
 )
 from lms.registry.pii import InvalidIdNumber, id_number_hash, normalise_id_number, protected_fields
-from lms.registry.text import collation_key, fold, person_sort_key
+from lms.registry.text import fold, name_keys
 
 KINDS = ("villages", "households", "organisations", "officers")
 PROGRESS_EVERY = 500  # rows checked between two progress commits
@@ -677,12 +677,8 @@ def _write(model: type, inserts: list[dict[str, Any]], updates: list[dict[str, A
 
 def _name_columns(name: str, *, person: bool = False) -> dict[str, str]:
     """The name and the derived keys the ``_Named`` validator fills on ORM writes (bulk writes bypass it)."""
-    name = " ".join(name.split())
-    return {
-        "full_name" if person else "name": name,
-        "name_folded": fold(name),
-        "sort_key": person_sort_key(name) if person else collation_key(name),
-    }
+    name, folded, sort_key = name_keys(name, person=person)
+    return {"full_name" if person else "name": name, "name_folded": folded, "sort_key": sort_key}
 
 
 def _first_row(seen: dict[Any, int], key: Any, line: Line) -> int | None:

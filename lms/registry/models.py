@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Optional
@@ -29,7 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from lms.auth.models import _enum_check
 from lms.extensions import Model, db, utcnow
-from lms.registry.text import collation_key, fold, person_sort_key
+from lms.registry.text import name_keys
 
 
 def _binary(length: int) -> String:
@@ -115,9 +114,8 @@ class _Named:
 
     @validates("name", "full_name")
     def _set_keys(self, key: str, value: str) -> str:
-        value = unicodedata.normalize("NFC", " ".join(value.split()))  # however it came: one string per name
-        self.name_folded = fold(value)  # type: ignore[attr-defined]
-        self.sort_key = person_sort_key(value) if key == "full_name" else collation_key(value)  # type: ignore[attr-defined]
+        # However it came: one string per name.
+        value, self.name_folded, self.sort_key = name_keys(value, person=key == "full_name")  # type: ignore[attr-defined]
         return value
 
 

@@ -196,7 +196,9 @@ class PersonIn(Body):
     )
     relation_to_head: str | None = Field(None, max_length=40)  # the column's length (the form's): 41 was a 500
     phone: str | None = Field(None, max_length=20, pattern=r"^[0-9+ .]*$", examples=["0905123456"])  # as the form
-    ethnicity: str | None = Field(None, max_length=50)
+    ethnicity: str | None = Field(
+        None, max_length=60
+    )  # the column's, the form's and the import's: 51 to 60 were refused
     id_number: str | None = Field(None, max_length=20, description="Checked and stored encrypted; never sent back")
     household_id: Id | None = None
     unit_id: Id | None = None
@@ -297,13 +299,19 @@ class ClcOut(Out):
     board: list[BoardMemberOut]
 
 
-class ImportQuery(Query):
+class RegistryImportQuery(Query):
     model_config = with_examples(
         Query,
         {"dry_run": True},
     )
 
-    dry_run: bool = Field(False, description="true: check the file and answer what it would change, writing nothing")
+    dry_run: bool = Field(
+        False,
+        description="false (the default): the file is applied as soon as a worker has checked it, with no preview. "
+        "true: the file is checked and nothing is written; the job stops at status `previewed`, its `preview` says "
+        "what the file would change, and `POST /api/v1/imports/{job_id}/confirm` with its `preview_digest` applies "
+        "exactly that",
+    )
 
 
 class ImportForm(Body):
@@ -324,6 +332,49 @@ class ConfirmIn(Body):
     )
 
     preview_digest: str = Field(max_length=64, description="The digest of the preview you confirm")
+
+
+class RegistryPreviewCounts(Out):
+    created: int = Field(description="Rows the file would add")
+    updated: int = Field(description="Stored rows it would change")
+    unchanged: int = Field(description="Rows it names that are stored as the file has them")
+
+
+class RegistryPreviewChange(Out):
+    field: str = Field(description="The field that would change (an ID number is said to change, never shown)")
+    old: str = Field(description="As stored now, as a page shows it (dates dd/mm/yyyy)")
+    new: str = Field(description="As the file has it")
+
+
+class RegistryPreviewRow(Out):
+    row: int | None = Field(description="The file's row (1 is the header)")
+    label: str = Field(description="What the row is: a household's number, a person's name…")
+    changes: list[RegistryPreviewChange] = Field(
+        default_factory=list, description="A changed row's fields, each with its old and new value"
+    )
+
+
+class RegistryImportPreview(Out):
+    """What a dry run's file would change, written by the worker that checked it: nothing is written until the
+    preview is confirmed."""
+
+    counts: dict[str, RegistryPreviewCounts] = Field(
+        description="By entity (`villages`, `households`, `persons`, `organisations`, `members`, `officers`)"
+    )
+    samples: dict[str, dict[str, list[RegistryPreviewRow]]] = Field(
+        description="By entity, then `new`, `changed` and `unchanged`: the first 20 rows of each"
+    )
+    consequences: list[str] = Field(
+        default_factory=list, description="What would follow from the writes (in the uploader's language)"
+    )
+    warnings: list[str] = Field(
+        default_factory=list, description="What to look at before confirming, such as a likely duplicate person"
+    )
+    ignored_columns: list[str] = Field(default_factory=list, description="Columns of the file no field reads")
+    outdated: bool = Field(
+        False,
+        description="true: a confirmation came after the data changed; this is the new preview, to confirm again",
+    )
 
 
 class ImportOut(Out):
@@ -348,12 +399,59 @@ class ImportOut(Out):
             "preview": None,
             "preview_digest": None,
         },
+        {
+            "id": 312,
+            "kind": "households",
+            "filename": "ho-gia-dinh-dak-ha.xlsx",
+            "status": "previewed",
+            "progress": 100,
+            "total_rows": 2,
+            "processed_rows": 2,
+            "message": "đã kiểm tra: Số hộ: 0 mới, 1 thay đổi, 0 không đổi; Số người: 1 mới, 0 thay đổi, 1 không đổi; "
+            "chưa ghi gì cho đến khi bạn xác nhận",
+            "errors": [],
+            "summary": {},
+            "unit_id": 42,
+            "dry_run": True,
+            "preview": {
+                "counts": {
+                    "households": {"created": 0, "updated": 1, "unchanged": 0},
+                    "persons": {"created": 1, "updated": 0, "unchanged": 1},
+                },
+                "samples": {
+                    "households": {
+                        "new": [],
+                        "changed": [
+                            {
+                                "row": 2,
+                                "label": "23500-04-0032",
+                                "changes": [{"field": "address", "old": "Thôn 4", "new": "Thôn 4, xã Đăk Hà"}],
+                            }
+                        ],
+                        "unchanged": [],
+                    },
+                    "persons": {
+                        "new": [{"row": 3, "label": "Nguyễn Thị Lan", "changes": []}],
+                        "changed": [],
+                        "unchanged": [{"row": 2, "label": "Nguyễn Văn An", "changes": []}],
+                    },
+                },
+                "consequences": [],
+                "warnings": [],
+                "ignored_columns": [],
+                "outdated": False,
+            },
+            "preview_digest": "9f2c4e1a7b3d5f60c8e2a4b6d8f0e1c3a5b7d9f1e3c5a7b9d1f3e5a7c9b1d3f5",
+        },
     )
 
     id: int
     kind: str
     filename: str
-    status: str
+    status: str = Field(
+        description="pending, running, then succeeded (written) or failed (nothing written); a dry run stops at "
+        "previewed (nothing written: confirm its preview to apply it)"
+    )
     progress: int = Field(ge=0, le=100)
     total_rows: int
     processed_rows: int
@@ -364,9 +462,13 @@ class ImportOut(Out):
     errors: list[dict[str, Any]]
     summary: dict[str, Any]
     unit_id: int
-    dry_run: bool
-    preview: dict[str, Any] | None
-    preview_digest: str | None
+    dry_run: bool = Field(description="true: checked and previewed only, until its preview is confirmed")
+    preview: RegistryImportPreview | None = Field(
+        description="A dry run's: what the file would change, once a worker has checked it (status previewed)"
+    )
+    preview_digest: str | None = Field(
+        description="What `POST /api/v1/imports/{id}/confirm` names to apply the preview"
+    )
 
 
 class ImportConflict(Problem):

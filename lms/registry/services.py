@@ -337,10 +337,12 @@ def set_id_number(person: Person, raw: str | None) -> None:
 
 def update_household(household: Household, *, code: str, address: str) -> Household:
     """Correct a household's number and address (the edit page and the API): a number another household of the
-    village holds is refused on ``code``. Audited."""
+    village holds is refused on ``code``. The number is kept without spaces, as the spreadsheet import reads it ("H 1"
+    is "H1"): a file naming the household finds it. Audited."""
     from lms.core.formatting import in_request_language as _
     from lms.core.services import audit
 
+    code = "".join(code.split())
     clash = db.session.scalar(
         select(Household.id).where(
             Household.village_id == household.village_id, Household.code == code, Household.id != household.id

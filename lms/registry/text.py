@@ -28,6 +28,18 @@ def fold(text: str) -> str:
     return " ".join(stripped.split())
 
 
+def stored_name(text: str) -> str:
+    """A name as it is stored: composed (NFC), one space between its words and none around (ADR 58)."""
+    return unicodedata.normalize("NFC", " ".join(text.split()))
+
+
+def name_keys(name: str, *, person: bool = False) -> tuple[str, str, str]:
+    """``(stored name, search key, sort key)`` of a name: what an ORM write keeps (``registry.models._Named``), what a
+    bulk write and a data migration compute. A person's sort key starts at the given name (:func:`person_sort_key`)."""
+    name = stored_name(name)
+    return name, fold(name), person_sort_key(name) if person else collation_key(name)
+
+
 def _split_letter(ch: str) -> tuple[str, str]:
     """One precomposed character → (base letter with its quality mark, tone digit)."""
     decomposed = unicodedata.normalize("NFD", ch)

@@ -26,6 +26,7 @@ from lms.auth.models import Role
 from lms.credentials import services
 from lms.credentials.models import IssuedCredential, Issuer, IssuerKey
 from lms.extensions import db
+from lms.registry.models import AdminUnit
 from lms.titles import recognition
 from lms.titles.models import Title
 from tests.conftest import csrf_token, make_household, make_user, make_village, unit_by_code
@@ -100,6 +101,8 @@ def test_a_certificate_is_an_open_badge_an_independent_verifier_accepts(certific
     assert payload["sub"] == credential["credentialSubject"]["id"]
     assert credential["issuer"]["id"].endswith(f":credentials:issuers:clc-{certificate['class'].clc_id}")
     assert credential["credentialSubject"]["achievement"]["achievementType"] == "CertificateOfCompletion"
+    commune = db.session.get(AdminUnit, certificate["class"].commune_id)
+    assert f", {commune.kind.lower()} {commune.name}, từ " in credential["evidence"][0]["description"]
     assert "75%" in credential["credentialSubject"]["achievement"]["criteria"]["narrative"]
     # The holder's name only hashed with a salt: the verifier checks it against an identity card.
     (identity,) = credential["credentialSubject"]["identifier"]
@@ -137,6 +140,8 @@ def test_a_group_recognition_names_the_household_without_personal_data(app_ctx, 
     assert "Nguyễn Văn Chủ" not in text
     assert "Trần Thị Vợ" not in text
     assert subject["source"]["name"].startswith("Hộ gia đình: Hộ ")
+    commune = unit_by_code("23293")  # inside the sentence: "…, xã Ea Tu", not "…, Xã Ea Tu"
+    assert subject["source"]["name"].endswith(f", {commune.kind.lower()} {commune.name}")
     assert credential["validUntil"].startswith("2028-12-31T23:59:59")  # the three years after 2025 (ADR 17)
     assert credential["validFrom"].startswith("2026-01-20")
     assert subject["achievement"]["name"] == "Gia đình học tập"

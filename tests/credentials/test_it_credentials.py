@@ -87,3 +87,42 @@ def test_the_person_downloads_their_own_and_nobody_outside_sees_it(app_ctx, clie
     assert response.status_code == 200
     assert services.verify(response.get_json()["jwt"]).valid
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "credential.download")) is None
+
+
+def test_a_committee_vouches_as_xa_in_a_sentence_and_what_it_signed_before_still_verifies(app_ctx, monkeypatch):
+    """A commune without a CLC: its People's Committee vouches, named "Ủy ban nhân dân xã …" as its decisions write
+    it (ADR 32's amendment). The issuer named "… Xã …" before is the same issuer (its DID, its keys): a credential
+    it signed then still verifies, and keeps the name it was signed with."""
+    from lms.registry.models import AdminUnit
+
+    commune = unit_by_code("23302")
+    assert db.session.scalar(select(Clc).where(Clc.commune_id == commune.id)) is None
+    first, second = people(commune, "ITX", "Phạm Văn Một", "Phạm Văn Hai")
+    certificates = [
+        it_skills.record_certificate(
+            person=person,
+            number=f"CNTT-X-000{index}",
+            issuer="Trường ĐH Đà Nẵng",
+            issued_on=date(2025, 6, 1),
+            upload=scan(),
+            recorded_by_id=None,
+        )
+        for index, person in enumerate((first, second), start=1)
+    ]
+    for certificate in certificates:
+        it_skills.verify_certificate(certificate, user_id=None)
+    # Issued before the change: the kind kept its capital inside the name.
+    with monkeypatch.context() as before:
+        before.setattr(AdminUnit, "name_in_sentence", property(lambda unit: unit.full_name))
+        old = services.credential_for_it_certificate(certificates[0])
+    new = services.credential_for_it_certificate(certificates[1])
+
+    old_name = services.decode(old.jwt)["issuer"]["name"]
+    assert old_name == f"Ủy ban nhân dân {commune.kind} {commune.name}"  # "… Phường Đăk BLa"
+    assert commune.kind[0].isupper()
+    now_called = f"Ủy ban nhân dân {commune.kind.lower()} {commune.name}"
+    assert services.decode(new.jwt)["issuer"]["name"] == now_called
+    assert old.issuer_key_id == new.issuer_key_id  # one issuer, one key
+    assert services.verify(old.jwt).valid
+    assert services.verify(new.jwt).valid
+    assert services.verify(old.jwt).issuer == now_called  # as it is called now
