@@ -41,15 +41,12 @@ from courses.models import (
 from courses.scheduling import Recurrence
 from courses.schemas import (
     ENROL_SELECTORS,
-    AssessmentIn,
-    AssessmentOut,
     AttendanceIn,
     AttendanceResult,
     CancelConsequences,
     CancelIn,
     CancelOut,
     CancelProblem,
-    CertificateCheck,
     CertificateRef,
     ClassCounts,
     ClassDetail,
@@ -59,6 +56,7 @@ from courses.schemas import (
     ClassOut,
     ClassPage,
     ClassQuery,
+    CompletionCertificateCheck,
     CompletionPage,
     ConflictOut,
     ConflictProblem,
@@ -71,6 +69,8 @@ from courses.schemas import (
     EnrolmentPage,
     EnrolmentQuery,
     EnrolmentResult,
+    FinalAssessmentIn,
+    FinalAssessmentOut,
     InstructorOut,
     MarkPage,
     RecurrenceIn,
@@ -639,8 +639,8 @@ def withdraw_enrolment(class_id: int, person_id: int) -> Any:
 
 @bp.put("/classes/<int:class_id>/enrolments/<int:person_id>/assessment")
 @_scoped(RECORD)
-@operation(RECORD, ok=AssessmentOut, json=AssessmentIn, tags=ENROLMENTS)
-def record_assessment(class_id: int, person_id: int, json: AssessmentIn) -> Any:
+@operation(RECORD, ok=FinalAssessmentOut, json=FinalAssessmentIn, tags=ENROLMENTS)
+def record_assessment(class_id: int, person_id: int, json: FinalAssessmentIn) -> Any:
     """A seated learner's final assessment (courses that require one), as the class page records it: passed, not
     passed, or null (not assessed yet). The completion task then issues the certificate, or revokes it after a change
     to not passed."""
@@ -650,7 +650,7 @@ def record_assessment(class_id: int, person_id: int, json: AssessmentIn) -> Any:
     except CourseError as exc:
         return _refused(exc)
     db.session.commit()
-    return AssessmentOut(class_id=class_id, person_id=person_id, passed=json.passed, before=before)
+    return FinalAssessmentOut(class_id=class_id, person_id=person_id, passed=json.passed, before=before)
 
 
 # --- attendance ----------------------------------------------------------------------------------------------
@@ -848,7 +848,7 @@ def list_completions(class_id: int, query: PageQuery) -> CompletionPage:
 
 @bp.get("/certificates/<code>")
 @verify_limit
-@operation(None, public=True, ok=CertificateCheck, tags=["certificates"], errors=(404, 429))
+@operation(None, public=True, ok=CompletionCertificateCheck, tags=["certificates"], errors=(404, 429))
 def verify_certificate(code: str) -> Any:
     """Public: anyone holding a certificate's code can check it. The minimum of personal data: the learner's name
     with family and middle names as initials; never a birth date, an ID number or an address."""
@@ -856,7 +856,7 @@ def verify_certificate(code: str) -> Any:
     if certificate is None:
         abort(404, description=_("No certificate has this code."))
     course_class = certificate.course_class
-    answer = CertificateCheck.model_validate(
+    answer = CompletionCertificateCheck.model_validate(
         {
             "code": certificate.code,
             "valid": certificate.revoked_at is None,

@@ -872,13 +872,13 @@ class WithdrawalOut(Out):
     promoted: int | None = Field(description="The learner moved from the waiting list into the freed seat")
 
 
-class AssessmentIn(Body):
+class FinalAssessmentIn(Body):
     model_config = with_examples(Body, {"passed": True}, {"passed": None})
 
     passed: bool | None = Field(description="The final assessment: passed, not passed, or null (not assessed yet)")
 
 
-class AssessmentOut(Out):
+class FinalAssessmentOut(Out):
     model_config = with_examples(
         Out,
         {"class_id": 12, "person_id": 5120, "passed": True, "before": None},
@@ -1119,7 +1119,7 @@ class CompletionOut(Out):
 CompletionPage = Page[CompletionOut]
 
 
-class CertificateCheck(Out):
+class CompletionCertificateCheck(Out):
     """What anyone holding a code may see: the learner's family and middle names as initials, nothing more."""
 
     model_config = with_examples(
