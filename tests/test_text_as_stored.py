@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from courses.models import Course
 from lms.auth.models import ApiToken, Role
+from lms.auth.services import create_user
 from lms.core import spreadsheet
 from lms.extensions import db
 from lms.registry.models import Person
@@ -127,3 +128,10 @@ def test_a_course_named_with_combining_marks_is_stored_composed_by_the_api_and_t
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     assert sorted(db.session.scalars(select(Course.code).where(Course.name == name))) == ["NFC-1", "NFC-2"]
+
+
+def test_an_account_made_by_the_command_line_stores_its_name_composed(app_ctx):
+    """``flask users create`` (and the demo's accounts) go through ``create_user``, not a form: the same rule."""
+    user = create_user("nfd.user@example.vn", f"  {NFD}  ", "a-long-enough-password")
+    assert user.name == NAME
+    assert user.name_folded == "nguyen thi huong"

@@ -6,7 +6,7 @@ from lms.auth.models import RememberToken, Role, RoleAssignment, User
 from lms.core.services import audit
 from lms.extensions import db, utcnow
 from lms.registry.models import AdminUnit
-from lms.registry.text import fold
+from lms.registry.text import fold, stored_name
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -25,7 +25,8 @@ def create_user(email: str, name: str, password: str, *, actor: User | None = No
         raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     if db.session.scalar(db.select(User.id).where(User.email == email)) is not None:
         raise AccountError(f"a user with e-mail {email} already exists")
-    user = User(email=email, name=name.strip(), name_folded=fold(name))
+    name = stored_name(name)  # composed and trimmed, as every form and the API store text (ADR 58)
+    user = User(email=email, name=name, name_folded=fold(name))
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
