@@ -23,7 +23,7 @@ import hashlib
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from flask import has_request_context
@@ -66,7 +66,8 @@ from lms.registry.models import (
 )
 from lms.registry.pii import InvalidIdNumber, id_number_hash, normalise_id_number
 from lms.registry.text import fold, initials_name
-from lms.titles import approvals, explain
+from lms.titles import approvals, deadlines, explain
+from lms.titles import criteria as crit
 from lms.titles.dirty import home_pairs, mark_dirty
 from lms.titles.explain import word as _word
 from lms.titles.models import (
@@ -1201,6 +1202,38 @@ def valid_years(year: int, valid_to: date | None) -> range:
     """The calendar years a recognition of ``year`` counts in: the year itself and, for a circular title, the
     years it is kept for (through ``valid_to``)."""
     return range(year, max(year, valid_to.year if valid_to else year) + 1)
+
+
+@dataclass(frozen=True)
+class UpgradeWindow:
+    """When a recognition's subject may ask for the next level (Circular 24, Art. 5.3 / 11.3; ADR 59)."""
+
+    level: int  # the level that may be asked for
+    months: int
+    allowed_from: date  # the first day the request may be made
+    first_year: int  # the first evaluated year whose dossier may ask for it
+    before: date  # that dossier goes in before this day
+    source_ref: str
+
+
+def upgrade_window(row: Recognition) -> UpgradeWindow | None:
+    """For a recognised title one level below its criteria set's upgrade (a Learning Unit at level 1 under Circular
+    24): from when, and in which year's dossier, the next level may be asked for — the same reading the engine applies
+    (``deadlines.first_day_after``: "sau ít nhất 1 năm (12 tháng) kể từ ngày ra quyết định công nhận", counted as the
+    Civil Code 2015 counts a period, Art. 147-148). None for any other recognition."""
+    if row.status != RecognitionStatus.RECOGNISED or row.decision_date is None or row.criteria_set_id is None:
+        return None
+    criteria_set = db.session.get(CriteriaSet, row.criteria_set_id)
+    if criteria_set is None or "upgrade" not in (criteria_set.definition or {}):
+        return None  # most sets have no upgrade: not parsed
+    upgrade = crit.definition_of(criteria_set).upgrade
+    if upgrade is None or (row.level or 0) != upgrade.to_level - 1:
+        return None
+    allowed = deadlines.first_day_after(row.decision_date, upgrade.after_months)
+    first_year = max(deadlines.first_request_year(allowed, upgrade.request_by), row.year + 1)
+    month, day = upgrade.request_by
+    before = date(first_year + 1, month, day) + timedelta(days=1)
+    return UpgradeWindow(upgrade.to_level, upgrade.after_months, allowed, first_year, before, upgrade.source_ref)
 
 
 def certificate_valid_until(row: Recognition) -> date | None:

@@ -794,6 +794,7 @@ def recognition_page(recognition_id: int):
         explain=explain,
         verification=recognition.verification_status(row),
         valid_years=recognition.valid_years(row.year, row.valid_until) if row.valid_until else None,
+        upgrade=recognition.upgrade_window(row),
         provisional=services.provisional_basis(
             db.session.get(CriteriaSet, row.criteria_set_id) if row.criteria_set_id else None,
             services.breakdown_codes(row.breakdown),

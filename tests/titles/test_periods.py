@@ -1,0 +1,147 @@
+"""Periods the texts count "kể từ ngày" an event, read as the Civil Code 2015 counts them (ADR 59).
+
+Civil Code 2015, Art. 147.2: "Khi thời hạn được xác định bằng ngày, tuần, tháng, năm thì ngày đầu tiên của thời hạn
+không được tính mà tính từ ngày tiếp theo liền kề ngày được xác định." Art. 148.3: "Khi thời hạn tính bằng tháng thì
+thời hạn kết thúc tại thời điểm kết thúc ngày tương ứng của tháng cuối cùng của thời hạn; nếu tháng kết thúc thời hạn
+không có ngày tương ứng thì thời hạn kết thúc vào ngày cuối cùng của tháng đó."
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from lms.titles.deadlines import first_day_after, first_request_year, period_end
+
+
+@pytest.mark.parametrize(
+    ("decided", "end", "allowed"),
+    [
+        (date(2025, 1, 14), date(2026, 1, 14), date(2026, 1, 15)),
+        (date(2025, 1, 15), date(2026, 1, 15), date(2026, 1, 16)),
+        (date(2025, 1, 16), date(2026, 1, 16), date(2026, 1, 17)),
+        (date(2024, 2, 29), date(2025, 2, 28), date(2025, 3, 1)),  # no 29/02 in 2025: its last day
+        (date(2025, 1, 31), date(2026, 1, 31), date(2026, 2, 1)),
+        (date(2025, 12, 31), date(2026, 12, 31), date(2027, 1, 1)),
+    ],
+)
+def test_tt24_art5_3_twelve_months_from_the_decision(decided: date, end: date, allowed: date) -> None:
+    """Circular 24/2023, Art. 5.3 and 11.3: "Đơn vị … được công nhận mức độ 1 sau ít nhất 1 năm (12 tháng) kể từ ngày ra
+    quyết định công nhận có thể đề nghị đánh giá, công nhận nâng mức độ 2". The decision's day is not counted, the
+    12 months end at the end of the corresponding day, and the request may be made from the day after: a decision of
+    15/01/2025 from 16/01/2026, not from the anniversary."""
+    assert period_end(decided, 12) == end
+    assert first_day_after(decided, 12) == allowed
+
+
+@pytest.mark.parametrize(
+    ("event", "months", "end"),
+    [
+        (date(2025, 1, 31), 1, date(2025, 2, 28)),  # February has no 31st: its last day
+        (date(2024, 1, 31), 1, date(2024, 2, 29)),  # a leap year's February
+        (date(2025, 3, 31), 1, date(2025, 4, 30)),
+        (date(2025, 8, 31), 6, date(2026, 2, 28)),
+        (date(2025, 11, 30), 3, date(2026, 2, 28)),
+        (date(2025, 12, 15), 1, date(2026, 1, 15)),  # across the year
+        (date(2025, 1, 15), 36, date(2028, 1, 15)),
+        (date(2025, 5, 20), 0, date(2025, 5, 20)),
+    ],
+)
+def test_civil_code_art_148_3_a_period_in_months_ends_on_the_corresponding_day_or_the_months_last(
+    event: date, months: int, end: date
+) -> None:
+    """Civil Code 2015, Art. 148.3: "nếu tháng kết thúc thời hạn không có ngày tương ứng thì thời hạn kết thúc vào ngày
+    cuối cùng của tháng đó"."""
+    assert period_end(event, months) == end
+
+
+def test_a_negative_period_is_refused() -> None:
+    with pytest.raises(ValueError, match="-1"):
+        period_end(date(2025, 1, 1), -1)
+
+
+@pytest.mark.parametrize(
+    ("allowed", "year"),
+    [
+        (date(2026, 1, 13), 2025),
+        (date(2026, 1, 14), 2025),  # the last day of the dossier for 2025: "trước ngày 15 tháng 1"
+        (date(2026, 1, 15), 2026),  # a day too late for 2025: the dossier for 2026, due before 15/01/2027
+        (date(2026, 3, 1), 2026),
+        (date(2025, 12, 31), 2025),
+    ],
+)
+def test_tt24_art10_1c_the_first_evaluated_year_whose_dossier_may_ask(allowed: date, year: int) -> None:
+    """Circular 24/2023, Art. 10.1.c (16.1.c): the dossier goes in "trước ngày 15 tháng 1 của năm liền kề sau năm đánh
+    giá", 14 January at the latest: a request allowed from 15 January is for the year that has just begun."""
+    assert first_request_year(allowed, (1, 14)) == year
+
+
+@pytest.mark.parametrize(
+    ("decided", "allowed", "year", "before"),
+    [
+        # Allowed from 15/01/2025, a day too late for the dossier of 2024 (before 15/01/2025): the one of 2025.
+        (date(2024, 1, 14), "15/01/2025", 2025, "15/01/2026"),
+        # Allowed from 14/01/2025, the last day of the dossier of 2024.
+        (date(2024, 1, 13), "14/01/2025", 2024, "15/01/2025"),
+        (date(2024, 2, 29), "01/03/2025", 2025, "15/01/2026"),
+    ],
+)
+def test_tt24_art5_3_the_recognition_page_says_from_when_and_in_which_dossier_level_2_may_be_asked_for(
+    app_ctx, client, decided: date, allowed: str, year: int, before: str
+) -> None:
+    """Circular 24/2023, Art. 5.3 / 11.3 ("sau ít nhất 1 năm (12 tháng) kể từ ngày ra quyết định công nhận") and Art.
+    10.1.c / 16.1.c (the dossier "trước ngày 15 tháng 1 của năm liền kề sau năm đánh giá"), the 12 months counted as
+    the Civil Code 2015 counts a period (Art. 147-148, ADR 59): the page of a level-1 Learning Unit says, in
+    Vietnamese, the first day level 2 may be asked for and the first year whose dossier may ask for it; a level-2
+    recognition says nothing of it."""
+    from sqlalchemy import select
+
+    from lms.auth.models import Role
+    from lms.core.pdf import new_code
+    from lms.extensions import db
+    from lms.registry.models import Organisation
+    from lms.titles import criteria, recognition
+    from lms.titles.models import CriteriaSet, Recognition, RecognitionStatus
+    from tests.conftest import login, make_user, unit_by_code
+
+    criteria.load_shipped_criteria()
+    commune = unit_by_code("23293")
+    unit_set = db.session.scalar(
+        select(CriteriaSet).where(CriteriaSet.code == "tt-24-2023-unit", CriteriaSet.active.is_(True))
+    )
+    school = Organisation(
+        commune_id=commune.id, code="PER-S1", name="Trường THCS Kỳ Hạn", kind="school", managing_level="province"
+    )
+    db.session.add(school)
+    db.session.flush()
+    rows = []
+    for level in (1, 2):
+        row = Recognition(
+            subject_type="organisation",
+            subject_id=school.id,
+            title="unit",
+            year=decided.year - 1 + level - 1,
+            level=level,
+            commune_id=commune.id,
+            criteria_set_id=unit_set.id,
+            status=RecognitionStatus.RECOGNISED.value,
+            decision_number=f"{level}/QĐ-UBND",
+            decision_date=decided if level == 1 else date(decided.year + 1, 2, 1),
+            authority="Chủ tịch UBND tỉnh",
+            valid_until=recognition.valid_until(decided.year - 1 + level - 1, 3),
+            certificate_code=new_code(),
+        )
+        db.session.add(row)
+        rows.append(row)
+    leader = make_user(Role.COMMUNE_LEADER, commune, "periods-leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    page = client.get(f"/titles/recognitions/{rows[0].id}").get_data(as_text=True)
+    assert "Nâng mức độ" in page
+    assert (
+        f"Được đề nghị công nhận nâng lên mức độ 2 từ ngày {allowed}, khi đã hết thời hạn 12 tháng kể từ ngày ra quyết "
+        "định này (Bộ luật Dân sự 2015, Điều 147, 148;"
+    ) in page
+    assert f"sớm nhất là trong hồ sơ của năm đánh giá {year}, gửi trước ngày {before}." in page
+    assert 'id="upgrade-window"' not in client.get(f"/titles/recognitions/{rows[1].id}").get_data(as_text=True)
