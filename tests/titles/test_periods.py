@@ -145,3 +145,45 @@ def test_tt24_art5_3_the_recognition_page_says_from_when_and_in_which_dossier_le
     ) in page
     assert f"sớm nhất là trong hồ sơ của năm đánh giá {year}, gửi trước ngày {before}." in page
     assert 'id="upgrade-window"' not in client.get(f"/titles/recognitions/{rows[1].id}").get_data(as_text=True)
+
+
+def test_tt24_art5_3_the_eligibility_page_names_the_upgrade_wait_row(app_ctx, client) -> None:
+    """Circular 24/2023, Art. 5.3 (level 2 "sau ít nhất 1 năm (12 tháng) kể từ ngày ra quyết định công nhận" mức độ 1)
+    with Art. 10.1.c: the unit's page lists the wait as its own row, named for what it is ("Nâng mức độ"), with the
+    reason in Vietnamese — not as "an indicator no longer in the criteria"."""
+    from lms.auth.models import Role
+    from lms.extensions import db
+    from lms.titles import criteria, engine
+    from lms.titles.models import Recognition, RecognitionStatus
+    from tests.conftest import login, make_user, unit_by_code
+    from tests.titles.test_engine import YEAR, eligibility
+    from tests.titles.test_rules_circulars import unit_with
+
+    criteria.load_shipped_criteria()
+    commune = unit_by_code("23293")
+    org = unit_with(commune)
+    db.session.add(
+        Recognition(
+            subject_type="organisation",
+            subject_id=org.id,
+            title="unit",
+            year=YEAR - 1,
+            level=1,
+            commune_id=commune.id,
+            status=RecognitionStatus.RECOGNISED.value,
+            decision_number="7/QĐ-UBND",
+            decision_date=date(YEAR, 1, 14),
+        )
+    )
+    db.session.flush()
+    engine.evaluate_commune(commune.id, YEAR)
+    row = eligibility("organisation", org.id, "unit")
+    assert row is not None
+    assert row.level == 1
+    leader = make_user(Role.COMMUNE_LEADER, commune, "periods-page@example.vn")
+    db.session.commit()
+    login(client, leader)
+    page = client.get(f"/titles/eligibility/{row.id}").get_data(as_text=True)
+    assert '<span class="fw-semibold">Nâng mức độ</span>' in page
+    assert f"chỉ được đề nghị công nhận nâng lên mức độ 2 từ ngày 15/01/{YEAR + 1}" in page
+    assert "không còn trong bộ tiêu chí" not in page
