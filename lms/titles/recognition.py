@@ -1229,6 +1229,19 @@ def upgrade_window(row: Recognition) -> UpgradeWindow | None:
     upgrade = crit.definition_of(criteria_set).upgrade
     if upgrade is None or (row.level or 0) != upgrade.to_level - 1:
         return None
+    if db.session.scalar(
+        select(Recognition.id)
+        .where(
+            Recognition.subject_type == row.subject_type,
+            Recognition.subject_id == row.subject_id,
+            Recognition.title == row.title,
+            Recognition.status == RecognitionStatus.RECOGNISED.value,
+            Recognition.level >= upgrade.to_level,
+            Recognition.year > row.year,
+        )
+        .limit(1)
+    ):
+        return None  # raised already
     allowed = deadlines.first_day_after(row.decision_date, upgrade.after_months)
     first_year = max(deadlines.first_request_year(allowed, upgrade.request_by), row.year + 1)
     month, day = upgrade.request_by

@@ -116,20 +116,20 @@ def test_tt24_art5_3_the_recognition_page_says_from_when_and_in_which_dossier_le
     db.session.add(school)
     db.session.flush()
     rows = []
-    for level in (1, 2):
+    for level, evaluated in ((1, decided.year - 1), (2, decided.year - 5)):  # a level 2 of long ago, lapsed
         row = Recognition(
             subject_type="organisation",
             subject_id=school.id,
             title="unit",
-            year=decided.year - 1 + level - 1,
+            year=evaluated,
             level=level,
             commune_id=commune.id,
             criteria_set_id=unit_set.id,
             status=RecognitionStatus.RECOGNISED.value,
             decision_number=f"{level}/QĐ-UBND",
-            decision_date=decided if level == 1 else date(decided.year + 1, 2, 1),
+            decision_date=decided if level == 1 else date(evaluated + 1, 2, 1),
             authority="Chủ tịch UBND tỉnh",
-            valid_until=recognition.valid_until(decided.year - 1 + level - 1, 3),
+            valid_until=recognition.valid_until(evaluated, 3),
             certificate_code=new_code(),
         )
         db.session.add(row)
@@ -145,6 +145,10 @@ def test_tt24_art5_3_the_recognition_page_says_from_when_and_in_which_dossier_le
     ) in page
     assert f"sớm nhất là trong hồ sơ của năm đánh giá {year}, gửi trước ngày {before}." in page
     assert 'id="upgrade-window"' not in client.get(f"/titles/recognitions/{rows[1].id}").get_data(as_text=True)
+    # Once raised, the level-1 page no longer says when level 2 may be asked for.
+    rows[1].year = rows[0].year + 1
+    db.session.commit()
+    assert 'id="upgrade-window"' not in client.get(f"/titles/recognitions/{rows[0].id}").get_data(as_text=True)
 
 
 def test_tt24_art5_3_the_eligibility_page_names_the_upgrade_wait_row(app_ctx, client) -> None:
