@@ -1249,6 +1249,57 @@ def upgrade_window(row: Recognition) -> UpgradeWindow | None:
     return UpgradeWindow(upgrade.to_level, upgrade.after_months, allowed, first_year, before, upgrade.source_ref)
 
 
+def early_upgrades(rows: Sequence[Recognition], decision_date: date) -> dict[int, tuple[date, date]]:
+    """Proposals at a level their criteria set lets a subject reach only ``after_months`` after its decision at the
+    level below (Circular 24, Art. 5.3 / 11.3), that a decision dated ``decision_date`` would record before that
+    period has run out (``deadlines.first_day_after``, ADR 59): proposal id → (the level-below decision's date, the
+    first day the upgrade could be asked for). Shown to the approver, never refused (as the late dates of ADR 44);
+    two queries, none without such a proposal."""
+    sets = {r.criteria_set_id for r in rows if r.criteria_set_id and (r.level or 0) >= 2}
+    upgrades: dict[int, crit.Upgrade] = {}
+    for criteria_set in db.session.scalars(select(CriteriaSet).where(CriteriaSet.id.in_(sets))) if sets else ():
+        if "upgrade" in (criteria_set.definition or {}):
+            upgrade = crit.definition_of(criteria_set).upgrade
+            if upgrade is not None:
+                upgrades[criteria_set.id] = upgrade
+    asked = [r for r in rows if r.criteria_set_id in upgrades and r.level == upgrades[r.criteria_set_id].to_level]
+    if not asked:
+        return {}
+    earlier = db.session.execute(
+        select(
+            Recognition.subject_type,
+            Recognition.subject_id,
+            Recognition.title,
+            Recognition.level,
+            Recognition.year,
+            Recognition.decision_date,
+        )
+        .where(
+            Recognition.status == RecognitionStatus.RECOGNISED.value,
+            Recognition.decision_date.is_not(None),
+            Recognition.subject_id.in_({r.subject_id for r in asked}),
+            Recognition.subject_type.in_({r.subject_type for r in asked}),
+            Recognition.title.in_({r.title for r in asked}),
+        )
+        .order_by(Recognition.decision_date, Recognition.id)
+    ).all()
+    early: dict[int, tuple[date, date]] = {}
+    for row in asked:
+        upgrade = upgrades[row.criteria_set_id or 0]
+        mine = [
+            e
+            for e in earlier
+            if (e.subject_type, e.subject_id, e.title) == (row.subject_type, row.subject_id, row.title)
+            and e.year < row.year
+        ]
+        if not mine or mine[-1].level != upgrade.to_level - 1:
+            continue  # the last earlier decision is not at the level below: nothing to wait for
+        allowed = deadlines.first_day_after(mine[-1].decision_date, upgrade.after_months)
+        if decision_date < allowed:
+            early[row.id] = (mine[-1].decision_date, allowed)
+    return early
+
+
 def certificate_valid_until(row: Recognition) -> date | None:
     """The last day the certificate says it holds (the PDF, the public page, the signed credential; ADR 17): the end
     of a kept circular title (31/12/Y+3), and none for a one-year association title. A title "năm Y" of Decisions

@@ -191,3 +191,94 @@ def test_tt24_art5_3_the_eligibility_page_names_the_upgrade_wait_row(app_ctx, cl
     assert '<span class="fw-semibold">Nâng mức độ</span>' in page
     assert f"chỉ được đề nghị công nhận nâng lên mức độ 2 từ ngày 15/01/{YEAR + 1}" in page
     assert "không còn trong bộ tiêu chí" not in page
+
+
+@pytest.mark.parametrize(
+    ("level_1_decided", "level_2_decided", "warned"),
+    [
+        (date(2025, 1, 14), date(2026, 1, 14), "15/01/2026"),  # the 12 months end at the end of 14/01/2026
+        (date(2025, 1, 14), date(2026, 1, 15), None),  # the first day after them
+        (date(2024, 2, 29), date(2025, 2, 28), "01/03/2025"),  # no 29/02 in 2025: they end on 28/02
+        (date(2024, 2, 29), date(2025, 3, 1), None),
+    ],
+)
+def test_tt24_art5_3_a_level_2_decision_before_the_12_months_have_run_out_is_pointed_out(
+    app_ctx, client, level_1_decided: date, level_2_decided: date, warned: str | None
+) -> None:
+    """Circular 24/2023, Art. 5.3 / 11.3: level 2 may be asked for "sau ít nhất 1 năm (12 tháng) kể từ ngày ra quyết
+    định công nhận" mức độ 1, counted as the Civil Code 2015 counts a period (Art. 147-148, ADR 59). A level-2 decision
+    dated before that day is shown to the approver with the level-1 decision's date and the first day the upgrade
+    could be asked for, before it is recorded — never refused (a decision signed is recorded, ADR 44)."""
+    from sqlalchemy import select
+
+    from lms.auth.models import Role
+    from lms.core.pdf import new_code
+    from lms.extensions import db
+    from lms.registry.models import Organisation
+    from lms.titles import approvals, criteria, recognition
+    from lms.titles.models import CriteriaSet, Recognition, RecognitionStatus
+    from tests.conftest import csrf_token, login, make_user, unit_by_code
+
+    criteria.load_shipped_criteria()
+    commune = unit_by_code("23293")
+    unit_set = db.session.scalar(
+        select(CriteriaSet).where(CriteriaSet.code == "tt-24-2023-unit", CriteriaSet.active.is_(True))
+    )
+    school = Organisation(
+        commune_id=commune.id, code="PER-S2", name="Trường THPT Kỳ Hạn", kind="school", managing_level="province"
+    )
+    db.session.add(school)
+    db.session.flush()
+    common = {
+        "subject_type": "organisation",
+        "subject_id": school.id,
+        "title": "unit",
+        "commune_id": commune.id,
+        "criteria_set_id": unit_set.id,
+    }
+    level_1_year = level_1_decided.year - 1
+    db.session.add(
+        Recognition(
+            **common,
+            year=level_1_year,
+            level=1,
+            status=RecognitionStatus.RECOGNISED.value,
+            decision_number="1/QĐ-UBND",
+            decision_date=level_1_decided,
+            authority="Chủ tịch UBND tỉnh",
+            valid_until=recognition.valid_until(level_1_year, 3),
+            certificate_code=new_code(),
+        )
+    )
+    proposal = Recognition(**common, year=level_1_year + 1, level=2, status=RecognitionStatus.PROPOSED.value)
+    db.session.add(proposal)
+    _, province = approvals.places([commune.id])[commune.id]
+    approver = make_user(Role.PROVINCE_LEADER, province, "periods-approver@example.vn")
+    db.session.commit()
+    login(client, approver)
+    url = f"/titles/recognitions/decide?commune_id={commune.id}&year={proposal.year}&title=unit"
+    preview = client.post(
+        url,
+        data={
+            "csrf_token": csrf_token(client, url),
+            "ids": [proposal.id],
+            "action": "recognise",
+            "decision_number": "9/QĐ-UBND",
+            "decision_date": level_2_decided.isoformat(),
+            "authority": "",
+        },
+    )
+    assert preview.status_code == 200
+    text = preview.get_data(as_text=True)
+    assert 'id="confirm-decision"' in text
+    if not warned:
+        assert 'id="confirm-early"' not in text
+        return
+    early = text[text.index('id="confirm-early"') :]
+    assert (
+        f"Quyết định ngày {level_2_decided:%d/%m/%Y} này công nhận nâng lên mức độ 2 khi chưa hết thời hạn 12 tháng"
+        in early
+    )
+    assert (
+        f"công nhận mức độ 1 ngày {level_1_decided:%d/%m/%Y}, chỉ được đề nghị nâng lên mức độ 2 từ ngày {warned}"
+    ) in early
