@@ -282,3 +282,16 @@ def test_tt24_art5_3_a_level_2_decision_before_the_12_months_have_run_out_is_poi
     assert (
         f"công nhận mức độ 1 ngày {level_1_decided:%d/%m/%Y}, chỉ được đề nghị nâng lên mức độ 2 từ ngày {warned}"
     ) in early
+
+
+def test_tt24_art5_3_the_criteria_document_states_the_wait_as_the_engine_counts_it() -> None:
+    """docs/criteria.md (Circular 24's section) says when level 2 may be asked for: Art. 5.3 / 11.3 read with the
+    Civil Code 2015, Art. 147-148, and the last day of a year's request (Art. 10.1.c: "trước ngày 15 tháng 1")."""
+    from lms.titles.criteria_doc import render
+
+    unit = render().split("`tt-24-2023-unit`", 1)[1].split("\n## ", 1)[0]
+    assert "Level 2 may be asked for only from the day after 12 months counted from the level-1 decision" in unit
+    assert "decided 15/01/2025 → from 16/01/2026" in unit
+    assert "by 14/01 of the next year at the latest" in unit
+    commune = render().split("`tt-25-2023-commune`", 1)[1].split("\n## ", 1)[0]
+    assert "may be asked for only" not in commune
