@@ -153,9 +153,11 @@ class Population:
 
 @dataclass(frozen=True)
 class Upgrade:
-    """A subject recognised at ``to_level - 1`` may ask for ``to_level`` only ``after_months`` after that decision
-    (Circular 24, Art. 5.3 / 11.3); ``request_by`` (month, day) of the year after the evaluated one is the last day
-    the request can go in — 14 January for a dossier due "trước ngày 15 tháng 1" (Art. 10.1.c / 16.1.c)."""
+    """A subject recognised at ``to_level - 1`` may ask for ``to_level`` only once ``after_months`` counted from that
+    decision have run out (Circular 24, Art. 5.3 / 11.3: "sau ít nhất 1 năm (12 tháng) kể từ ngày ra quyết định công
+    nhận"), counted as the Civil Code does (``deadlines.first_day_after``, ADR 59); ``request_by`` (month, day) of the
+    year after the evaluated one is the last day the request can go in — 14 January for a dossier due "trước ngày 15
+    tháng 1" (Art. 10.1.c / 16.1.c)."""
 
     to_level: int
     after_months: int

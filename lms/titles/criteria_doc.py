@@ -86,6 +86,20 @@ def _pass_rule(definition: CriteriaDefinition) -> str:
     return f"met / not met: a level is reached when every indicator of that level is met ({levels})"
 
 
+def _upgrade(definition: CriteriaDefinition) -> str:
+    """The wait before the next level may be asked for (Circular 24, Art. 5.3 / 11.3), as the engine applies it."""
+    upgrade = definition.upgrade
+    if upgrade is None:
+        return ""
+    month, day = upgrade.request_by
+    return (
+        f"Level {upgrade.to_level} may be asked for only from the day after {upgrade.after_months} months counted from "
+        f"the level-{upgrade.to_level - 1} decision have run out (the decision's day not counted, Civil Code 2015 "
+        f"Art. 147–148, ADR 59: decided 15/01/2025 → from 16/01/2026); a year's request goes in by "
+        f"{day:02d}/{month:02d} of the next year at the latest ({upgrade.source_ref}). "
+    )
+
+
 def render() -> str:
     """The whole document, from the shipped files in name order."""
     parts = [HEADER]
@@ -101,6 +115,7 @@ def render() -> str:
             f"\n## {definition.name} — `{definition.code}`\n\n"
             f"{definition.name_en}. Source: {definition.source}. Status: {definition.status}. "
             f"Recognition holds for {validity}. Scoring: {_pass_rule(definition)}. "
+            f"{_upgrade(definition)}"
             f"{provisional} of {len(definition.indicators)} indicators provisional.\n\n"
             "| Code | Indicator | Clause | Rule | Basis |\n|---|---|---|---|---|\n"
         )

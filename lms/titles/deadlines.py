@@ -11,13 +11,18 @@ The dates are shown, never enforced: a late dossier or decision is the recognisi
 record it would lose the record (ADR 44, amendment of 7/12/2026). The Learning Unit's dates are Circular 24's: they
 are shown only for a list holding a unit assessed under its criteria set, never for the commune-managed units of
 Decision 448 part D alone.
+
+A period the texts count "kể từ ngày" an event, in months, is read as the Civil Code 2015 counts it (ADR 59): the day
+of the event is not counted (Art. 147.2), and the period ends at the end of the corresponding day of its last month,
+or of that month's last day when it has no such day (Art. 148.3); what may be done "sau" the period may be done from
+the next day (:func:`period_end`, :func:`first_day_after`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 from flask_babel import LazyString
@@ -27,6 +32,36 @@ from sqlalchemy import select
 from lms.core.clock import local_today
 from lms.extensions import db
 from lms.titles.models import CriteriaSet, Title
+
+
+def period_end(event: date, months: int) -> date:
+    """The last day of a period of ``months`` months counted "kể từ ngày" ``event`` (Civil Code 2015, Art. 147.2:
+    "ngày đầu tiên của thời hạn không được tính mà tính từ ngày tiếp theo liền kề"; Art. 148.3: "thời hạn kết thúc
+    tại thời điểm kết thúc ngày tương ứng của tháng cuối cùng của thời hạn; nếu tháng kết thúc thời hạn không có ngày
+    tương ứng thì thời hạn kết thúc vào ngày cuối cùng của tháng đó"): 15/01/2025 + 12 months → 15/01/2026 (the
+    period ran from 16/01/2025 to the end of that day); 29/02/2024 + 12 → 28/02/2025; 31/01/2025 + 1 → 28/02/2025."""
+    if months < 0:
+        raise ValueError(months)
+    index = event.month - 1 + months
+    year, month = event.year + index // 12, index % 12 + 1
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return date(year, month, min(event.day, (following - timedelta(days=1)).day))
+
+
+def first_day_after(event: date, months: int) -> date:
+    """The first day on which what a text allows "sau … tháng kể từ ngày" ``event`` may be done: the day after
+    :func:`period_end`. Circular 24/2023, Art. 5.3 / 11.3 ("sau ít nhất 1 năm (12 tháng) kể từ ngày ra quyết định
+    công nhận"): a level-1 decision of 15/01/2025 may ask for level 2 from 16/01/2026; one of 29/02/2024 from
+    01/03/2025 (ADR 59)."""
+    return period_end(event, months) + timedelta(days=1)
+
+
+def first_request_year(allowed: date, request_by: tuple[int, int]) -> int:
+    """The first evaluated year whose request may name something allowed from ``allowed``, when a year's request goes
+    in by ``request_by`` (month, day) of the next year at the latest: Circular 24's dossier "trước ngày 15 tháng 1 của
+    năm liền kề sau năm đánh giá" (Art. 10.1.c / 16.1.c), last day 14 January. Allowed from 14/01/2026: the dossier
+    for 2025; from 15/01/2026: the one for 2026."""
+    return allowed.year - 1 if allowed <= date(allowed.year, *request_by) else allowed.year
 
 
 class Step(StrEnum):

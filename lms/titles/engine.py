@@ -32,7 +32,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any, NamedTuple, cast
 
@@ -86,6 +86,7 @@ from lms.registry.models import (
     subtree,
 )
 from lms.titles import criteria as crit
+from lms.titles import deadlines
 from lms.titles.models import (
     EVALUATION_ORDER,
     TITLE_SUBJECT,
@@ -106,7 +107,7 @@ from lms.titles.models import Assessment as AssessmentModel
 log = logging.getLogger(__name__)
 
 #: Part of every inputs digest: bump it when the way results are computed changes, so the next run rewrites rows.
-ENGINE_VERSION = "5"
+ENGINE_VERSION = "6"
 
 
 def _table(model: Any) -> Table:
@@ -1865,7 +1866,7 @@ def _capped(
     """The criteria give ``to_level`` but the last recognition is too recent to ask for it (Circular 24, Art. 5.3):
     the level below if its own indicators are met (level 0 otherwise: each level is judged on its own article), and a
     breakdown item that says from when."""
-    recognition_id, level, decided, until = wait
+    recognition_id, level, decided, until, before, first_year = wait
     item: dict[str, Any] = {
         "indicator": "upgrade",
         "value": None,
@@ -1878,6 +1879,8 @@ def _capped(
             "until": until,
             "months": upgrade.after_months,
             "source_ref": upgrade.source_ref,
+            "before": before,
+            "first_year": first_year,
         },
     }
     _eligible, score, _level, missing, items = outcome
@@ -1921,23 +1924,14 @@ def _assessments(
     return found
 
 
-def _add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for last in (31, 30, 29, 28):  # 29 February + 12 months is 28 February
-        try:
-            return date(year, month, min(day.day, last))
-        except ValueError:
-            continue
-    raise ValueError(day)  # pragma: no cover - 28 always exists
-
-
 def _upgrade_waits(
     commune: _Commune, subject: str, title: Title, subjects: Select[Any], upgrade: crit.Upgrade
 ) -> dict[int, tuple[Any, ...]]:
-    """Subjects whose last recognition (before the year) is one level below ``upgrade.to_level`` and was decided
-    less than ``after_months`` before the year's request is due: (recognition id, decision date, from when the
-    upgrade may be asked for). One statement."""
+    """Subjects whose last recognition (before the year) is one level below ``upgrade.to_level`` and whose
+    ``after_months`` counted from its decision (Civil Code 2015, Art. 147–148: :func:`deadlines.first_day_after`,
+    ADR 59) have not run out by the last day of the year's request: (recognition id, level, decision date, from when
+    the upgrade may be asked for, what the explanation adds: the date the year's request is due before and the first
+    evaluated year whose request may ask for it). One statement."""
     ids = subjects.subquery("su")
     rows = db.session.execute(
         select(R.c.subject_id, R.c.id, R.c.level, R.c.decision_date)
@@ -1954,13 +1948,20 @@ def _upgrade_waits(
     latest: dict[int, Any] = {}
     for row in rows:
         latest[row.subject_id] = row  # ordered: the last one wins
-    due = date(commune.year + 1, *upgrade.request_by)
+    due = date(commune.year + 1, *upgrade.request_by)  # the last day of the year's request
     waits: dict[int, tuple[Any, ...]] = {}
     for subject_id, row in latest.items():
         if row.level == upgrade.to_level - 1:
-            until = _add_months(row.decision_date, upgrade.after_months)
-            if until > due:
-                waits[subject_id] = (row.id, row.level, row.decision_date.isoformat(), until.isoformat())
+            allowed = deadlines.first_day_after(row.decision_date, upgrade.after_months)
+            if allowed > due:
+                waits[subject_id] = (
+                    row.id,
+                    row.level,
+                    row.decision_date.isoformat(),
+                    allowed.isoformat(),
+                    (due + timedelta(days=1)).isoformat(),
+                    deadlines.first_request_year(allowed, upgrade.request_by),
+                )
     return waits
 
 

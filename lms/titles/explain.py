@@ -130,6 +130,25 @@ def describe_missing(item: dict[str, Any]) -> str:
             value=_percent(missing.get("value")),
             at_least=_percent(missing.get("at_least")),
         )
+    elif code == "upgrade_wait" and missing.get("first_year"):
+        # ADR 59: the months are counted as the Civil Code counts them, and the date may fall after the last day of
+        # the year's request (Circular 24, Art. 10.1.c: "trước ngày 15 tháng 1"): say for which year it can be asked.
+        source = item.get("source")
+        held: Mapping[str, Any] = source if isinstance(source, Mapping) else {}
+        text = _(
+            "level %(level)s can be asked for only from %(until)s, once %(months)s months have passed since the "
+            "level %(from_level)s decision of %(decided)s (Civil Code 2015, Art. 147–148): that is after this "
+            "year's dossier is due (before %(before)s), so level %(level)s can be asked for at the earliest in the "
+            "dossier for %(first_year)s (%(ref)s)",
+            level=missing.get("level"),
+            until=_day(missing.get("until")),
+            months=missing.get("months"),
+            from_level=held.get("level"),
+            decided=_day(held.get("decision_date")),
+            before=_day(missing.get("before")),
+            first_year=missing.get("first_year"),
+            ref=missing.get("source_ref"),
+        )
     elif code == "upgrade_wait":
         text = _(
             "level %(level)s can be asked for from %(until)s, %(months)s months after the last decision (%(ref)s)",

@@ -23,7 +23,7 @@ import hashlib
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from flask import has_request_context
@@ -66,7 +66,8 @@ from lms.registry.models import (
 )
 from lms.registry.pii import InvalidIdNumber, id_number_hash, normalise_id_number
 from lms.registry.text import fold, initials_name
-from lms.titles import approvals, explain
+from lms.titles import approvals, deadlines, explain
+from lms.titles import criteria as crit
 from lms.titles.dirty import home_pairs, mark_dirty
 from lms.titles.explain import word as _word
 from lms.titles.models import (
@@ -1201,6 +1202,102 @@ def valid_years(year: int, valid_to: date | None) -> range:
     """The calendar years a recognition of ``year`` counts in: the year itself and, for a circular title, the
     years it is kept for (through ``valid_to``)."""
     return range(year, max(year, valid_to.year if valid_to else year) + 1)
+
+
+@dataclass(frozen=True)
+class UpgradeWindow:
+    """When a recognition's subject may ask for the next level (Circular 24, Art. 5.3 / 11.3; ADR 59)."""
+
+    level: int  # the level that may be asked for
+    months: int
+    allowed_from: date  # the first day the request may be made
+    first_year: int  # the first evaluated year whose dossier may ask for it
+    before: date  # that dossier goes in before this day
+    source_ref: str
+
+
+def upgrade_window(row: Recognition) -> UpgradeWindow | None:
+    """For a recognised title one level below its criteria set's upgrade (a Learning Unit at level 1 under Circular
+    24): from when, and in which year's dossier, the next level may be asked for — the same reading the engine applies
+    (``deadlines.first_day_after``: "sau ít nhất 1 năm (12 tháng) kể từ ngày ra quyết định công nhận", counted as the
+    Civil Code 2015 counts a period, Art. 147-148). None for any other recognition."""
+    if row.status != RecognitionStatus.RECOGNISED or row.decision_date is None or row.criteria_set_id is None:
+        return None
+    criteria_set = db.session.get(CriteriaSet, row.criteria_set_id)
+    if criteria_set is None or "upgrade" not in (criteria_set.definition or {}):
+        return None  # most sets have no upgrade: not parsed
+    upgrade = crit.definition_of(criteria_set).upgrade
+    if upgrade is None or (row.level or 0) != upgrade.to_level - 1:
+        return None
+    if db.session.scalar(
+        select(Recognition.id)
+        .where(
+            Recognition.subject_type == row.subject_type,
+            Recognition.subject_id == row.subject_id,
+            Recognition.title == row.title,
+            Recognition.status == RecognitionStatus.RECOGNISED.value,
+            Recognition.level >= upgrade.to_level,
+            Recognition.year > row.year,
+        )
+        .limit(1)
+    ):
+        return None  # raised already
+    allowed = deadlines.first_day_after(row.decision_date, upgrade.after_months)
+    first_year = max(deadlines.first_request_year(allowed, upgrade.request_by), row.year + 1)
+    month, day = upgrade.request_by
+    before = date(first_year + 1, month, day) + timedelta(days=1)
+    return UpgradeWindow(upgrade.to_level, upgrade.after_months, allowed, first_year, before, upgrade.source_ref)
+
+
+def early_upgrades(rows: Sequence[Recognition], decision_date: date) -> dict[int, tuple[date, date]]:
+    """Proposals at a level their criteria set lets a subject reach only ``after_months`` after its decision at the
+    level below (Circular 24, Art. 5.3 / 11.3), that a decision dated ``decision_date`` would record before that
+    period has run out (``deadlines.first_day_after``, ADR 59): proposal id → (the level-below decision's date, the
+    first day the upgrade could be asked for). Shown to the approver, never refused (as the late dates of ADR 44);
+    two queries, none without such a proposal."""
+    sets = {r.criteria_set_id for r in rows if r.criteria_set_id and (r.level or 0) >= 2}
+    upgrades: dict[int, crit.Upgrade] = {}
+    for criteria_set in db.session.scalars(select(CriteriaSet).where(CriteriaSet.id.in_(sets))) if sets else ():
+        if "upgrade" in (criteria_set.definition or {}):
+            upgrade = crit.definition_of(criteria_set).upgrade
+            if upgrade is not None:
+                upgrades[criteria_set.id] = upgrade
+    asked = [r for r in rows if r.criteria_set_id in upgrades and r.level == upgrades[r.criteria_set_id].to_level]
+    if not asked:
+        return {}
+    earlier = db.session.execute(
+        select(
+            Recognition.subject_type,
+            Recognition.subject_id,
+            Recognition.title,
+            Recognition.level,
+            Recognition.year,
+            Recognition.decision_date,
+        )
+        .where(
+            Recognition.status == RecognitionStatus.RECOGNISED.value,
+            Recognition.decision_date.is_not(None),
+            Recognition.subject_id.in_({r.subject_id for r in asked}),
+            Recognition.subject_type.in_({r.subject_type for r in asked}),
+            Recognition.title.in_({r.title for r in asked}),
+        )
+        .order_by(Recognition.decision_date, Recognition.id)
+    ).all()
+    early: dict[int, tuple[date, date]] = {}
+    for row in asked:
+        upgrade = upgrades[row.criteria_set_id or 0]
+        mine = [
+            e
+            for e in earlier
+            if (e.subject_type, e.subject_id, e.title) == (row.subject_type, row.subject_id, row.title)
+            and e.year < row.year
+        ]
+        if not mine or mine[-1].level != upgrade.to_level - 1:
+            continue  # the last earlier decision is not at the level below: nothing to wait for
+        allowed = deadlines.first_day_after(mine[-1].decision_date, upgrade.after_months)
+        if decision_date < allowed:
+            early[row.id] = (mine[-1].decision_date, allowed)
+    return early
 
 
 def certificate_valid_until(row: Recognition) -> date | None:

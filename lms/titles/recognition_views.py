@@ -533,6 +533,8 @@ def _decision_preview(ids: list[int], decision: dict[str, Any]) -> dict[str, Any
             checked, number, decision["decision_date"], decision["authority"]
         ),
         "authorities": _printed_authorities(checked, decision["authority"]),
+        # Circular 24, Art. 5.3: level 2 decided before the 12 months from the level-1 decision ran out (ADR 59).
+        "early": recognition.early_upgrades(checked, decision["decision_date"]),
     }
 
 
@@ -794,6 +796,7 @@ def recognition_page(recognition_id: int):
         explain=explain,
         verification=recognition.verification_status(row),
         valid_years=recognition.valid_years(row.year, row.valid_until) if row.valid_until else None,
+        upgrade=recognition.upgrade_window(row),
         provisional=services.provisional_basis(
             db.session.get(CriteriaSet, row.criteria_set_id) if row.criteria_set_id else None,
             services.breakdown_codes(row.breakdown),

@@ -301,6 +301,9 @@ def indicator_names(title: str, locale: str, criteria_set_ids: Iterable[int | No
     for info in title_indicators(title):
         if info.name or info.name_en:
             names.setdefault(info.code, info.label(locale))
+    # The row the engine adds when the last recognition is too recent to ask for the next level (Circular 24, Art.
+    # 5.3; engine._capped): not an indicator of the criteria, and never "an indicator no longer in the criteria".
+    names.setdefault("upgrade", _("Raising the level"))
     return names
 
 

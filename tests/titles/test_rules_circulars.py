@@ -501,18 +501,28 @@ def test_tt24_art2_3_the_commune_peoples_committee_is_assessed_under_circular_24
 
 
 @pytest.mark.parametrize(
-    ("decided", "level"),
+    ("decided", "level", "allowed"),
     [
-        (date(YEAR, 2, 10), 1),  # 12 months end on 10/02 of the next year, after the 15/01 request: level 1 only
-        (date(YEAR - 1, 12, 1), 2),  # 12 months end on 01/12 of the evaluated year: level 2 may be asked for
-        (date(YEAR, 1, 14), 2),  # 12 months end on 14/01, the last day "trước ngày 15 tháng 1"
+        # 12 months end at the end of 10/02/YEAR+1, after the last day of YEAR's request (14/01): level 1 only
+        (date(YEAR, 2, 10), 1, date(YEAR + 1, 2, 11)),
+        (date(YEAR - 1, 12, 1), 2, None),  # 12 months end on 01/12/YEAR: level 2 may be asked for YEAR
+        # 12 months end on 13/01/YEAR+1: allowed from 14/01, the last day "trước ngày 15 tháng 1"
+        (date(YEAR, 1, 13), 2, None),
+        # 12 months end at the end of 14/01/YEAR+1: allowed from 15/01, a day too late for YEAR's dossier
+        (date(YEAR, 1, 14), 1, date(YEAR + 1, 1, 15)),
+        (date(YEAR, 1, 15), 1, date(YEAR + 1, 1, 16)),
     ],
 )
-def test_tt24_art5_3_level_2_only_12_months_after_the_level_1_decision(
-    commune: AdminUnit, decided: date, level: int
+def test_tt24_art5_3_level_2_only_once_12_months_from_the_level_1_decision_have_run_out(
+    commune: AdminUnit, decided: date, level: int, allowed: date | None
 ) -> None:
-    """Circular 24, Art. 5.3 (and 11.3): a unit recognised at level 1 may ask for level 2 only 12 months after the
-    decision; the request for a year is due by 15 January of the next (Art. 10.1.c)."""
+    """Circular 24, Art. 5.3 (and 11.3): "Đơn vị cấp huyện được công nhận mức độ 1 sau ít nhất 1 năm (12 tháng) kể từ
+    ngày ra quyết định công nhận có thể đề nghị đánh giá, công nhận nâng mức độ 2"; Art. 10.1.c (16.1.c): the dossier
+    goes in "trước ngày 15 tháng 1 của năm liền kề sau năm đánh giá". The 12 months are counted as the Civil Code 2015
+    counts a period (Art. 147.2: the day of the decision is not counted; Art. 148.3: it ends at the end of the
+    corresponding day of the last month), so level 2 may be asked for from the day after that day (ADR 59). A level-1
+    decision of 14 January YEAR can therefore not ask for level 2 in YEAR's dossier (due by 14/01/YEAR+1): the unit is
+    level 1 and the breakdown says from when, and for which year's dossier, level 2 can be asked for."""
     from lms.titles.models import Recognition, RecognitionStatus
 
     org = unit_with(commune)
@@ -535,27 +545,32 @@ def test_tt24_art5_3_level_2_only_12_months_after_the_level_1_decision(
     assert row is not None
     assert row.level == level
     assert row.eligible
-    if level == 1:
-        wait = item(row, "upgrade")
-        assert wait["missing"]["until"] == date(YEAR + 1, 2, 10).isoformat()
-        assert row.missing == "|upgrade|"
-        with app_request():
-            from lms.titles.explain import describe_missing
-
-            assert "level 2 can be asked for from Feb 10, 2026" in describe_missing(wait)
-    else:
+    if allowed is None:
         assert all(i["indicator"] != "upgrade" for i in row.breakdown)
+        return
+    wait = item(row, "upgrade")
+    assert wait["missing"]["until"] == allowed.isoformat()
+    assert wait["missing"]["before"] == date(YEAR + 1, 1, 15).isoformat()
+    assert wait["missing"]["first_year"] == YEAR + 1
+    assert row.missing == "|upgrade|"
+    with app_request():
+        from lms.titles.explain import describe_missing
+
+        text = describe_missing(wait)
+    assert f"level 2 can be asked for only from {allowed:%b} {allowed.day}, {allowed.year}" in text
+    assert f"the level 1 decision of {decided:%b} {decided.day}, {decided.year}" in text
+    assert f"after this year's dossier is due (before Jan 15, {YEAR + 1})" in text
+    assert f"at the earliest in the dossier for {YEAR + 1}" in text
 
 
-def test_tt24_art5_3_art10_1c_a_level_1_decided_on_15_january_cannot_ask_for_level_2_the_next_january(
-    commune: AdminUnit,
-) -> None:
-    """Circular 24, Art. 5.3 (11.3): level 2 may be asked for "sau ít nhất 1 năm (12 tháng) kể từ ngày ra quyết định
-    công nhận" mức độ 1; Art. 10.1.c (16.1.c): the dossier goes in "trước ngày 15 tháng 1 của năm liền kề sau năm
-    đánh giá" — before 15 January, so 14 January at the latest. A level-1 decision of 15 January YEAR reaches its
-    12 months on 15 January YEAR+1, a day too late for YEAR's dossier: YEAR is level 1, and the breakdown says level
-    2 can be asked for from 15/01/YEAR+1 (for the next year). It was given level 2 (the request read as due *on* 15
-    January)."""
+def test_tt24_art5_3_the_page_says_in_vietnamese_why_a_14_january_decision_waits_a_year(commune: AdminUnit) -> None:
+    """Circular 24, Art. 5.3 with Art. 10.1.c, read with the Civil Code 2015, Art. 147-148 (ADR 59): the unit's
+    explanation, in the pages' language, names the first day level 2 may be asked for, the decision it counts from,
+    the last day of the year's dossier and the first year whose dossier may ask for it."""
+    from flask import current_app
+    from flask_babel import force_locale
+
+    from lms.titles.explain import describe_missing
     from lms.titles.models import Recognition, RecognitionStatus
 
     org = unit_with(commune)
@@ -568,16 +583,21 @@ def test_tt24_art5_3_art10_1c_a_level_1_decided_on_15_january_cannot_ask_for_lev
             level=1,
             commune_id=commune.id,
             status=RecognitionStatus.RECOGNISED.value,
-            decision_number="3/QĐ-UBND",
-            decision_date=date(YEAR, 1, 15),
+            decision_number="5/QĐ-UBND",
+            decision_date=date(YEAR, 1, 14),
         )
     )
     db.session.flush()
     engine.evaluate_commune(commune.id, YEAR)
     row = eligibility("organisation", org.id, "unit")
     assert row is not None
-    assert (row.eligible, row.level) == (True, 1)
-    assert item(row, "upgrade")["missing"]["until"] == date(YEAR + 1, 1, 15).isoformat()
+    with current_app.test_request_context(), force_locale("vi"):
+        text = describe_missing(item(row, "upgrade"))
+    assert text.startswith(f"chỉ được đề nghị công nhận nâng lên mức độ 2 từ ngày 15/01/{YEAR + 1}")
+    assert f"hết thời hạn 12 tháng kể từ ngày 14/01/{YEAR} là ngày ra quyết định công nhận mức độ 1" in text
+    assert "Bộ luật Dân sự 2015, Điều 147, 148" in text
+    assert f"quá hạn gửi hồ sơ của năm đánh giá này (trước ngày 15/01/{YEAR + 1})" in text
+    assert f"sớm nhất là đề nghị nâng lên mức độ 2 trong hồ sơ của năm đánh giá {YEAR + 1}" in text
 
 
 def test_tt24_art8_2_the_good_digital_level_implies_the_basic_one(commune: AdminUnit) -> None:
