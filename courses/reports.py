@@ -392,7 +392,7 @@ def centre_report_pdf(
     issuer: Issuer,
     director: str = "",
     made_by: str = "",
-    number: str = "",
+    document_number: str = "",
 ) -> bytes:
     """The report filed on paper: the same figures as the page and the workbook, laid out as the targets reports
     (Decree 30/2020: issuer and number, national name and motto, "BÁO CÁO" and its summary; the summary, the
@@ -426,7 +426,7 @@ def centre_report_pdf(
     story: list = report_heading(
         superior=issuer.superior,
         body=issuer.body,
-        number_line=issuer.number_line(number),
+        number_line=issuer.number_line(document_number),
         place_date=f"{issuer.place}, {vi_long_date(report.as_of.date())}",
         width=PAGE_WIDTH,
         title="BÁO CÁO",
@@ -449,13 +449,13 @@ def centre_report_pdf(
 
     story.append(para("II. Hoàn thành khóa học theo lĩnh vực", h2))
     rows = [[para(h, head) for h in ("Lĩnh vực", *CATEGORY_HEADERS[1:])]]
-    for line in report.categories:
+    for category in report.categories:
         rows.append(
             [
-                para(category_label(line.category)),
-                para(_pdf_number(line.completions), figure),
-                para(_pdf_number(line.learners), figure),
-                para(_pdf_number(line.hours), figure),
+                para(category_label(category.category)),
+                para(_pdf_number(category.completions), figure),
+                para(_pdf_number(category.learners), figure),
+                para(_pdf_number(category.hours), figure),
             ]
         )
     if not report.categories:

@@ -775,10 +775,10 @@ def indicator_pdf(
     *,
     made_by: str = "",
     issuer: Issuer | None = None,
-    number: str = "",
+    document_number: str = "",
 ) -> bytes:
     """The same tables as a printable landscape A4 PDF (DejaVu, so Vietnamese prints), headed by who files it
-    (``issuer``; by default the configured issuer of the unit's level) with the document's ``number`` (blank: the
+    (``issuer``; by default the configured issuer of the unit's level) with the ``document_number`` (blank: the
     clerk writes it)."""
     register_fonts()
     buffer = io.BytesIO()
@@ -812,7 +812,7 @@ def indicator_pdf(
     story: list = report_heading(
         superior=issuer.superior,
         body=issuer.body,
-        number_line=issuer.number_line(number),
+        number_line=issuer.number_line(document_number),
         place_date=f"{issuer.place}, {vi_long_date(made_on())}",
         width=PAGE_WIDTH,
         title="BÁO CÁO",

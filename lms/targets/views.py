@@ -578,5 +578,5 @@ def _number() -> str:
 @permission_required(VIEW)
 def report_pdf(unit_id: int):
     table, kind = _report(unit_id)
-    content = reports.indicator_pdf(table, kind, made_by=current_user.name, number=_number())
+    content = reports.indicator_pdf(table, kind, made_by=current_user.name, document_number=_number())
     return _download(content, "application/pdf", _filename(table, kind, "pdf"))
