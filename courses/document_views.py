@@ -320,7 +320,7 @@ def centre_report(clc_id: int):
         locale=str(get_locale()),
         category_label=reports.category_label,
         percent=reports.percent,
-        issuer=issuers.centre_issuer(commune) if commune else None,
+        issuer=issuers.centre_issuer(commune, clc.name) if commune else None,
     )
 
 
@@ -361,7 +361,7 @@ def centre_report_pdf(clc_id: int):
         report,
         centre_name=clc.name,
         commune_name=commune.full_name,
-        issuer=issuers.centre_issuer(commune),
+        issuer=issuers.centre_issuer(commune, clc.name),
         director=reports.centre_director(clc, report.as_of.date()),
         made_by=current_user.name,
     )

@@ -47,6 +47,11 @@ class Issuer:
     recipients: tuple[str, ...] = ()
     place: str = ""  # the filing unit's name, for "Đăk Hà, ngày … tháng … năm …"
 
+    @property
+    def heading_text(self) -> str:
+        """The heading on one line, for a page: "ỦY BAN NHÂN DÂN XÃ ĐĂK HÀ – TRUNG TÂM HỌC TẬP CỘNG ĐỒNG"."""
+        return " – ".join(part for part in (" ".join(self.superior), " ".join(self.body)) if part)
+
     def number_line(self, number: str = "") -> str:
         """ "Số: 12/BC-UBND", or "Số:         /BC-UBND" with room for the clerk's pen; empty without a symbol."""
         if not self.symbol:
@@ -134,7 +139,7 @@ def _ancestor(unit: AdminUnit, level: UnitLevel) -> AdminUnit | None:
     return db.session.scalar(select(AdminUnit).where(AdminUnit.id.in_(ids), AdminUnit.level == level.value))
 
 
-def _issuer(section: str, place: AdminUnit) -> Issuer:
+def _issuer(section: str, place: AdminUnit, **extra: str) -> Issuer:
     entry = _table().get(section)
     if entry is None:  # a level the file leaves out: the unit's name heads the report, as before
         return Issuer(body=(place.full_name.upper(),), place=place.name)
@@ -142,6 +147,8 @@ def _issuer(section: str, place: AdminUnit) -> Issuer:
         "place": _in_sentence(place),
         "province": _in_sentence(_ancestor(place, UnitLevel.PROVINCE)),
         "commune": _in_sentence(_ancestor(place, UnitLevel.COMMUNE)),
+        "centre": "",
+        **extra,
     }
 
     def lines(patterns: tuple[str, ...], capitals: bool) -> tuple[str, ...]:
@@ -168,6 +175,6 @@ def report_issuer(unit: AdminUnit) -> Issuer:
     return _issuer(place.level, place)
 
 
-def centre_issuer(commune: AdminUnit) -> Issuer:
-    """Who files a Community Learning Centre's report (the centre of ``commune``)."""
-    return _issuer(CENTRE, commune)
+def centre_issuer(commune: AdminUnit, centre_name: str) -> Issuer:
+    """Who files a Community Learning Centre's report (``{centre}``: its name, as its certificates print it)."""
+    return _issuer(CENTRE, commune, centre=centre_name)
