@@ -190,6 +190,9 @@ class Config:
     IMPORT_JOB_MAX_SECONDS = float(_env("LMS_IMPORT_JOB_MAX_SECONDS", "300") or 0)
     # Who decides which title at which level (default: lms/titles/data/approvals.toml; ADR 11).
     TITLES_APPROVALS_FILE = _env("LMS_TITLES_APPROVALS_FILE", "") or None
+    # Who files a unit's reports: heading, number's symbol, signature, recipients (default:
+    # lms/registry/data/report_issuers.toml; ADR 22).
+    REPORT_ISSUERS_FILE = _env("LMS_REPORT_ISSUERS_FILE", "") or None
     # A decision with at most this many certificates prints in the request (a few seconds); a larger one is drawn
     # by a task, with a progress page and a kept file (ADR 47).
     TITLES_PRINT_INLINE_MAX = int(_env("LMS_TITLES_PRINT_INLINE_MAX", "5") or 0)

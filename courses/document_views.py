@@ -26,6 +26,7 @@ from lms.core.forms import LmsForm
 from lms.core.pdf import normalise_code
 from lms.core.services import audit
 from lms.extensions import db
+from lms.registry import issuers
 from lms.registry import services as registry_services
 from lms.registry.models import AdminUnit, Clc, Person
 from lms.registry.text import initials_name
@@ -308,6 +309,7 @@ def centre_report(clc_id: int):
             locale=str(get_locale()),
         ), 400
     report = reports.centre_report(clc, first, last)
+    commune = db.session.get(AdminUnit, clc.commune_id)
     return render_template(
         "courses/documents/report.html",
         clc=clc,
@@ -318,22 +320,50 @@ def centre_report(clc_id: int):
         locale=str(get_locale()),
         category_label=reports.category_label,
         percent=reports.percent,
+        issuer=issuers.centre_issuer(commune, clc.name) if commune else None,
     )
 
 
-@bp.get("/clcs/<int:clc_id>/report.xlsx")
-@permission_required(VIEW)
-def centre_report_xlsx(clc_id: int):
-    clc = _clc(clc_id)
+def _centre_report_of_query(clc: Clc) -> reports.CentreReport:
     try:
         first, last = reports.parse_period(
             request.args.get("from"), request.args.get("to"), today=services.local_now().date()
         )
     except reports.ReportPeriodError as exc:
         abort(400, description=str(exc))
-    report = reports.centre_report(clc, first, last)
+    return reports.centre_report(clc, first, last)
+
+
+@bp.get("/clcs/<int:clc_id>/report.xlsx")
+@permission_required(VIEW)
+def centre_report_xlsx(clc_id: int):
+    clc = _clc(clc_id)
+    report = _centre_report_of_query(clc)
+    first, last = report.first, report.last
     commune = db.session.get(AdminUnit, clc.commune_id)
     content = reports.centre_report_xlsx(
         report, centre_name=clc.name, commune_name=commune.full_name if commune else "", made_by=current_user.name
     )
     return _download(content, documents.XLSX_MIMETYPE, f"bao-cao-tthtcd-{clc.id}-{first:%Y%m%d}-{last:%Y%m%d}.xlsx")
+
+
+@bp.get("/clcs/<int:clc_id>/report.pdf")
+@permission_required(VIEW)
+def centre_report_pdf(clc_id: int):
+    """The centre report to file: the page's figures for the same period, headed by the centre's configured issuer
+    (lms/registry/data/report_issuers.toml, [centre]) and signed by its director."""
+    clc = _clc(clc_id)
+    report = _centre_report_of_query(clc)
+    commune = db.session.get(AdminUnit, clc.commune_id)
+    if commune is None:
+        abort(404)
+    content = reports.centre_report_pdf(
+        report,
+        centre_name=clc.name,
+        commune_name=commune.full_name,
+        issuer=issuers.centre_issuer(commune, clc.name),
+        director=reports.centre_director(clc, report.as_of.date()),
+        made_by=current_user.name,
+    )
+    name = f"bao-cao-tthtcd-{clc.id}-{report.first:%Y%m%d}-{report.last:%Y%m%d}.pdf"
+    return _download(content, "application/pdf", name)

@@ -18,6 +18,11 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy import case, distinct, exists, func, select
 
 from courses.models import (
@@ -37,9 +42,19 @@ from courses.services import CLASS_DAYS, counted_sessions, local_now
 from lms.core import formatting
 from lms.core.exports import print_setup, save_workbook
 from lms.core.formatting import in_request_language as _
-from lms.core.pdf import vi_date
+from lms.core.pdf import (
+    FONT,
+    FONT_BOLD,
+    page_footer,
+    register_fonts,
+    report_closing,
+    report_heading,
+    vi_date,
+    vi_long_date,
+)
 from lms.extensions import db
-from lms.registry.models import Clc, UnitLevel
+from lms.registry.issuers import Issuer
+from lms.registry.models import BoardMembership, BoardRole, Clc, Person, UnitLevel
 
 # (Vietnamese, English): the xlsx is Vietnamese whatever the page's language, as the annual report is.
 CATEGORY_LABELS: dict[str, tuple[str, str]] = {
@@ -301,6 +316,217 @@ def percent(rate: Fraction | None) -> str:
     return formatting.percent(None if rate is None else float(rate) * 100)
 
 
+CENTRE_REPORT_TITLE = "BÁO CÁO HOẠT ĐỘNG TRUNG TÂM HỌC TẬP CỘNG ĐỒNG"
+RATE_LABEL = "Tỷ lệ chuyên cần"
+RATE_RULE_VI = (
+    "Tỷ lệ chuyên cần: số lượt có mặt của học viên đang theo học trên số buổi đã học của từng học viên, kể từ khi vào "
+    "lớp; buổi đã học mà chưa điểm danh không tính vào tỷ lệ."
+)
+CLASS_HEADERS = (
+    "STT",
+    "Lớp",
+    "Khóa học",
+    "Lĩnh vực",
+    "Số buổi đã học",
+    "Số học viên",
+    "Số lượt có mặt",
+    "Tỷ lệ chuyên cần",
+    "Số buổi chưa điểm danh (không tính vào tỷ lệ)",
+)
+CATEGORY_HEADERS = ("Hoàn thành khóa học theo lĩnh vực", "Số lượt hoàn thành", "Số người", "Số giờ học")
+
+
+def summary_lines(report: CentreReport) -> list[tuple[str, object]]:
+    """The report's figures in the order and words both documents print them (the rate as a fraction 0–1)."""
+    return [
+        ("Số lớp đã tổ chức", report.classes_held),
+        ("Số buổi học đã tổ chức", report.sessions_held),
+        ("Trong đó: số buổi chưa điểm danh (không tính vào tỷ lệ chuyên cần)", report.sessions_without_roll_call),
+        ("Số lượt người học (lượt có mặt)", report.learner_turns),
+        ("Số lượt có mặt của học viên đang theo học", report.attendance_numerator),
+        ("Số lượt phải học (buổi đã học của từng học viên, kể từ khi vào lớp)", report.attendance_denominator),
+        (RATE_LABEL, report.attendance_rate),
+        ("Số lượt hoàn thành khóa học", report.completions),
+    ]
+
+
+def centre_director(clc: Clc, on: date) -> str:
+    """The name of the centre's director on ``on`` (the board's), or "" when the board is not recorded."""
+    return (
+        db.session.scalar(
+            select(Person.full_name)
+            .join(BoardMembership, BoardMembership.person_id == Person.id)
+            .where(
+                BoardMembership.clc_id == clc.id,
+                BoardMembership.role == BoardRole.DIRECTOR,
+                BoardMembership.started_on <= on,
+                (BoardMembership.ended_on.is_(None)) | (BoardMembership.ended_on >= on),
+            )
+            .order_by(BoardMembership.started_on.desc())
+            .limit(1)
+        )
+        or ""
+    )
+
+
+def _pdf_percent(rate: Fraction | None) -> str:
+    return formatting.percent(None if rate is None else float(rate) * 100, locale="vi")
+
+
+def _pdf_number(value: int | Decimal) -> str:
+    return formatting.number(value, 1, locale="vi")
+
+
+def _escape(value: str) -> str:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+PAGE_WIDTH = landscape(A4)[0] - 24 * mm  # between the 12 mm margins
+
+
+def centre_report_pdf(
+    report: CentreReport,
+    *,
+    centre_name: str,
+    commune_name: str,
+    issuer: Issuer,
+    director: str = "",
+    made_by: str = "",
+    document_number: str = "",
+) -> bytes:
+    """The report filed on paper: the same figures as the page and the workbook, laid out as the targets reports
+    (Decree 30/2020: issuer and number, national name and motto, "BÁO CÁO" and its summary; the summary, the
+    completions by category and the classes as tables whose header repeats on each page; the recipients, the maker's
+    and the director's signatures), landscape A4, the centre and period at the foot of every page."""
+    register_fonts()
+    buffer = io.BytesIO()
+    period = f"từ {vi_date(report.first)} đến {vi_date(report.last)}"
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=landscape(A4),
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=12 * mm,
+        bottomMargin=14 * mm,
+        title=f"{CENTRE_REPORT_TITLE} — {centre_name}",
+        author=centre_name,
+    )
+    text = ParagraphStyle("text", fontName=FONT, fontSize=9, leading=12)
+    h2 = ParagraphStyle("h2", parent=text, fontName=FONT_BOLD, spaceBefore=4, spaceAfter=3, keepWithNext=1)
+    cell = ParagraphStyle("cell", fontName=FONT, fontSize=8, leading=10)
+    figure = ParagraphStyle("figure", parent=cell, alignment=2)
+    centred = ParagraphStyle("centred", parent=cell, alignment=1)
+    head = ParagraphStyle("head", fontName=FONT_BOLD, fontSize=8, leading=10, alignment=1)
+    bold_cell = ParagraphStyle("bold-cell", parent=cell, fontName=FONT_BOLD)
+    bold_figure = ParagraphStyle("bold-figure", parent=figure, fontName=FONT_BOLD)
+
+    def para(value: object, style: ParagraphStyle = cell) -> Paragraph:
+        return Paragraph(_escape(str(value)), style)
+
+    story: list = report_heading(
+        superior=issuer.superior,
+        body=issuer.body,
+        number_line=issuer.number_line(document_number),
+        place_date=f"{issuer.place}, {vi_long_date(report.as_of.date())}",
+        width=PAGE_WIDTH,
+        title="BÁO CÁO",
+        summary=f"Hoạt động của Trung tâm học tập cộng đồng {period}",
+    )
+    made = f"Ngày lập: {vi_date(report.as_of.date())}" + (f"; người lập: {made_by}" if made_by else "")
+    story += [
+        para(f"Trung tâm: {centre_name}", text),
+        para(f"Đơn vị: {commune_name}", text),
+        para(f"Kỳ báo cáo: {period}", text),
+        para(made, text),
+        Spacer(1, 3 * mm),
+        para("I. Số liệu tổng hợp", h2),
+    ]
+    rows: list[list] = [[para("STT", head), para("Chỉ tiêu", head), para("Số liệu", head)]]
+    for index, (label, value) in enumerate(summary_lines(report), start=1):
+        shown = _pdf_percent(value) if label == RATE_LABEL else _pdf_number(value)  # type: ignore[arg-type]
+        rows.append([para(index, centred), para(label), para(shown, figure)])
+    story += [_grid(rows, [12 * mm, 150 * mm, 30 * mm]), Spacer(1, 1 * mm), para(RATE_RULE_VI, text)]
+
+    story.append(para("II. Hoàn thành khóa học theo lĩnh vực", h2))
+    rows = [[para(h, head) for h in ("Lĩnh vực", *CATEGORY_HEADERS[1:])]]
+    for category in report.categories:
+        rows.append(
+            [
+                para(category_label(category.category)),
+                para(_pdf_number(category.completions), figure),
+                para(_pdf_number(category.learners), figure),
+                para(_pdf_number(category.hours), figure),
+            ]
+        )
+    if not report.categories:
+        rows.append([para("Không có lượt hoàn thành nào trong kỳ."), "", "", ""])
+    hours = sum((c.hours for c in report.categories), Decimal(0))
+    rows.append(
+        [
+            para("Tổng cộng", bold_cell),
+            para(_pdf_number(report.completions), bold_figure),
+            para("", figure),
+            para(_pdf_number(hours), bold_figure),
+        ]
+    )
+    story.append(_grid(rows, [120 * mm, 30 * mm, 30 * mm, 30 * mm]))
+
+    classes_heading = para("III. Các lớp đã tổ chức", h2)
+    rows = [[para(h, head) for h in CLASS_HEADERS]]
+    for index, line in enumerate(report.classes, start=1):
+        rows.append(
+            [
+                para(index, centred),
+                para(line.class_name),
+                para(line.course_name),
+                para(category_label(line.category)),
+                para(_pdf_number(line.sessions_held), figure),
+                para(_pdf_number(line.enrolled), figure),
+                para(_pdf_number(line.learner_turns), figure),
+                para(_pdf_percent(line.attendance_rate), figure),
+                para(_pdf_number(line.sessions_without_roll_call), figure),
+            ]
+        )
+    if not report.classes:
+        rows.append(["", para("Không có lớp nào được tổ chức trong kỳ."), "", "", "", "", "", "", ""])
+    fixed = [10 * mm, 0, 0, 40 * mm, 20 * mm, 20 * mm, 20 * mm, 22 * mm, 28 * mm]
+    free = PAGE_WIDTH - sum(fixed)
+    fixed[1], fixed[2] = free * 0.5, free * 0.5
+    classes = _grid(rows, fixed)
+    # The signatures never stand alone on a page: the classes' table's last rows go over with them when it is
+    # short; a long one stays where it is.
+    closing = report_closing(
+        recipients=issuer.recipients, maker=made_by, signer=issuer.signer, head=director, width=PAGE_WIDTH
+    )
+    if len(rows) <= 12:
+        story.append(KeepTogether([classes_heading, classes, Spacer(1, 6 * mm), closing]))
+    else:
+        story += [classes_heading, classes, Spacer(1, 6 * mm), KeepTogether([closing])]
+    footer = page_footer(f"{centre_name} — {CENTRE_REPORT_TITLE} — {period}")
+    document.build(story, onFirstPage=footer, onLaterPages=footer)
+    return buffer.getvalue()
+
+
+def _grid(data: list[list], widths: list[float]) -> Table:
+    """A ruled table whose header repeats on every page (the look of the targets reports)."""
+    table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dce6f1")),
+                ("VALIGN", (0, 0), (-1, 0), "MIDDLE"),
+                ("VALIGN", (0, 1), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+                ("TOPPADDING", (0, 0), (-1, -1), 2),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            ]
+        )
+    )
+    return table
+
+
 def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: str, made_by: str = "") -> bytes:
     """The report as a workbook labelled in Vietnamese: a summary sheet and a per-class sheet."""
     workbook = Workbook()
@@ -308,7 +534,7 @@ def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: 
     head_fill = PatternFill("solid", fgColor="DCE6F1")
     summary = workbook.active
     summary.title = "Tổng hợp"
-    summary["A1"] = "BÁO CÁO HOẠT ĐỘNG TRUNG TÂM HỌC TẬP CỘNG ĐỒNG"
+    summary["A1"] = CENTRE_REPORT_TITLE
     summary["A1"].font = Font(bold=True, size=14)
     summary["A2"] = f"Trung tâm: {centre_name}"
     summary["A3"] = f"Đơn vị: {commune_name}"
@@ -319,21 +545,15 @@ def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: 
     header_row = summary.max_row
     rate = report.attendance_rate
     lines: list[tuple[str, object]] = [
-        ("Số lớp đã tổ chức", report.classes_held),
-        ("Số buổi học đã tổ chức", report.sessions_held),
-        ("Trong đó: số buổi chưa điểm danh (không tính vào tỷ lệ chuyên cần)", report.sessions_without_roll_call),
-        ("Số lượt người học (lượt có mặt)", report.learner_turns),
-        ("Số lượt có mặt của học viên đang theo học", report.attendance_numerator),
-        ("Số lượt phải học (buổi đã học của từng học viên, kể từ khi vào lớp)", report.attendance_denominator),
-        ("Tỷ lệ chuyên cần", float(rate) if rate is not None else None),
-        ("Số lượt hoàn thành khóa học", report.completions),
+        (label, float(rate) if label == RATE_LABEL and rate is not None else value)
+        for label, value in summary_lines(report)
     ]
     for label, value in lines:
         summary.append([label, value])
-        if label == "Tỷ lệ chuyên cần":
+        if label == RATE_LABEL:
             summary.cell(row=summary.max_row, column=2).number_format = "0.0%"
     summary.append([])
-    summary.append(["Hoàn thành khóa học theo lĩnh vực", "Số lượt hoàn thành", "Số người", "Số giờ học"])
+    summary.append(list(CATEGORY_HEADERS))
     category_header = summary.max_row
     for line in report.categories:
         summary.append([category_label(line.category), line.completions, line.learners, float(line.hours)])
@@ -352,19 +572,7 @@ def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: 
         summary.column_dimensions[column].width = 18
 
     per_class = workbook.create_sheet("Theo lớp")
-    per_class.append(
-        [
-            "STT",
-            "Lớp",
-            "Khóa học",
-            "Lĩnh vực",
-            "Số buổi đã học",
-            "Số học viên",
-            "Số lượt có mặt",
-            "Tỷ lệ chuyên cần",
-            "Số buổi chưa điểm danh (không tính vào tỷ lệ)",
-        ]
-    )
+    per_class.append(list(CLASS_HEADERS))
     for cell in per_class[1]:
         cell.font, cell.fill = bold, head_fill
         cell.alignment = Alignment(wrap_text=True, vertical="center")
@@ -386,10 +594,7 @@ def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: 
         per_class.cell(row=per_class.max_row, column=8).number_format = "0.0%"
     for column, width in zip("ABCDEFGHI", (5, 34, 34, 28, 12, 12, 14, 14, 16), strict=True):
         per_class.column_dimensions[column].width = width
-    heading = (
-        f"BÁO CÁO HOẠT ĐỘNG TRUNG TÂM HỌC TẬP CỘNG ĐỒNG — {centre_name} — "
-        f"từ {vi_date(report.first)} đến {vi_date(report.last)}"
-    )
+    heading = f"{CENTRE_REPORT_TITLE} — {centre_name} — từ {vi_date(report.first)} đến {vi_date(report.last)}"
     print_setup(summary, header_row, heading=heading)
     print_setup(per_class, 1, heading=heading)
     buffer = io.BytesIO()

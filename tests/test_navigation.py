@@ -82,6 +82,7 @@ EXPECTED = {
         "courses.clc_timetable",
         "courses.centre_report",
         "courses.centre_report_xlsx",
+        "courses.centre_report_pdf",
         "courses.certificate_pdf",
         "courses.it_certificates",
         "titles.eligibility_list",

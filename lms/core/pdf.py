@@ -19,11 +19,13 @@ from typing import Any
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import HRFlowable, Paragraph, Spacer, Table, TableStyle
 
 import lms
 from lms.core import formatting
@@ -202,3 +204,112 @@ def page_footer(text: str, *, bottom: float = 7 * mm) -> Callable[[Canvas, Any],
         canvas.restoreState()
 
     return draw
+
+
+# --- the frame of a filed report (Decree 30/2020/NĐ-CP, Appendix I) -------------------------------------------------
+
+NATIONAL_NAME = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+MOTTO = "Độc lập - Tự do - Hạnh phúc"
+
+
+def _pdf_escape(value: str) -> str:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def report_heading(
+    *,
+    superior: Sequence[str],
+    body: Sequence[str],
+    number_line: str,
+    place_date: str,
+    width: float,
+    title: str,
+    summary: str = "",
+) -> list[Any]:
+    """The top of a filed report as platypus flowables: the superior body (regular capitals) and the issuing body
+    (bold capitals, a short rule under it) with the number and symbol under them on the left; the national name and
+    motto (a rule under it) with the place and day on the right; then the document's kind ("BÁO CÁO") and its
+    summary (trích yếu), centred."""
+    register_fonts()
+    plain = ParagraphStyle("heading-plain", fontName=FONT, fontSize=10, leading=13, alignment=1)
+    bold = ParagraphStyle("heading-bold", parent=plain, fontName=FONT_BOLD)
+    left: list[Any] = [Paragraph(_pdf_escape(line), plain) for line in superior]
+    left += [Paragraph(_pdf_escape(line), bold) for line in body]
+    left.append(
+        HRFlowable(width="30%", thickness=0.6, color=colors.black, spaceBefore=1, spaceAfter=3, hAlign="CENTER")
+    )
+    if number_line:
+        left.append(Paragraph(_pdf_escape(number_line), plain))
+    right: list[Any] = [
+        Paragraph(NATIONAL_NAME, bold),
+        Paragraph(MOTTO, bold),
+        HRFlowable(width="38%", thickness=0.6, color=colors.black, spaceBefore=1, spaceAfter=3, hAlign="CENTER"),
+        Paragraph(_pdf_escape(place_date), plain),
+    ]
+    frame = Table([[left, right]], colWidths=[width * 0.42, width * 0.58])
+    frame.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("ALIGN", (0, 0), (-1, -1), "CENTER"),  # the short rules under the names, centred under them
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    title_style = ParagraphStyle("heading-title", fontName=FONT_BOLD, fontSize=14, leading=18, alignment=1)
+    summary_style = ParagraphStyle("heading-summary", fontName=FONT_BOLD, fontSize=11, leading=14, alignment=1)
+    story: list[Any] = [frame, Spacer(1, 4 * mm), Paragraph(_pdf_escape(title), title_style)]
+    if summary:
+        story.append(Paragraph(_pdf_escape(summary), summary_style))
+    story.append(Spacer(1, 2 * mm))
+    return story
+
+
+def recipients_lines(recipients: Sequence[str]) -> list[str]:
+    """ "Nơi nhận:" items as the form writes them: each after a dash, ";" after each, "." after the last."""
+    items = [line.rstrip(";.") for line in recipients if line.strip()]
+    return [f"- {line}{'.' if index == len(items) - 1 else ';'}" for index, line in enumerate(items)]
+
+
+def report_closing(
+    *,
+    recipients: Sequence[str],
+    maker: str,
+    signer: Sequence[str],
+    head: str = "",
+    width: float,
+) -> Any:
+    """The foot of a filed report, one table: "Nơi nhận:" and its list at the bottom left, the maker's signature
+    (Người lập biểu, named) in the middle, the head's (the configured quyền hạn and chức vụ, or "Thủ trưởng đơn vị")
+    on the right, with room to sign and seal."""
+    register_fonts()
+    small = ParagraphStyle("closing-small", fontName=FONT, fontSize=8, leading=10)
+    small_bold = ParagraphStyle("closing-small-bold", parent=small, fontName=FONT_BOLD, fontSize=9, leading=11)
+    centred = ParagraphStyle("closing-centred", fontName=FONT, fontSize=9, leading=12, alignment=1)
+    centred_bold = ParagraphStyle("closing-centred-bold", parent=centred, fontName=FONT_BOLD, fontSize=10, leading=13)
+    left: list[Any] = []
+    if recipients:
+        left = [Paragraph("Nơi nhận:", small_bold)]
+        left += [Paragraph(_pdf_escape(line), small) for line in recipients_lines(recipients)]
+    middle: list[Any] = [
+        Paragraph("NGƯỜI LẬP BIỂU", centred_bold),
+        Paragraph("(Ký, ghi rõ họ tên)", centred),
+        Spacer(1, 18 * mm),
+        Paragraph(_pdf_escape(maker), centred_bold),
+    ]
+    right: list[Any] = [Paragraph(_pdf_escape(line), centred_bold) for line in (signer or ["THỦ TRƯỞNG ĐƠN VỊ"])]
+    right += [Paragraph("(Ký, ghi rõ họ tên, đóng dấu)", centred), Spacer(1, 18 * mm)]
+    if head:
+        right.append(Paragraph(_pdf_escape(head), centred_bold))
+    table = Table([[left, middle, right]], colWidths=[width * 0.36, width * 0.28, width * 0.36])
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    return table

@@ -34,8 +34,17 @@ from sqlalchemy.orm import selectinload
 from lms.core import formatting
 from lms.core.clock import local_now, local_today
 from lms.core.exports import print_setup, save_workbook
-from lms.core.pdf import FONT, FONT_BOLD, page_footer, register_fonts, vi_long_date
+from lms.core.pdf import (
+    FONT,
+    FONT_BOLD,
+    page_footer,
+    register_fonts,
+    report_closing,
+    report_heading,
+    vi_long_date,
+)
 from lms.extensions import db
+from lms.registry.issuers import Issuer, report_issuer
 from lms.registry.models import AdminUnit, UnitLevel, UnitLineage
 from lms.targets import services
 from lms.targets.models import Basis, Indicator, IndicatorValue, PeriodKind, Plan, Structure
@@ -246,6 +255,54 @@ def _provisional_rows(table: ScopeTable, bases: dict[int, list[ProvisionalBasis]
     return [["; ".join(row[0]), *row[1:]] for row in rows.values()]
 
 
+@dataclass
+class ProvisionalGroup:
+    """The provisional criteria of one criteria set, as the filed PDF lists them: the set, the part of its text every
+    criterion comes from (``source``, named once), the numbers of the plan indicators resting on it, and each
+    criterion's name with the rest of its clause."""
+
+    criteria_set: str
+    source: str
+    numbers: list[int]
+    criteria: list[tuple[str, str]]
+
+
+def _common_source(refs: Sequence[str]) -> str:
+    """The leading parts ("QĐ 448/QĐ-KHVN, phần A") that every clause of a set shares."""
+    parts = [ref.split(", ") for ref in refs if ref]
+    common: list[str] = []
+    for pieces in zip(*parts, strict=False) if parts else ():
+        if len(set(pieces)) > 1:
+            break
+        common.append(pieces[0])
+    if parts and len(common) == min(len(p) for p in parts) and len(parts) > 1:
+        common = common[:-1]  # one clause is wholly the prefix: keep a part of it to name the criterion by
+    return ", ".join(common)
+
+
+def provisional_groups(table: ScopeTable, bases: dict[int, list[ProvisionalBasis]]) -> list[ProvisionalGroup]:
+    """The provisional criteria grouped by criteria set (each criterion once, however many indicators rest on it)."""
+    groups: dict[int, ProvisionalGroup] = {}
+    for number, line in enumerate(table.lines, start=1):
+        for basis in bases.get(line.indicator.id, []):
+            key = basis.criteria_set.id
+            if key not in groups:
+                named = list(dict.fromkeys((i.name, i.source_ref) for i in basis.indicators))
+                # The set's clauses without what they all begin with; without a shared part, the set's legal text.
+                source = _common_source([ref for _name, ref in named])
+                cut = len(source) + 2 if source else 0
+                groups[key] = ProvisionalGroup(
+                    criteria_set=f"{basis.criteria_set.name}, phiên bản {basis.criteria_set.version}",
+                    source=source or basis.criteria_set.source,
+                    numbers=[],
+                    criteria=[(name, ref[cut:] if source and ref.startswith(source) else ref) for name, ref in named],
+                )
+            if number not in groups[key].numbers:
+                groups[key].numbers.append(number)
+    return list(groups.values())
+
+
+PROVISIONAL_GROUP_HEADERS = ("Bộ tiêu chí, căn cứ", "Chỉ tiêu (số thứ tự ở bảng trên)", "Tiêu chí tạm thời (khoản)")
 PROVISIONAL_HEADERS = ("Chỉ tiêu", "Bộ tiêu chí", "Tiêu chí", "Căn cứ", "Ghi chú")
 PROVISIONAL_MARK = "Tiêu chí tạm thời"
 PROVISIONAL_NOTE = (
@@ -426,6 +483,22 @@ def rank(lines: list[ChildLine]) -> list[ChildLine]:
 # indicators (no heading is ever broken inside a word), sub-units without any figure named in one sentence rather
 # than given a blank row each (a province of a hundred communes fits in a few pages). Figures in Vietnamese
 # convention through lms.core.formatting, whatever the language of the page that asked for the document.
+
+
+# The summary (trích yếu) under "BÁO CÁO" on the filed PDF: the title in sentence case.
+REPORT_SUMMARIES = {
+    ReportKind.ANNUAL: "Kết quả thực hiện các chỉ tiêu năm {year}",
+    ReportKind.REVIEW_2025: "Sơ kết giai đoạn 2021–2025",
+    ReportKind.REVIEW_2030: "Tổng kết giai đoạn 2021–2030",
+}
+
+
+def report_summary(table: ScopeTable, kind: str) -> str:
+    """What the report is about, under "BÁO CÁO" (Decree 30/2020's trích yếu)."""
+    template = REPORT_SUMMARIES.get(kind, REPORT_SUMMARIES[ReportKind.ANNUAL])
+    if table.period_end is None:
+        return template.replace(" năm {year}", "")
+    return template.format(year=table.period_end.year)
 
 
 def report_title(table: ScopeTable, kind: str) -> str:
@@ -696,8 +769,17 @@ def _print_setup(sheet, header_row: int, heading: str) -> None:
 PAGE_WIDTH = landscape(A4)[0] - 24 * mm  # the frame between the 12 mm margins
 
 
-def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL, *, made_by: str = "") -> bytes:
-    """The same tables as a printable landscape A4 PDF (DejaVu, so Vietnamese prints)."""
+def indicator_pdf(
+    table: ScopeTable,
+    kind: str = ReportKind.ANNUAL,
+    *,
+    made_by: str = "",
+    issuer: Issuer | None = None,
+    document_number: str = "",
+) -> bytes:
+    """The same tables as a printable landscape A4 PDF (DejaVu, so Vietnamese prints), headed by who files it
+    (``issuer``; by default the configured issuer of the unit's level) with the ``document_number`` (blank: the
+    clerk writes it)."""
     register_fonts()
     buffer = io.BytesIO()
     title_text = report_title(table, kind)
@@ -711,7 +793,6 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL, *, made_by: 
         title=title_text,
         author=table.unit.full_name,
     )
-    title = ParagraphStyle("title", fontName=FONT_BOLD, fontSize=14, leading=18, alignment=1, spaceAfter=4)
     text = ParagraphStyle("text", fontName=FONT, fontSize=9, leading=12)
     h2 = ParagraphStyle("h2", parent=text, fontName=FONT_BOLD, spaceBefore=2, spaceAfter=3)
     cell = ParagraphStyle("cell", fontName=FONT, fontSize=8, leading=10)
@@ -724,22 +805,19 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL, *, made_by: 
     def para(value: str, style: ParagraphStyle = cell) -> Paragraph:
         return Paragraph(_escape(value), style)
 
-    # Filed as an administrative document (Decree 30/2020, Appendix I): the reporting unit on the left, the national
-    # name and motto on the right, the place and day under them; the maker's and the head's signatures at the end.
-    centred_bold = ParagraphStyle("centred-bold", parent=text, fontName=FONT_BOLD, alignment=1)
-    dated = ParagraphStyle("dated", parent=text, alignment=1)
-    story: list = [
-        _plain_table(
-            [
-                [para(table.unit.full_name.upper(), centred_bold), para(NATIONAL_NAME, centred_bold)],
-                ["", Paragraph(f"<u>{MOTTO}</u>", centred_bold)],
-                ["", para(f"{table.unit.name}, {vi_long_date(made_on())}", dated)],
-            ],
-            [PAGE_WIDTH * 0.45, PAGE_WIDTH * 0.55],
-        ),
-        Spacer(1, 3 * mm),
-        para(title_text, title),
-    ]
+    # Filed as an administrative document (Decree 30/2020, Appendix I): the issuing body and the number on the left,
+    # the national name and motto with the place and day on the right, "BÁO CÁO" and its summary; at the end the
+    # recipients, the maker's and the head's signatures. Who files is configuration (lms.registry.issuers).
+    issuer = issuer or report_issuer(table.unit)
+    story: list = report_heading(
+        superior=issuer.superior,
+        body=issuer.body,
+        number_line=issuer.number_line(document_number),
+        place_date=f"{issuer.place}, {vi_long_date(made_on())}",
+        width=PAGE_WIDTH,
+        title="BÁO CÁO",
+        summary=report_summary(table, kind),
+    )
     story += [para(line, text) for line in _header_lines(table, made_by)]
     story.append(Spacer(1, 4 * mm))
     data: list[list] = [
@@ -839,40 +917,40 @@ def indicator_pdf(table: ScopeTable, kind: str = ReportKind.ANNUAL, *, made_by: 
             [
                 *carried,
                 Spacer(1, 6 * mm),
-                _plain_table(
-                    [
-                        [para("NGƯỜI LẬP BIỂU", centred_bold), para("THỦ TRƯỞNG ĐƠN VỊ", centred_bold)],
-                        [para("(Ký, ghi rõ họ tên)", dated), para("(Ký, ghi rõ họ tên, đóng dấu)", dated)],
-                        [Spacer(1, 18 * mm), ""],
-                        [para(made_by, centred_bold), ""],
-                    ],
-                    [PAGE_WIDTH / 2, PAGE_WIDTH / 2],
+                report_closing(
+                    recipients=issuer.recipients,
+                    maker=made_by,
+                    signer=issuer.signer,
+                    width=PAGE_WIDTH,
                 ),
             ]
         )
     )
 
-    provisional = _provisional_rows(table, provisional_bases(table))
-    if provisional:
-        story += [Spacer(1, 6 * mm), para("Tiêu chí tạm thời", h2), para(PROVISIONAL_NOTE, text), Spacer(1, 2 * mm)]
-        rows = [[para(h, head) for h in PROVISIONAL_HEADERS]]
-        rows += [[para(str(v), text) for v in values] for values in provisional]
-        story.append(_table(rows, [50 * mm, 45 * mm, 80 * mm, 60 * mm, PAGE_WIDTH - 235 * mm]))
+    groups = provisional_groups(table, provisional_bases(table))
+    if groups:
+        # One row per criteria set, not one per criterion with the indicators' names again in each: the list was
+        # seven of a commune report's ten pages. The indicators by their numbers in the table above, the set's source
+        # (the text and part every criterion of it comes from) named once, each criterion by name and clause.
+        appendix: list = [para("Phụ lục: Tiêu chí tạm thời", h2), para(PROVISIONAL_NOTE, text), Spacer(1, 2 * mm)]
+        rows = [[para(h, head) for h in PROVISIONAL_GROUP_HEADERS]]
+        for group in groups:
+            criteria = "<br/>".join(
+                f"• {_escape(name)}" + (f" ({_escape(clause)})" if clause else "") for name, clause in group.criteria
+            )
+            rows.append(
+                [
+                    Paragraph(f"<b>{_escape(group.criteria_set)}</b><br/>Căn cứ: {_escape(group.source)}", cell),
+                    para(", ".join(f"({n})" for n in group.numbers), centred),
+                    Paragraph(criteria, cell),
+                ]
+            )
+        # Its heading never stays at the foot of a page without the table.
+        story += [Spacer(1, 6 * mm), KeepTogether([*appendix, _table(rows, [62 * mm, 26 * mm, PAGE_WIDTH - 88 * mm])])]
 
     footer = page_footer(f"{table.unit.full_name} — {title_text}")
     document.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
-
-
-NATIONAL_NAME = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
-MOTTO = "Độc lập - Tự do - Hạnh phúc"
-
-
-def _plain_table(data: list[list], widths: list[float]) -> Table:
-    """Blocks side by side without rules: the heading and the signatures."""
-    table = Table(data, colWidths=widths)
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("TOPPADDING", (0, 0), (-1, -1), 0)]))
-    return table
 
 
 def _table(data: list[list], widths: list[float]) -> Table:

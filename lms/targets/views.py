@@ -35,6 +35,7 @@ from lms.core import formatting
 from lms.core.clock import local_now
 from lms.core.headers import csp_nonce
 from lms.extensions import db
+from lms.registry import issuers
 from lms.registry.models import HEAD_RELATIONS, AdminUnit, Household, Person, UnitLevel, UnitLineage
 from lms.targets import bp, cache, charts, reports
 from lms.targets.models import Basis, Indicator, PeriodKind, Plan, Structure
@@ -396,6 +397,7 @@ def _page_key(unit_id: int) -> str:
         (user.id, user.name, user.person_id),
         scopes,
         _templates_digest(),
+        issuers.config_stamp(),  # the reports' issuer shown on the page: a replaced file shows at once
     )
 
 
@@ -505,6 +507,7 @@ def _unit_page(unit: AdminUnit, **extra: Any) -> str:
         registry_link=can(current_user, Permission.REGISTRY_VIEW, unit),
         other_map=_other_map(unit, table.structure),
         provisional=reports.provisional_bases(table),
+        issuer=issuers.report_issuer(unit),
         **extra,
     )
 
@@ -552,9 +555,28 @@ def report_xlsx(unit_id: int):
     return _download(content, reports.XLSX_MIMETYPE, _filename(table, kind, "xlsx"))
 
 
+NUMBER_DIGITS = 8
+
+
+def _number() -> str:
+    """The document's number, when the clerk gave it before printing; blank: printed "Số:      /BC-UBND", written by
+    hand when the report is registered."""
+    raw = (request.args.get("number") or "").strip()
+    if raw and not (raw.isdigit() and raw.isascii() and len(raw) <= NUMBER_DIGITS):
+        abort(
+            400,
+            description=_(
+                "The document number is written in digits only, such as 125 (at most %(digits)d); "
+                "leave it blank for the clerk to write it by hand.",
+                digits=NUMBER_DIGITS,
+            ),
+        )
+    return raw
+
+
 @bp.get("/units/<int:unit_id>/report.pdf")
 @permission_required(VIEW)
 def report_pdf(unit_id: int):
     table, kind = _report(unit_id)
-    content = reports.indicator_pdf(table, kind, made_by=current_user.name)
+    content = reports.indicator_pdf(table, kind, made_by=current_user.name, document_number=_number())
     return _download(content, "application/pdf", _filename(table, kind, "pdf"))

@@ -87,14 +87,19 @@ def test_province_leader_files_the_lagging_communes_annual_report(stack_app, eng
     village_row = page.locator("#ranking-table tbody tr", has_text=arranged["village"])
     expect(village_row).to_contain_text("20,0")
 
+    # The clerk has given the report its number: typed where the report is chosen, printed after "Số:".
+    page.get_by_label("Số văn bản (bản PDF)").fill("125")
     with page.expect_download() as download_info:
-        page.get_by_role("group", name="Báo cáo năm").get_by_role("link", name="PDF").click()
+        page.get_by_role("group", name="Báo cáo năm").get_by_role("button", name="PDF").click()
     download = download_info.value
     assert download.suggested_filename.endswith(".pdf")
     with pdfplumber.open(download.path()) as document:
         assert document.pages[0].width > document.pages[0].height  # landscape, as filed
         text = " ".join(" ".join(page_.extract_text() or "" for page_ in document.pages).split())
-    assert "BÁO CÁO KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU NĂM 2025" in text
+    assert "BÁO CÁO KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU NĂM 2025" in text  # at the foot of each page
+    assert "BÁO CÁO Kết quả thực hiện các chỉ tiêu năm 2025" in text  # the form's title and summary (trích yếu)
+    assert "Số: 125/BC-UBND" in text  # a commune's report: filed by its People's Committee, numbered by its clerk
+    assert "Nơi nhận:" in text
     assert f"Đơn vị: {arranged['commune']}" in text
     assert arranged["family"] in text
     assert "20,0" in text  # the commune's share, in Vietnamese convention

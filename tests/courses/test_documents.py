@@ -906,6 +906,85 @@ def test_centre_report_page_and_xlsx(client, report_centre):
     assert client.get(f"/courses/clcs/{centre.clc.id}/report.xlsx?from=yesterday").status_code == 400
 
 
+def test_the_centre_report_pdf_prints_the_figures_the_page_shows(client, report_centre):
+    """The report a centre files is the page's: from the page (its link, with the period on screen), every summary
+    figure, every category's completions and every class's row as the page prints them (Vietnamese convention), in
+    the PDF; headed by the centre's configured issuer (the commune's People's Committee over the centre), the number
+    left blank for the clerk, the recipients and the director's signature."""
+    import re
+    from html import unescape
+
+    from lms.registry.models import BoardMembership, BoardRole
+
+    centre, _, _ = report_centre
+    director = centre.learners[0]
+    db.session.add(
+        BoardMembership(
+            clc_id=centre.clc.id, person_id=director.id, role=BoardRole.DIRECTOR, started_on=date(2025, 1, 1)
+        )
+    )
+    manager = make_user(Role.CENTRE_MANAGER, centre.commune)
+    manager.name = "Lê Thị Lập"
+    db.session.commit()
+    login(client, manager)
+    html = client.get(f"/courses/clcs/{centre.clc.id}/report?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
+
+    def cells(row: str) -> list[str]:
+        texts = [re.sub(r"<[^>]+>", " ", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        return [" ".join(unescape(t).replace("\u00a0", " ").split()) for t in texts]
+
+    link = re.search(r'id="report-pdf" href="([^"]+)"', html)
+    assert link, "no PDF link on the report page"
+    response = client.get(unescape(link.group(1)))
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    text = " ".join(_pdf_text(response.get_data()).replace("\u00a0", " ").split())
+
+    summary = {
+        key: " ".join(unescape(value).replace("\u00a0", " ").split())
+        for key, value in re.findall(r'data-key="(\w+)">([^<]*)<', html)
+    }
+    assert summary == {"classes": "2", "sessions": "5", "turns": "10", "rate": "69,2 %", "completions": "1"}
+    for number, label, key in [
+        (1, "Số lớp đã tổ chức", "classes"),
+        (2, "Số buổi học đã tổ chức", "sessions"),
+        (4, "Số lượt người học (lượt có mặt)", "turns"),
+        (7, "Tỷ lệ chuyên cần", "rate"),
+        (8, "Số lượt hoàn thành khóa học", "completions"),
+    ]:
+        assert f"{number} {label} {summary[key]}" in text, (label, summary[key])
+
+    categories_table = html.split('id="report-categories"', 1)[1].split("</table>", 1)[0]
+    categories = [cells(r) for r in re.findall(r"<tr>(.*?)</tr>", categories_table.split("<tbody>", 1)[1], re.S)]
+    assert categories == [["Chuyển giao khoa học kỹ thuật", "1", "1", "12"]]
+    for name, completions, learners, hours in categories:
+        assert f"{name} {completions} {learners} {hours}" in text
+
+    classes_table = html.split('id="report-classes"', 1)[1].split("</table>", 1)[0]
+    rows = [cells(r) for r in re.findall(r"<tr>(.*?)</tr>", classes_table.split("<tbody>", 1)[1], re.S)]
+    assert len(rows) == 2
+    for index, row in enumerate(rows, start=1):
+        name = row[0].split(" Sổ điểm danh")[0].split(" " + row[1])[0]  # the name, before its phone-only lines
+        course, category, held, learners, turns, rate = row[1:7]
+        assert f"{index} {name} {course} {category} {held} {learners} {turns} {rate}" in text, (row, text)
+
+    # Filed as the targets reports are: the issuer of [centre] in lms/registry/data/report_issuers.toml.
+    assert f"ỦY BAN NHÂN DÂN {centre.commune.name_in_sentence.upper()}" in text
+    assert centre.clc.name.upper() in text  # the centre by its name, as its certificates print it
+    assert "Số: /BC-TTHTCĐ" in text
+    assert "BÁO CÁO Hoạt động của Trung tâm học tập cộng đồng từ 01/03/2026 đến 31/03/2026" in text
+    assert "Nơi nhận:" in text
+    assert f"- Ủy ban nhân dân {centre.commune.name_in_sentence} (để báo cáo);" in text
+    assert "- Lưu: VT." in text
+    assert "NGƯỜI LẬP BIỂU" in text
+    assert "GIÁM ĐỐC" in text
+    assert "Lê Thị Lập" in text
+    assert director.full_name in text
+    # The page shows who files it before it is downloaded.
+    assert centre.clc.name.upper() in html.split('id="report-issuer"', 1)[1].split("</p>", 1)[0]
+    assert client.get(f"/courses/clcs/{centre.clc.id}/report.pdf?from=yesterday").status_code == 400
+
+
 # --- scope -----------------------------------------------------------------------------------------------------------
 
 
@@ -930,6 +1009,7 @@ def test_a_manager_of_another_commune_gets_404_for_every_document_route(client, 
         ("GET", f"/courses/classes/{other_class.id}/attendance-sheet.xlsx"),
         ("GET", f"/courses/clcs/{other.clc.id}/report"),
         ("GET", f"/courses/clcs/{other.clc.id}/report.xlsx"),
+        ("GET", f"/courses/clcs/{other.clc.id}/report.pdf"),
         ("GET", "/courses/classes/99999999/attendance-book.xlsx"),
         ("GET", "/courses/clcs/99999999/report"),
     ]:

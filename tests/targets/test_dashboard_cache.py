@@ -332,3 +332,26 @@ def test_a_deployment_that_changes_the_menus_shell_does_not_serve_a_page_cached_
         monkeypatch.setattr(loader, "get_source", changed)
         after = views._templates_digest()
     assert before != after
+
+
+def test_a_replaced_report_issuers_file_shows_on_a_cached_page_at_once(app, tmp_path):
+    """The reports' block names who files them (lms/registry/data/report_issuers.toml): an administrator who points
+    LMS_REPORT_ISSUERS_FILE at a file of their own sees it at the next request, not when the figures next change."""
+    data = build_province(1)
+    data.province.kind = "Tỉnh"
+    leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
+    db.session.commit()
+    client = app.test_client()
+    login(client, leader)
+    url = f"/targets/units/{data.province.id}"
+    assert "/BC-HKH" in client.get(url).get_data(as_text=True)
+    assert "/BC-HKH" in client.get(url).get_data(as_text=True)  # served from the cache
+    own = tmp_path / "issuers.toml"
+    own.write_text('[province]\nissuer = ["Sở Giáo dục và Đào tạo"]\nsymbol = "BC-SGDĐT"\n', encoding="utf-8")
+    app.config["REPORT_ISSUERS_FILE"] = str(own)
+    try:
+        page = client.get(url).get_data(as_text=True)
+    finally:
+        app.config["REPORT_ISSUERS_FILE"] = None
+    assert "/BC-SGDĐT" in page
+    assert "SỞ GIÁO DỤC VÀ ĐÀO TẠO" in page

@@ -4,9 +4,11 @@ denominators, their definitions, the targets and the gap; the sub-units; the yea
 from __future__ import annotations
 
 import io
+import os
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from openpyxl import load_workbook
 
 from lms.auth.models import Role
@@ -314,8 +316,9 @@ def test_a_report_with_no_figure_stored_has_a_whole_title(app_ctx, tmp_path):
     table = reports.scope_table(data.plan, data.province, structure="pre2025")
     assert table.period_end is None
     text = _pdf_text(reports.indicator_pdf(table), tmp_path)
-    title = next(line.strip() for line in text.splitlines() if line.strip().startswith("BÁO CÁO"))
-    assert title == "BÁO CÁO KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU"
+    lines = [line.strip() for line in text.splitlines()]
+    title = lines.index("BÁO CÁO")
+    assert lines[title + 1] == "Kết quả thực hiện các chỉ tiêu"  # its summary (trích yếu) names no year either
     assert "Kỳ báo cáo: chưa có số liệu" in text
     rows = _rows(load_workbook(io.BytesIO(reports.indicator_xlsx(table)))["Chỉ tiêu"])
     assert rows[0][0] == "BÁO CÁO KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU"
@@ -346,23 +349,101 @@ def test_a_report_of_a_unit_of_the_old_map_says_so_and_what_it_is_part_of_now(ap
 
 
 def test_the_report_is_headed_and_signed_as_an_administrative_document(app, client, tmp_path):
-    """Decree 30/2020: the reporting unit, the national name and motto, the place and day; at the end the maker's
-    and the head's signatures — the report is filed, not a printout of a screen."""
+    """Decree 30/2020 (Appendix I, form of a báo cáo): the issuing body with the number and symbol under it, the
+    national name and motto, the place and day; "BÁO CÁO" and its summary; at the end the recipients ("Nơi nhận:")
+    beside the maker's and the head's signatures — the report is filed, not a printout of a screen. Who files a
+    province's report is the configured issuer of the province level (lms/registry/data/report_issuers.toml): the
+    province's association, under the national one, the number left blank for the clerk."""
     data = build_province(1)
+    data.province.kind = "Tỉnh"
     leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
     leader.name = "Phạm Văn Lập"
     db.session.commit()
     login(client, leader)
     text = _pdf_text(client.get(f"/targets/units/{data.province.id}/report.pdf?plan={data.plan.id}").data, tmp_path)
     lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
-    assert lines[0] == f"{data.province.full_name.upper()} CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
-    assert lines[1] == "Độc lập - Tự do - Hạnh phúc"
+    province = data.province.name.upper()
+    assert lines[0] == "HỘI KHUYẾN HỌC VIỆT NAM CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+    assert lines[1] == f"HỘI KHUYẾN HỌC TỈNH {province} Độc lập - Tự do - Hạnh phúc"
     today = reports.made_on()
-    assert lines[2] == f"{data.province.name}, ngày {today:%d} tháng {today:%m} năm {today.year}"
-    assert lines[3] == "BÁO CÁO KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU NĂM 2025"
-    signatures = lines.index("NGƯỜI LẬP BIỂU THỦ TRƯỞNG ĐƠN VỊ")
-    assert lines[signatures + 1] == "(Ký, ghi rõ họ tên) (Ký, ghi rõ họ tên, đóng dấu)"
-    assert "Phạm Văn Lập" in lines[signatures + 2]
+    assert lines[2] == f"Số: /BC-HKH {data.province.name}, ngày {today:%d} tháng {today:%m} năm {today.year}"
+    assert lines[3] == "BÁO CÁO"
+    assert lines[4] == "Kết quả thực hiện các chỉ tiêu năm 2025"
+    closing = lines.index("Nơi nhận: NGƯỜI LẬP BIỂU TM. BAN THƯỜNG VỤ")
+    assert lines[closing + 1].startswith("- Trung ương Hội Khuyến học Việt Nam (để báo cáo);")
+    assert lines[closing + 1].endswith("(Ký, ghi rõ họ tên) CHỦ TỊCH")
+    assert f"- Ủy ban nhân dân tỉnh {data.province.name} (để báo cáo);" in lines[closing + 2]
+    assert "(Ký, ghi rõ họ tên, đóng dấu)" in " ".join(lines[closing + 2 : closing + 4])
+    assert "- Lưu: VT." in text
+    assert "Phạm Văn Lập" in " ".join(lines[closing:])
+
+    # The number the clerk gave, typed on the dashboard, is printed; anything but digits is refused with what to do.
+    numbered = client.get(f"/targets/units/{data.province.id}/report.pdf?plan={data.plan.id}&number=125")
+    assert "Số: 125/BC-HKH" in _pdf_text(numbered.data, tmp_path)
+    refused = client.get(f"/targets/units/{data.province.id}/report.pdf?plan={data.plan.id}&number=12a")
+    assert refused.status_code == 400
+    assert "chỉ gồm chữ số" in refused.get_data(as_text=True)
+
+
+def test_the_dashboard_shows_who_files_the_reports_and_takes_the_number(app, client):
+    """Where the leader picks the period, the reports' block says who files them, the number's symbol and the
+    recipients, and has a field for the number; its buttons send the period on screen."""
+    data = build_province(1)
+    data.province.kind = "Tỉnh"
+    leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get(f"/targets/units/{data.province.id}?plan={data.plan.id}&period=2025-12-31").get_data(as_text=True)
+    block = html.split('id="reports"', 1)[1].split("</form>", 1)[0]
+    assert f"HỘI KHUYẾN HỌC TỈNH {data.province.name.upper()}" in block
+    assert "/BC-HKH" in block
+    assert "Trung ương Hội Khuyến học Việt Nam (để báo cáo)" in block
+    assert 'name="number"' in block
+    assert 'name="period" value="2025-12-31"' in block
+    assert f'formaction="/targets/units/{data.province.id}/report.pdf"' in block
+
+
+def test_a_replaced_issuers_file_heads_the_report_and_an_ended_unit_is_filed_by_its_successor(app_ctx, tmp_path):
+    """An administrator points LMS_REPORT_ISSUERS_FILE at a file of their own: the report follows it, without a
+    code change. A unit of the old map is filed by the current unit that took it over; a level the file leaves
+    out is headed by the unit's own name, with no number line."""
+    from lms.registry import issuers
+    from lms.registry import services as registry
+    from lms.registry.models import UnitLevel, UnitLineage
+    from tests.targets.dashboard_data import make_unit
+
+    own = tmp_path / "issuers.toml"
+    own.write_text(
+        '[province]\nsuperior = ["Ủy ban nhân dân {place}"]\nissuer = ["Sở Giáo dục và Đào tạo"]\n'
+        'symbol = "BC-SGDĐT"\nsigner = ["Giám đốc"]\nrecipients = ["Bộ Giáo dục và Đào tạo (để báo cáo)", "Lưu: VT"]\n',
+        encoding="utf-8",
+    )
+    app_ctx.config["REPORT_ISSUERS_FILE"] = str(own)
+    try:
+        data = build_province(1)
+        data.province.kind = "Tỉnh"
+        old = make_unit(registry.country(), "T63", "Kon Tum Xưa", UnitLevel.PROVINCE)
+        old.kind, old.valid_to = "Tỉnh", date(2025, 6, 30)
+        db.session.add(UnitLineage(old_unit_id=old.id, new_unit_id=data.province.id, effective_on=date(2025, 7, 1)))
+        db.session.flush()
+        issuer = issuers.report_issuer(old)
+        assert issuer.superior == (f"ỦY BAN NHÂN DÂN TỈNH {data.province.name.upper()}",)
+        assert issuer.body == ("SỞ GIÁO DỤC VÀ ĐÀO TẠO",)
+        assert issuer.place == data.province.name
+        text = _pdf_text(reports.indicator_pdf(reports.scope_table(data.plan, data.province)), tmp_path)
+        assert "SỞ GIÁO DỤC VÀ ĐÀO TẠO" in text
+        assert "Số: /BC-SGDĐT" in " ".join(text.split())
+        assert "- Bộ Giáo dục và Đào tạo (để báo cáo);" in text
+        commune = data.communes[0]
+        plain = issuers.report_issuer(commune)  # the file has no [commune]
+        assert plain.body == (commune.full_name.upper(),)
+        assert plain.number_line() == ""
+        own.write_text('[commune]\nsymbol = "BC-UBND"\n', encoding="utf-8")
+        os.utime(own, (1_000_000_000, 1_000_000_000))  # a change the loader sees, however coarse the clock
+        with pytest.raises(issuers.IssuersConfigError, match="issuer"):
+            issuers.report_issuer(commune)
+    finally:
+        app_ctx.config["REPORT_ISSUERS_FILE"] = None
 
 
 def test_the_workbook_carries_a_share_with_one_decimal_as_the_pdf_and_the_dashboard_print_it(app_ctx, tmp_path):
