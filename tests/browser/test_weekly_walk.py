@@ -1,0 +1,73 @@
+"""A week's work as its users do it, from the home page and by clicking, in Vietnamese: what a second walk through
+each role's weekly work found (walk2). Each journey checks what a commune official stumbled on."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+
+from playwright.sync_api import expect
+from pypdf import PdfReader
+
+from courses import services as courses
+from courses.services import Mark
+from lms.auth.models import Role
+from lms.auth.services import assign_role, create_user
+from tests.browser.conftest import PHONE, commit
+from tests.browser.screenshots import log_in
+from tests.courses.conftest import make_centre, make_class
+
+PASSWORD = "mật khẩu tuần WWK"
+CLASS_NAME = "Lớp cà phê tháng 3 WWK"
+
+
+def _class_with_certificates() -> dict:
+    """A class held in March: two learners attended both sessions (certificates), the third only one (none)."""
+    centre = make_centre("26041", learners=3, label="WWK")
+    course_class = make_class(centre, starts_on=date(2026, 3, 2), ends_on=date(2026, 3, 31), name=CLASS_NAME)
+    sessions = courses.schedule(
+        course_class,
+        [(datetime(2026, 3, 2, 19), datetime(2026, 3, 2, 21)), (datetime(2026, 3, 9, 19), datetime(2026, 3, 9, 21))],
+    )
+    learners = centre.learners
+    courses.enrol(course_class, [p.id for p in learners])
+    for index, session in enumerate(sessions):
+        marks = [Mark(p.id, "present", datetime(2026, 3, 1)) for p in learners[:2]]
+        marks.append(Mark(learners[2].id, "present" if index == 0 else "absent", datetime(2026, 3, 1)))
+        courses.record_attendance(session, marks, user_id=None)
+    courses.recompute_class(course_class.id, as_of=datetime(2026, 4, 1, 12))
+    user = create_user("quanly.wwk@example.vn", "Trịnh Văn Quản WWK", PASSWORD)
+    assign_role(user, Role.CENTRE_MANAGER, centre.commune)
+    return {"certified": [p.full_name for p in learners[:2]], "not_certified": learners[2].full_name}
+
+
+def test_a_centre_manager_prints_the_classs_certificates_at_once(stack_app, phone):
+    arranged = commit(stack_app, _class_with_certificates)
+    page = phone
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    log_in(page, "quanly.wwk@example.vn", PASSWORD, "Trịnh Văn Quản WWK")
+
+    page.locator(".role-card").get_by_role("link", name="Lớp học").click()
+    page.get_by_role("link", name=CLASS_NAME).click()
+    expect(page.locator(".certificate-code")).to_have_count(2)
+    # One link for the whole class's certificates, next to them, saying how many pages it prints.
+    link = page.locator("#completions").get_by_role("link", name="In 2 giấy chứng nhận (PDF, mỗi người một trang)")
+    link.scroll_into_view_if_needed()
+    expect(link).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    # Headless Chromium hands an inline PDF to its viewer without a download event: the link's target is read with
+    # the page's own session (ADR 21).
+    response = page.request.get(link.get_attribute("href") or "")
+    assert response.status == 200
+    assert response.headers["content-type"] == "application/pdf"
+    pages = PdfReader(io.BytesIO(response.body())).pages
+    assert len(pages) == 2
+    texts = [p.extract_text() for p in pages]
+    # One learner per page, each certified learner once, and not the one who missed a session.
+    holders = [[name for name in arranged["certified"] if name in text] for text in texts]
+    assert sorted(h for page_holders in holders for h in page_holders) == sorted(arranged["certified"])
+    assert all(len(page_holders) == 1 for page_holders in holders)
+    assert all("GIẤY CHỨNG NHẬN HOÀN THÀNH KHÓA HỌC" in text for text in texts)
+    assert all(arranged["not_certified"] not in text for text in texts)
+    assert errors == []
