@@ -153,10 +153,7 @@ def verify(code: str):
 
 def _modules(codes: list[str] | None) -> list[str]:
     """ "IU03 Xử lý văn bản cơ bản" for each IT-skills module the course trains in, in the reader's language."""
-    fw, locale = it_skills.framework(), str(get_locale() or "vi")
-    return [
-        f"{code} {module.name(locale)}" for code in documents.certificate_modules(codes) if (module := fw.module(code))
-    ]
+    return it_skills.module_labels(codes, str(get_locale() or "vi"))
 
 
 # --- attendance book ---------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from sqlalchemy.orm import selectinload
 from wtforms import Form
 from wtforms.fields.choices import SelectChoice
 
-from courses import bp, queries, services
+from courses import bp, it_skills, queries, services
 from courses.forms import (
     ASSESSMENT_RESULT_NAMES,
     CATEGORY_NAMES,
@@ -248,7 +248,11 @@ def course(course_id: int):
     )
     classes = db.paginate(stmt, per_page=_page_size())
     return render_template(
-        "courses/course.html", course=course, classes=classes, seats=queries.seat_counts([c.id for c in classes.items])
+        "courses/course.html",
+        course=course,
+        classes=classes,
+        seats=queries.seat_counts([c.id for c in classes.items]),
+        modules=it_skills.module_labels(course.module_codes, formatting.current_locale()),
     )
 
 
