@@ -68,7 +68,15 @@ def _id_or_none(value: Any) -> int | None:
 class RoleForm(LmsForm):
     role = SelectField(_l("Role"), choices=[], validators=[DataRequired(message=_l("Choose the role."))])
     unit = SelectField(
-        _l("Unit"), coerce=_id_or_none, choices=[], validators=[DataRequired(message=_l("Choose where."))]
+        _l("Unit"),
+        coerce=_id_or_none,
+        choices=[],
+        validators=[DataRequired(message=_l("Choose where."))],
+        # Some 3,400 communes, wards and provinces: a box above the list shortens it (static/lms.js).
+        render_kw={
+            "data-filter": _l("Type part of the name to shorten the list, e.g. Đăk Hà"),
+            "data-filter-label": _l("Find in the list"),
+        },
     )
 
 

@@ -4,8 +4,10 @@ each role's weekly work found (walk2). Each journey checks what a commune offici
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from datetime import date, datetime
 
+import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
@@ -13,7 +15,9 @@ from courses import services as courses
 from courses.services import Mark
 from lms.auth.models import Role
 from lms.auth.services import assign_role, create_user
-from tests.browser.conftest import PHONE, commit
+from lms.registry import services as registry
+from lms.registry.models import UnitLevel
+from tests.browser.conftest import PHONE, TIMEOUT_MS, commit
 from tests.browser.screenshots import log_in
 from tests.courses.conftest import make_centre, make_class
 
@@ -71,3 +75,50 @@ def test_a_centre_manager_prints_the_classs_certificates_at_once(stack_app, phon
     assert all("GIẤY CHỨNG NHẬN HOÀN THÀNH KHÓA HỌC" in text for text in texts)
     assert all(arranged["not_certified"] not in text for text in texts)
     assert errors == []
+
+
+DESKTOP = {"width": 1280, "height": 800}
+ADMIN_PASSWORD = "mật khẩu quản trị WWK"
+
+
+@pytest.fixture
+def desktop(browser, stack: dict) -> Iterator[object]:
+    """A page in a laptop-sized viewport, in Vietnamese."""
+    context = browser.new_context(viewport=DESKTOP, base_url=stack["base_url"], locale="vi-VN")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    context.close()
+
+
+def _province_administrator() -> None:
+    admin = create_user("quantri.wwk@example.vn", "Quản trị Tỉnh WWK", ADMIN_PASSWORD)
+    assign_role(admin, Role.ADMINISTRATOR, registry.find_unit("51", UnitLevel.PROVINCE))
+
+
+@pytest.fixture(scope="module")
+def province_administrator(stack_app) -> None:
+    commit(stack_app, _province_administrator)
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+def test_an_administrator_finds_the_commune_of_a_new_role_by_typing_its_name(province_administrator, request, viewport):
+    """Some hundred communes and wards in the province (3,400 for the country's administrator) in one list: a box
+    above it keeps the names with a word beginning with each word typed, accents or not; a single match is chosen."""
+    page = request.getfixturevalue(viewport)
+    log_in(page, "quantri.wwk@example.vn", ADMIN_PASSWORD, "Quản trị Tỉnh WWK")
+    page.locator(".role-card").get_by_role("link", name="Tài khoản người dùng").click()
+    page.get_by_role("link", name="Tạo tài khoản").click()
+    page.get_by_label("Họ và tên").fill(f"Y Niê WWK {viewport}")
+    page.get_by_label("Thư điện tử").fill(f"ynie.wwk.{viewport}@example.vn")
+    page.get_by_label("Vai trò").select_option(label="Lãnh đạo xã")
+    units = page.get_by_label("Đơn vị")
+    assert units.locator("option").count() > 50
+    page.get_by_label("Tìm trong danh sách").fill("kon tum")  # typed without accents
+    expect(units.locator("option")).to_have_text(["— chọn đơn vị —", "Phường Kon Tum — Tỉnh Quảng Ngãi"])
+    expect(units.locator("option:checked")).to_have_text("Phường Kon Tum — Tỉnh Quảng Ngãi")
+    if viewport == "phone":
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.get_by_role("button", name="Tạo tài khoản").click()
+    page.get_by_role("link", name="Mở tài khoản").click()
+    expect(page.locator("#roles")).to_contain_text("Lãnh đạo xã — Phường Kon Tum")
