@@ -102,17 +102,13 @@ def class_certificates_pdf(class_id: int):
         abort(404)
     credentials = credential_qrs("certificate", certificates)  # the missing credentials issued at once
     data = [
-        documents.certificate_data(
-            c, documents.verification_url(c.code), credential=credentials.get(c.id, "")
-        )
+        documents.certificate_data(c, documents.verification_url(c.code), credential=credentials.get(c.id, ""))
         for c in certificates
     ]
     for certificate in certificates:
         audit("certificate.download", certificate, code=certificate.code)
     db.session.commit()  # as for one certificate: the credentials issued are committed before the pages are drawn
-    content = documents.certificates_pdf(
-        data, title=f"Giấy chứng nhận hoàn thành khóa học · {course_class.name}"
-    )
+    content = documents.certificates_pdf(data, title=f"Giấy chứng nhận hoàn thành khóa học · {course_class.name}")
     return _download(content, "application/pdf", f"giay-chung-nhan-lop-{course_class.id}.pdf", inline=True)
 
 
