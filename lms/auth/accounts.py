@@ -37,7 +37,7 @@ from lms.auth.services import (
     temporary_password,
     withdraw_role,
 )
-from lms.core.forms import LmsForm
+from lms.core.forms import FILTERED_LIST, LmsForm
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
 from lms.registry.services import search_condition
@@ -72,11 +72,7 @@ class RoleForm(LmsForm):
         coerce=_id_or_none,
         choices=[],
         validators=[DataRequired(message=_l("Choose where."))],
-        # Some 3,400 communes, wards and provinces: a box above the list shortens it (static/lms.js).
-        render_kw={
-            "data-filter": _l("Type part of the name to shorten the list, e.g. Đăk Hà"),
-            "data-filter-label": _l("Find in the list"),
-        },
+        render_kw=FILTERED_LIST,
     )
 
 

@@ -97,6 +97,14 @@ class LmsForm(FlaskForm):
         return valid
 
 
+#: The ``render_kw`` of a select of hundreds of units (3,400 communes, wards and provinces for the country): a search
+#: box above it keeps the options with a word beginning with each word typed (static/lms.js, ``select[data-filter]``).
+FILTERED_LIST = {
+    "data-filter": _l("Type part of the name to shorten the list, e.g. Đăk Hà"),
+    "data-filter-label": _l("Find in the list"),
+}
+
+
 class DecimalCommaField(DecimalField):
     """A decimal number typed the Vietnamese way ("12,5") or with a point, in a text box that opens the phone's
     decimal keyboard. Not the browser's number box: Chromium in Vietnamese drops a comma typed there, so "12,5"

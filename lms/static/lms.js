@@ -26,6 +26,7 @@
     return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[đĐ]/g, "d").toLowerCase();
   }
   document.querySelectorAll("select[data-filter]").forEach(function (select) {
+    if (select.options.length < 15) return;  // a commune leader's four communes need no search
     const all = Array.from(select.options).map(function (o) { return [o, plain(o.text).split(/[\s—,()]+/)]; });
     const box = document.createElement("input");
     box.type = "search";

@@ -122,3 +122,23 @@ def test_an_administrator_finds_the_commune_of_a_new_role_by_typing_its_name(pro
     page.get_by_role("button", name="Tạo tài khoản").click()
     page.get_by_role("link", name="Mở tài khoản").click()
     expect(page.locator("#roles")).to_contain_text("Lãnh đạo xã — Phường Kon Tum")
+
+
+def _province_leader() -> None:
+    leader = create_user("lanhdao.wwk@example.vn", "Lãnh đạo Tỉnh WWK", ADMIN_PASSWORD)
+    assign_role(leader, Role.PROVINCE_LEADER, registry.find_unit("51", UnitLevel.PROVINCE))
+
+
+def test_a_province_leader_picks_the_commune_to_decide_for_by_typing_its_name(stack_app, phone):
+    """The province's hundred communes and wards in the decision screen's list: the same box above it."""
+    commit(stack_app, _province_leader)
+    page = phone
+    log_in(page, "lanhdao.wwk@example.vn", ADMIN_PASSWORD, "Lãnh đạo Tỉnh WWK")
+    page.locator(".role-card").get_by_role("link", name="Quyết định công nhận").click()
+    communes = page.locator("select[name=commune_id]")
+    assert communes.locator("option").count() > 50
+    page.get_by_label("Tìm trong danh sách").fill("kon tum")
+    expect(communes.locator("option:checked")).to_have_text("Phường Kon Tum")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.get_by_role("button", name="Xem").click()
+    expect(page.locator("select[name=commune_id] option:checked")).to_have_text("Phường Kon Tum")
