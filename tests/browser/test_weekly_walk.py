@@ -19,6 +19,7 @@ from lms.registry import services as registry
 from lms.registry.models import UnitLevel
 from tests.browser.conftest import PHONE, TIMEOUT_MS, commit
 from tests.browser.screenshots import log_in
+from tests.conftest import make_household, make_village
 from tests.courses.conftest import make_centre, make_class
 
 PASSWORD = "mật khẩu tuần WWK"
@@ -142,3 +143,30 @@ def test_a_province_leader_picks_the_commune_to_decide_for_by_typing_its_name(st
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.get_by_role("button", name="Xem").click()
     expect(page.locator("select[name=commune_id] option:checked")).to_have_text("Phường Kon Tum")
+
+
+def _commune_leader_and_a_family() -> None:
+    commune = registry.find_unit("26041", UnitLevel.COMMUNE)
+    village = make_village(commune, "WWK-V2", "Thôn Tìm WWK")
+    make_household(village, "WWK-S1", "Nguyễn Văn Ánh WWK", "Nguyễn Thị Bích WWK")
+    leader = create_user("xa.wwk@example.vn", "Lãnh đạo Xã WWK", ADMIN_PASSWORD)
+    assign_role(leader, Role.COMMUNE_LEADER, commune)
+
+
+def test_a_commune_leader_finds_a_person_named_without_the_middle_name(stack_app, phone):
+    """'Ánh Nguyễn', as people say it, finds Nguyễn Văn Ánh; a name no one has says what to try."""
+    commit(stack_app, _commune_leader_and_a_family)
+    page = phone
+    log_in(page, "xa.wwk@example.vn", ADMIN_PASSWORD, "Lãnh đạo Xã WWK")
+    page.get_by_role("button", name="Trình đơn").click()
+    page.get_by_role("link", name="Tìm kiếm").click()
+    page.get_by_label("Tên").fill("anh nguyen wwk")
+    page.get_by_role("button", name="Tìm kiếm").click()
+    results = page.locator("#results")
+    expect(results.get_by_role("link")).to_have_count(1)
+    expect(results).to_contain_text("Nguyễn Văn Ánh WWK")
+    page.get_by_label("Tên").fill("Trần Khôi WWK")
+    page.get_by_role("button", name="Tìm kiếm").click()
+    expect(page.locator("#no-results")).to_contain_text("Không có ai tên “Trần Khôi WWK” trong sổ đăng ký")
+    expect(page.locator("#no-results")).to_contain_text("Hãy gõ ít chữ hơn")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
