@@ -29,6 +29,8 @@ def test_the_assessment_page_is_headed_by_the_criterions_name_not_its_code(app_c
     login(client, user)
     html = client.get(f"/titles/assessments/{assessment.id}").get_data(as_text=True)
     assert _heading(html) == "Đánh giá · Tự học"
+    # Deleting it changes the eligibility: the button asks first, naming whose.
+    assert 'data-confirm="Xóa giá trị đánh giá này? Kết quả xét danh hiệu của Y Hoa sẽ được tính lại' in html
 
 
 def test_the_proposal_checklist_and_its_confirmation_say_points(app_ctx, client):
