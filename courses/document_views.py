@@ -17,13 +17,13 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField
 from wtforms.validators import DataRequired
 
-from courses import attendance_codes, bp, documents, it_skills, reports, services, sheet_import
+from courses import attendance_codes, bp, documents, it_skills, queries, reports, services, sheet_import
 from courses.models import CourseClass
 from lms.api.limits import verify_limit
 from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission, can
 from lms.core.forms import LmsForm
-from lms.core.pdf import normalise_code
+from lms.core.pdf import credential_qrs, normalise_code
 from lms.core.services import audit
 from lms.extensions import db
 from lms.registry import issuers
@@ -92,6 +92,27 @@ def certificate_pdf(code: str):
     return _download(content, "application/pdf", f"chung-nhan-{certificate.code}.pdf", inline=True)
 
 
+@bp.get("/classes/<int:class_id>/certificates.pdf")
+@permission_required(VIEW)
+def class_certificates_pdf(class_id: int):
+    """Every certificate of the class not revoked, one per page, in one file: the centre manager prints them at
+    once for the closing ceremony instead of opening each learner's in turn."""
+    course_class = _class(class_id, VIEW)
+    certificates = [c for c in queries.certificates(course_class.id) if c.revoked_at is None]
+    if not certificates:
+        abort(404)
+    credentials = credential_qrs("certificate", certificates)  # the missing credentials issued at once
+    data = [
+        documents.certificate_data(c, documents.verification_url(c.code), credential=credentials.get(c.id, ""))
+        for c in certificates
+    ]
+    for certificate in certificates:
+        audit("certificate.download", certificate, code=certificate.code)
+    db.session.commit()  # as for one certificate: the credentials issued are committed before the pages are drawn
+    content = documents.certificates_pdf(data, title=f"Giấy chứng nhận hoàn thành khóa học · {course_class.name}")
+    return _download(content, "application/pdf", f"giay-chung-nhan-lop-{course_class.id}.pdf", inline=True)
+
+
 @bp.get("/verify")
 @verify_limit
 def verify_form():
@@ -129,10 +150,7 @@ def verify(code: str):
 
 def _modules(codes: list[str] | None) -> list[str]:
     """ "IU03 Xử lý văn bản cơ bản" for each IT-skills module the course trains in, in the reader's language."""
-    fw, locale = it_skills.framework(), str(get_locale() or "vi")
-    return [
-        f"{code} {module.name(locale)}" for code in documents.certificate_modules(codes) if (module := fw.module(code))
-    ]
+    return it_skills.module_labels(codes, str(get_locale() or "vi"))
 
 
 # --- attendance book ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ fonts, since the 14 standard PDF fonts have no glyphs for "ễ" or "ở".
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -92,7 +93,9 @@ class CertificateData:
     modules: list[str] = field(default_factory=list)
 
 
-def certificate_data(certificate: Certificate, verify_url: str) -> CertificateData:
+def certificate_data(certificate: Certificate, verify_url: str, *, credential: str | None = None) -> CertificateData:
+    """What a certificate prints; ``credential``, the text of its second QR code when the caller issued the
+    credentials of many certificates at once (:func:`lms.core.pdf.credential_qrs`)."""
     course_class = certificate.course_class
     clc = db.session.get(Clc, course_class.clc_id)
     commune = db.session.get(AdminUnit, course_class.commune_id)
@@ -139,7 +142,7 @@ def certificate_data(certificate: Certificate, verify_url: str) -> CertificateDa
         issued_on=certificate.issued_on,
         verify_url=verify_url,
         director_name=director or "",
-        credential_qr=credential_qr("certificate", certificate),
+        credential_qr=credential_qr("certificate", certificate) if credential is None else credential,
         modules=[f"{code} {named[code]}" if code in named else code for code in sorted(codes)],
     )
 
@@ -152,14 +155,27 @@ def certificate_modules(codes: list[str] | None) -> tuple[str, ...]:
 
 def certificate_pdf(data: CertificateData) -> bytes:
     """The certificate of completion: A4 landscape, in Vietnamese, with the verification code and its QR."""
+    return certificates_pdf([data], title=f"Giấy chứng nhận hoàn thành khóa học {data.code}")
+
+
+def certificates_pdf(certificates: Sequence[CertificateData], *, title: str) -> bytes:
+    """Certificates of completion one per page, in one file: a class's, printed at once by its centre manager."""
     register_fonts()
     buffer = io.BytesIO()
     width, height = landscape(A4)
     canvas = Canvas(buffer, pagesize=(width, height), pageCompression=1)
-    canvas.setTitle(f"Giấy chứng nhận hoàn thành khóa học {data.code}")
-    canvas.setAuthor(data.centre_name)
-    canvas.setSubject(data.course_name)
+    canvas.setTitle(title)
+    if certificates:
+        canvas.setAuthor(certificates[0].centre_name)
+        canvas.setSubject(certificates[0].course_name)
+    for data in certificates:
+        _draw_certificate(canvas, data, width, height)
+        canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
 
+
+def _draw_certificate(canvas: Canvas, data: CertificateData, width: float, height: float) -> None:
     draw_frame_and_heading(
         canvas, width, height, [(f"UBND {data.commune_name.upper()}", FONT), (data.centre_name.upper(), FONT_BOLD)]
     )
@@ -245,9 +261,6 @@ def certificate_pdf(data: CertificateData) -> bytes:
 
     # Verification: the QR code of the public page and the code, readable over the phone.
     draw_verification(canvas, data.verify_url, data.code, credential=data.credential_qr)
-    canvas.showPage()
-    canvas.save()
-    return buffer.getvalue()
 
 
 # --- attendance book -----------------------------------------------------------------------------------------

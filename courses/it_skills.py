@@ -175,6 +175,13 @@ def framework() -> Framework:
     return _load(DATA_FILE)
 
 
+def module_labels(codes: Iterable[str] | None, locale: str = "vi") -> list[str]:
+    """ "IU03 Xử lý văn bản cơ bản" for each of ``codes`` in the standard's order (IU01 … IU15): a code alone is
+    what a manager had to look up."""
+    held = set(codes or ())
+    return [f"{module.code} {module.name(locale)}" for module in framework().modules if module.code in held]
+
+
 def unknown_modules(codes: Iterable[str]) -> list[str]:
     known = set(framework().codes)
     return [c for c in codes if c not in known]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +24,7 @@ from sqlalchemy.orm import selectinload
 from wtforms import Form
 from wtforms.fields.choices import SelectChoice
 
-from courses import bp, queries, services
+from courses import bp, it_skills, queries, services
 from courses.forms import (
     ASSESSMENT_RESULT_NAMES,
     CATEGORY_NAMES,
@@ -46,7 +46,7 @@ from courses.forms import (
     WithdrawForm,
 )
 from courses.models import ClassSession, Course, CourseClass, Room, SessionStatus, class_instructor
-from courses.scheduling import Recurrence
+from courses.scheduling import Recurrence, ScheduleError, check_within_class
 from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission, can
 from lms.core import formatting
@@ -248,7 +248,11 @@ def course(course_id: int):
     )
     classes = db.paginate(stmt, per_page=_page_size())
     return render_template(
-        "courses/course.html", course=course, classes=classes, seats=queries.seat_counts([c.id for c in classes.items])
+        "courses/course.html",
+        course=course,
+        classes=classes,
+        seats=queries.seat_counts([c.id for c in classes.items]),
+        modules=it_skills.module_labels(course.module_codes, formatting.current_locale()),
     )
 
 
@@ -586,6 +590,13 @@ def schedule_session(class_id: int):
         db.session.commit()
         flash(_("Session scheduled on %(day)s.", day=day.strftime("%d/%m/%Y")), "success")
         return redirect(url_for("courses.course_class", class_id=course_class.id, _anchor="sessions"))
+    if form.day.data and not form.day.errors:
+        # A day outside the class's dates is said with the form's own errors (the times, say), not only once those
+        # are corrected: the manager fixed one field per try.
+        try:
+            check_within_class(course_class, [(datetime.combine(form.day.data, time()),) * 2])
+        except ScheduleError as exc:
+            form.day.errors = [*form.day.errors, str(exc)]
     return _render_class(course_class, single=form, open_form="single")
 
 

@@ -37,7 +37,7 @@ def _post_login(client, **data: str) -> str:
 
 def test_login_messages_are_vietnamese(client, app_ctx):
     body = _post_login(client, email="not-an-e-mail", password="")
-    assert "Địa chỉ thư điện tử không hợp lệ." in body
+    assert "Địa chỉ thư điện tử không hợp lệ: hãy gõ đủ dạng ten@tenmien.vn" in body  # and what to type
     assert "Trường này là bắt buộc." in body
     assert "Invalid email address" not in body
     assert "This field is required" not in body

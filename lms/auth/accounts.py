@@ -37,7 +37,7 @@ from lms.auth.services import (
     temporary_password,
     withdraw_role,
 )
-from lms.core.forms import LmsForm
+from lms.core.forms import FILTERED_LIST, LmsForm
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
 from lms.registry.services import search_condition
@@ -68,7 +68,11 @@ def _id_or_none(value: Any) -> int | None:
 class RoleForm(LmsForm):
     role = SelectField(_l("Role"), choices=[], validators=[DataRequired(message=_l("Choose the role."))])
     unit = SelectField(
-        _l("Unit"), coerce=_id_or_none, choices=[], validators=[DataRequired(message=_l("Choose where."))]
+        _l("Unit"),
+        coerce=_id_or_none,
+        choices=[],
+        validators=[DataRequired(message=_l("Choose where."))],
+        render_kw=FILTERED_LIST,
     )
 
 

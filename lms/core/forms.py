@@ -80,6 +80,11 @@ class LmsForm(FlaskForm):
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
         for field in self:
+            # Text that is not a number ("mười" for the hours) fails to convert; WTForms then still runs the
+            # range check on no value and says both "enter a number" and "the number must be from 0,5 to 9999",
+            # the second of which the user had not got wrong. What could not be read is said alone.
+            if field.process_errors and len(field.errors) > len(field.process_errors):
+                field.errors = list(field.process_errors)
             if any(isinstance(raw, str) and CONTROL_CHARACTERS.search(raw) for raw in field.raw_data or ()):
                 field.errors = [
                     *field.errors,
@@ -90,6 +95,14 @@ class LmsForm(FlaskForm):
                 ]
                 valid = False
         return valid
+
+
+#: The ``render_kw`` of a select of hundreds of units (3,400 communes, wards and provinces for the country): a search
+#: box above it keeps the options with a word beginning with each word typed (static/lms.js, ``select[data-filter]``).
+FILTERED_LIST = {
+    "data-filter": _l("Type part of the name to shorten the list, e.g. Đăk Hà"),
+    "data-filter-label": _l("Find in the list"),
+}
 
 
 class DecimalCommaField(DecimalField):

@@ -6,7 +6,7 @@ from wtforms import BooleanField, DateField, HiddenField, SelectField, StringFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from lms.core.forms import LmsForm
+from lms.core.forms import FILTERED_LIST, LmsForm
 from lms.registry.labels import (
     IMPORT_KIND_NAMES,
     MANAGING_LEVEL_NAMES,
@@ -83,5 +83,5 @@ class ErasureForm(LmsForm):
 
 class ImportForm(LmsForm):
     kind = SelectField(_l("What the file contains"), choices=_choices(IMPORT_KIND_NAMES))
-    unit = SelectField(_l("For the unit"), coerce=int, choices=[])
+    unit = SelectField(_l("For the unit"), coerce=int, choices=[], render_kw=FILTERED_LIST)
     file = FileField(_l("Spreadsheet (.xlsx or .csv)"), validators=[FileRequired()])

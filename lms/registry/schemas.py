@@ -52,7 +52,11 @@ class ScopedQuery(PageQuery):
     )
 
     unit_id: Id | None = Field(None, description="Only records in this unit's subtree (a unit of your scope)")
-    q: str | None = Field(None, max_length=200, description="Name contains (diacritics optional: Nguyen = Nguyễn)")
+    q: str | None = Field(
+        None,
+        max_length=200,
+        description="Name contains each word, in any order (diacritics optional: Nguyen An = Nguyễn Văn An)",
+    )
 
     @field_validator("unit_id")
     @classmethod

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.orm import aliased
 
 from lms.core.clock import local_now, local_today
@@ -285,10 +285,14 @@ def units_under(unit: AdminUnit) -> Select:
 
 
 def search_condition(query: str, column: Any) -> Any:
-    """Diacritic- and case-insensitive substring match on a folded-name column."""
-    folded = fold(query)
-    escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.like(f"%{escaped}%", escape="\\")
+    """Diacritic- and case-insensitive match on a folded-name column: each word of the query somewhere in it, in any
+    order. "Nguyễn An" finds Nguyễn Văn An (and "An Nguyễn" does too): the whole query as one substring found no one
+    when the middle name was left out, as people name each other."""
+    return and_(*(column.like(f"%{_like_escaped(word)}%", escape="\\") for word in fold(query).split() or [""]))
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def find_person_by_id_number(raw: str) -> Person | None:

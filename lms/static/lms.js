@@ -18,6 +18,39 @@
     if (button && !window.confirm(button.dataset.confirm)) e.preventDefault();
   });
 
+  // A long list to choose from (3,400 communes, wards and provinces for a role): <select data-filter="Type…"> gets
+  // a search box above it that keeps the options with a word beginning with each word typed, accents or not ("dak
+  // ha" finds "Xã Đăk Hà"); on a phone the list was scrolled by hand. The empty choice and the chosen one stay; a
+  // single match is chosen.
+  function plain(text) {
+    return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[đĐ]/g, "d").toLowerCase();
+  }
+  document.querySelectorAll("select[data-filter]").forEach(function (select) {
+    if (select.options.length < 15) return;  // a commune leader's four communes need no search
+    const all = Array.from(select.options).map(function (o) { return [o, plain(o.text).split(/[\s—,()]+/)]; });
+    const box = document.createElement("input");
+    box.type = "search";
+    box.className = "form-control mb-1 select-filter";
+    box.placeholder = select.dataset.filter;
+    box.setAttribute("aria-label", select.dataset.filterLabel || select.dataset.filter);
+    box.autocomplete = "off";
+    select.parentNode.insertBefore(box, select);
+    box.addEventListener("input", function () {
+      const words = plain(box.value).split(/\s+/).filter(Boolean);
+      const chosen = select.value;
+      const matches = [];
+      select.replaceChildren.apply(select, all.filter(function (pair) {
+        const o = pair[0];
+        // Each word typed begins a word of the name: "ha" finds Hà, not every name with "tha…" in it.
+        const hit = words.every(function (w) { return pair[1].some(function (n) { return n.startsWith(w); }); });
+        if (hit && o.value && o.value !== "None") matches.push(o);
+        return hit || !o.value || o.value === "None" || o.value === chosen;
+      }).map(function (pair) { return pair[0]; }));
+      if (matches.length === 1) select.value = matches[0].value;
+      else select.value = chosen;
+    });
+  });
+
   // The progress of a background job (an import, an evaluation run): data-poll-url answers the job as JSON;
   // the page reloads once its status is one of data-poll-finished.
   document.querySelectorAll("[data-poll-url]").forEach(function (box) {

@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, NumberRange
 from lms.auth.decorators import permission_required
 from lms.auth.permissions import Permission, can, in_scope, scope_paths, scoped
 from lms.core.clock import local_today
-from lms.core.forms import LmsForm
+from lms.core.forms import FILTERED_LIST, LmsForm
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
 from lms.titles import bp, runs
@@ -31,7 +31,7 @@ ADMIN = Permission.TITLES_ADMIN
 
 
 class RunForm(LmsForm):
-    unit = SelectField(_l("Unit"), coerce=int, validators=[DataRequired()])
+    unit = SelectField(_l("Unit"), coerce=int, validators=[DataRequired()], render_kw=FILTERED_LIST)
     year = IntegerField(_l("Year"), validators=[DataRequired(), NumberRange(min=2000, max=2100)])
 
 
