@@ -462,6 +462,14 @@ def _revalidated(response: Response, etag: str) -> Response:
     return response
 
 
+def _former_plan_unit(plan: Plan, unit: AdminUnit) -> AdminUnit | None:
+    """The unit a plan was made for when the map has since replaced it (Kon Tum's Plan 1514 shown on a commune or on
+    Quảng Ngãi's page after 1 July 2025): the page says whose plan it is and that it now counts that unit's successors.
+    None when the plan's unit is still on the map."""
+    owner = db.session.get(AdminUnit, plan.unit_id)
+    return owner if owner is not None and owner.valid_to is not None and owner.id != unit.id else None
+
+
 def _unit_page(unit: AdminUnit, **extra: Any) -> str:
     table, plans = _table(unit)
     ancestors = _ancestors(unit)
@@ -508,6 +516,7 @@ def _unit_page(unit: AdminUnit, **extra: Any) -> str:
         other_map=_other_map(unit, table.structure),
         provisional=reports.provisional_bases(table),
         issuer=issuers.report_issuer(unit),
+        plan_unit=_former_plan_unit(table.plan, unit),
         **extra,
     )
 
