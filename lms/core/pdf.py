@@ -313,3 +313,24 @@ def report_closing(
         )
     )
     return table
+
+
+def ruled_table(data: list[list[Any]], widths: list[float], *, h_align: str = "CENTER") -> Table:
+    """A report's ruled table whose header row (shaded) repeats on every page: the targets reports' and the centre
+    report's tables."""
+    table = Table(data, colWidths=widths, repeatRows=1, hAlign=h_align)
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dce6f1")),
+                ("VALIGN", (0, 0), (-1, 0), "MIDDLE"),
+                ("VALIGN", (0, 1), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+                ("TOPPADDING", (0, 0), (-1, -1), 2),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            ]
+        )
+    )
+    return table
