@@ -18,11 +18,10 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer
 from sqlalchemy import case, distinct, exists, func, select
 
 from courses.models import (
@@ -49,6 +48,7 @@ from lms.core.pdf import (
     register_fonts,
     report_closing,
     report_heading,
+    ruled_table,
     vi_date,
     vi_long_date,
 )
@@ -445,7 +445,11 @@ def centre_report_pdf(
     for index, (label, value) in enumerate(summary_lines(report), start=1):
         shown = _pdf_percent(value) if label == RATE_LABEL else _pdf_number(value)  # type: ignore[arg-type]
         rows.append([para(index, centred), para(label), para(shown, figure)])
-    story += [_grid(rows, [12 * mm, 150 * mm, 30 * mm]), Spacer(1, 1 * mm), para(RATE_RULE_VI, text)]
+    story += [
+        ruled_table(rows, [12 * mm, 150 * mm, 30 * mm], h_align="LEFT"),
+        Spacer(1, 1 * mm),
+        para(RATE_RULE_VI, text),
+    ]
 
     story.append(para("II. Hoàn thành khóa học theo lĩnh vực", h2))
     rows = [[para(h, head) for h in ("Lĩnh vực", *CATEGORY_HEADERS[1:])]]
@@ -469,7 +473,7 @@ def centre_report_pdf(
             para(_pdf_number(hours), bold_figure),
         ]
     )
-    story.append(_grid(rows, [120 * mm, 30 * mm, 30 * mm, 30 * mm]))
+    story.append(ruled_table(rows, [120 * mm, 30 * mm, 30 * mm, 30 * mm], h_align="LEFT"))
 
     classes_heading = para("III. Các lớp đã tổ chức", h2)
     rows = [[para(h, head) for h in CLASS_HEADERS]]
@@ -492,7 +496,7 @@ def centre_report_pdf(
     fixed = [10 * mm, 0, 0, 40 * mm, 20 * mm, 20 * mm, 20 * mm, 22 * mm, 28 * mm]
     free = PAGE_WIDTH - sum(fixed)
     fixed[1], fixed[2] = free * 0.5, free * 0.5
-    classes = _grid(rows, fixed)
+    classes = ruled_table(rows, fixed, h_align="LEFT")
     # The signatures never stand alone on a page: the classes' table's last rows go over with them when it is
     # short; a long one stays where it is.
     closing = report_closing(
@@ -505,26 +509,6 @@ def centre_report_pdf(
     footer = page_footer(f"{centre_name} — {CENTRE_REPORT_TITLE} — {period}")
     document.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
-
-
-def _grid(data: list[list], widths: list[float]) -> Table:
-    """A ruled table whose header repeats on every page (the look of the targets reports)."""
-    table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dce6f1")),
-                ("VALIGN", (0, 0), (-1, 0), "MIDDLE"),
-                ("VALIGN", (0, 1), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 3),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-                ("TOPPADDING", (0, 0), (-1, -1), 2),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-            ]
-        )
-    )
-    return table
 
 
 def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: str, made_by: str = "") -> bytes:

@@ -121,3 +121,35 @@ def test_a_committee_issuer_is_named_as_it_now_signs(app_ctx):
 
     assert db.session.get(Issuer, committee.id).name == f"Ủy ban nhân dân {commune.kind.lower()} {commune.name}"
     assert db.session.get(Issuer, other.id).name == "Hội Khuyến học Xã Ea Tu"
+
+
+def test_a_postgresql_older_than_13_is_read_in_batches(app_ctx, monkeypatch):
+    """``normalize`` and ``IS NFC NORMALIZED`` came with PostgreSQL 13 (and need a UTF8 server): an older server (12 is
+    Ubuntu 20.04's) is rewritten as SQLite is, by reading the rows — the migration never sends either to it."""
+    from sqlalchemy import event
+
+    commune = unit_by_code("23293")
+    village = make_village(commune, "NFD-12", "Thôn Mười Hai")
+    household = make_household(village, "12", "Lê Văn Mười")
+    (person,) = household.members
+    _as_typed_before(Person, person.id, full_name=f"{NFD}  ", ethnicity=" Kinh")
+    _as_typed_before(Household, household.id, address=" Thôn Mười Hai ")
+    db.session.flush()
+    connection = db.session.connection()
+    monkeypatch.setattr(connection.dialect, "server_version_info", (12, 17), raising=False)
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    event.listen(connection.engine, "before_cursor_execute", record)
+    try:
+        _run("upgrade")
+    finally:
+        event.remove(connection.engine, "before_cursor_execute", record)
+
+    assert sent  # the migration ran its statements through this connection
+    assert not [s for s in sent if "normalize" in s.lower()]
+    person = db.session.get(Person, person.id)
+    assert (person.full_name, person.name_folded, person.ethnicity) == (NAME, "nguyen thi huong", "Kinh")
+    assert db.session.get(Household, household.id).address == "Thôn Mười Hai"

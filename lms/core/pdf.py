@@ -199,11 +199,29 @@ def page_footer(text: str, *, bottom: float = 7 * mm) -> Callable[[Canvas, Any],
     def draw(canvas: Canvas, doc: Any) -> None:
         canvas.saveState()
         canvas.setFont(FONT, 7)
-        canvas.drawString(12 * mm, bottom, text)
-        canvas.drawRightString(landscape(A4)[0] - 12 * mm, bottom, f"Trang {doc.page}")
+        page = f"Trang {doc.page}"
+        # A long name (a centre's may have 300 characters) is cut with "…" before the page number, never over it or
+        # off the paper.
+        room = landscape(A4)[0] - 24 * mm - pdfmetrics.stringWidth(page, FONT, 7) - 6 * mm
+        canvas.drawString(12 * mm, bottom, _fitted(text, room, FONT, 7))
+        canvas.drawRightString(landscape(A4)[0] - 12 * mm, bottom, page)
         canvas.restoreState()
 
     return draw
+
+
+def _fitted(text: str, width: float, font: str, size: float) -> str:
+    """``text`` whole if it fits in ``width`` points, else as much of it as fits before "…"."""
+    if pdfmetrics.stringWidth(text, font, size) <= width:
+        return text
+    low, high = 0, len(text)
+    while low < high:  # the longest prefix that fits with the ellipsis
+        middle = (low + high + 1) // 2
+        if pdfmetrics.stringWidth(text[:middle].rstrip() + "…", font, size) <= width:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low].rstrip() + "…"
 
 
 # --- the frame of a filed report (Decree 30/2020/NĐ-CP, Appendix I) -------------------------------------------------
@@ -309,6 +327,27 @@ def report_closing(
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
                 ("TOPPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    return table
+
+
+def ruled_table(data: list[list[Any]], widths: list[float], *, h_align: str = "CENTER") -> Table:
+    """A report's ruled table whose header row (shaded) repeats on every page: the targets reports' and the centre
+    report's tables."""
+    table = Table(data, colWidths=widths, repeatRows=1, hAlign=h_align)
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dce6f1")),
+                ("VALIGN", (0, 0), (-1, 0), "MIDDLE"),
+                ("VALIGN", (0, 1), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+                ("TOPPADDING", (0, 0), (-1, -1), 2),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
             ]
         )
     )

@@ -13,6 +13,7 @@ over (its successor, or the smallest current unit holding all of its successors)
 
 from __future__ import annotations
 
+import string
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,6 +31,7 @@ CENTRE = "centre"
 SECTIONS = (*(level.value for level in UnitLevel), CENTRE)
 KEYS = ("superior", "issuer", "symbol", "signer", "recipients")
 NUMBER_BLANK = "\u00a0" * 8  # the room a clerk writes the number in by hand
+PLACEHOLDERS = ("place", "province", "commune", "centre")
 
 
 class IssuersConfigError(ValueError):
@@ -59,9 +61,25 @@ class Issuer:
         return f"Số: {number or NUMBER_BLANK}/{self.symbol}"
 
 
+def _fields(pattern: str) -> set[str]:
+    """The placeholders a line names ("{place}" → place)."""
+    return {name for _text, name, _spec, _conversion in string.Formatter().parse(pattern) if name is not None}
+
+
 def _lines(value: Any, where: str, key: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(line, str) for line in value):
         raise IssuersConfigError(f"{where}: {key} must be a list of lines")
+    for line in value:
+        try:
+            unknown = _fields(line) - set(PLACEHOLDERS)
+        except ValueError as exc:  # an unmatched brace
+            raise IssuersConfigError(f"{where}: {key}: {line!r}: {exc}") from exc
+        if unknown:
+            # Found here, with the file and the line, rather than as a failed page at the first report.
+            raise IssuersConfigError(
+                f"{where}: {key}: {line!r} names {', '.join(sorted(unknown))}; "
+                f"only {', '.join('{' + p + '}' for p in PLACEHOLDERS)} are filled"
+            )
     return tuple(value)
 
 
@@ -152,7 +170,10 @@ def _issuer(section: str, place: AdminUnit, **extra: str) -> Issuer:
     }
 
     def lines(patterns: tuple[str, ...], capitals: bool) -> tuple[str, ...]:
-        texts = (" ".join(p.format(**names).split()) for p in patterns)
+        # A line naming a place the unit has none of (a unit without a province) is left out, not printed headless
+        # ("Ủy ban nhân dân (để báo cáo)").
+        kept = (p for p in patterns if all(names[field] for field in _fields(p)))
+        texts = (" ".join(p.format(**names).split()) for p in kept)
         return tuple(t.upper() if capitals else _capitalised(t) for t in texts if t)
 
     return Issuer(

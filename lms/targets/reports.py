@@ -23,11 +23,10 @@ from decimal import Decimal
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -41,6 +40,7 @@ from lms.core.pdf import (
     register_fonts,
     report_closing,
     report_heading,
+    ruled_table,
     vi_long_date,
 )
 from lms.extensions import db
@@ -852,7 +852,7 @@ def indicator_pdf(
     fixed = [10 * mm, 0, 17 * mm, 17 * mm, 16 * mm, 0, *[17 * mm] * len(years), 24 * mm]
     free = PAGE_WIDTH - sum(fixed)  # shared by the two columns of words, the indicator's name a little wider
     fixed[1], fixed[5] = free * 0.55, free * 0.45
-    story += [_table(data, fixed), Spacer(1, 5 * mm)]
+    story += [ruled_table(data, fixed), Spacer(1, 5 * mm)]
 
     shown, without = sub_units(table)
     if table.children:
@@ -880,7 +880,7 @@ def indicator_pdf(
             rows.append(row)
         name_width = 48 * mm
         per = (PAGE_WIDTH - name_width) / max(len(table.lines), 1)
-        story.append(_table(rows, [name_width] + [per] * len(table.lines)))
+        story.append(ruled_table(rows, [name_width] + [per] * len(table.lines)))
     if without:
         story += [Spacer(1, 2 * mm), para(_without_figures_text(without), text)]
     story.append(Spacer(1, 5 * mm))
@@ -894,7 +894,7 @@ def indicator_pdf(
         if len(rows) > 1:
             story.append(para("Kết quả theo năm (tỷ lệ %)", h2))
             per = (PAGE_WIDTH - 20 * mm) / max(len(table.lines), 1)
-            story.append(_table(rows, [20 * mm] + [per] * len(table.lines)))
+            story.append(ruled_table(rows, [20 * mm] + [per] * len(table.lines)))
             years_shown = [year for year, _figures in yearly(table)]
             for number, line in enumerate(table.lines, start=1):
                 words = yearly_phase_words(line, years_shown)
@@ -946,30 +946,14 @@ def indicator_pdf(
                 ]
             )
         # Its heading never stays at the foot of a page without the table.
-        story += [Spacer(1, 6 * mm), KeepTogether([*appendix, _table(rows, [62 * mm, 26 * mm, PAGE_WIDTH - 88 * mm])])]
+        story += [
+            Spacer(1, 6 * mm),
+            KeepTogether([*appendix, ruled_table(rows, [62 * mm, 26 * mm, PAGE_WIDTH - 88 * mm])]),
+        ]
 
     footer = page_footer(f"{table.unit.full_name} — {title_text}")
     document.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
-
-
-def _table(data: list[list], widths: list[float]) -> Table:
-    table = Table(data, colWidths=widths, repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dce6f1")),
-                ("VALIGN", (0, 0), (-1, 0), "MIDDLE"),
-                ("VALIGN", (0, 1), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 3),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-                ("TOPPADDING", (0, 0), (-1, -1), 2),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-            ]
-        )
-    )
-    return table
 
 
 def _escape(value: str) -> str:

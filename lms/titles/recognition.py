@@ -1583,7 +1583,16 @@ def _check_one_authority(
             "authority",
         )
     named = " ".join(authority.split())
-    mine = {(r.commune_id, _authority_key(named or defaults[r.id])) for r in rows}
+    _check_number_is_one_bodys(rows, decision_number, decision_date, [named or defaults[r.id] for r in rows])
+
+
+def _check_number_is_one_bodys(
+    rows: Sequence[Recognition], decision_number: str, decision_date: date, authorities: Sequence[str]
+) -> None:
+    """Refused: a number and date this commune already recorded for another body's decision than ``authorities``
+    (the body of each of ``rows``) — the same document cannot have been signed by two. Read by a decision and by a
+    decision's correction (a correction into another body's number would make the same two decisions one)."""
+    mine = {(r.commune_id, _authority_key(a)) for r, a in zip(rows, authorities, strict=True)}
     recorded = db.session.execute(
         select(Recognition.commune_id, Recognition.authority)
         .where(
@@ -1596,7 +1605,8 @@ def _check_one_authority(
     ).tuples()
     communes = {commune for commune, _ in mine}
     for commune_id, other in recorded:
-        if commune_id in communes and (commune_id, _authority_key(other)) not in mine:
+        # A decision recorded without its body (an empty authority) says nothing of who signed it.
+        if other and commune_id in communes and (commune_id, _authority_key(other)) not in mine:
             raise RecognitionError(
                 _(
                     "Decision %(number)s of %(date)s is already recorded in this commune as signed by %(other)s: "
@@ -1791,6 +1801,7 @@ def correct_decision(
             ),
             "decision_number",
         )
+    _check_number_is_one_bodys(rows, decision_number, decision_date, [r.authority for r in rows])
     correction = DecisionCorrection(old_number, old_date, decision_number, decision_date, rows, reason)
     if not apply:
         return correction

@@ -15,7 +15,7 @@ Only rows that change are written (a province holds 600 000 persons, few of them
   rewritten by one UPDATE per table; names, whose keys only Python computes, are read (only the rows found) and
   written back in batches.
 - SQLite has no Unicode normalisation: the rows are read in batches of ids, and only those whose text changes are
-  written back.
+  written back. So is a PostgreSQL older than 13 or whose server encoding is not UTF8 (both refuse ``normalize``).
 
 Names and keys are computed with the project's own functions (``lms.registry.text.name_keys`` as the ``_Named``
 validator and the importer compute them, ``lms.core.forms.plain_text`` as every form stores text), not copies: the
@@ -85,7 +85,12 @@ PLAIN: dict[str, tuple[str, ...]] = {
 
 
 def _postgresql() -> bool:
-    return op.get_bind().dialect.name == "postgresql"
+    """Whether the rows to rewrite can be found in SQL: a PostgreSQL that has ``normalize`` and ``IS NFC NORMALIZED``
+    (13 or later; UTF8, the only encoding they accept). Any other database is read in batches."""
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql" or (bind.dialect.server_version_info or (0,)) < (13,):
+        return False
+    return bind.execute(sa.text("SHOW server_encoding")).scalar() == "UTF8"
 
 
 def _quoted(name: str) -> str:

@@ -1196,3 +1196,33 @@ def test_every_page_of_the_attendance_book_pdf_says_whose_book_it_is_and_its_num
         text = " ".join(page.extract_text().split())
         assert f"SỔ ĐIỂM DANH LỚP HỌC — {course_class.name} — {centre.clc.name}" in text, number
         assert f"Trang {number}" in text, number
+
+
+def test_a_centre_of_a_very_long_name_keeps_its_pdf_footer_on_the_paper(app_ctx, report_centre):
+    """A centre's name may have 300 characters: the foot of every page (centre, title, period) ran off the paper and
+    over "Trang n". It is cut with "…" before the page number."""
+    import pdfplumber
+
+    from lms.registry import issuers
+
+    centre, _, _ = report_centre
+    long_name = "Trung tâm học tập cộng đồng " + " ".join(["Thôn Kon Plông Đăk Tô Ngọc Hồi"] * 9)
+    assert len(long_name) > 290
+    report = reports.centre_report(centre.clc, date(2026, 3, 1), date(2026, 3, 31))
+    content = reports.centre_report_pdf(
+        report,
+        centre_name=long_name,
+        commune_name=centre.commune.full_name,
+        issuer=issuers.centre_issuer(centre.commune, long_name),
+    )
+    with pdfplumber.open(io.BytesIO(content)) as pdf:
+        page = pdf.pages[0]
+        foot = [c for c in page.chars if c["top"] > page.height - 10 * 72 / 25.4]
+        line = "".join(c["text"] for c in sorted(foot, key=lambda c: c["x0"]))
+        number = [c for c in foot if c["text"] == "T" and line.endswith("Trang 1")]
+        assert line.startswith("Trung tâm học tập cộng đồng Thôn Kon")
+        assert "…" in line
+        assert line.endswith("Trang 1")
+        assert max(c["x1"] for c in foot) <= page.width - 12 * 72 / 25.4 + 1  # inside the right margin
+        page_number_left = max(c["x0"] for c in number)
+        assert max(c["x1"] for c in foot if c["text"] == "…") < page_number_left  # not over "Trang 1"

@@ -100,3 +100,47 @@ def test_a_body_records_one_decision_in_two_batches(commune):
     recognition.decide(first, decision_number="20/QĐ-UBND", decision_date=DAY, user=commune["leader"])
     rows = recognition.decide(second, decision_number="20/QĐ-UBND", decision_date=DAY, user=commune["leader"])
     assert rows[0].authority == db.session.get(Recognition, first[0]).authority
+
+
+def test_a_correction_into_another_bodys_number_and_date_is_refused(commune):
+    """Correcting a decision's number is checked as recording it: the association's decision corrected to the number
+    and date of the People's Committee's would make one document of two bodies' decisions."""
+    recognition.decide(commune["families"], decision_number="30/QĐ-UBND", decision_date=DAY, user=commune["leader"])
+    citizens = recognition.decide(
+        commune["citizens"], decision_number="31/QĐ-KH", decision_date=DAY, user=commune["officer"]
+    )
+    with pytest.raises(recognition.RecognitionError, match="already recorded") as caught:
+        recognition.correct_decision(
+            citizens[0],
+            decision_number="30/QĐ-UBND",
+            decision_date=DAY,
+            reason="typed wrong",
+            user=commune["officer"],
+            apply=True,
+        )
+    assert caught.value.field == "decision_number"
+    assert {db.session.get(Recognition, r.id).decision_number for r in citizens} == {"31/QĐ-KH"}
+    # Corrected to a number no other body holds: written.
+    corrected = recognition.correct_decision(
+        citizens[0],
+        decision_number="32/QĐ-KH",
+        decision_date=DAY,
+        reason="typed wrong",
+        user=commune["officer"],
+        apply=True,
+    )
+    assert {r.decision_number for r in corrected.rows} == {"32/QĐ-KH"}
+
+
+def test_a_decision_recorded_without_its_body_does_not_refuse_the_number(commune):
+    """An empty authority (a decision recorded before its body was written) names no other body."""
+    families = recognition.decide(
+        commune["families"], decision_number="40/QĐ-UBND", decision_date=DAY, user=commune["leader"]
+    )
+    for row in families:
+        row.authority = ""
+    db.session.flush()
+    rows = recognition.decide(
+        commune["citizens"], decision_number="40/QĐ-UBND", decision_date=DAY, user=commune["officer"]
+    )
+    assert {r.status for r in rows} == {RecognitionStatus.RECOGNISED.value}
