@@ -1541,7 +1541,7 @@ def check_decision(
         raise RecognitionError(
             _("The decision date is before the year evaluated (%(year)s).", year=early[0].year), "decision_date"
         )
-    _check_one_authority(rows, decision_number, decision_date, authority)
+    _check_one_authority(rows)
     validity = _validity_years(rows)
     # A circular title (kept three years) is judged on figures from 1 January to 31 December of the year evaluated,
     # and its dossier is sent in the next year (Circular 24, Art. 10.1.b-c, 16.1.b-c: before 15 January; Circular
@@ -1564,13 +1564,10 @@ def _authority_key(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", name).casefold().split())
 
 
-def _check_one_authority(
-    rows: Sequence[Recognition], decision_number: str, decision_date: date, authority: str
-) -> None:
+def _check_one_authority(rows: Sequence[Recognition]) -> None:
     """A decision is one body's document. Refused: proposals the approvals configuration gives to two bodies (the
     commune's association decides the Learning Citizen, its People's Committee the Learning Family: two decisions,
-    each under its own number), even when the authority is typed; and a number and date this commune already
-    recorded for another body's decision — the same document cannot have been signed by two."""
+    each under its own number), even when the authority is typed."""
     defaults = default_authorities(rows)
     distinct = sorted({_authority_key(a): a for a in defaults.values()}.values())
     if len(distinct) > 1:
@@ -1582,41 +1579,36 @@ def _check_one_authority(
             ),
             "authority",
         )
+
+
+def numbered_by_another_body(
+    rows: Sequence[Recognition], decision_number: str, decision_date: date, authority: str = ""
+) -> list[str]:
+    """The other bodies whose decision this commune already recorded under the same number and date — most often a
+    number typed wrong, since a decision is one body's document. Warned of, never refused (ADR 44: a signed decision
+    is recorded): a commune's and a province's People's Committee number their decisions apart, and both may sign a
+    "12/QĐ-UBND" on one day. ``authority``: the one typed, else each proposal's from the approvals configuration;
+    a recognition's own when it is already decided (a correction)."""
+    if not rows:
+        return []
     named = " ".join(authority.split())
-    _check_number_is_one_bodys(rows, decision_number, decision_date, [named or defaults[r.id] for r in rows])
-
-
-def _check_number_is_one_bodys(
-    rows: Sequence[Recognition], decision_number: str, decision_date: date, authorities: Sequence[str]
-) -> None:
-    """Refused: a number and date this commune already recorded for another body's decision than ``authorities``
-    (the body of each of ``rows``) — the same document cannot have been signed by two. Read by a decision and by a
-    decision's correction (a correction into another body's number would make the same two decisions one)."""
-    mine = {(r.commune_id, _authority_key(a)) for r, a in zip(rows, authorities, strict=True)}
+    decided = all(r.authority for r in rows)
+    defaults = {} if named or decided else default_authorities(rows)
+    mine = {(r.commune_id, _authority_key(named or (r.authority if decided else defaults[r.id]))) for r in rows}
+    communes = {commune for commune, _ in mine}
     recorded = db.session.execute(
         select(Recognition.commune_id, Recognition.authority)
         .where(
-            Recognition.commune_id.in_({commune for commune, _ in mine}),
-            Recognition.decision_number == decision_number,
+            Recognition.commune_id.in_(communes),
+            Recognition.decision_number == " ".join(decision_number.split()),
             Recognition.decision_date == decision_date,
             Recognition.id.notin_([r.id for r in rows]),
         )
         .distinct()
     ).tuples()
-    communes = {commune for commune, _ in mine}
-    for commune_id, other in recorded:
-        # A decision recorded without its body (an empty authority) says nothing of who signed it.
-        if other and commune_id in communes and (commune_id, _authority_key(other)) not in mine:
-            raise RecognitionError(
-                _(
-                    "Decision %(number)s of %(date)s is already recorded in this commune as signed by %(other)s: "
-                    "the same document cannot be another body's. Check the number and the date.",
-                    number=decision_number,
-                    date=formatting.day(decision_date),
-                    other=other,
-                ),
-                "decision_number",
-            )
+    # A decision recorded without its body (an empty authority) says nothing of who signed it.
+    others = {_authority_key(o): o for c, o in recorded if o and (c, _authority_key(o)) not in mine}
+    return sorted(others.values())
 
 
 def _validity_years(rows: Sequence[Recognition]) -> dict[int, int]:
@@ -1682,6 +1674,11 @@ class DecisionCorrection:
     new_date: date
     rows: list[Recognition]
     reason: str = ""
+
+    @property
+    def other_bodies(self) -> list[str]:
+        """Other bodies whose decision the commune recorded under the corrected number and date (warned of)."""
+        return numbered_by_another_body(self.rows, self.new_number, self.new_date)
 
     @property
     def digest(self) -> str:
@@ -1801,7 +1798,6 @@ def correct_decision(
             ),
             "decision_number",
         )
-    _check_number_is_one_bodys(rows, decision_number, decision_date, [r.authority for r in rows])
     correction = DecisionCorrection(old_number, old_date, decision_number, decision_date, rows, reason)
     if not apply:
         return correction

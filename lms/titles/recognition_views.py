@@ -535,6 +535,10 @@ def _decision_preview(ids: list[int], decision: dict[str, Any]) -> dict[str, Any
         "authorities": _printed_authorities(checked, decision["authority"]),
         # Circular 24, Art. 5.3: level 2 decided before the 12 months from the level-1 decision ran out (ADR 59).
         "early": recognition.early_upgrades(checked, decision["decision_date"]),
+        # The same number and date already another body's decision in the commune: most often mistyped (ADR 45).
+        "other_bodies": recognition.numbered_by_another_body(
+            checked, number, decision["decision_date"], decision["authority"]
+        ),
     }
 
 

@@ -5,6 +5,7 @@ one number would print one decision signed by two bodies on the certificates. Re
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -16,7 +17,7 @@ from lms.extensions import db
 from lms.registry.models import Person
 from lms.titles import recognition
 from lms.titles.models import Recognition, RecognitionStatus, Title
-from tests.conftest import make_household, make_user, make_village, unit_by_code
+from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
 from tests.titles.recognition_fixtures import criteria_set, eligibility
 
 YEAR = 2025
@@ -80,18 +81,45 @@ def test_citizens_and_families_are_not_recognised_under_one_decision(commune):
     )
 
 
-def test_a_number_and_date_already_another_bodys_decision_in_the_commune_is_refused(commune):
+def test_a_number_and_date_already_another_bodys_decision_in_the_commune_is_warned_of_not_refused(commune):
+    """Most often a number typed wrong; but a commune's and a province's People's Committee number their decisions
+    apart and may both sign a "12/QĐ-UBND" on one day, and a signed decision is always recorded (ADR 44)."""
     recognition.decide(commune["citizens"], decision_number="12/QĐ-KH", decision_date=DAY, user=commune["officer"])
-    with pytest.raises(recognition.RecognitionError, match="already recorded") as caught:
-        recognition.decide(commune["families"], decision_number=" 12/QĐ-KH ", decision_date=DAY, user=commune["leader"])
-    assert caught.value.field == "decision_number"
-    assert "Hội Khuyến học" in str(caught.value)
-    assert _statuses(commune["families"]) == {RecognitionStatus.PROPOSED.value}
-    # The same number on another day is another document; so is the body's own next batch under its number.
+    families = [db.session.get(Recognition, i) for i in commune["families"]]
+    assert recognition.numbered_by_another_body(families, " 12/QĐ-KH ", DAY) == [
+        db.session.get(Recognition, commune["citizens"][0]).authority
+    ]
+    # Typed as the association's own name, it is the same body: nothing to warn of.
+    association = db.session.get(Recognition, commune["citizens"][0]).authority
+    assert recognition.numbered_by_another_body(families, "12/QĐ-KH", DAY, association.upper()) == []
+    # The same number on another day is another document.
+    assert recognition.numbered_by_another_body(families, "12/QĐ-KH", date(2026, 1, 21)) == []
     rows = recognition.decide(
-        commune["families"], decision_number="12/QĐ-KH", decision_date=date(2026, 1, 21), user=commune["leader"]
+        commune["families"], decision_number="12/QĐ-KH", decision_date=DAY, user=commune["leader"]
     )
     assert {r.status for r in rows} == {RecognitionStatus.RECOGNISED.value}
+
+
+def test_the_decision_page_warns_before_recording_a_number_another_body_holds(client, commune):
+    recognition.decide(commune["citizens"], decision_number="14/QĐ-UBND", decision_date=DAY, user=commune["officer"])
+    leader = commune["leader"]
+    commune_id = db.session.get(Recognition, commune["families"][0]).commune_id
+    db.session.commit()
+    login(client, leader)
+    url = f"/titles/recognitions/decide?commune_id={commune_id}&year={YEAR}&title=family"
+    form = {
+        "csrf_token": csrf_token(client, url),
+        "ids": [str(i) for i in commune["families"]],
+        "decision_number": "14/QĐ-UBND",
+        "decision_date": DAY.isoformat(),
+        "authority": "",
+    }
+    html = client.post(url, data=form).get_data(as_text=True)
+    warning = re.search(r'<p[^>]*id="confirm-other-body"[^>]*>(.*?)</p>', html, re.S)
+    assert warning is not None, html[:3000]
+    text = " ".join(warning.group(1).split())
+    assert text.startswith("Quyết định số 14/QĐ-UBND ngày 20/01/2026 đã được ghi ở xã này là do Hội Khuyến học")
+    assert _statuses(commune["families"]) == {RecognitionStatus.PROPOSED.value}
 
 
 def test_a_body_records_one_decision_in_two_batches(commune):
@@ -102,37 +130,26 @@ def test_a_body_records_one_decision_in_two_batches(commune):
     assert rows[0].authority == db.session.get(Recognition, first[0]).authority
 
 
-def test_a_correction_into_another_bodys_number_and_date_is_refused(commune):
+def test_a_correction_into_another_bodys_number_and_date_is_warned_of(commune):
     """Correcting a decision's number is checked as recording it: the association's decision corrected to the number
-    and date of the People's Committee's would make one document of two bodies' decisions."""
-    recognition.decide(commune["families"], decision_number="30/QĐ-UBND", decision_date=DAY, user=commune["leader"])
+    and date of the People's Committee's is shown with the other body's name before it is confirmed."""
+    families = recognition.decide(
+        commune["families"], decision_number="30/QĐ-UBND", decision_date=DAY, user=commune["leader"]
+    )
     citizens = recognition.decide(
         commune["citizens"], decision_number="31/QĐ-KH", decision_date=DAY, user=commune["officer"]
     )
-    with pytest.raises(recognition.RecognitionError, match="already recorded") as caught:
-        recognition.correct_decision(
-            citizens[0],
-            decision_number="30/QĐ-UBND",
-            decision_date=DAY,
-            reason="typed wrong",
-            user=commune["officer"],
-            apply=True,
-        )
-    assert caught.value.field == "decision_number"
-    assert {db.session.get(Recognition, r.id).decision_number for r in citizens} == {"31/QĐ-KH"}
-    # Corrected to a number no other body holds: written.
-    corrected = recognition.correct_decision(
-        citizens[0],
-        decision_number="32/QĐ-KH",
-        decision_date=DAY,
-        reason="typed wrong",
-        user=commune["officer"],
-        apply=True,
+    preview = recognition.correct_decision(
+        citizens[0], decision_number="30/QĐ-UBND", decision_date=DAY, reason="typed wrong", user=commune["officer"]
     )
-    assert {r.decision_number for r in corrected.rows} == {"32/QĐ-KH"}
+    assert preview.other_bodies == [families[0].authority]
+    elsewhere = recognition.correct_decision(
+        citizens[0], decision_number="32/QĐ-KH", decision_date=DAY, reason="typed wrong", user=commune["officer"]
+    )
+    assert elsewhere.other_bodies == []
 
 
-def test_a_decision_recorded_without_its_body_does_not_refuse_the_number(commune):
+def test_a_decision_recorded_without_its_body_names_no_other_body(commune):
     """An empty authority (a decision recorded before its body was written) names no other body."""
     families = recognition.decide(
         commune["families"], decision_number="40/QĐ-UBND", decision_date=DAY, user=commune["leader"]
@@ -140,7 +157,5 @@ def test_a_decision_recorded_without_its_body_does_not_refuse_the_number(commune
     for row in families:
         row.authority = ""
     db.session.flush()
-    rows = recognition.decide(
-        commune["citizens"], decision_number="40/QĐ-UBND", decision_date=DAY, user=commune["officer"]
-    )
-    assert {r.status for r in rows} == {RecognitionStatus.RECOGNISED.value}
+    citizens = [db.session.get(Recognition, i) for i in commune["citizens"]]
+    assert recognition.numbered_by_another_body(citizens, "40/QĐ-UBND", DAY) == []
