@@ -204,8 +204,9 @@ class Eligibility(Model):
     __tablename__ = "eligibility"
     __table_args__ = (
         UniqueConstraint("subject_type", "subject_id", "title", "year"),
-        Index("ix_eligibility_commune_year_title", "commune_id", "year", "title"),
-        Index("ix_eligibility_village_year_title", "village_id", "year", "title"),
+        # One index for the commune's and the village's lists (ADR 40, amended: migration 0049): a village's readers
+        # name its commune too. A second index led by the village cost every row the engine writes another insert.
+        Index("ix_eligibility_commune_year_title_village", "commune_id", "year", "title", "village_id"),
         _enum_check("title", Title),
         _enum_check("subject_type", SubjectType),
     )

@@ -525,7 +525,8 @@ def _filtered(stmt: Select[Any], f: EligibilityFilter, *, with_status: bool = Tr
         stmt = stmt.where(Eligibility.missing.like(_like_code(f.missing), escape="\\"))
     if f.unit is not None:
         if f.unit.level == UnitLevel.VILLAGE:
-            stmt = stmt.where(Eligibility.village_id == f.unit.id)
+            # The village's commune too: the one index of the lists leads with the commune (ADR 40, amended).
+            stmt = stmt.where(Eligibility.commune_id == f.unit.parent_id, Eligibility.village_id == f.unit.id)
         else:
             under = select(AdminUnit.id).where(subtree(AdminUnit.path, f.unit.path))
             stmt = stmt.where(Eligibility.commune_id.in_(under))
