@@ -1,7 +1,7 @@
 """eligibility: one index for the commune's and the village's lists (ADR 40, amended: what is stored, the indexes)
 
 Revision ID: 0049
-Revises: 0047
+Revises: 0048
 Create Date: 2026-12-07 18:00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0049"
-down_revision = "0047"
+down_revision = "0048"
 branch_labels = None
 depends_on = None
 
