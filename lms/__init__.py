@@ -46,6 +46,10 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
             **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
         }
 
+    # A replaced configuration file with a mistake stops the start, naming the file, entry and line (lms/checks.py).
+    from lms.checks import check_config
+
+    check_config(app)
     register_extensions(app)
     # Before any route is added: an id in a URL larger than a bigint is no object (404), not an overflow (500).
     app.url_map.converters["int"] = IdConverter
@@ -133,6 +137,7 @@ def register_cli(app: Flask) -> None:
     from courses.cli import register as register_courses_cli
     from lms.auth.cli import register as register_auth_cli
     from lms.bench import register as register_bench_cli
+    from lms.checks import register as register_checks_cli
     from lms.core.cli import register as register_work_cli
     from lms.credentials.cli import register as register_credentials_cli
     from lms.registry.cli import register as register_registry_cli
@@ -149,6 +154,7 @@ def register_cli(app: Flask) -> None:
     register_targets_cli(app)
     register_work_cli(app)
     register_credentials_cli(app)
+    register_checks_cli(app)
 
 
 def register_celery(app: Flask) -> None:

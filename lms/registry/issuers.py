@@ -14,7 +14,6 @@ over (its successor, or the smallest current unit holding all of its successors)
 from __future__ import annotations
 
 import string
-import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -23,19 +22,20 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from lms.core.configfile import ConfigFileError, read_toml, where
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel, UnitLineage
 
 DEFAULT_FILE = Path(__file__).resolve().parent / "data" / "report_issuers.toml"
 CENTRE = "centre"
 SECTIONS = (*(level.value for level in UnitLevel), CENTRE)
-KEYS = ("superior", "issuer", "symbol", "signer", "recipients")
+KEYS = ("superior", "issuer", "symbol", "signer", "recipients", "place")
 NUMBER_BLANK = "\u00a0" * 8  # the room a clerk writes the number in by hand
 PLACEHOLDERS = ("place", "province", "commune", "centre")
 
 
-class IssuersConfigError(ValueError):
-    """The issuers file is malformed: the message names the file and the entry."""
+class IssuersConfigError(ConfigFileError):
+    """The issuers file is missing or malformed: the message names the file, the entry and its line."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Issuer:
     symbol: str = ""
     signer: tuple[str, ...] = ()
     recipients: tuple[str, ...] = ()
-    place: str = ""  # the filing unit's name, for "Đăk Hà, ngày … tháng … năm …"
+    place: str = ""  # where it is filed, for "Đăk Hà, ngày … tháng … năm …": the file's ``place``, else the unit's name
 
     @property
     def heading_text(self) -> str:
@@ -85,24 +85,43 @@ def _lines(value: Any, where: str, key: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=4)
 def _load(path: str, mtime: float) -> dict[str, dict[str, Any]]:
-    with open(path, "rb") as handle:
-        data = tomllib.load(handle)
+    try:
+        data, text = read_toml(path, "LMS_REPORT_ISSUERS_FILE")
+    except ConfigFileError as exc:
+        raise IssuersConfigError(str(exc)) from exc
     table: dict[str, dict[str, Any]] = {}
     for section, entry in data.items():
-        where = f"{path} [{section}]"
+        at = where(path, text, section)
         if section not in SECTIONS:
-            raise IssuersConfigError(f"{where}: not a level ({', '.join(SECTIONS)})")
+            raise IssuersConfigError(f"{at}: not a level ({', '.join(SECTIONS)})")
         if not isinstance(entry, dict) or set(entry) - set(KEYS):
-            raise IssuersConfigError(f"{where}: only {', '.join(KEYS)} may be set")
-        if not isinstance(entry.get("symbol", ""), str):
-            raise IssuersConfigError(f'{where}: symbol must be a text such as "BC-UBND"')
+            unknown = ", ".join(sorted(set(entry) - set(KEYS))) if isinstance(entry, dict) else ""
+            raise IssuersConfigError(f"{at}: {unknown + ' unknown; ' if unknown else ''}only {', '.join(KEYS)} may be set")
+        for key in ("symbol", "place"):
+            if not isinstance(entry.get(key, ""), str):
+                example = '"BC-UBND"' if key == "symbol" else '"Hà Nội"'
+                raise IssuersConfigError(f"{where(path, text, section, key)}: {key} must be a text such as {example}")
         if not entry.get("issuer"):
-            raise IssuersConfigError(f"{where}: needs the issuing body (issuer = [...])")
+            raise IssuersConfigError(f"{at}: needs the issuing body (issuer = [...])")
         table[section] = {
             "symbol": entry.get("symbol", "").strip(),
-            **{key: _lines(entry.get(key, []), where, key) for key in ("superior", "issuer", "signer", "recipients")},
+            "place": " ".join(entry.get("place", "").split()),
+            **{
+                key: _lines(entry.get(key, []), where(path, text, section, key), key)
+                for key in ("superior", "issuer", "signer", "recipients")
+            },
         }
     return table
+
+
+def check(path: str | Path) -> None:
+    """Read and validate the file at ``path`` (once per version of it: the result is cached): raises
+    :class:`IssuersConfigError` naming the file, the entry and the line."""
+    try:
+        mtime = Path(path).stat().st_mtime
+    except OSError:
+        mtime = 0.0  # missing: _load says so, with the setting that names the file
+    _load(str(path), mtime)
 
 
 def config_file() -> Path:
@@ -117,7 +136,11 @@ def config_stamp() -> str:
 
 def _table() -> dict[str, dict[str, Any]]:
     path = config_file()
-    return _load(str(path), path.stat().st_mtime)
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        mtime = 0.0
+    return _load(str(path), mtime)
 
 
 def _in_sentence(unit: AdminUnit | None) -> str:
@@ -182,7 +205,7 @@ def _issuer(section: str, place: AdminUnit, **extra: str) -> Issuer:
         symbol=entry["symbol"],
         signer=lines(entry["signer"], True),
         recipients=lines(entry["recipients"], False),
-        place=place.name,
+        place=entry["place"] or place.name,
     )
 
 

@@ -18,7 +18,6 @@ leader families and no citizen.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,6 +30,7 @@ from sqlalchemy.orm import aliased
 
 from lms.auth.models import Role
 from lms.auth.permissions import ROLE_BODIES, ROLE_PERMISSIONS, ROLE_PROPOSES_FOR, Body, Permission
+from lms.core.configfile import ConfigFileError, read_toml, where
 from lms.extensions import db
 from lms.registry.models import AdminUnit, Organisation, UnitLevel, UnitLineage, subtree
 from lms.titles.models import Title
@@ -39,8 +39,8 @@ DEFAULT_FILE = Path(__file__).resolve().parent / "data" / "approvals.toml"
 LEVELS = (UnitLevel.COMMUNE.value, UnitLevel.PROVINCE.value)
 
 
-class ApprovalsConfigError(ValueError):
-    """The approvals file is malformed: the message names the file and the entry."""
+class ApprovalsConfigError(ConfigFileError):
+    """The approvals file is missing or malformed: the message names the file, the entry and its line."""
 
 
 BODIES = tuple(body.value for body in Body)
@@ -84,44 +84,69 @@ ISSUERS: dict[str, Issuer] = {
 }
 
 
-def _rule(entry: Any, where: str) -> Rule:
+def _rule(entry: Any, at: str) -> Rule:
     if not isinstance(entry, dict) or entry.get("level") not in LEVELS or not isinstance(entry.get("authority"), str):
-        raise ApprovalsConfigError(f'{where}: needs level = "commune" or "province" and an authority text')
+        raise ApprovalsConfigError(f'{at}: needs level = "commune" or "province" and an authority text')
     body = entry.get("body", Body.COMMITTEE.value)
     if body not in BODIES:
-        raise ApprovalsConfigError(f"{where}: body must be one of {', '.join(BODIES)}, not {body!r}")
+        raise ApprovalsConfigError(f"{at}: body must be one of {', '.join(BODIES)}, not {body!r}")
     lines = {}
     for key in ("superior", "issuer", "signer"):
         value = entry.get(key, [])
         if not isinstance(value, list) or not all(isinstance(line, str) for line in value):
-            raise ApprovalsConfigError(f"{where}: {key} must be a list of lines")
+            raise ApprovalsConfigError(f"{at}: {key} must be a list of lines")
         lines[key] = tuple(value)
     return Rule(level=entry["level"], authority=entry["authority"], body=body, **lines)
 
 
 @lru_cache(maxsize=4)
 def _load(path: str, mtime: float) -> dict[str, Any]:
-    with open(path, "rb") as handle:
-        data = tomllib.load(handle)
+    try:
+        data, text = read_toml(path, "LMS_TITLES_APPROVALS_FILE")
+    except ConfigFileError as exc:
+        raise ApprovalsConfigError(str(exc)) from exc
     table: dict[str, Any] = {}
+    known = {title.value for title in Title}
+    for section in data:
+        if section not in known:
+            raise ApprovalsConfigError(f"{where(path, text, section)}: not a title ({', '.join(sorted(known))})")
     for title in Title:
         if title.value not in data:
-            raise ApprovalsConfigError(f"{path}: no entry for the title {title.value!r}")
+            raise ApprovalsConfigError(f"{path}: no entry for the title {title.value!r} (a [{title.value}] section)")
         entry = data[title.value]
-        by_level = {
-            level: _rule(sub, f"{path} [{title.value}.managing_level.{level}]")
-            for level, sub in (entry.get("managing_level") or {}).items()
-        }
-        by_kind = {
-            kind: _rule(sub, f"{path} [{title.value}.kind.{kind}]") for kind, sub in (entry.get("kind") or {}).items()
-        }
-        table[title.value] = (_rule(entry, f"{path} [{title.value}]"), by_level, by_kind)
+        nested = {}
+        for group in ("managing_level", "kind"):
+            value = entry.get(group) or {} if isinstance(entry, dict) else {}
+            if not isinstance(value, dict):
+                raise ApprovalsConfigError(f"{where(path, text, title.value, group)}: {group} must be a table")
+            nested[group] = {
+                name: _rule(sub, where(path, text, f"{title.value}.{group}.{name}")) for name, sub in value.items()
+            }
+        table[title.value] = (_rule(entry, where(path, text, title.value)), nested["managing_level"], nested["kind"])
     return table
 
 
+def check(path: str | Path) -> None:
+    """Read and validate the file at ``path`` (once per version of it: the result is cached): raises
+    :class:`ApprovalsConfigError` naming the file, the entry and the line."""
+    try:
+        mtime = Path(path).stat().st_mtime
+    except OSError:
+        mtime = 0.0  # missing: _load says so, with the setting that names the file
+    _load(str(path), mtime)
+
+
+def config_file() -> Path:
+    return Path(current_app.config.get("TITLES_APPROVALS_FILE") or DEFAULT_FILE)
+
+
 def _table() -> dict[str, Any]:
-    path = str(current_app.config.get("TITLES_APPROVALS_FILE") or DEFAULT_FILE)
-    return _load(path, Path(path).stat().st_mtime)
+    path = config_file()
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        mtime = 0.0
+    return _load(str(path), mtime)
 
 
 def rule_for(title: str, managing_level: str | None = None, kind: str | None = None) -> Rule:

@@ -42,3 +42,27 @@ def test_a_line_naming_an_unknown_place_is_refused_with_the_file_and_the_line(ap
         assert "{province}" in message
     finally:
         app_ctx.config["REPORT_ISSUERS_FILE"] = None
+
+
+def test_the_national_report_is_dated_at_the_central_body_s_seat_not_the_country(app_ctx, tmp_path):
+    """Decree 30/2020 (Appendix I, II.4): a central body's document is dated where it has its seat ("Hà Nội, ngày …");
+    the country's report read "Việt Nam, ngày …". A province's is dated in the province, as before."""
+    from lms.targets import reports
+    from tests.targets.dashboard_data import build_province
+    from tests.targets.test_reports import _pdf_text
+
+    data = build_province(1)
+    assert issuers.report_issuer(registry.country()).place == "Hà Nội"
+    assert issuers.report_issuer(data.province).place == data.province.name
+
+    text = " ".join(_pdf_text(reports.indicator_pdf(reports.scope_table(data.plan, registry.country())), tmp_path).split())
+    today = reports.made_on()
+    assert f"Hà Nội, ngày {today:%d} tháng {today:%m} năm {today.year}" in text
+    assert "Việt Nam, ngày" not in text
+
+
+def test_a_place_that_is_not_a_text_is_refused_with_its_line(app_ctx, tmp_path):
+    own = tmp_path / "issuers.toml"
+    own.write_text('[country]\nissuer = ["Trung ương Hội"]\nplace = 12\n', encoding="utf-8")
+    with pytest.raises(issuers.IssuersConfigError, match=r"line 3 \[country\]: place must be a text"):
+        issuers.check(own)
