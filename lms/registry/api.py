@@ -291,8 +291,27 @@ def update_clc(clc_id: int, json: ClcEdit) -> ClcOut:
     return ClcOut.model_validate(clc)
 
 
-def _accepted(job: ImportJob) -> tuple[ImportOut, int, dict[str, str]]:
-    return ImportOut.model_validate(job), 202, {"Location": f"/api/v1/imports/{job.id}"}
+def _accepted(job: ImportJob, *, confirmed: bool = False) -> tuple[ImportOut, int, dict[str, str]]:
+    """The 202 answer: the job, its ``message`` saying what happens next (in the request's language, as the API's
+    other messages; the job's own message, written by the worker, follows once it has one)."""
+    location = f"/api/v1/imports/{job.id}"
+    if confirmed:
+        step = _("A worker applies the confirmed preview; follow %(location)s for its status.", location=location)
+    elif job.dry_run:
+        step = _(
+            "Dry run: nothing is written. The preview appears at %(location)s (status previewed) once a worker has "
+            "checked the file; to apply it, POST its preview_digest to %(location)s/confirm.",
+            location=location,
+        )
+    else:
+        step = _(
+            "A worker checks the file and writes it (nothing at all if a row is refused); follow %(location)s for "
+            "its status.",
+            location=location,
+        )
+    answer = ImportOut.model_validate(job)
+    answer.message = f"{step} {answer.message}".strip()
+    return answer, 202, {"Location": location}
 
 
 @bp.post("/imports")
@@ -340,7 +359,7 @@ def confirm_import(job_id: int, json: ConfirmIn):
         )
         return stale_preview("preview_digest", message, ImportOut.model_validate(job))
     db.session.commit()
-    return _accepted(job)
+    return _accepted(job, confirmed=True)
 
 
 @bp.get("/imports/<int:job_id>")

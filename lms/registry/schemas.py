@@ -461,7 +461,8 @@ class ImportOut(Out):
     processed_rows: int
     message: str = Field(
         description="What happened, in the language of the user who uploaded the file (Vietnamese unless they chose "
-        "English): a worker writes it, with no request to choose by. Each of `errors` has it in both languages"
+        "English): a worker writes it, with no request to choose by. Each of `errors` has it in both languages. "
+        "A 202 answer (upload, confirmation) starts with what happens next, in the request's language"
     )
     errors: list[dict[str, Any]]
     summary: dict[str, Any]

@@ -61,3 +61,48 @@ def test_a_dry_run_answers_what_would_change_and_writes_nothing(client, app_ctx)
     assert "chưa ghi gì cho đến khi bạn xác nhận" in job["message"]
     db.session.expire_all()
     assert db.session.get(Household, household.id).address == "Thôn Thử"  # nothing written
+
+
+def test_the_202_says_what_happens_next_in_the_request_s_language(client, app_ctx):
+    """The dry run's 202 answered with an empty ``message`` (a worker had not checked the file yet): it says where the
+    preview will appear and how to confirm it — English for a client that asks for it, Vietnamese by default."""
+    commune = unit_by_code("23293")
+    make_village(commune, "DRY-2", "Thôn Hai")
+    user = make_user(Role.CENTRE_MANAGER, commune)
+    _, secret = ApiToken.issue(user, "dry-202")
+    db.session.commit()
+    row = ["DRY-2", "H1", "Thôn Hai", "Trần Văn Bình", "", "", "Chủ hộ", "", "", ""]
+
+    def upload(language):
+        return client.post(
+            "/api/v1/imports?dry_run=true",
+            headers={"Authorization": f"Bearer {secret}", "Accept-Language": language},
+            content_type="multipart/form-data",
+            data={
+                "kind": "households",
+                "unit_id": str(commune.id),
+                "file": (io.BytesIO(csv_bytes([HOUSEHOLD_HEADER, row])), "h.csv"),
+            },
+        )
+
+    english = upload("en")
+    assert english.status_code == 202
+    location = english.headers["Location"]
+    message = english.get_json()["message"]
+    assert message.startswith("Dry run: nothing is written.")
+    assert f"The preview appears at {location}" in message
+    assert f"{location}/confirm" in message
+
+    vietnamese = upload("vi")
+    message = vietnamese.get_json()["message"]
+    assert message.startswith("Chạy thử: chưa ghi gì.")
+    assert f"{vietnamese.headers['Location']}/confirm" in message
+
+    job = client.get(location, headers={"Authorization": f"Bearer {secret}"}).get_json()
+    confirmed = client.post(
+        f"{location}/confirm",
+        headers={"Authorization": f"Bearer {secret}", "Accept-Language": "en"},
+        json={"preview_digest": job["preview_digest"]},
+    )
+    assert confirmed.status_code == 202, confirmed.get_json()
+    assert confirmed.get_json()["message"].startswith(f"A worker applies the confirmed preview; follow {location}")
