@@ -21,6 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from courses.models import MAX_ATTENDANCE_PERCENT, MIN_ATTENDANCE_PERCENT
 from lms.core.evidence import FILE_INPUT
 from lms.core.forms import DecimalCommaField, LmsForm
 
@@ -110,7 +111,7 @@ class CourseForm(LmsForm):
     min_attendance_percent = IntegerField(
         _l("Minimum attendance (percent of held sessions)"),
         default=80,
-        validators=[InputRequired(), NumberRange(min=1, max=100)],
+        validators=[InputRequired(), NumberRange(min=MIN_ATTENDANCE_PERCENT, max=MAX_ATTENDANCE_PERCENT)],
     )
     requires_assessment = BooleanField(_l("A final assessment must be passed"))
     module_codes = StringField(

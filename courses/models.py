@@ -74,6 +74,20 @@ class LearningKind(enum.StrEnum):
     ACTIVITY_ORGANISED = "activity_organised"
 
 
+# The minimum attendance of a course is a whole percent, 1 % to 100 %: the form edits it so, every page and the
+# attendance book print it so, and the API and the service refuse a share the form could not show (0.805, 0.005;
+# tests/test_limits_agree.py). The column keeps three decimals only from before (Numeric(4, 3)).
+MIN_ATTENDANCE_PERCENT = 1
+MAX_ATTENDANCE_PERCENT = 100
+ATTENDANCE_SHARE_PLACES = 2  # a share of a whole percent: 0.8, 0.75, 0.01
+
+
+def whole_percent_share(share: Decimal) -> bool:
+    """Whether ``share`` (0.75) is a whole percent from 1 % to 100 %."""
+    percent = share * 100
+    return MIN_ATTENDANCE_PERCENT <= percent <= MAX_ATTENDANCE_PERCENT and percent == percent.to_integral_value()
+
+
 class Course(_Named, Model):
     """A course of the catalogue and its completion rule."""
 

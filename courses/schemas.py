@@ -32,6 +32,9 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from courses.models import (
+    ATTENDANCE_SHARE_PLACES,
+    MAX_ATTENDANCE_PERCENT,
+    MIN_ATTENDANCE_PERCENT,
     CourseCategory,
     EnrolmentStatus,
     InstructorRole,
@@ -273,8 +276,14 @@ class CourseIn(Body):
     # As many decimals as the columns keep (Numeric(6, 1), Numeric(4, 3)): more would be rounded by the database.
     # The form's range (0,5 to 9999 hours): the API took 0.1 and 99999.9, which no page could enter (ADR 58).
     planned_hours: Decimal = Field(ge=Decimal("0.5"), le=Decimal(9999), decimal_places=1, examples=[24])
+    # A whole percent, as the form edits it and the pages print it (courses.models.MIN_ATTENDANCE_PERCENT).
     min_attendance_share: Decimal | None = Field(
-        None, gt=0, le=1, decimal_places=3, description="Default 0.8", examples=[0.8]
+        None,
+        ge=Decimal(MIN_ATTENDANCE_PERCENT) / 100,
+        le=Decimal(MAX_ATTENDANCE_PERCENT) / 100,
+        decimal_places=ATTENDANCE_SHARE_PLACES,
+        description="A whole percent as a share, 0.01 to 1 (0.8: 80 %); default 0.8",
+        examples=[0.8],
     )
     requires_assessment: bool | None = None
     description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] = ""

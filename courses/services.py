@@ -62,6 +62,7 @@ from courses.models import (
     SessionStatus,
     TargetGroup,
     class_instructor,
+    whole_percent_share,
 )
 from courses.scheduling import (
     Interval,
@@ -199,8 +200,11 @@ def create_course(
 ) -> Course:
     if category not in {c.value for c in CourseCategory}:
         raise CourseError(_("unknown category %(category)s", category=category), "category")
-    if not Decimal(0) < min_attendance_share <= 1:
-        raise CourseError(_("the attendance share must be above 0 and at most 1"), "min_attendance_share")
+    if not whole_percent_share(min_attendance_share):
+        raise CourseError(
+            _("the minimum attendance must be a whole percent from 1 to 100 (a share from 0.01 to 1, two decimals)"),
+            "min_attendance_share",
+        )
     if db.session.scalar(select(Course.id).where(Course.code == code)) is not None:
         raise CourseError(_("a course with code %(code)s already exists", code=code), "code")
     from courses.it_skills import unknown_modules

@@ -16,7 +16,9 @@ import click
 from flask import Flask
 
 
-def check_config(app: Flask, *, issuers_file: str | Path | None = None, approvals_file: str | Path | None = None) -> list[str]:
+def check_config(
+    app: Flask, *, issuers_file: str | Path | None = None, approvals_file: str | Path | None = None
+) -> list[str]:
     """Validate the configured files (or the ones given) and settings; raise the first mistake
     (:class:`lms.core.configfile.ConfigFileError` or ``ValueError``); return the files checked."""
     from courses import it_skills

@@ -31,7 +31,8 @@ def test_a_malformed_issuers_file_stops_the_start_with_its_line(database_url, tm
 def test_an_issuers_entry_with_an_unknown_key_names_the_section_and_line(database_url, tmp_path):
     own = tmp_path / "issuers.toml"
     own.write_text(
-        '# who files\n\n[province]\nissuer = ["Hội Khuyến học {place}"]\n\n[commune]\nissuer = ["Ủy ban"]\nsigners = ["Chủ tịch"]\n',
+        '# who files\n\n[province]\nissuer = ["Hội Khuyến học {place}"]\n\n'
+        '[commune]\nissuer = ["Ủy ban"]\nsigners = ["Chủ tịch"]\n',
         encoding="utf-8",
     )
     with pytest.raises(issuers.IssuersConfigError, match=r"line 6 \[commune\]: signers unknown"):

@@ -137,3 +137,56 @@ def test_a_household_number_is_kept_as_the_import_reads_it(client, bearer):
     assert response.status_code == 200, response.get_data(as_text=True)
     (number,) = [c for c in importer._Households.columns if c.key == "household_code"]
     assert response.get_json()["code"] == number.parse(" H 2 B ") == "H2B"
+
+
+def test_a_course_s_minimum_attendance_is_a_whole_percent_at_every_door(client, app_ctx):
+    """The form edits a whole percent from 1 to 100; the API took a share with three decimals (0.805) or under 1 %
+    (0.005), which the form cannot show or edit and the pages printed rounded (81 %) while completion used 80.5 %.
+    The form, the API and the service now take the same values."""
+    from decimal import Decimal
+
+    from annotated_types import Ge
+
+    from courses import services as course_services
+    from courses.models import ATTENDANCE_SHARE_PLACES, MAX_ATTENDANCE_PERCENT, MIN_ATTENDANCE_PERCENT
+
+    (rule,) = [v for v in CourseForm.min_attendance_percent.kwargs["validators"] if isinstance(v, NumberRange)]
+    assert (rule.min, rule.max) == (MIN_ATTENDANCE_PERCENT, MAX_ATTENDANCE_PERCENT) == (1, 100)
+    assert _schema_limit(CourseIn, "min_attendance_share", Le) == Decimal(rule.max) / 100
+    (ge,) = [m.ge for m in CourseIn.model_fields["min_attendance_share"].metadata if isinstance(m, Ge)]
+    assert ge == Decimal(rule.min) / 100
+    (places,) = [
+        m.decimal_places for m in CourseIn.model_fields["min_attendance_share"].metadata if hasattr(m, "decimal_places")
+    ]
+    assert places == ATTENDANCE_SHARE_PLACES == 2  # a whole percent as a share
+
+    commune = unit_by_code("23293")
+    _, secret = ApiToken.issue(make_user(Role.CENTRE_MANAGER, commune, "courses-limits@example.vn"), "courses")
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+
+    def create(code, share):
+        body = {"unit_id": commune.id, "code": code, "name": "Trồng lúa", "category": "technology_transfer"}
+        return client.post(
+            "/api/v1/courses", json={**body, "planned_hours": 10, "min_attendance_share": share}, headers=headers
+        )
+
+    for share in (0.805, 0.005, 0, 1.01):
+        response = create(f"ATT-{share}", share)
+        assert response.status_code == 422, (share, response.get_data(as_text=True))
+        assert [e["field"] for e in response.get_json()["errors"]] == ["min_attendance_share"]
+        with pytest.raises(course_services.CourseError) as refused:
+            course_services.create_course(
+                unit=commune,
+                code=f"SVC-{share}",
+                name="Trồng lúa",
+                category="technology_transfer",
+                planned_hours=Decimal(10),
+                min_attendance_share=Decimal(str(share)),
+            )
+        assert refused.value.field == "min_attendance_share"
+    for share, percent in ((0.01, 1), (0.75, 75), (1, 100)):
+        response = create(f"ATT-OK-{percent}", share)
+        assert response.status_code == 201, response.get_data(as_text=True)
+        course = db.session.get(Course, response.get_json()["id"])
+        assert course.min_attendance_share * 100 == percent  # what the form shows is what completion uses

@@ -96,7 +96,8 @@ def _load(path: str, mtime: float) -> dict[str, dict[str, Any]]:
             raise IssuersConfigError(f"{at}: not a level ({', '.join(SECTIONS)})")
         if not isinstance(entry, dict) or set(entry) - set(KEYS):
             unknown = ", ".join(sorted(set(entry) - set(KEYS))) if isinstance(entry, dict) else ""
-            raise IssuersConfigError(f"{at}: {unknown + ' unknown; ' if unknown else ''}only {', '.join(KEYS)} may be set")
+            said = f"{unknown} unknown; " if unknown else ""
+            raise IssuersConfigError(f"{at}: {said}only {', '.join(KEYS)} may be set")
         for key in ("symbol", "place"):
             if not isinstance(entry.get(key, ""), str):
                 example = '"BC-UBND"' if key == "symbol" else '"Hà Nội"'

@@ -55,7 +55,9 @@ def test_the_national_report_is_dated_at_the_central_body_s_seat_not_the_country
     assert issuers.report_issuer(registry.country()).place == "Hà Nội"
     assert issuers.report_issuer(data.province).place == data.province.name
 
-    text = " ".join(_pdf_text(reports.indicator_pdf(reports.scope_table(data.plan, registry.country())), tmp_path).split())
+    text = " ".join(
+        _pdf_text(reports.indicator_pdf(reports.scope_table(data.plan, registry.country())), tmp_path).split()
+    )
     today = reports.made_on()
     assert f"Hà Nội, ngày {today:%d} tháng {today:%m} năm {today.year}" in text
     assert "Việt Nam, ngày" not in text
