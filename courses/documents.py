@@ -9,6 +9,7 @@ fonts, since the 14 standard PDF fonts have no glyphs for "ễ" or "ở".
 from __future__ import annotations
 
 import io
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -26,6 +27,7 @@ from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from courses import attendance_codes
 from courses.it_skills import framework
@@ -96,55 +98,104 @@ class CertificateData:
 def certificate_data(certificate: Certificate, verify_url: str, *, credential: str | None = None) -> CertificateData:
     """What a certificate prints; ``credential``, the text of its second QR code when the caller issued the
     credentials of many certificates at once (:func:`lms.core.pdf.credential_qrs`)."""
-    course_class = certificate.course_class
-    clc = db.session.get(Clc, course_class.clc_id)
-    commune = db.session.get(AdminUnit, course_class.commune_id)
-    assert clc is not None
-    assert commune is not None
-    director = db.session.scalar(
-        select(Person.full_name)
-        .join(BoardMembership, BoardMembership.person_id == Person.id)
-        .where(
-            BoardMembership.clc_id == clc.id,
-            BoardMembership.role == BoardRole.DIRECTOR,
-            BoardMembership.started_on <= certificate.issued_on,
-            (BoardMembership.ended_on.is_(None)) | (BoardMembership.ended_on >= certificate.issued_on),
+    if credential is None:
+        credential = credential_qr("certificate", certificate)
+    (data,) = certificates_data([certificate], {certificate.id: verify_url}, {certificate.id: credential})
+    return data
+
+
+def certificates_data(
+    certificates: Sequence[Certificate], verify_urls: dict[int, str], credentials: dict[int, str]
+) -> list[CertificateData]:
+    """What each of ``certificates`` prints, in their order, in a fixed number of statements whatever their number
+    (a class of 40 printed at once for its closing ceremony): the classes with their courses, the centres, the
+    communes, the learners, the centres' directors and the classes' held sessions are each read once, and each
+    certificate takes the director in office and the sessions held up to its day of issue."""
+    if not certificates:
+        return []
+    classes = {
+        row.id: row
+        for row in db.session.scalars(
+            select(CourseClass)
+            .where(CourseClass.id.in_({c.class_id for c in certificates}))
+            .options(selectinload(CourseClass.course))
         )
+    }
+    clcs = {
+        row.id: row for row in db.session.scalars(select(Clc).where(Clc.id.in_({c.clc_id for c in classes.values()})))
+    }
+    communes = {
+        row.id: row
+        for row in db.session.scalars(
+            select(AdminUnit).where(AdminUnit.id.in_({c.commune_id for c in classes.values()}))
+        )
+    }
+    persons = {
+        row.id: row
+        for row in db.session.scalars(select(Person).where(Person.id.in_({c.person_id for c in certificates})))
+    }
+    directors: dict[int, list[tuple[date, date | None, str]]] = {}
+    for clc_id, started_on, ended_on, name in db.session.execute(
+        select(BoardMembership.clc_id, BoardMembership.started_on, BoardMembership.ended_on, Person.full_name)
+        .join(Person, Person.id == BoardMembership.person_id)
+        .where(BoardMembership.clc_id.in_(clcs), BoardMembership.role == BoardRole.DIRECTOR)
         .order_by(BoardMembership.started_on.desc())
-        .limit(1)
-    )
-    # The span the certificate attests: the class's sessions held up to the day of issue, not its planned dates — a
-    # class planned to 30/11 whose last session was on 14/11 gave a certificate dated 14/11 for "01/11 to 30/11".
-    first_held, last_held = db.session.execute(
-        select(func.min(ClassSession.starts_at), func.max(ClassSession.starts_at)).where(
-            ClassSession.class_id == course_class.id,
-            ClassSession.status == SessionStatus.SCHEDULED,
-            ClassSession.starts_at < datetime.combine(certificate.issued_on + timedelta(days=1), time.min),
+    ).tuples():
+        directors.setdefault(clc_id, []).append((started_on, ended_on, name))
+    held: dict[int, list[datetime]] = {}
+    for class_id, starts_at in db.session.execute(
+        select(ClassSession.class_id, ClassSession.starts_at)
+        .where(ClassSession.class_id.in_(classes), ClassSession.status == SessionStatus.SCHEDULED)
+        .order_by(ClassSession.starts_at)
+    ).tuples():
+        held.setdefault(class_id, []).append(starts_at)
+    named = {m.code: m.name_vi for m in framework().modules}
+    result = []
+    for certificate in certificates:
+        course_class = classes[certificate.class_id]
+        clc, commune, person = (
+            clcs[course_class.clc_id],
+            communes[course_class.commune_id],
+            persons[certificate.person_id],
         )
-    ).one()
-    person = certificate.person
-    codes = course_class.course.module_codes or []
-    named = {m.code: m.name_vi for m in framework().modules} if codes else {}
-    return CertificateData(
-        code=certificate.code,
-        learner_name=person.full_name,
-        learner_sex=person.sex,
-        birth_date=person.birth_date,
-        birth_year_only=person.birth_year_only,
-        course_name=course_class.course.name,
-        class_name=course_class.name,
-        centre_name=clc.name,
-        commune_name=commune.full_name,
-        place=commune.name,
-        hours=course_class.course.planned_hours,
-        starts_on=first_held.date() if first_held else course_class.starts_on,
-        ends_on=last_held.date() if last_held else course_class.ends_on,
-        issued_on=certificate.issued_on,
-        verify_url=verify_url,
-        director_name=director or "",
-        credential_qr=credential_qr("certificate", certificate) if credential is None else credential,
-        modules=[f"{code} {named[code]}" if code in named else code for code in sorted(codes)],
-    )
+        issued_on = certificate.issued_on
+        director = next(
+            (
+                name
+                for started_on, ended_on, name in directors.get(clc.id, [])
+                if started_on <= issued_on and (ended_on is None or ended_on >= issued_on)
+            ),
+            "",
+        )
+        # The span the certificate attests: the class's sessions held up to the day of issue, not its planned dates
+        # — a class planned to 30/11 whose last session was on 14/11 gave a certificate dated 14/11 for "01/11 to
+        # 30/11".
+        starts = held.get(course_class.id, [])
+        before = bisect_left(starts, datetime.combine(issued_on + timedelta(days=1), time.min))
+        codes = course_class.course.module_codes or []
+        result.append(
+            CertificateData(
+                code=certificate.code,
+                learner_name=person.full_name,
+                learner_sex=person.sex,
+                birth_date=person.birth_date,
+                birth_year_only=person.birth_year_only,
+                course_name=course_class.course.name,
+                class_name=course_class.name,
+                centre_name=clc.name,
+                commune_name=commune.full_name,
+                place=commune.name,
+                hours=course_class.course.planned_hours,
+                starts_on=starts[0].date() if before else course_class.starts_on,
+                ends_on=starts[before - 1].date() if before else course_class.ends_on,
+                issued_on=issued_on,
+                verify_url=verify_urls[certificate.id],
+                director_name=director,
+                credential_qr=credentials.get(certificate.id, ""),
+                modules=[f"{code} {named[code]}" if code in named else code for code in sorted(codes)],
+            )
+        )
+    return result
 
 
 def certificate_modules(codes: list[str] | None) -> tuple[str, ...]:

@@ -30,19 +30,14 @@ def _on_revoked(sender: Any, **ids: Any) -> None:
 @printing.connect
 def _credential_qrs(sender: Any, *, rows: list[Any], **_: Any) -> dict[int, str]:
     """The second QR code of printed certificates or certificates of recognition: their credentials (ADR 32). Those
-    of a decision's certificates are issued together (a fixed number of statements however many it gives)."""
+    of a decision's or a class's certificates are issued together (a fixed number of statements however many)."""
     from lms.credentials import services
 
     if sender == "recognition":
         return {rid: services.qr_url(issued) for rid, issued in services.credentials_for_recognitions(rows).items()}
-    found = {}
-    if sender == "certificate":
-        for row in rows:
-            try:
-                found[row.id] = services.qr_url(services.credential_for_certificate(row))
-            except services.CredentialError:
-                continue
-    return found
+    if sender == "certificate":  # a class's certificates, issued together as well
+        return {cid: services.qr_url(issued) for cid, issued in services.credentials_for_certificates(rows).items()}
+    return {}
 
 
 from lms.credentials import api, models, views  # noqa: E402,F401 - registers the models and routes

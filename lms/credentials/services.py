@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app, has_request_context, request
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from config import ConfigError
 from courses import it_skills
@@ -575,15 +576,97 @@ def credential_for_certificate(certificate: Certificate) -> IssuedCredential:
     certificate has none."""
     if certificate.revoked_at is not None:
         raise CredentialError("Chứng nhận này đã bị thu hồi: không cấp chứng chỉ số.")
-    existing = _current(certificate_id=certificate.id)
-    if existing is not None:
-        return existing
-    course_class: CourseClass = certificate.course_class
+    return credentials_for_certificates([certificate])[certificate.id]
+
+
+def credentials_for_certificates(rows: Sequence[Certificate]) -> dict[int, IssuedCredential]:
+    """:func:`credential_for_certificate` of many certificates at once (a class's, printed for its closing
+    ceremony), by certificate id; a revoked one has none. A fixed number of statements whatever their number (one
+    more per centre issuing): the credentials already issued in one query, and those to issue read, signed and
+    inserted together."""
+    rows = [r for r in rows if r.revoked_at is None]
+    if not rows:
+        return {}
+    result: dict[int, IssuedCredential] = {}
+    for issued in db.session.scalars(
+        select(IssuedCredential)
+        .where(IssuedCredential.certificate_id.in_([r.id for r in rows]), IssuedCredential.revoked_at.is_(None))
+        .order_by(IssuedCredential.id)
+    ):
+        assert issued.certificate_id is not None
+        result[issued.certificate_id] = issued  # the latest wins
+    wanted = [r for r in rows if r.id not in result]
+    if not wanted:
+        return result
+    classes = {
+        c.id: c
+        for c in db.session.scalars(
+            select(CourseClass)
+            .where(CourseClass.id.in_({r.class_id for r in wanted}))
+            .options(selectinload(CourseClass.course))
+        )
+    }
+    clcs = {c.id: c for c in db.session.scalars(select(Clc).where(Clc.id.in_({c.clc_id for c in classes.values()})))}
+    communes = {
+        u.id: u
+        for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_({c.commune_id for c in classes.values()})))
+    }
+    person_ids = {r.person_id for r in wanted}
+    names = dict(
+        db.session.execute(select(Person.id, Person.full_name).where(Person.id.in_(person_ids))).tuples().all()
+    )
+    issuers = {clc_id: issuer_for_clc(clc) for clc_id, clc in clcs.items()}
+    keys = {issuer.id: signing_key(issuer) for issuer in issuers.values()}
+    issued_rows = []
+    for certificate, (status_list, index) in zip(wanted, _allocate_indexes(len(wanted)), strict=True):
+        course_class = classes[certificate.class_id]
+        issuer = issuers[course_class.clc_id]
+        credential, credential_uuid = _certificate_credential(
+            certificate,
+            course_class=course_class,
+            clc=clcs[course_class.clc_id],
+            commune=communes.get(course_class.commune_id),
+            issuer=issuer,
+            name=names[certificate.person_id],
+        )
+        issued_rows.append(
+            _issued(
+                credential,
+                key=keys[issuer.id],
+                status_list=status_list,
+                index=index,
+                kind="certificate",
+                valid_from=certificate.issued_on,
+                valid_until=None,
+                credential_uuid=credential_uuid,
+                certificate_id=certificate.id,
+            )
+        )
+    # One multi-row INSERT, then the rows read back as persistent objects (as credentials_for_recognitions).
+    columns = [column.key for column in IssuedCredential.__table__.columns if column.key != "id"]
+    db.session.execute(
+        insert(IssuedCredential),
+        [{key: getattr(issued, key) for key in columns if getattr(issued, key) is not None} for issued in issued_rows],
+    )
+    for issued in db.session.scalars(
+        select(IssuedCredential).where(IssuedCredential.uuid.in_([i.uuid for i in issued_rows]))
+    ):
+        assert issued.certificate_id is not None
+        result[issued.certificate_id] = issued
+    return result
+
+
+def _certificate_credential(
+    certificate: Certificate,
+    *,
+    course_class: CourseClass,
+    clc: Clc,
+    commune: AdminUnit | None,
+    issuer: Issuer,
+    name: str,
+) -> tuple[dict[str, Any], str]:
+    """The certificate's credential, unsigned, with its uuid: built from what the caller read for all."""
     course = course_class.course
-    clc = db.session.get(Clc, course_class.clc_id)
-    assert clc is not None
-    commune = db.session.get(AdminUnit, course_class.commune_id)
-    issuer = issuer_for_clc(clc)
     credential_uuid = str(uuid.uuid4())
     share = round(float(course.min_attendance_share) * 100)
     narrative = (
@@ -601,7 +684,7 @@ def credential_for_certificate(certificate: Certificate) -> IssuedCredential:
     credential["credentialSubject"] = {
         "id": _subject_uri(SubjectType.PERSON, certificate.person_id),
         "type": ["AchievementSubject"],
-        "identifier": [_name_identity(certificate.person.full_name, hashed=True)],
+        "identifier": [_name_identity(name, hashed=True)],
         "activityStartDate": _timestamp(course_class.starts_on).isoformat(),
         "activityEndDate": _timestamp(course_class.ends_on, end=True).isoformat(),
         "achievement": {
@@ -629,15 +712,7 @@ def credential_for_certificate(certificate: Certificate) -> IssuedCredential:
             "genre": "Certificate",
         }
     ]
-    return _store(
-        credential,
-        issuer=issuer,
-        kind="certificate",
-        valid_from=certificate.issued_on,
-        valid_until=None,
-        credential_uuid=credential_uuid,
-        certificate_id=certificate.id,
-    )
+    return credential, credential_uuid
 
 
 def issuer_for_it_certificate(certificate: ItCertificate) -> Issuer:

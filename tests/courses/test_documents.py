@@ -1226,3 +1226,56 @@ def test_a_centre_of_a_very_long_name_keeps_its_pdf_footer_on_the_paper(app_ctx,
         assert max(c["x1"] for c in foot) <= page.width - 12 * 72 / 25.4 + 1  # inside the right margin
         page_number_left = max(c["x0"] for c in number)
         assert max(c["x1"] for c in foot if c["text"] == "…") < page_number_left  # not over "Trang 1"
+
+
+def test_a_class_s_certificates_print_in_a_fixed_number_of_statements(client, app_ctx, count_queries):
+    """The class's certificates printed at once for the closing ceremony read the director and the sessions' span,
+    and issued the credentials, once per certificate: the same few statements for 2 learners as for 20, the first
+    print (credentials issued) and the next, each certificate still naming the director in office and the sessions
+    held up to its day."""
+    from lms.registry.models import BoardMembership, BoardRole
+
+    counts = []
+    for code, size in (("23293", 2), ("23302", 20)):
+        centre = make_centre(code, learners=size, label=f"C{size}")
+        director = centre.learners[0]
+        director.full_name = f"Giám Đốc {size}"
+        db.session.add_all(
+            [
+                BoardMembership(
+                    clc_id=centre.clc.id, person_id=director.id, role=BoardRole.DIRECTOR, started_on=date(2020, 1, 1)
+                ),
+                BoardMembership(  # an earlier director, no longer in office on the day of issue
+                    clc_id=centre.clc.id,
+                    person_id=centre.learners[1].id,
+                    role=BoardRole.DIRECTOR,
+                    started_on=date(2015, 1, 1),
+                    ended_on=date(2019, 12, 31),
+                ),
+            ]
+        )
+        course_class = make_class(centre)
+        sessions = _mondays(course_class)
+        services.enrol(course_class, [p.id for p in centre.learners])
+        for session in sessions:
+            services.record_attendance(session, [Mark(p.id, "present", MARKED) for p in centre.learners], user_id=None)
+        services.recompute_class(course_class.id, as_of=AFTER)
+        manager = make_user(Role.CENTRE_MANAGER, centre.commune, f"certificates-{code}@example.vn")
+        db.session.commit()
+        login(client, manager)
+        db.session.expire_all()
+        with count_queries() as counter:
+            response = client.get(f"/courses/classes/{course_class.id}/certificates.pdf")
+        assert response.status_code == 200
+        pages = PdfReader(io.BytesIO(response.get_data())).pages
+        assert len(pages) == size
+        text = " ".join(pages[-1].extract_text().split())
+        assert f"Giám Đốc {size}".upper() in text.upper()
+        assert "02/03/2026" in text  # the four Mondays held: 02/03 to 23/03, not the planned 31/03
+        assert "23/03/2026" in text
+        db.session.expire_all()
+        with count_queries() as again:  # printed again: the credentials issued the first time are read back
+            assert client.get(f"/courses/classes/{course_class.id}/certificates.pdf").status_code == 200
+        counts.append((counter.count, again.count))
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    assert counts[0] == counts[1], counts
