@@ -71,15 +71,19 @@ def list_command() -> None:
 
 @credentials.command("verify")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def verify_command(file: Path) -> None:
+@click.option("--name", default="", help="The holder's full name (identity card): was the credential issued to it?")
+def verify_command(file: Path, name: str) -> None:
     """Verify a credential: a file holding the compact JWT, the JSON file downloaded from a verification page, or
     the text of a certificate's credential QR code.
-    Says in Vietnamese what it proves; exit status 1 if it is not valid."""
+    Says in Vietnamese what it proves (and, with --name, whether it names that person); exit status 1 if it is not
+    valid or the name does not match."""
     from lms.credentials import services
 
-    result = services.verify(services.presented_token(file.read_text(encoding="utf-8")))
+    result = services.verify(services.presented_token(file.read_text(encoding="utf-8")), name=name)
     for check in result.checks:
         click.echo(f"  ✓ {check}")
     click.echo(("HỢP LỆ: " if result.valid else f"KHÔNG HỢP LỆ ({result.reason}): ") + result.message)
-    if not result.valid:
+    if result.name_message:
+        click.echo(result.name_message)
+    if not result.valid or result.name_match is False:
         raise SystemExit(1)

@@ -21,6 +21,7 @@ import hmac
 import json
 import re
 import secrets
+import unicodedata
 import uuid
 import zlib
 from collections.abc import Iterable, Sequence
@@ -1273,6 +1274,15 @@ class Verification:
     credential: dict[str, Any] = field(default_factory=dict)
     issuer: str = ""
     checks: list[str] = field(default_factory=list)  # what passed, in order, in Vietnamese
+    # The name the verifier typed against the credential's: True, False, or None (none typed, or the credential
+    # could not be read or names no one by a hashed name).
+    name_match: bool | None = None
+
+    @property
+    def name_message(self) -> str:
+        if self.name_match is None:
+            return ""
+        return NAME_MESSAGES["match" if self.name_match else "mismatch"]
 
 
 MESSAGES = {
@@ -1286,6 +1296,48 @@ MESSAGES = {
     "revoked": "Chứng chỉ đã bị thu hồi.",
     "status_unknown": "Không kiểm tra được danh sách thu hồi của chứng chỉ.",
 }
+
+
+NAME_MESSAGES = {
+    "match": "Họ tên nhập vào khớp với người được cấp chứng chỉ.",
+    "mismatch": "Họ tên nhập vào KHÔNG khớp với người được cấp chứng chỉ: hãy kiểm tra lại họ tên (đủ dấu, đúng "
+    "chính tả như trên giấy tờ tùy thân).",
+}
+
+
+def _name_forms(typed: str) -> set[str]:
+    """The name as typed, composed (NFC) and decomposed (NFD): a credential issued before migration 0048 hashed a
+    name stored decomposed, and one typed on a phone from an identity card is composed (ADR 32, amended). Nothing
+    weaker: case, spacing inside the name and diacritics still count; only the ends are trimmed, as names are
+    stored."""
+    text = typed.strip()
+    return {unicodedata.normalize("NFC", text), unicodedata.normalize("NFD", text)} if text else set()
+
+
+def name_matches(credential: dict[str, Any], typed: str) -> bool | None:
+    """Whether ``typed`` is the name ``credential`` was issued to: ``sha256(name + salt)`` of the name in either
+    Unicode form against the credential's ``identityHash`` (a group's name, given unhashed, compared in either
+    form). None when nothing is typed or the credential names no one by name."""
+    forms = _name_forms(typed)
+    subject = credential.get("credentialSubject")
+    identifiers = subject.get("identifier") if isinstance(subject, dict) else None
+    if not forms or not isinstance(identifiers, list):
+        return None
+    found = None
+    for identity in identifiers:
+        if not isinstance(identity, dict) or identity.get("identityType") != "name":
+            continue
+        stored = str(identity.get("identityHash", ""))
+        if identity.get("hashed"):
+            if not stored.startswith("sha256$"):
+                continue
+            salt = str(identity.get("salt", ""))
+            digests = {hashlib.sha256((form + salt).encode()).hexdigest() for form in forms}
+            matched = any(hmac.compare_digest(stored.removeprefix("sha256$"), digest) for digest in digests)
+        else:
+            matched = bool(forms & _name_forms(stored))
+        found = found or matched
+    return found
 
 
 def _fail(reason: str, credential: dict[str, Any] | None = None, checks: list[str] | None = None) -> Verification:
@@ -1303,10 +1355,19 @@ def _find_key(kid: str) -> IssuerKey | None:
     return db.session.scalar(select(IssuerKey).join(Issuer).where(Issuer.slug == slug, IssuerKey.key_id == key_id))
 
 
-def verify(token: str, *, now: datetime | None = None) -> Verification:
+def verify(token: str, *, now: datetime | None = None, name: str = "") -> Verification:
     """Check a credential as a verifier would: its signature by a key of one of our issuers (retired keys
     included), the JWT claims against the credential, the validity dates, and the status list bit. The first
-    failure is the reason; a valid credential's message says in Vietnamese what it proves."""
+    failure is the reason; a valid credential's message says in Vietnamese what it proves. With ``name`` (typed from
+    the holder's identity card), whether the credential was issued to that name (:func:`name_matches`), once its
+    signature is ours."""
+    result = _verify(token, now=now)
+    if name and result.reason not in ("malformed", "unsupported", "unknown_key", "bad_signature"):
+        result.name_match = name_matches(result.credential, name)
+    return result
+
+
+def _verify(token: str, *, now: datetime | None = None) -> Verification:
     now = now or datetime.now(UTC)
     token = "".join(token.split())
     try:

@@ -10,8 +10,8 @@ from typing import Any
 from flask import Response, abort, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from wtforms import TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 from courses import services as course_services
 from lms.api.limits import verify_limit
@@ -152,6 +152,8 @@ def learner_record(person_id: int):
 
 class VerifyForm(LmsForm):
     token = TextAreaField("Credential", validators=[DataRequired(), Length(max=50_000)])
+    # The holder's name from their identity card: checked against the credential's salted hash (ADR 32, amended).
+    name = StringField("Full name", validators=[Optional(), Length(max=300)])
 
 
 @bp.route("/credentials/verify", methods=["GET", "POST"])
@@ -164,13 +166,17 @@ def verify():
     form = VerifyForm()
     result = None
     if form.validate_on_submit():
-        result = services.verify(services.presented_token(form.token.data or ""))
+        result = services.verify(services.presented_token(form.token.data or ""), name=form.name.data or "")
     trust = services.trust_bundle()
     db.session.commit()  # the instance's key, on the very first status list
     return render_template(
         "credentials/verify.html",
         form=form,
         result=result,
-        messages={**services.MESSAGES, **services.PROVES},
+        messages={
+            **services.MESSAGES,
+            **services.PROVES,
+            **{f"name_{k}": v for k, v in services.NAME_MESSAGES.items()},
+        },
         trust=trust,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import unicodedata
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -102,6 +103,21 @@ def test_a_downloaded_credential_verifies_in_the_browser_and_fails_once_revoked(
     expect(result).to_have_attribute("data-reason", "ok")
     expect(result).to_contain_text("Chứng chỉ hợp lệ: Trung tâm học tập cộng đồng Chứng Chỉ Số")
     expect(result).to_contain_text("Tin học cơ bản VCB")
+
+    # The holder's name typed from the identity card, in either Unicode form, is checked against the credential's
+    # salted hash in the browser (ADR 32, amended); another name is not.
+    name = page.get_by_label("Họ tên người được cấp")
+    named = page.locator("#browser-name-result")
+    for typed, match in (
+        ("Y Niê Chứng Chỉ", "yes"),
+        (unicodedata.normalize("NFD", "Y Niê Chứng Chỉ"), "yes"),
+        ("Y Niê Chứng", "no"),
+    ):
+        name.fill(typed)
+        page.get_by_role("button", name="Xác thực ngay trên trình duyệt này").click()
+        expect(named).to_have_attribute("data-match", match)
+    expect(named).to_contain_text("KHÔNG khớp")
+    name.fill("")
 
     commit(stack_app, _revoke)
     page.get_by_role("button", name="Xác thực ngay trên trình duyệt này").click()

@@ -468,3 +468,61 @@ def test_production_refuses_to_name_an_issuer_without_its_domain(certificate, ap
     finally:
         app.config["ENV_NAME"] = "testing"
         app.config["CREDENTIALS_DOMAIN"] = None
+
+
+def test_a_credential_issued_to_a_decomposed_name_matches_the_name_typed_either_way(certificate, client, app):
+    """Migration 0048 composed the names stored decomposed (NFD), but a credential issued before carries the hash of
+    the decomposed name: a verifier typing the name from the identity card (composed, on a phone) got no match. The
+    verification page, the service and the CLI try the typed name composed and decomposed — nothing weaker."""
+    import unicodedata
+
+    from sqlalchemy import update
+
+    from lms.registry.models import Person
+
+    composed = "Nguyễn Thị Ánh Dương"
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert decomposed != composed
+    learner = certificate["learner"]
+    # As stored before migration 0048 (the model composes what it is given, so past it).
+    db.session.execute(update(Person).where(Person.id == learner.id).values(full_name=decomposed))
+    issued = services.credential_for_certificate(certificate["certificate"])
+    (identity,) = services.decode(issued.jwt)["credentialSubject"]["identifier"]
+    expected = hashlib.sha256((decomposed + identity["salt"]).encode()).hexdigest()
+    assert identity["identityHash"] == f"sha256${expected}"  # the hash of the decomposed name
+    db.session.execute(update(Person).where(Person.id == learner.id).values(full_name=composed))  # migration 0048
+    db.session.commit()
+
+    for typed, match in ((composed, True), (decomposed, True), (f"  {composed} ", True), (composed.upper(), False)):
+        assert services.verify(issued.jwt, name=typed).name_match is match, typed
+    assert services.verify(issued.jwt, name="Nguyễn Thị Ánh").name_match is False
+    assert services.verify(issued.jwt).name_match is None
+
+    token = csrf_token(client, "/credentials/verify")
+    html = client.post(
+        "/credentials/verify", data={"token": issued.jwt, "name": composed, "csrf_token": token}
+    ).get_data(as_text=True)
+    assert 'data-reason="ok"' in html
+    assert 'id="name-result" data-match="yes"' in html
+    assert services.NAME_MESSAGES["match"] in html
+    html = client.post(
+        "/credentials/verify", data={"token": issued.jwt, "name": "Trần Văn Khác", "csrf_token": token}
+    ).get_data(as_text=True)
+    assert 'data-match="no"' in html
+
+    runner = app.test_cli_runner()
+    with runner.isolated_filesystem():
+        with open("c.jwt", "w", encoding="utf-8") as handle:
+            handle.write(issued.jwt)
+        result = runner.invoke(args=["credentials", "verify", "c.jwt", "--name", composed])
+    assert result.exit_code == 0, result.output
+    assert services.NAME_MESSAGES["match"] in result.output
+
+
+def test_a_credential_issued_to_a_composed_name_matches_it_typed_decomposed(certificate):
+    import unicodedata
+
+    learner = certificate["learner"]
+    issued = services.credential_for_certificate(certificate["certificate"])
+    assert services.verify(issued.jwt, name=unicodedata.normalize("NFD", learner.full_name)).name_match is True
+    assert services.verify(issued.jwt, name=learner.full_name).name_match is True

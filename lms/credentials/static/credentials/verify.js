@@ -19,6 +19,8 @@
   var out = document.getElementById("browser-result");
   var source = document.getElementById("status-source");
   var textarea = document.getElementById("token");
+  var nameInput = document.getElementById("name");
+  var nameOut = document.getElementById("browser-name-result");
 
   function Fail(reason) { this.reason = reason; }
 
@@ -157,6 +159,47 @@
 
   function day(text) { return new Date(text).toLocaleDateString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh" }); }
 
+  function hex(buffer) {
+    return Array.prototype.map.call(new Uint8Array(buffer), function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  // The typed name against the credential's salted hash, composed (NFC) and decomposed (NFD): a credential issued
+  // to a name stored decomposed (before migration 0048) matches a name typed from an identity card. Nothing weaker
+  // (ADR 32, amended). Null: nothing typed, or no name in the credential.
+  async function nameMatches(c, typed) {
+    typed = typed.trim();
+    var identifiers = (c.credentialSubject || {}).identifier;
+    if (!typed || !Array.isArray(identifiers)) return null;
+    var forms = [typed.normalize("NFC"), typed.normalize("NFD")];
+    var found = null;
+    for (var i = 0; i < identifiers.length; i++) {
+      var identity = identifiers[i] || {};
+      if (identity.identityType !== "name") continue;
+      var stored = String(identity.identityHash || "");
+      var matched = false;
+      if (identity.hashed) {
+        if (stored.indexOf("sha256$") !== 0) continue;
+        for (var j = 0; j < forms.length; j++) {
+          var digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(forms[j] + String(identity.salt || "")));
+          if ("sha256$" + hex(digest) === stored) matched = true;
+        }
+      } else {
+        matched = forms.indexOf(stored.normalize("NFC")) >= 0 || forms.indexOf(stored.normalize("NFD")) >= 0;
+      }
+      found = found || matched;
+    }
+    return found;
+  }
+
+  async function showName(c) {
+    var match = await nameMatches(c, nameInput ? nameInput.value : "");
+    nameOut.hidden = match === null;
+    if (match === null) return;
+    nameOut.className = "alert " + (match ? "alert-success" : "alert-warning");
+    nameOut.dataset.match = match ? "yes" : "no";
+    nameOut.textContent = match ? messages.name_match : messages.name_mismatch;
+  }
+
   function show(valid, reason, text) {
     out.hidden = false;
     out.className = "alert " + (valid ? "alert-success" : "alert-danger");
@@ -166,8 +209,10 @@
 
   async function run() {
     source.hidden = true;
+    nameOut.hidden = true;
     try {
       var c = await verifyJws((await presented(textarea.value)).replace(/\s+/g, ""));
+      await showName(c);  // the signature is ours: the name it carries can be compared, whatever follows
       checkClaims(c);
       var clr = !c.credentialStatus && (c.type || []).indexOf("ClrCredential") >= 0;
       if (clr) {  // a learner's record is a snapshot: each bundled credential carries its own status
