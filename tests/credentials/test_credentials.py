@@ -470,7 +470,7 @@ def test_production_refuses_to_name_an_issuer_without_its_domain(certificate, ap
         app.config["CREDENTIALS_DOMAIN"] = None
 
 
-def test_a_credential_issued_to_a_decomposed_name_matches_the_name_typed_either_way(certificate, client, app):
+def test_a_credential_issued_to_a_decomposed_name_matches_the_name_typed_either_way(certificate, client, app, tmp_path):
     """Migration 0048 composed the names stored decomposed (NFD), but a credential issued before carries the hash of
     the decomposed name: a verifier typing the name from the identity card (composed, on a phone) got no match. The
     verification page, the service and the CLI try the typed name composed and decomposed — nothing weaker."""
@@ -511,12 +511,14 @@ def test_a_credential_issued_to_a_decomposed_name_matches_the_name_typed_either_
     assert 'data-match="no"' in html
 
     runner = app.test_cli_runner()
-    with runner.isolated_filesystem():
-        with open("c.jwt", "w", encoding="utf-8") as handle:
-            handle.write(issued.jwt)
-        result = runner.invoke(args=["credentials", "verify", "c.jwt", "--name", composed])
+    saved = tmp_path / "c.jwt"
+    saved.write_text(issued.jwt, encoding="utf-8")
+    result = runner.invoke(args=["credentials", "verify", str(saved), "--name", composed])
     assert result.exit_code == 0, result.output
     assert services.NAME_MESSAGES["match"] in result.output
+    result = runner.invoke(args=["credentials", "verify", str(saved), "--name", "Trần Văn Khác"])
+    assert result.exit_code == 1
+    assert services.NAME_MESSAGES["mismatch"] in result.output
 
 
 def test_a_credential_issued_to_a_composed_name_matches_it_typed_decomposed(certificate):
