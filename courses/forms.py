@@ -21,6 +21,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from courses import it_skills
+from lms.core import formatting
 from lms.core.evidence import FILE_INPUT
 from lms.core.forms import DecimalCommaField, LmsForm
 
@@ -79,6 +81,37 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+class ModuleChecklistField(MultiCheckboxField):
+    """The IT-skills standard's modules (Circular 03/2014: basic IU01–IU06, advanced IU07–IU15) as a checklist with
+    their names, in the standard's order: a manager ticks "Xử lý văn bản cơ bản" rather than looking up "IU03".
+
+    A code the standard does not have (a client that still sends "IU01, IU99" in one value) is not refused here
+    with WTForms' "not a valid choice": the service refuses it naming the code, as the API does.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        locale = formatting.current_locale()
+        self.modules = it_skills.framework().modules
+        self.choices = [SelectChoice(m.code, f"{m.code} {m.name(locale)}") for m in self.modules]
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        codes = [c.strip().upper() for value in valuelist for c in value.split(",") if c.strip()]
+        order = {m.code: i for i, m in enumerate(self.modules)}
+        # The standard's order whatever the order ticked or typed; unknown codes last, for the service to name.
+        self.data = sorted(dict.fromkeys(codes), key=lambda c: order.get(c, len(order)))
+
+    def pre_validate(self, form: object) -> None:
+        pass
+
+    def levels(self) -> list[tuple[str, list[SelectChoice]]]:
+        """The choices grouped as the standard groups them: basic, then advanced."""
+        groups: dict[str, list[SelectChoice]] = {}
+        for module, choice in zip(self.modules, self.choices, strict=True):  # type: ignore[arg-type]
+            groups.setdefault(module.level, []).append(choice)
+        return list(groups.items())
+
+
 class CourseForm(LmsForm):
     unit = SelectField(_l("In the catalogue of"), coerce=int, choices=[])
     code = StringField(
@@ -113,17 +146,7 @@ class CourseForm(LmsForm):
         validators=[InputRequired(), NumberRange(min=1, max=100)],
     )
     requires_assessment = BooleanField(_l("A final assessment must be passed"))
-    module_codes = StringField(
-        _l("IT-skills modules covered (e.g. IU01, IU02)"),
-        validators=[
-            Optional(),
-            Regexp(
-                r"^\s*IU\d\d(\s*,\s*IU\d\d)*\s*$",
-                flags=re.IGNORECASE,
-                message=_l("Codes IU01 to IU15, separated by commas."),
-            ),
-        ],
-    )
+    module_codes = ModuleChecklistField(_l("IT-skills modules the course teaches"))
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
 
     def validate_planned_hours(self, field: DecimalCommaField) -> None:
@@ -134,7 +157,7 @@ class CourseForm(LmsForm):
             raise ValidationError(message % {"decimal_places": 1})
 
     def module_list(self) -> list[str]:
-        return [c.strip().upper() for c in (self.module_codes.data or "").split(",") if c.strip()]
+        return list(self.module_codes.data or [])
 
 
 class ClassForm(LmsForm):
