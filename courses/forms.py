@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
