@@ -88,10 +88,11 @@ class ModuleChecklistField(MultiCheckboxField):
     with WTForms' "not a valid choice": the service refuses it naming the code, as the API does.
     """
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: object, level: str | None = None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         locale = formatting.current_locale()
-        self.modules = it_skills.framework().modules
+        # ``level``: one level's modules only (an advanced certificate names advanced modules).
+        self.modules = tuple(m for m in it_skills.framework().modules if level is None or m.level == level)
         self.choices = [SelectChoice(m.code, f"{m.code} {m.name(locale)}") for m in self.modules]
 
     def process_formdata(self, valuelist: list[str]) -> None:
@@ -276,9 +277,9 @@ class ItCertificateForm(LmsForm):
     number = StringField(_l("Certificate number"), validators=[DataRequired(), Length(max=60)])
     issuer = StringField(_l("Accredited centre that issued it"), validators=[DataRequired(), Length(max=300)])
     issued_on = DateField(_l("Date of issue"), validators=[InputRequired()])
-    modules = StringField(
-        _l("Advanced certificate: its advanced modules (e.g. IU07, IU08, IU10); empty for a basic certificate"),
-        validators=[Optional(), Length(max=200)],
+    # Ticked by name as on the course form; the service checks the standard's rules (advanced only, at least three).
+    modules = ModuleChecklistField(
+        _l("Advanced certificate: tick the advanced modules it names; none for a basic certificate"), level="advanced"
     )
     file = FileField(
         _l("Scan or photo of the certificate (PDF, JPEG or PNG)"), validators=[FileRequired()], render_kw=FILE_INPUT
