@@ -2,8 +2,9 @@
 
 - a centre manager adds an IT-skills course by ticking the standard's modules by name (IU01–IU15 in the standard's
   order), and the ticks survive a form that comes back with an error;
-- an association officer records a certificate scan with a Vietnamese file button ("Chọn tệp…"), never Chromium's
-  "Choose File / No file chosen", and sees the chosen file's name beside it.
+- an association officer adding a certificate ticks an advanced certificate's modules by name (IU07–IU15 only) and
+  chooses the scan with a Vietnamese file button ("Chọn tệp…"), never Chromium's "Choose File / No file chosen",
+  and sees the chosen file's name beside it.
 """
 
 from __future__ import annotations
@@ -134,6 +135,13 @@ def test_the_certificate_scan_is_chosen_with_a_vietnamese_button(stack_app, brow
     log_in(page, email, PASSWORD, f"Y Mai W3{suffix}")
     page.locator(".role-card").get_by_role("link", name="Việc học của tôi").click()
     page.get_by_role("link", name="Thêm chứng chỉ ứng dụng CNTT").click()
+
+    # An advanced certificate's modules are ticked by name, advanced ones only (they were typed as codes).
+    advanced = page.locator("#modules-checklist").get_by_role("checkbox")
+    expect(advanced).to_have_count(9)
+    expect(page.get_by_label("IU07 Xử lý văn bản nâng cao")).to_be_visible()
+    expect(page.locator("main")).not_to_contain_text("ví dụ IU07")
+    expect(page.get_by_label("IU01 Hiểu biết về CNTT cơ bản")).to_have_count(0)
 
     label = "Bản quét hoặc ảnh chụp chứng chỉ (PDF, JPEG hoặc PNG)"
     scan = page.get_by_label(label)
