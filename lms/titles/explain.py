@@ -113,7 +113,15 @@ def describe_missing(item: dict[str, Any], total: tuple[Any, Any] | None = None)
         # below its bar keeps the sentence below.
         # Listed only because the total is short: say so, with the total and the pass mark when the caller knows
         # them, else the points still to gain here — "8/10 điểm" alone did not say what was needed.
-        if total is not None and total[0] is not None and total[1] is not None:
+        if _below(missing.get("value"), missing.get("minimum")):
+            # Under the indicator's own minimum: that is what is needed, and the suffix below names it (the total
+            # may well be enough).
+            text = _(
+                "assessed at %(value)s of %(max)s points",
+                value=_number(missing.get("value")),
+                max=_number(item.get("max")),
+            )
+        elif total is not None and total[0] is not None and total[1] is not None:
             text = _(
                 "assessed at %(value)s of %(max)s points; the total is %(score)s points, at least %(pass_total)s "
                 "are needed",
@@ -204,6 +212,13 @@ def describe_total(score: Any, pass_total: Any) -> str:
         score=_number(score),
         pass_total=_number(pass_total),
     )
+
+
+def _below(value: Any, minimum: Any) -> bool:
+    try:
+        return minimum is not None and Decimal(str(value or 0)) < Decimal(str(minimum))
+    except ArithmeticError:
+        return False
 
 
 def _met_scale(missing: dict[str, Any]) -> bool:

@@ -67,6 +67,14 @@ def test_a_criterion_at_8_of_10_says_the_total_and_the_pass_mark(app, client):
         "|c3|c6|",
     )
     _pending_person(data, "A Lực", 70, [], "|c1|")
+    # Enough points in all, one criterion under its minimum: the minimum is what is needed, not the total.
+    _pending_person(
+        data,
+        "Y Nghĩa",
+        82,
+        [_item("c4", 4, {"code": "assessed_below", "value": 4, "at_least": 10, "minimum": 5})],
+        "|c4|",
+    )
     leader = make_user(Role.PROVINCE_LEADER, data.province, "leader-reasons@example.vn")
     db.session.commit()
     login(client, leader)
@@ -85,3 +93,5 @@ def test_a_criterion_at_8_of_10_says_the_total_and_the_pass_mark(app, client):
     # No breakdown: the indicator's name alone, led by the total against the pass mark.
     assert "Tổng điểm: 70, cần ít nhất 80 điểm" in rows["A Lực"]
     assert "Tham gia các hoạt động học tập trong năm" in rows["A Lực"]
+    assert "được đánh giá 4/10 điểm (dưới mức tối thiểu 5 điểm)" in rows["Y Nghĩa"]
+    assert "tổng điểm" not in rows["Y Nghĩa"].lower()

@@ -384,6 +384,9 @@ def test_missing_and_source_in_words(app_ctx: Any) -> None:
         assert explain.describe_missing(points, (72, 80)) == (
             "assessed at 8 of 10 points; the total is 72 points, at least 80 are needed"
         )
+        # Under the indicator's minimum (the total may be enough): the minimum is what is needed, said once.
+        under = {**points, "missing": {"code": "assessed_below", "value": 4, "at_least": 10, "minimum": 5}}
+        assert explain.describe_missing(under) == "assessed at 4 of 10 points (below the minimum of 5 points)"
         assert explain.describe_missing(bar) == "assessed at 92.5\u00a0%, at least 95\u00a0% is required for level 2"
         # A percentage (d4: 70 % → 10 points, 90 % → 20) and a met/not met below their bars are not points.
         percent = {
