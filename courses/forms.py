@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -21,7 +20,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from courses import it_skills
 from courses.models import MAX_ATTENDANCE_PERCENT, MIN_ATTENDANCE_PERCENT
+from lms.core import formatting
 from lms.core.evidence import FILE_INPUT
 from lms.core.forms import DecimalCommaField, LmsForm
 
@@ -80,6 +81,38 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+class ModuleChecklistField(MultiCheckboxField):
+    """The IT-skills standard's modules (Circular 03/2014: basic IU01–IU06, advanced IU07–IU15) as a checklist with
+    their names, in the standard's order: a manager ticks "Xử lý văn bản cơ bản" rather than looking up "IU03".
+
+    A code the standard does not have (a client that still sends "IU01, IU99" in one value) is not refused here
+    with WTForms' "not a valid choice": the service refuses it naming the code, as the API does.
+    """
+
+    def __init__(self, *args: object, level: str | None = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        locale = formatting.current_locale()
+        # ``level``: one level's modules only (an advanced certificate names advanced modules).
+        self.modules = tuple(m for m in it_skills.framework().modules if level is None or m.level == level)
+        self.choices = [SelectChoice(m.code, f"{m.code} {m.name(locale)}") for m in self.modules]
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        codes = [c.strip().upper() for value in valuelist for c in value.split(",") if c.strip()]
+        order = {m.code: i for i, m in enumerate(self.modules)}
+        # The standard's order whatever the order ticked or typed; unknown codes last, for the service to name.
+        self.data = sorted(dict.fromkeys(codes), key=lambda c: order.get(c, len(order)))
+
+    def pre_validate(self, form: object) -> None:
+        pass
+
+    def levels(self) -> list[tuple[str, list[SelectChoice]]]:
+        """The choices grouped as the standard groups them: basic, then advanced."""
+        groups: dict[str, list[SelectChoice]] = {}
+        for module, choice in zip(self.modules, self.choices, strict=True):  # type: ignore[arg-type]
+            groups.setdefault(module.level, []).append(choice)
+        return list(groups.items())
+
+
 class CourseForm(LmsForm):
     unit = SelectField(_l("In the catalogue of"), coerce=int, choices=[])
     code = StringField(
@@ -114,17 +147,7 @@ class CourseForm(LmsForm):
         validators=[InputRequired(), NumberRange(min=MIN_ATTENDANCE_PERCENT, max=MAX_ATTENDANCE_PERCENT)],
     )
     requires_assessment = BooleanField(_l("A final assessment must be passed"))
-    module_codes = StringField(
-        _l("IT-skills modules covered (e.g. IU01, IU02)"),
-        validators=[
-            Optional(),
-            Regexp(
-                r"^\s*IU\d\d(\s*,\s*IU\d\d)*\s*$",
-                flags=re.IGNORECASE,
-                message=_l("Codes IU01 to IU15, separated by commas."),
-            ),
-        ],
-    )
+    module_codes = ModuleChecklistField(_l("IT-skills modules the course teaches"))
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
 
     def validate_planned_hours(self, field: DecimalCommaField) -> None:
@@ -135,7 +158,7 @@ class CourseForm(LmsForm):
             raise ValidationError(message % {"decimal_places": 1})
 
     def module_list(self) -> list[str]:
-        return [c.strip().upper() for c in (self.module_codes.data or "").split(",") if c.strip()]
+        return list(self.module_codes.data or [])
 
 
 class ClassForm(LmsForm):
@@ -255,9 +278,9 @@ class ItCertificateForm(LmsForm):
     number = StringField(_l("Certificate number"), validators=[DataRequired(), Length(max=60)])
     issuer = StringField(_l("Accredited centre that issued it"), validators=[DataRequired(), Length(max=300)])
     issued_on = DateField(_l("Date of issue"), validators=[InputRequired()])
-    modules = StringField(
-        _l("Advanced certificate: its advanced modules (e.g. IU07, IU08, IU10); empty for a basic certificate"),
-        validators=[Optional(), Length(max=200)],
+    # Ticked by name as on the course form; the service checks the standard's rules (advanced only, at least three).
+    modules = ModuleChecklistField(
+        _l("Advanced certificate: tick the advanced modules it names; none for a basic certificate"), level="advanced"
     )
     file = FileField(
         _l("Scan or photo of the certificate (PDF, JPEG or PNG)"), validators=[FileRequired()], render_kw=FILE_INPUT

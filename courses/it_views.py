@@ -256,7 +256,7 @@ def _record_certificate(person: Person, form: ItCertificateForm) -> ItCertificat
             issued_on=form.issued_on.data,
             upload=form.file.data,
             recorded_by_id=current_user.id,
-            modules=form.modules.data or "",
+            modules=form.modules.data or [],
             viewer=current_user,
         )
     except ItSkillsError as exc:

@@ -20,7 +20,7 @@ from flask_login import current_user
 from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from wtforms import EmailField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Email, Length, ValidationError
 
 from lms.auth import bp
 from lms.auth.decorators import permission_required
@@ -41,6 +41,7 @@ from lms.core.forms import FILTERED_LIST, LmsForm
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
 from lms.registry.services import search_condition
+from lms.registry.text import fold
 
 MANAGE = Permission.USERS_MANAGE
 PER_PAGE = 50
@@ -76,9 +77,31 @@ class RoleForm(LmsForm):
     )
 
 
+def mailbox_without_accents(form: Any, field: EmailField) -> None:
+    """Refuse Vietnamese letters before the @, saying why and what to type.
+
+    WTForms' ``Email()`` accepts them (internationalised addresses, SMTPUTF8), but the mail systems communes use —
+    Gmail, Yahoo, the provinces' .gov.vn mail — give no mailbox such a name: "nguyễn.an@…" is nearly always a name
+    typed with the keyboard's Vietnamese input still on, and the account would be made under an address the person
+    does not have. A domain with Vietnamese letters (a registered .vn IDN) is left as WTForms accepts it."""
+    local, at, domain = (field.data or "").rpartition("@")
+    if not at or local.isascii():
+        return
+    letters = "".join(dict.fromkeys(ch for ch in local if not ch.isascii()))
+    plain = fold(local).replace(" ", "")
+    raise ValidationError(
+        _l(
+            "The part before @ has letters with accents (%(letters)s); mailboxes (Gmail, Yahoo, .gov.vn mail) are "
+            "named without accents: type it as the mailbox is named, for example %(suggestion)s.",
+            letters=letters,
+            suggestion=f"{plain}@{domain}",
+        )
+    )
+
+
 class NewUserForm(RoleForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), mailbox_without_accents, Length(max=254)])
 
 
 def _units() -> list[AdminUnit]:

@@ -83,5 +83,13 @@ class ErasureForm(LmsForm):
 
 class ImportForm(LmsForm):
     kind = SelectField(_l("What the file contains"), choices=_choices(IMPORT_KIND_NAMES))
-    unit = SelectField(_l("For the unit"), coerce=int, choices=[], render_kw=FILTERED_LIST)
+    # No unit chosen for whoever may import into several: the first of 3,400 communes was chosen silently, and a file
+    # of one commune could be previewed against another's.
+    unit = SelectField(
+        _l("For the unit"),
+        coerce=lambda value: int(value) if value not in (None, "") else None,
+        choices=[],
+        validators=[DataRequired(message=_l("Choose the commune or ward the file is for."))],
+        render_kw=FILTERED_LIST,
+    )
     file = FileField(_l("Spreadsheet (.xlsx or .csv)"), validators=[FileRequired()])

@@ -365,7 +365,8 @@ def new_import():
     from lms.registry.importer import ImportRefused, create_job
 
     form = ImportForm()
-    form.unit.choices = [(u.id, f"{u.full_name}") for u in _import_units()]
+    units = [(u.id, f"{u.full_name}") for u in _import_units()]
+    form.unit.choices = units if len(units) == 1 else [("", _("— choose the commune or ward —")), *units]
     if form.validate_on_submit():
         unit = _load(AdminUnit, form.unit.data, Permission.REGISTRY_IMPORT)
         upload = form.file.data

@@ -12,6 +12,18 @@
     });
   });
 
+  // A file to upload (macros.html file_input): the chosen file's name beside the page's own button, since the native
+  // input that would say it is drawn invisible.
+  document.querySelectorAll("input.file-pick-input").forEach(function (input) {
+    const name = document.getElementById(input.id + "-chosen");
+    if (!name) return;
+    input.addEventListener("change", function () {
+      const files = Array.from(input.files || []).map(function (f) { return f.name; });
+      name.textContent = files.length ? files.join(", ") : name.dataset.none;
+      name.classList.toggle("chosen", files.length > 0);
+    });
+  });
+
   // A button that asks first: data-confirm="Withdraw … from the class?".
   document.addEventListener("click", function (e) {
     const button = e.target.closest ? e.target.closest("[data-confirm]") : null;

@@ -39,7 +39,7 @@ from lms.registry import issuers
 from lms.registry.models import HEAD_RELATIONS, AdminUnit, Household, Person, UnitLevel, UnitLineage
 from lms.targets import bp, cache, charts, reports
 from lms.targets.models import Basis, Indicator, PeriodKind, Plan, Structure
-from lms.titles.explain import describe_missing
+from lms.titles.explain import describe_missing, describe_total
 from lms.titles.models import Eligibility, Title
 from lms.titles.services import indicator_label, indicator_names
 
@@ -254,10 +254,24 @@ def reasons(row: Eligibility, labels: dict[str, str]) -> list[str]:
     a leader reads "F3" as nothing); the names alone when the row has no breakdown."""
     items = [item for item in row.breakdown or [] if item.get("missing")]
     if items:
+        total = _total_short(row)
         return [
-            f"{indicator_label(labels, str(item.get('indicator', '')))}: {describe_missing(item)}" for item in items
+            f"{indicator_label(labels, str(item.get('indicator', '')))}: {describe_missing(item, total)}"
+            for item in items
         ]
-    return [indicator_label(labels, code) for code in row.missing.split("|") if code]
+    names = [indicator_label(labels, code) for code in row.missing.split("|") if code]
+    total = _total_short(row)
+    # Without a breakdown the names alone do not say what is needed; the total does, for a points-style row.
+    return [describe_total(*total), *names] if total is not None else names
+
+
+def _total_short(row: Eligibility) -> tuple[Decimal, Decimal] | None:
+    """A points-style row's total and its set's pass mark, when the total is short of it (else None)."""
+    definition = (row.criteria_set.definition if row.criteria_set is not None else None) or {}
+    pass_total = definition.get("pass_total")
+    if row.score is None or pass_total is None or row.score >= Decimal(str(pass_total)):
+        return None
+    return row.score, Decimal(str(pass_total))
 
 
 def pending_select(village: AdminUnit, title: str, year: int, user: Any) -> Select[Any]:
@@ -276,7 +290,7 @@ def pending_select(village: AdminUnit, title: str, year: int, user: Any) -> Sele
             Eligibility.applicable.is_(True),  # not a subject of the title: not "not yet eligible" (ADR 15)
         )
         .order_by(Eligibility.subject_id)
-        .options(selectinload(Eligibility.breakdown_row)),
+        .options(selectinload(Eligibility.breakdown_row), selectinload(Eligibility.criteria_set)),
         Eligibility.commune_id,
         user,
         VIEW,

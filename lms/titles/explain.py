@@ -69,8 +69,12 @@ def _target(missing: dict[str, Any]) -> str:
     return ""
 
 
-def describe_missing(item: dict[str, Any]) -> str:
-    """What is lacking for one indicator ("" when nothing is), e.g. "needs 1 more learning activity for 7 points"."""
+def describe_missing(item: dict[str, Any], total: tuple[Any, Any] | None = None) -> str:
+    """What is lacking for one indicator ("" when nothing is), e.g. "needs 1 more learning activity for 7 points".
+
+    ``total`` (the subject's points and the pass mark, for a points-style row short of it) lets an indicator that
+    is below its maximum but above any minimum say what is needed: the total, not the indicator, falls short.
+    """
     missing = item.get("missing")
     if not missing:
         return ""
@@ -107,11 +111,33 @@ def describe_missing(item: dict[str, Any]) -> str:
         # Points given on a points scale, below the indicator's maximum: not a bar to clear, points the subject
         # could still gain (the engine lists it only while the total is short). A percentage or a met/not met
         # below its bar keeps the sentence below.
-        text = _(
-            "assessed at %(value)s of %(max)s points",
-            value=_number(missing.get("value")),
-            max=_number(item.get("max")),
-        )
+        # Listed only because the total is short: say so, with the total and the pass mark when the caller knows
+        # them, else the points still to gain here — "8/10 điểm" alone did not say what was needed.
+        if _below(missing.get("value"), missing.get("minimum")):
+            # Under the indicator's own minimum: that is what is needed, and the suffix below names it (the total
+            # may well be enough).
+            text = _(
+                "assessed at %(value)s of %(max)s points",
+                value=_number(missing.get("value")),
+                max=_number(item.get("max")),
+            )
+        elif total is not None and total[0] is not None and total[1] is not None:
+            text = _(
+                "assessed at %(value)s of %(max)s points; the total is %(score)s points, at least %(pass_total)s "
+                "are needed",
+                value=_number(missing.get("value")),
+                max=_number(item.get("max")),
+                score=_number(total[0]),
+                pass_total=_number(total[1]),
+            )
+        else:
+            text = _(
+                "assessed at %(value)s of %(max)s points; the total is below the pass mark and up to %(more)s more "
+                "points can count here",
+                value=_number(missing.get("value")),
+                max=_number(item.get("max")),
+                more=_number(Decimal(str(item.get("max"))) - Decimal(str(missing.get("value") or 0))),
+            )
     elif code == "assessed_below" and _met_scale(missing):
         # A met / not met assessment (stored as 1 / 0): "assessed at 0, at least 1 is required" said nothing.
         if "level" in missing:
@@ -177,6 +203,22 @@ def describe_missing(item: dict[str, Any]) -> str:
     if "minimum" in missing and code != "below_minimum":
         text = f"{text} " + _("(below the minimum of %(minimum)s points)", minimum=_number(missing["minimum"]))
     return text
+
+
+def describe_total(score: Any, pass_total: Any) -> str:
+    """A points-style subject's total against the pass mark: "Total: 72 points, at least 80 are needed"."""
+    return _(
+        "Total: %(score)s points, at least %(pass_total)s are needed",
+        score=_number(score),
+        pass_total=_number(pass_total),
+    )
+
+
+def _below(value: Any, minimum: Any) -> bool:
+    try:
+        return minimum is not None and Decimal(str(value or 0)) < Decimal(str(minimum))
+    except ArithmeticError:
+        return False
 
 
 def _met_scale(missing: dict[str, Any]) -> bool:

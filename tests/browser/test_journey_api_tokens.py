@@ -42,6 +42,20 @@ def test_an_instructor_makes_and_revokes_an_api_token_on_a_phone(stack_app, phon
     assert box is not None
     assert box["x"] + box["width"] <= PHONE["width"], box  # on the screen, not past its edge
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    # Revoking cannot be undone: the page asks first, naming the token; declined, nothing changes.
+    asked: list[str] = []
+
+    def answer(dialog, accept: bool) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    revoke.click()
+    expect(row).not_to_contain_text("đã thu hồi")
+    assert asked
+    assert TOKEN in asked[0]
+    assert "không thể hoàn tác" in asked[0]
+    page.once("dialog", lambda dialog: answer(dialog, True))
     revoke.click()
     expect(page.locator("#tokens .token", has_text=TOKEN)).to_contain_text("đã thu hồi")
     last_page(page, "api-tokens")

@@ -75,3 +75,39 @@ def test_the_certificate_page_names_its_advanced_modules(app_ctx, client):
     modules = page.split('id="certificate-modules">')[1].split("</dd>")[0]
     assert "IU07 Xử lý văn bản nâng cao" in modules
     assert "IU09 Sử dụng trình chiếu nâng cao" in modules
+
+
+def test_an_advanced_certificates_modules_are_ticked_by_name(app_ctx, client):
+    """Walk 3: the advanced modules were typed as codes ("ví dụ IU07, IU08, IU10"). They are ticked from IU07–IU15
+    by name; too few is refused with the ticks kept, and the ticked ones are recorded."""
+    import re
+
+    (holder,) = people(unit_by_code("23293"), "ADV", "Y Hoa Nâng Cao")
+    own = create_user("it-form-advanced@example.vn", holder.full_name, PASSWORD)
+    own.person_id = holder.id
+    db.session.commit()
+    login(client, own)
+    form = client.get("/courses/it/me/certificates/new").get_data(as_text=True)
+    offered = re.findall(r'name="modules" value="(IU\d\d)"', form)
+    assert offered == [f"IU{n:02d}" for n in range(7, 16)]  # advanced modules only, in the standard's order
+    assert "IU10 Sử dụng hệ quản trị cơ sở dữ liệu</label>" in form
+    assert "ví dụ IU07" not in form
+    too_few = client.post(
+        "/courses/it/me/certificates/new",
+        data={
+            "csrf_token": csrf_token(client, "/courses/it/me/certificates/new"),
+            "number": "CNTT-ADV-1",
+            "issuer": "Trường ĐH Đà Nẵng",
+            "issued_on": "2025-06-01",
+            "modules": ["IU10", "IU07"],
+            "file": (io.BytesIO(PDF), "chung-chi.pdf"),
+        },
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
+    assert "ít nhất 3" in too_few
+    assert re.findall(r'name="modules" value="(IU\d\d)"[^>]*\bchecked\b', too_few) == ["IU07", "IU10"]
+    saved = _post(client, number="CNTT-ADV-1", modules=["IU14", "IU07", "IU10"], file=(io.BytesIO(PDF), "c.pdf"))
+    assert saved.status_code == 302
+    certificate = db.session.scalar(select(ItCertificate).where(ItCertificate.number == "CNTT-ADV-1"))
+    assert certificate is not None
+    assert certificate.modules == ["IU07", "IU10", "IU14"]

@@ -378,7 +378,15 @@ def test_missing_and_source_in_words(app_ctx: Any) -> None:
             "missing": {"code": "assessed_below", "value": 8, "at_least": 10},
         }
         bar = {"indicator": "t2.1", "missing": {"code": "assessed_below", "value": 92.5, "at_least": 95, "level": 2}}
-        assert explain.describe_missing(points) == "assessed at 8 of 10 points"
+        assert explain.describe_missing(points) == (
+            "assessed at 8 of 10 points; the total is below the pass mark and up to 2 more points can count here"
+        )
+        assert explain.describe_missing(points, (72, 80)) == (
+            "assessed at 8 of 10 points; the total is 72 points, at least 80 are needed"
+        )
+        # Under the indicator's minimum (the total may be enough): the minimum is what is needed, said once.
+        under = {**points, "missing": {"code": "assessed_below", "value": 4, "at_least": 10, "minimum": 5}}
+        assert explain.describe_missing(under) == "assessed at 4 of 10 points (below the minimum of 5 points)"
         assert explain.describe_missing(bar) == "assessed at 92.5\u00a0%, at least 95\u00a0% is required for level 2"
         # A percentage (d4: 70 % → 10 points, 90 % → 20) and a met/not met below their bars are not points.
         percent = {
@@ -420,7 +428,10 @@ def test_missing_and_source_in_words(app_ctx: Any) -> None:
             "2 of 4 households count (50\u00a0%); at least 65\u00a0% is required: 1 more household for 30 points"
         )
     with force_locale("vi"):
-        assert explain.describe_missing(points) == "được đánh giá 8/10 điểm"
+        assert (
+            explain.describe_missing(points, (72, 80))
+            == "được đánh giá 8/10 điểm; tổng điểm là 72, cần ít nhất 80 điểm"
+        )
         assert explain.describe_missing(no_evidence) == "chưa có minh chứng"
         assert explain.describe_missing(need_one).startswith("cần thêm 1 hoạt động học tập")
         # The village page's "why not yet" in Vietnamese convention: decimal comma and the % sign, never "66.67 phần

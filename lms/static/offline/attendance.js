@@ -16,7 +16,6 @@
   var T = conf.texts;
   var match = window.location.pathname.match(/\/courses\/sessions\/(\d+)\/attendance/);
   var sessionId = match ? Number(match[1]) : null;
-  var lang = document.documentElement.lang || "vi";
   var COLOURS = { present: "success", late: "warning", excused: "info", absent: "danger" };
   var swReady = false;
 
@@ -40,10 +39,16 @@
   }
 
   function when(iso, seconds) {
-    // With the year: without it Vietnamese ICU writes the day and month as "07-12", not the app's dd/mm/yyyy.
-    var opts = { timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit", day: "2-digit", month: "2-digit", year: "numeric" };
-    if (seconds) opts.second = "2-digit";
-    try { return new Date(iso).toLocaleString(lang, opts); } catch (e) { return iso; }
+    // The app's order, as every server-rendered page writes it: "08/12/2026 00:58". Vietnamese ICU puts the time
+    // first ("00:58 08/12/2026") and without the year writes "07-12", so the parts are assembled here.
+    var opts = { timeZone: "Asia/Ho_Chi_Minh", hourCycle: "h23", hour: "2-digit", minute: "2-digit", second: "2-digit",
+                 day: "2-digit", month: "2-digit", year: "numeric" };
+    try {
+      var p = {};
+      new Intl.DateTimeFormat("en-GB", opts).formatToParts(new Date(iso)).forEach(function (x) { p[x.type] = x.value; });
+      if (!p.year) return iso;
+      return p.day + "/" + p.month + "/" + p.year + " " + p.hour + ":" + p.minute + (seconds ? ":" + p.second : "");
+    } catch (e) { return iso; }
   }
 
   function statusName(code) {
