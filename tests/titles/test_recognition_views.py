@@ -1190,10 +1190,11 @@ def test_a_decision_is_offered_for_correction_and_revocation_only_to_the_body_th
     page = client.get(f"/titles/recognitions/{family.id}").get_data(as_text=True)
     assert 'id="correct-decision-link"' in page
     assert "/revoke" in page
-    # Revoking cannot be undone: the button asks first (lms.js data-confirm), in Vietnamese.
+    # Revoking cannot be undone: the reason it asks for, required, is the deliberate step — no dialog on top of it
+    # (a reason typed and a tap is how the officer and a journey revoke).
     revoke = page.split("/revoke", 1)[1].split("</form>", 1)[0]
-    assert 'data-confirm="Thu hồi công nhận này?' in revoke
-    assert "không thể hoàn tác" in revoke
+    assert 'name="reason"' in revoke
+    assert "data-confirm" not in revoke
 
 
 def test_an_approver_who_decides_no_title_is_told_who_decides_each(client, world):
