@@ -86,6 +86,7 @@ EXPECTED = {
         "courses.certificate_pdf",
         "courses.it_certificates",
         "titles.eligibility_list",
+        "titles.criteria_sets",
         "titles.explanation",
         "titles.registrations",
         "titles.recognitions",
@@ -97,6 +98,7 @@ EXPECTED = {
     Role.COMMUNE_LEADER: {
         "targets.unit",
         "titles.eligibility_list",
+        "titles.criteria_sets",
         "titles.explanation",
         "titles.registrations",
         "titles.recognition_propose",
@@ -112,6 +114,7 @@ EXPECTED = {
     Role.PROVINCE_LEADER: {
         "targets.unit",
         "titles.eligibility_list",
+        "titles.criteria_sets",
         "titles.recognition_decide",
         "titles.recognitions",
         "titles.runs_page",
@@ -123,6 +126,7 @@ EXPECTED = {
     # IT-skills training is the association's own target: the figures too (ADR 7).
     Role.ASSOCIATION_OFFICER: {
         "titles.eligibility_list",
+        "titles.criteria_sets",
         "titles.explanation",
         "titles.registrations",
         "titles.recognition_propose",
