@@ -382,6 +382,7 @@ def centre_report_pdf(clc_id: int):
         issuer=issuers.centre_issuer(commune, clc.name),
         director=reports.centre_director(clc, report.as_of.date()),
         made_by=current_user.name,
+        document_number=issuers.requested_number(),
     )
     name = f"bao-cao-tthtcd-{clc.id}-{report.first:%Y%m%d}-{report.last:%Y%m%d}.pdf"
     return _download(content, "application/pdf", name)

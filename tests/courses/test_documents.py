@@ -933,9 +933,14 @@ def test_the_centre_report_pdf_prints_the_figures_the_page_shows(client, report_
         texts = [re.sub(r"<[^>]+>", " ", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
         return [" ".join(unescape(t).replace("\u00a0", " ").split()) for t in texts]
 
-    link = re.search(r'id="report-pdf" href="([^"]+)"', html)
-    assert link, "no PDF link on the report page"
-    response = client.get(unescape(link.group(1)))
+    # The page's "report to file" form: the period on screen, a field for the number the clerk gave.
+    form = html.split('id="report-file"', 1)[1].split("</form>", 1)[0]
+    action = re.search(r'action="([^"]+)"', form)
+    assert action, "no PDF form on the report page"
+    period = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
+    assert period == {"from": "2026-03-01", "to": "2026-03-31"}
+    assert 'name="number"' in form and 'id="report-pdf"' in form
+    response = client.get(unescape(action.group(1)), query_string=period)
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
     text = " ".join(_pdf_text(response.get_data()).replace("\u00a0", " ").split())
@@ -983,6 +988,12 @@ def test_the_centre_report_pdf_prints_the_figures_the_page_shows(client, report_
     # The page shows who files it before it is downloaded.
     assert centre.clc.name.upper() in html.split('id="report-issuer"', 1)[1].split("</p>", 1)[0]
     assert client.get(f"/courses/clcs/{centre.clc.id}/report.pdf?from=yesterday").status_code == 400
+    # The number typed in the form is printed; anything but digits is refused, saying what to type.
+    numbered = client.get(unescape(action.group(1)), query_string={**period, "number": "125"})
+    assert "Số: 125/BC-TTHTCĐ" in " ".join(_pdf_text(numbered.get_data()).replace("\u00a0", " ").split())
+    refused = client.get(unescape(action.group(1)), query_string={**period, "number": "12a"})
+    assert refused.status_code == 400
+    assert "chỉ gồm chữ số" in refused.get_data(as_text=True)
 
 
 # --- scope -----------------------------------------------------------------------------------------------------------
