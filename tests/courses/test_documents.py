@@ -995,6 +995,26 @@ def test_the_centre_report_pdf_prints_the_figures_the_page_shows(client, report_
     assert refused.status_code == 400
     assert "chỉ gồm chữ số" in refused.get_data(as_text=True)
 
+    # The form's other button: the workbook, its first sheet filed as the PDF is, its figures where they were.
+    xlsx = re.search(r'id="report-xlsx" formaction="([^"]+)"', form)
+    assert xlsx, "no workbook button in the report form"
+    book = load_workbook(io.BytesIO(client.get(unescape(xlsx.group(1)), query_string={**period, "number": "125"}).data))
+    sheet = book["Tổng hợp"]
+    texts = [[c for c in row if c is not None] for row in sheet.iter_rows(values_only=True)]
+    commune_line = centre.commune.name_in_sentence.upper()
+    assert texts[0] == [f"ỦY BAN NHÂN DÂN {commune_line}", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"]
+    assert texts[1] == [centre.clc.name.upper(), "Độc lập - Tự do - Hạnh phúc"]
+    assert texts[2][0] == "Số: 125/BC-TTHTCĐ"
+    assert ["BÁO CÁO"] in texts
+    assert ["Hoạt động của Trung tâm học tập cộng đồng từ 01/03/2026 đến 31/03/2026"] in texts
+    values = {row[0]: row[1] for row in texts if len(row) == 2 and isinstance(row[1], (int, float))}
+    assert values["Số lớp đã tổ chức"] == 2 and values["Số lượt người học (lượt có mặt)"] == 10
+    flat = [c for row in texts for c in row if isinstance(c, str)]
+    recipients = next(c for c in flat if c.startswith("Nơi nhận:"))
+    assert f"- Ủy ban nhân dân {centre.commune.name_in_sentence} (để báo cáo);" in recipients
+    assert recipients.endswith("- Lưu: VT.")
+    assert {"NGƯỜI LẬP BIỂU", "GIÁM ĐỐC", "Lê Thị Lập", director.full_name} <= set(flat)
+
 
 # --- scope -----------------------------------------------------------------------------------------------------------
 
