@@ -584,7 +584,12 @@ def centre_report_xlsx(
         summary.column_dimensions[column].width = 18
     if issuer is not None:
         filed_closing(
-            summary, recipients=issuer.recipients, maker=made_by, signer=issuer.signer, head=director, columns=4,
+            summary,
+            recipients=issuer.recipients,
+            maker=made_by,
+            signer=issuer.signer,
+            head=director,
+            columns=4,
             spans=(1, 2),
         )
 

@@ -70,7 +70,15 @@ def print_setup(sheet: Any, header_row: int, *, heading: str = "") -> None:
 
 
 def _block(
-    sheet: Any, row: int, first: int, last: int, text: str, *, bold: bool = False, italic: bool = False, size: float = 11
+    sheet: Any,
+    row: int,
+    first: int,
+    last: int,
+    text: str,
+    *,
+    bold: bool = False,
+    italic: bool = False,
+    size: float = 11,
 ) -> None:
     """``text`` centred across columns ``first``..``last`` of ``row`` (merged, as one cell of the form)."""
     if last > first:

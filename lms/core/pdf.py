@@ -112,9 +112,7 @@ def draw_frame_and_heading(canvas: Canvas, width: float, height: float, issuer: 
     draw_heading(canvas, issuer, left_x=205, right_x=width - 215, top=height - 62)
 
 
-def draw_heading(
-    canvas: Canvas, issuer: list[tuple[str, str]], *, left_x: float, right_x: float, top: float
-) -> float:
+def draw_heading(canvas: Canvas, issuer: list[tuple[str, str]], *, left_x: float, right_x: float, top: float) -> float:
     """The heading of a document drawn on a canvas (Decree 30/2020 layout): the issuing body's ``(text, font)`` lines
     centred on ``left_x`` with a short rule under them, the national name and motto centred on ``right_x`` with a rule
     under the motto, from ``top`` down; returns the baseline under the issuing body's rule. A certificate's and a

@@ -28,7 +28,7 @@ def test_annual_workbook_has_the_indicator_table_and_the_sub_units(app_ctx):
     book = load_workbook(io.BytesIO(reports.indicator_xlsx(table)))
     assert book.sheetnames == ["Chỉ tiêu", "Đơn vị trực thuộc"]
     rows = _rows(book["Chỉ tiêu"])
-    assert ["BÁO CÁO"] == [r[0] for r in rows if r[0] == "BÁO CÁO"]
+    assert [r[0] for r in rows if r[0] == "BÁO CÁO"] == ["BÁO CÁO"]
     assert "Kết quả thực hiện các chỉ tiêu năm 2025" in [r[0] for r in rows]
     assert any(r[0] == f"Đơn vị: {data.province.full_name}" for r in rows)
     header = next(r for r in rows if r[0] == "STT")
@@ -118,7 +118,9 @@ def test_the_2025_review_stops_at_2025_when_later_years_are_stored(app, client):
     assert 2026 not in [row[0] for row in _rows(review["Theo năm"])]
     assert any(row[0] == "Kỳ báo cáo: năm 2025 (đến ngày 31/12/2025)" for row in _rows(review["Chỉ tiêu"]))
     annual = load_workbook(io.BytesIO(client.get(f"{base}&report=annual").data))
-    assert "Kết quả thực hiện các chỉ tiêu năm 2026" in [row[0] for row in _rows(annual["Chỉ tiêu"])]  # the annual report: the latest year
+    assert "Kết quả thực hiện các chỉ tiêu năm 2026" in [
+        row[0] for row in _rows(annual["Chỉ tiêu"])
+    ]  # the annual report: the latest year
 
 
 def test_the_2025_review_from_the_dashboard_buttons_reports_2025_not_the_period_on_screen(app, client):
@@ -533,7 +535,8 @@ def test_the_workbook_is_headed_and_signed_as_the_pdf_is(app, client, tmp_path):
     assert texts[2] == ["Số: 125/BC-HKH", f"{province}, ngày {today:%d} tháng {today:%m} năm {today.year}"]
     assert texts[4] == ["BÁO CÁO"]
     assert texts[5] == ["Kết quả thực hiện các chỉ tiêu năm 2025"]
-    assert sheet.cell(row=2, column=1).font.b and sheet.cell(row=5, column=1).font.b
+    assert sheet.cell(row=2, column=1).font.b  # the issuing body, in bold as on the PDF
+    assert sheet.cell(row=5, column=1).font.b
     pdf = _pdf_text(client.get(f"{base}.pdf?plan={data.plan.id}&number=125").data, tmp_path)
     pdf_lines = [" ".join(line.split()) for line in pdf.splitlines() if line.strip()]
     assert pdf_lines[2] == " ".join(texts[2])  # the same number, the same place and day

@@ -169,7 +169,9 @@ def test_a_decisions_recipients_are_the_bodys_or_the_files(commune, tmp_path, ap
     software does not fill is refused when the file is read, the entry named (not a failed print)."""
     places = approvals.places([commune["commune"].id])[commune["commune"].id]
     place = f"{places[0].kind[:1].lower()}{places[0].kind[1:]} {places[0].name}"
-    citizens = approvals.issuer(approvals.rule_for("citizen"), *places, recognised="Các công dân có tên trong Danh sách")
+    citizens = approvals.issuer(
+        approvals.rule_for("citizen"), *places, recognised="Các công dân có tên trong Danh sách"
+    )
     assert citizens.recipients == (
         "Các công dân có tên trong Danh sách",
         f"Văn phòng Hội Khuyến học {place}",

@@ -977,9 +977,7 @@ def test_a_recorded_decision_offers_its_list_and_certificates_to_print(client, w
     assert pdf.mimetype == "application/pdf"
 
 
-def test_the_decision_list_is_headed_and_closed_as_decree_30_has_it_and_its_certificates_are_unchanged(
-    client, world
-):
+def test_the_decision_list_is_headed_and_closed_as_decree_30_has_it_and_its_certificates_are_unchanged(client, world):
     """The list printed with a decision (Decree 30/2020, Appendix I) is headed by the deciding body as the approvals
     configuration names it (the commune's People's Committee for a family), beside the national name and motto with
     the place and day of the decision; it ends with "Nơi nhận:" — the recognised, the committee's office, "Lưu: VT."
