@@ -376,7 +376,14 @@ def centre_report_xlsx(clc_id: int):
     first, last = report.first, report.last
     commune = db.session.get(AdminUnit, clc.commune_id)
     content = reports.centre_report_xlsx(
-        report, centre_name=clc.name, commune_name=commune.full_name if commune else "", made_by=current_user.name
+        report,
+        centre_name=clc.name,
+        commune_name=commune.full_name if commune else "",
+        made_by=current_user.name,
+        # Filed as the PDF is: the same issuer, number and signatures on its first sheet.
+        issuer=issuers.centre_issuer(commune, clc.name) if commune else None,
+        director=reports.centre_director(clc, report.as_of.date()),
+        document_number=issuers.requested_number(),
     )
     return _download(content, documents.XLSX_MIMETYPE, f"bao-cao-tthtcd-{clc.id}-{first:%Y%m%d}-{last:%Y%m%d}.xlsx")
 
@@ -398,6 +405,7 @@ def centre_report_pdf(clc_id: int):
         issuer=issuers.centre_issuer(commune, clc.name),
         director=reports.centre_director(clc, report.as_of.date()),
         made_by=current_user.name,
+        document_number=issuers.requested_number(),
     )
     name = f"bao-cao-tthtcd-{clc.id}-{report.first:%Y%m%d}-{report.last:%Y%m%d}.pdf"
     return _download(content, "application/pdf", name)

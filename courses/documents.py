@@ -612,7 +612,14 @@ def attendance_book_xlsx(book: AttendanceBook, *, made_by: str = "") -> bytes:
                 cell.fill = NOT_RECORDED_FILL
         sheet.cell(row=row, column=total_col, value=learner.attended)
         sheet.cell(row=row, column=total_col + 1, value=learner.held)
-        sheet.cell(row=row, column=total_col + 2, value=_share(learner.attended, learner.held))
+        # A number shown as a percentage ("100%"; Excel writes "87%" in any locale), not the text "87 %": a clerk sorts
+        # and filters the book by it. No session held yet: "—", as the PDF prints.
+        rate = sheet.cell(
+            row=row,
+            column=total_col + 2,
+            value=learner.attended / learner.held if learner.held else "—",
+        )
+        rate.number_format = "0%"
         sheet.cell(row=row, column=total_col + 3, value="Hoàn thành" if learner.completed else "")
         sheet.cell(row=row, column=total_col + 4, value=learner.certificate_code)
     totals_row = row + 1

@@ -39,7 +39,7 @@ from courses.models import (
 )
 from courses.services import CLASS_DAYS, counted_sessions, local_now
 from lms.core import formatting
-from lms.core.exports import print_setup, save_workbook
+from lms.core.exports import filed_closing, filed_heading, print_setup, save_workbook
 from lms.core.formatting import in_request_language as _
 from lms.core.pdf import (
     FONT,
@@ -317,6 +317,7 @@ def percent(rate: Fraction | None) -> str:
 
 
 CENTRE_REPORT_TITLE = "BÁO CÁO HOẠT ĐỘNG TRUNG TÂM HỌC TẬP CỘNG ĐỒNG"
+CENTRE_REPORT_SUMMARY = "Hoạt động của Trung tâm học tập cộng đồng"  # the trích yếu under "BÁO CÁO", then the period
 RATE_LABEL = "Tỷ lệ chuyên cần"
 RATE_RULE_VI = (
     "Tỷ lệ chuyên cần: số lượt có mặt của học viên đang theo học trên số buổi đã học của từng học viên, kể từ khi vào "
@@ -430,7 +431,7 @@ def centre_report_pdf(
         place_date=f"{issuer.place}, {vi_long_date(report.as_of.date())}",
         width=PAGE_WIDTH,
         title="BÁO CÁO",
-        summary=f"Hoạt động của Trung tâm học tập cộng đồng {period}",
+        summary=f"{CENTRE_REPORT_SUMMARY} {period}",
     )
     made = f"Ngày lập: {vi_date(report.as_of.date())}" + (f"; người lập: {made_by}" if made_by else "")
     story += [
@@ -511,19 +512,46 @@ def centre_report_pdf(
     return buffer.getvalue()
 
 
-def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: str, made_by: str = "") -> bytes:
-    """The report as a workbook labelled in Vietnamese: a summary sheet and a per-class sheet."""
+def centre_report_xlsx(
+    report: CentreReport,
+    *,
+    centre_name: str,
+    commune_name: str,
+    made_by: str = "",
+    issuer: Issuer | None = None,
+    director: str = "",
+    document_number: str = "",
+) -> bytes:
+    """The report as a workbook labelled in Vietnamese: a summary sheet and a per-class sheet. With ``issuer``, the
+    summary sheet is headed and closed as the PDF is (the issuer and number, the national name and motto, "BÁO CÁO"
+    and its summary; Nơi nhận, the maker's and the director's signatures)."""
     workbook = Workbook()
     bold = Font(bold=True)
     head_fill = PatternFill("solid", fgColor="DCE6F1")
     summary = workbook.active
     summary.title = "Tổng hợp"
-    summary["A1"] = CENTRE_REPORT_TITLE
-    summary["A1"].font = Font(bold=True, size=14)
-    summary["A2"] = f"Trung tâm: {centre_name}"
-    summary["A3"] = f"Đơn vị: {commune_name}"
-    summary["A4"] = f"Kỳ báo cáo: từ {vi_date(report.first)} đến {vi_date(report.last)}"
-    summary["A5"] = f"Ngày lập: {vi_date(report.as_of.date())}" + (f"; người lập: {made_by}" if made_by else "")
+    period = f"từ {vi_date(report.first)} đến {vi_date(report.last)}"
+    if issuer is not None:
+        # The issuer over the labels' column (48 characters), the state over the figures' three.
+        filed_heading(
+            summary,
+            superior=issuer.superior,
+            body=issuer.body,
+            number_line=issuer.number_line(document_number),
+            place_date=f"{issuer.place}, {vi_long_date(report.as_of.date())}",
+            title="BÁO CÁO",
+            summary=f"{CENTRE_REPORT_SUMMARY} {period}",
+            columns=4,
+            left=1,
+        )
+        summary.append([])
+    else:
+        summary["A1"] = CENTRE_REPORT_TITLE
+        summary["A1"].font = Font(bold=True, size=14)
+    summary.append([f"Trung tâm: {centre_name}"])
+    summary.append([f"Đơn vị: {commune_name}"])
+    summary.append([f"Kỳ báo cáo: {period}"])
+    summary.append([f"Ngày lập: {vi_date(report.as_of.date())}" + (f"; người lập: {made_by}" if made_by else "")])
     summary.append([])
     summary.append(["Chỉ tiêu", "Số liệu"])
     header_row = summary.max_row
@@ -554,6 +582,16 @@ def centre_report_xlsx(report: CentreReport, *, centre_name: str, commune_name: 
     summary.column_dimensions["A"].width = 48
     for column in "BCD":
         summary.column_dimensions[column].width = 18
+    if issuer is not None:
+        filed_closing(
+            summary,
+            recipients=issuer.recipients,
+            maker=made_by,
+            signer=issuer.signer,
+            head=director,
+            columns=4,
+            spans=(1, 2),
+        )
 
     per_class = workbook.create_sheet("Theo lớp")
     per_class.append(list(CLASS_HEADERS))

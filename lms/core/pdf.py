@@ -109,7 +109,14 @@ def draw_frame_and_heading(canvas: Canvas, width: float, height: float, issuer: 
     canvas.setLineWidth(0.8)
     canvas.rect(26, 26, width - 52, height - 52)
     canvas.setFillColor(colors.black)
-    left_x, right_x, top = 205, width - 215, height - 62
+    draw_heading(canvas, issuer, left_x=205, right_x=width - 215, top=height - 62)
+
+
+def draw_heading(canvas: Canvas, issuer: list[tuple[str, str]], *, left_x: float, right_x: float, top: float) -> float:
+    """The heading of a document drawn on a canvas (Decree 30/2020 layout): the issuing body's ``(text, font)`` lines
+    centred on ``left_x`` with a short rule under them, the national name and motto centred on ``right_x`` with a rule
+    under the motto, from ``top`` down; returns the baseline under the issuing body's rule. A certificate's and a
+    decision list's."""
     y = top
     for text, font in issuer:
         y = centred_lines(canvas, simpleSplit(text, font, 11, 330), left_x, y, font, 11, 15)
@@ -120,6 +127,7 @@ def draw_frame_and_heading(canvas: Canvas, width: float, height: float, issuer: 
     centred_lines(canvas, ["Độc lập - Tự do - Hạnh phúc"], right_x, top - 16, FONT_BOLD, 12, 15)
     motto_width = pdfmetrics.stringWidth("Độc lập - Tự do - Hạnh phúc", FONT_BOLD, 12)
     canvas.line(right_x - motto_width / 2, top - 22, right_x + motto_width / 2, top - 22)
+    return min(y, top - 22)
 
 
 def credential_qr(kind: str, row: Any) -> str:

@@ -19,7 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
+from flask import abort, current_app, request
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from lms.core.configfile import ConfigFileError, read_toml, where
@@ -32,6 +33,9 @@ SECTIONS = (*(level.value for level in UnitLevel), CENTRE)
 KEYS = ("superior", "issuer", "symbol", "signer", "recipients", "place")
 NUMBER_BLANK = "\u00a0" * 8  # the room a clerk writes the number in by hand
 PLACEHOLDERS = ("place", "province", "commune", "centre")
+
+
+NUMBER_DIGITS = 8
 
 
 class IssuersConfigError(ConfigFileError):
@@ -223,3 +227,20 @@ def report_issuer(unit: AdminUnit) -> Issuer:
 def centre_issuer(commune: AdminUnit, centre_name: str) -> Issuer:
     """Who files a Community Learning Centre's report (``{centre}``: its name, as its certificates print it)."""
     return _issuer(CENTRE, commune, centre=centre_name)
+
+
+def requested_number() -> str:
+    """The document's number the user typed before printing (``?number=``), for every report filed with an issuer
+    (the targets reports, the centre report); blank: printed "Số:      /BC-…", written by hand when the clerk
+    registers it. Anything but digits is a 400 saying what to type."""
+    raw = (request.args.get("number") or "").strip()
+    if raw and not (raw.isdigit() and raw.isascii() and len(raw) <= NUMBER_DIGITS):
+        abort(
+            400,
+            description=_(
+                "The document number is written in digits only, such as 125 (at most %(digits)d); "
+                "leave it blank for the clerk to write it by hand.",
+                digits=NUMBER_DIGITS,
+            ),
+        )
+    return raw

@@ -32,7 +32,7 @@ from sqlalchemy.orm import selectinload
 
 from lms.core import formatting
 from lms.core.clock import local_now, local_today
-from lms.core.exports import print_setup, save_workbook
+from lms.core.exports import filed_closing, filed_heading, print_setup, save_workbook
 from lms.core.pdf import (
     FONT,
     FONT_BOLD,
@@ -619,9 +619,18 @@ def _without_figures_text(units: list[AdminUnit]) -> str:
     return f"Chưa có số liệu ({len(units)} đơn vị): " + ", ".join(u.full_name for u in units) + "."
 
 
-def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL, *, made_by: str = "") -> bytes:
+def indicator_xlsx(
+    table: ScopeTable,
+    kind: str = ReportKind.ANNUAL,
+    *,
+    made_by: str = "",
+    issuer: Issuer | None = None,
+    document_number: str = "",
+) -> bytes:
     """The workbook: the indicators of the unit, the sub-units' figures, and (reviews) the unit year by year —
-    wrapped text, fitted columns, and each sheet set up to print landscape on A4, one page wide."""
+    wrapped text, fitted columns, and each sheet set up to print landscape on A4, one page wide. Its first sheet is
+    headed and closed as the PDF is (the same issuer, number, recipients and signatures): printed, it is the report
+    filed, not a second document to reconcile with it."""
     workbook = Workbook()
     bold = Font(bold=True)
     head_fill = PatternFill("solid", fgColor="DCE6F1")
@@ -630,12 +639,25 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL, *, made_by:
     sheet = workbook.active
     sheet.title = "Chỉ tiêu"
     heading = f"{report_title(table, kind)} — {table.unit.full_name} — kỳ báo cáo: {period_words(table)}"
-    sheet["A1"] = report_title(table, kind)
-    sheet["A1"].font = Font(bold=True, size=14)
+    years = table.milestone_years
+    columns = 7 + len(years)
+    issuer = issuer or report_issuer(table.unit)
+    # The issuer over STT, the indicator and its numerator (71 characters wide); the national name over the rest.
+    filed_heading(
+        sheet,
+        superior=issuer.superior,
+        body=issuer.body,
+        number_line=issuer.number_line(document_number),
+        place_date=f"{issuer.place}, {vi_long_date(made_on())}",
+        title="BÁO CÁO",
+        summary=report_summary(table, kind),
+        columns=columns,
+        left=3,
+    )
+    sheet.append([])
     for text in _header_lines(table, made_by):
         sheet.append([text])
     sheet.append([])
-    years = table.milestone_years
     sheet.append(
         [
             "STT",
@@ -669,6 +691,10 @@ def indicator_xlsx(table: ScopeTable, kind: str = ReportKind.ANNUAL, *, made_by:
         _share_cells(sheet[sheet.max_row], [5, *range(7, 8 + len(years))])
     widths = (6, 55, 10, 10, 10, 45, *[11] * len(years), 14)
     _widths(sheet, widths)
+    # Nơi nhận under STT and the indicator, the maker under the figures, the head under the definitions and targets.
+    filed_closing(
+        sheet, recipients=issuer.recipients, maker=made_by, signer=issuer.signer, columns=columns, spans=(2, 5)
+    )
     _print_setup(sheet, header_row, heading)
 
     children = workbook.create_sheet("Đơn vị trực thuộc")

@@ -583,32 +583,13 @@ def _filename(table: reports.ScopeTable, kind: str, extension: str) -> str:
 @permission_required(VIEW)
 def report_xlsx(unit_id: int):
     table, kind = _report(unit_id)
-    content = reports.indicator_xlsx(table, kind, made_by=current_user.name)
+    content = reports.indicator_xlsx(table, kind, made_by=current_user.name, document_number=issuers.requested_number())
     return _download(content, reports.XLSX_MIMETYPE, _filename(table, kind, "xlsx"))
-
-
-NUMBER_DIGITS = 8
-
-
-def _number() -> str:
-    """The document's number, when the clerk gave it before printing; blank: printed "Số:      /BC-UBND", written by
-    hand when the report is registered."""
-    raw = (request.args.get("number") or "").strip()
-    if raw and not (raw.isdigit() and raw.isascii() and len(raw) <= NUMBER_DIGITS):
-        abort(
-            400,
-            description=_(
-                "The document number is written in digits only, such as 125 (at most %(digits)d); "
-                "leave it blank for the clerk to write it by hand.",
-                digits=NUMBER_DIGITS,
-            ),
-        )
-    return raw
 
 
 @bp.get("/units/<int:unit_id>/report.pdf")
 @permission_required(VIEW)
 def report_pdf(unit_id: int):
     table, kind = _report(unit_id)
-    content = reports.indicator_pdf(table, kind, made_by=current_user.name, document_number=_number())
+    content = reports.indicator_pdf(table, kind, made_by=current_user.name, document_number=issuers.requested_number())
     return _download(content, "application/pdf", _filename(table, kind, "pdf"))

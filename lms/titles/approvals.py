@@ -18,6 +18,7 @@ leader families and no citizen.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -56,32 +57,42 @@ class Rule:
     superior: tuple[str, ...] = ()
     issuer: tuple[str, ...] = ()
     signer: tuple[str, ...] = ()
+    recipients: tuple[str, ...] = ()  # the decision's "Nơi nhận", patterns; empty: the body's defaults
 
 
 @dataclass(frozen=True)
 class Issuer:
     """Who issues a certificate, as printed: the superior body (regular capitals, first), the issuing body (bold
-    capitals, a short rule under it) at the top left; the signature block (bold capitals) at the bottom right."""
+    capitals, a short rule under it) at the top left; the signature block (bold capitals) at the bottom right; and
+    to whom the decision goes ("Nơi nhận", sentence case, printed on the decision's list, not on a certificate)."""
 
     superior: tuple[str, ...]
     body: tuple[str, ...]
     signer: tuple[str, ...]
+    recipients: tuple[str, ...] = ()
 
 
 # The defaults of each body, for a rule of the commune or the province level ({place}: the deciding level's unit).
 # A People's Committee names no superior body: its name, on two lines, is the heading ("ỦY BAN NHÂN DÂN" / "XÃ EA
 # TU"), and its chair signs on the committee's behalf ("TM. ỦY BAN NHÂN DÂN" / "CHỦ TỊCH"). The commune association
 # names the province association above it (no district after 2025) and signs for its executive committee.
+# The decision goes to those it recognises ({recognised}: "Các gia đình có tên trong Danh sách"), the deciding body's
+# office, and the archive ("Lưu: VT", Decree 30/2020, Appendix I).
 ISSUERS: dict[str, Issuer] = {
     Body.COMMITTEE.value: Issuer(
-        superior=(), body=("Ủy ban nhân dân", "{place}"), signer=("TM. Ủy ban nhân dân", "Chủ tịch")
+        superior=(),
+        body=("Ủy ban nhân dân", "{place}"),
+        signer=("TM. Ủy ban nhân dân", "Chủ tịch"),
+        recipients=("{recognised}", "Văn phòng HĐND và UBND {place}", "Lưu: VT"),
     ),
     Body.ASSOCIATION.value: Issuer(
         superior=("Hội Khuyến học {province}",),
         body=("Hội Khuyến học {place}",),
         signer=("TM. Ban Chấp hành", "Chủ tịch"),
+        recipients=("{recognised}", "Văn phòng Hội Khuyến học {place}", "Lưu: VT"),
     ),
 }
+PLACEHOLDERS = ("commune", "province", "place", "recognised")
 
 
 def _rule(entry: Any, at: str) -> Rule:
@@ -91,10 +102,21 @@ def _rule(entry: Any, at: str) -> Rule:
     if body not in BODIES:
         raise ApprovalsConfigError(f"{at}: body must be one of {', '.join(BODIES)}, not {body!r}")
     lines = {}
-    for key in ("superior", "issuer", "signer"):
+    for key in ("superior", "issuer", "signer", "recipients"):
         value = entry.get(key, [])
         if not isinstance(value, list) or not all(isinstance(line, str) for line in value):
             raise ApprovalsConfigError(f"{at}: {key} must be a list of lines")
+        for line in value:
+            # A misspelt placeholder is found when the file is read, not as a failed print of a signed decision.
+            try:
+                unknown = {name for _t, name, _s, _c in string.Formatter().parse(line) if name} - set(PLACEHOLDERS)
+            except ValueError as exc:
+                raise ApprovalsConfigError(f"{at}: {key}: {line!r}: {exc}") from exc
+            if unknown:
+                raise ApprovalsConfigError(
+                    f"{at}: {key}: {line!r} names {', '.join(sorted(unknown))}; "
+                    f"only {', '.join('{' + p + '}' for p in PLACEHOLDERS)} are filled"
+                )
         lines[key] = tuple(value)
     return Rule(level=entry["level"], authority=entry["authority"], body=body, **lines)
 
@@ -212,22 +234,28 @@ def authority_name(rule: Rule, commune: AdminUnit, province: AdminUnit | None) -
     return rule.authority.format(commune=_place(commune), province=_place(province))
 
 
-def issuer(rule: Rule, commune: AdminUnit, province: AdminUnit | None) -> Issuer:
-    """The heading and signature a certificate of ``rule`` carries, in capitals, for a subject of ``commune``."""
+def issuer(rule: Rule, commune: AdminUnit, province: AdminUnit | None, *, recognised: str = "") -> Issuer:
+    """The heading and signature a certificate of ``rule`` carries, in capitals, for a subject of ``commune``; and the
+    decision's recipients, ``recognised`` standing for those it recognises."""
     default = ISSUERS[rule.body]
     names = {
         "commune": _place(commune),
         "province": _place(province),
         "place": _place(commune if rule.level == UnitLevel.COMMUNE.value else province),
+        "recognised": recognised,
     }
 
+    def texts(patterns: tuple[str, ...]) -> list[str]:
+        return [text for text in (p.format(**names).strip() for p in patterns) if text]
+
     def lines(patterns: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(text.upper() for text in (p.format(**names).strip() for p in patterns) if text)
+        return tuple(text.upper() for text in texts(patterns))
 
     return Issuer(
         superior=lines(rule.superior or (default.superior if not rule.issuer else ())),
         body=lines(rule.issuer or default.body),
         signer=lines(rule.signer or default.signer),
+        recipients=tuple(t[:1].upper() + t[1:] for t in texts(rule.recipients or default.recipients)),
     )
 
 

@@ -36,8 +36,10 @@ from lms.core.pdf import (
     centred_lines,
     credential_qrs,
     draw_frame_and_heading,
+    draw_heading,
     draw_verification,
     normalise_code,
+    recipients_lines,
     register_fonts,
     vi_date,
     vi_long_date,
@@ -215,6 +217,12 @@ class DecisionDocument:
     place: str
     rows: tuple[tuple[str, str, str], ...]  # (name, address, certificate code), in the order of the certificates
     certificates: tuple[RecognitionCertificate, ...]
+    # The deciding body as the approvals configuration names it (approvals.issuer): the heading, the signature and
+    # the recipients ("Nơi nhận") of the decision. Without an issuing body, the authority heads and signs.
+    superior: tuple[str, ...] = ()
+    issuer: tuple[str, ...] = ()
+    signer: tuple[str, ...] = ()
+    recipients: tuple[str, ...] = ()
 
 
 def decision_pdf(document: DecisionDocument, on_certificate: Callable[[int], None] | None = None) -> bytes:
@@ -241,7 +249,7 @@ def _draw_decision_list(canvas: Canvas, document: DecisionDocument, width: float
     left, right = 50, width - 50
     columns = [(left, "STT"), (left + 40, "Tên"), (left + 330, "Địa chỉ"), (right - 110, "Mã xác thực")]
 
-    def heading(y: float) -> float:
+    def heading_row(y: float) -> float:
         # Each page of the list says which decision it belongs to and its number, at its foot.
         canvas.setFont(FONT, 8)
         canvas.drawString(left, 25, f"Danh sách kèm theo Quyết định số {document.decision_number}")
@@ -252,17 +260,28 @@ def _draw_decision_list(canvas: Canvas, document: DecisionDocument, width: float
         canvas.line(left, y - 5, right, y - 5)
         return y - 20
 
+    # Decree 30/2020 (Appendix I): the deciding body at the top left, the national name and motto at the top right
+    # with the place and day of the decision under them; the list's title and the decision it goes with, centred.
+    heading = (
+        [*((line, FONT) for line in document.superior), *((line, FONT_BOLD) for line in document.issuer)]
+        if document.issuer
+        else [(document.authority.upper(), FONT_BOLD)]
+    )
+    top = draw_heading(canvas, heading, left_x=left + 150, right_x=width - 215, top=height - 45)
+    canvas.setFont(FONT, 11)
+    canvas.drawCentredString(width - 215, height - 84, f"{document.place}, {vi_long_date(document.decision_date)}")
+    title_y = min(top, height - 84) - 30
     canvas.setFont(FONT_BOLD, 13)
-    canvas.drawCentredString(width / 2, height - 55, f"DANH SÁCH {document.title_name.upper()} NĂM {document.year}")
+    canvas.drawCentredString(width / 2, title_y, f"DANH SÁCH {document.title_name.upper()} NĂM {document.year}")
     canvas.setFont(FONT, 11)
     canvas.drawCentredString(
         width / 2,
-        height - 74,
+        title_y - 19,
         f"(Kèm theo Quyết định số {document.decision_number} ngày {vi_date(document.decision_date)} "
         f"của {document.authority})",
     )
-    canvas.drawCentredString(width / 2, height - 92, f"Tổng số: {len(document.rows)}")
-    y = heading(height - 120)
+    canvas.drawCentredString(width / 2, title_y - 37, f"Tổng số: {len(document.rows)}")
+    y = heading_row(title_y - 65)
     for number, (name, address, code) in enumerate(document.rows, start=1):
         # Whole, however long: two lines at most cut a long address's end off without a mark.
         address_lines = simpleSplit(address, FONT, 10, right - 110 - (left + 330) - 10) or [""]
@@ -270,7 +289,7 @@ def _draw_decision_list(canvas: Canvas, document: DecisionDocument, width: float
         needed = 14 * max(len(address_lines), len(name_lines))
         if y - needed < 50:
             canvas.showPage()
-            y = heading(height - 50)
+            y = heading_row(height - 50)
         canvas.setFont(FONT, 10)
         canvas.drawString(left, y, str(number))
         for i, line in enumerate(name_lines):
@@ -279,18 +298,20 @@ def _draw_decision_list(canvas: Canvas, document: DecisionDocument, width: float
             canvas.drawString(left + 330, y - 14 * i, line)
         canvas.drawString(right - 110, y, code)
         y -= needed + 4
-    canvas.setFont(FONT, 11)
-    if y < 130:
+    recipients = recipients_lines(document.recipients)
+    if y - 20 - 12 * max(len(recipients) + 1, 4) < 45:  # the closing is never cut by the page's foot
         canvas.showPage()
         y = height - 60
+    # The closing: "Nơi nhận:" and its list at the bottom left, the signature block on the right.
     sign_x = width - 215
-    canvas.drawCentredString(sign_x, y - 20, f"{document.place}, {vi_long_date(document.decision_date)}")
-    signature = (
-        document.certificates[0].signature()
-        if document.certificates
-        else simpleSplit(document.authority.upper(), FONT_BOLD, 11, 230)[:2]
-    )
-    centred_lines(canvas, signature, sign_x, y - 38, FONT_BOLD, 11, 14)
+    signature = list(document.signer) or simpleSplit(document.authority.upper(), FONT_BOLD, 11, 230)[:2]
+    centred_lines(canvas, signature, sign_x, y - 24, FONT_BOLD, 11, 14)
+    if recipients:
+        canvas.setFont(FONT_BOLD, 10)
+        canvas.drawString(left, y - 24, "Nơi nhận:")
+        canvas.setFont(FONT, 9)
+        for i, line in enumerate(recipients, start=1):
+            canvas.drawString(left, y - 24 - 12 * i, line)
     canvas.showPage()
 
 
@@ -562,7 +583,16 @@ def decision_document(members: Sequence[Recognition], row: Any) -> DecisionDocum
     """The list and certificates of the decision ``row`` belongs to (a recognition, or a print of its decision),
     given its ``members``; under a request context (the verification addresses)."""
     certificates = certificates_data(members, {r.id: verification_url(r.certificate_code or "") for r in members})
-    commune, _province = approvals.places([row.commune_id])[row.commune_id]
+    commune, province = approvals.places([row.commune_id])[row.commune_id]
+    issuer = approvals.Issuer(superior=(), body=(), signer=())
+    if members:
+        first = members[0]
+        rule = approvals.rules_for([(first.id, first.title, first.subject_type, first.subject_id)])[first.id]
+        label = SUBJECT_LABELS[Title(first.title)]
+        recognised = (
+            f"{label} có tên trong Danh sách" if len(members) == 1 else f"Các {label.lower()} có tên trong Danh sách"
+        )
+        issuer = approvals.issuer(rule, commune, province, recognised=recognised)
     return DecisionDocument(
         # As its certificates name it ("Đơn vị học tập cấp tỉnh" for a province-level unit).
         title_name=certificates[0].title_name if certificates else recognition.TITLE_NAMES_VI[Title(row.title)],
@@ -573,6 +603,10 @@ def decision_document(members: Sequence[Recognition], row: Any) -> DecisionDocum
         place=commune.name,
         rows=tuple((c.subject_name, c.address, c.code) for c in certificates),
         certificates=tuple(certificates),
+        superior=issuer.superior,
+        issuer=issuer.body,
+        signer=issuer.signer,
+        recipients=issuer.recipients,
     )
 
 

@@ -10,6 +10,7 @@ import time
 from datetime import date
 from decimal import Decimal
 
+import pdfplumber
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
@@ -171,4 +172,25 @@ def test_a_centre_managers_class_from_the_catalogue_to_certificates(stack_app, p
     expect(page.locator("#enrolled").get_by_role("button", name="Rút khỏi lớp")).to_have_count(0)
     page.locator("#certificates").scroll_into_view_if_needed()
     last_page(page, "centre-manager-certificates")
+
+    # The centre's report to file, from the menu's classes list with the centre chosen: the number the clerk gave is
+    # typed once, and the PDF prints it after "Số:" (ADR 22).
+    page.locator(".navbar-toggler").click()
+    page.locator(".navbar").get_by_role("link", name="Lớp học").click()
+    centre = page.get_by_label("Trung tâm", exact=True)
+    if centre.count():
+        centre.select_option(label="Trung tâm học tập cộng đồng JRN")
+        page.locator("form", has=centre).locator("button[type=submit]").first.click()
+    page.locator("#centre-report-link").click()
+    page.get_by_label("Từ", exact=True).fill("2026-02-01")
+    page.get_by_label("Đến", exact=True).fill("2026-03-31")
+    page.get_by_role("button", name="Xem").click()
+    expect(page.locator("#report-issuer")).to_contain_text("TRUNG TÂM HỌC TẬP CỘNG ĐỒNG JRN")
+    page.get_by_label("Số văn bản").fill("37")
+    with page.expect_download() as download:
+        page.locator("#report-pdf").click()
+    with pdfplumber.open(io.BytesIO(download.value.path().read_bytes())) as document:
+        text = " ".join(" ".join(p.extract_text() or "" for p in document.pages).split())
+    assert "Số: 37/BC-TTHTCĐ" in text
+    assert "Nơi nhận:" in text
     assert errors == []

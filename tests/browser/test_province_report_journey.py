@@ -4,10 +4,12 @@ convention, indicators by name, and a report an official can file."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 
 import pdfplumber
 import pytest
+from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
 from lms.auth.models import Role
@@ -88,7 +90,7 @@ def test_province_leader_files_the_lagging_communes_annual_report(stack_app, eng
     expect(village_row).to_contain_text("20,0")
 
     # The clerk has given the report its number: typed where the report is chosen, printed after "Số:".
-    page.get_by_label("Số văn bản (bản PDF)").fill("125")
+    page.get_by_label("Số văn bản").fill("125")
     with page.expect_download() as download_info:
         page.get_by_role("group", name="Báo cáo năm").get_by_role("button", name="PDF").click()
     download = download_info.value
@@ -106,4 +108,12 @@ def test_province_leader_files_the_lagging_communes_annual_report(stack_app, eng
     assert "31/12/2025" in text
     assert f" {arranged['code']} " not in f" {text} "  # never the internal code
     assert arranged["village"] in text  # its village's row, filled
+    # The workbook of the same report carries the same number, in the same heading.
+    with page.expect_download() as download_info:
+        page.get_by_role("group", name="Báo cáo năm").get_by_role("button", name="xlsx").click()
+    assert download_info.value.suggested_filename.endswith(".xlsx")
+    workbook = load_workbook(io.BytesIO(download_info.value.path().read_bytes()))
+    cells = [c for row in workbook.worksheets[0].iter_rows(values_only=True) for c in row if isinstance(c, str)]
+    assert "Số: 125/BC-UBND" in cells
+    assert any(c.startswith("Nơi nhận:") for c in cells)
     assert not errors, errors

@@ -933,9 +933,15 @@ def test_the_centre_report_pdf_prints_the_figures_the_page_shows(client, report_
         texts = [re.sub(r"<[^>]+>", " ", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
         return [" ".join(unescape(t).replace("\u00a0", " ").split()) for t in texts]
 
-    link = re.search(r'id="report-pdf" href="([^"]+)"', html)
-    assert link, "no PDF link on the report page"
-    response = client.get(unescape(link.group(1)))
+    # The page's "report to file" form: the period on screen, a field for the number the clerk gave.
+    form = html.split('id="report-file"', 1)[1].split("</form>", 1)[0]
+    action = re.search(r'action="([^"]+)"', form)
+    assert action, "no PDF form on the report page"
+    period = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
+    assert period == {"from": "2026-03-01", "to": "2026-03-31"}
+    assert 'name="number"' in form
+    assert 'id="report-pdf"' in form
+    response = client.get(unescape(action.group(1)), query_string=period)
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
     text = " ".join(_pdf_text(response.get_data()).replace("\u00a0", " ").split())
@@ -983,6 +989,33 @@ def test_the_centre_report_pdf_prints_the_figures_the_page_shows(client, report_
     # The page shows who files it before it is downloaded.
     assert centre.clc.name.upper() in html.split('id="report-issuer"', 1)[1].split("</p>", 1)[0]
     assert client.get(f"/courses/clcs/{centre.clc.id}/report.pdf?from=yesterday").status_code == 400
+    # The number typed in the form is printed; anything but digits is refused, saying what to type.
+    numbered = client.get(unescape(action.group(1)), query_string={**period, "number": "125"})
+    assert "Số: 125/BC-TTHTCĐ" in " ".join(_pdf_text(numbered.get_data()).replace("\u00a0", " ").split())
+    refused = client.get(unescape(action.group(1)), query_string={**period, "number": "12a"})
+    assert refused.status_code == 400
+    assert "chỉ gồm chữ số" in refused.get_data(as_text=True)
+
+    # The form's other button: the workbook, its first sheet filed as the PDF is, its figures where they were.
+    xlsx = re.search(r'id="report-xlsx" formaction="([^"]+)"', form)
+    assert xlsx, "no workbook button in the report form"
+    book = load_workbook(io.BytesIO(client.get(unescape(xlsx.group(1)), query_string={**period, "number": "125"}).data))
+    sheet = book["Tổng hợp"]
+    texts = [[c for c in row if c is not None] for row in sheet.iter_rows(values_only=True)]
+    commune_line = centre.commune.name_in_sentence.upper()
+    assert texts[0] == [f"ỦY BAN NHÂN DÂN {commune_line}", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"]
+    assert texts[1] == [centre.clc.name.upper(), "Độc lập - Tự do - Hạnh phúc"]
+    assert texts[2][0] == "Số: 125/BC-TTHTCĐ"
+    assert ["BÁO CÁO"] in texts
+    assert ["Hoạt động của Trung tâm học tập cộng đồng từ 01/03/2026 đến 31/03/2026"] in texts
+    values = {row[0]: row[1] for row in texts if len(row) == 2 and isinstance(row[1], (int, float))}
+    assert values["Số lớp đã tổ chức"] == 2
+    assert values["Số lượt người học (lượt có mặt)"] == 10
+    flat = [c for row in texts for c in row if isinstance(c, str)]
+    recipients = next(c for c in flat if c.startswith("Nơi nhận:"))
+    assert f"- Ủy ban nhân dân {centre.commune.name_in_sentence} (để báo cáo);" in recipients
+    assert recipients.endswith("- Lưu: VT.")
+    assert {"NGƯỜI LẬP BIỂU", "GIÁM ĐỐC", "Lê Thị Lập", director.full_name} <= set(flat)
 
 
 # --- scope -----------------------------------------------------------------------------------------------------------

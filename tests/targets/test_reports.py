@@ -28,7 +28,8 @@ def test_annual_workbook_has_the_indicator_table_and_the_sub_units(app_ctx):
     book = load_workbook(io.BytesIO(reports.indicator_xlsx(table)))
     assert book.sheetnames == ["Chỉ tiêu", "Đơn vị trực thuộc"]
     rows = _rows(book["Chỉ tiêu"])
-    assert rows[0][0] == "BÁO CÁO KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU NĂM 2025"
+    assert [r[0] for r in rows if r[0] == "BÁO CÁO"] == ["BÁO CÁO"]
+    assert "Kết quả thực hiện các chỉ tiêu năm 2025" in [r[0] for r in rows]
     assert any(r[0] == f"Đơn vị: {data.province.full_name}" for r in rows)
     header = next(r for r in rows if r[0] == "STT")
     assert header[:8] == [
@@ -67,7 +68,7 @@ def test_review_adds_the_years(app_ctx):
     db.session.flush()
     table = reports.scope_table(data.plan, data.province)
     book = load_workbook(io.BytesIO(reports.indicator_xlsx(table, reports.ReportKind.REVIEW_2025)))
-    assert _rows(book["Chỉ tiêu"])[0][0] == "BÁO CÁO SƠ KẾT GIAI ĐOẠN 2021–2025"
+    assert "Sơ kết giai đoạn 2021–2025" in [row[0] for row in _rows(book["Chỉ tiêu"])]
     years = _rows(book["Theo năm"])
     assert years[0] == ["Năm", "(1) (%)", "(2) (%)"]
     assert years[1:4] == [[2023, 50.0, None], [2024, 65.0, 30.0], [2025, 65.0, 30.0]]
@@ -97,7 +98,7 @@ def test_report_routes_download_the_scope_and_period_asked_for(app, client):
     assert "chi-tieu-bao-cao-nam-" in response.headers["Content-Disposition"]  # the file's name in Vietnamese
     assert "annual" not in response.headers["Content-Disposition"]
     book = load_workbook(io.BytesIO(response.data))
-    assert _rows(book["Chỉ tiêu"])[0][0].endswith("NĂM 2024")
+    assert "Kết quả thực hiện các chỉ tiêu năm 2024" in [row[0] for row in _rows(book["Chỉ tiêu"])]
     pdf = client.get(f"/targets/units/{data.province.id}/report.pdf?report=review2025")
     assert "chi-tieu-so-ket-2021-2025-" in pdf.headers["Content-Disposition"]
     assert pdf.status_code == 200
@@ -117,7 +118,9 @@ def test_the_2025_review_stops_at_2025_when_later_years_are_stored(app, client):
     assert 2026 not in [row[0] for row in _rows(review["Theo năm"])]
     assert any(row[0] == "Kỳ báo cáo: năm 2025 (đến ngày 31/12/2025)" for row in _rows(review["Chỉ tiêu"]))
     annual = load_workbook(io.BytesIO(client.get(f"{base}&report=annual").data))
-    assert _rows(annual["Chỉ tiêu"])[0][0].endswith("NĂM 2026")  # the annual report: the latest year
+    assert "Kết quả thực hiện các chỉ tiêu năm 2026" in [
+        row[0] for row in _rows(annual["Chỉ tiêu"])
+    ]  # the annual report: the latest year
 
 
 def test_the_2025_review_from_the_dashboard_buttons_reports_2025_not_the_period_on_screen(app, client):
@@ -140,7 +143,7 @@ def test_the_2025_review_from_the_dashboard_buttons_reports_2025_not_the_period_
         years = _rows(load_workbook(io.BytesIO(response.data))["Theo năm"])
         assert 2026 not in [row[0] for row in years]
     annual = load_workbook(io.BytesIO(client.get(f"{base}&report=annual&kind=year&period=2026-12-31").data))
-    assert _rows(annual["Chỉ tiêu"])[0][0].endswith("NĂM 2026")
+    assert "Kết quả thực hiện các chỉ tiêu năm 2026" in [row[0] for row in _rows(annual["Chỉ tiêu"])]
 
 
 def test_a_report_of_a_period_not_yet_ended_says_its_figures_run_to_the_day_it_is_made(app, client):
@@ -321,7 +324,7 @@ def test_a_report_with_no_figure_stored_has_a_whole_title(app_ctx, tmp_path):
     assert lines[title + 1] == "Kết quả thực hiện các chỉ tiêu"  # its summary (trích yếu) names no year either
     assert "Kỳ báo cáo: chưa có số liệu" in text
     rows = _rows(load_workbook(io.BytesIO(reports.indicator_xlsx(table)))["Chỉ tiêu"])
-    assert rows[0][0] == "BÁO CÁO KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU"
+    assert "Kết quả thực hiện các chỉ tiêu" in [row[0] for row in rows]
 
 
 def test_a_report_of_a_unit_of_the_old_map_says_so_and_what_it_is_part_of_now(app_ctx, tmp_path):
@@ -503,3 +506,67 @@ def test_the_signatures_do_not_stand_alone_on_the_last_page(app_ctx, tmp_path):
     ]
     signed = next(text for text in pages if "NGƯỜI LẬP BIỂU" in text)
     assert "Kết quả theo năm (tỷ lệ %)" in signed, pages
+
+
+def test_the_workbook_is_headed_and_signed_as_the_pdf_is(app, client, tmp_path):
+    """The workbook's first sheet is the report as filed, as the PDF is (Decree 30/2020, Appendix I): the same
+    configured issuer with the number typed on the dashboard, the national name and motto, the place and day,
+    "BÁO CÁO" and its summary above the table; "Nơi nhận:" and its list, the maker's and the head's signatures under
+    it — and the table's figures where they were, its header the row repeated on every printed page."""
+    from lms.core.pdf import MOTTO, NATIONAL_NAME
+
+    data = build_province(2)
+    data.province.kind = "Tỉnh"
+    leader = make_user(Role.PROVINCE_LEADER, data.province, "leader@example.vn")
+    leader.name = "Phạm Văn Lập"
+    db.session.commit()
+    login(client, leader)
+    base = f"/targets/units/{data.province.id}/report"
+    response = client.get(f"{base}.xlsx?plan={data.plan.id}&number=125")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.data))["Chỉ tiêu"]
+    rows = _rows(sheet)
+    texts = [[c for c in row if c is not None] for row in rows]
+    today = reports.made_on()
+    province = data.province.name
+    # The heading: issuer on the left, the state on the right, line by line as the PDF prints them.
+    assert texts[0] == ["HỘI KHUYẾN HỌC VIỆT NAM", NATIONAL_NAME]
+    assert texts[1] == [f"HỘI KHUYẾN HỌC TỈNH {province.upper()}", MOTTO]
+    assert texts[2] == ["Số: 125/BC-HKH", f"{province}, ngày {today:%d} tháng {today:%m} năm {today.year}"]
+    assert texts[4] == ["BÁO CÁO"]
+    assert texts[5] == ["Kết quả thực hiện các chỉ tiêu năm 2025"]
+    assert sheet.cell(row=2, column=1).font.b  # the issuing body, in bold as on the PDF
+    assert sheet.cell(row=5, column=1).font.b
+    pdf = _pdf_text(client.get(f"{base}.pdf?plan={data.plan.id}&number=125").data, tmp_path)
+    pdf_lines = [" ".join(line.split()) for line in pdf.splitlines() if line.strip()]
+    assert pdf_lines[2] == " ".join(texts[2])  # the same number, the same place and day
+    # The figures, unchanged, under their header — the row printed at the top of every page.
+    header = next(i for i, r in enumerate(rows, start=1) if r[0] == "STT")
+    assert sheet.print_title_rows == f"${header}:${header}"
+    family = next(r for r in rows if r[1] == data.family.name)
+    assert family[0] == 1
+    assert family[2:9] == [130.0, 200.0, 65.0, "Tổng số hộ gia đình", 80.0, 85.0, 15.0]
+    last_line = max(i for i, r in enumerate(rows) if r[0] in (1, 2))
+    # The closing, under the table: Nơi nhận with its list, the maker, the head of the province's association.
+    closing = texts[last_line + 1 :]
+    flat = [c for row in closing for c in row]
+    recipients, *signatures = closing[1]
+    assert signatures == ["NGƯỜI LẬP BIỂU", "TM. BAN THƯỜNG VỤ"]
+    lines = recipients.split("\n")
+    assert lines[:3] == [
+        "Nơi nhận:",
+        "- Trung ương Hội Khuyến học Việt Nam (để báo cáo);",
+        f"- Ủy ban nhân dân tỉnh {province} (để báo cáo);",
+    ]
+    assert lines[-1] == "- Lưu: VT."
+    flat_pdf = " ".join(pdf.split())
+    assert all(line in flat_pdf for line in lines[1:])  # the PDF's recipients, each of them
+    assert closing[2] == ["(Ký, ghi rõ họ tên)", "CHỦ TỊCH"]
+    assert "(Ký, ghi rõ họ tên, đóng dấu)" in flat
+    assert "Phạm Văn Lập" in flat
+    for line in ("- Lưu: VT.", "NGƯỜI LẬP BIỂU", "CHỦ TỊCH", f"HỘI KHUYẾN HỌC TỈNH {province.upper()}"):
+        assert line in pdf, line
+    # Blank unless typed; anything but digits refused, as for the PDF.
+    blank = load_workbook(io.BytesIO(client.get(f"{base}.xlsx?plan={data.plan.id}").data))["Chỉ tiêu"]
+    assert blank.cell(row=3, column=1).value == "Số: \u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0/BC-HKH"
+    assert client.get(f"{base}.xlsx?plan={data.plan.id}&number=12a").status_code == 400

@@ -163,6 +163,38 @@ def test_the_deciding_body_is_configuration(commune, tmp_path, app):
         app.config.pop("TITLES_APPROVALS_FILE")
 
 
+def test_a_decisions_recipients_are_the_bodys_or_the_files(commune, tmp_path, app):
+    """The association's decision goes to the citizens it recognises, the association's office and the archive; the
+    committee's to its own office. An approvals file may list its own recipients for a title; a placeholder the
+    software does not fill is refused when the file is read, the entry named (not a failed print)."""
+    places = approvals.places([commune["commune"].id])[commune["commune"].id]
+    place = f"{places[0].kind[:1].lower()}{places[0].kind[1:]} {places[0].name}"
+    citizens = approvals.issuer(
+        approvals.rule_for("citizen"), *places, recognised="Các công dân có tên trong Danh sách"
+    )
+    assert citizens.recipients == (
+        "Các công dân có tên trong Danh sách",
+        f"Văn phòng Hội Khuyến học {place}",
+        "Lưu: VT",
+    )
+    assert citizens.signer == ("TM. BAN CHẤP HÀNH", "CHỦ TỊCH")
+    families = approvals.issuer(approvals.rule_for("family"), *places, recognised="Gia đình có tên trong Danh sách")
+    assert families.recipients[1] == f"Văn phòng HĐND và UBND {place}"
+    custom = tmp_path / "approvals.toml"
+    text = approvals.DEFAULT_FILE.read_text(encoding="utf-8")
+    own = 'body = "association"\nrecipients = ["{recognised}", "Ủy ban nhân dân {commune} (để báo cáo)", "Lưu: VT"]'
+    custom.write_text(text.replace('body = "association"', own, 1), encoding="utf-8")
+    app.config["TITLES_APPROVALS_FILE"] = str(custom)
+    try:
+        mine = approvals.issuer(approvals.rule_for("citizen"), *places, recognised="Công dân có tên trong Danh sách")
+        assert mine.recipients[1] == f"Ủy ban nhân dân {place} (để báo cáo)"
+        custom.write_text(text.replace('body = "association"', own.replace("{commune}", "{xa}"), 1), encoding="utf-8")
+        with pytest.raises(approvals.ApprovalsConfigError, match=r"\[citizen\]: recipients: .*names xa"):
+            approvals.rule_for("citizen")
+    finally:
+        app.config.pop("TITLES_APPROVALS_FILE")
+
+
 def test_the_association_officers_pages(client, commune):
     """Home card → its pages; the proposal page offers the citizen only; the decision page decides citizens and
     refuses a family's proposal (422) with nothing recorded."""

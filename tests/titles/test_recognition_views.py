@@ -977,6 +977,48 @@ def test_a_recorded_decision_offers_its_list_and_certificates_to_print(client, w
     assert pdf.mimetype == "application/pdf"
 
 
+def test_the_decision_list_is_headed_and_closed_as_decree_30_has_it_and_its_certificates_are_unchanged(client, world):
+    """The list printed with a decision (Decree 30/2020, Appendix I) is headed by the deciding body as the approvals
+    configuration names it (the commune's People's Committee for a family), beside the national name and motto with
+    the place and day of the decision; it ends with "Nơi nhận:" — the recognised, the committee's office, "Lưu: VT."
+    — beside the signature "TM. ỦY BAN NHÂN DÂN / CHỦ TỊCH". The certificates printed after it say word for word what
+    the certificate printed alone says (their verification code and signed credential included)."""
+    import subprocess
+
+    def pages_of(pdf: bytes) -> list[str]:
+        text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, check=True, capture_output=True).stdout
+        return text.decode().split("\f")
+
+    row = _propose_and_decide(client, world)
+    content = client.get(f"/titles/recognitions/{row.id}/decision.pdf").data
+    pages = pages_of(content)
+    commune = world["commune"]
+    place = f"{commune.kind[:1].lower()}{commune.kind[1:]} {commune.name}"
+    listed = [" ".join(line.split()) for line in pages[0].splitlines() if line.strip()]
+    assert listed[0] == "ỦY BAN NHÂN DÂN CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+    assert listed[1] == f"{place.upper()} Độc lập - Tự do - Hạnh phúc"
+    day = row.decision_date
+    assert listed[2] == f"{commune.name}, ngày {day:%d} tháng {day:%m} năm {day.year}"
+    assert listed[3].startswith("DANH SÁCH GIA ĐÌNH HỌC TẬP NĂM")
+    assert listed[4].startswith("(Kèm theo Quyết định số 12/QĐ-UBND ngày")
+    closing = listed.index("Nơi nhận: TM. ỦY BAN NHÂN DÂN")
+    assert listed[closing + 1 : closing + 4] == [
+        "- Gia đình có tên trong Danh sách; CHỦ TỊCH",
+        f"- Văn phòng HĐND và UBND {place};",
+        "- Lưu: VT.",
+    ]
+    single = client.get(f"/titles/recognitions/{row.id}/certificate.pdf").data
+    assert pages[1] == pages_of(single)[0]
+    # Drawn alike, the QR codes (the verification address and the signed credential) included: the same drawing
+    # once the text is left out (compared above; its glyph codes are each file's font subset's own).
+    from pypdf import PdfReader
+
+    def drawing(pdf: bytes, index: int) -> bytes:
+        return re.sub(rb"BT.*?ET", b"", PdfReader(io.BytesIO(pdf)).pages[index].get_contents().get_data(), flags=re.S)
+
+    assert drawing(content, 1) == drawing(single, 0)
+
+
 def test_a_recorded_decision_above_the_inline_limit_offers_to_print_not_a_pdf(app, client, world, monkeypatch):
     """Above TITLES_PRINT_INLINE_MAX the link leads to the print page (ADR 47): the message no longer says PDF."""
     monkeypatch.setitem(app.config, "TITLES_PRINT_INLINE_MAX", 0)
