@@ -225,8 +225,12 @@ def report_issuer(unit: AdminUnit) -> Issuer:
 
 
 def centre_issuer(commune: AdminUnit, centre_name: str) -> Issuer:
-    """Who files a Community Learning Centre's report (``{centre}``: its name, as its certificates print it)."""
-    return _issuer(CENTRE, commune, centre=centre_name)
+    """Who files a Community Learning Centre's report (``{centre}``: its name, as its certificates print it). A centre
+    still attached to a commune the 2025 map ended is headed by the commune that took that commune over (a People's
+    Committee that no longer exists signs nothing); a commune split among several keeps its own name, there being no
+    one successor to name."""
+    successor = filing_unit(commune)
+    return _issuer(CENTRE, successor if successor.level == UnitLevel.COMMUNE.value else commune, centre=centre_name)
 
 
 def requested_number() -> str:

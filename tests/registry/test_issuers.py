@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
+from lms.extensions import db
 from lms.registry import issuers
 from lms.registry import services as registry
-from lms.registry.models import UnitLevel
+from lms.registry.models import AdminUnit, UnitLevel, UnitLineage
 from tests.targets.dashboard_data import make_unit
 
 
@@ -68,3 +70,25 @@ def test_a_place_that_is_not_a_text_is_refused_with_its_line(app_ctx, tmp_path):
     own.write_text('[country]\nissuer = ["Trung ương Hội"]\nplace = 12\n', encoding="utf-8")
     with pytest.raises(issuers.IssuersConfigError, match=r"line 3 \[country\]: place must be a text"):
         issuers.check(own)
+
+
+def test_a_centre_of_a_commune_the_map_ended_is_headed_by_the_commune_that_took_it_over(app_ctx):
+    """A centre still attached to a commune of the old map (ended 30/06/2025) was headed "Ủy ban nhân dân xã <old>",
+    a body that no longer exists; the targets reports already went to the successor (filing_unit)."""
+    single = (
+        select(UnitLineage.old_unit_id)
+        .join(AdminUnit, AdminUnit.id == UnitLineage.old_unit_id)
+        .where(AdminUnit.level == UnitLevel.COMMUNE.value, AdminUnit.valid_to.is_not(None))
+        .group_by(UnitLineage.old_unit_id)
+        .having(func.count() == 1)
+        .limit(1)
+    )
+    old = db.session.get(AdminUnit, db.session.scalar(single))
+    assert old is not None
+    new = issuers.filing_unit(old)
+    assert new.id != old.id
+    assert new.level == UnitLevel.COMMUNE.value
+
+    issuer = issuers.centre_issuer(old, "Trung tâm học tập cộng đồng Thử")
+
+    assert issuer.superior == (f"ỦY BAN NHÂN DÂN {new.full_name.upper()}",)
