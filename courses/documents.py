@@ -51,6 +51,7 @@ from lms.core.pdf import (
     credential_qr,
     draw_frame_and_heading,
     draw_verification,
+    markup_escape,
     page_footer,
     register_fonts,
     vi_date,
@@ -683,15 +684,17 @@ def attendance_book_pdf(book: AttendanceBook, *, made_by: str = "") -> bytes:
     head = ParagraphStyle("head", fontName=FONT_BOLD, fontSize=7, leading=8.5, alignment=1)
     story: list = [
         Paragraph(BOOK_TITLE, title),
-        Paragraph(f"Lớp: <b>{_escape(book.class_name)}</b> — Khóa học: <b>{_escape(book.course_name)}</b>", text),
         Paragraph(
-            f"{_escape(book.centre_name)}, {_escape(book.commune_name)} — từ {vi_date(book.starts_on)} "
+            f"Lớp: <b>{markup_escape(book.class_name)}</b> — Khóa học: <b>{markup_escape(book.course_name)}</b>", text
+        ),
+        Paragraph(
+            f"{markup_escape(book.centre_name)}, {markup_escape(book.commune_name)} — từ {vi_date(book.starts_on)} "
             f"đến {vi_date(book.ends_on)}. {_held_line(book)} Điều kiện hoàn thành: có mặt "
             f"ít nhất {vi_number(book.min_attendance_share * 100)} % số buổi đã học kể từ khi vào lớp "
             "(buổi học trước khi vào lớp mà điểm danh không có tên học viên thì không tính).",
             text,
         ),
-        Paragraph(_escape(_book_legend(book)), text),
+        Paragraph(markup_escape(_book_legend(book)), text),
         Spacer(1, 4 * mm),
     ]
     abbreviations = book.abbreviations
@@ -712,7 +715,7 @@ def attendance_book_pdf(book: AttendanceBook, *, made_by: str = "") -> bytes:
             header += [Paragraph("Có mặt", head), Paragraph("Tỷ lệ", head), Paragraph("Hoàn thành", head)]
         data = [header]
         for index, learner in enumerate(book.learners, start=1):
-            row = [str(index), Paragraph(_escape(names[learner.person_id]), cell)]
+            row = [str(index), Paragraph(markup_escape(names[learner.person_id]), cell)]
             for session in block:
                 status = learner.marks.get(session.id)
                 row.append(abbreviations.get(status, status) if status else "")
@@ -760,14 +763,11 @@ def attendance_book_pdf(book: AttendanceBook, *, made_by: str = "") -> bytes:
         story += [table, Spacer(1, 6 * mm)] if last else [table, PageBreak()]
     completed = sum(1 for learner in book.learners if learner.completed)
     active = sum(1 for learner in book.learners if not learner.withdrawn)
-    story.append(Paragraph(f"Hoàn thành: {completed} / {active} học viên. {_escape(_made_words(book, made_by))}", text))
+    story.append(
+        Paragraph(f"Hoàn thành: {completed} / {active} học viên. {markup_escape(_made_words(book, made_by))}", text)
+    )
 
     # Every page says whose book it is and where it sits: a page of a sixty-learner class taken out of the pile.
     footer = page_footer(f"{BOOK_TITLE} — {book.class_name} — {book.centre_name}", bottom=6 * mm)
     document.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
-
-
-def _escape(value: str) -> str:
-    """Paragraph text is a small markup language: escape what the data may contain."""
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

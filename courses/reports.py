@@ -44,6 +44,7 @@ from lms.core.formatting import in_request_language as _
 from lms.core.pdf import (
     FONT,
     FONT_BOLD,
+    markup_escape,
     page_footer,
     register_fonts,
     report_closing,
@@ -378,10 +379,6 @@ def _pdf_number(value: int | Decimal) -> str:
     return formatting.number(value, 1, locale="vi")
 
 
-def _escape(value: str) -> str:
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 PAGE_WIDTH = landscape(A4)[0] - 24 * mm  # between the 12 mm margins
 
 
@@ -422,7 +419,7 @@ def centre_report_pdf(
     bold_figure = ParagraphStyle("bold-figure", parent=figure, fontName=FONT_BOLD)
 
     def para(value: object, style: ParagraphStyle = cell) -> Paragraph:
-        return Paragraph(_escape(str(value)), style)
+        return Paragraph(markup_escape(str(value)), style)
 
     story: list = report_heading(
         superior=issuer.superior,

@@ -238,7 +238,8 @@ NATIONAL_NAME = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO = "Độc lập - Tự do - Hạnh phúc"
 
 
-def _pdf_escape(value: str) -> str:
+def markup_escape(value: str) -> str:
+    """Text as a reportlab Paragraph reads it: its markup escaped (a name with "&" or "<" printed as typed)."""
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -259,18 +260,18 @@ def report_heading(
     register_fonts()
     plain = ParagraphStyle("heading-plain", fontName=FONT, fontSize=10, leading=13, alignment=1)
     bold = ParagraphStyle("heading-bold", parent=plain, fontName=FONT_BOLD)
-    left: list[Any] = [Paragraph(_pdf_escape(line), plain) for line in superior]
-    left += [Paragraph(_pdf_escape(line), bold) for line in body]
+    left: list[Any] = [Paragraph(markup_escape(line), plain) for line in superior]
+    left += [Paragraph(markup_escape(line), bold) for line in body]
     left.append(
         HRFlowable(width="30%", thickness=0.6, color=colors.black, spaceBefore=1, spaceAfter=3, hAlign="CENTER")
     )
     if number_line:
-        left.append(Paragraph(_pdf_escape(number_line), plain))
+        left.append(Paragraph(markup_escape(number_line), plain))
     right: list[Any] = [
         Paragraph(NATIONAL_NAME, bold),
         Paragraph(MOTTO, bold),
         HRFlowable(width="38%", thickness=0.6, color=colors.black, spaceBefore=1, spaceAfter=3, hAlign="CENTER"),
-        Paragraph(_pdf_escape(place_date), plain),
+        Paragraph(markup_escape(place_date), plain),
     ]
     frame = Table([[left, right]], colWidths=[width * 0.42, width * 0.58])
     frame.setStyle(
@@ -285,9 +286,9 @@ def report_heading(
     )
     title_style = ParagraphStyle("heading-title", fontName=FONT_BOLD, fontSize=14, leading=18, alignment=1)
     summary_style = ParagraphStyle("heading-summary", fontName=FONT_BOLD, fontSize=11, leading=14, alignment=1)
-    story: list[Any] = [frame, Spacer(1, 4 * mm), Paragraph(_pdf_escape(title), title_style)]
+    story: list[Any] = [frame, Spacer(1, 4 * mm), Paragraph(markup_escape(title), title_style)]
     if summary:
-        story.append(Paragraph(_pdf_escape(summary), summary_style))
+        story.append(Paragraph(markup_escape(summary), summary_style))
     story.append(Spacer(1, 2 * mm))
     return story
 
@@ -317,17 +318,17 @@ def report_closing(
     left: list[Any] = []
     if recipients:
         left = [Paragraph("Nơi nhận:", small_bold)]
-        left += [Paragraph(_pdf_escape(line), small) for line in recipients_lines(recipients)]
+        left += [Paragraph(markup_escape(line), small) for line in recipients_lines(recipients)]
     middle: list[Any] = [
         Paragraph("NGƯỜI LẬP BIỂU", centred_bold),
         Paragraph("(Ký, ghi rõ họ tên)", centred),
         Spacer(1, 18 * mm),
-        Paragraph(_pdf_escape(maker), centred_bold),
+        Paragraph(markup_escape(maker), centred_bold),
     ]
-    right: list[Any] = [Paragraph(_pdf_escape(line), centred_bold) for line in (signer or ["THỦ TRƯỞNG ĐƠN VỊ"])]
+    right: list[Any] = [Paragraph(markup_escape(line), centred_bold) for line in (signer or ["THỦ TRƯỞNG ĐƠN VỊ"])]
     right += [Paragraph("(Ký, ghi rõ họ tên, đóng dấu)", centred), Spacer(1, 18 * mm)]
     if head:
-        right.append(Paragraph(_pdf_escape(head), centred_bold))
+        right.append(Paragraph(markup_escape(head), centred_bold))
     table = Table([[left, middle, right]], colWidths=[width * 0.36, width * 0.28, width * 0.36])
     table.setStyle(
         TableStyle(

@@ -36,6 +36,7 @@ from lms.core.exports import filed_closing, filed_heading, print_setup, save_wor
 from lms.core.pdf import (
     FONT,
     FONT_BOLD,
+    markup_escape,
     page_footer,
     register_fonts,
     report_closing,
@@ -829,7 +830,7 @@ def indicator_pdf(
     years = table.milestone_years
 
     def para(value: str, style: ParagraphStyle = cell) -> Paragraph:
-        return Paragraph(_escape(value), style)
+        return Paragraph(markup_escape(value), style)
 
     # Filed as an administrative document (Decree 30/2020, Appendix I): the issuing body and the number on the left,
     # the national name and motto with the place and day on the right, "BÁO CÁO" and its summary; at the end the
@@ -962,11 +963,14 @@ def indicator_pdf(
         rows = [[para(h, head) for h in PROVISIONAL_GROUP_HEADERS]]
         for group in groups:
             criteria = "<br/>".join(
-                f"• {_escape(name)}" + (f" ({_escape(clause)})" if clause else "") for name, clause in group.criteria
+                f"• {markup_escape(name)}" + (f" ({markup_escape(clause)})" if clause else "")
+                for name, clause in group.criteria
             )
             rows.append(
                 [
-                    Paragraph(f"<b>{_escape(group.criteria_set)}</b><br/>Căn cứ: {_escape(group.source)}", cell),
+                    Paragraph(
+                        f"<b>{markup_escape(group.criteria_set)}</b><br/>Căn cứ: {markup_escape(group.source)}", cell
+                    ),
                     para(", ".join(f"({n})" for n in group.numbers), centred),
                     Paragraph(criteria, cell),
                 ]
@@ -980,7 +984,3 @@ def indicator_pdf(
     footer = page_footer(f"{table.unit.full_name} — {title_text}")
     document.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
-
-
-def _escape(value: str) -> str:
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
