@@ -643,18 +643,25 @@ def credentials_for_certificates(rows: Sequence[Certificate]) -> dict[int, Issue
                 certificate_id=certificate.id,
             )
         )
-    # One multi-row INSERT, then the rows read back as persistent objects (as credentials_for_recognitions).
+    for issued in _insert_issued(issued_rows):
+        assert issued.certificate_id is not None
+        result[issued.certificate_id] = issued
+    return result
+
+
+def _insert_issued(issued_rows: Sequence[IssuedCredential]) -> list[IssuedCredential]:
+    """Many credentials written by one multi-row INSERT (the unit of work sends one statement per row where it must
+    read back each id), then read back as persistent objects: a decision's and a class's credentials alike."""
+    if not issued_rows:
+        return []
     columns = [column.key for column in IssuedCredential.__table__.columns if column.key != "id"]
     db.session.execute(
         insert(IssuedCredential),
         [{key: getattr(issued, key) for key in columns if getattr(issued, key) is not None} for issued in issued_rows],
     )
-    for issued in db.session.scalars(
-        select(IssuedCredential).where(IssuedCredential.uuid.in_([i.uuid for i in issued_rows]))
-    ):
-        assert issued.certificate_id is not None
-        result[issued.certificate_id] = issued
-    return result
+    return list(
+        db.session.scalars(select(IssuedCredential).where(IssuedCredential.uuid.in_([i.uuid for i in issued_rows])))
+    )
 
 
 def _certificate_credential(
@@ -907,16 +914,7 @@ def credentials_for_recognitions(rows: Sequence[Recognition]) -> dict[int, Issue
                 recognition_id=row.id,
             )
         )
-    # One multi-row INSERT (the unit of work sends one statement per row where it must read back each id), then the
-    # rows read back as persistent objects.
-    columns = [column.key for column in IssuedCredential.__table__.columns if column.key != "id"]
-    db.session.execute(
-        insert(IssuedCredential),
-        [{key: getattr(issued, key) for key in columns if getattr(issued, key) is not None} for issued in issued_rows],
-    )
-    for issued in db.session.scalars(
-        select(IssuedCredential).where(IssuedCredential.uuid.in_([i.uuid for i in issued_rows]))
-    ):
+    for issued in _insert_issued(issued_rows):
         assert issued.recognition_id is not None
         result[issued.recognition_id] = issued
     return result
