@@ -16,6 +16,15 @@ class ConfigFileError(ValueError):
     wrong."""
 
 
+def modified(path: str | Path) -> float:
+    """When the file was last changed, the key under which its parsed content is cached (a replaced file is read
+    again); 0 for a missing file, whose reader then says which setting names it."""
+    try:
+        return Path(path).stat().st_mtime
+    except OSError:
+        return 0.0
+
+
 def read_toml(path: str | Path, setting: str) -> tuple[dict[str, Any], str]:
     """The parsed file and its text. ``setting`` is the environment variable that names the file, quoted when the file
     is missing so the administrator knows what to correct."""

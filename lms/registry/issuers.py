@@ -23,7 +23,7 @@ from flask import abort, current_app, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from lms.core.configfile import ConfigFileError, read_toml, where
+from lms.core.configfile import ConfigFileError, modified, read_toml, where
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel, UnitLineage
 
@@ -122,11 +122,7 @@ def _load(path: str, mtime: float) -> dict[str, dict[str, Any]]:
 def check(path: str | Path) -> None:
     """Read and validate the file at ``path`` (once per version of it: the result is cached): raises
     :class:`IssuersConfigError` naming the file, the entry and the line."""
-    try:
-        mtime = Path(path).stat().st_mtime
-    except OSError:
-        mtime = 0.0  # missing: _load says so, with the setting that names the file
-    _load(str(path), mtime)
+    _load(str(path), modified(path))
 
 
 def config_file() -> Path:
@@ -141,11 +137,7 @@ def config_stamp() -> str:
 
 def _table() -> dict[str, dict[str, Any]]:
     path = config_file()
-    try:
-        mtime = path.stat().st_mtime
-    except OSError:
-        mtime = 0.0
-    return _load(str(path), mtime)
+    return _load(str(path), modified(path))
 
 
 def _in_sentence(unit: AdminUnit | None) -> str:

@@ -31,7 +31,7 @@ from sqlalchemy.orm import aliased
 
 from lms.auth.models import Role
 from lms.auth.permissions import ROLE_BODIES, ROLE_PERMISSIONS, ROLE_PROPOSES_FOR, Body, Permission
-from lms.core.configfile import ConfigFileError, read_toml, where
+from lms.core.configfile import ConfigFileError, modified, read_toml, where
 from lms.extensions import db
 from lms.registry.models import AdminUnit, Organisation, UnitLevel, UnitLineage, subtree
 from lms.titles.models import Title
@@ -151,11 +151,7 @@ def _load(path: str, mtime: float) -> dict[str, Any]:
 def check(path: str | Path) -> None:
     """Read and validate the file at ``path`` (once per version of it: the result is cached): raises
     :class:`ApprovalsConfigError` naming the file, the entry and the line."""
-    try:
-        mtime = Path(path).stat().st_mtime
-    except OSError:
-        mtime = 0.0  # missing: _load says so, with the setting that names the file
-    _load(str(path), mtime)
+    _load(str(path), modified(path))
 
 
 def config_file() -> Path:
@@ -164,11 +160,7 @@ def config_file() -> Path:
 
 def _table() -> dict[str, Any]:
     path = config_file()
-    try:
-        mtime = path.stat().st_mtime
-    except OSError:
-        mtime = 0.0
-    return _load(str(path), mtime)
+    return _load(str(path), modified(path))
 
 
 def rule_for(title: str, managing_level: str | None = None, kind: str | None = None) -> Rule:
