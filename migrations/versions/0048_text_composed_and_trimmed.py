@@ -26,7 +26,7 @@ xã Ea Tu", ADR 32's amendment).
 
 Codes (households', organisations', courses'), e-mail addresses, decision numbers and the IT certificates' issuers are
 left as they are: each is unique or matched exactly elsewhere (an index, a printed decision, a login), so trimming one
-could make two rows one (see /work/findings-data.md).
+could make two rows one (ADR 58, amended).
 """
 
 import logging
