@@ -50,3 +50,15 @@ def test_the_proposal_checklist_and_its_confirmation_say_points(app_ctx, client)
     confirm = text[text.index('id="confirm-list"') :]
     assert "Nguyễn Văn Điểm" in confirm
     assert "· 86 điểm" in confirm
+
+
+def test_the_titles_list_links_the_criteria_sets(client, app_ctx):
+    """The criteria sets were reached only through one set's breadcrumb: the list a leader opens links them."""
+    leader = make_user(Role.COMMUNE_LEADER, unit_by_code("23293"), "criteria-link@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get("/titles/eligibility").get_data(as_text=True)
+    link = re.search(r'<a[^>]*id="criteria-sets-link"[^>]*href="([^"]+)"', html)
+    assert link is not None
+    assert link.group(1) == "/titles/criteria"
+    assert client.get(link.group(1)).status_code == 200
