@@ -58,6 +58,10 @@ class Rule:
     issuer: tuple[str, ...] = ()
     signer: tuple[str, ...] = ()
     recipients: tuple[str, ...] = ()  # the decision's "Nơi nhận", patterns; empty: the body's defaults
+    # The draft decision's words (lms/titles/drafts.py, ADR 61), patterns; empty: the body's defaults (DECISIONS).
+    grounds: tuple[str, ...] = ()  # "Căn cứ …" lines before the criteria's own
+    proposer: tuple[str, ...] = ()  # one line: "Xét đề nghị của …"
+    executors: tuple[str, ...] = ()  # Article 3: who executes the decision
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,34 @@ ISSUERS: dict[str, Issuer] = {
 PLACEHOLDERS = ("commune", "province", "place", "recognised")
 
 
+@dataclass(frozen=True)
+class DecisionWords:
+    """What a draft decision says besides its list (ADR 61): the grounds of the deciding body's power, who proposed
+    it, who executes it. Filled in, without the closing punctuation."""
+
+    grounds: tuple[str, ...]
+    proposer: str
+    executors: tuple[str, ...]
+
+
+# Each body's defaults. A People's Committee decides under the Law on the Organisation of Local Government (2025);
+# the association under its charter. Who proposed it is left for the clerk to write (a blank) unless the file says:
+# the texts name the proposer only for Circular 24 and 25 (the education office, its council), and practice varies.
+# The People's Committee's office executes its decisions (Decree 30/2020, Appendix I, model 1.4: "Chánh Văn phòng …").
+DECISIONS: dict[str, DecisionWords] = {
+    Body.COMMITTEE.value: DecisionWords(
+        grounds=("Căn cứ Luật Tổ chức chính quyền địa phương ngày 16 tháng 6 năm 2025",),
+        proposer="",
+        executors=("Chánh Văn phòng HĐND và UBND {place}",),
+    ),
+    Body.ASSOCIATION.value: DecisionWords(
+        grounds=("Căn cứ Điều lệ Hội Khuyến học Việt Nam",),
+        proposer="",
+        executors=("Văn phòng Hội Khuyến học {place}",),
+    ),
+}
+
+
 def _rule(entry: Any, at: str) -> Rule:
     if not isinstance(entry, dict) or entry.get("level") not in LEVELS or not isinstance(entry.get("authority"), str):
         raise ApprovalsConfigError(f'{at}: needs level = "commune" or "province" and an authority text')
@@ -102,7 +134,7 @@ def _rule(entry: Any, at: str) -> Rule:
     if body not in BODIES:
         raise ApprovalsConfigError(f"{at}: body must be one of {', '.join(BODIES)}, not {body!r}")
     lines = {}
-    for key in ("superior", "issuer", "signer", "recipients"):
+    for key in ("superior", "issuer", "signer", "recipients", "grounds", "proposer", "executors"):
         value = entry.get(key, [])
         if not isinstance(value, list) or not all(isinstance(line, str) for line in value):
             raise ApprovalsConfigError(f"{at}: {key} must be a list of lines")
@@ -226,16 +258,21 @@ def authority_name(rule: Rule, commune: AdminUnit, province: AdminUnit | None) -
     return rule.authority.format(commune=_place(commune), province=_place(province))
 
 
-def issuer(rule: Rule, commune: AdminUnit, province: AdminUnit | None, *, recognised: str = "") -> Issuer:
-    """The heading and signature a certificate of ``rule`` carries, in capitals, for a subject of ``commune``; and the
-    decision's recipients, ``recognised`` standing for those it recognises."""
-    default = ISSUERS[rule.body]
-    names = {
+def _names(rule: Rule, commune: AdminUnit, province: AdminUnit | None, recognised: str = "") -> dict[str, str]:
+    """What the placeholders of a rule's lines stand for ({place}: the deciding level's unit)."""
+    return {
         "commune": _place(commune),
         "province": _place(province),
         "place": _place(commune if rule.level == UnitLevel.COMMUNE.value else province),
         "recognised": recognised,
     }
+
+
+def issuer(rule: Rule, commune: AdminUnit, province: AdminUnit | None, *, recognised: str = "") -> Issuer:
+    """The heading and signature a certificate of ``rule`` carries, in capitals, for a subject of ``commune``; and the
+    decision's recipients, ``recognised`` standing for those it recognises."""
+    default = ISSUERS[rule.body]
+    names = _names(rule, commune, province, recognised)
 
     def texts(patterns: tuple[str, ...]) -> list[str]:
         return [text for text in (p.format(**names).strip() for p in patterns) if text]
@@ -248,6 +285,23 @@ def issuer(rule: Rule, commune: AdminUnit, province: AdminUnit | None, *, recogn
         body=lines(rule.issuer or default.body),
         signer=lines(rule.signer or default.signer),
         recipients=tuple(t[:1].upper() + t[1:] for t in texts(rule.recipients or default.recipients)),
+    )
+
+
+def decision_words(rule: Rule, commune: AdminUnit, province: AdminUnit | None) -> DecisionWords:
+    """The draft decision's grounds, proposer and executors for ``rule``, filled in for a subject of ``commune``."""
+    default = DECISIONS[rule.body]
+    names = _names(rule, commune, province)
+
+    def texts(patterns: tuple[str, ...]) -> tuple[str, ...]:
+        filled = (p.format(**names).strip().rstrip(";.").strip() for p in patterns)
+        return tuple(text for text in filled if text)
+
+    proposer = texts(rule.proposer) or texts((default.proposer,))
+    return DecisionWords(
+        grounds=texts(rule.grounds or default.grounds),
+        proposer=proposer[0] if proposer else "",
+        executors=texts(rule.executors or default.executors),
     )
 
 

@@ -47,8 +47,8 @@ from lms.core.pdf import (
 from lms.core.services import audit
 from lms.extensions import db, utcnow
 from lms.registry.models import AdminUnit
-from lms.titles import approvals, bp, recognition, services
-from lms.titles.models import CriteriaSet, Recognition, RecognitionStatus, SubjectType, Title
+from lms.titles import approvals, bp, drafts, recognition, services
+from lms.titles.models import CriteriaSet, Recognition, RecognitionStatus, Title
 from lms.titles.recognition_forms import RECOGNITION_STATUS_NAMES, TITLE_NAMES
 
 
@@ -162,11 +162,6 @@ def _certificate(
     assert row.decision_date is not None
     assert row.certificate_code is not None
     commune, province = places
-    # The places above the subject: a village's or a commune's own certificate does not repeat its name — but only
-    # a unit is such a subject; a household or a person whose id happened to be the province's lost the province.
-    subject_unit = row.subject_id if row.subject_type in (SubjectType.VILLAGE, SubjectType.COMMUNE) else None
-    places_above = [u for u in (village, commune, province) if u is not None and u.id != subject_unit]
-    parts = [u.full_name if i == 0 else u.name_in_sentence for i, u in enumerate(places_above)]
     basis = services.provisional_basis(criteria_set, services.breakdown_codes(row.breakdown))
     return RecognitionCertificate(
         code=row.certificate_code,
@@ -175,7 +170,7 @@ def _certificate(
         level=row.level,
         subject_label=SUBJECT_LABELS[Title(row.title)],
         subject_name=subject.printed_name if subject else "",
-        address=", ".join(parts),
+        address=drafts.address(row, village, commune, province),
         place=commune.name,
         decision_number=row.decision_number,
         decision_date=row.decision_date,

@@ -26,7 +26,7 @@ from lms.core.clock import local_today
 from lms.core.numbers import whole_number
 from lms.extensions import db
 from lms.registry.models import AdminUnit, UnitLevel
-from lms.titles import approvals, bp, deadlines, documents, explain, recognition, services
+from lms.titles import approvals, bp, deadlines, documents, drafts, explain, recognition, services
 from lms.titles.forms import ConfirmImportForm
 from lms.titles.models import TITLE_SUBJECT, CriteriaSet, Recognition, RecognitionStatus, Title
 from lms.titles.recognition_forms import (
@@ -811,6 +811,48 @@ def recognition_page(recognition_id: int):
         may_correct=bool(row.decision_number) and can(current_user, APPROVE, commune) and decides,
         decision_size=documents.decision_size(row) if row.status == RecognitionStatus.RECOGNISED else 0,
     )
+
+
+@bp.post("/recognitions/decide/draft")
+@permission_required(APPROVE)
+def recognition_decision_draft():
+    """The draft of the decision recognising the ticked proposals (ADR 61), as a PDF to take to the signer: with the
+    number, day and authority typed, or blanks. Records nothing; what the approver may not decide is left out, as
+    on the decide page."""
+    ctx = _context(APPROVE, default_year=_evaluation_year())
+    if ctx["commune"] is None:
+        abort(404)
+    form = DecisionForm()  # read, not validated: a draft may go without a number or a day
+    ids = _selected_ids()
+    rows = (
+        list(
+            db.session.scalars(
+                recognition.recognitions_select(
+                    current_user,
+                    unit_id=ctx["commune"].id,
+                    year=ctx["year"],
+                    title=ctx["title"],
+                    status=RecognitionStatus.PROPOSED.value,
+                ).where(Recognition.id.in_(ids))
+            )
+        )
+        if ids
+        else []
+    )
+    rules = approvals.rules_for((r.id, r.title, r.subject_type, r.subject_id) for r in rows)
+    refused = approvals.refused(current_user, rules, {r.id: ctx["commune"].path for r in rows})
+    rows = [r for r in rows if r.id not in refused]
+    try:
+        draft = drafts.draft_of(
+            rows,
+            number=form.decision_number.data or "",
+            day=form.decision_date.data,
+            authority=form.authority.data or "",
+        )
+    except drafts.DraftRefused as exc:
+        flash(str(exc), "warning")
+        return _back("titles.recognition_decide", ctx)
+    return documents.pdf_response(drafts.draft_pdf(draft), f"du-thao-quyet-dinh-{draft.year}-{ctx['commune'].id}.pdf")
 
 
 @bp.route("/recognitions/<int:recognition_id>/decision/correct", methods=["GET", "POST"])

@@ -1,0 +1,209 @@
+"""The draft of a recognition decision, printed from the decide page before it is signed (ADR 61).
+
+Circular 24/2023, Art. 10.2.đ (16.2.đ) and Circular 25/2023, Art. 9.2.đ: the dossier that goes up for signature holds
+a "dự thảo Quyết định công nhận". Decree 30/2020/NĐ-CP, Appendix I: an individual decision carries the deciding
+body and its number, the national name and motto, the place and day, "QUYẾT ĐỊNH" and its summary, the grounds, the
+articles, "Nơi nhận" and the signature.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from lms.auth.models import Role
+from lms.extensions import db
+from lms.registry.models import Person
+from lms.titles import approvals, recognition
+from lms.titles.models import Recognition, RecognitionStatus, Title
+from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
+from tests.courses.test_documents import _pdf_text
+from tests.titles.recognition_fixtures import criteria_set, eligibility
+
+YEAR = 2025
+
+
+@pytest.fixture
+def world(app_ctx):
+    commune = unit_by_code("23293")
+    village = make_village(commune, "DD-V1", "Thôn Dự Thảo")
+    households = [make_household(village, f"DD-H{i}", f"Trần Văn Thảo{i}") for i in range(3)]
+    # Named as the shipped sets are (the draft names the instrument by the set's code), inactive as every hand-made one.
+    family = criteria_set(code="qd-448-2015-a-family-test")
+    for household in households:
+        eligibility(family, household.id, commune.id, YEAR, village_id=village.id)
+    person = Person(full_name="Y Công Dân", unit_id=village.id)
+    db.session.add(person)
+    db.session.flush()
+    eligibility(
+        criteria_set(Title.CITIZEN, code="qd-324-2023-citizen-test"), person.id, commune.id, YEAR, village_id=village.id
+    )
+    leader = make_user(Role.COMMUNE_LEADER, commune, "dd-leader@example.vn")
+    officer = make_user(Role.ASSOCIATION_OFFICER, commune, "dd-officer@example.vn")
+    db.session.commit()
+    return {
+        "commune": commune,
+        "households": households,
+        "person": person,
+        "leader": leader,
+        "officer": officer,
+    }
+
+
+def _decide_url(world, title: str = "family") -> str:
+    return f"/titles/recognitions/decide?commune_id={world['commune'].id}&year={YEAR}&title={title}"
+
+
+def _propose(world, count: int = 2) -> list[int]:
+    ids = recognition.propose(
+        title="family",
+        year=YEAR,
+        subject_ids=[h.id for h in world["households"][:count]],
+        user=world["leader"],
+    )
+    db.session.commit()
+    return ids
+
+
+def _draft_url(page: str) -> str:
+    """The draft button's own address, as the decide page gives it (the form's ``formaction``)."""
+    button = re.search(r'<button[^>]*id="draft-decision"[^>]*>', page)
+    assert button is not None, "the decide page has no draft button"
+    return re.search(r'formaction="([^"]+)"', button.group(0)).group(1).replace("&amp;", "&")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_the_draft_decision_from_the_decide_page_records_nothing(client, world):
+    ids = _propose(world)
+    login(client, world["leader"])
+    page = client.get(_decide_url(world)).get_data(as_text=True)
+    url = _draft_url(page)
+    token = csrf_token(client, _decide_url(world))
+    response = client.post(url, data={"csrf_token": token, "ids": ids, "decision_number": "", "authority": ""})
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    text = _one_line(_pdf_text(response.data))
+    commune = world["commune"]
+    assert "DỰ THẢO" in text
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text
+    assert "QUYẾT ĐỊNH Về việc công nhận “Gia đình học tập” năm 2025" in text
+    assert f"CHỦ TỊCH ỦY BAN NHÂN DÂN {commune.kind.upper()} {commune.name.upper()}" in text
+    assert "Căn cứ Luật Tổ chức chính quyền địa phương ngày 16 tháng 6 năm 2025;" in text
+    assert "Căn cứ Quyết định số 448/QĐ-KHVN ngày 01 tháng 12 năm 2015 của Trung ương Hội Khuyến học Việt Nam;" in text
+    assert "Xét đề nghị của ……." in text  # a blank for the clerk: the texts do not say who proposes a family
+    assert "Điều 1. Công nhận danh hiệu “Gia đình học tập” năm 2025 cho 2 gia đình" in text
+    assert "Điều 2. Quyết định này có hiệu lực kể từ ngày ký." in text
+    assert "và các gia đình có tên tại Điều 1 chịu trách nhiệm thi hành Quyết định này./." in text
+    assert "Số: ……/……" in text  # no number typed: blank
+    assert f"{commune.name}, ngày …… tháng …… năm ……" in text
+    assert "- Như Điều 3;" in text
+    assert "- Lưu: VT." in text
+    # The chair decides in their own name: the chair signs, not "for the committee".
+    assert "TM. ỦY BAN NHÂN DÂN" not in text
+    # The list: the two ticked, not the third; counted.
+    assert "DANH SÁCH GIA ĐÌNH HỌC TẬP NĂM 2025" in text
+    assert "Tổng số: 2" in text
+    assert "Trần Văn Thảo0" in text
+    assert "Trần Văn Thảo1" in text
+    assert "Trần Văn Thảo2" not in text
+    # Nothing recorded: both proposals still wait.
+    db.session.expire_all()
+    statuses = db.session.scalars(select(Recognition.status).where(Recognition.id.in_(ids))).all()
+    assert statuses == [RecognitionStatus.PROPOSED.value] * 2
+
+
+def test_the_draft_carries_what_was_typed(client, world):
+    ids = _propose(world, 1)
+    login(client, world["leader"])
+    page = client.get(_decide_url(world)).get_data(as_text=True)
+    token = csrf_token(client, _decide_url(world))
+    response = client.post(
+        _draft_url(page),
+        data={"csrf_token": token, "ids": ids, "decision_number": "15/QĐ-UBND", "decision_date": "2026-01-20"},
+    )
+    text = _one_line(_pdf_text(response.data))
+    assert "Số: 15/QĐ-UBND" in text
+    assert "ngày 20 tháng 01 năm 2026" in text
+    commune = world["commune"]
+    place = f"{commune.kind[:1].lower()}{commune.kind[1:]} {commune.name}"
+    assert f"(Kèm theo Quyết định số 15/QĐ-UBND ngày 20/01/2026 của Chủ tịch UBND {place})" in text
+    assert "cho 1 gia đình" in text
+    assert "và gia đình có tên tại Điều 1 chịu trách nhiệm" in text
+
+
+def test_nothing_ticked_says_what_to_do_and_a_proposal_not_yours_is_left_out(client, app, world):
+    ids = _propose(world, 1)
+    login(client, world["leader"])
+    page = client.get(_decide_url(world)).get_data(as_text=True)
+    url = _draft_url(page)
+    token = csrf_token(client, _decide_url(world))
+    response = client.post(url, data={"csrf_token": token}, follow_redirects=True)
+    assert "Hãy chọn các đề nghị mà quyết định công nhận, rồi bấm in dự thảo." in response.get_data(as_text=True)
+    # The association officer decides citizens, not families: the family's proposal is not theirs to draft.
+    other = app.test_client()
+    login(other, world["officer"])
+    token = csrf_token(other, _decide_url(world, "citizen"))
+    response = other.post(url, data={"csrf_token": token, "ids": ids}, follow_redirects=True)
+    assert response.mimetype != "application/pdf"
+    assert "Hãy chọn các đề nghị" in response.get_data(as_text=True)
+    assert (
+        db.session.scalar(select(func.count()).select_from(Recognition).where(Recognition.status == "recognised")) == 0
+    )
+
+
+def test_the_association_decides_as_its_executive_committee(client, world):
+    ids = recognition.propose(title="citizen", year=YEAR, subject_ids=[world["person"].id], user=world["officer"])
+    db.session.commit()
+    login(client, world["officer"])
+    page = client.get(_decide_url(world, "citizen")).get_data(as_text=True)
+    token = csrf_token(client, _decide_url(world, "citizen"))
+    response = client.post(_draft_url(page), data={"csrf_token": token, "ids": ids})
+    text = _one_line(_pdf_text(response.data))
+    commune = world["commune"]
+    assert f"BAN CHẤP HÀNH HỘI KHUYẾN HỌC {commune.kind.upper()} {commune.name.upper()}" in text
+    assert "Căn cứ Điều lệ Hội Khuyến học Việt Nam;" in text
+    assert "Căn cứ Quyết định số 324/QĐ-KHVN ngày 25 tháng 10 năm 2023" in text
+    assert "TM. BAN CHẤP HÀNH" in text  # a body's decision is signed for it
+    assert "Y Công Dân" in text
+
+
+def test_an_approvals_file_words_the_draft(client, world, tmp_path, app):
+    """grounds, proposer and executors from the approvals file, placeholders filled; a misspelt one refused when
+    the file is read."""
+    ids = _propose(world, 1)
+    custom = tmp_path / "approvals.toml"
+    text = approvals.DEFAULT_FILE.read_text(encoding="utf-8")
+    own = (
+        '[family]\nlevel = "commune"\nauthority = "Chủ tịch UBND {commune}"\n'
+        'grounds = ["Căn cứ Nghị quyết của Hội đồng nhân dân {commune};"]\n'
+        'proposer = ["Xét đề nghị của Chủ tịch Hội Khuyến học {commune}"]\n'
+        'executors = ["Chánh Văn phòng HĐND và UBND {commune}", "Chủ tịch Hội Khuyến học {commune}"]\n'
+    )
+    custom.write_text(
+        text.replace('[family]\nlevel = "commune"\nauthority = "Chủ tịch UBND {commune}"\n', own, 1), encoding="utf-8"
+    )
+    app.config["TITLES_APPROVALS_FILE"] = str(custom)
+    try:
+        login(client, world["leader"])
+        page = client.get(_decide_url(world)).get_data(as_text=True)
+        token = csrf_token(client, _decide_url(world))
+        response = client.post(_draft_url(page), data={"csrf_token": token, "ids": ids})
+        pdf = _one_line(_pdf_text(response.data))
+        commune = world["commune"]
+        place = f"{commune.kind[:1].lower()}{commune.kind[1:]} {commune.name}"
+        assert f"Căn cứ Nghị quyết của Hội đồng nhân dân {place};" in pdf
+        assert "Căn cứ Luật Tổ chức chính quyền địa phương" not in pdf
+        assert f"Xét đề nghị của Chủ tịch Hội Khuyến học {place}." in pdf
+        assert f"Chánh Văn phòng HĐND và UBND {place} và Chủ tịch Hội Khuyến học {place} và gia đình" in pdf
+        custom.write_text(
+            text.replace('[family]\nlevel = "commune"\n', '[family]\nproposer = ["{xa}"]\nlevel = "commune"\n', 1)
+        )
+        with pytest.raises(approvals.ApprovalsConfigError, match=r"\[family\]: proposer: .*names xa"):
+            approvals.rule_for("family")
+    finally:
+        app.config.pop("TITLES_APPROVALS_FILE")
