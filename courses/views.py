@@ -26,7 +26,6 @@ from wtforms.fields.choices import SelectChoice
 
 from courses import bp, it_skills, queries, services
 from courses.forms import (
-    CourseRuleForm,
     ASSESSMENT_RESULT_NAMES,
     CATEGORY_NAMES,
     ENROLMENT_STATUS_NAMES,
@@ -40,6 +39,7 @@ from courses.forms import (
     CancelForm,
     ClassForm,
     CourseForm,
+    CourseRuleForm,
     EnrolForm,
     RecurringForm,
     RescheduleForm,
@@ -268,7 +268,7 @@ def edit_course(course_id: int):
         abort(404)
     form = CourseRuleForm()
     if request.method == "GET":
-        form.min_attendance_percent.data = int(round(course.min_attendance_share * 100))
+        form.min_attendance_percent.data = round(course.min_attendance_share * 100)
     if form.validate_on_submit():
         try:
             changed = services.set_min_attendance(course, Decimal(form.min_attendance_percent.data or 0) / 100)
@@ -280,7 +280,8 @@ def edit_course(course_id: int):
             if changed:
                 flash(
                     _(
-                        "Minimum attendance of %(name)s set to %(p)s %%: its classes' completions are being recomputed.",
+                        "Minimum attendance of %(name)s set to %(p)s %%: its classes' completions are being"
+                        " recomputed.",
                         name=course.name,
                         p=form.min_attendance_percent.data,
                     ),

@@ -174,7 +174,10 @@ class CredentialCheckOut(Out):
             "reason": "revoked",
             "message": "Chứng chỉ đã bị thu hồi.",
             "issuer": "",
-            "checks": ["Chữ ký hợp lệ, bằng khóa key-1 của Trung tâm học tập cộng đồng xã Đăk Hà.", "Trong thời hạn hiệu lực."],
+            "checks": [
+                "Chữ ký hợp lệ, bằng khóa key-1 của Trung tâm học tập cộng đồng xã Đăk Hà.",
+                "Trong thời hạn hiệu lực.",
+            ],
             "name_match": None,
             "name_message": "",
         },

@@ -5,6 +5,8 @@ refuses any share that is not a whole percent — on SQLite (the table rebuilt i
 from __future__ import annotations
 
 import importlib.util
+import logging
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,9 +18,10 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from courses import services
-from courses.models import Course
+from courses.models import Course, LearningRecord
 from lms.extensions import db
 from tests.conftest import unit_by_code
+from tests.courses.conftest import make_centre, make_class
 
 MIGRATION = Path(__file__).parents[2] / "migrations" / "versions" / "0050_attendance_share_whole_percent.py"
 # What the API kept → what the course page printed ("(share * 100)|round|int", half to even) → what is stored now.
@@ -62,16 +65,27 @@ def test_the_database_refuses_a_share_that_is_not_a_whole_percent(app_ctx):
     for share in ("0.875", "0.005", "0", "1.001"):
         savepoint = db.session.begin_nested()
         with pytest.raises(IntegrityError):
-            db.session.execute(
-                update(Course).where(Course.id == course.id).values(min_attendance_share=Decimal(share))
-            )
+            db.session.execute(update(Course).where(Course.id == course.id).values(min_attendance_share=Decimal(share)))
         savepoint.rollback()
 
 
 @pytest.mark.postgresql  # transactional DDL: the test's rollback undoes the constraint's drop and re-creation
-def test_shares_stored_before_become_the_shown_percent(app_ctx):
+def test_shares_stored_before_become_the_shown_percent(app_ctx, caplog):
     module = _migration()
     ids = {}
+    centre = make_centre()  # a course with a class that has a completion, judged at 87.5 %
+    judged = make_class(centre)
+    db.session.add(
+        LearningRecord(
+            person_id=centre.learners[0].id,
+            year=2026,
+            kind="class_completion",
+            completed_on=date(2026, 3, 31),
+            commune_id=centre.commune.id,
+            source_key=f"share-0050-{judged.id}",
+            class_id=judged.id,
+        )
+    )
     with Operations.context(MigrationContext.configure(db.session.connection())):
         module.downgrade()
         for number, stored in enumerate(STORED_BEFORE):
@@ -80,10 +94,18 @@ def test_shares_stored_before_become_the_shown_percent(app_ctx):
                 update(Course).where(Course.id == course.id).values(min_attendance_share=Decimal(stored))
             )
             ids[course.id] = STORED_BEFORE[stored]
-        module.upgrade()
+        db.session.execute(
+            update(Course).where(Course.id == centre.course.id).values(min_attendance_share=Decimal("0.875"))
+        )
+        ids[centre.course.id] = Decimal("0.88")
+        with caplog.at_level(logging.INFO, logger="alembic.runtime.migration"):
+            module.upgrade()
     db.session.expire_all()
     stored = dict(db.session.execute(select(Course.id, Course.min_attendance_share).where(Course.id.in_(ids))).all())
     assert stored == ids
+    # The course whose completions were judged at the share before is named; the others are not.
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [f"course {centre.course.id}: 1 classes with completions judged at the share before rounding"]
     savepoint = db.session.begin_nested()
     with pytest.raises(IntegrityError):
         db.session.execute(update(Course).where(Course.id.in_(ids)).values(min_attendance_share=Decimal("0.875")))
@@ -124,7 +146,7 @@ def test_an_sqlite_database_is_rounded_and_checked(app, tmp_path):
         course = sa.table("course", sa.column("id"), sa.column("min_attendance_share", sa.Numeric(4, 3)))
         with db.engine.connect() as connection:
             stored = dict(connection.execute(select(course.c.id, course.c.min_attendance_share)).all())
-            assert stored == {n: new for n, new in enumerate(STORED_BEFORE.values(), start=1)}
+            assert stored == dict(enumerate(STORED_BEFORE.values(), start=1))
         with db.engine.connect() as connection, pytest.raises(IntegrityError):
             connection.execute(update(course).where(course.c.id == 1).values(min_attendance_share=Decimal("0.875")))
         downgrade(directory=directory, revision="0049")  # the older check again: it takes the rounded shares

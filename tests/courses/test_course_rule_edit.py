@@ -68,7 +68,9 @@ def test_a_share_that_is_not_a_whole_percent_is_refused(client, app_ctx):
     for typed in ("87,5", "0", "101"):
         response = _post(client, centre.course.id, typed)
         assert response.status_code == 200
-    assert db.session.scalar(select(Course.min_attendance_share).where(Course.id == centre.course.id)) == Decimal("0.75")
+    assert db.session.scalar(select(Course.min_attendance_share).where(Course.id == centre.course.id)) == Decimal(
+        "0.75"
+    )
 
 
 def test_the_rule_does_not_change_under_completions(client, app_ctx):
@@ -94,7 +96,9 @@ def test_the_rule_does_not_change_under_completions(client, app_ctx):
     page = _post(client, centre.course.id, "90").get_data(as_text=True)
 
     assert "Thêm khóa học mới với quy định mới" in page
-    assert db.session.scalar(select(Course.min_attendance_share).where(Course.id == centre.course.id)) == Decimal("0.75")
+    assert db.session.scalar(select(Course.min_attendance_share).where(Course.id == centre.course.id)) == Decimal(
+        "0.75"
+    )
 
 
 def test_a_commune_manager_does_not_change_the_provinces_course(client, app_ctx):
