@@ -161,6 +161,15 @@ class CourseForm(LmsForm):
         return list(self.module_codes.data or [])
 
 
+class CourseRuleForm(LmsForm):
+    """A course's completion rule as a manager may change it: the minimum attendance, in whole percents."""
+
+    min_attendance_percent = IntegerField(
+        _l("Minimum attendance (percent of held sessions)"),
+        validators=[InputRequired(), NumberRange(min=MIN_ATTENDANCE_PERCENT, max=MAX_ATTENDANCE_PERCENT)],
+    )
+
+
 class ClassForm(LmsForm):
     course = SelectField(_l("Course"), coerce=int, choices=[])
     name = StringField(_l("Name of the class"), validators=[DataRequired(), Length(max=300)])

@@ -41,6 +41,7 @@ from lms.core.evidence import evidence_response, sniff_media_type
 from lms.core.models import EvidenceFile
 from lms.core.services import audit
 from lms.extensions import db
+from lms.registry import issuers
 from lms.registry import services as registry
 from lms.registry.models import AdminUnit, Person, UnitLevel, UnitLineage
 
@@ -499,6 +500,7 @@ def it_unit(unit_id: int):
         locale=_locale(),
         percent=reports.percent,
         fraction=_fraction,
+        issuer=issuers.report_issuer(unit),
     )
 
 
@@ -589,6 +591,9 @@ def it_unit_xlsx(unit_id: int):
         commune_checks=commune_checks,
         source=indicator.plan.source if indicator else "",
         made_by=current_user.name,
+        # Filed as the targets reports are: the unit's issuer from the same configuration, the number typed.
+        issuer=issuers.report_issuer(unit),
+        document_number=issuers.requested_number(),
     )
     audit("it_figures.export", unit, officers=len(matrix))  # names of officers: personal data
     db.session.commit()

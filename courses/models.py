@@ -76,7 +76,14 @@ class LearningKind(enum.StrEnum):
 
 # The minimum attendance of a course is a whole percent, 1 % to 100 %: the form edits it so, every page and the
 # attendance book print it so, and the API and the service refuse a share the form could not show (0.805, 0.005;
-# tests/test_limits_agree.py). The column keeps three decimals only from before (Numeric(4, 3)).
+# tests/test_limits_agree.py), and the database refuses any other (migration 0050 rounded the shares the API had
+# kept, 0.875, to the percent the pages showed: ADR 58). The column keeps three decimals only from before
+# (Numeric(4, 3)); the check compares with a margin because SQLite keeps the share as a float (0.29 × 100 is
+# 28.999999999999996 there), which PostgreSQL's exact numeric never needs.
+SHARE_WHOLE_PERCENT = (
+    "min_attendance_share >= 0.01 AND min_attendance_share <= 1"
+    " AND abs(min_attendance_share * 100 - round(min_attendance_share * 100)) < 0.000001"
+)
 MIN_ATTENDANCE_PERCENT = 1
 MAX_ATTENDANCE_PERCENT = 100
 ATTENDANCE_SHARE_PLACES = 2  # a share of a whole percent: 0.8, 0.75, 0.01
@@ -94,7 +101,7 @@ class Course(_Named, Model):
     __tablename__ = "course"
     __table_args__ = (
         _enum_check("category", CourseCategory),
-        CheckConstraint("min_attendance_share > 0 AND min_attendance_share <= 1", name="share_range"),
+        CheckConstraint(SHARE_WHOLE_PERCENT, name="share_whole_percent"),
         CheckConstraint("planned_hours > 0", name="hours_positive"),
     )
 

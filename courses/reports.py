@@ -621,6 +621,12 @@ def centre_report_xlsx(
     return buffer.getvalue()
 
 
+IT_REPORT_TITLE = "CÁN BỘ HỘI KHUYẾN HỌC ĐƯỢC BỒI DƯỠNG KỸ NĂNG CÔNG NGHỆ THÔNG TIN"
+# The trích yếu under "BÁO CÁO", then the unit and the period.
+IT_REPORT_SUMMARY = "Kết quả bồi dưỡng kỹ năng công nghệ thông tin cho cán bộ Hội Khuyến học"
+IT_SUMMARY_COLUMNS = 5  # the indicator, numerator, denominator, share, what the denominator counts
+
+
 def _verdict(check: Any) -> str:
     if not check.denominator:
         return "chưa có cán bộ nào được ghi nhận"
@@ -635,11 +641,16 @@ def it_figures_xlsx(
     commune_checks: dict[int, Any] | None = None,
     source: str = "",
     made_by: str = "",
+    issuer: Issuer | None = None,
+    document_number: str = "",
 ) -> bytes:
     """The IT-skills figures of a commune or a province (``courses.it_skills.figures``) as a Vietnamese workbook:
     the two plan indicators with numerator and denominator, the figures per commune, and officers × modules. With
     the plan's checks (``lms.targets.services.check_target``): the officers' share against the target of the
-    period, met or not and how many more officers it needs, for the unit and each commune."""
+    period, met or not and how many more officers it needs, for the unit and each commune. With ``issuer`` (the
+    unit's, from the configuration the targets reports read: ``lms.registry.issuers.report_issuer``), its first sheet
+    is headed and closed as the targets report's workbook is: the issuing body and the number, the national name and
+    motto, the place and day, "BÁO CÁO" and its summary; Nơi nhận, the maker's and the head's signatures."""
     from courses.it_skills import framework
 
     fw = framework()
@@ -654,12 +665,29 @@ def it_figures_xlsx(
 
     summary = workbook.active
     summary.title = "Chỉ tiêu"
-    summary["A1"] = "CÁN BỘ HỘI KHUYẾN HỌC ĐƯỢC BỒI DƯỠNG KỸ NĂNG CÔNG NGHỆ THÔNG TIN"
-    summary["A1"].font = Font(bold=True, size=14)
-    summary["A2"] = f"Đơn vị: {result.scope.full_name}"
-    summary["A3"] = f"Kỳ: từ {vi_date(result.period.first)} đến {vi_date(result.period.last)}"
-    summary["A4"] = f"Được bồi dưỡng CNTT: {result.definition.describe('vi')}"
-    summary["A5"] = f"Ngày lập: {vi_date(local_now().date())}" + (f"; người lập: {made_by}" if made_by else "")
+    period = f"từ {vi_date(result.period.first)} đến {vi_date(result.period.last)}"
+    made_on = local_now().date()
+    if issuer is not None:
+        # The issuer over the indicators' column (70 characters wide), the state over the figures and the meaning.
+        filed_heading(
+            summary,
+            superior=issuer.superior,
+            body=issuer.body,
+            number_line=issuer.number_line(document_number),
+            place_date=f"{issuer.place}, {vi_long_date(made_on)}",
+            title="BÁO CÁO",
+            summary=f"{IT_REPORT_SUMMARY} {result.scope.full_name} {period}",
+            columns=IT_SUMMARY_COLUMNS,
+            left=1,
+        )
+        summary.append([])
+    else:
+        summary.append([IT_REPORT_TITLE])
+        summary.cell(row=summary.max_row, column=1).font = Font(bold=True, size=14)
+    summary.append([f"Đơn vị: {result.scope.full_name}"])
+    summary.append([f"Kỳ: {period}"])
+    summary.append([f"Được bồi dưỡng CNTT: {result.definition.describe('vi')}"])
+    summary.append([f"Ngày lập: {vi_date(made_on)}" + (f"; người lập: {made_by}" if made_by else "")])
     summary.append([])
     from lms.targets.reports import phase_words
 
@@ -706,6 +734,16 @@ def it_figures_xlsx(
         summary.cell(row=summary.max_row, column=4).number_format = "0%"
     summary.column_dimensions["A"].width = 70
     summary.column_dimensions["E"].width = 50
+    if issuer is not None:
+        # Nơi nhận under the indicators, the maker under the figures, the head under the meaning.
+        filed_closing(
+            summary,
+            recipients=issuer.recipients,
+            maker=made_by,
+            signer=issuer.signer,
+            columns=IT_SUMMARY_COLUMNS,
+            spans=(1, 4),
+        )
 
     communes = workbook.create_sheet("Theo xã")
     carried = any(line.carried_from for line in result.communes)

@@ -231,7 +231,9 @@ class CourseOut(Out):
     name: str = Field(examples=["Tin học cơ bản"])
     category: CourseCategory
     planned_hours: float = Field(examples=[24.0])
-    min_attendance_share: float = Field(description="Share of sessions to attend to complete, 0–1", examples=[0.8])
+    min_attendance_share: float = Field(
+        description="Share of sessions to attend to complete: a whole percent, 0.01 to 1", examples=[0.8]
+    )
     requires_assessment: bool
     description: str
     module_codes: list[str] = Field(description="IT-skills modules a completion grants", examples=[["IU01"]])

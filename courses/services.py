@@ -230,6 +230,40 @@ def create_course(
     return course
 
 
+def set_min_attendance(course: Course, share: Decimal) -> bool:
+    """Change the course's minimum attendance (a whole percent, as a share) and have its classes' completions
+    recomputed; False when it is already so. Refused once any class of the course has a completion recorded: its
+    certificates and attendance books state the share they were judged by, and a new share would complete or revoke
+    learners already judged — a new rule is a new course."""
+    if not whole_percent_share(share):
+        raise CourseError(
+            _("the minimum attendance must be a whole percent from 1 to 100 (a share from 0.01 to 1, two decimals)"),
+            "min_attendance_share",
+        )
+    if share == course.min_attendance_share:
+        return False
+    class_ids = select(CourseClass.id).where(CourseClass.course_id == course.id)
+    judged = db.session.scalar(
+        select(func.count(func.distinct(LearningRecord.class_id))).where(LearningRecord.class_id.in_(class_ids))
+    )
+    if judged:
+        raise CourseError(
+            _(
+                "Learners of %(num)s classes of this course already completed them at the current minimum attendance:"
+                " the rule cannot change under them. Add a new course with the new rule.",
+                num=judged,
+            ),
+            "min_attendance_share",
+        )
+    before = course.min_attendance_share
+    course.min_attendance_share = share
+    db.session.flush()
+    for class_id in db.session.scalars(class_ids):  # one upsert a class (mark_dirty), queued after the commit
+        mark_dirty(class_id)
+    audit("course.update", course, min_attendance_share={"from": str(before), "to": str(share)})
+    return True
+
+
 #: The days a class may run on: the years the titles count (2000–2100). A last day of 31/12/9999 overflowed the
 #: day after it (a 500 on PATCH), and a class of ten thousand years was kept.
 CLASS_DAYS = (date(2000, 1, 1), date(2100, 12, 31))

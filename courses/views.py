@@ -39,6 +39,7 @@ from courses.forms import (
     CancelForm,
     ClassForm,
     CourseForm,
+    CourseRuleForm,
     EnrolForm,
     RecurringForm,
     RescheduleForm,
@@ -253,7 +254,41 @@ def course(course_id: int):
         classes=classes,
         seats=queries.seat_counts([c.id for c in classes.items]),
         modules=it_skills.module_labels(course.module_codes, formatting.current_locale()),
+        may_edit=can(current_user, MANAGE, course.unit),
     )
+
+
+@bp.route("/<int:course_id>/edit", methods=["GET", "POST"])
+@permission_required(MANAGE)
+def edit_course(course_id: int):
+    """The course's minimum attendance, for a manager of the unit whose catalogue holds it (a commune's manager sees
+    the province's shared courses but does not change them)."""
+    course = _course_or_404(course_id)
+    if not can(current_user, MANAGE, course.unit):
+        abort(404)
+    form = CourseRuleForm()
+    if request.method == "GET":
+        form.min_attendance_percent.data = round(course.min_attendance_share * 100)
+    if form.validate_on_submit():
+        try:
+            changed = services.set_min_attendance(course, Decimal(form.min_attendance_percent.data or 0) / 100)
+        except services.CourseError as exc:
+            db.session.rollback()
+            _refuse(form, exc, COURSE_FIELDS)
+        else:
+            db.session.commit()
+            if changed:
+                flash(
+                    _(
+                        "Minimum attendance of %(name)s set to %(p)s %%: its classes' completions are being"
+                        " recomputed.",
+                        name=course.name,
+                        p=form.min_attendance_percent.data,
+                    ),
+                    "success",
+                )
+            return redirect(url_for("courses.course", course_id=course.id))
+    return render_template("courses/course_edit.html", form=form, course=course)
 
 
 # --- classes -------------------------------------------------------------------------------------------------

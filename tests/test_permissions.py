@@ -55,6 +55,7 @@ PUBLIC = {
     "courses.offline_shell",  # the offline page's shell: no data until a logged-in script fills it from the phone
     "api.certificate_credential",
     "api.recognition_credential",
+    "api.verify_credential",  # what the public page /credentials/verify says, for apps
 }
 # Public but only a redirect to the login page for anonymous users.
 REDIRECTS_ANONYMOUS = {"core.home"}

@@ -15,7 +15,7 @@ from lms.core.pdf import normalise_code
 from lms.core.services import audit
 from lms.credentials import services
 from lms.credentials.models import IssuedCredential
-from lms.credentials.schemas import CredentialOut, LearnerRecordOut
+from lms.credentials.schemas import CredentialCheckIn, CredentialCheckOut, CredentialOut, LearnerRecordOut
 from lms.extensions import db
 from lms.titles import recognition
 
@@ -93,3 +93,26 @@ def learner_record(person_id: int):
         audit("learner_record.export", person, person_id=person.id, credentials=len(record.jwts))
     db.session.commit()
     return LearnerRecordOut(credential=record.credential, jwt=record.jwt, credentials=record.jwts), 200, HEADERS
+
+
+@bp.post("/credentials/verify")
+@operation(None, public=True, json=CredentialCheckIn, ok=CredentialCheckOut, tags=TAGS, errors=(429,))
+@verify_limit
+def verify_credential(json: CredentialCheckIn):
+    """Public: what the verification page (``/credentials/verify``) says of a presented credential — its VC-JWT, the
+    JSON file, or its QR code's address — and, with ``name``, whether it was issued to that name: the same checks
+    (signature by one of our issuers' keys, retired ones included; claims; dates; revocation list), the same words,
+    nothing more of the holder than the page shows, and the page's rate limit (one budget with every verification).
+    A verdict is a 200 whatever it is; only a body that is not one is refused."""
+    result = services.verify(services.presented_token(json.credential), name=json.name or "")
+    answer = CredentialCheckOut(
+        valid=result.valid,
+        status=result.status,  # type: ignore[arg-type]
+        reason=result.reason,  # type: ignore[arg-type]
+        message=result.message,
+        issuer=result.issuer,
+        checks=result.checks,
+        name_match=result.name_match,
+        name_message=result.name_message,
+    )
+    return answer, 200, {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}

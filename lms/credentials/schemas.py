@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
-from lms.api.schema import Out, with_examples
+from lms.api.schema import Body, Out, with_examples
 
 _HOST = "https://hoctap.example.vn"
 CREDENTIAL_EXAMPLE: dict[str, Any] = {
@@ -108,3 +108,92 @@ class LearnerRecordOut(Out):
     credential: dict[str, Any] = Field(description="The ClrCredential (Comprehensive Learner Record 2.0), decoded")
     jwt: str = Field(description="The record's VC-JWT")
     credentials: list[str] = Field(description="The bundled credentials' own VC-JWTs, each verifiable on its own")
+
+
+class CredentialCheckIn(Body):
+    model_config = with_examples(
+        Body,
+        {"credential": JWT_EXAMPLE, "name": "Nguyễn Thị Ánh"},
+        {"credential": f"{_HOST}/credentials/verify#vc1.eJyrVkrOzytJzSvRUcpPzy8qUbJSUqoFAFKvB9s"},
+    )
+
+    # What the verification page's box takes (lms.credentials.views.VerifyForm): the VC-JWT, the JSON file downloaded
+    # from us, or the address a credential's QR code holds.
+    credential: Annotated[str, StringConstraints(min_length=1, max_length=50_000)] = Field(
+        description="The credential as presented: its VC-JWT, the JSON file's content, or its QR code's address",
+        examples=[JWT_EXAMPLE],
+    )
+    name: Annotated[str, StringConstraints(max_length=300)] | None = Field(
+        None,
+        description="The holder's full name from their identity card, to check the credential was issued to them "
+        "(compared with the credential's salted hash; never stored)",
+        examples=["Nguyễn Thị Ánh"],
+    )
+
+
+VERIFY_REASONS = Literal[
+    "ok",
+    "malformed",
+    "unsupported",
+    "unknown_key",
+    "bad_signature",
+    "inconsistent",
+    "not_yet_valid",
+    "expired",
+    "revoked",
+    "status_unknown",
+]
+
+
+class CredentialCheckOut(Out):
+    """What the verification page shows of a presented credential, and nothing more: the verdict, what the credential
+    proves (its issuer, its achievement, the holder only where the credential names them unhashed — a group), the
+    checks passed, and whether the name typed is the holder's."""
+
+    model_config = with_examples(
+        Out,
+        {
+            "valid": True,
+            "status": "valid",
+            "reason": "ok",
+            "message": "Chứng chỉ hợp lệ: Trung tâm học tập cộng đồng xã Đăk Hà đã cấp “Tin học cơ bản” cho người học "
+            "được nêu trong chứng chỉ, có hiệu lực từ 29/05/2026, và chưa bị thu hồi. Chứng chỉ không chứng minh người "
+            "đang xuất trình là người được cấp: hãy đối chiếu họ tên với giấy tờ tùy thân.",
+            "issuer": "Trung tâm học tập cộng đồng xã Đăk Hà",
+            "checks": [
+                "Chữ ký hợp lệ, bằng khóa key-1 của Trung tâm học tập cộng đồng xã Đăk Hà.",
+                "Trong thời hạn hiệu lực.",
+                "Chưa bị thu hồi (danh sách trạng thái của hệ thống).",
+            ],
+            "name_match": True,
+            "name_message": "Họ tên nhập vào khớp với người được cấp chứng chỉ.",
+        },
+        {
+            "valid": False,
+            "status": "revoked",
+            "reason": "revoked",
+            "message": "Chứng chỉ đã bị thu hồi.",
+            "issuer": "",
+            "checks": [
+                "Chữ ký hợp lệ, bằng khóa key-1 của Trung tâm học tập cộng đồng xã Đăk Hà.",
+                "Trong thời hạn hiệu lực.",
+            ],
+            "name_match": None,
+            "name_message": "",
+        },
+    )
+
+    valid: bool
+    status: Literal["valid", "revoked", "unknown", "invalid"] = Field(
+        description="valid; revoked; unknown: not a credential of ours (unreadable, another algorithm, a key none of "
+        "our issuers holds); invalid: signed with our key but altered, out of its dates, or its revocation list unread"
+    )
+    reason: VERIFY_REASONS = Field(description="What decided: ok, or the first check that failed")
+    message: str = Field(description="In Vietnamese, as the page says it: what the credential proves, or why not")
+    issuer: str = Field(description="The issuer's name, when the credential is valid")
+    checks: list[str] = Field(description="The checks passed, in order, in Vietnamese")
+    name_match: bool | None = Field(
+        description="Whether the name sent is the holder's; null when none was sent, or the credential cannot be "
+        "read as ours, or names no one by a hashed name"
+    )
+    name_message: str = Field(description="In Vietnamese: what the name check found; empty when null")

@@ -1282,6 +1282,21 @@ class Verification:
             return ""
         return NAME_MESSAGES["match" if self.name_match else "mismatch"]
 
+    @property
+    def status(self) -> str:
+        """The verdict in one word (the API's ``status``): valid; revoked; unknown — nothing we can read as one of our
+        credentials (not a VC-JWT, another algorithm, a key none of our issuers holds); invalid — ours by its key but
+        not as issued (a signature or claims that do not match), out of its dates, or its revocation list unread."""
+        if self.valid:
+            return "valid"
+        if self.reason == "revoked":
+            return "revoked"
+        return "unknown" if self.reason in UNKNOWN_REASONS else "invalid"
+
+
+#: Failures that say the credential is none of ours (or nothing readable), rather than one of ours that fails.
+UNKNOWN_REASONS = ("malformed", "unsupported", "unknown_key")
+
 
 MESSAGES = {
     "malformed": "Đây không phải một chứng chỉ số (VC-JWT) đọc được.",
@@ -1360,7 +1375,7 @@ def verify(token: str, *, now: datetime | None = None, name: str = "") -> Verifi
     the holder's identity card), whether the credential was issued to that name (:func:`name_matches`), once its
     signature is ours."""
     result = _verify(token, now=now)
-    if name and result.reason not in ("malformed", "unsupported", "unknown_key", "bad_signature"):
+    if name and result.reason not in (*UNKNOWN_REASONS, "bad_signature"):
         result.name_match = name_matches(result.credential, name)
     return result
 

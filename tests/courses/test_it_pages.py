@@ -720,3 +720,52 @@ def test_the_officers_sheet_names_each_module_not_only_its_code(app_ctx, client)
     modules = framework().modules
     assert [column for column in columns if str(column).startswith("IU")] == [f"{m.code} {m.name_vi}" for m in modules]
     assert "IU01" not in columns
+
+
+def test_the_leaders_xlsx_is_filed_as_the_targets_report(app_ctx, client):
+    """Its first sheet is headed and closed as the targets report's workbook, from the same configuration
+    (lms/registry/data/report_issuers.toml, the unit's level): the issuing body with the number under it, the national
+    name and motto with the place and day, "BÁO CÁO" and its summary; Nơi nhận, the maker's and the head's
+    signatures. The number typed on the page is printed; anything but digits is refused."""
+    from courses.services import local_now
+    from lms.core.pdf import vi_long_date
+    from lms.registry.issuers import report_issuer
+
+    c = hand_made_commune()
+    leader = make_user(Role.COMMUNE_LEADER, c.unit, "leader@example.vn")
+    leader.name = "Lê Thị Lãnh Đạo"
+    db.session.commit()
+    login(client, leader)
+    url = f"/courses/it/units/{c.unit.id}.xlsx?from=2026-01-01&to=2026-12-31"
+    page = client.get(f"/courses/it/units/{c.unit.id}?from=2026-01-01&to=2026-12-31").get_data(as_text=True)
+    block = page.split('id="report-file"', 1)[1].split("</form>", 1)[0]
+    assert 'name="number"' in block
+    assert "/BC-UBND" in block
+
+    summary = load_workbook(io.BytesIO(client.get(f"{url}&number=125").data))["Chỉ tiêu"]
+
+    issuer = report_issuer(c.unit)
+    cells = [[cell for cell in row if cell is not None] for row in summary.iter_rows(values_only=True)]
+    assert issuer.body == ("ỦY BAN NHÂN DÂN", c.unit.full_name.upper())
+    assert cells[0] == [issuer.body[0], "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"]
+    assert cells[1] == [issuer.body[1], "Độc lập - Tự do - Hạnh phúc"]
+    assert cells[2] == ["Số: 125/BC-UBND", f"{issuer.place}, {vi_long_date(local_now().date())}"]
+    assert cells[4] == ["BÁO CÁO"]
+    assert cells[5] == [
+        "Kết quả bồi dưỡng kỹ năng công nghệ thông tin cho cán bộ Hội Khuyến học "
+        f"{c.unit.full_name} từ 01/01/2026 đến 31/12/2026"
+    ]
+    assert ["Chỉ tiêu", "Tử số", "Mẫu số", "Tỷ lệ", "Mẫu số là"] in cells  # the table follows the heading
+    closing = next(i for i, row in enumerate(cells) if row and str(row[0]).startswith("Nơi nhận:"))
+    assert cells[closing][1:] == ["NGƯỜI LẬP BIỂU", "TM. ỦY BAN NHÂN DÂN"]
+    recipients = str(cells[closing][0])
+    for recipient in issuer.recipients:
+        assert recipient in recipients
+    after = [value for row in cells[closing:] for value in row]
+    assert "CHỦ TỊCH" in after
+    assert "(Ký, ghi rõ họ tên, đóng dấu)" in after
+    assert "Lê Thị Lãnh Đạo" in after
+
+    unnumbered = load_workbook(io.BytesIO(client.get(url).data))["Chỉ tiêu"]
+    assert unnumbered.cell(row=3, column=1).value == issuer.number_line()
+    assert client.get(f"{url}&number=12a").status_code == 400
