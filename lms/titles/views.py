@@ -22,12 +22,15 @@ from courses.models import CourseClass, LearningRecord
 from lms.auth.decorators import permission_required
 from lms.auth.models import Role
 from lms.auth.permissions import ROLE_PERMISSIONS, Permission, can, scoped
+from lms.core import formatting
+from lms.core.clock import local_today
 from lms.core.evidence import EvidenceError, evidence_response, store_evidence
 from lms.core.models import EvidenceFile
 from lms.core.numbers import whole_number
 from lms.extensions import db
+from lms.registry import issuers
 from lms.registry.models import AdminUnit, Organisation
-from lms.titles import bp, recognition, services
+from lms.titles import bp, documents, recognition, services, summary
 from lms.titles.forms import (
     CRITERIA_STATUS_NAMES,
     LEARNING_KIND_NAMES,
@@ -205,6 +208,44 @@ def explanation(eligibility_id: int):
             eligibility.subject_type, eligibility.subject_id, eligibility.title, eligibility.year
         ),
         projection=services.projection_text(eligibility),
+    )
+
+
+@bp.get("/eligibility/<int:eligibility_id>/summary.pdf")
+@permission_required(VIEW)
+def eligibility_summary(eligibility_id: int):
+    """The explanation as a filed document: the "Bản tổng hợp kết quả (tự) đánh giá các tiêu chí, chỉ tiêu" of the
+    dossier (Circular 24, Art. 10.1; Circular 25, Art. 9.1), in Vietnamese whatever the reader's language."""
+    eligibility = services.get_eligibility(eligibility_id, current_user)
+    if eligibility is None:
+        abort(404)
+    key = (eligibility.subject_type, eligibility.subject_id)
+    label = services.subject_labels([key]).get(key) or services.SubjectLabel(str(eligibility.subject_id))
+    commune = db.session.get(AdminUnit, eligibility.commune_id)
+    if commune is None:
+        abort(404)
+    # A unit files its own dossier, under its own name, signed by its head (Circular 24, Art. 10.1.c); every other
+    # subject's summary is the commune's (its People's Committee for the commune learning community, Circular 25).
+    issuer = (
+        issuers.Issuer(body=(label.name.upper(),), place=commune.name)
+        if eligibility.subject_type == SubjectType.ORGANISATION
+        else issuers.report_issuer(commune)
+    )
+    noun = documents.SUBJECT_LABELS[Title(eligibility.title)]
+    content = summary.summary_pdf(
+        summary.summary_of(
+            eligibility,
+            services.explain(eligibility, "vi"),
+            issuer=issuer,
+            subject=f"{noun}: {label.name}" + (f" — {label.detail}" if label.detail else ""),
+            projection=services.projection_text(eligibility),
+            made_on=local_today(),
+            made_by=current_user.name,
+            evaluated_at=formatting.moment(eligibility.computed_at, locale="vi"),
+        )
+    )
+    return documents.pdf_response(
+        content, f"tong-hop-ket-qua-{eligibility.title}-{eligibility.year}-{eligibility.id}.pdf"
     )
 
 
