@@ -116,6 +116,20 @@ def _journey(phone, arranged: dict) -> None:
     page.get_by_label(ELIGIBLE).check()
     page.get_by_label("Số quyết định").fill("27/QĐ-UBND")
     page.get_by_label("Ngày quyết định").fill(date.today().isoformat())
+    # Before it is signed: the draft of the decision for the ticked proposal (ADR 61), nothing recorded. The button
+    # posts the form to a new tab, whose inline PDF headless Chromium hands to its viewer: the same form is posted
+    # with the page's own session, as the button would, and read.
+    button = page.get_by_role("button", name="Dự thảo quyết định (PDF)")
+    expect(button).to_be_visible()
+    form = page.locator("form", has=button)
+    fields = dict(form.evaluate("f => Array.from(new FormData(f).entries())"))  # one proposal ticked: one "ids"
+    draft = page.request.post(button.get_attribute("formaction"), multipart=fields)
+    assert draft.ok
+    assert draft.headers["content-type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(draft.body())).pages)
+    assert "DỰ THẢO" in text
+    assert "27/QĐ-UBND" in text
+    assert ELIGIBLE in text
     page.get_by_role("button", name="Ghi nhận quyết định", exact=True).click()
     expect(page.locator("#confirm-decision #confirm-list li")).to_have_count(1)  # checked, not yet recorded
     page.get_by_role("button", name=re.compile("Xác nhận ghi nhận Quyết định")).click()
