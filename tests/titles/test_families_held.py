@@ -230,6 +230,27 @@ def test_the_explanation_shows_the_families_recognised_and_the_projection(commun
     assert "hộ đã được công nhận Gia đình học tập trong năm: 6/10" in page
 
 
+def test_the_api_gives_the_projected_points_in_the_explanation(commune: AdminUnit, client: Any) -> None:
+    """The API: ``score`` and ``eligible`` are the result (families recognised); the share's item carries the
+    projection; ``projected_level`` is a levels-style field, null for a points-style set."""
+    from lms.auth.models import ApiToken
+
+    village, _households = village_of_ten(commune, recognised=6)
+    engine.evaluate_commune(commune.id, YEAR)
+    row = eligibility("village", village.id, "village_community")
+    assert row is not None
+    user = make_user(Role.ADMINISTRATOR, commune, "family-api@example.org")
+    _, secret = ApiToken.issue(user, "law4")
+    db.session.commit()
+    answer = client.get(f"/api/v1/titles/eligibility/{row.id}", headers={"Authorization": f"Bearer {secret}"})
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
+    body = answer.get_json()
+    assert body["eligible"] is False
+    assert body["projected_level"] is None
+    (v1,) = [x for x in body["explanation"] if x["indicator"] == "v1"]
+    assert (v1["source"]["numerator"], v1["source"]["projected"], v1["projected_points"]) == (6, 10, 40)
+
+
 def test_a_commune_managed_unit_counts_its_members_recognised(commune: AdminUnit) -> None:
     """Decision 448 part D's d1 ("tỷ lệ thành viên … đạt danh hiệu Công dân học tập"): three of five eligible, none
     recognised — d1 below its minimum; the projection (60 %: 30 points) passes, and says the association decides."""
