@@ -329,3 +329,34 @@ def test_the_criteria_document_says_b1_v1_d1_count_recognitions(app_ctx: Any) ->
     rows = [line for line in render().splitlines() if line.startswith(("| b1 |", "| v1 |", "| d1 |"))]
     assert len(rows) == 3
     assert all("counts members recognised for the year" in row for row in rows)
+
+
+def test_a_family_evaluated_elsewhere_marks_the_commune_of_its_clan(commune: AdminUnit) -> None:
+    """The clan's projection reads its households' eligibility, and a household may live in another commune: when that
+    commune's evaluation changes the family's result, the clan's commune loses its inputs key (its next run evaluates
+    it), as a unit's commune does for its members' citizen results."""
+    from lms.titles import runs
+    from lms.titles.dirty import mark_dirty
+
+    other = unit_by_code("23302")
+    village = make_village(other, "LF8", "Thôn 8")
+    household = make_household(village, "LF-X2")
+    db.session.add(Clan(commune_id=commune.id, name="Họ Phạm", households=[household]))
+    db.session.flush()
+    runs.evaluate_locked(other.id, YEAR, force=True)  # the family's first row: the clan's commune marked
+    runs.evaluate_locked(commune.id, YEAR, force=True)  # … and evaluated
+
+    def key() -> str | None:
+        db.session.expire_all()
+        return db.session.scalar(
+            select(EvaluationState.inputs_key).where(
+                EvaluationState.commune_id == commune.id, EvaluationState.year == YEAR
+            )
+        )
+
+    assert key() is not None
+    assess("household", household.id, "f1", 1, other)
+    mark_dirty([(other.id, YEAR)])  # as the assessments' service marks its commune
+    runs.evaluate_locked(other.id, YEAR, force=True)
+    assert eligibility("household", household.id, "family").eligible  # type: ignore[union-attr]
+    assert key() is None
