@@ -14,6 +14,7 @@ can say it in Vietnamese or English. One breakdown item::
                 "numerator": 3, "denominator": 4, "unknown_age": 0,
                 "projected": 4}   # only with a projection (ADR 51): recognised or eligible this year
      "projected_levels": [1],                            # … and the levels the projection would meet
+     "projected_points": 40,                             # … or, points-style (Decision 448), the points it would give
              | {"kind": "none"},
      "missing": null | {"code": …, numbers…}}
 
