@@ -150,19 +150,20 @@ def held(title: str, subject_type: str, year: int, basis: str, communes: Sequenc
 
 
 # The titles whose official result waits for recognitions of other subjects (ADR 51): a unit's and a commune's
-# Learning Citizens. Persons, households and the rest carry no projection (and are far too many to read for one).
-_PROJECTED_TITLES = frozenset({"unit", "commune_community"})
+# Learning Citizens, a clan's and a village's Learning Families (Decision 448). Persons and households carry no
+# projection (and are far too many to read for one).
+_PROJECTED_TITLES = frozenset({"unit", "commune_community", "clan", "village_community"})
 
 
 def _projected(title: str, subject_type: str, year: int, communes: Sequence[int] | None) -> list[int]:
-    """Units and communes whose official result waits for the association's Learning Citizens (ADR 51) and whose
-    projection — this year's eligible citizens recognised too — reaches a level: held on the projection basis, as
-    the explanation page projects them. Read per distinct breakdown (units sharing one are judged once); only the
-    results that carry a projection are read."""
+    """Units, communes, clans and villages whose official result waits for their members' recognitions (ADR 51) and
+    whose projection — this year's eligible members recognised too — reaches the title (level 1, or the pass of a
+    points-style set): held on the projection basis, as the explanation page projects them. Read per distinct
+    breakdown (subjects sharing one are judged once); only the results that carry a projection are read."""
     if title not in _PROJECTED_TITLES:
         return []
     from lms.titles.criteria import CriteriaError, definition_of
-    from lms.titles.engine import projected_level
+    from lms.titles.engine import projected_eligible
     from lms.titles.models import CriteriaSet, EligibilityBreakdown
 
     stmt = (
@@ -175,8 +176,10 @@ def _projected(title: str, subject_type: str, year: int, communes: Sequence[int]
             Eligibility.title == title,
             Eligibility.year == year,
             Eligibility.eligible.is_(False),
-            Eligibility.level.is_not(None),
-            cast(EligibilityBreakdown.content, String).like('%"projected_levels"%'),
+            or_(
+                cast(EligibilityBreakdown.content, String).like('%"projected_levels"%'),
+                cast(EligibilityBreakdown.content, String).like('%"projected_points"%'),
+            ),
         )
     )
     if communes is not None:
@@ -187,10 +190,10 @@ def _projected(title: str, subject_type: str, year: int, communes: Sequence[int]
         if (set_id, breakdown_id) not in reached:
             criteria_set = db.session.get(CriteriaSet, set_id)
             try:
-                level = projected_level(definition_of(criteria_set), content) if criteria_set else None
+                passes = projected_eligible(definition_of(criteria_set), content) if criteria_set else None
             except CriteriaError:
-                level = None
-            reached[(set_id, breakdown_id)] = (level or 0) >= 1
+                passes = None
+            reached[(set_id, breakdown_id)] = bool(passes)
         if reached[(set_id, breakdown_id)]:
             ids.append(subject_id)
     return ids

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import case, event, inspect, or_, select, tuple_, update
+from sqlalchemy import case, event, inspect, or_, select, tuple_, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction, aliased
 
@@ -25,7 +25,16 @@ from lms.celery import enqueue_after_commit
 from lms.core.clock import local_today
 from lms.core.signals import learning_records_changed, registry_changed
 from lms.extensions import db, utcnow
-from lms.registry.models import AdminUnit, Organisation, OrganisationMember, Person, UnitLevel
+from lms.registry.models import (
+    AdminUnit,
+    Clan,
+    Household,
+    Organisation,
+    OrganisationMember,
+    Person,
+    UnitLevel,
+    clan_household,
+)
 from lms.titles.models import Assessment, EvaluationState, Recognition
 
 
@@ -76,6 +85,31 @@ def home_pairs(persons: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
     ).tuples():
         communes[person_id].add(commune_id)
     return {(commune_id, year) for person_id, year in persons for commune_id in communes[person_id]}
+
+
+def household_pairs(households: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+    """The ``(commune_id, year)`` pairs whose evaluation counts these households' Learning Family recognitions (ADR
+    51, Decision 448): the commune of the household's village (its village's share) and the communes of the clans it
+    belongs to — a clan is filed under one commune and may count households of others. One statement."""
+    households = set(households)
+    if not households:
+        return set()
+    ids = sorted({household_id for household_id, _ in households})
+    village = aliased(AdminUnit)
+    communes: dict[int, set[int]] = defaultdict(set)
+    for household_id, commune_id in db.session.execute(
+        union(
+            select(Household.id, village.parent_id)
+            .join(village, village.id == Household.village_id)
+            .where(Household.id.in_(ids)),
+            select(clan_household.c.household_id, Clan.commune_id)
+            .join(Clan, Clan.id == clan_household.c.clan_id)
+            .where(clan_household.c.household_id.in_(ids)),
+        )
+    ).tuples():
+        if commune_id is not None:
+            communes[household_id].add(commune_id)
+    return {(commune_id, year) for household_id, year in households for commune_id in communes[household_id]}
 
 
 @learning_records_changed.connect

@@ -1575,6 +1575,17 @@ class _Scorer:
             "source": source,
             "missing": hint,
         }
+        share = indicator.share
+        if share is not None and share.projection is not None and len(columns) > 5 and source.get("kind") == "share":
+            # The projection beside the official count (ADR 51): members recognised for the year or eligible this
+            # year, and the points it would give. The result stands on the recognitions alone.
+            projected = _count(getattr(row, columns[5]))
+            den = _count(getattr(row, columns[1]))
+            item["source"] = {**source, "projected": projected}
+            at_projection = (
+                Decimal(_points_of(indicator.thresholds, lambda at: projected * 100 >= at * den)) if den else points
+            )
+            item["projected_points"] = _json_number(max(points, at_projection))
         return item, points
 
     def _assessed_points(
@@ -1849,6 +1860,37 @@ def projected_level(definition: crit.CriteriaDefinition, items: Sequence[dict[st
     if "upgrade" in by_code and upgrade is not None and level >= upgrade.to_level:
         level = next((lv for lv in range(upgrade.to_level - 1, 0, -1) if reaches(lv)), 0)
     return level
+
+
+def projected_points(
+    definition: crit.CriteriaDefinition, items: Sequence[dict[str, Any]]
+) -> tuple[Decimal, bool] | None:
+    """The total and the outcome a points-style result would reach were this year's eligible members recognised too
+    (ADR 51: Decision 448's families of a clan or a village, citizens of a commune-managed unit); None when no item
+    carries a projection. Each indicator keeps its minimum, as in the result."""
+    if not any("projected_points" in item for item in items):
+        return None
+    by_code = {str(item.get("indicator")): item for item in items}
+    total = Decimal(0)
+    below_min = False
+    for indicator in definition.indicators:
+        item = by_code.get(indicator.code)
+        if item is None:
+            continue
+        points = _decimal(item.get("projected_points", item.get("points")) or 0)
+        total += points
+        below_min = below_min or points < (indicator.min_points or 0)
+    return total, total >= (definition.pass_total or 0) and not below_min
+
+
+def projected_eligible(definition: crit.CriteriaDefinition, items: Sequence[dict[str, Any]]) -> bool | None:
+    """Whether the projection (ADR 51) reaches the title — level 1 of a levels-style result, the pass of a points-style
+    one —; None when the result carries no projection."""
+    if definition.scoring == Scoring.POINTS:
+        found = projected_points(definition, items)
+        return None if found is None else found[1]
+    level = projected_level(definition, items)
+    return None if level is None else level >= 1
 
 
 def _reaches(definition: crit.CriteriaDefinition, items: Sequence[dict[str, Any]], level: int) -> bool:

@@ -14,6 +14,7 @@ can say it in Vietnamese or English. One breakdown item::
                 "numerator": 3, "denominator": 4, "unknown_age": 0,
                 "projected": 4}   # only with a projection (ADR 51): recognised or eligible this year
      "projected_levels": [1],                            # … and the levels the projection would meet
+     "projected_points": 40,                             # … or, points-style (Decision 448), the points it would give
              | {"kind": "none"},
      "missing": null | {"code": …, numbers…}}
 
@@ -314,7 +315,17 @@ def _describe_source(item: dict[str, Any], names: Mapping[str, str]) -> str:
             members = _("villages")
         else:
             members = _("members")
-        if "projected" in source:
+        if "projected" in source and of == "households":
+            # Decision 448's clans and villages: households holding the Learning Family recognition (ADR 51).
+            text = _(
+                "share of households recognised as Learning Families for the year: %(numerator)s of %(denominator)s · "
+                "projection, with this year's eligible households not yet recognised: %(projected)s of "
+                "%(denominator)s",
+                numerator=source.get("numerator", 0),
+                denominator=source.get("denominator", 0),
+                projected=source.get("projected", 0),
+            )
+        elif "projected" in source:
             # Official count: recognitions for the year; the projection beside it (ADR 51).
             text = _(
                 "share of %(members)s recognised for the year: %(numerator)s of %(denominator)s · projection, with "
@@ -419,6 +430,27 @@ def describe_projection(level: int | None) -> str:
         "Projection, were this year's eligible Learning Citizens recognised by the association: %(reached)s. The "
         "result above, the dossier and the decision count only the citizens recognised for the year.",
         reached=reached,
+    )
+
+
+def describe_points_projection(score: Any, eligible: bool, title: str | None) -> str:
+    """The projected outcome of a points-style result beside the official one (ADR 51): Decision 448's clans and
+    villages count Learning Families, decided by the commune People's Committee chairman; its commune-managed units
+    count Learning Citizens, decided by the commune association."""
+    outcome = _("eligible") if eligible else _("not eligible")
+    if title == "family":
+        return _(
+            "Projection, were this year's eligible Learning Families recognised by the commune People's Committee "
+            "chairman: %(score)s points, %(outcome)s. The result above, the dossier and the decision count only the "
+            "families recognised for the year.",
+            score=_number(score),
+            outcome=outcome,
+        )
+    return _(
+        "Projection, were this year's eligible Learning Citizens recognised by the association: %(score)s points, "
+        "%(outcome)s. The result above, the dossier and the decision count only the citizens recognised for the year.",
+        score=_number(score),
+        outcome=outcome,
     )
 
 

@@ -68,7 +68,7 @@ from lms.registry.pii import InvalidIdNumber, id_number_hash, normalise_id_numbe
 from lms.registry.text import fold, initials_name
 from lms.titles import approvals, deadlines, explain
 from lms.titles import criteria as crit
-from lms.titles.dirty import home_pairs, mark_dirty
+from lms.titles.dirty import home_pairs, household_pairs, mark_dirty
 from lms.titles.explain import word as _word
 from lms.titles.models import (
     TITLE_SUBJECT,
@@ -1657,9 +1657,12 @@ def _record_decision(
 
 
 def _member_pairs(rows: Sequence[Recognition]) -> set[tuple[int, int]]:
-    """The commune-years whose group results count these Learning Citizens as recognised (ADR 51): the units of the
-    organisations they belong to, which may lie in another commune than the association that decided."""
-    return home_pairs({(r.subject_id, r.year) for r in rows if r.subject_type == SubjectType.PERSON.value})
+    """The commune-years whose group results count these recognitions as held (ADR 51): a Learning Citizen's units,
+    whose organisations may lie in another commune than the association that decided; a Learning Family's village
+    and clans — a clan of another commune may count the household (Decision 448, parts B and C)."""
+    return home_pairs(
+        {(r.subject_id, r.year) for r in rows if r.subject_type == SubjectType.PERSON.value}
+    ) | household_pairs({(r.subject_id, r.year) for r in rows if r.subject_type == SubjectType.HOUSEHOLD.value})
 
 
 @dataclass(frozen=True)

@@ -39,11 +39,13 @@ from lms.core import formatting
 from lms.extensions import db, utcnow
 from lms.registry.models import (
     AdminUnit,
+    Clan,
     Organisation,
     OrganisationMember,
     Person,
     RegistryVersion,
     UnitLevel,
+    clan_household,
     subtree,
 )
 from lms.titles import criteria as crit
@@ -153,6 +155,8 @@ def evaluate_locked(commune_id: int, year: int, *, force: bool, verify: bool = F
     if summary.get(Title.CITIZEN.value, {}).get("changed"):
         persons = dirty.get(SubjectType.PERSON.value, set()) if dirty is not None else None
         _mark_organisations_elsewhere(commune_id, year, started, persons)
+    if summary.get(Title.FAMILY.value, {}).get("changed"):
+        _mark_clans_elsewhere(commune_id, year, started)
     incremental.clear(commune_id, year)
     db.session.execute(
         update(EvaluationState)
@@ -276,6 +280,40 @@ def _mark_organisations_elsewhere(commune_id: int, year: int, since: datetime, p
             )
         )
     )
+    _mark_elsewhere(communes, year)
+
+
+def _mark_clans_elsewhere(commune_id: int, year: int, since: datetime) -> None:
+    """A clan's share counts its households' Learning Family recognitions and projects their eligibility (ADR 51,
+    amended), and a clan filed under another commune may count households of this one: when this evaluation changed
+    families of such clans, their communes are marked as :func:`_mark_organisations_elsewhere` marks units'."""
+    communes = sorted(
+        set(
+            db.session.scalars(
+                select(Clan.commune_id)
+                .distinct()
+                .join(clan_household, clan_household.c.clan_id == Clan.id)
+                .join(
+                    Eligibility,
+                    and_(
+                        Eligibility.subject_type == SubjectType.HOUSEHOLD.value,
+                        Eligibility.subject_id == clan_household.c.household_id,
+                    ),
+                )
+                .where(
+                    Eligibility.commune_id == commune_id,
+                    Eligibility.year == year,
+                    Eligibility.title == Title.FAMILY.value,
+                    Eligibility.computed_at >= since,
+                    Clan.commune_id != commune_id,
+                )
+            )
+        )
+    )
+    _mark_elsewhere(communes, year)
+
+
+def _mark_elsewhere(communes: list[int], year: int) -> None:
     if communes:
         # Their results are out of date, and the next run must know it even if the task below is lost (the broker
         # away at the commit): their key goes, in this transaction, on the rows no evaluation holds right now —

@@ -1438,10 +1438,33 @@ def projection_text(eligibility: Eligibility) -> str:
     projection reaches the same level (the share's own sentence still gives both counts)."""
     from lms.titles import explain as sentences
 
+    if eligibility.level is None:
+        return _points_projection_text(eligibility)
     projected = projected_level_of(eligibility)
     if projected is None or projected == eligibility.level:
         return ""
     return str(sentences.describe_projection(projected))
+
+
+def _points_projection_text(eligibility: Eligibility) -> str:
+    """A points-style result's projection in words (Decision 448's clans, villages and commune-managed units, ADR 51);
+    "" where it carries none or the projection gives the same points."""
+    from lms.titles import explain as sentences
+    from lms.titles.criteria import CriteriaError, definition_of
+    from lms.titles.engine import projected_points
+
+    if not eligibility.breakdown:
+        return ""
+    try:
+        definition = definition_of(eligibility.criteria_set)
+    except CriteriaError:
+        return ""
+    found = projected_points(definition, eligibility.breakdown)
+    if found is None or (eligibility.score is not None and found[0] == eligibility.score):
+        return ""
+    titles = {i.share.title for i in definition.indicators if i.share is not None and i.share.projection is not None}
+    title = "family" if "family" in titles else "citizen"
+    return str(sentences.describe_points_projection(found[0], found[1], title))
 
 
 def members_filter(eligibility: Eligibility) -> dict[str, Any] | None:

@@ -380,6 +380,7 @@ def test_clan_share_of_learning_families(commune: AdminUnit) -> None:
     db.session.flush()
     for h in households[:2]:
         assess("household", h.id, "f1", 1, commune)
+    recognise_families([h.id for h in households[:2]], commune)  # b1 counts families holding the title (ADR 51)
     assess("clan", clan.id, "b2", 1, commune)
     assess("clan", clan.id, "b3", 1, commune, evidence="")  # no evidence: not counted
 
@@ -400,7 +401,8 @@ def test_clan_share_of_learning_families(commune: AdminUnit) -> None:
 
 def village_with_families(commune: AdminUnit, learning_families: int) -> AdminUnit:
     """Ten households of one adult each (who learned this year); ``learning_families`` of them assessed as learning
-    families; the village's branch and no-drop-out indicators met with evidence."""
+    families and recognised for the year (v1 counts the families holding the title, ADR 51); the village's branch and
+    no-drop-out indicators met with evidence."""
     load_set(ASSESSED_FAMILY)
     village = make_village(commune, f"V{learning_families}", f"Thôn {learning_families}")
     adults = []
@@ -409,6 +411,7 @@ def village_with_families(commune: AdminUnit, learning_families: int) -> AdminUn
         adults.append(person(village, f"Người {n}", household=household).id)
         if n < learning_families:
             assess("household", household.id, "f1", 1, commune)
+            recognise_families([household.id], commune)
     records(adults, commune)
     assess("village", village.id, "v2", 1, commune)
     assess("village", village.id, "v3", 1, commune)
@@ -558,11 +561,21 @@ UNIT_ASSESSED = {
 def recognise_citizens(person_ids: list[int], commune: AdminUnit, *, year: int = YEAR) -> None:
     """The commune association's decision for ``year``: these persons hold the Learning Citizen title (Circular 24
     Art. 6.3.a and Circular 25 Art. 6.5.a count members who "đạt danh hiệu Công dân học tập", ADR 51)."""
+    _recognise("person", "citizen", person_ids, commune, year=year)
+
+
+def recognise_families(household_ids: list[int], commune: AdminUnit, *, year: int = YEAR) -> None:
+    """The commune chairman's decision for ``year``: these households hold the Learning Family title (Decision 448's
+    clans and villages count households "đạt danh hiệu Gia đình học tập", ADR 51)."""
+    _recognise("household", "family", household_ids, commune, year=year)
+
+
+def _recognise(subject_type: str, title: str, ids: list[int], commune: AdminUnit, *, year: int) -> None:
     rows = [
         {
-            "subject_type": "person",
+            "subject_type": subject_type,
             "subject_id": pid,
-            "title": "citizen",
+            "title": title,
             "year": year,
             "commune_id": commune.id,
             "status": "recognised",
@@ -572,7 +585,7 @@ def recognise_citizens(person_ids: list[int], commune: AdminUnit, *, year: int =
             "breakdown": [],
             "proposed_at": utcnow(),
         }
-        for pid in person_ids
+        for pid in ids
     ]
     if rows:
         db.session.execute(insert(Recognition), rows)
@@ -629,6 +642,7 @@ def test_commune_managed_organisation_uses_448_part_d(commune: AdminUnit) -> Non
     village = make_village(commune, "T01", "Thôn 1")
     members = [person(village, f"Cán bộ {n}") for n in range(5)]
     records([m.id for m in members[:3]], commune)
+    recognise_citizens([m.id for m in members[:3]], commune)  # d1 counts members holding the title (ADR 51)
     org = organisation(commune, "HTX", "commune", members)
     assess("organisation", org.id, "d2", 1, commune)
     assess("organisation", org.id, "d3", 1, commune)

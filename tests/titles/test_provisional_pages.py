@@ -22,7 +22,7 @@ from lms.titles import criteria, engine, recognition
 from lms.titles.models import CriteriaSet, Eligibility
 from tests.conftest import login, make_household, make_user, make_village, unit_by_code
 from tests.targets.conftest import load_text, make_unit, plan_text
-from tests.titles.test_engine import YEAR, assess, person, records
+from tests.titles.test_engine import YEAR, assess, person, recognise_families, records
 
 VILLAGE_SET = "qd-448-2015-c-village"
 
@@ -47,7 +47,8 @@ def _v1_source() -> str:
 
 @pytest.fixture
 def village_world(app_ctx):
-    """The shipped sets; a village of eight households, seven of them learning families (assessed), evaluated."""
+    """The shipped sets; a village of eight households, seven of them learning families (assessed, and recognised for
+    the year: v1 counts the families holding the title, ADR 51), evaluated."""
     criteria.load_shipped_criteria()
     commune = unit_by_code("23293")
     village = make_village(commune, "PP-V1", "Thôn Tạm Thời")
@@ -60,6 +61,7 @@ def village_world(app_ctx):
             for indicator in family.indicators:
                 if indicator.kind == "assessment":
                     assess("household", household.id, indicator.code, 10, commune)
+            recognise_families([household.id], commune)
     assess("village", village.id, "v2", 1, commune)
     assess("village", village.id, "v3", 1, commune)
     engine.evaluate_commune(commune.id, YEAR)
