@@ -121,6 +121,8 @@ def _journey(phone, arranged: dict) -> None:
     # with the page's own session, as the button would, and read.
     button = page.get_by_role("button", name="Dự thảo quyết định (PDF)")
     expect(button).to_be_visible()
+    assert page.evaluate(f"document.documentElement.scrollWidth <= {PHONE['width']}")
+    last_page(page, "commune-leader-decide")
     form = page.locator("form", has=button)
     fields = dict(form.evaluate("f => Array.from(new FormData(f).entries())"))  # one proposal ticked: one "ids"
     draft = page.request.post(button.get_attribute("formaction"), multipart=fields)
