@@ -57,11 +57,17 @@ from lms.extensions import db
 from lms.registry.issuers import Issuer
 from lms.registry.models import BoardMembership, BoardRole, Clc, Person, UnitLevel
 
-# (Vietnamese, English): the xlsx is Vietnamese whatever the page's language, as the annual report is.
+# (Vietnamese, English): the xlsx is Vietnamese whatever the page's language, as the annual report is. The names are
+# the Education Law's (Law 43/2019/QH14): a CLC runs the programmes of Art. 43.1.a ("Chương trình xóa mù chữ") and
+# 43.1.b ("Chương trình giáo dục đáp ứng yêu cầu của người học; cập nhật kiến thức, kỹ năng, chuyển giao công
+# nghệ"), Art. 44.3.b; the other fields are parts of point b.
 CATEGORY_LABELS: dict[str, tuple[str, str]] = {
     CourseCategory.LITERACY: ("Xóa mù chữ", "Literacy"),
-    CourseCategory.NEEDS_BASED: ("Kiến thức, kỹ năng theo nhu cầu", "Needs-based knowledge and skills"),
-    CourseCategory.TECHNOLOGY_TRANSFER: ("Chuyển giao khoa học kỹ thuật", "Technology transfer"),
+    CourseCategory.NEEDS_BASED: (
+        "Đáp ứng yêu cầu của người học; cập nhật kiến thức, kỹ năng",
+        "Needs-based knowledge and skills",
+    ),
+    CourseCategory.TECHNOLOGY_TRANSFER: ("Chuyển giao công nghệ", "Technology transfer"),
     CourseCategory.DIGITAL_SKILLS: ("Kỹ năng số", "Digital skills"),
     CourseCategory.POLICY_STUDY: ("Học tập chủ trương, chính sách", "Policy study"),
     CourseCategory.IT_SKILLS: ("Kỹ năng công nghệ thông tin", "IT skills"),
