@@ -10,6 +10,7 @@ titles' criteria against /work/shared/sources, ADR 60).
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date
 from pathlib import Path
@@ -114,3 +115,28 @@ def test_the_class_programme_uses_the_education_laws_names(app_ctx, client):
     assert "Chuyển giao công nghệ</option>" in form
     assert "Đáp ứng yêu cầu của người học; cập nhật kiến thức, kỹ năng</option>" in form
     assert "khoa học kỹ thuật" not in form
+
+
+def test_the_it_figures_name_the_plans_targets_in_its_words(app_ctx, client):
+    """Plan 1514/KH-UBND of Kon Tum, mục tiêu đến năm 2025, ý 1 and 4 (and 2030, ý 4): "cán bộ làm công tác Khuyến
+    học cấp xã tham gia tổ chức các hoạt động của Trung tâm học tập cộng đồng và được bồi dưỡng, tập huấn về ứng
+    dụng công nghệ thông tin"; "Chủ tịch hoặc Phó Chủ tịch Hội Khuyến học cấp xã tham gia quản lý Trung tâm học tập
+    cộng đồng"; "cán bộ và hội viên … được học tập quán triệt các chủ trương … về … khuyến học, khuyến tài, xây dựng
+    xã hội học tập". The leaders' IT page and its workbook shortened them to "cán bộ Hội cấp xã … hoạt động TTHTCĐ và
+    được bồi dưỡng CNTT", "… tham gia quản lý TTHTCĐ" and "học tập chủ trương, chính sách"."""
+    from openpyxl import load_workbook
+
+    commune = unit_by_code("23293")
+    leader = make_user(Role.COMMUNE_LEADER, commune, "law-plan-words@example.vn")
+    db.session.commit()
+    login(client, leader)
+    page = client.get(f"/courses/it/units/{commune.id}?from=2026-01-01&to=2026-12-31").get_data(as_text=True)
+    sheet = client.get(f"/courses/it/units/{commune.id}.xlsx?from=2026-01-01&to=2026-12-31")
+    labels = [row[0] for row in load_workbook(io.BytesIO(sheet.data))["Chỉ tiêu"].iter_rows(values_only=True)]
+    for words in (reports.PLAN_IT_TRAINED_OFFICERS, reports.PLAN_CHAIR_IN_CLC, reports.PLAN_POLICY_STUDY):
+        assert words in page
+        assert any(str(label).startswith(words) for label in labels)
+    assert reports.PLAN_IT_TRAINED_OFFICERS == (
+        "Cán bộ làm công tác Khuyến học cấp xã tham gia tổ chức các hoạt động của Trung tâm học tập cộng đồng và được "
+        "bồi dưỡng, tập huấn về ứng dụng công nghệ thông tin"
+    )
