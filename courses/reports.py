@@ -712,7 +712,7 @@ def it_figures_xlsx(
         summary.append([])
         summary.append(
             [
-                f"Mục tiêu đến năm {total_check.year} ({PLAN_IT_TRAINED_OFFICERS[0].lower()}{PLAN_IT_TRAINED_OFFICERS[1:]})"
+                f"Mục tiêu đến năm {total_check.year} (c{PLAN_IT_TRAINED_OFFICERS[1:]})"
                 f"{' — tạm thời' if total_check.provisional else ''}",
                 _verdict(total_check),
                 None,

@@ -77,16 +77,16 @@ def test_the_certificate_form_names_the_test_centre(app_ctx, client):
     form = client.get("/courses/it/me/certificates/new").get_data(as_text=True)
     assert "Trung tâm sát hạch cấp chứng chỉ" in form
     assert "Đơn vị sát hạch" not in form
-    with current_app.test_request_context("/"):  # the service's refusal, in the default language
-        with pytest.raises(it_skills.ItSkillsError) as refused:
-            it_skills.record_certificate(
-                person=holder,
-                number="CNTT-LAW-1",
-                issuer=" ",
-                issued_on=date(2025, 6, 1),
-                upload=scan(),
-                recorded_by_id=None,
-            )
+    # The service's refusal, in the default language.
+    with current_app.test_request_context("/"), pytest.raises(it_skills.ItSkillsError) as refused:
+        it_skills.record_certificate(
+            person=holder,
+            number="CNTT-LAW-1",
+            issuer=" ",
+            issued_on=date(2025, 6, 1),
+            upload=scan(),
+            recorded_by_id=None,
+        )
     assert str(refused.value) == "hãy nhập trung tâm sát hạch đã cấp chứng chỉ"
 
 
