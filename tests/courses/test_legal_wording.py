@@ -140,3 +140,26 @@ def test_the_it_figures_name_the_plans_targets_in_its_words(app_ctx, client):
         "Cán bộ làm công tác Khuyến học cấp xã tham gia tổ chức các hoạt động của Trung tâm học tập cộng đồng và được "
         "bồi dưỡng, tập huấn về ứng dụng công nghệ thông tin"
     )
+
+
+def test_an_organisations_members_are_called_as_circular_24_calls_them(app_ctx, client):
+    """Circular 24/2023/TT-BGDĐT, Art. 2.7: "Thành viên trong đơn vị là Cán bộ công nhân viên trong đơn vị, Người lao
+    động trong đơn vị" (Art. 2.5, 2.6). An organisation's page headed its people "Hội viên" — the word for members of
+    the Hội Khuyến học, which a school's teachers or an enterprise's workers are not."""
+    from lms.registry.models import Organisation, OrganisationMember
+    from tests.conftest import make_household, make_village
+
+    commune = unit_by_code("23293")
+    teacher = make_household(make_village(commune, "LAW-ORG", "Thôn Luật"), "LAW-ORG-1", "Y Giáo Viên").members[0]
+    school = Organisation(commune_id=commune.id, code="LAW-ORG-S", name="Trường Tiểu học Luật")
+    db.session.add(school)
+    db.session.flush()
+    db.session.add(OrganisationMember(organisation_id=school.id, person_id=teacher.id, position="Giáo viên"))
+    leader = make_user(Role.COMMUNE_LEADER, commune, "law-org@example.vn")
+    db.session.commit()
+    login(client, leader)
+    page = client.get(f"/registry/organisations/{school.id}").get_data(as_text=True)
+    table = page[page.index("<table") : page.index("</table>")]
+    assert "<th>Thành viên trong đơn vị</th>" in table
+    assert "cán bộ công nhân viên và người lao động của đơn vị (Điều 2 khoản 5–7 Thông tư 24/2023/TT-BGDĐT)" in table
+    assert "Hội viên" not in table
