@@ -163,3 +163,25 @@ def test_an_organisations_members_are_called_as_circular_24_calls_them(app_ctx, 
     assert "<th>Thành viên trong đơn vị</th>" in table
     assert "cán bộ công nhân viên và người lao động của đơn vị (Điều 2 khoản 5–7 Thông tư 24/2023/TT-BGDĐT)" in table
     assert "Hội viên" not in table
+
+
+def test_a_clc_boards_member_is_not_called_an_association_member(app_ctx, client):
+    """Plan 1514, mục tiêu đến năm 2025, ý 4 counts the association's chair or vice-chair "tham gia quản lý Trung tâm
+    học tập cộng đồng" — on the centre's board (courses/data/it_skills.toml: director, deputy director, member). The
+    centre's page listed a board member as "Hội viên", the association's word, under "Ban Giám đốc"."""
+    from lms.registry.models import BoardMembership, Clc
+    from tests.conftest import make_household, make_village
+
+    commune = unit_by_code("23293")
+    person = make_household(make_village(commune, "LAW-CLC", "Thôn Ban"), "LAW-CLC-1", "Y Ban Giám Đốc").members[0]
+    clc = Clc(commune_id=commune.id, name="Trung tâm học tập cộng đồng Luật")
+    db.session.add(clc)
+    db.session.flush()
+    db.session.add(BoardMembership(clc_id=clc.id, person_id=person.id, role="member", started_on=date(2025, 7, 1)))
+    leader = make_user(Role.COMMUNE_LEADER, commune, "law-clc@example.vn")
+    db.session.commit()
+    login(client, leader)
+    page = client.get(f"/registry/clcs/{clc.id}").get_data(as_text=True)
+    board = page[page.index("Ban Giám đốc") : page.index("</ul>", page.index("Ban Giám đốc"))]
+    assert "Y Ban Giám Đốc</a> — Thành viên Ban Giám đốc" in board
+    assert "Hội viên" not in board
