@@ -304,5 +304,13 @@ class RejectForm(LmsForm):
     reason = StringField(_l("Why it is rejected"), validators=[DataRequired(), Length(max=300)])
 
 
+class RevokeForm(LmsForm):
+    """The test centre revoked the certificate (Joint Circular 17/2016, Art. 17.2): its decision."""
+
+    reason = StringField(
+        _l("The test centre's decision revoking it (number and date)"), validators=[DataRequired(), Length(max=300)]
+    )
+
+
 class SelfEnrolForm(LmsForm):
     """Only the CSRF token."""

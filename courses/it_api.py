@@ -258,7 +258,10 @@ def verify_it_certificate(it_certificate_id: int, json: EmptyBody) -> ItCertific
     if not it_skills.may_verify(certificate, current_user.id):
         # Separation of duties (the person who recorded or holds it), not a missing permission: 403, not 404.
         abort(403, description=_("You recorded or hold this certificate: another verifier must verify it."))
-    it_skills.verify_certificate(certificate, user_id=current_user.id)
+    try:
+        it_skills.verify_certificate(certificate, user_id=current_user.id)
+    except ItSkillsError as exc:  # revoked by its test centre, or held by another person
+        raise ApiValidationError([{"field": exc.field, "message": str(exc)}], str(exc)) from exc
     return ItCertificateOut.model_validate(certificate)
 
 
@@ -270,6 +273,20 @@ def reject_it_certificate(it_certificate_id: int, json: RejectIn) -> ItCertifica
     certificate = _decidable(it_certificate_id)
     try:
         it_skills.reject_certificate(certificate, reason=json.reason, user_id=current_user.id)
+    except ItSkillsError as exc:
+        raise ApiValidationError([{"field": exc.field, "message": str(exc)}], str(exc)) from exc
+    return ItCertificateOut.model_validate(certificate)
+
+
+@bp.post("/it/certificates/<int:it_certificate_id>/revoke")
+@operation(VERIFY, ok=ItCertificateOut, json=RejectIn, tags=TAGS, idempotent=True)
+@idempotent
+def revoke_it_certificate(it_certificate_id: int, json: RejectIn) -> ItCertificateOut:
+    """Record that the test centre revoked a verified certificate (Joint Circular 17/2016, Art. 17.2), giving the
+    centre's decision as the reason: its modules no longer count, and its number stays taken."""
+    certificate = _decidable(it_certificate_id)
+    try:
+        it_skills.revoke_certificate(certificate, reason=json.reason, user_id=current_user.id)
     except ItSkillsError as exc:
         raise ApiValidationError([{"field": exc.field, "message": str(exc)}], str(exc)) from exc
     return ItCertificateOut.model_validate(certificate)

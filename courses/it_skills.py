@@ -561,6 +561,8 @@ def verify_certificate(certificate: ItCertificate, *, user_id: int | None) -> in
     and, for an advanced certificate, the advanced modules it names (Art. 16.2). Returns the records written."""
     if certificate.status == ItCertificateStatus.VERIFIED:
         return 0
+    if certificate.status == ItCertificateStatus.REVOKED:  # Joint Circular 17/2016, Art. 17.2 (ADR 60)
+        raise ItSkillsError(_("this certificate was revoked by its test centre: it cannot be verified again"))
     if not may_verify(certificate, user_id):
         raise ItSkillsError(_("you recorded or hold this certificate: another verifier must verify it"))
     # Rejected, it held nothing: the same certificate may since have been recorded for its genuine holder. Pending,
@@ -619,6 +621,28 @@ def reject_certificate(certificate: ItCertificate, *, reason: str, user_id: int 
     reason = " ".join(reason.split())
     if not reason:
         raise ItSkillsError(_("say why the certificate is rejected"), "reason")
+    if certificate.status == ItCertificateStatus.REVOKED:
+        raise ItSkillsError(_("this certificate was revoked by its test centre: it stays recorded as revoked"))
+    return _withdraw(certificate, ItCertificateStatus.REJECTED, reason, user_id, "it_certificate.reject")
+
+
+def revoke_certificate(certificate: ItCertificate, *, reason: str, user_id: int | None) -> int:
+    """Record that the test centre revoked a verified certificate (Joint Circular 17/2016, Art. 17.2: its head "có
+    thẩm quyền cấp và thu hồi chứng chỉ"): the modules it granted are removed, as on a rejection, but the record keeps
+    its centre and number, so the same certificate is not recorded again for anyone (ADR 60). ``reason``: the
+    centre's decision (its number and date). Returns the records removed."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ItSkillsError(_("give the test centre's decision that revoked it (its number and date)"), "reason")
+    if certificate.status != ItCertificateStatus.VERIFIED:
+        raise ItSkillsError(_("only a verified certificate can be recorded as revoked by its test centre"))
+    return _withdraw(certificate, ItCertificateStatus.REVOKED, reason, user_id, "it_certificate.revoke")
+
+
+def _withdraw(
+    certificate: ItCertificate, status: ItCertificateStatus, reason: str, user_id: int | None, action: str
+) -> int:
+    """Remove the modules ``certificate`` granted and give it ``status`` with ``reason``; one audit event."""
     gone = db.session.execute(
         select(LearningRecord.commune_id, LearningRecord.year).where(
             LearningRecord.source_key.startswith(_grant_key(certificate.id))
@@ -631,9 +655,9 @@ def reject_certificate(certificate: ItCertificate, *, reason: str, user_id: int 
         learning_records_changed.send(
             None, pairs={(c, y) for c, y in gone}, persons={(certificate.person_id, y) for _, y in gone}
         )
-    certificate.status, certificate.note = ItCertificateStatus.REJECTED.value, reason[:300]
+    certificate.status, certificate.note = status.value, reason[:300]
     certificate.decided_by_id, certificate.decided_at = user_id, utcnow()
-    audit("it_certificate.reject", certificate, person_id=certificate.person_id, removed=len(gone))
+    audit(action, certificate, person_id=certificate.person_id, removed=len(gone))
     db.session.flush()
     return len(gone)
 

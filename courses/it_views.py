@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 
 from courses import bp, documents, it_skills, reports, services
 from courses.document_views import _download
-from courses.forms import ItCertificateForm, RejectForm, SelfEnrolForm, VerifyForm
+from courses.forms import ItCertificateForm, RejectForm, RevokeForm, SelfEnrolForm, VerifyForm
 from courses.it_skills import ItSkillsError, Period
 from courses.models import (
     Certificate,
@@ -354,6 +354,7 @@ def it_certificate(it_certificate_id: int):
         may_verify=it_skills.may_verify(certificate, current_user.id),
         verify_form=VerifyForm(),
         reject_form=RejectForm(),
+        revoke_form=RevokeForm(),
         fw=it_skills.framework(),
         locale=_locale(),
     )
@@ -384,8 +385,12 @@ def verify_it_certificate(it_certificate_id: int):
         abort(400)
     try:
         it_skills.verify_certificate(certificate, user_id=current_user.id)
-    except ItSkillsError:
-        flash(_("You recorded or hold this certificate: another verifier must verify it."), "danger")
+    except ItSkillsError as exc:
+        revoked = certificate.status == ItCertificateStatus.REVOKED
+        flash(
+            str(exc) if revoked else _("You recorded or hold this certificate: another verifier must verify it."),
+            "danger",
+        )
         return redirect(url_for("courses.it_certificate", it_certificate_id=certificate.id))
     db.session.commit()
     flash(_("Certificate %(number)s verified: the basic modules are granted.", number=certificate.number), "success")
@@ -411,6 +416,38 @@ def reject_it_certificate(it_certificate_id: int):
         may_verify=it_skills.may_verify(certificate, current_user.id),
         verify_form=VerifyForm(),
         reject_form=form,
+        revoke_form=RevokeForm(),
+        fw=it_skills.framework(),
+        locale=_locale(),
+    ), 400
+
+
+@bp.post("/it/certificates/<int:it_certificate_id>/revoke")
+@permission_required(VERIFY)
+def revoke_it_certificate(it_certificate_id: int):
+    """The test centre revoked a verified certificate (Joint Circular 17/2016, Art. 17.2): recorded with the centre's
+    decision; its modules no longer count."""
+    certificate = _decidable_or_404(it_certificate_id)
+    form = RevokeForm()
+    if form.validate_on_submit():
+        try:
+            it_skills.revoke_certificate(certificate, reason=form.reason.data or "", user_id=current_user.id)
+        except ItSkillsError as exc:
+            flash(str(exc), "danger")
+            return redirect(url_for("courses.it_certificate", it_certificate_id=certificate.id))
+        db.session.commit()
+        flash(_("Certificate %(number)s recorded as revoked by its test centre.", number=certificate.number), "warning")
+        return redirect(url_for("courses.it_certificate", it_certificate_id=certificate.id))
+    scan = db.session.get(EvidenceFile, certificate.evidence_file_id)
+    return render_template(
+        "courses/it/certificate.html",
+        certificate=certificate,
+        scan=scan,
+        may_decide=True,
+        may_verify=it_skills.may_verify(certificate, current_user.id),
+        verify_form=VerifyForm(),
+        reject_form=RejectForm(),
+        revoke_form=form,
         fw=it_skills.framework(),
         locale=_locale(),
     ), 400

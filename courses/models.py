@@ -351,6 +351,10 @@ class ItCertificateStatus(enum.StrEnum):
     PENDING = "pending"
     VERIFIED = "verified"
     REJECTED = "rejected"
+    # Withdrawn by the test centre that issued it (Joint Circular 17/2016, Art. 17.2: "cấp và thu hồi"): it grants
+    # nothing, and unlike a rejected record it still holds its centre and number, so the same certificate cannot be
+    # recorded and verified for another person (ADR 60).
+    REVOKED = "revoked"
 
 
 class ItCertificate(Model):

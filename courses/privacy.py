@@ -28,7 +28,12 @@ from lms.core.personal_data import PROCESSING, DataSection, processing_rows
 from lms.core.signals import personal_data
 from lms.extensions import db
 
-IT_STATUS_NAMES = {"verified": _l("verified"), "rejected": _l("rejected"), "pending": _l("waiting for verification")}
+IT_STATUS_NAMES = {
+    "verified": _l("verified"),
+    "rejected": _l("rejected"),
+    "revoked": _l("revoked by its test centre"),
+    "pending": _l("waiting for verification"),
+}
 TEACHING_ROLE_NAMES = {"instructor": _l("Instructor"), "assistant": _l("Assistant"), "organiser": _l("Organiser")}
 #: The events on a person's records in courses, as the person reads them in the log of who processed their data.
 ACTION_NAMES = {
@@ -37,6 +42,7 @@ ACTION_NAMES = {
     "it_certificate.record": _l("IT-skills certificate recorded"),
     "it_certificate.verify": _l("IT-skills certificate verified"),
     "it_certificate.reject": _l("IT-skills certificate rejected"),
+    "it_certificate.revoke": _l("IT-skills certificate revoked by its test centre"),
     "it_certificate.scan_viewed": _l("Scan of the IT-skills certificate viewed"),
     "class.withdraw": _l("Withdrawn from a class"),
     "class.assessment": _l("Class assessment result recorded"),

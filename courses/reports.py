@@ -57,11 +57,17 @@ from lms.extensions import db
 from lms.registry.issuers import Issuer
 from lms.registry.models import BoardMembership, BoardRole, Clc, Person, UnitLevel
 
-# (Vietnamese, English): the xlsx is Vietnamese whatever the page's language, as the annual report is.
+# (Vietnamese, English): the xlsx is Vietnamese whatever the page's language, as the annual report is. The names are
+# the Education Law's (Law 43/2019/QH14): a CLC runs the programmes of Art. 43.1.a ("Chương trình xóa mù chữ") and
+# 43.1.b ("Chương trình giáo dục đáp ứng yêu cầu của người học; cập nhật kiến thức, kỹ năng, chuyển giao công
+# nghệ"), Art. 44.3.b; the other fields are parts of point b.
 CATEGORY_LABELS: dict[str, tuple[str, str]] = {
     CourseCategory.LITERACY: ("Xóa mù chữ", "Literacy"),
-    CourseCategory.NEEDS_BASED: ("Kiến thức, kỹ năng theo nhu cầu", "Needs-based knowledge and skills"),
-    CourseCategory.TECHNOLOGY_TRANSFER: ("Chuyển giao khoa học kỹ thuật", "Technology transfer"),
+    CourseCategory.NEEDS_BASED: (
+        "Đáp ứng yêu cầu của người học; cập nhật kiến thức, kỹ năng",
+        "Needs-based knowledge and skills",
+    ),
+    CourseCategory.TECHNOLOGY_TRANSFER: ("Chuyển giao công nghệ", "Technology transfer"),
     CourseCategory.DIGITAL_SKILLS: ("Kỹ năng số", "Digital skills"),
     CourseCategory.POLICY_STUDY: ("Học tập chủ trương, chính sách", "Policy study"),
     CourseCategory.IT_SKILLS: ("Kỹ năng công nghệ thông tin", "IT skills"),
@@ -317,6 +323,17 @@ def percent(rate: Fraction | None) -> str:
     return formatting.percent(None if rate is None else float(rate) * 100)
 
 
+# The plan's targets in its own words (Plan 1514/KH-UBND of Kon Tum, as Decision 387/QĐ-TTg: mục tiêu đến năm 2025,
+# ý 1 and 4): the IT-skills figures' indicators, on the page (the catalogue) and in the workbook.
+PLAN_IT_TRAINED_OFFICERS = (
+    "Cán bộ làm công tác Khuyến học cấp xã tham gia tổ chức các hoạt động của Trung tâm học tập cộng đồng và được bồi "
+    "dưỡng, tập huấn về ứng dụng công nghệ thông tin"
+)
+PLAN_CHAIR_IN_CLC = "Hội Khuyến học cấp xã có Chủ tịch hoặc Phó Chủ tịch tham gia quản lý Trung tâm học tập cộng đồng"
+PLAN_POLICY_STUDY = (
+    "Cán bộ, hội viên Hội Khuyến học được học tập, quán triệt các chủ trương về khuyến học, khuyến tài, xây dựng xã "
+    "hội học tập"
+)
 CENTRE_REPORT_TITLE = "BÁO CÁO HOẠT ĐỘNG TRUNG TÂM HỌC TẬP CỘNG ĐỒNG"
 CENTRE_REPORT_SUMMARY = "Hoạt động của Trung tâm học tập cộng đồng"  # the trích yếu under "BÁO CÁO", then the period
 RATE_LABEL = "Tỷ lệ chuyên cần"
@@ -696,19 +713,19 @@ def it_figures_xlsx(
     indicators_header = summary.max_row
     indicators = [
         (
-            "Cán bộ Hội cấp xã tham gia tổ chức hoạt động TTHTCĐ và được bồi dưỡng CNTT",
+            PLAN_IT_TRAINED_OFFICERS,
             result.total("organised_and_trained"),
             result.total("officers"),
             "cán bộ Hội cấp xã (chủ tịch, phó chủ tịch, cán bộ) trong kỳ",
         ),
         (
-            "Hội Khuyến học cấp xã có chủ tịch hoặc phó chủ tịch tham gia quản lý TTHTCĐ",
+            PLAN_CHAIR_IN_CLC,
             result.associations_led_in_clc,
             result.associations,
             "xã có Hội Khuyến học (có hội viên trong kỳ)",
         ),
         (
-            "Cán bộ, hội viên Hội Khuyến học học tập chủ trương, chính sách"
+            PLAN_POLICY_STUDY
             # Counted over the plan's phase (ADR 54), as the targets reports print it.
             + (f" ({phase_words(*result.policy_phase)})" if result.policy_phase else ""),
             result.total("studied_policy"),
@@ -723,8 +740,8 @@ def it_figures_xlsx(
         summary.append([])
         summary.append(
             [
-                f"Mục tiêu đến năm {total_check.year} (cán bộ Hội cấp xã tham gia tổ chức hoạt động TTHTCĐ và được "
-                f"bồi dưỡng CNTT){' — tạm thời' if total_check.provisional else ''}",
+                f"Mục tiêu đến năm {total_check.year} (c{PLAN_IT_TRAINED_OFFICERS[1:]})"
+                f"{' — tạm thời' if total_check.provisional else ''}",
                 _verdict(total_check),
                 None,
                 float(total_check.target) / 100,

@@ -83,7 +83,7 @@ class LearnerRecordOut(Out):
                 "id": "urn:uuid:0d9e6a41-5b2c-4f7e-a8d3-6c1b9e2f4a70",
                 "type": ["VerifiableCredential", "ClrCredential"],
                 "name": "Hồ sơ học tập suốt đời",
-                "description": "Các chứng nhận, mô-đun CNTT, danh hiệu và số giờ học theo năm, tính đến 06/12/2026.",
+                "description": "Các chứng nhận, mô đun CNTT, danh hiệu và số giờ học theo năm, tính đến 06/12/2026.",
                 "issuer": {
                     "id": "did:web:hoctap.example.vn",
                     "type": ["Profile"],

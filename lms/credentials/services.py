@@ -777,7 +777,7 @@ def credential_for_it_certificate(certificate: ItCertificate) -> IssuedCredentia
             "type": ["Achievement"],
             "achievementType": "Certificate",
             "name": standard.name_vi,
-            "description": "Các mô-đun kỹ năng sử dụng công nghệ thông tin mà chứng chỉ quốc gia xác nhận: "
+            "description": "Các mô đun kỹ năng sử dụng công nghệ thông tin mà chứng chỉ quốc gia xác nhận: "
             + "; ".join(f"{code} {names.get(code, '')}".strip() for code in codes)
             + ".",
             "humanCode": "+".join(codes),
@@ -786,7 +786,7 @@ def credential_for_it_certificate(certificate: ItCertificate) -> IssuedCredentia
             "criteria": {
                 "narrative": f"Có chứng chỉ ứng dụng công nghệ thông tin (Thông tư liên tịch 17/2016) do cơ sở sát "
                 f"hạch được công nhận cấp, đã được đối chiếu với bản chụp; chứng chỉ đạt {standard.name_vi} theo "
-                f"{framework.source}: các mô-đun {', '.join(codes)}."
+                f"{framework.source}: các mô đun {', '.join(codes)}."
             },
         },
     }
@@ -1093,7 +1093,7 @@ def trust_bundle(now: datetime | None = None) -> dict[str, Any]:
 CLR_CONTEXT = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
 KIND_NAMES = {
     "class_completion": "lớp học",
-    "it_module": "mô-đun CNTT",
+    "it_module": "mô đun CNTT",
     "policy_study": "học tập chính sách",
     "self_study": "tự học",
     "external_certificate": "chứng chỉ bên ngoài",
@@ -1148,7 +1148,7 @@ def _year_credential(person_id: int, year: int, lines: list[tuple[str, Decimal, 
                 "achievementType": "LearningProgram",
                 "name": "Giờ học tập suốt đời trong năm",
                 "description": "Tổng số giờ học được ghi nhận trong năm: lớp học ở trung tâm học tập cộng đồng, "
-                "mô-đun CNTT, học tập chính sách, tự học, chứng chỉ bên ngoài.",
+                "mô đun CNTT, học tập chính sách, tự học, chứng chỉ bên ngoài.",
                 "inLanguage": "vi",
                 "criteria": {
                     "narrative": "Cộng số giờ của các bản ghi học tập của người học trong năm — cùng dữ liệu mà việc "
@@ -1226,14 +1226,14 @@ def learner_record(person: Person, *, now: datetime | None = None) -> LearnerRec
     years = hours_by_year(person.id)
     bundled += [_year_credential(person.id, year, lines, profile) for year, lines in sorted(years.items())]
     if not bundled:  # CLR 2.0 asks for at least one credential
-        raise CredentialError("Chưa có chứng nhận, mô-đun CNTT, danh hiệu hay giờ học nào để đưa vào hồ sơ.")
+        raise CredentialError("Chưa có chứng nhận, mô đun CNTT, danh hiệu hay giờ học nào để đưa vào hồ sơ.")
     achievements = {c["credentialSubject"]["achievement"]["id"]: c["credentialSubject"]["achievement"] for c in bundled}
     credential: dict[str, Any] = {
         "@context": [VC_CONTEXT, CLR_CONTEXT, OB_CONTEXT],
         "id": f"urn:uuid:{uuid.uuid4()}",
         "type": ["VerifiableCredential", "ClrCredential"],
         "name": "Hồ sơ học tập suốt đời",
-        "description": f"Các chứng nhận, mô-đun CNTT, danh hiệu và số giờ học theo năm, tính đến {now:%d/%m/%Y}.",
+        "description": f"Các chứng nhận, mô đun CNTT, danh hiệu và số giờ học theo năm, tính đến {now:%d/%m/%Y}.",
         "issuer": profile,
         "validFrom": now.isoformat(),
         "awardedDate": now.isoformat(),

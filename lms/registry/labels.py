@@ -22,7 +22,12 @@ ASSOCIATION_ROLE_NAMES = {
     "officer": _l("Officer"),
     "member": _l("Member"),
 }
-BOARD_ROLE_NAMES = {"director": _l("Director"), "deputy_director": _l("Deputy director"), "member": _l("Member")}
+# "Member" alone is the association's word ("Hội viên", ASSOCIATION_ROLE_NAMES): a board's member is not one.
+BOARD_ROLE_NAMES = {
+    "director": _l("Director"),
+    "deputy_director": _l("Deputy director"),
+    "member": _l("Member of the board"),
+}
 STATUS_NAMES = {
     "pending": _l("Waiting for a worker"),
     "running": _l("Running"),

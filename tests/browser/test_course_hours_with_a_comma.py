@@ -32,7 +32,7 @@ def test_planned_hours_typed_with_a_decimal_comma_are_kept(stack_app, phone):
     page.get_by_role("link", name="Khóa học mới").click()
     page.get_by_label("Mã").fill("HRS-SC-01")
     page.get_by_label("Tên").fill("Sơ cứu ban đầu HRS")
-    page.get_by_label("Lĩnh vực").select_option(label="Kiến thức, kỹ năng theo nhu cầu")
+    page.get_by_label("Lĩnh vực").select_option(label="Đáp ứng yêu cầu của người học; cập nhật kiến thức, kỹ năng")
     hours = page.get_by_label("Số giờ dự kiến")
     hours.press_sequentially("12,5")  # key by key, as a person types it
     expect(hours).to_have_value("12,5")

@@ -44,7 +44,7 @@ def test_the_certificates_to_verify_read_on_a_phone(stack_app, phone):
     commit(stack_app, _arrange)
     page = phone
     log_in(page, "quanly.itc@example.vn", PASSWORD, "Đinh Văn Xác ITC")
-    page.locator(".role-card").get_by_role("link", name="Chứng chỉ CNTT").click()
+    page.locator(".role-card").get_by_role("link", name="Chứng chỉ ứng dụng CNTT").click()
 
     row = page.locator("#it-certificates tbody tr", has_text=NUMBER)
     number = row.get_by_role("link", name=NUMBER)

@@ -88,7 +88,7 @@ def test_an_officer_enrols_and_records_a_certificate_from_the_home_page(stack_ap
     # A national certificate with a photo: the file input offers the phone's camera.
     page.get_by_role("link", name="Thêm chứng chỉ ứng dụng CNTT").click()
     page.get_by_label("Số hiệu chứng chỉ").fill("C-778899")
-    page.get_by_label("Đơn vị sát hạch cấp chứng chỉ").fill("Trường Đại học Quy Nhơn")
+    page.get_by_label("Trung tâm sát hạch cấp chứng chỉ").fill("Trường Đại học Quy Nhơn")
     page.get_by_label("Ngày cấp").fill("2026-05-20")
     scan = page.get_by_label("Bản quét hoặc ảnh chụp chứng chỉ (PDF, JPEG hoặc PNG)")
     expect(scan).to_have_attribute("accept", "image/*,application/pdf")

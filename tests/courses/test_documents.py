@@ -899,7 +899,7 @@ def test_centre_report_page_and_xlsx(client, report_centre):
     assert values["Số buổi học đã tổ chức"] == 5
     assert values["Số lượt người học (lượt có mặt)"] == 10
     assert values["Tỷ lệ chuyên cần"] == pytest.approx(9 / 13)
-    assert values["Chuyển giao khoa học kỹ thuật"] == 1
+    assert values["Chuyển giao công nghệ"] == 1
     per_class = list(workbook["Theo lớp"].iter_rows(min_row=2, values_only=True))
     assert [(r[1], r[4], r[5], r[6]) for r in per_class] == [("Lớp cà phê", 3, 3, 7), ("Lớp điện thoại", 2, 2, 3)]
     assert client.get(f"/courses/clcs/{centre.clc.id}/report?from=2026-03-31&to=2026-03-01").status_code == 400
@@ -962,7 +962,7 @@ def test_the_centre_report_pdf_prints_the_figures_the_page_shows(client, report_
 
     categories_table = html.split('id="report-categories"', 1)[1].split("</table>", 1)[0]
     categories = [cells(r) for r in re.findall(r"<tr>(.*?)</tr>", categories_table.split("<tbody>", 1)[1], re.S)]
-    assert categories == [["Chuyển giao khoa học kỹ thuật", "1", "1", "12"]]
+    assert categories == [["Chuyển giao công nghệ", "1", "1", "12"]]
     for name, completions, learners, hours in categories:
         assert f"{name} {completions} {learners} {hours}" in text
 

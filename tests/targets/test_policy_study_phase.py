@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from courses import services as courses
+from courses.reports import PLAN_POLICY_STUDY
 from courses.services import Mark
 from lms.auth.models import Role
 from lms.extensions import db
@@ -170,7 +171,7 @@ def test_the_it_skills_page_and_the_dashboard_show_one_policy_study_figure(clien
         xlsx = client.get(f"/courses/it/units/{kon_tum.id}.xlsx?from={year}-01-01&to={year}-12-31")
         summary = load_workbook(io.BytesIO(xlsx.data))["Chỉ tiêu"]
         rows = {row[0]: row[1:3] for row in summary.iter_rows(values_only=True) if row[0]}
-        label = f"Cán bộ, hội viên Hội Khuyến học học tập chủ trương, chính sách ({period})"
+        label = f"{PLAN_POLICY_STUDY} ({period})"
         assert tuple(str(n) for n in rows[label]) == figures
 
 
