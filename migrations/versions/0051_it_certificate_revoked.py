@@ -1,7 +1,7 @@
 """it_certificate: a certificate revoked by its test centre (status "revoked")
 
 Revision ID: 0051
-Revises: 0049
+Revises: 0050
 Create Date: 2026-12-07 20:40:00
 
 Joint Circular 17/2016, Art. 17.2: the head of the test centre "có thẩm quyền cấp và thu hồi chứng chỉ". A revoked
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0051"
-down_revision = "0049"
+down_revision = "0050"
 branch_labels = None
 depends_on = None
 
