@@ -720,3 +720,24 @@ def test_the_officers_sheet_names_each_module_not_only_its_code(app_ctx, client)
     modules = framework().modules
     assert [column for column in columns if str(column).startswith("IU")] == [f"{m.code} {m.name_vi}" for m in modules]
     assert "IU01" not in columns
+
+
+def test_the_officers_tables_numbered_columns_are_named_under_it(app_ctx, client):
+    """The officers × modules table heads its columns 01…15, each name in a title a phone cannot show (no pointer to
+    hover): a commune leader read "01 02 03" with nothing to say what they were (walk4's finding). The names are
+    written under the table — the six basic ones on a phone, where only they have a column, all fifteen wider."""
+    from courses.it_skills import framework
+
+    c = hand_made_commune()
+    leader = make_user(Role.COMMUNE_LEADER, c.unit, "leader-legend@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get(f"/courses/it/units/{c.unit.id}?from=2026-01-01&to=2026-12-31").get_data(as_text=True)
+    legend = html[html.index('id="it-matrix-modules"') :]
+    legend = legend[: legend.index("</div>")]
+    assert html.index('id="it-matrix"') < html.index('id="it-matrix-modules"')
+    for module in framework().modules:
+        line = f"<strong>{module.code[2:]}</strong> {module.code} {module.name_vi}</li>"
+        assert line in legend, module.code
+    assert '<li class="d-none d-md-block"><strong>07</strong>' in legend
+    assert "<li><strong>06</strong>" in legend
