@@ -741,3 +741,20 @@ def test_the_officers_tables_numbered_columns_are_named_under_it(app_ctx, client
         assert line in legend, module.code
     assert '<li class="d-none d-md-block"><strong>07</strong>' in legend
     assert "<li><strong>06</strong>" in legend
+
+
+def test_an_empty_certificates_list_says_where_certificates_come_from(app_ctx, client):
+    """A centre manager opening 'Chứng chỉ CNTT' before any officer had added one read 'Không có chứng chỉ nào.' and
+    nothing else (walk4's finding): the page now says officers add theirs on 'Việc học của tôi' and leads to the IT
+    skills page, where a tap on an officer's name opens the page to record one for them."""
+    from tests.conftest import unit_by_code
+
+    manager = make_user(Role.CENTRE_MANAGER, unit_by_code("23293"), "manager-empty@example.vn")
+    db.session.commit()
+    login(client, manager)
+    html = client.get("/courses/it/certificates").get_data(as_text=True)
+    assert "Không có chứng chỉ nào chờ xác nhận." in html
+    nxt = html[html.index('id="it-certificates-next"') :]
+    nxt = " ".join(nxt[: nxt.index("</p>")].split())
+    assert "“Việc học của tôi”" in nxt
+    assert '<a href="/courses/it/figures">Kỹ năng CNTT</a> rồi bấm vào tên cán bộ đó.' in nxt
