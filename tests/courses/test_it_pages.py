@@ -758,3 +758,24 @@ def test_an_empty_certificates_list_says_where_certificates_come_from(app_ctx, c
     nxt = " ".join(nxt[: nxt.index("</p>")].split())
     assert "“Việc học của tôi”" in nxt
     assert '<a href="/courses/it/figures">Kỹ năng CNTT</a> rồi bấm vào tên cán bộ đó.' in nxt
+
+
+def test_the_manager_verifying_a_certificate_reads_the_modules_it_grants_by_name(app_ctx, client):
+    """Above 'Xác nhận chứng chỉ' a basic certificate said it grants 'IU01, IU02, IU03, IU04, IU05, IU06' — codes a
+    centre manager checking the scan had to look up (walk4's finding; the advanced ones above were already named).
+    Each module is named, in the standard's order."""
+    from courses.it_skills import framework
+
+    c = hand_made_commune()
+    manager = make_user(Role.CENTRE_MANAGER, c.unit, "manager-grants@example.vn")
+    db.session.commit()
+    pending = db.session.scalar(select(ItCertificate).where(ItCertificate.status == "pending"))
+    login(client, manager)
+    html = client.get(f"/courses/it/certificates/{pending.id}").get_data(as_text=True)
+    grants = html[html.index('id="certificate-grants"') :]
+    grants = grants[: grants.index("</ul>")]
+    basic = [m for m in framework().modules if m.code in BASIC]
+    assert grants.count("<li>") == len(basic)
+    for module in basic:
+        assert f"<li>{module.code} {module.name_vi}</li>" in grants
+    assert "IU01, IU02" not in html
