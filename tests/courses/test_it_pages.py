@@ -567,8 +567,11 @@ def test_an_open_class_says_which_of_its_modules_the_officer_has_not_done(app_ct
     _officer_login(client, c.five_modules, c.unit)
     html = client.get("/courses/it/me").get_data(as_text=True)
     whole = html.split(f'data-class-modules="{offered["IT-ALL"].id}">', 1)[1].split("</div>", 1)[0]
-    assert "mô đun bạn chưa học: IU06" in whole
+    assert "mô đun bạn chưa học: IU06 Sử dụng Internet cơ bản<" in whole
     assert "all-done" not in whole
+    # Each module by name, in the standard's order — not "IU01, IU02, …" to look up (walk4's finding).
+    assert "Mô đun: IU01 Hiểu biết về CNTT cơ bản; IU02 Sử dụng máy tính cơ bản; IU03 Xử lý văn bản cơ bản;" in whole
+    assert "IU01, IU02" not in whole
     old = html.split(f'data-class-modules="{offered["IT-OLD"].id}">', 1)[1].split("</div>", 1)[0]
     assert "bạn đã học tất cả các mô đun này" in old
 
