@@ -519,3 +519,17 @@ def test_the_decisions_signature_never_stands_alone_on_a_page(app_ctx):
         (signing,) = [text for text in pages if "Nơi nhận" in text]
         assert f"Hộ Thử Ký{size - 1:02d}" in signing, size
         assert f"Trang {len(pages)}" in pages[-1], size
+
+
+def test_the_print_page_leads_back_to_the_decisions_list_not_to_one_household(client, world):  # noqa: F811
+    """The print page said 'Quay lại bản công nhận' and led to the page of the household the decision's link was made
+    from — the first of 42, named nowhere (walk4's finding). It leads back to the list of the decision's commune,
+    year and title, which it names."""
+    rows = _decision(world, 2)
+    login(client, world["leader"])
+    page = client.get(f"/titles/recognitions/{rows[0].id}/decision/print").get_data(as_text=True)
+    back = page[page.index('id="print-back"') :]
+    back = back[: back.index("</a>")]
+    assert f'href="/titles/recognitions?unit_id={world["commune"].id}&amp;year={YEAR}&amp;title=family"' in back
+    assert f"Quay lại danh sách công nhận: Gia đình học tập năm {YEAR}" in back
+    assert f'href="/titles/recognitions/{rows[0].id}"' not in page
