@@ -399,6 +399,10 @@ def test_the_leaders_page_shows_the_plans_target_beside_the_measured_share(app_c
     assert "1514/KH-UBND" in card  # Kon Tum's plan, not only the national programme
     row = html.split(f'data-commune="{c.unit.id}"', 1)[1].split("</tr>", 1)[0]
     assert "chưa đạt: cần thêm 2 cán bộ" in row.split('data-col="target"', 1)[1]
+    # One colon in the cell: "70 % (hiện đạt 40,0 %) — chưa đạt: …", not "…): chưa đạt: …" (walk4's finding).
+    cell = " ".join(row.split('data-col="target"', 1)[1].split("</td>", 1)[0].split())
+    assert "%) — <span" in cell
+    assert "): " not in cell
     # The workbook the leaders file says the same.
     workbook = load_workbook(
         io.BytesIO(client.get(f"/courses/it/units/{c.unit.id}.xlsx?from=2026-01-01&to=2026-12-31").data)
