@@ -764,7 +764,7 @@ def test_an_empty_certificates_list_says_where_certificates_come_from(app_ctx, c
     nxt = html[html.index('id="it-certificates-next"') :]
     nxt = " ".join(nxt[: nxt.index("</p>")].split())
     assert "“Việc học của tôi”" in nxt
-    assert '<a href="/courses/it/figures">Kỹ năng CNTT</a> rồi bấm vào tên cán bộ đó.' in nxt
+    assert '<a href="/courses/it/figures">Kỹ năng CNTT</a> (chọn xã nếu được hỏi) rồi bấm vào tên cán bộ đó.' in nxt
 
 
 def test_the_manager_verifying_a_certificate_reads_the_modules_it_grants_by_name(app_ctx, client):
