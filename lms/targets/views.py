@@ -337,15 +337,19 @@ def _other_map(unit: AdminUnit, structure: str) -> list[AdminUnit]:
         near, far = UnitLineage.old_unit_id, UnitLineage.new_unit_id
     else:
         return []
-    return list(
-        db.session.scalars(
-            select(AdminUnit)
-            .join(UnitLineage, far == AdminUnit.id)
-            .where(near == unit.id, in_scope(AdminUnit.path, current_user, VIEW))
-            .order_by(AdminUnit.sort_key)
-            .distinct()
-        )
+    units = db.session.scalars(
+        select(AdminUnit)
+        .join(UnitLineage, far == AdminUnit.id)
+        .where(near == unit.id, in_scope(AdminUnit.path, current_user, VIEW))
+        .order_by(AdminUnit.sort_key)
+        .distinct()
     )
+    # A province before its districts, then its communes: by name alone "Tỉnh Kon Tum" stood among its districts
+    # (Huyện Kon Rẫy, Thành phố Kon Tum, Tỉnh Kon Tum, Huyện Ngọc Hồi…). A handful of rows: sorted here.
+    return sorted(units, key=lambda u: _LEVEL_RANK.get(u.level, len(_LEVEL_RANK)))
+
+
+_LEVEL_RANK: dict[str, int] = {UnitLevel.PROVINCE: 0, UnitLevel.DISTRICT: 1, UnitLevel.COMMUNE: 2, UnitLevel.VILLAGE: 3}
 
 
 # --- routes --------------------------------------------------------------------------------------------------

@@ -277,12 +277,17 @@ def _draw_decision_list(canvas: Canvas, document: DecisionDocument, width: float
     )
     canvas.drawCentredString(width / 2, title_y - 37, f"Tổng số: {len(document.rows)}")
     y = heading_row(title_y - 65)
+    recipients = recipients_lines(document.recipients)
+    closing = 20 + 12 * max(len(recipients) + 1, 4)  # "Nơi nhận" and its lines, or the signature block's height
     for number, (name, address, code) in enumerate(document.rows, start=1):
         # Whole, however long: two lines at most cut a long address's end off without a mark.
         address_lines = simpleSplit(address, FONT, 10, right - 110 - (left + 330) - 10) or [""]
         name_lines = simpleSplit(name, FONT, 10, 280) or [""]
         needed = 14 * max(len(address_lines), len(name_lines))
-        if y - needed < 50:
+        # The last row goes over with the closing when the closing would not fit under it: the signature never
+        # stands alone on a page without the list it signs (nor the heading and the page number a list page has).
+        reserve = closing + 4 if number == len(document.rows) else 0
+        if y - needed - reserve < 50:
             canvas.showPage()
             y = heading_row(height - 50)
         canvas.setFont(FONT, 10)
@@ -293,8 +298,7 @@ def _draw_decision_list(canvas: Canvas, document: DecisionDocument, width: float
             canvas.drawString(left + 330, y - 14 * i, line)
         canvas.drawString(right - 110, y, code)
         y -= needed + 4
-    recipients = recipients_lines(document.recipients)
-    if y - 20 - 12 * max(len(recipients) + 1, 4) < 45:  # the closing is never cut by the page's foot
+    if y - closing < 45:  # the closing is never cut by the page's foot (a list without rows)
         canvas.showPage()
         y = height - 60
     # The closing: "Nơi nhận:" and its list at the bottom left, the signature block on the right.

@@ -399,6 +399,10 @@ def test_the_leaders_page_shows_the_plans_target_beside_the_measured_share(app_c
     assert "1514/KH-UBND" in card  # Kon Tum's plan, not only the national programme
     row = html.split(f'data-commune="{c.unit.id}"', 1)[1].split("</tr>", 1)[0]
     assert "chưa đạt: cần thêm 2 cán bộ" in row.split('data-col="target"', 1)[1]
+    # One colon in the cell: "70 % (hiện đạt 40,0 %) — chưa đạt: …", not "…): chưa đạt: …" (walk4's finding).
+    cell = " ".join(row.split('data-col="target"', 1)[1].split("</td>", 1)[0].split())
+    assert "%) — <span" in cell
+    assert "): " not in cell
     # The workbook the leaders file says the same.
     workbook = load_workbook(
         io.BytesIO(client.get(f"/courses/it/units/{c.unit.id}.xlsx?from=2026-01-01&to=2026-12-31").data)
@@ -567,8 +571,11 @@ def test_an_open_class_says_which_of_its_modules_the_officer_has_not_done(app_ct
     _officer_login(client, c.five_modules, c.unit)
     html = client.get("/courses/it/me").get_data(as_text=True)
     whole = html.split(f'data-class-modules="{offered["IT-ALL"].id}">', 1)[1].split("</div>", 1)[0]
-    assert "mô đun bạn chưa học: IU06" in whole
+    assert "mô đun bạn chưa học: IU06 Sử dụng Internet cơ bản<" in whole
     assert "all-done" not in whole
+    # Each module by name, in the standard's order — not "IU01, IU02, …" to look up (walk4's finding).
+    assert "Mô đun: IU01 Hiểu biết về CNTT cơ bản; IU02 Sử dụng máy tính cơ bản; IU03 Xử lý văn bản cơ bản;" in whole
+    assert "IU01, IU02" not in whole
     old = html.split(f'data-class-modules="{offered["IT-OLD"].id}">', 1)[1].split("</div>", 1)[0]
     assert "bạn đã học tất cả các mô đun này" in old
 
@@ -769,3 +776,62 @@ def test_the_leaders_xlsx_is_filed_as_the_targets_report(app_ctx, client):
     unnumbered = load_workbook(io.BytesIO(client.get(url).data))["Chỉ tiêu"]
     assert unnumbered.cell(row=3, column=1).value == issuer.number_line()
     assert client.get(f"{url}&number=12a").status_code == 400
+
+
+def test_the_officers_tables_numbered_columns_are_named_under_it(app_ctx, client):
+    """The officers × modules table heads its columns 01…15, each name in a title a phone cannot show (no pointer to
+    hover): a commune leader read "01 02 03" with nothing to say what they were (walk4's finding). The names are
+    written under the table — the six basic ones on a phone, where only they have a column, all fifteen wider."""
+    from courses.it_skills import framework
+
+    c = hand_made_commune()
+    leader = make_user(Role.COMMUNE_LEADER, c.unit, "leader-legend@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get(f"/courses/it/units/{c.unit.id}?from=2026-01-01&to=2026-12-31").get_data(as_text=True)
+    legend = html[html.index('id="it-matrix-modules"') :]
+    legend = legend[: legend.index("</div>")]
+    assert html.index('id="it-matrix"') < html.index('id="it-matrix-modules"')
+    for module in framework().modules:
+        line = f"<strong>{module.code[2:]}</strong> {module.code} {module.name_vi}</li>"
+        assert line in legend, module.code
+    assert '<li class="d-none d-md-block"><strong>07</strong>' in legend
+    assert "<li><strong>06</strong>" in legend
+
+
+def test_an_empty_certificates_list_says_where_certificates_come_from(app_ctx, client):
+    """A centre manager opening 'Chứng chỉ CNTT' before any officer had added one read 'Không có chứng chỉ nào.' and
+    nothing else (walk4's finding): the page now says officers add theirs on 'Việc học của tôi' and leads to the IT
+    skills page, where a tap on an officer's name opens the page to record one for them."""
+    from tests.conftest import unit_by_code
+
+    manager = make_user(Role.CENTRE_MANAGER, unit_by_code("23293"), "manager-empty@example.vn")
+    db.session.commit()
+    login(client, manager)
+    html = client.get("/courses/it/certificates").get_data(as_text=True)
+    assert "Không có chứng chỉ nào chờ xác nhận." in html
+    nxt = html[html.index('id="it-certificates-next"') :]
+    nxt = " ".join(nxt[: nxt.index("</p>")].split())
+    assert "“Việc học của tôi”" in nxt
+    assert '<a href="/courses/it/figures">Kỹ năng CNTT</a> (chọn xã nếu được hỏi) rồi bấm vào tên cán bộ đó.' in nxt
+
+
+def test_the_manager_verifying_a_certificate_reads_the_modules_it_grants_by_name(app_ctx, client):
+    """Above 'Xác nhận chứng chỉ' a basic certificate said it grants 'IU01, IU02, IU03, IU04, IU05, IU06' — codes a
+    centre manager checking the scan had to look up (walk4's finding; the advanced ones above were already named).
+    Each module is named, in the standard's order."""
+    from courses.it_skills import framework
+
+    c = hand_made_commune()
+    manager = make_user(Role.CENTRE_MANAGER, c.unit, "manager-grants@example.vn")
+    db.session.commit()
+    pending = db.session.scalar(select(ItCertificate).where(ItCertificate.status == "pending"))
+    login(client, manager)
+    html = client.get(f"/courses/it/certificates/{pending.id}").get_data(as_text=True)
+    grants = html[html.index('id="certificate-grants"') :]
+    grants = grants[: grants.index("</ul>")]
+    basic = [m for m in framework().modules if m.code in BASIC]
+    assert grants.count("<li>") == len(basic)
+    for module in basic:
+        assert f"<li>{module.code} {module.name_vi}</li>" in grants
+    assert "IU01, IU02" not in html

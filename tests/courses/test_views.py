@@ -897,3 +897,24 @@ def test_a_learner_who_completed_is_not_withdrawn_and_keeps_the_certificate(clie
         services.withdraw(course_class, done.id)
     db.session.rollback()
     assert services.withdraw(course_class, other.id) is None  # one who did not complete still may be
+
+
+def test_bulk_enrolment_says_its_ages_start_at_fifteen_by_default(client, manager):
+    """'Từ tuổi' comes filled with 15 while the help said to leave both boxes empty for every age; the preview then
+    counted children 'outside the chosen ages' the manager had not chosen (walk4's finding). The help says the
+    default, and how to take every age."""
+    from courses.forms import ADULT_AGE
+
+    centre, user = manager
+    course_class = make_class(centre)
+    db.session.commit()
+    login(client, user)
+    choose_language(client, "vi", "/")
+    page = client.get(f"/courses/classes/{course_class.id}").get_data(as_text=True)
+    help_text = page[page.index('id="bulk-age-help"') :]
+    help_text = help_text[: help_text.index("</p>")]
+    assert f"mặc định từ {ADULT_AGE} tuổi" in help_text
+    assert "Xóa trống cả hai ô để nhận mọi lứa tuổi, kể cả trẻ em." in help_text
+    box = re.search(r'<input[^>]*name="bulk-min_age"[^>]*>', page)
+    assert box is not None
+    assert f'value="{ADULT_AGE}"' in box.group(0)

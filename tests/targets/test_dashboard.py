@@ -340,3 +340,26 @@ def test_the_village_page_lists_persons_not_yet_learning_citizens(app, client):
     assert "Tham gia tổ chức hoạt động tại trung tâm học tập cộng đồng, ở cộng đồng" in pending  # C7
     assert f'href="/registry/persons/{person.id}"' in html
     assert client.get(f"/targets/units/{village.id}?title=clan").status_code == 400
+
+
+def test_the_other_map_names_a_province_before_its_districts(app, client):
+    """The new Quảng Ngãi under the map before 2025 listed 'Huyện Kon Rẫy, Thành phố Kon Tum, Tỉnh Kon Tum, Huyện
+    Ngọc Hồi…' — the former province among its own districts, by name alone (walk4's finding)."""
+    from lms.registry import services as registry
+    from lms.registry.models import AdminUnit
+    from tests.conftest import unit_by_code
+    from tests.targets.dashboard_data import make_plan
+
+    province = unit_by_code("51", "province")
+    plan = make_plan(registry.country())
+    leader = make_user(Role.PROVINCE_LEADER, province, "tinh-map@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get(f"/targets/units/{province.id}?plan={plan.id}&structure=pre2025").get_data(as_text=True)
+    links = html[html.index('id="other-map"') :]
+    links = links[: links.index("</div>")]
+    levels = [db.session.get(AdminUnit, int(i)).level for i in re.findall(r"/targets/units/(\d+)\?", links)]
+    assert "province" in levels
+    assert "district" in levels
+    rank = {"province": 0, "district": 1, "commune": 2}
+    assert [rank[level] for level in levels] == sorted(rank[level] for level in levels), levels

@@ -489,3 +489,47 @@ def test_the_decisions_list_prints_a_long_address_whole_and_numbers_its_pages(
     assert "tỉnh Quảng Ngãi" in first  # the address's last part, on the list's page
     assert "Danh sách kèm theo Quyết định số 33/QĐ-UBND" in first
     assert "Trang 1" in first
+
+
+def test_the_decisions_signature_never_stands_alone_on_a_page(app_ctx):
+    """A list of 42 households filled two pages to the last line and the signature block went to a third page of its
+    own, without a row of the list, its heading or its page number (walk4's finding): a signature on a blank page
+    signs nothing a reader can see. Whatever the list's length, the page that signs holds its last row."""
+    import io
+    from datetime import date
+
+    from pypdf import PdfReader
+
+    for size in range(1, 60):
+        address = "Thôn Một, xã Đăk Hà, tỉnh Quảng Ngãi"
+        rows = tuple((f"Hộ Thử Ký{i:02d}", address, f"CODE-{i:02d}") for i in range(size))
+        document = documents.DecisionDocument(
+            title_name="Gia đình học tập",
+            year=YEAR,
+            decision_number="12/QĐ-UBND",
+            decision_date=date(2026, 12, 5),
+            authority="Chủ tịch UBND xã Đăk Hà",
+            place="Đăk Hà",
+            rows=rows,
+            certificates=(),
+            signer=("TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH"),
+            recipients=("Các gia đình có tên trong Danh sách", "Văn phòng HĐND và UBND xã Đăk Hà", "Lưu: VT"),
+        )
+        pages = [page.extract_text() for page in PdfReader(io.BytesIO(documents.decision_pdf(document))).pages]
+        (signing,) = [text for text in pages if "Nơi nhận" in text]
+        assert f"Hộ Thử Ký{size - 1:02d}" in signing, size
+        assert f"Trang {len(pages)}" in pages[-1], size
+
+
+def test_the_print_page_leads_back_to_the_decisions_list_not_to_one_household(client, world):  # noqa: F811
+    """The print page said 'Quay lại bản công nhận' and led to the page of the household the decision's link was made
+    from — the first of 42, named nowhere (walk4's finding). It leads back to the list of the decision's commune,
+    year and title, which it names."""
+    rows = _decision(world, 2)
+    login(client, world["leader"])
+    page = client.get(f"/titles/recognitions/{rows[0].id}/decision/print").get_data(as_text=True)
+    back = page[page.index('id="print-back"') :]
+    back = back[: back.index("</a>")]
+    assert f'href="/titles/recognitions?unit_id={world["commune"].id}&amp;year={YEAR}&amp;title=family"' in back
+    assert f"Quay lại danh sách công nhận: Gia đình học tập năm {YEAR}" in back
+    assert f'href="/titles/recognitions/{rows[0].id}"' not in page

@@ -1499,3 +1499,22 @@ def test_a_deadlock_on_revoking_is_a_warning_not_a_server_error(client, world, m
     client.post(f"{page_url}/revoke", data={"csrf_token": token, "reason": "Quyết định bị hủy"})
     db.session.expire_all()
     assert db.session.get(Recognition, row.id).status == "revoked"
+
+
+def test_the_proposals_score_has_a_line_of_its_own_and_why_is_not_cut_in_two(client, world):
+    """On a phone the confirmation listed '· 86 điểm' at the start of a line (after the name's detail line), and the
+    decision's list broke its 'Căn cứ' link into 'Căn' and 'cứ' on two lines beside a long name (walk4's findings)."""
+    login(client, world["leader"])
+    eligible = world["households"][0]
+    url = f"/titles/recognitions/propose?{_context(world)}"
+    token = csrf_token(client, url)
+    text = client.post(url, data={"csrf_token": token, "ids": [eligible.id]}).get_data(as_text=True)
+    item = text[text.index('id="confirm-list"') :]
+    item = item[: item.index("</ol>")]
+    assert re.search(r'<span class="d-block confirm-score">[0-9,]+ điểm</span></li>', item), item
+    assert " · " not in item
+    recognition.propose(title="family", year=YEAR, subject_ids=[eligible.id], user=world["leader"])
+    db.session.commit()
+    page = client.get(f"/titles/recognitions/decide?{_context(world)}").get_data(as_text=True)
+    assert '<a class="small text-nowrap" href="/titles/recognitions/' in page
+    assert ">Căn cứ</a>" in page
