@@ -82,7 +82,10 @@ def test_a_session_outside_the_class_dates_is_refused_in_vietnamese_with_its_dat
         },
     )
     body = response.get_data(as_text=True)
-    assert "ngày 02/04/2026 nằm ngoài thời gian của lớp (02/03/2026–31/03/2026)" in body
+    assert (
+        "Ngày 02/04/2026 nằm ngoài thời gian của lớp (02/03/2026–31/03/2026): chọn một ngày trong khoảng đó, "
+        "hoặc sửa thời gian của lớp trước" in body
+    )
     assert "outside the class" not in body
 
 
@@ -128,7 +131,11 @@ def test_api_conflicts_and_schedule_refusals_are_vietnamese(client, manager):
     assert clash.get_json()["detail"].endswith("lịch bị trùng (phòng học, giảng viên hoặc học viên)")
     outside = client.post(url, json={"starts_at": "2026-04-02T08:00", "ends_at": "2026-04-02T09:00"}, headers=headers)
     assert outside.status_code == 422
-    assert outside.get_json()["detail"] == "ngày 02/04/2026 nằm ngoài thời gian của lớp (02/03/2026–31/03/2026)"
+    assert (
+        outside.get_json()["detail"]
+        == "Ngày 02/04/2026 nằm ngoài thời gian của lớp (02/03/2026–31/03/2026): chọn một ngày trong khoảng đó, "
+        "hoặc sửa thời gian của lớp trước"
+    )
 
 
 def test_outside_a_request_the_refusal_is_english(app_ctx):

@@ -34,7 +34,10 @@ def test_a_day_outside_the_class_and_an_end_before_the_start_are_both_said(clien
     page = client.post(f"/courses/classes/{course_class.id}/sessions", data=data).get_data(as_text=True)
     errors = _errors(page)
     assert "Buổi học phải kết thúc sau khi bắt đầu." in errors
-    assert "ngày 01/05/2026 nằm ngoài thời gian của lớp (02/03/2026–31/03/2026)" in errors
+    assert (
+        "Ngày 01/05/2026 nằm ngoài thời gian của lớp (02/03/2026–31/03/2026): chọn một ngày trong khoảng đó, "
+        "hoặc sửa thời gian của lớp trước" in errors
+    )
     assert 'value="2026-05-01"' in page  # what was typed stays
     # A day within the class with the same wrong times: only the times are wrong.
     page = client.post(
