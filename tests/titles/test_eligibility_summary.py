@@ -69,3 +69,23 @@ def test_a_summary_outside_the_users_scope_is_not_found(commune: AdminUnit, clie
     db.session.commit()
     login(client, stranger)
     assert client.get(f"/titles/eligibility/{row.id}/summary.pdf").status_code == 404
+
+
+def test_the_summary_is_in_vietnamese_whatever_the_readers_language(commune: AdminUnit, client: Any) -> None:
+    """A reader who chose English still files the Vietnamese document: the sentences saying where each value came
+    from, what is missing and the values themselves are the catalogue's, not the page's language."""
+    org = unit_with(commune, t2_1="92.5")
+    engine.evaluate_commune(commune.id, YEAR)
+    row = eligibility("organisation", org.id, "unit")
+    assert row is not None
+    leader = make_user(Role.COMMUNE_LEADER, commune, "sum-en@example.vn")
+    db.session.commit()
+    login(client, leader)
+    with client.session_transaction() as session:
+        session["locale"] = "en"
+    assert "Summary of the results (PDF)" in client.get(f"/titles/eligibility/{row.id}").get_data(as_text=True)
+    text = _one_line(_pdf_text(client.get(f"/titles/eligibility/{row.id}/summary.pdf").data))
+    assert "không áp dụng cho đơn vị này" in text
+    assert "đánh giá của người thẩm định" in text
+    assert "assessment" not in text
+    assert "not applicable" not in text
