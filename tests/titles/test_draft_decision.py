@@ -28,7 +28,7 @@ YEAR = 2025
 @pytest.fixture
 def world(app_ctx):
     commune = unit_by_code("23293")
-    village = make_village(commune, "DD-V1", "Thôn Dự Thảo")
+    village = make_village(commune, "DD-V1", "Dự Thảo")  # its kind, "Thôn", is printed before it
     households = [make_household(village, f"DD-H{i}", f"Trần Văn Thảo{i}") for i in range(3)]
     # Named as the shipped sets are (the draft names the instrument by the set's code), inactive as every hand-made one.
     family = criteria_set(code="qd-448-2015-a-family-test")
@@ -111,6 +111,13 @@ def test_the_draft_decision_from_the_decide_page_records_nothing(client, world):
     assert "Trần Văn Thảo0" in text
     assert "Trần Văn Thảo1" in text
     assert "Trần Văn Thảo2" not in text
+    # Each one's address as its certificate will print it: the village by its full name, then the commune and province.
+    province = commune.parent
+    while province.level != "province":
+        province = province.parent
+    address = f"Thôn Dự Thảo, {commune.kind.lower()} {commune.name}, {province.kind.lower()} {province.name}"
+    assert text.count(address) == 2
+    assert "Thôn Thôn" not in text
     # Nothing recorded: both proposals still wait.
     db.session.expire_all()
     statuses = db.session.scalars(select(Recognition.status).where(Recognition.id.in_(ids))).all()
