@@ -48,11 +48,12 @@ from lms.titles.models import CriteriaSet, Recognition, SubjectType, Title
 
 BLANK = "……"
 
-# The ground each set of criteria adds ("Căn cứ …"), as the legal texts name the instruments (Circular 24/2023, Art.
-# 6.3.a, names Decision 324 so); a set not listed here is named by its own ``source``.
+# The ground each set of criteria adds ("Căn cứ …"), as the legal texts name the instruments (Circular 25/2023, Art.
+# 6.5.a, cites Decision 324 by its own name, "… công nhận danh hiệu “Công dân học tập” …"; Circular 24/2023, Art. 6.3.a,
+# names the criteria it issues, without "danh hiệu"); a set not listed here is named by its own ``source``.
 CRITERIA_GROUNDS = {
     "qd-324-2023": "Căn cứ Quyết định số 324/QĐ-KHVN ngày 25 tháng 10 năm 2023 của Ban Chấp hành Trung ương Hội "
-    "Khuyến học Việt Nam ban hành Bộ tiêu chí và hướng dẫn đánh giá, công nhận “Công dân học tập” giai đoạn "
+    "Khuyến học Việt Nam ban hành Bộ tiêu chí và hướng dẫn đánh giá, công nhận danh hiệu “Công dân học tập” giai đoạn "
     "2021-2030",
     "qd-448-2015": "Căn cứ Quyết định số 448/QĐ-KHVN ngày 01 tháng 12 năm 2015 của Trung ương Hội Khuyến học Việt Nam",
     "tt-24-2023": "Căn cứ Thông tư số 24/2023/TT-BGDĐT của Bộ trưởng Bộ Giáo dục và Đào tạo",

@@ -174,7 +174,11 @@ def test_the_association_decides_as_its_executive_committee(client, world):
     commune = world["commune"]
     assert f"BAN CHẤP HÀNH HỘI KHUYẾN HỌC {commune.kind.upper()} {commune.name.upper()}" in text
     assert "Căn cứ Điều lệ Hội Khuyến học Việt Nam;" in text
-    assert "Căn cứ Quyết định số 324/QĐ-KHVN ngày 25 tháng 10 năm 2023" in text
+    # The decision by its own name, as Circular 25/2023 (Art. 3) cites it: "… công nhận danh hiệu “Công dân học tập” …".
+    assert (
+        "Căn cứ Quyết định số 324/QĐ-KHVN ngày 25 tháng 10 năm 2023 của Ban Chấp hành Trung ương Hội Khuyến học Việt "
+        "Nam ban hành Bộ tiêu chí và hướng dẫn đánh giá, công nhận danh hiệu “Công dân học tập” giai đoạn 2021-2030;"
+    ) in text
     assert "TM. BAN CHẤP HÀNH" in text  # a body's decision is signed for it
     assert "Y Công Dân" in text
 
