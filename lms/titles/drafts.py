@@ -311,22 +311,37 @@ def _article_1(rows: Sequence[Recognition], title_name: str, noun: str) -> str:
     return f"Công nhận năm {year}: {'; '.join(parts)}; có tên trong danh sách kèm theo Quyết định này."
 
 
-def _rows(rows: Sequence[Recognition]) -> tuple[tuple[str, str, str], ...]:
-    """Each proposal's name and address as its certificate will print them, in a fixed number of statements."""
-    named: dict[tuple[str, int], recognition.Subject] = {}
+@dataclass(frozen=True)
+class Named:
+    """What a list of recognitions prints of its subjects, read once for all (a fixed number of statements)."""
+
+    subjects: dict[tuple[str, int], recognition.Subject]  # by (subject type, subject id)
+    places: dict[int, tuple[AdminUnit, AdminUnit | None]]  # commune id → (commune, province)
+    villages: dict[int, AdminUnit]
+
+
+def named(rows: Sequence[Recognition]) -> Named:
+    """The subjects, communes, provinces and villages of ``rows``: by subject type, then two queries."""
+    subjects: dict[tuple[str, int], recognition.Subject] = {}
     for subject_type in {r.subject_type for r in rows}:
         found = recognition.subjects(subject_type, [r.subject_id for r in rows if r.subject_type == subject_type])
-        named.update({(subject_type, sid): subject for sid, subject in found.items()})
-    places = approvals.places({r.commune_id for r in rows})
+        subjects.update({(subject_type, sid): subject for sid, subject in found.items()})
     village_ids = {r.village_id for r in rows if r.village_id}
     villages = (
         {u.id: u for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(village_ids)))}
         if village_ids
         else {}
     )
+    return Named(subjects, approvals.places({r.commune_id for r in rows}), villages)
+
+
+def _rows(rows: Sequence[Recognition]) -> tuple[tuple[str, str, str], ...]:
+    """Each proposal's name and address as its certificate will print them, in a fixed number of statements."""
+    found = named(rows)
+    named_subjects, places, villages = found.subjects, found.places, found.villages
     result = []
     for row in rows:
-        subject = named.get((row.subject_type, row.subject_id))
+        subject = named_subjects.get((row.subject_type, row.subject_id))
         commune, province = places[row.commune_id]
         village = villages.get(row.village_id) if row.village_id else None
         result.append(
