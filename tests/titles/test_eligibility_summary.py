@@ -45,7 +45,10 @@ def test_a_units_summary_from_its_explanation_page(commune: AdminUnit, client: A
     response = client.get(link.group(1))
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
-    text = _one_line(_pdf_text(response.data))
+    lines = [line.strip() for line in _pdf_text(response.data).splitlines()]
+    text = _one_line("\n".join(lines))
+    # The document's kind on two lines of whole groups of words, not broken inside "CHỈ TIÊU".
+    assert "CÁC TIÊU CHÍ, CHỈ TIÊU" in lines
     # Headed by the unit itself, which sends its dossier (Art. 10.1.c), and signed by its head.
     assert org.name.upper() in text
     assert "BẢN TỔNG HỢP KẾT QUẢ TỰ ĐÁNH GIÁ CÁC TIÊU CHÍ, CHỈ TIÊU" in text
