@@ -208,9 +208,10 @@ class DraftRefused(Exception):
 def office_of(authority: str, body: str) -> str:
     """Who decides, as the decision's heading names them: "CHỦ TỊCH ỦY BAN NHÂN DÂN XÃ EA TU" from "Chủ tịch UBND
     xã Ea Tu"; the association's executive committee, "BAN CHẤP HÀNH HỘI KHUYẾN HỌC XÃ EA TU", from "Hội Khuyến học
-    xã Ea Tu" (it decides as a body: its charter, Decision 324)."""
+    xã Ea Tu" (it decides as a body: its charter, Decision 324) — but an authority typed as a person ("Chủ tịch Hội
+    Khuyến học xã Ea Tu") is that person."""
     words = " ".join(authority.split()).replace("UBND", "Ủy ban nhân dân")
-    if body == "association" and not words.casefold().startswith("ban chấp hành"):
+    if body == "association" and words.casefold().startswith("hội"):
         words = f"Ban Chấp hành {words}"
     return words.upper()
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from lms.auth.models import Role
 from lms.extensions import db
 from lms.registry.models import Person
-from lms.titles import approvals, recognition
+from lms.titles import approvals, drafts, recognition
 from lms.titles.models import Recognition, RecognitionStatus, Title
 from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
 from tests.courses.test_documents import _pdf_text
@@ -218,3 +218,14 @@ def test_an_approvals_file_words_the_draft(client, world, tmp_path, app):
             approvals.rule_for("family")
     finally:
         app.config.pop("TITLES_APPROVALS_FILE")
+
+
+def test_the_deciding_office_is_the_executive_committee_only_for_the_association_itself() -> None:
+    """The association decides as its executive committee; an authority typed as its chairman is the chairman, not
+    "BAN CHẤP HÀNH CHỦ TỊCH …"."""
+    assert drafts.office_of("Hội Khuyến học xã Ea Tu", "association") == "BAN CHẤP HÀNH HỘI KHUYẾN HỌC XÃ EA TU"
+    assert drafts.office_of("Chủ tịch Hội Khuyến học xã Ea Tu", "association") == "CHỦ TỊCH HỘI KHUYẾN HỌC XÃ EA TU"
+    assert drafts.office_of("Ban Chấp hành Hội Khuyến học xã Ea Tu", "association") == (
+        "BAN CHẤP HÀNH HỘI KHUYẾN HỌC XÃ EA TU"
+    )
+    assert drafts.office_of("Chủ tịch UBND xã Ea Tu", "committee") == "CHỦ TỊCH ỦY BAN NHÂN DÂN XÃ EA TU"
