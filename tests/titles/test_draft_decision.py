@@ -229,3 +229,30 @@ def test_the_deciding_office_is_the_executive_committee_only_for_the_association
         "BAN CHẤP HÀNH HỘI KHUYẾN HỌC XÃ EA TU"
     )
     assert drafts.office_of("Chủ tịch UBND xã Ea Tu", "committee") == "CHỦ TỊCH ỦY BAN NHÂN DÂN XÃ EA TU"
+
+
+def test_a_proposal_of_another_commune_is_not_drafted_by_its_id(client, world):
+    """An approver of one commune who posts the id of another commune's proposal gets no draft of it: not under their
+    own commune (it is not among its proposals), and not under the other's (not in their scope: not found)."""
+    other = unit_by_code("23302")
+    village = make_village(other, "DD-V9", "Chín")
+    household = make_household(village, "DD-H9", "Lê Văn Khác")
+    eligibility(criteria_set(code="qd-448-2015-a-family-other"), household.id, other.id, YEAR, village_id=village.id)
+    their_leader = make_user(Role.COMMUNE_LEADER, other, "dd-other@example.vn")
+    db.session.commit()
+    theirs = recognition.propose(title="family", year=YEAR, subject_ids=[household.id], user=their_leader)
+    mine = _propose(world, 1)
+    login(client, world["leader"])
+    page = client.get(_decide_url(world)).get_data(as_text=True)
+    url = _draft_url(page)
+    token = csrf_token(client, _decide_url(world))
+    response = client.post(url, data={"csrf_token": token, "ids": [*theirs, *mine]})
+    assert response.mimetype == "application/pdf"
+    text = _one_line(_pdf_text(response.data))
+    assert "Trần Văn Thảo0" in text
+    assert "Lê Văn Khác" not in text
+    assert "Tổng số: 1" in text
+    alone = client.post(url, data={"csrf_token": token, "ids": theirs}, follow_redirects=True)
+    assert alone.mimetype != "application/pdf"
+    foreign = url.replace(f"commune_id={world['commune'].id}", f"commune_id={other.id}")
+    assert client.post(foreign, data={"csrf_token": token, "ids": theirs}).status_code == 404
