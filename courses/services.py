@@ -1606,19 +1606,23 @@ def mark_dirty(class_id: int) -> None:
     now = utcnow()
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(PendingWork).values(kind=COMPLETION_WORK, subject_id=class_id, marked_at=now, sent_at=now)
-    sent_at = db.session.scalar(
-        stmt.on_conflict_do_update(
-            index_elements=["kind", "subject_id"],
-            set_={
-                "marked_at": stmt.excluded.marked_at,
-                "sent_at": case(
-                    (PendingWork.sent_at >= resend_before(now), PendingWork.sent_at), else_=stmt.excluded.sent_at
-                ),
-            },
-        ).returning(PendingWork.sent_at)
-    )
+    sent_at = db.session.scalar(_marking(stmt, now).returning(PendingWork.sent_at))
     if sent_at == now:
         enqueue_after_commit("courses.recompute_completions", class_id=class_id)
+
+
+def _marking(stmt: Any, now: datetime) -> Any:
+    """The insert of marks ``stmt`` made an upsert: a class already marked is marked again now, its ``sent_at`` kept
+    while its task was sent within the re-send interval (then nothing is sent again), else now."""
+    return stmt.on_conflict_do_update(
+        index_elements=["kind", "subject_id"],
+        set_={
+            "marked_at": stmt.excluded.marked_at,
+            "sent_at": case(
+                (PendingWork.sent_at >= resend_before(now), PendingWork.sent_at), else_=stmt.excluded.sent_at
+            ),
+        },
+    )
 
 
 def mark_classes_dirty(class_ids: Select) -> None:
@@ -1636,17 +1640,7 @@ def mark_classes_dirty(class_ids: Select) -> None:
             literal(now, type_=PendingWork.sent_at.type),
         ).where(true()),  # SQLite parses "INSERT … SELECT … ON CONFLICT" only with a WHERE
     )
-    sent = db.session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["kind", "subject_id"],
-            set_={
-                "marked_at": stmt.excluded.marked_at,
-                "sent_at": case(
-                    (PendingWork.sent_at >= resend_before(now), PendingWork.sent_at), else_=stmt.excluded.sent_at
-                ),
-            },
-        ).returning(PendingWork.subject_id, PendingWork.sent_at)
-    ).all()
+    sent = db.session.execute(_marking(stmt, now).returning(PendingWork.subject_id, PendingWork.sent_at)).all()
     for class_id, sent_at in sent:
         if sent_at == now:
             enqueue_after_commit("courses.recompute_completions", class_id=class_id)
