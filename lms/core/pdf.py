@@ -287,7 +287,8 @@ def report_heading(
     )
     title_style = ParagraphStyle("heading-title", fontName=FONT_BOLD, fontSize=14, leading=18, alignment=1)
     summary_style = ParagraphStyle("heading-summary", fontName=FONT_BOLD, fontSize=11, leading=14, alignment=1)
-    story: list[Any] = [frame, Spacer(1, 4 * mm), Paragraph("<br/>".join(map(markup_escape, title.split("\n"))), title_style)]
+    lines = "<br/>".join(markup_escape(line) for line in title.split("\n"))
+    story: list[Any] = [frame, Spacer(1, 4 * mm), Paragraph(lines, title_style)]
     if summary:
         story.append(Paragraph(markup_escape(summary), summary_style))
     story.append(Spacer(1, 2 * mm))
