@@ -256,3 +256,19 @@ def test_a_proposal_of_another_commune_is_not_drafted_by_its_id(client, world):
     assert alone.mimetype != "application/pdf"
     foreign = url.replace(f"commune_id={world['commune'].id}", f"commune_id={other.id}")
     assert client.post(foreign, data={"csrf_token": token, "ids": theirs}).status_code == 404
+
+
+def test_a_province_decision_is_executed_by_the_province_committees_office(app_ctx) -> None:
+    """A commune's People's Committee has one office for its council and itself ("Văn phòng HĐND và UBND xã"); a
+    province's committee has its own ("Văn phòng UBND tỉnh"), apart from the council's: Article 3 names it."""
+    commune = unit_by_code("23293")
+    province = approvals.places([commune.id])[commune.id][1]
+    assert province is not None
+    words = approvals.decision_words(approvals.rule_for("commune_community"), commune, province)
+    assert words.executors == ("Chánh Văn phòng Sở Giáo dục và Đào tạo",)  # configured in the shipped file
+    unit_rule = approvals.Rule(level="province", authority="Chủ tịch UBND {province}", body="committee")
+    words = approvals.decision_words(unit_rule, commune, province)
+    assert words.executors == (f"Chánh Văn phòng UBND {province.name_in_sentence}",)
+    commune_rule = approvals.Rule(level="commune", authority="Chủ tịch UBND {commune}", body="committee")
+    words = approvals.decision_words(commune_rule, commune, province)
+    assert words.executors == (f"Chánh Văn phòng HĐND và UBND {commune.name_in_sentence}",)
