@@ -344,17 +344,26 @@ def it_certificates():
 @login_required
 def it_certificate(it_certificate_id: int):
     certificate = _certificate_or_404(it_certificate_id)
-    scan = db.session.get(EvidenceFile, certificate.evidence_file_id)
-    may_decide = can(current_user, VERIFY, certificate.person.unit)
+    return _certificate_page(certificate, may_decide=can(current_user, VERIFY, certificate.person.unit))
+
+
+def _certificate_page(
+    certificate: ItCertificate,
+    *,
+    may_decide: bool = True,
+    reject_form: RejectForm | None = None,
+    revoke_form: RevokeForm | None = None,
+) -> str:
+    """The certificate's page, with the form that was refused (if any) showing its errors."""
     return render_template(
         "courses/it/certificate.html",
         certificate=certificate,
-        scan=scan,
+        scan=db.session.get(EvidenceFile, certificate.evidence_file_id),
         may_decide=may_decide,
         may_verify=it_skills.may_verify(certificate, current_user.id),
         verify_form=VerifyForm(),
-        reject_form=RejectForm(),
-        revoke_form=RevokeForm(),
+        reject_form=reject_form or RejectForm(),
+        revoke_form=revoke_form or RevokeForm(),
         fw=it_skills.framework(),
         locale=_locale(),
     )
@@ -407,19 +416,7 @@ def reject_it_certificate(it_certificate_id: int):
         db.session.commit()
         flash(_("Certificate %(number)s rejected.", number=certificate.number), "warning")
         return redirect(url_for("courses.it_certificate", it_certificate_id=certificate.id))
-    scan = db.session.get(EvidenceFile, certificate.evidence_file_id)
-    return render_template(
-        "courses/it/certificate.html",
-        certificate=certificate,
-        scan=scan,
-        may_decide=True,
-        may_verify=it_skills.may_verify(certificate, current_user.id),
-        verify_form=VerifyForm(),
-        reject_form=form,
-        revoke_form=RevokeForm(),
-        fw=it_skills.framework(),
-        locale=_locale(),
-    ), 400
+    return _certificate_page(certificate, reject_form=form), 400
 
 
 @bp.post("/it/certificates/<int:it_certificate_id>/revoke")
@@ -438,19 +435,7 @@ def revoke_it_certificate(it_certificate_id: int):
         db.session.commit()
         flash(_("Certificate %(number)s recorded as revoked by its test centre.", number=certificate.number), "warning")
         return redirect(url_for("courses.it_certificate", it_certificate_id=certificate.id))
-    scan = db.session.get(EvidenceFile, certificate.evidence_file_id)
-    return render_template(
-        "courses/it/certificate.html",
-        certificate=certificate,
-        scan=scan,
-        may_decide=True,
-        may_verify=it_skills.may_verify(certificate, current_user.id),
-        verify_form=VerifyForm(),
-        reject_form=RejectForm(),
-        revoke_form=form,
-        fw=it_skills.framework(),
-        locale=_locale(),
-    ), 400
+    return _certificate_page(certificate, revoke_form=form), 400
 
 
 # --- the leaders' figures ------------------------------------------------------------------------------------

@@ -693,7 +693,7 @@ def it_figures_xlsx(
             number_line=issuer.number_line(document_number),
             place_date=f"{issuer.place}, {vi_long_date(made_on)}",
             title="BÁO CÁO",
-            summary=f"{IT_REPORT_SUMMARY} {result.scope.full_name} {period}",
+            summary=f"{IT_REPORT_SUMMARY} {result.scope.name_in_sentence} {period}",  # "… Hội Khuyến học xã Ea Tu …"
             columns=IT_SUMMARY_COLUMNS,
             left=1,
         )

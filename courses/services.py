@@ -35,6 +35,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     union_all,
     update,
 )
@@ -258,8 +259,7 @@ def set_min_attendance(course: Course, share: Decimal) -> bool:
     before = course.min_attendance_share
     course.min_attendance_share = share
     db.session.flush()
-    for class_id in db.session.scalars(class_ids):  # one upsert a class (mark_dirty), queued after the commit
-        mark_dirty(class_id)
+    mark_classes_dirty(class_ids)  # one statement however many classes the course runs
     audit("course.update", course, min_attendance_share={"from": str(before), "to": str(share)})
     return True
 
@@ -1606,19 +1606,44 @@ def mark_dirty(class_id: int) -> None:
     now = utcnow()
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(PendingWork).values(kind=COMPLETION_WORK, subject_id=class_id, marked_at=now, sent_at=now)
-    sent_at = db.session.scalar(
-        stmt.on_conflict_do_update(
-            index_elements=["kind", "subject_id"],
-            set_={
-                "marked_at": stmt.excluded.marked_at,
-                "sent_at": case(
-                    (PendingWork.sent_at >= resend_before(now), PendingWork.sent_at), else_=stmt.excluded.sent_at
-                ),
-            },
-        ).returning(PendingWork.sent_at)
-    )
+    sent_at = db.session.scalar(_marking(stmt, now).returning(PendingWork.sent_at))
     if sent_at == now:
         enqueue_after_commit("courses.recompute_completions", class_id=class_id)
+
+
+def _marking(stmt: Any, now: datetime) -> Any:
+    """The insert of marks ``stmt`` made an upsert: a class already marked is marked again now, its ``sent_at`` kept
+    while its task was sent within the re-send interval (then nothing is sent again), else now."""
+    return stmt.on_conflict_do_update(
+        index_elements=["kind", "subject_id"],
+        set_={
+            "marked_at": stmt.excluded.marked_at,
+            "sent_at": case(
+                (PendingWork.sent_at >= resend_before(now), PendingWork.sent_at), else_=stmt.excluded.sent_at
+            ),
+        },
+    )
+
+
+def mark_classes_dirty(class_ids: Select) -> None:
+    """:func:`mark_dirty` for every class ``class_ids`` selects, in one statement (a shared course's rule changed:
+    hundreds of classes): each marked, and its task queued after the commit unless one was sent within the re-send
+    interval, as :func:`mark_dirty` decides for one."""
+    now = utcnow()
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(PendingWork).from_select(
+        ["kind", "subject_id", "marked_at", "sent_at"],
+        select(
+            literal(COMPLETION_WORK),
+            class_ids.subquery().c[0],
+            literal(now, type_=PendingWork.marked_at.type),
+            literal(now, type_=PendingWork.sent_at.type),
+        ).where(true()),  # SQLite parses "INSERT … SELECT … ON CONFLICT" only with a WHERE
+    )
+    sent = db.session.execute(_marking(stmt, now).returning(PendingWork.subject_id, PendingWork.sent_at)).all()
+    for class_id, sent_at in sent:
+        if sent_at == now:
+            enqueue_after_commit("courses.recompute_completions", class_id=class_id)
 
 
 def mark_ended_classes(after: datetime, until: datetime, *, now: datetime) -> None:

@@ -256,7 +256,8 @@ def report_heading(
     """The top of a filed report as platypus flowables: the superior body (regular capitals) and the issuing body
     (bold capitals, a short rule under it) with the number and symbol under them on the left; the national name and
     motto (a rule under it) with the place and day on the right; then the document's kind ("BÁO CÁO") and its
-    summary (trích yếu), centred."""
+    summary (trích yếu), centred. A line feed in ``title`` breaks it there (a long kind of document broken between
+    its words' groups, not inside "CHỈ TIÊU")."""
     register_fonts()
     plain = ParagraphStyle("heading-plain", fontName=FONT, fontSize=10, leading=13, alignment=1)
     bold = ParagraphStyle("heading-bold", parent=plain, fontName=FONT_BOLD)
@@ -286,7 +287,8 @@ def report_heading(
     )
     title_style = ParagraphStyle("heading-title", fontName=FONT_BOLD, fontSize=14, leading=18, alignment=1)
     summary_style = ParagraphStyle("heading-summary", fontName=FONT_BOLD, fontSize=11, leading=14, alignment=1)
-    story: list[Any] = [frame, Spacer(1, 4 * mm), Paragraph(markup_escape(title), title_style)]
+    lines = "<br/>".join(markup_escape(line) for line in title.split("\n"))
+    story: list[Any] = [frame, Spacer(1, 4 * mm), Paragraph(lines, title_style)]
     if summary:
         story.append(Paragraph(markup_escape(summary), summary_style))
     story.append(Spacer(1, 2 * mm))

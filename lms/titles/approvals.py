@@ -112,7 +112,9 @@ class DecisionWords:
 # Each body's defaults. A People's Committee decides under the Law on the Organisation of Local Government (2025);
 # the association under its charter. Who proposed it is left for the clerk to write (a blank) unless the file says:
 # the texts name the proposer only for Circular 24 and 25 (the education office, its council), and practice varies.
-# The People's Committee's office executes its decisions (Decree 30/2020, Appendix I, model 1.4: "Chánh Văn phòng …").
+# The People's Committee's office executes its decisions (Decree 30/2020, Appendix I, model 1.4: "Chánh Văn phòng …"):
+# a commune's committee shares one office with its council ("Văn phòng HĐND và UBND xã"); a province's has its own,
+# apart from the council's (PROVINCE_EXECUTORS).
 DECISIONS: dict[str, DecisionWords] = {
     Body.COMMITTEE.value: DecisionWords(
         grounds=("Căn cứ Luật Tổ chức chính quyền địa phương ngày 16 tháng 6 năm 2025",),
@@ -125,6 +127,10 @@ DECISIONS: dict[str, DecisionWords] = {
         executors=("Văn phòng Hội Khuyến học {place}",),
     ),
 }
+
+
+# Article 3 of a province's decision, by body, where it differs from the commune's (DECISIONS).
+PROVINCE_EXECUTORS: dict[str, tuple[str, ...]] = {Body.COMMITTEE.value: ("Chánh Văn phòng UBND {place}",)}
 
 
 def _rule(entry: Any, at: str) -> Rule:
@@ -301,7 +307,11 @@ def decision_words(rule: Rule, commune: AdminUnit, province: AdminUnit | None) -
     return DecisionWords(
         grounds=texts(rule.grounds or default.grounds),
         proposer=proposer[0] if proposer else "",
-        executors=texts(rule.executors or default.executors),
+        executors=texts(
+            rule.executors
+            or (PROVINCE_EXECUTORS.get(rule.body) if rule.level == UnitLevel.PROVINCE.value else None)
+            or default.executors
+        ),
     )
 
 

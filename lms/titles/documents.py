@@ -113,17 +113,8 @@ def certificates_data(rows: Sequence[Recognition], verify_urls: dict[int, str]) 
     """The certificates of recognised subjects, in their order — a decision's, printed together: a fixed number of
     statements whatever their number (subjects by type, places, villages, criteria sets, title names and the
     credentials each read once for all)."""
-    named: dict[tuple[str, int], recognition.Subject] = {}
-    for subject_type in {r.subject_type for r in rows}:
-        found = recognition.subjects(subject_type, [r.subject_id for r in rows if r.subject_type == subject_type])
-        named.update({(subject_type, sid): subject for sid, subject in found.items()})
-    places = approvals.places({r.commune_id for r in rows})
-    village_ids = {r.village_id for r in rows if r.village_id}
-    villages = (
-        {u.id: u for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(village_ids)))}
-        if village_ids
-        else {}
-    )
+    found = drafts.named(rows)
+    named, places, villages = found.subjects, found.places, found.villages
     set_ids = {r.criteria_set_id for r in rows if r.criteria_set_id}
     criteria_sets = (
         {c.id: c for c in db.session.scalars(select(CriteriaSet).where(CriteriaSet.id.in_(set_ids)))} if set_ids else {}

@@ -48,11 +48,12 @@ from lms.titles.models import CriteriaSet, Recognition, SubjectType, Title
 
 BLANK = "……"
 
-# The ground each set of criteria adds ("Căn cứ …"), as the legal texts name the instruments (Circular 24/2023, Art.
-# 6.3.a, names Decision 324 so); a set not listed here is named by its own ``source``.
+# The ground each set of criteria adds ("Căn cứ …"), as the legal texts name the instruments (Circular 25/2023, Art.
+# 6.5.a, cites Decision 324 by its own name, "… công nhận danh hiệu “Công dân học tập” …"; Circular 24/2023, Art. 6.3.a,
+# names the criteria it issues, without "danh hiệu"); a set not listed here is named by its own ``source``.
 CRITERIA_GROUNDS = {
     "qd-324-2023": "Căn cứ Quyết định số 324/QĐ-KHVN ngày 25 tháng 10 năm 2023 của Ban Chấp hành Trung ương Hội "
-    "Khuyến học Việt Nam ban hành Bộ tiêu chí và hướng dẫn đánh giá, công nhận “Công dân học tập” giai đoạn "
+    "Khuyến học Việt Nam ban hành Bộ tiêu chí và hướng dẫn đánh giá, công nhận danh hiệu “Công dân học tập” giai đoạn "
     "2021-2030",
     "qd-448-2015": "Căn cứ Quyết định số 448/QĐ-KHVN ngày 01 tháng 12 năm 2015 của Trung ương Hội Khuyến học Việt Nam",
     "tt-24-2023": "Căn cứ Thông tư số 24/2023/TT-BGDĐT của Bộ trưởng Bộ Giáo dục và Đào tạo",
@@ -207,9 +208,10 @@ class DraftRefused(Exception):
 def office_of(authority: str, body: str) -> str:
     """Who decides, as the decision's heading names them: "CHỦ TỊCH ỦY BAN NHÂN DÂN XÃ EA TU" from "Chủ tịch UBND
     xã Ea Tu"; the association's executive committee, "BAN CHẤP HÀNH HỘI KHUYẾN HỌC XÃ EA TU", from "Hội Khuyến học
-    xã Ea Tu" (it decides as a body: its charter, Decision 324)."""
+    xã Ea Tu" (it decides as a body: its charter, Decision 324) — but an authority typed as a person ("Chủ tịch Hội
+    Khuyến học xã Ea Tu") is that person."""
     words = " ".join(authority.split()).replace("UBND", "Ủy ban nhân dân")
-    if body == "association" and not words.casefold().startswith("ban chấp hành"):
+    if body == "association" and words.casefold().startswith("hội"):
         words = f"Ban Chấp hành {words}"
     return words.upper()
 
@@ -310,22 +312,37 @@ def _article_1(rows: Sequence[Recognition], title_name: str, noun: str) -> str:
     return f"Công nhận năm {year}: {'; '.join(parts)}; có tên trong danh sách kèm theo Quyết định này."
 
 
-def _rows(rows: Sequence[Recognition]) -> tuple[tuple[str, str, str], ...]:
-    """Each proposal's name and address as its certificate will print them, in a fixed number of statements."""
-    named: dict[tuple[str, int], recognition.Subject] = {}
+@dataclass(frozen=True)
+class Named:
+    """What a list of recognitions prints of its subjects, read once for all (a fixed number of statements)."""
+
+    subjects: dict[tuple[str, int], recognition.Subject]  # by (subject type, subject id)
+    places: dict[int, tuple[AdminUnit, AdminUnit | None]]  # commune id → (commune, province)
+    villages: dict[int, AdminUnit]
+
+
+def named(rows: Sequence[Recognition]) -> Named:
+    """The subjects, communes, provinces and villages of ``rows``: by subject type, then two queries."""
+    subjects: dict[tuple[str, int], recognition.Subject] = {}
     for subject_type in {r.subject_type for r in rows}:
         found = recognition.subjects(subject_type, [r.subject_id for r in rows if r.subject_type == subject_type])
-        named.update({(subject_type, sid): subject for sid, subject in found.items()})
-    places = approvals.places({r.commune_id for r in rows})
+        subjects.update({(subject_type, sid): subject for sid, subject in found.items()})
     village_ids = {r.village_id for r in rows if r.village_id}
     villages = (
         {u.id: u for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(village_ids)))}
         if village_ids
         else {}
     )
+    return Named(subjects, approvals.places({r.commune_id for r in rows}), villages)
+
+
+def _rows(rows: Sequence[Recognition]) -> tuple[tuple[str, str, str], ...]:
+    """Each proposal's name and address as its certificate will print them, in a fixed number of statements."""
+    found = named(rows)
+    named_subjects, places, villages = found.subjects, found.places, found.villages
     result = []
     for row in rows:
-        subject = named.get((row.subject_type, row.subject_id))
+        subject = named_subjects.get((row.subject_type, row.subject_id))
         commune, province = places[row.commune_id]
         village = villages.get(row.village_id) if row.village_id else None
         result.append(

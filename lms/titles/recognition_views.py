@@ -663,22 +663,7 @@ def recognition_decide():
             return _back("titles.recognition_decide", ctx)
     rows, names, labels, authorities, elsewhere = [], {}, {}, {}, 0
     if ctx["commune"] is not None:
-        rows = list(
-            db.session.scalars(
-                recognition.recognitions_select(
-                    current_user,
-                    unit_id=ctx["commune"].id,
-                    year=ctx["year"],
-                    title=ctx["title"],
-                    status=RecognitionStatus.PROPOSED.value,
-                ).limit(1000)
-            )
-        )
-        # Only what this approver may decide (a province leader: not the commune's own units); the rest is counted.
-        rules = approvals.rules_for((r.id, r.title, r.subject_type, r.subject_id) for r in rows)
-        refused = approvals.refused(current_user, rules, {r.id: ctx["commune"].path for r in rows})
-        rows = [r for r in rows if r.id not in refused]
-        elsewhere = len(refused)
+        rows, elsewhere = _decidable(ctx)
         names = recognition.names(rows)
         # Birth date, village, household, as on the proposal list: namesakes are told apart before deciding.
         labels = services.subject_labels((r.subject_type, r.subject_id) for r in rows)
@@ -813,6 +798,22 @@ def recognition_page(recognition_id: int):
     )
 
 
+def _decidable(ctx: dict[str, Any], ids: Sequence[int] | None = None) -> tuple[list[Recognition], int]:
+    """The commune's proposals of the year and title this approver decides (a province leader: not the commune's own
+    units) — all of them (up to 1000) or those of ``ids`` — and how many others are left to other approvers."""
+    stmt = recognition.recognitions_select(
+        current_user,
+        unit_id=ctx["commune"].id,
+        year=ctx["year"],
+        title=ctx["title"],
+        status=RecognitionStatus.PROPOSED.value,
+    )
+    rows = list(db.session.scalars(stmt.limit(1000) if ids is None else stmt.where(Recognition.id.in_(ids))))
+    rules = approvals.rules_for((r.id, r.title, r.subject_type, r.subject_id) for r in rows)
+    refused = approvals.refused(current_user, rules, {r.id: ctx["commune"].path for r in rows})
+    return [r for r in rows if r.id not in refused], len(refused)
+
+
 @bp.post("/recognitions/decide/draft")
 @permission_required(APPROVE)
 def recognition_decision_draft():
@@ -824,24 +825,7 @@ def recognition_decision_draft():
         abort(404)
     form = DecisionForm()  # read, not validated: a draft may go without a number or a day
     ids = _selected_ids()
-    rows = (
-        list(
-            db.session.scalars(
-                recognition.recognitions_select(
-                    current_user,
-                    unit_id=ctx["commune"].id,
-                    year=ctx["year"],
-                    title=ctx["title"],
-                    status=RecognitionStatus.PROPOSED.value,
-                ).where(Recognition.id.in_(ids))
-            )
-        )
-        if ids
-        else []
-    )
-    rules = approvals.rules_for((r.id, r.title, r.subject_type, r.subject_id) for r in rows)
-    refused = approvals.refused(current_user, rules, {r.id: ctx["commune"].path for r in rows})
-    rows = [r for r in rows if r.id not in refused]
+    rows = _decidable(ctx, ids)[0] if ids else []
     try:
         draft = drafts.draft_of(
             rows,

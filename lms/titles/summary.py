@@ -169,7 +169,7 @@ def summary_pdf(summary: Summary) -> bytes:
         number_line="",
         place_date=f"{summary.issuer.place}, {vi_long_date(summary.made_on)}",
         width=width,
-        title=f"BẢN TỔNG HỢP KẾT QUẢ {kind} CÁC TIÊU CHÍ, CHỈ TIÊU",
+        title=f"BẢN TỔNG HỢP KẾT QUẢ {kind}\nCÁC TIÊU CHÍ, CHỈ TIÊU",
         summary=f"“{summary.title_name}” năm {summary.year}",
     )
     first, last = date(summary.year, 1, 1), date(summary.year, 12, 31)

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -232,18 +232,21 @@ def eligibility_summary(eligibility_id: int):
         else issuers.report_issuer(commune)
     )
     noun = documents.SUBJECT_LABELS[Title(eligibility.title)]
-    content = summary.summary_pdf(
-        summary.summary_of(
-            eligibility,
-            services.explain(eligibility, "vi"),
-            issuer=issuer,
-            subject=f"{noun}: {label.name}" + (f" — {label.detail}" if label.detail else ""),
-            projection=services.projection_text(eligibility),
-            made_on=local_today(),
-            made_by=current_user.name,
-            evaluated_at=formatting.moment(eligibility.computed_at, locale="vi"),
+    # The sentences (where a value came from, what is missing, the projection) are gettext's, in the request's
+    # language unless told: the document is Vietnamese whatever the reader chose.
+    with force_locale("vi"):
+        content = summary.summary_pdf(
+            summary.summary_of(
+                eligibility,
+                services.explain(eligibility, "vi"),
+                issuer=issuer,
+                subject=f"{noun}: {label.name}" + (f" — {label.detail}" if label.detail else ""),
+                projection=services.projection_text(eligibility),
+                made_on=local_today(),
+                made_by=current_user.name,
+                evaluated_at=formatting.moment(eligibility.computed_at, locale="vi"),
+            )
         )
-    )
     return documents.pdf_response(
         content, f"tong-hop-ket-qua-{eligibility.title}-{eligibility.year}-{eligibility.id}.pdf"
     )

@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from courses import services
-from courses.models import Course, LearningRecord
+from courses.models import Course, LearningRecord, PendingWork
 from courses.scheduling import Recurrence
 from courses.services import Mark
 from lms.auth.models import Role
@@ -110,3 +110,20 @@ def test_a_commune_manager_does_not_change_the_provinces_course(client, app_ctx)
     assert f"/courses/{centre.course.id}/edit" not in client.get(f"/courses/{centre.course.id}").get_data(as_text=True)
     assert client.get(f"/courses/{centre.course.id}/edit").status_code == 404
     assert _post(client, centre.course.id, "90").status_code == 404
+
+
+def test_the_classes_are_marked_in_one_statement_whatever_their_number(app_ctx, count_queries):
+    """A province's shared course may run hundreds of classes: changing its rule marks them all for recomputation in
+    one statement (and queues each class's task), not one upsert a class."""
+    centre = make_centre()
+    classes = [make_class(centre, name=f"Lớp {n}") for n in range(5)]
+    db.session.commit()
+    with count_queries() as few:
+        assert services.set_min_attendance(centre.course, Decimal("0.6"))
+    more = [make_class(centre, name=f"Lớp thêm {n}") for n in range(5)]
+    db.session.commit()
+    with count_queries() as many:
+        assert services.set_min_attendance(centre.course, Decimal("0.5"))
+    assert many.count == few.count
+    marked = set(db.session.scalars(select(PendingWork.subject_id).where(PendingWork.kind == services.COMPLETION_WORK)))
+    assert marked >= {c.id for c in classes + more}

@@ -758,9 +758,10 @@ def test_the_leaders_xlsx_is_filed_as_the_targets_report(app_ctx, client):
     assert cells[1] == [issuer.body[1], "Độc lập - Tự do - Hạnh phúc"]
     assert cells[2] == ["Số: 125/BC-UBND", f"{issuer.place}, {vi_long_date(local_now().date())}"]
     assert cells[4] == ["BÁO CÁO"]
+    # The unit in the sentence as Decree 30 (Appendix II) writes a place: "xã Ea Tu", its kind in lower case.
     assert cells[5] == [
         "Kết quả bồi dưỡng kỹ năng công nghệ thông tin cho cán bộ Hội Khuyến học "
-        f"{c.unit.full_name} từ 01/01/2026 đến 31/12/2026"
+        f"{c.unit.kind.lower()} {c.unit.name} từ 01/01/2026 đến 31/12/2026"
     ]
     assert ["Chỉ tiêu", "Tử số", "Mẫu số", "Tỷ lệ", "Mẫu số là"] in cells  # the table follows the heading
     closing = next(i for i, row in enumerate(cells) if row and str(row[0]).startswith("Nơi nhận:"))

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from lms.auth.models import Role
 from lms.extensions import db
 from lms.registry.models import Person
-from lms.titles import approvals, recognition
+from lms.titles import approvals, drafts, recognition
 from lms.titles.models import Recognition, RecognitionStatus, Title
 from tests.conftest import csrf_token, login, make_household, make_user, make_village, unit_by_code
 from tests.courses.test_documents import _pdf_text
@@ -28,7 +28,7 @@ YEAR = 2025
 @pytest.fixture
 def world(app_ctx):
     commune = unit_by_code("23293")
-    village = make_village(commune, "DD-V1", "Thôn Dự Thảo")
+    village = make_village(commune, "DD-V1", "Dự Thảo")  # its kind, "Thôn", is printed before it
     households = [make_household(village, f"DD-H{i}", f"Trần Văn Thảo{i}") for i in range(3)]
     # Named as the shipped sets are (the draft names the instrument by the set's code), inactive as every hand-made one.
     family = criteria_set(code="qd-448-2015-a-family-test")
@@ -111,6 +111,13 @@ def test_the_draft_decision_from_the_decide_page_records_nothing(client, world):
     assert "Trần Văn Thảo0" in text
     assert "Trần Văn Thảo1" in text
     assert "Trần Văn Thảo2" not in text
+    # Each one's address as its certificate will print it: the village by its full name, then the commune and province.
+    province = commune.parent
+    while province.level != "province":
+        province = province.parent
+    address = f"Thôn Dự Thảo, {commune.kind.lower()} {commune.name}, {province.kind.lower()} {province.name}"
+    assert text.count(address) == 2
+    assert "Thôn Thôn" not in text
     # Nothing recorded: both proposals still wait.
     db.session.expire_all()
     statuses = db.session.scalars(select(Recognition.status).where(Recognition.id.in_(ids))).all()
@@ -167,7 +174,11 @@ def test_the_association_decides_as_its_executive_committee(client, world):
     commune = world["commune"]
     assert f"BAN CHẤP HÀNH HỘI KHUYẾN HỌC {commune.kind.upper()} {commune.name.upper()}" in text
     assert "Căn cứ Điều lệ Hội Khuyến học Việt Nam;" in text
-    assert "Căn cứ Quyết định số 324/QĐ-KHVN ngày 25 tháng 10 năm 2023" in text
+    # The decision by its own name, as Circular 25/2023 (Art. 3) cites it: "… công nhận danh hiệu “Công dân học tập” …".
+    assert (
+        "Căn cứ Quyết định số 324/QĐ-KHVN ngày 25 tháng 10 năm 2023 của Ban Chấp hành Trung ương Hội Khuyến học Việt "
+        "Nam ban hành Bộ tiêu chí và hướng dẫn đánh giá, công nhận danh hiệu “Công dân học tập” giai đoạn 2021-2030;"
+    ) in text
     assert "TM. BAN CHẤP HÀNH" in text  # a body's decision is signed for it
     assert "Y Công Dân" in text
 
@@ -207,3 +218,57 @@ def test_an_approvals_file_words_the_draft(client, world, tmp_path, app):
             approvals.rule_for("family")
     finally:
         app.config.pop("TITLES_APPROVALS_FILE")
+
+
+def test_the_deciding_office_is_the_executive_committee_only_for_the_association_itself() -> None:
+    """The association decides as its executive committee; an authority typed as its chairman is the chairman, not
+    "BAN CHẤP HÀNH CHỦ TỊCH …"."""
+    assert drafts.office_of("Hội Khuyến học xã Ea Tu", "association") == "BAN CHẤP HÀNH HỘI KHUYẾN HỌC XÃ EA TU"
+    assert drafts.office_of("Chủ tịch Hội Khuyến học xã Ea Tu", "association") == "CHỦ TỊCH HỘI KHUYẾN HỌC XÃ EA TU"
+    assert drafts.office_of("Ban Chấp hành Hội Khuyến học xã Ea Tu", "association") == (
+        "BAN CHẤP HÀNH HỘI KHUYẾN HỌC XÃ EA TU"
+    )
+    assert drafts.office_of("Chủ tịch UBND xã Ea Tu", "committee") == "CHỦ TỊCH ỦY BAN NHÂN DÂN XÃ EA TU"
+
+
+def test_a_proposal_of_another_commune_is_not_drafted_by_its_id(client, world):
+    """An approver of one commune who posts the id of another commune's proposal gets no draft of it: not under their
+    own commune (it is not among its proposals), and not under the other's (not in their scope: not found)."""
+    other = unit_by_code("23302")
+    village = make_village(other, "DD-V9", "Chín")
+    household = make_household(village, "DD-H9", "Lê Văn Khác")
+    eligibility(criteria_set(code="qd-448-2015-a-family-other"), household.id, other.id, YEAR, village_id=village.id)
+    their_leader = make_user(Role.COMMUNE_LEADER, other, "dd-other@example.vn")
+    db.session.commit()
+    theirs = recognition.propose(title="family", year=YEAR, subject_ids=[household.id], user=their_leader)
+    mine = _propose(world, 1)
+    login(client, world["leader"])
+    page = client.get(_decide_url(world)).get_data(as_text=True)
+    url = _draft_url(page)
+    token = csrf_token(client, _decide_url(world))
+    response = client.post(url, data={"csrf_token": token, "ids": [*theirs, *mine]})
+    assert response.mimetype == "application/pdf"
+    text = _one_line(_pdf_text(response.data))
+    assert "Trần Văn Thảo0" in text
+    assert "Lê Văn Khác" not in text
+    assert "Tổng số: 1" in text
+    alone = client.post(url, data={"csrf_token": token, "ids": theirs}, follow_redirects=True)
+    assert alone.mimetype != "application/pdf"
+    foreign = url.replace(f"commune_id={world['commune'].id}", f"commune_id={other.id}")
+    assert client.post(foreign, data={"csrf_token": token, "ids": theirs}).status_code == 404
+
+
+def test_a_province_decision_is_executed_by_the_province_committees_office(app_ctx) -> None:
+    """A commune's People's Committee has one office for its council and itself ("Văn phòng HĐND và UBND xã"); a
+    province's committee has its own ("Văn phòng UBND tỉnh"), apart from the council's: Article 3 names it."""
+    commune = unit_by_code("23293")
+    province = approvals.places([commune.id])[commune.id][1]
+    assert province is not None
+    words = approvals.decision_words(approvals.rule_for("commune_community"), commune, province)
+    assert words.executors == ("Chánh Văn phòng Sở Giáo dục và Đào tạo",)  # configured in the shipped file
+    unit_rule = approvals.Rule(level="province", authority="Chủ tịch UBND {province}", body="committee")
+    words = approvals.decision_words(unit_rule, commune, province)
+    assert words.executors == (f"Chánh Văn phòng UBND {province.name_in_sentence}",)
+    commune_rule = approvals.Rule(level="commune", authority="Chủ tịch UBND {commune}", body="committee")
+    words = approvals.decision_words(commune_rule, commune, province)
+    assert words.executors == (f"Chánh Văn phòng HĐND và UBND {commune.name_in_sentence}",)

@@ -45,7 +45,10 @@ def test_a_units_summary_from_its_explanation_page(commune: AdminUnit, client: A
     response = client.get(link.group(1))
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
-    text = _one_line(_pdf_text(response.data))
+    lines = [line.strip() for line in _pdf_text(response.data).splitlines()]
+    text = _one_line("\n".join(lines))
+    # The document's kind on two lines of whole groups of words, not broken inside "CHỈ TIÊU".
+    assert "CÁC TIÊU CHÍ, CHỈ TIÊU" in lines
     # Headed by the unit itself, which sends its dossier (Art. 10.1.c), and signed by its head.
     assert org.name.upper() in text
     assert "BẢN TỔNG HỢP KẾT QUẢ TỰ ĐÁNH GIÁ CÁC TIÊU CHÍ, CHỈ TIÊU" in text
@@ -69,3 +72,23 @@ def test_a_summary_outside_the_users_scope_is_not_found(commune: AdminUnit, clie
     db.session.commit()
     login(client, stranger)
     assert client.get(f"/titles/eligibility/{row.id}/summary.pdf").status_code == 404
+
+
+def test_the_summary_is_in_vietnamese_whatever_the_readers_language(commune: AdminUnit, client: Any) -> None:
+    """A reader who chose English still files the Vietnamese document: the sentences saying where each value came
+    from, what is missing and the values themselves are the catalogue's, not the page's language."""
+    org = unit_with(commune, t2_1="92.5")
+    engine.evaluate_commune(commune.id, YEAR)
+    row = eligibility("organisation", org.id, "unit")
+    assert row is not None
+    leader = make_user(Role.COMMUNE_LEADER, commune, "sum-en@example.vn")
+    db.session.commit()
+    login(client, leader)
+    with client.session_transaction() as session:
+        session["locale"] = "en"
+    assert "Summary of the results (PDF)" in client.get(f"/titles/eligibility/{row.id}").get_data(as_text=True)
+    text = _one_line(_pdf_text(client.get(f"/titles/eligibility/{row.id}/summary.pdf").data))
+    assert "không áp dụng cho đơn vị này" in text
+    assert "đánh giá của người thẩm định" in text
+    assert "assessment" not in text
+    assert "not applicable" not in text

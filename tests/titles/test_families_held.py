@@ -360,3 +360,26 @@ def test_a_family_evaluated_elsewhere_marks_the_commune_of_its_clan(commune: Adm
     runs.evaluate_locked(other.id, YEAR, force=True)
     assert eligibility("household", household.id, "family").eligible  # type: ignore[union-attr]
     assert key() is None
+
+
+def test_the_villages_summary_pdf_gives_the_official_result_and_the_projection(commune: AdminUnit, client: Any) -> None:
+    """The summary a commune keeps with its decision (not a self-assessment): under the commune's People's Committee,
+    the points against the pass mark, not eligible, and the projection beside it — in Vietnamese."""
+    from tests.courses.test_documents import _pdf_text
+
+    village, _households = village_of_ten(commune, recognised=6)
+    engine.evaluate_commune(commune.id, YEAR)
+    row = eligibility("village", village.id, "village_community")
+    assert row is not None
+    user = make_user(Role.COMMUNE_LEADER, commune, "family-summary@example.org")
+    db.session.commit()
+    login(client, user)
+    response = client.get(f"/titles/eligibility/{row.id}/summary.pdf")
+    assert response.mimetype == "application/pdf"
+    text = " ".join(_pdf_text(response.data).split())
+    assert "ỦY BAN NHÂN DÂN" in text
+    assert "BẢN TỔNG HỢP KẾT QUẢ ĐÁNH GIÁ CÁC TIÊU CHÍ, CHỈ TIÊU" in text
+    assert "TỰ ĐÁNH GIÁ" not in text
+    assert "Tổng điểm: 60 (cần từ 80 điểm). Kết luận: chưa đủ điều kiện công nhận." in text
+    assert "Dự kiến, nếu Chủ tịch UBND xã công nhận những gia đình đủ điều kiện" in text
+    assert "hộ đã được công nhận Gia đình học tập trong năm: 6/10" in text
