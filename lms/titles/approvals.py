@@ -131,6 +131,10 @@ DECISIONS: dict[str, DecisionWords] = {
 
 # Article 3 of a province's decision, by body, where it differs from the commune's (DECISIONS).
 PROVINCE_EXECUTORS: dict[str, tuple[str, ...]] = {Body.COMMITTEE.value: ("Chánh Văn phòng UBND {place}",)}
+# The decision's recipients ("Nơi nhận") of a province's decision, by body, where they differ likewise (ISSUERS).
+PROVINCE_RECIPIENTS: dict[str, tuple[str, ...]] = {
+    Body.COMMITTEE.value: ("{recognised}", "Văn phòng UBND {place}", "Lưu: VT")
+}
 
 
 def _rule(entry: Any, at: str) -> Rule:
@@ -290,7 +294,14 @@ def issuer(rule: Rule, commune: AdminUnit, province: AdminUnit | None, *, recogn
         superior=lines(rule.superior or (default.superior if not rule.issuer else ())),
         body=lines(rule.issuer or default.body),
         signer=lines(rule.signer or default.signer),
-        recipients=tuple(t[:1].upper() + t[1:] for t in texts(rule.recipients or default.recipients)),
+        recipients=tuple(
+            t[:1].upper() + t[1:]
+            for t in texts(
+                rule.recipients
+                or (PROVINCE_RECIPIENTS.get(rule.body) if rule.level == UnitLevel.PROVINCE.value else None)
+                or default.recipients
+            )
+        ),
     )
 
 

@@ -180,6 +180,13 @@ def test_a_decisions_recipients_are_the_bodys_or_the_files(commune, tmp_path, ap
     assert citizens.signer == ("TM. BAN CHẤP HÀNH", "CHỦ TỊCH")
     families = approvals.issuer(approvals.rule_for("family"), *places, recognised="Gia đình có tên trong Danh sách")
     assert families.recipients[1] == f"Văn phòng HĐND và UBND {place}"
+    # A province's People's Committee has its own office, apart from its council's (a commune's is joint).
+    province = places[1]
+    assert province is not None
+    units = approvals.issuer(
+        approvals.rule_for("unit", "province"), *places, recognised="Đơn vị có tên trong Danh sách"
+    )
+    assert units.recipients[1] == f"Văn phòng UBND {province.kind[:1].lower()}{province.kind[1:]} {province.name}"
     custom = tmp_path / "approvals.toml"
     text = approvals.DEFAULT_FILE.read_text(encoding="utf-8")
     own = 'body = "association"\nrecipients = ["{recognised}", "Ủy ban nhân dân {commune} (để báo cáo)", "Lưu: VT"]'
