@@ -237,7 +237,9 @@ def test_a_province_leader_starts_a_run_on_the_page_and_follows_it(client, app_c
     assert run is not None
     assert f"{run.total} / {run.total}" in html
     assert 'http-equiv="refresh"' not in html  # closed: nothing left to follow
-    assert f"#{run.id}" in client.get("/titles/runs").get_data(as_text=True)
+    runs = client.get("/titles/runs").get_data(as_text=True)
+    assert f'href="/titles/runs/{run.id}"' in runs  # listed, by its unit (never "#12", a number nobody uses)
+    assert f"#{run.id}<" not in runs
 
 
 def test_an_open_run_page_refreshes_without_javascript(client, app_ctx):
