@@ -231,18 +231,14 @@ def create_course(
     return course
 
 
-def set_min_attendance(course: Course, share: Decimal) -> bool:
-    """Change the course's minimum attendance (a whole percent, as a share) and have its classes' completions
-    recomputed; False when it is already so. Refused once any class of the course has a completion recorded: its
-    certificates and attendance books state the share they were judged by, and a new share would complete or revoke
-    learners already judged — a new rule is a new course."""
+def _rule_classes(course: Course, share: Decimal) -> Select[tuple[int]]:
+    """The course's classes a new minimum attendance judges again; refused (:class:`CourseError`) when the share is
+    not a whole percent or a class already has completions (:func:`set_min_attendance`)."""
     if not whole_percent_share(share):
         raise CourseError(
             _("the minimum attendance must be a whole percent from 1 to 100 (a share from 0.01 to 1, two decimals)"),
             "min_attendance_share",
         )
-    if share == course.min_attendance_share:
-        return False
     class_ids = select(CourseClass.id).where(CourseClass.course_id == course.id)
     judged = db.session.scalar(
         select(func.count(func.distinct(LearningRecord.class_id))).where(LearningRecord.class_id.in_(class_ids))
@@ -256,6 +252,34 @@ def set_min_attendance(course: Course, share: Decimal) -> bool:
             ),
             "min_attendance_share",
         )
+    return class_ids
+
+
+def min_attendance_effect(course: Course, share: Decimal) -> tuple[int, int]:
+    """What :func:`set_min_attendance` would do, shown before it is done: how many classes of the course are judged
+    again, and how many learners then complete them (and are given a certificate) — the completion rule itself
+    (:func:`completed_learners`) asked under the new share in a savepoint rolled back. Refused as the change is."""
+    class_ids = list(db.session.scalars(_rule_classes(course, share)))
+    completing = 0
+    savepoint = db.session.begin_nested()
+    try:
+        course.min_attendance_share = share
+        db.session.flush()
+        for class_id in class_ids:  # a course's classes: tens, a province's shared course a few hundred
+            completing += len(completed_learners(class_id))
+    finally:
+        savepoint.rollback()
+    return len(class_ids), completing
+
+
+def set_min_attendance(course: Course, share: Decimal) -> bool:
+    """Change the course's minimum attendance (a whole percent, as a share) and have its classes' completions
+    recomputed; False when it is already so. Refused once any class of the course has a completion recorded: its
+    certificates and attendance books state the share they were judged by, and a new share would complete or revoke
+    learners already judged — a new rule is a new course."""
+    if share == course.min_attendance_share and whole_percent_share(share):
+        return False
+    class_ids = _rule_classes(course, share)
     before = course.min_attendance_share
     course.min_attendance_share = share
     db.session.flush()

@@ -267,15 +267,26 @@ def edit_course(course_id: int):
     if not can(current_user, MANAGE, course.unit):
         abort(404)
     form = CourseRuleForm()
+    confirm: dict[str, Any] | None = None
     if request.method == "GET":
         form.min_attendance_percent.data = round(course.min_attendance_share * 100)
     if form.validate_on_submit():
+        share = Decimal(form.min_attendance_percent.data or 0) / 100
         try:
-            changed = services.set_min_attendance(course, Decimal(form.min_attendance_percent.data or 0) / 100)
+            if share != course.min_attendance_share and request.form.get("confirmed") != str(share):
+                # A new share may complete many learners of every class of the course, and give them certificates:
+                # what it would do is shown first, and done only once confirmed.
+                classes, completing = services.min_attendance_effect(course, share)
+                confirm = {"share": str(share), "classes": classes, "completing": completing}
+                changed = None
+            else:
+                changed = services.set_min_attendance(course, share)
         except services.CourseError as exc:
             db.session.rollback()
             _refuse(form, exc, COURSE_FIELDS)
         else:
+            if changed is None:
+                return render_template("courses/course_edit.html", form=form, course=course, confirm=confirm)
             db.session.commit()
             if changed:
                 flash(
@@ -288,7 +299,7 @@ def edit_course(course_id: int):
                     "success",
                 )
             return redirect(url_for("courses.course", course_id=course.id))
-    return render_template("courses/course_edit.html", form=form, course=course)
+    return render_template("courses/course_edit.html", form=form, course=course, confirm=confirm)
 
 
 # --- classes -------------------------------------------------------------------------------------------------

@@ -28,9 +28,10 @@ def _completed(class_id: int) -> list[int]:
     )
 
 
-def _post(client, course_id: int, percent: str):
+def _post(client, course_id: int, percent: str, **extra: str):
     url = f"/courses/{course_id}/edit"
-    return client.post(url, data={"csrf_token": csrf_token(client, url), "min_attendance_percent": percent})
+    data = {"csrf_token": csrf_token(client, url), "min_attendance_percent": percent, **extra}
+    return client.post(url, data=data)
 
 
 def test_a_manager_changes_the_minimum_attendance_and_the_classes_are_judged_again(client, app_ctx):
@@ -53,7 +54,21 @@ def test_a_manager_changes_the_minimum_attendance_and_the_classes_are_judged_aga
     form = client.get(f"/courses/{centre.course.id}/edit").get_data(as_text=True)
     assert 'value="75"' in form
 
-    response = _post(client, centre.course.id, "50")
+    # Shown first: how many classes are judged again and who then completes — nothing changed yet.
+    preview = _post(client, centre.course.id, "50")
+    assert preview.status_code == 200
+    page = " ".join(preview.get_data(as_text=True).split())
+    assert "Đổi mức chuyên cần tối thiểu của khóa học thành 50 %?" in page
+    assert (
+        "1 lớp của khóa học được xét lại theo mức mới: khi đó 1 học viên hoàn thành và được cấp giấy chứng nhận."
+        in page
+    )
+    assert db.session.scalar(select(Course.min_attendance_share).where(Course.id == centre.course.id)) == Decimal(
+        "0.75"
+    )
+    assert not _completed(course_class.id)
+
+    response = _post(client, centre.course.id, "50", confirmed="0.5")
 
     assert response.status_code == 302
     assert db.session.scalar(select(Course.min_attendance_share).where(Course.id == centre.course.id)) == Decimal("0.5")
