@@ -236,6 +236,13 @@
 
   button.addEventListener("click", run);
 
+  // The downloaded file chosen from the phone's files: read here (never uploaded) and verified at once.
+  var file = document.getElementById("credential-file");
+  if (file) file.addEventListener("change", function () {
+    if (!file.files || !file.files.length) return;
+    file.files[0].text().then(function (text) { textarea.value = text; run(); });
+  });
+
   // Opened from a scanned QR code: the credential is in the fragment; show it and verify it at once.
   if (location.hash.indexOf("#vc1.") === 0) {
     textarea.value = location.href;
