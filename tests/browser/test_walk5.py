@@ -2,7 +2,10 @@
 
 - a third party handed a certificate checks it from the home page by typing its code as printed (lower case, spaces),
   downloads its digital credential and verifies that file by choosing it from the phone's files — there was only a
-  box to paste the file's content into, which a phone does not do with a downloaded file.
+  box to paste the file's content into, which a phone does not do with a downloaded file;
+- the national administrator, on a laptop, opens an account for a province's administrator and finds the province by
+  typing its name — every commune of the province carries it too ("Xã … — Tỉnh Quảng Ngãi"), and the province itself
+  could not be chosen by typing.
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ from playwright.sync_api import expect
 
 from courses import services as courses
 from courses.models import Certificate
+from lms.auth.models import Role
+from lms.auth.services import assign_role, create_user
 from lms.extensions import db
 from lms.registry import services
 from lms.registry.models import AdminUnit, Clc, Household, Person, UnitLevel
-from tests.browser.conftest import commit
+from tests.browser.conftest import TIMEOUT_MS, commit
+from tests.browser.screenshots import log_in
 
 CODE = "WKFV-FILE-R005"
 
@@ -74,3 +80,37 @@ def test_a_verifier_on_a_phone_chooses_the_downloaded_credential_file(stack_app,
     expect(result).to_have_attribute("data-reason", "ok")  # verified at once, no second tap
     expect(result).to_contain_text("Tin học cơ bản WK5")
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+
+
+NATIONAL = "quantri.quocgia.wk5@example.vn"
+PASSWORD = "mật khẩu đi bộ W5"
+
+
+def _arrange_national_administrator() -> None:
+    admin = create_user(NATIONAL, "Quản trị Quốc gia WK5", PASSWORD)
+    assign_role(admin, Role.ADMINISTRATOR, services.find_unit("VN", UnitLevel.COUNTRY))
+
+
+def test_the_national_administrator_finds_a_province_by_typing_its_name(stack_app, browser, stack):
+    commit(stack_app, _arrange_national_administrator)
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=stack["base_url"], locale="vi-VN")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        log_in(page, NATIONAL, PASSWORD, "Quản trị Quốc gia WK5")
+        page.locator(".role-card").get_by_role("link", name="Tài khoản người dùng").click()
+        page.get_by_role("link", name="Tạo tài khoản").click()
+        page.get_by_label("Họ và tên").fill("Trần Quản Trị Tỉnh")
+        page.get_by_label("Thư điện tử").fill("quantri.quangngai.wk5@example.vn")
+        page.get_by_label("Vai trò").select_option(label="Quản trị hệ thống")
+        page.get_by_placeholder("Gõ vài chữ của tên để rút gọn danh sách").fill("quang ngai")
+        unit = page.locator("select#unit")
+        expect(unit.locator("option:checked")).to_have_text("Tỉnh Quảng Ngãi")
+        # The communes of the province are still offered, after it.
+        assert unit.locator("option").nth(1).inner_text() == "Tỉnh Quảng Ngãi"
+        assert unit.locator("option").count() > 50
+        page.get_by_role("button", name="Tạo tài khoản").click()
+        page.get_by_role("link", name="Mở tài khoản").click()
+        expect(page.locator("#roles")).to_contain_text("Quản trị hệ thống — Tỉnh Quảng Ngãi")
+    finally:
+        context.close()
