@@ -90,7 +90,7 @@ def test_a_code_the_standard_does_not_have_is_refused_by_name_and_the_rest_stay_
     response = _post(client, centre, ["IU01", "IU99"])
     body = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "không có mô-đun kỹ năng CNTT IU99 (từ IU01 đến IU15)" in body
+    assert "không có mô đun kỹ năng CNTT IU99 (từ IU01 đến IU15)" in body
     assert "not a valid choice" not in body
     assert _ticked(body) == ["IU01"]
 

@@ -54,7 +54,7 @@ def test_course_refusals_on_the_page_are_vietnamese(client, manager):
     assert f"đã có khóa học mã {centre.course.code}" in body
     assert "already exists" not in body
     body = _new_course(client, centre, module_codes="IU01, IU99")
-    assert "không có mô-đun kỹ năng CNTT IU99 (từ IU01 đến IU15)" in body
+    assert "không có mô đun kỹ năng CNTT IU99 (từ IU01 đến IU15)" in body
     assert "unknown IT-skills modules" not in body
 
 
