@@ -421,3 +421,28 @@ def test_an_erased_person_is_not_edited_back_into_a_name(app_ctx, client):
     person = db.session.get(Person, learner.id)
     assert (person.full_name, person.phone, person.ethnicity) == (ERASED_NAME, None, None)
     assert person.birth_year_only
+
+
+def test_the_copy_names_each_it_module_the_person_holds(app_ctx, client):
+    """Six rows "Mô đun kỹ năng CNTT", 0 hours each, told the person nothing of which modules they hold (walk5's
+    finding): each row names its module as the standard does."""
+    centre, learner, _klass = _learner_with_a_year_of_learning()
+    for code in ("IU01", "IU03"):
+        db.session.add(
+            LearningRecord(
+                person_id=learner.id,
+                year=2026,
+                kind="it_module",
+                module_code=code,
+                hours=0,
+                completed_on=date(2026, 3, 31),
+                commune_id=centre.commune.id,
+                source_key=f"test-dl-it-{code}-{learner.id}",
+            )
+        )
+    leader = make_user(Role.COMMUNE_LEADER, centre.commune, "dl-it-leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get(f"/registry/persons/{learner.id}/data").get_data(as_text=True)
+    assert "Mô đun kỹ năng CNTT — IU01 Hiểu biết về CNTT cơ bản" in html
+    assert "Mô đun kỹ năng CNTT — IU03 Xử lý văn bản cơ bản" in html
