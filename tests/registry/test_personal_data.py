@@ -446,3 +446,16 @@ def test_the_copy_names_each_it_module_the_person_holds(app_ctx, client):
     html = client.get(f"/registry/persons/{learner.id}/data").get_data(as_text=True)
     assert "Mô đun kỹ năng CNTT — IU01 Hiểu biết về CNTT cơ bản" in html
     assert "Mô đun kỹ năng CNTT — IU03 Xử lý văn bản cơ bản" in html
+
+
+def test_the_person_page_says_the_day_of_the_erasure_in_vietnam(app_ctx, client):
+    """Erased at 03:00 on 8 December in Vietnam (20:00 UTC on the 7th): the page said "ngày 07/12/2026" while every
+    other time of the same page and the copy said the 8th (walk5's finding)."""
+    centre, learner, _klass = _learner_with_a_year_of_learning()
+    learner.full_name = ERASED_NAME
+    learner.erased_at = datetime(2026, 12, 7, 20, 0)
+    leader = make_user(Role.COMMUNE_LEADER, centre.commune, "dl-day-leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get(f"/registry/persons/{learner.id}").get_data(as_text=True)
+    assert "đã được xóa theo yêu cầu ngày 08/12/2026" in html
