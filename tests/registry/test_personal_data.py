@@ -459,3 +459,15 @@ def test_the_person_page_says_the_day_of_the_erasure_in_vietnam(app_ctx, client)
     login(client, leader)
     html = client.get(f"/registry/persons/{learner.id}").get_data(as_text=True)
     assert "đã được xóa theo yêu cầu ngày 08/12/2026" in html
+
+
+def test_the_person_page_says_the_relation_to_the_head_apart_from_the_household(app_ctx, client):
+    """"Hộ Trần Minh Lụa Chồng": the household's name ran into the relation to its head (walk5's finding)."""
+    centre, learner, _klass = _learner_with_a_year_of_learning()
+    learner.relation_to_head = "Chồng"
+    leader = make_user(Role.COMMUNE_LEADER, centre.commune, "dl-rel-leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get(f"/registry/persons/{learner.id}").get_data(as_text=True)
+    assert "Quan hệ với chủ hộ" in html
+    assert '<dd class="col-sm-8" id="relation-to-head">Chồng</dd>' in html
