@@ -54,7 +54,12 @@ def _arrange_certificate() -> None:
         unit=commune, code="WK5-01", name="Tin học cơ bản WK5", category="literacy", planned_hours=Decimal(8)
     )
     course_class = courses.create_class(
-        course=course, clc=clc, name="Lớp tin học WK5", capacity=10, starts_on=date(2026, 3, 2), ends_on=date(2026, 3, 30)
+        course=course,
+        clc=clc,
+        name="Lớp tin học WK5",
+        capacity=10,
+        starts_on=date(2026, 3, 2),
+        ends_on=date(2026, 3, 30),
     )
     db.session.add(Certificate(class_id=course_class.id, person_id=learner.id, issued_on=date(2026, 3, 30), code=CODE))
 

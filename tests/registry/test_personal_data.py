@@ -462,7 +462,7 @@ def test_the_person_page_says_the_day_of_the_erasure_in_vietnam(app_ctx, client)
 
 
 def test_the_person_page_says_the_relation_to_the_head_apart_from_the_household(app_ctx, client):
-    """"Hộ Trần Minh Lụa Chồng": the household's name ran into the relation to its head (walk5's finding)."""
+    """ "Hộ Trần Minh Lụa Chồng": the household's name ran into the relation to its head (walk5's finding)."""
     centre, learner, _klass = _learner_with_a_year_of_learning()
     learner.relation_to_head = "Chồng"
     leader = make_user(Role.COMMUNE_LEADER, centre.commune, "dl-rel-leader@example.vn")
