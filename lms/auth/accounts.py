@@ -392,8 +392,11 @@ def set_account_active(user_id: int):
 @permission_required(MANAGE)
 def edit_account(user_id: int):
     """The name or e-mail typed wrong when the account was made: corrected here, instead of locking the account and
-    making another (its roles given again)."""
-    user = _managed_account(user_id)
+    making another (its roles given again). For whoever may lock it (every role of it in their area, not their own);
+    the form's CSRF token is checked on the POST by the form itself."""
+    user = _account(user_id)
+    if not _manageable(user):
+        abort(403)
     form = AccountForm(obj=user)
     if form.validate_on_submit():
         try:

@@ -334,6 +334,9 @@ def test_a_name_or_e_mail_typed_wrong_is_corrected_on_the_account(app_ctx, app):
     page = client.get(f"/users/{officer.id}").get_data(as_text=True)
     assert f'id="edit-account" href="/users/{officer.id}/edit"' in page
     edit = f"/users/{officer.id}/edit"
+    form = client.get(edit)
+    assert form.status_code == 200
+    assert 'value="y.blok@exmaple.vn"' in form.get_data(as_text=True)
     refused = _post(client, edit, edit, name="Y Blốk", email="TAKEN@example.vn")
     assert refused.status_code == 200
     assert "Đã có một tài khoản khác dùng thư điện tử này." in refused.get_data(as_text=True)
