@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -84,6 +85,9 @@ def test_a_verifier_on_a_phone_chooses_the_downloaded_credential_file(stack_app,
     result = page.locator("#browser-result")
     expect(result).to_have_attribute("data-reason", "ok")  # verified at once, no second tap
     expect(result).to_contain_text("Tin học cơ bản WK5")
+    # Dates as every page writes them: "30/03/2026", not the browser's "30/3/2026"; the status list's time likewise.
+    expect(result).to_contain_text("có hiệu lực từ 30/03/2026")
+    expect(page.locator("#status-source")).to_have_text(re.compile(r"lập lúc \d{2}/\d{2}/\d{4} \d{2}:\d{2}\)"))
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
 
 
