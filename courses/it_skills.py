@@ -327,6 +327,17 @@ def certificate_modules(raw: str | Iterable[str] | None) -> list[str]:
     return codes
 
 
+def issue_date_problem(issued_on: date) -> str | None:
+    """What is wrong with a certificate's issue date on its own, or None: the form says it beside another field's
+    refusal, which :func:`record_certificate` stops at."""
+    if issued_on > local_today():
+        return _("the issue date is in the future")
+    if issued_on < FIRST_CERTIFICATE_DAY:
+        # 01/01/0001 made a learning record of year 1 (ADR 58).
+        return _("the issue date is before %(date)s: check its year", date=FIRST_CERTIFICATE_DAY.strftime("%d/%m/%Y"))
+    return None
+
+
 def record_certificate(
     *,
     person: Person,
@@ -357,14 +368,9 @@ def record_certificate(
                 else _("the issuer has %(n)s characters: at most %(most)s", n=len(given), most=longest),
                 name,
             )
-    if issued_on > local_today():
-        raise ItSkillsError(_("the issue date is in the future"), "issued_on")
-    if issued_on < FIRST_CERTIFICATE_DAY:
-        # 01/01/0001 made a learning record of year 1 (ADR 58).
-        raise ItSkillsError(
-            _("the issue date is before %(date)s: check its year", date=FIRST_CERTIFICATE_DAY.strftime("%d/%m/%Y")),
-            "issued_on",
-        )
+    date_problem = issue_date_problem(issued_on)
+    if date_problem is not None:
+        raise ItSkillsError(date_problem, "issued_on")
     if advanced_modules and issued_on < ADVANCED_CERTIFICATES_SINCE:
         # Joint Circular 17/2016 (in force 10/08/2016) created the advanced certificate (Art. 16.2); what was issued
         # before is an A, B or C certificate, "tương đương với chứng chỉ ứng dụng CNTT cơ bản" (Art. 23.2).

@@ -244,10 +244,25 @@ def _scan_refused(form: ItCertificateForm) -> None:
         form.file.errors = [*form.file.errors, _("Only PDF, JPEG or PNG files are accepted.")]
 
 
+def _refused_with_the_rest(form: ItCertificateForm, refused_field: str | None) -> None:
+    """Said at once with the first refusal: the scan's type, the issue date on its own — a certificate of 2099 with
+    two advanced modules was told of the modules only, and of its date on the next try — and that a scan chosen must
+    be chosen again (a form sent back holds no file)."""
+    if refused_field != "file":
+        _scan_refused(form)
+    if refused_field != "issued_on" and form.issued_on.data and not form.issued_on.errors:
+        problem = it_skills.issue_date_problem(form.issued_on.data)
+        if problem is not None:
+            form.issued_on.errors = [*form.issued_on.errors, problem]
+    upload = form.file.data
+    if upload is not None and getattr(upload, "filename", None) and not form.file.errors:
+        form.file.errors = [_("Choose the scan again: a form sent back does not keep its file.")]
+
+
 def _record_certificate(person: Person, form: ItCertificateForm) -> ItCertificate | None:
     if not form.validate_on_submit():
         if request.method == "POST":
-            _scan_refused(form)
+            _refused_with_the_rest(form, None)
         return None
     try:
         certificate = it_skills.record_certificate(
@@ -268,8 +283,7 @@ def _record_certificate(person: Person, form: ItCertificateForm) -> ItCertificat
             field.errors = [*field.errors, str(exc)]
         else:
             form.form_errors.append(str(exc))
-        if exc.field != "file":
-            _scan_refused(form)
+        _refused_with_the_rest(form, exc.field)
         return None
     db.session.commit()
     flash(_("Certificate %(number)s recorded; a centre manager will check it.", number=certificate.number), "success")

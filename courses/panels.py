@@ -20,6 +20,8 @@ from lms.auth.permissions import Permission, has_permission_anywhere, scoped
 from lms.core.clock import local_now
 from lms.core.signals import home_page, subject_page
 from lms.extensions import db
+from lms.registry import services as registry
+from lms.registry.models import Person
 
 VIEW = Permission.COURSES_VIEW
 
@@ -54,12 +56,20 @@ def person_learning(sender: str, *, subject_id: int, **_: Any) -> Markup | None:
             )
         )
     }
+    # The person's IT skills page, where a manager records the national IT certificate they bring to the office; it
+    # was reached only through a commune's officers table or a certificate already recorded.
+    it_skills = any(
+        registry.get_in_scope(Person, subject_id, current_user, permission) is not None
+        for permission in (Permission.IT_TRAINING_VIEW, Permission.IT_CERTIFICATE_VERIFY)
+    )
     return Markup(  # noqa: S704 - an autoescaped template's output, not user text
         render_template(
             "courses/_person_learning.html",
             enrolments=enrolments,
             certificates=certificates,
             status_names=ENROLMENT_STATUS_NAMES,
+            subject_id=subject_id,
+            it_skills=it_skills,
         )
     )
 

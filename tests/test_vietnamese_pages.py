@@ -291,3 +291,16 @@ def test_the_catalogue_writes_khoa_and_xoa_with_the_mark_on_the_o() -> None:
         if text and old_style.search(text)
     ]
     assert found == []
+
+
+def test_the_catalogue_writes_mo_dun_as_circular_03_2014_does() -> None:
+    """Circular 03/2014/TT-BTTTT writes "mô đun"; the IT certificate form said "sáu mô đun cơ bản … các mô-đun nâng
+    cao" in one sentence, and My training "mô-đun" under a heading "Mô đun" (walk5's finding)."""
+    found = [
+        text
+        for message in read_po(CATALOGUE.open("rb"))
+        if message.id
+        for text in (message.string if isinstance(message.string, tuple) else (message.string,))
+        if text and "mô-đun" in text.lower()
+    ]
+    assert found == []

@@ -104,6 +104,20 @@ def set_active(user: User, active: bool, *, actor: User | None = None) -> None:
         end_sessions(user, actor=actor, reason="deactivated")
 
 
+def update_account(user: User, *, name: str, email: str, actor: User | None = None) -> list[str]:
+    """Correct an account's name or e-mail (a typo at its creation, a new address); the fields changed, audited by
+    name only. Raises AccountError when the e-mail belongs to another account."""
+    email = normalise_email(email)
+    name = stored_name(name)
+    if email != user.email and db.session.scalar(db.select(User.id).where(User.email == email)) is not None:
+        raise AccountError(f"a user with e-mail {email} already exists")
+    changed = [field for field, old, new in (("name", user.name, name), ("email", user.email, email)) if old != new]
+    if changed:
+        user.name, user.name_folded, user.email = name, fold(name), email
+        audit("user.update", user, user=actor, fields=changed)
+    return changed
+
+
 def reset_password(user: User, *, actor: User | None = None) -> str:
     """A new temporary password for ``user`` (returned, shown once to the administrator), to be changed at their
     next log-in; every session of theirs ends."""

@@ -367,6 +367,14 @@ def new_import():
     form = ImportForm()
     units = [(u.id, f"{u.full_name}") for u in _import_units()]
     form.unit.choices = units if len(units) == 1 else [("", _("— choose the commune or ward —")), *units]
+    if request.method == "GET":
+        # "Upload the corrected file" on a refused import's page comes back here with its kind and unit chosen: the
+        # officer who fixed row 3 re-chose them from 3,400 communes otherwise.
+        if request.args.get("kind") in {value for value, *_rest in form.kind.iter_choices()}:
+            form.kind.data = request.args["kind"]
+        unit_id = request.args.get("unit", type=int)
+        if unit_id in {u for u, _name in units}:
+            form.unit.data = unit_id
     if form.validate_on_submit():
         unit = _load(AdminUnit, form.unit.data, Permission.REGISTRY_IMPORT)
         upload = form.file.data

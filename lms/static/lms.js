@@ -33,13 +33,17 @@
   // A long list to choose from (3,400 communes, wards and provinces for a role): <select data-filter="Type…"> gets
   // a search box above it that keeps the options with a word beginning with each word typed, accents or not ("dak
   // ha" finds "Xã Đăk Hà"); on a phone the list was scrolled by hand. The empty choice and the chosen one stay; a
-  // single match is chosen.
+  // single match is chosen. A match by its own name (before " — ") comes first, and is chosen when it is the only
+  // one: "quang ngai" also finds every "Xã … — Tỉnh Quảng Ngãi", and the province itself was then never chosen.
   function plain(text) {
     return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[đĐ]/g, "d").toLowerCase();
   }
   document.querySelectorAll("select[data-filter]").forEach(function (select) {
     if (select.options.length < 15) return;  // a commune leader's four communes need no search
-    const all = Array.from(select.options).map(function (o) { return [o, plain(o.text).split(/[\s—,()]+/)]; });
+    const words = function (text) { return plain(text).split(/[\s—,()]+/); };
+    const all = Array.from(select.options).map(function (o) {
+      return [o, words(o.text), words(o.text.split(" — ")[0])];
+    });
     const box = document.createElement("input");
     box.type = "search";
     box.className = "form-control mb-1 select-filter";
@@ -48,17 +52,26 @@
     box.autocomplete = "off";
     select.parentNode.insertBefore(box, select);
     box.addEventListener("input", function () {
-      const words = plain(box.value).split(/\s+/).filter(Boolean);
+      const typed = plain(box.value).split(/\s+/).filter(Boolean);
       const chosen = select.value;
+      // Each word typed begins a word of the name: "ha" finds Hà, not every name with "tha…" in it.
+      const begins = function (names) {
+        return typed.every(function (w) { return names.some(function (n) { return n.startsWith(w); }); });
+      };
       const matches = [];
-      select.replaceChildren.apply(select, all.filter(function (pair) {
-        const o = pair[0];
-        // Each word typed begins a word of the name: "ha" finds Hà, not every name with "tha…" in it.
-        const hit = words.every(function (w) { return pair[1].some(function (n) { return n.startsWith(w); }); });
-        if (hit && o.value && o.value !== "None") matches.push(o);
+      const own = [];
+      const kept = all.filter(function (entry) {
+        const o = entry[0];
+        const hit = begins(entry[1]);
+        if (hit && o.value && o.value !== "None") (begins(entry[2]) ? own : matches).push(o);
         return hit || !o.value || o.value === "None" || o.value === chosen;
-      }).map(function (pair) { return pair[0]; }));
-      if (matches.length === 1) select.value = matches[0].value;
+      }).map(function (entry) { return entry[0]; });
+      const empty = function (o) { return !o.value || o.value === "None"; };
+      select.replaceChildren.apply(select, kept.filter(empty).concat(own, kept.filter(function (o) {
+        return !empty(o) && own.indexOf(o) < 0;
+      })));
+      if (own.length === 1) select.value = own[0].value;
+      else if (own.length + matches.length === 1) select.value = (own[0] || matches[0]).value;
       else select.value = chosen;
     });
   });

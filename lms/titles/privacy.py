@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, and_, cast, or_, select
 
+from courses.it_skills import module_labels
 from courses.models import LearningRecord
 from lms.core.formatting import current_locale
 from lms.core.models import AuditEvent
@@ -53,7 +54,13 @@ def _events(person_id: int) -> list[dict[str, Any]]:
 def person_titles(sender: str, *, person_id: int, **_ignored: Any) -> list[DataSection]:
     """Five sections, one statement each; every row stays after an erasure, without the name."""
     records = db.session.execute(
-        select(LearningRecord.year, LearningRecord.kind, LearningRecord.hours, LearningRecord.completed_on)
+        select(
+            LearningRecord.year,
+            LearningRecord.kind,
+            LearningRecord.module_code,
+            LearningRecord.hours,
+            LearningRecord.completed_on,
+        )
         .where(LearningRecord.person_id == person_id)
         .order_by(LearningRecord.completed_on, LearningRecord.id)
     ).all()
@@ -87,6 +94,12 @@ def person_titles(sender: str, *, person_id: int, **_ignored: Any) -> list[DataS
     indicators = indicator_names("citizen", current_locale()) if assessments else {}
     counts = _("Kept without the name: the figures of the person's household, village and commune count them.")
 
+    def kind_of(kind: str, module: str | None) -> str:
+        # Six rows "IT-skills module" alone, 0 hours each, told the person nothing of which modules they hold.
+        named = str(LEARNING_KIND_NAMES.get(kind, kind))
+        labels = module_labels([module], current_locale()) if module else []
+        return f"{named} — {labels[0]}" if labels else named
+
     def title(code: str) -> str:
         return str(TITLE_NAMES.get(code, code))
 
@@ -101,8 +114,8 @@ def person_titles(sender: str, *, person_id: int, **_ignored: Any) -> list[DataS
             _("Learning records"),
             [("year", _("Year")), ("kind", _("Kind")), ("hours", _("Hours")), ("completed_on", _("Completed on"))],
             [
-                {"year": year, "kind": str(LEARNING_KIND_NAMES.get(kind, kind)), "hours": hours, "completed_on": on}
-                for year, kind, hours, on in records
+                {"year": year, "kind": kind_of(kind, module), "hours": hours, "completed_on": on}
+                for year, kind, module, hours, on in records
             ],
             counts,
         ),

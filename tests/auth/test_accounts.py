@@ -318,3 +318,38 @@ def test_the_accounts_are_found_by_name_whatever_the_case_and_the_diacritics(app
     assert found("t_l") == set()  # "_" and "%" are letters of the query, not wildcards
     assert found("%") == set()
     assert db.session.scalar(select(User.name_folded).where(User.email == "dtd@example.vn")) == "dang thi dao"
+
+
+def test_a_name_or_e_mail_typed_wrong_is_corrected_on_the_account(app_ctx, app):
+    """A typo in the e-mail when the account was made: the administrator had to lock it and make another, giving its
+    roles again (walk5's finding). Corrected from the account's page; the person logs in with the new address, their
+    password unchanged; another account's address is refused, saying so; another province's account is out of reach."""
+    admin = _admin()
+    officer = make_user(Role.CENTRE_MANAGER, unit_by_code("23293"), "y.blok@exmaple.vn")
+    make_user(Role.CENTRE_MANAGER, unit_by_code("23293"), "taken@example.vn")
+    elsewhere = make_user(Role.CENTRE_MANAGER, unit_by_code("00004"), "elsewhere@example.vn")
+    db.session.commit()
+    client = app.test_client()
+    login(client, admin)
+    page = client.get(f"/users/{officer.id}").get_data(as_text=True)
+    assert f'id="edit-account" href="/users/{officer.id}/edit"' in page
+    edit = f"/users/{officer.id}/edit"
+    form = client.get(edit)
+    assert form.status_code == 200
+    assert 'value="y.blok@exmaple.vn"' in form.get_data(as_text=True)
+    refused = _post(client, edit, edit, name="Y Blốk", email="TAKEN@example.vn")
+    assert refused.status_code == 200
+    assert "Đã có một tài khoản khác dùng thư điện tử này." in refused.get_data(as_text=True)
+    saved = _post(client, edit, edit, name="  Y Blốk Niê ", email="Y.Blok@Example.vn")
+    assert saved.status_code == 302
+    db.session.expire_all()
+    corrected = db.session.get(User, officer.id)
+    assert corrected.email == "y.blok@example.vn"
+    assert corrected.name == "Y Blốk Niê"
+    assert corrected.name_folded == "y blok nie"
+    assert db.session.scalars(
+        select(AuditEvent.details).where(AuditEvent.action == "user.update", AuditEvent.object_id == str(officer.id))
+    ).one() == {"fields": ["name", "email"]}
+    _client, answer = _log_in_fresh(app, "y.blok@example.vn", PASSWORD)
+    assert answer.status_code == 302
+    assert client.get(f"/users/{elsewhere.id}/edit").status_code in (403, 404)

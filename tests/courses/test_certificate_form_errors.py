@@ -111,3 +111,21 @@ def test_an_advanced_certificates_modules_are_ticked_by_name(app_ctx, client):
     certificate = db.session.scalar(select(ItCertificate).where(ItCertificate.number == "CNTT-ADV-1"))
     assert certificate is not None
     assert certificate.modules == ["IU07", "IU10", "IU14"]
+
+
+def test_the_issue_date_is_named_with_the_modules_and_the_scan_is_asked_again(app_ctx, client):
+    """Walked on a phone (walk5): an advanced certificate of 2099 with one module ticked was told of the modules only;
+    ticked right, the next try refused the date — and the scan, chosen each time, was gone without a word."""
+    (holder,) = people(unit_by_code("23293"), "FR5", "Y Hoa Năm")
+    own = create_user("it-form-errors-5@example.vn", holder.full_name, PASSWORD)
+    own.person_id = holder.id
+    db.session.commit()
+    login(client, own)
+    refused = _post(client, issued_on="2099-01-01", modules="IU07", file=(io.BytesIO(PDF), "chung-chi.pdf"))
+    body = refused.get_data(as_text=True)
+    assert "ít nhất 3 mô đun nâng cao" in body
+    assert "ngày cấp sau hôm nay" in body
+    assert "Hãy chọn lại bản quét" in body
+    no_number = _post(client, number="", issued_on="0999-01-01", file=(io.BytesIO(PDF), "chung-chi.pdf"))
+    assert "kiểm tra lại năm" in no_number.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(ItCertificate)) == 0

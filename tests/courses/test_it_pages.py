@@ -836,3 +836,25 @@ def test_the_manager_verifying_a_certificate_reads_the_modules_it_grants_by_name
     for module in basic:
         assert f"<li>{module.code} {module.name_vi}</li>" in grants
     assert "IU01, IU02" not in html
+
+
+def test_the_person_page_leads_to_their_it_skills_page_where_a_certificate_is_recorded(app_ctx, client):
+    """A resident brings a national IT certificate to the office: the manager finds them by name and opens their page;
+    the IT skills page with 'Thêm chứng chỉ' was reached only from a commune's officers table or a certificate already
+    recorded (walk5's finding). An instructor, who may not see IT certificates, gets no link."""
+    from tests.conftest import unit_by_code
+
+    commune = unit_by_code("23293")
+    (resident,) = people(commune, "P5", "Đinh Văn Mang")
+    manager = make_user(Role.CENTRE_MANAGER, commune, "it-person-link@example.vn")
+    instructor = make_user(Role.INSTRUCTOR, commune, "it-person-nolink@example.vn")
+    db.session.commit()
+    login(client, manager)
+    page = client.get(f"/registry/persons/{resident.id}").get_data(as_text=True)
+    assert f'id="person-it-skills" href="/courses/it/persons/{resident.id}"' in page
+    assert "Kỹ năng CNTT và chứng chỉ ứng dụng CNTT" in page
+    it_page = client.get(f"/courses/it/persons/{resident.id}").get_data(as_text=True)
+    assert f"/courses/it/persons/{resident.id}/certificates/new" in it_page
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, instructor)
+    assert "person-it-skills" not in client.get(f"/registry/persons/{resident.id}").get_data(as_text=True)

@@ -421,3 +421,53 @@ def test_an_erased_person_is_not_edited_back_into_a_name(app_ctx, client):
     person = db.session.get(Person, learner.id)
     assert (person.full_name, person.phone, person.ethnicity) == (ERASED_NAME, None, None)
     assert person.birth_year_only
+
+
+def test_the_copy_names_each_it_module_the_person_holds(app_ctx, client):
+    """Six rows "Mô đun kỹ năng CNTT", 0 hours each, told the person nothing of which modules they hold (walk5's
+    finding): each row names its module as the standard does."""
+    centre, learner, _klass = _learner_with_a_year_of_learning()
+    for code in ("IU01", "IU03"):
+        db.session.add(
+            LearningRecord(
+                person_id=learner.id,
+                year=2026,
+                kind="it_module",
+                module_code=code,
+                hours=0,
+                completed_on=date(2026, 3, 31),
+                commune_id=centre.commune.id,
+                source_key=f"test-dl-it-{code}-{learner.id}",
+            )
+        )
+    leader = make_user(Role.COMMUNE_LEADER, centre.commune, "dl-it-leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get(f"/registry/persons/{learner.id}/data").get_data(as_text=True)
+    assert "Mô đun kỹ năng CNTT — IU01 Hiểu biết về CNTT cơ bản" in html
+    assert "Mô đun kỹ năng CNTT — IU03 Xử lý văn bản cơ bản" in html
+
+
+def test_the_person_page_says_the_day_of_the_erasure_in_vietnam(app_ctx, client):
+    """Erased at 03:00 on 8 December in Vietnam (20:00 UTC on the 7th): the page said "ngày 07/12/2026" while every
+    other time of the same page and the copy said the 8th (walk5's finding)."""
+    centre, learner, _klass = _learner_with_a_year_of_learning()
+    learner.full_name = ERASED_NAME
+    learner.erased_at = datetime(2026, 12, 7, 20, 0)
+    leader = make_user(Role.COMMUNE_LEADER, centre.commune, "dl-day-leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get(f"/registry/persons/{learner.id}").get_data(as_text=True)
+    assert "đã được xóa theo yêu cầu ngày 08/12/2026" in html
+
+
+def test_the_person_page_says_the_relation_to_the_head_apart_from_the_household(app_ctx, client):
+    """ "Hộ Trần Minh Lụa Chồng": the household's name ran into the relation to its head (walk5's finding)."""
+    centre, learner, _klass = _learner_with_a_year_of_learning()
+    learner.relation_to_head = "Chồng"
+    leader = make_user(Role.COMMUNE_LEADER, centre.commune, "dl-rel-leader@example.vn")
+    db.session.commit()
+    login(client, leader)
+    html = client.get(f"/registry/persons/{learner.id}").get_data(as_text=True)
+    assert "Quan hệ với chủ hộ" in html
+    assert '<dd class="col-sm-8" id="relation-to-head">Chồng</dd>' in html

@@ -153,11 +153,20 @@
     source.hidden = false;
     source.dataset.source = found[1];
     source.textContent = (found[1] === "page" ? messages.status_page : messages.status_network)
-      .replace("{at}", new Date(list.validFrom).toLocaleString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh" }));
+      .replace("{at}", moment(list.validFrom));
     return (bits[index >> 3] & (0x80 >> (index % 8))) !== 0;
   }
 
-  function day(text) { return new Date(text).toLocaleDateString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh" }); }
+  // dd/mm/yyyy and "dd/mm/yyyy hh:mm" in Vietnam's time, as every page writes them: the browser's "vi-VN" wrote
+  // "30/3/2026" and "04:18:59 8/12/2026".
+  var VN = { timeZone: "Asia/Ho_Chi_Minh" };
+  function day(text) {
+    return new Date(text).toLocaleDateString("vi-VN", Object.assign({ day: "2-digit", month: "2-digit", year: "numeric" }, VN));
+  }
+  function moment(text) {
+    var time = new Date(text).toLocaleTimeString("vi-VN", Object.assign({ hour: "2-digit", minute: "2-digit", hourCycle: "h23" }, VN));
+    return day(text) + " " + time;
+  }
 
   function hex(buffer) {
     return Array.prototype.map.call(new Uint8Array(buffer), function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
@@ -235,6 +244,13 @@
   }
 
   button.addEventListener("click", run);
+
+  // The downloaded file chosen from the phone's files: read here (never uploaded) and verified at once.
+  var file = document.getElementById("credential-file");
+  if (file) file.addEventListener("change", function () {
+    if (!file.files || !file.files.length) return;
+    file.files[0].text().then(function (text) { textarea.value = text; run(); });
+  });
 
   // Opened from a scanned QR code: the credential is in the fragment; show it and verify it at once.
   if (location.hash.indexOf("#vc1.") === 0) {
