@@ -49,7 +49,7 @@ def test_the_proposal_checklist_and_its_confirmation_say_points(app_ctx, client)
     text = preview.get_data(as_text=True)
     confirm = text[text.index('id="confirm-list"') :]
     assert "Nguyễn Văn Điểm" in confirm
-    assert "· 86 điểm" in confirm
+    assert re.search(r'<span class="d-block confirm-score">\s*86 điểm\s*</span>', confirm)  # on a line of its own
 
 
 def test_the_titles_list_links_the_criteria_sets(client, app_ctx):
