@@ -145,7 +145,15 @@ def verify(code: str):
     """Public: is this certificate genuine? The holder's name in initials, the course, the centre, the date."""
     certificate = services.find_certificate(normalise_code(code)) if len(code) <= 40 else None
     if certificate is None:
-        response = Response(render_template("courses/documents/verify_unknown.html", code=code[:40]), status=404)
+        response = Response(
+            render_template(
+                "verify_unknown.html",
+                code=code[:40],
+                status_id="certificate-status",
+                form_endpoint="courses.verify_form",
+            ),
+            status=404,
+        )
     else:
         course_class = certificate.course_class
         clc = db.session.get(Clc, course_class.clc_id)

@@ -434,7 +434,15 @@ def recognition_verify(code: str):
     """Public: is this certificate of recognition genuine, and still valid?"""
     row = recognition.find_by_code(code) if len(code) <= 40 else None
     if row is None:
-        response = Response(render_template("titles/recognition/verify_unknown.html", code=code[:40]), status=404)
+        response = Response(
+            render_template(
+                "verify_unknown.html",
+                code=code[:40],
+                status_id="recognition-status",
+                form_endpoint="titles.recognition_verify_form",
+            ),
+            status=404,
+        )
     else:
         criteria_set = db.session.get(CriteriaSet, row.criteria_set_id) if row.criteria_set_id else None
         response = Response(
