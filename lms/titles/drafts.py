@@ -251,7 +251,6 @@ def draft_of(rows: Sequence[Recognition], *, number: str, day: date | None, auth
             line
             for line in issuer.recipients
             if line.casefold() != recognised.casefold()
-            and not line.casefold().startswith("các ")
             and not any(line.casefold() in e.casefold() for e in words.executors)
         ),
     )

@@ -102,6 +102,8 @@ def test_the_draft_decision_from_the_decide_page_records_nothing(client, world):
     assert "Số: ……/……" in text  # no number typed: blank
     assert f"{commune.name}, ngày …… tháng …… năm ……" in text
     assert "- Như Điều 3;" in text
+    assert "- Các gia đình có tên" not in text  # "Như Điều 3" names them, and the office Article 3 names
+    assert "- Văn phòng HĐND và UBND" not in text
     assert "- Lưu: VT." in text
     # The chair decides in their own name: the chair signs, not "for the committee".
     assert "TM. ỦY BAN NHÂN DÂN" not in text
