@@ -16,7 +16,7 @@ from lms.core.personal_data import as_json
 from lms.core.services import audit
 from lms.core.signals import subject_page
 from lms.extensions import db, utcnow
-from lms.registry import bp, privacy, services
+from lms.registry import bp, labels, privacy, services
 from lms.registry.forms import (
     ClcForm,
     ConfirmImportForm,
@@ -392,12 +392,16 @@ def new_import():
         else:
             db.session.commit()
             return redirect(url_for("registry.import_job", job_id=job.id))
+    # What each file held and for which unit: two "ho.csv" of two communes are told apart.
     recent = db.session.scalars(
         services.scoped_select(ImportJob, current_user, Permission.REGISTRY_IMPORT)
+        .options(selectinload(ImportJob.unit))
         .order_by(ImportJob.created_at.desc())
         .limit(20)
     ).all()
-    return render_template("registry/import_new.html", form=form, recent=recent)
+    return render_template(
+        "registry/import_new.html", form=form, recent=recent, import_kind_names=labels.IMPORT_KIND_NAMES
+    )
 
 
 @bp.get("/imports/<int:job_id>")
@@ -412,6 +416,7 @@ def import_job(job_id: int):
         form=ConfirmImportForm(digest=job.preview_digest),
         import_entity_names=IMPORT_ENTITY_NAMES,
         import_field_names=IMPORT_FIELD_NAMES,
+        import_kind_names=labels.IMPORT_KIND_NAMES,
     )
 
 

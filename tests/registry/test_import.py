@@ -1050,8 +1050,11 @@ def test_the_page_previews_and_writes_nothing_until_confirmed(client, villages, 
     assert "Nguyễn Văn Đức (IMP-1/H1)" in page
     # The upload page lists it by its state in words, and offers the sample files to start from.
     upload = client.get("/registry/imports/new").get_data(as_text=True)
-    recent = upload[upload.index(f"#{job.id} ho-gia-dinh.csv") :]
-    assert recent.split("(")[0].endswith("— Đã kiểm tra: chờ bạn xác nhận ")
+    recent = upload[upload.index(f'/registry/imports/{job.id}">ho-gia-dinh.csv</a>') :]
+    # What the file held and for which unit (two "ho.csv" of two communes told apart), then its state in words.
+    line = " ".join(recent[: recent.index("</li>")].split())
+    assert f"(Hộ gia đình và nhân khẩu · {job.unit.full_name})</span> — Đã kiểm tra: chờ bạn xác nhận (" in line
+    assert f"#{job.id}" not in upload
     for sample in ("villages", "households", "organisations", "officers"):
         href = f"/static/import-templates/{sample}.csv"
         assert f'href="{href}"' in upload
