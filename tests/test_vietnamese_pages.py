@@ -91,7 +91,13 @@ def visible_text(html: str) -> str:
     return " ".join(" ".join(parser.parts).split())
 
 
+#: A code made by the app (a certificate's "K7TAP9QX2M4N8R", a household's "H12"): capitals and digits, which the
+#: reader copies, never reads — its letters are not words ("TAP" made "tap" an English word on a class page once).
+GENERATED_CODE = re.compile(r"\b(?=[A-Z0-9]*\d)[A-Z0-9]{4,}\b")
+
+
 def english_in(text: str, vocabulary: set[str], names: set[str]) -> set[str]:
+    text = GENERATED_CODE.sub(" ", text)
     found = {w for w in _words(text) if w in vocabulary and w not in names}
     return found | set(CODE.findall(text))
 
@@ -277,6 +283,8 @@ def test_the_measure_flags_english_and_codes() -> None:
     assert english_in("Hộ gia đình — Not yet eligible", vocabulary, set()) == {"not", "yet", "eligible"}
     assert "policy_study" in english_in("Thiếu: policy_study", vocabulary, set())
     assert not english_in("Tỷ lệ 24,6 % · Tải xuống PDF · Xã Đăk Hà", vocabulary, set())
+    assert not english_in("Mã xác thực: K7TAP9QX2M4N8R", vocabulary, set())  # a random code's letters are no words
+    assert english_in("Mã: TAP the learner", vocabulary, set()) == {"the", "learner"} | ({"tap"} & vocabulary)
 
 
 def test_the_catalogue_writes_khoa_and_xoa_with_the_mark_on_the_o() -> None:
